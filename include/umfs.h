@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs.h - the UMFS C API.
+ *
+ * A program (or a front end: the LD_PRELOAD shim, the FUSE daemon) mounts a
+ * pool and calls POSIX-shaped functions on it. Every function returns 0 (or a
+ * count) on success and a negative errno value on failure; errno is never
+ * touched. Paths are resolved from the UMFS root; a leading '/' is optional.
+ * Symbolic links are followed inside the pool; an absolute target is taken
+ * from the pool root. All functions are thread-safe.
+ */
+#ifndef UMFS_H
+#define UMFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct umfs_fs;   /* a mounted pool */
+struct umfs_file; /* an open file description */
+struct umfs_dir;  /* an open directory stream */
+
+/* umfs_mount() flags */
+#define UMFS_MOUNT_RDONLY 0x1u     /* map read-only, change nothing */
+#define UMFS_MOUNT_NORECOVER 0x2u  /* fail with -EUCLEAN instead of recovering */
+
+int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
+int umfs_unmount(struct umfs_fs *fs);
+/* Why the last umfs_mount() of this thread failed, in words ("" if it did not). */
+const char *umfs_mount_error(void);
+
+/* Credentials used for permission checks by the calling thread. By default
+ * the process's effective ids are used; a front end serving other users
+ * (FUSE) sets them per request. Passing NULL restores the default. */
+struct umfs_cred {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	const gid_t *groups;
+};
+void umfs_cred_set_thread(const struct umfs_cred *cred);
+
+/* Files */
+int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
+	      struct umfs_file **filep);
+int umfs_close(struct umfs_file *file);
+ssize_t umfs_read(struct umfs_file *file, void *buf, size_t len);
+ssize_t umfs_write(struct umfs_file *file, const void *buf, size_t len);
+ssize_t umfs_pread(struct umfs_file *file, void *buf, size_t len, off_t off);
+ssize_t umfs_pwrite(struct umfs_file *file, const void *buf, size_t len, off_t off);
+off_t umfs_lseek(struct umfs_file *file, off_t off, int whence); /* SEEK_DATA/HOLE too */
+int umfs_ftruncate(struct umfs_file *file, off_t size);
+int umfs_fallocate(struct umfs_file *file, int mode, off_t off, off_t len);
+int umfs_fsync(struct umfs_file *file, int datasync);
+int umfs_fstat(struct umfs_file *file, struct stat *st);
+int umfs_fchmod(struct umfs_file *file, mode_t mode);
+int umfs_fchown(struct umfs_file *file, uid_t uid, gid_t gid);
+int umfs_futimens(struct umfs_file *file, const struct timespec times[2]);
+int umfs_file_flags(const struct umfs_file *file); /* open flags */
+int umfs_file_set_flags(struct umfs_file *file, int flags); /* O_APPEND, O_NONBLOCK... */
+
+/* Names. flags take AT_SYMLINK_NOFOLLOW where it makes sense. */
+int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags);
+int umfs_access(struct umfs_fs *fs, const char *path, int amode);
+int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size);
+int umfs_mkdir(struct umfs_fs *fs, const char *path, mode_t mode);
+int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev);
+int umfs_rmdir(struct umfs_fs *fs, const char *path);
+int umfs_unlink(struct umfs_fs *fs, const char *path);
+/* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE (linux/fs.h values) */
+int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned flags);
+int umfs_link(struct umfs_fs *fs, const char *from, const char *to);
+int umfs_symlink(struct umfs_fs *fs, const char *target, const char *linkpath);
+/* Returns the target length (not NUL-terminated when it fills buf). */
+ssize_t umfs_readlink(struct umfs_fs *fs, const char *path, char *buf, size_t size);
+int umfs_chmod(struct umfs_fs *fs, const char *path, mode_t mode, int flags);
+int umfs_chown(struct umfs_fs *fs, const char *path, uid_t uid, gid_t gid, int flags);
+/* times as utimensat(2): UTIME_NOW and UTIME_OMIT honoured, NULL = now */
+int umfs_utimens(struct umfs_fs *fs, const char *path, const struct timespec times[2],
+		 int flags);
+int umfs_statfs(struct umfs_fs *fs, struct statvfs *sv);
+
+/* Directories. Cookies (tell/seek) stay valid while entries come and go. */
+struct umfs_dirent {
+	uint64_t ino;
+	uint64_t next_cookie; /* umfs_seekdir() value just after this entry */
+	unsigned char type;   /* DT_* */
+	char name[256];
+};
+int umfs_opendir(struct umfs_fs *fs, const char *path, struct umfs_dir **dirp);
+int umfs_fopendir(struct umfs_file *file, struct umfs_dir **dirp); /* O_DIRECTORY open */
+/* Returns 1 with *ent filled, 0 at the end, or -errno. */
+int umfs_readdir(struct umfs_dir *dir, struct umfs_dirent *ent);
+uint64_t umfs_telldir(const struct umfs_dir *dir);
+void umfs_seekdir(struct umfs_dir *dir, uint64_t cookie);
+int umfs_closedir(struct umfs_dir *dir);
+
+/* A human-readable name for the error values UMFS adds to errno's meaning. */
+const char *umfs_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UMFS_H */

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs_format.h - the UMFS on-media format.
+ *
+ * The single description of every structure stored in a pool. It is compiled
+ * by the kernel module (kmod/), by the core library, mkfs.umfs and fsck.umfs,
+ * so it uses only fixed-width types and no libc. docs/format.md documents every
+ * structure as an offset table; keep the two in step.
+ *
+ * All integers are little-endian; every struct size is pinned by a
+ * static assertion; reserved fields are written as zero and checked by fsck.
+ *
+ * Version history:
+ *   1.0  first format: superblock + backup, state page, journal slots,
+ *        inode zone, inode and page bitmaps, data zone, x86-64 file page
+ *        tables of variable height, hashed directories, per-file U-Log page.
+ */
+#ifndef UMFS_FORMAT_H
+#define UMFS_FORMAT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/build_bug.h>
+typedef __u8 umfs_u8;
+typedef __u16 umfs_le16;
+typedef __u32 umfs_le32;
+typedef __u64 umfs_le64;
+#define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#include <assert.h>
+#include <stdint.h>
+typedef uint8_t umfs_u8;
+typedef uint16_t umfs_le16;
+typedef uint32_t umfs_le32;
+typedef uint64_t umfs_le64;
+#define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Geometry                                                             */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_PAGE_SHIFT 12
+#define UMFS_PAGE_SIZE (1u << UMFS_PAGE_SHIFT)
+#define UMFS_HUGE_SHIFT 21 /* 2 MiB leaves */
+#define UMFS_HUGE_SIZE (1u << UMFS_HUGE_SHIFT)
+#define UMFS_PAGES_PER_HUGE (UMFS_HUGE_SIZE / UMFS_PAGE_SIZE)
+#define UMFS_GIANT_SHIFT 30 /* what one top-level entry covers */
+#define UMFS_PT_ENTRIES 512
+#define UMFS_PT_SHIFT 9
+#define UMFS_MAX_FILE_SIZE (1ull << 39) /* 512 GiB: one full top page */
+#define UMFS_NAME_MAX 255
+#define UMFS_SYMLINK_MAX 4095
+#define UMFS_CACHELINE 64
+
+/* ------------------------------------------------------------------ */
+/* Superblock: page 0 of the pool, backup copy in the pool's last page.  */
+/* ------------------------------------------------------------------ */
+
+/* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
+#define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
+#define UMFS_VERSION_MAJOR 1
+#define UMFS_VERSION_MINOR 0
+
+/* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
+ * allows read-only mount; unknown compat bits are ignored. */
+#define UMFS_FEATURE_COMPAT_SUPP 0u
+#define UMFS_FEATURE_RO_COMPAT_SUPP 0u
+#define UMFS_FEATURE_INCOMPAT_SUPP 0u
+
+#define UMFS_LABEL_MAX 64
+
+struct umfs_superblock {
+	umfs_le64 magic;             /* UMFS_SB_MAGIC */
+	umfs_le16 version_major;     /* incompatible format changes */
+	umfs_le16 version_minor;     /* compatible additions */
+	umfs_le32 sb_size;           /* sizeof(struct umfs_superblock) */
+	umfs_le32 feature_compat;
+	umfs_le32 feature_ro_compat;
+	umfs_le32 feature_incompat;
+	umfs_le32 page_size;         /* UMFS_PAGE_SIZE */
+	umfs_u8 uuid[16];
+	char label[UMFS_LABEL_MAX];  /* NUL-padded */
+	umfs_le64 pool_size;         /* bytes covered by the format */
+	umfs_le64 state_off;         /* state page (mutable, not checksummed) */
+	umfs_le64 journal_off;       /* first journal slot */
+	umfs_le32 journal_slots;     /* independent transaction slots */
+	umfs_le32 journal_slot_size; /* bytes per slot, page multiple */
+	umfs_le64 inode_off;         /* inode zone */
+	umfs_le64 inode_count;       /* includes unused inode 0 */
+	umfs_le32 inode_size;        /* sizeof(struct umfs_inode) */
+	umfs_le32 reserved0;
+	umfs_le64 ibitmap_off;       /* inode bitmap: 1 bit per inode */
+	umfs_le64 pbitmap_off;       /* page bitmap: 1 bit per data page */
+	umfs_le64 data_off;          /* data zone, 2 MiB aligned */
+	umfs_le64 data_pages;        /* 4 KiB pages in the data zone */
+	umfs_le64 backup_sb_off;     /* backup superblock (last page) */
+	umfs_le64 phys_base;         /* added to pool offsets in table entries */
+	umfs_le64 root_ino;          /* UMFS_ROOT_INO */
+	umfs_le64 mkfs_time_ns;
+	umfs_le32 default_flags;     /* UMFS_SBF_* */
+	umfs_le32 reserved1;
+	umfs_le64 reserved[17];
+	umfs_le32 reserved2;
+	umfs_le32 csum;              /* crc32c of all bytes before this field */
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_superblock) == 384, "superblock size");
+
+#define UMFS_SBF_RELAXED 0x1u /* default consistency mode: relaxed */
+
+/* The state page holds what changes at run time. Each field is one aligned
+ * 8-byte store, so it needs no checksum: readers validate the values. */
+#define UMFS_STATE_MAGIC 0x4554415453464D55ull /* "UMFSSTATE" prefix */
+#define UMFS_STATE_CLEAN 1u
+#define UMFS_STATE_DIRTY 2u
+
+struct umfs_state {
+	umfs_le64 magic;        /* UMFS_STATE_MAGIC */
+	umfs_le64 state;        /* UMFS_STATE_CLEAN or _DIRTY */
+	umfs_le64 mount_count;  /* mounts since mkfs */
+	umfs_le64 orphan_head;  /* first inode of the orphan list, 0 = empty */
+	umfs_le64 last_mount_ns;
+	umfs_le64 last_check_ns;
+	umfs_le64 reserved[2];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_state) == 64, "state size");
+
+/* ------------------------------------------------------------------ */
+/* Metadata journal: undo log of byte ranges, one transaction per slot.  */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_JSLOT_MAGIC 0x544F4C4A53464D55ull /* "UMFSJLOT" */
+
+/* A slot is idle when active_seq is 0. A transaction snapshots each range
+ * into a record before changing it in place; commit persists the ranges and
+ * clears active_seq. Recovery restores the valid records of an active slot
+ * in reverse order, then clears active_seq: idempotent. */
+struct umfs_jslot_hdr {
+	umfs_le64 magic;
+	umfs_le64 active_seq; /* seq of the transaction in flight, 0 = idle */
+	umfs_le64 next_seq;   /* hint: next sequence number to use */
+	umfs_le32 slot;       /* index of this slot */
+	umfs_le32 reserved0;
+	umfs_le64 reserved[4];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_jslot_hdr) == UMFS_CACHELINE, "jslot size");
+
+/* Records follow the header back to back, each 8-byte aligned. A record
+ * counts only if its seq equals active_seq and its checksum matches. */
+struct umfs_jrec {
+	umfs_le64 seq;
+	umfs_le64 off;  /* pool offset of the saved range */
+	umfs_le32 len;  /* bytes of saved data that follow */
+	umfs_le32 csum; /* crc32c of seq, off, len and the data */
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_jrec) == 24, "jrec size");
+
+/* ------------------------------------------------------------------ */
+/* Inodes                                                               */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_ROOT_INO 1ull /* inode 0 is never used */
+
+/* Inode flags. */
+#define UMFS_IF_ORPHAN 0x1u   /* nlink reached 0 while open: free at last close */
+#define UMFS_IF_TRUNC 0x2u    /* pages beyond size are being freed */
+
+/* Directory bookkeeping kept in the inode (see the directory section). */
+struct umfs_dir_info {
+	umfs_le64 parent;    /* inode of ".." */
+	umfs_le64 nentries;  /* live entries, "." and ".." excluded */
+	umfs_le32 gdepth;    /* global depth of the extendible hash */
+	umfs_le32 nbuckets;  /* bucket pages in use; 0 = not indexed yet */
+	umfs_le32 nblocks;   /* entry blocks in use */
+	umfs_le32 hint_block; /* an entry block that had free slots */
+};
+
+struct umfs_inode {
+	umfs_le32 mode;        /* S_IFMT | permission bits; 0 = free inode */
+	umfs_le32 nlink;
+	umfs_le32 uid;
+	umfs_le32 gid;
+	umfs_le64 size;        /* bytes; updated by single 8-byte stores */
+	umfs_le64 blocks;      /* pages owned: data, tables */
+	umfs_le64 atime_ns;    /* signed ns since the epoch */
+	umfs_le64 mtime_ns;
+	umfs_le64 ctime_ns;
+	umfs_le64 btime_ns;
+	/* cache line 1 */
+	umfs_le64 pt_root;     /* pool offset of the root page, 0 = no pages */
+	umfs_u8 pt_height;     /* 0: root is the data page at file offset 0;
+	                        * 1: a 4 KiB-leaf table (2 MiB);
+	                        * 2: a 2 MiB table (1 GiB); 3: a 1 GiB table */
+	umfs_u8 reserved0[3];
+	umfs_le32 generation;  /* bumped each time the inode is reused */
+	umfs_le64 ulog;        /* pool offset of the U-Log page, 0 = none */
+	umfs_le32 flags;       /* UMFS_IF_* */
+	umfs_le32 reserved1;
+	umfs_le64 rdev;        /* device number of block/char nodes */
+	umfs_le64 next_orphan; /* orphan list link */
+	umfs_le32 reserved2;
+	umfs_le32 csum;        /* crc32c of the identity fields, see below */
+	umfs_le64 reserved5;
+	/* cache line 2 */
+	struct umfs_dir_info dir; /* directories only, zero otherwise */
+	umfs_le64 reserved3[4];
+	/* cache line 3 */
+	umfs_le64 reserved4[8];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_dir_info) == 32, "dir info size");
+UMFS_STATIC_ASSERT(sizeof(struct umfs_inode) == 256, "inode size");
+UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, pt_root) == 64, "inode line 1");
+UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, dir) == 128, "inode line 2");
+
+/*
+ * The inode checksum covers the identity and security fields, which change
+ * only inside journal transactions: mode, uid, gid, pt_root, pt_height,
+ * generation, ulog, rdev. The hot fields (size, times, nlink, blocks, flags,
+ * dir info) are single aligned stores validated by fsck against the tree.
+ */
+
+/* ------------------------------------------------------------------ */
+/* Per-file page tables (x86-64 format)                                  */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_PTE_PRESENT (1ull << 0)
+#define UMFS_PTE_RW (1ull << 1)
+#define UMFS_PTE_USER (1ull << 2)
+#define UMFS_PTE_ACCESSED (1ull << 5)
+#define UMFS_PTE_DIRTY (1ull << 6)
+#define UMFS_PTE_PSE (1ull << 7)      /* 2 MiB leaf in a level-2 table */
+#define UMFS_PTE_SPECIAL (1ull << 9)  /* Linux _PAGE_SPECIAL: 4 KiB leaves */
+#define UMFS_PTE_DEVMAP (1ull << 58)  /* Linux _PAGE_DEVMAP: 2 MiB leaves */
+#define UMFS_PTE_NX (1ull << 63)
+#define UMFS_PTE_ADDR_MASK 0x000FFFFFFFFFF000ull
+#define UMFS_PTE_HUGE_ADDR_MASK 0x000FFFFFFFE00000ull
+
+/* present|rw|user|accessed|dirty: what Linux's pmd_bad() expects of tables */
+#define UMFS_PTE_TABLE_FLAGS 0x67ull
+#define UMFS_PTE_LEAF4K_FLAGS (0x67ull | UMFS_PTE_SPECIAL | UMFS_PTE_NX)
+#define UMFS_PTE_LEAF2M_FLAGS (0x67ull | UMFS_PTE_PSE | UMFS_PTE_DEVMAP | UMFS_PTE_NX)
+
+/* ------------------------------------------------------------------ */
+/* Directories                                                          */
+/* ------------------------------------------------------------------ */
+/*
+ * A directory is a file whose address space has three regions, all inside
+ * the first GiB so that one level-2 table covers a whole directory:
+ *   pages [0, DIR_BUCKET_PAGE0)                 entry blocks, never moved
+ *   pages [DIR_BUCKET_PAGE0, DIR_MAP_PAGE0)     hash bucket pages
+ *   pages [DIR_MAP_PAGE0, DIR_MAP_PAGE0 + 2^16) the bucket map: le32 bucket
+ *                                               numbers, 2^gdepth of them
+ * A directory of one entry block is scanned linearly (dir.nbuckets == 0);
+ * when it needs a second block, the hash index is built: lookup is then
+ * hash -> map[hash & (2^gdepth - 1)] -> bucket page -> entry slot
+ * (extendible hashing: a full bucket splits, the map doubles).
+ * Entries stay where they were written, so readdir cookies (slot positions)
+ * are stable while other entries are created or removed. Cookie 0 is ".",
+ * 1 is "..", and the entry at slot position p (block * 128 + slot) has
+ * cookie p + 2.
+ */
+#define UMFS_DIR_SLOT_SIZE 32
+#define UMFS_DIR_SLOTS_PER_BLOCK (UMFS_PAGE_SIZE / UMFS_DIR_SLOT_SIZE) /* 128 */
+#define UMFS_DIR_BUCKET_PAGE0 (1ull << 17)                  /* 512 MiB */
+#define UMFS_DIR_MAP_PAGE0 (UMFS_DIR_BUCKET_PAGE0 + (1ull << 16)) /* 768 MiB */
+#define UMFS_DIR_MAX_BLOCKS UMFS_DIR_BUCKET_PAGE0
+#define UMFS_DIR_MAX_BUCKETS (1ull << 16)
+#define UMFS_DIR_MAX_DEPTH 24 /* 2^24 le32 map entries = 2^14 pages */
+
+/* Slot 0 of every entry block: which slots are in use. */
+struct umfs_dirblock_hdr {
+	umfs_le64 used[2];   /* bit i set: slot i in use (bit 0: this header) */
+	umfs_le32 magic;     /* UMFS_DIRBLOCK_MAGIC */
+	umfs_le16 nfree;     /* free slots in this block */
+	umfs_le16 reserved0;
+	umfs_le64 reserved1;
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_dirblock_hdr) == UMFS_DIR_SLOT_SIZE, "dirblock hdr");
+#define UMFS_DIRBLOCK_MAGIC 0x4B4C4244u /* "DBLK" */
+
+/* An on-media directory entry: it starts at a slot and covers nslots
+ * consecutive slots of one block. (The API's struct umfs_dirent in umfs.h is
+ * the in-memory form returned by readdir.) */
+struct umfs_dentry {
+	umfs_le64 ino;
+	umfs_le32 hash;    /* umfs_name_hash(name): also checks the name */
+	umfs_u8 name_len;  /* 1..255 */
+	umfs_u8 type;      /* DT_* value */
+	umfs_u8 nslots;    /* slots covered */
+	umfs_u8 reserved;
+	char name[];       /* name_len bytes, no NUL */
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_dentry) == 16, "dentry size");
+
+#define UMFS_DIRENT_SLOTS(name_len) \
+	((sizeof(struct umfs_dentry) + (name_len) + UMFS_DIR_SLOT_SIZE - 1) / UMFS_DIR_SLOT_SIZE)
+
+/* A hash bucket page: entries are (hash << 32 | slot position). */
+#define UMFS_BUCKET_MAGIC 0x544B4342u /* "BCKT" */
+#define UMFS_BUCKET_ENTRIES 510
+struct umfs_bucket {
+	umfs_le32 magic;
+	umfs_le16 local_depth;
+	umfs_le16 count;
+	umfs_le64 reserved;
+	umfs_le64 ent[UMFS_BUCKET_ENTRIES];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_bucket) == UMFS_PAGE_SIZE, "bucket size");
+
+/* ------------------------------------------------------------------ */
+/* U-Log: one page per file open for writing                              */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_ULOG_MAGIC 0x474F4C5553464D55ull /* "UMFSULOG" */
+#define UMFS_ULOG_REC_NONE 0u
+#define UMFS_ULOG_REC_BYTES 1u  /* data[] holds the old bytes at file_off */
+#define UMFS_ULOG_REC_PTES 2u   /* data[] holds (index, old entry) pairs */
+
+struct umfs_ulog {
+	/* cache line 0: identity and cached attributes */
+	umfs_le64 magic;
+	umfs_le64 ino;
+	umfs_le32 generation;
+	umfs_le32 csum;      /* crc32c of magic, ino, generation */
+	umfs_le64 size;      /* cached size while open */
+	umfs_le64 mtime_ns;  /* cached times while open */
+	umfs_le64 ctime_ns;
+	umfs_le64 next;      /* pool offset of a chained U-Log page, 0 = none */
+	umfs_le64 reserved0;
+	/* cache line 1: the undo record of the write in flight */
+	umfs_le64 rec_seq;   /* nonzero while the record is valid */
+	umfs_le32 rec_kind;  /* UMFS_ULOG_REC_* */
+	umfs_le32 rec_csum;  /* crc32c of the record header fields and data */
+	umfs_le64 rec_off;   /* file offset of the saved bytes */
+	umfs_le64 rec_len;   /* bytes (or pairs) saved */
+	umfs_le64 rec_old_size;
+	umfs_le64 reserved1[3];
+	umfs_u8 data[UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog) == UMFS_PAGE_SIZE, "ulog size");
+UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_ulog, rec_seq) == UMFS_CACHELINE, "ulog line 1");
+
+#endif /* UMFS_FORMAT_H */

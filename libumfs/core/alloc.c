@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc.c - the page bitmap and the inode bitmap.
+ *
+ * Both are bitmaps of 64-bit words on the pool, changed only inside
+ * transactions (each touched word is snapshotted), so allocation is atomic
+ * with the structure that uses the page. Bits past the end of each zone are
+ * set at format time, so scans need no bounds special cases. DRAM keeps only
+ * counts and next-fit cursors, rebuilt at mount.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+static uint64_t count_free(const uint64_t *bm, uint64_t nbits)
+{
+	uint64_t used = 0, words = nbits / 64;
+
+	for (uint64_t w = 0; w < words; w++)
+		used += (uint64_t)__builtin_popcountll(bm[w]);
+	for (uint64_t b = words * 64; b < nbits; b++)
+		used += (bm[b / 64] >> (b % 64)) & 1;
+	return nbits - used;
+}
+
+void umfs_alloc_init(struct umfs_fs *fs)
+{
+	fs->free_pages = count_free(fs->pbitmap, fs->data_pages);
+	fs->free_inodes = count_free(fs->ibitmap, fs->inode_count);
+	fs->page_cursor = 0;
+	fs->ino_cursor = UMFS_ROOT_INO + 1;
+}
+
+static bool bit_get(const uint64_t *bm, uint64_t i)
+{
+	return (bm[i / 64] >> (i % 64)) & 1;
+}
+
+/* Snapshots the word holding bit i, then sets or clears the bit. */
+static int bit_put(struct umfs_fs *fs, uint64_t *bm, uint64_t i, bool on)
+{
+	uint64_t *w = &bm[i / 64];
+	int err = umfs_tx_add(fs, w, sizeof(*w));
+
+	if (err)
+		return err;
+	if (on)
+		*w |= 1ull << (i % 64);
+	else
+		*w &= ~(1ull << (i % 64));
+	return 0;
+}
+
+/* First clear bit at or after start (wrapping once), or UINT64_MAX. */
+static uint64_t find_clear(const uint64_t *bm, uint64_t nbits, uint64_t start)
+{
+	uint64_t words = UMFS_DIV_ROUND_UP(nbits, 64);
+	uint64_t w0 = start < nbits ? start / 64 : 0;
+
+	for (uint64_t k = 0; k <= words; k++) {
+		uint64_t w = (w0 + k) % words;
+		uint64_t free_bits = ~bm[w];
+
+		if (k == 0 && start < nbits)
+			free_bits &= ~0ull << (start % 64);
+		if (free_bits) {
+			uint64_t i = w * 64 + (uint64_t)__builtin_ctzll(free_bits);
+			if (i < nbits)
+				return i;
+		}
+	}
+	return UINT64_MAX;
+}
+
+bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page)
+{
+	return page >= fs->data_pages || bit_get(fs->pbitmap, page);
+}
+
+int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64_t *first,
+			uint64_t *got)
+{
+	uint64_t start, n = 0;
+	int err;
+
+	if (fs->free_pages == 0 || want == 0)
+		return -ENOSPC;
+	if (goal < fs->data_pages && !bit_get(fs->pbitmap, goal))
+		start = goal;
+	else
+		start = find_clear(fs->pbitmap, fs->data_pages, fs->page_cursor);
+	if (start == UINT64_MAX)
+		return -ENOSPC;
+	while (n < want && start + n < fs->data_pages && !bit_get(fs->pbitmap, start + n)) {
+		err = bit_put(fs, fs->pbitmap, start + n, true);
+		if (err)
+			break;
+		n++;
+	}
+	if (n == 0)
+		return -ENOSPC; /* journal full before the first bit */
+	fs->free_pages -= n;
+	fs->tx.pages_delta -= (int64_t)n;
+	fs->page_cursor = start + n;
+	*first = start;
+	*got = n;
+	return 0;
+}
+
+int umfs_page_alloc(struct umfs_fs *fs, uint64_t goal, uint64_t *page)
+{
+	uint64_t got;
+
+	return umfs_page_alloc_run(fs, goal, 1, page, &got);
+}
+
+/* 2 MiB groups are 8 whole bitmap words: data_off is 2 MiB aligned. */
+int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first)
+{
+	uint64_t groups = fs->data_pages / UMFS_PAGES_PER_HUGE;
+	uint64_t g0 = (fs->page_cursor / UMFS_PAGES_PER_HUGE) % (groups ? groups : 1);
+	const size_t words = UMFS_PAGES_PER_HUGE / 64;
+
+	if (fs->free_pages < UMFS_PAGES_PER_HUGE)
+		return -ENOSPC;
+	for (uint64_t k = 0; k < groups; k++) {
+		uint64_t g = (g0 + k) % groups;
+		uint64_t *w = &fs->pbitmap[g * words];
+		bool empty = true;
+		int err;
+
+		for (size_t i = 0; i < words && empty; i++)
+			empty = w[i] == 0;
+		if (!empty)
+			continue;
+		err = umfs_tx_add(fs, w, words * sizeof(*w));
+		if (err)
+			return err;
+		for (size_t i = 0; i < words; i++)
+			w[i] = ~0ull;
+		fs->free_pages -= UMFS_PAGES_PER_HUGE;
+		fs->tx.pages_delta -= UMFS_PAGES_PER_HUGE;
+		*first = g * UMFS_PAGES_PER_HUGE;
+		fs->page_cursor = *first + UMFS_PAGES_PER_HUGE;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count)
+{
+	struct umfs_tx *tx = &fs->tx;
+
+	if (!tx->active)
+		return -EINVAL;
+	if (first >= fs->data_pages || count > fs->data_pages - first)
+		return -EUCLEAN;
+	/* Extend the previous run when contiguous: truncates free in order. */
+	if (tx->nfrees && tx->frees[2 * tx->nfrees - 2] + tx->frees[2 * tx->nfrees - 1] == first) {
+		tx->frees[2 * tx->nfrees - 1] += count;
+		return 0;
+	}
+	if (tx->nfrees == tx->cap_frees) {
+		size_t cap = tx->cap_frees ? tx->cap_frees * 2 : 32;
+		uint64_t *f = realloc(tx->frees, cap * 2 * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		tx->frees = f;
+		tx->cap_frees = cap;
+	}
+	tx->frees[2 * tx->nfrees] = first;
+	tx->frees[2 * tx->nfrees + 1] = count;
+	tx->nfrees++;
+	return 0;
+}
+
+/* Clears bits [first, first+count), snapshotting each word once. */
+static int clear_run(struct umfs_fs *fs, uint64_t first, uint64_t count)
+{
+	uint64_t end = first + count;
+
+	while (first < end) {
+		uint64_t *w = &fs->pbitmap[first / 64];
+		uint64_t lo = first % 64, n = UMFS_MIN(64 - lo, end - first);
+		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << lo;
+		int err;
+
+		if ((*w & mask) != mask)
+			return -EUCLEAN; /* freeing a free page: the tree is damaged */
+		err = umfs_tx_add(fs, w, sizeof(*w));
+		if (err)
+			return err;
+		*w &= ~mask;
+		first += n;
+	}
+	return 0;
+}
+
+int umfs_page_free_apply(struct umfs_fs *fs)
+{
+	struct umfs_tx *tx = &fs->tx;
+
+	for (size_t i = 0; i < tx->nfrees; i++) {
+		uint64_t first = tx->frees[2 * i], count = tx->frees[2 * i + 1];
+		int err = clear_run(fs, first, count);
+
+		if (err)
+			return err;
+		fs->free_pages += count;
+		tx->pages_delta += (int64_t)count;
+		if (first < fs->page_cursor)
+			fs->page_cursor = first; /* reuse low pages first: less spread */
+	}
+	tx->nfrees = 0;
+	return 0;
+}
+
+bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino)
+{
+	return ino >= fs->inode_count || bit_get(fs->ibitmap, ino);
+}
+
+int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
+{
+	uint64_t i;
+	int err;
+
+	if (fs->free_inodes == 0)
+		return -ENOSPC;
+	i = find_clear(fs->ibitmap, fs->inode_count, fs->ino_cursor);
+	if (i == UINT64_MAX || i <= UMFS_ROOT_INO)
+		return -ENOSPC;
+	err = bit_put(fs, fs->ibitmap, i, true);
+	if (err)
+		return err;
+	fs->free_inodes--;
+	fs->tx.inodes_delta--;
+	fs->ino_cursor = i + 1;
+	*ino = i;
+	return 0;
+}
+
+int umfs_ino_free(struct umfs_fs *fs, uint64_t ino)
+{
+	int err;
+
+	if (ino <= UMFS_ROOT_INO || ino >= fs->inode_count || !bit_get(fs->ibitmap, ino))
+		return -EUCLEAN;
+	err = bit_put(fs, fs->ibitmap, ino, false);
+	if (err)
+		return err;
+	fs->free_inodes++;
+	fs->tx.inodes_delta++;
+	if (ino < fs->ino_cursor)
+		fs->ino_cursor = ino;
+	return 0;
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - interfaces between the modules of the UMFS core.
+ *
+ * Layering, bottom up (each file includes only what is below it):
+ *   persist.c   the only code that flushes or fences (libpmem)
+ *   crc32c.c    checksums
+ *   layout.c    superblock encode/validate, pool geometry, mkfs's format
+ *   journal.c   undo-log transactions over byte ranges of the pool
+ *   alloc.c     page and inode bitmaps
+ *   inode.c     inode create/free/checksum/stat, orphan list
+ *   ptable.c    per-file x86-64 page tables
+ *   file.c      file data: read, write, truncate, fallocate, seek
+ *   dir.c       hashed directories
+ *   namei.c     path walk and permission checks
+ *   fs.c        mount, unmount, recovery, vnode cache
+ *   api.c       the public API of include/umfs.h
+ *
+ * Conventions: functions return 0 (or a count) or -errno. "In tx" means the
+ * caller holds fs->meta_lock and a transaction is open (umfs_tx_begin).
+ * Every byte of pre-existing metadata is snapshotted with umfs_tx_add()
+ * before it is changed; freshly allocated pages are declared with
+ * umfs_tx_dirty() so that commit persists them.
+ */
+#ifndef UMFS_CORE_H
+#define UMFS_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "umfs.h"
+#include "umfs_format.h"
+
+/* The page tables are the x86-64 hardware format and fields are stored
+ * little-endian by plain access: UMFS is built for little-endian hosts. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "UMFS stores little-endian fields by direct access: little-endian hosts only"
+#endif
+
+#define UMFS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define UMFS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define UMFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UMFS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define UMFS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define UMFS_DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define UMFS_ALIGN_UP(n, a) (((n) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+/* ------------------------------------------------------------------ */
+/* persist.c                                                            */
+/* ------------------------------------------------------------------ */
+
+enum umfs_media {
+	UMFS_MEDIA_PMEM,  /* real or forced persistent memory: flush + fence */
+	UMFS_MEDIA_SHM,   /* tmpfs (/dev/shm): treated as emulated pmem */
+	UMFS_MEDIA_FILE,  /* other files: flush + fence, and msync at fsync */
+};
+
+struct umfs_pmem {
+	uint8_t *base;
+	size_t len;
+	enum umfs_media media;
+	bool rdonly;
+};
+
+/* Maps a whole pool file or device. create_size > 0 creates/extends it. */
+int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
+/* Copy-on-write map: changes stay in this process (fsck -n). */
+int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
+void umfs_pmem_unmap(struct umfs_pmem *pm);
+/* Makes the whole mapping durable on media that need more than cache
+ * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
+int umfs_pmem_sync(struct umfs_pmem *pm);
+
+void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
+void umfs_drain(void);                          /* fence: earlier flushes done */
+void umfs_persist(const void *addr, size_t len); /* flush + drain */
+/* Copies with non-temporal stores where that pays; flushed, not drained. */
+void umfs_memcpy_nodrain(void *dst, const void *src, size_t len);
+void umfs_memset_nodrain(void *dst, int c, size_t len);
+/* One aligned 8-byte store that readers see whole, then flushed. */
+void umfs_store64_nodrain(uint64_t *dst, uint64_t val);
+
+/* Test builds record every flush and fence (crash-state tests). */
+struct umfs_persist_hook {
+	void (*flush)(void *arg, const void *addr, size_t len);
+	void (*drain)(void *arg);
+	void *arg;
+};
+void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
+
+/* ------------------------------------------------------------------ */
+/* crc32c.c                                                             */
+/* ------------------------------------------------------------------ */
+
+uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* layout.c                                                             */
+/* ------------------------------------------------------------------ */
+
+struct umfs_geometry {
+	uint64_t pool_size;
+	uint64_t inode_count;
+	uint32_t journal_slots;
+	uint32_t journal_slot_size;
+	uint64_t state_off, journal_off, inode_off, ibitmap_off, pbitmap_off;
+	uint64_t data_off, data_pages, backup_sb_off;
+};
+
+#define UMFS_MIN_POOL_SIZE (8ull << 20)
+
+/* Plans a pool of pool_size bytes with inode_count inodes (0: one per
+ * 16 KiB). -EINVAL with a reason in *why when it does not fit. */
+int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
+		       const char **why);
+
+struct umfs_format_opts {
+	uint64_t inode_count; /* 0: default */
+	const char *label;    /* NULL: empty */
+	const uint8_t *uuid;  /* NULL: random */
+	uint32_t default_flags;
+};
+/* Writes a fresh file system over pm (already mapped). */
+int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
+		struct umfs_geometry *out);
+
+uint32_t umfs_sb_csum(const struct umfs_superblock *sb);
+/* Checks a superblock against itself and the mapped length. On failure
+ * returns -EUCLEAN (or -EINVAL, -EPROTONOSUPPORT for a newer format) and sets
+ * *why to a sentence naming the field. */
+int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rdonly,
+		     const char **why);
+
+/* ------------------------------------------------------------------ */
+/* fs.c: the mounted pool                                                */
+/* ------------------------------------------------------------------ */
+
+struct umfs_vnode {
+	uint64_t ino;
+	int opencount;         /* umfs_file objects in this process */
+	pthread_rwlock_t lock; /* file data: readers share, writers exclude */
+	struct umfs_vnode *next;
+};
+
+struct umfs_tx_range {
+	void *addr;
+	size_t len;
+	size_t rec_pos; /* record of its snapshot in the slot; 0: no snapshot */
+};
+
+struct umfs_tx {
+	bool active;
+	uint64_t seq;
+	uint64_t seq_limit;    /* seqs below this are reserved on media */
+	struct umfs_jslot_hdr *hdr;
+	uint8_t *slot;         /* start of the slot (header first) */
+	size_t slot_size;
+	size_t used;           /* bytes of the slot used, header included */
+	struct umfs_tx_range *ranges; /* changed ranges, persisted at commit */
+	size_t nranges, cap_ranges;
+	uint64_t *frees;       /* (first page, count) pairs, applied at commit */
+	size_t nfrees, cap_frees;
+	int64_t pages_delta;   /* allocator counts to undo on abort */
+	int64_t inodes_delta;
+};
+
+struct umfs_fs {
+	struct umfs_pmem pm;
+	uint8_t *base;
+	struct umfs_superblock sb;  /* validated copy */
+	struct umfs_superblock *sbp;
+	struct umfs_state *state;
+	struct umfs_inode *inodes;
+	uint64_t *ibitmap;
+	uint64_t *pbitmap;
+	uint64_t data_off, data_pages, inode_count, phys_base;
+	dev_t dev;                  /* st_dev reported for this pool (from its UUID) */
+	unsigned flags;             /* UMFS_MOUNT_* */
+
+	pthread_mutex_t meta_lock;  /* transactions and the namespace */
+	struct umfs_tx tx;
+
+	uint64_t free_pages, free_inodes;
+	uint64_t page_cursor, ino_cursor; /* next-fit hints */
+
+	pthread_mutex_t vnode_lock;
+	struct umfs_vnode *vnodes[256];
+};
+
+void umfs_meta_lock(struct umfs_fs *fs);
+void umfs_meta_unlock(struct umfs_fs *fs);
+
+/* Finds or creates the vnode of ino and counts one more opener. */
+struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino);
+/* Drops one opener; returns the remaining count. */
+int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn);
+/* Number of openers of ino in this process (0 when none). */
+int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino);
+
+/* Mounts a pool already mapped in *pm (ownership passes to the fs, also on
+ * failure). umfs_mount() is map + attach. Recovery runs unless
+ * UMFS_MOUNT_NORECOVER is given. */
+int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
+
+/* Mount-time recovery: journal rollback, orphan reclaim. */
+int umfs_recover(struct umfs_fs *fs);
+
+/* Pool offsets, pages and pointers. Data pages are numbered from 0 at data_off. */
+static inline void *umfs_off_ptr(const struct umfs_fs *fs, uint64_t off)
+{
+	return fs->base + off;
+}
+static inline uint64_t umfs_ptr_off(const struct umfs_fs *fs, const void *p)
+{
+	return (uint64_t)((const uint8_t *)p - fs->base);
+}
+static inline uint64_t umfs_page_off(const struct umfs_fs *fs, uint64_t page)
+{
+	return fs->data_off + (page << UMFS_PAGE_SHIFT);
+}
+static inline void *umfs_page_ptr(const struct umfs_fs *fs, uint64_t page)
+{
+	return fs->base + umfs_page_off(fs, page);
+}
+/* True when off is a page-aligned offset inside the data zone. */
+static inline bool umfs_off_is_page(const struct umfs_fs *fs, uint64_t off)
+{
+	return off >= fs->data_off && (off & (UMFS_PAGE_SIZE - 1)) == 0 &&
+	       ((off - fs->data_off) >> UMFS_PAGE_SHIFT) < fs->data_pages;
+}
+static inline uint64_t umfs_off_page(const struct umfs_fs *fs, uint64_t off)
+{
+	return (off - fs->data_off) >> UMFS_PAGE_SHIFT;
+}
+/* Table entries hold phys_base + pool offset. */
+static inline uint64_t umfs_pte_off(const struct umfs_fs *fs, uint64_t pte)
+{
+	return (pte & UMFS_PTE_ADDR_MASK) - fs->phys_base;
+}
+static inline uint64_t umfs_pte_make(const struct umfs_fs *fs, uint64_t off, uint64_t flags)
+{
+	return (off + fs->phys_base) | flags;
+}
+
+/* ------------------------------------------------------------------ */
+/* journal.c                                                            */
+/* ------------------------------------------------------------------ */
+
+int umfs_journal_open(struct umfs_fs *fs);  /* binds slot 0 to fs->tx */
+void umfs_journal_close(struct umfs_fs *fs);
+/* Rolls back every active slot. Idempotent; safe on any image (bad
+ * records are skipped and reported through *bad_records when non-NULL). */
+int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records);
+
+int umfs_tx_begin(struct umfs_fs *fs);
+/* Snapshots [addr, addr+len) before the caller changes it. -ENOSPC when the
+ * slot is full: the caller aborts, or commits and continues in a new tx. */
+int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len);
+/* Declares a range changed without a snapshot (fresh pages): persisted at commit. */
+int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len);
+/* Journal bytes still free in the slot. */
+size_t umfs_tx_room(const struct umfs_fs *fs);
+int umfs_tx_commit(struct umfs_fs *fs);
+/* Restores every snapshot of the open transaction and forgets it. */
+void umfs_tx_abort(struct umfs_fs *fs);
+
+/* Snapshot-then-store helpers for single fields. */
+int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
+int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val);
+
+/* ------------------------------------------------------------------ */
+/* alloc.c: page bitmap and inode bitmap                                 */
+/* ------------------------------------------------------------------ */
+
+/* Counts free pages/inodes from the bitmaps (mount). */
+void umfs_alloc_init(struct umfs_fs *fs);
+/* In tx. Allocates one page, preferring goal (a page number) and then the
+ * pages after it, so that sequential data stays contiguous. */
+int umfs_page_alloc(struct umfs_fs *fs, uint64_t goal, uint64_t *page);
+/* In tx. Allocates up to want contiguous pages starting at or after goal;
+ * *got is at least 1 on success. */
+int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64_t *first,
+			uint64_t *got);
+/* In tx. Allocates 512 contiguous pages, 2 MiB aligned in the pool. -ENOSPC if none. */
+int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first);
+/* In tx. Frees count pages from first; takes effect at commit, so that a
+ * page freed by a transaction is never reused by the same transaction. */
+int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count);
+/* Applies pending frees (called by commit). */
+int umfs_page_free_apply(struct umfs_fs *fs);
+bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page);
+
+int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino); /* in tx */
+int umfs_ino_free(struct umfs_fs *fs, uint64_t ino);   /* in tx */
+bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino);
+
+/* ------------------------------------------------------------------ */
+/* inode.c                                                              */
+/* ------------------------------------------------------------------ */
+
+static inline struct umfs_inode *umfs_inode(const struct umfs_fs *fs, uint64_t ino)
+{
+	return &fs->inodes[ino];
+}
+/* True when ino is in range, allocated and has a mode. */
+bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino);
+uint32_t umfs_inode_csum(const struct umfs_inode *in);
+/* Recomputes the checksum after identity fields changed (in tx: the whole
+ * inode must have been snapshotted). */
+void umfs_inode_seal(struct umfs_inode *in);
+int64_t umfs_now_ns(void);
+
+/* In tx. Allocates and initialises an inode (directories get an empty
+ * index with parent as ".."). */
+int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		      uint64_t parent, uint64_t *ino);
+/* Puts an inode with nlink 0 on the orphan list (in tx). */
+int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino);
+/* Frees an orphan's pages, U-Log and inode, in as many transactions as it
+ * takes. Takes meta_lock itself; the caller must not hold it. Safe to
+ * repeat after a crash (the orphan list remembers). */
+int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino);
+void umfs_inode_stat(const struct umfs_fs *fs, uint64_t ino, struct stat *st);
+unsigned char umfs_mode_to_dtype(uint32_t mode);
+
+/* ------------------------------------------------------------------ */
+/* ptable.c: per-file page tables                                        */
+/* ------------------------------------------------------------------ */
+
+/* File page index of a byte offset */
+#define UMFS_PG(off) ((uint64_t)(off) >> UMFS_PAGE_SHIFT)
+#define UMFS_MAX_FILE_PAGES (UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT)
+
+/* Pool offset of file page pg, or 0 for a hole. When run is non-NULL it
+ * gets the number of pages from pg on that are contiguous in the pool
+ * (at least 1; for a hole, the number of hole pages that follow, at least 1). */
+uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			uint64_t *run);
+
+#define UMFS_PTMAP_HUGE 0x1u /* may map a whole 2 MiB leaf if the region is empty */
+#define UMFS_PTMAP_ZERO 0x2u /* zero freshly allocated data pages */
+/* In tx. Makes file page pg present, growing the tree as needed. Returns 1
+ * when the page was freshly allocated, 0 when it existed, or -errno. With
+ * UMFS_PTMAP_HUGE, a fresh 2 MiB leaf maps all 512 pages of its region. */
+int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned flags,
+		uint64_t *off);
+/* In tx. Unmaps and frees every page with index >= first_pg, last pages
+ * first, until the transaction has less than UMFS_TX_SLACK bytes left.
+ * Returns 1 when it stopped early (commit, begin, call again), 0 when done. */
+int umfs_pt_truncate(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first_pg);
+/* In tx. Frees the pages in [first, last] (punch hole); same return rule. */
+int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last);
+/* First present page >= pg, or UINT64_MAX. */
+uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
+/* First hole page >= pg (UMFS_MAX_FILE_PAGES if none). */
+uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
+#define UMFS_TX_SLACK 4096
+
+/* ------------------------------------------------------------------ */
+/* file.c: file data                                                     */
+/* ------------------------------------------------------------------ */
+
+/* The caller holds vn->lock (read for read, write for the others). */
+ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off);
+ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
+			uint64_t off);
+int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size);
+int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len);
+/* SEEK_DATA / SEEK_HOLE */
+int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence);
+
+/* ------------------------------------------------------------------ */
+/* dir.c: hashed directories (all calls with meta_lock held)              */
+/* ------------------------------------------------------------------ */
+
+uint32_t umfs_name_hash(const char *name, size_t len);
+/* In tx: lays out an empty directory (bucket 0 and a one-entry map). */
+int umfs_dir_init(struct umfs_fs *fs, uint64_t dir);
+/* 0 with *ino (and *type) set, or -ENOENT. */
+int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		    uint64_t *ino, unsigned char *type);
+/* In tx. -EEXIST if the name exists, -ENOSPC if the pool or directory is full. */
+int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+		 unsigned char type);
+/* In tx. Removes the name; *ino gets what it named. -ENOENT if absent. */
+int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		    uint64_t *ino);
+/* In tx. Points an existing name at another inode (rename over a name). */
+int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		      uint64_t ino, unsigned char type);
+/* Next entry at or after *cookie ("." and ".." first); returns 1 and
+ * advances *cookie, 0 at the end, -errno on a damaged directory. */
+int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *ent);
+/* In tx. Frees everything a directory owns except its inode. */
+int umfs_dir_destroy(struct umfs_fs *fs, uint64_t dir);
+
+/* ------------------------------------------------------------------ */
+/* namei.c: path walk and permissions                                    */
+/* ------------------------------------------------------------------ */
+
+#define UMFS_SYMLOOP_MAX 40
+#define NGROUPS_MAX_SMALL 256 /* supplementary groups consulted per check */
+
+struct umfs_walk {
+	uint64_t parent;            /* directory holding the last component */
+	uint64_t ino;               /* 0 when the last component does not exist */
+	const char *name;           /* last component (in path or buf); "" for the root */
+	size_t name_len;
+	bool trailing_slash;        /* the path ended in '/': must be a directory */
+	char buf[2 * (UMFS_SYMLINK_MAX + 1) + 4096]; /* expanded symlinks */
+	char tmp[2 * (UMFS_SYMLINK_MAX + 1) + 4096];
+};
+
+#define UMFS_WALK_NOFOLLOW 0x1u  /* do not follow a symlink in the last component */
+#define UMFS_WALK_PARENT 0x2u    /* the last component may be missing */
+
+/* Resolves path with meta_lock held. */
+int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w);
+
+/* Effective credentials of the calling thread. */
+void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max);
+/* MAY_READ 4, MAY_WRITE 2, MAY_EXEC 1, as access(2)'s R_OK/W_OK/X_OK. */
+int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
+bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino);
+
+#endif /* UMFS_CORE_H */

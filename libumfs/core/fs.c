@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs.c - mounting a pool: validation, recovery, the vnode cache, unmount.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "core.h"
+
+static __thread char mount_error[256];
+
+const char *umfs_mount_error(void)
+{
+	return mount_error;
+}
+
+static int mount_fail(int err, const char *what, const char *why)
+{
+	snprintf(mount_error, sizeof(mount_error), "%s: %s", what, why);
+	return err;
+}
+
+void umfs_meta_lock(struct umfs_fs *fs)
+{
+	pthread_mutex_lock(&fs->meta_lock);
+}
+
+void umfs_meta_unlock(struct umfs_fs *fs)
+{
+	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+static struct umfs_vnode **vnode_slot(struct umfs_fs *fs, uint64_t ino)
+{
+	return &fs->vnodes[(ino * 0x9E3779B97F4A7C15ull) >> 56];
+}
+
+struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_vnode **slot = vnode_slot(fs, ino), *vn;
+
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (vn = *slot; vn; vn = vn->next)
+		if (vn->ino == ino)
+			break;
+	if (!vn) {
+		vn = calloc(1, sizeof(*vn));
+		if (!vn)
+			goto out;
+		vn->ino = ino;
+		pthread_rwlock_init(&vn->lock, NULL);
+		vn->next = *slot;
+		*slot = vn;
+	}
+	vn->opencount++;
+out:
+	pthread_mutex_unlock(&fs->vnode_lock);
+	return vn;
+}
+
+int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn)
+{
+	struct umfs_vnode **p;
+	int left;
+
+	pthread_mutex_lock(&fs->vnode_lock);
+	left = --vn->opencount;
+	if (left == 0) {
+		for (p = vnode_slot(fs, vn->ino); *p != vn; p = &(*p)->next)
+			;
+		*p = vn->next;
+		pthread_rwlock_destroy(&vn->lock);
+		free(vn);
+	}
+	pthread_mutex_unlock(&fs->vnode_lock);
+	return left;
+}
+
+int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_vnode *vn;
+	int n = 0;
+
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (vn = *vnode_slot(fs, ino); vn; vn = vn->next)
+		if (vn->ino == ino)
+			n = vn->opencount;
+	pthread_mutex_unlock(&fs->vnode_lock);
+	return n;
+}
+
+/* Frees every inode on the orphan list: their last opener died with a crash. */
+static int reclaim_orphans(struct umfs_fs *fs)
+{
+	for (uint64_t n = 0; fs->state->orphan_head && n < fs->inode_count; n++) {
+		uint64_t ino = fs->state->orphan_head;
+		int err;
+
+		if (!umfs_inode_live(fs, ino) || !(umfs_inode(fs, ino)->flags & UMFS_IF_ORPHAN))
+			return -EUCLEAN; /* damaged list: fsck.umfs repairs it */
+		err = umfs_inode_reclaim(fs, ino);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int umfs_recover(struct umfs_fs *fs)
+{
+	int err = umfs_journal_recover(fs, NULL, NULL);
+
+	if (err)
+		return err;
+	umfs_alloc_init(fs); /* rollback may have changed the bitmaps */
+	return reclaim_orphans(fs);
+}
+
+static void fs_bind(struct umfs_fs *fs)
+{
+	const struct umfs_superblock *sb = &fs->sb;
+
+	fs->base = fs->pm.base;
+	fs->sbp = (struct umfs_superblock *)fs->base;
+	fs->state = (struct umfs_state *)(fs->base + sb->state_off);
+	fs->inodes = (struct umfs_inode *)(fs->base + sb->inode_off);
+	fs->ibitmap = (uint64_t *)(fs->base + sb->ibitmap_off);
+	fs->pbitmap = (uint64_t *)(fs->base + sb->pbitmap_off);
+	fs->data_off = sb->data_off;
+	fs->data_pages = sb->data_pages;
+	fs->inode_count = sb->inode_count;
+	fs->phys_base = sb->phys_base;
+	fs->dev = makedev(0x5546, umfs_crc32c(0, sb->uuid, sizeof(sb->uuid)) & 0xfffff);
+}
+
+static void fs_free(struct umfs_fs *fs)
+{
+	umfs_journal_close(fs);
+	umfs_pmem_unmap(&fs->pm);
+	pthread_mutex_destroy(&fs->meta_lock);
+	pthread_mutex_destroy(&fs->vnode_lock);
+	free(fs);
+}
+
+int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
+{
+	struct umfs_fs *fs;
+	const char *why;
+	bool needs_recovery;
+	int err;
+
+	mount_error[0] = '\0';
+	fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		umfs_pmem_unmap(pm);
+		return -ENOMEM;
+	}
+	fs->pm = *pm;
+	fs->flags = flags;
+	pthread_mutex_init(&fs->meta_lock, NULL);
+	pthread_mutex_init(&fs->vnode_lock, NULL);
+	if (pm->len < UMFS_MIN_POOL_SIZE) {
+		err = mount_fail(-EINVAL, "pool", "smaller than the smallest UMFS pool");
+		goto err_free;
+	}
+	memcpy(&fs->sb, pm->base, sizeof(fs->sb));
+	err = umfs_sb_validate(&fs->sb, pm->len, pm->rdonly, &why);
+	if (err) {
+		err = mount_fail(err == -EINVAL ? -EINVAL : err, "superblock", why);
+		goto err_free;
+	}
+	fs_bind(fs);
+	if (fs->state->magic != UMFS_STATE_MAGIC) {
+		err = mount_fail(-EUCLEAN, "state page", "bad magic (run fsck.umfs)");
+		goto err_free;
+	}
+	err = umfs_journal_open(fs);
+	if (err)
+		goto err_free;
+
+	needs_recovery = fs->state->state != UMFS_STATE_CLEAN || fs->state->orphan_head != 0;
+	for (uint32_t i = 0; i < fs->sb.journal_slots && !needs_recovery; i++) {
+		const struct umfs_jslot_hdr *h =
+			(const void *)(fs->base + fs->sb.journal_off + (uint64_t)i * fs->sb.journal_slot_size);
+		needs_recovery = h->active_seq != 0;
+	}
+	umfs_alloc_init(fs);
+	if (needs_recovery && !(flags & UMFS_MOUNT_NORECOVER)) {
+		if (pm->rdonly) {
+			err = mount_fail(-EUCLEAN, "pool", "needs recovery but is mounted read-only");
+			goto err_free;
+		}
+		err = umfs_recover(fs);
+		if (err) {
+			mount_fail(err, "recovery", "failed (run fsck.umfs)");
+			goto err_free;
+		}
+	}
+	if (!pm->rdonly && !(flags & UMFS_MOUNT_NORECOVER)) {
+		umfs_store64_nodrain(&fs->state->state, UMFS_STATE_DIRTY);
+		umfs_store64_nodrain(&fs->state->mount_count, fs->state->mount_count + 1);
+		umfs_store64_nodrain(&fs->state->last_mount_ns, (uint64_t)umfs_now_ns());
+		umfs_drain();
+	}
+	*fsp = fs;
+	return 0;
+
+err_free:
+	fs_free(fs);
+	return err;
+}
+
+int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
+{
+	struct umfs_pmem pm;
+	int err;
+
+	err = umfs_pmem_map(pool_path, 0, flags & UMFS_MOUNT_RDONLY, &pm);
+	if (err)
+		return mount_fail(err, pool_path, strerror(-err));
+	return umfs_fs_attach(&pm, flags, fsp);
+}
+
+int umfs_unmount(struct umfs_fs *fs)
+{
+	int err = 0;
+
+	if (!fs)
+		return -EINVAL;
+	if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
+		err = umfs_pmem_sync(&fs->pm);
+		if (fs->state->orphan_head == 0 && !fs->tx.active) {
+			umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);
+			umfs_drain();
+		}
+		if (!err)
+			err = umfs_pmem_sync(&fs->pm);
+	}
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++) {
+		while (fs->vnodes[i]) {
+			struct umfs_vnode *vn = fs->vnodes[i];
+			fs->vnodes[i] = vn->next;
+			pthread_rwlock_destroy(&vn->lock);
+			free(vn);
+		}
+	}
+	fs_free(fs);
+	return err;
+}

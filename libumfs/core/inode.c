@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inode.c - inode life cycle: create, checksum, orphan list, reclaim, stat.
+ *
+ * An inode whose last name goes away while a process has it open is put on
+ * the orphan list (state page head, linked through next_orphan) in the same
+ * transaction that drops nlink to 0. Its pages are freed by
+ * umfs_inode_reclaim() at the last close, or by the next mount's recovery
+ * after a crash, so no space is ever lost with the process.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "core.h"
+
+bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino)
+{
+	return ino >= UMFS_ROOT_INO && ino < fs->inode_count && umfs_ino_is_used(fs, ino) &&
+	       fs->inodes[ino].mode != 0;
+}
+
+/* The fields that change only inside transactions and that a kernel module
+ * must be able to trust (see the format header). */
+struct inode_identity {
+	uint32_t mode, uid, gid, generation;
+	uint64_t pt_root, ulog, rdev;
+	uint8_t pt_height, pad[7];
+};
+
+uint32_t umfs_inode_csum(const struct umfs_inode *in)
+{
+	struct inode_identity id;
+
+	memset(&id, 0, sizeof(id));
+	id.mode = in->mode;
+	id.uid = in->uid;
+	id.gid = in->gid;
+	id.generation = in->generation;
+	id.pt_root = in->pt_root;
+	id.ulog = in->ulog;
+	id.rdev = in->rdev;
+	id.pt_height = in->pt_height;
+	return umfs_crc32c(0, &id, sizeof(id));
+}
+
+void umfs_inode_seal(struct umfs_inode *in)
+{
+	in->csum = umfs_inode_csum(in);
+}
+
+int64_t umfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		      uint64_t parent, uint64_t *inop)
+{
+	struct umfs_inode *in;
+	uint32_t generation;
+	uint64_t ino;
+	int64_t now = umfs_now_ns();
+	int err;
+
+	err = umfs_ino_alloc(fs, &ino);
+	if (err)
+		return err;
+	in = umfs_inode(fs, ino);
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	generation = in->generation + 1; /* kept across reuse: stale handles notice */
+	memset(in, 0, sizeof(*in));
+	in->mode = (uint32_t)mode;
+	in->nlink = S_ISDIR(mode) ? 2 : 1;
+	in->uid = (uint32_t)uid;
+	in->gid = (uint32_t)gid;
+	in->rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? (uint64_t)rdev : 0;
+	in->atime_ns = in->mtime_ns = in->ctime_ns = in->btime_ns = (uint64_t)now;
+	in->generation = generation ? generation : 1;
+	if (S_ISDIR(mode)) {
+		in->dir.parent = parent;
+		err = umfs_dir_init(fs, ino);
+		if (err)
+			return err;
+	}
+	umfs_inode_seal(in);
+	*inop = ino;
+	return 0;
+}
+
+int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int err;
+
+	if (in->flags & UMFS_IF_ORPHAN)
+		return 0;
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	in->flags |= UMFS_IF_ORPHAN;
+	in->next_orphan = fs->state->orphan_head;
+	return umfs_tx_set64(fs, &fs->state->orphan_head, ino);
+}
+
+/* Unlinks ino from the orphan list (in tx). The walk is bounded so that a
+ * damaged list cannot loop. */
+static int orphan_unlink(struct umfs_fs *fs, uint64_t ino)
+{
+	uint64_t *link = &fs->state->orphan_head;
+
+	for (uint64_t steps = 0; *link && steps < fs->inode_count; steps++) {
+		if (*link == ino)
+			return umfs_tx_set64(fs, link, umfs_inode(fs, ino)->next_orphan);
+		if (*link >= fs->inode_count)
+			return -EUCLEAN;
+		link = &umfs_inode(fs, *link)->next_orphan;
+	}
+	return -ENOENT;
+}
+
+/* Last step of reclaim: the inode goes back to the free pool. */
+static int inode_free(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint32_t generation = in->generation;
+	int err;
+
+	if (in->flags & UMFS_IF_ORPHAN) {
+		err = orphan_unlink(fs, ino);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	if (in->ulog && umfs_off_is_page(fs, in->ulog)) {
+		err = umfs_page_free(fs, umfs_off_page(fs, in->ulog), 1);
+		if (err)
+			return err;
+	}
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	memset(in, 0, sizeof(*in));
+	in->generation = generation;
+	return umfs_ino_free(fs, ino);
+}
+
+int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int more, err;
+
+	if (!umfs_inode_live(fs, ino))
+		return -EUCLEAN;
+	do {
+		umfs_meta_lock(fs);
+		err = umfs_tx_begin(fs);
+		if (err) {
+			umfs_meta_unlock(fs);
+			return err;
+		}
+		more = umfs_pt_truncate(fs, in, 0);
+		if (more == 0)
+			more = inode_free(fs, ino);
+		if (more < 0) {
+			umfs_tx_abort(fs);
+			umfs_meta_unlock(fs);
+			return more;
+		}
+		err = umfs_tx_commit(fs);
+		umfs_meta_unlock(fs);
+		if (err)
+			return err;
+	} while (more);
+	return 0;
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	int64_t v = (int64_t)ns;
+	struct timespec ts = { .tv_sec = v / 1000000000, .tv_nsec = v % 1000000000 };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
+}
+
+void umfs_inode_stat(const struct umfs_fs *fs, uint64_t ino, struct stat *st)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+
+	memset(st, 0, sizeof(*st));
+	st->st_dev = fs->dev;
+	st->st_ino = ino;
+	st->st_mode = in->mode;
+	st->st_nlink = in->nlink;
+	st->st_uid = in->uid;
+	st->st_gid = in->gid;
+	st->st_rdev = in->rdev;
+	st->st_size = (off_t)in->size;
+	st->st_blksize = UMFS_PAGE_SIZE;
+	st->st_blocks = (blkcnt_t)(in->blocks * (UMFS_PAGE_SIZE / 512));
+	st->st_atim = ns_to_ts(in->atime_ns);
+	st->st_mtim = ns_to_ts(in->mtime_ns);
+	st->st_ctim = ns_to_ts(in->ctime_ns);
+}
+
+unsigned char umfs_mode_to_dtype(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return DT_REG;
+	case S_IFDIR: return DT_DIR;
+	case S_IFLNK: return DT_LNK;
+	case S_IFCHR: return DT_CHR;
+	case S_IFBLK: return DT_BLK;
+	case S_IFIFO: return DT_FIFO;
+	case S_IFSOCK: return DT_SOCK;
+	default: return DT_UNKNOWN;
+	}
+}

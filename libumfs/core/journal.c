@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.c - metadata transactions as an undo log of byte ranges.
+ *
+ * Protocol, per slot:
+ *   add:    append a record (old bytes of the range, checksummed, tagged with
+ *           the transaction's seq) and persist it; the first add also sets
+ *           active_seq. Only then may the caller change the range in place.
+ *   commit: persist every changed range, then clear active_seq (one 8-byte
+ *           store): from that fence on the transaction is durable.
+ *   crash:  recovery restores the valid records of an active slot in reverse
+ *           order (the oldest snapshot of a range wins) and clears active_seq.
+ * A torn record at the tail fails its checksum and ends the scan; its range
+ * had not been touched yet, because the caller waits for the record's fence.
+ * Sequence numbers never repeat (a persisted reservation is bumped ahead of
+ * use), so a stale record left from an older transaction never matches.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define SEQ_RESERVE (1ull << 20) /* sequence numbers reserved per persisted bump */
+#define RANGE_DEDUP_WINDOW 16    /* recent ranges checked for a repeated add */
+
+static struct umfs_jslot_hdr *slot_hdr(const struct umfs_fs *fs, uint32_t i)
+{
+	return (struct umfs_jslot_hdr *)(fs->base + fs->sb.journal_off +
+					 (uint64_t)i * fs->sb.journal_slot_size);
+}
+
+static uint32_t rec_csum(const struct umfs_jrec *r, const void *data)
+{
+	uint32_t c = umfs_crc32c(0, r, offsetof(struct umfs_jrec, csum));
+
+	return umfs_crc32c(c, data, r->len);
+}
+
+int umfs_journal_open(struct umfs_fs *fs)
+{
+	struct umfs_tx *tx = &fs->tx;
+
+	memset(tx, 0, sizeof(*tx));
+	tx->hdr = slot_hdr(fs, 0);
+	tx->slot = (uint8_t *)tx->hdr;
+	tx->slot_size = fs->sb.journal_slot_size;
+	tx->seq = tx->hdr->next_seq;
+	tx->seq_limit = tx->seq; /* forces a persisted reservation at the first begin */
+	return 0;
+}
+
+void umfs_journal_close(struct umfs_fs *fs)
+{
+	free(fs->tx.ranges);
+	free(fs->tx.frees);
+	fs->tx.ranges = NULL;
+	fs->tx.frees = NULL;
+}
+
+/* Restores the records at positions pos[0..n) in reverse order. */
+static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const size_t *pos, size_t n)
+{
+	while (n--) {
+		const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + pos[n]);
+		void *dst = fs->base + r->off;
+
+		memcpy(dst, r + 1, r->len);
+		umfs_flush(dst, r->len);
+	}
+	umfs_drain();
+}
+
+/* Collects the valid records of an active slot. Returns the count. */
+static size_t scan_slot(const struct umfs_fs *fs, const uint8_t *slot, size_t slot_size,
+			uint64_t seq, size_t *pos, size_t max, unsigned *bad)
+{
+	size_t at = sizeof(struct umfs_jslot_hdr), n = 0;
+	uint64_t journal_end = fs->sb.journal_off +
+			       (uint64_t)fs->sb.journal_slots * fs->sb.journal_slot_size;
+
+	while (n < max && at + sizeof(struct umfs_jrec) <= slot_size) {
+		const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + at);
+
+		if (r->seq != seq || r->len > slot_size - at - sizeof(*r))
+			break;
+		if (r->csum != rec_csum(r, r + 1))
+			break; /* torn tail: its range was never touched */
+		/* A valid record must name a range outside the superblock and
+		 * the journal itself, inside the pool. */
+		if (r->off < journal_end || r->off > fs->sb.pool_size ||
+		    r->len > fs->sb.pool_size - r->off) {
+			(*bad)++;
+			break;
+		}
+		pos[n++] = at;
+		at += UMFS_ALIGN_UP(sizeof(*r) + r->len, 8);
+	}
+	return n;
+}
+
+int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records)
+{
+	size_t slot_size = fs->sb.journal_slot_size;
+	size_t max = slot_size / sizeof(struct umfs_jrec);
+	unsigned rolled = 0, bad = 0;
+	size_t *pos;
+
+	pos = malloc(max * sizeof(*pos));
+	if (!pos)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < fs->sb.journal_slots; i++) {
+		struct umfs_jslot_hdr *h = slot_hdr(fs, i);
+		size_t n;
+
+		if (h->magic != UMFS_JSLOT_MAGIC || h->slot != i) {
+			bad++;
+			if (fs->pm.rdonly)
+				continue;
+			/* A damaged header cannot name a transaction: reinitialise. */
+			memset(h, 0, sizeof(*h));
+			h->magic = UMFS_JSLOT_MAGIC;
+			h->slot = i;
+			h->next_seq = 1;
+			umfs_persist(h, sizeof(*h));
+			continue;
+		}
+		if (h->active_seq == 0)
+			continue;
+		if (fs->pm.rdonly) {
+			free(pos);
+			return -EROFS;
+		}
+		n = scan_slot(fs, (const uint8_t *)h, slot_size, h->active_seq, pos, max, &bad);
+		restore_records(fs, (const uint8_t *)h, pos, n);
+		/* Never reuse a seq that may still sit in this slot. */
+		if (h->next_seq <= h->active_seq)
+			umfs_store64_nodrain(&h->next_seq, h->active_seq + 1);
+		umfs_store64_nodrain(&h->active_seq, 0);
+		umfs_drain();
+		rolled++;
+	}
+	free(pos);
+	if (rolled_back)
+		*rolled_back = rolled;
+	if (bad_records)
+		*bad_records = bad;
+	return 0;
+}
+
+static int ranges_push(struct umfs_tx *tx, void *addr, size_t len, size_t rec_pos)
+{
+	if (tx->nranges == tx->cap_ranges) {
+		size_t cap = tx->cap_ranges ? tx->cap_ranges * 2 : 64;
+		struct umfs_tx_range *r = realloc(tx->ranges, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		tx->ranges = r;
+		tx->cap_ranges = cap;
+	}
+	tx->ranges[tx->nranges].addr = addr;
+	tx->ranges[tx->nranges].len = len;
+	tx->ranges[tx->nranges].rec_pos = rec_pos;
+	tx->nranges++;
+	return 0;
+}
+
+int umfs_tx_begin(struct umfs_fs *fs)
+{
+	struct umfs_tx *tx = &fs->tx;
+
+	if (fs->pm.rdonly)
+		return -EROFS;
+	if (tx->active)
+		return -EBUSY; /* nested transactions are a bug in the caller */
+	if (tx->seq >= tx->seq_limit) {
+		tx->seq_limit = tx->seq + SEQ_RESERVE;
+		umfs_store64_nodrain(&tx->hdr->next_seq, tx->seq_limit);
+		umfs_drain();
+	}
+	tx->seq++;
+	tx->active = true;
+	tx->used = sizeof(struct umfs_jslot_hdr);
+	tx->nranges = 0;
+	tx->nfrees = 0;
+	tx->pages_delta = 0;
+	tx->inodes_delta = 0;
+	return 0;
+}
+
+/* True when [p, p+len) lies inside a range snapshotted recently. */
+static bool already_saved(const struct umfs_tx *tx, const uint8_t *p, size_t len)
+{
+	size_t n = tx->nranges, stop = n > RANGE_DEDUP_WINDOW ? n - RANGE_DEDUP_WINDOW : 0;
+
+	while (n-- > stop) {
+		const struct umfs_tx_range *r = &tx->ranges[n];
+		const uint8_t *a = r->addr;
+
+		if (r->rec_pos && p >= a && p + len <= a + r->len)
+			return true;
+	}
+	return false;
+}
+
+int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len)
+{
+	struct umfs_tx *tx = &fs->tx;
+	struct umfs_jrec *r;
+	size_t need;
+	int err;
+
+	if (!tx->active)
+		return -EINVAL;
+	if (len == 0 || already_saved(tx, addr, len))
+		return 0;
+	need = UMFS_ALIGN_UP(sizeof(*r) + len, 8);
+	if (need > tx->slot_size - tx->used)
+		return -ENOSPC;
+	err = ranges_push(tx, (void *)addr, len, tx->used);
+	if (err)
+		return err;
+
+	r = (struct umfs_jrec *)(tx->slot + tx->used);
+	r->seq = tx->seq;
+	r->off = umfs_ptr_off(fs, addr);
+	r->len = (uint32_t)len;
+	memcpy(r + 1, addr, len);
+	r->csum = rec_csum(r, r + 1);
+	umfs_flush(r, sizeof(*r) + len);
+	if (tx->hdr->active_seq != tx->seq)
+		umfs_store64_nodrain(&tx->hdr->active_seq, tx->seq);
+	umfs_drain(); /* the record is durable before the caller changes the range */
+	tx->used += need;
+	return 0;
+}
+
+int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len)
+{
+	if (!fs->tx.active)
+		return -EINVAL;
+	return len ? ranges_push(&fs->tx, (void *)addr, len, 0) : 0;
+}
+
+size_t umfs_tx_room(const struct umfs_fs *fs)
+{
+	return fs->tx.slot_size - fs->tx.used;
+}
+
+int umfs_tx_commit(struct umfs_fs *fs)
+{
+	struct umfs_tx *tx = &fs->tx;
+	int err;
+
+	if (!tx->active)
+		return -EINVAL;
+	err = umfs_page_free_apply(fs);
+	if (err) {
+		umfs_tx_abort(fs);
+		return err;
+	}
+	for (size_t i = 0; i < tx->nranges; i++)
+		umfs_flush(tx->ranges[i].addr, tx->ranges[i].len);
+	umfs_drain();
+	if (tx->hdr->active_seq == tx->seq) {
+		umfs_store64_nodrain(&tx->hdr->active_seq, 0);
+		umfs_drain();
+	}
+	tx->active = false;
+	return 0;
+}
+
+void umfs_tx_abort(struct umfs_fs *fs)
+{
+	struct umfs_tx *tx = &fs->tx;
+
+	if (!tx->active)
+		return;
+	/* Newest snapshot first, so that the oldest copy of a range wins. */
+	for (size_t i = tx->nranges; i-- > 0;) {
+		const struct umfs_jrec *r;
+
+		if (!tx->ranges[i].rec_pos)
+			continue;
+		r = (const struct umfs_jrec *)(tx->slot + tx->ranges[i].rec_pos);
+		memcpy(fs->base + r->off, r + 1, r->len);
+		umfs_flush(fs->base + r->off, r->len);
+	}
+	umfs_drain();
+	if (tx->hdr->active_seq == tx->seq) {
+		umfs_store64_nodrain(&tx->hdr->active_seq, 0);
+		umfs_drain();
+	}
+	fs->free_pages -= (uint64_t)tx->pages_delta;
+	fs->free_inodes -= (uint64_t)tx->inodes_delta;
+	tx->nfrees = 0;
+	tx->active = false;
+}
+
+int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val)
+{
+	int err = umfs_tx_add(fs, field, sizeof(*field));
+
+	if (!err)
+		*field = val;
+	return err;
+}
+
+int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val)
+{
+	int err = umfs_tx_add(fs, field, sizeof(*field));
+
+	if (!err)
+		*field = val;
+	return err;
+}

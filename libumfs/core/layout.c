@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout.c - pool geometry, formatting, superblock checksum and validation.
+ *
+ * Pool layout, in order (all page aligned):
+ *   page 0            primary superblock
+ *   page 1            state page (clean/dirty, orphan list head)
+ *   journal           journal_slots x journal_slot_size
+ *   inode zone        inode_count x 256 bytes (inode 0 unused)
+ *   inode bitmap      1 bit per inode; bits past inode_count set
+ *   page bitmap       1 bit per data page; bits past data_pages set
+ *   (padding)         up to the next 2 MiB boundary
+ *   data zone         data_pages x 4 KiB, 2 MiB aligned for 2 MiB leaves
+ *   last page         backup superblock
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define BYTES_PER_INODE_DEFAULT (16u << 10)
+#define INODES_MIN 16u
+
+static uint64_t page_align(uint64_t n)
+{
+	return UMFS_ALIGN_UP(n, UMFS_PAGE_SIZE);
+}
+
+int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
+		       const char **why)
+{
+	uint64_t off, max_pages, ibitmap_len, pbitmap_len, meta_end;
+
+	memset(g, 0, sizeof(*g));
+	pool_size &= ~(uint64_t)(UMFS_PAGE_SIZE - 1);
+	if (pool_size < UMFS_MIN_POOL_SIZE) {
+		*why = "pool is smaller than the 8 MiB minimum";
+		return -EINVAL;
+	}
+	if (inode_count == 0)
+		inode_count = UMFS_MAX(pool_size / BYTES_PER_INODE_DEFAULT, INODES_MIN);
+	if (inode_count > (1ull << 32)) {
+		*why = "more than 2^32 inodes";
+		return -EINVAL;
+	}
+	/* +1 for the unused inode 0; fill the last inode page */
+	inode_count = UMFS_ALIGN_UP(inode_count + 1, UMFS_PAGE_SIZE / sizeof(struct umfs_inode));
+
+	g->pool_size = pool_size;
+	g->inode_count = inode_count;
+	/* Small pools get a smaller journal; each slot holds one transaction. */
+	g->journal_slots = pool_size < (64ull << 20) ? 2 : 4;
+	g->journal_slot_size = pool_size < (64ull << 20) ? (128u << 10) : (256u << 10);
+
+	off = UMFS_PAGE_SIZE; /* after the superblock */
+	g->state_off = off;
+	off += UMFS_PAGE_SIZE;
+	g->journal_off = off;
+	off += (uint64_t)g->journal_slots * g->journal_slot_size;
+	g->inode_off = off;
+	off += page_align(inode_count * sizeof(struct umfs_inode));
+	g->ibitmap_off = off;
+	ibitmap_len = page_align(UMFS_DIV_ROUND_UP(inode_count, 64) * 8);
+	off += ibitmap_len;
+	g->pbitmap_off = off;
+	/* Size the page bitmap for every page of the pool: a slight overestimate
+	 * that avoids solving for the zone sizes. */
+	max_pages = pool_size >> UMFS_PAGE_SHIFT;
+	pbitmap_len = page_align(UMFS_DIV_ROUND_UP(max_pages, 64) * 8);
+	off += pbitmap_len;
+	meta_end = off;
+	g->data_off = UMFS_ALIGN_UP(meta_end, UMFS_HUGE_SIZE);
+	g->backup_sb_off = pool_size - UMFS_PAGE_SIZE;
+	if (g->data_off + 64ull * UMFS_PAGE_SIZE > g->backup_sb_off) {
+		*why = "too many inodes for the pool size: no room left for data";
+		return -EINVAL;
+	}
+	g->data_pages = (g->backup_sb_off - g->data_off) >> UMFS_PAGE_SHIFT;
+	return 0;
+}
+
+uint32_t umfs_sb_csum(const struct umfs_superblock *sb)
+{
+	return umfs_crc32c(0, sb, offsetof(struct umfs_superblock, csum));
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void bitmap_set_range(uint64_t *bm, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++)
+		bm[i / 64] |= 1ull << (i % 64);
+}
+
+/* Fallback when the kernel's random pool cannot be read. */
+static void uuid_from_clock(uint8_t uuid[16])
+{
+	uint64_t a = (uint64_t)realtime_ns(), b = ((uint64_t)getpid() << 32) ^ a;
+
+	memcpy(uuid, &a, 8);
+	memcpy(uuid + 8, &b, 8);
+}
+
+static void format_superblock(struct umfs_superblock *sb, const struct umfs_geometry *g,
+			      const struct umfs_format_opts *opts)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = UMFS_SB_MAGIC;
+	sb->version_major = UMFS_VERSION_MAJOR;
+	sb->version_minor = UMFS_VERSION_MINOR;
+	sb->sb_size = sizeof(*sb);
+	sb->page_size = UMFS_PAGE_SIZE;
+	if (opts && opts->uuid)
+		memcpy(sb->uuid, opts->uuid, sizeof(sb->uuid));
+	else if (getrandom(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))
+		uuid_from_clock(sb->uuid);
+	sb->uuid[6] = (uint8_t)((sb->uuid[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+	sb->uuid[8] = (uint8_t)((sb->uuid[8] & 0x3f) | 0x80);
+	if (opts && opts->label)
+		strncpy(sb->label, opts->label, sizeof(sb->label) - 1);
+	sb->pool_size = g->pool_size;
+	sb->state_off = g->state_off;
+	sb->journal_off = g->journal_off;
+	sb->journal_slots = g->journal_slots;
+	sb->journal_slot_size = g->journal_slot_size;
+	sb->inode_off = g->inode_off;
+	sb->inode_count = g->inode_count;
+	sb->inode_size = sizeof(struct umfs_inode);
+	sb->ibitmap_off = g->ibitmap_off;
+	sb->pbitmap_off = g->pbitmap_off;
+	sb->data_off = g->data_off;
+	sb->data_pages = g->data_pages;
+	sb->backup_sb_off = g->backup_sb_off;
+	sb->phys_base = 0; /* plain files; the kernel module rebases device pools */
+	sb->root_ino = UMFS_ROOT_INO;
+	sb->mkfs_time_ns = (uint64_t)realtime_ns();
+	sb->default_flags = opts ? opts->default_flags : 0;
+	sb->csum = umfs_sb_csum(sb);
+}
+
+static void format_root(struct umfs_inode *root)
+{
+	int64_t now = realtime_ns();
+
+	memset(root, 0, sizeof(*root));
+	root->mode = S_IFDIR | 0755;
+	root->nlink = 2;
+	root->uid = (uint32_t)geteuid();
+	root->gid = (uint32_t)getegid();
+	root->atime_ns = root->mtime_ns = root->ctime_ns = root->btime_ns = (uint64_t)now;
+	root->generation = 1;
+	root->dir.parent = UMFS_ROOT_INO;
+	umfs_inode_seal(root);
+}
+
+int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
+		struct umfs_geometry *out)
+{
+	struct umfs_geometry g;
+	struct umfs_superblock sb;
+	struct umfs_state *st;
+	uint8_t *base = pm->base;
+	const char *why;
+	int err;
+
+	if (pm->rdonly)
+		return -EROFS;
+	err = umfs_geometry_plan(pm->len, opts ? opts->inode_count : 0, &g, &why);
+	if (err)
+		return err;
+
+	/* Invalidate the old superblocks first: a crash mid-format then leaves
+	 * something that is clearly not a pool rather than a mix of two. */
+	memset(base, 0, UMFS_PAGE_SIZE);
+	memset(base + g.backup_sb_off, 0, UMFS_PAGE_SIZE);
+	umfs_persist(base, UMFS_PAGE_SIZE);
+	umfs_persist(base + g.backup_sb_off, UMFS_PAGE_SIZE);
+
+	umfs_memset_nodrain(base + UMFS_PAGE_SIZE, 0, g.data_off - UMFS_PAGE_SIZE);
+
+	st = (struct umfs_state *)(base + g.state_off);
+	st->magic = UMFS_STATE_MAGIC;
+	st->state = UMFS_STATE_CLEAN;
+
+	for (uint32_t i = 0; i < g.journal_slots; i++) {
+		struct umfs_jslot_hdr *h =
+			(struct umfs_jslot_hdr *)(base + g.journal_off + (uint64_t)i * g.journal_slot_size);
+		h->magic = UMFS_JSLOT_MAGIC;
+		h->next_seq = 1;
+		h->slot = i;
+	}
+
+	/* Inode 0 is reserved, inode 1 is the root; bits past the end are set
+	 * so that the allocators never look beyond the zones. */
+	uint64_t *ibm = (uint64_t *)(base + g.ibitmap_off);
+	uint64_t *pbm = (uint64_t *)(base + g.pbitmap_off);
+	bitmap_set_range(ibm, 0, 2);
+	bitmap_set_range(ibm, g.inode_count, UMFS_ALIGN_UP(g.inode_count, 64));
+	bitmap_set_range(pbm, g.data_pages, UMFS_ALIGN_UP(g.data_pages, 64));
+
+	format_root((struct umfs_inode *)(base + g.inode_off) + UMFS_ROOT_INO);
+	umfs_flush(base + UMFS_PAGE_SIZE, g.data_off - UMFS_PAGE_SIZE);
+	umfs_drain();
+
+	/* The superblocks go last: a pool is a pool only once all else is there. */
+	format_superblock(&sb, &g, opts);
+	memcpy(base + g.backup_sb_off, &sb, sizeof(sb));
+	umfs_persist(base + g.backup_sb_off, sizeof(sb));
+	memcpy(base, &sb, sizeof(sb));
+	umfs_persist(base, sizeof(sb));
+	err = umfs_pmem_sync(pm);
+	if (err)
+		return err;
+	if (out)
+		*out = g;
+	return 0;
+}
+
+static bool zone_ok(uint64_t off, uint64_t len, uint64_t pool_size)
+{
+	return (off & (UMFS_PAGE_SIZE - 1)) == 0 && off <= pool_size && len <= pool_size - off;
+}
+
+int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rdonly,
+		     const char **why)
+{
+	uint64_t ibits_len, pbits_len;
+
+	if (sb->magic != UMFS_SB_MAGIC) {
+		*why = "bad magic: not a UMFS pool";
+		return -EINVAL;
+	}
+	if (sb->version_major > UMFS_VERSION_MAJOR) {
+		*why = "pool format is newer than this UMFS";
+		return -EPROTONOSUPPORT;
+	}
+	if (sb->version_major != UMFS_VERSION_MAJOR || sb->sb_size != sizeof(*sb)) {
+		*why = "unknown format version or superblock size";
+		return -EUCLEAN;
+	}
+	if (sb->csum != umfs_sb_csum(sb)) {
+		*why = "superblock checksum mismatch";
+		return -EUCLEAN;
+	}
+	if (sb->feature_incompat & ~UMFS_FEATURE_INCOMPAT_SUPP) {
+		*why = "pool uses incompatible features this UMFS does not know";
+		return -EPROTONOSUPPORT;
+	}
+	if (!rdonly && (sb->feature_ro_compat & ~UMFS_FEATURE_RO_COMPAT_SUPP)) {
+		*why = "pool uses features that allow read-only use only";
+		return -EROFS;
+	}
+	if (sb->page_size != UMFS_PAGE_SIZE || sb->inode_size != sizeof(struct umfs_inode)) {
+		*why = "page or inode size differs from this UMFS";
+		return -EUCLEAN;
+	}
+	if (sb->pool_size > map_len || sb->pool_size < UMFS_MIN_POOL_SIZE) {
+		*why = "pool size in the superblock exceeds the file or device";
+		return -EUCLEAN;
+	}
+	if (sb->backup_sb_off != sb->pool_size - UMFS_PAGE_SIZE) {
+		*why = "backup superblock is not in the last page";
+		return -EUCLEAN;
+	}
+	if (sb->inode_count < 2 || sb->inode_count > (1ull << 33) || sb->data_pages == 0 ||
+	    sb->data_pages > (sb->pool_size >> UMFS_PAGE_SHIFT) || sb->journal_slots == 0 ||
+	    sb->journal_slots > 64 || sb->journal_slot_size < 2 * UMFS_PAGE_SIZE ||
+	    sb->journal_slot_size % UMFS_PAGE_SIZE || sb->root_ino != UMFS_ROOT_INO) {
+		*why = "implausible counts in the superblock";
+		return -EUCLEAN;
+	}
+	ibits_len = UMFS_DIV_ROUND_UP(sb->inode_count, 64) * 8;
+	pbits_len = UMFS_DIV_ROUND_UP(sb->data_pages, 64) * 8;
+	if (sb->state_off < UMFS_PAGE_SIZE || !zone_ok(sb->state_off, UMFS_PAGE_SIZE, sb->pool_size) ||
+	    !zone_ok(sb->journal_off, (uint64_t)sb->journal_slots * sb->journal_slot_size,
+		     sb->pool_size) ||
+	    !zone_ok(sb->inode_off, sb->inode_count * sizeof(struct umfs_inode), sb->pool_size) ||
+	    !zone_ok(sb->ibitmap_off, ibits_len, sb->pool_size) ||
+	    !zone_ok(sb->pbitmap_off, pbits_len, sb->pool_size) ||
+	    sb->journal_off < sb->state_off + UMFS_PAGE_SIZE ||
+	    sb->inode_off < sb->journal_off + (uint64_t)sb->journal_slots * sb->journal_slot_size ||
+	    sb->ibitmap_off < sb->inode_off + sb->inode_count * sizeof(struct umfs_inode) ||
+	    sb->pbitmap_off < sb->ibitmap_off + ibits_len ||
+	    sb->data_off < sb->pbitmap_off + pbits_len) {
+		*why = "metadata zones overlap or lie outside the pool";
+		return -EUCLEAN;
+	}
+	if (sb->data_off % UMFS_HUGE_SIZE || sb->phys_base % UMFS_HUGE_SIZE ||
+	    sb->data_off + (sb->data_pages << UMFS_PAGE_SHIFT) > sb->backup_sb_off) {
+		*why = "data zone misaligned or overlapping the backup superblock";
+		return -EUCLEAN;
+	}
+	if (sb->phys_base + sb->pool_size > UMFS_PTE_ADDR_MASK) {
+		*why = "physical base too large for page-table entries";
+		return -EUCLEAN;
+	}
+	return 0;
+}

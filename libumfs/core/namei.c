@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * namei.c - path resolution inside a pool, and permission checks.
+ *
+ * Paths are resolved from the pool root; ".." at the root stays at the root.
+ * Symbolic links are expanded in place (an absolute target restarts at the
+ * pool root), at most UMFS_SYMLOOP_MAX times per walk, as Linux does.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static __thread const struct umfs_cred *thread_cred;
+
+void umfs_cred_set_thread(const struct umfs_cred *cred)
+{
+	thread_cred = cred;
+}
+
+void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max)
+{
+	if (thread_cred) {
+		*cred = *thread_cred;
+		return;
+	}
+	cred->uid = geteuid();
+	cred->gid = getegid();
+	cred->ngroups = getgroups(max, groups);
+	if (cred->ngroups < 0)
+		cred->ngroups = 0;
+	cred->groups = groups;
+}
+
+static bool cred_in_group(const struct umfs_cred *c, gid_t gid)
+{
+	if (c->gid == gid)
+		return true;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* mask: R_OK 4, W_OK 2, X_OK 1 (the kernel's generic_permission rules). */
+static int check_perm(const struct umfs_inode *in, const struct umfs_cred *c, int mask)
+{
+	unsigned bits;
+
+	if (c->uid == 0) {
+		/* root may do anything, except exec a file nobody may exec */
+		if ((mask & X_OK) && !S_ISDIR(in->mode) && !(in->mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	if (c->uid == in->uid)
+		bits = (in->mode >> 6) & 7;
+	else if (cred_in_group(c, in->gid))
+		bits = (in->mode >> 3) & 7;
+	else
+		bits = in->mode & 7;
+	return ((unsigned)mask & ~bits) ? -EACCES : 0;
+}
+
+int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
+{
+	struct umfs_cred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
+
+	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+	return check_perm(umfs_inode(fs, ino), &c, mask);
+}
+
+bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
+{
+	uid_t uid = thread_cred ? thread_cred->uid : geteuid();
+
+	return uid == 0 || uid == umfs_inode(fs, ino)->uid;
+}
+
+/* Replaces the consumed part of the walk with the link target:
+ * new path = target + "/" + rest. */
+static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, struct umfs_walk *w)
+{
+	const struct umfs_inode *in = umfs_inode(fs, link);
+	size_t tlen = (size_t)in->size, rlen = strlen(rest);
+	ssize_t got;
+
+	if (tlen == 0 || tlen > UMFS_SYMLINK_MAX)
+		return -EUCLEAN;
+	if (tlen + 1 + rlen + 1 > sizeof(w->tmp))
+		return -ENAMETOOLONG;
+	got = umfs_file_read(fs, link, w->tmp, tlen, 0);
+	if (got != (ssize_t)tlen)
+		return got < 0 ? (int)got : -EIO;
+	w->tmp[tlen] = '/';
+	memcpy(w->tmp + tlen + 1, rest, rlen + 1);
+	memcpy(w->buf, w->tmp, tlen + 1 + rlen + 1);
+	return 0;
+}
+
+int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)
+{
+	struct umfs_cred cred;
+	gid_t groups[NGROUPS_MAX_SMALL];
+	uint64_t cur = UMFS_ROOT_INO;
+	unsigned links = 0;
+	const char *p = path;
+	size_t plen = strlen(path);
+
+	if (plen == 0)
+		return -ENOENT;
+	if (plen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	umfs_cred_current(&cred, groups, NGROUPS_MAX_SMALL);
+	w->trailing_slash = plen > 1 && path[plen - 1] == '/';
+	w->parent = UMFS_ROOT_INO;
+	w->ino = UMFS_ROOT_INO;
+	w->name = "";
+	w->name_len = 0;
+
+	for (;;) {
+		const char *name, *end;
+		unsigned char type;
+		uint64_t next;
+		bool last;
+		size_t len;
+		int err;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return 0; /* the path named cur itself ("/", "a/.", ...) */
+		name = p;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - name);
+		p = end;
+		while (*p == '/')
+			p++;
+		last = *p == '\0';
+
+		if (!S_ISDIR(umfs_inode(fs, cur)->mode))
+			return -ENOTDIR;
+		err = check_perm(umfs_inode(fs, cur), &cred, X_OK);
+		if (err)
+			return err;
+		if (len > UMFS_NAME_MAX)
+			return -ENAMETOOLONG;
+
+		w->parent = cur;
+		w->name = name;
+		w->name_len = len;
+		if (len == 1 && name[0] == '.') {
+			next = cur;
+		} else if (len == 2 && name[0] == '.' && name[1] == '.') {
+			next = umfs_inode(fs, cur)->dir.parent;
+		} else {
+			err = umfs_dir_lookup(fs, cur, name, len, &next, &type);
+			if (err == -ENOENT && last && (flags & UMFS_WALK_PARENT)) {
+				w->ino = 0;
+				return 0;
+			}
+			if (err)
+				return err;
+		}
+		if (!umfs_inode_live(fs, next))
+			return -EUCLEAN;
+		if (S_ISLNK(umfs_inode(fs, next)->mode) &&
+		    (!last || (!(flags & UMFS_WALK_NOFOLLOW) || w->trailing_slash))) {
+			if (++links > UMFS_SYMLOOP_MAX)
+				return -ELOOP;
+			err = splice_link(fs, next, p, w);
+			if (err)
+				return err;
+			p = w->buf;
+			if (*p != '/')
+				continue; /* relative target: resolve from the link's directory */
+			cur = UMFS_ROOT_INO;
+			continue;
+		}
+		cur = next;
+		if (last) {
+			w->ino = cur;
+			if (w->trailing_slash && !S_ISDIR(umfs_inode(fs, cur)->mode))
+				return -ENOTDIR;
+			return 0;
+		}
+	}
+}

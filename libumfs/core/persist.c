@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * persist.c - the persistence layer: the only code in UMFS that maps a pool,
+ * flushes CPU caches or fences. Built on libpmem.
+ *
+ * Media rule: libpmem's pmem_is_pmem() decides first. A pool file on tmpfs
+ * (/dev/shm) is DRAM standing in for persistent memory, so it gets the same
+ * cache-line flushes and fences (as PMEM_IS_PMEM_FORCE=1 would). Any other
+ * file also gets flushes and fences at every persistence point, and in
+ * addition msync() when a program asks for durability (fsync, unmount):
+ * correct, if slow, for a pool kept on a disk file system.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpmem.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static const struct umfs_persist_hook *persist_hook;
+
+void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
+{
+	persist_hook = hook;
+}
+
+void umfs_flush(const void *addr, size_t len)
+{
+	if (UMFS_UNLIKELY(persist_hook != NULL))
+		persist_hook->flush(persist_hook->arg, addr, len);
+	if (len)
+		pmem_flush(addr, len);
+}
+
+void umfs_drain(void)
+{
+	if (UMFS_UNLIKELY(persist_hook != NULL))
+		persist_hook->drain(persist_hook->arg);
+	pmem_drain();
+}
+
+void umfs_persist(const void *addr, size_t len)
+{
+	umfs_flush(addr, len);
+	umfs_drain();
+}
+
+void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
+{
+	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+		memcpy(dst, src, len);
+		umfs_flush(dst, len);
+		return;
+	}
+	pmem_memcpy_nodrain(dst, src, len);
+}
+
+void umfs_memset_nodrain(void *dst, int c, size_t len)
+{
+	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+		memset(dst, c, len);
+		umfs_flush(dst, len);
+		return;
+	}
+	pmem_memset_nodrain(dst, c, len);
+}
+
+void umfs_store64_nodrain(uint64_t *dst, uint64_t val)
+{
+	atomic_store_explicit((_Atomic uint64_t *)dst, val, memory_order_release);
+	umfs_flush(dst, sizeof(*dst));
+}
+
+static enum umfs_media media_of(int fd, int is_pmem)
+{
+	struct statfs sfs;
+
+	if (is_pmem)
+		return UMFS_MEDIA_PMEM;
+	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+		return UMFS_MEDIA_SHM;
+	return UMFS_MEDIA_FILE;
+}
+
+/* Block devices (/dev/pmemN) and read-only maps: plain mmap of the whole size. */
+static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
+{
+	struct stat st;
+	uint64_t size;
+	void *addr;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+	} else {
+		size = (uint64_t)st.st_size;
+	}
+	if (size == 0)
+		return -EINVAL;
+	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED)
+		return -errno;
+	pm->base = addr;
+	pm->len = size;
+	return 0;
+}
+
+int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
+{
+	struct stat st;
+	size_t mapped_len;
+	int is_pmem = 0;
+	int fd, err = 0;
+	void *addr;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->rdonly = rdonly;
+	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
+		  0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if (create_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size < create_size) {
+		/* posix_fallocate so that a full /dev/shm fails now, not with SIGBUS later */
+		err = -posix_fallocate(fd, 0, (off_t)create_size);
+		if (err)
+			goto err_close;
+	}
+	if (rdonly || S_ISBLK(st.st_mode)) {
+		err = map_with_mmap(fd, rdonly, pm);
+		if (err)
+			goto err_close;
+		is_pmem = pmem_is_pmem(pm->base, pm->len);
+	} else {
+		/* libpmem maps regular files and device DAX whole when len is 0 */
+		addr = pmem_map_file(path, 0, 0, 0, &mapped_len, &is_pmem);
+		if (addr == NULL) {
+			err = errno ? -errno : -EIO;
+			goto err_close;
+		}
+		pm->base = addr;
+		pm->len = mapped_len;
+	}
+	pm->media = media_of(fd, is_pmem);
+	close(fd);
+	return 0;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+void umfs_pmem_unmap(struct umfs_pmem *pm)
+{
+	if (pm->base)
+		munmap(pm->base, pm->len);
+	pm->base = NULL;
+	pm->len = 0;
+}
+
+int umfs_pmem_sync(struct umfs_pmem *pm)
+{
+	if (pm->rdonly)
+		return 0;
+	if (pm->media == UMFS_MEDIA_FILE)
+		return pmem_msync(pm->base, pm->len) < 0 ? -errno : 0;
+	umfs_drain();
+	return 0;
+}
+
+int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
+{
+	struct stat st;
+	uint64_t size;
+	void *addr;
+	int fd, err = 0;
+
+	memset(pm, 0, sizeof(*pm));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+			err = -errno;
+			goto out;
+		}
+	} else {
+		size = (uint64_t)st.st_size;
+	}
+	if (size == 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (addr == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	pm->base = addr;
+	pm->len = size;
+	pm->media = UMFS_MEDIA_SHM; /* private memory: flushes are harmless */
+out:
+	close(fd);
+	return err;
+}
