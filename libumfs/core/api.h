@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.h - shared by the api_*.c files, which implement include/umfs.h.
+ *
+ * Locking: fs->meta_lock serialises the namespace and every transaction;
+ * a vnode's rwlock serialises the data of one file (readers share). The
+ * order is vnode lock, then meta_lock. An open file holds a vnode reference
+ * taken under meta_lock, so unlink sees it and orphans instead of freeing.
+ */
+#ifndef UMFS_API_H
+#define UMFS_API_H
+
+#include <unistd.h>
+
+#include "core.h"
+
+struct umfs_file {
+	struct umfs_fs *fs;
+	struct umfs_vnode *vn;
+	uint64_t ino;
+	int flags;                /* open(2) flags */
+	pthread_mutex_t pos_lock; /* read/write/lseek on a shared offset */
+	uint64_t pos;
+};
+
+struct umfs_dir {
+	struct umfs_fs *fs;
+	struct umfs_vnode *vn;
+	uint64_t ino;
+	uint64_t cookie;
+};
+
+#define ACCMODE(f) ((f) & O_ACCMODE)
+#define CAN_READ(f) (ACCMODE(f) == O_RDONLY || ACCMODE(f) == O_RDWR)
+#define CAN_WRITE(f) (ACCMODE(f) == O_WRONLY || ACCMODE(f) == O_RDWR)
+
+void api_touch_times(struct umfs_inode *in, bool mtime);
+int api_dir_touch(struct umfs_fs *fs, uint64_t dir);
+int api_tx_run_begin(struct umfs_fs *fs);
+int api_tx_run_end(struct umfs_fs *fs, int err);
+void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino);
+int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino);
+int api_may_change_dir(struct umfs_fs *fs, uint64_t dir);
+void api_cred_ids(uid_t *uid, gid_t *gid);
+bool api_is_dot_or_dotdot(const struct umfs_walk *w);
+int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
+		  uint64_t *inop);
+int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino);
+
+#endif

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* api_attr.c - attributes: chmod, chown, utimens, stat, access, statfs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uid_t uid;
+	gid_t gid;
+	int err;
+
+	if (!umfs_cred_is_owner_or_root(fs, ino))
+		return -EPERM;
+	api_cred_ids(&uid, &gid);
+	/* a non-root owner outside the file's group cannot set setgid */
+	if (uid != 0 && (mode & S_ISGID) && umfs_permission(fs, ino, 0) == 0 && gid != in->gid) {
+		struct umfs_cred c;
+		gid_t groups[NGROUPS_MAX_SMALL];
+		bool member = false;
+
+		umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+		for (int i = 0; i < c.ngroups; i++)
+			member |= c.groups[i] == in->gid;
+		if (!member)
+			mode &= ~(mode_t)S_ISGID;
+	}
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	in->mode = (in->mode & S_IFMT) | (mode & 07777);
+	api_touch_times(in, false);
+	umfs_inode_seal(in);
+	return 0;
+}
+
+static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_cred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
+	int err;
+
+	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+	if (c.uid != 0) {
+		bool member = gid == (gid_t)-1 || gid == c.gid;
+
+		for (int i = 0; i < c.ngroups && !member; i++)
+			member = c.groups[i] == gid;
+		if (c.uid != in->uid || (uid != (uid_t)-1 && uid != in->uid) || !member)
+			return -EPERM;
+	}
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	if (uid != (uid_t)-1)
+		in->uid = (uint32_t)uid;
+	if (gid != (gid_t)-1)
+		in->gid = (uint32_t)gid;
+	/* a change of owner drops setuid, and setgid when group-executable */
+	if (!S_ISDIR(in->mode) && (uid != (uid_t)-1 || gid != (gid_t)-1)) {
+		in->mode &= ~(uint32_t)S_ISUID;
+		if (in->mode & S_IXGRP)
+			in->mode &= ~(uint32_t)S_ISGID;
+	}
+	api_touch_times(in, false);
+	umfs_inode_seal(in);
+	return 0;
+}
+
+static int64_t ts_to_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec times[2])
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int64_t now = umfs_now_ns();
+	bool explicit_time = false;
+	int err;
+
+	if (times) {
+		for (int i = 0; i < 2; i++) {
+			if (times[i].tv_nsec == UTIME_NOW || times[i].tv_nsec == UTIME_OMIT)
+				continue;
+			if (times[i].tv_nsec < 0 || times[i].tv_nsec >= 1000000000)
+				return -EINVAL;
+			explicit_time = true;
+		}
+		if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
+			return 0;
+	}
+	/* setting explicit times takes ownership; "now" takes write access */
+	if (!umfs_cred_is_owner_or_root(fs, ino)) {
+		if (explicit_time)
+			return -EPERM;
+		if (umfs_permission(fs, ino, W_OK))
+			return -EACCES;
+	}
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	for (int i = 0; i < 2; i++) {
+		uint64_t *field = i == 0 ? &in->atime_ns : &in->mtime_ns;
+
+		if (!times || times[i].tv_nsec == UTIME_NOW)
+			*field = (uint64_t)now;
+		else if (times[i].tv_nsec != UTIME_OMIT)
+			*field = (uint64_t)ts_to_ns(&times[i]);
+	}
+	in->ctime_ns = (uint64_t)now;
+	return 0;
+}
+
+/* Runs op on the inode a path names, in one transaction. */
+static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
+			int (*op)(struct umfs_fs *, uint64_t, const void *), const void *arg)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	if (fs->pm.rdonly) {
+		free(w);
+		return -EROFS;
+	}
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, path, (flags & AT_SYMLINK_NOFOLLOW) ? UMFS_WALK_NOFOLLOW : 0, w);
+	if (!err)
+		err = umfs_tx_begin(fs);
+	if (!err) {
+		err = op(fs, w->ino, arg);
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	free(w);
+	return err;
+}
+
+struct owner_arg {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int chmod_op(struct umfs_fs *fs, uint64_t ino, const void *arg)
+{
+	return do_chmod(fs, ino, *(const mode_t *)arg);
+}
+
+static int chown_op(struct umfs_fs *fs, uint64_t ino, const void *arg)
+{
+	const struct owner_arg *o = arg;
+
+	return do_chown(fs, ino, o->uid, o->gid);
+}
+
+static int utimens_op(struct umfs_fs *fs, uint64_t ino, const void *arg)
+{
+	return do_utimens(fs, ino, arg);
+}
+
+int umfs_chmod(struct umfs_fs *fs, const char *path, mode_t mode, int flags)
+{
+	return path_attr_op(fs, path, flags, chmod_op, &mode);
+}
+
+int umfs_chown(struct umfs_fs *fs, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct owner_arg o = { uid, gid };
+
+	return path_attr_op(fs, path, flags, chown_op, &o);
+}
+
+int umfs_utimens(struct umfs_fs *fs, const char *path, const struct timespec times[2], int flags)
+{
+	return path_attr_op(fs, path, flags, utimens_op, times);
+}
+
+/* The same operations on an open file. */
+static int file_attr_op(struct umfs_file *f, int (*op)(struct umfs_fs *, uint64_t, const void *),
+			const void *arg)
+{
+	int err;
+
+	if (f->fs->pm.rdonly)
+		return -EROFS;
+	err = api_tx_run_begin(f->fs);
+	if (err)
+		return err;
+	return api_tx_run_end(f->fs, op(f->fs, f->ino, arg));
+}
+
+int umfs_fchmod(struct umfs_file *f, mode_t mode)
+{
+	return file_attr_op(f, chmod_op, &mode);
+}
+
+int umfs_fchown(struct umfs_file *f, uid_t uid, gid_t gid)
+{
+	struct owner_arg o = { uid, gid };
+
+	return file_attr_op(f, chown_op, &o);
+}
+
+int umfs_futimens(struct umfs_file *f, const struct timespec times[2])
+{
+	return file_attr_op(f, utimens_op, times);
+}
+
+int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, path, (flags & AT_SYMLINK_NOFOLLOW) ? UMFS_WALK_NOFOLLOW : 0, w);
+	if (!err)
+		umfs_inode_stat(fs, w->ino, st);
+	umfs_meta_unlock(fs);
+	free(w);
+	return err;
+}
+
+int umfs_access(struct umfs_fs *fs, const char *path, int amode)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	if (amode & ~(R_OK | W_OK | X_OK)) {
+		free(w);
+		return -EINVAL;
+	}
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, path, 0, w);
+	if (!err && amode)
+		err = umfs_permission(fs, w->ino, amode);
+	if (!err && (amode & W_OK) && fs->pm.rdonly)
+		err = -EROFS;
+	umfs_meta_unlock(fs);
+	free(w);
+	return err;
+}
+
+int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size)
+{
+	struct umfs_file *f;
+	int err;
+
+	if (size < 0)
+		return -EINVAL;
+	err = umfs_open(fs, path, O_WRONLY, 0, &f);
+	if (err)
+		return err;
+	err = umfs_ftruncate(f, size);
+	umfs_close(f);
+	return err;
+}
+
+int umfs_statfs(struct umfs_fs *fs, struct statvfs *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	umfs_meta_lock(fs);
+	sv->f_bsize = UMFS_PAGE_SIZE;
+	sv->f_frsize = UMFS_PAGE_SIZE;
+	sv->f_blocks = fs->data_pages;
+	sv->f_bfree = fs->free_pages;
+	sv->f_bavail = fs->free_pages;
+	sv->f_files = fs->inode_count - UMFS_ROOT_INO;
+	sv->f_ffree = fs->free_inodes;
+	sv->f_favail = fs->free_inodes;
+	umfs_meta_unlock(fs);
+	sv->f_fsid = (unsigned long)fs->dev;
+	sv->f_namemax = UMFS_NAME_MAX;
+	sv->f_flag = fs->pm.rdonly ? ST_RDONLY : 0;
+	return 0;
+}
+

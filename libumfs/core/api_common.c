@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* api_common.c - helpers shared by the api_*.c files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+const char *umfs_strerror(int err)
+{
+	return strerror(err < 0 ? -err : err);
+}
+
+void api_touch_times(struct umfs_inode *in, bool mtime)
+{
+	uint64_t now = (uint64_t)umfs_now_ns();
+
+	if (mtime)
+		in->mtime_ns = now;
+	in->ctime_ns = now;
+}
+
+/* In tx: snapshot a directory inode and stamp mtime/ctime (entries changed). */
+int api_dir_touch(struct umfs_fs *fs, uint64_t dir)
+{
+	struct umfs_inode *in = umfs_inode(fs, dir);
+	int err = umfs_tx_add(fs, in, sizeof(*in));
+
+	if (!err)
+		api_touch_times(in, true);
+	return err;
+}
+
+int api_tx_run_begin(struct umfs_fs *fs)
+{
+	int err;
+
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (err)
+		umfs_meta_unlock(fs);
+	return err;
+}
+
+/* Commits when err is 0, aborts otherwise; unlocks meta. Returns err. */
+int api_tx_run_end(struct umfs_fs *fs, int err)
+{
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+	umfs_meta_unlock(fs);
+	return err;
+}
+
+/* Frees an inode whose last name went away, unless someone has it open
+ * (then its last close does). Called without meta_lock. */
+void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino)
+{
+	if (ino && umfs_vnode_opencount(fs, ino) == 0)
+		umfs_inode_reclaim(fs, ino);
+}
+
+/* In a sticky directory only the owner of the entry or of the directory
+ * (or root) may remove or rename it. */
+int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino)
+{
+	if (!(umfs_inode(fs, dir)->mode & S_ISVTX))
+		return 0;
+	if (umfs_cred_is_owner_or_root(fs, ino) || umfs_cred_is_owner_or_root(fs, dir))
+		return 0;
+	return -EPERM;
+}
+
+int api_may_change_dir(struct umfs_fs *fs, uint64_t dir)
+{
+	return umfs_permission(fs, dir, W_OK | X_OK);
+}
+
+void api_cred_ids(uid_t *uid, gid_t *gid)
+{
+	struct umfs_cred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
+
+	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+	*uid = c.uid;
+	*gid = c.gid;
+}
+
+bool api_is_dot_or_dotdot(const struct umfs_walk *w)
+{
+	return (w->name_len == 1 && w->name[0] == '.') ||
+	       (w->name_len == 2 && w->name[0] == '.' && w->name[1] == '.');
+}
+
+/* In tx: creates an inode named w->name in w->parent. */
+int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
+		     uint64_t *inop)
+{
+	struct umfs_inode *parent = umfs_inode(fs, w->parent);
+	uid_t uid;
+	gid_t gid;
+	uint64_t ino;
+	int err;
+
+	if (parent->nlink == 0)
+		return -ENOENT; /* the directory was removed while we held it */
+	api_cred_ids(&uid, &gid);
+	if (parent->mode & S_ISGID) { /* BSD group semantics in setgid directories */
+		gid = parent->gid;
+		if (S_ISDIR(mode))
+			mode |= S_ISGID;
+	}
+	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
+	if (err)
+		return err;
+	err = umfs_dir_add(fs, w->parent, w->name, w->name_len, ino, umfs_mode_to_dtype(mode));
+	if (err)
+		return err;
+	if (S_ISDIR(mode)) {
+		err = umfs_tx_add(fs, parent, sizeof(*parent));
+		if (err)
+			return err;
+		parent->nlink++;
+	}
+	err = api_dir_touch(fs, w->parent);
+	if (!err && inop)
+		*inop = ino;
+	return err;
+}
+
+/* Drops a vnode reference; frees the inode if it was the last opener of
+ * an unlinked file. */
+int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
+{
+	bool orphan;
+	int left;
+
+	umfs_meta_lock(fs);
+	left = umfs_vnode_put(fs, vn);
+	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0;
+	umfs_meta_unlock(fs);
+	if (orphan && !fs->pm.rdonly)
+		return umfs_inode_reclaim(fs, ino);
+	return 0;
+}
+

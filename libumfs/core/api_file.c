@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* api_file.c - open files: open, close, read, write, seek, truncate, fallocate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
+{
+	const struct umfs_inode *in = umfs_inode(fs, w->ino);
+	int mask = 0;
+
+	if (S_ISLNK(in->mode))
+		return -ELOOP; /* O_NOFOLLOW on a symlink */
+	if ((flags & O_DIRECTORY) && !S_ISDIR(in->mode))
+		return -ENOTDIR;
+	if (S_ISDIR(in->mode) && (CAN_WRITE(flags) || (flags & O_TRUNC)))
+		return -EISDIR;
+	if (S_ISCHR(in->mode) || S_ISBLK(in->mode) || S_ISSOCK(in->mode) || S_ISFIFO(in->mode))
+		return -ENXIO; /* special files are served by front ends, not the core */
+	if (flags & O_PATH)
+		return 0;
+	if (CAN_READ(flags))
+		mask |= R_OK;
+	if (CAN_WRITE(flags) || (flags & O_TRUNC))
+		mask |= W_OK;
+	return umfs_permission(fs, w->ino, mask);
+}
+
+int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
+	      struct umfs_file **filep)
+{
+	unsigned wflags = 0;
+	struct umfs_walk *w;
+	struct umfs_file *f;
+	bool created = false;
+	int err;
+
+	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
+		return -EINVAL;
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return -EOPNOTSUPP;
+	if (fs->pm.rdonly && (CAN_WRITE(flags) || (flags & (O_CREAT | O_TRUNC))))
+		return -EROFS;
+	w = malloc(sizeof(*w));
+	f = calloc(1, sizeof(*f));
+	if (!w || !f) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (flags & O_NOFOLLOW)
+		wflags |= UMFS_WALK_NOFOLLOW;
+	if (flags & O_CREAT)
+		wflags |= UMFS_WALK_PARENT | ((flags & O_EXCL) ? UMFS_WALK_NOFOLLOW : 0);
+
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, path, wflags, w);
+	if (err)
+		goto out_unlock;
+	if (w->ino == 0) {
+		if (w->trailing_slash) {
+			err = -EISDIR;
+			goto out_unlock;
+		}
+		err = api_may_change_dir(fs, w->parent);
+		if (err)
+			goto out_unlock;
+		err = umfs_tx_begin(fs);
+		if (err)
+			goto out_unlock;
+		err = api_create_in(fs, w, S_IFREG | (mode & 07777), 0, &w->ino);
+		if (err) {
+			umfs_tx_abort(fs);
+			goto out_unlock;
+		}
+		err = umfs_tx_commit(fs);
+		if (err)
+			goto out_unlock;
+		created = true;
+	} else {
+		if ((flags & O_CREAT) && (flags & O_EXCL)) {
+			err = -EEXIST;
+			goto out_unlock;
+		}
+		if ((flags & O_CREAT) && S_ISDIR(umfs_inode(fs, w->ino)->mode)) {
+			err = -EISDIR;
+			goto out_unlock;
+		}
+		err = open_check(fs, w, flags);
+		if (err)
+			goto out_unlock;
+	}
+	f->vn = umfs_vnode_get(fs, w->ino);
+	if (!f->vn) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	umfs_meta_unlock(fs);
+
+	f->fs = fs;
+	f->ino = w->ino;
+	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+	pthread_mutex_init(&f->pos_lock, NULL);
+	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
+	    !(flags & O_PATH)) {
+		pthread_rwlock_wrlock(&f->vn->lock);
+		err = umfs_file_truncate(fs, f->ino, 0);
+		pthread_rwlock_unlock(&f->vn->lock);
+		if (err) {
+			umfs_close(f);
+			f = NULL;
+			goto out_free;
+		}
+	}
+	free(w);
+	*filep = f;
+	return 0;
+
+out_unlock:
+	umfs_meta_unlock(fs);
+out_free:
+	free(w);
+	free(f);
+	return err;
+}
+
+int umfs_close(struct umfs_file *f)
+{
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = api_vnode_release(f->fs, f->vn, f->ino);
+	pthread_mutex_destroy(&f->pos_lock);
+	free(f);
+	return err;
+}
+
+int umfs_file_flags(const struct umfs_file *f)
+{
+	return f->flags;
+}
+
+int umfs_file_set_flags(struct umfs_file *f, int flags)
+{
+	const int settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
+
+	f->flags = (f->flags & ~settable) | (flags & settable);
+	return 0;
+}
+
+static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	if (!CAN_READ(f->flags) || (f->flags & O_PATH))
+		return -EBADF;
+	if (S_ISDIR(umfs_inode(f->fs, f->ino)->mode))
+		return -EISDIR;
+	pthread_rwlock_rdlock(&f->vn->lock);
+	n = umfs_file_read(f->fs, f->ino, buf, len, off);
+	pthread_rwlock_unlock(&f->vn->lock);
+	return n;
+}
+
+/* off < 0: append (the offset is the size, read under the write lock). */
+static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int64_t off,
+			   uint64_t *end)
+{
+	ssize_t n;
+
+	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
+		return -EBADF;
+	if (f->fs->pm.rdonly)
+		return -EROFS;
+	pthread_rwlock_wrlock(&f->vn->lock);
+	if (off < 0)
+		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
+	n = len ? umfs_file_write(f->fs, f->ino, buf, len, (uint64_t)off) : 0;
+	pthread_rwlock_unlock(&f->vn->lock);
+	if (n >= 0 && end)
+		*end = (uint64_t)off + (uint64_t)n;
+	return n;
+}
+
+ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
+{
+	if (off < 0)
+		return -EINVAL;
+	return file_pread(f, buf, len, (uint64_t)off);
+}
+
+ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
+{
+	/* Linux: pwrite on an O_APPEND file appends regardless of off */
+	if (off < 0)
+		return -EINVAL;
+	return file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : off, NULL);
+}
+
+ssize_t umfs_read(struct umfs_file *f, void *buf, size_t len)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&f->pos_lock);
+	n = file_pread(f, buf, len, f->pos);
+	if (n > 0)
+		f->pos += (uint64_t)n;
+	pthread_mutex_unlock(&f->pos_lock);
+	return n;
+}
+
+ssize_t umfs_write(struct umfs_file *f, const void *buf, size_t len)
+{
+	uint64_t end;
+	ssize_t n;
+
+	pthread_mutex_lock(&f->pos_lock);
+	n = file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : (int64_t)f->pos, &end);
+	if (n >= 0)
+		f->pos = end;
+	pthread_mutex_unlock(&f->pos_lock);
+	return n;
+}
+
+off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
+{
+	int64_t base, res;
+
+	pthread_mutex_lock(&f->pos_lock);
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)f->pos;
+		break;
+	case SEEK_END:
+		base = (int64_t)umfs_inode(f->fs, f->ino)->size;
+		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		pthread_rwlock_rdlock(&f->vn->lock);
+		res = umfs_file_seek(f->fs, f->ino, off, whence);
+		pthread_rwlock_unlock(&f->vn->lock);
+		goto done;
+	default:
+		res = -EINVAL;
+		goto done;
+	}
+	if ((off > 0 && base > INT64_MAX - off))
+		res = -EOVERFLOW;
+	else if (base + off < 0)
+		res = -EINVAL;
+	else
+		res = base + off;
+done:
+	if (res >= 0)
+		f->pos = (uint64_t)res;
+	pthread_mutex_unlock(&f->pos_lock);
+	return res;
+}
+
+int umfs_ftruncate(struct umfs_file *f, off_t size)
+{
+	int err;
+
+	if (size < 0)
+		return -EINVAL;
+	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
+		return -EINVAL; /* as ftruncate(2) on a descriptor not open for writing */
+	if (!S_ISREG(umfs_inode(f->fs, f->ino)->mode))
+		return -EINVAL;
+	if ((uint64_t)size > UMFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	pthread_rwlock_wrlock(&f->vn->lock);
+	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size);
+	pthread_rwlock_unlock(&f->vn->lock);
+	return err;
+}
+
+int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
+{
+	int err;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
+		return -EBADF;
+	if (S_ISDIR(umfs_inode(f->fs, f->ino)->mode))
+		return -EISDIR;
+	if (!S_ISREG(umfs_inode(f->fs, f->ino)->mode))
+		return -ENODEV;
+	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
+		return -EFBIG;
+	pthread_rwlock_wrlock(&f->vn->lock);
+	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
+	pthread_rwlock_unlock(&f->vn->lock);
+	return err;
+}
+
+int umfs_fsync(struct umfs_file *f, int datasync)
+{
+	/* Every call that returned is already persistent; only pools on disk
+	 * files need msync for durability. */
+	return umfs_pmem_sync(&f->fs->pm);
+}
+
+int umfs_fstat(struct umfs_file *f, struct stat *st)
+{
+	umfs_inode_stat(f->fs, f->ino, st);
+	return 0;
+}
+

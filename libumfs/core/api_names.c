@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/* api_names.c - the namespace: mkdir, mknod, symlink, unlink, rmdir, link, rename. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+/* Walks to the parent of path's last component for a namespace change. */
+static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)
+{
+	int err;
+
+	if (fs->pm.rdonly)
+		return -EROFS;
+	err = umfs_walk(fs, path, flags | UMFS_WALK_NOFOLLOW, w);
+	if (err)
+		return err;
+	if (w->name_len == 0)
+		return -EBUSY; /* the root itself */
+	return 0;
+}
+
+static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rdev,
+		     const char *target)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	uint64_t ino;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = walk_for_change(fs, path, UMFS_WALK_PARENT, w);
+	if (err == -EBUSY)
+		err = -EEXIST;
+	if (err)
+		goto out;
+	if (w->ino) {
+		err = -EEXIST;
+		goto out;
+	}
+	if (w->trailing_slash && !S_ISDIR(mode)) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = api_may_change_dir(fs, w->parent);
+	if (err)
+		goto out;
+	err = umfs_tx_begin(fs);
+	if (err)
+		goto out;
+	err = api_create_in(fs, w, mode, rdev, &ino);
+	if (!err && target) {
+		/* the target is the symlink's data; a page of it is bounded */
+		ssize_t n = umfs_file_write(fs, ino, target, strlen(target), 0);
+		err = n < 0 ? (int)n : 0;
+	}
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+out:
+	umfs_meta_unlock(fs);
+	free(w);
+	return err;
+}
+
+int umfs_mkdir(struct umfs_fs *fs, const char *path, mode_t mode)
+{
+	return make_node(fs, path, S_IFDIR | (mode & 07777), 0, NULL);
+}
+
+int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev)
+{
+	switch (mode & S_IFMT) {
+	case 0:
+		mode |= S_IFREG;
+		break;
+	case S_IFREG:
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	return make_node(fs, path, mode & (S_IFMT | 07777), dev, NULL);
+}
+
+int umfs_symlink(struct umfs_fs *fs, const char *target, const char *linkpath)
+{
+	size_t len = strlen(target);
+
+	if (len == 0)
+		return -ENOENT;
+	if (len > UMFS_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	return make_node(fs, linkpath, S_IFLNK | 0777, 0, target);
+}
+
+ssize_t umfs_readlink(struct umfs_fs *fs, const char *path, char *buf, size_t size)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	ssize_t n;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, path, UMFS_WALK_NOFOLLOW, w);
+	if (!err && !S_ISLNK(umfs_inode(fs, w->ino)->mode))
+		err = -EINVAL;
+	if (err) {
+		n = err;
+	} else {
+		uint64_t size_on_media = umfs_inode(fs, w->ino)->size;
+		n = umfs_file_read(fs, w->ino, buf, UMFS_MIN(size, size_on_media), 0);
+	}
+	umfs_meta_unlock(fs);
+	free(w);
+	return n;
+}
+
+/* In tx: drops one link of ino (its name is already gone). Returns 1 when
+ * the inode has no names left (the caller reclaims it after the tx). */
+static int drop_link(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int err = umfs_tx_add(fs, in, sizeof(*in));
+
+	if (err)
+		return err;
+	api_touch_times(in, false);
+	if (S_ISDIR(in->mode))
+		in->nlink = 0; /* its "." goes with its name */
+	else if (in->nlink > 0)
+		in->nlink--;
+	if (in->nlink > 0)
+		return 0;
+	err = umfs_inode_orphan(fs, ino);
+	return err ? err : 1;
+}
+
+static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
+{
+	struct umfs_walk *w = malloc(sizeof(*w));
+	uint64_t ino = 0, victim = 0;
+	struct umfs_inode *in;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = walk_for_change(fs, path, 0, w);
+	if (err)
+		goto out;
+	in = umfs_inode(fs, w->ino);
+	if (dir) {
+		if (w->name_len == 1 && w->name[0] == '.')
+			err = -EINVAL;
+		else if (w->name_len == 2 && w->name[0] == '.' && w->name[1] == '.')
+			err = -ENOTEMPTY;
+		else if (!S_ISDIR(in->mode))
+			err = -ENOTDIR;
+		else if (in->dir.nentries)
+			err = -ENOTEMPTY;
+	} else if (S_ISDIR(in->mode)) {
+		err = -EISDIR;
+	} else if (w->trailing_slash) {
+		err = -ENOTDIR;
+	}
+	if (!err)
+		err = api_may_change_dir(fs, w->parent);
+	if (!err)
+		err = api_sticky_check(fs, w->parent, w->ino);
+	if (!err && umfs_vnode_opencount(fs, w->ino) && dir && w->ino == UMFS_ROOT_INO)
+		err = -EBUSY;
+	if (err)
+		goto out;
+	err = umfs_tx_begin(fs);
+	if (err)
+		goto out;
+	err = umfs_dir_remove(fs, w->parent, w->name, w->name_len, &ino);
+	if (!err && dir) {
+		struct umfs_inode *parent = umfs_inode(fs, w->parent);
+		err = umfs_tx_add(fs, parent, sizeof(*parent));
+		if (!err)
+			parent->nlink--;
+	}
+	if (!err)
+		err = api_dir_touch(fs, w->parent);
+	if (!err)
+		err = drop_link(fs, ino);
+	if (err == 1) {
+		victim = ino;
+		err = 0;
+	}
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+out:
+	umfs_meta_unlock(fs);
+	free(w);
+	if (!err)
+		api_reclaim_if_unused(fs, victim);
+	return err;
+}
+
+int umfs_unlink(struct umfs_fs *fs, const char *path)
+{
+	return remove_name(fs, path, false);
+}
+
+int umfs_rmdir(struct umfs_fs *fs, const char *path)
+{
+	return remove_name(fs, path, true);
+}
+
+int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
+{
+	struct umfs_walk *wf = malloc(sizeof(*wf)), *wt = malloc(sizeof(*wt));
+	struct umfs_inode *in;
+	int err;
+
+	if (!wf || !wt) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	umfs_meta_lock(fs);
+	err = umfs_walk(fs, from, UMFS_WALK_NOFOLLOW, wf);
+	if (!err)
+		err = walk_for_change(fs, to, UMFS_WALK_PARENT, wt);
+	if (err == -EBUSY)
+		err = -EEXIST;
+	if (err)
+		goto out;
+	in = umfs_inode(fs, wf->ino);
+	if (S_ISDIR(in->mode))
+		err = -EPERM;
+	else if (wt->ino)
+		err = -EEXIST;
+	else if (wt->trailing_slash || wf->trailing_slash)
+		err = -ENOENT;
+	else if (in->nlink >= 65000)
+		err = -EMLINK;
+	else if (in->nlink == 0)
+		err = -ENOENT;
+	if (!err)
+		err = api_may_change_dir(fs, wt->parent);
+	if (!err)
+		err = umfs_tx_begin(fs);
+	if (err)
+		goto out;
+	err = umfs_dir_add(fs, wt->parent, wt->name, wt->name_len, wf->ino,
+			   umfs_mode_to_dtype(in->mode));
+	if (!err)
+		err = umfs_tx_add(fs, in, sizeof(*in));
+	if (!err) {
+		in->nlink++;
+		api_touch_times(in, false);
+		err = api_dir_touch(fs, wt->parent);
+	}
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+out:
+	umfs_meta_unlock(fs);
+out_free:
+	free(wf);
+	free(wt);
+	return err;
+}
+
+/* True when dir lies inside the subtree of top (or is top). */
+static bool dir_is_within(struct umfs_fs *fs, uint64_t dir, uint64_t top)
+{
+	for (uint64_t n = 0; n < fs->inode_count; n++) {
+		if (dir == top)
+			return true;
+		if (dir == UMFS_ROOT_INO)
+			return false;
+		dir = umfs_inode(fs, dir)->dir.parent;
+	}
+	return true; /* a parent loop: refuse the move */
+}
+
+/* In tx: moves directory ino from parent `from` to parent `to`. */
+static int reparent(struct umfs_fs *fs, uint64_t ino, uint64_t from, uint64_t to)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_inode *pf = umfs_inode(fs, from), *pt = umfs_inode(fs, to);
+	int err;
+
+	if (from == to)
+		return 0;
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (!err)
+		err = umfs_tx_add(fs, pf, sizeof(*pf));
+	if (!err)
+		err = umfs_tx_add(fs, pt, sizeof(*pt));
+	if (err)
+		return err;
+	in->dir.parent = to;
+	pf->nlink--;
+	pt->nlink++;
+	return 0;
+}
+
+struct rename_ctx {
+	struct umfs_walk *wo, *wn;
+	uint64_t src, dst; /* inodes: source, existing target (0 if none) */
+	unsigned flags;
+};
+
+static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
+{
+	struct umfs_walk *wo = r->wo, *wn = r->wn;
+	const struct umfs_inode *src = umfs_inode(fs, r->src);
+	int err;
+
+	if (api_is_dot_or_dotdot(wo) || api_is_dot_or_dotdot(wn))
+		return -EINVAL;
+	if ((r->flags & RENAME_NOREPLACE) && r->dst)
+		return -EEXIST;
+	if ((r->flags & RENAME_EXCHANGE) && !r->dst)
+		return -ENOENT;
+	if (!S_ISDIR(src->mode) && (wo->trailing_slash || (wn->trailing_slash && !r->dst)))
+		return -ENOTDIR;
+	err = api_may_change_dir(fs, wo->parent);
+	if (!err)
+		err = api_may_change_dir(fs, wn->parent);
+	if (!err)
+		err = api_sticky_check(fs, wo->parent, r->src);
+	if (!err && r->dst)
+		err = api_sticky_check(fs, wn->parent, r->dst);
+	if (err)
+		return err;
+	if (r->dst == r->src)
+		return 1; /* two names of one inode: POSIX says do nothing */
+	/* moving a directory under itself would cut it off from the tree */
+	if (S_ISDIR(src->mode) && dir_is_within(fs, wn->parent, r->src))
+		return -EINVAL;
+	if (r->dst) {
+		const struct umfs_inode *dst = umfs_inode(fs, r->dst);
+
+		if ((r->flags & RENAME_EXCHANGE)) {
+			if (S_ISDIR(dst->mode) && dir_is_within(fs, wo->parent, r->dst))
+				return -EINVAL;
+			return 0;
+		}
+		if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+			return -EISDIR;
+		if (S_ISDIR(dst->mode) && dst->dir.nentries)
+			return -ENOTEMPTY;
+	}
+	return 0;
+}
+
+/* In tx. Returns 1 if the replaced target lost its last name. */
+static int rename_apply(struct umfs_fs *fs, struct rename_ctx *r)
+{
+	struct umfs_walk *wo = r->wo, *wn = r->wn;
+	unsigned char stype = umfs_mode_to_dtype(umfs_inode(fs, r->src)->mode);
+	bool src_dir = S_ISDIR(umfs_inode(fs, r->src)->mode);
+	uint64_t gone;
+	int err;
+
+	if (r->flags & RENAME_EXCHANGE) {
+		unsigned char dtype = umfs_mode_to_dtype(umfs_inode(fs, r->dst)->mode);
+		bool dst_dir = S_ISDIR(umfs_inode(fs, r->dst)->mode);
+
+		err = umfs_dir_retarget(fs, wn->parent, wn->name, wn->name_len, r->src, stype);
+		if (!err)
+			err = umfs_dir_retarget(fs, wo->parent, wo->name, wo->name_len, r->dst, dtype);
+		if (!err && src_dir)
+			err = reparent(fs, r->src, wo->parent, wn->parent);
+		if (!err && dst_dir)
+			err = reparent(fs, r->dst, wn->parent, wo->parent);
+		if (!err)
+			err = umfs_tx_add(fs, umfs_inode(fs, r->dst), sizeof(struct umfs_inode));
+		if (!err)
+			api_touch_times(umfs_inode(fs, r->dst), false);
+		goto touch;
+	}
+	if (r->dst) {
+		err = umfs_dir_retarget(fs, wn->parent, wn->name, wn->name_len, r->src, stype);
+		if (!err && src_dir) {
+			/* the replaced empty directory was a subdirectory of wn->parent */
+			struct umfs_inode *np = umfs_inode(fs, wn->parent);
+			err = umfs_tx_add(fs, np, sizeof(*np));
+			if (!err)
+				np->nlink--;
+		}
+	} else {
+		err = umfs_dir_add(fs, wn->parent, wn->name, wn->name_len, r->src, stype);
+	}
+	if (!err)
+		err = umfs_dir_remove(fs, wo->parent, wo->name, wo->name_len, &gone);
+	if (!err && src_dir)
+		err = reparent(fs, r->src, wo->parent, wn->parent);
+touch:
+	if (!err)
+		err = umfs_tx_add(fs, umfs_inode(fs, r->src), sizeof(struct umfs_inode));
+	if (!err) {
+		api_touch_times(umfs_inode(fs, r->src), false);
+		err = api_dir_touch(fs, wo->parent);
+	}
+	if (!err && wn->parent != wo->parent)
+		err = api_dir_touch(fs, wn->parent);
+	if (!err && r->dst && !(r->flags & RENAME_EXCHANGE))
+		err = drop_link(fs, r->dst);
+	return err;
+}
+
+int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned flags)
+{
+	struct rename_ctx r = { .flags = flags };
+	uint64_t victim = 0;
+	int err;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	r.wo = malloc(sizeof(*r.wo));
+	r.wn = malloc(sizeof(*r.wn));
+	if (!r.wo || !r.wn) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	umfs_meta_lock(fs);
+	err = walk_for_change(fs, from, 0, r.wo);
+	if (!err)
+		err = walk_for_change(fs, to, UMFS_WALK_PARENT, r.wn);
+	if (err)
+		goto out;
+	r.src = r.wo->ino;
+	r.dst = r.wn->ino;
+	err = rename_check(fs, &r);
+	if (err) {
+		if (err == 1)
+			err = 0;
+		goto out;
+	}
+	err = umfs_tx_begin(fs);
+	if (err)
+		goto out;
+	err = rename_apply(fs, &r);
+	if (err == 1) {
+		victim = r.dst;
+		err = 0;
+	}
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+out:
+	umfs_meta_unlock(fs);
+out_free:
+	free(r.wo);
+	free(r.wn);
+	if (!err)
+		api_reclaim_if_unused(fs, victim);
+	return err;
+}
+

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* test_alloc.c - page and inode bitmaps. */
+#include <errno.h>
+
+#include "testutil.h"
+
+static void counts_match_bitmaps_after_remount(void **state)
+{
+	struct test_pool tp;
+	uint64_t free0, first, got;
+
+	assert_int_equal(test_pool_make(&tp, "acount", 32 << 20, 0), 0);
+	free0 = tp.fs->free_pages;
+	assert_int_equal(free0, tp.fs->data_pages);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc_run(tp.fs, 0, 100, &first, &got), 0);
+	assert_int_equal(got, 100);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(tp.fs->free_pages, free0 - 100);
+	assert_int_equal(test_pool_remount(&tp), 0);
+	assert_int_equal(tp.fs->free_pages, free0 - 100);
+	for (uint64_t i = 0; i < 100; i++)
+		assert_true(umfs_page_is_used(tp.fs, first + i));
+	test_pool_destroy(&tp);
+}
+
+static void goal_gives_contiguous_pages(void **state)
+{
+	struct test_pool tp;
+	uint64_t a, b, c;
+
+	assert_int_equal(test_pool_make(&tp, "agoal", 32 << 20, 0), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc(tp.fs, 1000, &a), 0);
+	assert_int_equal(a, 1000);
+	assert_int_equal(umfs_page_alloc(tp.fs, a + 1, &b), 0);
+	assert_int_equal(b, 1001);
+	/* an occupied goal falls back to some free page */
+	assert_int_equal(umfs_page_alloc(tp.fs, 1000, &c), 0);
+	assert_true(c != a && c != b);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	test_pool_destroy(&tp);
+}
+
+static void huge_runs_are_aligned_and_exclusive(void **state)
+{
+	struct test_pool tp;
+	uint64_t single, h1, h2;
+
+	assert_int_equal(test_pool_make(&tp, "ahuge", 64 << 20, 0), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc(tp.fs, 3, &single), 0);
+	assert_int_equal(umfs_page_alloc_huge(tp.fs, &h1), 0);
+	assert_int_equal(umfs_page_alloc_huge(tp.fs, &h2), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(h1 % UMFS_PAGES_PER_HUGE, 0);
+	assert_int_equal(h2 % UMFS_PAGES_PER_HUGE, 0);
+	assert_true(h1 != h2);
+	/* the group holding the single page is not handed out whole */
+	assert_true(single < h1 || single >= h1 + UMFS_PAGES_PER_HUGE);
+	assert_true(single < h2 || single >= h2 + UMFS_PAGES_PER_HUGE);
+	/* and the pool offset is 2 MiB aligned, as 2 MiB leaves require */
+	assert_int_equal(umfs_page_off(tp.fs, h1) % UMFS_HUGE_SIZE, 0);
+	test_pool_destroy(&tp);
+}
+
+static void freed_pages_wait_for_commit(void **state)
+{
+	struct test_pool tp;
+	uint64_t a, b;
+
+	assert_int_equal(test_pool_make(&tp, "adefer", 16 << 20, 0), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc(tp.fs, 0, &a), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_free(tp.fs, a, 1), 0);
+	assert_true(umfs_page_is_used(tp.fs, a)); /* not yet */
+	assert_int_equal(umfs_page_alloc(tp.fs, a, &b), 0);
+	assert_int_not_equal(a, b); /* never reused by the tx that freed it */
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_false(umfs_page_is_used(tp.fs, a));
+	test_pool_destroy(&tp);
+}
+
+static void abort_restores_bitmaps_and_counts(void **state)
+{
+	struct test_pool tp;
+	uint64_t free_p, free_i, first, got, ino;
+
+	assert_int_equal(test_pool_make(&tp, "aabort", 16 << 20, 0), 0);
+	free_p = tp.fs->free_pages;
+	free_i = tp.fs->free_inodes;
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc_run(tp.fs, 10, 50, &first, &got), 0);
+	assert_int_equal(umfs_ino_alloc(tp.fs, &ino), 0);
+	umfs_tx_abort(tp.fs);
+	assert_int_equal(tp.fs->free_pages, free_p);
+	assert_int_equal(tp.fs->free_inodes, free_i);
+	assert_false(umfs_page_is_used(tp.fs, first));
+	assert_false(umfs_ino_is_used(tp.fs, ino));
+	test_pool_destroy(&tp);
+}
+
+static void exhaustion_is_enospc(void **state)
+{
+	struct test_pool tp;
+	uint64_t first, got, total = 0, ino;
+	int err = 0;
+
+	assert_int_equal(test_pool_make(&tp, "afull", 8 << 20, 16), 0);
+	while (!err) {
+		assert_int_equal(umfs_tx_begin(tp.fs), 0);
+		err = umfs_page_alloc_run(tp.fs, 0, 1000, &first, &got);
+		if (!err)
+			total += got;
+		assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(total, tp.fs->data_pages);
+	assert_int_equal(tp.fs->free_pages, 0);
+
+	/* inodes: 16 asked for, the zone holds a page of them */
+	uint64_t n = 0;
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	while ((err = umfs_ino_alloc(tp.fs, &ino)) == 0) {
+		assert_true(ino > UMFS_ROOT_INO && ino < tp.fs->inode_count);
+		n++;
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(n, tp.fs->inode_count - 2);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	test_pool_destroy(&tp);
+}
+
+static void double_free_is_detected(void **state)
+{
+	struct test_pool tp;
+
+	assert_int_equal(test_pool_make(&tp, "adouble", 16 << 20, 0), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_free(tp.fs, 5, 1), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), -EUCLEAN);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_free(tp.fs, tp.fs->data_pages, 1), -EUCLEAN);
+	assert_int_equal(umfs_ino_free(tp.fs, UMFS_ROOT_INO), -EUCLEAN);
+	umfs_tx_abort(tp.fs);
+	test_pool_destroy(&tp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(counts_match_bitmaps_after_remount),
+		cmocka_unit_test(goal_gives_contiguous_pages),
+		cmocka_unit_test(huge_runs_are_aligned_and_exclusive),
+		cmocka_unit_test(freed_pages_wait_for_commit),
+		cmocka_unit_test(abort_restores_bitmaps_and_counts),
+		cmocka_unit_test(exhaustion_is_enospc),
+		cmocka_unit_test(double_free_is_detected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
