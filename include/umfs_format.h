@@ -110,7 +110,7 @@ UMFS_STATIC_ASSERT(sizeof(struct umfs_superblock) == 384, "superblock size");
 
 /* The state page holds what changes at run time. Each field is one aligned
  * 8-byte store, so it needs no checksum: readers validate the values. */
-#define UMFS_STATE_MAGIC 0x4554415453464D55ull /* "UMFSSTATE" prefix */
+#define UMFS_STATE_MAGIC 0x4554415453464D55ull /* "UMFSTATE" */
 #define UMFS_STATE_CLEAN 1u
 #define UMFS_STATE_DIRTY 2u
 

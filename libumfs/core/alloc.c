@@ -156,6 +156,8 @@ int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count)
 		return -EINVAL;
 	if (first >= fs->data_pages || count > fs->data_pages - first)
 		return -EUCLEAN;
+	/* commit snapshots each bitmap word the run touches: one record each */
+	tx->frees_cost += (size_t)(count / 64 + 2) * UMFS_ALIGN_UP(sizeof(struct umfs_jrec) + 8, 8);
 	/* Extend the previous run when contiguous: truncates free in order. */
 	if (tx->nfrees && tx->frees[2 * tx->nfrees - 2] + tx->frees[2 * tx->nfrees - 1] == first) {
 		tx->frees[2 * tx->nfrees - 1] += count;

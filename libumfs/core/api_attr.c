@@ -121,9 +121,12 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 			int (*op)(struct umfs_fs *, uint64_t, const void *), const void *arg)
 {
-	struct umfs_walk *w = malloc(sizeof(*w));
+	struct umfs_walk *w;
 	int err;
 
+	if (flags & ~AT_SYMLINK_NOFOLLOW)
+		return -EINVAL;
+	w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	if (fs->pm.rdonly) {
@@ -218,9 +221,12 @@ int umfs_futimens(struct umfs_file *f, const struct timespec times[2])
 
 int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 {
-	struct umfs_walk *w = malloc(sizeof(*w));
+	struct umfs_walk *w;
 	int err;
 
+	if (flags & ~AT_SYMLINK_NOFOLLOW)
+		return -EINVAL;
+	w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);

@@ -23,6 +23,25 @@ static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags,
 	return 0;
 }
 
+/* In tx: the target is the symlink's data, one page at most, written in the
+ * transaction that creates the link so a crash never leaves it empty. */
+static int symlink_store(struct umfs_fs *fs, uint64_t ino, const char *target)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	size_t len = strlen(target);
+	uint64_t off;
+	int err;
+
+	err = umfs_pt_map(fs, in, 0, UMFS_PTMAP_ZERO, &off);
+	if (err < 0)
+		return err;
+	memcpy(umfs_off_ptr(fs, off), target, len);
+	err = umfs_tx_dirty(fs, umfs_off_ptr(fs, off), len);
+	if (!err)
+		in->size = len; /* the inode was snapshotted at creation */
+	return err;
+}
+
 static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rdev,
 		     const char *target)
 {
@@ -53,11 +72,8 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 	if (err)
 		goto out;
 	err = api_create_in(fs, w, mode, rdev, &ino);
-	if (!err && target) {
-		/* the target is the symlink's data; a page of it is bounded */
-		ssize_t n = umfs_file_write(fs, ino, target, strlen(target), 0);
-		err = n < 0 ? (int)n : 0;
-	}
+	if (!err && target)
+		err = symlink_store(fs, ino, target);
 	if (err)
 		umfs_tx_abort(fs);
 	else
@@ -85,6 +101,8 @@ int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev)
 	case S_IFIFO:
 	case S_IFSOCK:
 		break;
+	case S_IFDIR:
+		return -EPERM; /* as mknod(2): directories are mkdir's */
 	default:
 		return -EINVAL;
 	}
@@ -325,7 +343,7 @@ static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
 	int err;
 
 	if (api_is_dot_or_dotdot(wo) || api_is_dot_or_dotdot(wn))
-		return -EINVAL;
+		return -EBUSY; /* as Linux: "." and ".." are not names to move */
 	if ((r->flags & RENAME_NOREPLACE) && r->dst)
 		return -EEXIST;
 	if ((r->flags & RENAME_EXCHANGE) && !r->dst)
@@ -346,6 +364,11 @@ static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
 	/* moving a directory under itself would cut it off from the tree */
 	if (S_ISDIR(src->mode) && dir_is_within(fs, wn->parent, r->src))
 		return -EINVAL;
+	/* a target that is an ancestor of the source is not empty (Linux
+	 * checks this before the types) */
+	if (r->dst && S_ISDIR(umfs_inode(fs, r->dst)->mode) && !(r->flags & RENAME_EXCHANGE) &&
+	    dir_is_within(fs, wo->parent, r->dst))
+		return -ENOTEMPTY;
 	if (r->dst) {
 		const struct umfs_inode *dst = umfs_inode(fs, r->dst);
 

@@ -164,6 +164,7 @@ struct umfs_tx {
 	size_t nranges, cap_ranges;
 	uint64_t *frees;       /* (first page, count) pairs, applied at commit */
 	size_t nfrees, cap_frees;
+	size_t frees_cost;     /* journal bytes that applying the frees will take */
 	int64_t pages_delta;   /* allocator counts to undo on abort */
 	int64_t inodes_delta;
 };
@@ -262,7 +263,8 @@ int umfs_tx_begin(struct umfs_fs *fs);
 int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len);
 /* Declares a range changed without a snapshot (fresh pages): persisted at commit. */
 int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len);
-/* Journal bytes still free in the slot. */
+/* Journal bytes still free in the slot, less what commit will need to
+ * apply the pending page frees. */
 size_t umfs_tx_room(const struct umfs_fs *fs);
 int umfs_tx_commit(struct umfs_fs *fs);
 /* Restores every snapshot of the open transaction and forgets it. */
@@ -336,8 +338,9 @@ unsigned char umfs_mode_to_dtype(uint32_t mode);
 #define UMFS_MAX_FILE_PAGES (UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT)
 
 /* Pool offset of file page pg, or 0 for a hole. When run is non-NULL it
- * gets the number of pages from pg on that are contiguous in the pool
- * (at least 1; for a hole, the number of hole pages that follow, at least 1). */
+ * gets a number of pages from pg on that are contiguous in the pool (at
+ * least 1; may be less than the longest run, which keeps small reads cheap;
+ * for a hole, the number of hole pages that follow, at least 1). */
 uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 			uint64_t *run);
 
@@ -345,7 +348,8 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 #define UMFS_PTMAP_ZERO 0x2u /* zero freshly allocated data pages */
 /* In tx. Makes file page pg present, growing the tree as needed. Returns 1
  * when the page was freshly allocated, 0 when it existed, or -errno. With
- * UMFS_PTMAP_HUGE, a fresh 2 MiB leaf maps all 512 pages of its region. */
+ * UMFS_PTMAP_HUGE, a fresh 2 MiB leaf maps all 512 pages of its region. On
+ * an error the tree is unchanged, except that it may have grown taller. */
 int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned flags,
 		uint64_t *off);
 /* In tx. Unmaps and frees every page with index >= first_pg, last pages
@@ -378,15 +382,20 @@ int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence
 /* ------------------------------------------------------------------ */
 
 uint32_t umfs_name_hash(const char *name, size_t len);
-/* In tx: lays out an empty directory (bucket 0 and a one-entry map). */
+/* In tx: makes an empty directory: dir info zeroed except parent, size 0,
+ * no pages (they come with the first entry). -EEXIST if it has pages. */
 int umfs_dir_init(struct umfs_fs *fs, uint64_t dir);
-/* 0 with *ino (and *type) set, or -ENOENT. */
+/* 0 with *ino (and *type, may be NULL) set; "." and ".." resolve to dir and
+ * dir.parent; -ENOENT, -ENAMETOOLONG, -ENOTDIR, or -EUCLEAN on damage. */
 int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		    uint64_t *ino, unsigned char *type);
-/* In tx. -EEXIST if the name exists, -ENOSPC if the pool or directory is full. */
+/* In tx. -EEXIST if the name exists, -ENOSPC if the pool or directory is
+ * full, -EINVAL for "", ".", "..", or a name with '/' or NUL, -ENAMETOOLONG
+ * over 255 bytes. */
 int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
 		 unsigned char type);
-/* In tx. Removes the name; *ino gets what it named. -ENOENT if absent. */
+/* In tx. Removes the name; *ino gets what it named. -ENOENT if absent. The
+ * page of a one-block directory that becomes empty is freed (at commit). */
 int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		    uint64_t *ino);
 /* In tx. Points an existing name at another inode (rename over a name). */
@@ -395,7 +404,9 @@ int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t
 /* Next entry at or after *cookie ("." and ".." first); returns 1 and
  * advances *cookie, 0 at the end, -errno on a damaged directory. */
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *ent);
-/* In tx. Frees everything a directory owns except its inode. */
+/* In tx. Frees the pages of an empty directory (-ENOTEMPTY otherwise).
+ * Returns 1 when it stopped early for journal room (commit, begin, call
+ * again: safe to repeat), 0 when done. */
 int umfs_dir_destroy(struct umfs_fs *fs, uint64_t dir);
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dir.c - hashed directories.
+ *
+ * A directory is a file laid out as umfs_format.h ("Directories") describes.
+ * Entry blocks sit at file pages [0, nblocks): 128 slots of 32 bytes, slot 0
+ * holding the used bitmap. An entry never moves once written, so a readdir
+ * cookie is simply its slot position. A directory of one block is searched
+ * by walking that block; from the second block on, an extendible hash index
+ * finds any name in O(1): the map (2^gdepth le32 bucket numbers) sends the
+ * low gdepth bits of the name hash to a bucket page of up to 510
+ * (hash << 32 | position) entries. A full bucket splits on its next hash bit,
+ * doubling the map first when its local depth has reached the global depth.
+ *
+ * Invariants kept for fsck: free slots and bucket entries past count are
+ * zero, dir.nentries counts the entries, size == nblocks * 4 KiB. An empty
+ * directory of one block holds no pages at all.
+ *
+ * Every change happens inside the caller's transaction: bytes that existed
+ * before are snapshotted (umfs_tx_add) just before they change; pages that
+ * this call maps fresh are zero already and only declared dirty.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "core.h"
+
+#define SLOTS UMFS_DIR_SLOTS_PER_BLOCK
+#define MAP_PER_PAGE (UMFS_PAGE_SIZE / sizeof(umfs_le32))
+#define COOKIE_DOT 0u
+#define COOKIE_DOTDOT 1u
+#define COOKIE_FIRST 2u /* cookie of slot position 0 */
+#define BUCKET_HDR_LEN offsetof(struct umfs_bucket, reserved) /* magic, depth, count */
+
+/* The used bitmap of a block as one 128-bit word: bit i is slot i. */
+__extension__ typedef unsigned __int128 slotmask;
+
+/* ------------------------------------------------------------------ */
+/* Names                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * CRC-32C (hardware accelerated) of the name, then MurmurHash3's fmix32
+ * finaliser. CRC alone is linear: names differing in a regular way ("f1",
+ * "f2", ...) give hashes whose low bits, which pick the bucket, are
+ * correlated. fmix32 is a bijection that spreads every input bit over every
+ * output bit, so it keeps CRC's property that names of equal length
+ * differing in at most 4 consecutive bytes never collide.
+ */
+uint32_t umfs_name_hash(const char *name, size_t len)
+{
+	uint32_t h = umfs_crc32c(0, name, len);
+
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static bool name_is_dot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+/* A name that may be stored: 0, -ENAMETOOLONG or -EINVAL. */
+static int name_check(const char *name, size_t len)
+{
+	if (len > UMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (len == 0 || name_is_dot(name, len) || memchr(name, '/', len) || memchr(name, '\0', len))
+		return -EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inode and pages                                                      */
+/* ------------------------------------------------------------------ */
+
+static struct umfs_inode *dir_inode(const struct umfs_fs *fs, uint64_t dir)
+{
+	struct umfs_inode *in;
+
+	if (dir == 0 || dir >= fs->inode_count)
+		return NULL;
+	in = umfs_inode(fs, dir);
+	return S_ISDIR(in->mode) ? in : NULL;
+}
+
+/* The bounds every other function relies on; damage here is -EUCLEAN. */
+static bool dir_info_sane(const struct umfs_inode *in)
+{
+	const struct umfs_dir_info *d = &in->dir;
+
+	if (d->nblocks > UMFS_DIR_MAX_BLOCKS || d->gdepth > UMFS_DIR_MAX_DEPTH ||
+	    d->nbuckets > UMFS_DIR_MAX_BUCKETS)
+		return false;
+	if (d->nbuckets == 0)
+		return d->nblocks <= 1 && d->gdepth == 0;
+	return d->nbuckets <= (1ull << d->gdepth);
+}
+
+/* Pool address of file page pg, or NULL for a hole or a bad table entry. */
+static void *dir_page(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
+{
+	uint64_t off = umfs_pt_lookup(fs, in, pg, NULL);
+
+	return off && umfs_off_is_page(fs, off) ? umfs_off_ptr(fs, off) : NULL;
+}
+
+/* Maps file page pg, which should not exist yet. A page that does exist
+ * (left over by damage) is snapshotted and zeroed, so *page always starts
+ * zeroed; *fresh says whether later writes need snapshots. */
+static int dir_page_new(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, void **page,
+			bool *fresh)
+{
+	uint64_t off;
+	int ret = umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO, &off);
+
+	if (ret < 0)
+		return ret;
+	*page = umfs_off_ptr(fs, off);
+	*fresh = ret == 1;
+	if (!*fresh) {
+		ret = umfs_tx_add(fs, *page, UMFS_PAGE_SIZE);
+		if (ret)
+			return ret;
+		memset(*page, 0, UMFS_PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Records a change to [p, p+len): a snapshot, unless the page is fresh. */
+static int tx_mark(struct umfs_fs *fs, const void *p, size_t len, bool fresh)
+{
+	return fresh ? umfs_tx_dirty(fs, p, len) : umfs_tx_add(fs, p, len);
+}
+
+/* Snapshots what add/remove change in the inode: dir info and size. */
+static int dir_info_save(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	int err = umfs_tx_add(fs, &in->dir, sizeof(in->dir));
+
+	return err ? err : umfs_tx_add(fs, &in->size, sizeof(in->size));
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry blocks                                                         */
+/* ------------------------------------------------------------------ */
+
+static unsigned mask_ctz(slotmask m)
+{
+	uint64_t lo = (uint64_t)m;
+
+	return lo ? (unsigned)__builtin_ctzll(lo) : 64 + (unsigned)__builtin_ctzll((uint64_t)(m >> 64));
+}
+
+static slotmask blk_used(const struct umfs_dirblock_hdr *h)
+{
+	return (slotmask)h->used[1] << 64 | h->used[0];
+}
+
+static void blk_set_used(struct umfs_dirblock_hdr *h, slotmask m)
+{
+	h->used[0] = (uint64_t)m;
+	h->used[1] = (uint64_t)(m >> 64);
+}
+
+/* Bits [s, s+n) */
+static slotmask slot_range(unsigned s, unsigned n)
+{
+	return (((slotmask)1 << n) - 1) << s;
+}
+
+static struct umfs_dentry *blk_entry(struct umfs_dirblock_hdr *h, unsigned slot)
+{
+	return (struct umfs_dentry *)((uint8_t *)h + (size_t)slot * UMFS_DIR_SLOT_SIZE);
+}
+
+/* Entry block b with its header checked, or NULL. */
+static struct umfs_dirblock_hdr *block_get(const struct umfs_fs *fs, const struct umfs_inode *in,
+					   uint64_t b)
+{
+	struct umfs_dirblock_hdr *h;
+
+	if (b >= in->dir.nblocks)
+		return NULL;
+	h = dir_page(fs, in, b);
+	if (!h || h->magic != UMFS_DIRBLOCK_MAGIC || !(h->used[0] & 1))
+		return NULL;
+	return h;
+}
+
+/* Slots covered by the entry starting at slot s, or 0 when it is damaged:
+ * a length that disagrees with its slots, or slots not marked used. */
+static unsigned entry_slots(struct umfs_dirblock_hdr *h, unsigned s)
+{
+	const struct umfs_dentry *e = blk_entry(h, s);
+	unsigned n = e->nslots;
+
+	if (s == 0 || s >= SLOTS || e->name_len == 0 || n != UMFS_DIRENT_SLOTS(e->name_len) ||
+	    s + n > SLOTS)
+		return 0;
+	if ((blk_used(h) & slot_range(s, n)) != slot_range(s, n))
+		return 0;
+	return n;
+}
+
+/* The first entry starting at or after slot s, which must be an entry
+ * boundary (slot 1 or the end of an entry). Returns its slot, SLOTS when
+ * there is none, or -EUCLEAN. */
+static int block_entry_from(struct umfs_dirblock_hdr *h, unsigned s)
+{
+	unsigned n;
+
+	if (s >= SLOTS)
+		return SLOTS;
+	/* Entries mostly follow each other: test one bit before searching. */
+	if (!(h->used[s / 64] >> (s % 64) & 1)) {
+		slotmask rest = blk_used(h) >> s;
+
+		if (!rest)
+			return SLOTS;
+		s += mask_ctz(rest);
+	}
+	/* Enough to step over it safely; users of an entry check it whole. */
+	n = blk_entry(h, s)->nslots;
+	return n && s + n <= SLOTS ? (int)s : -EUCLEAN;
+}
+
+/*
+ * The first entry starting at or after slot from, for any from. Entries are
+ * runs of used slots, so a used slot is known to start an entry only when
+ * the slot before it is free; between two used slots the boundaries are
+ * found by walking from slot 1 (a cookie may point into an entry written
+ * after it was handed out). Returns the slot, SLOTS when there is none, or
+ * -EUCLEAN.
+ */
+static int block_next_entry(struct umfs_dirblock_hdr *h, unsigned from)
+{
+	int s;
+
+	/* A free slot at from or just before it makes from a boundary. */
+	if (from <= 1 || from >= SLOTS || (blk_used(h) >> (from - 1) & 3) != 3)
+		return block_entry_from(h, UMFS_MAX(from, 1u));
+	for (s = block_entry_from(h, 1); s >= 0 && s < (int)from;)
+		s = block_entry_from(h, (unsigned)s + blk_entry(h, (unsigned)s)->nslots);
+	return s;
+}
+
+/* Iterates over the entry slots of a block; s < 0 afterwards on damage. */
+#define for_each_block_entry(h, s)                                           \
+	for ((s) = block_entry_from(h, 1); (s) >= 0 && (s) < (int)SLOTS;      \
+	     (s) = block_entry_from(h, (unsigned)(s) + blk_entry(h, (unsigned)(s))->nslots))
+
+/* Lowest slot starting n free consecutive slots, or -1. */
+static int block_find_room(const struct umfs_dirblock_hdr *h, unsigned n)
+{
+	slotmask free = ~blk_used(h), run = free;
+
+	if (h->nfree < n)
+		return -1;
+	for (unsigned i = 1; i < n; i++)
+		run &= free >> i;
+	return run ? (int)mask_ctz(run) : -1;
+}
+
+static bool entry_matches(const struct umfs_dentry *e, const char *name, size_t len, uint32_t hash)
+{
+	return e->hash == hash && e->name_len == len && !memcmp(e->name, name, len);
+}
+
+/* Writes an entry into free slots [s, s+n) and marks them used. */
+static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s, bool fresh,
+		       const char *name, size_t len, uint32_t hash, uint64_t ino,
+		       unsigned char type)
+{
+	unsigned n = (unsigned)UMFS_DIRENT_SLOTS(len);
+	struct umfs_dentry *e = blk_entry(h, s);
+	int err;
+
+	err = tx_mark(fs, e, (size_t)n * UMFS_DIR_SLOT_SIZE, fresh);
+	if (!err)
+		err = tx_mark(fs, h, sizeof(*h), fresh);
+	if (err)
+		return err;
+	e->ino = ino;
+	e->hash = hash;
+	e->name_len = (uint8_t)len;
+	e->type = type;
+	e->nslots = (uint8_t)n;
+	e->reserved = 0;
+	memcpy(e->name, name, len);
+	blk_set_used(h, blk_used(h) | slot_range(s, n));
+	h->nfree = (uint16_t)(h->nfree - n);
+	return 0;
+}
+
+/* Zeroes the entry at slot s and frees its slots. */
+static int entry_clear(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s)
+{
+	struct umfs_dentry *e = blk_entry(h, s);
+	unsigned n = e->nslots; /* checked by the lookup that found it */
+	int err;
+
+	err = umfs_tx_add(fs, e, (size_t)n * UMFS_DIR_SLOT_SIZE);
+	if (!err)
+		err = umfs_tx_add(fs, h, sizeof(*h));
+	if (err)
+		return err;
+	memset(e, 0, (size_t)n * UMFS_DIR_SLOT_SIZE);
+	blk_set_used(h, blk_used(h) & ~slot_range(s, n));
+	h->nfree = (uint16_t)(h->nfree + n);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hash index                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint64_t bucket_ent(uint32_t hash, uint32_t pos)
+{
+	return (uint64_t)hash << 32 | pos;
+}
+
+/* Map entry i, or NULL when its page is missing. */
+static umfs_le32 *map_entry(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t i)
+{
+	umfs_le32 *page = dir_page(fs, in, UMFS_DIR_MAP_PAGE0 + i / MAP_PER_PAGE);
+
+	return page ? &page[i % MAP_PER_PAGE] : NULL;
+}
+
+/* The bucket that hash maps to, header checked, or NULL. */
+static struct umfs_bucket *bucket_of(const struct umfs_fs *fs, const struct umfs_inode *in,
+				     uint32_t hash)
+{
+	uint32_t mask = (uint32_t)((1ull << in->dir.gdepth) - 1);
+	umfs_le32 *m = map_entry(fs, in, hash & mask);
+	struct umfs_bucket *b;
+
+	if (!m || *m >= in->dir.nbuckets)
+		return NULL;
+	b = dir_page(fs, in, UMFS_DIR_BUCKET_PAGE0 + *m);
+	if (!b || b->magic != UMFS_BUCKET_MAGIC || b->count > UMFS_BUCKET_ENTRIES ||
+	    b->local_depth > in->dir.gdepth)
+		return NULL;
+	return b;
+}
+
+/* Appends (hash, pos) to a bucket with room. */
+static int bucket_append(struct umfs_fs *fs, struct umfs_bucket *b, uint32_t hash, uint32_t pos)
+{
+	int err = umfs_tx_add(fs, b, BUCKET_HDR_LEN);
+
+	if (!err)
+		err = umfs_tx_add(fs, &b->ent[b->count], sizeof(b->ent[0]));
+	if (err)
+		return err;
+	b->ent[b->count] = bucket_ent(hash, pos);
+	b->count++;
+	return 0;
+}
+
+/* Removes entry i: the last entry moves into the hole (order is free). */
+static int bucket_delete(struct umfs_fs *fs, struct umfs_bucket *b, unsigned i)
+{
+	unsigned last = b->count - 1u;
+	int err = umfs_tx_add(fs, b, BUCKET_HDR_LEN);
+
+	if (!err)
+		err = umfs_tx_add(fs, &b->ent[i], sizeof(b->ent[0]));
+	if (!err && i != last)
+		err = umfs_tx_add(fs, &b->ent[last], sizeof(b->ent[0]));
+	if (err)
+		return err;
+	b->ent[i] = b->ent[last];
+	b->ent[last] = 0;
+	b->count = (uint16_t)last;
+	return 0;
+}
+
+/* Doubles the map: entries [n, 2n) copy [0, n). New map pages are fresh;
+ * below 1024 entries the new half shares page 0 with the old one. */
+static int map_double(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	uint64_t n = 1ull << in->dir.gdepth, i = n;
+
+	if (in->dir.gdepth >= UMFS_DIR_MAX_DEPTH)
+		return -ENOSPC;
+	while (i < 2 * n) {
+		uint64_t pg = i / MAP_PER_PAGE, end = UMFS_MIN((pg + 1) * MAP_PER_PAGE, 2 * n);
+		umfs_le32 *dst, *src = map_entry(fs, in, i - n);
+		bool fresh;
+		int err;
+
+		if (!src)
+			return -EUCLEAN;
+		if (i % MAP_PER_PAGE == 0) {
+			void *page;
+
+			err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0 + pg, &page, &fresh);
+			dst = page;
+		} else {
+			fresh = false;
+			dst = dir_page(fs, in, UMFS_DIR_MAP_PAGE0 + pg);
+			err = dst ? 0 : -EUCLEAN;
+		}
+		if (!err)
+			err = tx_mark(fs, &dst[i % MAP_PER_PAGE], (end - i) * sizeof(*dst), fresh);
+		if (err)
+			return err;
+		/* [i - n, end - n) lies in one page: n is a page multiple or < one page */
+		memcpy(&dst[i % MAP_PER_PAGE], src, (end - i) * sizeof(*dst));
+		i = end;
+	}
+	in->dir.gdepth++;
+	return 0;
+}
+
+/* Sets map entries first, first + stride, ... below 2^gdepth to val. Wide
+ * strides snapshot each entry; narrow ones one range per map page. */
+static int map_set_strided(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			   uint64_t stride, uint32_t val)
+{
+	uint64_t end = 1ull << in->dir.gdepth;
+	bool each = stride >= 8;
+
+	for (uint64_t i = first; i < end;) {
+		uint64_t pg = i / MAP_PER_PAGE;
+		uint64_t pend = UMFS_MIN((pg + 1) * MAP_PER_PAGE, end);
+		uint64_t last = i + (pend - 1 - i) / stride * stride;
+		umfs_le32 *page = dir_page(fs, in, UMFS_DIR_MAP_PAGE0 + pg);
+		int err = 0;
+
+		if (!page)
+			return -EUCLEAN;
+		if (!each)
+			err = umfs_tx_add(fs, &page[i % MAP_PER_PAGE], (last - i + 1) * sizeof(*page));
+		for (uint64_t j = i; j <= last && !err; j += stride) {
+			if (each)
+				err = umfs_tx_add(fs, &page[j % MAP_PER_PAGE], sizeof(*page));
+			page[j % MAP_PER_PAGE] = val;
+		}
+		if (err)
+			return err;
+		i = last + stride;
+	}
+	return 0;
+}
+
+/*
+ * Splits the bucket that hash maps to (full) on hash bit local_depth:
+ * entries with that bit set move to a new bucket, and the map entries that
+ * agree with hash on the low local_depth bits and have that bit set are
+ * pointed at it.
+ */
+static int bucket_split(struct umfs_fs *fs, struct umfs_inode *in, uint32_t hash,
+			struct umfs_bucket *old)
+{
+	unsigned depth = old->local_depth, keep = 0, moved = 0;
+	uint32_t bit = 1u << depth, nb = in->dir.nbuckets;
+	struct umfs_bucket *nw;
+	bool fresh;
+	void *page;
+	int err;
+
+	/* The format's limits: the map's depth and the bucket page region. */
+	if (depth >= UMFS_DIR_MAX_DEPTH || nb >= UMFS_DIR_MAX_BUCKETS)
+		return -ENOSPC;
+	if (depth == in->dir.gdepth) {
+		err = map_double(fs, in);
+		if (err)
+			return err;
+	}
+	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, &page, &fresh);
+	if (!err)
+		err = umfs_tx_add(fs, old, UMFS_PAGE_SIZE);
+	if (err)
+		return err;
+	nw = page;
+	for (unsigned i = 0; i < old->count; i++) {
+		uint64_t e = old->ent[i];
+
+		if ((e >> 32) & bit)
+			nw->ent[moved++] = e;
+		else
+			old->ent[keep++] = e;
+	}
+	memset(&old->ent[keep], 0, (size_t)(old->count - keep) * sizeof(old->ent[0]));
+	old->count = (uint16_t)keep;
+	old->local_depth = (uint16_t)(depth + 1);
+	nw->magic = UMFS_BUCKET_MAGIC;
+	nw->local_depth = (uint16_t)(depth + 1);
+	nw->count = (uint16_t)moved;
+	err = tx_mark(fs, nw, UMFS_PAGE_SIZE, fresh);
+	if (err)
+		return err;
+	in->dir.nbuckets = nb + 1;
+	return map_set_strided(fs, in, (hash & (bit - 1)) | bit, (uint64_t)bit << 1, nb);
+}
+
+/* True when no split can make room for hash in full bucket b: every entry
+ * agrees with hash on bits [local_depth, UMFS_DIR_MAX_DEPTH). */
+static bool bucket_split_futile(const struct umfs_bucket *b, uint32_t hash)
+{
+	uint32_t mask = (uint32_t)((1ull << UMFS_DIR_MAX_DEPTH) - 1) &
+			~(uint32_t)((1ull << b->local_depth) - 1);
+	uint32_t diff = 0;
+
+	for (unsigned i = 0; i < b->count; i++)
+		diff |= (uint32_t)(b->ent[i] >> 32) ^ hash;
+	return (diff & mask) == 0;
+}
+
+/* Splits until the bucket for hash has room. Each split deepens that
+ * bucket, so this ends by UMFS_DIR_MAX_DEPTH at the latest. */
+static int bucket_make_room(struct umfs_fs *fs, struct umfs_inode *in, uint32_t hash)
+{
+	struct umfs_bucket *b = bucket_of(fs, in, hash);
+
+	/* 510 names whose hashes agree with this one on the low 24 bits: a
+	 * pathological (or crafted) set that no split can separate. Fail now
+	 * rather than doubling the map up to 2^24 entries in vain. */
+	if (b && b->count == UMFS_BUCKET_ENTRIES && bucket_split_futile(b, hash))
+		return -ENOSPC;
+	for (;;) {
+		int err;
+
+		if (!b)
+			return -EUCLEAN;
+		if (b->count < UMFS_BUCKET_ENTRIES)
+			return 0;
+		err = bucket_split(fs, in, hash, b);
+		if (err)
+			return err;
+		b = bucket_of(fs, in, hash);
+	}
+}
+
+/* Indexes the entries of block 0 (at most 127, so one bucket holds them):
+ * called when a second block is about to be added. */
+static int dir_build_index(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	struct umfs_dirblock_hdr *h = block_get(fs, in, 0);
+	struct umfs_bucket *b;
+	umfs_le32 *map;
+	bool bfresh, mfresh;
+	void *page;
+	int s, err;
+
+	if (!h)
+		return -EUCLEAN;
+	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0, &page, &bfresh);
+	if (err)
+		return err;
+	b = page;
+	err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0, &page, &mfresh);
+	if (err)
+		return err;
+	map = page;
+	for_each_block_entry(h, s) {
+		struct umfs_dentry *e = blk_entry(h, (unsigned)s);
+
+		if (!entry_slots(h, (unsigned)s) || e->hash != umfs_name_hash(e->name, e->name_len))
+			return -EUCLEAN;
+		b->ent[b->count++] = bucket_ent(e->hash, (uint32_t)s);
+	}
+	if (s < 0)
+		return s;
+	b->magic = UMFS_BUCKET_MAGIC;
+	b->local_depth = 0;
+	map[0] = 0;
+	err = tx_mark(fs, b, UMFS_PAGE_SIZE, bfresh);
+	if (!err)
+		err = tx_mark(fs, map, sizeof(*map), mfresh);
+	if (err)
+		return err;
+	in->dir.gdepth = 0;
+	in->dir.nbuckets = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding names and room                                               */
+/* ------------------------------------------------------------------ */
+
+struct dir_hit {
+	struct umfs_dirblock_hdr *blk;
+	struct umfs_dentry *ent;
+	uint32_t block;
+	unsigned slot;
+	struct umfs_bucket *bucket; /* NULL when the directory is not indexed */
+	unsigned bidx;              /* index of the entry in bucket */
+};
+
+/*
+ * Block 0 of a directory that is not indexed. Rather than walking the
+ * entries (each step waits for the previous entry's length), the hash field
+ * of every used slot is compared; a slot that matches is then confirmed to
+ * start an entry, as name bytes of a longer entry could look like a hash.
+ */
+static int find_unindexed(const struct umfs_fs *fs, const struct umfs_inode *in,
+			  const char *name, size_t len, uint32_t hash, struct dir_hit *hit)
+{
+	struct umfs_dirblock_hdr *h;
+	slotmask used;
+
+	if (in->dir.nblocks == 0)
+		return -ENOENT;
+	h = block_get(fs, in, 0);
+	if (!h)
+		return -EUCLEAN;
+	used = blk_used(h);
+	for (unsigned s = 1; s < SLOTS; s++) {
+		struct umfs_dentry *e = blk_entry(h, s);
+		int start;
+
+		if (e->hash != hash || !(used >> s & 1))
+			continue;
+		start = block_next_entry(h, s);
+		if (start < 0)
+			return start;
+		if (start != (int)s)
+			continue;
+		if (!entry_slots(h, s))
+			return -EUCLEAN;
+		if (entry_matches(e, name, len, hash)) {
+			*hit = (struct dir_hit){ .blk = h, .ent = e, .block = 0, .slot = s };
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The first entry at or after i whose hash is hash, or count. This scan
+ * is most of a lookup's cost: with SSE2 it compares 8 entries per step (the
+ * hash is the high 32-bit lane of each entry), and only a chunk with a
+ * match is looked at one entry at a time. */
+static unsigned bucket_scan(const struct umfs_bucket *b, unsigned i, uint32_t hash)
+{
+	unsigned count = b->count;
+
+#ifdef __SSE2__
+	const __m128i h = _mm_set1_epi32((int)hash);
+
+	for (; i + 8 <= count; i += 8) {
+		const __m128i *p = (const __m128i *)&b->ent[i];
+		__m128i m0 = _mm_cmpeq_epi32(_mm_loadu_si128(p), h);
+		__m128i m1 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), h);
+		__m128i m2 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), h);
+		__m128i m3 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), h);
+		__m128i m = _mm_or_si128(_mm_or_si128(m0, m1), _mm_or_si128(m2, m3));
+
+		if (_mm_movemask_epi8(m) & 0xF0F0) /* bytes of the high lanes */
+			break;
+	}
+#endif
+	for (; i < count; i++)
+		if ((uint32_t)(b->ent[i] >> 32) == hash)
+			return i;
+	return count;
+}
+
+static int find_indexed(const struct umfs_fs *fs, const struct umfs_inode *in, const char *name,
+			size_t len, uint32_t hash, struct dir_hit *hit)
+{
+	struct umfs_bucket *b = bucket_of(fs, in, hash);
+
+	if (!b)
+		return -EUCLEAN;
+	for (unsigned i = bucket_scan(b, 0, hash); i < b->count; i = bucket_scan(b, i + 1, hash)) {
+		uint32_t pos = (uint32_t)b->ent[i];
+		unsigned slot = pos % SLOTS;
+		struct umfs_dirblock_hdr *h = block_get(fs, in, pos / SLOTS);
+		struct umfs_dentry *e;
+
+		if (!h || !entry_slots(h, slot))
+			return -EUCLEAN;
+		e = blk_entry(h, slot);
+		if (entry_matches(e, name, len, hash)) {
+			*hit = (struct dir_hit){ .blk = h, .ent = e, .block = pos / SLOTS,
+						 .slot = slot, .bucket = b, .bidx = i };
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int dir_find(const struct umfs_fs *fs, const struct umfs_inode *in, const char *name,
+		    size_t len, uint32_t hash, struct dir_hit *hit)
+{
+	if (!dir_info_sane(in))
+		return -EUCLEAN;
+	if (in->dir.nbuckets == 0)
+		return find_unindexed(fs, in, name, len, hash, hit);
+	return find_indexed(fs, in, name, len, hash, hit);
+}
+
+/* Room for n slots: the hint block (which got space back from a removal),
+ * then the last block, else a new block. Never a scan of the blocks. */
+static int dir_find_room(struct umfs_fs *fs, struct umfs_inode *in, unsigned n,
+			 struct umfs_dirblock_hdr **hp, uint32_t *pos, bool *fresh)
+{
+	uint32_t nblocks = in->dir.nblocks;
+	uint32_t cand[2] = { in->dir.hint_block, nblocks - 1 };
+	void *page;
+	int s, err;
+
+	for (unsigned i = 0; i < 2 && nblocks; i++) {
+		struct umfs_dirblock_hdr *h;
+
+		if (cand[i] >= nblocks || (i == 1 && cand[1] == cand[0]))
+			continue;
+		h = block_get(fs, in, cand[i]);
+		if (!h)
+			return -EUCLEAN;
+		s = block_find_room(h, n);
+		if (s > 0) {
+			*hp = h;
+			*pos = cand[i] * SLOTS + (uint32_t)s;
+			*fresh = false;
+			return 0;
+		}
+	}
+	if (nblocks >= UMFS_DIR_MAX_BLOCKS)
+		return -ENOSPC;
+	if (nblocks == 1 && in->dir.nbuckets == 0) {
+		err = dir_build_index(fs, in);
+		if (err)
+			return err;
+	}
+	err = dir_page_new(fs, in, nblocks, &page, fresh);
+	if (err)
+		return err;
+	*hp = page;
+	(*hp)->magic = UMFS_DIRBLOCK_MAGIC;
+	(*hp)->used[0] = 1; /* slot 0: this header */
+	(*hp)->nfree = SLOTS - 1;
+	err = tx_mark(fs, *hp, sizeof(**hp), *fresh);
+	if (err)
+		return err;
+	in->dir.nblocks = nblocks + 1;
+	in->size = (uint64_t)in->dir.nblocks << UMFS_PAGE_SHIFT;
+	*pos = nblocks * SLOTS + 1;
+	return 0;
+}
+
+/*
+ * An unindexed directory that became empty gives its one page back, so it
+ * is again what umfs_dir_init made, and a create + unlink leaves the pool
+ * as it was. No entry survives, so no readdir cookie is disturbed. Larger
+ * directories keep their pages until rmdir (as ext4's do): freeing them
+ * could take more journal than a removal may use.
+ */
+static int dir_release_if_empty(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	int ret;
+
+	if (in->dir.nentries || in->dir.nbuckets || in->dir.nblocks != 1 || in->pt_height != 0)
+		return 0;
+	ret = umfs_pt_truncate(fs, in, 0);
+	if (ret < 0)
+		return ret;
+	if (ret == 1)
+		return 0; /* no journal room: nothing was freed, keep the block */
+	in->dir.nblocks = 0;
+	in->dir.hint_block = 0;
+	in->size = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                           */
+/* ------------------------------------------------------------------ */
+
+int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	if (in->pt_root)
+		return -EEXIST; /* already has pages: not a new directory */
+	err = dir_info_save(fs, in);
+	if (err)
+		return err;
+	/* Pages come with the first entry; parent was set by the creator. */
+	in->dir.nentries = 0;
+	in->dir.gdepth = 0;
+	in->dir.nbuckets = 0;
+	in->dir.nblocks = 0;
+	in->dir.hint_block = 0;
+	in->size = 0;
+	return 0;
+}
+
+int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		    uint64_t *ino, unsigned char *type)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	struct dir_hit hit;
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	if (len > UMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (name_is_dot(name, len)) {
+		*ino = len == 1 ? dir : in->dir.parent;
+		if (type)
+			*type = DT_DIR;
+		return 0;
+	}
+	if (name_check(name, len))
+		return -ENOENT; /* never stored */
+	err = dir_find(fs, in, name, len, umfs_name_hash(name, len), &hit);
+	if (err)
+		return err;
+	*ino = hit.ent->ino;
+	if (type)
+		*type = hit.ent->type;
+	return 0;
+}
+
+int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+		 unsigned char type)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	struct umfs_dirblock_hdr *h;
+	struct dir_hit hit;
+	uint32_t hash, pos;
+	bool fresh;
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	err = name_check(name, len);
+	if (err)
+		return err;
+	hash = umfs_name_hash(name, len);
+	err = dir_find(fs, in, name, len, hash, &hit);
+	if (err != -ENOENT)
+		return err ? err : -EEXIST;
+	err = dir_info_save(fs, in);
+	if (!err)
+		err = dir_find_room(fs, in, (unsigned)UMFS_DIRENT_SLOTS(len), &h, &pos, &fresh);
+	/* Split before writing, so that a full index fails with nothing done. */
+	if (!err && in->dir.nbuckets)
+		err = bucket_make_room(fs, in, hash);
+	if (!err)
+		err = entry_write(fs, h, pos % SLOTS, fresh, name, len, hash, ino, type);
+	if (err)
+		return err;
+	if (in->dir.nbuckets) {
+		struct umfs_bucket *b = bucket_of(fs, in, hash);
+
+		if (!b)
+			return -EUCLEAN;
+		err = bucket_append(fs, b, hash, pos);
+		if (err)
+			return err;
+	}
+	in->dir.nentries++;
+	return 0;
+}
+
+int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		    uint64_t *ino)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	struct dir_hit hit;
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	err = name_check(name, len);
+	if (!err)
+		err = dir_find(fs, in, name, len, umfs_name_hash(name, len), &hit);
+	if (err)
+		return err;
+	*ino = hit.ent->ino;
+	err = dir_info_save(fs, in);
+	if (!err && hit.bucket)
+		err = bucket_delete(fs, hit.bucket, hit.bidx);
+	if (!err)
+		err = entry_clear(fs, hit.blk, hit.slot);
+	if (err)
+		return err;
+	if (in->dir.nentries)
+		in->dir.nentries--;
+	in->dir.hint_block = hit.block; /* it has free slots now */
+	return dir_release_if_empty(fs, in);
+}
+
+int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		      uint64_t ino, unsigned char type)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	struct dir_hit hit;
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	err = name_check(name, len);
+	if (!err)
+		err = dir_find(fs, in, name, len, umfs_name_hash(name, len), &hit);
+	if (!err)
+		err = umfs_tx_add(fs, hit.ent, sizeof(*hit.ent));
+	if (err)
+		return err;
+	hit.ent->ino = ino;
+	hit.ent->type = type;
+	return 0;
+}
+
+static void fill_dot(struct umfs_dirent *out, uint64_t ino, const char *name, uint64_t next)
+{
+	out->ino = ino;
+	out->type = DT_DIR;
+	out->next_cookie = next;
+	strcpy(out->name, name);
+}
+
+int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *out)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	uint64_t c = *cookie, pos, b;
+	unsigned from;
+
+	if (!in)
+		return -ENOTDIR;
+	if (c == COOKIE_DOT) {
+		fill_dot(out, dir, ".", COOKIE_DOTDOT);
+	} else if (c == COOKIE_DOTDOT) {
+		fill_dot(out, in->dir.parent, "..", COOKIE_FIRST);
+	} else {
+		if (!dir_info_sane(in))
+			return -EUCLEAN;
+		pos = c - COOKIE_FIRST;
+		for (b = pos / SLOTS, from = pos % SLOTS; b < in->dir.nblocks; b++, from = 1) {
+			struct umfs_dirblock_hdr *h = block_get(fs, in, b);
+			struct umfs_dentry *e;
+			int s;
+
+			if (!h)
+				return -EUCLEAN;
+			s = block_next_entry(h, from);
+			if (s == (int)SLOTS)
+				continue;
+			if (s < 0 || !entry_slots(h, (unsigned)s))
+				return -EUCLEAN;
+			e = blk_entry(h, (unsigned)s);
+			out->ino = e->ino;
+			out->type = e->type;
+			memcpy(out->name, e->name, e->name_len);
+			out->name[e->name_len] = '\0';
+			out->next_cookie = b * SLOTS + (unsigned)s + e->nslots + COOKIE_FIRST;
+			*cookie = out->next_cookie;
+			return 1;
+		}
+		return 0;
+	}
+	*cookie = out->next_cookie;
+	return 1;
+}
+
+int umfs_dir_destroy(struct umfs_fs *fs, uint64_t dir)
+{
+	struct umfs_inode *in = dir_inode(fs, dir);
+	int err;
+
+	if (!in)
+		return -ENOTDIR;
+	if (in->dir.nentries)
+		return -ENOTEMPTY;
+	if (in->dir.nblocks || in->dir.nbuckets || in->size) {
+		err = dir_info_save(fs, in);
+		if (err)
+			return err;
+		in->dir.gdepth = 0;
+		in->dir.nbuckets = 0;
+		in->dir.nblocks = 0;
+		in->dir.hint_block = 0;
+		in->size = 0;
+	}
+	return umfs_pt_truncate(fs, in, 0);
+}

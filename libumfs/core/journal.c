@@ -184,6 +184,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	tx->used = sizeof(struct umfs_jslot_hdr);
 	tx->nranges = 0;
 	tx->nfrees = 0;
+	tx->frees_cost = 0;
 	tx->pages_delta = 0;
 	tx->inodes_delta = 0;
 	return 0;
@@ -245,7 +246,9 @@ int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len)
 
 size_t umfs_tx_room(const struct umfs_fs *fs)
 {
-	return fs->tx.slot_size - fs->tx.used;
+	size_t left = fs->tx.slot_size - fs->tx.used;
+
+	return left > fs->tx.frees_cost ? left - fs->tx.frees_cost : 0;
 }
 
 int umfs_tx_commit(struct umfs_fs *fs)

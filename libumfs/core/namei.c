@@ -13,17 +13,31 @@
 
 #include "core.h"
 
-static __thread const struct umfs_cred *thread_cred;
+/* Credentials a front end set for this thread (copied: the caller's
+ * struct may go out of scope). */
+static __thread struct {
+	bool set;
+	struct umfs_cred cred;
+	gid_t groups[NGROUPS_MAX_SMALL];
+} thread_cred;
 
 void umfs_cred_set_thread(const struct umfs_cred *cred)
 {
-	thread_cred = cred;
+	thread_cred.set = cred != NULL;
+	if (!cred)
+		return;
+	thread_cred.cred = *cred;
+	thread_cred.cred.ngroups = UMFS_MAX(0, UMFS_MIN(cred->ngroups, NGROUPS_MAX_SMALL));
+	if (thread_cred.cred.ngroups)
+		memcpy(thread_cred.groups, cred->groups,
+		       (size_t)thread_cred.cred.ngroups * sizeof(gid_t));
+	thread_cred.cred.groups = thread_cred.groups;
 }
 
 void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max)
 {
-	if (thread_cred) {
-		*cred = *thread_cred;
+	if (thread_cred.set) {
+		*cred = thread_cred.cred;
 		return;
 	}
 	cred->uid = geteuid();
@@ -75,7 +89,7 @@ int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
 
 bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
 {
-	uid_t uid = thread_cred ? thread_cred->uid : geteuid();
+	uid_t uid = thread_cred.set ? thread_cred.cred.uid : geteuid();
 
 	return uid == 0 || uid == umfs_inode(fs, ino)->uid;
 }

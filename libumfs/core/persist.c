@@ -82,10 +82,14 @@ void umfs_store64_nodrain(uint64_t *dst, uint64_t val)
 static enum umfs_media media_of(int fd, int is_pmem)
 {
 	struct statfs sfs;
+	struct stat st;
 
 	if (is_pmem)
 		return UMFS_MEDIA_PMEM;
-	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+	/* only a regular file on tmpfs is DRAM standing in for pmem: device
+	 * nodes live on devtmpfs too, but their data is elsewhere */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fstatfs(fd, &sfs) == 0 &&
+	    sfs.f_type == TMPFS_MAGIC)
 		return UMFS_MEDIA_SHM;
 	return UMFS_MEDIA_FILE;
 }

@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ptable.c - per-file page tables in the x86-64 hardware format.
+ *
+ * A file's pages hang from in->pt_root, a tree of in->pt_height levels:
+ *   height 0: the root is the data page of file page 0 (one-page files);
+ *   height 1: a level-1 table of 512 4 KiB leaves (2 MiB);
+ *   height 2: a level-2 table of level-1 tables or 2 MiB leaves (1 GiB);
+ *   height 3: a level-3 table of level-2 tables (512 GiB).
+ * The tree grows at the top (the old root becomes entry 0 of a new root) and
+ * truncation shrinks it back when only entry 0 of the root is left.
+ *
+ * Readers walk the tree without locks: the caller's vnode lock keeps writers
+ * of the same file out. Changes run in transactions; every step (one grow,
+ * one mapping, one run of freed leaves, one split) leaves a valid tree with
+ * in->blocks exact, so a long truncate may stop between steps and continue
+ * in the next transaction.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core.h"
+
+#define PT_IDX_MASK ((uint64_t)UMFS_PT_ENTRIES - 1)
+#define PT_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)
+#define PT_MAX_HEIGHT 3
+
+/* Entries a lookup examines to measure a run: a small read must not pay for
+ * scanning a whole table; a larger one simply takes a few more lookups. */
+#define PT_RUN_SCAN 64
+/* Leaves freed per step: bounds the step's snapshot to about 0.5 KiB. */
+#define PT_FREE_RUN 64
+/* Journal a step may use: leaf run or table free; a split also saves a page. */
+#define PT_STEP_ROOM 1024
+#define PT_SPLIT_ROOM (UMFS_PAGE_SIZE + PT_STEP_ROOM)
+/* Journal bytes commit uses per bitmap word when it applies a deferred free. */
+#define PT_FREE_WORD_COST UMFS_ALIGN_UP(sizeof(struct umfs_jrec) + sizeof(uint64_t), 8)
+
+/* log2 of the pages one entry of a level-`level` table covers. */
+static inline unsigned pt_shift(unsigned level)
+{
+	return (level - 1) * UMFS_PT_SHIFT;
+}
+
+/* Pages a tree of height h covers (1 for height 0). */
+static inline uint64_t pt_cover(unsigned h)
+{
+	return 1ull << (h * UMFS_PT_SHIFT);
+}
+
+static inline uint64_t *pt_child(const struct umfs_fs *fs, uint64_t e)
+{
+	return umfs_off_ptr(fs, umfs_pte_off(fs, e));
+}
+
+/* Data-zone page number an entry points at. */
+static inline uint64_t pt_entry_page(const struct umfs_fs *fs, uint64_t e)
+{
+	return umfs_off_page(fs, umfs_pte_off(fs, e));
+}
+
+static inline bool pt_is_huge(unsigned level, uint64_t e)
+{
+	return level == 2 && (e & UMFS_PTE_PSE);
+}
+
+/* Smallest height whose tree covers file page pg. */
+static unsigned pt_height_for(uint64_t pg)
+{
+	unsigned h = 0;
+
+	while (pg >= pt_cover(h))
+		h++;
+	return h;
+}
+
+static bool pt_table_empty_from(const uint64_t *t, unsigned from)
+{
+	for (unsigned i = from; i < UMFS_PT_ENTRIES; i++)
+		if (t[i])
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookup                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Hole run of a level-1 table from index i. */
+static uint64_t pt_hole_run(const uint64_t *t, unsigned i)
+{
+	unsigned j, end = UMFS_MIN(UMFS_PT_ENTRIES, i + PT_RUN_SCAN);
+
+	for (j = i + 1; j < end && !t[j]; j++)
+		;
+	return j - i;
+}
+
+/* Leaves from index i whose pages follow each other in the pool. */
+static uint64_t pt_data_run(const uint64_t *t, unsigned i)
+{
+	unsigned j, end = UMFS_MIN(UMFS_PT_ENTRIES, i + PT_RUN_SCAN);
+	uint64_t want = t[i];
+
+	for (j = i + 1; j < end && t[j] == (want += UMFS_PAGE_SIZE); j++)
+		;
+	return j - i;
+}
+
+uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			uint64_t *run)
+{
+	unsigned level = in->pt_height, shift, i;
+	const uint64_t *t;
+	uint64_t e;
+
+	if (UMFS_UNLIKELY(!in->pt_root || level > PT_MAX_HEIGHT ||
+			  (pg >> (level * UMFS_PT_SHIFT)) != 0))
+		goto outside;
+	if (level == 0) {
+		if (run)
+			*run = 1;
+		return in->pt_root;
+	}
+	t = umfs_off_ptr(fs, in->pt_root);
+	for (; level > 1; level--) {
+		shift = pt_shift(level);
+		e = t[(pg >> shift) & PT_IDX_MASK];
+		if (!e) {
+			if (run)
+				*run = (1ull << shift) - (pg & ((1ull << shift) - 1));
+			return 0;
+		}
+		if (pt_is_huge(level, e)) {
+			if (run)
+				*run = UMFS_PAGES_PER_HUGE - (pg & PT_HUGE_MASK);
+			return umfs_pte_off(fs, e) + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
+		}
+		t = pt_child(fs, e);
+	}
+	i = (unsigned)(pg & PT_IDX_MASK);
+	e = t[i];
+	if (!e) {
+		if (run)
+			*run = pt_hole_run(t, i);
+		return 0;
+	}
+	if (run)
+		*run = pt_data_run(t, i);
+	return umfs_pte_off(fs, e);
+
+outside:
+	if (run)
+		*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mapping                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Goal for a new data page: the pool page after the previous file page's,
+ * so that sequential data stays contiguous. */
+static uint64_t pt_goal(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
+{
+	uint64_t prev = pg ? umfs_pt_lookup(fs, in, pg - 1, NULL) : 0;
+	uint64_t goal = prev ? umfs_off_page(fs, prev) + 1 : fs->page_cursor;
+
+	return goal < fs->data_pages ? goal : 0;
+}
+
+/* Allocates a zeroed table page, persisted at commit. */
+static int pt_table_alloc(struct umfs_fs *fs, uint64_t *page)
+{
+	void *t;
+	int err;
+
+	err = umfs_page_alloc(fs, fs->page_cursor, page);
+	if (err)
+		return err;
+	t = umfs_page_ptr(fs, *page);
+	memset(t, 0, UMFS_PAGE_SIZE);
+	err = umfs_tx_dirty(fs, t, UMFS_PAGE_SIZE);
+	if (err)
+		umfs_page_free(fs, *page, 1);
+	return err;
+}
+
+/* One level more at the top: the old root becomes entry 0 of a new root. */
+static int pt_grow(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	uint64_t page, *t;
+	int err;
+
+	err = pt_table_alloc(fs, &page);
+	if (err)
+		return err;
+	t = umfs_page_ptr(fs, page);
+	t[0] = umfs_pte_make(fs, in->pt_root,
+			     in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
+	in->pt_root = umfs_page_off(fs, page);
+	in->pt_height++;
+	in->blocks++;
+	umfs_inode_seal(in);
+	return 0;
+}
+
+/* What a mapping has to create below an empty slot. */
+struct pt_fill {
+	uint64_t *slot;   /* empty entry to fill; NULL: the tree is empty */
+	unsigned level;   /* level of the table holding slot (height + 1 if empty) */
+	bool huge;        /* the leaf is a 2 MiB leaf in a level-2 table */
+	uint64_t leaf;    /* first page of the leaf */
+	unsigned ntables; /* tables to create, top first in tables[] */
+	uint64_t tables[PT_MAX_HEIGHT];
+};
+
+/* Finds the topmost empty entry on pg's path (the tree is non-empty, pg a
+ * hole inside its cover). */
+static void pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			 struct pt_fill *f)
+{
+	uint64_t *t = umfs_off_ptr(fs, in->pt_root);
+	unsigned level = in->pt_height;
+
+	for (;;) {
+		f->slot = &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+		if (!*f->slot || level == 1)
+			break;
+		if (level == 2)
+			f->huge = false; /* a level-1 table already holds part of the region */
+		t = pt_child(fs, *f->slot);
+		level--;
+	}
+	f->level = level;
+}
+
+static void pt_fill_release(struct umfs_fs *fs, struct pt_fill *f, unsigned ntables)
+{
+	umfs_page_free(fs, f->leaf, f->huge ? UMFS_PAGES_PER_HUGE : 1);
+	while (ntables--)
+		umfs_page_free(fs, f->tables[ntables], 1);
+}
+
+/* Allocates the leaf, then the tables; on failure nothing stays allocated. */
+static int pt_fill_alloc(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			 unsigned flags, struct pt_fill *f)
+{
+	unsigned k;
+	int err;
+
+	if (f->huge) {
+		err = umfs_page_alloc_huge(fs, &f->leaf);
+		if (err == -ENOSPC)
+			f->huge = false; /* no free 2 MiB run: a 4 KiB page will do */
+		else if (err)
+			return err;
+	}
+	if (!f->huge) {
+		err = umfs_page_alloc(fs, pt_goal(fs, in, pg), &f->leaf);
+		if (err)
+			return err;
+	}
+	f->ntables = f->level - 1 - (f->huge ? 1 : 0);
+	if (flags & UMFS_PTMAP_ZERO) {
+		size_t len = f->huge ? UMFS_HUGE_SIZE : UMFS_PAGE_SIZE;
+		void *p = umfs_page_ptr(fs, f->leaf);
+
+		umfs_memset_nodrain(p, 0, len);
+		err = umfs_tx_dirty(fs, p, len);
+		if (err) {
+			pt_fill_release(fs, f, 0);
+			return err;
+		}
+	}
+	for (k = 0; k < f->ntables; k++) {
+		err = pt_table_alloc(fs, &f->tables[k]);
+		if (err) {
+			pt_fill_release(fs, f, k);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Links the new tables and the leaf, bottom up, then the slot. */
+static void pt_fill_link(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
+			 unsigned height, const struct pt_fill *f)
+{
+	uint64_t child = umfs_page_off(fs, f->leaf);
+	uint64_t flags = f->huge ? UMFS_PTE_LEAF2M_FLAGS : UMFS_PTE_LEAF4K_FLAGS;
+	unsigned level = f->huge ? 2 : 1;
+
+	for (unsigned k = f->ntables; k-- > 0; level++) {
+		uint64_t *t = umfs_page_ptr(fs, f->tables[k]);
+
+		t[(pg >> pt_shift(level)) & PT_IDX_MASK] = umfs_pte_make(fs, child, flags);
+		child = umfs_page_off(fs, f->tables[k]);
+		flags = UMFS_PTE_TABLE_FLAGS;
+	}
+	if (f->slot) {
+		*f->slot = umfs_pte_make(fs, child, flags);
+	} else {
+		in->pt_root = child; /* a table, or the data page itself at height 0 */
+		in->pt_height = (uint8_t)height;
+		umfs_inode_seal(in);
+	}
+	in->blocks += f->ntables + (f->huge ? UMFS_PAGES_PER_HUGE : 1);
+}
+
+/*
+ * Failure rule: on any error the tree is as it was, except that it may have
+ * grown taller (still valid, blocks exact), so a caller may commit the work
+ * of earlier calls after an -ENOSPC.
+ */
+int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned flags,
+		uint64_t *offp)
+{
+	struct pt_fill f = { .huge = flags & UMFS_PTMAP_HUGE };
+	uint64_t off = umfs_pt_lookup(fs, in, pg, NULL);
+	unsigned need;
+	int err;
+
+	if (off) {
+		*offp = off;
+		return 0;
+	}
+	if (pg >= UMFS_MAX_FILE_PAGES)
+		return -EFBIG;
+	if (in->pt_root && in->pt_height > PT_MAX_HEIGHT)
+		return -EUCLEAN;
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	need = pt_height_for(pg);
+	if (f.huge && !in->pt_root)
+		need = UMFS_MAX(need, 2);
+	else if (f.huge && in->pt_height < 2 && pg < UMFS_PT_ENTRIES)
+		f.huge = false; /* region 0 holds the pages of the small tree */
+
+	if (!in->pt_root) {
+		f.slot = NULL;
+		f.level = need + 1;
+	} else {
+		while (in->pt_height < need) {
+			err = pt_grow(fs, in);
+			if (err)
+				return err;
+		}
+		need = in->pt_height;
+		pt_find_slot(fs, in, pg, &f);
+		err = umfs_tx_add(fs, f.slot, sizeof(*f.slot));
+		if (err)
+			return err;
+	}
+	err = pt_fill_alloc(fs, in, pg, flags, &f);
+	if (err)
+		return err;
+	pt_fill_link(fs, in, pg, need, &f);
+	off = umfs_page_off(fs, f.leaf);
+	*offp = f.huge ? off + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT) : off;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Truncate and punch                                                   */
+/* ------------------------------------------------------------------ */
+
+struct pt_free {
+	struct umfs_fs *fs;
+	struct umfs_inode *in;
+	size_t reserve; /* journal bytes commit will use to apply the queued frees */
+};
+
+static size_t pt_free_cost(uint64_t first, uint64_t count)
+{
+	return PT_FREE_WORD_COST * (size_t)((first + count - 1) / 64 - first / 64 + 1);
+}
+
+static void pt_free_init(struct pt_free *f, struct umfs_fs *fs, struct umfs_inode *in)
+{
+	const struct umfs_tx *tx = &fs->tx;
+
+	f->fs = fs;
+	f->in = in;
+	f->reserve = 0;
+	for (size_t i = 0; i < tx->nfrees; i++)
+		f->reserve += pt_free_cost(tx->frees[2 * i], tx->frees[2 * i + 1]);
+}
+
+/* True when a step using up to `step` journal bytes leaves the caller its
+ * slack after commit has applied the frees. */
+static bool pt_free_room(const struct pt_free *f, size_t step)
+{
+	return umfs_tx_room(f->fs) >= UMFS_TX_SLACK + f->reserve + step;
+}
+
+static int pt_free_pages(struct pt_free *f, uint64_t first, uint64_t count)
+{
+	int err = umfs_page_free(f->fs, first, count);
+
+	if (!err)
+		f->reserve += pt_free_cost(first, count);
+	return err;
+}
+
+/* Clears entries t[i..i+n) whose pages (or tables) are freed by the caller. */
+static int pt_clear(struct pt_free *f, uint64_t *t, unsigned i, unsigned n)
+{
+	int err = umfs_tx_add(f->fs, &t[i], n * sizeof(*t));
+
+	if (!err)
+		memset(&t[i], 0, n * sizeof(*t));
+	return err;
+}
+
+/* Frees the leaves t[i0..i1] of a level-1 table, last first, in runs of
+ * pages contiguous in the pool. */
+static int pt_free_leaves(struct pt_free *f, uint64_t *t, unsigned i0, unsigned i1)
+{
+	unsigned i = i1 + 1;
+
+	while (i-- > i0) {
+		unsigned j = i, n;
+		int err;
+
+		if (!t[i])
+			continue;
+		if (!pt_free_room(f, PT_STEP_ROOM))
+			return 1;
+		while (j > i0 && i - j + 1 < PT_FREE_RUN && t[j - 1] == t[j] - UMFS_PAGE_SIZE)
+			j--;
+		n = i - j + 1;
+		err = pt_free_pages(f, pt_entry_page(f->fs, t[j]), n);
+		if (!err)
+			err = pt_clear(f, t, j, n);
+		if (err)
+			return err;
+		f->in->blocks -= n;
+		i = j;
+	}
+	return 0;
+}
+
+/*
+ * Drops pages [first, last] of the 2 MiB leaf in *slot (region starting at
+ * file page base), keeping the rest. The leaf's page of `last`, which is
+ * dropped anyway, becomes the level-1 table for the pages kept, so a split
+ * never allocates (a truncate must work on a full pool). Its old data is
+ * snapshotted: a rolled-back punch must find it again.
+ */
+static int pt_split_huge(struct pt_free *f, uint64_t *slot, uint64_t base, uint64_t first,
+			 uint64_t last)
+{
+	struct umfs_fs *fs = f->fs;
+	uint64_t lead = pt_entry_page(fs, *slot);
+	uint64_t lo = first - base, hi = last - base;
+	uint64_t *t = umfs_page_ptr(fs, lead + hi);
+	int err;
+
+	err = umfs_tx_add(fs, t, UMFS_PAGE_SIZE);
+	if (!err)
+		err = umfs_tx_add(fs, slot, sizeof(*slot));
+	if (!err && hi > lo)
+		err = pt_free_pages(f, lead + lo, hi - lo);
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < UMFS_PT_ENTRIES; i++)
+		t[i] = (i < lo || i > hi) ?
+			umfs_pte_make(fs, umfs_page_off(fs, lead + i), UMFS_PTE_LEAF4K_FLAGS) : 0;
+	*slot = umfs_pte_make(fs, umfs_page_off(fs, lead + hi), UMFS_PTE_TABLE_FLAGS);
+	f->in->blocks -= hi - lo; /* one dropped page lives on as the table */
+	return 0;
+}
+
+static int pt_free_range(struct pt_free *f, uint64_t *t, unsigned level, uint64_t base,
+			 uint64_t first, uint64_t last);
+
+/* Frees pages [first, last] under entry t[i] of a level >= 2 table. */
+static int pt_free_entry(struct pt_free *f, uint64_t *t, unsigned i, unsigned level,
+			 uint64_t base, uint64_t first, uint64_t last)
+{
+	uint64_t span = 1ull << pt_shift(level);
+	bool whole = first == base && last == base + span - 1;
+	uint64_t e = t[i];
+	int err;
+
+	if (pt_is_huge(level, e)) {
+		if (!whole) {
+			if (!pt_free_room(f, PT_SPLIT_ROOM))
+				return 1;
+			return pt_split_huge(f, &t[i], base, first, last);
+		}
+		if (!pt_free_room(f, PT_STEP_ROOM))
+			return 1;
+		err = pt_free_pages(f, pt_entry_page(f->fs, e), UMFS_PAGES_PER_HUGE);
+		if (!err)
+			err = pt_clear(f, t, i, 1);
+		if (!err)
+			f->in->blocks -= UMFS_PAGES_PER_HUGE;
+		return err;
+	}
+	err = pt_free_range(f, pt_child(f->fs, e), level - 1, base, first, last);
+	if (err)
+		return err;
+	if (!whole && !pt_table_empty_from(pt_child(f->fs, e), 0))
+		return 0;
+	if (!pt_free_room(f, PT_STEP_ROOM))
+		return 1; /* an empty table is valid: the next call frees it */
+	err = pt_free_pages(f, pt_entry_page(f->fs, e), 1);
+	if (!err)
+		err = pt_clear(f, t, i, 1);
+	if (!err)
+		f->in->blocks--;
+	return err;
+}
+
+/* Frees pages [first, last] of table t (level, covering pages from base),
+ * last first. Returns 1 when it stopped for lack of journal room. */
+static int pt_free_range(struct pt_free *f, uint64_t *t, unsigned level, uint64_t base,
+			 uint64_t first, uint64_t last)
+{
+	unsigned shift = pt_shift(level);
+	unsigned i0 = (unsigned)((first - base) >> shift), i = (unsigned)((last - base) >> shift);
+	uint64_t span = 1ull << shift;
+
+	if (level == 1)
+		return pt_free_leaves(f, t, i0, i);
+	for (i++; i-- > i0;) {
+		uint64_t cbase = base + ((uint64_t)i << shift);
+		int err;
+
+		if (!t[i])
+			continue;
+		err = pt_free_entry(f, t, i, level, cbase, UMFS_MAX(first, cbase),
+				    UMFS_MIN(last, cbase + span - 1));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Drops root tables that are empty or hold only entry 0. */
+static int pt_shrink(struct pt_free *f)
+{
+	struct umfs_inode *in = f->in;
+
+	while (in->pt_root && in->pt_height > 0) {
+		uint64_t *t = umfs_off_ptr(f->fs, in->pt_root), e = t[0];
+		int err;
+
+		if (!pt_table_empty_from(t, 1) || (e && pt_is_huge(in->pt_height, e)))
+			return 0;
+		if (!pt_free_room(f, PT_STEP_ROOM))
+			return 1;
+		err = pt_free_pages(f, umfs_off_page(f->fs, in->pt_root), 1);
+		if (err)
+			return err;
+		in->blocks--;
+		if (e) {
+			in->pt_root = umfs_pte_off(f->fs, e);
+			in->pt_height--;
+		} else {
+			in->pt_root = 0;
+			in->pt_height = 0;
+		}
+		umfs_inode_seal(in);
+	}
+	return 0;
+}
+
+static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last)
+{
+	struct pt_free f;
+	uint64_t cover;
+	int err;
+
+	if (!in->pt_root || first > last)
+		return 0;
+	if (in->pt_height > PT_MAX_HEIGHT)
+		return -EUCLEAN;
+	cover = pt_cover(in->pt_height);
+	if (first >= cover)
+		return 0;
+	pt_free_init(&f, fs, in);
+	if (!pt_free_room(&f, PT_STEP_ROOM))
+		return 1;
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	if (in->pt_height == 0) { /* first == 0: the one data page goes */
+		err = pt_free_pages(&f, umfs_off_page(fs, in->pt_root), 1);
+		if (err)
+			return err;
+		in->pt_root = 0;
+		in->blocks--;
+		umfs_inode_seal(in);
+		return 0;
+	}
+	err = pt_free_range(&f, umfs_off_ptr(fs, in->pt_root), in->pt_height, 0, first,
+			    UMFS_MIN(last, cover - 1));
+	return err ? err : pt_shrink(&f);
+}
+
+int umfs_pt_truncate(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first_pg)
+{
+	return pt_free_tree(fs, in, first_pg, UMFS_MAX_FILE_PAGES - 1);
+}
+
+int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last)
+{
+	return pt_free_tree(fs, in, first, last);
+}
+
+/* ------------------------------------------------------------------ */
+/* SEEK_DATA / SEEK_HOLE                                                */
+/* ------------------------------------------------------------------ */
+
+/* First page >= pg under table t (level, covering from base) that is
+ * present (data) or a hole (!data); UINT64_MAX if none. */
+static uint64_t pt_scan(const struct umfs_fs *fs, const uint64_t *t, unsigned level, uint64_t base,
+			uint64_t pg, bool data)
+{
+	unsigned shift = pt_shift(level);
+
+	for (unsigned i = (unsigned)((pg - base) >> shift); i < UMFS_PT_ENTRIES; i++) {
+		uint64_t e = t[i], cbase = base + ((uint64_t)i << shift);
+		uint64_t from = UMFS_MAX(pg, cbase), r;
+
+		if (!e) {
+			if (!data)
+				return from;
+			continue;
+		}
+		if (level == 1 || pt_is_huge(level, e)) {
+			if (data)
+				return from;
+			continue;
+		}
+		r = pt_scan(fs, pt_child(fs, e), level - 1, cbase, from, data);
+		if (r != UINT64_MAX)
+			return r;
+	}
+	return UINT64_MAX;
+}
+
+uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
+{
+	unsigned h = in->pt_height;
+
+	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= pt_cover(h))
+		return UINT64_MAX;
+	if (h == 0)
+		return 0;
+	return pt_scan(fs, umfs_off_ptr(fs, in->pt_root), h, 0, pg, true);
+}
+
+uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
+{
+	unsigned h = in->pt_height;
+	uint64_t r;
+
+	if (pg >= UMFS_MAX_FILE_PAGES)
+		return UMFS_MAX_FILE_PAGES;
+	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= pt_cover(h))
+		return pg;
+	if (h == 0)
+		return 1;
+	r = pt_scan(fs, umfs_off_ptr(fs, in->pt_root), h, 0, pg, false);
+	return r == UINT64_MAX ? pt_cover(h) : r;
+}

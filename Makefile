@@ -1,0 +1,48 @@
+# Top-level entry points. Each one installs what is missing first, so that on
+# a fresh Debian 12 machine `make demo` and `make test` are all it takes.
+#
+#   make deps    install the missing Debian packages (tools/install-deps.sh)
+#   make build   configure (once) and build everything in $(BUILDDIR)
+#   make test    deps + build + the whole test suite
+#   make demo    deps + build + the main job (tools/demo.sh)
+#   make bench   benchmarks (issue 6)
+#   make clean   remove $(BUILDDIR)
+
+BUILDDIR ?= build
+MESON ?= meson
+NINJA ?= ninja
+
+# Pools on /dev/shm are DRAM standing in for persistent memory: make libpmem
+# use cache-line flushes instead of msync for them.
+export PMEM_IS_PMEM_FORCE = 1
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	sh tools/install-deps.sh
+
+build:
+	@if [ ! -f $(BUILDDIR)/build.ninja ]; then \
+		if [ -d $(BUILDDIR)/meson-private ]; then \
+			$(MESON) setup --wipe $(BUILDDIR); \
+		else \
+			$(MESON) setup $(BUILDDIR); \
+		fi; \
+	fi
+	$(NINJA) -C $(BUILDDIR)
+
+test: deps
+	$(MAKE) build
+	$(MESON) test -C $(BUILDDIR) --print-errorlogs
+
+demo: deps
+	$(MAKE) build
+	BUILDDIR=$(BUILDDIR) bash tools/demo.sh
+
+bench:
+	@echo "Benchmarks come with issue 6 (fio and the paper's workloads); nothing to run yet."
+
+clean:
+	rm -rf $(BUILDDIR)

@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mkfs.umfs - make a UMFS pool.
+ *
+ *   mkfs.umfs [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL
+ *
+ * POOL is a regular file (created when missing, usually on /dev/shm), a
+ * persistent-memory block device (/dev/pmemN) or a device DAX character
+ * device (/dev/daxN.M). Before anything is written, the target is checked
+ * for an existing UMFS pool and, through libblkid, for any other file system
+ * or partition table; either makes mkfs refuse unless -f is given.
+ *
+ * Exit status: 0 on success, 1 on any error (message on stderr).
+ */
+#include <blkid.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static const char *prog = "mkfs.umfs";
+
+enum pool_kind {
+	POOL_NEW,	/* does not exist yet: created as a regular file */
+	POOL_FILE,	/* existing regular file */
+	POOL_BLOCK,	/* block device, e.g. /dev/pmem0 */
+	POOL_DAX,	/* device DAX character device, e.g. /dev/dax0.0 */
+};
+
+struct mkfs_opts {
+	uint64_t size;		/* -s, 0 when not given */
+	uint64_t inodes;	/* -N, 0 = default */
+	const char *label;	/* -L */
+	bool force;		/* -f */
+	bool quiet;		/* -q */
+	const char *path;
+};
+
+struct pool_target {
+	enum pool_kind kind;
+	uint64_t cur_size;	/* bytes there now (0 for a new file) */
+	uint64_t size;		/* bytes the pool will cover */
+};
+
+__attribute__((format(printf, 1, 2))) static void err_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage_short(void)
+{
+	fprintf(stderr, "Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL (-h for help)\n",
+		prog);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL\n"
+		"Make a UMFS pool in POOL: a regular file (created if missing) or a\n"
+		"persistent-memory device (/dev/pmemN, /dev/daxN.M).\n"
+		"\n"
+		"  -s SIZE    pool size in bytes; K, M, G, T suffixes are powers of 1024.\n"
+		"             Required when POOL does not exist; grows or shrinks a file.\n"
+		"  -N INODES  number of inodes (default: one per 16 KiB of pool)\n"
+		"  -L LABEL   volume label, at most %d bytes\n"
+		"  -f         overwrite an existing UMFS pool or other file system\n"
+		"  -q         quiet: print nothing on success\n"
+		"  -V         print the version and exit\n"
+		"  -h         print this help and exit\n",
+		prog, UMFS_LABEL_MAX - 1);
+}
+
+/* Human-readable size: exact binary units where possible ("64 MiB"). */
+static const char *fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	unsigned u = 0;
+	double v = (double)bytes;
+
+	while (v >= 1024.0 && u + 1 < UMFS_ARRAY_SIZE(units)) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+	else if (bytes % (1ull << (10 * u)) == 0)
+		snprintf(buf, len, "%" PRIu64 " %s", bytes >> (10 * u), units[u]);
+	else
+		snprintf(buf, len, "%.2f %s", v, units[u]);
+	return buf;
+}
+
+/* "123", "64K", "512M", "1G", "2T" (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned shift = 0;
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default:
+		return -EINVAL;
+	}
+	if (*end != '\0')
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (*end != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct mkfs_opts *o)
+{
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0; /* our own messages */
+	while ((c = getopt(argc, argv, ":s:N:L:fqVh")) != -1) {
+		switch (c) {
+		case 's':
+			err = parse_size(optarg, &o->size);
+			if (err == -ERANGE) {
+				err_msg("size '%s' is too large", optarg);
+				return -1;
+			}
+			if (err || o->size == 0) {
+				err_msg("invalid size '%s': expected a positive number of bytes "
+					"with an optional K, M, G or T suffix", optarg);
+				return -1;
+			}
+			break;
+		case 'N':
+			err = parse_count(optarg, &o->inodes);
+			if (err || o->inodes == 0) {
+				err_msg("invalid inode count '%s': expected a positive integer",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'L':
+			if (strlen(optarg) > UMFS_LABEL_MAX - 1) {
+				err_msg("label '%s' is %zu bytes long; the limit is %d bytes",
+					optarg, strlen(optarg), UMFS_LABEL_MAX - 1);
+				return -1;
+			}
+			o->label = optarg;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'V':
+			printf("%s (UMFS format %d.%d)\n", prog, UMFS_VERSION_MAJOR,
+			       UMFS_VERSION_MINOR);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			err_msg("option '-%c' needs an argument", optopt);
+			usage_short();
+			return -1;
+		default:
+			if (isprint(optopt))
+				err_msg("unknown option '-%c'", optopt);
+			else
+				err_msg("unknown option '%s'", argv[optind - 1]);
+			usage_short();
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		err_msg("no POOL given");
+		usage_short();
+		return -1;
+	}
+	if (optind + 1 < argc) {
+		err_msg("unexpected argument '%s' after POOL", argv[optind + 1]);
+		usage_short();
+		return -1;
+	}
+	o->path = argv[optind];
+	return 0;
+}
+
+/* Size of a device DAX instance, which has no BLKGETSIZE64: sysfs knows it. */
+static int dax_size(const struct stat *st, uint64_t *size)
+{
+	char sys[96];
+	unsigned long long v;
+	FILE *f;
+	int n;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/size", major(st->st_rdev),
+		 minor(st->st_rdev));
+	f = fopen(sys, "r");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	if (n != 1)
+		return -EIO;
+	*size = v;
+	return 0;
+}
+
+/* Works out what POOL is and how big the pool will be. */
+static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
+{
+	const char *path = o->path;
+	struct stat st;
+	char b1[32], b2[32];
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT) {
+			err_msg("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!o->size) {
+			err_msg("%s does not exist; give -s SIZE to create it", path);
+			return -1;
+		}
+		t->kind = POOL_NEW;
+		t->size = o->size;
+	} else if (S_ISREG(st.st_mode)) {
+		t->kind = POOL_FILE;
+		t->cur_size = (uint64_t)st.st_size;
+		t->size = o->size ? o->size : t->cur_size;
+		if (!t->size) {
+			err_msg("%s is empty; give -s SIZE to size it", path);
+			return -1;
+		}
+	} else if (S_ISBLK(st.st_mode)) {
+		t->kind = POOL_BLOCK;
+		/* O_EXCL on a block device fails with EBUSY while it is mounted */
+		fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd < 0) {
+			err = errno;
+			if (err == EBUSY)
+				err_msg("%s is in use (mounted or held by another program)", path);
+			else
+				err_msg("%s: cannot open: %s", path, strerror(err));
+			return -1;
+		}
+		err = ioctl(fd, BLKGETSIZE64, &t->cur_size) < 0 ? errno : 0;
+		close(fd);
+		if (err) {
+			err_msg("%s: cannot read the device size: %s", path, strerror(err));
+			return -1;
+		}
+		t->size = t->cur_size;
+	} else if (S_ISCHR(st.st_mode)) {
+		t->kind = POOL_DAX;
+		err = dax_size(&st, &t->cur_size);
+		if (err) {
+			err_msg("%s: not a device DAX instance (no size in sysfs: %s)", path,
+				strerror(-err));
+			return -1;
+		}
+		t->size = t->cur_size;
+	} else {
+		err_msg("%s is not a regular file or a persistent-memory device", path);
+		return -1;
+	}
+
+	/* A device is always formatted whole. */
+	if ((t->kind == POOL_BLOCK || t->kind == POOL_DAX) && o->size && o->size != t->size) {
+		err_msg("%s is a device of %s; -s %s does not match (a device is formatted "
+			"whole: leave out -s)", path, fmt_size(t->size, b1, sizeof(b1)),
+			fmt_size(o->size, b2, sizeof(b2)));
+		return -1;
+	}
+	if (t->size % UMFS_PAGE_SIZE) {
+		err_msg("%s: size %" PRIu64 " is not a multiple of the %u-byte page size", path,
+			t->size, UMFS_PAGE_SIZE);
+		return -1;
+	}
+	if (t->size < UMFS_MIN_POOL_SIZE) {
+		err_msg("%s: size %s is below the minimum pool size of %s%s", path,
+			fmt_size(t->size, b1, sizeof(b1)),
+			fmt_size(UMFS_MIN_POOL_SIZE, b2, sizeof(b2)),
+			t->kind == POOL_FILE && !o->size ? "; give -s SIZE to grow it" : "");
+		return -1;
+	}
+	if (t->size > SIZE_MAX) {
+		err_msg("%s: size %s cannot be mapped on this machine", path,
+			fmt_size(t->size, b1, sizeof(b1)));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *article(const char *word)
+{
+	return strchr("aeiouAEIOU", word[0]) ? "an" : "a";
+}
+
+enum umfs_found {
+	UMFS_NONE,
+	UMFS_PRIMARY,	/* a superblock magic at offset 0 */
+	UMFS_BACKUP,	/* only the backup in the last page */
+};
+
+/*
+ * Looks for an earlier UMFS pool: the primary superblock at offset 0 or the
+ * backup in the last page. Only the magic is checked: a damaged pool is
+ * still somebody's data, and fsck.umfs may be able to repair it.
+ */
+static enum umfs_found find_umfs(const uint8_t *page0, const uint8_t *last_page)
+{
+	const struct umfs_superblock *sb = (const void *)page0;
+
+	if (sb->magic == UMFS_SB_MAGIC)
+		return UMFS_PRIMARY;
+	sb = (const void *)last_page;
+	if (last_page && sb->magic == UMFS_SB_MAGIC)
+		return UMFS_BACKUP;
+	return UMFS_NONE;
+}
+
+static void report_umfs(const char *path, enum umfs_found found, const uint8_t *page0)
+{
+	const struct umfs_superblock *sb = (const void *)page0;
+	char label[UMFS_LABEL_MAX];
+
+	if (found == UMFS_BACKUP) {
+		err_msg("%s contains a UMFS backup superblock (the primary is damaged: "
+			"fsck.umfs may recover it); use -f to overwrite", path);
+		return;
+	}
+	memcpy(label, sb->label, sizeof(label));
+	label[sizeof(label) - 1] = '\0';
+	if (label[0])
+		err_msg("%s already contains a UMFS pool (label '%s'); use -f to overwrite", path,
+			label);
+	else
+		err_msg("%s already contains a UMFS pool; use -f to overwrite", path);
+}
+
+/* Reads the first and last page of POOL; -1 on a read error (reported). */
+static int read_ends(const char *path, int fd, uint64_t size, uint8_t *page0, uint8_t **last)
+{
+	uint64_t last_off;
+	ssize_t n;
+
+	n = pread(fd, page0, UMFS_PAGE_SIZE, 0);
+	if (n < 0) {
+		err_msg("%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	if (n < UMFS_PAGE_SIZE)
+		memset(page0 + n, 0, UMFS_PAGE_SIZE - (size_t)n);
+	if (size < 2 * UMFS_PAGE_SIZE) {
+		*last = NULL;
+		return 0;
+	}
+	last_off = (size & ~(uint64_t)(UMFS_PAGE_SIZE - 1)) - UMFS_PAGE_SIZE;
+	n = pread(fd, *last, UMFS_PAGE_SIZE, (off_t)last_off);
+	if (n < 0) {
+		err_msg("%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	if (n < UMFS_PAGE_SIZE)
+		*last = NULL;
+	return 0;
+}
+
+/* Names what blkid found: "an ext4 file system (label 'x')". */
+static void describe_signature(blkid_probe pr, char *buf, size_t len)
+{
+	const char *type = NULL, *usage = NULL, *label = NULL, *pttype = NULL;
+	char what[128];
+
+	blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+	blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+	blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+	blkid_probe_lookup_value(pr, "PTTYPE", &pttype, NULL);
+
+	if (type) {
+		if (!usage || !strcmp(usage, "filesystem"))
+			snprintf(what, sizeof(what), "%s %s file system", article(type), type);
+		else if (!strcmp(usage, "raid"))
+			snprintf(what, sizeof(what), "%s %s RAID member", article(type), type);
+		else if (!strcmp(usage, "crypto"))
+			snprintf(what, sizeof(what), "%s %s encrypted volume", article(type),
+				 type);
+		else if (!strcmp(type, "swap"))
+			snprintf(what, sizeof(what), "a swap area");
+		else
+			snprintf(what, sizeof(what), "%s %s signature", article(type), type);
+	} else if (pttype) {
+		snprintf(what, sizeof(what), "%s %s partition table", article(pttype), pttype);
+	} else {
+		snprintf(what, sizeof(what), "an unknown signature");
+	}
+	if (label && label[0])
+		snprintf(buf, len, "%s (label '%s')", what, label);
+	else
+		snprintf(buf, len, "%s", what);
+}
+
+static blkid_probe new_probe(int fd)
+{
+	blkid_probe pr = blkid_new_probe();
+
+	if (!pr)
+		return NULL;
+	if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+		blkid_free_probe(pr);
+		return NULL;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL |
+					      BLKID_SUBLKS_USAGE | BLKID_SUBLKS_MAGIC |
+					      BLKID_SUBLKS_BADCSUM);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	return pr;
+}
+
+/*
+ * Asks libblkid whether POOL holds a file system, RAID member, swap area or
+ * partition table. Returns 1 when it does (message printed), 0 when not.
+ */
+static int find_other_fs(const char *path, int fd)
+{
+	blkid_probe pr;
+	char what[256];
+	int rc;
+
+	pr = new_probe(fd);
+	if (!pr) {
+		err_msg("%s: cannot set up the libblkid probe", path);
+		return -1;
+	}
+	rc = blkid_do_safeprobe(pr);
+	if (rc == 0) {
+		describe_signature(pr, what, sizeof(what));
+		err_msg("%s contains %s; use -f to overwrite", path, what);
+	} else if (rc == -2) {
+		err_msg("%s contains several conflicting signatures (file systems or "
+			"partition tables); use -f to overwrite", path);
+	} else if (rc < 0) {
+		err_msg("%s: libblkid could not probe it; use -f to format anyway", path);
+	}
+	blkid_free_probe(pr);
+	return rc == 1 ? 0 : 1;
+}
+
+/*
+ * With -f: erases the magic of every signature libblkid recognises (like
+ * wipefs -a), so that the old file system is not detected beside UMFS when
+ * its magic lies outside the zones UMFS writes.
+ */
+static int wipe_signatures(const char *path, int fd, bool quiet)
+{
+	blkid_probe pr = new_probe(fd);
+	char what[256];
+	int n = 0;
+
+	if (!pr) {
+		err_msg("%s: cannot set up the libblkid probe", path);
+		return -1;
+	}
+	while (blkid_do_probe(pr) == 0) {
+		describe_signature(pr, what, sizeof(what));
+		if (blkid_do_wipe(pr, 0) < 0) {
+			err_msg("%s: cannot erase %s: %s", path, what, strerror(errno));
+			blkid_free_probe(pr);
+			return -1;
+		}
+		if (!quiet)
+			printf("%s: erased the signature of %s\n", prog, what);
+		if (++n > 64) /* a signature that will not go away */
+			break;
+	}
+	blkid_free_probe(pr);
+	return 0;
+}
+
+/*
+ * Checks (and with -f wipes) an existing file or block device before it is
+ * mapped. A UMFS primary superblock is reported first; then whatever libblkid
+ * finds, since a file system made over an old pool may have left its backup
+ * superblock behind; the backup alone is reported last.
+ */
+static int check_existing(const struct mkfs_opts *o, const struct pool_target *t)
+{
+	static uint8_t page0[UMFS_PAGE_SIZE], last_buf[UMFS_PAGE_SIZE];
+	uint8_t *last = last_buf;
+	enum umfs_found found;
+	int fd, rc = 0;
+
+	fd = open(o->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err_msg("%s: cannot open: %s", o->path, strerror(errno));
+		return -1;
+	}
+	if (o->force) {
+		rc = t->cur_size ? wipe_signatures(o->path, fd, o->quiet) : 0;
+	} else if (t->cur_size) {
+		rc = read_ends(o->path, fd, t->cur_size, page0, &last);
+		found = rc ? UMFS_NONE : find_umfs(page0, last);
+		if (found == UMFS_PRIMARY) {
+			report_umfs(o->path, found, page0);
+			rc = 1;
+		}
+		if (rc == 0)
+			rc = find_other_fs(o->path, fd);
+		if (rc == 0 && found == UMFS_BACKUP) {
+			report_umfs(o->path, found, page0);
+			rc = 1;
+		}
+	}
+	if (rc == 0 && t->kind == POOL_FILE && t->size < t->cur_size &&
+	    ftruncate(fd, (off_t)t->size) < 0) {
+		err_msg("%s: cannot shrink to %" PRIu64 " bytes: %s", o->path, t->size,
+			strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc ? -1 : 0;
+}
+
+static void print_uuid(char *buf, const uint8_t *u)
+{
+	sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		u[13], u[14], u[15]);
+}
+
+static const char *media_name(enum umfs_media m)
+{
+	switch (m) {
+	case UMFS_MEDIA_PMEM:
+		return "persistent memory";
+	case UMFS_MEDIA_SHM:
+		return "tmpfs, treated as emulated persistent memory";
+	case UMFS_MEDIA_FILE:
+		return "ordinary file (flushes plus msync at fsync and unmount)";
+	}
+	return "unknown";
+}
+
+static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
+			  const struct umfs_geometry *g)
+{
+	const struct umfs_superblock *sb = (const void *)pm->base;
+	char b[32], uuid[40];
+	uint64_t journal_bytes = (uint64_t)g->journal_slots * g->journal_slot_size;
+
+	print_uuid(uuid, sb->uuid);
+	printf("%s: made a UMFS %d.%d pool in %s\n", prog, sb->version_major, sb->version_minor,
+	       o->path);
+	printf("  size        %s (%" PRIu64 " bytes)\n", fmt_size(g->pool_size, b, sizeof(b)),
+	       g->pool_size);
+	printf("  media       %s\n", media_name(pm->media));
+	printf("  inodes      %" PRIu64 " (%u bytes each, inode %" PRIu64 " is the root)\n",
+	       g->inode_count - 1, (unsigned)sizeof(struct umfs_inode), (uint64_t)UMFS_ROOT_INO);
+	printf("  data pages  %" PRIu64 " of 4 KiB (%s) from offset 0x%" PRIx64 "\n",
+	       g->data_pages, fmt_size(g->data_pages * UMFS_PAGE_SIZE, b, sizeof(b)), g->data_off);
+	printf("  journal     %u slots of %u KiB (%s) at offset 0x%" PRIx64 "\n", g->journal_slots,
+	       g->journal_slot_size / 1024, fmt_size(journal_bytes, b, sizeof(b)), g->journal_off);
+	printf("  UUID        %s\n", uuid);
+	printf("  label       %s%s%s\n", o->label && o->label[0] ? "'" : "",
+	       o->label && o->label[0] ? o->label : "(none)", o->label && o->label[0] ? "'" : "");
+}
+
+int main(int argc, char **argv)
+{
+	struct umfs_format_opts fo = { 0 };
+	struct umfs_geometry g;
+	struct umfs_pmem pm;
+	struct pool_target t;
+	struct mkfs_opts o;
+	const char *why = NULL;
+	bool created;
+	int err;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 1;
+	if (inspect_target(&o, &t) < 0)
+		return 1;
+
+	/* Plan first: a pool that cannot work is refused before anything is touched. */
+	err = umfs_geometry_plan(t.size, o.inodes, &g, &why);
+	if (err) {
+		char b[32];
+
+		if (o.inodes)
+			err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s",
+				o.path, fmt_size(t.size, b, sizeof(b)), o.inodes,
+				why ? why : strerror(-err));
+		else
+			err_msg("%s: cannot lay out a pool of %s: %s", o.path,
+				fmt_size(t.size, b, sizeof(b)), why ? why : strerror(-err));
+		return 1;
+	}
+
+	if ((t.kind == POOL_FILE || t.kind == POOL_BLOCK) && check_existing(&o, &t) < 0)
+		return 1;
+
+	created = t.kind == POOL_NEW;
+	err = umfs_pmem_map(o.path, t.kind == POOL_NEW || t.kind == POOL_FILE ? t.size : 0, false,
+			    &pm);
+	if (err) {
+		err_msg("%s: cannot %s: %s", o.path, created ? "create" : "map", strerror(-err));
+		if (created)
+			unlink(o.path);
+		return 1;
+	}
+	if (pm.len < t.size) {
+		err_msg("%s: mapped only %zu of %" PRIu64 " bytes", o.path, pm.len, t.size);
+		err = -EIO;
+		goto fail;
+	}
+
+	/* Device DAX cannot be read with pread: look for an old pool in the mapping. */
+	if (t.kind == POOL_DAX && !o.force) {
+		enum umfs_found found = find_umfs(pm.base, pm.base + (t.size - UMFS_PAGE_SIZE));
+
+		if (found != UMFS_NONE) {
+			report_umfs(o.path, found, pm.base);
+			err = -EEXIST;
+			goto fail;
+		}
+	}
+
+	fo.inode_count = o.inodes;
+	fo.label = o.label;
+	err = umfs_format(&pm, &fo, &g);
+	if (err) {
+		err_msg("%s: format failed: %s", o.path, strerror(-err));
+		goto fail;
+	}
+	err = umfs_pmem_sync(&pm);
+	if (err) {
+		err_msg("%s: cannot make the format durable: %s", o.path, strerror(-err));
+		goto fail;
+	}
+	if (!o.quiet)
+		print_summary(&o, &pm, &g);
+	umfs_pmem_unmap(&pm);
+	return 0;
+
+fail:
+	umfs_pmem_unmap(&pm);
+	if (created)
+		unlink(o.path);
+	return 1;
+}

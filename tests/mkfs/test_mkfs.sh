@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# test_mkfs.sh - behaviour of mkfs.umfs, reported as TAP.
+#
+#   test_mkfs.sh MKFS_UMFS [FSCK_UMFS]
+#
+# Every case runs mkfs.umfs on files in a scratch directory on /dev/shm (or
+# $TMPDIR) and checks its exit status, its message and what it left behind.
+set -uo pipefail
+
+mkfs_bin=${1:?usage: test_mkfs.sh MKFS_UMFS [FSCK_UMFS]}
+fsck_bin=${2:-}
+export PMEM_IS_PMEM_FORCE=1
+
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+dir=$(mktemp -d "$base/umfs-mkfs-test.XXXXXX") || exit 1
+trap 'rm -rf "$dir"' EXIT
+
+n=0
+failed=0
+out=$dir/out
+err=$dir/err
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+	echo "# stdout:"; sed 's/^/#   /' "$out"
+	echo "# stderr:"; sed 's/^/#   /' "$err"
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+# run ARGS...: runs mkfs.umfs, keeps stdout/stderr in $out/$err, status in $rc
+run() {
+	"$mkfs_bin" "$@" >"$out" 2>"$err" </dev/null
+	rc=$?
+}
+
+# expect_ok NAME: the last run succeeded and said nothing on stderr
+expect_ok() {
+	if [ "$rc" -eq 0 ] && [ ! -s "$err" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "exit status $rc, expected 0 and a quiet stderr"
+	fi
+}
+
+# expect_fail NAME PATTERN: the last run exited 1 with PATTERN (grep -E) on stderr
+expect_fail() {
+	if [ "$rc" -eq 1 ] && grep -qE -- "$2" "$err"; then
+		ok "$1"
+	else
+		not_ok "$1" "exit status $rc, expected 1 with stderr matching: $2"
+	fi
+}
+
+# check NAME CMD...: a plain assertion
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		ok "$name"
+	else
+		not_ok "$name" "failed: $*"
+	fi
+}
+
+size_of() {
+	stat -c %s "$1" 2>/dev/null || echo -1
+}
+
+uuid_of() {
+	sed -n 's/^ *UUID *//p' "$1"
+}
+
+# --- creating a pool -------------------------------------------------------
+
+pool=$dir/pool
+run -s 16M -L tests "$pool"
+expect_ok "creates a 16 MiB pool with -s"
+check "the pool file is 16 MiB" test "$(size_of "$pool")" -eq $((16 << 20))
+check "the summary names size, inodes, data pages, journal, UUID and label" \
+	grep -q "16 MiB" "$out"
+for field in inodes "data pages" journal UUID "label *'tests'"; do
+	check "the summary has '$field'" grep -qE "^ *$field" "$out"
+done
+uuid1=$(uuid_of "$out")
+check "the UUID looks like one" \
+	bash -c "[[ '$uuid1' =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]"
+check "the superblock magic is at offset 0" \
+	bash -c "[ \"\$(head -c 8 '$pool' 2>/dev/null)\" = UMFSPOOL ]"
+check "the backup superblock is in the last page" \
+	bash -c "[ \"\$(tail -c 4096 '$pool' | head -c 8)\" = UMFSPOOL ]"
+
+# --- refusing to overwrite -----------------------------------------------------
+
+run "$pool"
+expect_fail "refuses a second mkfs without -f" \
+	"$pool already contains a UMFS pool \(label 'tests'\); use -f to overwrite"
+run -s 32M "$pool"
+expect_fail "refuses with -s too, and leaves the size alone" "use -f to overwrite"
+check "the refused pool kept its size" test "$(size_of "$pool")" -eq $((16 << 20))
+
+run -f -q "$pool"
+expect_ok "-f overwrites an existing pool"
+check "-q prints nothing" test ! -s "$out"
+run -f "$pool"
+uuid2=$(uuid_of "$out")
+check "the new pool has a new UUID" test -n "$uuid2" -a "$uuid2" != "$uuid1"
+
+# primary superblock gone: the backup in the last page still counts
+dd if=/dev/zero of="$pool" bs=4096 count=1 conv=notrunc status=none
+run "$pool"
+expect_fail "refuses a pool whose only superblock left is the backup" \
+	"UMFS backup superblock.*use -f to overwrite"
+run -f -q "$pool"
+expect_ok "-f formats over a pool with a damaged primary superblock"
+
+# --- other file systems and partition tables ---------------------------------
+
+if command -v mkfs.ext4 >/dev/null 2>&1; then
+	ext=$dir/ext4.img
+	truncate -s 16M "$ext"
+	mkfs.ext4 -F -q -L extlabel "$ext" >/dev/null 2>&1
+	run "$ext"
+	expect_fail "refuses a file holding ext4 and names it" \
+		"$ext contains an ext4 file system \(label 'extlabel'\); use -f to overwrite"
+	run -f -q "$ext"
+	expect_ok "-f formats over ext4"
+	if command -v blkid >/dev/null 2>&1; then
+		blkid -p "$ext" >/dev/null 2>&1
+		check "no ext4 signature is left after -f" test $? -eq 2
+	fi
+	run "$ext"
+	expect_fail "the former ext4 image is now a UMFS pool" "already contains a UMFS pool"
+else
+	skip "refuses a file holding ext4" "mkfs.ext4 not installed"
+fi
+
+# an MBR partition table: boot signature and one partition entry of type 0x83
+mbr=$dir/mbr.img
+truncate -s 16M "$mbr"
+printf '\x80\x00\x02\x00\x83\x00\x00\x00\x01\x00\x00\x00\xff\x7f\x00\x00' |
+	dd of="$mbr" bs=1 seek=446 conv=notrunc status=none
+printf '\x55\xaa' | dd of="$mbr" bs=1 seek=510 conv=notrunc status=none
+run "$mbr"
+expect_fail "refuses a file holding a partition table" "partition table; use -f to overwrite"
+
+# a swap area made over an old pool: what is there now is named, not the old backup
+if command -v mkswap >/dev/null 2>&1; then
+	swp=$dir/swap.img
+	"$mkfs_bin" -q -s 16M "$swp" >/dev/null 2>&1
+	mkswap -q "$swp" >/dev/null 2>&1
+	run "$swp"
+	expect_fail "names a swap area made over an old pool" "$swp contains a swap area; use -f"
+else
+	skip "names a swap area made over an old pool" "mkswap not installed"
+fi
+
+# --- what POOL is --------------------------------------------------------------
+
+run "$dir/missing"
+expect_fail "a missing POOL needs -s" "$dir/missing does not exist; give -s SIZE to create it"
+check "nothing was created" test ! -e "$dir/missing"
+
+grow=$dir/grow
+truncate -s 8M "$grow"
+run -s 20M "$grow"
+expect_ok "formats an existing zero-filled file, growing it to -s"
+check "the file grew to 20 MiB" test "$(size_of "$grow")" -eq $((20 << 20))
+
+shrink=$dir/shrink
+truncate -s 40M "$shrink"
+run -s 24M "$shrink"
+expect_ok "formats an existing file, shrinking it to -s"
+check "the file shrank to 24 MiB" test "$(size_of "$shrink")" -eq $((24 << 20))
+
+keep=$dir/keep
+truncate -s 12M "$keep"
+run "$keep"
+expect_ok "formats an existing file at its own size without -s"
+check "the file kept its size" test "$(size_of "$keep")" -eq $((12 << 20))
+
+small=$dir/small
+truncate -s 1M "$small"
+run "$small"
+expect_fail "an existing file below the minimum is refused with a hint" \
+	"$small: size 1 MiB is below the minimum pool size of 8 MiB; give -s SIZE to grow it"
+
+empty=$dir/empty
+: >"$empty"
+run "$empty"
+expect_fail "an empty file needs -s" "$empty is empty; give -s SIZE"
+
+run -s 16M "$dir"
+expect_fail "a directory is refused" "is not a regular file or a persistent-memory device"
+
+run -s 16M "$dir/no/such/dir/pool"
+expect_fail "an impossible path names the cause" "No such file or directory"
+
+# --- argument checks -------------------------------------------------------------
+
+run -s 1M "$dir/tiny"
+expect_fail "a size below 8 MiB is refused" "below the minimum pool size of 8 MiB"
+check "the refused pool was not created" test ! -e "$dir/tiny"
+for bad in abc 16X 16MB -5 "" 0 1.5G; do
+	run -s "$bad" "$dir/bad"
+	expect_fail "size '$bad' is refused" "invalid size '$bad'"
+done
+run -s 99999999T "$dir/bad"
+expect_fail "an overflowing size is refused" "size '99999999T' is too large"
+run -s 8388609 "$dir/bad"
+expect_fail "a size that is not a page multiple is refused" "not a multiple of the 4096-byte page size"
+check "no file was left by the refused sizes" test ! -e "$dir/bad"
+
+run -s 16384K "$dir/kib"
+expect_ok "K suffix: 16384K"
+check "16384K is 16 MiB" test "$(size_of "$dir/kib")" -eq $((16 << 20))
+run -s 16777216 "$dir/bytes"
+expect_ok "plain bytes: 16777216"
+run -s 1g "$dir/gib"
+expect_ok "lower-case g suffix: 1g"
+check "1g is 1 GiB" test "$(size_of "$dir/gib")" -eq $((1 << 30))
+rm -f "$dir/gib"
+
+label63=$(printf 'L%.0s' $(seq 63))
+label64=${label63}L
+run -s 16M -L "$label63" "$dir/label63"
+expect_ok "a 63-byte label is accepted"
+run -s 16M -L "$label64" "$dir/label64"
+expect_fail "a 64-byte label is refused" "label '$label64' is 64 bytes long; the limit is 63 bytes"
+
+run -s 16M -N 1000 "$dir/inodes"
+expect_ok "-N 1000 is accepted"
+check "the pool has at least 1000 inodes" \
+	bash -c "[ \"\$(sed -n 's/^ *inodes *\([0-9]*\).*/\1/p' '$out')\" -ge 1000 ]"
+run -s 16M -N 10000000 "$dir/toomany"
+expect_fail "too many inodes for the size is refused" "too many inodes"
+check "the refused pool was not created" test ! -e "$dir/toomany"
+for bad in 0 abc -3 12x; do
+	run -s 16M -N "$bad" "$dir/bad"
+	expect_fail "inode count '$bad' is refused" "invalid inode count '$bad'"
+done
+
+run -x "$dir/bad"
+expect_fail "an unknown option is refused" "unknown option '-x'"
+run -s
+expect_fail "an option without its argument is refused" "option '-s' needs an argument"
+run
+expect_fail "no POOL is refused" "no POOL given"
+run -s 16M "$dir/a" "$dir/b"
+expect_fail "a second POOL is refused" "unexpected argument '$dir/b'"
+check "no file was made by the refused arguments" test ! -e "$dir/a" -a ! -e "$dir/bad"
+
+# --- mkfs -t umfs -------------------------------------------------------------
+
+if command -v mkfs >/dev/null 2>&1; then
+	# mkfs(8) runs "mkfs.umfs" from PATH: offer the binary under that name
+	mkdir -p "$dir/bin"
+	ln -sf "$(realpath "$mkfs_bin")" "$dir/bin/mkfs.umfs"
+	PATH=$dir/bin:$PATH mkfs -t umfs -s 16M -L viamkfs "$dir/viamkfs" \
+		>"$out" 2>"$err" </dev/null
+	rc=$?
+	expect_ok "mkfs -t umfs finds mkfs.umfs in PATH"
+	check "mkfs -t umfs made a pool" \
+		bash -c "[ \"\$(head -c 8 '$dir/viamkfs' 2>/dev/null)\" = UMFSPOOL ]"
+else
+	skip "mkfs -t umfs" "mkfs(8) not installed"
+fi
+
+# --- the pool is sound ----------------------------------------------------------
+
+if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
+	for p in "$pool" "$grow" "$dir/inodes" "$dir/viamkfs"; do
+		[ -e "$p" ] || continue
+		"$fsck_bin" -n -f "$p" >"$out" 2>"$err" </dev/null
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			ok "fsck.umfs -n -f finds $(basename "$p") clean"
+		else
+			not_ok "fsck.umfs -n -f finds $(basename "$p") clean" "fsck exit status $rc"
+		fi
+	done
+else
+	skip "fsck.umfs -n -f on the new pools" "fsck.umfs not built"
+fi
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,759 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_file.c - file data: read, write, truncate, fallocate, seek.
+ *
+ * The main test runs random operations against a file and a DRAM reference
+ * of it. The file is sparse: operations land in a few 4 MiB windows spread
+ * over the whole 512 GiB range (the last one ends at the maximum size), and
+ * the reference holds only the windows; every other byte must read as zero.
+ * Free pool pages are filled with garbage, and garbage is written past EOF
+ * inside allocated pages, so any byte a zeroing rule forgets shows up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+
+#include "testutil.h"
+
+#define MAXSZ UMFS_MAX_FILE_SIZE
+#define PGSZ UMFS_PAGE_SIZE
+#define HUGE UMFS_HUGE_SIZE
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+
+static uint64_t rnd(uint64_t *s, uint64_t n)
+{
+	return n ? test_rand_next(s) % n : 0;
+}
+
+/* The pool of the running test, static so that the teardown can remove it
+ * even after a failed assertion jumped out of the test. */
+static struct test_pool the_pool;
+
+static int pool_make(struct test_pool *tp, const char *tag, uint64_t size)
+{
+	return test_pool_make(tp, tag, size, 0);
+}
+
+static int pool_teardown(void **state)
+{
+	if (the_pool.path[0])
+		test_pool_destroy(&the_pool);
+	memset(&the_pool, 0, sizeof(the_pool));
+	return 0;
+}
+
+static void tx_open(struct umfs_fs *fs)
+{
+	umfs_meta_lock(fs);
+	assert_int_equal(umfs_tx_begin(fs), 0);
+}
+
+static void tx_close(struct umfs_fs *fs)
+{
+	assert_int_equal(umfs_tx_commit(fs), 0);
+	umfs_meta_unlock(fs);
+}
+
+static uint64_t make_file(struct umfs_fs *fs)
+{
+	uint64_t ino;
+
+	tx_open(fs);
+	assert_int_equal(umfs_inode_create(fs, S_IFREG | 0644, 0, 0, 0, UMFS_ROOT_INO, &ino), 0);
+	tx_close(fs);
+	return ino;
+}
+
+/* Garbage in every free page: fresh pages must be zeroed by whoever needs it. */
+static void poison_free_pages(struct umfs_fs *fs)
+{
+	for (uint64_t p = 0; p < fs->data_pages; p++)
+		if (!umfs_page_is_used(fs, p))
+			memset(umfs_page_ptr(fs, p), 0xEE, PGSZ);
+}
+
+/* Garbage past EOF in the allocated pages of [size, size + len). */
+static void poison_past_eof(struct umfs_fs *fs, uint64_t ino, uint64_t len)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t a = in->size, b = UMFS_MIN(MAXSZ, a + len);
+
+	while (a < b) {
+		uint64_t run, pg = UMFS_PG(a), off = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t n = UMFS_MIN(b, (pg + run) * PGSZ) - a;
+
+		if (off)
+			memset((uint8_t *)umfs_off_ptr(fs, off) + a % PGSZ, 0xDD, n);
+		a += n;
+	}
+}
+
+static void write_all(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len, uint64_t off)
+{
+	assert_int_equal(umfs_file_write(fs, ino, buf, len, off), (ssize_t)len);
+}
+
+static void expect_zero(struct umfs_fs *fs, uint64_t ino, uint64_t off, size_t len)
+{
+	uint8_t *buf = malloc(len);
+
+	assert_non_null(buf);
+	assert_int_equal(umfs_file_read(fs, ino, buf, len, off), (ssize_t)len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i]) {
+			print_error("byte %zu at %#llx is %#x\n", i, (unsigned long long)(off + i),
+				    buf[i]);
+			fail();
+		}
+	free(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* The reference                                                        */
+/* ------------------------------------------------------------------ */
+
+#define NWIN 4
+#define WIN_LEN (4 * MIB)
+
+static const uint64_t win_base[NWIN] = {
+	0,
+	2 * GIB - MIB - 777,      /* straddles a GiB boundary */
+	37 * GIB + 5 * MIB + 100, /* unaligned, in a far level-2 table */
+	MAXSZ - WIN_LEN,          /* ends at the maximum size */
+};
+
+struct ref {
+	uint64_t size;
+	uint8_t *win[NWIN];
+};
+
+static void ref_init(struct ref *r)
+{
+	r->size = 0;
+	for (int w = 0; w < NWIN; w++) {
+		r->win[w] = calloc(1, WIN_LEN);
+		assert_non_null(r->win[w]);
+	}
+}
+
+static void ref_fini(struct ref *r)
+{
+	for (int w = 0; w < NWIN; w++)
+		free(r->win[w]);
+}
+
+/* Applies fn to the parts of [a, b) that lie in windows. */
+static void ref_zero(struct ref *r, uint64_t a, uint64_t b)
+{
+	for (int w = 0; w < NWIN; w++) {
+		uint64_t lo = UMFS_MAX(a, win_base[w]), hi = UMFS_MIN(b, win_base[w] + WIN_LEN);
+
+		if (lo < hi)
+			memset(r->win[w] + (lo - win_base[w]), 0, hi - lo);
+	}
+}
+
+/* The bytes a read of [off, off + len) must return. */
+static size_t ref_read(const struct ref *r, uint8_t *out, uint64_t off, size_t len)
+{
+	size_t n = off >= r->size ? 0 : (size_t)UMFS_MIN(len, r->size - off);
+
+	memset(out, 0, n);
+	for (int w = 0; w < NWIN; w++) {
+		uint64_t lo = UMFS_MAX(off, win_base[w]), hi = UMFS_MIN(off + n, win_base[w] + WIN_LEN);
+
+		if (lo < hi)
+			memcpy(out + (lo - off), r->win[w] + (lo - win_base[w]), hi - lo);
+	}
+	return n;
+}
+
+static void check_range(struct umfs_fs *fs, uint64_t ino, const struct ref *r, uint64_t off,
+			size_t len)
+{
+	uint8_t *got = malloc(len + 1), *want = malloc(len + 1);
+	size_t n;
+
+	assert_non_null(got);
+	assert_non_null(want);
+	n = ref_read(r, want, off, len);
+	assert_int_equal(umfs_file_read(fs, ino, got, len, off), (ssize_t)n);
+	for (size_t i = 0; i < n; i++)
+		if (got[i] != want[i]) {
+			print_error("offset %#llx: got %#x want %#x (size %#llx)\n",
+				    (unsigned long long)(off + i), got[i], want[i],
+				    (unsigned long long)r->size);
+			fail();
+		}
+	free(got);
+	free(want);
+}
+
+static void check_all(struct umfs_fs *fs, uint64_t ino, const struct ref *r, uint64_t *s)
+{
+	assert_int_equal(umfs_inode(fs, ino)->size, r->size);
+	for (int w = 0; w < NWIN; w++)
+		check_range(fs, ino, r, win_base[w], WIN_LEN);
+	/* between the windows */
+	for (int i = 0; i < 8; i++)
+		check_range(fs, ino, r, rnd(s, MAXSZ), 64 << 10);
+}
+
+/* A random range in a window: lengths from a byte to a few MiB, often
+ * crossing page and 2 MiB boundaries. */
+static void pick_range(uint64_t *s, uint64_t *off, uint64_t *len)
+{
+	uint64_t base = win_base[rnd(s, NWIN)], a, n;
+
+	switch (rnd(s, 4)) {
+	case 0:
+		n = 1 + rnd(s, 100);
+		break;
+	case 1:
+		n = 1 + rnd(s, 3 * PGSZ);
+		break;
+	case 2:
+		n = 1 + rnd(s, 3 * MIB);
+		break;
+	default: /* around a 2 MiB boundary */
+		n = 1 + rnd(s, 64 << 10);
+		break;
+	}
+	a = rnd(s, WIN_LEN);
+	if (rnd(s, 3) == 0) {
+		a &= ~(PGSZ - 1); /* page aligned, sometimes a region boundary */
+		if (rnd(s, 2))
+			a = ((base + a) & ~(HUGE - 1)) - base + (base % HUGE ? HUGE : 0);
+	}
+	a = UMFS_MIN(a, WIN_LEN - 1);
+	n = UMFS_MIN(n, WIN_LEN - a);
+	*off = base + a;
+	*len = n;
+}
+
+static uint64_t pick_size(uint64_t *s, const struct ref *r)
+{
+	uint64_t base = win_base[rnd(s, NWIN)];
+
+	switch (rnd(s, 6)) {
+	case 0:
+		return 0;
+	case 1:
+		return base;
+	case 2:
+		return UMFS_MIN(MAXSZ, base + WIN_LEN + rnd(s, GIB)); /* past the window */
+	case 3:
+		return r->size - UMFS_MIN(r->size, rnd(s, 3 * PGSZ));
+	default:
+		return base + rnd(s, WIN_LEN);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Random operations                                                    */
+/* ------------------------------------------------------------------ */
+
+static void op_write(struct umfs_fs *fs, uint64_t ino, struct ref *r, uint64_t *s,
+		     uint8_t *buf)
+{
+	uint64_t off, len;
+	int w;
+
+	pick_range(s, &off, &len);
+	test_fill(buf, len, test_rand_next(s));
+	write_all(fs, ino, buf, len, off);
+	for (w = 0; off < win_base[w] || off >= win_base[w] + WIN_LEN; w++)
+		;
+	memcpy(r->win[w] + (off - win_base[w]), buf, len);
+	r->size = UMFS_MAX(r->size, off + len);
+}
+
+static void op_truncate(struct umfs_fs *fs, uint64_t ino, struct ref *r, uint64_t *s)
+{
+	uint64_t size = pick_size(s, r);
+
+	assert_int_equal(umfs_file_truncate(fs, ino, size), 0);
+	if (size < r->size)
+		ref_zero(r, size, MAXSZ);
+	r->size = size;
+}
+
+static void op_fallocate(struct umfs_fs *fs, uint64_t ino, struct ref *r, uint64_t *s)
+{
+	static const int modes[] = {
+		0,
+		FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_ZERO_RANGE,
+		FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+	};
+	int mode = modes[rnd(s, UMFS_ARRAY_SIZE(modes))];
+	uint64_t off, len;
+
+	pick_range(s, &off, &len);
+	assert_int_equal(umfs_file_fallocate(fs, ino, mode, off, len), 0);
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		ref_zero(r, off, off + len);
+	if (!(mode & FALLOC_FL_KEEP_SIZE))
+		r->size = UMFS_MAX(r->size, off + len);
+}
+
+static void random_ops(uint64_t seed, int nops)
+{
+	struct test_pool *tp = &the_pool;
+	struct ref r;
+	uint64_t s = seed, ino, free0;
+	uint8_t *buf = malloc(WIN_LEN);
+
+	assert_non_null(buf);
+	assert_int_equal(pool_make(tp, "frand", 160 << 20), 0);
+	ino = make_file(tp->fs);
+	free0 = tp->fs->free_pages;
+	poison_free_pages(tp->fs);
+	ref_init(&r);
+	for (int i = 0; i < nops; i++) {
+		uint64_t off, len;
+
+		switch (rnd(&s, 10)) {
+		case 0:
+		case 1:
+		case 2:
+		case 3:
+			op_write(tp->fs, ino, &r, &s, buf);
+			break;
+		case 4:
+		case 5:
+			op_truncate(tp->fs, ino, &r, &s);
+			break;
+		case 6:
+		case 7:
+			op_fallocate(tp->fs, ino, &r, &s);
+			break;
+		case 8:
+			poison_past_eof(tp->fs, ino, rnd(&s, 2) ? PGSZ : 3 * MIB);
+			break;
+		default:
+			pick_range(&s, &off, &len);
+			check_range(tp->fs, ino, &r, off, len + rnd(&s, 64 << 10));
+			break;
+		}
+		assert_int_equal(umfs_inode(tp->fs, ino)->size, r.size);
+		assert_int_equal(umfs_inode(tp->fs, ino)->flags, 0);
+		pick_range(&s, &off, &len);
+		check_range(tp->fs, ino, &r, off, len);
+		if (i % 25 == 24)
+			check_all(tp->fs, ino, &r, &s);
+		if (i % 60 == 59) {
+			assert_int_equal(test_pool_remount(tp), 0);
+			poison_free_pages(tp->fs);
+			check_all(tp->fs, ino, &r, &s);
+		}
+	}
+	check_all(tp->fs, ino, &r, &s);
+	/* every page comes back */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 0), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->blocks, 0);
+	assert_int_equal(tp->fs->free_pages, free0);
+	ref_fini(&r);
+	free(buf);
+	pool_teardown(NULL);
+}
+
+static void random_against_reference(void **state)
+{
+	static const uint64_t seeds[] = { 1, 0x5eed, 20240607, 77 };
+
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(seeds); i++)
+		random_ops(seeds[i], 250);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directed tests                                                       */
+/* ------------------------------------------------------------------ */
+
+static void zeroing_rules(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[3 * PGSZ], out[3 * PGSZ];
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "fzero", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	poison_free_pages(tp->fs);
+	memset(buf, 0xFF, sizeof(buf));
+
+	/* truncate down leaves garbage in the last page; growing zeroes it */
+	write_all(tp->fs, ino, buf, 2 * PGSZ, 0);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 100), 0);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 2 * PGSZ), 0);
+	expect_zero(tp->fs, ino, 100, 2 * PGSZ - 100);
+	/* a write past EOF zeroes the gap, a fresh page zeroes what it does not write */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 100), 0);
+	poison_past_eof(tp->fs, ino, PGSZ);
+	write_all(tp->fs, ino, buf, 10, 3 * PGSZ + 50);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, 3 * PGSZ + 60);
+	expect_zero(tp->fs, ino, 100, 3 * PGSZ - 50);
+	/* a fresh page inside EOF (hole filling) */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, MIB), 0);
+	write_all(tp->fs, ino, buf, 10, 300000);
+	expect_zero(tp->fs, ino, 300000 - 300000 % PGSZ, 300000 % PGSZ);
+	expect_zero(tp->fs, ino, 300010, PGSZ);
+	/* fallocate beyond EOF, garbage there, then extend over it */
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, FALLOC_FL_KEEP_SIZE, MIB, 3 * MIB), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, MIB);
+	poison_past_eof(tp->fs, ino, 3 * MIB);
+	write_all(tp->fs, ino, buf, 1, 2 * MIB + 3);
+	expect_zero(tp->fs, ino, MIB, MIB + 3);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, 2 * MIB, 2 * MIB), 0);
+	expect_zero(tp->fs, ino, 2 * MIB + 4, 2 * MIB - 4);
+	/* a punch zeroes partial pages and leaves whole ones as holes */
+	write_all(tp->fs, ino, buf, sizeof(buf), 8 * PGSZ + 7);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					     8 * PGSZ + 10, 2 * PGSZ), 0);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 8 * PGSZ + 7),
+			 (ssize_t)sizeof(out));
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], i >= 3 && i < 3 + 2 * PGSZ ? 0 : 0xFF);
+	assert_int_equal(umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), 9, NULL), 0);
+	pool_teardown(NULL);
+}
+
+static void large_writes_and_huge_leaves(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	size_t len = 40 * MIB;
+	uint8_t *buf = malloc(len), *out = malloc(len);
+	struct umfs_inode *in;
+	uint64_t ino, run, free0;
+
+	assert_non_null(buf);
+	assert_non_null(out);
+	assert_int_equal(pool_make(tp, "flarge", 256 << 20), 0);
+	ino = make_file(tp->fs);
+	in = umfs_inode(tp->fs, ino);
+	free0 = tp->fs->free_pages;
+
+	/* a write covering whole regions gets 2 MiB leaves */
+	test_fill(buf, len, 1);
+	write_all(tp->fs, ino, buf, len, 0);
+	assert_int_equal(umfs_pt_lookup(tp->fs, in, 0, &run) % HUGE, 0);
+	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
+	assert_int_equal(in->blocks, 20 * UMFS_PAGES_PER_HUGE + 1);
+	/* a file of 2 MiB or more gets them even for a small write */
+	write_all(tp->fs, ino, buf, 10, 100 * MIB + 5);
+	assert_int_equal(umfs_pt_lookup(tp->fs, in, UMFS_PG(100 * MIB), &run) % HUGE, 0);
+	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
+	expect_zero(tp->fs, ino, 40 * MIB, 60 * MIB + 5);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, len), 0);
+
+	/* leave one 4 KiB page per region: the next write maps thousands of
+	 * 4 KiB pages, over many transactions */
+	for (uint64_t r = 0; r < 20; r++)
+		assert_int_equal(umfs_file_fallocate(tp->fs, ino,
+						     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						     r * HUGE + PGSZ, HUGE - PGSZ), 0);
+	assert_int_equal(in->blocks, 20 * 2 + 1);
+	test_fill(buf, len, 2);
+	write_all(tp->fs, ino, buf, len, 0);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, len, 0), (ssize_t)len);
+	assert_memory_equal(out, buf, len);
+	assert_int_equal(free0 - tp->fs->free_pages, in->blocks);
+
+	/* unaligned, far away, partly past EOF, read back after a remount */
+	test_fill(buf, len, 3);
+	write_all(tp->fs, ino, buf, len, GIB + 12345);
+	write_all(tp->fs, ino, buf, len - 1000, 7 * MIB + 1);
+	assert_int_equal(test_pool_remount(tp), 0);
+	in = umfs_inode(tp->fs, ino);
+	assert_int_equal(in->size, GIB + 12345 + len);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, len, GIB + 12345), (ssize_t)len);
+	assert_memory_equal(out, buf, len);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, len - 1000, 7 * MIB + 1),
+			 (ssize_t)(len - 1000));
+	assert_memory_equal(out, buf, len - 1000);
+	free0 = tp->fs->free_pages + in->blocks;
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 0), 0);
+	assert_int_equal(tp->fs->free_pages, free0);
+	free(buf);
+	free(out);
+	pool_teardown(NULL);
+}
+
+static void efbig(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[100], out[100];
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "fbig", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	test_fill(buf, sizeof(buf), 9);
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 1, MAXSZ), -EFBIG);
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 1, UINT64_MAX), -EFBIG);
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 0, MAXSZ), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, 0);
+	/* a write reaching past the limit is cut at it */
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 100, MAXSZ - 10), 10);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, MAXSZ);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 100, MAXSZ - 10), 10);
+	assert_memory_equal(out, buf, 10);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 100, MAXSZ), 0);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, MAXSZ + 1), -EFBIG);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, MAXSZ), 0);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, MAXSZ - PGSZ, 2 * PGSZ), -EFBIG);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, FALLOC_FL_KEEP_SIZE, MAXSZ, 1), -EFBIG);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, MAXSZ - PGSZ, PGSZ), 0);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 0), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->blocks, 0);
+	pool_teardown(NULL);
+}
+
+static void enospc_short_writes(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	size_t len = 16 * MIB;
+	uint8_t *buf = malloc(len), *out = malloc(len), *more = malloc(len);
+	uint64_t ino, size;
+	ssize_t n;
+
+	assert_non_null(buf);
+	assert_non_null(out);
+	assert_non_null(more);
+	assert_int_equal(pool_make(tp, "fnospc", 8 << 20), 0);
+	ino = make_file(tp->fs);
+	test_fill(buf, len, 4);
+	test_fill(more, len, 5);
+
+	/* a write larger than the pool stops short, on a page boundary */
+	n = umfs_file_write(tp->fs, ino, buf, len, 0);
+	assert_true(n > 0 && (size_t)n < len);
+	assert_int_equal(n % PGSZ, 0);
+	size = (uint64_t)n;
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, size);
+	assert_true(tp->fs->free_pages < 4);
+
+	/* nothing more fits: errors change nothing */
+	assert_int_equal(umfs_file_write(tp->fs, ino, more, PGSZ, size), -ENOSPC);
+	assert_int_equal(umfs_file_write(tp->fs, ino, more, 10, size + 5 * MIB), -ENOSPC);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, size, MIB), -ENOSPC);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, size);
+	/* an overwrite running into the full pool writes what it can */
+	assert_int_equal(umfs_file_write(tp->fs, ino, more, 5000, size - 100), 100);
+	memcpy(buf + size - 100, more, 100);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, size);
+
+	assert_int_equal(test_pool_remount(tp), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, size);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, len, 0), (ssize_t)size);
+	assert_memory_equal(out, buf, size);
+
+	/* space freed by a truncate is usable again */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, size / 2), 0);
+	n = umfs_file_write(tp->fs, ino, more, len, size / 2);
+	assert_true(n >= (ssize_t)(size / 2 - 2 * PGSZ) && (size_t)n < len);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, len, 0), (ssize_t)(size / 2 + n));
+	assert_memory_equal(out, buf, size / 2);
+	assert_memory_equal(out + size / 2, more, n);
+	free(buf);
+	free(out);
+	free(more);
+	pool_teardown(NULL);
+}
+
+static void fallocate_errors(void **state)
+{
+	static const struct {
+		int mode;
+		uint64_t off, len;
+		int err;
+	} cases[] = {
+		{ 0, 0, 0, -EINVAL },
+		{ 0, (uint64_t)-1, 10, -EINVAL },
+		{ 0, 0, (uint64_t)-5, -EINVAL },
+		{ FALLOC_FL_PUNCH_HOLE, 0, 10, -EOPNOTSUPP },
+		{ FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 10, -EOPNOTSUPP },
+		{ FALLOC_FL_COLLAPSE_RANGE, 0, PGSZ, -EOPNOTSUPP },
+		{ FALLOC_FL_INSERT_RANGE, 0, PGSZ, -EOPNOTSUPP },
+		{ FALLOC_FL_UNSHARE_RANGE, 0, PGSZ, -EOPNOTSUPP },
+		{ FALLOC_FL_NO_HIDE_STALE | FALLOC_FL_KEEP_SIZE, 0, PGSZ, -EOPNOTSUPP },
+		{ 0x400, 0, PGSZ, -EOPNOTSUPP },
+	};
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[PGSZ], out[PGSZ];
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "ffalloc", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	test_fill(buf, sizeof(buf), 6);
+	write_all(tp->fs, ino, buf, sizeof(buf), 0);
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(cases); i++)
+		assert_int_equal(umfs_file_fallocate(tp->fs, ino, cases[i].mode, cases[i].off,
+						     cases[i].len), cases[i].err);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, sizeof(buf));
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	assert_memory_equal(out, buf, sizeof(buf));
+	pool_teardown(NULL);
+}
+
+static void seek_data_hole(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[2 * PGSZ];
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "fseek", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	memset(buf, 0x11, sizeof(buf));
+	/* empty file: everything is past EOF */
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_DATA), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_HOLE), -ENXIO);
+
+	/* data in pages 0-1 and 10, holes elsewhere, EOF at 100 KiB */
+	write_all(tp->fs, ino, buf, 2 * PGSZ, 0);
+	write_all(tp->fs, ino, buf, 10, 10 * PGSZ + 5);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 100 << 10), 0);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_DATA), 0);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 5, SEEK_DATA), 5);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_HOLE), 2 * PGSZ);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 2 * PGSZ + 1, SEEK_HOLE), 2 * PGSZ + 1);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 2 * PGSZ, SEEK_DATA), 10 * PGSZ);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 10 * PGSZ + 7, SEEK_DATA), 10 * PGSZ + 7);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 10 * PGSZ, SEEK_HOLE), 11 * PGSZ);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 11 * PGSZ, SEEK_DATA), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, (100 << 10) - 1, SEEK_HOLE), (100 << 10) - 1);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 100 << 10, SEEK_HOLE), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 100 << 10, SEEK_DATA), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, -1, SEEK_DATA), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, -1, SEEK_HOLE), -ENXIO);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_SET), -EINVAL);
+
+	/* pages past EOF are not data; data up to EOF ends in the virtual hole */
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, FALLOC_FL_KEEP_SIZE, 200 << 10, PGSZ), 0);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 11 * PGSZ, SEEK_DATA), -ENXIO);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 10 * PGSZ + 15), 0);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 10 * PGSZ, SEEK_HOLE), 10 * PGSZ + 15);
+
+	/* a 2 MiB leaf and a far page in a tall tree */
+	write_all(tp->fs, ino, buf, 1, 37 * GIB);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 4 * MIB), 0);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, 2 * MIB, 2 * MIB), 0);
+	write_all(tp->fs, ino, buf, 1, 37 * GIB);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 11 * PGSZ, SEEK_DATA), 2 * MIB);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 2 * MIB + 5, SEEK_HOLE), 4 * MIB);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 4 * MIB, SEEK_DATA), 37 * GIB);
+	assert_int_equal(umfs_file_seek(tp->fs, ino, 37 * GIB, SEEK_HOLE), 37 * GIB + 1);
+	pool_teardown(NULL);
+}
+
+static void reads(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[3 * PGSZ], out[4 * PGSZ];
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "fread", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), 0);
+	test_fill(buf, sizeof(buf), 8);
+	write_all(tp->fs, ino, buf, sizeof(buf), PGSZ + 1);
+	/* a hole before the data, EOF in the last page */
+	memset(out, 0x77, sizeof(out));
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out) + 0, 0), (ssize_t)sizeof(out));
+	for (size_t i = 0; i < PGSZ + 1; i++)
+		assert_int_equal(out[i], 0);
+	assert_memory_equal(out + PGSZ + 1, buf, sizeof(out) - PGSZ - 1);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), PGSZ + 1 + 100),
+			 (ssize_t)(sizeof(buf) - 100));
+	assert_memory_equal(out, buf + 100, sizeof(buf) - 100);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 0, 0), 0);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 10, 4 * PGSZ + 1), 0);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 10, UINT64_MAX), 0);
+	pool_teardown(NULL);
+}
+
+/* Flushes and fences of a write, recorded through the persist hook. */
+struct pev {
+	const uint8_t *addr; /* NULL: a fence */
+	size_t len;
+};
+static struct pev pevs[1 << 16];
+static size_t npev;
+
+static void rec_flush(void *arg, const void *addr, size_t len)
+{
+	if (npev < UMFS_ARRAY_SIZE(pevs))
+		pevs[npev++] = (struct pev){ addr, len };
+}
+
+static void rec_drain(void *arg)
+{
+	if (npev < UMFS_ARRAY_SIZE(pevs))
+		pevs[npev++] = (struct pev){ NULL, 0 };
+}
+
+/* An append is all or nothing: its data is flushed and fenced before the
+ * one 8-byte store that publishes the size, and that store is fenced too. */
+static void append_orders_data_before_size(void **state)
+{
+	static const struct umfs_persist_hook hook = { rec_flush, rec_drain, NULL };
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[3 * PGSZ];
+	struct umfs_inode *in;
+	size_t last_data = 0, size_store = 0, fence = 0;
+	uint64_t ino;
+
+	assert_int_equal(pool_make(tp, "forder", 32 << 20), 0);
+	ino = make_file(tp->fs);
+	in = umfs_inode(tp->fs, ino);
+	test_fill(buf, sizeof(buf), 12);
+	write_all(tp->fs, ino, buf, 1000, 0);
+
+	npev = 0;
+	umfs_persist_hook_set(&hook);
+	write_all(tp->fs, ino, buf, sizeof(buf), 1000);
+	umfs_persist_hook_set(NULL);
+	assert_true(npev < UMFS_ARRAY_SIZE(pevs));
+
+	for (size_t i = 0; i < npev; i++) {
+		const uint8_t *a = pevs[i].addr;
+
+		if (!a)
+			continue;
+		for (uint64_t pg = 0; pg < 4; pg++) {
+			const uint8_t *p = umfs_off_ptr(tp->fs, umfs_pt_lookup(tp->fs, in, pg, NULL));
+
+			if (a < p + PGSZ && a + pevs[i].len > p)
+				last_data = i;
+		}
+		if (a == (const uint8_t *)&in->size && pevs[i].len == sizeof(in->size) && !size_store)
+			size_store = i;
+	}
+	assert_true(last_data > 0);
+	assert_true(size_store > last_data);
+	for (size_t i = last_data; i < size_store; i++)
+		if (!pevs[i].addr)
+			fence = i;
+	assert_true(fence > last_data);
+	assert_null(pevs[npev - 1].addr); /* durable on return */
+	assert_int_equal(in->size, 1000 + sizeof(buf));
+	pool_teardown(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(reads, pool_teardown),
+		cmocka_unit_test_teardown(zeroing_rules, pool_teardown),
+		cmocka_unit_test_teardown(large_writes_and_huge_leaves, pool_teardown),
+		cmocka_unit_test_teardown(efbig, pool_teardown),
+		cmocka_unit_test_teardown(enospc_short_writes, pool_teardown),
+		cmocka_unit_test_teardown(fallocate_errors, pool_teardown),
+		cmocka_unit_test_teardown(seek_data_hole, pool_teardown),
+		cmocka_unit_test_teardown(append_orders_data_before_size, pool_teardown),
+		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
