@@ -29,7 +29,8 @@ struct umfs_dir;  /* an open directory stream */
 
 /* umfs_mount() flags */
 #define UMFS_MOUNT_RDONLY 0x1u     /* map read-only, change nothing */
-#define UMFS_MOUNT_NORECOVER 0x2u  /* fail with -EUCLEAN instead of recovering */
+#define UMFS_MOUNT_NORECOVER 0x2u  /* do not recover; do not mark the pool in use */
+#define UMFS_MOUNT_EXCLUSIVE 0x4u  /* -EBUSY unless no other process uses the pool */
 
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
 int umfs_unmount(struct umfs_fs *fs);

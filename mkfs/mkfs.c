@@ -662,6 +662,13 @@ int main(int argc, char **argv)
 			unlink(o.path);
 		return 1;
 	}
+	/* Never format under a running program, -f or not. */
+	err = umfs_pmem_lock(&pm, true);
+	if (err) {
+		err_msg("%s: %s", o.path, err == -EBUSY ? "pool is in use by a running process; "
+							   "stop it first" : strerror(-err));
+		goto fail;
+	}
 	if (pm.len < t.size) {
 		err_msg("%s: mapped only %zu of %" PRIu64 " bytes", o.path, pm.len, t.size);
 		err = -EIO;

@@ -2,6 +2,7 @@
 /* api_file.c - open files: open, close, read, write, seek, truncate, fallocate. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,7 +220,7 @@ ssize_t umfs_write(struct umfs_file *f, const void *buf, size_t len)
 
 	pthread_mutex_lock(&f->pos_lock);
 	n = file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : (int64_t)f->pos, &end);
-	if (n >= 0)
+	if (n > 0) /* as Linux: an empty write leaves the offset, even with O_APPEND */
 		f->pos = end;
 	pthread_mutex_unlock(&f->pos_lock);
 	return n;
@@ -285,8 +286,16 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 {
 	int err;
 
+	const int punch_zero = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+
+	/* the order of checks is vfs_fallocate()'s, so errors match Linux */
 	if (off < 0 || len <= 0)
 		return -EINVAL;
+	if ((mode & ~(FALLOC_FL_KEEP_SIZE | punch_zero | FALLOC_FL_COLLAPSE_RANGE |
+		      FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE)) ||
+	    (mode & punch_zero) == punch_zero ||
+	    ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)))
+		return -EOPNOTSUPP;
 	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
 		return -EBADF;
 	if (S_ISDIR(umfs_inode(f->fs, f->ino)->mode))

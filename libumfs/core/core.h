@@ -64,6 +64,7 @@ struct umfs_pmem {
 	size_t len;
 	enum umfs_media media;
 	bool rdonly;
+	int fd;        /* kept open for the pool lock; -1 for private maps */
 };
 
 /* Maps a whole pool file or device. create_size > 0 creates/extends it. */
@@ -74,6 +75,10 @@ void umfs_pmem_unmap(struct umfs_pmem *pm);
 /* Makes the whole mapping durable on media that need more than cache
  * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
 int umfs_pmem_sync(struct umfs_pmem *pm);
+/* Announces use of the pool: shared by ordinary mounts, exclusive for
+ * tools that must be alone (FUSE daemon until pools are shared, mkfs, fsck
+ * repairs). -EBUSY when another process holds a conflicting lock. */
+int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
 
 void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
 void umfs_drain(void);                          /* fence: earlier flushes done */

@@ -442,8 +442,10 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 
 	if (size > UMFS_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (size == old)
+	if (size == old) {
+		file_publish(in, size); /* as Linux: the times move all the same */
 		return 0;
+	}
 	if (size > old) {
 		file_zero_present(fs, in, old, size);
 		file_publish(in, size);

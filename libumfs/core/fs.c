@@ -165,6 +165,12 @@ int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
 		err = mount_fail(-EINVAL, "pool", "smaller than the smallest UMFS pool");
 		goto err_free;
 	}
+	err = umfs_pmem_lock(pm, flags & UMFS_MOUNT_EXCLUSIVE);
+	if (err) {
+		err = mount_fail(err, "pool", err == -EBUSY ? "in use by another process" :
+							       "cannot be locked");
+		goto err_free;
+	}
 	memcpy(&fs->sb, pm->base, sizeof(fs->sb));
 	err = umfs_sb_validate(&fs->sb, pm->len, pm->rdonly, &why);
 	if (err) {

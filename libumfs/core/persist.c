@@ -17,6 +17,7 @@
 #include <linux/magic.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -129,6 +130,7 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
+	pm->fd = -1;
 	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
 		  0600);
 	if (fd < 0)
@@ -159,7 +161,7 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 		pm->len = mapped_len;
 	}
 	pm->media = media_of(fd, is_pmem);
-	close(fd);
+	pm->fd = fd;
 	return 0;
 
 err_close:
@@ -171,8 +173,20 @@ void umfs_pmem_unmap(struct umfs_pmem *pm)
 {
 	if (pm->base)
 		munmap(pm->base, pm->len);
+	if (pm->fd >= 0)
+		close(pm->fd);
 	pm->base = NULL;
 	pm->len = 0;
+	pm->fd = -1;
+}
+
+int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive)
+{
+	if (pm->fd < 0)
+		return 0; /* a private copy shares nothing */
+	if (flock(pm->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
 }
 
 int umfs_pmem_sync(struct umfs_pmem *pm)
@@ -193,6 +207,7 @@ int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 	int fd, err = 0;
 
 	memset(pm, 0, sizeof(*pm));
+	pm->fd = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
