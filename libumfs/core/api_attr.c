@@ -47,7 +47,8 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 
 	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
 	if (c.uid != 0) {
-		bool member = gid == (gid_t)-1 || gid == c.gid;
+		/* as the kernel's chgrp rule: the file's own group is always allowed */
+		bool member = gid == (gid_t)-1 || gid == c.gid || gid == in->gid;
 
 		for (int i = 0; i < c.ngroups && !member; i++)
 			member = c.groups[i] == gid;

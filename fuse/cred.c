@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cred.c - the caller's credentials for the core's permission checks.
+ *
+ * The daemon runs as one user (usually root) but serves requests from many.
+ * Before an operation that checks permissions or creates an inode, the
+ * serving thread hands the caller's ids to the core, so that new files get
+ * the caller's owner and group and the core checks access as the kernel
+ * would. Pure data operations on an open file (read, write, fsync...) skip
+ * this: the core checks them against the open mode only.
+ */
+#include <time.h>
+
+#include "umfs_fuse.h"
+
+/* The core consults at most this many supplementary groups (core.h). */
+#define UF_MAX_GROUPS 256
+
+/* Reading a caller's groups costs a trip through /proc (fuse_getgroups), as
+ * much as the request itself. Each serving thread remembers the last
+ * caller's for a second: requests come in runs from one process. A process
+ * that drops groups may keep them here for that second; the kernel has
+ * checked the request with its current groups first (default_permissions). */
+#define UF_GROUPS_TTL_NS 1000000000LL
+
+static __thread struct {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	long long expires;
+	gid_t groups[UF_MAX_GROUPS];
+} last;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void uf_cred_enter(void)
+{
+	const struct fuse_context *ctx = fuse_get_context();
+	struct umfs_cred cred = { .uid = ctx->uid, .gid = ctx->gid };
+	long long now;
+	int n;
+
+	/* Root passes every check where groups matter. */
+	if (ctx->uid == 0) {
+		umfs_cred_set_thread(&cred);
+		return;
+	}
+	now = now_ns();
+	if (last.pid != ctx->pid || last.uid != ctx->uid || last.gid != ctx->gid ||
+	    now >= last.expires) {
+		n = fuse_getgroups(UF_MAX_GROUPS, last.groups);
+		if (n < 0)
+			n = 0; /* the caller is gone or the kernel cannot say: primary group only */
+		last.ngroups = n < UF_MAX_GROUPS ? n : UF_MAX_GROUPS;
+		last.pid = ctx->pid;
+		last.uid = ctx->uid;
+		last.gid = ctx->gid;
+		last.expires = now + UF_GROUPS_TTL_NS;
+	}
+	cred.ngroups = last.ngroups;
+	cred.groups = last.groups;
+	umfs_cred_set_thread(&cred); /* the core copies the struct and the groups */
+}
+
+/* For a request the kernel has already authorized and the core would refuse
+ * for want of ownership (see uf_chmod). */
+void uf_cred_root(void)
+{
+	const struct umfs_cred root = { .uid = 0, .gid = 0 };
+
+	umfs_cred_set_thread(&root);
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - umfs-fuse's command line: umfs-fuse POOL MOUNTPOINT [options].
+ *
+ * Order matters: the pool is mounted (exclusively) before the kernel mount,
+ * so that a missing, foreign or busy pool is refused before anything appears
+ * at the mountpoint, and before daemonizing, so that errors reach the
+ * terminal and the exit code. The pool's lock is a flock on its descriptor,
+ * which the daemon child inherits.
+ *
+ * mount.fuse3 runs "TYPE SOURCE MOUNTPOINT -o OPTIONS" for `mount -t
+ * fuse.TYPE`, so the same program is also installed as "umfs".
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
+
+#include <fuse_lowlevel.h>
+
+#ifndef UMFS_VERSION
+#define UMFS_VERSION "unknown"
+#endif
+
+static const char *prog = "umfs-fuse";
+
+struct uf_opts {
+	char *pool;
+	char *mountpoint;
+	int rdonly;
+	int show_help;
+	int show_version;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_RW };
+
+static const struct fuse_opt uf_opt_spec[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_END
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s POOL MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
+		"       mount -t fuse.umfs POOL MOUNTPOINT [-o option[,option...]]\n"
+		"\n"
+		"Serves the UMFS pool POOL at MOUNTPOINT through FUSE.\n"
+		"\n"
+		"  -f              stay in the foreground\n"
+		"  -d              debug: print every request (implies -f)\n"
+		"  -s              serve with a single thread\n"
+		"  -o ro           mount the pool and the file system read-only\n"
+		"  -o allow_other  let other users in (non-root: user_allow_other in /etc/fuse.conf)\n"
+		"  -o entry_timeout=T, -o attr_timeout=T   kernel cache timeouts (1 s)\n"
+		"  -h, --help      this help, then libfuse's options\n"
+		"  -V, --version   print versions\n"
+		"\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT (or umount as root).\n"
+		"See umfs-fuse(8).\n", prog);
+}
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct uf_opts *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!o->pool) {
+			o->pool = strdup(arg);
+			return o->pool ? 0 : -1;
+		}
+		if (!o->mountpoint) {
+			o->mountpoint = strdup(arg);
+			return o->mountpoint ? 0 : -1;
+		}
+		fprintf(stderr, "%s: unexpected argument '%s' (one pool, one mountpoint)\n",
+			prog, arg);
+		return -1;
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_RO:
+		o->rdonly = 1;
+		return 1; /* kept: the kernel mount is read-only too */
+	case KEY_RW:
+		o->rdonly = 0;
+		return 1;
+	default:
+		return 1; /* libfuse's options, parsed later */
+	}
+}
+
+/* Resolves and checks the mountpoint; returns a malloc'd absolute path. */
+static char *check_mountpoint(const char *mnt)
+{
+	struct stat st;
+	char *abs;
+
+	if (stat(mnt, &st) < 0) {
+		int err = errno;
+
+		fprintf(stderr, "%s: mountpoint %s: %s%s\n", prog, mnt, strerror(err),
+			err == ENOTCONN ? " (a FUSE daemon died there: fusermount3 -u -z it first)" : "");
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: mountpoint %s: not a directory\n", prog, mnt);
+		return NULL;
+	}
+	abs = realpath(mnt, NULL);
+	if (!abs)
+		fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
+	return abs;
+}
+
+static int mount_pool(struct umfs_fuse *uf)
+{
+	unsigned flags = UMFS_MOUNT_EXCLUSIVE | (uf->rdonly ? UMFS_MOUNT_RDONLY : 0);
+	const char *why;
+	int err;
+
+	err = umfs_mount(uf->pool, flags, &uf->fs);
+	if (!err)
+		return 0;
+	why = umfs_mount_error();
+	if (err == -EBUSY)
+		fprintf(stderr, "%s: pool %s is in use by another process (a umfs-fuse "
+			"daemon or a program using libumfs); UMFS pools cannot be shared "
+			"between processes yet\n", prog, uf->pool);
+	else if (err == -ENOENT || err == -EACCES || err == -EISDIR)
+		fprintf(stderr, "%s: cannot open pool %s: %s\n", prog, uf->pool,
+			umfs_strerror(err));
+	else
+		fprintf(stderr, "%s: cannot mount pool %s: %s (%s)%s\n", prog, uf->pool,
+			*why ? why : umfs_strerror(err), umfs_strerror(err),
+			err == -EINVAL && !strstr(why, "UMFS") ?
+				"; is it a UMFS pool? (mkfs.umfs makes one)" :
+			err == -EUCLEAN && !strstr(why, "fsck") ? "; run fsck.umfs" : "");
+	uf->fs = NULL;
+	return err;
+}
+
+/* default_permissions: the kernel checks access as for any file system (the
+ * core checks again with the caller's ids); fsname and subtype make the mount
+ * show as "POOL on MOUNTPOINT type fuse.umfs". Inserted first so that the
+ * user's own -o options come later and win. */
+static int add_default_options(struct fuse_args *args, const char *pool)
+{
+	char *abs = realpath(pool, NULL), *fsname = NULL, *opts = NULL;
+	int err = -1;
+
+	if (asprintf(&fsname, "fsname=%s", abs ? abs : pool) < 0) {
+		fsname = NULL;
+		goto out;
+	}
+	if (fuse_opt_add_opt(&opts, "default_permissions") ||
+	    fuse_opt_add_opt(&opts, "subtype=umfs") ||
+	    fuse_opt_add_opt_escaped(&opts, fsname) ||
+	    fuse_opt_insert_arg(args, 1, "-o") || fuse_opt_insert_arg(args, 2, opts))
+		goto out;
+	err = 0;
+out:
+	free(abs);
+	free(fsname);
+	free(opts);
+	return err;
+}
+
+static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *co)
+{
+	struct fuse_loop_config *cfg;
+	int ret;
+
+	if (co->singlethread)
+		return fuse_loop(fuse);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, co->clone_fd);
+	if (co->max_idle_threads != UINT_MAX) /* UINT_MAX: not given, libfuse would warn */
+		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
+	fuse_loop_cfg_set_max_threads(cfg, co->max_threads);
+	ret = fuse_loop_mt(fuse, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts co = { 0 };
+	struct umfs_fuse uf = { 0 };
+	struct uf_opts o = { 0 };
+	struct fuse *fuse = NULL;
+	char *mnt = NULL;
+	int ret = UF_EXIT_USAGE, loop;
+
+	if (argc > 0 && argv[0] && argv[0][0])
+		prog = basename(argv[0]);
+	if (fuse_opt_parse(&args, &o, uf_opt_spec, opt_proc) < 0)
+		goto out;
+	if (o.show_help) {
+		usage(stdout);
+		printf("\nlibfuse options:\n");
+		fuse_cmdline_help();
+		fuse_lib_help(&args);
+		ret = UF_EXIT_OK;
+		goto out;
+	}
+	if (o.show_version) {
+		printf("umfs-fuse %s\n", UMFS_VERSION);
+		fflush(stdout); /* libfuse's lines come from a child process */
+		fuse_lowlevel_version();
+		ret = UF_EXIT_OK;
+		goto out;
+	}
+	if (!o.pool || !o.mountpoint) {
+		usage(stderr);
+		goto out;
+	}
+	ret = UF_EXIT_MOUNT;
+	mnt = check_mountpoint(o.mountpoint);
+	if (!mnt)
+		goto out;
+	ret = UF_EXIT_USAGE;
+	if (add_default_options(&args, o.pool) || fuse_opt_add_arg(&args, mnt)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (fuse_parse_cmdline(&args, &co) < 0)
+		goto out; /* libfuse said why */
+
+	uf.pool = o.pool;
+	uf.rdonly = o.rdonly;
+	if (mount_pool(&uf)) {
+		ret = UF_EXIT_POOL;
+		goto out;
+	}
+	fuse = fuse_new(&args, &umfs_fuse_ops, sizeof(umfs_fuse_ops), &uf);
+	if (!fuse)
+		goto out_pool; /* bad option: libfuse said which */
+	ret = UF_EXIT_MOUNT;
+	if (fuse_mount(fuse, co.mountpoint)) {
+		fprintf(stderr, "%s: cannot mount %s at %s (is /dev/fuse usable? is fusermount3 "
+			"installed?)\n", prog, o.pool, co.mountpoint);
+		goto out_fuse;
+	}
+	if (fuse_daemonize(co.foreground)) {
+		fprintf(stderr, "%s: cannot become a daemon\n", prog);
+		goto out_unmount;
+	}
+	ret = UF_EXIT_SERVE;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {
+		fprintf(stderr, "%s: cannot set signal handlers\n", prog);
+		goto out_unmount;
+	}
+	loop = serve(fuse, &co);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	/* > 0: stopped by a signal (SIGTERM, SIGINT, SIGHUP), a normal end */
+	ret = loop < 0 ? UF_EXIT_SERVE : UF_EXIT_OK;
+	if (loop < 0)
+		fprintf(stderr, "%s: serving %s failed: %s\n", prog, o.pool, strerror(-loop));
+out_unmount:
+	fuse_unmount(fuse);
+out_fuse:
+	fuse_destroy(fuse); /* runs uf_destroy, which unmounts the pool, if init ran */
+out_pool:
+	uf_unmount_pool(&uf);
+	if (uf.unmount_err && ret == UF_EXIT_OK)
+		ret = UF_EXIT_SERVE;
+out:
+	fuse_opt_free_args(&args);
+	free(co.mountpoint);
+	free(mnt);
+	free(o.pool);
+	free(o.mountpoint);
+	return ret;
+}
