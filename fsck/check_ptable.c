@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_ptable.c - step 5: every file's page tree and U-Log chain.
+ *
+ * Each entry must be exactly 0 or carry exactly the flag set of its kind
+ * (a pointer to a lower table; a 4 KiB leaf at level 1; a 2 MiB leaf at
+ * level 2, 2 MiB aligned) and point inside the data zone. Every page the
+ * tree reaches is claimed in a DRAM ownership bitmap before the walk goes
+ * further, so a page reached twice (by two files, or by one file through a
+ * loop) is caught at its second owner, whose entry is cleared: the walk
+ * never follows a page twice and always ends. A table page most of whose
+ * entries are invalid is not a table at all (data pointed to by a damaged
+ * entry): it is dropped whole rather than "repaired" entry by entry.
+ * The blocks counter must equal the pages the tree owns.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+/* More invalid entries than this in one table: the page is not a table. */
+#define BAD_ENTRIES_MAX 8
+
+enum pte_kind { PTE_BAD, PTE_TABLE, PTE_LEAF4K, PTE_LEAF2M };
+
+struct ptwalk {
+	uint64_t ino;
+	struct umfs_inode *in;
+	uint64_t pages;    /* pages owned: tables and data */
+	uint64_t end_pg;   /* one past the highest mapped file page */
+	uint64_t trunc_pg; /* first file page an interrupted truncate frees */
+	uint64_t trunc_freed;
+};
+
+static enum pte_kind pte_classify(const struct fsck *c, uint64_t e, unsigned level,
+				  uint64_t *off, const char **why)
+{
+	enum pte_kind kind;
+
+	if (level == 1 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS)
+		kind = PTE_LEAF4K;
+	else if (level == 2 && (e & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS)
+		kind = PTE_LEAF2M;
+	else if (level > 1 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS)
+		kind = PTE_TABLE;
+	else if (level == 2 && (e & UMFS_PTE_PSE))
+		kind = PTE_BAD, *why = "is a 2 MiB leaf with wrong flag bits or alignment";
+	else
+		kind = PTE_BAD, *why = "has invalid flag bits";
+	if (kind == PTE_BAD)
+		return kind;
+	*off = fsck_pte_off(c, e);
+	if (*off == UINT64_MAX || !fsck_page_ok(c, *off)) {
+		*why = "points outside the data zone";
+		return PTE_BAD;
+	}
+	if (kind == PTE_LEAF2M && ((*off - c->data_off) % UMFS_HUGE_SIZE ||
+				   fsck_page_of(c, *off) + UMFS_PAGES_PER_HUGE > c->data_pages)) {
+		*why = "is a 2 MiB leaf not aligned inside the data zone";
+		return PTE_BAD;
+	}
+	return kind;
+}
+
+static void entry_clear(struct fsck *c, uint64_t *t, unsigned i)
+{
+	fsck_set64(c, &t[i], 0);
+}
+
+/*
+ * Walks the table at toff (level >= 1) that maps file pages from base.
+ * Returns 0, or the number of invalid entries when there are so many that
+ * the page is no table: then nothing was claimed or changed.
+ */
+static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsigned level,
+			   uint64_t base)
+{
+	uint64_t *t = fsck_ptr(c, toff), span = fsck_pt_span(level), off = 0;
+	unsigned bad = 0;
+	const char *why;
+
+	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++)
+		if (t[i] && pte_classify(c, t[i], level, &off, &why) == PTE_BAD)
+			bad++;
+	if (bad > BAD_ENTRIES_MAX)
+		return bad;
+
+	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+		uint64_t e = t[i], pg = base + i * span, page;
+		enum pte_kind kind;
+		unsigned sub;
+
+		if (e == 0)
+			continue;
+		kind = pte_classify(c, e, level, &off, &why);
+		if (kind == PTE_BAD) {
+			if (fsck_problem(c, "cleared",
+					 "inode %" PRIu64 ": page-table entry %u at level %u (file page %" PRIu64
+					 ") %s (0x%016" PRIx64 ")",
+					 w->ino, i, level, pg, why, e))
+				entry_clear(c, t, i);
+			continue;
+		}
+		if (pg >= w->trunc_pg) {
+			/* An interrupted truncate: finish it quietly, report once. */
+			w->trunc_freed++;
+			entry_clear(c, t, i);
+			continue;
+		}
+		page = fsck_page_of(c, off);
+		if (!fsck_own_claim(c, page, kind == PTE_LEAF2M ? UMFS_PAGES_PER_HUGE : 1)) {
+			if (fsck_problem(c, "cleared",
+					 "inode %" PRIu64 ": page-table entry %u at level %u (file page %" PRIu64
+					 ") maps page %" PRIu64 "%s, already in use",
+					 w->ino, i, level, pg, page,
+					 kind == PTE_LEAF2M ? " (2 MiB)" : ""))
+				entry_clear(c, t, i);
+			continue;
+		}
+		if (kind == PTE_TABLE) {
+			sub = walk_table(c, w, off, level - 1, pg);
+			if (sub) {
+				fsck_own_release(c, page, 1);
+				if (fsck_problem(c, "dropped",
+						 "inode %" PRIu64 ": table page %" PRIu64
+						 " at level %u (file pages %" PRIu64 "-%" PRIu64
+						 ") holds %u invalid entries: it",
+						 w->ino, page, level - 1, pg, pg + span - 1, sub))
+					entry_clear(c, t, i);
+				continue;
+			}
+			w->pages++;
+		} else {
+			uint64_t n = kind == PTE_LEAF2M ? UMFS_PAGES_PER_HUGE : 1;
+
+			w->pages += n;
+			w->end_pg = UMFS_MAX(w->end_pg, pg + n);
+		}
+	}
+	return 0;
+}
+
+static void tree_drop(struct fsck *c, struct umfs_inode *in)
+{
+	fsck_set64(c, &in->pt_root, 0);
+	fsck_set8(c, &in->pt_height, 0);
+	fsck_inode_seal(c, in);
+}
+
+static void walk_tree(struct fsck *c, struct ptwalk *w)
+{
+	struct umfs_inode *in = w->in;
+	uint64_t page;
+	unsigned bad;
+
+	if (in->pt_root == 0)
+		return;
+	page = fsck_page_of(c, in->pt_root);
+	if (in->pt_height == 0 && w->trunc_pg == 0) {
+		w->trunc_freed++;
+		tree_drop(c, in);
+		return;
+	}
+	if (!fsck_own_claim(c, page, 1)) {
+		if (fsck_problem(c, "dropped",
+				 "inode %" PRIu64 ": page-table root (page %" PRIu64 ") already in use: tree",
+				 w->ino, page))
+			tree_drop(c, in);
+		return;
+	}
+	w->pages = 1;
+	if (in->pt_height == 0) {
+		w->end_pg = 1;
+		return;
+	}
+	bad = walk_table(c, w, in->pt_root, in->pt_height, 0);
+	if (bad) {
+		fsck_own_release(c, page, 1);
+		w->pages = 0;
+		if (fsck_problem(c, "dropped",
+				 "inode %" PRIu64 ": root table page %" PRIu64
+				 " holds %u invalid entries: tree",
+				 w->ino, page, bad))
+			tree_drop(c, in);
+	}
+}
+
+/* The U-Log chain: each page claimed, and stamped with this inode. */
+static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
+{
+	uint64_t off = in->ulog, *link = &in->ulog;
+
+	for (unsigned n = 0; off; n++) {
+		const struct umfs_ulog *u;
+		const char *why = NULL;
+
+		if (n == FSCK_ULOG_CHAIN_MAX)
+			why = "is too long (a loop?)";
+		else if (!fsck_page_ok(c, off))
+			why = "links outside the data zone";
+		else if (!fsck_own_claim(c, fsck_page_of(c, off), 1))
+			why = "links to a page already in use";
+		if (why == NULL) {
+			u = fsck_ptr(c, off);
+			if (u->magic != UMFS_ULOG_MAGIC || u->ino != ino ||
+			    u->generation != in->generation) {
+				fsck_own_release(c, fsck_page_of(c, off), 1);
+				why = "links to a page that is not this inode's U-Log";
+			}
+		}
+		if (why) {
+			if (fsck_problem(c, "cut", "inode %" PRIu64 ": U-Log chain (page %u) %s", ino, n,
+					 why)) {
+				fsck_set64(c, link, 0);
+				if (link == &in->ulog)
+					fsck_inode_seal(c, in);
+			}
+			return;
+		}
+		link = (uint64_t *)&((struct umfs_ulog *)fsck_ptr(c, off))->next;
+		off = *link;
+	}
+}
+
+/* Length of a symlink target stored in page 0, at most UMFS_SYMLINK_MAX. */
+static uint64_t symlink_len(struct fsck *c, const struct umfs_inode *in)
+{
+	uint64_t off = fsck_pt_lookup(c, in, 0);
+
+	return off ? strnlen(fsck_ptr(c, off), UMFS_SYMLINK_MAX) : 0;
+}
+
+static void check_file(struct fsck *c, uint64_t ino)
+{
+	struct umfs_inode *in = &c->inodes[ino];
+	struct ptwalk w = { .ino = ino, .in = in, .trunc_pg = UINT64_MAX };
+
+	if ((in->flags & UMFS_IF_TRUNC) && in->size <= UMFS_MAX_FILE_SIZE)
+		w.trunc_pg = UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE);
+	walk_tree(c, &w);
+	walk_ulog(c, ino, in);
+
+	if (in->flags & UMFS_IF_TRUNC) {
+		if (fsck_problem(c, "finished",
+				 "inode %" PRIu64 ": truncate was interrupted (%" PRIu64
+				 " entries beyond the size left)",
+				 ino, w.trunc_freed))
+			fsck_set32(c, &in->flags, in->flags & ~UMFS_IF_TRUNC);
+	}
+	if (in->blocks != w.pages &&
+	    fsck_problem(c, "fixed", "inode %" PRIu64 ": blocks counter %" PRIu64 ", but it owns %" PRIu64
+			 " pages", ino, in->blocks, w.pages))
+		fsck_set64(c, &in->blocks, w.pages);
+	if (c->ino[ino].flags & FI_SIZEFIX) {
+		uint64_t size = S_ISLNK(in->mode) ? symlink_len(c, in)
+						  : w.end_pg << UMFS_PAGE_SHIFT;
+
+		if (fsck_problem(c, "set to the mapped extent",
+				 "inode %" PRIu64 ": size %" PRIu64 " is beyond what a %s can hold",
+				 ino, in->size, fsck_type_name(in->mode)))
+			fsck_set64(c, &in->size, size);
+	}
+}
+
+int fsck_page_tables(struct fsck *c)
+{
+	c->owned = calloc(UMFS_DIV_ROUND_UP(c->data_pages, 64), sizeof(uint64_t));
+	c->released = calloc(UMFS_DIV_ROUND_UP(c->data_pages, 64), sizeof(uint64_t));
+	if (c->owned == NULL || c->released == NULL)
+		return -ENOMEM;
+	for (uint64_t ino = UMFS_ROOT_INO; ino < c->inode_count; ino++)
+		if (c->ino[ino].flags & FI_LIVE)
+			check_file(c, ino);
+	return 0;
+}

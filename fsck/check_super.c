@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_super.c - the quick steps (superblock, state page, journal) and the
+ * last one (mark the pool clean).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "check.h"
+
+/* ------------------------------------------------------------------ */
+/* Step 1: superblock                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Validates the superblock stored at off: umfs_sb_validate, plus that a
+ * backup names its own place. */
+static int sb_check_at(const struct fsck *c, uint64_t off, struct umfs_superblock *sb,
+		       const char **why)
+{
+	int err;
+
+	if (off > c->len || c->len - off < UMFS_PAGE_SIZE) {
+		*why = "outside the pool file";
+		return -EINVAL;
+	}
+	memcpy(sb, c->base + off, sizeof(*sb));
+	err = umfs_sb_validate(sb, c->len, !fsck_repairing(c), why);
+	/* A newer format is left alone, but only a superblock whose checksum
+	 * holds can claim to be one: a damaged version field is damage. */
+	if (err == -EPROTONOSUPPORT && sb->csum != umfs_sb_csum(sb)) {
+		*why = "superblock checksum mismatch (and an unknown version)";
+		return -EUCLEAN;
+	}
+	if (err)
+		return err;
+	if (off != 0 && sb->backup_sb_off != off) {
+		*why = "backup superblock names another location";
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+static bool sb_reserved_zero(const struct umfs_superblock *sb)
+{
+	if (sb->reserved0 || sb->reserved1 || sb->reserved2)
+		return false;
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(sb->reserved); i++)
+		if (sb->reserved[i])
+			return false;
+	return true;
+}
+
+/* Binds the geometry of the validated superblock c->sb. */
+static void sb_bind(struct fsck *c)
+{
+	const struct umfs_superblock *sb = &c->sb;
+
+	c->pool_size = sb->pool_size;
+	c->data_off = sb->data_off;
+	c->data_pages = sb->data_pages;
+	c->inode_count = sb->inode_count;
+	c->phys_base = sb->phys_base;
+	c->inodes = (struct umfs_inode *)(c->base + sb->inode_off);
+	c->ibitmap = (uint64_t *)(c->base + sb->ibitmap_off);
+	c->pbitmap = (uint64_t *)(c->base + sb->pbitmap_off);
+}
+
+/* Writes c->sb over the primary and the backup superblock where they differ. */
+static void sb_write_both(struct fsck *c)
+{
+	if (memcmp(c->base, &c->sb, sizeof(c->sb)))
+		fsck_write(c, c->base, &c->sb, sizeof(c->sb));
+	if (memcmp(c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb)))
+		fsck_write(c, c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb));
+}
+
+/* Compares the backup superblock with the primary. */
+static void sb_check_backup(struct fsck *c)
+{
+	struct umfs_superblock b;
+	const char *why = NULL;
+	int err;
+
+	if (!memcmp(c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb)))
+		return;
+	err = sb_check_at(c, c->sb.backup_sb_off, &b, &why);
+	if (fsck_problem(c, "rewritten from the primary", "backup superblock at 0x%" PRIx64 ": %s",
+			 c->sb.backup_sb_off, err ? why : "differs from the primary"))
+		fsck_write(c, c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb));
+}
+
+int fsck_superblock(struct fsck *c)
+{
+	const char *why = NULL, *bwhy = "not found";
+	uint64_t cand[2];
+	struct umfs_superblock b;
+	int err, berr = -EINVAL;
+
+	err = sb_check_at(c, 0, &c->sb, &why);
+	if (err == -EPROTONOSUPPORT || err == -EROFS) {
+		/* A sound superblock of a newer format: not ours to touch. */
+		fsck_note(c, "superblock: %s: not checked", why);
+		c->stop = true;
+		return err;
+	}
+	if (err == 0) {
+		sb_bind(c);
+		if (!sb_reserved_zero(&c->sb) && c->sb.version_minor <= UMFS_VERSION_MINOR &&
+		    fsck_problem(c, "zeroed", "superblock: reserved fields are not zero")) {
+			c->sb.reserved0 = c->sb.reserved1 = c->sb.reserved2 = 0;
+			memset(c->sb.reserved, 0, sizeof(c->sb.reserved));
+			c->sb.csum = umfs_sb_csum(&c->sb);
+			sb_write_both(c);
+		}
+		sb_check_backup(c);
+		return 0;
+	}
+
+	/* The backup sits in the pool's last page: the primary's word for
+	 * where that is may be garbage, so try the file's last page too. */
+	cand[0] = (c->len & ~(uint64_t)(UMFS_PAGE_SIZE - 1)) - UMFS_PAGE_SIZE;
+	cand[1] = UINT64_MAX;
+	if (c->len >= sizeof(struct umfs_superblock)) {
+		uint64_t named = ((const struct umfs_superblock *)c->base)->backup_sb_off;
+
+		if (named != cand[0] && (named & (UMFS_PAGE_SIZE - 1)) == 0)
+			cand[1] = named;
+	}
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(cand) && berr; i++) {
+		if (cand[i] == UINT64_MAX || c->len < 2 * UMFS_PAGE_SIZE)
+			continue;
+		berr = sb_check_at(c, cand[i], &b, &bwhy);
+	}
+	if (berr) {
+		fsck_problem(c, NULL, "no valid superblock: primary: %s; backup: %s", why, bwhy);
+		c->stop = true;
+		return 0;
+	}
+	c->sb = b;
+	sb_bind(c);
+	if (fsck_problem(c, "restored from the backup", "primary superblock: %s", why))
+		fsck_write(c, c->base, &c->sb, sizeof(c->sb));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 2: state page                                                   */
+/* ------------------------------------------------------------------ */
+
+static void state_check(struct fsck *c, struct umfs_state *st)
+{
+	if (st->magic != UMFS_STATE_MAGIC &&
+	    fsck_problem(c, "reinitialised", "state page: bad magic 0x%016" PRIx64, st->magic)) {
+		fsck_set64(c, &st->magic, UMFS_STATE_MAGIC);
+		fsck_set64(c, &st->state, UMFS_STATE_DIRTY);
+	}
+	if (st->state != UMFS_STATE_CLEAN && st->state != UMFS_STATE_DIRTY &&
+	    fsck_problem(c, "set to dirty", "state page: unknown state %" PRIu64, st->state))
+		fsck_set64(c, &st->state, UMFS_STATE_DIRTY);
+	if (st->orphan_head != 0 &&
+	    (st->orphan_head <= UMFS_ROOT_INO || st->orphan_head >= c->inode_count) &&
+	    fsck_problem(c, "cleared", "state page: orphan list head %" PRIu64 " is not an inode",
+			 st->orphan_head))
+		fsck_set64(c, &st->orphan_head, 0);
+	if ((st->reserved[0] || st->reserved[1]) &&
+	    fsck_problem(c, "zeroed", "state page: reserved fields are not zero"))
+		fsck_zero(c, st->reserved, sizeof(st->reserved));
+}
+
+int fsck_state(struct fsck *c)
+{
+	struct umfs_state *st = (struct umfs_state *)(c->base + c->sb.state_off);
+
+	c->was_clean = st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_CLEAN;
+	state_check(c, st);
+	c->state = st;
+	if (!c->was_clean)
+		fsck_info(c, "state page: the pool was not unmounted cleanly");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 3: journal                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The core's view of the pool, for its journal recovery and, later, its
+ * directory code. Bound here by hand rather than with umfs_fs_attach():
+ * attach takes ownership of the mapping and unmaps it when it fails or at
+ * unmount, while the engine's mapping belongs to its caller (a private map,
+ * the fuzzer's image). The fields are those fs.c's fs_bind() fills; a core
+ * call that binds without owning the mapping would replace this.
+ */
+static int fs_bind(struct fsck *c)
+{
+	struct umfs_fs *fs = calloc(1, sizeof(*fs));
+	int err;
+
+	if (fs == NULL)
+		return -ENOMEM;
+	fs->pm = *c->pm;
+	fs->pm.rdonly = false;
+	fs->pm.fd = -1; /* the mapping and its lock stay the caller's */
+	fs->base = c->base;
+	fs->sb = c->sb;
+	fs->sbp = (struct umfs_superblock *)c->base;
+	fs->state = c->state;
+	fs->inodes = c->inodes;
+	fs->ibitmap = c->ibitmap;
+	fs->pbitmap = c->pbitmap;
+	fs->data_off = c->data_off;
+	fs->data_pages = c->data_pages;
+	fs->inode_count = c->inode_count;
+	fs->phys_base = c->phys_base;
+	fs->dev = makedev(0x5546, umfs_crc32c(0, c->sb.uuid, sizeof(c->sb.uuid)) & 0xfffff);
+	fs->flags = UMFS_MOUNT_NORECOVER;
+	pthread_mutex_init(&fs->meta_lock, NULL);
+	pthread_mutex_init(&fs->vnode_lock, NULL);
+	c->fs = fs;
+	err = umfs_journal_open(fs);
+	if (err)
+		return err;
+	umfs_alloc_init(fs);
+	return 0;
+}
+
+static struct umfs_jslot_hdr *slot_hdr(const struct fsck *c, uint32_t i)
+{
+	return (struct umfs_jslot_hdr *)(c->base + c->sb.journal_off +
+					 (uint64_t)i * c->sb.journal_slot_size);
+}
+
+int fsck_journal(struct fsck *c)
+{
+	unsigned rolled = 0, bad = 0, damaged = 0, active = 0;
+	int err;
+
+	err = fs_bind(c);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < c->sb.journal_slots; i++) {
+		struct umfs_jslot_hdr *h = slot_hdr(c, i);
+
+		if (h->magic != UMFS_JSLOT_MAGIC || h->slot != i) {
+			/* The core's recovery reinitialises such a header. */
+			fsck_problem(c, "reinitialised",
+				     "journal slot %u: damaged header (magic 0x%016" PRIx64
+				     ", slot %u)",
+				     i, h->magic, h->slot);
+			damaged++;
+			continue;
+		}
+		if (h->reserved0 || h->reserved[0] || h->reserved[1] || h->reserved[2] ||
+		    h->reserved[3]) {
+			if (fsck_problem(c, "zeroed", "journal slot %u: reserved fields are not zero",
+					 i)) {
+				fsck_set32(c, &h->reserved0, 0);
+				fsck_zero(c, h->reserved, sizeof(h->reserved));
+			}
+		}
+		if (h->active_seq) {
+			active++;
+			fsck_problem(c, "rolled back",
+				     "journal slot %u: transaction %" PRIu64 " was interrupted", i,
+				     h->active_seq);
+		}
+	}
+	if (active || damaged) {
+		/* Records are checksummed and range-checked by the core. */
+		fsck_set64(c, &c->state->state, UMFS_STATE_DIRTY);
+		err = umfs_journal_recover(c->fs, &rolled, &bad);
+		if (err)
+			return err;
+		if (bad > damaged)
+			fsck_problem(c, "skipped",
+				     "journal: %u record(s) name ranges outside the metadata",
+				     bad - damaged);
+		c->journal_rolled = rolled;
+	}
+
+	/* A record may only restore metadata: never the superblocks or the
+	 * state page. Check that rollback left them alone. */
+	if (memcmp(c->base, &c->sb, sizeof(c->sb)) &&
+	    fsck_problem(c, "restored", "journal rollback changed the primary superblock"))
+		fsck_write(c, c->base, &c->sb, sizeof(c->sb));
+	sb_check_backup(c);
+	state_check(c, c->state);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Last step: mark clean                                                */
+/* ------------------------------------------------------------------ */
+
+int fsck_mark_clean(struct fsck *c)
+{
+	struct umfs_state *st = c->state;
+
+	if (!fsck_repairing(c) || c->fixed != c->problems)
+		return 0;
+	if (st->state != UMFS_STATE_CLEAN || c->wrote) {
+		fsck_set64(c, &st->last_check_ns, (uint64_t)umfs_now_ns());
+		fsck_set64(c, &st->state, UMFS_STATE_CLEAN);
+		fsck_info(c, "state page: marked clean");
+	}
+	return 0;
+}

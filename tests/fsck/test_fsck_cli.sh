@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# test_fsck_cli.sh - fsck.umfs's command line (TAP): usage and operational
+# errors, exit codes, -n leaving the pool untouched, -y then -n clean, -p.
+#   test_fsck_cli.sh FSCK MKFS
+set -u
+
+fsck=$1
+mkfs=$2
+dir=${UMFS_TEST_DIR:-/dev/shm}
+pool=$dir/umfs-fsck-cli-$$.pool
+out=$(mktemp)
+n=0
+failed=0
+trap 'rm -f "$pool" "$pool.copy" "$out"' EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; sed 's/^/# /' "$out"; }
+
+# expect CODE DESCRIPTION [GREP] -- ARGS...
+expect() {
+	local code=$1 desc=$2 pattern=$3
+	shift 4
+	"$fsck" "$@" >"$out" 2>&1
+	local got=$?
+	if [ "$got" -ne "$code" ]; then
+		echo "# exit $got, want $code" >>"$out"
+		not_ok "$desc"
+	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$out"; then
+		echo "# no \"$pattern\" in the output" >>"$out"
+		not_ok "$desc"
+	else
+		ok "$desc"
+	fi
+}
+
+echo "1..16"
+expect 8 "no pool: usage error" "usage: fsck.umfs" --
+expect 8 "unknown option: usage error" "usage:" -- -x "$pool"
+expect 8 "-n with -y: usage error" "only one of" -- -n -y "$pool"
+expect 8 "missing pool: operational error" "cannot map" -- -n "$dir/no-such-pool-$$"
+expect 0 "-h prints usage" "usage:" -- -h
+
+"$mkfs" -q -s 8M "$pool" >/dev/null 2>&1 || "$mkfs" -s 8M "$pool" >/dev/null
+expect 0 "fresh pool is clean" "clean" -- -n "$pool"
+expect 0 "no mode option: checks only and says so" "checking only" -- "$pool"
+expect 0 "-f -v: a line per step" "step 11: mark clean: ok" -- -n -f -v "$pool"
+
+# Damage the primary superblock's checksum.
+printf '\xff' | dd of="$pool" bs=1 seek=380 conv=notrunc status=none
+cp "$pool" "$pool.copy"
+expect 4 "-n reports the damaged superblock" "would be restored from the backup" -- -n "$pool"
+if cmp -s "$pool" "$pool.copy"; then ok "-n did not write the pool"; else not_ok "-n did not write the pool"; fi
+expect 1 "-y repairs it" "restored from the backup" -- -y "$pool"
+expect 0 "-n -f afterwards is clean" "clean" -- -n -f "$pool"
+
+printf '\xff' | dd of="$pool" bs=1 seek=380 conv=notrunc status=none
+expect 1 "-p repairs with a one-line summary" "errors corrected, " -- -p "$pool"
+expect 0 "-p on a clean pool" "clean, " -- -p "$pool"
+
+# A pool in use (another process holds its lock) is not repaired.
+flock -F -s "$pool" sleep 3 &
+locker=$!
+sleep 0.5
+expect 8 "-y refuses a pool in use" "in use" -- -y "$pool"
+kill "$locker" 2>/dev/null
+wait "$locker" 2>/dev/null
+
+# Neither superblock valid: errors left uncorrected.
+printf 'XXXXXXXX' | dd of="$pool" bs=1 seek=0 conv=notrunc status=none
+size=$(stat -c %s "$pool")
+printf 'XXXXXXXX' | dd of="$pool" bs=1 seek=$((size - 4096)) conv=notrunc status=none
+expect 4 "no valid superblock: exit 4" "no valid superblock" -- -y "$pool"
+exit $failed

@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_fsck_steps.c - targeted tests: one specific corruption per check
+ * step, the message and exit code each mode gives, and the repaired result
+ * (checked again by a full fsck -n and, where it matters, through the API).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsck_testlib.h"
+
+struct fixture {
+	char path[256];
+	struct ft_map m;
+	bool mapped;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *what = "format";
+	int err;
+
+	ft_pool_path(f->path, sizeof(f->path), "steps");
+	err = ft_pool_format(f->path, FT_POOL_SIZE, 0);
+	if (!err)
+		err = ft_pool_populate(f->path, &what);
+	if (err) {
+		fprintf(stderr, "pool: %s: %s\n", what, strerror(-err));
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->mapped)
+		ft_map_close(&f->m);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+/* Maps the pool for corruption; unmapped by fsck_expect(). */
+static struct ft_map *map(struct fixture *f)
+{
+	if (!f->mapped)
+		assert_int_equal(ft_map_open(f->path, &f->m), 0);
+	f->mapped = true;
+	return &f->m;
+}
+
+static void unmap(struct fixture *f)
+{
+	if (f->mapped)
+		ft_map_close(&f->m);
+	f->mapped = false;
+}
+
+/* Runs fsck and checks its exit code and that its output holds want. */
+static char *fsck_expect(struct fixture *f, enum fsck_mode mode, bool force, int code,
+			 const char *want)
+{
+	struct fsck_summary sum;
+	char *text = NULL;
+	int got;
+
+	unmap(f);
+	got = ft_fsck(f->path, mode, force, &text, &sum);
+	if (got != code || (want && !strstr(text, want))) {
+		fprintf(stderr, "fsck %s%s: exit %d (want %d), looking for \"%s\" in:\n%s",
+			mode == FSCK_MODE_CHECK ? "-n" : "-y", force ? " -f" : "", got, code,
+			want ? want : "", text);
+		fail();
+	}
+	return text;
+}
+
+/* The standard sequence: -n reports and changes nothing, -y repairs, a
+ * second full -n is clean. */
+static void check_repair(struct fixture *f, const char *n_msg, const char *y_msg)
+{
+	struct ft_map m;
+	uint8_t *before;
+	size_t len;
+
+	unmap(f);
+	assert_int_equal(ft_map_open(f->path, &m), 0);
+	len = m.pm.len;
+	before = malloc(len);
+	memcpy(before, m.base, len);
+	ft_map_close(&m);
+
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_UNCORRECTED, n_msg));
+	assert_int_equal(ft_map_open(f->path, &m), 0);
+	assert_memory_equal(m.base, before, len); /* -n wrote nothing */
+	ft_map_close(&m);
+	free(before);
+
+	free(fsck_expect(f, FSCK_MODE_REPAIR, true, FSCK_EXIT_CORRECTED, y_msg));
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, NULL));
+}
+
+static uint64_t ino_of(struct fixture *f, const char *path)
+{
+	uint64_t ino;
+
+	unmap(f);
+	ino = ft_ino_of(f->path, path);
+	assert_true(ino > 0);
+	return ino;
+}
+
+static int api_stat(struct fixture *f, const char *path, struct stat *st)
+{
+	struct umfs_fs *fs;
+	int err;
+
+	unmap(f);
+	assert_int_equal(umfs_mount(f->path, UMFS_MOUNT_RDONLY, &fs), 0);
+	err = umfs_stat(fs, path, st, AT_SYMLINK_NOFOLLOW);
+	umfs_unmount(fs);
+	return err;
+}
+
+/* Entry `name` in the first block of a small (unindexed) directory. */
+static struct umfs_dentry *find_dentry(struct ft_map *m, uint64_t dir, const char *name,
+				       struct umfs_dirblock_hdr **hp, unsigned *slot)
+{
+	struct umfs_dirblock_hdr *h =
+		(struct umfs_dirblock_hdr *)(m->base + ft_page_off(m, ft_inode(m, dir), 0));
+
+	for (unsigned s = 1; s < UMFS_DIR_SLOTS_PER_BLOCK; s++) {
+		struct umfs_dentry *e = (struct umfs_dentry *)((uint8_t *)h + s * UMFS_DIR_SLOT_SIZE);
+
+		if (!((h->used[s / 64] >> (s % 64)) & 1))
+			continue;
+		if (e->name_len == strlen(name) && !memcmp(e->name, name, e->name_len)) {
+			*hp = h;
+			*slot = s;
+			return e;
+		}
+	}
+	fail_msg("no entry %s in directory %llu", name, (unsigned long long)dir);
+	return NULL;
+}
+
+/* Removes an entry by hand, without touching its target. */
+static void drop_dentry(struct ft_map *m, uint64_t dir, const char *name)
+{
+	struct umfs_dirblock_hdr *h;
+	unsigned s, n;
+	struct umfs_dentry *e = find_dentry(m, dir, name, &h, &s);
+
+	n = e->nslots;
+	for (unsigned i = s; i < s + n; i++)
+		h->used[i / 64] &= ~(1ull << (i % 64));
+	memset(e, 0, n * UMFS_DIR_SLOT_SIZE);
+	h->nfree = (uint16_t)(h->nfree + n);
+	ft_inode(m, dir)->dir.nentries--;
+}
+
+/* Adds an entry by hand in a free slot of the first block. */
+static void add_dentry(struct ft_map *m, uint64_t dir, const char *name, uint64_t ino,
+		       unsigned char type)
+{
+	struct umfs_dirblock_hdr *h =
+		(struct umfs_dirblock_hdr *)(m->base + ft_page_off(m, ft_inode(m, dir), 0));
+	size_t len = strlen(name);
+	unsigned n = (unsigned)UMFS_DIRENT_SLOTS(len), s;
+
+	for (s = 1; s + n <= UMFS_DIR_SLOTS_PER_BLOCK; s++) {
+		unsigned i;
+
+		for (i = s; i < s + n && !((h->used[i / 64] >> (i % 64)) & 1); i++)
+			;
+		if (i == s + n)
+			break;
+	}
+	assert_true(s + n <= UMFS_DIR_SLOTS_PER_BLOCK);
+	struct umfs_dentry *e = (struct umfs_dentry *)((uint8_t *)h + s * UMFS_DIR_SLOT_SIZE);
+	e->ino = ino;
+	e->hash = umfs_name_hash(name, len);
+	e->name_len = (uint8_t)len;
+	e->type = type;
+	e->nslots = (uint8_t)n;
+	memcpy(e->name, name, len);
+	for (unsigned i = s; i < s + n; i++)
+		h->used[i / 64] |= 1ull << (i % 64);
+	h->nfree = (uint16_t)(h->nfree - n);
+	ft_inode(m, dir)->dir.nentries++;
+}
+
+/* ------------------------------------------------------------------ */
+/* The pool as made                                                     */
+/* ------------------------------------------------------------------ */
+
+static void populated_pool_is_clean(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map m;
+	uint8_t *before;
+	size_t len;
+
+	free(fsck_expect(f, FSCK_MODE_CHECK, false, FSCK_EXIT_OK, "(quick check of a clean pool)"));
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean"));
+	assert_int_equal(ft_map_open(f->path, &m), 0);
+	len = m.pm.len;
+	before = malloc(len);
+	memcpy(before, m.base, len);
+	ft_map_close(&m);
+	/* A repair run over a clean pool changes nothing. */
+	free(fsck_expect(f, FSCK_MODE_REPAIR, true, FSCK_EXIT_OK, ": clean"));
+	assert_int_equal(ft_map_open(f->path, &m), 0);
+	assert_memory_equal(m.base, before, len);
+	ft_map_close(&m);
+	free(before);
+}
+
+/* A clean pool gets the quick check: damage past the quick steps waits for -f. */
+static void clean_pool_quick_unless_forced(void **state)
+{
+	struct fixture *f = *state;
+
+	ft_inode(map(f), ino_of(f, "/dir1/f2"))->nlink = 9;
+	free(fsck_expect(f, FSCK_MODE_CHECK, false, FSCK_EXIT_OK, NULL));
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_UNCORRECTED, "link count 9, should be 3"));
+	/* A pool marked dirty is always checked fully. */
+	ft_state(map(f))->state = UMFS_STATE_DIRTY;
+	free(fsck_expect(f, FSCK_MODE_CHECK, false, FSCK_EXIT_UNCORRECTED, "link count 9"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 1-3: superblock, state page, journal                           */
+/* ------------------------------------------------------------------ */
+
+static void primary_superblock_restored_from_backup(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map *m = map(f);
+
+	memset(m->base + 8, 0xab, 64);
+	check_repair(f, "primary superblock: superblock checksum mismatch (and an unknown version): would be restored from the backup",
+		     "restored from the backup");
+	m = map(f);
+	assert_memory_equal(m->base, m->base + m->sb.backup_sb_off, sizeof(struct umfs_superblock));
+}
+
+static void both_superblocks_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map *m = map(f);
+
+	m->base[0] ^= 1;
+	m->base[m->sb.backup_sb_off] ^= 1;
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_UNCORRECTED, "no valid superblock"));
+	free(fsck_expect(f, FSCK_MODE_REPAIR, true, FSCK_EXIT_UNCORRECTED, "no valid superblock"));
+}
+
+static void backup_superblock_rewritten(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map *m = map(f);
+
+	m->base[m->sb.backup_sb_off + 100] ^= 0x40;
+	check_repair(f, "backup superblock at 0x7ff000: superblock checksum mismatch: would be rewritten",
+		     "rewritten from the primary");
+}
+
+static void state_page_reinitialised(void **state)
+{
+	struct fixture *f = *state;
+
+	ft_state(map(f))->magic = 0x1234;
+	check_repair(f, "state page: bad magic 0x0000000000001234: would be reinitialised",
+		     "reinitialised");
+	assert_int_equal(ft_state(map(f))->state, UMFS_STATE_CLEAN);
+}
+
+static void interrupted_transaction_rolled_back(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f3");
+	struct umfs_fs *fs;
+	struct umfs_inode *in;
+
+	/* A transaction that changes an inode and never commits. */
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	in = umfs_inode(fs, ino);
+	umfs_meta_lock(fs);
+	assert_int_equal(umfs_tx_begin(fs), 0);
+	assert_int_equal(umfs_tx_add(fs, in, sizeof(*in)), 0);
+	in->nlink = 77;
+	in->uid = 4242;
+	umfs_persist(in, sizeof(*in));
+	umfs_meta_unlock(fs);
+	umfs_unmount(fs); /* the transaction is still active: no clean mark */
+
+	check_repair(f, "journal slot 0: transaction", "was interrupted: rolled back");
+	assert_int_equal(ft_inode(map(f), ino)->nlink, 1);
+	assert_int_equal(ft_inode(map(f), ino)->uid, (uint32_t)geteuid());
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 4-5: inodes, page tables                                       */
+/* ------------------------------------------------------------------ */
+
+static void invalid_mode_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f5");
+	struct umfs_inode *in = ft_inode(map(f), ino);
+	struct stat st;
+
+	in->mode = 0170644; /* no such file type */
+	ft_inode_seal(in);
+	check_repair(f, "invalid mode 0170644: would be cleared", "names a free or invalid inode: removed");
+	assert_int_equal(api_stat(f, "/dir1/f5", &st), -ENOENT);
+	assert_int_equal(ft_inode(map(f), ino)->mode, 0);
+}
+
+static void checksum_mismatch_resealed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f6");
+	struct umfs_inode *in = ft_inode(map(f), ino);
+
+	in->gid = 31337; /* identity field changed outside a transaction */
+	check_repair(f, "checksum", "resealed");
+	assert_int_equal(ft_inode(map(f), ino)->csum, umfs_inode_csum(ft_inode(map(f), ino)));
+}
+
+static void pte_outside_data_zone_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/sparse");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+	uint64_t *root;
+
+	assert_int_equal(in->pt_height, 2);
+	root = (uint64_t *)(m->base + in->pt_root);
+	assert_true(root[0] != 0);
+	root[7] = (m->sb.pool_size + (64ull << 20)) | UMFS_PTE_TABLE_FLAGS;
+	check_repair(f, "page-table entry 7 at level 2 (file page 3584) points outside the data zone",
+		     "outside the data zone (0x0000000004800067): cleared");
+}
+
+static void pte_bad_flags_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/sparse");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+	uint64_t *root = (uint64_t *)(m->base + in->pt_root);
+	uint64_t *l1 = (uint64_t *)(m->base + (root[0] & UMFS_PTE_ADDR_MASK));
+
+	l1[0] |= 1ull << 8; /* global bit on a 4 KiB leaf */
+	check_repair(f, "page-table entry 0 at level 1 (file page 0) has invalid flag bits", "cleared");
+}
+
+static void page_owned_twice(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a = ino_of(f, "/dir1/f4"), b = ino_of(f, "/dir1/f7");
+	struct ft_map *m = map(f);
+	struct umfs_inode *ia = ft_inode(m, a), *ib = ft_inode(m, b);
+	uint64_t *l1;
+
+	/* f7 (three pages: a level-1 table) maps f4's first data page too. */
+	assert_int_equal(ib->pt_height, 1);
+	l1 = (uint64_t *)(m->base + ib->pt_root);
+	l1[1] = (ft_page_off(m, ia, 0) + m->sb.phys_base) | UMFS_PTE_LEAF4K_FLAGS;
+	check_repair(f, "already in use: would be cleared", "already in use: cleared");
+}
+
+static void table_loop_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/sparse");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+	uint64_t *root = (uint64_t *)(m->base + in->pt_root);
+
+	/* An entry of the root table pointing back at the root. */
+	root[100] = (in->pt_root + m->sb.phys_base) | UMFS_PTE_TABLE_FLAGS;
+	check_repair(f, "page-table entry 100 at level 2", "already in use: cleared");
+}
+
+static void blocks_counter_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/big");
+
+	ft_inode(map(f), ino)->blocks += 5;
+	check_repair(f, "blocks counter", "pages: fixed");
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 6: directories                                                  */
+/* ------------------------------------------------------------------ */
+
+static void dangling_entry_removed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f3");
+	struct ft_map *m = map(f);
+	struct stat st;
+
+	/* Free the inode behind the name's back. */
+	memset(ft_inode(m, ino), 0, sizeof(struct umfs_inode));
+	ft_ibitmap(m)[ino / 64] &= ~(1ull << (ino % 64));
+	check_repair(f, "entry \"f3\"", "names a free or invalid inode: removed");
+	assert_int_equal(api_stat(f, "/dir1/f3", &st), -ENOENT);
+	assert_int_equal(api_stat(f, "/dir1/f4", &st), 0);
+}
+
+static void duplicate_name_removed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1"), ino = ino_of(f, "/dir1/f1");
+
+	add_dentry(map(f), dir, "f2", ino, DT_REG);
+	check_repair(f, "entry \"f2\"", "duplicate name: removed");
+}
+
+static void directory_hard_link_removed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1"), sub = ino_of(f, "/dir1/sub");
+
+	add_dentry(map(f), dir, "again", sub, DT_DIR);
+	check_repair(f, "entry \"again\"", "second name of a directory (hard link or loop): removed");
+}
+
+static void wrong_entry_type_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1");
+	struct umfs_dirblock_hdr *h;
+	unsigned s;
+
+	find_dentry(map(f), dir, "f8", &h, &s)->type = DT_DIR;
+	check_repair(f, "entry \"f8\": type 4, but inode", "is a regular file: fixed");
+}
+
+static void bad_hash_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1");
+	struct umfs_dirblock_hdr *h;
+	unsigned s;
+
+	find_dentry(map(f), dir, "f0", &h, &s)->hash ^= 0x100;
+	check_repair(f, "entry \"f0\": hash", "fixed");
+}
+
+static void damaged_index_rebuilt(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/split");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, dir);
+	struct umfs_bucket *b;
+	struct stat st;
+	char name[32];
+
+	assert_true(in->dir.nbuckets >= 2);
+	b = (struct umfs_bucket *)(m->base + ft_page_off(m, in, UMFS_DIR_BUCKET_PAGE0));
+	b->ent[3] ^= 1; /* a reference to the wrong slot */
+	check_repair(f, "directory", "rebuilt");
+	/* Every name is still there, found through the rebuilt index. */
+	for (int i = 0; i < 600; i += 37) {
+		snprintf(name, sizeof(name), "/split/n%d", i);
+		assert_int_equal(api_stat(f, name, &st), 0);
+	}
+	assert_int_equal(st.st_nlink, 601);
+}
+
+static void bad_block_header_reinitialised(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1");
+	struct ft_map *m = map(f);
+	struct umfs_dirblock_hdr *h =
+		(struct umfs_dirblock_hdr *)(m->base + ft_page_off(m, ft_inode(m, dir), 0));
+
+	h->magic = 0xdeadbeef;
+	/* Its entries are lost: their inodes go to lost+found. */
+	check_repair(f, "entry block 0: bad header (magic 0xdeadbeef)", "reconnected to /lost+found");
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 7-8: connectivity, link counts                                 */
+/* ------------------------------------------------------------------ */
+
+static void unreachable_file_in_lost_found(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1"), ino = ino_of(f, "/dir1/f4");
+	struct stat st;
+	char name[64];
+
+	drop_dentry(map(f), dir, "f4");
+	check_repair(f, "is not reachable from the root: would be reconnected", "/lost+found is missing");
+	snprintf(name, sizeof(name), "/lost+found/#%llu", (unsigned long long)ino);
+	assert_int_equal(api_stat(f, name, &st), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_size, 4 * 1500);
+	assert_int_equal(api_stat(f, "/lost+found", &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+}
+
+static void unreachable_subtree_reconnected(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/dir1"), sub = ino_of(f, "/dir1/sub");
+	struct stat st;
+	char name[64];
+
+	drop_dentry(map(f), dir, "sub");
+	check_repair(f, "(directory", "reconnected to /lost+found");
+	snprintf(name, sizeof(name), "/lost+found/#%llu/deep/file", (unsigned long long)sub);
+	assert_int_equal(api_stat(f, name, &st), 0);
+	assert_int_equal(st.st_size, 5000);
+	assert_int_equal(api_stat(f, "/dir1", &st), 0);
+	assert_int_equal(st.st_nlink, 2); /* sub is gone from it */
+	assert_int_equal(api_stat(f, "/lost+found", &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+}
+
+static void orphan_freed(void **state)
+{
+	struct fixture *f = *state;
+	struct umfs_fs *fs;
+	struct umfs_file *file;
+	uint64_t ino = ino_of(f, "/dir1/f8");
+
+	/* Unlinked while open, and the process never closes it. */
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/dir1/f8", O_RDONLY, 0, &file), 0);
+	assert_int_equal(umfs_unlink(fs, "/dir1/f8"), 0);
+	assert_int_equal(ft_state(&(struct ft_map){ .base = fs->base, .sb = fs->sb })->orphan_head, ino);
+	umfs_unmount(fs);
+
+	check_repair(f, "unlinked while open, never closed: would be freed", "never closed: freed");
+	assert_int_equal(ft_inode(map(f), ino)->mode, 0);
+	assert_int_equal(ft_state(map(f))->orphan_head, 0);
+}
+
+static void link_count_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f2"), dir = ino_of(f, "/dir1");
+	struct stat st;
+
+	ft_inode(map(f), ino)->nlink = 1;
+	ft_inode(map(f), dir)->nlink = 7;
+	check_repair(f, "link count 1, should be 3", "link count 7, should be 3: fixed");
+	assert_int_equal(api_stat(f, "/hard2", &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+}
+
+static void parent_pointer_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t sub = ino_of(f, "/dir1/sub");
+
+	ft_inode(map(f), sub)->dir.parent = UMFS_ROOT_INO;
+	check_repair(f, "parent (\"..\") is 1, but it is named in", "fixed");
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 9: bitmaps                                                      */
+/* ------------------------------------------------------------------ */
+
+static void leaked_page_freed(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map *m = map(f);
+	uint64_t *pbm = ft_pbitmap(m), page = m->sb.data_pages - 3;
+
+	assert_false((pbm[page / 64] >> (page % 64)) & 1);
+	pbm[page / 64] |= 1ull << (page % 64);
+	check_repair(f, "page bitmap: page 1532 marked in use, but nothing uses it: would be freed",
+		     "page 1532 marked in use, but nothing uses it: freed");
+}
+
+static void used_page_marked_free(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f1");
+	struct ft_map *m = map(f);
+	uint64_t page = (ft_page_off(m, ft_inode(m, ino), 0) - m->sb.data_off) >> UMFS_PAGE_SHIFT;
+	char want[128];
+
+	ft_pbitmap(m)[page / 64] &= ~(1ull << (page % 64));
+	snprintf(want, sizeof(want), "page bitmap: page %llu in use, but marked free: marked used",
+		 (unsigned long long)page);
+	check_repair(f, "in use, but marked free: would be marked used", want);
+}
+
+static void inode_bitmap_fixed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f1");
+	struct ft_map *m = map(f);
+
+	ft_ibitmap(m)[ino / 64] &= ~(1ull << (ino % 64));
+	ft_ibitmap(m)[500 / 64] |= 1ull << (500 % 64);
+	check_repair(f, "inode bitmap: inode 500 marked in use, but nothing uses it", "marked used");
+}
+
+/* After a repair, the state page says clean again. */
+static void repaired_pool_marked_clean(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/big");
+
+	ft_inode(map(f), ino)->nlink = 5;
+	ft_state(map(f))->state = UMFS_STATE_DIRTY;
+	check_repair(f, "link count 5", "fixed");
+	assert_int_equal(ft_state(map(f))->state, UMFS_STATE_CLEAN);
+	assert_true(ft_state(map(f))->last_check_ns != 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(populated_pool_is_clean),
+		T(clean_pool_quick_unless_forced),
+		T(primary_superblock_restored_from_backup),
+		T(both_superblocks_bad),
+		T(backup_superblock_rewritten),
+		T(state_page_reinitialised),
+		T(interrupted_transaction_rolled_back),
+		T(invalid_mode_cleared),
+		T(checksum_mismatch_resealed),
+		T(pte_outside_data_zone_cleared),
+		T(pte_bad_flags_cleared),
+		T(page_owned_twice),
+		T(table_loop_cleared),
+		T(blocks_counter_fixed),
+		T(dangling_entry_removed),
+		T(duplicate_name_removed),
+		T(directory_hard_link_removed),
+		T(wrong_entry_type_fixed),
+		T(bad_hash_fixed),
+		T(damaged_index_rebuilt),
+		T(bad_block_header_reinitialised),
+		T(unreachable_file_in_lost_found),
+		T(unreachable_subtree_reconnected),
+		T(orphan_freed),
+		T(link_count_fixed),
+		T(parent_pointer_fixed),
+		T(leaked_page_freed),
+		T(used_page_marked_free),
+		T(inode_bitmap_fixed),
+		T(repaired_pool_marked_clean),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
