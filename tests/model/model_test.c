@@ -12,8 +12,11 @@
  * compared including file contents. At the end everything is removed and
  * the pool must be back to its free page and inode counts (no leaks).
  *
- * The namespace is small on purpose (six names, parents at most two levels
- * deep) so that operations collide and error paths are taken often.
+ * The namespace is small on purpose (six names, four of one letter and two
+ * of 100 and 255 bytes, parents at most two levels deep) so that operations collide and error paths are taken often. Errnos
+ * must be equal, except where two error conditions hold at once and POSIX
+ * does not rank them (see tolerated()): those are counted and listed.
+ * Runs as root (exit 77, "skipped", otherwise).
  *
  * usage: model_test [--ops N] [--seed S] [--pool PATH] [--size MiB]
  *                   [--checkpoint N] [--fsck PATH] [--trace] [--trace-from N]
@@ -87,10 +90,11 @@
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 
-#define PLEN 512             /* longest path the model builds */
+#define PLEN 4096            /* longest path the model builds */
+#define TLEN 1024            /* longest symlink target it builds */
 #define MAX_HANDLES 8        /* open files at once */
-#define MAX_ENTRIES 4096     /* names in the tree */
-#define MAX_IO (3 * MiB + 64 * KiB)
+#define MAX_ENTRIES 2048     /* names in the tree */
+#define MAX_IO (4 * MiB + 64 * KiB) /* the longest read or write, and some */
 #define FAR_LIMIT (64 * GiB) /* no offset or size beyond (see above) */
 #define SET_TIME_LIMIT 1000000000 /* utimens sets times before this (2001) */
 #define MAX_DEPTH 32
@@ -98,7 +102,9 @@
 
 extern char **environ;
 
-static const char *const names[] = { "a", "b", "c", "d", "e", "f" };
+/* Short names collide; long ones take several directory slots each. */
+static char name_100[101], name_255[256], name_256[257];
+static const char *const names[] = { "a", "b", "c", "d", name_100, name_255 };
 
 struct handle {
 	bool used;
@@ -115,7 +121,7 @@ struct entry {
 	int depth;
 	size_t first_child, nchild; /* directories: their names in entries[] */
 	struct stat rst;            /* reference lstat */
-	char target[PLEN];          /* symlinks: the reference's target */
+	char target[TLEN];          /* symlinks: the reference's target */
 	ssize_t target_len;
 };
 
@@ -134,6 +140,7 @@ static bool opt_keep;
 static bool skip_mtime, skip_empty_write, skip_slash;
 
 /* State */
+static char cmdline[1024];    /* the options that shape the run, for "reproduce" */
 static uint64_t rng;
 static unsigned long step;   /* operations done */
 static char desc[1024];      /* the operation in progress */
@@ -194,10 +201,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) mismatch(const char 
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr,
-		"\n  reproduce: model_test --seed %" PRIu64 " --ops %lu --checkpoint %lu"
-		" --trace-from %lu\n",
-		opt_seed, step + 1, opt_checkpoint, step > 30 ? step - 30 : 0);
+	fprintf(stderr, "\n  reproduce: %s --seed %" PRIu64 " --ops %lu --trace-from %lu\n",
+		cmdline, opt_seed, step + 1, step > 30 ? step - 30 : 0);
 	if (opt_keep) {
 		fprintf(stderr, "  pool kept at %s, reference tree at %s\n", pool_path, ref_root);
 	} else {
@@ -327,6 +332,20 @@ static bool dir_nonempty(const char *a)
 	return any;
 }
 
+/* A component longer than NAME_MAX in the path? */
+static bool has_long_name(const char *a)
+{
+	for (const char *p = a; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n > 255)
+			return true;
+		p += n;
+		p += *p == '/';
+	}
+	return false;
+}
+
 /* Does the condition that err reports hold for some argument? */
 static bool errno_applies(int err)
 {
@@ -405,6 +424,14 @@ static bool errno_applies(int err)
 			break;
 		case ENOTEMPTY:
 			if (l == 0 && S_ISDIR(ls.st_mode) && dir_nonempty(a))
+				return true;
+			break;
+		case ENAMETOOLONG:
+			/* a name longer than NAME_MAX, or (POSIX) an expansion
+			 * of symlinks longer than PATH_MAX: a loop of links with
+			 * long names grows one before it is followed SYMLOOP_MAX
+			 * times */
+			if (has_long_name(a) || l == -ELOOP || f == -ELOOP)
 				return true;
 			break;
 		}
@@ -514,6 +541,8 @@ static void fill(uint8_t *buf, size_t len)
 	uint64_t s = rnd64() | 1;
 	size_t i = 0;
 
+	if (len > MAX_IO)
+		fatal("write of %zu bytes: more than MAX_IO", len);
 	switch (rnd(20)) {
 	case 0: /* zeros are data too */
 		memset(buf, 0, len);
@@ -545,7 +574,7 @@ static size_t gen_len(void)
 	if (r < 85)
 		return 4096 * (1 + rnd(8));
 	if (r < 90)
-		return 2 * MiB;
+		return 2 * MiB * (1 + rnd(2)); /* whole 2 MiB leaves */
 	return 1 + rnd(3 * MiB);
 }
 
@@ -569,8 +598,10 @@ static int64_t gen_offset(uint64_t size)
 		return (int64_t)size;
 	if (r < 60)
 		return clamp0((int64_t)(4096 * rnd(64)) + (int64_t)rnd(17) - 8);
-	if (r < 75)
+	if (r < 68)
 		return (int64_t)(2 * MiB * (1 + rnd(3))) + (int64_t)rnd(8192) - 4096;
+	if (r < 78)
+		return (int64_t)(2 * MiB * rnd(4)); /* a 2 MiB leaf boundary exactly */
 	if (r < 93)
 		return (int64_t)rnd(8 * MiB);
 	return (int64_t)far[rnd(UMFS_ARRAY_SIZE(far))] + (int64_t)rnd(8192) - 4096;
@@ -713,7 +744,7 @@ static void pick_new(char *out)
 	char parent[PLEN];
 
 	pick_parent(parent);
-	join(out, parent, names[rnd(UMFS_ARRAY_SIZE(names))]);
+	join(out, parent, chance(1) ? name_256 : names[rnd(UMFS_ARRAY_SIZE(names))]);
 	if (chance(2) && !skip_slash && !is_symlink(out))
 		strcat(out, "/"); /* trailing slashes have their own rules */
 }
@@ -733,6 +764,28 @@ static void pick_path(char *out, unsigned pct)
 		return;
 	}
 	pick_new(out);
+}
+
+static bool is_dir(const struct entry *e)
+{
+	return S_ISDIR(e->rst.st_mode) && e->depth >= 1;
+}
+
+static bool is_link(const struct entry *e)
+{
+	return S_ISLNK(e->rst.st_mode);
+}
+
+/* Like pick_path, but mostly a name of the kind the operation wants, so
+ * that its success path is taken often enough too. */
+static void pick_path_pref(char *out, unsigned pct, bool (*want)(const struct entry *))
+{
+	const struct entry *e;
+
+	if (chance(60) && (e = pick_entry(want)))
+		path_fmt(out, "%s", e->path);
+	else
+		pick_path(out, pct);
 }
 
 /* A relative symlink target: one to three names, no "." or ".." */
@@ -844,9 +897,13 @@ static void compare_bytes(const char *what, const uint8_t *u, const uint8_t *r, 
 static void compare_range(const char *what, struct umfs_file *uf, int fd, uint64_t off,
 			  size_t len)
 {
-	long long u = umfs_pread(uf, ubuf, len, (off_t)off);
-	long long r = sys(pread(fd, rbuf, len, (off_t)off));
+	long long u, r;
 	char a[64], b[64];
+
+	if (len > MAX_IO)
+		fatal("read of %zu bytes: more than MAX_IO", len);
+	u = umfs_pread(uf, ubuf, len, (off_t)off);
+	r = sys(pread(fd, rbuf, len, (off_t)off));
 
 	if (u != r)
 		mismatch("%s: pread(%zu @ %llu) umfs %s, reference %s", what, len,
@@ -1228,6 +1285,20 @@ static struct handle *pick_handle(bool files_only)
 	return n ? &handles[idx[rnd((uint64_t)n)]] : NULL;
 }
 
+/* An open file for reading or writing: mostly one that allows it. */
+static struct handle *pick_handle_for(int acc_unwanted)
+{
+	int idx[MAX_HANDLES], n = 0;
+
+	if (chance(25))
+		return pick_handle(false);
+	for (int i = 0; i < MAX_HANDLES; i++)
+		if (handles[i].used && !handles[i].is_dir &&
+		    (handles[i].flags & O_ACCMODE) != acc_unwanted)
+			idx[n++] = i;
+	return n ? &handles[idx[rnd((uint64_t)n)]] : pick_handle(false);
+}
+
 static int handle_no(const struct handle *h)
 {
 	return (int)(h - handles);
@@ -1370,7 +1441,7 @@ static void read_back(struct handle *h, uint64_t pos, size_t len)
 
 static void op_write(void)
 {
-	struct handle *h = pick_handle(false);
+	struct handle *h = pick_handle_for(O_RDONLY);
 	size_t len = gen_len();
 	long long u, r;
 
@@ -1407,7 +1478,7 @@ static void op_write(void)
 
 static void op_read(void)
 {
-	struct handle *h = pick_handle(false);
+	struct handle *h = pick_handle_for(O_WRONLY);
 	size_t len = gen_len();
 	long long u, r;
 
@@ -1530,7 +1601,7 @@ static void op_lseek(void)
 
 static void op_ftruncate(void)
 {
-	struct handle *h = pick_handle(false);
+	struct handle *h = pick_handle_for(O_RDONLY);
 	struct stat st;
 	int64_t size;
 
@@ -1551,7 +1622,7 @@ static void op_fallocate(void)
 	static const int modes[] = { 0, 0, FALLOC_FL_KEEP_SIZE,
 				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
-	struct handle *h = pick_handle(false);
+	struct handle *h = pick_handle_for(O_RDONLY);
 	int mode = modes[rnd(UMFS_ARRAY_SIZE(modes))];
 	struct stat st;
 	int64_t off, len;
@@ -1613,7 +1684,7 @@ static void op_truncate(void)
 	bool had = false;
 	int64_t size;
 
-	pick_path(path, 85);
+	pick_path_pref(path, 85, is_regular);
 	if (fstatat(ref_dir, rp(path), &st, 0) == 0 && S_ISREG(st.st_mode))
 		had = true;
 	size = gen_size(had ? (uint64_t)st.st_size : 0);
@@ -1640,7 +1711,7 @@ static void op_rmdir(void)
 {
 	char path[PLEN];
 
-	pick_path(path, 85);
+	pick_path_pref(path, 85, is_dir);
 	set_desc("rmdir \"%s\"", path);
 	set_args(path, NULL);
 	result("rmdir", umfs_rmdir(fs, up(path)), sys(unlinkat(ref_dir, rp(path), AT_REMOVEDIR)));
@@ -1650,7 +1721,7 @@ static void op_unlink(void)
 {
 	char path[PLEN];
 
-	pick_path(path, 85);
+	pick_path_pref(path, 85, is_nondir);
 	set_desc("unlink \"%s\"", path);
 	set_args(path, NULL);
 	result("unlink", umfs_unlink(fs, up(path)), sys(unlinkat(ref_dir, rp(path), 0)));
@@ -1680,7 +1751,7 @@ static void op_link(void)
 {
 	char from[PLEN], to[PLEN];
 
-	pick_path(from, 85);
+	pick_path_pref(from, 85, is_nondir);
 	pick_path(to, 25);
 	set_desc("link \"%s\" \"%s\"", from, to);
 	set_args(from, to);
@@ -1706,7 +1777,7 @@ static void op_readlink(void)
 	size_t size = chance(30) ? 1 + rnd(4) : sizeof(u);
 	long long ur, rr;
 
-	pick_path(path, 85);
+	pick_path_pref(path, 85, is_link);
 	set_desc("readlink \"%s\" size %zu", path, size);
 	set_args(path, NULL);
 	ur = umfs_readlink(fs, up(path), u, size);
@@ -2177,8 +2248,22 @@ static void parse_args(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		opt_seed = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
 	}
-	if (opt_checkpoint == 0)
-		opt_checkpoint = ULONG_MAX;
+	/* what a rerun needs besides --seed and --ops (same order of events) */
+	snprintf(cmdline, sizeof(cmdline), "model_test");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--ops") || !strcmp(a, "--seed") || !strcmp(a, "--trace-from") ||
+		    !strcmp(a, "--pool") || !strcmp(a, "--fsck")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--ops=", 6) || !strncmp(a, "--seed=", 7) ||
+		    !strncmp(a, "--trace", 7) || !strncmp(a, "--pool=", 7) ||
+		    !strncmp(a, "--fsck=", 7))
+			continue;
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline), " %s", a);
+	}
 }
 
 static double now_s(void)
@@ -2236,7 +2321,16 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		/* the reference must be free to chown and to ignore modes, as UMFS
+		 * is for root: without root the two would differ by design */
+		printf("model: needs root, skipped\n");
+		return 77;
+	}
 	umask(0); /* modes are compared exactly: no umask on either side */
+	memset(name_100, 'e', sizeof(name_100) - 1);
+	memset(name_255, 'f', sizeof(name_255) - 1);
+	memset(name_256, 'g', sizeof(name_256) - 1);
 	rng = opt_seed ^ 0x9E3779B97F4A7C15ull;
 	if (!rng)
 		rng = 1;
@@ -2290,7 +2384,7 @@ int main(int argc, char **argv)
 		ref_dirty = false;
 		check_handles();
 		spot_check();
-		if ((step + 1) % opt_checkpoint == 0) {
+		if (opt_checkpoint && (step + 1) % opt_checkpoint == 0) {
 			checkpoint();
 			t = now_s() - t0;
 			printf("model: %lu operations, %.0f ops/s, %zu names, %.1f MiB of data\n",
@@ -2301,7 +2395,8 @@ int main(int argc, char **argv)
 	t = now_s() - t0;
 
 	/* the end: compare once more, remove everything, check for leaks */
-	checkpoint();
+	if (!opt_checkpoint || step % opt_checkpoint)
+		checkpoint();
 	remove_all();
 	set_desc("final: free counts back to those of the fresh pool");
 	if (umfs_statfs(fs, &end) || umfs_stat(fs, "/", &root1, 0))
