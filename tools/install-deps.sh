@@ -7,7 +7,8 @@
 set -eu
 
 PACKAGES="build-essential meson ninja-build pkg-config libpmem-dev libfuse3-dev fuse3
-libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev e2fsprogs"
+libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev e2fsprogs
+sqlite3 git rsync python3 gzip tar util-linux"
 
 missing=""
 for pkg in $PACKAGES; do
