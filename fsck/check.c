@@ -176,10 +176,11 @@ void fsck_own_release(struct fsck *c, uint64_t page, uint64_t count)
  */
 static void mark_dirty(struct fsck *c)
 {
-	if (c->wrote)
-		return;
 	c->wrote = true;
-	if (c->state && c->state->state != UMFS_STATE_DIRTY) {
+	if (c->state_marked || c->state == NULL)
+		return; /* a superblock restored before the state page is known */
+	c->state_marked = true;
+	if (c->state->state != UMFS_STATE_DIRTY) {
 		c->state->state = UMFS_STATE_DIRTY;
 		umfs_persist(&c->state->state, sizeof(c->state->state));
 	}
@@ -317,15 +318,13 @@ static void summary_fill(const struct fsck *c, struct fsck_summary *sum)
 static void fsck_release(struct fsck *c)
 {
 	if (c->fs) {
-		pthread_mutex_destroy(&c->fs->meta_lock);
-		pthread_mutex_destroy(&c->fs->vnode_lock);
-		free(c->fs->tx.ranges);
-		free(c->fs->tx.frees);
-		free(c->fs);
+		/* bound with NORECOVER: unmount writes nothing, unmaps nothing */
+		umfs_unmount(c->fs);
 		c->fs = NULL;
 	}
 	free(c->owned);
 	free(c->released);
+	free(c->fresh);
 	free(c->ino);
 	free(c->adds);
 }

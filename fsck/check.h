@@ -83,6 +83,8 @@ struct fsck_ino {
 #define FI_SCANNED 0x40u /* directory entries checked */
 #define FI_WALK 0x80u    /* scratch mark of the connectivity step */
 #define FI_FREED 0x100u  /* cleared by a repair: its bitmap bit goes quietly */
+#define FI_NEW 0x200u    /* made by a repair (lost+found): its bit comes quietly */
+#define FI_PCONF 0x400u  /* directory named by the directory its ".." names */
 
 /* A directory entry to create through the core once allocation is sound. */
 struct fsck_add {
@@ -110,7 +112,9 @@ struct fsck {
 	/* DRAM state of the full check. */
 	uint64_t *owned;           /* data pages owned by some inode */
 	uint64_t *released;        /* pages a repair took from their owner */
+	uint64_t *fresh;           /* pages a repair allocated */
 	struct fsck_ino *ino;      /* inode_count entries */
+	uint64_t alloc_cursor;     /* next page the engine's allocator tries */
 	uint64_t lost_found;       /* inode of /lost+found, 0 = none yet */
 	bool lost_found_taken;     /* the root has a non-directory of that name */
 	struct fsck_add *adds;     /* entries to create in the namespace step */
@@ -119,6 +123,7 @@ struct fsck {
 	bool was_clean;            /* state page said clean before we ran */
 	bool full;                 /* run every step */
 	bool wrote;                /* something was changed in the mapping */
+	bool state_marked;         /* the state page says dirty since */
 	bool stop;                 /* a step found the pool beyond checking */
 	int err;                   /* operational error (-errno) */
 	unsigned long problems, fixed;
@@ -282,6 +287,11 @@ static inline uint64_t fsck_pte_off(const struct fsck *c, uint64_t pte)
 /* Checks directory dir and queues its subdirectories on queue (which holds
  * up to inode_count entries; *qlen is its length). */
 int fsck_dir_scan(struct fsck *c, uint64_t dir, uint64_t *queue, uint64_t *qlen);
+/* Rebuilds the hash index of dir (check_dirbuild.c) from its n valid
+ * entries (hashes and slot positions), which live in entry blocks
+ * [0, nblocks); everything the directory maps past them is released. */
+int fsck_dir_reindex(struct fsck *c, uint64_t dir, uint64_t nblocks, const uint32_t *hashes,
+		     const uint32_t *positions, size_t n);
 /* Makes inode ino an empty directory named in parent (its entries, if any,
  * come from the namespace step). */
 void fsck_dir_make(struct fsck *c, uint64_t ino, uint64_t parent, uint32_t perm);

@@ -53,8 +53,8 @@ static void report_rest(struct fsck *c, const struct diff *df)
 }
 
 /* Compares map with want() (the expected word w) over df->nbits and
- * rewrites the differing words. Bits in quiet() were freed by a repair
- * already reported: they change without a report of their own. */
+ * rewrites the differing words. Bits in quiet() were freed or taken by a
+ * repair already reported: they change without a report of their own. */
 static void sync_bitmap(struct fsck *c, uint64_t *map, struct diff *df,
 			uint64_t (*want)(const struct fsck *c, uint64_t w),
 			uint64_t (*quiet)(const struct fsck *c, uint64_t w))
@@ -95,7 +95,7 @@ static uint64_t inodes_quiet(const struct fsck *c, uint64_t w)
 	uint64_t word = 0;
 
 	for (uint64_t b = 0; b < 64 && w * 64 + b < c->inode_count; b++)
-		if (c->ino[w * 64 + b].flags & FI_FREED)
+		if (c->ino[w * 64 + b].flags & (FI_FREED | FI_NEW))
 			word |= 1ull << b;
 	return word;
 }
@@ -107,7 +107,7 @@ static uint64_t pages_wanted(const struct fsck *c, uint64_t w)
 
 static uint64_t pages_quiet(const struct fsck *c, uint64_t w)
 {
-	return c->released[w] & ~c->owned[w];
+	return (c->released[w] & ~c->owned[w]) | (c->fresh[w] & c->owned[w]);
 }
 
 int fsck_bitmaps(struct fsck *c)

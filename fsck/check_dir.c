@@ -14,10 +14,9 @@
  * extendible-hash map.
  *
  * Bad entries are removed in place. Damage to the layout or the index is
- * repaired by laying the directory out again: its valid entries are
- * remembered, its pages released, and the namespace step re-creates the
- * entries through the core's own directory code once allocation is sound.
- * Queues and tables are sized by the engine; nothing recurses.
+ * repaired by rebuilding the index in place from the entry blocks, which
+ * stay where they are (check_dirbuild.c). Queues and tables are sized by
+ * the engine; nothing recurses.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +39,7 @@ struct dent {
 struct dscan {
 	uint64_t dir;
 	struct umfs_inode *in;
+	bool sane;        /* the index geometry in the inode is plausible */
 	/* layout */
 	uint64_t *blkoff; /* entry blocks [0, nblocks) */
 	uint64_t nblocks, cap_blocks;
@@ -51,7 +51,7 @@ struct dscan {
 	size_t nents, cap_ents;
 	uint32_t *htab; /* open addressing by hash: index + 1 into ents */
 	size_t hcap;
-	const char *rebuild; /* why the directory is laid out again */
+	const char *rebuild; /* why the index is rebuilt */
 	int err;
 };
 
@@ -91,9 +91,9 @@ static int survey_page(struct fsck *c, void *arg, uint64_t pg, uint64_t off)
 			d->cap_blocks = cap;
 		}
 		d->blkoff[d->nblocks++] = off;
-	} else if (pg < UMFS_DIR_MAP_PAGE0 && pg - UMFS_DIR_BUCKET_PAGE0 < di->nbuckets) {
+	} else if (d->sane && pg < UMFS_DIR_MAP_PAGE0 && pg - UMFS_DIR_BUCKET_PAGE0 < di->nbuckets) {
 		fsck_bit_set(d->bucket_present, pg - UMFS_DIR_BUCKET_PAGE0);
-	} else if (pg >= UMFS_DIR_MAP_PAGE0 && di->nbuckets &&
+	} else if (d->sane && pg >= UMFS_DIR_MAP_PAGE0 && di->nbuckets &&
 		   pg - UMFS_DIR_MAP_PAGE0 < map_pages(di->gdepth)) {
 		d->nmap_pages++;
 	} else {
@@ -253,6 +253,8 @@ static unsigned check_entry(struct fsck *c, struct dscan *d, uint64_t *queue, ui
 	else if ((c->ino[ino].flags & FI_DIR) &&
 		 (ino == UMFS_ROOT_INO || ino == d->dir || (c->ino[ino].flags & FI_REACHED)))
 		why = "second name of a directory (hard link or loop)";
+	else if ((c->ino[ino].flags & FI_PCONF) && c->inodes[ino].dir.parent != d->dir)
+		why = "second name of a directory (its \"..\" names its other parent)";
 	if (why) {
 		if (fsck_problem(c, "removed",
 				 "directory %" PRIu64 ": entry \"%s\" (block %u slot %u, inode %" PRIu64 "): %s",
@@ -476,30 +478,27 @@ out:
 /* One directory                                                        */
 /* ------------------------------------------------------------------ */
 
-/* Remembers the valid entries and empties the directory, to be laid out
- * again by the namespace step. */
-static void dir_reset(struct fsck *c, struct dscan *d)
+/* Rebuilds the index from the valid entries; the entry blocks stay. */
+static void dir_reindex(struct fsck *c, struct dscan *d)
 {
-	struct umfs_inode *in = d->in;
+	uint32_t *hashes = malloc((d->nents + 1) * sizeof(*hashes));
+	uint32_t *positions = malloc((d->nents + 1) * sizeof(*positions));
+	int err = -ENOMEM;
 
-	for (size_t k = 0; k < d->nents && !d->err; k++) {
-		const struct umfs_dentry *e = dentry_at(c, d, d->ents[k].pos);
-
-		d->err = fsck_add_entry(c, d->dir, e->name, e->name_len, e->ino, e->type);
+	if (hashes && positions) {
+		for (size_t k = 0; k < d->nents; k++) {
+			hashes[k] = d->ents[k].hash;
+			positions[k] = d->ents[k].pos;
+		}
+		err = fsck_dir_reindex(c, d->dir, d->nblocks, hashes, positions, d->nents);
 	}
-	fsck_pt_release(c, in);
-	fsck_set64(c, &in->pt_root, 0);
-	fsck_set8(c, &in->pt_height, 0);
-	fsck_set64(c, &in->ulog, 0);
-	fsck_inode_seal(c, in);
-	fsck_set64(c, &in->size, 0);
-	fsck_set64(c, &in->blocks, 0);
-	fsck_set64(c, &in->dir.nentries, 0);
-	fsck_set32(c, &in->dir.gdepth, 0);
-	fsck_set32(c, &in->dir.nbuckets, 0);
-	fsck_set32(c, &in->dir.nblocks, 0);
-	fsck_set32(c, &in->dir.hint_block, 0);
-	c->ino[d->dir].flags |= FI_RESET;
+	free(hashes);
+	free(positions);
+	if (err == -ENOMEM)
+		d->err = err;
+	else if (err)
+		fsck_problem(c, NULL, "directory %" PRIu64 ": could not rebuild its index: %s", d->dir,
+			     strerror(-err));
 }
 
 static void check_counters(struct fsck *c, struct dscan *d)
@@ -540,29 +539,29 @@ int fsck_dir_scan(struct fsck *c, uint64_t dir, uint64_t *queue, uint64_t *qlen)
 	if (d.bucket_present == NULL)
 		return -ENOMEM;
 
-	if (!dir_info_sane(di))
+	d.sane = dir_info_sane(di);
+	d.err = fsck_pt_foreach(c, d.in, 0, UINT64_MAX, survey_page, &d);
+	if (!d.sane)
 		d.rebuild = "implausible index geometry";
-	else
-		d.err = fsck_pt_foreach(c, d.in, 0, UINT64_MAX, survey_page, &d);
-	if (!d.rebuild && d.gap)
-		d.rebuild = "entry blocks are not contiguous";
-	if (!d.rebuild && d.stray) {
-		fsck_problem(c, "released", "directory %" PRIu64 ": %" PRIu64
-			     " page(s) outside its layout (first: file page %" PRIu64 ")",
-			     dir, d.stray, d.first_stray);
-		d.rebuild = "stray pages";
-	}
-	if (!d.rebuild && !d.err)
-		for (uint32_t b = 0; b < d.nblocks && !d.err; b++)
-			check_block(c, &d, queue, qlen, b);
+	if (!d.err && d.gap &&
+	    fsck_problem(c, "released (their entries go to lost+found)",
+			 "directory %" PRIu64 ": entry blocks past a hole at block %" PRIu64, dir,
+			 d.nblocks))
+		d.rebuild = d.rebuild ? d.rebuild : "entry blocks past a hole";
+	if (!d.err && d.stray &&
+	    fsck_problem(c, "released", "directory %" PRIu64 ": %" PRIu64
+			 " page(s) outside its layout (first: file page %" PRIu64 ")",
+			 dir, d.stray, d.first_stray))
+		d.rebuild = d.rebuild ? d.rebuild : "pages outside its layout";
+	for (uint32_t b = 0; b < d.nblocks && !d.err; b++)
+		check_block(c, &d, queue, qlen, b);
 	if (!d.rebuild && !d.err)
 		d.rebuild = check_index(c, &d);
-	if (d.rebuild && !d.err) {
-		if (fsck_problem(c, "rebuilt", "directory %" PRIu64 ": %s", dir, d.rebuild))
-			dir_reset(c, &d);
-	} else if (!d.err) {
+	if (d.rebuild && !d.err &&
+	    fsck_problem(c, "rebuilt", "directory %" PRIu64 ": index: %s", dir, d.rebuild))
+		dir_reindex(c, &d);
+	if (!d.err)
 		check_counters(c, &d);
-	}
 	err = d.err;
 	free(d.blkoff);
 	free(d.bucket_present);
@@ -586,12 +585,67 @@ void fsck_dir_make(struct fsck *c, uint64_t ino, uint64_t parent, uint32_t perm)
 		.generation = in->generation + 1 ? in->generation + 1 : 1,
 	};
 
-	if (c->ino[ino].flags & FI_LIVE)
+	uint32_t born = (c->ino[ino].flags & FI_LIVE) ? 0 : FI_NEW;
+
+	if (!born)
 		fsck_pt_release(c, in);
 	fresh.dir.parent = parent;
 	umfs_inode_seal(&fresh);
 	fsck_write(c, in, &fresh, sizeof(fresh));
-	c->ino[ino] = (struct fsck_ino){ .flags = FI_LIVE | FI_DIR | FI_RESET, .parent = parent };
+	c->ino[ino] = (struct fsck_ino){ .flags = FI_LIVE | FI_DIR | FI_RESET | born, .parent = parent };
+}
+
+/* ------------------------------------------------------------------ */
+/* Whose name is right                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A directory named twice keeps the name held by the directory its ".."
+ * names, when that one has an entry for it: a damaged inode number in some
+ * other entry must not move a subtree. This read-only pass marks the
+ * directories whose ".." directory holds a well-formed entry naming them.
+ */
+static int confirm_block(struct fsck *c, void *arg, uint64_t pg, uint64_t off)
+{
+	const uint64_t *dir = arg;
+	const struct umfs_dirblock_hdr *h = fsck_ptr(c, off);
+
+	if (pg >= UMFS_DIR_BUCKET_PAGE0)
+		return 1; /* past the entry blocks: done */
+	if (h->magic != UMFS_DIRBLOCK_MAGIC)
+		return 0;
+	for (unsigned s = 1; s < SLOTS;) {
+		const struct umfs_dentry *e =
+			(const void *)((const uint8_t *)h + (size_t)s * UMFS_DIR_SLOT_SIZE);
+		unsigned n = e->nslots, i;
+
+		if (!slot_used(h, s)) {
+			s++;
+			continue;
+		}
+		for (i = 0; n && i < n && s + i < SLOTS && slot_used(h, s + i); i++)
+			;
+		if (e->name_len == 0 || n != UMFS_DIRENT_SLOTS(e->name_len) || i != n) {
+			s++;
+			continue;
+		}
+		if (name_valid(e->name, e->name_len) && e->ino > UMFS_ROOT_INO &&
+		    e->ino < c->inode_count &&
+		    (c->ino[e->ino].flags & (FI_LIVE | FI_DIR)) == (FI_LIVE | FI_DIR) &&
+		    c->inodes[e->ino].dir.parent == *dir)
+			c->ino[e->ino].flags |= FI_PCONF;
+		s += n;
+	}
+	return 0;
+}
+
+static void confirm_parents(struct fsck *c)
+{
+	for (uint64_t dir = UMFS_ROOT_INO; dir < c->inode_count; dir++)
+		if ((c->ino[dir].flags & (FI_LIVE | FI_DIR)) == (FI_LIVE | FI_DIR) &&
+		    !(c->ino[dir].flags & FI_RESET))
+			fsck_pt_foreach(c, &c->inodes[dir], 0, UMFS_DIR_BUCKET_PAGE0, confirm_block,
+					&dir);
 }
 
 int fsck_directories(struct fsck *c)
@@ -608,6 +662,7 @@ int fsck_directories(struct fsck *c)
 	root->flags |= FI_REACHED;
 	root->parent = UMFS_ROOT_INO;
 
+	confirm_parents(c);
 	queue = malloc(c->inode_count * sizeof(*queue));
 	if (queue == NULL)
 		return -ENOMEM;

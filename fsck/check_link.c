@@ -169,24 +169,29 @@ int fsck_connectivity(struct fsck *c)
 		if (queue == NULL)
 			return -ENOMEM;
 	}
-	/* Detached directories first: each brings its subtree back. */
+	/* Detached directories first: each brings its subtree back. When the
+	 * top found through ".." does not name this directory after all, the
+	 * next round reconnects the directory itself (its parent is reached
+	 * by then). */
 	for (uint64_t ino = UMFS_ROOT_INO + 1; lf && ino < c->inode_count && !err; ino++) {
-		uint32_t f = c->ino[ino].flags;
-		uint64_t top;
+		for (unsigned round = 0; round < 2 && !err; round++) {
+			uint32_t f = c->ino[ino].flags;
+			uint64_t top;
 
-		if ((f & (FI_LIVE | FI_DIR)) != (FI_LIVE | FI_DIR) || (f & FI_REACHED))
-			continue;
-		top = detached_top(c, ino);
-		err = reconnect(c, lf, top);
-		qlen = 0;
-		queue[qlen++] = top;
-		for (uint64_t i = 0; i < qlen && !err; i++)
-			err = fsck_dir_scan(c, queue[i], queue, &qlen);
+			if ((f & (FI_LIVE | FI_DIR)) != (FI_LIVE | FI_DIR) || (f & FI_REACHED))
+				break;
+			top = round ? ino : detached_top(c, ino);
+			err = reconnect(c, lf, top);
+			qlen = 0;
+			queue[qlen++] = top;
+			for (uint64_t i = 0; i < qlen && !err; i++)
+				err = fsck_dir_scan(c, queue[i], queue, &qlen);
+		}
 	}
 	for (uint64_t ino = UMFS_ROOT_INO + 1; lf && ino < c->inode_count && !err; ino++) {
 		uint32_t f = c->ino[ino].flags;
 
-		if ((f & FI_LIVE) && !(f & FI_REACHED))
+		if ((f & FI_LIVE) && !(f & (FI_REACHED | FI_DIR)))
 			err = reconnect(c, lf, ino);
 	}
 	free(queue);

@@ -2,12 +2,12 @@
 /*
  * check_ns.c - step 10: namespace repairs through the core.
  *
- * Directories that had to be laid out again (a damaged index or layout,
- * a re-created root, a new /lost+found) are empty by now, and the entries
- * they must hold, like the names of reconnected inodes, wait in c->adds.
- * The bitmaps match what is in use, so the core's allocator and directory
- * code can be trusted to create them, each in its own transaction: the
- * result has exactly the layout the core itself would have built.
+ * A re-created root and a new /lost+found are empty directory inodes by
+ * now; the entries to create (the names of reconnected inodes, the root's
+ * "lost+found") wait in c->adds. The bitmaps match what is in use, so the
+ * core's allocator and directory code can be trusted to create them, each
+ * in its own transaction: the result has the layout the core itself would
+ * have built, and a run cut short loses no name it had already created.
  */
 #include <errno.h>
 #include <inttypes.h>

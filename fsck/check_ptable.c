@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +206,8 @@ static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 		if (why == NULL) {
 			u = fsck_ptr(c, off);
 			if (u->magic != UMFS_ULOG_MAGIC || u->ino != ino ||
-			    u->generation != in->generation) {
+			    u->generation != in->generation ||
+			    u->csum != umfs_crc32c(0, u, offsetof(struct umfs_ulog, csum))) {
 				fsck_own_release(c, fsck_page_of(c, off), 1);
 				why = "links to a page that is not this inode's U-Log";
 			}
@@ -268,7 +270,8 @@ int fsck_page_tables(struct fsck *c)
 {
 	c->owned = calloc(UMFS_DIV_ROUND_UP(c->data_pages, 64), sizeof(uint64_t));
 	c->released = calloc(UMFS_DIV_ROUND_UP(c->data_pages, 64), sizeof(uint64_t));
-	if (c->owned == NULL || c->released == NULL)
+	c->fresh = calloc(UMFS_DIV_ROUND_UP(c->data_pages, 64), sizeof(uint64_t));
+	if (c->owned == NULL || c->released == NULL || c->fresh == NULL)
 		return -ENOMEM;
 	for (uint64_t ino = UMFS_ROOT_INO; ino < c->inode_count; ino++)
 		if (c->ino[ino].flags & FI_LIVE)

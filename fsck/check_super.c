@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 
 #include "check.h"
 
@@ -27,7 +26,9 @@ static int sb_check_at(const struct fsck *c, uint64_t off, struct umfs_superbloc
 		return -EINVAL;
 	}
 	memcpy(sb, c->base + off, sizeof(*sb));
-	err = umfs_sb_validate(sb, c->len, !fsck_repairing(c), why);
+	/* Unknown ro_compat features stop a check too: fsck writes, even if
+	 * only to private memory, and must understand everything it reads. */
+	err = umfs_sb_validate(sb, c->len, false, why);
 	/* A newer format is left alone, but only a superblock whose checksum
 	 * holds can claim to be one: a damaged version field is damage. */
 	if (err == -EPROTONOSUPPORT && sb->csum != umfs_sb_csum(sb)) {
@@ -187,43 +188,57 @@ int fsck_state(struct fsck *c)
 /* ------------------------------------------------------------------ */
 
 /*
- * The core's view of the pool, for its journal recovery and, later, its
- * directory code. Bound here by hand rather than with umfs_fs_attach():
- * attach takes ownership of the mapping and unmaps it when it fails or at
- * unmount, while the engine's mapping belongs to its caller (a private map,
- * the fuzzer's image). The fields are those fs.c's fs_bind() fills; a core
- * call that binds without owning the mapping would replace this.
+ * The core's view of the pool, for its journal and U-Log recovery and,
+ * later, its directory code: umfs_fs_bind(), which leaves the mapping the
+ * caller's (a private map, the fuzzer's image) whatever happens, and with
+ * UMFS_MOUNT_NORECOVER neither recovers nor marks the pool in use. Steps 1
+ * and 2 have made the superblock and the state page acceptable to it.
  */
 static int fs_bind(struct fsck *c)
 {
-	struct umfs_fs *fs = calloc(1, sizeof(*fs));
+	struct umfs_pmem pm = *c->pm;
 	int err;
 
-	if (fs == NULL)
-		return -ENOMEM;
-	fs->pm = *c->pm;
-	fs->pm.rdonly = false;
-	fs->pm.fd = -1; /* the mapping and its lock stay the caller's */
-	fs->base = c->base;
-	fs->sb = c->sb;
-	fs->sbp = (struct umfs_superblock *)c->base;
-	fs->state = c->state;
-	fs->inodes = c->inodes;
-	fs->ibitmap = c->ibitmap;
-	fs->pbitmap = c->pbitmap;
-	fs->data_off = c->data_off;
-	fs->data_pages = c->data_pages;
-	fs->inode_count = c->inode_count;
-	fs->phys_base = c->phys_base;
-	fs->dev = makedev(0x5546, umfs_crc32c(0, c->sb.uuid, sizeof(c->sb.uuid)) & 0xfffff);
-	fs->flags = UMFS_MOUNT_NORECOVER;
-	pthread_mutex_init(&fs->meta_lock, NULL);
-	pthread_mutex_init(&fs->vnode_lock, NULL);
-	c->fs = fs;
-	err = umfs_journal_open(fs);
-	if (err)
+	pm.rdonly = false; /* a private map is writable */
+	pm.fd = -1;        /* the lock, if any, stays the caller's */
+	err = umfs_fs_bind(&pm, UMFS_MOUNT_NORECOVER | UMFS_MOUNT_STRICT, &c->fs);
+	if (err) {
+		fsck_note(c, "the core cannot bind the pool: %s", umfs_mount_error());
+		c->fs = NULL;
+	}
+	return err;
+}
+
+/*
+ * U-Logs: a file open for writing at a crash keeps its U-Log, perhaps with
+ * the undo record of a write in flight. The core's recovery (which checks
+ * every offset) rolls valid records back and frees every chain; what it
+ * cannot do is left to the page-table step, which cuts bad chains.
+ */
+static int ulog_recover(struct fsck *c)
+{
+	struct umfs_recover_stats st = { 0 };
+	bool any = false;
+	int err;
+
+	for (uint64_t ino = UMFS_ROOT_INO; ino < c->inode_count && !any; ino++)
+		any = c->inodes[ino].ulog != 0;
+	if (!any)
+		return 0;
+	fsck_set64(c, &c->state->state, UMFS_STATE_DIRTY);
+	err = umfs_ulog_recover(c->fs, &st);
+	if (err == -ENOMEM)
 		return err;
-	umfs_alloc_init(fs);
+	if (err)
+		fsck_problem(c, NULL, "U-Log recovery stopped: %s", strerror(-err));
+	if (st.ulog_rolled_back)
+		fsck_problem(c, "rolled back", "U-Log: %u write(s) interrupted by a crash",
+			     st.ulog_rolled_back);
+	if (st.ulog_bad)
+		fsck_problem(c, "dropped", "U-Log: %u damaged record(s) or chain(s)", st.ulog_bad);
+	if (st.ulogs_freed)
+		fsck_problem(c, "released", "U-Log: %u chain(s) of files open at a crash",
+			     st.ulogs_freed);
 	return 0;
 }
 
@@ -280,6 +295,9 @@ int fsck_journal(struct fsck *c)
 				     bad - damaged);
 		c->journal_rolled = rolled;
 	}
+	err = ulog_recover(c);
+	if (err)
+		return err;
 
 	/* A record may only restore metadata: never the superblocks or the
 	 * state page. Check that rollback left them alone. */

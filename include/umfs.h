@@ -31,11 +31,18 @@ struct umfs_dir;  /* an open directory stream */
 #define UMFS_MOUNT_RDONLY 0x1u     /* map read-only, change nothing */
 #define UMFS_MOUNT_NORECOVER 0x2u  /* do not recover; do not mark the pool in use */
 #define UMFS_MOUNT_EXCLUSIVE 0x4u  /* -EBUSY unless no other process uses the pool */
+/* Consistency mode (docs/consistency.md). Precedence: these flags, then the
+ * environment variable UMFS_CONSISTENCY=strict|relaxed, then the pool's
+ * default (mkfs.umfs -O relaxed); strict when none says otherwise. */
+#define UMFS_MOUNT_STRICT 0x100u   /* every write() failure-atomic (default) */
+#define UMFS_MOUNT_RELAXED 0x200u  /* overwrites in place, without undo */
 
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
 int umfs_unmount(struct umfs_fs *fs);
 /* Why the last umfs_mount() of this thread failed, in words ("" if it did not). */
 const char *umfs_mount_error(void);
+/* The mounted pool's consistency mode: UMFS_MOUNT_STRICT or UMFS_MOUNT_RELAXED. */
+unsigned umfs_consistency(const struct umfs_fs *fs);
 
 /* Credentials used for permission checks by the calling thread. By default
  * the process's effective ids are used; a front end serving other users
@@ -102,6 +109,76 @@ int umfs_readdir(struct umfs_dir *dir, struct umfs_dirent *ent);
 uint64_t umfs_telldir(const struct umfs_dir *dir);
 void umfs_seekdir(struct umfs_dir *dir, uint64_t cookie);
 int umfs_closedir(struct umfs_dir *dir);
+
+/*
+ * Front ends that serve a host path prefix and share a pool among processes
+ * (the LD_PRELOAD shim). See docs/shim.md.
+ */
+
+/* -UMFS_EXTERNAL: the path left the pool (an absolute symlink target outside
+ * the mount prefix, or ".." at the root); umfs_external_path() gives the
+ * host path the rest of the operation must use. Only returned once a mount
+ * prefix is set. */
+#define UMFS_EXTERNAL 1024
+/* Sets the host prefix the pool is seen under (e.g. "/umfs"): absolute
+ * symlink targets under it resolve inside the pool, others and ".." at the
+ * root give -UMFS_EXTERNAL. NULL or "" restores the default (everything
+ * resolves inside the pool). Clear it before umfs_unmount(). */
+int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix);
+/* The host path of this thread's last -UMFS_EXTERNAL. */
+const char *umfs_external_path(void);
+/* Tells the core whether another process still has an inode open, so that
+ * the last close or unlink in this process does not free it under them. */
+int umfs_set_held_hook(struct umfs_fs *fs, int (*held)(void *arg, uint64_t ino), void *arg);
+
+/* relatime, as a Linux mount: reads update atime when it is not newer than
+ * mtime or ctime, or older than a day (files opened from now on). Off by
+ * default: the C API leaves atime alone. */
+int umfs_set_relatime(struct umfs_fs *fs, int on);
+
+void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16]);
+/* The descriptor that keeps the pool file open and locked (-1 if none):
+ * front ends keep programs from closing it. */
+int umfs_fs_fd(const struct umfs_fs *fs);
+/* Moves that descriptor to the lowest free number >= minfd (close-on-exec),
+ * out of the way of a program that expects its own numbers. */
+int umfs_fs_move_fd(struct umfs_fs *fs, int minfd);
+/* Rolls back the transaction a dead process left in the journal (its lock
+ * holder died) and recounts free space. */
+int umfs_fs_rollback(struct umfs_fs *fs);
+/* Recounts free space after other processes changed the pool. */
+void umfs_fs_refresh(struct umfs_fs *fs);
+/* pthread_atfork() hooks: the child gets consistent locks and its own
+ * journal sequence numbers. */
+void umfs_fork_prepare(struct umfs_fs *fs);
+void umfs_fork_parent(struct umfs_fs *fs);
+void umfs_fork_child(struct umfs_fs *fs);
+
+/* Identity of an open file (inode number and generation), and a new open
+ * file description on it: -ESTALE when the inode was freed or reused.
+ * UMFS_OPEN_ID_NOCHECK skips the permission check (the caller re-creates a
+ * description that was already open, e.g. across exec). */
+void umfs_file_id(const struct umfs_file *file, uint64_t *ino, uint32_t *gen);
+#define UMFS_OPEN_ID_NOCHECK 0x1u
+int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,
+		 struct umfs_file **filep);
+/* pwrite that also honours O_APPEND and says where the write ended (the new
+ * file offset): for front ends that keep the offset themselves. */
+ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t off,
+		      off_t *end);
+/* linkat(fd, "", dir, to, AT_EMPTY_PATH): gives the open file the name to.
+ * A file with no name left (unlinked, or an O_TMPFILE file) gets one back
+ * only with UMFS_LINK_ORPHAN (the O_TMPFILE case); otherwise -ENOENT. */
+#define UMFS_LINK_ORPHAN 0x1u
+int umfs_link_file(struct umfs_file *file, const char *to, unsigned how);
+
+/* The pool path of directory ino (generation gen, 0: any) as the name
+ * space is now: for front ends that hold directories by path (dirfds, a
+ * cwd) when directories were renamed. -ENOENT when it was removed. */
+int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size);
+/* The inode number and generation of the directory holding directory ino
+ * (itself for the root), even after ino was removed. */
+int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen);
 
 /* A human-readable name for the error values UMFS adds to errno's meaning. */
 const char *umfs_strerror(int err);

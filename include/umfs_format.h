@@ -14,6 +14,10 @@
  *   1.0  first format: superblock + backup, state page, journal slots,
  *        inode zone, inode and page bitmaps, data zone, x86-64 file page
  *        tables of variable height, hashed directories, per-file U-Log page.
+ *   1.1  U-Log protocol (issue 4): chained U-Log pages for larger byte
+ *        records, and the swap record (UMFS_ULOG_REC_SWAP) that guards a
+ *        copy-on-write overwrite; fields rec_aux_ino, rec_done, rec_aux_gen
+ *        taken from the reserved words of the record line.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -60,7 +64,7 @@ typedef uint64_t umfs_le64;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 0
+#define UMFS_VERSION_MINOR 1
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
@@ -314,7 +318,13 @@ UMFS_STATIC_ASSERT(sizeof(struct umfs_bucket) == UMFS_PAGE_SIZE, "bucket size");
 #define UMFS_ULOG_MAGIC 0x474F4C5553464D55ull /* "UMFSULOG" */
 #define UMFS_ULOG_REC_NONE 0u
 #define UMFS_ULOG_REC_BYTES 1u  /* data[] holds the old bytes at file_off */
-#define UMFS_ULOG_REC_PTES 2u   /* data[] holds (index, old entry) pairs */
+#define UMFS_ULOG_REC_PTES 2u   /* reserved: never written (1.0 placeholder) */
+/* 1.1: a copy-on-write overwrite of file pages [rec_off, rec_off + rec_len):
+ * the new pages were built in the orphan inode rec_aux_ino (generation
+ * rec_aux_gen) and the first rec_done pages have been exchanged with the
+ * file's, each exchange in the journal transaction that advances rec_done.
+ * Rolling back exchanges them back; the orphan then frees what it holds. */
+#define UMFS_ULOG_REC_SWAP 3u
 
 struct umfs_ulog {
 	/* cache line 0: identity and cached attributes */
@@ -334,9 +344,14 @@ struct umfs_ulog {
 	umfs_le64 rec_off;   /* file offset of the saved bytes */
 	umfs_le64 rec_len;   /* bytes (or pairs) saved */
 	umfs_le64 rec_old_size;
-	umfs_le64 reserved1[3];
+	umfs_le64 rec_aux_ino; /* SWAP: the orphan holding the other pages */
+	umfs_le64 rec_done;    /* SWAP: pages exchanged so far (journaled) */
+	umfs_le32 rec_aux_gen; /* SWAP: generation of rec_aux_ino */
+	umfs_le32 reserved1;
+	/* BYTES records continue in the data[] of the chained pages, in order */
 	umfs_u8 data[UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE];
 };
+#define UMFS_ULOG_DATA_SIZE (UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE)
 UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog) == UMFS_PAGE_SIZE, "ulog size");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_ulog, rec_seq) == UMFS_CACHELINE, "ulog line 1");
 

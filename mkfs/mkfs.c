@@ -46,6 +46,7 @@ struct mkfs_opts {
 	const char *label;	/* -L */
 	bool force;		/* -f */
 	bool quiet;		/* -q */
+	uint32_t sbflags;	/* -O: UMFS_SBF_* */
 	const char *path;
 };
 
@@ -68,14 +69,15 @@ __attribute__((format(printf, 1, 2))) static void err_msg(const char *fmt, ...)
 
 static void usage_short(void)
 {
-	fprintf(stderr, "Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL (-h for help)\n",
+	fprintf(stderr,
+		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-O OPTION] [-f] [-q] POOL (-h for help)\n",
 		prog);
 }
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL\n"
+		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-O OPTION] [-f] [-q] POOL\n"
 		"Make a UMFS pool in POOL: a regular file (created if missing) or a\n"
 		"persistent-memory device (/dev/pmemN, /dev/daxN.M).\n"
 		"\n"
@@ -83,6 +85,8 @@ static void usage(FILE *out)
 		"             Required when POOL does not exist; grows or shrinks a file.\n"
 		"  -N INODES  number of inodes (default: one per 16 KiB of pool)\n"
 		"  -L LABEL   volume label, at most %d bytes\n"
+		"  -O relaxed default consistency mode relaxed: overwrites in place,\n"
+		"             without undo (-O strict: the default, every write atomic)\n"
 		"  -f         overwrite an existing UMFS pool or other file system\n"
 		"  -q         quiet: print nothing on success\n"
 		"  -V         print the version and exit\n"
@@ -164,7 +168,7 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	opterr = 0; /* our own messages */
-	while ((c = getopt(argc, argv, ":s:N:L:fqVh")) != -1) {
+	while ((c = getopt(argc, argv, ":s:N:L:O:fqVh")) != -1) {
 		switch (c) {
 		case 's':
 			err = parse_size(optarg, &o->size);
@@ -193,6 +197,16 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 				return -1;
 			}
 			o->label = optarg;
+			break;
+		case 'O':
+			if (!strcmp(optarg, "relaxed")) {
+				o->sbflags |= UMFS_SBF_RELAXED;
+			} else if (!strcmp(optarg, "strict")) {
+				o->sbflags &= ~UMFS_SBF_RELAXED;
+			} else {
+				err_msg("unknown pool option '%s': expected relaxed or strict", optarg);
+				return -1;
+			}
 			break;
 		case 'f':
 			o->force = true;
@@ -688,6 +702,7 @@ int main(int argc, char **argv)
 
 	fo.inode_count = o.inodes;
 	fo.label = o.label;
+	fo.default_flags = o.sbflags;
 	err = umfs_format(&pm, &fo, &g);
 	if (err) {
 		err_msg("%s: format failed: %s", o.path, strerror(-err));

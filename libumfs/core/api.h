@@ -21,6 +21,7 @@ struct umfs_file {
 	int flags;                /* open(2) flags */
 	pthread_mutex_t pos_lock; /* read/write/lseek on a shared offset */
 	uint64_t pos;
+	bool relatime;            /* reads update atime (umfs_set_relatime) */
 };
 
 struct umfs_dir {
@@ -46,5 +47,13 @@ bool api_is_dot_or_dotdot(const struct umfs_walk *w);
 int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
 		  uint64_t *inop);
 int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino);
+
+/* api_frontend.c: settings of front ends that share a pool among processes */
+/* True with the mount prefix and its parent copied (each PATH_MAX bytes). */
+bool api_fe_prefix(const struct umfs_fs *fs, char *prefix, size_t *prefix_len, char *parent);
+/* True when the front end asked for relatime. */
+bool api_fe_relatime(const struct umfs_fs *fs);
+/* True when the front end says another process has ino open. */
+bool api_fe_held(const struct umfs_fs *fs, uint64_t ino);
 
 #endif

@@ -62,8 +62,9 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 		in->uid = (uint32_t)uid;
 	if (gid != (gid_t)-1)
 		in->gid = (uint32_t)gid;
-	/* a change of owner drops setuid, and setgid when group-executable */
-	if (!S_ISDIR(in->mode) && (uid != (uid_t)-1 || gid != (gid_t)-1)) {
+	/* chown drops setuid, and setgid when group-executable, even when
+	 * neither id changes (Linux: ATTR_KILL_SUID on every chown of a file) */
+	if (!S_ISDIR(in->mode)) {
 		in->mode &= ~(uint32_t)S_ISUID;
 		if (in->mode & S_IXGRP)
 			in->mode &= ~(uint32_t)S_ISGID;

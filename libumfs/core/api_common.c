@@ -9,6 +9,8 @@
 
 const char *umfs_strerror(int err)
 {
+	if (err == UMFS_EXTERNAL || err == -UMFS_EXTERNAL)
+		return "Path leaves the UMFS pool";
 	return strerror(err < 0 ? -err : err);
 }
 
@@ -55,10 +57,11 @@ int api_tx_run_end(struct umfs_fs *fs, int err)
 }
 
 /* Frees an inode whose last name went away, unless someone has it open
- * (then its last close does). Called without meta_lock. */
+ * (then its last close does), here or in another process. Called without
+ * meta_lock. */
 void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino)
 {
-	if (ino && umfs_vnode_opencount(fs, ino) == 0)
+	if (ino && umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino))
 		umfs_inode_reclaim(fs, ino);
 }
 
@@ -139,7 +142,9 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
 
 	umfs_meta_lock(fs);
 	left = umfs_vnode_put(fs, vn);
-	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0;
+	if (left == 0)
+		umfs_file_release(fs, ino); /* issue 4: the U-Log goes at the last close */
+	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0 && !api_fe_held(fs, ino);
 	umfs_meta_unlock(fs);
 	if (orphan && !fs->pm.rdonly)
 		return umfs_inode_reclaim(fs, ino);

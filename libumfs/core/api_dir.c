@@ -2,6 +2,7 @@
 /* api_dir.c - directory streams: opendir, readdir, telldir, seekdir. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,5 +90,94 @@ int umfs_closedir(struct umfs_dir *d)
 		return -EBADF;
 	err = api_vnode_release(d->fs, d->vn, d->ino);
 	free(d);
+	return err;
+}
+
+/* Name of child (a directory) in dir: scans dir's entries. */
+static int name_in_parent(struct umfs_fs *fs, uint64_t dir, uint64_t child, struct umfs_dirent *e)
+{
+	uint64_t cookie = 0;
+	int r;
+
+	while ((r = umfs_dir_next(fs, dir, &cookie, e)) > 0) {
+		if (e->ino != child)
+			continue;
+		if (!strcmp(e->name, ".") || !strcmp(e->name, ".."))
+			continue;
+		return 0;
+	}
+	return r < 0 ? r : -ENOENT;
+}
+
+int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size)
+{
+	char *tmp = malloc(PATH_MAX);
+	struct umfs_dirent *e = malloc(sizeof(*e));
+	size_t pos = PATH_MAX - 1;
+	uint64_t cur = ino;
+	int err = 0;
+
+	if (!tmp || !e) {
+		free(tmp);
+		free(e);
+		return -ENOMEM;
+	}
+	tmp[pos] = '\0';
+	umfs_meta_lock(fs);
+	if (!umfs_inode_live(fs, ino) || (gen && umfs_inode(fs, ino)->generation != gen))
+		err = -ENOENT;
+	else if (!S_ISDIR(umfs_inode(fs, ino)->mode))
+		err = -ENOTDIR;
+	for (uint64_t steps = 0; !err && cur != UMFS_ROOT_INO; steps++) {
+		const struct umfs_inode *in = umfs_inode(fs, cur);
+		uint64_t parent = in->dir.parent;
+		size_t nl;
+
+		if (steps >= fs->inode_count || in->nlink == 0 || !umfs_inode_live(fs, parent)) {
+			err = -ENOENT;
+			break;
+		}
+		err = name_in_parent(fs, parent, cur, e);
+		if (err)
+			break;
+		nl = strlen(e->name);
+		if (nl + 1 > pos) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		pos -= nl;
+		memcpy(tmp + pos, e->name, nl);
+		tmp[--pos] = '/';
+		cur = parent;
+	}
+	umfs_meta_unlock(fs);
+	if (!err) {
+		const char *p = pos == PATH_MAX - 1 ? "/" : tmp + pos;
+
+		if (strlen(p) + 1 > size)
+			err = -ENAMETOOLONG;
+		else
+			strcpy(buf, p);
+	}
+	free(tmp);
+	free(e);
+	return err;
+}
+
+int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen)
+{
+	int err = 0;
+
+	umfs_meta_lock(fs);
+	if (!umfs_inode_live(fs, ino) || !S_ISDIR(umfs_inode(fs, ino)->mode)) {
+		err = -ENOENT;
+	} else {
+		*parent = umfs_inode(fs, ino)->dir.parent;
+		if (!umfs_inode_live(fs, *parent))
+			err = -ENOENT;
+		else
+			*gen = umfs_inode(fs, *parent)->generation;
+	}
+	umfs_meta_unlock(fs);
 	return err;
 }

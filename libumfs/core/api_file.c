@@ -13,10 +13,11 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	const struct umfs_inode *in = umfs_inode(fs, w->ino);
 	int mask = 0;
 
-	if (S_ISLNK(in->mode))
-		return -ELOOP; /* O_NOFOLLOW on a symlink */
 	if ((flags & O_DIRECTORY) && !S_ISDIR(in->mode))
-		return -ENOTDIR;
+		return -ENOTDIR; /* before ELOOP, as Linux: O_DIRECTORY | O_NOFOLLOW on a link */
+	if (S_ISLNK(in->mode))
+		/* O_NOFOLLOW on a symlink; O_PATH opens the link itself */
+		return (flags & O_PATH) ? 0 : -ELOOP;
 	if (S_ISDIR(in->mode) && (CAN_WRITE(flags) || (flags & O_TRUNC)))
 		return -EISDIR;
 	if (S_ISCHR(in->mode) || S_ISBLK(in->mode) || S_ISSOCK(in->mode) || S_ISFIFO(in->mode))
@@ -43,6 +44,8 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		return -EINVAL;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return -EOPNOTSUPP;
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL; /* as Linux 6.4 on: create a directory with mkdir */
 	if (fs->pm.rdonly && (CAN_WRITE(flags) || (flags & (O_CREAT | O_TRUNC))))
 		return -EROFS;
 	w = malloc(sizeof(*w));
@@ -102,6 +105,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 
 	f->fs = fs;
 	f->ino = w->ino;
+	f->relatime = api_fe_relatime(fs);
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
@@ -116,6 +120,61 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		}
 	}
 	free(w);
+	*filep = f;
+	return 0;
+
+out_unlock:
+	umfs_meta_unlock(fs);
+out_free:
+	free(w);
+	free(f);
+	return err;
+}
+
+void umfs_file_id(const struct umfs_file *f, uint64_t *ino, uint32_t *gen)
+{
+	*ino = f->ino;
+	*gen = umfs_inode(f->fs, f->ino)->generation;
+}
+
+int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,
+		 struct umfs_file **filep)
+{
+	struct umfs_walk *w;
+	struct umfs_file *f;
+	int err;
+
+	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
+		return -EINVAL;
+	if (fs->pm.rdonly && CAN_WRITE(flags) && !(flags & O_PATH))
+		return -EROFS;
+	w = malloc(sizeof(*w));
+	f = calloc(1, sizeof(*f));
+	if (!w || !f) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	umfs_meta_lock(fs);
+	if (!umfs_inode_live(fs, ino) || umfs_inode(fs, ino)->generation != gen) {
+		err = -ESTALE;
+		goto out_unlock;
+	}
+	w->ino = ino;
+	err = (how & UMFS_OPEN_ID_NOCHECK) ? 0 : open_check(fs, w, flags & ~O_TRUNC);
+	if (err)
+		goto out_unlock;
+	f->vn = umfs_vnode_get(fs, ino);
+	if (!f->vn) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	umfs_meta_unlock(fs);
+	free(w);
+	f->fs = fs;
+	f->ino = ino;
+	f->relatime = api_fe_relatime(fs);
+	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+	pthread_mutex_init(&f->pos_lock, NULL);
 	*filep = f;
 	return 0;
 
@@ -152,6 +211,23 @@ int umfs_file_set_flags(struct umfs_file *f, int flags)
 	return 0;
 }
 
+/* relatime, as Linux mounts by default: a read updates atime when it is
+ * not newer than mtime or ctime, or more than a day old. One 8-byte store,
+ * like the other hot fields; durability comes with the next persist. */
+static void file_touch_atime(struct umfs_file *f)
+{
+	struct umfs_inode *in = umfs_inode(f->fs, f->ino);
+	uint64_t atime = in->atime_ns, now;
+
+	if (!f->relatime || (f->flags & O_NOATIME) || f->fs->pm.rdonly)
+		return;
+	if (atime > in->mtime_ns && atime > in->ctime_ns &&
+	    atime + 24ull * 3600 * 1000000000 > (uint64_t)umfs_now_ns())
+		return;
+	now = (uint64_t)umfs_now_ns();
+	umfs_store64_nodrain(&in->atime_ns, now);
+}
+
 static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n;
@@ -163,7 +239,34 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 	pthread_rwlock_rdlock(&f->vn->lock);
 	n = umfs_file_read(f->fs, f->ino, buf, len, off);
 	pthread_rwlock_unlock(&f->vn->lock);
+	if (n >= 0)
+		file_touch_atime(f);
 	return n;
+}
+
+/* Writing to or truncating a set-user-ID (or group-executable
+ * set-group-ID) file drops those bits, unless root does it (CAP_FSETID). */
+static void file_kill_privs(struct umfs_file *f)
+{
+	struct umfs_fs *fs = f->fs;
+	struct umfs_inode *in = umfs_inode(fs, f->ino);
+	uid_t uid;
+	gid_t gid;
+
+	if (!(in->mode & S_ISUID) && (in->mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+		return;
+	api_cred_ids(&uid, &gid);
+	if (uid == 0)
+		return;
+	if (api_tx_run_begin(fs))
+		return;
+	if (umfs_tx_add(fs, in, sizeof(*in)) == 0) {
+		in->mode &= ~(uint32_t)S_ISUID;
+		if (in->mode & S_IXGRP)
+			in->mode &= ~(uint32_t)S_ISGID;
+		umfs_inode_seal(in);
+	}
+	api_tx_run_end(fs, 0);
 }
 
 /* off < 0: append (the offset is the size, read under the write lock). */
@@ -180,6 +283,8 @@ static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int
 	if (off < 0)
 		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
 	n = len ? umfs_file_write(f->fs, f->ino, buf, len, (uint64_t)off) : 0;
+	if (n > 0)
+		file_kill_privs(f);
 	pthread_rwlock_unlock(&f->vn->lock);
 	if (n >= 0 && end)
 		*end = (uint64_t)off + (uint64_t)n;
@@ -199,6 +304,21 @@ ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
 	if (off < 0)
 		return -EINVAL;
 	return file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : off, NULL);
+}
+
+ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t off, off_t *end)
+{
+	uint64_t e = 0;
+	ssize_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	n = file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : off, &e);
+	if (n > 0 && end)
+		*end = (off_t)e;
+	else if (n == 0 && end)
+		*end = off; /* as Linux: an empty write leaves the offset */
+	return n;
 }
 
 ssize_t umfs_read(struct umfs_file *f, void *buf, size_t len)
@@ -278,6 +398,8 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->vn->lock);
 	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size);
+	if (!err)
+		file_kill_privs(f);
 	pthread_rwlock_unlock(&f->vn->lock);
 	return err;
 }

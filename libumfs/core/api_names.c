@@ -86,7 +86,8 @@ out:
 
 int umfs_mkdir(struct umfs_fs *fs, const char *path, mode_t mode)
 {
-	return make_node(fs, path, S_IFDIR | (mode & 07777), 0, NULL);
+	/* as mkdir(2): set-user-ID and set-group-ID come only from the parent */
+	return make_node(fs, path, S_IFDIR | (mode & 01777), 0, NULL);
 }
 
 int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev)
@@ -292,6 +293,85 @@ out:
 out_free:
 	free(wf);
 	free(wt);
+	return err;
+}
+
+/* In tx: takes ino off the orphan list (it is getting a name back). The
+ * walk is bounded so that a damaged list cannot loop. */
+static int orphan_detach(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t *link = &fs->state->orphan_head;
+	int err;
+
+	for (uint64_t steps = 0; *link && steps < fs->inode_count; steps++) {
+		if (*link == ino) {
+			err = umfs_tx_set64(fs, link, in->next_orphan);
+			if (!err)
+				err = umfs_tx_add(fs, in, sizeof(*in));
+			if (!err) {
+				in->flags &= ~UMFS_IF_ORPHAN;
+				in->next_orphan = 0;
+			}
+			return err;
+		}
+		if (*link >= fs->inode_count)
+			return -EUCLEAN;
+		link = &umfs_inode(fs, *link)->next_orphan;
+	}
+	return -EUCLEAN;
+}
+
+int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
+{
+	struct umfs_fs *fs = file->fs;
+	struct umfs_walk *w = malloc(sizeof(*w));
+	struct umfs_inode *in = umfs_inode(fs, file->ino);
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = walk_for_change(fs, to, UMFS_WALK_PARENT, w);
+	if (err == -EBUSY)
+		err = -EEXIST;
+	if (err)
+		goto out;
+	if (S_ISDIR(in->mode))
+		err = -EPERM;
+	else if (w->ino)
+		err = -EEXIST;
+	else if (w->trailing_slash)
+		err = -ENOENT;
+	else if (in->nlink == 0 && !(how & UMFS_LINK_ORPHAN))
+		err = -ENOENT; /* as Linux for an unlinked file that is not O_TMPFILE */
+	else if (in->nlink >= 65000)
+		err = -EMLINK;
+	if (!err)
+		err = api_may_change_dir(fs, w->parent);
+	if (!err)
+		err = umfs_tx_begin(fs);
+	if (err)
+		goto out;
+	if (in->nlink == 0 && (in->flags & UMFS_IF_ORPHAN))
+		err = orphan_detach(fs, file->ino);
+	if (!err)
+		err = umfs_dir_add(fs, w->parent, w->name, w->name_len, file->ino,
+				   umfs_mode_to_dtype(in->mode));
+	if (!err)
+		err = umfs_tx_add(fs, in, sizeof(*in));
+	if (!err) {
+		in->nlink++;
+		api_touch_times(in, false);
+		err = api_dir_touch(fs, w->parent);
+	}
+	if (err)
+		umfs_tx_abort(fs);
+	else
+		err = umfs_tx_commit(fs);
+out:
+	umfs_meta_unlock(fs);
+	free(w);
 	return err;
 }
 

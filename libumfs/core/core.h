@@ -144,6 +144,17 @@ int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rd
 /* fs.c: the mounted pool                                                */
 /* ------------------------------------------------------------------ */
 
+/* What a recovery did (umfs_recover, umfs_ulog_recover). */
+struct umfs_recover_stats {
+	unsigned journal_rolled_back; /* interrupted transactions undone */
+	unsigned journal_bad;         /* damaged journal headers or records */
+	unsigned ulog_rolled_back;    /* valid U-Log records undone */
+	unsigned ulog_bad;            /* U-Log records or chains dropped as damaged */
+	unsigned ulogs_freed;         /* U-Log chains released */
+	unsigned truncs_finished;     /* interrupted truncates completed */
+	unsigned orphans_reclaimed;
+};
+
 struct umfs_vnode {
 	uint64_t ino;
 	int opencount;         /* umfs_file objects in this process */
@@ -195,6 +206,13 @@ struct umfs_fs {
 
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
+
+	/* issue 4: crash consistency */
+	bool relaxed;               /* overwrites in place, without undo */
+	bool borrowed;              /* the mapping stays the caller's (umfs_fs_bind) */
+	uint64_t ulog_seq;          /* last U-Log record number handed out */
+	uint64_t ulog_max;          /* overwrites up to this size use a byte record */
+	struct umfs_recover_stats recovery; /* what the last recovery did */
 };
 
 void umfs_meta_lock(struct umfs_fs *fs);
@@ -212,7 +230,9 @@ int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino);
  * UMFS_MOUNT_NORECOVER is given. */
 int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
 
-/* Mount-time recovery: journal rollback, orphan reclaim. */
+/* Mount-time recovery, in this order: journal rollback, U-Log records
+ * rolled back and U-Log pages freed, interrupted truncates finished, orphans
+ * reclaimed. Idempotent; fills fs->recovery. */
 int umfs_recover(struct umfs_fs *fs);
 
 /* Pool offsets, pages and pointers. Data pages are numbered from 0 at data_off. */
@@ -442,5 +462,111 @@ void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max);
 /* MAY_READ 4, MAY_WRITE 2, MAY_EXEC 1, as access(2)'s R_OK/W_OK/X_OK. */
 int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
 bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino);
+
+/* ------------------------------------------------------------------ */
+/* issue 4: crash consistency (ulog.c, cow.c, and additions to fs.c,   */
+/* ptable.c, file.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+/* fs.c. Like umfs_fs_attach(), but the mapping stays the caller's: neither a
+ * failed mount nor umfs_unmount() unmaps it (fsck, crash tests). */
+int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
+
+/* ptable.c. The entry slot of file page pg in the table of `level` (1: the
+ * 4 KiB leaves, 2: the 2 MiB entries), or NULL when that table does not
+ * exist or the path leaves the data zone: safe on a damaged tree. */
+uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			    unsigned level);
+/* ptable.c. Pool offset of file page pg, 0 for a hole; like umfs_pt_lookup()
+ * but never follows a pointer out of the data zone (recovery, fsck). */
+uint64_t umfs_pt_lookup_checked(const struct umfs_fs *fs, const struct umfs_inode *in,
+				uint64_t pg);
+/* ptable.c. In tx. The slot of pg at `level`, creating what is missing:
+ * the tree grows, empty tables are added, and a 2 MiB leaf on the way to a
+ * level-1 slot is split into a table of 4 KiB leaves. */
+int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned level,
+		      uint64_t **slot);
+
+/* ulog.c: the per-file U-Log. The file's vnode lock is held for all but
+ * umfs_file_release() and the recovery calls. */
+#define UMFS_ULOG_MAX_PAGES 16 /* pages in one file's chain (fsck allows 64) */
+/* Default size limit of a byte record; larger overwrites copy on write. */
+#define UMFS_ULOG_BYTES_DEFAULT (16u * UMFS_ULOG_DATA_SIZE)
+
+/* The U-Log chain of ino with room for a byte record of len bytes,
+ * allocating or extending it. -ENOSPC when the pool has no page for it. */
+int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ulog **ulog);
+/* Saves the current bytes [off, off + len) of the file (all present) as the
+ * valid undo record, with the file size old_size; durable on return. */
+void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
+			  uint64_t len, uint64_t old_size);
+/* Starts a swap record for pages [pg, pg + n), the new pages in orphan aux. */
+void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
+			 uint64_t old_size, uint64_t aux);
+/* Retires the record: one 8-byte store, flushed, not drained. */
+void umfs_ulog_retire(struct umfs_ulog *u);
+/* Exchanges the next pages of a swap record with the orphan's, in as many
+ * transactions as it takes (forward), or exchanges the done ones back
+ * (!forward). Takes meta_lock. */
+int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool forward);
+/*
+ * Copy-on-write replacement of bytes [a, b) of a file (strict mode, large
+ * overwrites): the pages [PG(a), PG(b - 1)] are built anew in an orphan
+ * inode, then exchanged with the file's under a U-Log swap record. On
+ * success the record is still valid: the caller publishes the new size,
+ * retires the record (umfs_ulog_retire + fence), then calls umfs_cow_end()
+ * to free the old pages. On failure the file is as it was.
+ */
+struct umfs_cow {
+	uint64_t ino;
+	uint64_t a, b;          /* the bytes replaced */
+	const uint8_t *buf;     /* their new content; NULL: zeros */
+	bool holes;             /* pages replaced whole become holes (punch) */
+	uint64_t old_size;      /* restored if the write is rolled back */
+	/* set by umfs_cow_begin() */
+	uint64_t pa, pb, shadow;
+	struct umfs_ulog *u;
+};
+int umfs_cow_begin(struct umfs_fs *fs, struct umfs_cow *c);
+void umfs_cow_end(struct umfs_fs *fs, struct umfs_cow *c);
+/* Undoes a valid record of ino (restores bytes or swaps back, restores the
+ * size) and retires it. Takes meta_lock. 0, or -EUCLEAN for a record that
+ * fails validation (left alone). */
+int umfs_ulog_rollback(struct umfs_fs *fs, uint64_t ino);
+/* In tx: frees ino's U-Log chain and clears inode->ulog; unless force,
+ * not while a record is in flight (-EBUSY). */
+int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force);
+/* file.c: finishes a truncate a crash interrupted (UMFS_IF_TRUNC): frees
+ * the pages past EOF and clears the flag. Takes meta_lock. */
+int umfs_file_trunc_finish(struct umfs_fs *fs, uint64_t ino);
+/* At the last close of ino in this process (meta_lock held, no tx open):
+ * releases the U-Log. */
+void umfs_file_release(struct umfs_fs *fs, uint64_t ino);
+/*
+ * Recovery of every U-Log in the pool, for mount and for fsck.umfs (call it
+ * after umfs_journal_recover() and before any orphan is freed): each valid
+ * record is rolled back, each chain freed; anything that fails validation
+ * is counted in st->ulog_bad and dropped. Never trusts the pool: every
+ * offset is checked before use. Idempotent.
+ */
+int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
+/*
+ * For a process that finds another one died in the core (shared pools):
+ * rolls back every valid U-Log record (the dead writer's write in flight)
+ * and keeps the chains, which live processes may be using. Call it without
+ * meta_lock, after umfs_journal_recover(), while no live process can be in
+ * a write.
+ */
+int umfs_ulog_undo_all(struct umfs_fs *fs, struct umfs_recover_stats *st);
+
+/* Test builds: deliberately broken protocols, to prove the crash tests can
+ * fail. 0 in production. */
+enum umfs_fault {
+	UMFS_FAULT_NONE,
+	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
+	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
+	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+};
+extern enum umfs_fault umfs_fault;
 
 #endif /* UMFS_CORE_H */

@@ -15,6 +15,14 @@
  * published with one 8-byte store, so an append is all or nothing. Pages
  * filling a hole below the old EOF become visible when their transaction
  * commits, so they get their data inside that transaction.
+ *
+ * Strict mode (the default) also makes overwrites all or nothing: before a
+ * byte below the old EOF changes, a guard is set up (file_guard_begin):
+ * a U-Log byte record for small ranges (ulog.c), copy-on-write under a
+ * U-Log swap record for large ones (cow.c), or, when the pool has no page
+ * for either, one journal transaction. The guard ends after the new size is durable
+ * (file_guard_end). Relaxed mode overwrites in place. docs/consistency.md
+ * has the protocols and where every fence is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +63,8 @@ static void file_publish(struct umfs_inode *in, uint64_t size)
 	uint64_t now = (uint64_t)umfs_now_ns();
 
 	if (size != in->size) {
-		umfs_drain();
+		if (umfs_fault != UMFS_FAULT_SIZE_FIRST)
+			umfs_drain();
 		umfs_store64_nodrain(&in->size, size);
 	}
 	umfs_store64_nodrain(&in->mtime_ns, now);
@@ -257,14 +266,26 @@ static int file_unmap(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
 /* Write                                                                */
 /* ------------------------------------------------------------------ */
 
+/* How a strict-mode overwrite is made failure-atomic. */
+enum file_guard_kind { GUARD_NONE, GUARD_BYTES, GUARD_SWAP, GUARD_JOURNAL };
+
+struct file_guard {
+	enum file_guard_kind kind;
+	struct umfs_ulog *u;  /* BYTES */
+	struct umfs_cow cow;  /* SWAP */
+	uint64_t a, b;        /* JOURNAL: the bytes to overwrite in the final transaction */
+};
+
 struct file_write {
 	struct umfs_fs *fs;
+	uint64_t ino;
 	struct umfs_inode *in;
 	const uint8_t *buf;
 	uint64_t off, end; /* the bytes being written */
 	uint64_t old_size;
 	struct file_map map;
 	struct file_fresh fresh[FILE_FRESH_MAX];
+	struct file_guard g;
 };
 
 /* Copies the caller's bytes for [a, b), all of it in present pages. */
@@ -276,12 +297,8 @@ static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
 
 		if (!dst)
 			return -EIO; /* mapped by this write: cannot be a hole */
-		/*
-		 * Overwrites are in place for now. Issue 4 hooks here: below
-		 * w->old_size, save the old bytes of [a, a + n) in the U-Log undo
-		 * record (or swap in new pages and save the old entries when
-		 * the write is larger than the log) before this copy.
-		 */
+		/* Below w->old_size in strict mode, a guard (U-Log record) was set
+		 * up for these bytes by file_guard_begin(). */
 		umfs_memcpy_nodrain(w->fs->base + dst + (a & FILE_PAGE_MASK), w->buf + (a - w->off),
 				    n);
 		a += n;
@@ -390,6 +407,169 @@ static int file_write_chunk(struct file_write *w, uint64_t pos, uint64_t *next)
 	return err;
 }
 
+/* ------------------------------------------------------------------ */
+/* Guards: strict-mode overwrites                                       */
+/* ------------------------------------------------------------------ */
+
+/* Largest overwrite the journal fallback takes in one transaction. */
+static uint64_t file_journal_max(const struct umfs_fs *fs)
+{
+	return fs->sb.journal_slot_size / 2;
+}
+
+/* Maps (zeroed) the holes of the bytes [a, b): the file reads the same. */
+static int file_map_holes_of(struct umfs_fs *fs, struct umfs_inode *in, uint64_t a, uint64_t b)
+{
+	if (!file_has_hole(fs, in, UMFS_PG(a), UMFS_PG(b - 1)))
+		return 0;
+	return file_alloc_zeroed(fs, in, UMFS_PG(a), UMFS_PG(b - 1));
+}
+
+/*
+ * Protects the bytes [a, b) below the old EOF before they change. buf holds
+ * their new content (from a), NULL for zeros. With a copy-on-write guard the
+ * change is made here, for [a, cow_b) (cow_b >= b: the rest of the write in
+ * the last page); holes says that pages replaced whole become holes. map
+ * says that the range must end up allocated (write, zero range). *done gets
+ * the end of what is already written.
+ */
+static int file_guard_begin(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint64_t b,
+			    uint64_t cow_b, const uint8_t *buf, bool holes, bool map,
+			    struct file_guard *g, uint64_t *done)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t n = b - a;
+	int err;
+
+	g->kind = GUARD_NONE;
+	*done = a;
+	if (n <= UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE)) {
+		err = map ? file_map_holes_of(fs, in, a, b) : 0;
+		if (!err)
+			err = umfs_ulog_get(fs, ino, n, &g->u);
+		if (!err) {
+			umfs_ulog_save_bytes(fs, g->u, ino, a, n, in->size);
+			g->kind = GUARD_BYTES;
+			return 0;
+		}
+	} else {
+		g->cow = (struct umfs_cow){
+			.ino = ino, .a = a, .b = cow_b, .buf = buf, .holes = holes,
+			.old_size = in->size,
+		};
+		err = umfs_cow_begin(fs, &g->cow);
+		if (!err) {
+			g->kind = GUARD_SWAP;
+			*done = cow_b;
+			return 0;
+		}
+	}
+	if (err != -ENOSPC || n > file_journal_max(fs))
+		return err;
+	/* No page for a U-Log or a copy: the journal holds the old bytes. */
+	err = map ? file_map_holes_of(fs, in, a, b) : 0;
+	if (err)
+		return err;
+	g->kind = GUARD_JOURNAL;
+	g->a = a;
+	g->b = b;
+	*done = b;
+	return 0;
+}
+
+/* The journal fallback: the overwrite, the size and the times, in one
+ * transaction. src holds the new bytes of [g->a, g->b), NULL for zeros. */
+static int file_guard_journal(struct umfs_fs *fs, struct umfs_inode *in, struct file_guard *g,
+			      const uint8_t *src, uint64_t size)
+{
+	uint64_t now = (uint64_t)umfs_now_ns();
+	int err;
+
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	for (uint64_t pos = g->a; !err && pos < g->b;) {
+		uint64_t run, pg = UMFS_PG(pos), off = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t n = UMFS_MIN(g->b, pg_off(pg + run)) - pos;
+		uint8_t *dst = fs->base + off + (pos & FILE_PAGE_MASK);
+
+		if (off) { /* a hole is left only by a punch, which zeroes */
+			err = umfs_tx_add(fs, dst, n);
+			if (!err && src)
+				memcpy(dst, src + (pos - g->a), n);
+			else if (!err)
+				memset(dst, 0, n);
+		}
+		pos += n;
+	}
+	if (!err && size != in->size)
+		err = umfs_tx_set64(fs, &in->size, size);
+	if (!err)
+		err = umfs_tx_set64(fs, &in->mtime_ns, now);
+	if (!err)
+		err = umfs_tx_set64(fs, &in->ctime_ns, now);
+	if (err && fs->tx.active)
+		umfs_tx_abort(fs);
+	else if (!err)
+		err = umfs_tx_commit(fs);
+	umfs_meta_unlock(fs);
+	return err;
+}
+
+/*
+ * Ends a guarded change whose bytes are written (flushed): the new size is
+ * made durable, then the record is retired with the times. After this the
+ * change survives any crash. src is as for file_guard_journal().
+ */
+static int file_guard_end(struct umfs_fs *fs, struct umfs_inode *in, struct file_guard *g,
+			  const uint8_t *src, uint64_t size)
+{
+	struct umfs_ulog *u = g->kind == GUARD_BYTES ? g->u : g->cow.u;
+	uint64_t now = (uint64_t)umfs_now_ns();
+
+	if (g->kind == GUARD_JOURNAL)
+		return file_guard_journal(fs, in, g, src, size);
+	if (g->kind == GUARD_NONE) {
+		file_publish(in, size);
+		return 0;
+	}
+	if (umfs_fault == UMFS_FAULT_RETIRE_EARLY)
+		umfs_ulog_retire(u);
+	umfs_drain(); /* fence 2: the new bytes */
+	if (size != in->size) {
+		umfs_store64_nodrain(&in->size, size);
+		umfs_drain(); /* the size before the record goes */
+	}
+	umfs_ulog_retire(u);
+	umfs_store64_nodrain(&in->mtime_ns, now);
+	umfs_store64_nodrain(&in->ctime_ns, now);
+	umfs_drain(); /* fence 3: retired; the change is durable */
+	if (g->kind == GUARD_SWAP)
+		umfs_cow_end(fs, &g->cow);
+	return 0;
+}
+
+/* Undoes a guarded change that could not be finished. */
+static void file_guard_cancel(struct umfs_fs *fs, uint64_t ino, struct file_guard *g)
+{
+	if (g->kind == GUARD_BYTES || g->kind == GUARD_SWAP)
+		umfs_ulog_rollback(fs, ino);
+	if (g->kind == GUARD_SWAP)
+		umfs_cow_end(fs, &g->cow);
+	g->kind = GUARD_NONE;
+}
+
+/* A U-Log outlives the write only while the file is open in this process
+ * (its last close releases it); core callers without an open file, such as
+ * tools and unit tests, get it released at once. */
+static void file_ulog_settle(struct umfs_fs *fs, uint64_t ino)
+{
+	if (!umfs_inode(fs, ino)->ulog || umfs_vnode_opencount(fs, ino) > 0)
+		return;
+	umfs_meta_lock(fs);
+	umfs_file_release(fs, ino);
+	umfs_meta_unlock(fs);
+}
+
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off)
 {
@@ -404,6 +584,7 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 		return -EFBIG;
 	len = UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), UMFS_MAX_FILE_SIZE - off);
 	w->fs = fs;
+	w->ino = ino;
 	w->in = in;
 	w->buf = buf;
 	w->off = off;
@@ -413,10 +594,21 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 		.first = UMFS_PG(off), .last = UMFS_PG(w->end - 1), .size = w->old_size,
 		.fresh = w->fresh,
 	};
+	w->g.kind = GUARD_NONE;
 	if (off > w->old_size)
 		file_zero_present(fs, in, w->old_size, off); /* the gap becomes file */
 
-	for (pos = off; pos < w->end && !err;) {
+	pos = off;
+	if (!fs->relaxed && off < w->old_size) {
+		uint64_t ow = UMFS_MIN(w->end, w->old_size);
+
+		err = file_guard_begin(fs, ino, off, ow,
+				       UMFS_MIN(w->end, pg_off(UMFS_PG(ow - 1) + 1)), w->buf, false,
+				       true, &w->g, &pos);
+		if (err)
+			return err;
+	}
+	while (pos < w->end && !err) {
 		uint64_t next = pos;
 
 		err = file_write_chunk(w, pos, &next);
@@ -424,9 +616,20 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 			err = -ENOSPC;
 		pos = next;
 	}
-	if (pos == off)
+	if (w->g.kind == GUARD_BYTES && pos < UMFS_MIN(w->end, w->old_size)) {
+		file_guard_cancel(fs, ino, &w->g); /* the guarded part must be whole */
+		pos = off;
+	}
+	if (pos == off && w->g.kind != GUARD_JOURNAL) {
+		file_ulog_settle(fs, ino);
 		return err;
-	file_publish(in, UMFS_MAX(pos, in->size));
+	}
+	err = file_guard_end(fs, in, &w->g,
+			     w->g.kind == GUARD_JOURNAL ? w->buf + (w->g.a - off) : NULL,
+			     UMFS_MAX(pos, in->size));
+	file_ulog_settle(fs, ino);
+	if (err)
+		return err;
 	return (ssize_t)(pos - off); /* short when the pool filled up */
 }
 
@@ -466,11 +669,57 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 	return 0;
 }
 
-static int file_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t off, uint64_t end)
+/*
+ * Strict mode: zeroes the bytes [a, b) below EOF as one failure-atomic
+ * change, publishing size with it. holes: pages zeroed whole may become
+ * holes (punch); otherwise the range ends up allocated (zero range).
+ */
+static int file_zero_guarded(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint64_t b,
+			     bool holes, uint64_t size)
 {
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct file_guard g;
+	uint64_t done;
+	int err;
+
+	err = file_guard_begin(fs, ino, a, b, b, NULL, holes, !holes, &g, &done);
+	if (err)
+		return err;
+	if (g.kind == GUARD_BYTES)
+		file_zero_present(fs, in, a, b);
+	return file_guard_end(fs, in, &g, NULL, size);
+}
+
+int umfs_file_trunc_finish(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int err;
+
+	if (in->size > UMFS_MAX_FILE_SIZE)
+		return -EUCLEAN;
+	err = file_unmap(fs, in, UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE),
+			 UMFS_MAX_FILE_PAGES - 1);
+	if (err)
+		return err;
+	file_flags_store(in, in->flags & ~UMFS_IF_TRUNC);
+	umfs_drain();
+	return 0;
+}
+
+static int file_punch(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t end)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
 	uint64_t first = UMFS_DIV_ROUND_UP(off, UMFS_PAGE_SIZE), stop = UMFS_PG(end);
+	uint64_t vis = UMFS_MIN(end, in->size);
 	int err = 0;
 
+	if (!fs->relaxed && off < vis) {
+		/* the bytes in the file change at once; what is past EOF is garbage */
+		err = file_zero_guarded(fs, ino, off, vis, true, in->size);
+		file_ulog_settle(fs, ino);
+		if (err)
+			return err;
+	}
 	if (first >= stop) {
 		file_zero_present(fs, in, off, end);
 	} else {
@@ -478,11 +727,40 @@ static int file_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t off, u
 		file_zero_present(fs, in, pg_off(stop), end);
 	}
 	umfs_drain();
+	/* the pages left are zero (strict) or garbage past EOF: freeing them
+	 * changes nothing a reader sees */
 	if (first < stop)
 		err = file_unmap(fs, in, first, stop - 1);
 	if (!err)
 		file_publish(in, in->size);
 	return err;
+}
+
+/* Strict-mode zero range: what lies past EOF is prepared first (invisible),
+ * then the bytes in the file are zeroed and the new size published as one
+ * guarded change. */
+static int file_zero_range(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t end,
+			   bool grow)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t old = in->size, vis = UMFS_MIN(end, old);
+	int err;
+
+	if (end > old) {
+		uint64_t from = UMFS_MAX(off, old);
+
+		file_zero_present(fs, in, from, end);
+		err = file_alloc_zeroed(fs, in, UMFS_PG(from), UMFS_PG(end - 1));
+		if (err)
+			return err;
+	}
+	if (off < vis) {
+		err = file_zero_guarded(fs, ino, off, vis, false, grow ? end : old);
+		file_ulog_settle(fs, ino);
+		return err;
+	}
+	file_publish(in, grow ? end : old);
+	return 0;
 }
 
 static int file_falloc_check(int mode, uint64_t off, uint64_t len)
@@ -517,7 +795,9 @@ int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off
 	end = off + len;
 	grow = !(mode & FALLOC_FL_KEEP_SIZE) && end > old;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
-		return file_punch(fs, in, off, end);
+		return file_punch(fs, ino, off, end);
+	if ((mode & FALLOC_FL_ZERO_RANGE) && !fs->relaxed)
+		return file_zero_range(fs, ino, off, end, grow);
 	/* Zero what is already allocated first, so fresh pages are zeroed once. */
 	if (mode & FALLOC_FL_ZERO_RANGE)
 		file_zero_present(fs, in, grow ? UMFS_MIN(old, off) : off, end);

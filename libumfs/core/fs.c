@@ -104,18 +104,75 @@ static int reclaim_orphans(struct umfs_fs *fs)
 		err = umfs_inode_reclaim(fs, ino);
 		if (err)
 			return err;
+		fs->recovery.orphans_reclaimed++;
+	}
+	return 0;
+}
+
+/* Finishes the truncates a crash cut short: their pages past EOF go. */
+static int finish_truncates(struct umfs_fs *fs)
+{
+	for (uint64_t w = 0; w < UMFS_DIV_ROUND_UP(fs->inode_count, 64); w++) {
+		for (uint64_t bits = fs->ibitmap[w]; bits; bits &= bits - 1) {
+			uint64_t ino = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			int err;
+
+			if (ino >= fs->inode_count || !umfs_inode_live(fs, ino) ||
+			    !(umfs_inode(fs, ino)->flags & UMFS_IF_TRUNC))
+				continue;
+			if (umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum)
+				return -EUCLEAN; /* its tree cannot be trusted: fsck.umfs */
+			err = umfs_file_trunc_finish(fs, ino);
+			if (err)
+				return err;
+			fs->recovery.truncs_finished++;
+		}
 	}
 	return 0;
 }
 
 int umfs_recover(struct umfs_fs *fs)
 {
-	int err = umfs_journal_recover(fs, NULL, NULL);
+	struct umfs_recover_stats *st = &fs->recovery;
+	int err;
 
+	memset(st, 0, sizeof(*st));
+	err = umfs_journal_recover(fs, &st->journal_rolled_back, &st->journal_bad);
 	if (err)
 		return err;
 	umfs_alloc_init(fs); /* rollback may have changed the bitmaps */
-	return reclaim_orphans(fs);
+	/* U-Logs before orphans: a swap record's shadow is an orphan that a
+	 * rollback still needs. */
+	err = umfs_ulog_recover(fs, st);
+	if (!err)
+		err = finish_truncates(fs);
+	if (!err)
+		err = reclaim_orphans(fs);
+	return err;
+}
+
+unsigned umfs_consistency(const struct umfs_fs *fs)
+{
+	return fs->relaxed ? UMFS_MOUNT_RELAXED : UMFS_MOUNT_STRICT;
+}
+
+/* Mount flag, then UMFS_CONSISTENCY, then the pool's default. */
+static int fs_pick_mode(struct umfs_fs *fs, unsigned flags)
+{
+	const char *env = getenv("UMFS_CONSISTENCY");
+
+	if ((flags & UMFS_MOUNT_STRICT) && (flags & UMFS_MOUNT_RELAXED))
+		return mount_fail(-EINVAL, "mount flags", "both strict and relaxed");
+	if (flags & (UMFS_MOUNT_STRICT | UMFS_MOUNT_RELAXED)) {
+		fs->relaxed = flags & UMFS_MOUNT_RELAXED;
+	} else if (env && *env) {
+		if (strcmp(env, "strict") && strcmp(env, "relaxed"))
+			return mount_fail(-EINVAL, "UMFS_CONSISTENCY", "must be strict or relaxed");
+		fs->relaxed = !strcmp(env, "relaxed");
+	} else {
+		fs->relaxed = fs->sb.default_flags & UMFS_SBF_RELAXED;
+	}
+	return 0;
 }
 
 static void fs_bind(struct umfs_fs *fs)
@@ -138,13 +195,14 @@ static void fs_bind(struct umfs_fs *fs)
 static void fs_free(struct umfs_fs *fs)
 {
 	umfs_journal_close(fs);
-	umfs_pmem_unmap(&fs->pm);
+	if (!fs->borrowed)
+		umfs_pmem_unmap(&fs->pm);
 	pthread_mutex_destroy(&fs->meta_lock);
 	pthread_mutex_destroy(&fs->vnode_lock);
 	free(fs);
 }
 
-int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
+static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct umfs_fs **fsp)
 {
 	struct umfs_fs *fs;
 	const char *why;
@@ -154,11 +212,15 @@ int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
 	mount_error[0] = '\0';
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
-		umfs_pmem_unmap(pm);
+		if (!borrowed)
+			umfs_pmem_unmap(pm);
 		return -ENOMEM;
 	}
 	fs->pm = *pm;
+	fs->borrowed = borrowed;
 	fs->flags = flags;
+	fs->ulog_seq = (uint64_t)umfs_now_ns(); /* never reused across mounts */
+	fs->ulog_max = UMFS_ULOG_BYTES_DEFAULT;
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->vnode_lock, NULL);
 	if (pm->len < UMFS_MIN_POOL_SIZE) {
@@ -178,6 +240,9 @@ int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
 		goto err_free;
 	}
 	fs_bind(fs);
+	err = fs_pick_mode(fs, flags);
+	if (err)
+		goto err_free;
 	if (fs->state->magic != UMFS_STATE_MAGIC) {
 		err = mount_fail(-EUCLEAN, "state page", "bad magic (run fsck.umfs)");
 		goto err_free;
@@ -218,6 +283,16 @@ err_free:
 	return err;
 }
 
+int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
+{
+	return fs_attach(pm, flags, false, fsp);
+}
+
+int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
+{
+	return fs_attach(pm, flags, true, fsp);
+}
+
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
 {
 	struct umfs_pmem pm;
@@ -236,6 +311,12 @@ int umfs_unmount(struct umfs_fs *fs)
 	if (!fs)
 		return -EINVAL;
 	if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
+		/* files still open: their U-Logs go as at a last close */
+		umfs_meta_lock(fs);
+		for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+			for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+				umfs_file_release(fs, vn->ino);
+		umfs_meta_unlock(fs);
 		err = umfs_pmem_sync(&fs->pm);
 		if (fs->state->orphan_head == 0 && !fs->tx.active) {
 			umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);

@@ -138,11 +138,9 @@ static int inode_free(struct umfs_fs *fs, uint64_t ino)
 		if (err && err != -ENOENT)
 			return err;
 	}
-	if (in->ulog && umfs_off_is_page(fs, in->ulog)) {
-		err = umfs_page_free(fs, umfs_off_page(fs, in->ulog), 1);
-		if (err)
-			return err;
-	}
+	err = umfs_ulog_free(fs, ino, true);
+	if (err)
+		return err;
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
@@ -156,7 +154,8 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	int more, err;
 
-	if (!umfs_inode_live(fs, ino))
+	/* the tree is walked and freed: its root must be the sealed one */
+	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
 	do {
 		umfs_meta_lock(fs);

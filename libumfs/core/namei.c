@@ -5,13 +5,68 @@
  * Paths are resolved from the pool root; ".." at the root stays at the root.
  * Symbolic links are expanded in place (an absolute target restarts at the
  * pool root), at most UMFS_SYMLOOP_MAX times per walk, as Linux does.
+ *
+ * When a front end set a host mount prefix (umfs_set_mount_prefix), the pool
+ * is a subtree of a larger name space: an absolute target under the prefix
+ * restarts at the pool root, any other absolute target and ".." at the root
+ * leave the pool, and the walk stops with -UMFS_EXTERNAL and the host path
+ * of the rest in a per-thread buffer (umfs_external_path).
  */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "api.h"
+
+static __thread char external_path[PATH_MAX];
+
+const char *umfs_external_path(void)
+{
+	return external_path;
+}
+
+/* Leaves the pool: the host path is head + "/" + rest (rest may be empty;
+ * a trailing slash of the original path is kept). */
+static int walk_external(const char *head, const char *rest, bool trailing_slash)
+{
+	size_t hlen = strlen(head), rlen = strlen(rest);
+	bool sep = hlen == 0 || head[hlen - 1] != '/';
+	size_t need;
+
+	if (rlen == 0 && !trailing_slash)
+		sep = false;
+	need = hlen + (sep ? 1 : 0) + rlen + 1;
+	if (need > sizeof(external_path))
+		return -ENAMETOOLONG;
+	memcpy(external_path, head, hlen);
+	if (sep)
+		external_path[hlen++] = '/';
+	memcpy(external_path + hlen, rest, rlen + 1);
+	return -UMFS_EXTERNAL;
+}
+
+/* The walk met ".." at the root, or an absolute symlink target. Returns 0 to
+ * go on inside the pool (*p set to the rest, from the root), or
+ * -UMFS_EXTERNAL. */
+static int walk_leave(struct umfs_fs *fs, bool dotdot, const char *target, const char *rest,
+		      bool trailing_slash, const char **p)
+{
+	char prefix[PATH_MAX], parent[PATH_MAX];
+	size_t plen;
+
+	if (!api_fe_prefix(fs, prefix, &plen, parent)) {
+		*p = dotdot ? rest : target;
+		return 0;
+	}
+	if (dotdot)
+		return walk_external(parent, rest, trailing_slash);
+	if (strncmp(target, prefix, plen) == 0 && (target[plen] == '/' || target[plen] == '\0')) {
+		*p = target + plen;
+		return 0;
+	}
+	return walk_external(target, "", false);
+}
 
 /* Credentials a front end set for this thread (copied: the caller's
  * struct may go out of scope). */
@@ -95,8 +150,10 @@ bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
 }
 
 /* Replaces the consumed part of the walk with the link target:
- * new path = target + "/" + rest. */
-static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, struct umfs_walk *w)
+ * new path = target + "/" + rest (no "/" when rest is empty, unless the
+ * original path ended in one: keep_slash). */
+static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, struct umfs_walk *w,
+		       bool keep_slash)
 {
 	const struct umfs_inode *in = umfs_inode(fs, link);
 	size_t tlen = (size_t)in->size, rlen = strlen(rest);
@@ -109,6 +166,11 @@ static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, stru
 	got = umfs_file_read(fs, link, w->tmp, tlen, 0);
 	if (got != (ssize_t)tlen)
 		return got < 0 ? (int)got : -EIO;
+	if (rlen == 0 && !keep_slash) {
+		w->tmp[tlen] = '\0';
+		memcpy(w->buf, w->tmp, tlen + 1);
+		return 0;
+	}
 	w->tmp[tlen] = '/';
 	memcpy(w->tmp + tlen + 1, rest, rlen + 1);
 	memcpy(w->buf, w->tmp, tlen + 1 + rlen + 1);
@@ -169,6 +231,14 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		if (len == 1 && name[0] == '.') {
 			next = cur;
 		} else if (len == 2 && name[0] == '.' && name[1] == '.') {
+			if (cur == UMFS_ROOT_INO) {
+				const char *rest = p;
+
+				err = walk_leave(fs, true, NULL, rest, w->trailing_slash, &p);
+				if (err)
+					return err;
+				p = rest;
+			}
 			next = umfs_inode(fs, cur)->dir.parent;
 		} else {
 			err = umfs_dir_lookup(fs, cur, name, len, &next, &type);
@@ -185,12 +255,15 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		    (!last || (!(flags & UMFS_WALK_NOFOLLOW) || w->trailing_slash))) {
 			if (++links > UMFS_SYMLOOP_MAX)
 				return -ELOOP;
-			err = splice_link(fs, next, p, w);
+			err = splice_link(fs, next, p, w, last && w->trailing_slash);
 			if (err)
 				return err;
 			p = w->buf;
 			if (*p != '/')
 				continue; /* relative target: resolve from the link's directory */
+			err = walk_leave(fs, false, w->buf, "", false, &p);
+			if (err)
+				return err;
 			cur = UMFS_ROOT_INO;
 			continue;
 		}

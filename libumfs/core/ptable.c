@@ -363,6 +363,143 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 }
 
 /* ------------------------------------------------------------------ */
+/* Slots (copy-on-write overwrites, recovery)                           */
+/* ------------------------------------------------------------------ */
+
+/* The table an entry points to, or NULL when it is not a table entry
+ * inside the data zone. */
+static uint64_t *pt_child_checked(const struct umfs_fs *fs, uint64_t e)
+{
+	uint64_t addr = e & UMFS_PTE_ADDR_MASK;
+
+	if (!(e & UMFS_PTE_PRESENT) || addr < fs->phys_base ||
+	    !umfs_off_is_page(fs, addr - fs->phys_base))
+		return NULL;
+	return umfs_off_ptr(fs, addr - fs->phys_base);
+}
+
+uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			    unsigned level)
+{
+	unsigned h = in->pt_height;
+	uint64_t *t;
+
+	if (!in->pt_root || h > PT_MAX_HEIGHT || h < level || level < 1 ||
+	    (pg >> (h * UMFS_PT_SHIFT)) != 0 || !umfs_off_is_page(fs, in->pt_root))
+		return NULL;
+	t = umfs_off_ptr(fs, in->pt_root);
+	for (; h > level; h--) {
+		uint64_t e = t[(pg >> pt_shift(h)) & PT_IDX_MASK];
+
+		if (!e || pt_is_huge(h, e))
+			return NULL;
+		t = pt_child_checked(fs, e);
+		if (!t)
+			return NULL;
+	}
+	return &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+}
+
+uint64_t umfs_pt_lookup_checked(const struct umfs_fs *fs, const struct umfs_inode *in,
+				uint64_t pg)
+{
+	const uint64_t *slot;
+	uint64_t e, off;
+
+	if (!in->pt_root || in->pt_height > PT_MAX_HEIGHT)
+		return 0;
+	if (in->pt_height == 0)
+		return pg == 0 && umfs_off_is_page(fs, in->pt_root) ? in->pt_root : 0;
+	slot = in->pt_height >= 2 ? umfs_pt_slot_find(fs, in, pg, 2) : NULL;
+	if (slot && pt_is_huge(2, *slot)) {
+		e = *slot & UMFS_PTE_HUGE_ADDR_MASK;
+		if (e < fs->phys_base)
+			return 0;
+		off = e - fs->phys_base + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
+		return umfs_off_is_page(fs, off) ? off : 0;
+	}
+	slot = umfs_pt_slot_find(fs, in, pg, 1);
+	if (!slot || !(*slot & UMFS_PTE_PRESENT))
+		return 0;
+	e = *slot & UMFS_PTE_ADDR_MASK;
+	if (e < fs->phys_base)
+		return 0;
+	off = e - fs->phys_base;
+	return umfs_off_is_page(fs, off) ? off : 0;
+}
+
+/* A level-1 table of 4 KiB leaves over the pages of the 2 MiB leaf in
+ * *slot, replacing it (the data stays where it is). */
+static int pt_split_keep(struct umfs_fs *fs, struct umfs_inode *in, uint64_t *slot)
+{
+	uint64_t lead = pt_entry_page(fs, *slot), page, *t;
+	int err;
+
+	err = umfs_tx_add(fs, slot, sizeof(*slot));
+	if (!err)
+		err = pt_table_alloc(fs, &page);
+	if (err)
+		return err;
+	t = umfs_page_ptr(fs, page);
+	for (uint64_t i = 0; i < UMFS_PT_ENTRIES; i++)
+		t[i] = umfs_pte_make(fs, umfs_page_off(fs, lead + i), UMFS_PTE_LEAF4K_FLAGS);
+	*slot = umfs_pte_make(fs, umfs_page_off(fs, page), UMFS_PTE_TABLE_FLAGS);
+	in->blocks++;
+	return 0;
+}
+
+int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned level,
+		      uint64_t **slotp)
+{
+	unsigned need = UMFS_MAX(pt_height_for(pg), level), h;
+	uint64_t *t, page;
+	int err;
+
+	if (pg >= UMFS_MAX_FILE_PAGES || level < 1 || level > 2)
+		return -EINVAL;
+	if (in->pt_root && in->pt_height > PT_MAX_HEIGHT)
+		return -EUCLEAN;
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	if (!in->pt_root) {
+		err = pt_table_alloc(fs, &page);
+		if (err)
+			return err;
+		in->pt_root = umfs_page_off(fs, page);
+		in->pt_height = (uint8_t)need;
+		in->blocks++;
+		umfs_inode_seal(in);
+	}
+	while (in->pt_height < need) {
+		err = pt_grow(fs, in);
+		if (err)
+			return err;
+	}
+	t = umfs_off_ptr(fs, in->pt_root);
+	for (h = in->pt_height; h > level; h--) {
+		uint64_t *slot = &t[(pg >> pt_shift(h)) & PT_IDX_MASK];
+
+		if (!*slot) {
+			err = umfs_tx_add(fs, slot, sizeof(*slot));
+			if (!err)
+				err = pt_table_alloc(fs, &page);
+			if (err)
+				return err;
+			*slot = umfs_pte_make(fs, umfs_page_off(fs, page), UMFS_PTE_TABLE_FLAGS);
+			in->blocks++;
+		} else if (pt_is_huge(h, *slot)) {
+			err = pt_split_keep(fs, in, slot);
+			if (err)
+				return err;
+		}
+		t = pt_child(fs, *slot);
+	}
+	*slotp = &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Truncate and punch                                                   */
 /* ------------------------------------------------------------------ */
 

@@ -313,6 +313,30 @@ static void interrupted_transaction_rolled_back(void **state)
 	assert_int_equal(ft_inode(map(f), ino)->uid, (uint32_t)geteuid());
 }
 
+static void ulog_of_open_file_released(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f7");
+	struct umfs_fs *fs;
+	struct umfs_file *file;
+	char buf[100];
+
+	/* An overwrite gives the open file a U-Log; the process then dies
+	 * with the file open (the mount is leaked, not unmounted). */
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/dir1/f7", O_RDWR, 0, &file), 0);
+	assert_int_equal(umfs_pwrite(file, buf, sizeof(buf), 10), (ssize_t)sizeof(buf));
+	assert_true(umfs_inode(fs, ino)->ulog != 0);
+	umfs_persist(fs->base, fs->pm.len);
+
+	check_repair(f, "U-Log: 1 chain(s) of files open at a crash: would be released",
+		     "chain(s) of files open at a crash: released");
+	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
+	unmap(f);
+	(void)file; /* the dead process's mount is never unmounted */
+}
+
 /* ------------------------------------------------------------------ */
 /* Steps 4-5: inodes, page tables                                       */
 /* ------------------------------------------------------------------ */
@@ -443,6 +467,20 @@ static void directory_hard_link_removed(void **state)
 
 	add_dentry(map(f), dir, "again", sub, DT_DIR);
 	check_repair(f, "entry \"again\"", "second name of a directory (hard link or loop): removed");
+}
+
+/* A directory named twice keeps the name its ".." agrees with, even when
+ * the other name is met first (the root is scanned before /dir1). */
+static void parent_pointer_decides_which_name_stays(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t sub = ino_of(f, "/dir1/sub");
+	struct stat st;
+
+	add_dentry(map(f), UMFS_ROOT_INO, "bogus", sub, DT_DIR);
+	check_repair(f, "entry \"bogus\"", "its \"..\" names its other parent): removed");
+	assert_int_equal(api_stat(f, "/dir1/sub/deep/file", &st), 0);
+	assert_int_equal(api_stat(f, "/bogus", &st), -ENOENT);
 }
 
 static void wrong_entry_type_fixed(void **state)
@@ -649,6 +687,7 @@ int main(void)
 		T(backup_superblock_rewritten),
 		T(state_page_reinitialised),
 		T(interrupted_transaction_rolled_back),
+		T(ulog_of_open_file_released),
 		T(invalid_mode_cleared),
 		T(checksum_mismatch_resealed),
 		T(pte_outside_data_zone_cleared),
@@ -659,6 +698,7 @@ int main(void)
 		T(dangling_entry_removed),
 		T(duplicate_name_removed),
 		T(directory_hard_link_removed),
+		T(parent_pointer_decides_which_name_stays),
 		T(wrong_entry_type_fixed),
 		T(bad_hash_fixed),
 		T(damaged_index_rebuilt),

@@ -22,12 +22,47 @@ static struct {
 	size_t nmeta, ntables;
 	uint64_t *live;    /* inodes in use */
 	size_t nlive;
+	struct name {      /* the entries of the template's directories */
+		uint64_t block; /* pool offset of the entry block */
+		unsigned slot, nslots;
+		uint64_t ino;
+	} *names;
+	size_t nnames;
+	uint64_t *blocks;  /* entry blocks */
+	size_t nblocks;
 } T;
 
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "fuzz template: %s: %s\n", what, strerror(-err));
 	abort();
+}
+
+/* Records the entry blocks and the entries of the template's directories. */
+static void template_names(struct ft_map *m)
+{
+	T.blocks = malloc(T.nmeta * sizeof(*T.blocks));
+	T.names = malloc(T.nmeta * UMFS_DIR_SLOTS_PER_BLOCK * sizeof(*T.names));
+	if (!T.blocks || !T.names)
+		die("memory", -ENOMEM);
+	for (size_t i = T.ntables; i < T.nmeta; i++) {
+		const struct umfs_dirblock_hdr *h = (const void *)(m->base + T.meta[i]);
+
+		if (h->magic != UMFS_DIRBLOCK_MAGIC)
+			continue; /* a bucket or map page */
+		T.blocks[T.nblocks++] = T.meta[i];
+		for (unsigned s = 1; s < UMFS_DIR_SLOTS_PER_BLOCK;) {
+			const struct umfs_dentry *e = (const void *)((const uint8_t *)h + s * UMFS_DIR_SLOT_SIZE);
+
+			if (!((h->used[s / 64] >> (s % 64)) & 1) || !e->nslots) {
+				s++;
+				continue;
+			}
+			T.names[T.nnames++] = (struct name){ .block = T.meta[i], .slot = s,
+							     .nslots = e->nslots, .ino = e->ino };
+			s += e->nslots;
+		}
+	}
 }
 
 static void template_make(void)
@@ -60,6 +95,7 @@ static void template_make(void)
 	for (uint64_t ino = 1; ino < m.sb.inode_count; ino++)
 		if (ft_inode(&m, ino)->mode)
 			T.live[T.nlive++] = ino;
+	template_names(&m);
 	ft_map_close(&m);
 	unlink(path);
 	T.ready = true;
@@ -183,6 +219,62 @@ static void work_map(void)
 		die("mmap", -ENOMEM);
 }
 
+/* A well-formed entry in an entry block, naming a chosen live inode:
+ * data = [slot][inode pick][name...]. */
+static void dentry_write(uint8_t *base, uint32_t off, const uint8_t *d, size_t n)
+{
+	struct umfs_dirblock_hdr *h;
+	struct umfs_dentry *e;
+	unsigned slot, len, slots;
+	uint64_t ino;
+
+	if (T.nblocks == 0 || T.nlive == 0 || n < 3)
+		return;
+	h = (struct umfs_dirblock_hdr *)(base + T.blocks[off % T.nblocks]);
+	len = (unsigned)(n - 2);
+	slots = (unsigned)UMFS_DIRENT_SLOTS(len);
+	slot = 1 + d[0] % (UMFS_DIR_SLOTS_PER_BLOCK - slots);
+	ino = T.live[d[1] % T.nlive];
+	e = (struct umfs_dentry *)((uint8_t *)h + slot * UMFS_DIR_SLOT_SIZE);
+	memset(e, 0, slots * UMFS_DIR_SLOT_SIZE);
+	e->ino = ino;
+	e->name_len = (uint8_t)len;
+	e->nslots = (uint8_t)slots;
+	e->type = umfs_mode_to_dtype(((struct umfs_inode *)(base + T.sb.inode_off))[ino].mode);
+	memcpy(e->name, d + 2, len);
+	e->hash = umfs_name_hash(e->name, len);
+	for (unsigned i = slot; i < slot + slots; i++)
+		h->used[i / 64] |= 1ull << (i % 64);
+}
+
+/* Puts the inode of a template entry on the orphan list with no links;
+ * with data[0] odd, its entry goes too (an orphan for real). */
+static void orphan_make(uint8_t *base, uint32_t off, const uint8_t *d, size_t n)
+{
+	struct umfs_state *st = (struct umfs_state *)(base + T.sb.state_off);
+	const struct name *nm;
+	struct umfs_inode *in;
+
+	if (T.nnames == 0 || n < 1)
+		return;
+	nm = &T.names[off % T.nnames];
+	if (nm->ino == 0 || nm->ino >= T.sb.inode_count)
+		return;
+	in = (struct umfs_inode *)(base + T.sb.inode_off) + nm->ino;
+	in->nlink = 0;
+	in->flags |= UMFS_IF_ORPHAN;
+	in->next_orphan = st->orphan_head;
+	st->orphan_head = nm->ino;
+	if (d[0] & 1) {
+		struct umfs_dirblock_hdr *h = (struct umfs_dirblock_hdr *)(base + nm->block);
+
+		memset((uint8_t *)h + nm->slot * UMFS_DIR_SLOT_SIZE, 0, nm->nslots * UMFS_DIR_SLOT_SIZE);
+		for (unsigned i = nm->slot; i < nm->slot + nm->nslots; i++)
+			h->used[i / 64] &= ~(1ull << (i % 64));
+		h->nfree = (uint16_t)(h->nfree + nm->nslots);
+	}
+}
+
 static void apply(uint8_t *base, const uint8_t *data, size_t size)
 {
 	uint64_t inode_zone = T.sb.inode_count * sizeof(struct umfs_inode);
@@ -245,6 +337,12 @@ static void apply(uint8_t *base, const uint8_t *data, size_t size)
 			break;
 		case FZK_INODE_ROOT:
 			inode_root(base, off, d, n);
+			break;
+		case FZK_DENTRY:
+			dentry_write(base, off, d, n);
+			break;
+		case FZK_ORPHAN:
+			orphan_make(base, off, d, n);
 			break;
 		}
 	}
@@ -342,7 +440,7 @@ int fsck_fuzz_one(const uint8_t *data, size_t size)
 	work_map();
 	apply(T.work, data, size);
 	c1 = run(FSCK_MODE_CHECK, force, "-n", NULL);
-	if (c1 == FSCK_EXIT_OPERATIONAL && sb_unsupported(T.work, true))
+	if (c1 == FSCK_EXIT_OPERATIONAL && sb_unsupported(T.work, false))
 		return 0; /* a sound superblock of a newer format: left alone */
 	if (c1 != FSCK_EXIT_OK && c1 != FSCK_EXIT_UNCORRECTED)
 		violated("fsck -n must exit 0 or 4", c1);

@@ -11,10 +11,12 @@
  *
  * The kind picks a region (superblock, state and journal, inodes, live
  * inodes, bitmaps, page-table pages, directory pages, anywhere, the backup
- * superblock) and the offset is reduced into it; three kinds build
+ * superblock) and the offset is reduced into it; five kinds build
  * structured values instead: a checksummed journal record, a page-table
  * entry with valid flags pointing at a chosen page, an inode root pointing
- * at a chosen page. The engine then runs in check mode, then in repair
+ * at a chosen page, a well-formed directory entry naming a chosen inode
+ * (hard links to directories, loops, duplicates), an inode put on the
+ * orphan list (and, optionally, its name removed). The engine then runs in check mode, then in repair
  * mode on a fresh copy; a repair that claims success must leave a pool a
  * second full check finds clean. Any violation aborts (a fuzzer crash).
  */
@@ -44,6 +46,8 @@ enum fz_kind {
 	FZK_JOURNAL_REC,
 	FZK_PTE,
 	FZK_INODE_ROOT,
+	FZK_DENTRY,
+	FZK_ORPHAN,
 	FZK_COUNT
 };
 

@@ -38,6 +38,6 @@ export UMFS_TEST_DIR=${UMFS_TEST_DIR:-/dev/shm}
 cd "$work"
 par=()
 [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
-exec "$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -max_len=4096 \
+exec "$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -max_len=4096 -len_control=10 \
 	"${par[@]}" -dict="$here/fsck.dict" -artifact_prefix="$work/artifacts/" \
 	-print_final_stats=1 "$@" "$work/corpus" "$here/corpus"

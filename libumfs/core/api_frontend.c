@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_frontend.c - what a front end that shares a pool among processes needs
+ * from the core (the LD_PRELOAD shim): a host mount prefix, so that symlinks
+ * and ".." can leave the pool; a hook that says whether another process
+ * still holds an inode; fork hooks; journal rollback and free-space recount
+ * for pools other processes change.
+ *
+ * The settings live in a small table keyed by the mounted fs rather than in
+ * struct umfs_fs, so that front ends that never set them cost nothing; the
+ * table is read only when a walk follows an absolute symlink, climbs out of
+ * the root, or an inode loses its last name or opener.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "api.h"
+
+#define FE_SLOTS 8
+
+struct fe_settings {
+	const struct umfs_fs *fs;
+	char prefix[PATH_MAX];
+	size_t prefix_len;
+	char parent[PATH_MAX]; /* the prefix's parent directory: where ".." at the root goes */
+	int (*held)(void *arg, uint64_t ino);
+	void *held_arg;
+	bool relatime;
+};
+
+static struct fe_settings fe_table[FE_SLOTS];
+static pthread_mutex_t fe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Called with fe_lock held. */
+static struct fe_settings *fe_slot(const struct umfs_fs *fs, bool create)
+{
+	struct fe_settings *free_slot = NULL;
+
+	for (int i = 0; i < FE_SLOTS; i++) {
+		if (fe_table[i].fs == fs)
+			return &fe_table[i];
+		if (!fe_table[i].fs && !free_slot)
+			free_slot = &fe_table[i];
+	}
+	if (create && free_slot) {
+		memset(free_slot, 0, sizeof(*free_slot));
+		free_slot->fs = fs;
+	}
+	return create ? free_slot : NULL;
+}
+
+static void fe_slot_release_if_empty(struct fe_settings *s)
+{
+	if (s && s->prefix_len == 0 && !s->held && !s->relatime)
+		s->fs = NULL;
+}
+
+int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
+{
+	struct fe_settings *s;
+	size_t len = prefix ? strlen(prefix) : 0;
+	char *slash;
+
+	while (len > 1 && prefix[len - 1] == '/')
+		len--;
+	if (len && (prefix[0] != '/' || len >= PATH_MAX))
+		return -EINVAL;
+	if (len == 1)
+		return -EINVAL; /* "/" would make every host path a pool path */
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, len != 0);
+	if (!s) {
+		pthread_mutex_unlock(&fe_lock);
+		return len ? -ENOSPC : 0;
+	}
+	memcpy(s->prefix, prefix ? prefix : "", len);
+	s->prefix[len] = '\0';
+	s->prefix_len = len;
+	memcpy(s->parent, s->prefix, len + 1);
+	slash = strrchr(s->parent, '/');
+	if (slash == s->parent)
+		s->parent[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	fe_slot_release_if_empty(s);
+	pthread_mutex_unlock(&fe_lock);
+	return 0;
+}
+
+int umfs_set_held_hook(struct umfs_fs *fs, int (*held)(void *arg, uint64_t ino), void *arg)
+{
+	struct fe_settings *s;
+
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, held != NULL);
+	if (s) {
+		s->held = held;
+		s->held_arg = arg;
+		fe_slot_release_if_empty(s);
+	}
+	pthread_mutex_unlock(&fe_lock);
+	return s || !held ? 0 : -ENOSPC;
+}
+
+int umfs_set_relatime(struct umfs_fs *fs, int on)
+{
+	struct fe_settings *s;
+
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, on != 0);
+	if (s) {
+		s->relatime = on != 0;
+		fe_slot_release_if_empty(s);
+	}
+	pthread_mutex_unlock(&fe_lock);
+	return s || !on ? 0 : -ENOSPC;
+}
+
+bool api_fe_relatime(const struct umfs_fs *fs)
+{
+	struct fe_settings *s;
+	bool on;
+
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, false);
+	on = s && s->relatime;
+	pthread_mutex_unlock(&fe_lock);
+	return on;
+}
+
+bool api_fe_prefix(const struct umfs_fs *fs, char *prefix, size_t *prefix_len, char *parent)
+{
+	struct fe_settings *s;
+	bool set = false;
+
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, false);
+	if (s && s->prefix_len) {
+		memcpy(prefix, s->prefix, s->prefix_len + 1);
+		*prefix_len = s->prefix_len;
+		strcpy(parent, s->parent);
+		set = true;
+	}
+	pthread_mutex_unlock(&fe_lock);
+	return set;
+}
+
+bool api_fe_held(const struct umfs_fs *fs, uint64_t ino)
+{
+	int (*held)(void *, uint64_t) = NULL;
+	struct fe_settings *s;
+	void *arg = NULL;
+
+	pthread_mutex_lock(&fe_lock);
+	s = fe_slot(fs, false);
+	if (s) {
+		held = s->held;
+		arg = s->held_arg;
+	}
+	pthread_mutex_unlock(&fe_lock);
+	return held && held(arg, ino);
+}
+
+void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16])
+{
+	memcpy(uuid, fs->sb.uuid, sizeof(fs->sb.uuid));
+}
+
+int umfs_fs_fd(const struct umfs_fs *fs)
+{
+	return fs->pm.fd;
+}
+
+int umfs_fs_move_fd(struct umfs_fs *fs, int minfd)
+{
+	int fd;
+
+	if (fs->pm.fd < 0 || fs->pm.fd >= minfd)
+		return 0;
+	fd = fcntl(fs->pm.fd, F_DUPFD_CLOEXEC, minfd);
+	if (fd < 0)
+		return -errno;
+	close(fs->pm.fd); /* the pool lock belongs to the description: kept */
+	fs->pm.fd = fd;
+	return 0;
+}
+
+/* Sequence numbers of this process's next transactions: above every
+ * number another process may have reserved so far. */
+static void tx_seq_renew(struct umfs_fs *fs)
+{
+	if (!fs->tx.hdr)
+		return;
+	if (fs->tx.seq < fs->tx.hdr->next_seq)
+		fs->tx.seq = fs->tx.hdr->next_seq;
+	fs->tx.seq_limit = fs->tx.seq; /* the next begin persists a fresh reservation */
+}
+
+int umfs_fs_rollback(struct umfs_fs *fs)
+{
+	int err;
+
+	if (fs->pm.rdonly)
+		return 0;
+	umfs_meta_lock(fs);
+	if (fs->tx.active) {
+		umfs_meta_unlock(fs);
+		return -EBUSY;
+	}
+	err = umfs_journal_recover(fs, NULL, NULL);
+	umfs_alloc_init(fs);
+	tx_seq_renew(fs);
+	umfs_meta_unlock(fs);
+	return err;
+}
+
+void umfs_fs_refresh(struct umfs_fs *fs)
+{
+	umfs_meta_lock(fs);
+	umfs_alloc_init(fs);
+	tx_seq_renew(fs);
+	umfs_meta_unlock(fs);
+}
+
+void umfs_fork_prepare(struct umfs_fs *fs)
+{
+	umfs_meta_lock(fs);
+	pthread_mutex_lock(&fs->vnode_lock);
+}
+
+void umfs_fork_parent(struct umfs_fs *fs)
+{
+	pthread_mutex_unlock(&fs->vnode_lock);
+	umfs_meta_unlock(fs);
+}
+
+void umfs_fork_child(struct umfs_fs *fs)
+{
+	tx_seq_renew(fs);
+	pthread_mutex_unlock(&fs->vnode_lock);
+	umfs_meta_unlock(fs);
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cow.c - copy-on-write overwrites (strict mode, overwrites too large for a
+ * U-Log byte record) and the page-table exchange they and their rollback
+ * share.
+ *
+ * The new pages are built in a shadow: an unnamed inode on the orphan list,
+ * whose tree holds them at the file offsets they replace. A U-Log swap
+ * record (ulog.c) then names the shadow, and journal transactions exchange
+ * runs of table entries between the two trees, each advancing the record's
+ * rec_done in the same transaction. Rolling back exchanges them back,
+ * counting rec_done down. Once the record is retired the shadow holds the
+ * old pages and goes like any orphan; a crash before that leaves an orphan
+ * that recovery frees after the rollback. Exchanged entries are always
+ * whole 2 MiB entries or runs of 4 KiB entries within one table, so the
+ * trees stay valid after every transaction.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core.h"
+
+#define COW_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
+#define COW_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)
+/* Journal bytes one exchange step may take: two runs of up to 512 entries. */
+#define SWAP_STEP_ROOM (2 * (sizeof(struct umfs_jrec) + UMFS_PAGE_SIZE) + 256)
+/* Journal bytes one region of copy-on-write preparation may take. */
+#define COW_PREP_ROOM (3 * UMFS_PAGE_SIZE)
+
+/* ------------------------------------------------------------------ */
+/* Exchanging page-table entries with the shadow                        */
+/* ------------------------------------------------------------------ */
+
+/* Entries exchanged by one step: one 2 MiB entry, or a run of 4 KiB leaf
+ * entries within one table. Steps never cross a 2 MiB region. */
+struct swap_step {
+	uint64_t first, n;
+	unsigned level;
+	uint64_t *fslot, *sslot; /* NULL (both) when there is nothing to exchange */
+};
+
+static bool pte_is_huge(uint64_t e)
+{
+	return (e & UMFS_PTE_PSE) != 0;
+}
+
+static bool run_is_zero(const uint64_t *t, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (t[i])
+			return false;
+	return true;
+}
+
+/* The step holding page p within [lo, hi]: from p up (forward) or down. */
+static int swap_step_at(const struct umfs_fs *fs, const struct umfs_inode *in,
+			const struct umfs_inode *sh, uint64_t p, uint64_t lo, uint64_t hi, bool fwd,
+			struct swap_step *x)
+{
+	uint64_t r = p & ~COW_HUGE_MASK, rend = r + COW_HUGE_MASK;
+	uint64_t *f2 = umfs_pt_slot_find(fs, in, p, 2), *s2 = umfs_pt_slot_find(fs, sh, p, 2);
+
+	if ((f2 && pte_is_huge(*f2)) || (s2 && pte_is_huge(*s2))) {
+		/* a 2 MiB leaf faces a hole: the whole region moves */
+		if (!f2 || !s2 || r < lo || rend > hi || (*f2 && !pte_is_huge(*f2)) ||
+		    (*s2 && !pte_is_huge(*s2)))
+			return -EUCLEAN;
+		*x = (struct swap_step){ .first = r, .n = UMFS_PAGES_PER_HUGE, .level = 2,
+					 .fslot = f2, .sslot = s2 };
+		return 0;
+	}
+	x->level = 1;
+	x->first = fwd ? p : UMFS_MAX(lo, r);
+	x->n = (fwd ? UMFS_MIN(hi, rend) : p) - x->first + 1;
+	x->fslot = umfs_pt_slot_find(fs, in, x->first, 1);
+	x->sslot = umfs_pt_slot_find(fs, sh, x->first, 1);
+	if (x->fslot && x->sslot)
+		return 0;
+	/* a side without a table can only face holes */
+	if ((x->fslot && !run_is_zero(x->fslot, x->n)) ||
+	    (x->sslot && !run_is_zero(x->sslot, x->n)))
+		return -EUCLEAN;
+	x->fslot = x->sslot = NULL;
+	return 0;
+}
+
+/* In tx (both inodes snapshotted): exchanges the step's entries. */
+static int swap_step_apply(struct umfs_fs *fs, struct umfs_inode *in, struct umfs_inode *sh,
+			   const struct swap_step *x)
+{
+	uint64_t n = x->level == 2 ? 1 : x->n, w = x->level == 2 ? UMFS_PAGES_PER_HUGE : 1;
+	int64_t delta = 0;
+	int err;
+
+	if (!x->fslot)
+		return 0;
+	err = umfs_tx_add(fs, x->fslot, n * sizeof(uint64_t));
+	if (!err)
+		err = umfs_tx_add(fs, x->sslot, n * sizeof(uint64_t));
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t a = x->fslot[i], b = x->sslot[i];
+
+		x->fslot[i] = b;
+		x->sslot[i] = a;
+		delta += (int64_t)((b ? w : 0) - (a ? w : 0));
+	}
+	in->blocks += (uint64_t)delta;
+	sh->blocks -= (uint64_t)delta;
+	return 0;
+}
+
+int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino), *sh = umfs_inode(fs, u->rec_aux_ino);
+	uint64_t lo = u->rec_off, hi = lo + u->rec_len - 1;
+	int err = 0;
+
+	while (!err && (fwd ? u->rec_done < u->rec_len : u->rec_done > 0)) {
+		umfs_meta_lock(fs);
+		err = umfs_tx_begin(fs);
+		if (!err)
+			err = umfs_tx_add(fs, in, sizeof(*in));
+		if (!err)
+			err = umfs_tx_add(fs, sh, sizeof(*sh));
+		while (!err && (fwd ? u->rec_done < u->rec_len : u->rec_done > 0) &&
+		       umfs_tx_room(fs) >= UMFS_TX_SLACK + SWAP_STEP_ROOM) {
+			uint64_t p = fwd ? lo + u->rec_done : lo + u->rec_done - 1;
+			struct swap_step x;
+
+			err = swap_step_at(fs, in, sh, p, lo, hi, fwd, &x);
+			if (!err)
+				err = swap_step_apply(fs, in, sh, &x);
+			if (!err)
+				err = umfs_tx_set64(fs, &u->rec_done,
+						    fwd ? x.first + x.n - lo : x.first - lo);
+		}
+		if (err && fs->tx.active)
+			umfs_tx_abort(fs);
+		else if (!err)
+			err = umfs_tx_commit(fs);
+		umfs_meta_unlock(fs);
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Copy-on-write overwrites                                             */
+/* ------------------------------------------------------------------ */
+
+/* True when file page p of in holds data. */
+static bool cow_present(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t p)
+{
+	return umfs_pt_lookup(fs, in, p, NULL) != 0;
+}
+
+/* Whether the shadow gets a fresh page for file page p. */
+static bool cow_fresh(const struct umfs_fs *fs, const struct umfs_cow *c, uint64_t p)
+{
+	bool full = (p << UMFS_PAGE_SHIFT) >= c->a && ((p + 1) << UMFS_PAGE_SHIFT) <= c->b;
+
+	if (!c->holes)
+		return true;
+	return !full && cow_present(fs, umfs_inode(fs, c->ino), p);
+}
+
+/* In tx: gives the shadow fresh pages for pages [p, q] of one region where
+ * cow_fresh() says so. */
+static int cow_alloc_run(struct umfs_fs *fs, struct umfs_cow *c, uint64_t p, uint64_t q)
+{
+	struct umfs_inode *sh = umfs_inode(fs, c->shadow);
+	uint64_t *slot;
+	int err;
+
+	err = umfs_pt_slot_make(fs, sh, p, 1, &slot);
+	if (err)
+		return err;
+	while (p <= q) {
+		uint64_t want = 0, first, got;
+
+		while (p + want <= q && cow_fresh(fs, c, p + want))
+			want++;
+		if (want == 0) {
+			p++;
+			slot++;
+			continue;
+		}
+		err = umfs_page_alloc_run(fs, fs->page_cursor, want, &first, &got);
+		if (!err)
+			err = umfs_tx_add(fs, slot, got * sizeof(*slot));
+		if (err)
+			return err;
+		for (uint64_t i = 0; i < got; i++)
+			slot[i] = umfs_pte_make(fs, umfs_page_off(fs, first + i),
+						UMFS_PTE_LEAF4K_FLAGS);
+		sh->blocks += got;
+		p += got;
+		slot += got;
+	}
+	return 0;
+}
+
+/* In tx: prepares the part of the region holding page *pp. */
+static int cow_prep_region(struct umfs_fs *fs, struct umfs_cow *c, uint64_t *pp)
+{
+	struct umfs_inode *in = umfs_inode(fs, c->ino), *sh = umfs_inode(fs, c->shadow);
+	uint64_t p = *pp, r = p & ~COW_HUGE_MASK, q = UMFS_MIN(c->pb, r + COW_HUGE_MASK);
+	uint64_t *f2 = umfs_pt_slot_find(fs, in, r, 2), *slot, first;
+	bool inside = r >= c->pa && r + COW_HUGE_MASK <= c->pb;
+	bool covered = (r << UMFS_PAGE_SHIFT) >= c->a &&
+		       ((r + UMFS_PAGES_PER_HUGE) << UMFS_PAGE_SHIFT) <= c->b;
+	int err;
+
+	*pp = q + 1;
+	if (inside && f2 && (!*f2 || pte_is_huge(*f2)) && (!c->holes || covered)) {
+		if (c->holes && !*f2)
+			return 0; /* a hole stays a hole */
+		err = umfs_pt_slot_make(fs, sh, r, 2, &slot);
+		if (err || c->holes)
+			return err; /* punch: the leaf moves to an empty slot */
+		err = umfs_page_alloc_huge(fs, &first);
+		if (!err) {
+			err = umfs_tx_add(fs, slot, sizeof(*slot));
+			if (err)
+				return err;
+			*slot = umfs_pte_make(fs, umfs_page_off(fs, first), UMFS_PTE_LEAF2M_FLAGS);
+			sh->blocks += UMFS_PAGES_PER_HUGE;
+			return 0;
+		}
+		if (err != -ENOSPC)
+			return err;
+		/* no free 2 MiB run: 4 KiB pages, after a split */
+	}
+	if (c->holes) {
+		bool any = false;
+
+		for (uint64_t i = p; i <= q && !any; i++)
+			any = cow_present(fs, in, i);
+		if (!any)
+			return 0; /* only holes: nothing moves */
+	}
+	err = umfs_pt_slot_make(fs, in, p, 1, &slot);
+	if (!err)
+		err = cow_alloc_run(fs, c, p, q);
+	return err;
+}
+
+/* Creates the shadow: an unnamed orphan, so a crash frees it. In tx. */
+static int cow_shadow_create(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	struct umfs_inode *sh;
+	uint64_t ino;
+	int err;
+
+	err = umfs_inode_create(fs, S_IFREG | 0600, 0, 0, 0, 0, &ino);
+	if (err)
+		return err;
+	sh = umfs_inode(fs, ino);
+	sh->nlink = 0;
+	sh->size = (c->pb + 1) << UMFS_PAGE_SHIFT;
+	c->shadow = ino;
+	return umfs_inode_orphan(fs, ino);
+}
+
+static int cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	uint64_t p = c->pa;
+	int err = 0;
+
+	while (!err && p <= c->pb) {
+		uint64_t from = p;
+		bool created = false;
+
+		umfs_meta_lock(fs);
+		err = umfs_tx_begin(fs);
+		if (err) {
+			umfs_meta_unlock(fs);
+			break;
+		}
+		if (!c->shadow) {
+			created = true;
+			err = cow_shadow_create(fs, c);
+		}
+		while (!err && p <= c->pb && umfs_tx_room(fs) >= UMFS_TX_SLACK + COW_PREP_ROOM)
+			err = cow_prep_region(fs, c, &p);
+		/* Committed steps stay: a split or an empty table is harmless, and
+		 * the shadow's pages go with the shadow. */
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+		if (err && created)
+			c->shadow = 0;
+		umfs_meta_unlock(fs);
+		if (!err && p == from)
+			err = -ENOSPC;
+	}
+	return err;
+}
+
+/* Copies the file's current bytes [a, b) (zeros for holes) to dst. */
+static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_t *dst,
+			 uint64_t a, uint64_t b)
+{
+	while (a < b) {
+		uint64_t src = umfs_pt_lookup(fs, in, UMFS_PG(a), NULL);
+		uint64_t m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
+
+		if (src)
+			umfs_memcpy_nodrain(dst, fs->base + src + (a & COW_PAGE_MASK), m);
+		else
+			umfs_memset_nodrain(dst, 0, m);
+		dst += m;
+		a += m;
+	}
+}
+
+/* Writes the shadow's pages: the new bytes, the old ones around them. */
+static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	const struct umfs_inode *in = umfs_inode(fs, c->ino), *sh = umfs_inode(fs, c->shadow);
+
+	for (uint64_t p = c->pa; p <= c->pb;) {
+		uint64_t run, off = umfs_pt_lookup(fs, sh, p, &run), end;
+		uint64_t pa, pb, ca, cb;
+		uint8_t *dst = fs->base + off;
+
+		run = UMFS_MIN(run, c->pb + 1 - p);
+		end = p + run;
+		if (off) {
+			pa = p << UMFS_PAGE_SHIFT;
+			pb = end << UMFS_PAGE_SHIFT;
+			ca = UMFS_MAX(pa, c->a);
+			cb = UMFS_MIN(pb, c->b);
+			/* the old bytes around the replaced ones (edge pages only) */
+			cow_copy_old(fs, in, dst, pa, ca);
+			cow_copy_old(fs, in, dst + (cb - pa), cb, pb);
+			if (c->buf)
+				umfs_memcpy_nodrain(dst + (ca - pa), c->buf + (ca - c->a), cb - ca);
+			else
+				umfs_memset_nodrain(dst + (ca - pa), 0, cb - ca);
+		}
+		p = end;
+	}
+}
+
+/* Frees the shadow (after success: the old pages; after a rollback: the
+ * new ones). */
+static void cow_shadow_drop(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	if (c->shadow && umfs_inode_live(fs, c->shadow))
+		umfs_inode_reclaim(fs, c->shadow);
+	c->shadow = 0;
+}
+
+int umfs_cow_begin(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	int err;
+
+	c->pa = UMFS_PG(c->a);
+	c->pb = UMFS_PG(c->b - 1);
+	c->shadow = 0;
+	err = umfs_ulog_get(fs, c->ino, 0, &c->u);
+	if (!err)
+		err = cow_prepare(fs, c);
+	if (err) {
+		cow_shadow_drop(fs, c);
+		return err;
+	}
+	cow_fill(fs, c);
+	umfs_ulog_save_swap(fs, c->u, c->pa, c->pb - c->pa + 1, c->old_size, c->shadow);
+	err = umfs_ulog_swap(fs, c->ino, c->u, true);
+	if (err) {
+		umfs_ulog_rollback(fs, c->ino);
+		cow_shadow_drop(fs, c);
+	}
+	return err;
+}
+
+void umfs_cow_end(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	cow_shadow_drop(fs, c);
+}

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ulog.c - the per-file U-Log: undo records that make overwrites
+ * failure-atomic in strict mode, and their recovery.
+ *
+ * A U-Log is a chain of pages named by inode->ulog, each stamped with the
+ * file's inode number and generation. It is allocated at the first guarded
+ * overwrite and released at the file's last close in this process. The head
+ * page's second cache line is the record of the overwrite in flight:
+ *
+ *   BYTES  the old bytes of [rec_off, rec_off + rec_len), in the data areas
+ *          of the chain. Protocol: copy the old bytes and fill the header,
+ *          flush, fence (1); write in place, flush, fence (2); publish a new
+ *          size and fence if it changed; retire (rec_seq = 0) with the
+ *          times, fence (3).
+ *   SWAP   the new pages of file pages [rec_off, rec_off + rec_len) were
+ *          built in an orphan inode (the shadow, rec_aux_ino); journal
+ *          transactions exchange the two trees' entries, each advancing
+ *          rec_done with the exchange (cow.c). Retiring the record is the
+ *          commit point; the shadow, now holding the old pages, is then
+ *          reclaimed like any orphan.
+ *
+ * A record is valid when rec_seq is non-zero and rec_csum matches. The
+ * checksum covers rec_seq, which never repeats (a counter seeded from the
+ * clock at mount), so a header whose new fields did not all reach the media
+ * cannot pass for the old record it partly overwrote, and one fence per
+ * record suffices: a torn record never validates, and nothing was changed
+ * in place before its fence.
+ *
+ * Recovery rolls back every valid record (bytes copied back, or exchanges
+ * undone back to rec_done = 0, then the old size), retires it and frees the
+ * chain. Every step is a single store or a journal transaction, so a crash
+ * during recovery recovers again. Nothing read from the pool is trusted:
+ * chain links, record fields, the shadow and every table pointer are
+ * checked before use.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core.h"
+
+enum umfs_fault umfs_fault;
+
+#define ULOG_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
+/* Chain length recovery accepts (fsck accepts up to 64 as well). */
+#define ULOG_CHAIN_LIMIT 64
+
+/* ------------------------------------------------------------------ */
+/* Chains                                                               */
+/* ------------------------------------------------------------------ */
+
+static uint32_t ulog_page_csum(const struct umfs_ulog *u)
+{
+	return umfs_crc32c(0, u, offsetof(struct umfs_ulog, csum));
+}
+
+/* True when off is an allocated data page holding ino's U-Log stamp. */
+static bool ulog_page_ok(const struct umfs_fs *fs, uint64_t off, uint64_t ino, uint32_t gen)
+{
+	const struct umfs_ulog *u;
+
+	if (!umfs_off_is_page(fs, off) || !umfs_page_is_used(fs, umfs_off_page(fs, off)))
+		return false;
+	u = umfs_off_ptr(fs, off);
+	return u->magic == UMFS_ULOG_MAGIC && u->ino == ino && u->generation == gen &&
+	       u->csum == ulog_page_csum(u);
+}
+
+/* Collects the valid pages of ino's chain, up to max; stops at the first
+ * bad link or at a page seen before. *cut is set when a link was bad. */
+static unsigned ulog_chain(const struct umfs_fs *fs, uint64_t ino, struct umfs_ulog **pages,
+			   unsigned max, bool *cut)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t off = in->ulog;
+	unsigned n = 0;
+
+	*cut = false;
+	while (off && n < max) {
+		if (!ulog_page_ok(fs, off, ino, in->generation)) {
+			*cut = true;
+			break;
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (umfs_ptr_off(fs, pages[i]) == off) {
+				*cut = true; /* a loop */
+				return n;
+			}
+		pages[n++] = umfs_off_ptr(fs, off);
+		off = pages[n - 1]->next;
+	}
+	if (off && n == max)
+		*cut = true;
+	return n;
+}
+
+/* In tx: a fresh U-Log page for ino, linked after prev (or as the head). */
+static int ulog_page_add(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *prev,
+			 struct umfs_ulog **out)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_ulog *u;
+	uint64_t page;
+	int err;
+
+	err = umfs_page_alloc(fs, fs->page_cursor, &page);
+	if (err)
+		return err;
+	u = umfs_page_ptr(fs, page);
+	memset(u, 0, 2 * UMFS_CACHELINE);
+	u->magic = UMFS_ULOG_MAGIC;
+	u->ino = ino;
+	u->generation = in->generation;
+	u->csum = ulog_page_csum(u);
+	err = umfs_tx_dirty(fs, u, 2 * UMFS_CACHELINE);
+	if (err)
+		return err;
+	if (prev) {
+		err = umfs_tx_set64(fs, &prev->next, umfs_page_off(fs, page));
+	} else {
+		err = umfs_tx_add(fs, in, sizeof(*in));
+		if (!err) {
+			in->ulog = umfs_page_off(fs, page);
+			umfs_inode_seal(in);
+		}
+	}
+	*out = u;
+	return err;
+}
+
+int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ulog **ulog)
+{
+	struct umfs_ulog *pages[UMFS_ULOG_MAX_PAGES];
+	unsigned need = (unsigned)UMFS_MAX(1, UMFS_DIV_ROUND_UP(len, UMFS_ULOG_DATA_SIZE));
+	unsigned n;
+	bool cut;
+	int err;
+
+	if (need > UMFS_ULOG_MAX_PAGES)
+		return -EFBIG;
+	n = ulog_chain(fs, ino, pages, need, &cut);
+	if (n == 0 && umfs_inode(fs, ino)->ulog)
+		return -EUCLEAN; /* a damaged link: fsck.umfs cuts it */
+	if (n < need && cut)
+		return -EUCLEAN;
+	if (n >= need) {
+		*ulog = pages[0];
+		return 0;
+	}
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	for (; !err && n < need; n++)
+		err = ulog_page_add(fs, ino, n ? pages[n - 1] : NULL, &pages[n]);
+	if (err && fs->tx.active)
+		umfs_tx_abort(fs);
+	else if (!err)
+		err = umfs_tx_commit(fs);
+	umfs_meta_unlock(fs);
+	if (!err)
+		*ulog = pages[0];
+	return err;
+}
+
+int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force)
+{
+	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	unsigned n;
+	bool cut;
+	int err;
+
+	if (!in->ulog)
+		return 0;
+	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	if (!force && n && pages[0]->rec_seq)
+		return -EBUSY;
+	for (unsigned i = 0; i < n; i++) {
+		err = umfs_page_free(fs, umfs_off_page(fs, umfs_ptr_off(fs, pages[i])), 1);
+		if (err)
+			return err;
+	}
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err)
+		return err;
+	in->ulog = 0;
+	umfs_inode_seal(in);
+	return 0;
+}
+
+void umfs_file_release(struct umfs_fs *fs, uint64_t ino)
+{
+	if (!umfs_inode(fs, ino)->ulog || fs->pm.rdonly || fs->tx.active)
+		return;
+	if (umfs_tx_begin(fs))
+		return;
+	if (umfs_ulog_free(fs, ino, false))
+		umfs_tx_abort(fs); /* kept: recovery or the inode's reclaim frees it */
+	else
+		umfs_tx_commit(fs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Records                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The record fields the checksum covers, in a fixed layout. */
+struct ulog_rec_id {
+	uint64_t seq;
+	uint32_t kind, aux_gen;
+	uint64_t off, len, old_size, aux_ino;
+};
+
+/* Checksum of the record of head u; BYTES data is read across pages[]
+ * (the caller has checked that rec_len fits the chain). */
+static uint32_t ulog_rec_csum(struct umfs_ulog *const *pages)
+{
+	const struct umfs_ulog *u = pages[0];
+	struct ulog_rec_id id = {
+		.seq = u->rec_seq, .kind = u->rec_kind, .aux_gen = u->rec_aux_gen,
+		.off = u->rec_off, .len = u->rec_len, .old_size = u->rec_old_size,
+		.aux_ino = u->rec_aux_ino,
+	};
+	uint32_t c = umfs_crc32c(0, &id, sizeof(id));
+
+	if (u->rec_kind == UMFS_ULOG_REC_BYTES) {
+		for (uint64_t left = u->rec_len, i = 0; left; i++) {
+			uint64_t n = UMFS_MIN(left, UMFS_ULOG_DATA_SIZE);
+
+			c = umfs_crc32c(c, pages[i]->data, n);
+			left -= n;
+		}
+	}
+	return c;
+}
+
+static uint64_t ulog_seq_next(struct umfs_fs *fs)
+{
+	return __atomic_add_fetch(&fs->ulog_seq, 1, __ATOMIC_RELAXED);
+}
+
+/* Fills and checksums the record of head u, then flushes its line. */
+static void ulog_rec_seal(struct umfs_fs *fs, struct umfs_ulog *const *pages, uint32_t kind,
+			  uint64_t off, uint64_t len, uint64_t old_size, uint64_t aux)
+{
+	struct umfs_ulog *u = pages[0];
+
+	u->rec_kind = kind;
+	u->rec_off = off;
+	u->rec_len = len;
+	u->rec_old_size = old_size;
+	u->rec_aux_ino = aux;
+	u->rec_aux_gen = aux ? umfs_inode(fs, aux)->generation : 0;
+	u->rec_done = 0;
+	u->reserved1 = 0;
+	u->rec_seq = ulog_seq_next(fs);
+	u->rec_csum = ulog_rec_csum(pages);
+	umfs_flush(&u->rec_seq, UMFS_CACHELINE);
+}
+
+/* Byte k of a record's data, spread over the chain's data areas; *room
+ * gets the bytes from there to the end of that page's area. */
+static uint8_t *ulog_data_at(struct umfs_ulog *const *pages, uint64_t k, uint64_t *room)
+{
+	*room = UMFS_ULOG_DATA_SIZE - k % UMFS_ULOG_DATA_SIZE;
+	return pages[k / UMFS_ULOG_DATA_SIZE]->data + k % UMFS_ULOG_DATA_SIZE;
+}
+
+/* The chain pages after head u, which the caller sized (umfs_ulog_get). */
+static unsigned ulog_pages_of(const struct umfs_fs *fs, struct umfs_ulog *u,
+			      struct umfs_ulog **pages, unsigned max)
+{
+	unsigned n = 0;
+
+	while (u && n < max) {
+		pages[n++] = u;
+		u = u->next ? umfs_off_ptr(fs, u->next) : NULL;
+	}
+	return n;
+}
+
+void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
+			  uint64_t len, uint64_t old_size)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_ulog *pages[UMFS_ULOG_MAX_PAGES];
+	uint64_t pos = off, end = off + len, k = 0;
+
+	ulog_pages_of(fs, u, pages, UMFS_ULOG_MAX_PAGES);
+	while (pos < end) {
+		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t n = UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos;
+
+		/* n bytes from pos go to data offset k of the chain */
+		for (uint64_t done = 0; done < n;) {
+			uint64_t room, m, at = pos + done - (pg << UMFS_PAGE_SHIFT);
+			uint8_t *dst = ulog_data_at(pages, k + done, &room);
+
+			m = UMFS_MIN(n - done, room);
+			if (src)
+				umfs_memcpy_nodrain(dst, fs->base + src + at, m);
+			else
+				umfs_memset_nodrain(dst, 0, m);
+			done += m;
+		}
+		k += n;
+		pos += n;
+	}
+	ulog_rec_seal(fs, pages, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
+	if (umfs_fault != UMFS_FAULT_ULOG_NO_FENCE)
+		umfs_drain(); /* fence 1: the record before any byte changes */
+}
+
+void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
+			 uint64_t old_size, uint64_t aux)
+{
+	struct umfs_ulog *pages[1] = { u };
+
+	ulog_rec_seal(fs, pages, UMFS_ULOG_REC_SWAP, pg, n, old_size, aux);
+	umfs_drain(); /* the record (and the shadow's data) before any exchange */
+}
+
+void umfs_ulog_retire(struct umfs_ulog *u)
+{
+	umfs_store64_nodrain(&u->rec_seq, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rollback and recovery                                                */
+/* ------------------------------------------------------------------ */
+
+/* Checks a record's fields against the pool; pages[] is the chain (n). */
+static int ulog_rec_check(const struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *pages,
+			  unsigned n)
+{
+	const struct umfs_ulog *u = pages[0];
+	const struct umfs_inode *sh;
+
+	if (u->rec_old_size > UMFS_MAX_FILE_SIZE ||
+	    umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum)
+		return -EUCLEAN;
+	switch (u->rec_kind) {
+	case UMFS_ULOG_REC_BYTES:
+		if (u->rec_len == 0 || u->rec_len > (uint64_t)n * UMFS_ULOG_DATA_SIZE ||
+		    u->rec_off > UMFS_MAX_FILE_SIZE || u->rec_len > UMFS_MAX_FILE_SIZE - u->rec_off)
+			return -EUCLEAN;
+		break;
+	case UMFS_ULOG_REC_SWAP:
+		if (u->rec_len == 0 || u->rec_off >= UMFS_MAX_FILE_PAGES ||
+		    u->rec_len > UMFS_MAX_FILE_PAGES - u->rec_off || u->rec_done > u->rec_len ||
+		    u->rec_aux_ino == ino || !umfs_inode_live(fs, u->rec_aux_ino))
+			return -EUCLEAN;
+		sh = umfs_inode(fs, u->rec_aux_ino);
+		if (sh->generation != u->rec_aux_gen || !S_ISREG(sh->mode) || sh->nlink != 0 ||
+		    !(sh->flags & UMFS_IF_ORPHAN) || umfs_inode_csum(sh) != sh->csum)
+			return -EUCLEAN;
+		break;
+	default:
+		return -EUCLEAN;
+	}
+	return ulog_rec_csum(pages) == u->rec_csum ? 0 : -EBADMSG;
+}
+
+/* Copies the saved bytes back into the pages the file has there. */
+static void ulog_restore_bytes(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *pages)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	const struct umfs_ulog *u = pages[0];
+	uint64_t pos = u->rec_off, end = u->rec_off + u->rec_len, k = 0;
+
+	while (pos < end) {
+		uint64_t dst = umfs_pt_lookup_checked(fs, in, UMFS_PG(pos));
+		uint64_t n = UMFS_MIN(end, (UMFS_PG(pos) + 1) << UMFS_PAGE_SHIFT) - pos;
+
+		for (uint64_t done = 0; dst && done < n;) {
+			uint64_t room, m;
+			const uint8_t *src = ulog_data_at(pages, k + done, &room);
+			uint8_t *d = fs->base + dst + ((pos + done) & ULOG_PAGE_MASK);
+
+			m = UMFS_MIN(n - done, room);
+			memcpy(d, src, m);
+			umfs_flush(d, m);
+			done += m;
+		}
+		/* a hole read as zeros when the record was made, and still does */
+		k += n;
+		pos += n;
+	}
+}
+
+/* Rolls back the record of a chain already checked (pages[0..n)). */
+static int ulog_undo(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *pages)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_ulog *u = pages[0];
+	int err = 0;
+
+	if (u->rec_kind == UMFS_ULOG_REC_BYTES)
+		ulog_restore_bytes(fs, ino, pages);
+	else
+		err = umfs_ulog_swap(fs, ino, u, false);
+	if (err)
+		return err;
+	umfs_drain();
+	if (in->size != u->rec_old_size) {
+		umfs_store64_nodrain(&in->size, u->rec_old_size);
+		umfs_drain();
+	}
+	umfs_ulog_retire(u);
+	umfs_drain();
+	return 0;
+}
+
+int umfs_ulog_rollback(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	unsigned n;
+	bool cut;
+	int err;
+
+	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	if (n == 0 || !pages[0]->rec_seq)
+		return 0;
+	err = ulog_rec_check(fs, ino, pages, n);
+	if (err)
+		return -EUCLEAN;
+	return ulog_undo(fs, ino, pages);
+}
+
+/* Recovers one inode's U-Log: rollback, then the chain goes. */
+static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_stats *st)
+{
+	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	unsigned n;
+	bool cut;
+	int err;
+
+	/* Resealing a damaged inode would launder its damage: leave it to fsck. */
+	if (umfs_inode_csum(in) != in->csum) {
+		st->ulog_bad++;
+		return 0;
+	}
+	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	if (cut)
+		st->ulog_bad++;
+	if (n && pages[0]->rec_seq) {
+		err = ulog_rec_check(fs, ino, pages, n);
+		if (err == -EUCLEAN) {
+			st->ulog_bad++;
+		} else if (!err) {
+			err = ulog_undo(fs, ino, pages);
+			if (err == -EUCLEAN || err == -EBADMSG)
+				st->ulog_bad++; /* a tree the record does not fit */
+			else if (err)
+				return err;
+			else
+				st->ulog_rolled_back++;
+		}
+		/* A record that fails its checksum was torn while being written:
+		 * nothing was changed in place yet. */
+		if (pages[0]->rec_seq) {
+			umfs_ulog_retire(pages[0]);
+			umfs_drain();
+		}
+	}
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (!err) {
+		err = umfs_ulog_free(fs, ino, true);
+		if (err) {
+			umfs_tx_abort(fs);
+			/* cannot free (a bit already clear?): just forget the chain */
+			err = umfs_tx_begin(fs);
+			if (!err)
+				err = umfs_tx_add(fs, in, sizeof(*in));
+			if (!err) {
+				in->ulog = 0;
+				umfs_inode_seal(in);
+				st->ulog_bad++;
+			}
+		}
+		if (err && fs->tx.active)
+			umfs_tx_abort(fs);
+		else if (!err)
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	if (!err)
+		st->ulogs_freed++;
+	return err;
+}
+
+/* Rolls back ino's record if it is valid, keeping the chain. */
+static int ulog_undo_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_stats *st)
+{
+	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	unsigned n;
+	bool cut;
+	int err;
+
+	if (umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum)
+		return 0;
+	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	if (!n || !pages[0]->rec_seq || ulog_rec_check(fs, ino, pages, n))
+		return 0;
+	err = ulog_undo(fs, ino, pages);
+	if (!err)
+		st->ulog_rolled_back++;
+	return err;
+}
+
+/* Calls fn for every live inode with a U-Log. */
+static int ulog_each(struct umfs_fs *fs, struct umfs_recover_stats *st,
+		     int (*fn)(struct umfs_fs *, uint64_t, struct umfs_recover_stats *))
+{
+	for (uint64_t w = 0; w < UMFS_DIV_ROUND_UP(fs->inode_count, 64); w++) {
+		uint64_t bits = fs->ibitmap[w];
+
+		while (bits) {
+			uint64_t ino = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			int err;
+
+			bits &= bits - 1;
+			if (ino >= fs->inode_count || ino < UMFS_ROOT_INO ||
+			    !umfs_inode(fs, ino)->ulog || !umfs_inode_live(fs, ino))
+				continue;
+			err = fn(fs, ino, st);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int umfs_ulog_undo_all(struct umfs_fs *fs, struct umfs_recover_stats *st)
+{
+	struct umfs_recover_stats dummy = { 0 };
+
+	if (fs->pm.rdonly)
+		return -EROFS;
+	return ulog_each(fs, st ? st : &dummy, ulog_undo_one);
+}
+
+int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st)
+{
+	struct umfs_recover_stats dummy = { 0 };
+
+	if (fs->pm.rdonly)
+		return -EROFS;
+	return ulog_each(fs, st ? st : &dummy, ulog_recover_one);
+}

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calls_fd.c - descriptor calls: dup family, fcntl (flags, duplication,
+ * record locks), flock, lockf, ioctl, isatty, and readiness (poll, select,
+ * epoll_ctl).
+ *
+ * Locks are real kernel locks on a host lock file that stands for the UMFS
+ * inode (helper directory, lk-INO-GEN), opened once per open file
+ * description: flock and OFD locks then follow the description across dup
+ * and fork exactly as the kernel's own do, POSIX record locks belong to the
+ * process, and every process using the pool sees them. Closing any
+ * descriptor of an inode releases the process's POSIX locks on it, as
+ * POSIX requires.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static _Atomic bool posix_locks_used; /* some POSIX lock was ever taken */
+
+/* ------------------------------------------------------------------ */
+/* dup                                                                  */
+/* ------------------------------------------------------------------ */
+
+SHIM_API int dup(int fd)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int nfd;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(dup, "%d", fd);
+		return SYS(dup)(fd);
+	}
+	nfd = SYS(dup)(fd);
+	if (nfd < 0) {
+		int e = errno;
+
+		ofd_put(o);
+		TRACE_SERVED(dup, -e, 0, "%d", fd);
+		errno = e;
+		return -1;
+	}
+	uinfo_set(nfd, o); /* the call's reference becomes the slot's */
+	if (nfd <= 2)
+		stdio_fd_changed(nfd);
+	TRACE_SERVED(dup, nfd, 0, "%d", fd);
+	return nfd;
+}
+
+static int dup_to(int old, int new, int flags, bool is_dup3)
+{
+	struct ofd *o, *at_new;
+	int r;
+
+	o = fd_get_fast(old);
+	at_new = uinfo_peek(new);
+	if (likely(o == NULL && at_new == NULL)) {
+		TRACE_PASS(dup, "%d, %d", old, new);
+		r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+		return r;
+	}
+	if (at_new == UINFO_INTERNAL) {
+		/* the shim's own descriptor sits there: refuse rather than lose it */
+		if (o)
+			ofd_put(o);
+		errno = EBUSY;
+		return -1;
+	}
+	if (old == new) {
+		if (o)
+			ofd_put(o);
+		if (is_dup3) {
+			errno = EINVAL;
+			return -1;
+		}
+		return new;
+	}
+	r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+	if (r < 0) {
+		int e = errno;
+
+		if (o)
+			ofd_put(o);
+		errno = e;
+		return -1;
+	}
+	uinfo_set(new, o);
+	if (new <= 2)
+		stdio_fd_changed(new);
+	TRACE_SERVED(dup, new, 0, "%d, %d", old, new);
+	return new;
+}
+
+SHIM_API int dup2(int old, int new)
+{
+	return dup_to(old, new, 0, false);
+}
+
+SHIM_API int dup3(int old, int new, int flags)
+{
+	return dup_to(old, new, flags, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                                */
+/* ------------------------------------------------------------------ */
+
+static int lockfd_get(struct ofd *o)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	pthread_mutex_lock(&o->dlock);
+	fd = o->lockfd;
+	if (fd < 0) {
+		fd = shim_helper_path(path, sizeof(path), "lk", o->ino, o->gen);
+		if (!fd)
+			fd = shim_fd_move_high(sys_open_cloexec(path, O_RDWR | O_CREAT, 0600));
+		if (fd >= 0) {
+			uinfo_mark_internal(fd);
+			o->lockfd = fd;
+		}
+	}
+	pthread_mutex_unlock(&o->dlock);
+	return fd;
+}
+
+struct lockfd_find {
+	uint64_t ino;
+	int fd;
+};
+
+static void find_lockfd(struct ofd *o, void *arg)
+{
+	struct lockfd_find *f = arg;
+
+	if (f->fd < 0 && o->ino == f->ino && o->lockfd >= 0)
+		f->fd = o->lockfd;
+}
+
+void locks_release_on_close(struct ofd *o)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	struct lockfd_find f = { .ino = o->ino, .fd = o->lockfd };
+	int saved = errno;
+
+	if (!atomic_load_explicit(&posix_locks_used, memory_order_relaxed))
+		return;
+	if (f.fd < 0)
+		ofd_foreach(find_lockfd, &f);
+	if (f.fd >= 0)
+		SYS(fcntl)(f.fd, F_SETLK, &fl);
+	errno = saved;
+}
+
+void fd_closed_hook(int fd, struct ofd *o)
+{
+	(void)fd;
+	locks_release_on_close(o);
+}
+
+/* Makes l_start absolute (l_whence SEEK_SET) against the UMFS file. */
+static int lock_translate(struct ofd *o, struct flock *fl)
+{
+	off_t base;
+
+	switch (fl->l_whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (off_t)o->sh->pos;
+		break;
+	case SEEK_END:
+		base = ofd_size(o);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if ((fl->l_start > 0 && base > INT64_MAX - fl->l_start) || base + fl->l_start < 0)
+		return -EINVAL;
+	fl->l_start += base;
+	fl->l_whence = SEEK_SET;
+	return 0;
+}
+
+static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
+{
+	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
+	struct flock fl;
+	int fd, err;
+
+	if (!user)
+		return -EFAULT;
+	if (atomic_load(&o->sh->flags) & O_PATH)
+		return -EBADF;
+	fl = *user;
+	if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
+		return -EINVAL;
+	if (cmd != F_GETLK && cmd != F_OFD_GETLK) {
+		if (fl.l_type == F_RDLCK && accmode == O_WRONLY)
+			return -EBADF;
+		if (fl.l_type == F_WRLCK && accmode == O_RDONLY)
+			return -EBADF;
+	}
+	err = lock_translate(o, &fl);
+	if (err)
+		return err;
+	fd = lockfd_get(o);
+	if (fd < 0)
+		return -ENOLCK;
+	if (cmd == F_SETLK || cmd == F_SETLKW)
+		atomic_store(&posix_locks_used, true);
+	if (SYS(fcntl)(fd, cmd, &fl) < 0)
+		return -errno;
+	if (cmd == F_GETLK || cmd == F_OFD_GETLK)
+		*user = fl;
+	return 0;
+}
+
+SHIM_API int flock(int fd, int op)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int r, lfd;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(flock, "%d, %d", fd, op);
+		return SYS(flock)(fd, op);
+	}
+	lfd = lockfd_get(o);
+	if (lfd < 0)
+		r = -ENOLCK;
+	else
+		r = SYS(flock)(lfd, op) < 0 ? -errno : 0;
+	ofd_put(o);
+	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int lockf(int fd, int cmd, off_t len)
+{
+	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
+	struct ofd *o = fd_get_fast(fd);
+	int r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(flock, "%d (lockf)", fd);
+		return SYS(lockf)(fd, cmd, len);
+	}
+	switch (cmd) {
+	case F_TEST:
+		fl.l_type = F_RDLCK;
+		r = ofd_lock_cmd(o, F_GETLK, &fl);
+		if (!r && fl.l_type != F_UNLCK && fl.l_pid != getpid())
+			r = -EACCES;
+		break;
+	case F_ULOCK:
+		fl.l_type = F_UNLCK;
+		r = ofd_lock_cmd(o, F_SETLK, &fl);
+		break;
+	case F_LOCK:
+		fl.l_type = F_WRLCK;
+		r = ofd_lock_cmd(o, F_SETLKW, &fl);
+		break;
+	case F_TLOCK:
+		fl.l_type = F_WRLCK;
+		r = ofd_lock_cmd(o, F_SETLK, &fl);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	ofd_put(o);
+	TRACE_SERVED(flock, r, 0, "%d, %d (lockf)", fd, cmd);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int lockf64(int fd, int cmd, off_t len)
+{
+	return lockf(fd, cmd, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* fcntl                                                                */
+/* ------------------------------------------------------------------ */
+
+#define SETFL_BITS (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
+static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
+{
+	int flags = atomic_load(&o->sh->flags);
+	int nfd;
+
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		nfd = SYS(fcntl)(fd, cmd, (int)(intptr_t)arg);
+		if (nfd < 0)
+			return -errno;
+		ofd_get(o);
+		uinfo_set(nfd, o);
+		if (nfd <= 2)
+			stdio_fd_changed(nfd);
+		return nfd;
+	case F_GETFD:
+	case F_SETFD:
+		nfd = SYS(fcntl)(fd, cmd, (int)(intptr_t)arg);
+		return nfd < 0 ? -errno : nfd;
+	case F_GETFL:
+		/* as the kernel reports them: 64-bit opens are O_LARGEFILE */
+		return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+	case F_SETFL:
+		if (flags & O_PATH)
+			return -EBADF;
+		atomic_store(&o->sh->flags, (flags & ~SETFL_BITS) | ((int)(intptr_t)arg & SETFL_BITS));
+		return 0;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return ofd_lock_cmd(o, cmd, arg);
+	case F_GETOWN:
+	case F_GETSIG:
+		return 0;
+	case F_SETOWN:
+	case F_SETSIG:
+		return (flags & O_PATH) ? -EBADF : 0;
+	case F_GETLEASE:
+		return F_UNLCK;
+	case F_SETLEASE:
+		return (int)(intptr_t)arg == F_UNLCK ? 0 : -EAGAIN;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		return -EBADF;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int fcntl_common(int fd, int cmd, void *arg)
+{
+	struct ofd *o = fd_get_fast(fd);
+	long r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
+		return SYS(fcntl)(fd, cmd, arg);
+	}
+	r = ofd_fcntl(fd, o, cmd, arg);
+	ofd_put(o);
+	TRACE_SERVED(fcntl, r, 0, "%d, %d", fd, cmd);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+SHIM_API int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctl                                                                */
+/* ------------------------------------------------------------------ */
+
+static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
+{
+	int flags = atomic_load(&o->sh->flags);
+	int64_t left;
+
+	if (flags & O_PATH)
+		return -EBADF;
+	switch (req) {
+	case FIONREAD:
+		if (o->type == S_IFDIR)
+			return -ENOTTY;
+		left = (int64_t)ofd_size(o) - (int64_t)o->sh->pos;
+		*(int *)arg = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
+		return 0;
+	case FIOCLEX:
+		return SYS(fcntl)(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+	case FIONCLEX:
+		return SYS(fcntl)(fd, F_SETFD, 0) < 0 ? -errno : 0;
+	case FIONBIO:
+		if (*(int *)arg)
+			atomic_fetch_or(&o->sh->flags, O_NONBLOCK);
+		else
+			atomic_fetch_and(&o->sh->flags, ~O_NONBLOCK);
+		return 0;
+	case FIOASYNC:
+		return 0;
+	case FIGETBSZ:
+		*(int *)arg = 4096;
+		return 0;
+	case FICLONE:
+	case FICLONERANGE:
+	case FIDEDUPERANGE:
+		return -EOPNOTSUPP;
+	default:
+		return -ENOTTY;
+	}
+}
+
+SHIM_API int ioctl(int fd, unsigned long req, ...)
+{
+	struct ofd *o = fd_get_fast(fd);
+	va_list ap;
+	void *arg;
+	int r;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (likely(o == NULL)) {
+		/* cloning from a UMFS file into a kernel file cannot work */
+		if (unlikely(req == FICLONE && uinfo_peek((int)(intptr_t)arg) != NULL)) {
+			errno = EXDEV;
+			return -1;
+		}
+		if (unlikely(req == FICLONERANGE && arg &&
+			     uinfo_peek((int)((struct file_clone_range *)arg)->src_fd) != NULL)) {
+			errno = EXDEV;
+			return -1;
+		}
+		TRACE_PASS(ioctl, "%d, %#lx", fd, req);
+		return SYS(ioctl)(fd, req, arg);
+	}
+	r = ofd_ioctl(fd, o, req, arg);
+	ofd_put(o);
+	TRACE_SERVED(ioctl, r, 0, "%d, %#lx", fd, req);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int isatty(int fd)
+{
+	if (likely(uinfo_peek(fd) == NULL))
+		return SYS(isatty)(fd);
+	errno = ENOTTY;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Readiness: regular files are always ready                            */
+/* ------------------------------------------------------------------ */
+
+#define FILE_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+static bool is_umfs_fd(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	return o && o != UINFO_INTERNAL;
+}
+
+static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms,
+		       const struct timespec *ts, const sigset_t *mask, bool is_ppoll)
+{
+	struct pollfd stack[64], *tmp;
+	struct timespec zero = { 0, 0 };
+	int ready = 0, r;
+	bool any = false;
+
+	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0))
+		goto pass;
+	for (nfds_t i = 0; i < n && !any; i++)
+		any = fds[i].fd >= 0 && is_umfs_fd(fds[i].fd);
+	if (!any)
+		goto pass;
+	tmp = n <= ARRAY_SIZE(stack) ? stack : malloc(n * sizeof(*tmp));
+	if (!tmp) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (nfds_t i = 0; i < n; i++) {
+		tmp[i] = fds[i];
+		if (fds[i].fd >= 0 && is_umfs_fd(fds[i].fd)) {
+			tmp[i].fd = -1;
+			if (fds[i].events & FILE_READY)
+				ready++;
+		}
+	}
+	if (is_ppoll)
+		r = SYS(ppoll)(tmp, n, ready ? &zero : ts, mask);
+	else
+		r = SYS(poll)(tmp, n, ready ? 0 : timeout_ms);
+	if (r >= 0) {
+		for (nfds_t i = 0; i < n; i++) {
+			if (fds[i].fd >= 0 && is_umfs_fd(fds[i].fd))
+				fds[i].revents = (short)(fds[i].events & FILE_READY);
+			else
+				fds[i].revents = tmp[i].revents;
+		}
+		r += ready;
+	}
+	if (tmp != stack) {
+		int e = errno;
+
+		free(tmp);
+		errno = e;
+	}
+	TRACE_SERVED(poll, r, 0, "%lu fds", (unsigned long)n);
+	return r;
+pass:
+	TRACE_PASS(poll, "%lu fds", (unsigned long)n);
+	return is_ppoll ? SYS(ppoll)(fds, n, ts, mask) : SYS(poll)(fds, n, timeout_ms);
+}
+
+SHIM_API int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	return poll_common(fds, n, timeout, NULL, NULL, false);
+}
+
+SHIM_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	return poll_common(fds, n, 0, ts, mask, true);
+}
+
+static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv,
+			 const struct timespec *ts, const sigset_t *mask, bool is_pselect)
+{
+	fd_set ur, uw;
+	struct timeval tzero = { 0, 0 };
+	struct timespec szero = { 0, 0 };
+	int ready = 0, r;
+
+	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nfds <= 0)
+		goto pass;
+	FD_ZERO(&ur);
+	FD_ZERO(&uw);
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+		if (!is_umfs_fd(fd))
+			continue;
+		if (rd && FD_ISSET(fd, rd)) {
+			FD_SET(fd, &ur);
+			FD_CLR(fd, rd);
+			ready++;
+		}
+		if (wr && FD_ISSET(fd, wr)) {
+			FD_SET(fd, &uw);
+			FD_CLR(fd, wr);
+			ready++;
+		}
+		if (ex)
+			FD_CLR(fd, ex);
+	}
+	if (!ready)
+		goto pass;
+	r = is_pselect ? SYS(pselect)(nfds, rd, wr, ex, &szero, mask)
+		       : SYS(select)(nfds, rd, wr, ex, &tzero);
+	if (r < 0)
+		return r;
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+		if (FD_ISSET(fd, &ur))
+			FD_SET(fd, rd);
+		if (FD_ISSET(fd, &uw))
+			FD_SET(fd, wr);
+	}
+	(void)ts;
+	(void)tv;
+	return r + ready;
+pass:
+	return is_pselect ? SYS(pselect)(nfds, rd, wr, ex, ts, mask)
+			  : SYS(select)(nfds, rd, wr, ex, tv);
+}
+
+SHIM_API int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+	return select_common(nfds, rd, wr, ex, tv, NULL, NULL, false);
+}
+
+SHIM_API int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
+		     const sigset_t *mask)
+{
+	return select_common(nfds, rd, wr, ex, NULL, ts, mask, true);
+}
+
+SHIM_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+	if (likely(!is_umfs_fd(fd)))
+		return SYS(epoll_ctl)(epfd, op, fd, event);
+	errno = op == EPOLL_CTL_DEL ? ENOENT : EPERM; /* as for any regular file */
+	return -1;
+}

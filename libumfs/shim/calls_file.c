@@ -1,0 +1,1463 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calls_file.c - opening files and moving data: the open family, close,
+ * read/write and their positional and vectored forms, lseek, truncate,
+ * fallocate, fadvise, the fsync family, copy_file_range, sendfile, splice.
+ *
+ * Hot path: read(fd) on a descriptor that is not UMFS's costs one load of
+ * U-info and a branch; on a UMFS file, a reference on the description, the
+ * offset lock in the shared object, and the core's pread. Data reads take
+ * no cross-process lock; writes take the pool lock (mount.c).
+ */
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define OPEN_NEEDS_MODE(f) (((f) & O_CREAT) || ((f) & O_TMPFILE) == O_TMPFILE)
+#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
+
+/* ------------------------------------------------------------------ */
+/* open                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* A FIFO inside UMFS is backed by a host FIFO in the helper directory. */
+static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
+{
+	char host[PATH_MAX];
+	int amode = 0, err, fd;
+
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		amode |= R_OK;
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		amode |= W_OK;
+	pool_lock();
+	err = umfs_access(fs, path, amode);
+	pool_unlock_ro();
+	if (err)
+		return err;
+	err = shim_helper_path(host, sizeof(host), "fifo", (uint64_t)st->st_ino, 0);
+	if (err)
+		return err;
+	if (SYS(mkfifo)(host, 0600) < 0 && errno != EEXIST)
+		return -errno;
+	do
+		fd = SYS(open)(host, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_DIRECTORY));
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+/* O_TMPFILE: an unnamed file in the directory: created under a unique
+ * name, which goes away at once. */
+static int tmpfile_open(struct umfs_fs *fs, const char *dir, int flags, mode_t mode)
+{
+	static _Atomic unsigned counter;
+	char path[PATH_MAX];
+	struct stat st;
+	int err, fd;
+
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return -EINVAL;
+	pool_lock();
+	err = umfs_stat(fs, dir, &st, 0);
+	pool_unlock_ro();
+	if (err)
+		return err;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	for (int tries = 0; tries < 100; tries++) {
+		int n = snprintf(path, sizeof(path), "%s/.umfs-tmpfile-%d-%u-%d",
+				 strcmp(dir, "/") ? dir : "", (int)getpid(),
+				 atomic_fetch_add(&counter, 1), tries);
+
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return -ENAMETOOLONG;
+		fd = shim_open_umfs(fs, path, (flags & ~(O_TMPFILE | O_DIRECTORY)) | O_CREAT | O_EXCL,
+				    mode);
+		if (fd == -EEXIST)
+			continue;
+		if (fd < 0)
+			return fd;
+		pool_lock();
+		umfs_unlink(fs, path);
+		pool_unlock();
+		if (!(flags & O_EXCL)) { /* linkat(fd, "", ..., AT_EMPTY_PATH) may name it */
+			struct ofd *o = fd_get_fast(fd);
+
+			if (o) {
+				o->tmpfile = true;
+				ofd_put(o);
+			}
+		}
+		return fd;
+	}
+	return -EEXIST;
+}
+
+int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
+{
+	struct umfs_file *uf;
+	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
+	int err, fd;
+
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return tmpfile_open(fs, path, flags, mode);
+	if (flags & O_CREAT)
+		mode &= ~atomic_load(&shim_umask);
+	pool_lock();
+	err = umfs_open(fs, path, flags, mode, &uf);
+	if (!err) {
+		umfs_file_id(uf, &ino, &gen);
+		registry_add(ino, 1);
+	}
+	pool_unlock();
+	if (err == -ENXIO) {
+		pool_lock();
+		err = umfs_stat(fs, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
+		pool_unlock_ro();
+		if (!err && S_ISFIFO(st.st_mode))
+			return fifo_open(fs, path, flags, &st);
+		return -ENXIO; /* sockets and device nodes are not served */
+	}
+	if (err)
+		return err;
+	err = ofd_create(uf, path, flags, &fd);
+	if (err) {
+		pool_lock();
+		registry_add(ino, -1);
+		umfs_close(uf);
+		pool_unlock();
+		return err;
+	}
+	if (fd <= 2)
+		stdio_fd_changed(fd);
+	return fd;
+}
+
+/* open("/proc/self/fd/N") on a UMFS descriptor: a new description of the
+ * same file, with the new flags, as the kernel does. */
+static int reopen_fd(int fd, int flags)
+{
+	struct umfs_file *uf = NULL;
+	struct umfs_fs *fs;
+	struct ofd *o;
+	int err, nfd;
+
+	o = fd_get_fast(fd);
+	if (!o)
+		return -EBADF;
+	fs = shim_fs(&err);
+	if (!fs || !o->uf) {
+		ofd_put(o);
+		return fs ? -EIO : err;
+	}
+	if ((flags & O_DIRECTORY) && o->type != S_IFDIR) {
+		ofd_put(o);
+		return -ENOTDIR;
+	}
+	if ((flags & O_CREAT) && (flags & O_EXCL)) {
+		ofd_put(o);
+		return -EEXIST;
+	}
+	pool_lock();
+	err = umfs_open_id(fs, o->ino, o->gen, flags, 0, &uf);
+	if (!err && (flags & O_TRUNC) && o->type == S_IFREG)
+		err = umfs_ftruncate(uf, 0);
+	if (!err)
+		registry_add(o->ino, 1);
+	else if (uf)
+		umfs_close(uf);
+	pool_unlock();
+	if (err) {
+		ofd_put(o);
+		return err == -ESTALE ? -ENOENT : err;
+	}
+	err = ofd_create(uf, o->sh->path, flags, &nfd);
+	if (err) {
+		pool_lock();
+		registry_add(o->ino, -1);
+		umfs_close(uf);
+		pool_unlock();
+		ofd_put(o);
+		return err;
+	}
+	ofd_put(o);
+	if (nfd <= 2)
+		stdio_fd_changed(nfd);
+	return nfd;
+}
+
+/* open(".") in a cwd that was removed: the directory is still ours. */
+static int open_removed_cwd(int flags)
+{
+	struct umfs_file *uf;
+	struct umfs_fs *fs = shim_fs(NULL);
+	uint64_t ino;
+	uint32_t gen;
+	int err, fd;
+
+	if (!fs || cwd_ino(&ino, &gen))
+		return -ENOENT;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT))
+		return -ENOENT;
+	pool_lock();
+	err = umfs_open_id(fs, ino, gen, flags, 0, &uf);
+	if (!err)
+		registry_add(ino, 1);
+	pool_unlock();
+	if (err)
+		return err == -ESTALE ? -ENOENT : err;
+	err = ofd_create(uf, "/", flags, &fd); /* no path: it has no name */
+	if (err) {
+		pool_lock();
+		registry_add(ino, -1);
+		umfs_close(uf);
+		pool_unlock();
+		return err;
+	}
+	return fd;
+}
+
+int shim_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct umfs_fs *fs;
+	struct upath up;
+	int kind, fd, err;
+
+	kind = path_resolve(dirfd, path, &up);
+	if (kind == -ENOENT && dirfd == AT_FDCWD && path && (!strcmp(path, ".") || !strcmp(path, "./")) &&
+	    cwd_removed())
+		return open_removed_cwd(flags);
+	for (;;) {
+		if (kind < 0)
+			return kind;
+		if (kind == UP_KERNEL) {
+			do
+				fd = SYS(openat)(up.kdirfd, up.kpath, flags, mode);
+			while (fd < 0 && errno == EINTR);
+			return fd < 0 ? -errno : fd;
+		}
+		if (kind == UP_FD) {
+			if (flags & O_NOFOLLOW)
+				return -ELOOP; /* the magic link itself */
+			return reopen_fd(up.fd, flags);
+		}
+		fs = shim_fs(&err);
+		if (!fs)
+			return err;
+		fd = shim_open_umfs(fs, up.buf, flags, mode);
+		if (fd != -UMFS_EXTERNAL)
+			return fd;
+		kind = path_external(&up);
+	}
+}
+
+static int open_common(enum shim_call c, int dirfd, const char *path, int flags, mode_t mode)
+{
+	uint64_t t0;
+	int fd;
+
+	if (likely(!path_maybe_umfs(dirfd, path))) {
+		if (unlikely(shim_observe))
+			shim_trace(c, false, 0, 0, "\"%s\", %#x", path ? path : "(null)", flags);
+		fd = SYS(openat)(dirfd, path, flags, mode);
+		return fd;
+	}
+	t0 = stats_t0();
+	fd = shim_open(dirfd, path, flags, mode);
+	if (unlikely(shim_observe))
+		shim_trace(c, true, fd, t0, "\"%s\", %#x, %#o", path, flags, (unsigned)mode);
+	return (int)shim_ret(fd);
+}
+
+SHIM_API int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (OPEN_NEEDS_MODE(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(SC_open, AT_FDCWD, path, flags, mode);
+}
+
+SHIM_API int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (OPEN_NEEDS_MODE(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(SC_open, AT_FDCWD, path, flags | O_LARGEFILE, mode);
+}
+
+SHIM_API int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (OPEN_NEEDS_MODE(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(SC_openat, dirfd, path, flags, mode);
+}
+
+SHIM_API int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (OPEN_NEEDS_MODE(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(SC_openat, dirfd, path, flags | O_LARGEFILE, mode);
+}
+
+/* _FORTIFY_SOURCE entry points: open without a mode argument */
+SHIM_API int __open_2(const char *path, int flags)
+{
+	return open_common(SC_open, AT_FDCWD, path, flags, 0);
+}
+
+SHIM_API int __open64_2(const char *path, int flags)
+{
+	return open_common(SC_open, AT_FDCWD, path, flags | O_LARGEFILE, 0);
+}
+
+SHIM_API int __openat_2(int dirfd, const char *path, int flags)
+{
+	return open_common(SC_openat, dirfd, path, flags, 0);
+}
+
+SHIM_API int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return open_common(SC_openat, dirfd, path, flags | O_LARGEFILE, 0);
+}
+
+SHIM_API int creat(const char *path, mode_t mode)
+{
+	return open_common(SC_creat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+SHIM_API int creat64(const char *path, mode_t mode)
+{
+	return open_common(SC_creat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE,
+			   mode);
+}
+
+/* ------------------------------------------------------------------ */
+/* close                                                                */
+/* ------------------------------------------------------------------ */
+
+int shim_close(int fd)
+{
+	struct ofd *o = uinfo_take(fd);
+
+	if (!o)
+		return SYS(close)(fd) < 0 ? -errno : 0;
+	sys_close_quiet(fd); /* the placeholder; Linux frees the number even on EINTR */
+	fd_closed_hook(fd, o);
+	ofd_put(o);
+	if (fd <= 2)
+		stdio_fd_changed(fd);
+	return 0;
+}
+
+SHIM_API int close(int fd)
+{
+	struct ofd *p = uinfo_peek(fd);
+	uint64_t t0;
+	int r;
+
+	if (likely(p == NULL)) {
+		TRACE_PASS(close, "%d", fd);
+		return SYS(close)(fd);
+	}
+	if (p == UINFO_INTERNAL) {
+		/* the shim's own descriptor (pool, log, locks): not the program's */
+		errno = EBADF;
+		return -1;
+	}
+	t0 = stats_t0();
+	r = shim_close(fd);
+	TRACE_SERVED(close, r, t0, "%d", fd);
+	return (int)shim_ret(r);
+}
+
+/* closes UMFS descriptors in [first, last] ourselves, keeps the shim's own */
+static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
+{
+	size_t end = last < uinfo_size ? last : uinfo_size - 1;
+
+	if (uinfo_size == 0)
+		return;
+	for (size_t fd = first; fd <= end; fd++) {
+		struct ofd *p = uinfo_peek((int)fd);
+
+		if (!p || p == UINFO_INTERNAL)
+			continue;
+		if (cloexec)
+			SYS(fcntl)((int)fd, F_SETFD, FD_CLOEXEC);
+		else
+			shim_close((int)fd);
+	}
+}
+
+/* Runs the real close_range on [first, last] minus the shim's descriptors. */
+static int close_range_kernel(unsigned first, unsigned last, int flags)
+{
+	unsigned lo = first;
+	int r = 0;
+
+	for (size_t fd = first; fd <= last && fd < uinfo_size; fd++) {
+		if (!uinfo_is_internal((int)fd))
+			continue;
+		if (fd > lo)
+			r |= SYS(close_range)(lo, (unsigned)fd - 1, flags);
+		lo = (unsigned)fd + 1;
+	}
+	if (lo <= last && (lo > first || r == 0))
+		r |= SYS(close_range)(lo, last, flags);
+	return r ? -1 : 0;
+}
+
+SHIM_API int close_range(unsigned first, unsigned last, int flags)
+{
+	if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))) {
+		errno = EINVAL;
+		return -1;
+	}
+	TRACE_PASS(close_range, "%u, %u", first, last);
+	close_range_umfs(first, last, flags & CLOSE_RANGE_CLOEXEC);
+	if (last >= 3 && first <= 2)
+		for (unsigned fd = first; fd <= 2; fd++)
+			stdio_fd_changed((int)fd);
+	return close_range_kernel(first, last, flags);
+}
+
+SHIM_API void closefrom(int lowfd)
+{
+	int saved = errno;
+
+	if (lowfd < 0)
+		lowfd = 0;
+	close_range((unsigned)lowfd, ~0u, 0);
+	errno = saved;
+}
+
+/* ------------------------------------------------------------------ */
+/* read and write                                                       */
+/* ------------------------------------------------------------------ */
+
+static inline int ofd_check(struct ofd *o)
+{
+	if (unlikely(!o->uf))
+		return -EIO; /* the pool was unmounted at exit */
+	if (unlikely(o->type == S_IFDIR))
+		return -EISDIR;
+	return 0;
+}
+
+static ssize_t ofd_read_at(struct ofd *o, void *buf, size_t len, off_t off)
+{
+	ssize_t n = umfs_pread(o->uf, buf, len, off);
+
+	if (unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)) && n > 0)
+		mmap_read_hook(o->ino, buf, (size_t)n, off);
+	return n;
+}
+
+/* off < 0: at the file offset (which moves). */
+static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+	int err = ofd_check(o);
+
+	if (err)
+		return err;
+	if (off >= 0)
+		return ofd_read_at(o, buf, len, off);
+	ofd_lock(o);
+	n = ofd_read_at(o, buf, len, (off_t)o->sh->pos);
+	if (n > 0)
+		o->sh->pos += (uint64_t)n;
+	ofd_unlock(o);
+	return n;
+}
+
+/* The process's shared mappings of the file see what it wrote. Called
+ * without the pool lock (the mappings' lock comes first in write-back). */
+static void ofd_written(struct ofd *o, const void *buf, ssize_t n, off_t end)
+{
+	if (unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)) && n > 0) {
+		mmap_size_hook(o->ino, ofd_size(o));
+		mmap_write_hook(o->ino, buf, (size_t)n, end - n);
+	}
+}
+
+static void ofd_write_sync(struct ofd *o)
+{
+	if (atomic_load_explicit(&o->sh->flags, memory_order_relaxed) & (O_SYNC | O_DSYNC))
+		umfs_fsync(o->uf, 1);
+}
+
+/* off < 0: at the file offset (or the end with O_APPEND), which moves. */
+static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
+{
+	off_t end;
+	ssize_t n;
+	int err = ofd_check(o);
+
+	if (err)
+		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
+	ofd_sync_flags(o);
+	if (off >= 0) {
+		pool_lock();
+		n = umfs_write_at(o->uf, buf, len, off, &end);
+		pool_unlock();
+		ofd_written(o, buf, n, end);
+	} else {
+		ofd_lock(o);
+		pool_lock();
+		n = umfs_write_at(o->uf, buf, len, (off_t)o->sh->pos, &end);
+		pool_unlock();
+		if (n > 0)
+			o->sh->pos = (uint64_t)end;
+		ofd_written(o, buf, n, end);
+		ofd_unlock(o);
+	}
+	if (n > 0)
+		ofd_write_sync(o);
+	return n;
+}
+
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	ssize_t n;
+
+	if (!o) {
+		n = SYS(read)(fd, buf, len);
+		return n < 0 ? -errno : n;
+	}
+	n = ofd_read(o, buf, len, -1);
+	ofd_put(o);
+	return n;
+}
+
+ssize_t shim_write(int fd, const void *buf, size_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	ssize_t n;
+
+	if (!o) {
+		n = SYS(write)(fd, buf, len);
+		return n < 0 ? -errno : n;
+	}
+	n = ofd_write(o, buf, len, -1);
+	ofd_put(o);
+	return n;
+}
+
+SHIM_API ssize_t read(int fd, void *buf, size_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(read, "%d, %zu", fd, len);
+		return SYS(read)(fd, buf, len);
+	}
+	t0 = stats_t0();
+	n = ofd_read(o, buf, len, -1);
+	ofd_put(o);
+	TRACE_SERVED(read, n, t0, "%d, %zu", fd, len);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		abort(); /* as glibc's __chk_fail: a buffer overflow was detected */
+	return read(fd, buf, len);
+}
+
+SHIM_API ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(write, "%d, %zu", fd, len);
+		return SYS(write)(fd, buf, len);
+	}
+	t0 = stats_t0();
+	n = ofd_write(o, buf, len, -1);
+	ofd_put(o);
+	TRACE_SERVED(write, n, t0, "%d, %zu", fd, len);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(pread, "%d, %zu, %lld", fd, len, (long long)off);
+		return SYS(pread)(fd, buf, len, off);
+	}
+	t0 = stats_t0();
+	n = off < 0 ? -EINVAL : ofd_read(o, buf, len, off);
+	ofd_put(o);
+	TRACE_SERVED(pread, n, t0, "%d, %zu, %lld", fd, len, (long long)off);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	return pread(fd, buf, len, off);
+}
+
+SHIM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	if (len > buflen)
+		abort();
+	return pread(fd, buf, len, off);
+}
+
+SHIM_API ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	return __pread_chk(fd, buf, len, off, buflen);
+}
+
+SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(pwrite, "%d, %zu, %lld", fd, len, (long long)off);
+		return SYS(pwrite)(fd, buf, len, off);
+	}
+	t0 = stats_t0();
+	n = off < 0 ? -EINVAL : ofd_write(o, buf, len, off);
+	ofd_put(o);
+	TRACE_SERVED(pwrite, n, t0, "%d, %zu, %lld", fd, len, (long long)off);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite(fd, buf, len, off);
+}
+
+/* ------------------------------------------------------------------ */
+/* vectored                                                             */
+/* ------------------------------------------------------------------ */
+
+static int iov_check(const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
+			return -EINVAL;
+		total += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* off < 0: at the file offset. append: RWF_APPEND. */
+static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t off)
+{
+	bool at_pos = off < 0;
+	ssize_t total = 0, n = 0;
+	int err = ofd_check(o);
+
+	if (!err)
+		err = iov_check(iov, cnt);
+	if (err)
+		return err;
+	if (at_pos) {
+		ofd_lock(o);
+		off = (off_t)o->sh->pos;
+	}
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len == 0)
+			continue;
+		n = ofd_read_at(o, iov[i].iov_base, iov[i].iov_len, off + total);
+		if (n <= 0)
+			break;
+		total += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	if (at_pos) {
+		o->sh->pos += (uint64_t)total;
+		ofd_unlock(o);
+	}
+	return total ? total : n;
+}
+
+static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, bool append)
+{
+	bool at_pos = off < 0;
+	ssize_t total = 0, n = 0;
+	off_t end = 0;
+	int saved_flags = 0, err = ofd_check(o);
+
+	if (!err)
+		err = iov_check(iov, cnt);
+	if (err)
+		return err;
+	ofd_sync_flags(o);
+	if (at_pos) {
+		ofd_lock(o);
+		off = (off_t)o->sh->pos;
+	}
+	/* the pool lock for the whole vector: no other writer between parts */
+	pool_lock();
+	if (append) {
+		saved_flags = o->cached_flags;
+		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
+	}
+	int done = 0;
+
+	for (int i = 0; i < cnt; i++, done = i) {
+		if (iov[i].iov_len == 0)
+			continue;
+		n = umfs_write_at(o->uf, iov[i].iov_base, iov[i].iov_len, off, &end);
+		if (n <= 0)
+			break;
+		total += n;
+		off = end;
+		if ((size_t)n < iov[i].iov_len) {
+			done = i + 1;
+			break;
+		}
+	}
+	if (append)
+		umfs_file_set_flags(o->uf, saved_flags);
+	pool_unlock();
+	if (total && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed))) {
+		off_t at = end - total;
+
+		for (int i = 0; i < done && at < end; i++) {
+			ssize_t part = (ssize_t)iov[i].iov_len < end - at ? (ssize_t)iov[i].iov_len
+									: end - at;
+
+			ofd_written(o, iov[i].iov_base, part, at + part);
+			at += part;
+		}
+	}
+	if (at_pos) {
+		if (total)
+			o->sh->pos = (uint64_t)end;
+		ofd_unlock(o);
+	}
+	if (total)
+		ofd_write_sync(o);
+	return total ? total : n;
+}
+
+SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(readv, "%d, %d", fd, cnt);
+		return SYS(readv)(fd, iov, cnt);
+	}
+	t0 = stats_t0();
+	n = ofd_readv(o, iov, cnt, -1);
+	ofd_put(o);
+	TRACE_SERVED(readv, n, t0, "%d, %d", fd, cnt);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(writev, "%d, %d", fd, cnt);
+		return SYS(writev)(fd, iov, cnt);
+	}
+	t0 = stats_t0();
+	n = ofd_writev(o, iov, cnt, -1, false);
+	ofd_put(o);
+	TRACE_SERVED(writev, n, t0, "%d, %d", fd, cnt);
+	return shim_ret(n);
+}
+
+static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
+			     bool v2)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(preadv, "%d, %d, %lld", fd, cnt, (long long)off);
+		return v2 ? SYS(preadv2)(fd, iov, cnt, off, flags) : SYS(preadv)(fd, iov, cnt, off);
+	}
+	t0 = stats_t0();
+	if (flags & ~RWF_KNOWN)
+		n = -EOPNOTSUPP;
+	else if (off < 0 && !(v2 && off == -1))
+		n = -EINVAL;
+	else
+		n = ofd_readv(o, iov, cnt, off);
+	ofd_put(o);
+	TRACE_SERVED(preadv, n, t0, "%d, %d, %lld", fd, cnt, (long long)off);
+	return shim_ret(n);
+}
+
+static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
+			      bool v2)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	ssize_t n;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(pwritev, "%d, %d, %lld", fd, cnt, (long long)off);
+		return v2 ? SYS(pwritev2)(fd, iov, cnt, off, flags)
+			  : SYS(pwritev)(fd, iov, cnt, off);
+	}
+	t0 = stats_t0();
+	if (flags & ~RWF_KNOWN)
+		n = -EOPNOTSUPP;
+	else if (off < 0 && !(v2 && off == -1))
+		n = -EINVAL;
+	else
+		n = ofd_writev(o, iov, cnt, off, flags & RWF_APPEND);
+	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
+		umfs_fsync(o->uf, 1);
+	ofd_put(o);
+	TRACE_SERVED(pwritev, n, t0, "%d, %d, %lld", fd, cnt, (long long)off);
+	return shim_ret(n);
+}
+
+SHIM_API ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return preadv_common(fd, iov, cnt, off, 0, false);
+}
+
+SHIM_API ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return preadv(fd, iov, cnt, off);
+}
+
+SHIM_API ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return pwritev_common(fd, iov, cnt, off, 0, false);
+}
+
+SHIM_API ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return pwritev(fd, iov, cnt, off);
+}
+
+SHIM_API ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return preadv_common(fd, iov, cnt, off, flags, true);
+}
+
+SHIM_API ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return preadv2(fd, iov, cnt, off, flags);
+}
+
+SHIM_API ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return pwritev_common(fd, iov, cnt, off, flags, true);
+}
+
+SHIM_API ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return pwritev2(fd, iov, cnt, off, flags);
+}
+
+/* ------------------------------------------------------------------ */
+/* lseek                                                                */
+/* ------------------------------------------------------------------ */
+
+static off_t ofd_lseek(struct ofd *o, off_t off, int whence)
+{
+	int64_t base, res;
+
+	if (!o->uf)
+		return -EIO;
+	if (atomic_load(&o->sh->flags) & O_PATH)
+		return -EBADF;
+	if (o->type == S_IFDIR) {
+		/* a directory's offset is its readdir cookie */
+		ofd_lock(o);
+		if (whence == SEEK_SET && off >= 0)
+			res = off;
+		else if (whence == SEEK_CUR && off == 0)
+			res = (int64_t)o->sh->pos;
+		else
+			res = -EINVAL;
+		if (res >= 0)
+			o->sh->pos = (uint64_t)res;
+		ofd_unlock(o);
+		return res;
+	}
+	ofd_lock(o);
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)o->sh->pos;
+		break;
+	case SEEK_END:
+		base = ofd_size(o);
+		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		res = umfs_lseek(o->uf, off, whence);
+		goto done;
+	default:
+		res = -EINVAL;
+		goto done;
+	}
+	if (off > 0 && base > INT64_MAX - off)
+		res = -EOVERFLOW;
+	else if (base + off < 0)
+		res = -EINVAL;
+	else
+		res = base + off;
+done:
+	if (res >= 0)
+		o->sh->pos = (uint64_t)res;
+	ofd_unlock(o);
+	return res;
+}
+
+off_t shim_lseek(int fd, off_t off, int whence)
+{
+	struct ofd *o = fd_get_fast(fd);
+	off_t r;
+
+	if (!o) {
+		r = SYS(lseek)(fd, off, whence);
+		return r < 0 ? -errno : r;
+	}
+	r = ofd_lseek(o, off, whence);
+	ofd_put(o);
+	return r;
+}
+
+SHIM_API off_t lseek(int fd, off_t off, int whence)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	off_t r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(lseek, "%d, %lld, %d", fd, (long long)off, whence);
+		return SYS(lseek)(fd, off, whence);
+	}
+	t0 = stats_t0();
+	r = ofd_lseek(o, off, whence);
+	ofd_put(o);
+	TRACE_SERVED(lseek, r, t0, "%d, %lld, %d", fd, (long long)off, whence);
+	return shim_ret(r);
+}
+
+SHIM_API off_t lseek64(int fd, off_t off, int whence)
+{
+	return lseek(fd, off, whence);
+}
+
+/* ------------------------------------------------------------------ */
+/* Size and space                                                       */
+/* ------------------------------------------------------------------ */
+
+static int ofd_not_path(struct ofd *o)
+{
+	if (!o->uf)
+		return -EIO;
+	return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
+}
+
+SHIM_API int ftruncate(int fd, off_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	int r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(ftruncate, "%d, %lld", fd, (long long)len);
+		return SYS(ftruncate)(fd, len);
+	}
+	t0 = stats_t0();
+	r = ofd_not_path(o);
+	if (!r && o->type == S_IFDIR)
+		r = -EINVAL;
+	if (!r) {
+		pool_lock();
+		r = umfs_ftruncate(o->uf, len);
+		pool_unlock();
+	}
+	if (!r && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)))
+		mmap_size_hook(o->ino, len);
+	ofd_put(o);
+	TRACE_SERVED(ftruncate, r, t0, "%d, %lld", fd, (long long)len);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int ftruncate64(int fd, off_t len)
+{
+	return ftruncate(fd, len);
+}
+
+SHIM_API int truncate(const char *path, off_t len)
+{
+	struct umfs_fs *fs;
+	struct upath up;
+	uint64_t t0;
+	int kind, r;
+
+	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
+		TRACE_PASS(truncate, "\"%s\"", path ? path : "");
+		return SYS(truncate)(path, len);
+	}
+	t0 = stats_t0();
+	kind = path_resolve(AT_FDCWD, path, &up);
+	for (;;) {
+		if (kind < 0) {
+			r = kind;
+			break;
+		}
+		if (kind == UP_KERNEL) {
+			r = SYS(truncate)(up.kpath, len) < 0 ? -errno : 0;
+			break;
+		}
+		if (kind == UP_FD) {
+			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
+
+			r = fd;
+			if (fd >= 0) {
+				r = ftruncate(fd, len) < 0 ? -errno : 0;
+				shim_close(fd);
+			}
+			break;
+		}
+		fs = shim_fs(&r);
+		if (!fs)
+			break;
+		pool_lock();
+		r = umfs_truncate(fs, up.buf, len);
+		pool_unlock();
+		if (r != -UMFS_EXTERNAL)
+			break;
+		kind = path_external(&up);
+	}
+	TRACE_SERVED(truncate, r, t0, "\"%s\", %lld", path, (long long)len);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int truncate64(const char *path, off_t len)
+{
+	return truncate(path, len);
+}
+
+static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
+{
+	int r = ofd_not_path(o);
+
+	if (r)
+		return r;
+	pool_lock();
+	r = umfs_fallocate(o->uf, mode, off, len);
+	pool_unlock();
+	if (!r && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)))
+		mmap_size_hook(o->ino, ofd_size(o));
+	return r;
+}
+
+SHIM_API int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	int r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(fallocate, "%d", fd);
+		return SYS(fallocate)(fd, mode, off, len);
+	}
+	t0 = stats_t0();
+	r = ofd_fallocate(o, mode, off, len);
+	ofd_put(o);
+	TRACE_SERVED(fallocate, r, t0, "%d, %#x, %lld, %lld", fd, mode, (long long)off,
+		     (long long)len);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	return fallocate(fd, mode, off, len);
+}
+
+/* posix_fallocate returns the error number instead of setting errno. */
+SHIM_API int posix_fallocate(int fd, off_t off, off_t len)
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	int r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(fallocate, "%d", fd);
+		return SYS(posix_fallocate)(fd, off, len);
+	}
+	t0 = stats_t0();
+	if (off < 0 || len <= 0)
+		r = -EINVAL;
+	else if (!o->uf || o->type == S_IFDIR)
+		r = o->uf ? -ENODEV : -EIO;
+	else
+		r = ofd_fallocate(o, 0, off, len);
+	ofd_put(o);
+	TRACE_SERVED(fallocate, r, t0, "%d, %lld, %lld", fd, (long long)off, (long long)len);
+	return -r;
+}
+
+SHIM_API int posix_fallocate64(int fd, off_t off, off_t len)
+{
+	return posix_fallocate(fd, off, len);
+}
+
+SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int r = 0;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(fadvise, "%d", fd);
+		return SYS(posix_fadvise)(fd, off, len, advice);
+	}
+	/* nothing to advise: the data is in memory already */
+	if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE || len < 0)
+		r = EINVAL;
+	else if (atomic_load(&o->sh->flags) & O_PATH)
+		r = EBADF;
+	ofd_put(o);
+	TRACE_SERVED(fadvise, -r, 0, "%d, %d", fd, advice);
+	return r;
+}
+
+SHIM_API int posix_fadvise64(int fd, off_t off, off_t len, int advice)
+{
+	return posix_fadvise(fd, off, len, advice);
+}
+
+SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int r;
+
+	if (likely(o == NULL))
+		return SYS(readahead)(fd, off, count);
+	r = ofd_not_path(o);
+	if (!r && o->type != S_IFREG)
+		r = -EINVAL;
+	ofd_put(o);
+	TRACE_SERVED(fadvise, r, 0, "%d (readahead)", fd);
+	return shim_ret(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Durability                                                           */
+/* ------------------------------------------------------------------ */
+
+static int fd_sync(int fd, int datasync, int (*real)(int))
+{
+	struct ofd *o = fd_get_fast(fd);
+	uint64_t t0;
+	int r;
+
+	if (likely(o == NULL)) {
+		TRACE_PASS(fsync, "%d", fd);
+		return real(fd);
+	}
+	t0 = stats_t0();
+	r = ofd_not_path(o);
+	if (!r)
+		r = umfs_fsync(o->uf, datasync);
+	ofd_put(o);
+	TRACE_SERVED(fsync, r, t0, "%d", fd);
+	return (int)shim_ret(r);
+}
+
+SHIM_API int fsync(int fd)
+{
+	return fd_sync(fd, 0, SYS(fsync));
+}
+
+SHIM_API int fdatasync(int fd)
+{
+	return fd_sync(fd, 1, SYS(fdatasync));
+}
+
+SHIM_API int syncfs(int fd)
+{
+	return fd_sync(fd, 0, SYS(syncfs));
+}
+
+SHIM_API int sync_file_range(int fd, off64_t off, off64_t len, unsigned int flags)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int r;
+
+	if (likely(o == NULL))
+		return SYS(sync_file_range)(fd, off, len, flags);
+	if (off < 0 || len < 0 || (flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					     SYNC_FILE_RANGE_WAIT_AFTER)))
+		r = -EINVAL;
+	else
+		r = ofd_not_path(o);
+	if (!r)
+		r = umfs_fsync(o->uf, 1);
+	ofd_put(o);
+	TRACE_SERVED(fsync, r, 0, "%d (sync_file_range)", fd);
+	return (int)shim_ret(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Copies between descriptors, one side at least UMFS's                 */
+/* ------------------------------------------------------------------ */
+
+#define COPY_CHUNK (256u << 10)
+
+/* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
+ * its offset); both through the shim, so either may be a kernel fd. */
+static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len)
+{
+	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
+	ssize_t total = 0;
+	char *buf;
+
+	if (len == 0)
+		return 0;
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	while ((size_t)total < len) {
+		size_t want = len - (size_t)total < chunk ? len - (size_t)total : chunk;
+		ssize_t n, w, done = 0;
+
+		n = inoff ? pread(in, buf, want, *inoff) : read(in, buf, want);
+		if (n < 0) {
+			n = -errno;
+			free(buf);
+			return total ? total : n;
+		}
+		if (n == 0)
+			break;
+		while (done < n) {
+			w = outoff ? pwrite(out, buf + done, (size_t)(n - done), *outoff + done)
+				   : write(out, buf + done, (size_t)(n - done));
+			if (w < 0) {
+				w = -errno;
+				if (inoff == NULL) /* give back what was read and not written */
+					lseek(in, done - n, SEEK_CUR);
+				free(buf);
+				return total + done ? total + done : w;
+			}
+			done += w;
+		}
+		if (inoff)
+			*inoff += n;
+		if (outoff)
+			*outoff += n;
+		total += n;
+		if ((size_t)n < want)
+			break;
+	}
+	free(buf);
+	return total;
+}
+
+static bool fd_is_umfs(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	return o && o != UINFO_INTERNAL;
+}
+
+/* copy_file_range within one file: the ranges must not overlap. */
+static int copy_same_file_check(int in, off64_t *inoff, int out, off64_t *outoff, size_t len)
+{
+	struct ofd *oi = fd_get_fast(in), *oo = fd_get_fast(out);
+	int r = 0;
+
+	if (oi && oo && oi->ino == oo->ino) {
+		uint64_t a = inoff ? (uint64_t)*inoff : oi->sh->pos;
+		uint64_t b = outoff ? (uint64_t)*outoff : oo->sh->pos;
+
+		if (a < b + len && b < a + len)
+			r = -EINVAL;
+	}
+	if (oi)
+		ofd_put(oi);
+	if (oo)
+		ofd_put(oo);
+	return r;
+}
+
+/* A descriptor the kernel does not know gives EBADF before anything else. */
+static int kernel_fd_check(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	if (o && o != UINFO_INTERNAL)
+		return 0;
+	if (o == UINFO_INTERNAL || SYS(fcntl)(fd, F_GETFD) < 0)
+		return -EBADF;
+	return 0;
+}
+
+static int copy_check_fds(int in, int out, bool out_no_append)
+{
+	struct ofd *oi, *oo;
+	int r = kernel_fd_check(in);
+
+	if (!r)
+		r = kernel_fd_check(out);
+	if (r)
+		return r;
+	oi = fd_get_fast(in);
+	oo = fd_get_fast(out);
+	if (oi && (!oi->uf || (atomic_load(&oi->sh->flags) & O_ACCMODE) == O_WRONLY ||
+		   (atomic_load(&oi->sh->flags) & O_PATH)))
+		r = -EBADF;
+	else if (oi && oi->type == S_IFDIR)
+		r = -EISDIR;
+	else if (oo && (!oo->uf || (atomic_load(&oo->sh->flags) & O_ACCMODE) == O_RDONLY ||
+			(atomic_load(&oo->sh->flags) & O_PATH)))
+		r = -EBADF;
+	else if (oo && out_no_append && (atomic_load(&oo->sh->flags) & O_APPEND))
+		r = -EBADF;
+	else if (oo && oo->type == S_IFDIR)
+		r = -EISDIR;
+	if (oi)
+		ofd_put(oi);
+	if (oo)
+		ofd_put(oo);
+	return r;
+}
+
+SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+				 unsigned int flags)
+{
+	uint64_t t0;
+	ssize_t r;
+
+	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
+		TRACE_PASS(copy_file_range, "%d, %d", in, out);
+		return SYS(copy_file_range)(in, inoff, out, outoff, len, flags);
+	}
+	t0 = stats_t0();
+	if (flags)
+		r = -EINVAL;
+	else if ((inoff && *inoff < 0) || (outoff && *outoff < 0))
+		r = -EINVAL;
+	else
+		r = copy_check_fds(in, out, true);
+	/* as Linux (5.19 on) between file systems: the caller copies itself */
+	if (!r && (fd_is_umfs(in) != fd_is_umfs(out)))
+		r = -EXDEV;
+	if (!r && fd_is_umfs(in) && fd_is_umfs(out))
+		r = copy_same_file_check(in, inoff, out, outoff, len);
+	if (!r) {
+		shim_depth++;
+		r = copy_loop(in, inoff, out, outoff, len);
+		shim_depth--;
+	}
+	TRACE_SERVED(copy_file_range, r, t0, "%d, %d, %zu", in, out, len);
+	return shim_ret(r);
+}
+
+SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	uint64_t t0;
+	off64_t o64;
+	ssize_t r;
+
+	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
+		TRACE_PASS(sendfile, "%d, %d", out, in);
+		return SYS(sendfile)(out, in, off, count);
+	}
+	t0 = stats_t0();
+	r = copy_check_fds(in, out, false);
+	if (!r && off && *off < 0)
+		r = -EINVAL;
+	if (!r) {
+		o64 = off ? *off : 0;
+		shim_depth++;
+		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count);
+		shim_depth--;
+		if (off && r > 0)
+			*off = (off_t)o64;
+	}
+	TRACE_SERVED(sendfile, r, t0, "%d, %d, %zu", out, in, count);
+	return shim_ret(r);
+}
+
+SHIM_API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+	return sendfile(out, in, off, count);
+}
+
+SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+			unsigned int flags)
+{
+	uint64_t t0;
+	ssize_t r;
+
+	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
+		TRACE_PASS(splice, "%d, %d", in, out);
+		return SYS(splice)(in, inoff, out, outoff, len, flags);
+	}
+	t0 = stats_t0();
+	r = copy_check_fds(in, out, false);
+	if (!r) {
+		shim_depth++;
+		r = copy_loop(in, inoff, out, outoff, len);
+		shim_depth--;
+	}
+	TRACE_SERVED(splice, r, t0, "%d, %d, %zu", in, out, len);
+	return shim_ret(r);
+}

@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calls_proc.c - processes: vfork (made a fork, so that a child cannot
+ * change the parent's U-info), the exec family, posix_spawn, daemon, umask,
+ * and the odd calls that cannot reach UMFS (chroot, inotify).
+ *
+ * exec: the cwd inside UMFS travels in UMFS_CWD (the kernel's cwd is
+ * elsewhere); shared mappings are written back; the open-inode registry
+ * drops this image's holds (the new image adds its own as it adopts the
+ * descriptors it inherits). A program stored in UMFS is executed from a
+ * memfd copy (fexecve), since the kernel cannot read it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+extern char **environ;
+
+/* ------------------------------------------------------------------ */
+/* The environment a child gets                                         */
+/* ------------------------------------------------------------------ */
+
+/* envp with UMFS_CWD as the shim's cwd says; *alloc is what to free. */
+static char *const *env_for_child(char *const envp[], char ***alloc)
+{
+	static const char key[] = "UMFS_CWD=";
+	char want[PATH_MAX + sizeof(key)];
+	bool in = atomic_load(&cwd_in_umfs), found = false, right = false;
+	size_t n = 0, k = 0;
+	char **v;
+
+	*alloc = NULL;
+	if (!cfg.enabled || !envp)
+		return envp;
+	if (in) {
+		memcpy(want, key, sizeof(key) - 1);
+		if (cwd_get(want + sizeof(key) - 1, sizeof(want) - sizeof(key) + 1))
+			return envp;
+	}
+	for (n = 0; envp[n]; n++) {
+		if (strncmp(envp[n], key, sizeof(key) - 1) == 0) {
+			found = true;
+			right = in && strcmp(envp[n], want) == 0;
+		}
+	}
+	if ((!in && !found) || (in && found && right))
+		return envp;
+	v = malloc((n + 2) * sizeof(*v) + (in ? strlen(want) + 1 : 0));
+	if (!v)
+		return envp;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], key, sizeof(key) - 1) != 0)
+			v[k++] = envp[i];
+	if (in) {
+		char *s = (char *)(v + n + 2);
+
+		strcpy(s, want);
+		v[k++] = s;
+	}
+	v[k] = NULL;
+	*alloc = v;
+	return v;
+}
+
+static void exec_prepare(void)
+{
+	mmap_writeback_all();
+	mmap_registry_all(-1);
+	cwd_exec(-1);
+	ofd_exec_prepare();
+}
+
+static void exec_failed(void)
+{
+	ofd_exec_failed();
+	cwd_exec(1);
+	mmap_registry_all(1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Programs stored in UMFS                                              */
+/* ------------------------------------------------------------------ */
+
+/* A memfd holding the program the UMFS file (pool path, or descriptor
+ * when path is NULL) contains, after the execute permission check. Not
+ * close-on-exec for a script: its interpreter opens /dev/fd/N. */
+static int program_memfd(const char *path, int fd)
+{
+	struct umfs_file *uf = NULL, *pf = NULL;
+	struct umfs_fs *fs;
+	struct stat st;
+	char buf[65536];
+	uint64_t ino;
+	uint32_t gen;
+	off_t off = 0;
+	int err, mfd = -1;
+
+	fs = shim_fs(&err);
+	if (!fs)
+		return err;
+	pool_lock();
+	if (path) {
+		err = umfs_stat(fs, path, &st, 0);
+		if (!err && !S_ISREG(st.st_mode))
+			err = -EACCES;
+		if (!err)
+			err = umfs_access(fs, path, X_OK);
+		if (!err)
+			err = umfs_open(fs, path, O_PATH, 0, &pf);
+		if (!err)
+			umfs_file_id(pf, &ino, &gen);
+	} else {
+		struct ofd *o = fd_get_fast(fd);
+
+		err = o && o->uf ? 0 : -EBADF;
+		if (!err) {
+			umfs_file_id(o->uf, &ino, &gen);
+			err = umfs_fstat(o->uf, &st);
+			if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
+				err = -EACCES;
+		}
+		if (o)
+			ofd_put(o);
+	}
+	if (!err)
+		err = umfs_open_id(fs, ino, gen, O_RDONLY, UMFS_OPEN_ID_NOCHECK, &uf);
+	if (pf)
+		umfs_close(pf);
+	pool_unlock();
+	if (err)
+		return err;
+	for (;;) {
+		ssize_t n = umfs_pread(uf, buf, sizeof(buf), off);
+
+		if (n < 0) {
+			err = (int)n;
+			break;
+		}
+		if (off == 0) {
+			bool script = n >= 2 && buf[0] == '#' && buf[1] == '!';
+
+			mfd = memfd_create("umfs-exec", script ? 0 : MFD_CLOEXEC);
+			if (mfd < 0) {
+				err = -errno;
+				break;
+			}
+		}
+		if (n == 0)
+			break;
+		if (sys_write_full(mfd, buf, (size_t)n) < 0) {
+			err = -EIO;
+			break;
+		}
+		off += n;
+	}
+	pool_lock();
+	umfs_close(uf);
+	pool_unlock();
+	if (err) {
+		sys_close_quiet(mfd);
+		return err;
+	}
+	return mfd;
+}
+
+static int exec_memfd(int mfd, char *const argv[], char *const envp[])
+{
+	int e;
+
+	exec_prepare();
+	SYS(fexecve)(mfd, argv, envp);
+	e = errno;
+	exec_failed();
+	sys_close_quiet(mfd);
+	return -e;
+}
+
+/* ------------------------------------------------------------------ */
+/* exec                                                                 */
+/* ------------------------------------------------------------------ */
+
+static int do_execve(const char *path, char *const argv[], char *const envp[])
+{
+	char *const *env;
+	char **alloc;
+	struct upath up;
+	int kind, mfd, e;
+
+	env = env_for_child(envp, &alloc);
+	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
+	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
+		up.kpath = path;
+		up.kdirfd = AT_FDCWD;
+	}
+	for (int hops = 0; kind == UP_UMFS && hops < 40; hops++) {
+		/* follow the path to where it really is: maybe out of the pool */
+		struct umfs_fs *fs = shim_fs(&e);
+		struct stat st;
+
+		if (!fs) {
+			kind = e;
+			break;
+		}
+		pool_lock();
+		e = umfs_stat(fs, up.buf, &st, 0);
+		pool_unlock_ro();
+		if (e != -UMFS_EXTERNAL)
+			break;
+		kind = path_external(&up);
+	}
+	if (kind < 0) {
+		e = -kind;
+	} else if (kind == UP_UMFS || kind == UP_FD) {
+		mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
+		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
+		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env);
+	} else {
+		TRACE_PASS(exec, "\"%s\"", path);
+		exec_prepare();
+		SYS(execve)(up.kpath, argv, env);
+		e = errno;
+		exec_failed();
+	}
+	free(alloc);
+	return e;
+}
+
+SHIM_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+	errno = do_execve(path, argv, envp);
+	return -1;
+}
+
+SHIM_API int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char *const *env;
+	char **alloc;
+	int mfd, e;
+
+	env = env_for_child(envp, &alloc);
+	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
+		mfd = program_memfd(NULL, fd);
+		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env);
+	} else {
+		exec_prepare();
+		SYS(fexecve)(fd, argv, env);
+		e = errno;
+		exec_failed();
+	}
+	free(alloc);
+	errno = e;
+	return -1;
+}
+
+/* The PATH search of execvp, over the shim's execve. */
+SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	const char *path, *p;
+	bool eacces = false;
+	char full[PATH_MAX];
+	int e = ENOENT;
+
+	if (!file || !*file) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(file, '/')) {
+		e = do_execve(file, argv, envp);
+		if (e == ENOEXEC)
+			goto as_script;
+		errno = e;
+		return -1;
+	}
+	path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p++) {
+		const char *colon = strchrnul(p, ':');
+		size_t dl = (size_t)(colon - p), fl = strlen(file);
+
+		if (dl + 1 + fl + 1 <= sizeof(full)) {
+			if (dl) {
+				memcpy(full, p, dl);
+				full[dl] = '/';
+				memcpy(full + dl + 1, file, fl + 1);
+			} else {
+				memcpy(full, file, fl + 1); /* an empty entry is the cwd */
+			}
+			e = do_execve(full, argv, envp);
+			if (e == ENOEXEC) {
+				file = full;
+				goto as_script;
+			}
+			if (e == EACCES)
+				eacces = true;
+			else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV &&
+				 e != ETIMEDOUT && e != ELOOP && e != ENAMETOOLONG)
+				break;
+		}
+		p = colon;
+		if (!*p)
+			break;
+	}
+	errno = eacces ? EACCES : e;
+	return -1;
+
+as_script: {
+	/* no #! line: run it with the shell, as execvp does */
+	size_t argc = 0;
+	char **sv;
+
+	while (argv[argc])
+		argc++;
+	sv = malloc((argc + 2) * sizeof(*sv));
+	if (!sv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	sv[0] = (char *)"/bin/sh";
+	sv[1] = (char *)file;
+	for (size_t i = 1; i <= argc; i++)
+		sv[i + 1] = argv[i];
+	e = do_execve("/bin/sh", sv, envp);
+	free(sv);
+	errno = e;
+	return -1;
+}
+}
+
+SHIM_API int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* execl and friends: collect the arguments */
+#define COLLECT_ARGS(arg0, ap, argv)                                      \
+	do {                                                              \
+		size_t n_ = 1;                                            \
+		va_list c_;                                               \
+		va_copy(c_, ap);                                          \
+		while (va_arg(c_, char *))                                \
+			n_++;                                             \
+		va_end(c_);                                               \
+		argv = malloc((n_ + 1) * sizeof(char *));                 \
+		if (argv) {                                               \
+			argv[0] = (char *)(arg0);                         \
+			for (size_t i_ = 1; i_ <= n_; i_++)               \
+				argv[i_] = va_arg(ap, char *);            \
+		}                                                         \
+	} while (0)
+
+SHIM_API int execl(const char *path, const char *arg0, ...)
+{
+	char **argv;
+	va_list ap;
+	int e;
+
+	va_start(ap, arg0);
+	COLLECT_ARGS(arg0, ap, argv);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	e = do_execve(path, argv, environ);
+	free(argv);
+	errno = e;
+	return -1;
+}
+
+SHIM_API int execle(const char *path, const char *arg0, ...)
+{
+	char **argv, **envp;
+	va_list ap;
+	int e;
+
+	va_start(ap, arg0);
+	COLLECT_ARGS(arg0, ap, argv);
+	envp = va_arg(ap, char **);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	e = do_execve(path, argv, envp);
+	free(argv);
+	errno = e;
+	return -1;
+}
+
+SHIM_API int execlp(const char *file, const char *arg0, ...)
+{
+	char **argv;
+	va_list ap;
+
+	va_start(ap, arg0);
+	COLLECT_ARGS(arg0, ap, argv);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	execvpe(file, argv, environ);
+	{
+		int e = errno;
+
+		free(argv);
+		errno = e;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* posix_spawn                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Files opened now for posix_spawn_file_actions_addopen of UMFS paths. */
+struct spawn_open {
+	const posix_spawn_file_actions_t *fa;
+	int fd;
+	struct spawn_open *next;
+};
+
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct spawn_open *spawn_opens;
+
+SHIM_API int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd,
+					      const char *path, int oflag, mode_t mode)
+{
+	struct spawn_open *s;
+	int tmp, r;
+
+	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
+		return SYS(posix_spawn_file_actions_addopen)(fa, fd, path, oflag, mode);
+	/* the child cannot open a UMFS path itself: open it now, let the
+	 * child dup2 it into place */
+	tmp = shim_open(AT_FDCWD, path, oflag | O_CLOEXEC, mode);
+	if (tmp < 0)
+		return -tmp;
+	s = malloc(sizeof(*s));
+	r = s ? posix_spawn_file_actions_adddup2(fa, tmp, fd) : ENOMEM;
+	if (r) {
+		free(s);
+		shim_close(tmp);
+		return r;
+	}
+	s->fa = fa;
+	s->fd = tmp;
+	pthread_mutex_lock(&spawn_lock);
+	s->next = spawn_opens;
+	spawn_opens = s;
+	pthread_mutex_unlock(&spawn_lock);
+	return 0;
+}
+
+SHIM_API int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
+{
+	struct spawn_open **p, *s;
+
+	pthread_mutex_lock(&spawn_lock);
+	for (p = &spawn_opens; (s = *p) != NULL;) {
+		if (s->fa == fa) {
+			*p = s->next;
+			shim_close(s->fd);
+			free(s);
+		} else {
+			p = &s->next;
+		}
+	}
+	pthread_mutex_unlock(&spawn_lock);
+	return SYS(posix_spawn_file_actions_destroy)(fa);
+}
+
+static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
+			bool search)
+{
+	char *const *env;
+	char **alloc, proc[64];
+	int r, mfd = -1;
+
+	env = env_for_child(envp, &alloc);
+	mmap_writeback_all();
+	if (!search || strchr(path, '/')) {
+		struct upath up;
+		int kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up)
+							   : UP_KERNEL;
+
+		if (kind == UP_UMFS || kind == UP_FD) {
+			/* the child execs a copy, through /proc/self/fd */
+			mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
+			if (mfd < 0) {
+				free(alloc);
+				return -mfd;
+			}
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
+			path = proc;
+			search = false;
+		} else if (kind < 0) {
+			free(alloc);
+			return -kind;
+		}
+	}
+	TRACE_PASS(spawn, "\"%s\"", path);
+	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)
+		   : SYS(posix_spawn)(pid, path, fa, attr, argv, env);
+	sys_close_quiet(mfd);
+	free(alloc);
+	return r;
+}
+
+SHIM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_common(pid, path, fa, attr, argv, envp, false);
+}
+
+SHIM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_common(pid, file, fa, attr, argv, envp, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* Others                                                               */
+/* ------------------------------------------------------------------ */
+
+/* A real fork: a vfork child would share (and could change) our U-info. */
+SHIM_API pid_t vfork(void)
+{
+	return SYS(fork)();
+}
+
+SHIM_API int daemon(int nochdir, int noclose)
+{
+	pid_t pid = SYS(fork)();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if (!nochdir)
+		chdir("/");
+	if (!noclose) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd < 0)
+			return -1;
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+SHIM_API mode_t umask(mode_t mask)
+{
+	mode_t old = SYS(umask)(mask);
+
+	atomic_store(&shim_umask, mask & 0777);
+	return old;
+}
+
+SHIM_API int chroot(const char *path)
+{
+	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
+		return SYS(chroot)(path);
+	errno = EOPNOTSUPP; /* the kernel cannot make a UMFS directory its root */
+	return -1;
+}
+
+SHIM_API int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
+		return SYS(inotify_add_watch)(fd, path, mask);
+	errno = ENOTSUP; /* UMFS changes do not pass through the kernel */
+	return -1;
+}
+
+void proc_init(void)
+{
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c - configuration from the environment, the constructor and
+ * destructor, and the fork hooks.
+ *
+ *   UMFS_POOL       the pool (nothing is UMFS's without it)
+ *   UMFS_MOUNT      the host prefix UMFS paths live under (default /umfs)
+ *   UMFS_RDONLY=1   mount read-only
+ *   UMFS_STATS=1    print per-call statistics at exit (UMFS_STATS_FILE)
+ *   UMFS_LOG=LEVEL  error, warn (default), info, debug, trace (UMFS_LOG_FILE)
+ *   UMFS_CWD        set by the shim for its children: a cwd inside UMFS
+ *
+ * The pool is mounted at the first UMFS path, or at start when the process
+ * inherited UMFS descriptors across exec (they are adopted here, before
+ * main, so that `cmd > /umfs/f` works).
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct shim_config cfg;
+_Atomic mode_t shim_umask = 022;
+
+static int parse_level(const char *s)
+{
+	static const char *const names[] = { "none", "error", "warn", "info", "debug", "trace" };
+
+	if (!s || !*s)
+		return LOG_WARN;
+	for (int i = 0; i < (int)ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	if (strcmp(s, "warning") == 0)
+		return LOG_WARN;
+	if (strcmp(s, "0") == 0)
+		return LOG_NONE;
+	if (strcmp(s, "1") == 0)
+		return LOG_DEBUG;
+	return LOG_WARN;
+}
+
+/* Copies s without "//", "/./" and trailing '/'; false when it is not a
+ * usable absolute prefix. */
+static bool normalise_prefix(const char *s, char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (!s || s[0] != '/')
+		return false;
+	while (*s) {
+		while (*s == '/')
+			s++;
+		if (s[0] == '.' && (s[1] == '/' || s[1] == '\0')) {
+			s++;
+			continue;
+		}
+		if (s[0] == '.' && s[1] == '.' && (s[2] == '/' || s[2] == '\0'))
+			return false;
+		if (!*s)
+			break;
+		if (len + 2 >= size)
+			return false;
+		out[len++] = '/';
+		while (*s && *s != '/' && len + 1 < size)
+			out[len++] = *s++;
+	}
+	out[len] = '\0';
+	return len > 0; /* "/" itself cannot be the prefix */
+}
+
+void shim_config_init(void)
+{
+	int expected = 0;
+	const char *pool, *mount, *s;
+
+	if (!atomic_compare_exchange_strong(&cfg.state, &expected, 1)) {
+		/* being read by another thread (or by us, re-entered: then the
+		 * caller sees the defaults, i.e. nothing is UMFS's yet) */
+		if (expected == 1)
+			return;
+		return;
+	}
+	cfg.base = "";
+	cfg.log_level = parse_level(getenv("UMFS_LOG"));
+	s = getenv("UMFS_LOG_FILE");
+	if (s && strlen(s) < sizeof(cfg.log_file))
+		strcpy(cfg.log_file, s);
+	s = getenv("UMFS_STATS");
+	cfg.stats = s && *s && strcmp(s, "0") != 0;
+	s = getenv("UMFS_RDONLY");
+	cfg.readonly = s && *s && strcmp(s, "0") != 0;
+	pool = getenv("UMFS_POOL");
+	mount = getenv("UMFS_MOUNT");
+	if (!mount || !*mount)
+		mount = "/umfs";
+	if (pool && *pool) {
+		if (!normalise_prefix(mount, cfg.prefix, sizeof(cfg.prefix))) {
+			cfg.log_level = cfg.log_level ? cfg.log_level : LOG_ERROR;
+		} else if (pool[0] == '/' && strlen(pool) < sizeof(cfg.pool)) {
+			strcpy(cfg.pool, pool);
+			cfg.prefix_len = strlen(cfg.prefix);
+			cfg.enabled = true;
+		} else if (strlen(pool) < sizeof(cfg.pool)) {
+			/* relative pool path: make it absolute (getcwd is not ours yet) */
+			char cwd[PATH_MAX];
+			size_t cl, pl = strlen(pool);
+
+			if (SYS(getcwd)(cwd, sizeof(cwd)) && (cl = strlen(cwd)) + 1 + pl < sizeof(cfg.pool)) {
+				memcpy(cfg.pool, cwd, cl);
+				cfg.pool[cl] = '/';
+				memcpy(cfg.pool + cl + 1, pool, pl + 1);
+				cfg.prefix_len = strlen(cfg.prefix);
+				cfg.enabled = true;
+			}
+		}
+		cfg.base = strrchr(cfg.prefix, '/') + 1;
+		cfg.base_len = strlen(cfg.base);
+		/* the pool must not be a UMFS path itself */
+		if (cfg.enabled && strncmp(cfg.pool, cfg.prefix, cfg.prefix_len) == 0 &&
+		    (cfg.pool[cfg.prefix_len] == '/' || cfg.pool[cfg.prefix_len] == '\0'))
+			cfg.enabled = false;
+	}
+	atomic_store_explicit(&cfg.state, 2, memory_order_release);
+}
+
+/* ------------------------------------------------------------------ */
+/* fork                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void atfork_prepare(void)
+{
+	struct umfs_fs *fs;
+
+	mmap_registry_all(1); /* the child holds the mapped files too */
+	cwd_fork_prepare();
+	ofd_fork_prepare();
+	fs = shim_fs_peek();
+	if (fs)
+		umfs_fork_prepare(fs);
+}
+
+static void atfork_parent(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (fs)
+		umfs_fork_parent(fs);
+	ofd_fork_parent();
+}
+
+static void atfork_child(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (fs)
+		umfs_fork_child(fs);
+	mount_fork_child();
+	ofd_fork_child();
+}
+
+/* ------------------------------------------------------------------ */
+/* Constructor and destructor                                           */
+/* ------------------------------------------------------------------ */
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	mode_t m;
+	int saved = errno;
+
+	sys_init();
+	shim_config_init();
+	log_init();
+	stats_init();
+	uinfo_init();
+	m = SYS(umask)(022);
+	SYS(umask)(m);
+	atomic_store(&shim_umask, m);
+	if (cfg.enabled) {
+		int n = ofd_adopt_inherited();
+
+		if (n)
+			SHIM_LOG(LOG_INFO, "adopted %d inherited UMFS descriptor(s)", n);
+		cwd_from_env();
+		log_adopted();
+	} else {
+		unsetenv("UMFS_CWD");
+	}
+	stdio_init();
+	proc_init();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	errno = saved;
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	int saved = errno;
+
+	if (!cfg.enabled) {
+		stats_report();
+		return;
+	}
+	fflush(NULL); /* stdio buffers on UMFS files, while the pool is up */
+	mmap_writeback_all();
+	stats_report();
+	cwd_exit();
+	ofd_exit();
+	mount_exit();
+	errno = saved;
+}

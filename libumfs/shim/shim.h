@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h - internals of the LD_PRELOAD shim (libumfs.so). See docs/shim.md.
+ *
+ * Files by concern:
+ *   sys.c          the one table of real libc functions (dlsym RTLD_NEXT)
+ *   init.c         configuration, constructor and destructor, fork hooks
+ *   mount.c        lazy mount, the shared area beside the pool (cross-process
+ *                  lock, open-inode registry), host helper directory
+ *   uinfo.c        U-info: descriptor number -> open file description
+ *   ofd.c          open file descriptions (memfd placeholders), exec adoption
+ *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
+ *   calls_*.c      the intercepted calls, by family
+ *   stats.c, log.c UMFS_STATS and UMFS_LOG
+ *
+ * Conventions: internal functions return 0 (or a count) or -errno; the
+ * exported wrappers convert once (shim_ret) and never touch errno on success
+ * or on pass-through.
+ */
+#ifndef UMFS_SHIM_H
+#define UMFS_SHIM_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <utime.h>
+
+#include "decls.h"
+#include "umfs.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every exported (intercepted) function is marked so; the version script
+ * (libumfs.map) is what actually limits the exports. */
+#define SHIM_API __attribute__((visibility("default")))
+
+/* f_type reported by statfs() for UMFS paths ("UMFS") */
+#define UMFS_STATFS_MAGIC 0x554d4653
+
+/* ------------------------------------------------------------------ */
+/* sys.c: the real functions                                            */
+/* ------------------------------------------------------------------ */
+
+struct shim_sys {
+	int (*open)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*preadv2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	off_t (*lseek)(int, off_t, int);
+	int (*ftruncate)(int, off_t);
+	int (*truncate)(const char *, off_t);
+	int (*fallocate)(int, int, off_t, off_t);
+	int (*posix_fallocate)(int, off_t, off_t);
+	int (*posix_fadvise)(int, off_t, off_t, int);
+	ssize_t (*readahead)(int, off64_t, size_t);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
+	int (*syncfs)(int);
+	int (*sync_file_range)(int, off64_t, off64_t, unsigned int);
+	ssize_t (*copy_file_range)(int, off64_t *, int, off64_t *, size_t, unsigned int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off64_t *, int, off64_t *, size_t, unsigned int);
+
+	int (*stat)(const char *, struct stat *);
+	int (*lstat)(const char *, struct stat *);
+	int (*fstat)(int, struct stat *);
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*statx)(int, const char *, int, unsigned int, struct statx *);
+	int (*access)(const char *, int);
+	int (*faccessat)(int, const char *, int, int);
+	int (*euidaccess)(const char *, int);
+	int (*statfs)(const char *, struct statfs *);
+	int (*fstatfs)(int, struct statfs *);
+	int (*statvfs)(const char *, struct statvfs *);
+	int (*fstatvfs)(int, struct statvfs *);
+	long (*pathconf)(const char *, int);
+	long (*fpathconf)(int, int);
+	int (*chmod)(const char *, mode_t);
+	int (*fchmod)(int, mode_t);
+	int (*fchmodat)(int, const char *, mode_t, int);
+	int (*lchmod)(const char *, mode_t);
+	int (*chown)(const char *, uid_t, gid_t);
+	int (*fchown)(int, uid_t, gid_t);
+	int (*lchown)(const char *, uid_t, gid_t);
+	int (*fchownat)(int, const char *, uid_t, gid_t, int);
+	int (*utime)(const char *, const struct utimbuf *);
+	int (*utimes)(const char *, const struct timeval[2]);
+	int (*lutimes)(const char *, const struct timeval[2]);
+	int (*futimes)(int, const struct timeval[2]);
+	int (*futimesat)(int, const char *, const struct timeval[2]);
+	int (*utimensat)(int, const char *, const struct timespec[2], int);
+	int (*futimens)(int, const struct timespec[2]);
+	ssize_t (*getxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*lgetxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*fgetxattr)(int, const char *, void *, size_t);
+	int (*setxattr)(const char *, const char *, const void *, size_t, int);
+	int (*lsetxattr)(const char *, const char *, const void *, size_t, int);
+	int (*fsetxattr)(int, const char *, const void *, size_t, int);
+	ssize_t (*listxattr)(const char *, char *, size_t);
+	ssize_t (*llistxattr)(const char *, char *, size_t);
+	ssize_t (*flistxattr)(int, char *, size_t);
+	int (*removexattr)(const char *, const char *);
+	int (*lremovexattr)(const char *, const char *);
+	int (*fremovexattr)(int, const char *);
+
+	int (*mkdir)(const char *, mode_t);
+	int (*mkdirat)(int, const char *, mode_t);
+	int (*rmdir)(const char *);
+	int (*unlink)(const char *);
+	int (*unlinkat)(int, const char *, int);
+	int (*rename)(const char *, const char *);
+	int (*renameat)(int, const char *, int, const char *);
+	int (*renameat2)(int, const char *, int, const char *, unsigned int);
+	int (*link)(const char *, const char *);
+	int (*linkat)(int, const char *, int, const char *, int);
+	int (*symlink)(const char *, const char *);
+	int (*symlinkat)(const char *, int, const char *);
+	ssize_t (*readlink)(const char *, char *, size_t);
+	ssize_t (*readlinkat)(int, const char *, char *, size_t);
+	char *(*realpath)(const char *, char *);
+	int (*mknod)(const char *, mode_t, dev_t);
+	int (*mknodat)(int, const char *, mode_t, dev_t);
+	int (*mkfifo)(const char *, mode_t);
+	int (*mkfifoat)(int, const char *, mode_t);
+	int (*remove)(const char *);
+	int (*mkstemp)(char *);
+	int (*mkostemp)(char *, int);
+	int (*mkstemps)(char *, int);
+	int (*mkostemps)(char *, int, int);
+	char *(*mkdtemp)(char *);
+	char *(*mktemp)(char *);
+
+	DIR *(*opendir)(const char *);
+	DIR *(*fdopendir)(int);
+	struct dirent *(*readdir)(DIR *);
+	int (*readdir_r)(DIR *, struct dirent *, struct dirent **);
+	void (*rewinddir)(DIR *);
+	long (*telldir)(DIR *);
+	void (*seekdir)(DIR *, long);
+	int (*closedir)(DIR *);
+	int (*dirfd)(DIR *);
+	int (*scandir)(const char *, struct dirent ***, int (*)(const struct dirent *),
+		       int (*)(const struct dirent **, const struct dirent **));
+	int (*scandirat)(int, const char *, struct dirent ***, int (*)(const struct dirent *),
+			 int (*)(const struct dirent **, const struct dirent **));
+	ssize_t (*getdents64)(int, void *, size_t);
+	int (*chdir)(const char *);
+	int (*fchdir)(int);
+	char *(*getcwd)(char *, size_t);
+	int (*glob)(const char *, int, int (*)(const char *, int), void *);
+	int (*nftw)(const char *, int (*)(const char *, const struct stat *, int, void *), int,
+		    int);
+	int (*ftw)(const char *, int (*)(const char *, const struct stat *, int), int);
+
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*flock)(int, int);
+	int (*lockf)(int, int, off_t);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*isatty)(int);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+		       const sigset_t *);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*inotify_add_watch)(int, const char *, uint32_t);
+	int (*chroot)(const char *);
+
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	FILE *(*fdopen)(int, const char *);
+	int (*vdprintf)(int, const char *, va_list);
+
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	int (*msync)(void *, size_t, int);
+	int (*mprotect)(void *, size_t, int);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+
+	pid_t (*fork)(void);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawn_file_actions_addopen)(posix_spawn_file_actions_t *, int, const char *,
+						int, mode_t);
+	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
+	mode_t (*umask)(mode_t);
+};
+
+extern struct shim_sys sys;
+void sys_init(void);
+/* Real function fn, resolving the table first when a call comes in before
+ * the constructor ran (another library's constructor). */
+#define SYS(fn) (likely(sys.fn != NULL) ? sys.fn : (sys_init(), sys.fn))
+
+/* Kernel helpers over the table: EINTR retried, O_CLOEXEC always. */
+int sys_open_cloexec(const char *path, int flags, mode_t mode);
+ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
+ssize_t sys_write_full(int fd, const void *buf, size_t len);
+void sys_close_quiet(int fd);
+int shim_high_fd(void);
+int shim_fd_move_high(int fd);
+
+/* ------------------------------------------------------------------ */
+/* init.c: configuration                                               */
+/* ------------------------------------------------------------------ */
+
+struct shim_config {
+	_Atomic int state;          /* 0 not read, 1 being read, 2 ready */
+	bool enabled;               /* UMFS_POOL set: some paths are UMFS's */
+	char pool[PATH_MAX];        /* UMFS_POOL, absolute */
+	char prefix[PATH_MAX];      /* UMFS_MOUNT, normalised, no trailing '/' */
+	size_t prefix_len;
+	const char *base;           /* its last component ("umfs") */
+	size_t base_len;
+	bool stats;
+	int log_level;
+	char log_file[PATH_MAX];
+	bool readonly;              /* UMFS_RDONLY=1 */
+};
+extern struct shim_config cfg;
+void shim_config_init(void);
+static inline void shim_config_ready(void)
+{
+	if (unlikely(atomic_load_explicit(&cfg.state, memory_order_acquire) != 2))
+		shim_config_init();
+}
+
+/* The process umask, kept current by the umask() wrapper. */
+extern _Atomic mode_t shim_umask;
+
+/* ------------------------------------------------------------------ */
+/* mount.c: the pool, and what processes sharing it share               */
+/* ------------------------------------------------------------------ */
+
+/* The mounted pool, mounting it at the first use; NULL with *err set. */
+struct umfs_fs *shim_fs(int *err);
+/* The pool if already mounted (no side effect). */
+struct umfs_fs *shim_fs_peek(void);
+/* Mounts for adopting descriptors inherited across exec. */
+int shim_mount_for_adoption(void);
+
+/* Cross-process exclusion around core calls that change or walk the pool
+ * (everything but data reads). */
+void pool_lock(void);
+void pool_unlock(void);
+void pool_unlock_ro(void); /* nothing changed: others need not recount */
+/* The open-inode registry (call with pool_lock held). */
+void registry_add(uint64_t ino, int delta);
+/* Host helper directory beside the pool: lock files and FIFOs. */
+int shim_helper_path(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
+void mount_fork_child(void);
+/* Renames and rmdirs anywhere bump this: paths held for directories
+ * (dirfds, the cwd) are checked again when it moved. */
+uint64_t shim_dir_epoch(void);
+void shim_dir_epoch_bump(void);
+void mount_exit(void);
+extern uint8_t shim_pool_uuid[16];
+
+/* ------------------------------------------------------------------ */
+/* ofd.c: open file descriptions                                        */
+/* ------------------------------------------------------------------ */
+
+#define OFD_MAGIC 0x314446304F534D55ull /* "UMSO0FD1" */
+
+/* The part every process sharing the description sees: lives in a memfd
+ * mapped MAP_SHARED, whose O_PATH descriptor is the user's descriptor. */
+struct ofd_shared {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t size;            /* bytes of the object (mapping length) */
+	uint8_t pool_uuid[16];
+	uint64_t ino;
+	uint32_t gen;
+	_Atomic int flags;        /* open flags; F_SETFL changes the status bits */
+	pthread_mutex_t lock;     /* robust, process-shared: the file offset */
+	uint64_t pos;             /* file offset; a directory's readdir cookie */
+	uint32_t path_len;
+	char path[];              /* pool path at open ("/a/b"), NUL-terminated */
+};
+
+struct ofd {
+	_Atomic int refs;          /* descriptors pointing here + calls in flight */
+	struct ofd_shared *sh;
+	uint32_t sh_len;
+	uint64_t memfd_ino;        /* identifies the description across exec */
+	struct umfs_file *uf;
+	uint64_t ino;
+	uint32_t gen;
+	mode_t type;               /* S_IFREG, S_IFDIR, S_IFLNK (O_PATH) */
+	int cached_flags;          /* flags last given to uf */
+	pthread_mutex_t dlock;     /* dir stream for getdents64 */
+	struct umfs_dir *dir;
+	int lockfd;                /* host lock file for flock/OFD locks; -1 */
+	bool registered;           /* counted in the open-inode registry */
+	bool tmpfile;              /* O_TMPFILE: linkat may give it a name */
+	char *lpath;               /* current pool path if it changed since open */
+	uint64_t path_epoch;       /* shim_dir_epoch() when the path was last checked */
+	bool live;
+	struct ofd *next, *prev;   /* every live description of this process */
+};
+
+/* Opens the user-visible descriptor for an open core file: returns the fd
+ * (lowest free number, as open() must) or -errno; on success the core file
+ * belongs to the description. */
+int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp);
+void ofd_get(struct ofd *o);
+void ofd_put(struct ofd *o);
+/* Offset lock (robust: a dead holder's lock is taken over). */
+void ofd_lock(struct ofd *o);
+void ofd_unlock(struct ofd *o);
+/* Syncs uf's status flags with the shared ones (F_SETFL in another process). */
+static inline void ofd_sync_flags(struct ofd *o)
+{
+	int f = atomic_load_explicit(&o->sh->flags, memory_order_relaxed);
+
+	if (unlikely(f != o->cached_flags)) {
+		umfs_file_set_flags(o->uf, f);
+		o->cached_flags = f;
+	}
+}
+/* The description's pool path as the name space is now (directories are
+ * followed across renames); -ENOENT when the directory was removed. */
+int ofd_path(struct ofd *o, char *buf, size_t size);
+/* Re-creates the descriptions inherited across exec. Returns how many. */
+int ofd_adopt_inherited(void);
+/* Every live description, for fork/exec/exit bookkeeping. */
+void ofd_foreach(void (*fn)(struct ofd *o, void *arg), void *arg);
+void ofd_fork_prepare(void);
+void ofd_fork_parent(void);
+void ofd_fork_child(void);
+/* Registry accounting around exec: the old image's share goes away, the
+ * new image adds its own. */
+void ofd_exec_prepare(void);
+void ofd_exec_failed(void);
+void ofd_exit(void);
+void ofd_shutdown(void);
+/* The description's current size (fstat through the core). */
+off_t ofd_size(struct ofd *o);
+
+/* ------------------------------------------------------------------ */
+/* uinfo.c: descriptor table                                            */
+/* ------------------------------------------------------------------ */
+
+extern struct ofd *_Atomic *uinfo;
+extern size_t uinfo_size;
+extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
+
+/* Marks a descriptor the shim itself uses (pool, logs, locks). */
+#define UINFO_INTERNAL ((struct ofd *)1)
+
+void uinfo_init(void);
+/* One load: the description at fd, or NULL (or UINFO_INTERNAL). */
+static inline struct ofd *uinfo_peek(int fd)
+{
+	if ((size_t)(unsigned)fd >= uinfo_size)
+		return NULL;
+	return atomic_load_explicit(&uinfo[fd], memory_order_acquire);
+}
+/* The description at fd with a reference for the call, or NULL. */
+struct ofd *fd_get(int fd);
+static inline struct ofd *fd_get_fast(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	if (likely(o == NULL) || o == UINFO_INTERNAL)
+		return NULL;
+	return fd_get(fd);
+}
+/* Puts o (already referenced for the slot) at fd; drops what was there. */
+void uinfo_set(int fd, struct ofd *o);
+/* Takes the description out of fd (the caller drops the reference). */
+struct ofd *uinfo_take(int fd);
+void uinfo_mark_internal(int fd);
+void uinfo_unmark_internal(int fd);
+static inline bool uinfo_is_internal(int fd)
+{
+	return uinfo_peek(fd) == UINFO_INTERNAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* path.c                                                               */
+/* ------------------------------------------------------------------ */
+
+enum {
+	UP_KERNEL = 0, /* not UMFS: hand kpath/kdirfd to the kernel */
+	UP_UMFS = 1,   /* pool path in buf */
+	UP_FD = 2,     /* a /proc/self/fd/N (or /dev/fd/N, /dev/stdin...) link to UMFS fd N */
+};
+
+struct upath {
+	int kind;
+	int kdirfd;          /* UP_KERNEL: dirfd for the kernel */
+	const char *kpath;   /* UP_KERNEL: path for the kernel */
+	int fd;              /* UP_FD */
+	int hops;            /* external round trips so far */
+	char buf[PATH_MAX];  /* UP_UMFS: pool path ("/a/b"); UP_KERNEL after an
+			      * external hop: the host path (kpath points here) */
+};
+
+extern _Atomic bool cwd_in_umfs;
+
+/* Cheap test: may this path (relative to dirfd) be UMFS's? False means
+ * certainly not: pass it through. */
+static inline bool path_maybe_umfs(int dirfd, const char *path)
+{
+	shim_config_ready();
+	if (unlikely(!cfg.enabled) || path == NULL)
+		return false;
+	if (path[0] == '/') {
+		if (path[1] == '/' || path[1] == '.')
+			return true; /* needs normalising */
+		if (__builtin_memcmp(path, cfg.prefix, cfg.prefix_len) == 0 &&
+		    (path[cfg.prefix_len] == '/' || path[cfg.prefix_len] == '\0'))
+			return true;
+		/* /dev/fd/N, /proc/self/fd/N and /dev/std* naming UMFS descriptors */
+		return atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
+		       (path[1] == 'd' || path[1] == 'p');
+	}
+	/* "umfs/..." relative to the prefix's parent directory (checked later) */
+	if (unlikely(__builtin_memcmp(path, cfg.base, cfg.base_len) == 0 &&
+		     (path[cfg.base_len] == '/' || path[cfg.base_len] == '\0')))
+		return true;
+	if (dirfd == AT_FDCWD)
+		return atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed);
+	return uinfo_peek(dirfd) != NULL;
+}
+
+/* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno. */
+int path_resolve(int dirfd, const char *path, struct upath *up);
+/* After a core call gave -UMFS_EXTERNAL: takes the host path, classifies
+ * it again (it may lead back into the pool). */
+int path_external(struct upath *up);
+/* One path operation: what to do with a UMFS path (called with the pool
+ * lock held; may return -UMFS_EXTERNAL), with a kernel path, and with a
+ * /proc/self/fd/N link to a UMFS descriptor (NULL, or PATH_RUN_KERNEL
+ * returned: the kernel gets the original path). */
+#define PATH_RUN_KERNEL LONG_MIN
+struct path_ops {
+	long (*umfs)(struct umfs_fs *fs, const char *path, void *arg);
+	long (*kernel)(int dirfd, const char *path, void *arg);
+	long (*byfd)(int fd, void *arg);
+	bool changes; /* the UMFS operation may change the pool */
+};
+/* Runs ops on path relative to dirfd; 0 (or a count) or -errno. */
+long path_run(int dirfd, const char *path, const struct path_ops *ops, void *arg);
+/* Host path of a pool path (prefix + path). */
+int path_to_host(const char *pool_path, char *buf, size_t size);
+/* cwd */
+int cwd_set_umfs(const char *pool_path);
+void cwd_leave_umfs(void);
+int cwd_get(char *buf, size_t size); /* host form; -ERANGE, -ENOENT (removed) */
+int cwd_pool_path(char *buf, size_t size); /* pool form, checked like ofd_path */
+/* The cwd directory's inode, for "." and ".." once it was removed. */
+int cwd_ino(uint64_t *ino, uint32_t *gen);
+bool cwd_removed(void);
+void cwd_from_env(void);
+void cwd_fork_prepare(void);
+void cwd_exit(void);
+void cwd_exec(int delta);
+/* True when s is a host path inside the mount prefix; *rest gets the pool path. */
+bool path_host_is_umfs(const char *s, char *rest, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Cross-call helpers                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The POSIX boundary: -errno -> -1 with errno set. */
+static inline long shim_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* calls_file.c */
+int shim_open(int dirfd, const char *path, int flags, mode_t mode);
+int shim_open_umfs(struct umfs_fs *fs, const char *pool_path, int flags, mode_t mode);
+int shim_close(int fd);
+ssize_t shim_read(int fd, void *buf, size_t len);
+ssize_t shim_write(int fd, const void *buf, size_t len);
+off_t shim_lseek(int fd, off_t off, int whence);
+int shim_fd_stat(int fd, struct stat *st);
+/* calls_fd.c */
+void fd_closed_hook(int fd, struct ofd *o);
+void locks_release_on_close(struct ofd *o);
+/* calls_meta.c */
+int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+/* calls_names.c */
+ssize_t shim_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+char *shim_realpath(const char *path, char *resolved);
+/* calls_stdio.c */
+void stdio_init(void);
+void stdio_fd_changed(int fd);
+/* calls_mmap.c */
+extern _Atomic int mmap_shared_count;
+void mmap_write_hook(uint64_t ino, const void *buf, size_t len, off_t off);
+void mmap_read_hook(uint64_t ino, void *buf, size_t len, off_t off);
+void mmap_size_hook(uint64_t ino, off_t size);
+void mmap_writeback_all(void);
+void mmap_registry_all(int delta);
+void mmap_shutdown(void);
+/* calls_proc.c */
+void proc_init(void);
+/* calls_dir.c */
+DIR *shim_opendir(const char *path);
+struct dirent *shim_readdir(DIR *d);
+int shim_closedir(DIR *d);
+
+/* ------------------------------------------------------------------ */
+/* stats.c and log.c                                                    */
+/* ------------------------------------------------------------------ */
+
+enum shim_call {
+#define SHIM_CALL(name) SC_##name,
+#include "calls.def"
+#undef SHIM_CALL
+	SC__COUNT
+};
+
+extern bool shim_observe; /* stats or debug log: the slow bookkeeping path */
+void stats_init(void);
+void stats_pass(enum shim_call c);
+void stats_served(enum shim_call c, uint64_t t0, long bytes);
+void stats_report(void);
+uint64_t stats_now(void);
+static inline uint64_t stats_t0(void)
+{
+	return unlikely(shim_observe) ? stats_now() : 0;
+}
+
+enum { LOG_NONE, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+void log_init(void);
+void log_adopted(void);
+void log_write(const char *buf, size_t len);
+int log_sink(void);
+void shim_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define SHIM_LOG(level, ...)                              \
+	do {                                              \
+		if (unlikely(cfg.log_level >= (level)))   \
+			shim_logf(level, __VA_ARGS__);    \
+	} while (0)
+/* Bookkeeping of one call: served by UMFS (r is the result, -errno on
+ * failure) or passed through. */
+void shim_trace(enum shim_call c, bool served, long r, uint64_t t0, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define TRACE_SERVED(c, r, t0, ...)                                           \
+	do {                                                                  \
+		if (unlikely(shim_observe))                                   \
+			shim_trace(SC_##c, true, (long)(r), t0, __VA_ARGS__); \
+	} while (0)
+#define TRACE_PASS(c, ...)                                               \
+	do {                                                             \
+		if (unlikely(shim_observe))                              \
+			shim_trace(SC_##c, false, 0, 0, __VA_ARGS__);    \
+	} while (0)
+const char *shim_call_name(enum shim_call c);
+
+/* Thread-local depth: calls made by the shim or the core themselves are
+ * not counted or logged as the program's. */
+extern __thread int shim_depth;
+
+#endif /* UMFS_SHIM_H */

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.c - UMFS_STATS=1: per intercepted call, how many calls UMFS served
+ * and how many passed through to the kernel, the bytes UMFS moved, and a
+ * latency histogram of the served calls, printed when the process exits
+ * (to stderr, or UMFS_STATS_FILE, appended).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define BUCKETS 8 /* <1us <4us <16us <64us <256us <1ms <4ms >=4ms */
+
+struct call_stats {
+	_Atomic uint64_t served, passed, failed, bytes;
+	_Atomic uint64_t hist[BUCKETS];
+};
+
+static struct call_stats stats[SC__COUNT];
+bool shim_observe;
+__thread int shim_depth;
+
+static const char *const call_names[] = {
+#define SHIM_CALL(name) #name,
+#include "calls.def"
+#undef SHIM_CALL
+};
+
+const char *shim_call_name(enum shim_call c)
+{
+	return (unsigned)c < SC__COUNT ? call_names[c] : "?";
+}
+
+uint64_t stats_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void stats_init(void)
+{
+	shim_observe = cfg.stats || cfg.log_level >= LOG_DEBUG;
+}
+
+void stats_pass(enum shim_call c)
+{
+	if (cfg.stats && shim_depth == 0)
+		atomic_fetch_add_explicit(&stats[c].passed, 1, memory_order_relaxed);
+}
+
+void stats_served(enum shim_call c, uint64_t t0, long r)
+{
+	uint64_t ns;
+	int b = 0;
+
+	if (!cfg.stats)
+		return;
+	atomic_fetch_add_explicit(&stats[c].served, 1, memory_order_relaxed);
+	if (r < 0)
+		atomic_fetch_add_explicit(&stats[c].failed, 1, memory_order_relaxed);
+	else if (c == SC_read || c == SC_write || c == SC_pread || c == SC_pwrite ||
+		 c == SC_readv || c == SC_writev || c == SC_preadv || c == SC_pwritev ||
+		 c == SC_copy_file_range || c == SC_sendfile || c == SC_splice)
+		atomic_fetch_add_explicit(&stats[c].bytes, (uint64_t)r, memory_order_relaxed);
+	if (t0) {
+		ns = stats_now() - t0;
+		for (uint64_t lim = 1000; b < BUCKETS - 1 && ns >= lim; lim *= 4)
+			b++;
+		atomic_fetch_add_explicit(&stats[c].hist[b], 1, memory_order_relaxed);
+	}
+}
+
+static int report_fd(bool *close_it)
+{
+	const char *f = getenv("UMFS_STATS_FILE");
+	int fd;
+
+	*close_it = false;
+	if (!f || !*f)
+		return log_sink();
+	fd = sys_open_cloexec(f, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0)
+		return 2;
+	*close_it = true;
+	return fd;
+}
+
+static void put(int fd, char *buf, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void put(int fd, char *buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, 8192 - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n < 8192 - *len ? (size_t)n : 8192 - *len - 1;
+	if (*len > 6000) {
+		if (fd == log_sink())
+			log_write(buf, *len);
+		else
+			sys_write_full(fd, buf, *len);
+		*len = 0;
+	}
+}
+
+void stats_report(void)
+{
+	char buf[8192], prog[256] = "?";
+	uint64_t tot_s = 0, tot_p = 0, tot_b = 0, hist[BUCKETS] = { 0 };
+	size_t len = 0;
+	bool close_it;
+	int saved = errno, fd;
+	ssize_t n;
+
+	if (!cfg.stats || shim_depth > 0)
+		return;
+	n = SYS(readlink)("/proc/self/exe", prog, sizeof(prog) - 1);
+	prog[n > 0 ? n : 1] = '\0';
+	fd = report_fd(&close_it);
+	shim_depth++;
+	put(fd, buf, &len, "umfs stats: pid %d %s\n", (int)getpid(), prog);
+	put(fd, buf, &len, "  %-16s %10s %10s %8s %14s   %s\n", "call", "served", "passed", "failed",
+	    "bytes", "served latency: <1us <4us <16us <64us <256us <1ms <4ms >=4ms");
+	for (int c = 0; c < SC__COUNT; c++) {
+		struct call_stats *s = &stats[c];
+		uint64_t sv = s->served, ps = s->passed;
+
+		if (!sv && !ps)
+			continue;
+		tot_s += sv;
+		tot_p += ps;
+		tot_b += s->bytes;
+		put(fd, buf, &len, "  %-16s %10llu %10llu %8llu %14llu  ", call_names[c],
+		    (unsigned long long)sv, (unsigned long long)ps, (unsigned long long)s->failed,
+		    (unsigned long long)s->bytes);
+		for (int b = 0; b < BUCKETS; b++) {
+			hist[b] += s->hist[b];
+			put(fd, buf, &len, " %llu", (unsigned long long)s->hist[b]);
+		}
+		put(fd, buf, &len, "\n");
+	}
+	put(fd, buf, &len, "  %-16s %10llu %10llu %8s %14llu  ", "total", (unsigned long long)tot_s,
+	    (unsigned long long)tot_p, "", (unsigned long long)tot_b);
+	for (int b = 0; b < BUCKETS; b++)
+		put(fd, buf, &len, " %llu", (unsigned long long)hist[b]);
+	put(fd, buf, &len, "\n");
+	if (fd == log_sink())
+		log_write(buf, len);
+	else
+		sys_write_full(fd, buf, len);
+	if (close_it)
+		sys_close_quiet(fd);
+	shim_depth--;
+	errno = saved;
+}

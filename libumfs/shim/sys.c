@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.c - the one table of real functions. Every pass-through and every
+ * kernel call the shim makes for itself goes through it (SYS(fn)); the
+ * entries are resolved once with dlsym(RTLD_NEXT), i.e. the definitions
+ * libc (or whatever follows us in the lookup order) provides.
+ */
+#include <dlfcn.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct shim_sys sys;
+
+static _Atomic int sys_state; /* 0 unresolved, 1 resolving, 2 done */
+
+#define RESOLVE(fn) sys.fn = (__typeof__(sys.fn))dlsym(RTLD_NEXT, #fn)
+
+void sys_init(void)
+{
+	int expected = 0;
+
+	if (atomic_load_explicit(&sys_state, memory_order_acquire) == 2)
+		return;
+	if (!atomic_compare_exchange_strong(&sys_state, &expected, 1)) {
+		while (atomic_load_explicit(&sys_state, memory_order_acquire) != 2)
+			sched_yield();
+		return;
+	}
+	RESOLVE(open);
+	RESOLVE(openat);
+	RESOLVE(close);
+	RESOLVE(close_range);
+	RESOLVE(closefrom);
+	RESOLVE(read);
+	RESOLVE(write);
+	RESOLVE(pread);
+	RESOLVE(pwrite);
+	RESOLVE(readv);
+	RESOLVE(writev);
+	RESOLVE(preadv);
+	RESOLVE(pwritev);
+	RESOLVE(preadv2);
+	RESOLVE(pwritev2);
+	RESOLVE(lseek);
+	RESOLVE(ftruncate);
+	RESOLVE(truncate);
+	RESOLVE(fallocate);
+	RESOLVE(posix_fallocate);
+	RESOLVE(posix_fadvise);
+	RESOLVE(readahead);
+	RESOLVE(fsync);
+	RESOLVE(fdatasync);
+	RESOLVE(syncfs);
+	RESOLVE(sync_file_range);
+	RESOLVE(copy_file_range);
+	RESOLVE(sendfile);
+	RESOLVE(splice);
+
+	RESOLVE(stat);
+	RESOLVE(lstat);
+	RESOLVE(fstat);
+	RESOLVE(fstatat);
+	RESOLVE(statx);
+	RESOLVE(access);
+	RESOLVE(faccessat);
+	RESOLVE(euidaccess);
+	RESOLVE(statfs);
+	RESOLVE(fstatfs);
+	RESOLVE(statvfs);
+	RESOLVE(fstatvfs);
+	RESOLVE(pathconf);
+	RESOLVE(fpathconf);
+	RESOLVE(chmod);
+	RESOLVE(fchmod);
+	RESOLVE(fchmodat);
+	RESOLVE(lchmod);
+	RESOLVE(chown);
+	RESOLVE(fchown);
+	RESOLVE(lchown);
+	RESOLVE(fchownat);
+	RESOLVE(utime);
+	RESOLVE(utimes);
+	RESOLVE(lutimes);
+	RESOLVE(futimes);
+	RESOLVE(futimesat);
+	RESOLVE(utimensat);
+	RESOLVE(futimens);
+	RESOLVE(getxattr);
+	RESOLVE(lgetxattr);
+	RESOLVE(fgetxattr);
+	RESOLVE(setxattr);
+	RESOLVE(lsetxattr);
+	RESOLVE(fsetxattr);
+	RESOLVE(listxattr);
+	RESOLVE(llistxattr);
+	RESOLVE(flistxattr);
+	RESOLVE(removexattr);
+	RESOLVE(lremovexattr);
+	RESOLVE(fremovexattr);
+
+	RESOLVE(mkdir);
+	RESOLVE(mkdirat);
+	RESOLVE(rmdir);
+	RESOLVE(unlink);
+	RESOLVE(unlinkat);
+	RESOLVE(rename);
+	RESOLVE(renameat);
+	RESOLVE(renameat2);
+	RESOLVE(link);
+	RESOLVE(linkat);
+	RESOLVE(symlink);
+	RESOLVE(symlinkat);
+	RESOLVE(readlink);
+	RESOLVE(readlinkat);
+	RESOLVE(realpath);
+	RESOLVE(mknod);
+	RESOLVE(mknodat);
+	RESOLVE(mkfifo);
+	RESOLVE(mkfifoat);
+	RESOLVE(remove);
+	RESOLVE(mkstemp);
+	RESOLVE(mkostemp);
+	RESOLVE(mkstemps);
+	RESOLVE(mkostemps);
+	RESOLVE(mkdtemp);
+	RESOLVE(mktemp);
+
+	RESOLVE(opendir);
+	RESOLVE(fdopendir);
+	RESOLVE(readdir);
+	RESOLVE(readdir_r);
+	RESOLVE(rewinddir);
+	RESOLVE(telldir);
+	RESOLVE(seekdir);
+	RESOLVE(closedir);
+	RESOLVE(dirfd);
+	RESOLVE(scandir);
+	RESOLVE(scandirat);
+	RESOLVE(getdents64);
+	RESOLVE(chdir);
+	RESOLVE(fchdir);
+	RESOLVE(getcwd);
+	RESOLVE(glob);
+	RESOLVE(nftw);
+	RESOLVE(ftw);
+
+	RESOLVE(dup);
+	RESOLVE(dup2);
+	RESOLVE(dup3);
+	RESOLVE(fcntl);
+	RESOLVE(flock);
+	RESOLVE(lockf);
+	RESOLVE(ioctl);
+	RESOLVE(isatty);
+	RESOLVE(poll);
+	RESOLVE(ppoll);
+	RESOLVE(select);
+	RESOLVE(pselect);
+	RESOLVE(epoll_ctl);
+	RESOLVE(inotify_add_watch);
+	RESOLVE(chroot);
+
+	RESOLVE(fopen);
+	RESOLVE(freopen);
+	RESOLVE(fdopen);
+	RESOLVE(vdprintf);
+
+	RESOLVE(mmap);
+	RESOLVE(munmap);
+	RESOLVE(msync);
+	RESOLVE(mprotect);
+	RESOLVE(mremap);
+
+	RESOLVE(fork);
+	RESOLVE(execve);
+	RESOLVE(execvpe);
+	RESOLVE(fexecve);
+	RESOLVE(posix_spawn);
+	RESOLVE(posix_spawnp);
+	RESOLVE(posix_spawn_file_actions_addopen);
+	RESOLVE(posix_spawn_file_actions_destroy);
+	RESOLVE(umask);
+	atomic_store_explicit(&sys_state, 2, memory_order_release);
+}
+
+int sys_open_cloexec(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	do
+		fd = SYS(open)(path, flags | O_CLOEXEC, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+/* pread of exactly len bytes unless the file ends; off < 0 reads at the
+ * current offset. */
+ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = off < 0 ? SYS(read)(fd, (char *)buf + done, len - done)
+				    : SYS(pread)(fd, (char *)buf + done, len - done,
+						 off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t sys_write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = SYS(write)(fd, (const char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Where the shim keeps its own descriptors: just under the usual select()
+ * limit, out of the way of programs that expect the lowest numbers. */
+int shim_high_fd(void)
+{
+	static int base;
+	struct rlimit rl;
+
+	if (!base) {
+		rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+
+		if (lim > 1024)
+			lim = 1024;
+		base = lim > 64 ? (int)lim - 32 : 10;
+	}
+	return base;
+}
+
+/* Moves fd (close-on-exec) to the shim's range; returns the new number. */
+int shim_fd_move_high(int fd)
+{
+	int nfd;
+
+	if (fd < 0 || fd >= shim_high_fd())
+		return fd;
+	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+	if (nfd < 0)
+		return fd;
+	SYS(close)(fd);
+	return nfd;
+}
+
+void sys_close_quiet(int fd)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		SYS(close)(fd);
+	errno = saved;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uinfo.c - U-info: an array indexed by descriptor number, NULL for
+ * descriptors that are not UMFS files, so that deciding costs one load.
+ *
+ * The array covers every descriptor number the kernel can hand out
+ * (/proc/sys/fs/nr_open); it is reserved, not committed: only the pages of
+ * numbers in use are ever touched. Entries point to open file descriptions
+ * (ofd.c), shared by dup() as the kernel shares its own. A call takes a
+ * reference for its duration (fd_get), so that a concurrent close() cannot
+ * free the description under it; descriptions are type-stable (never given
+ * back to malloc), which makes the take-then-check in fd_get safe.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct ofd *_Atomic *uinfo;
+size_t uinfo_size;
+_Atomic int uinfo_count;
+
+void uinfo_init(void)
+{
+	size_t n = 1u << 20;
+	char buf[32];
+	void *p;
+	int fd;
+
+	if (uinfo)
+		return;
+	fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
+	if (fd >= 0) {
+		ssize_t len = sys_read_full(fd, buf, sizeof(buf) - 1, 0);
+
+		if (len > 0) {
+			buf[len] = '\0';
+			n = strtoul(buf, NULL, 10);
+		}
+		sys_close_quiet(fd);
+	}
+	if (n < 1024)
+		n = 1024;
+	p = SYS(mmap)(NULL, n * sizeof(*uinfo), PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return; /* no UMFS descriptors then: every call passes through */
+	uinfo = p;
+	atomic_thread_fence(memory_order_release);
+	uinfo_size = n;
+}
+
+struct ofd *fd_get(int fd)
+{
+	for (;;) {
+		struct ofd *o = uinfo_peek(fd);
+		int r;
+
+		if (!o || o == UINFO_INTERNAL)
+			return NULL;
+		r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+		do {
+			if (r == 0)
+				break; /* being released: look again */
+		} while (!atomic_compare_exchange_weak(&o->refs, &r, r + 1));
+		if (r == 0)
+			continue;
+		if (uinfo_peek(fd) == o)
+			return o;
+		ofd_put(o);
+	}
+}
+
+void uinfo_set(int fd, struct ofd *o)
+{
+	struct ofd *old;
+
+	if ((size_t)(unsigned)fd >= uinfo_size) {
+		if (o)
+			ofd_put(o);
+		return;
+	}
+	old = atomic_exchange(&uinfo[fd], o);
+	if (o && o != UINFO_INTERNAL)
+		atomic_fetch_add(&uinfo_count, 1);
+	if (old && old != UINFO_INTERNAL) {
+		atomic_fetch_sub(&uinfo_count, 1);
+		fd_closed_hook(fd, old);
+		ofd_put(old);
+	}
+}
+
+struct ofd *uinfo_take(int fd)
+{
+	struct ofd *old;
+
+	if ((size_t)(unsigned)fd >= uinfo_size)
+		return NULL;
+	old = uinfo_peek(fd);
+	if (!old || old == UINFO_INTERNAL)
+		return NULL;
+	old = atomic_exchange(&uinfo[fd], NULL);
+	if (old == UINFO_INTERNAL) { /* raced with an internal mark: put it back */
+		atomic_store(&uinfo[fd], old);
+		return NULL;
+	}
+	if (old)
+		atomic_fetch_sub(&uinfo_count, 1);
+	return old;
+}
+
+void uinfo_mark_internal(int fd)
+{
+	if (fd >= 0 && (size_t)fd < uinfo_size)
+		atomic_store(&uinfo[fd], UINFO_INTERNAL);
+}
+
+void uinfo_unmark_internal(int fd)
+{
+	struct ofd *expected = UINFO_INTERNAL;
+
+	if (fd >= 0 && (size_t)fd < uinfo_size)
+		atomic_compare_exchange_strong(&uinfo[fd], &expected, NULL);
+}

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * crash_kill.c - writers killed with SIGKILL, over many rounds.
+ *
+ * A child process mounts the pool and appends, overwrites (small, large,
+ * across EOF) and truncates one file through the C API. Around each call it
+ * appends a record to its own checksum log on /dev/shm: an intent (what it
+ * is about to do, with the CRC-32C of the bytes) before the call, a "done"
+ * after the call returned. The parent kills it at a random moment, then
+ * mounts the pool (recovery), checks it with fsck -n -f, and compares the
+ * file with the writes the log acknowledges: every "done" write must be
+ * there, and the one in flight must be there entirely or not at all. Every
+ * third round the parent leaves recovery to the next child, which may be
+ * killed in the middle of it. Every fifth round the parent plays a process
+ * of a shared pool that finds the writer dead: it mounts without recovery
+ * and undoes only the journal and the U-Log records (umfs_ulog_undo_all),
+ * leaving the rest to the next full recovery.
+ *
+ * (An LD_PRELOAD version of this test, with an unmodified program as the
+ * writer, belongs with the shim's tests.)
+ *
+ *   crash_kill [-r ROUNDS] [-s SEED] [-v]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "crash_lib.h"
+
+#define POOL_SIZE (48ull << 20)
+#define MAX_FILE (8ull << 20)
+#define LOG_MAGIC 0x4B4C4C4Bu
+
+enum { OP_WRITE = 1, OP_TRUNC = 2, OP_DONE = 3 };
+
+struct logrec {
+	uint32_t magic, kind;
+	uint64_t seq;
+	uint64_t off, len; /* write: bytes at off; truncate: off is the new size */
+	uint64_t seed;
+	uint32_t crc, pad;
+};
+
+static bool verbose;
+
+/* ------------------------------------------------------------------ */
+/* The writer                                                           */
+/* ------------------------------------------------------------------ */
+
+static void log_put(int fd, const struct logrec *r)
+{
+	if (write(fd, r, sizeof(*r)) != sizeof(*r))
+		_exit(3);
+}
+
+static void writer(const char *pool, const char *logpath, uint64_t seq, uint64_t seed)
+{
+	static uint8_t buf[3 << 20];
+	uint64_t rnd = seed | 1;
+	struct umfs_file *f;
+	struct umfs_fs *fs;
+	int fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+	if (fd < 0 || umfs_mount(pool, 0, &fs) ||
+	    umfs_open(fs, "/data", O_CREAT | O_RDWR, 0644, &f))
+		_exit(4);
+	for (;; seq++) {
+		struct logrec r = { .magic = LOG_MAGIC, .seq = seq };
+		struct stat st;
+		uint64_t size, pick = xrand(&rnd) % 100;
+
+		umfs_fstat(f, &st);
+		size = (uint64_t)st.st_size;
+		if (size > MAX_FILE || pick < 4) {
+			r.kind = OP_TRUNC;
+			r.off = size ? xrand(&rnd) % size : 0;
+		} else {
+			static const uint64_t lens[] = { 64, 3000, 9000, 70000, 400000, 3 << 20 };
+
+			r.kind = OP_WRITE;
+			r.len = 1 + xrand(&rnd) % lens[xrand(&rnd) % UMFS_ARRAY_SIZE(lens)];
+			r.off = pick < 30 ? size : xrand(&rnd) % (size + 1);
+			r.seed = xrand(&rnd);
+			fill_pattern(buf, r.len, r.seed);
+			r.crc = umfs_crc32c(0, buf, r.len);
+		}
+		log_put(fd, &r);
+		if (r.kind == OP_TRUNC) {
+			if (umfs_ftruncate(f, (off_t)r.off))
+				_exit(5);
+		} else if (umfs_pwrite(f, buf, r.len, (off_t)r.off) != (ssize_t)r.len) {
+			_exit(6);
+		}
+		r.kind = OP_DONE;
+		log_put(fd, &r);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The checker                                                          */
+/* ------------------------------------------------------------------ */
+
+struct model {
+	uint8_t *data;
+	uint64_t size;
+};
+
+static void model_apply(struct model *m, const struct logrec *r)
+{
+	if (r->kind == OP_TRUNC) {
+		if (r->off > m->size)
+			memset(m->data + m->size, 0, r->off - m->size);
+		m->size = r->off;
+		return;
+	}
+	if (r->off > m->size)
+		memset(m->data + m->size, 0, r->off - m->size);
+	fill_pattern(m->data + r->off, r->len, r->seed);
+	if (r->off + r->len > m->size)
+		m->size = r->off + r->len;
+}
+
+/* Reads the log from *pos: applies the acknowledged operations, leaves
+ * the one in flight (if any) in *pending. false on a malformed log. */
+static bool log_read(const char *path, off_t *pos, struct model *m, struct logrec *pending,
+		     bool *has_pending, uint64_t *seq, unsigned long *acked)
+{
+	int fd = open(path, O_RDONLY);
+	struct logrec r;
+	uint8_t *buf = NULL;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	while (pread(fd, &r, sizeof(r), *pos) == sizeof(r)) {
+		*pos += (off_t)sizeof(r);
+		if (r.magic != LOG_MAGIC || r.seq != *seq) {
+			fprintf(stderr, "kill: bad log record (seq %llu, wanted %llu)\n",
+				(unsigned long long)r.seq, (unsigned long long)*seq);
+			close(fd);
+			return false;
+		}
+		if (r.kind == OP_DONE) {
+			if (!*has_pending)
+				return close(fd), false;
+			model_apply(m, pending);
+			*has_pending = false;
+			(*seq)++;
+			(*acked)++;
+			continue;
+		}
+		if (r.kind == OP_WRITE) {
+			/* the log describes the bytes the writer wrote */
+			buf = realloc(buf, r.len);
+			fill_pattern(buf, r.len, r.seed);
+			if (umfs_crc32c(0, buf, r.len) != r.crc) {
+				fprintf(stderr, "kill: log CRC mismatch at seq %llu\n",
+					(unsigned long long)r.seq);
+				return close(fd), false;
+			}
+		}
+		*pending = r;
+		*has_pending = true;
+	}
+	free(buf);
+	close(fd);
+	return true;
+}
+
+static bool file_is(struct umfs_fs *fs, const struct model *m, uint8_t *tmp, uint64_t *bad)
+{
+	struct umfs_file *f;
+	struct stat st;
+	ssize_t n;
+
+	*bad = UINT64_MAX;
+	if (umfs_open(fs, "/data", O_RDONLY, 0, &f))
+		return m->size == 0;
+	umfs_fstat(f, &st);
+	n = umfs_pread(f, tmp, (size_t)st.st_size, 0);
+	umfs_close(f);
+	if ((uint64_t)st.st_size != m->size || n != st.st_size)
+		return false;
+	for (uint64_t i = 0; i < m->size; i++)
+		if (tmp[i] != m->data[i]) {
+			*bad = i;
+			return false;
+		}
+	return true;
+}
+
+static bool fsck_clean(const char *pool, char *why, size_t len)
+{
+	struct umfs_pmem pm;
+	struct umfs_fs *fs;
+	int err = umfs_pmem_map_private(pool, &pm);
+
+	if (err) {
+		snprintf(why, len, "cannot map the pool");
+		return false;
+	}
+	/* mounting the recovered pool changes nothing; fsck then checks it */
+	if (check_mount(pm.base, pm.len, 0, &fs, why, len) ||
+	    check_finish(fs, pm.base, pm.len, why, len)) {
+		umfs_pmem_unmap(&pm);
+		return false;
+	}
+	umfs_pmem_unmap(&pm);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	char pool[256], logpath[300], why[1024];
+	unsigned rounds = 60, failed = 0, recovered_by_child = 0, survivor = 0;
+	unsigned inflight_new = 0, inflight_old = 0;
+	unsigned long acked = 0;
+	uint64_t seed = 1, rnd, seq = 1;
+	struct model m = { 0 }, alt;
+	struct logrec pending;
+	bool has_pending = false;
+	off_t logpos = 0;
+	uint8_t *tmp;
+	double t0 = now_sec();
+	int c;
+
+	while ((c = getopt(argc, argv, "r:s:v")) != -1) {
+		if (c == 'r')
+			rounds = (unsigned)strtoul(optarg, NULL, 0);
+		else if (c == 's')
+			seed = strtoull(optarg, NULL, 0);
+		else if (c == 'v')
+			verbose = true;
+		else {
+			fprintf(stderr, "usage: crash_kill [-r rounds] [-s seed] [-v]\n");
+			return 2;
+		}
+	}
+	rnd = seed * 0x9E3779B97F4A7C15ull | 1;
+	if (pool_create(pool, sizeof(pool), "kill", POOL_SIZE, 0)) {
+		fprintf(stderr, "kill: cannot make the pool\n");
+		return 2;
+	}
+	snprintf(logpath, sizeof(logpath), "%s.log", pool);
+	unlink(logpath);
+	m.data = calloc(1, 2 * MAX_FILE + (8 << 20));
+	alt.data = malloc(2 * MAX_FILE + (8 << 20));
+	tmp = malloc(2 * MAX_FILE + (8 << 20));
+
+	for (unsigned round = 0; round < rounds; round++) {
+		struct timespec ts = { 0, (long)(xrand(&rnd) % 40000000) };
+		bool verify = round % 3 != 2 || round == rounds - 1;
+		struct umfs_fs *fs;
+		uint64_t bad;
+		int status, err;
+		pid_t pid;
+
+		pid = fork();
+		if (pid == 0)
+			writer(pool, logpath, seq, xrand(&rnd) ^ round);
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status)) {
+			fprintf(stderr, "FAIL: kill: round %u: the writer exited with %d\n", round,
+				WEXITSTATUS(status));
+			failed++;
+			break;
+		}
+		if (!log_read(logpath, &logpos, &m, &pending, &has_pending, &seq, &acked)) {
+			failed++;
+			break;
+		}
+		/* an unverified round must leave no doubt for the next child */
+		if (!verify && !has_pending) {
+			recovered_by_child++;
+			continue;
+		}
+		bool live = round % 5 == 4; /* as a surviving process of a shared pool */
+
+		err = umfs_mount(pool, live ? UMFS_MOUNT_NORECOVER : 0, &fs);
+		if (!err && live) {
+			survivor++;
+			err = umfs_journal_recover(fs, NULL, NULL);
+			umfs_alloc_init(fs);
+			if (!err)
+				err = umfs_ulog_undo_all(fs, NULL);
+		}
+		if (err) {
+			fprintf(stderr, "FAIL: kill: round %u: mount (recovery): %s\n", round,
+				umfs_mount_error());
+			failed++;
+			break;
+		}
+		if (file_is(fs, &m, tmp, &bad)) {
+			if (has_pending)
+				inflight_old++;
+		} else if (has_pending) {
+			uint64_t bad2;
+
+			memcpy(alt.data, m.data, m.size + 1);
+			alt.size = m.size;
+			model_apply(&alt, &pending);
+			if (file_is(fs, &alt, tmp, &bad2)) {
+				model_apply(&m, &pending);
+				inflight_new++;
+			} else {
+				fprintf(stderr,
+					"FAIL: kill: round %u: the file is neither before nor "
+					"after operation %llu (kind %u, %llu bytes at %llu): "
+					"first difference at %llu / %llu\n",
+					round, (unsigned long long)pending.seq, pending.kind,
+					(unsigned long long)pending.len,
+					(unsigned long long)pending.off, (unsigned long long)bad,
+					(unsigned long long)bad2);
+				failed++;
+			}
+		} else {
+			fprintf(stderr, "FAIL: kill: round %u: an acknowledged write is missing: "
+					"first difference at %llu\n",
+				round, (unsigned long long)bad);
+			failed++;
+		}
+		if (has_pending) {
+			has_pending = false;
+			seq++;
+			/* the next writer starts after the operation in flight */
+			if (verbose)
+				printf("kill: round %u: operation %llu in flight\n", round,
+				       (unsigned long long)pending.seq);
+		}
+		umfs_unmount(fs);
+		if (live)
+			continue; /* orphans and U-Logs stay for the next recovery */
+		if (!fsck_clean(pool, why, sizeof(why))) {
+			fprintf(stderr, "FAIL: kill: round %u: %s\n", round, why);
+			failed++;
+		}
+		if (failed)
+			break;
+	}
+	printf("kill: %u rounds in %.1f s: %lu acknowledged operations checked, in flight at the "
+	       "kill: %u absent, %u complete; %u recoveries left to a writer, %u by a survivor; "
+	       "%u failed\n",
+	       rounds, now_sec() - t0, acked, inflight_old, inflight_new, recovered_by_child,
+	       survivor, failed);
+	unlink(pool);
+	unlink(logpath);
+	free(m.data);
+	free(alt.data);
+	free(tmp);
+	return failed ? 1 : 0;
+}

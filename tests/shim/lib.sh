@@ -1,0 +1,79 @@
+# lib.sh - shared by the shim tests: a fresh pool, and helpers to run
+# commands with and without the shim.
+#
+# Environment (set by meson): SHIM_LIB MKFS FSCK UMFS_RUN SHIM_CALLS SHIM_FORK
+# SHIM_THREADS. Standalone: BUILDDIR=build tests/shim/X.sh
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BUILDDIR:=$here/../../build}"
+BUILDDIR=$(cd "$BUILDDIR" && pwd)
+: "${SHIM_LIB:=$BUILDDIR/libumfs/libumfs.so}"
+: "${MKFS:=$BUILDDIR/mkfs/mkfs.umfs}"
+: "${FSCK:=$BUILDDIR/fsck/fsck.umfs}"
+: "${UMFS_RUN:=$BUILDDIR/tools/umfs-run}"
+: "${SHIM_CALLS:=$BUILDDIR/tests/shim/shim_calls}"
+: "${SHIM_FORK:=$BUILDDIR/tests/shim/shim_fork}"
+: "${SHIM_THREADS:=$BUILDDIR/tests/shim/shim_threads}"
+export PMEM_IS_PMEM_FORCE=1
+
+work=$(mktemp -d /dev/shm/umfs-shimtest.XXXXXX)
+pool=$work/pool
+export UMFS_POOL=$pool UMFS_MOUNT=/umfs
+unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
+
+cleanup() {
+	rm -rf "$work"
+	# the helper directory beside the pool (lock files, FIFOs, shared area)
+	rm -rf /dev/shm/umfs-"$(pool_uuid_hex)".shim 2>/dev/null || true
+}
+pool_uuid_hex() {
+	[ -f "$pool" ] && od -An -tx1 -j48 -N16 "$pool" | tr -d ' \n'
+}
+trap cleanup EXIT
+
+"$MKFS" -q -f -s "${POOL_SIZE:-256M}" "$pool"
+
+# run CMD... under the shim
+shim() {
+	LD_PRELOAD=$SHIM_LIB "$@"
+}
+
+# a shell under the shim running the script $1
+shim_sh() {
+	LD_PRELOAD=$SHIM_LIB bash -c "$1"
+}
+
+failures=0
+check() { # check NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then
+		echo "ok   $1"
+	else
+		echo "FAIL $1"
+		echo "  expected: $(printf '%s' "$2" | head -c 400)"
+		echo "  actual:   $(printf '%s' "$3" | head -c 400)"
+		failures=$((failures + 1))
+	fi
+}
+
+# fsck the pool; adds a failure unless it is clean
+check_fsck() {
+	local rc=0
+	"$FSCK" -n -f "$pool" >"$work/fsck.out" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "FAIL fsck (exit $rc)"
+		cat "$work/fsck.out"
+		failures=$((failures + 1))
+	else
+		echo "ok   fsck clean"
+	fi
+}
+
+finish() {
+	check_fsck
+	if [ "$failures" -ne 0 ]; then
+		echo "$failures failure(s)"
+		exit 1
+	fi
+	echo "all passed"
+}

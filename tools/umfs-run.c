@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs-run - runs a program with its UMFS paths served by libumfs.so.
+ *
+ *   umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] [--readonly]
+ *            [--] PROGRAM [ARGS...]
+ *
+ * Checks that the pool exists and is a UMFS pool (saying why not), finds
+ * libumfs.so (UMFS_LIB, next to this program, in the build tree, or in the
+ * install libdir), sets LD_PRELOAD, UMFS_POOL, UMFS_MOUNT (and UMFS_STATS,
+ * UMFS_LOG) and executes PROGRAM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umfs.h"
+
+#ifndef UMFS_LIBDIR
+#define UMFS_LIBDIR "/usr/local/lib"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] "
+		"[--readonly] [--] PROGRAM [ARGS...]\n"
+		"  --pool POOL      the UMFS pool (default: $UMFS_POOL)\n"
+		"  --mount PREFIX   where UMFS paths live (default: $UMFS_MOUNT or /umfs)\n"
+		"  --stats          print per-call statistics when each process exits\n"
+		"  --log LEVEL      error, warn, info, debug or trace (UMFS_LOG)\n"
+		"  --readonly       mount the pool read-only\n");
+}
+
+static bool readable(const char *path)
+{
+	return path && access(path, R_OK) == 0;
+}
+
+/* dir(path of this program)/rel, if that library exists. */
+static bool beside_self(const char *rel, char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	if ((size_t)snprintf(out, size, "%s/%s", self, rel) >= size)
+		return false;
+	return readable(out);
+}
+
+static bool find_lib(char *out, size_t size)
+{
+	const char *env = getenv("UMFS_LIB");
+
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		return readable(out);
+	}
+	return beside_self("libumfs.so", out, size) ||                 /* installed side by side */
+	       beside_self("../libumfs/libumfs.so", out, size) ||      /* build/tools -> build/libumfs */
+	       beside_self("../build/libumfs/libumfs.so", out, size) || /* tools/ of a source tree */
+	       ((size_t)snprintf(out, size, "%s/libumfs.so", UMFS_LIBDIR) < size && readable(out));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pool", required_argument, NULL, 'p' },
+		{ "mount", required_argument, NULL, 'm' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "readonly", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *pool = getenv("UMFS_POOL"), *mount = getenv("UMFS_MOUNT");
+	char lib[PATH_MAX], abspool[PATH_MAX], *preload;
+	const char *old;
+	struct umfs_fs *fs;
+	bool readonly = false;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "+p:m:sl:rh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pool = optarg;
+			break;
+		case 'm':
+			mount = optarg;
+			break;
+		case 's':
+			setenv("UMFS_STATS", "1", 1);
+			break;
+		case 'l':
+			setenv("UMFS_LOG", optarg, 1);
+			break;
+		case 'r':
+			readonly = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!pool || !*pool) {
+		fprintf(stderr, "umfs-run: no pool: give --pool POOL or set UMFS_POOL\n");
+		return 2;
+	}
+	if (!mount || !*mount)
+		mount = "/umfs";
+	if (mount[0] != '/' || strcmp(mount, "/") == 0) {
+		fprintf(stderr, "umfs-run: --mount %s: give an absolute path other than /\n", mount);
+		return 2;
+	}
+	if (!realpath(pool, abspool)) {
+		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(errno));
+		return 1;
+	}
+	/* a read-only look at the pool, just to say clearly what is wrong */
+	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | UMFS_MOUNT_NORECOVER, &fs);
+	if (err) {
+		fprintf(stderr, "umfs-run: %s is not a usable UMFS pool: %s\n", abspool,
+			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err));
+		return 1;
+	}
+	umfs_unmount(fs);
+	if (!find_lib(lib, sizeof(lib))) {
+		fprintf(stderr, "umfs-run: libumfs.so not found (beside %s, in the build tree, "
+			"or in %s); set UMFS_LIB\n", argv[0], UMFS_LIBDIR);
+		return 1;
+	}
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		preload = malloc(strlen(lib) + 1 + strlen(old) + 1);
+		if (!preload)
+			return 1;
+		sprintf(preload, "%s:%s", lib, old);
+	} else {
+		preload = lib;
+	}
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("UMFS_POOL", abspool, 1);
+	setenv("UMFS_MOUNT", mount, 1);
+	if (readonly)
+		setenv("UMFS_RDONLY", "1", 1);
+	unsetenv("UMFS_CWD");
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "umfs-run: %s: %s\n", argv[optind], strerror(errno));
+	return 127;
+}
