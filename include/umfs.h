@@ -148,6 +148,9 @@ int umfs_fs_move_fd(struct umfs_fs *fs, int minfd);
 int umfs_fs_rollback(struct umfs_fs *fs);
 /* Recounts free space after other processes changed the pool. */
 void umfs_fs_refresh(struct umfs_fs *fs);
+/* Full recovery on a mounted pool: journal rollback, free-space recount,
+ * and every orphan freed. Only for a process that knows it is alone. */
+int umfs_fs_recover(struct umfs_fs *fs);
 /* pthread_atfork() hooks: the child gets consistent locks and its own
  * journal sequence numbers. */
 void umfs_fork_prepare(struct umfs_fs *fs);

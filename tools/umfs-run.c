@@ -24,6 +24,9 @@
 #ifndef UMFS_LIBDIR
 #define UMFS_LIBDIR "/usr/local/lib"
 #endif
+#ifndef UMFS_LIBDIR_REL
+#define UMFS_LIBDIR_REL "lib"
+#endif
 
 static void usage(FILE *out)
 {
@@ -72,6 +75,7 @@ static bool find_lib(char *out, size_t size)
 	return beside_self("libumfs.so", out, size) ||                 /* installed side by side */
 	       beside_self("../libumfs/libumfs.so", out, size) ||      /* build/tools -> build/libumfs */
 	       beside_self("../build/libumfs/libumfs.so", out, size) || /* tools/ of a source tree */
+	       beside_self("../" UMFS_LIBDIR_REL "/libumfs.so", out, size) || /* bin -> libdir, moved */
 	       ((size_t)snprintf(out, size, "%s/libumfs.so", UMFS_LIBDIR) < size && readable(out));
 }
 

@@ -58,16 +58,18 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		wflags |= UMFS_WALK_NOFOLLOW;
 	if (flags & O_CREAT)
 		wflags |= UMFS_WALK_PARENT | ((flags & O_EXCL) ? UMFS_WALK_NOFOLLOW : 0);
+	if ((flags & O_CREAT) && *path && path[strlen(path) - 1] == '/')
+		wflags |= UMFS_WALK_NAME; /* judged below, whatever the name is */
 
 	umfs_meta_lock(fs);
 	err = umfs_walk(fs, path, wflags, w);
 	if (err)
 		goto out_unlock;
+	if ((flags & O_CREAT) && w->trailing_slash) {
+		err = -EISDIR; /* as Linux: O_CREAT never takes a trailing slash */
+		goto out_unlock;
+	}
 	if (w->ino == 0) {
-		if (w->trailing_slash) {
-			err = -EISDIR;
-			goto out_unlock;
-		}
 		err = api_may_change_dir(fs, w->parent);
 		if (err)
 			goto out_unlock;

@@ -225,6 +225,13 @@ void umfs_fs_refresh(struct umfs_fs *fs)
 	umfs_meta_unlock(fs);
 }
 
+int umfs_fs_recover(struct umfs_fs *fs)
+{
+	if (fs->pm.rdonly)
+		return 0;
+	return umfs_recover(fs);
+}
+
 void umfs_fork_prepare(struct umfs_fs *fs)
 {
 	umfs_meta_lock(fs);

@@ -15,7 +15,7 @@ static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags,
 
 	if (fs->pm.rdonly)
 		return -EROFS;
-	err = umfs_walk(fs, path, flags | UMFS_WALK_NOFOLLOW, w);
+	err = umfs_walk(fs, path, flags | UMFS_WALK_NAME, w);
 	if (err)
 		return err;
 	if (w->name_len == 0)
@@ -259,10 +259,10 @@ int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
 	if (err)
 		goto out;
 	in = umfs_inode(fs, wf->ino);
-	if (S_ISDIR(in->mode))
+	if (wt->ino)
+		err = -EEXIST; /* as Linux: the new name is looked at first */
+	else if (S_ISDIR(in->mode))
 		err = -EPERM;
-	else if (wt->ino)
-		err = -EEXIST;
 	else if (wt->trailing_slash || wf->trailing_slash)
 		err = -ENOENT;
 	else if (in->nlink >= 65000)
@@ -337,10 +337,10 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
 		err = -EEXIST;
 	if (err)
 		goto out;
-	if (S_ISDIR(in->mode))
+	if (w->ino)
+		err = -EEXIST; /* as Linux: the new name is looked at first */
+	else if (S_ISDIR(in->mode))
 		err = -EPERM;
-	else if (w->ino)
-		err = -EEXIST;
 	else if (w->trailing_slash)
 		err = -ENOENT;
 	else if (in->nlink == 0 && !(how & UMFS_LINK_ORPHAN))
@@ -428,7 +428,13 @@ static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
 		return -EEXIST;
 	if ((r->flags & RENAME_EXCHANGE) && !r->dst)
 		return -ENOENT;
-	if (!S_ISDIR(src->mode) && (wo->trailing_slash || (wn->trailing_slash && !r->dst)))
+	/* as Linux: unless the source is a directory, a trailing slash is
+	 * ENOTDIR; with EXCHANGE the same holds for the target */
+	if (!S_ISDIR(src->mode) &&
+	    (wo->trailing_slash || (wn->trailing_slash && !(r->flags & RENAME_EXCHANGE))))
+		return -ENOTDIR;
+	if ((r->flags & RENAME_EXCHANGE) && wn->trailing_slash && r->dst &&
+	    !S_ISDIR(umfs_inode(fs, r->dst)->mode))
 		return -ENOTDIR;
 	err = api_may_change_dir(fs, wo->parent);
 	if (!err)

@@ -453,6 +453,9 @@ struct umfs_walk {
 
 #define UMFS_WALK_NOFOLLOW 0x1u  /* do not follow a symlink in the last component */
 #define UMFS_WALK_PARENT 0x2u    /* the last component may be missing */
+#define UMFS_WALK_NAME 0x4u      /* the call acts on the name itself (mkdir, unlink,
+				  * rename...): never follow the last component,
+				  * even with a trailing slash; callers judge the slash */
 
 /* Resolves path with meta_lock held. */
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w);

@@ -251,8 +251,11 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		}
 		if (!umfs_inode_live(fs, next))
 			return -EUCLEAN;
+		/* as Linux: a trailing slash makes lookups follow the last link,
+		 * but not calls that act on the name itself */
 		if (S_ISLNK(umfs_inode(fs, next)->mode) &&
-		    (!last || (!(flags & UMFS_WALK_NOFOLLOW) || w->trailing_slash))) {
+		    (!last || (!(flags & (UMFS_WALK_NOFOLLOW | UMFS_WALK_NAME)) ||
+			       (w->trailing_slash && !(flags & UMFS_WALK_NAME))))) {
 			if (++links > UMFS_SYMLOOP_MAX)
 				return -ELOOP;
 			err = splice_link(fs, next, p, w, last && w->trailing_slash);
@@ -270,7 +273,8 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		cur = next;
 		if (last) {
 			w->ino = cur;
-			if (w->trailing_slash && !S_ISDIR(umfs_inode(fs, cur)->mode))
+			if (w->trailing_slash && !(flags & UMFS_WALK_NAME) &&
+			    !S_ISDIR(umfs_inode(fs, cur)->mode))
 				return -ENOTDIR;
 			return 0;
 		}

@@ -479,8 +479,8 @@ static ssize_t ofd_read_at(struct ofd *o, void *buf, size_t len, off_t off)
 {
 	ssize_t n = umfs_pread(o->uf, buf, len, off);
 
-	if (unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)) && n > 0)
-		mmap_read_hook(o->ino, buf, (size_t)n, off);
+	if (unlikely(mmap_any()) && n > 0)
+		mmap_read_hook(o->ino, o->gen, buf, (size_t)n, off); /* mapped stores */
 	return n;
 }
 
@@ -502,14 +502,12 @@ static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 	return n;
 }
 
-/* The process's shared mappings of the file see what it wrote. Called
- * without the pool lock (the mappings' lock comes first in write-back). */
+/* Mappings of the file (in any process) see what was written: call with
+ * the pool lock held, so that a first mapper's copy and this agree. */
 static void ofd_written(struct ofd *o, const void *buf, ssize_t n, off_t end)
 {
-	if (unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)) && n > 0) {
-		mmap_size_hook(o->ino, ofd_size(o));
-		mmap_write_hook(o->ino, buf, (size_t)n, end - n);
-	}
+	if (unlikely(mmap_any()) && n > 0)
+		mmap_write_hook(o->ino, o->gen, buf, (size_t)n, end - n, ofd_size(o));
 }
 
 static void ofd_write_sync(struct ofd *o)
@@ -531,16 +529,16 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	if (off >= 0) {
 		pool_lock();
 		n = umfs_write_at(o->uf, buf, len, off, &end);
-		pool_unlock();
 		ofd_written(o, buf, n, end);
+		pool_unlock();
 	} else {
 		ofd_lock(o);
 		pool_lock();
 		n = umfs_write_at(o->uf, buf, len, (off_t)o->sh->pos, &end);
+		ofd_written(o, buf, n, end);
 		pool_unlock();
 		if (n > 0)
 			o->sh->pos = (uint64_t)end;
-		ofd_written(o, buf, n, end);
 		ofd_unlock(o);
 	}
 	if (n > 0)
@@ -745,35 +743,21 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 		saved_flags = o->cached_flags;
 		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
 	}
-	int done = 0;
-
-	for (int i = 0; i < cnt; i++, done = i) {
+	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len == 0)
 			continue;
 		n = umfs_write_at(o->uf, iov[i].iov_base, iov[i].iov_len, off, &end);
 		if (n <= 0)
 			break;
+		ofd_written(o, iov[i].iov_base, n, end);
 		total += n;
 		off = end;
-		if ((size_t)n < iov[i].iov_len) {
-			done = i + 1;
+		if ((size_t)n < iov[i].iov_len)
 			break;
-		}
 	}
 	if (append)
 		umfs_file_set_flags(o->uf, saved_flags);
 	pool_unlock();
-	if (total && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed))) {
-		off_t at = end - total;
-
-		for (int i = 0; i < done && at < end; i++) {
-			ssize_t part = (ssize_t)iov[i].iov_len < end - at ? (ssize_t)iov[i].iov_len
-									: end - at;
-
-			ofd_written(o, iov[i].iov_base, part, at + part);
-			at += part;
-		}
-	}
 	if (at_pos) {
 		if (total)
 			o->sh->pos = (uint64_t)end;
@@ -1029,10 +1013,10 @@ SHIM_API int ftruncate(int fd, off_t len)
 	if (!r) {
 		pool_lock();
 		r = umfs_ftruncate(o->uf, len);
+		if (!r && unlikely(mmap_any()))
+			mmap_size_hook(o->ino, o->gen, len);
 		pool_unlock();
 	}
-	if (!r && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)))
-		mmap_size_hook(o->ino, len);
 	ofd_put(o);
 	TRACE_SERVED(ftruncate, r, t0, "%d, %lld", fd, (long long)len);
 	return (int)shim_ret(r);
@@ -1078,6 +1062,17 @@ SHIM_API int truncate(const char *path, off_t len)
 		fs = shim_fs(&r);
 		if (!fs)
 			break;
+		if (unlikely(mmap_any())) {
+			/* through a descriptor, so that mappings see the new size */
+			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
+
+			r = fd;
+			if (fd >= 0) {
+				r = ftruncate(fd, len) < 0 ? -errno : 0;
+				shim_close(fd);
+			}
+			break;
+		}
 		pool_lock();
 		r = umfs_truncate(fs, up.buf, len);
 		pool_unlock();
@@ -1102,9 +1097,12 @@ static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 		return r;
 	pool_lock();
 	r = umfs_fallocate(o->uf, mode, off, len);
+	if (!r && unlikely(mmap_any())) {
+		if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+			mmap_punch_hook(o->ino, o->gen, off, len);
+		mmap_size_hook(o->ino, o->gen, ofd_size(o));
+	}
 	pool_unlock();
-	if (!r && unlikely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed)))
-		mmap_size_hook(o->ino, ofd_size(o));
 	return r;
 }
 
@@ -1214,6 +1212,8 @@ static int fd_sync(int fd, int datasync, int (*real)(int))
 	}
 	t0 = stats_t0();
 	r = ofd_not_path(o);
+	if (!r && unlikely(mmap_any()))
+		mmap_sync_hook(o->ino, o->gen, o->uf); /* mapped stores first, as Linux */
 	if (!r)
 		r = umfs_fsync(o->uf, datasync);
 	ofd_put(o);

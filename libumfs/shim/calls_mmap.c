@@ -2,28 +2,39 @@
 /*
  * calls_mmap.c - mmap, munmap, msync, mprotect, mremap of UMFS files.
  *
- * Without the kernel module, a UMFS file cannot be mapped by the kernel, so
- * a mapping is anonymous memory filled from the file:
- *   MAP_PRIVATE  private anonymous memory: copy-on-write by construction;
- *                the shim forgets it at once.
- *   MAP_SHARED   shared anonymous memory (so that fork keeps it shared),
- *                written back to the file at msync, munmap, exec and exit
- *                (the part inside the file's size: stores past the end are
- *                dropped, as the kernel drops them). The process's own
- *                write() and read() calls on the file go through the mapping
- *                too, so they agree with it.
- * Pages wholly past the end of the file are mapped from an empty memfd, so
- * that touching them raises SIGBUS as the kernel's would; for MAP_SHARED
- * the boundary follows ftruncate and writes that grow the file.
- * Mapping the pool's pages directly (contiguous ranges) is left to the
- * kernel module: a plain mmap of the pool file would outlive truncation and
- * page moves (the U-Log's swaps), exposing other files' data.
+ * Without the kernel module the kernel cannot map a UMFS file, so:
+ *
+ * MAP_SHARED maps a host file standing for the inode, map-INO-GEN-INST in
+ * the helper directory (tmpfs), which the first mapper (across processes)
+ * fills with the file's contents. Every process that maps the inode maps
+ * that one host file, so stores are seen by all of them at once, as with
+ * the kernel's page cache; pages past the end of the file fault with SIGBUS
+ * because the host file has the file's size. While any process maps the
+ * inode, every process keeps the host file in step with the UMFS file:
+ * write() also writes it, read() reads it (it holds stores not yet written
+ * back), truncation and hole punching apply to it. Its contents go back to
+ * the UMFS file at msync, fsync, and when the last mapping goes away (then
+ * the host file is removed); a process that dies with a mapping leaves the
+ * host file, which the next lone mount writes back.
+ *
+ * MAP_PRIVATE is private anonymous memory filled from the file (from the
+ * host file if one exists): copy-on-write by construction. Pages wholly
+ * past the end of the file are mapped from an empty memfd, so that
+ * touching them raises SIGBUS, as the kernel's would.
+ *
+ * Mapping the pool's pages directly was not chosen: a plain mapping of the
+ * pool file would outlive truncation and the U-Log's page swaps and expose
+ * other files' data; the kernel module is the way to that.
  */
+#include <dirent.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shim.h"
+
+#define COPY_CHUNK (1u << 20)
 
 struct umap {
 	char *addr;
@@ -31,12 +42,8 @@ struct umap {
 	off_t off;               /* file offset of addr */
 	uint64_t ino;
 	uint32_t gen;
+	uint64_t inst;           /* the host file mapped */
 	struct umfs_file *uf;    /* own open file: positional writes, no O_APPEND */
-	int prot;
-	size_t valid;            /* bytes from addr inside the file's last page;
-				  * the pages after fault with SIGBUS, as past EOF */
-	bool writable;           /* the description allows PROT_WRITE */
-	bool dirty;              /* was writable at some time: write back */
 	struct umap *next;
 };
 
@@ -58,6 +65,245 @@ static size_t page_up(size_t n)
 	return (n + page_size() - 1) & ~(page_size() - 1);
 }
 
+static off_t file_size(struct umfs_file *uf)
+{
+	struct stat st;
+
+	return umfs_fstat(uf, &st) ? 0 : st.st_size;
+}
+
+/* ------------------------------------------------------------------ */
+/* Host files                                                           */
+/* ------------------------------------------------------------------ */
+
+static int host_path(char *buf, size_t size, uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	char base[PATH_MAX];
+	int n, err = shim_helper_path(base, sizeof(base), "map", ino, gen);
+
+	if (err)
+		return err;
+	n = snprintf(buf, size, "%s-%llu", base, (unsigned long long)inst);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Descriptors of host files, per process: a small cache (round robin). */
+struct hfd {
+	uint64_t ino, inst;
+	uint32_t gen;
+	int fd;
+};
+
+static struct hfd hcache[16];
+static unsigned hnext;
+static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
+
+/* With hlock held: the host file of (ino, gen, inst), or -1. */
+static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	char path[PATH_MAX];
+	struct hfd *h;
+	int fd;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++)
+		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
+		    hcache[i].inst == inst)
+			return hcache[i].fd;
+	if (host_path(path, sizeof(path), ino, gen, inst))
+		return -1;
+	fd = shim_fd_move_high(sys_open_cloexec(path, O_RDWR, 0));
+	if (fd < 0)
+		return -1;
+	uinfo_mark_internal(fd);
+	h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
+	if (h->fd > 0) {
+		uinfo_unmark_internal(h->fd);
+		sys_close_quiet(h->fd);
+	}
+	h->ino = ino;
+	h->gen = gen;
+	h->inst = inst;
+	h->fd = fd;
+	return fd;
+}
+
+static void host_forget(uint64_t ino, uint32_t gen)
+{
+	pthread_mutex_lock(&hlock);
+	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++) {
+		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen) {
+			uinfo_unmark_internal(hcache[i].fd);
+			sys_close_quiet(hcache[i].fd);
+			hcache[i].fd = 0;
+		}
+	}
+	pthread_mutex_unlock(&hlock);
+}
+
+/* Copies [off, off+len) between the host file and the UMFS file, in
+ * either direction, with the pool lock held. */
+static void host_copy(int hfd, struct umfs_file *uf, off_t off, off_t len, bool to_umfs)
+{
+	char *buf = malloc(COPY_CHUNK);
+	off_t e;
+
+	if (!buf)
+		return;
+	while (len > 0) {
+		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		ssize_t n = to_umfs ? sys_read_full(hfd, buf, want, off) : umfs_pread(uf, buf, want, off);
+
+		if (n <= 0)
+			break;
+		if (to_umfs)
+			umfs_write_at(uf, buf, (size_t)n, off, &e);
+		else if (SYS(pwrite)(hfd, buf, (size_t)n, off) != n)
+			break;
+		off += n;
+		len -= n;
+	}
+	free(buf);
+}
+
+/* The first mapper makes the host file (pool lock held). */
+static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf)
+{
+	char path[PATH_MAX];
+	off_t size = file_size(uf);
+	int fd, err = host_path(path, sizeof(path), ino, gen, inst);
+
+	if (err)
+		return err;
+	fd = sys_open_cloexec(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return fd;
+	if (SYS(ftruncate)(fd, size) < 0) {
+		err = -errno;
+		SYS(close)(fd);
+		SYS(unlink)(path);
+		return err;
+	}
+	host_copy(fd, uf, 0, size, false);
+	SYS(close)(fd);
+	return 0;
+}
+
+/* Writes the host file back into the file and, with last, removes it
+ * (pool lock held). */
+static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			   off_t off, off_t len, bool last)
+{
+	char path[PATH_MAX];
+	off_t size;
+	int fd;
+
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst);
+	if (fd >= 0 && uf) {
+		size = file_size(uf);
+		if (off < size)
+			host_copy(fd, uf, off, len < size - off ? len : size - off, true);
+	}
+	pthread_mutex_unlock(&hlock);
+	if (last) {
+		host_forget(ino, gen);
+		if (!host_path(path, sizeof(path), ino, gen, inst))
+			SYS(unlink)(path);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks: every process keeps a mapped inode's host file in step         */
+/* ------------------------------------------------------------------ */
+
+void mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
+{
+	uint64_t inst = map_slot_find(ino, gen);
+	int fd;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst);
+	if (fd >= 0)
+		sys_read_full(fd, buf, len, off);
+	pthread_mutex_unlock(&hlock);
+}
+
+/* Called with the pool lock held, after the write. */
+void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, off_t off,
+		     off_t size)
+{
+	uint64_t inst = map_slot_find(ino, gen);
+	struct stat st;
+	int fd;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst);
+	if (fd >= 0) {
+		if (SYS(fstat)(fd, &st) == 0 && st.st_size < size)
+			SYS(ftruncate)(fd, size);
+		SYS(pwrite)(fd, buf, len, off);
+	}
+	pthread_mutex_unlock(&hlock);
+}
+
+/* The file has size bytes now (pool lock held): pages past it fault. */
+void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
+{
+	uint64_t inst = map_slot_find(ino, gen);
+	int fd;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst);
+	if (fd >= 0)
+		SYS(ftruncate)(fd, size);
+	pthread_mutex_unlock(&hlock);
+}
+
+/* A hole was punched, or a range zeroed (pool lock held). */
+void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
+{
+	uint64_t inst = map_slot_find(ino, gen);
+	int fd;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst);
+	if (fd >= 0)
+		SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	pthread_mutex_unlock(&hlock);
+}
+
+/* fsync of a mapped file: its mapped stores go back first (pool lock held
+ * by the caller? no: taken here). */
+void mmap_sync_hook(uint64_t ino, uint32_t gen, struct umfs_file *uf)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	struct umfs_file *wf = NULL;
+	uint64_t inst = map_slot_find(ino, gen);
+
+	if (!inst || !fs)
+		return;
+	(void)uf;
+	pool_lock();
+	inst = map_slot_find(ino, gen);
+	if (inst && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0) {
+		host_writeback(ino, gen, inst, wf, 0, INT64_MAX, false);
+		umfs_close(wf);
+	}
+	pool_unlock();
+}
+
+/* ------------------------------------------------------------------ */
+/* Private mappings and SIGBUS past the end                              */
+/* ------------------------------------------------------------------ */
+
 static int sigbus_fd = -1;
 static pthread_mutex_t sigbus_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -78,55 +324,90 @@ static void map_sigbus(char *addr, size_t len, int prot)
 		SYS(mmap)(addr, len, prot, MAP_SHARED | MAP_FIXED, sigbus_fd, 0);
 }
 
-/* Bytes of a mapping of len at file offset off that lie in pages the file
- * reaches (size: the file's size). */
-static size_t valid_len(off_t off, size_t len, off_t size)
+static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int flags, off_t off,
+			 int *err)
 {
-	size_t v = size > off ? page_up((size_t)(size - off)) : 0;
+	off_t size = ofd_size(o);
+	size_t valid = size > off ? page_up((size_t)(size - off)) : 0;
+	void *mem;
 
-	return v < len ? v : len;
+	mem = SYS(mmap)(addr, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS |
+				(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE |
+					  MAP_POPULATE | MAP_LOCKED | MAP_32BIT | MAP_STACK)),
+			-1, 0);
+	if (mem == MAP_FAILED) {
+		*err = -errno;
+		return MAP_FAILED;
+	}
+	if (off < size) {
+		size_t want = (size_t)(size - off) < len ? (size_t)(size - off) : len;
+		ssize_t n = umfs_pread(o->uf, mem, want, off);
+
+		if (n < 0) {
+			SYS(munmap)(mem, len);
+			*err = (int)n;
+			return MAP_FAILED;
+		}
+		if (mmap_any())
+			mmap_read_hook(o->ino, o->gen, mem, (size_t)n, off);
+	}
+	if (prot != (PROT_READ | PROT_WRITE))
+		SYS(mprotect)(mem, len, prot);
+	if (valid < page_up(len))
+		map_sigbus((char *)mem + valid, page_up(len) - valid, prot);
+	return mem;
 }
 
-static off_t file_size(struct umfs_file *uf)
-{
-	struct stat st;
+/* ------------------------------------------------------------------ */
+/* Shared mappings                                                       */
+/* ------------------------------------------------------------------ */
 
-	return umfs_fstat(uf, &st) ? 0 : st.st_size;
+/* Counts one more mapping of the inode, making the host file for the
+ * first (pool lock held). Returns the instance, or 0 with *err. */
+static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *err)
+{
+	uint32_t users;
+	uint64_t inst = map_slot_add(ino, gen, 1, &users);
+
+	if (!inst) {
+		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
+		return 0;
+	}
+	if (users == 1) {
+		*err = host_create(ino, gen, inst, uf);
+		if (*err) {
+			map_slot_add(ino, gen, -1, &users);
+			return 0;
+		}
+	}
+	registry_add(ino, 1);
+	return inst;
 }
 
-/* Writes [start, end) of the mapping back to the file. */
-static void writeback(struct umap *m, char *start, char *end)
+/* One mapping less (pool lock held): the last writes back and removes the
+ * host file. */
+static void map_release(struct umap *m)
 {
-	off_t foff = m->off + (start - m->addr), size = file_size(m->uf), e;
-	size_t n;
+	uint32_t users;
+	uint64_t inst = map_slot_add(m->ino, m->gen, -1, &users);
 
-	if (end > m->addr + m->valid)
-		end = m->addr + m->valid;
-	if (!m->dirty || foff >= size || start >= end)
-		return;
-	n = (size_t)(end - start);
-	if ((off_t)n > size - foff)
-		n = (size_t)(size - foff);
-	if (!(m->prot & PROT_READ))
-		SYS(mprotect)(m->addr, m->len, m->prot | PROT_READ);
-	pool_lock();
-	umfs_write_at(m->uf, start, n, foff, &e);
-	pool_unlock();
-	if (!(m->prot & PROT_READ))
-		SYS(mprotect)(m->addr, m->len, m->prot);
+	if (inst && users == 0)
+		host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
+	registry_add(m->ino, -1);
 }
 
 static void umap_free(struct umap *m)
 {
 	pool_lock();
-	registry_add(m->ino, -1);
+	map_release(m);
 	umfs_close(m->uf);
 	pool_unlock();
 	free(m);
 	atomic_fetch_sub(&mmap_shared_count, 1);
 }
 
-/* Forgets [a, a+len) of every shared mapping, writing it back first. */
+/* Forgets [a, a+len) of this process's shared mappings (map_lock held). */
 static void umap_remove_range(char *a, size_t len)
 {
 	char *end = a + len;
@@ -141,7 +422,6 @@ static void umap_remove_range(char *a, size_t len)
 			p = &m->next;
 			continue;
 		}
-		writeback(m, lo, hi);
 		if (lo == ms && hi == me) {
 			*p = m->next;
 			umap_free(m);
@@ -153,9 +433,10 @@ static void umap_remove_range(char *a, size_t len)
 			m->len = (size_t)(me - hi);
 		} else if (hi == me) { /* tail cut */
 			m->len = (size_t)(lo - ms);
-		} else { /* a hole in the middle: two mappings */
+		} else { /* a hole in the middle: two mappings, each counted */
 			struct umap *t = malloc(sizeof(*t));
 			struct umfs_fs *fs = shim_fs_peek();
+			int err = 0;
 
 			if (t && fs) {
 				*t = *m;
@@ -163,11 +444,13 @@ static void umap_remove_range(char *a, size_t len)
 				t->len = (size_t)(me - hi);
 				t->off = m->off + (hi - ms);
 				pool_lock();
-				if (umfs_open_id(fs, m->ino, m->gen, m->writable ? O_RDWR : O_RDONLY,
-						 UMFS_OPEN_ID_NOCHECK, &t->uf))
+				if (umfs_open_id(fs, m->ino, m->gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &t->uf) &&
+				    umfs_open_id(fs, m->ino, m->gen, O_RDONLY, UMFS_OPEN_ID_NOCHECK, &t->uf))
 					t->uf = NULL;
-				if (t->uf)
-					registry_add(m->ino, 1);
+				if (t->uf && !map_hold(m->ino, m->gen, t->uf, &err)) {
+					umfs_close(t->uf);
+					t->uf = NULL;
+				}
 				pool_unlock();
 				if (t->uf) {
 					t->next = m->next;
@@ -185,15 +468,89 @@ static void umap_remove_range(char *a, size_t len)
 	}
 }
 
+static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int flags, off_t off,
+			int *err)
+{
+	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
+	struct umfs_fs *fs = shim_fs(err);
+	char path[PATH_MAX];
+	struct umfs_file *uf = NULL;
+	struct umap *m;
+	uint64_t inst = 0;
+	void *mem = MAP_FAILED;
+	int fd;
+
+	if (!fs)
+		return MAP_FAILED;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		*err = -ENOMEM;
+		return MAP_FAILED;
+	}
+	pool_lock();
+	*err = umfs_open_id(fs, o->ino, o->gen, accmode == O_RDWR ? O_RDWR : O_RDONLY,
+			    UMFS_OPEN_ID_NOCHECK, &uf);
+	if (!*err)
+		inst = map_hold(o->ino, o->gen, uf, err);
+	pool_unlock();
+	if (!inst)
+		goto fail;
+	/* the host file is opened as the description is, so that the kernel
+	 * refuses PROT_WRITE (now or by mprotect) on a read-only open */
+	*err = host_path(path, sizeof(path), o->ino, o->gen, inst);
+	fd = *err ? *err : sys_open_cloexec(path, accmode == O_RDWR ? O_RDWR : O_RDONLY, 0);
+	if (fd < 0) {
+		*err = fd;
+		goto fail_release;
+	}
+	if ((flags & MAP_FIXED) && atomic_load(&mmap_shared_count)) {
+		pthread_mutex_lock(&map_lock);
+		umap_remove_range(addr, page_up(len));
+		pthread_mutex_unlock(&map_lock);
+	}
+	mem = SYS(mmap)(addr, len, prot, flags, fd, off);
+	if (mem == MAP_FAILED)
+		*err = -errno;
+	SYS(close)(fd);
+	if (mem == MAP_FAILED)
+		goto fail_release;
+	m->addr = mem;
+	m->len = page_up(len);
+	m->off = off;
+	m->ino = o->ino;
+	m->gen = o->gen;
+	m->inst = inst;
+	m->uf = uf;
+	pthread_mutex_lock(&map_lock);
+	m->next = maps;
+	maps = m;
+	atomic_fetch_add(&mmap_shared_count, 1);
+	pthread_mutex_unlock(&map_lock);
+	return mem;
+
+fail_release:
+	m->ino = o->ino;
+	m->gen = o->gen;
+	m->uf = uf;
+	pool_lock();
+	map_release(m);
+	pool_unlock();
+fail:
+	if (uf) {
+		pool_lock();
+		umfs_close(uf);
+		pool_unlock();
+	}
+	free(m);
+	return MAP_FAILED;
+}
+
 SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int type = flags & MAP_TYPE, accmode, err = 0;
 	bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
-	struct umfs_file *uf = NULL;
-	struct umap *m = NULL;
 	struct ofd *o;
-	void *mem;
-	off_t size;
+	void *mem = MAP_FAILED;
 
 	if (likely((flags & MAP_ANONYMOUS) || (o = fd_get_fast(fd)) == NULL)) {
 		if (unlikely((flags & MAP_FIXED) &&
@@ -220,98 +577,18 @@ SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 		err = -EACCES;
 	else if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 		err = -EINVAL;
-	if (err)
-		goto fail;
-	if (shared) {
-		struct umfs_fs *fs = shim_fs(&err);
-
-		if (!fs)
-			goto fail;
-		m = calloc(1, sizeof(*m));
-		if (!m) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		pool_lock();
-		err = umfs_open_id(fs, o->ino, o->gen, accmode == O_RDWR ? O_RDWR : O_RDONLY,
-				   UMFS_OPEN_ID_NOCHECK, &uf);
-		if (!err)
-			registry_add(o->ino, 1);
-		pool_unlock();
-		if (err)
-			goto fail;
-	}
-	if ((flags & MAP_FIXED) && atomic_load(&mmap_shared_count)) {
-		pthread_mutex_lock(&map_lock);
-		umap_remove_range(addr, page_up(len));
-		pthread_mutex_unlock(&map_lock);
-	}
-	mem = SYS(mmap)(addr, len, PROT_READ | PROT_WRITE,
-			(shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
-				(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE |
-					  MAP_POPULATE | MAP_LOCKED | MAP_32BIT | MAP_STACK)),
-			-1, 0);
-	if (mem == MAP_FAILED) {
-		err = -errno;
-		goto fail;
-	}
-	size = ofd_size(o);
-	if (off < size) {
-		size_t want = (size_t)(size - off) < len ? (size_t)(size - off) : len;
-		ssize_t n = umfs_pread(o->uf, mem, want, off);
-
-		if (n < 0) {
-			SYS(munmap)(mem, len);
-			err = (int)n;
-			goto fail;
-		}
-		if (atomic_load(&mmap_shared_count))
-			mmap_read_hook(o->ino, mem, (size_t)n, off);
-	}
-	if (prot != (PROT_READ | PROT_WRITE))
-		SYS(mprotect)(mem, len, prot);
-	{
-		size_t valid = valid_len(off, page_up(len), size);
-
-		map_sigbus((char *)mem + valid, page_up(len) - valid, prot);
-		if (m)
-			m->valid = valid;
-	}
-	if (m) {
-		m->addr = mem;
-		m->len = page_up(len);
-		m->off = off;
-		m->ino = o->ino;
-		m->gen = o->gen;
-		m->uf = uf;
-		m->prot = prot;
-		m->writable = accmode == O_RDWR;
-		m->dirty = (prot & PROT_WRITE) != 0;
-		pthread_mutex_lock(&map_lock);
-		m->next = maps;
-		maps = m;
-		atomic_fetch_add(&mmap_shared_count, 1);
-		pthread_mutex_unlock(&map_lock);
-	}
+	if (!err)
+		mem = shared ? map_shared(o, addr, len, prot, flags, off, &err)
+			     : map_private(o, addr, len, prot, flags, off, &err);
 	ofd_put(o);
-	TRACE_SERVED(mmap, 0, 0, "%d, %zu, %lld -> %p", fd, len, (long long)off, mem);
+	TRACE_SERVED(mmap, mem == MAP_FAILED ? err : 0, 0, "%d, %zu, %lld -> %p", fd, len,
+		     (long long)off, mem);
+	if (mem == MAP_FAILED)
+		errno = -err;
 	return mem;
-
-fail:
-	if (uf) {
-		pool_lock();
-		registry_add(o->ino, -1);
-		umfs_close(uf);
-		pool_unlock();
-	}
-	free(m);
-	ofd_put(o);
-	TRACE_SERVED(mmap, err, 0, "%d, %zu, %lld", fd, len, (long long)off);
-	errno = -err;
-	return MAP_FAILED;
 }
 
-SHIM_API void * mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+SHIM_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return mmap(addr, len, prot, flags, fd, off);
 }
@@ -352,7 +629,10 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 		if (lo >= hi)
 			continue;
 		found = true;
-		writeback(m, lo, hi);
+		pool_lock();
+		host_writeback(m->ino, m->gen, m->inst, m->uf, m->off + (lo - m->addr), hi - lo,
+			       false);
+		pool_unlock();
 		umfs_fsync(m->uf, 1);
 	}
 	pthread_mutex_unlock(&map_lock);
@@ -362,32 +642,11 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 	return 0;
 }
 
+/* The kernel maps the host files: it enforces protections itself (a host
+ * file is opened read-only for a read-only description). */
 SHIM_API int mprotect(void *addr, size_t len, int prot)
 {
-	char *a = addr, *end = a + page_up(len);
-	int r;
-
-	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
-		return SYS(mprotect)(addr, len, prot);
-	pthread_mutex_lock(&map_lock);
-	for (struct umap *m = maps; m; m = m->next) {
-		if (a < m->addr + m->len && end > m->addr && (prot & PROT_WRITE) && !m->writable) {
-			pthread_mutex_unlock(&map_lock);
-			errno = EACCES; /* a shared map of a file open read-only */
-			return -1;
-		}
-	}
-	r = SYS(mprotect)(addr, len, prot);
-	if (r == 0) {
-		for (struct umap *m = maps; m; m = m->next) {
-			if (a < m->addr + m->len && end > m->addr) {
-				m->prot = prot;
-				m->dirty |= (prot & PROT_WRITE) != 0;
-			}
-		}
-	}
-	pthread_mutex_unlock(&map_lock);
-	return r;
+	return SYS(mprotect)(addr, len, prot);
 }
 
 SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
@@ -416,96 +675,51 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 		errno = EINVAL; /* only a whole UMFS mapping moves or resizes */
 		return MAP_FAILED;
 	}
-	if (newlen < oldlen)
-		writeback(m, m->addr + page_up(newlen), m->addr + m->len);
-	mem = SYS(mremap)(old, oldlen, newlen, flags, want);
+	mem = SYS(mremap)(old, oldlen, newlen, flags, want); /* a host file mapping */
 	if (mem != MAP_FAILED) {
-		size_t grown = page_up(newlen) > m->len ? page_up(newlen) - m->len : 0;
-		off_t size = file_size(m->uf);
-
 		m->addr = mem;
-		if (grown) {
-			/* the new part shows the file, as a file mapping would */
-			off_t foff = m->off + (off_t)m->len;
-
-			if (!(m->prot & PROT_WRITE))
-				SYS(mprotect)(mem, page_up(newlen), m->prot | PROT_WRITE);
-			if (foff < size)
-				umfs_pread(m->uf, m->addr + m->len,
-					   (size_t)(size - foff) < grown ? (size_t)(size - foff) : grown,
-					   foff);
-			if (!(m->prot & PROT_WRITE))
-				SYS(mprotect)(mem, page_up(newlen), m->prot);
-		}
 		m->len = page_up(newlen);
-		m->valid = valid_len(m->off, m->len, size);
-		map_sigbus(m->addr + m->valid, m->len - m->valid, m->prot);
 	}
 	pthread_mutex_unlock(&map_lock);
 	return mem;
 }
 
-/* The process wrote [off, off+len) of ino: its shared mappings show it. */
-void mmap_write_hook(uint64_t ino, const void *buf, size_t len, off_t off)
-{
-	pthread_mutex_lock(&map_lock);
-	for (struct umap *m = maps; m; m = m->next) {
-		off_t lo = off > m->off ? off : m->off;
-		off_t hi = off + (off_t)len < m->off + (off_t)m->valid ? off + (off_t)len
-								      : m->off + (off_t)m->valid;
+/* ------------------------------------------------------------------ */
+/* fork, exec, exit, recovery                                            */
+/* ------------------------------------------------------------------ */
 
-		if (m->ino != ino || lo >= hi)
-			continue;
-		if (!(m->prot & PROT_WRITE))
-			SYS(mprotect)(m->addr, m->len, PROT_READ | PROT_WRITE);
-		memcpy(m->addr + (lo - m->off), (const char *)buf + (lo - off), (size_t)(hi - lo));
-		if (!(m->prot & PROT_WRITE))
-			SYS(mprotect)(m->addr, m->len, m->prot);
-	}
-	pthread_mutex_unlock(&map_lock);
-}
-
-/* The process reads [off, off+len) of ino: stores in its shared mappings
- * not yet written back are the file's current contents. */
-void mmap_read_hook(uint64_t ino, void *buf, size_t len, off_t off)
-{
-	pthread_mutex_lock(&map_lock);
-	for (struct umap *m = maps; m; m = m->next) {
-		off_t lo = off > m->off ? off : m->off;
-		off_t hi = off + (off_t)len < m->off + (off_t)m->valid ? off + (off_t)len
-								      : m->off + (off_t)m->valid;
-
-		if (m->ino != ino || lo >= hi || !m->dirty || (char *)buf == m->addr)
-			continue;
-		if (!(m->prot & PROT_READ))
-			SYS(mprotect)(m->addr, m->len, m->prot | PROT_READ);
-		memcpy((char *)buf + (lo - off), m->addr + (lo - m->off), (size_t)(hi - lo));
-		if (!(m->prot & PROT_READ))
-			SYS(mprotect)(m->addr, m->len, m->prot);
-	}
-	pthread_mutex_unlock(&map_lock);
-}
-
+/* exec and exit: the mapped stores go back to the files. */
 void mmap_writeback_all(void)
-{
-	if (atomic_load(&mmap_shared_count) == 0)
-		return;
-	pthread_mutex_lock(&map_lock);
-	for (struct umap *m = maps; m; m = m->next)
-		writeback(m, m->addr, m->addr + m->len);
-	pthread_mutex_unlock(&map_lock);
-}
-
-/* Registry accounting for fork (the child holds the files too) and exec
- * (the mappings go away). */
-void mmap_registry_all(int delta)
 {
 	if (atomic_load(&mmap_shared_count) == 0)
 		return;
 	pthread_mutex_lock(&map_lock);
 	pool_lock();
 	for (struct umap *m = maps; m; m = m->next)
+		host_writeback(m->ino, m->gen, m->inst, m->uf, m->off, (off_t)m->len, false);
+	pool_unlock();
+	pthread_mutex_unlock(&map_lock);
+}
+
+/* fork (+1: the child maps them too, counted before the fork), exec (-1:
+ * the mappings go; +1 if exec failed). */
+void mmap_registry_all(int delta)
+{
+	uint32_t users;
+
+	if (atomic_load(&mmap_shared_count) == 0)
+		return;
+	pthread_mutex_lock(&map_lock);
+	pool_lock();
+	for (struct umap *m = maps; m; m = m->next) {
+		uint64_t inst = map_slot_add(m->ino, m->gen, delta, &users);
+
+		if (delta < 0 && inst && users == 0)
+			host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
+		else if (delta > 0 && inst)
+			m->inst = inst;
 		registry_add(m->ino, delta);
+	}
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
 }
@@ -518,52 +732,44 @@ void mmap_shutdown(void)
 		struct umap *m = maps;
 
 		maps = m->next;
-		writeback(m, m->addr, m->addr + m->len);
-		umfs_close(m->uf);
-		free(m);
+		umap_free(m);
 	}
-	atomic_store(&mmap_shared_count, 0);
 	pthread_mutex_unlock(&map_lock);
 }
 
-/* The file ino now has size bytes: pages of its shared mappings that came
- * inside the file show its data, pages that fell outside fault (SIGBUS),
- * and the tail of the last page past the end reads as zeros. */
-void mmap_size_hook(uint64_t ino, off_t size)
+/* A lone mount: host files left by processes that died with mappings hold
+ * stores never written back; they go to their files now. */
+void mmap_recover_orphans(void)
 {
-	pthread_mutex_lock(&map_lock);
-	for (struct umap *m = maps; m; m = m->next) {
-		size_t valid;
+	struct umfs_fs *fs = shim_fs_peek();
+	char dir[PATH_MAX], path[PATH_MAX + 300], *slash;
+	struct dirent *e;
+	DIR *d;
 
-		if (m->ino != ino)
+	if (!fs || shim_helper_path(dir, sizeof(dir), "x", 0, 0))
+		return;
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	d = SYS(opendir)(dir);
+	if (!d)
+		return;
+	while ((e = SYS(readdir)(d)) != NULL) {
+		unsigned long long ino, inst;
+		unsigned gen;
+		struct umfs_file *uf;
+		int fd;
+
+		if (sscanf(e->d_name, "map-%llu-%u-%llu", &ino, &gen, &inst) != 3)
 			continue;
-		valid = valid_len(m->off, m->len, size);
-		if (valid > m->valid) {
-			char *a = m->addr + m->valid;
-			size_t n = valid - m->valid;
-			off_t foff = m->off + (off_t)m->valid;
-
-			SYS(mmap)(a, n, PROT_READ | PROT_WRITE,
-				  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-			if (size > foff)
-				umfs_pread(m->uf, a, (size_t)(size - foff) < n ? (size_t)(size - foff) : n,
-					   foff);
-			if (m->prot != (PROT_READ | PROT_WRITE))
-				SYS(mprotect)(a, n, m->prot);
-		} else if (valid < m->valid) {
-			map_sigbus(m->addr + valid, m->valid - valid, m->prot);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = sys_open_cloexec(path, O_RDONLY, 0);
+		if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
+			host_copy(fd, uf, 0, file_size(uf), true);
+			umfs_close(uf);
+			SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
 		}
-		m->valid = valid;
-		if (size > m->off && (size_t)(size - m->off) < valid) {
-			/* zeros past the end, inside the last page */
-			size_t tail = (size_t)(size - m->off);
-
-			if (!(m->prot & PROT_WRITE))
-				SYS(mprotect)(m->addr, m->len, m->prot | PROT_WRITE);
-			memset(m->addr + tail, 0, valid - tail);
-			if (!(m->prot & PROT_WRITE))
-				SYS(mprotect)(m->addr, m->len, m->prot);
-		}
+		sys_close_quiet(fd);
+		SYS(unlink)(path);
 	}
-	pthread_mutex_unlock(&map_lock);
+	SYS(closedir)(d);
 }

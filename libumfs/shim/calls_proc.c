@@ -588,7 +588,3 @@ SHIM_API int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	errno = ENOTSUP; /* UMFS changes do not pass through the kernel */
 	return -1;
 }
-
-void proc_init(void)
-{
-}

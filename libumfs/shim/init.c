@@ -189,7 +189,6 @@ __attribute__((constructor)) static void shim_init(void)
 		unsetenv("UMFS_CWD");
 	}
 	stdio_init();
-	proc_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	errno = saved;
 }
@@ -203,7 +202,7 @@ __attribute__((destructor)) static void shim_fini(void)
 		return;
 	}
 	fflush(NULL); /* stdio buffers on UMFS files, while the pool is up */
-	mmap_writeback_all();
+	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
 	stats_report();
 	cwd_exit();
 	ofd_exit();

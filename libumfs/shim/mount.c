@@ -18,6 +18,7 @@
  * recover the pool; later ones take it for reading and mount without
  * recovery, so that nobody rolls back a live process's transaction.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,12 +28,22 @@
 #include "umfs_format.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 2
+#define SHARED_VERSION 3
+#define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define REG_CAP 65536u /* open inodes tracked across processes */
 
 struct reg_entry {
 	uint64_t ino;   /* 0: empty */
 	uint64_t count; /* holders across processes */
+};
+
+/* An inode some process maps MAP_SHARED: its host file is
+ * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
+struct map_slot {
+	_Atomic uint64_t ino; /* 0: free */
+	uint32_t gen;
+	uint32_t users;       /* mappings, across processes */
+	_Atomic uint64_t inst; /* which host file: a new one each time users goes 0 -> 1 */
 };
 
 struct shim_shared {
@@ -43,8 +54,14 @@ struct shim_shared {
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
 	uint64_t reg_used;
+	_Atomic uint32_t maps_active; /* map slots in use */
+	uint32_t pad;
+	uint64_t map_inst;     /* last host file instance handed out */
+	struct map_slot maps[MAP_CAP];
 	struct reg_entry reg[];
 };
+
+_Atomic uint32_t *shim_maps_active;
 
 static struct umfs_fs *_Atomic g_fs;
 static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -137,23 +154,38 @@ static int shared_open(bool *alone)
 	void *p;
 
 	snprintf(path, sizeof(path), "%s/shared", helper_dir);
-	fd = sys_open_cloexec(path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0)
-		return fd;
-	if (SYS(fcntl)(fd, F_OFD_SETLK, &fl) == 0) {
-		*alone = true;
-	} else if (errno == EAGAIN || errno == EACCES) {
-		*alone = false;
-		fl.l_type = F_RDLCK;
-		while (SYS(fcntl)(fd, F_OFD_SETLKW, &fl) < 0) {
-			if (errno != EINTR) {
-				err = -errno;
-				goto err_close;
+	for (int tries = 0;; tries++) {
+		struct stat now;
+
+		if (SYS(mkdir)(helper_dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		fd = sys_open_cloexec(path, O_RDWR | O_CREAT, 0600);
+		if (fd < 0)
+			return fd;
+		fl.l_type = F_WRLCK;
+		if (SYS(fcntl)(fd, F_OFD_SETLK, &fl) == 0) {
+			*alone = true;
+		} else if (errno == EAGAIN || errno == EACCES) {
+			*alone = false;
+			fl.l_type = F_RDLCK;
+			while (SYS(fcntl)(fd, F_OFD_SETLKW, &fl) < 0) {
+				if (errno != EINTR) {
+					err = -errno;
+					goto err_close;
+				}
 			}
+		} else {
+			err = -errno;
+			goto err_close;
 		}
-	} else {
-		err = -errno;
-		goto err_close;
+		/* the last user removes the area as it leaves (mount_exit): a
+		 * lock on a file no longer at the path counts for nothing */
+		if (SYS(fstat)(fd, &st) == 0 && st.st_nlink > 0 && SYS(stat)(path, &now) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			break;
+		SYS(close)(fd);
+		if (tries > 100)
+			return -EAGAIN;
 	}
 	if (*alone && SYS(ftruncate)(fd, (off_t)len) < 0) {
 		err = -errno;
@@ -170,9 +202,10 @@ static int shared_open(bool *alone)
 	}
 	shared = p;
 	shared_len = len;
+	shim_maps_active = &shared->maps_active;
 	if (*alone) {
 		/* Nobody else: whatever a dead process left here is stale. */
-		memset(shared, 0, sizeof(*shared));
+		memset(shared, 0, sizeof(*shared)); /* map slots included */
 		memset(shared->reg, 0, REG_CAP * sizeof(struct reg_entry));
 		shared_mutex_init(&shared->lock);
 		shared->reg_cap = REG_CAP;
@@ -270,6 +303,63 @@ void shim_dir_epoch_bump(void)
 		atomic_fetch_add(&shared->dir_epoch, 1);
 }
 
+/* The host file instance of a mapped inode, or 0 when nobody maps it
+ * (no lock needed: a stale answer is caught by the instance number). */
+uint64_t map_slot_find(uint64_t ino, uint32_t gen)
+{
+	if (!shared || atomic_load_explicit(&shared->maps_active, memory_order_acquire) == 0)
+		return 0;
+	for (uint32_t i = 0; i < MAP_CAP; i++) {
+		struct map_slot *m = &shared->maps[i];
+
+		if (atomic_load_explicit(&m->ino, memory_order_acquire) == ino && m->gen == gen)
+			return atomic_load(&m->inst);
+	}
+	return 0;
+}
+
+/* Counts a mapping more (delta 1) or less (-1), with the pool lock held.
+ * Returns the host file instance and the users left (0: the last went). */
+uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
+{
+	struct map_slot *free_slot = NULL;
+
+	*users = 0;
+	if (!shared)
+		return 0;
+	for (uint32_t i = 0; i < MAP_CAP; i++) {
+		struct map_slot *m = &shared->maps[i];
+		uint64_t inst;
+
+		if (atomic_load(&m->ino) == 0) {
+			if (!free_slot)
+				free_slot = m;
+			continue;
+		}
+		if (atomic_load(&m->ino) != ino || m->gen != gen)
+			continue;
+		inst = atomic_load(&m->inst);
+		if (delta < 0 && m->users <= (uint32_t)-delta) {
+			atomic_store(&m->ino, 0);
+			m->users = 0;
+			atomic_fetch_sub(&shared->maps_active, 1);
+			return inst;
+		}
+		m->users += (uint32_t)delta;
+		*users = m->users;
+		return inst;
+	}
+	if (delta <= 0 || !free_slot)
+		return 0; /* unknown, or full: the caller falls back */
+	free_slot->gen = gen;
+	free_slot->users = (uint32_t)delta;
+	atomic_store(&free_slot->inst, ++shared->map_inst);
+	atomic_store(&free_slot->ino, ino);
+	atomic_fetch_add(&shared->maps_active, 1);
+	*users = (uint32_t)delta;
+	return shared->map_inst;
+}
+
 void pool_lock(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
@@ -365,6 +455,8 @@ static int do_mount(bool adoption)
 	my_epoch = shared->epoch;
 	atomic_store_explicit(&g_fs, fs, memory_order_release);
 	if (alone)
+		mmap_recover_orphans(); /* mapped stores of processes that died */
+	if (alone)
 		mount_gate_open();
 	SHIM_LOG(LOG_INFO, "mounted %s at %s (%s)", cfg.pool, cfg.prefix,
 		 alone ? "first user" : "shared with other processes");
@@ -449,6 +541,29 @@ void mount_fork_child(void)
 	uinfo_mark_internal(shared_fd);
 }
 
+/* Removes the helper directory and what is in it (lock files, FIFOs, the
+ * shared area): called by the last user, which holds the gate for writing.
+ * Processes waiting at the gate notice that their "shared" is gone. */
+static void helper_dir_remove(void)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *d = SYS(opendir)(helper_dir);
+
+	if (!d)
+		return;
+	while ((e = SYS(readdir)(d)) != NULL) {
+		if (strncmp(e->d_name, "lk-", 3) != 0 && strncmp(e->d_name, "fifo-", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", helper_dir, e->d_name);
+		SYS(unlink)(path);
+	}
+	SYS(closedir)(d);
+	snprintf(path, sizeof(path), "%s/shared", helper_dir);
+	SYS(unlink)(path);
+	SYS(rmdir)(helper_dir);
+}
+
 /* At exit: when this process is the last user of the pool, close what it
  * still holds (as the kernel's exit would: unlinked files it held are freed)
  * and unmount, so that the pool is left clean. Descriptors used after this
@@ -463,14 +578,22 @@ void mount_exit(void)
 	if (SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl) < 0)
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
+	/* alone: what the registry still counts was left by processes that
+	 * ended without exit handlers (_exit): nobody holds it any more */
+	memset(shared->reg, 0, REG_CAP * sizeof(struct reg_entry));
+	shared->reg_used = 0;
 	mmap_shutdown();
+	mmap_recover_orphans();
 	ofd_shutdown();
+	cwd_exit();
+	umfs_fs_recover(fs); /* frees the orphans those processes held */
 	atomic_store(&g_fs, NULL);
 	uinfo_unmark_internal(umfs_fs_fd(fs));
 	umfs_set_held_hook(fs, NULL, NULL);
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
 	umfs_unmount(fs);
+	helper_dir_remove(); /* alone, holding the gate: nobody is past it */
 	fl.l_type = F_UNLCK;
 	SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl);
 	SYS(munmap)(shared, shared_len);

@@ -227,6 +227,7 @@ struct shim_sys {
 						int, mode_t);
 	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
 	mode_t (*umask)(mode_t);
+	long (*syscall)(long, ...);
 };
 
 extern struct shim_sys sys;
@@ -292,6 +293,16 @@ void registry_add(uint64_t ino, int delta);
 /* Host helper directory beside the pool: lock files and FIFOs. */
 int shim_helper_path(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
 void mount_fork_child(void);
+/* Inodes mapped MAP_SHARED by any process (calls_mmap.c). */
+extern _Atomic uint32_t *shim_maps_active;
+static inline bool mmap_any(void)
+{
+	_Atomic uint32_t *p = shim_maps_active;
+
+	return p && atomic_load_explicit(p, memory_order_relaxed) != 0;
+}
+uint64_t map_slot_find(uint64_t ino, uint32_t gen);
+uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
 /* Renames and rmdirs anywhere bump this: paths held for directories
  * (dirfds, the cwd) are checked again when it moved. */
 uint64_t shim_dir_epoch(void);
@@ -536,16 +547,19 @@ char *shim_realpath(const char *path, char *resolved);
 /* calls_stdio.c */
 void stdio_init(void);
 void stdio_fd_changed(int fd);
-/* calls_mmap.c */
-extern _Atomic int mmap_shared_count;
-void mmap_write_hook(uint64_t ino, const void *buf, size_t len, off_t off);
-void mmap_read_hook(uint64_t ino, void *buf, size_t len, off_t off);
-void mmap_size_hook(uint64_t ino, off_t size);
+/* calls_mmap.c: hooks that keep the host file of a mapped inode and the
+ * UMFS file in step (call them when mmap_any()) */
+extern _Atomic int mmap_shared_count; /* this process's shared mappings */
+void mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off);
+void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, off_t off,
+		     off_t size);
+void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size);
+void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len);
+void mmap_sync_hook(uint64_t ino, uint32_t gen, struct umfs_file *uf);
 void mmap_writeback_all(void);
 void mmap_registry_all(int delta);
 void mmap_shutdown(void);
-/* calls_proc.c */
-void proc_init(void);
+void mmap_recover_orphans(void);
 /* calls_dir.c */
 DIR *shim_opendir(const char *path);
 struct dirent *shim_readdir(DIR *d);

@@ -129,7 +129,7 @@ void stats_report(void)
 	shim_depth++;
 	put(fd, buf, &len, "umfs stats: pid %d %s\n", (int)getpid(), prog);
 	put(fd, buf, &len, "  %-16s %10s %10s %8s %14s   %s\n", "call", "served", "passed", "failed",
-	    "bytes", "served latency: <1us <4us <16us <64us <256us <1ms <4ms >=4ms");
+	    "bytes", "latency of timed calls: <1us <4us <16us <64us <256us <1ms <4ms >=4ms");
 	for (int c = 0; c < SC__COUNT; c++) {
 		struct call_stats *s = &stats[c];
 		uint64_t sv = s->served, ps = s->passed;

@@ -183,6 +183,7 @@ void sys_init(void)
 	RESOLVE(posix_spawn_file_actions_addopen);
 	RESOLVE(posix_spawn_file_actions_destroy);
 	RESOLVE(umask);
+	RESOLVE(syscall);
 	atomic_store_explicit(&sys_state, 2, memory_order_release);
 }
 

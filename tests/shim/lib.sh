@@ -23,12 +23,14 @@ export UMFS_POOL=$pool UMFS_MOUNT=/umfs
 unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
 
 cleanup() {
-	rm -rf "$work"
 	# the helper directory beside the pool (lock files, FIFOs, shared area)
-	rm -rf /dev/shm/umfs-"$(pool_uuid_hex)".shim 2>/dev/null || true
+	local uuid
+	uuid=$(pool_uuid_hex)
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid".shim
+	rm -rf "$work"
 }
-pool_uuid_hex() {
-	[ -f "$pool" ] && od -An -tx1 -j48 -N16 "$pool" | tr -d ' \n'
+pool_uuid_hex() { # the superblock's uuid field, at byte 32
+	[ -f "$pool" ] && od -An -tx1 -j32 -N16 "$pool" | tr -d ' \n'
 }
 trap cleanup EXIT
 

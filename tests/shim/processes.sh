@@ -12,6 +12,9 @@ check "exec keeps descriptors" "exec: ok" "$out"
 out=$(shim "$SHIM_FORK" unlinked /umfs/unl 2>&1) || true
 check "unlinked file held by a child" "unlinked: ok" "$out"
 
+out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
+check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
+
 out=$(shim_sh "echo secret > /umfs/s; exec 3</umfs/s; env -u LD_PRELOAD $SHIM_FORK ebadf 3" 2>&1) || true
 check "without the shim: EBADF" "ebadf: ok" "$out"
 

@@ -40,6 +40,26 @@ select count(*), sum(a) from t;'
 	check "sqlite3: 10000 inserts, index, integrity, reopen" "$ref" "$got"
 fi
 
+if command -v sqlite3 >/dev/null; then
+	# WAL mode: the -shm index is a MAP_SHARED mapping that concurrent
+	# processes must see coherently, or commits get lost
+	walpy='
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=60)
+c.execute("pragma journal_mode=wal")
+c.execute("create table if not exists w(tag, i)"); c.commit()
+for i in range(200):
+    c.execute("insert into w values(?, ?)", (int(sys.argv[2]), i)); c.commit()
+'
+	got=$(shim_sh "python3 -c '$walpy' /umfs/wal.db 1 & python3 -c '$walpy' /umfs/wal.db 2 &
+		python3 -c '$walpy' /umfs/wal.db 3 & wait
+		sqlite3 /umfs/wal.db 'select tag, count(*) from w group by tag; pragma integrity_check'" 2>&1)
+	check "sqlite3 WAL: three processes writing at once" "1|200
+2|200
+3|200
+ok" "$got"
+fi
+
 pyscript='
 import os, shutil, tempfile, sys
 d = sys.argv[1]
@@ -66,6 +86,21 @@ if command -v git >/dev/null; then
 one
 0" "$got"
 fi
+
+# build tools: make, cc (cc1, as, ld are separate programs), sed -i, patch
+# (GNU patch renames through syscall(SYS_renameat2))
+got=$(shim_sh 'mkdir /umfs/build && cd /umfs/build &&
+	printf "#include <stdio.h>\nint main(void) { puts(\"built on umfs\"); return 0; }\n" > hello.c &&
+	printf "hello: hello.c\n\tcc -O2 -o hello hello.c\n" > Makefile && make -s && ./hello &&
+	printf "a\nb\nc\n" > o && printf "a\nB\nc\n" > n && { diff -u o n > d || true; } &&
+	patch -s o < d && cat o && sed -i s/B/Q/ n && cat n' 2>&1)
+check "make, cc, patch, sed -i" "built on umfs
+a
+B
+c
+a
+Q
+c" "$got"
 
 out=$(UMFS_STATS=1 UMFS_STATS_FILE=$work/stats shim cat /umfs/db > /dev/null; grep -c "read" "$work/stats")
 check "UMFS_STATS report written" "1" "$out"

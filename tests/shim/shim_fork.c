@@ -9,7 +9,10 @@
  *                           UMFS descriptor fail with EBADF
  *   shim_fork unlinked FILE an unlinked file stays readable by a child that
  *                           inherited it after the parent closed it
+ *   shim_fork mapshare FILE MAP_SHARED is coherent between two programs that
+ *                           map the file independently (the second one exec'd)
  */
+#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -160,6 +163,60 @@ static int t_unlinked(const char *file)
 	return 0;
 }
 
+/* The exec'd half: waits for the first's store in its own mapping, checks
+ * read() agrees, then write()s for the first to see in its mapping. */
+static int t_mapshare_b(const char *file)
+{
+	int fd = open(file, O_RDWR);
+	char *p, b[8] = { 0 };
+
+	if (fd < 0)
+		return fail("open b");
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap b");
+	for (int i = 0; i < 500 && memcmp(p, "from-A", 6) != 0; i++)
+		usleep(10000);
+	if (memcmp(p, "from-A", 6) != 0)
+		return fail("the other program's store is not in this mapping");
+	if (pread(fd, b, 6, 0) != 6 || strcmp(b, "from-A") != 0)
+		return fail("read() does not see the other program's mapped store");
+	if (pwrite(fd, "B-wrote", 7, 4096 + 100) != 7)
+		return fail("pwrite b");
+	munmap(p, 8192);
+	close(fd);
+	return 0;
+}
+
+static int t_mapshare(const char *self, const char *file)
+{
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *p, b[8] = { 0 };
+	pid_t pid;
+
+	if (fd < 0 || ftruncate(fd, 8192) < 0)
+		return fail("open a");
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap a");
+	memcpy(p, "from-A", 6);
+	pid = fork();
+	if (pid == 0) {
+		execl(self, self, "mapshare-b", file, (char *)NULL);
+		_exit(127);
+	}
+	if (!wait_ok(pid))
+		return fail("the exec'd program failed");
+	if (memcmp(p + 4096 + 100, "B-wrote", 7) != 0)
+		return fail("the other program's write() is not in this mapping");
+	munmap(p, 8192);
+	if (pread(fd, b, 6, 0) != 6 || strcmp(b, "from-A") != 0)
+		return fail("the store did not reach the file");
+	close(fd);
+	printf("mapshare: ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "offset") == 0)
@@ -172,6 +229,10 @@ int main(int argc, char **argv)
 		return t_ebadf(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "unlinked") == 0)
 		return t_unlinked(argv[2]);
-	fprintf(stderr, "usage: shim_fork offset|exec|ebadf|unlinked ARG\n");
+	if (argc == 3 && strcmp(argv[1], "mapshare") == 0)
+		return t_mapshare(argv[0], argv[2]);
+	if (argc == 3 && strcmp(argv[1], "mapshare-b") == 0)
+		return t_mapshare_b(argv[2]);
+	fprintf(stderr, "usage: shim_fork offset|exec|ebadf|unlinked|mapshare ARG\n");
 	return 2;
 }

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calls_syscall.c - syscall(2) itself. Programs (and gnulib's fallbacks,
+ * e.g. GNU patch's renameat2) call some file system calls through
+ * syscall(SYS_..., ...); those whose kernel interface is the C library's
+ * function are routed to the shim's function, so that UMFS paths and
+ * descriptors are served; every other number goes to the real syscall().
+ * Results follow syscall(): -1 with errno on failure.
+ */
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+SHIM_API long syscall(long number, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+
+#define I(n) ((int)a[n])
+#define P(n) ((void *)a[n])
+#define S(n) ((const char *)a[n])
+#define Z(n) ((size_t)a[n])
+#define O(n) ((off_t)a[n])
+	switch (number) {
+	case SYS_open:
+		return open(S(0), I(1), (mode_t)a[2]);
+	case SYS_openat:
+		return openat(I(0), S(1), I(2), (mode_t)a[3]);
+	case SYS_close:
+		return close(I(0));
+	case SYS_close_range:
+		return close_range((unsigned)a[0], (unsigned)a[1], I(2));
+	case SYS_read:
+		return read(I(0), P(1), Z(2));
+	case SYS_write:
+		return write(I(0), P(1), Z(2));
+	case SYS_pread64:
+		return pread(I(0), P(1), Z(2), O(3));
+	case SYS_pwrite64:
+		return pwrite(I(0), P(1), Z(2), O(3));
+	case SYS_lseek:
+		return lseek(I(0), O(1), I(2));
+	case SYS_fsync:
+		return fsync(I(0));
+	case SYS_fdatasync:
+		return fdatasync(I(0));
+	case SYS_ftruncate:
+		return ftruncate(I(0), O(1));
+	case SYS_fallocate:
+		return fallocate(I(0), I(1), O(2), O(3));
+	case SYS_getdents64:
+		return getdents64(I(0), P(1), Z(2));
+	case SYS_newfstatat:
+		return fstatat(I(0), S(1), P(2), I(3));
+	case SYS_fstat:
+		return fstat(I(0), P(1));
+	case SYS_statx:
+		return statx(I(0), S(1), I(2), (unsigned)a[3], P(4));
+	case SYS_faccessat2:
+		return faccessat(I(0), S(1), I(2), I(3));
+	case SYS_renameat:
+		return renameat(I(0), S(1), I(2), S(3));
+	case SYS_renameat2:
+		return renameat2(I(0), S(1), I(2), S(3), (unsigned)a[4]);
+	case SYS_unlinkat:
+		return unlinkat(I(0), S(1), I(2));
+	case SYS_mkdirat:
+		return mkdirat(I(0), S(1), (mode_t)a[2]);
+	case SYS_readlinkat:
+		return readlinkat(I(0), S(1), P(2), Z(3));
+	case SYS_symlinkat:
+		return symlinkat(S(0), I(1), S(2));
+	case SYS_linkat:
+		return linkat(I(0), S(1), I(2), S(3), I(4));
+	case SYS_fchownat:
+		return fchownat(I(0), S(1), (uid_t)a[2], (gid_t)a[3], I(4));
+	case SYS_utimensat:
+		return utimensat(I(0), S(1), P(2), I(3));
+	case SYS_copy_file_range:
+		return copy_file_range(I(0), P(1), I(2), P(3), Z(4), (unsigned)a[5]);
+	case SYS_dup:
+		return dup(I(0));
+	case SYS_dup3:
+		return dup3(I(0), I(1), I(2));
+	case SYS_fcntl:
+		return fcntl(I(0), I(1), P(2));
+	case SYS_flock:
+		return flock(I(0), I(1));
+	default:
+		return SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+#undef I
+#undef P
+#undef S
+#undef Z
+#undef O
+}
