@@ -295,6 +295,12 @@ int umfs_tx_commit(struct umfs_fs *fs);
 /* Restores every snapshot of the open transaction and forgets it. */
 void umfs_tx_abort(struct umfs_fs *fs);
 
+/* Runs step(fs, arg) in successive transactions, each under meta_lock,
+ * while it returns 1 (stopped early for journal room); 0 when done. A
+ * negative return aborts that transaction and is returned. Each step must
+ * leave a valid state, since a crash may fall between transactions. */
+int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg);
+
 /* Snapshot-then-store helpers for single fields. */
 int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
 int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val);

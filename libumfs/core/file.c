@@ -233,33 +233,26 @@ static int file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t
 	return err;
 }
 
+struct unmap_range {
+	struct umfs_inode *in;
+	uint64_t first, last;
+};
+
+static int file_unmap_step(struct umfs_fs *fs, void *arg)
+{
+	struct unmap_range *r = arg;
+
+	if (r->last >= UMFS_MAX_FILE_PAGES - 1)
+		return umfs_pt_truncate(fs, r->in, r->first);
+	return umfs_pt_punch(fs, r->in, r->first, r->last);
+}
+
 /* Frees file pages [first, last] in as many transactions as it takes. */
 static int file_unmap(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last)
 {
-	int more, err;
+	struct unmap_range r = { in, first, last };
 
-	do {
-		umfs_meta_lock(fs);
-		err = umfs_tx_begin(fs);
-		if (err) {
-			umfs_meta_unlock(fs);
-			return err;
-		}
-		if (last >= UMFS_MAX_FILE_PAGES - 1)
-			more = umfs_pt_truncate(fs, in, first);
-		else
-			more = umfs_pt_punch(fs, in, first, last);
-		if (more < 0) {
-			umfs_tx_abort(fs);
-			umfs_meta_unlock(fs);
-			return more;
-		}
-		err = umfs_tx_commit(fs);
-		umfs_meta_unlock(fs);
-		if (err)
-			return err;
-	} while (more);
-	return 0;
+	return umfs_tx_loop(fs, file_unmap_step, &r);
 }
 
 /* ------------------------------------------------------------------ */

@@ -149,35 +149,23 @@ static int inode_free(struct umfs_fs *fs, uint64_t ino)
 	return umfs_ino_free(fs, ino);
 }
 
+/* One transaction of reclaim: free pages from the end, then the inode. */
+static int reclaim_step(struct umfs_fs *fs, void *arg)
+{
+	uint64_t ino = *(uint64_t *)arg;
+	int more = umfs_pt_truncate(fs, umfs_inode(fs, ino), 0);
+
+	return more ? more : inode_free(fs, ino);
+}
+
 int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
-	int more, err;
 
 	/* the tree is walked and freed: its root must be the sealed one */
 	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
-	do {
-		umfs_meta_lock(fs);
-		err = umfs_tx_begin(fs);
-		if (err) {
-			umfs_meta_unlock(fs);
-			return err;
-		}
-		more = umfs_pt_truncate(fs, in, 0);
-		if (more == 0)
-			more = inode_free(fs, ino);
-		if (more < 0) {
-			umfs_tx_abort(fs);
-			umfs_meta_unlock(fs);
-			return more;
-		}
-		err = umfs_tx_commit(fs);
-		umfs_meta_unlock(fs);
-		if (err)
-			return err;
-	} while (more);
-	return 0;
+	return umfs_tx_loop(fs, reclaim_step, &ino);
 }
 
 static struct timespec ns_to_ts(uint64_t ns)

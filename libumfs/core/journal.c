@@ -185,6 +185,10 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	if (tx->active)
 		return -EBUSY; /* nested transactions are a bug in the caller */
 	if (tx->seq >= tx->seq_limit) {
+		/* another process sharing the slot may have reserved a block
+		 * since: start past it, so no two mounts issue the same seq */
+		if (tx->hdr->next_seq > tx->seq)
+			tx->seq = tx->hdr->next_seq;
 		tx->seq_limit = tx->seq + SEQ_RESERVE;
 		umfs_store64_nodrain(&tx->hdr->next_seq, tx->seq_limit);
 		umfs_drain();
@@ -309,6 +313,31 @@ void umfs_tx_abort(struct umfs_fs *fs)
 	fs->free_inodes -= (uint64_t)tx->inodes_delta;
 	tx->nfrees = 0;
 	tx->active = false;
+}
+
+int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg)
+{
+	int more, err;
+
+	do {
+		umfs_meta_lock(fs);
+		err = umfs_tx_begin(fs);
+		if (err) {
+			umfs_meta_unlock(fs);
+			return err;
+		}
+		more = step(fs, arg);
+		if (more < 0) {
+			umfs_tx_abort(fs);
+			umfs_meta_unlock(fs);
+			return more;
+		}
+		err = umfs_tx_commit(fs);
+		umfs_meta_unlock(fs);
+		if (err)
+			return err;
+	} while (more);
+	return 0;
 }
 
 int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val)

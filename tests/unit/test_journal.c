@@ -192,6 +192,29 @@ static void sequence_numbers_never_repeat(void **state)
 	test_pool_destroy(&tp);
 }
 
+/* Two mounts of one pool (two processes, or parent and child) draw
+ * sequence numbers from disjoint reserved blocks. */
+static void two_mounts_never_share_sequence_numbers(void **state)
+{
+	struct test_pool tp;
+	struct umfs_fs *other;
+	uint64_t a_first, b_first;
+
+	assert_int_equal(test_pool_make(&tp, "jtwo", 16 << 20, 0), 0);
+	assert_int_equal(umfs_mount(tp.path, 0, &other), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	a_first = tp.fs->tx.seq;
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(umfs_tx_begin(other), 0);
+	b_first = other->tx.seq;
+	assert_int_equal(umfs_tx_commit(other), 0);
+	/* the second mount starts past the first one's whole reservation */
+	assert_true(b_first >= tp.fs->tx.seq_limit || a_first >= other->tx.seq_limit);
+	assert_true(b_first != a_first);
+	umfs_unmount(other);
+	test_pool_destroy(&tp);
+}
+
 static void garbage_slot_header_is_reset(void **state)
 {
 	struct test_pool tp;
@@ -216,6 +239,7 @@ int main(void)
 		cmocka_unit_test(torn_tail_record_is_ignored),
 		cmocka_unit_test(recovery_is_idempotent),
 		cmocka_unit_test(sequence_numbers_never_repeat),
+		cmocka_unit_test(two_mounts_never_share_sequence_numbers),
 		cmocka_unit_test(garbage_slot_header_is_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
