@@ -214,6 +214,10 @@ int umfs_fs_rollback(struct umfs_fs *fs)
 	umfs_alloc_init(fs);
 	tx_seq_renew(fs);
 	umfs_meta_unlock(fs);
+	/* the dead writer's write in flight, if any: the caller holds the
+	 * pool lock that every writer takes, so no live write is running */
+	if (!err)
+		err = umfs_ulog_undo_all(fs, NULL);
 	return err;
 }
 

@@ -16,10 +16,11 @@
  * and undoes only the journal and the U-Log records (umfs_ulog_undo_all),
  * leaving the rest to the next full recovery.
  *
- * (An LD_PRELOAD version of this test, with an unmodified program as the
- * writer, belongs with the shim's tests.)
+ * With -L LIBUMFS the writer is a plain POSIX program (this binary
+ * re-executed) under the LD_PRELOAD shim, killed the same way; the next
+ * writer's shim then finds the pool lock of a dead holder.
  *
- *   crash_kill [-r ROUNDS] [-s SEED] [-v]
+ *   crash_kill [-r ROUNDS] [-s SEED] [-v] [-L libumfs.so]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,24 +64,43 @@ static void log_put(int fd, const struct logrec *r)
 		_exit(3);
 }
 
-static void writer(const char *pool, const char *logpath, uint64_t seq, uint64_t seed)
+/* The file the writer works on: through the C API, or through POSIX calls
+ * of a process running under the LD_PRELOAD shim. */
+struct wfile {
+	struct umfs_file *f; /* C API */
+	int fd;              /* POSIX */
+};
+
+static uint64_t wfile_size(const struct wfile *w)
+{
+	struct stat st;
+
+	if (w->f ? umfs_fstat(w->f, &st) : fstat(w->fd, &st))
+		_exit(7);
+	return (uint64_t)st.st_size;
+}
+
+static bool wfile_truncate(const struct wfile *w, uint64_t size)
+{
+	return w->f ? umfs_ftruncate(w->f, (off_t)size) == 0 : ftruncate(w->fd, (off_t)size) == 0;
+}
+
+static bool wfile_pwrite(const struct wfile *w, const void *buf, uint64_t len, uint64_t off)
+{
+	ssize_t n = w->f ? umfs_pwrite(w->f, buf, len, (off_t)off) : pwrite(w->fd, buf, len, (off_t)off);
+
+	return n == (ssize_t)len;
+}
+
+static void writer_loop(const struct wfile *w, int logfd, uint64_t seq, uint64_t seed)
 {
 	static uint8_t buf[3 << 20];
 	uint64_t rnd = seed | 1;
-	struct umfs_file *f;
-	struct umfs_fs *fs;
-	int fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0600);
 
-	if (fd < 0 || umfs_mount(pool, 0, &fs) ||
-	    umfs_open(fs, "/data", O_CREAT | O_RDWR, 0644, &f))
-		_exit(4);
 	for (;; seq++) {
 		struct logrec r = { .magic = LOG_MAGIC, .seq = seq };
-		struct stat st;
-		uint64_t size, pick = xrand(&rnd) % 100;
+		uint64_t size = wfile_size(w), pick = xrand(&rnd) % 100;
 
-		umfs_fstat(f, &st);
-		size = (uint64_t)st.st_size;
 		if (size > MAX_FILE || pick < 4) {
 			r.kind = OP_TRUNC;
 			r.off = size ? xrand(&rnd) % size : 0;
@@ -94,16 +114,57 @@ static void writer(const char *pool, const char *logpath, uint64_t seq, uint64_t
 			fill_pattern(buf, r.len, r.seed);
 			r.crc = umfs_crc32c(0, buf, r.len);
 		}
-		log_put(fd, &r);
+		log_put(logfd, &r);
 		if (r.kind == OP_TRUNC) {
-			if (umfs_ftruncate(f, (off_t)r.off))
+			if (!wfile_truncate(w, r.off))
 				_exit(5);
-		} else if (umfs_pwrite(f, buf, r.len, (off_t)r.off) != (ssize_t)r.len) {
+		} else if (!wfile_pwrite(w, buf, r.len, r.off)) {
 			_exit(6);
 		}
 		r.kind = OP_DONE;
-		log_put(fd, &r);
+		log_put(logfd, &r);
 	}
+}
+
+static void writer(const char *pool, const char *logpath, uint64_t seq, uint64_t seed)
+{
+	struct wfile w = { .fd = -1 };
+	struct umfs_fs *fs;
+	int fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+	if (fd < 0 || umfs_mount(pool, 0, &fs) ||
+	    umfs_open(fs, "/data", O_CREAT | O_RDWR, 0644, &w.f))
+		_exit(4);
+	writer_loop(&w, fd, seq, seed);
+}
+
+/* An unmodified-program writer: this binary re-executed under the shim,
+ * doing plain open/pwrite/ftruncate on a path inside the UMFS prefix. */
+#define SHIM_PREFIX "/umfs-kill"
+
+static int posix_writer_main(char **argv)
+{
+	struct wfile w = { .fd = open(SHIM_PREFIX "/data", O_CREAT | O_RDWR, 0644) };
+	int logfd = open(argv[0], O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+	if (w.fd < 0 || logfd < 0)
+		_exit(4);
+	writer_loop(&w, logfd, strtoull(argv[1], NULL, 0), strtoull(argv[2], NULL, 0));
+	return 0;
+}
+
+static void shim_writer(const char *shim, const char *pool, const char *logpath, uint64_t seq,
+			uint64_t seed)
+{
+	char s_seq[32], s_seed[32];
+
+	snprintf(s_seq, sizeof(s_seq), "%llu", (unsigned long long)seq);
+	snprintf(s_seed, sizeof(s_seed), "%llu", (unsigned long long)seed);
+	setenv("LD_PRELOAD", shim, 1);
+	setenv("UMFS_POOL", pool, 1);
+	setenv("UMFS_MOUNT", SHIM_PREFIX, 1);
+	execl("/proc/self/exe", "crash_kill", "--posix-writer", logpath, s_seq, s_seed, (char *)NULL);
+	_exit(8);
 }
 
 /* ------------------------------------------------------------------ */
@@ -231,17 +292,22 @@ int main(int argc, char **argv)
 	off_t logpos = 0;
 	uint8_t *tmp;
 	double t0 = now_sec();
+	const char *shim = NULL; /* -L: the writer is a program under LD_PRELOAD */
 	int c;
 
-	while ((c = getopt(argc, argv, "r:s:v")) != -1) {
-		if (c == 'r')
+	if (argc == 5 && strcmp(argv[1], "--posix-writer") == 0)
+		return posix_writer_main(argv + 2);
+	while ((c = getopt(argc, argv, "r:s:vL:")) != -1) {
+		if (c == 'L')
+			shim = optarg;
+		else if (c == 'r')
 			rounds = (unsigned)strtoul(optarg, NULL, 0);
 		else if (c == 's')
 			seed = strtoull(optarg, NULL, 0);
 		else if (c == 'v')
 			verbose = true;
 		else {
-			fprintf(stderr, "usage: crash_kill [-r rounds] [-s seed] [-v]\n");
+			fprintf(stderr, "usage: crash_kill [-r rounds] [-s seed] [-v] [-L libumfs.so]\n");
 			return 2;
 		}
 	}
@@ -265,6 +331,8 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		pid = fork();
+		if (pid == 0 && shim)
+			shim_writer(shim, pool, logpath, seq, xrand(&rnd) ^ round);
 		if (pid == 0)
 			writer(pool, logpath, seq, xrand(&rnd) ^ round);
 		nanosleep(&ts, NULL);
