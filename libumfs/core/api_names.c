@@ -240,10 +240,12 @@ int umfs_rmdir(struct umfs_fs *fs, const char *path)
 	return remove_name(fs, path, true);
 }
 
+static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool src_slash,
+		     unsigned how);
+
 int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
 {
 	struct umfs_walk *wf = malloc(sizeof(*wf)), *wt = malloc(sizeof(*wt));
-	struct umfs_inode *in;
 	int err;
 
 	if (!wf || !wt) {
@@ -258,36 +260,7 @@ int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
 		err = -EEXIST;
 	if (err)
 		goto out;
-	in = umfs_inode(fs, wf->ino);
-	if (wt->ino)
-		err = -EEXIST; /* as Linux: the new name is looked at first */
-	else if (S_ISDIR(in->mode))
-		err = -EPERM;
-	else if (wt->trailing_slash || wf->trailing_slash)
-		err = -ENOENT;
-	else if (in->nlink >= 65000)
-		err = -EMLINK;
-	else if (in->nlink == 0)
-		err = -ENOENT;
-	if (!err)
-		err = api_may_change_dir(fs, wt->parent);
-	if (!err)
-		err = umfs_tx_begin(fs);
-	if (err)
-		goto out;
-	err = umfs_dir_add(fs, wt->parent, wt->name, wt->name_len, wf->ino,
-			   umfs_mode_to_dtype(in->mode));
-	if (!err)
-		err = umfs_tx_add(fs, in, sizeof(*in));
-	if (!err) {
-		in->nlink++;
-		api_touch_times(in, false);
-		err = api_dir_touch(fs, wt->parent);
-	}
-	if (err)
-		umfs_tx_abort(fs);
-	else
-		err = umfs_tx_commit(fs);
+	err = link_name(fs, wf->ino, wt, wf->trailing_slash, 0);
 out:
 	umfs_meta_unlock(fs);
 out_free:
@@ -322,26 +295,19 @@ static int orphan_detach(struct umfs_fs *fs, uint64_t ino)
 	return -EUCLEAN;
 }
 
-int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
+/* With meta_lock held: gives inode ino the new name w walked to (in its
+ * own transaction). src_slash: the source path ended in '/'. */
+static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool src_slash,
+		     unsigned how)
 {
-	struct umfs_fs *fs = file->fs;
-	struct umfs_walk *w = malloc(sizeof(*w));
-	struct umfs_inode *in = umfs_inode(fs, file->ino);
-	int err;
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int err = 0;
 
-	if (!w)
-		return -ENOMEM;
-	umfs_meta_lock(fs);
-	err = walk_for_change(fs, to, UMFS_WALK_PARENT, w);
-	if (err == -EBUSY)
-		err = -EEXIST;
-	if (err)
-		goto out;
 	if (w->ino)
 		err = -EEXIST; /* as Linux: the new name is looked at first */
 	else if (S_ISDIR(in->mode))
 		err = -EPERM;
-	else if (w->trailing_slash)
+	else if (w->trailing_slash || src_slash)
 		err = -ENOENT;
 	else if (in->nlink == 0 && !(how & UMFS_LINK_ORPHAN))
 		err = -ENOENT; /* as Linux for an unlinked file that is not O_TMPFILE */
@@ -352,11 +318,11 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
 	if (!err)
 		err = umfs_tx_begin(fs);
 	if (err)
-		goto out;
+		return err;
 	if (in->nlink == 0 && (in->flags & UMFS_IF_ORPHAN))
-		err = orphan_detach(fs, file->ino);
+		err = orphan_detach(fs, ino);
 	if (!err)
-		err = umfs_dir_add(fs, w->parent, w->name, w->name_len, file->ino,
+		err = umfs_dir_add(fs, w->parent, w->name, w->name_len, ino,
 				   umfs_mode_to_dtype(in->mode));
 	if (!err)
 		err = umfs_tx_add(fs, in, sizeof(*in));
@@ -369,6 +335,24 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
 		umfs_tx_abort(fs);
 	else
 		err = umfs_tx_commit(fs);
+	return err;
+}
+
+int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
+{
+	struct umfs_fs *fs = file->fs;
+	struct umfs_walk *w = malloc(sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	umfs_meta_lock(fs);
+	err = walk_for_change(fs, to, UMFS_WALK_PARENT, w);
+	if (err == -EBUSY)
+		err = -EEXIST;
+	if (err)
+		goto out;
+	err = link_name(fs, file->ino, w, false, how);
 out:
 	umfs_meta_unlock(fs);
 	free(w);
