@@ -15,35 +15,13 @@
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
 
-static void tx_begin(struct umfs_fs *fs)
-{
-	umfs_meta_lock(fs);
-	assert_int_equal(umfs_tx_begin(fs), 0);
-}
-
-static void tx_commit(struct umfs_fs *fs)
-{
-	assert_int_equal(umfs_tx_commit(fs), 0);
-	umfs_meta_unlock(fs);
-}
-
 /* Commits and reopens every BATCH operations (count is the running total). */
 static void tx_batch(struct umfs_fs *fs, uint64_t count)
 {
 	if (count % BATCH == 0) {
-		tx_commit(fs);
-		tx_begin(fs);
+		test_tx_close(fs);
+		test_tx_open(fs);
 	}
-}
-
-static uint64_t make_dir(struct umfs_fs *fs)
-{
-	uint64_t ino;
-
-	tx_begin(fs);
-	assert_int_equal(umfs_inode_create(fs, S_IFDIR | 0755, 0, 0, 0, UMFS_ROOT_INO, &ino), 0);
-	tx_commit(fs);
-	return ino;
 }
 
 static struct umfs_dir_info *dinfo(struct umfs_fs *fs, uint64_t dir)
@@ -348,13 +326,13 @@ static void image_check(struct umfs_fs *fs, uint64_t dir, struct dir_image *im)
 
 static void model_add_all(struct umfs_fs *fs, uint64_t dir, struct model *m)
 {
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (size_t i = 0; i < m->n; i++) {
 		assert_int_equal(add(fs, dir, m->name[i], m->ino[i]), 0);
 		m->present[i] = true;
 		tx_batch(fs, i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 }
 
 static int pool_setup(void **state)
@@ -384,18 +362,18 @@ static void create_lookup_remove_retarget(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), ino;
 	unsigned char type;
 
 	assert_int_equal(dinfo(fs, dir)->parent, UMFS_ROOT_INO);
 	assert_int_equal(dinfo(fs, dir)->nentries, 0);
 	assert_int_equal(look(fs, dir, "a", &ino), -ENOENT);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "a", 42), 0);
 	assert_int_equal(umfs_dir_add(fs, dir, "sub", 3, 43, DT_DIR), 0);
 	assert_int_equal(add(fs, dir, "a", 44), -EEXIST);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nentries, 2);
 	assert_int_equal(dinfo(fs, dir)->nblocks, 1);
 	assert_int_equal(dinfo(fs, dir)->nbuckets, 0);
@@ -416,20 +394,20 @@ static void create_lookup_remove_retarget(void **state)
 	assert_int_equal(umfs_dir_lookup(fs, dir, "..", 2, &ino, &type), 0);
 	assert_int_equal(ino, UMFS_ROOT_INO);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(umfs_dir_retarget(fs, dir, "a", 1, 77, DT_LNK), 0);
 	assert_int_equal(umfs_dir_retarget(fs, dir, "zz", 2, 77, DT_LNK), -ENOENT);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(umfs_dir_lookup(fs, dir, "a", 1, &ino, &type), 0);
 	assert_int_equal(ino, 77);
 	assert_int_equal(type, DT_LNK);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	ino = 0;
 	assert_int_equal(del(fs, dir, "a", &ino), 0);
 	assert_int_equal(ino, 77);
 	assert_int_equal(del(fs, dir, "a", &ino), -ENOENT);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(look(fs, dir, "a", &ino), -ENOENT);
 	assert_int_equal(look(fs, dir, "sub", &ino), 0);
 	assert_int_equal(dinfo(fs, dir)->nentries, 1);
@@ -442,11 +420,11 @@ static void bad_names(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), ino;
 	char name[UMFS_NAME_MAX + 2];
 
 	memset(name, 'x', sizeof(name));
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(umfs_dir_add(fs, dir, name, 256, 5, DT_REG), -ENAMETOOLONG);
 	assert_int_equal(umfs_dir_add(fs, dir, name, 0, 5, DT_REG), -EINVAL);
 	assert_int_equal(umfs_dir_add(fs, dir, "a/b", 3, 5, DT_REG), -EINVAL);
@@ -463,7 +441,7 @@ static void bad_names(void **state)
 	assert_int_equal(umfs_dir_add(fs, dir, name, 255, 9, DT_REG), 0);
 	assert_int_equal(umfs_dir_add(fs, dir, name, 255, 9, DT_REG), -EEXIST);
 	assert_int_equal(umfs_dir_add(fs, dir, name, 254, 10, DT_REG), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nentries, 5);
 	assert_int_equal(umfs_dir_lookup(fs, dir, name, 256, &ino, NULL), -ENAMETOOLONG);
 	assert_int_equal(umfs_dir_lookup(fs, dir, name, 0, &ino, NULL), -ENOENT);
@@ -497,32 +475,32 @@ static void growth_builds_index(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs);
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755);
 	struct model m;
 	size_t i;
 
 	model_init(&m, 3000);
 	model_random_names(&m, 7);
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (i = 0; dinfo(fs, dir)->nblocks < 2; i++) {
 		assert_int_equal(dinfo(fs, dir)->nbuckets, 0);
 		assert_int_equal(add(fs, dir, m.name[i], m.ino[i]), 0);
 		m.present[i] = true;
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nbuckets, 1);
 	assert_int_equal(dinfo(fs, dir)->gdepth, 0);
 	assert_int_equal(umfs_inode(fs, dir)->size, 2 * UMFS_PAGE_SIZE);
 	check_lookups(fs, dir, &m);
 	check_listing(fs, dir, &m);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (; i < m.n; i++) {
 		assert_int_equal(add(fs, dir, m.name[i], m.ino[i]), 0);
 		m.present[i] = true;
 		tx_batch(fs, i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	/* 3000 entries need several buckets: splits and map doubling ran */
 	assert_true(dinfo(fs, dir)->nbuckets >= 6);
 	assert_true(dinfo(fs, dir)->gdepth >= 3);
@@ -532,7 +510,7 @@ static void growth_builds_index(void **state)
 	check_listing(fs, dir, &m);
 
 	/* remove every third name, then re-add half of those */
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (i = 0; i < m.n; i += 3) {
 		uint64_t ino;
 
@@ -541,17 +519,17 @@ static void growth_builds_index(void **state)
 		m.present[i] = false;
 		tx_batch(fs, i / 3 + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	check_lookups(fs, dir, &m);
 	check_listing(fs, dir, &m);
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (i = 0; i < m.n; i += 6) {
 		m.ino[i] += 50000;
 		assert_int_equal(add(fs, dir, m.name[i], m.ino[i]), 0);
 		m.present[i] = true;
 		tx_batch(fs, i / 6 + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	check_lookups(fs, dir, &m);
 	check_listing(fs, dir, &m);
 	check_structure(fs, dir);
@@ -562,7 +540,7 @@ static void growth_builds_index(void **state)
 static void survives_remount(void **state)
 {
 	struct test_pool *tp = *state;
-	uint64_t dir = make_dir(tp->fs), small = make_dir(tp->fs);
+	uint64_t dir = test_inode_make(tp->fs, S_IFDIR | 0755), small = test_inode_make(tp->fs, S_IFDIR | 0755);
 	struct model m, s, r;
 
 	model_init(&m, 1500);
@@ -574,7 +552,7 @@ static void survives_remount(void **state)
 	model_init(&r, 200); /* the root directory, laid out by mkfs */
 	model_random_names(&r, 55);
 	model_add_all(tp->fs, UMFS_ROOT_INO, &r);
-	tx_begin(tp->fs);
+	test_tx_open(tp->fs);
 	for (size_t i = 0; i < m.n; i += 2) {
 		uint64_t ino;
 
@@ -582,7 +560,7 @@ static void survives_remount(void **state)
 		m.present[i] = false;
 		tx_batch(tp->fs, i / 2 + 1);
 	}
-	tx_commit(tp->fs);
+	test_tx_close(tp->fs);
 
 	assert_int_equal(test_pool_remount(tp), 0);
 	check_lookups(tp->fs, dir, &m);
@@ -604,7 +582,7 @@ static void abort_restores_directory(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), free0, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), free0, ino;
 	struct umfs_inode saved;
 	struct model m;
 	uint8_t *block0 = malloc(UMFS_PAGE_SIZE);
@@ -616,12 +594,12 @@ static void abort_restores_directory(void **state)
 		m.ino[i] = 500 + i;
 	}
 	/* 60 names committed: one unindexed block */
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (size_t i = 0; i < 60; i++) {
 		assert_int_equal(add(fs, dir, m.name[i], m.ino[i]), 0);
 		m.present[i] = true;
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, 1);
 	saved = *umfs_inode(fs, dir);
 	memcpy(block0, umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 0, NULL)),
@@ -629,7 +607,7 @@ static void abort_restores_directory(void **state)
 	free0 = fs->free_pages;
 
 	/* one transaction: removals, then enough adds to index and split (700 > 510) */
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (size_t i = 0; i < 60; i += 4)
 		assert_int_equal(del(fs, dir, m.name[i], &ino), 0);
 	for (size_t i = 60; i < m.n; i++)
@@ -647,13 +625,13 @@ static void abort_restores_directory(void **state)
 	check_listing(fs, dir, &m);
 
 	/* and the directory still works afterwards */
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (size_t i = 60; i < m.n; i++) {
 		assert_int_equal(add(fs, dir, m.name[i], m.ino[i]), 0);
 		m.present[i] = true;
 		tx_batch(fs, i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	check_lookups(fs, dir, &m);
 	check_listing(fs, dir, &m);
 	check_structure(fs, dir);
@@ -669,15 +647,15 @@ static void abort_restores_directory(void **state)
 		for (size_t i = 0; i < 20; i++)
 			snprintf(extra.name[i], sizeof(extra.name[i]), "e%zu", i);
 		/* committed removals leave free slots in old blocks (hint_block) */
-		tx_begin(fs);
+		test_tx_open(fs);
 		for (size_t i = 0; i < m.n; i += 7) {
 			assert_int_equal(del(fs, dir, m.name[i], &ino), 0);
 			m.present[i] = false;
 		}
-		tx_commit(fs);
+		test_tx_close(fs);
 		saved = *umfs_inode(fs, dir);
 		image_take(fs, dir, &im);
-		tx_begin(fs);
+		test_tx_open(fs);
 		for (size_t i = 0; i < extra.n; i++)
 			assert_int_equal(add(fs, dir, extra.name[i], extra.ino[i]), 0);
 		for (size_t i = 1; i < m.n; i += 7)
@@ -706,7 +684,7 @@ static void cookies_survive_changes(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), cookie = 0, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), cookie = 0, ino;
 	struct model m;
 	unsigned *seen;
 	struct umfs_dirent ent;
@@ -728,7 +706,7 @@ static void cookies_survive_changes(void **state)
 		assert_int_equal(seen[strtoul(ent.name, NULL, 16)]++, 0);
 		/* every 50 entries: remove 20 names (even indexes only), add 25 */
 		if (++listed % 50 == 0) {
-			tx_begin(fs);
+			test_tx_open(fs);
 			for (int k = 0; k < 20; k++) {
 				size_t i = (listed * 7 + (size_t)k * 97) % base & ~(size_t)1;
 
@@ -741,7 +719,7 @@ static void cookies_survive_changes(void **state)
 				assert_int_equal(add(fs, dir, m.name[base], m.ino[base]), 0);
 				m.present[base] = true;
 			}
-			tx_commit(fs);
+			test_tx_close(fs);
 		}
 	}
 	assert_int_equal(ret, 0);
@@ -763,24 +741,24 @@ static void cookie_inside_new_entry(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), cookie = 0, resume, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), cookie = 0, resume, ino;
 	struct umfs_dirent ent;
 	const char *names[] = { "a", "b", "c", "d", "e" };
 	const char *longname = "a-name-long-enough-for-two-slots";
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(add(fs, dir, names[i], 100 + (uint64_t)i), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(umfs_dir_next(fs, dir, &cookie, &ent), 1);
 	assert_string_equal(ent.name, "b");
 	resume = cookie; /* slot 3 */
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(del(fs, dir, "b", &ino), 0);
 	assert_int_equal(del(fs, dir, "c", &ino), 0);
 	assert_int_equal(add(fs, dir, longname, 200), 0); /* slots 2-3 */
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(umfs_dir_next(fs, dir, &cookie, &ent), 1);
 	assert_string_equal(ent.name, "d");
 	assert_int_equal(umfs_dir_next(fs, dir, &cookie, &ent), 1);
@@ -799,7 +777,7 @@ static void damage_is_euclean(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), cookie, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), cookie, ino;
 	struct umfs_dirent ent;
 	struct umfs_dirblock_hdr *h;
 	struct umfs_dentry *e;
@@ -809,12 +787,12 @@ static void damage_is_euclean(void **state)
 	char name[32];
 	int ret = 0;
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (int i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "entry-%d", i);
 		assert_int_equal(add(fs, dir, name, 1000 + (uint64_t)i), 0);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	h = umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 1, NULL));
 	e = (struct umfs_dentry *)((uint8_t *)h + UMFS_DIR_SLOT_SIZE);
 	memcpy(save, h, sizeof(save));
@@ -875,7 +853,7 @@ static void destroy_frees_pages(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t free0 = fs->free_pages, dir = make_dir(fs), dir_pages, ino;
+	uint64_t free0 = fs->free_pages, dir = test_inode_make(fs, S_IFDIR | 0755), dir_pages, ino;
 	struct model m;
 	int ret;
 
@@ -885,23 +863,23 @@ static void destroy_frees_pages(void **state)
 	dir_pages = free0 - fs->free_pages;
 	assert_true(dir_pages > 2 + dinfo(fs, dir)->nblocks);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(umfs_dir_destroy(fs, dir), -ENOTEMPTY);
 	for (size_t i = 0; i < m.n; i++) {
 		assert_int_equal(del(fs, dir, m.name[i], &ino), 0);
 		m.present[i] = false;
 		tx_batch(fs, i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	check_listing(fs, dir, &m);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	while ((ret = umfs_dir_destroy(fs, dir)) == 1) {
-		tx_commit(fs);
-		tx_begin(fs);
+		test_tx_close(fs);
+		test_tx_open(fs);
 	}
 	assert_int_equal(ret, 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(umfs_inode(fs, dir)->pt_root, 0);
 	assert_int_equal(umfs_inode(fs, dir)->blocks, 0);
 	assert_int_equal(umfs_inode(fs, dir)->size, 0);
@@ -944,43 +922,43 @@ static void emptied_directory_pages(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), free0 = fs->free_pages, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), free0 = fs->free_pages, ino;
 	struct model m;
 	int i;
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "only", 5), 0);
 	assert_int_equal(add(fs, dir, "other", 6), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_true(fs->free_pages < free0);
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(del(fs, dir, "only", &ino), 0);
 	assert_int_equal(dinfo(fs, dir)->nblocks, 1);
 	assert_int_equal(del(fs, dir, "other", &ino), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, 0);
 	assert_int_equal(umfs_inode(fs, dir)->size, 0);
 	assert_int_equal(umfs_inode(fs, dir)->pt_root, 0);
 	assert_int_equal(fs->free_pages, free0);
 	check_structure(fs, dir);
 	/* and it fills again */
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "again", 7), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(look(fs, dir, "again", &ino), 0);
 	assert_int_equal(ino, 7);
 
 	model_init(&m, 400);
 	model_random_names(&m, 77);
 	model_add_all(fs, dir, &m);
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(del(fs, dir, "again", &ino), 0);
 	for (i = 0; i < (int)m.n; i++) {
 		assert_int_equal(del(fs, dir, m.name[i], &ino), 0);
 		m.present[i] = false;
 		tx_batch(fs, (uint64_t)i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_true(dinfo(fs, dir)->nblocks > 1);
 	assert_true(dinfo(fs, dir)->nbuckets >= 1);
 	check_listing(fs, dir, &m);
@@ -993,24 +971,24 @@ static void removal_space_is_reused(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), cookie = 0, ino, pos = 0;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), cookie = 0, ino, pos = 0;
 	struct umfs_dirent ent;
 	uint32_t nblocks;
 	char name[32];
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "n%04d", i); /* one slot each, in order */
 		assert_int_equal(add(fs, dir, name, (uint64_t)i + 10), 0);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	nblocks = dinfo(fs, dir)->nblocks;
 	assert_int_equal(nblocks, UMFS_DIV_ROUND_UP(1000, 127));
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(del(fs, dir, "n0300", &ino), 0); /* block 2, slot 47 */
 	assert_int_equal(dinfo(fs, dir)->hint_block, 2);
 	assert_int_equal(add(fs, dir, "again", 7), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, nblocks);
 	for (int i = 0; umfs_dir_next(fs, dir, &cookie, &ent) == 1; i++) {
 		assert_true(i < 1002);
@@ -1019,16 +997,16 @@ static void removal_space_is_reused(void **state)
 	}
 	assert_int_equal(pos, 2 * UMFS_DIR_SLOTS_PER_BLOCK + 1 + 300 % 127);
 	/* the last block (1000 - 7 * 127 = 111 names) fills before another is added */
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (int i = 1000; i < 1016; i++) {
 		snprintf(name, sizeof(name), "n%04d", i);
 		assert_int_equal(add(fs, dir, name, (uint64_t)i + 10), 0);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, nblocks);
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "one-more", 8), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, nblocks + 1);
 	check_structure(fs, dir);
 }
@@ -1042,7 +1020,7 @@ static void forged_entry_inside_a_name(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), ino;
 	char forged[48], victim[16];
 	uint32_t hash;
 	int v;
@@ -1063,14 +1041,14 @@ static void forged_entry_inside_a_name(void **state)
 	forged[30] = 1;                                /* nslots */
 	forged[31] = 'r';
 	memcpy(forged + 32, victim, strlen(victim));
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "x", 1), 0);
 	assert_int_equal(umfs_dir_add(fs, dir, forged, 40, 2, DT_REG), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(look(fs, dir, victim, &ino), -ENOENT);
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, victim, 3), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(look(fs, dir, victim, &ino), 0);
 	assert_int_equal(ino, 3);
 	assert_int_equal(umfs_dir_lookup(fs, dir, forged, 40, &ino, NULL), 0);
@@ -1087,7 +1065,7 @@ static void skewed_hashes_deepen_map(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs);
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755);
 	struct model m;
 	size_t n = 0;
 
@@ -1168,7 +1146,7 @@ static void identical_hashes_fail_cleanly(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), ino;
 	struct umfs_inode saved;
 	struct dir_image im;
 	struct model m;
@@ -1195,16 +1173,16 @@ static void identical_hashes_fail_cleanly(void **state)
 
 	saved = *umfs_inode(fs, dir);
 	image_take(fs, dir, &im);
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, m.name[UMFS_BUCKET_ENTRIES], 1), -ENOSPC);
 	umfs_tx_abort(fs);
 	umfs_meta_unlock(fs);
 	assert_memory_equal(umfs_inode(fs, dir), &saved, sizeof(saved));
 	image_check(fs, dir, &im);
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	assert_int_equal(add(fs, dir, "ordinary", 2), 0);
-	tx_commit(fs);
+	test_tx_close(fs);
 	assert_int_equal(look(fs, dir, "ordinary", &ino), 0);
 	assert_int_equal(ino, 2);
 	assert_int_equal(look(fs, dir, m.name[UMFS_BUCKET_ENTRIES], &ino), -ENOENT);
@@ -1230,13 +1208,13 @@ static double time_adds(struct umfs_fs *fs, uint64_t dir, size_t from, size_t to
 	uint64_t t0 = now_ns();
 	char name[32];
 
-	tx_begin(fs);
+	test_tx_open(fs);
 	for (size_t i = from; i < to; i++) {
 		big_name(name, i);
 		assert_int_equal(add(fs, dir, name, i + 1), 0);
 		tx_batch(fs, i + 1);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 	return (double)(now_ns() - t0) / (double)(to - from);
 }
 
@@ -1268,7 +1246,7 @@ static void big_directory(void **state)
 {
 	struct test_pool *tp = *state;
 	struct umfs_fs *fs = tp->fs;
-	uint64_t dir = make_dir(fs), small = make_dir(fs), cookie = 0, s = 42, ino;
+	uint64_t dir = test_inode_make(fs, S_IFDIR | 0755), small = test_inode_make(fs, S_IFDIR | 0755), cookie = 0, s = 42, ino;
 	bool *present = calloc(BIG, sizeof(*present));
 	uint8_t *seen = calloc(BIG, 1);
 	double add1k, look1k, add200k, look200k;
@@ -1295,7 +1273,7 @@ static void big_directory(void **state)
 		      dinfo(fs, dir)->nblocks, dinfo(fs, dir)->nbuckets, dinfo(fs, dir)->gdepth);
 
 	/* 50,000 random removals, then re-add half of what was removed */
-	tx_begin(fs);
+	test_tx_open(fs);
 	while (removed < 50000) {
 		size_t i = test_rand_next(&s) % BIG;
 
@@ -1307,8 +1285,8 @@ static void big_directory(void **state)
 		present[i] = false;
 		tx_batch(fs, ++removed);
 	}
-	tx_commit(fs);
-	tx_begin(fs);
+	test_tx_close(fs);
+	test_tx_open(fs);
 	for (size_t i = 0, k = 0; i < BIG; i++) {
 		if (present[i] || test_rand_next(&s) % 2)
 			continue;
@@ -1317,7 +1295,7 @@ static void big_directory(void **state)
 		present[i] = true;
 		tx_batch(fs, ++k);
 	}
-	tx_commit(fs);
+	test_tx_close(fs);
 
 	live = 0;
 	for (size_t i = 0; i < BIG; i++) {

@@ -30,39 +30,10 @@ static uint64_t rnd(uint64_t *s, uint64_t n)
  * even after a failed assertion jumped out of the test. */
 static struct test_pool the_pool;
 
-static int pool_make(struct test_pool *tp, const char *tag, uint64_t size)
-{
-	return test_pool_make(tp, tag, size, 0);
-}
-
 static int pool_teardown(void **state)
 {
-	if (the_pool.path[0])
-		test_pool_destroy(&the_pool);
-	memset(&the_pool, 0, sizeof(the_pool));
+	test_pool_reset(&the_pool);
 	return 0;
-}
-
-static void tx_open(struct umfs_fs *fs)
-{
-	umfs_meta_lock(fs);
-	assert_int_equal(umfs_tx_begin(fs), 0);
-}
-
-static void tx_close(struct umfs_fs *fs)
-{
-	assert_int_equal(umfs_tx_commit(fs), 0);
-	umfs_meta_unlock(fs);
-}
-
-static uint64_t make_file(struct umfs_fs *fs)
-{
-	uint64_t ino;
-
-	tx_open(fs);
-	assert_int_equal(umfs_inode_create(fs, S_IFREG | 0644, 0, 0, 0, UMFS_ROOT_INO, &ino), 0);
-	tx_close(fs);
-	return ino;
 }
 
 /* Garbage in every free page: fresh pages must be zeroed by whoever needs it. */
@@ -308,8 +279,8 @@ static void random_ops(uint64_t seed, int nops)
 	uint8_t *buf = malloc(WIN_LEN);
 
 	assert_non_null(buf);
-	assert_int_equal(pool_make(tp, "frand", 160 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "frand", 160 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	free0 = tp->fs->free_pages;
 	poison_free_pages(tp->fs);
 	ref_init(&r);
@@ -379,8 +350,8 @@ static void zeroing_rules(void **state)
 	uint8_t buf[3 * PGSZ], out[3 * PGSZ];
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "fzero", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "fzero", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	poison_free_pages(tp->fs);
 	memset(buf, 0xFF, sizeof(buf));
 
@@ -430,8 +401,8 @@ static void large_writes_and_huge_leaves(void **state)
 
 	assert_non_null(buf);
 	assert_non_null(out);
-	assert_int_equal(pool_make(tp, "flarge", 256 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "flarge", 256 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	in = umfs_inode(tp->fs, ino);
 	free0 = tp->fs->free_pages;
 
@@ -487,8 +458,8 @@ static void efbig(void **state)
 	uint8_t buf[100], out[100];
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "fbig", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "fbig", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	test_fill(buf, sizeof(buf), 9);
 	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 1, MAXSZ), -EFBIG);
 	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 1, UINT64_MAX), -EFBIG);
@@ -521,8 +492,8 @@ static void enospc_short_writes(void **state)
 	assert_non_null(buf);
 	assert_non_null(out);
 	assert_non_null(more);
-	assert_int_equal(pool_make(tp, "fnospc", 8 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "fnospc", 8 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	test_fill(buf, len, 4);
 	test_fill(more, len, 5);
 
@@ -584,8 +555,8 @@ static void fallocate_errors(void **state)
 	uint8_t buf[PGSZ], out[PGSZ];
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "ffalloc", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "ffalloc", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	test_fill(buf, sizeof(buf), 6);
 	write_all(tp->fs, ino, buf, sizeof(buf), 0);
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(cases); i++)
@@ -603,8 +574,8 @@ static void seek_data_hole(void **state)
 	uint8_t buf[2 * PGSZ];
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "fseek", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "fseek", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	memset(buf, 0x11, sizeof(buf));
 	/* empty file: everything is past EOF */
 	assert_int_equal(umfs_file_seek(tp->fs, ino, 0, SEEK_DATA), -ENXIO);
@@ -653,8 +624,8 @@ static void reads(void **state)
 	uint8_t buf[3 * PGSZ], out[4 * PGSZ];
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "fread", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "fread", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), 0);
 	test_fill(buf, sizeof(buf), 8);
 	write_all(tp->fs, ino, buf, sizeof(buf), PGSZ + 1);
@@ -704,8 +675,8 @@ static void append_orders_data_before_size(void **state)
 	size_t last_data = 0, size_store = 0, fence = 0;
 	uint64_t ino;
 
-	assert_int_equal(pool_make(tp, "forder", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "forder", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	in = umfs_inode(tp->fs, ino);
 	test_fill(buf, sizeof(buf), 12);
 	write_all(tp->fs, ino, buf, 1000, 0);

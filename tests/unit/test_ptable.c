@@ -223,39 +223,10 @@ static void verify(struct umfs_fs *fs, struct umfs_inode *in, struct model *m)
  * even after a failed assertion jumped out of the test. */
 static struct test_pool the_pool;
 
-static int pool_make(struct test_pool *tp, const char *tag, uint64_t size)
-{
-	return test_pool_make(tp, tag, size, 0);
-}
-
 static int pool_teardown(void **state)
 {
-	if (the_pool.path[0])
-		test_pool_destroy(&the_pool);
-	memset(&the_pool, 0, sizeof(the_pool));
+	test_pool_reset(&the_pool);
 	return 0;
-}
-
-static void tx_open(struct umfs_fs *fs)
-{
-	umfs_meta_lock(fs);
-	assert_int_equal(umfs_tx_begin(fs), 0);
-}
-
-static void tx_close(struct umfs_fs *fs)
-{
-	assert_int_equal(umfs_tx_commit(fs), 0);
-	umfs_meta_unlock(fs);
-}
-
-static uint64_t make_file(struct umfs_fs *fs)
-{
-	uint64_t ino;
-
-	tx_open(fs);
-	assert_int_equal(umfs_inode_create(fs, S_IFREG | 0644, 0, 0, 0, UMFS_ROOT_INO, &ino), 0);
-	tx_close(fs);
-	return ino;
 }
 
 /* True when the model has no page in pg's 2 MiB region. */
@@ -276,9 +247,9 @@ static int map1(struct umfs_fs *fs, struct umfs_inode *in, struct model *m, uint
 	uint64_t off;
 	int r;
 
-	tx_open(fs);
+	test_tx_open(fs);
 	r = umfs_pt_map(fs, in, pg, flags, &off);
-	tx_close(fs);
+	test_tx_close(fs);
 	assert_true(r == 0 || r == 1);
 	if (r == 0) {
 		assert_int_equal(model_find(m, pg), off);
@@ -321,16 +292,16 @@ static unsigned truncate_all(struct umfs_fs *fs, struct umfs_inode *in, struct m
 	unsigned stops = 0;
 	int r;
 
-	tx_open(fs);
+	test_tx_open(fs);
 	while ((r = umfs_pt_truncate(fs, in, first)) == 1) {
-		tx_close(fs);
+		test_tx_close(fs);
 		stops++;
 		model_sync(fs, in, m, first, UINT64_MAX);
 		verify_ex(fs, in, m, true); /* an emptied table may wait for the next call */
-		tx_open(fs);
+		test_tx_open(fs);
 	}
 	assert_int_equal(r, 0);
-	tx_close(fs);
+	test_tx_close(fs);
 	model_remove(m, first, UINT64_MAX);
 	return stops;
 }
@@ -341,16 +312,16 @@ static unsigned punch_all(struct umfs_fs *fs, struct umfs_inode *in, struct mode
 	unsigned stops = 0;
 	int r;
 
-	tx_open(fs);
+	test_tx_open(fs);
 	while ((r = umfs_pt_punch(fs, in, first, last)) == 1) {
-		tx_close(fs);
+		test_tx_close(fs);
 		stops++;
 		model_sync(fs, in, m, first, last);
 		verify_ex(fs, in, m, true);
-		tx_open(fs);
+		test_tx_open(fs);
 	}
 	assert_int_equal(r, 0);
-	tx_close(fs);
+	test_tx_close(fs);
 	model_remove(m, first, last);
 	return stops;
 }
@@ -383,8 +354,8 @@ static void heights_grow_and_keep_mappings(void **state)
 	struct umfs_inode *in;
 	uint64_t free0, off, run, ino;
 
-	assert_int_equal(pool_make(tp, "pth", 32 << 20), 0);
-	ino = make_file(tp->fs);
+	assert_int_equal(test_pool_make(tp, "pth", 32 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	in = umfs_inode(tp->fs, ino);
 	free0 = tp->fs->free_pages;
 	assert_int_equal(umfs_pt_lookup(tp->fs, in, 0, &run), 0);
@@ -398,9 +369,9 @@ static void heights_grow_and_keep_mappings(void **state)
 		assert_int_equal(map1(tp->fs, in, &m, steps[i].pg, 0), 0);
 	}
 	/* the top of the file: beyond it nothing can be mapped */
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	assert_int_equal(umfs_pt_map(tp->fs, in, MAXPG, 0, &off), -EFBIG);
-	tx_close(tp->fs);
+	test_tx_close(tp->fs);
 	assert_int_equal(umfs_pt_lookup(tp->fs, in, MAXPG - 2, &run), 0);
 	assert_int_equal(run, 1);
 
@@ -426,15 +397,15 @@ static void sequential_pages_are_contiguous(void **state)
 	struct umfs_inode *in;
 	uint64_t run, off, free0;
 
-	assert_int_equal(pool_make(tp, "ptseq", 32 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptseq", 32 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	for (uint64_t pg = 0; pg < 1500; pg++) {
 		assert_int_equal(umfs_pt_map(tp->fs, in, pg, 0, &off), 1);
 		model_add(&m, pg, off);
 	}
-	tx_close(tp->fs);
+	test_tx_close(tp->fs);
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
 	/* a read of many pages needs few lookups */
@@ -456,8 +427,8 @@ static void huge_leaves(void **state)
 	uint64_t free0, run, off, pg = 5 * HPG + 7;
 	uint8_t *p;
 
-	assert_int_equal(pool_make(tp, "pthuge", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "pthuge", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 
 	/* an empty file grows straight to height 2 and gets a whole leaf */
@@ -492,10 +463,10 @@ static void huge_leaves(void **state)
 	memset(p, 0xA5, UMFS_HUGE_SIZE);
 	punch_all(tp->fs, in, &m, 2 * HPG, 3 * HPG - 1);
 	verify(tp->fs, in, &m);
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	assert_int_equal(umfs_pt_map(tp->fs, in, 2 * HPG + 9, UMFS_PTMAP_HUGE | UMFS_PTMAP_ZERO,
 				     &off), 1);
-	tx_close(tp->fs);
+	test_tx_close(tp->fs);
 	p = umfs_off_ptr(tp->fs, off - 9 * UMFS_PAGE_SIZE);
 	for (size_t i = 0; i < UMFS_HUGE_SIZE; i++)
 		assert_int_equal(p[i], 0);
@@ -531,8 +502,8 @@ static void split_huge_leaf_on_truncate(void **state)
 	uint64_t free0, base = 3 * HPG, lead, off;
 	uint8_t *p;
 
-	assert_int_equal(pool_make(tp, "ptsplit", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptsplit", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	assert_int_equal(map1(tp->fs, in, &m, base, UMFS_PTMAP_HUGE), 1);
 	lead = umfs_pt_lookup(tp->fs, in, base, NULL);
@@ -603,11 +574,11 @@ static void build_mixed(struct umfs_fs *fs, struct umfs_inode *in, struct model 
 		map1(fs, in, m, rnd(&s, 3 * GPG) | 17, UMFS_PTMAP_HUGE);
 	map1(fs, in, m, MAXPG - HPG, UMFS_PTMAP_HUGE);
 	/* a dense run across a GiB boundary */
-	tx_open(fs);
+	test_tx_open(fs);
 	for (uint64_t pg = GPG - 700; pg < GPG + 700; pg++)
 		if (umfs_pt_map(fs, in, pg, 0, &off) == 1)
 			model_add(m, pg, off);
-	tx_close(fs);
+	test_tx_close(fs);
 }
 
 static void truncate_at_many_points(void **state)
@@ -617,8 +588,8 @@ static void truncate_at_many_points(void **state)
 	struct umfs_inode *in;
 	uint64_t free0, s = 42;
 
-	assert_int_equal(pool_make(tp, "pttrunc", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "pttrunc", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	build_mixed(tp->fs, in, &m, 1);
 	verify(tp->fs, in, &m);
@@ -662,8 +633,8 @@ static void punch_holes(void **state)
 	struct umfs_inode *in;
 	uint64_t free0, s = 7;
 
-	assert_int_equal(pool_make(tp, "ptpunch", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptpunch", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	build_mixed(tp->fs, in, &m, 2);
 	for (int i = 0; i < 120 && m.n; i++) {
@@ -735,8 +706,8 @@ static void next_data_and_hole(void **state)
 	struct umfs_inode *in;
 	uint64_t s = 99;
 
-	assert_int_equal(pool_make(tp, "ptnext", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptnext", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	/* empty file */
 	assert_int_equal(umfs_pt_next_data(tp->fs, in, 0), UINT64_MAX);
 	assert_int_equal(umfs_pt_next_hole(tp->fs, in, 0), 0);
@@ -780,18 +751,18 @@ static void long_truncate_spans_transactions(void **state)
 	uint64_t free0, off, pg = 0, s = 5;
 	unsigned stops;
 
-	assert_int_equal(pool_make(tp, "ptlong", 128 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptlong", 128 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	while (pg < 24000) {
-		tx_open(tp->fs);
+		test_tx_open(tp->fs);
 		while (pg < 24000 && umfs_tx_room(tp->fs) >= UMFS_TX_SLACK) {
 			assert_int_equal(umfs_pt_map(tp->fs, in, pg, 0, &off), 1);
 			model_add(&m, pg, off);
 			/* mostly contiguous, with some gaps */
 			pg += rnd(&s, 3) ? 1 : 2;
 		}
-		tx_close(tp->fs);
+		test_tx_close(tp->fs);
 	}
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
@@ -830,18 +801,18 @@ static void truncate_stops_when_journal_is_low(void **state)
 	unsigned stops = 0;
 	int r;
 
-	assert_int_equal(pool_make(tp, "ptlow", 32 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptlow", 32 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	/* every other page of three level-1 tables: hundreds of separate runs */
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	for (uint64_t pg = 0; pg < 3 * UMFS_PT_ENTRIES; pg += 2) {
 		assert_int_equal(umfs_pt_map(tp->fs, in, pg, 0, &off), 1);
 		model_add(&m, pg, off);
 	}
-	tx_close(tp->fs);
+	test_tx_close(tp->fs);
 
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	/* use up the slot but for the slack and a few KiB (distinct ranges: the
 	 * journal skips repeated ones) */
 	for (size_t i = 0; umfs_tx_room(tp->fs) > UMFS_TX_SLACK + 6000; i++) {
@@ -850,15 +821,15 @@ static void truncate_stops_when_journal_is_low(void **state)
 	}
 	while ((r = umfs_pt_truncate(tp->fs, in, 0)) == 1) {
 		assert_true(umfs_tx_room(tp->fs) >= UMFS_TX_SLACK);
-		tx_close(tp->fs);
+		test_tx_close(tp->fs);
 		stops++;
 		model_sync(tp->fs, in, &m, 0, UINT64_MAX);
 		verify_ex(tp->fs, in, &m, true);
 		check_accounting(tp->fs, in, free0);
-		tx_open(tp->fs);
+		test_tx_open(tp->fs);
 	}
 	assert_int_equal(r, 0);
-	tx_close(tp->fs);
+	test_tx_close(tp->fs);
 	assert_true(stops >= 1);
 	model_remove(&m, 0, UINT64_MAX);
 	verify(tp->fs, in, &m);
@@ -876,8 +847,8 @@ static void abort_restores_tree(void **state)
 	uint64_t free0, blocks, off, lead;
 	uint8_t *p;
 
-	assert_int_equal(pool_make(tp, "ptabort", 64 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptabort", 64 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	assert_int_equal(map1(tp->fs, in, &m, 0, 0), 1);
 	assert_int_equal(map1(tp->fs, in, &m, HPG, UMFS_PTMAP_HUGE), 1);
@@ -887,7 +858,7 @@ static void abort_restores_tree(void **state)
 	blocks = in->blocks;
 
 	/* mapping that grows the tree, then abort */
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	assert_int_equal(umfs_pt_map(tp->fs, in, 3 * GPG, 0, &off), 1);
 	assert_int_equal(umfs_pt_map(tp->fs, in, 7, 0, &off), 1);
 	umfs_tx_abort(tp->fs);
@@ -898,7 +869,7 @@ static void abort_restores_tree(void **state)
 	check_accounting(tp->fs, in, free0);
 
 	/* a punch that splits the leaf (its last page turns into a table) */
-	tx_open(tp->fs);
+	test_tx_open(tp->fs);
 	assert_int_equal(umfs_pt_punch(tp->fs, in, HPG + 100, HPG + 200), 0);
 	assert_true(in->blocks < blocks);
 	umfs_tx_abort(tp->fs);
@@ -929,11 +900,11 @@ static void full_pool(void **state)
 	uint64_t free0, off, pg = 0;
 	int r = 0;
 
-	assert_int_equal(pool_make(tp, "ptfull", 8 << 20), 0);
-	in = umfs_inode(tp->fs, make_file(tp->fs));
+	assert_int_equal(test_pool_make(tp, "ptfull", 8 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	while (r >= 0) {
-		tx_open(tp->fs);
+		test_tx_open(tp->fs);
 		while (umfs_tx_room(tp->fs) >= UMFS_TX_SLACK) {
 			/* a 2 MiB leaf in most regions, 4 KiB pages in some */
 			uint64_t region = pg / HPG;
@@ -956,7 +927,7 @@ static void full_pool(void **state)
 				pg += pg % HPG < 100 ? 1 : HPG - 100;
 			}
 		}
-		tx_close(tp->fs);
+		test_tx_close(tp->fs);
 	}
 	assert_int_equal(r, -ENOSPC);
 	verify(tp->fs, in, &m);

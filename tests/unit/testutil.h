@@ -69,6 +69,38 @@ static inline void test_pool_destroy(struct test_pool *tp)
 	unlink(tp->path);
 }
 
+/* Teardown of a test's pool, also after a failed assertion left it behind. */
+static inline void test_pool_reset(struct test_pool *tp)
+{
+	if (tp->path[0])
+		test_pool_destroy(tp);
+	memset(tp, 0, sizeof(*tp));
+}
+
+/* A transaction under meta_lock, as core callers run them. */
+static inline void test_tx_open(struct umfs_fs *fs)
+{
+	umfs_meta_lock(fs);
+	assert_int_equal(umfs_tx_begin(fs), 0);
+}
+
+static inline void test_tx_close(struct umfs_fs *fs)
+{
+	assert_int_equal(umfs_tx_commit(fs), 0);
+	umfs_meta_unlock(fs);
+}
+
+/* A fresh inode of the given mode in the root directory's care (no name). */
+static inline uint64_t test_inode_make(struct umfs_fs *fs, mode_t mode)
+{
+	uint64_t ino;
+
+	test_tx_open(fs);
+	assert_int_equal(umfs_inode_create(fs, mode, 0, 0, 0, UMFS_ROOT_INO, &ino), 0);
+	test_tx_close(fs);
+	return ino;
+}
+
 /* Deterministic pseudo-random bytes (xorshift64*), so failures reproduce. */
 static inline uint64_t test_rand_next(uint64_t *s)
 {
