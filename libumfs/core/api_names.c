@@ -23,6 +23,14 @@ static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags,
 	return 0;
 }
 
+/* Walks to a name about to be created: the root (or "/") already exists. */
+static int walk_new_name(struct umfs_fs *fs, const char *path, struct umfs_walk *w)
+{
+	int err = walk_for_change(fs, path, UMFS_WALK_PARENT, w);
+
+	return err == -EBUSY ? -EEXIST : err;
+}
+
 /* In tx: the target is the symlink's data, one page at most, written in the
  * transaction that creates the link so a crash never leaves it empty. */
 static int symlink_store(struct umfs_fs *fs, uint64_t ino, const char *target)
@@ -52,9 +60,7 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
-	err = walk_for_change(fs, path, UMFS_WALK_PARENT, w);
-	if (err == -EBUSY)
-		err = -EEXIST;
+	err = walk_new_name(fs, path, w);
 	if (err)
 		goto out;
 	if (w->ino) {
@@ -255,9 +261,7 @@ int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
 	umfs_meta_lock(fs);
 	err = umfs_walk(fs, from, UMFS_WALK_NOFOLLOW, wf);
 	if (!err)
-		err = walk_for_change(fs, to, UMFS_WALK_PARENT, wt);
-	if (err == -EBUSY)
-		err = -EEXIST;
+		err = walk_new_name(fs, to, wt);
 	if (err)
 		goto out;
 	err = link_name(fs, wf->ino, wt, wf->trailing_slash, 0);
@@ -347,9 +351,7 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
-	err = walk_for_change(fs, to, UMFS_WALK_PARENT, w);
-	if (err == -EBUSY)
-		err = -EEXIST;
+	err = walk_new_name(fs, to, w);
 	if (err)
 		goto out;
 	err = link_name(fs, file->ino, w, false, how);
