@@ -435,10 +435,6 @@ int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t
 /* Next entry at or after *cookie ("." and ".." first); returns 1 and
  * advances *cookie, 0 at the end, -errno on a damaged directory. */
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *ent);
-/* In tx. Frees the pages of an empty directory (-ENOTEMPTY otherwise).
- * Returns 1 when it stopped early for journal room (commit, begin, call
- * again: safe to repeat), 0 when done. */
-int umfs_dir_destroy(struct umfs_fs *fs, uint64_t dir);
 
 /* ------------------------------------------------------------------ */
 /* namei.c: path walk and permissions                                    */

@@ -971,24 +971,3 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 	return 1;
 }
 
-int umfs_dir_destroy(struct umfs_fs *fs, uint64_t dir)
-{
-	struct umfs_inode *in = dir_inode(fs, dir);
-	int err;
-
-	if (!in)
-		return -ENOTDIR;
-	if (in->dir.nentries)
-		return -ENOTEMPTY;
-	if (in->dir.nblocks || in->dir.nbuckets || in->size) {
-		err = dir_info_save(fs, in);
-		if (err)
-			return err;
-		in->dir.gdepth = 0;
-		in->dir.nbuckets = 0;
-		in->dir.nblocks = 0;
-		in->dir.hint_block = 0;
-		in->size = 0;
-	}
-	return umfs_pt_truncate(fs, in, 0);
-}
