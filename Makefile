@@ -5,12 +5,14 @@
 #   make build   configure (once) and build everything in $(BUILDDIR)
 #   make test    deps + build + the whole test suite
 #   make demo    deps + build + the main job (tools/demo.sh)
-#   make bench   benchmarks (issue 6)
+#   make bench   deps + bench deps + build + bench/run.sh --quick (MODE=full: the
+#                full run); writes docs/performance.md and docs/perf/*.png
 #   make clean   remove $(BUILDDIR)
 
 BUILDDIR ?= build
 MESON ?= meson
 NINJA ?= ninja
+MODE ?= quick
 
 # Pools on /dev/shm are DRAM standing in for persistent memory: make libpmem
 # use cache-line flushes instead of msync for them.
@@ -41,8 +43,10 @@ demo: deps
 	$(MAKE) build
 	BUILDDIR=$(BUILDDIR) bash tools/demo.sh
 
-bench:
-	@echo "Benchmarks come with issue 6 (fio and the paper's workloads); nothing to run yet."
+bench: deps
+	sh bench/install-bench-deps.sh
+	$(MAKE) build
+	bash bench/run.sh --$(MODE) --build $(BUILDDIR)
 
 clean:
 	rm -rf $(BUILDDIR)

@@ -1,0 +1,39 @@
+#!/bin/bash
+# fio.sh - measurement 1: fio psync, one job, 4 KiB: sequential read, random
+# read, sequential write to a new file (append) and random overwrite of an
+# existing file, on every system. Reads and overwrites are time-based on a
+# laid-out file; append writes a new file from empty up to FILE_SIZE (or for
+# RUNTIME seconds on a slow system) and removes it.
+# All systems are up at once and the REPS repetitions go round them in turn,
+# so that a slow spell of the shared machine hits every system alike; the
+# report takes medians. One fio process per system and repetition, the four
+# workloads as stonewalled jobs named WORKLOAD.REP.
+# Output: $BENCH_OUT/fio/SYSTEM.REP.json
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+out=$BENCH_OUT/fio
+for sys in $(bench_systems); do
+	sys_up "$sys"
+	bench_layout "$sys" "$(sys_dir "$sys")/data" "$FILE_SIZE"
+done
+for rep in $(seq "$REPS"); do
+	for sys in $(bench_systems); do
+		# no target rides on FUSE, and it is slow: one repetition
+		[ "$sys" = umfs-fuse ] && [ "$rep" -gt 1 ] && continue
+		dir=$(sys_dir "$sys")
+		jobs=()
+		for wl in read randread randwrite; do
+			jobs+=(--name="$wl.$rep" --filename="$dir/data" --rw="$wl" --time_based
+				--runtime="$RUNTIME" --stonewall --new_group)
+		done
+		jobs+=(--name="append.$rep" --filename="$dir/append" --rw=write --runtime="$RUNTIME"
+			--unlink=1 --stonewall --new_group)
+		bench_fio "$sys" "$out/$sys.$rep.json" --bs=4k --size="$FILE_SIZE" --randrepeat=0 \
+			"${jobs[@]}"
+	done
+done
+for sys in $(bench_systems); do
+	sys_down "$sys"
+done
+log "fio: done"

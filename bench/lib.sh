@@ -1,0 +1,222 @@
+# lib.sh - sourced by the bench/*.sh scripts: the systems under comparison,
+# their setup and teardown, and the common parameters.
+#
+# A system is one of
+#   umfs-strict   a fresh pool (mkfs.umfs default), programs under LD_PRELOAD
+#   umfs-relaxed  a fresh pool made with -O relaxed, programs under LD_PRELOAD
+#   umfs-fuse     a fresh pool served by umfs-fuse on a private mount point
+#   tmpfs         a private tmpfs mount
+#   ext4          ext4 on a loop device backed by a file in /dev/shm
+# Everything lives in DRAM. After `sys_up NAME SIZE`, `sys_dir NAME` prints the
+# directory to work in and `sys_run NAME CMD...` runs CMD on that system (under
+# the shim for the LD_PRELOAD systems). `sys_down NAME` undoes it; an EXIT trap
+# undoes whatever is still up, so a failing script leaves no mount, loop
+# device or pool behind.
+#
+# Environment: BENCH_BUILD (build dir), BENCH_OUT (results dir), BENCH_MODE
+# (quick|full). Every script can also run alone with those set.
+
+set -euo pipefail
+
+BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_BUILD=${BENCH_BUILD:-$BENCH_SRC/build}
+[ -d "$BENCH_BUILD" ] || { echo "bench: no build directory $BENCH_BUILD (build first)" >&2; exit 1; }
+BENCH_BUILD=$(cd "$BENCH_BUILD" && pwd)
+BENCH_MODE=${BENCH_MODE:-quick}
+BENCH_OUT=${BENCH_OUT:-$BENCH_SRC/results/manual}
+mkdir -p "$BENCH_OUT"
+BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
+export BENCH_BUILD BENCH_MODE BENCH_OUT
+export PMEM_IS_PMEM_FORCE=1
+
+# Private scratch: mount points here, images and pools in /dev/shm (DRAM).
+BENCH_TMP=$(mktemp -d /tmp/umfs-bench.XXXXXX)
+BENCH_SHM=/dev/shm/umfs-bench-$$
+BENCH_PREFIX=/umfs-bench-$$ # UMFS_MOUNT for the shim systems; never exists on the host
+
+SHIM_LIB=$BENCH_BUILD/libumfs/libumfs.so
+MKFS=$BENCH_BUILD/mkfs/mkfs.umfs
+FUSE=$BENCH_BUILD/fuse/umfs-fuse
+
+ALL_SYSTEMS="umfs-strict umfs-relaxed umfs-fuse tmpfs ext4"
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+log() {
+	printf '[%s] %s\n' "$(date +%T)" "$*" >&2
+}
+
+for f in "$SHIM_LIB" "$MKFS" "$FUSE"; do
+	[ -e "$f" ] || die "missing $f: build first (ninja -C $BENCH_BUILD)"
+done
+[ "$(id -u)" -eq 0 ] || die "needs root (tmpfs and loop mounts)"
+command -v fio >/dev/null || die "fio is not installed (bench/install-bench-deps.sh)"
+
+# Parameters per mode. Quick keeps the whole run under 5 minutes on 2 cores.
+# (The scripts that source this file use them.)
+# shellcheck disable=SC2034
+if [ "$BENCH_MODE" = full ]; then
+	FILE_MB=1024; RUNTIME=10; REPS=3
+	SWEEP_SIZES="512 1k 2k 4k 8k 16k 32k 64k 128k 256k 512k 1m"
+	SWEEP_RUNTIME=5
+	META_N=100000
+	OPEN_MAX=$((4 << 30))
+elif [ "$BENCH_MODE" = quick ]; then
+	FILE_MB=256; RUNTIME=1; REPS=3
+	SWEEP_SIZES="512 4k 64k 1m"
+	SWEEP_RUNTIME=500ms
+	META_N=10000
+	OPEN_MAX=$((1 << 30))
+else
+	die "unknown mode '$BENCH_MODE' (quick or full)"
+fi
+# shellcheck disable=SC2034
+FILE_SIZE=${FILE_MB}M
+# Every system gets room for two files of FILE_SIZE and the pool's own needs.
+POOL_SIZE=$((FILE_MB * 2 + 256))M
+
+# State of the systems that are up: NAME -> pool, mount point, loop device, pid.
+declare -A SYS_POOL=() SYS_MNT=() SYS_LOOP=() SYS_PID=() SYS_SHIMDIR=()
+
+# The helper directory the shim keeps beside a pool (/dev/shm/umfs-HEX.shim).
+shim_dir_of() {
+	local uuid
+	uuid=$(grep -o 'UUID *[0-9a-f-]*' "$1" | awk '{print $2}' | tr -d -)
+	[ -n "$uuid" ] && echo "/dev/shm/umfs-$uuid.shim"
+}
+
+umfs_pool_make() { # NAME SIZE [mkfs options...]
+	local name=$1 size=$2 pool=$BENCH_SHM-$1.pool
+	shift 2
+	mkdir -p "$BENCH_TMP/$name"
+	"$MKFS" -s "$size" "$@" "$pool" >"$BENCH_TMP/$name/mkfs.out" 2>&1 ||
+		die "mkfs.umfs $* $pool failed: $(cat "$BENCH_TMP/$name/mkfs.out")"
+	SYS_POOL[$name]=$pool
+	SYS_SHIMDIR[$name]=$(shim_dir_of "$BENCH_TMP/$name/mkfs.out") || die "no UUID in mkfs.umfs output"
+}
+
+sys_up() { # NAME [SIZE]
+	local name=$1 size=${2:-$POOL_SIZE} mnt=$BENCH_TMP/mnt-$1
+	case $name in
+	umfs-strict) umfs_pool_make "$name" "$size" ;;
+	umfs-relaxed) umfs_pool_make "$name" "$size" -O relaxed ;;
+	umfs-fuse)
+		umfs_pool_make "$name" "$size"
+		mkdir -p "$mnt"
+		# In the foreground, in the background of this shell: its pid is ours to wait for.
+		"$FUSE" -f "${SYS_POOL[$name]}" "$mnt" 2>"$BENCH_TMP/$name/fuse.err" &
+		SYS_PID[$name]=$!
+		SYS_MNT[$name]=$mnt
+		local _
+		for _ in $(seq 100); do
+			mountpoint -q "$mnt" && break
+			kill -0 "${SYS_PID[$name]}" 2>/dev/null || die "umfs-fuse exited: $(cat "$BENCH_TMP/$name/fuse.err")"
+			sleep 0.05
+		done
+		mountpoint -q "$mnt" || die "umfs-fuse did not mount $mnt"
+		;;
+	tmpfs)
+		mkdir -p "$mnt"
+		mount -t tmpfs -o "size=$size" umfs-bench-tmpfs "$mnt" || die "tmpfs mount failed"
+		SYS_MNT[$name]=$mnt
+		;;
+	ext4)
+		local img=$BENCH_SHM-ext4.img loop
+		mkdir -p "$mnt"
+		truncate -s "$size" "$img"
+		SYS_POOL[$name]=$img
+		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" || die "mkfs.ext4 failed"
+		loop=$(losetup -f --show "$img") || die "losetup failed (no loop devices?)"
+		SYS_LOOP[$name]=$loop
+		mount -t ext4 "$loop" "$mnt" || die "ext4 mount of $loop failed"
+		SYS_MNT[$name]=$mnt
+		;;
+	*) die "unknown system '$name'" ;;
+	esac
+	log "up: $name ($size)"
+}
+
+sys_dir() { # NAME: the directory benchmarks work in
+	case $1 in
+	umfs-strict | umfs-relaxed) echo "$BENCH_PREFIX" ;;
+	*) echo "${SYS_MNT[$1]}" ;;
+	esac
+}
+
+sys_env() { # NAME: the environment assignments that put a program on NAME
+	case $1 in
+	umfs-strict | umfs-relaxed)
+		echo "LD_PRELOAD=$SHIM_LIB UMFS_POOL=${SYS_POOL[$1]} UMFS_MOUNT=$BENCH_PREFIX"
+		;;
+	esac
+}
+
+sys_run() { # NAME CMD...: CMD on the system
+	local name=$1
+	shift
+	# our paths have no spaces: the assignments split into words safely
+	# shellcheck disable=SC2046
+	env $(sys_env "$name") "$@"
+}
+
+sys_down() { # NAME: undo sys_up, tolerating a half-done setup
+	local name=$1 mnt=${SYS_MNT[$1]:-} rc=0
+	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
+		case $name in
+		umfs-fuse) fusermount3 -u "$mnt" || umount -l "$mnt" || rc=1 ;;
+		*) umount "$mnt" || umount -l "$mnt" || rc=1 ;;
+		esac
+	fi
+	if [ -n "${SYS_PID[$name]:-}" ]; then
+		# The daemon unmounts the pool after fusermount3 returns: wait for it.
+		wait "${SYS_PID[$name]}" 2>/dev/null || true
+	fi
+	[ -n "${SYS_LOOP[$name]:-}" ] && { losetup -d "${SYS_LOOP[$name]}" || rc=1; }
+	[ -n "${SYS_POOL[$name]:-}" ] && rm -f "${SYS_POOL[$name]}"
+	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}"
+	[ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null
+	unset "SYS_POOL[$name]" "SYS_MNT[$name]" "SYS_LOOP[$name]" "SYS_PID[$name]" "SYS_SHIMDIR[$name]"
+	return $rc
+}
+
+bench_cleanup() {
+	local rc=$? name
+	set +e
+	for name in $ALL_SYSTEMS; do
+		if [ -n "${SYS_POOL[$name]:-}${SYS_MNT[$name]:-}" ]; then
+			sys_down "$name"
+		fi
+	done
+	rm -rf "$BENCH_TMP"
+	rm -f "$BENCH_SHM"-*
+	[ $rc -ne 0 ] && echo "bench: $(basename "$0") failed (exit $rc); systems torn down" >&2
+	exit $rc
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Systems to run, from BENCH_SYSTEMS (default all), in a fixed order.
+bench_systems() {
+	echo "${BENCH_SYSTEMS:-$ALL_SYSTEMS}"
+}
+
+# fio with the options every run shares; the rest comes from the caller.
+bench_fio() { # NAME OUTPUT.json FIO-ARGS...
+	local name=$1 out=$2
+	shift 2
+	mkdir -p "$(dirname "$out")"
+	sys_run "$name" fio --output-format=json --output="$out" --ioengine=psync \
+		--direct=0 --invalidate=0 --fallocate=none "$@" ||
+		die "fio failed on $name: $* (see $out)"
+	grep -q '"jobs"' "$out" || die "fio wrote no results to $out"
+}
+
+# Lay out a file of SIZE with real data (so reads and overwrites hit blocks).
+bench_layout() { # NAME PATH SIZE
+	sys_run "$1" fio --name=layout --filename="$2" --ioengine=psync --rw=write --bs=1m \
+		--size="$3" --fallocate=none --end_fsync=1 --output=/dev/null ||
+		die "layout of $2 on $1 failed"
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * meta.c - metadata operations on N files in one directory.
+ *
+ *   meta DIR LABEL N
+ *
+ * In a new directory DIR/meta it times, one phase after the other:
+ *   create   open(O_CREAT|O_EXCL|O_WRONLY) + close of N empty files
+ *   stat     stat() of each
+ *   readdir  opendir + readdir to the end + closedir, repeated for >= 0.2 s
+ *            (per entry)
+ *   unlink   unlink() of each
+ * and checks what it can on the way (every stat says size 0 and a regular
+ * file, readdir returns exactly the N names plus . and ..), failing loudly
+ * otherwise. Run it under the shim for UMFS, plainly for kernel systems.
+ * Output CSV: label,op,n,seconds,ns_per_op
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(const char *what, const char *path)
+{
+	fprintf(stderr, "meta: %s %s: %s\n", what, path, strerror(errno));
+	exit(1);
+}
+
+static void name(char *buf, size_t size, const char *dir, unsigned i)
+{
+	snprintf(buf, size, "%s/f%07u", dir, i);
+}
+
+static void report(const char *label, const char *op, unsigned long n, double s)
+{
+	printf("%s,%s,%lu,%.6f,%.1f\n", label, op, n, s, s * 1e9 / (double)n);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	char dir[4096], path[4200];
+	unsigned n;
+	double t0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: meta DIR LABEL N\n");
+		return 2;
+	}
+	n = (unsigned)strtoul(argv[3], NULL, 0);
+	snprintf(dir, sizeof(dir), "%s/meta", argv[1]);
+	if (mkdir(dir, 0755) < 0)
+		fail("mkdir", dir);
+
+	t0 = now_s();
+	for (unsigned i = 0; i < n; i++) {
+		int fd;
+
+		name(path, sizeof(path), dir, i);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0 || close(fd) < 0)
+			fail("create", path);
+	}
+	report(argv[2], "create", n, now_s() - t0);
+
+	t0 = now_s();
+	for (unsigned i = 0; i < n; i++) {
+		struct stat st;
+
+		name(path, sizeof(path), dir, i);
+		if (stat(path, &st) < 0)
+			fail("stat", path);
+		if (!S_ISREG(st.st_mode) || st.st_size != 0) {
+			errno = EINVAL;
+			fail("stat: not an empty regular file:", path);
+		}
+	}
+	report(argv[2], "stat", n, now_s() - t0);
+
+	{
+		unsigned long entries = 0;
+		unsigned passes = 0;
+
+		t0 = now_s();
+		do {
+			DIR *d = opendir(dir);
+			struct dirent *e;
+			unsigned long seen = 0;
+
+			if (!d)
+				fail("opendir", dir);
+			errno = 0;
+			while ((e = readdir(d)) != NULL)
+				seen++;
+			if (errno)
+				fail("readdir", dir);
+			closedir(d);
+			if (seen != (unsigned long)n + 2) {
+				fprintf(stderr, "meta: readdir saw %lu entries, expected %u\n", seen, n + 2);
+				return 1;
+			}
+			entries += seen;
+			passes++;
+		} while (now_s() - t0 < 0.2);
+		report(argv[2], "readdir", entries, now_s() - t0);
+	}
+
+	t0 = now_s();
+	for (unsigned i = 0; i < n; i++) {
+		name(path, sizeof(path), dir, i);
+		if (unlink(path) < 0)
+			fail("unlink", path);
+	}
+	report(argv[2], "unlink", n, now_s() - t0);
+	if (rmdir(dir) < 0)
+		fail("rmdir (not empty after unlink?)", dir);
+	return 0;
+}

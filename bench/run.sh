@@ -1,0 +1,75 @@
+#!/bin/bash
+# run.sh - every benchmark of issue 6 in one run, then the report.
+#
+#   bench/run.sh [--quick|--full] [--build DIR] [--out DIR] [--only "fio sweep ..."]
+#                [--no-report]
+#
+# Runs the measurement scripts beside it one after the other (each sets up
+# and tears down the systems it compares, see lib.sh), writes raw results
+# (fio JSON, CSV) under --out (default results/DATE-MODE, also linked as
+# results/latest), then bench/report.py turns them into docs/performance.md
+# and docs/perf/*.png. Ratios between systems only mean something within one
+# run: the machine is shared and its speed drifts between runs.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+mode=quick build=$src/build out="" report=1
+steps="fio sweep jobs overhead opentime meta smallfile profile"
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) mode=quick ;;
+	--full) mode=full ;;
+	--build) build=$2; shift ;;
+	--out) out=$2; shift ;;
+	--only) steps=$2; shift ;;
+	--no-report) report=0 ;;
+	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build directory (build first)" >&2; exit 1; }
+[ -n "$out" ] || out=$src/results/$(date +%Y-%m-%d-%H%M%S)-$mode
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+export BENCH_BUILD=$build BENCH_OUT=$out BENCH_MODE=$mode
+
+info=$out/run.txt
+{
+	echo "mode=$mode"
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "git=${BENCH_GIT:-$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)}"
+	echo "kernel=$(uname -r)"
+	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "cores=$(nproc)"
+	echo "mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "fio=$(fio --version)"
+	echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$info"
+
+start=$(date +%s)
+for step in $steps; do
+	[ -x "$here/$step.sh" ] || { echo "run.sh: no step '$step'" >&2; exit 2; }
+	t0=$(date +%s)
+	echo "== $step ($mode) ==" >&2
+	if ! "$here/$step.sh"; then
+		echo "run.sh: step '$step' failed; raw results so far are in $out" >&2
+		exit 1
+	fi
+	echo "seconds_$step=$(($(date +%s) - t0))" >>"$info"
+done
+{
+	echo "seconds_total=$(($(date +%s) - start))"
+	echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >>"$info"
+
+if [ "$(dirname "$out")" = "$src/results" ]; then
+	ln -sfn "$(basename "$out")" "$src/results/latest"
+fi
+echo "run.sh: raw results in $out ($(($(date +%s) - start)) s)" >&2
+if [ $report -eq 1 ]; then
+	python3 "$here/report.py" "$out" --doc "$src/docs/performance.md" --plots "$src/docs/perf"
+fi
