@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs_kmod.h - the ioctl ABI of the UMFS kernel module (/dev/umfs).
+ *
+ * Compiled by the module (kmod/) and by user space (kmod/lib, libumfs).
+ * Every structure has fixed-width fields and a pinned size; reserved fields
+ * must be zero on input (the module refuses others, so that they can take a
+ * meaning later). docs/kmod.md has the same ABI as a table.
+ *
+ * Version history:
+ *   1  MOUNT, UNMOUNT, ATTACH, DETACH, REVOKE, STATS; the pool mapping
+ *      (mmap at UMFS_KMOD_POOL_OFFSET).
+ */
+#ifndef UMFS_KMOD_H
+#define UMFS_KMOD_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/build_bug.h>
+#define UMFS_KMOD_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#include <assert.h>
+#include <linux/types.h>
+#include <sys/ioctl.h>
+#define UMFS_KMOD_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#endif
+
+#define UMFS_KMOD_DEVICE "/dev/umfs"
+#define UMFS_KMOD_ABI_VERSION 1u
+#define UMFS_KMOD_PATH_MAX 256
+
+/* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
+ * to pool_size) maps the mounted pool itself: the same memory attachments
+ * use, so stores are seen both ways at once (unlike /dev/pmemN's page
+ * cache). For the user-space core, which still writes metadata and tables
+ * in this version. UNMOUNT waits until no such mapping is left. */
+#define UMFS_KMOD_POOL_OFFSET (1ull << 48)
+
+/* One attachment slot: a PUD entry, 1 GiB of file. */
+#define UMFS_KMOD_SLOT_SHIFT 30
+#define UMFS_KMOD_SLOT_SIZE (1ull << UMFS_KMOD_SLOT_SHIFT)
+#define UMFS_KMOD_MAX_SLOTS 512u /* 512 GiB: UMFS_MAX_FILE_SIZE */
+
+/* MOUNT (CAP_SYS_ADMIN): take the pool on a pmem block device in fsdax mode.
+ * The device must not be open elsewhere (user space maps it through the page
+ * cache; the module writes the media directly). */
+struct umfs_kmod_mount {
+	char path[UMFS_KMOD_PATH_MAX]; /* in: "/dev/pmem0", NUL-terminated */
+	__u32 flags;                   /* in: 0 */
+	__u32 reserved0;
+	__u64 phys_base;      /* out: physical address of the pool */
+	__u64 pool_size;      /* out: bytes */
+	__u64 inodes_checked; /* out: in-use inodes validated */
+	__u64 tables_checked; /* out: table pages validated */
+	__u64 rebased;        /* out: table entries rewritten for a new phys_base */
+	__u64 reserved[2];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_mount) == 320, "mount size");
+
+/* ATTACH flags */
+#define UMFS_KMOD_ATTACH_VERIFY 0x1u /* validate the file's whole tree now */
+
+/* ATTACH: map file ino at a 1 GiB-aligned address of the calling process.
+ * Read-write when (open_flags & O_ACCMODE) != O_RDONLY; a mapping is always
+ * readable, so read permission is needed in every case. */
+struct umfs_kmod_attach {
+	__u64 ino;        /* in */
+	__u32 generation; /* in: must match the inode's */
+	__u32 open_flags; /* in: O_RDONLY, O_WRONLY or O_RDWR (other bits ignored) */
+	__u32 flags;      /* in: UMFS_KMOD_ATTACH_* */
+	__u32 reserved0;
+	__u64 reserve;    /* in: bytes of address space wanted at least (growth) */
+	__u64 addr;       /* out: start of the mapping */
+	__u64 len;        /* out: length, a multiple of 1 GiB */
+	__u64 size;       /* out: the file's size when attached */
+	__u64 reserved[2];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_attach) == 72, "attach size");
+
+/* DETACH: unmap an attachment of the calling process (munmap works too). */
+struct umfs_kmod_detach {
+	__u64 addr; /* in: the addr ATTACH returned */
+	__u64 reserved;
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_detach) == 16, "detach size");
+
+/* REVOKE (CAP_SYS_ADMIN or the file's owner): unsplice ino in every process
+ * before its pages are freed or its permissions change. The mappings stay;
+ * touching them gives SIGBUS. */
+struct umfs_kmod_revoke {
+	__u64 ino;     /* in */
+	__u64 revoked; /* out: attachments unspliced */
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_revoke) == 16, "revoke size");
+
+/* STATS: counters of the module since it was loaded. */
+struct umfs_kmod_stats {
+	__u32 abi_version; /* UMFS_KMOD_ABI_VERSION */
+	__u32 mounted;     /* 1 when a pool is mounted */
+	__u64 live;        /* attachments that exist (mapped, spliced or not) */
+	__u64 spliced;     /* attachments whose PUD entries are in place */
+	__u64 attaches;    /* successful ATTACH calls */
+	__u64 detaches;    /* attachments gone (DETACH, munmap, exit) */
+	__u64 unsplices;   /* attachments unspliced (munmap, exit, revoke, mremap) */
+	__u64 revokes;     /* attachments unspliced by REVOKE */
+	__u64 promoted;    /* DRAM table pages live for files of height < 2 */
+	__u64 tlb_flushes; /* all-CPU TLB flushes */
+	__u64 pud_pages;   /* process PUD pages the module had to allocate */
+	__u64 poolmaps;    /* live vmas mapping the pool (UMFS_KMOD_POOL_OFFSET) */
+	__u64 reserved[5];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
+
+#define UMFS_KMOD_IOC_MAGIC 0xB7
+#define UMFS_KMOD_IOC_MOUNT _IOWR(UMFS_KMOD_IOC_MAGIC, 1, struct umfs_kmod_mount)
+#define UMFS_KMOD_IOC_UNMOUNT _IO(UMFS_KMOD_IOC_MAGIC, 2)
+#define UMFS_KMOD_IOC_ATTACH _IOWR(UMFS_KMOD_IOC_MAGIC, 3, struct umfs_kmod_attach)
+#define UMFS_KMOD_IOC_DETACH _IOW(UMFS_KMOD_IOC_MAGIC, 4, struct umfs_kmod_detach)
+#define UMFS_KMOD_IOC_REVOKE _IOWR(UMFS_KMOD_IOC_MAGIC, 5, struct umfs_kmod_revoke)
+#define UMFS_KMOD_IOC_STATS _IOR(UMFS_KMOD_IOC_MAGIC, 6, struct umfs_kmod_stats)
+
+#endif /* UMFS_KMOD_H */

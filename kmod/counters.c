@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+/* counters.c - the module's counters, read by STATS: the proof of no leak. */
+#include "umfs_km.h"
+
+struct umfs_km_counters umfs_km_cnt;
+
+void umfs_km_stats_fill(struct umfs_kmod_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->abi_version = UMFS_KMOD_ABI_VERSION;
+	st->mounted = READ_ONCE(umfs_km_pool) != NULL;
+	st->live = atomic64_read(&umfs_km_cnt.live);
+	st->spliced = atomic64_read(&umfs_km_cnt.spliced);
+	st->attaches = atomic64_read(&umfs_km_cnt.attaches);
+	st->detaches = atomic64_read(&umfs_km_cnt.detaches);
+	st->unsplices = atomic64_read(&umfs_km_cnt.unsplices);
+	st->revokes = atomic64_read(&umfs_km_cnt.revokes);
+	st->promoted = atomic64_read(&umfs_km_cnt.promoted);
+	st->tlb_flushes = atomic64_read(&umfs_km_cnt.tlb_flushes);
+	st->pud_pages = atomic64_read(&umfs_km_cnt.pud_pages);
+	st->poolmaps = atomic64_read(&umfs_km_cnt.poolmaps);
+}

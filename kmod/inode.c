@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * inode.c - trusted snapshots of pool inodes.
+ *
+ * The module never acts on the live inode: it copies it, then checks the
+ * copy (allocation bit, checksum of the identity fields), so a concurrent
+ * change can at worst make the check fail.
+ */
+#include <linux/errno.h>
+#include <linux/string.h>
+
+#include "umfs_km.h"
+
+/* The 48-byte identity block of docs/format.md ("Checksums"). */
+struct umfs_km_identity {
+	__le32 mode, uid, gid, generation;
+	__le64 pt_root, ulog, rdev;
+	u8 pt_height, pad[7];
+};
+static_assert(sizeof(struct umfs_km_identity) == 48, "identity block");
+
+u32 umfs_km_inode_csum(const struct umfs_inode *in)
+{
+	struct umfs_km_identity id;
+
+	memset(&id, 0, sizeof(id));
+	id.mode = cpu_to_le32(in->mode);
+	id.uid = cpu_to_le32(in->uid);
+	id.gid = cpu_to_le32(in->gid);
+	id.generation = cpu_to_le32(in->generation);
+	id.pt_root = cpu_to_le64(in->pt_root);
+	id.ulog = cpu_to_le64(in->ulog);
+	id.rdev = cpu_to_le64(in->rdev);
+	id.pt_height = in->pt_height;
+	return umfs_km_crc32c(0, &id, sizeof(id));
+}
+
+static bool umfs_km_ibit(const struct umfs_km_pool *p, u64 ino)
+{
+	const u64 *words = umfs_km_off_ptr(p, p->ibitmap_off);
+
+	return (READ_ONCE(words[ino / 64]) >> (ino % 64)) & 1;
+}
+
+/* 0 with *out a checked copy of inode ino; -ENOENT if it is free, -EUCLEAN
+ * if its identity fields fail their checksum or its tree root is off. */
+int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *out)
+{
+	if (ino == 0 || ino >= p->inode_count)
+		return -ENOENT;
+	if (!umfs_km_ibit(p, ino))
+		return -ENOENT;
+	memcpy(out, umfs_km_off_ptr(p, p->inode_off + ino * sizeof(*out)), sizeof(*out));
+	barrier();
+	if (!out->mode)
+		return -ENOENT;
+	if (out->csum != umfs_km_inode_csum(out))
+		return -EUCLEAN;
+	if (out->pt_height > 3 || (out->pt_root && !umfs_km_off_is_data_page(p, out->pt_root)))
+		return -EUCLEAN;
+	return 0;
+}

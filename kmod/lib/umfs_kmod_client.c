@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* umfs_kmod_client.c - user-space wrapper of /dev/umfs (see the header). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "umfs_kmod_client.h"
+
+#define UMFS_KMOD_ATTACH_TRIES 8
+
+/* ioctl() as 0 or -errno, errno preserved. */
+static int umfs_kmod_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int saved = errno, err = 0;
+
+	if (ioctl(fd, cmd, arg) < 0)
+		err = -errno;
+	errno = saved;
+	return err;
+}
+
+int umfs_kmod_open(int *fd)
+{
+	int saved = errno, f;
+
+	f = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (f < 0) {
+		f = -errno;
+		errno = saved;
+		return f;
+	}
+	*fd = f;
+	return 0;
+}
+
+void umfs_kmod_close(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+int umfs_kmod_mount(int fd, const char *dev_path, struct umfs_kmod_mount *info)
+{
+	struct umfs_kmod_mount req;
+	int err;
+
+	memset(&req, 0, sizeof(req));
+	if (strlen(dev_path) >= sizeof(req.path))
+		return -ENAMETOOLONG;
+	strcpy(req.path, dev_path);
+	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_MOUNT, &req);
+	if (!err && info)
+		*info = req;
+	return err;
+}
+
+int umfs_kmod_unmount(int fd)
+{
+	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_UNMOUNT, NULL);
+}
+
+int umfs_kmod_attach(int fd, uint64_t ino, uint32_t gen, int open_flags, uint64_t reserve,
+		     void **addr, size_t *len, uint64_t *size)
+{
+	struct umfs_kmod_attach req;
+	int err, tries = 0;
+
+	do {
+		memset(&req, 0, sizeof(req));
+		req.ino = ino;
+		req.generation = gen;
+		req.open_flags = (uint32_t)(open_flags & O_ACCMODE);
+		req.reserve = reserve;
+		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_ATTACH, &req);
+	} while (err == -EAGAIN && ++tries < UMFS_KMOD_ATTACH_TRIES);
+	if (err)
+		return err;
+	*addr = (void *)(uintptr_t)req.addr;
+	*len = (size_t)req.len;
+	if (size)
+		*size = req.size;
+	return 0;
+}
+
+int umfs_kmod_detach(int fd, void *addr)
+{
+	struct umfs_kmod_detach req = { .addr = (uint64_t)(uintptr_t)addr };
+
+	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_DETACH, &req);
+}
+
+int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked)
+{
+	struct umfs_kmod_revoke req = { .ino = ino };
+	int err;
+
+	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_REVOKE, &req);
+	if (!err && revoked)
+		*revoked = req.revoked;
+	return err;
+}
+
+int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st)
+{
+	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, st);
+}

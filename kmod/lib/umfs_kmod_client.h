@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs_kmod_client.h - a thin user-space wrapper of /dev/umfs's ioctls
+ * (include/umfs_kmod.h). Every function returns 0 or a negative errno and
+ * leaves errno alone.
+ */
+#ifndef UMFS_KMOD_CLIENT_H
+#define UMFS_KMOD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umfs_kmod.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opens /dev/umfs (close-on-exec): *fd for the other calls. One open per
+ * process: a descriptor inherited across fork gives -EBADFD in the child. */
+int umfs_kmod_open(int *fd);
+void umfs_kmod_close(int fd);
+
+/* Root only. info may be NULL. */
+int umfs_kmod_mount(int fd, const char *dev_path, struct umfs_kmod_mount *info);
+int umfs_kmod_unmount(int fd);
+
+/* Maps file ino (generation gen) with the access mode of open_flags
+ * (O_RDONLY/O_WRONLY/O_RDWR); reserve: bytes of address space wanted at
+ * least. *addr, *len: the mapping; size (may be NULL): the file's size.
+ * Retries the rare -EAGAIN of an ATTACH racing with a REVOKE. */
+int umfs_kmod_attach(int fd, uint64_t ino, uint32_t gen, int open_flags, uint64_t reserve,
+		     void **addr, size_t *len, uint64_t *size);
+int umfs_kmod_detach(int fd, void *addr);
+
+/* Unsplices ino everywhere; *revoked (may be NULL): how many attachments. */
+int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked);
+int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UMFS_KMOD_CLIENT_H */

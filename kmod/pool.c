@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pool.c - MOUNT and UNMOUNT: find the pool's memory through the pmem block
+ * device's dax_device, check the superblock, rebase the tables if the device
+ * moved, validate every in-use inode's tree.
+ */
+#include <linux/blkdev.h>
+#include <linux/dax.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pfn_t.h>
+#include <linux/slab.h>
+#include <linux/stat.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "umfs_km.h"
+
+struct umfs_km_pool *umfs_km_pool;
+DECLARE_RWSEM(umfs_km_pool_rwsem);
+
+/* Fault injection for the tests: a rebase stops (as a crash would) once
+ * this many entries were rewritten; 0 = never. */
+static unsigned long rebase_stop;
+module_param(rebase_stop, ulong, 0644);
+MODULE_PARM_DESC(rebase_stop, "test only: interrupt a rebase after N entries");
+
+/* Maps the whole device: the pool must be one run of direct-mapped memory
+ * with struct pages (fsdax with --map=mem), since the fault path finds page
+ * table locks in struct page. */
+static int umfs_km_pool_map(struct umfs_km_pool *p, struct block_device *bdev)
+{
+	long npages, avail;
+	u64 start = 0;
+	void *kaddr;
+	pfn_t pfn;
+	int id;
+
+	p->dax = fs_dax_get_by_bdev(bdev, &start, p, NULL);
+	if (!p->dax)
+		return -EOPNOTSUPP; /* not DAX-capable, or held by a DAX file system */
+	p->size = bdev_nr_bytes(bdev);
+	npages = p->size >> PAGE_SHIFT;
+	id = dax_read_lock();
+	avail = dax_direct_access(p->dax, start >> PAGE_SHIFT, npages, DAX_ACCESS, &kaddr, &pfn);
+	dax_read_unlock(id);
+	if (avail < 0)
+		return (int)avail;
+	if (avail < npages)
+		return -ENXIO;
+	if (!pfn_t_has_page(pfn) || kaddr != pfn_to_kaddr(pfn_t_to_pfn(pfn)))
+		return -EOPNOTSUPP; /* no struct pages or not in the direct map */
+	p->kaddr = kaddr;
+	p->pfn = pfn_t_to_pfn(pfn);
+	p->phys = PFN_PHYS(p->pfn);
+	return 0;
+}
+
+/* The primary superblock, or the backup in the device's last page. */
+static int umfs_km_pool_sb(struct umfs_km_pool *p, struct umfs_superblock *sb)
+{
+	int err;
+
+	memcpy(sb, p->kaddr, sizeof(*sb));
+	err = umfs_km_sb_check(sb, p->size);
+	if (!err)
+		return 0;
+	memcpy(sb, umfs_km_off_ptr(p, p->size - UMFS_PAGE_SIZE), sizeof(*sb));
+	if (umfs_km_sb_check(sb, p->size))
+		return err;
+	pr_warn(UMFS_KM_NAME ": primary superblock bad (%d), using the backup\n", err);
+	return 0;
+}
+
+/* Backup first, then primary: a torn primary falls back to a backup that
+ * already holds the new value. */
+static void umfs_km_pool_sb_write(struct umfs_km_pool *p, struct umfs_superblock *sb, u64 base)
+{
+	void *backup = umfs_km_off_ptr(p, sb->backup_sb_off);
+
+	sb->phys_base = base;
+	sb->csum = umfs_km_sb_csum(sb);
+	memcpy(backup, sb, sizeof(*sb));
+	umfs_km_persist(backup, sizeof(*sb));
+	memcpy(p->kaddr, sb, sizeof(*sb));
+	umfs_km_persist(p->kaddr, sizeof(*sb));
+}
+
+/* Runs w over every in-use inode; counts them in *ninodes. */
+static int umfs_km_pool_walk_all(struct umfs_km_pool *p, struct umfs_km_walk *w, u64 *ninodes)
+{
+	struct umfs_inode in;
+	u64 ino;
+	int err;
+
+	for (ino = 1; ino < p->inode_count; ino++) {
+		err = umfs_km_inode_get(p, ino, &in);
+		if (err == -ENOENT)
+			continue;
+		if (!err)
+			err = umfs_km_tree_walk(w, &in);
+		if (err == -EINTR) {
+			pr_info(UMFS_KM_NAME ": rebase stopped by rebase_stop (test hook)\n");
+			return err;
+		}
+		if (err) {
+			pr_err(UMFS_KM_NAME ": inode %llu: bad page tree (%d)\n", ino, err);
+			return err;
+		}
+		if (ninodes)
+			(*ninodes)++;
+	}
+	return 0;
+}
+
+/* A rebase is only safe on a pool no transaction is open in: an undo record
+ * would otherwise restore entries with the old base. */
+static int umfs_km_pool_quiet(struct umfs_km_pool *p, const struct umfs_superblock *sb)
+{
+	const struct umfs_state *st = umfs_km_off_ptr(p, sb->state_off);
+	u32 i;
+
+	if (st->magic != UMFS_STATE_MAGIC || st->state != UMFS_STATE_CLEAN)
+		return -EUCLEAN;
+	for (i = 0; i < sb->journal_slots; i++) {
+		const struct umfs_jslot_hdr *h =
+			umfs_km_off_ptr(p, sb->journal_off + (u64)i * sb->journal_slot_size);
+
+		if (h->active_seq)
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+/*
+ * Rebase in two passes, each ending with a superblock write, so that every
+ * entry can be told apart after a crash at any point:
+ *   1. entries below UMFS_KM_PARK are old-based: rewrite them parked
+ *      (UMFS_KM_PARK + offset); then phys_base := UMFS_KM_PARK.
+ *   2. parked entries become phys + offset; then phys_base := phys.
+ * A mount that finds phys_base == UMFS_KM_PARK resumes at pass 2; one that
+ * finds the old base repeats pass 1, which skips parked entries. Between the
+ * passes the pool is also consistent for libumfs (entries = base + offset).
+ */
+static int umfs_km_pool_rebase(struct umfs_km_pool *p, struct umfs_superblock *sb, u64 *count)
+{
+	struct umfs_km_walk w = { .pool = p, .park_ok = true, .stop_after = rebase_stop };
+	int err;
+
+	if (p->phys + sb->pool_size > UMFS_KM_PARK || sb->phys_base > UMFS_KM_PARK ||
+	    (sb->phys_base != UMFS_KM_PARK && sb->phys_base + sb->pool_size > UMFS_KM_PARK))
+		return -ERANGE;
+	err = umfs_km_pool_quiet(p, sb);
+	if (err) {
+		pr_err(UMFS_KM_NAME ": pool needs recovery before it can be rebased\n");
+		return err;
+	}
+	if (sb->phys_base != UMFS_KM_PARK) {
+		w.mode = UMFS_KM_WALK_PARK;
+		w.lo_base = sb->phys_base;
+		err = umfs_km_pool_walk_all(p, &w, NULL);
+		if (err)
+			return err;
+		umfs_km_pool_sb_write(p, sb, UMFS_KM_PARK);
+	}
+	w.mode = UMFS_KM_WALK_UNPARK;
+	w.lo_base = p->phys;
+	w.new_base = p->phys;
+	err = umfs_km_pool_walk_all(p, &w, NULL);
+	if (err)
+		return err;
+	umfs_km_pool_sb_write(p, sb, p->phys);
+	*count = w.rewritten;
+	return 0;
+}
+
+/* The checking walk also finishes a pass 1 that a crash interrupted on a
+ * device that came back at the old address (phys_base == phys, some entries
+ * parked): parked entries are rewritten, all others must be phys-based. */
+static int umfs_km_pool_validate(struct umfs_km_pool *p, struct umfs_kmod_mount *req)
+{
+	struct umfs_km_walk w = { .pool = p, .mode = UMFS_KM_WALK_UNPARK, .lo_base = p->phys,
+				  .park_ok = true, .new_base = p->phys, .init_ptlocks = true };
+	int err;
+
+	w.seen = vzalloc(BITS_TO_LONGS(p->data_pages) * sizeof(long));
+	if (!w.seen)
+		return -ENOMEM;
+	err = umfs_km_pool_walk_all(p, &w, &req->inodes_checked);
+	vfree(w.seen);
+	req->tables_checked = w.tables;
+	req->rebased += w.rewritten;
+	return err;
+}
+
+static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_superblock *sb)
+{
+	p->pool_size = sb->pool_size;
+	p->data_off = sb->data_off;
+	p->data_pages = sb->data_pages;
+	p->inode_off = sb->inode_off;
+	p->inode_count = sb->inode_count;
+	p->ibitmap_off = sb->ibitmap_off;
+	p->pbitmap_off = sb->pbitmap_off;
+}
+
+int umfs_km_pool_mount(struct umfs_kmod_mount *req)
+{
+	const fmode_t mode = FMODE_READ | FMODE_WRITE;
+	struct umfs_superblock sb;
+	struct block_device *bdev;
+	struct umfs_km_pool *p;
+	int err;
+
+	if (req->flags || req->reserved0 || memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	if (!memchr(req->path, 0, sizeof(req->path)))
+		return -ENAMETOOLONG;
+	down_write(&umfs_km_pool_rwsem);
+	err = -EBUSY;
+	if (umfs_km_pool)
+		goto err_unlock;
+	bdev = blkdev_get_by_path(req->path, mode, NULL);
+	if (IS_ERR(bdev)) {
+		err = PTR_ERR(bdev);
+		goto err_unlock;
+	}
+	/* user space maps the device through its page cache: nobody may have it
+	 * open while the module reads and rewrites the media behind it */
+	err = -EBUSY;
+	if (atomic_read(&bdev->bd_openers) > 1)
+		goto err_put_bdev;
+	sync_blockdev(bdev);
+	invalidate_bdev(bdev);
+	err = -ENOMEM;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		goto err_put_bdev;
+	err = umfs_km_pool_map(p, bdev);
+	if (err)
+		goto err_put_dax;
+	err = umfs_km_pool_sb(p, &sb);
+	if (err)
+		goto err_put_dax;
+	umfs_km_pool_geometry(p, &sb);
+	if (sb.phys_base != p->phys) {
+		err = umfs_km_pool_rebase(p, &sb, &req->rebased);
+		if (err)
+			goto err_put_dax;
+		pr_info(UMFS_KM_NAME ": %s rebased to %#llx (%llu entries)\n", req->path,
+			p->phys, req->rebased);
+	}
+	err = umfs_km_pool_validate(p, req);
+	if (err)
+		goto err_put_dax;
+	invalidate_bdev(bdev); /* drop cached pages older than the rebase */
+	blkdev_put(bdev, mode);
+	req->phys_base = p->phys;
+	req->pool_size = p->pool_size;
+	umfs_km_pool = p;
+	up_write(&umfs_km_pool_rwsem);
+	pr_info(UMFS_KM_NAME ": mounted %s at %#llx: %llu inodes, %llu tables\n", req->path,
+		p->phys, req->inodes_checked, req->tables_checked);
+	return 0;
+
+err_put_dax:
+	if (p->dax)
+		fs_put_dax(p->dax, p);
+	kfree(p);
+err_put_bdev:
+	blkdev_put(bdev, mode);
+err_unlock:
+	up_write(&umfs_km_pool_rwsem);
+	return err;
+}
+
+int umfs_km_pool_unmount(void)
+{
+	struct umfs_km_pool *p;
+	int err = 0;
+
+	down_write(&umfs_km_pool_rwsem);
+	p = umfs_km_pool;
+	if (!p)
+		err = -EINVAL;
+	else if (atomic64_read(&umfs_km_cnt.live) || atomic64_read(&umfs_km_cnt.poolmaps))
+		err = -EBUSY;
+	else
+		umfs_km_pool = NULL;
+	up_write(&umfs_km_pool_rwsem);
+	if (!err) {
+		fs_put_dax(p->dax, p);
+		kfree(p);
+	}
+	return err;
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * revoke.c - REVOKE: unsplice an inode in every process that attached it.
+ *
+ * User space calls it before it frees a file's pages (unlink of the last
+ * link, truncate) or changes its permissions. The spliced entries of any
+ * process are reachable without its mmap_lock: while an attachment is
+ * spliced its vma exists (munmap and exit unsplice first, under the same
+ * lock), so the process's PUD page does too. ATTACH calls racing with a
+ * REVOKE fail with -EAGAIN (umfs_km_revoke_seq) rather than splice a file
+ * whose inode they read before it changed.
+ */
+#include "umfs_km.h"
+
+int umfs_km_revoke(u64 ino, u64 *count)
+{
+	struct umfs_km_att *att;
+	u64 n = 0;
+
+	spin_lock(&umfs_km_att_lock);
+	WRITE_ONCE(umfs_km_revoke_seq, umfs_km_revoke_seq + 1);
+	list_for_each_entry(att, &umfs_km_all_atts, all_link) {
+		if (att->ino == ino && umfs_km_unsplice_locked(att))
+			n++;
+	}
+	if (n)
+		umfs_km_tlb_flush_all();
+	spin_unlock(&umfs_km_att_lock);
+	atomic64_add(n, &umfs_km_cnt.revokes);
+	*count = n;
+	return 0;
+}

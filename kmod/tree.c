@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tree.c - walks of a file's page tree in the pool: validation, the two
+ * rewrite passes of a rebase, and ptlock initialisation.
+ *
+ * Every entry is checked before it is followed: flags exactly one of the
+ * three forms of docs/format.md for its level, address inside the data
+ * zone, 2 MiB leaves 2 MiB-aligned and whole. With a `seen` bitmap, a page
+ * reached twice (in this file or another) is refused, so no file can reach
+ * another file's pages.
+ */
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+
+#include "umfs_km.h"
+
+int umfs_km_entry_off(const struct umfs_km_walk *w, u64 e, u64 *off)
+{
+	u64 addr = e & UMFS_PTE_ADDR_MASK;
+
+	if (addr >= UMFS_KM_PARK) {
+		if (!w->park_ok)
+			return -EUCLEAN;
+		*off = addr - UMFS_KM_PARK;
+	} else {
+		if (addr < w->lo_base)
+			return -EUCLEAN;
+		*off = addr - w->lo_base;
+	}
+	return umfs_km_off_is_data_page(w->pool, *off) ? 0 : -EUCLEAN;
+}
+
+/* Marks npages data pages from pool offset off as reached. */
+static int umfs_km_walk_mark(struct umfs_km_walk *w, u64 off, u64 npages)
+{
+	u64 first = (off - w->pool->data_off) >> UMFS_PAGE_SHIFT, i;
+
+	if (first + npages > w->pool->data_pages)
+		return -EUCLEAN;
+	if (!w->seen)
+		return 0;
+	for (i = 0; i < npages; i++)
+		if (test_and_set_bit(first + i, w->seen))
+			return -EUCLEAN;
+	return 0;
+}
+
+static void umfs_km_walk_ptlock(struct umfs_km_walk *w, u64 off)
+{
+	struct page *pg = pfn_to_page(w->pool->pfn + (off >> UMFS_PAGE_SHIFT));
+
+	/* Split page-table locks live in struct page (ALLOC_SPLIT_PTLOCKS is
+	 * off in this configuration); the fault path takes them for our tables. */
+	spin_lock_init(ptlock_ptr(pg));
+}
+
+/* The form an entry must have at `level`; 0 if it matches none. */
+static u64 umfs_km_entry_form(unsigned int level, u64 e)
+{
+	u64 flags = e & ~UMFS_PTE_ADDR_MASK;
+
+	if (level >= 2 && flags == UMFS_PTE_TABLE_FLAGS)
+		return UMFS_PTE_TABLE_FLAGS;
+	if (level == 2 && flags == UMFS_PTE_LEAF2M_FLAGS && !(e & (UMFS_HUGE_SIZE - 1) & UMFS_PTE_ADDR_MASK))
+		return UMFS_PTE_LEAF2M_FLAGS;
+	if (level == 1 && flags == UMFS_PTE_LEAF4K_FLAGS)
+		return UMFS_PTE_LEAF4K_FLAGS;
+	return 0;
+}
+
+static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level)
+{
+	u64 *t = umfs_km_off_ptr(w->pool, toff);
+	bool dirty = false;
+	unsigned int i;
+	int err;
+
+	w->tables++;
+	if (w->init_ptlocks)
+		umfs_km_walk_ptlock(w, toff);
+	for (i = 0; i < UMFS_PT_ENTRIES; i++) {
+		u64 e = READ_ONCE(t[i]), form, off;
+
+		if (!e)
+			continue;
+		form = umfs_km_entry_form(level, e);
+		if (!form)
+			return -EUCLEAN;
+		err = umfs_km_entry_off(w, e, &off);
+		if (err)
+			return err;
+		if (form == UMFS_PTE_LEAF2M_FLAGS &&
+		    (((off - w->pool->data_off) >> UMFS_PAGE_SHIFT) % UMFS_PAGES_PER_HUGE))
+			return -EUCLEAN;
+		err = umfs_km_walk_mark(w, off, form == UMFS_PTE_LEAF2M_FLAGS ?
+					UMFS_PAGES_PER_HUGE : 1);
+		if (err)
+			return err;
+		if (form == UMFS_PTE_TABLE_FLAGS) {
+			err = umfs_km_walk_table(w, off, level - 1);
+			if (err)
+				return err;
+		} else {
+			w->leaves++;
+		}
+		if (w->mode != UMFS_KM_WALK_CHECK) {
+			u64 base = w->mode == UMFS_KM_WALK_PARK ? UMFS_KM_PARK : w->new_base;
+			u64 ne = (base + off) | form;
+
+			if (ne != e) {
+				if (w->stop_after && w->rewritten == w->stop_after) {
+					umfs_km_persist(t, UMFS_PAGE_SIZE);
+					return -EINTR; /* a simulated crash */
+				}
+				/* one aligned 8-byte store: an entry is old or new, never torn */
+				WRITE_ONCE(t[i], ne);
+				w->rewritten++;
+				dirty = true;
+			}
+		}
+	}
+	if (dirty)
+		umfs_km_persist(t, UMFS_PAGE_SIZE);
+	cond_resched();
+	return 0;
+}
+
+/* Walks the tree of inode snapshot in. */
+int umfs_km_tree_walk(struct umfs_km_walk *w, const struct umfs_inode *in)
+{
+	int err;
+
+	if (!in->pt_root)
+		return 0;
+	if (!umfs_km_off_is_data_page(w->pool, in->pt_root) || in->pt_height > 3)
+		return -EUCLEAN;
+	err = umfs_km_walk_mark(w, in->pt_root, 1);
+	if (err)
+		return err;
+	if (in->pt_height == 0) {
+		w->leaves++;
+		return 0;
+	}
+	return umfs_km_walk_table(w, in->pt_root, in->pt_height);
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * umfs_km.h - internal declarations of the UMFS kernel module.
+ *
+ * Lock order: mmap_lock -> umfs_km_pool_rwsem (the pool mapping's mmap
+ * handler); mmap_lock -> umfs_km_att_lock -> mm->page_table_lock. Nothing
+ * takes mmap_lock or touches user memory while holding the pool rwsem.
+ */
+#ifndef UMFS_KM_H
+#define UMFS_KM_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include "../include/umfs_format.h"
+#include "../include/umfs_kmod.h"
+
+#define UMFS_KM_NAME "umfs"
+
+/* Table addresses at or above this are "parked" during a rebase (no real
+ * physical address is that high); see pool_rebase.c. */
+#define UMFS_KM_PARK (1ull << 50)
+
+/* ------------------------------------------------------------------ */
+/* The mounted pool                                                      */
+/* ------------------------------------------------------------------ */
+
+struct umfs_km_pool {
+	struct dax_device *dax;
+	void *kaddr;          /* direct-map address of pool offset 0 */
+	u64 phys;             /* physical address of pool offset 0 */
+	unsigned long pfn;    /* its page frame number */
+	u64 size;             /* bytes the device gives (>= pool_size) */
+	/* geometry copied from the validated superblock */
+	u64 pool_size, data_off, data_pages, inode_off, inode_count, ibitmap_off, pbitmap_off;
+};
+
+extern struct umfs_km_pool *umfs_km_pool; /* NULL when nothing is mounted */
+extern struct rw_semaphore umfs_km_pool_rwsem;
+
+static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
+{
+	return (u8 *)p->kaddr + off;
+}
+
+static inline bool umfs_km_off_is_data_page(const struct umfs_km_pool *p, u64 off)
+{
+	return off >= p->data_off && !(off & (UMFS_PAGE_SIZE - 1)) &&
+	       (off - p->data_off) >> UMFS_PAGE_SHIFT < p->data_pages;
+}
+
+int umfs_km_pool_mount(struct umfs_kmod_mount *req);
+int umfs_km_pool_unmount(void);
+
+/* crc32c.c: standard CRC-32C (init and final xor ~0); chain with the result. */
+u32 umfs_km_crc32c(u32 crc, const void *buf, size_t len);
+void umfs_km_crc32c_init(void);
+
+/* superblock.c */
+int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size);
+u32 umfs_km_sb_csum(const struct umfs_superblock *sb);
+void umfs_km_persist(void *addr, size_t len);
+
+/* inode.c: a snapshot of an in-use inode, checked. */
+int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *out);
+u32 umfs_km_inode_csum(const struct umfs_inode *in);
+
+/* tree.c: walks of a file's page tree. */
+enum umfs_km_walk_mode {
+	UMFS_KM_WALK_CHECK,   /* validate only */
+	UMFS_KM_WALK_PARK,    /* rewrite entries to UMFS_KM_PARK + offset */
+	UMFS_KM_WALK_UNPARK,  /* rewrite entries to new_base + offset */
+};
+
+struct umfs_km_walk {
+	const struct umfs_km_pool *pool;
+	enum umfs_km_walk_mode mode;
+	u64 lo_base;            /* base of entries below UMFS_KM_PARK */
+	bool park_ok;           /* parked entries are accepted */
+	u64 new_base;           /* UNPARK target */
+	bool init_ptlocks;      /* initialise the ptlock of every table page */
+	unsigned long *seen;    /* one bit per data page (duplicates), or NULL */
+	u64 stop_after;         /* test hook: -EINTR after this many rewrites */
+	u64 tables, leaves, rewritten;
+};
+
+int umfs_km_tree_walk(struct umfs_km_walk *w, const struct umfs_inode *in);
+/* Pool offset an entry points at, under walk w's rules; -EUCLEAN if bad. */
+int umfs_km_entry_off(const struct umfs_km_walk *w, u64 e, u64 *off);
+
+/* perm.c */
+int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
+bool umfs_km_is_owner(const struct umfs_inode *in);
+
+/* ------------------------------------------------------------------ */
+/* Attachments                                                          */
+/* ------------------------------------------------------------------ */
+
+/* One mmu_notifier per mm (shared by every open of /dev/umfs in it). */
+struct umfs_km_mn {
+	struct mmu_notifier mn;
+	struct list_head atts; /* umfs_km_att.mm_link, under umfs_km_att_lock */
+};
+
+/* Per open of /dev/umfs. */
+struct umfs_km_ctx {
+	struct mm_struct *mm;      /* the opener's mm (grabbed) */
+	struct umfs_km_mn *kmn;    /* its notifier (a reference) */
+	struct mutex lock;         /* serialises ATTACH on this file */
+	struct umfs_km_att *pending; /* the attachment vm_mmap is creating */
+};
+
+struct umfs_km_att {
+	refcount_t refs;           /* the vma's and the ioctl's */
+	struct list_head mm_link;  /* in kmn->atts */
+	struct list_head all_link; /* in umfs_km_all_atts */
+	struct mm_struct *mm;      /* grabbed */
+	struct umfs_km_mn *kmn;    /* the mm's notifier (the ctx holds it) */
+	struct task_struct *owner; /* the task inside ATTACH, until mapped */
+	u64 ino;
+	u32 generation;
+	bool rw;
+	bool spliced;              /* PUD entries in place */
+	bool linked;               /* on the lists */
+	unsigned long addr;        /* vma start */
+	unsigned int nslots;       /* PUD entries covered */
+	pud_t *pudp[2];            /* first slot's entry; start of the next PUD page */
+	u64 *vals;                 /* PUD values to write, nslots of them */
+	struct page *promo[2];     /* DRAM tables of a promoted small file */
+};
+
+extern spinlock_t umfs_km_att_lock;
+extern struct list_head umfs_km_all_atts;
+extern const struct vm_operations_struct umfs_km_vm_ops;
+
+/* counters.c */
+struct umfs_km_counters {
+	atomic64_t live, spliced, attaches, detaches, unsplices, revokes, promoted, tlb_flushes,
+		pud_pages, poolmaps;
+};
+extern struct umfs_km_counters umfs_km_cnt;
+void umfs_km_stats_fill(struct umfs_kmod_stats *st);
+
+/* attach.c */
+int umfs_km_attach(struct file *file, struct umfs_km_ctx *ctx, struct umfs_kmod_attach *req);
+int umfs_km_detach(struct umfs_km_ctx *ctx, u64 addr);
+int umfs_km_mmap(struct file *file, struct vm_area_struct *vma);
+unsigned long umfs_km_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
+void umfs_km_att_put(struct umfs_km_att *att);
+
+/* poolmap.c: root's mapping of the whole pool */
+bool umfs_km_is_poolmap(unsigned long pgoff);
+int umfs_km_poolmap(struct vm_area_struct *vma);
+
+/* promote.c: a height-2 view of a file of height 0 or 1, in DRAM pages. */
+int umfs_km_promote(const struct umfs_km_pool *p, const struct umfs_inode *in,
+		    struct umfs_km_att *att);
+void umfs_km_promote_free(struct umfs_km_att *att);
+
+/* splice.c: edits of a process's page table (att_lock and the mm's
+ * page_table_lock are taken inside, in that order, unless noted). */
+/* Splices att (caller holds mmap_lock); -EAGAIN if a REVOKE ran since the
+ * caller read umfs_km_revoke_seq as seq. */
+int umfs_km_splice(struct umfs_km_att *att, u64 seq);
+/* Caller holds umfs_km_att_lock and flushes TLBs (umfs_km_tlb_flush_all)
+ * before dropping it when this returns true. */
+bool umfs_km_unsplice_locked(struct umfs_km_att *att);
+void umfs_km_tlb_flush_all(void);
+extern u64 umfs_km_revoke_seq; /* bumped under umfs_km_att_lock by REVOKE */
+
+/* revoke.c */
+int umfs_km_revoke(u64 ino, u64 *count);
+
+/* notifier.c */
+struct umfs_km_mn *umfs_km_mn_get(struct mm_struct *mm);
+void umfs_km_mn_put(struct umfs_km_mn *kmn);
+void umfs_km_mn_sync(void);
+
+#endif /* UMFS_KM_H */

@@ -1,0 +1,27 @@
+#!/bin/bash
+# build.sh OUTDIR - builds the guest programs of the module's tests into
+# OUTDIR (called by mkinitramfs.sh with UMFS_BUILD, the meson build
+# directory, and UMFS_KVER). The programs link the core library of the
+# meson build (libumfs_core.a) and the module's user-space client.
+set -euo pipefail
+
+out=${1:?usage: build.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../.." && pwd)
+build=${UMFS_BUILD:-$src/build}
+core=$build/libumfs/libumfs_core.a
+[ -f "$core" ] || { echo "build.sh: no $core (build the project first)" >&2; exit 1; }
+
+cflags="-std=gnu11 -O2 -g -Wall -Wextra -Werror -I$src/include -I$src/kmod/lib"
+for prog in kmod-func kmod-bench; do
+	[ -f "$here/$prog.c" ] || continue
+	gcc $cflags -o "$out/$prog" "$here/$prog.c" "$src/kmod/lib/umfs_kmod_client.c" \
+		"$core" -lpmem -lpthread
+done
+
+# kmod-shim (issue 7): a plain program run under the shim (no core linked),
+# and sqlite3 from the host for the real-program workload, if it has one
+gcc $cflags -o "$out/kmod-shim-io" "$here/kmod-shim-io.c"
+if command -v sqlite3 >/dev/null; then
+	cp "$(command -v sqlite3)" "$out/sqlite3"
+fi

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmod-util.h - helpers shared by the guest programs of the module's tests
+ * (kmod-func.c, kmod-bench.c): checks, data patterns, fault probes, the
+ * module's counters, file identities through the C API.
+ */
+#ifndef KMOD_UTIL_H
+#define KMOD_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umfs.h"
+#include "umfs_kmod_client.h"
+
+static const char *kt_name = "kmod";
+
+#define KT_FAIL(...)                                                                       \
+	do {                                                                               \
+		fprintf(stderr, "%s: FAIL at %s:%d: ", kt_name, __FILE__, __LINE__);       \
+		fprintf(stderr, __VA_ARGS__);                                              \
+		fputc('\n', stderr);                                                       \
+		exit(1);                                                                   \
+	} while (0)
+#define KT_CHECK(cond, ...)                                                                \
+	do {                                                                               \
+		if (!(cond))                                                               \
+			KT_FAIL(__VA_ARGS__);                                              \
+	} while (0)
+/* a call returning 0 or -errno must return want */
+#define KT_EXPECT(call, want)                                                              \
+	do {                                                                               \
+		long kt_r_ = (long)(call);                                                 \
+		if (kt_r_ != (long)(want))                                                 \
+			KT_FAIL("%s = %ld (%s), expected %ld", #call, kt_r_,               \
+				kt_r_ < 0 ? strerror((int)-kt_r_) : "ok", (long)(want));   \
+	} while (0)
+
+#define KT_KIB 1024ull
+#define KT_MIB (1024ull * 1024)
+#define KT_GIB (1024ull * 1024 * 1024)
+
+/* The 8-byte word at file offset off of a file tagged tag. */
+static inline uint64_t kt_word(unsigned tag, uint64_t off)
+{
+	return ((uint64_t)tag << 56) ^ (off * 0x9E3779B97F4A7C15ull >> 8) ^ off;
+}
+
+static inline void kt_fill(void *buf, size_t len, unsigned tag, uint64_t off)
+{
+	uint64_t *w = buf;
+
+	for (size_t i = 0; i < len / 8; i++)
+		w[i] = kt_word(tag, off + i * 8);
+}
+
+/* Index of the first wrong word, or -1. */
+static inline long kt_verify(const void *buf, size_t len, unsigned tag, uint64_t off)
+{
+	const volatile uint64_t *w = buf;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i] != kt_word(tag, off + i * 8))
+			return (long)i;
+	return -1;
+}
+
+static inline uint64_t kt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault probes: 0, SIGSEGV or SIGBUS, in this process                  */
+/* ------------------------------------------------------------------ */
+
+static sigjmp_buf kt_jmp;
+static volatile sig_atomic_t kt_sig;
+
+static void kt_on_fault(int sig)
+{
+	kt_sig = sig;
+	siglongjmp(kt_jmp, 1);
+}
+
+static inline void kt_probe_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kt_on_fault;
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static inline int kt_probe(volatile uint64_t *p, int write, uint64_t *val)
+{
+	kt_sig = 0;
+	if (sigsetjmp(kt_jmp, 1) == 0) {
+		if (write)
+			*p = *val;
+		else
+			*val = *p;
+	}
+	return kt_sig;
+}
+
+/* ------------------------------------------------------------------ */
+/* The module and the pool                                              */
+/* ------------------------------------------------------------------ */
+
+static inline struct umfs_kmod_stats kt_stats(int fd)
+{
+	struct umfs_kmod_stats st;
+
+	KT_EXPECT(umfs_kmod_stats(fd, &st), 0);
+	return st;
+}
+
+/* PageTables of /proc/meminfo, kB. */
+static inline long kt_pagetables_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	KT_CHECK(f, "/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PageTables: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+struct kt_id {
+	uint64_t ino;
+	uint32_t gen;
+	uint64_t size;
+};
+
+/* Identity of path in a mounted pool. */
+static inline struct kt_id kt_lookup_fs(struct umfs_fs *fs, const char *path)
+{
+	struct umfs_file *f;
+	struct stat st;
+	struct kt_id id;
+	int err;
+
+	err = umfs_open(fs, path, O_RDONLY, 0, &f);
+	KT_CHECK(!err, "umfs_open %s: %s", path, strerror(-err));
+	umfs_file_id(f, &id.ino, &id.gen);
+	KT_EXPECT(umfs_fstat(f, &st), 0);
+	id.size = (uint64_t)st.st_size;
+	umfs_close(f);
+	return id;
+}
+
+/* Identity of path in the pool, through a read-only mount of the C API. */
+static inline struct kt_id kt_lookup(const char *dev, const char *path)
+{
+	struct umfs_fs *fs;
+	struct kt_id id;
+	int err;
+
+	err = umfs_mount(dev, UMFS_MOUNT_RDONLY, &fs);
+	KT_CHECK(!err, "umfs_mount %s: %s (%s)", dev, strerror(-err), umfs_mount_error());
+	id = kt_lookup_fs(fs, path);
+	KT_EXPECT(umfs_unmount(fs), 0);
+	return id;
+}
+
+#endif /* KMOD_UTIL_H */
