@@ -62,7 +62,8 @@ static void usage(FILE *out)
 		"  -s              serve with a single thread\n"
 		"  -o ro           mount the pool and the file system read-only\n"
 		"  -o allow_other  let other users in (non-root: user_allow_other in /etc/fuse.conf)\n"
-		"  -o entry_timeout=T, -o attr_timeout=T   kernel cache timeouts (1 s)\n"
+		"  -o entry_timeout=T, -o attr_timeout=T   kernel cache timeouts (0: other\n"
+		"                  processes change the pool too; 1 s with -o ro)\n"
 		"  -h, --help      this help, then libfuse's options\n"
 		"  -V, --version   print versions\n"
 		"\n"
@@ -129,7 +130,9 @@ static char *check_mountpoint(const char *mnt)
 
 static int mount_pool(struct umfs_fuse *uf)
 {
-	unsigned flags = UMFS_MOUNT_EXCLUSIVE | (uf->rdonly ? UMFS_MOUNT_RDONLY : 0);
+	/* shared with programs running on libumfs (and other daemons); a
+	 * read-only mount maps the pool read-only and takes no locks */
+	unsigned flags = uf->rdonly ? UMFS_MOUNT_RDONLY : UMFS_MOUNT_SHARED;
 	const char *why;
 	int err;
 
@@ -138,9 +141,8 @@ static int mount_pool(struct umfs_fuse *uf)
 		return 0;
 	why = umfs_mount_error();
 	if (err == -EBUSY)
-		fprintf(stderr, "%s: pool %s is in use by another process (a umfs-fuse "
-			"daemon or a program using libumfs); UMFS pools cannot be shared "
-			"between processes yet\n", prog, uf->pool);
+		fprintf(stderr, "%s: pool %s is held exclusively by another process "
+			"(fsck.umfs repairing it?)\n", prog, uf->pool);
 	else if (err == -ENOENT || err == -EACCES || err == -EISDIR)
 		fprintf(stderr, "%s: cannot open pool %s: %s\n", prog, uf->pool,
 			umfs_strerror(err));

@@ -27,10 +27,17 @@ static void *uf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * unlinked while open then skip libfuse's path lookup. (libfuse
 	 * still "hides" such a file, see hidden.c: fstat needs a path.) */
 	cfg->nullpath_ok = 1;
-	/* Entry and attribute timeouts stay as given (-o entry_timeout=,
-	 * attr_timeout=; libfuse's default is 1 s): the pool is mounted
-	 * exclusively, so only this mount changes it. Hard links turn the
-	 * attribute cache off (cache.c). */
+	/* Programs on libumfs change the pool behind the kernel's back: no
+	 * cached names or attributes, so every lookup and stat comes here,
+	 * and a read revalidates the size and mtime first, which drops
+	 * cached pages another process's write made stale (auto_inval_data).
+	 * A read-only mount keeps libfuse's timeouts (-o entry_timeout=,
+	 * attr_timeout=; 1 s), turned off for hard links (cache.c). */
+	if (!uf_ctx()->rdonly) {
+		cfg->entry_timeout = 0;
+		cfg->negative_timeout = 0;
+		cfg->attr_timeout = 0;
+	}
 	uf_cache_init(cfg);
 
 	/* The core does not clear setuid/setgid on write or truncate: let

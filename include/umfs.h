@@ -31,6 +31,7 @@ struct umfs_dir;  /* an open directory stream */
 #define UMFS_MOUNT_RDONLY 0x1u     /* map read-only, change nothing */
 #define UMFS_MOUNT_NORECOVER 0x2u  /* do not recover; do not mark the pool in use */
 #define UMFS_MOUNT_EXCLUSIVE 0x4u  /* -EBUSY unless no other process uses the pool */
+#define UMFS_MOUNT_SHARED 0x8u     /* use the lock region beside the pool: many processes */
 /* Consistency mode (docs/consistency.md). Precedence: these flags, then the
  * environment variable UMFS_CONSISTENCY=strict|relaxed, then the pool's
  * default (mkfs.umfs -O relaxed); strict when none says otherwise. */
@@ -54,6 +55,12 @@ struct umfs_cred {
 	const gid_t *groups;
 };
 void umfs_cred_set_thread(const struct umfs_cred *cred);
+/* A front end that sees every change of the process's credentials (the
+ * shim intercepts the set*id calls) lets the core keep the effective ids
+ * and groups instead of asking the kernel (three system calls) on every
+ * call; umfs_cred_changed() makes every thread fetch them again. */
+void umfs_cred_cache_enable(void);
+void umfs_cred_changed(void);
 
 /* Files */
 int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
@@ -130,6 +137,11 @@ const char *umfs_external_path(void);
 /* Tells the core whether another process still has an inode open, so that
  * the last close or unlink in this process does not free it under them. */
 int umfs_set_held_hook(struct umfs_fs *fs, int (*held)(void *arg, uint64_t ino), void *arg);
+/* On a UMFS_MOUNT_SHARED mount: counts delta more holders of inode ino
+ * across processes (a front end's own references, e.g. descriptors passed
+ * to a forked child); the core counts its open files itself. An unlinked
+ * inode is freed only when no process holds it. */
+int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta);
 
 /* relatime, as a Linux mount: reads update atime when it is not newer than
  * mtime or ctime, or older than a day (files opened from now on). Off by
@@ -140,9 +152,17 @@ void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16]);
 /* The descriptor that keeps the pool file open and locked (-1 if none):
  * front ends keep programs from closing it. */
 int umfs_fs_fd(const struct umfs_fs *fs);
-/* Moves that descriptor to the lowest free number >= minfd (close-on-exec),
- * out of the way of a program that expects its own numbers. */
+/* Moves that descriptor (and the lock region's) to the lowest free numbers
+ * >= minfd (close-on-exec), out of the way of a program that expects its
+ * own numbers. */
 int umfs_fs_move_fd(struct umfs_fs *fs, int minfd);
+/* The descriptor of a UMFS_MOUNT_SHARED mount's lock region (-1 if none):
+ * front ends keep programs from closing it too. */
+int umfs_fs_share_fd(const struct umfs_fs *fs);
+/* 1 when the pool is used through the kernel module (/dev/umfs: files are
+ * attached and read and written by loads and stores), 0 when libumfs walks
+ * the file tables in software (docs/kmod.md). */
+int umfs_fs_kmod(const struct umfs_fs *fs);
 /* Rolls back the transaction a dead process left in the journal (its lock
  * holder died) and recounts free space. */
 int umfs_fs_rollback(struct umfs_fs *fs);
@@ -169,6 +189,11 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
  * file offset): for front ends that keep the offset themselves. */
 ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t off,
 		      off_t *end);
+/* The same for a vector, written as one write: no other writer comes
+ * between its parts. */
+struct iovec;
+ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt, off_t off,
+		       off_t *end);
 /* linkat(fd, "", dir, to, AT_EMPTY_PATH): gives the open file the name to.
  * A file with no name left (unlinked, or an O_TMPFILE file) gets one back
  * only with UMFS_LINK_ORPHAN (the O_TMPFILE case); otherwise -ENOENT. */

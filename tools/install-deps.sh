@@ -4,11 +4,15 @@
 # are present it changes nothing and needs no network.
 #
 # Works as root or through sudo; never prompts (CI has no stdin).
+#
+#   install-deps.sh            the project's packages
+#   install-deps.sh PKG...     these instead (bench/install-bench-deps.sh)
 set -eu
 
 PACKAGES="build-essential meson ninja-build pkg-config libpmem-dev libfuse3-dev fuse3
 libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev e2fsprogs
 sqlite3 git rsync python3 gzip tar util-linux"
+[ $# -gt 0 ] && PACKAGES="$*"
 
 missing=""
 for pkg in $PACKAGES; do

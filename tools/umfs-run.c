@@ -3,12 +3,13 @@
  * umfs-run - runs a program with its UMFS paths served by libumfs.so.
  *
  *   umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] [--readonly]
- *            [--] PROGRAM [ARGS...]
+ *            [--mode] [--kmod auto|on|off] [--] PROGRAM [ARGS...]
  *
  * Checks that the pool exists and is a UMFS pool (saying why not), finds
  * libumfs.so (UMFS_LIB, next to this program, in the build tree, or in the
  * install libdir), sets LD_PRELOAD, UMFS_POOL, UMFS_MOUNT (and UMFS_STATS,
- * UMFS_LOG) and executes PROGRAM.
+ * UMFS_LOG) and executes PROGRAM. --mode (and --stats) say whether the
+ * pool is used through the kernel module or by the software walk (issue 7).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,12 +33,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] "
-		"[--readonly] [--] PROGRAM [ARGS...]\n"
+		"[--readonly] [--mode] [--kmod auto|on|off] [--] PROGRAM [ARGS...]\n"
 		"  --pool POOL      the UMFS pool (default: $UMFS_POOL)\n"
 		"  --mount PREFIX   where UMFS paths live (default: $UMFS_MOUNT or /umfs)\n"
 		"  --stats          print per-call statistics when each process exits\n"
 		"  --log LEVEL      error, warn, info, debug or trace (UMFS_LOG)\n"
-		"  --readonly       mount the pool read-only\n");
+		"  --readonly       mount the pool read-only\n"
+		"  --mode           say whether the kernel module (/dev/umfs) is used\n"
+		"  --kmod WHEN      use the kernel module: auto (default: when it works),\n"
+		"                   on (or fail), off (UMFS_KMOD=try, 1, 0)\n");
 }
 
 static bool readable(const char *path)
@@ -87,6 +91,8 @@ int main(int argc, char **argv)
 		{ "stats", no_argument, NULL, 's' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "readonly", no_argument, NULL, 'r' },
+		{ "mode", no_argument, NULL, 'M' },
+		{ "kmod", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,7 +100,7 @@ int main(int argc, char **argv)
 	char lib[PATH_MAX], abspool[PATH_MAX], *preload;
 	const char *old;
 	struct umfs_fs *fs;
-	bool readonly = false;
+	bool readonly = false, show_mode = false;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "+p:m:sl:rh", opts, NULL)) != -1) {
@@ -107,6 +113,20 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			setenv("UMFS_STATS", "1", 1);
+			show_mode = true;
+			break;
+		case 'M':
+			show_mode = true;
+			break;
+		case 'k':
+			if (strcmp(optarg, "auto") == 0) {
+				setenv("UMFS_KMOD", "try", 1);
+			} else if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0) {
+				setenv("UMFS_KMOD", optarg[1] == 'n' ? "1" : "0", 1);
+			} else {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'l':
 			setenv("UMFS_LOG", optarg, 1);
@@ -140,6 +160,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(errno));
 		return 1;
 	}
+	/* issue 7: by default the module is used when it works for this pool
+	 * (a pmem block device, /dev/umfs, root): the check mount tries it */
+	if (!getenv("UMFS_KMOD"))
+		setenv("UMFS_KMOD", "try", 1);
 	/* a read-only look at the pool, just to say clearly what is wrong */
 	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | UMFS_MOUNT_NORECOVER, &fs);
 	if (err) {
@@ -147,6 +171,13 @@ int main(int argc, char **argv)
 			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err));
 		return 1;
 	}
+	/* the programs use the pool as this mount did: a process in software
+	 * mode next to one in module mode would see another copy (page cache) */
+	if (!umfs_fs_kmod(fs) && strcmp(getenv("UMFS_KMOD"), "try") == 0)
+		setenv("UMFS_KMOD", "0", 1);
+	if (show_mode)
+		fprintf(stderr, "umfs-run: mode: %s\n",
+			umfs_fs_kmod(fs) ? "kernel module (attach)" : "user space (software walk)");
 	umfs_unmount(fs);
 	if (!find_lib(lib, sizeof(lib))) {
 		fprintf(stderr, "umfs-run: libumfs.so not found (beside %s, in the build tree, "

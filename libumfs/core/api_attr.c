@@ -228,7 +228,7 @@ int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 
 	if (flags & ~AT_SYMLINK_NOFOLLOW)
 		return -EINVAL;
-	w = malloc(sizeof(*w));
+	w = umfs_walk_get();
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
@@ -236,7 +236,7 @@ int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 	if (!err)
 		umfs_inode_stat(fs, w->ino, st);
 	umfs_meta_unlock(fs);
-	free(w);
+	umfs_walk_put(w);
 	return err;
 }
 

@@ -97,7 +97,8 @@ bool api_is_dot_or_dotdot(const struct umfs_walk *w)
 	       (w->name_len == 2 && w->name[0] == '.' && w->name[1] == '.');
 }
 
-/* In tx: creates an inode named w->name in w->parent. */
+/* In tx: creates an inode named w->name in w->parent, which the walk w
+ * found missing (w->ino 0) under the metadata lock the caller still holds. */
 int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
 		     uint64_t *inop)
 {
@@ -118,7 +119,7 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
 	if (err)
 		return err;
-	err = umfs_dir_add(fs, w->parent, w->name, w->name_len, ino, umfs_mode_to_dtype(mode));
+	err = umfs_dir_add_new(fs, w->parent, w->name, w->name_len, ino, umfs_mode_to_dtype(mode));
 	if (err)
 		return err;
 	if (S_ISDIR(mode)) {
@@ -137,15 +138,22 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
  * an unlinked file. */
 int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
 {
-	bool orphan;
+	bool orphan, held;
 	int left;
 
+	/* on a shared mount another process may be writing the file: its
+	 * U-Log may go only while no writer is inside (stripe, then meta) */
+	if (fs->share)
+		umfs_share_wrlock(fs, ino);
 	umfs_meta_lock(fs);
 	left = umfs_vnode_put(fs, vn);
-	if (left == 0)
+	held = left == 0 && api_fe_held(fs, ino);
+	if (left == 0 && !(fs->share && held))
 		umfs_file_release(fs, ino); /* issue 4: the U-Log goes at the last close */
-	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0 && !api_fe_held(fs, ino);
+	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0 && !held;
 	umfs_meta_unlock(fs);
+	if (fs->share)
+		umfs_share_wrunlock(fs, ino);
 	if (orphan && !fs->pm.rdonly)
 		return umfs_inode_reclaim(fs, ino);
 	return 0;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/uio.h>
+
 #include "api.h"
 
 static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
@@ -48,7 +50,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		return -EINVAL; /* as Linux 6.4 on: create a directory with mkdir */
 	if (fs->pm.rdonly && (CAN_WRITE(flags) || (flags & (O_CREAT | O_TRUNC))))
 		return -EROFS;
-	w = malloc(sizeof(*w));
+	w = umfs_walk_get();
 	f = calloc(1, sizeof(*f));
 	if (!w || !f) {
 		err = -ENOMEM;
@@ -110,25 +112,29 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	f->relatime = api_fe_relatime(fs);
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
+	umfs_katt_init(&f->katt, f->flags); /* issue 7 */
 	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
 	    !(flags & O_PATH)) {
-		pthread_rwlock_wrlock(&f->vn->lock);
+		umfs_vnode_wrlock(fs, f->vn);
+		umfs_katt_revoke(fs, f->ino); /* issue 7: before and after pages go */
 		err = umfs_file_truncate(fs, f->ino, 0);
-		pthread_rwlock_unlock(&f->vn->lock);
+		umfs_katt_revoke(fs, f->ino);
+		umfs_vnode_wrunlock(fs, f->vn);
 		if (err) {
 			umfs_close(f);
 			f = NULL;
 			goto out_free;
 		}
 	}
-	free(w);
+	umfs_walk_put(w);
+	umfs_katt_open(fs, f->vn, f->ino, &f->katt); /* issue 7: attach at open */
 	*filep = f;
 	return 0;
 
 out_unlock:
 	umfs_meta_unlock(fs);
 out_free:
-	free(w);
+	umfs_walk_put(w);
 	free(f);
 	return err;
 }
@@ -177,6 +183,7 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 	f->relatime = api_fe_relatime(fs);
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
+	umfs_katt_init(&f->katt, f->flags); /* issue 7: attached at first use */
 	*filep = f;
 	return 0;
 
@@ -194,6 +201,7 @@ int umfs_close(struct umfs_file *f)
 
 	if (!f)
 		return -EBADF;
+	umfs_katt_close(f->fs, &f->katt); /* issue 7: detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
@@ -238,9 +246,19 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 		return -EBADF;
 	if (S_ISDIR(umfs_inode(f->fs, f->ino)->mode))
 		return -EISDIR;
-	pthread_rwlock_rdlock(&f->vn->lock);
-	n = umfs_file_read(f->fs, f->ino, buf, len, off);
-	pthread_rwlock_unlock(&f->vn->lock);
+	do {
+		uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
+		bool fresh = false; /* issue 7 */
+
+		if (f->fs->pm.kmod) /* issue 7: loads through the attachment */
+			n = umfs_katt_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh);
+		else
+			n = umfs_file_read(f->fs, f->ino, buf, len, off);
+		if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
+			break;
+		if (fresh) /* made while a writer was in: may hold freed tables */
+			f->katt.dead = true;
+	} while (1);
 	if (n >= 0)
 		file_touch_atime(f);
 	return n;
@@ -271,26 +289,76 @@ static void file_kill_privs(struct umfs_file *f)
 	api_tx_run_end(fs, 0);
 }
 
-/* off < 0: append (the offset is the size, read under the write lock). */
-static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int64_t off,
-			   uint64_t *end)
+/* issue 7: in module mode, overwrites of present bytes are stores through
+ * the attachment; the rest is umfs_file_write(), with a REVOKE around a
+ * copy-on-write overwrite, which frees the pages it replaces. */
+static ssize_t file_kmod_write(struct umfs_file *f, const void *buf, size_t len, uint64_t off)
 {
+	struct umfs_fs *fs = f->fs;
+	uint64_t size = umfs_inode(fs, f->ino)->size;
+	bool cow;
 	ssize_t n;
+
+	if (!fs->pm.kmod)
+		return umfs_file_write(fs, f->ino, buf, len, off);
+	n = umfs_katt_overwrite(fs, f->ino, &f->katt, buf, len, off);
+	if (n != -EAGAIN)
+		return n;
+	cow = !fs->relaxed && off < size &&
+	      UMFS_MIN(off + len, size) - off >
+		      UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE);
+	if (cow)
+		umfs_katt_revoke(fs, f->ino);
+	n = umfs_file_write(fs, f->ino, buf, len, off);
+	if (cow)
+		umfs_katt_revoke(fs, f->ino);
+	return n;
+}
+
+/* off < 0: append (the offset is the size, read under the write lock).
+ * The parts of a vector go in under one lock hold: no other writer, in any
+ * process, comes between them. */
+static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cnt, int64_t off,
+			    uint64_t *end)
+{
+	ssize_t total = 0;
 
 	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
 		return -EBADF;
 	if (f->fs->pm.rdonly)
 		return -EROFS;
-	pthread_rwlock_wrlock(&f->vn->lock);
+	umfs_vnode_wrlock(f->fs, f->vn);
 	if (off < 0)
 		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
-	n = len ? umfs_file_write(f->fs, f->ino, buf, len, (uint64_t)off) : 0;
-	if (n > 0)
+	for (int i = 0; i < cnt; i++) {
+		ssize_t n;
+
+		if (iov[i].iov_len == 0)
+			continue;
+		n = file_kmod_write(f, iov[i].iov_base, iov[i].iov_len,
+				    (uint64_t)off + (uint64_t)total);
+		if (n < 0 && total == 0)
+			total = n;
+		if (n <= 0)
+			break;
+		total += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	if (total > 0)
 		file_kill_privs(f);
-	pthread_rwlock_unlock(&f->vn->lock);
-	if (n >= 0 && end)
-		*end = (uint64_t)off + (uint64_t)n;
-	return n;
+	umfs_vnode_wrunlock(f->fs, f->vn);
+	if (total >= 0 && end)
+		*end = (uint64_t)off + (uint64_t)total;
+	return total;
+}
+
+static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int64_t off,
+			   uint64_t *end)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return file_pwritev(f, &iov, 1, off, end);
 }
 
 ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
@@ -320,6 +388,20 @@ ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t of
 		*end = (off_t)e;
 	else if (n == 0 && end)
 		*end = off; /* as Linux: an empty write leaves the offset */
+	return n;
+}
+
+ssize_t umfs_writev_at(struct umfs_file *f, const struct iovec *iov, int cnt, off_t off,
+		       off_t *end)
+{
+	uint64_t e = 0;
+	ssize_t n;
+
+	if (off < 0 || cnt < 0)
+		return -EINVAL;
+	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e);
+	if (n >= 0 && end)
+		*end = n > 0 ? (off_t)e : off;
 	return n;
 }
 
@@ -365,9 +447,13 @@ off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
 		break;
 	case SEEK_DATA:
 	case SEEK_HOLE:
-		pthread_rwlock_rdlock(&f->vn->lock);
-		res = umfs_file_seek(f->fs, f->ino, off, whence);
-		pthread_rwlock_unlock(&f->vn->lock);
+		do {
+			uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
+
+			res = umfs_file_seek(f->fs, f->ino, off, whence);
+			if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
+				break;
+		} while (1);
 		goto done;
 	default:
 		res = -EINVAL;
@@ -398,11 +484,13 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 		return -EINVAL;
 	if ((uint64_t)size > UMFS_MAX_FILE_SIZE)
 		return -EFBIG;
-	pthread_rwlock_wrlock(&f->vn->lock);
+	umfs_vnode_wrlock(f->fs, f->vn);
+	umfs_katt_revoke(f->fs, f->ino); /* issue 7: before and after pages go */
 	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size);
+	umfs_katt_revoke(f->fs, f->ino);
 	if (!err)
 		file_kill_privs(f);
-	pthread_rwlock_unlock(&f->vn->lock);
+	umfs_vnode_wrunlock(f->fs, f->vn);
 	return err;
 }
 
@@ -428,9 +516,13 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 		return -ENODEV;
 	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
-	pthread_rwlock_wrlock(&f->vn->lock);
+	umfs_vnode_wrlock(f->fs, f->vn);
+	if (mode & ~FALLOC_FL_KEEP_SIZE) /* issue 7: punch and zero free pages */
+		umfs_katt_revoke(f->fs, f->ino);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
-	pthread_rwlock_unlock(&f->vn->lock);
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		umfs_katt_revoke(f->fs, f->ino);
+	umfs_vnode_wrunlock(f->fs, f->vn);
 	return err;
 }
 

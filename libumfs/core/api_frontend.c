@@ -161,7 +161,7 @@ bool api_fe_held(const struct umfs_fs *fs, uint64_t ino)
 		arg = s->held_arg;
 	}
 	pthread_mutex_unlock(&fe_lock);
-	return held && held(arg, ino);
+	return (held && held(arg, ino)) || (fs->share && umfs_share_held(fs, ino));
 }
 
 void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16])
@@ -174,36 +174,39 @@ int umfs_fs_fd(const struct umfs_fs *fs)
 	return fs->pm.fd;
 }
 
-int umfs_fs_move_fd(struct umfs_fs *fs, int minfd)
+/* Locks belong to the open file description: a moved descriptor keeps them. */
+static int fd_move_high(int *fdp, int minfd)
 {
 	int fd;
 
-	if (fs->pm.fd < 0 || fs->pm.fd >= minfd)
+	if (*fdp < 0 || *fdp >= minfd)
 		return 0;
-	fd = fcntl(fs->pm.fd, F_DUPFD_CLOEXEC, minfd);
+	fd = fcntl(*fdp, F_DUPFD_CLOEXEC, minfd);
 	if (fd < 0)
 		return -errno;
-	close(fs->pm.fd); /* the pool lock belongs to the description: kept */
-	fs->pm.fd = fd;
+	close(*fdp);
+	*fdp = fd;
 	return 0;
 }
 
-/* Sequence numbers of this process's next transactions: above every
- * number another process may have reserved so far. */
-static void tx_seq_renew(struct umfs_fs *fs)
+int umfs_fs_move_fd(struct umfs_fs *fs, int minfd)
 {
-	if (!fs->tx.hdr)
-		return;
-	if (fs->tx.seq < fs->tx.hdr->next_seq)
-		fs->tx.seq = fs->tx.hdr->next_seq;
-	fs->tx.seq_limit = fs->tx.seq; /* the next begin persists a fresh reservation */
+	int err = fd_move_high(&fs->pm.fd, minfd);
+
+	return err ? err : fd_move_high(&fs->share_fd, minfd);
+}
+
+int umfs_fs_share_fd(const struct umfs_fs *fs)
+{
+	return fs->share ? fs->share_fd : -1;
 }
 
 int umfs_fs_rollback(struct umfs_fs *fs)
 {
 	int err;
 
-	if (fs->pm.rdonly)
+	/* a shared mount's locks roll back their dead holders themselves */
+	if (fs->pm.rdonly || fs->share)
 		return 0;
 	umfs_meta_lock(fs);
 	if (fs->tx.active) {
@@ -212,7 +215,7 @@ int umfs_fs_rollback(struct umfs_fs *fs)
 	}
 	err = umfs_journal_recover(fs, NULL, NULL);
 	umfs_alloc_init(fs);
-	tx_seq_renew(fs);
+	umfs_tx_seq_renew(fs);
 	umfs_meta_unlock(fs);
 	/* the dead writer's write in flight, if any: the caller holds the
 	 * pool lock that every writer takes, so no live write is running */
@@ -223,9 +226,11 @@ int umfs_fs_rollback(struct umfs_fs *fs)
 
 void umfs_fs_refresh(struct umfs_fs *fs)
 {
+	if (fs->share)
+		return; /* the lock region's epoch does it at the next turn */
 	umfs_meta_lock(fs);
 	umfs_alloc_init(fs);
-	tx_seq_renew(fs);
+	umfs_tx_seq_renew(fs);
 	umfs_meta_unlock(fs);
 }
 
@@ -236,21 +241,45 @@ int umfs_fs_recover(struct umfs_fs *fs)
 	return umfs_recover(fs);
 }
 
+/* No thread of this process is in a transaction while it forks: this
+ * process's own metadata mutex suffices (the lock region's robust one
+ * would belong to the parent's thread in the child). */
 void umfs_fork_prepare(struct umfs_fs *fs)
 {
-	umfs_meta_lock(fs);
+	pthread_mutex_lock(&fs->meta_lock);
 	pthread_mutex_lock(&fs->vnode_lock);
 }
 
 void umfs_fork_parent(struct umfs_fs *fs)
 {
 	pthread_mutex_unlock(&fs->vnode_lock);
-	umfs_meta_unlock(fs);
+	pthread_mutex_unlock(&fs->meta_lock);
 }
 
 void umfs_fork_child(struct umfs_fs *fs)
 {
-	tx_seq_renew(fs);
+	umfs_tx_seq_renew(fs);
+	pthread_mutex_unlock(&fs->vnode_lock);
+	pthread_mutex_unlock(&fs->meta_lock);
+	if (!fs->share)
+		return;
+	umfs_share_fork_child(fs);
+	/* the child holds what the parent held: count it */
+	umfs_meta_lock(fs);
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+			umfs_share_hold(fs, vn->ino, 1);
 	pthread_mutex_unlock(&fs->vnode_lock);
 	umfs_meta_unlock(fs);
+}
+
+int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
+{
+	if (!fs->share)
+		return -EINVAL;
+	umfs_meta_lock(fs);
+	umfs_share_hold(fs, ino, delta);
+	umfs_meta_unlock(fs);
+	return 0;
 }

@@ -151,7 +151,8 @@ ssize_t umfs_readlink(struct umfs_fs *fs, const char *path, char *buf, size_t si
 }
 
 /* In tx: drops one link of ino (its name is already gone). Returns 1 when
- * the inode has no names left (the caller reclaims it after the tx). */
+ * the inode has no names left and must be reclaimed after the tx; an empty
+ * inode nobody holds is freed in this tx instead (0). */
 static int drop_link(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
@@ -166,13 +167,18 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 		in->nlink--;
 	if (in->nlink > 0)
 		return 0;
+	if (umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino)) {
+		err = umfs_inode_free_unused(fs, ino);
+		if (err != -EAGAIN)
+			return err;
+	}
 	err = umfs_inode_orphan(fs, ino);
 	return err ? err : 1;
 }
 
 static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 {
-	struct umfs_walk *w = malloc(sizeof(*w));
+	struct umfs_walk *w = umfs_walk_get();
 	uint64_t ino = 0, victim = 0;
 	struct umfs_inode *in;
 	int err;
@@ -230,7 +236,7 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 		err = umfs_tx_commit(fs);
 out:
 	umfs_meta_unlock(fs);
-	free(w);
+	umfs_walk_put(w);
 	if (!err)
 		api_reclaim_if_unused(fs, victim);
 	return err;

@@ -65,6 +65,8 @@ struct umfs_pmem {
 	enum umfs_media media;
 	bool rdonly;
 	int fd;        /* kept open for the pool lock; -1 for private maps */
+	bool kmod;     /* issue 7: mapped through /dev/umfs; fd is /dev/umfs (kmod.c) */
+	uint64_t kgen; /* issue 7: umfs_kmod_fork_gen() when fd was opened */
 };
 
 /* Maps a whole pool file or device. create_size > 0 creates/extends it. */
@@ -79,6 +81,18 @@ int umfs_pmem_sync(struct umfs_pmem *pm);
  * tools that must be alone (FUSE daemon until pools are shared, mkfs, fsck
  * repairs). -EBUSY when another process holds a conflicting lock. */
 int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
+
+/* issue 7, kmod.c: the kernel module (/dev/umfs, docs/kmod.md). Mounts the
+ * block device path in the module (or finds it mounted there) and returns
+ * an open /dev/umfs in *kfd and the pool's size; -errno when module mode
+ * does not apply (-ENOSYS: not asked for). */
+int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size);
+/* UMFS_KMOD: 1 (use the module or fail), 0 for "try" (use it if it
+ * works, umfs-run's default), -1 when unset or 0 (software walk) */
+int umfs_kmod_wanted(void);
+/* Counts forks: an attachment or /dev/umfs descriptor made under another
+ * value belongs to the parent (the module answers EBADFD in a child). */
+uint64_t umfs_kmod_fork_gen(void);
 
 void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
 void umfs_drain(void);                          /* fence: earlier flushes done */
@@ -213,10 +227,56 @@ struct umfs_fs {
 	uint64_t ulog_seq;          /* last U-Log record number handed out */
 	uint64_t ulog_max;          /* overwrites up to this size use a byte record */
 	struct umfs_recover_stats recovery; /* what the last recovery did */
+
+	/* issue 8: the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
+	struct umfs_share *share;   /* NULL: this process's locks only */
+	int share_fd;               /* holds the gate (an OFD lock) */
+	uint64_t share_epoch;       /* the region's epoch our counts match */
+	bool share_changed;         /* a transaction ran under the current turn */
 };
 
+/* The metadata lock: this process's mutex, then, on a shared mount, the
+ * lock region's (which rolls back a dead holder's transaction and recounts
+ * free space after other processes' changes). */
 void umfs_meta_lock(struct umfs_fs *fs);
 void umfs_meta_unlock(struct umfs_fs *fs);
+
+/* A file's data lock. Writers exclude each other (across processes on a
+ * shared mount); readers share: the rwlock on a private mount, no lock at
+ * all on a shared one, where a read that overlapped a write is retried
+ * (umfs_vnode_read_begin/retry). */
+void umfs_vnode_wrlock(struct umfs_fs *fs, struct umfs_vnode *vn);
+void umfs_vnode_wrunlock(struct umfs_fs *fs, struct umfs_vnode *vn);
+uint64_t umfs_vnode_read_begin(struct umfs_fs *fs, struct umfs_vnode *vn);
+bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t seq);
+
+/* share.c: the lock region in /dev/shm beside the pool (see there). */
+struct umfs_share;
+int umfs_share_path(const uint8_t uuid[16], char *buf, size_t size);
+/* Opens (first: creates or rebuilds) the region; *first when no other
+ * process uses the pool, which then holds the gate for writing. */
+int umfs_share_open(struct umfs_fs *fs, bool *first);
+/* Lets the others in (after recovery). */
+void umfs_share_ready(struct umfs_fs *fs);
+/* At unmount: true when no other process uses the pool (the gate is then
+ * held for writing until umfs_share_close). */
+bool umfs_share_last(struct umfs_fs *fs);
+void umfs_share_close(struct umfs_fs *fs, bool remove);
+/* In a forked child: a gate hold of its own. */
+void umfs_share_fork_child(struct umfs_fs *fs);
+void umfs_share_meta_enter(struct umfs_fs *fs);
+void umfs_share_meta_exit(struct umfs_fs *fs);
+void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino);
+bool umfs_share_wrtrylock(struct umfs_fs *fs, uint64_t ino);
+void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino);
+uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino);
+bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
+/* Counts holders of an open inode across processes (meta_lock held);
+ * umfs_share_held: whether anybody holds it. */
+void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
+bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
+/* Locks taken over from dead holders since the region was made. */
+uint64_t umfs_share_takeovers(const struct umfs_fs *fs);
 
 /* Finds or creates the vnode of ino and counts one more opener. */
 struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino);
@@ -280,6 +340,9 @@ int umfs_journal_open(struct umfs_fs *fs);  /* binds slot 0 to fs->tx */
 void umfs_journal_close(struct umfs_fs *fs);
 /* Rolls back every active slot. Idempotent; safe on any image (bad
  * records are skipped and reported through *bad_records when non-NULL). */
+/* Sequence numbers of this process's next transactions: above every
+ * number another process may have reserved so far. */
+void umfs_tx_seq_renew(struct umfs_fs *fs);
 int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records);
 
 int umfs_tx_begin(struct umfs_fs *fs);
@@ -357,6 +420,9 @@ int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino);
  * takes. Takes meta_lock itself; the caller must not hold it. Safe to
  * repeat after a crash (the orphan list remembers). */
 int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino);
+/* In tx: frees an unnamed, unheld inode that owns no pages; -EAGAIN when it
+ * owns pages (orphan it and reclaim it after the transaction). */
+int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino);
 void umfs_inode_stat(const struct umfs_fs *fs, uint64_t ino, struct stat *st);
 unsigned char umfs_mode_to_dtype(uint32_t mode);
 
@@ -425,6 +491,10 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
  * over 255 bytes. */
 int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
 		 unsigned char type);
+/* The same, for a name the caller's walk found missing under the lock it
+ * still holds: no second lookup. */
+int umfs_dir_add_new(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		     uint64_t ino, unsigned char type);
 /* In tx. Removes the name; *ino gets what it named. -ENOENT if absent. The
  * page of a one-block directory that becomes empty is freed (at commit). */
 int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
@@ -452,6 +522,11 @@ struct umfs_walk {
 	char buf[2 * (UMFS_SYMLINK_MAX + 1) + 4096]; /* expanded symlinks */
 	char tmp[2 * (UMFS_SYMLINK_MAX + 1) + 4096];
 };
+
+/* A walk for one call (a per-thread spare: no malloc); give it back with
+ * umfs_walk_put (NULL is fine). */
+struct umfs_walk *umfs_walk_get(void);
+void umfs_walk_put(struct umfs_walk *w);
 
 #define UMFS_WALK_NOFOLLOW 0x1u  /* do not follow a symlink in the last component */
 #define UMFS_WALK_PARENT 0x2u    /* the last component may be missing */
@@ -573,5 +648,41 @@ enum umfs_fault {
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
 };
 extern enum umfs_fault umfs_fault;
+
+/* ------------------------------------------------------------------ */
+/* kmod.c (issue 7): a file's attachment in module mode                  */
+/* ------------------------------------------------------------------ */
+
+/* One open file's attachment (docs/kmod.md "Using it from libumfs"). The
+ * data paths use it only for pages the file's table shows present; a
+ * fault (a REVOKE by any process) is caught and the bytes are copied
+ * through the pool mapping instead. */
+struct umfs_katt {
+	pthread_rwlock_t lock; /* users share; (re)attach and detach exclude */
+	uint8_t *base;         /* file offset o is at base + o; NULL: none */
+	uint64_t len;
+	uint64_t gen;          /* umfs_kmod_fork_gen() when attached */
+	int flags;             /* the open flags (access mode) */
+	uint8_t height;        /* pt_height when attached: taller needs a new one */
+	bool dead;             /* faulted or raced a writer: attach again */
+	unsigned fails;        /* refused attaches: stop asking after a few */
+};
+void umfs_katt_init(struct umfs_katt *a, int flags);
+/* Attaches now (umfs_open); failures leave the software walk. */
+void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
+		    struct umfs_katt *a);
+void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a);
+/* umfs_file_read() through the attachment. *fresh: attached during this
+ * call (the caller marks it dead if the read must be retried). */
+ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
+		       size_t len, uint64_t off, bool *fresh);
+/* Vnode write lock held. An overwrite of present bytes below EOF that fits
+ * one U-Log byte record, stored through the attachment; -EAGAIN: not such
+ * a write, take umfs_file_write(). */
+ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
+			    const void *buf, size_t len, uint64_t off);
+/* REVOKE ino in every process (module mode only): before and after the
+ * core frees its pages or table pages (truncate, punch, copy-on-write). */
+void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino);
 
 #endif /* UMFS_CORE_H */

@@ -22,6 +22,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -30,6 +31,9 @@
 #include "core.h"
 
 #define SLOTS UMFS_DIR_SLOTS_PER_BLOCK
+
+/* Entries written or cleared by this process (see umfs_dir_next). */
+static _Atomic uint64_t dir_changes;
 #define MAP_PER_PAGE (UMFS_PAGE_SIZE / sizeof(umfs_le32))
 #define COOKIE_DOT 0u
 #define COOKIE_DOTDOT 1u
@@ -141,12 +145,13 @@ static int tx_mark(struct umfs_fs *fs, const void *p, size_t len, bool fresh)
 	return fresh ? umfs_tx_dirty(fs, p, len) : umfs_tx_add(fs, p, len);
 }
 
-/* Snapshots what add/remove change in the inode: dir info and size. */
+/* Snapshots what add/remove change in the inode (dir info and size) with
+ * one record of the whole inode: each record costs a fence, and the
+ * caller's api_dir_touch, which snapshots the whole inode for the times,
+ * then finds it already saved. */
 static int dir_info_save(struct umfs_fs *fs, struct umfs_inode *in)
 {
-	int err = umfs_tx_add(fs, &in->dir, sizeof(in->dir));
-
-	return err ? err : umfs_tx_add(fs, &in->size, sizeof(in->size));
+	return umfs_tx_add(fs, in, sizeof(*in));
 }
 
 /* ------------------------------------------------------------------ */
@@ -296,6 +301,7 @@ static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned
 	e->nslots = (uint8_t)n;
 	e->reserved = 0;
 	memcpy(e->name, name, len);
+	atomic_fetch_add_explicit(&dir_changes, 1, memory_order_relaxed); /* umfs_dir_next */
 	blk_set_used(h, blk_used(h) | slot_range(s, n));
 	h->nfree = (uint16_t)(h->nfree - n);
 	return 0;
@@ -314,6 +320,7 @@ static int entry_clear(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned
 	if (err)
 		return err;
 	memset(e, 0, (size_t)n * UMFS_DIR_SLOT_SIZE);
+	atomic_fetch_add_explicit(&dir_changes, 1, memory_order_relaxed); /* umfs_dir_next */
 	blk_set_used(h, blk_used(h) & ~slot_range(s, n));
 	h->nfree = (uint16_t)(h->nfree + n);
 	return 0;
@@ -801,11 +808,50 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
 	return 0;
 }
 
+/*
+ * Where names were last found: a per-process hint of the entry's position,
+ * keyed by directory and name hash, so that a lookup can skip the bucket
+ * scan of a large directory (the block scan of a small one). Every use is
+ * checked against the entry itself (a used entry of this directory with
+ * this hash and name), so a stale, colliding or torn hint costs only the
+ * full lookup; entries never move, so a hint stays right until the name is
+ * removed. (The check trusts what is stored in the directory, as every
+ * reader of the pool does without the kernel module.)
+ */
+#define LOOKUP_HINTS (1u << 18)
+static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]; /* position + 1; 0: none */
+
+static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)
+{
+	uint64_t k = dir * 0x9E3779B97F4A7C15ull ^ hash;
+
+	return &lookup_hint[(k ^ k >> 31) & (LOOKUP_HINTS - 1)];
+}
+
+static const struct umfs_dentry *lookup_hinted(const struct umfs_fs *fs,
+					       const struct umfs_inode *in, uint64_t dir,
+					       const char *name, size_t len, uint32_t hash)
+{
+	uint32_t pos = atomic_load_explicit(lookup_hint_of(dir, hash), memory_order_relaxed);
+	struct umfs_dirblock_hdr *h;
+	const struct umfs_dentry *e;
+
+	if (pos-- == 0 || !dir_info_sane(in))
+		return NULL;
+	h = block_get(fs, in, pos / SLOTS);
+	if (!h || !entry_slots(h, pos % SLOTS))
+		return NULL;
+	e = blk_entry(h, pos % SLOTS);
+	return entry_matches(e, name, len, hash) ? e : NULL;
+}
+
 int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		    uint64_t *ino, unsigned char *type)
 {
 	struct umfs_inode *in = dir_inode(fs, dir);
+	const struct umfs_dentry *e;
 	struct dir_hit hit;
+	uint32_t hash;
 	int err;
 
 	if (!in)
@@ -818,19 +864,26 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 			*type = DT_DIR;
 		return 0;
 	}
-	if (name_check(name, len))
-		return -ENOENT; /* never stored */
-	err = dir_find(fs, in, name, len, umfs_name_hash(name, len), &hit);
-	if (err)
-		return err;
-	*ino = hit.ent->ino;
+	if (len == 0)
+		return -ENOENT; /* never stored (nor a name with '/' or NUL: no match) */
+	hash = umfs_name_hash(name, len);
+	e = lookup_hinted(fs, in, dir, name, len, hash);
+	if (!e) {
+		err = dir_find(fs, in, name, len, hash, &hit);
+		if (err)
+			return err;
+		e = hit.ent;
+		atomic_store_explicit(lookup_hint_of(dir, hash), hit.block * SLOTS + hit.slot + 1,
+				      memory_order_relaxed);
+	}
+	*ino = e->ino;
 	if (type)
-		*type = hit.ent->type;
+		*type = e->type;
 	return 0;
 }
 
-int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
-		 unsigned char type)
+static int dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+		   unsigned char type, bool known_absent)
 {
 	struct umfs_inode *in = dir_inode(fs, dir);
 	struct umfs_dirblock_hdr *h;
@@ -845,7 +898,7 @@ int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 	if (err)
 		return err;
 	hash = umfs_name_hash(name, len);
-	err = dir_find(fs, in, name, len, hash, &hit);
+	err = known_absent ? -ENOENT : dir_find(fs, in, name, len, hash, &hit);
 	if (err != -ENOENT)
 		return err ? err : -EEXIST;
 	err = dir_info_save(fs, in);
@@ -869,6 +922,20 @@ int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 	}
 	in->dir.nentries++;
 	return 0;
+}
+
+int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
+		 unsigned char type)
+{
+	return dir_add(fs, dir, name, len, ino, type, false);
+}
+
+/* The caller's walk found the name missing under the lock it still holds:
+ * a miss in a large directory scans a whole bucket, once is enough. */
+int umfs_dir_add_new(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		     uint64_t ino, unsigned char type)
+{
+	return dir_add(fs, dir, name, len, ino, type, true);
 }
 
 int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
@@ -928,11 +995,35 @@ static void fill_dot(struct umfs_dirent *out, uint64_t ino, const char *name, ui
 	strcpy(out->name, name);
 }
 
+/*
+ * The cookie umfs_dir_next last handed out in this thread, and the state of
+ * its directory then. A cookie is the slot after an entry; that it is an
+ * entry boundary (not inside a longer entry written since) is only known by
+ * walking the block from its first slot, which makes a readdir quadratic in
+ * the entries of a block. When the next call resumes from that cookie and
+ * no entry was added or removed since (nothing in this process: the change
+ * count; nothing anywhere: the directory's mtime and entry count, which
+ * every add and remove changes), the walk is skipped.
+ */
+static __thread struct {
+	const struct umfs_fs *fs;
+	uint64_t dir, cookie, changes, mtime, nentries;
+} next_memo;
+
+static bool next_memo_valid(const struct umfs_fs *fs, uint64_t dir, const struct umfs_inode *in,
+			    uint64_t cookie)
+{
+	return next_memo.fs == fs && next_memo.dir == dir && next_memo.cookie == cookie &&
+	       next_memo.changes == atomic_load_explicit(&dir_changes, memory_order_relaxed) &&
+	       next_memo.mtime == in->mtime_ns && next_memo.nentries == in->dir.nentries;
+}
+
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *out)
 {
 	struct umfs_inode *in = dir_inode(fs, dir);
 	uint64_t c = *cookie, pos, b;
 	unsigned from;
+	bool boundary;
 
 	if (!in)
 		return -ENOTDIR;
@@ -944,6 +1035,7 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 		if (!dir_info_sane(in))
 			return -EUCLEAN;
 		pos = c - COOKIE_FIRST;
+		boundary = next_memo_valid(fs, dir, in, c);
 		for (b = pos / SLOTS, from = pos % SLOTS; b < in->dir.nblocks; b++, from = 1) {
 			struct umfs_dirblock_hdr *h = block_get(fs, in, b);
 			struct umfs_dentry *e;
@@ -951,7 +1043,8 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 
 			if (!h)
 				return -EUCLEAN;
-			s = block_next_entry(h, from);
+			s = boundary ? block_entry_from(h, UMFS_MAX(from, 1u))
+				     : block_next_entry(h, from);
 			if (s == (int)SLOTS)
 				continue;
 			if (s < 0 || !entry_slots(h, (unsigned)s))
@@ -963,6 +1056,12 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 			out->name[e->name_len] = '\0';
 			out->next_cookie = b * SLOTS + (unsigned)s + e->nslots + COOKIE_FIRST;
 			*cookie = out->next_cookie;
+			next_memo.fs = fs;
+			next_memo.dir = dir;
+			next_memo.cookie = out->next_cookie;
+			next_memo.changes = atomic_load(&dir_changes);
+			next_memo.mtime = in->mtime_ns;
+			next_memo.nentries = in->dir.nentries;
 			return 1;
 		}
 		return 0;

@@ -92,7 +92,7 @@ ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, 
 		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
 		size_t n = (size_t)(UMFS_MIN(end, pg_off(pg + run)) - pos);
 
-		if (src)
+		if (src && UMFS_LIKELY(src + (pos & FILE_PAGE_MASK) + n <= fs->pm.len))
 			memcpy(dst, fs->base + src + (pos & FILE_PAGE_MASK), n);
 		else
 			memset(dst, 0, n);

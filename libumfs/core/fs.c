@@ -26,11 +26,47 @@ static int mount_fail(int err, const char *what, const char *why)
 void umfs_meta_lock(struct umfs_fs *fs)
 {
 	pthread_mutex_lock(&fs->meta_lock);
+	if (fs->share)
+		umfs_share_meta_enter(fs);
 }
 
 void umfs_meta_unlock(struct umfs_fs *fs)
 {
+	if (fs->share)
+		umfs_share_meta_exit(fs);
 	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+void umfs_vnode_wrlock(struct umfs_fs *fs, struct umfs_vnode *vn)
+{
+	if (fs->share)
+		umfs_share_wrlock(fs, vn->ino);
+	else
+		pthread_rwlock_wrlock(&vn->lock);
+}
+
+void umfs_vnode_wrunlock(struct umfs_fs *fs, struct umfs_vnode *vn)
+{
+	if (fs->share)
+		umfs_share_wrunlock(fs, vn->ino);
+	else
+		pthread_rwlock_unlock(&vn->lock);
+}
+
+uint64_t umfs_vnode_read_begin(struct umfs_fs *fs, struct umfs_vnode *vn)
+{
+	if (fs->share)
+		return umfs_share_read_begin(fs, vn->ino);
+	pthread_rwlock_rdlock(&vn->lock);
+	return 0;
+}
+
+bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t seq)
+{
+	if (fs->share)
+		return umfs_share_read_retry(fs, vn->ino, seq);
+	pthread_rwlock_unlock(&vn->lock);
+	return false;
 }
 
 static struct umfs_vnode **vnode_slot(struct umfs_fs *fs, uint64_t ino)
@@ -55,7 +91,8 @@ struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino)
 		vn->next = *slot;
 		*slot = vn;
 	}
-	vn->opencount++;
+	if (vn->opencount++ == 0 && fs->share)
+		umfs_share_hold(fs, ino, 1); /* callers hold meta_lock */
 out:
 	pthread_mutex_unlock(&fs->vnode_lock);
 	return vn;
@@ -69,6 +106,8 @@ int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn)
 	pthread_mutex_lock(&fs->vnode_lock);
 	left = --vn->opencount;
 	if (left == 0) {
+		if (fs->share)
+			umfs_share_hold(fs, vn->ino, -1); /* callers hold meta_lock */
 		for (p = vnode_slot(fs, vn->ino); *p != vn; p = &(*p)->next)
 			;
 		*p = vn->next;
@@ -194,6 +233,7 @@ static void fs_bind(struct umfs_fs *fs)
 
 static void fs_free(struct umfs_fs *fs)
 {
+	umfs_share_close(fs, false);
 	umfs_journal_close(fs);
 	if (!fs->borrowed)
 		umfs_pmem_unmap(&fs->pm);
@@ -206,7 +246,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 {
 	struct umfs_fs *fs;
 	const char *why;
-	bool needs_recovery;
+	bool needs_recovery, first = true;
 	int err;
 
 	mount_error[0] = '\0';
@@ -223,6 +263,11 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	fs->ulog_max = UMFS_ULOG_BYTES_DEFAULT;
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->vnode_lock, NULL);
+	fs->share_fd = -1;
+	if ((flags & UMFS_MOUNT_SHARED) && (flags & (UMFS_MOUNT_EXCLUSIVE | UMFS_MOUNT_RDONLY))) {
+		err = mount_fail(-EINVAL, "flags", "SHARED goes with neither EXCLUSIVE nor RDONLY");
+		goto err_free;
+	}
 	if (pm->len < UMFS_MIN_POOL_SIZE) {
 		err = mount_fail(-EINVAL, "pool", "smaller than the smallest UMFS pool");
 		goto err_free;
@@ -250,6 +295,21 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	err = umfs_journal_open(fs);
 	if (err)
 		goto err_free;
+	if (flags & UMFS_MOUNT_SHARED) {
+		err = umfs_share_open(fs, &first);
+		if (err) {
+			char what[96] = "lock region ";
+
+			umfs_share_path(fs->sb.uuid, what + strlen(what), sizeof(what) - strlen(what));
+			err = mount_fail(err, what,
+					 err == -EIO ? "damaged or from another version (stop every "
+						       "program using the pool and remove it)"
+						     : strerror(-err));
+			goto err_free;
+		}
+		if (!first)
+			flags |= UMFS_MOUNT_NORECOVER; /* live processes: nothing to recover */
+	}
 
 	needs_recovery = fs->state->state != UMFS_STATE_CLEAN || fs->state->orphan_head != 0;
 	for (uint32_t i = 0; i < fs->sb.journal_slots && !needs_recovery; i++) {
@@ -268,13 +328,27 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 			mount_fail(err, "recovery", "failed (run fsck.umfs)");
 			goto err_free;
 		}
+	} else if (needs_recovery && fs->share && first) {
+		/* The first user, but one that holds orphans (descriptors
+		 * inherited across exec): undo what dead processes left half
+		 * done, keep the orphans and U-Log chains. */
+		err = umfs_journal_recover(fs, NULL, NULL);
+		umfs_alloc_init(fs);
+		if (!err)
+			err = umfs_ulog_undo_all(fs, NULL);
+		if (err) {
+			mount_fail(err, "recovery", "failed (run fsck.umfs)");
+			goto err_free;
+		}
 	}
-	if (!pm->rdonly && !(flags & UMFS_MOUNT_NORECOVER)) {
+	if (!pm->rdonly && (!(flags & UMFS_MOUNT_NORECOVER) || (fs->share && first))) {
 		umfs_store64_nodrain(&fs->state->state, UMFS_STATE_DIRTY);
 		umfs_store64_nodrain(&fs->state->mount_count, fs->state->mount_count + 1);
 		umfs_store64_nodrain(&fs->state->last_mount_ns, (uint64_t)umfs_now_ns());
 		umfs_drain();
 	}
+	if (fs->share)
+		umfs_share_ready(fs);
 	*fsp = fs;
 	return 0;
 
@@ -310,7 +384,22 @@ int umfs_unmount(struct umfs_fs *fs)
 
 	if (!fs)
 		return -EINVAL;
-	if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
+	if (fs->share) {
+		/* The last process to leave recovers what dead ones left
+		 * (orphans they held, U-Log chains) and marks the pool clean. */
+		bool last = umfs_share_last(fs);
+
+		if (last && !fs->pm.rdonly)
+			err = umfs_recover(fs);
+		if (last && !err && !fs->pm.rdonly) {
+			err = umfs_pmem_sync(&fs->pm);
+			if (fs->state->orphan_head == 0 && !fs->tx.active) {
+				umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);
+				umfs_drain();
+			}
+		}
+		umfs_share_close(fs, last);
+	} else if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
 		/* files still open: their U-Logs go as at a last close */
 		umfs_meta_lock(fs);
 		for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)

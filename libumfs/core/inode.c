@@ -149,6 +149,20 @@ static int inode_free(struct umfs_fs *fs, uint64_t ino)
 	return umfs_ino_free(fs, ino);
 }
 
+/* In tx: frees at once an inode whose last name this transaction removed,
+ * when it owns no pages and nobody holds it open (the caller checked): no
+ * orphan list entry and no second transaction, which an unlink of an empty
+ * file would otherwise cost. -EAGAIN: it has pages, reclaim it later. */
+int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+
+	if (in->pt_root || in->blocks || in->nlink || !umfs_inode_live(fs, ino) ||
+	    umfs_inode_csum(in) != in->csum)
+		return -EAGAIN;
+	return inode_free(fs, ino);
+}
+
 /* One transaction of reclaim: free pages from the end, then the inode. */
 static int reclaim_step(struct umfs_fs *fs, void *arg)
 {

@@ -176,6 +176,15 @@ static int ranges_push(struct umfs_tx *tx, void *addr, size_t len, size_t rec_po
 	return 0;
 }
 
+void umfs_tx_seq_renew(struct umfs_fs *fs)
+{
+	if (!fs->tx.hdr)
+		return;
+	if (fs->tx.seq < fs->tx.hdr->next_seq)
+		fs->tx.seq = fs->tx.hdr->next_seq;
+	fs->tx.seq_limit = fs->tx.seq; /* the next begin persists a fresh reservation */
+}
+
 int umfs_tx_begin(struct umfs_fs *fs)
 {
 	struct umfs_tx *tx = &fs->tx;
@@ -195,6 +204,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	}
 	tx->seq++;
 	tx->active = true;
+	fs->share_changed = true; /* others must recount what we change */
 	tx->used = sizeof(struct umfs_jslot_hdr);
 	tx->nranges = 0;
 	tx->nfrees = 0;

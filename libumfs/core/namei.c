@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +70,36 @@ static int walk_leave(struct umfs_fs *fs, bool dotdot, const char *target, const
 	return walk_external(target, "", false);
 }
 
+/* A walk is too big for every thread's stack (16 KiB) and costs a malloc
+ * and a free per path call: each thread keeps one spare. */
+static pthread_key_t walk_key;
+static pthread_once_t walk_once = PTHREAD_ONCE_INIT;
+
+static void walk_key_init(void)
+{
+	pthread_key_create(&walk_key, free);
+}
+
+struct umfs_walk *umfs_walk_get(void)
+{
+	struct umfs_walk *w;
+
+	pthread_once(&walk_once, walk_key_init);
+	w = pthread_getspecific(walk_key);
+	if (w) {
+		pthread_setspecific(walk_key, NULL);
+		return w;
+	}
+	return malloc(sizeof(*w));
+}
+
+void umfs_walk_put(struct umfs_walk *w)
+{
+	if (w && !pthread_getspecific(walk_key) && pthread_setspecific(walk_key, w) == 0)
+		return;
+	free(w);
+}
+
 /* Credentials a front end set for this thread (copied: the caller's
  * struct may go out of scope). */
 static __thread struct {
@@ -89,10 +121,57 @@ void umfs_cred_set_thread(const struct umfs_cred *cred)
 	thread_cred.cred.groups = thread_cred.groups;
 }
 
+/* The process's credentials as last fetched by this thread, valid while
+ * cred_gen (0: no caching) has not moved. */
+static _Atomic unsigned cred_gen;
+static __thread struct {
+	unsigned gen;
+	struct umfs_cred cred;
+	gid_t groups[NGROUPS_MAX_SMALL];
+} cred_cache;
+
+void umfs_cred_cache_enable(void)
+{
+	unsigned off = 0;
+
+	atomic_compare_exchange_strong(&cred_gen, &off, 1);
+}
+
+void umfs_cred_changed(void)
+{
+	if (atomic_load(&cred_gen) && atomic_fetch_add(&cred_gen, 1) + 1 == 0)
+		atomic_fetch_add(&cred_gen, 1); /* 0 means off */
+}
+
+static const struct umfs_cred *cred_cached(void)
+{
+	unsigned gen = atomic_load_explicit(&cred_gen, memory_order_acquire);
+
+	if (gen == 0)
+		return NULL;
+	if (cred_cache.gen != gen) {
+		cred_cache.cred.uid = geteuid();
+		cred_cache.cred.gid = getegid();
+		cred_cache.cred.ngroups = getgroups(NGROUPS_MAX_SMALL, cred_cache.groups);
+		if (cred_cache.cred.ngroups < 0)
+			cred_cache.cred.ngroups = 0;
+		cred_cache.cred.groups = cred_cache.groups;
+		cred_cache.gen = gen;
+	}
+	return &cred_cache.cred;
+}
+
 void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max)
 {
+	const struct umfs_cred *c;
+
 	if (thread_cred.set) {
 		*cred = thread_cred.cred;
+		return;
+	}
+	c = max >= NGROUPS_MAX_SMALL ? cred_cached() : NULL;
+	if (c) {
+		*cred = *c;
 		return;
 	}
 	cred->uid = geteuid();
@@ -144,7 +223,8 @@ int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
 
 bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
 {
-	uid_t uid = thread_cred.set ? thread_cred.cred.uid : geteuid();
+	const struct umfs_cred *c = thread_cred.set ? NULL : cred_cached();
+	uid_t uid = thread_cred.set ? thread_cred.cred.uid : c ? c->uid : geteuid();
 
 	return uid == 0 || uid == umfs_inode(fs, ino)->uid;
 }

@@ -8,7 +8,9 @@
  * cache-line flushes and fences (as PMEM_IS_PMEM_FORCE=1 would). Any other
  * file also gets flushes and fences at every persistence point, and in
  * addition msync() when a program asks for durability (fsync, unmount):
- * correct, if slow, for a pool kept on a disk file system.
+ * correct, if slow, for a pool kept on a disk file system. In module mode
+ * (issue 7, UMFS_KMOD) a pmem block device is mapped through /dev/umfs
+ * instead, as persistent memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "umfs_kmod.h"
 
 static const struct umfs_persist_hook *persist_hook;
 
@@ -120,17 +123,55 @@ static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 	return 0;
 }
 
+/*
+ * issue 7: a pmem block device the kernel module has mounted is mapped
+ * through /dev/umfs at UMFS_KMOD_POOL_OFFSET: the pool's own memory, the
+ * same that attachments reach, instead of the device's page cache. It is
+ * persistent memory (flush + fence; /dev/umfs has no msync). *done false:
+ * module mode does not apply, map as usual.
+ */
+static int map_with_kmod(const char *path, bool rdonly, struct umfs_pmem *pm, bool *done)
+{
+	uint64_t size;
+	void *addr;
+	int kfd, err;
+
+	*done = false;
+	err = umfs_kmod_pool_open(path, &kfd, &size);
+	if (err)
+		return umfs_kmod_wanted() > 0 ? err : 0;
+	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, kfd,
+		    (off_t)UMFS_KMOD_POOL_OFFSET);
+	if (addr == MAP_FAILED) {
+		err = -errno;
+		close(kfd);
+		return umfs_kmod_wanted() > 0 ? err : 0;
+	}
+	pm->base = addr;
+	pm->len = size;
+	pm->media = UMFS_MEDIA_PMEM;
+	pm->fd = kfd; /* the pool lock: every module-mode user of the pool flocks it */
+	pm->kmod = true;
+	pm->kgen = umfs_kmod_fork_gen();
+	*done = true;
+	return 0;
+}
+
 int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
 {
 	struct stat st;
 	size_t mapped_len;
 	int is_pmem = 0;
 	int fd, err = 0;
+	bool done;
 	void *addr;
 
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
 	pm->fd = -1;
+	err = map_with_kmod(path, rdonly, pm, &done); /* issue 7 */
+	if (err || done)
+		return err;
 	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
 		  0600);
 	if (fd < 0)

@@ -115,7 +115,8 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 	uint64_t e;
 
 	if (UMFS_UNLIKELY(!in->pt_root || level > PT_MAX_HEIGHT ||
-			  (pg >> (level * UMFS_PT_SHIFT)) != 0))
+			  (pg >> (level * UMFS_PT_SHIFT)) != 0 ||
+			  in->pt_root > fs->pm.len - UMFS_PAGE_SIZE))
 		goto outside;
 	if (level == 0) {
 		if (run)
@@ -136,6 +137,10 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 				*run = UMFS_PAGES_PER_HUGE - (pg & PT_HUGE_MASK);
 			return umfs_pte_off(fs, e) + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
 		}
+		/* never leave the mapping: on a shared mount a reader may walk
+		 * a table a writer is changing (it retries what it read) */
+		if (UMFS_UNLIKELY(umfs_pte_off(fs, e) > fs->pm.len - UMFS_PAGE_SIZE))
+			goto outside;
 		t = pt_child(fs, e);
 	}
 	i = (unsigned)(pg & PT_IDX_MASK);

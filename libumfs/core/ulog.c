@@ -239,22 +239,31 @@ static uint64_t ulog_seq_next(struct umfs_fs *fs)
 	return __atomic_add_fetch(&fs->ulog_seq, 1, __ATOMIC_RELAXED);
 }
 
-/* Fills and checksums the record of head u, then flushes its line. */
-static void ulog_rec_seal(struct umfs_fs *fs, struct umfs_ulog *const *pages, uint32_t kind,
-			  uint64_t off, uint64_t len, uint64_t old_size, uint64_t aux)
+/* A new record's identity, numbered; its checksum starts from crc32c(id). */
+static struct ulog_rec_id ulog_rec_id_new(struct umfs_fs *fs, uint32_t kind, uint64_t off,
+					  uint64_t len, uint64_t old_size, uint64_t aux)
 {
-	struct umfs_ulog *u = pages[0];
+	return (struct ulog_rec_id){
+		.seq = ulog_seq_next(fs), .kind = kind, .off = off, .len = len,
+		.old_size = old_size, .aux_ino = aux,
+		.aux_gen = aux ? umfs_inode(fs, aux)->generation : 0,
+	};
+}
 
-	u->rec_kind = kind;
-	u->rec_off = off;
-	u->rec_len = len;
-	u->rec_old_size = old_size;
-	u->rec_aux_ino = aux;
-	u->rec_aux_gen = aux ? umfs_inode(fs, aux)->generation : 0;
+/* Writes the record's header with its checksum csum (over the identity,
+ * then the data: ulog_rec_csum), then flushes its line. */
+static void ulog_rec_seal(struct umfs_ulog *u, const struct ulog_rec_id *id, uint32_t csum)
+{
+	u->rec_kind = id->kind;
+	u->rec_off = id->off;
+	u->rec_len = id->len;
+	u->rec_old_size = id->old_size;
+	u->rec_aux_ino = id->aux_ino;
+	u->rec_aux_gen = id->aux_gen;
 	u->rec_done = 0;
 	u->reserved1 = 0;
-	u->rec_seq = ulog_seq_next(fs);
-	u->rec_csum = ulog_rec_csum(pages);
+	u->rec_seq = id->seq;
+	u->rec_csum = csum;
 	umfs_flush(&u->rec_seq, UMFS_CACHELINE);
 }
 
@@ -282,9 +291,12 @@ static unsigned ulog_pages_of(const struct umfs_fs *fs, struct umfs_ulog *u,
 void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
 			  uint64_t len, uint64_t old_size)
 {
+	static const uint8_t zeros[UMFS_ULOG_DATA_SIZE];
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	struct umfs_ulog *pages[UMFS_ULOG_MAX_PAGES];
 	uint64_t pos = off, end = off + len, k = 0;
+	struct ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
+	uint32_t csum = umfs_crc32c(0, &id, sizeof(id));
 
 	ulog_pages_of(fs, u, pages, UMFS_ULOG_MAX_PAGES);
 	while (pos < end) {
@@ -297,16 +309,21 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 			uint8_t *dst = ulog_data_at(pages, k + done, &room);
 
 			m = UMFS_MIN(n - done, room);
-			if (src)
+			/* the checksum reads the source, still in the cache,
+			 * not the copy, which non-temporal stores sent away */
+			if (src) {
+				csum = umfs_crc32c(csum, fs->base + src + at, m);
 				umfs_memcpy_nodrain(dst, fs->base + src + at, m);
-			else
+			} else {
+				csum = umfs_crc32c(csum, zeros, m);
 				umfs_memset_nodrain(dst, 0, m);
+			}
 			done += m;
 		}
 		k += n;
 		pos += n;
 	}
-	ulog_rec_seal(fs, pages, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
+	ulog_rec_seal(u, &id, csum);
 	if (umfs_fault != UMFS_FAULT_ULOG_NO_FENCE)
 		umfs_drain(); /* fence 1: the record before any byte changes */
 }
@@ -314,9 +331,9 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
 			 uint64_t old_size, uint64_t aux)
 {
-	struct umfs_ulog *pages[1] = { u };
+	struct ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_SWAP, pg, n, old_size, aux);
 
-	ulog_rec_seal(fs, pages, UMFS_ULOG_REC_SWAP, pg, n, old_size, aux);
+	ulog_rec_seal(u, &id, umfs_crc32c(0, &id, sizeof(id)));
 	umfs_drain(); /* the record (and the shadow's data) before any exchange */
 }
 

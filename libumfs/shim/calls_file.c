@@ -372,7 +372,7 @@ int shim_close(int fd)
 
 	if (!o)
 		return SYS(close)(fd) < 0 ? -errno : 0;
-	sys_close_quiet(fd); /* the placeholder; Linux frees the number even on EINTR */
+	sys_close_quiet(fd); /* the token; Linux frees the number even on EINTR */
 	fd_closed_hook(fd, o);
 	ofd_put(o);
 	if (fd <= 2)
@@ -521,22 +521,25 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 {
 	off_t end;
 	ssize_t n;
+	bool mapped;
 	int err = ofd_check(o);
 
 	if (err)
 		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
 	ofd_sync_flags(o);
-	if (off >= 0) {
-		pool_lock();
-		n = umfs_write_at(o->uf, buf, len, off, &end);
-		ofd_written(o, buf, n, end);
-		pool_unlock();
-	} else {
+	if (off < 0)
 		ofd_lock(o);
+	/* the file's own lock (in the core) orders writers; the pool lock is
+	 * only for mappings of the file, whose copies must agree with it */
+	mapped = unlikely(mmap_any());
+	if (mapped)
 		pool_lock();
-		n = umfs_write_at(o->uf, buf, len, (off_t)o->sh->pos, &end);
+	n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end);
+	if (mapped) {
 		ofd_written(o, buf, n, end);
 		pool_unlock();
+	}
+	if (off < 0) {
 		if (n > 0)
 			o->sh->pos = (uint64_t)end;
 		ofd_unlock(o);
@@ -723,7 +726,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 
 static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, bool append)
 {
-	bool at_pos = off < 0;
+	bool at_pos = off < 0, mapped;
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
 	int saved_flags = 0, err = ofd_check(o);
@@ -737,27 +740,30 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 		ofd_lock(o);
 		off = (off_t)o->sh->pos;
 	}
-	/* the pool lock for the whole vector: no other writer between parts */
-	pool_lock();
+	/* the core writes the whole vector under the file's lock: no other
+	 * writer between its parts; mappings of the file, when there are
+	 * any, take the pool lock so that their copies and the pool agree */
+	mapped = unlikely(mmap_any());
+	if (mapped)
+		pool_lock();
 	if (append) {
 		saved_flags = o->cached_flags;
 		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
 	}
-	for (int i = 0; i < cnt; i++) {
-		if (iov[i].iov_len == 0)
-			continue;
-		n = umfs_write_at(o->uf, iov[i].iov_base, iov[i].iov_len, off, &end);
-		if (n <= 0)
-			break;
-		ofd_written(o, iov[i].iov_base, n, end);
-		total += n;
-		off = end;
-		if ((size_t)n < iov[i].iov_len)
-			break;
+	n = umfs_writev_at(o->uf, iov, cnt, off, &end);
+	if (n > 0)
+		total = n;
+	for (int i = 0; mapped && i < cnt && n > 0; i++) {
+		size_t part = iov[i].iov_len < (size_t)n ? iov[i].iov_len : (size_t)n;
+
+		off = end - n;
+		n -= (ssize_t)part;
+		ofd_written(o, iov[i].iov_base, (ssize_t)part, off + (off_t)part);
 	}
 	if (append)
 		umfs_file_set_flags(o->uf, saved_flags);
-	pool_unlock();
+	if (mapped)
+		pool_unlock();
 	if (at_pos) {
 		if (total)
 			o->sh->pos = (uint64_t)end;

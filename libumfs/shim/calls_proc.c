@@ -510,8 +510,10 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 		}
 	}
 	TRACE_PASS(spawn, "\"%s\"", path);
+	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)
 		   : SYS(posix_spawn)(pid, path, fa, attr, argv, env);
+	ofd_spawn_mark();
 	sys_close_quiet(mfd);
 	free(alloc);
 	return r;

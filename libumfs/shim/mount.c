@@ -28,14 +28,8 @@
 #include "umfs_format.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 3
+#define SHARED_VERSION 4
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
-#define REG_CAP 65536u /* open inodes tracked across processes */
-
-struct reg_entry {
-	uint64_t ino;   /* 0: empty */
-	uint64_t count; /* holders across processes */
-};
 
 /* An inode some process maps MAP_SHARED: its host file is
  * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
@@ -49,16 +43,14 @@ struct map_slot {
 struct shim_shared {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t reg_cap;
+	uint32_t pad0;
 	pthread_mutex_t lock;  /* robust, process-shared, recursive */
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
-	uint64_t reg_used;
 	_Atomic uint32_t maps_active; /* map slots in use */
 	uint32_t pad;
 	uint64_t map_inst;     /* last host file instance handed out */
 	struct map_slot maps[MAP_CAP];
-	struct reg_entry reg[];
 };
 
 _Atomic uint32_t *shim_maps_active;
@@ -147,13 +139,14 @@ static void shared_mutex_init(pthread_mutex_t *m)
 static int shared_open(bool *alone)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-	size_t len = sizeof(struct shim_shared) + REG_CAP * sizeof(struct reg_entry);
+	size_t len = sizeof(struct shim_shared);
 	char path[PATH_MAX + 16];
 	struct stat st;
-	int fd, err;
+	int fd, err, restarts = 0;
 	void *p;
 
 	snprintf(path, sizeof(path), "%s/shared", helper_dir);
+again:
 	for (int tries = 0;; tries++) {
 		struct stat now;
 
@@ -193,7 +186,7 @@ static int shared_open(bool *alone)
 	}
 	if (SYS(fstat)(fd, &st) < 0 || (size_t)st.st_size < len) {
 		err = -EIO;
-		goto err_close;
+		goto err_restart;
 	}
 	p = SYS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
@@ -206,26 +199,34 @@ static int shared_open(bool *alone)
 	if (*alone) {
 		/* Nobody else: whatever a dead process left here is stale. */
 		memset(shared, 0, sizeof(*shared)); /* map slots included */
-		memset(shared->reg, 0, REG_CAP * sizeof(struct reg_entry));
 		shared_mutex_init(&shared->lock);
-		shared->reg_cap = REG_CAP;
 		shared->version = SHARED_VERSION;
 		atomic_thread_fence(memory_order_release);
 		shared->magic = SHARED_MAGIC;
-	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
-		   shared->reg_cap != REG_CAP) {
-		SHIM_LOG(LOG_ERROR, "%s is damaged or from another version; stop every program "
-			 "using the pool and remove it", path);
+	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION) {
 		SYS(munmap)(p, len);
 		shared = NULL;
 		err = -EIO;
-		goto err_close;
+		goto err_restart;
 	}
 	shared_fd = shim_fd_move_high(fd);
 	return 0;
 
 err_close:
 	SYS(close)(fd);
+	return err;
+
+err_restart:
+	/* The first user died before it set the area up (we, or another
+	 * waiter, may start over as first), or a live user made it with
+	 * another version of the library. */
+	SYS(close)(fd);
+	if (++restarts <= 200) {
+		usleep(2000 + (unsigned)(getpid() * 7919 + restarts * 104729) % 8000);
+		goto again;
+	}
+	SHIM_LOG(LOG_ERROR, "%s is damaged or from another version; stop every program "
+		 "using the pool and remove it", path);
 	return err;
 }
 
@@ -237,59 +238,15 @@ static void mount_gate_open(void)
 	SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl);
 }
 
-static int held_cb(void *arg, uint64_t ino)
-{
-	uint32_t cap = REG_CAP, i = (uint32_t)(ino * 0x9E3779B97F4A7C15ull >> 48) % cap;
-
-	(void)arg;
-	for (uint32_t n = 0; n < cap; n++, i = (i + 1) % cap) {
-		if (shared->reg[i].ino == ino)
-			return shared->reg[i].count > 0;
-		if (shared->reg[i].ino == 0)
-			return 0;
-	}
-	return 1; /* full and not found: assume held, never free under a holder */
-}
-
+/* Holders of an open inode across processes: counted in the core's lock
+ * region, with the holders umfs-fuse and the core count themselves; an
+ * unlinked inode is freed only when nobody holds it. */
 void registry_add(uint64_t ino, int delta)
 {
-	uint32_t cap = REG_CAP, i = (uint32_t)(ino * 0x9E3779B97F4A7C15ull >> 48) % cap;
-	uint32_t n;
+	struct umfs_fs *fs = shim_fs_peek();
 
-	if (!shared || ino == 0)
-		return;
-	for (n = 0; n < cap; n++, i = (i + 1) % cap)
-		if (shared->reg[i].ino == ino || shared->reg[i].ino == 0)
-			break;
-	if (n == cap)
-		return;
-	if (shared->reg[i].ino == 0) {
-		if (delta <= 0)
-			return;
-		shared->reg[i].ino = ino;
-		shared->reg[i].count = 0;
-		shared->reg_used++;
-	}
-	if (delta < 0 && shared->reg[i].count < (uint64_t)-delta)
-		shared->reg[i].count = 0;
-	else
-		shared->reg[i].count += (uint64_t)(int64_t)delta;
-	if (shared->reg[i].count)
-		return;
-	/* Remove the entry: shift later members of its probe run back. */
-	shared->reg[i].ino = 0;
-	shared->reg_used--;
-	for (uint32_t j = (i + 1) % cap; shared->reg[j].ino; j = (j + 1) % cap) {
-		uint32_t home = (uint32_t)(shared->reg[j].ino * 0x9E3779B97F4A7C15ull >> 48) % cap;
-		bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-
-		if (move) {
-			shared->reg[i] = shared->reg[j];
-			shared->reg[j].ino = 0;
-			shared->reg[j].count = 0;
-			i = j;
-		}
-	}
+	if (fs && ino)
+		umfs_hold(fs, ino, delta);
 }
 
 uint64_t shim_dir_epoch(void)
@@ -410,7 +367,9 @@ void pool_unlock_ro(void)
 
 static int do_mount(bool adoption)
 {
-	unsigned flags = cfg.readonly ? UMFS_MOUNT_RDONLY : 0;
+	/* the core's lock region lets processes (and umfs-fuse) share the
+	 * pool; a read-only mount takes no part in it */
+	unsigned flags = cfg.readonly ? UMFS_MOUNT_RDONLY : UMFS_MOUNT_SHARED;
 	struct umfs_fs *fs;
 	bool alone = false;
 	int err;
@@ -444,14 +403,12 @@ static int do_mount(bool adoption)
 		shared_fd = -1;
 		return err;
 	}
-	if (alone && adoption && !cfg.readonly)
-		umfs_fs_rollback(fs); /* a crashed predecessor's transaction, if any */
 	umfs_fs_move_fd(fs, shim_high_fd());
 	umfs_set_mount_prefix(fs, cfg.prefix);
-	umfs_set_held_hook(fs, held_cb, NULL);
 	umfs_set_relatime(fs, 1); /* as the kernel's default mount option */
 	uinfo_mark_internal(shared_fd);
 	uinfo_mark_internal(umfs_fs_fd(fs));
+	uinfo_mark_internal(umfs_fs_share_fd(fs));
 	my_epoch = shared->epoch;
 	atomic_store_explicit(&g_fs, fs, memory_order_release);
 	if (alone)
@@ -578,18 +535,15 @@ void mount_exit(void)
 	if (SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl) < 0)
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
-	/* alone: what the registry still counts was left by processes that
-	 * ended without exit handlers (_exit): nobody holds it any more */
-	memset(shared->reg, 0, REG_CAP * sizeof(struct reg_entry));
-	shared->reg_used = 0;
 	mmap_shutdown();
 	mmap_recover_orphans();
 	ofd_shutdown();
 	cwd_exit();
-	umfs_fs_recover(fs); /* frees the orphans those processes held */
+	/* umfs_unmount frees the orphans those processes held, when no
+	 * other process (umfs-fuse) still uses the pool */
 	atomic_store(&g_fs, NULL);
 	uinfo_unmark_internal(umfs_fs_fd(fs));
-	umfs_set_held_hook(fs, NULL, NULL);
+	uinfo_unmark_internal(umfs_fs_share_fd(fs));
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
 	umfs_unmount(fs);

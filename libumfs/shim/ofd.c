@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ofd.c - open file descriptions and the descriptors that stand for them.
+ * ofd.c - open file descriptions.
  *
- * Each UMFS open file description keeps what every holder must share (the
- * file offset, the status flags, which inode) in a small memfd mapped
- * MAP_SHARED. The descriptor the program gets is an O_PATH descriptor on
- * that memfd, opened through /proc/self/fd: the kernel reserves its number,
- * shares and counts it across dup, fork, exec and SCM_RIGHTS, and a program
- * running without the shim gets EBADF from read or write on it, never
- * wrong data. After exec, the new image finds these descriptors by their
- * /proc/self/fd link ("/memfd:umfs-ofd (deleted)"), maps the memfd again
- * through /proc/self/fd/N and re-opens the inode by number and generation.
+ * What every holder of a description must share (the file offset, the
+ * status flags, which inode, the path at open) is a slot of the arena
+ * (ofd_slot.c); the descriptor the program gets is the slot's token, which
+ * the kernel shares and counts across dup, fork, exec and SCM_RIGHTS. After
+ * exec, the new image finds the tokens among its descriptors by their
+ * /proc/self/fd link and re-opens each inode by number and generation.
  *
  * Per process, struct ofd holds the core's open file and a reference count
  * (descriptors in U-info plus calls in flight).
@@ -22,20 +19,11 @@
 
 #include "shim.h"
 
-#define OFD_VERSION 1
-#define OFD_MEMFD_NAME "umfs-ofd"
-#define OFD_LINK "/memfd:" OFD_MEMFD_NAME " (deleted)"
+#define OFD_VERSION 2
 
 static pthread_mutex_t ofd_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ofd *ofd_live;  /* every live description */
 static struct ofd *ofd_spare; /* released ones, kept for reuse (type-stable) */
-
-static size_t page_round(size_t n)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-
-	return (n + pg - 1) & ~(pg - 1);
-}
 
 static struct ofd *ofd_alloc(void)
 {
@@ -53,8 +41,9 @@ static struct ofd *ofd_alloc(void)
 		pthread_mutex_init(&o->dlock, NULL);
 	}
 	o->sh = NULL;
-	o->sh_len = 0;
-	o->memfd_ino = 0;
+	o->slot = UINT32_MAX;
+	o->anchor = -1;
+	o->born = UINT64_MAX; /* adopted: may be held elsewhere */
 	o->uf = NULL;
 	o->dir = NULL;
 	o->lockfd = -1;
@@ -96,15 +85,20 @@ static void ofd_unlink_and_spare(struct ofd *o)
 	pthread_mutex_unlock(&ofd_list_lock);
 }
 
+static pthread_mutexattr_t ofd_mutex_attr;
+static pthread_once_t ofd_mutex_once = PTHREAD_ONCE_INIT;
+
+static void ofd_mutex_attr_init(void)
+{
+	pthread_mutexattr_init(&ofd_mutex_attr);
+	pthread_mutexattr_setpshared(&ofd_mutex_attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ofd_mutex_attr, PTHREAD_MUTEX_ROBUST);
+}
+
 static void ofd_mutex_init(pthread_mutex_t *m)
 {
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
+	pthread_once(&ofd_mutex_once, ofd_mutex_attr_init);
+	pthread_mutex_init(m, &ofd_mutex_attr);
 }
 
 void ofd_lock(struct ofd *o)
@@ -138,33 +132,27 @@ off_t ofd_size(struct ofd *o)
 
 int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 {
-	size_t plen = strlen(path), size = page_round(sizeof(struct ofd_shared) + plen + 1);
-	char proc[64];
+	size_t plen = strlen(path);
 	struct ofd_shared *sh;
-	struct stat st;
+	uint64_t born = ofd_spawn_epoch(); /* before the token exists */
+	uint32_t slot;
 	struct ofd *o;
-	int mfd, pfd, err;
+	int fd, anchor;
 
+	if (offsetof(struct ofd_shared, path) + plen + 1 > OFD_SLOT_SIZE)
+		return -ENAMETOOLONG;
 	o = ofd_alloc();
 	if (!o)
 		return -ENOMEM;
-	mfd = memfd_create(OFD_MEMFD_NAME, MFD_CLOEXEC);
-	if (mfd < 0) {
-		err = -errno;
-		goto err_spare;
-	}
-	if (SYS(ftruncate)(mfd, (off_t)size) < 0 || SYS(fstat)(mfd, &st) < 0) {
-		err = -errno;
-		goto err_close_memfd;
-	}
-	sh = SYS(mmap)(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	if (sh == MAP_FAILED) {
-		err = -errno;
-		goto err_close_memfd;
+	/* the token: the lowest free number, as open() must return */
+	fd = ofd_slot_claim(flags, &slot, &sh, &anchor);
+	if (fd < 0) {
+		ofd_unlink_and_spare(o);
+		return fd;
 	}
 	sh->magic = OFD_MAGIC;
 	sh->version = OFD_VERSION;
-	sh->size = (uint32_t)size;
+	sh->size = OFD_SLOT_SIZE;
 	memcpy(sh->pool_uuid, shim_pool_uuid, sizeof(sh->pool_uuid));
 	umfs_file_id(uf, &sh->ino, &sh->gen);
 	atomic_store(&sh->flags, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
@@ -173,24 +161,10 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	sh->path_len = (uint32_t)plen;
 	memcpy(sh->path, path, plen + 1);
 
-	/* The user's descriptor: O_PATH on the memfd, moved onto the memfd's
-	 * own number, which is the lowest free one, as open() must return. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
-	pfd = SYS(open)(proc, O_PATH | O_CLOEXEC);
-	if (pfd < 0) {
-		err = errno == ENOENT ? -ENOTSUP : -errno; /* no /proc */
-		goto err_unmap;
-	}
-	if (SYS(dup3)(pfd, mfd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-		err = -errno;
-		SYS(close)(pfd);
-		goto err_unmap;
-	}
-	SYS(close)(pfd);
-
 	o->sh = sh;
-	o->sh_len = (uint32_t)size;
-	o->memfd_ino = st.st_ino;
+	o->slot = slot;
+	o->anchor = anchor;
+	o->born = born;
 	o->uf = uf;
 	o->ino = sh->ino;
 	o->gen = sh->gen;
@@ -199,17 +173,9 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	umfs_file_set_flags(uf, o->cached_flags);
 	o->registered = true; /* the caller counted the open */
 	ofd_link(o);
-	uinfo_set(mfd, o);
-	*fdp = mfd;
+	uinfo_set(fd, o);
+	*fdp = fd;
 	return 0;
-
-err_unmap:
-	SYS(munmap)(sh, size);
-err_close_memfd:
-	SYS(close)(mfd);
-err_spare:
-	ofd_unlink_and_spare(o);
-	return err;
 }
 
 int ofd_path(struct ofd *o, char *buf, size_t size)
@@ -273,8 +239,9 @@ static void ofd_release(struct ofd *o)
 	free(o->lpath);
 	o->lpath = NULL;
 	if (o->sh)
-		SYS(munmap)(o->sh, o->sh_len);
+		ofd_slot_release(o->slot, o->anchor, o->born);
 	o->sh = NULL;
+	o->anchor = -1;
 	ofd_unlink_and_spare(o);
 }
 
@@ -297,74 +264,41 @@ void ofd_foreach(void (*fn)(struct ofd *o, void *arg), void *arg)
 /* ------------------------------------------------------------------ */
 
 struct adopted {
-	uint64_t memfd_ino;
+	uint32_t slot;
 	struct ofd *o;
 };
 
-/* Maps the description behind placeholder fd; NULL if it is not ours. */
-static struct ofd_shared *map_placeholder(int fd, uint64_t *memfd_ino, size_t *len)
-{
-	char proc[64];
-	struct ofd_shared *sh;
-	struct stat st;
-	int rfd;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	rfd = SYS(open)(proc, O_RDWR | O_CLOEXEC);
-	if (rfd < 0)
-		return NULL;
-	if (SYS(fstat)(rfd, &st) < 0 || st.st_size < (off_t)sizeof(struct ofd_shared)) {
-		SYS(close)(rfd);
-		return NULL;
-	}
-	sh = SYS(mmap)(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
-	SYS(close)(rfd);
-	if (sh == MAP_FAILED)
-		return NULL;
-	if (sh->magic != OFD_MAGIC || sh->version != OFD_VERSION ||
-	    sh->size != (uint32_t)st.st_size || sh->path_len >= sh->size - sizeof(*sh)) {
-		SYS(munmap)(sh, (size_t)st.st_size);
-		return NULL;
-	}
-	*memfd_ino = st.st_ino;
-	*len = (size_t)st.st_size;
-	return sh;
-}
-
-static int adopt_one(int fd, struct adopted *seen, int *nseen, int max)
+/* The description behind token fd (its /proc/self/fd link given); 0 when
+ * it is not one of this pool's, 1 when adopted. */
+static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen, int max)
 {
 	struct umfs_file *uf;
 	struct ofd_shared *sh;
 	struct umfs_fs *fs;
-	uint64_t mino;
+	uint32_t slot;
 	struct ofd *o;
-	size_t len;
 	int err;
 
-	sh = map_placeholder(fd, &mino, &len);
-	if (!sh)
+	err = shim_mount_for_adoption();
+	fs = shim_fs_peek();
+	sh = err || !fs ? NULL : ofd_slot_of_link(link, &slot);
+	if (!sh || sh->magic != OFD_MAGIC || sh->version != OFD_VERSION ||
+	    sh->size != OFD_SLOT_SIZE || sh->path_len >= OFD_SLOT_SIZE - sizeof(*sh) ||
+	    memcmp(sh->pool_uuid, shim_pool_uuid, sizeof(shim_pool_uuid)) != 0) {
+		SHIM_LOG(LOG_WARN, "fd %d is a UMFS file of another pool (or the pool cannot be "
+			 "mounted); it stays unusable", fd);
 		return 0;
+	}
 	for (int i = 0; i < *nseen; i++) {
-		if (seen[i].memfd_ino == mino) { /* dup of one already adopted */
-			SYS(munmap)(sh, len);
+		if (seen[i].slot == slot) { /* dup of one already adopted */
 			ofd_get(seen[i].o);
 			uinfo_set(fd, seen[i].o);
 			return 1;
 		}
 	}
-	err = shim_mount_for_adoption();
-	fs = shim_fs_peek();
-	if (err || !fs || memcmp(sh->pool_uuid, shim_pool_uuid, sizeof(shim_pool_uuid)) != 0) {
-		SHIM_LOG(LOG_WARN, "fd %d is a UMFS file of another pool (or the pool cannot be "
-			 "mounted); it stays unusable", fd);
-		SYS(munmap)(sh, len);
-		return 0;
-	}
 	o = ofd_alloc();
-	if (!o) {
-		SYS(munmap)(sh, len);
+	if (!o)
 		return 0;
-	}
 	pool_lock();
 	err = umfs_open_id(fs, sh->ino, sh->gen, atomic_load(&sh->flags), UMFS_OPEN_ID_NOCHECK,
 			   &uf);
@@ -374,14 +308,12 @@ static int adopt_one(int fd, struct adopted *seen, int *nseen, int max)
 	if (err) {
 		SHIM_LOG(LOG_WARN, "fd %d: inherited UMFS file (inode %llu) is gone: %s", fd,
 			 (unsigned long long)sh->ino, umfs_strerror(err));
-		SYS(munmap)(sh, len);
 		ofd_unlink_and_spare(o);
 		return 0;
 	}
 	o->sh = sh;
-	o->sh_len = (uint32_t)len;
+	o->slot = slot;
 	o->path_epoch = UINT64_MAX; /* check the path at first use */
-	o->memfd_ino = mino;
 	o->uf = uf;
 	o->ino = sh->ino;
 	o->gen = sh->gen;
@@ -392,7 +324,7 @@ static int adopt_one(int fd, struct adopted *seen, int *nseen, int max)
 	ofd_link(o);
 	uinfo_set(fd, o);
 	if (*nseen < max) {
-		seen[*nseen].memfd_ino = mino;
+		seen[*nseen].slot = slot;
 		seen[*nseen].o = o;
 		(*nseen)++;
 	}
@@ -412,18 +344,21 @@ int ofd_adopt_inherited(void)
 	if (!d)
 		return 0;
 	while ((de = SYS(readdir)(d)) != NULL) {
-		char proc[64], link[sizeof(OFD_LINK) + 8];
+		char proc[64], link[PATH_MAX];
 		ssize_t n;
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 
-		if (*end || end == de->d_name || fd == SYS(dirfd)(d))
+		if (*end || end == de->d_name || fd == SYS(dirfd)(d) || uinfo_peek((int)fd))
 			continue;
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%ld", fd);
 		n = SYS(readlink)(proc, link, sizeof(link) - 1);
-		if (n != (ssize_t)strlen(OFD_LINK) || memcmp(link, OFD_LINK, (size_t)n) != 0)
+		if (n <= 0)
 			continue;
-		count += adopt_one((int)fd, seen, &nseen, (int)ARRAY_SIZE(seen));
+		link[n] = '\0';
+		if (!ofd_link_is_token(link))
+			continue;
+		count += adopt_one((int)fd, link, seen, &nseen, (int)ARRAY_SIZE(seen));
 	}
 	SYS(closedir)(d);
 	return count;
@@ -439,6 +374,7 @@ int ofd_adopt_inherited(void)
  * only freed by the next recovery, never one freed too early). */
 void ofd_fork_prepare(void)
 {
+	ofd_slot_fork_prepare();
 	pthread_mutex_lock(&ofd_list_lock);
 	if (!shim_fs_peek())
 		return;
@@ -452,11 +388,13 @@ void ofd_fork_prepare(void)
 void ofd_fork_parent(void)
 {
 	pthread_mutex_unlock(&ofd_list_lock);
+	ofd_slot_fork_parent();
 }
 
 void ofd_fork_child(void)
 {
 	pthread_mutex_unlock(&ofd_list_lock);
+	ofd_slot_fork_child();
 }
 
 static void registry_all(int delta)
@@ -480,9 +418,22 @@ static void registry_all(int delta)
 	pthread_mutex_unlock(&ofd_list_lock);
 }
 
+/* The slots this image holds are let go as hints: those whose descriptors
+ * survive (exec) or are shared stay locked, and a claim finds that out. */
+static void release_hints(void)
+{
+	pthread_mutex_lock(&ofd_list_lock);
+	for (struct ofd *o = ofd_live; o; o = o->next)
+		if (o->sh)
+			ofd_slot_release(o->slot, -1, 0);
+	pthread_mutex_unlock(&ofd_list_lock);
+	ofd_slot_hint_cached();
+}
+
 void ofd_exec_prepare(void)
 {
 	registry_all(-1);
+	release_hints();
 }
 
 void ofd_exec_failed(void)
@@ -493,6 +444,7 @@ void ofd_exec_failed(void)
 void ofd_exit(void)
 {
 	registry_all(-1);
+	release_hints();
 }
 
 /* The last process is leaving: close every core file so that the pool can
@@ -508,7 +460,20 @@ static void shutdown_one(struct ofd *o, void *arg)
 	o->uf = NULL;
 }
 
+/* A slot only this process holds (it is leaving, so it holds it no more). */
+static bool slot_ours(uint32_t slot)
+{
+	bool mine = false;
+
+	pthread_mutex_lock(&ofd_list_lock);
+	for (struct ofd *o = ofd_live; o && !mine; o = o->next)
+		mine = o->sh && o->slot == slot && o->born == ofd_spawn_epoch();
+	pthread_mutex_unlock(&ofd_list_lock);
+	return mine;
+}
+
 void ofd_shutdown(void)
 {
 	ofd_foreach(shutdown_one, NULL);
+	ofd_slot_shutdown(slot_ours);
 }

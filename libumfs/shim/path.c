@@ -7,7 +7,7 @@
  * the cwd is inside UMFS (the shim keeps that cwd; the kernel's stays
  * where it was), or when it is relative to a UMFS directory descriptor.
  * /proc/self/fd/N, /dev/fd/N and /dev/std* naming UMFS descriptors are
- * recognised too, since the kernel would otherwise open the placeholder.
+ * recognised too, since the kernel would otherwise open the token.
  * "." and ".." inside the pool are resolved by the core, physically, as
  * the kernel does; ".." at the pool root and symlinks to absolute targets
  * outside the prefix come back as -UMFS_EXTERNAL with a host path, which
@@ -58,6 +58,12 @@ bool path_host_is_umfs(const char *s, char *rest, size_t size)
 
 	if (!cfg.enabled || s[0] != '/')
 		return false;
+	/* the common case: the (normalised) prefix itself, then '/' or the end */
+	if (strncmp(s, cfg.prefix, cfg.prefix_len) == 0 &&
+	    (s[cfg.prefix_len] == '/' || s[cfg.prefix_len] == '\0')) {
+		q = s + cfg.prefix_len;
+		goto rest;
+	}
 	/* the prefix's components, one by one */
 	for (;;) {
 		p = next_component(p, &plen);
@@ -71,6 +77,7 @@ bool path_host_is_umfs(const char *s, char *rest, size_t size)
 	}
 	if (*q != '\0' && *q != '/')
 		return false;
+rest:
 	/* the rest, from the pool root */
 	while (q[0] == '/' && q[1] == '/')
 		q++;

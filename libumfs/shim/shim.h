@@ -8,7 +8,8 @@
  *   mount.c        lazy mount, the shared area beside the pool (cross-process
  *                  lock, open-inode registry), host helper directory
  *   uinfo.c        U-info: descriptor number -> open file description
- *   ofd.c          open file descriptions (memfd placeholders), exec adoption
+ *   ofd.c          open file descriptions, exec adoption
+ *   ofd_slot.c     their shared slots (one arena file) and token descriptors
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   calls_*.c      the intercepted calls, by family
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
@@ -316,8 +317,8 @@ extern uint8_t shim_pool_uuid[16];
 
 #define OFD_MAGIC 0x314446304F534D55ull /* "UMSO0FD1" */
 
-/* The part every process sharing the description sees: lives in a memfd
- * mapped MAP_SHARED, whose O_PATH descriptor is the user's descriptor. */
+/* The part every process sharing the description sees: a slot of the
+ * arena file in the helper directory, mapped MAP_SHARED (ofd_slot.c). */
 struct ofd_shared {
 	uint64_t magic;
 	uint32_t version;
@@ -334,9 +335,10 @@ struct ofd_shared {
 
 struct ofd {
 	_Atomic int refs;          /* descriptors pointing here + calls in flight */
-	struct ofd_shared *sh;
-	uint32_t sh_len;
-	uint64_t memfd_ino;        /* identifies the description across exec */
+	struct ofd_shared *sh;     /* its arena slot */
+	uint32_t slot;             /* identifies the description across exec */
+	int anchor;                /* the slot's anchor descriptor, or -1 */
+	uint64_t born;             /* ofd_spawn_epoch() before it was made */
 	struct umfs_file *uf;
 	uint64_t ino;
 	uint32_t gen;
@@ -390,6 +392,31 @@ void ofd_exit(void);
 void ofd_shutdown(void);
 /* The description's current size (fstat through the core). */
 off_t ofd_size(struct ofd *o);
+
+/* --- fastopen: ofd_slot.c, the arena of descriptions and their tokens --- */
+#define OFD_SLOTS 32768u      /* descriptions open at once, across processes */
+#define OFD_SLOT_SIZE 8192u   /* struct ofd_shared and a PATH_MAX path */
+/* Claims a free slot: returns the token descriptor (the lowest free number,
+ * close-on-exec if flags say so) holding the slot, and the slot; or -errno. */
+int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anchorp);
+/* This process let go of the slot (its descriptors are closed); the
+ * anchor (or -1) that claim gave, and the spawn epoch before the claim. */
+void ofd_slot_release(uint32_t slot, int anchor, uint64_t born);
+/* Children: descriptions created before a spawn may be held by it. */
+uint64_t ofd_spawn_epoch(void);
+void ofd_spawn_mark(void);
+void ofd_slot_hint_cached(void);
+void ofd_slot_fork_prepare(void);
+void ofd_slot_fork_parent(void);
+void ofd_slot_fork_child(void);
+/* The slot a /proc/self/fd link names, NULL if it is no token of this pool
+ * (maps the arena; call once mounted). */
+struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp);
+/* Whether a link looks like some pool's token (before mounting). */
+bool ofd_link_is_token(const char *link);
+/* At the last exit: ours(slot) says a held slot is held only by us. */
+void ofd_slot_shutdown(bool (*ours)(uint32_t slot));
+/* --- end fastopen --- */
 
 /* ------------------------------------------------------------------ */
 /* uinfo.c: descriptor table                                            */

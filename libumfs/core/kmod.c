@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmod.c - libumfs's side of the kernel module (issue 7, docs/kmod.md).
+ *
+ * Module mode: when the pool is a pmem block device and /dev/umfs exists,
+ * the pool is mounted in the module and mapped through it (persist.c), and
+ * each open regular file is attached: the module points a 1 GiB-aligned
+ * range of this process at the file's own page table, so file offset o is
+ * a plain load or store at base + o. Allocation and metadata stay in user
+ * space; so does the check of which pages are present (a hole in an
+ * attachment is SIGBUS, so holes are never touched through it).
+ *
+ * An attachment dies when any process REVOKEs its inode (truncate, punch,
+ * copy-on-write free pages). Readers take no lock, so a read may race with
+ * a REVOKE: every copy through an attachment runs under a SIGBUS catcher,
+ * and a faulted copy is redone through the pool mapping and the attachment
+ * is made again at the next call. The ioctls are done here rather than
+ * through kmod/lib (the same few lines), so the core needs nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "umfs_kmod.h"
+
+#define KATT_TRIES 8 /* ATTACH racing REVOKE answers EAGAIN; the client library's count */
+#define KATT_MAX_FAILS 4 /* refused attaches of one open file before it stays in software */
+
+static _Atomic uint64_t kmod_fork_gen;
+static pthread_once_t kmod_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t kmod_fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kmod_child_fd = -1;  /* a forked child's own /dev/umfs */
+static uint64_t kmod_child_gen; /* the fork generation it was opened in */
+static struct sigaction kmod_old_bus;
+static __thread sigjmp_buf *volatile kmod_jmp;
+
+uint64_t umfs_kmod_fork_gen(void)
+{
+	return atomic_load_explicit(&kmod_fork_gen, memory_order_relaxed);
+}
+
+static void kmod_atfork_child(void)
+{
+	atomic_fetch_add(&kmod_fork_gen, 1);
+	pthread_mutex_init(&kmod_fd_lock, NULL);
+	if (kmod_child_fd >= 0)
+		close(kmod_child_fd); /* the parent's: answers EBADFD here */
+	kmod_child_fd = -1;
+}
+
+/* A fault in a copy this thread runs through an attachment returns to the
+ * copy; anything else goes to the handler the program had. */
+static void kmod_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	sigjmp_buf *jb = kmod_jmp;
+
+	if (jb) {
+		kmod_jmp = NULL;
+		siglongjmp(*jb, 1);
+	}
+	if ((kmod_old_bus.sa_flags & SA_SIGINFO) && kmod_old_bus.sa_sigaction) {
+		kmod_old_bus.sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (!(kmod_old_bus.sa_flags & SA_SIGINFO) && kmod_old_bus.sa_handler != SIG_DFL &&
+	    kmod_old_bus.sa_handler != SIG_IGN) {
+		kmod_old_bus.sa_handler(sig);
+		return;
+	}
+	signal(SIGBUS, SIG_DFL);
+	if (si->si_code <= 0)
+		raise(sig); /* sent, not a fault: a fault repeats by itself on return */
+}
+
+static void kmod_setup(void)
+{
+	struct sigaction sa;
+
+	pthread_atfork(NULL, NULL, kmod_atfork_child);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = kmod_sigbus;
+	/* NODEFER: siglongjmp leaves the handler without restoring a mask */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &kmod_old_bus);
+}
+
+/* memcpy (persist: flushed, not drained) that reports a fault instead of
+ * dying of it. */
+static bool kmod_copy(void *dst, const void *src, size_t n, bool persist)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0)) {
+		kmod_jmp = NULL;
+		return false;
+	}
+	kmod_jmp = &jb;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (persist)
+		umfs_memcpy_nodrain(dst, src, n);
+	else
+		memcpy(dst, src, n);
+	atomic_signal_fence(memory_order_seq_cst);
+	kmod_jmp = NULL;
+	return true;
+}
+
+/* ioctl as 0 or -errno, errno left alone (the shim's programs see it) */
+static int kmod_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int saved = errno, err = 0;
+
+	if (ioctl(fd, cmd, arg) < 0)
+		err = -errno;
+	errno = saved;
+	return err;
+}
+
+/* Opt-in, so that programs driving the module themselves (its tests),
+ * mkfs and fsck keep the device to themselves unless asked. */
+int umfs_kmod_wanted(void)
+{
+	const char *e = getenv("UMFS_KMOD");
+
+	if (!e || !*e || strcmp(e, "0") == 0)
+		return -1;
+	if (strcmp(e, "1") == 0)
+		return 1;
+	return strcmp(e, "try") == 0 ? 0 : -1;
+}
+
+/* The device's size from sysfs: opening the device itself would make a
+ * concurrent MOUNT fail with EBUSY. */
+static int kmod_dev_size(dev_t rdev, uint64_t *size)
+{
+	char path[64];
+	unsigned long long sectors;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/size", major(rdev), minor(rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%llu", &sectors);
+	fclose(f);
+	if (n != 1 || sectors == 0)
+		return -EINVAL;
+	*size = (uint64_t)sectors * 512;
+	return 0;
+}
+
+int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
+{
+	struct umfs_kmod_mount m;
+	struct umfs_kmod_stats ks;
+	struct stat st;
+	int fd, err, saved = errno;
+
+	if (umfs_kmod_wanted() < 0)
+		return -ENOSYS;
+	if (stat(path, &st) < 0) {
+		err = -errno;
+		errno = saved;
+		return err;
+	}
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK; /* pool files stay in software */
+	if (strlen(path) >= sizeof(m.path))
+		return -ENAMETOOLONG;
+	err = kmod_dev_size(st.st_rdev, size);
+	if (err) {
+		errno = saved;
+		return err;
+	}
+	fd = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		errno = saved;
+		return err;
+	}
+	pthread_once(&kmod_once, kmod_setup);
+	memset(&ks, 0, sizeof(ks));
+	err = kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, &ks);
+	if (!err && ks.abi_version != UMFS_KMOD_ABI_VERSION)
+		err = -EPROTONOSUPPORT;
+	if (!err && !ks.mounted) {
+		memset(&m, 0, sizeof(m));
+		strcpy(m.path, path);
+		err = kmod_ioctl(fd, UMFS_KMOD_IOC_MOUNT, &m);
+		/* EBUSY: another process mounted it first, or has the device
+		 * open (then it is not mounted, and this pool stays in software) */
+		if (err == -EBUSY && kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, &ks) == 0 && ks.mounted)
+			err = 0;
+		else if (!err && m.pool_size < *size)
+			*size = m.pool_size;
+	}
+	/* The module holds one pool; one mounted by another process is taken
+	 * to be this device (its size must fit, the core validates the
+	 * superblock it finds). */
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*kfd = fd;
+	return 0;
+}
+
+int umfs_fs_kmod(const struct umfs_fs *fs)
+{
+	return fs->pm.kmod ? 1 : 0;
+}
+
+/* This process's /dev/umfs: the mount's, or a forked child's own. */
+static int kmod_fd(struct umfs_fs *fs)
+{
+	uint64_t gen = umfs_kmod_fork_gen();
+	int fd;
+
+	if (fs->pm.kgen == gen)
+		return fs->pm.fd;
+	pthread_mutex_lock(&kmod_fd_lock);
+	if (kmod_child_fd < 0 || kmod_child_gen != gen) {
+		kmod_child_fd = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+		kmod_child_gen = gen;
+	}
+	fd = kmod_child_fd;
+	pthread_mutex_unlock(&kmod_fd_lock);
+	return fd;
+}
+
+void umfs_katt_init(struct umfs_katt *a, int flags)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_rwlock_init(&a->lock, NULL);
+	a->flags = flags;
+}
+
+/* Write lock held. Drops the attachment (a parent's is not ours to drop). */
+static void katt_drop(struct umfs_fs *fs, struct umfs_katt *a)
+{
+	struct umfs_kmod_detach req;
+
+	if (a->base && a->gen == umfs_kmod_fork_gen()) {
+		memset(&req, 0, sizeof(req));
+		req.addr = (uint64_t)(uintptr_t)a->base;
+		kmod_ioctl(kmod_fd(fs), UMFS_KMOD_IOC_DETACH, &req);
+	}
+	a->base = NULL;
+	a->len = 0;
+	a->dead = false;
+}
+
+/* Write lock held. Maps the file for at least want bytes. */
+static int katt_attach(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint64_t want)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	struct umfs_kmod_attach req;
+	int fd = kmod_fd(fs), err, tries = 0;
+	uint8_t height = in->pt_height;
+	uint64_t reserve;
+
+	if (fd < 0)
+		return -EBADF;
+	/* room to grow in place: a slot past what is needed now */
+	reserve = UMFS_MIN(UMFS_MAX(want, in->size) + UMFS_KMOD_SLOT_SIZE,
+			   (uint64_t)UMFS_KMOD_MAX_SLOTS * UMFS_KMOD_SLOT_SIZE);
+	do {
+		memset(&req, 0, sizeof(req));
+		req.ino = ino;
+		req.generation = in->generation;
+		req.open_flags = (uint32_t)(a->flags & O_ACCMODE);
+		req.reserve = reserve;
+		err = kmod_ioctl(fd, UMFS_KMOD_IOC_ATTACH, &req);
+	} while (err == -EAGAIN && ++tries < KATT_TRIES);
+	if (err) {
+		a->fails++;
+		return err;
+	}
+	a->base = (uint8_t *)(uintptr_t)req.addr;
+	a->len = req.len;
+	a->gen = umfs_kmod_fork_gen();
+	a->height = height;
+	a->dead = false;
+	return 0;
+}
+
+static bool katt_fits(const struct umfs_fs *fs, uint64_t ino, const struct umfs_katt *a,
+		      uint64_t end)
+{
+	/* a file attached at height 0 or 1 has a promoted table of its own
+	 * making; a taller tree is not under it, nor under an old top entry */
+	return a->base && !a->dead && a->gen == umfs_kmod_fork_gen() && end <= a->len &&
+	       a->height == umfs_inode(fs, ino)->pt_height;
+}
+
+/* Holds the attachment for reading, covering [0, end), attaching again if
+ * needed (and may_attach). 0 with the read lock held; never waits. */
+static int katt_hold(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint64_t end,
+		     bool *fresh)
+{
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	for (int round = 0; round < 2; round++) {
+		if (pthread_rwlock_tryrdlock(&a->lock))
+			return -EBUSY;
+		if (katt_fits(fs, ino, a, end))
+			return 0;
+		pthread_rwlock_unlock(&a->lock);
+		if (round || a->fails >= KATT_MAX_FAILS || pthread_rwlock_trywrlock(&a->lock))
+			return -EBUSY;
+		err = 0;
+		if (!katt_fits(fs, ino, a, end)) {
+			katt_drop(fs, a);
+			err = katt_attach(fs, ino, a, end);
+			if (!err && fresh)
+				*fresh = true;
+		}
+		pthread_rwlock_unlock(&a->lock);
+		if (err)
+			return err;
+	}
+	return -EBUSY;
+}
+
+void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
+		    struct umfs_katt *a)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	bool fresh = false;
+	uint64_t seq;
+
+	if (!fs->pm.kmod || !S_ISREG(in->mode) || (a->flags & O_PATH) || in->size == 0)
+		return; /* empty files attach at their first overwrite or read */
+	/* an attach that overlapped a truncate may hold freed tables */
+	seq = umfs_vnode_read_begin(fs, vn);
+	if (katt_hold(fs, ino, a, in->size, &fresh) == 0)
+		pthread_rwlock_unlock(&a->lock);
+	if (umfs_vnode_read_retry(fs, vn, seq) && fresh)
+		a->dead = true;
+}
+
+void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
+{
+	if (a->base && pthread_rwlock_trywrlock(&a->lock) == 0) {
+		katt_drop(fs, a);
+		pthread_rwlock_unlock(&a->lock);
+	}
+	pthread_rwlock_destroy(&a->lock);
+}
+
+void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_kmod_revoke req;
+
+	if (!fs->pm.kmod)
+		return;
+	memset(&req, 0, sizeof(req));
+	req.ino = ino;
+	kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_REVOKE, &req); /* REVOKE needs no mm of ours */
+}
+
+ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
+		       size_t len, uint64_t off, bool *fresh)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t size = in->size, pos, end;
+	uint8_t *dst = buf;
+
+	if (off >= size || len == 0)
+		return 0;
+	end = off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off);
+	if (katt_hold(fs, ino, a, end, fresh))
+		return umfs_file_read(fs, ino, buf, len, off);
+	for (pos = off; pos < end;) {
+		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
+		size_t n = (size_t)(UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos);
+		uint64_t in_pg = pos & (UMFS_PAGE_SIZE - 1);
+
+		if (!src || src + in_pg + n > fs->pm.len) {
+			memset(dst, 0, n);
+		} else if (a->dead || !kmod_copy(dst, a->base + pos, n, false)) {
+			a->dead = true; /* revoked: the pool mapping, then a new attach */
+			memcpy(dst, fs->base + src + in_pg, n);
+		}
+		dst += n;
+		pos += n;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	return (ssize_t)(end - off);
+}
+
+ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
+			    const void *buf, size_t len, uint64_t off)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	const uint8_t *src = buf;
+	struct umfs_ulog *u = NULL;
+	uint64_t pos, end = off + len, now;
+
+	if (!fs->pm.kmod || len == 0 || len > SSIZE_MAX || end > in->size || end < off)
+		return -EAGAIN;
+	if (!fs->relaxed &&
+	    len > UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE))
+		return -EAGAIN; /* copy-on-write: umfs_file_write() */
+	for (pos = off; pos < end;) {
+		uint64_t run, pg = UMFS_PG(pos);
+
+		if (!umfs_pt_lookup(fs, in, pg, &run))
+			return -EAGAIN; /* a hole: allocation is the core's */
+		pos = UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT);
+	}
+	if (katt_hold(fs, ino, a, end, NULL))
+		return -EAGAIN;
+	/* strict mode: the undo record first, as umfs_file_write() does */
+	if (!fs->relaxed) {
+		if (umfs_ulog_get(fs, ino, len, &u)) {
+			pthread_rwlock_unlock(&a->lock);
+			return -EAGAIN; /* no page for it: the core's journal fallback */
+		}
+		umfs_ulog_save_bytes(fs, u, ino, off, len, in->size);
+	}
+	for (pos = off; pos < end;) {
+		uint64_t run, pg = UMFS_PG(pos), dst = umfs_pt_lookup(fs, in, pg, &run);
+		size_t n = (size_t)(UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos);
+
+		/* the vnode write lock keeps truncates (and so REVOKEs) out, but
+		 * an attachment revoked before is caught here */
+		if (a->dead || !kmod_copy(a->base + pos, src + (pos - off), n, true)) {
+			a->dead = true;
+			umfs_memcpy_nodrain(fs->base + dst + (pos & (UMFS_PAGE_SIZE - 1)),
+					    src + (pos - off), n);
+		}
+		pos += n;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	umfs_drain(); /* the new bytes, before the record goes */
+	if (u)
+		umfs_ulog_retire(u);
+	now = (uint64_t)umfs_now_ns();
+	umfs_store64_nodrain(&in->mtime_ns, now);
+	umfs_store64_nodrain(&in->ctime_ns, now);
+	umfs_drain();
+	return (ssize_t)len;
+}

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * share.c - the lock region: what processes mounting one pool at once
+ * (UMFS_MOUNT_SHARED: the LD_PRELOAD library and umfs-fuse) share in DRAM.
+ *
+ * /dev/shm/umfs-<uuid>.lock holds
+ *   - the metadata lock: robust and process-shared; it serialises every
+ *     journal transaction (there is one journal slot in use) and the
+ *     namespace. A process that takes it from a dead holder rolls the
+ *     dead holder's transaction back first;
+ *   - an epoch, bumped by every holder that changed allocation state, so
+ *     that the next holder recounts free space instead of trusting its own;
+ *   - inode lock stripes: a robust mutex for writers (data, size, page
+ *     table, U-Log) and a sequence count for readers, who take no lock and
+ *     retry a copy that overlapped a write. A process that takes a stripe
+ *     from a dead writer rolls back that writer's U-Log record.
+ * The first process (an open file description lock on byte 0, taken for
+ * writing) initialises the region, whatever a previous boot or a dead set
+ * of processes left in it, and runs the full recovery; it then downgrades
+ * to reading, which every other user holds. The last one to leave takes it
+ * for writing again and may recover what dead processes left (orphans).
+ * The region also counts the holders of open inodes in every process, so
+ * that an unlinked file lives until its last holder anywhere closes it.
+ * Nothing here is persistent: locks must not outlive a reboot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
+#define SHARE_VERSION 1
+#define SHARE_STRIPES 4096u
+#define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
+#define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
+
+struct share_stripe {
+	pthread_mutex_t wlock;   /* writers; robust */
+	_Atomic uint64_t seq;    /* odd while a writer changes the inode */
+	_Atomic uint64_t ino;    /* the inode its holder writes: for recovery */
+} __attribute__((aligned(64)));
+
+struct umfs_share {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nstripes;
+	uint8_t uuid[16];
+	char boot_id[40];      /* the boot that initialised the region */
+	pthread_mutex_t meta;  /* robust, process-shared */
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t takeovers; /* locks taken from dead holders */
+	/* the allocator's counts and hints as the last holder left them
+	 * (valid when counts_valid: a dead holder's are recounted) */
+	uint64_t free_pages, free_inodes, page_cursor, ino_cursor;
+	bool counts_valid;
+	struct share_stripe stripes[SHARE_STRIPES];
+	/* holders of open inodes across processes (changed under meta): an
+	 * unlinked inode is freed only when nobody holds it */
+	struct share_held {
+		uint64_t ino; /* 0: empty */
+		uint64_t count;
+	} held[SHARE_HELD_CAP];
+};
+
+static void share_boot_id(char out[40])
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+static void share_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+static void share_init(struct umfs_share *s, const uint8_t uuid[16])
+{
+	memset(s, 0, sizeof(*s));
+	share_mutex_init(&s->meta);
+	for (unsigned i = 0; i < SHARE_STRIPES; i++)
+		share_mutex_init(&s->stripes[i].wlock);
+	memcpy(s->uuid, uuid, 16);
+	share_boot_id(s->boot_id);
+	s->nstripes = SHARE_STRIPES;
+	s->version = SHARE_VERSION;
+	atomic_thread_fence(memory_order_release);
+	s->magic = SHARE_MAGIC;
+}
+
+int umfs_share_path(const uint8_t uuid[16], char *buf, size_t size)
+{
+	char hex[33];
+	int n;
+
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
+	n = snprintf(buf, size, "/dev/shm/umfs-%s.lock", hex);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int share_gate(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int share_open_once(struct umfs_fs *fs, bool *first, int *restarts)
+{
+	char path[64], boot[40];
+	struct umfs_share *s;
+	struct stat st, now;
+	int fd, err;
+
+	err = umfs_share_path(fs->sb.uuid, path, sizeof(path));
+	if (err)
+		return err;
+	for (int tries = 0;; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		err = share_gate(fd, F_WRLCK, false);
+		*first = err == 0;
+		if (err == -EAGAIN || err == -EACCES)
+			err = share_gate(fd, F_RDLCK, true);
+		if (err)
+			goto err_close;
+		/* the last user removes the file as it leaves: a lock on a file
+		 * no longer at the path counts for nothing, start over */
+		if (fstat(fd, &st) == 0 && st.st_nlink > 0 && stat(path, &now) == 0 &&
+		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			break;
+		close(fd);
+		if (tries > 100)
+			return -EAGAIN;
+	}
+	if (*first && ftruncate(fd, sizeof(*s)) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	s = (size_t)st.st_size < sizeof(*s) ? MAP_FAILED :
+		mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (s == MAP_FAILED && *first) {
+		err = -errno;
+		goto err_close;
+	}
+	share_boot_id(boot);
+	if (*first) {
+		/* Alone: whatever a previous boot or dead processes left is stale. */
+		share_init(s, fs->sb.uuid);
+	} else if (s == MAP_FAILED || s->magic != SHARE_MAGIC || s->version != SHARE_VERSION ||
+		   s->nstripes != SHARE_STRIPES || memcmp(s->uuid, fs->sb.uuid, 16) ||
+		   strcmp(s->boot_id, boot)) {
+		/* Either the first user died before it finished the region
+		 * (then we, or another waiter, may start over as first), or
+		 * a live user made it with another version: not ours to
+		 * rebuild under it. */
+		if (s != MAP_FAILED)
+			munmap(s, sizeof(*s));
+		close(fd);
+		if (++*restarts > 200)
+			return -EIO;
+		usleep(2000 + (unsigned)(getpid() * 7919 + *restarts * 104729) % 8000); /* desynchronise waiters */
+		return -EAGAIN;
+	}
+	fs->share = s;
+	fs->share_fd = fd;
+	fs->share_epoch = atomic_load(&s->epoch);
+	return 0;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+int umfs_share_open(struct umfs_fs *fs, bool *first)
+{
+	int restarts = 0, err;
+
+	do
+		err = share_open_once(fs, first, &restarts);
+	while (err == -EAGAIN && restarts > 0);
+	return err;
+}
+
+void umfs_share_ready(struct umfs_fs *fs)
+{
+	share_gate(fs->share_fd, F_RDLCK, false);
+}
+
+bool umfs_share_last(struct umfs_fs *fs)
+{
+	return share_gate(fs->share_fd, F_WRLCK, false) == 0;
+}
+
+/* The gate lock belongs to an open file description, which a forked child
+ * shares with its parent: the child takes its own, so that neither can
+ * believe itself the last user while the other lives. */
+void umfs_share_fork_child(struct umfs_fs *fs)
+{
+	char path[64];
+	int fd;
+
+	if (umfs_share_path(fs->sb.uuid, path, sizeof(path)))
+		return;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (share_gate(fd, F_RDLCK, true) == 0 && dup3(fd, fs->share_fd, O_CLOEXEC) >= 0) {
+		close(fd);
+		return;
+	}
+	close(fd);
+}
+
+void umfs_share_close(struct umfs_fs *fs, bool remove)
+{
+	char path[64];
+
+	if (!fs->share)
+		return;
+	if (remove && umfs_share_path(fs->sb.uuid, path, sizeof(path)) == 0)
+		unlink(path); /* still holding the gate: nobody is past it */
+	munmap(fs->share, sizeof(*fs->share));
+	close(fs->share_fd);
+	fs->share = NULL;
+	fs->share_fd = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The metadata lock                                                    */
+/* ------------------------------------------------------------------ */
+
+void umfs_share_meta_enter(struct umfs_fs *fs)
+{
+	struct umfs_share *s = fs->share;
+	uint64_t epoch;
+
+	if (pthread_mutex_lock(&s->meta) == EOWNERDEAD) {
+		/* A process died in a transaction: undo it before anything
+		 * else reads what it half changed, and count anew. */
+		umfs_journal_recover(fs, NULL, NULL);
+		s->counts_valid = false;
+		atomic_fetch_add(&s->takeovers, 1);
+		atomic_fetch_add(&s->epoch, 1);
+		pthread_mutex_consistent(&s->meta);
+	}
+	epoch = atomic_load_explicit(&s->epoch, memory_order_acquire);
+	if (epoch != fs->share_epoch) {
+		/* others allocated or freed since our last turn: take their
+		 * counts (exact: every change happens under this lock) */
+		if (s->counts_valid) {
+			fs->free_pages = s->free_pages;
+			fs->free_inodes = s->free_inodes;
+			fs->page_cursor = s->page_cursor;
+			fs->ino_cursor = s->ino_cursor;
+		} else {
+			umfs_alloc_init(fs);
+		}
+		umfs_tx_seq_renew(fs);
+		fs->share_epoch = epoch;
+	}
+	fs->share_changed = false;
+}
+
+void umfs_share_meta_exit(struct umfs_fs *fs)
+{
+	struct umfs_share *s = fs->share;
+
+	if (fs->share_changed) {
+		s->free_pages = fs->free_pages;
+		s->free_inodes = fs->free_inodes;
+		s->page_cursor = fs->page_cursor;
+		s->ino_cursor = fs->ino_cursor;
+		s->counts_valid = true;
+		fs->share_epoch = atomic_fetch_add(&s->epoch, 1) + 1;
+	}
+	pthread_mutex_unlock(&s->meta);
+}
+
+/* ------------------------------------------------------------------ */
+/* Inode locks                                                          */
+/* ------------------------------------------------------------------ */
+
+static struct share_stripe *share_stripe(const struct umfs_fs *fs, uint64_t ino)
+{
+	return &fs->share->stripes[(ino * 0x9E3779B97F4A7C15ull >> 40) % SHARE_STRIPES];
+}
+
+/* A writer died holding the stripe: put its inode back as it was. */
+static void share_stripe_repair(struct umfs_fs *fs, struct share_stripe *st)
+{
+	uint64_t ino = atomic_load(&st->ino);
+
+	if (ino && ino < fs->inode_count && umfs_inode_live(fs, ino) && !fs->pm.rdonly) {
+		umfs_ulog_rollback(fs, ino);
+		if (umfs_inode(fs, ino)->flags & UMFS_IF_TRUNC)
+			umfs_file_trunc_finish(fs, ino);
+	}
+	atomic_fetch_add(&fs->share->takeovers, 1);
+	if (atomic_load(&st->seq) & 1)
+		atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
+	atomic_store(&st->ino, 0);
+	pthread_mutex_consistent(&st->wlock);
+}
+
+void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino)
+{
+	struct share_stripe *st = share_stripe(fs, ino);
+
+	if (pthread_mutex_lock(&st->wlock) == EOWNERDEAD)
+		share_stripe_repair(fs, st);
+	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino)
+{
+	struct share_stripe *st = share_stripe(fs, ino);
+
+	atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
+	atomic_store_explicit(&st->ino, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&st->wlock);
+}
+
+uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino)
+{
+	struct share_stripe *st = share_stripe(fs, ino);
+
+	for (unsigned spins = 0;; spins++) {
+		uint64_t seq = atomic_load_explicit(&st->seq, memory_order_acquire);
+
+		if (!(seq & 1))
+			return seq;
+		if (spins < SHARE_SPINS)
+			continue;
+		/* A long write, or a dead writer: see which. */
+		int r = pthread_mutex_trylock(&st->wlock);
+
+		if (r == EOWNERDEAD)
+			share_stripe_repair(fs, st);
+		if (r == 0 || r == EOWNERDEAD)
+			pthread_mutex_unlock(&st->wlock);
+		else
+			sched_yield();
+		spins = 0;
+	}
+}
+
+bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&share_stripe(fs, ino)->seq, memory_order_relaxed) != seq;
+}
+
+bool umfs_share_wrtrylock(struct umfs_fs *fs, uint64_t ino)
+{
+	struct share_stripe *st = share_stripe(fs, ino);
+	int r = pthread_mutex_trylock(&st->wlock);
+
+	if (r == EOWNERDEAD)
+		share_stripe_repair(fs, st);
+	else if (r)
+		return false;
+	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
+	return true;
+}
+
+uint64_t umfs_share_takeovers(const struct umfs_fs *fs)
+{
+	return fs->share ? atomic_load(&fs->share->takeovers) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Holders of open inodes                                               */
+/* ------------------------------------------------------------------ */
+
+static uint32_t held_home(uint64_t ino)
+{
+	return (uint32_t)(ino * 0x9E3779B97F4A7C15ull >> 48) % SHARE_HELD_CAP;
+}
+
+bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
+{
+	const struct share_held *h = fs->share->held;
+
+	for (uint32_t n = 0, i = held_home(ino); n < SHARE_HELD_CAP;
+	     n++, i = (i + 1) % SHARE_HELD_CAP) {
+		if (h[i].ino == ino)
+			return h[i].count > 0;
+		if (h[i].ino == 0)
+			return false;
+	}
+	return true; /* full and not found: never free under a holder */
+}
+
+/* Removes entry i: later members of its probe run move back. */
+static void held_remove(struct share_held *h, uint32_t i)
+{
+	h[i].ino = 0;
+	h[i].count = 0;
+	for (uint32_t j = (i + 1) % SHARE_HELD_CAP; h[j].ino; j = (j + 1) % SHARE_HELD_CAP) {
+		uint32_t home = held_home(h[j].ino);
+		bool move = j > i ? (home <= i || home > j) : (home <= i && home > j);
+
+		if (move) {
+			h[i] = h[j];
+			h[j].ino = 0;
+			h[j].count = 0;
+			i = j;
+		}
+	}
+}
+
+void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta)
+{
+	struct share_held *h = fs->share->held;
+	uint32_t n, i = held_home(ino);
+
+	for (n = 0; n < SHARE_HELD_CAP; n++, i = (i + 1) % SHARE_HELD_CAP)
+		if (h[i].ino == ino || h[i].ino == 0)
+			break;
+	if (n == SHARE_HELD_CAP || (h[i].ino == 0 && delta <= 0))
+		return;
+	h[i].ino = ino;
+	if (delta < 0 && h[i].count <= (uint64_t)-delta)
+		held_remove(h, i);
+	else
+		h[i].count += (uint64_t)(int64_t)delta;
+}

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ofd_slot.c - where open file descriptions live, and the descriptors that
+ * stand for them.
+ *
+ * The shared part of every description (struct ofd_shared: inode, flags,
+ * offset) is a fixed-size slot of one arena file in the helper directory,
+ * "ofd/arena", mapped MAP_SHARED once per process. The descriptor the
+ * program gets is the token of its slot: an O_RDONLY open of the directory
+ * "<slot>" beside the arena, holding a flock(LOCK_EX) on it. So a claim
+ * costs one openat and one flock; with a cached anchor (below), an open is
+ * one dup and its close one close.
+ *
+ * The kernel does the counting: the token is an ordinary open file
+ * description, shared across dup, fork, exec and SCM_RIGHTS, and its flock
+ * goes away exactly when the last descriptor of it closes, in whichever
+ * process, however that process ended. So "slot i is in use" means "some
+ * description of token i holds the flock", and nothing else: the state
+ * byte kept per slot in the arena is only a hint of which slots to try.
+ * A claim takes a slot hinted free, opens its token and tries the lock
+ * (LOCK_NB); only then, holding it, does it write the slot. A wrong hint
+ * (a description still held by a process that forked or exec'd after this
+ * one let go, or by a process without the library) costs one failed try;
+ * a slot whose holders were killed keeps a "used" hint until a reclaim
+ * scan, run when the arena would otherwise grow past twice the slots found
+ * live last time, probes each "used" slot with the same LOCK_NB test.
+ *
+ * A program without the library sees a directory descriptor: read fails
+ * with EISDIR, write with EBADF, never with wrong data. After exec, the new
+ * image recognises tokens by their /proc/self/fd link (<helper>/ofd/<N>)
+ * and finds the description in slot N (ofd.c).
+ */
+#include <dirent.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define ARENA_MAGIC 0x414e455241444f55ull /* "UODARENA" */
+#define ARENA_VERSION 1
+#define SUBDIR "ofd"      /* in the helper directory: the arena and the tokens */
+#define ARENA_NAME "arena"
+#define SUBDIR_MODE 01733 /* anyone may add a token, nobody remove another's */
+#define TOKEN_MODE 0444   /* opened O_RDONLY by whoever claims the slot */
+
+enum { SLOT_FREE = 0, SLOT_USED = 1 };
+
+struct arena_hdr {
+	_Atomic uint64_t magic;
+	uint32_t version;
+	uint32_t nslots;
+	_Atomic uint32_t high;      /* slots ever handed out: [0, high) */
+	_Atomic uint32_t hint;      /* no slot below this is hinted free */
+	_Atomic uint32_t scan_mark; /* a reclaim scan runs before high passes this */
+	uint32_t pad;
+	_Atomic uint8_t state[OFD_SLOTS]; /* SLOT_FREE / SLOT_USED: a hint only */
+};
+
+#define ARENA_HDR_SIZE \
+	((sizeof(struct arena_hdr) + OFD_SLOT_SIZE - 1) / OFD_SLOT_SIZE * OFD_SLOT_SIZE)
+#define ARENA_SIZE (ARENA_HDR_SIZE + (size_t)OFD_SLOTS * OFD_SLOT_SIZE)
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct arena_hdr *_Atomic arena;
+static int helper_dfd = -1;
+static char helper_dir[PATH_MAX];
+static size_t helper_dir_len;
+
+/* Processes this process may have started: descriptions created before
+ * the last one may be held by a child (ofd_spawn_mark). */
+static _Atomic uint64_t spawn_epoch;
+
+/* Anchors: token descriptors kept at the library's high numbers, so that
+ * the description outlives the program's close. A description only this
+ * process ever held goes back, with its slot, to a small cache when the
+ * program closes it; the next open is then one dup of the anchor instead
+ * of an openat and a flock, and its close does not end the description. */
+#define ANCHOR_MAX 4
+static pthread_mutex_t anchor_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct anchor {
+	int fd;
+	uint32_t slot;
+} anchor_cache[ANCHOR_MAX];
+static int anchor_cached; /* entries in anchor_cache */
+static int anchor_total;  /* anchors open: cached, and held by live descriptions */
+
+static inline struct ofd_shared *slot_at(struct arena_hdr *a, uint32_t i)
+{
+	return (struct ofd_shared *)((char *)a + ARENA_HDR_SIZE + (size_t)i * OFD_SLOT_SIZE);
+}
+
+/* "<i>" without printf: it is on every open. */
+static void token_name(char buf[16], uint32_t i)
+{
+	char digits[12];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	while (n)
+		*buf++ = digits[--n];
+	*buf = '\0';
+}
+
+/* The subdirectory of the helper directory, from mount.c's naming of its
+ * files. */
+static int helper_dir_find(void)
+{
+	char probe[PATH_MAX];
+	char *slash;
+	int err = shim_helper_path(probe, sizeof(probe), "x", 0, 0);
+
+	if (err)
+		return err;
+	slash = strrchr(probe, '/');
+	if (!slash)
+		return -EINVAL;
+	strcpy(slash + 1, SUBDIR);
+	strcpy(helper_dir, probe);
+	helper_dir_len = strlen(helper_dir);
+	return 0;
+}
+
+/* Whether a description still holds one of the tokens (ofd/<N>). */
+static bool tokens_held(int dfd)
+{
+	struct dirent *e;
+	bool held = false;
+	DIR *d = SYS(opendir)(helper_dir);
+
+	if (!d)
+		return false;
+	while (!held && (e = SYS(readdir)(d)) != NULL) {
+		int fd;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		fd = SYS(openat)(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		held = SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		SYS(close)(fd);
+	}
+	SYS(closedir)(d);
+	return held;
+}
+
+/* Under the arena's lock: sizes it (sparse), and gives a new one its
+ * header. An arena that is not one (damage, another version) is rebuilt
+ * empty when no token is held, since then no description lives in it. */
+static int arena_check(int fd, int dfd, struct arena_hdr *a)
+{
+	uint64_t magic = atomic_load(&a->magic);
+
+	if (magic == ARENA_MAGIC && a->version == ARENA_VERSION && a->nslots == OFD_SLOTS)
+		return 0;
+	if (magic != 0) {
+		if (tokens_held(dfd)) {
+			SHIM_LOG(LOG_ERROR, "%s/%s: not an arena of this library version, and "
+				 "in use", helper_dir, ARENA_NAME);
+			return -EPROTO;
+		}
+		SHIM_LOG(LOG_WARN, "%s/%s: damaged or of another version, unused: rebuilt",
+			 helper_dir, ARENA_NAME);
+		/* zeroed in place: a mapping elsewhere never sees it shrink */
+		if (SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				   (off_t)ARENA_SIZE) < 0)
+			return -errno;
+	}
+	a->version = ARENA_VERSION;
+	a->nslots = OFD_SLOTS;
+	atomic_store(&a->magic, ARENA_MAGIC);
+	return 0;
+}
+
+static int arena_open_locked(void)
+{
+	struct arena_hdr *a;
+	struct stat st;
+	int fd, dfd, err;
+
+	err = helper_dir_find();
+	if (err)
+		return err;
+	/* Tokens are opened relative to this directory, which anyone may
+	 * search: a process that dropped its privileges after mounting (the
+	 * helper directory itself is 0700) still opens files. */
+	if (SYS(mkdir)(helper_dir, 0700) == 0)
+		SYS(chmod)(helper_dir, SUBDIR_MODE);
+	dfd = sys_open_cloexec(helper_dir, O_PATH | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return dfd;
+	fd = SYS(openat)(dfd, ARENA_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto err_dfd;
+	}
+	/* the lock on the arena file orders its creation and any rebuild */
+	while (SYS(flock)(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			err = -errno;
+			goto err_fd;
+		}
+	}
+	if (SYS(fstat)(fd, &st) < 0 ||
+	    (st.st_size < (off_t)ARENA_SIZE && SYS(ftruncate)(fd, (off_t)ARENA_SIZE) < 0)) {
+		err = -errno;
+		goto err_fd;
+	}
+	a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (a == MAP_FAILED) {
+		err = -errno;
+		goto err_fd; /* closing the only descriptor drops the lock */
+	}
+	err = arena_check(fd, dfd, a);
+	/* explicitly: the mapping keeps the description, and so its lock */
+	SYS(flock)(fd, LOCK_UN);
+	if (err) {
+		SYS(munmap)(a, ARENA_SIZE);
+		goto err_fd;
+	}
+	sys_close_quiet(fd);
+	dfd = shim_fd_move_high(dfd);
+	uinfo_mark_internal(dfd);
+	helper_dfd = dfd;
+	atomic_store_explicit(&arena, a, memory_order_release);
+	return 0;
+
+err_fd:
+	sys_close_quiet(fd);
+err_dfd:
+	sys_close_quiet(dfd);
+	return err;
+}
+
+/* The arena, mapped at first use. */
+static struct arena_hdr *arena_get(int *errp)
+{
+	struct arena_hdr *a = atomic_load_explicit(&arena, memory_order_acquire);
+	int err = 0;
+
+	if (likely(a != NULL))
+		return a;
+	pthread_mutex_lock(&arena_lock);
+	if (!atomic_load(&arena))
+		err = arena_open_locked();
+	a = atomic_load(&arena);
+	pthread_mutex_unlock(&arena_lock);
+	if (!a && errp)
+		*errp = err ? err : -EIO;
+	return a;
+}
+
+static void hint_lower(struct arena_hdr *a, uint32_t i)
+{
+	uint32_t h = atomic_load_explicit(&a->hint, memory_order_relaxed);
+
+	while (i < h && !atomic_compare_exchange_weak(&a->hint, &h, i))
+		;
+}
+
+/* Opens slot i's token and takes its lock: the descriptor, -EWOULDBLOCK
+ * when a live description holds the slot, or -errno. */
+static int token_take(uint32_t i, int cloexec, bool create)
+{
+	char name[16];
+	int fd;
+
+	token_name(name, i);
+	for (int tries = 0;; tries++) {
+		fd = SYS(openat)(helper_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | cloexec);
+		if (fd >= 0 || errno != ENOENT || tries || !create)
+			break;
+		/* first use of this slot: its token appears once, and stays */
+		if (SYS(mkdirat)(helper_dfd, name, 0) == 0)
+			SYS(fchmodat)(helper_dfd, name, TOKEN_MODE, 0);
+		else if (errno != EEXIST)
+			return -errno;
+	}
+	if (fd < 0) {
+		/* -ENOENT only to a probe: a slot that never had a token */
+		if (errno == EMFILE || errno == ENFILE || (errno == ENOENT && !create))
+			return -errno;
+		return -EIO;
+	}
+	if (SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+
+		sys_close_quiet(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Frees the slots whose tokens nobody holds any more (their holders were
+ * killed, or let go in an order the hints missed). Returns how many stay. */
+static uint32_t reclaim_scan(struct arena_hdr *a)
+{
+	uint32_t high = atomic_load(&a->high), live = 0;
+
+	for (uint32_t i = 0; i < high && i < OFD_SLOTS; i++) {
+		int fd;
+
+		if (atomic_load(&a->state[i]) != SLOT_USED) {
+			hint_lower(a, i); /* one a racing hint move hid */
+			continue;
+		}
+		fd = token_take(i, O_CLOEXEC, false);
+		if (fd >= 0 || fd == -ENOENT) {
+			sys_close_quiet(fd);
+			atomic_store(&a->state[i], SLOT_FREE);
+			hint_lower(a, i);
+		} else {
+			live++;
+		}
+	}
+	return live;
+}
+
+/* Tries the slots hinted free from the hint up; the token's descriptor or
+ * -ENOENT when none could be taken. */
+static int claim_hinted(struct arena_hdr *a, int cloexec, uint32_t *slotp)
+{
+	uint32_t start = atomic_load(&a->hint), high = atomic_load(&a->high);
+
+	for (uint32_t i = start; i < high && i < OFD_SLOTS; i++) {
+		uint8_t expect = SLOT_FREE;
+		uint32_t seen = start;
+		int fd;
+
+		if (atomic_load_explicit(&a->state[i], memory_order_relaxed) != SLOT_FREE ||
+		    !atomic_compare_exchange_strong(&a->state[i], &expect, SLOT_USED))
+			continue;
+		/* nothing below i was free when we looked: move the hint past,
+		 * unless a release lowered it since */
+		atomic_compare_exchange_strong(&a->hint, &seen, i + 1);
+		fd = token_take(i, cloexec, true);
+		if (fd >= 0) {
+			*slotp = i;
+			return fd;
+		}
+		if (fd != -EWOULDBLOCK) {
+			atomic_store(&a->state[i], SLOT_FREE);
+			hint_lower(a, i);
+			return fd;
+		}
+		/* held by a description the hint missed: it stays "used" */
+	}
+	return -ENOENT;
+}
+
+static int claim_new(struct arena_hdr *a, int cloexec, uint32_t *slotp)
+{
+	int fd;
+
+	for (int round = 0;; round++) {
+		uint32_t i, high;
+
+		fd = claim_hinted(a, cloexec, slotp);
+		if (fd != -ENOENT)
+			break;
+		high = atomic_load(&a->high);
+		if (round == 0 && (high >= atomic_load(&a->scan_mark) || high >= OFD_SLOTS)) {
+			uint32_t live = reclaim_scan(a);
+
+			atomic_store(&a->scan_mark, 2 * live + 64);
+			continue;
+		}
+		i = atomic_fetch_add(&a->high, 1);
+		if (i >= OFD_SLOTS) {
+			atomic_fetch_sub(&a->high, 1);
+			return -ENFILE;
+		}
+		atomic_store(&a->state[i], SLOT_USED);
+		fd = token_take(i, cloexec, true);
+		if (fd >= 0) {
+			*slotp = i;
+			break;
+		}
+		if (fd != -EWOULDBLOCK) {
+			atomic_store(&a->state[i], SLOT_FREE);
+			hint_lower(a, i);
+			break;
+		}
+	}
+	return fd;
+}
+
+/* Keeps a second descriptor of the new token at a high number, while there
+ * are fewer than ANCHOR_MAX. */
+static int anchor_make(int fd)
+{
+	bool take;
+	int afd;
+
+	pthread_mutex_lock(&anchor_lock);
+	take = anchor_total < ANCHOR_MAX;
+	anchor_total += take;
+	pthread_mutex_unlock(&anchor_lock);
+	if (!take)
+		return -1;
+	afd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+	if (afd < 0) {
+		pthread_mutex_lock(&anchor_lock);
+		anchor_total--;
+		pthread_mutex_unlock(&anchor_lock);
+		return -1;
+	}
+	uinfo_mark_internal(afd);
+	return afd;
+}
+
+int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anchorp)
+{
+	int cloexec = (flags & O_CLOEXEC) ? O_CLOEXEC : 0, err = 0, fd;
+	struct arena_hdr *a = arena_get(&err);
+	struct anchor an = { .fd = -1 };
+
+	if (!a)
+		return err;
+	pthread_mutex_lock(&anchor_lock);
+	if (anchor_cached)
+		an = anchor_cache[--anchor_cached];
+	pthread_mutex_unlock(&anchor_lock);
+	if (an.fd >= 0) {
+		/* the lowest free number, as open() must return */
+		fd = SYS(fcntl)(an.fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+		if (fd < 0) {
+			err = -errno;
+			pthread_mutex_lock(&anchor_lock);
+			anchor_cache[anchor_cached++] = an;
+			pthread_mutex_unlock(&anchor_lock);
+			return err;
+		}
+		*slotp = an.slot;
+		*anchorp = an.fd;
+		*shp = slot_at(a, an.slot);
+		return fd;
+	}
+	fd = claim_new(a, cloexec, slotp);
+	if (fd < 0)
+		return fd;
+	*anchorp = anchor_make(fd);
+	*shp = slot_at(a, *slotp);
+	return fd;
+}
+
+static void anchor_close(int afd)
+{
+	uinfo_unmark_internal(afd);
+	SYS(close)(afd);
+	pthread_mutex_lock(&anchor_lock);
+	anchor_total--;
+	pthread_mutex_unlock(&anchor_lock);
+}
+
+void ofd_slot_release(uint32_t slot, int anchor, uint64_t born)
+{
+	struct arena_hdr *a = atomic_load(&arena);
+
+	if (anchor >= 0) {
+		if (born == atomic_load(&spawn_epoch)) {
+			/* no child can hold it: the slot stays ours, for reuse */
+			pthread_mutex_lock(&anchor_lock);
+			anchor_cache[anchor_cached].fd = anchor;
+			anchor_cache[anchor_cached++].slot = slot;
+			pthread_mutex_unlock(&anchor_lock);
+			return;
+		}
+		anchor_close(anchor);
+	}
+	if (!a || slot >= OFD_SLOTS)
+		return;
+	/* A hint: if another process still holds the description, the next
+	 * claim's lock attempt finds out and marks it used again. */
+	atomic_store(&a->state[slot], SLOT_FREE);
+	hint_lower(a, slot);
+}
+
+uint64_t ofd_spawn_epoch(void)
+{
+	return atomic_load(&spawn_epoch);
+}
+
+void ofd_spawn_mark(void)
+{
+	atomic_fetch_add(&spawn_epoch, 1);
+}
+
+/* The cached slots are let go as hints (exec, exit: the anchors close). */
+void ofd_slot_hint_cached(void)
+{
+	struct arena_hdr *a = atomic_load(&arena);
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&anchor_lock);
+	for (int i = 0; i < anchor_cached; i++) {
+		atomic_store(&a->state[anchor_cache[i].slot], SLOT_FREE);
+		hint_lower(a, anchor_cache[i].slot);
+	}
+	pthread_mutex_unlock(&anchor_lock);
+}
+
+static void anchor_purge(void)
+{
+	pthread_mutex_lock(&anchor_lock);
+	for (int i = 0; i < anchor_cached; i++) {
+		uinfo_unmark_internal(anchor_cache[i].fd);
+		SYS(close)(anchor_cache[i].fd);
+	}
+	anchor_total -= anchor_cached;
+	anchor_cached = 0;
+	pthread_mutex_unlock(&anchor_lock);
+}
+
+void ofd_slot_fork_prepare(void)
+{
+	ofd_spawn_mark();
+	pthread_mutex_lock(&anchor_lock);
+}
+
+void ofd_slot_fork_parent(void)
+{
+	pthread_mutex_unlock(&anchor_lock);
+	ofd_spawn_mark(); /* descriptions made while the fork was under way */
+}
+
+/* The cached slots stay the parent's: the child's copies of their anchors go. */
+void ofd_slot_fork_child(void)
+{
+	pthread_mutex_unlock(&anchor_lock);
+	ofd_spawn_mark(); /* what the parent holds is shared with us */
+	anchor_purge();
+}
+
+struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp)
+{
+	struct arena_hdr *a;
+	const char *p;
+	char *end;
+	unsigned long i;
+
+	p = strrchr(link, '/');
+	if (!p || p[1] < '0' || p[1] > '9')
+		return NULL;
+	i = strtoul(p + 1, &end, 10);
+	if (*end || i >= OFD_SLOTS)
+		return NULL;
+	a = arena_get(NULL);
+	if (!a || (size_t)(p - link) != helper_dir_len || memcmp(link, helper_dir, helper_dir_len))
+		return NULL;
+	*slotp = (uint32_t)i;
+	return slot_at(a, (uint32_t)i);
+}
+
+bool ofd_link_is_token(const char *link)
+{
+	static const char tail[] = ".shim/" SUBDIR "/";
+	const char *p = strrchr(link, '/');
+
+	return p && p[1] >= '0' && p[1] <= '9' && (size_t)(p + 1 - link) > sizeof(tail) &&
+	       memcmp(p + 1 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
+}
+
+/* The last process using the pool is leaving (mount.c's exit, alone): the
+ * arena and the tokens go with the helper directory, unless a token is
+ * still held (a process between fork and exec, or without the library):
+ * that one and the arena stay for whoever inherits it. Mappings stay, so
+ * descriptions still referenced remain readable memory. */
+void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
+{
+	struct arena_hdr *a = atomic_load(&arena);
+	char name[16], path[PATH_MAX + 16];
+	bool held = false;
+
+	/* an arena another process left (it kept a held token) is cleaned too */
+	if (!a && helper_dir_find() == 0) {
+		snprintf(path, sizeof(path), "%s/%s", helper_dir, ARENA_NAME);
+		if (SYS(access)(path, F_OK) == 0)
+			a = arena_get(NULL);
+	}
+	if (!a)
+		return;
+	anchor_purge();
+	pthread_mutex_lock(&arena_lock);
+	for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
+		int fd = token_take(i, O_CLOEXEC, false);
+
+		if (fd == -EWOULDBLOCK && !ours(i)) {
+			held = true;
+			continue;
+		}
+		if (fd < 0 && fd != -EWOULDBLOCK)
+			continue;
+		token_name(name, i);
+		SYS(unlinkat)(helper_dfd, name, AT_REMOVEDIR);
+		sys_close_quiet(fd);
+		atomic_store(&a->state[i], SLOT_FREE);
+	}
+	if (!held) {
+		SYS(unlinkat)(helper_dfd, ARENA_NAME, 0);
+		SYS(rmdir)(helper_dir);
+	}
+	uinfo_unmark_internal(helper_dfd);
+	sys_close_quiet(helper_dfd);
+	helper_dfd = -1;
+	atomic_store(&arena, NULL); /* a later mount maps it again */
+	pthread_mutex_unlock(&arena_lock);
+}

@@ -1,0 +1,142 @@
+#!/bin/bash
+# kmod-shim.sh (guest) - libumfs in module mode (issue 7): unmodified
+# programs under umfs-run on /dev/pmemN with the module loaded (files
+# attached, read and written by loads and stores) and again with
+# --kmod off (the software walk); outputs and checksums must agree, data
+# written in each mode must read back in the other, umfs-run must name the
+# mode, the module's counters must show attaches and end at 0 live, fsck
+# must be clean. Measures 4 KiB random reads and writes in both modes
+# (kmod-shim-io, a plain program under the shim) as UMFS-MEASURE lines.
+set -eu
+
+dev=${UMFS_POOL_DEV:-/dev/pmem0}
+ops=${UMFS_OPT_SHIM_OPS:-20000}
+T=/tmp/kint
+fail() { echo "kmod-shim: $*" >&2; exit 1; }
+[ -n "${UMFS_KO:-}" ] || { echo "kmod-shim: no umfs.ko in the initramfs"; exit 77; }
+command -v kmod-shim-io >/dev/null || fail "kmod-shim-io not built (tests/kmod/guest/build.sh)"
+[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+[ -c /dev/umfs ] || fail "/dev/umfs did not appear"
+
+# the module may hold the pool from an earlier test; mkfs wants it free
+kmod-shim-io unmount || fail "UNMOUNT of an earlier pool failed"
+mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
+rm -rf "$T" && mkdir -p "$T"
+
+km() { umfs-run --pool "$dev" "$@"; }              # module mode (umfs-run's default)
+sw() { umfs-run --pool "$dev" --kmod off "$@"; }  # the software walk
+
+# umfs-run says which mode it uses; the first one MOUNTs the pool in the module
+m=$(km --mode -- true 2>&1) || fail "umfs-run --mode: $m"
+echo "kmod-shim: module: $m"
+case "$m" in *"kernel module (attach)"*) ;; *) fail "expected module mode, got '$m'" ;; esac
+m=$(sw --mode -- true 2>&1) || fail "umfs-run --kmod off --mode: $m"
+case "$m" in *"user space (software walk)"*) ;; *) fail "expected software mode, got '$m'" ;; esac
+kmod-shim-io stats | grep -q "^mounted 1 " || fail "the module did not mount the pool"
+
+# reference data on the guest's tmpfs
+dd if=/dev/urandom of=$T/data bs=1M count=12 status=none
+dd if=/dev/urandom of=$T/patch bs=4k count=3 status=none
+cp $T/data $T/ref
+# overwrite 3 pages in the middle and 100 bytes at an odd offset
+dd if=$T/patch of=$T/ref bs=4k seek=700 conv=notrunc status=none
+dd if=$T/patch of=$T/ref bs=1 count=100 seek=123457 conv=notrunc status=none
+ref_sum=$(sha256sum < $T/ref | cut -d' ' -f1)
+head -c 1000000 $T/ref > $T/ref-trunc
+trunc_sum=$(sha256sum < $T/ref-trunc | cut -d' ' -f1)
+
+# One workload, run once per mode in its own directory. Its output (sums,
+# sqlite results) must be the same in both modes.
+workload() {
+	local d=/umfs/$1
+	"${@:2}" /usr/bin/bash -c "
+		set -e
+		mkdir -p $d
+		cp $T/data $d/data
+		dd if=$T/patch of=$d/data bs=4k seek=700 conv=notrunc status=none
+		dd if=$T/patch of=$d/data bs=1 count=100 seek=123457 conv=notrunc status=none
+		sha256sum < $d/data | cut -d' ' -f1
+		cat $d/data | sha256sum | cut -d' ' -f1
+		dd if=$d/data bs=64k status=none | sha256sum | cut -d' ' -f1
+		cp $d/data $d/t && truncate -s 1000000 $d/t
+		sha256sum < $d/t | cut -d' ' -f1
+		seq 1 50000 > $d/seq && sed -i 's/7/seven/' $d/seq && sha256sum < $d/seq | cut -d' ' -f1
+	" || return 1
+	if command -v sqlite3 >/dev/null; then
+		"${@:2}" sqlite3 $d/db "
+			CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);
+			BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<5000)
+			INSERT INTO t SELECT x, hex(x*7919) FROM c; COMMIT;
+			UPDATE t SET v = v || 'x' WHERE k % 3 = 0;
+			DELETE FROM t WHERE k % 11 = 0;
+			SELECT count(*), sum(k), sum(length(v)) FROM t;
+			PRAGMA integrity_check;" || return 1
+	fi
+}
+
+workload k km -- > $T/out-k 2>$T/err-k || { cat $T/err-k; fail "workload in module mode failed"; }
+workload s sw -- > $T/out-s 2>$T/err-s || { cat $T/err-s; fail "workload in software mode failed"; }
+cat $T/out-k
+diff $T/out-k $T/out-s || fail "module and software modes disagree (above)"
+[ "$(sed -n 1p $T/out-k)" = "$ref_sum" ] || fail "module mode: checksum is not the reference's"
+[ "$(sed -n 4p $T/out-k)" = "$trunc_sum" ] || fail "module mode: truncated file is wrong"
+
+# data written in one mode, read back in the other
+got=$(sw -- sha256sum /umfs/k/data | cut -d' ' -f1)
+[ "$got" = "$ref_sum" ] || fail "module-mode file read in software mode: $got"
+got=$(km -- sha256sum /umfs/s/data | cut -d' ' -f1)
+[ "$got" = "$ref_sum" ] || fail "software-mode file read in module mode: $got"
+# an overwrite in software mode of a file module mode reads, and back
+sw -- dd if=$T/patch of=/umfs/k/data bs=4k seek=9 conv=notrunc status=none
+dd if=$T/patch of=$T/ref bs=4k seek=9 conv=notrunc status=none
+got=$(km -- sha256sum /umfs/k/data | cut -d' ' -f1)
+[ "$got" = "$(sha256sum < $T/ref | cut -d' ' -f1)" ] || fail "software overwrite not seen in module mode"
+
+# reads after fork, after truncates (REVOKE) by this and another process,
+# and racing a child that truncates and regrows the file
+revokes() { kmod-shim-io stats | awk '{print $12}'; }
+for mode in km sw; do
+	$mode -- kmod-shim-io fill /umfs/chk-$mode 4 || fail "fill ($mode) failed"
+	r0=$(revokes)
+	$mode -- kmod-shim-io check /umfs/chk-$mode || fail "revoke/fork checks ($mode) failed"
+	r1=$(revokes)
+	echo "kmod-shim: check ($mode): $((r1 - r0)) attachments revoked"
+	# module mode: the reader's attachment was revoked under it, at least
+	# by the truncates before the race
+	[ $mode = sw ] || [ $((r1 - r0)) -ge 2 ] || fail "module mode: only $((r1 - r0)) revokes"
+done
+
+# attachments were made, and none is left
+st=$(kmod-shim-io stats)
+echo "kmod-shim: module counters: $st"
+set -- $st
+[ "$2" = 1 ] || fail "pool not mounted in the module"
+[ "$4" = 0 ] || fail "$4 attachments still live"
+[ "$8" -gt 10 ] || fail "only $8 attaches: module mode did not attach"
+
+# 4 KiB random reads and writes: loads and stores against the software walk
+km -- kmod-shim-io fill /umfs/bench 64 || fail "fill failed"
+# (reads in both modes before the writes change the data)
+for op in read write; do
+	for mode in km sw; do
+		r=$($mode -- kmod-shim-io rand /umfs/bench $op "$ops") || fail "rand $op ($mode) failed"
+		echo "kmod-shim: $op $mode: $r"
+		eval "${mode}_$op=\$(echo \"\$r\" | awk '{print \$2}')"
+		[ "$op" = read ] && eval "${mode}_sum=\$(echo \"\$r\" | awk '{print \$4}')"
+	done
+done
+[ "$km_sum" = "$sw_sum" ] || fail "random reads disagree: $km_sum vs $sw_sum"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "UMFS-MEASURE kmod-shim randread-4k module_us=$km_read software_us=$sw_read speedup=$(ratio "$sw_read" "$km_read")"
+echo "UMFS-MEASURE kmod-shim randwrite-4k module_us=$km_write software_us=$sw_write speedup=$(ratio "$sw_write" "$km_write")"
+
+st=$(kmod-shim-io stats)
+set -- $st
+[ "$4" = 0 ] || fail "$4 attachments still live after the measurements"
+kmod-shim-io unmount || fail "UNMOUNT failed"
+fsck.umfs -n -f "$dev" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs is not clean"; }
+if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
+	fail "the kernel complained (above)"
+fi
+rm -rf "$T"
+echo "kmod-shim: ok"

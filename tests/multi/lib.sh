@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - sourced by the multi-process tests (issue 8): a fresh pool on
+# /dev/shm with a unique name, the built tools, shim helpers, checks, and a
+# cleanup that removes the pool, the lock region beside it and our scratch.
+#
+# Environment (set by meson): BUILDDIR, SHIM_LIB, MKFS, FSCK, UMFS_RUN,
+# MULTI_BIN (the directory of this suite's C helpers). UMFS_FULL=1 selects
+# the full mode. Standalone: BUILDDIR=/tmp/build tests/multi/X.sh
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BUILDDIR:=$here/../../build}"
+BUILDDIR=$(cd "$BUILDDIR" && pwd)
+: "${SHIM_LIB:=$BUILDDIR/libumfs/libumfs.so}"
+: "${MKFS:=$BUILDDIR/mkfs/mkfs.umfs}"
+: "${FSCK:=$BUILDDIR/fsck/fsck.umfs}"
+: "${UMFS_RUN:=$BUILDDIR/tools/umfs-run}"
+: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
+: "${MULTI_BIN:=$BUILDDIR/tests/multi}"
+export PMEM_IS_PMEM_FORCE=1 LC_ALL=C TZ=UTC
+for f in "$SHIM_LIB" "$MKFS" "$FSCK"; do
+	[ -e "$f" ] || { echo "FAIL: $f is not built (set BUILDDIR)"; exit 1; }
+done
+FULL=${UMFS_FULL:-0}
+
+work=$(mktemp -d /dev/shm/multi-XXXXXX)
+pool=$work/pool
+cd "$work" # our scratch is the working directory of everything we start
+export UMFS_POOL=$pool UMFS_MOUNT=/umfs
+unset UMFS_CWD UMFS_STATS UMFS_LOG UMFS_RDONLY LD_PRELOAD || true
+bg_pids=()
+
+pool_uuid_hex() { # the superblock's uuid field, at byte 32
+	[ -f "$pool" ] && od -An -tx1 -j32 -N16 "$pool" | tr -d ' \n'
+}
+
+# Whatever lives beside the pool for its users (the shim's helper
+# directory today, the lock region of issue 8): /dev/shm/umfs-UUID*.
+lock_region() {
+	local uuid
+	uuid=$(pool_uuid_hex)
+	[ -n "$uuid" ] && ls -d /dev/shm/umfs-"$uuid"* 2>/dev/null || true
+}
+
+cleanup() {
+	local p
+	for p in "${bg_pids[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	for p in "${bg_pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	[ -n "${cleanup_hook:-}" ] && $cleanup_hook
+	local r
+	for r in $(lock_region); do
+		rm -rf "$r"
+	done
+	if [ -n "${MULTI_KEEP:-}" ]; then
+		echo "# kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+make_pool() { # make_pool [SIZE]
+	"$MKFS" -q -f -s "${1:-256M}" "$pool"
+}
+
+shim() { LD_PRELOAD=$SHIM_LIB "$@"; }
+shim_sh() { LD_PRELOAD=$SHIM_LIB bash -c "$1"; }
+
+failures=0
+pass() { echo "ok   $*"; }
+fail() {
+	echo "FAIL $*"
+	failures=$((failures + 1))
+}
+check() { # check NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1"
+		echo "  expected: $(printf '%s' "$2" | head -c 600)"
+		echo "  actual:   $(printf '%s' "$3" | head -c 600)"
+	fi
+}
+
+# fsck -n -f of the pool; a failure unless it is clean. Nobody may use the
+# pool at that moment.
+check_fsck() {
+	local rc=0
+	"$FSCK" -n -f "$pool" >"$work/fsck.out" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		fail "fsck.umfs -n -f clean (exit $rc)"
+		sed 's/^/  fsck: /' "$work/fsck.out" | head -40
+	else
+		pass "fsck.umfs -n -f clean"
+	fi
+}
+
+# Waits until every process we started in the background is gone.
+wait_bg() {
+	local p
+	for p in "${bg_pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	bg_pids=()
+}
+
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "$failures failure(s)"
+		exit 1
+	fi
+	echo "all passed"
+	exit 0
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * multi_locks.c - advisory locks between two processes under the library:
+ * POSIX record locks (fcntl F_SETLK/F_SETLKW/F_GETLK), open file
+ * description locks (F_OFD_*) and flock, on one file in /umfs. This
+ * process probes; a second one (this binary executed again, so a fresh
+ * program under the library) takes locks on command through a pipe.
+ * Conflicts must be seen by the other process, waits must end when the
+ * holder releases, and every lock must go at close, at exit and at kill -9
+ * of its holder, as the kernel does. Expected values follow Linux on tmpfs:
+ * run with FILE on tmpfs without the library it passes too.
+ *
+ *   LD_PRELOAD=libumfs.so multi_locks [FILE]     (default /umfs/locks)
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/file.h>
+
+#include "multi_common.h"
+
+static const char *file = "/umfs/locks";
+static int failures;
+static pid_t holder = -1;
+static FILE *to_holder, *from_holder;
+static int pfd; /* the prober's descriptor */
+
+#define CHECK(cond, ...)                                                                      \
+	do {                                                                                  \
+		if (cond) {                                                                   \
+			printf("ok   ");                                                          \
+		} else {                                                                      \
+			printf("FAIL ");                                                          \
+			failures++;                                                               \
+		}                                                                             \
+		printf(__VA_ARGS__);                                                          \
+		putchar('\n');                                                                \
+		fflush(stdout);                                                               \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* The holder: one command per line, answers "ok" or "err ERRNO"        */
+/* ------------------------------------------------------------------ */
+
+static int lock_cmd(int fd, int cmd, char type, long start, long len)
+{
+	struct flock fl = { .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+
+	fl.l_type = type == 'W' ? F_WRLCK : type == 'R' ? F_RDLCK : F_UNLCK;
+	return fcntl(fd, cmd, &fl);
+}
+
+static int holder_main(void)
+{
+	char line[128], a[16], t;
+	long s, l, ms;
+	int fd = -1, fd2 = -1;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		int r = 0;
+
+		if (!strncmp(line, "open2", 5))
+			r = fd2 = open(file, O_RDWR);
+		else if (!strncmp(line, "open", 4))
+			r = fd = open(file, O_RDWR | O_CREAT, 0644);
+		else if (!strncmp(line, "close2", 6))
+			r = close(fd2);
+		else if (!strncmp(line, "close", 5))
+			r = close(fd);
+		else if (!strncmp(line, "exit", 4))
+			exit(0);
+		else if (sscanf(line, "posix %c %ld %ld", &t, &s, &l) == 3)
+			r = lock_cmd(fd, F_SETLK, t, s, l);
+		else if (sscanf(line, "ofd %c %ld %ld", &t, &s, &l) == 3)
+			r = lock_cmd(fd, F_OFD_SETLK, t, s, l);
+		else if (sscanf(line, "flock %15s", a) == 1)
+			r = flock(fd, a[0] == 'X' ? LOCK_EX | LOCK_NB : a[0] == 'S' ? LOCK_SH | LOCK_NB
+										: LOCK_UN);
+		else if (sscanf(line, "later %ld %15s", &ms, a) == 2) {
+			/* answer at once, release after ms */
+			printf("ok\n");
+			fflush(stdout);
+			sleep_ms((unsigned)ms);
+			if (a[0] == 'p')
+				lock_cmd(fd, F_SETLK, 'U', 0, 0);
+			else
+				flock(fd, LOCK_UN);
+			continue;
+		} else
+			r = -1, errno = EINVAL;
+		if (r < 0)
+			printf("err %d\n", errno);
+		else
+			printf("ok\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The prober                                                           */
+/* ------------------------------------------------------------------ */
+
+static void start_holder(void)
+{
+	int in[2], out[2];
+
+	if (pipe(in) || pipe(out))
+		exit(2);
+	holder = fork();
+	if (holder == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl("/proc/self/exe", "multi_locks", "--holder", file, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	to_holder = fdopen(in[1], "w");
+	from_holder = fdopen(out[0], "r");
+}
+
+/* Sends a command; true when the holder answered ok. */
+static bool cmd(const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(to_holder, fmt, ap);
+	va_end(ap);
+	fputc('\n', to_holder);
+	fflush(to_holder);
+	if (!fgets(line, sizeof(line), from_holder)) {
+		printf("FAIL the holder died\n");
+		exit(1);
+	}
+	return !strncmp(line, "ok", 2);
+}
+
+static void stop_holder(bool kill9)
+{
+	int st;
+
+	if (kill9) {
+		kill(holder, SIGKILL);
+	} else {
+		fputs("exit\n", to_holder); /* no answer: it exits */
+		fflush(to_holder);
+	}
+	fclose(to_holder);
+	fclose(from_holder);
+	waitpid(holder, &st, 0);
+	holder = -1;
+}
+
+/* The prober's attempt: 0, or the errno. */
+static int try_lock(int cmdno, char type, long start, long len)
+{
+	return lock_cmd(pfd, cmdno, type, start, len) < 0 ? errno : 0;
+}
+
+static bool conflict(int err) { return err == EAGAIN || err == EACCES; }
+
+static void getlk(int cmdno, char type, long start, long len, struct flock *fl)
+{
+	*fl = (struct flock){ .l_type = type == 'W' ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
+			      .l_start = start, .l_len = len };
+	if (fcntl(pfd, cmdno, fl) < 0)
+		fl->l_type = -1;
+}
+
+/* Retries a non-blocking lock for up to 5 s: a dead holder's locks may be
+ * released a little after its death is reported. ms taken, or -1. */
+static long eventually(int cmdno, char type, long start, long len)
+{
+	uint64_t t0 = now_ns();
+
+	while (now_ns() - t0 < 5000000000ull) {
+		int err = cmdno == 0 ? (flock(pfd, LOCK_EX | LOCK_NB) < 0 ? errno : 0)
+				     : try_lock(cmdno, type, start, len);
+
+		if (!err)
+			return (long)((now_ns() - t0) / 1000000);
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+static void release_all(void)
+{
+	lock_cmd(pfd, F_SETLK, 'U', 0, 0);
+	lock_cmd(pfd, F_OFD_SETLK, 'U', 0, 0);
+	flock(pfd, LOCK_UN);
+}
+
+static void posix_tests(void)
+{
+	struct flock fl;
+	int err;
+
+	start_holder();
+	CHECK(cmd("open") && cmd("posix W 0 100"), "holder: POSIX write lock on [0,100)");
+	err = try_lock(F_SETLK, 'W', 0, 10);
+	CHECK(conflict(err), "POSIX: a write lock over it is refused (%s)", strerror(err));
+	err = try_lock(F_SETLK, 'R', 50, 10);
+	CHECK(conflict(err), "POSIX: a read lock over it is refused (%s)", strerror(err));
+	getlk(F_GETLK, 'W', 0, 10, &fl);
+	CHECK(fl.l_type == F_WRLCK && fl.l_pid == holder && fl.l_start == 0 && fl.l_len == 100,
+	      "POSIX: F_GETLK names the holder (type %d pid %d, want %d, range %ld+%ld)", fl.l_type,
+	      fl.l_pid, holder, (long)fl.l_start, (long)fl.l_len);
+	err = try_lock(F_SETLK, 'W', 100, 10);
+	CHECK(err == 0, "POSIX: a lock beside it is granted (%s)", strerror(err));
+	release_all();
+	CHECK(cmd("posix U 0 100"), "holder: unlock");
+	err = try_lock(F_SETLK, 'W', 0, 10);
+	CHECK(err == 0, "POSIX: granted after the holder unlocked (%s)", strerror(err));
+	release_all();
+
+	CHECK(cmd("posix R 0 50"), "holder: POSIX read lock on [0,50)");
+	err = try_lock(F_SETLK, 'R', 0, 50);
+	CHECK(err == 0, "POSIX: read locks are shared (%s)", strerror(err));
+	release_all();
+	err = try_lock(F_SETLK, 'W', 10, 5);
+	CHECK(conflict(err), "POSIX: a write lock over a read lock is refused (%s)", strerror(err));
+	CHECK(cmd("posix U 0 0"), "holder: unlock");
+
+	/* POSIX locks belong to the process: closing any descriptor of the
+	 * file drops them */
+	CHECK(cmd("posix W 0 0") && cmd("open2") && cmd("close2"),
+	      "holder: write lock on the whole file, then open and close a second descriptor");
+	err = try_lock(F_SETLK, 'W', 0, 0);
+	CHECK(err == 0, "POSIX: the holder's lock went with its other descriptor's close (%s)",
+	      strerror(err));
+	release_all();
+
+	/* F_SETLKW waits until the holder unlocks */
+	CHECK(cmd("posix W 0 10") && cmd("later 300 posix"), "holder: lock, unlock in 300 ms");
+	uint64_t t0 = now_ns();
+	err = try_lock(F_SETLKW, 'W', 0, 10);
+	long ms = (long)((now_ns() - t0) / 1000000);
+	CHECK(err == 0 && ms >= 200, "POSIX: F_SETLKW waited %ld ms for the release (%s)", ms,
+	      strerror(err));
+	release_all();
+	stop_holder(false);
+}
+
+static void ofd_flock_tests(void)
+{
+	struct flock fl;
+	int err;
+
+	start_holder();
+	CHECK(cmd("open") && cmd("ofd W 0 10"), "holder: OFD write lock on [0,10)");
+	err = try_lock(F_OFD_SETLK, 'W', 5, 10);
+	CHECK(conflict(err), "OFD: a conflicting OFD lock is refused (%s)", strerror(err));
+	err = try_lock(F_SETLK, 'R', 0, 1);
+	CHECK(conflict(err), "OFD: a conflicting POSIX lock is refused too (%s)", strerror(err));
+	getlk(F_OFD_GETLK, 'W', 0, 10, &fl);
+	CHECK(fl.l_type == F_WRLCK && fl.l_pid == -1, "OFD: F_OFD_GETLK shows it (type %d, pid %d)",
+	      fl.l_type, fl.l_pid);
+	CHECK(cmd("close"), "holder: close");
+	err = try_lock(F_OFD_SETLK, 'W', 0, 10);
+	CHECK(err == 0, "OFD: granted after the holder closed its description (%s)", strerror(err));
+	release_all();
+
+	CHECK(cmd("open") && cmd("flock X"), "holder: flock LOCK_EX");
+	err = flock(pfd, LOCK_EX | LOCK_NB) < 0 ? errno : 0;
+	CHECK(err == EWOULDBLOCK, "flock: LOCK_EX refused (%s)", strerror(err));
+	err = flock(pfd, LOCK_SH | LOCK_NB) < 0 ? errno : 0;
+	CHECK(err == EWOULDBLOCK, "flock: LOCK_SH refused (%s)", strerror(err));
+	err = try_lock(F_SETLK, 'W', 0, 0);
+	CHECK(err == 0, "flock and fcntl locks are independent (%s)", strerror(err));
+	release_all();
+	CHECK(cmd("flock U") && cmd("flock S"), "holder: flock LOCK_SH");
+	err = flock(pfd, LOCK_SH | LOCK_NB) < 0 ? errno : 0;
+	CHECK(err == 0, "flock: shared with another LOCK_SH (%s)", strerror(err));
+	flock(pfd, LOCK_UN);
+	err = flock(pfd, LOCK_EX | LOCK_NB) < 0 ? errno : 0;
+	CHECK(err == EWOULDBLOCK, "flock: LOCK_EX refused over LOCK_SH (%s)", strerror(err));
+	CHECK(cmd("flock U") && cmd("flock X") && cmd("later 300 flock"),
+	      "holder: LOCK_EX, released in 300 ms");
+	uint64_t t0 = now_ns();
+	err = flock(pfd, LOCK_EX) < 0 ? errno : 0;
+	long ms = (long)((now_ns() - t0) / 1000000);
+	CHECK(err == 0 && ms >= 200, "flock: a blocking LOCK_EX waited %ld ms (%s)", ms,
+	      strerror(err));
+	release_all();
+	stop_holder(false);
+}
+
+/* The holder takes all three kinds, then exits or is killed. */
+static void end_tests(bool kill9)
+{
+	const char *how = kill9 ? "kill -9 of the holder" : "the holder's exit";
+	long ms;
+
+	start_holder();
+	CHECK(cmd("open") && cmd("posix W 0 10") && cmd("ofd W 20 10") && cmd("flock X"),
+	      "holder: POSIX, OFD and flock locks");
+	CHECK(conflict(try_lock(F_SETLK, 'W', 0, 10)) && conflict(try_lock(F_OFD_SETLK, 'W', 20, 10)) &&
+		      flock(pfd, LOCK_EX | LOCK_NB) < 0,
+	      "all three held");
+	stop_holder(kill9);
+	ms = eventually(F_SETLK, 'W', 0, 10);
+	CHECK(ms >= 0, "POSIX lock released by %s (%ld ms)", how, ms);
+	ms = eventually(F_OFD_SETLK, 'W', 20, 10);
+	CHECK(ms >= 0, "OFD lock released by %s (%ld ms)", how, ms);
+	ms = eventually(0, 0, 0, 0);
+	CHECK(ms >= 0, "flock released by %s (%ld ms)", how, ms);
+	release_all();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "--holder")) {
+		file = argv[2];
+		return holder_main();
+	}
+	if (argc >= 2)
+		file = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	pfd = open(file, O_RDWR | O_CREAT, 0644);
+	if (pfd < 0) {
+		printf("FAIL open %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	posix_tests();
+	ofd_flock_tests();
+	end_tests(false);
+	end_tests(true);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}

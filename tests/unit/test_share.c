@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_share.c - UMFS_MOUNT_SHARED: several mounts of one pool (in this
+ * process and in forked children) through the lock region: changes seen
+ * everywhere, free-space counts that agree, unlinked-while-open files kept
+ * for their holders, first and last user, and writers and transaction
+ * holders killed with SIGKILL mid-operation, whose work the next lock
+ * taker rolls back (old bytes or new, never torn; counts exact).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "testutil.h"
+
+static struct test_pool tp;
+
+static int teardown(void **state)
+{
+	(void)state;
+	test_pool_reset(&tp);
+	return 0;
+}
+
+/* A formatted pool, unmounted: the tests mount it themselves. */
+static void pool_make(const char *tag, uint64_t size)
+{
+	assert_int_equal(test_pool_make(&tp, tag, size, 0), 0);
+	assert_int_equal(umfs_unmount(tp.fs), 0);
+	tp.fs = NULL;
+}
+
+static struct umfs_fs *mount_shared(void)
+{
+	struct umfs_fs *fs = NULL;
+
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_SHARED, &fs), 0);
+	return fs;
+}
+
+static bool region_exists(struct umfs_fs *fs)
+{
+	uint8_t uuid[16];
+	char path[64];
+
+	umfs_fs_uuid(fs, uuid);
+	assert_int_equal(umfs_share_path(uuid, path, sizeof(path)), 0);
+	return access(path, F_OK) == 0;
+}
+
+static void put_file(struct umfs_fs *fs, const char *path, const void *buf, size_t len)
+{
+	struct umfs_file *f;
+
+	assert_int_equal(umfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, 0644, &f), 0);
+	assert_int_equal(umfs_pwrite(f, buf, len, 0), (ssize_t)len);
+	assert_int_equal(umfs_close(f), 0);
+}
+
+static void assert_same_free(struct umfs_fs *a, struct umfs_fs *b)
+{
+	struct statvfs sa, sb;
+
+	assert_int_equal(umfs_statfs(a, &sa), 0);
+	assert_int_equal(umfs_statfs(b, &sb), 0);
+	assert_int_equal(sa.f_bfree, sb.f_bfree);
+	assert_int_equal(sa.f_ffree, sb.f_ffree);
+}
+
+/* Two mounts in one process: each sees the other's changes, their counts
+ * agree, the last one out recovers, marks clean and removes the region. */
+static void test_two_mounts(void **state)
+{
+	struct umfs_fs *a, *b, *c;
+	struct umfs_file *f;
+	struct statvfs s0, s1;
+	char buf[64] = { 0 };
+	struct stat st;
+
+	(void)state;
+	pool_make("share2", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	assert_true(region_exists(a));
+	/* SHARED with EXCLUSIVE or RDONLY makes no sense */
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_SHARED | UMFS_MOUNT_EXCLUSIVE, &c),
+			 -EINVAL);
+	/* a pool in use refuses an exclusive mount (fsck's) */
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_EXCLUSIVE, &c), -EBUSY);
+
+	put_file(a, "/x", "from a", 6);
+	assert_int_equal(umfs_open(b, "/x", O_RDWR, 0, &f), 0);
+	assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "from a", 6);
+	assert_int_equal(umfs_pwrite(f, "B", 1, 0), 1);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_mkdir(b, "/d", 0755), 0);
+	assert_int_equal(umfs_stat(a, "/d", &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_same_free(a, b);
+
+	/* unlinked while open in a: kept for a, freed at a's close */
+	assert_int_equal(umfs_statfs(a, &s0), 0);
+	{
+		static uint8_t big[1 << 20];
+
+		memset(big, 0x5a, sizeof(big));
+		put_file(b, "/big", big, sizeof(big));
+	}
+	assert_int_equal(umfs_open(a, "/big", O_RDONLY, 0, &f), 0);
+	assert_int_equal(umfs_unlink(b, "/big"), 0);
+	assert_int_equal(umfs_stat(b, "/big", &st, 0), -ENOENT);
+	assert_int_equal(umfs_pread(f, buf, 8, 4096), 8);
+	assert_memory_equal(buf, "\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a", 8);
+	assert_int_equal(umfs_statfs(b, &s1), 0);
+	assert_true(s1.f_bfree < s0.f_bfree); /* still allocated */
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_statfs(b, &s1), 0);
+	assert_int_equal(s1.f_bfree, s0.f_bfree);
+	assert_same_free(a, b);
+
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_true(region_exists(a)); /* a still uses it */
+	assert_int_equal(umfs_unmount(a), 0);
+	/* the last user removed the region and left the pool clean: an
+	 * exclusive mount needs no recovery and sees everything */
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_EXCLUSIVE, &c), 0);
+	assert_false(region_exists(c));
+	assert_int_equal(c->state->state, UMFS_STATE_DIRTY); /* mounted now... */
+	assert_int_equal(umfs_stat(c, "/d", &st, 0), 0);
+	assert_int_equal(umfs_open(c, "/x", O_RDONLY, 0, &f), 0);
+	assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "Brom a", 6);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(c->recovery.journal_rolled_back, 0);
+	assert_int_equal(umfs_unmount(c), 0);
+	/* ...and was clean before: a read-only mount accepts it */
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_RDONLY, &c), 0);
+	assert_int_equal(umfs_unmount(c), 0);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Fills buf with generation g: every 8 bytes carry g. */
+static void fill_gen(uint64_t *buf, size_t len, uint64_t g)
+{
+	for (size_t i = 0; i < len / 8; i++)
+		buf[i] = g;
+}
+
+/* The child: its own mount, then overwrites of the whole region with
+ * generation after generation, each acknowledged in *acked, until killed. */
+static void child_overwrite(size_t len, volatile uint64_t *acked)
+{
+	uint64_t *buf = malloc(len);
+	struct umfs_fs *fs = NULL;
+	struct umfs_file *f;
+
+	if (!buf || umfs_mount(tp.path, UMFS_MOUNT_SHARED, &fs) ||
+	    umfs_open(fs, "/f", O_RDWR, 0, &f))
+		_exit(2);
+	for (uint64_t g = *acked + 1;; g++) {
+		fill_gen(buf, len, g);
+		if (umfs_pwrite(f, buf, len, 0) != (ssize_t)len)
+			_exit(3);
+		*acked = g;
+	}
+}
+
+/* Every 8-byte word of the region holds the same generation, and that one
+ * is the last acknowledged or the one after it (in flight at the kill). */
+static void check_whole(struct umfs_fs *fs, size_t len, uint64_t acked)
+{
+	uint64_t *buf = malloc(len);
+	struct umfs_file *f;
+
+	assert_non_null(buf);
+	assert_int_equal(umfs_open(fs, "/f", O_RDONLY, 0, &f), 0);
+	assert_int_equal(umfs_pread(f, buf, len, 0), (ssize_t)len);
+	for (size_t i = 1; i < len / 8; i++)
+		if (buf[i] != buf[0])
+			fail_msg("torn at byte %zu: generation %llu after %llu", i * 8,
+				 (unsigned long long)buf[i], (unsigned long long)buf[0]);
+	if (buf[0] != acked && buf[0] != acked + 1)
+		fail_msg("generation %llu, last acknowledged %llu", (unsigned long long)buf[0],
+			 (unsigned long long)acked);
+	assert_int_equal(umfs_close(f), 0);
+	free(buf);
+}
+
+static void kill_overwriters(size_t len, int rounds)
+{
+	volatile uint64_t *acked = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t *zero = calloc(1, len);
+	struct umfs_fs *fs;
+	unsigned seed = (unsigned)now_us();
+
+	assert_true(acked != MAP_FAILED);
+	assert_non_null(zero);
+	fs = mount_shared(); /* first: the children never recover */
+	put_file(fs, "/f", zero, len);
+	for (int r = 0; r < rounds; r++) {
+		uint64_t t0, base = *acked;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			child_overwrite(len, acked);
+		/* until it has written a few, then at a random moment */
+		for (t0 = now_us(); *acked < base + 2 && now_us() - t0 < 5000000;)
+			usleep(100);
+		usleep(rand_r(&seed) % 3000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		/* the read meets the dead writer's stripe and repairs it */
+		check_whole(fs, len, *acked);
+		/* and a writer after it works */
+		{
+			uint64_t *buf = malloc(len);
+			struct umfs_file *f;
+
+			fill_gen(buf, len, *acked + 2);
+			assert_int_equal(umfs_open(fs, "/f", O_RDWR, 0, &f), 0);
+			assert_int_equal(umfs_pwrite(f, buf, len, 0), (ssize_t)len);
+			assert_int_equal(umfs_close(f), 0);
+			free(buf);
+			*acked += 2;
+		}
+	}
+	assert_int_equal(umfs_unmount(fs), 0);
+	munmap((void *)acked, 4096);
+	free(zero);
+}
+
+/* Small overwrites: the U-Log byte record. */
+static void test_kill_writer_bytes(void **state)
+{
+	(void)state;
+	pool_make("sharekb", 64ull << 20);
+	kill_overwriters(32 << 10, 25);
+}
+
+/* Large overwrites: copy-on-write under a swap record. */
+static void test_kill_writer_cow(void **state)
+{
+	(void)state;
+	pool_make("sharekc", 128ull << 20);
+	kill_overwriters(1 << 20, 15);
+}
+
+/* Children creating and removing files (transactions) killed at random;
+ * afterwards the counts every mount keeps agree with a fresh count. */
+static void test_kill_meta(void **state)
+{
+	struct umfs_fs *fs, *c;
+	struct statvfs s1, s2;
+	unsigned seed = (unsigned)now_us();
+
+	(void)state;
+	pool_make("sharekm", 64ull << 20);
+	fs = mount_shared();
+	assert_int_equal(umfs_mkdir(fs, "/d", 0755), 0);
+	for (int r = 0; r < 20; r++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct umfs_fs *cfs = NULL;
+			static uint8_t data[12288];
+			char name[64];
+
+			if (umfs_mount(tp.path, UMFS_MOUNT_SHARED, &cfs))
+				_exit(2);
+			for (unsigned i = 0;; i++) {
+				snprintf(name, sizeof(name), "/d/f%u-%u", (unsigned)r, i % 64);
+				umfs_unlink(cfs, name);
+				put_file(cfs, name, data, (i % 3) * 4096 + 100);
+			}
+		}
+		usleep(2000 + rand_r(&seed) % 20000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		/* a transaction of ours after the dead one's */
+		put_file(fs, "/after", "x", 1);
+		/* a new mount counts from the bitmaps: the same figures */
+		c = mount_shared();
+		assert_same_free(fs, c);
+		assert_int_equal(umfs_unmount(c), 0);
+	}
+	assert_true(umfs_share_takeovers(fs) > 0); /* some died holding a lock */
+	assert_int_equal(umfs_statfs(fs, &s1), 0);
+	assert_int_equal(umfs_unmount(fs), 0);
+	/* the last one out freed what the dead held (U-Log chains, inodes
+	 * whose reclaim they had begun):
+	 * a private mount finds a clean pool with at least as much free */
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_RDONLY, &c), 0);
+	assert_int_equal(umfs_statfs(c, &s2), 0);
+	assert_true(s2.f_bfree >= s1.f_bfree);
+	assert_true(s2.f_ffree >= s1.f_ffree); /* an unlink cut short in its reclaim */
+	assert_int_equal(umfs_unmount(c), 0);
+}
+
+/* A region left by dead processes (its mutexes owned by threads that no
+ * longer exist) or full of garbage is rebuilt by the next first user. */
+static void test_stale_region(void **state)
+{
+	struct umfs_fs *fs;
+	uint8_t uuid[16];
+	char path[64];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	pool_make("sharest", 64ull << 20);
+	fs = mount_shared();
+	put_file(fs, "/keep", "kept", 4);
+	umfs_fs_uuid(fs, uuid);
+	assert_int_equal(umfs_share_path(uuid, path, sizeof(path)), 0);
+	assert_int_equal(umfs_unmount(fs), 0);
+	/* garbage of the right size, nobody holding the gate */
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	{
+		static uint8_t junk[1 << 16];
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (uint8_t)(i * 131 + 7);
+		for (int i = 0; i < 40; i++)
+			assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	}
+	close(fd);
+	fs = mount_shared();
+	assert_int_equal(umfs_stat(fs, "/keep", &st, 0), 0);
+	assert_int_equal(st.st_size, 4);
+	put_file(fs, "/new", "n", 1);
+	assert_int_equal(umfs_unmount(fs), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_two_mounts, teardown),
+		cmocka_unit_test_teardown(test_kill_writer_bytes, teardown),
+		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
+		cmocka_unit_test_teardown(test_kill_meta, teardown),
+		cmocka_unit_test_teardown(test_stale_region, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
