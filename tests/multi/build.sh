@@ -8,6 +8,9 @@
 # same commit and tree hashes, git fsck clean. Then fsck.umfs.
 . "$(dirname "$0")/lib.sh"
 
+# run by `make test`, the outer make's MAKEFLAGS/MAKELEVEL would make the
+# inner one print "Entering directory" lines with the (different) paths
+unset MAKEFLAGS MAKELEVEL MFLAGS
 for p in make cc git; do
 	command -v $p >/dev/null || { echo "SKIP: $p is not installed"; exit 77; }
 done
