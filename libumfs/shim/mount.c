@@ -329,8 +329,10 @@ void pool_lock(void)
 		return;
 	lock_changed = false;
 	if (r == EOWNERDEAD) {
-		/* A process died in the core: roll back what it left half done. */
-		SHIM_LOG(LOG_WARN, "a process died holding the pool; rolling back its transaction");
+		/* A process died holding the library's lock: what it left half
+		 * done in the pool, the core's own locks roll back as they are
+		 * taken (umfs_fs_rollback does so for a private mount). */
+		SHIM_LOG(LOG_INFO, "a process died holding the pool lock; taking it over");
 		umfs_fs_rollback(fs);
 		pthread_mutex_consistent(&shared->lock);
 		shared->epoch++;
