@@ -134,9 +134,6 @@ int umfs_closedir(struct umfs_dir *dir);
 int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix);
 /* The host path of this thread's last -UMFS_EXTERNAL. */
 const char *umfs_external_path(void);
-/* Tells the core whether another process still has an inode open, so that
- * the last close or unlink in this process does not free it under them. */
-int umfs_set_held_hook(struct umfs_fs *fs, int (*held)(void *arg, uint64_t ino), void *arg);
 /* On a UMFS_MOUNT_SHARED mount: counts delta more holders of inode ino
  * across processes (a front end's own references, e.g. descriptors passed
  * to a forked child); the core counts its open files itself. An unlinked

@@ -54,7 +54,7 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino);
 bool api_fe_prefix(const struct umfs_fs *fs, char *prefix, size_t *prefix_len, char *parent);
 /* True when the front end asked for relatime. */
 bool api_fe_relatime(const struct umfs_fs *fs);
-/* True when the front end says another process has ino open. */
+/* True when some process holds ino open (the lock region of a shared mount). */
 bool api_fe_held(const struct umfs_fs *fs, uint64_t ino);
 
 #endif

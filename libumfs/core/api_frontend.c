@@ -26,8 +26,6 @@ struct fe_settings {
 	char prefix[PATH_MAX];
 	size_t prefix_len;
 	char parent[PATH_MAX]; /* the prefix's parent directory: where ".." at the root goes */
-	int (*held)(void *arg, uint64_t ino);
-	void *held_arg;
 	bool relatime;
 };
 
@@ -54,7 +52,7 @@ static struct fe_settings *fe_slot(const struct umfs_fs *fs, bool create)
 
 static void fe_slot_release_if_empty(struct fe_settings *s)
 {
-	if (s && s->prefix_len == 0 && !s->held && !s->relatime)
+	if (s && s->prefix_len == 0 && !s->relatime)
 		s->fs = NULL;
 }
 
@@ -88,21 +86,6 @@ int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
 	fe_slot_release_if_empty(s);
 	pthread_mutex_unlock(&fe_lock);
 	return 0;
-}
-
-int umfs_set_held_hook(struct umfs_fs *fs, int (*held)(void *arg, uint64_t ino), void *arg)
-{
-	struct fe_settings *s;
-
-	pthread_mutex_lock(&fe_lock);
-	s = fe_slot(fs, held != NULL);
-	if (s) {
-		s->held = held;
-		s->held_arg = arg;
-		fe_slot_release_if_empty(s);
-	}
-	pthread_mutex_unlock(&fe_lock);
-	return s || !held ? 0 : -ENOSPC;
 }
 
 int umfs_set_relatime(struct umfs_fs *fs, int on)
@@ -150,18 +133,7 @@ bool api_fe_prefix(const struct umfs_fs *fs, char *prefix, size_t *prefix_len, c
 
 bool api_fe_held(const struct umfs_fs *fs, uint64_t ino)
 {
-	int (*held)(void *, uint64_t) = NULL;
-	struct fe_settings *s;
-	void *arg = NULL;
-
-	pthread_mutex_lock(&fe_lock);
-	s = fe_slot(fs, false);
-	if (s) {
-		held = s->held;
-		arg = s->held_arg;
-	}
-	pthread_mutex_unlock(&fe_lock);
-	return (held && held(arg, ino)) || (fs->share && umfs_share_held(fs, ino));
+	return fs->share && umfs_share_held(fs, ino);
 }
 
 void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16])

@@ -267,7 +267,6 @@ void umfs_share_fork_child(struct umfs_fs *fs);
 void umfs_share_meta_enter(struct umfs_fs *fs);
 void umfs_share_meta_exit(struct umfs_fs *fs);
 void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino);
-bool umfs_share_wrtrylock(struct umfs_fs *fs, uint64_t ino);
 void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino);
 uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino);
 bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);

@@ -379,20 +379,6 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq)
 	return atomic_load_explicit(&share_stripe(fs, ino)->seq, memory_order_relaxed) != seq;
 }
 
-bool umfs_share_wrtrylock(struct umfs_fs *fs, uint64_t ino)
-{
-	struct share_stripe *st = share_stripe(fs, ino);
-	int r = pthread_mutex_trylock(&st->wlock);
-
-	if (r == EOWNERDEAD)
-		share_stripe_repair(fs, st);
-	else if (r)
-		return false;
-	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
-	return true;
-}
-
 uint64_t umfs_share_takeovers(const struct umfs_fs *fs)
 {
 	return fs->share ? atomic_load(&fs->share->takeovers) : 0;
