@@ -176,7 +176,7 @@ sys_down() { # NAME: undo sys_up, tolerating a half-done setup
 	fi
 	[ -n "${SYS_LOOP[$name]:-}" ] && { losetup -d "${SYS_LOOP[$name]}" || rc=1; }
 	[ -n "${SYS_POOL[$name]:-}" ] && rm -f "${SYS_POOL[$name]}"
-	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}"
+	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}" "${SYS_SHIMDIR[$name]%.shim}.lock"
 	[ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null
 	unset "SYS_POOL[$name]" "SYS_MNT[$name]" "SYS_LOOP[$name]" "SYS_PID[$name]" "SYS_SHIMDIR[$name]"
 	return $rc

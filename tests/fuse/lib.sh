@@ -32,6 +32,10 @@ uf_cleanup() {
 	if [ -n "${UF_KEEP:-}" ]; then
 		echo "# kept $UF_TMP"
 	else
+		# lock regions that a killed last user of a pool left (sharing.md)
+		for p in "$UF_TMP"/*pool*; do
+			[ -f "$p" ] && rm -f "/dev/shm/umfs-$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n').lock"
+		done
 		rm -rf "$UF_TMP"
 	fi
 }

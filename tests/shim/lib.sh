@@ -25,9 +25,10 @@ unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
 
 cleanup() {
 	# the helper directory beside the pool (lock files, FIFOs, shared area)
+	# and the core's lock region, which a killed last user leaves behind
 	local uuid
 	uuid=$(pool_uuid_hex)
-	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid".shim
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid".shim /dev/shm/umfs-"$uuid".lock
 	rm -rf "$work"
 }
 pool_uuid_hex() { # the superblock's uuid field, at byte 32
