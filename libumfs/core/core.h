@@ -466,6 +466,13 @@ uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in
 
 /* The caller holds vn->lock (read for read, write for the others). */
 ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off);
+/* The same walk, with the present runs copied by copy(arg, dst, offset in
+ * the pool, offset in the file, n) instead of from the pool mapping; holes
+ * read as zeros. */
+typedef void (*umfs_read_copy_fn)(void *arg, void *dst, uint64_t pool_off, uint64_t file_off,
+				  size_t n);
+ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len,
+			    uint64_t off, umfs_read_copy_fn copy, void *arg);
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off);
 int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size);

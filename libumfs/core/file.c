@@ -79,7 +79,8 @@ static void file_flags_store(struct umfs_inode *in, uint32_t flags)
 	umfs_flush(&in->flags, sizeof(in->flags));
 }
 
-ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off)
+ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len,
+			    uint64_t off, umfs_read_copy_fn copy, void *arg)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	uint64_t size = in->size, pos, end;
@@ -91,15 +92,23 @@ ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, 
 	for (pos = off; pos < end;) {
 		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
 		size_t n = (size_t)(UMFS_MIN(end, pg_off(pg + run)) - pos);
+		uint64_t at = pos & FILE_PAGE_MASK;
 
-		if (src && UMFS_LIKELY(src + (pos & FILE_PAGE_MASK) + n <= fs->pm.len))
-			memcpy(dst, fs->base + src + (pos & FILE_PAGE_MASK), n);
+		if (!src || UMFS_UNLIKELY(src + at + n > fs->pm.len))
+			memset(dst, 0, n); /* a hole, or a racing writer's table: retried */
+		else if (copy)
+			copy(arg, dst, src + at, pos, n);
 		else
-			memset(dst, 0, n);
+			memcpy(dst, fs->base + src + at, n);
 		dst += n;
 		pos += n;
 	}
 	return (ssize_t)(end - off);
+}
+
+ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off)
+{
+	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -375,34 +375,38 @@ void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 	kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_REVOKE, &req); /* REVOKE needs no mm of ours */
 }
 
+/* A present run through the attachment; a revoked one (SIGBUS) from the
+ * pool mapping, and the file attaches anew next time. */
+struct katt_copy {
+	struct umfs_fs *fs;
+	struct umfs_katt *a;
+};
+
+static void katt_copy_run(void *arg, void *dst, uint64_t pool_off, uint64_t file_off, size_t n)
+{
+	struct katt_copy *c = arg;
+
+	if (c->a->dead || !kmod_copy(dst, c->a->base + file_off, n, false)) {
+		c->a->dead = true;
+		memcpy(dst, c->fs->base + pool_off, n);
+	}
+}
+
 ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
 		       size_t len, uint64_t off, bool *fresh)
 {
-	const struct umfs_inode *in = umfs_inode(fs, ino);
-	uint64_t size = in->size, pos, end;
-	uint8_t *dst = buf;
+	uint64_t size = umfs_inode(fs, ino)->size;
+	struct katt_copy c = { .fs = fs, .a = a };
+	ssize_t n;
 
 	if (off >= size || len == 0)
 		return 0;
-	end = off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off);
-	if (katt_hold(fs, ino, a, end, fresh))
+	if (katt_hold(fs, ino, a, off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off),
+		      fresh))
 		return umfs_file_read(fs, ino, buf, len, off);
-	for (pos = off; pos < end;) {
-		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
-		size_t n = (size_t)(UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos);
-		uint64_t in_pg = pos & (UMFS_PAGE_SIZE - 1);
-
-		if (!src || src + in_pg + n > fs->pm.len) {
-			memset(dst, 0, n);
-		} else if (a->dead || !kmod_copy(dst, a->base + pos, n, false)) {
-			a->dead = true; /* revoked: the pool mapping, then a new attach */
-			memcpy(dst, fs->base + src + in_pg, n);
-		}
-		dst += n;
-		pos += n;
-	}
+	n = umfs_file_read_runs(fs, ino, buf, len, off, katt_copy_run, &c);
 	pthread_rwlock_unlock(&a->lock);
-	return (ssize_t)(end - off);
+	return n;
 }
 
 ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
