@@ -10,6 +10,7 @@
  * Version history:
  *   1  MOUNT, UNMOUNT, ATTACH, DETACH, REVOKE, STATS; the pool mapping
  *      (mmap at UMFS_KMOD_POOL_OFFSET).
+ *   2  EXTEND; STATS counts extends and extend_pages.
  */
 #ifndef UMFS_KMOD_H
 #define UMFS_KMOD_H
@@ -27,7 +28,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 1u
+#define UMFS_KMOD_ABI_VERSION 2u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -94,6 +95,29 @@ struct umfs_kmod_revoke {
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_revoke) == 16, "revoke size");
 
+/* EXTEND: the module allocates zeroed pages for the holes of file pages
+ * [first, first + count) and links them into the file's page tree, growing
+ * it, in one transaction of its own journal slot (4 KiB leaves). Needs write
+ * permission on the file; while a pool mapping exists (root's libumfs writes
+ * allocation state too), CAP_SYS_ADMIN as well. A call may stop early (its
+ * journal slot is full, or the pool): done says how far the holes are
+ * filled, stop_error why it stopped, and the call returns 0 whenever it
+ * made progress (done or allocated), so that allocated is never lost to
+ * the caller; without progress it returns the error itself. */
+struct umfs_kmod_extend {
+	__u64 ino;         /* in */
+	__u32 generation;  /* in: must match the inode's */
+	__u32 flags;       /* in: 0 */
+	__u64 first;       /* in: first file page */
+	__u64 count;       /* in: pages */
+	__u64 done;        /* out: pages from first that are now present */
+	__u64 allocated;   /* out: pool pages taken (data and tables) */
+	__s32 stop_error;  /* out: -errno that stopped the call early, or 0 */
+	__u32 reserved0;
+	__u64 reserved1;
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_extend) == 64, "extend size");
+
 /* STATS: counters of the module since it was loaded. */
 struct umfs_kmod_stats {
 	__u32 abi_version; /* UMFS_KMOD_ABI_VERSION */
@@ -108,7 +132,9 @@ struct umfs_kmod_stats {
 	__u64 tlb_flushes; /* all-CPU TLB flushes */
 	__u64 pud_pages;   /* process PUD pages the module had to allocate */
 	__u64 poolmaps;    /* live vmas mapping the pool (UMFS_KMOD_POOL_OFFSET) */
-	__u64 reserved[5];
+	__u64 extends;     /* EXTEND calls that committed */
+	__u64 extend_pages; /* pool pages EXTEND allocated */
+	__u64 reserved[3];
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
 
@@ -119,5 +145,6 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
 #define UMFS_KMOD_IOC_DETACH _IOW(UMFS_KMOD_IOC_MAGIC, 4, struct umfs_kmod_detach)
 #define UMFS_KMOD_IOC_REVOKE _IOWR(UMFS_KMOD_IOC_MAGIC, 5, struct umfs_kmod_revoke)
 #define UMFS_KMOD_IOC_STATS _IOR(UMFS_KMOD_IOC_MAGIC, 6, struct umfs_kmod_stats)
+#define UMFS_KMOD_IOC_EXTEND _IOWR(UMFS_KMOD_IOC_MAGIC, 7, struct umfs_kmod_extend)
 
 #endif /* UMFS_KMOD_H */

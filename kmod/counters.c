@@ -19,4 +19,6 @@ void umfs_km_stats_fill(struct umfs_kmod_stats *st)
 	st->tlb_flushes = atomic64_read(&umfs_km_cnt.tlb_flushes);
 	st->pud_pages = atomic64_read(&umfs_km_cnt.pud_pages);
 	st->poolmaps = atomic64_read(&umfs_km_cnt.poolmaps);
+	st->extends = atomic64_read(&umfs_km_cnt.extends);
+	st->extend_pages = atomic64_read(&umfs_km_cnt.extend_pages);
 }

@@ -127,6 +127,19 @@ static long umfs_km_ioctl_revoke(void __user *arg)
 	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
+static long umfs_km_ioctl_extend(void __user *arg)
+{
+	struct umfs_kmod_extend req;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	err = umfs_km_extend(&req);
+	if (err)
+		return err;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
 static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -145,6 +158,8 @@ static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return umfs_km_ioctl_detach(file, uarg);
 	case UMFS_KMOD_IOC_REVOKE:
 		return umfs_km_ioctl_revoke(uarg);
+	case UMFS_KMOD_IOC_EXTEND:
+		return umfs_km_ioctl_extend(uarg);
 	case UMFS_KMOD_IOC_STATS:
 		umfs_km_stats_fill(&st);
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;

@@ -203,6 +203,13 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	p->inode_count = sb->inode_count;
 	p->ibitmap_off = sb->ibitmap_off;
 	p->pbitmap_off = sb->pbitmap_off;
+	/* the last journal slot is the module's; libumfs uses slot 0 */
+	if (sb->journal_slots >= 2) {
+		p->kslot = sb->journal_slots - 1;
+		p->kslot_size = sb->journal_slot_size;
+		p->kslot_off = sb->journal_off + (u64)p->kslot * sb->journal_slot_size;
+	}
+	mutex_init(&p->alloc_lock);
 }
 
 int umfs_km_pool_mount(struct umfs_kmod_mount *req)
@@ -244,6 +251,18 @@ int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 	if (err)
 		goto err_put_dax;
 	umfs_km_pool_geometry(p, &sb);
+	if (p->kslot) {
+		/* an EXTEND a crash cut short: undone before anything is
+		 * checked or rebased (its records hold old-based entries) */
+		u64 restored;
+
+		err = umfs_km_tx_recover(p, &restored);
+		if (err == -EUCLEAN)
+			p->kslot = 0; /* a damaged slot: no EXTEND until fsck */
+		else if (restored)
+			pr_info(UMFS_KM_NAME ": %s: rolled back an interrupted EXTEND (%llu records)\n",
+				req->path, restored);
+	}
 	if (sb.phys_base != p->phys) {
 		err = umfs_km_pool_rebase(p, &sb, &req->rebased);
 		if (err)

@@ -47,17 +47,16 @@ static int umfs_km_walk_mark(struct umfs_km_walk *w, u64 off, u64 npages)
 	return 0;
 }
 
-static void umfs_km_walk_ptlock(struct umfs_km_walk *w, u64 off)
+void umfs_km_ptlock_init(const struct umfs_km_pool *p, u64 off)
 {
-	struct page *pg = pfn_to_page(w->pool->pfn + (off >> UMFS_PAGE_SHIFT));
+	struct page *pg = pfn_to_page(p->pfn + (off >> UMFS_PAGE_SHIFT));
 
 	/* Split page-table locks live in struct page (ALLOC_SPLIT_PTLOCKS is
 	 * off in this configuration); the fault path takes them for our tables. */
 	spin_lock_init(ptlock_ptr(pg));
 }
 
-/* The form an entry must have at `level`; 0 if it matches none. */
-static u64 umfs_km_entry_form(unsigned int level, u64 e)
+u64 umfs_km_entry_form(unsigned int level, u64 e)
 {
 	u64 flags = e & ~UMFS_PTE_ADDR_MASK;
 
@@ -79,7 +78,7 @@ static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int lev
 
 	w->tables++;
 	if (w->init_ptlocks)
-		umfs_km_walk_ptlock(w, toff);
+		umfs_km_ptlock_init(w->pool, toff);
 	for (i = 0; i < UMFS_PT_ENTRIES; i++) {
 		u64 e = READ_ONCE(t[i]), form, off;
 

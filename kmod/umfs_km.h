@@ -40,6 +40,13 @@ struct umfs_km_pool {
 	u64 size;             /* bytes the device gives (>= pool_size) */
 	/* geometry copied from the validated superblock */
 	u64 pool_size, data_off, data_pages, inode_off, inode_count, ibitmap_off, pbitmap_off;
+	/* the module's journal slot (the last; 0 = none) and its allocator,
+	 * all under alloc_lock */
+	struct mutex alloc_lock;
+	u32 kslot, kslot_size;
+	u64 kslot_off;
+	u64 kseq, kseq_limit; /* sequence numbers reserved on the slot */
+	u64 kcursor;          /* next-fit cursor over the data pages */
 };
 
 extern struct umfs_km_pool *umfs_km_pool; /* NULL when nothing is mounted */
@@ -95,6 +102,27 @@ int umfs_km_tree_walk(struct umfs_km_walk *w, const struct umfs_inode *in);
 /* Pool offset an entry points at, under walk w's rules; -EUCLEAN if bad. */
 int umfs_km_entry_off(const struct umfs_km_walk *w, u64 e, u64 *off);
 
+/* The form an entry must have at `level` (tree.c); 0 if it matches none. */
+u64 umfs_km_entry_form(unsigned int level, u64 e);
+/* Initialises the ptlock of the table page at pool offset off. */
+void umfs_km_ptlock_init(const struct umfs_km_pool *p, u64 off);
+
+/* ktx.c: the module's transactions in its journal slot. */
+struct umfs_km_tx {
+	struct umfs_km_pool *p;
+	struct umfs_jslot_hdr *hdr;
+	u64 seq;
+	u32 used, nrecs;
+};
+int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored);
+int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p);
+u32 umfs_km_tx_room(const struct umfs_km_tx *tx);
+int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len);
+void umfs_km_tx_commit(struct umfs_km_tx *tx);
+
+/* extend.c */
+int umfs_km_extend(struct umfs_kmod_extend *req);
+
 /* perm.c */
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
 bool umfs_km_is_owner(const struct umfs_inode *in);
@@ -143,7 +171,7 @@ extern const struct vm_operations_struct umfs_km_vm_ops;
 /* counters.c */
 struct umfs_km_counters {
 	atomic64_t live, spliced, attaches, detaches, unsplices, revokes, promoted, tlb_flushes,
-		pud_pages, poolmaps;
+		pud_pages, poolmaps, extends, extend_pages;
 };
 extern struct umfs_km_counters umfs_km_cnt;
 void umfs_km_stats_fill(struct umfs_kmod_stats *st);

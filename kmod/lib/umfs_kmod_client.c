@@ -104,6 +104,19 @@ int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked)
 	return err;
 }
 
+int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
+		     struct umfs_kmod_extend *out)
+{
+	struct umfs_kmod_extend req = { .ino = ino, .generation = gen, .first = first,
+					.count = count };
+	int err;
+
+	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_EXTEND, &req);
+	if (!err && out)
+		*out = req;
+	return err;
+}
+
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st)
 {
 	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, st);

@@ -35,6 +35,10 @@ int umfs_kmod_detach(int fd, void *addr);
 
 /* Unsplices ino everywhere; *revoked (may be NULL): how many attachments. */
 int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked);
+/* EXTEND: fills the holes of file pages [first, first + count); *out gets
+ * the reply (done, allocated, stop_error). */
+int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
+		     struct umfs_kmod_extend *out);
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st);
 
 #ifdef __cplusplus

@@ -119,6 +119,18 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 	return 0;
 }
 
+static int chmod_op(struct umfs_fs *fs, uint64_t ino, const void *arg);
+static int chown_op(struct umfs_fs *fs, uint64_t ino, const void *arg);
+
+/* Issue 7: after a change of mode or owner, attachments made under the old
+ * permissions go (module mode); the next ATTACH checks the new ones. */
+static void attr_op_revoke(struct umfs_fs *fs, uint64_t ino,
+			   int (*op)(struct umfs_fs *, uint64_t, const void *))
+{
+	if (op == chmod_op || op == chown_op)
+		umfs_katt_revoke(fs, ino);
+}
+
 /* Runs op on the inode a path names, in one transaction. */
 static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 			int (*op)(struct umfs_fs *, uint64_t, const void *), const void *arg)
@@ -147,6 +159,8 @@ static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 			err = umfs_tx_commit(fs);
 	}
 	umfs_meta_unlock(fs);
+	if (!err)
+		attr_op_revoke(fs, w->ino, op);
 	free(w);
 	return err;
 }
@@ -201,7 +215,10 @@ static int file_attr_op(struct umfs_file *f, int (*op)(struct umfs_fs *, uint64_
 	err = api_tx_run_begin(f->fs);
 	if (err)
 		return err;
-	return api_tx_run_end(f->fs, op(f->fs, f->ino, arg));
+	err = api_tx_run_end(f->fs, op(f->fs, f->ino, arg));
+	if (!err)
+		attr_op_revoke(f->fs, f->ino, op);
+	return err;
 }
 
 int umfs_fchmod(struct umfs_file *f, mode_t mode)

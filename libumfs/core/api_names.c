@@ -167,6 +167,7 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 		in->nlink--;
 	if (in->nlink > 0)
 		return 0;
+	umfs_katt_revoke(fs, ino); /* issue 7: no attachment outlives the last name */
 	if (umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino)) {
 		err = umfs_inode_free_unused(fs, ino);
 		if (err != -EAGAIN)
@@ -174,6 +175,14 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 	}
 	err = umfs_inode_orphan(fs, ino);
 	return err ? err : 1;
+}
+
+/* After the commit of a change that dropped a link of ino: a second REVOKE
+ * catches an ATTACH that read the inode before the first (module mode). */
+static void revoke_if_unlinked(struct umfs_fs *fs, uint64_t ino)
+{
+	if (ino && (!umfs_inode_live(fs, ino) || umfs_inode(fs, ino)->nlink == 0))
+		umfs_katt_revoke(fs, ino);
 }
 
 static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
@@ -237,6 +246,8 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 out:
 	umfs_meta_unlock(fs);
 	umfs_walk_put(w);
+	if (!err)
+		revoke_if_unlinked(fs, ino);
 	if (!err)
 		api_reclaim_if_unused(fs, victim);
 	return err;
@@ -568,6 +579,8 @@ out:
 out_free:
 	free(r.wo);
 	free(r.wn);
+	if (!err && !(flags & RENAME_EXCHANGE))
+		revoke_if_unlinked(fs, r.dst);
 	if (!err)
 		api_reclaim_if_unused(fs, victim);
 	return err;

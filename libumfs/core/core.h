@@ -690,5 +690,11 @@ ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *
 /* REVOKE ino in every process (module mode only): before and after the
  * core frees its pages or table pages (truncate, punch, copy-on-write). */
 void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino);
+/* Vnode write lock held, meta lock not. Module mode: the module allocates
+ * zeroed pages for the holes of file pages [first, last] and links them
+ * (EXTEND); *done pages from first are then present. -ENODEV in software
+ * mode, where the core allocates itself. */
+int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+		     uint64_t *done);
 
 #endif /* UMFS_CORE_H */

@@ -219,9 +219,16 @@ static int file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t
 	struct file_map m = {
 		.first = first, .last = last, .size = in->size, .flags = UMFS_PTMAP_ZERO,
 	};
-	uint64_t pg = first;
+	uint64_t pg = first, done;
 	int err = 0, cerr;
 
+	if (fs->pm.kmod) { /* issue 7: the module allocates, zeroed */
+		while (pg <= last && !err) {
+			err = umfs_kmod_fill_holes(fs, (uint64_t)(in - fs->inodes), pg, last, &done);
+			pg += err ? 0 : done;
+		}
+		return err;
+	}
 	while (pg <= last && !err) {
 		uint64_t from = pg;
 
@@ -335,6 +342,13 @@ static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
 	int err, cerr;
 
 	w->map.nfresh = 0;
+	if (fs->pm.kmod) { /* issue 7: the module allocates (zeroed pages) */
+		uint64_t done = 0;
+
+		err = umfs_kmod_fill_holes(fs, w->ino, pg, w->map.last, &done);
+		*stop = UMFS_MAX(pos, UMFS_MIN(w->end, pg_off(pg + done)));
+		return err;
+	}
 	umfs_meta_lock(fs);
 	err = umfs_tx_begin(fs);
 	if (err) {

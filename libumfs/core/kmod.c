@@ -375,6 +375,36 @@ void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 	kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_REVOKE, &req); /* REVOKE needs no mm of ours */
 }
 
+int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+		     uint64_t *done)
+{
+	struct umfs_kmod_extend req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.ino = ino;
+	req.generation = umfs_inode(fs, ino)->generation;
+	req.first = first;
+	req.count = last - first + 1;
+	/* the meta lock keeps every user-space allocator (all processes) out
+	 * of the bitmap while the module changes it */
+	umfs_meta_lock(fs);
+	err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_EXTEND, &req);
+	if (!err && req.allocated) {
+		fs->free_pages -= UMFS_MIN(req.allocated, fs->free_pages);
+		fs->share_changed = true;
+	}
+	umfs_meta_unlock(fs);
+	if (err)
+		return err;
+	*done = req.done;
+	if (req.done == 0)
+		return req.stop_error ? req.stop_error : -ENOSPC;
+	return 0;
+}
+
 /* A present run through the attachment; a revoked one (SIGBUS) from the
  * pool mapping, and the file attaches anew next time. */
 struct katt_copy {

@@ -281,14 +281,6 @@ static void kt_check_vma_ops(int fd)
 	printf("kmod-func: munmap ok, mprotect EACCES, mremap EINVAL (and unspliced)\n");
 }
 
-static int kt_wait(pid_t pid)
-{
-	int status;
-
-	KT_CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	return status;
-}
-
 /* fork: the child has no mapping and a useless inherited descriptor; it
  * attaches on its own. exec: the attachment goes with the old image. */
 static void kt_check_fork_exec(int fd, const char *self)

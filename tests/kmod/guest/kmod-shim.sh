@@ -106,13 +106,33 @@ for mode in km sw; do
 	[ $mode = sw ] || [ $((r1 - r0)) -ge 2 ] || fail "module mode: only $((r1 - r0)) revokes"
 done
 
-# attachments were made, and none is left
+# chmod and unlink revoke attachments: a shell holds both files open
+# (attached at open), chmod and rm run as other processes, and the shell
+# still reads both whole afterwards (it attaches again, or falls back)
+km -- dd if=/dev/urandom of=/umfs/rv1 bs=64k count=4 2>/dev/null || fail "dd rv1 failed"
+km -- cp /umfs/rv1 /umfs/rv2 || fail "cp rv2 failed"
+want=$(km -- sha256sum /umfs/rv1 | cut -d' ' -f1)
+r0=$(revokes)
+rc=0
+# (GNU programs by path: busybox's static applets would bypass the shim)
+km -- /usr/bin/bash -c 'exec 3</umfs/rv1 4</umfs/rv2
+	/usr/bin/chmod 600 /umfs/rv1 && /usr/bin/rm /umfs/rv2 &&
+	/usr/bin/sha256sum <&3 && /usr/bin/sha256sum <&4' >$T/rv.out 2>&1 || rc=$?
+[ $rc = 0 ] || { cat $T/rv.out; fail "chmod/rm while open failed ($rc)"; }
+got=$(cut -d' ' -f1 $T/rv.out | sort -u)
+r1=$(revokes)
+echo "kmod-shim: chmod and unlink of open files: $((r1 - r0)) attachments revoked"
+[ "$got" = "$want" ] || fail "open files read differently after chmod/unlink: $got"
+[ $((r1 - r0)) -ge 2 ] || fail "chmod and unlink revoked $((r1 - r0)) attachments, want 2"
+
+# attachments were made, appends went through EXTEND, and none is left
 st=$(kmod-shim-io stats)
 echo "kmod-shim: module counters: $st"
 set -- $st
 [ "$2" = 1 ] || fail "pool not mounted in the module"
 [ "$4" = 0 ] || fail "$4 attachments still live"
 [ "$8" -gt 10 ] || fail "only $8 attaches: module mode did not attach"
+[ "${18}" -gt 10 ] || fail "only ${18} EXTEND calls: module mode did not allocate through the module"
 
 # 4 KiB random reads and writes: loads and stores against the software walk
 km -- kmod-shim-io fill /umfs/bench 64 || fail "fill failed"

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,14 @@ static inline int kt_probe(volatile uint64_t *p, int write, uint64_t *val)
 			*val = *p;
 	}
 	return kt_sig;
+}
+
+static inline int kt_wait(pid_t pid)
+{
+	int status;
+
+	KT_CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	return status;
 }
 
 /* ------------------------------------------------------------------ */

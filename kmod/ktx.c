@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktx.c - the module's own metadata transactions, in the pool's journal.
+ *
+ * The module uses the last journal slot (libumfs uses slot 0), with the same
+ * undo protocol and record format as libumfs's journal.c, so that either
+ * side can roll back a transaction the other left behind:
+ *   add:    append a record (old bytes, checksummed, tagged with seq) and
+ *           persist it, with active_seq; only then change the range;
+ *   commit: persist every range a record names, then clear active_seq.
+ * New pages (zeroed tables and data) are persisted as they are made: no
+ * record is needed for memory that was free, because rolling back the
+ * bitmap frees it again. Sequence numbers are reserved in persisted blocks,
+ * so a stale record of an abandoned transaction never matches a new one.
+ * Callers hold umfs_km_pool_rwsem (read) and the pool's alloc mutex.
+ */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/libnvdimm.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+
+#include "umfs_km.h"
+
+#define UMFS_KM_SEQ_RESERVE (1ull << 20)
+
+/* Test hook (kmod-extend crash): a transaction stops before its Nth record
+ * as a power cut would leave it, uncommitted; 0 = off. */
+static unsigned long tx_stop;
+module_param(tx_stop, ulong, 0644);
+MODULE_PARM_DESC(tx_stop, "test hook: stop a transaction before its Nth record (0 = off)");
+
+static u32 umfs_km_rec_csum(const struct umfs_jrec *r, const void *data)
+{
+	u32 c = umfs_km_crc32c(0, r, offsetof(struct umfs_jrec, csum));
+
+	return umfs_km_crc32c(c, data, r->len);
+}
+
+static struct umfs_jslot_hdr *umfs_km_tx_hdr(const struct umfs_km_pool *p)
+{
+	return umfs_km_off_ptr(p, p->kslot_off);
+}
+
+/* Restores the valid records of an active module slot, newest first, and
+ * retires it. For MOUNT: the slot of a transaction a crash interrupted. */
+int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
+{
+	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
+	u8 *slot = (u8 *)h;
+	u32 pos[128], n = 0, at = sizeof(*h);
+	u64 seq = h->active_seq;
+
+	*restored = 0;
+	if (h->magic != UMFS_JSLOT_MAGIC || h->slot != p->kslot)
+		return -EUCLEAN; /* libumfs's recovery reinitialises a bad header */
+	if (!seq)
+		return 0;
+	while (n < ARRAY_SIZE(pos) && at + sizeof(struct umfs_jrec) <= p->kslot_size) {
+		const struct umfs_jrec *r = (const void *)(slot + at);
+
+		if (r->seq != seq || r->len > p->kslot_size - at - sizeof(*r) ||
+		    r->csum != umfs_km_rec_csum(r, r + 1))
+			break; /* torn tail: its range was never touched */
+		if (r->off < p->inode_off || r->off > p->pool_size ||
+		    r->len > p->pool_size - r->off)
+			return -EUCLEAN; /* the module only saves inodes, bitmaps, tables */
+		pos[n++] = at;
+		at += ALIGN(sizeof(*r) + r->len, 8);
+	}
+	if (n == ARRAY_SIZE(pos))
+		return -EUCLEAN; /* more than an EXTEND ever writes */
+	while (n--) {
+		const struct umfs_jrec *r = (const void *)(slot + pos[n]);
+		void *dst = umfs_km_off_ptr(p, r->off);
+
+		memcpy(dst, r + 1, r->len);
+		arch_wb_cache_pmem(dst, r->len);
+		(*restored)++;
+	}
+	wmb();
+	if (h->next_seq <= seq)
+		h->next_seq = seq + 1;
+	WRITE_ONCE(h->active_seq, 0);
+	umfs_km_persist(h, sizeof(*h));
+	p->kseq = p->kseq_limit = h->next_seq;
+	return 0;
+}
+
+int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p)
+{
+	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
+
+	if (h->magic != UMFS_JSLOT_MAGIC || h->slot != p->kslot || h->active_seq)
+		return -EUCLEAN; /* a transaction nobody rolled back: recovery first */
+	if (p->kseq >= p->kseq_limit) {
+		/* another mount of the pool may have used seqs since */
+		p->kseq = max(p->kseq, h->next_seq);
+		p->kseq_limit = p->kseq + UMFS_KM_SEQ_RESERVE;
+		WRITE_ONCE(h->next_seq, p->kseq_limit);
+		umfs_km_persist(h, sizeof(*h));
+	}
+	memset(tx, 0, sizeof(*tx));
+	tx->p = p;
+	tx->hdr = h;
+	tx->seq = ++p->kseq;
+	tx->used = sizeof(*h);
+	return 0;
+}
+
+u32 umfs_km_tx_room(const struct umfs_km_tx *tx)
+{
+	return tx->p->kslot_size - tx->used;
+}
+
+/* Saves [off, off + len) of the pool and makes the record durable. */
+int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
+{
+	struct umfs_km_pool *p = tx->p;
+	u32 need = ALIGN(sizeof(struct umfs_jrec) + len, 8);
+	struct umfs_jrec *r;
+
+	if (need > umfs_km_tx_room(tx))
+		return -ENOSPC;
+	if (tx_stop && tx->nrecs + 1 == READ_ONCE(tx_stop))
+		return -EINTR;
+	r = (struct umfs_jrec *)((u8 *)tx->hdr + tx->used);
+	r->seq = tx->seq;
+	r->off = off;
+	r->len = len;
+	memcpy(r + 1, umfs_km_off_ptr(p, off), len);
+	r->csum = umfs_km_rec_csum(r, r + 1);
+	arch_wb_cache_pmem(r, sizeof(*r) + len);
+	if (tx->hdr->active_seq != tx->seq) {
+		WRITE_ONCE(tx->hdr->active_seq, tx->seq);
+		arch_wb_cache_pmem(&tx->hdr->active_seq, sizeof(u64));
+	}
+	wmb(); /* the record is durable before the caller changes the range */
+	tx->used += need;
+	tx->nrecs++;
+	return 0;
+}
+
+/* Persists every saved range (they hold the new bytes now), then retires
+ * the transaction: from that fence on it is durable. */
+void umfs_km_tx_commit(struct umfs_km_tx *tx)
+{
+	const u8 *slot = (const u8 *)tx->hdr;
+	u32 at = sizeof(struct umfs_jslot_hdr), i;
+
+	if (!tx->nrecs)
+		return;
+	for (i = 0; i < tx->nrecs; i++) {
+		const struct umfs_jrec *r = (const void *)(slot + at);
+
+		arch_wb_cache_pmem(umfs_km_off_ptr(tx->p, r->off), r->len);
+		at += ALIGN(sizeof(*r) + r->len, 8);
+	}
+	wmb();
+	WRITE_ONCE(tx->hdr->active_seq, 0);
+	umfs_km_persist(&tx->hdr->active_seq, sizeof(u64));
+}

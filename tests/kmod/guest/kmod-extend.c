@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmod-extend.c - tests of EXTEND, the module's allocation of pages for a
+ * file (docs/kmod.md), in the guest.
+ *
+ *   kmod-extend create DEV   the files, through the C API (before MOUNT)
+ *   kmod-extend check DEV    growth from empty to height 3, zeroed pages,
+ *                            exact page counts, refusals, permissions
+ *   kmod-extend crash DEV    EXTEND cut short before each of its records
+ *                            (tx_stop), MOUNT's rollback: the file and the
+ *                            bitmap as before, every time
+ *   kmod-extend enospc DEV   fills the pool: partial progress, then ENOSPC
+ *
+ * What the module wrote is read back through attachments and through
+ * root's mapping of the pool (the media itself); fsck.umfs checks the whole
+ * pool afterwards (kmod-extend.sh).
+ */
+#define _GNU_SOURCE
+#include <grp.h>
+#include <inttypes.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kmod-util.h"
+#include "umfs_format.h"
+
+static const char *dev;
+
+static int ke_create(void)
+{
+	static const struct { const char *path; mode_t mode; unsigned tag; } files[] = {
+		{ "/e1", 0644, 0 }, { "/e2", 0644, 0 }, { "/e3", 0644, 0 },
+		{ "/any", 0666, 0 }, { "/ro", 0644, 9 },
+	};
+	char buf[4096];
+	struct umfs_fs *fs;
+	struct umfs_file *f;
+
+	KT_EXPECT(umfs_mount(dev, 0, &fs), 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		KT_EXPECT(umfs_open(fs, files[i].path, O_CREAT | O_TRUNC | O_RDWR, files[i].mode, &f),
+			  0);
+		if (files[i].tag) {
+			kt_fill(buf, sizeof(buf), files[i].tag, 0);
+			KT_EXPECT(umfs_pwrite(f, buf, sizeof(buf), 0), (long)sizeof(buf));
+		}
+		KT_EXPECT(umfs_fchmod(f, files[i].mode), 0);
+		KT_EXPECT(umfs_close(f), 0);
+	}
+	KT_EXPECT(umfs_mkdir(fs, "/d", 0755), 0);
+	KT_EXPECT(umfs_unmount(fs), 0);
+	printf("kmod-extend: created /e1 /e2 /e3 /any /ro /d\n");
+	return 0;
+}
+
+/* Root's mapping of the pool: the media the module writes. */
+struct ke_pool {
+	char *m;
+	uint64_t size;
+	const struct umfs_superblock *sb;
+};
+
+static struct ke_pool ke_pool_map(int fd)
+{
+	struct ke_pool p;
+	char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
+
+	KT_CHECK(m != MAP_FAILED, "pool map: %s", strerror(errno));
+	p.size = ((const struct umfs_superblock *)m)->pool_size;
+	munmap(m, 4096);
+	p.m = mmap(NULL, p.size, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
+	KT_CHECK(p.m != MAP_FAILED, "pool map: %s", strerror(errno));
+	p.sb = (const struct umfs_superblock *)p.m;
+	return p;
+}
+
+static void ke_pool_unmap(struct ke_pool *p)
+{
+	KT_EXPECT(munmap(p->m, p->size), 0);
+}
+
+static const struct umfs_inode *ke_inode(const struct ke_pool *p, uint64_t ino)
+{
+	return (const struct umfs_inode *)(p->m + p->sb->inode_off + ino * sizeof(struct umfs_inode));
+}
+
+/* Pages in use according to the page bitmap. */
+static uint64_t ke_used_pages(const struct ke_pool *p)
+{
+	const uint64_t *bm = (const uint64_t *)(p->m + p->sb->pbitmap_off);
+	uint64_t used = 0;
+
+	for (uint64_t i = 0; i < p->sb->data_pages; i++)
+		used += (bm[i / 64] >> (i % 64)) & 1;
+	return used;
+}
+
+/* A copy of the bitmap, to compare before and after a rolled-back call. */
+static uint64_t *ke_bitmap_copy(const struct ke_pool *p)
+{
+	size_t len = (p->sb->data_pages + 63) / 64 * 8;
+	uint64_t *c = malloc(len);
+
+	KT_CHECK(c, "malloc");
+	memcpy(c, p->m + p->sb->pbitmap_off, len);
+	return c;
+}
+
+static struct umfs_kmod_extend ke_extend(int fd, const struct kt_id *id, uint64_t first,
+					 uint64_t count)
+{
+	struct umfs_kmod_extend r;
+	int err = umfs_kmod_extend(fd, id->ino, id->gen, first, count, &r);
+
+	KT_CHECK(!err, "EXTEND [%" PRIu64 ", +%" PRIu64 "): %s", first, count, strerror(-err));
+	return r;
+}
+
+/* Every page of [first, first + n) reads as zero through the attachment at
+ * a, and takes a store; the page after it (if hole) is SIGBUS. */
+static void ke_probe_pages(volatile uint64_t *a, uint64_t first, uint64_t n, unsigned tag)
+{
+	uint64_t v;
+
+	for (uint64_t pg = first; pg < first + n; pg++) {
+		volatile uint64_t *w = a + pg * 512 + (pg % 511);
+
+		KT_CHECK(kt_probe(w, 0, &v) == 0, "page %" PRIu64 " not present", pg);
+		KT_CHECK(v == 0 || v == kt_word(tag, pg * 4096), "page %" PRIu64 " not zeroed: %#" PRIx64,
+			 pg, v);
+		v = kt_word(tag, pg * 4096);
+		KT_CHECK(kt_probe(w, 1, &v) == 0, "store to page %" PRIu64, pg);
+	}
+}
+
+static void ke_expect_hole(volatile uint64_t *a, uint64_t pg)
+{
+	uint64_t v;
+
+	KT_CHECK(kt_probe(a + pg * 512, 0, &v) == SIGBUS, "page %" PRIu64 " should be a hole", pg);
+}
+
+static void ke_check_growth(int fd)
+{
+	struct kt_id id = kt_lookup(dev, "/e1");
+	struct ke_pool p = ke_pool_map(fd);
+	const struct umfs_inode *in = ke_inode(&p, id.ino);
+	const uint64_t far = (KT_GIB >> 12) + 5; /* past the first GiB: height 3 */
+	struct umfs_kmod_extend r;
+	uint64_t used0 = ke_used_pages(&p), v;
+	void *addr;
+	size_t len;
+
+	KT_CHECK(in->pt_root == 0 && in->blocks == 0, "/e1 is not empty");
+	/* one page: the data page is the root (height 0) */
+	r = ke_extend(fd, &id, 0, 1);
+	KT_CHECK(r.done == 1 && r.allocated == 1 && !r.stop_error, "EXTEND 0+1: done %llu alloc %llu",
+		 (unsigned long long)r.done, (unsigned long long)r.allocated);
+	KT_CHECK(in->pt_height == 0 && in->pt_root && in->blocks == 1, "height %u blocks %llu",
+		 in->pt_height, (unsigned long long)in->blocks);
+	/* 600 more: two levels grown, a second level-1 table for pages 512.. */
+	r = ke_extend(fd, &id, 1, 600);
+	KT_CHECK(r.done == 600 && r.allocated == 603, "EXTEND 1+600: done %llu alloc %llu (want 603)",
+		 (unsigned long long)r.done, (unsigned long long)r.allocated);
+	KT_CHECK(in->pt_height == 2 && in->blocks == 604, "height %u blocks %llu", in->pt_height,
+		 (unsigned long long)in->blocks);
+	/* what is present already costs nothing */
+	r = ke_extend(fd, &id, 0, 601);
+	KT_CHECK(r.done == 601 && r.allocated == 0, "EXTEND again: alloc %llu",
+		 (unsigned long long)r.allocated);
+	/* sparse, past 1 GiB: height 3 (a new top, a level-2 and a level-1 table) */
+	r = ke_extend(fd, &id, far, 2);
+	KT_CHECK(r.done == 2 && r.allocated == 5, "EXTEND far: done %llu alloc %llu (want 5)",
+		 (unsigned long long)r.done, (unsigned long long)r.allocated);
+	KT_CHECK(in->pt_height == 3 && in->blocks == 609, "height %u blocks %llu", in->pt_height,
+		 (unsigned long long)in->blocks);
+	KT_CHECK(ke_used_pages(&p) == used0 + 609, "bitmap: %llu pages taken, want 609",
+		 (unsigned long long)(ke_used_pages(&p) - used0));
+
+	/* the tree the module built is what an attachment maps: zeroed pages
+	 * where it allocated, holes elsewhere */
+	KT_EXPECT(umfs_kmod_attach(fd, id.ino, id.gen, O_RDWR, 2 * KT_GIB, &addr, &len, NULL), 0);
+	ke_probe_pages(addr, 0, 601, 11);
+	ke_expect_hole(addr, 601);
+	ke_expect_hole(addr, far - 1);
+	ke_probe_pages(addr, far, 2, 11);
+	ke_expect_hole(addr, far + 2);
+	/* and the stores are in the pages the pool's tables name */
+	KT_CHECK(kt_probe((volatile uint64_t *)addr + 600 * 512 + 600 % 511, 0, &v) == 0 &&
+		 v == kt_word(11, 600 * 4096), "page 600 lost its store");
+	KT_EXPECT(umfs_kmod_detach(fd, addr), 0);
+	ke_pool_unmap(&p);
+	printf("kmod-extend: empty -> height 0 -> 2 -> 3, 609 pages (tables counted exactly), "
+	       "zeroed, holes kept\n");
+}
+
+static void ke_check_refusals(int fd)
+{
+	struct kt_id id = kt_lookup(dev, "/e1"), d = kt_lookup(dev, "/d");
+	struct umfs_kmod_extend r = { .ino = id.ino, .generation = id.gen, .first = 0, .count = 1,
+				      .flags = 1 };
+	struct umfs_kmod_extend out;
+
+	KT_EXPECT(umfs_kmod_extend(fd, id.ino, id.gen + 1, 0, 1, &out), -ESTALE);
+	KT_EXPECT(umfs_kmod_extend(fd, d.ino, d.gen, 0, 1, &out), -EISDIR);
+	KT_EXPECT(umfs_kmod_extend(fd, id.ino, id.gen, (UMFS_MAX_FILE_SIZE >> 12) - 1, 2, &out),
+		  -EFBIG);
+	KT_EXPECT(umfs_kmod_extend(fd, 0, 0, 0, 1, &out), -ESTALE);
+	KT_CHECK(ioctl(fd, UMFS_KMOD_IOC_EXTEND, &r) == -1 && errno == EINVAL, "flags accepted");
+	printf("kmod-extend: stale generation, directory, past 512 GiB, inode 0, flags refused\n");
+}
+
+/* uid 65534: EACCES without write permission; with it, EBUSY while root
+ * maps the pool (its libumfs allocates too), allowed when nobody does. */
+static void ke_check_unprivileged(int fd)
+{
+	struct kt_id ro = kt_lookup(dev, "/ro"), any = kt_lookup(dev, "/any");
+	struct ke_pool p;
+
+	for (int round = 0; round < 2; round++) {
+		pid_t pid;
+		int status;
+
+		if (round == 0)
+			p = ke_pool_map(fd);
+		pid = fork();
+		KT_CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			struct umfs_kmod_extend out;
+			int cfd;
+
+			kt_name = "kmod-extend (uid 65534)";
+			KT_EXPECT(setgroups(0, NULL), 0);
+			KT_EXPECT(setgid(65534), 0);
+			KT_EXPECT(setuid(65534), 0);
+			KT_EXPECT(umfs_kmod_open(&cfd), 0);
+			KT_EXPECT(umfs_kmod_extend(cfd, ro.ino, ro.gen, 1, 1, &out), -EACCES);
+			KT_EXPECT(umfs_kmod_extend(cfd, any.ino, any.gen, 0, 3, &out),
+				  round == 0 ? -EBUSY : 0);
+			KT_CHECK(round == 0 || (out.done == 3 && out.allocated == 4),
+				 "unprivileged EXTEND: done %llu", (unsigned long long)out.done);
+			exit(0);
+		}
+		status = kt_wait(pid);
+		KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged child failed");
+		if (round == 0)
+			ke_pool_unmap(&p);
+	}
+	printf("kmod-extend: uid 65534 refused without write permission and while root maps "
+	       "the pool; allowed otherwise\n");
+}
+
+static int ke_check(void)
+{
+	int fd;
+
+	kt_probe_setup();
+	KT_EXPECT(umfs_kmod_open(&fd), 0);
+	KT_CHECK(kt_stats(fd).abi_version == UMFS_KMOD_ABI_VERSION, "ABI version");
+	ke_check_growth(fd);
+	ke_check_refusals(fd);
+	ke_check_unprivileged(fd);
+	KT_CHECK(kt_stats(fd).live == 0, "attachments left");
+	umfs_kmod_close(fd);
+	return 0;
+}
+
+static void ke_set_tx_stop(unsigned long n)
+{
+	FILE *f = fopen("/sys/module/umfs/parameters/tx_stop", "w");
+
+	KT_CHECK(f, "tx_stop: %s", strerror(errno));
+	fprintf(f, "%lu\n", n);
+	KT_CHECK(fclose(f) == 0, "tx_stop write");
+}
+
+/*
+ * An EXTEND of 1,100 pages of the empty /e2 (root, three level-1 tables,
+ * runs of data pages), cut short before its Nth record for N = 1, 2, ...
+ * as a crash would leave it: the slot active, the changes since the last
+ * record in place. MOUNT must roll it back: /e2 empty again and the bitmap
+ * exactly as before. Ends when a call runs to completion.
+ */
+static int ke_crash(void)
+{
+	struct kt_id id = kt_lookup(dev, "/e2");
+	unsigned n;
+
+	for (n = 1;; n++) {
+		struct umfs_kmod_extend out;
+		struct umfs_inode before;
+		struct ke_pool p;
+		uint64_t *bm;
+		int fd, err;
+
+		KT_CHECK(n < 64, "EXTEND never completed");
+		KT_EXPECT(umfs_kmod_open(&fd), 0);
+		p = ke_pool_map(fd);
+		before = *ke_inode(&p, id.ino);
+		bm = ke_bitmap_copy(&p);
+		ke_pool_unmap(&p);
+		ke_set_tx_stop(n);
+		err = umfs_kmod_extend(fd, id.ino, id.gen, 0, 1100, &out);
+		ke_set_tx_stop(0);
+		if (err == 0) {
+			/* a level-2 root, three level-1 tables */
+			KT_CHECK(out.done == 1100 && out.allocated == 1104, "done %llu allocated %llu",
+				 (unsigned long long)out.done, (unsigned long long)out.allocated);
+			umfs_kmod_close(fd);
+			break;
+		}
+		KT_CHECK(err == -EINTR, "cut at record %u: %s", n, strerror(-err));
+		/* the power cut (before record 1 nothing was changed, nor the
+		 * slot marked): the module refuses to go on, MOUNT recovers */
+		if (n > 1)
+			KT_EXPECT(umfs_kmod_extend(fd, id.ino, id.gen, 0, 1, &out), -EUCLEAN);
+		KT_EXPECT(umfs_kmod_unmount(fd), 0);
+		KT_EXPECT(umfs_kmod_mount(fd, dev, NULL), 0);
+		p = ke_pool_map(fd);
+		KT_CHECK(memcmp(ke_inode(&p, id.ino), &before, 128) == 0,
+			 "cut at record %u: /e2's inode not rolled back", n);
+		KT_CHECK(memcmp(p.m + p.sb->pbitmap_off, bm, (p.sb->data_pages + 63) / 64 * 8) == 0,
+			 "cut at record %u: bitmap not rolled back", n);
+		ke_pool_unmap(&p);
+		free(bm);
+		umfs_kmod_close(fd);
+	}
+	printf("kmod-extend: cut before each of %u records, rolled back at MOUNT every time; "
+	       "then whole\n", n - 1);
+	return n > 3 ? 0 : 1; /* a call of so many pages takes several records */
+}
+
+/* Extends /e3 until the pool is full: every call commits what it did, the
+ * last ones say ENOSPC, and the bitmap is full. */
+static int ke_enospc(void)
+{
+	struct kt_id id = kt_lookup(dev, "/e3");
+	uint64_t pg = 0, total = 0, calls = 0;
+	struct umfs_kmod_extend out;
+	struct ke_pool p;
+	int fd, err;
+
+	KT_EXPECT(umfs_kmod_open(&fd), 0);
+	for (;;) {
+		err = umfs_kmod_extend(fd, id.ino, id.gen, pg, (8 * KT_GIB) >> 12, &out);
+		if (err)
+			break;
+		calls++;
+		pg += out.done;
+		total += out.allocated;
+		if (out.stop_error)
+			KT_CHECK(out.stop_error == -ENOSPC, "stop_error %d", out.stop_error);
+	}
+	KT_CHECK(err == -ENOSPC, "EXTEND ended with %s", strerror(-err));
+	p = ke_pool_map(fd);
+	KT_CHECK(ke_used_pages(&p) == p.sb->data_pages, "ENOSPC with %llu of %llu pages used",
+		 (unsigned long long)ke_used_pages(&p), (unsigned long long)p.sb->data_pages);
+	KT_CHECK(ke_inode(&p, id.ino)->blocks == total, "blocks %llu, allocated %llu",
+		 (unsigned long long)ke_inode(&p, id.ino)->blocks, (unsigned long long)total);
+	ke_pool_unmap(&p);
+	umfs_kmod_close(fd);
+	printf("kmod-extend: pool filled in %llu calls (%llu pages), then ENOSPC\n",
+	       (unsigned long long)calls, (unsigned long long)total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	kt_name = "kmod-extend";
+	if (argc != 3) {
+		fprintf(stderr, "usage: kmod-extend create|check|crash|enospc DEV\n");
+		return 2;
+	}
+	dev = argv[2];
+	if (!strcmp(argv[1], "create"))
+		return ke_create();
+	if (!strcmp(argv[1], "check"))
+		return ke_check();
+	if (!strcmp(argv[1], "crash"))
+		return ke_crash();
+	if (!strcmp(argv[1], "enospc"))
+		return ke_enospc();
+	fprintf(stderr, "kmod-extend: unknown command %s\n", argv[1]);
+	return 2;
+}
