@@ -7,6 +7,7 @@
  *   kmod-shim-io fill FILE MIB            write MIB MiB of a known pattern
  *   kmod-shim-io rand FILE read|write N   N random 4 KiB preads or pwrites;
  *                                         prints "us_per_op X" and a checksum
+ *   kmod-shim-io append FILE N            N 4 KiB appends to a new FILE
  *   kmod-shim-io check FILE               FILE made by fill (>= 4 MiB): reads
  *                                         after fork, after truncates by this
  *                                         and another process (REVOKE), and
@@ -104,6 +105,32 @@ static int rand_io(const char *path, int writing, long n)
 
 /* fill's pattern: the 8-byte word at offset o is o. Checks n bytes read
  * at off; returns the bad offset + 1, or 0. */
+/* N 4 KiB appends to a new file: in module mode each asks EXTEND for its
+ * page. Prints "us_per_op X" and the file's size. */
+static int append_io(const char *path, long n)
+{
+	unsigned char buf[BLK];
+	struct stat st;
+	double t0, t1;
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644);
+
+	if (fd < 0)
+		return perror(path), 1;
+	memset(buf, 0xa5, sizeof(buf));
+	t0 = now_us();
+	for (long i = 0; i < n; i++) {
+		memcpy(buf, &i, sizeof(i));
+		if (write(fd, buf, BLK) != BLK)
+			return perror("write"), 1;
+	}
+	t1 = now_us();
+	if (fstat(fd, &st) < 0 || st.st_size != (off_t)n * BLK)
+		return fprintf(stderr, "%s: size %lld after %ld appends\n", path,
+			       (long long)st.st_size, n), 1;
+	printf("us_per_op %.2f size %lld\n", (t1 - t0) / (double)n, (long long)st.st_size);
+	return close(fd) ? 1 : 0;
+}
+
 static uint64_t bad_word(const unsigned char *buf, ssize_t n, uint64_t off)
 {
 	for (ssize_t i = 0; i + 8 <= n; i += 8) {
@@ -228,6 +255,8 @@ int main(int argc, char **argv)
 		return fill(argv[2], atol(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "rand"))
 		return rand_io(argv[2], !strcmp(argv[3], "write"), atol(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "append"))
+		return append_io(argv[2], atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "check"))
 		return check(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "stats")) {
@@ -252,7 +281,7 @@ int main(int argc, char **argv)
 			return perror("UNMOUNT"), 1;
 		return 0;
 	}
-	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | stats | "
+	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | append FILE N | stats | "
 			"unmount\n");
 	return 2;
 }

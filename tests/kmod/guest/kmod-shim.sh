@@ -146,7 +146,22 @@ for op in read write; do
 	done
 done
 [ "$km_sum" = "$sw_sum" ] || fail "random reads disagree: $km_sum vs $sw_sum"
+# 4 KiB appends: EXTEND per page (module) against the core's own
+# allocation transaction (software); two runs each, order alternated
+app() {
+	local r
+	r=$($1 -- kmod-shim-io append /umfs/app-$1 "$ops") || fail "append ($1) failed"
+	echo "kmod-shim: append $1: $r" >&2
+	echo "$r" | awk '{print $2}'
+}
+km1=$(app km)
+sw1=$(app sw)
+sw2=$(app sw)
+km2=$(app km)
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
+km_app=$(mean "$km1" "$km2") sw_app=$(mean "$sw1" "$sw2")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "UMFS-MEASURE kmod-shim append-4k module_us=$km_app software_us=$sw_app speedup=$(ratio "$sw_app" "$km_app")"
 echo "UMFS-MEASURE kmod-shim randread-4k module_us=$km_read software_us=$sw_read speedup=$(ratio "$sw_read" "$km_read")"
 echo "UMFS-MEASURE kmod-shim randwrite-4k module_us=$km_write software_us=$sw_write speedup=$(ratio "$sw_write" "$km_write")"
 
