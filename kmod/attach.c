@@ -194,7 +194,10 @@ static int umfs_km_att_prepare(struct umfs_kmod_attach *req, struct umfs_km_att 
 
 	if (!p)
 		return -ENODEV;
+	/* EXTEND changes root, height and checksum together under this lock */
+	mutex_lock(&p->alloc_lock);
 	err = umfs_km_inode_get(p, req->ino, &in);
+	mutex_unlock(&p->alloc_lock);
 	if (err == -ENOENT || (!err && in.generation != req->generation))
 		return -ESTALE;
 	if (err)

@@ -194,11 +194,15 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 {
 	struct umfs_km_pool *p = x->p;
 	struct umfs_inode *in = x->in;
-	unsigned int level = in->pt_height, i, j, end;
-	u64 *t = umfs_km_off_ptr(p, in->pt_root), off, first, got, goal;
+	unsigned int level = READ_ONCE(in->pt_height), i, j, end;
+	u64 root = READ_ONCE(in->pt_root), *t, off, first, got, goal;
 	bool huge;
 	int err;
 
+	/* the live inode, as every entry below: checked before it is followed */
+	if (level > 3 || !umfs_km_off_is_data_page(p, root))
+		return -EUCLEAN;
+	t = umfs_km_off_ptr(p, root);
 	*next = pg;
 	if (level == 0) {
 		*next = pg + 1; /* need <= 0: pg is 0, the root data page */
@@ -256,12 +260,15 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 }
 
 /* Makes the tree cover page last, and not empty. */
-static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 first, u64 last)
+static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 last)
 {
 	unsigned int need = umfs_km_height_for(last);
 	u64 off, got, page;
 	int err;
 
+	if (x->in->pt_root && (x->in->pt_height > 3 ||
+			       !umfs_km_off_is_data_page(x->p, x->in->pt_root)))
+		return -EUCLEAN; /* the live inode: checked before it is used */
 	if (!x->in->pt_root) {
 		if (need == 0) { /* a one-page file: the root is its data page */
 			err = umfs_km_alloc_run(x, x->p->kcursor, 1, &page, &got);
@@ -292,7 +299,7 @@ static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done
 
 	err = umfs_km_ext_save_inode(x);
 	if (!err)
-		err = umfs_km_ext_cover(x, first, last);
+		err = umfs_km_ext_cover(x, last);
 	while (!err && pg <= last) {
 		if (umfs_km_tx_room(&x->tx) < UMFS_KM_EXT_STEP_ROOM ||
 		    x->tx.nrecs > UMFS_KM_EXT_MAX_RECS)
