@@ -10,6 +10,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 build=$1
 start=$(date +%s)
 step() {
@@ -27,11 +28,7 @@ step_or_skip() {
 	[ $rc -eq 77 ] && { echo "=== skipped: $*"; return 0; }
 	[ $rc -eq 0 ] || exit $rc
 }
-again=smoke
-for f in "$here"/guest/kmod-*.sh; do
-	name=$(basename "$f" .sh)
-	[ -f "$f" ] && [ "$name" != kmod-bench ] && again="$again,$name"
-done
+again=$(default_tests "$here" | tr ',' '\n' | grep -vx kmod-bench | paste -sd, -)
 step "$here/run.sh" --build "$build" --smp 2
 step "$here/run.sh" --build "$build" --smp 4 --pti --tests "$again" --append umfs.cycles=20000
 step "$here/powercut.sh" --build "$build" --rounds 3

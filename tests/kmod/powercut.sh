@@ -88,7 +88,7 @@ t0=$(date +%s)
 
 [ $kmod -eq 0 ] || [ -f "$src/kmod/Kbuild" ] || [ -f "$src/kmod/Makefile" ] ||
 	skip "--kmod: kmod/ has no Kbuild or Makefile, no module to test"
-prepare_guest "$src" "$build" "$kver" "$tmp"
+prepare_guest "$src" "$build" "$kver" "$tmp" powercut
 [ $kmod -eq 0 ] || [ -n "$MODULE" ] || die "FAIL: --kmod but no umfs.ko was built"
 truncate -s 2G "$pool"
 accel=$(pick_accel "$kver" "$work/accel")
