@@ -118,7 +118,17 @@ for name in $tests; do
 	: >"$log"
 	(cd /tmp && exec setsid "$script") >"$log" 2>&1 </dev/null &
 	pid=$!
-	tail -f "$log" &
+	# GNU tail (busybox sh would run its own applet): with --pid it reads
+	# the log once more after the test is gone, then exits. Busybox's tail
+	# polls every second and had to be killed, which lost the test's last
+	# lines (its results) when they came in that second.
+	gnutail=0
+	if [ -x /usr/bin/tail ]; then
+		/usr/bin/tail -f -s 0.2 --pid="$pid" "$log" &
+		gnutail=1
+	else
+		tail -f "$log" &
+	fi
 	tailpid=$!
 	# the watchdog kills the test's whole session when time is up
 	rm -f /tmp/timed-out
@@ -128,9 +138,17 @@ for name in $tests; do
 	wait "$pid" || rc=$?
 	kill "$wdpid" 2>/dev/null || true
 	[ -e /tmp/timed-out ] && rc=124
-	sleep 0.2 # let tail copy the last lines
-	kill "$tailpid" 2>/dev/null || true
-	wait "$tailpid" 2>/dev/null || true
+	if [ $gnutail -eq 1 ]; then
+		# it exits by itself within 0.2 s; the kill only guards a hang
+		(sleep 5; kill "$tailpid") 2>/dev/null &
+		guard=$!
+		wait "$tailpid" 2>/dev/null || true
+		kill "$guard" 2>/dev/null || true
+	else
+		sleep 1.2 # one poll of busybox's tail
+		kill "$tailpid" 2>/dev/null || true
+		wait "$tailpid" 2>/dev/null || true
+	fi
 	why=$(grep -v '^UMFS-MEASURE' "$log" | grep . | tail -n 1 | cut -c1-200)
 	secs=$(($(date +%s) - start))
 	case "$rc" in

@@ -142,12 +142,26 @@ check_console() {
 	return $bad
 }
 
+# The guest tests run when none are named: smoke and every guest/kmod-*.sh
+# but those whose header has a line "# kmod-test: by name only" (heavy ones,
+# such as kmod-fio, which needs fio in the image: see mkinitramfs.sh).
+default_tests() {
+	local dir=$1 f list=smoke
+	for f in "$dir"/guest/kmod-*.sh; do
+		[ -f "$f" ] || continue
+		grep -q '^# kmod-test: by name only' "$f" && continue
+		list="$list,$(basename "$f" .sh)"
+	done
+	echo "$list"
+}
+
 # Builds what the guest boots, into TMP (per run, so that runs sharing a
 # build directory do not trample each other): umfs.ko when kmod/ has a
-# Kbuild or Makefile (FAIL loudly if it does not build), and the initramfs.
-# Sets INITRD and MODULE (empty without a module).
+# Kbuild or Makefile (FAIL loudly if it does not build), and the initramfs
+# for the comma-separated guest TESTS. Sets INITRD and MODULE (empty
+# without a module).
 prepare_guest() {
-	local src=$1 build=$2 kver=$3 tmp=$4 ksrc
+	local src=$1 build=$2 kver=$3 tmp=$4 tests=$5 ksrc
 	MODULE=""
 	if [ -f "$src/kmod/Kbuild" ] || [ -f "$src/kmod/Makefile" ]; then
 		# built from a copy: no objects land in kmod/, and a concurrent
@@ -166,7 +180,7 @@ prepare_guest() {
 	fi
 	INITRD="$tmp/initramfs.gz"
 	"$(dirname "${BASH_SOURCE[0]}")/mkinitramfs.sh" --kver "$kver" \
-		${MODULE:+--module "$MODULE"} --out "$INITRD" "$build"
+		${MODULE:+--module "$MODULE"} --tests "$tests" --out "$INITRD" "$build"
 }
 
 # Appends the files of directory DIR to the initramfs BASE, written to OUT:

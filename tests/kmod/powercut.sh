@@ -10,14 +10,20 @@
 #
 #   --rounds N  power cuts (default 3); N+1 boots in all
 #   --seed S    seed of the random delays (default: random; printed)
-#   --kmod      the workload in the module's mode (guest tests get
-#               umfs.kmod=1; needs kmod/ to build)
-#   --pool-on P where the pool lives (default ext4-dax):
+#   --kmod      module mode: umfs.ko loaded, the pool on /dev/pmemN (the
+#               default and only --pool-on then), work and verify under
+#               `umfs-run --kmod on`, so libumfs maps the pool through
+#               /dev/umfs (the media, flushed as persistent memory) and files
+#               through attachments; each verify MOUNTs the crashed pool in
+#               the module, which validates every table. Skipped (77) when
+#               kmod/ has nothing to build.
+#   --pool-on P where the pool lives (default ext4-dax; fsdax with --kmod):
 #               ext4-dax  a file on ext4 -o dax on the NVDIMM (fsdax): libpmem
 #                         maps it with MAP_SYNC, stores reach the NVDIMM
-#               fsdax     /dev/pmemN itself: a mapping of a block device goes
-#                         through the guest's page cache, and msync writes
-#                         pages back in any order, which no undo log survives
+#               fsdax     /dev/pmemN itself: in software mode a mapping of a
+#                         block device goes through the guest's page cache,
+#                         and msync writes pages back in any order, which no
+#                         undo log survives (expected to fail without --kmod)
 #
 # Each boot gets the expectations gathered so far in a small cpio appended to
 # the initramfs (/etc/umfs/powercut.expect). Exit 0 pass, 1 fail, 77 skip.
@@ -27,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 
-rounds=3 smp=2 seed="" build="$src/build" keep=0 kmod=0 pool_on=ext4-dax
+rounds=3 smp=2 seed="" build="$src/build" keep=0 kmod=0 pool_on=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -37,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1; shift ;;
 	--kmod) kmod=1; shift ;;
 	--pool-on) pool_on=$2; shift 2 ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -47,7 +53,14 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 kver=$(guest_kver) || skip "no Debian 6.1 kernel image in /boot with modules in /lib/modules"
 [ -n "$seed" ] || seed=$(( $(od -An -N2 -tu2 /dev/urandom) ))
 RANDOM=$seed
-case "$pool_on" in
+# Module mode maps only pmem block devices through /dev/umfs; a pool file
+# on ext4 would quietly stay in software mode and test nothing of it.
+if [ $kmod -eq 1 ]; then
+	[ "$pool_on" != ext4-dax ] ||
+		die "--kmod needs the pool on the device: module mode maps /dev/pmemN through /dev/umfs, a pool file on ext4-dax stays in software mode (drop --pool-on or give --pool-on fsdax)"
+	pool_on=fsdax
+fi
+case "${pool_on:=ext4-dax}" in
 ext4-dax) guest_args="umfs.ndmode=fsdax umfs.pcpool=ext4" ;;
 fsdax) guest_args="umfs.ndmode=fsdax umfs.pcpool=dev" ;;
 *) die "--pool-on: ext4-dax or fsdax" ;;
@@ -73,17 +86,37 @@ cleanup() {
 trap cleanup EXIT
 t0=$(date +%s)
 
-prepare_guest "$src" "$build" "$kver" "$tmp"
-[ $kmod -eq 0 ] || [ -n "$MODULE" ] || die "FAIL: --kmod but kmod/ has nothing to build"
+[ $kmod -eq 0 ] || [ -f "$src/kmod/Kbuild" ] || [ -f "$src/kmod/Makefile" ] ||
+	skip "--kmod: kmod/ has no Kbuild or Makefile, no module to test"
+prepare_guest "$src" "$build" "$kver" "$tmp" powercut
+[ $kmod -eq 0 ] || [ -n "$MODULE" ] || die "FAIL: --kmod but no umfs.ko was built"
 truncate -s 2G "$pool"
 accel=$(pick_accel "$kver" "$work/accel")
-echo "kmod-test: power cut, kernel $kver, accel $accel, smp $smp, pool on $pool_on, $rounds rounds, seed $seed"
+mode="software mode"
+[ $kmod -eq 0 ] || mode="module mode"
+echo "kmod-test: power cut, kernel $kver, accel $accel, smp $smp, pool on $pool_on, $mode, $rounds rounds, seed $seed"
 
 : >"$tmp/state"
 failed() {
 	cp "$1" "$work/console-powercut-failed.log"
 	echo "kmod-test: FAIL: $2 (console in $work/console-powercut-failed.log)" >&2
 	exit 1
+}
+
+# The mode the guest's umfs-run reported: it must be the one asked for (the
+# guest checks too; this keeps a wrong guest from passing quietly).
+check_mode() {
+	local want="user space (software walk)"
+	[ $kmod -eq 0 ] || want="kernel module (attach)"
+	# (grep the file: grep -q behind a pipe ends early, and pipefail would
+	# count the writer's SIGPIPE as a miss)
+	grep -a -q "^powercut: umfs-run: mode: $want" "$1" ||
+		failed "$1" "boot $2: the guest's umfs-run never said 'mode: $want'"
+	[ $kmod -eq 0 ] && return 0
+	# for the record: what the module's MOUNT checked, and its counters at
+	# the cut (work boots: attaches and revokes made by the workload)
+	tr -d '\r' <"$1" | sed -n "s/^powercut: module mounted /kmod-test: boot $2: MOUNT of /p"
+	tr -d '\r' <"$1" | sed -n "s/^powercut: module counters during work: /kmod-test: boot $2: module at the cut: /p" | tail -n 1
 }
 
 # Folds a console log's complete BEGIN/ACK lines into the state: the last
@@ -107,6 +140,7 @@ for boot in $(seq 0 "$rounds"); do
 	qemu_cmdline "$kver" "$tmp/boot.gz" "$accel" "$smp" "$pool" "" \
 		"umfs.tests=powercut umfs.phase=$phase umfs.round=$boot umfs.kmod=$kmod $guest_args"
 	log="$tmp/console-$boot.log"
+	: >"$log" # there before the loop below greps it
 	"${QEMU[@]}" </dev/null >"$log" 2>&1 &
 	qpid=$!
 	deadline=$(($(date +%s) + 600))
@@ -117,6 +151,7 @@ for boot in $(seq 0 "$rounds"); do
 		wait "$qpid" 2>/dev/null || true
 		qpid=""
 		check_console "$log" powercut || failed "$log" "final verification"
+		check_mode "$log" "$boot"
 		break
 	fi
 
@@ -136,6 +171,7 @@ for boot in $(seq 0 "$rounds"); do
 		failed "$log" "boot $boot: the kernel complained"
 	fi
 	[ "$boot" -eq 0 ] || grep -a -q '^UMFS-PC VERIFIED' "$log" || failed "$log" "boot $boot: no verification"
+	check_mode "$log" "$boot"
 	fold_state "$log"
 	acks=$(tr -d '\r' <"$log" | grep -c '^UMFS-PC ACK .* END$' || true)
 	verified=$(tr -d '\r' <"$log" | sed -n 's/^UMFS-PC VERIFIED \([0-9]*\).*/\1/p')
@@ -143,4 +179,4 @@ for boot in $(seq 0 "$rounds"); do
 done
 
 verified=$(tr -d '\r' <"$log" | sed -n 's/^UMFS-PC VERIFIED \([0-9]*\).*/\1/p')
-echo "kmod-test: power cut: $rounds cuts survived, $verified files verified at the end, $(($(date +%s) - t0)) s"
+echo "kmod-test: power cut ($mode): $rounds cuts survived, $verified files verified at the end, $(($(date +%s) - t0)) s"

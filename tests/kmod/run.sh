@@ -7,7 +7,8 @@
 #          [--dax-size S] [--console]
 #
 #   --tests LIST   comma-separated guest tests (tests/kmod/guest/NAME.sh);
-#                  default: smoke and every kmod-*.sh present
+#                  default: smoke and every kmod-*.sh present but those
+#                  marked "by name only" (kmod-fio: fio makes the image 3x)
 #   --pti          boot with pti=on (page-table isolation)
 #   --keep         keep the NVDIMM backing files and the console log
 #   --build DIR    meson build directory (default: build/ in the tree)
@@ -55,12 +56,7 @@ fi
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 kver=$(guest_kver) || skip "no Debian 6.1 kernel image in /boot with modules in /lib/modules"
 
-if [ -z "$tests" ]; then
-	tests=smoke
-	for f in "$here"/guest/kmod-*.sh; do
-		[ -f "$f" ] && tests="$tests,$(basename "$f" .sh)"
-	done
-fi
+[ -n "$tests" ] || tests=$(default_tests "$here")
 
 work="$build/tests/kmod"
 mkdir -p "$work"
@@ -82,7 +78,7 @@ cleanup() {
 trap cleanup EXIT
 t0=$(date +%s.%N)
 
-prepare_guest "$src" "$build" "$kver" "$tmp"
+prepare_guest "$src" "$build" "$kver" "$tmp" "$tests"
 initrd=$INITRD
 
 if [ -z "$pool" ]; then

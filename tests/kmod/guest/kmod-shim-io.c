@@ -13,6 +13,8 @@
  *                                         and another process (REVOKE), and
  *                                         racing a truncating child
  *   kmod-shim-io stats                    the module's counters
+ *   kmod-shim-io mount DEV                MOUNT, which validates every table;
+ *                                         prints what it checked
  *   kmod-shim-io unmount                  UNMOUNT (EINVAL: nothing mounted)
  */
 #include <errno.h>
@@ -273,6 +275,24 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.extend_pages);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "mount")) {
+		struct umfs_kmod_mount m;
+
+		memset(&m, 0, sizeof(m));
+		if (strlen(argv[2]) >= sizeof(m.path))
+			return fprintf(stderr, "%s: path too long\n", argv[2]), 1;
+		strcpy(m.path, argv[2]);
+		fd = kmod_fd();
+		if (fd < 0)
+			return 1;
+		if (ioctl(fd, UMFS_KMOD_IOC_MOUNT, &m) < 0)
+			return fprintf(stderr, "MOUNT %s: %s\n", argv[2], strerror(errno)), 1;
+		printf("mounted %s: %llu inodes and %llu table pages checked, %llu entries "
+		       "rebased\n",
+		       argv[2], (unsigned long long)m.inodes_checked,
+		       (unsigned long long)m.tables_checked, (unsigned long long)m.rebased);
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[1], "unmount")) {
 		fd = kmod_fd();
 		if (fd < 0)
@@ -281,7 +301,8 @@ int main(int argc, char **argv)
 			return perror("UNMOUNT"), 1;
 		return 0;
 	}
-	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | append FILE N | stats | "
-			"unmount\n");
+	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | "
+			"append FILE N | check FILE | stats | mount DEV | unmount
+");
 	return 2;
 }
