@@ -302,7 +302,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | "
-			"append FILE N | check FILE | stats | mount DEV | unmount
-");
+			"append FILE N | check FILE | stats | mount DEV | unmount\n");
 	return 2;
 }
