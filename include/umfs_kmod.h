@@ -11,6 +11,9 @@
  *   1  MOUNT, UNMOUNT, ATTACH, DETACH, REVOKE, STATS; the pool mapping
  *      (mmap at UMFS_KMOD_POOL_OFFSET).
  *   2  EXTEND; STATS counts extends and extend_pages.
+ *   3  SETATTR (chmod, chown) and FREE (truncate, punch, reclaim): the
+ *      module writes mode, uid and gid and frees pages, revoking first;
+ *      STATS counts setattrs, frees and freed_pages.
  */
 #ifndef UMFS_KMOD_H
 #define UMFS_KMOD_H
@@ -28,7 +31,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 2u
+#define UMFS_KMOD_ABI_VERSION 3u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -118,6 +121,59 @@ struct umfs_kmod_extend {
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_extend) == 64, "extend size");
 
+/* SETATTR `valid` bits */
+#define UMFS_KMOD_SETATTR_MODE 0x1u
+#define UMFS_KMOD_SETATTR_UID 0x2u
+#define UMFS_KMOD_SETATTR_GID 0x4u
+
+/* SETATTR: chmod and chown, as the kernel decides them for the caller's
+ * fsuid, groups and capabilities (chmod: the owner or CAP_FOWNER, and the
+ * setgid bit goes unless the caller is in the file's group or has
+ * CAP_FSETID; a new uid: CAP_CHOWN; a new gid: CAP_CHOWN, or the owner
+ * choosing one of its groups; any chown of a non-directory drops setuid, and
+ * setgid when group-executable). mode, uid, gid and ctime change in one
+ * transaction of the module's journal slot; then every attachment of the
+ * inode is revoked, so the next ATTACH checks the new permissions. While a
+ * pool mapping exists (root's libumfs writes inodes too), CAP_SYS_ADMIN as
+ * well. On return mode, uid and gid hold the inode's new values. */
+struct umfs_kmod_setattr {
+	__u64 ino;        /* in */
+	__u32 generation; /* in: must match the inode's */
+	__u32 valid;      /* in: UMFS_KMOD_SETATTR_* (at least one) */
+	__u32 mode;       /* in: permission bits (07777); out: the whole mode */
+	__u32 uid;        /* in/out */
+	__u32 gid;        /* in/out */
+	__u32 reserved0;
+	__u64 ctime_ns;   /* out: the inode's new ctime */
+	__u64 revoked;    /* out: attachments revoked */
+	__u64 reserved[2];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_setattr) == 64, "setattr size");
+
+/* FREE: the module revokes every attachment of the file, then frees its
+ * pages [first, first + count) in one transaction of its journal slot:
+ * leaves and 2 MiB leaves wholly inside the range, tables left empty, and
+ * root tables the tree no longer needs; a 2 MiB leaf cut by the range is
+ * split, its last dropped page becoming the new table (a free never
+ * allocates). It does not touch size: truncate publishes the new size
+ * first, punch zeroes first, so the pages are garbage when they go. Needs
+ * write permission on the file, and CAP_SYS_ADMIN while a pool mapping
+ * exists. A call may stop early (its journal slot is full): `more` is then
+ * 1 and the caller calls again; what it freed is whole and committed. */
+struct umfs_kmod_free {
+	__u64 ino;         /* in */
+	__u32 generation;  /* in: must match the inode's */
+	__u32 flags;       /* in: 0 */
+	__u64 first;       /* in: first file page */
+	__u64 count;       /* in: pages (clipped to the largest file) */
+	__u64 freed;       /* out: pool pages freed (data and tables) */
+	__u64 revoked;     /* out: attachments revoked */
+	__u32 more;        /* out: 1 when pages of the range may be left */
+	__u32 reserved0;
+	__u64 reserved1;
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_free) == 64, "free size");
+
 /* STATS: counters of the module since it was loaded. */
 struct umfs_kmod_stats {
 	__u32 abi_version; /* UMFS_KMOD_ABI_VERSION */
@@ -134,7 +190,9 @@ struct umfs_kmod_stats {
 	__u64 poolmaps;    /* live vmas mapping the pool (UMFS_KMOD_POOL_OFFSET) */
 	__u64 extends;     /* EXTEND calls that committed */
 	__u64 extend_pages; /* pool pages EXTEND allocated */
-	__u64 reserved[3];
+	__u64 setattrs;    /* SETATTR calls that committed */
+	__u64 frees;       /* FREE calls that committed */
+	__u64 freed_pages; /* pool pages FREE gave back (data and tables) */
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
 
@@ -146,5 +204,7 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
 #define UMFS_KMOD_IOC_REVOKE _IOWR(UMFS_KMOD_IOC_MAGIC, 5, struct umfs_kmod_revoke)
 #define UMFS_KMOD_IOC_STATS _IOR(UMFS_KMOD_IOC_MAGIC, 6, struct umfs_kmod_stats)
 #define UMFS_KMOD_IOC_EXTEND _IOWR(UMFS_KMOD_IOC_MAGIC, 7, struct umfs_kmod_extend)
+#define UMFS_KMOD_IOC_SETATTR _IOWR(UMFS_KMOD_IOC_MAGIC, 8, struct umfs_kmod_setattr)
+#define UMFS_KMOD_IOC_FREE _IOWR(UMFS_KMOD_IOC_MAGIC, 9, struct umfs_kmod_free)
 
 #endif /* UMFS_KMOD_H */

@@ -117,6 +117,32 @@ int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_
 	return err;
 }
 
+int umfs_kmod_setattr(int fd, struct umfs_kmod_setattr *req)
+{
+	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_SETATTR, req);
+}
+
+int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
+		   struct umfs_kmod_free *out)
+{
+	struct umfs_kmod_free req;
+	uint64_t freed = 0, revoked = 0;
+	int err;
+
+	do {
+		req = (struct umfs_kmod_free){ .ino = ino, .generation = gen, .first = first,
+					       .count = count };
+		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_FREE, &req);
+		freed += req.freed;
+		revoked += req.revoked;
+	} while (!err && req.more);
+	req.freed = freed;
+	req.revoked = revoked;
+	if (!err && out)
+		*out = req;
+	return err;
+}
+
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st)
 {
 	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, st);

@@ -39,6 +39,14 @@ int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked);
  * the reply (done, allocated, stop_error). */
 int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
 		     struct umfs_kmod_extend *out);
+/* SETATTR: req holds ino, generation, valid and the new mode/uid/gid; it
+ * gets the reply (the inode's new mode, uid, gid, ctime; revoked). */
+int umfs_kmod_setattr(int fd, struct umfs_kmod_setattr *req);
+/* FREE: frees file pages [first, first + count), calling again while the
+ * module says more; *out (may be NULL) gets the last reply with freed and
+ * revoked summed over the calls. */
+int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
+		   struct umfs_kmod_free *out);
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st);
 
 #ifdef __cplusplus
