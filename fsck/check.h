@@ -250,7 +250,7 @@ int fsck_add_entry(struct fsck *c, uint64_t dir, const char *name, size_t len, u
 /* Pages covered by one entry of a table at level (1: 4 KiB leaves). */
 static inline uint64_t fsck_pt_span(unsigned level)
 {
-	return 1ull << (UMFS_PT_SHIFT * (level - 1));
+	return 1ull << umfs_pt_level_shift(level);
 }
 
 /* Pool offset of file page pg of in, or 0 for a hole or anything odd. */

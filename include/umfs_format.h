@@ -29,6 +29,7 @@ typedef __u8 umfs_u8;
 typedef __u16 umfs_le16;
 typedef __u32 umfs_le32;
 typedef __u64 umfs_le64;
+typedef __u64 umfs_u64;
 #define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #else
 #include <assert.h>
@@ -37,6 +38,7 @@ typedef uint8_t umfs_u8;
 typedef uint16_t umfs_le16;
 typedef uint32_t umfs_le32;
 typedef uint64_t umfs_le64;
+typedef uint64_t umfs_u64;
 #define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #endif
 
@@ -243,6 +245,30 @@ UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, dir) == 128, "inode lin
 #define UMFS_PTE_TABLE_FLAGS 0x67ull
 #define UMFS_PTE_LEAF4K_FLAGS (0x67ull | UMFS_PTE_SPECIAL | UMFS_PTE_NX)
 #define UMFS_PTE_LEAF2M_FLAGS (0x67ull | UMFS_PTE_PSE | UMFS_PTE_DEVMAP | UMFS_PTE_NX)
+
+/* Tree geometry, the same for libumfs and the module (struct umfs_inode:
+ * pt_height). log2 of the file pages one entry of a level-`level` table
+ * covers (level >= 1). */
+static inline unsigned umfs_pt_level_shift(unsigned level)
+{
+	return (level - 1) * UMFS_PT_SHIFT;
+}
+
+/* File pages a tree of height h covers (its one data page at height 0). */
+static inline umfs_u64 umfs_pt_cover(unsigned h)
+{
+	return (umfs_u64)1 << (h * UMFS_PT_SHIFT);
+}
+
+/* Smallest height whose tree covers file page pg. */
+static inline unsigned umfs_pt_height_for(umfs_u64 pg)
+{
+	unsigned h = 0;
+
+	while (pg >= umfs_pt_cover(h))
+		h++;
+	return h;
+}
 
 /* ------------------------------------------------------------------ */
 /* Directories                                                          */

@@ -36,16 +36,6 @@ struct umfs_km_ext {
 	u64 allocated;           /* pages taken from the bitmap */
 };
 
-/* Smallest height whose tree covers file page pg. */
-static unsigned int umfs_km_height_for(u64 pg)
-{
-	unsigned int h = 0;
-
-	while (pg >> (h * UMFS_PT_SHIFT))
-		h++;
-	return h;
-}
-
 static bool umfs_km_page_free(const struct umfs_km_pool *p, u64 page)
 {
 	return page < p->data_pages && !test_bit(page, (unsigned long *)umfs_km_bitmap(p));
@@ -157,7 +147,7 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 		return 0;
 	}
 	while (level > 1) {
-		u64 *slot = &t[(pg >> umfs_km_pt_shift(level)) & (UMFS_PT_ENTRIES - 1)];
+		u64 *slot = &t[(pg >> umfs_pt_level_shift(level)) & (UMFS_PT_ENTRIES - 1)];
 
 		if (!*slot) {
 			err = umfs_km_table_new(x, &off);
@@ -210,7 +200,7 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 /* Makes the tree cover page last, and not empty. */
 static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 last)
 {
-	unsigned int need = umfs_km_height_for(last);
+	unsigned int need = umfs_pt_height_for(last);
 	u64 off, got, page;
 	int err;
 

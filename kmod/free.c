@@ -162,7 +162,7 @@ static int umfs_km_fr_range(struct umfs_km_fr *f, u64 *t, unsigned int level, u6
 static int umfs_km_fr_entry(struct umfs_km_fr *f, u64 *t, unsigned int i, unsigned int level,
 			    u64 base, u64 first, u64 last)
 {
-	u64 span = 1ull << umfs_km_pt_shift(level), off;
+	u64 span = 1ull << umfs_pt_level_shift(level), off;
 	bool whole = first == base && last == base + span - 1, huge;
 	int err;
 
@@ -196,7 +196,7 @@ static int umfs_km_fr_entry(struct umfs_km_fr *f, u64 *t, unsigned int i, unsign
 static int umfs_km_fr_range(struct umfs_km_fr *f, u64 *t, unsigned int level, u64 base,
 			    u64 first, u64 last)
 {
-	unsigned int shift = umfs_km_pt_shift(level);
+	unsigned int shift = umfs_pt_level_shift(level);
 	unsigned int i0 = (unsigned int)((first - base) >> shift);
 	unsigned int i = (unsigned int)((last - base) >> shift) + 1;
 	u64 span = 1ull << shift;
@@ -262,7 +262,7 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 		return 0;
 	if (h > 3 || !umfs_km_off_is_data_page(f->p, root))
 		return -EUCLEAN; /* the live inode: checked before it is followed */
-	cover = 1ull << (h * UMFS_PT_SHIFT);
+	cover = umfs_pt_cover(h);
 	if (first >= cover)
 		return 0;
 	err = umfs_km_op_save_inode(&f->op);

@@ -110,12 +110,6 @@ void umfs_km_ptlock_init(const struct umfs_km_pool *p, u64 off);
  * is a 2 MiB leaf; -EUCLEAN if it is not a valid entry. */
 int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge);
 
-/* log2 of the file pages one entry of a level-`level` table covers. */
-static inline unsigned int umfs_km_pt_shift(unsigned int level)
-{
-	return (level - 1) * UMFS_PT_SHIFT;
-}
-
 static inline u64 *umfs_km_bitmap(const struct umfs_km_pool *p)
 {
 	return umfs_km_off_ptr(p, p->pbitmap_off);

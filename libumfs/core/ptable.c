@@ -36,18 +36,6 @@
 /* Journal bytes commit uses per bitmap word when it applies a deferred free. */
 #define PT_FREE_WORD_COST UMFS_ALIGN_UP(sizeof(struct umfs_jrec) + sizeof(uint64_t), 8)
 
-/* log2 of the pages one entry of a level-`level` table covers. */
-static inline unsigned pt_shift(unsigned level)
-{
-	return (level - 1) * UMFS_PT_SHIFT;
-}
-
-/* Pages a tree of height h covers (1 for height 0). */
-static inline uint64_t pt_cover(unsigned h)
-{
-	return 1ull << (h * UMFS_PT_SHIFT);
-}
-
 static inline uint64_t *pt_child(const struct umfs_fs *fs, uint64_t e)
 {
 	return umfs_off_ptr(fs, umfs_pte_off(fs, e));
@@ -62,16 +50,6 @@ static inline uint64_t pt_entry_page(const struct umfs_fs *fs, uint64_t e)
 static inline bool pt_is_huge(unsigned level, uint64_t e)
 {
 	return level == 2 && (e & UMFS_PTE_PSE);
-}
-
-/* Smallest height whose tree covers file page pg. */
-static unsigned pt_height_for(uint64_t pg)
-{
-	unsigned h = 0;
-
-	while (pg >= pt_cover(h))
-		h++;
-	return h;
 }
 
 static bool pt_table_empty_from(const uint64_t *t, unsigned from)
@@ -115,7 +93,7 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 	uint64_t e;
 
 	if (UMFS_UNLIKELY(!in->pt_root || level > PT_MAX_HEIGHT ||
-			  (pg >> (level * UMFS_PT_SHIFT)) != 0 ||
+			  pg >= umfs_pt_cover(level) ||
 			  in->pt_root > fs->pm.len - UMFS_PAGE_SIZE))
 		goto outside;
 	if (level == 0) {
@@ -125,7 +103,7 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 	}
 	t = umfs_off_ptr(fs, in->pt_root);
 	for (; level > 1; level--) {
-		shift = pt_shift(level);
+		shift = umfs_pt_level_shift(level);
 		e = t[(pg >> shift) & PT_IDX_MASK];
 		if (!e) {
 			if (run)
@@ -229,7 +207,7 @@ static void pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, 
 	unsigned level = in->pt_height;
 
 	for (;;) {
-		f->slot = &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+		f->slot = &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 		if (!*f->slot || level == 1)
 			break;
 		if (level == 2)
@@ -299,7 +277,7 @@ static void pt_fill_link(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
 	for (unsigned k = f->ntables; k-- > 0; level++) {
 		uint64_t *t = umfs_page_ptr(fs, f->tables[k]);
 
-		t[(pg >> pt_shift(level)) & PT_IDX_MASK] = umfs_pte_make(fs, child, flags);
+		t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK] = umfs_pte_make(fs, child, flags);
 		child = umfs_page_off(fs, f->tables[k]);
 		flags = UMFS_PTE_TABLE_FLAGS;
 	}
@@ -337,7 +315,7 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
-	need = pt_height_for(pg);
+	need = umfs_pt_height_for(pg);
 	if (f.huge && !in->pt_root)
 		need = UMFS_MAX(need, 2);
 	else if (f.huge && in->pt_height < 2 && pg < UMFS_PT_ENTRIES)
@@ -390,11 +368,11 @@ uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *i
 	uint64_t *t;
 
 	if (!in->pt_root || h > PT_MAX_HEIGHT || h < level || level < 1 ||
-	    (pg >> (h * UMFS_PT_SHIFT)) != 0 || !umfs_off_is_page(fs, in->pt_root))
+	    pg >= umfs_pt_cover(h) || !umfs_off_is_page(fs, in->pt_root))
 		return NULL;
 	t = umfs_off_ptr(fs, in->pt_root);
 	for (; h > level; h--) {
-		uint64_t e = t[(pg >> pt_shift(h)) & PT_IDX_MASK];
+		uint64_t e = t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK];
 
 		if (!e || pt_is_huge(h, e))
 			return NULL;
@@ -402,7 +380,7 @@ uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *i
 		if (!t)
 			return NULL;
 	}
-	return &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+	return &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 }
 
 uint64_t umfs_pt_lookup_checked(const struct umfs_fs *fs, const struct umfs_inode *in,
@@ -456,7 +434,7 @@ static int pt_split_keep(struct umfs_fs *fs, struct umfs_inode *in, uint64_t *sl
 int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned level,
 		      uint64_t **slotp)
 {
-	unsigned need = UMFS_MAX(pt_height_for(pg), level), h;
+	unsigned need = UMFS_MAX(umfs_pt_height_for(pg), level), h;
 	uint64_t *t, page;
 	int err;
 
@@ -483,7 +461,7 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 	}
 	t = umfs_off_ptr(fs, in->pt_root);
 	for (h = in->pt_height; h > level; h--) {
-		uint64_t *slot = &t[(pg >> pt_shift(h)) & PT_IDX_MASK];
+		uint64_t *slot = &t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK];
 
 		if (!*slot) {
 			err = umfs_tx_add(fs, slot, sizeof(*slot));
@@ -500,7 +478,7 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 		}
 		t = pt_child(fs, *slot);
 	}
-	*slotp = &t[(pg >> pt_shift(level)) & PT_IDX_MASK];
+	*slotp = &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 	return 0;
 }
 
@@ -622,7 +600,7 @@ static int pt_free_range(struct pt_free *f, uint64_t *t, unsigned level, uint64_
 static int pt_free_entry(struct pt_free *f, uint64_t *t, unsigned i, unsigned level,
 			 uint64_t base, uint64_t first, uint64_t last)
 {
-	uint64_t span = 1ull << pt_shift(level);
+	uint64_t span = 1ull << umfs_pt_level_shift(level);
 	bool whole = first == base && last == base + span - 1;
 	uint64_t e = t[i];
 	int err;
@@ -662,7 +640,7 @@ static int pt_free_entry(struct pt_free *f, uint64_t *t, unsigned i, unsigned le
 static int pt_free_range(struct pt_free *f, uint64_t *t, unsigned level, uint64_t base,
 			 uint64_t first, uint64_t last)
 {
-	unsigned shift = pt_shift(level);
+	unsigned shift = umfs_pt_level_shift(level);
 	unsigned i0 = (unsigned)((first - base) >> shift), i = (unsigned)((last - base) >> shift);
 	uint64_t span = 1ull << shift;
 
@@ -721,7 +699,7 @@ static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t firs
 		return 0;
 	if (in->pt_height > PT_MAX_HEIGHT)
 		return -EUCLEAN;
-	cover = pt_cover(in->pt_height);
+	cover = umfs_pt_cover(in->pt_height);
 	if (first >= cover)
 		return 0;
 	pt_free_init(&f, fs, in);
@@ -763,7 +741,7 @@ int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uin
 static uint64_t pt_scan(const struct umfs_fs *fs, const uint64_t *t, unsigned level, uint64_t base,
 			uint64_t pg, bool data)
 {
-	unsigned shift = pt_shift(level);
+	unsigned shift = umfs_pt_level_shift(level);
 
 	for (unsigned i = (unsigned)((pg - base) >> shift); i < UMFS_PT_ENTRIES; i++) {
 		uint64_t e = t[i], cbase = base + ((uint64_t)i << shift);
@@ -790,7 +768,7 @@ uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in
 {
 	unsigned h = in->pt_height;
 
-	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= pt_cover(h))
+	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= umfs_pt_cover(h))
 		return UINT64_MAX;
 	if (h == 0)
 		return 0;
@@ -804,10 +782,10 @@ uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in
 
 	if (pg >= UMFS_MAX_FILE_PAGES)
 		return UMFS_MAX_FILE_PAGES;
-	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= pt_cover(h))
+	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= umfs_pt_cover(h))
 		return pg;
 	if (h == 0)
 		return 1;
 	r = pt_scan(fs, umfs_off_ptr(fs, in->pt_root), h, 0, pg, false);
-	return r == UINT64_MAX ? pt_cover(h) : r;
+	return r == UINT64_MAX ? umfs_pt_cover(h) : r;
 }
