@@ -129,9 +129,10 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_extend) == 64, "extend size");
 /* SETATTR: chmod and chown, as the kernel decides them for the caller's
  * fsuid, groups and capabilities (chmod: the owner or CAP_FOWNER, and the
  * setgid bit goes unless the caller is in the file's group or has
- * CAP_FSETID; a new uid: CAP_CHOWN; a new gid: CAP_CHOWN, or the owner
- * choosing one of its groups; any chown of a non-directory drops setuid, and
- * setgid when group-executable). mode, uid, gid and ctime change in one
+ * CAP_FSETID; chown without CAP_CHOWN: only the owner, keeping its uid and
+ * choosing one of its groups or the file's; any chown of a non-directory
+ * drops setuid, and setgid when group-executable or when the caller is
+ * outside the file's group without CAP_FSETID). mode, uid, gid and ctime change in one
  * transaction of the module's journal slot; then every attachment of the
  * inode is revoked, so the next ATTACH checks the new permissions. While a
  * pool mapping exists (root's libumfs writes inodes too), CAP_SYS_ADMIN as

@@ -24,19 +24,27 @@
 #define UMFS_KM_SETATTR_VALID \
 	(UMFS_KMOD_SETATTR_MODE | UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID)
 
-/* chown: a new uid needs CAP_CHOWN; a new gid CAP_CHOWN, or the owner
- * (keeping the uid) choosing one of its own groups. */
+/* chown, as the kernel's chown_ok() and chgrp_ok(): the owner may give
+ * the uid it has and a gid it is in (or the file's own); anything else
+ * takes CAP_CHOWN. */
 static int umfs_km_chown_allowed(const struct umfs_inode *in, const struct umfs_kmod_setattr *req)
 {
-	bool new_uid = (req->valid & UMFS_KMOD_SETATTR_UID) && req->uid != in->uid;
-	bool new_gid = (req->valid & UMFS_KMOD_SETATTR_GID) && req->gid != in->gid;
+	bool owner = umfs_km_is_owner(in);
 
-	if (new_uid && !capable(CAP_CHOWN))
+	if (capable(CAP_CHOWN))
+		return 0;
+	if ((req->valid & UMFS_KMOD_SETATTR_UID) && (!owner || req->uid != in->uid))
 		return -EPERM;
-	if (new_gid && !capable(CAP_CHOWN) &&
-	    (!umfs_km_is_owner(in) || !in_group_p(make_kgid(&init_user_ns, req->gid))))
+	if ((req->valid & UMFS_KMOD_SETATTR_GID) &&
+	    (!owner || (req->gid != in->gid && !in_group_p(make_kgid(&init_user_ns, req->gid)))))
 		return -EPERM;
 	return 0;
+}
+
+/* The caller is in group gid, or may act as if (CAP_FSETID). */
+static bool umfs_km_in_group_or_fsetid(u32 gid)
+{
+	return in_group_p(make_kgid(&init_user_ns, gid)) || capable(CAP_FSETID);
 }
 
 /* The inode's new mode, uid and gid, or -EPERM. */
@@ -55,11 +63,12 @@ static int umfs_km_setattr_decide(const struct umfs_inode *in, const struct umfs
 			next->uid = req->uid;
 		if (req->valid & UMFS_KMOD_SETATTR_GID)
 			next->gid = req->gid;
-		/* as Linux: every chown of a non-directory drops setuid, and
-		 * setgid when the group may execute, whoever calls */
+		/* as Linux 6.1 (chown_common, setattr_should_drop_sgid): every
+		 * chown of a non-directory drops setuid, and setgid when the
+		 * group may execute or the caller is outside the file's group */
 		if (!S_ISDIR(in->mode)) {
 			next->mode &= ~(u32)S_ISUID;
-			if (in->mode & S_IXGRP)
+			if ((in->mode & S_IXGRP) || !umfs_km_in_group_or_fsetid(in->gid))
 				next->mode &= ~(u32)S_ISGID;
 		}
 	}
@@ -67,8 +76,7 @@ static int umfs_km_setattr_decide(const struct umfs_inode *in, const struct umfs
 		if (!umfs_km_is_owner(in) && !capable(CAP_FOWNER))
 			return -EPERM;
 		next->mode = (in->mode & S_IFMT) | (req->mode & 07777);
-		if ((next->mode & S_ISGID) && !capable(CAP_FSETID) &&
-		    !in_group_p(make_kgid(&init_user_ns, next->gid)))
+		if ((next->mode & S_ISGID) && !umfs_km_in_group_or_fsetid(next->gid))
 			next->mode &= ~(u32)S_ISGID;
 	}
 	return 0;

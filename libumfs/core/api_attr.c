@@ -66,17 +66,22 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
+	/* chown drops setuid, and setgid when group-executable or when the
+	 * caller is outside the file's group, even when neither id changes
+	 * (Linux 6.1: ATTR_KILL_SUID, setattr_should_drop_sgid()) */
+	if (!S_ISDIR(in->mode)) {
+		bool in_group = c.uid == 0 || c.gid == in->gid;
+
+		for (int i = 0; i < c.ngroups && !in_group; i++)
+			in_group = c.groups[i] == in->gid;
+		in->mode &= ~(uint32_t)S_ISUID;
+		if ((in->mode & S_IXGRP) || !in_group)
+			in->mode &= ~(uint32_t)S_ISGID;
+	}
 	if (uid != (uid_t)-1)
 		in->uid = (uint32_t)uid;
 	if (gid != (gid_t)-1)
 		in->gid = (uint32_t)gid;
-	/* chown drops setuid, and setgid when group-executable, even when
-	 * neither id changes (Linux: ATTR_KILL_SUID on every chown of a file) */
-	if (!S_ISDIR(in->mode)) {
-		in->mode &= ~(uint32_t)S_ISUID;
-		if (in->mode & S_IXGRP)
-			in->mode &= ~(uint32_t)S_ISGID;
-	}
 	api_touch_times(in, false);
 	umfs_inode_seal(in);
 	return 0;
