@@ -21,4 +21,7 @@ void umfs_km_stats_fill(struct umfs_kmod_stats *st)
 	st->poolmaps = atomic64_read(&umfs_km_cnt.poolmaps);
 	st->extends = atomic64_read(&umfs_km_cnt.extends);
 	st->extend_pages = atomic64_read(&umfs_km_cnt.extend_pages);
+	st->setattrs = atomic64_read(&umfs_km_cnt.setattrs);
+	st->frees = atomic64_read(&umfs_km_cnt.frees);
+	st->freed_pages = atomic64_read(&umfs_km_cnt.freed_pages);
 }

@@ -15,7 +15,6 @@
  * tree.c, and every entry written is made from a page this call allocated.
  * 4 KiB leaves only: 2 MiB leaves stay libumfs's (software mode) choice.
  */
-#include <linux/capability.h>
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
@@ -24,25 +23,18 @@
 
 #include "umfs_km.h"
 
-/* Records a call may write: bounded so that recovery's scan covers them. */
+/* Records a call may write: bounds the time one call holds the alloc_lock. */
 #define UMFS_KM_EXT_MAX_RECS 100
 /* Journal room one step may need: a leaf run (512 entries), a bitmap run,
  * the tables of a path and the inode. */
 #define UMFS_KM_EXT_STEP_ROOM (UMFS_PAGE_SIZE + 1024)
 
 struct umfs_km_ext {
-	struct umfs_km_pool *p;
-	struct umfs_km_tx tx;
-	struct umfs_inode *in;   /* the live inode */
-	u64 ino_off;
-	bool inode_saved;
+	struct umfs_km_op op;
+	struct umfs_km_pool *p;  /* op.p */
+	struct umfs_inode *in;   /* op.in */
 	u64 allocated;           /* pages taken from the bitmap */
 };
-
-static unsigned int umfs_km_pt_shift(unsigned int level)
-{
-	return (level - 1) * UMFS_PT_SHIFT;
-}
 
 /* Smallest height whose tree covers file page pg. */
 static unsigned int umfs_km_height_for(u64 pg)
@@ -52,23 +44,6 @@ static unsigned int umfs_km_height_for(u64 pg)
 	while (pg >> (h * UMFS_PT_SHIFT))
 		h++;
 	return h;
-}
-
-static int umfs_km_ext_save_inode(struct umfs_km_ext *x)
-{
-	int err;
-
-	if (x->inode_saved)
-		return 0;
-	/* cache lines 0 and 1: blocks, the tree root and height, csum */
-	err = umfs_km_tx_add(&x->tx, x->ino_off, 128);
-	x->inode_saved = !err;
-	return err;
-}
-
-static u64 *umfs_km_bitmap(const struct umfs_km_pool *p)
-{
-	return umfs_km_off_ptr(p, p->pbitmap_off);
 }
 
 static bool umfs_km_page_free(const struct umfs_km_pool *p, u64 page)
@@ -104,7 +79,7 @@ static int umfs_km_alloc_run(struct umfs_km_ext *x, u64 goal, u64 want, u64 *fir
 		n++;
 	w0 = start / 64;
 	w1 = (start + n - 1) / 64;
-	err = umfs_km_tx_add(&x->tx, p->pbitmap_off + w0 * 8, (u32)(w1 - w0 + 1) * 8);
+	err = umfs_km_tx_add(&x->op.tx, p->pbitmap_off + w0 * 8, (u32)(w1 - w0 + 1) * 8);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++)
@@ -126,11 +101,6 @@ static void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n)
 	arch_wb_cache_pmem(addr, n << UMFS_PAGE_SHIFT);
 }
 
-static u64 umfs_km_page_entry(const struct umfs_km_pool *p, u64 page, u64 flags)
-{
-	return (p->phys + p->data_off + (page << UMFS_PAGE_SHIFT)) | flags;
-}
-
 /* A new, zeroed table page (persisted by the caller's fence). */
 static int umfs_km_table_new(struct umfs_km_ext *x, u64 *off)
 {
@@ -143,15 +113,6 @@ static int umfs_km_table_new(struct umfs_km_ext *x, u64 *off)
 	*off = x->p->data_off + (page << UMFS_PAGE_SHIFT);
 	umfs_km_ptlock_init(x->p, *off);
 	return 0;
-}
-
-/* Points the inode at a new root; the identity checksum covers it. */
-static void umfs_km_set_root(struct umfs_km_ext *x, u64 root, unsigned int height)
-{
-	wmb(); /* what the new root points at is persisted first */
-	x->in->pt_root = root;
-	x->in->pt_height = (u8)height;
-	x->in->csum = umfs_km_inode_csum(x->in);
 }
 
 /* One level more on top: the old root becomes entry 0 of a new root. */
@@ -168,20 +129,7 @@ static int umfs_km_grow(struct umfs_km_ext *x)
 	t[0] = (x->p->phys + in->pt_root) |
 	       (in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
 	arch_wb_cache_pmem(t, sizeof(*t));
-	umfs_km_set_root(x, off, in->pt_height + 1);
-	return 0;
-}
-
-/* Checked pool offset of a table entry at `level`; -EUCLEAN if bad. */
-static int umfs_km_ext_child(struct umfs_km_ext *x, u64 e, unsigned int level, u64 *off,
-			     bool *huge)
-{
-	struct umfs_km_walk w = { .pool = x->p, .lo_base = x->p->phys };
-	u64 form = umfs_km_entry_form(level, e);
-
-	if (!form || umfs_km_entry_off(&w, e, off))
-		return -EUCLEAN;
-	*huge = form == UMFS_PTE_LEAF2M_FLAGS;
+	umfs_km_op_set_root(&x->op, off, in->pt_height + 1);
 	return 0;
 }
 
@@ -214,13 +162,13 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 		if (!*slot) {
 			err = umfs_km_table_new(x, &off);
 			if (!err)
-				err = umfs_km_tx_add(&x->tx, (u8 *)slot - (u8 *)p->kaddr, sizeof(*slot));
+				err = umfs_km_tx_add(&x->op.tx, (u8 *)slot - (u8 *)p->kaddr, sizeof(*slot));
 			if (err)
 				return err;
 			wmb(); /* the zeroed table is durable before it is linked */
 			WRITE_ONCE(*slot, (p->phys + off) | UMFS_PTE_TABLE_FLAGS);
 		} else {
-			err = umfs_km_ext_child(x, *slot, level, &off, &huge);
+			err = umfs_km_child(p, *slot, level, &off, &huge);
 			if (err)
 				return err;
 			if (huge) { /* a 2 MiB leaf: its region is all present */
@@ -240,12 +188,12 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 		return 0;
 	}
 	/* entries [i, j) are holes: save them once, then fill them in runs */
-	err = umfs_km_tx_add(&x->tx, (u8 *)&t[i] - (u8 *)p->kaddr, (j - i) * sizeof(*t));
+	err = umfs_km_tx_add(&x->op.tx, (u8 *)&t[i] - (u8 *)p->kaddr, (j - i) * sizeof(*t));
 	if (err)
 		return err;
 	while (i < j) {
 		goal = p->kcursor;
-		if (i && t[i - 1] && !umfs_km_ext_child(x, t[i - 1], 1, &off, &huge))
+		if (i && t[i - 1] && !umfs_km_child(p, t[i - 1], 1, &off, &huge))
 			goal = ((off - p->data_off) >> UMFS_PAGE_SHIFT) + 1;
 		err = umfs_km_alloc_run(x, goal, j - i, &first, &got);
 		if (err)
@@ -275,13 +223,13 @@ static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 last)
 			if (err)
 				return err;
 			umfs_km_zero_pages(x->p, page, 1);
-			umfs_km_set_root(x, x->p->data_off + (page << UMFS_PAGE_SHIFT), 0);
+			umfs_km_op_set_root(&x->op, x->p->data_off + (page << UMFS_PAGE_SHIFT), 0);
 			return 0;
 		}
 		err = umfs_km_table_new(x, &off);
 		if (err)
 			return err;
-		umfs_km_set_root(x, off, need);
+		umfs_km_op_set_root(&x->op, off, need);
 		return 0;
 	}
 	while (x->in->pt_height < need) {
@@ -297,12 +245,12 @@ static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done
 	u64 pg = first, next;
 	int err;
 
-	err = umfs_km_ext_save_inode(x);
+	err = umfs_km_op_save_inode(&x->op);
 	if (!err)
 		err = umfs_km_ext_cover(x, last);
 	while (!err && pg <= last) {
-		if (umfs_km_tx_room(&x->tx) < UMFS_KM_EXT_STEP_ROOM ||
-		    x->tx.nrecs > UMFS_KM_EXT_MAX_RECS)
+		if (umfs_km_tx_room(&x->op.tx) < UMFS_KM_EXT_STEP_ROOM ||
+		    x->op.tx.nrecs > UMFS_KM_EXT_MAX_RECS)
 			break; /* the caller comes back for the rest */
 		err = umfs_km_ext_step(x, pg, last, &next);
 		pg = next;
@@ -311,9 +259,6 @@ static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done
 	return err;
 }
 
-/* The caller may write the file; while root's libumfs maps the pool and
- * writes allocation state itself (under a lock the module cannot see), only
- * root may allocate through the module. */
 static int umfs_km_extend_allowed(const struct umfs_inode *in)
 {
 	int err;
@@ -321,18 +266,12 @@ static int umfs_km_extend_allowed(const struct umfs_inode *in)
 	if (!S_ISREG(in->mode))
 		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
 	err = umfs_km_perm_check(in, true);
-	if (err)
-		return err;
-	if (atomic64_read(&umfs_km_cnt.poolmaps) && !capable(CAP_SYS_ADMIN))
-		return -EBUSY;
-	return 0;
+	return err ? err : umfs_km_op_poolmap_check();
 }
 
 int umfs_km_extend(struct umfs_kmod_extend *req)
 {
 	struct umfs_km_ext x = { 0 };
-	struct umfs_inode snap;
-	struct umfs_km_pool *p;
 	u64 last;
 	int err;
 
@@ -347,34 +286,20 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 		return -EFBIG;
 	last = req->first + req->count - 1;
 
-	down_read(&umfs_km_pool_rwsem);
-	p = umfs_km_pool;
-	err = -ENODEV;
-	if (!p)
-		goto out_unlock;
-	err = -EOPNOTSUPP;
-	if (!p->kslot)
-		goto out_unlock; /* a one-slot journal leaves none to the module */
-	mutex_lock(&p->alloc_lock);
-	err = umfs_km_inode_get(p, req->ino, &snap);
-	if (!err && snap.generation != req->generation)
-		err = -ESTALE;
-	if (err == -ENOENT)
-		err = -ESTALE;
-	if (!err)
-		err = umfs_km_extend_allowed(&snap);
-	if (!err)
-		err = umfs_km_tx_begin(&x.tx, p);
+	err = umfs_km_op_begin(&x.op, req->ino, req->generation);
 	if (err)
-		goto out_mutex;
-	x.p = p;
-	x.ino_off = p->inode_off + req->ino * sizeof(struct umfs_inode);
-	x.in = umfs_km_off_ptr(p, x.ino_off);
+		return err;
+	err = umfs_km_extend_allowed(&x.op.snap);
+	if (!err)
+		err = umfs_km_tx_begin(&x.op.tx, x.op.p);
+	if (err)
+		goto out;
+	x.p = x.op.p;
+	x.in = x.op.in;
 	err = umfs_km_ext_run(&x, req->first, last, &req->done);
-	if (err == -EINTR)
-		goto out_mutex; /* the tx_stop hook: left as a power cut leaves it */
 	/* what was linked before an error (ENOSPC) stays: it is whole */
-	umfs_km_tx_commit(&x.tx);
+	if (err == -EINTR || umfs_km_tx_commit(&x.op.tx))
+		goto out_cut; /* the tx_stop hook: left as a power cut leaves it */
 	req->allocated = x.allocated;
 	atomic64_inc(&umfs_km_cnt.extends);
 	atomic64_add(x.allocated, &umfs_km_cnt.extend_pages);
@@ -382,9 +307,10 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 		req->stop_error = err;
 		err = 0;
 	}
-out_mutex:
-	mutex_unlock(&p->alloc_lock);
-out_unlock:
-	up_read(&umfs_km_pool_rwsem);
+out:
+	umfs_km_op_end(&x.op);
 	return err;
+out_cut:
+	umfs_km_op_end(&x.op);
+	return -EINTR;
 }

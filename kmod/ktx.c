@@ -14,21 +14,30 @@
  * so a stale record of an abandoned transaction never matches a new one.
  * Callers hold umfs_km_pool_rwsem (read) and the pool's alloc mutex.
  */
+#include <linux/capability.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/libnvdimm.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
 
 #define UMFS_KM_SEQ_RESERVE (1ull << 20)
 
-/* Test hook (kmod-extend crash): a transaction stops before its Nth record
- * as a power cut would leave it, uncommitted; 0 = off. */
+/* Test hook (the crash tests of kmod-extend and kmod-meta): a transaction
+ * stops before its Nth record, or before its commit when it has N - 1, as a
+ * power cut would leave it, uncommitted; 0 = off. */
 static unsigned long tx_stop;
 module_param(tx_stop, ulong, 0644);
-MODULE_PARM_DESC(tx_stop, "test hook: stop a transaction before its Nth record (0 = off)");
+MODULE_PARM_DESC(tx_stop, "test hook: stop a transaction before its Nth record or its commit (0 = off)");
+
+static bool umfs_km_tx_cut(const struct umfs_km_tx *tx)
+{
+	return tx_stop && tx->nrecs + 1 == READ_ONCE(tx_stop);
+}
 
 static u32 umfs_km_rec_csum(const struct umfs_jrec *r, const void *data)
 {
@@ -48,7 +57,7 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 {
 	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
 	u8 *slot = (u8 *)h;
-	u32 pos[128], n = 0, at = sizeof(*h);
+	u32 *pos, n = 0, at = sizeof(*h);
 	u64 seq = h->active_seq;
 
 	*restored = 0;
@@ -56,20 +65,23 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 		return -EUCLEAN; /* libumfs's recovery reinitialises a bad header */
 	if (!seq)
 		return 0;
-	while (n < ARRAY_SIZE(pos) && at + sizeof(struct umfs_jrec) <= p->kslot_size) {
+	pos = kvmalloc_array(p->kslot_size / sizeof(struct umfs_jrec), sizeof(*pos), GFP_KERNEL);
+	if (!pos)
+		return -ENOMEM;
+	while (at + sizeof(struct umfs_jrec) <= p->kslot_size) {
 		const struct umfs_jrec *r = (const void *)(slot + at);
 
 		if (r->seq != seq || r->len > p->kslot_size - at - sizeof(*r) ||
 		    r->csum != umfs_km_rec_csum(r, r + 1))
 			break; /* torn tail: its range was never touched */
 		if (r->off < p->inode_off || r->off > p->pool_size ||
-		    r->len > p->pool_size - r->off)
+		    r->len > p->pool_size - r->off) {
+			kvfree(pos);
 			return -EUCLEAN; /* the module only saves inodes, bitmaps, tables */
+		}
 		pos[n++] = at;
 		at += ALIGN(sizeof(*r) + r->len, 8);
 	}
-	if (n == ARRAY_SIZE(pos))
-		return -EUCLEAN; /* more than an EXTEND ever writes */
 	while (n--) {
 		const struct umfs_jrec *r = (const void *)(slot + pos[n]);
 		void *dst = umfs_km_off_ptr(p, r->off);
@@ -78,6 +90,7 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 		arch_wb_cache_pmem(dst, r->len);
 		(*restored)++;
 	}
+	kvfree(pos);
 	wmb();
 	if (h->next_seq <= seq)
 		h->next_seq = seq + 1;
@@ -85,6 +98,15 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 	umfs_km_persist(h, sizeof(*h));
 	p->kseq = p->kseq_limit = h->next_seq;
 	return 0;
+}
+
+/* Rolls back what the transaction changed so far, as recovery would. */
+void umfs_km_tx_abort(struct umfs_km_tx *tx)
+{
+	u64 restored;
+
+	if (umfs_km_tx_recover(tx->p, &restored))
+		pr_warn(UMFS_KM_NAME ": a transaction could not be rolled back; MOUNT will\n");
 }
 
 int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p)
@@ -122,7 +144,7 @@ int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 
 	if (need > umfs_km_tx_room(tx))
 		return -ENOSPC;
-	if (tx_stop && tx->nrecs + 1 == READ_ONCE(tx_stop))
+	if (umfs_km_tx_cut(tx))
 		return -EINTR;
 	r = (struct umfs_jrec *)((u8 *)tx->hdr + tx->used);
 	r->seq = tx->seq;
@@ -142,14 +164,17 @@ int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 }
 
 /* Persists every saved range (they hold the new bytes now), then retires
- * the transaction: from that fence on it is durable. */
-void umfs_km_tx_commit(struct umfs_km_tx *tx)
+ * the transaction: from that fence on it is durable. -EINTR: the tx_stop
+ * hook cut it first. */
+int umfs_km_tx_commit(struct umfs_km_tx *tx)
 {
 	const u8 *slot = (const u8 *)tx->hdr;
 	u32 at = sizeof(struct umfs_jslot_hdr), i;
 
 	if (!tx->nrecs)
-		return;
+		return 0;
+	if (umfs_km_tx_cut(tx))
+		return -EINTR;
 	for (i = 0; i < tx->nrecs; i++) {
 		const struct umfs_jrec *r = (const void *)(slot + at);
 
@@ -159,4 +184,68 @@ void umfs_km_tx_commit(struct umfs_km_tx *tx)
 	wmb();
 	WRITE_ONCE(tx->hdr->active_seq, 0);
 	umfs_km_persist(&tx->hdr->active_seq, sizeof(u64));
+	return 0;
+}
+
+int umfs_km_op_begin(struct umfs_km_op *op, u64 ino, u32 generation)
+{
+	int err;
+
+	memset(op, 0, sizeof(*op));
+	down_read(&umfs_km_pool_rwsem);
+	op->p = umfs_km_pool;
+	err = -ENODEV;
+	if (!op->p)
+		goto out_unlock;
+	err = -EOPNOTSUPP;
+	if (!op->p->kslot)
+		goto out_unlock; /* a one-slot journal leaves none to the module */
+	mutex_lock(&op->p->alloc_lock);
+	err = umfs_km_inode_get(op->p, ino, &op->snap);
+	if (err == -ENOENT || (!err && op->snap.generation != generation))
+		err = -ESTALE;
+	if (err) {
+		mutex_unlock(&op->p->alloc_lock);
+		goto out_unlock;
+	}
+	op->ino = ino;
+	op->ino_off = op->p->inode_off + ino * sizeof(struct umfs_inode);
+	op->in = umfs_km_off_ptr(op->p, op->ino_off);
+	return 0;
+out_unlock:
+	up_read(&umfs_km_pool_rwsem);
+	return err;
+}
+
+void umfs_km_op_end(struct umfs_km_op *op)
+{
+	mutex_unlock(&op->p->alloc_lock);
+	up_read(&umfs_km_pool_rwsem);
+}
+
+int umfs_km_op_save_inode(struct umfs_km_op *op)
+{
+	int err;
+
+	if (op->inode_saved)
+		return 0;
+	/* cache lines 0 and 1: mode to ctime, blocks, the tree root, csum */
+	err = umfs_km_tx_add(&op->tx, op->ino_off, 128);
+	op->inode_saved = !err;
+	return err;
+}
+
+void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height)
+{
+	wmb(); /* what the new root points at is persisted first */
+	op->in->pt_root = root;
+	op->in->pt_height = (u8)height;
+	op->in->csum = umfs_km_inode_csum(op->in);
+}
+
+int umfs_km_op_poolmap_check(void)
+{
+	if (atomic64_read(&umfs_km_cnt.poolmaps) && !capable(CAP_SYS_ADMIN))
+		return -EBUSY;
+	return 0;
 }

@@ -127,17 +127,35 @@ static long umfs_km_ioctl_revoke(void __user *arg)
 	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
-static long umfs_km_ioctl_extend(void __user *arg)
+/* The metadata calls: a request in, the same request with its answers out. */
+static long umfs_km_ioctl_meta(unsigned int cmd, void __user *arg)
 {
-	struct umfs_kmod_extend req;
+	union {
+		struct umfs_kmod_extend extend;
+		struct umfs_kmod_setattr setattr;
+		struct umfs_kmod_free free;
+	} req;
+	size_t size = _IOC_SIZE(cmd);
 	int err;
 
-	if (copy_from_user(&req, arg, sizeof(req)))
+	if (size > sizeof(req))
+		return -ENOTTY;
+	if (copy_from_user(&req, arg, size))
 		return -EFAULT;
-	err = umfs_km_extend(&req);
+	switch (cmd) {
+	case UMFS_KMOD_IOC_EXTEND:
+		err = umfs_km_extend(&req.extend);
+		break;
+	case UMFS_KMOD_IOC_SETATTR:
+		err = umfs_km_setattr(&req.setattr);
+		break;
+	default:
+		err = umfs_km_free(&req.free);
+		break;
+	}
 	if (err)
 		return err;
-	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+	return copy_to_user(arg, &req, size) ? -EFAULT : 0;
 }
 
 static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -159,7 +177,9 @@ static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case UMFS_KMOD_IOC_REVOKE:
 		return umfs_km_ioctl_revoke(uarg);
 	case UMFS_KMOD_IOC_EXTEND:
-		return umfs_km_ioctl_extend(uarg);
+	case UMFS_KMOD_IOC_SETATTR:
+	case UMFS_KMOD_IOC_FREE:
+		return umfs_km_ioctl_meta(cmd, uarg);
 	case UMFS_KMOD_IOC_STATS:
 		umfs_km_stats_fill(&st);
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;

@@ -69,6 +69,19 @@ u64 umfs_km_entry_form(unsigned int level, u64 e)
 	return 0;
 }
 
+int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge)
+{
+	struct umfs_km_walk w = { .pool = p, .lo_base = p->phys };
+	u64 form = umfs_km_entry_form(level, e);
+
+	if (!form || umfs_km_entry_off(&w, e, off))
+		return -EUCLEAN;
+	*huge = form == UMFS_PTE_LEAF2M_FLAGS;
+	if (*huge && ((*off - p->data_off) >> UMFS_PAGE_SHIFT) % UMFS_PAGES_PER_HUGE)
+		return -EUCLEAN;
+	return 0;
+}
+
 static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level)
 {
 	u64 *t = umfs_km_off_ptr(w->pool, toff);

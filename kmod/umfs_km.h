@@ -106,6 +106,25 @@ int umfs_km_entry_off(const struct umfs_km_walk *w, u64 e, u64 *off);
 u64 umfs_km_entry_form(unsigned int level, u64 e);
 /* Initialises the ptlock of the table page at pool offset off. */
 void umfs_km_ptlock_init(const struct umfs_km_pool *p, u64 off);
+/* Checked pool offset of entry e of a live table at `level`, and whether it
+ * is a 2 MiB leaf; -EUCLEAN if it is not a valid entry. */
+int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge);
+
+/* log2 of the file pages one entry of a level-`level` table covers. */
+static inline unsigned int umfs_km_pt_shift(unsigned int level)
+{
+	return (level - 1) * UMFS_PT_SHIFT;
+}
+
+static inline u64 *umfs_km_bitmap(const struct umfs_km_pool *p)
+{
+	return umfs_km_off_ptr(p, p->pbitmap_off);
+}
+
+static inline u64 umfs_km_page_entry(const struct umfs_km_pool *p, u64 page, u64 flags)
+{
+	return (p->phys + p->data_off + (page << UMFS_PAGE_SHIFT)) | flags;
+}
 
 /* ktx.c: the module's transactions in its journal slot. */
 struct umfs_km_tx {
@@ -118,10 +137,35 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored);
 int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p);
 u32 umfs_km_tx_room(const struct umfs_km_tx *tx);
 int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len);
-void umfs_km_tx_commit(struct umfs_km_tx *tx);
+int umfs_km_tx_commit(struct umfs_km_tx *tx);
+void umfs_km_tx_abort(struct umfs_km_tx *tx);
 
-/* extend.c */
+/* A metadata call on one inode (EXTEND, SETATTR, FREE): the pool held
+ * (rwsem read), its alloc_lock taken, a checked snapshot of the inode whose
+ * generation matches, and the live inode the transaction changes. */
+struct umfs_km_op {
+	struct umfs_km_pool *p;
+	struct umfs_km_tx tx;
+	struct umfs_inode snap;  /* checked copy */
+	struct umfs_inode *in;   /* the live inode */
+	u64 ino, ino_off;
+	bool inode_saved;
+};
+/* 0 with everything held, else nothing held. */
+int umfs_km_op_begin(struct umfs_km_op *op, u64 ino, u32 generation);
+void umfs_km_op_end(struct umfs_km_op *op);
+/* Saves the inode's first 128 bytes (every field the module writes) once. */
+int umfs_km_op_save_inode(struct umfs_km_op *op);
+/* Points the live inode at a new root and reseals it. */
+void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height);
+/* While root's libumfs maps the pool it writes inodes and allocation state
+ * under a lock the module cannot see: only CAP_SYS_ADMIN may then call. */
+int umfs_km_op_poolmap_check(void);
+
+/* extend.c, setattr.c, free.c */
 int umfs_km_extend(struct umfs_kmod_extend *req);
+int umfs_km_setattr(struct umfs_kmod_setattr *req);
+int umfs_km_free(struct umfs_kmod_free *req);
 
 /* perm.c */
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
@@ -171,7 +215,7 @@ extern const struct vm_operations_struct umfs_km_vm_ops;
 /* counters.c */
 struct umfs_km_counters {
 	atomic64_t live, spliced, attaches, detaches, unsplices, revokes, promoted, tlb_flushes,
-		pud_pages, poolmaps, extends, extend_pages;
+		pud_pages, poolmaps, extends, extend_pages, setattrs, frees, freed_pages;
 };
 extern struct umfs_km_counters umfs_km_cnt;
 void umfs_km_stats_fill(struct umfs_kmod_stats *st);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "umfs_kmod.h"
 
 static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 {
@@ -29,6 +30,8 @@ static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 		if (!member)
 			mode &= ~(mode_t)S_ISGID;
 	}
+	if (fs->pm.kmod) /* issue 7: mode is the module's to write */
+		return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_MODE, mode, 0, 0);
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
@@ -55,6 +58,11 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 		if (c.uid != in->uid || (uid != (uid_t)-1 && uid != in->uid) || !member)
 			return -EPERM;
 	}
+	if (fs->pm.kmod) /* issue 7: as are uid and gid, and the privileges chown drops */
+		return umfs_kmod_inode_setattr(fs, ino,
+					       UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID, 0,
+					       uid == (uid_t)-1 ? in->uid : uid,
+					       gid == (gid_t)-1 ? in->gid : gid);
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
@@ -119,18 +127,6 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 	return 0;
 }
 
-static int chmod_op(struct umfs_fs *fs, uint64_t ino, const void *arg);
-static int chown_op(struct umfs_fs *fs, uint64_t ino, const void *arg);
-
-/* Issue 7: after a change of mode or owner, attachments made under the old
- * permissions go (module mode); the next ATTACH checks the new ones. */
-static void attr_op_revoke(struct umfs_fs *fs, uint64_t ino,
-			   int (*op)(struct umfs_fs *, uint64_t, const void *))
-{
-	if (op == chmod_op || op == chown_op)
-		umfs_katt_revoke(fs, ino);
-}
-
 /* Runs op on the inode a path names, in one transaction. */
 static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 			int (*op)(struct umfs_fs *, uint64_t, const void *), const void *arg)
@@ -159,8 +155,6 @@ static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 			err = umfs_tx_commit(fs);
 	}
 	umfs_meta_unlock(fs);
-	if (!err)
-		attr_op_revoke(fs, w->ino, op);
 	free(w);
 	return err;
 }
@@ -215,10 +209,7 @@ static int file_attr_op(struct umfs_file *f, int (*op)(struct umfs_fs *, uint64_
 	err = api_tx_run_begin(f->fs);
 	if (err)
 		return err;
-	err = api_tx_run_end(f->fs, op(f->fs, f->ino, arg));
-	if (!err)
-		attr_op_revoke(f->fs, f->ino, op);
-	return err;
+	return api_tx_run_end(f->fs, op(f->fs, f->ino, arg));
 }
 
 int umfs_fchmod(struct umfs_file *f, mode_t mode)

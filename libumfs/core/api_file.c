@@ -116,9 +116,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
 	    !(flags & O_PATH)) {
 		umfs_vnode_wrlock(fs, f->vn);
-		umfs_katt_revoke(fs, f->ino); /* issue 7: before and after pages go */
 		err = umfs_file_truncate(fs, f->ino, 0);
-		umfs_katt_revoke(fs, f->ino);
 		umfs_vnode_wrunlock(fs, f->vn);
 		if (err) {
 			umfs_close(f);
@@ -485,9 +483,7 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 	if ((uint64_t)size > UMFS_MAX_FILE_SIZE)
 		return -EFBIG;
 	umfs_vnode_wrlock(f->fs, f->vn);
-	umfs_katt_revoke(f->fs, f->ino); /* issue 7: before and after pages go */
-	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size);
-	umfs_katt_revoke(f->fs, f->ino);
+	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size); /* module mode: FREE revokes */
 	if (!err)
 		file_kill_privs(f);
 	umfs_vnode_wrunlock(f->fs, f->vn);
@@ -517,7 +513,7 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
 	umfs_vnode_wrlock(f->fs, f->vn);
-	if (mode & ~FALLOC_FL_KEEP_SIZE) /* issue 7: punch and zero free pages */
+	if (mode & ~FALLOC_FL_KEEP_SIZE) /* issue 7: their copy-on-write frees pages */
 		umfs_katt_revoke(f->fs, f->ino);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
 	if (mode & ~FALLOC_FL_KEEP_SIZE)

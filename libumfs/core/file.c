@@ -263,11 +263,14 @@ static int file_unmap_step(struct umfs_fs *fs, void *arg)
 	return umfs_pt_punch(fs, r->in, r->first, r->last);
 }
 
-/* Frees file pages [first, last] in as many transactions as it takes. */
-static int file_unmap(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last)
+/* Frees file pages [first, last] in as many transactions as it takes; in
+ * module mode the module does it, revoking attachments first. */
+static int file_unmap(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
 {
-	struct unmap_range r = { in, first, last };
+	struct unmap_range r = { umfs_inode(fs, ino), first, last };
 
+	if (fs->pm.kmod)
+		return umfs_kmod_free_pages(fs, ino, first, last);
 	return umfs_tx_loop(fs, file_unmap_step, &r);
 }
 
@@ -677,7 +680,7 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 	 */
 	file_flags_store(in, in->flags | UMFS_IF_TRUNC);
 	file_publish(in, size);
-	err = file_unmap(fs, in, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE), UMFS_MAX_FILE_PAGES - 1);
+	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE), UMFS_MAX_FILE_PAGES - 1);
 	if (err)
 		return err;
 	file_flags_store(in, in->flags & ~UMFS_IF_TRUNC);
@@ -713,7 +716,7 @@ int umfs_file_trunc_finish(struct umfs_fs *fs, uint64_t ino)
 
 	if (in->size > UMFS_MAX_FILE_SIZE)
 		return -EUCLEAN;
-	err = file_unmap(fs, in, UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE),
+	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE),
 			 UMFS_MAX_FILE_PAGES - 1);
 	if (err)
 		return err;
@@ -746,7 +749,7 @@ static int file_punch(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t e
 	/* the pages left are zero (strict) or garbage past EOF: freeing them
 	 * changes nothing a reader sees */
 	if (first < stop)
-		err = file_unmap(fs, in, first, stop - 1);
+		err = file_unmap(fs, ino, first, stop - 1);
 	if (!err)
 		file_publish(in, in->size);
 	return err;

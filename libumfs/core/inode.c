@@ -179,6 +179,13 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 	/* the tree is walked and freed: its root must be the sealed one */
 	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
+	if (fs->pm.kmod && S_ISREG(in->mode)) {
+		/* the module frees the pages; the inode itself goes below */
+		int err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
+
+		if (err)
+			return err;
+	}
 	return umfs_tx_loop(fs, reclaim_step, &ino);
 }
 

@@ -6,13 +6,14 @@
  * the pool is mounted in the module and mapped through it (persist.c), and
  * each open regular file is attached: the module points a 1 GiB-aligned
  * range of this process at the file's own page table, so file offset o is
- * a plain load or store at base + o. Allocation and metadata stay in user
- * space; so does the check of which pages are present (a hole in an
- * attachment is SIGBUS, so holes are never touched through it).
+ * a plain load or store at base + o. The module allocates (EXTEND), frees
+ * (FREE) and writes mode, uid and gid (SETATTR); the rest of the metadata
+ * stays in user space, and so does the check of which pages are present
+ * (a hole in an attachment is SIGBUS, so holes are never touched through it).
  *
- * An attachment dies when any process REVOKEs its inode (truncate, punch,
- * copy-on-write free pages). Readers take no lock, so a read may race with
- * a REVOKE: every copy through an attachment runs under a SIGBUS catcher,
+ * An attachment dies when any process REVOKEs its inode (FREE, SETATTR,
+ * the last unlink, copy-on-write). Readers take no lock, so a read may race
+ * with a REVOKE: every copy through an attachment runs under a SIGBUS catcher,
  * and a faulted copy is redone through the pool mapping and the attachment
  * is made again at the next call. The ioctls are done here rather than
  * through kmod/lib (the same few lines), so the core needs nothing else.
@@ -403,6 +404,47 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 	if (req.done == 0)
 		return req.stop_error ? req.stop_error : -ENOSPC;
 	return 0;
+}
+
+int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+{
+	struct umfs_kmod_free req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	do {
+		memset(&req, 0, sizeof(req));
+		req.ino = ino;
+		req.generation = umfs_inode(fs, ino)->generation;
+		req.first = first;
+		req.count = last - first + 1;
+		umfs_meta_lock(fs); /* as fill_holes: user-space allocators stay out */
+		err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_FREE, &req);
+		if (!err && req.freed) {
+			fs->free_pages += req.freed;
+			fs->share_changed = true;
+		}
+		umfs_meta_unlock(fs);
+	} while (!err && req.more);
+	return err;
+}
+
+int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
+			    uid_t uid, gid_t gid)
+{
+	struct umfs_kmod_setattr req;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.ino = ino;
+	req.generation = umfs_inode(fs, ino)->generation;
+	req.valid = valid;
+	req.mode = (uint32_t)(mode & 07777);
+	req.uid = (uint32_t)uid;
+	req.gid = (uint32_t)gid;
+	return kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &req);
 }
 
 /* A present run through the attachment; a revoked one (SIGBUS) from the

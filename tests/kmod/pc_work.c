@@ -150,7 +150,7 @@ static void work(long round, const char *dir, unsigned long limit)
 	say(true, "UMFS-PC WORKING\n");
 
 	while (!limit || ops < limit) {
-		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 5), fd;
+		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 6), fd;
 		size_t len = (size_t)(rnd() % MAXCHUNK) + 1;
 		struct mirror *f = &m[i];
 
@@ -238,6 +238,23 @@ static void work(long round, const char *dir, unsigned long limit)
 			f->exists = false;
 			f->len = 0;
 			break;
+		case 5: { /* shrink (ftruncate): old or new; in module mode the
+			   * module frees the tail (FREE) after the size is published */
+			size_t to = (size_t)(rnd() % (f->len + 1));
+
+			f->len = to;
+			state_of(f, alt[1]);
+			say(true, "UMFS-PC BEGIN r%ld-%d %s %s END\n", round, i, alt[0], alt[1]);
+			fd = open(path, O_WRONLY);
+			if (fd < 0)
+				die("open %s", path);
+			if (ftruncate(fd, (off_t)to) < 0)
+				die("ftruncate %s", path);
+			if (fsync(fd) < 0)
+				die("fsync %s", path);
+			close(fd);
+			break;
+		}
 		}
 		state_of(f, alt[0]);
 		say(false, "UMFS-PC ACK r%ld-%d %s END\n", round, i, alt[0]);

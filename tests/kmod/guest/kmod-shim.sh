@@ -123,6 +123,8 @@ got=$(cut -d' ' -f1 $T/rv.out | sort -u)
 r1=$(revokes)
 echo "kmod-shim: chmod and unlink of open files: $((r1 - r0)) attachments revoked"
 [ "$got" = "$want" ] || fail "open files read differently after chmod/unlink: $got"
+# the module wrote the mode (SETATTR): the kernel's view through stat agrees
+[ "$(km -- /usr/bin/stat -c %a /umfs/rv1)" = 600 ] || fail "chmod 600 not applied in module mode"
 [ $((r1 - r0)) -ge 2 ] || fail "chmod and unlink revoked $((r1 - r0)) attachments, want 2"
 
 # attachments were made, appends went through EXTEND, and none is left
@@ -133,6 +135,10 @@ set -- $st
 [ "$4" = 0 ] || fail "$4 attachments still live"
 [ "$8" -gt 10 ] || fail "only $8 attaches: module mode did not attach"
 [ "${18}" -gt 10 ] || fail "only ${18} EXTEND calls: module mode did not allocate through the module"
+# chmod went through SETATTR; truncates and the reclaim of unlinked files
+# through FREE, which gave pages back
+[ "${22}" -ge 1 ] || fail "no SETATTR call: chmod did not go through the module"
+[ "${24}" -gt 10 ] && [ "${26}" -gt 0 ] || fail "FREE calls ${24}, pages ${26}: frees did not go through the module"
 
 # 4 KiB random reads and writes: loads and stores against the software walk
 km -- kmod-shim-io fill /umfs/bench 64 || fail "fill failed"

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * free.c - FREE: the module gives back a file's pages (truncate, punch, the
+ * reclaim of an unlinked file).
+ *
+ * Every attachment of the file is revoked first, under the alloc_lock that
+ * ATTACH reads inodes under, so no process can reach a page once it is
+ * free. Then, last page first: runs of 4 KiB leaves, 2 MiB leaves wholly in
+ * the range, tables the range empties, and root tables the tree no longer
+ * needs. A 2 MiB leaf the range cuts is split: the leaf's page of the last
+ * dropped file page becomes the level-1 table of the pages kept, so a free
+ * never allocates (a truncate must work on a full pool).
+ *
+ * It is one transaction of the module's journal slot (ktx.c): each entry
+ * range, bitmap range and the inode are saved before they change, so a
+ * crash rolls the whole call back. A call stops between steps when its
+ * slot runs low; every step leaves a valid tree and an exact block count,
+ * so what it did is committed and the caller comes back for the rest.
+ */
+#include <linux/errno.h>
+#include <linux/libnvdimm.h>
+#include <linux/stat.h>
+#include <linux/string.h>
+
+#include "umfs_km.h"
+
+/* Journal room a step may need: a split saves a page, an entry and a
+ * bitmap range; a leaf run a table's entries and a bitmap range. */
+#define UMFS_KM_FREE_STEP_ROOM (UMFS_PAGE_SIZE + 1024)
+#define UMFS_KM_FREE_STOPPED 1
+
+struct umfs_km_fr {
+	struct umfs_km_op op;
+	struct umfs_km_pool *p;
+	u64 freed;
+};
+
+static bool umfs_km_fr_room(const struct umfs_km_fr *f)
+{
+	return umfs_km_tx_room(&f->op.tx) >= UMFS_KM_FREE_STEP_ROOM;
+}
+
+static u64 umfs_km_off_page(const struct umfs_km_pool *p, u64 off)
+{
+	return (off - p->data_off) >> UMFS_PAGE_SHIFT;
+}
+
+static int umfs_km_fr_save(struct umfs_km_fr *f, const void *addr, u32 len)
+{
+	return umfs_km_tx_add(&f->op.tx, (const u8 *)addr - (const u8 *)f->p->kaddr, len);
+}
+
+/* Clears the bitmap bits of data pages [first, first + n), which must all
+ * be set (a page owned twice would be freed twice). */
+static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
+{
+	struct umfs_km_pool *p = f->p;
+	unsigned long *bm = (unsigned long *)umfs_km_bitmap(p);
+	u64 w0 = first / 64, w1 = (first + n - 1) / 64, i;
+	int err;
+
+	if (!n)
+		return 0;
+	if (first + n > p->data_pages)
+		return -EUCLEAN;
+	for (i = first; i < first + n; i++)
+		if (!test_bit(i, bm))
+			return -EUCLEAN;
+	err = umfs_km_fr_save(f, umfs_km_bitmap(p) + w0, (u32)(w1 - w0 + 1) * 8);
+	if (err)
+		return err;
+	for (i = first; i < first + n; i++)
+		__clear_bit(i, bm); /* LE u64 words */
+	f->op.in->blocks -= n;
+	f->freed += n;
+	return 0;
+}
+
+static bool umfs_km_table_empty(const u64 *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < UMFS_PT_ENTRIES; i++)
+		if (READ_ONCE(t[i]))
+			return false;
+	return true;
+}
+
+/* Frees the 4 KiB leaves t[i0..i1] of a level-1 table, last first, in runs
+ * of pages contiguous in the pool. */
+static int umfs_km_fr_leaves(struct umfs_km_fr *f, u64 *t, unsigned int i0, unsigned int i1)
+{
+	unsigned int i = i1 + 1, j;
+	bool huge;
+	u64 off, prev;
+	int err;
+
+	if (!umfs_km_fr_room(f))
+		return UMFS_KM_FREE_STOPPED;
+	err = umfs_km_fr_save(f, &t[i0], (i1 - i0 + 1) * sizeof(*t));
+	if (err)
+		return err;
+	while (i-- > i0) {
+		if (!t[i])
+			continue;
+		if (!umfs_km_fr_room(f))
+			return UMFS_KM_FREE_STOPPED; /* what is cleared is freed */
+		err = umfs_km_child(f->p, t[i], 1, &off, &huge);
+		if (err)
+			return err;
+		for (j = i; j > i0 && t[j - 1]; j--) {
+			if (umfs_km_child(f->p, t[j - 1], 1, &prev, &huge) ||
+			    prev + UMFS_PAGE_SIZE != off)
+				break;
+			off = prev;
+		}
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, off), i - j + 1);
+		if (err)
+			return err;
+		memset(&t[j], 0, (i - j + 1) * sizeof(*t));
+		i = j;
+	}
+	return 0;
+}
+
+/*
+ * Drops file pages [lo, hi] (relative) of the 2 MiB leaf in *slot, which
+ * starts at data page lead, and keeps the others: the leaf's page hi,
+ * dropped anyway, becomes their level-1 table. Its old bytes are saved: a
+ * rolled-back punch must find them again.
+ */
+static int umfs_km_fr_split(struct umfs_km_fr *f, u64 *slot, u64 lead, unsigned int lo,
+			    unsigned int hi)
+{
+	struct umfs_km_pool *p = f->p;
+	u64 toff = p->data_off + ((lead + hi) << UMFS_PAGE_SHIFT);
+	u64 *t = umfs_km_off_ptr(p, toff);
+	unsigned int i;
+	int err;
+
+	err = umfs_km_fr_save(f, t, UMFS_PAGE_SIZE);
+	if (!err)
+		err = umfs_km_fr_save(f, slot, sizeof(*slot));
+	if (!err)
+		err = umfs_km_fr_pages(f, lead + lo, hi - lo); /* page hi lives on */
+	if (err)
+		return err;
+	for (i = 0; i < UMFS_PT_ENTRIES; i++)
+		t[i] = i < lo || i > hi ? umfs_km_page_entry(p, lead + i, UMFS_PTE_LEAF4K_FLAGS) : 0;
+	arch_wb_cache_pmem(t, UMFS_PAGE_SIZE);
+	umfs_km_ptlock_init(p, toff);
+	wmb(); /* the table is durable before the entry points at it */
+	WRITE_ONCE(*slot, (p->phys + toff) | UMFS_PTE_TABLE_FLAGS);
+	return 0;
+}
+
+static int umfs_km_fr_range(struct umfs_km_fr *f, u64 *t, unsigned int level, u64 base,
+			    u64 first, u64 last);
+
+/* Frees file pages [first, last] under entry t[i] of a table at level >= 2,
+ * which covers the pages from base. */
+static int umfs_km_fr_entry(struct umfs_km_fr *f, u64 *t, unsigned int i, unsigned int level,
+			    u64 base, u64 first, u64 last)
+{
+	u64 span = 1ull << umfs_km_pt_shift(level), off;
+	bool whole = first == base && last == base + span - 1, huge;
+	int err;
+
+	err = umfs_km_child(f->p, t[i], level, &off, &huge);
+	if (err)
+		return err;
+	if (!umfs_km_fr_room(f))
+		return UMFS_KM_FREE_STOPPED;
+	if (huge && !whole)
+		return umfs_km_fr_split(f, &t[i], umfs_km_off_page(f->p, off),
+					(unsigned int)(first - base), (unsigned int)(last - base));
+	if (!huge) {
+		err = umfs_km_fr_range(f, umfs_km_off_ptr(f->p, off), level - 1, base, first, last);
+		if (err)
+			return err;
+		if (!umfs_km_table_empty(umfs_km_off_ptr(f->p, off)))
+			return 0;
+		if (!umfs_km_fr_room(f))
+			return UMFS_KM_FREE_STOPPED; /* an empty table is valid */
+	}
+	err = umfs_km_fr_save(f, &t[i], sizeof(*t));
+	if (!err)
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, off), huge ? UMFS_PAGES_PER_HUGE : 1);
+	if (!err)
+		WRITE_ONCE(t[i], 0);
+	return err;
+}
+
+/* Frees file pages [first, last] of table t (level, covering the pages
+ * from base), last first. */
+static int umfs_km_fr_range(struct umfs_km_fr *f, u64 *t, unsigned int level, u64 base,
+			    u64 first, u64 last)
+{
+	unsigned int shift = umfs_km_pt_shift(level);
+	unsigned int i0 = (unsigned int)((first - base) >> shift);
+	unsigned int i = (unsigned int)((last - base) >> shift) + 1;
+	u64 span = 1ull << shift;
+	int err;
+
+	if (level == 1)
+		return umfs_km_fr_leaves(f, t, i0, i - 1);
+	while (i-- > i0) {
+		u64 cbase = base + ((u64)i << shift);
+
+		if (!READ_ONCE(t[i]))
+			continue;
+		err = umfs_km_fr_entry(f, t, i, level, cbase, max(first, cbase),
+				       min(last, cbase + span - 1));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Drops root tables that are empty or hold only entry 0 (not a 2 MiB
+ * leaf, which a lower root could not hold). */
+static int umfs_km_fr_shrink(struct umfs_km_fr *f)
+{
+	struct umfs_inode *in = f->op.in;
+	u64 *t, e, off = 0;
+	unsigned int i;
+	bool huge;
+	int err;
+
+	while (in->pt_root && in->pt_height > 0) {
+		t = umfs_km_off_ptr(f->p, in->pt_root);
+		for (i = 1; i < UMFS_PT_ENTRIES; i++)
+			if (READ_ONCE(t[i]))
+				return 0;
+		e = READ_ONCE(t[0]);
+		if (e) {
+			err = umfs_km_child(f->p, e, in->pt_height, &off, &huge);
+			if (err)
+				return err;
+			if (huge)
+				return 0;
+		}
+		if (!umfs_km_fr_room(f))
+			return UMFS_KM_FREE_STOPPED;
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, in->pt_root), 1);
+		if (err)
+			return err;
+		umfs_km_op_set_root(&f->op, e ? off : 0, e ? in->pt_height - 1 : 0);
+	}
+	return 0;
+}
+
+/* Frees file pages [first, last] of the live inode's tree. */
+static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
+{
+	struct umfs_inode *in = f->op.in;
+	unsigned int h = READ_ONCE(in->pt_height);
+	u64 root = READ_ONCE(in->pt_root), cover;
+	int err;
+
+	if (!root)
+		return 0;
+	if (h > 3 || !umfs_km_off_is_data_page(f->p, root))
+		return -EUCLEAN; /* the live inode: checked before it is followed */
+	cover = 1ull << (h * UMFS_PT_SHIFT);
+	if (first >= cover)
+		return 0;
+	err = umfs_km_op_save_inode(&f->op);
+	if (err)
+		return err;
+	if (h == 0) { /* first == 0: the one data page goes */
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, root), 1);
+		if (!err)
+			umfs_km_op_set_root(&f->op, 0, 0);
+		return err;
+	}
+	err = umfs_km_fr_range(f, umfs_km_off_ptr(f->p, root), h, 0, first, min(last, cover - 1));
+	return err ? err : umfs_km_fr_shrink(f);
+}
+
+static int umfs_km_free_allowed(const struct umfs_inode *in)
+{
+	int err;
+
+	if (!S_ISREG(in->mode))
+		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
+	err = umfs_km_perm_check(in, true);
+	return err ? err : umfs_km_op_poolmap_check();
+}
+
+int umfs_km_free(struct umfs_kmod_free *req)
+{
+	const u64 max_pages = UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT;
+	struct umfs_km_fr f = { 0 };
+	u64 last;
+	int err;
+
+	if (req->flags || req->reserved0 || req->reserved1)
+		return -EINVAL;
+	req->freed = req->revoked = 0;
+	req->more = 0;
+	if (!req->count || req->first >= max_pages)
+		return 0;
+	last = req->first + min(req->count, max_pages - req->first) - 1;
+
+	err = umfs_km_op_begin(&f.op, req->ino, req->generation);
+	if (err)
+		return err;
+	err = umfs_km_free_allowed(&f.op.snap);
+	if (!err)
+		err = umfs_km_tx_begin(&f.op.tx, f.op.p);
+	if (err)
+		goto out;
+	f.p = f.op.p;
+	/* no process reaches a page once it is free; ATTACH waits for the lock */
+	umfs_km_revoke(req->ino, &req->revoked);
+	err = umfs_km_fr_tree(&f, req->first, last);
+	if (err == UMFS_KM_FREE_STOPPED) {
+		req->more = 1;
+		err = 0;
+	}
+	if (err == -EINTR)
+		goto out; /* the tx_stop hook: left as a power cut leaves it */
+	if (err) {
+		/* a bad tree: undo what this call changed, as recovery would */
+		umfs_km_tx_abort(&f.op.tx);
+		goto out;
+	}
+	err = umfs_km_tx_commit(&f.op.tx);
+	if (err)
+		goto out;
+	req->freed = f.freed;
+	atomic64_inc(&umfs_km_cnt.frees);
+	atomic64_add(f.freed, &umfs_km_cnt.freed_pages);
+out:
+	umfs_km_op_end(&f.op);
+	return err;
+}
