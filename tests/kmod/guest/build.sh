@@ -13,7 +13,7 @@ core=$build/libumfs/libumfs_core.a
 [ -f "$core" ] || { echo "build.sh: no $core (build the project first)" >&2; exit 1; }
 
 cflags="-std=gnu11 -O2 -g -Wall -Wextra -Werror -I$src/include -I$src/kmod/lib"
-for prog in kmod-func kmod-bench kmod-extend; do
+for prog in kmod-func kmod-bench kmod-extend kmod-meta; do
 	[ -f "$here/$prog.c" ] || continue
 	gcc $cflags -o "$out/$prog" "$here/$prog.c" "$src/kmod/lib/umfs_kmod_client.c" \
 		"$core" -lpmem -lpthread

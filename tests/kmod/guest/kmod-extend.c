@@ -53,59 +53,6 @@ static int ke_create(void)
 	return 0;
 }
 
-/* Root's mapping of the pool: the media the module writes. */
-struct ke_pool {
-	char *m;
-	uint64_t size;
-	const struct umfs_superblock *sb;
-};
-
-static struct ke_pool ke_pool_map(int fd)
-{
-	struct ke_pool p;
-	char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
-
-	KT_CHECK(m != MAP_FAILED, "pool map: %s", strerror(errno));
-	p.size = ((const struct umfs_superblock *)m)->pool_size;
-	munmap(m, 4096);
-	p.m = mmap(NULL, p.size, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
-	KT_CHECK(p.m != MAP_FAILED, "pool map: %s", strerror(errno));
-	p.sb = (const struct umfs_superblock *)p.m;
-	return p;
-}
-
-static void ke_pool_unmap(struct ke_pool *p)
-{
-	KT_EXPECT(munmap(p->m, p->size), 0);
-}
-
-static const struct umfs_inode *ke_inode(const struct ke_pool *p, uint64_t ino)
-{
-	return (const struct umfs_inode *)(p->m + p->sb->inode_off + ino * sizeof(struct umfs_inode));
-}
-
-/* Pages in use according to the page bitmap. */
-static uint64_t ke_used_pages(const struct ke_pool *p)
-{
-	const uint64_t *bm = (const uint64_t *)(p->m + p->sb->pbitmap_off);
-	uint64_t used = 0;
-
-	for (uint64_t i = 0; i < p->sb->data_pages; i++)
-		used += (bm[i / 64] >> (i % 64)) & 1;
-	return used;
-}
-
-/* A copy of the bitmap, to compare before and after a rolled-back call. */
-static uint64_t *ke_bitmap_copy(const struct ke_pool *p)
-{
-	size_t len = (p->sb->data_pages + 63) / 64 * 8;
-	uint64_t *c = malloc(len);
-
-	KT_CHECK(c, "malloc");
-	memcpy(c, p->m + p->sb->pbitmap_off, len);
-	return c;
-}
-
 static struct umfs_kmod_extend ke_extend(int fd, const struct kt_id *id, uint64_t first,
 					 uint64_t count)
 {
@@ -143,11 +90,11 @@ static void ke_expect_hole(volatile uint64_t *a, uint64_t pg)
 static void ke_check_growth(int fd)
 {
 	struct kt_id id = kt_lookup(dev, "/e1");
-	struct ke_pool p = ke_pool_map(fd);
-	const struct umfs_inode *in = ke_inode(&p, id.ino);
+	struct kt_pool p = kt_pool_map(fd, PROT_READ);
+	const struct umfs_inode *in = kt_pool_inode(&p, id.ino);
 	const uint64_t far = (KT_GIB >> 12) + 5; /* past the first GiB: height 3 */
 	struct umfs_kmod_extend r;
-	uint64_t used0 = ke_used_pages(&p), v;
+	uint64_t used0 = kt_pool_used_pages(&p), v;
 	void *addr;
 	size_t len;
 
@@ -174,8 +121,8 @@ static void ke_check_growth(int fd)
 		 (unsigned long long)r.done, (unsigned long long)r.allocated);
 	KT_CHECK(in->pt_height == 3 && in->blocks == 609, "height %u blocks %llu", in->pt_height,
 		 (unsigned long long)in->blocks);
-	KT_CHECK(ke_used_pages(&p) == used0 + 609, "bitmap: %llu pages taken, want 609",
-		 (unsigned long long)(ke_used_pages(&p) - used0));
+	KT_CHECK(kt_pool_used_pages(&p) == used0 + 609, "bitmap: %llu pages taken, want 609",
+		 (unsigned long long)(kt_pool_used_pages(&p) - used0));
 
 	/* the tree the module built is what an attachment maps: zeroed pages
 	 * where it allocated, holes elsewhere */
@@ -189,7 +136,7 @@ static void ke_check_growth(int fd)
 	KT_CHECK(kt_probe((volatile uint64_t *)addr + 600 * 512 + 600 % 511, 0, &v) == 0 &&
 		 v == kt_word(11, 600 * 4096), "page 600 lost its store");
 	KT_EXPECT(umfs_kmod_detach(fd, addr), 0);
-	ke_pool_unmap(&p);
+	kt_pool_unmap(&p);
 	printf("kmod-extend: empty -> height 0 -> 2 -> 3, 609 pages (tables counted exactly), "
 	       "zeroed, holes kept\n");
 }
@@ -215,14 +162,14 @@ static void ke_check_refusals(int fd)
 static void ke_check_unprivileged(int fd)
 {
 	struct kt_id ro = kt_lookup(dev, "/ro"), any = kt_lookup(dev, "/any");
-	struct ke_pool p;
+	struct kt_pool p;
 
 	for (int round = 0; round < 2; round++) {
 		pid_t pid;
 		int status;
 
 		if (round == 0)
-			p = ke_pool_map(fd);
+			p = kt_pool_map(fd, PROT_READ);
 		pid = fork();
 		KT_CHECK(pid >= 0, "fork");
 		if (pid == 0) {
@@ -244,7 +191,7 @@ static void ke_check_unprivileged(int fd)
 		status = kt_wait(pid);
 		KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged child failed");
 		if (round == 0)
-			ke_pool_unmap(&p);
+			kt_pool_unmap(&p);
 	}
 	printf("kmod-extend: uid 65534 refused without write permission and while root maps "
 	       "the pool; allowed otherwise\n");
@@ -265,15 +212,6 @@ static int ke_check(void)
 	return 0;
 }
 
-static void ke_set_tx_stop(unsigned long n)
-{
-	FILE *f = fopen("/sys/module/umfs/parameters/tx_stop", "w");
-
-	KT_CHECK(f, "tx_stop: %s", strerror(errno));
-	fprintf(f, "%lu\n", n);
-	KT_CHECK(fclose(f) == 0, "tx_stop write");
-}
-
 /*
  * An EXTEND of 1,100 pages of the empty /e2 (root, three level-1 tables,
  * runs of data pages), cut short before its Nth record for N = 1, 2, ...
@@ -289,19 +227,19 @@ static int ke_crash(void)
 	for (n = 1;; n++) {
 		struct umfs_kmod_extend out;
 		struct umfs_inode before;
-		struct ke_pool p;
+		struct kt_pool p;
 		uint64_t *bm;
 		int fd, err;
 
 		KT_CHECK(n < 64, "EXTEND never completed");
 		KT_EXPECT(umfs_kmod_open(&fd), 0);
-		p = ke_pool_map(fd);
-		before = *ke_inode(&p, id.ino);
-		bm = ke_bitmap_copy(&p);
-		ke_pool_unmap(&p);
-		ke_set_tx_stop(n);
+		p = kt_pool_map(fd, PROT_READ);
+		before = *kt_pool_inode(&p, id.ino);
+		bm = kt_pool_bitmap_copy(&p);
+		kt_pool_unmap(&p);
+		kt_set_tx_stop(n);
 		err = umfs_kmod_extend(fd, id.ino, id.gen, 0, 1100, &out);
-		ke_set_tx_stop(0);
+		kt_set_tx_stop(0);
 		if (err == 0) {
 			/* a level-2 root, three level-1 tables */
 			KT_CHECK(out.done == 1100 && out.allocated == 1104, "done %llu allocated %llu",
@@ -316,12 +254,12 @@ static int ke_crash(void)
 			KT_EXPECT(umfs_kmod_extend(fd, id.ino, id.gen, 0, 1, &out), -EUCLEAN);
 		KT_EXPECT(umfs_kmod_unmount(fd), 0);
 		KT_EXPECT(umfs_kmod_mount(fd, dev, NULL), 0);
-		p = ke_pool_map(fd);
-		KT_CHECK(memcmp(ke_inode(&p, id.ino), &before, 128) == 0,
+		p = kt_pool_map(fd, PROT_READ);
+		KT_CHECK(memcmp(kt_pool_inode(&p, id.ino), &before, 128) == 0,
 			 "cut at record %u: /e2's inode not rolled back", n);
-		KT_CHECK(memcmp(p.m + p.sb->pbitmap_off, bm, (p.sb->data_pages + 63) / 64 * 8) == 0,
+		KT_CHECK(memcmp(kt_pool_bitmap(&p), bm, kt_pool_bitmap_len(&p)) == 0,
 			 "cut at record %u: bitmap not rolled back", n);
-		ke_pool_unmap(&p);
+		kt_pool_unmap(&p);
 		free(bm);
 		umfs_kmod_close(fd);
 	}
@@ -337,7 +275,7 @@ static int ke_enospc(void)
 	struct kt_id id = kt_lookup(dev, "/e3");
 	uint64_t pg = 0, total = 0, calls = 0;
 	struct umfs_kmod_extend out;
-	struct ke_pool p;
+	struct kt_pool p;
 	int fd, err;
 
 	KT_EXPECT(umfs_kmod_open(&fd), 0);
@@ -352,12 +290,12 @@ static int ke_enospc(void)
 			KT_CHECK(out.stop_error == -ENOSPC, "stop_error %d", out.stop_error);
 	}
 	KT_CHECK(err == -ENOSPC, "EXTEND ended with %s", strerror(-err));
-	p = ke_pool_map(fd);
-	KT_CHECK(ke_used_pages(&p) == p.sb->data_pages, "ENOSPC with %llu of %llu pages used",
-		 (unsigned long long)ke_used_pages(&p), (unsigned long long)p.sb->data_pages);
-	KT_CHECK(ke_inode(&p, id.ino)->blocks == total, "blocks %llu, allocated %llu",
-		 (unsigned long long)ke_inode(&p, id.ino)->blocks, (unsigned long long)total);
-	ke_pool_unmap(&p);
+	p = kt_pool_map(fd, PROT_READ);
+	KT_CHECK(kt_pool_used_pages(&p) == p.sb->data_pages, "ENOSPC with %llu of %llu pages used",
+		 (unsigned long long)kt_pool_used_pages(&p), (unsigned long long)p.sb->data_pages);
+	KT_CHECK(kt_pool_inode(&p, id.ino)->blocks == total, "blocks %llu, allocated %llu",
+		 (unsigned long long)kt_pool_inode(&p, id.ino)->blocks, (unsigned long long)total);
+	kt_pool_unmap(&p);
 	umfs_kmod_close(fd);
 	printf("kmod-extend: pool filled in %llu calls (%llu pages), then ENOSPC\n",
 	       (unsigned long long)calls, (unsigned long long)total);

@@ -459,25 +459,15 @@ static uint64_t kt_pool_off(const char *m, const struct umfs_superblock *sb,
 static void kt_check_poolmap(int fd)
 {
 	struct kt_id id = kt_lookup(dev, "/big");
-	const struct umfs_superblock *sb;
-	const struct umfs_inode *in;
+	struct kt_pool p = kt_pool_map(fd, PROT_READ | PROT_WRITE);
+	const struct umfs_inode *in = kt_pool_inode(&p, id.ino);
 	volatile uint64_t *w;
 	struct kt_att a;
-	uint64_t fo = 3 * KT_MIB + 8, size;
-	char *m;
+	uint64_t fo = 3 * KT_MIB + 8;
 
-	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
-	KT_CHECK(m != MAP_FAILED, "pool map: %s", strerror(errno));
-	size = ((const struct umfs_superblock *)m)->pool_size;
-	KT_CHECK(((const struct umfs_superblock *)m)->magic == UMFS_SB_MAGIC, "pool map: no superblock");
-	munmap(m, 4096);
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
-	KT_CHECK(m != MAP_FAILED, "pool map of %" PRIu64 " bytes: %s", size, strerror(errno));
 	KT_CHECK(kt_stats(fd).poolmaps == 1, "poolmaps %llu", (unsigned long long)kt_stats(fd).poolmaps);
 	KT_EXPECT(umfs_kmod_unmount(fd), -EBUSY);
-	sb = (const struct umfs_superblock *)m;
-	in = (const struct umfs_inode *)(m + sb->inode_off + id.ino * sizeof(*in));
-	w = (volatile uint64_t *)(m + kt_pool_off(m, sb, in, fo));
+	w = (volatile uint64_t *)(p.m + kt_pool_off(p.m, p.sb, in, fo));
 	a = kt_attach(fd, "/big", O_RDWR);
 	KT_CHECK(*w == kt_word(4, fo) && *kt_at(&a, fo) == *w, "pool map and attachment differ");
 	*w = 0x1234;
@@ -485,7 +475,7 @@ static void kt_check_poolmap(int fd)
 	*kt_at(&a, fo) = kt_word(4, fo);
 	KT_CHECK(*w == kt_word(4, fo), "a store to the attachment is not in the pool map");
 	KT_EXPECT(umfs_kmod_detach(fd, (void *)a.p), 0);
-	KT_EXPECT(munmap(m, size), 0);
+	kt_pool_unmap(&p);
 	KT_CHECK(kt_stats(fd).poolmaps == 0, "pool map not counted down");
 	printf("kmod-func: root's pool map and attachments see each other's stores at once\n");
 }

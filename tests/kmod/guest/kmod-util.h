@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kmod-util.h - helpers shared by the guest programs of the module's tests
- * (kmod-func.c, kmod-bench.c): checks, data patterns, fault probes, the
- * module's counters, file identities through the C API.
+ * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c): checks, data
+ * patterns, fault probes, the module's counters, root's mapping of the pool,
+ * file identities through the C API.
  */
 #ifndef KMOD_UTIL_H
 #define KMOD_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "umfs.h"
+#include "umfs_format.h"
 #include "umfs_kmod_client.h"
 
 static const char *kt_name = "kmod";
@@ -151,6 +155,88 @@ static inline long kt_pagetables_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* The test hook of ktx.c: the module's next transactions stop before their
+ * nth record as a power cut would leave them; 0 turns it off. */
+static inline void kt_set_tx_stop(unsigned long n)
+{
+	FILE *f = fopen("/sys/module/umfs/parameters/tx_stop", "w");
+
+	KT_CHECK(f, "tx_stop: %s", strerror(errno));
+	fprintf(f, "%lu\n", n);
+	KT_CHECK(fclose(f) == 0, "tx_stop write");
+}
+
+/* Root's mapping of the pool (UMFS_KMOD_POOL_OFFSET): the media the module
+ * writes and attachments map, seen at once. */
+struct kt_pool {
+	char *m;
+	uint64_t size;
+	const struct umfs_superblock *sb;
+};
+
+/* prot: PROT_READ, or with PROT_WRITE. The first page tells the size. */
+static inline struct kt_pool kt_pool_map(int fd, int prot)
+{
+	struct kt_pool p;
+	char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
+
+	KT_CHECK(m != MAP_FAILED, "pool map: %s", strerror(errno));
+	KT_CHECK(((const struct umfs_superblock *)m)->magic == UMFS_SB_MAGIC,
+		 "pool map: no superblock");
+	p.size = ((const struct umfs_superblock *)m)->pool_size;
+	munmap(m, 4096);
+	p.m = mmap(NULL, p.size, prot, MAP_SHARED, fd, (off_t)UMFS_KMOD_POOL_OFFSET);
+	KT_CHECK(p.m != MAP_FAILED, "pool map of %" PRIu64 " bytes: %s", p.size, strerror(errno));
+	p.sb = (const struct umfs_superblock *)p.m;
+	return p;
+}
+
+static inline void kt_pool_unmap(struct kt_pool *p)
+{
+	KT_EXPECT(munmap(p->m, p->size), 0);
+	p->m = NULL;
+}
+
+static inline const struct umfs_inode *kt_pool_inode(const struct kt_pool *p, uint64_t ino)
+{
+	return (const struct umfs_inode *)(p->m + p->sb->inode_off +
+					   ino * sizeof(struct umfs_inode));
+}
+
+static inline const uint64_t *kt_pool_bitmap(const struct kt_pool *p)
+{
+	return (const uint64_t *)(p->m + p->sb->pbitmap_off);
+}
+
+/* Bytes of the page bitmap (whole words). */
+static inline size_t kt_pool_bitmap_len(const struct kt_pool *p)
+{
+	return (p->sb->data_pages + 63) / 64 * 8;
+}
+
+/* Pages in use according to the page bitmap. */
+static inline uint64_t kt_pool_used_pages(const struct kt_pool *p)
+{
+	const uint64_t *bm = kt_pool_bitmap(p);
+	uint64_t used = 0, n = p->sb->data_pages;
+
+	for (uint64_t w = 0; w < n / 64; w++)
+		used += (uint64_t)__builtin_popcountll(bm[w]);
+	if (n % 64)
+		used += (uint64_t)__builtin_popcountll(bm[n / 64] & ((1ull << (n % 64)) - 1));
+	return used;
+}
+
+/* A copy of the bitmap, to compare before and after a call. */
+static inline uint64_t *kt_pool_bitmap_copy(const struct kt_pool *p)
+{
+	uint64_t *c = malloc(kt_pool_bitmap_len(p));
+
+	KT_CHECK(c, "malloc");
+	memcpy(c, kt_pool_bitmap(p), kt_pool_bitmap_len(p));
+	return c;
 }
 
 struct kt_id {

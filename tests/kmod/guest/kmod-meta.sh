@@ -1,0 +1,42 @@
+#!/bin/sh
+# kmod-meta.sh (guest) - SETATTR and FREE, the module's metadata calls: a
+# fresh pool with files made through the C API, two of them of 2 MiB
+# leaves (kmod-meta create), MOUNT; chmod and chown against the guest
+# kernel's own answers on tmpfs (setattr); holes, exact page counts, trees
+# shrinking, 2 MiB leaves split, a fragmented free over several calls
+# (free); both calls cut short before each of their records and rolled
+# back by MOUNT (crash). UNMOUNT and a clean fsck after each phase: the
+# bitmap the module kept equals the pages the trees reach, block counts
+# and inode checksums are exact. Needs the module (skip otherwise).
+set -eu
+
+dev=${UMFS_POOL_DEV:-/dev/pmem0}
+fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-meta: $*" >&2; exit 1; }
+[ -n "${UMFS_KO:-}" ] || { echo "kmod-meta: no umfs.ko in the initramfs"; exit 77; }
+[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+chmod 0666 /dev/umfs
+chmod 0755 / # the unprivileged checks reach /dev/umfs
+
+# Runs one phase between MOUNT and UNMOUNT, then fsck. A phase whose checks
+# fail does not stop the others (each starts from a fresh MOUNT, the test
+# hook off): one run shows every failure.
+failed=""
+phase() {
+	echo 0 >/sys/module/umfs/parameters/tx_stop
+	kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
+	kmod-meta "$1" "$dev" || failed="$failed $1"
+	kmod-func unmount "$dev" || fail "UNMOUNT failed"
+	fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean after the $1 checks"; }
+}
+
+kmod-func unmount "$dev" 2>/dev/null || true
+mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
+kmod-meta create "$dev" || fail "creating the files failed"
+phase setattr
+phase free
+phase crash
+if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
+	fail "the kernel complained (above)"
+fi
+[ -z "$failed" ] || fail "the checks of:$failed failed (above)"
+echo "kmod-meta: ok"
