@@ -263,8 +263,8 @@ static int ke_crash(void)
 		free(bm);
 		umfs_kmod_close(fd);
 	}
-	printf("kmod-extend: cut before each of %u records, rolled back at MOUNT every time; "
-	       "then whole\n", n - 1);
+	printf("kmod-extend: cut at %u points (before each record and the commit), rolled back "
+	       "at MOUNT every time; then whole\n", n - 1);
 	return n > 3 ? 0 : 1; /* a call of so many pages takes several records */
 }
 
