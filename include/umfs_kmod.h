@@ -90,8 +90,8 @@ struct umfs_kmod_detach {
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_detach) == 16, "detach size");
 
 /* REVOKE (CAP_SYS_ADMIN or the file's owner): unsplice ino in every process
- * before its pages are freed or its permissions change. The mappings stay;
- * touching them gives SIGBUS. */
+ * before pages user space frees go (FREE and SETATTR revoke by themselves).
+ * The mappings stay; touching them gives SIGBUS. */
 struct umfs_kmod_revoke {
 	__u64 ino;     /* in */
 	__u64 revoked; /* out: attachments unspliced */

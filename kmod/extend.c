@@ -18,7 +18,6 @@
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
-#include <linux/stat.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
@@ -31,8 +30,6 @@
 
 struct umfs_km_ext {
 	struct umfs_km_op op;
-	struct umfs_km_pool *p;  /* op.p */
-	struct umfs_inode *in;   /* op.in */
 	u64 allocated;           /* pages taken from the bitmap */
 };
 
@@ -48,7 +45,7 @@ static bool umfs_km_page_free(const struct umfs_km_pool *p, u64 page)
  */
 static int umfs_km_alloc_run(struct umfs_km_ext *x, u64 goal, u64 want, u64 *first, u64 *got)
 {
-	struct umfs_km_pool *p = x->p;
+	struct umfs_km_pool *p = x->op.p;
 	u64 *bm = umfs_km_bitmap(p), start = U64_MAX, n = 0, w0, w1, i, k;
 	int err;
 
@@ -75,7 +72,7 @@ static int umfs_km_alloc_run(struct umfs_km_ext *x, u64 goal, u64 want, u64 *fir
 	for (i = 0; i < n; i++)
 		__set_bit(start + i, (unsigned long *)bm); /* LE u64 words */
 	x->allocated += n;
-	x->in->blocks += n;
+	x->op.in->blocks += n;
 	p->kcursor = start + n;
 	*first = start;
 	*got = n;
@@ -95,28 +92,28 @@ static void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n)
 static int umfs_km_table_new(struct umfs_km_ext *x, u64 *off)
 {
 	u64 page, got;
-	int err = umfs_km_alloc_run(x, x->p->kcursor, 1, &page, &got);
+	int err = umfs_km_alloc_run(x, x->op.p->kcursor, 1, &page, &got);
 
 	if (err)
 		return err;
-	umfs_km_zero_pages(x->p, page, 1);
-	*off = x->p->data_off + (page << UMFS_PAGE_SHIFT);
-	umfs_km_ptlock_init(x->p, *off);
+	umfs_km_zero_pages(x->op.p, page, 1);
+	*off = x->op.p->data_off + (page << UMFS_PAGE_SHIFT);
+	umfs_km_ptlock_init(x->op.p, *off);
 	return 0;
 }
 
 /* One level more on top: the old root becomes entry 0 of a new root. */
 static int umfs_km_grow(struct umfs_km_ext *x)
 {
-	struct umfs_inode *in = x->in;
+	struct umfs_inode *in = x->op.in;
 	u64 off, *t;
 	int err;
 
 	err = umfs_km_table_new(x, &off);
 	if (err)
 		return err;
-	t = umfs_km_off_ptr(x->p, off);
-	t[0] = (x->p->phys + in->pt_root) |
+	t = umfs_km_off_ptr(x->op.p, off);
+	t[0] = (x->op.p->phys + in->pt_root) |
 	       (in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
 	arch_wb_cache_pmem(t, sizeof(*t));
 	umfs_km_op_set_root(&x->op, off, in->pt_height + 1);
@@ -130,8 +127,8 @@ static int umfs_km_grow(struct umfs_km_ext *x)
  */
 static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 {
-	struct umfs_km_pool *p = x->p;
-	struct umfs_inode *in = x->in;
+	struct umfs_km_pool *p = x->op.p;
+	struct umfs_inode *in = x->op.in;
 	unsigned int level = READ_ONCE(in->pt_height), i, j, end;
 	u64 root = READ_ONCE(in->pt_root), *t, off, first, got, goal;
 	bool huge;
@@ -204,16 +201,16 @@ static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 last)
 	u64 off, got, page;
 	int err;
 
-	if (x->in->pt_root && (x->in->pt_height > 3 ||
-			       !umfs_km_off_is_data_page(x->p, x->in->pt_root)))
+	if (x->op.in->pt_root && (x->op.in->pt_height > 3 ||
+			       !umfs_km_off_is_data_page(x->op.p, x->op.in->pt_root)))
 		return -EUCLEAN; /* the live inode: checked before it is used */
-	if (!x->in->pt_root) {
+	if (!x->op.in->pt_root) {
 		if (need == 0) { /* a one-page file: the root is its data page */
-			err = umfs_km_alloc_run(x, x->p->kcursor, 1, &page, &got);
+			err = umfs_km_alloc_run(x, x->op.p->kcursor, 1, &page, &got);
 			if (err)
 				return err;
-			umfs_km_zero_pages(x->p, page, 1);
-			umfs_km_op_set_root(&x->op, x->p->data_off + (page << UMFS_PAGE_SHIFT), 0);
+			umfs_km_zero_pages(x->op.p, page, 1);
+			umfs_km_op_set_root(&x->op, x->op.p->data_off + (page << UMFS_PAGE_SHIFT), 0);
 			return 0;
 		}
 		err = umfs_km_table_new(x, &off);
@@ -222,7 +219,7 @@ static int umfs_km_ext_cover(struct umfs_km_ext *x, u64 last)
 		umfs_km_op_set_root(&x->op, off, need);
 		return 0;
 	}
-	while (x->in->pt_height < need) {
+	while (x->op.in->pt_height < need) {
 		err = umfs_km_grow(x);
 		if (err)
 			return err;
@@ -249,16 +246,6 @@ static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done
 	return err;
 }
 
-static int umfs_km_extend_allowed(const struct umfs_inode *in)
-{
-	int err;
-
-	if (!S_ISREG(in->mode))
-		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
-	err = umfs_km_perm_check(in, true);
-	return err ? err : umfs_km_op_poolmap_check();
-}
-
 int umfs_km_extend(struct umfs_kmod_extend *req)
 {
 	struct umfs_km_ext x = { 0 };
@@ -279,17 +266,17 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 	err = umfs_km_op_begin(&x.op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_extend_allowed(&x.op.snap);
+	err = umfs_km_op_check_write(&x.op.snap);
 	if (!err)
 		err = umfs_km_tx_begin(&x.op.tx, x.op.p);
 	if (err)
 		goto out;
-	x.p = x.op.p;
-	x.in = x.op.in;
 	err = umfs_km_ext_run(&x, req->first, last, &req->done);
 	/* what was linked before an error (ENOSPC) stays: it is whole */
-	if (err == -EINTR || umfs_km_tx_commit(&x.op.tx))
-		goto out_cut; /* the tx_stop hook: left as a power cut leaves it */
+	if (err == -EINTR || umfs_km_tx_commit(&x.op.tx)) {
+		err = -EINTR; /* the tx_stop hook: left as a power cut leaves it */
+		goto out;
+	}
 	req->allocated = x.allocated;
 	atomic64_inc(&umfs_km_cnt.extends);
 	atomic64_add(x.allocated, &umfs_km_cnt.extend_pages);
@@ -300,7 +287,4 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 out:
 	umfs_km_op_end(&x.op);
 	return err;
-out_cut:
-	umfs_km_op_end(&x.op);
-	return -EINTR;
 }

@@ -19,7 +19,6 @@
  */
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
-#include <linux/stat.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
@@ -31,7 +30,6 @@
 
 struct umfs_km_fr {
 	struct umfs_km_op op;
-	struct umfs_km_pool *p;
 	u64 freed;
 };
 
@@ -47,14 +45,14 @@ static u64 umfs_km_off_page(const struct umfs_km_pool *p, u64 off)
 
 static int umfs_km_fr_save(struct umfs_km_fr *f, const void *addr, u32 len)
 {
-	return umfs_km_tx_add(&f->op.tx, (const u8 *)addr - (const u8 *)f->p->kaddr, len);
+	return umfs_km_tx_add(&f->op.tx, (const u8 *)addr - (const u8 *)f->op.p->kaddr, len);
 }
 
 /* Clears the bitmap bits of data pages [first, first + n), which must all
  * be set (a page owned twice would be freed twice). */
 static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
 {
-	struct umfs_km_pool *p = f->p;
+	struct umfs_km_pool *p = f->op.p;
 	unsigned long *bm = (unsigned long *)umfs_km_bitmap(p);
 	u64 w0 = first / 64, w1 = (first + n - 1) / 64, i;
 	int err;
@@ -105,16 +103,16 @@ static int umfs_km_fr_leaves(struct umfs_km_fr *f, u64 *t, unsigned int i0, unsi
 			continue;
 		if (!umfs_km_fr_room(f))
 			return UMFS_KM_FREE_STOPPED; /* what is cleared is freed */
-		err = umfs_km_child(f->p, t[i], 1, &off, &huge);
+		err = umfs_km_child(f->op.p, t[i], 1, &off, &huge);
 		if (err)
 			return err;
 		for (j = i; j > i0 && t[j - 1]; j--) {
-			if (umfs_km_child(f->p, t[j - 1], 1, &prev, &huge) ||
+			if (umfs_km_child(f->op.p, t[j - 1], 1, &prev, &huge) ||
 			    prev + UMFS_PAGE_SIZE != off)
 				break;
 			off = prev;
 		}
-		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, off), i - j + 1);
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, off), i - j + 1);
 		if (err)
 			return err;
 		memset(&t[j], 0, (i - j + 1) * sizeof(*t));
@@ -132,7 +130,7 @@ static int umfs_km_fr_leaves(struct umfs_km_fr *f, u64 *t, unsigned int i0, unsi
 static int umfs_km_fr_split(struct umfs_km_fr *f, u64 *slot, u64 lead, unsigned int lo,
 			    unsigned int hi)
 {
-	struct umfs_km_pool *p = f->p;
+	struct umfs_km_pool *p = f->op.p;
 	u64 toff = p->data_off + ((lead + hi) << UMFS_PAGE_SHIFT);
 	u64 *t = umfs_km_off_ptr(p, toff);
 	unsigned int i;
@@ -166,26 +164,26 @@ static int umfs_km_fr_entry(struct umfs_km_fr *f, u64 *t, unsigned int i, unsign
 	bool whole = first == base && last == base + span - 1, huge;
 	int err;
 
-	err = umfs_km_child(f->p, t[i], level, &off, &huge);
+	err = umfs_km_child(f->op.p, t[i], level, &off, &huge);
 	if (err)
 		return err;
 	if (!umfs_km_fr_room(f))
 		return UMFS_KM_FREE_STOPPED;
 	if (huge && !whole)
-		return umfs_km_fr_split(f, &t[i], umfs_km_off_page(f->p, off),
+		return umfs_km_fr_split(f, &t[i], umfs_km_off_page(f->op.p, off),
 					(unsigned int)(first - base), (unsigned int)(last - base));
 	if (!huge) {
-		err = umfs_km_fr_range(f, umfs_km_off_ptr(f->p, off), level - 1, base, first, last);
+		err = umfs_km_fr_range(f, umfs_km_off_ptr(f->op.p, off), level - 1, base, first, last);
 		if (err)
 			return err;
-		if (!umfs_km_table_empty(umfs_km_off_ptr(f->p, off)))
+		if (!umfs_km_table_empty(umfs_km_off_ptr(f->op.p, off)))
 			return 0;
 		if (!umfs_km_fr_room(f))
 			return UMFS_KM_FREE_STOPPED; /* an empty table is valid */
 	}
 	err = umfs_km_fr_save(f, &t[i], sizeof(*t));
 	if (!err)
-		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, off), huge ? UMFS_PAGES_PER_HUGE : 1);
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, off), huge ? UMFS_PAGES_PER_HUGE : 1);
 	if (!err)
 		WRITE_ONCE(t[i], 0);
 	return err;
@@ -228,13 +226,13 @@ static int umfs_km_fr_shrink(struct umfs_km_fr *f)
 	int err;
 
 	while (in->pt_root && in->pt_height > 0) {
-		t = umfs_km_off_ptr(f->p, in->pt_root);
+		t = umfs_km_off_ptr(f->op.p, in->pt_root);
 		for (i = 1; i < UMFS_PT_ENTRIES; i++)
 			if (READ_ONCE(t[i]))
 				return 0;
 		e = READ_ONCE(t[0]);
 		if (e) {
-			err = umfs_km_child(f->p, e, in->pt_height, &off, &huge);
+			err = umfs_km_child(f->op.p, e, in->pt_height, &off, &huge);
 			if (err)
 				return err;
 			if (huge)
@@ -242,7 +240,7 @@ static int umfs_km_fr_shrink(struct umfs_km_fr *f)
 		}
 		if (!umfs_km_fr_room(f))
 			return UMFS_KM_FREE_STOPPED;
-		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, in->pt_root), 1);
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, in->pt_root), 1);
 		if (err)
 			return err;
 		umfs_km_op_set_root(&f->op, e ? off : 0, e ? in->pt_height - 1 : 0);
@@ -260,7 +258,7 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 
 	if (!root)
 		return 0;
-	if (h > 3 || !umfs_km_off_is_data_page(f->p, root))
+	if (h > 3 || !umfs_km_off_is_data_page(f->op.p, root))
 		return -EUCLEAN; /* the live inode: checked before it is followed */
 	cover = umfs_pt_cover(h);
 	if (first >= cover)
@@ -269,23 +267,13 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 	if (err)
 		return err;
 	if (h == 0) { /* first == 0: the one data page goes */
-		err = umfs_km_fr_pages(f, umfs_km_off_page(f->p, root), 1);
+		err = umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, root), 1);
 		if (!err)
 			umfs_km_op_set_root(&f->op, 0, 0);
 		return err;
 	}
-	err = umfs_km_fr_range(f, umfs_km_off_ptr(f->p, root), h, 0, first, min(last, cover - 1));
+	err = umfs_km_fr_range(f, umfs_km_off_ptr(f->op.p, root), h, 0, first, min(last, cover - 1));
 	return err ? err : umfs_km_fr_shrink(f);
-}
-
-static int umfs_km_free_allowed(const struct umfs_inode *in)
-{
-	int err;
-
-	if (!S_ISREG(in->mode))
-		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
-	err = umfs_km_perm_check(in, true);
-	return err ? err : umfs_km_op_poolmap_check();
 }
 
 int umfs_km_free(struct umfs_kmod_free *req)
@@ -306,12 +294,11 @@ int umfs_km_free(struct umfs_kmod_free *req)
 	err = umfs_km_op_begin(&f.op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_free_allowed(&f.op.snap);
+	err = umfs_km_op_check_write(&f.op.snap);
 	if (!err)
 		err = umfs_km_tx_begin(&f.op.tx, f.op.p);
 	if (err)
 		goto out;
-	f.p = f.op.p;
 	/* no process reaches a page once it is free; ATTACH waits for the lock */
 	umfs_km_revoke(req->ino, &req->revoked);
 	err = umfs_km_fr_tree(&f, req->first, last);

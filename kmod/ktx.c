@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <linux/stat.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
@@ -248,4 +249,14 @@ int umfs_km_op_poolmap_check(void)
 	if (atomic64_read(&umfs_km_cnt.poolmaps) && !capable(CAP_SYS_ADMIN))
 		return -EBUSY;
 	return 0;
+}
+
+int umfs_km_op_check_write(const struct umfs_inode *in)
+{
+	int err;
+
+	if (!S_ISREG(in->mode))
+		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
+	err = umfs_km_perm_check(in, true);
+	return err ? err : umfs_km_op_poolmap_check();
 }

@@ -2,8 +2,9 @@
 /*
  * revoke.c - REVOKE: unsplice an inode in every process that attached it.
  *
- * User space calls it before it frees a file's pages (unlink of the last
- * link, truncate) or changes its permissions. The spliced entries of any
+ * FREE and SETATTR call it before pages go and after permissions change;
+ * user space calls it around what it still frees itself (copy-on-write)
+ * and at the drop of a file's last name. The spliced entries of any
  * process are reachable without its mmap_lock: while an attachment is
  * spliced its vma exists (munmap and exit unsplice first, under the same
  * lock), so the process's PUD page does too. ATTACH calls racing with a

@@ -155,6 +155,9 @@ void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height);
 /* While root's libumfs maps the pool it writes inodes and allocation state
  * under a lock the module cannot see: only CAP_SYS_ADMIN may then call. */
 int umfs_km_op_poolmap_check(void);
+/* EXTEND's and FREE's rule: a regular file the caller may write, and the
+ * pool-mapping rule above. */
+int umfs_km_op_check_write(const struct umfs_inode *in);
 
 /* extend.c, setattr.c, free.c */
 int umfs_km_extend(struct umfs_kmod_extend *req);
