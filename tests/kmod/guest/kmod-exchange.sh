@@ -1,0 +1,63 @@
+#!/bin/sh
+# kmod-exchange.sh (guest) - EXCHANGE, the module's copy-on-write call
+# (ABI 4). Three phases, each on a fresh pool: its files made in software
+# mode by libumfs's core (kmod-exchange create-PHASE), MOUNT, the phase,
+# then a module-mode mount of libumfs whose recovery frees the shadows and
+# U-Logs left (tidy), UNMOUNT and a clean fsck:
+#   direct   every shape forward and back, exact contents, counts, bitmap;
+#            refusals, cut 2 MiB leaves, bad entries, revocation, uid 65534
+#   crash    EXCHANGE and BACK cut before each record and commit (tx_stop),
+#            MOUNT's rollback exact; ENODEV, EOPNOTSUPP
+#   libumfs  large overwrites, punch, zero range in module mode against
+#            tmpfs; an overwrite's EXCHANGE cut short, rolled back by
+#            libumfs's recovery
+# Needs the module (skip otherwise).
+set -eu
+
+dev=${UMFS_POOL_DEV:-/dev/pmem0}
+fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-exchange: $*" >&2; exit 1; }
+[ -n "${UMFS_KO:-}" ] || { echo "kmod-exchange: no umfs.ko in the initramfs"; exit 77; }
+[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+chmod 0666 /dev/umfs
+chmod 0755 / # the unprivileged checks reach /dev/umfs
+
+# A phase on a fresh pool. The first MOUNT rebases the new pool, which
+# needs it clean; the pools the create steps leave hold orphans (the
+# shadows), so that MOUNT comes first. A phase whose checks fail does not
+# stop the others: one run shows every failure.
+failed=""
+phase() {
+	t0=$(date +%s)
+	echo 0 >/sys/module/umfs/parameters/tx_stop
+	kmod-func unmount "$dev" 2>/dev/null || true
+	mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
+	kmod-func mount "$dev" >/dev/null || fail "the first MOUNT failed"
+	kmod-func unmount "$dev" || fail "UNMOUNT failed"
+	if ! kmod-exchange "create-$1" "$dev"; then
+		failed="$failed $1"
+		return
+	fi
+	kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
+	kmod-exchange "$1" "$dev" || failed="$failed $1"
+	echo 0 >/sys/module/umfs/parameters/tx_stop
+	kmod-exchange tidy "$dev" || failed="$failed $1(tidy)"
+	if ! kmod-func unmount "$dev"; then
+		failed="$failed $1(unmount)"
+		return
+	fi
+	if ! fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1; then
+		cat /tmp/kmod-fsck.log
+		failed="$failed $1(fsck)"
+	fi
+	echo "kmod-exchange: phase $1: $(($(date +%s) - t0)) s"
+}
+
+phase direct
+phase crash
+phase libumfs
+kmod-func unmount "$dev" 2>/dev/null || true
+if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
+	fail "the kernel complained (above)"
+fi
+[ -z "$failed" ] || fail "the checks of:$failed failed (above)"
+echo "kmod-exchange: ok"
