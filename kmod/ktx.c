@@ -238,10 +238,7 @@ int umfs_km_op_save_inode(struct umfs_km_op *op)
 
 void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height)
 {
-	wmb(); /* what the new root points at is persisted first */
-	op->in->pt_root = root;
-	op->in->pt_height = (u8)height;
-	op->in->csum = umfs_km_inode_csum(op->in);
+	umfs_km_inode_set_root(op->in, root, height);
 }
 
 int umfs_km_op_poolmap_check(void)

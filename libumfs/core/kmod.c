@@ -430,6 +430,29 @@ int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 	return err;
 }
 
+int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
+{
+	struct umfs_kmod_exchange req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	do {
+		memset(&req, 0, sizeof(req));
+		req.ino = ino;
+		req.generation = umfs_inode(fs, ino)->generation;
+		req.flags = back ? UMFS_KMOD_EXCHANGE_BACK : 0;
+		umfs_meta_lock(fs); /* as fill_holes: user-space allocators stay out */
+		err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_EXCHANGE, &req);
+		if (!err && req.tables) {
+			fs->free_pages -= UMFS_MIN(req.tables, fs->free_pages);
+			fs->share_changed = true;
+		}
+		umfs_meta_unlock(fs);
+	} while (!err && req.more);
+	return err;
+}
+
 int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
 			    uid_t uid, gid_t gid)
 {
