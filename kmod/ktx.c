@@ -78,7 +78,7 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 		if (r->off < p->inode_off || r->off > p->pool_size ||
 		    r->len > p->pool_size - r->off) {
 			kvfree(pos);
-			return -EUCLEAN; /* the module only saves inodes, bitmaps, tables */
+			return -EUCLEAN; /* inodes, bitmaps, tables, rec_done: all past inode_off */
 		}
 		pos[n++] = at;
 		at += ALIGN(sizeof(*r) + r->len, 8);
