@@ -379,6 +379,16 @@ struct umfs_ulog {
 };
 #define UMFS_ULOG_DATA_SIZE (UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE)
 UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog) == UMFS_PAGE_SIZE, "ulog size");
+
+/* rec_csum is the crc32c of this image of the record's identity (then, for
+ * BYTES, of its data): rec_done is not in it, since it moves. The module
+ * checks SWAP records with it too. */
+struct umfs_ulog_rec_id {
+	umfs_le64 seq;
+	umfs_le32 kind, aux_gen;
+	umfs_le64 off, len, old_size, aux_ino;
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog_rec_id) == 48, "ulog record id size");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_ulog, rec_seq) == UMFS_CACHELINE, "ulog line 1");
 
 #endif /* UMFS_FORMAT_H */

@@ -14,6 +14,10 @@
  *   3  SETATTR (chmod, chown) and FREE (truncate, punch, reclaim): the
  *      module writes mode, uid and gid and frees pages, revoking first;
  *      STATS counts setattrs, frees and freed_pages.
+ *   4  EXCHANGE (copy-on-write overwrites): the module moves the entries a
+ *      U-Log swap record names between a file and its shadow; STATS grows
+ *      to 192 bytes and counts exchanges, exchange_pages and
+ *      exchange_tables.
  */
 #ifndef UMFS_KMOD_H
 #define UMFS_KMOD_H
@@ -31,7 +35,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 3u
+#define UMFS_KMOD_ABI_VERSION 4u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -175,6 +179,39 @@ struct umfs_kmod_free {
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_free) == 64, "free size");
 
+/* EXCHANGE: carries out, or rolls back, the copy-on-write overwrite that
+ * the swap record (UMFS_ULOG_REC_SWAP) of the file's U-Log describes. The
+ * module reads the record itself from the page the inode's ulog field
+ * names (magic, ino, generation and record checksum checked), revokes
+ * every attachment of the file and of the shadow (rec_aux_ino: a regular,
+ * unnamed orphan of generation rec_aux_gen), then exchanges the table
+ * entries of file pages [rec_off + rec_done, rec_off + rec_len) with the
+ * shadow's (or, with UMFS_KMOD_EXCHANGE_BACK, those of [rec_off, rec_off +
+ * rec_done)), advancing (or counting down) rec_done in the same
+ * transaction of its journal slot. A 2 MiB leaf on either side moves with
+ * its whole region (which must lie inside the record); other steps are runs
+ * of 4 KiB entries within one table. A side that lacks the table for a step
+ * gets one (the only allocation: table pages). The caller needs read and
+ * write permission on both inodes, and CAP_SYS_ADMIN while a pool mapping
+ * exists. A call may stop early (its journal slot is full): `more` is then
+ * 1 and the caller calls again; every committed step leaves both trees
+ * valid, their block counts exact and rec_done true. The record stays:
+ * retiring it is the caller's. */
+#define UMFS_KMOD_EXCHANGE_BACK 0x1u
+struct umfs_kmod_exchange {
+	__u64 ino;         /* in: the file whose U-Log holds the record */
+	__u32 generation;  /* in: must match the inode's */
+	__u32 flags;       /* in: 0 (forward) or UMFS_KMOD_EXCHANGE_BACK */
+	__u64 done;        /* out: the record's rec_done after the call */
+	__u64 pages;       /* out: file pages whose entries this call exchanged */
+	__u64 tables;      /* out: table pages this call created */
+	__u64 revoked;     /* out: attachments revoked (file and shadow) */
+	__u32 more;        /* out: 1 when the record is not finished */
+	__u32 reserved0;
+	__u64 reserved1;
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_exchange) == 64, "exchange size");
+
 /* STATS: counters of the module since it was loaded. */
 struct umfs_kmod_stats {
 	__u32 abi_version; /* UMFS_KMOD_ABI_VERSION */
@@ -194,8 +231,12 @@ struct umfs_kmod_stats {
 	__u64 setattrs;    /* SETATTR calls that committed */
 	__u64 frees;       /* FREE calls that committed */
 	__u64 freed_pages; /* pool pages FREE gave back (data and tables) */
+	__u64 exchanges;   /* EXCHANGE calls that committed */
+	__u64 exchange_pages;  /* file pages whose entries EXCHANGE moved */
+	__u64 exchange_tables; /* table pages EXCHANGE created */
+	__u64 reserved[5];
 };
-UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 192, "stats size");
 
 #define UMFS_KMOD_IOC_MAGIC 0xB7
 #define UMFS_KMOD_IOC_MOUNT _IOWR(UMFS_KMOD_IOC_MAGIC, 1, struct umfs_kmod_mount)
@@ -207,5 +248,6 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 128, "stats size");
 #define UMFS_KMOD_IOC_EXTEND _IOWR(UMFS_KMOD_IOC_MAGIC, 7, struct umfs_kmod_extend)
 #define UMFS_KMOD_IOC_SETATTR _IOWR(UMFS_KMOD_IOC_MAGIC, 8, struct umfs_kmod_setattr)
 #define UMFS_KMOD_IOC_FREE _IOWR(UMFS_KMOD_IOC_MAGIC, 9, struct umfs_kmod_free)
+#define UMFS_KMOD_IOC_EXCHANGE _IOWR(UMFS_KMOD_IOC_MAGIC, 10, struct umfs_kmod_exchange)
 
 #endif /* UMFS_KMOD_H */

@@ -24,4 +24,7 @@ void umfs_km_stats_fill(struct umfs_kmod_stats *st)
 	st->setattrs = atomic64_read(&umfs_km_cnt.setattrs);
 	st->frees = atomic64_read(&umfs_km_cnt.frees);
 	st->freed_pages = atomic64_read(&umfs_km_cnt.freed_pages);
+	st->exchanges = atomic64_read(&umfs_km_cnt.exchanges);
+	st->exchange_pages = atomic64_read(&umfs_km_cnt.exchange_pages);
+	st->exchange_tables = atomic64_read(&umfs_km_cnt.exchange_tables);
 }

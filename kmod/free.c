@@ -19,6 +19,7 @@
  */
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
+#include <linux/mm.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
@@ -48,8 +49,25 @@ static int umfs_km_fr_save(struct umfs_km_fr *f, const void *addr, u32 len)
 	return umfs_km_tx_add(&f->op.tx, (const u8 *)addr - (const u8 *)f->op.p->kaddr, len);
 }
 
+/*
+ * -EBUSY if one of data pages [first, first + n) holds a reference beyond
+ * the one an idle fsdax page keeps: GUP-fast pins the pages of 2 MiB
+ * leaves (O_DIRECT, vmsplice, io_uring buffers on an attachment), and a
+ * page must not change owner while something can still write it.
+ */
+static int umfs_km_fr_pinned(const struct umfs_km_pool *p, u64 first, u64 n)
+{
+	unsigned long pfn = p->pfn + (p->data_off >> PAGE_SHIFT) + first;
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		if (page_ref_count(pfn_to_page(pfn + i)) > 1)
+			return -EBUSY;
+	return 0;
+}
+
 /* Clears the bitmap bits of data pages [first, first + n), which must all
- * be set (a page owned twice would be freed twice). */
+ * be set (a page owned twice would be freed twice) and unpinned. */
 static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
 {
 	struct umfs_km_pool *p = f->op.p;
@@ -64,6 +82,9 @@ static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
 	for (i = first; i < first + n; i++)
 		if (!test_bit(i, bm))
 			return -EUCLEAN;
+	err = umfs_km_fr_pinned(p, first, n);
+	if (err)
+		return err;
 	err = umfs_km_fr_save(f, umfs_km_bitmap(p) + w0, (u32)(w1 - w0 + 1) * 8);
 	if (err)
 		return err;
@@ -136,7 +157,9 @@ static int umfs_km_fr_split(struct umfs_km_fr *f, u64 *slot, u64 lead, unsigned 
 	unsigned int i;
 	int err;
 
-	err = umfs_km_fr_save(f, t, UMFS_PAGE_SIZE);
+	err = umfs_km_fr_pinned(p, lead + hi, 1); /* it becomes a table */
+	if (!err)
+		err = umfs_km_fr_save(f, t, UMFS_PAGE_SIZE);
 	if (!err)
 		err = umfs_km_fr_save(f, slot, sizeof(*slot));
 	if (!err)

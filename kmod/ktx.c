@@ -78,7 +78,7 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 		if (r->off < p->inode_off || r->off > p->pool_size ||
 		    r->len > p->pool_size - r->off) {
 			kvfree(pos);
-			return -EUCLEAN; /* the module only saves inodes, bitmaps, tables */
+			return -EUCLEAN; /* inodes, bitmaps, tables, rec_done: all past inode_off */
 		}
 		pos[n++] = at;
 		at += ALIGN(sizeof(*r) + r->len, 8);
@@ -238,10 +238,7 @@ int umfs_km_op_save_inode(struct umfs_km_op *op)
 
 void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height)
 {
-	wmb(); /* what the new root points at is persisted first */
-	op->in->pt_root = root;
-	op->in->pt_height = (u8)height;
-	op->in->csum = umfs_km_inode_csum(op->in);
+	umfs_km_inode_set_root(op->in, root, height);
 }
 
 int umfs_km_op_poolmap_check(void)

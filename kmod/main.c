@@ -134,6 +134,7 @@ static long umfs_km_ioctl_meta(unsigned int cmd, void __user *arg)
 		struct umfs_kmod_extend extend;
 		struct umfs_kmod_setattr setattr;
 		struct umfs_kmod_free free;
+		struct umfs_kmod_exchange exchange;
 	} req;
 	size_t size = _IOC_SIZE(cmd);
 	int err;
@@ -149,8 +150,11 @@ static long umfs_km_ioctl_meta(unsigned int cmd, void __user *arg)
 	case UMFS_KMOD_IOC_SETATTR:
 		err = umfs_km_setattr(&req.setattr);
 		break;
-	default:
+	case UMFS_KMOD_IOC_FREE:
 		err = umfs_km_free(&req.free);
+		break;
+	default:
+		err = umfs_km_exchange(&req.exchange);
 		break;
 	}
 	if (err)
@@ -179,6 +183,7 @@ static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case UMFS_KMOD_IOC_EXTEND:
 	case UMFS_KMOD_IOC_SETATTR:
 	case UMFS_KMOD_IOC_FREE:
+	case UMFS_KMOD_IOC_EXCHANGE:
 		return umfs_km_ioctl_meta(cmd, uarg);
 	case UMFS_KMOD_IOC_STATS:
 		umfs_km_stats_fill(&st);

@@ -126,6 +126,7 @@ struct umfs_km_tx {
 	struct umfs_jslot_hdr *hdr;
 	u64 seq;
 	u32 used, nrecs;
+	u64 allocated; /* pages taken from the bitmap (alloc.c) */
 };
 int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored);
 int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p);
@@ -159,10 +160,28 @@ int umfs_km_op_poolmap_check(void);
  * pool-mapping rule above. */
 int umfs_km_op_check_write(const struct umfs_inode *in);
 
-/* extend.c, setattr.c, free.c */
+/* alloc.c: pages and tables for the live inode `in` in transaction tx,
+ * whose first 128 bytes tx has saved. */
+/* Takes a run of up to `want` free pages, at `goal` if it is free, else at
+ * the first free page from the cursor on; in->blocks grows by *got. */
+int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u64 want,
+		      u64 *first, u64 *got);
+/* Zeroes and persists `n` pool pages from data page `first`. */
+void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n);
+/* Points the live inode at a new root and reseals it. */
+void umfs_km_inode_set_root(struct umfs_inode *in, u64 root, unsigned int height);
+/* Makes the tree cover file page last, with a height of min_height at
+ * least, and not empty (a height-0 tree's root is a zeroed data page). */
+int umfs_km_tree_cover(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last,
+		       unsigned int min_height);
+int umfs_km_slot_walk(struct umfs_km_tx *tx, struct umfs_inode *in, u64 pg, unsigned int level,
+		      bool make, u64 **slot);
+
+/* extend.c, setattr.c, free.c, exchange.c */
 int umfs_km_extend(struct umfs_kmod_extend *req);
 int umfs_km_setattr(struct umfs_kmod_setattr *req);
 int umfs_km_free(struct umfs_kmod_free *req);
+int umfs_km_exchange(struct umfs_kmod_exchange *req);
 
 /* perm.c */
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
@@ -212,7 +231,8 @@ extern const struct vm_operations_struct umfs_km_vm_ops;
 /* counters.c */
 struct umfs_km_counters {
 	atomic64_t live, spliced, attaches, detaches, unsplices, revokes, promoted, tlb_flushes,
-		pud_pages, poolmaps, extends, extend_pages, setattrs, frees, freed_pages;
+		pud_pages, poolmaps, extends, extend_pages, setattrs, frees, freed_pages,
+		exchanges, exchange_pages, exchange_tables;
 };
 extern struct umfs_km_counters umfs_km_cnt;
 void umfs_km_stats_fill(struct umfs_kmod_stats *st);

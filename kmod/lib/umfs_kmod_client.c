@@ -143,6 +143,28 @@ int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t 
 	return err;
 }
 
+int umfs_kmod_exchange(int fd, uint64_t ino, uint32_t gen, uint32_t flags,
+		       struct umfs_kmod_exchange *out)
+{
+	struct umfs_kmod_exchange req;
+	uint64_t pages = 0, tables = 0, revoked = 0;
+	int err;
+
+	do {
+		req = (struct umfs_kmod_exchange){ .ino = ino, .generation = gen, .flags = flags };
+		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_EXCHANGE, &req);
+		pages += req.pages;
+		tables += req.tables;
+		revoked += req.revoked;
+	} while (!err && req.more);
+	req.pages = pages;
+	req.tables = tables;
+	req.revoked = revoked;
+	if (!err && out)
+		*out = req;
+	return err;
+}
+
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st)
 {
 	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, st);

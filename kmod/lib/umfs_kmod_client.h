@@ -47,6 +47,12 @@ int umfs_kmod_setattr(int fd, struct umfs_kmod_setattr *req);
  * revoked summed over the calls. */
 int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
 		   struct umfs_kmod_free *out);
+/* EXCHANGE: carries out (flags 0) or rolls back (UMFS_KMOD_EXCHANGE_BACK)
+ * the swap record of ino's U-Log, calling again while the module says
+ * more; *out (may be NULL) gets the last reply with pages, tables and
+ * revoked summed over the calls. */
+int umfs_kmod_exchange(int fd, uint64_t ino, uint32_t gen, uint32_t flags,
+		       struct umfs_kmod_exchange *out);
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st);
 
 #ifdef __cplusplus

@@ -288,29 +288,17 @@ static void file_kill_privs(struct umfs_file *f)
 }
 
 /* issue 7: in module mode, overwrites of present bytes are stores through
- * the attachment; the rest is umfs_file_write(), with a REVOKE around a
- * copy-on-write overwrite, which frees the pages it replaces. */
+ * the attachment; the rest is umfs_file_write(), whose copy-on-write and
+ * frees the module carries out (revoking as it does). */
 static ssize_t file_kmod_write(struct umfs_file *f, const void *buf, size_t len, uint64_t off)
 {
 	struct umfs_fs *fs = f->fs;
-	uint64_t size = umfs_inode(fs, f->ino)->size;
-	bool cow;
 	ssize_t n;
 
 	if (!fs->pm.kmod)
 		return umfs_file_write(fs, f->ino, buf, len, off);
 	n = umfs_katt_overwrite(fs, f->ino, &f->katt, buf, len, off);
-	if (n != -EAGAIN)
-		return n;
-	cow = !fs->relaxed && off < size &&
-	      UMFS_MIN(off + len, size) - off >
-		      UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE);
-	if (cow)
-		umfs_katt_revoke(fs, f->ino);
-	n = umfs_file_write(fs, f->ino, buf, len, off);
-	if (cow)
-		umfs_katt_revoke(fs, f->ino);
-	return n;
+	return n != -EAGAIN ? n : umfs_file_write(fs, f->ino, buf, len, off);
 }
 
 /* off < 0: append (the offset is the size, read under the write lock).
@@ -513,11 +501,7 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
 	umfs_vnode_wrlock(f->fs, f->vn);
-	if (mode & ~FALLOC_FL_KEEP_SIZE) /* issue 7: their copy-on-write frees pages */
-		umfs_katt_revoke(f->fs, f->ino);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
-	if (mode & ~FALLOC_FL_KEEP_SIZE)
-		umfs_katt_revoke(f->fs, f->ino);
 	umfs_vnode_wrunlock(f->fs, f->vn);
 	return err;
 }

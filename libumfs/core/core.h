@@ -687,8 +687,8 @@ ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, vo
  * a write, take umfs_file_write(). */
 ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
 			    const void *buf, size_t len, uint64_t off);
-/* REVOKE ino in every process (module mode only): around what the core
- * still frees itself (copy-on-write) and when the last name goes. */
+/* REVOKE ino in every process (module mode only) when its last name goes;
+ * FREE, EXCHANGE and SETATTR revoke by themselves. */
 void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino);
 /* Vnode write lock held, meta lock not. Module mode: the module allocates
  * zeroed pages for the holes of file pages [first, last] and links them
@@ -700,6 +700,9 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
  * ino and frees its file pages [first, last] (FREE), in as many calls as it
  * takes. -ENODEV in software mode. */
 int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last);
+/* EXCHANGE: carries out (or, back, rolls back) the swap record of ino's
+ * U-Log in the module, which moves rec_done with every step. */
+int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back);
 /* Module mode: chmod and chown are the module's (SETATTR): the caller holds
  * the meta lock and has made libumfs's own permission checks. valid:
  * UMFS_KMOD_SETATTR_* bits. */

@@ -62,9 +62,9 @@ static int swap_step_at(const struct umfs_fs *fs, const struct umfs_inode *in,
 	uint64_t *f2 = umfs_pt_slot_find(fs, in, p, 2), *s2 = umfs_pt_slot_find(fs, sh, p, 2);
 
 	if ((f2 && pte_is_huge(*f2)) || (s2 && pte_is_huge(*s2))) {
-		/* a 2 MiB leaf faces a hole: the whole region moves */
-		if (!f2 || !s2 || r < lo || rend > hi || (*f2 && !pte_is_huge(*f2)) ||
-		    (*s2 && !pte_is_huge(*s2)))
+		/* a 2 MiB leaf faces a hole, a leaf or a table (the module's
+		 * shadows are 4 KiB leaves): the whole region moves */
+		if (!f2 || !s2 || r < lo || rend > hi)
 			return -EUCLEAN;
 		*x = (struct swap_step){ .first = r, .n = UMFS_PAGES_PER_HUGE, .level = 2,
 					 .fslot = f2, .sslot = s2 };
@@ -85,11 +85,34 @@ static int swap_step_at(const struct umfs_fs *fs, const struct umfs_inode *in,
 	return 0;
 }
 
+/* Pool pages entry e of a step holds: one for a 4 KiB leaf; at level 2 a
+ * 2 MiB leaf's, or a table's own page and its leaves. */
+static int swap_entry_pages(const struct umfs_fs *fs, unsigned level, uint64_t e, uint64_t *n)
+{
+	const uint64_t *t;
+	uint64_t off;
+
+	*n = e ? 1 : 0;
+	if (!e || level == 1)
+		return 0;
+	if (pte_is_huge(e)) {
+		*n = UMFS_PAGES_PER_HUGE;
+		return 0;
+	}
+	off = umfs_pte_off(fs, e);
+	if (!umfs_off_is_page(fs, off))
+		return -EUCLEAN;
+	t = umfs_off_ptr(fs, off);
+	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++)
+		*n += t[i] != 0;
+	return 0;
+}
+
 /* In tx (both inodes snapshotted): exchanges the step's entries. */
 static int swap_step_apply(struct umfs_fs *fs, struct umfs_inode *in, struct umfs_inode *sh,
 			   const struct swap_step *x)
 {
-	uint64_t n = x->level == 2 ? 1 : x->n, w = x->level == 2 ? UMFS_PAGES_PER_HUGE : 1;
+	uint64_t n = x->level == 2 ? 1 : x->n, wa, wb;
 	int64_t delta = 0;
 	int err;
 
@@ -98,18 +121,21 @@ static int swap_step_apply(struct umfs_fs *fs, struct umfs_inode *in, struct umf
 	err = umfs_tx_add(fs, x->fslot, n * sizeof(uint64_t));
 	if (!err)
 		err = umfs_tx_add(fs, x->sslot, n * sizeof(uint64_t));
-	if (err)
-		return err;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; !err && i < n; i++) {
 		uint64_t a = x->fslot[i], b = x->sslot[i];
 
+		err = swap_entry_pages(fs, x->level, a, &wa);
+		if (!err)
+			err = swap_entry_pages(fs, x->level, b, &wb);
+		if (err)
+			break;
 		x->fslot[i] = b;
 		x->sslot[i] = a;
-		delta += (int64_t)((b ? w : 0) - (a ? w : 0));
+		delta += (int64_t)(wb - wa);
 	}
 	in->blocks += (uint64_t)delta;
 	sh->blocks -= (uint64_t)delta;
-	return 0;
+	return err;
 }
 
 int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd)
@@ -117,6 +143,9 @@ int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool f
 	struct umfs_inode *in = umfs_inode(fs, ino), *sh = umfs_inode(fs, u->rec_aux_ino);
 	uint64_t lo = u->rec_off, hi = lo + u->rec_len - 1;
 	int err = 0;
+
+	if (fs->pm.kmod) /* issue 7: the module moves table entries, same steps */
+		return umfs_kmod_swap_pages(fs, ino, !fwd);
 
 	while (!err && (fwd ? u->rec_done < u->rec_len : u->rec_done > 0)) {
 		umfs_meta_lock(fs);
@@ -300,6 +329,56 @@ static int cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 	return err;
 }
 
+/* Module mode: the shadow is made here, its pages by EXTEND (4 KiB
+ * leaves); the exchange makes whatever tables either side lacks. */
+static int cow_prepare_kmod(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	uint64_t p = c->pa, first, done;
+	int err;
+
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (!err) {
+		err = cow_shadow_create(fs, c);
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	if (err) {
+		c->shadow = 0;
+		return err;
+	}
+	while (!err && p <= c->pb) {
+		if (!cow_fresh(fs, c, p)) {
+			p++;
+			continue;
+		}
+		for (first = p; p <= c->pb && cow_fresh(fs, c, p); p++)
+			;
+		for (; !err && first < p; first += done)
+			err = umfs_kmod_fill_holes(fs, c->shadow, first, p - 1, &done);
+	}
+	return err;
+}
+
+/* Module mode: a 2 MiB leaf of the file at an edge of the range moves with
+ * its whole region, so the range covers it (the shadow's pages there are
+ * copies of the old bytes). */
+static void cow_widen_kmod(const struct umfs_fs *fs, struct umfs_cow *c)
+{
+	const struct umfs_inode *in = umfs_inode(fs, c->ino);
+	const uint64_t *e;
+
+	e = umfs_pt_slot_find(fs, in, c->pa, 2);
+	if (e && pte_is_huge(*e))
+		c->pa &= ~COW_HUGE_MASK;
+	e = umfs_pt_slot_find(fs, in, c->pb, 2);
+	if (e && pte_is_huge(*e))
+		c->pb |= COW_HUGE_MASK;
+}
+
 /* Copies the file's current bytes [a, b) (zeros for holes) to dst. */
 static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_t *dst,
 			 uint64_t a, uint64_t b)
@@ -362,9 +441,11 @@ int umfs_cow_begin(struct umfs_fs *fs, struct umfs_cow *c)
 	c->pa = UMFS_PG(c->a);
 	c->pb = UMFS_PG(c->b - 1);
 	c->shadow = 0;
+	if (fs->pm.kmod)
+		cow_widen_kmod(fs, c);
 	err = umfs_ulog_get(fs, c->ino, 0, &c->u);
 	if (!err)
-		err = cow_prepare(fs, c);
+		err = fs->pm.kmod ? cow_prepare_kmod(fs, c) : cow_prepare(fs, c);
 	if (err) {
 		cow_shadow_drop(fs, c);
 		return err;

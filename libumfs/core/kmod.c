@@ -376,6 +376,28 @@ void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 	kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_REVOKE, &req); /* REVOKE needs no mm of ours */
 }
 
+/* A metadata call under the meta lock, which keeps every user-space
+ * allocator (all processes) out of the bitmap while the module changes it;
+ * then the shared free count loses *taken and gains *given (fields of the
+ * answer, either may be NULL). */
+static int kmod_meta_call(struct umfs_fs *fs, unsigned long cmd, void *req,
+			  const __u64 *taken, const __u64 *given)
+{
+	int err;
+
+	umfs_meta_lock(fs);
+	err = kmod_ioctl(fs->pm.fd, cmd, req);
+	if (!err && ((taken && *taken) || (given && *given))) {
+		if (taken)
+			fs->free_pages -= UMFS_MIN(*taken, fs->free_pages);
+		if (given)
+			fs->free_pages += *given;
+		fs->share_changed = true;
+	}
+	umfs_meta_unlock(fs);
+	return err;
+}
+
 int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 		     uint64_t *done)
 {
@@ -389,15 +411,7 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 	req.generation = umfs_inode(fs, ino)->generation;
 	req.first = first;
 	req.count = last - first + 1;
-	/* the meta lock keeps every user-space allocator (all processes) out
-	 * of the bitmap while the module changes it */
-	umfs_meta_lock(fs);
-	err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_EXTEND, &req);
-	if (!err && req.allocated) {
-		fs->free_pages -= UMFS_MIN(req.allocated, fs->free_pages);
-		fs->share_changed = true;
-	}
-	umfs_meta_unlock(fs);
+	err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
 	if (err)
 		return err;
 	*done = req.done;
@@ -419,13 +433,24 @@ int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 		req.generation = umfs_inode(fs, ino)->generation;
 		req.first = first;
 		req.count = last - first + 1;
-		umfs_meta_lock(fs); /* as fill_holes: user-space allocators stay out */
-		err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_FREE, &req);
-		if (!err && req.freed) {
-			fs->free_pages += req.freed;
-			fs->share_changed = true;
-		}
-		umfs_meta_unlock(fs);
+		err = kmod_meta_call(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
+	} while (!err && req.more);
+	return err;
+}
+
+int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
+{
+	struct umfs_kmod_exchange req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	do {
+		memset(&req, 0, sizeof(req));
+		req.ino = ino;
+		req.generation = umfs_inode(fs, ino)->generation;
+		req.flags = back ? UMFS_KMOD_EXCHANGE_BACK : 0;
+		err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXCHANGE, &req, &req.tables, NULL);
 	} while (!err && req.more);
 	return err;
 }

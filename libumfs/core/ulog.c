@@ -204,19 +204,12 @@ void umfs_file_release(struct umfs_fs *fs, uint64_t ino)
 /* Records                                                              */
 /* ------------------------------------------------------------------ */
 
-/* The record fields the checksum covers, in a fixed layout. */
-struct ulog_rec_id {
-	uint64_t seq;
-	uint32_t kind, aux_gen;
-	uint64_t off, len, old_size, aux_ino;
-};
-
 /* Checksum of the record of head u; BYTES data is read across pages[]
  * (the caller has checked that rec_len fits the chain). */
 static uint32_t ulog_rec_csum(struct umfs_ulog *const *pages)
 {
 	const struct umfs_ulog *u = pages[0];
-	struct ulog_rec_id id = {
+	struct umfs_ulog_rec_id id = {
 		.seq = u->rec_seq, .kind = u->rec_kind, .aux_gen = u->rec_aux_gen,
 		.off = u->rec_off, .len = u->rec_len, .old_size = u->rec_old_size,
 		.aux_ino = u->rec_aux_ino,
@@ -240,10 +233,10 @@ static uint64_t ulog_seq_next(struct umfs_fs *fs)
 }
 
 /* A new record's identity, numbered; its checksum starts from crc32c(id). */
-static struct ulog_rec_id ulog_rec_id_new(struct umfs_fs *fs, uint32_t kind, uint64_t off,
+static struct umfs_ulog_rec_id ulog_rec_id_new(struct umfs_fs *fs, uint32_t kind, uint64_t off,
 					  uint64_t len, uint64_t old_size, uint64_t aux)
 {
-	return (struct ulog_rec_id){
+	return (struct umfs_ulog_rec_id){
 		.seq = ulog_seq_next(fs), .kind = kind, .off = off, .len = len,
 		.old_size = old_size, .aux_ino = aux,
 		.aux_gen = aux ? umfs_inode(fs, aux)->generation : 0,
@@ -252,7 +245,7 @@ static struct ulog_rec_id ulog_rec_id_new(struct umfs_fs *fs, uint32_t kind, uin
 
 /* Writes the record's header with its checksum csum (over the identity,
  * then the data: ulog_rec_csum), then flushes its line. */
-static void ulog_rec_seal(struct umfs_ulog *u, const struct ulog_rec_id *id, uint32_t csum)
+static void ulog_rec_seal(struct umfs_ulog *u, const struct umfs_ulog_rec_id *id, uint32_t csum)
 {
 	u->rec_kind = id->kind;
 	u->rec_off = id->off;
@@ -295,7 +288,7 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	struct umfs_ulog *pages[UMFS_ULOG_MAX_PAGES];
 	uint64_t pos = off, end = off + len, k = 0;
-	struct ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
+	struct umfs_ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
 	uint32_t csum = umfs_crc32c(0, &id, sizeof(id));
 
 	ulog_pages_of(fs, u, pages, UMFS_ULOG_MAX_PAGES);
@@ -331,7 +324,7 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
 			 uint64_t old_size, uint64_t aux)
 {
-	struct ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_SWAP, pg, n, old_size, aux);
+	struct umfs_ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_SWAP, pg, n, old_size, aux);
 
 	ulog_rec_seal(u, &id, umfs_crc32c(0, &id, sizeof(id)));
 	umfs_drain(); /* the record (and the shadow's data) before any exchange */

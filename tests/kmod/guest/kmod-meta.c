@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "kmod-util.h"
 
@@ -1157,6 +1158,40 @@ static void km_free_shrink(void)
 
 /* /h1's 2 MiB leaves: split at the tail, the head and the middle, one
  * freed whole, then the rest. */
+/*
+ * A page of a 2 MiB leaf pinned by GUP (vmsplice of the attachment into a
+ * pipe: GUP-fast takes a reference, as O_DIRECT would) must not be freed:
+ * FREE answers EBUSY and changes nothing until the pipe lets it go. pg is
+ * in the range FREE [first, first + count) of /h1 drops (or splits).
+ */
+static void km_free_pinned(uint64_t pg, uint64_t first, uint64_t count)
+{
+	const struct umfs_inode *in = km_inode(F_H1);
+	const uint64_t blocks = in->blocks, root0 = km_table(in->pt_root)[0];
+	static char got[4096], want[4096];
+	struct umfs_kmod_free r = km_free_req(ID(F_H1), first, count);
+	volatile uint64_t *a = km_attach(kfd, ID(F_H1), O_RDONLY);
+	struct iovec iov = { .iov_base = (void *)km_page(a, pg), .iov_len = 4096 };
+	int pfd[2], err;
+
+	KT_EXPECT(pipe(pfd), 0);
+	KT_CHECK(vmsplice(pfd[1], &iov, 1, 0) == 4096, "vmsplice of /h1 page %" PRIu64
+		 " from its attachment: %s", pg, strerror(errno));
+	km_detach(kfd, a); /* the pipe's reference outlives the mapping */
+	err = km_free_ioctl(kfd, &r);
+	KT_CHECK(err == -EBUSY, "FREE of a pinned page: %s, want EBUSY", strerror(-err));
+	KT_CHECK(in->blocks == blocks && km_table(in->pt_root)[0] == root0,
+		 "a refused FREE changed /h1 (blocks %" PRIu64 " -> %" PRIu64 ")", blocks,
+		 (uint64_t)in->blocks);
+	KT_EXPECT(read(pfd[0], got, sizeof(got)), (long)sizeof(got));
+	kt_fill(want, sizeof(want), KM_TAG_H1, pg * 4096);
+	KT_CHECK(!memcmp(got, want, sizeof(got)), "the pinned page's bytes are not /h1's");
+	close(pfd[0]);
+	close(pfd[1]);
+	printf("kmod-meta: a page of a 2 MiB leaf pinned through the attachment (vmsplice): "
+	       "FREE answers EBUSY and changes nothing until the pipe is read\n");
+}
+
 static void km_free_huge(void)
 {
 	const struct umfs_inode *in = km_inode(F_H1);
@@ -1166,6 +1201,8 @@ static void km_free_huge(void)
 	km_check_huge_leaves(F_H1, 4, KM_TAG_H1, lead);
 	printf("kmod-meta: /h1 is four 2 MiB leaves (PS entries of its level-2 root) holding its "
 	       "data\n");
+	km_free_pinned(400, 300, 212); /* a page the split frees */
+	km_free_pinned(511, 300, 212); /* the page the split makes a table */
 	km_free_checked(F_H1, 300, 212, 211, "split: the tail of leaf 0", NULL);
 	km_check_split(F_H1, 0, lead[0], 300, 511, "the tail of leaf 0");
 	km_free_checked(F_H1, 2 * KM_REGION, 100, 99, "split: the head of leaf 2", NULL);

@@ -37,10 +37,14 @@ kmod-shim-io stats | grep -q "^mounted 1 " || fail "the module did not mount the
 # reference data on the guest's tmpfs
 dd if=/dev/urandom of=$T/data bs=1M count=12 status=none
 dd if=/dev/urandom of=$T/patch bs=4k count=3 status=none
+dd if=/dev/urandom of=$T/big bs=1M count=3 status=none
 cp $T/data $T/ref
-# overwrite 3 pages in the middle and 100 bytes at an odd offset
+# overwrite 3 pages in the middle and 100 bytes at an odd offset; then
+# 3 MiB in one write from 2.5 MiB on (copy-on-write: EXCHANGE in module
+# mode), cutting two 2 MiB regions and covering one
 dd if=$T/patch of=$T/ref bs=4k seek=700 conv=notrunc status=none
 dd if=$T/patch of=$T/ref bs=1 count=100 seek=123457 conv=notrunc status=none
+dd if=$T/big of=$T/ref bs=3M count=1 seek=2621440 oflag=seek_bytes conv=notrunc status=none
 ref_sum=$(sha256sum < $T/ref | cut -d' ' -f1)
 head -c 1000000 $T/ref > $T/ref-trunc
 trunc_sum=$(sha256sum < $T/ref-trunc | cut -d' ' -f1)
@@ -55,6 +59,7 @@ workload() {
 		cp $T/data $d/data
 		dd if=$T/patch of=$d/data bs=4k seek=700 conv=notrunc status=none
 		dd if=$T/patch of=$d/data bs=1 count=100 seek=123457 conv=notrunc status=none
+		dd if=$T/big of=$d/data bs=3M count=1 seek=2621440 oflag=seek_bytes conv=notrunc status=none
 		sha256sum < $d/data | cut -d' ' -f1
 		cat $d/data | sha256sum | cut -d' ' -f1
 		dd if=$d/data bs=64k status=none | sha256sum | cut -d' ' -f1
@@ -139,6 +144,8 @@ set -- $st
 # through FREE, which gave pages back
 [ "${22}" -ge 1 ] || fail "no SETATTR call: chmod did not go through the module"
 [ "${24}" -gt 10 ] && [ "${26}" -gt 0 ] || fail "FREE calls ${24}, pages ${26}: frees did not go through the module"
+# the 3 MiB overwrite's copy-on-write went through EXCHANGE
+[ "${28}" -ge 1 ] && [ "${30}" -ge 768 ] || fail "EXCHANGE calls ${28}, pages ${30}: copy-on-write did not go through the module"
 
 # 4 KiB random reads and writes: loads and stores against the software walk
 km -- kmod-shim-io fill /umfs/bench 64 || fail "fill failed"
