@@ -153,7 +153,7 @@ int umfs_km_slot_walk(struct umfs_km_tx *tx, struct umfs_inode *in, u64 pg, unsi
 	*slot = NULL;
 	if (err)
 		return err;
-	if (!in->pt_root || h < level)
+	if (!in->pt_root || h < level || pg >= umfs_pt_cover(h))
 		return make ? -EINVAL : 0; /* make: the caller covers the tree first */
 	t = umfs_km_off_ptr(p, in->pt_root);
 	for (; h > level; h--) {
