@@ -411,8 +411,10 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 		if (off) {
 			pa = p << UMFS_PAGE_SHIFT;
 			pb = end << UMFS_PAGE_SHIFT;
-			ca = UMFS_MAX(pa, c->a);
-			cb = UMFS_MIN(pb, c->b);
+			/* clamped: in module mode the range is widened to whole
+			 * 2 MiB regions, so a run may lie wholly outside [a, b) */
+			ca = UMFS_MIN(UMFS_MAX(pa, c->a), pb);
+			cb = UMFS_MAX(UMFS_MIN(pb, c->b), ca);
 			/* the old bytes around the replaced ones (edge pages only) */
 			cow_copy_old(fs, in, dst, pa, ca);
 			cow_copy_old(fs, in, dst + (cb - pa), cb, pb);
