@@ -26,6 +26,10 @@
  *   kmod-exchange tidy DEV            a module-mode mount of libumfs, whose
  *                                     recovery frees the shadows and U-Logs
  *                                     the phases leave (before fsck)
+ *   kmod-exchange selfcheck FILE      (host, no module) after create-direct
+ *                                     or create-crash on a pool file: the
+ *                                     direct checks against the test's own
+ *                                     exchange by the ABI's rule
  *
  * The state is read back through root's mapping of the pool (the media
  * itself). The program is linked with -Wl,--wrap=ioctl (build.sh): in the
@@ -33,8 +37,11 @@
  * the spot, as a power cut would leave it.
  */
 #define _GNU_SOURCE
+#include <execinfo.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <ucontext.h>
 #include <stdbool.h>
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
@@ -70,11 +77,12 @@ static uint64_t kx_ms_since(uint64_t t0)
 /* ------------------------------------------------------------------ */
 
 /* Pages [first, first + n) of a tree: a 2 MiB leaf per region (huge), or
- * 4 KiB leaves with a hole at every page p where p % holes == 0. */
+ * 4 KiB leaves with a hole at every page p where p % holes == 0 (holes >
+ * 0), or only at the pages p where p % -holes == 0 (holes < 0). */
 struct kx_seg {
 	uint64_t first, n;
 	bool huge;
-	unsigned holes;
+	int holes;
 };
 
 #define KX_SEGS 3
@@ -88,6 +96,9 @@ struct kx_case {
 	                               * cuts a 2 MiB leaf (EUCLEAN); 0: none */
 	uint64_t tables;              /* table pages the exchange must create */
 	unsigned fh, sh;              /* the heights after it */
+	unsigned min_calls;           /* calls each direction must take at least */
+	uint64_t pages;               /* `pages` each way, when not len: holes
+	                               * facing holes are not exchanged */
 	/* from create */
 	uint64_t fino, sino, size;
 	uint32_t fgen, sgen;
@@ -97,7 +108,8 @@ struct kx_case {
 };
 
 enum {
-	C_RUNS, C_HT, C_TH, C_GROW, C_NOTAB, C_EMPTY, C_GIB, C_MID, C_CUT, C_BAD, C_PERM,
+	C_RUNS, C_HT, C_TH, C_GROW, C_NOTAB, C_EMPTY, C_GIB, C_MID, C_H0, C_MANY, C_VOID, C_CUT,
+	C_BAD, C_PERM,
 	KX_NDIRECT,
 	C_CRASH = KX_NDIRECT,
 	KX_NCASES
@@ -125,11 +137,24 @@ static struct kx_case kx_cases[KX_NCASES] = {
 		      { { 0, 1300, false, 17 } }, { { 0 } },
 		      0, 1300, 0, 4, 2, 2 },
 	[C_GIB] = { "a record across 1 GiB, the file 1 level short", "/x_gib", 0644, 0600,
-		    { { G - 700, 700, false, 0 } }, { { G - 400, 700, false, 10 } },
+		    { { 0, 100, false, 0 }, { G - 700, 700, false, 0 } },
+		    { { G - 400, 700, false, 10 } },
 		    G - 400, 700, 0, 3, 3, 3 },
 	[C_MID] = { "inside one table, both trees of height 1", "/x_mid", 0644, 0600,
 		    { { 0, 512, false, 0 } }, { { 200, 60, false, 0 } },
 		    200, 60, 0, 0, 1, 1 },
+	[C_H0] = { "a file of height 0 (one page) facing 40 pages", "/x_h0", 0644, 0600,
+		   { { 0, 1, false, 0 } }, { { 0, 40, false, 0 } },
+		   0, 40, 0, 1, 1, 1 },
+	/* 60 steps with entries: more than one call's journal room */
+	[C_MANY] = { "60 tables, a few pages in each: several calls", "/x_many", 0644, 0600,
+		     { { 0, 60 * 512, false, -256 } }, { { 0, 60 * 512, false, -96 } },
+		     0, 60 * 512, 0, 0, 2, 2, 2 },
+	/* regions 1 and 2 empty on both sides: no step, no table */
+	[C_VOID] = { "two regions without tables on either side", "/x_void", 0644, 0600,
+		     { { 0, 100, false, 0 }, { 1536, 64, false, 0 } },
+		     { { 0, 50, false, 0 }, { 1536, 64, false, 3 } },
+		     0, 1600, 0, 0, 2, 2, .pages = 512 + 64 },
 	[C_CUT] = { "4 KiB runs and a 2 MiB leaf facing a table", "/x_cut", 0644, 0600,
 		    { { 300, 212, false, 0 }, { 512, 512, true, 0 } },
 		    { { 300, 500, false, 3 } },
@@ -170,7 +195,9 @@ static bool kx_seg_has(const struct kx_seg *s, uint64_t p)
 {
 	for (unsigned k = 0; k < KX_SEGS && s[k].n; k++)
 		if (p >= s[k].first && p < s[k].first + s[k].n)
-			return s[k].huge || !s[k].holes || p % s[k].holes;
+			return s[k].huge || !s[k].holes ||
+			       (s[k].holes > 0 ? p % (unsigned)s[k].holes != 0
+					       : p % (unsigned)-s[k].holes == 0);
 	return false;
 }
 
@@ -669,15 +696,18 @@ static uint64_t kx_check_side(const struct umfs_inode *in, const struct kx_case 
 		unsigned tag = m[p - c->wlo];
 
 		if (!tag) {
-			KT_CHECK(!off, "%s: page %" PRIu64 " should be a hole (it holds tag %#x)", what,
-				 p, (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56));
+			KT_CHECK(!off, "%s: page %" PRIu64 " should be a hole (it holds tag %#x: first "
+				 "word %#" PRIx64 ")", what, p,
+				 (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56),
+				 *kx_table(off));
 			continue;
 		}
 		present++;
 		KT_CHECK(off, "%s: page %" PRIu64 " is a hole, want tag %#x", what, p, tag);
 		KT_CHECK(kt_verify(pool.m + off, 4096, tag, p * 4096) < 0,
-			 "%s: page %" PRIu64 " holds tag %#x (first word), want %#x", what, p,
-			 (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56), tag);
+			 "%s: page %" PRIu64 " holds tag %#x (first word %#" PRIx64 "), want %#x", what,
+			 p, (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56), *kx_table(off),
+			 tag);
 	}
 	return present;
 }
@@ -774,7 +804,7 @@ static struct kx_sum kx_exchange(const struct kx_case *c, uint32_t flags, const 
 		KT_CHECK(back ? done <= prev : done >= prev, "%s: call %u moved rec_done the wrong way "
 			 "(%" PRIu64 " -> %" PRIu64 ")", what, s.calls, prev, done);
 		moved = back ? prev - done : done - prev;
-		KT_CHECK(r.pages == moved, "%s: call %u: pages %" PRIu64 ", rec_done %" PRIu64
+		KT_CHECK(r.pages <= moved, "%s: call %u: pages %" PRIu64 ", rec_done %" PRIu64
 			 " -> %" PRIu64, what, s.calls, (uint64_t)r.pages, prev, done);
 		KT_CHECK(r.more == (done != target), "%s: call %u: more %u with rec_done %" PRIu64
 			 " of %" PRIu64, what, s.calls, r.more, done, c->len);
@@ -835,9 +865,9 @@ static void kx_forward_back(struct kx_case *c, struct kx_sum *fwd_out)
 	kx_check_contents(c, &s1, what);
 	kx_check_alloc(&s0, &s1, fwd.tables, what);
 	kx_check_record(c, &s0, c->len, what);
-	KT_CHECK(fwd.pages == c->len && fwd.tables == c->tables,
+	KT_CHECK(fwd.pages == (c->pages ? c->pages : c->len) && fwd.tables == c->tables,
 		 "%s: EXCHANGE: pages %" PRIu64 ", tables %" PRIu64 "; want %" PRIu64 ", %" PRIu64,
-		 what, fwd.pages, fwd.tables, c->len, c->tables);
+		 what, fwd.pages, fwd.tables, c->pages ? c->pages : c->len, c->tables);
 	KT_CHECK(kx_inode(c->fino)->pt_height == c->fh && kx_inode(c->sino)->pt_height == c->sh,
 		 "%s: heights %u and %u after EXCHANGE, want %u and %u", what,
 		 kx_inode(c->fino)->pt_height, kx_inode(c->sino)->pt_height, c->fh, c->sh);
@@ -848,9 +878,12 @@ static void kx_forward_back(struct kx_case *c, struct kx_sum *fwd_out)
 	kx_check_contents(c, &s2, what);
 	kx_check_alloc(&s1, &s2, 0, what);
 	kx_check_record(c, &s0, 0, what);
-	KT_CHECK(back.pages == c->len && back.tables == 0,
+	KT_CHECK(fwd.calls >= c->min_calls && back.calls >= c->min_calls,
+		 "%s: %u and %u calls, want %u at least (more)", what, fwd.calls, back.calls,
+		 c->min_calls);
+	KT_CHECK(back.pages == fwd.pages && back.tables == 0,
 		 "%s: BACK: pages %" PRIu64 ", tables %" PRIu64 "; want %" PRIu64 ", 0", what,
-		 back.pages, back.tables, c->len);
+		 back.pages, back.tables, fwd.pages);
 	printf("kmod-exchange: %-52s %5" PRIu64 " pages, %" PRIu64 " tables (%u+%u calls); "
 	       "back: contents as before\n", c->what, fwd.pages, fwd.tables, fwd.calls, back.calls);
 	kx_state_free(&s0);
@@ -864,11 +897,55 @@ static void kx_forward_back(struct kx_case *c, struct kx_sum *fwd_out)
 /* direct                                                               */
 /* ------------------------------------------------------------------ */
 
-static void kx_start(void)
+/* A fault outside a probe: where it was (offsets in the executable, for
+ * addr2line on the build host), then the default action. */
+static void kx_on_crash(int sig, siginfo_t *si, void *uc)
+{
+	extern char __executable_start;
+	void *bt[32];
+	char line[160];
+	int n = backtrace(bt, 32), len;
+
+	len = snprintf(line, sizeof(line), "kmod-exchange: signal %d at %p (+%#lx), ip +%#lx; "
+		       "stack:", sig, si->si_addr,
+		       (unsigned long)((char *)si->si_addr - &__executable_start),
+		       (unsigned long)((char *)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP] -
+				       &__executable_start));
+	KT_CHECK(write(2, line, (size_t)len) >= 0, "write");
+	for (int i = 0; i < n; i++) {
+		len = snprintf(line, sizeof(line), " %#lx",
+			       (unsigned long)((char *)bt[i] - &__executable_start));
+		KT_CHECK(write(2, line, (size_t)len) >= 0, "write");
+	}
+	KT_CHECK(write(2, "\n", 1) == 1, "write");
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void kx_crash_report(void)
+{
+	struct sigaction sa;
+
+	void *bt[4];
+
+	backtrace(bt, 4); /* loads what it needs now, not in the handler */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = kx_on_crash;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* probes: the phases that touch attachments themselves; the others leave
+ * SIGBUS to libumfs (module mode catches its own) and report any fault */
+static void kx_start(bool probes)
 {
 	struct umfs_kmod_stats st;
 
-	kt_probe_setup();
+	if (probes)
+		kt_probe_setup();
+	else
+		kx_crash_report();
 	KT_EXPECT(umfs_kmod_open(&kfd), 0);
 	st = kt_stats(kfd);
 	KT_CHECK(st.abi_version == UMFS_KMOD_ABI_VERSION && st.mounted,
@@ -1238,25 +1315,82 @@ static void kx_retire(int first, int last)
 		kx_ulog(&kx_cases[i])->rec_seq = 0;
 }
 
+/* The checks of one case in a child process, with its own /dev/umfs and
+ * pool mapping: a failure is printed and counted, and the next case runs
+ * (each has its own files). The parent holds no pool mapping meanwhile. */
+static unsigned kx_failures;
+
+static void kx_try(void (*fn)(int), int arg, const char *what)
+{
+	pid_t pid = fork();
+	int status;
+
+	KT_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		KT_EXPECT(umfs_kmod_open(&kfd), 0);
+		pool = kt_pool_map(kfd, PROT_READ | PROT_WRITE);
+		fn(arg);
+		kt_pool_unmap(&pool);
+		exit(0);
+	}
+	status = kt_wait(pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("kmod-exchange: FAILED: %s (%s %d)\n", what,
+		       WIFEXITED(status) ? "exit" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		kx_failures++;
+	}
+}
+
+static void kx_try_refusals(int i)
+{
+	kx_refusals(&kx_cases[i]);
+}
+
+static void kx_try_cut_leaf(int i)
+{
+	kx_cut_leaf(&kx_cases[i], i == C_TH ? "shadow" : "file");
+	kx_forward_back(&kx_cases[i], NULL);
+}
+
+static void kx_try_bad_entries(int i)
+{
+	kx_bad_entries(&kx_cases[i]);
+	kx_forward_back(&kx_cases[i], NULL);
+}
+
+static void kx_try_case(int i)
+{
+	kx_forward_back(&kx_cases[i], NULL);
+}
+
+static void kx_try_permissions(int i)
+{
+	(void)i;
+	kx_permissions();
+}
+
 static int kx_direct(void)
 {
 	struct umfs_kmod_stats s0, s1;
 	uint64_t t0 = kt_now_ns();
 
-	kx_start();
+	kx_start(true);
 	kx_load_ids();
 	s0 = kt_stats(kfd);
-	pool = kt_pool_map(kfd, PROT_READ | PROT_WRITE);
 
-	kx_refusals(&kx_cases[C_MID]);
-	kx_cut_leaf(&kx_cases[C_TH], "shadow");
-	kx_cut_leaf(&kx_cases[C_CUT], "file");
-	kx_bad_entries(&kx_cases[C_BAD]);
+	kx_try(kx_try_refusals, C_MID, "refusals");
+	kx_try(kx_try_case, C_MID, kx_cases[C_MID].what);
+	kx_try(kx_try_cut_leaf, C_TH, kx_cases[C_TH].what);
+	kx_try(kx_try_cut_leaf, C_CUT, kx_cases[C_CUT].what);
+	kx_try(kx_try_bad_entries, C_BAD, kx_cases[C_BAD].what);
 	for (int i = 0; i < KX_NDIRECT; i++)
-		if (i != C_RUNS && i != C_PERM)
-			kx_forward_back(&kx_cases[i], NULL);
-	kx_revocation(C_RUNS);
-	kx_permissions();
+		if (i != C_RUNS && i != C_PERM && i != C_MID && i != C_TH && i != C_CUT &&
+		    i != C_BAD)
+			kx_try(kx_try_case, i, kx_cases[i].what);
+	kx_try(kx_revocation, C_RUNS, "revocation");
+	kx_try(kx_try_permissions, C_PERM, "permissions");
+	pool = kt_pool_map(kfd, PROT_READ | PROT_WRITE);
 	kx_retire(0, KX_NDIRECT);
 	kt_pool_unmap(&pool);
 
@@ -1275,6 +1409,7 @@ static int kx_direct(void)
 	printf("kmod-exchange: direct: %" PRIu64 " EXCHANGE calls, %" PRIu64 " pages, %" PRIu64
 	       " tables (STATS agree), in %" PRIu64 " ms\n", kx_counts->calls, kx_counts->pages,
 	       kx_counts->tables, kx_ms_since(t0));
+	KT_CHECK(!kx_failures, "%u of the direct checks failed (FAILED above)", kx_failures);
 	umfs_kmod_close(kfd);
 	return 0;
 }
@@ -1399,7 +1534,7 @@ static int kx_crash(void)
 	unsigned cuts[2];
 	uint64_t t0 = kt_now_ns();
 
-	kx_start();
+	kx_start(false);
 	kx_load_ids();
 	pool = kt_pool_map(kfd, PROT_READ);
 	b = kx_state_take(c, "the crash case");
@@ -1450,7 +1585,9 @@ static int kx_crash(void)
 /* ------------------------------------------------------------------ */
 
 /* In a writer process: cut its next forward EXCHANGE before record n and
- * die on the spot. Every EXCHANGE of this process is counted. */
+ * die on the spot; KX_CUT_AFTER: die right after that call, the record
+ * not yet retired. Every EXCHANGE of this process is counted. */
+#define KX_CUT_AFTER ULONG_MAX
 static unsigned long kx_cut_at;
 static uint64_t kx_seen_exchanges;
 
@@ -1474,11 +1611,13 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 			int ret, e;
 
 			kx_cut_at = 0;
-			kt_set_tx_stop(n);
+			if (n != KX_CUT_AFTER)
+				kt_set_tx_stop(n);
 			ret = __real_ioctl(fd, req, arg);
 			e = errno;
-			kt_set_tx_stop(0);
-			if (ret < 0 && e == EINTR)
+			if (n != KX_CUT_AFTER)
+				kt_set_tx_stop(0);
+			if ((ret < 0 && e == EINTR) || (n == KX_CUT_AFTER && ret == 0))
 				_exit(KX_CUT_EXIT); /* the power goes */
 			errno = e;
 			return ret;
@@ -1609,6 +1748,8 @@ struct kx_op {
 	unsigned tag;
 };
 
+static void kx_check_pool(const char *what);
+
 static uint64_t kx_lib_op(struct umfs_fs *fs, int fd, const struct kx_op *op)
 {
 	struct umfs_kmod_stats s0 = kt_stats(kfd), s1;
@@ -1629,6 +1770,7 @@ static uint64_t kx_lib_op(struct umfs_fs *fs, int fd, const struct kx_op *op)
 		}
 	}
 	KT_EXPECT(umfs_close(f), 0);
+	kx_check_pool(op->what);
 	kx_lcompare(fs, op->file, fd, op->what);
 	s1 = kt_stats(kfd);
 	KT_CHECK(s1.exchanges > s0.exchanges && s1.exchange_pages > s0.exchange_pages,
@@ -1671,6 +1813,46 @@ static void kx_check_no_leftovers(const char *what)
 	kt_pool_unmap(&pool);
 }
 
+/* The whole pool after a libumfs operation: every inode in use has a
+ * valid checksum, every tree valid entries and an exact block count, no
+ * pool page in two trees, every page of a tree allocated. */
+static void kx_check_pool(const char *what)
+{
+	const uint64_t *ibm, *bm;
+	uint64_t *all, inodes = 0;
+	size_t words;
+
+	pool = kt_pool_map(kfd, PROT_READ);
+	ibm = (const uint64_t *)(pool.m + pool.sb->ibitmap_off);
+	bm = kt_pool_bitmap(&pool);
+	words = kt_pool_bitmap_len(&pool) / 8;
+	all = calloc(words, 8);
+	KT_CHECK(all, "calloc");
+	for (uint64_t ino = 1; ino < pool.sb->inode_count; ino++) {
+		const struct umfs_inode *in = kx_inode(ino);
+		struct kx_tree t;
+		char w[128];
+
+		if (!(ibm[ino / 64] >> (ino % 64) & 1))
+			continue;
+		inodes++;
+		snprintf(w, sizeof(w), "%s: inode %" PRIu64 " (mode %o)", what, ino, in->mode);
+		KT_CHECK(in->mode, "%s: in use, mode 0", w);
+		t = kx_walk(in, w);
+		for (size_t k = 0; k < words; k++) {
+			KT_CHECK(!(all[k] & t.pages[k]), "%s: pool pages of another tree (bitmap word "
+				 "%zu: %#" PRIx64 ")", w, k, all[k] & t.pages[k]);
+			KT_CHECK(!(t.pages[k] & ~bm[k]), "%s: pages free in the bitmap (word %zu: %#"
+				 PRIx64 ")", w, k, t.pages[k] & ~bm[k]);
+			all[k] |= t.pages[k];
+		}
+		kx_tree_free(&t);
+	}
+	free(all);
+	kt_pool_unmap(&pool);
+	KT_CHECK(inodes >= 4, "%s: %" PRIu64 " inodes in use", what, inodes);
+}
+
 /* A writer overwrites /lc's bytes [off, off + len), its first forward
  * EXCHANGE cut before record n (0: not cut). Returns how it ended. */
 static int kx_lc_writer(unsigned long n, uint64_t off, uint64_t len, unsigned tag)
@@ -1702,44 +1884,70 @@ static int kx_lc_writer(unsigned long n, uint64_t off, uint64_t len, unsigned ta
 	return WEXITSTATUS(status);
 }
 
+/* After a writer died at its cut: MOUNT again (the module rolls its slot
+ * back), then a module-mode mount of libumfs, whose recovery rolls the
+ * record back through EXCHANGE BACK and reclaims the shadow: /lc must read
+ * as its twin. *back_pages gets the pages the module moved back. */
+static void kx_lc_recover(int fd, const char *what, uint64_t *back_pages)
+{
+	struct umfs_kmod_stats s0, s1;
+	struct umfs_fs *fs;
+
+	KT_CHECK(kt_stats(kfd).live == 0, "%s: attachments left", what);
+	KT_EXPECT(umfs_kmod_unmount(kfd), 0);
+	KT_EXPECT(umfs_kmod_mount(kfd, dev, NULL), 0);
+	s0 = kt_stats(kfd);
+	fs = kx_lmount();
+	s1 = kt_stats(kfd);
+	KT_CHECK(fs->recovery.ulog_rolled_back == 1 && fs->recovery.orphans_reclaimed == 1 &&
+		 fs->recovery.ulog_bad == 0,
+		 "%s: libumfs's recovery rolled back %u records (%u bad), reclaimed %u orphans; "
+		 "want the overwrite's record and its shadow", what, fs->recovery.ulog_rolled_back,
+		 fs->recovery.ulog_bad, fs->recovery.orphans_reclaimed);
+	KT_CHECK(s1.exchanges > s0.exchanges, "%s: the rollback made no EXCHANGE call", what);
+	*back_pages = s1.exchange_pages - s0.exchange_pages;
+	kx_lcompare(fs, &kx_lc, fd, what);
+	KT_EXPECT(umfs_unmount(fs), 0);
+	kx_check_no_leftovers(what);
+	kx_check_pool(what);
+}
+
 /* /lc's overwrite cut at every record of its EXCHANGE and before its
- * commit; each time MOUNT, then libumfs's recovery (a module-mode mount)
- * must give back the old bytes. */
+ * commit, each time rolled back by MOUNT and libumfs's recovery to the old
+ * bytes; then whole. Then another overwrite cut after its EXCHANGE, before
+ * the record is retired: the recovery's EXCHANGE BACK moves every page
+ * back. Returns the cut points. */
 static unsigned kx_lib_crash(int fd)
 {
 	const uint64_t off = KT_MIB + 5, len = 4 * KT_MIB + 2;
-	const unsigned tag = 0x54;
 	struct umfs_fs *fs;
+	uint64_t back;
 	unsigned n;
 
 	for (n = 1;; n++) {
 		char what[64];
-		int how;
 
 		KT_CHECK(n < 100, "/lc's overwrite never completed");
 		snprintf(what, sizeof(what), "/lc cut at record %u", n);
-		how = kx_lc_writer(n, off, len, tag);
-		if (how == 0)
+		if (kx_lc_writer(n, off, len, 0x54) == 0)
 			break;
-		KT_CHECK(kt_stats(kfd).live == 0, "%s: attachments left", what);
-		KT_EXPECT(umfs_kmod_unmount(kfd), 0);
-		KT_EXPECT(umfs_kmod_mount(kfd, dev, NULL), 0);
-		fs = kx_lmount();
-		KT_CHECK(fs->recovery.ulog_rolled_back == 1 && fs->recovery.orphans_reclaimed == 1 &&
-			 fs->recovery.ulog_bad == 0,
-			 "%s: libumfs's recovery rolled back %u records (%u bad), reclaimed %u "
-			 "orphans; want the overwrite's record and its shadow", what,
-			 fs->recovery.ulog_rolled_back, fs->recovery.ulog_bad,
-			 fs->recovery.orphans_reclaimed);
-		kx_lcompare(fs, &kx_lc, fd, what);
-		KT_EXPECT(umfs_unmount(fs), 0);
-		kx_check_no_leftovers(what);
+		kx_lc_recover(fd, what, &back);
+		KT_CHECK(back == 0, "%s: the rollback moved %" PRIu64 " pages back, the MOUNT "
+			 "should have left none exchanged", what, back);
 	}
-	kx_lwrite(NULL, fd, tag, off, len, len);
+	kx_lwrite(NULL, fd, 0x54, off, len, len);
 	fs = kx_lmount();
 	kx_lcompare(fs, &kx_lc, fd, "/lc's overwrite, uncut");
 	KT_EXPECT(umfs_unmount(fs), 0);
-	return n - 1;
+
+	KT_CHECK(kx_lc_writer(KX_CUT_AFTER, off + 3 * KT_MIB, 2 * KT_MIB, 0x57) == KX_CUT_EXIT,
+		 "the writer cut after its EXCHANGE did not die there");
+	kx_lc_recover(fd, "/lc cut after its EXCHANGE", &back);
+	KT_CHECK(back >= 512, "/lc cut after its EXCHANGE: the rollback moved %" PRIu64
+		 " pages back", back);
+	printf("kmod-exchange: /lc cut after its EXCHANGE, the record valid: recovery moved %"
+	       PRIu64 " pages back (EXCHANGE BACK), the old bytes again\n", back);
+	return n;
 }
 
 static int kx_libumfs(void)
@@ -1749,13 +1957,16 @@ static int kx_libumfs(void)
 		  100 * KT_KIB + 5, KT_MIB + 3, 0x51 },
 		{ "/l2m: overwrite [1 MiB + 17, 5 MiB + 300): leaf 0 cut, 1 whole, 2 cut", &kx_l2m,
 		  0, KT_MIB + 17, 4 * KT_MIB + 283, 0x52 },
-		{ "/l2m: overwrite [6 MiB, 8 MiB): leaf 3 whole", &kx_l2m, 0, 6 * KT_MIB,
+		{ "/l2m: punch [6 MiB + 12 KiB, +700 KiB) inside leaf 3", &kx_l2m,
+		  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 6 * KT_MIB + 12 * KT_KIB,
+		  700 * KT_KIB, 0 },
+		{ "/l2m: overwrite [6 MiB, 8 MiB): region 3 whole", &kx_l2m, 0, 6 * KT_MIB,
 		  2 * KT_MIB, 0x53 },
 		{ "/lh: overwrite [512 KiB, 4.5 MiB) over holes below EOF", &kx_lh, 0,
 		  512 * KT_KIB, 4 * KT_MIB, 0x55 },
 		{ "/lh: overwrite [5 MiB, 7 MiB) across EOF (6 MiB)", &kx_lh, 0, 5 * KT_MIB,
 		  2 * KT_MIB, 0x56 },
-		{ "/l2m: punch [2 MiB + 12 KiB, +700 KiB)", &kx_l2m,
+		{ "/l2m: punch [2 MiB + 12 KiB, +700 KiB) of 4 KiB leaves", &kx_l2m,
 		  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * KT_MIB + 12 * KT_KIB,
 		  700 * KT_KIB, 0 },
 		{ "/l4k: zero range [2 MiB + 1000, 3 MiB)", &kx_l4k, FALLOC_FL_ZERO_RANGE,
@@ -1768,7 +1979,7 @@ static int kx_libumfs(void)
 	uint64_t t0 = kt_now_ns(), t1, exchanges = 0;
 	unsigned cuts;
 
-	kx_start();
+	kx_start(false);
 	setenv("UMFS_KMOD", "1", 1);
 	if (mkdir(KX_REF_DIR, 0755) && errno != EEXIST)
 		KT_FAIL("mkdir %s: %s", KX_REF_DIR, strerror(errno));
@@ -1817,13 +2028,13 @@ static int kx_libumfs(void)
 	t1 = kt_now_ns();
 
 	cuts = kx_lib_crash(fdc);
-	KT_CHECK(cuts >= 3, "/lc's EXCHANGE was cut at %u points only", cuts);
+	KT_CHECK(cuts >= 4, "/lc's EXCHANGE was cut at %u points only", cuts);
 	s1 = kt_stats(kfd);
 	KT_CHECK(s1.live == 0, "attachments left: %" PRIu64, (uint64_t)s1.live);
 	printf("kmod-exchange: libumfs: %zu operations, the same bytes as on tmpfs, %" PRIu64
 	       " EXCHANGE calls (%" PRIu64 " ms); an overwrite's EXCHANGE cut at %u points (each "
-	       "record and the commit), rolled back by recovery to the old bytes every time, then "
-	       "whole (%" PRIu64 " ms); STATS exchanges +%" PRIu64 "\n",
+	       "record, the commit, after the call), rolled back by recovery to the old bytes "
+	       "every time, then whole (%" PRIu64 " ms); STATS exchanges +%" PRIu64 "\n",
 	       sizeof(ops) / sizeof(ops[0]), exchanges, (t1 - t0) / 1000000, cuts,
 	       kx_ms_since(t1), (uint64_t)(s1.exchanges - s0.exchanges));
 	close(fd4k);
@@ -1842,7 +2053,7 @@ static int kx_tidy(void)
 {
 	struct umfs_fs *fs;
 
-	kx_start();
+	kx_start(false);
 	setenv("UMFS_KMOD", "1", 1);
 	fs = kx_lmount();
 	printf("kmod-exchange: tidy: libumfs's recovery in module mode: %u records rolled back, "
@@ -2041,6 +2252,6 @@ int main(int argc, char **argv)
 			return kx_selfcheck();
 	}
 	fprintf(stderr, "usage: kmod-exchange create-direct|direct|create-crash|crash|"
-		"create-libumfs|libumfs|tidy DEV\n");
+		"create-libumfs|libumfs|tidy DEV | selfcheck POOLFILE\n");
 	return 2;
 }

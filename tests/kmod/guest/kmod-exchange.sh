@@ -52,9 +52,10 @@ phase() {
 	echo "kmod-exchange: phase $1: $(($(date +%s) - t0)) s"
 }
 
-phase direct
-phase crash
-phase libumfs
+# umfs.exchange_phases=crash,libumfs (run.sh --append) runs some only
+for p in $(echo "${UMFS_OPT_EXCHANGE_PHASES:-direct,crash,libumfs}" | tr ',' ' '); do
+	phase "$p"
+done
 kmod-func unmount "$dev" 2>/dev/null || true
 if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
 	fail "the kernel complained (above)"
