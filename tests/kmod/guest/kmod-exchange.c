@@ -407,25 +407,6 @@ static struct umfs_inode *kx_inode(uint64_t ino)
 	return (struct umfs_inode *)kt_pool_inode(&pool, ino);
 }
 
-static uint64_t kx_entry_off(uint64_t e, uint64_t mask)
-{
-	return (e & mask) - pool.sb->phys_base;
-}
-
-static uint64_t *kx_table(uint64_t off)
-{
-	return (uint64_t *)(pool.m + off);
-}
-
-static uint64_t kx_bit(uint64_t off)
-{
-	const struct umfs_superblock *sb = pool.sb;
-
-	KT_CHECK(off >= sb->data_off && off < sb->data_off + (sb->data_pages << 12) && !(off & 4095),
-		 "pool offset %#" PRIx64 " is not a data page", off);
-	return (off - sb->data_off) >> 12;
-}
-
 /* The entry of file page pg in in's table of `level`, NULL when that table
  * is missing (or a 2 MiB leaf is on the way). */
 static uint64_t *kx_slot(const struct umfs_inode *in, uint64_t pg, unsigned level)
@@ -436,36 +417,13 @@ static uint64_t *kx_slot(const struct umfs_inode *in, uint64_t pg, unsigned leve
 	if (!off || h < level || (pg >> (9 * h)))
 		return NULL;
 	for (; h > level; h--) {
-		uint64_t e = kx_table(off)[(pg >> (9 * (h - 1))) & 511];
+		uint64_t e = kt_pool_table(&pool, off)[(pg >> (9 * (h - 1))) & 511];
 
 		if (!e || (h == 2 && (e & UMFS_PTE_PSE)))
 			return NULL;
-		off = kx_entry_off(e, UMFS_PTE_ADDR_MASK);
+		off = kt_pool_entry_off(&pool, e, UMFS_PTE_ADDR_MASK);
 	}
-	return kx_table(off) + ((pg >> (9 * (level - 1))) & 511);
-}
-
-/* Pool offset of file page pg, 0 for a hole. */
-static uint64_t kx_page_off(const struct umfs_inode *in, uint64_t pg)
-{
-	uint64_t off = in->pt_root;
-
-	if (!off)
-		return 0;
-	if (in->pt_height == 0)
-		return pg == 0 ? off : 0;
-	if (pg >> (9 * in->pt_height))
-		return 0;
-	for (unsigned level = in->pt_height; level >= 1; level--) {
-		uint64_t e = kx_table(off)[(pg >> (9 * (level - 1))) & 511];
-
-		if (!e)
-			return 0;
-		if (level == 2 && (e & UMFS_PTE_PSE))
-			return kx_entry_off(e, UMFS_PTE_HUGE_ADDR_MASK) + ((pg & 511) << 12);
-		off = kx_entry_off(e, UMFS_PTE_ADDR_MASK);
-	}
-	return off;
+	return kt_pool_table(&pool, off) + ((pg >> (9 * (level - 1))) & 511);
 }
 
 struct kx_tree {
@@ -474,18 +432,9 @@ struct kx_tree {
 	uint64_t digest; /* FNV-1a of the root, the height and every table page */
 };
 
-static uint64_t kx_fnv(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static void kx_tree_mark(struct kx_tree *t, uint64_t off, uint64_t n, const char *what)
 {
-	uint64_t b = kx_bit(off);
+	uint64_t b = kt_pool_bit(&pool, off);
 
 	for (uint64_t i = b; i < b + n; i++) {
 		KT_CHECK(!(t->pages[i / 64] >> (i % 64) & 1), "%s: pool page %" PRIu64
@@ -496,11 +445,11 @@ static void kx_tree_mark(struct kx_tree *t, uint64_t off, uint64_t n, const char
 
 static void kx_walk_table(struct kx_tree *t, uint64_t off, unsigned level, const char *what)
 {
-	const uint64_t *e = kx_table(off);
+	const uint64_t *e = kt_pool_table(&pool, off);
 
 	t->tables++;
 	kx_tree_mark(t, off, 1, what);
-	t->digest = kx_fnv(t->digest, e, 4096);
+	t->digest = kt_fnv(t->digest, e, 4096);
 	for (unsigned i = 0; i < 512; i++) {
 		if (!e[i])
 			continue;
@@ -508,16 +457,16 @@ static void kx_walk_table(struct kx_tree *t, uint64_t off, unsigned level, const
 			KT_CHECK((e[i] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
 				 "%s: 2 MiB leaf %#" PRIx64, what, e[i]);
 			t->huge++;
-			kx_tree_mark(t, kx_entry_off(e[i], UMFS_PTE_HUGE_ADDR_MASK), KX_REGION, what);
+			kx_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_HUGE_ADDR_MASK), KX_REGION, what);
 		} else if (level == 1) {
 			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS,
 				 "%s: 4 KiB leaf %#" PRIx64, what, e[i]);
 			t->leaves++;
-			kx_tree_mark(t, kx_entry_off(e[i], UMFS_PTE_ADDR_MASK), 1, what);
+			kx_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), 1, what);
 		} else {
 			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS,
 				 "%s: table entry %#" PRIx64 " at level %u", what, e[i], level);
-			kx_walk_table(t, kx_entry_off(e[i], UMFS_PTE_ADDR_MASK), level - 1, what);
+			kx_walk_table(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), level - 1, what);
 		}
 	}
 }
@@ -530,7 +479,7 @@ static struct kx_tree kx_walk(const struct umfs_inode *in, const char *what)
 
 	t.pages = calloc(1, kt_pool_bitmap_len(&pool));
 	KT_CHECK(t.pages, "calloc");
-	t.digest = kx_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
+	t.digest = kt_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
 	if (in->pt_root) {
 		KT_CHECK(in->pt_height <= 3, "%s: height %u", what, in->pt_height);
 		if (in->pt_height == 0) {
@@ -692,21 +641,21 @@ static uint64_t kx_check_side(const struct umfs_inode *in, const struct kx_case 
 	uint64_t present = 0;
 
 	for (uint64_t p = c->wlo; p < c->whi; p++) {
-		uint64_t off = kx_page_off(in, p);
+		uint64_t off = kt_pool_page_off(&pool, in, p);
 		unsigned tag = m[p - c->wlo];
 
 		if (!tag) {
 			KT_CHECK(!off, "%s: page %" PRIu64 " should be a hole (it holds tag %#x: first "
 				 "word %#" PRIx64 ")", what, p,
-				 (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56),
-				 *kx_table(off));
+				 (unsigned)((*kt_pool_table(&pool, off) ^ kt_word(0, p * 4096)) >> 56),
+				 *kt_pool_table(&pool, off));
 			continue;
 		}
 		present++;
 		KT_CHECK(off, "%s: page %" PRIu64 " is a hole, want tag %#x", what, p, tag);
 		KT_CHECK(kt_verify(pool.m + off, 4096, tag, p * 4096) < 0,
 			 "%s: page %" PRIu64 " holds tag %#x (first word %#" PRIx64 "), want %#x", what,
-			 p, (unsigned)((*kx_table(off) ^ kt_word(0, p * 4096)) >> 56), *kx_table(off),
+			 p, (unsigned)((*kt_pool_table(&pool, off) ^ kt_word(0, p * 4096)) >> 56), *kt_pool_table(&pool, off),
 			 tag);
 	}
 	return present;
@@ -2120,7 +2069,7 @@ static uint64_t kx_l2_weight(uint64_t e)
 	if (e & UMFS_PTE_PSE)
 		return KX_REGION;
 	for (unsigned i = 0; i < 512; i++)
-		w += kx_table(kx_entry_off(e, UMFS_PTE_ADDR_MASK))[i] != 0;
+		w += kt_pool_table(&pool, kt_pool_entry_off(&pool, e, UMFS_PTE_ADDR_MASK))[i] != 0;
 	return w;
 }
 

@@ -216,49 +216,6 @@ static uint64_t km_ms_since(uint64_t t0)
 /* Trees, read through the pool mapping                                 */
 /* ------------------------------------------------------------------ */
 
-static uint64_t km_entry_off(uint64_t e, uint64_t mask)
-{
-	return (e & mask) - pool.sb->phys_base;
-}
-
-static const uint64_t *km_table(uint64_t off)
-{
-	return (const uint64_t *)(pool.m + off);
-}
-
-/* Index in the page bitmap of the data page at pool offset off. */
-static uint64_t km_bit(uint64_t off)
-{
-	const struct umfs_superblock *sb = pool.sb;
-
-	KT_CHECK(off >= sb->data_off && off < sb->data_off + (sb->data_pages << 12) && !(off & 4095),
-		 "pool offset %#" PRIx64 " is not a data page", off);
-	return (off - sb->data_off) >> 12;
-}
-
-/* Pool offset of file page pg, 0 for a hole. */
-static uint64_t km_page_off(const struct umfs_inode *in, uint64_t pg)
-{
-	uint64_t off = in->pt_root;
-
-	if (!off)
-		return 0;
-	if (in->pt_height == 0)
-		return pg == 0 ? off : 0;
-	if (pg >> (9 * in->pt_height))
-		return 0;
-	for (unsigned level = in->pt_height; level >= 1; level--) {
-		uint64_t e = km_table(off)[(pg >> (9 * (level - 1))) & 511];
-
-		if (!e)
-			return 0;
-		if (level == 2 && (e & UMFS_PTE_PSE))
-			return km_entry_off(e, UMFS_PTE_HUGE_ADDR_MASK) + ((pg & 511) << 12);
-		off = km_entry_off(e, UMFS_PTE_ADDR_MASK);
-	}
-	return off;
-}
-
 /* What a file's tree holds, every entry's flags checked on the way. */
 struct km_tree {
 	uint64_t *pages; /* bitmap (as the pool's) of the pool pages it holds */
@@ -266,18 +223,9 @@ struct km_tree {
 	uint64_t digest; /* FNV-1a of the root and of every table page */
 };
 
-static uint64_t km_fnv(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static void km_tree_mark(struct km_tree *t, uint64_t off, uint64_t n)
 {
-	uint64_t b = km_bit(off);
+	uint64_t b = kt_pool_bit(&pool, off);
 
 	for (uint64_t i = b; i < b + n; i++) {
 		KT_CHECK(!(t->pages[i / 64] >> (i % 64) & 1), "pool page %" PRIu64 " twice in a tree",
@@ -288,11 +236,11 @@ static void km_tree_mark(struct km_tree *t, uint64_t off, uint64_t n)
 
 static void km_walk_table(struct km_tree *t, uint64_t off, unsigned level)
 {
-	const uint64_t *e = km_table(off);
+	const uint64_t *e = kt_pool_table(&pool, off);
 
 	t->tables++;
 	km_tree_mark(t, off, 1);
-	t->digest = km_fnv(t->digest, e, 4096);
+	t->digest = kt_fnv(t->digest, e, 4096);
 	for (unsigned i = 0; i < 512; i++) {
 		if (!e[i])
 			continue;
@@ -300,16 +248,16 @@ static void km_walk_table(struct km_tree *t, uint64_t off, unsigned level)
 			KT_CHECK((e[i] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
 				 "2 MiB leaf %#" PRIx64, e[i]);
 			t->huge++;
-			km_tree_mark(t, km_entry_off(e[i], UMFS_PTE_HUGE_ADDR_MASK), KM_REGION);
+			km_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_HUGE_ADDR_MASK), KM_REGION);
 		} else if (level == 1) {
 			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS,
 				 "4 KiB leaf %#" PRIx64, e[i]);
 			t->leaves++;
-			km_tree_mark(t, km_entry_off(e[i], UMFS_PTE_ADDR_MASK), 1);
+			km_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), 1);
 		} else {
 			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS,
 				 "table entry %#" PRIx64 " at level %u", e[i], level);
-			km_walk_table(t, km_entry_off(e[i], UMFS_PTE_ADDR_MASK), level - 1);
+			km_walk_table(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), level - 1);
 		}
 	}
 }
@@ -320,7 +268,7 @@ static struct km_tree km_walk(const struct umfs_inode *in)
 
 	t.pages = calloc(1, kt_pool_bitmap_len(&pool));
 	KT_CHECK(t.pages, "calloc");
-	t.digest = km_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
+	t.digest = kt_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
 	if (!in->pt_root)
 		return t;
 	KT_CHECK(in->pt_height <= 3, "height %u", in->pt_height);
@@ -1016,11 +964,11 @@ static void km_check_split(int f, unsigned r, uint64_t lead, unsigned lo, unsign
 	const uint64_t *t;
 
 	KT_CHECK(in->pt_height == 2, "%s: height %u", what, in->pt_height);
-	e = km_table(in->pt_root)[r];
+	e = kt_pool_table(&pool, in->pt_root)[r];
 	KT_CHECK(e == ((table + base) | UMFS_PTE_TABLE_FLAGS),
 		 "%s: root entry %u is %#" PRIx64 ", want a table in the leaf's page %u (%#" PRIx64 ")",
 		 what, r, e, hi, (uint64_t)((table + base) | UMFS_PTE_TABLE_FLAGS));
-	t = km_table(table);
+	t = kt_pool_table(&pool, table);
 	for (unsigned i = 0; i < 512; i++) {
 		uint64_t want = (i < lo || i > hi) ?
 			(lead + (uint64_t)i * 4096 + base) | UMFS_PTE_LEAF4K_FLAGS : 0;
@@ -1043,13 +991,13 @@ static void km_check_huge_leaves(int f, unsigned n, unsigned tag, uint64_t *lead
 		 " 4 KiB leaves; want %u 2 MiB leaves under the root", km_files[f].path,
 		 in->pt_height, t.huge, t.tables, t.leaves, n);
 	free(t.pages);
-	root = km_table(in->pt_root);
+	root = kt_pool_table(&pool, in->pt_root);
 	for (unsigned r = 0; r < n; r++) {
 		KT_CHECK((root[r] & UMFS_PTE_PSE) &&
 			 (root[r] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
 			 "%s: root entry %u is %#" PRIx64 ", not a 2 MiB leaf", km_files[f].path, r,
 			 root[r]);
-		lead[r] = km_entry_off(root[r], UMFS_PTE_HUGE_ADDR_MASK);
+		lead[r] = kt_pool_entry_off(&pool, root[r], UMFS_PTE_HUGE_ADDR_MASK);
 		KT_CHECK(kt_verify(pool.m + lead[r], 2 * KT_MIB, tag, r * 2 * KT_MIB) < 0,
 			 "%s: the 2 MiB leaf %u does not hold the file's data", km_files[f].path, r);
 	}
@@ -1076,7 +1024,7 @@ static void km_free_middle(void)
 
 	/* the rest of region 1 (pages 700..1023) and its table */
 	km_free_checked(F_F1, 512, 512, 325, "FREE [512, 1024) of /f1", NULL);
-	KT_CHECK(km_table(in->pt_root)[1] == 0, "/f1: the emptied level-1 table is still linked");
+	KT_CHECK(kt_pool_table(&pool, in->pt_root)[1] == 0, "/f1: the emptied level-1 table is still linked");
 	km_free_checked(F_F1, 100, 924, 0, "FREE of /f1's holes", NULL);
 	km_free_checked(F_F1, KM_FAR, 100, 0, "FREE past /f1's tree", NULL);
 	a = km_attach(kfd, ID(F_F1), O_RDONLY);
@@ -1131,7 +1079,7 @@ static void km_free_shrink(void)
 	a = km_attach(kfd, ID(F_F3), O_RDWR);
 	km_fill_pages(a, 0, 1, KM_TAG_F3);
 	km_detach(kfd, a);
-	page0 = km_page_off(in, 0);
+	page0 = kt_pool_page_off(&pool, in, 0);
 	/* 1099 pages, the tables of regions 1 and 2, then the root and the
 	 * table of region 0, which hold only entry 0 */
 	km_free_checked(F_F3, 1, UINT64_MAX, 1103, "FREE of /f3 but page 0", NULL);
@@ -1167,7 +1115,7 @@ static void km_free_shrink(void)
 static void km_free_pinned(uint64_t pg, uint64_t first, uint64_t count)
 {
 	const struct umfs_inode *in = km_inode(F_H1);
-	const uint64_t blocks = in->blocks, root0 = km_table(in->pt_root)[0];
+	const uint64_t blocks = in->blocks, root0 = kt_pool_table(&pool, in->pt_root)[0];
 	static char got[4096], want[4096];
 	struct umfs_kmod_free r = km_free_req(ID(F_H1), first, count);
 	volatile uint64_t *a = km_attach(kfd, ID(F_H1), O_RDONLY);
@@ -1180,7 +1128,7 @@ static void km_free_pinned(uint64_t pg, uint64_t first, uint64_t count)
 	km_detach(kfd, a); /* the pipe's reference outlives the mapping */
 	err = km_free_ioctl(kfd, &r);
 	KT_CHECK(err == -EBUSY, "FREE of a pinned page: %s, want EBUSY", strerror(-err));
-	KT_CHECK(in->blocks == blocks && km_table(in->pt_root)[0] == root0,
+	KT_CHECK(in->blocks == blocks && kt_pool_table(&pool, in->pt_root)[0] == root0,
 		 "a refused FREE changed /h1 (blocks %" PRIu64 " -> %" PRIu64 ")", blocks,
 		 (uint64_t)in->blocks);
 	KT_EXPECT(read(pfd[0], got, sizeof(got)), (long)sizeof(got));
@@ -1210,7 +1158,7 @@ static void km_free_huge(void)
 	km_free_checked(F_H1, 3 * KM_REGION + 200, 100, 99, "split: the middle of leaf 3", NULL);
 	km_check_split(F_H1, 3, lead[3], 200, 299, "the middle of leaf 3");
 	km_free_checked(F_H1, KM_REGION, KM_REGION, KM_REGION, "FREE of leaf 1 whole", NULL);
-	KT_CHECK(km_table(in->pt_root)[1] == 0, "/h1: leaf 1 still linked");
+	KT_CHECK(kt_pool_table(&pool, in->pt_root)[1] == 0, "/h1: leaf 1 still linked");
 	KT_CHECK(in->size == 8 * KT_MIB, "/h1's size changed");
 
 	a = km_attach(kfd, ID(F_H1), O_RDONLY);
@@ -1236,7 +1184,7 @@ static uint64_t km_runs(int f, uint64_t n)
 	uint64_t runs = 0, prev = 0;
 
 	for (uint64_t pg = 0; pg < n; pg++) {
-		uint64_t off = km_page_off(in, pg);
+		uint64_t off = kt_pool_page_off(&pool, in, pg);
 
 		KT_CHECK(off, "%s: page %" PRIu64 " missing", km_files[f].path, pg);
 		runs += pg == 0 || off != prev + 4096;
@@ -1438,7 +1386,7 @@ static void km_check_cr_kept(const char *what)
 	const struct umfs_inode *in = km_inode(F_CR);
 
 	for (uint64_t pg = 0; pg < KM_CR_FREE_FIRST; pg++) {
-		uint64_t off = km_page_off(in, pg);
+		uint64_t off = kt_pool_page_off(&pool, in, pg);
 
 		KT_CHECK(off && kt_verify(pool.m + off, 4096, KM_TAG_CR, pg * 4096) < 0,
 			 "%s: /cr's page %" PRIu64 " lost its data", what, pg);

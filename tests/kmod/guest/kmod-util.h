@@ -239,6 +239,62 @@ static inline uint64_t *kt_pool_bitmap_copy(const struct kt_pool *p)
 	return c;
 }
 
+/* Trees, read through the pool mapping. Pool offset an entry points at
+ * (mask: UMFS_PTE_ADDR_MASK, or UMFS_PTE_HUGE_ADDR_MASK for a 2 MiB leaf). */
+static inline uint64_t kt_pool_entry_off(const struct kt_pool *p, uint64_t e, uint64_t mask)
+{
+	return (e & mask) - p->sb->phys_base;
+}
+
+static inline uint64_t *kt_pool_table(const struct kt_pool *p, uint64_t off)
+{
+	return (uint64_t *)(p->m + off);
+}
+
+/* Index in the page bitmap of the data page at pool offset off. */
+static inline uint64_t kt_pool_bit(const struct kt_pool *p, uint64_t off)
+{
+	const struct umfs_superblock *sb = p->sb;
+
+	KT_CHECK(off >= sb->data_off && off < sb->data_off + (sb->data_pages << 12) && !(off & 4095),
+		 "pool offset %#" PRIx64 " is not a data page", off);
+	return (off - sb->data_off) >> 12;
+}
+
+/* Pool offset of file page pg of in, 0 for a hole. */
+static inline uint64_t kt_pool_page_off(const struct kt_pool *p, const struct umfs_inode *in,
+					uint64_t pg)
+{
+	uint64_t off = in->pt_root;
+
+	if (!off)
+		return 0;
+	if (in->pt_height == 0)
+		return pg == 0 ? off : 0;
+	if (pg >> (9 * in->pt_height))
+		return 0;
+	for (unsigned level = in->pt_height; level >= 1; level--) {
+		uint64_t e = kt_pool_table(p, off)[(pg >> (9 * (level - 1))) & 511];
+
+		if (!e)
+			return 0;
+		if (level == 2 && (e & UMFS_PTE_PSE))
+			return kt_pool_entry_off(p, e, UMFS_PTE_HUGE_ADDR_MASK) + ((pg & 511) << 12);
+		off = kt_pool_entry_off(p, e, UMFS_PTE_ADDR_MASK);
+	}
+	return off;
+}
+
+/* FNV-1a, continued from h. */
+static inline uint64_t kt_fnv(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
 struct kt_id {
 	uint64_t ino;
 	uint32_t gen;
