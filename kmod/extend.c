@@ -27,28 +27,24 @@
  * the tables of a path and the inode. */
 #define UMFS_KM_EXT_STEP_ROOM (UMFS_PAGE_SIZE + 1024)
 
-struct umfs_km_ext {
-	struct umfs_km_op op;
-};
-
 /*
  * Fills the holes from file page pg on inside the level-1 table that covers
  * pg, up to page last; creates the tables on the way. Sets *next to the
  * first page it did not reach.
  */
-static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
+static int umfs_km_ext_step(struct umfs_km_op *op, u64 pg, u64 last, u64 *next)
 {
-	struct umfs_km_pool *p = x->op.p;
-	struct umfs_km_tx *tx = &x->op.tx;
+	struct umfs_km_pool *p = op->p;
+	struct umfs_km_tx *tx = &op->tx;
 	unsigned int i, j, end;
 	u64 *t, off, first, got, goal;
 	bool huge;
 	int err;
 
 	*next = pg + 1;
-	if (READ_ONCE(x->op.in->pt_height) == 0)
+	if (READ_ONCE(op->in->pt_height) == 0)
 		return 0; /* need <= 0: pg is 0, the root data page */
-	err = umfs_km_slot_walk(tx, x->op.in, pg, 1, true, &t);
+	err = umfs_km_slot_walk(tx, op->in, pg, 1, true, &t);
 	if (err < 0)
 		return err;
 	if (err) { /* a 2 MiB leaf: its region is all present */
@@ -70,7 +66,7 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 		goal = p->kcursor;
 		if (i && t[i - 1] && !umfs_km_child(p, t[i - 1], 1, &off, &huge))
 			goal = ((off - p->data_off) >> UMFS_PAGE_SHIFT) + 1;
-		err = umfs_km_alloc_run(tx, x->op.in, goal, j - i, &first, &got);
+		err = umfs_km_alloc_run(tx, op->in, goal, j - i, &first, &got);
 		if (err)
 			break;
 		umfs_km_zero_pages(p, first, got);
@@ -82,19 +78,19 @@ static int umfs_km_ext_step(struct umfs_km_ext *x, u64 pg, u64 last, u64 *next)
 	return err;
 }
 
-static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done)
+static int umfs_km_ext_run(struct umfs_km_op *op, u64 first, u64 last, u64 *done)
 {
 	u64 pg = first, next;
 	int err;
 
-	err = umfs_km_op_save_inode(&x->op);
+	err = umfs_km_op_save_inode(op);
 	if (!err)
-		err = umfs_km_tree_cover(&x->op.tx, x->op.in, last, 0);
+		err = umfs_km_tree_cover(&op->tx, op->in, last, 0);
 	while (!err && pg <= last) {
-		if (umfs_km_tx_room(&x->op.tx) < UMFS_KM_EXT_STEP_ROOM ||
-		    x->op.tx.nrecs > UMFS_KM_EXT_MAX_RECS)
+		if (umfs_km_tx_room(&op->tx) < UMFS_KM_EXT_STEP_ROOM ||
+		    op->tx.nrecs > UMFS_KM_EXT_MAX_RECS)
 			break; /* the caller comes back for the rest */
-		err = umfs_km_ext_step(x, pg, last, &next);
+		err = umfs_km_ext_step(op, pg, last, &next);
 		pg = next;
 	}
 	*done = pg - first;
@@ -103,7 +99,7 @@ static int umfs_km_ext_run(struct umfs_km_ext *x, u64 first, u64 last, u64 *done
 
 int umfs_km_extend(struct umfs_kmod_extend *req)
 {
-	struct umfs_km_ext x = { 0 };
+	struct umfs_km_op op;
 	u64 last;
 	int err;
 
@@ -118,21 +114,21 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 		return -EFBIG;
 	last = req->first + req->count - 1;
 
-	err = umfs_km_op_begin(&x.op, req->ino, req->generation);
+	err = umfs_km_op_begin(&op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&x.op.snap);
+	err = umfs_km_op_check_write(&op.snap);
 	if (!err)
-		err = umfs_km_tx_begin(&x.op.tx, x.op.p);
+		err = umfs_km_tx_begin(&op.tx, op.p);
 	if (err)
 		goto out;
-	err = umfs_km_ext_run(&x, req->first, last, &req->done);
+	err = umfs_km_ext_run(&op, req->first, last, &req->done);
 	/* what was linked before an error (ENOSPC) stays: it is whole */
-	if (err == -EINTR || umfs_km_tx_commit(&x.op.tx)) {
+	if (err == -EINTR || umfs_km_tx_commit(&op.tx)) {
 		err = -EINTR; /* the tx_stop hook: left as a power cut leaves it */
 		goto out;
 	}
-	req->allocated = x.op.tx.allocated;
+	req->allocated = op.tx.allocated;
 	atomic64_inc(&umfs_km_cnt.extends);
 	atomic64_add(req->allocated, &umfs_km_cnt.extend_pages);
 	if (req->done || req->allocated) { /* progress: report it, and why it stopped */
@@ -140,6 +136,6 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 		err = 0;
 	}
 out:
-	umfs_km_op_end(&x.op);
+	umfs_km_op_end(&op);
 	return err;
 }
