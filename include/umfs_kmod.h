@@ -18,6 +18,10 @@
  *      U-Log swap record names between a file and its shadow; STATS grows
  *      to 192 bytes and counts exchanges, exchange_pages and
  *      exchange_tables.
+ *   5  CREATE, RELEASE and ULOG: the module allocates and frees inodes
+ *      (their first mode, uid and gid come from the caller's credentials)
+ *      and U-Log pages; STATS counts creates, releases and ulog_pages in
+ *      three of its reserved words.
  */
 #ifndef UMFS_KMOD_H
 #define UMFS_KMOD_H
@@ -35,7 +39,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 4u
+#define UMFS_KMOD_ABI_VERSION 5u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -212,6 +216,74 @@ struct umfs_kmod_exchange {
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_exchange) == 64, "exchange size");
 
+/* CREATE: the module takes a free inode from the inode bitmap and makes it
+ * an unnamed orphan (nlink 0, UMFS_IF_ORPHAN, pushed on the state page's
+ * orphan list) in one transaction of its journal slot, so that a crash
+ * before a name points at it frees it at the next mount. mode is the file
+ * type and its permission bits (the caller applied its umask); uid is the
+ * caller's fsuid and gid its fsgid, or the parent's gid when the parent
+ * directory is setgid (a new directory then inherits S_ISGID). A non-
+ * directory loses S_ISGID when the caller is outside its group and lacks
+ * CAP_FSETID, as the kernel's inode_init_owner decides. parent 0 makes an
+ * inode no directory will name (a copy-on-write shadow); otherwise the
+ * caller needs write and search permission on that live directory. The
+ * caller names the inode in its own transaction (nlink up, off the orphan
+ * list), or gives it back with RELEASE. CAP_SYS_ADMIN while a pool mapping
+ * exists. */
+struct umfs_kmod_create {
+	__u64 parent;            /* in: directory, or 0 */
+	__u32 parent_generation; /* in: must match the parent's (0 if no parent) */
+	__u32 mode;              /* in: S_IFMT type | 07777 */
+	__u64 rdev;              /* in: S_IFCHR and S_IFBLK only, else 0 */
+	__u64 ino;               /* out */
+	__u32 generation;        /* out */
+	__u32 uid;               /* out */
+	__u32 gid;               /* out */
+	__u32 out_mode;          /* out: the mode the inode got */
+	__u64 ctime_ns;          /* out: its times */
+	__u64 reserved;
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_create) == 64, "create size");
+
+/* RELEASE: gives back an inode that no name points at (nlink 0) and that
+ * holds no pages (pt_root 0 and blocks 0; FREE them first): its U-Log pages
+ * go back to the bitmap, it leaves the orphan list, its bytes are zeroed
+ * (the generation is kept, so stale handles notice reuse) and its bit in
+ * the inode bitmap is cleared, in one transaction of the module's journal
+ * slot, after every attachment of it was revoked. Needs write permission
+ * on the inode, and CAP_SYS_ADMIN while a pool mapping exists. */
+struct umfs_kmod_release {
+	__u64 ino;          /* in */
+	__u32 generation;   /* in: must match the inode's */
+	__u32 flags;        /* in: 0 */
+	__u64 ulog_freed;   /* out: U-Log pages given back */
+	__u64 revoked;      /* out: attachments revoked */
+	__u64 reserved[2];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_release) == 48, "release size");
+
+/* ULOG: sets the length of the inode's U-Log chain. pages >= 1 grows the
+ * chain to at least that many pages (UMFS_ULOG_MAX_PAGES at most): each
+ * new page is zeroed, stamped (magic, ino, generation, csum) and linked
+ * after the last, or named by the inode's ulog field. pages 0 gives the
+ * whole chain back and clears ulog; the head must hold no live record
+ * (rec_seq 0, else EBUSY). A chain with a bad link is cut there: the pages
+ * past it are left to fsck. One transaction of the module's journal slot.
+ * Needs read permission on the inode (every opener keeps attributes in its
+ * U-Log), and CAP_SYS_ADMIN while a pool mapping exists. */
+struct umfs_kmod_ulog {
+	__u64 ino;          /* in */
+	__u32 generation;   /* in: must match the inode's */
+	__u32 pages;        /* in: chain length wanted (0: none) */
+	__u64 head;         /* out: pool offset of the first page, 0 if none */
+	__u32 count;        /* out: pages in the chain now */
+	__u32 reserved0;
+	__u64 allocated;    /* out: pages this call took */
+	__u64 freed;        /* out: pages this call gave back */
+	__u64 reserved[2];
+};
+UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_ulog) == 64, "ulog size");
+
 /* STATS: counters of the module since it was loaded. */
 struct umfs_kmod_stats {
 	__u32 abi_version; /* UMFS_KMOD_ABI_VERSION */
@@ -234,7 +306,10 @@ struct umfs_kmod_stats {
 	__u64 exchanges;   /* EXCHANGE calls that committed */
 	__u64 exchange_pages;  /* file pages whose entries EXCHANGE moved */
 	__u64 exchange_tables; /* table pages EXCHANGE created */
-	__u64 reserved[5];
+	__u64 creates;     /* CREATE calls that committed */
+	__u64 releases;    /* RELEASE calls that committed */
+	__u64 ulog_pages;  /* U-Log pages ULOG allocated */
+	__u64 reserved[2];
 };
 UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 192, "stats size");
 
@@ -249,5 +324,8 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_stats) == 192, "stats size");
 #define UMFS_KMOD_IOC_SETATTR _IOWR(UMFS_KMOD_IOC_MAGIC, 8, struct umfs_kmod_setattr)
 #define UMFS_KMOD_IOC_FREE _IOWR(UMFS_KMOD_IOC_MAGIC, 9, struct umfs_kmod_free)
 #define UMFS_KMOD_IOC_EXCHANGE _IOWR(UMFS_KMOD_IOC_MAGIC, 10, struct umfs_kmod_exchange)
+#define UMFS_KMOD_IOC_CREATE _IOWR(UMFS_KMOD_IOC_MAGIC, 11, struct umfs_kmod_create)
+#define UMFS_KMOD_IOC_RELEASE _IOWR(UMFS_KMOD_IOC_MAGIC, 12, struct umfs_kmod_release)
+#define UMFS_KMOD_IOC_ULOG _IOWR(UMFS_KMOD_IOC_MAGIC, 13, struct umfs_kmod_ulog)
 
 #endif /* UMFS_KMOD_H */
