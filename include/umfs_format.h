@@ -378,6 +378,7 @@ struct umfs_ulog {
 	umfs_u8 data[UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE];
 };
 #define UMFS_ULOG_DATA_SIZE (UMFS_PAGE_SIZE - 2 * UMFS_CACHELINE)
+#define UMFS_ULOG_MAX_PAGES 16 /* pages libumfs and the module chain (fsck allows 64) */
 UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog) == UMFS_PAGE_SIZE, "ulog size");
 
 /* rec_csum is the crc32c of this image of the record's identity (then, for

@@ -222,9 +222,10 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_exchange) == 64, "exchange size"
  * before a name points at it frees it at the next mount. mode is the file
  * type and its permission bits (the caller applied its umask); uid is the
  * caller's fsuid and gid its fsgid, or the parent's gid when the parent
- * directory is setgid (a new directory then inherits S_ISGID). A non-
- * directory loses S_ISGID when the caller is outside its group and lacks
- * CAP_FSETID, as the kernel's inode_init_owner decides. parent 0 makes an
+ * directory is setgid (a new directory then inherits S_ISGID). There, a
+ * group-executable non-directory loses S_ISGID when the caller is outside
+ * that group and lacks CAP_FSETID, as the kernel's inode_init_owner
+ * decides. parent 0 makes an
  * inode no directory will name (a copy-on-write shadow); otherwise the
  * caller needs write and search permission on that live directory. The
  * caller names the inode in its own transaction (nlink up, off the orphan

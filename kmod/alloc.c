@@ -23,8 +23,7 @@ static bool umfs_km_page_free(const struct umfs_km_pool *p, u64 page)
 	return page < p->data_pages && !test_bit(page, (unsigned long *)umfs_km_bitmap(p));
 }
 
-int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u64 want,
-		      u64 *first, u64 *got)
+int umfs_km_bits_take(struct umfs_km_tx *tx, u64 goal, u64 want, u64 *first, u64 *got)
 {
 	struct umfs_km_pool *p = tx->p;
 	u64 *bm = umfs_km_bitmap(p), start = U64_MAX, n = 0, w0, w1, i, k;
@@ -53,11 +52,33 @@ int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u6
 	for (i = 0; i < n; i++)
 		__set_bit(start + i, (unsigned long *)bm); /* LE u64 words */
 	tx->allocated += n;
-	in->blocks += n;
 	p->kcursor = start + n;
 	*first = start;
 	*got = n;
 	return 0;
+}
+
+int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u64 want,
+		      u64 *first, u64 *got)
+{
+	int err = umfs_km_bits_take(tx, goal, want, first, got);
+
+	if (!err)
+		in->blocks += *got;
+	return err;
+}
+
+int umfs_km_bits_give(struct umfs_km_tx *tx, u64 page)
+{
+	struct umfs_km_pool *p = tx->p;
+	int err;
+
+	if (page >= p->data_pages || !test_bit(page, (unsigned long *)umfs_km_bitmap(p)))
+		return -EUCLEAN;
+	err = umfs_km_tx_add(tx, p->pbitmap_off + page / 64 * 8, 8);
+	if (!err)
+		__clear_bit(page, (unsigned long *)umfs_km_bitmap(p));
+	return err;
 }
 
 void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n)

@@ -27,4 +27,7 @@ void umfs_km_stats_fill(struct umfs_kmod_stats *st)
 	st->exchanges = atomic64_read(&umfs_km_cnt.exchanges);
 	st->exchange_pages = atomic64_read(&umfs_km_cnt.exchange_pages);
 	st->exchange_tables = atomic64_read(&umfs_km_cnt.exchange_tables);
+	st->creates = atomic64_read(&umfs_km_cnt.creates);
+	st->releases = atomic64_read(&umfs_km_cnt.releases);
+	st->ulog_pages = atomic64_read(&umfs_km_cnt.ulog_pages);
 }

@@ -188,34 +188,42 @@ int umfs_km_tx_commit(struct umfs_km_tx *tx)
 	return 0;
 }
 
-int umfs_km_op_begin(struct umfs_km_op *op, u64 ino, u32 generation)
+int umfs_km_op_lock(struct umfs_km_op *op)
 {
-	int err;
-
 	memset(op, 0, sizeof(*op));
 	down_read(&umfs_km_pool_rwsem);
 	op->p = umfs_km_pool;
-	err = -ENODEV;
-	if (!op->p)
-		goto out_unlock;
-	err = -EOPNOTSUPP;
-	if (!op->p->kslot)
-		goto out_unlock; /* a one-slot journal leaves none to the module */
-	mutex_lock(&op->p->alloc_lock);
+	if (op->p && op->p->kslot) {
+		mutex_lock(&op->p->alloc_lock);
+		return 0;
+	}
+	up_read(&umfs_km_pool_rwsem);
+	/* a one-slot journal leaves none to the module */
+	return op->p ? -EOPNOTSUPP : -ENODEV;
+}
+
+void umfs_km_op_set_inode(struct umfs_km_op *op, u64 ino)
+{
+	op->ino = ino;
+	op->ino_off = op->p->inode_off + ino * sizeof(struct umfs_inode);
+	op->in = umfs_km_off_ptr(op->p, op->ino_off);
+}
+
+int umfs_km_op_begin(struct umfs_km_op *op, u64 ino, u32 generation)
+{
+	int err = umfs_km_op_lock(op);
+
+	if (err)
+		return err;
 	err = umfs_km_inode_get(op->p, ino, &op->snap);
 	if (err == -ENOENT || (!err && op->snap.generation != generation))
 		err = -ESTALE;
 	if (err) {
-		mutex_unlock(&op->p->alloc_lock);
-		goto out_unlock;
+		umfs_km_op_end(op);
+		return err;
 	}
-	op->ino = ino;
-	op->ino_off = op->p->inode_off + ino * sizeof(struct umfs_inode);
-	op->in = umfs_km_off_ptr(op->p, op->ino_off);
+	umfs_km_op_set_inode(op, ino);
 	return 0;
-out_unlock:
-	up_read(&umfs_km_pool_rwsem);
-	return err;
 }
 
 void umfs_km_op_end(struct umfs_km_op *op)

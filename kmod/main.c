@@ -135,6 +135,9 @@ static long umfs_km_ioctl_meta(unsigned int cmd, void __user *arg)
 		struct umfs_kmod_setattr setattr;
 		struct umfs_kmod_free free;
 		struct umfs_kmod_exchange exchange;
+		struct umfs_kmod_create create;
+		struct umfs_kmod_release release;
+		struct umfs_kmod_ulog ulog;
 	} req;
 	size_t size = _IOC_SIZE(cmd);
 	int err;
@@ -153,8 +156,17 @@ static long umfs_km_ioctl_meta(unsigned int cmd, void __user *arg)
 	case UMFS_KMOD_IOC_FREE:
 		err = umfs_km_free(&req.free);
 		break;
-	default:
+	case UMFS_KMOD_IOC_EXCHANGE:
 		err = umfs_km_exchange(&req.exchange);
+		break;
+	case UMFS_KMOD_IOC_CREATE:
+		err = umfs_km_create(&req.create);
+		break;
+	case UMFS_KMOD_IOC_RELEASE:
+		err = umfs_km_inode_release(&req.release);
+		break;
+	default:
+		err = umfs_km_ulog(&req.ulog);
 		break;
 	}
 	if (err)
@@ -184,6 +196,9 @@ static long umfs_km_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case UMFS_KMOD_IOC_SETATTR:
 	case UMFS_KMOD_IOC_FREE:
 	case UMFS_KMOD_IOC_EXCHANGE:
+	case UMFS_KMOD_IOC_CREATE:
+	case UMFS_KMOD_IOC_RELEASE:
+	case UMFS_KMOD_IOC_ULOG:
 		return umfs_km_ioctl_meta(cmd, uarg);
 	case UMFS_KMOD_IOC_STATS:
 		umfs_km_stats_fill(&st);

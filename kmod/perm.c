@@ -18,16 +18,29 @@ bool umfs_km_is_owner(const struct umfs_inode *in)
 	return uid_eq(current_fsuid(), make_kuid(&init_user_ns, in->uid));
 }
 
-int umfs_km_perm_check(const struct umfs_inode *in, bool want_write)
+/* The mode bits of the caller's class (owner, group or other) hold need. */
+static bool umfs_km_class_has(const struct umfs_inode *in, unsigned int need)
 {
-	unsigned int need = 4 | (want_write ? 2 : 0); /* r, w bits of one class */
 	unsigned int bits = in->mode;
 
 	if (umfs_km_is_owner(in))
 		bits >>= 6;
 	else if (in_group_p(make_kgid(&init_user_ns, in->gid)))
 		bits >>= 3;
-	if ((bits & need) == need)
+	return (bits & need) == need;
+}
+
+int umfs_km_perm_dir_write(const struct umfs_inode *dir)
+{
+	/* w and x; CAP_DAC_OVERRIDE passes both for a directory */
+	return umfs_km_class_has(dir, 3) || capable(CAP_DAC_OVERRIDE) ? 0 : -EACCES;
+}
+
+int umfs_km_perm_check(const struct umfs_inode *in, bool want_write)
+{
+	unsigned int need = 4 | (want_write ? 2 : 0); /* r, w bits of one class */
+
+	if (umfs_km_class_has(in, need))
 		return 0;
 	if (capable(CAP_DAC_OVERRIDE))
 		return 0;

@@ -203,6 +203,8 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	p->inode_count = sb->inode_count;
 	p->ibitmap_off = sb->ibitmap_off;
 	p->pbitmap_off = sb->pbitmap_off;
+	p->state_off = sb->state_off;
+	p->icursor = UMFS_ROOT_INO + 1;
 	/* the last journal slot is the module's; libumfs uses slot 0 */
 	if (sb->journal_slots >= 2) {
 		p->kslot = sb->journal_slots - 1;

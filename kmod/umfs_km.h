@@ -47,6 +47,8 @@ struct umfs_km_pool {
 	u64 kslot_off;
 	u64 kseq, kseq_limit; /* sequence numbers reserved on the slot */
 	u64 kcursor;          /* next-fit cursor over the data pages */
+	u64 state_off;        /* the state page (orphan list head) */
+	u64 icursor;          /* next-fit cursor over the inode bitmap */
 };
 
 extern struct umfs_km_pool *umfs_km_pool; /* NULL when nothing is mounted */
@@ -148,6 +150,10 @@ struct umfs_km_op {
 };
 /* 0 with everything held, else nothing held. */
 int umfs_km_op_begin(struct umfs_km_op *op, u64 ino, u32 generation);
+/* The same without an inode (CREATE): the pool and its alloc_lock. */
+int umfs_km_op_lock(struct umfs_km_op *op);
+/* Points op at live inode ino (the caller checked it). */
+void umfs_km_op_set_inode(struct umfs_km_op *op, u64 ino);
 void umfs_km_op_end(struct umfs_km_op *op);
 /* Saves the inode's first 128 bytes (every field the module writes) once. */
 int umfs_km_op_save_inode(struct umfs_km_op *op);
@@ -166,6 +172,10 @@ int umfs_km_op_check_write(const struct umfs_inode *in);
  * the first free page from the cursor on; in->blocks grows by *got. */
 int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u64 want,
 		      u64 *first, u64 *got);
+/* The same, for pages no tree counts (U-Log pages): only the bitmap. */
+int umfs_km_bits_take(struct umfs_km_tx *tx, u64 goal, u64 want, u64 *first, u64 *got);
+/* Gives data page `page` back to the bitmap; -EUCLEAN if it is free. */
+int umfs_km_bits_give(struct umfs_km_tx *tx, u64 page);
 /* Zeroes and persists `n` pool pages from data page `first`. */
 void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n);
 /* Points the live inode at a new root and reseals it. */
@@ -182,9 +192,24 @@ int umfs_km_extend(struct umfs_kmod_extend *req);
 int umfs_km_setattr(struct umfs_kmod_setattr *req);
 int umfs_km_free(struct umfs_kmod_free *req);
 int umfs_km_exchange(struct umfs_kmod_exchange *req);
+/* create.c, ulog.c */
+int umfs_km_create(struct umfs_kmod_create *req);
+int umfs_km_inode_release(struct umfs_kmod_release *req);
+int umfs_km_ulog(struct umfs_kmod_ulog *req);
+/* The U-Log chain of the live inode: up to UMFS_ULOG_MAX_PAGES checked
+ * page offsets (allocated, stamped for ino and generation); stops at a bad
+ * link, setting *cut. Returns the count. */
+unsigned int umfs_km_ulog_chain(const struct umfs_km_pool *p, const struct umfs_inode *in,
+				u64 ino, u64 *offs, bool *cut);
+/* Gives the chain's pages back (tx), and clears the inode's ulog field
+ * (its first 128 bytes must be saved). */
+int umfs_km_ulog_drop(struct umfs_km_tx *tx, struct umfs_inode *in, const u64 *offs,
+		      unsigned int n);
 
 /* perm.c */
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
+/* Write and search permission on a directory (creating a name in it). */
+int umfs_km_perm_dir_write(const struct umfs_inode *dir);
 bool umfs_km_is_owner(const struct umfs_inode *in);
 
 /* ------------------------------------------------------------------ */
@@ -232,7 +257,7 @@ extern const struct vm_operations_struct umfs_km_vm_ops;
 struct umfs_km_counters {
 	atomic64_t live, spliced, attaches, detaches, unsplices, revokes, promoted, tlb_flushes,
 		pud_pages, poolmaps, extends, extend_pages, setattrs, frees, freed_pages,
-		exchanges, exchange_pages, exchange_tables;
+		exchanges, exchange_pages, exchange_tables, creates, releases, ulog_pages;
 };
 extern struct umfs_km_counters umfs_km_cnt;
 void umfs_km_stats_fill(struct umfs_kmod_stats *st);

@@ -575,7 +575,6 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 
 /* ulog.c: the per-file U-Log. The file's vnode lock is held for all but
  * umfs_file_release() and the recovery calls. */
-#define UMFS_ULOG_MAX_PAGES 16 /* pages in one file's chain (fsck allows 64) */
 /* Default size limit of a byte record; larger overwrites copy on write. */
 #define UMFS_ULOG_BYTES_DEFAULT (16u * UMFS_ULOG_DATA_SIZE)
 
