@@ -17,6 +17,7 @@
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
+#include <linux/stat.h>
 #include <linux/string.h>
 
 #include "umfs_km.h"
@@ -117,7 +118,9 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 	err = umfs_km_op_begin(&op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&op.snap);
+	err = umfs_km_op_check_write(&op.snap, true);
+	if (!err && S_ISLNK(op.snap.mode) && last > 0)
+		err = -EFBIG; /* a symlink's target fits its first page */
 	if (!err)
 		err = umfs_km_tx_begin(&op.tx, op.p);
 	if (err)

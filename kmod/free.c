@@ -317,7 +317,7 @@ int umfs_km_free(struct umfs_kmod_free *req)
 	err = umfs_km_op_begin(&f.op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&f.op.snap);
+	err = umfs_km_op_check_write(&f.op.snap, true);
 	if (!err)
 		err = umfs_km_tx_begin(&f.op.tx, f.op.p);
 	if (err)

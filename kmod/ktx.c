@@ -256,10 +256,15 @@ int umfs_km_op_poolmap_check(void)
 	return 0;
 }
 
-int umfs_km_op_check_write(const struct umfs_inode *in)
+int umfs_km_op_check_write(const struct umfs_inode *in, bool symlink_ok)
 {
 	int err;
 
+	if (S_ISLNK(in->mode) && symlink_ok) {
+		/* a symlink's bits are always 0777: its target is its owner's */
+		err = umfs_km_is_owner(in) || capable(CAP_FOWNER) ? 0 : -EPERM;
+		return err ? err : umfs_km_op_poolmap_check();
+	}
 	if (!S_ISREG(in->mode))
 		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
 	err = umfs_km_perm_check(in, true);

@@ -703,6 +703,9 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last);
 /* Under meta_lock, no transaction touching what they change open (issue 7:
  * the module writes inode identities, both bitmaps and the orphan head). */
+/* umfs_kmod_fill_holes() for a caller that holds meta_lock. */
+int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+				uint64_t *done);
 /* A new inode, an unnamed orphan on the orphan list, from the module. */
 int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
 			   uid_t uid, gid_t gid, uint64_t *ino);

@@ -67,7 +67,8 @@ static int orphan_unlink(struct umfs_fs *fs, uint64_t ino);
  * journal slot. This transaction then names it: its snapshot of the inode
  * and of the orphan list is taken after that commit, so a rollback returns
  * to the orphan, never to bytes from before the module's change. A shadow
- * (no parent) stays an orphan.
+ * (no parent) stays an orphan. A symlink's page comes from EXTEND before
+ * the snapshot too.
  */
 static int inode_create_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
 			     dev_t rdev, uint64_t parent, uint64_t *inop)
@@ -80,6 +81,13 @@ static int inode_create_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t g
 	if (err)
 		return err;
 	fs->tx.kmod_orphan = ino;
+	if (S_ISLNK(mode)) { /* the target's page, which symlink_store fills */
+		uint64_t done;
+
+		err = umfs_kmod_fill_holes_locked(fs, ino, 0, 0, &done);
+		if (err)
+			return err;
+	}
 	in = umfs_inode(fs, ino);
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err || !parent)
@@ -213,8 +221,8 @@ static int reclaim_step(struct umfs_fs *fs, void *arg)
 	return more ? more : inode_free(fs, ino);
 }
 
-/* Module mode: the pages user space still allocates (directories and
- * symlinks), one transaction at a time. */
+/* Module mode: the pages user space still allocates (directories), one
+ * transaction at a time. */
 static int reclaim_pages_step(struct umfs_fs *fs, void *arg)
 {
 	return umfs_pt_truncate(fs, umfs_inode(fs, *(uint64_t *)arg), 0);
@@ -224,11 +232,12 @@ static int reclaim_pages_step(struct umfs_fs *fs, void *arg)
  * the module. */
 static int inode_reclaim_kmod(struct umfs_fs *fs, uint64_t ino)
 {
-	int err;
+	uint32_t mode = umfs_inode(fs, ino)->mode;
+	int err = 0;
 
-	if (S_ISREG(umfs_inode(fs, ino)->mode))
+	if (S_ISREG(mode) || S_ISLNK(mode))
 		err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
-	else
+	else if (S_ISDIR(mode))
 		err = umfs_tx_loop(fs, reclaim_pages_step, &ino);
 	if (err)
 		return err;

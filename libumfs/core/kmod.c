@@ -484,8 +484,8 @@ int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
 	return kmod_meta_call_locked(fs, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
 }
 
-int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
-		     uint64_t *done)
+static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+			   uint64_t *done, bool locked)
 {
 	struct umfs_kmod_extend req;
 	int err;
@@ -497,13 +497,28 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 	req.generation = umfs_inode(fs, ino)->generation;
 	req.first = first;
 	req.count = last - first + 1;
-	err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
+	if (locked)
+		err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
+	else
+		err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
 	if (err)
 		return err;
 	*done = req.done;
 	if (req.done == 0)
 		return req.stop_error ? req.stop_error : -ENOSPC;
 	return 0;
+}
+
+int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+			 uint64_t *done)
+{
+	return kmod_fill_holes(fs, ino, first, last, done, false);
+}
+
+int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+				uint64_t *done)
+{
+	return kmod_fill_holes(fs, ino, first, last, done, true);
 }
 
 int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)

@@ -1256,7 +1256,13 @@ static void km_free_refusals(void)
 	struct umfs_kmod_free out, r;
 
 	KT_EXPECT(umfs_kmod_free(kfd, ID(F_D)->ino, ID(F_D)->gen, 0, 1, &out), -EISDIR);
-	KT_EXPECT(umfs_kmod_free(kfd, ID(F_SL)->ino, ID(F_SL)->gen, 0, 1, &out), -EINVAL);
+	{ /* a symlink's target lives in its page 0 alone */
+		struct umfs_kmod_extend e;
+		struct umfs_inode sl = *km_inode(F_SL);
+
+		KT_EXPECT(umfs_kmod_extend(kfd, ID(F_SL)->ino, ID(F_SL)->gen, 1, 1, &e), -EFBIG);
+		KT_CHECK(memcmp(km_inode(F_SL), &sl, sizeof(sl)) == 0, "a refused EXTEND changed /sl");
+	}
 	KT_EXPECT(umfs_kmod_free(kfd, ID(F_FIFO)->ino, ID(F_FIFO)->gen, 0, 1, &out), -EINVAL);
 	KT_EXPECT(umfs_kmod_free(kfd, f1->ino, f1->gen + 1, 0, 1, &out), -ESTALE);
 	KT_EXPECT(umfs_kmod_free(kfd, 0, 0, 0, 1, &out), -ESTALE);
@@ -1271,8 +1277,9 @@ static void km_free_refusals(void)
 	KT_EXPECT(km_free_ioctl(kfd, &r), -EINVAL);
 	KT_CHECK(memcmp(km_inode(F_F1), &before, sizeof(before)) == 0,
 		 "a refused FREE changed /f1");
-	printf("kmod-meta: FREE refused: directory (EISDIR), symlink, FIFO, flags, reserved "
-	       "(EINVAL), stale generation, inode 0 (ESTALE)\n");
+	printf("kmod-meta: FREE refused: directory (EISDIR), FIFO, flags, reserved "
+	       "(EINVAL), stale generation, inode 0 (ESTALE); EXTEND of a symlink's page 1 "
+	       "(EFBIG)\n");
 }
 
 static void km_user_free_busy(int fd)
@@ -1287,6 +1294,9 @@ static void km_user_free(int fd)
 	struct umfs_kmod_free r = km_free_req(ID(F_RO), 0, 4);
 
 	KT_EXPECT(km_free_ioctl(fd, &r), -EACCES);
+	/* root's symlink: its 0777 bits give no one its target */
+	r = km_free_req(ID(F_SL), 0, 1);
+	KT_EXPECT(km_free_ioctl(fd, &r), -EPERM);
 	r = km_free_req(ID(F_ANY), 0, 10);
 	KT_EXPECT(km_free_ioctl(fd, &r), 0);
 	KT_CHECK(r.freed == 11 && r.revoked == 0 && r.more == 0,
@@ -1311,13 +1321,14 @@ static void km_free_unprivileged(void)
 	km_as_nobody(km_user_free, "FREE by uid 65534");
 	pool = kt_pool_map(kfd, PROT_READ);
 	KT_CHECK(memcmp(km_inode(F_RO), &ro, 128) == 0, "the refused FREE changed /ro");
+	KT_CHECK(km_inode(F_SL)->pt_root != 0, "uid 65534's refused FREE emptied /sl");
 	KT_CHECK(km_inode(F_ANY)->pt_root == 0 && km_inode(F_ANY)->blocks == 0,
 		 "/any not emptied");
 	KT_CHECK(kt_pool_used_pages(&pool) == used - 11, "uid 65534's FREE gave back %" PRIu64
 		 " pages, want 11", used - kt_pool_used_pages(&pool));
 	km_free_checked(F_RO, 0, 4, 5, "root's FREE of /ro", NULL);
 	printf("kmod-meta: uid 65534: EBUSY while root maps the pool, EACCES without write "
-	       "permission, a 0666 file freed (11 pages)\n");
+	       "permission, EPERM on root's symlink, a 0666 file freed (11 pages)\n");
 }
 
 static int km_free(void)

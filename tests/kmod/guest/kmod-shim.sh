@@ -143,6 +143,14 @@ got=$(km -- /usr/bin/stat -c '%u:%g' /umfs/sg/f /umfs/sg/d | tr '\n' ' ')
 [ "$(km -- /usr/bin/stat -c %a /umfs/sg/d)" = 2755 ] || fail "sg/d did not inherit S_ISGID"
 [ "$(sw -- /usr/bin/stat -c '%u:%g %a' /umfs/sg/d)" = "0:100 2755" ] ||
 	fail "the software path reads sg/d differently"
+# a symlink's page comes from EXTEND and goes through FREE: both modes
+# read the target the module-mode ln wrote
+tgt=$(printf 'target-%0200d' 7)
+km -- /usr/bin/ln -s "$tgt" /umfs/sg/l || fail "ln -s failed"
+for mode in km sw; do
+	[ "$($mode -- /usr/bin/stat -c %N /umfs/sg/l)" = "'/umfs/sg/l' -> '$tgt'" ] ||
+		fail "symlink target ($mode): $($mode -- /usr/bin/stat -c %N /umfs/sg/l)"
+done
 km -- /usr/bin/rm -r /umfs/sg || fail "rm -r sg failed"
 
 # attachments were made, appends went through EXTEND, and none is left
