@@ -325,10 +325,10 @@ void umfs_tx_abort(struct umfs_fs *fs)
 	tx->nfrees = 0;
 	tx->active = false;
 	/* the rollback left the orphan the module committed: give it back
-	 * now rather than at the next mount (it may fail: a shadow with pages
-	 * is reclaimed by its owner, or at the next mount) */
+	 * now rather than at the next mount (if this fails, the next mount
+	 * reclaims it) */
 	if (tx->kmod_orphan)
-		umfs_kmod_inode_release(fs, tx->kmod_orphan);
+		umfs_kmod_orphan_drop(fs, tx->kmod_orphan);
 }
 
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg)

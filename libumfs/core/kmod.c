@@ -455,14 +455,11 @@ int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev
 
 int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 {
-	struct umfs_kmod_release req;
+	struct umfs_kmod_release req = { .ino = ino, .generation = umfs_inode(fs, ino)->generation };
 	int err;
 
 	if (!fs->pm.kmod)
 		return -ENODEV;
-	memset(&req, 0, sizeof(req));
-	req.ino = ino;
-	req.generation = umfs_inode(fs, ino)->generation;
 	err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_RELEASE, &req, NULL, &req.ulog_freed);
 	if (!err) {
 		fs->free_inodes++;
@@ -473,14 +470,12 @@ int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 
 int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
 {
-	struct umfs_kmod_ulog req;
+	struct umfs_kmod_ulog req = {
+		.ino = ino, .generation = umfs_inode(fs, ino)->generation, .pages = pages
+	};
 
 	if (!fs->pm.kmod)
 		return -ENODEV;
-	memset(&req, 0, sizeof(req));
-	req.ino = ino;
-	req.generation = umfs_inode(fs, ino)->generation;
-	req.pages = pages;
 	return kmod_meta_call_locked(fs, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
 }
 
@@ -521,7 +516,8 @@ int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first
 	return kmod_fill_holes(fs, ino, first, last, done, true);
 }
 
-int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+static int kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+			   bool locked)
 {
 	struct umfs_kmod_free req;
 	int err;
@@ -534,9 +530,26 @@ int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 		req.generation = umfs_inode(fs, ino)->generation;
 		req.first = first;
 		req.count = last - first + 1;
-		err = kmod_meta_call(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
+		if (locked)
+			err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
+		else
+			err = kmod_meta_call(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
 	} while (!err && req.more);
 	return err;
+}
+
+int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+{
+	return kmod_free_pages(fs, ino, first, last, false);
+}
+
+int umfs_kmod_orphan_drop(struct umfs_fs *fs, uint64_t ino)
+{
+	int err = 0;
+
+	if (S_ISREG(umfs_inode(fs, ino)->mode) || S_ISLNK(umfs_inode(fs, ino)->mode))
+		err = kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1, true);
+	return err ? err : umfs_kmod_inode_release(fs, ino);
 }
 
 int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
