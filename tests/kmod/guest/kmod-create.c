@@ -122,7 +122,7 @@ static size_t kc_inodes_len(void)
 
 static size_t kc_ibm_len(void)
 {
-	return (pool.sb->inode_count + 63) / 64 * 8;
+	return kt_pool_ibitmap_len(&pool);
 }
 
 static struct kc_snap kc_snap(void)
@@ -134,7 +134,7 @@ static struct kc_snap kc_snap(void)
 	s.pbm = malloc(kt_pool_bitmap_len(&pool));
 	KT_CHECK(s.inodes && s.ibm && s.pbm, "malloc");
 	memcpy(s.inodes, pool.m + pool.sb->inode_off, kc_inodes_len());
-	memcpy(s.ibm, pool.m + pool.sb->ibitmap_off, kc_ibm_len());
+	memcpy(s.ibm, kt_pool_ibitmap(&pool), kc_ibm_len());
 	memcpy(s.pbm, kt_pool_bitmap(&pool), kt_pool_bitmap_len(&pool));
 	memcpy(s.state, pool.m + pool.sb->state_off, sizeof(s.state));
 	return s;
@@ -264,19 +264,6 @@ static void kc_expect_unchanged(const struct kc_snap *before, const char *what)
 static uint32_t kc_next_gen(uint32_t g)
 {
 	return g + 1 ? g + 1 : 1;
-}
-
-static uint64_t kc_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t kc_ms_since(uint64_t t0)
-{
-	return (kt_now_ns() - t0) / 1000000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -541,11 +528,11 @@ static struct umfs_kmod_create kc_create(int parent, unsigned mode, uint64_t rde
 {
 	struct umfs_kmod_create r = kc_create_req(parent, mode, rdev);
 	struct kc_snap before = kc_snap(), m, got;
-	uint64_t t0 = kc_realtime_ns(), t1;
+	uint64_t t0 = kt_realtime_ns(), t1;
 	int err;
 
 	err = kc_create_call(kfd, &r);
-	t1 = kc_realtime_ns();
+	t1 = kt_realtime_ns();
 	KT_CHECK(!err, "%s: CREATE: %s", what, strerror(-err));
 	/* the kernel's coarse clock may lag a tick */
 	KT_CHECK(r.ctime_ns + 1000000000ull >= t0 && r.ctime_ns <= t1,
@@ -1010,7 +997,7 @@ static int kc_create_phase(void)
 		 kc_counts->creates, kc_counts->releases);
 	printf("kmod-create: create: %" PRIu64 " CREATEs (fsuid 1234; uid 65534 against tmpfs, "
 	       "EACCES x3, EBUSY), %u released; STATS exact; %" PRIu64 " ms\n", kc_counts->creates,
-	       n, kc_ms_since(t0));
+	       n, kt_ms_since(t0));
 	kt_pool_unmap(&pool);
 	return 0;
 }
@@ -1082,10 +1069,8 @@ static int kc_ulog_with(struct umfs_kmod_ulog r)
 
 static uint64_t kc_free_ino(void)
 {
-	const uint64_t *ibm = (const uint64_t *)(pool.m + pool.sb->ibitmap_off);
-
 	for (uint64_t i = UMFS_ROOT_INO + 1; i < pool.sb->inode_count; i++)
-		if (!kc_bit(ibm, i))
+		if (!kt_pool_ino_used(&pool, i))
 			return i;
 	KT_FAIL("no free inode");
 }
@@ -1215,7 +1200,7 @@ static int kc_refuse_phase(void)
 	       "parent ESTALE/ENOENT x4, no parent with a generation, an orphan directory; RELEASE: "
 	       "named x2, a page, ESTALE x4, flags, reserved; ULOG: too long x2, ESTALE x2, reserved "
 	       "x2, EBUSY), the pool unchanged each time; %" PRIu64 " ms\n", kc_nrefused,
-	       kc_ms_since(t0));
+	       kt_ms_since(t0));
 	kt_pool_unmap(&pool);
 	return 0;
 }
@@ -1407,7 +1392,7 @@ static int kc_ulog_phase(void)
 		 "STATS ulog_pages +%" PRIu64 ", the calls allocated %" PRIu64,
 		 (uint64_t)(s1.ulog_pages - s0.ulog_pages), kc_counts->ulog_pages);
 	printf("kmod-create: ulog: STATS ulog_pages +%" PRIu64 " as allocated; %" PRIu64 " ms\n",
-	       (uint64_t)(s1.ulog_pages - s0.ulog_pages), kc_ms_since(t0));
+	       (uint64_t)(s1.ulog_pages - s0.ulog_pages), kt_ms_since(t0));
 	KT_CHECK(kc_counts->release_write_only == 0, "uid 65534's RELEASE of its own orphan of "
 		 "mode 0200: %s; the header needs write permission only",
 		 strerror(-kc_counts->release_write_only));
@@ -1462,7 +1447,7 @@ static int kc_release_phase(void)
 		 (uint64_t)(s1.releases - s0.releases), (uint64_t)(s1.ulog_pages - s0.ulog_pages),
 		 kc_counts->creates, kc_counts->releases, kc_counts->ulog_pages);
 	printf("kmod-create: release: STATS creates +%" PRIu64 ", releases +%" PRIu64
-	       "; %" PRIu64 " ms\n", kc_counts->creates, kc_counts->releases, kc_ms_since(t0));
+	       "; %" PRIu64 " ms\n", kc_counts->creates, kc_counts->releases, kt_ms_since(t0));
 	kt_pool_unmap(&pool);
 	return 0;
 }
@@ -1616,7 +1601,7 @@ static int kc_crash_phase(void)
 	printf("kmod-create: crash: CREATE cut at %u points, ULOG 1 -> 3 at %u, ULOG 3 -> 0 at %u, "
 	       "RELEASE at %u (each: its records and its commit); MOUNT gave back inode zone, "
 	       "bitmaps, state page, U-Log headers exactly; STATS count only the whole calls; "
-	       "%" PRIu64 " ms\n", cuts[0], cuts[1], cuts[2], cuts[3], kc_ms_since(t0));
+	       "%" PRIu64 " ms\n", cuts[0], cuts[1], cuts[2], cuts[3], kt_ms_since(t0));
 	KT_CHECK(cuts[0] >= 2 && cuts[1] >= 2 && cuts[2] >= 2 && cuts[3] >= 2,
 		 "a call was cut at fewer than 2 points: it wrote no record");
 	kt_pool_unmap(&pool);
@@ -1632,13 +1617,11 @@ static int kc_enospc_phase(void)
 	struct umfs_kmod_create c, again;
 	uint64_t nfree = 0, mid = 0, t0 = kt_now_ns();
 	uint32_t midgen = 0;
-	const uint64_t *ibm;
 	unsigned released;
 
 	kc_start();
-	ibm = (const uint64_t *)(pool.m + pool.sb->ibitmap_off);
 	for (uint64_t i = UMFS_ROOT_INO; i < pool.sb->inode_count; i++)
-		nfree += !kc_bit(ibm, i);
+		nfree += !kt_pool_ino_used(&pool, i);
 	KT_CHECK(nfree <= 4096, "%" PRIu64 " free inodes: mkfs.umfs -N a few hundred for this",
 		 nfree);
 	for (uint64_t i = 0; i < nfree; i++) {
@@ -1664,7 +1647,7 @@ static int kc_enospc_phase(void)
 	printf("kmod-create: enospc: %" PRIu64 " CREATEs filled the inode bitmap (inode_count %"
 	       PRIu64 "), ENOSPC x3 with the pool unchanged; inode %" PRIu64 " reused at generation "
 	       "%u; all released; %" PRIu64 " ms\n", nfree, (uint64_t)pool.sb->inode_count, mid,
-	       again.generation, kc_ms_since(t0));
+	       again.generation, kt_ms_since(t0));
 	kt_pool_unmap(&pool);
 	return 0;
 }
