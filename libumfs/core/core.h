@@ -197,6 +197,8 @@ struct umfs_tx {
 	size_t frees_cost;     /* journal bytes that applying the frees will take */
 	int64_t pages_delta;   /* allocator counts to undo on abort */
 	int64_t inodes_delta;
+	uint64_t kmod_orphan;  /* an inode the module created for this tx:
+				* given back if the tx aborts */
 };
 
 struct umfs_fs {
@@ -699,6 +701,15 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
  * ino and frees its file pages [first, last] (FREE), in as many calls as it
  * takes. -ENODEV in software mode. */
 int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last);
+/* Under meta_lock, no transaction touching what they change open (issue 7:
+ * the module writes inode identities, both bitmaps and the orphan head). */
+/* A new inode, an unnamed orphan on the orphan list, from the module. */
+int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
+			   uid_t uid, gid_t gid, uint64_t *ino);
+/* Gives back an inode with no names and no pages, and its U-Log pages. */
+int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino);
+/* The inode's U-Log chain grown to `pages`, or given back (0). */
+int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages);
 /* EXCHANGE: carries out (or, back, rolls back) the swap record of ino's
  * U-Log in the module, which moves rec_done with every step. */
 int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back);

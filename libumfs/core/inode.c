@@ -59,6 +59,44 @@ int64_t umfs_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int orphan_unlink(struct umfs_fs *fs, uint64_t ino);
+
+/*
+ * Module mode (issue 7): the module takes the inode from the bitmap and
+ * writes its mode, uid and gid, as an unnamed orphan it commits in its own
+ * journal slot. This transaction then names it: its snapshot of the inode
+ * and of the orphan list is taken after that commit, so a rollback returns
+ * to the orphan, never to bytes from before the module's change. A shadow
+ * (no parent) stays an orphan.
+ */
+static int inode_create_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
+			     dev_t rdev, uint64_t parent, uint64_t *inop)
+{
+	struct umfs_inode *in;
+	uint64_t ino;
+	int err;
+
+	err = umfs_kmod_inode_create(fs, parent, mode, rdev, uid, gid, &ino);
+	if (err)
+		return err;
+	fs->tx.kmod_orphan = ino;
+	in = umfs_inode(fs, ino);
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err || !parent)
+		goto out;
+	err = orphan_unlink(fs, ino);
+	if (err)
+		return err;
+	in->flags &= ~UMFS_IF_ORPHAN;
+	in->next_orphan = 0;
+	in->nlink = S_ISDIR(mode) ? 2 : 1;
+	if (S_ISDIR(mode))
+		err = umfs_dir_init(fs, ino);
+out:
+	*inop = ino;
+	return err;
+}
+
 int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 		      uint64_t parent, uint64_t *inop)
 {
@@ -68,6 +106,8 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 	int64_t now = umfs_now_ns();
 	int err;
 
+	if (fs->pm.kmod)
+		return inode_create_kmod(fs, mode, uid, gid, rdev, parent, inop);
 	err = umfs_ino_alloc(fs, &ino);
 	if (err)
 		return err;
@@ -157,7 +197,8 @@ int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
 
-	if (in->pt_root || in->blocks || in->nlink || !umfs_inode_live(fs, ino) ||
+	/* module mode: the module frees inodes, outside this transaction */
+	if (fs->pm.kmod || in->pt_root || in->blocks || in->nlink || !umfs_inode_live(fs, ino) ||
 	    umfs_inode_csum(in) != in->csum)
 		return -EAGAIN;
 	return inode_free(fs, ino);
@@ -172,6 +213,31 @@ static int reclaim_step(struct umfs_fs *fs, void *arg)
 	return more ? more : inode_free(fs, ino);
 }
 
+/* Module mode: the pages user space still allocates (directories and
+ * symlinks), one transaction at a time. */
+static int reclaim_pages_step(struct umfs_fs *fs, void *arg)
+{
+	return umfs_pt_truncate(fs, umfs_inode(fs, *(uint64_t *)arg), 0);
+}
+
+/* Module mode: the pages, then the inode and its U-Log, go back through
+ * the module. */
+static int inode_reclaim_kmod(struct umfs_fs *fs, uint64_t ino)
+{
+	int err;
+
+	if (S_ISREG(umfs_inode(fs, ino)->mode))
+		err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
+	else
+		err = umfs_tx_loop(fs, reclaim_pages_step, &ino);
+	if (err)
+		return err;
+	umfs_meta_lock(fs);
+	err = umfs_kmod_inode_release(fs, ino);
+	umfs_meta_unlock(fs);
+	return err;
+}
+
 int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
@@ -179,13 +245,8 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 	/* the tree is walked and freed: its root must be the sealed one */
 	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
-	if (fs->pm.kmod && S_ISREG(in->mode)) {
-		/* the module frees the pages; the inode itself goes below */
-		int err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
-
-		if (err)
-			return err;
-	}
+	if (fs->pm.kmod)
+		return inode_reclaim_kmod(fs, ino);
 	return umfs_tx_loop(fs, reclaim_step, &ino);
 }
 

@@ -211,6 +211,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	tx->frees_cost = 0;
 	tx->pages_delta = 0;
 	tx->inodes_delta = 0;
+	tx->kmod_orphan = 0;
 	return 0;
 }
 
@@ -323,6 +324,11 @@ void umfs_tx_abort(struct umfs_fs *fs)
 	fs->free_inodes -= (uint64_t)tx->inodes_delta;
 	tx->nfrees = 0;
 	tx->active = false;
+	/* the rollback left the orphan the module committed: give it back
+	 * now rather than at the next mount (it may fail: a shadow with pages
+	 * is reclaimed by its owner, or at the next mount) */
+	if (tx->kmod_orphan)
+		umfs_kmod_inode_release(fs, tx->kmod_orphan);
 }
 
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg)

@@ -380,13 +380,11 @@ void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
  * allocator (all processes) out of the bitmap while the module changes it;
  * then the shared free count loses *taken and gains *given (fields of the
  * answer, either may be NULL). */
-static int kmod_meta_call(struct umfs_fs *fs, unsigned long cmd, void *req,
-			  const __u64 *taken, const __u64 *given)
+static int kmod_meta_call_locked(struct umfs_fs *fs, unsigned long cmd, void *req,
+				 const __u64 *taken, const __u64 *given)
 {
-	int err;
+	int err = kmod_ioctl(fs->pm.fd, cmd, req);
 
-	umfs_meta_lock(fs);
-	err = kmod_ioctl(fs->pm.fd, cmd, req);
 	if (!err && ((taken && *taken) || (given && *given))) {
 		if (taken)
 			fs->free_pages -= UMFS_MIN(*taken, fs->free_pages);
@@ -394,8 +392,96 @@ static int kmod_meta_call(struct umfs_fs *fs, unsigned long cmd, void *req,
 			fs->free_pages += *given;
 		fs->share_changed = true;
 	}
+	return err;
+}
+
+static int kmod_meta_call(struct umfs_fs *fs, unsigned long cmd, void *req,
+			  const __u64 *taken, const __u64 *given)
+{
+	int err;
+
+	umfs_meta_lock(fs);
+	err = kmod_meta_call_locked(fs, cmd, req, taken, given);
 	umfs_meta_unlock(fs);
 	return err;
+}
+
+/* The owner and mode a front end asked for, when they are not what the
+ * module derived from this process's credentials (a FUSE daemon creating
+ * for its caller): root's chown and chmod, decided by the module. */
+static int kmod_create_owner(struct umfs_fs *fs, const struct umfs_kmod_create *req, mode_t mode,
+			     uid_t uid, gid_t gid)
+{
+	struct umfs_kmod_setattr sa;
+
+	if (req->uid == uid && req->gid == gid && req->out_mode == mode)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.ino = req->ino;
+	sa.generation = req->generation;
+	sa.valid = UMFS_KMOD_SETATTR_MODE | UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID;
+	sa.mode = (uint32_t)(mode & 07777);
+	sa.uid = (uint32_t)uid;
+	sa.gid = (uint32_t)gid;
+	return kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &sa);
+}
+
+int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
+			   uid_t uid, gid_t gid, uint64_t *ino)
+{
+	struct umfs_kmod_create req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.parent = parent;
+	req.parent_generation = parent ? umfs_inode(fs, parent)->generation : 0;
+	req.mode = (uint32_t)mode;
+	req.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? (uint64_t)rdev : 0;
+	err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_CREATE, &req);
+	if (err)
+		return err;
+	fs->free_inodes -= UMFS_MIN(1, fs->free_inodes);
+	fs->share_changed = true;
+	err = kmod_create_owner(fs, &req, mode, uid, gid);
+	if (err) {
+		umfs_kmod_inode_release(fs, req.ino);
+		return err;
+	}
+	*ino = req.ino;
+	return 0;
+}
+
+int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_kmod_release req;
+	int err;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.ino = ino;
+	req.generation = umfs_inode(fs, ino)->generation;
+	err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_RELEASE, &req, NULL, &req.ulog_freed);
+	if (!err) {
+		fs->free_inodes++;
+		fs->share_changed = true;
+	}
+	return err;
+}
+
+int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
+{
+	struct umfs_kmod_ulog req;
+
+	if (!fs->pm.kmod)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.ino = ino;
+	req.generation = umfs_inode(fs, ino)->generation;
+	req.pages = pages;
+	return kmod_meta_call_locked(fs, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
 }
 
 int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,

@@ -149,6 +149,13 @@ int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ul
 		return 0;
 	}
 	umfs_meta_lock(fs);
+	if (fs->pm.kmod) { /* issue 7: the module allocates U-Log pages */
+		err = umfs_kmod_ulog_set(fs, ino, need);
+		umfs_meta_unlock(fs);
+		if (!err)
+			*ulog = umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog);
+		return err;
+	}
 	err = umfs_tx_begin(fs);
 	for (; !err && n < need; n++)
 		err = ulog_page_add(fs, ino, n ? pages[n - 1] : NULL, &pages[n]);
@@ -192,6 +199,10 @@ void umfs_file_release(struct umfs_fs *fs, uint64_t ino)
 {
 	if (!umfs_inode(fs, ino)->ulog || fs->pm.rdonly || fs->tx.active)
 		return;
+	if (fs->pm.kmod) {
+		umfs_kmod_ulog_set(fs, ino, 0); /* EBUSY: a live record keeps it */
+		return;
+	}
 	if (umfs_tx_begin(fs))
 		return;
 	if (umfs_ulog_free(fs, ino, false))
@@ -475,6 +486,14 @@ static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recove
 		}
 	}
 	umfs_meta_lock(fs);
+	if (fs->pm.kmod) {
+		/* the module cuts a damaged chain itself */
+		err = umfs_kmod_ulog_set(fs, ino, 0);
+		umfs_meta_unlock(fs);
+		if (!err)
+			st->ulogs_freed++;
+		return err;
+	}
 	err = umfs_tx_begin(fs);
 	if (!err) {
 		err = umfs_ulog_free(fs, ino, true);

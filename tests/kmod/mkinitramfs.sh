@@ -52,7 +52,7 @@ KMODS="libnvdimm nfit nd_btt nd_pmem dax_pmem device_dax crc32c_generic ext4"
 
 # Host programs copied with their libraries: what the guest tests run under
 # the shim, and what the measurements need. Missing ones are skipped.
-HOSTPROGS="bash dash cat cp mv rm chmod ls mkdir rmdir ln stat sha256sum md5sum cmp diff
+HOSTPROGS="bash dash cat cp mv rm chmod chgrp ls mkdir rmdir ln stat sha256sum md5sum cmp diff
 head tail wc sort dd truncate sync touch seq gzip gunzip tar find xargs grep sed
 awk mawk true false env date nproc timeout mke2fs mkfs.ext4 e2fsck tune2fs ${UMFS_GUEST_EXTRA:-}"
 # Heavy ones (fio brings ceph and ICU: the image goes from 15 to 44 MB

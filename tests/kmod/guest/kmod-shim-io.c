@@ -268,14 +268,17 @@ int main(int argc, char **argv)
 			return perror("STATS"), 1;
 		printf("mounted %u live %llu spliced %llu attaches %llu detaches %llu revokes %llu "
 		       "poolmaps %llu promoted %llu extends %llu extend_pages %llu setattrs %llu "
-		       "frees %llu freed_pages %llu exchanges %llu exchange_pages %llu\n",
+		       "frees %llu freed_pages %llu exchanges %llu exchange_pages %llu "
+		       "creates %llu releases %llu ulog_pages %llu\n",
 		       st.mounted, (unsigned long long)st.live, (unsigned long long)st.spliced,
 		       (unsigned long long)st.attaches, (unsigned long long)st.detaches,
 		       (unsigned long long)st.revokes, (unsigned long long)st.poolmaps,
 		       (unsigned long long)st.promoted, (unsigned long long)st.extends,
 		       (unsigned long long)st.extend_pages, (unsigned long long)st.setattrs,
 		       (unsigned long long)st.frees, (unsigned long long)st.freed_pages,
-		       (unsigned long long)st.exchanges, (unsigned long long)st.exchange_pages);
+		       (unsigned long long)st.exchanges, (unsigned long long)st.exchange_pages,
+		       (unsigned long long)st.creates, (unsigned long long)st.releases,
+		       (unsigned long long)st.ulog_pages);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "mount")) {

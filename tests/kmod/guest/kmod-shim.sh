@@ -132,6 +132,19 @@ echo "kmod-shim: chmod and unlink of open files: $((r1 - r0)) attachments revoke
 [ "$(km -- /usr/bin/stat -c %a /umfs/rv1)" = 600 ] || fail "chmod 600 not applied in module mode"
 [ $((r1 - r0)) -ge 2 ] || fail "chmod and unlink revoked $((r1 - r0)) attachments, want 2"
 
+# new names in a setgid directory: the module gives the group, and
+# S_ISGID to a directory (issue 7: CREATE decides the first owner)
+km -- /usr/bin/mkdir -m 2775 /umfs/sg || fail "mkdir sg failed"
+km -- /usr/bin/chgrp 100 /umfs/sg || fail "chgrp sg failed"
+km -- /usr/bin/touch /umfs/sg/f || fail "touch sg/f failed"
+km -- /usr/bin/mkdir /umfs/sg/d || fail "mkdir sg/d failed"
+got=$(km -- /usr/bin/stat -c '%u:%g' /umfs/sg/f /umfs/sg/d | tr '\n' ' ')
+[ "$got" = "0:100 0:100 " ] || fail "setgid directory: owners $got, want 0:100 twice"
+[ "$(km -- /usr/bin/stat -c %a /umfs/sg/d)" = 2755 ] || fail "sg/d did not inherit S_ISGID"
+[ "$(sw -- /usr/bin/stat -c '%u:%g %a' /umfs/sg/d)" = "0:100 2755" ] ||
+	fail "the software path reads sg/d differently"
+km -- /usr/bin/rm -r /umfs/sg || fail "rm -r sg failed"
+
 # attachments were made, appends went through EXTEND, and none is left
 st=$(kmod-shim-io stats)
 echo "kmod-shim: module counters: $st"
@@ -146,6 +159,10 @@ set -- $st
 [ "${24}" -gt 10 ] && [ "${26}" -gt 0 ] || fail "FREE calls ${24}, pages ${26}: frees did not go through the module"
 # the 3 MiB overwrite's copy-on-write went through EXCHANGE
 [ "${28}" -ge 1 ] && [ "${30}" -ge 768 ] || fail "EXCHANGE calls ${28}, pages ${30}: copy-on-write did not go through the module"
+# inodes came from CREATE (names and the shadows of copy-on-write) and went
+# back through RELEASE (rm, and the shadows); U-Log pages from ULOG
+[ "${32}" -gt 10 ] && [ "${34}" -gt 3 ] || fail "CREATE calls ${32}, RELEASE calls ${34}: inodes did not go through the module"
+[ "${36}" -ge 1 ] || fail "no U-Log page from ULOG"
 
 # 4 KiB random reads and writes: loads and stores against the software walk
 km -- kmod-shim-io fill /umfs/bench 64 || fail "fill failed"
