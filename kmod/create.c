@@ -156,7 +156,8 @@ int umfs_km_create(struct umfs_kmod_create *req)
 		err = umfs_km_tx_add(&op.tx, op.p->state_off + offsetof(struct umfs_state, orphan_head),
 				     sizeof(st->orphan_head));
 	if (err) {
-		umfs_km_tx_abort(&op.tx);
+		if (err != -EINTR) /* the tx_stop hook: left as a power cut leaves it */
+			umfs_km_tx_abort(&op.tx);
 		goto out;
 	}
 	/* kept across reuse, so that stale handles notice; never 0 */
@@ -247,7 +248,8 @@ int umfs_km_inode_release(struct umfs_kmod_release *req)
 	if (!err)
 		err = umfs_km_ibit_put(&op.tx, op.ino, false);
 	if (err) {
-		umfs_km_tx_abort(&op.tx);
+		if (err != -EINTR) /* the tx_stop hook: left as a power cut leaves it */
+			umfs_km_tx_abort(&op.tx);
 		goto out;
 	}
 	generation = op.in->generation;

@@ -75,10 +75,13 @@ int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 		if (r->seq != seq || r->len > p->kslot_size - at - sizeof(*r) ||
 		    r->csum != umfs_km_rec_csum(r, r + 1))
 			break; /* torn tail: its range was never touched */
-		if (r->off < p->inode_off || r->off > p->pool_size ||
-		    r->len > p->pool_size - r->off) {
+		if ((r->off < p->inode_off && (r->off < p->state_off || r->len > UMFS_PAGE_SIZE ||
+					       r->off + r->len > p->state_off + UMFS_PAGE_SIZE)) ||
+		    r->off > p->pool_size || r->len > p->pool_size - r->off) {
 			kvfree(pos);
-			return -EUCLEAN; /* inodes, bitmaps, tables, rec_done: all past inode_off */
+			/* inodes, bitmaps, tables, rec_done: all past inode_off; and the
+			 * state page's orphan_head (CREATE, RELEASE) */
+			return -EUCLEAN;
 		}
 		pos[n++] = at;
 		at += ALIGN(sizeof(*r) + r->len, 8);

@@ -169,9 +169,9 @@ int umfs_km_ulog(struct umfs_kmod_ulog *req)
 			if (!err)
 				err = umfs_km_ulog_drop(&op.tx, op.in, offs, n);
 		}
-		if (err)
+		if (err && err != -EINTR) /* EINTR: the tx_stop hook, left as a power cut leaves it */
 			umfs_km_tx_abort(&op.tx);
-		else
+		else if (!err)
 			err = umfs_km_tx_commit(&op.tx);
 	}
 	if (err) {

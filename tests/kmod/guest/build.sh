@@ -13,12 +13,14 @@ core=$build/libumfs/libumfs_core.a
 [ -f "$core" ] || { echo "build.sh: no $core (build the project first)" >&2; exit 1; }
 
 cflags="-std=gnu11 -O2 -g -Wall -Wextra -Werror -I$src/include -I$src/kmod/lib"
-for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange; do
+for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create; do
 	[ -f "$here/$prog.c" ] || continue
 	extra=""
 	# kmod-exchange uses the core's internals (core.h) to make its shapes,
 	# and wraps ioctl(2) to cut libumfs's own EXCHANGE in a writer process
 	[ "$prog" = kmod-exchange ] && extra="-I$src/libumfs/core -Wl,--wrap=ioctl"
+	# kmod-create: core.h for the inode and U-Log checksums (umfs_crc32c)
+	[ "$prog" = kmod-create ] && extra="-I$src/libumfs/core"
 	gcc $cflags $extra -o "$out/$prog" "$here/$prog.c" "$src/kmod/lib/umfs_kmod_client.c" \
 		"$core" -lpmem -lpthread
 done

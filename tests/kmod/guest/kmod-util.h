@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kmod-util.h - helpers shared by the guest programs of the module's tests
- * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c): checks, data
+ * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c, kmod-exchange.c,
+ * kmod-create.c): checks, data
  * patterns, fault probes, the module's counters, root's mapping of the pool,
  * file identities through the C API.
  */
@@ -84,6 +85,20 @@ static inline uint64_t kt_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t kt_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Milliseconds since t0 (kt_now_ns). */
+static inline uint64_t kt_ms_since(uint64_t t0)
+{
+	return (kt_now_ns() - t0) / 1000000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -208,6 +223,23 @@ static inline const struct umfs_inode *kt_pool_inode(const struct kt_pool *p, ui
 static inline const uint64_t *kt_pool_bitmap(const struct kt_pool *p)
 {
 	return (const uint64_t *)(p->m + p->sb->pbitmap_off);
+}
+
+/* The inode bitmap: bit ino set while inode ino is in use. */
+static inline const uint64_t *kt_pool_ibitmap(const struct kt_pool *p)
+{
+	return (const uint64_t *)(p->m + p->sb->ibitmap_off);
+}
+
+static inline int kt_pool_ino_used(const struct kt_pool *p, uint64_t ino)
+{
+	return kt_pool_ibitmap(p)[ino / 64] >> (ino % 64) & 1;
+}
+
+/* Bytes of the inode bitmap (whole words). */
+static inline size_t kt_pool_ibitmap_len(const struct kt_pool *p)
+{
+	return (p->sb->inode_count + 63) / 64 * 8;
 }
 
 /* Bytes of the page bitmap (whole words). */
