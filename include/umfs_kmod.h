@@ -225,9 +225,10 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_exchange) == 64, "exchange size"
  * directory is setgid (a new directory then inherits S_ISGID). There, a
  * group-executable non-directory loses S_ISGID when the caller is outside
  * that group and lacks CAP_FSETID, as the kernel's inode_init_owner
- * decides. parent 0 makes an
- * inode no directory will name (a copy-on-write shadow); otherwise the
- * caller needs write and search permission on that live directory. The
+ * decides. parent 0 makes an inode no directory will name (a copy-on-write
+ * shadow); otherwise the caller needs write and search permission on that
+ * live directory (ENOENT if it is free, of another generation or removed),
+ * and a new directory's dir.parent names it. The
  * caller names the inode in its own transaction (nlink up, off the orphan
  * list), or gives it back with RELEASE. CAP_SYS_ADMIN while a pool mapping
  * exists. */
@@ -268,8 +269,9 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_release) == 48, "release size");
  * new page is zeroed, stamped (magic, ino, generation, csum) and linked
  * after the last, or named by the inode's ulog field. pages 0 gives the
  * whole chain back and clears ulog; the head must hold no live record
- * (rec_seq 0, else EBUSY). A chain with a bad link is cut there: the pages
- * past it are left to fsck. One transaction of the module's journal slot.
+ * (rec_seq 0, else EBUSY). Dropping a chain with a bad link frees the
+ * pages before it and clears ulog (the pages past it are left to fsck);
+ * growing one is refused (EUCLEAN). One transaction of the module's journal slot.
  * Needs read permission on the inode (every opener keeps attributes in its
  * U-Log), and CAP_SYS_ADMIN while a pool mapping exists. */
 struct umfs_kmod_ulog {

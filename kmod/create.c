@@ -229,7 +229,7 @@ int umfs_km_inode_release(struct umfs_kmod_release *req)
 	else if (op.snap.pt_root || op.snap.blocks)
 		err = -ENOTEMPTY; /* FREE its pages first */
 	else
-		err = umfs_km_perm_check(&op.snap, true);
+		err = umfs_km_perm_write(&op.snap);
 	if (!err)
 		err = umfs_km_op_poolmap_check();
 	if (err)

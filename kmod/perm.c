@@ -36,6 +36,11 @@ int umfs_km_perm_dir_write(const struct umfs_inode *dir)
 	return umfs_km_class_has(dir, 3) || capable(CAP_DAC_OVERRIDE) ? 0 : -EACCES;
 }
 
+int umfs_km_perm_write(const struct umfs_inode *in)
+{
+	return umfs_km_class_has(in, 2) || capable(CAP_DAC_OVERRIDE) ? 0 : -EACCES;
+}
+
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write)
 {
 	unsigned int need = 4 | (want_write ? 2 : 0); /* r, w bits of one class */

@@ -209,6 +209,8 @@ int umfs_km_ulog_drop(struct umfs_km_tx *tx, struct umfs_inode *in, const u64 *o
 
 /* perm.c */
 int umfs_km_perm_check(const struct umfs_inode *in, bool want_write);
+/* Write permission alone (RELEASE: nothing is mapped or read). */
+int umfs_km_perm_write(const struct umfs_inode *in);
 /* Write and search permission on a directory (creating a name in it). */
 int umfs_km_perm_dir_write(const struct umfs_inode *dir);
 bool umfs_km_is_owner(const struct umfs_inode *in);
