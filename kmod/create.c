@@ -21,11 +21,6 @@
 
 #include "umfs_km.h"
 
-static u64 *umfs_km_ibitmap(const struct umfs_km_pool *p)
-{
-	return umfs_km_off_ptr(p, p->ibitmap_off);
-}
-
 static struct umfs_state *umfs_km_state(const struct umfs_km_pool *p)
 {
 	return umfs_km_off_ptr(p, p->state_off);

@@ -52,15 +52,11 @@ static int umfs_km_xc_record(struct umfs_km_xc *x)
 	const struct umfs_ulog *u = (const void *)head;
 	int err;
 
-	if (!umfs_km_off_is_data_page(p, uoff) ||
-	    !test_bit((uoff - p->data_off) >> UMFS_PAGE_SHIFT, (unsigned long *)umfs_km_bitmap(p)))
+	if (!umfs_km_ulog_page_ok(p, uoff, x->op.ino, x->op.snap.generation))
 		return -EINVAL;
+	/* the record is checked, and then used, in this copy alone */
 	memcpy(head, umfs_km_off_ptr(p, uoff), sizeof(head));
 	barrier();
-	if (u->magic != UMFS_ULOG_MAGIC || u->ino != x->op.ino ||
-	    u->generation != x->op.snap.generation ||
-	    u->csum != umfs_km_crc32c(0, u, offsetof(struct umfs_ulog, csum)))
-		return -EINVAL;
 	memset(&id, 0, sizeof(id));
 	id.seq = u->rec_seq;
 	id.kind = u->rec_kind;

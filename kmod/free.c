@@ -39,11 +39,6 @@ static bool umfs_km_fr_room(const struct umfs_km_fr *f)
 	return umfs_km_tx_room(&f->op.tx) >= UMFS_KM_FREE_STEP_ROOM;
 }
 
-static u64 umfs_km_off_page(const struct umfs_km_pool *p, u64 off)
-{
-	return (off - p->data_off) >> UMFS_PAGE_SHIFT;
-}
-
 static int umfs_km_fr_save(struct umfs_km_fr *f, const void *addr, u32 len)
 {
 	return umfs_km_tx_add(&f->op.tx, (const u8 *)addr - (const u8 *)f->op.p->kaddr, len);

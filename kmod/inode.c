@@ -37,7 +37,7 @@ u32 umfs_km_inode_csum(const struct umfs_inode *in)
 
 static bool umfs_km_ibit(const struct umfs_km_pool *p, u64 ino)
 {
-	const u64 *words = umfs_km_off_ptr(p, p->ibitmap_off);
+	const u64 *words = umfs_km_ibitmap(p);
 
 	return (READ_ONCE(words[ino / 64]) >> (ino % 64)) & 1;
 }

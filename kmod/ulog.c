@@ -21,12 +21,7 @@ static u32 umfs_km_ulog_stamp_csum(const struct umfs_ulog *u)
 	return umfs_km_crc32c(0, u, offsetof(struct umfs_ulog, csum));
 }
 
-static u64 umfs_km_off_page(const struct umfs_km_pool *p, u64 off)
-{
-	return (off - p->data_off) >> UMFS_PAGE_SHIFT;
-}
-
-static bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 off, u64 ino, u32 generation)
+bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 off, u64 ino, u32 generation)
 {
 	const struct umfs_ulog *u;
 

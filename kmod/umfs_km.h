@@ -117,6 +117,17 @@ static inline u64 *umfs_km_bitmap(const struct umfs_km_pool *p)
 	return umfs_km_off_ptr(p, p->pbitmap_off);
 }
 
+static inline u64 *umfs_km_ibitmap(const struct umfs_km_pool *p)
+{
+	return umfs_km_off_ptr(p, p->ibitmap_off);
+}
+
+/* Data page number of pool offset off (a checked data page offset). */
+static inline u64 umfs_km_off_page(const struct umfs_km_pool *p, u64 off)
+{
+	return (off - p->data_off) >> UMFS_PAGE_SHIFT;
+}
+
 static inline u64 umfs_km_page_entry(const struct umfs_km_pool *p, u64 page, u64 flags)
 {
 	return (p->phys + p->data_off + (page << UMFS_PAGE_SHIFT)) | flags;
@@ -197,6 +208,9 @@ int umfs_km_exchange(struct umfs_kmod_exchange *req);
 int umfs_km_create(struct umfs_kmod_create *req);
 int umfs_km_inode_release(struct umfs_kmod_release *req);
 int umfs_km_ulog(struct umfs_kmod_ulog *req);
+/* uoff is an allocated data page stamped as a U-Log page of ino and
+ * generation (magic, ino, generation, csum). */
+bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 uoff, u64 ino, u32 generation);
 /* The U-Log chain of the live inode: up to UMFS_ULOG_MAX_PAGES checked
  * page offsets (allocated, stamped for ino and generation); stops at a bad
  * link, setting *cut. Returns the count. */
