@@ -377,14 +377,18 @@ void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 }
 
 /* A metadata call under the meta lock, which keeps every user-space
- * allocator (all processes) out of the bitmap while the module changes it;
- * then the shared free count loses *taken and gains *given (fields of the
- * answer, either may be NULL). */
-static int kmod_meta_call_locked(struct umfs_fs *fs, unsigned long cmd, void *req,
-				 const __u64 *taken, const __u64 *given)
+ * allocator (all processes) out of the bitmap while the module changes it
+ * (taken here unless the caller holds it); then the shared free count
+ * loses *taken and gains *given (fields of the answer, either may be
+ * NULL). */
+static int kmod_meta_call(struct umfs_fs *fs, bool held, unsigned long cmd, void *req,
+			  const __u64 *taken, const __u64 *given)
 {
-	int err = kmod_ioctl(fs->pm.fd, cmd, req);
+	int err;
 
+	if (!held)
+		umfs_meta_lock(fs);
+	err = kmod_ioctl(fs->pm.fd, cmd, req);
 	if (!err && ((taken && *taken) || (given && *given))) {
 		if (taken)
 			fs->free_pages -= UMFS_MIN(*taken, fs->free_pages);
@@ -392,17 +396,8 @@ static int kmod_meta_call_locked(struct umfs_fs *fs, unsigned long cmd, void *re
 			fs->free_pages += *given;
 		fs->share_changed = true;
 	}
-	return err;
-}
-
-static int kmod_meta_call(struct umfs_fs *fs, unsigned long cmd, void *req,
-			  const __u64 *taken, const __u64 *given)
-{
-	int err;
-
-	umfs_meta_lock(fs);
-	err = kmod_meta_call_locked(fs, cmd, req, taken, given);
-	umfs_meta_unlock(fs);
+	if (!held)
+		umfs_meta_unlock(fs);
 	return err;
 }
 
@@ -460,7 +455,7 @@ int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 
 	if (!fs->pm.kmod)
 		return -ENODEV;
-	err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_RELEASE, &req, NULL, &req.ulog_freed);
+	err = kmod_meta_call(fs, true, UMFS_KMOD_IOC_RELEASE, &req, NULL, &req.ulog_freed);
 	if (!err) {
 		fs->free_inodes++;
 		fs->share_changed = true;
@@ -476,7 +471,7 @@ int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
 
 	if (!fs->pm.kmod)
 		return -ENODEV;
-	return kmod_meta_call_locked(fs, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
+	return kmod_meta_call(fs, true, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
 }
 
 static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
@@ -492,10 +487,7 @@ static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	req.generation = umfs_inode(fs, ino)->generation;
 	req.first = first;
 	req.count = last - first + 1;
-	if (locked)
-		err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
-	else
-		err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
+	err = kmod_meta_call(fs, locked, UMFS_KMOD_IOC_EXTEND, &req, &req.allocated, NULL);
 	if (err)
 		return err;
 	*done = req.done;
@@ -530,10 +522,7 @@ static int kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 		req.generation = umfs_inode(fs, ino)->generation;
 		req.first = first;
 		req.count = last - first + 1;
-		if (locked)
-			err = kmod_meta_call_locked(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
-		else
-			err = kmod_meta_call(fs, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
+		err = kmod_meta_call(fs, locked, UMFS_KMOD_IOC_FREE, &req, NULL, &req.freed);
 	} while (!err && req.more);
 	return err;
 }
@@ -564,7 +553,7 @@ int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
 		req.ino = ino;
 		req.generation = umfs_inode(fs, ino)->generation;
 		req.flags = back ? UMFS_KMOD_EXCHANGE_BACK : 0;
-		err = kmod_meta_call(fs, UMFS_KMOD_IOC_EXCHANGE, &req, &req.tables, NULL);
+		err = kmod_meta_call(fs, false, UMFS_KMOD_IOC_EXCHANGE, &req, &req.tables, NULL);
 	} while (!err && req.more);
 	return err;
 }
