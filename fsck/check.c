@@ -298,6 +298,7 @@ static void summary_fill(const struct fsck *c, struct fsck_summary *sum)
 	sum->inodes_total = c->inode_count;
 	sum->pages_total = c->data_pages;
 	sum->pages_used = popcount_bits(c->pbitmap, c->data_pages);
+	sum->dir_spares = c->dir_spares;
 	for (uint64_t ino = 1; ino < c->inode_count; ino++) {
 		uint32_t mode = c->inodes[ino].mode;
 
@@ -404,6 +405,9 @@ void fsck_summary_print(const struct fsck_opts *opts, const struct fsck_summary 
 			name, sum->inodes_used, sum->inodes_total, sum->dirs, sum->files,
 			sum->symlinks, sum->others, sum->pages_used, sum->pages_total,
 			sum->full ? "" : " (quick check of a clean pool)");
+		if (sum->dir_spares)
+			fprintf(out, "%s: %" PRIu64 " spare directory page(s), kept for new entries\n",
+				name, sum->dir_spares);
 	}
 	if (opts->mode == FSCK_MODE_CHECK)
 		fprintf(out, "%s: %lu problem(s) found, none written (check only)\n", name,

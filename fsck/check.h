@@ -47,6 +47,7 @@ struct fsck_summary {
 	uint64_t inodes_used, inodes_total;
 	uint64_t dirs, files, symlinks, others;
 	uint64_t pages_used, pages_total;
+	uint64_t dir_spares;    /* spare directory pages (umfs_format.h) */
 	unsigned long problems; /* problems reported */
 	unsigned long fixed;    /* of which repaired in the pool */
 	bool full;              /* every step ran (not only the quick ones) */
@@ -116,6 +117,7 @@ struct fsck {
 	struct fsck_ino *ino;      /* inode_count entries */
 	uint64_t alloc_cursor;     /* next page the engine's allocator tries */
 	uint64_t lost_found;       /* inode of /lost+found, 0 = none yet */
+	uint64_t dir_spares;       /* directory pages past their counts: fine */
 	bool lost_found_taken;     /* the root has a non-directory of that name */
 	struct fsck_add *adds;     /* entries to create in the namespace step */
 	size_t nadds, cap_adds;

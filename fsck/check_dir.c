@@ -27,7 +27,7 @@
 
 #define SLOTS UMFS_DIR_SLOTS_PER_BLOCK
 #define MAP_PER_PAGE (UMFS_PAGE_SIZE / sizeof(uint32_t))
-#define DIR_PAGES_END (UMFS_DIR_MAP_PAGE0 + (1ull << 16))
+#define DIR_PAGES_END (UMFS_DIR_MAP_PAGE0 + UMFS_DIR_MAP_PAGES)
 
 struct dent {
 	uint64_t ino;
@@ -45,6 +45,7 @@ struct dscan {
 	uint64_t nblocks, cap_blocks;
 	uint64_t *bucket_present; /* bitmap over UMFS_DIR_MAX_BUCKETS */
 	uint64_t nmap_pages, stray, first_stray;
+	uint64_t spare; /* pages past what the dir info counts (umfs_format.h) */
 	bool gap;
 	/* entries */
 	struct dent *ents;
@@ -77,6 +78,11 @@ static int survey_page(struct fsck *c, void *arg, uint64_t pg, uint64_t off)
 
 	(void)c;
 	if (pg < UMFS_DIR_BUCKET_PAGE0) {
+		/* nblocks changes only in transactions: past it, a spare */
+		if (d->sane && pg >= di->nblocks) {
+			d->spare++;
+			return 0;
+		}
 		if (pg != d->nblocks) {
 			d->gap = true;
 			return 0;
@@ -91,11 +97,16 @@ static int survey_page(struct fsck *c, void *arg, uint64_t pg, uint64_t off)
 			d->cap_blocks = cap;
 		}
 		d->blkoff[d->nblocks++] = off;
-	} else if (d->sane && pg < UMFS_DIR_MAP_PAGE0 && pg - UMFS_DIR_BUCKET_PAGE0 < di->nbuckets) {
-		fsck_bit_set(d->bucket_present, pg - UMFS_DIR_BUCKET_PAGE0);
-	} else if (d->sane && pg >= UMFS_DIR_MAP_PAGE0 && di->nbuckets &&
-		   pg - UMFS_DIR_MAP_PAGE0 < map_pages(di->gdepth)) {
-		d->nmap_pages++;
+	} else if (d->sane && pg < UMFS_DIR_MAP_PAGE0) {
+		if (pg - UMFS_DIR_BUCKET_PAGE0 < di->nbuckets)
+			fsck_bit_set(d->bucket_present, pg - UMFS_DIR_BUCKET_PAGE0);
+		else
+			d->spare++;
+	} else if (d->sane && pg < DIR_PAGES_END) {
+		if (di->nbuckets && pg - UMFS_DIR_MAP_PAGE0 < map_pages(di->gdepth))
+			d->nmap_pages++;
+		else
+			d->spare++;
 	} else {
 		if (d->stray++ == 0)
 			d->first_stray = pg;
@@ -553,6 +564,7 @@ int fsck_dir_scan(struct fsck *c, uint64_t dir, uint64_t *queue, uint64_t *qlen)
 			 " page(s) outside its layout (first: file page %" PRIu64 ")",
 			 dir, d.stray, d.first_stray))
 		d.rebuild = d.rebuild ? d.rebuild : "pages outside its layout";
+	c->dir_spares += d.spare;
 	for (uint32_t b = 0; b < d.nblocks && !d.err; b++)
 		check_block(c, &d, queue, qlen, b);
 	if (!d.rebuild && !d.err)
@@ -610,8 +622,8 @@ static int confirm_block(struct fsck *c, void *arg, uint64_t pg, uint64_t off)
 	const uint64_t *dir = arg;
 	const struct umfs_dirblock_hdr *h = fsck_ptr(c, off);
 
-	if (pg >= UMFS_DIR_BUCKET_PAGE0)
-		return 1; /* past the entry blocks: done */
+	if (pg >= UMFS_DIR_BUCKET_PAGE0 || pg >= c->inodes[*dir].dir.nblocks)
+		return 1; /* past the entry blocks (spares hold nothing): done */
 	if (h->magic != UMFS_DIRBLOCK_MAGIC)
 		return 0;
 	for (unsigned s = 1; s < SLOTS;) {

@@ -288,11 +288,19 @@ static inline unsigned umfs_pt_height_for(umfs_u64 pg)
  * are stable while other entries are created or removed. Cookie 0 is ".",
  * 1 is "..", and the entry at slot position p (block * 128 + slot) has
  * cookie p + 2.
+ *
+ * Only the pages the dir info counts are in use: blocks [0, nblocks),
+ * buckets [0, nbuckets), and, once indexed, the map pages holding 2^gdepth
+ * entries. Any other page mapped in these regions is a spare, whatever it
+ * holds: the kernel module maps a directory's pages between libumfs's
+ * transactions (docs/kmod.md), so an aborted or crashed change can leave
+ * them. Whoever starts using a spare zeroes it first.
  */
 #define UMFS_DIR_SLOT_SIZE 32
 #define UMFS_DIR_SLOTS_PER_BLOCK (UMFS_PAGE_SIZE / UMFS_DIR_SLOT_SIZE) /* 128 */
 #define UMFS_DIR_BUCKET_PAGE0 (1ull << 17)                  /* 512 MiB */
 #define UMFS_DIR_MAP_PAGE0 (UMFS_DIR_BUCKET_PAGE0 + (1ull << 16)) /* 768 MiB */
+#define UMFS_DIR_MAP_PAGES (1ull << 16) /* the map region's pages */
 #define UMFS_DIR_MAX_BLOCKS UMFS_DIR_BUCKET_PAGE0
 #define UMFS_DIR_MAX_BUCKETS (1ull << 16)
 #define UMFS_DIR_MAX_DEPTH 24 /* 2^24 le32 map entries = 2^14 pages */

@@ -39,7 +39,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 5u
+#define UMFS_KMOD_ABI_VERSION 6u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -109,8 +109,10 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_revoke) == 16, "revoke size");
 /* EXTEND: the module allocates zeroed pages for the holes of file pages
  * [first, first + count) and links them into the file's page tree, growing
  * it, in one transaction of its own journal slot (4 KiB leaves). Needs write
- * permission on the file; while a pool mapping exists (root's libumfs writes
- * allocation state too), CAP_SYS_ADMIN as well. A call may stop early (its
+ * permission on a regular file, ownership (or CAP_FOWNER) of a symlink (page
+ * 0 only), write and search permission on a directory (pages inside its
+ * layout: the new pages are spares until libumfs counts them, see
+ * umfs_format.h); while a pool mapping exists, CAP_SYS_ADMIN as well. A call may stop early (its
  * journal slot is full, or the pool): done says how far the holes are
  * filled, stop_error why it stopped, and the call returns 0 whenever it
  * made progress (done or allocated), so that allocated is never lost to
@@ -166,7 +168,8 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_setattr) == 64, "setattr size");
  * split, its last dropped page becoming the new table (a free never
  * allocates). It does not touch size: truncate publishes the new size
  * first, punch zeroes first, so the pages are garbage when they go. Needs
- * write permission on the file, and CAP_SYS_ADMIN while a pool mapping
+ * what EXTEND needs; a directory must have no names left (EBUSY: its pages
+ * hold entries), and CAP_SYS_ADMIN while a pool mapping
  * exists. A call may stop early (its journal slot is full): `more` is then
  * 1 and the caller calls again; what it freed is whole and committed. */
 struct umfs_kmod_free {

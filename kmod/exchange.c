@@ -274,7 +274,7 @@ int umfs_km_exchange(struct umfs_kmod_exchange *req)
 	err = umfs_km_op_begin(&x.op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&x.op.snap, false); /* write implies read here */
+	err = umfs_km_op_check_write(&x.op.snap, 0); /* write implies read here */
 	if (!err)
 		err = umfs_km_xc_record(&x);
 	if (!err)

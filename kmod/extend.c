@@ -118,9 +118,11 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 	err = umfs_km_op_begin(&op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&op.snap, true);
+	err = umfs_km_op_check_write(&op.snap, UMFS_KM_CHECK_SYMLINK | UMFS_KM_CHECK_DIR);
 	if (!err && S_ISLNK(op.snap.mode) && last > 0)
 		err = -EFBIG; /* a symlink's target fits its first page */
+	if (!err && S_ISDIR(op.snap.mode) && last >= UMFS_DIR_MAP_PAGE0 + UMFS_DIR_MAP_PAGES)
+		err = -EFBIG; /* past the directory layout's last region */
 	if (!err)
 		err = umfs_km_tx_begin(&op.tx, op.p);
 	if (err)

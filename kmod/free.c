@@ -312,7 +312,10 @@ int umfs_km_free(struct umfs_kmod_free *req)
 	err = umfs_km_op_begin(&f.op, req->ino, req->generation);
 	if (err)
 		return err;
-	err = umfs_km_op_check_write(&f.op.snap, true);
+	err = umfs_km_op_check_write(&f.op.snap, UMFS_KM_CHECK_SYMLINK | UMFS_KM_CHECK_DIR);
+	/* a directory's pages hold names: they go only with its last name */
+	if (!err && S_ISDIR(f.op.snap.mode) && f.op.snap.nlink)
+		err = -EBUSY;
 	if (!err)
 		err = umfs_km_tx_begin(&f.op.tx, f.op.p);
 	if (err)

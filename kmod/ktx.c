@@ -259,17 +259,18 @@ int umfs_km_op_poolmap_check(void)
 	return 0;
 }
 
-int umfs_km_op_check_write(const struct umfs_inode *in, bool symlink_ok)
+int umfs_km_op_check_write(const struct umfs_inode *in, unsigned int also)
 {
 	int err;
 
-	if (S_ISLNK(in->mode) && symlink_ok) {
+	if (S_ISLNK(in->mode) && (also & UMFS_KM_CHECK_SYMLINK))
 		/* a symlink's bits are always 0777: its target is its owner's */
 		err = umfs_km_is_owner(in) || capable(CAP_FOWNER) ? 0 : -EPERM;
-		return err ? err : umfs_km_op_poolmap_check();
-	}
-	if (!S_ISREG(in->mode))
+	else if (S_ISDIR(in->mode) && (also & UMFS_KM_CHECK_DIR))
+		err = umfs_km_perm_dir_write(in);
+	else if (!S_ISREG(in->mode))
 		return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
-	err = umfs_km_perm_check(in, true);
+	else
+		err = umfs_km_perm_check(in, true);
 	return err ? err : umfs_km_op_poolmap_check();
 }

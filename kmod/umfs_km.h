@@ -173,10 +173,12 @@ void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height);
 /* While root's libumfs maps the pool it writes inodes and allocation state
  * under a lock the module cannot see: only CAP_SYS_ADMIN may then call. */
 int umfs_km_op_poolmap_check(void);
-/* EXTEND's and FREE's rule: a regular file the caller may write (or, when
- * symlink_ok, a symlink the caller owns or CAP_FOWNER), and the
- * pool-mapping rule above. */
-int umfs_km_op_check_write(const struct umfs_inode *in, bool symlink_ok);
+/* What besides a regular file a call may change the pages of. */
+#define UMFS_KM_CHECK_SYMLINK 0x1u /* one the caller owns, or CAP_FOWNER */
+#define UMFS_KM_CHECK_DIR 0x2u     /* one the caller may add names to */
+/* EXTEND's and FREE's rule: a regular file the caller may write, or what
+ * `also` (UMFS_KM_CHECK_*) admits, and the pool-mapping rule above. */
+int umfs_km_op_check_write(const struct umfs_inode *in, unsigned int also);
 
 /* alloc.c: pages and tables for the live inode `in` in transaction tx,
  * whose first 128 bytes tx has saved. */

@@ -37,12 +37,22 @@ static bool bit_get(const uint64_t *bm, uint64_t i)
 	return (bm[i / 64] >> (i % 64)) & 1;
 }
 
+/* With the kernel module, the bitmaps are the module's alone
+ * (docs/kmod.md): a path that reaches this allocator is a bug, refused
+ * rather than left to race the module's allocations. */
+static int alloc_owner_check(const struct umfs_fs *fs)
+{
+	return fs->pm.kmod ? -EPERM : 0;
+}
+
 /* Snapshots the word holding bit i, then sets or clears the bit. */
 static int bit_put(struct umfs_fs *fs, uint64_t *bm, uint64_t i, bool on)
 {
 	uint64_t *w = &bm[i / 64];
-	int err = umfs_tx_add(fs, w, sizeof(*w));
+	int err = alloc_owner_check(fs);
 
+	if (!err)
+		err = umfs_tx_add(fs, w, sizeof(*w));
 	if (err)
 		return err;
 	if (on)
@@ -122,6 +132,8 @@ int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first)
 	uint64_t g0 = (fs->page_cursor / UMFS_PAGES_PER_HUGE) % (groups ? groups : 1);
 	const size_t words = UMFS_PAGES_PER_HUGE / 64;
 
+	if (alloc_owner_check(fs))
+		return alloc_owner_check(fs);
 	if (fs->free_pages < UMFS_PAGES_PER_HUGE)
 		return -ENOSPC;
 	for (uint64_t k = 0; k < groups; k++) {
@@ -154,6 +166,8 @@ int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count)
 
 	if (!tx->active)
 		return -EINVAL;
+	if (alloc_owner_check(fs))
+		return alloc_owner_check(fs);
 	if (first >= fs->data_pages || count > fs->data_pages - first)
 		return -EUCLEAN;
 	/* commit snapshots each bitmap word the run touches: one record each */

@@ -39,7 +39,9 @@ struct umfs_dir {
 void api_touch_times(struct umfs_inode *in, bool mtime);
 int api_dir_touch(struct umfs_fs *fs, uint64_t dir);
 int api_tx_run_begin(struct umfs_fs *fs);
+int api_tx_end(struct umfs_fs *fs, int err);
 int api_tx_run_end(struct umfs_fs *fs, int err);
+bool api_dir_pages_retry(struct umfs_fs *fs, int *err, unsigned *tries);
 void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino);
 int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino);
 int api_may_change_dir(struct umfs_fs *fs, uint64_t dir);

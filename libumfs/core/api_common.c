@@ -45,15 +45,54 @@ int api_tx_run_begin(struct umfs_fs *fs)
 	return err;
 }
 
-/* Commits when err is 0, aborts otherwise; unlocks meta. Returns err. */
-int api_tx_run_end(struct umfs_fs *fs, int err)
+/* Commits when err is 0, aborts otherwise. Returns err. */
+int api_tx_end(struct umfs_fs *fs, int err)
 {
 	if (err)
 		umfs_tx_abort(fs);
 	else
 		err = umfs_tx_commit(fs);
+	return err;
+}
+
+/* api_tx_end(), then unlocks meta. */
+int api_tx_run_end(struct umfs_fs *fs, int err)
+{
+	err = api_tx_end(fs, err);
 	umfs_meta_unlock(fs);
 	return err;
+}
+
+/* A change stops at most twice per bucket split (its bucket page, then its
+ * map pages), up to UMFS_DIR_MAX_DEPTH splits, and three times to index a
+ * directory: more means the pages do not stay. */
+#define DIR_PAGES_TRIES (2 * UMFS_DIR_MAX_DEPTH + 8)
+
+/*
+ * After a transaction that ended (api_tx_end) with *err: true when it
+ * stopped for directory pages (UMFS_EDIRPAGES, see dir.c), which the
+ * module has now mapped, so the caller runs it again under the same meta
+ * lock. False otherwise, with *err what the caller returns: its own, or
+ * why the pages could not be had (-ENOSPC for a full pool).
+ */
+bool api_dir_pages_retry(struct umfs_fs *fs, int *err, unsigned *tries)
+{
+	const struct umfs_tx *tx = &fs->tx;
+	uint64_t first = tx->dir_need_first, end = first + tx->dir_need_count, done;
+
+	if (*err != UMFS_EDIRPAGES)
+		return false;
+	if (++*tries > DIR_PAGES_TRIES) {
+		*err = -EUCLEAN;
+		return false;
+	}
+	while (first < end) {
+		*err = umfs_kmod_fill_holes_locked(fs, tx->dir_need_ino, first, end - 1, &done);
+		if (*err)
+			return false;
+		first += done;
+	}
+	return true;
 }
 
 /* Frees an inode whose last name went away, unless someone has it open

@@ -40,6 +40,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	struct umfs_walk *w;
 	struct umfs_file *f;
 	bool created = false;
+	unsigned tries = 0;
 	int err;
 
 	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
@@ -75,15 +76,13 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		err = api_may_change_dir(fs, w->parent);
 		if (err)
 			goto out_unlock;
-		err = umfs_tx_begin(fs);
-		if (err)
-			goto out_unlock;
-		err = api_create_in(fs, w, S_IFREG | (mode & 07777), 0, &w->ino);
-		if (err) {
-			umfs_tx_abort(fs);
-			goto out_unlock;
-		}
-		err = umfs_tx_commit(fs);
+		do {
+			err = umfs_tx_begin(fs);
+			if (err)
+				goto out_unlock;
+			err = api_tx_end(fs, api_create_in(fs, w, S_IFREG | (mode & 07777), 0,
+							   &w->ino));
+		} while (api_dir_pages_retry(fs, &err, &tries));
 		if (err)
 			goto out_unlock;
 		created = true;

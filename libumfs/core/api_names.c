@@ -54,6 +54,7 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 		     const char *target)
 {
 	struct umfs_walk *w = malloc(sizeof(*w));
+	unsigned tries = 0;
 	uint64_t ino;
 	int err;
 
@@ -74,16 +75,15 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 	err = api_may_change_dir(fs, w->parent);
 	if (err)
 		goto out;
-	err = umfs_tx_begin(fs);
-	if (err)
-		goto out;
-	err = api_create_in(fs, w, mode, rdev, &ino);
-	if (!err && target)
-		err = symlink_store(fs, ino, target);
-	if (err)
-		umfs_tx_abort(fs);
-	else
-		err = umfs_tx_commit(fs);
+	do {
+		err = umfs_tx_begin(fs);
+		if (err)
+			goto out;
+		err = api_create_in(fs, w, mode, rdev, &ino);
+		if (!err && target)
+			err = symlink_store(fs, ino, target);
+		err = api_tx_end(fs, err);
+	} while (api_dir_pages_retry(fs, &err, &tries));
 out:
 	umfs_meta_unlock(fs);
 	free(w);
@@ -316,12 +316,34 @@ static int orphan_detach(struct umfs_fs *fs, uint64_t ino)
 	return -EUCLEAN;
 }
 
+/* In tx: link_name()'s changes. */
+static int link_name_tx(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	int err = 0;
+
+	if (in->nlink == 0 && (in->flags & UMFS_IF_ORPHAN))
+		err = orphan_detach(fs, ino);
+	if (!err)
+		err = umfs_dir_add(fs, w->parent, w->name, w->name_len, ino,
+				   umfs_mode_to_dtype(in->mode));
+	if (!err)
+		err = umfs_tx_add(fs, in, sizeof(*in));
+	if (!err) {
+		in->nlink++;
+		api_touch_times(in, false);
+		err = api_dir_touch(fs, w->parent);
+	}
+	return err;
+}
+
 /* With meta_lock held: gives inode ino the new name w walked to (in its
  * own transaction). src_slash: the source path ended in '/'. */
 static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool src_slash,
 		     unsigned how)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
+	unsigned tries = 0;
 	int err = 0;
 
 	if (w->ino)
@@ -336,26 +358,14 @@ static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool
 		err = -EMLINK;
 	if (!err)
 		err = api_may_change_dir(fs, w->parent);
-	if (!err)
-		err = umfs_tx_begin(fs);
 	if (err)
 		return err;
-	if (in->nlink == 0 && (in->flags & UMFS_IF_ORPHAN))
-		err = orphan_detach(fs, ino);
-	if (!err)
-		err = umfs_dir_add(fs, w->parent, w->name, w->name_len, ino,
-				   umfs_mode_to_dtype(in->mode));
-	if (!err)
-		err = umfs_tx_add(fs, in, sizeof(*in));
-	if (!err) {
-		in->nlink++;
-		api_touch_times(in, false);
-		err = api_dir_touch(fs, w->parent);
-	}
-	if (err)
-		umfs_tx_abort(fs);
-	else
-		err = umfs_tx_commit(fs);
+	do {
+		err = umfs_tx_begin(fs);
+		if (err)
+			return err;
+		err = api_tx_end(fs, link_name_tx(fs, ino, w));
+	} while (api_dir_pages_retry(fs, &err, &tries));
 	return err;
 }
 
@@ -536,6 +546,7 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 {
 	struct rename_ctx r = { .flags = flags };
 	uint64_t victim = 0;
+	unsigned tries = 0;
 	int err;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -562,18 +573,17 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 			err = 0;
 		goto out;
 	}
-	err = umfs_tx_begin(fs);
-	if (err)
-		goto out;
-	err = rename_apply(fs, &r);
-	if (err == 1) {
-		victim = r.dst;
-		err = 0;
-	}
-	if (err)
-		umfs_tx_abort(fs);
-	else
-		err = umfs_tx_commit(fs);
+	do {
+		err = umfs_tx_begin(fs);
+		if (err)
+			goto out;
+		err = rename_apply(fs, &r);
+		if (err == 1) {
+			victim = r.dst;
+			err = 0;
+		}
+		err = api_tx_end(fs, err);
+	} while (api_dir_pages_retry(fs, &err, &tries));
 out:
 	umfs_meta_unlock(fs);
 out_free:

@@ -199,6 +199,8 @@ struct umfs_tx {
 	int64_t inodes_delta;
 	uint64_t kmod_orphan;  /* an inode the module created for this tx:
 				* given back if the tx aborts */
+	/* module mode: the directory pages a change stopped for (dir.c) */
+	uint64_t dir_need_ino, dir_need_first, dir_need_count;
 };
 
 struct umfs_fs {
@@ -486,6 +488,11 @@ int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence
 /* dir.c: hashed directories (all calls with meta_lock held)              */
 /* ------------------------------------------------------------------ */
 
+/* Module mode, internal to libumfs: a directory change needs pages that
+ * only the module may map, between transactions (dir.c). Never returned
+ * past the api layer. */
+#define UMFS_EDIRPAGES (-EXFULL)
+
 uint32_t umfs_name_hash(const char *name, size_t len);
 /* In tx: makes an empty directory: dir info zeroed except parent, size 0,
  * no pages (they come with the first entry). -EEXIST if it has pages. */
@@ -496,7 +503,8 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 		    uint64_t *ino, unsigned char *type);
 /* In tx. -EEXIST if the name exists, -ENOSPC if the pool or directory is
  * full, -EINVAL for "", ".", "..", or a name with '/' or NUL, -ENAMETOOLONG
- * over 255 bytes. */
+ * over 255 bytes. Module mode: UMFS_EDIRPAGES when the directory lacks a
+ * page; abort and see api_dir_pages_retry(). */
 int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
 		 unsigned char type);
 /* The same, for a name the caller's walk found missing under the lock it

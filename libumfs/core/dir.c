@@ -13,12 +13,23 @@
  * doubling the map first when its local depth has reached the global depth.
  *
  * Invariants kept for fsck: free slots and bucket entries past count are
- * zero, dir.nentries counts the entries, size == nblocks * 4 KiB. An empty
- * directory of one block holds no pages at all.
+ * zero, dir.nentries counts the entries, size == nblocks * 4 KiB. In
+ * software mode an emptied directory of one block holds no pages at all.
  *
  * Every change happens inside the caller's transaction: bytes that existed
- * before are snapshotted (umfs_tx_add) just before they change; pages that
- * this call maps fresh are zero already and only declared dirty.
+ * before are snapshotted (umfs_tx_add) just before they change; a page that
+ * this call starts using is zeroed and only declared dirty, because no
+ * reader looks past the ranges the inode counts (see "spare pages" below).
+ *
+ * Spare pages: a page mapped beyond what the inode counts (blocks at or
+ * past nblocks, buckets at or past nbuckets, map pages past 2^gdepth
+ * entries) is unused, whatever it holds. In module mode the pages of a
+ * directory come from the module's EXTEND, which must not run inside our
+ * transaction (a rollback of our journal slot would undo counts the
+ * module's slot has committed). So a change that needs a missing page
+ * stops with UMFS_EDIRPAGES, naming the pages in fs->tx.dir_need; the
+ * caller aborts, EXTENDs them (zeroed spares) and runs the change again
+ * (api_dir_pages_retry). An abort or a crash after that leaves the spares.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -117,24 +128,44 @@ static void *dir_page(const struct umfs_fs *fs, const struct umfs_inode *in, uin
 	return off && umfs_off_is_page(fs, off) ? umfs_off_ptr(fs, off) : NULL;
 }
 
-/* Maps file page pg, which should not exist yet. A page that does exist
- * (left over by damage) is snapshotted and zeroed, so *page always starts
- * zeroed; *fresh says whether later writes need snapshots. */
-static int dir_page_new(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, void **page,
-			bool *fresh)
+/* Module mode: 0 when file pages [first, first + count) of the directory
+ * are all mapped, else UMFS_EDIRPAGES with them recorded for the caller. */
+static int dir_pages_ready(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			   uint64_t count)
+{
+	for (uint64_t pg = first; pg < first + count; pg++) {
+		if (!dir_page(fs, in, pg)) {
+			fs->tx.dir_need_ino = (uint64_t)(in - fs->inodes);
+			fs->tx.dir_need_first = pg;
+			fs->tx.dir_need_count = first + count - pg;
+			return UMFS_EDIRPAGES;
+		}
+	}
+	return 0;
+}
+
+/* Starts using file page pg, beyond what the inode counts: mapped now
+ * (software mode) or a spare the module mapped before the transaction.
+ * Its old contents belong to no one, so it is zeroed without a snapshot. */
+static int dir_page_new(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, void **page)
 {
 	uint64_t off;
-	int ret = umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO, &off);
+	int ret;
 
-	if (ret < 0)
-		return ret;
-	*page = umfs_off_ptr(fs, off);
-	*fresh = ret == 1;
-	if (!*fresh) {
-		ret = umfs_tx_add(fs, *page, UMFS_PAGE_SIZE);
+	if (fs->pm.kmod) {
+		ret = dir_pages_ready(fs, in, pg, 1);
 		if (ret)
 			return ret;
+		off = umfs_pt_lookup(fs, in, pg, NULL);
+	} else {
+		ret = umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO, &off);
+		if (ret < 0)
+			return ret;
+	}
+	*page = umfs_off_ptr(fs, off);
+	if (ret != 1) { /* was mapped already: a spare */
 		memset(*page, 0, UMFS_PAGE_SIZE);
+		return umfs_tx_dirty(fs, *page, UMFS_PAGE_SIZE);
 	}
 	return 0;
 }
@@ -400,6 +431,13 @@ static int map_double(struct umfs_fs *fs, struct umfs_inode *in)
 
 	if (in->dir.gdepth >= UMFS_DIR_MAX_DEPTH)
 		return -ENOSPC;
+	if (fs->pm.kmod && n >= MAP_PER_PAGE) { /* all new map pages in one EXTEND */
+		int err = dir_pages_ready(fs, in, UMFS_DIR_MAP_PAGE0 + n / MAP_PER_PAGE,
+					  n / MAP_PER_PAGE);
+
+		if (err)
+			return err;
+	}
 	while (i < 2 * n) {
 		uint64_t pg = i / MAP_PER_PAGE, end = UMFS_MIN((pg + 1) * MAP_PER_PAGE, 2 * n);
 		umfs_le32 *dst, *src = map_entry(fs, in, i - n);
@@ -411,8 +449,9 @@ static int map_double(struct umfs_fs *fs, struct umfs_inode *in)
 		if (i % MAP_PER_PAGE == 0) {
 			void *page;
 
-			err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0 + pg, &page, &fresh);
+			err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0 + pg, &page);
 			dst = page;
+			fresh = true;
 		} else {
 			fresh = false;
 			dst = dir_page(fs, in, UMFS_DIR_MAP_PAGE0 + pg);
@@ -473,19 +512,23 @@ static int bucket_split(struct umfs_fs *fs, struct umfs_inode *in, uint32_t hash
 	unsigned depth = old->local_depth, keep = 0, moved = 0;
 	uint32_t bit = 1u << depth, nb = in->dir.nbuckets;
 	struct umfs_bucket *nw;
-	bool fresh;
 	void *page;
 	int err;
 
 	/* The format's limits: the map's depth and the bucket page region. */
 	if (depth >= UMFS_DIR_MAX_DEPTH || nb >= UMFS_DIR_MAX_BUCKETS)
 		return -ENOSPC;
+	if (fs->pm.kmod) { /* before map_double, which may need more */
+		err = dir_pages_ready(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, 1);
+		if (err)
+			return err;
+	}
 	if (depth == in->dir.gdepth) {
 		err = map_double(fs, in);
 		if (err)
 			return err;
 	}
-	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, &page, &fresh);
+	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, &page);
 	if (!err)
 		err = umfs_tx_add(fs, old, UMFS_PAGE_SIZE);
 	if (err)
@@ -505,7 +548,7 @@ static int bucket_split(struct umfs_fs *fs, struct umfs_inode *in, uint32_t hash
 	nw->magic = UMFS_BUCKET_MAGIC;
 	nw->local_depth = (uint16_t)(depth + 1);
 	nw->count = (uint16_t)moved;
-	err = tx_mark(fs, nw, UMFS_PAGE_SIZE, fresh);
+	err = umfs_tx_dirty(fs, nw, UMFS_PAGE_SIZE);
 	if (err)
 		return err;
 	in->dir.nbuckets = nb + 1;
@@ -557,17 +600,16 @@ static int dir_build_index(struct umfs_fs *fs, struct umfs_inode *in)
 	struct umfs_dirblock_hdr *h = block_get(fs, in, 0);
 	struct umfs_bucket *b;
 	umfs_le32 *map;
-	bool bfresh, mfresh;
 	void *page;
 	int s, err;
 
 	if (!h)
 		return -EUCLEAN;
-	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0, &page, &bfresh);
+	err = dir_page_new(fs, in, UMFS_DIR_BUCKET_PAGE0, &page);
 	if (err)
 		return err;
 	b = page;
-	err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0, &page, &mfresh);
+	err = dir_page_new(fs, in, UMFS_DIR_MAP_PAGE0, &page);
 	if (err)
 		return err;
 	map = page;
@@ -583,9 +625,9 @@ static int dir_build_index(struct umfs_fs *fs, struct umfs_inode *in)
 	b->magic = UMFS_BUCKET_MAGIC;
 	b->local_depth = 0;
 	map[0] = 0;
-	err = tx_mark(fs, b, UMFS_PAGE_SIZE, bfresh);
+	err = umfs_tx_dirty(fs, b, UMFS_PAGE_SIZE);
 	if (!err)
-		err = tx_mark(fs, map, sizeof(*map), mfresh);
+		err = umfs_tx_dirty(fs, map, sizeof(*map));
 	if (err)
 		return err;
 	in->dir.gdepth = 0;
@@ -742,9 +784,10 @@ static int dir_find_room(struct umfs_fs *fs, struct umfs_inode *in, unsigned n,
 		if (err)
 			return err;
 	}
-	err = dir_page_new(fs, in, nblocks, &page, fresh);
+	err = dir_page_new(fs, in, nblocks, &page);
 	if (err)
 		return err;
+	*fresh = true;
 	*hp = page;
 	(*hp)->magic = UMFS_DIRBLOCK_MAGIC;
 	(*hp)->used[0] = 1; /* slot 0: this header */
@@ -769,7 +812,10 @@ static int dir_release_if_empty(struct umfs_fs *fs, struct umfs_inode *in)
 {
 	int ret;
 
-	if (in->dir.nentries || in->dir.nbuckets || in->dir.nblocks != 1 || in->pt_height != 0)
+	/* module mode: freeing needs the module, outside the transaction; the
+	 * block stays for the next entry */
+	if (fs->pm.kmod || in->dir.nentries || in->dir.nbuckets || in->dir.nblocks != 1 ||
+	    in->pt_height != 0)
 		return 0;
 	ret = umfs_pt_truncate(fs, in, 0);
 	if (ret < 0)

@@ -221,24 +221,14 @@ static int reclaim_step(struct umfs_fs *fs, void *arg)
 	return more ? more : inode_free(fs, ino);
 }
 
-/* Module mode: the pages user space still allocates (directories), one
- * transaction at a time. */
-static int reclaim_pages_step(struct umfs_fs *fs, void *arg)
-{
-	return umfs_pt_truncate(fs, umfs_inode(fs, *(uint64_t *)arg), 0);
-}
-
-/* Module mode: the pages, then the inode and its U-Log, go back through
- * the module. */
+/* Module mode: the pages (of any kind of file), then the inode and its
+ * U-Log, go back through the module. */
 static int inode_reclaim_kmod(struct umfs_fs *fs, uint64_t ino)
 {
-	uint32_t mode = umfs_inode(fs, ino)->mode;
 	int err = 0;
 
-	if (S_ISREG(mode) || S_ISLNK(mode))
+	if (umfs_inode(fs, ino)->pt_root)
 		err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
-	else if (S_ISDIR(mode))
-		err = umfs_tx_loop(fs, reclaim_pages_step, &ino);
 	if (err)
 		return err;
 	umfs_meta_lock(fs);

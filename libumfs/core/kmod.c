@@ -536,7 +536,7 @@ int umfs_kmod_orphan_drop(struct umfs_fs *fs, uint64_t ino)
 {
 	int err = 0;
 
-	if (S_ISREG(umfs_inode(fs, ino)->mode) || S_ISLNK(umfs_inode(fs, ino)->mode))
+	if (umfs_inode(fs, ino)->pt_root)
 		err = kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1, true);
 	return err ? err : umfs_kmod_inode_release(fs, ino);
 }

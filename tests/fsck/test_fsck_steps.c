@@ -527,6 +527,84 @@ static void damaged_index_rebuilt(void **state)
 	assert_int_equal(st.st_nlink, 601);
 }
 
+/* Maps file page pg of inode ino (software mode, as libumfs alone would)
+ * and fills it with src, or with junk when src is NULL. */
+static void spare_map(struct umfs_fs *fs, uint64_t ino, uint64_t pg, const void *src,
+		      uint64_t *seed)
+{
+	uint64_t off, *p;
+
+	assert_int_equal(umfs_pt_map(fs, umfs_inode(fs, ino), pg, 0, &off), 1);
+	p = umfs_off_ptr(fs, off);
+	if (src)
+		memcpy(p, src, UMFS_PAGE_SIZE);
+	else
+		for (unsigned i = 0; i < UMFS_PAGE_SIZE / 8; i++)
+			p[i] = (*seed = *seed * 6364136223846793005ull + 1442695040888963407ull);
+	assert_int_equal(umfs_tx_dirty(fs, p, UMFS_PAGE_SIZE), 0);
+}
+
+/* Pages mapped past what a directory's info counts are spares
+ * (umfs_format.h): module mode's aborted or crashed changes leave them,
+ * holding whatever that change wrote. fsck counts them and changes
+ * nothing, even when one looks like a good entry block; libumfs zeroes a
+ * spare when it starts using it. A page past the layout is still damage. */
+static void directory_spares_kept(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dir = ino_of(f, "/split"), small = ino_of(f, "/dir1/sub/deep"), seed = 11;
+	const struct umfs_inode *in;
+	struct umfs_fs *fs;
+	struct stat st;
+	char name[32];
+	char *text;
+
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	in = umfs_inode(fs, dir);
+	assert_true(in->dir.nbuckets >= 2 && in->dir.gdepth < 10);
+	umfs_meta_lock(fs);
+	assert_int_equal(umfs_tx_begin(fs), 0);
+	/* the next block: a copy of block 0, entries and all */
+	spare_map(fs, dir, in->dir.nblocks, umfs_off_ptr(fs, umfs_pt_lookup(fs, in, 0, NULL)),
+		  &seed);
+	spare_map(fs, dir, in->dir.nblocks + 5, NULL, &seed);
+	spare_map(fs, dir, UMFS_DIR_BUCKET_PAGE0 + in->dir.nbuckets, NULL, &seed);
+	spare_map(fs, dir, UMFS_DIR_MAP_PAGE0 + 3, NULL, &seed); /* the map holds one page */
+	spare_map(fs, small, UMFS_DIR_BUCKET_PAGE0, NULL, &seed); /* unindexed */
+	assert_int_equal(umfs_tx_commit(fs), 0);
+	umfs_meta_unlock(fs);
+	umfs_unmount(fs);
+
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, "5 spare directory page(s)"));
+	text = fsck_expect(f, FSCK_MODE_REPAIR, true, FSCK_EXIT_OK, ": clean");
+	assert_null(strstr(text, "lost+found"));
+	free(text);
+
+	/* 700 more names (links: the pool has few inodes) take the spares
+	 * over, zeroed first */
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	for (int i = 600; i < 1300; i++) {
+		snprintf(name, sizeof(name), "/split/n%d", i);
+		assert_int_equal(umfs_link(fs, "/split/target", name), 0);
+	}
+	umfs_unmount(fs);
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean"));
+	for (int i = 0; i < 1300; i += 97) {
+		snprintf(name, sizeof(name), "/split/n%d", i);
+		assert_int_equal(api_stat(f, name, &st), 0);
+	}
+
+	/* past the map region is outside any layout */
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	umfs_meta_lock(fs);
+	assert_int_equal(umfs_tx_begin(fs), 0);
+	spare_map(fs, dir, UMFS_DIR_MAP_PAGE0 + UMFS_DIR_MAP_PAGES, NULL, &seed);
+	assert_int_equal(umfs_tx_commit(fs), 0);
+	umfs_meta_unlock(fs);
+	umfs_unmount(fs);
+	check_repair(f, "outside its layout", "released");
+}
+
 static void bad_block_header_reinitialised(void **state)
 {
 	struct fixture *f = *state;
@@ -702,6 +780,7 @@ int main(void)
 		T(wrong_entry_type_fixed),
 		T(bad_hash_fixed),
 		T(damaged_index_rebuilt),
+	T(directory_spares_kept),
 		T(bad_block_header_reinitialised),
 		T(unreachable_file_in_lost_found),
 		T(unreachable_subtree_reconnected),

@@ -537,6 +537,120 @@ static void growth_builds_index(void **state)
 }
 
 /* A small directory: entries and then the same names after a remount. */
+/*
+ * Module mode's protocol (dir.c, "spare pages"), with this test playing the
+ * module: a change that needs a page the directory lacks stops with
+ * UMFS_EDIRPAGES naming it; the caller aborts, the pages are mapped between
+ * transactions (here in one of our own, filled with junk), and the change
+ * runs again. One in three changes is then rolled back instead of
+ * committed, so spares also hold what changes that never happened wrote.
+ * The directory must match the model and keep its invariants throughout.
+ */
+struct kmod_sim {
+	struct umfs_fs *fs;
+	uint64_t dir, seed;
+	unsigned stops, pages;
+};
+
+static void kmod_sim_map(struct kmod_sim *k)
+{
+	struct umfs_fs *fs = k->fs;
+	uint64_t first = fs->tx.dir_need_first, count = fs->tx.dir_need_count;
+
+	assert_int_equal(fs->tx.dir_need_ino, k->dir);
+	assert_true(count >= 1 && count <= 1024);
+	test_tx_open(fs);
+	for (uint64_t pg = first; pg < first + count; pg++) {
+		uint64_t off, *p;
+
+		assert_int_equal(umfs_pt_map(fs, umfs_inode(fs, k->dir), pg, 0, &off), 1);
+		p = umfs_off_ptr(fs, off);
+		for (unsigned i = 0; i < UMFS_PAGE_SIZE / 8; i++)
+			p[i] = test_rand_next(&k->seed);
+		assert_int_equal(umfs_tx_dirty(fs, p, UMFS_PAGE_SIZE), 0);
+	}
+	test_tx_close(fs);
+	k->stops++;
+	k->pages += (unsigned)count;
+}
+
+/* Runs add (remove when del_ino) as module mode does; commits when keep. */
+static int kmod_sim_change(struct kmod_sim *k, const char *name, uint64_t ino, uint64_t *del_ino,
+			   bool keep)
+{
+	struct umfs_fs *fs = k->fs;
+
+	for (unsigned tries = 0; tries < 60; tries++) {
+		int err;
+
+		test_tx_open(fs);
+		fs->pm.kmod = true;
+		err = del_ino ? del(fs, k->dir, name, del_ino) : add(fs, k->dir, name, ino);
+		fs->pm.kmod = false;
+		if (err == UMFS_EDIRPAGES) {
+			umfs_tx_abort(fs);
+			umfs_meta_unlock(fs);
+			kmod_sim_map(k);
+			continue;
+		}
+		if (err || !keep) {
+			umfs_tx_abort(fs);
+			umfs_meta_unlock(fs);
+		} else {
+			test_tx_close(fs);
+		}
+		return err;
+	}
+	fail_msg("a change kept asking for pages");
+	return -1;
+}
+
+static void module_mode_uses_spares(void **state)
+{
+	struct test_pool *tp = *state;
+	struct kmod_sim k = { .fs = tp->fs, .seed = 77 };
+	struct model m;
+	uint64_t blocks0;
+
+	k.dir = test_inode_make(tp->fs, S_IFDIR | 0755);
+	model_init(&m, 4000);
+	model_random_names(&m, 31);
+	for (size_t i = 0; i < m.n; i++) {
+		bool keep = i % 3 != 1;
+
+		assert_int_equal(kmod_sim_change(&k, m.name[i], m.ino[i], NULL, keep), 0);
+		m.present[i] = keep;
+		if (i % 500 == 0)
+			check_structure(tp->fs, k.dir);
+	}
+	/* every page came through the stop: blocks, buckets, map pages */
+	assert_true(dinfo(tp->fs, k.dir)->gdepth >= 3);
+	assert_true(k.stops >= dinfo(tp->fs, k.dir)->nblocks + dinfo(tp->fs, k.dir)->nbuckets);
+	check_structure(tp->fs, k.dir);
+	check_lookups(tp->fs, k.dir, &m);
+	check_listing(tp->fs, k.dir, &m);
+
+	/* removals never free a page in module mode (the module would) */
+	blocks0 = umfs_inode(tp->fs, k.dir)->blocks;
+	for (size_t i = 0; i < m.n; i++) {
+		uint64_t ino;
+
+		if (!m.present[i])
+			continue;
+		assert_int_equal(kmod_sim_change(&k, m.name[i], 0, &ino, true), 0);
+		assert_int_equal(ino, m.ino[i]);
+		m.present[i] = false;
+	}
+	assert_int_equal(umfs_inode(tp->fs, k.dir)->blocks, blocks0);
+	assert_int_equal(dinfo(tp->fs, k.dir)->nentries, 0);
+	assert_int_equal(test_pool_remount(tp), 0);
+	check_structure(tp->fs, k.dir);
+	check_listing(tp->fs, k.dir, &m);
+	print_message("module protocol: %u stops, %u pages mapped between transactions\n", k.stops,
+		      k.pages);
+	model_free(&m);
+}
+
 static void survives_remount(void **state)
 {
 	struct test_pool *tp = *state;
@@ -1323,6 +1437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_names, pool_setup, pool_teardown),
 		cmocka_unit_test_setup_teardown(growth_builds_index, pool_setup, pool_teardown),
 		cmocka_unit_test_setup_teardown(survives_remount, pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(module_mode_uses_spares, pool_setup, pool_teardown),
 		cmocka_unit_test_setup_teardown(abort_restores_directory, pool_setup,
 						pool_teardown),
 		cmocka_unit_test_setup_teardown(cookies_survive_changes, pool_setup, pool_teardown),

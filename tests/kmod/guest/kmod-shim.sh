@@ -66,6 +66,18 @@ workload() {
 		cp $d/data $d/t && truncate -s 1000000 $d/t
 		sha256sum < $d/t | cut -d' ' -f1
 		seq 1 50000 > $d/seq && sed -i 's/7/seven/' $d/seq && sha256sum < $d/seq | cut -d' ' -f1
+		# a directory big enough to index, split buckets and double its map
+		# (module mode: every page through EXTEND), renames out of it, and an
+		# rmdir of a full one (its pages through FREE)
+		mkdir $d/many
+		for i in \$(seq 1 3000); do : > $d/many/name-\$i; done
+		rm $d/many/name-*[05]
+		mkdir $d/many2 && mv $d/many/name-*7 $d/many2/
+		ls $d/many | sha256sum | cut -d' ' -f1
+		ls $d/many2 | sha256sum | cut -d' ' -f1
+		ls $d/many | wc -l
+		rm -r $d/many2
+		ls $d
 	" || return 1
 	if command -v sqlite3 >/dev/null; then
 		"${@:2}" sqlite3 $d/db "
@@ -85,6 +97,12 @@ cat $T/out-k
 diff $T/out-k $T/out-s || fail "module and software modes disagree (above)"
 [ "$(sed -n 1p $T/out-k)" = "$ref_sum" ] || fail "module mode: checksum is not the reference's"
 [ "$(sed -n 4p $T/out-k)" = "$trunc_sum" ] || fail "module mode: truncated file is wrong"
+# the big directory's steps on the guest's tmpfs give the reference names
+ref_names=$(cd $T && mkdir many && for i in $(seq 1 3000); do : > many/name-$i; done &&
+	rm many/name-*[05] && mkdir many2 && mv many/name-*7 many2/ &&
+	ls many | sha256sum | cut -d' ' -f1 && ls many2 | sha256sum | cut -d' ' -f1 && ls many | wc -l)
+[ "$(sed -n 6,8p $T/out-k)" = "$ref_names" ] || fail "module mode: the big directory differs from tmpfs's"
+[ "$(sed -n 8p $T/out-k)" = 2100 ] || fail "module mode: $(sed -n 8p $T/out-k) names left, want 2100"
 
 # data written in one mode, read back in the other
 got=$(sw -- sha256sum /umfs/k/data | cut -d' ' -f1)
