@@ -512,7 +512,8 @@ int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 int umfs_dir_add_new(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		     uint64_t ino, unsigned char type);
 /* In tx. Removes the name; *ino gets what it named. -ENOENT if absent. The
- * page of a one-block directory that becomes empty is freed (at commit). */
+ * page of a one-block directory that becomes empty is freed (at commit;
+ * software mode only: the module frees a directory's pages at rmdir). */
 int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		    uint64_t *ino);
 /* In tx. Points an existing name at another inode (rename over a name). */

@@ -23,7 +23,12 @@
  *
  * verify reads lines "name state..." (the host keeps the last BEGIN or ACK
  * of each file) and checks that each file is in one of its states.
+ *
+ * One "file" of each round, rROUND-names, is a directory that gains and
+ * loses long names (creates take its pages, through the module's EXTEND in
+ * module mode): its state is the FNV-1a hash of its sorted listing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -40,6 +45,7 @@
 #define NFILES 12
 #define MAXCHUNK (192 * 1024)
 #define MAXFILE (4 * 1024 * 1024) /* appends stop growing a file here */
+#define MAXNAMES 4096                /* names in the directory of a round */
 
 struct mirror {
 	bool exists;
@@ -77,6 +83,29 @@ static void state_of(const struct mirror *m, char out[20])
 		snprintf(out, 20, "%016" PRIx64, fnv1a(m->data, m->len));
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A listing's state: the hash of its names, sorted, each ending in '\n'. */
+static void listing_state(char **names, size_t n, char out[20])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char **v = malloc((n + 1) * sizeof(*v));
+
+	memcpy(v, names, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_name);
+	for (size_t i = 0; i < n; i++)
+		for (const unsigned char *p = (const unsigned char *)v[i];; p++) {
+			h = (h ^ (*p ? *p : '\n')) * 0x100000001b3ull;
+			if (!*p)
+				break;
+		}
+	free(v);
+	snprintf(out, 20, "%016" PRIx64, h);
+}
+
 static int tty_fd = -1; /* the console, or -1: stdout */
 
 /* One line, in one write() so that other writers to the console cannot
@@ -97,7 +126,7 @@ static void say(bool drain, const char *fmt, ...)
 	}
 	if (write(tty_fd, line, (size_t)n) != n)
 		die("write to the console");
-	if (drain && tcdrain(tty_fd) < 0)
+	if (drain && isatty(tty_fd) && tcdrain(tty_fd) < 0) /* replay writes to /dev/null */
 		die("tcdrain");
 }
 
@@ -130,12 +159,55 @@ static void sync_dir(const char *dir)
 	close(fd);
 }
 
+/* One change to the round's directory: a new name (40 to 219 bytes), or
+ * one in four times the removal of one. */
+static void names_op(long round, const char *ndir, char **names, size_t *n, unsigned long *seq)
+{
+	char before[20], after[20], path[4400];
+	bool drop = *n && (rnd() % 4 == 0 || *n == MAXNAMES);
+	int fd;
+
+	listing_state(names, *n, before);
+	if (drop) {
+		size_t k = rnd() % *n;
+		char *gone = names[k];
+
+		names[k] = names[--*n];
+		listing_state(names, *n, after);
+		say(true, "UMFS-PC BEGIN r%ld-names %s %s END\n", round, before, after);
+		snprintf(path, sizeof(path), "%s/%s", ndir, gone);
+		if (unlink(path) < 0)
+			die("unlink %s", path);
+		free(gone);
+	} else {
+		size_t len = 40 + rnd() % 180;
+		char *name = malloc(len + 1);
+		int p = snprintf(name, len + 1, "%06lu-", (*seq)++);
+
+		while ((size_t)p < len)
+			name[p++] = "abcdefghijklmnopqrstuvwxyz0123456789"[rnd() % 36];
+		name[len] = '\0';
+		names[(*n)++] = name;
+		listing_state(names, *n, after);
+		say(true, "UMFS-PC BEGIN r%ld-names %s %s END\n", round, before, after);
+		snprintf(path, sizeof(path), "%s/%s", ndir, name);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			die("create %s", path);
+		close(fd);
+	}
+	sync_dir(ndir);
+	say(false, "UMFS-PC ACK r%ld-names %s END\n", round, after);
+}
+
 static void work(long round, const char *dir, unsigned long limit)
 {
 	static unsigned char chunk[MAXCHUNK];
 	struct mirror m[NFILES] = { 0 };
-	char path[4096], tmp[4200], alt[3][20];
-	unsigned long ops = 0;
+	char path[4096], tmp[4200], alt[3][20], ndir[4200];
+	static char *names[MAXNAMES];
+	unsigned long ops = 0, name_seq = 0;
+	size_t nnames = 0;
 
 	/* the round alone decides the sequence, so that replay can redo it */
 	rng_state = 0x9e3779b97f4a7c15ull ^ ((uint64_t)round << 32);
@@ -147,16 +219,26 @@ static void work(long round, const char *dir, unsigned long limit)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (limit) /* replay: nothing to tell */
 		tty_fd = open("/dev/null", O_WRONLY);
+	snprintf(ndir, sizeof(ndir), "%s/r%ld-names", dir, round);
+	if (mkdir(ndir, 0755) < 0)
+		die("mkdir %s", ndir);
+	sync_dir(dir);
 	say(true, "UMFS-PC WORKING\n");
+	listing_state(names, 0, alt[0]);
+	say(false, "UMFS-PC ACK r%ld-names %s END\n", round, alt[0]);
 
 	while (!limit || ops < limit) {
-		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 6), fd;
+		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 8), fd;
 		size_t len = (size_t)(rnd() % MAXCHUNK) + 1;
 		struct mirror *f = &m[i];
 
 		for (size_t k = 0; k < len; k += 8) {
 			uint64_t v = rnd();
 			memcpy(chunk + k, &v, len - k < 8 ? len - k : 8);
+		}
+		if (op >= 6) {
+			names_op(round, ndir, names, &nnames, &name_seq);
+			goto counted;
 		}
 		snprintf(path, sizeof(path), "%s/r%ld-%d", dir, round, i);
 		if (!f->exists && op >= 2)
@@ -258,9 +340,33 @@ static void work(long round, const char *dir, unsigned long limit)
 		}
 		state_of(f, alt[0]);
 		say(false, "UMFS-PC ACK r%ld-%d %s END\n", round, i, alt[0]);
+counted:
 		if (++ops % 100 == 0 && !limit)
 			fprintf(stderr, "pc_work: %lu operations\n", ops);
 	}
+}
+
+/* The state of directory path: listing_state() of its names. */
+static void dir_state(const char *path, char out[20])
+{
+	static char *names[MAXNAMES];
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d = opendir(path);
+
+	if (!d)
+		die("opendir %s", path);
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n == MAXNAMES)
+			die("%s: more than %d names", path, MAXNAMES);
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	listing_state(names, n, out);
+	while (n)
+		free(names[--n]);
 }
 
 static int verify(const char *expect, const char *dir)
@@ -282,6 +388,11 @@ static int verify(const char *expect, const char *dir)
 		if (!name)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (strstr(name, "-names")) {
+			dir_state(path, got);
+			f.len = 0;
+			goto judge;
+		}
 		fd = open(path, O_RDONLY);
 		f.exists = fd >= 0;
 		f.len = 0;
@@ -297,6 +408,7 @@ static int verify(const char *expect, const char *dir)
 			close(fd);
 		}
 		state_of(&f, got);
+judge:
 		while ((s = strtok(NULL, " \n")))
 			ok |= strcmp(s, got) == 0;
 		if (!ok) {
