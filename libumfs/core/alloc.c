@@ -131,16 +131,16 @@ int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first)
 	uint64_t groups = fs->data_pages / UMFS_PAGES_PER_HUGE;
 	uint64_t g0 = (fs->page_cursor / UMFS_PAGES_PER_HUGE) % (groups ? groups : 1);
 	const size_t words = UMFS_PAGES_PER_HUGE / 64;
+	int err = alloc_owner_check(fs);
 
-	if (alloc_owner_check(fs))
-		return alloc_owner_check(fs);
+	if (err)
+		return err;
 	if (fs->free_pages < UMFS_PAGES_PER_HUGE)
 		return -ENOSPC;
 	for (uint64_t k = 0; k < groups; k++) {
 		uint64_t g = (g0 + k) % groups;
 		uint64_t *w = &fs->pbitmap[g * words];
 		bool empty = true;
-		int err;
 
 		for (size_t i = 0; i < words && empty; i++)
 			empty = w[i] == 0;
@@ -163,11 +163,12 @@ int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first)
 int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count)
 {
 	struct umfs_tx *tx = &fs->tx;
+	int err = alloc_owner_check(fs);
 
 	if (!tx->active)
 		return -EINVAL;
-	if (alloc_owner_check(fs))
-		return alloc_owner_check(fs);
+	if (err)
+		return err;
 	if (first >= fs->data_pages || count > fs->data_pages - first)
 		return -EUCLEAN;
 	/* commit snapshots each bitmap word the run touches: one record each */
