@@ -720,8 +720,11 @@ int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev
 			   uid_t uid, gid_t gid, uint64_t *ino);
 /* Gives back an inode with no names and no pages, and its U-Log pages. */
 int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino);
-/* The same for an orphan of a file or symlink that may hold pages. */
-int umfs_kmod_orphan_drop(struct umfs_fs *fs, uint64_t ino);
+/* The same for an inode with no names that may hold pages (of any kind of
+ * file): FREE of its pages, then RELEASE. locked: the caller holds
+ * meta_lock throughout; otherwise each call takes it, so that other
+ * processes get in between the FREEs of a large file. */
+int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked);
 /* The inode's U-Log chain grown to `pages`, or given back (0). */
 int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages);
 /* EXCHANGE: carries out (or, back, rolls back) the swap record of ino's

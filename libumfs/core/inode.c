@@ -221,22 +221,6 @@ static int reclaim_step(struct umfs_fs *fs, void *arg)
 	return more ? more : inode_free(fs, ino);
 }
 
-/* Module mode: the pages (of any kind of file), then the inode and its
- * U-Log, go back through the module. */
-static int inode_reclaim_kmod(struct umfs_fs *fs, uint64_t ino)
-{
-	int err = 0;
-
-	if (umfs_inode(fs, ino)->pt_root)
-		err = umfs_kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1);
-	if (err)
-		return err;
-	umfs_meta_lock(fs);
-	err = umfs_kmod_inode_release(fs, ino);
-	umfs_meta_unlock(fs);
-	return err;
-}
-
 int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
@@ -244,8 +228,8 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 	/* the tree is walked and freed: its root must be the sealed one */
 	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
-	if (fs->pm.kmod)
-		return inode_reclaim_kmod(fs, ino);
+	if (fs->pm.kmod) /* pages, inode and U-Log go back through the module */
+		return umfs_kmod_inode_drop(fs, ino, false);
 	return umfs_tx_loop(fs, reclaim_step, &ino);
 }
 

@@ -328,7 +328,7 @@ void umfs_tx_abort(struct umfs_fs *fs)
 	 * now rather than at the next mount (if this fails, the next mount
 	 * reclaims it) */
 	if (tx->kmod_orphan)
-		umfs_kmod_orphan_drop(fs, tx->kmod_orphan);
+		umfs_kmod_inode_drop(fs, tx->kmod_orphan, true);
 }
 
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg)

@@ -532,13 +532,20 @@ int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
 	return kmod_free_pages(fs, ino, first, last, false);
 }
 
-int umfs_kmod_orphan_drop(struct umfs_fs *fs, uint64_t ino)
+int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 {
 	int err = 0;
 
 	if (umfs_inode(fs, ino)->pt_root)
-		err = kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1, true);
-	return err ? err : umfs_kmod_inode_release(fs, ino);
+		err = kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1, locked);
+	if (err)
+		return err;
+	if (!locked)
+		umfs_meta_lock(fs);
+	err = umfs_kmod_inode_release(fs, ino);
+	if (!locked)
+		umfs_meta_unlock(fs);
+	return err;
 }
 
 int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
