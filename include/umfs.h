@@ -40,6 +40,9 @@ struct umfs_dir;  /* an open directory stream */
 
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
 int umfs_unmount(struct umfs_fs *fs);
+/* The uuid in a pool's superblock, without mounting it; -EINVAL if the
+ * file or device holds no UMFS superblock. */
+int umfs_pool_uuid(const char *pool_path, uint8_t uuid[16]);
 /* Why the last umfs_mount() of this thread failed, in words ("" if it did not). */
 const char *umfs_mount_error(void);
 /* The mounted pool's consistency mode: UMFS_MOUNT_STRICT or UMFS_MOUNT_RELAXED. */

@@ -54,11 +54,12 @@
 #define UMFS_KMOD_SLOT_SIZE (1ull << UMFS_KMOD_SLOT_SHIFT)
 #define UMFS_KMOD_MAX_SLOTS 512u /* 512 GiB: UMFS_MAX_FILE_SIZE */
 
-/* MOUNT (CAP_SYS_ADMIN): take the pool on a pmem block device in fsdax mode.
- * The device must not be open elsewhere (user space maps it through the page
- * cache; the module writes the media directly). */
+/* MOUNT (CAP_SYS_ADMIN): take the pool on a pmem block device in fsdax mode,
+ * which must not be open elsewhere (user space maps it through the page
+ * cache; the module writes the media directly), or on a device DAX with
+ * 4 KiB alignment (ENOTBLK: neither; EOPNOTSUPP: aligned above 4 KiB). */
 struct umfs_kmod_mount {
-	char path[UMFS_KMOD_PATH_MAX]; /* in: "/dev/pmem0", NUL-terminated */
+	char path[UMFS_KMOD_PATH_MAX]; /* in: "/dev/pmem0" or "/dev/dax0.0", NUL-terminated */
 	__u32 flags;                   /* in: 0 */
 	__u32 reserved0;
 	__u64 phys_base;      /* out: physical address of the pool */

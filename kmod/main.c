@@ -242,8 +242,7 @@ static void __exit umfs_km_exit(void)
 	umfs_km_mn_sync();
 	/* no file is open, so no attachment exists: release the pool */
 	if (umfs_km_pool) {
-		fs_put_dax(umfs_km_pool->dax, umfs_km_pool);
-		kfree(umfs_km_pool);
+		umfs_km_pool_free(umfs_km_pool);
 		umfs_km_pool = NULL;
 	}
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pool.c - MOUNT and UNMOUNT: find the pool's memory through the pmem block
- * device's dax_device, check the superblock, rebase the tables if the device
- * moved, validate every in-use inode's tree.
+ * device's dax_device (or a device DAX, devdax.c), check the superblock,
+ * rebase the tables if the device moved, validate every in-use inode's tree.
  */
 #include <linux/blkdev.h>
 #include <linux/dax.h>
@@ -214,11 +214,49 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	mutex_init(&p->alloc_lock);
 }
 
+/* Gives back what umfs_km_pool_bdev or umfs_km_devdax_map took. */
+void umfs_km_pool_free(struct umfs_km_pool *p)
+{
+	if (p->dax)
+		fs_put_dax(p->dax, p);
+	umfs_km_devdax_put(p);
+	kfree(p);
+}
+
+#define UMFS_KM_BDEV_MODE (FMODE_READ | FMODE_WRITE)
+
+static void umfs_km_pool_bdev_put(struct block_device *bdev)
+{
+	if (!bdev)
+		return;
+	invalidate_bdev(bdev);
+	blkdev_put(bdev, UMFS_KM_BDEV_MODE);
+}
+
+/* A pmem block device in fsdax mode: its dax_device gives the memory. The
+ * device stays open (*bdevp) until the mount is over. */
+static int umfs_km_pool_bdev(struct umfs_km_pool *p, const char *path,
+			     struct block_device **bdevp)
+{
+	struct block_device *bdev;
+
+	bdev = blkdev_get_by_path(path, UMFS_KM_BDEV_MODE, NULL);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	*bdevp = bdev;
+	/* user space maps the device through its page cache: nobody may have it
+	 * open while the module reads and rewrites the media behind it */
+	if (atomic_read(&bdev->bd_openers) > 1)
+		return -EBUSY;
+	sync_blockdev(bdev);
+	invalidate_bdev(bdev);
+	return umfs_km_pool_map(p, bdev);
+}
+
 int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 {
-	const fmode_t mode = FMODE_READ | FMODE_WRITE;
+	struct block_device *bdev = NULL;
 	struct umfs_superblock sb;
-	struct block_device *bdev;
 	struct umfs_km_pool *p;
 	int err;
 
@@ -230,28 +268,18 @@ int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 	err = -EBUSY;
 	if (umfs_km_pool)
 		goto err_unlock;
-	bdev = blkdev_get_by_path(req->path, mode, NULL);
-	if (IS_ERR(bdev)) {
-		err = PTR_ERR(bdev);
-		goto err_unlock;
-	}
-	/* user space maps the device through its page cache: nobody may have it
-	 * open while the module reads and rewrites the media behind it */
-	err = -EBUSY;
-	if (atomic_read(&bdev->bd_openers) > 1)
-		goto err_put_bdev;
-	sync_blockdev(bdev);
-	invalidate_bdev(bdev);
 	err = -ENOMEM;
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
-		goto err_put_bdev;
-	err = umfs_km_pool_map(p, bdev);
+		goto err_unlock;
+	err = umfs_km_pool_bdev(p, req->path, &bdev);
+	if (err == -ENOTBLK)
+		err = umfs_km_devdax_map(p, req->path);
 	if (err)
-		goto err_put_dax;
+		goto err_free;
 	err = umfs_km_pool_sb(p, &sb);
 	if (err)
-		goto err_put_dax;
+		goto err_free;
 	umfs_km_pool_geometry(p, &sb);
 	if (p->kslot) {
 		/* an EXTEND a crash cut short: undone before anything is
@@ -268,15 +296,14 @@ int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 	if (sb.phys_base != p->phys) {
 		err = umfs_km_pool_rebase(p, &sb, &req->rebased);
 		if (err)
-			goto err_put_dax;
+			goto err_free;
 		pr_info(UMFS_KM_NAME ": %s rebased to %#llx (%llu entries)\n", req->path,
 			p->phys, req->rebased);
 	}
 	err = umfs_km_pool_validate(p, req);
 	if (err)
-		goto err_put_dax;
-	invalidate_bdev(bdev); /* drop cached pages older than the rebase */
-	blkdev_put(bdev, mode);
+		goto err_free;
+	umfs_km_pool_bdev_put(bdev); /* drops cached pages older than the rebase */
 	req->phys_base = p->phys;
 	req->pool_size = p->pool_size;
 	umfs_km_pool = p;
@@ -285,12 +312,9 @@ int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 		p->phys, req->inodes_checked, req->tables_checked);
 	return 0;
 
-err_put_dax:
-	if (p->dax)
-		fs_put_dax(p->dax, p);
-	kfree(p);
-err_put_bdev:
-	blkdev_put(bdev, mode);
+err_free:
+	umfs_km_pool_free(p);
+	umfs_km_pool_bdev_put(bdev);
 err_unlock:
 	up_write(&umfs_km_pool_rwsem);
 	return err;
@@ -310,9 +334,7 @@ int umfs_km_pool_unmount(void)
 	else
 		umfs_km_pool = NULL;
 	up_write(&umfs_km_pool_rwsem);
-	if (!err) {
-		fs_put_dax(p->dax, p);
-		kfree(p);
-	}
+	if (!err)
+		umfs_km_pool_free(p);
 	return err;
 }

@@ -33,7 +33,9 @@
 /* ------------------------------------------------------------------ */
 
 struct umfs_km_pool {
-	struct dax_device *dax;
+	struct dax_device *dax;       /* fsdax: the pmem block device's */
+	struct file *devdax;          /* device DAX: the device, held open */
+	struct dev_pagemap *pgmap;    /* device DAX: its pages, held */
 	void *kaddr;          /* direct-map address of pool offset 0 */
 	u64 phys;             /* physical address of pool offset 0 */
 	unsigned long pfn;    /* its page frame number */
@@ -67,6 +69,11 @@ static inline bool umfs_km_off_is_data_page(const struct umfs_km_pool *p, u64 of
 
 int umfs_km_pool_mount(struct umfs_kmod_mount *req);
 int umfs_km_pool_unmount(void);
+void umfs_km_pool_free(struct umfs_km_pool *p);
+
+/* devdax.c: the pool on a device DAX; -ENOTBLK if path is not one */
+int umfs_km_devdax_map(struct umfs_km_pool *p, const char *path);
+void umfs_km_devdax_put(struct umfs_km_pool *p);
 
 /* crc32c.c: standard CRC-32C (init and final xor ~0); chain with the result. */
 u32 umfs_km_crc32c(u32 crc, const void *buf, size_t len);

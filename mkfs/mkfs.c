@@ -248,27 +248,6 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 	return 0;
 }
 
-/* Size of a device DAX instance, which has no BLKGETSIZE64: sysfs knows it. */
-static int dax_size(const struct stat *st, uint64_t *size)
-{
-	char sys[96];
-	unsigned long long v;
-	FILE *f;
-	int n;
-
-	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/size", major(st->st_rdev),
-		 minor(st->st_rdev));
-	f = fopen(sys, "r");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%llu", &v);
-	fclose(f);
-	if (n != 1)
-		return -EIO;
-	*size = v;
-	return 0;
-}
-
 /* Works out what POOL is and how big the pool will be. */
 static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 {
@@ -318,7 +297,7 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 		t->size = t->cur_size;
 	} else if (S_ISCHR(st.st_mode)) {
 		t->kind = POOL_DAX;
-		err = dax_size(&st, &t->cur_size);
+		err = umfs_pmem_dev_size(&st, &t->cur_size);
 		if (err) {
 			err_msg("%s: not a device DAX instance (no size in sysfs: %s)", path,
 				strerror(-err));

@@ -74,6 +74,10 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 /* Copy-on-write map: changes stay in this process (fsck -n). */
 int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
 void umfs_pmem_unmap(struct umfs_pmem *pm);
+/* Reads the first len (<= UMFS_PAGE_SIZE) bytes of a pool file or device. */
+int umfs_pmem_peek(const char *path, void *buf, size_t len);
+/* Bytes in a pool file, pmem block device or device DAX (st from stat). */
+int umfs_pmem_dev_size(const struct stat *st, uint64_t *size);
 /* Makes the whole mapping durable on media that need more than cache
  * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
 int umfs_pmem_sync(struct umfs_pmem *pm);

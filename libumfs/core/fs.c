@@ -373,9 +373,32 @@ int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
 	int err;
 
 	err = umfs_pmem_map(pool_path, 0, flags & UMFS_MOUNT_RDONLY, &pm);
+	if (err && umfs_kmod_wanted() > 0) {
+		/* every failure is module mode's then; a device MOUNT refuses
+		 * logs its reason */
+		char why[128];
+
+		snprintf(why, sizeof(why), "module mode (UMFS_KMOD=1): %s%s", strerror(-err),
+			 err == -EOPNOTSUPP ? "; the kernel log says why" : "");
+		return mount_fail(err, pool_path, why);
+	}
 	if (err)
 		return mount_fail(err, pool_path, strerror(-err));
 	return umfs_fs_attach(&pm, flags, fsp);
+}
+
+int umfs_pool_uuid(const char *pool_path, uint8_t uuid[16])
+{
+	struct umfs_superblock sb;
+	int err;
+
+	err = umfs_pmem_peek(pool_path, &sb, sizeof(sb));
+	if (err)
+		return err;
+	if (sb.magic != UMFS_SB_MAGIC)
+		return -EINVAL;
+	memcpy(uuid, sb.uuid, 16);
+	return 0;
 }
 
 int umfs_unmount(struct umfs_fs *fs)

@@ -2,14 +2,15 @@
 /*
  * kmod.c - libumfs's side of the kernel module (issue 7, docs/kmod.md).
  *
- * Module mode: when the pool is a pmem block device and /dev/umfs exists,
- * the pool is mounted in the module and mapped through it (persist.c), and
- * each open regular file is attached: the module points a 1 GiB-aligned
- * range of this process at the file's own page table, so file offset o is
- * a plain load or store at base + o. The module allocates (EXTEND), frees
- * (FREE) and writes mode, uid and gid (SETATTR); the rest of the metadata
- * stays in user space, and so does the check of which pages are present
- * (a hole in an attachment is SIGBUS, so holes are never touched through it).
+ * Module mode: when the pool is a pmem block device or a device DAX and
+ * /dev/umfs exists, the pool is mounted in the module and mapped through it
+ * (persist.c), and each open regular file is attached: the module points a
+ * 1 GiB-aligned range of this process at the file's own page table, so
+ * file offset o is a plain load or store at base + o. The module allocates
+ * (EXTEND), frees (FREE) and writes mode, uid and gid (SETATTR); the rest
+ * of the metadata stays in user space, and so does the check of which
+ * pages are present (a hole in an attachment is SIGBUS, so holes are never
+ * touched through it).
  *
  * An attachment dies when any process REVOKEs its inode (FREE, SETATTR,
  * the last unlink, copy-on-write). Readers take no lock, so a read may race
@@ -25,12 +26,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -143,27 +142,6 @@ int umfs_kmod_wanted(void)
 	return strcmp(e, "try") == 0 ? 0 : -1;
 }
 
-/* The device's size from sysfs: opening the device itself would make a
- * concurrent MOUNT fail with EBUSY. */
-static int kmod_dev_size(dev_t rdev, uint64_t *size)
-{
-	char path[64];
-	unsigned long long sectors;
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/size", major(rdev), minor(rdev));
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%llu", &sectors);
-	fclose(f);
-	if (n != 1 || sectors == 0)
-		return -EINVAL;
-	*size = (uint64_t)sectors * 512;
-	return 0;
-}
-
 int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 {
 	struct umfs_kmod_mount m;
@@ -178,11 +156,11 @@ int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 		errno = saved;
 		return err;
 	}
-	if (!S_ISBLK(st.st_mode))
+	if (!S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode))
 		return -ENOTBLK; /* pool files stay in software */
 	if (strlen(path) >= sizeof(m.path))
 		return -ENAMETOOLONG;
-	err = kmod_dev_size(st.st_rdev, size);
+	err = umfs_pmem_dev_size(&st, size); /* pmem block device or device DAX */
 	if (err) {
 		errno = saved;
 		return err;

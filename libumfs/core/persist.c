@@ -15,14 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
-#include <linux/fs.h>
 #include <linux/magic.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -98,23 +98,86 @@ static enum umfs_media media_of(int fd, int is_pmem)
 	return UMFS_MEDIA_FILE;
 }
 
-/* Block devices (/dev/pmemN) and read-only maps: plain mmap of the whole size. */
+/* A device's size from sysfs (block devices count 512-byte sectors, device
+ * DAX bytes), without opening it: an open pmem block device makes the
+ * module's MOUNT fail with EBUSY. Regular files: st_size. */
+int umfs_pmem_dev_size(const struct stat *st, uint64_t *size)
+{
+	char path[64];
+	unsigned long long n;
+	bool blk = S_ISBLK(st->st_mode);
+	FILE *f;
+	int got;
+
+	if (!blk && !S_ISCHR(st->st_mode)) {
+		*size = (uint64_t)st->st_size;
+		return *size ? 0 : -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u/size", blk ? "block" : "char",
+		 major(st->st_rdev), minor(st->st_rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ENODEV : -errno; /* a char device without a size */
+	got = fscanf(f, "%llu", &n);
+	fclose(f);
+	if (got != 1 || n == 0)
+		return -EINVAL;
+	*size = blk ? (uint64_t)n * 512 : (uint64_t)n;
+	return 0;
+}
+
+/* The first len bytes (at most a page) of a pool without mounting it. A
+ * device DAX has no read(2): it is mapped, at the smallest length its
+ * alignment (4 KiB, 2 MiB or 1 GiB) allows. */
+int umfs_pmem_peek(const char *path, void *buf, size_t len)
+{
+	struct stat st;
+	size_t maplen;
+	ssize_t n;
+	void *addr = MAP_FAILED;
+	int fd, err = 0;
+
+	if (len > UMFS_PAGE_SIZE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+	} else if (!S_ISCHR(st.st_mode)) {
+		n = pread(fd, buf, len, 0);
+		err = n < 0 ? -errno : (size_t)n < len ? -EINVAL : 0;
+	} else {
+		for (maplen = UMFS_PAGE_SIZE; maplen <= (1u << 30); maplen <<= 9) {
+			addr = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
+			if (addr != MAP_FAILED)
+				break;
+		}
+		if (addr == MAP_FAILED) {
+			err = -errno;
+		} else {
+			memcpy(buf, addr, len);
+			munmap(addr, maplen);
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/* Block devices (/dev/pmemN), device DAX read-only and read-only maps:
+ * plain shared mmap of the whole size. */
 static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 {
 	struct stat st;
 	uint64_t size;
 	void *addr;
+	int err;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
-			return -errno;
-	} else {
-		size = (uint64_t)st.st_size;
-	}
-	if (size == 0)
-		return -EINVAL;
+	err = umfs_pmem_dev_size(&st, &size);
+	if (err)
+		return err;
 	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (addr == MAP_FAILED)
 		return -errno;
@@ -240,6 +303,33 @@ int umfs_pmem_sync(struct umfs_pmem *pm)
 	return 0;
 }
 
+/* Device DAX refuses private mappings: a copy in anonymous memory instead.
+ * Pages of zeros are left untouched, so a mostly empty pool costs little. */
+static void *map_copy(int fd, uint64_t size)
+{
+	const uint8_t *src;
+	uint8_t *dst;
+	uint64_t off;
+	int saved;
+
+	src = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (src == MAP_FAILED)
+		return MAP_FAILED;
+	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (dst != MAP_FAILED)
+		for (off = 0; off < size; off += UMFS_PAGE_SIZE) {
+			size_t n = size - off < UMFS_PAGE_SIZE ? size - off : UMFS_PAGE_SIZE;
+
+			if (src[off] || memcmp(src + off, src + off + 1, n - 1))
+				memcpy(dst + off, src + off, n);
+		}
+	saved = errno;
+	munmap((void *)src, size);
+	errno = saved; /* the anonymous map's failure, if it failed */
+	return dst;
+}
+
 int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 {
 	struct stat st;
@@ -256,19 +346,13 @@ int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 		err = -errno;
 		goto out;
 	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
-			err = -errno;
-			goto out;
-		}
-	} else {
-		size = (uint64_t)st.st_size;
-	}
-	if (size == 0) {
-		err = -EINVAL;
+	err = umfs_pmem_dev_size(&st, &size);
+	if (err)
 		goto out;
-	}
-	addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (S_ISCHR(st.st_mode))
+		addr = map_copy(fd, size);
+	else
+		addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (addr == MAP_FAILED) {
 		err = -errno;
 		goto out;

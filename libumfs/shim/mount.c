@@ -72,25 +72,6 @@ struct umfs_fs *shim_fs_peek(void)
 }
 
 /* Reads the pool's UUID from its superblock, before mounting. */
-static int pool_uuid(uint8_t uuid[16])
-{
-	struct umfs_superblock sb;
-	ssize_t n;
-	int fd;
-
-	fd = sys_open_cloexec(cfg.pool, O_RDONLY, 0);
-	if (fd < 0)
-		return fd;
-	n = sys_read_full(fd, &sb, sizeof(sb), 0);
-	sys_close_quiet(fd);
-	if (n < 0)
-		return (int)n;
-	if (n != (ssize_t)sizeof(sb) || sb.magic != UMFS_SB_MAGIC)
-		return -EINVAL;
-	memcpy(uuid, sb.uuid, 16);
-	return 0;
-}
-
 static int helper_dir_init(void)
 {
 	static const char *const bases[] = { "/dev/shm", NULL, "/tmp" };
@@ -376,7 +357,7 @@ static int do_mount(bool adoption)
 	bool alone = false;
 	int err;
 
-	err = pool_uuid(shim_pool_uuid);
+	err = umfs_pool_uuid(cfg.pool, shim_pool_uuid);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s", cfg.pool,
 			 err == -EINVAL ? "not a UMFS pool" : strerror(-err));

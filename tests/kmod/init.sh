@@ -56,8 +56,9 @@ done
 
 # fsdax with the memmap in RAM (--map=mem): the module needs struct pages
 # in the direct map. umfs.ndmode=devdax makes the pool NVDIMM (the first)
-# a device DAX instead: user space then maps the NVDIMM itself, where a
-# mapping of /dev/pmemN goes through the page cache. Reconfigure only a
+# a device DAX instead (4 KiB aligned, as the module needs): user space
+# then maps the NVDIMM itself, where a mapping of /dev/pmemN goes through
+# the page cache. Reconfigure only a
 # namespace not yet in its mode: doing it again would wipe the pool.
 first_ns=""
 first_addr=""
@@ -77,7 +78,9 @@ for ns in /sys/bus/nd/devices/namespace*.0; do
 	[ "$name" = "$first_ns" ] && mode=${UMFS_OPT_NDMODE:-fsdax}
 	if ! ndctl list -n "$name" 2>/dev/null | grep -q "\"mode\":\"$mode\""; then
 		say "$name: creating the $mode namespace"
-		ndctl create-namespace -f -e "$name" --mode="$mode" --map=mem >/tmp/ndctl.log 2>&1 ||
+		align=""
+		[ "$mode" = devdax ] && align=--align=4K
+		ndctl create-namespace -f -e "$name" --mode="$mode" --map=mem $align >/tmp/ndctl.log 2>&1 ||
 			{ say "$name: ndctl create-namespace failed"; cat /tmp/ndctl.log; }
 	fi
 done

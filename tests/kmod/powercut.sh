@@ -6,12 +6,12 @@
 # operation in flight all there or not at all).
 #
 #   powercut.sh [--rounds N] [--smp N] [--seed S] [--build DIR] [--keep] [--kmod]
-#               [--pool-on ext4-dax|fsdax]
+#               [--pool-on ext4-dax|fsdax|devdax]
 #
 #   --rounds N  power cuts (default 3); N+1 boots in all
 #   --seed S    seed of the random delays (default: random; printed)
 #   --kmod      module mode: umfs.ko loaded, the pool on /dev/pmemN (the
-#               default and only --pool-on then), work and verify under
+#               default; or devdax), work and verify under
 #               `umfs-run --kmod on`, so libumfs maps the pool through
 #               /dev/umfs (the media, flushed as persistent memory) and files
 #               through attachments; each verify MOUNTs the crashed pool in
@@ -24,6 +24,8 @@
 #                         block device goes through the guest's page cache,
 #                         and msync writes pages back in any order, which no
 #                         undo log survives (expected to fail without --kmod)
+#               devdax    /dev/daxN.0, the NVDIMM as a device DAX (4 KiB
+#                         aligned): mapped directly, in both modes
 #
 # Each boot gets the expectations gathered so far in a small cpio appended to
 # the initramfs (/etc/umfs/powercut.expect). Exit 0 pass, 1 fail, 77 skip.
@@ -43,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1; shift ;;
 	--kmod) kmod=1; shift ;;
 	--pool-on) pool_on=$2; shift 2 ;;
-	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -53,17 +55,18 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 kver=$(guest_kver) || skip "no Debian 6.1 kernel image in /boot with modules in /lib/modules"
 [ -n "$seed" ] || seed=$(( $(od -An -N2 -tu2 /dev/urandom) ))
 RANDOM=$seed
-# Module mode maps only pmem block devices through /dev/umfs; a pool file
+# Module mode maps only pmem devices through /dev/umfs; a pool file
 # on ext4 would quietly stay in software mode and test nothing of it.
 if [ $kmod -eq 1 ]; then
 	[ "$pool_on" != ext4-dax ] ||
-		die "--kmod needs the pool on the device: module mode maps /dev/pmemN through /dev/umfs, a pool file on ext4-dax stays in software mode (drop --pool-on or give --pool-on fsdax)"
-	pool_on=fsdax
+		die "--kmod needs the pool on the device: module mode maps /dev/pmemN through /dev/umfs, a pool file on ext4-dax stays in software mode (drop --pool-on or give --pool-on fsdax or devdax)"
+	[ "$pool_on" = devdax ] || pool_on=fsdax
 fi
 case "${pool_on:=ext4-dax}" in
 ext4-dax) guest_args="umfs.ndmode=fsdax umfs.pcpool=ext4" ;;
 fsdax) guest_args="umfs.ndmode=fsdax umfs.pcpool=dev" ;;
-*) die "--pool-on: ext4-dax or fsdax" ;;
+devdax) guest_args="umfs.ndmode=devdax umfs.pcpool=dev" ;;
+*) die "--pool-on: ext4-dax, fsdax or devdax" ;;
 esac
 
 work="$build/tests/kmod"

@@ -112,5 +112,11 @@ check "umfs-run: missing pool" "umfs-run: $work/missing: No such file or directo
 head -c 16M /dev/zero > "$work/zero"
 out=$("$UMFS_RUN" --pool "$work/zero" -- true 2>&1) || true
 check "umfs-run: not a pool" "umfs-run: $work/zero is not a usable UMFS pool: superblock: bad magic: not a UMFS pool" "$out"
+# a char device that is not a device DAX: sysfs has no size for it
+out=$("$UMFS_RUN" --pool /dev/null -- true 2>&1) || true
+check "umfs-run: not a device DAX" "umfs-run: /dev/null is not a usable UMFS pool: /dev/null: No such device" "$out"
+out=$("$UMFS_RUN" --pool "$pool" --kmod on -- true 2>&1) || true
+case "$out" in *"module mode (UMFS_KMOD=1): "*) out=module ;; esac
+check "umfs-run --kmod on without the module" "module" "$out"
 
 finish

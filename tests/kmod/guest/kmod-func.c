@@ -6,6 +6,8 @@
  *   kmod-func mount DEV         MOUNT the pool in the module
  *   kmod-func unmount DEV       UNMOUNT it
  *   kmod-func mount-interrupted DEV   MOUNT fails with EINTR (rebase_stop)
+ *   kmod-func mount-refused DEV       MOUNT fails with EOPNOTSUPP (device DAX
+ *                                     aligned above 4 KiB)
  *   kmod-func contents DEV      every file reads back through attachments
  *   kmod-func check DEV         every behaviour of docs/kmod.md, see main()
  *   kmod-func cycles DEV N      N attach/detach cycles: PageTables flat,
@@ -756,11 +758,13 @@ int main(int argc, char **argv)
 		return kt_create();
 	if (!strcmp(argv[1], "mount"))
 		return kt_mount();
-	if (!strcmp(argv[1], "mount-interrupted")) { /* rebase_stop is set */
+	/* rebase_stop is set: EINTR; a device DAX aligned above 4 KiB: EOPNOTSUPP */
+	if (!strcmp(argv[1], "mount-interrupted") || !strcmp(argv[1], "mount-refused")) {
 		int fd;
 
 		KT_EXPECT(umfs_kmod_open(&fd), 0);
-		KT_EXPECT(umfs_kmod_mount(fd, dev, NULL), -EINTR);
+		KT_EXPECT(umfs_kmod_mount(fd, dev, NULL),
+			  strcmp(argv[1], "mount-refused") ? -EINTR : -EOPNOTSUPP);
 		umfs_kmod_close(fd);
 		return 0;
 	}

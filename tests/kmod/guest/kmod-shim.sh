@@ -11,6 +11,7 @@ set -eu
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 ops=${UMFS_OPT_SHIM_OPS:-20000}
+label=${UMFS_SHIM_LABEL:-kmod-shim} # the measurements' name (kmod-devdax runs this too)
 T=/tmp/kint
 fail() { echo "kmod-shim: $*" >&2; exit 1; }
 [ -n "${UMFS_KO:-}" ] || { echo "kmod-shim: no umfs.ko in the initramfs"; exit 77; }
@@ -217,9 +218,9 @@ km2=$(app km)
 mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
 km_app=$(mean "$km1" "$km2") sw_app=$(mean "$sw1" "$sw2")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "UMFS-MEASURE kmod-shim append-4k module_us=$km_app software_us=$sw_app speedup=$(ratio "$sw_app" "$km_app")"
-echo "UMFS-MEASURE kmod-shim randread-4k module_us=$km_read software_us=$sw_read speedup=$(ratio "$sw_read" "$km_read")"
-echo "UMFS-MEASURE kmod-shim randwrite-4k module_us=$km_write software_us=$sw_write speedup=$(ratio "$sw_write" "$km_write")"
+echo "UMFS-MEASURE $label append-4k module_us=$km_app software_us=$sw_app speedup=$(ratio "$sw_app" "$km_app")"
+echo "UMFS-MEASURE $label randread-4k module_us=$km_read software_us=$sw_read speedup=$(ratio "$sw_read" "$km_read")"
+echo "UMFS-MEASURE $label randwrite-4k module_us=$km_write software_us=$sw_write speedup=$(ratio "$sw_write" "$km_write")"
 
 st=$(kmod-shim-io stats)
 set -- $st
