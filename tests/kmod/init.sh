@@ -58,8 +58,8 @@ done
 # in the direct map. umfs.ndmode=devdax makes the pool NVDIMM (the first)
 # a device DAX instead (4 KiB aligned, as the module needs): user space
 # then maps the NVDIMM itself, where a mapping of /dev/pmemN goes through
-# the page cache. Reconfigure only a
-# namespace not yet in its mode: doing it again would wipe the pool.
+# the page cache. Reconfigure only a namespace not yet in its mode: doing it
+# again would wipe the pool.
 first_ns=""
 first_addr=""
 for ns in /sys/bus/nd/devices/namespace*.0; do
