@@ -125,7 +125,16 @@ check_console() {
 			bad=1
 		fi
 	done
-	grep -a -q 'UMFS-TEST FAIL' "$log" && bad=1
+	if grep -a -q 'UMFS-TEST FAIL' "$log"; then
+		# on stderr too, with the failed test's last lines: a harness
+		# that keeps only part of stdout (CI's summary) still says why
+		grep -a -o 'UMFS-TEST FAIL [^:]*' "$log" | cut -d' ' -f3 | while read -r name; do
+			echo "kmod-test: FAIL: $name; its last output lines:" >&2
+			sed -n "/umfs-init: running $name\r\?\$/,/UMFS-TEST FAIL $name:/p" "$log" |
+				tr -d '\r' | tail -n 40 >&2
+		done
+		bad=1
+	fi
 	if ! grep -a -q '^UMFS-DONE' "$log"; then
 		echo "kmod-test: FAIL: the guest never finished (crash, panic or timeout); console tail:" >&2
 		tail -n 30 "$log" | tr -d '\r' >&2
