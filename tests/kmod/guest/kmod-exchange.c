@@ -52,7 +52,6 @@
 
 #define KX_REGION ((uint64_t)512)        /* file pages of a 2 MiB leaf */
 #define KX_GIB_PAGES ((uint64_t)1 << 18) /* file pages of 1 GiB */
-#define KX_NOBODY 65534u
 #define KX_IDS "/tmp/kmod-exchange.ids"  /* what create found, for the phase */
 #define KX_REF_DIR "/tmp/kmod-exchange"  /* the libumfs phase's tmpfs twins */
 #define KX_CUT_EXIT 3                    /* a writer died at its cut */
@@ -1056,63 +1055,6 @@ static void kx_bad_entries(struct kx_case *c)
 	       "changed\n");
 }
 
-/* A process attached to a file (or shadow) page pg, which holds tag: it
- * must get SIGBUS after the exchange. */
-struct kx_holder {
-	pid_t pid;
-	int go;
-};
-
-static struct kx_holder kx_holder_start(uint64_t ino, uint32_t gen, uint64_t pg, unsigned tag)
-{
-	int up[2], down[2];
-	struct kx_holder h;
-	char c = 0;
-
-	KT_EXPECT(pipe(up), 0);
-	KT_EXPECT(pipe(down), 0);
-	h.pid = fork();
-	KT_CHECK(h.pid >= 0, "fork");
-	if (h.pid == 0) {
-		volatile uint64_t *a;
-		uint64_t v;
-		void *addr;
-		size_t len;
-		int fd, err;
-
-		kt_name = "kmod-exchange (holder)";
-		close(up[0]);
-		close(down[1]);
-		KT_EXPECT(umfs_kmod_open(&fd), 0);
-		err = umfs_kmod_attach(fd, ino, gen, O_RDONLY, KT_GIB, &addr, &len, NULL);
-		KT_CHECK(!err, "holder: ATTACH of inode %" PRIu64 ": %s", ino, strerror(-err));
-		a = (volatile uint64_t *)addr + pg * 512;
-		KT_CHECK(kt_probe(a, 0, &v) == 0 && v == kt_word(tag, pg * 4096),
-			 "holder: inode %" PRIu64 " page %" PRIu64 ": %#" PRIx64, ino, pg, v);
-		KT_CHECK(write(up[1], &c, 1) == 1 && read(down[0], &c, 1) == 1, "holder: pipe");
-		KT_CHECK(kt_probe(a, 0, &v) == SIGBUS, "the holder of inode %" PRIu64 " still reads "
-			 "its mapping after EXCHANGE (%#" PRIx64 ")", ino, v);
-		exit(0);
-	}
-	close(up[1]);
-	close(down[0]);
-	KT_CHECK(read(up[0], &c, 1) == 1, "the holder never attached");
-	close(up[0]);
-	h.go = down[1];
-	return h;
-}
-
-static void kx_holder_finish(struct kx_holder *h)
-{
-	char c = 0;
-	int status;
-
-	KT_CHECK(write(h->go, &c, 1) == 1, "pipe");
-	close(h->go);
-	status = kt_wait(h->pid);
-	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the holder failed");
-}
-
 /* Page pg of ino, read through a new attachment, holds tag. */
 static void kx_attach_expect(uint64_t ino, uint32_t gen, uint64_t pg, unsigned tag,
 			     const char *what)
@@ -1134,21 +1076,21 @@ static void kx_revocation(int i)
 {
 	struct kx_case *c = &kx_cases[i];
 	const uint64_t pg = 101; /* in the record, a page both sides hold */
-	struct kx_holder hf, hs;
+	struct kt_holder hf, hs;
 	struct umfs_kmod_stats s0, s1;
 	struct kx_sum fwd;
 
 	KT_CHECK(kx_seg_has(c->f, pg) && kx_seg_has(c->s, pg), "page %" PRIu64, pg);
-	hf = kx_holder_start(c->fino, c->fgen, pg, kx_ftag(i));
-	hs = kx_holder_start(c->sino, c->sgen, pg, kx_stag(i));
+	hf = kt_holder_start(c->fino, c->fgen, O_RDONLY, pg, kx_ftag(i));
+	hs = kt_holder_start(c->sino, c->sgen, O_RDONLY, pg, kx_stag(i));
 	s0 = kt_stats(kfd);
 	kx_forward_back(c, &fwd);
 	s1 = kt_stats(kfd);
 	KT_CHECK(fwd.revoked == 2 && s1.revokes - s0.revokes == 2,
 		 "EXCHANGE revoked %" PRIu64 " (STATS +%" PRIu64 "), want the two holders'",
 		 fwd.revoked, (uint64_t)(s1.revokes - s0.revokes));
-	kx_holder_finish(&hf);
-	kx_holder_finish(&hs);
+	kt_holder_finish(&hf);
+	kt_holder_finish(&hs);
 	/* forward again, for fresh content through new attachments */
 	kx_exchange(c, 0, "the revocation");
 	kx_attach_expect(c->fino, c->fgen, pg, kx_stag(i), "the file re-attached");
@@ -1157,30 +1099,6 @@ static void kx_revocation(int i)
 	kx_attach_expect(c->fino, c->fgen, pg, kx_ftag(i), "the file re-attached after BACK");
 	printf("kmod-exchange: attached readers of the file and the shadow revoked (revoked 2, "
 	       "SIGBUS); new attachments read the exchanged pages, and after BACK the old ones\n");
-}
-
-/* uid 65534, groups 65534 and 100 */
-static void kx_as_nobody(void (*fn)(int fd), const char *what)
-{
-	pid_t pid = fork();
-	int status;
-
-	KT_CHECK(pid >= 0, "fork");
-	if (pid == 0) {
-		static const gid_t groups[] = { KX_NOBODY, 100 };
-		int fd;
-
-		kt_name = "kmod-exchange (uid 65534)";
-		KT_EXPECT(setgroups(2, groups), 0);
-		KT_EXPECT(setgid(KX_NOBODY), 0);
-		KT_EXPECT(setuid(KX_NOBODY), 0);
-		KT_EXPECT(umfs_kmod_open(&fd), 0);
-		fn(fd);
-		exit(0);
-	}
-	status = kt_wait(pid);
-	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the uid 65534 child failed",
-		 what);
 }
 
 static int kx_nobody_want;
@@ -1234,15 +1152,15 @@ static void kx_permissions(void)
 	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
 		kx_chmod(c->fino, c->fgen, refused[k].fmode);
 		kx_chmod(c->sino, c->sgen, refused[k].smode);
-		kx_as_nobody(kx_nobody_call, refused[k].what);
+		kt_as_nobody(kx_nobody_call, refused[k].what);
 	}
 	kx_chmod(c->fino, c->fgen, 0666);
 	kx_chmod(c->sino, c->sgen, 0666);
 	pool = kt_pool_map(kfd, PROT_READ | PROT_WRITE);
 	kx_nobody_want = -EBUSY;
-	kx_as_nobody(kx_nobody_call, "EBUSY while root maps the pool");
+	kt_as_nobody(kx_nobody_call, "EBUSY while root maps the pool");
 	kt_pool_unmap(&pool);
-	kx_as_nobody(kx_nobody_both, "uid 65534's EXCHANGE and BACK");
+	kt_as_nobody(kx_nobody_both, "uid 65534's EXCHANGE and BACK");
 	pool = kt_pool_map(kfd, PROT_READ | PROT_WRITE);
 	a = kx_state_take(c, "permissions");
 	KT_CHECK(a.ft.digest == b.ft.digest && a.st.digest == b.st.digest &&

@@ -33,8 +33,6 @@
  * the one fsck and the module check, linked from libumfs_core.a. */
 uint32_t umfs_inode_csum(const struct umfs_inode *in);
 
-#define KM_NOBODY 65534u   /* the unprivileged user, and its own group */
-#define KM_GROUP 100u      /* a supplementary group of it */
 #define KM_OTHER_GROUP 300u /* a group it is not in */
 #define KM_REF_DIR "/tmp/kmod-meta"
 
@@ -351,85 +349,6 @@ static void km_expect_holes(volatile uint64_t *a, uint64_t first, uint64_t n, co
 			 "%s: page %" PRIu64 " should be a hole", what, pg);
 }
 
-/* A process holding an attachment, for a revocation under it: it reads
- * the first word (tag's pattern), says so, waits, and must then get SIGBUS
- * from the same address. */
-struct km_holder {
-	pid_t pid;
-	int go;
-};
-
-static struct km_holder km_holder_start(const struct kt_id *id, int flags, unsigned tag)
-{
-	int up[2], down[2];
-	struct km_holder h;
-	char c = 0;
-
-	KT_EXPECT(pipe(up), 0);
-	KT_EXPECT(pipe(down), 0);
-	h.pid = fork();
-	KT_CHECK(h.pid >= 0, "fork");
-	if (h.pid == 0) {
-		volatile uint64_t *a;
-		uint64_t v;
-		int fd;
-
-		kt_name = "kmod-meta (holder)";
-		close(up[0]);
-		close(down[1]);
-		KT_EXPECT(umfs_kmod_open(&fd), 0); /* the parent's answers EBADFD here */
-		a = km_attach(fd, id, flags);
-		KT_CHECK(kt_probe(a, 0, &v) == 0 && v == kt_word(tag, 0), "holder: first word %#" PRIx64,
-			 v);
-		KT_CHECK(write(up[1], &c, 1) == 1 && read(down[0], &c, 1) == 1, "holder: pipe");
-		KT_CHECK(kt_probe(a, 0, &v) == SIGBUS, "the holder still reads its mapping after the "
-			 "revocation (%#" PRIx64 ")", v);
-		exit(0);
-	}
-	close(up[1]);
-	close(down[0]);
-	KT_CHECK(read(up[0], &c, 1) == 1, "the holder never attached");
-	close(up[0]);
-	h.go = down[1];
-	return h;
-}
-
-static void km_holder_finish(struct km_holder *h)
-{
-	char c = 0;
-	int status;
-
-	KT_CHECK(write(h->go, &c, 1) == 1, "pipe");
-	close(h->go);
-	status = kt_wait(h->pid);
-	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the holder failed");
-}
-
-/* Runs fn in a child as uid 65534, gid 65534, groups 65534 and 100: the
- * kernel's rules for a caller without capabilities. */
-static void km_as_nobody(void (*fn)(int fd), const char *what)
-{
-	pid_t pid = fork();
-	int status;
-
-	KT_CHECK(pid >= 0, "fork");
-	if (pid == 0) {
-		static const gid_t groups[] = { KM_NOBODY, KM_GROUP };
-		int fd;
-
-		kt_name = "kmod-meta (uid 65534)";
-		KT_EXPECT(setgroups(2, groups), 0);
-		KT_EXPECT(setgid(KM_NOBODY), 0);
-		KT_EXPECT(setuid(KM_NOBODY), 0);
-		KT_EXPECT(umfs_kmod_open(&fd), 0);
-		fn(fd);
-		exit(0);
-	}
-	status = kt_wait(pid);
-	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the uid 65534 child failed",
-		 what);
-}
-
 /* ------------------------------------------------------------------ */
 /* SETATTR                                                              */
 /* ------------------------------------------------------------------ */
@@ -468,9 +387,9 @@ static const struct km_target {
 } km_targets[KM_NTARGETS] = {
 	[T_ROOT] = { F_S_ROOT, 0, 0, 0644 },
 	[T_DIR] = { F_SD, 0, 0, 0755 },
-	[T_OWN] = { F_S_OWN, KM_NOBODY, KM_NOBODY, 0644 },
-	[T_NM] = { F_S_NM, KM_NOBODY, KM_OTHER_GROUP, 0644 },
-	[T_NM2] = { F_S_NM2, KM_NOBODY, KM_OTHER_GROUP, 02744 },
+	[T_OWN] = { F_S_OWN, KT_NOBODY, KT_NOBODY, 0644 },
+	[T_NM] = { F_S_NM, KT_NOBODY, KM_OTHER_GROUP, 0644 },
+	[T_NM2] = { F_S_NM2, KT_NOBODY, KM_OTHER_GROUP, 02744 },
 };
 
 struct km_step {
@@ -488,42 +407,42 @@ struct km_step {
 static const struct km_step km_root_script[] = {
 	{ T_ROOT, MODE, 04755, 0, 0, 0, "chmod u+s" },
 	{ T_ROOT, MODE, 06755, 0, 0, 0, "chmod g+s (CAP_FSETID)" },
-	{ T_ROOT, UID, 0, KM_NOBODY, 0, 0, "chown: drops u+s, and g+s with g+x" },
+	{ T_ROOT, UID, 0, KT_NOBODY, 0, 0, "chown: drops u+s, and g+s with g+x" },
 	{ T_ROOT, MODE, 02745, 0, 0, 0, "chmod g+s without g+x" },
-	{ T_ROOT, GID, 0, 0, KM_GROUP, 0, "chgrp: g+s without g+x stays (CAP_FSETID)" },
+	{ T_ROOT, GID, 0, 0, KT_GROUP, 0, "chgrp: g+s without g+x stays (CAP_FSETID)" },
 	{ T_ROOT, MODE, 07777, 0, 0, 0, "chmod 7777" },
 	{ T_ROOT, UID | GID, 0, 0, 0, 0, "chown 0:0 drops u+s g+s, keeps +t" },
 	{ T_ROOT, MODE, 0, 0, 0, 0, "chmod 0" },
 	{ T_ROOT, MODE, 0644, 0, 0, 0, "chmod 644" },
 	{ T_DIR, MODE, 02775, 0, 0, 0, "directory g+s" },
-	{ T_DIR, GID, 0, 0, KM_GROUP, 0, "chgrp of a directory keeps g+s" },
-	{ T_DIR, UID | GID, 0, KM_NOBODY, KM_NOBODY, 0, "chown of a directory keeps g+s" },
+	{ T_DIR, GID, 0, 0, KT_GROUP, 0, "chgrp of a directory keeps g+s" },
+	{ T_DIR, UID | GID, 0, KT_NOBODY, KT_NOBODY, 0, "chown of a directory keeps g+s" },
 };
 
 static const struct km_step km_user_script[] = {
 	{ T_OWN, MODE, 0600, 0, 0, 0, "owner chmod" },
 	{ T_OWN, MODE, 04700, 0, 0, 0, "owner chmod u+s" },
 	{ T_OWN, MODE, 02770, 0, 0, 0, "g+s kept: in the file's group" },
-	{ T_OWN, GID, 0, 0, KM_GROUP, 0, "chgrp to a member group drops g+s (g+x)" },
+	{ T_OWN, GID, 0, 0, KT_GROUP, 0, "chgrp to a member group drops g+s (g+x)" },
 	{ T_OWN, MODE, 06750, 0, 0, 0, "u+s g+s in a member group" },
 	{ T_OWN, GID, 0, 0, KM_OTHER_GROUP, -EPERM, "chgrp to a group it is not in" },
 	{ T_OWN, UID, 0, 0, 0, -EPERM, "chown to another uid" },
-	{ T_OWN, UID, 0, KM_NOBODY, 0, 0, "chown to itself: drops u+s, g+s (g+x)" },
+	{ T_OWN, UID, 0, KT_NOBODY, 0, 0, "chown to itself: drops u+s, g+s (g+x)" },
 	{ T_OWN, MODE, 02740, 0, 0, 0, "g+s without g+x, in the group" },
-	{ T_OWN, GID, 0, 0, KM_NOBODY, 0, "chgrp between its groups keeps g+s (no g+x)" },
+	{ T_OWN, GID, 0, 0, KT_NOBODY, 0, "chgrp between its groups keeps g+s (no g+x)" },
 	{ T_NM, MODE, 02755, 0, 0, 0, "chmod g+s outside the file's group: dropped" },
 	{ T_NM, MODE, 04755, 0, 0, 0, "chmod u+s outside the file's group" },
 	{ T_NM, GID, 0, 0, KM_OTHER_GROUP, 0, "chgrp to the file's own group: allowed" },
 	{ T_ROOT, MODE, 0666, 0, 0, -EPERM, "chmod by a non-owner" },
-	{ T_ROOT, GID, 0, 0, KM_NOBODY, -EPERM, "chgrp by a non-owner" },
-	{ T_ROOT, UID, 0, KM_NOBODY, 0, -EPERM, "chown to itself by a non-owner" },
+	{ T_ROOT, GID, 0, 0, KT_NOBODY, -EPERM, "chgrp by a non-owner" },
+	{ T_ROOT, UID, 0, KT_NOBODY, 0, -EPERM, "chown to itself by a non-owner" },
 	/* chown_ok, chgrp_ok: an unchanged uid or gid is the owner's to give */
 	{ T_ROOT, UID, 0, 0, 0, -EPERM, "chown to the file's own uid by a non-owner" },
 	{ T_ROOT, GID, 0, 0, 0, -EPERM, "chgrp to the file's own gid by a non-owner" },
 	/* last, alone on its file: Debian's 6.1 drops g+s without g+x at a
 	 * chown by a caller outside the file's group without CAP_FSETID
 	 * (setattr_should_drop_sgid, fs/attr.c) */
-	{ T_NM2, GID, 0, 0, KM_GROUP, 0, "chgrp of g+s without g+x from outside its group" },
+	{ T_NM2, GID, 0, 0, KT_GROUP, 0, "chgrp of g+s without g+x from outside its group" },
 };
 
 static void km_ref_path(int target, char *buf, size_t len)
@@ -778,7 +697,7 @@ static void km_user_chmod_attach(int fd)
  * ATTACH sees the new permissions. */
 static void km_setattr_revocation(void)
 {
-	struct km_holder h = km_holder_start(ID(F_RV), O_RDONLY, KM_TAG_RV);
+	struct kt_holder h = kt_holder_start(ID(F_RV)->ino, ID(F_RV)->gen, O_RDONLY, 0, KM_TAG_RV);
 	struct umfs_kmod_setattr a = km_setattr_req(ID(F_RV), MODE, 0640, 0, 0);
 	struct umfs_kmod_stats s0 = kt_stats(kfd), s1;
 	volatile uint64_t *m;
@@ -788,7 +707,7 @@ static void km_setattr_revocation(void)
 	KT_CHECK(a.revoked == 1 && s1.revokes - s0.revokes == 1,
 		 "SETATTR revoked %" PRIu64 " attachments (STATS +%" PRIu64 "), want the holder's 1",
 		 (uint64_t)a.revoked, (uint64_t)(s1.revokes - s0.revokes));
-	km_holder_finish(&h);
+	kt_holder_finish(&h);
 	m = km_attach(kfd, ID(F_RV), O_RDONLY);
 	km_expect_data(m, 0, 2, KM_TAG_RV, "/rv after SETATTR");
 	km_detach(kfd, m);
@@ -817,21 +736,21 @@ static int km_setattr(void)
 	/* uid 65534, no pool mapping anywhere */
 	kt_pool_unmap(&pool);
 	KT_CHECK(kt_stats(kfd).poolmaps == 0, "a pool mapping is left");
-	km_as_nobody(km_user_run_script, "the steps of uid 65534");
+	kt_as_nobody(km_user_run_script, "the steps of uid 65534");
 	pool = kt_pool_map(kfd, PROT_READ);
 	km_targets_compare("uid 65534's steps");
 	printf("kmod-meta: uid 65534: %zu steps (%zu refused by the kernel) against the kernel's\n",
 	       nuser, km_script_refusals(km_user_script, nuser));
 
 	/* while root maps the pool: uid 65534 EBUSY, root allowed */
-	km_as_nobody(km_user_busy, "EBUSY");
+	kt_as_nobody(km_user_busy, "EBUSY");
 	a = km_setattr_req(ID(F_S_OWN), MODE, 0644, 0, 0);
 	KT_EXPECT(km_setattr_call(kfd, &a), 0);
 	printf("kmod-meta: uid 65534 gets EBUSY while root maps the pool; root does not\n");
 
 	km_setattr_revocation();
 	kt_pool_unmap(&pool);
-	km_as_nobody(km_user_chmod_attach, "chmod 0 by the owner");
+	kt_as_nobody(km_user_chmod_attach, "chmod 0 by the owner");
 	printf("kmod-meta: SETATTR revoked a reader's attachment (SIGBUS); an owner's chmod 0 "
 	       "makes its ATTACH fail with EACCES\n");
 
@@ -1042,21 +961,21 @@ static void km_free_all_revoked(void)
 	const struct umfs_inode *in = km_inode(F_F2);
 	struct umfs_kmod_stats s0, s1;
 	struct umfs_kmod_free r;
-	struct km_holder h;
+	struct kt_holder h;
 	volatile uint64_t *a;
 
 	km_extend(ID(F_F2), 0, 1100, 1104);
 	a = km_attach(kfd, ID(F_F2), O_RDWR);
 	km_fill_pages(a, 0, 1100, KM_TAG_F2);
 	km_detach(kfd, a);
-	h = km_holder_start(ID(F_F2), O_RDWR, KM_TAG_F2);
+	h = kt_holder_start(ID(F_F2)->ino, ID(F_F2)->gen, O_RDWR, 0, KM_TAG_F2);
 	s0 = kt_stats(kfd);
 	r = km_free_checked(F_F2, 0, UINT64_MAX, 1104, "FREE of all of /f2", NULL);
 	s1 = kt_stats(kfd);
 	KT_CHECK(r.revoked == 1 && s1.revokes - s0.revokes == 1,
 		 "FREE revoked %" PRIu64 " (STATS +%" PRIu64 "), want the holder's 1",
 		 (uint64_t)r.revoked, (uint64_t)(s1.revokes - s0.revokes));
-	km_holder_finish(&h);
+	kt_holder_finish(&h);
 	KT_CHECK(in->pt_root == 0 && in->pt_height == 0 && in->blocks == 0,
 		 "/f2 emptied: root %#" PRIx64 ", height %u, blocks %" PRIu64, (uint64_t)in->pt_root,
 		 in->pt_height, (uint64_t)in->blocks);
@@ -1314,12 +1233,12 @@ static void km_free_unprivileged(void)
 
 	km_extend(ID(F_RO), 0, 4, 5);
 	km_extend(ID(F_ANY), 0, 10, 11);
-	km_as_nobody(km_user_free_busy, "FREE while root maps the pool");
+	kt_as_nobody(km_user_free_busy, "FREE while root maps the pool");
 	ro = *km_inode(F_RO);
 	used = kt_pool_used_pages(&pool);
 	kt_pool_unmap(&pool);
 	KT_CHECK(kt_stats(kfd).poolmaps == 0, "a pool mapping is left");
-	km_as_nobody(km_user_free, "FREE by uid 65534");
+	kt_as_nobody(km_user_free, "FREE by uid 65534");
 	pool = kt_pool_map(kfd, PROT_READ);
 	KT_CHECK(memcmp(km_inode(F_RO), &ro, 128) == 0, "the refused FREE changed /ro");
 	KT_CHECK(km_inode(F_SL)->pt_root != 0, "uid 65534's refused FREE emptied /sl");
@@ -1439,7 +1358,7 @@ static void km_crash_free_done(const struct km_snapshot *before)
 
 static int km_crash_setattr_call(void)
 {
-	km_cs_reply = km_setattr_req(ID(F_CS), MODE | UID | GID, 0600, KM_NOBODY, KM_GROUP);
+	km_cs_reply = km_setattr_req(ID(F_CS), MODE | UID | GID, 0600, KT_NOBODY, KT_GROUP);
 	return km_setattr_call(kfd, &km_cs_reply);
 }
 
@@ -1447,10 +1366,10 @@ static void km_crash_setattr_done(const struct km_snapshot *before)
 {
 	const struct umfs_inode *in = km_inode(F_CS);
 
-	KT_CHECK(km_cs_reply.mode == (S_IFREG | 0600) && km_cs_reply.uid == KM_NOBODY &&
-		 km_cs_reply.gid == KM_GROUP, "the crash SETATTR: %o %u:%u", km_cs_reply.mode,
+	KT_CHECK(km_cs_reply.mode == (S_IFREG | 0600) && km_cs_reply.uid == KT_NOBODY &&
+		 km_cs_reply.gid == KT_GROUP, "the crash SETATTR: %o %u:%u", km_cs_reply.mode,
 		 km_cs_reply.uid, km_cs_reply.gid);
-	KT_CHECK(in->mode == km_cs_reply.mode && in->uid == KM_NOBODY && in->gid == KM_GROUP &&
+	KT_CHECK(in->mode == km_cs_reply.mode && in->uid == KT_NOBODY && in->gid == KT_GROUP &&
 		 in->ctime_ns == km_cs_reply.ctime_ns && in->csum == umfs_inode_csum(in),
 		 "/cs after SETATTR: %o %u:%u, checksum %#x", in->mode, in->uid, in->gid, in->csum);
 	KT_CHECK(memcmp(kt_pool_bitmap(&pool), before->bitmap, kt_pool_bitmap_len(&pool)) == 0,

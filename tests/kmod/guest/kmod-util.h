@@ -2,15 +2,16 @@
 /*
  * kmod-util.h - helpers shared by the guest programs of the module's tests
  * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c, kmod-exchange.c,
- * kmod-create.c): checks, data
- * patterns, fault probes, the module's counters, root's mapping of the pool,
- * file identities through the C API.
+ * kmod-create.c): checks, data patterns, fault probes, a process holding an
+ * attachment, a child as uid 65534, the module's counters, root's mapping
+ * of the pool, file identities through the C API.
  */
 #ifndef KMOD_UTIL_H
 #define KMOD_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -143,6 +144,99 @@ static inline int kt_wait(pid_t pid)
 
 	KT_CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
 	return status;
+}
+
+/* A process holding an attachment (flags) of inode ino, for a revocation
+ * under it: it reads the first word of page pg (tag's pattern), says so,
+ * waits for kt_holder_finish, and must then get SIGBUS from the same
+ * address. */
+struct kt_holder {
+	pid_t pid;
+	int go;
+};
+
+static inline struct kt_holder kt_holder_start(uint64_t ino, uint32_t gen, int flags,
+					       uint64_t pg, unsigned tag)
+{
+	int up[2], down[2];
+	struct kt_holder h;
+	char c = 0;
+
+	KT_EXPECT(pipe(up), 0);
+	KT_EXPECT(pipe(down), 0);
+	h.pid = fork();
+	KT_CHECK(h.pid >= 0, "fork");
+	if (h.pid == 0) {
+		static char name[96];
+		volatile uint64_t *a;
+		uint64_t v;
+		void *addr;
+		size_t len;
+		int fd, err;
+
+		snprintf(name, sizeof(name), "%s (holder)", kt_name);
+		kt_name = name;
+		close(up[0]);
+		close(down[1]);
+		KT_EXPECT(umfs_kmod_open(&fd), 0); /* the parent's answers EBADFD here */
+		err = umfs_kmod_attach(fd, ino, gen, flags, KT_GIB, &addr, &len, NULL);
+		KT_CHECK(!err, "holder: ATTACH of inode %" PRIu64 ": %s", ino, strerror(-err));
+		a = (volatile uint64_t *)addr + pg * 512;
+		KT_CHECK(kt_probe(a, 0, &v) == 0 && v == kt_word(tag, pg * 4096),
+			 "holder: inode %" PRIu64 " page %" PRIu64 ": %#" PRIx64, ino, pg, v);
+		KT_CHECK(write(up[1], &c, 1) == 1 && read(down[0], &c, 1) == 1, "holder: pipe");
+		KT_CHECK(kt_probe(a, 0, &v) == SIGBUS, "the holder of inode %" PRIu64 " still reads "
+			 "its mapping after the revocation (%#" PRIx64 ")", ino, v);
+		exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	KT_CHECK(read(up[0], &c, 1) == 1, "the holder never attached");
+	close(up[0]);
+	h.go = down[1];
+	return h;
+}
+
+static inline void kt_holder_finish(struct kt_holder *h)
+{
+	char c = 0;
+	int status;
+
+	KT_CHECK(write(h->go, &c, 1) == 1, "pipe");
+	close(h->go);
+	status = kt_wait(h->pid);
+	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the holder failed");
+}
+
+#define KT_NOBODY 65534u /* the unprivileged user, and its own group */
+#define KT_GROUP 100u    /* a supplementary group of it */
+
+/* Runs fn(its own /dev/umfs descriptor) in a child as uid 65534, gid
+ * 65534, groups 65534 and 100: the kernel's rules for a caller without
+ * capabilities. */
+static inline void kt_as_nobody(void (*fn)(int fd), const char *what)
+{
+	pid_t pid = fork();
+	int status;
+
+	KT_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		static const gid_t groups[] = { KT_NOBODY, KT_GROUP };
+		static char name[96];
+		int fd;
+
+		snprintf(name, sizeof(name), "%s (uid 65534)", kt_name);
+		kt_name = name;
+		KT_EXPECT(setgroups(2, groups), 0);
+		KT_EXPECT(setgid(KT_NOBODY), 0);
+		KT_EXPECT(setuid(KT_NOBODY), 0);
+		KT_EXPECT(umfs_kmod_open(&fd), 0);
+		fn(fd);
+		exit(0);
+	}
+	status = kt_wait(pid);
+	KT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the uid 65534 child failed",
+		 what);
 }
 
 /* ------------------------------------------------------------------ */
