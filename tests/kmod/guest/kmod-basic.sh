@@ -6,21 +6,14 @@
 # (umfs.cycles=N on the kernel command line, default 100000), UNMOUNT, and
 # a clean fsck. Needs the module in the initramfs (skip otherwise).
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 cycles=${UMFS_OPT_CYCLES:-100000}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-basic: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-basic: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-[ -c /dev/umfs ] || fail "/dev/umfs did not appear"
-# the module asks for 0666 (ATTACH checks each file's own permissions); a
-# device manager in the guest may have its own idea
-echo "kmod-basic: $(ls -l /dev/umfs)"
-chmod 0666 /dev/umfs
-# the unprivileged checks need to reach /dev/umfs: the initramfs root may
-# come out 0700 (a mktemp -d staging directory)
-echo "kmod-basic: / is $(stat -c %a /)"
-chmod 0755 /
+kt_module kmod-basic
+echo "kmod-basic: $(ls -l /dev/umfs); / is $(stat -c %a /)"
+kt_open_to_users
 
 # the module may hold the pool from an earlier test
 kmod-func unmount "$dev" 2>/dev/null || true
@@ -35,7 +28,5 @@ kmod-func mount "$dev" | tee /tmp/kmod-remount.log || fail "second MOUNT failed"
 grep -q " 0 entries rebased" /tmp/kmod-remount.log || fail "second MOUNT rebased again"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
 fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean"; }
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 echo "kmod-basic: ok"

@@ -6,12 +6,12 @@
 # random reads and writes through an attachment against the user-space
 # path. Prints UMFS-MEASURE lines; fails only if something does not work.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 dax=${UMFS_DAX_DEV:-}
 fail() { echo "kmod-bench: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-bench: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+kt_module kmod-bench
 
 kind=tmpfs
 mkdir -p /mnt/dax

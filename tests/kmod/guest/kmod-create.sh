@@ -15,13 +15,12 @@
 #   enospc   the inode bitmap full; the last free inode reused
 # Needs the module (skip otherwise).
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-create: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-create: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-chmod 0666 /dev/umfs
-chmod 0755 / # the unprivileged checks reach /dev/umfs
+kt_module kmod-create
+kt_open_to_users
 
 # A phase whose checks fail does not stop the others: one run shows every
 # failure (a phase starts with the test hook off, from a fresh MOUNT).
@@ -47,8 +46,6 @@ kmod-create setup "$dev" || fail "making the directories failed"
 for p in $(echo "${UMFS_OPT_CREATE_PHASES:-create,refuse,ulog,release,crash,enospc}" | tr ',' ' '); do
 	phase "$p"
 done
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 [ -z "$failed" ] || fail "the checks of:$failed failed (above)"
 echo "kmod-create: ok"

@@ -10,14 +10,14 @@
 # and --kmod on must fail naming module mode. The namespace is put back in
 # fsdax mode on the way out, for the tests after this one.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 ns=${UMFS_POOL_NS:-}
 pooldev=${UMFS_POOL_DEV:-/dev/pmem0}
 T=/tmp/kdevdax
 fail() { echo "kmod-devdax: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-devdax: no umfs.ko in the initramfs"; exit 77; }
+kt_module kmod-devdax
 [ -n "$ns" ] || { echo "kmod-devdax: no pool namespace (UMFS_POOL_NS)"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
 case "$pooldev" in /dev/pmem*) ;; *) echo "kmod-devdax: the pool is $pooldev, not fsdax"; exit 77 ;; esac
 
 # ndctl create-namespace -f -e NS MODE-ARGS...; prints the new device node
@@ -90,8 +90,6 @@ m=$(umfs-run --pool "$dax" --kmod on -- true 2>&1) && fail "--kmod on did not fa
 case "$m" in *"module mode"*"Operation not supported"*) ;; *) fail "--kmod on said: $m" ;; esac
 fsck.umfs -n -f "$dax" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs not clean (2M)"; }
 
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 rm -rf "$T"
 echo "kmod-devdax: ok"

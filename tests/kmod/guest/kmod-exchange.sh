@@ -13,13 +13,12 @@
 #            libumfs's recovery
 # Needs the module (skip otherwise).
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-exchange: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-exchange: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-chmod 0666 /dev/umfs
-chmod 0755 / # the unprivileged checks reach /dev/umfs
+kt_module kmod-exchange
+kt_open_to_users
 
 # A phase on a fresh pool. The first MOUNT rebases the new pool, which
 # needs it clean; the pools the create steps leave hold orphans (the
@@ -57,8 +56,6 @@ for p in $(echo "${UMFS_OPT_EXCHANGE_PHASES:-direct,crash,libumfs}" | tr ',' ' '
 	phase "$p"
 done
 kmod-func unmount "$dev" 2>/dev/null || true
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 [ -z "$failed" ] || fail "the checks of:$failed failed (above)"
 echo "kmod-exchange: ok"

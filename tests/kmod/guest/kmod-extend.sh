@@ -7,13 +7,12 @@
 # fsck: the bitmap the module kept equals the pages the trees reach, and
 # every inode's block count is exact. Needs the module (skip otherwise).
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-extend: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-extend: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-chmod 0666 /dev/umfs
-chmod 0755 / # the unprivileged check reaches /dev/umfs
+kt_module kmod-extend
+kt_open_to_users
 
 kmod-func unmount "$dev" 2>/dev/null || true
 mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
@@ -27,7 +26,5 @@ kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
 kmod-extend enospc "$dev" || fail "ENOSPC check failed"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
 fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean on the full pool"; }
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 echo "kmod-extend: ok"

@@ -17,6 +17,7 @@
 #                  of order (module first in odd rounds), so that a slow
 #                  spell of the host does not fall on one mode only
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 secs=${UMFS_OPT_FIO_SECS:-8}
@@ -24,11 +25,9 @@ reps=${UMFS_OPT_FIO_REPS:-2}
 file=/umfs/fio/data
 T=/tmp/kfio
 fail() { echo "kmod-fio: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-fio: no umfs.ko in the initramfs"; exit 77; }
+kt_module kmod-fio
 command -v fio >/dev/null || fail "no fio in the initramfs (mkinitramfs.sh adds it for a test that names it)"
 command -v kmod-shim-io >/dev/null || fail "kmod-shim-io not built (tests/kmod/guest/build.sh)"
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-[ -c /dev/umfs ] || fail "/dev/umfs did not appear"
 
 # mkfs reads the device's page cache: the module must not hold the pool
 kmod-shim-io unmount || fail "UNMOUNT of an earlier pool failed"

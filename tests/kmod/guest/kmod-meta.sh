@@ -9,13 +9,12 @@
 # bitmap the module kept equals the pages the trees reach, block counts
 # and inode checksums are exact. Needs the module (skip otherwise).
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-meta: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-meta: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-chmod 0666 /dev/umfs
-chmod 0755 / # the unprivileged checks reach /dev/umfs
+kt_module kmod-meta
+kt_open_to_users
 
 # Runs one phase between MOUNT and UNMOUNT, then fsck. A phase whose checks
 # fail does not stop the others (each starts from a fresh MOUNT, the test
@@ -35,8 +34,6 @@ kmod-meta create "$dev" || fail "creating the files failed"
 phase setattr
 phase free
 phase crash
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 [ -z "$failed" ] || fail "the checks of:$failed failed (above)"
 echo "kmod-meta: ok"

@@ -7,12 +7,12 @@
 # (phys_base parked); the third finishes. Then every file must
 # read back exactly through attachments, and fsck must be clean.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 param=/sys/module/umfs/parameters/rebase_stop
 fail() { echo 0 >"$param" 2>/dev/null || true; kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-rebase: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-rebase: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+kt_module kmod-rebase
 
 kmod-func unmount "$dev" 2>/dev/null || true
 mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"

@@ -8,16 +8,15 @@
 # must be clean. Measures 4 KiB random reads and writes in both modes
 # (kmod-shim-io, a plain program under the shim) as UMFS-MEASURE lines.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 ops=${UMFS_OPT_SHIM_OPS:-20000}
 label=${UMFS_SHIM_LABEL:-kmod-shim} # the measurements' name (kmod-devdax runs this too)
 T=/tmp/kint
 fail() { echo "kmod-shim: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-shim: no umfs.ko in the initramfs"; exit 77; }
+kt_module kmod-shim
 command -v kmod-shim-io >/dev/null || fail "kmod-shim-io not built (tests/kmod/guest/build.sh)"
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
-[ -c /dev/umfs ] || fail "/dev/umfs did not appear"
 
 # the module may hold the pool from an earlier test; mkfs wants it free
 kmod-shim-io unmount || fail "UNMOUNT of an earlier pool failed"
@@ -227,8 +226,6 @@ set -- $st
 [ "$4" = 0 ] || fail "$4 attachments still live after the measurements"
 kmod-shim-io unmount || fail "UNMOUNT failed"
 fsck.umfs -n -f "$dev" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs is not clean"; }
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 rm -rf "$T"
 echo "kmod-shim: ok"

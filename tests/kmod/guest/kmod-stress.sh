@@ -11,14 +11,14 @@
 #   umfs.kmodpc=verify  MOUNT the crashed pool (tables validated), each
 #                       stress region old or new word by word, fsck clean
 set -eu
+. "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
 workers=${UMFS_OPT_WORKERS:-4}
 secs=${UMFS_OPT_SECS:-20}
 mode=${UMFS_OPT_KMODPC:-}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-stress: $*" >&2; exit 1; }
-[ -n "${UMFS_KO:-}" ] || { echo "kmod-stress: no umfs.ko in the initramfs"; exit 77; }
-[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+kt_module kmod-stress
 kmod-func unmount "$dev" 2>/dev/null || true
 
 fsck_clean() {
@@ -47,7 +47,5 @@ fi
 kmod-func stress "$dev" "$workers" "$secs" || fail "stress failed"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
 fsck_clean
-if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
-	fail "the kernel complained (above)"
-fi
+kt_kernel_clean
 echo "kmod-stress: ok"

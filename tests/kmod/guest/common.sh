@@ -1,0 +1,28 @@
+# common.sh (guest) - sourced by the kmod-* guest tests after they define
+# fail(): the steps each of them repeated. Not a test itself (run.sh picks
+# kmod-*.sh only).
+
+# kt_module NAME: skips the test (77) when the initramfs has no module,
+# else loads it (an earlier test may have) and checks /dev/umfs.
+kt_module() {
+	[ -n "${UMFS_KO:-}" ] || { echo "$1: no umfs.ko in the initramfs"; exit 77; }
+	[ -e /dev/umfs ] || insmod "$UMFS_KO" || fail "insmod $UMFS_KO failed"
+	[ -c /dev/umfs ] || fail "/dev/umfs did not appear"
+}
+
+# kt_open_to_users: for the unprivileged checks. The module asks for 0666
+# (ATTACH checks each file's own permissions), which a device manager may
+# not give; the initramfs root may come out 0700 (a mktemp -d staging
+# directory).
+kt_open_to_users() {
+	chmod 0666 /dev/umfs
+	chmod 0755 /
+}
+
+# kt_kernel_clean: fails the test on any kernel line the module must never
+# cause (run.sh checks the whole console again at the end).
+kt_kernel_clean() {
+	if dmesg | grep -E "Bad page map|Bad page state|Bad rss-counter|non-zero pgtables_bytes|bad pmd|bad pud|BUG:|Oops|WARNING:"; then
+		fail "the kernel complained (above)"
+	fi
+}
