@@ -26,3 +26,12 @@ kt_kernel_clean() {
 		fail "the kernel complained (above)"
 	fi
 }
+
+# kt_fsck_clean [DEV]: fsck.umfs -n -f of DEV (default $dev, the pool) must
+# be clean; when it is not, prints fsck's report and returns 1 (the caller
+# fails or notes it).
+kt_fsck_clean() {
+	fsck.umfs -n -f "${1:-$dev}" >/tmp/kt-fsck.log 2>&1 && return 0
+	cat /tmp/kt-fsck.log
+	return 1
+}

@@ -27,6 +27,6 @@ kmod-func unmount "$dev" || fail "UNMOUNT failed"
 kmod-func mount "$dev" | tee /tmp/kmod-remount.log || fail "second MOUNT failed"
 grep -q " 0 entries rebased" /tmp/kmod-remount.log || fail "second MOUNT rebased again"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean"; }
+kt_fsck_clean || fail "fsck.umfs is not clean"
 kt_kernel_clean
 echo "kmod-basic: ok"

@@ -32,10 +32,7 @@ phase() {
 	kmod-create "$1" "$dev" || failed="$failed $1"
 	echo 0 >/sys/module/umfs/parameters/tx_stop
 	kmod-func unmount "$dev" || fail "UNMOUNT failed"
-	if ! fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1; then
-		cat /tmp/kmod-fsck.log
-		failed="$failed $1(fsck)"
-	fi
+	kt_fsck_clean || failed="$failed $1(fsck)"
 	echo "kmod-create: phase $1: $(($(date +%s) - t0)) s"
 }
 

@@ -71,7 +71,7 @@ kill -9 $! 2>/dev/null || true
 wait 2>/dev/null || true
 unmount || fail "UNMOUNT after the killed writer failed: $(kmod-shim-io stats; ps)"
 fsck.umfs -y "$dax" >$T/fsck-y.log 2>&1 || [ $? -le 1 ] || { cat $T/fsck-y.log; fail "fsck.umfs -y failed"; }
-fsck.umfs -n -f "$dax" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs not clean after -y"; }
+kt_fsck_clean "$dax" || fail "fsck.umfs not clean after -y"
 n=$(umfs-run --pool "$dax" -- ls /umfs/k | wc -l)
 [ "$n" -ge 1 ] || fail "the killed writer's files are gone"
 kmod-shim-io unmount || fail "UNMOUNT failed"
@@ -88,7 +88,7 @@ umfs-run --pool "$dax" -- cp $T/ref /umfs/ref || fail "cp in software mode faile
 umfs-run --pool "$dax" -- cmp $T/ref /umfs/ref || fail "the copy differs"
 m=$(umfs-run --pool "$dax" --kmod on -- true 2>&1) && fail "--kmod on did not fail: $m"
 case "$m" in *"module mode"*"Operation not supported"*) ;; *) fail "--kmod on said: $m" ;; esac
-fsck.umfs -n -f "$dax" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs not clean (2M)"; }
+kt_fsck_clean "$dax" || fail "fsck.umfs not clean (2M)"
 
 kt_kernel_clean
 rm -rf "$T"

@@ -44,10 +44,7 @@ phase() {
 		failed="$failed $1(unmount)"
 		return
 	fi
-	if ! fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1; then
-		cat /tmp/kmod-fsck.log
-		failed="$failed $1(fsck)"
-	fi
+	kt_fsck_clean || failed="$failed $1(fsck)"
 	echo "kmod-exchange: phase $1: $(($(date +%s) - t0)) s"
 }
 

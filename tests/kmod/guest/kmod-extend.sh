@@ -21,10 +21,10 @@ kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
 kmod-extend check "$dev" || fail "EXTEND checks failed"
 kmod-extend crash "$dev" || fail "EXTEND crash points failed"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean after the crash points"; }
+kt_fsck_clean || fail "fsck.umfs is not clean after the crash points"
 kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
 kmod-extend enospc "$dev" || fail "ENOSPC check failed"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean on the full pool"; }
+kt_fsck_clean || fail "fsck.umfs is not clean on the full pool"
 kt_kernel_clean
 echo "kmod-extend: ok"

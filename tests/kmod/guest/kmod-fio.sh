@@ -134,6 +134,6 @@ echo "kmod-fio: module counters: $st"
 set -- $st
 [ "$4" = 0 ] || fail "$4 attachments still live"
 kmod-shim-io unmount || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs is not clean"; }
+kt_fsck_clean || fail "fsck.umfs is not clean"
 rm -rf "$T"
 echo "kmod-fio: ok"

@@ -25,7 +25,7 @@ phase() {
 	kmod-func mount "$dev" >/dev/null || fail "MOUNT failed"
 	kmod-meta "$1" "$dev" || failed="$failed $1"
 	kmod-func unmount "$dev" || fail "UNMOUNT failed"
-	fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean after the $1 checks"; }
+	kt_fsck_clean || fail "fsck.umfs is not clean after the $1 checks"
 }
 
 kmod-func unmount "$dev" 2>/dev/null || true

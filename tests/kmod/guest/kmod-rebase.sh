@@ -26,5 +26,5 @@ kmod-func mount "$dev" | tee /tmp/kmod-rebase.log || fail "MOUNT after two cut r
 grep -q " 0 entries rebased" /tmp/kmod-rebase.log && fail "the third MOUNT had nothing left to do"
 kmod-func contents "$dev" || fail "contents differ after the resumed rebase"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 || { cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean"; }
+kt_fsck_clean || fail "fsck.umfs is not clean"
 echo "kmod-rebase: ok"

@@ -225,7 +225,7 @@ st=$(kmod-shim-io stats)
 set -- $st
 [ "$4" = 0 ] || fail "$4 attachments still live after the measurements"
 kmod-shim-io unmount || fail "UNMOUNT failed"
-fsck.umfs -n -f "$dev" >$T/fsck.log 2>&1 || { cat $T/fsck.log; fail "fsck.umfs is not clean"; }
+kt_fsck_clean || fail "fsck.umfs is not clean"
 kt_kernel_clean
 rm -rf "$T"
 echo "kmod-shim: ok"

@@ -21,16 +21,11 @@ fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-stress: $*" >&
 kt_module kmod-stress
 kmod-func unmount "$dev" 2>/dev/null || true
 
-fsck_clean() {
-	fsck.umfs -n -f "$dev" >/tmp/kmod-fsck.log 2>&1 ||
-		{ cat /tmp/kmod-fsck.log; fail "fsck.umfs is not clean"; }
-}
-
 if [ "$mode" = verify ]; then
 	kmod-func mount "$dev" || fail "MOUNT of the crashed pool failed"
 	kmod-func stress-verify "$dev" "$workers" || fail "data damaged by the power cut"
 	kmod-func unmount "$dev" || fail "UNMOUNT failed"
-	fsck_clean
+	kt_fsck_clean || fail "fsck.umfs is not clean"
 	echo "kmod-stress: power cut with the module in use: pool clean"
 	exit 0
 fi
@@ -46,6 +41,6 @@ if [ "$mode" = work ]; then
 fi
 kmod-func stress "$dev" "$workers" "$secs" || fail "stress failed"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
-fsck_clean
+kt_fsck_clean || fail "fsck.umfs is not clean"
 kt_kernel_clean
 echo "kmod-stress: ok"
