@@ -374,8 +374,8 @@ int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
 
 	err = umfs_pmem_map(pool_path, 0, flags & UMFS_MOUNT_RDONLY, &pm);
 	if (err && umfs_kmod_wanted() > 0) {
-		/* every failure is module mode's then; a device MOUNT refuses
-		 * logs its reason */
+		/* every failure is then module mode's; when the module's MOUNT
+		 * refuses a device, it logs the reason */
 		char why[128];
 
 		snprintf(why, sizeof(why), "module mode (UMFS_KMOD=1): %s%s", strerror(-err),

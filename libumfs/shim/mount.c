@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "shim.h"
-#include "umfs_format.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
 #define SHARED_VERSION 4
@@ -71,7 +70,6 @@ struct umfs_fs *shim_fs_peek(void)
 	return atomic_load_explicit(&g_fs, memory_order_acquire);
 }
 
-/* Reads the pool's UUID from its superblock, before mounting. */
 static int helper_dir_init(void)
 {
 	static const char *const bases[] = { "/dev/shm", NULL, "/tmp" };
