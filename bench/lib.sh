@@ -81,11 +81,11 @@ POOL_SIZE=$((FILE_MB * 2 + 256))M
 # State of the systems that are up: NAME -> pool, mount point, loop device, pid.
 declare -A SYS_POOL=() SYS_MNT=() SYS_LOOP=() SYS_PID=() SYS_SHIMDIR=()
 
-# The helper directory the shim keeps beside a pool (/dev/shm/umfs-HEX.shim).
+# The prefix of a pool's runtime directories (/dev/shm/umfs-HEX-RUNID).
 shim_dir_of() {
 	local uuid
 	uuid=$(grep -o 'UUID *[0-9a-f-]*' "$1" | awk '{print $2}' | tr -d -)
-	[ -n "$uuid" ] && echo "/dev/shm/umfs-$uuid.shim"
+	[ -n "$uuid" ] && echo "/dev/shm/umfs-$uuid-"
 }
 
 umfs_pool_make() { # NAME SIZE [mkfs options...]
@@ -176,7 +176,7 @@ sys_down() { # NAME: undo sys_up, tolerating a half-done setup
 	fi
 	[ -n "${SYS_LOOP[$name]:-}" ] && { losetup -d "${SYS_LOOP[$name]}" || rc=1; }
 	[ -n "${SYS_POOL[$name]:-}" ] && rm -f "${SYS_POOL[$name]}"
-	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}" "${SYS_SHIMDIR[$name]%.shim}.lock"
+	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}"*
 	[ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null
 	unset "SYS_POOL[$name]" "SYS_MNT[$name]" "SYS_LOOP[$name]" "SYS_PID[$name]" "SYS_SHIMDIR[$name]"
 	return $rc

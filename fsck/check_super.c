@@ -166,9 +166,10 @@ static void state_check(struct fsck *c, struct umfs_state *st)
 	    fsck_problem(c, "cleared", "state page: orphan list head %" PRIu64 " is not an inode",
 			 st->orphan_head))
 		fsck_set64(c, &st->orphan_head, 0);
-	if ((st->reserved[0] || st->reserved[1]) &&
+	/* run_id is any value: the name of a runtime directory, or 0 */
+	if (st->reserved &&
 	    fsck_problem(c, "zeroed", "state page: reserved fields are not zero"))
-		fsck_zero(c, st->reserved, sizeof(st->reserved));
+		fsck_zero(c, &st->reserved, sizeof(st->reserved));
 }
 
 int fsck_state(struct fsck *c)

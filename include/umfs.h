@@ -12,6 +12,7 @@
 #ifndef UMFS_H
 #define UMFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -152,13 +153,68 @@ void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16]);
 /* The descriptor that keeps the pool file open and locked (-1 if none):
  * front ends keep programs from closing it. */
 int umfs_fs_fd(const struct umfs_fs *fs);
-/* Moves that descriptor (and the lock region's) to the lowest free numbers
- * >= minfd (close-on-exec), out of the way of a program that expects its
- * own numbers. */
+/* Moves that descriptor (and those of the lock region and the runtime
+ * directory) to the lowest free numbers >= minfd (close-on-exec), out of
+ * the way of a program that expects its own numbers. */
 int umfs_fs_move_fd(struct umfs_fs *fs, int minfd);
 /* The descriptor of a UMFS_MOUNT_SHARED mount's lock region (-1 if none):
  * front ends keep programs from closing it too. */
 int umfs_fs_share_fd(const struct umfs_fs *fs);
+/* The runtime directory of a UMFS_MOUNT_SHARED mount (-1 if none): the
+ * directory outside the pool, in DRAM, where the processes using the pool
+ * keep what they share (docs/security.md says who may use it). Front ends
+ * keep their own files in subdirectories of it, opened with
+ * umfs_rundir_openat; front ends keep programs from closing it too. */
+int umfs_fs_rundir_fd(const struct umfs_fs *fs);
+/* Its path, for messages ("" if none). */
+const char *umfs_fs_rundir_path(const struct umfs_fs *fs);
+/* Opens name in dfd, the runtime directory or a subdirectory of it: never
+ * through a symbolic link, and only if what is there is of type (S_IFREG,
+ * S_IFIFO or S_IFDIR; a directory is opened O_RDONLY | O_DIRECTORY) and
+ * was made by a user of the pool, with one link and permissions no wider
+ * than the pool's plus extra. O_CREAT makes it (with the pool's owner,
+ * group and write permissions, plus extra) when it is not there.
+ * Returns a close-on-exec descriptor or -errno (-EPERM: a check failed, and
+ * the log says which). */
+int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
+		       mode_t type, mode_t extra);
+
+/* Open file description locks on one byte of a file in the runtime
+ * directory, waited for with a bound. Takes byte of fd for type (F_RDLCK,
+ * F_WRLCK): without wait, -EAGAIN when another description holds it; with
+ * wait, -ETIMEDOUT after two minutes, the holder named in the log after
+ * five seconds. what names the file in the log. */
+int umfs_gate_lock(int fd, unsigned byte, short type, bool wait, const char *what);
+void umfs_gate_unlock(int fd, unsigned byte);
+/* "process N (name)" holding an OFD lock on fd's file, for messages. */
+void umfs_gate_holder(int fd, char *buf, size_t size);
+
+/* A lock in memory that processes share (a front end's own shared area),
+ * which no process can wedge: a waiter takes it over from a holder that
+ * died or was never there, and names in the log a live holder that keeps
+ * it for long. Zero-filled memory is a free lock. */
+struct umfs_plock {
+	uint64_t word;
+};
+void umfs_plock_init(struct umfs_plock *l);
+/* 0, or -EOWNERDEAD: taken over from a dead holder (held now; repair what
+ * it may have left half done), or -EDEADLK: this thread holds it already.
+ * what names the lock in the log. trylock also gives -EBUSY. */
+int umfs_plock_lock(struct umfs_plock *l, const char *what);
+int umfs_plock_trylock(struct umfs_plock *l, const char *what);
+void umfs_plock_unlock(struct umfs_plock *l);
+/* In a forked child, before any lock: its thread has a new identity
+ * (umfs_fork_child does it). */
+void umfs_plock_forked(void);
+
+/* Where the library's messages go: a damaged structure met while serving,
+ * a lock taken from a dead process, a long wait (with the holder named).
+ * fn gets each message without a newline; messages above max_level are
+ * dropped. By default errors and warnings go to stderr. */
+enum { UMFS_LOG_ERROR = 1, UMFS_LOG_WARN, UMFS_LOG_INFO, UMFS_LOG_DEBUG };
+typedef void umfs_log_fn(int level, const char *msg);
+void umfs_log_set(umfs_log_fn *fn, int max_level);
+
 /* 1 when the pool is used through the kernel module (/dev/umfs: files are
  * attached and read and written by loads and stores), 0 when libumfs walks
  * the file tables in software (docs/kmod.md). */

@@ -18,6 +18,8 @@
  *        records, and the swap record (UMFS_ULOG_REC_SWAP) that guards a
  *        copy-on-write overwrite; fields rec_aux_ino, rec_done, rec_aux_gen
  *        taken from the reserved words of the record line.
+ *   1.2  the state page's run_id, which names the runtime directory of the
+ *        processes sharing the pool; older code zeroes it (fsck) or ignores it.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -66,7 +68,7 @@ typedef uint64_t umfs_u64;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 1
+#define UMFS_VERSION_MINOR 2
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
@@ -127,7 +129,9 @@ struct umfs_state {
 	umfs_le64 orphan_head;  /* first inode of the orphan list, 0 = empty */
 	umfs_le64 last_mount_ns;
 	umfs_le64 last_check_ns;
-	umfs_le64 reserved[2];
+	umfs_le64 run_id;       /* names the runtime directory of the processes
+	                         * using the pool (outside it, in DRAM); 0 = none */
+	umfs_le64 reserved;
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_state) == 64, "state size");
 

@@ -165,12 +165,24 @@ int umfs_fs_move_fd(struct umfs_fs *fs, int minfd)
 {
 	int err = fd_move_high(&fs->pm.fd, minfd);
 
-	return err ? err : fd_move_high(&fs->share_fd, minfd);
+	if (!err)
+		err = fd_move_high(&fs->share_fd, minfd);
+	return err ? err : fd_move_high(&fs->run_dfd, minfd);
 }
 
 int umfs_fs_share_fd(const struct umfs_fs *fs)
 {
 	return fs->share ? fs->share_fd : -1;
+}
+
+int umfs_fs_rundir_fd(const struct umfs_fs *fs)
+{
+	return fs->run_dfd;
+}
+
+const char *umfs_fs_rundir_path(const struct umfs_fs *fs)
+{
+	return fs->run_dfd >= 0 ? fs->run_path : "";
 }
 
 int umfs_fs_rollback(struct umfs_fs *fs)
@@ -214,8 +226,8 @@ int umfs_fs_recover(struct umfs_fs *fs)
 }
 
 /* No thread of this process is in a transaction while it forks: this
- * process's own metadata mutex suffices (the lock region's robust one
- * would belong to the parent's thread in the child). */
+ * process's own metadata mutex suffices (the lock region's would belong to
+ * the parent's thread in the child). */
 void umfs_fork_prepare(struct umfs_fs *fs)
 {
 	pthread_mutex_lock(&fs->meta_lock);
@@ -230,6 +242,7 @@ void umfs_fork_parent(struct umfs_fs *fs)
 
 void umfs_fork_child(struct umfs_fs *fs)
 {
+	umfs_plock_forked();
 	umfs_tx_seq_renew(fs);
 	pthread_mutex_unlock(&fs->vnode_lock);
 	pthread_mutex_unlock(&fs->meta_lock);

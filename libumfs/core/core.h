@@ -67,6 +67,7 @@ struct umfs_pmem {
 	int fd;        /* kept open for the pool lock; -1 for private maps */
 	bool kmod;     /* issue 7: mapped through /dev/umfs; fd is /dev/umfs (kmod.c) */
 	uint64_t kgen; /* issue 7: umfs_kmod_fork_gen() when fd was opened */
+	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
 };
 
 /* Maps a whole pool file or device. create_size > 0 creates/extends it. */
@@ -236,6 +237,11 @@ struct umfs_fs {
 	uint64_t ulog_max;          /* overwrites up to this size use a byte record */
 	struct umfs_recover_stats recovery; /* what the last recovery did */
 
+	/* the runtime directory of a UMFS_MOUNT_SHARED mount (rundir.c) */
+	int run_dfd;                /* -1: none */
+	uint64_t run_id;            /* its id, as named in the state page */
+	char run_path[128];
+
 	/* issue 8: the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
 	struct umfs_share *share;   /* NULL: this process's locks only */
 	int share_fd;               /* holds the gate (an OFD lock) */
@@ -258,9 +264,20 @@ void umfs_vnode_wrunlock(struct umfs_fs *fs, struct umfs_vnode *vn);
 uint64_t umfs_vnode_read_begin(struct umfs_fs *fs, struct umfs_vnode *vn);
 bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t seq);
 
-/* share.c: the lock region in /dev/shm beside the pool (see there). */
+/* rundir.c: the pool's runtime directory (see there). umfs_rundir_open
+ * finds or makes it (fs->run_dfd, run_id, run_path); close removes it with
+ * remove, if only the lock region is left in it. */
+#define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
+int umfs_rundir_open(struct umfs_fs *fs);
+void umfs_rundir_close(struct umfs_fs *fs, bool remove);
+
+/* log.c: messages to the front end's log (umfs_log_set). */
+void umfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* share.c: the lock region in the runtime directory (see there). */
 struct umfs_share;
-int umfs_share_path(const uint8_t uuid[16], char *buf, size_t size);
+/* Where the region lives, for messages. */
+const char *umfs_share_where(const struct umfs_fs *fs);
 /* Opens (first: creates or rebuilds) the region; *first when no other
  * process uses the pool, which then holds the gate for writing. */
 int umfs_share_open(struct umfs_fs *fs, bool *first);

@@ -264,6 +264,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->vnode_lock, NULL);
 	fs->share_fd = -1;
+	fs->run_dfd = -1;
 	if ((flags & UMFS_MOUNT_SHARED) && (flags & (UMFS_MOUNT_EXCLUSIVE | UMFS_MOUNT_RDONLY))) {
 		err = mount_fail(-EINVAL, "flags", "SHARED goes with neither EXCLUSIVE nor RDONLY");
 		goto err_free;
@@ -298,13 +299,12 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	if (flags & UMFS_MOUNT_SHARED) {
 		err = umfs_share_open(fs, &first);
 		if (err) {
-			char what[96] = "lock region ";
+			char what[160];
 
-			umfs_share_path(fs->sb.uuid, what + strlen(what), sizeof(what) - strlen(what));
-			err = mount_fail(err, what,
-					 err == -EIO ? "damaged or from another version (stop every "
-						       "program using the pool and remove it)"
-						     : strerror(-err));
+			snprintf(what, sizeof(what), "lock region in %s", umfs_share_where(fs));
+			err = mount_fail(err, what, err == -EPROTO ? "made by another version of the "
+					 "library, or damaged, while in use (the log says which)"
+							       : strerror(-err));
 			goto err_free;
 		}
 		if (!first)

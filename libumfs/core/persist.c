@@ -215,6 +215,8 @@ static int map_with_kmod(const char *path, bool rdonly, struct umfs_pmem *pm, bo
 	pm->media = UMFS_MEDIA_PMEM;
 	pm->fd = kfd; /* the pool lock: every module-mode user of the pool flocks it */
 	pm->kmod = true;
+	if (stat(path, &pm->st) < 0)
+		memset(&pm->st, 0, sizeof(pm->st)); /* the module mounted it: it exists */
 	pm->kgen = umfs_kmod_fork_gen();
 	*done = true;
 	return 0;
@@ -266,6 +268,7 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 	}
 	pm->media = media_of(fd, is_pmem);
 	pm->fd = fd;
+	pm->st = st;
 	return 0;
 
 err_close:

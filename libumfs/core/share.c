@@ -3,24 +3,28 @@
  * share.c - the lock region: what processes mounting one pool at once
  * (UMFS_MOUNT_SHARED: the LD_PRELOAD library and umfs-fuse) share in DRAM.
  *
- * /dev/shm/umfs-<uuid>.lock holds
- *   - the metadata lock: robust and process-shared; it serialises every
- *     journal transaction (there is one journal slot in use) and the
- *     namespace. A process that takes it from a dead holder rolls the
- *     dead holder's transaction back first;
+ * The file "lock" in the pool's runtime directory (rundir.c) holds
+ *   - the metadata lock (plock.c): it serialises every journal transaction
+ *     (there is one journal slot in use) and the namespace. A process that
+ *     takes it from a dead holder rolls the holder's transaction back first;
  *   - an epoch, bumped by every holder that changed allocation state, so
  *     that the next holder recounts free space instead of trusting its own;
- *   - inode lock stripes: a robust mutex for writers (data, size, page
- *     table, U-Log) and a sequence count for readers, who take no lock and
- *     retry a copy that overlapped a write. A process that takes a stripe
- *     from a dead writer rolls back that writer's U-Log record.
+ *   - inode lock stripes: a lock for writers (data, size, page table,
+ *     U-Log) and a sequence count for readers, who take no lock and retry a
+ *     copy that overlapped a write. A process that takes a stripe from a
+ *     dead writer rolls back that writer's U-Log record.
  * The first process (an open file description lock on byte 0, taken for
  * writing) initialises the region, whatever a previous boot or a dead set
  * of processes left in it, and runs the full recovery; it then downgrades
  * to reading, which every other user holds. The last one to leave takes it
- * for writing again and may recover what dead processes left (orphans).
+ * for writing again and may recover what dead processes left (orphans);
+ * leavers take byte 1 in turn, so that of processes leaving together one
+ * always finds itself last.
  * The region also counts the holders of open inodes in every process, so
  * that an unlinked file lives until its last holder anywhere closes it.
+ * Nothing in the region is trusted: a header that does not match is
+ * rebuilt (by the first user) or refused, counts are range-checked, and
+ * every lock word is either a live holder or taken over.
  * Nothing here is persistent: locks must not outlive a reboot.
  */
 #include <errno.h>
@@ -36,13 +40,16 @@
 #include "core.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 1
+#define SHARE_VERSION 2
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
+#define SHARE_GATE 0      /* byte of the gate: first and last user */
+#define SHARE_LEAVE 1     /* byte leavers take in turn */
+#define SHARE_RESTARTS 200
 
 struct share_stripe {
-	pthread_mutex_t wlock;   /* writers; robust */
+	struct umfs_plock wlock; /* writers */
 	_Atomic uint64_t seq;    /* odd while a writer changes the inode */
 	_Atomic uint64_t ino;    /* the inode its holder writes: for recovery */
 } __attribute__((aligned(64)));
@@ -51,15 +58,17 @@ struct umfs_share {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t nstripes;
+	uint64_t size;         /* sizeof(struct umfs_share) */
+	uint64_t run_id;       /* the runtime directory it belongs to */
 	uint8_t uuid[16];
 	char boot_id[40];      /* the boot that initialised the region */
-	pthread_mutex_t meta;  /* robust, process-shared */
+	struct umfs_plock meta;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t takeovers; /* locks taken from dead holders */
 	/* the allocator's counts and hints as the last holder left them
 	 * (valid when counts_valid: a dead holder's are recounted) */
 	uint64_t free_pages, free_inodes, page_cursor, ino_cursor;
-	bool counts_valid;
+	uint64_t counts_valid;
 	struct share_stripe stripes[SHARE_STRIPES];
 	/* holders of open inodes across processes (changed under meta): an
 	 * unlinked inode is freed only when nobody holds it */
@@ -79,82 +88,80 @@ static void share_boot_id(char out[40])
 	out[n > 0 ? n : 0] = '\0';
 }
 
-static void share_mutex_init(pthread_mutex_t *m)
+static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 {
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-}
-
-static void share_init(struct umfs_share *s, const uint8_t uuid[16])
-{
-	memset(s, 0, sizeof(*s));
-	share_mutex_init(&s->meta);
-	for (unsigned i = 0; i < SHARE_STRIPES; i++)
-		share_mutex_init(&s->stripes[i].wlock);
-	memcpy(s->uuid, uuid, 16);
+	memset(s, 0, sizeof(*s)); /* every lock free */
+	memcpy(s->uuid, fs->sb.uuid, 16);
 	share_boot_id(s->boot_id);
 	s->nstripes = SHARE_STRIPES;
 	s->version = SHARE_VERSION;
+	s->size = sizeof(*s);
+	s->run_id = fs->run_id;
 	atomic_thread_fence(memory_order_release);
 	s->magic = SHARE_MAGIC;
 }
 
-int umfs_share_path(const uint8_t uuid[16], char *buf, size_t size)
+/* What is wrong with a region someone else made, or NULL. */
+static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *fs)
 {
-	char hex[33];
-	int n;
+	char boot[40];
 
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
-	n = snprintf(buf, size, "/dev/shm/umfs-%s.lock", hex);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	share_boot_id(boot);
+	if (s->magic != SHARE_MAGIC)
+		return "not a lock region";
+	if (s->version != SHARE_VERSION || s->size != sizeof(*s) || s->nstripes != SHARE_STRIPES)
+		return "made by another version of the library";
+	if (memcmp(s->uuid, fs->sb.uuid, 16) || s->run_id != fs->run_id)
+		return "made for another pool or runtime directory";
+	if (strncmp(s->boot_id, boot, sizeof(s->boot_id)))
+		return "made before the last boot";
+	return NULL;
 }
 
-static int share_gate(int fd, short type, bool wait)
+const char *umfs_share_where(const struct umfs_fs *fs)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	return fs->run_path;
+}
 
-	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
-		if (errno != EINTR)
-			return -errno;
+/* Opens "lock" in the runtime directory and takes the gate: -ESTALE when
+ * the last user removed it meanwhile (start over from the directory). */
+static int share_gate_open(struct umfs_fs *fs, bool *first)
+{
+	struct stat st, now;
+	char what[160];
+	int fd, err;
+
+	fd = umfs_rundir_openat(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, O_RDWR | O_CREAT, S_IFREG, 0);
+	if (fd < 0)
+		return fd == -ENOENT ? -ESTALE : fd;
+	snprintf(what, sizeof(what), "%s/%s (first or last user)", fs->run_path, UMFS_RUNDIR_LOCK);
+	err = umfs_gate_lock(fd, SHARE_GATE, F_WRLCK, false, what);
+	*first = err == 0;
+	if (err == -EAGAIN) /* the first user may still be recovering */
+		err = umfs_gate_lock(fd, SHARE_GATE, F_RDLCK, true, what);
+	/* the last user removes the file as it leaves: a lock on a file no
+	 * longer at the name counts for nothing */
+	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0 ||
+		     fstatat(fs->run_dfd, UMFS_RUNDIR_LOCK, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     now.st_ino != st.st_ino || now.st_dev != st.st_dev))
+		err = -ESTALE;
+	if (err) {
+		close(fd);
+		return err;
 	}
-	return 0;
+	return fd;
 }
 
 static int share_open_once(struct umfs_fs *fs, bool *first, int *restarts)
 {
-	char path[64], boot[40];
 	struct umfs_share *s;
-	struct stat st, now;
+	const char *bad;
+	struct stat st;
 	int fd, err;
 
-	err = umfs_share_path(fs->sb.uuid, path, sizeof(path));
-	if (err)
-		return err;
-	for (int tries = 0;; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return -errno;
-		err = share_gate(fd, F_WRLCK, false);
-		*first = err == 0;
-		if (err == -EAGAIN || err == -EACCES)
-			err = share_gate(fd, F_RDLCK, true);
-		if (err)
-			goto err_close;
-		/* the last user removes the file as it leaves: a lock on a file
-		 * no longer at the path counts for nothing, start over */
-		if (fstat(fd, &st) == 0 && st.st_nlink > 0 && stat(path, &now) == 0 &&
-		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-			break;
-		close(fd);
-		if (tries > 100)
-			return -EAGAIN;
-	}
+	fd = share_gate_open(fs, first);
+	if (fd < 0)
+		return fd;
 	if (*first && ftruncate(fd, sizeof(*s)) < 0) {
 		err = -errno;
 		goto err_close;
@@ -163,28 +170,27 @@ static int share_open_once(struct umfs_fs *fs, bool *first, int *restarts)
 		err = -errno;
 		goto err_close;
 	}
-	s = (size_t)st.st_size < sizeof(*s) ? MAP_FAILED :
+	s = (size_t)st.st_size != sizeof(*s) ? MAP_FAILED :
 		mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED && *first) {
 		err = -errno;
 		goto err_close;
 	}
-	share_boot_id(boot);
 	if (*first) {
 		/* Alone: whatever a previous boot or dead processes left is stale. */
-		share_init(s, fs->sb.uuid);
-	} else if (s == MAP_FAILED || s->magic != SHARE_MAGIC || s->version != SHARE_VERSION ||
-		   s->nstripes != SHARE_STRIPES || memcmp(s->uuid, fs->sb.uuid, 16) ||
-		   strcmp(s->boot_id, boot)) {
+		share_init(s, fs);
+	} else if ((bad = s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs)) != NULL) {
 		/* Either the first user died before it finished the region
 		 * (then we, or another waiter, may start over as first), or
-		 * a live user made it with another version: not ours to
-		 * rebuild under it. */
+		 * a live user made it otherwise: not ours to rebuild under it. */
 		if (s != MAP_FAILED)
 			munmap(s, sizeof(*s));
 		close(fd);
-		if (++*restarts > 200)
-			return -EIO;
+		if (++*restarts > SHARE_RESTARTS) {
+			umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs using the "
+				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
+			return -EPROTO;
+		}
 		usleep(2000 + (unsigned)(getpid() * 7919 + *restarts * 104729) % 8000); /* desynchronise waiters */
 		return -EAGAIN;
 	}
@@ -202,20 +208,42 @@ int umfs_share_open(struct umfs_fs *fs, bool *first)
 {
 	int restarts = 0, err;
 
-	do
-		err = share_open_once(fs, first, &restarts);
-	while (err == -EAGAIN && restarts > 0);
-	return err;
+	for (;;) {
+		err = umfs_rundir_open(fs);
+		if (err)
+			return err;
+		do
+			err = share_open_once(fs, first, &restarts);
+		while (err == -EAGAIN);
+		if (err != -ESTALE || ++restarts > SHARE_RESTARTS)
+			break;
+		umfs_rundir_close(fs, false); /* removed under us: find the next one */
+	}
+	if (err)
+		umfs_rundir_close(fs, false);
+	return err == -ESTALE ? -EAGAIN : err;
 }
 
 void umfs_share_ready(struct umfs_fs *fs)
 {
-	share_gate(fs->share_fd, F_RDLCK, false);
+	umfs_gate_lock(fs->share_fd, SHARE_GATE, F_RDLCK, false, fs->run_path);
 }
 
 bool umfs_share_last(struct umfs_fs *fs)
 {
-	return share_gate(fs->share_fd, F_WRLCK, false) == 0;
+	char what[160];
+	bool last;
+
+	snprintf(what, sizeof(what), "%s/%s (leaving)", fs->run_path, UMFS_RUNDIR_LOCK);
+	/* one leaver at a time: a leaver that is not last lets go of the gate
+	 * before the next one looks */
+	if (umfs_gate_lock(fs->share_fd, SHARE_LEAVE, F_WRLCK, true, what) < 0)
+		return false;
+	last = umfs_gate_lock(fs->share_fd, SHARE_GATE, F_WRLCK, false, what) == 0;
+	if (!last)
+		umfs_gate_unlock(fs->share_fd, SHARE_GATE);
+	umfs_gate_unlock(fs->share_fd, SHARE_LEAVE);
+	return last;
 }
 
 /* The gate lock belongs to an open file description, which a forked child
@@ -223,30 +251,22 @@ bool umfs_share_last(struct umfs_fs *fs)
  * believe itself the last user while the other lives. */
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
-	char path[64];
-	int fd;
+	int fd = openat(fs->run_dfd, UMFS_RUNDIR_LOCK, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
-	if (umfs_share_path(fs->sb.uuid, path, sizeof(path)))
-		return;
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
-	if (share_gate(fd, F_RDLCK, true) == 0 && dup3(fd, fs->share_fd, O_CLOEXEC) >= 0) {
-		close(fd);
-		return;
-	}
+	if (umfs_gate_lock(fd, SHARE_GATE, F_RDLCK, true, fs->run_path) == 0)
+		dup3(fd, fs->share_fd, O_CLOEXEC);
 	close(fd);
 }
 
 void umfs_share_close(struct umfs_fs *fs, bool remove)
 {
-	char path[64];
-
 	if (!fs->share)
 		return;
-	if (remove && umfs_share_path(fs->sb.uuid, path, sizeof(path)) == 0)
-		unlink(path); /* still holding the gate: nobody is past it */
 	munmap(fs->share, sizeof(*fs->share));
+	/* still holding the gate when removing: nobody is past it */
+	umfs_rundir_close(fs, remove);
 	close(fs->share_fd);
 	fs->share = NULL;
 	fs->share_fd = -1;
@@ -256,25 +276,32 @@ void umfs_share_close(struct umfs_fs *fs, bool remove)
 /* The metadata lock                                                    */
 /* ------------------------------------------------------------------ */
 
+/* The counts a holder left are used only when they could be true. */
+static bool share_counts_sane(const struct umfs_share *s, const struct umfs_fs *fs)
+{
+	return s->counts_valid == 1 && s->free_pages <= fs->data_pages &&
+	       s->free_inodes <= fs->inode_count && s->page_cursor < fs->data_pages &&
+	       s->ino_cursor < fs->inode_count;
+}
+
 void umfs_share_meta_enter(struct umfs_fs *fs)
 {
 	struct umfs_share *s = fs->share;
 	uint64_t epoch;
 
-	if (pthread_mutex_lock(&s->meta) == EOWNERDEAD) {
+	if (umfs_plock_lock(&s->meta, "the pool's metadata lock") == -EOWNERDEAD) {
 		/* A process died in a transaction: undo it before anything
 		 * else reads what it half changed, and count anew. */
 		umfs_journal_recover(fs, NULL, NULL);
 		s->counts_valid = false;
 		atomic_fetch_add(&s->takeovers, 1);
 		atomic_fetch_add(&s->epoch, 1);
-		pthread_mutex_consistent(&s->meta);
 	}
 	epoch = atomic_load_explicit(&s->epoch, memory_order_acquire);
 	if (epoch != fs->share_epoch) {
 		/* others allocated or freed since our last turn: take their
 		 * counts (exact: every change happens under this lock) */
-		if (s->counts_valid) {
+		if (share_counts_sane(s, fs)) {
 			fs->free_pages = s->free_pages;
 			fs->free_inodes = s->free_inodes;
 			fs->page_cursor = s->page_cursor;
@@ -300,7 +327,7 @@ void umfs_share_meta_exit(struct umfs_fs *fs)
 		s->counts_valid = true;
 		fs->share_epoch = atomic_fetch_add(&s->epoch, 1) + 1;
 	}
-	pthread_mutex_unlock(&s->meta);
+	umfs_plock_unlock(&s->meta);
 }
 
 /* ------------------------------------------------------------------ */
@@ -326,14 +353,13 @@ static void share_stripe_repair(struct umfs_fs *fs, struct share_stripe *st)
 	if (atomic_load(&st->seq) & 1)
 		atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
 	atomic_store(&st->ino, 0);
-	pthread_mutex_consistent(&st->wlock);
 }
 
 void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino)
 {
 	struct share_stripe *st = share_stripe(fs, ino);
 
-	if (pthread_mutex_lock(&st->wlock) == EOWNERDEAD)
+	if (umfs_plock_lock(&st->wlock, "an inode lock of the pool") == -EOWNERDEAD)
 		share_stripe_repair(fs, st);
 	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
@@ -346,7 +372,7 @@ void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino)
 
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
 	atomic_store_explicit(&st->ino, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&st->wlock);
+	umfs_plock_unlock(&st->wlock);
 }
 
 uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino)
@@ -355,18 +381,23 @@ uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino)
 
 	for (unsigned spins = 0;; spins++) {
 		uint64_t seq = atomic_load_explicit(&st->seq, memory_order_acquire);
+		int r;
 
 		if (!(seq & 1))
 			return seq;
 		if (spins < SHARE_SPINS)
 			continue;
 		/* A long write, or a dead writer: see which. */
-		int r = pthread_mutex_trylock(&st->wlock);
-
-		if (r == EOWNERDEAD)
+		r = umfs_plock_trylock(&st->wlock, "an inode lock of the pool");
+		if (r == -EOWNERDEAD) {
 			share_stripe_repair(fs, st);
-		if (r == 0 || r == EOWNERDEAD)
-			pthread_mutex_unlock(&st->wlock);
+		} else if (r == 0 && (atomic_load(&st->seq) & 1)) {
+			/* free, yet a write in progress: no writer left it so */
+			atomic_fetch_add(&st->seq, 1);
+			atomic_store(&st->ino, 0);
+		}
+		if (r == 0 || r == -EOWNERDEAD)
+			umfs_plock_unlock(&st->wlock);
 		else
 			sched_yield();
 		spins = 0;

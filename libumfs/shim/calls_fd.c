@@ -112,15 +112,15 @@ SHIM_API int dup3(int old, int new, int flags)
 
 static int lockfd_get(struct ofd *o)
 {
-	char path[PATH_MAX];
+	char name[64];
 	int fd;
 
 	pthread_mutex_lock(&o->dlock);
 	fd = o->lockfd;
 	if (fd < 0) {
-		fd = shim_helper_path(path, sizeof(path), "lk", o->ino, o->gen);
+		fd = shim_helper_name(name, sizeof(name), "lk", o->ino, o->gen);
 		if (!fd)
-			fd = shim_fd_move_high(sys_open_cloexec(path, O_RDWR | O_CREAT, 0600));
+			fd = shim_helper_open(name, O_RDWR | O_CREAT, S_IFREG);
 		if (fd >= 0) {
 			uinfo_mark_internal(fd);
 			o->lockfd = fd;

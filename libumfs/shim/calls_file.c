@@ -26,7 +26,7 @@
 /* A FIFO inside UMFS is backed by a host FIFO in the helper directory. */
 static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
 {
-	char host[PATH_MAX];
+	char host[64];
 	int amode = 0, err, fd;
 
 	if ((flags & O_ACCMODE) != O_WRONLY)
@@ -38,15 +38,15 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	pool_unlock_ro();
 	if (err)
 		return err;
-	err = shim_helper_path(host, sizeof(host), "fifo", (uint64_t)st->st_ino, 0);
+	err = shim_helper_name(host, sizeof(host), "fifo", (uint64_t)st->st_ino, 0);
 	if (err)
 		return err;
-	if (SYS(mkfifo)(host, 0600) < 0 && errno != EEXIST)
-		return -errno;
-	do
-		fd = SYS(open)(host, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_DIRECTORY));
-	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? -errno : fd;
+	/* the program's own descriptor: the lowest number, its close-on-exec */
+	fd = umfs_rundir_openat(fs, shim_helper_dfd(), host,
+				O_CREAT | (flags & ~(O_EXCL | O_TRUNC | O_DIRECTORY)), S_IFIFO, 0);
+	if (fd >= 0 && !(flags & O_CLOEXEC))
+		SYS(fcntl)(fd, F_SETFD, 0);
+	return fd;
 }
 
 /* O_TMPFILE: an unnamed file in the directory: created under a unique

@@ -76,10 +76,11 @@ static off_t file_size(struct umfs_file *uf)
 /* Host files                                                           */
 /* ------------------------------------------------------------------ */
 
-static int host_path(char *buf, size_t size, uint64_t ino, uint32_t gen, uint64_t inst)
+/* "map-INO-GEN-INST" in the helper directory. */
+static int host_name(char *buf, size_t size, uint64_t ino, uint32_t gen, uint64_t inst)
 {
-	char base[PATH_MAX];
-	int n, err = shim_helper_path(base, sizeof(base), "map", ino, gen);
+	char base[64];
+	int n, err = shim_helper_name(base, sizeof(base), "map", ino, gen);
 
 	if (err)
 		return err;
@@ -101,7 +102,7 @@ static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 /* With hlock held: the host file of (ino, gen, inst), or -1. */
 static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst)
 {
-	char path[PATH_MAX];
+	char name[96];
 	struct hfd *h;
 	int fd;
 
@@ -109,9 +110,9 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst)
 		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
 		    hcache[i].inst == inst)
 			return hcache[i].fd;
-	if (host_path(path, sizeof(path), ino, gen, inst))
+	if (host_name(name, sizeof(name), ino, gen, inst))
 		return -1;
-	fd = shim_fd_move_high(sys_open_cloexec(path, O_RDWR, 0));
+	fd = shim_helper_open(name, O_RDWR, S_IFREG);
 	if (fd < 0)
 		return -1;
 	uinfo_mark_internal(fd);
@@ -168,19 +169,19 @@ static void host_copy(int hfd, struct umfs_file *uf, off_t off, off_t len, bool 
 /* The first mapper makes the host file (pool lock held). */
 static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf)
 {
-	char path[PATH_MAX];
+	char name[96];
 	off_t size = file_size(uf);
-	int fd, err = host_path(path, sizeof(path), ino, gen, inst);
+	int fd, err = host_name(name, sizeof(name), ino, gen, inst);
 
 	if (err)
 		return err;
-	fd = sys_open_cloexec(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	fd = shim_helper_open(name, O_RDWR | O_CREAT | O_TRUNC, S_IFREG);
 	if (fd < 0)
 		return fd;
 	if (SYS(ftruncate)(fd, size) < 0) {
 		err = -errno;
 		SYS(close)(fd);
-		SYS(unlink)(path);
+		SYS(unlinkat)(shim_helper_dfd(), name, 0);
 		return err;
 	}
 	host_copy(fd, uf, 0, size, false);
@@ -193,7 +194,7 @@ static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fi
 static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 			   off_t off, off_t len, bool last)
 {
-	char path[PATH_MAX];
+	char name[96];
 	off_t size;
 	int fd;
 
@@ -207,8 +208,8 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	pthread_mutex_unlock(&hlock);
 	if (last) {
 		host_forget(ino, gen);
-		if (!host_path(path, sizeof(path), ino, gen, inst))
-			SYS(unlink)(path);
+		if (!host_name(name, sizeof(name), ino, gen, inst))
+			SYS(unlinkat)(shim_helper_dfd(), name, 0);
 	}
 }
 
@@ -473,7 +474,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 {
 	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
 	struct umfs_fs *fs = shim_fs(err);
-	char path[PATH_MAX];
+	char name[96];
 	struct umfs_file *uf = NULL;
 	struct umap *m;
 	uint64_t inst = 0;
@@ -497,8 +498,8 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 		goto fail;
 	/* the host file is opened as the description is, so that the kernel
 	 * refuses PROT_WRITE (now or by mprotect) on a read-only open */
-	*err = host_path(path, sizeof(path), o->ino, o->gen, inst);
-	fd = *err ? *err : sys_open_cloexec(path, accmode == O_RDWR ? O_RDWR : O_RDONLY, 0);
+	*err = host_name(name, sizeof(name), o->ino, o->gen, inst);
+	fd = *err ? *err : shim_helper_open(name, accmode == O_RDWR ? O_RDWR : O_RDONLY, S_IFREG);
 	if (fd < 0) {
 		*err = fd;
 		goto fail_release;
@@ -742,34 +743,31 @@ void mmap_shutdown(void)
 void mmap_recover_orphans(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	char dir[PATH_MAX], path[PATH_MAX + 300], *slash;
+	int dfd = shim_helper_dfd(), fd;
 	struct dirent *e;
 	DIR *d;
 
-	if (!fs || shim_helper_path(dir, sizeof(dir), "x", 0, 0))
+	fd = fs && dfd >= 0 ? SYS(dup)(dfd) : -1;
+	d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
+	if (!d) {
+		sys_close_quiet(fd);
 		return;
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	d = SYS(opendir)(dir);
-	if (!d)
-		return;
+	}
 	while ((e = SYS(readdir)(d)) != NULL) {
 		unsigned long long ino, inst;
 		unsigned gen;
 		struct umfs_file *uf;
-		int fd;
 
 		if (sscanf(e->d_name, "map-%llu-%u-%llu", &ino, &gen, &inst) != 3)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fd = sys_open_cloexec(path, O_RDONLY, 0);
+		fd = shim_helper_open(e->d_name, O_RDONLY, S_IFREG);
 		if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
 			host_copy(fd, uf, 0, file_size(uf), true);
 			umfs_close(uf);
 			SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
 		}
 		sys_close_quiet(fd);
-		SYS(unlink)(path);
+		SYS(unlinkat)(dfd, e->d_name, 0);
 	}
 	SYS(closedir)(d);
 }

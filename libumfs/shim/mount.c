@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mount.c - the pool: mounted lazily at the first UMFS path (or at start
- * when descriptors were inherited across exec), and what the processes
- * using it share until the lock region of issue 8 exists.
+ * when descriptors were inherited across exec), and what only processes
+ * on this library share.
  *
- * Beside the pool, in /dev/shm/umfs-<uuid>.shim/ (DRAM: nothing here may
- * outlive a reboot), the shim keeps:
- *   shared       a robust process-shared lock that one process at a time
- *                holds while in the core (every call but data reads), a
- *                change counter, and the open-inode registry (how many
- *                holders each open inode has across processes);
+ * The helper directory is "shim" in the pool's runtime directory (the
+ * core's rundir.c: made, found and checked so that no other user can plant
+ * or redirect anything in it). It holds
+ *   shared       a lock that one process at a time holds while in the core
+ *                (every call but data reads), a change counter, and the
+ *                inodes mapped MAP_SHARED;
  *   lk-INO-GEN   host lock files standing for UMFS inodes (fcntl, flock);
- *   fifo-INO-GEN host FIFOs standing for UMFS FIFOs.
+ *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
+ *   map-INO-GEN-N  host files behind MAP_SHARED mappings (calls_mmap.c);
+ *   ofd/         open file descriptions (ofd_slot.c).
+ * Every one of them is opened relative to the directory's descriptor, never
+ * through a symlink, and checked after it is opened (umfs_rundir_openat).
+ * A read-only process (UMFS_RDONLY) has no runtime directory: it makes a
+ * private one (mkdtemp, 0700) that its children find through
+ * UMFS_RDONLY_DIR, and whose last user removes it.
  *
  * The first process to come (an open file description lock on byte 0 of
- * "shared", taken for writing) initialises the area and may let the core
- * recover the pool; later ones take it for reading and mount without
- * recovery, so that nobody rolls back a live process's transaction.
+ * "shared", taken for writing) initialises the area and writes back what
+ * dead processes' mappings held; later ones take it for reading.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -27,8 +33,12 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 4
+#define SHARED_VERSION 5
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
+#define HELPER_NAME "shim"
+#define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
+#define GATE_BYTE 0  /* first and last user */
+#define LEAVE_BYTE 1 /* leavers take it in turn */
 
 /* An inode some process maps MAP_SHARED: its host file is
  * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
@@ -42,8 +52,8 @@ struct map_slot {
 struct shim_shared {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t pad0;
-	pthread_mutex_t lock;  /* robust, process-shared, recursive */
+	uint32_t size;         /* sizeof(struct shim_shared) */
+	struct umfs_plock lock; /* the pool lock, across processes */
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
 	_Atomic uint32_t maps_active; /* map slots in use */
@@ -58,6 +68,8 @@ static struct umfs_fs *_Atomic g_fs;
 static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
 uint8_t shim_pool_uuid[16];
 static char helper_dir[PATH_MAX];
+static int helper_dfd = -1;
+static bool helper_private; /* a read-only process's own directory */
 static struct shim_shared *shared;
 static size_t shared_len;
 static int shared_fd = -1;
@@ -70,101 +82,137 @@ struct umfs_fs *shim_fs_peek(void)
 	return atomic_load_explicit(&g_fs, memory_order_acquire);
 }
 
-static int helper_dir_init(void)
+int shim_helper_dfd(void)
 {
-	static const char *const bases[] = { "/dev/shm", NULL, "/tmp" };
-	char hex[33];
-
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", shim_pool_uuid[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-		const char *base = bases[i] ? bases[i] : getenv("TMPDIR");
-		struct stat st;
-
-		if (!base || !*base)
-			continue;
-		snprintf(helper_dir, sizeof(helper_dir), "%s/umfs-%s.shim", base, hex);
-		if (SYS(mkdir)(helper_dir, 0700) == 0 || errno == EEXIST) {
-			if (SYS(stat)(helper_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-			    SYS(access)(helper_dir, W_OK | X_OK) == 0)
-				return 0;
-		}
-	}
-	return -EACCES;
+	return helper_dfd;
 }
 
-int shim_helper_path(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen)
+const char *shim_helper_dir(void)
 {
-	int n = snprintf(buf, size, "%s/%s-%llu-%u", helper_dir, kind, (unsigned long long)ino,
-			 gen);
+	return helper_dir;
+}
+
+int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen)
+{
+	int n = snprintf(buf, size, "%s-%llu-%u", kind, (unsigned long long)ino, gen);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static void shared_mutex_init(pthread_mutex_t *m)
+int shim_helper_open(const char *name, int flags, mode_t type)
 {
-	pthread_mutexattr_t a;
+	struct umfs_fs *fs = shim_fs_peek();
+	int fd;
 
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
+	if (!fs || helper_dfd < 0)
+		return -ENOENT;
+	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
+	return fd < 0 ? fd : shim_fd_move_high(fd);
+}
+
+/* A read-only process's directory: its parent's (UMFS_RDONLY_DIR), if
+ * that checks out, or a new private one its children will find. */
+static int helper_private_open(struct umfs_fs *fs)
+{
+	const char *inherited = getenv(RDONLY_DIR_ENV);
+	struct stat st;
+	int fd = -1;
+
+	if (inherited && strlen(inherited) < sizeof(helper_dir)) {
+		fd = sys_open_cloexec(inherited, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+		if (fd >= 0 && (SYS(fstat)(fd, &st) < 0 || st.st_uid != geteuid() ||
+				(st.st_mode & 077))) {
+			SHIM_LOG(LOG_WARN, "%s=%s: not a private directory of this user; "
+				 "making another", RDONLY_DIR_ENV, inherited);
+			sys_close_quiet(fd);
+			fd = -1;
+		}
+		if (fd >= 0)
+			strcpy(helper_dir, inherited);
+	}
+	if (fd < 0) {
+		snprintf(helper_dir, sizeof(helper_dir), "%s/umfs-rdonly-XXXXXX",
+			 SYS(access)("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+		if (!SYS(mkdtemp)(helper_dir))
+			return -errno;
+		fd = sys_open_cloexec(helper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+		if (fd < 0)
+			return fd;
+		setenv(RDONLY_DIR_ENV, helper_dir, 1);
+	}
+	(void)fs;
+	helper_private = true;
+	return fd;
+}
+
+/* The helper directory: "shim" in the pool's runtime directory. */
+static int helper_dir_open(struct umfs_fs *fs)
+{
+	int rundir = umfs_fs_rundir_fd(fs), fd;
+
+	if (rundir < 0) {
+		fd = helper_private_open(fs);
+	} else {
+		fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
+		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
+			 HELPER_NAME);
+	}
+	if (fd < 0)
+		return fd;
+	helper_dfd = shim_fd_move_high(fd);
+	return 0;
+}
+
+static void helper_dir_close(void)
+{
+	uinfo_unmark_internal(helper_dfd);
+	sys_close_quiet(helper_dfd);
+	helper_dfd = -1;
 }
 
 /* Opens and maps the shared area; *alone tells whether this process came
  * first (it then holds the gate for writing until mount_gate_open). */
-static int shared_open(bool *alone)
+static int shared_open(struct umfs_fs *fs, bool *alone)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	size_t len = sizeof(struct shim_shared);
-	char path[PATH_MAX + 16];
-	struct stat st;
+	char what[PATH_MAX + 32];
 	int fd, err, restarts = 0;
+	struct stat st, now;
 	void *p;
 
-	snprintf(path, sizeof(path), "%s/shared", helper_dir);
+	snprintf(what, sizeof(what), "%s/shared", helper_dir);
 again:
-	for (int tries = 0;; tries++) {
-		struct stat now;
-
-		if (SYS(mkdir)(helper_dir, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		fd = sys_open_cloexec(path, O_RDWR | O_CREAT, 0600);
-		if (fd < 0)
-			return fd;
-		fl.l_type = F_WRLCK;
-		if (SYS(fcntl)(fd, F_OFD_SETLK, &fl) == 0) {
-			*alone = true;
-		} else if (errno == EAGAIN || errno == EACCES) {
-			*alone = false;
-			fl.l_type = F_RDLCK;
-			while (SYS(fcntl)(fd, F_OFD_SETLKW, &fl) < 0) {
-				if (errno != EINTR) {
-					err = -errno;
-					goto err_close;
-				}
-			}
-		} else {
-			err = -errno;
-			goto err_close;
-		}
-		/* the last user removes the area as it leaves (mount_exit): a
-		 * lock on a file no longer at the path counts for nothing */
-		if (SYS(fstat)(fd, &st) == 0 && st.st_nlink > 0 && SYS(stat)(path, &now) == 0 &&
-		    now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-			break;
-		SYS(close)(fd);
-		if (tries > 100)
-			return -EAGAIN;
+	fd = umfs_rundir_openat(fs, helper_dfd, "shared", O_RDWR | O_CREAT, S_IFREG, 0);
+	if (fd == -ENOENT && restarts++ < 200) {
+		/* its last user removed the directory meanwhile: a new one */
+		helper_dir_close();
+		err = helper_dir_open(fs);
+		if (err)
+			return err;
+		goto again;
+	}
+	if (fd < 0)
+		return fd;
+	err = umfs_gate_lock(fd, GATE_BYTE, F_WRLCK, false, what);
+	*alone = err == 0;
+	if (err == -EAGAIN) /* the first user may still be setting it up */
+		err = umfs_gate_lock(fd, GATE_BYTE, F_RDLCK, true, what);
+	if (err)
+		goto err_close;
+	/* the last user removes the area as it leaves (mount_exit): a lock on
+	 * a file no longer at the name counts for nothing */
+	if (SYS(fstat)(fd, &st) < 0 || st.st_nlink == 0 ||
+	    SYS(fstatat)(helper_dfd, "shared", &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+		err = -EAGAIN;
+		goto err_restart;
 	}
 	if (*alone && SYS(ftruncate)(fd, (off_t)len) < 0) {
 		err = -errno;
 		goto err_close;
 	}
-	if (SYS(fstat)(fd, &st) < 0 || (size_t)st.st_size < len) {
-		err = -EIO;
+	if ((size_t)st.st_size != len && !*alone) {
+		err = -EPROTO;
 		goto err_restart;
 	}
 	p = SYS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -177,44 +225,59 @@ again:
 	shim_maps_active = &shared->maps_active;
 	if (*alone) {
 		/* Nobody else: whatever a dead process left here is stale. */
-		memset(shared, 0, sizeof(*shared)); /* map slots included */
-		shared_mutex_init(&shared->lock);
+		memset(shared, 0, sizeof(*shared)); /* map slots and lock included */
 		shared->version = SHARED_VERSION;
+		shared->size = (uint32_t)len;
 		atomic_thread_fence(memory_order_release);
 		shared->magic = SHARED_MAGIC;
-	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION) {
+	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
+		   shared->size != len) {
 		SYS(munmap)(p, len);
 		shared = NULL;
-		err = -EIO;
+		shim_maps_active = NULL;
+		err = -EPROTO;
 		goto err_restart;
 	}
 	shared_fd = shim_fd_move_high(fd);
 	return 0;
 
 err_close:
-	SYS(close)(fd);
+	sys_close_quiet(fd);
 	return err;
 
 err_restart:
-	/* The first user died before it set the area up (we, or another
-	 * waiter, may start over as first), or a live user made it with
-	 * another version of the library. */
-	SYS(close)(fd);
+	/* The last user removed it, or the first died before it set the area
+	 * up (we, or another waiter, may start over as first), or a live
+	 * user made it with another version of the library. */
+	sys_close_quiet(fd);
 	if (++restarts <= 200) {
 		usleep(2000 + (unsigned)(getpid() * 7919 + restarts * 104729) % 8000);
 		goto again;
 	}
-	SHIM_LOG(LOG_ERROR, "%s is damaged or from another version; stop every program "
-		 "using the pool and remove it", path);
+	SHIM_LOG(LOG_ERROR, "%s is damaged or from another version, and in use; stop every "
+		 "program using the pool", what);
 	return err;
 }
 
 /* The first process lets the others in once the pool is mounted. */
 static void mount_gate_open(void)
 {
-	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	umfs_gate_lock(shared_fd, GATE_BYTE, F_RDLCK, false, helper_dir);
+}
 
-	SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl);
+/* Once per pool: a software-mode pool that users other than its owner may
+ * open trusts them with all of it (docs/security.md). */
+static void mount_warn_exposure(struct umfs_fs *fs)
+{
+	struct stat st;
+
+	if (umfs_fs_kmod(fs) || SYS(fstat)(umfs_fs_fd(fs), &st) < 0 || !(st.st_mode & 066))
+		return;
+	SHIM_LOG(LOG_WARN, "%s is %s by %s: in software mode every user who can open the pool "
+		 "can read and change all of it, whatever the permissions of its files say "
+		 "(see docs/security.md)", cfg.pool,
+		 (st.st_mode & 022) ? "writable" : "readable",
+		 (st.st_mode & 006) ? "every user" : "its group");
 }
 
 /* Holders of an open inode across processes: counted in the core's lock
@@ -303,17 +366,15 @@ void pool_lock(void)
 
 	if (!shared || !fs)
 		return;
-	r = pthread_mutex_lock(&shared->lock);
 	if (lock_depth++ > 0)
-		return;
+		return; /* this thread holds it already */
+	r = umfs_plock_lock(&shared->lock, "the pool lock of libumfs");
 	lock_changed = false;
-	if (r == EOWNERDEAD) {
+	if (r == -EOWNERDEAD) {
 		/* A process died holding the library's lock: what it left half
 		 * done in the pool, the core's own locks roll back as they are
 		 * taken (umfs_fs_rollback does so for a private mount). */
-		SHIM_LOG(LOG_INFO, "a process died holding the pool lock; taking it over");
 		umfs_fs_rollback(fs);
-		pthread_mutex_consistent(&shared->lock);
 		shared->epoch++;
 		my_epoch = shared->epoch;
 		return;
@@ -329,11 +390,13 @@ static void pool_unlock_changed(bool changed)
 	if (!shared || !shim_fs_peek() || lock_depth == 0)
 		return;
 	lock_changed |= changed;
-	if (--lock_depth == 0 && lock_changed) {
+	if (--lock_depth > 0)
+		return;
+	if (lock_changed) {
 		shared->epoch++;
 		my_epoch = shared->epoch;
 	}
-	pthread_mutex_unlock(&shared->lock);
+	umfs_plock_unlock(&shared->lock);
 }
 
 void pool_unlock(void)
@@ -344,6 +407,19 @@ void pool_unlock(void)
 void pool_unlock_ro(void)
 {
 	pool_unlock_changed(false);
+}
+
+static void mount_undo(bool alone)
+{
+	if (alone)
+		mount_gate_open();
+	if (shared)
+		SYS(munmap)(shared, shared_len);
+	shared = NULL;
+	shim_maps_active = NULL;
+	sys_close_quiet(shared_fd);
+	shared_fd = -1;
+	helper_dir_close();
 }
 
 static int do_mount(bool adoption)
@@ -361,41 +437,42 @@ static int do_mount(bool adoption)
 			 err == -EINVAL ? "not a UMFS pool" : strerror(-err));
 		return err;
 	}
-	err = helper_dir_init();
-	if (!err)
-		err = shared_open(&alone);
-	if (err) {
-		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir, strerror(-err));
-		return err;
-	}
-	/* Only a process that is alone, and holds nothing inherited from a
-	 * predecessor, may let the core recover (roll back and free orphans). */
-	if (!alone || adoption)
+	/* The core recovers only as the pool's first user; a process that
+	 * holds descriptors inherited from a predecessor never does. */
+	if (adoption)
 		flags |= UMFS_MOUNT_NORECOVER;
 	err = umfs_mount(cfg.pool, flags, &fs);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot mount UMFS_POOL=%s: %s (%s)", cfg.pool, strerror(-err),
 			 umfs_mount_error());
-		if (alone)
-			mount_gate_open();
-		SYS(munmap)(shared, shared_len);
-		shared = NULL;
-		sys_close_quiet(shared_fd);
-		shared_fd = -1;
+		return err;
+	}
+	err = helper_dir_open(fs);
+	if (!err)
+		err = shared_open(fs, &alone);
+	if (err) {
+		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
+			 "the helper directory", strerror(-err));
+		mount_undo(false);
+		umfs_unmount(fs);
 		return err;
 	}
 	umfs_fs_move_fd(fs, shim_high_fd());
 	umfs_set_mount_prefix(fs, cfg.prefix);
 	umfs_set_relatime(fs, 1); /* as the kernel's default mount option */
 	uinfo_mark_internal(shared_fd);
+	uinfo_mark_internal(helper_dfd);
 	uinfo_mark_internal(umfs_fs_fd(fs));
 	uinfo_mark_internal(umfs_fs_share_fd(fs));
+	uinfo_mark_internal(umfs_fs_rundir_fd(fs));
 	my_epoch = shared->epoch;
 	atomic_store_explicit(&g_fs, fs, memory_order_release);
-	if (alone)
+	if (alone) {
 		mmap_recover_orphans(); /* mapped stores of processes that died */
-	if (alone)
+		if (!cfg.readonly)
+			mount_warn_exposure(fs);
 		mount_gate_open();
+	}
 	SHIM_LOG(LOG_INFO, "mounted %s at %s (%s)", cfg.pool, cfg.prefix,
 		 alone ? "first user" : "shared with other processes");
 	return 0;
@@ -454,24 +531,22 @@ int shim_mount_for_adoption(void)
 
 void mount_fork_child(void)
 {
-	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-	char path[PATH_MAX + 16];
+	char what[PATH_MAX + 32];
 	int fd;
 
 	/* The lock depth is that of the forking thread, which held no pool
 	 * lock. The mapping of the shared area is inherited as it is. */
 	lock_depth = 0;
-	if (shared_fd < 0)
+	if (shared_fd < 0 || helper_dfd < 0)
 		return;
 	/* The gate lock belongs to an open file description, which the child
 	 * shares with its parent: it takes its own, so that neither can
 	 * believe itself alone (and unlock the other's) while both live. */
-	snprintf(path, sizeof(path), "%s/shared", helper_dir);
-	fd = sys_open_cloexec(path, O_RDWR, 0);
+	fd = SYS(openat)(helper_dfd, "shared", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while (SYS(fcntl)(fd, F_OFD_SETLKW, &fl) < 0 && errno == EINTR)
-		;
+	snprintf(what, sizeof(what), "%s/shared", helper_dir);
+	umfs_gate_lock(fd, GATE_BYTE, F_RDLCK, true, what);
 	fd = shim_fd_move_high(fd);
 	uinfo_unmark_internal(shared_fd);
 	sys_close_quiet(shared_fd);
@@ -479,27 +554,46 @@ void mount_fork_child(void)
 	uinfo_mark_internal(shared_fd);
 }
 
-/* Removes the helper directory and what is in it (lock files, FIFOs, the
- * shared area): called by the last user, which holds the gate for writing.
- * Processes waiting at the gate notice that their "shared" is gone. */
+/* Removes what is in the helper directory (lock files, FIFOs, the shared
+ * area), then the directory: called by the last user, which holds the
+ * gate for writing. Processes waiting at the gate notice that their
+ * "shared" is gone. ofd/ is ofd_slot.c's, and went before. */
 static void helper_dir_remove(void)
 {
-	char path[PATH_MAX + 300];
 	struct dirent *e;
-	DIR *d = SYS(opendir)(helper_dir);
+	int fd = SYS(dup)(helper_dfd);
+	DIR *d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
 
-	if (!d)
+	if (!d) {
+		sys_close_quiet(fd);
 		return;
+	}
 	while ((e = SYS(readdir)(d)) != NULL) {
-		if (strncmp(e->d_name, "lk-", 3) != 0 && strncmp(e->d_name, "fifo-", 5) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", helper_dir, e->d_name);
-		SYS(unlink)(path);
+		if (strncmp(e->d_name, "lk-", 3) == 0 || strncmp(e->d_name, "fifo-", 5) == 0)
+			SYS(unlinkat)(helper_dfd, e->d_name, 0);
 	}
 	SYS(closedir)(d);
-	snprintf(path, sizeof(path), "%s/shared", helper_dir);
-	SYS(unlink)(path);
+	SYS(unlinkat)(helper_dfd, "shared", 0);
 	SYS(rmdir)(helper_dir);
+	if (helper_private)
+		unsetenv(RDONLY_DIR_ENV);
+}
+
+/* One leaver at a time (byte 1): a leaver that is not last lets go of the
+ * gate before the next one looks, so that of processes exiting together
+ * one always finds itself last. True when this one is (holding the gate
+ * for writing). */
+static bool mount_last(void)
+{
+	bool last;
+
+	if (umfs_gate_lock(shared_fd, LEAVE_BYTE, F_WRLCK, true, helper_dir) < 0)
+		return false;
+	last = umfs_gate_lock(shared_fd, GATE_BYTE, F_WRLCK, false, helper_dir) == 0;
+	if (!last)
+		umfs_gate_unlock(shared_fd, GATE_BYTE);
+	umfs_gate_unlock(shared_fd, LEAVE_BYTE);
+	return last;
 }
 
 /* At exit: when this process is the last user of the pool, close what it
@@ -508,33 +602,33 @@ static void helper_dir_remove(void)
  * (by a later destructor) fail with EIO. */
 void mount_exit(void)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	struct umfs_fs *fs = shim_fs_peek();
 
-	if (!fs)
-		return;
-	if (SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl) < 0)
+	if (!fs || !mount_last())
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();
 	mmap_recover_orphans();
 	ofd_shutdown();
 	cwd_exit();
+	helper_dir_remove(); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
-	 * other process (umfs-fuse) still uses the pool */
+	 * other process (umfs-fuse) still uses the pool, and removes the
+	 * runtime directory */
 	atomic_store(&g_fs, NULL);
 	uinfo_unmark_internal(umfs_fs_fd(fs));
 	uinfo_unmark_internal(umfs_fs_share_fd(fs));
+	uinfo_unmark_internal(umfs_fs_rundir_fd(fs));
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
 	umfs_unmount(fs);
-	helper_dir_remove(); /* alone, holding the gate: nobody is past it */
-	fl.l_type = F_UNLCK;
-	SYS(fcntl)(shared_fd, F_OFD_SETLK, &fl);
+	umfs_gate_unlock(shared_fd, GATE_BYTE);
 	SYS(munmap)(shared, shared_len);
 	shared = NULL;
+	shim_maps_active = NULL;
 	uinfo_unmark_internal(shared_fd);
 	sys_close_quiet(shared_fd);
 	shared_fd = -1;
+	helper_dir_close();
 	pthread_mutex_unlock(&mount_lock);
 }

@@ -19,7 +19,7 @@
 
 #include "shim.h"
 
-#define OFD_VERSION 2
+#define OFD_VERSION 3
 
 static pthread_mutex_t ofd_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ofd *ofd_live;  /* every live description */
@@ -85,31 +85,15 @@ static void ofd_unlink_and_spare(struct ofd *o)
 	pthread_mutex_unlock(&ofd_list_lock);
 }
 
-static pthread_mutexattr_t ofd_mutex_attr;
-static pthread_once_t ofd_mutex_once = PTHREAD_ONCE_INIT;
-
-static void ofd_mutex_attr_init(void)
-{
-	pthread_mutexattr_init(&ofd_mutex_attr);
-	pthread_mutexattr_setpshared(&ofd_mutex_attr, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ofd_mutex_attr, PTHREAD_MUTEX_ROBUST);
-}
-
-static void ofd_mutex_init(pthread_mutex_t *m)
-{
-	pthread_once(&ofd_mutex_once, ofd_mutex_attr_init);
-	pthread_mutex_init(m, &ofd_mutex_attr);
-}
-
 void ofd_lock(struct ofd *o)
 {
-	if (pthread_mutex_lock(&o->sh->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&o->sh->lock); /* the offset is a plain number */
+	/* from a dead holder: the offset is a plain number, nothing to repair */
+	umfs_plock_lock(&o->sh->lock, "a file offset's lock");
 }
 
 void ofd_unlock(struct ofd *o)
 {
-	pthread_mutex_unlock(&o->sh->lock);
+	umfs_plock_unlock(&o->sh->lock);
 }
 
 static mode_t file_type(struct umfs_file *uf)
@@ -156,7 +140,7 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	memcpy(sh->pool_uuid, shim_pool_uuid, sizeof(sh->pool_uuid));
 	umfs_file_id(uf, &sh->ino, &sh->gen);
 	atomic_store(&sh->flags, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
-	ofd_mutex_init(&sh->lock);
+	umfs_plock_init(&sh->lock);
 	sh->pos = 0;
 	sh->path_len = (uint32_t)plen;
 	memcpy(sh->path, path, plen + 1);

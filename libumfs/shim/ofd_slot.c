@@ -65,9 +65,9 @@ struct arena_hdr {
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena_hdr *_Atomic arena;
-static int helper_dfd = -1;
-static char helper_dir[PATH_MAX];
-static size_t helper_dir_len;
+static int ofd_dfd = -1;            /* the subdirectory, while the arena is mapped */
+static char ofd_dir[PATH_MAX];      /* its path: tokens are recognised by it */
+static size_t ofd_dir_len;
 
 /* Processes this process may have started: descriptions created before
  * the last one may be held by a child (ofd_spawn_mark). */
@@ -106,22 +106,14 @@ static void token_name(char buf[16], uint32_t i)
 	*buf = '\0';
 }
 
-/* The subdirectory of the helper directory, from mount.c's naming of its
- * files. */
-static int helper_dir_find(void)
+/* The subdirectory's path, from the helper directory's. */
+static int ofd_dir_find(void)
 {
-	char probe[PATH_MAX];
-	char *slash;
-	int err = shim_helper_path(probe, sizeof(probe), "x", 0, 0);
+	int n = snprintf(ofd_dir, sizeof(ofd_dir), "%s/%s", shim_helper_dir(), SUBDIR);
 
-	if (err)
-		return err;
-	slash = strrchr(probe, '/');
-	if (!slash)
-		return -EINVAL;
-	strcpy(slash + 1, SUBDIR);
-	strcpy(helper_dir, probe);
-	helper_dir_len = strlen(helper_dir);
+	if (n < 0 || (size_t)n >= sizeof(ofd_dir) || !shim_helper_dir()[0])
+		return -ENAMETOOLONG;
+	ofd_dir_len = (size_t)n;
 	return 0;
 }
 
@@ -130,10 +122,13 @@ static bool tokens_held(int dfd)
 {
 	struct dirent *e;
 	bool held = false;
-	DIR *d = SYS(opendir)(helper_dir);
+	int dup_fd = SYS(dup)(dfd);
+	DIR *d = dup_fd >= 0 ? SYS(fdopendir)(dup_fd) : NULL;
 
-	if (!d)
+	if (!d) {
+		sys_close_quiet(dup_fd);
 		return false;
+	}
 	while (!held && (e = SYS(readdir)(d)) != NULL) {
 		int fd;
 
@@ -161,11 +156,11 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 	if (magic != 0) {
 		if (tokens_held(dfd)) {
 			SHIM_LOG(LOG_ERROR, "%s/%s: not an arena of this library version, and "
-				 "in use", helper_dir, ARENA_NAME);
+				 "in use", ofd_dir, ARENA_NAME);
 			return -EPROTO;
 		}
 		SHIM_LOG(LOG_WARN, "%s/%s: damaged or of another version, unused: rebuilt",
-			 helper_dir, ARENA_NAME);
+			 ofd_dir, ARENA_NAME);
 		/* zeroed in place: a mapping elsewhere never sees it shrink */
 		if (SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 				   (off_t)ARENA_SIZE) < 0)
@@ -179,33 +174,34 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 
 static int arena_open_locked(void)
 {
+	struct umfs_fs *fs = shim_fs_peek();
 	struct arena_hdr *a;
+	char what[PATH_MAX + 16];
 	struct stat st;
 	int fd, dfd, err;
 
-	err = helper_dir_find();
+	err = ofd_dir_find();
 	if (err)
 		return err;
-	/* Tokens are opened relative to this directory, which anyone may
-	 * search: a process that dropped its privileges after mounting (the
-	 * helper directory itself is 0700) still opens files. */
-	if (SYS(mkdir)(helper_dir, 0700) == 0)
-		SYS(chmod)(helper_dir, SUBDIR_MODE);
-	dfd = sys_open_cloexec(helper_dir, O_PATH | O_DIRECTORY, 0);
+	if (!fs || shim_helper_dfd() < 0)
+		return -EIO;
+	/* Tokens are made in this directory by whoever claims a slot,
+	 * through its descriptor: a process that dropped its privileges after
+	 * mounting still makes them (the directories above are the pool's
+	 * users' alone, so nobody else reaches it). */
+	dfd = umfs_rundir_openat(fs, shim_helper_dfd(), SUBDIR, O_CREAT, S_IFDIR, SUBDIR_MODE);
 	if (dfd < 0)
 		return dfd;
-	fd = SYS(openat)(dfd, ARENA_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = umfs_rundir_openat(fs, dfd, ARENA_NAME, O_RDWR | O_CREAT, S_IFREG, 0);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		goto err_dfd;
 	}
 	/* the lock on the arena file orders its creation and any rebuild */
-	while (SYS(flock)(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			err = -errno;
-			goto err_fd;
-		}
-	}
+	snprintf(what, sizeof(what), "%s/%s", ofd_dir, ARENA_NAME);
+	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
+	if (err)
+		goto err_fd;
 	if (SYS(fstat)(fd, &st) < 0 ||
 	    (st.st_size < (off_t)ARENA_SIZE && SYS(ftruncate)(fd, (off_t)ARENA_SIZE) < 0)) {
 		err = -errno;
@@ -217,16 +213,16 @@ static int arena_open_locked(void)
 		goto err_fd; /* closing the only descriptor drops the lock */
 	}
 	err = arena_check(fd, dfd, a);
-	/* explicitly: the mapping keeps the description, and so its lock */
-	SYS(flock)(fd, LOCK_UN);
 	if (err) {
 		SYS(munmap)(a, ARENA_SIZE);
 		goto err_fd;
 	}
+	/* explicitly: the mapping keeps the description, and so its lock */
+	umfs_gate_unlock(fd, 0);
 	sys_close_quiet(fd);
 	dfd = shim_fd_move_high(dfd);
 	uinfo_mark_internal(dfd);
-	helper_dfd = dfd;
+	ofd_dfd = dfd;
 	atomic_store_explicit(&arena, a, memory_order_release);
 	return 0;
 
@@ -272,12 +268,12 @@ static int token_take(uint32_t i, int cloexec, bool create)
 
 	token_name(name, i);
 	for (int tries = 0;; tries++) {
-		fd = SYS(openat)(helper_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | cloexec);
+		fd = SYS(openat)(ofd_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | cloexec);
 		if (fd >= 0 || errno != ENOENT || tries || !create)
 			break;
 		/* first use of this slot: its token appears once, and stays */
-		if (SYS(mkdirat)(helper_dfd, name, 0) == 0)
-			SYS(fchmodat)(helper_dfd, name, TOKEN_MODE, 0);
+		if (SYS(mkdirat)(ofd_dfd, name, 0) == 0)
+			SYS(fchmodat)(ofd_dfd, name, TOKEN_MODE, 0);
 		else if (errno != EEXIST)
 			return -errno;
 	}
@@ -552,18 +548,21 @@ struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp)
 	if (*end || i >= OFD_SLOTS)
 		return NULL;
 	a = arena_get(NULL);
-	if (!a || (size_t)(p - link) != helper_dir_len || memcmp(link, helper_dir, helper_dir_len))
+	if (!a || (size_t)(p - link) != ofd_dir_len || memcmp(link, ofd_dir, ofd_dir_len))
 		return NULL;
 	*slotp = (uint32_t)i;
 	return slot_at(a, (uint32_t)i);
 }
 
+/* A candidate before the pool is mounted: ".../umfs-.../ofd/<N>" (the
+ * exact directory is compared by ofd_slot_of_link). */
 bool ofd_link_is_token(const char *link)
 {
-	static const char tail[] = ".shim/" SUBDIR "/";
+	static const char tail[] = "/" SUBDIR "/";
 	const char *p = strrchr(link, '/');
 
-	return p && p[1] >= '0' && p[1] <= '9' && (size_t)(p + 1 - link) > sizeof(tail) &&
+	return p && p[1] >= '0' && p[1] <= '9' && strstr(link, "/umfs-") &&
+	       (size_t)(p + 1 - link) >= sizeof(tail) &&
 	       memcmp(p + 1 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
 }
 
@@ -575,15 +574,13 @@ bool ofd_link_is_token(const char *link)
 void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 {
 	struct arena_hdr *a = atomic_load(&arena);
-	char name[16], path[PATH_MAX + 16];
+	char name[16];
 	bool held = false;
 
 	/* an arena another process left (it kept a held token) is cleaned too */
-	if (!a && helper_dir_find() == 0) {
-		snprintf(path, sizeof(path), "%s/%s", helper_dir, ARENA_NAME);
-		if (SYS(access)(path, F_OK) == 0)
-			a = arena_get(NULL);
-	}
+	if (!a && SYS(faccessat)(shim_helper_dfd(), SUBDIR "/" ARENA_NAME, F_OK,
+				 AT_SYMLINK_NOFOLLOW) == 0)
+		a = arena_get(NULL);
 	if (!a)
 		return;
 	anchor_purge();
@@ -598,17 +595,17 @@ void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 		if (fd < 0 && fd != -EWOULDBLOCK)
 			continue;
 		token_name(name, i);
-		SYS(unlinkat)(helper_dfd, name, AT_REMOVEDIR);
+		SYS(unlinkat)(ofd_dfd, name, AT_REMOVEDIR);
 		sys_close_quiet(fd);
 		atomic_store(&a->state[i], SLOT_FREE);
 	}
 	if (!held) {
-		SYS(unlinkat)(helper_dfd, ARENA_NAME, 0);
-		SYS(rmdir)(helper_dir);
+		SYS(unlinkat)(ofd_dfd, ARENA_NAME, 0);
+		SYS(unlinkat)(shim_helper_dfd(), SUBDIR, AT_REMOVEDIR);
 	}
-	uinfo_unmark_internal(helper_dfd);
-	sys_close_quiet(helper_dfd);
-	helper_dfd = -1;
+	uinfo_unmark_internal(ofd_dfd);
+	sys_close_quiet(ofd_dfd);
+	ofd_dfd = -1;
 	atomic_store(&arena, NULL); /* a later mount maps it again */
 	pthread_mutex_unlock(&arena_lock);
 }

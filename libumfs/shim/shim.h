@@ -291,8 +291,14 @@ void pool_unlock(void);
 void pool_unlock_ro(void); /* nothing changed: others need not recount */
 /* The open-inode registry (call with pool_lock held). */
 void registry_add(uint64_t ino, int delta);
-/* Host helper directory beside the pool: lock files and FIFOs. */
-int shim_helper_path(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
+/* The helper directory ("shim" in the pool's runtime directory): its
+ * descriptor and path (for messages and token links), the name of a host
+ * file standing for inode ino ("KIND-INO-GEN"), and an open of one
+ * (umfs_rundir_openat: no symlinks, checked; returns a high descriptor). */
+int shim_helper_dfd(void);
+const char *shim_helper_dir(void);
+int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
+int shim_helper_open(const char *name, int flags, mode_t type);
 void mount_fork_child(void);
 /* Inodes mapped MAP_SHARED by any process (calls_mmap.c). */
 extern _Atomic uint32_t *shim_maps_active;
@@ -327,7 +333,7 @@ struct ofd_shared {
 	uint64_t ino;
 	uint32_t gen;
 	_Atomic int flags;        /* open flags; F_SETFL changes the status bits */
-	pthread_mutex_t lock;     /* robust, process-shared: the file offset */
+	struct umfs_plock lock;   /* the file offset, across processes */
 	uint64_t pos;             /* file offset; a directory's readdir cookie */
 	uint32_t path_len;
 	char path[];              /* pool path at open ("/a/b"), NUL-terminated */

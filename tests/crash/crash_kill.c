@@ -279,6 +279,27 @@ static bool fsck_clean(const char *pool, char *why, size_t len)
 	return true;
 }
 
+/* The writers were killed: their runtime directory stays until the next
+ * user of the pool, who removes it as the last to leave. What the shim
+ * keeps there (shim is its library) goes with the next shim user. */
+static bool rundir_cleared(const char *pool, const char *shim)
+{
+	char path[256] = "", cmd[1024];
+	struct umfs_fs *fs;
+
+	if (shim) {
+		snprintf(cmd, sizeof(cmd), "LD_PRELOAD='%s' UMFS_POOL='%s' UMFS_MOUNT=/umfs "
+			 "ls /umfs >/dev/null", shim, pool);
+		if (system(cmd) != 0)
+			return false;
+	}
+	if (umfs_mount(pool, UMFS_MOUNT_SHARED, &fs))
+		return false;
+	snprintf(path, sizeof(path), "%s", umfs_fs_rundir_path(fs));
+	umfs_unmount(fs);
+	return path[0] && access(path, F_OK) < 0;
+}
+
 int main(int argc, char **argv)
 {
 	char pool[256], logpath[300], why[1024];
@@ -421,6 +442,11 @@ int main(int argc, char **argv)
 	       "%u failed\n",
 	       rounds, now_sec() - t0, acked, inflight_old, inflight_new, recovered_by_child,
 	       survivor, failed);
+	if (!failed && !rundir_cleared(pool, shim)) {
+		fprintf(stderr, "FAIL: kill: the runtime directory of the killed writers stays "
+				"after the next user leaves\n");
+		failed++;
+	}
 	unlink(pool);
 	unlink(logpath);
 	free(m.data);

@@ -32,9 +32,9 @@ uf_cleanup() {
 	if [ -n "${UF_KEEP:-}" ]; then
 		echo "# kept $UF_TMP"
 	else
-		# lock regions that a killed last user of a pool left (sharing.md)
+		# runtime directories that a killed last user of a pool left (sharing.md)
 		for p in "$UF_TMP"/*pool*; do
-			[ -f "$p" ] && rm -f "/dev/shm/umfs-$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n').lock"
+			[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
 		done
 		rm -rf "$UF_TMP"
 	fi

@@ -34,8 +34,8 @@ pool_uuid_hex() { # the superblock's uuid field, at byte 32
 	[ -f "$pool" ] && od -An -tx1 -j32 -N16 "$pool" | tr -d ' \n'
 }
 
-# Whatever lives beside the pool for its users (the shim's helper
-# directory today, the lock region of issue 8): /dev/shm/umfs-UUID*.
+# The runtime directories of the pool's users (the lock region, the
+# shim's helper directory): /dev/shm/umfs-UUID-RUNID.
 lock_region() {
 	local uuid
 	uuid=$(pool_uuid_hex)

@@ -66,9 +66,9 @@ fe_cleanup() {
 	if [ -n "${FE_KEEP:-}" ]; then
 		echo "# kept $FE_TMP"
 	else
-		# lock regions that a killed last user of a pool left (sharing.md)
+		# runtime directories that a killed last user of a pool left (sharing.md)
 		for p in "$FE_TMP"/*pool*; do
-			[ -f "$p" ] && rm -f "/dev/shm/umfs-$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n').lock"
+			[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
 		done
 		rm -rf "$FE_TMP"
 	fi

@@ -24,15 +24,18 @@ export UMFS_POOL=$pool UMFS_MOUNT=/umfs
 unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
 
 cleanup() {
-	# the helper directory beside the pool (lock files, FIFOs, shared area)
-	# and the core's lock region, which a killed last user leaves behind
+	# the pool's runtime directory (the core's lock region, the helper
+	# directory), which a killed last user leaves behind
 	local uuid
 	uuid=$(pool_uuid_hex)
-	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid".shim /dev/shm/umfs-"$uuid".lock
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
 	rm -rf "$work"
 }
 pool_uuid_hex() { # the superblock's uuid field, at byte 32
 	[ -f "$pool" ] && od -An -tx1 -j32 -N16 "$pool" | tr -d ' \n'
+}
+pool_rundir() { # the runtime directory the state page names (run_id at 0x1030)
+	[ -f "$pool" ] && echo "/dev/shm/umfs-$(pool_uuid_hex)-$(od -An -tx8 -j4144 -N8 "$pool" | tr -d ' \n')"
 }
 trap cleanup EXIT
 

@@ -29,7 +29,7 @@ check "a slot a popen() child holds is not reused" "popen: ok" "$out"
 # arena has grown past 64 slots) and takes the dead holders' slots back,
 # so the tokens stop piling up.
 tokens() {
-	find /dev/shm/umfs-"$(pool_uuid_hex)".shim/ofd -mindepth 1 -maxdepth 1 -type d | wc -l
+	find "$(pool_rundir)"/shim/ofd -mindepth 1 -maxdepth 1 -type d | wc -l
 }
 for i in $(seq 1 100); do
 	shim_sh "exec 3>/umfs/k$i; echo $i >&3; kill -9 \$\$" >/dev/null 2>&1 || true

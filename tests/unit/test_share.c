@@ -42,14 +42,11 @@ static struct umfs_fs *mount_shared(void)
 	return fs;
 }
 
-static bool region_exists(struct umfs_fs *fs)
+/* The lock region's path while fs is mounted shared. */
+static void region_path(struct umfs_fs *fs, char *buf, size_t size)
 {
-	uint8_t uuid[16];
-	char path[64];
-
-	umfs_fs_uuid(fs, uuid);
-	assert_int_equal(umfs_share_path(uuid, path, sizeof(path)), 0);
-	return access(path, F_OK) == 0;
+	assert_true(umfs_fs_rundir_fd(fs) >= 0);
+	snprintf(buf, size, "%s/%s", umfs_fs_rundir_path(fs), UMFS_RUNDIR_LOCK);
 }
 
 static void put_file(struct umfs_fs *fs, const char *path, const void *buf, size_t len)
@@ -78,14 +75,16 @@ static void test_two_mounts(void **state)
 	struct umfs_fs *a, *b, *c;
 	struct umfs_file *f;
 	struct statvfs s0, s1;
-	char buf[64] = { 0 };
+	char buf[64] = { 0 }, region[256];
 	struct stat st;
 
 	(void)state;
 	pool_make("share2", 64ull << 20);
 	a = mount_shared();
 	b = mount_shared();
-	assert_true(region_exists(a));
+	region_path(a, region, sizeof(region));
+	assert_int_equal(access(region, F_OK), 0);
+	assert_string_equal(umfs_fs_rundir_path(a), umfs_fs_rundir_path(b));
 	/* SHARED with EXCLUSIVE or RDONLY makes no sense */
 	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_SHARED | UMFS_MOUNT_EXCLUSIVE, &c),
 			 -EINVAL);
@@ -124,12 +123,15 @@ static void test_two_mounts(void **state)
 	assert_same_free(a, b);
 
 	assert_int_equal(umfs_unmount(b), 0);
-	assert_true(region_exists(a)); /* a still uses it */
+	assert_int_equal(access(region, F_OK), 0); /* a still uses it */
 	assert_int_equal(umfs_unmount(a), 0);
 	/* the last user removed the region and left the pool clean: an
 	 * exclusive mount needs no recovery and sees everything */
 	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_EXCLUSIVE, &c), 0);
-	assert_false(region_exists(c));
+	assert_int_equal(access(region, F_OK), -1); /* with its directory */
+	*strrchr(region, '/') = '\0';
+	assert_int_equal(access(region, F_OK), -1);
+	assert_int_equal(umfs_fs_rundir_fd(c), -1);
 	assert_int_equal(c->state->state, UMFS_STATE_DIRTY); /* mounted now... */
 	assert_int_equal(umfs_stat(c, "/d", &st, 0), 0);
 	assert_int_equal(umfs_open(c, "/x", O_RDONLY, 0, &f), 0);
@@ -316,8 +318,7 @@ static void test_kill_meta(void **state)
 static void test_stale_region(void **state)
 {
 	struct umfs_fs *fs;
-	uint8_t uuid[16];
-	char path[64];
+	char path[256];
 	struct stat st;
 	int fd;
 
@@ -325,10 +326,14 @@ static void test_stale_region(void **state)
 	pool_make("sharest", 64ull << 20);
 	fs = mount_shared();
 	put_file(fs, "/keep", "kept", 4);
-	umfs_fs_uuid(fs, uuid);
-	assert_int_equal(umfs_share_path(uuid, path, sizeof(path)), 0);
+	region_path(fs, path, sizeof(path));
 	assert_int_equal(umfs_unmount(fs), 0);
-	/* garbage of the right size, nobody holding the gate */
+	/* garbage of the right size, nobody holding the gate, in the
+	 * directory the state page names (as processes killed together
+	 * would leave it) */
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(mkdir(path, 0700), 0);
+	strcat(path, "/" UMFS_RUNDIR_LOCK);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
 	{

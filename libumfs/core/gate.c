@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gate.c - open file description locks on the runtime directory's files,
+ * waited for with a bound, and the process that holds one, for the log.
+ *
+ * The kernel drops an OFD lock when the last descriptor of its description
+ * closes, so a dead process never holds one; a live one might hold one for
+ * good (stopped, or hostile, though only users of the pool can open these
+ * files). So no wait here is unbounded: after UMFS_GATE_REPORT_MS the log
+ * names the holder, after UMFS_GATE_TIMEOUT_MS the caller gets -ETIMEDOUT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define GATE_REPORT_MS 5000
+#define GATE_TIMEOUT_MS 120000
+
+/* Whether /proc/<pid>/fdinfo/<fd> shows an OFD lock on the file "maj:min:ino". */
+static bool gate_fdinfo_locks(int dfd, const char *name, const char *id)
+{
+	char buf[4096];
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *p = strstr(buf, "OFDLCK"); p; p = strstr(p + 1, "OFDLCK")) {
+		char *eol = strchr(p, '\n');
+		char *hit = strstr(p, id);
+
+		if (hit && (!eol || hit < eol) && hit[strlen(id)] == ' ')
+			return true;
+	}
+	return false;
+}
+
+void umfs_gate_holder(int fd, char *buf, size_t size)
+{
+	char id[64], path[64];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *procs, *fds;
+
+	snprintf(buf, size, "a process this user cannot see");
+	if (fstat(fd, &st) < 0)
+		return;
+	snprintf(id, sizeof(id), "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+		 (unsigned long)st.st_ino);
+	procs = opendir("/proc");
+	if (!procs)
+		return;
+	while ((p = readdir(procs)) != NULL) {
+		long pid = strtol(p->d_name, NULL, 10);
+		bool found = false;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds)) != NULL)
+			found = f->d_name[0] != '.' && gate_fdinfo_locks(dirfd(fds), f->d_name, id);
+		closedir(fds);
+		if (found) {
+			char comm[32] = "?";
+			int cfd;
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+			cfd = open(path, O_RDONLY | O_CLOEXEC);
+			n = cfd >= 0 ? read(cfd, comm, sizeof(comm) - 1) : -1;
+			if (cfd >= 0)
+				close(cfd);
+			comm[n > 0 ? n : 1] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			snprintf(buf, size, "process %ld (%s)", pid, comm);
+			break;
+		}
+	}
+	closedir(procs);
+}
+
+static void gate_sleep(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int umfs_gate_lock(int fd, unsigned byte, short type, bool wait, const char *what)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+	unsigned waited = 0, step = 1;
+	int saved = errno, err = 0;
+	bool named = false;
+	char who[96];
+
+	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		err = -errno;
+		if (err == -EINTR)
+			continue;
+		if ((err != -EAGAIN && err != -EACCES) || !wait)
+			break;
+		if (err == -EACCES)
+			err = -EAGAIN;
+		if (!named && waited >= GATE_REPORT_MS) {
+			umfs_gate_holder(fd, who, sizeof(who));
+			umfs_log(UMFS_LOG_WARN, "%s: waiting for %s, which holds it", what, who);
+			named = true;
+		}
+		if (waited >= GATE_TIMEOUT_MS) {
+			umfs_gate_holder(fd, who, sizeof(who));
+			umfs_log(UMFS_LOG_ERROR, "%s: %s has held it for %us; giving up", what, who,
+				 GATE_TIMEOUT_MS / 1000);
+			err = -ETIMEDOUT;
+			break;
+		}
+		gate_sleep(step);
+		waited += step;
+		step = step < 100 ? step * 2 : 100;
+		err = 0;
+	}
+	errno = saved;
+	return err == -EACCES ? -EAGAIN : err;
+}
+
+void umfs_gate_unlock(int fd, unsigned byte)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+	int saved = errno;
+
+	fcntl(fd, F_OFD_SETLK, &fl);
+	errno = saved;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log.c - what the core has to say that no return value carries: a damaged
+ * structure met while serving, a lock taken over from a dead process, a
+ * wait on a live one. Front ends route it to their own log (umfs_log_set);
+ * by default errors and warnings go to stderr. errno is preserved.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static void log_stderr(int level, const char *msg)
+{
+	char line[1100];
+	int n = snprintf(line, sizeof(line), "umfs[%d]: %s%s\n", (int)getpid(),
+			 level == UMFS_LOG_ERROR ? "error: " :
+			 level == UMFS_LOG_WARN ? "warning: " : "", msg);
+
+	if (n > 0 && write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		return; /* nowhere else to say it */
+}
+
+static umfs_log_fn *_Atomic log_fn = log_stderr;
+static _Atomic int log_max = UMFS_LOG_WARN;
+
+void umfs_log_set(umfs_log_fn *fn, int max_level)
+{
+	log_fn = fn ? fn : log_stderr;
+	log_max = max_level;
+}
+
+void umfs_log(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	int saved = errno;
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg);
+	errno = saved;
+}

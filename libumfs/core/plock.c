@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plock.c - a lock shared by processes that no process can wedge.
+ *
+ * The lock is one 64-bit word in shared memory: the holder's thread id in
+ * the low 30 bits, a "waiters" bit, and the low 32 bits of the holder
+ * thread's start time (clock ticks after boot) in the high half; 0 is free.
+ * One compare-and-swap takes it, so the word always names its holder, and
+ * the low half is the futex waiters sleep on.
+ *
+ * A waiter never sleeps without bound: it wakes every PLOCK_CHECK_NS and
+ * asks whether the holder still lives (kill(tid, 0), and, when the word
+ * carries one, the thread's start time against /proc, so that a reused
+ * thread id or a forged word is not taken for the holder). A dead, invalid
+ * or forged holder is replaced by one compare-and-swap, and the caller hears
+ * -EOWNERDEAD: it holds the lock and must repair what the holder may have
+ * left half done. A live holder that keeps the lock for long is named once
+ * in the log. Nothing in the word can make a process abort: every value is
+ * either a holder that lives or one that is taken over.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define PLOCK_TID_MASK 0x3FFFFFFFull
+#define PLOCK_WAITERS 0x80000000ull
+#define PLOCK_CHECK_NS 20000000ll     /* a waiter checks the holder this often */
+#define PLOCK_REPORT_NS 5000000000ll  /* and names a live one after this long */
+
+/* This thread's lock value: (start << 32) | tid; 0 until first needed. */
+static __thread uint64_t plock_me;
+
+static uint64_t plock_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* From /proc/<tid>/stat (or thread-self): the state letter (field 3) and
+ * the low 32 bits of the start time (field 22). False when /proc cannot
+ * tell: not mounted, hidden, or the thread is gone. */
+static bool plock_proc_stat(const char *stat_path, char *state, uint32_t *start)
+{
+	char buf[512], *p;
+	int fd = open(stat_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold anything */
+	if (!p || p[1] != ' ' || !p[2])
+		return false;
+	*state = p[2];
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	*start = p ? (uint32_t)strtoull(p + 1, NULL, 10) : 0;
+	return true;
+}
+
+static uint64_t plock_self(void)
+{
+	if (UMFS_LIKELY(plock_me != 0))
+		return plock_me;
+	int saved = errno;
+	uint64_t tid = (uint64_t)syscall(SYS_gettid) & PLOCK_TID_MASK;
+	uint32_t start = 0;
+	char state;
+
+	plock_proc_stat("/proc/thread-self/stat", &state, &start);
+	plock_me = (uint64_t)start << 32 | tid;
+	errno = saved;
+	return plock_me;
+}
+
+void umfs_plock_forked(void)
+{
+	plock_me = 0; /* the child's only thread has a new id */
+}
+
+static void plock_atfork_child(void)
+{
+	umfs_plock_forked();
+}
+
+/* A safety net for programs that fork without umfs_fork_child(). */
+__attribute__((constructor)) static void plock_setup(void)
+{
+	pthread_atfork(NULL, NULL, plock_atfork_child);
+}
+
+static long plock_futex(uint64_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	/* the low half of the little-endian word: holder and waiters bit */
+	return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
+}
+
+/* Whether the holder named by word w is gone (or never was): no such
+ * thread, a zombie (killed, not yet reaped), or a thread that started at
+ * another time than the holder did (a reused id, or a forged word). */
+static bool plock_holder_dead(uint64_t w)
+{
+	uint64_t tid = w & PLOCK_TID_MASK;
+	uint32_t start = (uint32_t)(w >> 32), now = 0;
+	char path[48], state = 'R';
+	int saved = errno;
+	bool dead;
+
+	if (tid == 0 || (w & ~(PLOCK_TID_MASK | PLOCK_WAITERS | 0xFFFFFFFF00000000ull)))
+		return true; /* bits no holder writes */
+	dead = kill((pid_t)tid, 0) < 0 && errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)tid);
+	if (!dead && plock_proc_stat(path, &state, &now))
+		dead = state == 'Z' || state == 'X' || (start != 0 && now != start);
+	errno = saved;
+	return dead;
+}
+
+/* "process 1234 (name)" of a holder thread, for the log. */
+static void plock_holder_name(uint64_t w, char *buf, size_t size)
+{
+	char path[48], line[128], comm[32] = "?";
+	unsigned tid = (unsigned)(w & PLOCK_TID_MASK), tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "Name: %31s", comm) == 1)
+				continue;
+			if (sscanf(line, "Tgid: %u", &tgid) == 1)
+				break;
+		}
+		fclose(f);
+	}
+	snprintf(buf, size, "process %u (%s), thread %u", tgid, comm, tid);
+}
+
+void umfs_plock_init(struct umfs_plock *l)
+{
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
+
+/* Takes the lock from the holder seen in w, if it is dead. */
+static int plock_take_dead(struct umfs_plock *l, uint64_t w, uint64_t me, const char *what)
+{
+	if (!plock_holder_dead(w))
+		return -EBUSY;
+	if (!__atomic_compare_exchange_n(&l->word, &w, me | (w & PLOCK_WAITERS), false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return -EAGAIN; /* it changed hands meanwhile: look again */
+	umfs_log(UMFS_LOG_INFO, "%s: taken over from thread %llu, which is gone", what,
+		 (unsigned long long)(w & PLOCK_TID_MASK));
+	return -EOWNERDEAD;
+}
+
+int umfs_plock_trylock(struct umfs_plock *l, const char *what)
+{
+	uint64_t me = plock_self();
+	uint64_t w = 0;
+	int r;
+
+	for (;;) {
+		if (__atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 0;
+		if (w == 0)
+			continue;
+		if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
+			return -EDEADLK;
+		r = plock_take_dead(l, w, me, what);
+		if (r != -EAGAIN)
+			return r;
+		w = 0;
+	}
+}
+
+static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
+{
+	const struct timespec tick = { 0, PLOCK_CHECK_NS };
+	uint64_t t0 = 0, w, holder = 0;
+	bool named = false;
+	int r;
+
+	for (;;) {
+		w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+		if (w == 0) {
+			/* with the waiters bit: others may sleep behind us */
+			if (__atomic_compare_exchange_n(&l->word, &w, me | PLOCK_WAITERS, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return 0;
+			continue;
+		}
+		if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
+			return -EDEADLK; /* this thread holds it: waiting would never end */
+		if (!(w & PLOCK_WAITERS) &&
+		    !__atomic_compare_exchange_n(&l->word, &w, w | PLOCK_WAITERS, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		plock_futex(&l->word, FUTEX_WAIT, (uint32_t)(w | PLOCK_WAITERS), &tick);
+		if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) != (w | PLOCK_WAITERS))
+			continue; /* released or changed hands: try again */
+		r = plock_take_dead(l, w | PLOCK_WAITERS, me, what);
+		if (r != -EBUSY && r != -EAGAIN)
+			return r;
+		if (holder != (w & ~PLOCK_WAITERS)) {
+			holder = w & ~PLOCK_WAITERS; /* a new holder: its own time */
+			t0 = plock_now_ns();
+		} else if (!named && plock_now_ns() - t0 > PLOCK_REPORT_NS) {
+			char name[96];
+
+			plock_holder_name(w, name, sizeof(name));
+			umfs_log(UMFS_LOG_WARN, "%s: waiting for %s, which has held it for %llds",
+				 what, name, PLOCK_REPORT_NS / 1000000000ll);
+			named = true;
+		}
+	}
+}
+
+int umfs_plock_lock(struct umfs_plock *l, const char *what)
+{
+	uint64_t me = plock_self();
+	uint64_t w = 0;
+
+	if (UMFS_LIKELY(__atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED)))
+		return 0;
+	return plock_lock_slow(l, me, what);
+}
+
+void umfs_plock_unlock(struct umfs_plock *l)
+{
+	uint64_t me = plock_self();
+	uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+
+	/* never release what another thread holds (a region rebuilt under
+	 * us, or a takeover that thought us dead) */
+	while ((w & ~PLOCK_WAITERS) == me) {
+		if (__atomic_compare_exchange_n(&l->word, &w, 0, false, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED)) {
+			if (w & PLOCK_WAITERS)
+				plock_futex(&l->word, FUTEX_WAKE, 1, NULL);
+			return;
+		}
+	}
+}

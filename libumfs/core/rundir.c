@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rundir.c - the pool's runtime directory: what the processes sharing a
+ * pool keep outside it, in DRAM, while they use it (the lock region, and
+ * the front ends' own files in subdirectories).
+ *
+ * It is /dev/shm/umfs-<uuid>-<run id>/ (/tmp/... when its maker may not
+ * write /dev/shm). The run id is a random 64-bit number in the pool's state page,
+ * replaced by whoever finds no usable directory under the current one: so
+ * nobody who cannot read the pool knows the name before the directory
+ * exists, and no name outlives its directory. What is found at the name is
+ * checked on its descriptor, never by path: a directory (not a symlink),
+ * made by a user of the pool, no more open than the pool. Everything in it
+ * is opened relative to that descriptor, with O_NOFOLLOW, and checked the
+ * same way. Another local user therefore can neither plant, redirect nor
+ * replace anything here, nor read it when the pool is private.
+ *
+ * The users of a pool are those who may write it: its owner, root, and,
+ * when the pool file is group- or world-writable, that group or everyone.
+ * The directory and its files get the pool's owner and group (when the
+ * creator may give them away) and the pool's write permissions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define RUNDIR_TRIES 16
+
+/* Bit 63 of the run id says where the directory is: /dev/shm, or /tmp
+ * where this user may not write /dev/shm (its users may still reach a
+ * directory there that someone else made). */
+#define RUNDIR_IN_TMP (1ull << 63)
+
+static const char *rundir_base(uint64_t id)
+{
+	return id & RUNDIR_IN_TMP ? "/tmp" : "/dev/shm";
+}
+
+static uint64_t rundir_base_bit(void)
+{
+	return access("/dev/shm", W_OK | X_OK) == 0 ? 0 : RUNDIR_IN_TMP;
+}
+
+static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)
+{
+	char hex[33];
+	int n;
+
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", fs->sb.uuid[i]);
+	n = snprintf(buf, size, "%s/umfs-%s-%016llx", rundir_base(id), hex, (unsigned long long)id);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The permissions of what is made here: the pool's write permissions. */
+static mode_t rundir_perm(const struct umfs_fs *fs, mode_t type)
+{
+	mode_t pool = fs->pm.st.st_mode, m = type == S_IFDIR ? 0700 : 0600;
+
+	if (pool & S_IWGRP)
+		m |= type == S_IFDIR ? 02070 : 0060;
+	if (pool & S_IWOTH)
+		m |= type == S_IFDIR ? 0007 : 0006;
+	return m;
+}
+
+/* Whether st was made by a user of the pool. */
+static bool rundir_owner_ok(const struct umfs_fs *fs, const struct stat *st)
+{
+	const struct stat *pool = &fs->pm.st;
+
+	if (st->st_uid == 0 || st->st_uid == pool->st_uid || st->st_uid == geteuid())
+		return true;
+	if (pool->st_mode & S_IWOTH)
+		return true;
+	/* only a member of the group (or root) makes a file of that group */
+	return (pool->st_mode & S_IWGRP) && st->st_gid == pool->st_gid;
+}
+
+/* Checks what was opened: type, maker, links, permissions no wider than
+ * the pool's and the extra bits the caller asked for. Fills why. */
+static int rundir_check(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra,
+			char *why, size_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != type) {
+		snprintf(why, size, "not a %s", type == S_IFDIR ? "directory" :
+					       type == S_IFIFO ? "FIFO" : "regular file");
+		return -EPERM;
+	}
+	if (!rundir_owner_ok(fs, &st)) {
+		snprintf(why, size, "owned by uid %u, who does not use the pool", (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (type != S_IFDIR && st.st_nlink != 1) {
+		snprintf(why, size, "has %lu links", (unsigned long)st.st_nlink);
+		return -EPERM;
+	}
+	if (st.st_mode & 07777 & ~(rundir_perm(fs, type) | extra | S_ISGID)) {
+		snprintf(why, size, "mode %04o is more open than the pool's",
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* A new entry gets the pool's owner and group where this process may give
+ * them (root, or a member of the group), and its permissions (not the
+ * umask's). */
+static void rundir_adopt(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra)
+{
+	const struct stat *pool = &fs->pm.st;
+
+	/* a creator outside the pool's group keeps the entry its own */
+	if (pool->st_mode)
+		(void)!fchown(fd, geteuid() == 0 ? pool->st_uid : (uid_t)-1, pool->st_gid);
+	(void)!fchmod(fd, rundir_perm(fs, type) | extra);
+}
+
+int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
+		       mode_t type, mode_t extra)
+{
+	bool create = flags & O_CREAT, made = false;
+	char why[96];
+	int fd, err;
+
+	flags = (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW | O_CLOEXEC;
+	if (type == S_IFDIR) {
+		made = create && mkdirat(dfd, name, 0700) == 0;
+		flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	} else if (type == S_IFIFO) {
+		made = create && mkfifoat(dfd, name, 0600) == 0;
+	}
+	if (create && !made && errno != EEXIST && type != S_IFREG)
+		return -errno;
+	do {
+		fd = -1;
+		if (type == S_IFREG && create) {
+			fd = openat(dfd, name, flags | O_CREAT | O_EXCL, 0600);
+			made = fd >= 0;
+		}
+		if (fd < 0 && (!create || type != S_IFREG || errno == EEXIST))
+			fd = openat(dfd, name, flags);
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -errno;
+	if (made)
+		rundir_adopt(fs, fd, type, extra);
+	err = rundir_check(fs, fd, type, extra, why, sizeof(why));
+	if (err) {
+		umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", fs->run_path, name, why);
+		close(fd);
+	}
+	return err ? err : fd;
+}
+
+/* Opens the directory of run id at its name; -ENOENT when nothing is there. */
+static int rundir_try(struct umfs_fs *fs, uint64_t id)
+{
+	char path[sizeof(fs->run_path)], why[96];
+	int fd, err;
+
+	err = rundir_name(fs, id, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
+		if (err == -EPERM)
+			umfs_log(UMFS_LOG_WARN, "%s: not a directory (a symlink or a file); "
+				 "ignoring it and making a new one", path);
+		return err;
+	}
+	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	if (err) {
+		umfs_log(UMFS_LOG_WARN, "%s: %s; ignoring it and making a new one", path, why);
+		close(fd);
+		return err;
+	}
+	fs->run_dfd = fd;
+	fs->run_id = id;
+	memcpy(fs->run_path, path, sizeof(path));
+	return 0;
+}
+
+/* Makes a directory under a new run id and names it in the state page,
+ * unless another process named one first (then *raced). */
+static int rundir_make(struct umfs_fs *fs, uint64_t old, bool *raced)
+{
+	uint64_t id = 0, base = rundir_base_bit();
+	int err = -EEXIST;
+
+	*raced = false;
+	for (int tries = 0; tries < RUNDIR_TRIES && err == -EEXIST; tries++) {
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			continue;
+		id = (id & ~RUNDIR_IN_TMP) | base;
+		if (id == 0 || id == old)
+			continue;
+		err = rundir_name(fs, id, fs->run_path, sizeof(fs->run_path));
+		if (!err && mkdir(fs->run_path, 0700) < 0)
+			err = -errno;
+	}
+	if (err)
+		return err;
+	/* a directory we just made under a name nobody could foresee */
+	fs->run_dfd = open(fs->run_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fs->run_dfd < 0) {
+		err = -errno;
+		rmdir(fs->run_path);
+		return err;
+	}
+	rundir_adopt(fs, fs->run_dfd, S_IFDIR, 0);
+	if (!__atomic_compare_exchange_n(&fs->state->run_id, &old, id, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fs->run_dfd);
+		fs->run_dfd = -1;
+		rmdir(fs->run_path);
+		*raced = true;
+		return 0;
+	}
+	umfs_persist(&fs->state->run_id, sizeof(fs->state->run_id));
+	fs->run_id = id;
+	return 0;
+}
+
+int umfs_rundir_open(struct umfs_fs *fs)
+{
+	bool raced = true;
+	int err = 0;
+
+	for (int tries = 0; raced && tries < RUNDIR_TRIES; tries++) {
+		uint64_t id = __atomic_load_n(&fs->state->run_id, __ATOMIC_ACQUIRE);
+
+		if (id && rundir_try(fs, id) == 0)
+			return 0;
+		err = rundir_make(fs, id, &raced);
+		if (err)
+			break;
+	}
+	if (!err && raced)
+		err = -EAGAIN;
+	if (err)
+		snprintf(fs->run_path, sizeof(fs->run_path), "%s/umfs-*", rundir_base(rundir_base_bit()));
+	return err;
+}
+
+void umfs_rundir_close(struct umfs_fs *fs, bool remove)
+{
+	if (fs->run_dfd < 0)
+		return;
+	if (remove) {
+		/* Removing "lock" first makes any process that opened the
+		 * directory meanwhile start over (share.c). Files a front end
+		 * keeps for a process not using the pool (a descriptor passed
+		 * to a program without the library) stay, and the directory
+		 * with them, for the next user. */
+		unlinkat(fs->run_dfd, UMFS_RUNDIR_LOCK, 0);
+		rmdir(fs->run_path);
+	}
+	close(fs->run_dfd);
+	fs->run_dfd = -1;
+}
