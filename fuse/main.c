@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 
@@ -28,6 +29,12 @@
 #endif
 
 static const char *prog = "umfs-fuse";
+
+static void uf_log_syslog(int level, const char *msg)
+{
+	syslog(level == UMFS_LOG_ERROR ? LOG_ERR : level == UMFS_LOG_WARN ? LOG_WARNING : LOG_INFO,
+	       "%s", msg);
+}
 
 struct uf_opts {
 	char *pool;
@@ -264,6 +271,10 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(co.foreground)) {
 		fprintf(stderr, "%s: cannot become a daemon\n", prog);
 		goto out_unmount;
+	}
+	if (!co.foreground) { /* stderr is /dev/null now: the core speaks to syslog */
+		openlog(prog, LOG_PID, LOG_DAEMON);
+		umfs_log_set(uf_log_syslog, UMFS_LOG_INFO);
 	}
 	ret = UF_EXIT_SERVE;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {

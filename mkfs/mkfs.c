@@ -647,6 +647,20 @@ int main(int argc, char **argv)
 		return 1;
 
 	created = t.kind == POOL_NEW;
+	if (created) {
+		/* a new file, never one that a symlink planted at the name
+		 * leads to */
+		int fd = open(o.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			err_msg("%s: cannot create: %s%s", o.path, strerror(errno),
+				errno == EEXIST || errno == ELOOP ?
+					" (something appeared at that name while mkfs.umfs "
+					"ran; look at it, then run mkfs.umfs again)" : "");
+			return 1;
+		}
+		close(fd);
+	}
 	err = umfs_pmem_map(o.path, t.kind == POOL_NEW || t.kind == POOL_FILE ? t.size : 0, false,
 			    &pm);
 	if (err) {

@@ -299,6 +299,9 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
  * umfs_share_held: whether anybody holds it. */
 void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
 bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
+/* The metadata lock in the region (tests forge its holder; everything
+ * after it in the file is the region's body, the header before it). */
+struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);
 /* Locks taken over from dead holders since the region was made. */
 uint64_t umfs_share_takeovers(const struct umfs_fs *fs);
 

@@ -410,6 +410,11 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq)
 	return atomic_load_explicit(&share_stripe(fs, ino)->seq, memory_order_relaxed) != seq;
 }
 
+struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs)
+{
+	return fs->share ? &fs->share->meta : NULL;
+}
+
 uint64_t umfs_share_takeovers(const struct umfs_fs *fs)
 {
 	return fs->share ? atomic_load(&fs->share->takeovers) : 0;

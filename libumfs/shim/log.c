@@ -11,6 +11,14 @@
 #include "shim.h"
 
 static int log_fd = 2;
+static int log_refused; /* why UMFS_LOG_FILE could not be used */
+
+/* The core's messages (a damaged inode, a lock taken over), as the
+ * library's own. */
+static void log_core(int level, const char *msg)
+{
+	SHIM_LOG(level, "%s", msg);
+}
 
 /* Where logs and statistics go: UMFS_LOG_FILE, or a copy of stderr made
  * at start (programs such as coreutils close stderr before they exit). */
@@ -19,21 +27,28 @@ void log_init(void)
 	int fd;
 
 	if (cfg.log_file[0] && cfg.log_level != LOG_NONE) {
-		fd = shim_fd_move_high(sys_open_cloexec(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND,
-							0644));
+		fd = shim_fd_move_high(sys_open_output(cfg.log_file));
 		if (fd >= 0) {
 			log_fd = fd;
 			uinfo_mark_internal(fd);
 			return;
 		}
+		log_refused = fd;
 	}
+	umfs_log_set(log_core, cfg.log_level);
 	if (!cfg.stats && cfg.log_level < LOG_INFO)
-		return;
+		goto out;
 	fd = SYS(fcntl)(2, F_DUPFD_CLOEXEC, shim_high_fd());
 	if (fd < 0)
-		return;
+		goto out;
 	log_fd = fd;
 	uinfo_mark_internal(fd);
+out:
+	if (log_refused)
+		SHIM_LOG(LOG_WARN, "UMFS_LOG_FILE=%s: %s; logging to stderr", cfg.log_file,
+			 log_refused == -EPERM ? "not a regular file of this user with one link "
+						 "(refused: another user may have planted it)"
+					       : strerror(-log_refused));
 }
 
 int log_sink(void)

@@ -265,19 +265,24 @@ static void mount_gate_open(void)
 	umfs_gate_lock(shared_fd, GATE_BYTE, F_RDLCK, false, helper_dir);
 }
 
-/* Once per pool: a software-mode pool that users other than its owner may
- * open trusts them with all of it (docs/security.md). */
+/* Once per pool (its first user): a software-mode pool that users other
+ * than its owner may open trusts them with all of it, and one that belongs
+ * to another user is theirs to read and change (docs/security.md). */
 static void mount_warn_exposure(struct umfs_fs *fs)
 {
 	struct stat st;
 
-	if (umfs_fs_kmod(fs) || SYS(fstat)(umfs_fs_fd(fs), &st) < 0 || !(st.st_mode & 066))
+	if (umfs_fs_kmod(fs) || SYS(fstat)(umfs_fs_fd(fs), &st) < 0)
 		return;
-	SHIM_LOG(LOG_WARN, "%s is %s by %s: in software mode every user who can open the pool "
-		 "can read and change all of it, whatever the permissions of its files say "
-		 "(see docs/security.md)", cfg.pool,
-		 (st.st_mode & 022) ? "writable" : "readable",
-		 (st.st_mode & 006) ? "every user" : "its group");
+	if (st.st_mode & 066)
+		SHIM_LOG(LOG_WARN, "%s is %s by %s: in software mode every user who can open "
+			 "the pool can read and change all of it, whatever the permissions of "
+			 "its files say (see docs/security.md)", cfg.pool,
+			 (st.st_mode & 022) ? "writable" : "readable",
+			 (st.st_mode & 006) ? "every user" : "its group");
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		SHIM_LOG(LOG_WARN, "%s belongs to uid %u, who can read and change everything "
+			 "this program puts in it", cfg.pool, (unsigned)st.st_uid);
 }
 
 /* Holders of an open inode across processes: counted in the core's lock

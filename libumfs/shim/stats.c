@@ -83,9 +83,13 @@ static int report_fd(bool *close_it)
 	*close_it = false;
 	if (!f || !*f)
 		return log_sink();
-	fd = sys_open_cloexec(f, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd < 0)
+	fd = sys_open_output(f);
+	if (fd < 0) {
+		SHIM_LOG(LOG_WARN, "UMFS_STATS_FILE=%s: %s; the report goes to stderr", f,
+			 fd == -EPERM ? "not a regular file of this user with one link" :
+					strerror(-fd));
 		return 2;
+	}
 	*close_it = true;
 	return fd;
 }

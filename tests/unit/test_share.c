@@ -352,6 +352,198 @@ static void test_stale_region(void **state)
 	assert_int_equal(umfs_unmount(fs), 0);
 }
 
+/* Fills [from, to) of the mapped region file with bytes no process wrote. */
+static void region_scribble(struct umfs_fs *fs, size_t from, size_t to, uint64_t seed)
+{
+	char path[256];
+	uint8_t *p;
+	struct stat st;
+	int fd;
+
+	region_path(fs, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	for (size_t i = from; i < to && i < (size_t)st.st_size; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		p[i] = (uint8_t)seed;
+	}
+	munmap(p, (size_t)st.st_size);
+	close(fd);
+}
+
+static double mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Garbage in the body of a region in use (every lock word, count, holder
+ * and sequence number), and a metadata lock whose holder was forged by a
+ * process now gone: the users go on, within a bound, taking every lock
+ * over; nothing they had is lost. */
+static void test_region_garbage_in_use(void **state)
+{
+	struct umfs_fs *a, *b;
+	struct umfs_file *f;
+	char buf[16], name[32];
+	size_t body;
+	struct stat st;
+	double t0;
+	pid_t pid;
+
+	(void)state;
+	pool_make("sharegb", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	put_file(a, "/before", "before", 6);
+	body = (size_t)((uint8_t *)umfs_share_meta_plock(a) - (uint8_t *)a->share);
+	for (uint64_t round = 1; round <= 3; round++) {
+		region_scribble(a, body, SIZE_MAX, round * 0x9E3779B97F4A7C15ull);
+		t0 = mono_sec();
+		snprintf(name, sizeof(name), "/after%llu", (unsigned long long)round);
+		put_file(b, name, "after", 5);
+		assert_int_equal(umfs_stat(a, name, &st, 0), 0);
+		assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
+		assert_int_equal(umfs_pwrite(f, "B", 1, 0), 1);
+		assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
+		assert_memory_equal(buf, "Before", 6);
+		assert_int_equal(umfs_close(f), 0);
+		assert_int_equal(umfs_unlink(a, name), 0);
+		assert_true(mono_sec() - t0 < 20.0);
+		assert_same_free(a, b);
+	}
+	/* a holder forged by a process that is gone */
+	pid = fork();
+	if (pid == 0) {
+		umfs_plock_forked();
+		umfs_plock_lock(umfs_share_meta_plock(a), "forged");
+		_exit(0); /* leaves the word naming itself */
+	}
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	t0 = mono_sec();
+	assert_int_equal(umfs_mkdir(b, "/dir", 0755), 0);
+	assert_true(mono_sec() - t0 < 5.0);
+	assert_true(umfs_share_takeovers(a) > 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+	a = mount_shared();
+	assert_int_equal(umfs_stat(a, "/dir", &st, 0), 0);
+	assert_int_equal(umfs_stat(a, "/before", &st, 0), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
+/* A region whose header is not this library's while a user holds it: a
+ * new mount is refused, within a bound, with an error that says so; the
+ * user goes on. */
+static void test_region_header_in_use(void **state)
+{
+	struct umfs_fs *a, *b = NULL;
+	double t0;
+	struct stat st;
+
+	(void)state;
+	pool_make("sharehd", 64ull << 20);
+	a = mount_shared();
+	region_scribble(a, 0, 16, 7); /* magic and version */
+	t0 = mono_sec();
+	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_SHARED, &b), -EPROTO);
+	assert_true(mono_sec() - t0 < 10.0);
+	assert_non_null(strstr(umfs_mount_error(), "another version"));
+	put_file(a, "/still", "ok", 2);
+	assert_int_equal(umfs_stat(a, "/still", &st, 0), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+	/* its last user gone, the next one rebuilds it */
+	a = mount_shared();
+	assert_int_equal(umfs_stat(a, "/still", &st, 0), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
+/* The runtime directory: as open as the pool, no more; a name planted
+ * where the state page points (a directory of another user, a symlink, a
+ * file) is left alone and a new directory made under a new name. */
+static void test_rundir_planted(void **state)
+{
+	char dir[256], sentinel[300], path[300];
+	struct umfs_fs *fs;
+	struct stat st;
+	uint64_t id;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* planting another user's directory needs chown */
+	pool_make("sharerd", 64ull << 20);
+	assert_int_equal(chmod(tp.path, 0600), 0);
+	fs = mount_shared();
+	assert_int_equal(stat(umfs_fs_rundir_path(fs), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	region_path(fs, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(dir, sizeof(dir), "%s", umfs_fs_rundir_path(fs));
+	assert_int_equal(umfs_unmount(fs), 0);
+	assert_int_equal(access(dir, F_OK), -1);
+
+	snprintf(sentinel, sizeof(sentinel), "%s.sentinel", tp.path);
+	assert_int_equal(mkdir(sentinel, 0700), 0);
+	for (int kind = 0; kind < 3; kind++) {
+		const char *what[] = { "another user's directory", "a symlink", "a file" };
+
+		if (kind == 0) {
+			assert_int_equal(mkdir(dir, 0777), 0);
+			assert_int_equal(chown(dir, 65534, 65534), 0);
+		} else if (kind == 1) {
+			assert_int_equal(symlink(sentinel, dir), 0);
+		} else {
+			int fd = open(dir, O_CREAT | O_WRONLY, 0666);
+
+			assert_true(fd >= 0);
+			close(fd);
+		}
+		fs = mount_shared();
+		id = fs->run_id;
+		print_message("planted %s: using %s\n", what[kind], umfs_fs_rundir_path(fs));
+		assert_string_not_equal(umfs_fs_rundir_path(fs), dir);
+		put_file(fs, "/x", "x", 1);
+		assert_int_equal(umfs_unmount(fs), 0);
+		/* the planted name is as it was, the sentinel empty */
+		assert_int_equal(lstat(dir, &st), 0);
+		assert_true(kind == 0 ? S_ISDIR(st.st_mode) && st.st_uid == 65534 :
+			    kind == 1 ? S_ISLNK(st.st_mode) : S_ISREG(st.st_mode) && st.st_size == 0);
+		assert_int_equal(rmdir(sentinel), 0); /* empty */
+		assert_int_equal(mkdir(sentinel, 0700), 0);
+		if (kind == 0)
+			assert_int_equal(rmdir(dir), 0);
+		else
+			assert_int_equal(unlink(dir), 0);
+		/* the next round plants at the name the state page holds now
+		 * (each directory gets a new one once its last user left) */
+		fs = mount_shared();
+		assert_true(fs->run_id != id);
+		snprintf(dir, sizeof(dir), "%s", umfs_fs_rundir_path(fs));
+		assert_int_equal(umfs_unmount(fs), 0);
+	}
+	rmdir(sentinel);
+
+	/* a group-writable pool: the group may use the directory too */
+	assert_int_equal(chown(tp.path, 0, 65534), 0);
+	assert_int_equal(chmod(tp.path, 0660), 0);
+	fs = mount_shared();
+	assert_int_equal(stat(umfs_fs_rundir_path(fs), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02770);
+	assert_int_equal(st.st_gid, 65534);
+	region_path(fs, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(umfs_unmount(fs), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +552,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
 		cmocka_unit_test_teardown(test_kill_meta, teardown),
 		cmocka_unit_test_teardown(test_stale_region, teardown),
+		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
+		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
+		cmocka_unit_test_teardown(test_rundir_planted, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_plock.c - the process-shared lock and the bounded gate waits: a
+ * holder that died (exited, killed and not yet reaped), a forged or
+ * garbage lock word, a reused thread id, are taken over within a bound
+ * and reported as -EOWNERDEAD; a live holder is waited for and then
+ * released normally; a thread never waits for itself; and whoever holds
+ * an OFD lock is named.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "testutil.h"
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A lock in memory shared with children. */
+static struct umfs_plock *shared_lock(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	umfs_plock_init(p);
+	return p;
+}
+
+/* A child that takes the lock, tells the parent through a pipe, and then
+ * does what mode says: exit at once (dead holder), or wait to be killed. */
+static pid_t holder_start(struct umfs_plock *l, bool stay)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (umfs_plock_lock(l, "test lock") != 0)
+			_exit(3);
+		if (write(p[1], "x", 1) != 1)
+			_exit(4);
+		if (!stay)
+			_exit(0); /* dies holding it */
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void test_uncontended(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+
+	(void)state;
+	assert_int_equal(umfs_plock_lock(l, "test lock"), 0);
+	assert_int_equal(umfs_plock_trylock(l, "test lock"), -EDEADLK);
+	assert_int_equal(umfs_plock_lock(l, "test lock"), -EDEADLK); /* never waits for itself */
+	umfs_plock_unlock(l);
+	assert_int_equal(umfs_plock_trylock(l, "test lock"), 0);
+	umfs_plock_unlock(l);
+	assert_int_equal(l->word, 0);
+	munmap(l, 4096);
+}
+
+/* The holder exited: the next taker gets it, told to repair. */
+static void test_dead_holder(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	pid_t pid = holder_start(l, false);
+	double t0;
+
+	(void)state;
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	t0 = now_sec();
+	assert_int_equal(umfs_plock_lock(l, "test lock"), -EOWNERDEAD);
+	assert_true(now_sec() - t0 < 2.0);
+	umfs_plock_unlock(l);
+	assert_int_equal(umfs_plock_lock(l, "test lock"), 0);
+	umfs_plock_unlock(l);
+	munmap(l, 4096);
+}
+
+/* Killed and not yet reaped (a zombie): dead all the same. */
+static void test_zombie_holder(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	pid_t pid = holder_start(l, true);
+	double t0;
+
+	(void)state;
+	kill(pid, SIGKILL);
+	usleep(100000);
+	assert_int_equal(umfs_plock_trylock(l, "test lock"), -EOWNERDEAD);
+	umfs_plock_unlock(l);
+	waitpid(pid, NULL, 0);
+	/* a waiter already asleep behind a holder that is then killed */
+	pid = holder_start(l, true);
+	if (fork() == 0) {
+		usleep(300000);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	t0 = now_sec();
+	assert_int_equal(umfs_plock_lock(l, "test lock"), -EOWNERDEAD);
+	assert_true(now_sec() - t0 < 3.0);
+	umfs_plock_unlock(l);
+	waitpid(pid, NULL, 0);
+	while (wait(NULL) > 0)
+		;
+	munmap(l, 4096);
+}
+
+/* A live holder is waited for, and its unlock wakes the waiter. */
+static void test_live_holder(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	int p[2];
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		assert_int_equal(umfs_plock_lock(l, "test lock"), 0);
+		if (write(p[1], "x", 1) != 1)
+			_exit(4);
+		usleep(500000);
+		umfs_plock_unlock(l);
+		usleep(500000);
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(umfs_plock_trylock(l, "test lock"), -EBUSY);
+	assert_int_equal(umfs_plock_lock(l, "test lock"), 0); /* released, not taken over */
+	umfs_plock_unlock(l);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	munmap(l, 4096);
+}
+
+/* Words no holder wrote: each is taken over at once, never waited on for
+ * good, never a crash. */
+static void test_garbage_words(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	uint64_t x = 0x243F6A8885A308D3ull;
+	uint64_t self = (uint64_t)syscall(SYS_gettid);
+	uint64_t forged[] = {
+		~0ull, 0x80000000ull, 0x7fffffffull, 1ull << 40 | 0x3fffffff,
+		/* a live process, another start time: a reused id */
+		(uint64_t)0x1234567 << 32 | (uint64_t)getppid(),
+	};
+	double t0 = now_sec();
+
+	(void)state;
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(forged) + 200; i++) {
+		uint64_t w;
+		int r;
+
+		if (i < UMFS_ARRAY_SIZE(forged)) {
+			w = forged[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			w = x;
+		}
+		if ((w & 0x3fffffff) == self)
+			continue; /* this thread's own id: -EDEADLK, tested above */
+		l->word = w;
+		r = umfs_plock_lock(l, "test lock");
+		/* a word naming a live thread of another process may stand for
+		 * a holder; none of these does */
+		assert_true(r == -EOWNERDEAD || (r == 0 && w == 0));
+		umfs_plock_unlock(l);
+		assert_int_equal(l->word, 0);
+	}
+	assert_true(now_sec() - t0 < 5.0);
+	munmap(l, 4096);
+}
+
+/* A live process named by a forged word is a holder: it is waited for
+ * only while it lives. */
+static void test_forged_live_owner(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	pid_t pid = fork();
+	double t0;
+
+	(void)state;
+	if (pid == 0) {
+		usleep(600000);
+		_exit(0);
+	}
+	l->word = (uint64_t)pid; /* no start time: kill(pid, 0) decides */
+	t0 = now_sec();
+	assert_int_equal(umfs_plock_lock(l, "test lock"), -EOWNERDEAD);
+	assert_true(now_sec() - t0 > 0.3); /* it waited while the process lived */
+	umfs_plock_unlock(l);
+	waitpid(pid, NULL, 0);
+	munmap(l, 4096);
+}
+
+/* A forked child is not its parent's thread: it waits for what its
+ * parent holds. */
+static void test_fork_identity(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(umfs_plock_lock(l, "test lock"), 0);
+	pid = fork();
+	if (pid == 0) {
+		umfs_plock_forked();
+		_exit(umfs_plock_trylock(l, "test lock") == -EBUSY ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	umfs_plock_unlock(l);
+	munmap(l, 4096);
+}
+
+/* The gate: without wait, -EAGAIN; the holder is named. */
+static void test_gate_holder(void **state)
+{
+	char path[64], who[96], want[64];
+	int p[2], fd;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/dev/shm/umfs-test-gate-%d", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		int cfd = open(path, O_RDWR);
+
+		if (cfd < 0 || umfs_gate_lock(cfd, 0, F_WRLCK, false, path) != 0)
+			_exit(3);
+		if (write(p[1], "x", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(umfs_gate_lock(fd, 0, F_RDLCK, false, path), -EAGAIN);
+	assert_int_equal(umfs_gate_lock(fd, 1, F_WRLCK, false, path), 0); /* another byte */
+	umfs_gate_holder(fd, who, sizeof(who));
+	snprintf(want, sizeof(want), "process %d (", (int)pid);
+	assert_true(strncmp(who, want, strlen(want)) == 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* the kernel dropped the dead holder's lock */
+	assert_int_equal(umfs_gate_lock(fd, 0, F_WRLCK, true, path), 0);
+	close(fd);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uncontended),
+		cmocka_unit_test(test_dead_holder),
+		cmocka_unit_test(test_zombie_holder),
+		cmocka_unit_test(test_live_holder),
+		cmocka_unit_test(test_garbage_words),
+		cmocka_unit_test(test_forged_live_owner),
+		cmocka_unit_test(test_fork_identity),
+		cmocka_unit_test(test_gate_holder),
+	};
+
+	umfs_log_set(NULL, 0); /* takeovers are expected here: quiet */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
