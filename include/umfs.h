@@ -215,6 +215,15 @@ enum { UMFS_LOG_ERROR = 1, UMFS_LOG_WARN, UMFS_LOG_INFO, UMFS_LOG_DEBUG };
 typedef void umfs_log_fn(int level, const char *msg);
 void umfs_log_set(umfs_log_fn *fn, int max_level);
 
+/* 1 with a message in buf (pool names the pool in it) when, in software
+ * mode, users other than this one can read or change the whole pool: it
+ * is readable or writable by its group or by everyone, or it belongs to
+ * another user (docs/security.md); 0 when it is private. */
+int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size_t size);
+/* Set in the environment once the exposure was said, so that the
+ * programs a launcher or a program starts do not say it again. */
+#define UMFS_EXPOSURE_SAID_ENV "UMFS_EXPOSURE_SAID"
+
 /* 1 when the pool is used through the kernel module (/dev/umfs: files are
  * attached and read and written by loads and stores), 0 when libumfs walks
  * the file tables in software (docs/kmod.md). */

@@ -248,6 +248,40 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 	return 0;
 }
 
+/*
+ * In a directory where anyone may create names but only their owners
+ * remove them (sticky and world-writable: /tmp, /dev/shm), a name that is
+ * another user's (a symlink, or a file) may have been planted there for us
+ * to format: refused, as the kernel's protected_symlinks and
+ * protected_regular do. Names that are ours (or the directory owner's)
+ * nobody else can replace.
+ */
+static int check_planted(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st, dst;
+	char *slash;
+
+	if (lstat(path, &st) < 0 || st.st_uid == geteuid())
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &dst) < 0 || !(dst.st_mode & S_ISVTX) || !(dst.st_mode & S_IWOTH) ||
+	    st.st_uid == dst.st_uid)
+		return 0;
+	err_msg("%s: a %s of uid %u in %s, where any user may create names: refusing to "
+		"format it (another user may have planted it; remove it, or name the pool's "
+		"real path)", path, S_ISLNK(st.st_mode) ? "symlink" : "file", (unsigned)st.st_uid,
+		dir);
+	return -1;
+}
+
 /* Works out what POOL is and how big the pool will be. */
 static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 {
@@ -257,6 +291,8 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 	int fd, err;
 
 	memset(t, 0, sizeof(*t));
+	if (check_planted(path) < 0)
+		return -1;
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT) {
 			err_msg("%s: %s", path, strerror(errno));

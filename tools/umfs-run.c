@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pool = getenv("UMFS_POOL"), *mount = getenv("UMFS_MOUNT");
-	char lib[PATH_MAX], abspool[PATH_MAX], *preload;
+	char lib[PATH_MAX], abspool[PATH_MAX], msg[PATH_MAX + 256], *preload;
 	const char *old;
 	struct umfs_fs *fs;
 	bool readonly = false, show_mode = false;
@@ -178,6 +178,10 @@ int main(int argc, char **argv)
 	if (show_mode)
 		fprintf(stderr, "umfs-run: mode: %s\n",
 			umfs_fs_kmod(fs) ? "kernel module (attach)" : "user space (software walk)");
+	if (!getenv(UMFS_EXPOSURE_SAID_ENV) && umfs_fs_exposure(fs, abspool, msg, sizeof(msg))) {
+		fprintf(stderr, "umfs-run: warning: %s\n", msg);
+		setenv(UMFS_EXPOSURE_SAID_ENV, "1", 1);
+	}
 	umfs_unmount(fs);
 	if (!find_lib(lib, sizeof(lib))) {
 		fprintf(stderr, "umfs-run: libumfs.so not found (beside %s, in the build tree, "

@@ -12,6 +12,7 @@
  * the root, or an inode loses its last name or opener.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <unistd.h>
@@ -267,4 +268,24 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	umfs_share_hold(fs, ino, delta);
 	umfs_meta_unlock(fs);
 	return 0;
+}
+
+int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size_t size)
+{
+	const struct stat *st = &fs->pm.st;
+	int n = 0;
+
+	buf[0] = '\0';
+	if (fs->pm.kmod || !st->st_mode)
+		return 0; /* module mode: the kernel checks each file */
+	if (st->st_mode & 066)
+		n = snprintf(buf, size, "%s is %s by %s: in software mode every user who can open "
+			     "the pool can read and change all of it, whatever the permissions of "
+			     "its files say (see docs/security.md)", pool,
+			     (st->st_mode & 022) ? "writable" : "readable",
+			     (st->st_mode & 006) ? "every user" : "its group");
+	else if (st->st_uid != geteuid() && st->st_uid != 0)
+		n = snprintf(buf, size, "%s belongs to uid %u, who can read and change everything "
+			     "put in it (see docs/security.md)", pool, (unsigned)st->st_uid);
+	return n > 0;
 }

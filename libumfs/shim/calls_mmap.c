@@ -745,14 +745,10 @@ void mmap_recover_orphans(void)
 	struct umfs_fs *fs = shim_fs_peek();
 	int dfd = shim_helper_dfd(), fd;
 	struct dirent *e;
-	DIR *d;
+	DIR *d = fs && dfd >= 0 ? sys_opendir_at(dfd) : NULL;
 
-	fd = fs && dfd >= 0 ? SYS(dup)(dfd) : -1;
-	d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
-	if (!d) {
-		sys_close_quiet(fd);
+	if (!d)
 		return;
-	}
 	while ((e = SYS(readdir)(d)) != NULL) {
 		unsigned long long ino, inst;
 		unsigned gen;

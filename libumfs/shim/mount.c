@@ -265,24 +265,18 @@ static void mount_gate_open(void)
 	umfs_gate_lock(shared_fd, GATE_BYTE, F_RDLCK, false, helper_dir);
 }
 
-/* Once per pool (its first user): a software-mode pool that users other
- * than its owner may open trusts them with all of it, and one that belongs
- * to another user is theirs to read and change (docs/security.md). */
+/* Once: a software-mode pool that users other than its owner may open
+ * trusts them with all of it, and one that belongs to another user is
+ * theirs to read and change. Said by the first process on the pool, unless
+ * umfs-run or a parent already said it. */
 static void mount_warn_exposure(struct umfs_fs *fs)
 {
-	struct stat st;
+	char msg[PATH_MAX + 256];
 
-	if (umfs_fs_kmod(fs) || SYS(fstat)(umfs_fs_fd(fs), &st) < 0)
+	if (getenv(UMFS_EXPOSURE_SAID_ENV) || !umfs_fs_exposure(fs, cfg.pool, msg, sizeof(msg)))
 		return;
-	if (st.st_mode & 066)
-		SHIM_LOG(LOG_WARN, "%s is %s by %s: in software mode every user who can open "
-			 "the pool can read and change all of it, whatever the permissions of "
-			 "its files say (see docs/security.md)", cfg.pool,
-			 (st.st_mode & 022) ? "writable" : "readable",
-			 (st.st_mode & 006) ? "every user" : "its group");
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		SHIM_LOG(LOG_WARN, "%s belongs to uid %u, who can read and change everything "
-			 "this program puts in it", cfg.pool, (unsigned)st.st_uid);
+	SHIM_LOG(LOG_WARN, "%s", msg);
+	setenv(UMFS_EXPOSURE_SAID_ENV, "1", 1);
 }
 
 /* Holders of an open inode across processes: counted in the core's lock
@@ -566,13 +560,10 @@ void mount_fork_child(void)
 static void helper_dir_remove(void)
 {
 	struct dirent *e;
-	int fd = SYS(dup)(helper_dfd);
-	DIR *d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
+	DIR *d = sys_opendir_at(helper_dfd);
 
-	if (!d) {
-		sys_close_quiet(fd);
+	if (!d)
 		return;
-	}
 	while ((e = SYS(readdir)(d)) != NULL) {
 		if (strncmp(e->d_name, "lk-", 3) == 0 || strncmp(e->d_name, "fifo-", 5) == 0)
 			SYS(unlinkat)(helper_dfd, e->d_name, 0);

@@ -122,13 +122,10 @@ static bool tokens_held(int dfd)
 {
 	struct dirent *e;
 	bool held = false;
-	int dup_fd = SYS(dup)(dfd);
-	DIR *d = dup_fd >= 0 ? SYS(fdopendir)(dup_fd) : NULL;
+	DIR *d = sys_opendir_at(dfd);
 
-	if (!d) {
-		sys_close_quiet(dup_fd);
+	if (!d)
 		return false;
-	}
 	while (!held && (e = SYS(readdir)(d)) != NULL) {
 		int fd;
 

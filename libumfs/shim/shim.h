@@ -240,6 +240,7 @@ void sys_init(void);
 /* Kernel helpers over the table: EINTR retried, O_CLOEXEC always. */
 int sys_open_cloexec(const char *path, int flags, mode_t mode);
 int sys_open_output(const char *path);
+DIR *sys_opendir_at(int dfd);
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
 ssize_t sys_write_full(int fd, const void *buf, size_t len);
 void sys_close_quiet(int fd);

@@ -223,6 +223,18 @@ int sys_open_output(const char *path)
 	return fd;
 }
 
+/* A stream over directory dfd from its start, on a description of its own
+ * (a dup would share, and move, dfd's offset); NULL with errno set. */
+DIR *sys_opendir_at(int dfd)
+{
+	int fd = SYS(openat)(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
+
+	if (fd >= 0 && !d)
+		sys_close_quiet(fd);
+	return d;
+}
+
 /* pread of exactly len bytes unless the file ends; off < 0 reads at the
  * current offset. */
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off)
