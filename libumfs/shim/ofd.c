@@ -268,6 +268,7 @@ static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen,
 	sh = err || !fs ? NULL : ofd_slot_of_link(link, &slot);
 	if (!sh || sh->magic != OFD_MAGIC || sh->version != OFD_VERSION ||
 	    sh->size != OFD_SLOT_SIZE || sh->path_len >= OFD_SLOT_SIZE - sizeof(*sh) ||
+	    sh->path[sh->path_len] != '\0' || strlen(sh->path) != sh->path_len ||
 	    memcmp(sh->pool_uuid, shim_pool_uuid, sizeof(shim_pool_uuid)) != 0) {
 		SHIM_LOG(LOG_WARN, "fd %d is a UMFS file of another pool (or the pool cannot be "
 			 "mounted); it stays unusable", fd);
