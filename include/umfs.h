@@ -236,6 +236,9 @@ void umfs_fs_refresh(struct umfs_fs *fs);
 /* Full recovery on a mounted pool: journal rollback, free-space recount,
  * and every orphan freed. Only for a process that knows it is alone. */
 int umfs_fs_recover(struct umfs_fs *fs);
+/* 1 when no thread holds the pool's locks in this process: a front end
+ * leaving from _exit (perhaps in a signal handler) checks it first. */
+int umfs_fs_idle(struct umfs_fs *fs);
 /* pthread_atfork() hooks: the child gets consistent locks and its own
  * journal sequence numbers. */
 void umfs_fork_prepare(struct umfs_fs *fs);

@@ -260,6 +260,17 @@ void umfs_fork_child(struct umfs_fs *fs)
 	umfs_meta_unlock(fs);
 }
 
+int umfs_fs_idle(struct umfs_fs *fs)
+{
+	if (pthread_mutex_trylock(&fs->meta_lock) != 0)
+		return 0;
+	pthread_mutex_unlock(&fs->meta_lock);
+	if (pthread_mutex_trylock(&fs->vnode_lock) != 0)
+		return 0;
+	pthread_mutex_unlock(&fs->vnode_lock);
+	return 1;
+}
+
 int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 {
 	if (!fs->share)

@@ -725,6 +725,19 @@ void mmap_registry_all(int delta)
 	pthread_mutex_unlock(&map_lock);
 }
 
+bool mmap_idle(void)
+{
+	bool idle = pthread_mutex_trylock(&map_lock) == 0;
+
+	if (idle)
+		pthread_mutex_unlock(&map_lock);
+	if (idle && pthread_mutex_trylock(&hlock) == 0)
+		pthread_mutex_unlock(&hlock);
+	else
+		idle = false;
+	return idle;
+}
+
 /* The process is leaving: its mappings let go of their files. */
 void mmap_shutdown(void)
 {

@@ -23,42 +23,63 @@ extern char **environ;
 /* The environment a child gets                                         */
 /* ------------------------------------------------------------------ */
 
-/* envp with UMFS_CWD as the shim's cwd says; *alloc is what to free. */
+/* Whether entry e is KEY=... for key "KEY=". */
+static bool env_is(const char *e, const char *key)
+{
+	return strncmp(e, key, strlen(key)) == 0;
+}
+
+/*
+ * envp as the library's state says, for a new image: UMFS_CWD names the
+ * cwd inside UMFS (or is dropped), UMFS_RDONLY_DIR a read-only process's
+ * private helper directory, UMFS_EXPOSURE_SAID that the pool's exposure
+ * was said. Set here rather than only in environ, which shells keep their
+ * own copy of. *alloc is what to free.
+ */
 static char *const *env_for_child(char *const envp[], char ***alloc)
 {
-	static const char key[] = "UMFS_CWD=";
-	char want[PATH_MAX + sizeof(key)];
-	bool in = atomic_load(&cwd_in_umfs), found = false, right = false;
-	size_t n = 0, k = 0;
-	char **v;
+	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
+					    UMFS_EXPOSURE_SAID_ENV "=" };
+	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32];
+	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
+	size_t n = 0, k = 0, bytes = 0;
+	char **v, *s;
 
 	*alloc = NULL;
 	if (!cfg.enabled || !envp)
 		return envp;
-	if (in) {
-		memcpy(want, key, sizeof(key) - 1);
-		if (cwd_get(want + sizeof(key) - 1, sizeof(want) - sizeof(key) + 1))
-			return envp;
-	}
-	for (n = 0; envp[n]; n++) {
-		if (strncmp(envp[n], key, sizeof(key) - 1) == 0) {
-			found = true;
-			right = in && strcmp(envp[n], want) == 0;
-		}
-	}
-	if ((!in && !found) || (in && found && right))
-		return envp;
-	v = malloc((n + 2) * sizeof(*v) + (in ? strlen(want) + 1 : 0));
+	strcpy(cwd, keys[0]);
+	if (atomic_load(&cwd_in_umfs) &&
+	    cwd_get(cwd + strlen(keys[0]), sizeof(cwd) - strlen(keys[0])) == 0)
+		want[0] = cwd;
+	if (dir && snprintf(rdonly, sizeof(rdonly), "%s%s", keys[1], dir) < (int)sizeof(rdonly))
+		want[1] = rdonly;
+	if (getenv(UMFS_EXPOSURE_SAID_ENV))
+		want[2] = UMFS_EXPOSURE_SAID_ENV "=1";
+	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
+		bytes += want[j] ? strlen(want[j]) + 1 : 0;
+	for (n = 0; envp[n]; n++)
+		;
+	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
 	if (!v)
 		return envp;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(envp[i], key, sizeof(key) - 1) != 0)
-			v[k++] = envp[i];
-	if (in) {
-		char *s = (char *)(v + n + 2);
+	for (size_t i = 0; i < n; i++) {
+		bool ours = false;
 
-		strcpy(s, want);
+		/* UMFS_CWD goes whenever it is not ours to give; the others
+		 * stay unless we give them */
+		for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
+			ours |= env_is(envp[i], keys[j]) && (want[j] || j == 0);
+		if (!ours)
+			v[k++] = envp[i];
+	}
+	s = (char *)(v + n + ARRAY_SIZE(keys) + 1);
+	for (size_t j = 0; j < ARRAY_SIZE(keys); j++) {
+		if (!want[j])
+			continue;
+		strcpy(s, want[j]);
 		v[k++] = s;
+		s += strlen(s) + 1;
 	}
 	v[k] = NULL;
 	*alloc = v;

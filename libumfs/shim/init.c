@@ -193,6 +193,18 @@ __attribute__((constructor)) static void shim_init(void)
 	errno = saved;
 }
 
+/* What the process does as it leaves: mapped stores back to their files,
+ * its descriptions and cwd let go, and, as the pool's last user, the pool
+ * unmounted (recovered, marked clean) and the runtime directory removed. */
+static void shim_leave(void)
+{
+	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
+	stats_report();
+	cwd_exit();
+	ofd_exit();
+	mount_exit();
+}
+
 __attribute__((destructor)) static void shim_fini(void)
 {
 	int saved = errno;
@@ -202,10 +214,33 @@ __attribute__((destructor)) static void shim_fini(void)
 		return;
 	}
 	fflush(NULL); /* stdio buffers on UMFS files, while the pool is up */
-	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
-	stats_report();
-	cwd_exit();
-	ofd_exit();
-	mount_exit();
+	shim_leave();
 	errno = saved;
+}
+
+/* _exit skips exit handlers, and programs end that way (dash always
+ * does): without this they would leave the pool for the next user to
+ * recover. The process leaves as at exit, without what exit does for the
+ * program (stdio), and only when no lock of the library is held: a signal
+ * handler's _exit while this thread is inside the library must not wait
+ * for itself (the pool is then left to the next user, as before). */
+static void shim_leave_quick(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (cfg.enabled && fs && mount_idle() && cwd_idle() && ofd_idle() && mmap_idle() &&
+	    umfs_fs_idle(fs))
+		shim_leave();
+}
+
+SHIM_API void _exit(int status)
+{
+	shim_leave_quick();
+	SYS(_exit)(status);
+}
+
+SHIM_API void _Exit(int status)
+{
+	shim_leave_quick();
+	SYS(_exit)(status);
 }

@@ -92,6 +92,11 @@ const char *shim_helper_dir(void)
 	return helper_dir;
 }
 
+const char *shim_helper_private_dir(void)
+{
+	return helper_private && helper_dfd >= 0 ? helper_dir : NULL;
+}
+
 int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen)
 {
 	int n = snprintf(buf, size, "%s-%llu-%u", kind, (unsigned long long)ino, gen);
@@ -356,6 +361,14 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 	atomic_fetch_add(&shared->maps_active, 1);
 	*users = (uint32_t)delta;
 	return shared->map_inst;
+}
+
+bool mount_idle(void)
+{
+	if (lock_depth > 0 || pthread_mutex_trylock(&mount_lock) != 0)
+		return false;
+	pthread_mutex_unlock(&mount_lock);
+	return true;
 }
 
 void pool_lock(void)

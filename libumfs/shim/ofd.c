@@ -426,6 +426,14 @@ void ofd_exec_failed(void)
 	registry_all(1);
 }
 
+bool ofd_idle(void)
+{
+	if (pthread_mutex_trylock(&ofd_list_lock) != 0)
+		return false;
+	pthread_mutex_unlock(&ofd_list_lock);
+	return ofd_slot_idle();
+}
+
 void ofd_exit(void)
 {
 	registry_all(-1);

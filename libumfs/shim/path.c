@@ -468,6 +468,14 @@ bool cwd_removed(void)
 	return atomic_load(&cwd_in_umfs) && cwd_pool_path(tmp, sizeof(tmp)) == -ENOENT;
 }
 
+bool cwd_idle(void)
+{
+	if (pthread_rwlock_trywrlock(&cwd_lock) != 0)
+		return false;
+	pthread_rwlock_unlock(&cwd_lock);
+	return true;
+}
+
 /* The process is leaving: let the cwd directory go. */
 void cwd_exit(void)
 {

@@ -217,6 +217,7 @@ struct shim_sys {
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 
 	pid_t (*fork)(void);
+	void (*_exit)(int) __attribute__((noreturn));
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
@@ -299,6 +300,9 @@ void registry_add(uint64_t ino, int delta);
  * (umfs_rundir_openat: no symlinks, checked; returns a high descriptor). */
 int shim_helper_dfd(void);
 const char *shim_helper_dir(void);
+/* A read-only process's private helper directory, for its children; NULL
+ * when the helper directory is the pool's runtime directory's. */
+const char *shim_helper_private_dir(void);
 int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
 int shim_helper_open(const char *name, int flags, mode_t type);
 void mount_fork_child(void);
@@ -317,6 +321,9 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
 uint64_t shim_dir_epoch(void);
 void shim_dir_epoch_bump(void);
 void mount_exit(void);
+/* Idle probes, for leaving from _exit: false when a lock of the module is
+ * held (maybe by this very thread, interrupted by a signal handler). */
+bool mount_idle(void);
 extern uint8_t shim_pool_uuid[16];
 
 /* ------------------------------------------------------------------ */
@@ -397,6 +404,7 @@ void ofd_fork_child(void);
 void ofd_exec_prepare(void);
 void ofd_exec_failed(void);
 void ofd_exit(void);
+bool ofd_idle(void);
 void ofd_shutdown(void);
 /* The description's current size (fstat through the core). */
 off_t ofd_size(struct ofd *o);
@@ -414,6 +422,7 @@ void ofd_slot_release(uint32_t slot, int anchor, uint64_t born);
 uint64_t ofd_spawn_epoch(void);
 void ofd_spawn_mark(void);
 void ofd_slot_hint_cached(void);
+bool ofd_slot_idle(void);
 void ofd_slot_fork_prepare(void);
 void ofd_slot_fork_parent(void);
 void ofd_slot_fork_child(void);
@@ -545,6 +554,7 @@ bool cwd_removed(void);
 void cwd_from_env(void);
 void cwd_fork_prepare(void);
 void cwd_exit(void);
+bool cwd_idle(void);
 void cwd_exec(int delta);
 /* True when s is a host path inside the mount prefix; *rest gets the pool path. */
 bool path_host_is_umfs(const char *s, char *rest, size_t size);
@@ -594,6 +604,7 @@ void mmap_sync_hook(uint64_t ino, uint32_t gen, struct umfs_file *uf);
 void mmap_writeback_all(void);
 void mmap_registry_all(int delta);
 void mmap_shutdown(void);
+bool mmap_idle(void);
 void mmap_recover_orphans(void);
 /* calls_dir.c */
 DIR *shim_opendir(const char *path);

@@ -175,6 +175,7 @@ void sys_init(void)
 	RESOLVE(mremap);
 
 	RESOLVE(fork);
+	RESOLVE(_exit);
 	RESOLVE(execve);
 	RESOLVE(execvpe);
 	RESOLVE(fexecve);
