@@ -12,9 +12,11 @@
  * namespace equals the state before or after the step in progress (every
  * finished step fully there, a write all or nothing, a rename target old or
  * new); statfs matches a recount of the pages live inodes own; fsck -n -f
- * finds nothing. For a sample of images, recovery itself is recorded and
- * crashed at a random fence, and recovering that image must give the same
- * result (idempotence).
+ * finds nothing. Before any mount, fsck -n of a twin of the image finds
+ * crash state only, and the image it repaired mounts to the same namespace
+ * as the recovered one. For a sample of images, recovery itself is
+ * recorded and crashed at a random fence, and recovering that image must
+ * give the same result (idempotence).
  *
  *   crash_test [--full] [--workload NAME] [--random N] [--budget N]
  *              [--break FAULT --expect-fail] [--seed N] [--keep DIR] [--tap] [-v]
