@@ -22,7 +22,8 @@ bool fsck_repairing(const struct fsck *c)
 	return c->opts->mode != FSCK_MODE_CHECK;
 }
 
-static void vprint_line(struct fsck *c, const char *suffix, const char *fmt, va_list ap)
+static void vprint_line(struct fsck *c, const char *label, const char *suffix, const char *fmt,
+			va_list ap)
 {
 	FILE *out = c->opts->out;
 
@@ -30,6 +31,8 @@ static void vprint_line(struct fsck *c, const char *suffix, const char *fmt, va_
 		return;
 	if (c->opts->mode == FSCK_MODE_PREEN && c->opts->name)
 		fprintf(out, "%s: ", c->opts->name);
+	if (label)
+		fputs(label, out);
 	vfprintf(out, fmt, ap);
 	if (suffix)
 		fputs(suffix, out);
@@ -52,10 +55,37 @@ bool fsck_problem(struct fsck *c, const char *fix, const char *fmt, ...)
 		else
 			snprintf(suffix, sizeof(suffix), ": would be %s", fix);
 		va_start(ap, fmt);
-		vprint_line(c, suffix, fmt, ap);
+		vprint_line(c, "damage: ", suffix, fmt, ap);
 		va_end(ap);
 	}
 	return fix != NULL;
+}
+
+void fsck_crash(struct fsck *c, enum fsck_crash kind, bool sound, unsigned long n,
+		const char *fix, const char *fmt, ...)
+{
+	const char *label = "recoverable: ", *would = fsck_repairing(c) ? "" : "would be ";
+	char suffix[96];
+	va_list ap;
+
+	if (sound && c->mount_recovers) {
+		c->crash[kind] += n;
+		snprintf(suffix, sizeof(suffix), ": %s%s%s", would, fix,
+			 fsck_repairing(c) ? "" : " by the next mount");
+	} else {
+		label = "damage: ";
+		c->problems++;
+		if (fsck_repairing(c))
+			c->fixed++;
+		snprintf(suffix, sizeof(suffix), "%s: %s%s",
+			 sound ? " (in a pool marked clean, which no mount recovers)"
+			       : " (mount recovery refuses it)", would, fix);
+	}
+	if (c->opts->out) {
+		va_start(ap, fmt);
+		vprint_line(c, label, suffix, fmt, ap);
+		va_end(ap);
+	}
 }
 
 void fsck_info(struct fsck *c, const char *fmt, ...)
@@ -65,7 +95,7 @@ void fsck_info(struct fsck *c, const char *fmt, ...)
 	if (!c->opts->verbose || c->opts->mode == FSCK_MODE_PREEN)
 		return;
 	va_start(ap, fmt);
-	vprint_line(c, NULL, fmt, ap);
+	vprint_line(c, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -74,7 +104,7 @@ void fsck_note(struct fsck *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprint_line(c, NULL, fmt, ap);
+	vprint_line(c, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -163,6 +193,14 @@ void fsck_own_release(struct fsck *c, uint64_t page, uint64_t count)
 		fsck_bit_clear(c->owned, page + i);
 		fsck_bit_set(c->released, page + i);
 	}
+}
+
+void fsck_own_drop(struct fsck *c, uint64_t page, uint64_t count)
+{
+	if (page >= c->data_pages || count > c->data_pages - page)
+		return;
+	for (uint64_t i = 0; i < count; i++)
+		fsck_bit_set(c->released, page + i);
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,6 +368,23 @@ static void fsck_release(struct fsck *c)
 	free(c->adds);
 }
 
+/*
+ * Damage decides, as in fsck(8). Crash state is no error: a check-only run
+ * that finds nothing else exits 0 (the next mount repairs it), and a repair
+ * that recovered it exits 1, as one that repaired damage. A pool that was
+ * only left dirty needs nothing repaired.
+ */
+static int exit_code(const struct fsck *c, const struct fsck_summary *sum, int err)
+{
+	if (err)
+		return FSCK_EXIT_OPERATIONAL;
+	if (c->fixed != c->problems)
+		return FSCK_EXIT_UNCORRECTED;
+	if (fsck_repairing(c) && (c->problems || sum->recoverable))
+		return FSCK_EXIT_CORRECTED;
+	return FSCK_EXIT_OK;
+}
+
 int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_summary *sum)
 {
 	struct fsck c = { .opts = opts, .pm = pm, .base = pm->base, .len = pm->len };
@@ -343,7 +398,7 @@ int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_s
 
 		if (!step->quick && !decided) {
 			decided = true;
-			c.full = opts->force || !c.was_clean || c.problems || c.journal_rolled;
+			c.full = opts->force || c.mount_recovers || c.problems || c.journal_rolled;
 			if (!c.full)
 				break;
 		}
@@ -363,18 +418,55 @@ int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_s
 	sum->problems = c.problems;
 	sum->fixed = c.fixed;
 	sum->full = c.full;
+	memcpy(sum->crash, c.crash, sizeof(sum->crash));
+	for (int k = 0; k < FSCK_CRASH_KINDS; k++)
+		if (k != FSCK_CRASH_DIRTY)
+			sum->recoverable += c.crash[k];
 	if (!err && !c.stop)
 		summary_fill(&c, sum);
-	if (err)
-		sum->exit_code = FSCK_EXIT_OPERATIONAL;
-	else if (c.problems == 0)
-		sum->exit_code = FSCK_EXIT_OK;
-	else if (c.fixed == c.problems)
-		sum->exit_code = FSCK_EXIT_CORRECTED;
-	else
-		sum->exit_code = FSCK_EXIT_UNCORRECTED;
+	sum->exit_code = exit_code(&c, sum, err);
 	fsck_release(&c);
 	return sum->exit_code;
+}
+
+/* Lists the crash state found ("2 orphan inode(s), ...") into buf. */
+static const char *crash_list(const struct fsck_summary *sum, char *buf, size_t len)
+{
+	static const char *const what[FSCK_CRASH_KINDS] = {
+		[FSCK_CRASH_DIRTY] = "not unmounted cleanly",
+		[FSCK_CRASH_JOURNAL] = "active journal slot(s)",
+		[FSCK_CRASH_WRITE] = "interrupted write(s)",
+		[FSCK_CRASH_ULOG] = "U-Log chain(s)",
+		[FSCK_CRASH_TRUNC] = "interrupted truncate(s)",
+		[FSCK_CRASH_ORPHAN] = "orphan inode(s)",
+	};
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (int k = FSCK_CRASH_KINDS - 1; k >= 0 && at < len; k--) {
+		if (sum->crash[k] == 0)
+			continue;
+		if (k == FSCK_CRASH_DIRTY)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "", what[k]);
+		else
+			at += (size_t)snprintf(buf + at, len - at, "%s%lu %s", at ? ", " : "",
+					       sum->crash[k], what[k]);
+	}
+	return buf;
+}
+
+static const char *preen_verdict(const struct fsck_summary *sum)
+{
+	switch (sum->exit_code) {
+	case FSCK_EXIT_OK:
+		return "clean";
+	case FSCK_EXIT_CORRECTED:
+		return sum->problems ? "errors corrected" : "crash state recovered";
+	case FSCK_EXIT_UNCORRECTED:
+		return "UNEXPECTED INCONSISTENCY; run fsck.umfs -y";
+	default:
+		return "check aborted";
+	}
 }
 
 void fsck_summary_print(const struct fsck_opts *opts, const struct fsck_summary *sum)
@@ -382,19 +474,16 @@ void fsck_summary_print(const struct fsck_opts *opts, const struct fsck_summary 
 	const char *name = opts->name ? opts->name : "pool";
 	FILE *out = opts->out;
 	unsigned long left = sum->problems - sum->fixed;
+	bool check = opts->mode == FSCK_MODE_CHECK;
+	char list[256];
 
 	if (out == NULL)
 		return;
 	if (opts->mode == FSCK_MODE_PREEN) {
 		/* One line, as e2fsck -p prints. */
 		fprintf(out, "%s: %s, %" PRIu64 "/%" PRIu64 " inodes, %" PRIu64 "/%" PRIu64 " pages\n",
-			name,
-			sum->exit_code == FSCK_EXIT_OK		? "clean"
-			: sum->exit_code == FSCK_EXIT_CORRECTED ? "errors corrected"
-			: sum->exit_code == FSCK_EXIT_UNCORRECTED
-				? "UNEXPECTED INCONSISTENCY; run fsck.umfs -y"
-				: "check aborted",
-			sum->inodes_used, sum->inodes_total, sum->pages_used, sum->pages_total);
+			name, preen_verdict(sum), sum->inodes_used, sum->inodes_total,
+			sum->pages_used, sum->pages_total);
 		return;
 	}
 	if (sum->inodes_total) {
@@ -409,22 +498,30 @@ void fsck_summary_print(const struct fsck_opts *opts, const struct fsck_summary 
 			fprintf(out, "%s: %" PRIu64 " spare directory page(s), kept for new entries\n",
 				name, sum->dir_spares);
 	}
-	if (opts->mode == FSCK_MODE_CHECK)
-		fprintf(out, "%s: %lu problem(s) found, none written (check only)\n", name,
+	if (*crash_list(sum, list, sizeof(list)))
+		fprintf(out, "%s: recoverable: %s: %s\n", name, list,
+			check ? "the next mount repairs these by itself" : "recovered");
+	if (check)
+		fprintf(out, "%s: %lu problem(s) of damage found, none written (check only)\n", name,
 			sum->problems);
 	else
-		fprintf(out, "%s: %lu problem(s) found, %lu fixed\n", name, sum->problems,
+		fprintf(out, "%s: %lu problem(s) of damage found, %lu fixed\n", name, sum->problems,
 			sum->fixed);
 	switch (sum->exit_code) {
 	case FSCK_EXIT_OK:
-		fprintf(out, "%s: clean\n", name);
+		if (check && (sum->recoverable || sum->crash[FSCK_CRASH_DIRTY]))
+			fprintf(out, "%s: no damage: crash state only, which the next mount "
+				     "repairs by itself\n", name);
+		else
+			fprintf(out, "%s: clean\n", name);
 		break;
 	case FSCK_EXIT_CORRECTED:
-		fprintf(out, "%s: ***** errors corrected *****\n", name);
+		fprintf(out, "%s: ***** %s *****\n", name,
+			sum->problems ? "errors corrected" : "crash state recovered, no damage");
 		break;
 	case FSCK_EXIT_UNCORRECTED:
 		fprintf(out, "%s: ***** %lu error(s) left uncorrected%s *****\n", name, left,
-			opts->mode == FSCK_MODE_CHECK ? " (run fsck.umfs -y to repair)" : "");
+			check ? " (run fsck.umfs -y to repair)" : "");
 		break;
 	default:
 		fprintf(out, "%s: check aborted\n", name);

@@ -23,11 +23,14 @@
 
 #include "core.h"
 
-/* fsck(8) exit codes */
+/* fsck(8) exit codes. A check-only run that finds crash state and no
+ * damage exits FSCK_EXIT_OK: nothing is wrong that the pool's own mount
+ * does not repair, and boot scripts read any other bit as failure. */
 #define FSCK_EXIT_OK 0
 #define FSCK_EXIT_CORRECTED 1
 #define FSCK_EXIT_UNCORRECTED 4
 #define FSCK_EXIT_OPERATIONAL 8
+#define FSCK_EXIT_USAGE 16
 
 enum fsck_mode {
 	FSCK_MODE_CHECK,  /* -n: repairs happen in private memory only */
@@ -43,13 +46,29 @@ struct fsck_opts {
 	const char *name; /* the pool's name in messages */
 };
 
+/*
+ * Crash state: what a process's death leaves and the core's mount recovery
+ * (umfs_recover) repairs by itself. Anything else fsck finds is damage.
+ */
+enum fsck_crash {
+	FSCK_CRASH_DIRTY,   /* state page: not unmounted cleanly */
+	FSCK_CRASH_JOURNAL, /* a journal slot with an interrupted transaction */
+	FSCK_CRASH_WRITE,   /* a valid U-Log record of a write in flight */
+	FSCK_CRASH_ULOG,    /* a U-Log chain of a file open at the crash */
+	FSCK_CRASH_TRUNC,   /* an interrupted truncate */
+	FSCK_CRASH_ORPHAN,  /* an orphan (unlinked while open, or a shadow) */
+	FSCK_CRASH_KINDS
+};
+
 struct fsck_summary {
 	uint64_t inodes_used, inodes_total;
 	uint64_t dirs, files, symlinks, others;
 	uint64_t pages_used, pages_total;
 	uint64_t dir_spares;    /* spare directory pages (umfs_format.h) */
-	unsigned long problems; /* problems reported */
+	unsigned long problems; /* damage reported */
 	unsigned long fixed;    /* of which repaired in the pool */
+	unsigned long crash[FSCK_CRASH_KINDS]; /* crash state, by kind */
+	unsigned long recoverable; /* crash state other than a dirty state page */
 	bool full;              /* every step ran (not only the quick ones) */
 	int exit_code;          /* FSCK_EXIT_* */
 };
@@ -86,6 +105,7 @@ struct fsck_ino {
 #define FI_FREED 0x100u  /* cleared by a repair: its bitmap bit goes quietly */
 #define FI_NEW 0x200u    /* made by a repair (lost+found): its bit comes quietly */
 #define FI_PCONF 0x400u  /* directory named by the directory its ".." names */
+#define FI_UNSEALED 0x800u /* checksum did not match: mount recovery refuses it */
 
 /* A directory entry to create through the core once allocation is sound. */
 struct fsck_add {
@@ -123,12 +143,15 @@ struct fsck {
 	size_t nadds, cap_adds;
 
 	bool was_clean;            /* state page said clean before we ran */
+	bool mount_recovers;       /* the next mount runs its recovery */
+	bool orphans_sound;        /* mount recovery can walk the orphan list */
 	bool full;                 /* run every step */
 	bool wrote;                /* something was changed in the mapping */
 	bool state_marked;         /* the state page says dirty since */
 	bool stop;                 /* a step found the pool beyond checking */
 	int err;                   /* operational error (-errno) */
 	unsigned long problems, fixed;
+	unsigned long crash[FSCK_CRASH_KINDS];
 	unsigned journal_rolled;   /* transactions rolled back */
 };
 
@@ -158,14 +181,25 @@ int fsck_mark_clean(struct fsck *c);
 /* ---- messages (check.c) ---- */
 
 /*
- * Reports one problem. fix is what the engine does about it as a past
- * participle ("cleared", "rebuilt"), or NULL when it is left as it is.
- * Printed as "<message>: <fix>" in repair mode and "<message>: would be
- * <fix>" in check mode. Returns true when the caller should apply the fix
+ * Reports one problem (damage). fix is what the engine does about it as a
+ * past participle ("cleared", "rebuilt"), or NULL when it is left as it is.
+ * Printed as "damage: <message>: <fix>" in repair mode and "damage:
+ * <message>: would be <fix>" in check mode. Returns true when the caller should apply the fix
  * (always, when fix is non-NULL: check mode applies it to private memory).
  */
 bool fsck_problem(struct fsck *c, const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Reports n findings of crash state of one kind, on a line of its own:
+ * "recoverable: <message>: <fix>", or "...: would be <fix> by the next
+ * mount" in check mode. The caller always applies the fix, as the mount
+ * would. When the mount would not repair it after all, it is damage and
+ * reported as a problem: sound is false (what the mount's recovery meets is
+ * damaged, and the recovery refuses it), or the pool says clean and
+ * nothing else makes a mount recover.
+ */
+void fsck_crash(struct fsck *c, enum fsck_crash kind, bool sound, unsigned long n,
+		const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Verbose-only progress line. */
 void fsck_info(struct fsck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Always printed (unless silent), e.g. notes on the run itself. */
@@ -229,6 +263,9 @@ bool fsck_own_claim(struct fsck *c, uint64_t page, uint64_t count);
 /* Gives pages up (a repair freed them: the bitmap step frees them quietly,
  * the repair having been reported already). */
 void fsck_own_release(struct fsck *c, uint64_t page, uint64_t count);
+/* Pages freed by a report already made that no tree claimed (a finished
+ * truncate's): freed quietly unless another owner claims them. */
+void fsck_own_drop(struct fsck *c, uint64_t page, uint64_t count);
 
 /* ---- writes into the mapping (check.c): store, then persist ---- */
 

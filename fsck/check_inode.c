@@ -165,8 +165,10 @@ static void check_inode(struct fsck *c, uint64_t ino)
 			     fsck_type_name(in->mode), stored, computed);
 		reseal = true;
 	}
-	if (reseal)
+	if (reseal) {
 		fsck_inode_seal(c, in);
+		c->ino[ino].flags |= FI_UNSEALED;
+	}
 	check_hot(c, ino, in);
 	c->ino[ino].flags |= FI_LIVE | (S_ISDIR(in->mode) ? FI_DIR : 0);
 }

@@ -23,24 +23,31 @@
 static const char LOST_FOUND[] = "lost+found";
 
 /* Marks the inodes of the orphan list; the list itself is dropped at the
- * end of the step, once every orphan has been dealt with. */
+ * end of the step, once every orphan has been dealt with. The mount's
+ * recovery stops at the first entry it cannot reclaim (not in use, not
+ * flagged, its checksum failing): such a list is not crash state. */
 static void orphan_list_mark(struct fsck *c)
 {
 	uint64_t ino = c->state->orphan_head;
 
+	c->orphans_sound = true;
 	for (uint64_t n = 0; ino && n < c->inode_count; n++) {
 		struct fsck_ino *t;
 
 		if (ino <= UMFS_ROOT_INO || ino >= c->inode_count || !(c->ino[ino].flags & FI_LIVE)) {
 			fsck_problem(c, "cut", "orphan list: link to inode %" PRIu64
 				     ", which is not in use", ino);
+			c->orphans_sound = false;
 			return;
 		}
 		t = &c->ino[ino];
 		if (t->flags & FI_ORPHAN) {
 			fsck_problem(c, "cut", "orphan list: loops back to inode %" PRIu64, ino);
+			c->orphans_sound = false;
 			return;
 		}
+		if ((t->flags & FI_UNSEALED) || !(c->inodes[ino].flags & UMFS_IF_ORPHAN))
+			c->orphans_sound = false;
 		t->flags |= FI_ORPHAN;
 		ino = c->inodes[ino].next_orphan;
 	}
@@ -52,16 +59,18 @@ static bool is_orphan(const struct fsck *c, uint64_t ino)
 	       ((c->ino[ino].flags & FI_ORPHAN) || (c->inodes[ino].flags & UMFS_IF_ORPHAN));
 }
 
+/* Frees an orphan; crash state when the mount's recovery reclaims it
+ * (on a sound list), damage when only its flag says orphan. */
 static void orphan_free(struct fsck *c, uint64_t ino)
 {
 	struct umfs_inode *in = &c->inodes[ino];
+	bool listed = c->ino[ino].flags & FI_ORPHAN;
 
-	if (fsck_problem(c, "freed",
-			 "inode %" PRIu64 " (%s, %" PRIu64 " bytes): unlinked while open, never closed",
-			 ino, fsck_type_name(in->mode), in->size)) {
-		fsck_pt_release(c, in);
-		fsck_inode_clear(c, ino);
-	}
+	fsck_crash(c, FSCK_CRASH_ORPHAN, listed && c->orphans_sound, 1, "freed",
+		   "inode %" PRIu64 " (%s, %" PRIu64 " bytes): unlinked while open, never closed",
+		   ino, fsck_type_name(in->mode), in->size);
+	fsck_pt_release(c, in);
+	fsck_inode_clear(c, ino);
 }
 
 /* A free inode number for /lost+found, or 0. */

@@ -65,6 +65,34 @@ static enum pte_kind pte_classify(const struct fsck *c, uint64_t e, unsigned lev
 	return kind;
 }
 
+/*
+ * Pages under an entry past the size of an interrupted truncate, which the
+ * truncate frees: given up quietly, since they are crash state and no
+ * leak. The count lets the blocks counter, which still holds them, be
+ * told from a wrong one. Recursion is bounded by the level.
+ */
+static uint64_t trunc_drop(struct fsck *c, uint64_t off, enum pte_kind kind, unsigned level)
+{
+	const uint64_t *t = fsck_ptr(c, off);
+	uint64_t n = 1, sub;
+	const char *why;
+
+	if (kind == PTE_LEAF2M) {
+		fsck_own_drop(c, fsck_page_of(c, off), UMFS_PAGES_PER_HUGE);
+		return UMFS_PAGES_PER_HUGE;
+	}
+	fsck_own_drop(c, fsck_page_of(c, off), 1);
+	if (kind == PTE_LEAF4K)
+		return 1;
+	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+		enum pte_kind k = t[i] ? pte_classify(c, t[i], level - 1, &sub, &why) : PTE_BAD;
+
+		if (k != PTE_BAD)
+			n += trunc_drop(c, sub, k, level - 1);
+	}
+	return n;
+}
+
 static void entry_clear(struct fsck *c, uint64_t *t, unsigned i)
 {
 	fsck_set64(c, &t[i], 0);
@@ -106,7 +134,7 @@ static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsi
 		}
 		if (pg >= w->trunc_pg) {
 			/* An interrupted truncate: finish it quietly, report once. */
-			w->trunc_freed++;
+			w->trunc_freed += trunc_drop(c, off, kind, level);
 			entry_clear(c, t, i);
 			continue;
 		}
@@ -161,6 +189,7 @@ static void walk_tree(struct fsck *c, struct ptwalk *w)
 	page = fsck_page_of(c, in->pt_root);
 	if (in->pt_height == 0 && w->trunc_pg == 0) {
 		w->trunc_freed++;
+		fsck_own_drop(c, page, 1);
 		tree_drop(c, in);
 		return;
 	}
@@ -245,11 +274,14 @@ static void check_file(struct fsck *c, uint64_t ino)
 	walk_ulog(c, ino, in);
 
 	if (in->flags & UMFS_IF_TRUNC) {
-		if (fsck_problem(c, "finished",
-				 "inode %" PRIu64 ": truncate was interrupted (%" PRIu64
-				 " entries beyond the size left)",
-				 ino, w.trunc_freed))
-			fsck_set32(c, &in->flags, in->flags & ~UMFS_IF_TRUNC);
+		/* The counter still holds what the truncate frees: part of it. */
+		if (in->blocks == w.pages + w.trunc_freed && w.trunc_freed)
+			fsck_set64(c, &in->blocks, w.pages);
+		/* Mount recovery refuses an inode whose checksum fails. */
+		fsck_crash(c, FSCK_CRASH_TRUNC, !(c->ino[ino].flags & FI_UNSEALED), 1, "finished",
+			   "inode %" PRIu64 ": truncate was interrupted (%" PRIu64
+			   " page(s) past the size)", ino, w.trunc_freed);
+		fsck_set32(c, &in->flags, in->flags & ~UMFS_IF_TRUNC);
 	}
 	if (in->blocks != w.pages &&
 	    fsck_problem(c, "fixed", "inode %" PRIu64 ": blocks counter %" PRIu64 ", but it owns %" PRIu64

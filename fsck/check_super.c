@@ -177,10 +177,14 @@ int fsck_state(struct fsck *c)
 	struct umfs_state *st = (struct umfs_state *)(c->base + c->sb.state_off);
 
 	c->was_clean = st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_CLEAN;
+	/* What makes a mount recover (fs.c); active journal slots, step 3. */
+	c->mount_recovers = !c->was_clean || st->orphan_head != 0;
+	if (st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_DIRTY)
+		fsck_crash(c, FSCK_CRASH_DIRTY, true, 1, "recovered",
+			   "state page: the pool was not unmounted cleanly (a process died "
+			   "using it, or it is in use)");
 	state_check(c, st);
 	c->state = st;
-	if (!c->was_clean)
-		fsck_info(c, "state page: the pool was not unmounted cleanly");
 	return 0;
 }
 
@@ -233,13 +237,13 @@ static int ulog_recover(struct fsck *c)
 	if (err)
 		fsck_problem(c, NULL, "U-Log recovery stopped: %s", strerror(-err));
 	if (st.ulog_rolled_back)
-		fsck_problem(c, "rolled back", "U-Log: %u write(s) interrupted by a crash",
-			     st.ulog_rolled_back);
+		fsck_crash(c, FSCK_CRASH_WRITE, true, st.ulog_rolled_back, "rolled back",
+			   "U-Log: %u write(s) interrupted by a crash", st.ulog_rolled_back);
 	if (st.ulog_bad)
 		fsck_problem(c, "dropped", "U-Log: %u damaged record(s) or chain(s)", st.ulog_bad);
 	if (st.ulogs_freed)
-		fsck_problem(c, "released", "U-Log: %u chain(s) of files open at a crash",
-			     st.ulogs_freed);
+		fsck_crash(c, FSCK_CRASH_ULOG, true, st.ulogs_freed, "released",
+			   "U-Log: %u chain(s) of files open at a crash", st.ulogs_freed);
 	return 0;
 }
 
@@ -257,6 +261,9 @@ int fsck_journal(struct fsck *c)
 	err = fs_bind(c);
 	if (err)
 		return err;
+	for (uint32_t i = 0; i < c->sb.journal_slots; i++)
+		if (slot_hdr(c, i)->active_seq)
+			c->mount_recovers = true;
 	for (uint32_t i = 0; i < c->sb.journal_slots; i++) {
 		struct umfs_jslot_hdr *h = slot_hdr(c, i);
 
@@ -279,9 +286,9 @@ int fsck_journal(struct fsck *c)
 		}
 		if (h->active_seq) {
 			active++;
-			fsck_problem(c, "rolled back",
-				     "journal slot %u: transaction %" PRIu64 " was interrupted", i,
-				     h->active_seq);
+			fsck_crash(c, FSCK_CRASH_JOURNAL, true, 1, "rolled back",
+				   "journal slot %u: transaction %" PRIu64 " was interrupted", i,
+				   h->active_seq);
 		}
 	}
 	if (active || damaged) {

@@ -5,7 +5,8 @@
  * A thin command over the check engine (check.c): it parses the options,
  * maps the pool (copy-on-write for a check-only run, so that recovery and
  * repairs happen in private memory and the pool is never written), runs
- * the ordered check steps and prints the summary. Exit codes are fsck(8)'s.
+ * the ordered check steps and prints the summary. Exit codes are fsck(8)'s;
+ * crash state alone is no error (check.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,8 @@ static void usage(FILE *out)
 		"  -f  check fully even if the pool is marked clean\n"
 		"  -v  verbose: report each check step\n"
 		"With none of -n, -y, -p the pool is checked as with -n: fsck.umfs never prompts.\n"
-		"Exit: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error.\n");
+		"Exit: 0 no damage (crash state the next mount repairs is reported as recoverable),\n"
+		"1 errors corrected, 4 errors left uncorrected, 8 operational error, 16 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -63,18 +65,18 @@ int main(int argc, char **argv)
 			return FSCK_EXIT_OK;
 		default:
 			usage(stderr);
-			return FSCK_EXIT_OPERATIONAL;
+			return FSCK_EXIT_USAGE;
 		}
 	}
 	if (modes & (modes - 1)) {
 		fprintf(stderr, "fsck.umfs: only one of -n, -y and -p may be given\n");
 		usage(stderr);
-		return FSCK_EXIT_OPERATIONAL;
+		return FSCK_EXIT_USAGE;
 	}
 	chosen = modes != 0;
 	if (optind != argc - 1) {
 		usage(stderr);
-		return FSCK_EXIT_OPERATIONAL;
+		return FSCK_EXIT_USAGE;
 	}
 	opts.name = argv[optind];
 

@@ -6,8 +6,10 @@
  * across EOF) and truncates one file through the C API. Around each call it
  * appends a record to its own checksum log on /dev/shm: an intent (what it
  * is about to do, with the CRC-32C of the bytes) before the call, a "done"
- * after the call returned. The parent kills it at a random moment, then
- * mounts the pool (recovery), checks it with fsck -n -f, and compares the
+ * after the call returned. The parent kills it at a random moment, checks
+ * with fsck -n that the pool holds crash state only (what the next mount
+ * repairs, no damage), mounts it (recovery), checks it with fsck -n -f
+ * (clean, not even crash state left), and compares the
  * file with the writes the log acknowledges: every "done" write must be
  * there, and the one in flight must be there entirely or not at all. Every
  * third round the parent leaves recovery to the next child, which may be
@@ -259,6 +261,21 @@ static bool file_is(struct umfs_fs *fs, const struct model *m, uint8_t *tmp, uin
 	return true;
 }
 
+/* fsck -n of the pool the kill left, in private memory: crash state only. */
+static bool fsck_crash_only(const char *pool, char *why, size_t len)
+{
+	struct umfs_pmem pm;
+	int err = umfs_pmem_map_private(pool, &pm);
+
+	if (err) {
+		snprintf(why, len, "cannot map the pool");
+		return false;
+	}
+	err = check_crash_only(pm.base, pm.len, why, len);
+	umfs_pmem_unmap(&pm);
+	return err == 0;
+}
+
 static bool fsck_clean(const char *pool, char *why, size_t len)
 {
 	struct umfs_pmem pm;
@@ -376,6 +393,11 @@ int main(int argc, char **argv)
 		}
 		bool live = round % 5 == 4; /* as a surviving process of a shared pool */
 
+		if (!fsck_crash_only(pool, why, sizeof(why))) {
+			fprintf(stderr, "FAIL: kill: round %u: before recovery: %s\n", round, why);
+			failed++;
+			break;
+		}
 		err = umfs_mount(pool, live ? UMFS_MOUNT_NORECOVER : 0, &fs);
 		if (!err && live) {
 			survivor++;

@@ -396,7 +396,10 @@ int check_space(struct umfs_fs *fs, char *why, size_t whylen)
 	return 0;
 }
 
-static int run_fsck(uint8_t *view, size_t len, enum fsck_mode mode, char *why, size_t whylen)
+/* Runs the engine on view; on a nonzero exit (or any damage) why gets the
+ * first damage line, or the first line. */
+static int run_fsck(uint8_t *view, size_t len, enum fsck_mode mode, char *why, size_t whylen,
+		    struct fsck_summary *sump)
 {
 	struct umfs_pmem pm = {
 		.base = view, .len = len, .media = UMFS_MEDIA_SHM, .rdonly = false, .fd = -1,
@@ -410,32 +413,53 @@ static int run_fsck(uint8_t *view, size_t len, enum fsck_mode mode, char *why, s
 
 	code = fsck_check(&pm, &opts, &sum);
 	fclose(out);
-	if (why && code != FSCK_EXIT_OK) {
-		char *nl = text ? strchr(text, '\n') : NULL;
+	if (why && (code != FSCK_EXIT_OK || sum.problems)) {
+		char *line = text ? strstr(text, "damage: ") : NULL, *nl;
 
+		if (line == NULL)
+			line = text;
+		nl = line ? strchr(line, '\n') : NULL;
 		if (nl)
 			*nl = '\0';
 		snprintf(why, whylen, "fsck exit %d, %lu problem(s): %s", code, sum.problems,
-			 text ? text : "");
+			 line ? line : "");
 	}
 	free(text);
+	if (sump)
+		*sump = sum;
 	return code;
 }
 
 int check_finish(struct umfs_fs *fs, uint8_t *view, size_t len, char *why, size_t whylen)
 {
+	struct fsck_summary sum;
 	int err = umfs_unmount(fs);
 
 	if (err) {
 		snprintf(why, whylen, "unmount failed: %s", strerror(-err));
 		return -1;
 	}
-	return run_fsck(view, len, FSCK_MODE_CHECK, why, whylen) == FSCK_EXIT_OK ? 0 : -1;
+	if (run_fsck(view, len, FSCK_MODE_CHECK, why, whylen, &sum) != FSCK_EXIT_OK)
+		return -1;
+	/* after a clean unmount not even crash state is left */
+	if (sum.recoverable || sum.crash[FSCK_CRASH_DIRTY]) {
+		snprintf(why, whylen, "fsck finds crash state after a clean unmount");
+		return -1;
+	}
+	return 0;
+}
+
+int check_crash_only(uint8_t *view, size_t len, char *why, size_t whylen)
+{
+	struct fsck_summary sum;
+	int code = run_fsck(view, len, FSCK_MODE_CHECK, why, whylen, &sum);
+
+	return code == FSCK_EXIT_OK && sum.problems == 0 ? 0 : -1;
 }
 
 int check_repair(uint8_t *view, size_t len)
 {
-	return run_fsck(view, len, FSCK_MODE_REPAIR, NULL, 0);
+	return run_fsck(view, len, FSCK_MODE_REPAIR, NULL, 0, NULL);
 }
 
 /* ------------------------------------------------------------------ */

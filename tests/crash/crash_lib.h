@@ -95,6 +95,9 @@ int check_mount(uint8_t *view, size_t len, unsigned flags, struct umfs_fs **fs, 
 int check_space(struct umfs_fs *fs, char *why, size_t whylen);
 /* Unmounts, then fsck -n -f on the view: 0 when clean, -1 with why. */
 int check_finish(struct umfs_fs *fs, uint8_t *view, size_t len, char *why, size_t whylen);
+/* fsck -n -f on a crash image (the view is left as fsck repaired it): 0
+ * when it finds crash state only (exit 0, no damage), -1 with why. */
+int check_crash_only(uint8_t *view, size_t len, char *why, size_t whylen);
 /* fsck -y on the view: the fsck exit code. */
 int check_repair(uint8_t *view, size_t len);
 

@@ -12,9 +12,11 @@
  * namespace equals the state before or after the step in progress (every
  * finished step fully there, a write all or nothing, a rename target old or
  * new); statfs matches a recount of the pages live inodes own; fsck -n -f
- * finds nothing. For a sample of images, recovery itself is recorded and
- * crashed at a random fence, and recovering that image must give the same
- * result (idempotence).
+ * finds nothing. Before any mount, fsck -n of a twin of the image finds
+ * crash state only, and the image it repaired mounts to the same namespace
+ * as the recovered one. For a sample of images, recovery itself is
+ * recorded and crashed at a random fence, and recovering that image must
+ * give the same result (idempotence).
  *
  *   crash_test [--full] [--workload NAME] [--random N] [--budget N]
  *              [--break FAULT --expect-fail] [--seed N] [--keep DIR] [--tap] [-v]
@@ -173,10 +175,42 @@ static void report(const struct run *r, size_t c, const char *kind, const char *
 		s ? s->desc : "between steps", why);
 }
 
-/* Mounts a view, compares with the model, recounts space, runs fsck. When
- * dumpout is non-NULL the recovered dump is handed back. */
-static bool check_view(const struct run *r, uint8_t *view, size_t c, const char *kind,
-		       struct dump *dumpout)
+/* fsck's view of the crash image raw (a twin of the view the mount gets):
+ * fsck -n must find crash state only and exit 0, and the image it repaired
+ * must mount to the namespace the mount's own recovery gave (d). */
+static int check_raw(const struct run *r, uint8_t *raw, const struct dump *d, char *why,
+		     size_t len)
+{
+	struct umfs_fs *fs;
+	struct dump got;
+	int err;
+
+	if (check_crash_only(raw, r->size, why, len))
+		return -1;
+	if (check_mount(raw, r->size, r->wl->flags, &fs, why, len))
+		return -1;
+	err = dump_take(fs, &got);
+	umfs_unmount(fs);
+	if (err) {
+		snprintf(why, len, "after fsck: namespace walk failed: %s", strerror(-err));
+		return -1;
+	}
+	err = dump_equal(d, &got) ? 0 : -1;
+	if (err) {
+		char diff[512];
+
+		dump_diff(&got, d, diff, sizeof(diff));
+		snprintf(why, len, "fsck's repair differs from the mount's recovery: %s", diff);
+	}
+	dump_free(&got);
+	return err;
+}
+
+/* Mounts a view, compares with the model, recounts space, runs fsck; raw,
+ * an identical view, goes to check_raw(). When dumpout is non-NULL the
+ * recovered dump is handed back. */
+static bool check_view(const struct run *r, uint8_t *view, uint8_t *raw, size_t c,
+		       const char *kind, struct dump *dumpout)
 {
 	uint8_t *orig = opt.keep ? malloc(r->size) : NULL;
 	char why[2048];
@@ -195,7 +229,8 @@ static bool check_view(const struct run *r, uint8_t *view, size_t c, const char 
 		umfs_unmount(fs);
 		goto fail;
 	}
-	if (!state_ok(r, fs, &d, c, why, sizeof(why)) || check_space(fs, why, sizeof(why))) {
+	if (!state_ok(r, fs, &d, c, why, sizeof(why)) || check_space(fs, why, sizeof(why)) ||
+	    check_raw(r, raw, &d, why, sizeof(why))) {
 		dump_free(&d);
 		umfs_unmount(fs);
 		goto fail;
@@ -230,7 +265,7 @@ fail:
 static void check_recovery_crash(const struct run *r, const struct image *im, size_t c,
 				 uint64_t *rnd)
 {
-	uint8_t *v0 = image_view(im), *v1;
+	uint8_t *v0 = image_view(im), *v1, *w1;
 	struct recorder rr;
 	struct umfs_fs *fs;
 	struct dump d0, d1;
@@ -256,13 +291,15 @@ static void check_recovery_crash(const struct run *r, const struct image *im, si
 	/* a crash right after a random fence of the recovery */
 	stop = (size_t)(xrand(rnd) % rr.nfences);
 	v1 = image_view(im);
+	w1 = image_view(im);
 	for (size_t e = 0; e < rr.nev; e++) {
 		if (rr.ev[e].kind == REC_FENCE && nf++ == stop)
 			break;
 		rec_apply(&rr, e, v1);
+		rec_apply(&rr, e, w1);
 	}
 	stats.recov_checked++;
-	if (check_view(r, v1, c, "recovery", &d1)) {
+	if (check_view(r, v1, w1, c, "recovery", &d1)) {
 		if (!dump_equal(&d0, &d1)) {
 			dump_diff(&d1, &d0, why, sizeof(why));
 			stats.passed--;
@@ -272,6 +309,7 @@ static void check_recovery_crash(const struct run *r, const struct image *im, si
 		dump_free(&d1);
 	}
 	image_view_free(im, v1);
+	image_view_free(im, w1);
 	dump_free(&d0);
 out:
 	rec_free(&rr);
@@ -300,14 +338,15 @@ static void check_run(const struct run *r)
 	}
 	/* the initial image: nothing recorded has reached the media */
 	{
-		uint8_t *v = image_view(&im);
+		uint8_t *v = image_view(&im), *w = image_view(&im);
 
-		check_view(r, v, 0, "initial", NULL);
+		check_view(r, v, w, 0, "initial", NULL);
 		image_view_free(&im, v);
+		image_view_free(&im, w);
 	}
 	for (size_t k = 0; k < nf; k++) {
 		size_t e = fence[k], prev = k ? fence[k - 1] + 1 : 0, nflush = 0;
-		uint8_t *v;
+		uint8_t *v, *w;
 
 		if (k % stride && k != nf - 1 && (xrand(&rnd) % 8))
 			continue;
@@ -318,17 +357,23 @@ static void check_run(const struct run *r)
 		/* some of the lines flushed since the last fence reached the media */
 		for (unsigned s = 0; nflush >= 2 && s < opt.subsets; s++) {
 			v = image_view(&im);
+			w = image_view(&im);
 			for (size_t i = prev; i < e; i++)
-				if (rec->ev[i].kind == REC_FLUSH && (xrand(&rnd) & 1))
+				if (rec->ev[i].kind == REC_FLUSH && (xrand(&rnd) & 1)) {
 					rec_apply(rec, i, v);
-			check_view(r, v, e, "partial", NULL);
+					rec_apply(rec, i, w);
+				}
+			check_view(r, v, w, e, "partial", NULL);
 			image_view_free(&im, v);
+			image_view_free(&im, w);
 		}
 		while (applied < e)
 			rec_apply(rec, applied++, im.cur);
 		v = image_view(&im);
-		check_view(r, v, e + 1, "fence", NULL);
+		w = image_view(&im);
+		check_view(r, v, w, e + 1, "fence", NULL);
 		image_view_free(&im, v);
+		image_view_free(&im, w);
 		if (opt.recov_every && ++nstate % opt.recov_every == 0)
 			check_recovery_crash(r, &im, e + 1, &rnd);
 		if (stats.failed - before > 20) {

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # test_fsck_cli.sh - fsck.umfs's command line (TAP): usage and operational
 # errors, exit codes, -n leaving the pool untouched, -y then -n clean, -p.
+# Crash state from killed processes: test_fsck_crash.sh.
 #   test_fsck_cli.sh FSCK MKFS
 set -u
 
@@ -35,9 +36,9 @@ expect() {
 }
 
 echo "1..16"
-expect 8 "no pool: usage error" "usage: fsck.umfs" --
-expect 8 "unknown option: usage error" "usage:" -- -x "$pool"
-expect 8 "-n with -y: usage error" "only one of" -- -n -y "$pool"
+expect 16 "no pool: usage error" "usage: fsck.umfs" --
+expect 16 "unknown option: usage error" "usage:" -- -x "$pool"
+expect 16 "-n with -y: usage error" "only one of" -- -n -y "$pool"
 expect 8 "missing pool: operational error" "cannot map" -- -n "$dir/no-such-pool-$$"
 expect 0 "-h prints usage" "usage:" -- -h
 
@@ -49,7 +50,7 @@ expect 0 "-f -v: a line per step" "step 11: mark clean: ok" -- -n -f -v "$pool"
 # Damage the primary superblock's checksum.
 printf '\xff' | dd of="$pool" bs=1 seek=380 conv=notrunc status=none
 cp "$pool" "$pool.copy"
-expect 4 "-n reports the damaged superblock" "would be restored from the backup" -- -n "$pool"
+expect 4 "-n reports the damaged superblock" "^damage: primary superblock: .*would be restored from the backup" -- -n "$pool"
 if cmp -s "$pool" "$pool.copy"; then ok "-n did not write the pool"; else not_ok "-n did not write the pool"; fi
 expect 1 "-y repairs it" "restored from the backup" -- -y "$pool"
 expect 0 "-n -f afterwards is clean" "clean" -- -n -f "$pool"

@@ -88,12 +88,13 @@ static char *fsck_expect(struct fixture *f, enum fsck_mode mode, bool force, int
 	return text;
 }
 
-/* The standard sequence: -n reports and changes nothing, -y repairs, a
- * second full -n is clean. */
-static void check_repair(struct fixture *f, const char *n_msg, const char *y_msg)
+/* The standard sequence: -n reports (exiting n_code) and changes nothing,
+ * -y repairs, a second full -n is clean. Returns the text of -n. */
+static char *check_sequence(struct fixture *f, int n_code, const char *n_msg, const char *y_msg)
 {
 	struct ft_map m;
 	uint8_t *before;
+	char *text;
 	size_t len;
 
 	unmap(f);
@@ -103,14 +104,87 @@ static void check_repair(struct fixture *f, const char *n_msg, const char *y_msg
 	memcpy(before, m.base, len);
 	ft_map_close(&m);
 
-	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_UNCORRECTED, n_msg));
+	text = fsck_expect(f, FSCK_MODE_CHECK, true, n_code, n_msg);
 	assert_int_equal(ft_map_open(f->path, &m), 0);
 	assert_memory_equal(m.base, before, len); /* -n wrote nothing */
 	ft_map_close(&m);
 	free(before);
 
 	free(fsck_expect(f, FSCK_MODE_REPAIR, true, FSCK_EXIT_CORRECTED, y_msg));
-	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, NULL));
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean\n"));
+	return text;
+}
+
+static bool has_line(const char *text, const char *label)
+{
+	size_t len = strlen(label);
+
+	for (const char *l = text; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, label, len))
+			return true;
+	return false;
+}
+
+/* Damage: -n exits 4 and reports it as damage. */
+static void check_repair(struct fixture *f, const char *n_msg, const char *y_msg)
+{
+	char *text = check_sequence(f, FSCK_EXIT_UNCORRECTED, n_msg, y_msg);
+
+	assert_true(has_line(text, "damage: "));
+	free(text);
+}
+
+/* Crash state only: -n exits 0, with n_msg on a "recoverable" line and no
+ * damage line; -y recovers it (exit 1). */
+static void check_recover(struct fixture *f, const char *n_msg, const char *y_msg)
+{
+	char *text = check_sequence(f, FSCK_EXIT_OK, n_msg, y_msg), *line = strstr(text, n_msg);
+
+	while (line > text && line[-1] != '\n')
+		line--;
+	if (strncmp(line, "recoverable: ", 13) || has_line(text, "damage: ") ||
+	    !strstr(text, "no damage: crash state only")) {
+		fprintf(stderr, "not crash state only:\n%s", text);
+		fail();
+	}
+	free(text);
+}
+
+/* Writes the pool's bytes to a new file beside it; returns its path. */
+static char *pool_copy(struct fixture *f)
+{
+	struct ft_map m;
+	char *path = malloc(sizeof(f->path) + 8);
+	FILE *out;
+
+	unmap(f);
+	snprintf(path, sizeof(f->path) + 8, "%s.copy", f->path);
+	assert_int_equal(ft_map_open(f->path, &m), 0);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(m.base, 1, m.pm.len, out), m.pm.len);
+	fclose(out);
+	ft_map_close(&m);
+	return path;
+}
+
+/* What fsck -n calls crash state is what the mount recovers: a copy of the
+ * pool mounted through the API recovers and comes out clean. */
+static struct umfs_recover_stats mount_recovers(struct fixture *f)
+{
+	char *copy = pool_copy(f);
+	struct umfs_recover_stats st;
+	struct fsck_summary sum;
+	struct umfs_fs *fs;
+
+	assert_int_equal(umfs_mount(copy, 0, &fs), 0);
+	st = fs->recovery;
+	assert_int_equal(umfs_unmount(fs), 0);
+	assert_int_equal(ft_fsck(copy, FSCK_MODE_CHECK, true, NULL, &sum), FSCK_EXIT_OK);
+	assert_int_equal(sum.recoverable + sum.crash[FSCK_CRASH_DIRTY], 0);
+	unlink(copy);
+	free(copy);
+	return st;
 }
 
 static uint64_t ino_of(struct fixture *f, const char *path)
@@ -215,7 +289,7 @@ static void populated_pool_is_clean(void **state)
 	size_t len;
 
 	free(fsck_expect(f, FSCK_MODE_CHECK, false, FSCK_EXIT_OK, "(quick check of a clean pool)"));
-	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean"));
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean\n"));
 	assert_int_equal(ft_map_open(f->path, &m), 0);
 	len = m.pm.len;
 	before = malloc(len);
@@ -308,7 +382,8 @@ static void interrupted_transaction_rolled_back(void **state)
 	umfs_meta_unlock(fs);
 	umfs_unmount(fs); /* the transaction is still active: no clean mark */
 
-	check_repair(f, "journal slot 0: transaction", "was interrupted: rolled back");
+	assert_int_equal(mount_recovers(f).journal_rolled_back, 1);
+	check_recover(f, "journal slot 0: transaction", "was interrupted: rolled back");
 	assert_int_equal(ft_inode(map(f), ino)->nlink, 1);
 	assert_int_equal(ft_inode(map(f), ino)->uid, (uint32_t)geteuid());
 }
@@ -330,8 +405,9 @@ static void ulog_of_open_file_released(void **state)
 	assert_true(umfs_inode(fs, ino)->ulog != 0);
 	umfs_persist(fs->base, fs->pm.len);
 
-	check_repair(f, "U-Log: 1 chain(s) of files open at a crash: would be released",
-		     "chain(s) of files open at a crash: released");
+	assert_int_equal(mount_recovers(f).ulogs_freed, 1);
+	check_recover(f, "U-Log: 1 chain(s) of files open at a crash: would be released by the next mount",
+		      "chain(s) of files open at a crash: released");
 	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
 	unmap(f);
 	(void)file; /* the dead process's mount is never unmounted */
@@ -672,9 +748,109 @@ static void orphan_freed(void **state)
 	assert_int_equal(ft_state(&(struct ft_map){ .base = fs->base, .sb = fs->sb })->orphan_head, ino);
 	umfs_unmount(fs);
 
-	check_repair(f, "unlinked while open, never closed: would be freed", "never closed: freed");
+	assert_int_equal(mount_recovers(f).orphans_reclaimed, 1);
+	check_recover(f, "unlinked while open, never closed: would be freed by the next mount",
+		      "never closed: freed");
 	assert_int_equal(ft_inode(map(f), ino)->mode, 0);
 	assert_int_equal(ft_state(map(f))->orphan_head, 0);
+}
+
+/* Leaves /dir1/f8 an orphan of a process that died with it open. */
+static uint64_t make_orphan(struct fixture *f)
+{
+	uint64_t ino = ino_of(f, "/dir1/f8");
+	struct umfs_file *file;
+	struct umfs_fs *fs;
+
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/dir1/f8", O_RDONLY, 0, &file), 0);
+	assert_int_equal(umfs_unlink(fs, "/dir1/f8"), 0);
+	umfs_unmount(fs); /* the file stays open: an orphan */
+	return ino;
+}
+
+/* Crash state and damage together: exit 4, each on lines of its kind. */
+static void crash_state_with_damage(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t linked = ino_of(f, "/dir1/f2"), orphan = make_orphan(f);
+	char *text;
+
+	ft_inode(map(f), linked)->nlink = 1;
+	text = check_sequence(f, FSCK_EXIT_UNCORRECTED, "damage: inode", "fixed");
+	assert_true(has_line(text, "recoverable: inode"));
+	assert_non_null(strstr(text, "link count 1, should be 3: would be fixed"));
+	assert_non_null(strstr(text, ": recoverable: 1 orphan inode(s)"));
+	assert_non_null(strstr(text, "1 problem(s) of damage found"));
+	assert_null(strstr(text, "no damage"));
+	free(text);
+	assert_int_equal(ft_inode(map(f), orphan)->mode, 0);
+}
+
+/* An inode flagged orphan but off the list: no mount ever reclaims it. */
+static void orphan_off_the_list_is_damage(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = make_orphan(f);
+
+	assert_int_equal(ft_state(map(f))->orphan_head, ino);
+	ft_state(map(f))->orphan_head = 0;
+	check_repair(f, "damage: inode", "never closed");
+	assert_int_equal(ft_inode(map(f), ino)->mode, 0);
+}
+
+/* Crash state in a pool marked clean (and no orphan, no active journal
+ * slot): the mount does not recover, so it is damage. */
+static void ulog_in_clean_pool_is_damage(void **state)
+{
+	struct fixture *f = *state;
+	struct umfs_file *file;
+	struct umfs_fs *fs;
+	char buf[100] = { 0 };
+
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/dir1/f7", O_RDWR, 0, &file), 0);
+	assert_int_equal(umfs_pwrite(file, buf, sizeof(buf), 10), (ssize_t)sizeof(buf));
+	umfs_persist(fs->base, fs->pm.len);
+	ft_state(map(f))->state = UMFS_STATE_CLEAN;
+	check_repair(f, "damage: U-Log: 1 chain(s) of files open at a crash (in a pool marked clean",
+		     "released");
+	(void)file;
+}
+
+/* A truncate cut short after its size store: the pages past the size (and
+ * the blocks counter that still counts them) are crash state. */
+static uint64_t cut_truncate(struct fixture *f, uint64_t size)
+{
+	uint64_t ino = ino_of(f, "/big");
+	struct umfs_inode *in = ft_inode(map(f), ino);
+
+	in->flags |= UMFS_IF_TRUNC;
+	in->size = size;
+	ft_state(map(f))->state = UMFS_STATE_DIRTY;
+	return ino;
+}
+
+static void interrupted_truncate_finished(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	cut_truncate(f, 4096);
+	assert_int_equal(mount_recovers(f).truncs_finished, 1);
+	check_recover(f, "truncate was interrupted", "truncate was interrupted");
+	assert_int_equal(api_stat(f, "/big", &st), 0);
+	assert_int_equal(st.st_size, 4096);
+}
+
+/* The same on an inode whose checksum fails: the mount refuses it. */
+static void interrupted_truncate_of_damaged_inode(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = cut_truncate(f, 4096);
+
+	ft_inode(map(f), ino)->csum ^= 1;
+	check_repair(f, "damage: inode", "truncate was interrupted");
 }
 
 static void link_count_fixed(void **state)
@@ -785,6 +961,11 @@ int main(void)
 		T(unreachable_file_in_lost_found),
 		T(unreachable_subtree_reconnected),
 		T(orphan_freed),
+		T(crash_state_with_damage),
+		T(orphan_off_the_list_is_damage),
+		T(ulog_in_clean_pool_is_damage),
+		T(interrupted_truncate_finished),
+		T(interrupted_truncate_of_damaged_inode),
 		T(link_count_fixed),
 		T(parent_pointer_fixed),
 		T(leaked_page_freed),

@@ -113,10 +113,13 @@ uf_wait_released() {
 	uf_fail "the pool $1 is still in use"
 }
 
-# uf_fsck_clean POOL: fsck.umfs -n -f must report a clean pool.
+# uf_fsck_clean POOL: fsck.umfs -n -f must report a clean pool: exit 0,
+# and not even crash state (which exits 0 too) left for a mount to repair.
 uf_fsck_clean() {
 	"$UF_FSCK" -n -f "$1" >"$UF_TMP/fsck.out" 2>&1
 	local rc=$?
 	sed 's/^/# fsck: /' "$UF_TMP/fsck.out"
 	[ "$rc" = 0 ] || uf_fail "fsck.umfs -n -f $1 exited with $rc"
+	tail -n 1 "$UF_TMP/fsck.out" | grep -q ': clean$' ||
+		uf_fail "fsck.umfs -n -f $1 finds crash state"
 }

@@ -3,8 +3,9 @@
 # test_crash.sh BUILD_ROOT - kill -9 of the daemon in the middle of writes
 # and namespace changes; the dead mount is lazily unmounted, the pool mounted
 # again (the core recovers it), and everything that was fsynced (or closed)
-# before the kill must be there. After a clean unmount fsck.umfs -n -f must
-# find the pool clean. Three rounds on the same pool.
+# before the kill must be there. Before that mount fsck.umfs -n must find
+# crash state only (exit 0, "recoverable" lines, no damage); after a clean
+# unmount, a clean pool. Three rounds on the same pool.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -57,8 +58,15 @@ PY
 	fusermount3 -u -z "$mnt" || uf_fail "round $round: fusermount3 -u -z"
 	uf_wait_released "$pool"
 	"$UF_FSCK" -n "$pool" >"$UF_TMP/fsck.crashed" 2>&1
-	uf_log "round $round: fsck.umfs -n before recovery: exit $?"
+	rc=$?
+	uf_log "round $round: fsck.umfs -n before recovery: exit $rc"
 	sed 's/^/#   /' "$UF_TMP/fsck.crashed"
+	# What a kill leaves is crash state the next mount repairs, not damage.
+	[ "$rc" = 0 ] || uf_fail "round $round: fsck.umfs -n of the killed daemon's pool exited with $rc"
+	grep -q '^recoverable: ' "$UF_TMP/fsck.crashed" ||
+		uf_fail "round $round: fsck.umfs -n reports no crash state after the kill"
+	! grep -q '^damage: ' "$UF_TMP/fsck.crashed" ||
+		uf_fail "round $round: fsck.umfs -n reports damage after the kill"
 
 	uf_mount "$pool" "$mnt"
 	pid=$UF_PID

@@ -364,7 +364,7 @@ static void apply(uint8_t *base, const uint8_t *data, size_t size)
 /* Runs                                                                 */
 /* ------------------------------------------------------------------ */
 
-static int run(enum fsck_mode mode, bool force, const char *label, bool *full)
+static int run(enum fsck_mode mode, bool force, const char *label, struct fsck_summary *out)
 {
 	struct umfs_pmem pm = { .base = T.work, .len = T.len, .media = UMFS_MEDIA_SHM, .fd = -1 };
 	struct fsck_opts opts = { .mode = mode, .force = force, .name = label,
@@ -376,8 +376,8 @@ static int run(enum fsck_mode mode, bool force, const char *label, bool *full)
 		fprintf(stderr, "=== fsck %s%s\n", label, force ? " -f" : "");
 	code = fsck_check(&pm, &opts, &sum);
 	fsck_summary_print(&opts, &sum);
-	if (full)
-		*full = sum.full;
+	if (out)
+		*out = sum;
 	return code;
 }
 
@@ -431,7 +431,7 @@ int fsck_fuzz_one(const uint8_t *data, size_t size)
 {
 	uint8_t flags = size ? data[0] : 0;
 	bool force = !(flags & FZ_NOFORCE);
-	bool full = false;
+	struct fsck_summary s1, s2, s3;
 	int c1, c2, c3;
 
 	if (!T.ready)
@@ -439,7 +439,7 @@ int fsck_fuzz_one(const uint8_t *data, size_t size)
 
 	work_map();
 	apply(T.work, data, size);
-	c1 = run(FSCK_MODE_CHECK, force, "-n", NULL);
+	c1 = run(FSCK_MODE_CHECK, force, "-n", &s1);
 	if (c1 == FSCK_EXIT_OPERATIONAL && sb_unsupported(T.work, false))
 		return 0; /* a sound superblock of a newer format: left alone */
 	if (c1 != FSCK_EXIT_OK && c1 != FSCK_EXIT_UNCORRECTED)
@@ -447,21 +447,24 @@ int fsck_fuzz_one(const uint8_t *data, size_t size)
 
 	work_map();
 	apply(T.work, data, size);
-	c2 = run(FSCK_MODE_REPAIR, force, "-y", &full);
+	c2 = run(FSCK_MODE_REPAIR, force, "-y", &s2);
 	if (c2 == FSCK_EXIT_OPERATIONAL && sb_unsupported(T.work, false))
 		return 0; /* features that allow read-only use only */
 	if (c2 != FSCK_EXIT_OK && c2 != FSCK_EXIT_CORRECTED && c2 != FSCK_EXIT_UNCORRECTED)
 		violated("fsck -y must exit 0, 1 or 4", c2);
-	if (c1 == FSCK_EXIT_OK && c2 != FSCK_EXIT_OK)
+	/* crash state alone: -n exits 0, -y recovers it and exits 1 */
+	if (c1 == FSCK_EXIT_OK && c2 != FSCK_EXIT_OK && !s1.recoverable)
 		violated("fsck -n found nothing, fsck -y did", c2);
+	if (c1 == FSCK_EXIT_OK && s2.problems)
+		violated("fsck -y found damage that fsck -n did not", c2);
 	if (c2 == FSCK_EXIT_UNCORRECTED)
 		return 0;
 
 	/* A quick -y (clean pool, no -f) vouches for the quick steps only. */
-	c3 = run(FSCK_MODE_CHECK, full, "-n after -y", NULL);
-	if (c3 != FSCK_EXIT_OK)
+	c3 = run(FSCK_MODE_CHECK, s2.full, "-n after -y", &s3);
+	if (c3 != FSCK_EXIT_OK || s3.recoverable || s3.crash[FSCK_CRASH_DIRTY])
 		violated("fsck -n after a successful fsck -y must find the pool clean", c3);
-	if (full && ((flags & FZ_CORE_WALK) || getenv("FSCK_FUZZ_CORE_WALK")))
+	if (s2.full && ((flags & FZ_CORE_WALK) || getenv("FSCK_FUZZ_CORE_WALK")))
 		core_walk();
 	return 0;
 }

@@ -87,12 +87,13 @@ check() { # check NAME EXPECTED ACTUAL
 	fi
 }
 
-# fsck -n -f of the pool; a failure unless it is clean. Nobody may use the
-# pool at that moment.
+# fsck -n -f of the pool; a failure unless it is clean (exit 0 and, since
+# crash state alone exits 0 too, a clean verdict). Nobody may use the pool
+# at that moment.
 check_fsck() {
 	local rc=0
 	"$FSCK" -n -f "$pool" >"$work/fsck.out" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ]; then
+	if [ "$rc" -ne 0 ] || ! tail -n 1 "$work/fsck.out" | grep -q ': clean$'; then
 		fail "fsck.umfs -n -f clean (exit $rc)"
 		sed 's/^/  fsck: /' "$work/fsck.out" | head -40
 	else

@@ -192,11 +192,13 @@ fe_stop() {
 	return 0
 }
 
-# fe_fsck: fsck.umfs -n -f on the pool; returns its status (0 for tmpfs).
+# fe_fsck: fsck.umfs -n -f on the pool; returns its status (0 for tmpfs),
+# 1 when it exits 0 with crash state left rather than a clean verdict.
 fe_fsck() {
 	[ "$FE_MODE" = tmpfs ] && return 0
 	local rc=0
 	"$FE_FSCK" -n -f "$FE_POOL" >"$FE_TMP/fsck.out" 2>&1 || rc=$?
 	sed 's/^/# fsck: /' "$FE_TMP/fsck.out"
+	[ "$rc" = 0 ] && ! tail -n 1 "$FE_TMP/fsck.out" | grep -q ': clean$' && rc=1
 	return "$rc"
 }

@@ -63,11 +63,12 @@ check() { # check NAME EXPECTED ACTUAL
 	fi
 }
 
-# fsck the pool; adds a failure unless it is clean
+# fsck the pool; adds a failure unless it is clean (exit 0 and, since crash
+# state alone exits 0 too, a clean verdict)
 check_fsck() {
 	local rc=0
 	"$FSCK" -n -f "$pool" >"$work/fsck.out" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ]; then
+	if [ "$rc" -ne 0 ] || ! tail -n 1 "$work/fsck.out" | grep -q ': clean$'; then
 		echo "FAIL fsck (exit $rc)"
 		cat "$work/fsck.out"
 		failures=$((failures + 1))

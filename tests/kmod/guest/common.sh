@@ -28,10 +28,12 @@ kt_kernel_clean() {
 }
 
 # kt_fsck_clean [DEV]: fsck.umfs -n -f of DEV (default $dev, the pool) must
-# be clean; when it is not, prints fsck's report and returns 1 (the caller
-# fails or notes it).
+# be clean: exit 0, and not even crash state (which exits 0 too) left for a
+# mount to repair; when it is not, prints fsck's report and returns 1 (the
+# caller fails or notes it).
 kt_fsck_clean() {
-	fsck.umfs -n -f "${1:-$dev}" >/tmp/kt-fsck.log 2>&1 && return 0
+	fsck.umfs -n -f "${1:-$dev}" >/tmp/kt-fsck.log 2>&1 &&
+		tail -n 1 /tmp/kt-fsck.log | grep -q ': clean$' && return 0
 	cat /tmp/kt-fsck.log
 	return 1
 }

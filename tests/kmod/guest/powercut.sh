@@ -74,7 +74,9 @@ check_mode() {
 
 fsck_clean() {
 	release
-	if ! fsck.umfs -n -f "$pool" >/tmp/pc-fsck.log 2>&1; then
+	# exit 0 alone would allow crash state: the verdict must be clean
+	if ! fsck.umfs -n -f "$pool" >/tmp/pc-fsck.log 2>&1 ||
+	   ! tail -n 1 /tmp/pc-fsck.log | grep -q ': clean$'; then
 		cat /tmp/pc-fsck.log
 		fail "fsck.umfs -n -f: $1: not clean"
 	fi
@@ -98,8 +100,9 @@ for step in $phase; do
 		;;
 	verify)
 		[ -f "$expect" ] || fail "no $expect in the initramfs"
-		# the crash image itself: fsck -n counts what recovery will do (open
-		# files' U-Log chains) as problems, so this is for the record only
+		# the crash image itself, for the record: what recovery will do
+		# (open files' U-Log chains) fsck -n reports as recoverable crash
+		# state; the checks after recovery decide
 		release
 		fsck.umfs -n -f "$pool" 2>&1 | sed 's/^/before recovery: /' | tail -n 3 || true
 		if [ "$kmod" = 1 ]; then
