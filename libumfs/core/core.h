@@ -271,6 +271,10 @@ bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t s
 int umfs_rundir_open(struct umfs_fs *fs);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 
+/* procfs.c: reads the small file path (relative to dfd, or absolute) into
+ * buf, NUL-terminated; returns the bytes read, <= 0 when it could not. */
+ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
+
 /* log.c: messages to the front end's log (umfs_log_set). */
 void umfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

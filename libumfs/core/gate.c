@@ -29,14 +29,9 @@
 static bool gate_fdinfo_locks(int dfd, const char *name, const char *id)
 {
 	char buf[4096];
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (umfs_proc_read(dfd, name, buf, sizeof(buf)) <= 0)
 		return false;
-	buf[n] = '\0';
 	for (char *p = strstr(buf, "OFDLCK"); p; p = strstr(p + 1, "OFDLCK")) {
 		char *eol = strchr(p, '\n');
 		char *hit = strstr(p, id);
@@ -76,16 +71,11 @@ void umfs_gate_holder(int fd, char *buf, size_t size)
 			found = f->d_name[0] != '.' && gate_fdinfo_locks(dirfd(fds), f->d_name, id);
 		closedir(fds);
 		if (found) {
-			char comm[32] = "?";
-			int cfd;
-			ssize_t n;
+			char comm[32];
 
 			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-			cfd = open(path, O_RDONLY | O_CLOEXEC);
-			n = cfd >= 0 ? read(cfd, comm, sizeof(comm) - 1) : -1;
-			if (cfd >= 0)
-				close(cfd);
-			comm[n > 0 ? n : 1] = '\0';
+			if (umfs_proc_read(AT_FDCWD, path, comm, sizeof(comm)) <= 0)
+				strcpy(comm, "?");
 			comm[strcspn(comm, "\n")] = '\0';
 			snprintf(buf, size, "process %ld (%s)", pid, comm);
 			break;

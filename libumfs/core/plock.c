@@ -54,14 +54,9 @@ static uint64_t plock_now_ns(void)
 static bool plock_proc_stat(const char *stat_path, char *state, uint32_t *start)
 {
 	char buf[512], *p;
-	int fd = open(stat_path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (umfs_proc_read(AT_FDCWD, stat_path, buf, sizeof(buf)) <= 0)
 		return false;
-	buf[n] = '\0';
 	p = strrchr(buf, ')'); /* the command name may hold anything */
 	if (!p || p[1] != ' ' || !p[2])
 		return false;

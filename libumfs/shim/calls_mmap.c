@@ -727,15 +727,7 @@ void mmap_registry_all(int delta)
 
 bool mmap_idle(void)
 {
-	bool idle = pthread_mutex_trylock(&map_lock) == 0;
-
-	if (idle)
-		pthread_mutex_unlock(&map_lock);
-	if (idle && pthread_mutex_trylock(&hlock) == 0)
-		pthread_mutex_unlock(&hlock);
-	else
-		idle = false;
-	return idle;
+	return shim_mutex_idle(&map_lock) && shim_mutex_idle(&hlock);
 }
 
 /* The process is leaving: its mappings let go of their files. */

@@ -365,10 +365,7 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 
 bool mount_idle(void)
 {
-	if (lock_depth > 0 || pthread_mutex_trylock(&mount_lock) != 0)
-		return false;
-	pthread_mutex_unlock(&mount_lock);
-	return true;
+	return lock_depth == 0 && shim_mutex_idle(&mount_lock);
 }
 
 void pool_lock(void)

@@ -428,10 +428,7 @@ void ofd_exec_failed(void)
 
 bool ofd_idle(void)
 {
-	if (pthread_mutex_trylock(&ofd_list_lock) != 0)
-		return false;
-	pthread_mutex_unlock(&ofd_list_lock);
-	return ofd_slot_idle();
+	return shim_mutex_idle(&ofd_list_lock) && ofd_slot_idle();
 }
 
 void ofd_exit(void)

@@ -476,15 +476,7 @@ void ofd_slot_release(uint32_t slot, int anchor, uint64_t born)
 
 bool ofd_slot_idle(void)
 {
-	bool idle = pthread_mutex_trylock(&arena_lock) == 0;
-
-	if (idle)
-		pthread_mutex_unlock(&arena_lock);
-	if (idle && pthread_mutex_trylock(&anchor_lock) == 0)
-		pthread_mutex_unlock(&anchor_lock);
-	else
-		idle = false;
-	return idle;
+	return shim_mutex_idle(&arena_lock) && shim_mutex_idle(&anchor_lock);
 }
 
 uint64_t ofd_spawn_epoch(void)

@@ -324,6 +324,13 @@ void mount_exit(void);
 /* Idle probes, for leaving from _exit: false when a lock of the module is
  * held (maybe by this very thread, interrupted by a signal handler). */
 bool mount_idle(void);
+static inline bool shim_mutex_idle(pthread_mutex_t *m)
+{
+	if (pthread_mutex_trylock(m) != 0)
+		return false;
+	pthread_mutex_unlock(m);
+	return true;
+}
 extern uint8_t shim_pool_uuid[16];
 
 /* ------------------------------------------------------------------ */
