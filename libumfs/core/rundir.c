@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -157,7 +158,13 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 		rundir_adopt(fs, fd, type, extra);
 	err = rundir_check(fs, fd, type, extra, why, sizeof(why));
 	if (err) {
-		umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", fs->run_path, name, why);
+		char link[40], dir[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+		n = readlink(link, dir, sizeof(dir) - 1);
+		dir[n > 0 ? n : 0] = '\0';
+		umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", dir, name, why);
 		close(fd);
 	}
 	return err ? err : fd;
