@@ -120,6 +120,8 @@ void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 /* ------------------------------------------------------------------ */
 
 uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The CPU has the crc32 instruction (SSE4.2); set at load. */
+extern bool umfs_crc32c_hw;
 
 /* ------------------------------------------------------------------ */
 /* layout.c                                                             */
