@@ -208,6 +208,14 @@ int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, siz
  * (itself for the root), even after ino was removed. */
 int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen);
 
+/* Damage found while serving: an inode or a directory entry that fails its
+ * checks answers -EUCLEAN (errno "Structure needs cleaning": run
+ * fsck.umfs), and one line naming it (no newline) goes to fn, once per
+ * damage. NULL, the default: "umfs: LINE" on standard error. One setting
+ * for the process. */
+typedef void (*umfs_log_fn)(const char *line);
+void umfs_set_log(umfs_log_fn fn);
+
 /* A human-readable name for the error values UMFS adds to errno's meaning. */
 const char *umfs_strerror(int err);
 
