@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 
@@ -28,6 +29,17 @@
 #endif
 
 static const char *prog = "umfs-fuse";
+static const char *log_pool;
+static bool log_syslog;
+
+/* Damage the core met while serving (one line per damaged inode or entry):
+ * on stderr, and in the background, where stderr is /dev/null, to syslog. */
+static void core_log(const char *line)
+{
+	fprintf(stderr, "%s: pool %s: %s\n", prog, log_pool, line);
+	if (log_syslog)
+		syslog(LOG_ERR, "pool %s: %s", log_pool, line);
+}
 
 struct uf_opts {
 	char *pool;
@@ -248,6 +260,8 @@ int main(int argc, char *argv[])
 
 	uf.pool = o.pool;
 	uf.rdonly = o.rdonly;
+	log_pool = o.pool;
+	umfs_set_log(core_log);
 	if (mount_pool(&uf)) {
 		ret = UF_EXIT_POOL;
 		goto out;
@@ -264,6 +278,10 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(co.foreground)) {
 		fprintf(stderr, "%s: cannot become a daemon\n", prog);
 		goto out_unmount;
+	}
+	if (!co.foreground) {
+		openlog(prog, LOG_PID, LOG_DAEMON);
+		log_syslog = true;
 	}
 	ret = UF_EXIT_SERVE;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {

@@ -101,6 +101,12 @@ void shim_logf(int level, const char *fmt, ...)
 	errno = saved;
 }
 
+/* The core's reports of damage it met (umfs_set_log): warnings. */
+void shim_core_log(const char *line)
+{
+	SHIM_LOG(LOG_WARN, "%s: %s", cfg.pool, line);
+}
+
 void shim_trace(enum shim_call c, bool served, long r, uint64_t t0, const char *fmt, ...)
 {
 	char suffix[96], prefix[64];

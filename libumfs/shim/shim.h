@@ -620,6 +620,7 @@ void log_adopted(void);
 void log_write(const char *buf, size_t len);
 int log_sink(void);
 void shim_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_core_log(const char *line);
 #define SHIM_LOG(level, ...)                              \
 	do {                                              \
 		if (unlikely(cfg.log_level >= (level)))   \
