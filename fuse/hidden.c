@@ -61,27 +61,27 @@ static struct open_count **open_slot(uint64_t ino)
 	return p;
 }
 
-/* Counts an open handle; returns its inode number (0 if fstat failed). */
+/* Counts an open handle; returns its inode number. */
 uint64_t uf_open_count_get(struct umfs_file *f)
 {
 	struct open_count **p, *c;
-	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
 
-	if (umfs_fstat(f, &st))
-		return 0;
+	umfs_file_id(f, &ino, &gen);
 	pthread_mutex_lock(&lock);
-	p = open_slot(st.st_ino);
+	p = open_slot(ino);
 	if (!*p) {
 		c = calloc(1, sizeof(*c));
 		if (c) {
-			c->ino = st.st_ino;
+			c->ino = ino;
 			*p = c;
 		}
 	}
 	if (*p)
 		(*p)->n++;
 	pthread_mutex_unlock(&lock);
-	return st.st_ino;
+	return ino;
 }
 
 void uf_open_count_put(uint64_t ino)

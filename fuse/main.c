@@ -29,11 +29,20 @@
 #endif
 
 static const char *prog = "umfs-fuse";
+static const char *log_pool;
+static bool log_syslog;
 
-static void uf_log_syslog(int level, const char *msg)
+/* What the core has to say (damage met while serving, a lock taken over,
+ * a long wait): on stderr, and in the background, where stderr is
+ * /dev/null, to syslog. */
+static void uf_log(int level, const char *msg)
 {
+	if (!log_syslog) {
+		fprintf(stderr, "%s: pool %s: %s\n", prog, log_pool, msg);
+		return;
+	}
 	syslog(level == UMFS_LOG_ERROR ? LOG_ERR : level == UMFS_LOG_WARN ? LOG_WARNING : LOG_INFO,
-	       "%s", msg);
+	       "pool %s: %s", log_pool, msg);
 }
 
 struct uf_opts {
@@ -255,6 +264,8 @@ int main(int argc, char *argv[])
 
 	uf.pool = o.pool;
 	uf.rdonly = o.rdonly;
+	log_pool = o.pool;
+	umfs_log_set(uf_log, UMFS_LOG_INFO);
 	if (mount_pool(&uf)) {
 		ret = UF_EXIT_POOL;
 		goto out;
@@ -272,9 +283,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s: cannot become a daemon\n", prog);
 		goto out_unmount;
 	}
-	if (!co.foreground) { /* stderr is /dev/null now: the core speaks to syslog */
+	if (!co.foreground) {
 		openlog(prog, LOG_PID, LOG_DAEMON);
-		umfs_log_set(uf_log_syslog, UMFS_LOG_INFO);
+		log_syslog = true;
 	}
 	ret = UF_EXIT_SERVE;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {

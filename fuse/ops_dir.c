@@ -30,6 +30,7 @@ int uf_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 {
 	struct umfs_dir *d = uf_dir(fi);
 	struct umfs_dirent ent;
+	bool filled = false;
 	struct stat st;
 	int ret;
 
@@ -42,8 +43,11 @@ int uf_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		 * to build it, more work than the lookups it saves. */
 		if (fill(buf, ent.name, &st, (off_t)ent.next_cookie, 0))
 			break; /* the reply is full: the next call resumes at off */
+		filled = true;
 	}
-	return ret < 0 ? ret : 0;
+	/* An error drops the whole reply: the entries before a damaged one
+	 * go first, and the next call, from the last one's offset, meets it. */
+	return ret < 0 && !filled ? ret : 0;
 }
 
 int uf_releasedir(const char *path, struct fuse_file_info *fi)

@@ -67,10 +67,11 @@ int uf_flush(const char *path, struct fuse_file_info *fi)
 int uf_release(const char *path, struct fuse_file_info *fi)
 {
 	struct umfs_file *f = uf_file(fi);
-	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
 
-	if (umfs_fstat(f, &st) == 0)
-		uf_open_count_put(st.st_ino);
+	umfs_file_id(f, &ino, &gen);
+	uf_open_count_put(ino);
 	/* The last close of an unlinked file frees it in the core. */
 	return umfs_close(f);
 }

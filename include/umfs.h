@@ -207,8 +207,11 @@ void umfs_plock_unlock(struct umfs_plock *l);
  * (umfs_fork_child does it). */
 void umfs_plock_forked(void);
 
-/* Where the library's messages go: a damaged structure met while serving,
- * a lock taken from a dead process, a long wait (with the holder named).
+/* Where the library's messages go: a damaged structure met while serving
+ * (an inode or directory entry that fails its checks answers -EUCLEAN,
+ * "Structure needs cleaning": run fsck.umfs; one warning names it, once
+ * per damage), a lock taken from a dead process, a long wait (with the
+ * holder named).
  * fn gets each message without a newline; messages above max_level are
  * dropped. By default errors and warnings go to stderr. */
 enum { UMFS_LOG_ERROR = 1, UMFS_LOG_WARN, UMFS_LOG_INFO, UMFS_LOG_DEBUG };

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* api_dir.c - directory streams: opendir, readdir, telldir, seekdir. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +61,34 @@ int umfs_fopendir(struct umfs_file *f, struct umfs_dir **dirp)
 	return err;
 }
 
+/* What an entry says, checked before it is handed out: an inode number of
+ * the zone and a type the format knows, else the entry is damaged. A type
+ * that disagrees with the inode (or an inode not in use) becomes
+ * DT_UNKNOWN, so that the caller asks the inode, where a lookup meets the
+ * damage. One load per entry; the inode's full check is the lookup's. */
+static int readdir_entry_check(struct umfs_dir *d, struct umfs_dirent *ent, uint64_t cookie)
+{
+	struct umfs_fs *fs = d->fs;
+	uint32_t mode;
+
+	if (ent->ino < UMFS_ROOT_INO || ent->ino >= fs->inode_count ||
+	    !umfs_dtype_known(ent->type)) {
+		umfs_damage_report(fs, d->ino | UMFS_DAMAGE_ENTRY, (uint32_t)cookie,
+				   "inode %" PRIu64 ": entry \"%s\" names inode %" PRIu64
+				   " as type %u (run fsck.umfs)",
+				   d->ino, ent->name, ent->ino, ent->type);
+		d->cookie = cookie; /* the next call meets it again */
+		return -EUCLEAN;
+	}
+	mode = umfs_inode(fs, ent->ino)->mode;
+	if (IFTODT(mode) != ent->type || !umfs_ino_is_used(fs, ent->ino))
+		ent->type = DT_UNKNOWN;
+	return 1;
+}
+
 int umfs_readdir(struct umfs_dir *d, struct umfs_dirent *ent)
 {
+	uint64_t cookie = d->cookie;
 	int ret;
 
 	umfs_meta_lock(d->fs);
@@ -68,6 +96,8 @@ int umfs_readdir(struct umfs_dir *d, struct umfs_dirent *ent)
 		ret = 0; /* removed while open: nothing left to list */
 	else
 		ret = umfs_dir_next(d->fs, d->ino, &d->cookie, ent);
+	if (ret > 0)
+		ret = readdir_entry_check(d, ent, cookie);
 	umfs_meta_unlock(d->fs);
 	return ret;
 }
@@ -126,18 +156,22 @@ int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, siz
 	umfs_meta_lock(fs);
 	if (!umfs_inode_live(fs, ino) || (gen && umfs_inode(fs, ino)->generation != gen))
 		err = -ENOENT;
-	else if (!S_ISDIR(umfs_inode(fs, ino)->mode))
+	else
+		err = umfs_inode_verify(fs, ino, true);
+	if (!err && !S_ISDIR(umfs_inode(fs, ino)->mode))
 		err = -ENOTDIR;
 	for (uint64_t steps = 0; !err && cur != UMFS_ROOT_INO; steps++) {
 		const struct umfs_inode *in = umfs_inode(fs, cur);
 		uint64_t parent = in->dir.parent;
 		size_t nl;
 
-		if (steps >= fs->inode_count || in->nlink == 0 || !umfs_inode_live(fs, parent)) {
+		if (steps >= fs->inode_count || in->nlink == 0) {
 			err = -ENOENT;
 			break;
 		}
-		err = name_in_parent(fs, parent, cur, e);
+		err = umfs_dentry_verify(fs, cur, "..", 2, parent, DT_DIR);
+		if (!err)
+			err = name_in_parent(fs, parent, cur, e);
 		if (err)
 			break;
 		nl = strlen(e->name);
@@ -173,9 +207,13 @@ int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t
 		err = -ENOENT;
 	} else {
 		*parent = umfs_inode(fs, ino)->dir.parent;
-		if (!umfs_inode_live(fs, *parent))
+		err = umfs_inode_verify(fs, ino, true);
+		/* a removed directory's parent may be gone too: not damage */
+		if (!err && umfs_inode(fs, ino)->nlink == 0 && !umfs_inode_live(fs, *parent))
 			err = -ENOENT;
-		else
+		else if (!err)
+			err = umfs_dentry_verify(fs, ino, "..", 2, *parent, DT_DIR);
+		if (!err)
 			*gen = umfs_inode(fs, *parent)->generation;
 	}
 	umfs_meta_unlock(fs);

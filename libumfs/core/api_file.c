@@ -164,6 +164,9 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 		err = -ESTALE;
 		goto out_unlock;
 	}
+	err = umfs_inode_verify(fs, ino, true);
+	if (err)
+		goto out_unlock;
 	w->ino = ino;
 	err = (how & UMFS_OPEN_ID_NOCHECK) ? 0 : open_check(fs, w, flags & ~O_TRUNC);
 	if (err)
@@ -514,7 +517,10 @@ int umfs_fsync(struct umfs_file *f, int datasync)
 
 int umfs_fstat(struct umfs_file *f, struct stat *st)
 {
-	umfs_inode_stat(f->fs, f->ino, st);
-	return 0;
+	int err = umfs_inode_verify(f->fs, f->ino, false);
+
+	if (!err)
+		umfs_inode_stat(f->fs, f->ino, st);
+	return err;
 }
 

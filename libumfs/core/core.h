@@ -5,6 +5,7 @@
  * Layering, bottom up (each file includes only what is below it):
  *   persist.c   the only code that flushes or fences (libpmem)
  *   crc32c.c    checksums
+ *   report.c    damage found while serving, logged once
  *   layout.c    superblock encode/validate, pool geometry, mkfs's format
  *   journal.c   undo-log transactions over byte ranges of the pool
  *   alloc.c     page and inode bitmaps
@@ -12,6 +13,7 @@
  *   ptable.c    per-file x86-64 page tables
  *   file.c      file data: read, write, truncate, fallocate, seek
  *   dir.c       hashed directories
+ *   verify.c    the serving path's check of an inode or directory entry
  *   namei.c     path walk and permission checks
  *   fs.c        mount, unmount, recovery, vnode cache
  *   api.c       the public API of include/umfs.h
@@ -121,6 +123,23 @@ void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 /* ------------------------------------------------------------------ */
 
 uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The CPU has the crc32 instruction (SSE4.2); set at load. */
+extern bool umfs_crc32c_hw;
+
+/* ------------------------------------------------------------------ */
+/* report.c                                                             */
+/* ------------------------------------------------------------------ */
+
+struct umfs_fs;
+/* Logs one line (printf-style) about damage, unless (key, sig) was
+ * reported on fs already. key: an inode number, or a directory's with
+ * UMFS_DAMAGE_ENTRY for one of its entries; sig tells damages apart. */
+#define UMFS_DAMAGE_ENTRY (1ull << 63)
+#define UMFS_DAMAGE_DIRSIG 0xd1u /* sig of damage in a directory's blocks or index */
+void umfs_damage_report(struct umfs_fs *fs, uint64_t key, uint32_t sig, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* True when (key, sig) was reported on fs. */
+bool umfs_damage_known(struct umfs_fs *fs, uint64_t key, uint32_t sig);
 
 /* ------------------------------------------------------------------ */
 /* layout.c                                                             */
@@ -208,6 +227,8 @@ struct umfs_tx {
 	uint64_t dir_need_ino, dir_need_first, dir_need_count;
 };
 
+#define UMFS_DAMAGE_SEEN 32
+
 struct umfs_fs {
 	struct umfs_pmem pm;
 	uint8_t *base;
@@ -247,6 +268,11 @@ struct umfs_fs {
 	int share_fd;               /* holds the gate (an OFD lock) */
 	uint64_t share_epoch;       /* the region's epoch our counts match */
 	bool share_changed;         /* a transaction ran under the current turn */
+
+	/* report.c: damage already reported (key, signature), so that a
+	 * damaged inode is logged once, not at every call that meets it */
+	struct { uint64_t key; uint32_t sig; } damage_seen[UMFS_DAMAGE_SEEN];
+	unsigned damage_next;
 };
 
 /* The metadata lock: this process's mutex, then, on a shared mount, the
@@ -456,6 +482,12 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino);
 int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino);
 void umfs_inode_stat(const struct umfs_fs *fs, uint64_t ino, struct stat *st);
 unsigned char umfs_mode_to_dtype(uint32_t mode);
+/* A DT_* value (S_IFMT >> 12) of a file type the format knows: FIFO 1,
+ * CHR 2, DIR 4, BLK 6, REG 8, LNK 10, SOCK 12. */
+static inline bool umfs_dtype_known(unsigned type)
+{
+	return type < 16 && (0x1556u >> type & 1);
+}
 
 /* ------------------------------------------------------------------ */
 /* ptable.c: per-file page tables                                        */
@@ -522,6 +554,19 @@ int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence
 #define UMFS_EDIRPAGES (-EXFULL)
 
 uint32_t umfs_name_hash(const char *name, size_t len);
+/* The bounds of a directory's bookkeeping that every directory function
+ * relies on; damage here is -EUCLEAN. */
+static inline bool umfs_dir_info_sane(const struct umfs_inode *in)
+{
+	const struct umfs_dir_info *d = &in->dir;
+
+	if (d->nblocks > UMFS_DIR_MAX_BLOCKS || d->gdepth > UMFS_DIR_MAX_DEPTH ||
+	    d->nbuckets > UMFS_DIR_MAX_BUCKETS)
+		return false;
+	if (d->nbuckets == 0)
+		return d->nblocks <= 1 && d->gdepth == 0;
+	return d->nbuckets <= (1ull << d->gdepth);
+}
 /* In tx: makes an empty directory: dir info zeroed except parent, size 0,
  * no pages (they come with the first entry). -EEXIST if it has pages. */
 int umfs_dir_init(struct umfs_fs *fs, uint64_t dir);
@@ -550,6 +595,23 @@ int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t
 /* Next entry at or after *cookie ("." and ".." first); returns 1 and
  * advances *cookie, 0 at the end, -errno on a damaged directory. */
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *ent);
+
+/* ------------------------------------------------------------------ */
+/* verify.c: the serving path's checks                                   */
+/* ------------------------------------------------------------------ */
+
+/* 0 when inode ino may be handed to a caller: in use, a known file type,
+ * its identity checksum, and the ranges the core relies on. -EUCLEAN
+ * (logged once) when it is damaged. locked: the caller holds meta_lock
+ * (without it, a failure is checked again under it: a transaction of
+ * another process may have been half done). */
+int umfs_inode_verify(struct umfs_fs *fs, uint64_t ino, bool locked);
+/* meta_lock held. The same for the inode that entry name of directory dir
+ * names (type: the entry's DT_* type; ".." for dir's parent): -EUCLEAN
+ * also when the entry names no inode in use, says another type, or names
+ * a directory whose ".." is not dir (a directory has one name). */
+int umfs_dentry_verify(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		       uint64_t ino, unsigned char type);
 
 /* ------------------------------------------------------------------ */
 /* namei.c: path walk and permissions                                    */

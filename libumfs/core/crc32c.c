@@ -100,12 +100,25 @@ static int have_sse42(void)
 		return 0;
 	return (c & bit_SSE4_2) != 0;
 }
+
+static int crc32c_hw_ok(void)
+{
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = have_sse42();
+	return hw;
+}
 #endif
 
 static uint32_t crc32c_table[256];
+bool umfs_crc32c_hw;
 
 __attribute__((constructor)) static void crc32c_table_init(void)
 {
+#if defined(__x86_64__)
+	umfs_crc32c_hw = crc32c_hw_ok();
+#endif
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
 		for (int k = 0; k < 8; k++)
@@ -124,13 +137,9 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 /* Standard CRC-32C: pass 0 to start; chaining passes the previous result. */
 uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	static int hw = -1;
-
 	crc = ~crc;
 #if defined(__x86_64__)
-	if (hw < 0)
-		hw = have_sse42();
-	if (hw)
+	if (crc32c_hw_ok())
 		return ~crc32c_hw(crc, buf, len);
 #endif
 	return ~crc32c_sw(crc, buf, len);

@@ -33,6 +33,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -105,19 +106,6 @@ static struct umfs_inode *dir_inode(const struct umfs_fs *fs, uint64_t dir)
 		return NULL;
 	in = umfs_inode(fs, dir);
 	return S_ISDIR(in->mode) ? in : NULL;
-}
-
-/* The bounds every other function relies on; damage here is -EUCLEAN. */
-static bool dir_info_sane(const struct umfs_inode *in)
-{
-	const struct umfs_dir_info *d = &in->dir;
-
-	if (d->nblocks > UMFS_DIR_MAX_BLOCKS || d->gdepth > UMFS_DIR_MAX_DEPTH ||
-	    d->nbuckets > UMFS_DIR_MAX_BUCKETS)
-		return false;
-	if (d->nbuckets == 0)
-		return d->nblocks <= 1 && d->gdepth == 0;
-	return d->nbuckets <= (1ull << d->gdepth);
 }
 
 /* Pool address of file page pg, or NULL for a hole or a bad table entry. */
@@ -732,6 +720,8 @@ static int find_indexed(const struct umfs_fs *fs, const struct umfs_inode *in, c
 		if (!h || !entry_slots(h, slot))
 			return -EUCLEAN;
 		e = blk_entry(h, slot);
+		if (e->hash != hash)
+			return -EUCLEAN; /* the bucket sends hash to an entry of another */
 		if (entry_matches(e, name, len, hash)) {
 			*hit = (struct dir_hit){ .blk = h, .ent = e, .block = pos / SLOTS,
 						 .slot = slot, .bucket = b, .bidx = i };
@@ -744,7 +734,7 @@ static int find_indexed(const struct umfs_fs *fs, const struct umfs_inode *in, c
 static int dir_find(const struct umfs_fs *fs, const struct umfs_inode *in, const char *name,
 		    size_t len, uint32_t hash, struct dir_hit *hit)
 {
-	if (!dir_info_sane(in))
+	if (!umfs_dir_info_sane(in))
 		return -EUCLEAN;
 	if (in->dir.nbuckets == 0)
 		return find_unindexed(fs, in, name, len, hash, hit);
@@ -882,13 +872,21 @@ static const struct umfs_dentry *lookup_hinted(const struct umfs_fs *fs,
 	struct umfs_dirblock_hdr *h;
 	const struct umfs_dentry *e;
 
-	if (pos-- == 0 || !dir_info_sane(in))
+	if (pos-- == 0 || !umfs_dir_info_sane(in))
 		return NULL;
 	h = block_get(fs, in, pos / SLOTS);
 	if (!h || !entry_slots(h, pos % SLOTS))
 		return NULL;
 	e = blk_entry(h, pos % SLOTS);
 	return entry_matches(e, name, len, hash) ? e : NULL;
+}
+
+/* Damage met in the structure of directory dir: said once. */
+static int dir_damaged(struct umfs_fs *fs, uint64_t dir)
+{
+	umfs_damage_report(fs, dir, UMFS_DAMAGE_DIRSIG,
+			   "inode %" PRIu64 ": directory blocks or index damaged (run fsck.umfs)", dir);
+	return -EUCLEAN;
 }
 
 int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
@@ -916,6 +914,8 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 	e = lookup_hinted(fs, in, dir, name, len, hash);
 	if (!e) {
 		err = dir_find(fs, in, name, len, hash, &hit);
+		if (err == -EUCLEAN)
+			return dir_damaged(fs, dir);
 		if (err)
 			return err;
 		e = hit.ent;
@@ -1064,6 +1064,14 @@ static bool next_memo_valid(const struct umfs_fs *fs, uint64_t dir, const struct
 	       next_memo.mtime == in->mtime_ns && next_memo.nentries == in->dir.nentries;
 }
 
+/* A listing hands out an entry's name with no lookup to confirm it: the
+ * name must be the one its hash was made from (a flipped byte would list
+ * a name that does not exist). Its inode is the caller's to check. */
+static bool entry_name_sound(const struct umfs_dentry *e)
+{
+	return e->hash == umfs_name_hash(e->name, e->name_len);
+}
+
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *out)
 {
 	struct umfs_inode *in = dir_inode(fs, dir);
@@ -1078,8 +1086,8 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 	} else if (c == COOKIE_DOTDOT) {
 		fill_dot(out, in->dir.parent, "..", COOKIE_FIRST);
 	} else {
-		if (!dir_info_sane(in))
-			return -EUCLEAN;
+		if (!umfs_dir_info_sane(in))
+			return dir_damaged(fs, dir);
 		pos = c - COOKIE_FIRST;
 		boundary = next_memo_valid(fs, dir, in, c);
 		for (b = pos / SLOTS, from = pos % SLOTS; b < in->dir.nblocks; b++, from = 1) {
@@ -1088,14 +1096,22 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 			int s;
 
 			if (!h)
-				return -EUCLEAN;
+				return dir_damaged(fs, dir);
 			s = boundary ? block_entry_from(h, UMFS_MAX(from, 1u))
 				     : block_next_entry(h, from);
 			if (s == (int)SLOTS)
 				continue;
 			if (s < 0 || !entry_slots(h, (unsigned)s))
-				return -EUCLEAN;
+				return dir_damaged(fs, dir);
 			e = blk_entry(h, (unsigned)s);
+			if (!entry_name_sound(e)) {
+				umfs_damage_report(fs, dir | UMFS_DAMAGE_ENTRY,
+						   (uint32_t)(b * SLOTS + (unsigned)s),
+						   "inode %" PRIu64 ": directory entry at position %" PRIu64
+						   " is damaged (run fsck.umfs)",
+						   dir, b * SLOTS + (unsigned)s);
+				return -EUCLEAN;
+			}
 			out->ino = e->ino;
 			out->type = e->type;
 			memcpy(out->name, e->name, e->name_len);

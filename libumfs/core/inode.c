@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 #include "core.h"
 
@@ -22,28 +25,42 @@ bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino)
 	       fs->inodes[ino].mode != 0;
 }
 
-/* The fields that change only inside transactions and that a kernel module
- * must be able to trust (see the format header). */
-struct inode_identity {
-	uint32_t mode, uid, gid, generation;
-	uint64_t pt_root, ulog, rdev;
-	uint8_t pt_height, pad[7];
-};
+/*
+ * The fields that change only inside transactions and that a kernel module
+ * must be able to trust: the 48-byte identity block of docs/format.md
+ * (mode, uid, gid, generation as le32; pt_root, ulog, rdev as le64;
+ * pt_height and 7 zero bytes), taken as six little-endian words. Every
+ * inode the serving path hands out is checked with it (verify.c), so it is
+ * built in registers: one crc32 instruction per word.
+ */
+#define ID_WORD0(in) ((in)->mode | (uint64_t)(in)->uid << 32)
+#define ID_WORD1(in) ((in)->gid | (uint64_t)(in)->generation << 32)
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t inode_csum_hw(const struct umfs_inode *in)
+{
+	uint64_t c = 0xffffffffu;
+
+	c = _mm_crc32_u64(c, ID_WORD0(in));
+	c = _mm_crc32_u64(c, ID_WORD1(in));
+	c = _mm_crc32_u64(c, in->pt_root);
+	c = _mm_crc32_u64(c, in->ulog);
+	c = _mm_crc32_u64(c, in->rdev);
+	c = _mm_crc32_u64(c, in->pt_height);
+	return ~(uint32_t)c;
+}
+#endif
 
 uint32_t umfs_inode_csum(const struct umfs_inode *in)
 {
-	struct inode_identity id;
+#if defined(__x86_64__)
+	if (umfs_crc32c_hw)
+		return inode_csum_hw(in);
+#endif
+	const uint64_t id[6] = { ID_WORD0(in), ID_WORD1(in), in->pt_root, in->ulog, in->rdev,
+				 in->pt_height };
 
-	memset(&id, 0, sizeof(id));
-	id.mode = in->mode;
-	id.uid = in->uid;
-	id.gid = in->gid;
-	id.generation = in->generation;
-	id.pt_root = in->pt_root;
-	id.ulog = in->ulog;
-	id.rdev = in->rdev;
-	id.pt_height = in->pt_height;
-	return umfs_crc32c(0, &id, sizeof(id));
+	return umfs_crc32c(0, id, sizeof(id));
 }
 
 void umfs_inode_seal(struct umfs_inode *in)

@@ -5,6 +5,9 @@
  * Paths are resolved from the pool root; ".." at the root stays at the root.
  * Symbolic links are expanded in place (an absolute target restarts at the
  * pool root), at most UMFS_SYMLOOP_MAX times per walk, as Linux does.
+ * Every inode the walk reaches, the root first, is checked with the entry
+ * that named it before anything of it is used (verify.c): a damaged one
+ * ends the walk with -EUCLEAN.
  *
  * When a front end set a host mount prefix (umfs_set_mount_prefix), the pool
  * is a subtree of a larger name space: an absolute target under the prefix
@@ -12,6 +15,7 @@
  * leave the pool, and the walk stops with -UMFS_EXTERNAL and the host path
  * of the rest in a per-thread buffer (umfs_external_path).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -265,6 +269,7 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 	unsigned links = 0;
 	const char *p = path;
 	size_t plen = strlen(path);
+	int err;
 
 	if (plen == 0)
 		return -ENOENT;
@@ -276,6 +281,9 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 	w->ino = UMFS_ROOT_INO;
 	w->name = "";
 	w->name_len = 0;
+	err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
+	if (err)
+		return err;
 
 	for (;;) {
 		const char *name, *end;
@@ -283,7 +291,6 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		uint64_t next;
 		bool last;
 		size_t len;
-		int err;
 
 		while (*p == '/')
 			p++;
@@ -320,17 +327,20 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 				p = rest;
 			}
 			next = umfs_inode(fs, cur)->dir.parent;
+			err = umfs_dentry_verify(fs, cur, name, len, next, DT_DIR);
+			if (err)
+				return err;
 		} else {
 			err = umfs_dir_lookup(fs, cur, name, len, &next, &type);
 			if (err == -ENOENT && last && (flags & UMFS_WALK_PARENT)) {
 				w->ino = 0;
 				return 0;
 			}
+			if (!err)
+				err = umfs_dentry_verify(fs, cur, name, len, next, type);
 			if (err)
 				return err;
 		}
-		if (!umfs_inode_live(fs, next))
-			return -EUCLEAN;
 		/* as Linux: a trailing slash makes lookups follow the last link,
 		 * but not calls that act on the name itself */
 		if (S_ISLNK(umfs_inode(fs, next)->mode) &&

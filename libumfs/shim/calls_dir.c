@@ -358,7 +358,9 @@ static ssize_t ofd_getdents(struct ofd *o, void *buf, size_t len)
 	o->sh->pos = umfs_telldir(o->dir);
 	ofd_unlock(o);
 	pthread_mutex_unlock(&o->dlock);
-	return r < 0 ? r : (ssize_t)used;
+	/* entries before a damaged one first: the next call meets the
+	 * damage (the core left the position on it) */
+	return r < 0 && used == 0 ? r : (ssize_t)used;
 }
 
 SHIM_API ssize_t getdents64(int fd, void *buf, size_t len)
