@@ -241,6 +241,7 @@ static unsigned check_entry(struct fsck *c, struct dscan *d, uint64_t *queue, ui
 	uint64_t ino = e->ino;
 	size_t used, all, k;
 	char nb[FSCK_NAME_BUF];
+	bool checked;
 
 	/* The extent of the entry first: without it nothing else is known. */
 	for (i = 0; n && i < n && s + i < SLOTS; i++)
@@ -255,8 +256,11 @@ static unsigned check_entry(struct fsck *c, struct dscan *d, uint64_t *queue, ui
 	}
 
 	hash = umfs_name_hash(e->name, e->name_len);
+	checked = c->sb.feature_ro_compat & UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK;
 	if (!name_valid(e->name, e->name_len))
 		why = "invalid name";
+	else if (checked && e->check != umfs_dentry_check(ino))
+		why = "its check byte does not match its inode number (the number changed)";
 	else if (ino == 0 || ino >= c->inode_count || !(c->ino[ino].flags & FI_LIVE))
 		why = "names a free or invalid inode";
 	else if (htab_find(c, d, e, hash) >= 0)
@@ -278,10 +282,10 @@ static unsigned check_entry(struct fsck *c, struct dscan *d, uint64_t *queue, ui
 	    fsck_problem(c, "fixed", "directory %" PRIu64 ": entry \"%s\": hash 0x%08x should be 0x%08x",
 			 d->dir, fsck_name(nb, e->name, e->name_len), e->hash, hash))
 		fsck_set32(c, &e->hash, hash);
-	if (e->reserved &&
-	    fsck_problem(c, "zeroed", "directory %" PRIu64 ": entry \"%s\": reserved byte set",
-			 d->dir, fsck_name(nb, e->name, e->name_len)))
-		fsck_set8(c, &e->reserved, 0);
+	if (!checked && e->check &&
+	    fsck_problem(c, "zeroed", "directory %" PRIu64 ": entry \"%s\": check byte set in a pool "
+			 "without entry checks", d->dir, fsck_name(nb, e->name, e->name_len)))
+		fsck_set8(c, &e->check, 0);
 	if (e->type != umfs_mode_to_dtype(c->inodes[ino].mode) &&
 	    fsck_problem(c, "fixed", "directory %" PRIu64 ": entry \"%s\": type %u, but inode %" PRIu64
 			 " is a %s",

@@ -20,6 +20,7 @@
  *        taken from the reserved words of the record line.
  *   1.2  the state page's run_id, which names the runtime directory of the
  *        processes sharing the pool; older code zeroes it (fsck) or ignores it.
+ *        Directory entries' check byte (feature RO_COMPAT_DENTRY_CHECK).
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -73,7 +74,8 @@ typedef uint64_t umfs_u64;
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
 #define UMFS_FEATURE_COMPAT_SUPP 0u
-#define UMFS_FEATURE_RO_COMPAT_SUPP 0u
+#define UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK 0x1u /* umfs_dentry.check is set */
+#define UMFS_FEATURE_RO_COMPAT_SUPP UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK
 #define UMFS_FEATURE_INCOMPAT_SUPP 0u
 
 #define UMFS_LABEL_MAX 64
@@ -329,10 +331,29 @@ struct umfs_dentry {
 	umfs_u8 name_len;  /* 1..255 */
 	umfs_u8 type;      /* DT_* value */
 	umfs_u8 nslots;    /* slots covered */
-	umfs_u8 reserved;
+	umfs_u8 check;     /* umfs_dentry_check(ino) with RO_COMPAT_DENTRY_CHECK, else 0 */
 	char name[];       /* name_len bytes, no NUL */
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_dentry) == 16, "dentry size");
+
+/* The check byte of an entry naming inode ino: CRC-8 (polynomial 0x07,
+ * initial value 0xff, most significant bit first) of ino's 8 little-endian
+ * bytes. It catches every change of ino confined to 8 consecutive bits (a
+ * flipped bit, a rewritten byte), which would otherwise make the entry name
+ * another live inode, and 255 in 256 of any other change. */
+static inline umfs_u8 umfs_dentry_check(umfs_u64 ino)
+{
+	static const umfs_u8 nibble[16] = { 0x00, 0x07, 0x0e, 0x09, 0x1c, 0x1b, 0x12, 0x15,
+					    0x38, 0x3f, 0x36, 0x31, 0x24, 0x23, 0x2a, 0x2d };
+	umfs_u8 crc = 0xff;
+
+	for (int i = 0; i < 8; i++, ino >>= 8) {
+		crc ^= (umfs_u8)ino;
+		crc = (umfs_u8)(crc << 4) ^ nibble[crc >> 4];
+		crc = (umfs_u8)(crc << 4) ^ nibble[crc >> 4];
+	}
+	return crc;
+}
 
 #define UMFS_DIRENT_SLOTS(name_len) \
 	((sizeof(struct umfs_dentry) + (name_len) + UMFS_DIR_SLOT_SIZE - 1) / UMFS_DIR_SLOT_SIZE)

@@ -299,6 +299,13 @@ static bool entry_matches(const struct umfs_dentry *e, const char *name, size_t 
 	return e->hash == hash && e->name_len == len && !memcmp(e->name, name, len);
 }
 
+/* The check byte an entry naming ino carries in this pool (format.h). */
+static uint8_t entry_check(const struct umfs_fs *fs, uint64_t ino)
+{
+	return (fs->sb.feature_ro_compat & UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK) ?
+		umfs_dentry_check(ino) : 0;
+}
+
 /* Writes an entry into free slots [s, s+n) and marks them used. */
 static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s, bool fresh,
 		       const char *name, size_t len, uint32_t hash, uint64_t ino,
@@ -318,7 +325,7 @@ static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned
 	e->name_len = (uint8_t)len;
 	e->type = type;
 	e->nslots = (uint8_t)n;
-	e->reserved = 0;
+	e->check = entry_check(fs, ino);
 	memcpy(e->name, name, len);
 	atomic_fetch_add_explicit(&dir_changes, 1, memory_order_relaxed); /* umfs_dir_next */
 	blk_set_used(h, blk_used(h) | slot_range(s, n));
@@ -922,6 +929,15 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 		atomic_store_explicit(lookup_hint_of(dir, hash), hit.block * SLOTS + hit.slot + 1,
 				      memory_order_relaxed);
 	}
+	if (UMFS_UNLIKELY(e->check != entry_check(fs, e->ino))) {
+		/* its inode number changed since it was written: it would
+		 * name another inode */
+		umfs_damage_report(fs, dir | UMFS_DAMAGE_ENTRY, hash ^ (uint32_t)e->ino,
+				   "inode %" PRIu64 ": entry \"%.*s\" names inode %" PRIu64
+				   ", which its check byte does not (run fsck.umfs)",
+				   dir, (int)len, name, (uint64_t)e->ino);
+		return -EUCLEAN;
+	}
 	*ino = e->ino;
 	if (type)
 		*type = e->type;
@@ -1030,6 +1046,7 @@ int umfs_dir_retarget(struct umfs_fs *fs, uint64_t dir, const char *name, size_t
 		return err;
 	hit.ent->ino = ino;
 	hit.ent->type = type;
+	hit.ent->check = entry_check(fs, ino);
 	return 0;
 }
 
@@ -1067,9 +1084,10 @@ static bool next_memo_valid(const struct umfs_fs *fs, uint64_t dir, const struct
 /* A listing hands out an entry's name with no lookup to confirm it: the
  * name must be the one its hash was made from (a flipped byte would list
  * a name that does not exist). Its inode is the caller's to check. */
-static bool entry_name_sound(const struct umfs_dentry *e)
+/* Its hash matches its name, its check byte its inode number. */
+static bool entry_sound(const struct umfs_fs *fs, const struct umfs_dentry *e)
 {
-	return e->hash == umfs_name_hash(e->name, e->name_len);
+	return e->hash == umfs_name_hash(e->name, e->name_len) && e->check == entry_check(fs, e->ino);
 }
 
 int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umfs_dirent *out)
@@ -1104,7 +1122,7 @@ int umfs_dir_next(struct umfs_fs *fs, uint64_t dir, uint64_t *cookie, struct umf
 			if (s < 0 || !entry_slots(h, (unsigned)s))
 				return dir_damaged(fs, dir);
 			e = blk_entry(h, (unsigned)s);
-			if (!entry_name_sound(e)) {
+			if (!entry_sound(fs, e)) {
 				umfs_damage_report(fs, dir | UMFS_DAMAGE_ENTRY,
 						   (uint32_t)(b * SLOTS + (unsigned)s),
 						   "inode %" PRIu64 ": directory entry at position %" PRIu64

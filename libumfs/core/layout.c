@@ -120,6 +120,7 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->version_minor = UMFS_VERSION_MINOR;
 	sb->sb_size = sizeof(*sb);
 	sb->page_size = UMFS_PAGE_SIZE;
+	sb->feature_ro_compat = UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK;
 	if (opts && opts->uuid)
 		memcpy(sb->uuid, opts->uuid, sizeof(sb->uuid));
 	else if (getrandom(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))

@@ -270,6 +270,7 @@ static void add_dentry(struct ft_map *m, uint64_t dir, const char *name, uint64_
 	e->name_len = (uint8_t)len;
 	e->type = type;
 	e->nslots = (uint8_t)n;
+	e->check = umfs_dentry_check(ino);
 	memcpy(e->name, name, len);
 	for (unsigned i = s; i < s + n; i++)
 		h->used[i / 64] |= 1ull << (i % 64);

@@ -241,6 +241,8 @@ static void dentry_write(uint8_t *base, uint32_t off, const uint8_t *d, size_t n
 	e->name_len = (uint8_t)len;
 	e->nslots = (uint8_t)slots;
 	e->type = umfs_mode_to_dtype(((struct umfs_inode *)(base + T.sb.inode_off))[ino].mode);
+	if (T.sb.feature_ro_compat & UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK)
+		e->check = umfs_dentry_check(ino);
 	memcpy(e->name, d + 2, len);
 	e->hash = umfs_name_hash(e->name, len);
 	for (unsigned i = slot; i < slot + slots; i++)

@@ -497,9 +497,8 @@ static bool covered_by_refusal(const struct listing *t, const char *path)
  *   redirected no wrong path, but an entry names another inode of the sound
  *              pool than the sound pool's entry does, and the path shows
  *              that inode's attributes (its type is the entry's: the
- *              serving path refuses other types). Entries of format 1.x
- *              carry no check of their inode number, so this can be found
- *              only by fsck.umfs (link counts, reachability);
+ *              serving path refuses other types), which the entry's check
+ *              byte should have refused;
  *   refused    no wrong path, and some path or directory answered EUCLEAN
  *              or EIO (the damage was seen and said);
  *   incomplete no wrong path, no refusal, but sound paths are missing or

@@ -123,7 +123,7 @@ static void validate_explains_version_and_size_problems(void **state)
 	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EPROTONOSUPPORT);
 
 	memcpy(&copy, pm.base, sizeof(copy));
-	copy.feature_ro_compat = 0x1u;
+	copy.feature_ro_compat = 0x80000000u;
 	copy.csum = umfs_sb_csum(&copy);
 	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EROFS);
 	assert_int_equal(umfs_sb_validate(&copy, pm.len, true, &why), 0);

@@ -442,13 +442,45 @@ static void test_damaged_root(void **state)
 	assert_int_equal(nlogged, 2);
 	r->dir.parent = UMFS_ROOT_INO;
 	assert_int_equal(umfs_stat(fs, "/d/a", &st, 0), 0);
-	/* an entry redirected to a directory that lives elsewhere */
+	/* an entry redirected to a directory that lives elsewhere, its check
+	 * byte forged to match: the directory's ".." disagrees */
 	assert_int_equal(umfs_mkdir(fs, "/d/sub", 0700), 0);
 	dentry_of(fs, UMFS_ROOT_INO, "e")->ino = ino_of(fs, "/d/sub");
+	dentry_of(fs, UMFS_ROOT_INO, "e")->check = umfs_dentry_check(ino_of(fs, "/d/sub"));
 	assert_int_equal(umfs_stat(fs, "/e", &st, 0), -EUCLEAN);
 	assert_int_equal(umfs_stat(fs, "/d/sub", &st, 0), 0);
 	assert_int_equal(nlogged, 3);
 	assert_non_null(strstr(logged[2], "whose parent is"));
+}
+
+/* An entry whose inode number changed (a bit, a byte) names another live
+ * inode of its type, which nothing else tells: its check byte does. */
+static void test_redirected_entry(void **state)
+{
+	struct umfs_fs *fs = pool_populated();
+	struct umfs_dentry *e;
+	struct stat st;
+	uint64_t a, b;
+
+	(void)state;
+	log_start();
+	put(fs, "/d/one", 0644, "one");
+	put(fs, "/d/two", 04755, "two");
+	a = ino_of(fs, "/d/one");
+	b = ino_of(fs, "/d/two");
+	e = dentry_of(fs, ino_of(fs, "/d"), "one");
+	assert_int_equal(e->check, umfs_dentry_check(a));
+	e->ino = b; /* the setuid file under the other's name */
+	assert_int_equal(umfs_stat(fs, "/d/one", &st, 0), -EUCLEAN);
+	assert_int_equal(umfs_stat(fs, "/d/two", &st, 0), 0);
+	assert_int_equal(nlogged, 1);
+	assert_non_null(strstr(logged[0], "check byte"));
+	e->ino = a;
+	assert_int_equal(umfs_stat(fs, "/d/one", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* every one-bit change of an inode number is caught */
+	for (unsigned bit = 0; bit < 64; bit++)
+		assert_true(umfs_dentry_check(a ^ (1ull << bit)) != umfs_dentry_check(a));
 }
 
 static void test_fstat_after_damage(void **state)
@@ -617,6 +649,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_damaged_directory, teardown),
 		cmocka_unit_test_teardown(test_damaged_root, teardown),
 		cmocka_unit_test_teardown(test_fstat_after_damage, teardown),
+		cmocka_unit_test_teardown(test_redirected_entry, teardown),
 		cmocka_unit_test_teardown(test_entry_names_free_inode, teardown),
 		cmocka_unit_test_teardown(test_entry_type_mismatch, teardown),
 		cmocka_unit_test_teardown(test_entry_damaged_in_listing, teardown),
