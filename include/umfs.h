@@ -239,6 +239,12 @@ void umfs_fs_refresh(struct umfs_fs *fs);
 /* Full recovery on a mounted pool: journal rollback, free-space recount,
  * and every orphan freed. Only for a process that knows it is alone. */
 int umfs_fs_recover(struct umfs_fs *fs);
+/* This process is about to end without unmounting (another process of the
+ * front end's is left to do it): it stops counting as a user of a
+ * UMFS_MOUNT_SHARED pool now, so that of processes ending together the
+ * last one finds itself last. Nothing may use fs afterwards but
+ * umfs_unmount. */
+void umfs_fs_leave(struct umfs_fs *fs);
 /* 1 when no thread holds the pool's locks in this process: a front end
  * leaving from _exit (perhaps in a signal handler) checks it first. */
 int umfs_fs_idle(struct umfs_fs *fs);

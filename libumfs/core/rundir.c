@@ -102,6 +102,8 @@ static int rundir_check(const struct umfs_fs *fs, int fd, mode_t type, mode_t ex
 		snprintf(why, size, "owned by uid %u, who does not use the pool", (unsigned)st.st_uid);
 		return -EPERM;
 	}
+	if (st.st_nlink == 0)
+		return -ENOENT; /* removed since it was opened: its users start over */
 	if (type != S_IFDIR && st.st_nlink != 1) {
 		snprintf(why, size, "has %lu links", (unsigned long)st.st_nlink);
 		return -EPERM;
@@ -157,7 +159,9 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 	if (made)
 		rundir_adopt(fs, fd, type, extra);
 	err = rundir_check(fs, fd, type, extra, why, sizeof(why));
-	if (err) {
+	if (err == -ENOENT) {
+		close(fd);
+	} else if (err) {
 		char link[40], dir[PATH_MAX];
 		ssize_t n;
 
@@ -188,6 +192,10 @@ static int rundir_try(struct umfs_fs *fs, uint64_t id)
 		return err;
 	}
 	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	if (err == -ENOENT) {
+		close(fd);
+		return err;
+	}
 	if (err) {
 		umfs_log(UMFS_LOG_WARN, "%s: %s; ignoring it and making a new one", path, why);
 		close(fd);

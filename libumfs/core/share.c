@@ -246,6 +246,12 @@ bool umfs_share_last(struct umfs_fs *fs)
 	return last;
 }
 
+void umfs_fs_leave(struct umfs_fs *fs)
+{
+	if (fs->share)
+		umfs_gate_unlock(fs->share_fd, SHARE_GATE);
+}
+
 /* The gate lock belongs to an open file description, which a forked child
  * shares with its parent: the child takes its own, so that neither can
  * believe itself the last user while the other lives. */

@@ -158,7 +158,12 @@ static int helper_dir_open(struct umfs_fs *fs)
 	if (rundir < 0) {
 		fd = helper_private_open(fs);
 	} else {
-		fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
+		/* a last user may remove it between our mkdir and open */
+		for (int tries = 0; tries < 100; tries++) {
+			fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
+			if (fd != -ENOENT)
+				break;
+		}
 		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
 			 HELPER_NAME);
 	}
@@ -586,18 +591,20 @@ static void helper_dir_remove(void)
 }
 
 /* One leaver at a time (byte 1): a leaver that is not last lets go of the
- * gate before the next one looks, so that of processes exiting together
- * one always finds itself last. True when this one is (holding the gate
- * for writing). */
-static bool mount_last(void)
+ * gate, and of the core's, before the next one looks, so that of processes
+ * exiting together one always finds itself last (here and in the core).
+ * True when this one is (holding the gate for writing). */
+static bool mount_last(struct umfs_fs *fs)
 {
 	bool last;
 
 	if (umfs_gate_lock(shared_fd, LEAVE_BYTE, F_WRLCK, true, helper_dir) < 0)
 		return false;
 	last = umfs_gate_lock(shared_fd, GATE_BYTE, F_WRLCK, false, helper_dir) == 0;
-	if (!last)
+	if (!last) {
 		umfs_gate_unlock(shared_fd, GATE_BYTE);
+		umfs_fs_leave(fs);
+	}
 	umfs_gate_unlock(shared_fd, LEAVE_BYTE);
 	return last;
 }
@@ -610,7 +617,7 @@ void mount_exit(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
-	if (!fs || !mount_last())
+	if (!fs || !mount_last(fs))
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();

@@ -45,6 +45,7 @@
 #define ARENA_NAME "arena"
 #define SUBDIR_MODE 01733 /* anyone may add a token, nobody remove another's */
 #define TOKEN_MODE 0444   /* opened O_RDONLY by whoever claims the slot */
+#define SHUTDOWN_GRACE_TRIES 50 /* 10 ms apart: for holders that are exiting */
 
 enum { SLOT_FREE = 0, SLOT_USED = 1 };
 
@@ -587,19 +588,28 @@ void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 		return;
 	anchor_purge();
 	pthread_mutex_lock(&arena_lock);
-	for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
-		int fd = token_take(i, O_CLOEXEC, false);
+	/* Processes that left just before this one (exiting together) still
+	 * hold their tokens until they are gone: a moment for them, bounded,
+	 * before a token counts as held for good. */
+	for (int tries = 0;; tries++) {
+		held = false;
+		for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
+			int fd = token_take(i, O_CLOEXEC, false);
 
-		if (fd == -EWOULDBLOCK && !ours(i)) {
-			held = true;
-			continue;
+			if (fd == -EWOULDBLOCK && !ours(i)) {
+				held = true;
+				continue;
+			}
+			if (fd < 0 && fd != -EWOULDBLOCK)
+				continue;
+			token_name(name, i);
+			SYS(unlinkat)(ofd_dfd, name, AT_REMOVEDIR);
+			sys_close_quiet(fd);
+			atomic_store(&a->state[i], SLOT_FREE);
 		}
-		if (fd < 0 && fd != -EWOULDBLOCK)
-			continue;
-		token_name(name, i);
-		SYS(unlinkat)(ofd_dfd, name, AT_REMOVEDIR);
-		sys_close_quiet(fd);
-		atomic_store(&a->state[i], SLOT_FREE);
+		if (!held || tries >= SHUTDOWN_GRACE_TRIES)
+			break;
+		usleep(10000);
 	}
 	if (!held) {
 		SYS(unlinkat)(ofd_dfd, ARENA_NAME, 0);
