@@ -63,17 +63,27 @@ after=$(dmesg | grep -c "umfs: mounted $dax" || true)
 # fsck repairs on the device (a shared mapping of it), and recovery after
 # an unclean end: a writer killed mid-way leaves the pool for fsck
 mkfs.umfs -q -f "$dax" || fail "mkfs.umfs on $dax failed"
+rm -f $T/wrote
 umfs-run --pool "$dax" -- /usr/bin/bash -c '
 	mkdir -p /umfs/k && i=0
-	while :; do head -c 20000 /dev/urandom >/umfs/k/f$((i % 50)); i=$((i + 1)); done' &
-sleep 3
+	while :; do
+		head -c 20000 /dev/urandom >/umfs/k/f$((i % 50)); i=$((i + 1))
+		[ $i = 1 ] && : >'"$T"'/wrote
+	done' &
+# killed once it writes (a slow guest may take seconds to get there)
+for _ in $(seq 1 300); do [ -e $T/wrote ] && break; sleep 0.2; done
+sleep 2
 kill -9 $! 2>/dev/null || true
 wait 2>/dev/null || true
 unmount || fail "UNMOUNT after the killed writer failed: $(kmod-shim-io stats; ps)"
 fsck.umfs -y "$dax" >$T/fsck-y.log 2>&1 || [ $? -le 1 ] || { cat $T/fsck-y.log; fail "fsck.umfs -y failed"; }
 kt_fsck_clean "$dax" || fail "fsck.umfs not clean after -y"
 n=$(umfs-run --pool "$dax" -- ls /umfs/k | wc -l)
-[ "$n" -ge 1 ] || fail "the killed writer's files are gone"
+if [ "$n" -lt 1 ]; then
+	cat $T/fsck-y.log
+	umfs-run --pool "$dax" -- ls -la /umfs /umfs/k
+	fail "the killed writer's files are gone"
+fi
 kmod-shim-io unmount || fail "UNMOUNT failed"
 
 # 2 MiB alignment: compound pages, refused with the reason in the log
