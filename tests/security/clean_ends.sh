@@ -7,18 +7,11 @@
 # next user, whose first program recovers and, as the last to leave,
 # cleans up.
 #
-# Environment (set by meson): BUILDDIR, SHIM_LIB, MKFS, FSCK.
-set -u
+# Standalone: BUILDDIR=build tests/security/clean_ends.sh
+# shellcheck source=tests/security/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${BUILDDIR:=$here/../../build}"
-BUILDDIR=$(cd "$BUILDDIR" && pwd)
-: "${SHIM_LIB:=$BUILDDIR/libumfs/libumfs.so}"
-: "${MKFS:=$BUILDDIR/mkfs/mkfs.umfs}"
-: "${FSCK:=$BUILDDIR/fsck/fsck.umfs}"
-export PMEM_IS_PMEM_FORCE=1 LC_ALL=C
-unset UMFS_CWD UMFS_STATS UMFS_LOG UMFS_LOG_FILE UMFS_RDONLY LD_PRELOAD || true
-command -v python3 >/dev/null || { echo "SKIP: python3 is missing"; exit 77; }
+command -v python3 >/dev/null || skip "python3 is missing"
 
 work=$(mktemp -d /dev/shm/umfs-ends.XXXXXX)
 pool=$work/pool

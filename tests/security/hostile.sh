@@ -14,29 +14,17 @@
 # fresh tmpfs mounts with mode 1777, as on a stock system (this machine's
 # /dev/shm may be closed to other users).
 #
-# Environment (set by meson): BUILDDIR, SHIM_LIB, MKFS, FSCK, UMFS_RUN,
-# UMFS_FUSE. Standalone: BUILDDIR=build tests/security/hostile.sh
-set -u
+# Standalone: BUILDDIR=build tests/security/hostile.sh
+# shellcheck source=tests/security/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${BUILDDIR:=$here/../../build}"
-BUILDDIR=$(cd "$BUILDDIR" && pwd)
-: "${SHIM_LIB:=$BUILDDIR/libumfs/libumfs.so}"
-: "${MKFS:=$BUILDDIR/mkfs/mkfs.umfs}"
-: "${FSCK:=$BUILDDIR/fsck/fsck.umfs}"
-: "${UMFS_RUN:=$BUILDDIR/tools/umfs-run}"
-: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
-export PMEM_IS_PMEM_FORCE=1 LC_ALL=C
-unset UMFS_POOL UMFS_MOUNT UMFS_CWD UMFS_STATS UMFS_LOG UMFS_LOG_FILE UMFS_RDONLY LD_PRELOAD || true
-
-skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (and a second user through setpriv)"
 command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
 command -v python3 >/dev/null || skip "python3 is missing"
 
 if [ -z "${UMFS_SEC_INNER:-}" ]; then
-	UMFS_SEC_INNER=1 exec unshare --mount --propagation private "$0" "$@" ||
-		skip "cannot make a private mount namespace (unshare --mount)"
+	unshare --mount true 2>/dev/null || skip "cannot make a private mount namespace (unshare --mount)"
+	UMFS_SEC_INNER=1 exec unshare --mount --propagation private "$0" "$@"
 fi
 mount -t tmpfs -o mode=1777,size=2g umfs-sec-shm /dev/shm || skip "cannot mount a tmpfs on /dev/shm"
 mount -t tmpfs -o mode=1777,size=256m umfs-sec-tmp /tmp || skip "cannot mount a tmpfs on /tmp"
