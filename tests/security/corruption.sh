@@ -58,15 +58,16 @@ MNT=$TMP/mnt
 mkdir -p "$MNT"
 DAEMON=
 
-# The lock region and helper directory of the pool last used (sharing.md).
+# The runtime directories of the pool last used (security.md), which a
+# killed daemon or lister leaves.
 regions_remove() {
 	local uuid
 	uuid=$(od -An -tx1 -j32 -N16 "$1" 2>/dev/null | tr -d ' \n')
-	[ -n "$uuid" ] && rm -rf "/dev/shm/umfs-$uuid.lock" "/dev/shm/umfs-$uuid.shim"
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
 }
 
 cleanup() {
-	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT" 2>/dev/null
+	mounted && fusermount3 -u -z "$MNT" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
 	for p in "$TMP"/*.pool; do [ -f "$p" ] && regions_remove "$p"; done
 	if [ -n "$KEEP" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
@@ -103,19 +104,26 @@ shim_list() {
 	regions_remove "$1"
 }
 
+# Whether the FUSE mount is there (from the mount table: a stat of the
+# mountpoint would meet a damaged root).
+mounted() {
+	awk -v m="$MNT" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
 # fuse_list POOL OUT: the same through a umfs-fuse mount.
 fuse_list() {
 	local pool=$1 out=$2 rc i
 	"$FUSE" "$pool" "$MNT" -f >"$out.log" 2>&1 &
 	DAEMON=$!
 	for i in $(seq 200); do
-		mountpoint -q "$MNT" && break
+		mounted && break
 		kill -0 $DAEMON 2>/dev/null || break
 		sleep 0.05
 	done
-	if ! mountpoint -q "$MNT"; then
+	if ! mounted; then
 		if kill -0 $DAEMON 2>/dev/null; then
 			kill -9 $DAEMON; wait $DAEMON 2>/dev/null; DAEMON=
+			fusermount3 -u -z "$MNT" 2>/dev/null # if it came up meanwhile
 			RESULT="hang (mount)"
 		else
 			wait $DAEMON; rc=$?; DAEMON=
@@ -137,6 +145,7 @@ fuse_list() {
 	done
 	if kill -0 $DAEMON 2>/dev/null; then
 		kill -9 $DAEMON; wait $DAEMON 2>/dev/null
+		fusermount3 -u -z "$MNT" 2>/dev/null
 		[ "$RESULT" = ok ] && RESULT="hang (unmount)"
 	else
 		wait $DAEMON; rc=$?
