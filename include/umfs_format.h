@@ -336,23 +336,18 @@ struct umfs_dentry {
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_dentry) == 16, "dentry size");
 
-/* The check byte of an entry naming inode ino: CRC-8 (polynomial 0x07,
- * initial value 0xff, most significant bit first) of ino's 8 little-endian
- * bytes. It catches every change of ino confined to 8 consecutive bits (a
- * flipped bit, a rewritten byte), which would otherwise make the entry name
- * another live inode, and 255 in 256 of any other change. */
+/* The check byte of an entry naming inode ino: 0xa5 XOR the 8 bytes of
+ * ino. A change of ino confined to 8 consecutive bits (a flipped bit, a
+ * rewritten byte) flips the same bits of the fold, so it is always caught;
+ * any other change is caught 255 times in 256. Without it such a change
+ * would make the entry name another live inode. (A free slot, all zero,
+ * never checks.) */
 static inline umfs_u8 umfs_dentry_check(umfs_u64 ino)
 {
-	static const umfs_u8 nibble[16] = { 0x00, 0x07, 0x0e, 0x09, 0x1c, 0x1b, 0x12, 0x15,
-					    0x38, 0x3f, 0x36, 0x31, 0x24, 0x23, 0x2a, 0x2d };
-	umfs_u8 crc = 0xff;
-
-	for (int i = 0; i < 8; i++, ino >>= 8) {
-		crc ^= (umfs_u8)ino;
-		crc = (umfs_u8)(crc << 4) ^ nibble[crc >> 4];
-		crc = (umfs_u8)(crc << 4) ^ nibble[crc >> 4];
-	}
-	return crc;
+	ino ^= ino >> 32;
+	ino ^= ino >> 16;
+	ino ^= ino >> 8;
+	return (umfs_u8)(0xa5 ^ ino);
 }
 
 #define UMFS_DIRENT_SLOTS(name_len) \

@@ -478,9 +478,12 @@ static void test_redirected_entry(void **state)
 	e->ino = a;
 	assert_int_equal(umfs_stat(fs, "/d/one", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	/* every one-bit change of an inode number is caught */
-	for (unsigned bit = 0; bit < 64; bit++)
-		assert_true(umfs_dentry_check(a ^ (1ull << bit)) != umfs_dentry_check(a));
+	/* every change confined to 8 consecutive bits of an inode number (a
+	 * flipped bit, a rewritten byte) is caught */
+	for (unsigned at = 0; at < 64; at++)
+		for (uint64_t x = 1; x < 256; x++)
+			assert_true(umfs_dentry_check(a ^ ((x << at) & ~0ull)) != umfs_dentry_check(a) ||
+				    ((x << at) & ~0ull) == 0);
 }
 
 static void test_fstat_after_damage(void **state)
