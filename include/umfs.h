@@ -188,6 +188,22 @@ int umfs_gate_lock(int fd, unsigned byte, short type, bool wait, const char *wha
 void umfs_gate_unlock(int fd, unsigned byte);
 /* "process N (name)" holding an OFD lock on fd's file, for messages. */
 void umfs_gate_holder(int fd, char *buf, size_t size);
+/* The gate protocol on a file of a shared area in the runtime directory
+ * (docs/sharing.md): enter opens name in dfd (umfs_rundir_openat) and
+ * takes the gate, for writing when this process is the first user
+ * (*first; it then sets the area up and calls ready), else for reading;
+ * -ENOENT when the file or its directory was removed meanwhile (start
+ * over). join takes a gate of its own in a forked child (the description
+ * is shared with the parent). last, at the end: true when no other user
+ * is left (the gate is then held for writing); otherwise this process
+ * stops counting, and so does its mount also (umfs_fs_leave) when given.
+ * leave: stops counting. */
+int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
+		    bool *first);
+void umfs_gate_ready(int fd, const char *what);
+int umfs_gate_join(int dfd, const char *name, const char *what);
+bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
+void umfs_gate_leave(int fd);
 
 /* A lock in memory that processes share (a front end's own shared area),
  * which no process can wedge: a waiter takes it over from a holder that

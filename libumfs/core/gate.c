@@ -24,6 +24,8 @@
 
 #define GATE_REPORT_MS 5000
 #define GATE_TIMEOUT_MS 120000
+#define GATE_USERS 0 /* the byte every user holds */
+#define GATE_LEAVE 1 /* the byte leavers take in turn */
 
 /* Whether /proc/<pid>/fdinfo/<fd> shows an OFD lock on the file "maj:min:ino". */
 static bool gate_fdinfo_locks(int dfd, const char *name, const char *id)
@@ -136,4 +138,67 @@ void umfs_gate_unlock(int fd, unsigned byte)
 
 	fcntl(fd, F_OFD_SETLK, &fl);
 	errno = saved;
+}
+
+int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
+		    bool *first)
+{
+	struct stat st, now;
+	int fd, err;
+
+	fd = umfs_rundir_openat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0);
+	if (fd < 0)
+		return fd;
+	err = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what);
+	*first = err == 0;
+	if (err == -EAGAIN) /* the first user may still be setting it up */
+		err = umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what);
+	/* the last user removes the file as it leaves: a lock on a file no
+	 * longer at the name counts for nothing */
+	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0 ||
+		     fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     now.st_ino != st.st_ino || now.st_dev != st.st_dev))
+		err = -ENOENT;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void umfs_gate_ready(int fd, const char *what)
+{
+	umfs_gate_lock(fd, GATE_USERS, F_RDLCK, false, what);
+}
+
+int umfs_gate_join(int dfd, const char *name, const char *what)
+{
+	int fd = openat(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0 && umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also)
+{
+	bool last;
+
+	if (umfs_gate_lock(fd, GATE_LEAVE, F_WRLCK, true, what) < 0)
+		return false;
+	last = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what) == 0;
+	if (!last) {
+		umfs_gate_leave(fd);
+		if (also)
+			umfs_fs_leave(also);
+	}
+	umfs_gate_unlock(fd, GATE_LEAVE);
+	return last;
+}
+
+void umfs_gate_leave(int fd)
+{
+	umfs_gate_unlock(fd, GATE_USERS);
 }

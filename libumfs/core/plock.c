@@ -128,20 +128,16 @@ static bool plock_holder_dead(uint64_t w)
 /* "process 1234 (name)" of a holder thread, for the log. */
 static void plock_holder_name(uint64_t w, char *buf, size_t size)
 {
-	char path[48], line[128], comm[32] = "?";
+	char path[48], status[1024], comm[32] = "?";
 	unsigned tid = (unsigned)(w & PLOCK_TID_MASK), tgid = tid;
-	FILE *f;
+	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", tid);
-	f = fopen(path, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Name: %31s", comm) == 1)
-				continue;
-			if (sscanf(line, "Tgid: %u", &tgid) == 1)
-				break;
-		}
-		fclose(f);
+	if (umfs_proc_read(AT_FDCWD, path, status, sizeof(status)) > 0) {
+		sscanf(status, "Name: %31s", comm);
+		p = strstr(status, "\nTgid:");
+		if (p)
+			sscanf(p, "\nTgid: %u", &tgid);
 	}
 	snprintf(buf, size, "process %u (%s), thread %u", tgid, comm, tid);
 }

@@ -13,13 +13,11 @@
  *     U-Log) and a sequence count for readers, who take no lock and retry a
  *     copy that overlapped a write. A process that takes a stripe from a
  *     dead writer rolls back that writer's U-Log record.
- * The first process (an open file description lock on byte 0, taken for
- * writing) initialises the region, whatever a previous boot or a dead set
- * of processes left in it, and runs the full recovery; it then downgrades
- * to reading, which every other user holds. The last one to leave takes it
- * for writing again and may recover what dead processes left (orphans);
- * leavers take byte 1 in turn, so that of processes leaving together one
- * always finds itself last.
+ * The first process (the gate of gate.c, taken for writing) initialises
+ * the region, whatever a previous boot or a dead set of processes left in
+ * it, and runs the full recovery; it then downgrades to reading, which
+ * every other user holds. The last one to leave takes it for writing again
+ * and may recover what dead processes left (orphans).
  * The region also counts the holders of open inodes in every process, so
  * that an unlinked file lives until its last holder anywhere closes it.
  * Nothing in the region is trusted: a header that does not match is
@@ -44,8 +42,6 @@
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
-#define SHARE_GATE 0      /* byte of the gate: first and last user */
-#define SHARE_LEAVE 1     /* byte leavers take in turn */
 #define SHARE_RESTARTS 200
 
 struct share_stripe {
@@ -127,29 +123,12 @@ const char *umfs_share_where(const struct umfs_fs *fs)
  * the last user removed it meanwhile (start over from the directory). */
 static int share_gate_open(struct umfs_fs *fs, bool *first)
 {
-	struct stat st, now;
 	char what[160];
-	int fd, err;
+	int fd;
 
-	fd = umfs_rundir_openat(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, O_RDWR | O_CREAT, S_IFREG, 0);
-	if (fd < 0)
-		return fd == -ENOENT ? -ESTALE : fd;
 	snprintf(what, sizeof(what), "%s/%s (first or last user)", fs->run_path, UMFS_RUNDIR_LOCK);
-	err = umfs_gate_lock(fd, SHARE_GATE, F_WRLCK, false, what);
-	*first = err == 0;
-	if (err == -EAGAIN) /* the first user may still be recovering */
-		err = umfs_gate_lock(fd, SHARE_GATE, F_RDLCK, true, what);
-	/* the last user removes the file as it leaves: a lock on a file no
-	 * longer at the name counts for nothing */
-	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0 ||
-		     fstatat(fs->run_dfd, UMFS_RUNDIR_LOCK, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     now.st_ino != st.st_ino || now.st_dev != st.st_dev))
-		err = -ESTALE;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
+	fd = umfs_gate_enter(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, what, first);
+	return fd == -ENOENT ? -ESTALE : fd;
 }
 
 static int share_open_once(struct umfs_fs *fs, bool *first, int *restarts)
@@ -226,30 +205,21 @@ int umfs_share_open(struct umfs_fs *fs, bool *first)
 
 void umfs_share_ready(struct umfs_fs *fs)
 {
-	umfs_gate_lock(fs->share_fd, SHARE_GATE, F_RDLCK, false, fs->run_path);
+	umfs_gate_ready(fs->share_fd, fs->run_path);
 }
 
 bool umfs_share_last(struct umfs_fs *fs)
 {
 	char what[160];
-	bool last;
 
 	snprintf(what, sizeof(what), "%s/%s (leaving)", fs->run_path, UMFS_RUNDIR_LOCK);
-	/* one leaver at a time: a leaver that is not last lets go of the gate
-	 * before the next one looks */
-	if (umfs_gate_lock(fs->share_fd, SHARE_LEAVE, F_WRLCK, true, what) < 0)
-		return false;
-	last = umfs_gate_lock(fs->share_fd, SHARE_GATE, F_WRLCK, false, what) == 0;
-	if (!last)
-		umfs_gate_unlock(fs->share_fd, SHARE_GATE);
-	umfs_gate_unlock(fs->share_fd, SHARE_LEAVE);
-	return last;
+	return umfs_gate_last(fs->share_fd, what, NULL);
 }
 
 void umfs_fs_leave(struct umfs_fs *fs)
 {
 	if (fs->share)
-		umfs_gate_unlock(fs->share_fd, SHARE_GATE);
+		umfs_gate_leave(fs->share_fd);
 }
 
 /* The gate lock belongs to an open file description, which a forked child
@@ -257,12 +227,11 @@ void umfs_fs_leave(struct umfs_fs *fs)
  * believe itself the last user while the other lives. */
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
-	int fd = openat(fs->run_dfd, UMFS_RUNDIR_LOCK, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = umfs_gate_join(fs->run_dfd, UMFS_RUNDIR_LOCK, fs->run_path);
 
 	if (fd < 0)
 		return;
-	if (umfs_gate_lock(fd, SHARE_GATE, F_RDLCK, true, fs->run_path) == 0)
-		dup3(fd, fs->share_fd, O_CLOEXEC);
+	dup3(fd, fs->share_fd, O_CLOEXEC);
 	close(fd);
 }
 

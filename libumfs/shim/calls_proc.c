@@ -43,6 +43,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32];
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	size_t n = 0, k = 0, bytes = 0;
+	bool stale = false;
 	char **v, *s;
 
 	*alloc = NULL;
@@ -59,7 +60,9 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 		bytes += want[j] ? strlen(want[j]) + 1 : 0;
 	for (n = 0; envp[n]; n++)
-		;
+		stale |= env_is(envp[n], keys[0]) && !want[0];
+	if (!bytes && !stale)
+		return envp; /* nothing to give, nothing to take away */
 	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
 	if (!v)
 		return envp;

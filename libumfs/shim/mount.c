@@ -20,9 +20,9 @@
  * private one (mkdtemp, 0700) that its children find through
  * UMFS_RDONLY_DIR, and whose last user removes it.
  *
- * The first process to come (an open file description lock on byte 0 of
- * "shared", taken for writing) initialises the area and writes back what
- * dead processes' mappings held; later ones take it for reading.
+ * The first process to come (the gate of "shared", gate.c) initialises the
+ * area and writes back what dead processes' mappings held; the last one
+ * removes the helper directory.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -37,8 +37,6 @@
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
-#define GATE_BYTE 0  /* first and last user */
-#define LEAVE_BYTE 1 /* leavers take it in turn */
 
 /* An inode some process maps MAP_SHARED: its host file is
  * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
@@ -187,14 +185,15 @@ static int shared_open(struct umfs_fs *fs, bool *alone)
 	size_t len = sizeof(struct shim_shared);
 	char what[PATH_MAX + 32];
 	int fd, err, restarts = 0;
-	struct stat st, now;
+	struct stat st;
 	void *p;
 
 	snprintf(what, sizeof(what), "%s/shared", helper_dir);
 again:
-	fd = umfs_rundir_openat(fs, helper_dfd, "shared", O_RDWR | O_CREAT, S_IFREG, 0);
+	fd = umfs_gate_enter(fs, helper_dfd, "shared", what, alone);
 	if (fd == -ENOENT && restarts++ < 200) {
-		/* its last user removed the directory meanwhile: a new one */
+		/* its last user removed it, or the whole directory,
+		 * meanwhile: a new one */
 		helper_dir_close();
 		err = helper_dir_open(fs);
 		if (err)
@@ -203,25 +202,15 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	err = umfs_gate_lock(fd, GATE_BYTE, F_WRLCK, false, what);
-	*alone = err == 0;
-	if (err == -EAGAIN) /* the first user may still be setting it up */
-		err = umfs_gate_lock(fd, GATE_BYTE, F_RDLCK, true, what);
-	if (err)
-		goto err_close;
-	/* the last user removes the area as it leaves (mount_exit): a lock on
-	 * a file no longer at the name counts for nothing */
-	if (SYS(fstat)(fd, &st) < 0 || st.st_nlink == 0 ||
-	    SYS(fstatat)(helper_dfd, "shared", &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
-		err = -EAGAIN;
-		goto err_restart;
-	}
 	if (*alone && SYS(ftruncate)(fd, (off_t)len) < 0) {
 		err = -errno;
 		goto err_close;
 	}
-	if ((size_t)st.st_size != len && !*alone) {
+	if (SYS(fstat)(fd, &st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if ((size_t)st.st_size != len) {
 		err = -EPROTO;
 		goto err_restart;
 	}
@@ -256,9 +245,9 @@ err_close:
 	return err;
 
 err_restart:
-	/* The last user removed it, or the first died before it set the area
-	 * up (we, or another waiter, may start over as first), or a live
-	 * user made it with another version of the library. */
+	/* The first user died before it set the area up (we, or another
+	 * waiter, may start over as first), or a live user made it with
+	 * another version of the library. */
 	sys_close_quiet(fd);
 	if (++restarts <= 200) {
 		usleep(2000 + (unsigned)(getpid() * 7919 + restarts * 104729) % 8000);
@@ -272,7 +261,7 @@ err_restart:
 /* The first process lets the others in once the pool is mounted. */
 static void mount_gate_open(void)
 {
-	umfs_gate_lock(shared_fd, GATE_BYTE, F_RDLCK, false, helper_dir);
+	umfs_gate_ready(shared_fd, helper_dir);
 }
 
 /* Once: a software-mode pool that users other than its owner may open
@@ -556,11 +545,10 @@ void mount_fork_child(void)
 	/* The gate lock belongs to an open file description, which the child
 	 * shares with its parent: it takes its own, so that neither can
 	 * believe itself alone (and unlock the other's) while both live. */
-	fd = SYS(openat)(helper_dfd, "shared", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	snprintf(what, sizeof(what), "%s/shared", helper_dir);
+	fd = umfs_gate_join(helper_dfd, "shared", what);
 	if (fd < 0)
 		return;
-	snprintf(what, sizeof(what), "%s/shared", helper_dir);
-	umfs_gate_lock(fd, GATE_BYTE, F_RDLCK, true, what);
 	fd = shim_fd_move_high(fd);
 	uinfo_unmark_internal(shared_fd);
 	sys_close_quiet(shared_fd);
@@ -590,25 +578,6 @@ static void helper_dir_remove(void)
 		unsetenv(RDONLY_DIR_ENV);
 }
 
-/* One leaver at a time (byte 1): a leaver that is not last lets go of the
- * gate, and of the core's, before the next one looks, so that of processes
- * exiting together one always finds itself last (here and in the core).
- * True when this one is (holding the gate for writing). */
-static bool mount_last(struct umfs_fs *fs)
-{
-	bool last;
-
-	if (umfs_gate_lock(shared_fd, LEAVE_BYTE, F_WRLCK, true, helper_dir) < 0)
-		return false;
-	last = umfs_gate_lock(shared_fd, GATE_BYTE, F_WRLCK, false, helper_dir) == 0;
-	if (!last) {
-		umfs_gate_unlock(shared_fd, GATE_BYTE);
-		umfs_fs_leave(fs);
-	}
-	umfs_gate_unlock(shared_fd, LEAVE_BYTE);
-	return last;
-}
-
 /* At exit: when this process is the last user of the pool, close what it
  * still holds (as the kernel's exit would: unlinked files it held are freed)
  * and unmount, so that the pool is left clean. Descriptors used after this
@@ -617,7 +586,9 @@ void mount_exit(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
-	if (!fs || !mount_last(fs))
+	/* a leaver that is not last stops counting here and in the core, so
+	 * that of processes exiting together one finds itself last in both */
+	if (!fs || !umfs_gate_last(shared_fd, helper_dir, fs))
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();
@@ -635,7 +606,7 @@ void mount_exit(void)
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
 	umfs_unmount(fs);
-	umfs_gate_unlock(shared_fd, GATE_BYTE);
+	umfs_gate_leave(shared_fd);
 	SYS(munmap)(shared, shared_len);
 	shared = NULL;
 	shim_maps_active = NULL;
