@@ -222,7 +222,7 @@ static int file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t
 	uint64_t pg = first, done;
 	int err = 0, cerr;
 
-	if (fs->pm.kmod) { /* issue 7: the module allocates, zeroed */
+	if (fs->pm.kmod) { /* the module allocates, zeroed */
 		while (pg <= last && !err) {
 			err = umfs_kmod_fill_holes(fs, (uint64_t)(in - fs->inodes), pg, last, &done);
 			pg += err ? 0 : done;
@@ -768,7 +768,9 @@ static int file_zero_range(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint6
 	if (end > old) {
 		uint64_t from = UMFS_MAX(off, old);
 
-		file_zero_present(fs, in, from, end);
+		/* a growing call moves EOF over [old, off) too: what a truncate
+		 * left in the old last page must read as zeros */
+		file_zero_present(fs, in, grow ? old : from, end);
 		err = file_alloc_zeroed(fs, in, UMFS_PG(from), UMFS_PG(end - 1));
 		if (err)
 			return err;

@@ -299,6 +299,17 @@ static void body_trunc(struct run *r)
 	     umfs_fallocate(r->f[1], FALLOC_FL_ZERO_RANGE, 50000, 3000), 0);
 	STEP(r, "zero range(/z, 100 KiB at 350 KiB, grows)",
 	     umfs_fallocate(r->f[1], FALLOC_FL_ZERO_RANGE, 350 * KiB, 100 * KiB), 0);
+	/* EOF moves over the tail a truncate cut: it must read as zeros */
+	st_pwrite(r, 0, "/t", 0x9e4a, 0xb008 - 0x9e4a, 0xa1, 0xb008 - 0x9e4a);
+	STEP(r, "ftruncate(/t, 0x98d2)", umfs_ftruncate(r->f[0], 0x98d2), 0);
+	STEP(r, "zero range(/t, 0x72f7 at 0x15b83, grows from past EOF)",
+	     umfs_fallocate(r->f[0], FALLOC_FL_ZERO_RANGE, 0x15b83, 0x72f7), 0);
+	STEP(r, "ftruncate(/t, 0x9000)", umfs_ftruncate(r->f[0], 0x9000), 0);
+	STEP(r, "zero range(/t, keep size, 0x3000 at 0x8800)",
+	     umfs_fallocate(r->f[0], FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0x8800, 0x3000),
+	     0);
+	STEP(r, "fallocate(/t, 0x100 at 0xa000, grows from past EOF)",
+	     umfs_fallocate(r->f[0], 0, 0xa000, 0x100), 0);
 	st_close(r, 0, "close(/t)");
 	st_close(r, 1, "close(/z)");
 }
@@ -507,11 +518,14 @@ static void body_random(struct run *r)
 			snprintf(desc, sizeof(desc), "ftruncate(%s, %" PRIu64 ")", files[i], off);
 			STEP(r, desc, umfs_ftruncate(r->f[i], (off_t)off), 0);
 		} else if (what == 8 || what == 9) {
-			int mode = what == 8 ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-					     : FALLOC_FL_ZERO_RANGE;
+			static const int modes[] = {
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+				FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, FALLOC_FL_KEEP_SIZE,
+			};
+			int mode = modes[xrand(&rnd) % UMFS_ARRAY_SIZE(modes)];
 
-			snprintf(desc, sizeof(desc), "%s(%s, %" PRIu64 " at %" PRIu64 ")",
-				 what == 8 ? "punch" : "zero", files[i], len, off);
+			snprintf(desc, sizeof(desc), "fallocate(%s, mode %#x, %" PRIu64 " at %" PRIu64 ")",
+				 files[i], mode, len, off);
 			STEP(r, desc, umfs_fallocate(r->f[i], mode, (off_t)off, (off_t)len), 0);
 		} else {
 			const char *a = names[xrand(&rnd) % 4], *b = names[xrand(&rnd) % 4];

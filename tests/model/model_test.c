@@ -1617,11 +1617,31 @@ static void op_ftruncate(void)
 		amb_add(st.st_ino);
 }
 
+/*
+ * tmpfs has no FALLOC_FL_ZERO_RANGE: the reference punches the range
+ * (zeros, same argument checks, never a size change) and, without
+ * KEEP_SIZE, extends the file to its end.
+ */
+static int ref_zero_range(int fd, int mode, int64_t off, int64_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
+		return -1;
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > st.st_size)
+		return ftruncate(fd, off + len);
+	return 0;
+}
+
 static void op_fallocate(void)
 {
 	static const int modes[] = { 0, 0, FALLOC_FL_KEEP_SIZE,
 				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+				     FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE,
+				     FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE };
 	struct handle *h = pick_handle_for(O_RDONLY);
 	int mode = modes[rnd(UMFS_ARRAY_SIZE(modes))];
 	struct stat st;
@@ -1633,11 +1653,19 @@ static void op_fallocate(void)
 		return;
 	}
 	st = ref_fstat(h->fd);
-	off = chance(2) ? -4096 : gen_offset((uint64_t)st.st_size);
+	if (chance(2))
+		off = -4096;
+	else if (chance(25)) /* just past EOF: the tail a truncate cut must read as zeros */
+		off = st.st_size + (int64_t)rnd(3 * 4096);
+	else
+		off = gen_offset((uint64_t)st.st_size);
 	len = chance(3) ? -(int64_t)rnd(2) : 1 + (int64_t)rnd(4 * MiB);
 	set_desc("fallocate #%d (%s) mode %#x at %lld len %lld", handle_no(h), h->path, mode,
 		 (long long)off, (long long)len);
-	r = sys(fallocate(h->fd, mode, off, len));
+	if (mode & FALLOC_FL_ZERO_RANGE)
+		r = sys(ref_zero_range(h->fd, mode, off, len));
+	else
+		r = sys(fallocate(h->fd, mode, off, len));
 	result("fallocate", umfs_fallocate(h->uf, mode, off, len), r);
 	if (r == 0)
 		amb_add(st.st_ino);

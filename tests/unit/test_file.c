@@ -264,6 +264,13 @@ static void op_fallocate(struct umfs_fs *fs, uint64_t ino, struct ref *r, uint64
 	uint64_t off, len;
 
 	pick_range(s, &off, &len);
+	if (rnd(s, 3) == 0) { /* from just past EOF: EOF moves over a cut page's tail */
+		uint64_t past = r->size + rnd(s, 3 * PGSZ);
+
+		for (int w = 0; w < NWIN; w++) /* inside a window, so the pool cannot fill */
+			if (past >= win_base[w] && past + len <= win_base[w] + WIN_LEN)
+				off = past;
+	}
 	assert_int_equal(umfs_file_fallocate(fs, ino, mode, off, len), 0);
 	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
 		ref_zero(r, off, off + len);
@@ -336,8 +343,11 @@ static void random_against_reference(void **state)
 {
 	static const uint64_t seeds[] = { 1, 0x5eed, 20240607, 77 };
 
-	for (size_t i = 0; i < UMFS_ARRAY_SIZE(seeds); i++)
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(seeds); i++) {
+		setenv("UMFS_CONSISTENCY", i % 2 ? "relaxed" : "strict", 1);
 		random_ops(seeds[i], 250);
+	}
+	unsetenv("UMFS_CONSISTENCY");
 }
 
 /* ------------------------------------------------------------------ */
@@ -389,6 +399,33 @@ static void zeroing_rules(void **state)
 		assert_int_equal(out[i], i >= 3 && i < 3 + 2 * PGSZ ? 0 : 0xFF);
 	assert_int_equal(umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), 9, NULL), 0);
 	pool_teardown(NULL);
+}
+
+/* Every mode of fallocate that moves EOF over the tail of a page a
+ * truncate cut must zero that tail, also when its range starts past EOF. */
+static void zeroing_on_every_eof_move(void **state)
+{
+	static const int modes[] = { 0, FALLOC_FL_ZERO_RANGE };
+	static const char *const consistency[] = { "strict", "relaxed" };
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[0xb008 - 0x9e4a];
+	uint64_t ino;
+
+	memset(buf, 0xa1, sizeof(buf));
+	for (size_t c = 0; c < UMFS_ARRAY_SIZE(consistency); c++) {
+		setenv("UMFS_CONSISTENCY", consistency[c], 1);
+		assert_int_equal(test_pool_make(tp, "feof", 32 << 20, 0), 0);
+		for (size_t m = 0; m < UMFS_ARRAY_SIZE(modes); m++) {
+			ino = test_inode_make(tp->fs, S_IFREG | 0644);
+			write_all(tp->fs, ino, buf, sizeof(buf), 0x9e4a);
+			assert_int_equal(umfs_file_truncate(tp->fs, ino, 0x98d2), 0);
+			assert_int_equal(umfs_file_fallocate(tp->fs, ino, modes[m], 0x15b83, 0x72f7), 0);
+			assert_int_equal(umfs_inode(tp->fs, ino)->size, 0x15b83 + 0x72f7);
+			expect_zero(tp->fs, ino, 0x98d2, 0x15b83 + 0x72f7 - 0x98d2);
+		}
+		pool_teardown(NULL);
+	}
+	unsetenv("UMFS_CONSISTENCY");
 }
 
 static void large_writes_and_huge_leaves(void **state)
@@ -717,6 +754,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(reads, pool_teardown),
 		cmocka_unit_test_teardown(zeroing_rules, pool_teardown),
+		cmocka_unit_test_teardown(zeroing_on_every_eof_move, pool_teardown),
 		cmocka_unit_test_teardown(large_writes_and_huge_leaves, pool_teardown),
 		cmocka_unit_test_teardown(efbig, pool_teardown),
 		cmocka_unit_test_teardown(enospc_short_writes, pool_teardown),
