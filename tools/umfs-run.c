@@ -9,7 +9,7 @@
  * libumfs.so (UMFS_LIB, next to this program, in the build tree, or in the
  * install libdir), sets LD_PRELOAD, UMFS_POOL, UMFS_MOUNT (and UMFS_STATS,
  * UMFS_LOG) and executes PROGRAM. --mode (and --stats) say whether the
- * pool is used through the kernel module or by the software walk (issue 7).
+ * pool is used through the kernel module or by the software walk.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(errno));
 		return 1;
 	}
-	/* issue 7: by default the module is used when it works for this pool
+	/* by default the module is used when it works for this pool
 	 * (a pmem block device, /dev/umfs, root): the check mount tries it */
 	if (!getenv("UMFS_KMOD"))
 		setenv("UMFS_KMOD", "try", 1);

@@ -6,7 +6,7 @@
  *   posix_test --list
  *
  * Exercises, inside DIR (an existing, empty directory), the calls that the
- * LD_PRELOAD shim serves (issue 3) with their edge cases and errors, and
+ * LD_PRELOAD shim serves with their edge cases and errors, and
  * prints one line per check:
  *
  *	NAME: CALL AS WRITTEN = RESULT
