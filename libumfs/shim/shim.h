@@ -640,7 +640,10 @@ static inline uint64_t stats_t0(void)
 	return unlikely(shim_observe) ? stats_now() : 0;
 }
 
-enum { LOG_NONE, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+enum {
+	LOG_NONE = UMFS_LOG_NONE, LOG_ERROR = UMFS_LOG_ERROR, LOG_WARN = UMFS_LOG_WARN,
+	LOG_INFO = UMFS_LOG_INFO, LOG_DEBUG = UMFS_LOG_DEBUG, LOG_TRACE = UMFS_LOG_TRACE
+};
 void log_init(void);
 void log_adopted(void);
 void log_write(const char *buf, size_t len);
