@@ -264,6 +264,8 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		if (unlikely(shim_observe))
 			shim_trace(c, false, 0, 0, "\"%s\", %#x", path ? path : "(null)", flags);
+		if (unlikely(mounts_is_table(path)))
+			return mounts_open(path, flags);
 		fd = SYS(openat)(dirfd, path, flags, mode);
 		return fd;
 	}

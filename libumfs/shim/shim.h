@@ -230,6 +230,7 @@ struct shim_sys {
 	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
 	mode_t (*umask)(mode_t);
 	long (*syscall)(long, ...);
+	int (*memfd_create)(const char *, unsigned int);
 };
 
 extern struct shim_sys sys;
@@ -292,6 +293,11 @@ int shim_mount_for_adoption(void);
 void pool_lock(void);
 void pool_unlock(void);
 void pool_unlock_ro(void); /* nothing changed: others need not recount */
+/* mounts.c: the mount table with the UMFS prefix in it (for df, findmnt) */
+bool mounts_is_table(const char *path);
+int mounts_open(const char *path, int flags);
+FILE *mounts_fopen(const char *path, const char *mode);
+
 /* The open-inode registry (call with pool_lock held). */
 void registry_add(uint64_t ino, int delta);
 /* The helper directory ("shim" in the pool's runtime directory): its
