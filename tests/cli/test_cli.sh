@@ -65,7 +65,7 @@ refuse() {
 	fi
 }
 
-echo "1..26"
+echo "1..30"
 mkfs=$build/mkfs/mkfs.umfs
 fsck=$build/fsck/fsck.umfs
 run_=$build/tools/umfs-run
@@ -89,4 +89,22 @@ refuse "$run_" 2 "--log 'bogus'" --pool /nonexistent --log bogus true
 refuse "$run_" 2 "--kmod 'sometimes'" --kmod sometimes true
 refuse "$run_" 2 "option '--pool' needs an argument" --pool
 refuse "$run_" 2 "no PROGRAM given" --pool /nonexistent
+
+fuse=$build/fuse/umfs-fuse
+if [ -x "$fuse" ]; then
+	# --help goes on with libfuse's own options; --version with libfuse's
+	run "$fuse" --help
+	if [ "$rc" -eq 0 ] && grep -q "^Usage: umfs-fuse" "$out"; then ok "umfs-fuse --help"; else not_ok "umfs-fuse --help"; fi
+	run "$fuse" --version
+	if [ "$rc" -eq 0 ] && grep -qx "umfs-fuse (UMFS) $version" "$out" &&
+	   grep -qx "pool format [0-9]*\.[0-9]*" "$out"; then
+		ok "umfs-fuse --version"
+	else
+		not_ok "umfs-fuse --version"
+	fi
+	refuse "$fuse" 1 "unknown option '-x'" -x pool mnt
+	refuse "$fuse" 1 "give a POOL and a MOUNTPOINT"
+else
+	for i in 1 2 3 4; do ok "# SKIP umfs-fuse not built"; done
+fi
 exit $failed
