@@ -164,6 +164,7 @@ __attribute__((constructor)) static void shim_init(void)
 	sys_init();
 	shim_config_init();
 	log_init();
+	fsize_init();
 	stats_init();
 	uinfo_init();
 	m = SYS(umask)(022);

@@ -4156,6 +4156,10 @@ static const struct family {
 	{ "perm", t_perm },
 	{ "orphan", t_orphan },
 	{ "cross", t_cross },
+	{ "locks2", t_locks2 },
+	{ "nofile", t_nofile },
+	{ "txtbsy", t_txtbsy },
+	{ "fsize", t_fsize },
 };
 
 static void run_family(const struct family *f)
