@@ -36,7 +36,6 @@ want=""
 for dest in $installed; do
 	case "$dest" in
 	*/bin/*) want="$want $(basename "$dest").1" ;;
-	*/sbin/umfs) ;; # the link mount.fuse3 runs: documented in umfs-fuse(8)
 	*/sbin/*) want="$want $(basename "$dest").8" ;;
 	*/libumfs.so) want="$want libumfs.7" ;;
 	*/libumfs-api.so*) want="$want umfs.3" ;;
@@ -44,7 +43,7 @@ for dest in $installed; do
 done
 want=$(echo "$want" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 for page in $want; do
-	if ! echo "$installed" | grep -q "/man/man${page##*.}/$page\$"; then
+	if ! printf '%s\n' "$installed" | grep -q "/man/man${page##*.}/$page\$"; then
 		echo "FAIL: no installed man page $page"; fail=1
 	fi
 done
