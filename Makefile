@@ -61,6 +61,8 @@ bench: deps
 
 install: build
 	$(MESON) install -C $(BUILDDIR) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
+	@# the dynamic loader's cache must know the new libumfs-api.so.0
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig; fi
 
 # dpkg-buildpackage writes its results beside the source tree: build from a
 # copy in $(BUILDDIR)/deb/ so that they stay there.

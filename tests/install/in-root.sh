@@ -20,6 +20,30 @@ for t in mkfs.umfs fsck.umfs umfs-run umfs-fuse umfs; do
 	! command -v "$t" >/dev/null || fail "$t found before the packages were installed"
 done
 
+# /usr/local as `sudo make install` leaves it (make-root.sh gives an empty
+# one): the tools found by mkfs(8), pkg-config and mount(8) there, then
+# removed for the packages' turn.
+if [ -f /tmp/debs/local.tar ]; then
+	say "make install's /usr/local"
+	tar -C / -xf /tmp/debs/local.tar
+	ldconfig # as make install does
+	[ "$(command -v umfs-run)" = /usr/local/bin/umfs-run ] || fail "umfs-run not in /usr/local/bin"
+	mkfs -t umfs -s 16M /dev/shm/local.pool
+	fsck -t umfs /dev/shm/local.pool -- -n -f >/dev/null || fail "fsck -t umfs (/usr/local)"
+	out=$(umfs-run --pool /dev/shm/local.pool -- sh -c 'echo "$LD_PRELOAD"')
+	[ "$out" = "$(pkg-config --variable=libdir umfs)/libumfs.so" ] || fail "/usr/local umfs-run preloads '$out'"
+	printf '#include <umfs.h>\nint main(void) { struct umfs_fs *fs; return umfs_mount("/dev/shm/local.pool", 0, &fs) || umfs_unmount(fs); }\n' >/tmp/m.c
+	# shellcheck disable=SC2046 # pkg-config's flags are meant to split
+	cc /tmp/m.c $(pkg-config --cflags --libs umfs) -o /tmp/m && /tmp/m || fail "C API from /usr/local"
+	mkdir -p "$mnt"
+	env PATH=/usr/bin:/bin mount -t fuse.umfs /dev/shm/local.pool "$mnt" || fail "mount -t fuse.umfs (/usr/local)"
+	umount "$mnt"
+	man -w umfs-run | grep -q '^/usr/local/' || fail "man does not find /usr/local's umfs-run(1)"
+	rm -rf /usr/local/* /dev/shm/local.pool /tmp/debs/local.tar
+	ldconfig
+	sleep 1 # the FUSE daemon exits after the unmount
+fi
+
 say "apt install ./umfs-tools ./libumfs0 ./libumfs-dev ./umfs-dkms"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	/tmp/debs/*.deb >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; fail "apt install"; }

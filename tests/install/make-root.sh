@@ -2,7 +2,8 @@
 # make-root.sh ROOT SCRIPT README DEB... - run in a mount namespace of its
 # own (unshare -m): builds ROOT from overlays of this machine's system,
 # copies in SCRIPT, README and the packages, and runs SCRIPT chrooted with
-# a clean environment. Every mount goes away with the namespace.
+# a clean environment (root's default PATH). Every mount goes away with
+# the namespace.
 set -euo pipefail
 root=$1 script=$2 readme=$3
 shift 3
@@ -47,5 +48,5 @@ cp "$@" "$root/tmp/debs/"
 cp "$script" "$root/tmp/in-root.sh"
 cp "$readme" "$root/tmp/README.md"
 chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 TERM=dumb \
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin UMFS_VERSION="$UMFS_VERSION" \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin UMFS_VERSION="$UMFS_VERSION" \
 	/bin/bash /tmp/in-root.sh

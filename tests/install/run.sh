@@ -5,6 +5,8 @@
 # 1. `meson install --destdir`: every file lands where mount(8), mkfs(8),
 #    fsck(8), man(1) and pkg-config look, and the staged umfs-run finds the
 #    staged libumfs.so.
+#    Under the default prefix, /usr/local, the staged tree is also tried in
+#    the scratch root below, as `sudo make install` leaves it.
 # 2. tools/make-deb.sh builds the packages and fails on lintian errors and
 #    warnings; they are installed with apt into a scratch root: overlays of
 #    this machine's /usr, /etc and /var (with an empty /usr/local and a
@@ -67,10 +69,19 @@ trap 'rm -f "$pool"' EXIT
 got=$(env -u UMFS_LIB "$bin/umfs-run" --pool "$pool" -- sh -c 'echo "$LD_PRELOAD"')
 [ "$got" = "$lib/libumfs.so" ] || fail "staged umfs-run preloads '$got', not $lib/libumfs.so"
 rm -f "$pool"
+# what `sudo make install` puts in /usr/local, for in-root.sh to try there
+local_tar=""
+if [ "$prefix" = /usr/local ]; then
+	local_tar="$work/local.tar"
+	tar -C "$stage" -cf "$local_tar" usr/local
+fi
 
 # 2. the packages
 step "make-deb.sh (dpkg-buildpackage, lintian)"
-"$src/tools/make-deb.sh" "$work/deb" >"$work/make-deb.log" 2>&1 || {
+# what is tested is the packaging, not the compiler: no optimisation and no
+# debug symbol packages keep the build short on a busy machine
+DEB_BUILD_OPTIONS="noopt noautodbgsym nocheck" \
+	"$src/tools/make-deb.sh" "$work/deb" >"$work/make-deb.log" 2>&1 || {
 	tail -40 "$work/make-deb.log"; fail "make-deb.sh failed (log: $work/make-deb.log)"; }
 grep -E '^[EWI]: ' "$work/make-deb.log" || true
 version=$(meson introspect --projectinfo "$build" |
@@ -87,5 +98,5 @@ debs="$debs $f"
 
 step "scratch root: apt install of the packages, the tools from there"
 UMFS_VERSION=$version unshare -m --propagation private \
-	bash "$here/make-root.sh" "$work/root" "$here/in-root.sh" "$src/README.md" $debs
+	bash "$here/make-root.sh" "$work/root" "$here/in-root.sh" "$src/README.md" $debs $local_tar
 step "passed"
