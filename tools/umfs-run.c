@@ -71,7 +71,12 @@ static bool beside_self(const char *rel, char *out, size_t size)
 	*slash = '\0';
 	if ((size_t)snprintf(out, size, "%s/%s", self, rel) >= size)
 		return false;
-	return readable(out);
+	if (!readable(out))
+		return false;
+	/* LD_PRELOAD gets the canonical path: no ".." for every child to resolve */
+	if (size >= PATH_MAX && realpath(out, self))
+		snprintf(out, size, "%s", self);
+	return true;
 }
 
 static bool find_lib(char *out, size_t size)
