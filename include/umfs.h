@@ -69,6 +69,18 @@ void umfs_cred_changed(void);
 /* Files */
 int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	      struct umfs_file **filep);
+/* openat2's resolve rules, the values of <linux/openat2.h>'s RESOLVE_*. */
+#define UMFS_RESOLVE_NO_XDEV 0x01u       /* never leave the pool */
+#define UMFS_RESOLVE_NO_MAGICLINKS 0x02u /* a front end's concern: none in a pool */
+#define UMFS_RESOLVE_NO_SYMLINKS 0x04u   /* follow no symlink: ELOOP */
+#define UMFS_RESOLVE_BENEATH 0x08u       /* never above the start directory: EXDEV */
+#define UMFS_RESOLVE_IN_ROOT 0x10u       /* the start directory is "/" */
+#define UMFS_RESOLVE_CACHED 0x20u        /* always met: a pool is memory */
+/* umfs_open of rel resolved from the directory at base (a path from the
+ * pool root) under the resolve rules; an absolute rel is EXDEV when
+ * BENEATH, from base when IN_ROOT, from base without restriction else. */
+int umfs_open_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned resolve,
+		      int flags, mode_t mode, struct umfs_file **filep);
 int umfs_close(struct umfs_file *file);
 ssize_t umfs_read(struct umfs_file *file, void *buf, size_t len);
 ssize_t umfs_write(struct umfs_file *file, const void *buf, size_t len);

@@ -154,6 +154,8 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 		gid = parent->gid;
 		if (S_ISDIR(mode))
 			mode |= S_ISGID;
+		else if ((mode & S_ISGID) && !umfs_cred_in_group_or_root(gid))
+			mode &= ~(mode_t)S_ISGID; /* as Linux: not a group the creator is in */
 	}
 	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
 	if (err)

@@ -13,7 +13,7 @@
 static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 {
 	const struct umfs_inode *in = umfs_inode(fs, w->ino);
-	int mask = 0;
+	int mask = 0, err;
 
 	if ((flags & O_DIRECTORY) && !S_ISDIR(in->mode))
 		return -ENOTDIR; /* before ELOOP, as Linux: O_DIRECTORY | O_NOFOLLOW on a link */
@@ -30,11 +30,18 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 		mask |= R_OK;
 	if (CAN_WRITE(flags) || (flags & O_TRUNC))
 		mask |= W_OK;
-	return umfs_permission(fs, w->ino, mask);
+	err = umfs_permission(fs, w->ino, mask);
+	if (!err && (flags & O_NOATIME) && !umfs_cred_is_owner_or_root(fs, w->ino))
+		err = -EPERM; /* as Linux: only the owner (or CAP_FOWNER) may */
+	return err;
 }
 
-int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
-	      struct umfs_file **filep)
+static void file_kill_privs(struct umfs_file *f);
+
+/* umfs_open and umfs_open_resolve: path is walked from the root, or,
+ * when base is set, from the directory at base under the resolve rules. */
+static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,
+		   int flags, mode_t mode, struct umfs_file **filep)
 {
 	unsigned wflags = 0;
 	struct umfs_walk *w;
@@ -65,7 +72,10 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		wflags |= UMFS_WALK_NAME; /* judged below, whatever the name is */
 
 	umfs_meta_lock(fs);
-	err = umfs_walk(fs, path, wflags, w);
+	if (base)
+		err = umfs_walk_resolve(fs, base, path, wflags, resolve, w);
+	else
+		err = umfs_walk(fs, path, wflags, w);
 	if (err)
 		goto out_unlock;
 	if ((flags & O_CREAT) && w->trailing_slash) {
@@ -116,6 +126,8 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	    !(flags & O_PATH)) {
 		umfs_vnode_wrlock(fs, f->vn);
 		err = umfs_file_truncate(fs, f->ino, 0);
+		if (!err)
+			file_kill_privs(f);
 		umfs_vnode_wrunlock(fs, f->vn);
 		if (err) {
 			umfs_close(f);
@@ -195,6 +207,18 @@ out_free:
 	return err;
 }
 
+int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
+	      struct umfs_file **filep)
+{
+	return open_at(fs, NULL, path, 0, flags, mode, filep);
+}
+
+int umfs_open_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned resolve,
+		      int flags, mode_t mode, struct umfs_file **filep)
+{
+	return open_at(fs, base, rel, resolve, flags, mode, filep);
+}
+
 int umfs_close(struct umfs_file *f)
 {
 	int err;
@@ -264,26 +288,31 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 	return n;
 }
 
-/* Writing to or truncating a set-user-ID (or group-executable
- * set-group-ID) file drops those bits, unless root does it (CAP_FSETID). */
+/* Writing to or truncating a set-user-ID or set-group-ID file drops those
+ * bits, unless root does it (CAP_FSETID), as Linux: S_ISGID goes when the
+ * file is group-executable or the writer is not in its group. */
 static void file_kill_privs(struct umfs_file *f)
 {
 	struct umfs_fs *fs = f->fs;
 	struct umfs_inode *in = umfs_inode(fs, f->ino);
+	uint32_t kill = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (!(in->mode & S_ISUID) && (in->mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+	if (!(in->mode & (S_ISUID | S_ISGID)))
 		return;
 	api_cred_ids(&uid, &gid);
 	if (uid == 0)
 		return;
-	if (api_tx_run_begin(fs))
+	if (in->mode & S_ISUID)
+		kill |= S_ISUID;
+	if ((in->mode & S_ISGID) &&
+	    ((in->mode & S_IXGRP) || !umfs_cred_in_group_or_root(in->gid)))
+		kill |= S_ISGID;
+	if (!kill || api_tx_run_begin(fs))
 		return;
 	if (umfs_tx_add(fs, in, sizeof(*in)) == 0) {
-		in->mode &= ~(uint32_t)S_ISUID;
-		if (in->mode & S_IXGRP)
-			in->mode &= ~(uint32_t)S_ISGID;
+		in->mode &= ~kill;
 		umfs_inode_seal(in);
 	}
 	api_tx_run_end(fs, 0);

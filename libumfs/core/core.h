@@ -643,12 +643,19 @@ void umfs_walk_put(struct umfs_walk *w);
 
 /* Resolves path with meta_lock held. */
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w);
+/* Resolves rel from the directory at base (a path from the pool root,
+ * walked without restrictions) under openat2's rules (UMFS_RESOLVE_*). */
+int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned flags,
+		      unsigned resolve, struct umfs_walk *w);
 
 /* Effective credentials of the calling thread. */
 void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max);
 /* MAY_READ 4, MAY_WRITE 2, MAY_EXEC 1, as access(2)'s R_OK/W_OK/X_OK. */
 int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
 bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino);
+/* Root, or gid is the caller's group or one of its supplementary groups
+ * (the kernel's in_group_or_capable with CAP_FSETID for root). */
+bool umfs_cred_in_group_or_root(gid_t gid);
 
 /* ------------------------------------------------------------------ */
 /* Crash consistency (ulog.c, cow.c, and additions to fs.c,            */

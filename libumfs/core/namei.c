@@ -225,6 +225,15 @@ int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
 	return check_perm(umfs_inode(fs, ino), &c, mask);
 }
 
+bool umfs_cred_in_group_or_root(gid_t gid)
+{
+	struct umfs_cred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
+
+	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+	return c.uid == 0 || cred_in_group(&c, gid);
+}
+
 bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
 {
 	const struct umfs_cred *c = thread_cred.set ? NULL : cred_cached();
@@ -261,11 +270,17 @@ static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, stru
 	return 0;
 }
 
-int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)
+/* The walk from directory start (verified), under openat2's rules when
+ * resolve has any (UMFS_RESOLVE_*): scoped walks never go above start
+ * (".." there fails with EXDEV, or stays for IN_ROOT, where absolute link
+ * targets restart at start); NO_XDEV fails where the walk would leave the
+ * pool; NO_SYMLINKS fails where it would follow a link. */
+static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsigned flags,
+		     unsigned resolve, struct umfs_walk *w)
 {
 	struct umfs_cred cred;
 	gid_t groups[NGROUPS_MAX_SMALL];
-	uint64_t cur = UMFS_ROOT_INO;
+	uint64_t cur = start;
 	unsigned links = 0;
 	const char *p = path;
 	size_t plen = strlen(path);
@@ -275,15 +290,14 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		return -ENOENT;
 	if (plen >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if ((resolve & UMFS_RESOLVE_BENEATH) && path[0] == '/')
+		return -EXDEV;
 	umfs_cred_current(&cred, groups, NGROUPS_MAX_SMALL);
 	w->trailing_slash = plen > 1 && path[plen - 1] == '/';
-	w->parent = UMFS_ROOT_INO;
-	w->ino = UMFS_ROOT_INO;
+	w->parent = start;
+	w->ino = start;
 	w->name = "";
 	w->name_len = 0;
-	err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
-	if (err)
-		return err;
 
 	for (;;) {
 		const char *name, *end;
@@ -318,9 +332,17 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		if (len == 1 && name[0] == '.') {
 			next = cur;
 		} else if (len == 2 && name[0] == '.' && name[1] == '.') {
+			if (cur == start && (resolve & UMFS_RESOLVE_BENEATH))
+				return -EXDEV;
+			if (cur == start && (resolve & UMFS_RESOLVE_IN_ROOT)) {
+				next = cur;
+				goto step;
+			}
 			if (cur == UMFS_ROOT_INO) {
 				const char *rest = p;
 
+				if (resolve & UMFS_RESOLVE_NO_XDEV)
+					return -EXDEV;
 				err = walk_leave(fs, true, NULL, rest, w->trailing_slash, &p);
 				if (err)
 					return err;
@@ -346,6 +368,8 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 		if (S_ISLNK(umfs_inode(fs, next)->mode) &&
 		    (!last || (!(flags & (UMFS_WALK_NOFOLLOW | UMFS_WALK_NAME)) ||
 			       (w->trailing_slash && !(flags & UMFS_WALK_NAME))))) {
+			if (resolve & UMFS_RESOLVE_NO_SYMLINKS)
+				return -ELOOP;
 			if (++links > UMFS_SYMLOOP_MAX)
 				return -ELOOP;
 			err = splice_link(fs, next, p, w, last && w->trailing_slash);
@@ -354,12 +378,19 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 			p = w->buf;
 			if (*p != '/')
 				continue; /* relative target: resolve from the link's directory */
+			if (resolve & (UMFS_RESOLVE_BENEATH | UMFS_RESOLVE_NO_XDEV))
+				return -EXDEV; /* a jump to the host's root */
+			if (resolve & UMFS_RESOLVE_IN_ROOT) {
+				cur = start; /* the root is start */
+				continue;
+			}
 			err = walk_leave(fs, false, w->buf, "", false, &p);
 			if (err)
 				return err;
 			cur = UMFS_ROOT_INO;
 			continue;
 		}
+step:
 		cur = next;
 		if (last) {
 			w->ino = cur;
@@ -369,4 +400,31 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 			return 0;
 		}
 	}
+}
+
+int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)
+{
+	int err;
+
+	if (path[0] == '\0')
+		return -ENOENT;
+	err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
+	if (err)
+		return err;
+	return walk_from(fs, UMFS_ROOT_INO, path, flags, 0, w);
+}
+
+int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned flags,
+		      unsigned resolve, struct umfs_walk *w)
+{
+	uint64_t start;
+	int err;
+
+	err = umfs_walk(fs, base, 0, w);
+	if (err)
+		return err;
+	start = w->ino;
+	if (!S_ISDIR(umfs_inode(fs, start)->mode))
+		return -ENOTDIR;
+	return walk_from(fs, start, rel, flags, resolve, w);
 }

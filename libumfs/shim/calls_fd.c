@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -306,6 +307,22 @@ SHIM_API int lockf64(int fd, int cmd, off_t len)
 
 #define SETFL_BITS (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
+/* As Linux: only the file's owner (or CAP_FOWNER, root here) may turn
+ * O_NOATIME on. */
+static int noatime_allowed(struct ofd *o)
+{
+	struct stat st;
+	uid_t euid = geteuid();
+	int err;
+
+	if (euid == 0)
+		return 0;
+	err = umfs_fstat(o->uf, &st);
+	if (err)
+		return err;
+	return st.st_uid == euid ? 0 : -EPERM;
+}
+
 static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 {
 	int flags = atomic_load(&o->sh->flags);
@@ -332,6 +349,12 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	case F_SETFL:
 		if (flags & O_PATH)
 			return -EBADF;
+		if (((int)(intptr_t)arg & O_NOATIME) && !(flags & O_NOATIME)) {
+			int err = noatime_allowed(o);
+
+			if (err)
+				return err;
+		}
 		atomic_store(&o->sh->flags, (flags & ~SETFL_BITS) | ((int)(intptr_t)arg & SETFL_BITS));
 		return 0;
 	case F_GETLK:
@@ -438,6 +461,38 @@ static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 	}
 }
 
+/* An ioctl on a kernel descriptor whose argument names a UMFS descriptor:
+ * the kernel would act on the token (a directory of the helper directory),
+ * never on the UMFS file. Cloning from a UMFS file cannot work (EXDEV, as
+ * between file systems); neither can a loop device backed by one, which
+ * the kernel would read block by block without the library. */
+static int ioctl_umfs_argument(unsigned long req, void *arg)
+{
+	int fd;
+
+	switch (req) {
+	case FICLONE:
+		return uinfo_peek((int)(intptr_t)arg) ? -EXDEV : 0;
+	case FICLONERANGE:
+		return arg && uinfo_peek((int)((struct file_clone_range *)arg)->src_fd) ? -EXDEV : 0;
+	case LOOP_SET_FD:
+	case LOOP_CHANGE_FD:
+		fd = (int)(intptr_t)arg;
+		break;
+	case LOOP_CONFIGURE:
+		fd = arg ? (int)((struct loop_config *)arg)->fd : -1;
+		break;
+	default:
+		return 0;
+	}
+	if (likely(uinfo_peek(fd) == NULL))
+		return 0;
+	SHIM_LOG(LOG_WARN, "a loop device cannot be backed by a UMFS file (descriptor %d): the "
+			   "kernel would read it without this library; use umfs-fuse",
+		 fd);
+	return -EOPNOTSUPP;
+}
+
 SHIM_API int ioctl(int fd, unsigned long req, ...)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -449,15 +504,10 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (likely(o == NULL)) {
-		/* cloning from a UMFS file into a kernel file cannot work */
-		if (unlikely(req == FICLONE && uinfo_peek((int)(intptr_t)arg) != NULL)) {
-			errno = EXDEV;
-			return -1;
-		}
-		if (unlikely(req == FICLONERANGE && arg &&
-			     uinfo_peek((int)((struct file_clone_range *)arg)->src_fd) != NULL)) {
-			errno = EXDEV;
-			return -1;
+		r = ioctl_umfs_argument(req, arg);
+		if (unlikely(r)) {
+			TRACE_SERVED(ioctl, r, 0, "%d, %#lx", fd, req);
+			return (int)shim_ret(r);
 		}
 		TRACE_PASS(ioctl, "%d, %#lx", fd, req);
 		return SYS(ioctl)(fd, req, arg);

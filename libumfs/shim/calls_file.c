@@ -118,14 +118,46 @@ static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int
 	return err;
 }
 
+/* The descriptor for a core file just opened (counted in the registry):
+ * path is the pool path the description records. */
+static int open_describe(struct umfs_file *uf, uint64_t ino, const char *path, int flags)
+{
+	int err, fd;
+
+	err = ofd_create(uf, path, flags, &fd);
+	if (err) {
+		pool_lock();
+		registry_add(ino, -1);
+		umfs_close(uf);
+		pool_unlock();
+		return err;
+	}
+	if (fd <= 2)
+		stdio_fd_changed(fd);
+	return fd;
+}
+
+/* FIFOs are the helper directory's; sockets and devices are not served. */
+static int open_special(struct umfs_fs *fs, const char *path, int flags)
+{
+	struct stat st;
+	int err;
+
+	pool_lock();
+	err = umfs_stat(fs, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
+	pool_unlock_ro();
+	if (!err && S_ISFIFO(st.st_mode))
+		return fifo_open(fs, path, flags, &st);
+	return -ENXIO;
+}
+
 int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 {
 	struct umfs_file *uf;
-	struct stat st;
 	uint64_t ino;
 	uint32_t gen;
 	bool text = open_needs_text_check(flags);
-	int err, fd;
+	int err;
 
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return tmpfile_open(fs, path, flags, mode);
@@ -144,17 +176,75 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 			registry_add(ino, 1);
 	}
 	pool_unlock();
-	if (err == -ENXIO) {
-		pool_lock();
-		err = umfs_stat(fs, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
-		pool_unlock_ro();
-		if (!err && S_ISFIFO(st.st_mode))
-			return fifo_open(fs, path, flags, &st);
-		return -ENXIO; /* sockets and device nodes are not served */
-	}
+	if (err == -ENXIO)
+		return open_special(fs, path, flags);
 	if (err)
 		return err;
-	err = ofd_create(uf, path, flags, &fd);
+	return open_describe(uf, ino, path, flags);
+}
+
+/* base + "/" + rel, for the record of a resolved open */
+static int path_join(char *buf, size_t size, const char *base, const char *rel)
+{
+	int n;
+
+	while (*rel == '/')
+		rel++;
+	n = snprintf(buf, size, "%s/%s", strcmp(base, "/") ? base : "", rel);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel,
+			   unsigned resolve, int flags, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct umfs_file *uf;
+	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
+	bool text = open_needs_text_check(flags);
+	int err;
+
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		/* the directory under the rules, then an unnamed file in it */
+		pool_lock();
+		err = umfs_open_resolve(fs, base, rel, resolve, O_PATH | O_DIRECTORY, 0, &uf);
+		if (!err) {
+			umfs_file_id(uf, &ino, &gen);
+			err = umfs_dir_path(fs, ino, gen, path, sizeof(path));
+			umfs_close(uf);
+		}
+		pool_unlock_ro();
+		return err ? err : tmpfile_open(fs, path, flags, mode);
+	}
+	if (flags & O_CREAT)
+		mode &= ~atomic_load(&shim_umask);
+	pool_lock();
+	err = umfs_open_resolve(fs, base, rel, resolve, text ? flags & ~O_TRUNC : flags, mode,
+				&uf);
+	if (!err) {
+		umfs_file_id(uf, &ino, &gen);
+		if (text) {
+			err = open_text_check(uf, ino, gen, flags);
+			if (err)
+				umfs_close(uf);
+		}
+		if (!err)
+			registry_add(ino, 1);
+	}
+	pool_unlock();
+	if (err && err != -ENXIO)
+		return err;
+	if (err)
+		return path_join(path, sizeof(path), base, rel) ?: open_special(fs, path, flags);
+	/* a directory's path is where it is; a file's, as named */
+	if (umfs_fstat(uf, &st) == 0 && S_ISDIR(st.st_mode)) {
+		pool_lock();
+		err = umfs_dir_path(fs, ino, gen, path, sizeof(path));
+		pool_unlock_ro();
+	} else {
+		err = path_join(path, sizeof(path), base, rel);
+	}
 	if (err) {
 		pool_lock();
 		registry_add(ino, -1);
@@ -162,9 +252,7 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 		pool_unlock();
 		return err;
 	}
-	if (fd <= 2)
-		stdio_fd_changed(fd);
-	return fd;
+	return open_describe(uf, ino, path, flags);
 }
 
 /* open("/proc/self/fd/N") on a UMFS descriptor: a new description of the

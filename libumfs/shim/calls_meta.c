@@ -948,12 +948,23 @@ static ssize_t xattr_path(const char *path, struct xattr_arg *a)
 	return shim_ret(r);
 }
 
+/* A UMFS descriptor: the f*xattr call fails (errno set) with EBADF on an
+ * O_PATH descriptor, as the kernel, else ENOTSUP. */
 static bool xattr_fd(int fd)
 {
+	struct ofd *o;
+	int err = -ENOTSUP;
+
 	if (likely(uinfo_peek(fd) == NULL))
 		return false;
-	TRACE_SERVED(xattr, -ENOTSUP, 0, "%d", fd);
-	errno = ENOTSUP;
+	o = fd_get_fast(fd);
+	if (o) {
+		if (atomic_load(&o->sh->flags) & O_PATH)
+			err = -EBADF;
+		ofd_put(o);
+	}
+	TRACE_SERVED(xattr, err, 0, "%d", fd);
+	errno = -err;
 	return true;
 }
 

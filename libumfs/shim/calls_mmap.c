@@ -546,6 +546,13 @@ fail:
 	return MAP_FAILED;
 }
 
+/* The flags MAP_SHARED_VALIDATE accepts on a file without MAP_SYNC (the
+ * kernel's LEGACY_MAP_MASK). */
+#define MAP_LEGACY_FLAGS                                                                   \
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |            \
+	 MAP_EXECUTABLE | 0x4000000 /* MAP_UNINITIALIZED */ | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | \
+	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
+
 SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int type = flags & MAP_TYPE, accmode, err = 0;
@@ -563,21 +570,26 @@ SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 		TRACE_PASS(mmap, "%d", fd);
 		return SYS(mmap)(addr, len, prot, flags, fd, off);
 	}
+	/* the kernel's order: offset, descriptor, length, type, access */
 	accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
-	if (!o->uf)
-		err = -EIO;
+	if ((off & (off_t)(page_size() - 1)) || off < 0)
+		err = -EINVAL;
 	else if (atomic_load(&o->sh->flags) & O_PATH)
 		err = -EBADF;
-	else if (len == 0 || (off & (off_t)(page_size() - 1)) || off < 0)
+	else if (!o->uf)
+		err = -EIO;
+	else if (len == 0)
 		err = -EINVAL;
-	else if (o->type != S_IFREG)
-		err = -ENODEV;
-	else if (accmode == O_WRONLY)
-		err = -EACCES;
-	else if (shared && (prot & PROT_WRITE) && accmode != O_RDWR)
-		err = -EACCES;
+	else if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_LEGACY_FLAGS))
+		err = -EOPNOTSUPP;
 	else if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 		err = -EINVAL;
+	else if (shared && (prot & PROT_WRITE) && accmode != O_RDWR)
+		err = -EACCES;
+	else if (accmode == O_WRONLY)
+		err = -EACCES;
+	else if (o->type != S_IFREG)
+		err = -ENODEV;
 	if (!err)
 		mem = shared ? map_shared(o, addr, len, prot, flags, off, &err)
 			     : map_private(o, addr, len, prot, flags, off, &err);
@@ -639,6 +651,14 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 	pthread_mutex_unlock(&map_lock);
 	if (!found)
 		return SYS(msync)(addr, len, flags);
+	/* the host files' mappings are the kernel's: it says ENOMEM for a
+	 * range that is not all mapped, after the rest was synced */
+	if (SYS(msync)(addr, len, flags) < 0) {
+		int e = errno;
+
+		TRACE_SERVED(msync, -e, 0, "%p, %zu", addr, len);
+		return -1;
+	}
 	TRACE_SERVED(msync, 0, 0, "%p, %zu", addr, len);
 	return 0;
 }

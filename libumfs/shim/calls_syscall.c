@@ -5,13 +5,41 @@
  * syscall(SYS_..., ...); those whose kernel interface is the C library's
  * function are routed to the shim's function, so that UMFS paths and
  * descriptors are served; every other number goes to the real syscall().
- * Results follow syscall(): -1 with errno on failure.
+ * Results follow syscall(): -1 with errno on failure. openat2 has its own
+ * file (calls_openat2.c).
  */
 #include <sys/file.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
+
+/* A path that cannot be UMFS's costs the cheap test alone; an absolute
+ * one may be UMFS's from a UMFS directory (RESOLVE_IN_ROOT). */
+static bool openat2_maybe_umfs(int dirfd, const char *path)
+{
+	if (path_maybe_umfs(dirfd, path))
+		return true;
+	if (!path || path[0] != '/' || !cfg.enabled)
+		return false;
+	return dirfd == AT_FDCWD ? atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed)
+				 : uinfo_peek(dirfd) != NULL;
+}
+
+static long openat2_call(int dirfd, const char *path, const void *how, size_t size)
+{
+	uint64_t t0;
+	long r;
+
+	if (likely(!openat2_maybe_umfs(dirfd, path))) {
+		TRACE_PASS(openat2, "\"%s\"", path ? path : "(null)");
+		return SYS(syscall)(SYS_openat2, dirfd, path, how, size);
+	}
+	t0 = stats_t0();
+	r = shim_openat2(dirfd, path, how, size);
+	TRACE_SERVED(openat2, r, t0, "\"%s\"", path);
+	return shim_ret(r);
+}
 
 SHIM_API long syscall(long number, ...)
 {
@@ -33,6 +61,8 @@ SHIM_API long syscall(long number, ...)
 		return open(S(0), I(1), (mode_t)a[2]);
 	case SYS_openat:
 		return openat(I(0), S(1), I(2), (mode_t)a[3]);
+	case SYS_openat2:
+		return openat2_call(I(0), S(1), P(2), Z(3));
 	case SYS_close:
 		return close(I(0));
 	case SYS_close_range:

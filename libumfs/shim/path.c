@@ -295,6 +295,25 @@ kernel:
 	return UP_KERNEL;
 }
 
+int path_dir_base(int dirfd, char *buf, size_t size)
+{
+	struct ofd *o;
+	int err;
+
+	if (dirfd == AT_FDCWD) {
+		if (!atomic_load(&cwd_in_umfs))
+			return 0;
+		err = cwd_pool_path(buf, size);
+		return err == -EAGAIN ? 0 : err ? err : 1;
+	}
+	o = fd_get_fast(dirfd);
+	if (!o)
+		return 0;
+	err = o->type == S_IFDIR ? ofd_path(o, buf, size) : -ENOTDIR;
+	ofd_put(o);
+	return err ? err : 1;
+}
+
 int path_external(struct upath *up)
 {
 	const char *host = umfs_external_path();

@@ -557,6 +557,9 @@ static inline bool path_maybe_umfs(int dirfd, const char *path)
 
 /* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno. */
 int path_resolve(int dirfd, const char *path, struct upath *up);
+/* The pool path of directory dirfd (AT_FDCWD: the cwd) in buf: 1; 0 when
+ * it is the kernel's; or -errno (-ENOTDIR for a UMFS file). */
+int path_dir_base(int dirfd, char *buf, size_t size);
 /* After a core call gave -UMFS_EXTERNAL: takes the host path, classifies
  * it again (it may lead back into the pool). */
 int path_external(struct upath *up);
@@ -608,6 +611,12 @@ static inline long shim_ret(long r)
 /* calls_file.c */
 int shim_open(int dirfd, const char *path, int flags, mode_t mode);
 int shim_open_umfs(struct umfs_fs *fs, const char *pool_path, int flags, mode_t mode);
+/* openat2 inside UMFS: rel resolved from the directory at pool path base
+ * under the resolve rules (UMFS_RESOLVE_*). */
+int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel,
+			   unsigned resolve, int flags, mode_t mode);
+/* calls_openat2.c: openat2(2), as syscall(SYS_openat2, ...) reaches it */
+long shim_openat2(int dirfd, const char *path, const void *how, size_t size);
 int shim_close(int fd);
 ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_write(int fd, const void *buf, size_t len);

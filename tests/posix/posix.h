@@ -171,5 +171,8 @@ void t_locks2(void);
 void t_nofile(void);
 void t_txtbsy(void);
 void t_fsize(void);
+void t_args(void);
+void t_openat2(void);
+void t_modes(void);
 
 #endif

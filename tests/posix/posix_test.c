@@ -4160,6 +4160,9 @@ static const struct family {
 	{ "nofile", t_nofile },
 	{ "txtbsy", t_txtbsy },
 	{ "fsize", t_fsize },
+	{ "args", t_args },
+	{ "openat2", t_openat2 },
+	{ "modes", t_modes },
 };
 
 static void run_family(const struct family *f)

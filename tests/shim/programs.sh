@@ -102,6 +102,14 @@ a
 Q
 c" "$got"
 
+# a loop device backed by a UMFS file cannot work (the kernel would read
+# the token): a clear error, never a device bound to the token
+if command -v losetup >/dev/null && [ -w /dev/loop-control ]; then
+	out=$(shim_sh 'head -c 1M /dev/zero > /umfs/loopimg; losetup -f --show /umfs/loopimg' 2>&1) || true
+	check "losetup of a UMFS file: EOPNOTSUPP, said once" "umfs[PID]: warning: a loop device cannot be backed by a UMFS file (descriptor N): the kernel would read it without this library; use umfs-fuse
+losetup: /umfs/loopimg: failed to set up loop device: Operation not supported" "$(printf '%s\n' "$out" | sed 's/^umfs\[[0-9]*\]/umfs[PID]/; s/descriptor [0-9]*/descriptor N/' | sort -r)"
+fi
+
 out=$(UMFS_STATS=1 UMFS_STATS_FILE=$work/stats shim cat /umfs/db > /dev/null; grep -c "read" "$work/stats")
 check "UMFS_STATS report written" "1" "$out"
 
