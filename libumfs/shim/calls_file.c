@@ -96,7 +96,9 @@ static int tmpfile_open(struct umfs_fs *fs, const char *dir, int flags, mode_t m
 	return -EEXIST;
 }
 
-int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
+/* Opens path, giving the description name as its path from the root. */
+static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *name, int flags,
+			   mode_t mode)
 {
 	struct umfs_file *uf;
 	struct stat st;
@@ -125,7 +127,7 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 	}
 	if (err)
 		return err;
-	err = ofd_create(uf, path, flags, &fd);
+	err = ofd_create(uf, name, flags, &fd);
 	if (err) {
 		pool_lock();
 		registry_add(ino, -1);
@@ -136,6 +138,11 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 	if (fd <= 2)
 		stdio_fd_changed(fd);
 	return fd;
+}
+
+int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
+{
+	return open_umfs_named(fs, path, path, flags, mode);
 }
 
 /* open("/proc/self/fd/N") on a UMFS descriptor: a new description of the
@@ -191,34 +198,23 @@ static int reopen_fd(int fd, int flags)
 	return nfd;
 }
 
-/* open(".") in a cwd that was removed: the directory is still ours. */
-static int open_removed_cwd(int flags)
+/* A relative path is opened from its base directory's inode; the
+ * description keeps its path from the root when it fits in PATH_MAX. */
+static int open_upath(struct umfs_fs *fs, const struct upath *up, int flags, mode_t mode)
 {
-	struct umfs_file *uf;
-	struct umfs_fs *fs = shim_fs(NULL);
-	uint64_t ino;
-	uint32_t gen;
-	int err, fd;
+	char *name;
+	int fd;
 
-	if (!fs || cwd_ino(&ino, &gen))
-		return -ENOENT;
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT))
-		return -ENOENT;
-	pool_lock();
-	err = umfs_open_id(fs, ino, gen, flags, 0, &uf);
-	if (!err)
-		registry_add(ino, 1);
-	pool_unlock();
-	if (err)
-		return err == -ESTALE ? -ENOENT : err;
-	err = ofd_create(uf, "/", flags, &fd); /* no path: it has no name */
-	if (err) {
-		pool_lock();
-		registry_add(ino, -1);
-		umfs_close(uf);
-		pool_unlock();
-		return err;
-	}
+	if (up->base == 0)
+		return shim_open_umfs(fs, up->buf, flags, mode);
+	name = malloc(PATH_MAX);
+	if (!name)
+		return -ENOMEM;
+	if (path_absolute(fs, up, name, PATH_MAX) != 0)
+		name[0] = '\0';
+	path_use(up, NULL);
+	fd = open_umfs_named(fs, up->buf, name, flags, mode);
+	free(name);
 	return fd;
 }
 
@@ -229,9 +225,6 @@ int shim_open(int dirfd, const char *path, int flags, mode_t mode)
 	int kind, fd, err;
 
 	kind = path_resolve(dirfd, path, &up);
-	if (kind == -ENOENT && dirfd == AT_FDCWD && path && (!strcmp(path, ".") || !strcmp(path, "./")) &&
-	    cwd_removed())
-		return open_removed_cwd(flags);
 	for (;;) {
 		if (kind < 0)
 			return kind;
@@ -249,7 +242,7 @@ int shim_open(int dirfd, const char *path, int flags, mode_t mode)
 		fs = shim_fs(&err);
 		if (!fs)
 			return err;
-		fd = shim_open_umfs(fs, up.buf, flags, mode);
+		fd = open_upath(fs, &up, flags, mode);
 		if (fd != -UMFS_EXTERNAL)
 			return fd;
 		kind = path_external(&up);

@@ -166,4 +166,7 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 const char *how_ended(int st);
 void in_child(const char *name, const char *what, void (*fn)(void));
 
+/* Families in files of their own (fam_<name>.c). */
+void t_longpath(void);
+
 #endif

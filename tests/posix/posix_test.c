@@ -4156,6 +4156,7 @@ static const struct family {
 	{ "perm", t_perm },
 	{ "orphan", t_orphan },
 	{ "cross", t_cross },
+	{ "longpath", t_longpath },
 };
 
 static void run_family(const struct family *f)
