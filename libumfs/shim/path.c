@@ -16,6 +16,7 @@
  * outside the prefix come back as -UMFS_EXTERNAL with a host path, which
  * path_external() classifies again.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -434,25 +435,53 @@ static void cwd_take(struct umfs_file *hold)
 	atomic_store(&cwd_in_umfs, true);
 }
 
-/* Children (exec, system, popen) learn the cwd from the environment; one
- * too long for a path has no host path to give them. */
-static void cwd_export(const char *pool_path)
+/* UMFS_CWD for a cwd whose path is too long: its inode (cwd_from_env). */
+static void cwd_id_string(char *buf, size_t size, uint64_t ino, uint32_t gen)
+{
+	snprintf(buf, size, "@%" PRIu64 ".%" PRIu32, ino, gen);
+}
+
+/* Children (exec, system, popen) learn the cwd from the environment: its
+ * host path, or its inode when the path is too long (id). */
+static void cwd_export(const char *pool_path, const char *id)
 {
 	char host[PATH_MAX];
 
 	if (pool_path && path_to_host(pool_path, host, sizeof(host)) == 0)
 		setenv("UMFS_CWD", host, 1);
+	else if (id)
+		setenv("UMFS_CWD", id, 1);
 	else
 		unsetenv("UMFS_CWD");
+}
+
+int cwd_env(char *buf, size_t size)
+{
+	uint64_t ino;
+	uint32_t gen;
+	int err = cwd_get(buf, size);
+
+	if (err != -ENAMETOOLONG)
+		return err;
+	err = cwd_base(&ino, &gen);
+	if (!err)
+		cwd_id_string(buf, size, ino, gen);
+	return err;
 }
 
 /* Opens the directory at cwd.path to hold it (cwd_lock held for writing). */
 static void cwd_open_path(struct umfs_fs *fs)
 {
 	struct umfs_file *hold = NULL;
+	int err;
 
 	pool_lock();
-	if (umfs_open(fs, cwd.path, O_PATH | O_DIRECTORY, 0, &hold) == 0) {
+	if (cwd.path_long) /* inherited by inode: the parent held it */
+		err = umfs_open_id(fs, cwd.ino, cwd.gen, O_PATH | O_DIRECTORY,
+				   UMFS_OPEN_ID_NOCHECK, &hold);
+	else
+		err = umfs_open(fs, cwd.path, O_PATH | O_DIRECTORY, 0, &hold);
+	if (err == 0) {
 		umfs_file_id(hold, &cwd.ino, &cwd.gen);
 		registry_add(cwd.ino, 1);
 		cwd.hold = hold;
@@ -476,12 +505,29 @@ int cwd_set_umfs(const char *pool_path)
 	if (fs)
 		cwd_open_path(fs);
 	pthread_rwlock_unlock(&cwd_lock);
-	cwd_export(pool_path);
+	cwd_export(pool_path, NULL);
 	return 0;
+}
+
+/* A cwd inherited by inode (UMFS_CWD=@INO.GEN). */
+static void cwd_set_id(uint64_t ino, uint32_t gen)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	pthread_rwlock_wrlock(&cwd_lock);
+	cwd_take(NULL);
+	cwd.path[0] = '\0';
+	cwd.path_long = true;
+	cwd.ino = ino;
+	cwd.gen = gen;
+	if (fs)
+		cwd_open_path(fs);
+	pthread_rwlock_unlock(&cwd_lock);
 }
 
 void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold)
 {
+	char id[64];
 	bool known;
 
 	pthread_rwlock_wrlock(&cwd_lock);
@@ -491,8 +537,9 @@ void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold)
 	cwd_find_path(fs);
 	pool_unlock_ro();
 	known = !cwd.removed && !cwd.path_long;
+	cwd_id_string(id, sizeof(id), cwd.ino, cwd.gen);
 	pthread_rwlock_unlock(&cwd_lock);
-	cwd_export(known ? cwd.path : NULL);
+	cwd_export(known ? cwd.path : NULL, cwd.path_long ? id : NULL);
 }
 
 void cwd_leave_umfs(void)
@@ -686,6 +733,16 @@ void cwd_from_env(void)
 
 	if (!s || !cfg.enabled)
 		return;
+	if (s[0] == '@') {
+		unsigned long long ino;
+		unsigned gen;
+
+		if (sscanf(s, "@%llu.%u", &ino, &gen) == 2 && ino != 0)
+			cwd_set_id(ino, gen);
+		else
+			unsetenv("UMFS_CWD");
+		return;
+	}
 	if (path_host_is_umfs(s, rest, sizeof(rest)))
 		cwd_set_umfs(rest);
 	else

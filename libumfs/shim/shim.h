@@ -579,6 +579,9 @@ int cwd_get(char *buf, size_t size); /* host form; -ERANGE, -ENOENT (removed),
 int cwd_pool_path(char *buf, size_t size); /* pool form, checked like ofd_path */
 /* The host form however long (malloc'd into *out), for getcwd. */
 int cwd_get_long(char **out);
+/* What UMFS_CWD tells children: the host path, or "@INO.GEN" when the path
+ * is longer than PATH_MAX (the directory is found by inode). */
+int cwd_env(char *buf, size_t size);
 void cwd_from_env(void);
 void cwd_fork_prepare(void);
 void cwd_exit(void);

@@ -12,7 +12,7 @@
  * "a/../a/../...", "../NAME/../NAME/..."), from the cwd and from dirfds,
  * the same at PATH_MAX bytes (ENAMETOOLONG), a symlink with an absolute
  * target, a directory nobody may search, a directory above the cwd
- * renamed, chdir with a long relative path. The tree is removed at the
+ * renamed, a child started there, chdir with a long relative path. The tree is removed at the
  * end, from the bottom, with dirfds.
  */
 #include "posix.h"
@@ -226,12 +226,16 @@ static void lp_from_dirfd(void)
 /* A directory above the cwd renamed, and chdir with long relative paths. */
 static void lp_cwd_moves(void)
 {
-	char newname[LP_NAME + 1];
+	char newname[LP_NAME + 1], cmd[LP_NAME + 64];
 	char *a = lp_dots("a", PATH_MAX - 1);
 
 	memcpy(newname, lp_name, sizeof(newname));
 	newname[0] = 'e';
 	R("longpath/create-x", close(open("x", O_WRONLY | O_CREAT, 0644)));
+	/* a child starts in the same deep cwd */
+	snprintf(cmd, sizeof(cmd), "test -f x && test -d ../%s", lp_name);
+	fflush(stdout);
+	R("longpath/child-cwd", system(cmd));
 	R("longpath/rename-above", renameat(lp_fd[4], lp_name, lp_fd[4], newname));
 	ST("longpath/rename-above-stat", stat("x", &S));
 	lp_getcwd("longpath/rename-above-getcwd", "longpath/rename-above-getcwd-alloc");
