@@ -25,10 +25,16 @@ int uf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (fi) {
 		err = umfs_fstat(uf_file(fi), st);
 	} else {
+		struct uf_long l;
+
 		uf_cred_enter();
-		err = uf_hidden_attr(path, &op);
-		if (err == 1)
-			err = umfs_stat(uf_fs(), path, st, AT_SYMLINK_NOFOLLOW);
+		err = uf_long_get(path, &l);
+		if (!err) {
+			err = uf_hidden_attr(l.rest, &op);
+			if (err == 1)
+				err = umfs_stat(uf_fs(), l.rest, st, AT_SYMLINK_NOFOLLOW);
+			uf_long_put(&l);
+		}
 	}
 	if (!err)
 		uf_cache_note(st);
@@ -38,12 +44,19 @@ int uf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 static int do_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct uf_hidden_op op = { .kind = UF_HIDDEN_CHMOD, .mode = mode };
+	struct uf_long l;
 	int err;
 
 	if (fi)
 		return umfs_fchmod(uf_file(fi), mode);
-	err = uf_hidden_attr(path, &op);
-	return err != 1 ? err : umfs_chmod(uf_fs(), path, mode, AT_SYMLINK_NOFOLLOW);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = uf_hidden_attr(l.rest, &op);
+	if (err == 1)
+		err = umfs_chmod(uf_fs(), l.rest, mode, AT_SYMLINK_NOFOLLOW);
+	uf_long_put(&l);
+	return err;
 }
 
 /* True when mode only takes setuid/setgid away from old. */
@@ -78,34 +91,56 @@ int uf_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 int uf_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
 	struct uf_hidden_op op = { .kind = UF_HIDDEN_CHOWN, .uid = uid, .gid = gid };
+	struct uf_long l;
 	int err;
 
 	uf_cred_enter();
 	if (fi)
 		return umfs_fchown(uf_file(fi), uid, gid);
-	err = uf_hidden_attr(path, &op);
-	return err != 1 ? err : umfs_chown(uf_fs(), path, uid, gid, AT_SYMLINK_NOFOLLOW);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = uf_hidden_attr(l.rest, &op);
+	if (err == 1)
+		err = umfs_chown(uf_fs(), l.rest, uid, gid, AT_SYMLINK_NOFOLLOW);
+	uf_long_put(&l);
+	return err;
 }
 
 int uf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	uf_cred_enter();
 	/* ftruncate: the handle was opened for writing, no access check */
+	struct uf_long l;
+	int err;
+
 	if (fi)
 		return umfs_ftruncate(uf_file(fi), size);
-	return umfs_truncate(uf_fs(), path, size);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = umfs_truncate(uf_fs(), l.rest, size);
+	uf_long_put(&l);
+	return err;
 }
 
 int uf_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct uf_hidden_op op = { .kind = UF_HIDDEN_UTIMENS, .tv = tv };
+	struct uf_long l;
 	int err;
 
 	uf_cred_enter();
 	if (fi)
 		return umfs_futimens(uf_file(fi), tv);
-	err = uf_hidden_attr(path, &op);
-	return err != 1 ? err : umfs_utimens(uf_fs(), path, tv, AT_SYMLINK_NOFOLLOW);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = uf_hidden_attr(l.rest, &op);
+	if (err == 1)
+		err = umfs_utimens(uf_fs(), l.rest, tv, AT_SYMLINK_NOFOLLOW);
+	uf_long_put(&l);
+	return err;
 }
 
 int uf_statfs(const char *path, struct statvfs *sv)
@@ -116,6 +151,14 @@ int uf_statfs(const char *path, struct statvfs *sv)
 /* Reached only without default_permissions: the kernel checks otherwise. */
 int uf_access(const char *path, int mask)
 {
+	struct uf_long l;
+	int err;
+
 	uf_cred_enter();
-	return umfs_access(uf_fs(), path, mask);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = umfs_access(uf_fs(), l.rest, mask);
+	uf_long_put(&l);
+	return err;
 }

@@ -16,10 +16,15 @@
 int uf_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct umfs_dir *d;
+	struct uf_long l;
 	int err;
 
 	uf_cred_enter();
-	err = umfs_opendir(uf_fs(), path, &d);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = umfs_opendir(uf_fs(), l.rest, &d);
+	uf_long_put(&l);
 	if (!err)
 		fi->fh = (uintptr_t)d;
 	return err;
@@ -62,10 +67,13 @@ int uf_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
 	struct umfs_file *f;
 	int err;
 
-	/* path is NULL when the directory was removed: "/" syncs the pool too.
-	 * O_PATH: the caller's descriptor already passed the access checks. */
+	/* path is NULL when the directory was removed: "/" syncs the pool too
+	 * (as for a path too long to walk at once). O_PATH: the caller's
+	 * descriptor already passed the access checks. */
 	uf_cred_enter();
-	err = umfs_open(uf_fs(), path ? path : "/", O_PATH | O_DIRECTORY, 0, &f);
+	if (!path || strlen(path) >= PATH_MAX)
+		path = "/";
+	err = umfs_open(uf_fs(), path, O_PATH | O_DIRECTORY, 0, &f);
 	if (err)
 		return err;
 	err = umfs_fsync(f, datasync);

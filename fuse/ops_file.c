@@ -19,10 +19,15 @@
 int uf_open(const char *path, struct fuse_file_info *fi)
 {
 	struct umfs_file *f;
+	struct uf_long l;
 	int err;
 
 	uf_cred_enter();
-	err = umfs_open(uf_fs(), path, fi->flags & ~UF_OPEN_STRIP, 0, &f);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = umfs_open(uf_fs(), l.rest, fi->flags & ~UF_OPEN_STRIP, 0, &f);
+	uf_long_put(&l);
 	if (err)
 		return err;
 	uf_open_count_get(f);
@@ -33,11 +38,16 @@ int uf_open(const char *path, struct fuse_file_info *fi)
 int uf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct umfs_file *f;
+	struct uf_long l;
 	int err;
 
 	uf_cred_enter();
 	/* the kernel applied the umask to mode already */
-	err = umfs_open(uf_fs(), path, (fi->flags & ~O_NOCTTY) | O_CREAT, mode, &f);
+	err = uf_long_get(path, &l);
+	if (err)
+		return err;
+	err = umfs_open(uf_fs(), l.rest, (fi->flags & ~O_NOCTTY) | O_CREAT, mode, &f);
+	uf_long_put(&l);
 	if (err)
 		return err;
 	uf_open_count_get(f);

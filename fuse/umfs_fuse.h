@@ -56,6 +56,20 @@ static inline struct umfs_dir *uf_dir(const struct fuse_file_info *fi)
 	return (struct umfs_dir *)(uintptr_t)fi->fh;
 }
 
+/* longpath.c: a path of PATH_MAX bytes or more is walked in parts. get
+ * sets rest to what the core is given (path itself when it is shorter),
+ * and tells the core where it starts (uf_long_use(l, NULL)); a two-path
+ * call tells it again for both; put closes what get opened. */
+struct uf_long {
+	struct umfs_file *hold; /* the directory rest starts at, or NULL */
+	uint64_t ino;           /* its inode (0: rest is from the root) */
+	uint32_t gen;
+	const char *rest;
+};
+int uf_long_get(const char *path, struct uf_long *l);
+void uf_long_use(const struct uf_long *from, const struct uf_long *to);
+void uf_long_put(struct uf_long *l);
+
 /* cred.c */
 void uf_cred_enter(void);
 void uf_cred_root(void);

@@ -5,7 +5,9 @@
  * A program (or a front end: the LD_PRELOAD shim, the FUSE daemon) mounts a
  * pool and calls POSIX-shaped functions on it. Every function returns 0 (or a
  * count) on success and a negative errno value on failure; errno is never
- * touched. Paths are resolved from the UMFS root; a leading '/' is optional.
+ * touched. Paths are resolved from the UMFS root; a leading '/' is optional
+ * unless the thread set a directory to start relative paths at
+ * (umfs_walk_from).
  * Symbolic links are followed inside the pool; an absolute target is taken
  * from the pool root. All functions are thread-safe.
  */
@@ -312,8 +314,24 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how);
 
 /* The pool path of directory ino (generation gen, 0: any) as the name
  * space is now: for front ends that hold directories by path (dirfds, a
- * cwd) when directories were renamed. -ENOENT when it was removed. */
+ * cwd) when directories were renamed. -ENOENT when it was removed,
+ * -ENAMETOOLONG when it does not fit in size bytes (which may be more
+ * than PATH_MAX). */
 int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size);
+/* Where the calling thread's relative paths start, as a directory
+ * descriptor does for the *at(2) calls: a path without a leading '/' given
+ * to a path call on fs (umfs_open, umfs_stat, umfs_mkdir...) is resolved
+ * from directory from (inode number and generation, as umfs_file_id gives
+ * them for an open directory), the second path of umfs_rename and
+ * umfs_link from directory to; 0 stands for the pool root, and fs NULL
+ * puts every path back on the root (the default). The directory is found
+ * by its inode, wherever it was moved, so a relative path may be up to
+ * PATH_MAX - 1 bytes however deep the directory is; from a removed
+ * directory, only "." and ".." lead anywhere, and nothing is created in
+ * it (-ENOENT); a directory that was freed gives -ENOENT. Paths with a
+ * leading '/' start at the root as before. */
+void umfs_walk_from(const struct umfs_fs *fs, uint64_t from, uint32_t from_gen, uint64_t to,
+		    uint32_t to_gen);
 /* The inode number and generation of the directory holding directory ino
  * (itself for the root), even after ino was removed. */
 int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen);

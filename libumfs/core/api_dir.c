@@ -141,9 +141,10 @@ static int name_in_parent(struct umfs_fs *fs, uint64_t dir, uint64_t child, stru
 
 int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size)
 {
-	char *tmp = malloc(PATH_MAX);
+	size_t cap = UMFS_MAX(size, (size_t)PATH_MAX); /* a path may be longer than PATH_MAX */
+	char *tmp = malloc(cap);
 	struct umfs_dirent *e = malloc(sizeof(*e));
-	size_t pos = PATH_MAX - 1;
+	size_t pos = cap - 1;
 	uint64_t cur = ino;
 	int err = 0;
 
@@ -186,7 +187,7 @@ int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, siz
 	}
 	umfs_meta_unlock(fs);
 	if (!err) {
-		const char *p = pos == PATH_MAX - 1 ? "/" : tmp + pos;
+		const char *p = pos == cap - 1 ? "/" : tmp + pos;
 
 		if (strlen(p) + 1 > size)
 			err = -ENAMETOOLONG;

@@ -24,9 +24,10 @@ static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags,
 }
 
 /* Walks to a name about to be created: the root (or "/") already exists. */
-static int walk_new_name(struct umfs_fs *fs, const char *path, struct umfs_walk *w)
+static int walk_new_name(struct umfs_fs *fs, const char *path, unsigned flags,
+			 struct umfs_walk *w)
 {
-	int err = walk_for_change(fs, path, UMFS_WALK_PARENT, w);
+	int err = walk_for_change(fs, path, flags | UMFS_WALK_PARENT, w);
 
 	return err == -EBUSY ? -EEXIST : err;
 }
@@ -61,7 +62,7 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
-	err = walk_new_name(fs, path, w);
+	err = walk_new_name(fs, path, 0, w);
 	if (err)
 		goto out;
 	if (w->ino) {
@@ -278,7 +279,7 @@ int umfs_link(struct umfs_fs *fs, const char *from, const char *to)
 	umfs_meta_lock(fs);
 	err = umfs_walk(fs, from, UMFS_WALK_NOFOLLOW, wf);
 	if (!err)
-		err = walk_new_name(fs, to, wt);
+		err = walk_new_name(fs, to, UMFS_WALK_SECOND, wt);
 	if (err)
 		goto out;
 	err = link_name(fs, wf->ino, wt, wf->trailing_slash, 0);
@@ -378,7 +379,7 @@ int umfs_link_file(struct umfs_file *file, const char *to, unsigned how)
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
-	err = walk_new_name(fs, to, w);
+	err = walk_new_name(fs, to, 0, w);
 	if (err)
 		goto out;
 	err = link_name(fs, file->ino, w, false, how);
@@ -562,7 +563,7 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 	umfs_meta_lock(fs);
 	err = walk_for_change(fs, from, 0, r.wo);
 	if (!err)
-		err = walk_for_change(fs, to, UMFS_WALK_PARENT, r.wn);
+		err = walk_for_change(fs, to, UMFS_WALK_PARENT | UMFS_WALK_SECOND, r.wn);
 	if (err)
 		goto out;
 	r.src = r.wo->ino;

@@ -640,6 +640,8 @@ void umfs_walk_put(struct umfs_walk *w);
 #define UMFS_WALK_NAME 0x4u      /* the call acts on the name itself (mkdir, unlink,
 				  * rename...): never follow the last component,
 				  * even with a trailing slash; callers judge the slash */
+#define UMFS_WALK_SECOND 0x8u    /* the second path of a call: a relative one starts
+				  * at the thread's second base (umfs_walk_from) */
 
 /* Resolves path with meta_lock held. */
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w);

@@ -2,7 +2,10 @@
 /*
  * namei.c - path resolution inside a pool, and permission checks.
  *
- * Paths are resolved from the pool root; ".." at the root stays at the root.
+ * Paths are resolved from the pool root, or, without a leading '/', from
+ * the directory a front end named for this thread (umfs_walk_from), as the
+ * kernel resolves them from a directory descriptor; ".." at the root stays
+ * at the root.
  * Symbolic links are expanded in place (an absolute target restarts at the
  * pool root), at most UMFS_SYMLOOP_MAX times per walk, as Linux does.
  * Every inode the walk reaches, the root first, is checked with the entry
@@ -242,6 +245,46 @@ bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
 	return uid == 0 || uid == umfs_inode(fs, ino)->uid;
 }
 
+/* Where this thread's relative paths start (umfs_walk_from): [0] for a
+ * call's first path, [1] for the second of umfs_rename and umfs_link. */
+static __thread struct {
+	const struct umfs_fs *fs;
+	uint64_t ino[2];
+	uint32_t gen[2];
+} walk_base;
+
+void umfs_walk_from(const struct umfs_fs *fs, uint64_t from, uint32_t from_gen, uint64_t to,
+		    uint32_t to_gen)
+{
+	walk_base.fs = fs;
+	walk_base.ino[0] = from;
+	walk_base.gen[0] = from_gen;
+	walk_base.ino[1] = to;
+	walk_base.gen[1] = to_gen;
+}
+
+/* The directory path starts at: the root, or the thread's base for a
+ * relative path. A base that was freed or reused is gone (-ENOENT). */
+static int walk_start(struct umfs_fs *fs, const char *path, unsigned flags, uint64_t *start)
+{
+	int i = (flags & UMFS_WALK_SECOND) ? 1 : 0;
+	uint64_t ino = walk_base.ino[i];
+	int err;
+
+	*start = UMFS_ROOT_INO;
+	if (path[0] == '/' || walk_base.fs != fs || ino == 0)
+		return 0;
+	if (!umfs_inode_live(fs, ino) || umfs_inode(fs, ino)->generation != walk_base.gen[i])
+		return -ENOENT;
+	err = umfs_inode_verify(fs, ino, true);
+	if (err)
+		return err;
+	if (!S_ISDIR(umfs_inode(fs, ino)->mode))
+		return -ENOTDIR;
+	*start = ino;
+	return 0;
+}
+
 /* Replaces the consumed part of the walk with the link target:
  * new path = target + "/" + rest (no "/" when rest is empty, unless the
  * original path ended in one: keep_slash). */
@@ -308,8 +351,10 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 
 		while (*p == '/')
 			p++;
-		if (*p == '\0')
-			return 0; /* the path named cur itself ("/", "a/.", ...) */
+		if (*p == '\0') {
+			w->ino = cur; /* the path named cur itself ("/", a link to "/") */
+			return 0;
+		}
 		name = p;
 		end = strchrnul(p, '/');
 		len = (size_t)(end - name);
@@ -354,7 +399,9 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 				return err;
 		} else {
 			err = umfs_dir_lookup(fs, cur, name, len, &next, &type);
-			if (err == -ENOENT && last && (flags & UMFS_WALK_PARENT)) {
+			/* as Linux: nothing is created in a removed directory */
+			if (err == -ENOENT && last && (flags & UMFS_WALK_PARENT) &&
+			    umfs_inode(fs, cur)->nlink > 0) {
 				w->ino = 0;
 				return 0;
 			}
@@ -404,14 +451,17 @@ step:
 
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)
 {
+	uint64_t start;
 	int err;
 
 	if (path[0] == '\0')
 		return -ENOENT;
-	err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
+	err = walk_start(fs, path, flags, &start); /* verifies a base it returns */
+	if (!err && start == UMFS_ROOT_INO)
+		err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
 	if (err)
 		return err;
-	return walk_from(fs, UMFS_ROOT_INO, path, flags, 0, w);
+	return walk_from(fs, start, path, flags, 0, w);
 }
 
 int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned flags,

@@ -380,57 +380,63 @@ SHIM_API ssize_t getdents64(int fd, void *buf, size_t len)
 /* cwd                                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Makes the UMFS directory whose host path is host the cwd (canonical). */
-static int chdir_umfs_host(const char *host)
+/* Makes directory uf (open O_PATH) the cwd if the caller may search it;
+ * the cwd owns uf then, else it is closed (pool lock held). */
+static int chdir_file(struct umfs_fs *fs, struct umfs_file *uf)
 {
-	char *real, pool[PATH_MAX];
-	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
 	int err;
 
-	real = shim_realpath(host, NULL);
-	if (!real)
-		return -errno;
-	if (!path_host_is_umfs(real, pool, sizeof(pool))) {
-		/* a symlink led out of the pool */
-		err = SYS(chdir)(real) < 0 ? -errno : 0;
-		free(real);
-		if (!err)
-			cwd_leave_umfs();
+	umfs_file_id(uf, &ino, &gen);
+	/* "." from the directory: the walk checks search permission on it */
+	umfs_walk_from(fs, ino, gen, 0, 0);
+	err = umfs_access(fs, ".", X_OK);
+	if (err) {
+		umfs_close(uf);
 		return err;
 	}
-	err = shim_fstatat(AT_FDCWD, real, &st, 0);
-	if (!err && !S_ISDIR(st.st_mode))
-		err = -ENOTDIR;
-	if (!err)
-		err = faccessat(AT_FDCWD, real, X_OK, AT_EACCESS) < 0 ? -errno : 0;
-	free(real);
-	return err ? err : cwd_set_umfs(pool);
+	registry_add(ino, 1);
+	return 0;
 }
 
-static int chdir_parent_of_removed(void)
+/* chdir to a UMFS path: the directory is found and held by the core (from
+ * the cwd's inode for a relative path), never through a host path. */
+static int chdir_umfs(struct upath *up)
 {
-	struct umfs_fs *fs = shim_fs(NULL);
-	char pool[PATH_MAX], host[PATH_MAX];
-	uint64_t ino, parent;
-	uint32_t gen, pgen;
-	int err;
+	struct umfs_file *uf;
+	struct umfs_fs *fs;
+	int kind = UP_UMFS, err;
 
-	if (!fs)
-		return -ENOENT;
-	err = cwd_ino(&ino, &gen);
+	for (;;) {
+		if (kind < 0)
+			return kind;
+		if (kind == UP_KERNEL) {
+			err = SYS(chdir)(up->kpath) < 0 ? -errno : 0;
+			if (!err)
+				cwd_leave_umfs();
+			return err;
+		}
+		fs = shim_fs(&err);
+		if (!fs)
+			return err;
+		pool_lock();
+		err = umfs_open(fs, up->buf, O_PATH | O_DIRECTORY, 0, &uf);
+		if (!err)
+			err = chdir_file(fs, uf);
+		pool_unlock();
+		if (err != -UMFS_EXTERNAL)
+			break;
+		kind = path_external(up);
+	}
 	if (!err)
-		err = umfs_dir_parent(fs, ino, &parent, &pgen);
-	if (!err)
-		err = umfs_dir_path(fs, parent, pgen, pool, sizeof(pool));
-	if (!err)
-		err = path_to_host(pool, host, sizeof(host));
-	return err ? -ENOENT : chdir_umfs_host(host);
+		cwd_set_file(fs, uf);
+	return err;
 }
 
 SHIM_API int chdir(const char *path)
 {
 	struct upath up;
-	char host[PATH_MAX];
 	uint64_t t0;
 	int r, kind;
 
@@ -442,21 +448,13 @@ SHIM_API int chdir(const char *path)
 		return r;
 	}
 	t0 = stats_t0();
-	if (path[0] != '/' && cwd_removed() && !strcmp(path, "..")) {
-		/* out of a removed directory: to where its parent is now */
-		r = chdir_parent_of_removed();
-		TRACE_SERVED(chdir, r, t0, "\"%s\"", path);
-		return (int)shim_ret(r);
-	}
 	kind = path_resolve(AT_FDCWD, path, &up);
 	if (kind == UP_KERNEL) {
 		r = SYS(chdir)(up.kpath) < 0 ? -errno : 0;
 		if (!r)
 			cwd_leave_umfs();
 	} else if (kind == UP_UMFS) {
-		r = path_to_host(up.buf, host, sizeof(host));
-		if (!r)
-			r = chdir_umfs_host(host);
+		r = chdir_umfs(&up);
 	} else if (kind == UP_FD) {
 		r = fchdir(up.fd) < 0 ? -errno : 0;
 	} else {
@@ -469,7 +467,8 @@ SHIM_API int chdir(const char *path)
 SHIM_API int fchdir(int fd)
 {
 	struct ofd *o = fd_get_fast(fd);
-	char host[PATH_MAX];
+	struct umfs_file *uf = NULL;
+	struct umfs_fs *fs = NULL;
 	int r;
 
 	if (likely(o == NULL)) {
@@ -481,54 +480,61 @@ SHIM_API int fchdir(int fd)
 	}
 	if (o->type != S_IFDIR) {
 		r = -ENOTDIR;
-	} else {
-		char pool[PATH_MAX];
-
-		r = ofd_path(o, pool, sizeof(pool));
+	} else if ((fs = shim_fs(&r)) != NULL) {
+		pool_lock();
+		r = umfs_open_id(fs, o->ino, o->gen, O_PATH | O_DIRECTORY, 0, &uf);
 		if (!r)
-			r = path_to_host(pool, host, sizeof(host));
+			r = chdir_file(fs, uf);
+		pool_unlock();
 	}
 	ofd_put(o);
 	if (!r)
-		r = chdir_umfs_host(host);
+		cwd_set_file(fs, uf);
 	TRACE_SERVED(chdir, r, 0, "%d", fd);
 	return (int)shim_ret(r);
 }
 
 SHIM_API char *getcwd(char *buf, size_t size)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], *path = tmp, *path_long = NULL;
 	size_t n;
 	int r;
 
 	if (likely(!atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed)))
 		return SYS(getcwd)(buf, size);
 	r = cwd_get(tmp, sizeof(tmp));
+	if (r == -ENAMETOOLONG) {
+		/* as glibc, which walks ".." when the kernel's page is too small */
+		r = cwd_get_long(&path_long);
+		path = path_long;
+	}
 	if (r) {
 		errno = -r;
 		return NULL;
 	}
-	n = strlen(tmp) + 1;
+	n = strlen(path) + 1;
 	if (!buf) {
 		/* glibc: allocate, at least size bytes when size is given */
 		if (size && size < n) {
-			errno = ERANGE;
-			return NULL;
-		}
-		buf = malloc(size > n ? size : n);
-		if (!buf) {
-			errno = ENOMEM;
-			return NULL;
+			r = -ERANGE;
+		} else {
+			buf = malloc(size > n ? size : n);
+			if (!buf)
+				r = -ENOMEM;
 		}
 	} else if (size == 0) {
-		errno = EINVAL;
-		return NULL;
+		r = -EINVAL;
 	} else if (size < n) {
-		errno = ERANGE;
+		r = -ERANGE;
+	}
+	if (!r)
+		memcpy(buf, path, n);
+	TRACE_SERVED(getcwd, r, 0, "\"%s\"", path);
+	free(path_long);
+	if (r) {
+		errno = -r;
 		return NULL;
 	}
-	memcpy(buf, tmp, n);
-	TRACE_SERVED(getcwd, 0, 0, "\"%s\"", tmp);
 	return buf;
 }
 

@@ -119,12 +119,12 @@ static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int
 }
 
 /* The descriptor for a core file just opened (counted in the registry):
- * path is the pool path the description records. */
-static int open_describe(struct umfs_file *uf, uint64_t ino, const char *path, int flags)
+ * name is the pool path the description records. */
+static int open_describe(struct umfs_file *uf, uint64_t ino, const char *name, int flags)
 {
 	int err, fd;
 
-	err = ofd_create(uf, path, flags, &fd);
+	err = ofd_create(uf, name, flags, &fd);
 	if (err) {
 		pool_lock();
 		registry_add(ino, -1);
@@ -151,7 +151,9 @@ static int open_special(struct umfs_fs *fs, const char *path, int flags)
 	return -ENXIO;
 }
 
-int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
+/* Opens path, giving the description name as its path from the root. */
+static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *name, int flags,
+			   mode_t mode)
 {
 	struct umfs_file *uf;
 	uint64_t ino;
@@ -180,7 +182,7 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 		return open_special(fs, path, flags);
 	if (err)
 		return err;
-	return open_describe(uf, ino, path, flags);
+	return open_describe(uf, ino, name, flags);
 }
 
 /* base + "/" + rel, for the record of a resolved open */
@@ -255,6 +257,11 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	return open_describe(uf, ino, path, flags);
 }
 
+int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
+{
+	return open_umfs_named(fs, path, path, flags, mode);
+}
+
 /* open("/proc/self/fd/N") on a UMFS descriptor: a new description of the
  * same file, with the new flags, as the kernel does. */
 static int reopen_fd(int fd, int flags)
@@ -310,34 +317,23 @@ static int reopen_fd(int fd, int flags)
 	return nfd;
 }
 
-/* open(".") in a cwd that was removed: the directory is still ours. */
-static int open_removed_cwd(int flags)
+/* A relative path is opened from its base directory's inode; the
+ * description keeps its path from the root when it fits in PATH_MAX. */
+static int open_upath(struct umfs_fs *fs, const struct upath *up, int flags, mode_t mode)
 {
-	struct umfs_file *uf;
-	struct umfs_fs *fs = shim_fs(NULL);
-	uint64_t ino;
-	uint32_t gen;
-	int err, fd;
+	char *name;
+	int fd;
 
-	if (!fs || cwd_ino(&ino, &gen))
-		return -ENOENT;
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT))
-		return -ENOENT;
-	pool_lock();
-	err = umfs_open_id(fs, ino, gen, flags, 0, &uf);
-	if (!err)
-		registry_add(ino, 1);
-	pool_unlock();
-	if (err)
-		return err == -ESTALE ? -ENOENT : err;
-	err = ofd_create(uf, "/", flags, &fd); /* no path: it has no name */
-	if (err) {
-		pool_lock();
-		registry_add(ino, -1);
-		umfs_close(uf);
-		pool_unlock();
-		return err;
-	}
+	if (up->base == 0)
+		return shim_open_umfs(fs, up->buf, flags, mode);
+	name = malloc(PATH_MAX);
+	if (!name)
+		return -ENOMEM;
+	if (path_absolute(fs, up, name, PATH_MAX) != 0)
+		name[0] = '\0';
+	path_use(up, NULL);
+	fd = open_umfs_named(fs, up->buf, name, flags, mode);
+	free(name);
 	return fd;
 }
 
@@ -348,9 +344,6 @@ int shim_open(int dirfd, const char *path, int flags, mode_t mode)
 	int kind, fd, err;
 
 	kind = path_resolve(dirfd, path, &up);
-	if (kind == -ENOENT && dirfd == AT_FDCWD && path && (!strcmp(path, ".") || !strcmp(path, "./")) &&
-	    cwd_removed())
-		return open_removed_cwd(flags);
 	for (;;) {
 		if (kind < 0)
 			return kind;
@@ -368,7 +361,7 @@ int shim_open(int dirfd, const char *path, int flags, mode_t mode)
 		fs = shim_fs(&err);
 		if (!fs)
 			return err;
-		fd = shim_open_umfs(fs, up.buf, flags, mode);
+		fd = open_upath(fs, &up, flags, mode);
 		if (fd != -UMFS_EXTERNAL)
 			return fd;
 		kind = path_external(&up);

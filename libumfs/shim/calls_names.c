@@ -263,17 +263,23 @@ static long two_path_run(int d1, const char *p1, int d2, const char *p2,
 			break;
 		}
 		pool_lock();
+		path_use(&u[0], &u[1]);
 		r = ops->umfs(fs, u[0].buf, u[1].buf, arg);
 		if (r == -UMFS_EXTERNAL) {
 			/* which one left the pool? re-classify that one */
-			bool e1 = umfs_stat(fs, u[0].buf, &st, AT_SYMLINK_NOFOLLOW) == -UMFS_EXTERNAL;
-			bool e2 = umfs_stat(fs, u[1].buf, &st, AT_SYMLINK_NOFOLLOW) == -UMFS_EXTERNAL;
+			bool e1, e2;
 
+			path_use(&u[0], NULL);
+			e1 = umfs_stat(fs, u[0].buf, &st, AT_SYMLINK_NOFOLLOW) == -UMFS_EXTERNAL;
+			path_use(&u[1], NULL);
+			e2 = umfs_stat(fs, u[1].buf, &st, AT_SYMLINK_NOFOLLOW) == -UMFS_EXTERNAL;
 			if (e1) {
+				path_use(&u[0], NULL);
 				umfs_stat(fs, u[0].buf, &st, AT_SYMLINK_NOFOLLOW);
 				k1 = path_external(&u[0]);
 			}
 			if (e2) {
+				path_use(&u[1], NULL);
 				umfs_stat(fs, u[1].buf, &st, AT_SYMLINK_NOFOLLOW);
 				k2 = path_external(&u[1]);
 			}
@@ -420,7 +426,13 @@ SHIM_API int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 			goto out;
 		}
 		if (kind == UP_UMFS) {
-			r = path_to_host(up.buf, host, sizeof(host));
+			char pool[PATH_MAX];
+			struct umfs_fs *fs = shim_fs(&r);
+
+			if (fs)
+				r = path_absolute(fs, &up, pool, sizeof(pool));
+			if (!r)
+				r = path_to_host(pool, host, sizeof(host));
 			if (r)
 				goto out;
 			p1 = host;
@@ -515,7 +527,8 @@ static long readlink_byfd(int fd, void *arg)
 
 	if (!o)
 		return PATH_RUN_KERNEL;
-	err = path_to_host(o->sh->path, host, sizeof(host));
+	/* no path kept (longer than PATH_MAX): as the kernel's d_path */
+	err = o->sh->path[0] ? path_to_host(o->sh->path, host, sizeof(host)) : -ENAMETOOLONG;
 	ofd_put(o);
 	if (err)
 		return err;

@@ -51,7 +51,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 		return envp;
 	strcpy(cwd, keys[0]);
 	if (atomic_load(&cwd_in_umfs) &&
-	    cwd_get(cwd + strlen(keys[0]), sizeof(cwd) - strlen(keys[0])) == 0)
+	    cwd_env(cwd + strlen(keys[0]), sizeof(cwd) - strlen(keys[0])) == 0)
 		want[0] = cwd;
 	if (dir && snprintf(rdonly, sizeof(rdonly), "%s%s", keys[1], dir) < (int)sizeof(rdonly))
 		want[1] = rdonly;

@@ -8,7 +8,8 @@
  *   UMFS_RDONLY=1   mount read-only
  *   UMFS_STATS=1    print per-call statistics at exit (UMFS_STATS_FILE)
  *   UMFS_LOG=LEVEL  error, warn (default), info, debug, trace (UMFS_LOG_FILE)
- *   UMFS_CWD        set by the shim for its children: a cwd inside UMFS
+ *   UMFS_CWD        set by the shim for its children: a cwd inside UMFS (host
+ *                   path, or @INO.GEN when longer than PATH_MAX)
  *
  * The pool is mounted at the first UMFS path, or at start when the process
  * inherited UMFS descriptors across exec (they are adopted here, before

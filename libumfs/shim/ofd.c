@@ -123,6 +123,8 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	struct ofd *o;
 	int fd, anchor;
 
+	if (path[0] != '/')
+		plen = 0, path = ""; /* no path from the root known: none */
 	if (offsetof(struct ofd_shared, path) + plen + 1 > OFD_SLOT_SIZE)
 		return -ENAMETOOLONG;
 	o = ofd_alloc();
@@ -192,8 +194,8 @@ int ofd_path(struct ofd *o, char *buf, size_t size)
 		if (!err)
 			o->path_epoch = epoch;
 	}
-	if (!err && strlen(cur) + 1 > size)
-		err = -ENAMETOOLONG;
+	if (!err && (cur[0] == '\0' || strlen(cur) + 1 > size))
+		err = -ENAMETOOLONG; /* "": longer than PATH_MAX when opened */
 	if (!err)
 		strcpy(buf, cur);
 	pthread_mutex_unlock(&o->dlock);

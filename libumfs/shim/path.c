@@ -6,6 +6,9 @@
  * (UMFS_MOUNT; "//" and "/./" are normalised away), when it is relative and
  * the cwd is inside UMFS (the shim keeps that cwd; the kernel's stays
  * where it was), or when it is relative to a UMFS directory descriptor.
+ * A relative path is not joined to the directory's path: the core walks
+ * it from the directory's inode (umfs_walk_from), as the kernel walks it
+ * from the dentry, so its length alone counts against PATH_MAX.
  * /proc/self/fd/N, /dev/fd/N and /dev/std* naming UMFS descriptors are
  * recognised too, since the kernel would otherwise open the token.
  * "." and ".." inside the pool are resolved by the core, physically, as
@@ -13,6 +16,7 @@
  * outside the prefix come back as -UMFS_EXTERNAL with a host path, which
  * path_external() classifies again.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,11 +28,13 @@
 _Atomic bool cwd_in_umfs;
 static pthread_rwlock_t cwd_lock = PTHREAD_RWLOCK_INITIALIZER;
 
-/* The cwd when it is inside UMFS: its pool path, and the directory itself,
- * held open (as the kernel holds a cwd) so that it stays while we are in it
- * even if it is removed, and found again if it is renamed. */
+/* The cwd when it is inside UMFS: the directory itself, held open (as the
+ * kernel holds a cwd) so that relative paths start at its inode, it stays
+ * while we are in it even if it is removed, and it is found again if it is
+ * renamed; and its pool path, for getcwd. */
 static struct {
 	char path[PATH_MAX];
+	bool path_long;      /* its path is PATH_MAX or longer: path is stale */
 	uint64_t ino;        /* 0: not known yet (inherited through UMFS_CWD) */
 	uint32_t gen;
 	uint64_t epoch;      /* shim_dir_epoch() when path was last checked */
@@ -160,8 +166,10 @@ static int classify_absolute(const char *path, struct upath *up, int dirfd)
 {
 	const char *rest;
 	struct ofd *o;
-	int fd, err;
+	int fd;
 
+	up->base = 0;
+	up->base_gen = 0;
 	if (path_host_is_umfs(path, up->buf, sizeof(up->buf))) {
 		up->kind = UP_UMFS;
 		return UP_UMFS;
@@ -170,20 +178,21 @@ static int classify_absolute(const char *path, struct upath *up, int dirfd)
 		return -ENAMETOOLONG;
 	fd = magic_fd(path, &rest);
 	if (fd >= 0 && (o = fd_get_fast(fd)) != NULL) {
-		char base[PATH_MAX];
-
 		if (*rest == '\0') {
 			ofd_put(o);
 			up->kind = UP_FD;
 			up->fd = fd;
 			return UP_FD;
 		}
-		err = ofd_path(o, base, sizeof(base));
+		/* the rest starts at the descriptor's inode, as the kernel's
+		 * walk goes on from the link's target */
+		while (*rest == '/')
+			rest++;
+		up->base = o->ino;
+		up->base_gen = o->gen;
+		up->base_fd = fd;
 		ofd_put(o);
-		if (!err)
-			err = join(up->buf, sizeof(up->buf), base, rest + 1);
-		if (err)
-			return err;
+		strcpy(up->buf, *rest ? rest : "./");
 		up->kind = UP_UMFS;
 		return UP_UMFS;
 	}
@@ -228,14 +237,21 @@ static bool dir_is_prefix_parent(int dirfd)
 	return st.st_dev == pdev && st.st_ino == pino;
 }
 
-int path_resolve(int dirfd, const char *path, struct upath *up)
+void path_use(const struct upath *from, const struct upath *to)
 {
-	char base[PATH_MAX];
+	umfs_walk_from(shim_fs_peek(), from ? from->base : 0, from ? from->base_gen : 0,
+		       to ? to->base : 0, to ? to->base_gen : 0);
+}
+
+static int path_classify(int dirfd, const char *path, struct upath *up)
+{
 	struct ofd *o;
 	int err;
 
 	up->hops = 0;
 	up->fd = -1;
+	up->base = 0;
+	up->base_gen = 0;
 	if (!path)
 		return -EFAULT;
 	if (path[0] == '\0')
@@ -247,30 +263,26 @@ int path_resolve(int dirfd, const char *path, struct upath *up)
 	if (dirfd == AT_FDCWD) {
 		if (!atomic_load(&cwd_in_umfs))
 			goto kernel;
-		err = cwd_pool_path(base, sizeof(base));
+		up->base_fd = AT_FDCWD;
+		err = cwd_base(&up->base, &up->base_gen);
 		if (err == -EAGAIN)
 			goto kernel; /* chdir out of UMFS meanwhile */
 		if (err)
 			return err;
-		err = join(up->buf, sizeof(up->buf), base, path);
-		if (err)
-			return err;
-		up->kind = UP_UMFS;
-		return UP_UMFS;
-	}
-	o = fd_get_fast(dirfd);
-	if (!o)
-		goto kernel;
-	if (o->type != S_IFDIR) {
+	} else {
+		o = fd_get_fast(dirfd);
+		if (!o)
+			goto kernel;
+		if (o->type != S_IFDIR) {
+			ofd_put(o);
+			return -ENOTDIR;
+		}
+		up->base = o->ino;
+		up->base_gen = o->gen;
+		up->base_fd = dirfd;
 		ofd_put(o);
-		return -ENOTDIR;
 	}
-	err = ofd_path(o, base, sizeof(base));
-	ofd_put(o);
-	if (!err)
-		err = join(up->buf, sizeof(up->buf), base, path);
-	if (err)
-		return err;
+	strcpy(up->buf, path);
 	up->kind = UP_UMFS;
 	return UP_UMFS;
 
@@ -314,6 +326,58 @@ int path_dir_base(int dirfd, char *buf, size_t size)
 	return err ? err : 1;
 }
 
+int path_resolve(int dirfd, const char *path, struct upath *up)
+{
+	int kind = path_classify(dirfd, path, up);
+
+	if (kind == UP_UMFS)
+		path_use(up, NULL);
+	return kind;
+}
+
+/* The path of up's base from the root: the cwd's and a descriptor's are
+ * kept (checked after renames), any other is asked of the core. */
+static int base_path(struct umfs_fs *fs, const struct upath *up, char *buf, size_t size)
+{
+	uint64_t ino;
+	uint32_t gen;
+	struct ofd *o;
+	int err = -ESTALE;
+
+	if (up->base_fd == AT_FDCWD) {
+		if (cwd_base(&ino, &gen) == 0 && ino == up->base && gen == up->base_gen)
+			err = cwd_pool_path(buf, size);
+	} else if ((o = fd_get_fast(up->base_fd)) != NULL) {
+		if (o->ino == up->base && o->gen == up->base_gen)
+			err = ofd_path(o, buf, size);
+		ofd_put(o);
+	}
+	if (err == -ESTALE)
+		err = umfs_dir_path(fs, up->base, up->base_gen, buf, size);
+	return err == -ERANGE ? -ENAMETOOLONG : err;
+}
+
+int path_absolute(struct umfs_fs *fs, const struct upath *up, char *buf, size_t size)
+{
+	char *base;
+	int err;
+
+	if (up->base == 0) {
+		if (strlen(up->buf) + 1 > size)
+			return -ENAMETOOLONG;
+		strcpy(buf, up->buf);
+		return 0;
+	}
+	base = malloc(PATH_MAX);
+	if (!base)
+		return -ENOMEM;
+	err = base_path(fs, up, base, PATH_MAX);
+	if (!err)
+		err = join(buf, size, base, up->buf);
+	free(base);
+	return err == -ERANGE ? -ENAMETOOLONG : err;
+}
+
 int path_external(struct upath *up)
 {
 	const char *host = umfs_external_path();
@@ -323,6 +387,8 @@ int path_external(struct upath *up)
 
 	if (++up->hops > MAX_HOPS)
 		return -ELOOP;
+	up->base = 0; /* a host path: absolute */
+	up->base_gen = 0;
 	if (n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	memcpy(tmp, host, n + 1);
@@ -363,38 +429,136 @@ static void cwd_release(void)
 	cwd.hold = NULL;
 }
 
+/* The cwd's path from its inode (cwd_lock held for writing): a removed
+ * directory is noted, one whose path is too long too. */
+static void cwd_find_path(struct umfs_fs *fs)
+{
+	char *now = malloc(PATH_MAX);
+	int err = now ? umfs_dir_path(fs, cwd.ino, cwd.gen, now, PATH_MAX) : -ENOMEM;
+
+	cwd.removed = err != 0 && err != -ENAMETOOLONG && err != -ENOMEM;
+	cwd.path_long = err == -ENAMETOOLONG;
+	if (!err)
+		strcpy(cwd.path, now);
+	free(now);
+}
+
+/* Takes hold as the cwd (cwd_lock held for writing). */
+static void cwd_take(struct umfs_file *hold)
+{
+	cwd_release();
+	cwd.hold = hold;
+	cwd.removed = false;
+	cwd.path_long = false;
+	cwd.epoch = shim_dir_epoch();
+	atomic_store(&cwd_in_umfs, true);
+}
+
+/* UMFS_CWD for a cwd whose path is too long: its inode (cwd_from_env). */
+static void cwd_id_string(char *buf, size_t size, uint64_t ino, uint32_t gen)
+{
+	snprintf(buf, size, "@%" PRIu64 ".%" PRIu32, ino, gen);
+}
+
+/* Children (exec, system, popen) learn the cwd from the environment: its
+ * host path, or its inode when the path is too long (id). */
+static void cwd_export(const char *pool_path, const char *id)
+{
+	char host[PATH_MAX];
+
+	if (pool_path && path_to_host(pool_path, host, sizeof(host)) == 0)
+		setenv("UMFS_CWD", host, 1);
+	else if (id)
+		setenv("UMFS_CWD", id, 1);
+	else
+		unsetenv("UMFS_CWD");
+}
+
+int cwd_env(char *buf, size_t size)
+{
+	uint64_t ino;
+	uint32_t gen;
+	int err = cwd_get(buf, size);
+
+	if (err != -ENAMETOOLONG)
+		return err;
+	err = cwd_base(&ino, &gen);
+	if (!err)
+		cwd_id_string(buf, size, ino, gen);
+	return err;
+}
+
+/* Opens the directory at cwd.path to hold it (cwd_lock held for writing). */
+static void cwd_open_path(struct umfs_fs *fs)
+{
+	struct umfs_file *hold = NULL;
+	int err;
+
+	pool_lock();
+	if (cwd.path_long) /* inherited by inode: the parent held it */
+		err = umfs_open_id(fs, cwd.ino, cwd.gen, O_PATH | O_DIRECTORY,
+				   UMFS_OPEN_ID_NOCHECK, &hold);
+	else
+		err = umfs_open(fs, cwd.path, O_PATH | O_DIRECTORY, 0, &hold);
+	if (err == 0) {
+		umfs_file_id(hold, &cwd.ino, &cwd.gen);
+		registry_add(cwd.ino, 1);
+		cwd.hold = hold;
+	}
+	pool_unlock();
+}
+
 int cwd_set_umfs(const char *pool_path)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	struct umfs_file *hold = NULL;
-	char host[PATH_MAX];
 	size_t n = strlen(pool_path);
-	uint64_t ino = 0;
-	uint32_t gen = 0;
+	char host[PATH_MAX];
 
 	if (n >= sizeof(cwd.path) || path_to_host(pool_path, host, sizeof(host)))
 		return -ENAMETOOLONG;
-	if (fs) {
-		pool_lock();
-		if (umfs_open(fs, pool_path, O_PATH | O_DIRECTORY, 0, &hold) == 0) {
-			umfs_file_id(hold, &ino, &gen);
-			registry_add(ino, 1);
-		}
-		pool_unlock();
-	}
 	pthread_rwlock_wrlock(&cwd_lock);
-	cwd_release();
+	cwd_take(NULL);
 	memcpy(cwd.path, pool_path, n + 1);
+	cwd.ino = 0;
+	cwd.gen = 0;
+	if (fs)
+		cwd_open_path(fs);
+	pthread_rwlock_unlock(&cwd_lock);
+	cwd_export(pool_path, NULL);
+	return 0;
+}
+
+/* A cwd inherited by inode (UMFS_CWD=@INO.GEN). */
+static void cwd_set_id(uint64_t ino, uint32_t gen)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	pthread_rwlock_wrlock(&cwd_lock);
+	cwd_take(NULL);
+	cwd.path[0] = '\0';
+	cwd.path_long = true;
 	cwd.ino = ino;
 	cwd.gen = gen;
-	cwd.hold = hold;
-	cwd.removed = false;
-	cwd.epoch = shim_dir_epoch();
-	atomic_store(&cwd_in_umfs, true);
+	if (fs)
+		cwd_open_path(fs);
 	pthread_rwlock_unlock(&cwd_lock);
-	/* children (exec, system, popen) learn it from the environment */
-	setenv("UMFS_CWD", host, 1);
-	return 0;
+}
+
+void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold)
+{
+	char id[64];
+	bool known;
+
+	pthread_rwlock_wrlock(&cwd_lock);
+	cwd_take(hold);
+	umfs_file_id(hold, &cwd.ino, &cwd.gen);
+	pool_lock();
+	cwd_find_path(fs);
+	pool_unlock_ro();
+	known = !cwd.removed && !cwd.path_long;
+	cwd_id_string(id, sizeof(id), cwd.ino, cwd.gen);
+	pthread_rwlock_unlock(&cwd_lock);
+	cwd_export(known ? cwd.path : NULL, cwd.path_long ? id : NULL);
 }
 
 void cwd_leave_umfs(void)
@@ -408,56 +572,127 @@ void cwd_leave_umfs(void)
 	unsetenv("UMFS_CWD");
 }
 
-/* Checks the cwd's path against the name space (cwd_lock held for
- * writing): renamed directories are followed, a removed one noted. */
+/* Checks the cwd against the name space (cwd_lock held for writing):
+ * renamed directories are followed, a removed one noted. */
 static void cwd_check(uint64_t epoch)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 	struct stat st;
-	char now[PATH_MAX];
-	int err;
 
 	if (!fs)
 		return;
-	pool_lock();
-	err = umfs_stat(fs, cwd.path, &st, 0);
-	if (!err && cwd.ino == 0) {
-		cwd.ino = st.st_ino; /* inherited: trust the path the first time */
-	} else if (err || st.st_ino != cwd.ino) {
-		err = umfs_dir_path(fs, cwd.ino, cwd.gen, now, sizeof(now));
-		if (!err) {
-			strcpy(cwd.path, now);
-			cwd.removed = false;
-		} else {
-			cwd.removed = true;
-		}
+	if (!cwd.hold) {
+		/* inherited through UMFS_CWD before the pool was mounted */
+		cwd_open_path(fs);
+		cwd.removed = cwd.hold == NULL;
+		cwd.epoch = epoch;
+		return;
 	}
+	pool_lock();
+	if (cwd.path_long || umfs_stat(fs, cwd.path, &st, 0) != 0 || st.st_ino != cwd.ino)
+		cwd_find_path(fs);
 	pool_unlock_ro();
 	cwd.epoch = epoch;
 }
 
-int cwd_pool_path(char *buf, size_t size)
+/* Runs fn with cwd_lock held for reading, the cwd checked against the
+ * name space first; -EAGAIN when the cwd left UMFS meanwhile. */
+static int cwd_read(int (*fn)(void *arg), void *arg)
 {
 	uint64_t epoch = shim_dir_epoch();
-	int err = 0;
+	int err;
 
 	pthread_rwlock_rdlock(&cwd_lock);
-	if (cwd.epoch != epoch) {
+	if (cwd.epoch != epoch || !cwd.hold) {
 		pthread_rwlock_unlock(&cwd_lock);
 		pthread_rwlock_wrlock(&cwd_lock);
-		if (cwd.epoch != epoch)
+		if (cwd.epoch != epoch || !cwd.hold)
 			cwd_check(epoch);
 	}
-	if (!atomic_load(&cwd_in_umfs))
-		err = -EAGAIN; /* left UMFS meanwhile */
-	else if (cwd.removed)
-		err = -ENOENT;
-	else if (strlen(cwd.path) + 1 > size)
-		err = -ERANGE;
-	else
-		strcpy(buf, cwd.path);
+	err = atomic_load(&cwd_in_umfs) ? fn(arg) : -EAGAIN;
 	pthread_rwlock_unlock(&cwd_lock);
 	return err;
+}
+
+struct cwd_copy {
+	char *buf;
+	size_t size;
+	uint64_t *ino;
+	uint32_t *gen;
+};
+
+static int cwd_copy_path(void *arg)
+{
+	struct cwd_copy *c = arg;
+
+	if (cwd.removed)
+		return -ENOENT;
+	if (cwd.path_long)
+		return -ENAMETOOLONG;
+	if (strlen(cwd.path) + 1 > c->size)
+		return -ERANGE;
+	strcpy(c->buf, cwd.path);
+	return 0;
+}
+
+static int cwd_copy_id(void *arg)
+{
+	struct cwd_copy *c = arg;
+
+	if (!cwd.hold)
+		return -ENOENT; /* not there when the pool was mounted */
+	*c->ino = cwd.ino;
+	*c->gen = cwd.gen;
+	return 0;
+}
+
+int cwd_pool_path(char *buf, size_t size)
+{
+	struct cwd_copy c = { .buf = buf, .size = size };
+
+	return cwd_read(cwd_copy_path, &c);
+}
+
+int cwd_get_long(char **out)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	size_t plen = cfg.prefix_len;
+	uint64_t ino;
+	uint32_t gen;
+	char *buf;
+	int err = cwd_base(&ino, &gen);
+
+	if (err)
+		return err == -EAGAIN ? -ENOENT : err;
+	for (size_t size = 2 * PATH_MAX; size <= (1u << 20); size *= 2) {
+		buf = malloc(plen + size);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, cfg.prefix, plen);
+		pool_lock();
+		err = umfs_dir_path(fs, ino, gen, buf + plen, size);
+		pool_unlock_ro();
+		if (!err) {
+			if (strcmp(buf + plen, "/") == 0)
+				buf[plen] = '\0';
+			*out = buf;
+			return 0;
+		}
+		free(buf);
+		if (err != -ENAMETOOLONG)
+			return err;
+	}
+	return -ENAMETOOLONG;
+}
+
+int cwd_base(uint64_t *ino, uint32_t *gen)
+{
+	struct cwd_copy c = { .ino = ino, .gen = gen };
+	int err;
+
+	if (!shim_fs(&err))
+		return err;
+	return cwd_read(cwd_copy_id, &c);
 }
 
 int cwd_get(char *buf, size_t size)
@@ -465,26 +700,9 @@ int cwd_get(char *buf, size_t size)
 	char pool[PATH_MAX];
 	int err = cwd_pool_path(pool, sizeof(pool));
 
-	return err ? err : path_to_host(pool, buf, size);
-}
-
-int cwd_ino(uint64_t *ino, uint32_t *gen)
-{
-	int err;
-
-	pthread_rwlock_rdlock(&cwd_lock);
-	*ino = cwd.ino;
-	*gen = cwd.gen;
-	err = cwd.ino ? 0 : -ENOENT;
-	pthread_rwlock_unlock(&cwd_lock);
+	if (!err && path_to_host(pool, buf, size) != 0)
+		err = size >= PATH_MAX ? -ENAMETOOLONG : -ERANGE;
 	return err;
-}
-
-bool cwd_removed(void)
-{
-	char tmp[PATH_MAX];
-
-	return atomic_load(&cwd_in_umfs) && cwd_pool_path(tmp, sizeof(tmp)) == -ENOENT;
 }
 
 bool cwd_idle(void)
@@ -534,6 +752,16 @@ void cwd_from_env(void)
 
 	if (!s || !cfg.enabled)
 		return;
+	if (s[0] == '@') {
+		unsigned long long ino;
+		unsigned gen;
+
+		if (sscanf(s, "@%llu.%u", &ino, &gen) == 2 && ino != 0)
+			cwd_set_id(ino, gen);
+		else
+			unsetenv("UMFS_CWD");
+		return;
+	}
 	if (path_host_is_umfs(s, rest, sizeof(rest)))
 		cwd_set_umfs(rest);
 	else
@@ -563,6 +791,7 @@ long path_run(int dirfd, const char *path, const struct path_ops *ops, void *arg
 		if (!fs)
 			return err;
 		pool_lock();
+		path_use(&up, NULL);
 		r = ops->umfs(fs, up.buf, arg);
 		if (ops->changes)
 			pool_unlock();

@@ -523,7 +523,11 @@ struct upath {
 	const char *kpath;   /* UP_KERNEL: path for the kernel */
 	int fd;              /* UP_FD */
 	int hops;            /* external round trips so far */
-	char buf[PATH_MAX];  /* UP_UMFS: pool path ("/a/b"); UP_KERNEL after an
+	uint64_t base;       /* UP_UMFS: the directory a relative buf starts at */
+	uint32_t base_gen;   /* (the cwd's, a dirfd's); 0: buf is from the root */
+	int base_fd;         /* the descriptor of base, or AT_FDCWD */
+	char buf[PATH_MAX];  /* UP_UMFS: pool path, from the root ("/a/b") or
+			      * relative to base ("a/b"); UP_KERNEL after an
 			      * external hop: the host path (kpath points here) */
 };
 
@@ -555,11 +559,22 @@ static inline bool path_maybe_umfs(int dirfd, const char *path)
 	return uinfo_peek(dirfd) != NULL;
 }
 
-/* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno. */
+/* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno.
+ * A UP_UMFS path relative to the cwd or a UMFS dirfd stays relative: the
+ * core walks it from that directory's inode, so it may be PATH_MAX - 1
+ * bytes however deep the directory is; path_resolve tells the core so
+ * (path_use(up, NULL)) for the calls that follow in this thread. */
 int path_resolve(int dirfd, const char *path, struct upath *up);
 /* The pool path of directory dirfd (AT_FDCWD: the cwd) in buf: 1; 0 when
  * it is the kernel's; or -errno (-ENOTDIR for a UMFS file). */
 int path_dir_base(int dirfd, char *buf, size_t size);
+/* Tells the core where this thread's relative paths start: from's base,
+ * and to's for the second path of rename and link (NULL: the root). */
+void path_use(const struct upath *from, const struct upath *to);
+/* up's pool path from the root (a relative one joined to its base's
+ * path): -ENAMETOOLONG when it does not fit, -ENOENT when the base was
+ * removed. Call without the pool lock. */
+int path_absolute(struct umfs_fs *fs, const struct upath *up, char *buf, size_t size);
 /* After a core call gave -UMFS_EXTERNAL: takes the host path, classifies
  * it again (it may lead back into the pool). */
 int path_external(struct upath *up);
@@ -580,12 +595,21 @@ long path_run(int dirfd, const char *path, const struct path_ops *ops, void *arg
 int path_to_host(const char *pool_path, char *buf, size_t size);
 /* cwd */
 int cwd_set_umfs(const char *pool_path);
+/* Makes the directory open as hold (O_PATH, counted in the registry) the
+ * cwd; the cwd owns hold from then on. */
+void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold);
+/* The cwd directory's inode and generation, for walks that start there;
+ * -EAGAIN when the cwd is not in UMFS (any more). */
+int cwd_base(uint64_t *ino, uint32_t *gen);
 void cwd_leave_umfs(void);
-int cwd_get(char *buf, size_t size); /* host form; -ERANGE, -ENOENT (removed) */
+int cwd_get(char *buf, size_t size); /* host form; -ERANGE, -ENOENT (removed),
+				      * -ENAMETOOLONG (longer than PATH_MAX) */
 int cwd_pool_path(char *buf, size_t size); /* pool form, checked like ofd_path */
-/* The cwd directory's inode, for "." and ".." once it was removed. */
-int cwd_ino(uint64_t *ino, uint32_t *gen);
-bool cwd_removed(void);
+/* The host form however long (malloc'd into *out), for getcwd. */
+int cwd_get_long(char **out);
+/* What UMFS_CWD tells children: the host path, or "@INO.GEN" when the path
+ * is longer than PATH_MAX (the directory is found by inode). */
+int cwd_env(char *buf, size_t size);
 void cwd_from_env(void);
 void cwd_fork_prepare(void);
 void cwd_exit(void);

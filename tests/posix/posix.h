@@ -174,5 +174,6 @@ void t_fsize(void);
 void t_args(void);
 void t_openat2(void);
 void t_modes(void);
+void t_longpath(void);
 
 #endif

@@ -4163,6 +4163,7 @@ static const struct family {
 	{ "args", t_args },
 	{ "openat2", t_openat2 },
 	{ "modes", t_modes },
+	{ "longpath", t_longpath },
 };
 
 static void run_family(const struct family *f)
