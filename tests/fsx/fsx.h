@@ -83,7 +83,7 @@ struct fsx {
 
 	/* figures for the summary */
 	unsigned long count[64];
-	unsigned long wild_seen_zero, wild_seen_stored;
+	unsigned long wild_seen_stored;	/* reads that showed a wild byte's stored value */
 	unsigned long full_checks;
 };
 

@@ -91,9 +91,12 @@ _Noreturn void fsx_fail(struct fsx *f, int64_t bad_off, const char *fmt, ...)
 	fprintf(stderr, "umfs_fsx: the last %lu operations:\n", hist_count - first);
 	for (n = first; n < hist_count; n++)
 		fprintf(stderr, "  %6lu %s\n", hist_op[n % FSX_HISTORY], hist[n % FSX_HISTORY]);
-	fprintf(stderr, "umfs_fsx: replay: umfs_fsx FILE --seed %llu --ops %lu --size %llu%s%s\n",
-		(unsigned long long)f->seed, f->op + 1, (unsigned long long)f->max,
-		f->use_mmap ? "" : " --no-mmap", f->verbose ? "" : " -v");
+	fprintf(stderr, "umfs_fsx: replay: umfs_fsx FILE --seed %llu --ops %lu --size %llu%s "
+			"--refuse none%s%s%s --full-every %u -v\n",
+		(unsigned long long)f->seed, f->op, (unsigned long long)f->max,
+		f->use_mmap ? " --mmap" : "", f->refuse & REFUSE_ZERO ? ",zero" : "",
+		f->refuse & REFUSE_COLLAPSE ? ",collapse" : "",
+		f->refuse & REFUSE_INSERT ? ",insert" : "", f->full_every);
 	exit(1);
 }
 
@@ -142,8 +145,8 @@ void check_bytes(struct fsx *f, const char *how, const uint8_t *got, uint64_t of
 	}
 	for (i = 0; i < n; i++) {
 		if (model_byte_ok(&f->m, off + i, got[i], &wild)) {
-			if (wild)
-				got[i] ? f->wild_seen_stored++ : f->wild_seen_zero++;
+			if (wild && got[i] != f->m.data[off + i])
+				f->wild_seen_stored++;
 			continue;
 		}
 		dump_around(f, got, off, i, n);
