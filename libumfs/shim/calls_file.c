@@ -1507,17 +1507,28 @@ static bool fd_is_umfs(int fd)
 	return o && o != UINFO_INTERNAL;
 }
 
-/* copy_file_range within one file: the ranges must not overlap. */
-static int copy_same_file_check(int in, off64_t *inoff, int out, off64_t *outoff, size_t len)
+/*
+ * copy_file_range between UMFS files, as Linux: the count is cut at the
+ * source's EOF first (later growth of the file, by this very copy when
+ * source and destination are one file, copies nothing more), then ranges
+ * of one file that overlap are refused.
+ */
+static int copy_clamp(int in, off64_t *inoff, int out, off64_t *outoff, size_t *len)
 {
 	struct ofd *oi = fd_get_fast(in), *oo = fd_get_fast(out);
+	struct stat st;
 	int r = 0;
 
-	if (oi && oo && oi->ino == oo->ino) {
+	if (oi && oo) {
 		uint64_t a = inoff ? (uint64_t)*inoff : oi->sh->pos;
 		uint64_t b = outoff ? (uint64_t)*outoff : oo->sh->pos;
 
-		if (a < b + len && b < a + len)
+		r = umfs_fstat(oi->uf, &st);
+		if (!r && a >= (uint64_t)st.st_size)
+			*len = 0;
+		else if (!r && *len > (uint64_t)st.st_size - a)
+			*len = (size_t)((uint64_t)st.st_size - a);
+		if (!r && oi->ino == oo->ino && a < b + *len && b < a + *len)
 			r = -EINVAL;
 	}
 	if (oi)
@@ -1590,7 +1601,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 	if (!r && (fd_is_umfs(in) != fd_is_umfs(out)))
 		r = -EXDEV;
 	if (!r && fd_is_umfs(in) && fd_is_umfs(out))
-		r = copy_same_file_check(in, inoff, out, outoff, len);
+		r = copy_clamp(in, inoff, out, outoff, &len);
 	if (!r) {
 		shim_depth++;
 		r = copy_loop(in, inoff, out, outoff, len);

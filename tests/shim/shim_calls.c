@@ -342,6 +342,23 @@ static void t_copy(void)
 	close(outfd);
 	close(in);
 	out("dst2: %s", slurp(P("dst2")));
+	/* within one file: the count is cut at EOF first (14 bytes), so these
+	 * ranges do not overlap, and the copy stops there though the file grew */
+	put_file(P("self"), "copy me please");
+	outfd = open(P("self"), O_RDWR);
+	oi = 0;
+	oo = 20;
+	R("copy_file_range within, cut at EOF", copy_file_range(outfd, &oi, outfd, &oo, 100, 0));
+	out("offsets: %lld %lld, size %lld", (long long)oi, (long long)oo,
+	    (long long)lseek(outfd, 0, SEEK_END));
+	oi = 0;
+	oo = 200;
+	R("copy_file_range within, growing its source", copy_file_range(outfd, &oi, outfd, &oo, 300, 0));
+	out("size %lld", (long long)lseek(outfd, 0, SEEK_END));
+	oi = 0;
+	oo = 10;
+	R("copy_file_range within, overlapping", copy_file_range(outfd, &oi, outfd, &oo, 100, 0));
+	close(outfd);
 	/* between a kernel file and this directory */
 	in = open("/proc/self/exe", O_RDONLY);
 	outfd = open(P("exe"), O_CREAT | O_WRONLY | O_TRUNC, 0755);
