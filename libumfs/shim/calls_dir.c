@@ -105,6 +105,7 @@ SHIM_API DIR *opendir(const char *path)
 		TRACE_PASS(opendir, "\"%s\"", path ? path : "(null)");
 		return SYS(opendir)(path);
 	}
+	SHIM_SERVE();
 	d = shim_opendir(path);
 	TRACE_SERVED(opendir, d ? 0 : -errno, 0, "\"%s\"", path);
 	return d;
@@ -120,6 +121,7 @@ SHIM_API DIR *fdopendir(int fd)
 		TRACE_PASS(opendir, "%d", fd);
 		return SYS(fdopendir)(fd);
 	}
+	SHIM_SERVE();
 	d = dir_from_fd(fd, o, &err);
 	ofd_put(o);
 	TRACE_SERVED(opendir, err, 0, "%d (fdopendir)", fd);
@@ -370,6 +372,7 @@ SHIM_API ssize_t getdents64(int fd, void *buf, size_t len)
 
 	if (likely(o == NULL))
 		return SYS(getdents64)(fd, buf, len);
+	SHIM_SERVE();
 	r = ofd_getdents(o, buf, len);
 	ofd_put(o);
 	TRACE_SERVED(getdents64, r, 0, "%d", fd);
@@ -441,6 +444,7 @@ SHIM_API int chdir(const char *path)
 			cwd_leave_umfs();
 		return r;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (path[0] != '/' && cwd_removed() && !strcmp(path, "..")) {
 		/* out of a removed directory: to where its parent is now */
@@ -479,6 +483,7 @@ SHIM_API int fchdir(int fd)
 			cwd_leave_umfs();
 		return r;
 	}
+	SHIM_SERVE();
 	if (o->type != S_IFDIR) {
 		r = -ENOTDIR;
 	} else {
@@ -611,6 +616,7 @@ SHIM_API int scandirat(int dirfd, const char *path, struct dirent ***list, scan_
 		TRACE_PASS(scandir, "\"%s\"", path ? path : "(null)");
 		return SYS(scandirat)(dirfd, path, list, filter, compar);
 	}
+	SHIM_SERVE();
 	fd = shim_open(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		errno = -fd;
@@ -653,6 +659,7 @@ SHIM_API int scandir(const char *path, struct dirent ***list, scan_filter filter
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(scandir)(path, list, filter, compar);
+	SHIM_SERVE();
 	return scandirat(AT_FDCWD, path, list, filter, compar);
 }
 
@@ -875,6 +882,7 @@ SHIM_API int nftw(const char *dir, nftw_fn fn, int nopenfd, int flags)
 		return SYS(nftw)(dir, (int (*)(const char *, const struct stat *, int, void *))fn,
 				 nopenfd, flags);
 	}
+	SHIM_SERVE();
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		errno = ENOMEM;
@@ -902,6 +910,7 @@ SHIM_API int ftw(const char *dir, ftw_fn fn, int nopenfd)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, dir)))
 		return SYS(ftw)(dir, fn, nopenfd);
+	SHIM_SERVE();
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		errno = ENOMEM;

@@ -36,6 +36,7 @@ SHIM_API int dup(int fd)
 		TRACE_PASS(dup, "%d", fd);
 		return SYS(dup)(fd);
 	}
+	SHIM_SERVE();
 	nfd = SYS(dup)(fd);
 	if (nfd < 0) {
 		int e = errno;
@@ -64,6 +65,7 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 		r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
 		return r;
 	}
+	SHIM_SERVE();
 	if (at_new == UINFO_INTERNAL) {
 		/* the shim's own descriptor sits there: refuse rather than lose it */
 		if (o)
@@ -193,7 +195,7 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 {
 	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
 	struct flock fl;
-	int fd, err;
+	int fd, err, r;
 
 	if (!user)
 		return -EFAULT;
@@ -216,8 +218,17 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 		return -ENOLCK;
 	if (cmd == F_SETLK || cmd == F_SETLKW)
 		atomic_store(&posix_locks_used, true);
-	if (SYS(fcntl)(fd, cmd, &fl) < 0)
-		return -errno;
+	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) {
+		/* a wait that a signal interrupts: handlers run in it */
+		int depth = sig_allow_begin();
+
+		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
+		sig_allow_end(depth);
+	} else {
+		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
+	}
+	if (r)
+		return r;
 	if (cmd == F_GETLK || cmd == F_OFD_GETLK)
 		*user = fl;
 	return 0;
@@ -232,11 +243,16 @@ SHIM_API int flock(int fd, int op)
 		TRACE_PASS(flock, "%d, %d", fd, op);
 		return SYS(flock)(fd, op);
 	}
+	SHIM_SERVE();
 	lfd = lockfd_get(o);
 	if (lfd < 0)
 		r = -ENOLCK;
-	else
+	else {
+		int depth = (op & LOCK_NB) ? shim_busy : sig_allow_begin();
+
 		r = SYS(flock)(lfd, op) < 0 ? -errno : 0;
+		sig_allow_end(depth);
+	}
 	ofd_put(o);
 	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
 	return (int)shim_ret(r);
@@ -252,6 +268,7 @@ SHIM_API int lockf(int fd, int cmd, off_t len)
 		TRACE_PASS(flock, "%d (lockf)", fd);
 		return SYS(lockf)(fd, cmd, len);
 	}
+	SHIM_SERVE();
 	switch (cmd) {
 	case F_TEST:
 		fl.l_type = F_RDLCK;
@@ -352,6 +369,7 @@ static int fcntl_common(int fd, int cmd, void *arg)
 		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
 		return SYS(fcntl)(fd, cmd, arg);
 	}
+	SHIM_SERVE();
 	r = ofd_fcntl(fd, o, cmd, arg);
 	ofd_put(o);
 	TRACE_SERVED(fcntl, r, 0, "%d, %d", fd, cmd);
@@ -446,6 +464,7 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 		TRACE_PASS(ioctl, "%d, %#lx", fd, req);
 		return SYS(ioctl)(fd, req, arg);
 	}
+	SHIM_SERVE();
 	r = ofd_ioctl(fd, o, req, arg);
 	ofd_put(o);
 	TRACE_SERVED(ioctl, r, 0, "%d, %#lx", fd, req);

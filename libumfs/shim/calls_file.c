@@ -27,7 +27,7 @@
 static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
 {
 	char host[64];
-	int amode = 0, err, fd;
+	int amode = 0, err, fd, depth;
 
 	if ((flags & O_ACCMODE) != O_WRONLY)
 		amode |= R_OK;
@@ -42,8 +42,10 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	if (err)
 		return err;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
+	depth = sig_allow_begin(); /* opening a FIFO waits for its other end */
 	fd = umfs_rundir_openat(fs, shim_helper_dfd(), host,
 				O_CREAT | (flags & ~(O_EXCL | O_TRUNC | O_DIRECTORY)), S_IFIFO, 0);
+	sig_allow_end(depth);
 	if (fd >= 0 && !(flags & O_CLOEXEC))
 		SYS(fcntl)(fd, F_SETFD, 0);
 	return fd;
@@ -267,6 +269,7 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 		fd = SYS(openat)(dirfd, path, flags, mode);
 		return fd;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	fd = shim_open(dirfd, path, flags, mode);
 	if (unlikely(shim_observe))
@@ -490,6 +493,8 @@ static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 	ssize_t n;
 	int err = ofd_check(o);
 
+	if (!err)
+		err = user_writable(buf, len);
 	if (err)
 		return err;
 	if (off >= 0)
@@ -524,6 +529,8 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	bool mapped;
 	int err = ofd_check(o);
 
+	if (!err)
+		err = user_readable(buf, len);
 	if (err)
 		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
 	ofd_sync_flags(o);
@@ -587,6 +594,7 @@ SHIM_API ssize_t read(int fd, void *buf, size_t len)
 		TRACE_PASS(read, "%d, %zu", fd, len);
 		return SYS(read)(fd, buf, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_read(o, buf, len, -1);
 	ofd_put(o);
@@ -611,6 +619,7 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 		TRACE_PASS(write, "%d, %zu", fd, len);
 		return SYS(write)(fd, buf, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_write(o, buf, len, -1);
 	ofd_put(o);
@@ -628,6 +637,7 @@ SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 		TRACE_PASS(pread, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pread)(fd, buf, len, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = off < 0 ? -EINVAL : ofd_read(o, buf, len, off);
 	ofd_put(o);
@@ -662,6 +672,7 @@ SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 		TRACE_PASS(pwrite, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pwrite)(fd, buf, len, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = off < 0 ? -EINVAL : ofd_write(o, buf, len, off);
 	ofd_put(o);
@@ -678,18 +689,26 @@ SHIM_API ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 /* vectored                                                             */
 /* ------------------------------------------------------------------ */
 
-static int iov_check(const struct iovec *iov, int cnt)
+/* The array and every buffer it names (dest: to be written) probed. */
+static int iov_check(const struct iovec *iov, int cnt, bool dest)
 {
 	size_t total = 0;
+	int err;
 
 	if (cnt < 0 || cnt > IOV_MAX)
 		return -EINVAL;
+	err = user_readable(iov, (size_t)cnt * sizeof(*iov));
+	if (err)
+		return err;
 	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
 			return -EINVAL;
 		total += iov[i].iov_len;
 	}
-	return 0;
+	for (int i = 0; i < cnt && !err; i++)
+		err = dest ? user_writable(iov[i].iov_base, iov[i].iov_len)
+			   : user_readable(iov[i].iov_base, iov[i].iov_len);
+	return err;
 }
 
 /* off < 0: at the file offset. append: RWF_APPEND. */
@@ -700,7 +719,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	int err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt);
+		err = iov_check(iov, cnt, true);
 	if (err)
 		return err;
 	if (at_pos) {
@@ -732,7 +751,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	int saved_flags = 0, err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt);
+		err = iov_check(iov, cnt, false);
 	if (err)
 		return err;
 	ofd_sync_flags(o);
@@ -784,6 +803,7 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 		TRACE_PASS(readv, "%d, %d", fd, cnt);
 		return SYS(readv)(fd, iov, cnt);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_readv(o, iov, cnt, -1);
 	ofd_put(o);
@@ -801,6 +821,7 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 		TRACE_PASS(writev, "%d, %d", fd, cnt);
 		return SYS(writev)(fd, iov, cnt);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_writev(o, iov, cnt, -1, false);
 	ofd_put(o);
@@ -819,6 +840,7 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 		TRACE_PASS(preadv, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(preadv2)(fd, iov, cnt, off, flags) : SYS(preadv)(fd, iov, cnt, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~RWF_KNOWN)
 		n = -EOPNOTSUPP;
@@ -843,6 +865,7 @@ static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t of
 		return v2 ? SYS(pwritev2)(fd, iov, cnt, off, flags)
 			  : SYS(pwritev)(fd, iov, cnt, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~RWF_KNOWN)
 		n = -EOPNOTSUPP;
@@ -979,6 +1002,7 @@ SHIM_API off_t lseek(int fd, off_t off, int whence)
 		TRACE_PASS(lseek, "%d, %lld, %d", fd, (long long)off, whence);
 		return SYS(lseek)(fd, off, whence);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_lseek(o, off, whence);
 	ofd_put(o);
@@ -1012,6 +1036,7 @@ SHIM_API int ftruncate(int fd, off_t len)
 		TRACE_PASS(ftruncate, "%d, %lld", fd, (long long)len);
 		return SYS(ftruncate)(fd, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_not_path(o);
 	if (!r && o->type == S_IFDIR)
@@ -1044,6 +1069,7 @@ SHIM_API int truncate(const char *path, off_t len)
 		TRACE_PASS(truncate, "\"%s\"", path ? path : "");
 		return SYS(truncate)(path, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	kind = path_resolve(AT_FDCWD, path, &up);
 	for (;;) {
@@ -1122,6 +1148,7 @@ SHIM_API int fallocate(int fd, int mode, off_t off, off_t len)
 		TRACE_PASS(fallocate, "%d", fd);
 		return SYS(fallocate)(fd, mode, off, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_fallocate(o, mode, off, len);
 	ofd_put(o);
@@ -1146,6 +1173,7 @@ SHIM_API int posix_fallocate(int fd, off_t off, off_t len)
 		TRACE_PASS(fallocate, "%d", fd);
 		return SYS(posix_fallocate)(fd, off, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (off < 0 || len <= 0)
 		r = -EINVAL;
@@ -1172,6 +1200,7 @@ SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
 		TRACE_PASS(fadvise, "%d", fd);
 		return SYS(posix_fadvise)(fd, off, len, advice);
 	}
+	SHIM_SERVE();
 	/* nothing to advise: the data is in memory already */
 	if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE || len < 0)
 		r = EINVAL;
@@ -1194,6 +1223,7 @@ SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
 
 	if (likely(o == NULL))
 		return SYS(readahead)(fd, off, count);
+	SHIM_SERVE();
 	r = ofd_not_path(o);
 	if (!r && o->type != S_IFREG)
 		r = -EINVAL;
@@ -1216,6 +1246,7 @@ static int fd_sync(int fd, int datasync, int (*real)(int))
 		TRACE_PASS(fsync, "%d", fd);
 		return real(fd);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_not_path(o);
 	if (!r && unlikely(mmap_any()))
@@ -1249,6 +1280,7 @@ SHIM_API int sync_file_range(int fd, off64_t off, off64_t len, unsigned int flag
 
 	if (likely(o == NULL))
 		return SYS(sync_file_range)(fd, off, len, flags);
+	SHIM_SERVE();
 	if (off < 0 || len < 0 || (flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 					     SYNC_FILE_RANGE_WAIT_AFTER)))
 		r = -EINVAL;
@@ -1395,6 +1427,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		TRACE_PASS(copy_file_range, "%d, %d", in, out);
 		return SYS(copy_file_range)(in, inoff, out, outoff, len, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags)
 		r = -EINVAL;
@@ -1426,6 +1459,7 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		TRACE_PASS(sendfile, "%d, %d", out, in);
 		return SYS(sendfile)(out, in, off, count);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
 	if (!r && off && *off < 0)
@@ -1457,6 +1491,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 		TRACE_PASS(splice, "%d, %d", in, out);
 		return SYS(splice)(in, inoff, out, outoff, len, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
 	if (!r) {

@@ -68,15 +68,21 @@ static int cwd_stat(struct stat *st)
 	return SYS(stat)(".", st) < 0 ? -errno : 0;
 }
 
+/* st is the caller's: filled once the answer is known, as the kernel's
+ * copy-out (EFAULT after the lookup's own errors). */
 int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	struct stat_arg a = { st, flags };
+	struct stat res;
+	struct stat_arg a = { &res, flags };
+	int r;
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	if (path && !*path && (flags & AT_EMPTY_PATH))
-		return dirfd == AT_FDCWD ? cwd_stat(st) : shim_fd_stat(dirfd, st);
-	return (int)path_run(dirfd, path, &stat_ops, &a);
+	if ((flags & AT_EMPTY_PATH) && path_empty(path))
+		r = dirfd == AT_FDCWD ? cwd_stat(&res) : shim_fd_stat(dirfd, &res);
+	else
+		r = (int)path_run(dirfd, path, &stat_ops, &a);
+	return r ? r : user_copy_out(st, &res, sizeof(res));
 }
 
 static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
@@ -85,13 +91,14 @@ static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
 	int r;
 
 	if (likely(!path_maybe_umfs(dirfd, path) &&
-		   !(path && !*path && (flags & AT_EMPTY_PATH) && uinfo_peek(dirfd) != NULL &&
+		   !((flags & AT_EMPTY_PATH) && path_empty(path) && uinfo_peek(dirfd) != NULL &&
 		     dirfd != AT_FDCWD) &&
-		   !(path && !*path && (flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD &&
+		   !((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd == AT_FDCWD &&
 		     atomic_load(&cwd_in_umfs)))) {
 		TRACE_PASS(stat, "\"%s\"", path ? path : "(null)");
 		return SYS(fstatat)(dirfd, path, st, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = shim_fstatat(dirfd, path, st, flags);
 	TRACE_SERVED(stat, r, t0, "\"%s\", %#x", path ? path : "(null)", flags);
@@ -134,6 +141,7 @@ SHIM_API int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags
 SHIM_API int fstat(int fd, struct stat *st)
 {
 	struct ofd *o = fd_get_fast(fd);
+	struct stat res;
 	uint64_t t0;
 	int r;
 
@@ -141,9 +149,12 @@ SHIM_API int fstat(int fd, struct stat *st)
 		TRACE_PASS(fstat, "%d", fd);
 		return SYS(fstat)(fd, st);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
-	r = o->uf ? umfs_fstat(o->uf, st) : -EIO;
+	r = o->uf ? umfs_fstat(o->uf, &res) : -EIO;
 	ofd_put(o);
+	if (r == 0)
+		r = user_copy_out(st, &res, sizeof(res));
 	TRACE_SERVED(fstat, r, t0, "%d", fd);
 	return (int)shim_ret(r);
 }
@@ -242,7 +253,7 @@ static void stat_to_statx(const struct stat *st, struct statx *sx)
 
 SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
-	bool by_fd = path && !*path && (flags & AT_EMPTY_PATH);
+	bool by_fd = (flags & AT_EMPTY_PATH) && path_empty(path);
 	struct stat st;
 	uint64_t t0;
 	int r;
@@ -253,6 +264,7 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, st
 		TRACE_PASS(statx, "\"%s\"", path ? path : "(null)");
 		return SYS(statx)(dirfd, path, flags, mask, sx);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if ((mask & STATX__RESERVED) ||
 	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) ||
@@ -261,6 +273,8 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, st
 	else
 		r = shim_fstatat(dirfd, path, &st,
 				 flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT));
+	if (r == 0)
+		r = user_writable(sx, sizeof(*sx));
 	if (r == 0)
 		stat_to_statx(&st, sx);
 	TRACE_SERVED(statx, r, t0, "\"%s\", %#x", path ? path : "(null)", flags);
@@ -325,6 +339,7 @@ static int access_entry(int dirfd, const char *path, int mode, int flags)
 		TRACE_PASS(access, "\"%s\"", path ? path : "(null)");
 		return SYS(faccessat)(dirfd, path, mode, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (mode & ~(R_OK | W_OK | X_OK))
 		r = -EINVAL;
@@ -427,6 +442,7 @@ SHIM_API int statvfs(const char *path, struct statvfs *sv)
 		TRACE_PASS(statfs, "\"%s\"", path ? path : "(null)");
 		return SYS(statvfs)(path, sv);
 	}
+	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
 	TRACE_SERVED(statfs, r, 0, "\"%s\"", path);
 	return (int)shim_ret(r > 0 ? 0 : r);
@@ -466,6 +482,7 @@ SHIM_API int statfs(const char *path, struct statfs *sf)
 		TRACE_PASS(statfs, "\"%s\"", path ? path : "(null)");
 		return SYS(statfs)(path, sf);
 	}
+	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
 	if (r == 0)
 		statvfs_to_statfs(&sv, sf);
@@ -563,6 +580,7 @@ SHIM_API long pathconf(const char *path, int name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(pathconf)(path, name);
+	SHIM_SERVE();
 	r = path_run(AT_FDCWD, path, &pathconf_ops, a);
 	if (r == 1)
 		return a[0]; /* answered by the kernel */
@@ -656,6 +674,7 @@ SHIM_API int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 		TRACE_PASS(chmod, "\"%s\"", path ? path : "(null)");
 		return SYS(fchmodat)(dirfd, path, mode, flags);
 	}
+	SHIM_SERVE();
 	r = (flags & ~AT_SYMLINK_NOFOLLOW) ? -EINVAL : (int)path_run(dirfd, path, &chmod_ops, &a);
 	TRACE_SERVED(chmod, r, 0, "\"%s\", %#o", path, (unsigned)mode);
 	return (int)shim_ret(r);
@@ -722,7 +741,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	bool served;
 	int r;
 
-	if (path && !*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+	if ((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd != AT_FDCWD) {
 		r = fd_attr(dirfd, do_fchown, &a, &served);
 		if (served) {
 			TRACE_SERVED(chown, r, 0, "%d", dirfd);
@@ -733,6 +752,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 		TRACE_PASS(chown, "\"%s\"", path ? path : "(null)");
 		return SYS(fchownat)(dirfd, path, uid, gid, flags);
 	}
+	SHIM_SERVE();
 	r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL
 							      : (int)path_run(dirfd, path, &chown_ops, &a);
 	TRACE_SERVED(chown, r, 0, "\"%s\", %d, %d", path, (int)uid, (int)gid);
@@ -804,13 +824,14 @@ SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2],
 	int r;
 
 	/* Linux: a NULL path (or "" with AT_EMPTY_PATH) means dirfd itself */
-	if ((!path || (!*path && (flags & AT_EMPTY_PATH))) && uinfo_peek(dirfd) != NULL &&
+	if ((!path || ((flags & AT_EMPTY_PATH) && path_empty(path))) && uinfo_peek(dirfd) != NULL &&
 	    dirfd != AT_FDCWD)
 		return futimens(dirfd, ts);
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		TRACE_PASS(utimens, "\"%s\"", path ? path : "(null)");
 		return SYS(utimensat)(dirfd, path, ts, flags);
 	}
+	SHIM_SERVE();
 	r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL
 							      : (int)path_run(dirfd, path, &utimens_ops, &a);
 	TRACE_SERVED(utimens, r, 0, "\"%s\"", path);
@@ -843,6 +864,7 @@ SHIM_API int utimes(const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(utimes)(path, tv);
+	SHIM_SERVE();
 	return utimes_common(AT_FDCWD, path, tv, 0);
 }
 
@@ -850,6 +872,7 @@ SHIM_API int lutimes(const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lutimes)(path, tv);
+	SHIM_SERVE();
 	return utimes_common(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW);
 }
 
@@ -857,6 +880,7 @@ SHIM_API int futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(dirfd, path) && (path || uinfo_peek(dirfd) == NULL)))
 		return SYS(futimesat)(dirfd, path, tv);
+	SHIM_SERVE();
 	return utimes_common(dirfd, path, tv, 0);
 }
 
@@ -879,6 +903,7 @@ SHIM_API int utime(const char *path, const struct utimbuf *ub)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(utime)(path, ub);
+	SHIM_SERVE();
 	if (ub) {
 		ts[0].tv_sec = ub->actime;
 		ts[0].tv_nsec = 0;
@@ -963,6 +988,7 @@ SHIM_API ssize_t getxattr(const char *path, const char *name, void *v, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(getxattr)(path, name, v, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -972,6 +998,7 @@ SHIM_API ssize_t lgetxattr(const char *path, const char *name, void *v, size_t n
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lgetxattr)(path, name, v, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -981,6 +1008,7 @@ SHIM_API int setxattr(const char *path, const char *name, const void *v, size_t 
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(setxattr)(path, name, v, n, fl);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -990,6 +1018,7 @@ SHIM_API int lsetxattr(const char *path, const char *name, const void *v, size_t
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lsetxattr)(path, name, v, n, fl);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -999,6 +1028,7 @@ SHIM_API ssize_t listxattr(const char *path, char *list, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(listxattr)(path, list, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -1008,6 +1038,7 @@ SHIM_API ssize_t llistxattr(const char *path, char *list, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(llistxattr)(path, list, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -1017,6 +1048,7 @@ SHIM_API int removexattr(const char *path, const char *name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(removexattr)(path, name);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -1026,6 +1058,7 @@ SHIM_API int lremovexattr(const char *path, const char *name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lremovexattr)(path, name);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 

@@ -222,6 +222,7 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 		TRACE_PASS(fopen, "\"%s\"", path ? path : "(null)");
 		return SYS(fopen)(path, mode);
 	}
+	SHIM_SERVE();
 	err = parse_mode(mode, &flags, ckmode);
 	if (err) {
 		errno = -err;
@@ -262,6 +263,7 @@ SHIM_API FILE *fdopen(int fd, const char *mode)
 
 	if (likely(o == NULL))
 		return SYS(fdopen)(fd, mode);
+	SHIM_SERVE();
 	have = atomic_load(&o->sh->flags);
 	ofd_put(o);
 	err = parse_mode(mode, &flags, ckmode);
@@ -307,6 +309,7 @@ SHIM_API FILE *freopen(const char *path, const char *mode, FILE *fp)
 
 	if (likely(!k && !path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(freopen)(path, mode, fp);
+	SHIM_SERVE();
 	err = parse_mode(mode, &flags, ckmode);
 	if (err) {
 		errno = -err;

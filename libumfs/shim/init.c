@@ -134,6 +134,7 @@ static void atfork_prepare(void)
 {
 	struct umfs_fs *fs;
 
+	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
 	cwd_fork_prepare();
 	ofd_fork_prepare();
@@ -149,6 +150,7 @@ static void atfork_parent(void)
 	if (fs)
 		umfs_fork_parent(fs);
 	ofd_fork_parent();
+	shim_busy_leave();
 }
 
 static void atfork_child(void)
@@ -159,6 +161,8 @@ static void atfork_child(void)
 		umfs_fork_child(fs);
 	mount_fork_child();
 	ofd_fork_child();
+	sig_fork_child();
+	shim_busy_leave();
 }
 
 /* ------------------------------------------------------------------ */
@@ -171,6 +175,7 @@ __attribute__((constructor)) static void shim_init(void)
 	int saved = errno;
 
 	sys_init();
+	sig_init();
 	shim_config_init();
 	log_init();
 	stats_init();

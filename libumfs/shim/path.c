@@ -236,11 +236,16 @@ int path_resolve(int dirfd, const char *path, struct upath *up)
 
 	up->hops = 0;
 	up->fd = -1;
+	long len;
+
 	if (!path)
 		return -EFAULT;
-	if (path[0] == '\0')
+	len = shim_probe_strnlen(path, PATH_MAX);
+	if (len < 0)
+		return -EFAULT;
+	if (len == 0)
 		return -ENOENT;
-	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+	if (len >= PATH_MAX)
 		return -ENAMETOOLONG; /* as the kernel, whatever the path leads to */
 	if (path[0] == '/')
 		return classify_absolute(path, up, dirfd);

@@ -13,6 +13,8 @@
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   calls_*.c      the intercepted calls, by family
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
+ *   sig.c          signal dispositions; handlers deferred inside the library
+ *   probe.c        the caller's memory probed: EFAULT, not SIGSEGV
  *
  * Conventions: internal functions return 0 (or a count) or -errno; the
  * exported wrappers convert once (shim_ret) and never touch errno on success
@@ -230,6 +232,8 @@ struct shim_sys {
 	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
 	mode_t (*umask)(mode_t);
 	long (*syscall)(long, ...);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 };
 
 extern struct shim_sys sys;
@@ -247,6 +251,98 @@ ssize_t sys_write_full(int fd, const void *buf, size_t len);
 void sys_close_quiet(int fd);
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
+
+/* ------------------------------------------------------------------ */
+/* sig.c: handlers deferred while the thread is inside the library      */
+/* ------------------------------------------------------------------ */
+
+/* Depth of served calls on this thread: above 0, the program's handlers
+ * of asynchronous signals wait (sig.c). */
+extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
+extern __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
+void sig_init(void);
+void sig_flush(void);
+void sig_fork_child(void);
+/* Around a blocking wait a signal must interrupt: the depth at 0. */
+int sig_allow_begin(void);
+void sig_allow_end(int depth);
+
+static inline void shim_busy_enter(void)
+{
+	shim_busy++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void shim_busy_leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (--shim_busy == 0 && unlikely(shim_sig_pending))
+		sig_flush();
+}
+
+static inline void shim_serve_end(int *unused)
+{
+	(void)unused;
+	shim_busy_leave();
+}
+
+/* The rest of the enclosing block serves the call: signals wait until it
+ * is left (by any return). */
+#define SHIM_SERVE()                                                      \
+	__attribute__((cleanup(shim_serve_end), unused)) int shim_serving_ = \
+		(shim_busy_enter(), 0)
+
+/* ------------------------------------------------------------------ */
+/* probe.c: the caller's memory, checked before it is used              */
+/* ------------------------------------------------------------------ */
+
+long shim_probe_pages_rd(const char *p, const char *last);
+long shim_probe_pages_wr(char *p, char *last);
+/* strnlen, or -EFAULT */
+long shim_probe_strnlen(const char *s, size_t max);
+/* In the fault handler: a fault inside a probe returns -EFAULT from it. */
+bool shim_probe_fixup(void *ctx);
+
+/* 0 when [p, p+len) can be read (written), else -EFAULT. */
+static inline int user_readable(const void *p, size_t len)
+{
+	const char *c = (const char *)p;
+
+	if (len == 0)
+		return 0;
+	if ((uintptr_t)c + len < (uintptr_t)c)
+		return -EFAULT;
+	return (int)shim_probe_pages_rd(c, c + len - 1);
+}
+
+static inline int user_writable(void *p, size_t len)
+{
+	char *c = (char *)p;
+
+	if (len == 0)
+		return 0;
+	if ((uintptr_t)c + len < (uintptr_t)c)
+		return -EFAULT;
+	return (int)shim_probe_pages_wr(c, c + len - 1);
+}
+
+/* "" (AT_EMPTY_PATH): false for NULL and for an unreadable pointer */
+static inline bool path_empty(const char *p)
+{
+	return p != NULL && shim_probe_strnlen(p, 1) == 0;
+}
+
+/* Copies a result out to the caller: -EFAULT, as the kernel's copy, when
+ * the destination cannot be written. */
+static inline int user_copy_out(void *dst, const void *src, size_t len)
+{
+	int r = user_writable(dst, len);
+
+	if (r == 0)
+		__builtin_memcpy(dst, src, len);
+	return r;
+}
+
 
 /* ------------------------------------------------------------------ */
 /* init.c: configuration                                               */
@@ -510,6 +606,9 @@ static inline bool path_maybe_umfs(int dirfd, const char *path)
 {
 	shim_config_ready();
 	if (unlikely(!cfg.enabled) || path == NULL)
+		return false;
+	/* unreadable: the kernel answers EFAULT (probe.c) */
+	if (unlikely(shim_probe_strnlen(path, cfg.prefix_len + 1) < 0))
 		return false;
 	if (path[0] == '/') {
 		if (path[1] == '/' || path[1] == '.')

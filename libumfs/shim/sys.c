@@ -185,6 +185,8 @@ void sys_init(void)
 	RESOLVE(posix_spawn_file_actions_destroy);
 	RESOLVE(umask);
 	RESOLVE(syscall);
+	RESOLVE(sigaction);
+	RESOLVE(pthread_sigmask);
 	atomic_store_explicit(&sys_state, 2, memory_order_release);
 }
 

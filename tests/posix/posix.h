@@ -166,4 +166,8 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 const char *how_ended(int st);
 void in_child(const char *name, const char *what, void (*fn)(void));
 
+/* families in files of their own */
+void t_signal(void);
+void t_efault(void);
+
 #endif

@@ -4156,6 +4156,8 @@ static const struct family {
 	{ "perm", t_perm },
 	{ "orphan", t_orphan },
 	{ "cross", t_cross },
+	{ "signal", t_signal },
+	{ "efault", t_efault },
 };
 
 static void run_family(const struct family *f)

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe.c - the caller's memory checked before it is used, so that a bad
+ * pointer gives EFAULT, as the kernel's copy to or from user memory does,
+ * instead of a SIGSEGV inside the library.
+ *
+ * The probes are three leaf functions in assembly between two labels; a
+ * fault whose instruction lies between them is turned (sig.c's wrapper,
+ * shim_probe_fixup) into a return of -EFAULT from the probe, by moving the
+ * context's instruction pointer to a two-instruction landing. No setjmp,
+ * no flag: a probe that does not fault costs its loads, one per page (a
+ * destination: an atomic or of 0 per page, which faults on read-only
+ * memory as a write would). Probes run before any lock is taken: nothing
+ * is ever unwound.
+ *
+ * Elsewhere than x86-64 the probes check nothing (a bad pointer faults as
+ * before).
+ */
+#include <ucontext.h>
+
+#include "shim.h"
+
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl shim_probe_text_begin\n"
+	".hidden shim_probe_text_begin\n"
+	"shim_probe_text_begin:\n"
+	/* long shim_probe_pages_rd(const char *p, const char *last) */
+	".globl shim_probe_pages_rd\n"
+	".hidden shim_probe_pages_rd\n"
+	".type shim_probe_pages_rd,@function\n"
+	"shim_probe_pages_rd:\n"
+	"1:	movb (%rdi), %al\n"
+	"	andq $-4096, %rdi\n"
+	"	addq $4096, %rdi\n"
+	"	cmpq %rsi, %rdi\n"
+	"	jbe 1b\n"
+	"	movb (%rsi), %al\n"
+	"	xorl %eax, %eax\n"
+	"	ret\n"
+	/* long shim_probe_pages_wr(char *p, char *last) */
+	".globl shim_probe_pages_wr\n"
+	".hidden shim_probe_pages_wr\n"
+	".type shim_probe_pages_wr,@function\n"
+	"shim_probe_pages_wr:\n"
+	"1:	lock orb $0, (%rdi)\n"
+	"	andq $-4096, %rdi\n"
+	"	addq $4096, %rdi\n"
+	"	cmpq %rsi, %rdi\n"
+	"	jbe 1b\n"
+	"	lock orb $0, (%rsi)\n"
+	"	xorl %eax, %eax\n"
+	"	ret\n"
+	/* long shim_probe_strnlen(const char *s, size_t max) */
+	".globl shim_probe_strnlen\n"
+	".hidden shim_probe_strnlen\n"
+	".type shim_probe_strnlen,@function\n"
+	"shim_probe_strnlen:\n"
+	"	xorl %eax, %eax\n"
+	"1:	cmpq %rsi, %rax\n"
+	"	jae 2f\n"
+	"	cmpb $0, (%rdi,%rax)\n"
+	"	je 2f\n"
+	"	incq %rax\n"
+	"	jmp 1b\n"
+	"2:	ret\n"
+	".globl shim_probe_text_end\n"
+	".hidden shim_probe_text_end\n"
+	"shim_probe_text_end:\n"
+	"shim_probe_landing:\n"
+	"	movq $-14, %rax\n" /* -EFAULT */
+	"	ret\n");
+
+extern const char shim_probe_text_begin[], shim_probe_text_end[], shim_probe_landing[];
+
+bool shim_probe_fixup(void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+
+	if (ip < (uintptr_t)shim_probe_text_begin || ip >= (uintptr_t)shim_probe_text_end)
+		return false;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)shim_probe_landing;
+	return true;
+}
+#else
+long shim_probe_pages_rd(const char *p, const char *last)
+{
+	(void)p;
+	(void)last;
+	return 0;
+}
+
+long shim_probe_pages_wr(char *p, char *last)
+{
+	(void)p;
+	(void)last;
+	return 0;
+}
+
+long shim_probe_strnlen(const char *s, size_t max)
+{
+	return (long)strnlen(s, max);
+}
+
+bool shim_probe_fixup(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+#endif
