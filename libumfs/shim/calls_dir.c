@@ -320,6 +320,8 @@ static ssize_t ofd_getdents(struct ofd *o, void *buf, size_t len)
 		return -EIO;
 	if (o->type != S_IFDIR)
 		return -ENOTDIR;
+	if (user_writable(buf, len))
+		return -EFAULT;
 	pthread_mutex_lock(&o->dlock);
 	if (!o->dir) {
 		pool_lock();
@@ -530,6 +532,9 @@ SHIM_API char *getcwd(char *buf, size_t size)
 		return NULL;
 	} else if (size < n) {
 		errno = ERANGE;
+		return NULL;
+	} else if (user_writable(buf, n)) {
+		errno = EFAULT;
 		return NULL;
 	}
 	memcpy(buf, tmp, n);

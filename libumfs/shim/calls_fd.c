@@ -201,6 +201,8 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 		return -EFAULT;
 	if (atomic_load(&o->sh->flags) & O_PATH)
 		return -EBADF;
+	if (user_readable(user, sizeof(*user)))
+		return -EFAULT;
 	fl = *user;
 	if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
 		return -EINVAL;
@@ -230,7 +232,7 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 	if (r)
 		return r;
 	if (cmd == F_GETLK || cmd == F_OFD_GETLK)
-		*user = fl;
+		return user_copy_out(user, &fl, sizeof(fl));
 	return 0;
 }
 
@@ -502,6 +504,8 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms,
 
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0))
 		goto pass;
+	if (user_writable(fds, n * sizeof(*fds)))
+		goto pass; /* the kernel answers EFAULT */
 	for (nfds_t i = 0; i < n && !any; i++)
 		any = fds[i].fd >= 0 && is_umfs_fd(fds[i].fd);
 	if (!any)
@@ -565,6 +569,9 @@ static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct ti
 
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nfds <= 0)
 		goto pass;
+	if ((rd && user_writable(rd, sizeof(*rd))) || (wr && user_writable(wr, sizeof(*wr))) ||
+	    (ex && user_writable(ex, sizeof(*ex))))
+		goto pass; /* the kernel answers EFAULT */
 	FD_ZERO(&ur);
 	FD_ZERO(&uw);
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {

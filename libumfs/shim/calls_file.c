@@ -1431,6 +1431,9 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 	t0 = stats_t0();
 	if (flags)
 		r = -EINVAL;
+	else if ((inoff && user_writable(inoff, sizeof(*inoff))) ||
+		 (outoff && user_writable(outoff, sizeof(*outoff))))
+		r = -EFAULT;
 	else if ((inoff && *inoff < 0) || (outoff && *outoff < 0))
 		r = -EINVAL;
 	else
@@ -1462,6 +1465,8 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
+	if (!r && off && user_writable(off, sizeof(*off)))
+		r = -EFAULT;
 	if (!r && off && *off < 0)
 		r = -EINVAL;
 	if (!r) {

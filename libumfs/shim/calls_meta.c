@@ -393,8 +393,9 @@ static void statvfs_to_statfs(const struct statvfs *sv, struct statfs *sf)
 }
 
 struct statfs_arg {
-	struct statvfs *sv; /* UMFS answers here */
-	struct statfs *sf;  /* kernel answers for statfs() */
+	struct statvfs *sv;  /* the core's answer (the library's memory) */
+	struct statfs *sf;   /* the kernel's statfs answer (the caller's) */
+	struct statvfs *ksv; /* the kernel's statvfs answer (the caller's) */
 };
 
 static long statvfs_umfs(struct umfs_fs *fs, const char *path, void *arg)
@@ -412,7 +413,7 @@ static long statvfs_kernel(int dirfd, const char *path, void *arg)
 	int r;
 
 	(void)dirfd;
-	r = a->sf ? SYS(statfs)(path, a->sf) : SYS(statvfs)(path, a->sv);
+	r = a->sf ? SYS(statfs)(path, a->sf) : SYS(statvfs)(path, a->ksv);
 	return r < 0 ? -errno : 1; /* 1: the kernel answered */
 }
 
@@ -435,7 +436,8 @@ static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statv
 
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
-	struct statfs_arg a = { sv, NULL };
+	struct statvfs res;
+	struct statfs_arg a = { &res, NULL, sv };
 	int r;
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
@@ -444,6 +446,8 @@ SHIM_API int statvfs(const char *path, struct statvfs *sv)
 	}
 	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
+	if (r == 0)
+		r = user_copy_out(sv, &res, sizeof(res));
 	TRACE_SERVED(statfs, r, 0, "\"%s\"", path);
 	return (int)shim_ret(r > 0 ? 0 : r);
 }
@@ -456,12 +460,15 @@ SHIM_API int statvfs64(const char *path, struct statvfs64 *sv)
 
 SHIM_API int fstatvfs(int fd, struct statvfs *sv)
 {
-	struct statfs_arg a = { sv, NULL };
+	struct statvfs res;
+	struct statfs_arg a = { &res, NULL, NULL };
 	int r;
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(fstatvfs)(fd, sv);
 	r = (int)statvfs_byfd(fd, &a);
+	if (r == 0)
+		r = user_copy_out(sv, &res, sizeof(res));
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
 	return (int)shim_ret(r);
 }
@@ -475,7 +482,7 @@ SHIM_API int fstatvfs64(int fd, struct statvfs64 *sv)
 SHIM_API int statfs(const char *path, struct statfs *sf)
 {
 	struct statvfs sv;
-	struct statfs_arg a = { &sv, sf };
+	struct statfs_arg a = { &sv, sf, NULL };
 	int r;
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
@@ -484,6 +491,8 @@ SHIM_API int statfs(const char *path, struct statfs *sf)
 	}
 	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
+	if (r == 0)
+		r = user_writable(sf, sizeof(*sf));
 	if (r == 0)
 		statvfs_to_statfs(&sv, sf);
 	TRACE_SERVED(statfs, r, 0, "\"%s\"", path);
@@ -499,12 +508,14 @@ SHIM_API int statfs64(const char *path, struct statfs64 *sf)
 SHIM_API int fstatfs(int fd, struct statfs *sf)
 {
 	struct statvfs sv;
-	struct statfs_arg a = { &sv, NULL };
+	struct statfs_arg a = { &sv, NULL, NULL };
 	int r;
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(fstatfs)(fd, sf);
 	r = (int)statvfs_byfd(fd, &a);
+	if (r == 0)
+		r = user_writable(sf, sizeof(*sf));
 	if (r == 0)
 		statvfs_to_statfs(&sv, sf);
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
@@ -807,12 +818,32 @@ static int do_futimens(struct umfs_file *uf, const void *arg)
 	return umfs_futimens(uf, arg);
 }
 
+/* The caller's times, copied in first, as the kernel does. */
+static int times_copy_in(const struct timespec *ts, struct timespec copy[2])
+{
+	if (!ts)
+		return 0;
+	if (user_readable(ts, 2 * sizeof(*ts)))
+		return -EFAULT;
+	copy[0] = ts[0];
+	copy[1] = ts[1];
+	return 0;
+}
+
 SHIM_API int futimens(int fd, const struct timespec ts[2])
 {
+	struct timespec copy[2];
 	bool served;
-	int r = fd_attr(fd, do_futimens, ts, &served);
+	int r;
 
-	if (likely(!served))
+	if (likely(uinfo_peek(fd) == NULL))
+		return SYS(futimens)(fd, ts);
+	r = times_copy_in(ts, copy);
+	if (r == 0)
+		r = fd_attr(fd, do_futimens, ts ? copy : NULL, &served);
+	else
+		served = true;
+	if (unlikely(!served))
 		return SYS(futimens)(fd, ts);
 	TRACE_SERVED(utimens, r, 0, "%d", fd);
 	return (int)shim_ret(r);
@@ -820,7 +851,8 @@ SHIM_API int futimens(int fd, const struct timespec ts[2])
 
 SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
-	struct utimens_arg a = { ts, flags };
+	struct timespec copy[2];
+	struct utimens_arg a = { ts ? copy : NULL, flags };
 	int r;
 
 	/* Linux: a NULL path (or "" with AT_EMPTY_PATH) means dirfd itself */
@@ -832,14 +864,19 @@ SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2],
 		return SYS(utimensat)(dirfd, path, ts, flags);
 	}
 	SHIM_SERVE();
-	r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL
-							      : (int)path_run(dirfd, path, &utimens_ops, &a);
+	r = times_copy_in(ts, copy);
+	if (r == 0)
+		r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+			    ? -EINVAL
+			    : (int)path_run(dirfd, path, &utimens_ops, &a);
 	TRACE_SERVED(utimens, r, 0, "\"%s\"", path);
 	return (int)shim_ret(r);
 }
 
 static int tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
 {
+	if (user_readable(tv, 2 * sizeof(*tv)))
+		return -EFAULT;
 	for (int i = 0; i < 2; i++) {
 		if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
 			return -EINVAL;
@@ -852,11 +889,10 @@ static int tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
 static int utimes_common(int dirfd, const char *path, const struct timeval tv[2], int flags)
 {
 	struct timespec ts[2];
+	int r = tv ? tv_to_ts(tv, ts) : 0;
 
-	if (tv && tv_to_ts(tv, ts)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (r)
+		return (int)shim_ret(r);
 	return utimensat(dirfd, path, tv ? ts : NULL, flags);
 }
 
@@ -888,12 +924,13 @@ SHIM_API int futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
+	int r;
+
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(futimes)(fd, tv);
-	if (tv && tv_to_ts(tv, ts)) {
-		errno = EINVAL;
-		return -1;
-	}
+	r = tv ? tv_to_ts(tv, ts) : 0;
+	if (r)
+		return (int)shim_ret(r);
 	return futimens(fd, tv ? ts : NULL);
 }
 
@@ -904,6 +941,8 @@ SHIM_API int utime(const char *path, const struct utimbuf *ub)
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(utime)(path, ub);
 	SHIM_SERVE();
+	if (ub && user_readable(ub, sizeof(*ub)))
+		return (int)shim_ret(-EFAULT);
 	if (ub) {
 		ts[0].tv_sec = ub->actime;
 		ts[0].tv_nsec = 0;
@@ -934,7 +973,14 @@ static long xattr_umfs(struct umfs_fs *fs, const char *path, void *arg)
 	struct stat st;
 	int err = umfs_stat(fs, path, &st, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0);
 
-	return err ? err : -ENOTSUP;
+	if (err)
+		return err;
+	/* what the kernel copies in before it asks the file system */
+	if (a->name && shim_probe_strnlen(a->name, XATTR_NAME_MAX + 1) < 0)
+		return -EFAULT;
+	if (a->op == XA_SET && user_readable(a->value, a->size))
+		return -EFAULT;
+	return -ENOTSUP;
 }
 
 static long xattr_kernel(int dirfd, const char *path, void *arg)

@@ -486,7 +486,10 @@ SHIM_API int symlinkat(const char *target, int dirfd, const char *path)
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = target ? (int)path_run(dirfd, path, &symlink_ops, (void *)target) : -EFAULT;
+	/* the target is copied in first, as the kernel does */
+	r = target && shim_probe_strnlen(target, PATH_MAX) >= 0
+		    ? (int)path_run(dirfd, path, &symlink_ops, (void *)target)
+		    : -EFAULT;
 	TRACE_SERVED(symlink, r, t0, "\"%s\" -> \"%s\"", path, target ? target : "");
 	return (int)shim_ret(r);
 }
@@ -565,15 +568,27 @@ static ssize_t readlink_fd(int fd, char *buf, size_t size)
 	return r;
 }
 
+/* buf is the caller's: filled once the link is read, as the kernel's
+ * copy-out (EFAULT after the lookup's own errors). */
 ssize_t shim_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	struct readlink_arg a = { buf, size };
+	char res[PATH_MAX];
+	struct readlink_arg a = { res, size < sizeof(res) ? size : sizeof(res) };
+	ssize_t r;
 
 	if (size == 0)
 		return -EINVAL;
 	if (path_empty(path) && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL)
-		return readlink_fd(dirfd, buf, size);
-	return path_run(dirfd, path, &readlink_ops, &a);
+		r = readlink_fd(dirfd, res, a.size);
+	else
+		r = path_run(dirfd, path, &readlink_ops, &a);
+	if (r > 0) {
+		int err = user_copy_out(buf, res, (size_t)r);
+
+		if (err)
+			return err;
+	}
+	return r;
 }
 
 SHIM_API ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)

@@ -228,6 +228,18 @@ static bool dir_is_prefix_parent(int dirfd)
 	return st.st_dev == pdev && st.st_ino == pino;
 }
 
+bool path_maybe_umfs_page_end(int dirfd, const char *path)
+{
+	char head[PATH_MAX + 1];
+	long n = shim_probe_strnlen(path, cfg.prefix_len + 1);
+
+	if (n < 0)
+		return false;
+	memset(head, 0, cfg.prefix_len + 2);
+	memcpy(head, path, (size_t)n);
+	return path_maybe_umfs_at(dirfd, head);
+}
+
 int path_resolve(int dirfd, const char *path, struct upath *up)
 {
 	char base[PATH_MAX];

@@ -16,6 +16,7 @@
  * Elsewhere than x86-64 the probes check nothing (a bad pointer faults as
  * before).
  */
+#include <string.h>
 #include <ucontext.h>
 
 #include "shim.h"
@@ -52,19 +53,13 @@ __asm__(".text\n"
 	"	lock orb $0, (%rsi)\n"
 	"	xorl %eax, %eax\n"
 	"	ret\n"
-	/* long shim_probe_strnlen(const char *s, size_t max) */
-	".globl shim_probe_strnlen\n"
-	".hidden shim_probe_strnlen\n"
-	".type shim_probe_strnlen,@function\n"
-	"shim_probe_strnlen:\n"
-	"	xorl %eax, %eax\n"
-	"1:	cmpq %rsi, %rax\n"
-	"	jae 2f\n"
-	"	cmpb $0, (%rdi,%rax)\n"
-	"	je 2f\n"
-	"	incq %rax\n"
-	"	jmp 1b\n"
-	"2:	ret\n"
+	/* long shim_probe_byte(const char *p): the byte, or -EFAULT */
+	".globl shim_probe_byte\n"
+	".hidden shim_probe_byte\n"
+	".type shim_probe_byte,@function\n"
+	"shim_probe_byte:\n"
+	"	movzbl (%rdi), %eax\n"
+	"	ret\n"
 	".globl shim_probe_text_end\n"
 	".hidden shim_probe_text_end\n"
 	"shim_probe_text_end:\n"
@@ -99,9 +94,9 @@ long shim_probe_pages_wr(char *p, char *last)
 	return 0;
 }
 
-long shim_probe_strnlen(const char *s, size_t max)
+long shim_probe_byte(const char *p)
 {
-	return (long)strnlen(s, max);
+	return (unsigned char)*p;
 }
 
 bool shim_probe_fixup(void *ctx)
@@ -110,3 +105,26 @@ bool shim_probe_fixup(void *ctx)
 	return false;
 }
 #endif
+
+/* strnlen of the caller's string, or -EFAULT: the first byte of each page
+ * it reaches is probed, and the C library's strnlen (whose aligned loads
+ * never leave a page they start in) runs within that page. */
+long shim_probe_strnlen(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		const char *p = s + n;
+		size_t room = 4096 - ((uintptr_t)p & 4095), k;
+
+		if (room > max - n)
+			room = max - n;
+		if (shim_probe_byte(p) < 0)
+			return -EFAULT;
+		k = strnlen(p, room);
+		n += k;
+		if (k < room)
+			break;
+	}
+	return (long)n;
+}

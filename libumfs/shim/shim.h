@@ -298,6 +298,8 @@ static inline void shim_serve_end(int *unused)
 
 long shim_probe_pages_rd(const char *p, const char *last);
 long shim_probe_pages_wr(char *p, char *last);
+/* the byte at p (0-255), or -EFAULT */
+long shim_probe_byte(const char *p);
 /* strnlen, or -EFAULT */
 long shim_probe_strnlen(const char *s, size_t max);
 /* In the fault handler: a fault inside a probe returns -EFAULT from it. */
@@ -329,7 +331,7 @@ static inline int user_writable(void *p, size_t len)
 /* "" (AT_EMPTY_PATH): false for NULL and for an unreadable pointer */
 static inline bool path_empty(const char *p)
 {
-	return p != NULL && shim_probe_strnlen(p, 1) == 0;
+	return p != NULL && shim_probe_byte(p) == 0;
 }
 
 /* Copies a result out to the caller: -EFAULT, as the kernel's copy, when
@@ -600,16 +602,9 @@ struct upath {
 
 extern _Atomic bool cwd_in_umfs;
 
-/* Cheap test: may this path (relative to dirfd) be UMFS's? False means
- * certainly not: pass it through. */
-static inline bool path_maybe_umfs(int dirfd, const char *path)
+/* The test below on a path whose first prefix_len + 1 bytes are readable. */
+static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 {
-	shim_config_ready();
-	if (unlikely(!cfg.enabled) || path == NULL)
-		return false;
-	/* unreadable: the kernel answers EFAULT (probe.c) */
-	if (unlikely(shim_probe_strnlen(path, cfg.prefix_len + 1) < 0))
-		return false;
 	if (path[0] == '/') {
 		if (path[1] == '/' || path[1] == '.')
 			return true; /* needs normalising */
@@ -627,6 +622,26 @@ static inline bool path_maybe_umfs(int dirfd, const char *path)
 	if (dirfd == AT_FDCWD)
 		return atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed);
 	return uinfo_peek(dirfd) != NULL;
+}
+
+/* A path that starts within prefix_len + 1 bytes of its page's end: its
+ * head is copied through a probe first (path.c). */
+bool path_maybe_umfs_page_end(int dirfd, const char *path);
+
+/* Cheap test: may this path (relative to dirfd) be UMFS's? False means
+ * certainly not: pass it through. An unreadable path is the kernel's too
+ * (it answers EFAULT): the first byte is probed (probe.c), and what the
+ * test reads lies in that byte's page unless the path starts near its end. */
+static inline bool path_maybe_umfs(int dirfd, const char *path)
+{
+	shim_config_ready();
+	if (unlikely(!cfg.enabled) || path == NULL)
+		return false;
+	if (unlikely(((uintptr_t)path & 4095) > 4094 - cfg.prefix_len))
+		return path_maybe_umfs_page_end(dirfd, path);
+	if (unlikely(shim_probe_byte(path) < 0))
+		return false;
+	return path_maybe_umfs_at(dirfd, path);
 }
 
 /* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno. */

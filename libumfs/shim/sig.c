@@ -157,36 +157,53 @@ static void sig_table_leave(const sigset_t *old)
 }
 
 /* Sets the program's action (act may be NULL) and returns the previous. */
+static void sig_slot_store(struct sig_slot *s, const struct sigaction *act)
+{
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
+	s->act = *act;
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+}
+
+/* The table changes before the kernel's action: a signal in between runs
+ * the new action through the wrapper, or the old one from the kernel, as
+ * if it came just after or just before the change. */
 static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	struct sigaction k, q, now, was;
 	struct sig_slot *s;
-	struct sigaction k, q;
 	sigset_t mask;
 	int r = 0;
 
 	if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
 		return SYS(sigaction)(sig, act, old) < 0 ? -errno : 0;
+	if (act && user_readable(act, sizeof(*act)))
+		return -EFAULT;
+	if (old && user_writable(old, sizeof(*old)))
+		return -EFAULT;
+	if (act) {
+		now = *act; /* act and old may be one struct */
+		sigdelset(&now.sa_mask, SIGKILL);
+		sigdelset(&now.sa_mask, SIGSTOP);
+	}
 	s = &sig_table[sig];
 	sig_table_enter(&mask);
 	sig_slot_learn(sig);
-	if (old)
-		*old = s->act;
+	was = s->act;
 	if (act) {
-		sig_kernel_action(sig, act, &k);
+		sig_kernel_action(sig, &now, &k);
+		sig_slot_store(s, &now);
 		if (SYS(sigaction)(sig, &k, NULL) != 0 || SYS(sigaction)(sig, NULL, &q) != 0) {
 			r = -errno;
+			sig_slot_store(s, &was);
 		} else {
-			atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
-			s->act = *act;
-			/* what the C library adds (SA_RESTORER), and the mask as
-			 * the kernel keeps it, as a query would show them */
-			s->act.sa_flags |= q.sa_flags & ~k.sa_flags;
-			sigdelset(&s->act.sa_mask, SIGKILL);
-			sigdelset(&s->act.sa_mask, SIGSTOP);
-			atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+			/* what the C library adds (SA_RESTORER), as a query shows */
+			now.sa_flags |= q.sa_flags & ~k.sa_flags;
+			sig_slot_store(s, &now);
 		}
 	}
 	sig_table_leave(&mask);
+	if (old && r == 0)
+		*old = was;
 	return r;
 }
 

@@ -8,9 +8,11 @@
 #include "posix.h"
 
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 static char *bad;     /* a page that was mapped, then unmapped */
 static char *ro;      /* a read-only page */
+static char *tail;    /* the end of a page whose next page is unmapped */
 static int efd;       /* efault/f, read-write, 8 KiB of data */
 /* NULL that the compiler cannot see (no -Wnonnull) */
 static void *volatile null_ptr;
@@ -42,6 +44,7 @@ static void data_calls(void)
 	R("efault/writev-base-bad", pwritev(efd, iov_bad, 1, 0));
 	R("efault/preadv2-bad", preadv2(efd, iov_bad, 1, 0, 0));
 	R("efault/pwritev2-bad", pwritev2(efd, iov_bad, 1, 0, 0));
+	R("efault/pread-tail-bad", pread(efd, tail - 100, 200, 0));
 	content("efault/data-unchanged", "efault/f");
 }
 
@@ -87,7 +90,48 @@ static void name_calls(void)
 	R("efault/truncate-bad", truncate(bad, 0));
 	R("efault/readlink-path-bad", readlink(bad, (char *)ro, 16));
 	R("efault/utimensat-path-bad", utimensat(AT_FDCWD, bad, NULL, 0));
+	R("efault/symlink-target-bad", symlink(bad, P("efault/s")));
+	R("efault/symlink-target-null", symlink(NUL, P("efault/s")));
 	list("efault/names-unchanged", "efault");
+}
+
+/* Pointers the calls read or fill besides paths and data buffers. */
+static void struct_calls(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+	char cwd[PATH_MAX];
+	int dfd, out;
+
+	R("efault/readlink-buf-bad", readlink(P("efault/l"), bad, 16));
+	R("efault/readlink-buf-ro", readlink(P("efault/l"), ro, 16));
+	R("efault/readlink-missing-buf-bad", readlink(P("efault/missing"), bad, 16));
+	R("efault/utimensat-times-bad", utimensat(AT_FDCWD, P("efault/f"), (struct timespec *)bad, 0));
+	R("efault/utimensat-times-ok", utimensat(AT_FDCWD, P("efault/f"), ts, 0));
+	R("efault/futimens-times-bad", futimens(efd, (struct timespec *)bad));
+	R("efault/fcntl-setlk-null", fcntl(efd, F_SETLK, NUL));
+	R("efault/fcntl-setlk-bad", fcntl(efd, F_SETLK, bad));
+	R("efault/fcntl-getlk-ro", fcntl(efd, F_GETLK, (struct flock *)ro));
+	R("efault/fcntl-setlk-ok", fcntl(efd, F_SETLK, &fl));
+	R("efault/statfs-buf-bad", statfs(P("efault/f"), (struct statfs *)bad));
+	R("efault/fstatfs-buf-bad", fstatfs(efd, (struct statfs *)bad));
+	R("efault/getxattr-name-bad", getxattr(P("efault/f"), bad, cwd, sizeof(cwd)));
+	R("efault/setxattr-name-bad", setxattr(P("efault/f"), bad, "v", 1, 0));
+	dfd = open(P("efault"), O_RDONLY | O_DIRECTORY);
+	R("efault/getdents64-buf-bad", syscall(SYS_getdents64, dfd, bad, 4096));
+	R("efault/getdents64-buf-ro", syscall(SYS_getdents64, dfd, ro, 4096));
+	close(dfd);
+	out = open(P("efault/out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	R("efault/sendfile-off-bad", sendfile(out, efd, (off_t *)bad, 16));
+	R("efault/copy_file_range-off-bad", copy_file_range(efd, (off64_t *)bad, out, NULL, 16, 0));
+	close(out);
+	if (chdir(P("efault")) == 0) {
+		errno = 0;
+		emit("efault/getcwd-bad", "getcwd(bad, sizeof(cwd)) = %s",
+		     getcwd(bad, sizeof(cwd)) ? "ok" : ename(errno));
+		R("efault/chdir-back", chdir("/"));
+	}
+	content("efault/out-unchanged", "efault/out");
 }
 
 void t_efault(void)
@@ -102,6 +146,13 @@ void t_efault(void)
 		return;
 	}
 	munmap(bad, 4096);
+	tail = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tail == MAP_FAILED) {
+		setup_fail("mmap", "efault", errno);
+		return;
+	}
+	munmap(tail + 4096, 4096);
+	tail += 4096;
 	efd = open(P("efault/f"), O_RDWR);
 	if (efd < 0) {
 		setup_fail("open", "efault/f", errno);
@@ -110,5 +161,6 @@ void t_efault(void)
 	in_child("efault/data", "data calls", data_calls);
 	in_child("efault/stat", "stat calls", stat_calls);
 	in_child("efault/names", "name calls", name_calls);
+	in_child("efault/structs", "struct calls", struct_calls);
 	close(efd);
 }
