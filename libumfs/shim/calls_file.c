@@ -487,20 +487,61 @@ static ssize_t ofd_read_at(struct ofd *o, void *buf, size_t len, off_t off)
 	return n;
 }
 
+/* How many leading bytes of the caller's [p, p+len) can be written
+ * (dest) or read: up to the first bad page. */
+static size_t user_prefix(const void *p, size_t len, bool dest)
+{
+	char *c = (char *)p;
+	size_t ok = 0;
+
+	while (ok < len) {
+		size_t room = 4096 - ((uintptr_t)(c + ok) & 4095);
+
+		if ((dest ? shim_probe_pages_wr(c + ok, c + ok) : shim_probe_pages_rd(c + ok, c + ok)) < 0)
+			break;
+		ok += room < len - ok ? room : len - ok;
+	}
+	return ok;
+}
+
+/* A read into the caller's buffer with the kernel's copy-out: the bytes
+ * up to the first bad page, and -EFAULT only when there was something
+ * to copy and not one byte could be (at the end of the file: 0). */
+static __attribute__((noinline)) ssize_t ofd_read_user_bad(struct ofd *o, void *buf, size_t len,
+							     off_t off)
+{
+	size_t ok;
+	ssize_t n;
+	char one;
+
+	if ((uintptr_t)buf + len < (uintptr_t)buf)
+		return -EFAULT;
+	ok = user_prefix(buf, len, true);
+	if (ok > 0)
+		return ofd_read_at(o, buf, ok, off);
+	n = ofd_read_at(o, &one, 1, off);
+	return n == 0 ? 0 : n < 0 ? n : -EFAULT;
+}
+
+static inline ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
+{
+	if (likely(user_writable(buf, len) == 0))
+		return ofd_read_at(o, buf, len, off);
+	return ofd_read_user_bad(o, buf, len, off);
+}
+
 /* off < 0: at the file offset (which moves). */
 static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 {
 	ssize_t n;
 	int err = ofd_check(o);
 
-	if (!err)
-		err = user_writable(buf, len);
 	if (err)
 		return err;
 	if (off >= 0)
-		return ofd_read_at(o, buf, len, off);
+		return ofd_read_user(o, buf, len, off);
 	ofd_lock(o);
-	n = ofd_read_at(o, buf, len, (off_t)o->sh->pos);
+	n = ofd_read_user(o, buf, len, (off_t)o->sh->pos);
 	if (n > 0)
 		o->sh->pos += (uint64_t)n;
 	ofd_unlock(o);
@@ -529,10 +570,16 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	bool mapped;
 	int err = ofd_check(o);
 
-	if (!err)
-		err = user_readable(buf, len);
 	if (err)
 		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
+	if (unlikely(user_readable(buf, len))) {
+		/* the kernel writes what it could copy, up to the bad page */
+		if ((uintptr_t)buf + len < (uintptr_t)buf)
+			return -EFAULT;
+		len = user_prefix(buf, len, false);
+		if (len == 0)
+			return -EFAULT;
+	}
 	ofd_sync_flags(o);
 	if (off < 0)
 		ofd_lock(o);
@@ -689,8 +736,9 @@ SHIM_API ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 /* vectored                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The array and every buffer it names (dest: to be written) probed. */
-static int iov_check(const struct iovec *iov, int cnt, bool dest)
+/* The array probed, the lengths checked; the buffers are probed as they
+ * are used (ofd_read_user, iov_source). */
+static int iov_check(const struct iovec *iov, int cnt)
 {
 	size_t total = 0;
 	int err;
@@ -705,10 +753,43 @@ static int iov_check(const struct iovec *iov, int cnt, bool dest)
 			return -EINVAL;
 		total += iov[i].iov_len;
 	}
-	for (int i = 0; i < cnt && !err; i++)
-		err = dest ? user_writable(iov[i].iov_base, iov[i].iov_len)
-			   : user_readable(iov[i].iov_base, iov[i].iov_len);
-	return err;
+	return 0;
+}
+
+/* The vector a write may use: as given when every buffer can be read;
+ * else, as the kernel writes what it could copy, a copy (*fixed, to be
+ * freed) ending at the first bad page, or -EFAULT when that is nothing. */
+static int iov_source(const struct iovec *iov, int cnt, struct iovec **fixed, int *fixed_cnt)
+{
+	size_t ok = 0;
+	int i;
+
+	*fixed = NULL;
+	for (i = 0; i < cnt; i++) {
+		if (likely(user_readable(iov[i].iov_base, iov[i].iov_len) == 0)) {
+			ok += iov[i].iov_len;
+			continue;
+		}
+		break;
+	}
+	if (i == cnt)
+		return 0;
+	{
+		size_t part = (uintptr_t)iov[i].iov_base + iov[i].iov_len < (uintptr_t)iov[i].iov_base
+				      ? 0
+				      : user_prefix(iov[i].iov_base, iov[i].iov_len, false);
+
+		if (ok + part == 0)
+			return -EFAULT;
+		*fixed = malloc((size_t)(i + 1) * sizeof(**fixed));
+		if (!*fixed)
+			return -ENOMEM;
+		memcpy(*fixed, iov, (size_t)i * sizeof(**fixed));
+		(*fixed)[i].iov_base = iov[i].iov_base;
+		(*fixed)[i].iov_len = part;
+		*fixed_cnt = part ? i + 1 : i;
+	}
+	return 0;
 }
 
 /* off < 0: at the file offset. append: RWF_APPEND. */
@@ -719,7 +800,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	int err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt, true);
+		err = iov_check(iov, cnt);
 	if (err)
 		return err;
 	if (at_pos) {
@@ -729,7 +810,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len == 0)
 			continue;
-		n = ofd_read_at(o, iov[i].iov_base, iov[i].iov_len, off + total);
+		n = ofd_read_user(o, iov[i].iov_base, iov[i].iov_len, off + total);
 		if (n <= 0)
 			break;
 		total += n;
@@ -748,12 +829,17 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	bool at_pos = off < 0, mapped;
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
+	struct iovec *fixed = NULL;
 	int saved_flags = 0, err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt, false);
+		err = iov_check(iov, cnt);
+	if (!err)
+		err = iov_source(iov, cnt, &fixed, &cnt);
 	if (err)
 		return err;
+	if (unlikely(fixed != NULL))
+		iov = fixed;
 	ofd_sync_flags(o);
 	if (at_pos) {
 		ofd_lock(o);
@@ -790,6 +876,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	}
 	if (total)
 		ofd_write_sync(o);
+	free(fixed);
 	return total ? total : n;
 }
 

@@ -14,6 +14,7 @@ static char *bad;     /* a page that was mapped, then unmapped */
 static char *ro;      /* a read-only page */
 static char *tail;    /* the end of a page whose next page is unmapped */
 static int efd;       /* efault/f, read-write, 8 KiB of data */
+static int efd_dir;   /* efault, a directory descriptor */
 /* NULL that the compiler cannot see (no -Wnonnull) */
 static void *volatile null_ptr;
 #define NUL ((void *)null_ptr)
@@ -22,6 +23,7 @@ static void data_calls(void)
 {
 	struct iovec iov_bad[1] = { { bad, 16 } }, iov_null[1] = { { NULL, 16 } };
 	struct iovec iov_ro[1] = { { ro, 16 } };
+	struct iovec iov_two[2] = { { tail - 10, 10 }, { bad, 16 } };
 
 	R("efault/read-null", read(efd, NUL, 16));
 	R("efault/read-bad", read(efd, bad, 16));
@@ -45,6 +47,12 @@ static void data_calls(void)
 	R("efault/preadv2-bad", preadv2(efd, iov_bad, 1, 0, 0));
 	R("efault/pwritev2-bad", pwritev2(efd, iov_bad, 1, 0, 0));
 	R("efault/pread-tail-bad", pread(efd, tail - 100, 200, 0));
+	R("efault/pread-eof-bad", pread(efd, bad, 16, 1 << 20));
+	R("efault/preadv-second-bad", preadv(efd, iov_two, 2, 0));
+	R("efault/pwrite-tail-bad", pwrite(efd, tail - 100, 200, 8192));
+	R("efault/pwritev-second-bad", pwritev(efd, iov_two, 2, 8292));
+	R("efault/pwritev-first-bad", pwritev(efd, iov_bad, 1, 8292));
+	R("efault/write-zero-len-bad", write(efd, bad, 0));
 	content("efault/data-unchanged", "efault/f");
 }
 
@@ -92,6 +100,27 @@ static void name_calls(void)
 	R("efault/utimensat-path-bad", utimensat(AT_FDCWD, bad, NULL, 0));
 	R("efault/symlink-target-bad", symlink(bad, P("efault/s")));
 	R("efault/symlink-target-null", symlink(NUL, P("efault/s")));
+	R("efault/symlinkat-link-bad", symlinkat("f", efd_dir, bad));
+	R("efault/openat-dirfd-bad", openat(efd_dir, bad, O_RDONLY));
+	R("efault/fstatat-dirfd-path-bad", fstatat(efd_dir, bad, &S, 0));
+	R("efault/fstatat-dirfd-buf-bad", fstatat(efd_dir, "f", (struct stat *)bad, 0));
+	R("efault/mkdirat-bad", mkdirat(efd_dir, bad, 0755));
+	R("efault/unlinkat-bad", unlinkat(efd_dir, bad, 0));
+	R("efault/renameat-bad", renameat(efd_dir, "f", efd_dir, bad));
+	R("efault/renameat2-bad", renameat2(efd_dir, bad, efd_dir, "g", 0));
+	R("efault/linkat-bad", linkat(efd_dir, "f", efd_dir, bad, 0));
+	R("efault/readlinkat-buf-bad", readlinkat(efd_dir, "l", bad, 16));
+	R("efault/faccessat-bad", faccessat(efd_dir, bad, F_OK, 0));
+	R("efault/fchmodat-bad", fchmodat(efd_dir, bad, 0600, 0));
+	R("efault/fchownat-bad", fchownat(efd_dir, bad, 0, 0, 0));
+	R("efault/mknod-bad", mknod(bad, S_IFIFO | 0644, 0));
+	R("efault/mkfifo-bad", mkfifo(bad, 0644));
+	R("efault/chmod-null", chmod(NUL, 0600));
+	R("efault/lchown-bad", lchown(bad, 0, 0));
+	R("efault/chdir-bad", chdir(bad));
+	R("efault/statx-dirfd-bad", statx(efd_dir, bad, 0, STATX_BASIC_STATS, (struct statx *)ro));
+	errno = 0;
+	emit("efault/opendir-bad", "opendir(bad) = %s", opendir(bad) ? "ok" : ename(errno));
 	list("efault/names-unchanged", "efault");
 }
 
@@ -153,6 +182,7 @@ void t_efault(void)
 	}
 	munmap(tail + 4096, 4096);
 	tail += 4096;
+	efd_dir = open(P("efault"), O_RDONLY | O_DIRECTORY);
 	efd = open(P("efault/f"), O_RDWR);
 	if (efd < 0) {
 		setup_fail("open", "efault/f", errno);
