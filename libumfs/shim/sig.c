@@ -114,9 +114,9 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx);
 /* What the kernel is given for the program's action on sig. */
 static void sig_kernel_action(int sig, const struct sigaction *prog, struct sigaction *k)
 {
-	bool handler = (prog->sa_flags & SA_SIGINFO) ? prog->sa_sigaction != NULL
-						     : (prog->sa_handler != SIG_DFL &&
-							prog->sa_handler != SIG_IGN);
+	/* sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN
+	 * are what they are with SA_SIGINFO too */
+	bool handler = prog->sa_handler != SIG_DFL && prog->sa_handler != SIG_IGN;
 
 	if (!handler && !(sig_always_wrapped(sig) && prog->sa_handler == SIG_DFL)) {
 		*k = *prog;
@@ -224,12 +224,6 @@ static void sig_run(int sig, siginfo_t *si, void *ctx)
 	bool fault = sig_is_fault(sig, si);
 
 	sig_action_get(sig, &act);
-	if (act.sa_flags & SA_SIGINFO) {
-		if (act.sa_flags & SA_RESETHAND)
-			sig_reset_hand(sig, &act);
-		act.sa_sigaction(sig, si, ctx);
-		return;
-	}
 	if (act.sa_handler == SIG_IGN && !fault)
 		return;
 	if (act.sa_handler == SIG_DFL || act.sa_handler == SIG_IGN) {
@@ -249,7 +243,10 @@ static void sig_run(int sig, siginfo_t *si, void *ctx)
 	}
 	if (act.sa_flags & SA_RESETHAND)
 		sig_reset_hand(sig, &act);
-	act.sa_handler(sig);
+	if (act.sa_flags & SA_SIGINFO)
+		act.sa_sigaction(sig, si, ctx);
+	else
+		act.sa_handler(sig);
 }
 
 static void sig_defer(const siginfo_t *si)

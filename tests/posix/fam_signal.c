@@ -19,6 +19,14 @@ static void h_count(int sig)
 	hits++;
 }
 
+static void h_any(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	(void)ctx;
+	hits++;
+}
+
 static void h_info(int sig, siginfo_t *si, void *ctx)
 {
 	(void)ctx;
@@ -62,10 +70,15 @@ static const char *flagnames(int f)
 {
 	static char buf[128];
 
+	size_t n;
+
 	snprintf(buf, sizeof(buf), "%s%s%s%s%s", f & SA_SIGINFO ? "SIGINFO " : "",
 		 f & SA_RESTART ? "RESTART " : "", f & SA_RESETHAND ? "RESETHAND " : "",
 		 f & SA_NODEFER ? "NODEFER " : "", f & SA_ONSTACK ? "ONSTACK " : "");
-	if (!buf[0])
+	n = strlen(buf);
+	if (n)
+		buf[n - 1] = '\0';
+	else
 		strcpy(buf, "none");
 	return buf;
 }
@@ -224,6 +237,28 @@ void t_signal(void)
 	emit("signal/resethand-ran", "%d", hits);
 	show_action("signal/resethand-after", SIGUSR1, h_count);
 	signal(SIGUSR1, SIG_IGN);
+
+	/* the same on SIGBUS, which the library always watches, with SA_SIGINFO */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = h_any;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	hits = 0;
+	R("signal/resethand-bus-raise", raise(SIGBUS));
+	emit("signal/resethand-bus-ran", "%d", hits);
+	show_action("signal/resethand-bus-after", SIGBUS, h_count);
+	signal(SIGBUS, SIG_DFL);
+
+	/* SIG_IGN given as an SA_SIGINFO action is SIG_IGN */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	R("signal/ign-siginfo-raise", raise(SIGUSR1));
+	show_action("signal/ign-siginfo-after", SIGUSR1, h_count);
+	signal(SIGUSR1, SIG_DFL);
 
 	/* siginfo reaches the handler as sent */
 	memset(&sa, 0, sizeof(sa));
