@@ -44,7 +44,9 @@ struct sig_deferred {
 	int n;
 	siginfo_t q[SIG_QUEUE];
 };
-static __thread struct sig_deferred sig_deferred __attribute__((tls_model("initial-exec")));
+/* Only the two counters above are on the fast path (initial-exec: no call
+ * to find them); the queue is touched only when something is deferred. */
+static __thread struct sig_deferred sig_deferred;
 
 /* The program's dispositions. known: act holds what the program set (or
  * what the kernel had when first looked at). */

@@ -6,13 +6,14 @@
  * Each round starts WORKERS children. A worker renames, unlinks, creates
  * and writes in a loop, in a directory of its own and in one all share.
  * SIGUSR1 appends "u" to the worker's log and renames a file of its own;
+ * SIGRTMIN (queued, with a value) appends "r" if its siginfo is intact;
  * SIGTERM appends "b", removes the worker's pid file and ends it with
  * exit() (even rounds) or _exit() (odd rounds). The parent sends SIGUSR1s
  * to random workers at random intervals, then SIGTERM to each, and waits
  * for them with a bound: a worker still alive after it is a hang.
  *
- * Then every log must be lines of "u" ending with one "b", the pid files
- * gone, the handlers' own file in one of its two names. Prints one line
+ * Then every log must be lines of "u" and "r" ending with one "b", the pid
+ * files gone, the handlers' own file in one of its two names. Prints one line
  * of counts and "ok", or what went wrong; exits 1 on any failure.
  */
 #ifndef _GNU_SOURCE
@@ -58,6 +59,18 @@ static void on_usr1(int sig)
 	errno = e;
 }
 
+/* A queued signal: every one sent is delivered, with its value, which
+ * must survive the library's deferral. */
+static void on_rt(int sig, siginfo_t *si, void *ctx)
+{
+	int e = errno;
+
+	(void)sig;
+	(void)ctx;
+	put_line(si->si_code == SI_QUEUE && si->si_value.sival_int == 1234 ? "r\n" : "x\n");
+	errno = e;
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -95,8 +108,13 @@ static void worker(int id, int round)
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_sigaction = on_rt;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigaction(SIGRTMIN, &sa, NULL);
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGUSR1);
+	sigaddset(&sa.sa_mask, SIGRTMIN);
+	sa.sa_flags = SA_RESTART;
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	/* the parent's signals, blocked since the fork, come in now */
@@ -152,7 +170,7 @@ static char *slurp(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
 	int rounds = argc > 2 ? atoi(argv[2]) : 20, fails = 0;
-	long sent_usr1 = 0, sent_term = 0, handled = 0;
+	long sent_usr1 = 0, sent_rt = 0, sent_term = 0, handled = 0, handled_rt = 0;
 	char path[4096];
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 
@@ -173,6 +191,7 @@ int main(int argc, char **argv)
 		sigemptyset(&both);
 		sigaddset(&both, SIGUSR1);
 		sigaddset(&both, SIGTERM);
+		sigaddset(&both, SIGRTMIN);
 		sigprocmask(SIG_BLOCK, &both, NULL); /* workers unblock once ready */
 	}
 	for (int w = 0; w < WORKERS; w++) {
@@ -192,11 +211,16 @@ int main(int argc, char **argv)
 				worker(w, r);
 		}
 		ts.tv_sec = 0;
-		for (int k = 0; k < 60; k++) {
+		for (int k = 0; k < 80; k++) {
+			union sigval v = { .sival_int = 1234 };
+			pid_t to = pids[rand() % WORKERS];
+
 			ts.tv_nsec = (rand() % 500 + 20) * 1000;
 			nanosleep(&ts, NULL);
-			if (kill(pids[rand() % WORKERS], SIGUSR1) == 0)
+			if (k % 2 == 0 && kill(to, SIGUSR1) == 0)
 				sent_usr1++;
+			else if (k % 2 == 1 && sigqueue(to, SIGRTMIN, v) == 0)
+				sent_rt++;
 		}
 		for (int w = 0; w < WORKERS; w++) {
 			ts.tv_nsec = (rand() % 300) * 1000;
@@ -238,6 +262,8 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i + 2 < len; i += 2)
 				if (log[i] == 'u' && log[i + 1] == '\n')
 					u++;
+				else if (log[i] == 'r' && log[i + 1] == '\n')
+					handled_rt++;
 				else {
 					printf("round %d worker %d: log line %zu is not the handler's\n", r, w,
 					       i / 2);
@@ -265,8 +291,15 @@ int main(int argc, char **argv)
 			fails++;
 		}
 	}
-	printf("%d rounds, %ld SIGUSR1 and %ld SIGTERM sent, %ld SIGUSR1 handlers logged, %d failures\n",
-	       rounds, sent_usr1, sent_term, handled, fails);
+	/* queued signals are not merged, but those still queued when SIGTERM
+	 * (a lower number, delivered first) ends the worker are never handled */
+	if (handled_rt > sent_rt || handled_rt == 0) {
+		printf("%ld SIGRTMIN sent, %ld handled\n", sent_rt, handled_rt);
+		fails++;
+	}
+	printf("%d rounds, %ld SIGUSR1, %ld SIGRTMIN and %ld SIGTERM sent, %ld SIGUSR1 and %ld "
+	       "SIGRTMIN handlers logged, %d failures\n",
+	       rounds, sent_usr1, sent_rt, sent_term, handled, handled_rt, fails);
 	printf("%s\n", fails ? "FAIL" : "ok");
 	return fails ? 1 : 0;
 }
