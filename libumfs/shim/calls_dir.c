@@ -174,6 +174,7 @@ SHIM_API struct dirent *readdir(DIR *dir)
 
 	if (likely(!sd))
 		return SYS(readdir)(dir);
+	SHIM_SERVE();
 	e = shim_readdir(dir);
 	TRACE_SERVED(readdir, e ? 1 : 0, 0, "%d", sd->fd);
 	return e;
@@ -196,6 +197,7 @@ SHIM_API int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 		return SYS(readdir_r)(dir, entry, result);
 #pragma GCC diagnostic pop
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	r = dir_next(sd);
 	if (r > 0) {
@@ -224,6 +226,7 @@ SHIM_API void rewinddir(DIR *dir)
 		SYS(rewinddir)(dir);
 		return;
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	if (sd->d)
 		umfs_seekdir(sd->d, 0);
@@ -237,6 +240,7 @@ SHIM_API long telldir(DIR *dir)
 
 	if (likely(!sd))
 		return SYS(telldir)(dir);
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	pos = sd->d ? (long)umfs_telldir(sd->d) : 0;
 	pthread_mutex_unlock(&sd->lock);
@@ -251,6 +255,7 @@ SHIM_API void seekdir(DIR *dir, long pos)
 		SYS(seekdir)(dir, pos);
 		return;
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	if (sd->d)
 		umfs_seekdir(sd->d, (uint64_t)pos);
@@ -286,6 +291,7 @@ SHIM_API int closedir(DIR *dir)
 		}
 		return SYS(closedir)(dir);
 	}
+	SHIM_SERVE();
 	r = shim_closedir(dir);
 	TRACE_SERVED(closedir, r, 0, "%p", (void *)dir);
 	return (int)shim_ret(r);
@@ -510,6 +516,7 @@ SHIM_API char *getcwd(char *buf, size_t size)
 
 	if (likely(!atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed)))
 		return SYS(getcwd)(buf, size);
+	SHIM_SERVE();
 	r = cwd_get(tmp, sizeof(tmp));
 	if (r) {
 		errno = -r;

@@ -398,6 +398,7 @@ SHIM_API int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = shim_close(fd);
 	TRACE_SERVED(close, r, t0, "%d", fd);
@@ -408,6 +409,7 @@ SHIM_API int close(int fd)
 static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
 {
 	size_t end = last < uinfo_size ? last : uinfo_size - 1;
+	SHIM_SERVE();
 
 	if (uinfo_size == 0)
 		return;
@@ -612,6 +614,7 @@ ssize_t shim_read(int fd, void *buf, size_t len)
 		n = SYS(read)(fd, buf, len);
 		return n < 0 ? -errno : n;
 	}
+	SHIM_SERVE();
 	n = ofd_read(o, buf, len, -1);
 	ofd_put(o);
 	return n;
@@ -626,6 +629,7 @@ ssize_t shim_write(int fd, const void *buf, size_t len)
 		n = SYS(write)(fd, buf, len);
 		return n < 0 ? -errno : n;
 	}
+	SHIM_SERVE();
 	n = ofd_write(o, buf, len, -1);
 	ofd_put(o);
 	return n;
@@ -1074,6 +1078,7 @@ off_t shim_lseek(int fd, off_t off, int whence)
 		r = SYS(lseek)(fd, off, whence);
 		return r < 0 ? -errno : r;
 	}
+	SHIM_SERVE();
 	r = ofd_lseek(o, off, whence);
 	ofd_put(o);
 	return r;

@@ -426,6 +426,7 @@ static long statvfs_byfd(int fd, void *arg)
 	(void)fd;
 	if (!fs)
 		return -EIO;
+	SHIM_SERVE();
 	pool_lock();
 	r = umfs_statfs(fs, a->sv);
 	pool_unlock_ro();
@@ -633,6 +634,7 @@ static int fd_attr(int fd, int (*fn)(struct umfs_file *, const void *), const vo
 	*served = o != NULL;
 	if (!o)
 		return 0;
+	SHIM_SERVE();
 	if (!o->uf)
 		r = -EIO;
 	else if (atomic_load(&o->sh->flags) & O_PATH)

@@ -105,6 +105,7 @@ static int ck_close(void *c)
 	struct cookie *k = c;
 	bool detached;
 	int r = 0;
+	SHIM_SERVE();
 
 	pthread_mutex_lock(&cookie_lock);
 	cookie_forget(k);
@@ -366,6 +367,7 @@ SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(vdprintf)(fd, fmt, ap);
+	SHIM_SERVE();
 	n = vasprintf(&s, fmt, ap);
 	if (n < 0)
 		return -1;

@@ -151,6 +151,26 @@ static void worker(int id, int round)
 	}
 }
 
+/* Where a hung worker is: its kernel wait, and its threads' stacks when
+ * SIGNALS_GDB is set and gdb is there. */
+static void show_hang(pid_t pid)
+{
+	char cmd[256];
+
+	fflush(stdout);
+	snprintf(cmd, sizeof(cmd), "cat /proc/%d/wchan; echo; cat /proc/%d/syscall", (int)pid,
+		 (int)pid);
+	if (system(cmd) != 0)
+		printf("(no /proc entry)\n");
+	if (getenv("SIGNALS_GDB")) {
+		snprintf(cmd, sizeof(cmd), "gdb -q -batch -p %d -ex 'thread apply all bt' 2>&1 | tail -40",
+			 (int)pid);
+		if (system(cmd) != 0)
+			printf("(gdb failed)\n");
+	}
+	fflush(stdout);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
 	static char buf[1 << 20];
@@ -235,6 +255,7 @@ int main(int argc, char **argv)
 				if (waited++ >= HANG_SECONDS * 100) {
 					printf("round %d worker %d: hang (no exit after %d s)\n", r, w,
 					       HANG_SECONDS);
+					show_hang(pids[w]);
 					kill(pids[w], SIGKILL);
 					waitpid(pids[w], &st, 0);
 					fails++;
