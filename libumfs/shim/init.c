@@ -203,8 +203,9 @@ __attribute__((constructor)) static void shim_init(void)
  * unmounted (recovered, marked clean) and the runtime directory removed. */
 static void shim_leave(void)
 {
-	SHIM_SERVE(); /* a handler must not find the pool half let go */
-
+	/* handlers wait from here on, for good: one must not find the pool
+	 * half let go, nor mount it again as the process ends */
+	shim_busy_enter();
 	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
 	stats_report();
 	cwd_exit();
