@@ -105,6 +105,7 @@ SHIM_API DIR *opendir(const char *path)
 		TRACE_PASS(opendir, "\"%s\"", path ? path : "(null)");
 		return SYS(opendir)(path);
 	}
+	SHIM_SERVE();
 	d = shim_opendir(path);
 	TRACE_SERVED(opendir, d ? 0 : -errno, 0, "\"%s\"", path);
 	return d;
@@ -120,6 +121,7 @@ SHIM_API DIR *fdopendir(int fd)
 		TRACE_PASS(opendir, "%d", fd);
 		return SYS(fdopendir)(fd);
 	}
+	SHIM_SERVE();
 	d = dir_from_fd(fd, o, &err);
 	ofd_put(o);
 	TRACE_SERVED(opendir, err, 0, "%d (fdopendir)", fd);
@@ -172,6 +174,7 @@ SHIM_API struct dirent *readdir(DIR *dir)
 
 	if (likely(!sd))
 		return SYS(readdir)(dir);
+	SHIM_SERVE();
 	e = shim_readdir(dir);
 	TRACE_SERVED(readdir, e ? 1 : 0, 0, "%d", sd->fd);
 	return e;
@@ -194,6 +197,7 @@ SHIM_API int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 		return SYS(readdir_r)(dir, entry, result);
 #pragma GCC diagnostic pop
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	r = dir_next(sd);
 	if (r > 0) {
@@ -222,6 +226,7 @@ SHIM_API void rewinddir(DIR *dir)
 		SYS(rewinddir)(dir);
 		return;
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	if (sd->d)
 		umfs_seekdir(sd->d, 0);
@@ -235,6 +240,7 @@ SHIM_API long telldir(DIR *dir)
 
 	if (likely(!sd))
 		return SYS(telldir)(dir);
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	pos = sd->d ? (long)umfs_telldir(sd->d) : 0;
 	pthread_mutex_unlock(&sd->lock);
@@ -249,6 +255,7 @@ SHIM_API void seekdir(DIR *dir, long pos)
 		SYS(seekdir)(dir, pos);
 		return;
 	}
+	SHIM_SERVE();
 	pthread_mutex_lock(&sd->lock);
 	if (sd->d)
 		umfs_seekdir(sd->d, (uint64_t)pos);
@@ -284,6 +291,7 @@ SHIM_API int closedir(DIR *dir)
 		}
 		return SYS(closedir)(dir);
 	}
+	SHIM_SERVE();
 	r = shim_closedir(dir);
 	TRACE_SERVED(closedir, r, 0, "%p", (void *)dir);
 	return (int)shim_ret(r);
@@ -318,6 +326,8 @@ static ssize_t ofd_getdents(struct ofd *o, void *buf, size_t len)
 		return -EIO;
 	if (o->type != S_IFDIR)
 		return -ENOTDIR;
+	if (user_writable(buf, len))
+		return -EFAULT;
 	pthread_mutex_lock(&o->dlock);
 	if (!o->dir) {
 		pool_lock();
@@ -370,6 +380,7 @@ SHIM_API ssize_t getdents64(int fd, void *buf, size_t len)
 
 	if (likely(o == NULL))
 		return SYS(getdents64)(fd, buf, len);
+	SHIM_SERVE();
 	r = ofd_getdents(o, buf, len);
 	ofd_put(o);
 	TRACE_SERVED(getdents64, r, 0, "%d", fd);
@@ -447,6 +458,7 @@ SHIM_API int chdir(const char *path)
 			cwd_leave_umfs();
 		return r;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	kind = path_resolve(AT_FDCWD, path, &up);
 	if (kind == UP_KERNEL) {
@@ -478,6 +490,7 @@ SHIM_API int fchdir(int fd)
 			cwd_leave_umfs();
 		return r;
 	}
+	SHIM_SERVE();
 	if (o->type != S_IFDIR) {
 		r = -ENOTDIR;
 	} else if ((fs = shim_fs(&r)) != NULL) {
@@ -502,6 +515,7 @@ SHIM_API char *getcwd(char *buf, size_t size)
 
 	if (likely(!atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed)))
 		return SYS(getcwd)(buf, size);
+	SHIM_SERVE();
 	r = cwd_get(tmp, sizeof(tmp));
 	if (r == -ENAMETOOLONG) {
 		/* as glibc, which walks ".." when the kernel's page is too small */
@@ -533,6 +547,9 @@ SHIM_API char *getcwd(char *buf, size_t size)
 	free(path_long);
 	if (r) {
 		errno = -r;
+		return NULL;
+	} else if (user_writable(buf, n)) {
+		errno = EFAULT;
 		return NULL;
 	}
 	return buf;
@@ -617,6 +634,7 @@ SHIM_API int scandirat(int dirfd, const char *path, struct dirent ***list, scan_
 		TRACE_PASS(scandir, "\"%s\"", path ? path : "(null)");
 		return SYS(scandirat)(dirfd, path, list, filter, compar);
 	}
+	SHIM_SERVE();
 	fd = shim_open(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		errno = -fd;
@@ -659,6 +677,7 @@ SHIM_API int scandir(const char *path, struct dirent ***list, scan_filter filter
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(scandir)(path, list, filter, compar);
+	SHIM_SERVE();
 	return scandirat(AT_FDCWD, path, list, filter, compar);
 }
 
@@ -881,6 +900,7 @@ SHIM_API int nftw(const char *dir, nftw_fn fn, int nopenfd, int flags)
 		return SYS(nftw)(dir, (int (*)(const char *, const struct stat *, int, void *))fn,
 				 nopenfd, flags);
 	}
+	SHIM_SERVE();
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		errno = ENOMEM;
@@ -908,6 +928,7 @@ SHIM_API int ftw(const char *dir, ftw_fn fn, int nopenfd)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, dir)))
 		return SYS(ftw)(dir, fn, nopenfd);
+	SHIM_SERVE();
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		errno = ENOMEM;

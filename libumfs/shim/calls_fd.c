@@ -37,6 +37,7 @@ SHIM_API int dup(int fd)
 		TRACE_PASS(dup, "%d", fd);
 		return SYS(dup)(fd);
 	}
+	SHIM_SERVE();
 	nfd = SYS(dup)(fd);
 	if (nfd < 0) {
 		int e = errno;
@@ -65,6 +66,7 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 		r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
 		return r;
 	}
+	SHIM_SERVE();
 	if (at_new == UINFO_INTERNAL) {
 		/* the shim's own descriptor sits there: refuse rather than lose it */
 		if (o)
@@ -205,12 +207,14 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 {
 	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
 	struct flock fl;
-	int fd, err;
+	int fd, err, r;
 
 	if (!user)
 		return -EFAULT;
 	if (atomic_load(&o->sh->flags) & O_PATH)
 		return -EBADF;
+	if (user_readable(user, sizeof(*user)))
+		return -EFAULT;
 	fl = *user;
 	if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
 		return -EINVAL;
@@ -228,14 +232,22 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 		return -ENOLCK;
 	if (cmd == F_SETLK || cmd == F_SETLKW)
 		atomic_store(&posix_locks_used, true);
-	if (SYS(fcntl)(fd, cmd, &fl) < 0)
-		return -errno;
+	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) {
+		/* a wait that a signal interrupts: handlers run in it */
+		int depth = sig_allow_begin();
+
+		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
+		sig_allow_end(depth);
+	} else {
+		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
+	}
+	if (r)
+		return r;
 	/* with nothing in the way only l_type changes, as the kernel's */
 	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
 		if (fl.l_type == F_UNLCK)
-			user->l_type = F_UNLCK;
-		else
-			*user = fl;
+			return user_copy_out(&user->l_type, &fl.l_type, sizeof(fl.l_type));
+		return user_copy_out(user, &fl, sizeof(fl));
 	}
 	return 0;
 }
@@ -249,11 +261,16 @@ SHIM_API int flock(int fd, int op)
 		TRACE_PASS(flock, "%d, %d", fd, op);
 		return SYS(flock)(fd, op);
 	}
+	SHIM_SERVE();
 	lfd = (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : lockfd_get(o);
 	if (lfd < 0)
 		r = lfd == -EBADF ? -EBADF : -ENOLCK;
-	else
+	else {
+		int depth = (op & LOCK_NB) ? shim_busy : sig_allow_begin();
+
 		r = SYS(flock)(lfd, op) < 0 ? -errno : 0;
+		sig_allow_end(depth);
+	}
 	ofd_put(o);
 	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
 	return (int)shim_ret(r);
@@ -269,6 +286,7 @@ SHIM_API int lockf(int fd, int cmd, off_t len)
 		TRACE_PASS(flock, "%d (lockf)", fd);
 		return SYS(lockf)(fd, cmd, len);
 	}
+	SHIM_SERVE();
 	switch (cmd) {
 	case F_TEST:
 		fl.l_type = F_RDLCK;
@@ -391,6 +409,7 @@ static int fcntl_common(int fd, int cmd, void *arg)
 		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
 		return SYS(fcntl)(fd, cmd, arg);
 	}
+	SHIM_SERVE();
 	r = ofd_fcntl(fd, o, cmd, arg);
 	ofd_put(o);
 	TRACE_SERVED(fcntl, r, 0, "%d, %d", fd, cmd);
@@ -512,6 +531,7 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 		TRACE_PASS(ioctl, "%d, %#lx", fd, req);
 		return SYS(ioctl)(fd, req, arg);
 	}
+	SHIM_SERVE();
 	r = ofd_ioctl(fd, o, req, arg);
 	ofd_put(o);
 	TRACE_SERVED(ioctl, r, 0, "%d, %#lx", fd, req);
@@ -549,6 +569,8 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms,
 
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0))
 		goto pass;
+	if (user_writable(fds, n * sizeof(*fds)))
+		goto pass; /* the kernel answers EFAULT */
 	for (nfds_t i = 0; i < n && !any; i++)
 		any = fds[i].fd >= 0 && is_umfs_fd(fds[i].fd);
 	if (!any)
@@ -612,6 +634,9 @@ static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct ti
 
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nfds <= 0)
 		goto pass;
+	if ((rd && user_writable(rd, sizeof(*rd))) || (wr && user_writable(wr, sizeof(*wr))) ||
+	    (ex && user_writable(ex, sizeof(*ex))))
+		goto pass; /* the kernel answers EFAULT */
 	FD_ZERO(&ur);
 	FD_ZERO(&uw);
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {

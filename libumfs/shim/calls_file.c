@@ -27,7 +27,7 @@
 static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
 {
 	char host[64];
-	int amode = 0, err, fd;
+	int amode = 0, err, fd, depth;
 
 	if ((flags & O_ACCMODE) != O_WRONLY)
 		amode |= R_OK;
@@ -42,8 +42,10 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	if (err)
 		return err;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
+	depth = sig_allow_begin(); /* opening a FIFO waits for its other end */
 	fd = umfs_rundir_openat(fs, shim_helper_dfd(), host,
 				O_CREAT | (flags & ~(O_EXCL | O_TRUNC | O_DIRECTORY)), S_IFIFO, 0);
+	sig_allow_end(depth);
 	if (fd >= 0 && !(flags & O_CLOEXEC))
 		SYS(fcntl)(fd, F_SETFD, 0);
 	return fd;
@@ -381,6 +383,7 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 		fd = SYS(openat)(dirfd, path, flags, mode);
 		return fd;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	fd = shim_open(dirfd, path, flags, mode);
 	if (unlikely(shim_observe))
@@ -509,6 +512,7 @@ SHIM_API int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = shim_close(fd);
 	TRACE_SERVED(close, r, t0, "%d", fd);
@@ -519,6 +523,7 @@ SHIM_API int close(int fd)
 static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
 {
 	size_t end = last < uinfo_size ? last : uinfo_size - 1;
+	SHIM_SERVE();
 
 	if (uinfo_size == 0)
 		return;
@@ -598,6 +603,49 @@ static ssize_t ofd_read_at(struct ofd *o, void *buf, size_t len, off_t off)
 	return n;
 }
 
+/* How many leading bytes of the caller's [p, p+len) can be written
+ * (dest) or read: up to the first bad page. */
+static size_t user_prefix(const void *p, size_t len, bool dest)
+{
+	char *c = (char *)p;
+	size_t ok = 0;
+
+	while (ok < len) {
+		size_t room = 4096 - ((uintptr_t)(c + ok) & 4095);
+
+		if ((dest ? shim_probe_pages_wr(c + ok, c + ok) : shim_probe_pages_rd(c + ok, c + ok)) < 0)
+			break;
+		ok += room < len - ok ? room : len - ok;
+	}
+	return ok;
+}
+
+/* A read into the caller's buffer with the kernel's copy-out: the bytes
+ * up to the first bad page, and -EFAULT only when there was something
+ * to copy and not one byte could be (at the end of the file: 0). */
+static __attribute__((noinline)) ssize_t ofd_read_user_bad(struct ofd *o, void *buf, size_t len,
+							     off_t off)
+{
+	size_t ok;
+	ssize_t n;
+	char one;
+
+	if ((uintptr_t)buf + len < (uintptr_t)buf)
+		return -EFAULT;
+	ok = user_prefix(buf, len, true);
+	if (ok > 0)
+		return ofd_read_at(o, buf, ok, off);
+	n = ofd_read_at(o, &one, 1, off);
+	return n == 0 ? 0 : n < 0 ? n : -EFAULT;
+}
+
+static inline ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
+{
+	if (likely(user_writable(buf, len) == 0))
+		return ofd_read_at(o, buf, len, off);
+	return ofd_read_user_bad(o, buf, len, off);
+}
+
 /* off < 0: at the file offset (which moves). */
 static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 {
@@ -607,9 +655,9 @@ static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 	if (err)
 		return err;
 	if (off >= 0)
-		return ofd_read_at(o, buf, len, off);
+		return ofd_read_user(o, buf, len, off);
 	ofd_lock(o);
-	n = ofd_read_at(o, buf, len, (off_t)o->sh->pos);
+	n = ofd_read_user(o, buf, len, (off_t)o->sh->pos);
 	if (n > 0)
 		o->sh->pos += (uint64_t)n;
 	ofd_unlock(o);
@@ -640,6 +688,14 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 
 	if (err)
 		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
+	if (unlikely(user_readable(buf, len))) {
+		/* the kernel writes what it could copy, up to the bad page */
+		if ((uintptr_t)buf + len < (uintptr_t)buf)
+			return -EFAULT;
+		len = user_prefix(buf, len, false);
+		if (len == 0)
+			return -EFAULT;
+	}
 	ofd_sync_flags(o);
 	if (off < 0)
 		ofd_lock(o);
@@ -681,6 +737,7 @@ ssize_t shim_read(int fd, void *buf, size_t len)
 		n = SYS(read)(fd, buf, len);
 		return n < 0 ? -errno : n;
 	}
+	SHIM_SERVE();
 	n = ofd_read(o, buf, len, -1);
 	ofd_put(o);
 	return n;
@@ -695,6 +752,7 @@ ssize_t shim_write(int fd, const void *buf, size_t len)
 		n = SYS(write)(fd, buf, len);
 		return n < 0 ? -errno : n;
 	}
+	SHIM_SERVE();
 	n = ofd_write(o, buf, len, -1);
 	ofd_put(o);
 	return n;
@@ -710,6 +768,7 @@ SHIM_API ssize_t read(int fd, void *buf, size_t len)
 		TRACE_PASS(read, "%d, %zu", fd, len);
 		return SYS(read)(fd, buf, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_read(o, buf, len, -1);
 	ofd_put(o);
@@ -734,6 +793,7 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 		TRACE_PASS(write, "%d, %zu", fd, len);
 		return SYS(write)(fd, buf, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_write(o, buf, len, -1);
 	ofd_put(o);
@@ -751,6 +811,7 @@ SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 		TRACE_PASS(pread, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pread)(fd, buf, len, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = off < 0 ? -EINVAL : ofd_read(o, buf, len, off);
 	ofd_put(o);
@@ -785,6 +846,7 @@ SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 		TRACE_PASS(pwrite, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pwrite)(fd, buf, len, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = off < 0 ? -EINVAL : ofd_write(o, buf, len, off);
 	ofd_put(o);
@@ -801,16 +863,58 @@ SHIM_API ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 /* vectored                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The array probed, the lengths checked; the buffers are probed as they
+ * are used (ofd_read_user, iov_source). */
 static int iov_check(const struct iovec *iov, int cnt)
 {
 	size_t total = 0;
+	int err;
 
 	if (cnt < 0 || cnt > IOV_MAX)
 		return -EINVAL;
+	err = user_readable(iov, (size_t)cnt * sizeof(*iov));
+	if (err)
+		return err;
 	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
 			return -EINVAL;
 		total += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* The vector a write may use: as given when every buffer can be read;
+ * else, as the kernel writes what it could copy, a copy (*fixed, to be
+ * freed) ending at the first bad page, or -EFAULT when that is nothing. */
+static int iov_source(const struct iovec *iov, int cnt, struct iovec **fixed, int *fixed_cnt)
+{
+	size_t ok = 0;
+	int i;
+
+	*fixed = NULL;
+	for (i = 0; i < cnt; i++) {
+		if (likely(user_readable(iov[i].iov_base, iov[i].iov_len) == 0)) {
+			ok += iov[i].iov_len;
+			continue;
+		}
+		break;
+	}
+	if (i == cnt)
+		return 0;
+	{
+		size_t part = (uintptr_t)iov[i].iov_base + iov[i].iov_len < (uintptr_t)iov[i].iov_base
+				      ? 0
+				      : user_prefix(iov[i].iov_base, iov[i].iov_len, false);
+
+		if (ok + part == 0)
+			return -EFAULT;
+		*fixed = malloc((size_t)(i + 1) * sizeof(**fixed));
+		if (!*fixed)
+			return -ENOMEM;
+		memcpy(*fixed, iov, (size_t)i * sizeof(**fixed));
+		(*fixed)[i].iov_base = iov[i].iov_base;
+		(*fixed)[i].iov_len = part;
+		*fixed_cnt = part ? i + 1 : i;
 	}
 	return 0;
 }
@@ -833,7 +937,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len == 0)
 			continue;
-		n = ofd_read_at(o, iov[i].iov_base, iov[i].iov_len, off + total);
+		n = ofd_read_user(o, iov[i].iov_base, iov[i].iov_len, off + total);
 		if (n <= 0)
 			break;
 		total += n;
@@ -883,12 +987,17 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	bool at_pos = off < 0, mapped;
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
+	struct iovec *fixed = NULL;
 	int saved_flags = 0, err = ofd_check(o);
 
 	if (!err)
 		err = iov_check(iov, cnt);
+	if (!err)
+		err = iov_source(iov, cnt, &fixed, &cnt);
 	if (err)
 		return err;
+	if (unlikely(fixed != NULL))
+		iov = fixed;
 	ofd_sync_flags(o);
 	if (at_pos) {
 		ofd_lock(o);
@@ -934,6 +1043,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	free(cut);
 	if (total)
 		ofd_write_sync(o);
+	free(fixed);
 	return total ? total : n;
 }
 
@@ -947,6 +1057,7 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 		TRACE_PASS(readv, "%d, %d", fd, cnt);
 		return SYS(readv)(fd, iov, cnt);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_readv(o, iov, cnt, -1);
 	ofd_put(o);
@@ -964,6 +1075,7 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 		TRACE_PASS(writev, "%d, %d", fd, cnt);
 		return SYS(writev)(fd, iov, cnt);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	n = ofd_writev(o, iov, cnt, -1, false);
 	ofd_put(o);
@@ -982,6 +1094,7 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 		TRACE_PASS(preadv, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(preadv2)(fd, iov, cnt, off, flags) : SYS(preadv)(fd, iov, cnt, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~RWF_KNOWN)
 		n = -EOPNOTSUPP;
@@ -1006,6 +1119,7 @@ static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t of
 		return v2 ? SYS(pwritev2)(fd, iov, cnt, off, flags)
 			  : SYS(pwritev)(fd, iov, cnt, off);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~RWF_KNOWN)
 		n = -EOPNOTSUPP;
@@ -1127,6 +1241,7 @@ off_t shim_lseek(int fd, off_t off, int whence)
 		r = SYS(lseek)(fd, off, whence);
 		return r < 0 ? -errno : r;
 	}
+	SHIM_SERVE();
 	r = ofd_lseek(o, off, whence);
 	ofd_put(o);
 	return r;
@@ -1142,6 +1257,7 @@ SHIM_API off_t lseek(int fd, off_t off, int whence)
 		TRACE_PASS(lseek, "%d, %lld, %d", fd, (long long)off, whence);
 		return SYS(lseek)(fd, off, whence);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_lseek(o, off, whence);
 	ofd_put(o);
@@ -1175,6 +1291,7 @@ SHIM_API int ftruncate(int fd, off_t len)
 		TRACE_PASS(ftruncate, "%d, %lld", fd, (long long)len);
 		return SYS(ftruncate)(fd, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_not_path(o);
 	if (!r && o->type == S_IFDIR)
@@ -1209,6 +1326,7 @@ SHIM_API int truncate(const char *path, off_t len)
 		TRACE_PASS(truncate, "\"%s\"", path ? path : "");
 		return SYS(truncate)(path, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	kind = path_resolve(AT_FDCWD, path, &up);
 	for (;;) {
@@ -1306,6 +1424,7 @@ SHIM_API int fallocate(int fd, int mode, off_t off, off_t len)
 		TRACE_PASS(fallocate, "%d", fd);
 		return SYS(fallocate)(fd, mode, off, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_fallocate(o, mode, off, len);
 	ofd_put(o);
@@ -1330,6 +1449,7 @@ SHIM_API int posix_fallocate(int fd, off_t off, off_t len)
 		TRACE_PASS(fallocate, "%d", fd);
 		return SYS(posix_fallocate)(fd, off, len);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (off < 0 || len <= 0)
 		r = -EINVAL;
@@ -1356,6 +1476,7 @@ SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
 		TRACE_PASS(fadvise, "%d", fd);
 		return SYS(posix_fadvise)(fd, off, len, advice);
 	}
+	SHIM_SERVE();
 	/* nothing to advise: the data is in memory already */
 	if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE || len < 0)
 		r = EINVAL;
@@ -1378,6 +1499,7 @@ SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
 
 	if (likely(o == NULL))
 		return SYS(readahead)(fd, off, count);
+	SHIM_SERVE();
 	r = ofd_not_path(o);
 	if (!r && o->type != S_IFREG)
 		r = -EINVAL;
@@ -1400,6 +1522,7 @@ static int fd_sync(int fd, int datasync, int (*real)(int))
 		TRACE_PASS(fsync, "%d", fd);
 		return real(fd);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = ofd_not_path(o);
 	if (!r && unlikely(mmap_any()))
@@ -1433,6 +1556,7 @@ SHIM_API int sync_file_range(int fd, off64_t off, off64_t len, unsigned int flag
 
 	if (likely(o == NULL))
 		return SYS(sync_file_range)(fd, off, len, flags);
+	SHIM_SERVE();
 	if (off < 0 || len < 0 || (flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 					     SYNC_FILE_RANGE_WAIT_AFTER)))
 		r = -EINVAL;
@@ -1590,9 +1714,13 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		TRACE_PASS(copy_file_range, "%d, %d", in, out);
 		return SYS(copy_file_range)(in, inoff, out, outoff, len, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags)
 		r = -EINVAL;
+	else if ((inoff && user_writable(inoff, sizeof(*inoff))) ||
+		 (outoff && user_writable(outoff, sizeof(*outoff))))
+		r = -EFAULT;
 	else if ((inoff && *inoff < 0) || (outoff && *outoff < 0))
 		r = -EINVAL;
 	else
@@ -1621,8 +1749,11 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		TRACE_PASS(sendfile, "%d, %d", out, in);
 		return SYS(sendfile)(out, in, off, count);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
+	if (!r && off && user_writable(off, sizeof(*off)))
+		r = -EFAULT;
 	if (!r && off && *off < 0)
 		r = -EINVAL;
 	if (!r) {
@@ -1652,6 +1783,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 		TRACE_PASS(splice, "%d, %d", in, out);
 		return SYS(splice)(in, inoff, out, outoff, len, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
 	if (!r) {

@@ -68,15 +68,21 @@ static int cwd_stat(struct stat *st)
 	return SYS(stat)(".", st) < 0 ? -errno : 0;
 }
 
+/* st is the caller's: filled once the answer is known, as the kernel's
+ * copy-out (EFAULT after the lookup's own errors). */
 int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	struct stat_arg a = { st, flags };
+	struct stat res;
+	struct stat_arg a = { &res, flags };
+	int r;
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	if (path && !*path && (flags & AT_EMPTY_PATH))
-		return dirfd == AT_FDCWD ? cwd_stat(st) : shim_fd_stat(dirfd, st);
-	return (int)path_run(dirfd, path, &stat_ops, &a);
+	if ((flags & AT_EMPTY_PATH) && path_empty(path))
+		r = dirfd == AT_FDCWD ? cwd_stat(&res) : shim_fd_stat(dirfd, &res);
+	else
+		r = (int)path_run(dirfd, path, &stat_ops, &a);
+	return r ? r : user_copy_out(st, &res, sizeof(res));
 }
 
 static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
@@ -85,13 +91,14 @@ static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
 	int r;
 
 	if (likely(!path_maybe_umfs(dirfd, path) &&
-		   !(path && !*path && (flags & AT_EMPTY_PATH) && uinfo_peek(dirfd) != NULL &&
+		   !((flags & AT_EMPTY_PATH) && path_empty(path) && uinfo_peek(dirfd) != NULL &&
 		     dirfd != AT_FDCWD) &&
-		   !(path && !*path && (flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD &&
+		   !((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd == AT_FDCWD &&
 		     atomic_load(&cwd_in_umfs)))) {
 		TRACE_PASS(stat, "\"%s\"", path ? path : "(null)");
 		return SYS(fstatat)(dirfd, path, st, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = shim_fstatat(dirfd, path, st, flags);
 	TRACE_SERVED(stat, r, t0, "\"%s\", %#x", path ? path : "(null)", flags);
@@ -134,6 +141,7 @@ SHIM_API int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags
 SHIM_API int fstat(int fd, struct stat *st)
 {
 	struct ofd *o = fd_get_fast(fd);
+	struct stat res;
 	uint64_t t0;
 	int r;
 
@@ -141,9 +149,12 @@ SHIM_API int fstat(int fd, struct stat *st)
 		TRACE_PASS(fstat, "%d", fd);
 		return SYS(fstat)(fd, st);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
-	r = o->uf ? umfs_fstat(o->uf, st) : -EIO;
+	r = o->uf ? umfs_fstat(o->uf, &res) : -EIO;
 	ofd_put(o);
+	if (r == 0)
+		r = user_copy_out(st, &res, sizeof(res));
 	TRACE_SERVED(fstat, r, t0, "%d", fd);
 	return (int)shim_ret(r);
 }
@@ -242,7 +253,7 @@ static void stat_to_statx(const struct stat *st, struct statx *sx)
 
 SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
-	bool by_fd = path && !*path && (flags & AT_EMPTY_PATH);
+	bool by_fd = (flags & AT_EMPTY_PATH) && path_empty(path);
 	struct stat st;
 	uint64_t t0;
 	int r;
@@ -253,6 +264,7 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, st
 		TRACE_PASS(statx, "\"%s\"", path ? path : "(null)");
 		return SYS(statx)(dirfd, path, flags, mask, sx);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if ((mask & STATX__RESERVED) ||
 	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) ||
@@ -261,6 +273,8 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, st
 	else
 		r = shim_fstatat(dirfd, path, &st,
 				 flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT));
+	if (r == 0)
+		r = user_writable(sx, sizeof(*sx));
 	if (r == 0)
 		stat_to_statx(&st, sx);
 	TRACE_SERVED(statx, r, t0, "\"%s\", %#x", path ? path : "(null)", flags);
@@ -325,6 +339,7 @@ static int access_entry(int dirfd, const char *path, int mode, int flags)
 		TRACE_PASS(access, "\"%s\"", path ? path : "(null)");
 		return SYS(faccessat)(dirfd, path, mode, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (mode & ~(R_OK | W_OK | X_OK))
 		r = -EINVAL;
@@ -378,8 +393,9 @@ static void statvfs_to_statfs(const struct statvfs *sv, struct statfs *sf)
 }
 
 struct statfs_arg {
-	struct statvfs *sv; /* UMFS answers here */
-	struct statfs *sf;  /* kernel answers for statfs() */
+	struct statvfs *sv;  /* the core's answer (the library's memory) */
+	struct statfs *sf;   /* the kernel's statfs answer (the caller's) */
+	struct statvfs *ksv; /* the kernel's statvfs answer (the caller's) */
 };
 
 static long statvfs_umfs(struct umfs_fs *fs, const char *path, void *arg)
@@ -397,7 +413,7 @@ static long statvfs_kernel(int dirfd, const char *path, void *arg)
 	int r;
 
 	(void)dirfd;
-	r = a->sf ? SYS(statfs)(path, a->sf) : SYS(statvfs)(path, a->sv);
+	r = a->sf ? SYS(statfs)(path, a->sf) : SYS(statvfs)(path, a->ksv);
 	return r < 0 ? -errno : 1; /* 1: the kernel answered */
 }
 
@@ -410,6 +426,7 @@ static long statvfs_byfd(int fd, void *arg)
 	(void)fd;
 	if (!fs)
 		return -EIO;
+	SHIM_SERVE();
 	pool_lock();
 	r = umfs_statfs(fs, a->sv);
 	pool_unlock_ro();
@@ -420,14 +437,18 @@ static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statv
 
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
-	struct statfs_arg a = { sv, NULL };
+	struct statvfs res;
+	struct statfs_arg a = { &res, NULL, sv };
 	int r;
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
 		TRACE_PASS(statfs, "\"%s\"", path ? path : "(null)");
 		return SYS(statvfs)(path, sv);
 	}
+	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
+	if (r == 0)
+		r = user_copy_out(sv, &res, sizeof(res));
 	TRACE_SERVED(statfs, r, 0, "\"%s\"", path);
 	return (int)shim_ret(r > 0 ? 0 : r);
 }
@@ -440,12 +461,15 @@ SHIM_API int statvfs64(const char *path, struct statvfs64 *sv)
 
 SHIM_API int fstatvfs(int fd, struct statvfs *sv)
 {
-	struct statfs_arg a = { sv, NULL };
+	struct statvfs res;
+	struct statfs_arg a = { &res, NULL, NULL };
 	int r;
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(fstatvfs)(fd, sv);
 	r = (int)statvfs_byfd(fd, &a);
+	if (r == 0)
+		r = user_copy_out(sv, &res, sizeof(res));
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
 	return (int)shim_ret(r);
 }
@@ -459,14 +483,17 @@ SHIM_API int fstatvfs64(int fd, struct statvfs64 *sv)
 SHIM_API int statfs(const char *path, struct statfs *sf)
 {
 	struct statvfs sv;
-	struct statfs_arg a = { &sv, sf };
+	struct statfs_arg a = { &sv, sf, NULL };
 	int r;
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
 		TRACE_PASS(statfs, "\"%s\"", path ? path : "(null)");
 		return SYS(statfs)(path, sf);
 	}
+	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &statvfs_ops, &a);
+	if (r == 0)
+		r = user_writable(sf, sizeof(*sf));
 	if (r == 0)
 		statvfs_to_statfs(&sv, sf);
 	TRACE_SERVED(statfs, r, 0, "\"%s\"", path);
@@ -482,12 +509,14 @@ SHIM_API int statfs64(const char *path, struct statfs64 *sf)
 SHIM_API int fstatfs(int fd, struct statfs *sf)
 {
 	struct statvfs sv;
-	struct statfs_arg a = { &sv, NULL };
+	struct statfs_arg a = { &sv, NULL, NULL };
 	int r;
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(fstatfs)(fd, sf);
 	r = (int)statvfs_byfd(fd, &a);
+	if (r == 0)
+		r = user_writable(sf, sizeof(*sf));
 	if (r == 0)
 		statvfs_to_statfs(&sv, sf);
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
@@ -563,6 +592,7 @@ SHIM_API long pathconf(const char *path, int name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(pathconf)(path, name);
+	SHIM_SERVE();
 	r = path_run(AT_FDCWD, path, &pathconf_ops, a);
 	if (r == 1)
 		return a[0]; /* answered by the kernel */
@@ -604,6 +634,7 @@ static int fd_attr(int fd, int (*fn)(struct umfs_file *, const void *), const vo
 	*served = o != NULL;
 	if (!o)
 		return 0;
+	SHIM_SERVE();
 	if (!o->uf)
 		r = -EIO;
 	else if (atomic_load(&o->sh->flags) & O_PATH)
@@ -656,6 +687,7 @@ SHIM_API int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 		TRACE_PASS(chmod, "\"%s\"", path ? path : "(null)");
 		return SYS(fchmodat)(dirfd, path, mode, flags);
 	}
+	SHIM_SERVE();
 	r = (flags & ~AT_SYMLINK_NOFOLLOW) ? -EINVAL : (int)path_run(dirfd, path, &chmod_ops, &a);
 	TRACE_SERVED(chmod, r, 0, "\"%s\", %#o", path, (unsigned)mode);
 	return (int)shim_ret(r);
@@ -722,7 +754,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	bool served;
 	int r;
 
-	if (path && !*path && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+	if ((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd != AT_FDCWD) {
 		r = fd_attr(dirfd, do_fchown, &a, &served);
 		if (served) {
 			TRACE_SERVED(chown, r, 0, "%d", dirfd);
@@ -733,6 +765,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 		TRACE_PASS(chown, "\"%s\"", path ? path : "(null)");
 		return SYS(fchownat)(dirfd, path, uid, gid, flags);
 	}
+	SHIM_SERVE();
 	r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL
 							      : (int)path_run(dirfd, path, &chown_ops, &a);
 	TRACE_SERVED(chown, r, 0, "\"%s\", %d, %d", path, (int)uid, (int)gid);
@@ -787,12 +820,32 @@ static int do_futimens(struct umfs_file *uf, const void *arg)
 	return umfs_futimens(uf, arg);
 }
 
+/* The caller's times, copied in first, as the kernel does. */
+static int times_copy_in(const struct timespec *ts, struct timespec copy[2])
+{
+	if (!ts)
+		return 0;
+	if (user_readable(ts, 2 * sizeof(*ts)))
+		return -EFAULT;
+	copy[0] = ts[0];
+	copy[1] = ts[1];
+	return 0;
+}
+
 SHIM_API int futimens(int fd, const struct timespec ts[2])
 {
+	struct timespec copy[2];
 	bool served;
-	int r = fd_attr(fd, do_futimens, ts, &served);
+	int r;
 
-	if (likely(!served))
+	if (likely(uinfo_peek(fd) == NULL))
+		return SYS(futimens)(fd, ts);
+	r = times_copy_in(ts, copy);
+	if (r == 0)
+		r = fd_attr(fd, do_futimens, ts ? copy : NULL, &served);
+	else
+		served = true;
+	if (unlikely(!served))
 		return SYS(futimens)(fd, ts);
 	TRACE_SERVED(utimens, r, 0, "%d", fd);
 	return (int)shim_ret(r);
@@ -800,25 +853,32 @@ SHIM_API int futimens(int fd, const struct timespec ts[2])
 
 SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
-	struct utimens_arg a = { ts, flags };
+	struct timespec copy[2];
+	struct utimens_arg a = { ts ? copy : NULL, flags };
 	int r;
 
 	/* Linux: a NULL path (or "" with AT_EMPTY_PATH) means dirfd itself */
-	if ((!path || (!*path && (flags & AT_EMPTY_PATH))) && uinfo_peek(dirfd) != NULL &&
+	if ((!path || ((flags & AT_EMPTY_PATH) && path_empty(path))) && uinfo_peek(dirfd) != NULL &&
 	    dirfd != AT_FDCWD)
 		return futimens(dirfd, ts);
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		TRACE_PASS(utimens, "\"%s\"", path ? path : "(null)");
 		return SYS(utimensat)(dirfd, path, ts, flags);
 	}
-	r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL
-							      : (int)path_run(dirfd, path, &utimens_ops, &a);
+	SHIM_SERVE();
+	r = times_copy_in(ts, copy);
+	if (r == 0)
+		r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+			    ? -EINVAL
+			    : (int)path_run(dirfd, path, &utimens_ops, &a);
 	TRACE_SERVED(utimens, r, 0, "\"%s\"", path);
 	return (int)shim_ret(r);
 }
 
 static int tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
 {
+	if (user_readable(tv, 2 * sizeof(*tv)))
+		return -EFAULT;
 	for (int i = 0; i < 2; i++) {
 		if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
 			return -EINVAL;
@@ -831,11 +891,10 @@ static int tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
 static int utimes_common(int dirfd, const char *path, const struct timeval tv[2], int flags)
 {
 	struct timespec ts[2];
+	int r = tv ? tv_to_ts(tv, ts) : 0;
 
-	if (tv && tv_to_ts(tv, ts)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (r)
+		return (int)shim_ret(r);
 	return utimensat(dirfd, path, tv ? ts : NULL, flags);
 }
 
@@ -843,6 +902,7 @@ SHIM_API int utimes(const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(utimes)(path, tv);
+	SHIM_SERVE();
 	return utimes_common(AT_FDCWD, path, tv, 0);
 }
 
@@ -850,6 +910,7 @@ SHIM_API int lutimes(const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lutimes)(path, tv);
+	SHIM_SERVE();
 	return utimes_common(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW);
 }
 
@@ -857,6 +918,7 @@ SHIM_API int futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	if (likely(!path_maybe_umfs(dirfd, path) && (path || uinfo_peek(dirfd) == NULL)))
 		return SYS(futimesat)(dirfd, path, tv);
+	SHIM_SERVE();
 	return utimes_common(dirfd, path, tv, 0);
 }
 
@@ -864,12 +926,13 @@ SHIM_API int futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
+	int r;
+
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(futimes)(fd, tv);
-	if (tv && tv_to_ts(tv, ts)) {
-		errno = EINVAL;
-		return -1;
-	}
+	r = tv ? tv_to_ts(tv, ts) : 0;
+	if (r)
+		return (int)shim_ret(r);
 	return futimens(fd, tv ? ts : NULL);
 }
 
@@ -879,6 +942,9 @@ SHIM_API int utime(const char *path, const struct utimbuf *ub)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(utime)(path, ub);
+	SHIM_SERVE();
+	if (ub && user_readable(ub, sizeof(*ub)))
+		return (int)shim_ret(-EFAULT);
 	if (ub) {
 		ts[0].tv_sec = ub->actime;
 		ts[0].tv_nsec = 0;
@@ -909,7 +975,14 @@ static long xattr_umfs(struct umfs_fs *fs, const char *path, void *arg)
 	struct stat st;
 	int err = umfs_stat(fs, path, &st, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0);
 
-	return err ? err : -ENOTSUP;
+	if (err)
+		return err;
+	/* what the kernel copies in before it asks the file system */
+	if (a->name && shim_probe_strnlen(a->name, XATTR_NAME_MAX + 1) < 0)
+		return -EFAULT;
+	if (a->op == XA_SET && user_readable(a->value, a->size))
+		return -EFAULT;
+	return -ENOTSUP;
 }
 
 static long xattr_kernel(int dirfd, const char *path, void *arg)
@@ -974,6 +1047,7 @@ SHIM_API ssize_t getxattr(const char *path, const char *name, void *v, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(getxattr)(path, name, v, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -983,6 +1057,7 @@ SHIM_API ssize_t lgetxattr(const char *path, const char *name, void *v, size_t n
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lgetxattr)(path, name, v, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -992,6 +1067,7 @@ SHIM_API int setxattr(const char *path, const char *name, const void *v, size_t 
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(setxattr)(path, name, v, n, fl);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -1001,6 +1077,7 @@ SHIM_API int lsetxattr(const char *path, const char *name, const void *v, size_t
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lsetxattr)(path, name, v, n, fl);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -1010,6 +1087,7 @@ SHIM_API ssize_t listxattr(const char *path, char *list, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(listxattr)(path, list, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -1019,6 +1097,7 @@ SHIM_API ssize_t llistxattr(const char *path, char *list, size_t n)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(llistxattr)(path, list, n);
+	SHIM_SERVE();
 	return xattr_path(path, &a);
 }
 
@@ -1028,6 +1107,7 @@ SHIM_API int removexattr(const char *path, const char *name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(removexattr)(path, name);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 
@@ -1037,6 +1117,7 @@ SHIM_API int lremovexattr(const char *path, const char *name)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(lremovexattr)(path, name);
+	SHIM_SERVE();
 	return (int)xattr_path(path, &a);
 }
 

@@ -559,6 +559,7 @@ SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 	bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
 	struct ofd *o;
 	void *mem = MAP_FAILED;
+	SHIM_SERVE();
 
 	if (likely((flags & MAP_ANONYMOUS) || (o = fd_get_fast(fd)) == NULL)) {
 		if (unlikely((flags & MAP_FIXED) &&
@@ -610,6 +611,7 @@ SHIM_API int munmap(void *addr, size_t len)
 {
 	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
 		return SYS(munmap)(addr, len);
+	SHIM_SERVE();
 	if (((uintptr_t)addr & (page_size() - 1)) || len == 0) {
 		errno = EINVAL;
 		return -1;
@@ -628,6 +630,7 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 
 	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
 		return SYS(msync)(addr, len, flags);
+	SHIM_SERVE();
 	if (((uintptr_t)addr & (page_size() - 1)) ||
 	    (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
 	    ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
@@ -675,6 +678,7 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 	struct umap *m = NULL;
 	void *want = NULL, *mem;
 	va_list ap;
+	SHIM_SERVE();
 
 	if (flags & MREMAP_FIXED) {
 		va_start(ap, flags);

@@ -51,6 +51,7 @@ SHIM_API int mkdirat(int dirfd, const char *path, mode_t mode)
 		TRACE_PASS(mkdir, "\"%s\"", path ? path : "(null)");
 		return SYS(mkdirat)(dirfd, path, mode);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = (int)path_run(dirfd, path, &mkdir_ops, &a);
 	TRACE_SERVED(mkdir, r, t0, "\"%s\", %#o", path, (unsigned)mode);
@@ -90,6 +91,7 @@ SHIM_API int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 		TRACE_PASS(mknod, "\"%s\"", path ? path : "(null)");
 		return SYS(mknodat)(dirfd, path, mode, dev);
 	}
+	SHIM_SERVE();
 	r = (int)path_run(dirfd, path, &mknod_ops, &a);
 	TRACE_SERVED(mknod, r, 0, "\"%s\", %#o", path, (unsigned)mode);
 	return (int)shim_ret(r);
@@ -122,6 +124,7 @@ SHIM_API int mkfifoat(int dirfd, const char *path, mode_t mode)
 {
 	if (likely(!path_maybe_umfs(dirfd, path)))
 		return SYS(mkfifoat)(dirfd, path, mode);
+	SHIM_SERVE();
 	return mknodat(dirfd, path, S_IFIFO | (mode & 07777), 0);
 }
 
@@ -129,6 +132,7 @@ SHIM_API int mkfifo(const char *path, mode_t mode)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(mkfifo)(path, mode);
+	SHIM_SERVE();
 	return mknodat(AT_FDCWD, path, S_IFIFO | (mode & 07777), 0);
 }
 
@@ -164,6 +168,7 @@ SHIM_API int unlinkat(int dirfd, const char *path, int flags)
 		TRACE_PASS(unlink, "\"%s\"", path ? path : "(null)");
 		return SYS(unlinkat)(dirfd, path, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = (flags & ~AT_REMOVEDIR) ? -EINVAL : (int)path_run(dirfd, path, &unlink_ops, &flags);
 	if (flags & AT_REMOVEDIR)
@@ -189,6 +194,7 @@ SHIM_API int remove(const char *path)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(remove)(path);
+	SHIM_SERVE();
 	r = (int)path_run(AT_FDCWD, path, &unlink_ops, &flags);
 	if (r == -EISDIR) {
 		flags = AT_REMOVEDIR;
@@ -322,6 +328,7 @@ SHIM_API int renameat2(int d1, const char *p1, int d2, const char *p2, unsigned 
 		TRACE_PASS(rename, "\"%s\", \"%s\"", p1 ? p1 : "", p2 ? p2 : "");
 		return SYS(renameat2)(d1, p1, d2, p2, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		r = -EINVAL;
@@ -335,6 +342,7 @@ SHIM_API int renameat(int d1, const char *p1, int d2, const char *p2)
 {
 	if (likely(!path_maybe_umfs(d1, p1) && !path_maybe_umfs(d2, p2)))
 		return SYS(renameat)(d1, p1, d2, p2);
+	SHIM_SERVE();
 	return renameat2(d1, p1, d2, p2, 0);
 }
 
@@ -342,6 +350,7 @@ SHIM_API int rename(const char *p1, const char *p2)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, p1) && !path_maybe_umfs(AT_FDCWD, p2)))
 		return SYS(rename)(p1, p2);
+	SHIM_SERVE();
 	return renameat2(AT_FDCWD, p1, AT_FDCWD, p2, 0);
 }
 
@@ -404,16 +413,17 @@ SHIM_API int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 	int r;
 
 	if (likely(!path_maybe_umfs(d1, p1) && !path_maybe_umfs(d2, p2) &&
-		   !((flags & AT_EMPTY_PATH) && p1 && !*p1 && uinfo_peek(d1) != NULL))) {
+		   !((flags & AT_EMPTY_PATH) && path_empty(p1) && uinfo_peek(d1) != NULL))) {
 		TRACE_PASS(link, "\"%s\", \"%s\"", p1 ? p1 : "", p2 ? p2 : "");
 		return SYS(linkat)(d1, p1, d2, p2, flags);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
 		r = -EINVAL;
 		goto out;
 	}
-	if ((flags & AT_EMPTY_PATH) && p1 && !*p1) {
+	if ((flags & AT_EMPTY_PATH) && path_empty(p1)) {
 		r = link_fd(d1, d2, p2);
 		goto out;
 	} else if ((flags & AT_SYMLINK_FOLLOW) && path_maybe_umfs(d1, p1)) {
@@ -457,6 +467,7 @@ SHIM_API int link(const char *p1, const char *p2)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, p1) && !path_maybe_umfs(AT_FDCWD, p2)))
 		return SYS(link)(p1, p2);
+	SHIM_SERVE();
 	return linkat(AT_FDCWD, p1, AT_FDCWD, p2, 0);
 }
 
@@ -485,8 +496,12 @@ SHIM_API int symlinkat(const char *target, int dirfd, const char *path)
 		TRACE_PASS(symlink, "\"%s\"", path ? path : "(null)");
 		return SYS(symlinkat)(target, dirfd, path);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
-	r = target ? (int)path_run(dirfd, path, &symlink_ops, (void *)target) : -EFAULT;
+	/* the target is copied in first, as the kernel does */
+	r = target && shim_probe_strnlen(target, PATH_MAX) >= 0
+		    ? (int)path_run(dirfd, path, &symlink_ops, (void *)target)
+		    : -EFAULT;
 	TRACE_SERVED(symlink, r, t0, "\"%s\" -> \"%s\"", path, target ? target : "");
 	return (int)shim_ret(r);
 }
@@ -566,15 +581,27 @@ static ssize_t readlink_fd(int fd, char *buf, size_t size)
 	return r;
 }
 
+/* buf is the caller's: filled once the link is read, as the kernel's
+ * copy-out (EFAULT after the lookup's own errors). */
 ssize_t shim_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	struct readlink_arg a = { buf, size };
+	char res[PATH_MAX];
+	struct readlink_arg a = { res, size < sizeof(res) ? size : sizeof(res) };
+	ssize_t r;
 
 	if (size == 0)
 		return -EINVAL;
-	if (path && !*path && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL)
-		return readlink_fd(dirfd, buf, size);
-	return path_run(dirfd, path, &readlink_ops, &a);
+	if (path_empty(path) && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL)
+		r = readlink_fd(dirfd, res, a.size);
+	else
+		r = path_run(dirfd, path, &readlink_ops, &a);
+	if (r > 0) {
+		int err = user_copy_out(buf, res, (size_t)r);
+
+		if (err)
+			return err;
+	}
+	return r;
 }
 
 SHIM_API ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
@@ -586,6 +613,7 @@ SHIM_API ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
 		TRACE_PASS(readlink, "\"%s\"", path ? path : "(null)");
 		return SYS(readlinkat)(dirfd, path, buf, size);
 	}
+	SHIM_SERVE();
 	t0 = stats_t0();
 	r = shim_readlinkat(dirfd, path, buf, size);
 	TRACE_SERVED(readlink, r, t0, "\"%s\"", path);
@@ -742,6 +770,7 @@ SHIM_API char *realpath(const char *path, char *resolved)
 		TRACE_PASS(realpath, "\"%s\"", path ? path : "(null)");
 		return SYS(realpath)(path, resolved);
 	}
+	SHIM_SERVE();
 	r = shim_realpath(path, resolved);
 	TRACE_SERVED(realpath, r ? 0 : -errno, 0, "\"%s\"", path);
 	if (r)
@@ -833,6 +862,7 @@ SHIM_API int mkstemp(char *tmpl)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkstemp)(tmpl);
+	SHIM_SERVE();
 	return mkstemp_common(tmpl, 0, 0);
 }
 
@@ -845,6 +875,7 @@ SHIM_API int mkostemp(char *tmpl, int flags)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkostemp)(tmpl, flags);
+	SHIM_SERVE();
 	return mkstemp_common(tmpl, 0, flags);
 }
 
@@ -857,6 +888,7 @@ SHIM_API int mkstemps(char *tmpl, int suffixlen)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkstemps)(tmpl, suffixlen);
+	SHIM_SERVE();
 	return mkstemp_common(tmpl, suffixlen, 0);
 }
 
@@ -869,6 +901,7 @@ SHIM_API int mkostemps(char *tmpl, int suffixlen, int flags)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkostemps)(tmpl, suffixlen, flags);
+	SHIM_SERVE();
 	return mkstemp_common(tmpl, suffixlen, flags);
 }
 
@@ -883,6 +916,7 @@ SHIM_API char *mkdtemp(char *tmpl)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkdtemp)(tmpl);
+	SHIM_SERVE();
 	r = gen_temp(tmpl, 0, 0, TEMP_DIR);
 	TRACE_SERVED(mkstemp, r, 0, "\"%s\" (mkdtemp)", tmpl);
 	if (r < 0) {
@@ -898,6 +932,7 @@ SHIM_API char *mktemp(char *tmpl)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mktemp)(tmpl);
+	SHIM_SERVE();
 	r = gen_temp(tmpl, 0, 0, TEMP_NAME);
 	if (r < 0) {
 		errno = -r;

@@ -39,7 +39,7 @@ static int how_copy(const void *uhow, size_t size, struct open_how *how)
 		return -EINVAL;
 	if (size > 4096)
 		return -E2BIG;
-	if (!uhow)
+	if (!uhow || user_readable(uhow, size))
 		return -EFAULT;
 	memset(how, 0, sizeof(*how));
 	memcpy(how, uhow, size < sizeof(*how) ? size : sizeof(*how));
@@ -137,6 +137,7 @@ long shim_openat2(int dirfd, const char *path, const void *uhow, size_t size)
 	struct upath up = { .hops = 0, .fd = -1 };
 	int err, kind;
 
+	SHIM_SERVE();
 	err = how_copy(uhow, size, &how);
 	if (!err)
 		err = how_check(&how);
@@ -144,7 +145,7 @@ long shim_openat2(int dirfd, const char *path, const void *uhow, size_t size)
 		return err;
 	if (!how.resolve || how.resolve == RESOLVE_CACHED)
 		return shim_open(dirfd, path, (int)how.flags, (mode_t)how.mode);
-	if (!path)
+	if (!path || shim_probe_strnlen(path, PATH_MAX) < 0)
 		return -EFAULT;
 	if (path[0] == '\0')
 		return -ENOENT;

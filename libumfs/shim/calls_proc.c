@@ -485,6 +485,7 @@ SHIM_API int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, in
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(posix_spawn_file_actions_addopen)(fa, fd, path, oflag, mode);
+	SHIM_SERVE();
 	/* the child cannot open a UMFS path itself: open it now, let the
 	 * child dup2 it into place */
 	tmp = shim_open(AT_FDCWD, path, oflag | O_CLOEXEC, mode);
@@ -509,6 +510,7 @@ SHIM_API int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, in
 SHIM_API int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
 {
 	struct spawn_open **p, *s;
+	SHIM_SERVE();
 
 	pthread_mutex_lock(&spawn_lock);
 	for (p = &spawn_opens; (s = *p) != NULL;) {

@@ -105,6 +105,7 @@ static int ck_close(void *c)
 	struct cookie *k = c;
 	bool detached;
 	int r = 0;
+	SHIM_SERVE();
 
 	pthread_mutex_lock(&cookie_lock);
 	cookie_forget(k);
@@ -225,6 +226,7 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 			return mounts_fopen(path, mode);
 		return SYS(fopen)(path, mode);
 	}
+	SHIM_SERVE();
 	err = parse_mode(mode, &flags, ckmode);
 	if (err) {
 		errno = -err;
@@ -265,6 +267,7 @@ SHIM_API FILE *fdopen(int fd, const char *mode)
 
 	if (likely(o == NULL))
 		return SYS(fdopen)(fd, mode);
+	SHIM_SERVE();
 	have = atomic_load(&o->sh->flags);
 	ofd_put(o);
 	err = parse_mode(mode, &flags, ckmode);
@@ -310,6 +313,7 @@ SHIM_API FILE *freopen(const char *path, const char *mode, FILE *fp)
 
 	if (likely(!k && !path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(freopen)(path, mode, fp);
+	SHIM_SERVE();
 	err = parse_mode(mode, &flags, ckmode);
 	if (err) {
 		errno = -err;
@@ -366,6 +370,7 @@ SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return SYS(vdprintf)(fd, fmt, ap);
+	SHIM_SERVE();
 	n = vasprintf(&s, fmt, ap);
 	if (n < 0)
 		return -1;

@@ -8,6 +8,7 @@
 #ifndef UMFS_SHIM_DECLS_H
 #define UMFS_SHIM_DECLS_H
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -32,5 +33,7 @@ int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
 int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
 int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t bsd_signal(int sig, sighandler_t h);
 
 #endif

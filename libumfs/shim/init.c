@@ -126,6 +126,7 @@ static void atfork_prepare(void)
 {
 	struct umfs_fs *fs;
 
+	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
 	cwd_fork_prepare();
 	ofd_fork_prepare();
@@ -141,6 +142,7 @@ static void atfork_parent(void)
 	if (fs)
 		umfs_fork_parent(fs);
 	ofd_fork_parent();
+	shim_busy_leave();
 }
 
 static void atfork_child(void)
@@ -151,6 +153,8 @@ static void atfork_child(void)
 		umfs_fork_child(fs);
 	mount_fork_child();
 	ofd_fork_child();
+	sig_fork_child();
+	shim_busy_leave();
 }
 
 /* ------------------------------------------------------------------ */
@@ -163,6 +167,7 @@ __attribute__((constructor)) static void shim_init(void)
 	int saved = errno;
 
 	sys_init();
+	sig_init();
 	shim_config_init();
 	log_init();
 	fsize_init();
@@ -191,6 +196,9 @@ __attribute__((constructor)) static void shim_init(void)
  * unmounted (recovered, marked clean) and the runtime directory removed. */
 static void shim_leave(void)
 {
+	/* handlers wait from here on, for good: one must not find the pool
+	 * half let go, nor mount it again as the process ends */
+	shim_busy_enter();
 	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
 	stats_report();
 	cwd_exit();

@@ -394,6 +394,7 @@ void pool_lock(void)
 
 	if (!shared || !fs)
 		return;
+	shim_busy_enter(); /* a handler must not wait for this thread's lock */
 	if (lock_depth++ > 0)
 		return; /* this thread holds it already */
 	r = umfs_plock_lock(&shared->lock, "the pool lock of libumfs");
@@ -418,13 +419,16 @@ static void pool_unlock_changed(bool changed)
 	if (!shared || !shim_fs_peek() || lock_depth == 0)
 		return;
 	lock_changed |= changed;
-	if (--lock_depth > 0)
+	if (--lock_depth > 0) {
+		shim_busy_leave();
 		return;
+	}
 	if (lock_changed) {
 		shared->epoch++;
 		my_epoch = shared->epoch;
 	}
 	umfs_plock_unlock(&shared->lock);
+	shim_busy_leave();
 }
 
 void pool_unlock(void)

@@ -49,7 +49,11 @@ static enum mounts_kind mounts_kind_of(const char *path)
 
 bool mounts_is_table(const char *path)
 {
-	return path && path[0] == '/' && (path[1] == 'p' || path[1] == 'e') && cfg.enabled &&
+	/* every table path is shorter than 32 bytes; a bad pointer is the
+	 * kernel's to refuse (EFAULT) */
+	long n = cfg.enabled && path ? shim_probe_strnlen(path, 32) : -1;
+
+	return n > 1 && n < 32 && path[0] == '/' && (path[1] == 'p' || path[1] == 'e') &&
 	       mounts_kind_of(path) != MOUNTS_NONE;
 }
 
@@ -106,6 +110,7 @@ int mounts_open(const char *path, int flags)
 	int src, fd, err, saved = errno;
 	size_t len = 0;
 	ssize_t n;
+	SHIM_SERVE(); /* the first use may mount the pool */
 
 	src = SYS(open)(path, flags, 0);
 	if (src < 0 || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)))

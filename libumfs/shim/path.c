@@ -243,9 +243,22 @@ void path_use(const struct upath *from, const struct upath *to)
 		       to ? to->base : 0, to ? to->base_gen : 0);
 }
 
+bool path_maybe_umfs_page_end(int dirfd, const char *path)
+{
+	char head[PATH_MAX + 1];
+	long n = shim_probe_strnlen(path, cfg.prefix_len + 1);
+
+	if (n < 0)
+		return false;
+	memset(head, 0, cfg.prefix_len + 2);
+	memcpy(head, path, (size_t)n);
+	return path_maybe_umfs_at(dirfd, head);
+}
+
 static int path_classify(int dirfd, const char *path, struct upath *up)
 {
 	struct ofd *o;
+	long len;
 	int err;
 
 	up->hops = 0;
@@ -254,9 +267,12 @@ static int path_classify(int dirfd, const char *path, struct upath *up)
 	up->base_gen = 0;
 	if (!path)
 		return -EFAULT;
-	if (path[0] == '\0')
+	len = shim_probe_strnlen(path, PATH_MAX);
+	if (len < 0)
+		return -EFAULT;
+	if (len == 0)
 		return -ENOENT;
-	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+	if (len >= PATH_MAX)
 		return -ENAMETOOLONG; /* as the kernel, whatever the path leads to */
 	if (path[0] == '/')
 		return classify_absolute(path, up, dirfd);

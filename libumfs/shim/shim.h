@@ -17,6 +17,8 @@
  *   text.c         ETXTBSY: running programs and files open for writing
  *   mounts.c       the mount table with the UMFS prefix in it (df, findmnt)
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
+ *   sig.c          signal dispositions; handlers deferred inside the library
+ *   probe.c        the caller's memory probed: EFAULT, not SIGSEGV
  *
  * Conventions: internal functions return 0 (or a count) or -errno; the
  * exported wrappers convert once (shim_ret) and never touch errno on success
@@ -239,6 +241,8 @@ struct shim_sys {
 	int (*getrlimit)(int, struct rlimit *);
 	int (*setrlimit)(int, const struct rlimit *);
 	int (*prlimit)(pid_t, int, const struct rlimit *, struct rlimit *);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 };
 
 extern struct shim_sys sys;
@@ -259,6 +263,100 @@ int shim_fd_move_high(int fd);
 int shim_fd_dup_high(int fd);
 bool sys_nofile_raise(struct rlimit *saved);
 void sys_nofile_restore(const struct rlimit *saved);
+
+/* ------------------------------------------------------------------ */
+/* sig.c: handlers deferred while the thread is inside the library      */
+/* ------------------------------------------------------------------ */
+
+/* Depth of served calls on this thread: above 0, the program's handlers
+ * of asynchronous signals wait (sig.c). */
+extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
+extern __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
+void sig_init(void);
+void sig_flush(void);
+void sig_fork_child(void);
+/* Around a blocking wait a signal must interrupt: the depth at 0. */
+int sig_allow_begin(void);
+void sig_allow_end(int depth);
+
+static inline void shim_busy_enter(void)
+{
+	shim_busy++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void shim_busy_leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (--shim_busy == 0 && unlikely(shim_sig_pending))
+		sig_flush();
+}
+
+static inline void shim_serve_end(int *unused)
+{
+	(void)unused;
+	shim_busy_leave();
+}
+
+/* The rest of the enclosing block serves the call: signals wait until it
+ * is left (by any return). */
+#define SHIM_SERVE()                                                      \
+	__attribute__((cleanup(shim_serve_end), unused)) int shim_serving_ = \
+		(shim_busy_enter(), 0)
+
+/* ------------------------------------------------------------------ */
+/* probe.c: the caller's memory, checked before it is used              */
+/* ------------------------------------------------------------------ */
+
+long shim_probe_pages_rd(const char *p, const char *last);
+long shim_probe_pages_wr(char *p, char *last);
+/* the byte at p (0-255), or -EFAULT */
+long shim_probe_byte(const char *p);
+/* strnlen, or -EFAULT */
+long shim_probe_strnlen(const char *s, size_t max);
+/* In the fault handler: a fault inside a probe returns -EFAULT from it. */
+bool shim_probe_fixup(void *ctx);
+
+/* 0 when [p, p+len) can be read (written), else -EFAULT. */
+static inline int user_readable(const void *p, size_t len)
+{
+	const char *c = (const char *)p;
+
+	if (len == 0)
+		return 0;
+	if ((uintptr_t)c + len < (uintptr_t)c)
+		return -EFAULT;
+	return (int)shim_probe_pages_rd(c, c + len - 1);
+}
+
+static inline int user_writable(void *p, size_t len)
+{
+	char *c = (char *)p;
+
+	if (len == 0)
+		return 0;
+	if ((uintptr_t)c + len < (uintptr_t)c)
+		return -EFAULT;
+	return (int)shim_probe_pages_wr(c, c + len - 1);
+}
+
+/* "" (AT_EMPTY_PATH): false for NULL and for an unreadable pointer */
+static inline bool path_empty(const char *p)
+{
+	return p != NULL && shim_probe_byte(p) == 0;
+}
+
+/* Copies a result out to the caller: -EFAULT, as the kernel's copy, when
+ * the destination cannot be written. */
+static inline int user_copy_out(void *dst, const void *src, size_t len)
+{
+	int r = user_writable(dst, len);
+
+	if (r == 0)
+		__builtin_memcpy(dst, src, len);
+	return r;
+}
+
 
 /* ------------------------------------------------------------------ */
 /* init.c: configuration                                               */
@@ -533,13 +631,9 @@ struct upath {
 
 extern _Atomic bool cwd_in_umfs;
 
-/* Cheap test: may this path (relative to dirfd) be UMFS's? False means
- * certainly not: pass it through. */
-static inline bool path_maybe_umfs(int dirfd, const char *path)
+/* The test below on a path whose first prefix_len + 1 bytes are readable. */
+static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 {
-	shim_config_ready();
-	if (unlikely(!cfg.enabled) || path == NULL)
-		return false;
 	if (path[0] == '/') {
 		if (path[1] == '/' || path[1] == '.')
 			return true; /* needs normalising */
@@ -557,6 +651,26 @@ static inline bool path_maybe_umfs(int dirfd, const char *path)
 	if (dirfd == AT_FDCWD)
 		return atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed);
 	return uinfo_peek(dirfd) != NULL;
+}
+
+/* A path that starts within prefix_len + 1 bytes of its page's end: its
+ * head is copied through a probe first (path.c). */
+bool path_maybe_umfs_page_end(int dirfd, const char *path);
+
+/* Cheap test: may this path (relative to dirfd) be UMFS's? False means
+ * certainly not: pass it through. An unreadable path is the kernel's too
+ * (it answers EFAULT): the first byte is probed (probe.c), and what the
+ * test reads lies in that byte's page unless the path starts near its end. */
+static inline bool path_maybe_umfs(int dirfd, const char *path)
+{
+	shim_config_ready();
+	if (unlikely(!cfg.enabled) || path == NULL)
+		return false;
+	if (unlikely(((uintptr_t)path & 4095) > 4094 - cfg.prefix_len))
+		return path_maybe_umfs_page_end(dirfd, path);
+	if (unlikely(shim_probe_byte(path) < 0))
+		return false;
+	return path_maybe_umfs_at(dirfd, path);
 }
 
 /* Classifies path relative to dirfd: UP_KERNEL, UP_UMFS or UP_FD, or -errno.

@@ -189,6 +189,8 @@ void sys_init(void)
 	RESOLVE(getrlimit);
 	RESOLVE(setrlimit);
 	RESOLVE(prlimit);
+	RESOLVE(sigaction);
+	RESOLVE(pthread_sigmask);
 	atomic_store_explicit(&sys_state, 2, memory_order_release);
 }
 

@@ -175,5 +175,7 @@ void t_args(void);
 void t_openat2(void);
 void t_modes(void);
 void t_longpath(void);
+void t_signal(void);
+void t_efault(void);
 
 #endif

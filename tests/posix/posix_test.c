@@ -4164,6 +4164,8 @@ static const struct family {
 	{ "openat2", t_openat2 },
 	{ "modes", t_modes },
 	{ "longpath", t_longpath },
+	{ "signal", t_signal },
+	{ "efault", t_efault },
 };
 
 static void run_family(const struct family *f)

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sig.c - asynchronous signals never run the program's handler while the
+ * thread is inside the library.
+ *
+ * The kernel makes its file calls async-signal-safe; here a served call
+ * holds locks (the pool lock, the core's metadata and file locks, the
+ * offset lock), malloc's and per-thread state, so a handler that calls
+ * exit() or another file call on UMFS from inside one would wait for
+ * itself or see a half-done change. So:
+ *
+ *   - every disposition the program sets is kept here and given back on
+ *     query; for a handler, the kernel gets the library's wrapper with the
+ *     program's mask and flags (SA_SIGINFO added, SA_RESETHAND emulated:
+ *     a deferred signal must still find its handler);
+ *   - a served call raises a per-thread depth (shim_busy, no system call);
+ *     the wrapper, finding it above 0, records the signal and its siginfo
+ *     and returns; when the depth drops back to 0, what was recorded is
+ *     sent again to the thread with its siginfo (rt_tgsigqueueinfo), so the
+ *     kernel builds a real frame and the handler runs with it, as the call
+ *     returns to the program;
+ *   - faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS with
+ *     si_code > 0) are never deferred: a fault in a probe of the caller's
+ *     memory becomes EFAULT (probe.c), anything else goes to the program's
+ *     handler, or to the default action, at once;
+ *   - blocking waits a signal must interrupt (record locks, flock, FIFO
+ *     opens) run with the depth at 0 (sig_allow_begin/end).
+ *
+ * SIGSEGV and SIGBUS always carry the wrapper (for the probes), whatever
+ * the program set.
+ */
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+__thread int shim_busy __attribute__((tls_model("initial-exec")));
+__thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
+
+#define SIG_QUEUE 32 /* signals deferred per thread; more are dropped */
+
+struct sig_deferred {
+	int n;
+	siginfo_t q[SIG_QUEUE];
+};
+/* Only the two counters above are on the fast path (initial-exec: no call
+ * to find them); the queue is touched only when something is deferred. */
+static __thread struct sig_deferred sig_deferred;
+
+/* The program's dispositions. known: act holds what the program set (or
+ * what the kernel had when first looked at). */
+struct sig_slot {
+	_Atomic unsigned seq; /* odd while being changed */
+	bool known;
+	struct sigaction act;
+};
+static struct sig_slot sig_table[_NSIG];
+static atomic_flag sig_table_lock = ATOMIC_FLAG_INIT;
+
+static bool sig_is_fault(int sig, const siginfo_t *si)
+{
+	return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+		sig == SIGTRAP || sig == SIGSYS) &&
+	       si != NULL && si->si_code > 0;
+}
+
+static bool sig_always_wrapped(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS;
+}
+
+/* A consistent copy of the program's action for sig. */
+static void sig_action_get(int sig, struct sigaction *out)
+{
+	struct sig_slot *s = &sig_table[sig];
+	unsigned seq;
+
+	do {
+		while ((seq = atomic_load_explicit(&s->seq, memory_order_acquire)) & 1)
+			;
+		memcpy(out, &s->act, sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+	} while (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq);
+}
+
+static void sig_block_all(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	SYS(pthread_sigmask)(SIG_SETMASK, &all, old);
+}
+
+static void sig_restore_mask(const sigset_t *old)
+{
+	SYS(pthread_sigmask)(SIG_SETMASK, old, NULL);
+}
+
+static int sig_resend(const siginfo_t *si)
+{
+	siginfo_t copy = *si;
+
+	return (int)SYS(syscall)(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)gettid(),
+				 (long)si->si_signo, &copy);
+}
+
+/* Signals whose default action is to do nothing. */
+static bool sig_default_ignores(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+static void sig_wrapper(int sig, siginfo_t *si, void *ctx);
+
+/* What the kernel is given for the program's action on sig. */
+static void sig_kernel_action(int sig, const struct sigaction *prog, struct sigaction *k)
+{
+	/* sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN
+	 * are what they are with SA_SIGINFO too */
+	bool handler = prog->sa_handler != SIG_DFL && prog->sa_handler != SIG_IGN;
+
+	if (!handler && !(sig_always_wrapped(sig) && prog->sa_handler == SIG_DFL)) {
+		*k = *prog;
+		return;
+	}
+	memset(k, 0, sizeof(*k));
+	k->sa_sigaction = sig_wrapper;
+	k->sa_mask = prog->sa_mask;
+	k->sa_flags = (prog->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
+	if (!handler)
+		k->sa_flags = SA_SIGINFO | SA_ONSTACK;
+}
+
+/* First look at sig: the disposition the process came with. Call with
+ * the table lock held. */
+static void sig_slot_learn(int sig)
+{
+	struct sig_slot *s = &sig_table[sig];
+
+	if (s->known)
+		return;
+	if (SYS(sigaction)(sig, NULL, &s->act) != 0)
+		memset(&s->act, 0, sizeof(s->act));
+	s->known = true;
+}
+
+static void sig_table_enter(sigset_t *old)
+{
+	sig_block_all(old);
+	while (atomic_flag_test_and_set_explicit(&sig_table_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void sig_table_leave(const sigset_t *old)
+{
+	atomic_flag_clear_explicit(&sig_table_lock, memory_order_release);
+	sig_restore_mask(old);
+}
+
+/* Sets the program's action (act may be NULL) and returns the previous. */
+static void sig_slot_store(struct sig_slot *s, const struct sigaction *act)
+{
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
+	s->act = *act;
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+}
+
+/* The table changes before the kernel's action: a signal in between runs
+ * the new action through the wrapper, or the old one from the kernel, as
+ * if it came just after or just before the change. */
+static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction k, q, now, was;
+	struct sig_slot *s;
+	sigset_t mask;
+	int r = 0;
+
+	if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
+		return SYS(sigaction)(sig, act, old) < 0 ? -errno : 0;
+	if (act && user_readable(act, sizeof(*act)))
+		return -EFAULT;
+	if (old && user_writable(old, sizeof(*old)))
+		return -EFAULT;
+	if (act) {
+		now = *act; /* act and old may be one struct */
+		sigdelset(&now.sa_mask, SIGKILL);
+		sigdelset(&now.sa_mask, SIGSTOP);
+	}
+	s = &sig_table[sig];
+	sig_table_enter(&mask);
+	sig_slot_learn(sig);
+	was = s->act;
+	if (act) {
+		sig_kernel_action(sig, &now, &k);
+		sig_slot_store(s, &now);
+		if (SYS(sigaction)(sig, &k, NULL) != 0 || SYS(sigaction)(sig, NULL, &q) != 0) {
+			r = -errno;
+			sig_slot_store(s, &was);
+		} else {
+			/* what the C library adds (SA_RESTORER), as a query shows */
+			now.sa_flags |= q.sa_flags & ~k.sa_flags;
+			sig_slot_store(s, &now);
+		}
+	}
+	sig_table_leave(&mask);
+	if (old && r == 0)
+		*old = was;
+	return r;
+}
+
+/* SA_RESETHAND: back to SIG_DFL as the handler starts (flags kept, as the
+ * kernel keeps them). */
+static void sig_reset_hand(int sig, const struct sigaction *was)
+{
+	struct sigaction dfl = *was;
+
+	dfl.sa_handler = SIG_DFL;
+	sig_set(sig, &dfl, NULL);
+}
+
+/* Runs the program's action for a signal the kernel delivered now. */
+static void sig_run(int sig, siginfo_t *si, void *ctx)
+{
+	struct sigaction act;
+	bool fault = sig_is_fault(sig, si);
+
+	sig_action_get(sig, &act);
+	if (act.sa_handler == SIG_IGN && !fault)
+		return;
+	if (act.sa_handler == SIG_DFL || act.sa_handler == SIG_IGN) {
+		struct sigaction dfl;
+
+		if (!fault && sig_default_ignores(sig))
+			return;
+		/* the default action, from the kernel: a fault repeats by
+		 * itself on return; a sent signal is sent again (blocked in
+		 * here, it arrives as the wrapper returns) */
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		SYS(sigaction)(sig, &dfl, NULL);
+		if (!fault)
+			sig_resend(si);
+		return;
+	}
+	if (act.sa_flags & SA_RESETHAND)
+		sig_reset_hand(sig, &act);
+	if (act.sa_flags & SA_SIGINFO)
+		act.sa_sigaction(sig, si, ctx);
+	else
+		act.sa_handler(sig);
+}
+
+static void sig_defer(const siginfo_t *si)
+{
+	struct sig_deferred *d = &sig_deferred;
+
+	if (si->si_signo < SIGRTMIN)
+		for (int i = 0; i < d->n; i++)
+			if (d->q[i].si_signo == si->si_signo)
+				return; /* pending standard signals merge, as in the kernel */
+	if (d->n < SIG_QUEUE)
+		d->q[d->n++] = *si;
+	shim_sig_pending = 1;
+}
+
+static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+
+	if (sig_is_fault(sig, si)) {
+		if (!shim_probe_fixup(ctx))
+			sig_run(sig, si, ctx);
+	} else if (shim_busy > 0) {
+		sig_defer(si);
+	} else {
+		sig_run(sig, si, ctx);
+	}
+	errno = saved;
+}
+
+/* The depth dropped to 0 with signals recorded: send them again, in the
+ * order they came. The handlers run as the kernel returns from each send. */
+void sig_flush(void)
+{
+	struct sig_deferred *d = &sig_deferred;
+	int saved = errno;
+	sigset_t mask;
+	siginfo_t si;
+
+	for (;;) {
+		sig_block_all(&mask); /* the wrapper appends to the queue */
+		if (d->n == 0) {
+			shim_sig_pending = 0;
+			sig_restore_mask(&mask);
+			break;
+		}
+		si = d->q[0];
+		memmove(&d->q[0], &d->q[1], (size_t)(d->n - 1) * sizeof(d->q[0]));
+		d->n--;
+		sig_restore_mask(&mask);
+		sig_resend(&si);
+	}
+	errno = saved;
+}
+
+/* Signals the parent deferred are not the child's. */
+void sig_fork_child(void)
+{
+	sig_deferred.n = 0;
+	shim_sig_pending = 0;
+}
+
+int sig_allow_begin(void)
+{
+	int depth = shim_busy;
+
+	shim_busy = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(shim_sig_pending))
+		sig_flush();
+	return depth;
+}
+
+void sig_allow_end(int depth)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	shim_busy = depth;
+}
+
+/* The wrapper on SIGSEGV and SIGBUS from the start, with the program's
+ * inherited dispositions kept. */
+void sig_init(void)
+{
+	static const int wrapped[] = { SIGSEGV, SIGBUS };
+
+	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
+		struct sigaction cur;
+
+		if (sig_set(wrapped[i], NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
+		    !(cur.sa_flags & SA_SIGINFO))
+			sig_set(wrapped[i], &cur, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The entry points                                                     */
+/* ------------------------------------------------------------------ */
+
+SHIM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return (int)shim_ret(sig_set(sig, act, old));
+}
+
+SHIM_API int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction(sig, act, old);
+}
+
+/* signal() with the given flags and mask-self choice; SIG_ERR on error. */
+static sighandler_t sig_install(int sig, sighandler_t h, int flags, bool mask_self)
+{
+	struct sigaction sa, old;
+	int r;
+
+	if (h == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = h;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	if (mask_self)
+		sigaddset(&sa.sa_mask, sig);
+	r = sig_set(sig, &sa, &old);
+	if (r < 0) {
+		errno = -r;
+		return SIG_ERR;
+	}
+	return old.sa_handler;
+}
+
+/* BSD semantics, glibc's default: restarting, the signal blocked in its handler */
+SHIM_API sighandler_t signal(int sig, sighandler_t h)
+{
+	return sig_install(sig, h, SA_RESTART, true);
+}
+
+SHIM_API sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return sig_install(sig, h, SA_RESTART, true);
+}
+
+SHIM_API sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return sig_install(sig, h, SA_RESTART, true);
+}
+
+/* System V semantics: one-shot, not blocked in its handler */
+SHIM_API sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return sig_install(sig, h, SA_RESETHAND | SA_NODEFER, false);
+}
+
+SHIM_API sighandler_t __sysv_signal(int sig, sighandler_t h)
+{
+	return sysv_signal(sig, h);
+}
+
+SHIM_API sighandler_t sigset(int sig, sighandler_t h)
+{
+	sigset_t one, was;
+	sighandler_t old;
+
+	if (sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	if (SYS(pthread_sigmask)(SIG_BLOCK, NULL, &was) != 0)
+		return SIG_ERR;
+	if (h == SIG_HOLD) {
+		struct sigaction cur;
+		int r = sig_set(sig, NULL, &cur);
+
+		if (r < 0) {
+			errno = -r;
+			return SIG_ERR;
+		}
+		SYS(pthread_sigmask)(SIG_BLOCK, &one, NULL);
+		return sigismember(&was, sig) ? SIG_HOLD : cur.sa_handler;
+	}
+	old = sig_install(sig, h, 0, false);
+	if (old == SIG_ERR)
+		return SIG_ERR;
+	SYS(pthread_sigmask)(SIG_UNBLOCK, &one, NULL);
+	return sigismember(&was, sig) ? SIG_HOLD : old;
+}
+
+SHIM_API int sigignore(int sig)
+{
+	return sig_install(sig, SIG_IGN, 0, false) == SIG_ERR ? -1 : 0;
+}
+
+SHIM_API int siginterrupt(int sig, int interrupt)
+{
+	struct sigaction sa;
+	int r = sig_set(sig, NULL, &sa);
+
+	if (r == 0) {
+		if (interrupt)
+			sa.sa_flags &= ~SA_RESTART;
+		else
+			sa.sa_flags |= SA_RESTART;
+		r = sig_set(sig, &sa, NULL);
+	}
+	return (int)shim_ret(r);
+}

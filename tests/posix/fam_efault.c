@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fam_efault.c - the "efault" family: a NULL pointer and a pointer into an
+ * unmapped page, in each pointer argument of the file calls, give -1 with
+ * EFAULT (or what the kernel checks first), never a dead process. Each
+ * group runs in a child, so that a crash shows as one line.
+ */
+#include "posix.h"
+
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+
+static char *bad;     /* a page that was mapped, then unmapped */
+static char *ro;      /* a read-only page */
+static char *tail;    /* the end of a page whose next page is unmapped */
+static int efd;       /* efault/f, read-write, 8 KiB of data */
+static int efd_dir;   /* efault, a directory descriptor */
+/* NULL that the compiler cannot see (no -Wnonnull) */
+static void *volatile null_ptr;
+#define NUL ((void *)null_ptr)
+
+static void data_calls(void)
+{
+	struct iovec iov_bad[1] = { { bad, 16 } }, iov_null[1] = { { NULL, 16 } };
+	struct iovec iov_ro[1] = { { ro, 16 } };
+	struct iovec iov_two[2] = { { tail - 10, 10 }, { bad, 16 } };
+
+	R("efault/read-null", read(efd, NUL, 16));
+	R("efault/read-bad", read(efd, bad, 16));
+	R("efault/read-ro", pread(efd, ro, 16, 0));
+	R("efault/pread-null", pread(efd, NUL, 16, 0));
+	R("efault/pread-bad", pread(efd, bad, 16, 0));
+	R("efault/pread-zero-len", pread(efd, bad, 0, 0));
+	R("efault/write-null", write(efd, NUL, 16));
+	R("efault/write-bad", write(efd, bad, 16));
+	R("efault/pwrite-null", pwrite(efd, NUL, 16, 0));
+	R("efault/pwrite-bad", pwrite(efd, bad, 16, 0));
+	R("efault/readv-array-null", readv(efd, NUL, 1));
+	R("efault/readv-array-bad", readv(efd, (struct iovec *)bad, 1));
+	R("efault/readv-base-null", preadv(efd, iov_null, 1, 0));
+	R("efault/readv-base-bad", preadv(efd, iov_bad, 1, 0));
+	R("efault/readv-base-ro", preadv(efd, iov_ro, 1, 0));
+	R("efault/writev-array-null", writev(efd, NUL, 1));
+	R("efault/writev-array-bad", pwritev(efd, (struct iovec *)bad, 1, 0));
+	R("efault/writev-base-null", pwritev(efd, iov_null, 1, 0));
+	R("efault/writev-base-bad", pwritev(efd, iov_bad, 1, 0));
+	R("efault/preadv2-bad", preadv2(efd, iov_bad, 1, 0, 0));
+	R("efault/pwritev2-bad", pwritev2(efd, iov_bad, 1, 0, 0));
+	R("efault/pread-tail-bad", pread(efd, tail - 100, 200, 0));
+	R("efault/pread-eof-bad", pread(efd, bad, 16, 1 << 20));
+	R("efault/preadv-second-bad", preadv(efd, iov_two, 2, 0));
+	R("efault/pwrite-tail-bad", pwrite(efd, tail - 100, 200, 8192));
+	R("efault/pwritev-second-bad", pwritev(efd, iov_two, 2, 8292));
+	R("efault/pwritev-first-bad", pwritev(efd, iov_bad, 1, 8292));
+	R("efault/write-zero-len-bad", write(efd, bad, 0));
+	content("efault/data-unchanged", "efault/f");
+}
+
+static void stat_calls(void)
+{
+	R("efault/stat-path-null", stat(NUL, &S));
+	R("efault/stat-path-bad", stat(bad, &S));
+	R("efault/stat-buf-null", stat(P("efault/f"), NUL));
+	R("efault/stat-buf-bad", stat(P("efault/f"), (struct stat *)bad));
+	R("efault/stat-buf-ro", stat(P("efault/f"), (struct stat *)ro));
+	R("efault/stat-missing-buf-bad", stat(P("efault/missing"), (struct stat *)bad));
+	R("efault/lstat-buf-bad", lstat(P("efault/f"), (struct stat *)bad));
+	R("efault/fstat-buf-null", fstat(efd, NUL));
+	R("efault/fstat-buf-bad", fstat(efd, (struct stat *)bad));
+	R("efault/fstatat-buf-bad", fstatat(AT_FDCWD, P("efault/f"), (struct stat *)bad, 0));
+	R("efault/statx-buf-bad", statx(AT_FDCWD, P("efault/f"), 0, STATX_BASIC_STATS,
+					(struct statx *)bad));
+	R("efault/statx-path-bad", statx(AT_FDCWD, bad, 0, STATX_BASIC_STATS, (struct statx *)ro));
+	R("efault/access-null", access(NUL, F_OK));
+	R("efault/access-bad", access(bad, F_OK));
+}
+
+static void name_calls(void)
+{
+	R("efault/open-null", open(NUL, O_RDONLY));
+	R("efault/open-bad", open(bad, O_RDONLY));
+	R("efault/openat-bad", openat(AT_FDCWD, bad, O_RDONLY));
+	R("efault/creat-bad", creat(bad, 0644));
+	R("efault/unlink-null", unlink(NUL));
+	R("efault/unlink-bad", unlink(bad));
+	R("efault/rmdir-bad", rmdir(bad));
+	R("efault/mkdir-null", mkdir(NUL, 0755));
+	R("efault/mkdir-bad", mkdir(bad, 0755));
+	R("efault/rename-from-bad", rename(bad, P("efault/g")));
+	R("efault/rename-to-null", rename(P("efault/f"), NUL));
+	R("efault/rename-to-bad", rename(P("efault/f"), bad));
+	R("efault/link-from-bad", link(bad, P("efault/g")));
+	R("efault/link-to-bad", link(P("efault/f"), bad));
+	R("efault/symlink-link-bad", symlink("f", bad));
+	R("efault/chmod-bad", chmod(bad, 0600));
+	R("efault/chown-bad", chown(bad, 0, 0));
+	R("efault/truncate-null", truncate(NUL, 0));
+	R("efault/truncate-bad", truncate(bad, 0));
+	R("efault/readlink-path-bad", readlink(bad, (char *)ro, 16));
+	R("efault/utimensat-path-bad", utimensat(AT_FDCWD, bad, NULL, 0));
+	R("efault/symlink-target-bad", symlink(bad, P("efault/s")));
+	R("efault/symlink-target-null", symlink(NUL, P("efault/s")));
+	R("efault/symlinkat-link-bad", symlinkat("f", efd_dir, bad));
+	R("efault/openat-dirfd-bad", openat(efd_dir, bad, O_RDONLY));
+	R("efault/fstatat-dirfd-path-bad", fstatat(efd_dir, bad, &S, 0));
+	R("efault/fstatat-dirfd-buf-bad", fstatat(efd_dir, "f", (struct stat *)bad, 0));
+	R("efault/mkdirat-bad", mkdirat(efd_dir, bad, 0755));
+	R("efault/unlinkat-bad", unlinkat(efd_dir, bad, 0));
+	R("efault/renameat-bad", renameat(efd_dir, "f", efd_dir, bad));
+	R("efault/renameat2-bad", renameat2(efd_dir, bad, efd_dir, "g", 0));
+	R("efault/linkat-bad", linkat(efd_dir, "f", efd_dir, bad, 0));
+	R("efault/readlinkat-buf-bad", readlinkat(efd_dir, "l", bad, 16));
+	R("efault/faccessat-bad", faccessat(efd_dir, bad, F_OK, 0));
+	R("efault/fchmodat-bad", fchmodat(efd_dir, bad, 0600, 0));
+	R("efault/fchownat-bad", fchownat(efd_dir, bad, 0, 0, 0));
+	R("efault/mknod-bad", mknod(bad, S_IFIFO | 0644, 0));
+	R("efault/mkfifo-bad", mkfifo(bad, 0644));
+	R("efault/chmod-null", chmod(NUL, 0600));
+	R("efault/lchown-bad", lchown(bad, 0, 0));
+	R("efault/chdir-bad", chdir(bad));
+	R("efault/statx-dirfd-bad", statx(efd_dir, bad, 0, STATX_BASIC_STATS, (struct statx *)ro));
+	errno = 0;
+	emit("efault/opendir-bad", "opendir(bad) = %s", opendir(bad) ? "ok" : ename(errno));
+	list("efault/names-unchanged", "efault");
+}
+
+/* Pointers the calls read or fill besides paths and data buffers. */
+static void struct_calls(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+	char cwd[PATH_MAX];
+	int dfd, out;
+
+	R("efault/readlink-buf-bad", readlink(P("efault/l"), bad, 16));
+	R("efault/readlink-buf-ro", readlink(P("efault/l"), ro, 16));
+	R("efault/readlink-missing-buf-bad", readlink(P("efault/missing"), bad, 16));
+	R("efault/utimensat-times-bad", utimensat(AT_FDCWD, P("efault/f"), (struct timespec *)bad, 0));
+	R("efault/utimensat-times-ok", utimensat(AT_FDCWD, P("efault/f"), ts, 0));
+	R("efault/futimens-times-bad", futimens(efd, (struct timespec *)bad));
+	R("efault/fcntl-setlk-null", fcntl(efd, F_SETLK, NUL));
+	R("efault/fcntl-setlk-bad", fcntl(efd, F_SETLK, bad));
+	R("efault/fcntl-getlk-ro", fcntl(efd, F_GETLK, (struct flock *)ro));
+	R("efault/fcntl-setlk-ok", fcntl(efd, F_SETLK, &fl));
+	R("efault/statfs-buf-bad", statfs(P("efault/f"), (struct statfs *)bad));
+	R("efault/fstatfs-buf-bad", fstatfs(efd, (struct statfs *)bad));
+	R("efault/getxattr-name-bad", getxattr(P("efault/f"), bad, cwd, sizeof(cwd)));
+	R("efault/setxattr-name-bad", setxattr(P("efault/f"), bad, "v", 1, 0));
+	dfd = open(P("efault"), O_RDONLY | O_DIRECTORY);
+	R("efault/getdents64-buf-bad", syscall(SYS_getdents64, dfd, bad, 4096));
+	R("efault/getdents64-buf-ro", syscall(SYS_getdents64, dfd, ro, 4096));
+	close(dfd);
+	out = open(P("efault/out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	R("efault/sendfile-off-bad", sendfile(out, efd, (off_t *)bad, 16));
+	R("efault/copy_file_range-off-bad", copy_file_range(efd, (off64_t *)bad, out, NULL, 16, 0));
+	close(out);
+	if (chdir(P("efault")) == 0) {
+		errno = 0;
+		emit("efault/getcwd-bad", "getcwd(bad, sizeof(cwd)) = %s",
+		     getcwd(bad, sizeof(cwd)) ? "ok" : ename(errno));
+		R("efault/chdir-back", chdir("/"));
+	}
+	content("efault/out-unchanged", "efault/out");
+}
+
+void t_efault(void)
+{
+	mk("efault");
+	putn("efault/f", pattern(8192, 11), 8192);
+	sl("f", "efault/l");
+	bad = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bad == MAP_FAILED || ro == MAP_FAILED) {
+		setup_fail("mmap", "efault", errno);
+		return;
+	}
+	munmap(bad, 4096);
+	tail = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tail == MAP_FAILED) {
+		setup_fail("mmap", "efault", errno);
+		return;
+	}
+	munmap(tail + 4096, 4096);
+	tail += 4096;
+	efd_dir = open(P("efault"), O_RDONLY | O_DIRECTORY);
+	efd = open(P("efault/f"), O_RDWR);
+	if (efd < 0) {
+		setup_fail("open", "efault/f", errno);
+		return;
+	}
+	in_child("efault/data", "data calls", data_calls);
+	in_child("efault/stat", "stat calls", stat_calls);
+	in_child("efault/names", "name calls", name_calls);
+	in_child("efault/structs", "struct calls", struct_calls);
+	close(efd);
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# signals.sh - signals at random moments into processes busy with file
+# calls on UMFS, with handlers that write, rename, unlink and end the
+# process with exit() or _exit() (shim_signals.c): no process may hang,
+# every handler's line must be in its log, the pool must be clean after.
+# The same program on tmpfs, without the library, checks the test itself.
+. "$(dirname "$0")/lib.sh"
+
+rounds=${SIGNALS_ROUNDS:-40}
+mkdir "$work/ref"
+out=$(timeout 300 "$SHIM_SIGNALS" "$work/ref" 5 2>&1) || true
+check "tmpfs: 5 rounds without the library" "ok" "$(printf '%s\n' "$out" | tail -n 1)"
+
+shim mkdir /umfs/sig
+rc=0
+out=$(timeout 600 env LD_PRELOAD="$SHIM_LIB" "$SHIM_SIGNALS" /umfs/sig "$rounds" 2>&1) || rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+[ "$rc" -eq 124 ] && out="timed out (hang)"
+check "$rounds rounds of signals into busy processes: no hang, every handler's work done" \
+	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+finish
