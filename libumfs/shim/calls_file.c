@@ -1198,6 +1198,22 @@ SHIM_API int ftruncate64(int fd, off_t len)
 	return ftruncate(fd, len);
 }
 
+/* truncate(2) through a descriptor of its own. O_NONBLOCK: a FIFO without
+ * a reader must not block the call; like a socket or a device node, it
+ * gives EINVAL, as truncate(2) on anything but a regular file. */
+static int truncate_through_fd(const char *path, off_t len)
+{
+	int fd = shim_open(AT_FDCWD, path, O_WRONLY | O_NONBLOCK, 0), r;
+
+	if (fd == -ENXIO)
+		return -EINVAL;
+	if (fd < 0)
+		return fd;
+	r = ftruncate(fd, len) < 0 ? -errno : 0;
+	shim_close(fd);
+	return r;
+}
+
 SHIM_API int truncate(const char *path, off_t len)
 {
 	struct umfs_fs *fs;
@@ -1221,13 +1237,7 @@ SHIM_API int truncate(const char *path, off_t len)
 			break;
 		}
 		if (kind == UP_FD) {
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		fs = shim_fs(&r);
@@ -1248,13 +1258,7 @@ SHIM_API int truncate(const char *path, off_t len)
 		}
 		if (unlikely(mmap_any())) {
 			/* through a descriptor, so that mappings see the new size */
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		pool_lock();

@@ -175,5 +175,6 @@ void t_args(void);
 void t_openat2(void);
 void t_modes(void);
 void t_longpath(void);
+void t_socket(void);
 
 #endif

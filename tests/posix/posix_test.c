@@ -4164,6 +4164,7 @@ static const struct family {
 	{ "openat2", t_openat2 },
 	{ "modes", t_modes },
 	{ "longpath", t_longpath },
+	{ "socket", t_socket },
 };
 
 static void run_family(const struct family *f)
