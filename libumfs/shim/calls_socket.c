@@ -224,6 +224,13 @@ static int sock_dest(int fd, const struct sockaddr *addr, socklen_t len, struct 
 	return err ? err : 1;
 }
 
+/* A served destination whose inode has no host socket: nobody listens. */
+static inline void sock_refused(const struct sock_arg *a)
+{
+	if (errno == ENOENT && a->served)
+		errno = ECONNREFUSED;
+}
+
 SHIM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct sock_arg a = { .fd = fd };
@@ -233,10 +240,11 @@ SHIM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		TRACE_PASS(connect, "%d", fd);
 		return SYS(connect)(fd, addr, len);
 	}
-	if (r > 0) {
-		r = SYS(connect)(fd, (struct sockaddr *)&a.host, a.host_len) < 0 ? -errno : 0;
-		if (r == -ENOENT && a.served)
-			r = -ECONNREFUSED; /* the host socket went with its listener's pool */
+	if (r > 0 && SYS(connect)(fd, (struct sockaddr *)&a.host, a.host_len) < 0) {
+		sock_refused(&a);
+		r = -errno;
+	} else if (r > 0) {
+		r = 0;
 	}
 	TRACE_SERVED(connect, r, 0, "%d", fd);
 	return (int)shim_ret(r);
@@ -247,12 +255,16 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 {
 	struct sock_arg a = { .fd = fd };
 	int r = sock_dest(fd, addr, len, &a);
+	ssize_t sent;
 
 	if (likely(r == 0))
 		return SYS(sendto)(fd, buf, n, flags, addr, len);
 	if (r < 0)
 		return shim_ret(r);
-	return SYS(sendto)(fd, buf, n, flags, (struct sockaddr *)&a.host, a.host_len);
+	sent = SYS(sendto)(fd, buf, n, flags, (struct sockaddr *)&a.host, a.host_len);
+	if (sent < 0)
+		sock_refused(&a);
+	return sent;
 }
 
 SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -260,6 +272,7 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct sock_arg a = { .fd = fd };
 	struct msghdr m;
 	int r = msg ? sock_dest(fd, msg->msg_name, msg->msg_namelen, &a) : 0;
+	ssize_t sent;
 
 	if (likely(r == 0))
 		return SYS(sendmsg)(fd, msg, flags);
@@ -268,14 +281,18 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	m = *msg;
 	m.msg_name = &a.host;
 	m.msg_namelen = a.host_len;
-	return SYS(sendmsg)(fd, &m, flags);
+	sent = SYS(sendmsg)(fd, &m, flags);
+	if (sent < 0)
+		sock_refused(&a);
+	return sent;
 }
 
 SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
+	struct sockaddr_un *hosts = NULL;
 	struct mmsghdr *kvec = NULL;
-	struct sock_arg *hosts = NULL;
-	int r;
+	bool served = false;
+	int r, saved;
 
 	if (vec && vlen > MMSG_MAX)
 		vlen = MMSG_MAX;
@@ -304,17 +321,21 @@ SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 			}
 			memcpy(kvec, vec, vlen * sizeof(*kvec));
 		}
-		hosts[i] = a;
-		kvec[i].msg_hdr.msg_name = &hosts[i].host;
-		kvec[i].msg_hdr.msg_namelen = hosts[i].host_len;
+		served |= a.served;
+		hosts[i] = a.host;
+		kvec[i].msg_hdr.msg_name = &hosts[i];
+		kvec[i].msg_hdr.msg_namelen = a.host_len;
 	}
 	if (!kvec)
 		return SYS(sendmmsg)(fd, vec, vlen, flags);
 	r = SYS(sendmmsg)(fd, kvec, vlen, flags);
+	saved = errno;
 	for (int i = 0; i < r; i++)
 		vec[i].msg_len = kvec[i].msg_len;
 	free(kvec);
 	free(hosts);
+	if (r < 0)
+		errno = saved == ENOENT && served ? ECONNREFUSED : saved;
 	return r;
 }
 
@@ -432,7 +453,7 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 {
 	struct sockaddr_storage *names;
 	struct mmsghdr *kvec;
-	int r;
+	int r, saved;
 
 	if (likely(!vec || !sock_translating()))
 		return SYS(recvmmsg)(fd, vec, vlen, flags, timeout);
@@ -453,6 +474,7 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		}
 	}
 	r = SYS(recvmmsg)(fd, kvec, vlen, flags, timeout);
+	saved = errno;
 	for (int i = 0; i < r; i++) {
 		struct msghdr *h = &vec[i].msg_hdr;
 
@@ -465,5 +487,7 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	}
 	free(kvec);
 	free(names);
+	if (r < 0)
+		errno = saved;
 	return r;
 }

@@ -453,6 +453,29 @@ static void t_socket_dgram(void)
 	R("socket/sendto-file", sendto(d1, "x", 1, 0, (struct sockaddr *)&sa, len));
 	len = su(&sa, P("socket/srv-sl"));
 	R("socket/sendto-stream-gone", sendto(d1, "x", 1, 0, (struct sockaddr *)&sa, len));
+	len = su(&sa, P("socket/mknod-sock"));
+	R("socket/sendto-never-bound", sendto(d1, "x", 1, 0, (struct sockaddr *)&sa, len));
+	len = su(&sa, P("socket/u"));
+	R("socket/sendto-closed", sendto(d1, "x", 1, 0, (struct sockaddr *)&sa, len));
+
+	/* sendmmsg: a destination per message */
+	{
+		struct sockaddr_un dst[2];
+		struct iovec v[2] = { { "m1", 2 }, { "m22", 3 } };
+		struct mmsghdr mm[2];
+
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < 2; i++) {
+			mm[i].msg_hdr.msg_name = &dst[i];
+			mm[i].msg_hdr.msg_namelen = su(&dst[i], P("socket/dg2"));
+			mm[i].msg_hdr.msg_iov = &v[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		R("socket/sendmmsg", sendmmsg(d1, mm, 2, 0));
+		emit("socket/sendmmsg-lengths", "msg_len = %u %u", mm[0].msg_len, mm[1].msg_len);
+		recv_show("socket/sendmmsg-recv-1", d2);
+		recv_show("socket/sendmmsg-recv-2", d2);
+	}
 	close(d1);
 	close(d2);
 	close(d3);
