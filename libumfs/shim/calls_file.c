@@ -1247,13 +1247,7 @@ SHIM_API int truncate(const char *path, off_t len)
 		     (uint64_t)len > fsize_limit()) || unlikely(shim_texts() != 0)) {
 			/* through a descriptor, which knows the size it grows from
 			 * and whether the file is a running program */
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		if (unlikely(mmap_any())) {
