@@ -294,6 +294,10 @@ void umfs_fork_child(struct umfs_fs *fs);
  * UMFS_OPEN_ID_NOCHECK skips the permission check (the caller re-creates a
  * description that was already open, e.g. across exec). */
 void umfs_file_id(const struct umfs_file *file, uint64_t *ino, uint32_t *gen);
+/* umfs_stat, and the inode's generation: st_ino and *gen name this inode
+ * and no later user of its number (front ends key host objects by them). */
+int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flags,
+		 uint32_t *gen);
 #define UMFS_OPEN_ID_NOCHECK 0x1u
 int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,
 		 struct umfs_file **filep);

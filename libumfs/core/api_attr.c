@@ -236,6 +236,12 @@ int umfs_futimens(struct umfs_file *f, const struct timespec times[2])
 
 int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 {
+	return umfs_stat_id(fs, path, st, flags, NULL);
+}
+
+int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flags,
+		 uint32_t *gen)
+{
 	struct umfs_walk *w;
 	int err;
 
@@ -246,8 +252,11 @@ int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
 	err = umfs_walk(fs, path, (flags & AT_SYMLINK_NOFOLLOW) ? UMFS_WALK_NOFOLLOW : 0, w);
-	if (!err)
+	if (!err) {
 		umfs_inode_stat(fs, w->ino, st);
+		if (gen)
+			*gen = umfs_inode(fs, w->ino)->generation;
+	}
 	umfs_meta_unlock(fs);
 	umfs_walk_put(w);
 	return err;
@@ -283,6 +292,8 @@ int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size)
 	if (size < 0)
 		return -EINVAL;
 	err = umfs_open(fs, path, O_WRONLY, 0, &f);
+	if (err == -ENXIO)
+		return -EINVAL; /* as truncate(2): a FIFO, socket or device node */
 	if (err)
 		return err;
 	err = umfs_ftruncate(f, size);

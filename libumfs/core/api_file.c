@@ -22,10 +22,10 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 		return (flags & O_PATH) ? 0 : -ELOOP;
 	if (S_ISDIR(in->mode) && (CAN_WRITE(flags) || (flags & O_TRUNC)))
 		return -EISDIR;
+	if (flags & O_PATH)
+		return 0; /* a special file too: the descriptor names it, nothing more */
 	if (S_ISCHR(in->mode) || S_ISBLK(in->mode) || S_ISSOCK(in->mode) || S_ISFIFO(in->mode))
 		return -ENXIO; /* special files are served by front ends, not the core */
-	if (flags & O_PATH)
-		return 0;
 	if (CAN_READ(flags))
 		mask |= R_OK;
 	if (CAN_WRITE(flags) || (flags & O_TRUNC))

@@ -1315,6 +1315,22 @@ SHIM_API int ftruncate64(int fd, off_t len)
 	return ftruncate(fd, len);
 }
 
+/* truncate(2) through a descriptor of its own. O_NONBLOCK: a FIFO without
+ * a reader must not block the call; like a socket or a device node, it
+ * gives EINVAL, as truncate(2) on anything but a regular file. */
+static int truncate_through_fd(const char *path, off_t len)
+{
+	int fd = shim_open(AT_FDCWD, path, O_WRONLY | O_NONBLOCK, 0), r;
+
+	if (fd == -ENXIO)
+		return -EINVAL;
+	if (fd < 0)
+		return fd;
+	r = ftruncate(fd, len) < 0 ? -errno : 0;
+	shim_close(fd);
+	return r;
+}
+
 SHIM_API int truncate(const char *path, off_t len)
 {
 	struct umfs_fs *fs;
@@ -1339,13 +1355,7 @@ SHIM_API int truncate(const char *path, off_t len)
 			break;
 		}
 		if (kind == UP_FD) {
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		fs = shim_fs(&r);
@@ -1355,24 +1365,12 @@ SHIM_API int truncate(const char *path, off_t len)
 		     (uint64_t)len > fsize_limit()) || unlikely(shim_texts() != 0)) {
 			/* through a descriptor, which knows the size it grows from
 			 * and whether the file is a running program */
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		if (unlikely(mmap_any())) {
 			/* through a descriptor, so that mappings see the new size */
-			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
-
-			r = fd;
-			if (fd >= 0) {
-				r = ftruncate(fd, len) < 0 ? -errno : 0;
-				shim_close(fd);
-			}
+			r = truncate_through_fd(path, len);
 			break;
 		}
 		pool_lock();

@@ -13,6 +13,7 @@
  *   lk-INO-GEN   host lock files standing for UMFS inodes (fcntl, flock);
  *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
  *   tx-INO-GEN   held by processes running a UMFS program (text.c);
+ *   sock/        host sockets standing for UMFS socket names (sock.c);
  *   map-INO-GEN-N  host files behind MAP_SHARED mappings (calls_mmap.c);
  *   ofd/         open file descriptions (ofd_slot.c).
  * Every one of them is opened relative to the directory's descriptor, never
@@ -632,6 +633,7 @@ void mount_exit(void)
 	mmap_recover_orphans();
 	ofd_shutdown();
 	cwd_exit();
+	sock_shutdown();
 	helper_dir_remove(); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
 	 * other process (umfs-fuse) still uses the pool, and removes the

@@ -11,6 +11,7 @@
  *   ofd.c          open file descriptions, exec adoption
  *   ofd_slot.c     their shared slots (one arena file) and token descriptors
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
+ *   sock.c         host sockets standing for Unix socket names in UMFS
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
  *   fsize.c        RLIMIT_FSIZE on writes; setrlimit/prlimit
@@ -51,6 +52,8 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <utime.h>
@@ -222,6 +225,19 @@ struct shim_sys {
 	int (*msync)(void *, size_t, int);
 	int (*mprotect)(void *, size_t, int);
 	void *(*mremap)(void *, size_t, size_t, int, ...);
+
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 	pid_t (*fork)(void);
 	void (*_exit)(int) __attribute__((noreturn));
@@ -484,7 +500,7 @@ struct ofd {
 	struct umfs_file *uf;
 	uint64_t ino;
 	uint32_t gen;
-	mode_t type;               /* S_IFREG, S_IFDIR, S_IFLNK (O_PATH) */
+	mode_t type;               /* S_IFREG, S_IFDIR; with O_PATH, any type */
 	int cached_flags;          /* flags last given to uf */
 	pthread_mutex_t dlock;     /* dir stream for getdents64 */
 	struct umfs_dir *dir;
@@ -731,6 +747,27 @@ bool cwd_idle(void);
 void cwd_exec(int delta);
 /* True when s is a host path inside the mount prefix; *rest gets the pool path. */
 bool path_host_is_umfs(const char *s, char *rest, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* sock.c: host sockets standing for Unix socket names in UMFS          */
+/* ------------------------------------------------------------------ */
+
+/* The sun_path of a Unix socket address naming a path (not abstract, not
+ * unnamed), NUL-terminated into path (sizeof sun_path + 1 bytes). */
+bool sock_path_of(const struct sockaddr *addr, socklen_t len, char *path);
+/* Binds fd to the host socket of inode ino (generation gen), recording
+ * the address the program gave (given). */
+int sock_bind_host(int fd, uint64_t ino, uint32_t gen, const char *given);
+/* The host address a connect to inode ino reaches; -ECONNREFUSED when no
+ * socket of this inode was bound. */
+int sock_connect_addr(uint64_t ino, uint32_t gen, struct sockaddr_un *sa, socklen_t *len);
+/* Copies an address the kernel gave (klen bytes) to the program's addr
+ * (*lenp bytes; *lenp gets the whole length), a host socket's address
+ * replaced by the one given to bind. */
+int sock_addr_out(const struct sockaddr *kaddr, socklen_t klen, struct sockaddr *addr,
+		  socklen_t *lenp);
+/* The last user leaving: the host sockets go (mount_exit). */
+void sock_shutdown(void);
 
 /* ------------------------------------------------------------------ */
 /* Cross-call helpers                                                   */

@@ -177,6 +177,18 @@ void sys_init(void)
 	RESOLVE(fork);
 	RESOLVE(_exit);
 	RESOLVE(execve);
+	RESOLVE(bind);
+	RESOLVE(connect);
+	RESOLVE(sendto);
+	RESOLVE(sendmsg);
+	RESOLVE(sendmmsg);
+	RESOLVE(getsockname);
+	RESOLVE(getpeername);
+	RESOLVE(accept);
+	RESOLVE(accept4);
+	RESOLVE(recvfrom);
+	RESOLVE(recvmsg);
+	RESOLVE(recvmmsg);
 	RESOLVE(execvpe);
 	RESOLVE(fexecve);
 	RESOLVE(posix_spawn);

@@ -177,5 +177,6 @@ void t_modes(void);
 void t_longpath(void);
 void t_signal(void);
 void t_efault(void);
+void t_socket(void);
 
 #endif

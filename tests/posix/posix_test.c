@@ -4166,6 +4166,7 @@ static const struct family {
 	{ "longpath", t_longpath },
 	{ "signal", t_signal },
 	{ "efault", t_efault },
+	{ "socket", t_socket },
 };
 
 static void run_family(const struct family *f)

@@ -1663,6 +1663,40 @@ static void test_mknod(void **state)
 	CHECK_ONE_OF(umfs_mknod(fs, "d", S_IFDIR | 0755, 0), -EPERM, -EINVAL);
 }
 
+/* Special files: opened by front ends, named by O_PATH, never truncated;
+ * umfs_stat_id names the inode as an open of it does. */
+static void test_special_files(void **state)
+{
+	struct umfs_fs *fs = pool_fs(state);
+	struct umfs_file *f;
+	struct stat st;
+	uint64_t ino;
+	uint32_t gen, fgen;
+
+	CHECK(umfs_mknod(fs, "sock", S_IFSOCK | 0755, 0), 0);
+	CHECK(umfs_mknod(fs, "fifo", S_IFIFO | 0644, 0), 0);
+	CHECK(umfs_open(fs, "sock", O_RDONLY, 0, &f), -ENXIO);
+	CHECK(umfs_open(fs, "fifo", O_WRONLY, 0, &f), -ENXIO);
+	CHECK(umfs_truncate(fs, "sock", 0), -EINVAL);
+	CHECK(umfs_truncate(fs, "fifo", 0), -EINVAL);
+	CHECK(umfs_stat_id(fs, "sock", &st, AT_SYMLINK_NOFOLLOW, &gen), 0);
+	CHECK(st.st_mode, S_IFSOCK | 0755);
+	CHECK(umfs_open(fs, "sock", O_PATH, 0, &f), 0);
+	umfs_file_id(f, &ino, &fgen);
+	CHECK(ino, (uint64_t)st.st_ino);
+	CHECK(fgen, gen);
+	CHECK(umfs_fstat(f, &st), 0);
+	CHECK(st.st_mode, S_IFSOCK | 0755);
+	CHECK(umfs_read(f, &st, 1), -EBADF);
+	CHECK(umfs_close(f), 0);
+	/* a new inode of the same number has another generation */
+	CHECK(umfs_unlink(fs, "sock"), 0);
+	CHECK(umfs_mknod(fs, "sock2", S_IFSOCK | 0755, 0), 0);
+	CHECK(umfs_stat_id(fs, "sock2", &st, 0, &fgen), 0);
+	if ((uint64_t)st.st_ino == ino)
+		CHECK(fgen != gen, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Directories                                                           */
 /* ------------------------------------------------------------------ */
@@ -2388,6 +2422,7 @@ int main(int argc, char **argv)
 		T(test_chmod_chown),
 		T(test_statfs),
 		T(test_mknod),
+		T(test_special_files),
 		T(test_readdir_listing),
 		T(test_readdir_cookies),
 		T(test_persistence),
