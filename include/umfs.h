@@ -65,6 +65,15 @@ void umfs_cred_set_thread(const struct umfs_cred *cred);
  * call; umfs_cred_changed() makes every thread fetch them again. */
 void umfs_cred_cache_enable(void);
 void umfs_cred_changed(void);
+/* Whether the caller has every capability in cap, as permission checks see
+ * it (the kernel's effective set; a front end's uid 0 has them all). */
+#define UMFS_CAP_CHOWN 0x01u
+#define UMFS_CAP_DAC_OVERRIDE 0x02u
+#define UMFS_CAP_DAC_READ_SEARCH 0x04u
+#define UMFS_CAP_FOWNER 0x08u
+#define UMFS_CAP_FSETID 0x10u
+#define UMFS_CAP_MKNOD 0x20u
+bool umfs_cred_capable(unsigned cap);
 
 /* Files */
 int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
@@ -87,7 +96,10 @@ int umfs_file_set_flags(struct umfs_file *file, int flags); /* O_APPEND, O_NONBL
 
 /* Names. flags take AT_SYMLINK_NOFOLLOW where it makes sense. */
 int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags);
+/* umfs_access checks with the effective (file-system) ids, as faccessat's
+ * AT_EACCESS; umfs_access_real with the real ids, as access(2). */
 int umfs_access(struct umfs_fs *fs, const char *path, int amode);
+int umfs_access_real(struct umfs_fs *fs, const char *path, int amode);
 int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size);
 int umfs_mkdir(struct umfs_fs *fs, const char *path, mode_t mode);
 int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev);

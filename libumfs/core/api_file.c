@@ -265,18 +265,15 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 }
 
 /* Writing to or truncating a set-user-ID (or group-executable
- * set-group-ID) file drops those bits, unless root does it (CAP_FSETID). */
+ * set-group-ID) file drops those bits, unless the writer has CAP_FSETID. */
 static void file_kill_privs(struct umfs_file *f)
 {
 	struct umfs_fs *fs = f->fs;
 	struct umfs_inode *in = umfs_inode(fs, f->ino);
-	uid_t uid;
-	gid_t gid;
 
 	if (!(in->mode & S_ISUID) && (in->mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
 		return;
-	api_cred_ids(&uid, &gid);
-	if (uid == 0)
+	if (umfs_cred_capable(UMFS_CAP_FSETID))
 		return;
 	if (api_tx_run_begin(fs))
 		return;

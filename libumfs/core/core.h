@@ -644,11 +644,25 @@ void umfs_walk_put(struct umfs_walk *w);
 /* Resolves path with meta_lock held. */
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w);
 
-/* Effective credentials of the calling thread. */
-void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max);
+/* cred.c. The credentials a check uses: file-system ids, groups, and
+ * the file capabilities (UMFS_CAP_*) the kernel would grant. */
+struct umfs_ucred {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	const gid_t *groups;
+	unsigned caps;
+};
+/* The calling thread's; groups (NGROUPS_MAX_SMALL entries) may hold them. */
+void umfs_cred_current(struct umfs_ucred *cred, gid_t *groups);
+/* Checks of this thread use the real uid and gid (access(2)) until undone. */
+void umfs_cred_use_real(bool real);
+bool umfs_cred_in_group(const struct umfs_ucred *c, gid_t gid);
 /* MAY_READ 4, MAY_WRITE 2, MAY_EXEC 1, as access(2)'s R_OK/W_OK/X_OK. */
+int umfs_cred_permission(const struct umfs_inode *in, const struct umfs_ucred *c, int mask);
 int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
-bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino);
+/* The caller owns the inode or has CAP_FOWNER (chmod, utimes, sticky). */
+bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
 /* issue 4: crash consistency (ulog.c, cow.c, and additions to fs.c,   */

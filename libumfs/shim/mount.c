@@ -516,6 +516,17 @@ struct umfs_fs *shim_fs(int *errp)
 	return fs;
 }
 
+void shim_mount_before_cred_change(void)
+{
+	shim_config_ready();
+	if (!cfg.enabled || shim_fs_peek() || shim_depth > 0)
+		return;
+	/* one who cannot open the pool now never could: the first use says so */
+	if (SYS(faccessat)(AT_FDCWD, cfg.pool, cfg.readonly ? R_OK : R_OK | W_OK, AT_EACCESS) < 0)
+		return;
+	shim_fs(NULL);
+}
+
 int shim_mount_for_adoption(void)
 {
 	int err = 0;

@@ -286,6 +286,13 @@ struct umfs_fs *shim_fs(int *err);
 struct umfs_fs *shim_fs_peek(void);
 /* Mounts for adopting descriptors inherited across exec. */
 int shim_mount_for_adoption(void);
+/* Before the process's credentials change: mounts the pool, if it is not
+ * yet mounted and this process may still open it. */
+void shim_mount_before_cred_change(void);
+
+/* calls_cred.c: around a change of credentials through syscall(2). */
+void shim_cred_before_change(void);
+long shim_cred_after_change(long r);
 
 /* Cross-process exclusion around core calls that change or walk the pool
  * (everything but data reads). */
