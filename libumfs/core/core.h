@@ -74,6 +74,8 @@ struct umfs_pmem {
 
 /* Maps a whole pool file or device. create_size > 0 creates/extends it. */
 int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
+/* Maps the pool through a duplicate of fd, which this process holds. */
+int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
 /* Copy-on-write map: changes stay in this process (fsck -n). */
 int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
 void umfs_pmem_unmap(struct umfs_pmem *pm);
@@ -266,6 +268,8 @@ struct umfs_fs {
 	/* issue 8: the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
 	struct umfs_share *share;   /* NULL: this process's locks only */
 	int share_fd;               /* holds the gate (an OFD lock) */
+	bool gate_shared;           /* share_fd's description may be another live process's */
+	int fork_share_fd;          /* a gate description of its own for the next child */
 	uint64_t share_epoch;       /* the region's epoch our counts match */
 	bool share_changed;         /* a transaction ran under the current turn */
 
@@ -295,6 +299,9 @@ bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t s
  * remove, if only the lock region is left in it. */
 #define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
 int umfs_rundir_open(struct umfs_fs *fs);
+/* Takes a duplicate of dfd, inherited, as the runtime directory: it must
+ * be the one the state page names, and pass the same checks. */
+int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
@@ -311,13 +318,19 @@ const char *umfs_share_where(const struct umfs_fs *fs);
 /* Opens (first: creates or rebuilds) the region; *first when no other
  * process uses the pool, which then holds the gate for writing. */
 int umfs_share_open(struct umfs_fs *fs, bool *first);
+/* The same through inherited descriptors (umfs_mount_inherited). */
+int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *in, bool *first);
 /* Lets the others in (after recovery). */
 void umfs_share_ready(struct umfs_fs *fs);
 /* At unmount: true when no other process uses the pool (the gate is then
  * held for writing until umfs_share_close). */
 bool umfs_share_last(struct umfs_fs *fs);
 void umfs_share_close(struct umfs_fs *fs, bool remove);
-/* In a forked child: a gate hold of its own. */
+/* Around fork: the parent opens a gate description for the child, which
+ * takes it as its own; when the parent cannot (it changed credentials
+ * since it mounted), both share the parent's and say so (gate_shared). */
+void umfs_share_fork_prepare(struct umfs_fs *fs);
+void umfs_share_fork_parent(struct umfs_fs *fs);
 void umfs_share_fork_child(struct umfs_fs *fs);
 void umfs_share_meta_enter(struct umfs_fs *fs);
 void umfs_share_meta_exit(struct umfs_fs *fs);
