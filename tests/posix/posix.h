@@ -166,4 +166,8 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 const char *how_ended(int st);
 void in_child(const char *name, const char *what, void (*fn)(void));
 
+/* Families in files of their own (fam_NAME.c). */
+void t_ident(void);
+int ident_exec(const char *dir, const char *tag); /* posix_test --ident-exec DIR TAG */
+
 #endif
