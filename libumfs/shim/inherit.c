@@ -21,7 +21,9 @@
  * or /tmp/..., which the core checks against the pool's state page) and
  * the files at their places in it; anything else in UMFS_FDS is ignored
  * and left alone. A process cannot be given descriptors it does not hold,
- * so UMFS_FDS grants nothing by itself.
+ * so UMFS_FDS grants nothing by itself. A process that took them is made
+ * non-dumpable, as the kernel makes one that changed credentials (an exec
+ * undoes that): another process of its user cannot take them from it.
  *
  * The lock region and the shared area count their users by open file
  * descriptions (the gates): a child must hold descriptions of its own, or
@@ -34,6 +36,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,9 +181,14 @@ void inherit_init(void)
 		pending[k] = fd;
 	}
 	pending_gates_shared = shared;
-	if (!own && pending[INH_POOL] >= 0)
-		SHIM_LOG(LOG_INFO, "reaching %s through the descriptors inherited from the parent",
-			 cfg.pool);
+	if (own || pending[INH_POOL] < 0)
+		return;
+	/* As the kernel marks a process that changed credentials: other
+	 * processes of this user may not read its memory or descriptors
+	 * (ptrace, /proc/PID/fd, /proc/PID/mem), which hold the pool. */
+	SYS(prctl)(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	SHIM_LOG(LOG_INFO, "reaching %s through the descriptors inherited from the parent",
+		 cfg.pool);
 }
 
 bool inherit_has_pool(void)

@@ -230,6 +230,7 @@ struct shim_sys {
 	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
 	mode_t (*umask)(mode_t);
 	long (*syscall)(long, ...);
+	int (*prctl)(int, ...);
 };
 
 extern struct shim_sys sys;

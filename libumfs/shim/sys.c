@@ -185,6 +185,7 @@ void sys_init(void)
 	RESOLVE(posix_spawn_file_actions_destroy);
 	RESOLVE(umask);
 	RESOLVE(syscall);
+	RESOLVE(prctl);
 	atomic_store_explicit(&sys_state, 2, memory_order_release);
 }
 
