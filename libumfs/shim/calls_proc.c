@@ -226,6 +226,8 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	int kind, mfd, e;
 
 	inherit_pass_prepare(&pass, false);
+	if (!path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
+		inherit_pass_close(&pass);
 	env = env_for_child(envp, &alloc, &pass);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
@@ -285,6 +287,8 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	int mfd, e;
 
 	inherit_pass_prepare(&pass, false);
+	if (uinfo_peek(fd) == NULL && !inherit_target_ok(NULL, fd))
+		inherit_pass_close(&pass);
 	env = env_for_child(envp, &alloc, &pass);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
@@ -530,6 +534,8 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	int r, mfd = -1;
 
 	inherit_pass_prepare(&pass, true);
+	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
+		inherit_pass_close(&pass);
 	env = env_for_child(envp, &alloc, &pass);
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {

@@ -233,6 +233,18 @@ bool inherit_env_wants(char *const env[])
 	return pool && preload;
 }
 
+/* Whether the program at path (fd when path is NULL) may be passed the
+ * pool: not a set-user-ID or set-group-ID one, from which the loader
+ * drops the library (its descriptors would go on to whatever it runs). */
+bool inherit_target_ok(const char *path, int fd)
+{
+	struct stat st;
+
+	if ((path ? SYS(stat)(path, &st) : SYS(fstat)(fd, &st)) < 0)
+		return true; /* the exec will fail anyway */
+	return !(S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)));
+}
+
 /* This process's descriptor of kind k: the live one, else the pending. */
 static int current_fd(enum inherit_kind k)
 {

@@ -312,6 +312,7 @@ struct inherit_pass {
 	int fresh[2];
 };
 bool inherit_env_wants(char *const env[]);
+bool inherit_target_ok(const char *path, int fd);
 void inherit_pass_prepare(struct inherit_pass *p, bool spawn);
 int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size);
 void inherit_pass_open(struct inherit_pass *p);
