@@ -1,5 +1,5 @@
 #!/bin/bash
-# kmod.sh - the kernel module's measurements (issue 7), in the qemu guest:
+# kmod.sh - the kernel module's measurements, in the qemu guest:
 # attach time against file size next to mmap(MAP_POPULATE) on ext4-DAX
 # (kmod-bench) and fio psync 4 KiB random reads and writes in module mode
 # against software mode (kmod-fio). Opt-in (`run.sh --only kmod`): it boots

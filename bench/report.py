@@ -7,7 +7,7 @@
 Reads the raw results (fio JSON, CSV) that the bench/*.sh scripts wrote,
 takes medians over repetitions, and writes a Markdown report: a summary
 table (every figure with its ratio to tmpfs from the same run), the targets
-of issue 6 (met or missed), one table per measurement, and gnuplot PNG plots
+of the bench (met or missed), one table per measurement, and gnuplot PNG plots
 (in --plots; the .dat and .gp files stay in RESULTS/plots). The hand-written
 Analysis section of an existing report, between the ANALYSIS markers, is
 kept. Standard library only.
@@ -630,7 +630,7 @@ def write_doc(R, doc, pngs, pngdir):
                  "in this run. Medians over repetitions where the mode repeats.\n")
     lines.append(summary(R))
     lines.append("\n## Targets\n")
-    lines.append("Issue 6's targets: %d met, %d missed in this run. The verdict goes by "
+    lines.append("The bench's targets: %d met, %d missed in this run. The verdict goes by "
                  "the ratio of medians; for the fio rows the ratio of each system's best "
                  "run follows in brackets, as noise on a shared machine only ever slows a "
                  "run down.\n" % (met, missed))

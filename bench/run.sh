@@ -1,5 +1,5 @@
 #!/bin/bash
-# run.sh - every benchmark of issue 6 in one run, then the report.
+# run.sh - every benchmark in one run, then the report.
 #
 #   bench/run.sh [--quick|--full] [--build DIR] [--out DIR] [--only "fio sweep ..."]
 #                [--no-report]

@@ -13,22 +13,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
+#include "cli.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: fsck.umfs [-n|-y|-p] [-v] [-f] POOL\n"
-		"  -n  check only: recovery and repairs run in private memory, the pool is not written\n"
-		"  -y  repair every problem found\n"
-		"  -p  preen: repair automatically (the repairs of -y), print only problems\n"
-		"  -a  same as -p\n"
-		"  -f  check fully even if the pool is marked clean\n"
-		"  -v  verbose: report each check step\n"
+		"Usage: fsck.umfs [-n|-y|-p] [-v] [-f] POOL\n"
+		"Check a UMFS pool and repair it.\n"
+		"\n"
+		"  -n, --no-write   check only: recovery and repairs run in private memory,\n"
+		"                   the pool is not written\n"
+		"  -y, --yes        repair every problem found\n"
+		"  -p, --preen      repair automatically (the repairs of -y), print only\n"
+		"                   problems\n"
+		"  -a               same as -p\n"
+		"  -f, --force      check fully even if the pool is marked clean\n"
+		"  -v, --verbose    report each check step\n"
+		"  -V, --version    print the version and exit\n"
+		"  -h, --help       print this help and exit\n"
 		"With none of -n, -y, -p the pool is checked as with -n: fsck.umfs never prompts.\n"
 		"Exit: 0 no damage (crash state the next mount repairs is reported as recoverable),\n"
-		"1 errors corrected, 4 errors left uncorrected, 8 operational error, 16 usage error.\n");
+		"1 errors corrected, 4 errors left uncorrected, 8 operational error (also: POOL is\n"
+		"not a UMFS pool), 16 usage error.\n");
+}
+
+/* Before anything is mapped: a directory or an empty file is no pool, and
+ * saying so beats the mapping's EINVAL or ENODEV. */
+static int fsck_refuse_nonpool_file(const char *name)
+{
+	struct stat st;
+
+	if (stat(name, &st))
+		return 0; /* the mapping names the error */
+	if (S_ISDIR(st.st_mode))
+		fprintf(stderr, "fsck.umfs: %s: is a directory, not a UMFS pool\n", name);
+	else if (S_ISREG(st.st_mode) && st.st_size == 0)
+		fprintf(stderr, "fsck.umfs: %s: is an empty file, not a UMFS pool\n", name);
+	else if (S_ISREG(st.st_mode) && st.st_size < 2 * UMFS_PAGE_SIZE)
+		fprintf(stderr, "fsck.umfs: %s: is %lld bytes long, too short for a UMFS pool\n",
+			name, (long long)st.st_size);
+	else
+		return 0;
+	return -1;
+}
+
+/* A pool has the superblock magic in its first page or, if that page is
+ * damaged, in its last (the backup); a pool that lost both still has its
+ * state page right after the first. None of the three: it is something
+ * else, which fsck must neither call damaged nor offer to repair. */
+static bool fsck_looks_like_pool(const struct umfs_pmem *pm)
+{
+	const uint8_t *last = pm->base + (pm->len & ~((size_t)UMFS_PAGE_SIZE - 1)) -
+			      UMFS_PAGE_SIZE;
+	const struct umfs_superblock *a = (const void *)pm->base, *b = (const void *)last;
+	const struct umfs_state *st = (const void *)(pm->base + UMFS_PAGE_SIZE);
+
+	return le64toh(a->magic) == UMFS_SB_MAGIC || le64toh(b->magic) == UMFS_SB_MAGIC ||
+	       le64toh(st->magic) == UMFS_STATE_MAGIC;
 }
 
 int main(int argc, char **argv)
@@ -36,10 +80,20 @@ int main(int argc, char **argv)
 	struct fsck_opts opts = { .mode = FSCK_MODE_CHECK, .out = stdout };
 	struct fsck_summary sum;
 	struct umfs_pmem pm;
+	static const struct option longopts[] = {
+		{ "no-write", no_argument, NULL, 'n' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "preen", no_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		UMFS_CLI_STD_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	int opt, modes = 0, err, code;
 	bool chosen = false;
 
-	while ((opt = getopt(argc, argv, "nypafvh")) != -1) {
+	opterr = 0; /* our own messages */
+	while ((opt = getopt_long(argc, argv, ":nypafvhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			opts.mode = FSCK_MODE_CHECK;
@@ -60,32 +114,40 @@ int main(int argc, char **argv)
 		case 'v':
 			opts.verbose = true;
 			break;
+		case 'V':
+			umfs_cli_version("fsck.umfs");
+			return FSCK_EXIT_OK;
 		case 'h':
 			usage(stdout);
 			return FSCK_EXIT_OK;
 		default:
-			usage(stderr);
-			return FSCK_EXIT_USAGE;
+			umfs_cli_bad_option("fsck.umfs", FSCK_EXIT_USAGE, opt, argv);
 		}
 	}
-	if (modes & (modes - 1)) {
-		fprintf(stderr, "fsck.umfs: only one of -n, -y and -p may be given\n");
-		usage(stderr);
-		return FSCK_EXIT_USAGE;
-	}
+	if (modes & (modes - 1))
+		umfs_cli_refuse("fsck.umfs", FSCK_EXIT_USAGE, "only one of -n, -y and -p may be given");
 	chosen = modes != 0;
-	if (optind != argc - 1) {
-		usage(stderr);
-		return FSCK_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		umfs_cli_refuse("fsck.umfs", FSCK_EXIT_USAGE, "no POOL given");
+	if (optind + 1 < argc)
+		umfs_cli_refuse("fsck.umfs", FSCK_EXIT_USAGE, "unexpected argument '%s' after POOL",
+				argv[optind + 1]);
 	opts.name = argv[optind];
 
+	if (fsck_refuse_nonpool_file(opts.name))
+		return FSCK_EXIT_OPERATIONAL;
 	if (opts.mode == FSCK_MODE_CHECK)
 		err = umfs_pmem_map_private(opts.name, &pm);
 	else
 		err = umfs_pmem_map(opts.name, 0, false, &pm);
 	if (err) {
 		fprintf(stderr, "fsck.umfs: %s: cannot map the pool: %s\n", opts.name, strerror(-err));
+		return FSCK_EXIT_OPERATIONAL;
+	}
+	if (!fsck_looks_like_pool(&pm)) {
+		fprintf(stderr, "fsck.umfs: %s: not a UMFS pool (no superblock in its first or last "
+			"page, no state page); nothing checked or changed\n", opts.name);
+		umfs_pmem_unmap(&pm);
 		return FSCK_EXIT_OPERATIONAL;
 	}
 	/* Repairs need the pool to themselves. */

@@ -21,12 +21,9 @@
 #include <syslog.h>
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
+#include "cli.h"
 
 #include <fuse_lowlevel.h>
-
-#ifndef UMFS_VERSION
-#define UMFS_VERSION "unknown"
-#endif
 
 static const char *prog = "umfs-fuse";
 static const char *log_pool;
@@ -68,7 +65,7 @@ static const struct fuse_opt uf_opt_spec[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s POOL MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
+		"Usage: %s POOL MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
 		"       mount -t fuse.umfs POOL MOUNTPOINT [-o option[,option...]]\n"
 		"\n"
 		"Serves the UMFS pool POOL at MOUNTPOINT through FUSE.\n"
@@ -117,8 +114,55 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		o->rdonly = 0;
 		return 1;
 	default:
-		return 1; /* libfuse's options, parsed later */
+		/* -o options (no dash) are libfuse's, checked by it later; of the
+		 * dash options it knows, these are the ones umfs-fuse documents */
+		if (arg[0] == '-' && strcmp(arg, "-f") && strcmp(arg, "-d") && strcmp(arg, "-s"))
+			umfs_cli_refuse(prog, UF_EXIT_USAGE, "unknown option '%s'", arg);
+		return 1;
 	}
+}
+
+/* Undoes the octal escapes (\040 for a space...) of a mountinfo field. */
+static void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Whether a umfs-fuse mount sits on abs already: mounting again would
+ * stack a second daemon over the first, hiding it. */
+static bool mounted_here(const char *abs)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, mp[PATH_MAX * 4 + 1], type[256];
+	size_t cap = 0;
+	bool found = false;
+	const char *sep;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE SOURCE ... */
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4096s", mp) != 1 ||
+		    sscanf(sep + 3, "%255s", type) != 1)
+			continue;
+		mountinfo_unescape(mp);
+		found = strcmp(mp, abs) == 0 && strcmp(type, "fuse.umfs") == 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
 }
 
 /* Resolves and checks the mountpoint; returns a malloc'd absolute path. */
@@ -139,8 +183,16 @@ static char *check_mountpoint(const char *mnt)
 		return NULL;
 	}
 	abs = realpath(mnt, NULL);
-	if (!abs)
+	if (!abs) {
 		fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
+		return NULL;
+	}
+	if (mounted_here(abs)) {
+		fprintf(stderr, "%s: mountpoint %s: a UMFS pool is mounted there already "
+			"(fusermount3 -u %s first)\n", prog, abs, abs);
+		free(abs);
+		return NULL;
+	}
 	return abs;
 }
 
@@ -240,16 +292,14 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (o.show_version) {
-		printf("umfs-fuse %s\n", UMFS_VERSION);
+		umfs_cli_version("umfs-fuse");
 		fflush(stdout); /* libfuse's lines come from a child process */
 		fuse_lowlevel_version();
 		ret = UF_EXIT_OK;
 		goto out;
 	}
-	if (!o.pool || !o.mountpoint) {
-		usage(stderr);
-		goto out;
-	}
+	if (!o.pool || !o.mountpoint)
+		umfs_cli_refuse(prog, UF_EXIT_USAGE, "give a POOL and a MOUNTPOINT");
 	ret = UF_EXIT_MOUNT;
 	mnt = check_mountpoint(o.mountpoint);
 	if (!mnt)

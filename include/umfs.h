@@ -267,9 +267,14 @@ void umfs_plock_forked(void);
  * holder named).
  * fn gets each message without a newline; messages above max_level are
  * dropped. By default errors and warnings go to stderr. */
-enum { UMFS_LOG_ERROR = 1, UMFS_LOG_WARN, UMFS_LOG_INFO, UMFS_LOG_DEBUG };
+enum { UMFS_LOG_NONE, UMFS_LOG_ERROR, UMFS_LOG_WARN, UMFS_LOG_INFO, UMFS_LOG_DEBUG,
+       UMFS_LOG_TRACE };
 typedef void umfs_log_fn(int level, const char *msg);
 void umfs_log_set(umfs_log_fn *fn, int max_level);
+/* A level as UMFS_LOG and --log name it: none, error, warn (or warning),
+ * info, debug, trace, or 0 (none) and 1 (debug); NULL or "" is warn.
+ * -EINVAL for anything else. */
+int umfs_log_level_parse(const char *s);
 
 /* 1 with a message in buf (pool names the pool in it) when, in software
  * mode, users other than this one can read or change the whole pool: it

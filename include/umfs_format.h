@@ -14,7 +14,7 @@
  *   1.0  first format: superblock + backup, state page, journal slots,
  *        inode zone, inode and page bitmaps, data zone, x86-64 file page
  *        tables of variable height, hashed directories, per-file U-Log page.
- *   1.1  U-Log protocol (issue 4): chained U-Log pages for larger byte
+ *   1.1  U-Log protocol: chained U-Log pages for larger byte
  *        records, and the swap record (UMFS_ULOG_REC_SWAP) that guards a
  *        copy-on-write overwrite; fields rec_aux_ino, rec_done, rec_aux_gen
  *        taken from the reserved words of the record line.

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "cli.h"
 
 static const char *prog = "mkfs.umfs";
 
@@ -67,30 +68,26 @@ __attribute__((format(printf, 1, 2))) static void err_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void usage_short(void)
-{
-	fprintf(stderr,
-		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-O OPTION] [-f] [-q] POOL (-h for help)\n",
-		prog);
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-s SIZE] [-N INODES] [-L LABEL] [-O OPTION] [-f] [-q] POOL\n"
+		"Usage: %s [OPTION]... POOL\n"
 		"Make a UMFS pool in POOL: a regular file (created if missing) or a\n"
 		"persistent-memory device (/dev/pmemN, /dev/daxN.M).\n"
 		"\n"
-		"  -s SIZE    pool size in bytes; K, M, G, T suffixes are powers of 1024.\n"
-		"             Required when POOL does not exist; grows or shrinks a file.\n"
-		"  -N INODES  number of inodes (default: one per 16 KiB of pool)\n"
-		"  -L LABEL   volume label, at most %d bytes\n"
-		"  -O relaxed default consistency mode relaxed: overwrites in place,\n"
-		"             without undo (-O strict: the default, every write atomic)\n"
-		"  -f         overwrite an existing UMFS pool or other file system\n"
-		"  -q         quiet: print nothing on success\n"
-		"  -V         print the version and exit\n"
-		"  -h         print this help and exit\n",
+		"  -s, --size=SIZE      pool size in bytes; K, M, G, T suffixes are powers\n"
+		"                       of 1024. Required when POOL does not exist; grows\n"
+		"                       or shrinks a file.\n"
+		"  -N, --inodes=COUNT   number of inodes (default: one per 16 KiB of pool)\n"
+		"  -L, --label=LABEL    volume label, at most %d bytes\n"
+		"  -O, --option=relaxed default consistency mode relaxed: overwrites in\n"
+		"                       place, without undo (strict: the default, every\n"
+		"                       write atomic)\n"
+		"  -f, --force          overwrite an existing UMFS pool or other file system\n"
+		"  -q, --quiet          print nothing on success\n"
+		"  -V, --version        print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"Exit status: 0 the pool was made, 1 any error (usage errors included).\n",
 		prog, UMFS_LABEL_MAX - 1);
 }
 
@@ -164,49 +161,53 @@ static int parse_count(const char *s, uint64_t *out)
 
 static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "inodes", required_argument, NULL, 'N' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "option", required_argument, NULL, 'O' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		UMFS_CLI_STD_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	int c, err;
 
 	memset(o, 0, sizeof(*o));
 	opterr = 0; /* our own messages */
-	while ((c = getopt(argc, argv, ":s:N:L:O:fqVh")) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:N:L:O:fqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			err = parse_size(optarg, &o->size);
-			if (err == -ERANGE) {
-				err_msg("size '%s' is too large", optarg);
-				return -1;
-			}
-			if (err || o->size == 0) {
-				err_msg("invalid size '%s': expected a positive number of bytes "
-					"with an optional K, M, G or T suffix", optarg);
-				return -1;
-			}
+			if (err == -ERANGE)
+				umfs_cli_refuse(prog, 1, "size '%s' is too large", optarg);
+			if (err || o->size == 0)
+				umfs_cli_refuse(prog, 1,
+						"invalid size '%s': expected a positive number of "
+						"bytes with an optional K, M, G or T suffix", optarg);
 			break;
 		case 'N':
 			err = parse_count(optarg, &o->inodes);
-			if (err || o->inodes == 0) {
-				err_msg("invalid inode count '%s': expected a positive integer",
-					optarg);
-				return -1;
-			}
+			if (err || o->inodes == 0)
+				umfs_cli_refuse(prog, 1,
+						"invalid inode count '%s': expected a positive integer",
+						optarg);
 			break;
 		case 'L':
-			if (strlen(optarg) > UMFS_LABEL_MAX - 1) {
-				err_msg("label '%s' is %zu bytes long; the limit is %d bytes",
-					optarg, strlen(optarg), UMFS_LABEL_MAX - 1);
-				return -1;
-			}
+			if (strlen(optarg) > UMFS_LABEL_MAX - 1)
+				umfs_cli_refuse(prog, 1, "label '%s' is %zu bytes long; the limit is %d bytes",
+						optarg, strlen(optarg), UMFS_LABEL_MAX - 1);
 			o->label = optarg;
 			break;
 		case 'O':
-			if (!strcmp(optarg, "relaxed")) {
+			if (!strcmp(optarg, "relaxed"))
 				o->sbflags |= UMFS_SBF_RELAXED;
-			} else if (!strcmp(optarg, "strict")) {
+			else if (!strcmp(optarg, "strict"))
 				o->sbflags &= ~UMFS_SBF_RELAXED;
-			} else {
-				err_msg("unknown pool option '%s': expected relaxed or strict", optarg);
-				return -1;
-			}
+			else
+				umfs_cli_refuse(prog, 1,
+						"unknown pool option '%s': expected relaxed or strict",
+						optarg);
 			break;
 		case 'f':
 			o->force = true;
@@ -215,35 +216,19 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 			o->quiet = true;
 			break;
 		case 'V':
-			printf("%s (UMFS format %d.%d)\n", prog, UMFS_VERSION_MAJOR,
-			       UMFS_VERSION_MINOR);
+			umfs_cli_version(prog);
 			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);
-		case ':':
-			err_msg("option '-%c' needs an argument", optopt);
-			usage_short();
-			return -1;
 		default:
-			if (isprint(optopt))
-				err_msg("unknown option '-%c'", optopt);
-			else
-				err_msg("unknown option '%s'", argv[optind - 1]);
-			usage_short();
-			return -1;
+			umfs_cli_bad_option(prog, 1, c, argv);
 		}
 	}
-	if (optind >= argc) {
-		err_msg("no POOL given");
-		usage_short();
-		return -1;
-	}
-	if (optind + 1 < argc) {
-		err_msg("unexpected argument '%s' after POOL", argv[optind + 1]);
-		usage_short();
-		return -1;
-	}
+	if (optind >= argc)
+		umfs_cli_refuse(prog, 1, "no POOL given");
+	if (optind + 1 < argc)
+		umfs_cli_refuse(prog, 1, "unexpected argument '%s' after POOL", argv[optind + 1]);
 	o->path = argv[optind];
 	return 0;
 }

@@ -9,7 +9,7 @@
  * libumfs.so (UMFS_LIB, next to this program, in the build tree, or in the
  * install libdir), sets LD_PRELOAD, UMFS_POOL, UMFS_MOUNT (and UMFS_STATS,
  * UMFS_LOG) and executes PROGRAM. --mode (and --stats) say whether the
- * pool is used through the kernel module or by the software walk (issue 7).
+ * pool is used through the kernel module or by the software walk.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "umfs.h"
 
 #ifndef UMFS_LIBDIR
@@ -32,16 +33,21 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] "
-		"[--readonly] [--mode] [--kmod auto|on|off] [--] PROGRAM [ARGS...]\n"
-		"  --pool POOL      the UMFS pool (default: $UMFS_POOL)\n"
-		"  --mount PREFIX   where UMFS paths live (default: $UMFS_MOUNT or /umfs)\n"
-		"  --stats          print per-call statistics when each process exits\n"
-		"  --log LEVEL      error, warn, info, debug or trace (UMFS_LOG)\n"
-		"  --readonly       mount the pool read-only\n"
-		"  --mode           say whether the kernel module (/dev/umfs) is used\n"
-		"  --kmod WHEN      use the kernel module: auto (default: when it works),\n"
-		"                   on (or fail), off (UMFS_KMOD=try, 1, 0)\n");
+		"Usage: umfs-run [OPTION]... [--] PROGRAM [ARGS...]\n"
+		"Run PROGRAM with the paths under PREFIX served from a UMFS pool by libumfs.so.\n"
+		"\n"
+		"  -p, --pool=POOL      the UMFS pool (default: $UMFS_POOL)\n"
+		"  -m, --mount=PREFIX   where UMFS paths live (default: $UMFS_MOUNT or /umfs)\n"
+		"  -s, --stats          print per-call statistics when each process exits\n"
+		"  -l, --log=LEVEL      none, error, warn, info, debug or trace (UMFS_LOG)\n"
+		"  -r, --readonly       mount the pool read-only\n"
+		"      --mode           say whether the kernel module (/dev/umfs) is used\n"
+		"      --kmod=WHEN      use the kernel module: auto (default: when it works),\n"
+		"                       on (or fail), off (UMFS_KMOD=try, 1, 0)\n"
+		"  -V, --version        print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"Exit status: PROGRAM's; 1 when the pool or the library is not usable, 2 for\n"
+		"a usage error, 127 when PROGRAM cannot be run.\n");
 }
 
 static bool readable(const char *path)
@@ -65,7 +71,12 @@ static bool beside_self(const char *rel, char *out, size_t size)
 	*slash = '\0';
 	if ((size_t)snprintf(out, size, "%s/%s", self, rel) >= size)
 		return false;
-	return readable(out);
+	if (!readable(out))
+		return false;
+	/* LD_PRELOAD gets the canonical path: no ".." for every child to resolve */
+	if (size >= PATH_MAX && realpath(out, self))
+		snprintf(out, size, "%s", self);
+	return true;
 }
 
 static bool find_lib(char *out, size_t size)
@@ -93,7 +104,7 @@ int main(int argc, char **argv)
 		{ "readonly", no_argument, NULL, 'r' },
 		{ "mode", no_argument, NULL, 'M' },
 		{ "kmod", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
+		UMFS_CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pool = getenv("UMFS_POOL"), *mount = getenv("UMFS_MOUNT");
@@ -103,7 +114,8 @@ int main(int argc, char **argv)
 	bool readonly = false, show_mode = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "+p:m:sl:rh", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages */
+	while ((c = getopt_long(argc, argv, "+:p:m:sl:rhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pool = optarg;
@@ -124,43 +136,44 @@ int main(int argc, char **argv)
 			} else if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0) {
 				setenv("UMFS_KMOD", optarg[1] == 'n' ? "1" : "0", 1);
 			} else {
-				usage(stderr);
-				return 2;
+				umfs_cli_refuse("umfs-run", 2, "--kmod '%s': expected auto, on or off",
+						optarg);
 			}
 			break;
 		case 'l':
+			if (umfs_log_level_parse(optarg) < 0 || !*optarg)
+				umfs_cli_refuse("umfs-run", 2,
+						"--log '%s': expected none, error, warn, info, debug "
+						"or trace", optarg);
 			setenv("UMFS_LOG", optarg, 1);
 			break;
 		case 'r':
 			readonly = true;
 			break;
+		case 'V':
+			umfs_cli_version("umfs-run");
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			umfs_cli_bad_option("umfs-run", 2, c, argv);
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (!pool || !*pool) {
-		fprintf(stderr, "umfs-run: no pool: give --pool POOL or set UMFS_POOL\n");
-		return 2;
-	}
+	if (optind >= argc)
+		umfs_cli_refuse("umfs-run", 2, "no PROGRAM given");
+	if (!pool || !*pool)
+		umfs_cli_refuse("umfs-run", 2, "no pool: give --pool POOL or set UMFS_POOL");
 	if (!mount || !*mount)
 		mount = "/umfs";
-	if (mount[0] != '/' || strcmp(mount, "/") == 0) {
-		fprintf(stderr, "umfs-run: --mount %s: give an absolute path other than /\n", mount);
-		return 2;
-	}
+	if (mount[0] != '/' || strcmp(mount, "/") == 0)
+		umfs_cli_refuse("umfs-run", 2, "--mount '%s': give an absolute path other than /",
+				mount);
 	if (!realpath(pool, abspool)) {
 		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(errno));
 		return 1;
 	}
-	/* issue 7: by default the module is used when it works for this pool
+	/* by default the module is used when it works for this pool
 	 * (a pmem block device, /dev/umfs, root): the check mount tries it */
 	if (!getenv("UMFS_KMOD"))
 		setenv("UMFS_KMOD", "try", 1);

@@ -22,7 +22,7 @@ struct umfs_file {
 	pthread_mutex_t pos_lock; /* read/write/lseek on a shared offset */
 	uint64_t pos;
 	bool relatime;            /* reads update atime (umfs_set_relatime) */
-	struct umfs_katt katt;    /* issue 7: the attachment in module mode (kmod.c) */
+	struct umfs_katt katt;    /* the attachment in module mode (kmod.c) */
 };
 
 struct umfs_dir {

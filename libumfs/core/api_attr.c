@@ -21,7 +21,7 @@ static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 	/* setgid takes the file's group, or CAP_FSETID */
 	if ((mode & S_ISGID) && !umfs_cred_in_group(&c, in->gid) && !(c.caps & UMFS_CAP_FSETID))
 		mode &= ~(mode_t)S_ISGID;
-	if (fs->pm.kmod) /* issue 7: mode is the module's to write */
+	if (fs->pm.kmod) /* mode is the module's to write */
 		return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_MODE, mode, 0, 0);
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
@@ -62,7 +62,7 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 	err = chown_allowed(in, &c, uid, gid);
 	if (err)
 		return err;
-	if (fs->pm.kmod) /* issue 7: as are uid and gid, and the privileges chown drops */
+	if (fs->pm.kmod) /* as are uid and gid, and the privileges chown drops */
 		return umfs_kmod_inode_setattr(fs, ino,
 					       UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID, 0,
 					       uid == (uid_t)-1 ? in->uid : uid,

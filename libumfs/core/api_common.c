@@ -200,7 +200,7 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
 	left = umfs_vnode_put(fs, vn);
 	held = left == 0 && api_fe_held(fs, ino);
 	if (left == 0 && !(fs->share && held))
-		umfs_file_release(fs, ino); /* issue 4: the U-Log goes at the last close */
+		umfs_file_release(fs, ino); /* the U-Log goes at the last close */
 	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0 && !held;
 	umfs_meta_unlock(fs);
 	if (fs->share)

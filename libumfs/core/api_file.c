@@ -111,7 +111,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	f->relatime = api_fe_relatime(fs);
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
-	umfs_katt_init(&f->katt, f->flags); /* issue 7 */
+	umfs_katt_init(&f->katt, f->flags);
 	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
 	    !(flags & O_PATH)) {
 		umfs_vnode_wrlock(fs, f->vn);
@@ -124,7 +124,7 @@ int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 		}
 	}
 	umfs_walk_put(w);
-	umfs_katt_open(fs, f->vn, f->ino, &f->katt); /* issue 7: attach at open */
+	umfs_katt_open(fs, f->vn, f->ino, &f->katt); /* attach at open */
 	*filep = f;
 	return 0;
 
@@ -183,7 +183,7 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 	f->relatime = api_fe_relatime(fs);
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
-	umfs_katt_init(&f->katt, f->flags); /* issue 7: attached at first use */
+	umfs_katt_init(&f->katt, f->flags); /* attached at first use */
 	*filep = f;
 	return 0;
 
@@ -201,7 +201,7 @@ int umfs_close(struct umfs_file *f)
 
 	if (!f)
 		return -EBADF;
-	umfs_katt_close(f->fs, &f->katt); /* issue 7: detach */
+	umfs_katt_close(f->fs, &f->katt); /* detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
@@ -248,9 +248,9 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 		return -EISDIR;
 	do {
 		uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
-		bool fresh = false; /* issue 7 */
+		bool fresh = false;
 
-		if (f->fs->pm.kmod) /* issue 7: loads through the attachment */
+		if (f->fs->pm.kmod) /* loads through the attachment */
 			n = umfs_katt_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh);
 		else
 			n = umfs_file_read(f->fs, f->ino, buf, len, off);
@@ -286,7 +286,7 @@ static void file_kill_privs(struct umfs_file *f)
 	api_tx_run_end(fs, 0);
 }
 
-/* issue 7: in module mode, overwrites of present bytes are stores through
+/* In module mode, overwrites of present bytes are stores through
  * the attachment; the rest is umfs_file_write(), whose copy-on-write and
  * frees the module carries out (revoking as it does). */
 static ssize_t file_kmod_write(struct umfs_file *f, const void *buf, size_t len, uint64_t off)

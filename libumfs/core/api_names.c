@@ -167,7 +167,7 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 		in->nlink--;
 	if (in->nlink > 0)
 		return 0;
-	umfs_katt_revoke(fs, ino); /* issue 7: no attachment outlives the last name */
+	umfs_katt_revoke(fs, ino); /* no attachment outlives the last name */
 	if (umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino)) {
 		err = umfs_inode_free_unused(fs, ino);
 		if (err != -EAGAIN)

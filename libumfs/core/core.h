@@ -67,8 +67,8 @@ struct umfs_pmem {
 	enum umfs_media media;
 	bool rdonly;
 	int fd;        /* kept open for the pool lock; -1 for private maps */
-	bool kmod;     /* issue 7: mapped through /dev/umfs; fd is /dev/umfs (kmod.c) */
-	uint64_t kgen; /* issue 7: umfs_kmod_fork_gen() when fd was opened */
+	bool kmod;     /* mapped through /dev/umfs; fd is /dev/umfs (kmod.c) */
+	uint64_t kgen; /* umfs_kmod_fork_gen() when fd was opened */
 	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
 };
 
@@ -91,7 +91,7 @@ int umfs_pmem_sync(struct umfs_pmem *pm);
  * repairs). -EBUSY when another process holds a conflicting lock. */
 int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
 
-/* issue 7, kmod.c: the kernel module (/dev/umfs, docs/kmod.md). Mounts the
+/* kmod.c: the kernel module (/dev/umfs, docs/kmod.md). Mounts the
  * block device path in the module (or finds it mounted there) and returns
  * an open /dev/umfs in *kfd and the pool's size; -errno when module mode
  * does not apply (-ENOSYS: not asked for). */
@@ -253,7 +253,7 @@ struct umfs_fs {
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
 
-	/* issue 4: crash consistency */
+	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */
 	bool borrowed;              /* the mapping stays the caller's (umfs_fs_bind) */
 	uint64_t ulog_seq;          /* last U-Log record number handed out */
@@ -265,7 +265,7 @@ struct umfs_fs {
 	uint64_t run_id;            /* its id, as named in the state page */
 	char run_path[128];
 
-	/* issue 8: the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
+	/* the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
 	struct umfs_share *share;   /* NULL: this process's locks only */
 	int share_fd;               /* holds the gate (an OFD lock) */
 	bool gate_shared;           /* share_fd's description may be another live process's */
@@ -678,7 +678,7 @@ int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
 bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
-/* issue 4: crash consistency (ulog.c, cow.c, and additions to fs.c,   */
+/* Crash consistency (ulog.c, cow.c, and additions to fs.c,            */
 /* ptable.c, file.c)                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -783,7 +783,7 @@ enum umfs_fault {
 extern enum umfs_fault umfs_fault;
 
 /* ------------------------------------------------------------------ */
-/* kmod.c (issue 7): a file's attachment in module mode                  */
+/* kmod.c: a file's attachment in module mode                         */
 /* ------------------------------------------------------------------ */
 
 /* One open file's attachment (docs/kmod.md "Using it from libumfs"). The
@@ -827,8 +827,8 @@ int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint6
  * ino and frees its file pages [first, last] (FREE), in as many calls as it
  * takes. -ENODEV in software mode. */
 int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last);
-/* Under meta_lock, no transaction touching what they change open (issue 7:
- * the module writes inode identities, both bitmaps and the orphan head). */
+/* Under meta_lock, no transaction touching what they change open (the
+ * module writes inode identities, both bitmaps and the orphan head). */
 /* umfs_kmod_fill_holes() for a caller that holds meta_lock. */
 int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 				uint64_t *done);

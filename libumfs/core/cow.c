@@ -144,7 +144,7 @@ int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool f
 	uint64_t lo = u->rec_off, hi = lo + u->rec_len - 1;
 	int err = 0;
 
-	if (fs->pm.kmod) /* issue 7: the module moves table entries, same steps */
+	if (fs->pm.kmod) /* the module moves table entries, same steps */
 		return umfs_kmod_swap_pages(fs, ino, !fwd);
 
 	while (!err && (fwd ? u->rec_done < u->rec_len : u->rec_done > 0)) {

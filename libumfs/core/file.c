@@ -345,7 +345,7 @@ static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
 	int err, cerr;
 
 	w->map.nfresh = 0;
-	if (fs->pm.kmod) { /* issue 7: the module allocates (zeroed pages) */
+	if (fs->pm.kmod) { /* the module allocates (zeroed pages) */
 		uint64_t done = 0;
 
 		err = umfs_kmod_fill_holes(fs, w->ino, pg, w->map.last, &done);

@@ -79,7 +79,7 @@ int64_t umfs_now_ns(void)
 static int orphan_unlink(struct umfs_fs *fs, uint64_t ino);
 
 /*
- * Module mode (issue 7): the module takes the inode from the bitmap and
+ * Module mode: the module takes the inode from the bitmap and
  * writes its mode, uid and gid, as an unnamed orphan it commits in its own
  * journal slot. This transaction then names it: its snapshot of the inode
  * and of the orphan list is taken after that commit, so a rollback returns

@@ -72,8 +72,8 @@ static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const size_
 }
 
 /* True when r saves the state page's orphan list head: the only word
- * below the journal that a transaction changes (issue 4's crash tests found
- * rollbacks stopping at this record). */
+ * below the journal that a transaction changes (without it, a rollback
+ * would stop at this record). */
 static bool journal_rec_is_orphan_head(const struct umfs_fs *fs, const struct umfs_jrec *r)
 {
 	return r->off == fs->sb.state_off + offsetof(struct umfs_state, orphan_head) &&

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kmod.c - libumfs's side of the kernel module (issue 7, docs/kmod.md).
+ * kmod.c - libumfs's side of the kernel module (docs/kmod.md).
  *
  * Module mode: when the pool is a pmem block device or a device DAX and
  * /dev/umfs exists, the pool is mounted in the module and mapped through it

@@ -27,6 +27,24 @@ static void log_stderr(int level, const char *msg)
 static umfs_log_fn *_Atomic log_fn = log_stderr;
 static _Atomic int log_max = UMFS_LOG_WARN;
 
+int umfs_log_level_parse(const char *s)
+{
+	static const char *const names[] = { "none", "error", "warn", "info", "debug", "trace" };
+
+	if (!s || !*s)
+		return UMFS_LOG_WARN;
+	for (int i = 0; i < (int)UMFS_ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	if (strcmp(s, "warning") == 0)
+		return UMFS_LOG_WARN;
+	if (strcmp(s, "0") == 0)
+		return UMFS_LOG_NONE;
+	if (strcmp(s, "1") == 0)
+		return UMFS_LOG_DEBUG;
+	return -EINVAL;
+}
+
 void umfs_log_set(umfs_log_fn *fn, int max_level)
 {
 	log_fn = fn ? fn : log_stderr;

@@ -9,7 +9,7 @@
  * file also gets flushes and fences at every persistence point, and in
  * addition msync() when a program asks for durability (fsync, unmount):
  * correct, if slow, for a pool kept on a disk file system. In module mode
- * (issue 7, UMFS_KMOD) a pmem block device is mapped through /dev/umfs
+ * (UMFS_KMOD) a pmem block device is mapped through /dev/umfs
  * instead, as persistent memory.
  */
 #include <errno.h>
@@ -187,7 +187,7 @@ static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 }
 
 /*
- * issue 7: a pmem block device the kernel module has mounted is mapped
+ * A pmem block device the kernel module has mounted is mapped
  * through /dev/umfs at UMFS_KMOD_POOL_OFFSET: the pool's own memory, the
  * same that attachments reach, instead of the device's page cache. It is
  * persistent memory (flush + fence; /dev/umfs has no msync). *done false:
@@ -234,7 +234,7 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
 	pm->fd = -1;
-	err = map_with_kmod(path, rdonly, pm, &done); /* issue 7 */
+	err = map_with_kmod(path, rdonly, pm, &done);
 	if (err || done)
 		return err;
 	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),

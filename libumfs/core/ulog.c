@@ -149,7 +149,7 @@ int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ul
 		return 0;
 	}
 	umfs_meta_lock(fs);
-	if (fs->pm.kmod) { /* issue 7: the module allocates U-Log pages */
+	if (fs->pm.kmod) { /* the module allocates U-Log pages */
 		err = umfs_kmod_ulog_set(fs, ino, need);
 		umfs_meta_unlock(fs);
 		if (!err)

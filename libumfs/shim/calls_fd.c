@@ -110,26 +110,6 @@ SHIM_API int dup3(int old, int new, int flags)
 /* Locks                                                                */
 /* ------------------------------------------------------------------ */
 
-static int lockfd_get(struct ofd *o)
-{
-	char name[64];
-	int fd;
-
-	pthread_mutex_lock(&o->dlock);
-	fd = o->lockfd;
-	if (fd < 0) {
-		fd = shim_helper_name(name, sizeof(name), "lk", o->ino, o->gen);
-		if (!fd)
-			fd = shim_helper_open(name, O_RDWR | O_CREAT, S_IFREG);
-		if (fd >= 0) {
-			uinfo_mark_internal(fd);
-			o->lockfd = fd;
-		}
-	}
-	pthread_mutex_unlock(&o->dlock);
-	return fd;
-}
-
 struct lockfd_find {
 	uint64_t ino;
 	int fd;
@@ -141,6 +121,37 @@ static void find_lockfd(struct ofd *o, void *arg)
 
 	if (f->fd < 0 && o->ino == f->ino && o->lockfd >= 0)
 		f->fd = o->lockfd;
+}
+
+/* The description's lock file descriptor, opened at its first lock. It is
+ * moved to the shim's range, which closes the number open gave; closing a
+ * descriptor of the lock file drops the process's POSIX locks on it, so
+ * while the process may hold some (through another description's lock
+ * file) the new one stays where open put it. */
+static int lockfd_get(struct ofd *o)
+{
+	struct lockfd_find f = { .ino = o->ino, .fd = -1 };
+	char name[64];
+	int fd;
+
+	if (o->lockfd >= 0)
+		return o->lockfd;
+	if (atomic_load_explicit(&posix_locks_used, memory_order_relaxed))
+		ofd_foreach(find_lockfd, &f);
+	pthread_mutex_lock(&o->dlock);
+	fd = o->lockfd;
+	if (fd < 0) {
+		fd = shim_helper_name(name, sizeof(name), "lk", o->ino, o->gen);
+		if (!fd)
+			fd = f.fd >= 0 ? shim_helper_open_low(name, O_RDWR | O_CREAT, S_IFREG)
+				       : shim_helper_open(name, O_RDWR | O_CREAT, S_IFREG);
+		if (fd >= 0) {
+			uinfo_mark_internal(fd);
+			o->lockfd = fd;
+		}
+	}
+	pthread_mutex_unlock(&o->dlock);
+	return fd;
 }
 
 void locks_release_on_close(struct ofd *o)
@@ -218,8 +229,13 @@ static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 		atomic_store(&posix_locks_used, true);
 	if (SYS(fcntl)(fd, cmd, &fl) < 0)
 		return -errno;
-	if (cmd == F_GETLK || cmd == F_OFD_GETLK)
-		*user = fl;
+	/* with nothing in the way only l_type changes, as the kernel's */
+	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+		if (fl.l_type == F_UNLCK)
+			user->l_type = F_UNLCK;
+		else
+			*user = fl;
+	}
 	return 0;
 }
 
@@ -232,9 +248,9 @@ SHIM_API int flock(int fd, int op)
 		TRACE_PASS(flock, "%d, %d", fd, op);
 		return SYS(flock)(fd, op);
 	}
-	lfd = lockfd_get(o);
+	lfd = (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : lockfd_get(o);
 	if (lfd < 0)
-		r = -ENOLCK;
+		r = lfd == -EBADF ? -EBADF : -ENOLCK;
 	else
 		r = SYS(flock)(lfd, op) < 0 ? -errno : 0;
 	ofd_put(o);
@@ -332,9 +348,9 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	case F_SETSIG:
 		return (flags & O_PATH) ? -EBADF : 0;
 	case F_GETLEASE:
-		return F_UNLCK;
 	case F_SETLEASE:
-		return (int)(intptr_t)arg == F_UNLCK ? 0 : -EAGAIN;
+	case F_NOTIFY:
+		return ofd_lease_fcntl(fd, o, cmd, (int)(intptr_t)arg);
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:
 		return -EBADF;

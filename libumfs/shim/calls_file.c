@@ -96,12 +96,35 @@ static int tmpfile_open(struct umfs_fs *fs, const char *dir, int flags, mode_t m
 	return -EEXIST;
 }
 
+/* Whether an open with these flags must first ask whether the file is a
+ * running program (text.c): writing or truncating it, once UMFS programs
+ * were executed. */
+static bool open_needs_text_check(int flags)
+{
+	return (flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY && !(flags & O_PATH) &&
+	       unlikely(shim_texts() != 0);
+}
+
+/* Called with the pool lock held, on a file opened without O_TRUNC: 0 or
+ * -ETXTBSY, then the truncation the open asked for. */
+static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int flags)
+{
+	struct stat st;
+	int err = text_busy(ino, gen);
+
+	if (!err && (flags & O_TRUNC) && umfs_fstat(uf, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (flags & O_ACCMODE) != O_RDONLY)
+		err = umfs_ftruncate(uf, 0);
+	return err;
+}
+
 int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 {
 	struct umfs_file *uf;
 	struct stat st;
 	uint64_t ino;
 	uint32_t gen;
+	bool text = open_needs_text_check(flags);
 	int err, fd;
 
 	if ((flags & O_TMPFILE) == O_TMPFILE)
@@ -109,10 +132,16 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();
-	err = umfs_open(fs, path, flags, mode, &uf);
+	err = umfs_open(fs, path, text ? flags & ~O_TRUNC : flags, mode, &uf);
 	if (!err) {
 		umfs_file_id(uf, &ino, &gen);
-		registry_add(ino, 1);
+		if (text) {
+			err = open_text_check(uf, ino, gen, flags);
+			if (err)
+				umfs_close(uf);
+		}
+		if (!err)
+			registry_add(ino, 1);
 	}
 	pool_unlock();
 	if (err == -ENXIO) {
@@ -165,6 +194,8 @@ static int reopen_fd(int fd, int flags)
 	}
 	pool_lock();
 	err = umfs_open_id(fs, o->ino, o->gen, flags, 0, &uf);
+	if (!err && open_needs_text_check(flags))
+		err = text_busy(o->ino, o->gen);
 	if (!err && (flags & O_TRUNC) && o->type == S_IFREG)
 		err = umfs_ftruncate(uf, 0);
 	if (!err)
@@ -264,6 +295,8 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		if (unlikely(shim_observe))
 			shim_trace(c, false, 0, 0, "\"%s\", %#x", path ? path : "(null)", flags);
+		if (unlikely(mounts_is_table(path)))
+			return mounts_open(path, flags);
 		fd = SYS(openat)(dirfd, path, flags, mode);
 		return fd;
 	}
@@ -529,6 +562,15 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	ofd_sync_flags(o);
 	if (off < 0)
 		ofd_lock(o);
+	if (unlikely(fsize_limit() != RLIM_INFINITY)) {
+		err = fsize_clamp(o->cached_flags & O_APPEND ? ofd_size(o)
+							     : off < 0 ? (off_t)o->sh->pos : off, &len);
+		if (err) {
+			if (off < 0)
+				ofd_unlock(o);
+			return err;
+		}
+	}
 	/* the file's own lock (in the core) orders writers; the pool lock is
 	 * only for mappings of the file, whose copies must agree with it */
 	mapped = unlikely(mmap_any());
@@ -724,8 +766,39 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	return total ? total : n;
 }
 
+/* RLIMIT_FSIZE on a vector written at off (-1: at the end): *iovp and
+ * *cntp are replaced by a shortened copy (*cut, to free) when it crosses. */
+static int fsize_clamp_iov(struct ofd *o, off_t off, const struct iovec **iovp, int *cntp,
+			   struct iovec **cut)
+{
+	size_t total = 0, len;
+	int i, err;
+
+	for (i = 0; i < *cntp; i++)
+		total += (*iovp)[i].iov_len;
+	len = total;
+	if (off < 0 || (o->cached_flags & O_APPEND))
+		off = ofd_size(o);
+	err = fsize_clamp(off, &len);
+	if (err || len == total)
+		return err;
+	*cut = malloc((size_t)*cntp * sizeof(**cut));
+	if (!*cut)
+		return -ENOMEM;
+	for (i = 0; i < *cntp && len; i++) {
+		(*cut)[i] = (*iovp)[i];
+		if ((*cut)[i].iov_len > len)
+			(*cut)[i].iov_len = len;
+		len -= (*cut)[i].iov_len;
+	}
+	*iovp = *cut;
+	*cntp = i;
+	return 0;
+}
+
 static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, bool append)
 {
+	struct iovec *cut = NULL;
 	bool at_pos = off < 0, mapped;
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
@@ -739,6 +812,14 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	if (at_pos) {
 		ofd_lock(o);
 		off = (off_t)o->sh->pos;
+	}
+	if (unlikely(fsize_limit() != RLIM_INFINITY)) {
+		err = fsize_clamp_iov(o, append ? -1 : off, &iov, &cnt, &cut);
+		if (err) {
+			if (at_pos)
+				ofd_unlock(o);
+			return err;
+		}
 	}
 	/* the core writes the whole vector under the file's lock: no other
 	 * writer between its parts; mappings of the file, when there are
@@ -769,6 +850,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 			o->sh->pos = (uint64_t)end;
 		ofd_unlock(o);
 	}
+	free(cut);
 	if (total)
 		ofd_write_sync(o);
 	return total ? total : n;
@@ -1016,6 +1098,8 @@ SHIM_API int ftruncate(int fd, off_t len)
 	r = ofd_not_path(o);
 	if (!r && o->type == S_IFDIR)
 		r = -EINVAL;
+	if (!r && unlikely(fsize_limit() != RLIM_INFINITY) && len >= 0)
+		r = fsize_check_grow(ofd_size(o), len);
 	if (!r) {
 		pool_lock();
 		r = umfs_ftruncate(o->uf, len);
@@ -1068,6 +1152,19 @@ SHIM_API int truncate(const char *path, off_t len)
 		fs = shim_fs(&r);
 		if (!fs)
 			break;
+		if ((unlikely(fsize_limit() != RLIM_INFINITY) && len >= 0 &&
+		     (uint64_t)len > fsize_limit()) || unlikely(shim_texts() != 0)) {
+			/* through a descriptor, which knows the size it grows from
+			 * and whether the file is a running program */
+			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
+
+			r = fd;
+			if (fd >= 0) {
+				r = ftruncate(fd, len) < 0 ? -errno : 0;
+				shim_close(fd);
+			}
+			break;
+		}
 		if (unlikely(mmap_any())) {
 			/* through a descriptor, so that mappings see the new size */
 			int fd = shim_open(AT_FDCWD, path, O_WRONLY, 0);
@@ -1101,6 +1198,12 @@ static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 
 	if (r)
 		return r;
+	if (unlikely(fsize_limit() != RLIM_INFINITY) && !(mode & FALLOC_FL_PUNCH_HOLE) &&
+	    off >= 0 && len > 0 && off <= INT64_MAX - len) {
+		r = fsize_check_grow(ofd_size(o), off + len);
+		if (r)
+			return r;
+	}
 	pool_lock();
 	r = umfs_fallocate(o->uf, mode, off, len);
 	if (!r && unlikely(mmap_any())) {

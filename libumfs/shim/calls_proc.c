@@ -118,11 +118,18 @@ static void exec_failed(struct inherit_pass *pass)
 /* Programs stored in UMFS                                              */
 /* ------------------------------------------------------------------ */
 
+/* The text lock (text.c) program_memfd took for the program this thread
+ * is about to execute, or -1; exec_memfd drops it when the exec fails. */
+static __thread int exec_text_fd = -1;
+
 /* A memfd holding the program the UMFS file (pool path, or descriptor
  * when path is NULL) contains, after the execute permission check. Not
- * close-on-exec for a script: its interpreter opens /dev/fd/N. */
+ * close-on-exec for a script: its interpreter opens /dev/fd/N. A file
+ * open for writing anywhere is not executed (ETXTBSY); a binary is held
+ * busy while it runs (a script is the interpreter's input). */
 static int program_memfd(const char *path, int fd)
 {
+	bool script = false;
 	struct umfs_file *uf = NULL, *pf = NULL;
 	struct umfs_fs *fs;
 	struct stat st;
@@ -159,6 +166,8 @@ static int program_memfd(const char *path, int fd)
 		if (o)
 			ofd_put(o);
 	}
+	if (!err && ofd_slot_open_for_write(ino, gen))
+		err = -ETXTBSY;
 	if (!err)
 		err = umfs_open_id(fs, ino, gen, O_RDONLY, UMFS_OPEN_ID_NOCHECK, &uf);
 	if (pf)
@@ -174,8 +183,7 @@ static int program_memfd(const char *path, int fd)
 			break;
 		}
 		if (off == 0) {
-			bool script = n >= 2 && buf[0] == '#' && buf[1] == '!';
-
+			script = n >= 2 && buf[0] == '#' && buf[1] == '!';
 			mfd = memfd_create("umfs-exec", script ? 0 : MFD_CLOEXEC);
 			if (mfd < 0) {
 				err = -errno;
@@ -193,11 +201,23 @@ static int program_memfd(const char *path, int fd)
 	pool_lock();
 	umfs_close(uf);
 	pool_unlock();
+	if (!err && !script) {
+		int tfd = text_hold(ino, gen);
+
+		text_release(exec_text_fd);
+		exec_text_fd = tfd < 0 ? -1 : tfd; /* without it, only ETXTBSY is lost */
+	}
 	if (err) {
 		sys_close_quiet(mfd);
 		return err;
 	}
 	return mfd;
+}
+
+static void exec_text_drop(void)
+{
+	text_release(exec_text_fd);
+	exec_text_fd = -1;
 }
 
 static int exec_memfd(int mfd, char *const argv[], char *const envp[],
@@ -210,6 +230,7 @@ static int exec_memfd(int mfd, char *const argv[], char *const envp[],
 	e = errno;
 	exec_failed(pass);
 	sys_close_quiet(mfd);
+	exec_text_drop();
 	return -e;
 }
 
@@ -568,6 +589,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	inherit_pass_close(&pass);
 	ofd_spawn_mark();
 	sys_close_quiet(mfd);
+	exec_text_drop(); /* the child has its own, if it started */
 	free(alloc);
 	return r;
 }

@@ -220,6 +220,9 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
 		TRACE_PASS(fopen, "\"%s\"", path ? path : "(null)");
+		if (unlikely(mounts_is_table(path)) && mode && mode[0] == 'r' &&
+		    !strchr(mode, '+'))
+			return mounts_fopen(path, mode);
 		return SYS(fopen)(path, mode);
 	}
 	err = parse_mode(mode, &flags, ckmode);

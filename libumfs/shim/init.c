@@ -26,22 +26,13 @@
 struct shim_config cfg;
 _Atomic mode_t shim_umask = 022;
 
+/* An unknown UMFS_LOG level means the default (warn): a typo must not
+ * silence the library, nor stop the program. */
 static int parse_level(const char *s)
 {
-	static const char *const names[] = { "none", "error", "warn", "info", "debug", "trace" };
+	int level = umfs_log_level_parse(s);
 
-	if (!s || !*s)
-		return LOG_WARN;
-	for (int i = 0; i < (int)ARRAY_SIZE(names); i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	if (strcmp(s, "warning") == 0)
-		return LOG_WARN;
-	if (strcmp(s, "0") == 0)
-		return LOG_NONE;
-	if (strcmp(s, "1") == 0)
-		return LOG_DEBUG;
-	return LOG_WARN;
+	return level < 0 ? LOG_WARN : level;
 }
 
 /* Copies s without "//", "/./" and trailing '/'; false when it is not a
@@ -179,6 +170,7 @@ __attribute__((constructor)) static void shim_init(void)
 	sys_init();
 	shim_config_init();
 	log_init();
+	fsize_init();
 	stats_init();
 	uinfo_init();
 	m = SYS(umask)(022);

@@ -38,7 +38,7 @@ void log_init(void)
 	umfs_log_set(log_core, cfg.log_level);
 	if (!cfg.stats && cfg.log_level < LOG_INFO)
 		goto out;
-	fd = SYS(fcntl)(2, F_DUPFD_CLOEXEC, shim_high_fd());
+	fd = shim_fd_dup_high(2);
 	if (fd < 0)
 		goto out;
 	log_fd = fd;

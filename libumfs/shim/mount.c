@@ -12,6 +12,7 @@
  *                inodes mapped MAP_SHARED;
  *   lk-INO-GEN   host lock files standing for UMFS inodes (fcntl, flock);
  *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
+ *   tx-INO-GEN   held by processes running a UMFS program (text.c);
  *   map-INO-GEN-N  host files behind MAP_SHARED mappings (calls_mmap.c);
  *   ofd/         open file descriptions (ofd_slot.c).
  * Every one of them is opened relative to the directory's descriptor, never
@@ -55,7 +56,7 @@ struct shim_shared {
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
 	_Atomic uint32_t maps_active; /* map slots in use */
-	uint32_t pad;
+	_Atomic uint32_t texts; /* UMFS programs ever executed (text.c) */
 	uint64_t map_inst;     /* last host file instance handed out */
 	struct map_slot maps[MAP_CAP];
 };
@@ -108,14 +109,27 @@ int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uin
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int shim_helper_open(const char *name, int flags, mode_t type)
+int shim_helper_open_low(const char *name, int flags, mode_t type)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	struct rlimit rl;
 	int fd;
 
 	if (!fs || helper_dfd < 0)
 		return -ENOENT;
 	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
+	/* the program's range is full: the shim's own range still has room */
+	if (fd == -EMFILE && sys_nofile_raise(&rl)) {
+		fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
+		sys_nofile_restore(&rl);
+	}
+	return fd;
+}
+
+int shim_helper_open(const char *name, int flags, mode_t type)
+{
+	int fd = shim_helper_open_low(name, flags, type);
+
 	return fd < 0 ? fd : shim_fd_move_high(fd);
 }
 
@@ -307,6 +321,17 @@ uint64_t shim_dir_epoch(void)
 	return shared ? atomic_load_explicit(&shared->dir_epoch, memory_order_acquire) : 0;
 }
 
+uint32_t shim_texts(void)
+{
+	return shared ? atomic_load_explicit(&shared->texts, memory_order_acquire) : 0;
+}
+
+void shim_texts_bump(void)
+{
+	if (shared && atomic_load(&shared->texts) == 0)
+		atomic_fetch_add(&shared->texts, 1);
+}
+
 void shim_dir_epoch_bump(void)
 {
 	if (shared)
@@ -493,7 +518,14 @@ static int do_mount(bool adoption)
 		umfs_unmount(fs);
 		return err;
 	}
-	umfs_fs_move_fd(fs, shim_high_fd());
+	{
+		struct rlimit rl;
+		bool raised = sys_nofile_raise(&rl);
+
+		umfs_fs_move_fd(fs, shim_high_fd());
+		if (raised)
+			sys_nofile_restore(&rl);
+	}
 	umfs_set_mount_prefix(fs, cfg.prefix);
 	umfs_set_relatime(fs, 1); /* as the kernel's default mount option */
 	uinfo_mark_internal(shared_fd);
@@ -631,7 +663,8 @@ static void helper_dir_remove(void)
 	if (!d)
 		return;
 	while ((e = SYS(readdir)(d)) != NULL) {
-		if (strncmp(e->d_name, "lk-", 3) == 0 || strncmp(e->d_name, "fifo-", 5) == 0)
+		if (strncmp(e->d_name, "lk-", 3) == 0 || strncmp(e->d_name, "fifo-", 5) == 0 ||
+		    strncmp(e->d_name, "tx-", 3) == 0)
 			SYS(unlinkat)(helper_dfd, e->d_name, 0);
 	}
 	SYS(closedir)(d);

@@ -341,7 +341,7 @@ int ofd_adopt_inherited(void)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (!ofd_link_is_token(link))
+		if (text_adopt((int)fd, link) || !ofd_link_is_token(link))
 			continue;
 		count += adopt_one((int)fd, link, seen, &nseen, (int)ARRAY_SIZE(seen));
 	}

@@ -407,7 +407,7 @@ static int anchor_make(int fd)
 	pthread_mutex_unlock(&anchor_lock);
 	if (!take)
 		return -1;
-	afd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+	afd = shim_fd_dup_high(fd);
 	if (afd < 0) {
 		pthread_mutex_lock(&anchor_lock);
 		anchor_total--;
@@ -468,7 +468,10 @@ void ofd_slot_release(uint32_t slot, int anchor, uint64_t born)
 
 	if (anchor >= 0) {
 		if (born == atomic_load(&spawn_epoch)) {
-			/* no child can hold it: the slot stays ours, for reuse */
+			/* no child can hold it: the slot stays ours, for reuse;
+			 * it describes no file meanwhile */
+			if (a && slot < OFD_SLOTS)
+				slot_at(a, slot)->ino = 0;
 			pthread_mutex_lock(&anchor_lock);
 			anchor_cache[anchor_cached].fd = anchor;
 			anchor_cache[anchor_cached++].slot = slot;
@@ -483,6 +486,38 @@ void ofd_slot_release(uint32_t slot, int anchor, uint64_t born)
 	 * claim's lock attempt finds out and marks it used again. */
 	atomic_store(&a->state[slot], SLOT_FREE);
 	hint_lower(a, slot);
+}
+
+bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen)
+{
+	int err = 0;
+	struct arena_hdr *a = arena_get(&err);
+	uint32_t high;
+
+	if (!a)
+		return false;
+	high = atomic_load(&a->high);
+	for (uint32_t i = 0; i < high && i < OFD_SLOTS; i++) {
+		struct ofd_shared *sh = slot_at(a, i);
+		int flags, fd;
+
+		/* every slot: a "free" hint may be a child's, whose parent
+		 * still holds the description */
+		if (sh->magic != OFD_MAGIC || sh->ino != ino || sh->gen != gen ||
+		    memcmp(sh->pool_uuid, shim_pool_uuid, sizeof(shim_pool_uuid)) != 0)
+			continue;
+		flags = atomic_load_explicit(&sh->flags, memory_order_relaxed);
+		if ((flags & O_PATH) || (flags & O_ACCMODE) == O_RDONLY)
+			continue;
+		/* a hint left by a holder that was killed: nobody has its token */
+		fd = token_take(i, O_CLOEXEC, false);
+		if (fd >= 0 || fd == -ENOENT) {
+			sys_close_quiet(fd);
+			continue;
+		}
+		return true;
+	}
+	return false;
 }
 
 bool ofd_slot_idle(void)

@@ -12,6 +12,10 @@
  *   ofd_slot.c     their shared slots (one arena file) and token descriptors
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   calls_*.c      the intercepted calls, by family
+ *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
+ *   fsize.c        RLIMIT_FSIZE on writes; setrlimit/prlimit
+ *   text.c         ETXTBSY: running programs and files open for writing
+ *   mounts.c       the mount table with the UMFS prefix in it (df, findmnt)
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
  *
  * Conventions: internal functions return 0 (or a count) or -errno; the
@@ -44,6 +48,7 @@
 #include <sys/uio.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <utime.h>
@@ -230,6 +235,10 @@ struct shim_sys {
 	int (*posix_spawn_file_actions_destroy)(posix_spawn_file_actions_t *);
 	mode_t (*umask)(mode_t);
 	long (*syscall)(long, ...);
+	int (*memfd_create)(const char *, unsigned int);
+	int (*getrlimit)(int, struct rlimit *);
+	int (*setrlimit)(int, const struct rlimit *);
+	int (*prlimit)(pid_t, int, const struct rlimit *, struct rlimit *);
 	int (*prctl)(int, ...);
 };
 
@@ -248,6 +257,9 @@ ssize_t sys_write_full(int fd, const void *buf, size_t len);
 void sys_close_quiet(int fd);
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
+int shim_fd_dup_high(int fd);
+bool sys_nofile_raise(struct rlimit *saved);
+void sys_nofile_restore(const struct rlimit *saved);
 
 /* ------------------------------------------------------------------ */
 /* init.c: configuration                                               */
@@ -329,6 +341,11 @@ long shim_cred_after_change(long r);
 void pool_lock(void);
 void pool_unlock(void);
 void pool_unlock_ro(void); /* nothing changed: others need not recount */
+/* mounts.c: the mount table with the UMFS prefix in it (for df, findmnt) */
+bool mounts_is_table(const char *path);
+int mounts_open(const char *path, int flags);
+FILE *mounts_fopen(const char *path, const char *mode);
+
 /* The open-inode registry (call with pool_lock held). */
 void registry_add(uint64_t ino, int delta);
 /* The helper directory ("shim" in the pool's runtime directory): its
@@ -342,6 +359,8 @@ const char *shim_helper_dir(void);
 const char *shim_helper_private_dir(void);
 int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
 int shim_helper_open(const char *name, int flags, mode_t type);
+/* The same, left at the number open gave (moving it would close one). */
+int shim_helper_open_low(const char *name, int flags, mode_t type);
 void mount_fork_prepare(void);
 void mount_fork_parent(void);
 void mount_fork_child(void);
@@ -358,6 +377,9 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
 /* Renames and rmdirs anywhere bump this: paths held for directories
  * (dirfds, the cwd) are checked again when it moved. */
 uint64_t shim_dir_epoch(void);
+/* Executions of UMFS programs ever (text.c): 0 spares the ETXTBSY check. */
+uint32_t shim_texts(void);
+void shim_texts_bump(void);
 void shim_dir_epoch_bump(void);
 void mount_exit(void);
 /* Idle probes, for leaving from _exit: false when a lock of the module is
@@ -469,6 +491,9 @@ uint64_t ofd_spawn_epoch(void);
 void ofd_spawn_mark(void);
 void ofd_slot_hint_cached(void);
 bool ofd_slot_idle(void);
+/* Whether any process holds a description of the file open for writing
+ * (a scan of the arena: for exec). */
+bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen);
 /* Maps the arena now (before a change of credentials may forbid it). */
 void ofd_slot_open_now(void);
 /* The ofd/ directory and the arena file, while mapped (-1 otherwise). */
@@ -635,6 +660,27 @@ int shim_fd_stat(int fd, struct stat *st);
 /* calls_fd.c */
 void fd_closed_hook(int fd, struct ofd *o);
 void locks_release_on_close(struct ofd *o);
+/* lease.c: F_SETLEASE, F_GETLEASE, F_NOTIFY */
+long ofd_lease_fcntl(int fd, struct ofd *o, int cmd, int arg);
+/* fsize.c: RLIMIT_FSIZE (RLIM_INFINITY when unlimited) */
+extern _Atomic uint64_t shim_fsize_max;
+static inline uint64_t fsize_limit(void)
+{
+	return atomic_load_explicit(&shim_fsize_max, memory_order_relaxed);
+}
+void fsize_init(void);
+/* A write of *len bytes at offset at: 0 (*len cut at the limit) or -EFBIG
+ * with SIGXFSZ raised. */
+int fsize_clamp(off_t at, size_t *len);
+/* A file of size growing to new_size: 0 or -EFBIG with SIGXFSZ raised. */
+int fsize_check_grow(off_t size, off_t new_size);
+/* text.c: ETXTBSY. A held text lock for executing the file (-errno), its
+ * release when the exec failed; -ETXTBSY when a running program is the
+ * file; an inherited text lock recognised by its link (the new image). */
+int text_hold(uint64_t ino, uint32_t gen);
+void text_release(int fd);
+int text_busy(uint64_t ino, uint32_t gen);
+bool text_adopt(int fd, const char *link);
 /* calls_meta.c */
 int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 /* calls_names.c */
@@ -684,7 +730,10 @@ static inline uint64_t stats_t0(void)
 	return unlikely(shim_observe) ? stats_now() : 0;
 }
 
-enum { LOG_NONE, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+enum {
+	LOG_NONE = UMFS_LOG_NONE, LOG_ERROR = UMFS_LOG_ERROR, LOG_WARN = UMFS_LOG_WARN,
+	LOG_INFO = UMFS_LOG_INFO, LOG_DEBUG = UMFS_LOG_DEBUG, LOG_TRACE = UMFS_LOG_TRACE
+};
 void log_init(void);
 void log_adopted(void);
 void log_write(const char *buf, size_t len);

@@ -35,12 +35,22 @@ expect() {
 	fi
 }
 
-echo "1..16"
-expect 16 "no pool: usage error" "usage: fsck.umfs" --
-expect 16 "unknown option: usage error" "usage:" -- -x "$pool"
+echo "1..21"
+expect 16 "no pool: usage error" "no POOL given" --
+expect 16 "unknown option: usage error" "unknown option '-x'" -- -x "$pool"
 expect 16 "-n with -y: usage error" "only one of" -- -n -y "$pool"
 expect 8 "missing pool: operational error" "cannot map" -- -n "$dir/no-such-pool-$$"
-expect 0 "-h prints usage" "usage:" -- -h
+expect 0 "-h prints usage" "Usage:" -- -h
+# not a pool at all: an operational error naming what it is, never "damage"
+expect 8 "a directory is no pool" "is a directory, not a UMFS pool" -- -n "$dir"
+: >"$pool"
+expect 8 "an empty file is no pool" "is an empty file, not a UMFS pool" -- -n "$pool"
+head -c 1048576 /dev/urandom >"$pool"
+cp "$pool" "$pool.copy"
+expect 8 "random bytes are no pool" "not a UMFS pool" -- -n "$pool"
+expect 8 "-y refuses to repair what is no pool" "not a UMFS pool" -- -y "$pool"
+if cmp -s "$pool" "$pool.copy"; then ok "-y left the non-pool as it was"; else not_ok "-y left the non-pool as it was"; fi
+rm -f "$pool" "$pool.copy"
 
 "$mkfs" -q -s 8M "$pool" >/dev/null 2>&1 || "$mkfs" -s 8M "$pool" >/dev/null
 expect 0 "fresh pool is clean" "clean" -- -n "$pool"

@@ -32,9 +32,10 @@ head -c 16M /dev/zero >"$UF_TMP/zeros"
 head -c 4096 /dev/zero >"$UF_TMP/tiny"
 touch "$UF_TMP/afile"
 
-expect 1 "usage:" --
-expect 1 "usage:" -- "$pool"
-expect 0 "usage:" -- --help
+expect 1 "give a POOL and a MOUNTPOINT" --
+expect 1 "give a POOL and a MOUNTPOINT" -- "$pool"
+expect 1 "unknown option '-x'" -- -x "$pool" "$mnt"
+expect 0 "Usage:" -- --help
 expect 0 "umfs-fuse" -- --version
 expect 2 "$UF_TMP/missing.pool" -- "$UF_TMP/missing.pool" "$mnt"
 expect 2 "not a UMFS pool" -- "$UF_TMP/zeros" "$mnt"
@@ -51,6 +52,9 @@ UF_MOUNTS+=("$mnt")
 mountpoint -q "$mnt" || uf_fail "not mounted after umfs-fuse returned"
 grep -q "^$pool $mnt fuse.umfs " /proc/mounts || uf_fail "/proc/mounts: $(grep "$mnt" /proc/mounts)"
 echo "daemon" >"$mnt/file"
+# A second daemon on the same mountpoint would hide the first: refused.
+expect 3 "mounted there already" -- "$pool" "$mnt"
+[ "$(cat "$mnt/file")" = daemon ] || uf_fail "the refused second mount disturbed the first"
 # A second daemon for the same pool shares it: each sees the other's
 # changes at once (no cached names or attributes).
 "$UF_FUSE" "$pool" "$UF_TMP/mnt2" || uf_fail "a second daemon exited with $?"

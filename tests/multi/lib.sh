@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# lib.sh - sourced by the multi-process tests (issue 8): a fresh pool on
+# lib.sh - sourced by the multi-process tests: a fresh pool on
 # /dev/shm with a unique name, the built tools, shim helpers, checks, and a
 # cleanup that removes the pool, the lock region beside it and our scratch.
 #

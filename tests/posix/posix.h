@@ -166,7 +166,11 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 const char *how_ended(int st);
 void in_child(const char *name, const char *what, void (*fn)(void));
 
-/* Families in files of their own (fam_NAME.c). */
+/* families in files of their own */
+void t_locks2(void);
+void t_nofile(void);
+void t_txtbsy(void);
+void t_fsize(void);
 void t_ident(void);
 int ident_exec(const char *dir, const char *tag); /* posix_test --ident-exec DIR TAG */
 

@@ -6,7 +6,7 @@
  *   posix_test --list
  *
  * Exercises, inside DIR (an existing, empty directory), the calls that the
- * LD_PRELOAD shim serves (issue 3) with their edge cases and errors, and
+ * LD_PRELOAD shim serves with their edge cases and errors, and
  * prints one line per check:
  *
  *	NAME: CALL AS WRITTEN = RESULT
@@ -4156,6 +4156,10 @@ static const struct family {
 	{ "perm", t_perm },
 	{ "orphan", t_orphan },
 	{ "cross", t_cross },
+	{ "locks2", t_locks2 },
+	{ "nofile", t_nofile },
+	{ "txtbsy", t_txtbsy },
+	{ "fsize", t_fsize },
 	{ "ident", t_ident },
 };
 

@@ -25,7 +25,7 @@ for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create
 		"$core" -lpmem -lpthread
 done
 
-# kmod-shim (issue 7): a plain program run under the shim (no core linked),
+# kmod-shim: a plain program run under the shim (no core linked),
 # and sqlite3 from the host for the real-program workload, if it has one
 gcc $cflags -o "$out/kmod-shim-io" "$here/kmod-shim-io.c"
 if command -v sqlite3 >/dev/null; then

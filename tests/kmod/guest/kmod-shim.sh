@@ -1,5 +1,5 @@
 #!/bin/bash
-# kmod-shim.sh (guest) - libumfs in module mode (issue 7): unmodified
+# kmod-shim.sh (guest) - libumfs in module mode: unmodified
 # programs under umfs-run on /dev/pmemN with the module loaded (files
 # attached, read and written by loads and stores) and again with
 # --kmod off (the software walk); outputs and checksums must agree, data
@@ -151,7 +151,7 @@ echo "kmod-shim: chmod and unlink of open files: $((r1 - r0)) attachments revoke
 [ $((r1 - r0)) -ge 2 ] || fail "chmod and unlink revoked $((r1 - r0)) attachments, want 2"
 
 # new names in a setgid directory: the module gives the group, and
-# S_ISGID to a directory (issue 7: CREATE decides the first owner)
+# S_ISGID to a directory (CREATE decides the first owner)
 km -- /usr/bin/mkdir -m 2775 /umfs/sg || fail "mkdir sg failed"
 km -- /usr/bin/chgrp 100 /umfs/sg || fail "chgrp sg failed"
 km -- /usr/bin/touch /umfs/sg/f || fail "touch sg/f failed"

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fsize.c - RLIMIT_FSIZE for UMFS files, as the kernel applies it: a write
+ * that would start at or past the limit raises SIGXFSZ and fails with
+ * EFBIG, one that crosses it is cut short there; growing a file past it
+ * (truncate, fallocate) raises SIGXFSZ and fails with EFBIG.
+ *
+ * The limit is read at start and kept current by the setrlimit/prlimit
+ * wrappers, so that a write costs one load while the limit is infinite
+ * (what programs almost always run with).
+ */
+#include <signal.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+_Atomic uint64_t shim_fsize_max = RLIM_INFINITY;
+
+void fsize_init(void)
+{
+	struct rlimit rl;
+
+	if (SYS(getrlimit)(RLIMIT_FSIZE, &rl) == 0)
+		atomic_store_explicit(&shim_fsize_max, (uint64_t)rl.rlim_cur, memory_order_relaxed);
+}
+
+/* The kernel signals the thread that wrote. */
+static int fsize_exceeded(void)
+{
+	int saved = errno;
+
+	pthread_kill(pthread_self(), SIGXFSZ);
+	errno = saved;
+	return -EFBIG;
+}
+
+int fsize_clamp(off_t at, size_t *len)
+{
+	uint64_t max = fsize_limit();
+
+	if (*len == 0 || max == RLIM_INFINITY)
+		return 0;
+	if (at < 0 || (uint64_t)at >= max)
+		return fsize_exceeded();
+	if (*len > max - (uint64_t)at)
+		*len = (size_t)(max - (uint64_t)at);
+	return 0;
+}
+
+int fsize_check_grow(off_t size, off_t new_size)
+{
+	uint64_t max = fsize_limit();
+
+	if (max == RLIM_INFINITY || new_size <= size || (uint64_t)new_size <= max)
+		return 0;
+	return fsize_exceeded();
+}
+
+static void fsize_changed(pid_t pid, int resource)
+{
+	if (resource == RLIMIT_FSIZE && (pid == 0 || pid == getpid()))
+		fsize_init();
+}
+
+SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
+{
+	int r = SYS(setrlimit)((int)resource, rl);
+
+	if (r == 0)
+		fsize_changed(0, (int)resource);
+	return r;
+}
+
+SHIM_API int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rl)
+{
+	return setrlimit(resource, (const struct rlimit *)rl);
+}
+
+SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimit *rl,
+		     struct rlimit *old)
+{
+	int r = SYS(prlimit)(pid, (int)resource, rl, old);
+
+	if (r == 0 && rl)
+		fsize_changed(pid, (int)resource);
+	return r;
+}
+
+/* struct rlimit64 is struct rlimit on 64-bit systems, which are all this
+ * library is built for (64-bit offsets throughout) */
+SHIM_API int prlimit64(pid_t pid, __rlimit_resource_t resource, const struct rlimit64 *rl,
+		       struct rlimit64 *old)
+{
+	return prlimit(pid, resource, (const struct rlimit *)rl, (struct rlimit *)old);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# mounts.sh - the mount table a program on the library reads: the kernel's
+# lines unchanged, plus the UMFS prefix as a file system of type umfs with
+# the pool as its source, which df, findmnt and stat -f then agree on.
+. "$(dirname "$0")/lib.sh"
+
+shim mkdir -p /umfs/d
+check "df -T: the prefix, type umfs, the pool as source" \
+	"$pool umfs /umfs" "$(shim df -T /umfs/d | awk 'NR == 2 {print $1, $2, $7}')"
+check "df lists the prefix among all file systems" \
+	"1" "$(shim df -a -T 2>/dev/null | awk '$2 == "umfs" && $7 == "/umfs"' | wc -l)"
+if command -v findmnt >/dev/null; then
+	check "findmnt (libmount, open and read of mountinfo)" \
+		"/umfs $pool umfs" "$(shim findmnt -n -o TARGET,SOURCE,FSTYPE /umfs | tr -s ' ')"
+fi
+# the device in the added mountinfo line is the one stat reports for UMFS paths
+dev=$(shim stat -c '%Hd:%Ld' /umfs/d)
+check "mountinfo's device is stat's st_dev" \
+	"$dev" "$(shim awk '$5 == "/umfs" {print $3}' /proc/self/mountinfo)"
+check "/proc/mounts and /etc/mtab carry the line" \
+	"$pool /umfs umfs rw 0 0
+$pool /umfs umfs rw 0 0" "$(shim cat /proc/mounts /etc/mtab | grep ' /umfs ')"
+# every line the kernel has is still there, in order, before the added one
+kernel=$(awk '{print $5}' /proc/self/mountinfo | sort)
+seen=$(shim awk '$5 != "/umfs" {print $5}' /proc/self/mountinfo | sort)
+check "the kernel's lines are untouched" "$kernel" "$seen"
+# without the library's pool nothing is added
+check "a program outside the library sees the kernel's table" \
+	"0" "$(grep -c ' /umfs umfs ' /proc/mounts || true)"
+finish

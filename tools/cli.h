@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - the command-line conventions every UMFS tool follows (GNU
+ * style): --help on stdout with exit 0; --version with the program, the
+ * package version and the pool format version it writes and reads; long
+ * options beside the short ones; and every refusal as one line on stderr
+ * that names what was wrong and points to --help, with the tool's own
+ * documented usage exit code.
+ */
+#ifndef UMFS_TOOLS_CLI_H
+#define UMFS_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "umfs_format.h"
+
+#ifndef UMFS_PACKAGE_VERSION
+#error "the build defines UMFS_PACKAGE_VERSION (meson.build)"
+#endif
+
+/* The two options every tool has, for its struct option table. */
+#define UMFS_CLI_STD_OPTIONS \
+	{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }
+
+static inline void umfs_cli_version(const char *prog)
+{
+	printf("%s (UMFS) %s\npool format %d.%d\n", prog, UMFS_PACKAGE_VERSION,
+	       UMFS_VERSION_MAJOR, UMFS_VERSION_MINOR);
+}
+
+/* One line naming the problem, then exit with the tool's usage code. */
+static inline void __attribute__((noreturn, format(printf, 3, 4)))
+umfs_cli_refuse(const char *prog, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s --help)\n", prog);
+	exit(code);
+}
+
+/* What getopt_long returned '?' or ':' for (the table needs opterr = 0 and
+ * an optstring starting with ':' or "+:"). */
+static inline void __attribute__((noreturn))
+umfs_cli_bad_option(const char *prog, int code, int c, char **argv)
+{
+	const char *arg = argv[optind - 1]; /* as typed, for long options */
+
+	if (c == ':')
+		umfs_cli_refuse(prog, code, "option '%s' needs an argument", arg);
+	if (optopt) /* a short option, perhaps inside a cluster such as -fZ */
+		umfs_cli_refuse(prog, code, "unknown option '-%c'", optopt);
+	umfs_cli_refuse(prog, code, "unknown option '%s'", arg);
+}
+
+#endif
