@@ -42,6 +42,23 @@ struct umfs_dir;  /* an open directory stream */
 #define UMFS_MOUNT_RELAXED 0x200u  /* overwrites in place, without undo */
 
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
+/* Mounts through descriptors this process holds but could not open itself
+ * (it inherited them across exec from a process that could, and has
+ * changed its credentials since): the pool file and, for
+ * UMFS_MOUNT_SHARED, the runtime directory and its lock region. The mount
+ * uses duplicates; the caller keeps its own. gate_shared: the lock
+ * region's description may be another live process's too; this mount
+ * then never takes itself for the pool's last user (the next user to come
+ * recovers what is left, as after a kill). pool_path names the pool in
+ * messages. */
+struct umfs_inherited {
+	int pool_fd;
+	int run_dfd;
+	int lock_fd;
+	bool gate_shared;
+};
+int umfs_mount_inherited(const char *pool_path, const struct umfs_inherited *in, unsigned flags,
+			 struct umfs_fs **fsp);
 int umfs_unmount(struct umfs_fs *fs);
 /* The uuid in a pool's superblock, without mounting it; -EINVAL if the
  * file or device holds no UMFS superblock. */
@@ -67,6 +84,15 @@ void umfs_cred_set_thread(const struct umfs_cred *cred);
  * call; umfs_cred_changed() makes every thread fetch them again. */
 void umfs_cred_cache_enable(void);
 void umfs_cred_changed(void);
+/* Whether the caller has every capability in cap, as permission checks see
+ * it (the kernel's effective set; a front end's uid 0 has them all). */
+#define UMFS_CAP_CHOWN 0x01u
+#define UMFS_CAP_DAC_OVERRIDE 0x02u
+#define UMFS_CAP_DAC_READ_SEARCH 0x04u
+#define UMFS_CAP_FOWNER 0x08u
+#define UMFS_CAP_FSETID 0x10u
+#define UMFS_CAP_MKNOD 0x20u
+bool umfs_cred_capable(unsigned cap);
 
 /* Files */
 int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
@@ -101,7 +127,10 @@ int umfs_file_set_flags(struct umfs_file *file, int flags); /* O_APPEND, O_NONBL
 
 /* Names. flags take AT_SYMLINK_NOFOLLOW where it makes sense. */
 int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags);
+/* umfs_access checks with the effective (file-system) ids, as faccessat's
+ * AT_EACCESS; umfs_access_real with the real ids, as access(2). */
 int umfs_access(struct umfs_fs *fs, const char *path, int amode);
+int umfs_access_real(struct umfs_fs *fs, const char *path, int amode);
 int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size);
 int umfs_mkdir(struct umfs_fs *fs, const char *path, mode_t mode);
 int umfs_mknod(struct umfs_fs *fs, const char *path, mode_t mode, dev_t dev);
@@ -182,6 +211,11 @@ int umfs_fs_share_fd(const struct umfs_fs *fs);
 int umfs_fs_rundir_fd(const struct umfs_fs *fs);
 /* Its path, for messages ("" if none). */
 const char *umfs_fs_rundir_path(const struct umfs_fs *fs);
+/* Whether this mount's gate description may be another live process's
+ * too (umfs_mount_inherited); set_gate_shared says it became so (a child
+ * took it over). Such a mount never takes itself for the last user. */
+bool umfs_fs_gate_shared(const struct umfs_fs *fs);
+void umfs_fs_set_gate_shared(struct umfs_fs *fs);
 /* Opens name in dfd, the runtime directory or a subdirectory of it: never
  * through a symbolic link, and only if what is there is of type (S_IFREG,
  * S_IFIFO or S_IFDIR; a directory is opened O_RDONLY | O_DIRECTORY) and
@@ -207,13 +241,16 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * takes the gate, for writing when this process is the first user
  * (*first; it then sets the area up and calls ready), else for reading;
  * -ENOENT when the file or its directory was removed meanwhile (start
- * over). join takes a gate of its own in a forked child (the description
- * is shared with the parent). last, at the end: true when no other user
+ * over). join opens a description of its own, holding the gate, for a
+ * child (a forked child would otherwise share its parent's). last, at the end: true when no other user
  * is left (the gate is then held for writing); otherwise this process
  * stops counting, and so does its mount also (umfs_fs_leave) when given.
  * leave: stops counting. */
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first);
+/* enter on a description of name already open (fd; closed on failure),
+ * for a process that may no longer open name itself. */
+int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first);
 void umfs_gate_ready(int fd, const char *what);
 int umfs_gate_join(int dfd, const char *name, const char *what);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);

@@ -46,6 +46,7 @@ void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino);
 int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino);
 int api_may_change_dir(struct umfs_fs *fs, uint64_t dir);
 void api_cred_ids(uid_t *uid, gid_t *gid);
+bool api_cred_in_group(gid_t gid);
 bool api_is_dot_or_dotdot(const struct umfs_walk *w);
 int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
 		  uint64_t *inop);

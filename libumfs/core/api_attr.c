@@ -11,25 +11,16 @@
 static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
-	uid_t uid;
-	gid_t gid;
+	struct umfs_ucred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
 	int err;
 
-	if (!umfs_cred_is_owner_or_root(fs, ino))
+	umfs_cred_current(&c, groups);
+	if (c.uid != in->uid && !(c.caps & UMFS_CAP_FOWNER))
 		return -EPERM;
-	api_cred_ids(&uid, &gid);
-	/* a non-root owner outside the file's group cannot set setgid */
-	if (uid != 0 && (mode & S_ISGID) && umfs_permission(fs, ino, 0) == 0 && gid != in->gid) {
-		struct umfs_cred c;
-		gid_t groups[NGROUPS_MAX_SMALL];
-		bool member = false;
-
-		umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
-		for (int i = 0; i < c.ngroups; i++)
-			member |= c.groups[i] == in->gid;
-		if (!member)
-			mode &= ~(mode_t)S_ISGID;
-	}
+	/* setgid takes the file's group, or CAP_FSETID */
+	if ((mode & S_ISGID) && !umfs_cred_in_group(&c, in->gid) && !(c.caps & UMFS_CAP_FSETID))
+		mode &= ~(mode_t)S_ISGID;
 	if (fs->pm.kmod) /* mode is the module's to write */
 		return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_MODE, mode, 0, 0);
 	err = umfs_tx_add(fs, in, sizeof(*in));
@@ -41,23 +32,36 @@ static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 	return 0;
 }
 
+/* The kernel's chown_ok and chgrp_ok: the owner may "change" the owner to
+ * itself and the group to one of its groups; CAP_CHOWN anything. */
+static int chown_allowed(const struct umfs_inode *in, const struct umfs_ucred *c, uid_t uid,
+			 gid_t gid)
+{
+	bool owner = c->uid == in->uid, chown_cap = c->caps & UMFS_CAP_CHOWN;
+
+	if (uid != (uid_t)-1 && !(owner && uid == in->uid) && !chown_cap)
+		return -EPERM;
+	if (gid != (gid_t)-1 && !(owner && (gid == in->gid || umfs_cred_in_group(c, gid))) &&
+	    !chown_cap)
+		return -EPERM;
+	/* changing neither still drops set-user-ID: a change of mode */
+	if (uid == (uid_t)-1 && gid == (gid_t)-1 && !owner && !(c->caps & UMFS_CAP_FOWNER) &&
+	    !S_ISDIR(in->mode) && (in->mode & (S_ISUID | S_ISGID)))
+		return -EPERM;
+	return 0;
+}
+
 static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
-	struct umfs_cred c;
+	struct umfs_ucred c;
 	gid_t groups[NGROUPS_MAX_SMALL];
 	int err;
 
-	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
-	if (c.uid != 0) {
-		/* as the kernel's chgrp rule: the file's own group is always allowed */
-		bool member = gid == (gid_t)-1 || gid == c.gid || gid == in->gid;
-
-		for (int i = 0; i < c.ngroups && !member; i++)
-			member = c.groups[i] == gid;
-		if (c.uid != in->uid || (uid != (uid_t)-1 && uid != in->uid) || !member)
-			return -EPERM;
-	}
+	umfs_cred_current(&c, groups);
+	err = chown_allowed(in, &c, uid, gid);
+	if (err)
+		return err;
 	if (fs->pm.kmod) /* as are uid and gid, and the privileges chown drops */
 		return umfs_kmod_inode_setattr(fs, ino,
 					       UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID, 0,
@@ -67,13 +71,12 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 	if (err)
 		return err;
 	/* chown drops setuid, and setgid when group-executable or when the
-	 * caller is outside the file's group, even when neither id changes
-	 * (Linux 6.1: ATTR_KILL_SUID, setattr_should_drop_sgid()) */
+	 * caller is outside the file's group without CAP_FSETID, even when
+	 * neither id changes (Linux 6.1: ATTR_KILL_SUID,
+	 * setattr_should_drop_sgid()) */
 	if (!S_ISDIR(in->mode)) {
-		bool in_group = c.uid == 0 || c.gid == in->gid;
+		bool in_group = (c.caps & UMFS_CAP_FSETID) || umfs_cred_in_group(&c, in->gid);
 
-		for (int i = 0; i < c.ngroups && !in_group; i++)
-			in_group = c.groups[i] == in->gid;
 		in->mode &= ~(uint32_t)S_ISUID;
 		if ((in->mode & S_IXGRP) || !in_group)
 			in->mode &= ~(uint32_t)S_ISGID;
@@ -111,7 +114,7 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 			return 0;
 	}
 	/* setting explicit times takes ownership; "now" takes write access */
-	if (!umfs_cred_is_owner_or_root(fs, ino)) {
+	if (!umfs_cred_owner_or_capable(fs, ino)) {
 		if (explicit_time)
 			return -EPERM;
 		if (umfs_permission(fs, ino, W_OK))
@@ -281,6 +284,16 @@ int umfs_access(struct umfs_fs *fs, const char *path, int amode)
 		err = -EROFS;
 	umfs_meta_unlock(fs);
 	free(w);
+	return err;
+}
+
+int umfs_access_real(struct umfs_fs *fs, const char *path, int amode)
+{
+	int err;
+
+	umfs_cred_use_real(true);
+	err = umfs_access(fs, path, amode);
+	umfs_cred_use_real(false);
 	return err;
 }
 

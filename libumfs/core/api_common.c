@@ -110,7 +110,7 @@ int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino)
 {
 	if (!(umfs_inode(fs, dir)->mode & S_ISVTX))
 		return 0;
-	if (umfs_cred_is_owner_or_root(fs, ino) || umfs_cred_is_owner_or_root(fs, dir))
+	if (umfs_cred_owner_or_capable(fs, ino) || umfs_cred_owner_or_capable(fs, dir))
 		return 0;
 	return -EPERM;
 }
@@ -122,12 +122,21 @@ int api_may_change_dir(struct umfs_fs *fs, uint64_t dir)
 
 void api_cred_ids(uid_t *uid, gid_t *gid)
 {
-	struct umfs_cred c;
+	struct umfs_ucred c;
 	gid_t groups[NGROUPS_MAX_SMALL];
 
-	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
+	umfs_cred_current(&c, groups);
 	*uid = c.uid;
 	*gid = c.gid;
+}
+
+bool api_cred_in_group(gid_t gid)
+{
+	struct umfs_ucred c;
+	gid_t groups[NGROUPS_MAX_SMALL];
+
+	umfs_cred_current(&c, groups);
+	return umfs_cred_in_group(&c, gid);
 }
 
 bool api_is_dot_or_dotdot(const struct umfs_walk *w)
@@ -154,8 +163,9 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 		gid = parent->gid;
 		if (S_ISDIR(mode))
 			mode |= S_ISGID;
-		else if ((mode & S_ISGID) && !umfs_cred_in_group_or_root(gid))
-			mode &= ~(mode_t)S_ISGID; /* as Linux: not a group the creator is in */
+		else if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+			 !api_cred_in_group(gid) && !umfs_cred_capable(UMFS_CAP_FSETID))
+			mode &= ~(mode_t)S_ISGID; /* as the kernel's mode_strip_sgid */
 	}
 	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
 	if (err)

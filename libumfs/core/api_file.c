@@ -31,7 +31,7 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	if (CAN_WRITE(flags) || (flags & O_TRUNC))
 		mask |= W_OK;
 	err = umfs_permission(fs, w->ino, mask);
-	if (!err && (flags & O_NOATIME) && !umfs_cred_is_owner_or_root(fs, w->ino))
+	if (!err && (flags & O_NOATIME) && !umfs_cred_owner_or_capable(fs, w->ino))
 		err = -EPERM; /* as Linux: only the owner (or CAP_FOWNER) may */
 	return err;
 }
@@ -296,18 +296,15 @@ static void file_kill_privs(struct umfs_file *f)
 	struct umfs_fs *fs = f->fs;
 	struct umfs_inode *in = umfs_inode(fs, f->ino);
 	uint32_t kill = 0;
-	uid_t uid;
-	gid_t gid;
 
 	if (!(in->mode & (S_ISUID | S_ISGID)))
 		return;
-	api_cred_ids(&uid, &gid);
-	if (uid == 0)
+	if (umfs_cred_capable(UMFS_CAP_FSETID))
 		return;
 	if (in->mode & S_ISUID)
 		kill |= S_ISUID;
 	if ((in->mode & S_ISGID) &&
-	    ((in->mode & S_IXGRP) || !umfs_cred_in_group_or_root(in->gid)))
+	    ((in->mode & S_IXGRP) || !api_cred_in_group(in->gid)))
 		kill |= S_ISGID;
 	if (!kill || api_tx_run_begin(fs))
 		return;

@@ -231,6 +231,7 @@ int umfs_fs_recover(struct umfs_fs *fs)
  * the parent's thread in the child). */
 void umfs_fork_prepare(struct umfs_fs *fs)
 {
+	umfs_share_fork_prepare(fs);
 	pthread_mutex_lock(&fs->meta_lock);
 	pthread_mutex_lock(&fs->vnode_lock);
 }
@@ -239,6 +240,7 @@ void umfs_fork_parent(struct umfs_fs *fs)
 {
 	pthread_mutex_unlock(&fs->vnode_lock);
 	pthread_mutex_unlock(&fs->meta_lock);
+	umfs_share_fork_parent(fs);
 }
 
 void umfs_fork_child(struct umfs_fs *fs)

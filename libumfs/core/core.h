@@ -74,6 +74,8 @@ struct umfs_pmem {
 
 /* Maps a whole pool file or device. create_size > 0 creates/extends it. */
 int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
+/* Maps the pool through a duplicate of fd, which this process holds. */
+int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
 /* Copy-on-write map: changes stay in this process (fsck -n). */
 int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
 void umfs_pmem_unmap(struct umfs_pmem *pm);
@@ -266,6 +268,8 @@ struct umfs_fs {
 	/* the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
 	struct umfs_share *share;   /* NULL: this process's locks only */
 	int share_fd;               /* holds the gate (an OFD lock) */
+	bool gate_shared;           /* share_fd's description may be another live process's */
+	int fork_share_fd;          /* a gate description of its own for the next child */
 	uint64_t share_epoch;       /* the region's epoch our counts match */
 	bool share_changed;         /* a transaction ran under the current turn */
 
@@ -295,6 +299,9 @@ bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t s
  * remove, if only the lock region is left in it. */
 #define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
 int umfs_rundir_open(struct umfs_fs *fs);
+/* Takes a duplicate of dfd, inherited, as the runtime directory: it must
+ * be the one the state page names, and pass the same checks. */
+int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
@@ -311,13 +318,19 @@ const char *umfs_share_where(const struct umfs_fs *fs);
 /* Opens (first: creates or rebuilds) the region; *first when no other
  * process uses the pool, which then holds the gate for writing. */
 int umfs_share_open(struct umfs_fs *fs, bool *first);
+/* The same through inherited descriptors (umfs_mount_inherited). */
+int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *in, bool *first);
 /* Lets the others in (after recovery). */
 void umfs_share_ready(struct umfs_fs *fs);
 /* At unmount: true when no other process uses the pool (the gate is then
  * held for writing until umfs_share_close). */
 bool umfs_share_last(struct umfs_fs *fs);
 void umfs_share_close(struct umfs_fs *fs, bool remove);
-/* In a forked child: a gate hold of its own. */
+/* Around fork: the parent opens a gate description for the child, which
+ * takes it as its own; when the parent cannot (it changed credentials
+ * since it mounted), both share the parent's and say so (gate_shared). */
+void umfs_share_fork_prepare(struct umfs_fs *fs);
+void umfs_share_fork_parent(struct umfs_fs *fs);
 void umfs_share_fork_child(struct umfs_fs *fs);
 void umfs_share_meta_enter(struct umfs_fs *fs);
 void umfs_share_meta_exit(struct umfs_fs *fs);
@@ -650,14 +663,25 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned flags,
 		      unsigned resolve, struct umfs_walk *w);
 
-/* Effective credentials of the calling thread. */
-void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max);
+/* cred.c. The credentials a check uses: file-system ids, groups, and
+ * the file capabilities (UMFS_CAP_*) the kernel would grant. */
+struct umfs_ucred {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	const gid_t *groups;
+	unsigned caps;
+};
+/* The calling thread's; groups (NGROUPS_MAX_SMALL entries) may hold them. */
+void umfs_cred_current(struct umfs_ucred *cred, gid_t *groups);
+/* Checks of this thread use the real uid and gid (access(2)) until undone. */
+void umfs_cred_use_real(bool real);
+bool umfs_cred_in_group(const struct umfs_ucred *c, gid_t gid);
 /* MAY_READ 4, MAY_WRITE 2, MAY_EXEC 1, as access(2)'s R_OK/W_OK/X_OK. */
+int umfs_cred_permission(const struct umfs_inode *in, const struct umfs_ucred *c, int mask);
 int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask);
-bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino);
-/* Root, or gid is the caller's group or one of its supplementary groups
- * (the kernel's in_group_or_capable with CAP_FSETID for root). */
-bool umfs_cred_in_group_or_root(gid_t gid);
+/* The caller owns the inode or has CAP_FOWNER (chmod, utimes, sticky). */
+bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
 /* Crash consistency (ulog.c, cow.c, and additions to fs.c,            */

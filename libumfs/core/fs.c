@@ -242,7 +242,8 @@ static void fs_free(struct umfs_fs *fs)
 	free(fs);
 }
 
-static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct umfs_fs **fsp)
+static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
+		     const struct umfs_inherited *inherited, struct umfs_fs **fsp)
 {
 	struct umfs_fs *fs;
 	const char *why;
@@ -264,6 +265,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->vnode_lock, NULL);
 	fs->share_fd = -1;
+	fs->fork_share_fd = -1;
 	fs->run_dfd = -1;
 	if ((flags & UMFS_MOUNT_SHARED) && (flags & (UMFS_MOUNT_EXCLUSIVE | UMFS_MOUNT_RDONLY))) {
 		err = mount_fail(-EINVAL, "flags", "SHARED goes with neither EXCLUSIVE nor RDONLY");
@@ -297,7 +299,8 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed, struct
 	if (err)
 		goto err_free;
 	if (flags & UMFS_MOUNT_SHARED) {
-		err = umfs_share_open(fs, &first);
+		err = inherited ? umfs_share_open_inherited(fs, inherited, &first)
+				: umfs_share_open(fs, &first);
 		if (err) {
 			char what[160];
 
@@ -359,12 +362,12 @@ err_free:
 
 int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
 {
-	return fs_attach(pm, flags, false, fsp);
+	return fs_attach(pm, flags, false, NULL, fsp);
 }
 
 int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp)
 {
-	return fs_attach(pm, flags, true, fsp);
+	return fs_attach(pm, flags, true, NULL, fsp);
 }
 
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
@@ -385,6 +388,21 @@ int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp)
 	if (err)
 		return mount_fail(err, pool_path, strerror(-err));
 	return umfs_fs_attach(&pm, flags, fsp);
+}
+
+int umfs_mount_inherited(const char *pool_path, const struct umfs_inherited *in, unsigned flags,
+			 struct umfs_fs **fsp)
+{
+	struct umfs_pmem pm;
+	int err;
+
+	mount_error[0] = '\0';
+	if ((flags & UMFS_MOUNT_SHARED) && (in->run_dfd < 0 || in->lock_fd < 0))
+		return mount_fail(-EINVAL, pool_path, "no runtime directory was inherited");
+	err = umfs_pmem_map_fd(in->pool_fd, flags & UMFS_MOUNT_RDONLY, &pm);
+	if (err)
+		return mount_fail(err, pool_path, strerror(-err));
+	return fs_attach(&pm, flags, false, in, fsp);
 }
 
 int umfs_pool_uuid(const char *pool_path, uint8_t uuid[16])

@@ -143,22 +143,31 @@ void umfs_gate_unlock(int fd, unsigned byte)
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first)
 {
-	struct stat st, now;
-	int fd, err;
+	int fd = umfs_rundir_openat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0);
 
-	fd = umfs_rundir_openat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0);
-	if (fd < 0)
-		return fd;
+	return fd < 0 ? fd : umfs_gate_enter_fd(fd, dfd, name, what, first);
+}
+
+int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first)
+{
+	struct stat st, now;
+	int err;
+
 	err = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what);
 	*first = err == 0;
 	if (err == -EAGAIN) /* the first user may still be setting it up */
 		err = umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what);
 	/* the last user removes the file as it leaves: a lock on a file no
-	 * longer at the name counts for nothing */
-	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0 ||
-		     fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     now.st_ino != st.st_ino || now.st_dev != st.st_dev))
+	 * longer at the name counts for nothing (one who may no longer look
+	 * the name up goes by the link count) */
+	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0))
 		err = -ENOENT;
+	if (!err) {
+		if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0)
+			err = now.st_ino != st.st_ino || now.st_dev != st.st_dev ? -ENOENT : 0;
+		else if (errno != EACCES)
+			err = -ENOENT;
+	}
 	if (err) {
 		close(fd);
 		return err;

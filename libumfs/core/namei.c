@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * namei.c - path resolution inside a pool, and permission checks.
+ * namei.c - path resolution inside a pool (permission checks: cred.c).
  *
  * Paths are resolved from the pool root, or, without a leading '/', from
  * the directory a front end named for this thread (umfs_walk_from), as the
@@ -107,144 +107,6 @@ void umfs_walk_put(struct umfs_walk *w)
 	free(w);
 }
 
-/* Credentials a front end set for this thread (copied: the caller's
- * struct may go out of scope). */
-static __thread struct {
-	bool set;
-	struct umfs_cred cred;
-	gid_t groups[NGROUPS_MAX_SMALL];
-} thread_cred;
-
-void umfs_cred_set_thread(const struct umfs_cred *cred)
-{
-	thread_cred.set = cred != NULL;
-	if (!cred)
-		return;
-	thread_cred.cred = *cred;
-	thread_cred.cred.ngroups = UMFS_MAX(0, UMFS_MIN(cred->ngroups, NGROUPS_MAX_SMALL));
-	if (thread_cred.cred.ngroups)
-		memcpy(thread_cred.groups, cred->groups,
-		       (size_t)thread_cred.cred.ngroups * sizeof(gid_t));
-	thread_cred.cred.groups = thread_cred.groups;
-}
-
-/* The process's credentials as last fetched by this thread, valid while
- * cred_gen (0: no caching) has not moved. */
-static _Atomic unsigned cred_gen;
-static __thread struct {
-	unsigned gen;
-	struct umfs_cred cred;
-	gid_t groups[NGROUPS_MAX_SMALL];
-} cred_cache;
-
-void umfs_cred_cache_enable(void)
-{
-	unsigned off = 0;
-
-	atomic_compare_exchange_strong(&cred_gen, &off, 1);
-}
-
-void umfs_cred_changed(void)
-{
-	if (atomic_load(&cred_gen) && atomic_fetch_add(&cred_gen, 1) + 1 == 0)
-		atomic_fetch_add(&cred_gen, 1); /* 0 means off */
-}
-
-static const struct umfs_cred *cred_cached(void)
-{
-	unsigned gen = atomic_load_explicit(&cred_gen, memory_order_acquire);
-
-	if (gen == 0)
-		return NULL;
-	if (cred_cache.gen != gen) {
-		cred_cache.cred.uid = geteuid();
-		cred_cache.cred.gid = getegid();
-		cred_cache.cred.ngroups = getgroups(NGROUPS_MAX_SMALL, cred_cache.groups);
-		if (cred_cache.cred.ngroups < 0)
-			cred_cache.cred.ngroups = 0;
-		cred_cache.cred.groups = cred_cache.groups;
-		cred_cache.gen = gen;
-	}
-	return &cred_cache.cred;
-}
-
-void umfs_cred_current(struct umfs_cred *cred, gid_t *groups, int max)
-{
-	const struct umfs_cred *c;
-
-	if (thread_cred.set) {
-		*cred = thread_cred.cred;
-		return;
-	}
-	c = max >= NGROUPS_MAX_SMALL ? cred_cached() : NULL;
-	if (c) {
-		*cred = *c;
-		return;
-	}
-	cred->uid = geteuid();
-	cred->gid = getegid();
-	cred->ngroups = getgroups(max, groups);
-	if (cred->ngroups < 0)
-		cred->ngroups = 0;
-	cred->groups = groups;
-}
-
-static bool cred_in_group(const struct umfs_cred *c, gid_t gid)
-{
-	if (c->gid == gid)
-		return true;
-	for (int i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
-			return true;
-	return false;
-}
-
-/* mask: R_OK 4, W_OK 2, X_OK 1 (the kernel's generic_permission rules). */
-static int check_perm(const struct umfs_inode *in, const struct umfs_cred *c, int mask)
-{
-	unsigned bits;
-
-	if (c->uid == 0) {
-		/* root may do anything, except exec a file nobody may exec */
-		if ((mask & X_OK) && !S_ISDIR(in->mode) && !(in->mode & 0111))
-			return -EACCES;
-		return 0;
-	}
-	if (c->uid == in->uid)
-		bits = (in->mode >> 6) & 7;
-	else if (cred_in_group(c, in->gid))
-		bits = (in->mode >> 3) & 7;
-	else
-		bits = in->mode & 7;
-	return ((unsigned)mask & ~bits) ? -EACCES : 0;
-}
-
-int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
-{
-	struct umfs_cred c;
-	gid_t groups[NGROUPS_MAX_SMALL];
-
-	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
-	return check_perm(umfs_inode(fs, ino), &c, mask);
-}
-
-bool umfs_cred_in_group_or_root(gid_t gid)
-{
-	struct umfs_cred c;
-	gid_t groups[NGROUPS_MAX_SMALL];
-
-	umfs_cred_current(&c, groups, NGROUPS_MAX_SMALL);
-	return c.uid == 0 || cred_in_group(&c, gid);
-}
-
-bool umfs_cred_is_owner_or_root(const struct umfs_fs *fs, uint64_t ino)
-{
-	const struct umfs_cred *c = thread_cred.set ? NULL : cred_cached();
-	uid_t uid = thread_cred.set ? thread_cred.cred.uid : c ? c->uid : geteuid();
-
-	return uid == 0 || uid == umfs_inode(fs, ino)->uid;
-}
-
 /* Where this thread's relative paths start (umfs_walk_from): [0] for a
  * call's first path, [1] for the second of umfs_rename and umfs_link. */
 static __thread struct {
@@ -321,7 +183,7 @@ static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, stru
 static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsigned flags,
 		     unsigned resolve, struct umfs_walk *w)
 {
-	struct umfs_cred cred;
+	struct umfs_ucred cred;
 	gid_t groups[NGROUPS_MAX_SMALL];
 	uint64_t cur = start;
 	unsigned links = 0;
@@ -335,7 +197,7 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 		return -ENAMETOOLONG;
 	if ((resolve & UMFS_RESOLVE_BENEATH) && path[0] == '/')
 		return -EXDEV;
-	umfs_cred_current(&cred, groups, NGROUPS_MAX_SMALL);
+	umfs_cred_current(&cred, groups);
 	w->trailing_slash = plen > 1 && path[plen - 1] == '/';
 	w->parent = start;
 	w->ino = start;
@@ -365,7 +227,7 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 
 		if (!S_ISDIR(umfs_inode(fs, cur)->mode))
 			return -ENOTDIR;
-		err = check_perm(umfs_inode(fs, cur), &cred, X_OK);
+		err = umfs_cred_permission(umfs_inode(fs, cur), &cred, X_OK);
 		if (err)
 			return err;
 		if (len > UMFS_NAME_MAX)

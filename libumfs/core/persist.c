@@ -276,6 +276,42 @@ err_close:
 	return err;
 }
 
+int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
+{
+	struct stat st;
+	int err;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->rdonly = rdonly;
+	pm->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (pm->fd < 0)
+		return -errno;
+	if (fstat(pm->fd, &st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		err = -EINVAL;
+		goto err_close;
+	}
+	/* a descriptor opened read-only maps read-only, whatever is asked */
+	if (!rdonly && (fcntl(pm->fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+		err = -EACCES;
+		goto err_close;
+	}
+	err = map_with_mmap(pm->fd, rdonly, pm);
+	if (err)
+		goto err_close;
+	pm->media = media_of(pm->fd, pmem_is_pmem(pm->base, pm->len));
+	pm->st = st;
+	return 0;
+
+err_close:
+	close(pm->fd);
+	pm->fd = -1;
+	return err;
+}
+
 void umfs_pmem_unmap(struct umfs_pmem *pm)
 {
 	if (pm->base)

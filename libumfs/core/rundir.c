@@ -269,6 +269,42 @@ int umfs_rundir_open(struct umfs_fs *fs)
 	return err;
 }
 
+int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
+{
+	uint64_t id = __atomic_load_n(&fs->state->run_id, __ATOMIC_ACQUIRE);
+	char path[sizeof(fs->run_path)], link[sizeof(fs->run_path) + 16], proc[40], why[96];
+	ssize_t n;
+	int fd, err;
+
+	if (id == 0)
+		return -ENOENT;
+	err = rundir_name(fs, id, path, sizeof(path));
+	if (err)
+		return err;
+	/* the directory the pool names now, not one a previous run left */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
+	n = readlink(proc, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (strcmp(link, path) != 0)
+		return -ESTALE;
+	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	if (err) {
+		if (err != -ENOENT)
+			umfs_log(UMFS_LOG_ERROR, "%s: %s; refusing to use it", path, why);
+		close(fd);
+		return err;
+	}
+	fs->run_dfd = fd;
+	fs->run_id = id;
+	memcpy(fs->run_path, path, sizeof(path));
+	return 0;
+}
+
 void umfs_rundir_close(struct umfs_fs *fs, bool remove)
 {
 	if (fs->run_dfd < 0)

@@ -119,26 +119,33 @@ const char *umfs_share_where(const struct umfs_fs *fs)
 	return fs->run_path;
 }
 
-/* Opens "lock" in the runtime directory and takes the gate: -ESTALE when
- * the last user removed it meanwhile (start over from the directory). */
-static int share_gate_open(struct umfs_fs *fs, bool *first)
+/* Opens "lock" in the runtime directory (or takes a duplicate of
+ * inherited, a description of it) and takes the gate: -ESTALE when the
+ * last user removed it meanwhile (start over from the directory). */
+static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first)
 {
 	char what[160];
 	int fd;
 
 	snprintf(what, sizeof(what), "%s/%s (first or last user)", fs->run_path, UMFS_RUNDIR_LOCK);
-	fd = umfs_gate_enter(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, what, first);
+	if (inherited >= 0) {
+		fd = fcntl(inherited, F_DUPFD_CLOEXEC, 0);
+		fd = fd < 0 ? -errno : umfs_gate_enter_fd(fd, fs->run_dfd, UMFS_RUNDIR_LOCK, what,
+							  first);
+	} else {
+		fd = umfs_gate_enter(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, what, first);
+	}
 	return fd == -ENOENT ? -ESTALE : fd;
 }
 
-static int share_open_once(struct umfs_fs *fs, bool *first, int *restarts)
+static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *restarts)
 {
 	struct umfs_share *s;
 	const char *bad;
 	struct stat st;
 	int fd, err;
 
-	fd = share_gate_open(fs, first);
+	fd = share_gate_open(fs, inherited, first);
 	if (fd < 0)
 		return fd;
 	if (*first && ftruncate(fd, sizeof(*s)) < 0) {
@@ -192,7 +199,7 @@ int umfs_share_open(struct umfs_fs *fs, bool *first)
 		if (err)
 			return err;
 		do
-			err = share_open_once(fs, first, &restarts);
+			err = share_open_once(fs, -1, first, &restarts);
 		while (err == -EAGAIN);
 		if (err != -ESTALE || ++restarts > SHARE_RESTARTS)
 			break;
@@ -201,6 +208,25 @@ int umfs_share_open(struct umfs_fs *fs, bool *first)
 	if (err)
 		umfs_rundir_close(fs, false);
 	return err == -ESTALE ? -EAGAIN : err;
+}
+
+int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *in, bool *first)
+{
+	int restarts = 0, err;
+
+	err = umfs_rundir_adopt(fs, in->run_dfd);
+	if (err)
+		return err;
+	do
+		err = share_open_once(fs, in->lock_fd, first, &restarts);
+	while (err == -EAGAIN);
+	if (err) {
+		umfs_rundir_close(fs, false);
+		/* gone with its last user: only one who may make another can go on */
+		return err == -ESTALE ? -EACCES : err;
+	}
+	fs->gate_shared = in->gate_shared;
+	return 0;
 }
 
 void umfs_share_ready(struct umfs_fs *fs)
@@ -212,27 +238,59 @@ bool umfs_share_last(struct umfs_fs *fs)
 {
 	char what[160];
 
+	if (fs->gate_shared)
+		return false; /* another process may count on this description */
+
 	snprintf(what, sizeof(what), "%s/%s (leaving)", fs->run_path, UMFS_RUNDIR_LOCK);
 	return umfs_gate_last(fs->share_fd, what, NULL);
 }
 
 void umfs_fs_leave(struct umfs_fs *fs)
 {
-	if (fs->share)
+	if (fs->share && !fs->gate_shared)
 		umfs_gate_leave(fs->share_fd);
+}
+
+bool umfs_fs_gate_shared(const struct umfs_fs *fs)
+{
+	return fs->gate_shared;
+}
+
+void umfs_fs_set_gate_shared(struct umfs_fs *fs)
+{
+	fs->gate_shared = true;
 }
 
 /* The gate lock belongs to an open file description, which a forked child
  * shares with its parent: the child takes its own, so that neither can
- * believe itself the last user while the other lives. */
+ * believe itself the last user while the other lives. The parent opens
+ * it, so that it knows when it could not (it may no longer open the lock
+ * file, having changed credentials): both then keep the one they share,
+ * and neither will take itself for the last user. */
+void umfs_share_fork_prepare(struct umfs_fs *fs)
+{
+	fs->fork_share_fd = -1;
+	if (!fs->share || fs->gate_shared)
+		return;
+	fs->fork_share_fd = umfs_gate_join(fs->run_dfd, UMFS_RUNDIR_LOCK, fs->run_path);
+	if (fs->fork_share_fd < 0)
+		fs->gate_shared = true;
+}
+
+void umfs_share_fork_parent(struct umfs_fs *fs)
+{
+	if (fs->fork_share_fd >= 0)
+		close(fs->fork_share_fd);
+	fs->fork_share_fd = -1;
+}
+
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
-	int fd = umfs_gate_join(fs->run_dfd, UMFS_RUNDIR_LOCK, fs->run_path);
-
-	if (fd < 0)
+	if (fs->fork_share_fd < 0)
 		return;
-	dup3(fd, fs->share_fd, O_CLOEXEC);
-	close(fd);
+	dup3(fs->fork_share_fd, fs->share_fd, O_CLOEXEC);
+	close(fs->fork_share_fd);
+	fs->fork_share_fd = -1;
 }
 
 void umfs_share_close(struct umfs_fs *fs, bool remove)

@@ -289,6 +289,13 @@ struct access_arg {
 	int mode, flags;
 };
 
+/* access(2) checks as the real user, AT_EACCESS as the effective one. */
+static int access_check(struct umfs_fs *fs, const char *path, const struct access_arg *a)
+{
+	return a->flags & AT_EACCESS ? umfs_access(fs, path, a->mode)
+				     : umfs_access_real(fs, path, a->mode);
+}
+
 static long access_umfs(struct umfs_fs *fs, const char *path, void *arg)
 {
 	struct access_arg *a = arg;
@@ -300,7 +307,7 @@ static long access_umfs(struct umfs_fs *fs, const char *path, void *arg)
 		if (err || S_ISLNK(st.st_mode))
 			return err; /* a symlink's own permissions are all granted */
 	}
-	return umfs_access(fs, path, a->mode);
+	return access_check(fs, path, a);
 }
 
 static long access_kernel(int dirfd, const char *path, void *arg)
@@ -321,7 +328,7 @@ static long access_byfd(int fd, void *arg)
 		return PATH_RUN_KERNEL;
 	fs = shim_fs(NULL);
 	pool_lock();
-	r = fs ? umfs_access(fs, o->sh->path, a->mode) : -EIO;
+	r = fs ? access_check(fs, o->sh->path, a) : -EIO;
 	pool_unlock_ro();
 	ofd_put(o);
 	return r;

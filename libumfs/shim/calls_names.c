@@ -68,8 +68,8 @@ static long mknod_umfs(struct umfs_fs *fs, const char *path, void *arg)
 	struct mknod_arg *a = arg;
 	mode_t type = a->mode & S_IFMT;
 
-	if ((type == S_IFCHR || type == S_IFBLK) && geteuid() != 0)
-		return -EPERM; /* device nodes need CAP_MKNOD */
+	if ((type == S_IFCHR || type == S_IFBLK) && !umfs_cred_capable(UMFS_CAP_MKNOD))
+		return -EPERM;
 	return umfs_mknod(fs, path, type | (a->mode & 07777 & ~atomic_load(&shim_umask)), a->dev);
 }
 

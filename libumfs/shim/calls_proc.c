@@ -33,22 +33,29 @@ static bool env_is(const char *e, const char *key)
  * envp as the library's state says, for a new image: UMFS_CWD names the
  * cwd inside UMFS (or is dropped), UMFS_RDONLY_DIR a read-only process's
  * private helper directory, UMFS_EXPOSURE_SAID that the pool's exposure
- * was said. Set here rather than only in environ, which shells keep their
- * own copy of. *alloc is what to free.
+ * was said, UMFS_FDS the pool's descriptors pass passes (or is dropped;
+ * pass is given up when the program does not keep the library). Set here
+ * rather than only in environ, which shells keep their own copy of.
+ * *alloc is what to free.
  */
-static char *const *env_for_child(char *const envp[], char ***alloc)
+static char *const *env_for_child(char *const envp[], char ***alloc, struct inherit_pass *pass)
 {
 	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
-					    UMFS_EXPOSURE_SAID_ENV "=" };
-	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32];
+					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=" };
+	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32], fds[256];
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	size_t n = 0, k = 0, bytes = 0;
 	bool stale = false;
 	char **v, *s;
 
 	*alloc = NULL;
+	if (pass->active && (!envp || !inherit_env_wants(envp) ||
+			     inherit_pass_env(pass, fds, sizeof(fds)) < 0))
+		inherit_pass_close(pass);
 	if (!cfg.enabled || !envp)
 		return envp;
+	if (pass->active)
+		want[3] = fds;
 	strcpy(cwd, keys[0]);
 	if (atomic_load(&cwd_in_umfs) &&
 	    cwd_env(cwd + strlen(keys[0]), sizeof(cwd) - strlen(keys[0])) == 0)
@@ -60,7 +67,8 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 		bytes += want[j] ? strlen(want[j]) + 1 : 0;
 	for (n = 0; envp[n]; n++)
-		stale |= env_is(envp[n], keys[0]) && !want[0];
+		stale |= (env_is(envp[n], keys[0]) && !want[0]) ||
+			 (env_is(envp[n], keys[3]) && !want[3]);
 	if (!bytes && !stale)
 		return envp; /* nothing to give, nothing to take away */
 	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
@@ -69,10 +77,10 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 	for (size_t i = 0; i < n; i++) {
 		bool ours = false;
 
-		/* UMFS_CWD goes whenever it is not ours to give; the others
-		 * stay unless we give them */
+		/* UMFS_CWD and UMFS_FDS go whenever they are not ours to
+		 * give; the others stay unless we give them */
 		for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
-			ours |= env_is(envp[i], keys[j]) && (want[j] || j == 0);
+			ours |= env_is(envp[i], keys[j]) && (want[j] || j == 0 || j == 3);
 		if (!ours)
 			v[k++] = envp[i];
 	}
@@ -89,16 +97,18 @@ static char *const *env_for_child(char *const envp[], char ***alloc)
 	return v;
 }
 
-static void exec_prepare(void)
+static void exec_prepare(struct inherit_pass *pass)
 {
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
 	ofd_exec_prepare();
+	inherit_pass_open(pass);
 }
 
-static void exec_failed(void)
+static void exec_failed(struct inherit_pass *pass)
 {
+	inherit_pass_close(pass);
 	ofd_exec_failed();
 	cwd_exec(1);
 	mmap_registry_all(1);
@@ -210,14 +220,15 @@ static void exec_text_drop(void)
 	exec_text_fd = -1;
 }
 
-static int exec_memfd(int mfd, char *const argv[], char *const envp[])
+static int exec_memfd(int mfd, char *const argv[], char *const envp[],
+		      struct inherit_pass *pass)
 {
 	int e;
 
-	exec_prepare();
+	exec_prepare(pass);
 	SYS(fexecve)(mfd, argv, envp);
 	e = errno;
-	exec_failed();
+	exec_failed(pass);
 	sys_close_quiet(mfd);
 	exec_text_drop();
 	return -e;
@@ -229,12 +240,16 @@ static int exec_memfd(int mfd, char *const argv[], char *const envp[])
 
 static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
+	struct inherit_pass pass;
 	char *const *env;
 	char **alloc;
 	struct upath up;
 	int kind, mfd, e;
 
-	env = env_for_child(envp, &alloc);
+	inherit_pass_prepare(&pass, false);
+	if (!path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
+		inherit_pass_close(&pass);
+	env = env_for_child(envp, &alloc, &pass);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
 		up.kpath = path;
@@ -261,14 +276,15 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	} else if (kind == UP_UMFS || kind == UP_FD) {
 		mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
-		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env);
+		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
 	} else {
 		TRACE_PASS(exec, "\"%s\"", path);
-		exec_prepare();
+		exec_prepare(&pass);
 		SYS(execve)(up.kpath, argv, env);
 		e = errno;
-		exec_failed();
+		exec_failed(&pass);
 	}
+	inherit_pass_close(&pass);
 	free(alloc);
 	return e;
 }
@@ -286,20 +302,25 @@ SHIM_API int execv(const char *path, char *const argv[])
 
 SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
+	struct inherit_pass pass;
 	char *const *env;
 	char **alloc;
 	int mfd, e;
 
-	env = env_for_child(envp, &alloc);
+	inherit_pass_prepare(&pass, false);
+	if (uinfo_peek(fd) == NULL && !inherit_target_ok(NULL, fd))
+		inherit_pass_close(&pass);
+	env = env_for_child(envp, &alloc, &pass);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
-		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env);
+		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
 	} else {
-		exec_prepare();
+		exec_prepare(&pass);
 		SYS(fexecve)(fd, argv, env);
 		e = errno;
-		exec_failed();
+		exec_failed(&pass);
 	}
+	inherit_pass_close(&pass);
 	free(alloc);
 	errno = e;
 	return -1;
@@ -530,11 +551,15 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
 			bool search)
 {
+	struct inherit_pass pass;
 	char *const *env;
 	char **alloc, proc[64];
 	int r, mfd = -1;
 
-	env = env_for_child(envp, &alloc);
+	inherit_pass_prepare(&pass, true);
+	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
+		inherit_pass_close(&pass);
+	env = env_for_child(envp, &alloc, &pass);
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {
 		struct upath up;
@@ -545,6 +570,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			/* the child execs a copy, through /proc/self/fd */
 			mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 			if (mfd < 0) {
+				inherit_pass_close(&pass);
 				free(alloc);
 				return -mfd;
 			}
@@ -552,14 +578,17 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			path = proc;
 			search = false;
 		} else if (kind < 0) {
+			inherit_pass_close(&pass);
 			free(alloc);
 			return -kind;
 		}
 	}
 	TRACE_PASS(spawn, "\"%s\"", path);
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
+	inherit_pass_open(&pass);
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)
 		   : SYS(posix_spawn)(pid, path, fa, attr, argv, env);
+	inherit_pass_close(&pass);
 	ofd_spawn_mark();
 	sys_close_quiet(mfd);
 	exec_text_drop(); /* the child has its own, if it started */

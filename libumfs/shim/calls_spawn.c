@@ -5,10 +5,12 @@
  * are watched here. A child may inherit UMFS descriptors: descriptions
  * made before it started must not be reused as if only we held them
  * (ofd_spawn_mark, ofd_slot.c). The children find the library and the
- * current directory through the environment, as before.
+ * current directory through the environment, as before, and the pool's
+ * descriptors in UMFS_FDS (inherit.c), set in environ for the call.
  */
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shim.h"
 
@@ -25,13 +27,46 @@ static void *real(void *_Atomic *slot, const char *name)
 
 static void *_Atomic real_system, *_Atomic real_popen;
 
+extern char **environ;
+
+/* The pool's descriptors for a child the C library starts with environ. */
+static void pass_begin(struct inherit_pass *pass)
+{
+	char fds[256];
+
+	inherit_pass_prepare(pass, true);
+	if (!pass->active)
+		return;
+	if (!cfg.enabled || !inherit_env_wants(environ) ||
+	    inherit_pass_env(pass, fds, sizeof(fds)) < 0 ||
+	    setenv("UMFS_FDS", strchr(fds, '=') + 1, 1) < 0) {
+		inherit_pass_close(pass);
+		return;
+	}
+	inherit_pass_open(pass);
+}
+
+static void pass_end(struct inherit_pass *pass)
+{
+	int saved = errno;
+
+	if (!pass->active)
+		return;
+	inherit_pass_close(pass);
+	unsetenv("UMFS_FDS");
+	errno = saved;
+}
+
 SHIM_API int system(const char *cmd)
 {
 	int (*fn)(const char *) = real(&real_system, "system");
+	struct inherit_pass pass;
 	int r;
 
 	ofd_spawn_mark();
+	pass_begin(&pass);
 	r = fn(cmd);
+	pass_end(&pass);
 	ofd_spawn_mark();
 	return r;
 }
@@ -39,10 +74,13 @@ SHIM_API int system(const char *cmd)
 SHIM_API FILE *popen(const char *cmd, const char *mode)
 {
 	FILE *(*fn)(const char *, const char *) = real(&real_popen, "popen");
+	struct inherit_pass pass;
 	FILE *f;
 
 	ofd_spawn_mark();
+	pass_begin(&pass);
 	f = fn(cmd, mode);
+	pass_end(&pass);
 	ofd_spawn_mark();
 	return f;
 }

@@ -4,7 +4,9 @@
  * e.g. GNU patch's renameat2) call some file system calls through
  * syscall(SYS_..., ...); those whose kernel interface is the C library's
  * function are routed to the shim's function, so that UMFS paths and
- * descriptors are served; every other number goes to the real syscall().
+ * descriptors are served; those that change credentials are watched as
+ * their functions are (calls_cred.c); every other number goes to the real
+ * syscall().
  * Results follow syscall(): -1 with errno on failure. openat2 has its own
  * file (calls_openat2.c).
  */
@@ -123,6 +125,20 @@ SHIM_API long syscall(long number, ...)
 		return fcntl(I(0), I(1), P(2));
 	case SYS_flock:
 		return flock(I(0), I(1));
+	case SYS_setuid:
+	case SYS_setgid:
+	case SYS_setreuid:
+	case SYS_setregid:
+	case SYS_setresuid:
+	case SYS_setresgid:
+	case SYS_setgroups:
+	case SYS_setfsuid:
+	case SYS_setfsgid:
+	case SYS_capset:
+		/* one thread's credentials (calls_cred.c) */
+		shim_cred_before_change();
+		return shim_cred_after_change(
+			SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]));
 	default:
 		return SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}

@@ -13,7 +13,9 @@
  *
  * The pool is mounted at the first UMFS path, or at start when the process
  * inherited UMFS descriptors across exec (they are adopted here, before
- * main, so that `cmd > /umfs/f` works).
+ * main, so that `cmd > /umfs/f` works), or before the process changes its
+ * credentials (calls_cred.c). A process that may not open the pool takes
+ * the descriptors of it its parent passed (inherit.c).
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -133,12 +135,15 @@ static void atfork_prepare(void)
 	fs = shim_fs_peek();
 	if (fs)
 		umfs_fork_prepare(fs);
+	mount_fork_prepare();
+	inherit_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
+	mount_fork_parent();
 	if (fs)
 		umfs_fork_parent(fs);
 	ofd_fork_parent();
@@ -152,6 +157,7 @@ static void atfork_child(void)
 	if (fs)
 		umfs_fork_child(fs);
 	mount_fork_child();
+	inherit_fork_child();
 	ofd_fork_child();
 	sig_fork_child();
 	shim_busy_leave();
@@ -177,7 +183,10 @@ __attribute__((constructor)) static void shim_init(void)
 	SYS(umask)(m);
 	atomic_store(&shim_umask, m);
 	if (cfg.enabled) {
-		int n = ofd_adopt_inherited();
+		int n;
+
+		inherit_init();
+		n = ofd_adopt_inherited();
 
 		if (n)
 			SHIM_LOG(LOG_INFO, "adopted %d inherited UMFS descriptor(s)", n);

@@ -73,6 +73,7 @@ static bool helper_private; /* a read-only process's own directory */
 static struct shim_shared *shared;
 static size_t shared_len;
 static int shared_fd = -1;
+static int fork_shared_fd = -1; /* a gate description of its own for the next child */
 static uint64_t my_epoch;
 static __thread int lock_depth;
 static __thread bool lock_changed;
@@ -85,6 +86,11 @@ struct umfs_fs *shim_fs_peek(void)
 int shim_helper_dfd(void)
 {
 	return helper_dfd;
+}
+
+int shim_shared_fd(void)
+{
+	return shared_fd;
 }
 
 const char *shim_helper_dir(void)
@@ -170,6 +176,10 @@ static int helper_dir_open(struct umfs_fs *fs)
 
 	if (rundir < 0) {
 		fd = helper_private_open(fs);
+	} else if (inherit_peek(INH_HELPER) >= 0) {
+		fd = inherit_take(INH_HELPER); /* one the parent could open (inherit.c) */
+		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
+			 HELPER_NAME);
 	} else {
 		/* a last user may remove it between our mkdir and open */
 		for (int tries = 0; tries < 100; tries++) {
@@ -205,7 +215,10 @@ static int shared_open(struct umfs_fs *fs, bool *alone)
 
 	snprintf(what, sizeof(what), "%s/shared", helper_dir);
 again:
-	fd = umfs_gate_enter(fs, helper_dfd, "shared", what, alone);
+	if (inherit_peek(INH_SHARED) >= 0)
+		fd = umfs_gate_enter_fd(inherit_take(INH_SHARED), helper_dfd, "shared", what, alone);
+	else
+		fd = umfs_gate_enter(fs, helper_dfd, "shared", what, alone);
 	if (fd == -ENOENT && restarts++ < 200) {
 		/* its last user removed it, or the whole directory,
 		 * meanwhile: a new one */
@@ -464,22 +477,42 @@ static int do_mount(bool adoption)
 	bool alone = false;
 	int err;
 
-	err = umfs_pool_uuid(cfg.pool, shim_pool_uuid);
-	if (err) {
-		SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s", cfg.pool,
-			 err == -EINVAL ? "not a UMFS pool" : strerror(-err));
-		return err;
-	}
 	/* The core recovers only as the pool's first user; a process that
 	 * holds descriptors inherited from a predecessor never does. */
 	if (adoption)
 		flags |= UMFS_MOUNT_NORECOVER;
-	err = umfs_mount(cfg.pool, flags, &fs);
+	if (inherit_has_pool()) {
+		/* the descriptors a parent passed (inherit.c), which this
+		 * process could not open itself */
+		struct umfs_inherited in = { inherit_peek(INH_POOL), inherit_peek(INH_RUN),
+					     inherit_peek(INH_LOCK), inherit_gates_shared() };
+
+		err = umfs_mount_inherited(cfg.pool, &in, flags, &fs);
+	} else {
+		err = umfs_pool_uuid(cfg.pool, shim_pool_uuid);
+		if (err == -EACCES || err == -EPERM) {
+			SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s: uid %u may not open the pool, and "
+				 "no process that could passed it on", cfg.pool, strerror(-err),
+				 (unsigned)geteuid());
+			return err;
+		}
+		if (err) {
+			SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s", cfg.pool,
+				 err == -EINVAL ? "not a UMFS pool" : strerror(-err));
+			return err;
+		}
+		err = umfs_mount(cfg.pool, flags, &fs);
+	}
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot mount UMFS_POOL=%s: %s (%s)", cfg.pool, strerror(-err),
 			 umfs_mount_error());
 		return err;
 	}
+	umfs_fs_uuid(fs, shim_pool_uuid);
+	/* what a parent passed is in use now (duplicated by the core) */
+	sys_close_quiet(inherit_take(INH_POOL));
+	sys_close_quiet(inherit_take(INH_RUN));
+	sys_close_quiet(inherit_take(INH_LOCK));
 	err = helper_dir_open(fs);
 	if (!err)
 		err = shared_open(fs, &alone);
@@ -553,6 +586,22 @@ struct umfs_fs *shim_fs(int *errp)
 	return fs;
 }
 
+void shim_mount_before_cred_change(void)
+{
+	shim_config_ready();
+	if (!cfg.enabled || shim_depth > 0)
+		return;
+	SHIM_SERVE(); /* the mount takes the pool's locks */
+	/* one who cannot open the pool now never could: the first use says so */
+	if (!shim_fs_peek() &&
+	    SYS(faccessat)(AT_FDCWD, cfg.pool, cfg.readonly ? R_OK : R_OK | W_OK, AT_EACCESS) < 0)
+		return;
+	/* the arena of descriptions too: the ofd/ directory that holds it
+	 * is reached through the helper directory, the pool users' alone */
+	if (shim_fs(NULL) && !cfg.readonly)
+		ofd_slot_open_now();
+}
+
 int shim_mount_for_adoption(void)
 {
 	int err = 0;
@@ -569,28 +618,43 @@ int shim_mount_for_adoption(void)
 	return err;
 }
 
+/* The gate lock belongs to an open file description, which a forked
+ * child shares with its parent: the child takes its own, so that neither
+ * can believe itself alone (and unlock the other's) while both live. The
+ * parent opens it, so that it knows when it could not (it changed
+ * credentials since it mounted): then both keep the one they share, and
+ * neither takes itself for the last user (as the core's gate, share.c). */
+void mount_fork_prepare(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	char what[PATH_MAX + 32];
+
+	fork_shared_fd = -1;
+	if (!fs || shared_fd < 0 || helper_dfd < 0 || umfs_fs_gate_shared(fs))
+		return;
+	snprintf(what, sizeof(what), "%s/shared", helper_dir);
+	fork_shared_fd = umfs_gate_join(helper_dfd, "shared", what);
+	if (fork_shared_fd < 0)
+		umfs_fs_set_gate_shared(fs);
+}
+
+void mount_fork_parent(void)
+{
+	if (fork_shared_fd >= 0)
+		SYS(close)(fork_shared_fd);
+	fork_shared_fd = -1;
+}
+
 void mount_fork_child(void)
 {
-	char what[PATH_MAX + 32];
-	int fd;
-
 	/* The lock depth is that of the forking thread, which held no pool
 	 * lock. The mapping of the shared area is inherited as it is. */
 	lock_depth = 0;
-	if (shared_fd < 0 || helper_dfd < 0)
+	if (fork_shared_fd < 0)
 		return;
-	/* The gate lock belongs to an open file description, which the child
-	 * shares with its parent: it takes its own, so that neither can
-	 * believe itself alone (and unlock the other's) while both live. */
-	snprintf(what, sizeof(what), "%s/shared", helper_dir);
-	fd = umfs_gate_join(helper_dfd, "shared", what);
-	if (fd < 0)
-		return;
-	fd = shim_fd_move_high(fd);
-	uinfo_unmark_internal(shared_fd);
-	sys_close_quiet(shared_fd);
-	shared_fd = fd;
-	uinfo_mark_internal(shared_fd);
+	SYS(dup3)(fork_shared_fd, shared_fd, O_CLOEXEC);
+	SYS(close)(fork_shared_fd);
+	fork_shared_fd = -1;
 }
 
 /* Removes what is in the helper directory (lock files, FIFOs, the shared
@@ -625,8 +689,9 @@ void mount_exit(void)
 	struct umfs_fs *fs = shim_fs_peek();
 
 	/* a leaver that is not last stops counting here and in the core, so
-	 * that of processes exiting together one finds itself last in both */
-	if (!fs || !umfs_gate_last(shared_fd, helper_dir, fs))
+	 * that of processes exiting together one finds itself last in both;
+	 * one whose gates another process shares leaves them to it */
+	if (!fs || umfs_fs_gate_shared(fs) || !umfs_gate_last(shared_fd, helper_dir, fs))
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();

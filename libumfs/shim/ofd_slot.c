@@ -67,6 +67,7 @@ struct arena_hdr {
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena_hdr *_Atomic arena;
 static int ofd_dfd = -1;            /* the subdirectory, while the arena is mapped */
+static int arena_fd = -1;           /* the arena file, kept for children (inherit.c) */
 static char ofd_dir[PATH_MAX];      /* its path: tokens are recognised by it */
 static size_t ofd_dir_len;
 
@@ -186,14 +187,21 @@ static int arena_open_locked(void)
 	/* Tokens are made in this directory by whoever claims a slot,
 	 * through its descriptor: a process that dropped its privileges after
 	 * mounting still makes them (the directories above are the pool's
-	 * users' alone, so nobody else reaches it). */
-	dfd = umfs_rundir_openat(fs, shim_helper_dfd(), SUBDIR, O_CREAT, S_IFDIR, SUBDIR_MODE);
-	if (dfd < 0)
-		return dfd;
-	fd = umfs_rundir_openat(fs, dfd, ARENA_NAME, O_RDWR | O_CREAT, S_IFREG, 0);
-	if (fd < 0) {
-		err = fd;
-		goto err_dfd;
+	 * users' alone, so nobody else reaches it). One that could not open
+	 * them uses those its parent passed it (inherit.c). */
+	if (inherit_peek(INH_OFD) >= 0 && inherit_peek(INH_ARENA) >= 0) {
+		dfd = inherit_take(INH_OFD);
+		fd = inherit_take(INH_ARENA);
+	} else {
+		dfd = umfs_rundir_openat(fs, shim_helper_dfd(), SUBDIR, O_CREAT, S_IFDIR,
+					 SUBDIR_MODE);
+		if (dfd < 0)
+			return dfd;
+		fd = umfs_rundir_openat(fs, dfd, ARENA_NAME, O_RDWR | O_CREAT, S_IFREG, 0);
+		if (fd < 0) {
+			err = fd;
+			goto err_dfd;
+		}
 	}
 	/* the lock on the arena file orders its creation and any rebuild */
 	snprintf(what, sizeof(what), "%s/%s", ofd_dir, ARENA_NAME);
@@ -217,7 +225,9 @@ static int arena_open_locked(void)
 	}
 	/* explicitly: the mapping keeps the description, and so its lock */
 	umfs_gate_unlock(fd, 0);
-	sys_close_quiet(fd);
+	fd = shim_fd_move_high(fd);
+	uinfo_mark_internal(fd);
+	arena_fd = fd;
 	dfd = shim_fd_move_high(dfd);
 	uinfo_mark_internal(dfd);
 	ofd_dfd = dfd;
@@ -594,6 +604,21 @@ struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp)
 
 /* A candidate before the pool is mounted: ".../umfs-.../ofd/<N>" (the
  * exact directory is compared by ofd_slot_of_link). */
+void ofd_slot_open_now(void)
+{
+	arena_get(NULL);
+}
+
+int ofd_dir_fd(void)
+{
+	return atomic_load(&arena) ? ofd_dfd : -1;
+}
+
+int ofd_arena_fd(void)
+{
+	return atomic_load(&arena) ? arena_fd : -1;
+}
+
 bool ofd_link_is_token(const char *link)
 {
 	static const char tail[] = "/" SUBDIR "/";
@@ -653,6 +678,9 @@ void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 	uinfo_unmark_internal(ofd_dfd);
 	sys_close_quiet(ofd_dfd);
 	ofd_dfd = -1;
+	uinfo_unmark_internal(arena_fd);
+	sys_close_quiet(arena_fd);
+	arena_fd = -1;
 	atomic_store(&arena, NULL); /* a later mount maps it again */
 	pthread_mutex_unlock(&arena_lock);
 }

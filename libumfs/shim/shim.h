@@ -259,6 +259,7 @@ struct shim_sys {
 	int (*prlimit)(pid_t, int, const struct rlimit *, struct rlimit *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+	int (*prctl)(int, ...);
 };
 
 extern struct shim_sys sys;
@@ -412,6 +413,42 @@ struct umfs_fs *shim_fs(int *err);
 struct umfs_fs *shim_fs_peek(void);
 /* Mounts for adopting descriptors inherited across exec. */
 int shim_mount_for_adoption(void);
+/* Before the process's credentials change: mounts the pool, if it is not
+ * yet mounted and this process may still open it. */
+void shim_mount_before_cred_change(void);
+
+/* The shared area's descriptor (it holds the library's gate). */
+int shim_shared_fd(void);
+
+/* inherit.c: the pool's descriptors passed across exec to a program that
+ * keeps the library, for one that may not open the pool itself. */
+enum inherit_kind { INH_POOL, INH_LOCK, INH_RUN, INH_HELPER, INH_SHARED, INH_OFD, INH_ARENA,
+		    INH_COUNT };
+void inherit_init(void);
+bool inherit_has_pool(void);
+int inherit_peek(enum inherit_kind k);
+int inherit_take(enum inherit_kind k);
+bool inherit_gates_shared(void);
+/* What one exec or spawn passes: prepare (spawn: fresh gate descriptions
+ * for a child started without fork handlers), the UMFS_FDS entry, open
+ * (inheritable) just before, close after a failed exec or a spawn. */
+struct inherit_pass {
+	bool active, opened, gates_shared;
+	int fd[INH_COUNT];
+	int fresh[2];
+};
+bool inherit_env_wants(char *const env[]);
+bool inherit_target_ok(const char *path, int fd);
+void inherit_pass_prepare(struct inherit_pass *p, bool spawn);
+int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size);
+void inherit_pass_open(struct inherit_pass *p);
+void inherit_pass_close(struct inherit_pass *p);
+void inherit_fork_prepare(void);
+void inherit_fork_child(void);
+
+/* calls_cred.c: around a change of credentials through syscall(2). */
+void shim_cred_before_change(void);
+long shim_cred_after_change(long r);
 
 /* Cross-process exclusion around core calls that change or walk the pool
  * (everything but data reads). */
@@ -438,6 +475,8 @@ int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uin
 int shim_helper_open(const char *name, int flags, mode_t type);
 /* The same, left at the number open gave (moving it would close one). */
 int shim_helper_open_low(const char *name, int flags, mode_t type);
+void mount_fork_prepare(void);
+void mount_fork_parent(void);
 void mount_fork_child(void);
 /* Inodes mapped MAP_SHARED by any process (calls_mmap.c). */
 extern _Atomic uint32_t *shim_maps_active;
@@ -569,6 +608,11 @@ bool ofd_slot_idle(void);
 /* Whether any process holds a description of the file open for writing
  * (a scan of the arena: for exec). */
 bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen);
+/* Maps the arena now (before a change of credentials may forbid it). */
+void ofd_slot_open_now(void);
+/* The ofd/ directory and the arena file, while mapped (-1 otherwise). */
+int ofd_dir_fd(void);
+int ofd_arena_fd(void);
 void ofd_slot_fork_prepare(void);
 void ofd_slot_fork_parent(void);
 void ofd_slot_fork_child(void);

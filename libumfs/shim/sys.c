@@ -203,6 +203,7 @@ void sys_init(void)
 	RESOLVE(prlimit);
 	RESOLVE(sigaction);
 	RESOLVE(pthread_sigmask);
+	RESOLVE(prctl);
 	atomic_store_explicit(&sys_state, 2, memory_order_release);
 }
 

@@ -178,5 +178,7 @@ void t_longpath(void);
 void t_signal(void);
 void t_efault(void);
 void t_socket(void);
+void t_ident(void);
+int ident_exec(const char *dir, const char *tag); /* posix_test --ident-exec DIR TAG */
 
 #endif

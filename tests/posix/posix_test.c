@@ -4167,6 +4167,7 @@ static const struct family {
 	{ "signal", t_signal },
 	{ "efault", t_efault },
 	{ "socket", t_socket },
+	{ "ident", t_ident },
 };
 
 static void run_family(const struct family *f)
@@ -4208,6 +4209,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
 		return exec_child(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "--ident-exec"))
+		return ident_exec(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--list")) {
 		for (i = 0; i < ARRAY_SIZE(families); i++)
 			printf("%s\n", families[i].name);

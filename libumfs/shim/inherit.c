@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inherit.c - the pool's descriptors a new image inherits, so that a
+ * program that runs as another user than its parent (su -c, setpriv, a
+ * daemon that drops privileges and then executes a program) reaches the
+ * pool through what its parent opened, as it keeps the open files its
+ * parent passed it, without the pool being opened to that user.
+ *
+ * A process on the library holds the pool file, the runtime directory,
+ * its lock region, the library's helper directory, its shared area, the
+ * ofd/ directory and the arena in it: seven descriptors at high numbers,
+ * close-on-exec. At an exec (or posix_spawn, system, popen) whose program
+ * keeps the library (UMFS_POOL and LD_PRELOAD in its environment), they
+ * are passed on: made inheritable for the exec only, and named in
+ * UMFS_FDS ("pool=1019,lock=1018,...").
+ *
+ * The new image takes them only when it may not open the pool itself
+ * (faccessat AT_EACCESS): otherwise it closes them and mounts by name as
+ * any process does. Each descriptor must be what its name says: the pool
+ * (the file UMFS_POOL names), a runtime directory (/dev/shm/umfs-UUID-ID
+ * or /tmp/..., which the core checks against the pool's state page) and
+ * the files at their places in it; anything else in UMFS_FDS is ignored
+ * and left alone. A process cannot be given descriptors it does not hold,
+ * so UMFS_FDS grants nothing by itself. A process that took them is made
+ * non-dumpable, as the kernel makes one that changed credentials (an exec
+ * undoes that): another process of its user cannot take them from it.
+ *
+ * The lock region and the shared area count their users by open file
+ * descriptions (the gates): a child must hold descriptions of its own, or
+ * its parent and it could each take itself for the last user. A forked
+ * child gets its own (mount.c, share.c); a posix_spawn, system or popen
+ * child gets fresh ones opened for it here. When the parent cannot open
+ * them any more (it changed credentials too), both keep the one they
+ * share and neither takes itself for the last user (gates=shared): the
+ * next process to use the pool recovers what is left, as after a kill.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define FDS_ENV "UMFS_FDS"
+
+static const char *const kind_name[INH_COUNT] = {
+	[INH_POOL] = "pool",     [INH_LOCK] = "lock", [INH_RUN] = "run",     [INH_HELPER] = "shim",
+	[INH_SHARED] = "shared", [INH_OFD] = "ofd",   [INH_ARENA] = "arena",
+};
+
+/* Where each lives in the runtime directory ("" for the directory). */
+static const char *const kind_place[INH_COUNT] = {
+	[INH_POOL] = NULL,          [INH_LOCK] = "/lock",    [INH_RUN] = "",
+	[INH_HELPER] = "/shim",     [INH_SHARED] = "/shim/shared", [INH_OFD] = "/shim/ofd",
+	[INH_ARENA] = "/shim/ofd/arena",
+};
+
+/* What this image inherited and has not used yet. */
+static int pending[INH_COUNT] = { -1, -1, -1, -1, -1, -1, -1 };
+static bool pending_gates_shared;
+
+/* Descriptors made inheritable for exec's under way: counted, so that
+ * threads executing at once do not undo each other's. */
+static pthread_mutex_t pass_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int fd;
+	int users;
+} opened[2 * INH_COUNT];
+
+static bool fd_link(int fd, char *buf, size_t size)
+{
+	char proc[40];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = SYS(readlink)(proc, buf, size - 1);
+	if (n <= 0 || (size_t)n >= size - 1)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* /dev/shm/umfs-<32 hex>-<16 hex>, or the same under /tmp. */
+static bool is_rundir_name(const char *link)
+{
+	const char *p = link;
+
+	if (strncmp(p, "/dev/shm/umfs-", 14) == 0)
+		p += 14;
+	else if (strncmp(p, "/tmp/umfs-", 10) == 0)
+		p += 10;
+	else
+		return false;
+	for (int i = 0; i < 32 + 1 + 16; i++, p++)
+		if (i == 32 ? *p != '-' : !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return *p == '\0';
+}
+
+static bool is_pool(int fd, const char *link)
+{
+	struct stat a, b;
+
+	if (SYS(fstat)(fd, &a) < 0 || !(S_ISREG(a.st_mode) || S_ISBLK(a.st_mode)))
+		return false;
+	if (SYS(stat)(cfg.pool, &b) == 0)
+		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return strcmp(link, cfg.pool) == 0;
+}
+
+/* Parses UMFS_FDS into fds[], keeping only descriptors that are what
+ * their names say. */
+static void parse(const char *v, int fds[INH_COUNT], bool *shared)
+{
+	char run[PATH_MAX] = "", link[PATH_MAX + 32];
+	int named[INH_COUNT];
+
+	for (int k = 0; k < INH_COUNT; k++)
+		fds[k] = named[k] = -1;
+	*shared = false;
+	while (*v) {
+		size_t len = strcspn(v, "=,");
+		char *end;
+
+		if (v[len] == '=') {
+			long fd = strtol(v + len + 1, &end, 10);
+
+			for (int k = 0; k < INH_COUNT; k++)
+				if (strlen(kind_name[k]) == len && memcmp(v, kind_name[k], len) == 0 &&
+				    end != v + len + 1 && fd >= 0 && fd < (1 << 30))
+					named[k] = (int)fd;
+			if (len == 5 && memcmp(v, "gates", 5) == 0)
+				*shared = strncmp(v + 6, "shared", 6) == 0;
+		}
+		v += strcspn(v, ",");
+		if (*v == ',')
+			v++;
+	}
+	if (named[INH_POOL] >= 0 && fd_link(named[INH_POOL], link, sizeof(link)) &&
+	    is_pool(named[INH_POOL], link))
+		fds[INH_POOL] = named[INH_POOL];
+	if (named[INH_RUN] >= 0 && fd_link(named[INH_RUN], run, sizeof(run)) && is_rundir_name(run))
+		fds[INH_RUN] = named[INH_RUN];
+	else
+		return;
+	for (int k = 0; k < INH_COUNT; k++) {
+		if (k == INH_POOL || k == INH_RUN || named[k] < 0)
+			continue;
+		if (fd_link(named[k], link, sizeof(link)) && strncmp(link, run, strlen(run)) == 0 &&
+		    strcmp(link + strlen(run), kind_place[k]) == 0)
+			fds[k] = named[k];
+	}
+}
+
+void inherit_init(void)
+{
+	const char *v = getenv(FDS_ENV);
+	int fds[INH_COUNT];
+	bool shared, own;
+
+	if (!v)
+		return;
+	parse(v, fds, &shared);
+	unsetenv(FDS_ENV); /* children get their own */
+	/* one who may open the pool mounts it by name, as every process does */
+	own = SYS(faccessat)(AT_FDCWD, cfg.pool, cfg.readonly ? R_OK : R_OK | W_OK,
+			     AT_EACCESS) == 0;
+	for (int k = 0; k < INH_COUNT; k++) {
+		int fd = fds[k];
+
+		if (fd < 0)
+			continue;
+		if (own) {
+			sys_close_quiet(fd);
+			continue;
+		}
+		fd = shim_fd_move_high(fd);
+		SYS(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+		uinfo_mark_internal(fd);
+		pending[k] = fd;
+	}
+	pending_gates_shared = shared;
+	if (own || pending[INH_POOL] < 0)
+		return;
+	/* As the kernel marks a process that changed credentials: other
+	 * processes of this user may not read its memory or descriptors
+	 * (ptrace, /proc/PID/fd, /proc/PID/mem), which hold the pool. */
+	SYS(prctl)(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	SHIM_LOG(LOG_INFO, "reaching %s through the descriptors inherited from the parent",
+		 cfg.pool);
+}
+
+bool inherit_has_pool(void)
+{
+	return pending[INH_POOL] >= 0;
+}
+
+int inherit_peek(enum inherit_kind k)
+{
+	return pending[k];
+}
+
+bool inherit_gates_shared(void)
+{
+	return pending_gates_shared;
+}
+
+/* The pending descriptor of kind k, now the caller's to keep or close. */
+int inherit_take(enum inherit_kind k)
+{
+	int fd = pending[k];
+
+	pending[k] = -1;
+	if (fd >= 0)
+		uinfo_unmark_internal(fd);
+	return fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* Passing them on                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Whether the program env describes keeps the library and the pool. */
+bool inherit_env_wants(char *const env[])
+{
+	bool pool = false, preload = false;
+
+	for (size_t i = 0; env && env[i]; i++) {
+		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
+		preload |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 && env[i][11];
+	}
+	return pool && preload;
+}
+
+/* Whether the program at path (fd when path is NULL) may be passed the
+ * pool: not a set-user-ID or set-group-ID one, from which the loader
+ * drops the library (its descriptors would go on to whatever it runs). */
+bool inherit_target_ok(const char *path, int fd)
+{
+	struct stat st;
+
+	if ((path ? SYS(stat)(path, &st) : SYS(fstat)(fd, &st)) < 0)
+		return true; /* the exec will fail anyway */
+	return !(S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)));
+}
+
+/* This process's descriptor of kind k: the live one, else the pending. */
+static int current_fd(enum inherit_kind k)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	int fd = -1;
+
+	if (fs) {
+		switch (k) {
+		case INH_POOL: fd = umfs_fs_fd(fs); break;
+		case INH_LOCK: fd = umfs_fs_share_fd(fs); break;
+		case INH_RUN: fd = umfs_fs_rundir_fd(fs); break;
+		case INH_HELPER: fd = shim_helper_dfd(); break;
+		case INH_SHARED: fd = shim_shared_fd(); break;
+		case INH_OFD: fd = ofd_dir_fd(); break;
+		case INH_ARENA: fd = ofd_arena_fd(); break;
+		default: break;
+		}
+	}
+	return fd >= 0 ? fd : pending[k];
+}
+
+static bool gates_shared_now(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	return fs ? umfs_fs_gate_shared(fs) : pending_gates_shared;
+}
+
+static void gates_now_shared(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (fs)
+		umfs_fs_set_gate_shared(fs);
+	else
+		pending_gates_shared = true;
+}
+
+void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	bool shared;
+
+	memset(p, 0, sizeof(*p));
+	p->fresh[0] = p->fresh[1] = -1;
+	for (int k = 0; k < INH_COUNT; k++)
+		p->fd[k] = current_fd((enum inherit_kind)k);
+	if (p->fd[INH_POOL] < 0)
+		return;
+	p->active = true;
+	shared = gates_shared_now();
+	/* a child started without fork handlers needs gate descriptions of
+	 * its own, which only a process that may still open them can give */
+	if (spawn && !shared && p->fd[INH_LOCK] >= 0) {
+		int lock = fs ? umfs_gate_join(p->fd[INH_RUN], "lock", umfs_fs_rundir_path(fs)) : -1;
+		int sh = lock >= 0 && p->fd[INH_SHARED] >= 0
+				 ? umfs_gate_join(p->fd[INH_HELPER], "shared", shim_helper_dir())
+				 : -1;
+
+		if (lock >= 0 && (sh >= 0 || p->fd[INH_SHARED] < 0)) {
+			p->fd[INH_LOCK] = p->fresh[0] = lock;
+			if (sh >= 0)
+				p->fd[INH_SHARED] = p->fresh[1] = sh;
+		} else {
+			if (lock >= 0)
+				SYS(close)(lock);
+			if (sh >= 0)
+				SYS(close)(sh);
+			gates_now_shared();
+			shared = true;
+		}
+	}
+	p->gates_shared = shared;
+}
+
+int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s=", FDS_ENV);
+
+	for (int k = 0; k < INH_COUNT && n < size; k++)
+		if (p->fd[k] >= 0)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s=%d", k ? "," : "",
+					      kind_name[k], p->fd[k]);
+	if (p->gates_shared && n < size)
+		n += (size_t)snprintf(buf + n, size - n, ",gates=shared");
+	return n < size ? 0 : -ENAMETOOLONG;
+}
+
+static void set_cloexec(int fd, bool on)
+{
+	int fl = SYS(fcntl)(fd, F_GETFD);
+
+	if (fl >= 0)
+		SYS(fcntl)(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+}
+
+/* Made inheritable for the exec (counted, see opened[]). */
+void inherit_pass_open(struct inherit_pass *p)
+{
+	if (!p->active)
+		return;
+	pthread_mutex_lock(&pass_lock);
+	for (int k = 0; k < INH_COUNT; k++) {
+		int fd = p->fd[k], free_i = -1, i;
+
+		if (fd < 0)
+			continue;
+		for (i = 0; i < (int)ARRAY_SIZE(opened); i++) {
+			if (opened[i].users && opened[i].fd == fd)
+				break;
+			if (!opened[i].users && free_i < 0)
+				free_i = i;
+		}
+		if (i == (int)ARRAY_SIZE(opened)) {
+			if (free_i < 0)
+				continue;
+			i = free_i;
+			opened[i].fd = fd;
+			set_cloexec(fd, false);
+		}
+		opened[i].users++;
+	}
+	p->opened = true;
+	pthread_mutex_unlock(&pass_lock);
+}
+
+/* After the exec failed, or the spawn returned. */
+void inherit_pass_close(struct inherit_pass *p)
+{
+	if (p->opened) {
+		pthread_mutex_lock(&pass_lock);
+		for (int k = 0; k < INH_COUNT; k++)
+			for (int i = 0; p->fd[k] >= 0 && i < (int)ARRAY_SIZE(opened); i++)
+				if (opened[i].users && opened[i].fd == p->fd[k] &&
+				    --opened[i].users == 0)
+					set_cloexec(p->fd[k], true);
+		pthread_mutex_unlock(&pass_lock);
+		p->opened = false;
+	}
+	for (int i = 0; i < 2; i++)
+		if (p->fresh[i] >= 0)
+			SYS(close)(p->fresh[i]);
+	p->fresh[0] = p->fresh[1] = -1;
+	p->active = false;
+}
+
+/* A forked child holds what this process holds: pending gate descriptions
+ * are shared from now on (a mounted process gives its child its own,
+ * mount.c and share.c). The child starts with nothing made inheritable. */
+void inherit_fork_prepare(void)
+{
+	if (!shim_fs_peek() && (pending[INH_LOCK] >= 0 || pending[INH_SHARED] >= 0))
+		pending_gates_shared = true;
+}
+
+void inherit_fork_child(void)
+{
+	pthread_mutex_init(&pass_lock, NULL);
+	for (int i = 0; i < (int)ARRAY_SIZE(opened); i++)
+		if (opened[i].users) /* another thread's exec, not ours */
+			set_cloexec(opened[i].fd, true);
+	memset(opened, 0, sizeof(opened));
+}
