@@ -540,6 +540,8 @@ SHIM_API char *getcwd(char *buf, size_t size)
 		r = -EINVAL;
 	} else if (size < n) {
 		r = -ERANGE;
+	} else if (user_writable(buf, n)) {
+		r = -EFAULT;
 	}
 	if (!r)
 		memcpy(buf, path, n);

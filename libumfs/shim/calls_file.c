@@ -122,18 +122,42 @@ static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int
 
 /* The descriptor for a core file just opened (counted in the registry):
  * name is the pool path the description records. */
+/* Undoes open_count for a file that gets no descriptor. */
+static int open_uncount(struct umfs_file *uf, uint64_t ino, int err)
+{
+	pool_lock();
+	registry_add(ino, -1);
+	umfs_close(uf);
+	pool_unlock();
+	return err;
+}
+
+/* After the core opened uf (pool lock held): the ETXTBSY check for a
+ * write open, then the registry's count; the file is closed on error. */
+static int open_count(struct umfs_file *uf, int flags, bool text, uint64_t *ino,
+		      uint32_t *gen)
+{
+	int err = 0;
+
+	umfs_file_id(uf, ino, gen);
+	if (text) {
+		err = open_text_check(uf, *ino, *gen, flags);
+		if (err) {
+			umfs_close(uf);
+			return err;
+		}
+	}
+	registry_add(*ino, 1);
+	return 0;
+}
+
 static int open_describe(struct umfs_file *uf, uint64_t ino, const char *name, int flags)
 {
 	int err, fd;
 
 	err = ofd_create(uf, name, flags, &fd);
-	if (err) {
-		pool_lock();
-		registry_add(ino, -1);
-		umfs_close(uf);
-		pool_unlock();
-		return err;
-	}
+	if (err)
+		return open_uncount(uf, ino, err);
 	if (fd <= 2)
 		stdio_fd_changed(fd);
 	return fd;
@@ -169,16 +193,8 @@ static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *nam
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();
 	err = umfs_open(fs, path, text ? flags & ~O_TRUNC : flags, mode, &uf);
-	if (!err) {
-		umfs_file_id(uf, &ino, &gen);
-		if (text) {
-			err = open_text_check(uf, ino, gen, flags);
-			if (err)
-				umfs_close(uf);
-		}
-		if (!err)
-			registry_add(ino, 1);
-	}
+	if (!err)
+		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
 	if (err == -ENXIO)
 		return open_special(fs, path, flags);
@@ -226,16 +242,8 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	pool_lock();
 	err = umfs_open_resolve(fs, base, rel, resolve, text ? flags & ~O_TRUNC : flags, mode,
 				&uf);
-	if (!err) {
-		umfs_file_id(uf, &ino, &gen);
-		if (text) {
-			err = open_text_check(uf, ino, gen, flags);
-			if (err)
-				umfs_close(uf);
-		}
-		if (!err)
-			registry_add(ino, 1);
-	}
+	if (!err)
+		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
 	if (err && err != -ENXIO)
 		return err;
@@ -249,13 +257,8 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	} else {
 		err = path_join(path, sizeof(path), base, rel);
 	}
-	if (err) {
-		pool_lock();
-		registry_add(ino, -1);
-		umfs_close(uf);
-		pool_unlock();
-		return err;
-	}
+	if (err)
+		return open_uncount(uf, ino, err);
 	return open_describe(uf, ino, path, flags);
 }
 
