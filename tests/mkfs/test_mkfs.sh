@@ -281,6 +281,32 @@ else
 	skip "mkfs -t umfs" "mkfs(8) not installed"
 fi
 
+# --- which pages the pool gets ---------------------------------------------------
+
+# a tmpfs of 4 KiB pages and one mounted huge=always, side by side
+small=$(mktemp -d /tmp/umfs-mkfs-small.XXXXXX)
+huge=$(mktemp -d /tmp/umfs-mkfs-huge.XXXXXX)
+if mount -t tmpfs -o size=64M none "$small" 2>/dev/null &&
+   mount -t tmpfs -o size=64M,huge=always none "$huge" 2>/dev/null; then
+	run -s 16M "$small/p"
+	if [ "$rc" -eq 0 ] && grep -q "pages       4 KiB: a new process takes a page fault" "$out"; then
+		ok "a pool on 4 KiB tmpfs pages is said to cost a fault per 4 KiB"
+	else
+		not_ok "a pool on 4 KiB tmpfs pages is said to cost a fault per 4 KiB"
+	fi
+	run -s 16M "$huge/p"
+	if [ "$rc" -eq 0 ] && grep -qx "  pages       2 MiB" "$out"; then
+		ok "a pool on a huge=always tmpfs is said to have 2 MiB pages"
+	else
+		not_ok "a pool on a huge=always tmpfs is said to have 2 MiB pages"
+	fi
+else
+	skip "4 KiB pages are named" "cannot mount a tmpfs (not root?)"
+	skip "2 MiB pages are named" "cannot mount a tmpfs (not root?)"
+fi
+umount "$small" "$huge" 2>/dev/null
+rmdir "$small" "$huge"
+
 # --- the pool is sound ----------------------------------------------------------
 
 if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
