@@ -22,6 +22,7 @@
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 #include "cli.h"
+#include "mountinfo.h"
 
 #include <fuse_lowlevel.h>
 
@@ -122,44 +123,20 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	}
 }
 
-/* Undoes the octal escapes (\040 for a space...) of a mountinfo field. */
-static void mountinfo_unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 /* Whether a umfs-fuse mount sits on abs already: mounting again would
  * stack a second daemon over the first, hiding it. */
 static bool mounted_here(const char *abs)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, mp[PATH_MAX * 4 + 1], type[256];
+	struct umfs_mountinfo m;
+	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
-	const char *sep;
 
 	if (!f)
 		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE SOURCE ... */
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4096s", mp) != 1 ||
-		    sscanf(sep + 3, "%255s", type) != 1)
-			continue;
-		mountinfo_unescape(mp);
-		found = strcmp(mp, abs) == 0 && strcmp(type, "fuse.umfs") == 0;
-	}
+	while (!found && umfs_mountinfo_next(f, &line, &cap, &m))
+		found = strcmp(m.mountpoint, abs) == 0 && strcmp(m.type, "fuse.umfs") == 0;
 	free(line);
 	fclose(f);
 	return found;

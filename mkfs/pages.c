@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 
+#include "mountinfo.h"
 #include "pages.h"
 
 #define TMPFS_MAGIC_ 0x01021994
@@ -22,26 +23,22 @@
 static void mount_options_of(const char *abs, char *opts, size_t size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, mp[PATH_MAX], super[1024];
+	struct umfs_mountinfo m;
+	char *line = NULL;
 	size_t cap = 0, best = 0;
-	const char *sep;
 
 	opts[0] = '\0';
 	if (!f)
 		return;
-	while (getline(&line, &cap, f) > 0) {
-		size_t n;
+	while (umfs_mountinfo_next(f, &line, &cap, &m)) {
+		size_t n = strlen(m.mountpoint);
 
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
-		    sscanf(sep + 3, "%*s %*s %1023s", super) != 1)
-			continue;
-		n = strlen(mp);
-		if (strncmp(abs, mp, n) != 0 || (abs[n] != '/' && abs[n] != '\0' && n > 1))
+		if (strncmp(abs, m.mountpoint, n) != 0 ||
+		    (abs[n] != '/' && abs[n] != '\0' && n > 1))
 			continue;
 		if (n >= best) {
 			best = n;
-			snprintf(opts, size, "%s", super);
+			snprintf(opts, size, "%s", m.super_opts);
 		}
 	}
 	free(line);

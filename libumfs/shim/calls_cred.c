@@ -51,24 +51,14 @@ static void *real_fn(void *_Atomic *slot, const char *name)
 	return fn;
 }
 
-void shim_cred_before_change(void)
-{
-	shim_mount_before_cred_change();
-}
-
 /* The call went through (or not): either way, read the ids again. */
-static long changed(long r)
+long shim_cred_after_change(long r)
 {
 	int saved = errno;
 
 	umfs_cred_changed();
 	errno = saved;
 	return r;
-}
-
-long shim_cred_after_change(long r)
-{
-	return changed(r);
 }
 
 static void *_Atomic real_setuid, *_Atomic real_seteuid, *_Atomic real_setreuid,
@@ -79,63 +69,63 @@ static void *_Atomic real_setuid, *_Atomic real_seteuid, *_Atomic real_setreuid,
 
 SHIM_API int setuid(uid_t uid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setuid)(uid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setuid)(uid));
 }
 
 SHIM_API int seteuid(uid_t uid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(seteuid)(uid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(seteuid)(uid));
 }
 
 SHIM_API int setreuid(uid_t ruid, uid_t euid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setreuid)(ruid, euid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setreuid)(ruid, euid));
 }
 
 SHIM_API int setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setresuid)(ruid, euid, suid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setresuid)(ruid, euid, suid));
 }
 
 SHIM_API int setgid(gid_t gid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setgid)(gid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setgid)(gid));
 }
 
 SHIM_API int setegid(gid_t gid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setegid)(gid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setegid)(gid));
 }
 
 SHIM_API int setregid(gid_t rgid, gid_t egid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setregid)(rgid, egid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setregid)(rgid, egid));
 }
 
 SHIM_API int setresgid(gid_t rgid, gid_t egid, gid_t sgid)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setresgid)(rgid, egid, sgid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setresgid)(rgid, egid, sgid));
 }
 
 SHIM_API int setgroups(size_t n, const gid_t *list)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(setgroups)(n, list));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setgroups)(n, list));
 }
 
 /* calls setgroups inside the C library, where we cannot see it */
 SHIM_API int initgroups(const char *user, gid_t group)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(initgroups)(user, group));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(initgroups)(user, group));
 }
 
 /* One thread's file-system ids. An invalid id (-1) changes nothing and
@@ -144,21 +134,21 @@ SHIM_API int setfsuid(uid_t uid)
 {
 	if (uid == (uid_t)-1)
 		return REAL(setfsuid)(uid);
-	shim_cred_before_change();
-	return (int)changed(REAL(setfsuid)(uid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setfsuid)(uid));
 }
 
 SHIM_API int setfsgid(gid_t gid)
 {
 	if (gid == (gid_t)-1)
 		return REAL(setfsgid)(gid);
-	shim_cred_before_change();
-	return (int)changed(REAL(setfsgid)(gid));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(setfsgid)(gid));
 }
 
 /* libcap's cap_set_proc, capsh, setpriv --inh-caps... */
 SHIM_API int capset(cap_user_header_t header, const cap_user_data_t data)
 {
-	shim_cred_before_change();
-	return (int)changed(REAL(capset)(header, data));
+	shim_mount_before_cred_change();
+	return (int)shim_cred_after_change(REAL(capset)(header, data));
 }

@@ -184,7 +184,7 @@ static int program_memfd(const char *path, int fd)
 		}
 		if (off == 0) {
 			script = n >= 2 && buf[0] == '#' && buf[1] == '!';
-			mfd = memfd_create("umfs-exec", script ? 0 : MFD_CLOEXEC);
+			mfd = SYS(memfd_create)("umfs-exec", script ? 0 : MFD_CLOEXEC);
 			if (mfd < 0) {
 				err = -errno;
 				break;

@@ -136,7 +136,7 @@ SHIM_API long syscall(long number, ...)
 	case SYS_setfsgid:
 	case SYS_capset:
 		/* one thread's credentials (calls_cred.c) */
-		shim_cred_before_change();
+		shim_mount_before_cred_change();
 		return shim_cred_after_change(
 			SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]));
 	default:

@@ -110,8 +110,8 @@ int mounts_open(const char *path, int flags)
 	int src, fd, err, saved = errno;
 	size_t len = 0;
 	ssize_t n;
-	SHIM_SERVE(); /* the first use may mount the pool */
 
+	SHIM_SERVE(); /* the first use may mount the pool */
 	src = SYS(open)(path, flags, 0);
 	if (src < 0 || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)))
 		return src;

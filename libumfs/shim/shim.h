@@ -446,8 +446,8 @@ void inherit_pass_close(struct inherit_pass *p);
 void inherit_fork_prepare(void);
 void inherit_fork_child(void);
 
-/* calls_cred.c: around a change of credentials through syscall(2). */
-void shim_cred_before_change(void);
+/* calls_cred.c: after a change of credentials (also through syscall(2),
+ * which calls shim_mount_before_cred_change first): r unchanged, errno kept. */
 long shim_cred_after_change(long r);
 
 /* Cross-process exclusion around core calls that change or walk the pool
