@@ -18,22 +18,10 @@
 # shellcheck source=tests/security/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (and a second user through setpriv)"
-command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
 command -v python3 >/dev/null || skip "python3 is missing"
+sec_private_shm umfs-sec-shm 2g "$@"
 
-if [ -z "${UMFS_SEC_INNER:-}" ]; then
-	unshare --mount true 2>/dev/null || skip "cannot make a private mount namespace (unshare --mount)"
-	UMFS_SEC_INNER=1 exec unshare --mount --propagation private "$0" "$@"
-fi
-case "$BUILDDIR/:$here/" in
-/dev/shm/*) skip "the build or the sources are on /dev/shm, which this test mounts over" ;;
-esac
-mount -t tmpfs -o mode=1777,size=2g umfs-sec-shm /dev/shm || skip "cannot mount a tmpfs on /dev/shm"
-
-HUID=65534
 BOUND=90 # seconds any one run may take
-as_h() { setpriv --reuid=$HUID --regid=$HUID --clear-groups -- "$@"; }
 
 root=/dev/shm/sec-root # root's, 0700: the sentinel and the expected outputs
 mkdir -m 0700 "$root"

@@ -19,22 +19,9 @@
 # shellcheck source=tests/security/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (and a second user through setpriv)"
-command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
 PY=/usr/bin/python3 # the system one: uid 65534 runs it too
 [ -x "$PY" ] || skip "$PY is missing"
-
-if [ -z "${UMFS_SEC_INNER:-}" ]; then
-	unshare --mount true 2>/dev/null || skip "cannot make a private mount namespace (unshare --mount)"
-	UMFS_SEC_INNER=1 exec unshare --mount --propagation private "$0" "$@"
-fi
-case "$BUILDDIR/:$here/" in
-/dev/shm/*) skip "the build or the sources are on /dev/shm, which this test mounts over" ;;
-esac
-mount -t tmpfs -o mode=1777,size=1g umfs-inherit-shm /dev/shm || skip "cannot mount a tmpfs on /dev/shm"
-
-HUID=65534
-as_h() { setpriv --reuid=$HUID --regid=$HUID --clear-groups -- "$@"; }
+sec_private_shm umfs-inherit-shm 1g "$@"
 pool=/dev/shm/umfs-inherit.pool
 root=/dev/shm/inherit-root # root's own, 0700
 mkdir -m 0700 "$root"
