@@ -4,21 +4,23 @@
 # existing file, on every system. Reads and overwrites are time-based on a
 # laid-out file; append writes a new file from empty up to FILE_SIZE (or for
 # RUNTIME seconds on a slow system) and removes it.
-# All systems are up at once and the REPS repetitions go round them in turn,
-# so that a slow spell of the shared machine hits every system alike; the
-# report takes medians. One fio process per system and repetition, the four
+# Runs on every system, the 2 MiB placements included (umfs-*-huge and
+# tmpfs-huge beside tmpfs). All systems are up at once and the REPS
+# repetitions go round them in turn, so that a slow spell of the shared
+# machine hits every system alike; the report takes medians. One fio process per system and repetition, the four
 # workloads as stonewalled jobs named WORKLOAD.REP.
 # Output: $BENCH_OUT/fio/SYSTEM.REP.json
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 out=$BENCH_OUT/fio
-for sys in $(bench_systems); do
+systems=$(bench_systems "$ALL_SYSTEMS")
+for sys in $systems; do
 	sys_up "$sys"
 	bench_layout "$sys" "$(sys_dir "$sys")/data" "$FILE_SIZE"
 done
 for rep in $(seq "$REPS"); do
-	for sys in $(bench_systems); do
+	for sys in $systems; do
 		# no target rides on FUSE, and it is slow: one repetition
 		[ "$sys" = umfs-fuse ] && [ "$rep" -gt 1 ] && continue
 		dir=$(sys_dir "$sys")
@@ -33,7 +35,7 @@ for rep in $(seq "$REPS"); do
 			"${jobs[@]}"
 	done
 done
-for sys in $(bench_systems); do
+for sys in $systems; do
 	sys_down "$sys"
 done
 log "fio: done"

@@ -2,10 +2,17 @@
 # their setup and teardown, and the common parameters.
 #
 # A system is one of
-#   umfs-strict   a fresh pool (mkfs.umfs default), programs under LD_PRELOAD
-#   umfs-relaxed  a fresh pool made with -O relaxed, programs under LD_PRELOAD
+#   umfs-strict   a fresh pool (mkfs.umfs default) in /dev/shm, programs under
+#                 LD_PRELOAD
+#   umfs-relaxed  the same with a pool made with -O relaxed
+#   umfs-strict-huge, umfs-relaxed-huge
+#                 the same with the pool on a private tmpfs mounted
+#                 huge=always: 2 MiB pages, as device DAX maps real
+#                 persistent memory (mkfs.umfs's `pages` line says which
+#                 pages a pool got; it is kept in $BENCH_OUT/pages/)
 #   umfs-fuse     a fresh pool served by umfs-fuse on a private mount point
-#   tmpfs         a private tmpfs mount
+#   tmpfs         a private tmpfs mount (4 KiB pages)
+#   tmpfs-huge    a private tmpfs mounted huge=always (2 MiB pages)
 #   ext4          ext4 on a loop device backed by a file in /dev/shm
 # Everything lives in DRAM. After `sys_up NAME SIZE`, `sys_dir NAME` prints the
 # directory to work in and `sys_run NAME CMD...` runs CMD on that system (under
@@ -38,7 +45,11 @@ SHIM_LIB=$BENCH_BUILD/libumfs/libumfs.so
 MKFS=$BENCH_BUILD/mkfs/mkfs.umfs
 FUSE=$BENCH_BUILD/fuse/umfs-fuse
 
-ALL_SYSTEMS="umfs-strict umfs-relaxed umfs-fuse tmpfs ext4"
+# Every system (teardown goes over all of them) and the ones a step runs
+# unless it names its own (fio.sh and fresh.sh add the 2 MiB placements).
+ALL_SYSTEMS="umfs-strict umfs-relaxed umfs-strict-huge umfs-relaxed-huge umfs-fuse
+	tmpfs tmpfs-huge ext4"
+BASE_SYSTEMS="umfs-strict umfs-relaxed umfs-fuse tmpfs ext4"
 
 die() {
 	echo "bench: $*" >&2
@@ -64,12 +75,16 @@ if [ "$BENCH_MODE" = full ]; then
 	SWEEP_RUNTIME=5
 	META_N=100000
 	OPEN_MAX=$((4 << 30))
+	FRESH_MB=1024; FRESH_REPS=3; FRESH_TREE_REPS=3
+	FRESH_SYSTEMS="umfs-strict umfs-relaxed umfs-strict-huge umfs-relaxed-huge tmpfs tmpfs-huge ext4"
 elif [ "$BENCH_MODE" = quick ]; then
 	FILE_MB=256; RUNTIME=1; REPS=3
 	SWEEP_SIZES="512 4k 64k 1m"
 	SWEEP_RUNTIME=500ms
 	META_N=10000
 	OPEN_MAX=$((1 << 30))
+	FRESH_MB=256; FRESH_REPS=3; FRESH_TREE_REPS=1
+	FRESH_SYSTEMS="umfs-strict umfs-relaxed umfs-strict-huge tmpfs tmpfs-huge ext4"
 else
 	die "unknown mode '$BENCH_MODE' (quick or full)"
 fi
@@ -79,7 +94,7 @@ FILE_SIZE=${FILE_MB}M
 POOL_SIZE=$((FILE_MB * 2 + 256))M
 
 # State of the systems that are up: NAME -> pool, mount point, loop device, pid.
-declare -A SYS_POOL=() SYS_MNT=() SYS_LOOP=() SYS_PID=() SYS_SHIMDIR=()
+declare -A SYS_POOL=() SYS_MNT=() SYS_LOOP=() SYS_PID=() SYS_SHIMDIR=() SYS_POOLMNT=()
 
 # The prefix of a pool's runtime directories (/dev/shm/umfs-HEX-RUNID).
 shim_dir_of() {
@@ -88,23 +103,44 @@ shim_dir_of() {
 	[ -n "$uuid" ] && echo "/dev/shm/umfs-$uuid-"
 }
 
-umfs_pool_make() { # NAME SIZE [mkfs options...]
-	local name=$1 size=$2 pool=$BENCH_SHM-$1.pool
-	shift 2
-	mkdir -p "$BENCH_TMP/$name"
+# A private tmpfs on 2 MiB pages for NAME's pool or files; prints its path.
+huge_mount() { # NAME SIZE (in MiB, with the M suffix)
+	local mnt=$BENCH_TMP/huge-$1 mb=${2%M}
+	[[ $mb =~ ^[0-9]+$ ]] || die "huge_mount: size '$2' is not in MiB"
+	mkdir -p "$mnt"
+	# a whole number of 2 MiB pages, and room for the pool's rounding
+	mount -t tmpfs -o "huge=always,size=$(((mb + 5) / 2 * 2))M" umfs-bench-huge "$mnt" ||
+		die "tmpfs huge=always mount failed"
+	echo "$mnt"
+}
+
+umfs_pool_make() { # NAME SIZE DIR [mkfs options...]
+	local name=$1 size=$2 pool=$3/umfs-bench-$$-$1.pool
+	shift 3
+	mkdir -p "$BENCH_TMP/$name" "$BENCH_OUT/pages"
 	"$MKFS" -s "$size" "$@" "$pool" >"$BENCH_TMP/$name/mkfs.out" 2>&1 ||
 		die "mkfs.umfs $* $pool failed: $(cat "$BENCH_TMP/$name/mkfs.out")"
 	SYS_POOL[$name]=$pool
 	SYS_SHIMDIR[$name]=$(shim_dir_of "$BENCH_TMP/$name/mkfs.out") || die "no UUID in mkfs.umfs output"
+	# the pages mkfs.umfs says the pool got, for the report
+	sed -n 's/^ *pages *//p' "$BENCH_TMP/$name/mkfs.out" | head -n 1 >"$BENCH_OUT/pages/$name.txt"
 }
 
 sys_up() { # NAME [SIZE]
 	local name=$1 size=${2:-$POOL_SIZE} mnt=$BENCH_TMP/mnt-$1
 	case $name in
-	umfs-strict) umfs_pool_make "$name" "$size" ;;
-	umfs-relaxed) umfs_pool_make "$name" "$size" -O relaxed ;;
+	umfs-strict) umfs_pool_make "$name" "$size" /dev/shm ;;
+	umfs-relaxed) umfs_pool_make "$name" "$size" /dev/shm -O relaxed ;;
+	umfs-strict-huge | umfs-relaxed-huge)
+		SYS_POOLMNT[$name]=$(huge_mount "$name" "$size")
+		if [ "$name" = umfs-relaxed-huge ]; then
+			umfs_pool_make "$name" "$size" "${SYS_POOLMNT[$name]}" -O relaxed
+		else
+			umfs_pool_make "$name" "$size" "${SYS_POOLMNT[$name]}"
+		fi
+		;;
 	umfs-fuse)
-		umfs_pool_make "$name" "$size"
+		umfs_pool_make "$name" "$size" /dev/shm
 		mkdir -p "$mnt"
 		# In the foreground, in the background of this shell: its pid is ours to wait for.
 		"$FUSE" -f "${SYS_POOL[$name]}" "$mnt" 2>"$BENCH_TMP/$name/fuse.err" &
@@ -122,6 +158,9 @@ sys_up() { # NAME [SIZE]
 		mkdir -p "$mnt"
 		mount -t tmpfs -o "size=$size" umfs-bench-tmpfs "$mnt" || die "tmpfs mount failed"
 		SYS_MNT[$name]=$mnt
+		;;
+	tmpfs-huge)
+		SYS_MNT[$name]=$(huge_mount "$name" "$size")
 		;;
 	ext4)
 		local img=$BENCH_SHM-ext4.img loop
@@ -141,14 +180,14 @@ sys_up() { # NAME [SIZE]
 
 sys_dir() { # NAME: the directory benchmarks work in
 	case $1 in
-	umfs-strict | umfs-relaxed) echo "$BENCH_PREFIX" ;;
+	umfs-strict* | umfs-relaxed*) echo "$BENCH_PREFIX" ;;
 	*) echo "${SYS_MNT[$1]}" ;;
 	esac
 }
 
 sys_env() { # NAME: the environment assignments that put a program on NAME
 	case $1 in
-	umfs-strict | umfs-relaxed)
+	umfs-strict* | umfs-relaxed*)
 		echo "LD_PRELOAD=$SHIM_LIB UMFS_POOL=${SYS_POOL[$1]} UMFS_MOUNT=$BENCH_PREFIX"
 		;;
 	esac
@@ -178,18 +217,37 @@ sys_down() { # NAME: undo sys_up, tolerating a half-done setup
 	[ -n "${SYS_POOL[$name]:-}" ] && rm -f "${SYS_POOL[$name]}"
 	[ -n "${SYS_SHIMDIR[$name]:-}" ] && rm -rf "${SYS_SHIMDIR[$name]}"*
 	[ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null
-	unset "SYS_POOL[$name]" "SYS_MNT[$name]" "SYS_LOOP[$name]" "SYS_PID[$name]" "SYS_SHIMDIR[$name]"
+	mnt=${SYS_POOLMNT[$name]:-}
+	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
+		umount "$mnt" || umount -l "$mnt" || rc=1
+	fi
+	[ -n "$mnt" ] && rmdir "$mnt" 2>/dev/null
+	unset "SYS_POOL[$name]" "SYS_MNT[$name]" "SYS_LOOP[$name]" "SYS_PID[$name]" \
+		"SYS_SHIMDIR[$name]" "SYS_POOLMNT[$name]"
 	return $rc
 }
 
+# A private kernel tmpfs (4 KiB pages) for a step's own files, outside the
+# systems under test; unmounted on exit. Prints its path.
+bench_tmpfs() { # NAME SIZE
+	local mnt=$BENCH_TMP/$1
+	mkdir -p "$mnt"
+	mount -t tmpfs -o "size=$2" "umfs-bench-$1" "$mnt" || die "tmpfs mount of $mnt failed"
+	echo "$mnt"
+}
+
 bench_cleanup() {
-	local rc=$? name
+	local rc=$? name mnt
 	set +e
 	for name in $ALL_SYSTEMS; do
-		if [ -n "${SYS_POOL[$name]:-}${SYS_MNT[$name]:-}" ]; then
+		if [ -n "${SYS_POOL[$name]:-}${SYS_MNT[$name]:-}${SYS_POOLMNT[$name]:-}" ]; then
 			sys_down "$name"
 		fi
 	done
+	# private mounts made in command substitutions are not in any table: find them
+	while read -r mnt; do
+		umount "$mnt" || umount -l "$mnt"
+	done < <(awk -v t="$BENCH_TMP/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts)
 	rm -rf "$BENCH_TMP"
 	rm -f "$BENCH_SHM"-*
 	[ $rc -ne 0 ] && echo "bench: $(basename "$0") failed (exit $rc); systems torn down" >&2
@@ -198,9 +256,10 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Systems to run, from BENCH_SYSTEMS (default all), in a fixed order.
-bench_systems() {
-	echo "${BENCH_SYSTEMS:-$ALL_SYSTEMS}"
+# Systems to run: BENCH_SYSTEMS if set, else the step's own list (default
+# BASE_SYSTEMS), in a fixed order.
+bench_systems() { # [DEFAULT-LIST]
+	echo "${BENCH_SYSTEMS:-${1:-$BASE_SYSTEMS}}"
 }
 
 # fio with the options every run shares; the rest comes from the caller.

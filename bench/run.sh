@@ -15,7 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 mode=quick build=$src/build out="" report=1
-steps="fio sweep jobs overhead opentime meta smallfile profile"
+steps="fio fresh sweep jobs overhead opentime meta smallfile profile"
 
 while [ $# -gt 0 ]; do
 	case $1 in
