@@ -9,7 +9,11 @@
 # (fio JSON, CSV) under --out (default results/DATE-MODE, also linked as
 # results/latest), then bench/report.py turns them into docs/performance.md
 # and docs/perf/*.png. Ratios between systems only mean something within one
-# run: the machine is shared and its speed drifts between runs.
+# run: the machine is shared and its speed drifts between runs. Each step
+# records its duration, the load average at its start and end, and how many
+# cores other processes kept busy meanwhile (the machine's busy time, steal
+# included, minus the step's own CPU time), so the report can say which
+# figures were taken under load.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift ;;
 	--only) steps=$2; shift ;;
 	--no-report) report=0 ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -50,16 +54,44 @@ info=$out/run.txt
 	echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$info"
 
+# CPU time the whole machine spent busy (user, nice, system, irq, softirq,
+# steal), in clock ticks.
+machine_busy() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+# CPU time (user + system) of this shell's waited-for descendants, in ticks,
+# into OWN. `times` must run in this shell: in a command substitution it
+# would be a new process, without them.
+own_busy() {
+	times >"$out/.times"
+	OWN=$(awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+		printf "%d\n", t * hz }' "$out/.times")
+	rm -f "$out/.times"
+}
+
 start=$(date +%s)
 for step in $steps; do
 	[ -x "$here/$step.sh" ] || { echo "run.sh: no step '$step'" >&2; exit 2; }
-	t0=$(date +%s)
+	t0=$(date +%s.%N)
 	echo "== $step ($mode) ==" >&2
+	echo "load_start_$step=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$info"
+	own_busy
+	busy0=$(machine_busy) own0=$OWN
 	if ! "$here/$step.sh"; then
 		echo "run.sh: step '$step' failed; raw results so far are in $out" >&2
 		exit 1
 	fi
-	echo "seconds_$step=$(($(date +%s) - t0))" >>"$info"
+	own_busy
+	busy1=$(machine_busy) own1=$OWN t1=$(date +%s.%N)
+	{
+		echo "load_end_$step=$(cut -d' ' -f1-3 /proc/loadavg)"
+		awk -v b="$((busy1 - busy0))" -v o="$((own1 - own0))" -v t0="$t0" -v t1="$t1" \
+			-v hz="$(getconf CLK_TCK)" -v s="$step" 'BEGIN {
+			c = (b - o) / hz / (t1 - t0)
+			printf "seconds_%s=%.0f\nothers_cores_%s=%.2f\n", s, t1 - t0, s, c < 0 ? 0 : c }'
+	} >>"$info"
 done
 {
 	echo "seconds_total=$(($(date +%s) - start))"
