@@ -215,14 +215,13 @@ bool fsck_repairing(const struct fsck *c);
 /* True when [off, off + len) lies inside the pool. */
 static inline bool fsck_range_ok(const struct fsck *c, uint64_t off, uint64_t len)
 {
-	return off <= c->pool_size && len <= c->pool_size - off;
+	return umfs_off_in_pool(c->pool_size, off, len);
 }
 
 /* True when off is a page-aligned offset of a page of the data zone. */
 static inline bool fsck_page_ok(const struct fsck *c, uint64_t off)
 {
-	return off >= c->data_off && (off & (UMFS_PAGE_SIZE - 1)) == 0 &&
-	       ((off - c->data_off) >> UMFS_PAGE_SHIFT) < c->data_pages;
+	return umfs_off_is_data_page(c->data_off, c->data_pages, off);
 }
 
 static inline uint64_t fsck_page_of(const struct fsck *c, uint64_t off)

@@ -236,7 +236,7 @@ static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 			u = fsck_ptr(c, off);
 			if (u->magic != UMFS_ULOG_MAGIC || u->ino != ino ||
 			    u->generation != in->generation ||
-			    u->csum != umfs_crc32c(0, u, offsetof(struct umfs_ulog, csum))) {
+			    u->csum != umfs_ulog_csum(u)) {
 				fsck_own_release(c, fsck_page_of(c, off), 1);
 				why = "links to a page that is not this inode's U-Log";
 			}

@@ -249,8 +249,7 @@ static int ulog_recover(struct fsck *c)
 
 static struct umfs_jslot_hdr *slot_hdr(const struct fsck *c, uint32_t i)
 {
-	return (struct umfs_jslot_hdr *)(c->base + c->sb.journal_off +
-					 (uint64_t)i * c->sb.journal_slot_size);
+	return (struct umfs_jslot_hdr *)(c->base + umfs_jslot_off(&c->sb, i));
 }
 
 int fsck_journal(struct fsck *c)

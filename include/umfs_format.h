@@ -28,21 +28,40 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/build_bug.h>
+#include <asm/byteorder.h>
 typedef __u8 umfs_u8;
 typedef __u16 umfs_le16;
 typedef __u32 umfs_le32;
 typedef __u64 umfs_le64;
+typedef __u32 umfs_u32;
 typedef __u64 umfs_u64;
+typedef size_t umfs_size;
 #define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define umfs_le16_to_cpu(x) le16_to_cpu((__force __le16)(x))
+#define umfs_le32_to_cpu(x) le32_to_cpu((__force __le32)(x))
+#define umfs_le64_to_cpu(x) le64_to_cpu((__force __le64)(x))
+#define umfs_cpu_to_le16(x) ((__force umfs_le16)cpu_to_le16(x))
+#define umfs_cpu_to_le32(x) ((__force umfs_le32)cpu_to_le32(x))
+#define umfs_cpu_to_le64(x) ((__force umfs_le64)cpu_to_le64(x))
 #else
 #include <assert.h>
+#include <endian.h>
+#include <stddef.h>
 #include <stdint.h>
 typedef uint8_t umfs_u8;
 typedef uint16_t umfs_le16;
 typedef uint32_t umfs_le32;
 typedef uint64_t umfs_le64;
+typedef uint32_t umfs_u32;
 typedef uint64_t umfs_u64;
+typedef size_t umfs_size;
 #define UMFS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define umfs_le16_to_cpu(x) le16toh(x)
+#define umfs_le32_to_cpu(x) le32toh(x)
+#define umfs_le64_to_cpu(x) le64toh(x)
+#define umfs_cpu_to_le16(x) htole16(x)
+#define umfs_cpu_to_le32(x) htole32(x)
+#define umfs_cpu_to_le64(x) htole64(x)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -157,8 +176,8 @@ struct umfs_jslot_hdr {
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_jslot_hdr) == UMFS_CACHELINE, "jslot size");
 
-/* Records follow the header back to back, each 8-byte aligned. A record
- * counts only if its seq equals active_seq and its checksum matches. */
+/* Records follow the header back to back, each 8-byte aligned. Which
+ * records count, and where slot i is: umfs_rules.h (umfs_jrec_check). */
 struct umfs_jrec {
 	umfs_le64 seq;
 	umfs_le64 off;  /* pool offset of the saved range */
@@ -224,12 +243,7 @@ UMFS_STATIC_ASSERT(sizeof(struct umfs_inode) == 256, "inode size");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, pt_root) == 64, "inode line 1");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, dir) == 128, "inode line 2");
 
-/*
- * The inode checksum covers the identity and security fields, which change
- * only inside journal transactions: mode, uid, gid, pt_root, pt_height,
- * generation, ulog, rdev. The hot fields (size, times, nlink, blocks, flags,
- * dir info) are single aligned stores validated by fsck against the tree.
- */
+/* csum covers the identity block of umfs_rules.h (struct umfs_inode_id). */
 
 /* ------------------------------------------------------------------ */
 /* Per-file page tables (x86-64 format)                                  */
@@ -419,5 +433,7 @@ struct umfs_ulog_rec_id {
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog_rec_id) == 48, "ulog record id size");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_ulog, rec_seq) == UMFS_CACHELINE, "ulog line 1");
+
+#include "umfs_rules.h"
 
 #endif /* UMFS_FORMAT_H */

@@ -108,7 +108,7 @@ void umfs_km_inode_set_root(struct umfs_inode *in, u64 root, unsigned int height
 	wmb(); /* what the new root points at is persisted first */
 	in->pt_root = root;
 	in->pt_height = (u8)height;
-	in->csum = umfs_km_inode_csum(in);
+	in->csum = umfs_inode_id_csum(in);
 }
 
 /* The live inode's root, checked before it is followed. */

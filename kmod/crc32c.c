@@ -24,7 +24,7 @@ void umfs_km_crc32c_init(void)
 }
 
 /* Pass 0 to start; pass a previous result to continue over more bytes. */
-u32 umfs_km_crc32c(u32 crc, const void *buf, size_t len)
+u32 umfs_crc32c(u32 crc, const void *buf, size_t len)
 {
 	const u8 *p = buf;
 

@@ -158,7 +158,7 @@ int umfs_km_create(struct umfs_kmod_create *req)
 	/* kept across reuse, so that stale handles notice; never 0 */
 	next.generation = op.in->generation + 1 ? op.in->generation + 1 : 1;
 	next.next_orphan = st->orphan_head;
-	next.csum = umfs_km_inode_csum(&next);
+	next.csum = umfs_inode_id_csum(&next);
 	memcpy(op.in, &next, sizeof(next));
 	st->orphan_head = ino;
 	err = umfs_km_tx_commit(&op.tx);

@@ -66,7 +66,7 @@ static int umfs_km_xc_record(struct umfs_km_xc *x)
 	id.old_size = u->rec_old_size;
 	id.aux_ino = u->rec_aux_ino;
 	if (!u->rec_seq || u->rec_kind != UMFS_ULOG_REC_SWAP ||
-	    u->rec_csum != umfs_km_crc32c(0, &id, sizeof(id)))
+	    u->rec_csum != umfs_crc32c(0, &id, sizeof(id)))
 		return -EINVAL;
 	if (!u->rec_len || u->rec_off >= max_pages || u->rec_len > max_pages - u->rec_off ||
 	    u->rec_done > u->rec_len || u->rec_aux_ino == x->op.ino)

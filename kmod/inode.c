@@ -11,30 +11,6 @@
 
 #include "umfs_km.h"
 
-/* The 48-byte identity block of docs/format.md ("Checksums"). */
-struct umfs_km_identity {
-	__le32 mode, uid, gid, generation;
-	__le64 pt_root, ulog, rdev;
-	u8 pt_height, pad[7];
-};
-static_assert(sizeof(struct umfs_km_identity) == 48, "identity block");
-
-u32 umfs_km_inode_csum(const struct umfs_inode *in)
-{
-	struct umfs_km_identity id;
-
-	memset(&id, 0, sizeof(id));
-	id.mode = cpu_to_le32(in->mode);
-	id.uid = cpu_to_le32(in->uid);
-	id.gid = cpu_to_le32(in->gid);
-	id.generation = cpu_to_le32(in->generation);
-	id.pt_root = cpu_to_le64(in->pt_root);
-	id.ulog = cpu_to_le64(in->ulog);
-	id.rdev = cpu_to_le64(in->rdev);
-	id.pt_height = in->pt_height;
-	return umfs_km_crc32c(0, &id, sizeof(id));
-}
-
 static bool umfs_km_ibit(const struct umfs_km_pool *p, u64 ino)
 {
 	const u64 *words = umfs_km_ibitmap(p);
@@ -54,7 +30,7 @@ int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *
 	barrier();
 	if (!out->mode)
 		return -ENOENT;
-	if (out->csum != umfs_km_inode_csum(out))
+	if (out->csum != umfs_inode_id_csum(out))
 		return -EUCLEAN;
 	if (out->pt_height > 3 || (out->pt_root && !umfs_km_off_is_data_page(p, out->pt_root)))
 		return -EUCLEAN;

@@ -40,11 +40,15 @@ static bool umfs_km_tx_cut(const struct umfs_km_tx *tx)
 	return tx_stop && tx->nrecs + 1 == READ_ONCE(tx_stop);
 }
 
-static u32 umfs_km_rec_csum(const struct umfs_jrec *r, const void *data)
+void umfs_km_tx_setup(struct umfs_km_pool *p, const struct umfs_superblock *sb)
 {
-	u32 c = umfs_km_crc32c(0, r, offsetof(struct umfs_jrec, csum));
-
-	return umfs_km_crc32c(c, data, r->len);
+	/* the last journal slot is the module's; libumfs uses slot 0 */
+	if (sb->journal_slots >= 2) {
+		p->kslot = sb->journal_slots - 1;
+		p->kslot_size = sb->journal_slot_size;
+		p->kslot_off = umfs_jslot_off(sb, p->kslot);
+	}
+	p->jgeom = umfs_jgeom_of(sb);
 }
 
 static struct umfs_jslot_hdr *umfs_km_tx_hdr(const struct umfs_km_pool *p)
@@ -53,38 +57,29 @@ static struct umfs_jslot_hdr *umfs_km_tx_hdr(const struct umfs_km_pool *p)
 }
 
 /* Restores the valid records of an active module slot, newest first, and
- * retires it. For MOUNT: the slot of a transaction a crash interrupted. */
+ * retires it. For MOUNT: the slot of a transaction a crash interrupted. A
+ * record naming a range no transaction changes is left, with the whole
+ * slot, to libumfs's recovery and fsck, which report it. */
 int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 {
 	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
 	u8 *slot = (u8 *)h;
-	u32 *pos, n = 0, at = sizeof(*h);
+	u32 *pos, n, max = umfs_jslot_max_records(&p->jgeom);
 	u64 seq = h->active_seq;
+	int bad;
 
 	*restored = 0;
 	if (h->magic != UMFS_JSLOT_MAGIC || h->slot != p->kslot)
 		return -EUCLEAN; /* libumfs's recovery reinitialises a bad header */
 	if (!seq)
 		return 0;
-	pos = kvmalloc_array(p->kslot_size / sizeof(struct umfs_jrec), sizeof(*pos), GFP_KERNEL);
+	pos = kvmalloc_array(max, sizeof(*pos), GFP_KERNEL);
 	if (!pos)
 		return -ENOMEM;
-	while (at + sizeof(struct umfs_jrec) <= p->kslot_size) {
-		const struct umfs_jrec *r = (const void *)(slot + at);
-
-		if (r->seq != seq || r->len > p->kslot_size - at - sizeof(*r) ||
-		    r->csum != umfs_km_rec_csum(r, r + 1))
-			break; /* torn tail: its range was never touched */
-		if ((r->off < p->inode_off && (r->off < p->state_off || r->len > UMFS_PAGE_SIZE ||
-					       r->off + r->len > p->state_off + UMFS_PAGE_SIZE)) ||
-		    r->off > p->pool_size || r->len > p->pool_size - r->off) {
-			kvfree(pos);
-			/* inodes, bitmaps, tables, rec_done: all past inode_off; and the
-			 * state page's orphan_head (CREATE, RELEASE) */
-			return -EUCLEAN;
-		}
-		pos[n++] = at;
-		at += ALIGN(sizeof(*r) + r->len, 8);
+	n = umfs_jslot_scan(&p->jgeom, slot, seq, pos, max, &bad);
+	if (bad) {
+		kvfree(pos);
+		return -EUCLEAN;
 	}
 	while (n--) {
 		const struct umfs_jrec *r = (const void *)(slot + pos[n]);
@@ -143,7 +138,7 @@ u32 umfs_km_tx_room(const struct umfs_km_tx *tx)
 int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 {
 	struct umfs_km_pool *p = tx->p;
-	u32 need = ALIGN(sizeof(struct umfs_jrec) + len, 8);
+	u32 need = (u32)umfs_jrec_span(len);
 	struct umfs_jrec *r;
 
 	if (need > umfs_km_tx_room(tx))
@@ -155,7 +150,7 @@ int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 	r->off = off;
 	r->len = len;
 	memcpy(r + 1, umfs_km_off_ptr(p, off), len);
-	r->csum = umfs_km_rec_csum(r, r + 1);
+	r->csum = umfs_jrec_csum(r, r + 1);
 	arch_wb_cache_pmem(r, sizeof(*r) + len);
 	if (tx->hdr->active_seq != tx->seq) {
 		WRITE_ONCE(tx->hdr->active_seq, tx->seq);
@@ -183,7 +178,7 @@ int umfs_km_tx_commit(struct umfs_km_tx *tx)
 		const struct umfs_jrec *r = (const void *)(slot + at);
 
 		arch_wb_cache_pmem(umfs_km_off_ptr(tx->p, r->off), r->len);
-		at += ALIGN(sizeof(*r) + r->len, 8);
+		at += (u32)umfs_jrec_span(r->len);
 	}
 	wmb();
 	WRITE_ONCE(tx->hdr->active_seq, 0);

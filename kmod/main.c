@@ -229,7 +229,7 @@ static struct miscdevice umfs_km_misc = {
 static int __init umfs_km_init(void)
 {
 	umfs_km_crc32c_init();
-	if (umfs_km_crc32c(0, "123456789", 9) != 0xE3069283u) {
+	if (umfs_crc32c(0, "123456789", 9) != 0xE3069283u) {
 		pr_err(UMFS_KM_NAME ": CRC-32C self-test failed\n");
 		return -EINVAL;
 	}

@@ -80,7 +80,7 @@ static void umfs_km_pool_sb_write(struct umfs_km_pool *p, struct umfs_superblock
 	void *backup = umfs_km_off_ptr(p, sb->backup_sb_off);
 
 	sb->phys_base = base;
-	sb->csum = umfs_km_sb_csum(sb);
+	sb->csum = umfs_sb_csum(sb);
 	memcpy(backup, sb, sizeof(*sb));
 	umfs_km_persist(backup, sizeof(*sb));
 	memcpy(p->kaddr, sb, sizeof(*sb));
@@ -205,12 +205,7 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	p->pbitmap_off = sb->pbitmap_off;
 	p->state_off = sb->state_off;
 	p->icursor = UMFS_ROOT_INO + 1;
-	/* the last journal slot is the module's; libumfs uses slot 0 */
-	if (sb->journal_slots >= 2) {
-		p->kslot = sb->journal_slots - 1;
-		p->kslot_size = sb->journal_slot_size;
-		p->kslot_off = sb->journal_off + (u64)p->kslot * sb->journal_slot_size;
-	}
+	umfs_km_tx_setup(p, sb);
 	mutex_init(&p->alloc_lock);
 }
 

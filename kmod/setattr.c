@@ -109,7 +109,7 @@ int umfs_km_setattr(struct umfs_kmod_setattr *req)
 	op.in->uid = next.uid;
 	op.in->gid = next.gid;
 	op.in->ctime_ns = ktime_get_real_ns();
-	op.in->csum = umfs_km_inode_csum(op.in);
+	op.in->csum = umfs_inode_id_csum(op.in);
 	err = umfs_km_tx_commit(&op.tx);
 	if (err)
 		goto out; /* the tx_stop hook: left as a power cut leaves it */

@@ -13,16 +13,6 @@
 
 #define UMFS_KM_MIN_POOL (8ull << 20)
 
-u32 umfs_km_sb_csum(const struct umfs_superblock *sb)
-{
-	return umfs_km_crc32c(0, sb, offsetof(struct umfs_superblock, csum));
-}
-
-static bool umfs_km_zone_ok(u64 off, u64 len, u64 pool)
-{
-	return !(off & (UMFS_PAGE_SIZE - 1)) && off <= pool && len <= pool - off;
-}
-
 int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size)
 {
 	u64 ibits, pbits, jlen;
@@ -31,7 +21,7 @@ int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size)
 		return -EINVAL;
 	if (sb->version_major != UMFS_VERSION_MAJOR || sb->sb_size != sizeof(*sb))
 		return -EPROTONOSUPPORT;
-	if (sb->csum != umfs_km_sb_csum(sb))
+	if (sb->csum != umfs_sb_csum(sb))
 		return -EUCLEAN;
 	if ((sb->feature_incompat & ~UMFS_FEATURE_INCOMPAT_SUPP) ||
 	    (sb->feature_ro_compat & ~UMFS_FEATURE_RO_COMPAT_SUPP))
@@ -50,12 +40,12 @@ int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size)
 	pbits = DIV_ROUND_UP_ULL(sb->data_pages, 64) * 8;
 	jlen = (u64)sb->journal_slots * sb->journal_slot_size;
 	if (sb->state_off < UMFS_PAGE_SIZE ||
-	    !umfs_km_zone_ok(sb->state_off, UMFS_PAGE_SIZE, sb->pool_size) ||
-	    !umfs_km_zone_ok(sb->journal_off, jlen, sb->pool_size) ||
-	    !umfs_km_zone_ok(sb->inode_off, sb->inode_count * sizeof(struct umfs_inode),
-			     sb->pool_size) ||
-	    !umfs_km_zone_ok(sb->ibitmap_off, ibits, sb->pool_size) ||
-	    !umfs_km_zone_ok(sb->pbitmap_off, pbits, sb->pool_size) ||
+	    !umfs_zone_ok(sb->state_off, UMFS_PAGE_SIZE, sb->pool_size) ||
+	    !umfs_zone_ok(sb->journal_off, jlen, sb->pool_size) ||
+	    !umfs_zone_ok(sb->inode_off, sb->inode_count * sizeof(struct umfs_inode),
+			  sb->pool_size) ||
+	    !umfs_zone_ok(sb->ibitmap_off, ibits, sb->pool_size) ||
+	    !umfs_zone_ok(sb->pbitmap_off, pbits, sb->pool_size) ||
 	    sb->journal_off < sb->state_off + UMFS_PAGE_SIZE ||
 	    sb->inode_off < sb->journal_off + jlen ||
 	    sb->ibitmap_off < sb->inode_off + sb->inode_count * sizeof(struct umfs_inode) ||

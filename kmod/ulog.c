@@ -16,11 +16,6 @@
 
 #include "umfs_km.h"
 
-static u32 umfs_km_ulog_stamp_csum(const struct umfs_ulog *u)
-{
-	return umfs_km_crc32c(0, u, offsetof(struct umfs_ulog, csum));
-}
-
 bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 off, u64 ino, u32 generation)
 {
 	const struct umfs_ulog *u;
@@ -30,7 +25,7 @@ bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 off, u64 ino, u32 ge
 		return false;
 	u = umfs_km_off_ptr(p, off);
 	return u->magic == UMFS_ULOG_MAGIC && u->ino == ino && u->generation == generation &&
-	       u->csum == umfs_km_ulog_stamp_csum(u);
+	       u->csum == umfs_ulog_csum(u);
 }
 
 unsigned int umfs_km_ulog_chain(const struct umfs_km_pool *p, const struct umfs_inode *in,
@@ -68,7 +63,7 @@ int umfs_km_ulog_drop(struct umfs_km_tx *tx, struct umfs_inode *in, const u64 *o
 	}
 	if (in->ulog) {
 		in->ulog = 0;
-		in->csum = umfs_km_inode_csum(in);
+		in->csum = umfs_inode_id_csum(in);
 	}
 	return 0;
 }
@@ -89,7 +84,7 @@ static int umfs_km_ulog_page_new(struct umfs_km_op *op, u64 *off)
 	u->magic = UMFS_ULOG_MAGIC;
 	u->ino = op->ino;
 	u->generation = op->snap.generation;
-	u->csum = umfs_km_ulog_stamp_csum(u);
+	u->csum = umfs_ulog_csum(u);
 	arch_wb_cache_pmem(u, UMFS_PAGE_SIZE);
 	return 0;
 }
@@ -119,7 +114,7 @@ static int umfs_km_ulog_grow(struct umfs_km_op *op, u64 *offs, unsigned int n,
 			if (err)
 				return err;
 			op->in->ulog = off;
-			op->in->csum = umfs_km_inode_csum(op->in);
+			op->in->csum = umfs_inode_id_csum(op->in);
 		}
 		offs[n] = off;
 		(*allocated)++;

@@ -50,6 +50,7 @@ struct umfs_km_pool {
 	u64 kseq, kseq_limit; /* sequence numbers reserved on the slot */
 	u64 kcursor;          /* next-fit cursor over the data pages */
 	u64 state_off;        /* the state page (orphan list head) */
+	struct umfs_jgeom jgeom; /* what the module's journal records may name */
 	u64 icursor;          /* next-fit cursor over the inode bitmap */
 };
 
@@ -63,8 +64,7 @@ static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
 
 static inline bool umfs_km_off_is_data_page(const struct umfs_km_pool *p, u64 off)
 {
-	return off >= p->data_off && !(off & (UMFS_PAGE_SIZE - 1)) &&
-	       (off - p->data_off) >> UMFS_PAGE_SHIFT < p->data_pages;
+	return umfs_off_is_data_page(p->data_off, p->data_pages, off);
 }
 
 int umfs_km_pool_mount(struct umfs_kmod_mount *req);
@@ -75,18 +75,15 @@ void umfs_km_pool_free(struct umfs_km_pool *p);
 int umfs_km_devdax_map(struct umfs_km_pool *p, const char *path);
 void umfs_km_devdax_put(struct umfs_km_pool *p);
 
-/* crc32c.c: standard CRC-32C (init and final xor ~0); chain with the result. */
-u32 umfs_km_crc32c(u32 crc, const void *buf, size_t len);
+/* crc32c.c: umfs_crc32c() of umfs_rules.h; its table is built at load. */
 void umfs_km_crc32c_init(void);
 
 /* superblock.c */
 int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size);
-u32 umfs_km_sb_csum(const struct umfs_superblock *sb);
 void umfs_km_persist(void *addr, size_t len);
 
 /* inode.c: a snapshot of an in-use inode, checked. */
 int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *out);
-u32 umfs_km_inode_csum(const struct umfs_inode *in);
 
 /* tree.c: walks of a file's page tree. */
 enum umfs_km_walk_mode {
@@ -148,6 +145,9 @@ struct umfs_km_tx {
 	u32 used, nrecs;
 	u64 allocated; /* pages taken from the bitmap (alloc.c) */
 };
+/* Takes the module's slot (the last, if there are two or more) and the
+ * rules of its records from a validated superblock. */
+void umfs_km_tx_setup(struct umfs_km_pool *p, const struct umfs_superblock *sb);
 int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored);
 int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p);
 u32 umfs_km_tx_room(const struct umfs_km_tx *tx);

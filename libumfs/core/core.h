@@ -124,8 +124,7 @@ void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 /* crc32c.c                                                             */
 /* ------------------------------------------------------------------ */
 
-uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len);
-/* The CPU has the crc32 instruction (SSE4.2); set at load. */
+/* umfs_crc32c() is declared by umfs_rules.h. The CPU has the crc32 instruction (SSE4.2); set at load. */
 extern bool umfs_crc32c_hw;
 
 /* ------------------------------------------------------------------ */
@@ -173,7 +172,6 @@ struct umfs_format_opts {
 int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 		struct umfs_geometry *out);
 
-uint32_t umfs_sb_csum(const struct umfs_superblock *sb);
 /* Checks a superblock against itself and the mapped length. On failure
  * returns -EUCLEAN (or -EINVAL, -EPROTONOSUPPORT for a newer format) and sets
  * *why to a sentence naming the field. */
@@ -385,8 +383,7 @@ static inline void *umfs_page_ptr(const struct umfs_fs *fs, uint64_t page)
 /* True when off is a page-aligned offset inside the data zone. */
 static inline bool umfs_off_is_page(const struct umfs_fs *fs, uint64_t off)
 {
-	return off >= fs->data_off && (off & (UMFS_PAGE_SIZE - 1)) == 0 &&
-	       ((off - fs->data_off) >> UMFS_PAGE_SHIFT) < fs->data_pages;
+	return umfs_off_is_data_page(fs->data_off, fs->data_pages, off);
 }
 static inline uint64_t umfs_off_page(const struct umfs_fs *fs, uint64_t off)
 {

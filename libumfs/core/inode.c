@@ -26,27 +26,21 @@ bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino)
 }
 
 /*
- * The fields that change only inside transactions and that a kernel module
- * must be able to trust: the 48-byte identity block of docs/format.md
- * (mode, uid, gid, generation as le32; pt_root, ulog, rdev as le64;
- * pt_height and 7 zero bytes), taken as six little-endian words. Every
- * inode the serving path hands out is checked with it (verify.c), so it is
- * built in registers: one crc32 instruction per word.
+ * The checksum of the identity block (umfs_rules.h). Every inode the
+ * serving path hands out is checked with it (verify.c), so with SSE4.2 it
+ * is built in registers: one crc32 instruction per word of the block.
  */
-#define ID_WORD0(in) ((in)->mode | (uint64_t)(in)->uid << 32)
-#define ID_WORD1(in) ((in)->gid | (uint64_t)(in)->generation << 32)
-
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) static uint32_t inode_csum_hw(const struct umfs_inode *in)
 {
 	uint64_t c = 0xffffffffu;
 
-	c = _mm_crc32_u64(c, ID_WORD0(in));
-	c = _mm_crc32_u64(c, ID_WORD1(in));
-	c = _mm_crc32_u64(c, in->pt_root);
-	c = _mm_crc32_u64(c, in->ulog);
-	c = _mm_crc32_u64(c, in->rdev);
-	c = _mm_crc32_u64(c, in->pt_height);
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 0));
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 1));
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 2));
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 3));
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 4));
+	c = _mm_crc32_u64(c, umfs_inode_id_word(in, 5));
 	return ~(uint32_t)c;
 }
 #endif
@@ -57,10 +51,7 @@ uint32_t umfs_inode_csum(const struct umfs_inode *in)
 	if (umfs_crc32c_hw)
 		return inode_csum_hw(in);
 #endif
-	const uint64_t id[6] = { ID_WORD0(in), ID_WORD1(in), in->pt_root, in->ulog, in->rdev,
-				 in->pt_height };
-
-	return umfs_crc32c(0, id, sizeof(id));
+	return umfs_inode_id_csum(in);
 }
 
 void umfs_inode_seal(struct umfs_inode *in)

@@ -26,15 +26,7 @@
 
 static struct umfs_jslot_hdr *slot_hdr(const struct umfs_fs *fs, uint32_t i)
 {
-	return (struct umfs_jslot_hdr *)(fs->base + fs->sb.journal_off +
-					 (uint64_t)i * fs->sb.journal_slot_size);
-}
-
-static uint32_t rec_csum(const struct umfs_jrec *r, const void *data)
-{
-	uint32_t c = umfs_crc32c(0, r, offsetof(struct umfs_jrec, csum));
-
-	return umfs_crc32c(c, data, r->len);
+	return (struct umfs_jslot_hdr *)(fs->base + umfs_jslot_off(&fs->sb, i));
 }
 
 int umfs_journal_open(struct umfs_fs *fs)
@@ -59,7 +51,7 @@ void umfs_journal_close(struct umfs_fs *fs)
 }
 
 /* Restores the records at positions pos[0..n) in reverse order. */
-static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const size_t *pos, size_t n)
+static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const uint32_t *pos, size_t n)
 {
 	while (n--) {
 		const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + pos[n]);
@@ -71,57 +63,20 @@ static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const size_
 	umfs_drain();
 }
 
-/* True when r saves the state page's orphan list head: the only word
- * below the journal that a transaction changes (without it, a rollback
- * would stop at this record). */
-static bool journal_rec_is_orphan_head(const struct umfs_fs *fs, const struct umfs_jrec *r)
-{
-	return r->off == fs->sb.state_off + offsetof(struct umfs_state, orphan_head) &&
-	       r->len == sizeof(uint64_t);
-}
-
-/* Collects the valid records of an active slot. Returns the count. */
-static size_t scan_slot(const struct umfs_fs *fs, const uint8_t *slot, size_t slot_size,
-			uint64_t seq, size_t *pos, size_t max, unsigned *bad)
-{
-	size_t at = sizeof(struct umfs_jslot_hdr), n = 0;
-	uint64_t journal_end = fs->sb.journal_off +
-			       (uint64_t)fs->sb.journal_slots * fs->sb.journal_slot_size;
-
-	while (n < max && at + sizeof(struct umfs_jrec) <= slot_size) {
-		const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + at);
-
-		if (r->seq != seq || r->len > slot_size - at - sizeof(*r))
-			break;
-		if (r->csum != rec_csum(r, r + 1))
-			break; /* torn tail: its range was never touched */
-		/* A valid record must name a range outside the superblock and
-		 * the journal itself, inside the pool; in the state page, only
-		 * the orphan list head, which transactions change. */
-		if ((r->off < journal_end && !journal_rec_is_orphan_head(fs, r)) ||
-		    r->off > fs->sb.pool_size || r->len > fs->sb.pool_size - r->off) {
-			(*bad)++;
-			break;
-		}
-		pos[n++] = at;
-		at += UMFS_ALIGN_UP(sizeof(*r) + r->len, 8);
-	}
-	return n;
-}
-
 int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records)
 {
-	size_t slot_size = fs->sb.journal_slot_size;
-	size_t max = slot_size / sizeof(struct umfs_jrec);
+	struct umfs_jgeom geom = umfs_jgeom_of(&fs->sb);
+	uint32_t max = umfs_jslot_max_records(&geom);
 	unsigned rolled = 0, bad = 0;
-	size_t *pos;
+	uint32_t *pos;
 
 	pos = malloc(max * sizeof(*pos));
 	if (!pos)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < fs->sb.journal_slots; i++) {
 		struct umfs_jslot_hdr *h = slot_hdr(fs, i);
-		size_t n;
+		uint32_t n;
+		int stopped_bad;
 
 		if (h->magic != UMFS_JSLOT_MAGIC || h->slot != i) {
 			bad++;
@@ -141,7 +96,8 @@ int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *ba
 			free(pos);
 			return -EROFS;
 		}
-		n = scan_slot(fs, (const uint8_t *)h, slot_size, h->active_seq, pos, max, &bad);
+		n = umfs_jslot_scan(&geom, h, h->active_seq, pos, max, &stopped_bad);
+		bad += (unsigned)stopped_bad;
 		restore_records(fs, (const uint8_t *)h, pos, n);
 		/* Never reuse a seq that may still sit in this slot. */
 		if (h->next_seq <= h->active_seq)
@@ -253,7 +209,7 @@ int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len)
 	r->off = umfs_ptr_off(fs, addr);
 	r->len = (uint32_t)len;
 	memcpy(r + 1, addr, len);
-	r->csum = rec_csum(r, r + 1);
+	r->csum = umfs_jrec_csum(r, r + 1);
 	umfs_flush(r, sizeof(*r) + len);
 	if (tx->hdr->active_seq != tx->seq)
 		umfs_store64_nodrain(&tx->hdr->active_seq, tx->seq);

@@ -83,11 +83,6 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 	return 0;
 }
 
-uint32_t umfs_sb_csum(const struct umfs_superblock *sb)
-{
-	return umfs_crc32c(0, sb, offsetof(struct umfs_superblock, csum));
-}
-
 static int64_t realtime_ns(void)
 {
 	struct timespec ts;
@@ -227,11 +222,6 @@ int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 	return 0;
 }
 
-static bool zone_ok(uint64_t off, uint64_t len, uint64_t pool_size)
-{
-	return (off & (UMFS_PAGE_SIZE - 1)) == 0 && off <= pool_size && len <= pool_size - off;
-}
-
 int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rdonly,
 		     const char **why)
 {
@@ -282,12 +272,13 @@ int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rd
 	}
 	ibits_len = UMFS_DIV_ROUND_UP(sb->inode_count, 64) * 8;
 	pbits_len = UMFS_DIV_ROUND_UP(sb->data_pages, 64) * 8;
-	if (sb->state_off < UMFS_PAGE_SIZE || !zone_ok(sb->state_off, UMFS_PAGE_SIZE, sb->pool_size) ||
-	    !zone_ok(sb->journal_off, (uint64_t)sb->journal_slots * sb->journal_slot_size,
-		     sb->pool_size) ||
-	    !zone_ok(sb->inode_off, sb->inode_count * sizeof(struct umfs_inode), sb->pool_size) ||
-	    !zone_ok(sb->ibitmap_off, ibits_len, sb->pool_size) ||
-	    !zone_ok(sb->pbitmap_off, pbits_len, sb->pool_size) ||
+	if (sb->state_off < UMFS_PAGE_SIZE ||
+	    !umfs_zone_ok(sb->state_off, UMFS_PAGE_SIZE, sb->pool_size) ||
+	    !umfs_zone_ok(sb->journal_off, (uint64_t)sb->journal_slots * sb->journal_slot_size,
+			  sb->pool_size) ||
+	    !umfs_zone_ok(sb->inode_off, sb->inode_count * sizeof(struct umfs_inode), sb->pool_size) ||
+	    !umfs_zone_ok(sb->ibitmap_off, ibits_len, sb->pool_size) ||
+	    !umfs_zone_ok(sb->pbitmap_off, pbits_len, sb->pool_size) ||
 	    sb->journal_off < sb->state_off + UMFS_PAGE_SIZE ||
 	    sb->inode_off < sb->journal_off + (uint64_t)sb->journal_slots * sb->journal_slot_size ||
 	    sb->ibitmap_off < sb->inode_off + sb->inode_count * sizeof(struct umfs_inode) ||

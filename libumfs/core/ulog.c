@@ -50,11 +50,6 @@ enum umfs_fault umfs_fault;
 /* Chains                                                               */
 /* ------------------------------------------------------------------ */
 
-static uint32_t ulog_page_csum(const struct umfs_ulog *u)
-{
-	return umfs_crc32c(0, u, offsetof(struct umfs_ulog, csum));
-}
-
 /* True when off is an allocated data page holding ino's U-Log stamp. */
 static bool ulog_page_ok(const struct umfs_fs *fs, uint64_t off, uint64_t ino, uint32_t gen)
 {
@@ -64,7 +59,7 @@ static bool ulog_page_ok(const struct umfs_fs *fs, uint64_t off, uint64_t ino, u
 		return false;
 	u = umfs_off_ptr(fs, off);
 	return u->magic == UMFS_ULOG_MAGIC && u->ino == ino && u->generation == gen &&
-	       u->csum == ulog_page_csum(u);
+	       u->csum == umfs_ulog_csum(u);
 }
 
 /* Collects the valid pages of ino's chain, up to max; stops at the first
@@ -112,7 +107,7 @@ static int ulog_page_add(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *pre
 	u->magic = UMFS_ULOG_MAGIC;
 	u->ino = ino;
 	u->generation = in->generation;
-	u->csum = ulog_page_csum(u);
+	u->csum = umfs_ulog_csum(u);
 	err = umfs_tx_dirty(fs, u, 2 * UMFS_CACHELINE);
 	if (err)
 		return err;

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs_rules.h - the on-media rules: what each checksum covers, where a
+ * journal slot is and which of its records count, which pool offsets name
+ * a data page. Included by umfs_format.h, so the core library, fsck.umfs
+ * and the kernel module compile the same text (no libc on the kernel side).
+ *
+ * Every function here reads on-media fields (little-endian) through the
+ * umfs_le*_to_cpu helpers of umfs_format.h. The CRC-32C itself is
+ * umfs_crc32c(), which each program provides (libumfs/core/crc32c.c,
+ * kmod/crc32c.c): reflected polynomial 0x82F63B78, initial value and final
+ * xor 0xFFFFFFFF; pass 0 to start, a previous result to continue.
+ */
+#ifndef UMFS_RULES_H
+#define UMFS_RULES_H
+
+#ifndef UMFS_FORMAT_H
+#error "include umfs_format.h, which includes this header"
+#endif
+
+umfs_u32 umfs_crc32c(umfs_u32 crc, const void *buf, umfs_size len);
+
+/* ------------------------------------------------------------------ */
+/* Pool offsets                                                         */
+/* ------------------------------------------------------------------ */
+
+/* [off, off + len) lies inside a pool of pool_size bytes (no overflow). */
+static inline int umfs_off_in_pool(umfs_u64 pool_size, umfs_u64 off, umfs_u64 len)
+{
+	return off <= pool_size && len <= pool_size - off;
+}
+
+/* off is page-aligned. */
+static inline int umfs_off_is_aligned(umfs_u64 off)
+{
+	return (off & (UMFS_PAGE_SIZE - 1)) == 0;
+}
+
+/* A zone of the superblock: page-aligned and inside the pool. */
+static inline int umfs_zone_ok(umfs_u64 off, umfs_u64 len, umfs_u64 pool_size)
+{
+	return umfs_off_is_aligned(off) && umfs_off_in_pool(pool_size, off, len);
+}
+
+/* off is the start of one of the data_pages pages of the data zone at
+ * data_off: what every table entry, tree root and U-Log link must be. */
+static inline int umfs_off_is_data_page(umfs_u64 data_off, umfs_u64 data_pages, umfs_u64 off)
+{
+	return off >= data_off && umfs_off_is_aligned(off) &&
+	       (off - data_off) >> UMFS_PAGE_SHIFT < data_pages;
+}
+
+/* ------------------------------------------------------------------ */
+/* Superblock checksum: crc32c of every byte before csum.                 */
+/* ------------------------------------------------------------------ */
+
+static inline umfs_u32 umfs_sb_csum(const struct umfs_superblock *sb)
+{
+	return umfs_crc32c(0, sb, __builtin_offsetof(struct umfs_superblock, csum));
+}
+
+/* A U-Log page's csum: crc32c of magic, ino, generation. */
+static inline umfs_u32 umfs_ulog_csum(const struct umfs_ulog *u)
+{
+	return umfs_crc32c(0, u, __builtin_offsetof(struct umfs_ulog, csum));
+}
+
+/* ------------------------------------------------------------------ */
+/* Inode checksum: crc32c of the 48-byte identity block.                  */
+/* ------------------------------------------------------------------ */
+
+/* The fields that change only inside transactions and that the module must
+ * be able to trust; the hot fields (size, times, nlink, blocks, flags, dir
+ * info) are single stores that fsck checks against the tree instead. */
+struct umfs_inode_id {
+	umfs_le32 mode, uid, gid, generation;
+	umfs_le64 pt_root, ulog, rdev;
+	umfs_u8 pt_height;
+	umfs_u8 zero[7];
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_inode_id) == 48, "inode identity block size");
+
+/* The identity block of in: its fields are copied as stored (both are
+ * little-endian), so it is the same bytes on any host. */
+static inline struct umfs_inode_id umfs_inode_id_of(const struct umfs_inode *in)
+{
+	struct umfs_inode_id id = {
+		.mode = in->mode, .uid = in->uid, .gid = in->gid, .generation = in->generation,
+		.pt_root = in->pt_root, .ulog = in->ulog, .rdev = in->rdev,
+		.pt_height = in->pt_height,
+	};
+
+	return id;
+}
+
+/* Word i (0..5) of in's identity block as a number, for an 8-byte CRC
+ * instruction (which consumes the number's little-endian bytes): the
+ * block's bytes without building it. */
+static inline umfs_u64 umfs_inode_id_word(const struct umfs_inode *in, unsigned i)
+{
+	switch (i) {
+	case 0:
+		return umfs_le32_to_cpu(in->mode) | (umfs_u64)umfs_le32_to_cpu(in->uid) << 32;
+	case 1:
+		return umfs_le32_to_cpu(in->gid) | (umfs_u64)umfs_le32_to_cpu(in->generation) << 32;
+	case 2:
+		return umfs_le64_to_cpu(in->pt_root);
+	case 3:
+		return umfs_le64_to_cpu(in->ulog);
+	case 4:
+		return umfs_le64_to_cpu(in->rdev);
+	default:
+		return in->pt_height;
+	}
+}
+
+static inline umfs_u32 umfs_inode_id_csum(const struct umfs_inode *in)
+{
+	struct umfs_inode_id id = umfs_inode_id_of(in);
+
+	return umfs_crc32c(0, &id, sizeof(id));
+}
+
+/* ------------------------------------------------------------------ */
+/* Journal: slot addressing and record validity                           */
+/* ------------------------------------------------------------------ */
+
+/* Pool offset of journal slot i (i < journal_slots). */
+static inline umfs_u64 umfs_jslot_off(const struct umfs_superblock *sb, umfs_u32 i)
+{
+	return umfs_le64_to_cpu(sb->journal_off) +
+	       (umfs_u64)i * umfs_le32_to_cpu(sb->journal_slot_size);
+}
+
+/* What a record may name, taken from a validated superblock. */
+struct umfs_jgeom {
+	umfs_u64 slot_size;
+	umfs_u64 orphan_head_off; /* the state page's orphan list head */
+	umfs_u64 meta_off;        /* inode zone: everything from here on ... */
+	umfs_u64 meta_end;        /* ... up to the backup superblock */
+};
+
+static inline struct umfs_jgeom umfs_jgeom_of(const struct umfs_superblock *sb)
+{
+	struct umfs_jgeom g = {
+		.slot_size = umfs_le32_to_cpu(sb->journal_slot_size),
+		.orphan_head_off = umfs_le64_to_cpu(sb->state_off) +
+				   __builtin_offsetof(struct umfs_state, orphan_head),
+		.meta_off = umfs_le64_to_cpu(sb->inode_off),
+		.meta_end = umfs_le64_to_cpu(sb->backup_sb_off),
+	};
+
+	return g;
+}
+
+/* crc32c of seq, off, len, then the len bytes of saved data. */
+static inline umfs_u32 umfs_jrec_csum(const struct umfs_jrec *r, const void *data)
+{
+	umfs_u32 c = umfs_crc32c(0, r, __builtin_offsetof(struct umfs_jrec, csum));
+
+	return umfs_crc32c(c, data, umfs_le32_to_cpu(r->len));
+}
+
+/* Bytes a record of len saved bytes takes in a slot (8-byte aligned). */
+static inline umfs_u64 umfs_jrec_span(umfs_u64 len)
+{
+	return (sizeof(struct umfs_jrec) + len + 7) & ~(umfs_u64)7;
+}
+
+/* A transaction changes only the orphan list head below the inode zone,
+ * and nothing at or past the backup superblock. */
+static inline int umfs_jrec_range_ok(const struct umfs_jgeom *g, umfs_u64 off, umfs_u64 len)
+{
+	if (off == g->orphan_head_off && len == sizeof(umfs_le64))
+		return 1;
+	return off >= g->meta_off && off <= g->meta_end && len <= g->meta_end - off;
+}
+
+enum umfs_jrec_verdict {
+	UMFS_JREC_VALID, /* replay it */
+	UMFS_JREC_END,   /* not a record of this transaction (torn, stale, past
+			  * the slot): the log ends here, nothing is wrong */
+	UMFS_JREC_BAD,   /* sealed by this transaction yet names a range no
+			  * transaction changes: corruption, the log ends here */
+};
+
+/*
+ * The record at byte `at` of a slot whose active_seq is seq. A record
+ * counts only if all of it (header and data) lies inside the slot, its seq
+ * is the transaction's, its checksum matches (a torn write, or a record of
+ * an older transaction left behind, fails one of these), and its range is
+ * one a transaction changes.
+ */
+static inline enum umfs_jrec_verdict umfs_jrec_check(const struct umfs_jgeom *g,
+						     const umfs_u8 *slot, umfs_u64 at,
+						     umfs_u64 seq)
+{
+	const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + at);
+	umfs_u64 len;
+
+	if (at > g->slot_size || sizeof(*r) > g->slot_size - at)
+		return UMFS_JREC_END;
+	len = umfs_le32_to_cpu(r->len);
+	if (umfs_le64_to_cpu(r->seq) != seq || len > g->slot_size - at - sizeof(*r))
+		return UMFS_JREC_END;
+	if (umfs_le32_to_cpu(r->csum) != umfs_jrec_csum(r, r + 1))
+		return UMFS_JREC_END;
+	if (!umfs_jrec_range_ok(g, umfs_le64_to_cpu(r->off), len))
+		return UMFS_JREC_BAD;
+	return UMFS_JREC_VALID;
+}
+
+/*
+ * The records to replay of a slot whose active_seq is seq: their byte
+ * positions in pos[0..n), oldest first, n returned (at most max). Replay
+ * goes newest first, so the oldest snapshot of a range wins. *bad is set
+ * when the scan stopped at a UMFS_JREC_BAD record.
+ */
+static inline umfs_u32 umfs_jslot_scan(const struct umfs_jgeom *g, const void *slot,
+				       umfs_u64 seq, umfs_u32 *pos, umfs_u32 max, int *bad)
+{
+	const umfs_u8 *s = (const umfs_u8 *)slot;
+	umfs_u64 at = sizeof(struct umfs_jslot_hdr);
+	umfs_u32 n = 0;
+
+	*bad = 0;
+	while (n < max) {
+		enum umfs_jrec_verdict v = umfs_jrec_check(g, s, at, seq);
+
+		if (v != UMFS_JREC_VALID) {
+			*bad = v == UMFS_JREC_BAD;
+			break;
+		}
+		pos[n++] = (umfs_u32)at;
+		at += umfs_jrec_span(umfs_le32_to_cpu(((const struct umfs_jrec *)(s + at))->len));
+	}
+	return n;
+}
+
+/* Upper bound of the records a slot holds: the size of pos[] for a scan. */
+static inline umfs_u32 umfs_jslot_max_records(const struct umfs_jgeom *g)
+{
+	return (umfs_u32)(g->slot_size / sizeof(struct umfs_jrec));
+}
+
+#endif /* UMFS_RULES_H */
