@@ -10,8 +10,7 @@
 
 #define UMFS_KMOD_ATTACH_TRIES 8
 
-/* ioctl() as 0 or -errno, errno preserved. */
-static int umfs_kmod_ioctl(int fd, unsigned long cmd, void *arg)
+int umfs_kmod_call(int fd, unsigned long cmd, void *arg)
 {
 	int saved = errno, err = 0;
 
@@ -52,7 +51,7 @@ int umfs_kmod_mount(int fd, const char *dev_path, struct umfs_kmod_mount *info)
 	if (strlen(dev_path) >= sizeof(req.path))
 		return -ENAMETOOLONG;
 	strcpy(req.path, dev_path);
-	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_MOUNT, &req);
+	err = umfs_kmod_call(fd, UMFS_KMOD_IOC_MOUNT, &req);
 	if (!err && info)
 		*info = req;
 	return err;
@@ -60,7 +59,7 @@ int umfs_kmod_mount(int fd, const char *dev_path, struct umfs_kmod_mount *info)
 
 int umfs_kmod_unmount(int fd)
 {
-	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_UNMOUNT, NULL);
+	return umfs_kmod_call(fd, UMFS_KMOD_IOC_UNMOUNT, NULL);
 }
 
 int umfs_kmod_attach(int fd, uint64_t ino, uint32_t gen, int open_flags, uint64_t reserve,
@@ -75,7 +74,7 @@ int umfs_kmod_attach(int fd, uint64_t ino, uint32_t gen, int open_flags, uint64_
 		req.generation = gen;
 		req.open_flags = (uint32_t)(open_flags & O_ACCMODE);
 		req.reserve = reserve;
-		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_ATTACH, &req);
+		err = umfs_kmod_call(fd, UMFS_KMOD_IOC_ATTACH, &req);
 	} while (err == -EAGAIN && ++tries < UMFS_KMOD_ATTACH_TRIES);
 	if (err)
 		return err;
@@ -90,7 +89,7 @@ int umfs_kmod_detach(int fd, void *addr)
 {
 	struct umfs_kmod_detach req = { .addr = (uint64_t)(uintptr_t)addr };
 
-	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_DETACH, &req);
+	return umfs_kmod_call(fd, UMFS_KMOD_IOC_DETACH, &req);
 }
 
 int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked)
@@ -98,7 +97,7 @@ int umfs_kmod_revoke(int fd, uint64_t ino, uint64_t *revoked)
 	struct umfs_kmod_revoke req = { .ino = ino };
 	int err;
 
-	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_REVOKE, &req);
+	err = umfs_kmod_call(fd, UMFS_KMOD_IOC_REVOKE, &req);
 	if (!err && revoked)
 		*revoked = req.revoked;
 	return err;
@@ -111,7 +110,7 @@ int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_
 					.count = count };
 	int err;
 
-	err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_EXTEND, &req);
+	err = umfs_kmod_call(fd, UMFS_KMOD_IOC_EXTEND, &req);
 	if (!err && out)
 		*out = req;
 	return err;
@@ -119,7 +118,7 @@ int umfs_kmod_extend(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_
 
 int umfs_kmod_setattr(int fd, struct umfs_kmod_setattr *req)
 {
-	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_SETATTR, req);
+	return umfs_kmod_call(fd, UMFS_KMOD_IOC_SETATTR, req);
 }
 
 int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t count,
@@ -132,7 +131,7 @@ int umfs_kmod_free(int fd, uint64_t ino, uint32_t gen, uint64_t first, uint64_t 
 	do {
 		req = (struct umfs_kmod_free){ .ino = ino, .generation = gen, .first = first,
 					       .count = count };
-		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_FREE, &req);
+		err = umfs_kmod_call(fd, UMFS_KMOD_IOC_FREE, &req);
 		freed += req.freed;
 		revoked += req.revoked;
 	} while (!err && req.more);
@@ -152,7 +151,7 @@ int umfs_kmod_exchange(int fd, uint64_t ino, uint32_t gen, uint32_t flags,
 
 	do {
 		req = (struct umfs_kmod_exchange){ .ino = ino, .generation = gen, .flags = flags };
-		err = umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_EXCHANGE, &req);
+		err = umfs_kmod_call(fd, UMFS_KMOD_IOC_EXCHANGE, &req);
 		pages += req.pages;
 		tables += req.tables;
 		revoked += req.revoked;
@@ -167,5 +166,5 @@ int umfs_kmod_exchange(int fd, uint64_t ino, uint32_t gen, uint32_t flags,
 
 int umfs_kmod_stats(int fd, struct umfs_kmod_stats *st)
 {
-	return umfs_kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, st);
+	return umfs_kmod_call(fd, UMFS_KMOD_IOC_STATS, st);
 }

@@ -16,6 +16,10 @@
 extern "C" {
 #endif
 
+/* The one ioctl(2) of /dev/umfs: UMFS_KMOD_IOC_* cmd on arg, 0 or -errno.
+ * The calls below, and the core's, all go through it. */
+int umfs_kmod_call(int fd, unsigned long cmd, void *arg);
+
 /* Opens /dev/umfs (close-on-exec): *fd for the other calls. One open per
  * process: a descriptor inherited across fork gives -EBADFD in the child. */
 int umfs_kmod_open(int *fd);

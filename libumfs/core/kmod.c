@@ -16,8 +16,8 @@
  * the last unlink, copy-on-write). Readers take no lock, so a read may race
  * with a REVOKE: every copy through an attachment runs under a SIGBUS catcher,
  * and a faulted copy is redone through the pool mapping and the attachment
- * is made again at the next call. The ioctls are done here rather than
- * through kmod/lib (the same few lines), so the core needs nothing else.
+ * is made again at the next call. The ioctls go through the module's
+ * client wrappers (kmod/lib/umfs_kmod_client.c, built into the core).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,14 +28,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "umfs_kmod.h"
+#include "umfs_kmod_client.h"
 
-#define KATT_TRIES 8 /* ATTACH racing REVOKE answers EAGAIN; the client library's count */
 #define KATT_MAX_FAILS 4 /* refused attaches of one open file before it stays in software */
 
 static _Atomic uint64_t kmod_fork_gen;
@@ -118,17 +117,6 @@ static bool kmod_copy(void *dst, const void *src, size_t n, bool persist)
 	return true;
 }
 
-/* ioctl as 0 or -errno, errno left alone (the shim's programs see it) */
-static int kmod_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int saved = errno, err = 0;
-
-	if (ioctl(fd, cmd, arg) < 0)
-		err = -errno;
-	errno = saved;
-	return err;
-}
-
 /* Opt-in, so that programs driving the module themselves (its tests),
  * mkfs and fsck keep the device to themselves unless asked. */
 int umfs_kmod_wanted(void)
@@ -173,16 +161,16 @@ int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 	}
 	pthread_once(&kmod_once, kmod_setup);
 	memset(&ks, 0, sizeof(ks));
-	err = kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, &ks);
+	err = umfs_kmod_call(fd, UMFS_KMOD_IOC_STATS, &ks);
 	if (!err && ks.abi_version != UMFS_KMOD_ABI_VERSION)
 		err = -EPROTONOSUPPORT;
 	if (!err && !ks.mounted) {
 		memset(&m, 0, sizeof(m));
 		strcpy(m.path, path);
-		err = kmod_ioctl(fd, UMFS_KMOD_IOC_MOUNT, &m);
+		err = umfs_kmod_call(fd, UMFS_KMOD_IOC_MOUNT, &m);
 		/* EBUSY: another process mounted it first, or has the device
 		 * open (then it is not mounted, and this pool stays in software) */
-		if (err == -EBUSY && kmod_ioctl(fd, UMFS_KMOD_IOC_STATS, &ks) == 0 && ks.mounted)
+		if (err == -EBUSY && umfs_kmod_call(fd, UMFS_KMOD_IOC_STATS, &ks) == 0 && ks.mounted)
 			err = 0;
 		else if (!err && m.pool_size < *size)
 			*size = m.pool_size;
@@ -231,13 +219,8 @@ void umfs_katt_init(struct umfs_katt *a, int flags)
 /* Write lock held. Drops the attachment (a parent's is not ours to drop). */
 static void katt_drop(struct umfs_fs *fs, struct umfs_katt *a)
 {
-	struct umfs_kmod_detach req;
-
-	if (a->base && a->gen == umfs_kmod_fork_gen()) {
-		memset(&req, 0, sizeof(req));
-		req.addr = (uint64_t)(uintptr_t)a->base;
-		kmod_ioctl(kmod_fd(fs), UMFS_KMOD_IOC_DETACH, &req);
-	}
+	if (a->base && a->gen == umfs_kmod_fork_gen())
+		umfs_kmod_detach(kmod_fd(fs), a->base);
 	a->base = NULL;
 	a->len = 0;
 	a->dead = false;
@@ -247,30 +230,24 @@ static void katt_drop(struct umfs_fs *fs, struct umfs_katt *a)
 static int katt_attach(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint64_t want)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
-	struct umfs_kmod_attach req;
-	int fd = kmod_fd(fs), err, tries = 0;
+	int fd = kmod_fd(fs), err;
 	uint8_t height = in->pt_height;
 	uint64_t reserve;
+	size_t len;
+	void *base;
 
 	if (fd < 0)
 		return -EBADF;
 	/* room to grow in place: a slot past what is needed now */
 	reserve = UMFS_MIN(UMFS_MAX(want, in->size) + UMFS_KMOD_SLOT_SIZE,
 			   (uint64_t)UMFS_KMOD_MAX_SLOTS * UMFS_KMOD_SLOT_SIZE);
-	do {
-		memset(&req, 0, sizeof(req));
-		req.ino = ino;
-		req.generation = in->generation;
-		req.open_flags = (uint32_t)(a->flags & O_ACCMODE);
-		req.reserve = reserve;
-		err = kmod_ioctl(fd, UMFS_KMOD_IOC_ATTACH, &req);
-	} while (err == -EAGAIN && ++tries < KATT_TRIES);
+	err = umfs_kmod_attach(fd, ino, in->generation, a->flags, reserve, &base, &len, NULL);
 	if (err) {
 		a->fails++;
 		return err;
 	}
-	a->base = (uint8_t *)(uintptr_t)req.addr;
-	a->len = req.len;
+	a->base = base;
+	a->len = len;
 	a->gen = umfs_kmod_fork_gen();
 	a->height = height;
 	a->dead = false;
@@ -345,13 +322,9 @@ void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
 
 void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 {
-	struct umfs_kmod_revoke req;
-
 	if (!fs->pm.kmod)
 		return;
-	memset(&req, 0, sizeof(req));
-	req.ino = ino;
-	kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_REVOKE, &req); /* REVOKE needs no mm of ours */
+	umfs_kmod_revoke(fs->pm.fd, ino, NULL); /* REVOKE needs no mm of ours */
 }
 
 /* A metadata call under the meta lock, which keeps every user-space
@@ -366,7 +339,7 @@ static int kmod_meta_call(struct umfs_fs *fs, bool held, unsigned long cmd, void
 
 	if (!held)
 		umfs_meta_lock(fs);
-	err = kmod_ioctl(fs->pm.fd, cmd, req);
+	err = umfs_kmod_call(fs->pm.fd, cmd, req);
 	if (!err && ((taken && *taken) || (given && *given))) {
 		if (taken)
 			fs->free_pages -= UMFS_MIN(*taken, fs->free_pages);
@@ -396,7 +369,7 @@ static int kmod_create_owner(struct umfs_fs *fs, const struct umfs_kmod_create *
 	sa.mode = (uint32_t)(mode & 07777);
 	sa.uid = (uint32_t)uid;
 	sa.gid = (uint32_t)gid;
-	return kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &sa);
+	return umfs_kmod_call(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &sa);
 }
 
 int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
@@ -412,7 +385,7 @@ int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev
 	req.parent_generation = parent ? umfs_inode(fs, parent)->generation : 0;
 	req.mode = (uint32_t)mode;
 	req.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? (uint64_t)rdev : 0;
-	err = kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_CREATE, &req);
+	err = umfs_kmod_call(fs->pm.fd, UMFS_KMOD_IOC_CREATE, &req);
 	if (err)
 		return err;
 	fs->free_inodes -= UMFS_MIN(1, fs->free_inodes);
@@ -557,7 +530,7 @@ int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mo
 	req.mode = (uint32_t)(mode & 07777);
 	req.uid = (uint32_t)uid;
 	req.gid = (uint32_t)gid;
-	return kmod_ioctl(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &req);
+	return umfs_kmod_call(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &req);
 }
 
 /* A present run through the attachment; a revoked one (SIGBUS) from the

@@ -2,7 +2,8 @@
 # build.sh OUTDIR - builds the guest programs of the module's tests into
 # OUTDIR (called by mkinitramfs.sh with UMFS_BUILD, the meson build
 # directory, and UMFS_KVER). The programs link the core library of the
-# meson build (libumfs_core.a) and the module's user-space client.
+# meson build (libumfs_core.a), which holds the module's user-space client
+# (kmod/lib) too.
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTDIR}
@@ -21,8 +22,7 @@ for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create
 	[ "$prog" = kmod-exchange ] && extra="-I$src/libumfs/core -Wl,--wrap=ioctl"
 	# kmod-create: core.h for the inode and U-Log checksums (umfs_crc32c)
 	[ "$prog" = kmod-create ] && extra="-I$src/libumfs/core"
-	gcc $cflags $extra -o "$out/$prog" "$here/$prog.c" "$src/kmod/lib/umfs_kmod_client.c" \
-		"$core" -lpmem -lpthread
+	gcc $cflags $extra -o "$out/$prog" "$here/$prog.c" "$core" -lpmem -lpthread
 done
 
 # kmod-shim: a plain program run under the shim (no core linked),

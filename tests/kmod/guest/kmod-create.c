@@ -29,7 +29,6 @@
 #include <grp.h>
 #include <stdbool.h>
 #include <sys/fsuid.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -362,7 +361,7 @@ static void kc_heads_expect(const struct kc_heads *h, const char *what)
 
 static int kc_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	return umfs_kmod_call(fd, cmd, arg);
 }
 
 /* Counters of the successful calls (shared with children), for STATS. */

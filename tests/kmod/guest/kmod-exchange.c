@@ -705,7 +705,7 @@ static struct umfs_kmod_exchange kx_req(const struct kx_case *c, uint32_t flags)
  * hide how many calls it took). Counted for STATS. */
 static int kx_ioctl(int fd, struct umfs_kmod_exchange *r)
 {
-	int err = ioctl(fd, UMFS_KMOD_IOC_EXCHANGE, r) ? -errno : 0;
+	int err = umfs_kmod_call(fd, UMFS_KMOD_IOC_EXCHANGE, r);
 
 	if (!err && kx_counts) {
 		__atomic_add_fetch(&kx_counts->calls, 1, __ATOMIC_RELAXED);

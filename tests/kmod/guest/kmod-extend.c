@@ -154,7 +154,7 @@ static void ke_check_refusals(int fd)
 	KT_EXPECT(umfs_kmod_extend(fd, id.ino, id.gen, (UMFS_MAX_FILE_SIZE >> 12) - 1, 2, &out),
 		  -EFBIG);
 	KT_EXPECT(umfs_kmod_extend(fd, 0, 0, 0, 1, &out), -ESTALE);
-	KT_CHECK(ioctl(fd, UMFS_KMOD_IOC_EXTEND, &r) == -1 && errno == EINVAL, "flags accepted");
+	KT_CHECK(umfs_kmod_call(fd, UMFS_KMOD_IOC_EXTEND, &r) == -EINVAL, "flags accepted");
 	printf("kmod-extend: stale generation, directory past its layout, past 512 GiB, inode 0, "
 	       "flags refused\n");
 }

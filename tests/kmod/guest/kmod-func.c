@@ -420,7 +420,7 @@ static void kt_check_refusals(int fd)
 	req.ino = id.ino;
 	req.generation = id.gen;
 	req.reserved[0] = 1;
-	KT_EXPECT(ioctl(fd, UMFS_KMOD_IOC_ATTACH, &req) ? -errno : 0, -EINVAL);
+	KT_EXPECT(umfs_kmod_call(fd, UMFS_KMOD_IOC_ATTACH, &req), -EINVAL);
 	m = mmap(NULL, KT_GIB, PROT_READ, MAP_SHARED, fd, 0);
 	KT_CHECK(m == MAP_FAILED && errno == EINVAL, "plain mmap of /dev/umfs: %p", m);
 	/* a reserve gives room to grow */

@@ -792,7 +792,7 @@ static struct umfs_kmod_free km_free_req(const struct kt_id *id, uint64_t first,
  * how many calls it took. Counted for STATS. */
 static int km_free_ioctl(int fd, struct umfs_kmod_free *r)
 {
-	int err = ioctl(fd, UMFS_KMOD_IOC_FREE, r) ? -errno : 0;
+	int err = umfs_kmod_call(fd, UMFS_KMOD_IOC_FREE, r);
 
 	if (!err) {
 		__atomic_add_fetch(&km_counts->frees, 1, __ATOMIC_RELAXED);
