@@ -21,9 +21,7 @@ static uint64_t entry_target(const struct fsck *c, uint64_t e, unsigned level, b
 		if ((e & ~UMFS_PTE_ADDR_MASK) != UMFS_PTE_LEAF4K_FLAGS)
 			return 0;
 	} else if (level == 2 && (e & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS) {
-		if (off == UINT64_MAX || !fsck_page_ok(c, off) ||
-		    (off - c->data_off) % UMFS_HUGE_SIZE ||
-		    fsck_page_of(c, off) + UMFS_PAGES_PER_HUGE > c->data_pages)
+		if (off == UINT64_MAX || !umfs_off_is_huge_leaf(c->data_off, c->data_pages, off))
 			return 0;
 		*huge = true;
 		return off;

@@ -57,8 +57,7 @@ static enum pte_kind pte_classify(const struct fsck *c, uint64_t e, unsigned lev
 		*why = "points outside the data zone";
 		return PTE_BAD;
 	}
-	if (kind == PTE_LEAF2M && ((*off - c->data_off) % UMFS_HUGE_SIZE ||
-				   fsck_page_of(c, *off) + UMFS_PAGES_PER_HUGE > c->data_pages)) {
+	if (kind == PTE_LEAF2M && !umfs_off_is_huge_leaf(c->data_off, c->data_pages, *off)) {
 		*why = "is a 2 MiB leaf not aligned inside the data zone";
 		return PTE_BAD;
 	}

@@ -50,6 +50,16 @@ static inline int umfs_off_is_data_page(umfs_u64 data_off, umfs_u64 data_pages, 
 	       (off - data_off) >> UMFS_PAGE_SHIFT < data_pages;
 }
 
+/* off is where a 2 MiB leaf may point: a data page whose number is a
+ * multiple of 512, with all 512 pages inside the data zone. */
+static inline int umfs_off_is_huge_leaf(umfs_u64 data_off, umfs_u64 data_pages, umfs_u64 off)
+{
+	umfs_u64 page = (off - data_off) >> UMFS_PAGE_SHIFT;
+
+	return umfs_off_is_data_page(data_off, data_pages, off) &&
+	       page % UMFS_PAGES_PER_HUGE == 0 && data_pages - page >= UMFS_PAGES_PER_HUGE;
+}
+
 /* ------------------------------------------------------------------ */
 /* Superblock checksum: crc32c of every byte before csum.                 */
 /* ------------------------------------------------------------------ */

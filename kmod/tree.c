@@ -77,7 +77,7 @@ int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *
 	if (!form || umfs_km_entry_off(&w, e, off))
 		return -EUCLEAN;
 	*huge = form == UMFS_PTE_LEAF2M_FLAGS;
-	if (*huge && ((*off - p->data_off) >> UMFS_PAGE_SHIFT) % UMFS_PAGES_PER_HUGE)
+	if (*huge && !umfs_off_is_huge_leaf(p->data_off, p->data_pages, *off))
 		return -EUCLEAN;
 	return 0;
 }
@@ -104,7 +104,7 @@ static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int lev
 		if (err)
 			return err;
 		if (form == UMFS_PTE_LEAF2M_FLAGS &&
-		    (((off - w->pool->data_off) >> UMFS_PAGE_SHIFT) % UMFS_PAGES_PER_HUGE))
+		    !umfs_off_is_huge_leaf(w->pool->data_off, w->pool->data_pages, off))
 			return -EUCLEAN;
 		err = umfs_km_walk_mark(w, off, form == UMFS_PTE_LEAF2M_FLAGS ?
 					UMFS_PAGES_PER_HUGE : 1);

@@ -255,6 +255,10 @@ static void test_page_offsets(void **state)
 	assert_false(umfs_off_is_data_page(0x200000, 4, 0x204000)); /* one past */
 	assert_false(umfs_off_is_data_page(0x200000, 4, 0x1ff000)); /* below */
 	assert_false(umfs_off_is_data_page(0x200000, 4, 0x200008)); /* unaligned */
+	assert_true(umfs_off_is_huge_leaf(0x200000, 1024, 0x400000));
+	assert_false(umfs_off_is_huge_leaf(0x200000, 1023, 0x400000)); /* last page outside */
+	assert_false(umfs_off_is_huge_leaf(0x200000, 1024, 0x401000)); /* not on a 512 boundary */
+	assert_false(umfs_off_is_huge_leaf(0x200000, 1024, 0x600000)); /* past the zone */
 	assert_true(umfs_off_in_pool(100, 100, 0));
 	assert_false(umfs_off_in_pool(100, 101, 0));
 	assert_false(umfs_off_in_pool(100, 8, UINT64_MAX)); /* no wrap */
