@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "coldio.h"
 
 #define FE_SLOTS 8
 
@@ -247,6 +248,7 @@ void umfs_fork_child(struct umfs_fs *fs)
 {
 	umfs_plock_forked();
 	umfs_tx_seq_renew(fs);
+	umfs_coldio_forked(fs);
 	pthread_mutex_unlock(&fs->vnode_lock);
 	pthread_mutex_unlock(&fs->meta_lock);
 	if (!fs->share)

@@ -271,6 +271,10 @@ struct umfs_fs {
 	uint64_t share_epoch;       /* the region's epoch our counts match */
 	bool share_changed;         /* a transaction ran under the current turn */
 
+	/* coldio.c: how this process reaches data pages it has not mapped;
+	 * NULL: always through the mapping */
+	struct umfs_coldio *cold;
+
 	/* report.c: damage already reported (key, signature), so that a
 	 * damaged inode is logged once, not at every call that meets it */
 	struct { uint64_t key; uint32_t sig; } damage_seen[UMFS_DAMAGE_SEEN];

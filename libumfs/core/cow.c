@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "coldio.h"
 #include "core.h"
 
 #define COW_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
@@ -418,10 +419,8 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 			/* the old bytes around the replaced ones (edge pages only) */
 			cow_copy_old(fs, in, dst, pa, ca);
 			cow_copy_old(fs, in, dst + (cb - pa), cb, pb);
-			if (c->buf)
-				umfs_memcpy_nodrain(dst + (ca - pa), c->buf + (ca - c->a), cb - ca);
-			else
-				umfs_memset_nodrain(dst + (ca - pa), 0, cb - ca);
+			umfs_media_write(fs, off + (ca - pa), c->buf ? c->buf + (ca - c->a) : NULL,
+					 cb - ca);
 		}
 		p = end;
 	}

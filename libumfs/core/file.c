@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coldio.h"
 #include "core.h"
 
 #define FILE_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
@@ -83,8 +84,9 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 			    uint64_t off, umfs_read_copy_fn copy, void *arg)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
-	uint64_t size = in->size, pos, end;
-	uint8_t *dst = buf;
+	uint64_t size = in->size, pos, end, span_src = 0;
+	uint8_t *dst = buf, *span_dst = NULL;
+	size_t span_n = 0; /* runs contiguous in the pool and in buf, copied as one */
 
 	if (off >= size || len == 0)
 		return 0;
@@ -94,15 +96,24 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 		size_t n = (size_t)(UMFS_MIN(end, pg_off(pg + run)) - pos);
 		uint64_t at = pos & FILE_PAGE_MASK;
 
-		if (!src || UMFS_UNLIKELY(src + at + n > fs->pm.len))
+		if (!src || UMFS_UNLIKELY(src + at + n > fs->pm.len)) {
 			memset(dst, 0, n); /* a hole, or a racing writer's table: retried */
-		else if (copy)
+		} else if (copy) {
 			copy(arg, dst, src + at, pos, n);
-		else
-			memcpy(dst, fs->base + src + at, n);
+		} else if (span_n && span_src + span_n == src + at && span_dst + span_n == dst) {
+			span_n += n;
+		} else {
+			if (span_n)
+				umfs_media_read(fs, span_dst, span_src, span_n);
+			span_dst = dst;
+			span_src = src + at;
+			span_n = n;
+		}
 		dst += n;
 		pos += n;
 	}
+	if (span_n)
+		umfs_media_read(fs, span_dst, span_src, span_n);
 	return (ssize_t)(end - off);
 }
 
@@ -311,8 +322,7 @@ static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
 			return -EIO; /* mapped by this write: cannot be a hole */
 		/* Below w->old_size in strict mode, a guard (U-Log record) was set
 		 * up for these bytes by file_guard_begin(). */
-		umfs_memcpy_nodrain(w->fs->base + dst + (a & FILE_PAGE_MASK), w->buf + (a - w->off),
-				    n);
+		umfs_media_write(w->fs, dst + (a & FILE_PAGE_MASK), w->buf + (a - w->off), n);
 		a += n;
 	}
 	return 0;
@@ -322,16 +332,15 @@ static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
  * zeros before them and after them up to the old EOF. */
 static void file_fill_fresh(struct file_write *w, struct file_fresh *x)
 {
-	uint8_t *p = umfs_off_ptr(w->fs, x->off);
 	uint64_t xa = pg_off(x->pg), xb = pg_off(x->pg + x->n);
 	uint64_t ca = UMFS_MAX(xa, w->off), cb = UMFS_MIN(xb, w->end);
 	uint64_t tail = UMFS_MIN(xb, w->old_size);
 
 	if (ca > xa)
-		umfs_memset_nodrain(p, 0, ca - xa);
-	umfs_memcpy_nodrain(p + (ca - xa), w->buf + (ca - w->off), cb - ca);
+		umfs_media_write(w->fs, x->off, NULL, ca - xa);
+	umfs_media_write(w->fs, x->off + (ca - xa), w->buf + (ca - w->off), cb - ca);
 	if (tail > cb)
-		umfs_memset_nodrain(p + (cb - xa), 0, tail - cb);
+		umfs_media_write(w->fs, x->off + (cb - xa), NULL, tail - cb);
 	x->filled = true;
 }
 

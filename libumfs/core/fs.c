@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "coldio.h"
 #include "core.h"
 
 static __thread char mount_error[256];
@@ -235,6 +236,7 @@ static void fs_free(struct umfs_fs *fs)
 {
 	umfs_share_close(fs, false);
 	umfs_journal_close(fs);
+	umfs_coldio_close(fs);
 	if (!fs->borrowed)
 		umfs_pmem_unmap(&fs->pm);
 	pthread_mutex_destroy(&fs->meta_lock);
@@ -288,6 +290,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		goto err_free;
 	}
 	fs_bind(fs);
+	umfs_coldio_open(fs);
 	err = fs_pick_mode(fs, flags);
 	if (err)
 		goto err_free;

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coldio.c - file data to and from pool pages this process has not mapped.
+ *
+ * In software mode the pool is one shared mapping of the pool file. When
+ * the kernel maps that file with 4 KiB pages (a tmpfs without huge pages, a
+ * file on a page-cache file system), the first touch of each page by a
+ * process costs a page fault, and populating ahead of the touch still costs
+ * the kernel's work per page: a new process streaming a large file through
+ * the mapping pays several times the copy itself. The kernel copies
+ * through the pool's descriptor (pread/pwrite at the pool offset) from the
+ * same page cache the mapping shows, without mapping anything; so bytes in
+ * 2 MiB chunks of the pool that are cold for this process move that way.
+ *
+ * A chunk turns warm after COLD_WARM_AFTER such copies: it is populated
+ * whole (MADV_POPULATE_READ or _WRITE), and served through the mapping from
+ * then on, where a small copy costs no system call. A stream touches each
+ * chunk a few times and stays on the descriptor; a process that keeps
+ * coming back to a chunk maps it once. docs/design.md has the figures.
+ *
+ * Pools the kernel maps 2 MiB at a time (hugetlbfs, a tmpfs with huge
+ * pages: st_blksize says so) and DAX files take one fault per 2 MiB, and
+ * module mode maps through /dev/umfs: those always use the mapping.
+ * UMFS_COLDIO=0 makes every pool use the mapping (comparisons, tests).
+ *
+ * Persistence: a pwrite returns once the bytes are in the pages the mapping
+ * shows, before the caller's later stores and fence, so the order "data,
+ * fence, size or table" holds (docs/consistency.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coldio.h"
+#include "core.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define COLD_CHUNK_SHIFT UMFS_HUGE_SHIFT
+/* Copies through the descriptor before a chunk is mapped: one populate
+ * costs about as much as this many system calls. */
+#define COLD_WARM_AFTER 128
+#define COLD_WARM 0xff /* a chunk's state once populated */
+static_assert(COLD_WARM_AFTER < COLD_WARM, "the counter must stay below the warm mark");
+
+struct umfs_coldio {
+	uint64_t nchunks;
+	uint8_t state[]; /* per 2 MiB chunk: copies so far, or COLD_WARM */
+};
+
+static bool coldio_wanted(const struct umfs_fs *fs)
+{
+	const char *env = getenv("UMFS_COLDIO");
+	struct statx sx;
+	struct stat st;
+
+	if (fs->pm.kmod || fs->pm.fd < 0 || (env && strcmp(env, "0") == 0))
+		return false;
+	if (fstat(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < fs->pm.len)
+		return false;
+	if (st.st_blksize >= UMFS_HUGE_SIZE)
+		return false; /* the kernel maps 2 MiB pages */
+	if (statx(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+	    (sx.stx_attributes & STATX_ATTR_DAX))
+		return false;
+	return true;
+}
+
+void umfs_coldio_open(struct umfs_fs *fs)
+{
+	uint64_t n = UMFS_DIV_ROUND_UP(fs->pm.len, (uint64_t)1 << COLD_CHUNK_SHIFT);
+	int saved = errno;
+
+	fs->cold = NULL;
+	if (coldio_wanted(fs))
+		fs->cold = calloc(1, sizeof(*fs->cold) + n);
+	if (fs->cold)
+		fs->cold->nchunks = n;
+	errno = saved;
+}
+
+void umfs_coldio_close(struct umfs_fs *fs)
+{
+	free(fs->cold);
+	fs->cold = NULL;
+}
+
+void umfs_coldio_forked(struct umfs_fs *fs)
+{
+	if (fs->cold)
+		memset(fs->cold->state, 0, fs->cold->nchunks);
+}
+
+/* Maps chunk i whole; a kernel without MADV_POPULATE_* (EINVAL) faults
+ * page by page instead, as before. */
+static void chunk_populate(struct umfs_fs *fs, uint64_t i, bool write)
+{
+	uint64_t a = i << COLD_CHUNK_SHIFT;
+	uint64_t n = UMFS_MIN(fs->pm.len - a, (uint64_t)1 << COLD_CHUNK_SHIFT);
+	int saved = errno;
+
+	madvise(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	errno = saved;
+}
+
+/* Whether chunk i goes through the mapping for this access, counting the
+ * access when it does not. */
+static bool chunk_warm(struct umfs_fs *fs, uint64_t i, bool write)
+{
+	uint8_t *s = &fs->cold->state[i];
+	uint8_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
+
+	if (v == COLD_WARM)
+		return true;
+	if (v + 1 < COLD_WARM_AFTER) {
+		__atomic_store_n(s, (uint8_t)(v + 1), __ATOMIC_RELAXED); /* a lost count is harmless */
+		return false;
+	}
+	chunk_populate(fs, i, write);
+	__atomic_store_n(s, COLD_WARM, __ATOMIC_RELAXED);
+	return true;
+}
+
+/*
+ * The longest span from off (at most len bytes) whose chunks are all warm
+ * or all cold (*warm says which), counting each chunk once per call: *next
+ * carries the state of the chunk that ended the span into the next call
+ * (-1: none yet).
+ */
+static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, bool write, int *next,
+			 bool *warm)
+{
+	uint64_t i = off >> COLD_CHUNK_SHIFT, end = off + len, b;
+
+	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, write);
+	*next = -1;
+	for (b = (i + 1) << COLD_CHUNK_SHIFT; b < end; b += (uint64_t)1 << COLD_CHUNK_SHIFT) {
+		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, write);
+
+		if (w != *warm) {
+			*next = w;
+			break;
+		}
+	}
+	return (size_t)(UMFS_MIN(b, end) - off);
+}
+
+/* pread/pwrite of the whole span; false when the kernel did not take all
+ * of it (the caller then uses the mapping for what is left). */
+static bool media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, size_t *len)
+{
+	int saved = errno;
+
+	while (*len) {
+		ssize_t n = pread(fs->pm.fd, dst, *len, (off_t)off);
+
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+		if (n > 0) {
+			dst += n;
+			off += (uint64_t)n;
+			*len -= (size_t)n;
+		}
+	}
+	errno = saved;
+	return *len == 0;
+}
+
+static const uint8_t media_zeros[64 << 10];
+
+static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t off, size_t *len)
+{
+	int saved = errno;
+
+	while (*len) {
+		size_t want = src ? *len : UMFS_MIN(*len, sizeof(media_zeros));
+		ssize_t n = pwrite(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
+
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+		if (n > 0) {
+			src = src ? src + n : NULL;
+			off += (uint64_t)n;
+			*len -= (size_t)n;
+		}
+	}
+	errno = saved;
+	return *len == 0;
+}
+
+void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
+{
+	uint8_t *d = dst;
+	int next = -1;
+
+	if (!fs->cold) {
+		memcpy(d, fs->base + off, len);
+		return;
+	}
+	while (len) {
+		bool warm;
+		size_t n = media_span(fs, off, len, false, &next, &warm), left = n;
+
+		if (warm || !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
+			memcpy(d + (n - left), fs->base + off + (n - left), left);
+		d += n;
+		off += n;
+		len -= n;
+	}
+}
+
+void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+	int next = -1;
+
+	while (len) {
+		bool warm = true;
+		size_t n = fs->cold ? media_span(fs, off, len, true, &next, &warm) : len, left = n;
+
+		if (!warm && media_kernel_write(fs, s, off, &left))
+			left = 0;
+		else if (s)
+			umfs_memcpy_nodrain(fs->base + off + (n - left), s + (n - left), left);
+		else
+			umfs_memset_nodrain(fs->base + off + (n - left), 0, left);
+		s = s ? s + n : NULL;
+		off += n;
+		len -= n;
+	}
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coldio.h - moving file data between the caller and the pool without
+ * mapping pool pages this process has not touched (coldio.c).
+ */
+#ifndef UMFS_COLDIO_H
+#define UMFS_COLDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct umfs_fs;
+
+/* At mount: decides how this process reaches the pool's data pages. A
+ * failure only leaves every access to the mapping. */
+void umfs_coldio_open(struct umfs_fs *fs);
+void umfs_coldio_close(struct umfs_fs *fs);
+/* In a child after fork: the kernel does not copy the page tables of a
+ * shared file mapping, so every chunk is cold again. */
+void umfs_coldio_forked(struct umfs_fs *fs);
+
+/* Copies the pool bytes [off, off + len) to dst. */
+void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len);
+/* Writes src (NULL: zeros) to the pool bytes [off, off + len): durable
+ * after the next umfs_drain(), as umfs_memcpy_nodrain() leaves them. */
+void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len);
+
+#endif /* UMFS_COLDIO_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim_bigio.c - large and small transfers from a fresh process, for
+ * bigio.sh, which runs every step once on tmpfs and once on UMFS and
+ * compares what they print.
+ *
+ *   shim_bigio write PATH OFF LEN BS SEED  pwrite LEN bytes from OFF in BS
+ *                                          pieces; byte at p is pat(SEED, p)
+ *   shim_bigio trunc PATH SIZE
+ *   shim_bigio sum PATH OFF LEN BS         pread in BS pieces: checksum, count
+ *   shim_bigio faults PATH BS              reads the file whole; prints the
+ *                                          page faults the reading took, per GiB
+ *   shim_bigio wfaults PATH SIZE BS        the same for writing a new file
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint8_t pat(uint64_t seed, uint64_t p)
+{
+	uint64_t x = (p + 1) * 0x9e3779b97f4a7c15ull ^ seed * 0xbf58476d1ce4e5b9ull;
+
+	return (uint8_t)(x >> 29 ^ x >> 47);
+}
+
+static long faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+static int die(const char *what)
+{
+	perror(what);
+	return 1;
+}
+
+static int do_write(const char *path, uint64_t off, uint64_t len, size_t bs, uint64_t seed)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	uint8_t *buf = malloc(bs);
+
+	if (fd < 0 || !buf)
+		return die("open");
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < bs ? (size_t)(len - done) : bs;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = pat(seed, off + done + i);
+		if (pwrite(fd, buf, n, (off_t)(off + done)) != (ssize_t)n)
+			return die("pwrite");
+		done += n;
+	}
+	free(buf);
+	return close(fd) ? die("close") : 0;
+}
+
+static int do_sum(const char *path, uint64_t off, uint64_t len, size_t bs)
+{
+	int fd = open(path, O_RDONLY);
+	uint8_t *buf = malloc(bs);
+	uint64_t h = 0xcbf29ce484222325ull, total = 0;
+
+	if (fd < 0 || !buf)
+		return die("open");
+	while (total < len) {
+		size_t want = len - total < bs ? (size_t)(len - total) : bs;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + total));
+
+		if (n < 0)
+			return die("pread");
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+		total += (uint64_t)n;
+	}
+	printf("sum %016llx %llu\n", (unsigned long long)h, (unsigned long long)total);
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+static int do_faults(const char *path, size_t bs, uint64_t wsize)
+{
+	int fd = open(path, wsize ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0644);
+	uint8_t *buf = malloc(bs);
+	uint64_t total = 0;
+	struct stat st;
+	long f0;
+
+	if (fd < 0 || !buf || fstat(fd, &st))
+		return die("open");
+	memset(buf, 0x5a, bs); /* the buffer's own faults come before */
+	f0 = faults();
+	for (;;) {
+		ssize_t n = wsize ? (total < wsize ? pwrite(fd, buf, bs, (off_t)total) : 0)
+				  : pread(fd, buf, bs, (off_t)total);
+
+		if (n < 0)
+			return die("transfer");
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+	}
+	if (total == 0)
+		return die("empty file");
+	printf("%lld\n", (long long)((faults() - f0) * (1ll << 30) / (long long)total));
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 7 && !strcmp(argv[1], "write"))
+		return do_write(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+				strtoul(argv[5], NULL, 0), strtoull(argv[6], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "trunc"))
+		return truncate(argv[2], (off_t)strtoull(argv[3], NULL, 0)) ? die("truncate") : 0;
+	if (argc == 6 && !strcmp(argv[1], "sum"))
+		return do_sum(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+			      strtoul(argv[5], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "faults"))
+		return do_faults(argv[2], strtoul(argv[3], NULL, 0), 0);
+	if (argc == 5 && !strcmp(argv[1], "wfaults"))
+		return do_faults(argv[2], strtoul(argv[4], NULL, 0), strtoull(argv[3], NULL, 0));
+	fprintf(stderr, "usage: see the comment at the top of shim_bigio.c\n");
+	return 2;
+}
