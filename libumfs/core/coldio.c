@@ -27,6 +27,7 @@
  * shows, before the caller's later stores and fence, so the order "data,
  * fence, size or table" holds (docs/consistency.md).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -58,13 +59,28 @@ struct umfs_coldio {
 	uint8_t state[]; /* per 2 MiB chunk: copies so far, or COLD_WARM */
 };
 
+/* The kernel's pread and pwrite, not a front end's interposers of them
+ * (libumfs.so exports both): resolved past this library, as the shim's
+ * table of real functions is. */
+static ssize_t (*media_pread)(int fd, void *buf, size_t len, off_t off);
+static ssize_t (*media_pwrite)(int fd, const void *buf, size_t len, off_t off);
+
+static bool media_resolve(void)
+{
+	if (!media_pread) {
+		media_pwrite = (__typeof__(media_pwrite))dlsym(RTLD_NEXT, "pwrite");
+		media_pread = (__typeof__(media_pread))dlsym(RTLD_NEXT, "pread");
+	}
+	return media_pread && media_pwrite;
+}
+
 static bool coldio_wanted(const struct umfs_fs *fs)
 {
 	const char *env = getenv("UMFS_COLDIO");
 	struct statx sx;
 	struct stat st;
 
-	if (fs->pm.kmod || fs->pm.fd < 0 || (env && strcmp(env, "0") == 0))
+	if (fs->pm.kmod || fs->pm.fd < 0 || (env && strcmp(env, "0") == 0) || !media_resolve())
 		return false;
 	if (fstat(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < fs->pm.len)
@@ -163,7 +179,7 @@ static bool media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, si
 	int saved = errno;
 
 	while (*len) {
-		ssize_t n = pread(fs->pm.fd, dst, *len, (off_t)off);
+		ssize_t n = media_pread(fs->pm.fd, dst, *len, (off_t)off);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR))
 			break;
@@ -185,11 +201,12 @@ static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t 
 
 	while (*len) {
 		size_t want = src ? *len : UMFS_MIN(*len, sizeof(media_zeros));
-		ssize_t n = pwrite(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
+		ssize_t n = media_pwrite(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR))
 			break;
 		if (n > 0) {
+			umfs_persist_written(fs->base + off, (size_t)n);
 			src = src ? src + n : NULL;
 			off += (uint64_t)n;
 			*len -= (size_t)n;

@@ -105,6 +105,9 @@ uint64_t umfs_kmod_fork_gen(void);
 
 void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
 void umfs_drain(void);                          /* fence: earlier flushes done */
+/* Pool bytes the kernel wrote through the pool's descriptor (coldio.c):
+ * durable as flushed bytes are, so only a test build's hook hears of them. */
+void umfs_persist_written(const void *addr, size_t len);
 void umfs_persist(const void *addr, size_t len); /* flush + drain */
 /* Copies with non-temporal stores where that pays; flushed, not drained. */
 void umfs_memcpy_nodrain(void *dst, const void *src, size_t len);

@@ -44,6 +44,12 @@ void umfs_flush(const void *addr, size_t len)
 		pmem_flush(addr, len);
 }
 
+void umfs_persist_written(const void *addr, size_t len)
+{
+	if (UMFS_UNLIKELY(persist_hook != NULL))
+		persist_hook->flush(persist_hook->arg, addr, len);
+}
+
 void umfs_drain(void)
 {
 	if (UMFS_UNLIKELY(persist_hook != NULL))
