@@ -2,15 +2,16 @@
 /*
  * coldio.c - file data to and from pool pages this process has not mapped.
  *
- * In software mode the pool is one shared mapping of the pool file. When
- * the kernel maps that file with 4 KiB pages (a tmpfs without huge pages, a
- * file on a page-cache file system), the first touch of each page by a
- * process costs a page fault, and populating ahead of the touch still costs
- * the kernel's work per page: a new process streaming a large file through
- * the mapping pays several times the copy itself. The kernel copies
- * through the pool's descriptor (pread/pwrite at the pool offset) from the
- * same page cache the mapping shows, without mapping anything; so bytes in
- * 2 MiB chunks of the pool that are cold for this process move that way.
+ * In software mode the pool is one shared mapping of the pool file. The
+ * first touch of each page by a process costs a page fault where the kernel
+ * maps the file with 4 KiB pages (a tmpfs without huge pages, a file on a
+ * page-cache file system), and even where it maps 2 MiB pages (a tmpfs with
+ * huge pages) the first pass over fresh translations costs more than the
+ * copy: a new process streaming a large file through the mapping pays
+ * several times the copy itself. The kernel copies through the pool's
+ * descriptor (pread/pwrite at the pool offset) from the same page cache the
+ * mapping shows, without mapping anything; so bytes in 2 MiB chunks of the
+ * pool that are cold for this process move that way.
  *
  * A chunk turns warm after COLD_WARM_AFTER such copies: it is populated
  * whole (MADV_POPULATE_READ or _WRITE), and served through the mapping from
@@ -18,9 +19,9 @@
  * chunk a few times and stays on the descriptor; a process that keeps
  * coming back to a chunk maps it once. docs/design.md has the figures.
  *
- * Pools the kernel maps 2 MiB at a time (hugetlbfs, a tmpfs with huge
- * pages: st_blksize says so) and DAX files take one fault per 2 MiB, and
- * module mode maps through /dev/umfs: those always use the mapping.
+ * hugetlbfs has no write(2), DAX files and devices would need the CPU
+ * caches flushed by whoever writes, and module mode maps through
+ * /dev/umfs: those always use the mapping.
  * UMFS_COLDIO=0 makes every pool use the mapping (comparisons, tests).
  *
  * Persistence: a pwrite returns once the bytes are in the pages the mapping
@@ -34,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "coldio.h"
@@ -77,6 +80,7 @@ static bool media_resolve(void)
 static bool coldio_wanted(const struct umfs_fs *fs)
 {
 	const char *env = getenv("UMFS_COLDIO");
+	struct statfs sf;
 	struct statx sx;
 	struct stat st;
 
@@ -85,8 +89,8 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	if (fstat(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < fs->pm.len)
 		return false;
-	if (st.st_blksize >= UMFS_HUGE_SIZE)
-		return false; /* the kernel maps 2 MiB pages */
+	if (fstatfs(fs->pm.fd, &sf) < 0 || sf.f_type == HUGETLBFS_MAGIC)
+		return false; /* no write(2) there */
 	if (statx(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
 	    (sx.stx_attributes & STATX_ATTR_DAX))
 		return false;
