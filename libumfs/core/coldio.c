@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -199,10 +200,26 @@ static bool media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, si
 
 static const uint8_t media_zeros[64 << 10];
 
+/* The kernel holds a write to the pool file to the writer's RLIMIT_FSIZE
+ * (SIGXFSZ and EFBIG), a limit meant for the UMFS file, not the pool: past
+ * it, the mapping writes instead. */
+static bool media_fsize_allows(uint64_t end)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return false;
+	return rl.rlim_cur == RLIM_INFINITY || end <= rl.rlim_cur;
+}
+
 static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t off, size_t *len)
 {
 	int saved = errno;
 
+	if (!media_fsize_allows(off + *len)) {
+		errno = saved;
+		return false;
+	}
 	while (*len) {
 		size_t want = src ? *len : UMFS_MIN(*len, sizeof(media_zeros));
 		ssize_t n = media_pwrite(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
