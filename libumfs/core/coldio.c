@@ -242,7 +242,7 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 	uint8_t *d = dst;
 	int next = -1;
 
-	if (!fs->cold) {
+	if (!fs->cold || off + len > fs->pm.len) { /* past the pool: only a damaged table */
 		memcpy(d, fs->base + off, len);
 		return;
 	}
@@ -265,8 +265,11 @@ void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t 
 
 	while (len) {
 		bool warm = true;
-		size_t n = fs->cold ? media_span(fs, off, len, true, &next, &warm) : len, left = n;
+		size_t n = len, left;
 
+		if (fs->cold && off + len <= fs->pm.len) /* past the pool: a damaged table */
+			n = media_span(fs, off, len, true, &next, &warm);
+		left = n;
 		if (!warm && media_kernel_write(fs, s, off, &left))
 			left = 0;
 		else if (s)
