@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "backend.h"
 
 static uint64_t count_free(const uint64_t *bm, uint64_t nbits)
 {
@@ -37,12 +37,12 @@ static bool bit_get(const uint64_t *bm, uint64_t i)
 	return (bm[i / 64] >> (i % 64)) & 1;
 }
 
-/* With the kernel module, the bitmaps are the module's alone
- * (docs/kmod.md): a path that reaches this allocator is a bug, refused
- * rather than left to race the module's allocations. */
+/* When the bitmaps are the backend's alone (the kernel module's,
+ * docs/kmod.md), a path that reaches this allocator is a bug, refused
+ * rather than left to race the backend's allocations. */
 static int alloc_owner_check(const struct umfs_fs *fs)
 {
-	return fs->pm.kmod ? -EPERM : 0;
+	return fs->be->core_allocates ? 0 : -EPERM;
 }
 
 /* Snapshots the word holding bit i, then sets or clears the bit. */

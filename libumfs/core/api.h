@@ -12,7 +12,7 @@
 
 #include <unistd.h>
 
-#include "core.h"
+#include "backend.h"
 
 struct umfs_file {
 	struct umfs_fs *fs;
@@ -22,7 +22,7 @@ struct umfs_file {
 	pthread_mutex_t pos_lock; /* read/write/lseek on a shared offset */
 	uint64_t pos;
 	bool relatime;            /* reads update atime (umfs_set_relatime) */
-	struct umfs_katt katt;    /* the attachment in module mode (kmod.c) */
+	struct umfs_katt katt;    /* the backend's mapping of the file (backend.h) */
 };
 
 struct umfs_dir {

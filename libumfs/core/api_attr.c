@@ -6,14 +6,12 @@
 #include <string.h>
 
 #include "api.h"
-#include "umfs_kmod.h"
 
 static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	struct umfs_ucred c;
 	gid_t groups[NGROUPS_MAX_SMALL];
-	int err;
 
 	umfs_cred_current(&c, groups);
 	if (c.uid != in->uid && !(c.caps & UMFS_CAP_FOWNER))
@@ -21,15 +19,7 @@ static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 	/* setgid takes the file's group, or CAP_FSETID */
 	if ((mode & S_ISGID) && !umfs_cred_in_group(&c, in->gid) && !(c.caps & UMFS_CAP_FSETID))
 		mode &= ~(mode_t)S_ISGID;
-	if (fs->pm.kmod) /* mode is the module's to write */
-		return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_MODE, mode, 0, 0);
-	err = umfs_tx_add(fs, in, sizeof(*in));
-	if (err)
-		return err;
-	in->mode = (in->mode & S_IFMT) | (mode & 07777);
-	api_touch_times(in, false);
-	umfs_inode_seal(in);
-	return 0;
+	return fs->be->set_mode(fs, ino, mode);
 }
 
 /* The kernel's chown_ok and chgrp_ok: the owner may "change" the owner to
@@ -62,32 +52,7 @@ static int do_chown(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid)
 	err = chown_allowed(in, &c, uid, gid);
 	if (err)
 		return err;
-	if (fs->pm.kmod) /* as are uid and gid, and the privileges chown drops */
-		return umfs_kmod_inode_setattr(fs, ino,
-					       UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID, 0,
-					       uid == (uid_t)-1 ? in->uid : uid,
-					       gid == (gid_t)-1 ? in->gid : gid);
-	err = umfs_tx_add(fs, in, sizeof(*in));
-	if (err)
-		return err;
-	/* chown drops setuid, and setgid when group-executable or when the
-	 * caller is outside the file's group without CAP_FSETID, even when
-	 * neither id changes (Linux 6.1: ATTR_KILL_SUID,
-	 * setattr_should_drop_sgid()) */
-	if (!S_ISDIR(in->mode)) {
-		bool in_group = (c.caps & UMFS_CAP_FSETID) || umfs_cred_in_group(&c, in->gid);
-
-		in->mode &= ~(uint32_t)S_ISUID;
-		if ((in->mode & S_IXGRP) || !in_group)
-			in->mode &= ~(uint32_t)S_ISGID;
-	}
-	if (uid != (uid_t)-1)
-		in->uid = (uint32_t)uid;
-	if (gid != (gid_t)-1)
-		in->gid = (uint32_t)gid;
-	api_touch_times(in, false);
-	umfs_inode_seal(in);
-	return 0;
+	return fs->be->set_owner(fs, ino, uid, gid, &c);
 }
 
 static int64_t ts_to_ns(const struct timespec *ts)

@@ -71,7 +71,7 @@ int api_tx_run_end(struct umfs_fs *fs, int err)
 /*
  * After a transaction that ended (api_tx_end) with *err: true when it
  * stopped for directory pages (UMFS_EDIRPAGES, see dir.c), which the
- * module has now mapped, so the caller runs it again under the same meta
+ * backend has now mapped, so the caller runs it again under the same meta
  * lock. False otherwise, with *err what the caller returns: its own, or
  * why the pages could not be had (-ENOSPC for a full pool).
  */
@@ -87,7 +87,7 @@ bool api_dir_pages_retry(struct umfs_fs *fs, int *err, unsigned *tries)
 		return false;
 	}
 	while (first < end) {
-		*err = umfs_kmod_fill_holes_locked(fs, tx->dir_need_ino, first, end - 1, &done);
+		*err = fs->be->map_dir_pages(fs, tx->dir_need_ino, first, end - 1, &done);
 		if (*err)
 			return false;
 		first += done;

@@ -136,7 +136,7 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 		}
 	}
 	umfs_walk_put(w);
-	umfs_katt_open(fs, f->vn, f->ino, &f->katt); /* attach at open */
+	fs->be->file_attach(fs, f->vn, f->ino, &f->katt); /* attach at open */
 	*filep = f;
 	return 0;
 
@@ -225,7 +225,7 @@ int umfs_close(struct umfs_file *f)
 
 	if (!f)
 		return -EBADF;
-	umfs_katt_close(f->fs, &f->katt); /* detach */
+	f->fs->be->file_detach(f->fs, &f->katt); /* detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
@@ -274,10 +274,7 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 		uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
 		bool fresh = false;
 
-		if (f->fs->pm.kmod) /* loads through the attachment */
-			n = umfs_katt_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh);
-		else
-			n = umfs_file_read(f->fs, f->ino, buf, len, off);
+		n = f->fs->be->file_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh);
 		if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
 			break;
 		if (fresh) /* made while a writer was in: may hold freed tables */
@@ -315,20 +312,6 @@ static void file_kill_privs(struct umfs_file *f)
 	api_tx_run_end(fs, 0);
 }
 
-/* In module mode, overwrites of present bytes are stores through
- * the attachment; the rest is umfs_file_write(), whose copy-on-write and
- * frees the module carries out (revoking as it does). */
-static ssize_t file_kmod_write(struct umfs_file *f, const void *buf, size_t len, uint64_t off)
-{
-	struct umfs_fs *fs = f->fs;
-	ssize_t n;
-
-	if (!fs->pm.kmod)
-		return umfs_file_write(fs, f->ino, buf, len, off);
-	n = umfs_katt_overwrite(fs, f->ino, &f->katt, buf, len, off);
-	return n != -EAGAIN ? n : umfs_file_write(fs, f->ino, buf, len, off);
-}
-
 /* off < 0: append (the offset is the size, read under the write lock).
  * The parts of a vector go in under one lock hold: no other writer, in any
  * process, comes between them. */
@@ -349,8 +332,8 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 
 		if (iov[i].iov_len == 0)
 			continue;
-		n = file_kmod_write(f, iov[i].iov_base, iov[i].iov_len,
-				    (uint64_t)off + (uint64_t)total);
+		n = f->fs->be->file_write(f->fs, f->ino, &f->katt, iov[i].iov_base, iov[i].iov_len,
+					  (uint64_t)off + (uint64_t)total);
 		if (n < 0 && total == 0)
 			total = n;
 		if (n <= 0)

@@ -291,8 +291,8 @@ int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size
 	int n = 0;
 
 	buf[0] = '\0';
-	if (fs->pm.kmod || !st->st_mode)
-		return 0; /* module mode: the kernel checks each file */
+	if (fs->be->checks_files || !st->st_mode)
+		return 0; /* the kernel checks each file (module mode) */
 	if (st->st_mode & 066)
 		n = snprintf(buf, size, "%s is %s by %s: in software mode every user who can open "
 			     "the pool can read and change all of it, whatever the permissions of "

@@ -168,7 +168,7 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 		in->nlink--;
 	if (in->nlink > 0)
 		return 0;
-	umfs_katt_revoke(fs, ino); /* no attachment outlives the last name */
+	fs->be->file_revoke(fs, ino); /* no attachment outlives the last name */
 	if (umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino)) {
 		err = umfs_inode_free_unused(fs, ino);
 		if (err != -EAGAIN)
@@ -183,7 +183,7 @@ static int drop_link(struct umfs_fs *fs, uint64_t ino)
 static void revoke_if_unlinked(struct umfs_fs *fs, uint64_t ino)
 {
 	if (ino && (!umfs_inode_live(fs, ino) || umfs_inode(fs, ino)->nlink == 0))
-		umfs_katt_revoke(fs, ino);
+		fs->be->file_revoke(fs, ino);
 }
 
 static int remove_name(struct umfs_fs *fs, const char *path, bool dir)

@@ -85,8 +85,9 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	struct statx sx;
 	struct stat st;
 
-	if (fs->pm.kmod || fs->pm.fd < 0 || (env && strcmp(env, "0") == 0) || !media_resolve())
+	if (fs->pm.fd < 0 || (env && strcmp(env, "0") == 0) || !media_resolve())
 		return false;
+	/* a pool file only: not a device, nor /dev/umfs (the module's mount) */
 	if (fstat(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < fs->pm.len)
 		return false;

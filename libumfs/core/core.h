@@ -16,6 +16,8 @@
  *   verify.c    the serving path's check of an inode or directory entry
  *   namei.c     path walk and permission checks
  *   fs.c        mount, unmount, recovery, vnode cache
+ *   backend*.c  how the core reaches the media: the software walk or the
+ *               kernel module, one table of ops in fs->be (backend.h)
  *   api.c       the public API of include/umfs.h
  *
  * Conventions: functions return 0 (or a count) or -errno. "In tx" means the
@@ -61,19 +63,25 @@ enum umfs_media {
 	UMFS_MEDIA_FILE,  /* other files: flush + fence, and msync at fsync */
 };
 
+struct umfs_backend_ops;
+
 struct umfs_pmem {
 	uint8_t *base;
 	size_t len;
 	enum umfs_media media;
 	bool rdonly;
 	int fd;        /* kept open for the pool lock; -1 for private maps */
-	bool kmod;     /* mapped through /dev/umfs; fd is /dev/umfs (kmod.c) */
-	uint64_t kgen; /* umfs_kmod_fork_gen() when fd was opened */
+	/* the backend that mapped it (backend.h); NULL: software */
+	const struct umfs_backend_ops *be;
+	uint64_t kgen; /* module: umfs_kmod_fork_gen() when fd (/dev/umfs) was opened */
 	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
 };
 
-/* Maps a whole pool file or device. create_size > 0 creates/extends it. */
+/* Maps a whole pool file or device through the first backend that takes
+ * it (backend.c). create_size > 0 creates/extends it. */
 int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
+/* The software backend's map: the pool file or device at path itself. */
+int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
 /* Maps the pool through a duplicate of fd, which this process holds. */
 int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
 /* Copy-on-write map: changes stay in this process (fsck -n). */
@@ -90,18 +98,6 @@ int umfs_pmem_sync(struct umfs_pmem *pm);
  * tools that must be alone (FUSE daemon until pools are shared, mkfs, fsck
  * repairs). -EBUSY when another process holds a conflicting lock. */
 int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
-
-/* kmod.c: the kernel module (/dev/umfs, docs/kmod.md). Mounts the
- * block device path in the module (or finds it mounted there) and returns
- * an open /dev/umfs in *kfd and the pool's size; -errno when module mode
- * does not apply (-ENOSYS: not asked for). */
-int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size);
-/* UMFS_KMOD: 1 (use the module or fail), 0 for "try" (use it if it
- * works, umfs-run's default), -1 when unset or 0 (software walk) */
-int umfs_kmod_wanted(void);
-/* Counts forks: an attachment or /dev/umfs descriptor made under another
- * value belongs to the parent (the module answers EBADFD in a child). */
-uint64_t umfs_kmod_fork_gen(void);
 
 void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
 void umfs_drain(void);                          /* fence: earlier flushes done */
@@ -224,9 +220,11 @@ struct umfs_tx {
 	size_t frees_cost;     /* journal bytes that applying the frees will take */
 	int64_t pages_delta;   /* allocator counts to undo on abort */
 	int64_t inodes_delta;
-	uint64_t kmod_orphan;  /* an inode the module created for this tx:
-				* given back if the tx aborts */
-	/* module mode: the directory pages a change stopped for (dir.c) */
+	/* run after the rollback of an abort: the backend gives back what it
+	 * made outside this tx for it (an inode the module created) */
+	void (*undo)(struct umfs_fs *fs, uint64_t arg);
+	uint64_t undo_arg;
+	/* the directory pages a change stopped for (dir.c, UMFS_EDIRPAGES) */
 	uint64_t dir_need_ino, dir_need_first, dir_need_count;
 };
 
@@ -234,6 +232,7 @@ struct umfs_tx {
 
 struct umfs_fs {
 	struct umfs_pmem pm;
+	const struct umfs_backend_ops *be; /* how the core reaches the media (backend.h) */
 	uint8_t *base;
 	struct umfs_superblock sb;  /* validated copy */
 	struct umfs_superblock *sbp;
@@ -791,76 +790,5 @@ enum umfs_fault {
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
 };
 extern enum umfs_fault umfs_fault;
-
-/* ------------------------------------------------------------------ */
-/* kmod.c: a file's attachment in module mode                         */
-/* ------------------------------------------------------------------ */
-
-/* One open file's attachment (docs/kmod.md "Using it from libumfs"). The
- * data paths use it only for pages the file's table shows present; a
- * fault (a REVOKE by any process) is caught and the bytes are copied
- * through the pool mapping instead. */
-struct umfs_katt {
-	pthread_rwlock_t lock; /* users share; (re)attach and detach exclude */
-	uint8_t *base;         /* file offset o is at base + o; NULL: none */
-	uint64_t len;
-	uint64_t gen;          /* umfs_kmod_fork_gen() when attached */
-	int flags;             /* the open flags (access mode) */
-	uint8_t height;        /* pt_height when attached: taller needs a new one */
-	bool dead;             /* faulted or raced a writer: attach again */
-	unsigned fails;        /* refused attaches: stop asking after a few */
-};
-void umfs_katt_init(struct umfs_katt *a, int flags);
-/* Attaches now (umfs_open); failures leave the software walk. */
-void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
-		    struct umfs_katt *a);
-void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a);
-/* umfs_file_read() through the attachment. *fresh: attached during this
- * call (the caller marks it dead if the read must be retried). */
-ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
-		       size_t len, uint64_t off, bool *fresh);
-/* Vnode write lock held. An overwrite of present bytes below EOF that fits
- * one U-Log byte record, stored through the attachment; -EAGAIN: not such
- * a write, take umfs_file_write(). */
-ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
-			    const void *buf, size_t len, uint64_t off);
-/* REVOKE ino in every process (module mode only) when its last name goes;
- * FREE, EXCHANGE and SETATTR revoke by themselves. */
-void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino);
-/* Vnode write lock held, meta lock not. Module mode: the module allocates
- * zeroed pages for the holes of file pages [first, last] and links them
- * (EXTEND); *done pages from first are then present. -ENODEV in software
- * mode, where the core allocates itself. */
-int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
-		     uint64_t *done);
-/* Meta lock not held. Module mode: the module revokes every attachment of
- * ino and frees its file pages [first, last] (FREE), in as many calls as it
- * takes. -ENODEV in software mode. */
-int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last);
-/* Under meta_lock, no transaction touching what they change open (the
- * module writes inode identities, both bitmaps and the orphan head). */
-/* umfs_kmod_fill_holes() for a caller that holds meta_lock. */
-int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
-				uint64_t *done);
-/* A new inode, an unnamed orphan on the orphan list, from the module. */
-int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
-			   uid_t uid, gid_t gid, uint64_t *ino);
-/* Gives back an inode with no names and no pages, and its U-Log pages. */
-int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino);
-/* The same for an inode with no names that may hold pages (of any kind of
- * file): FREE of its pages, then RELEASE. locked: the caller holds
- * meta_lock throughout; otherwise each call takes it, so that other
- * processes get in between the FREEs of a large file. */
-int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked);
-/* The inode's U-Log chain grown to `pages`, or given back (0). */
-int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages);
-/* EXCHANGE: carries out (or, back, rolls back) the swap record of ino's
- * U-Log in the module, which moves rec_done with every step. */
-int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back);
-/* Module mode: chmod and chown are the module's (SETATTR): the caller holds
- * the meta lock and has made libumfs's own permission checks. valid:
- * UMFS_KMOD_SETATTR_* bits. */
-int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
-			    uid_t uid, gid_t gid);
 
 #endif /* UMFS_CORE_H */

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "coldio.h"
-#include "core.h"
 
 #define COW_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 #define COW_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)
@@ -141,12 +141,16 @@ static int swap_step_apply(struct umfs_fs *fs, struct umfs_inode *in, struct umf
 
 int umfs_ulog_swap(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd)
 {
+	return fs->be->swap_pages(fs, ino, u, fwd);
+}
+
+/* The software backend's swap_pages: the steps in the core's own
+ * transactions. */
+int umfs_ulog_swap_pages(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd)
+{
 	struct umfs_inode *in = umfs_inode(fs, ino), *sh = umfs_inode(fs, u->rec_aux_ino);
 	uint64_t lo = u->rec_off, hi = lo + u->rec_len - 1;
 	int err = 0;
-
-	if (fs->pm.kmod) /* the module moves table entries, same steps */
-		return umfs_kmod_swap_pages(fs, ino, !fwd);
 
 	while (!err && (fwd ? u->rec_done < u->rec_len : u->rec_done > 0)) {
 		umfs_meta_lock(fs);
@@ -194,6 +198,11 @@ static bool cow_fresh(const struct umfs_fs *fs, const struct umfs_cow *c, uint64
 	if (!c->holes)
 		return true;
 	return !full && cow_present(fs, umfs_inode(fs, c->ino), p);
+}
+
+bool umfs_cow_page_fresh(const struct umfs_fs *fs, const struct umfs_cow *c, uint64_t p)
+{
+	return cow_fresh(fs, c, p);
 }
 
 /* In tx: gives the shadow fresh pages for pages [p, q] of one region where
@@ -278,7 +287,7 @@ static int cow_prep_region(struct umfs_fs *fs, struct umfs_cow *c, uint64_t *pp)
 }
 
 /* Creates the shadow: an unnamed orphan, so a crash frees it. In tx. */
-static int cow_shadow_create(struct umfs_fs *fs, struct umfs_cow *c)
+int umfs_cow_shadow_create(struct umfs_fs *fs, struct umfs_cow *c)
 {
 	struct umfs_inode *sh;
 	uint64_t ino;
@@ -294,7 +303,9 @@ static int cow_shadow_create(struct umfs_fs *fs, struct umfs_cow *c)
 	return umfs_inode_orphan(fs, ino);
 }
 
-static int cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
+/* The software backend's cow_prepare: shadow and pages in the core's own
+ * transactions. */
+int umfs_cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 {
 	uint64_t p = c->pa;
 	int err = 0;
@@ -311,7 +322,7 @@ static int cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 		}
 		if (!c->shadow) {
 			created = true;
-			err = cow_shadow_create(fs, c);
+			err = umfs_cow_shadow_create(fs, c);
 		}
 		while (!err && p <= c->pb && umfs_tx_room(fs) >= UMFS_TX_SLACK + COW_PREP_ROOM)
 			err = cow_prep_region(fs, c, &p);
@@ -328,56 +339,6 @@ static int cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 			err = -ENOSPC;
 	}
 	return err;
-}
-
-/* Module mode: the shadow is made here, its pages by EXTEND (4 KiB
- * leaves); the exchange makes whatever tables either side lacks. */
-static int cow_prepare_kmod(struct umfs_fs *fs, struct umfs_cow *c)
-{
-	uint64_t p = c->pa, first, done;
-	int err;
-
-	umfs_meta_lock(fs);
-	err = umfs_tx_begin(fs);
-	if (!err) {
-		err = cow_shadow_create(fs, c);
-		if (err)
-			umfs_tx_abort(fs);
-		else
-			err = umfs_tx_commit(fs);
-	}
-	umfs_meta_unlock(fs);
-	if (err) {
-		c->shadow = 0;
-		return err;
-	}
-	while (!err && p <= c->pb) {
-		if (!cow_fresh(fs, c, p)) {
-			p++;
-			continue;
-		}
-		for (first = p; p <= c->pb && cow_fresh(fs, c, p); p++)
-			;
-		for (; !err && first < p; first += done)
-			err = umfs_kmod_fill_holes(fs, c->shadow, first, p - 1, &done);
-	}
-	return err;
-}
-
-/* Module mode: a 2 MiB leaf of the file at an edge of the range moves with
- * its whole region, so the range covers it (the shadow's pages there are
- * copies of the old bytes). */
-static void cow_widen_kmod(const struct umfs_fs *fs, struct umfs_cow *c)
-{
-	const struct umfs_inode *in = umfs_inode(fs, c->ino);
-	const uint64_t *e;
-
-	e = umfs_pt_slot_find(fs, in, c->pa, 2);
-	if (e && pte_is_huge(*e))
-		c->pa &= ~COW_HUGE_MASK;
-	e = umfs_pt_slot_find(fs, in, c->pb, 2);
-	if (e && pte_is_huge(*e))
-		c->pb |= COW_HUGE_MASK;
 }
 
 /* Copies the file's current bytes [a, b) (zeros for holes) to dst. */
@@ -442,11 +403,9 @@ int umfs_cow_begin(struct umfs_fs *fs, struct umfs_cow *c)
 	c->pa = UMFS_PG(c->a);
 	c->pb = UMFS_PG(c->b - 1);
 	c->shadow = 0;
-	if (fs->pm.kmod)
-		cow_widen_kmod(fs, c);
 	err = umfs_ulog_get(fs, c->ino, 0, &c->u);
 	if (!err)
-		err = fs->pm.kmod ? cow_prepare_kmod(fs, c) : cow_prepare(fs, c);
+		err = fs->be->cow_prepare(fs, c);
 	if (err) {
 		cow_shadow_drop(fs, c);
 		return err;

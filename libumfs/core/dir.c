@@ -40,7 +40,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "core.h"
+#include "backend.h"
 
 #define SLOTS UMFS_DIR_SLOTS_PER_BLOCK
 
@@ -116,10 +116,11 @@ static void *dir_page(const struct umfs_fs *fs, const struct umfs_inode *in, uin
 	return off && umfs_off_is_page(fs, off) ? umfs_off_ptr(fs, off) : NULL;
 }
 
-/* Module mode: 0 when file pages [first, first + count) of the directory
- * are all mapped, else UMFS_EDIRPAGES with them recorded for the caller. */
-static int dir_pages_ready(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
-			   uint64_t count)
+/* For a backend that maps directory pages outside transactions: 0 when
+ * file pages [first, first + count) of the directory are all mapped, else
+ * UMFS_EDIRPAGES with them recorded for the caller. */
+int umfs_dir_pages_ready(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			 uint64_t count)
 {
 	for (uint64_t pg = first; pg < first + count; pg++) {
 		if (!dir_page(fs, in, pg)) {
@@ -133,23 +134,16 @@ static int dir_pages_ready(struct umfs_fs *fs, const struct umfs_inode *in, uint
 }
 
 /* Starts using file page pg, beyond what the inode counts: mapped now
- * (software mode) or a spare the module mapped before the transaction.
+ * (software) or a spare the backend mapped before the transaction.
  * Its old contents belong to no one, so it is zeroed without a snapshot. */
 static int dir_page_new(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, void **page)
 {
 	uint64_t off;
 	int ret;
 
-	if (fs->pm.kmod) {
-		ret = dir_pages_ready(fs, in, pg, 1);
-		if (ret)
-			return ret;
-		off = umfs_pt_lookup(fs, in, pg, NULL);
-	} else {
-		ret = umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO, &off);
-		if (ret < 0)
-			return ret;
-	}
+	ret = fs->be->tx_dir_page(fs, in, pg, &off);
+	if (ret < 0)
+		return ret;
 	*page = umfs_off_ptr(fs, off);
 	if (ret != 1) { /* was mapped already: a spare */
 		memset(*page, 0, UMFS_PAGE_SIZE);
@@ -426,9 +420,9 @@ static int map_double(struct umfs_fs *fs, struct umfs_inode *in)
 
 	if (in->dir.gdepth >= UMFS_DIR_MAX_DEPTH)
 		return -ENOSPC;
-	if (fs->pm.kmod && n >= MAP_PER_PAGE) { /* all new map pages in one EXTEND */
-		int err = dir_pages_ready(fs, in, UMFS_DIR_MAP_PAGE0 + n / MAP_PER_PAGE,
-					  n / MAP_PER_PAGE);
+	if (n >= MAP_PER_PAGE) { /* all new map pages in one stop (module: one EXTEND) */
+		int err = fs->be->tx_dir_pages(fs, in, UMFS_DIR_MAP_PAGE0 + n / MAP_PER_PAGE,
+					       n / MAP_PER_PAGE);
 
 		if (err)
 			return err;
@@ -513,11 +507,10 @@ static int bucket_split(struct umfs_fs *fs, struct umfs_inode *in, uint32_t hash
 	/* The format's limits: the map's depth and the bucket page region. */
 	if (depth >= UMFS_DIR_MAX_DEPTH || nb >= UMFS_DIR_MAX_BUCKETS)
 		return -ENOSPC;
-	if (fs->pm.kmod) { /* before map_double, which may need more */
-		err = dir_pages_ready(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, 1);
-		if (err)
-			return err;
-	}
+	/* before map_double, which may need more */
+	err = fs->be->tx_dir_pages(fs, in, UMFS_DIR_BUCKET_PAGE0 + nb, 1);
+	if (err)
+		return err;
 	if (depth == in->dir.gdepth) {
 		err = map_double(fs, in);
 		if (err)
@@ -809,12 +802,11 @@ static int dir_release_if_empty(struct umfs_fs *fs, struct umfs_inode *in)
 {
 	int ret;
 
-	/* module mode: freeing needs the module, outside the transaction; the
-	 * block stays for the next entry */
-	if (fs->pm.kmod || in->dir.nentries || in->dir.nbuckets || in->dir.nblocks != 1 ||
-	    in->pt_height != 0)
+	if (in->dir.nentries || in->dir.nbuckets || in->dir.nblocks != 1 || in->pt_height != 0)
 		return 0;
-	ret = umfs_pt_truncate(fs, in, 0);
+	/* 1 also when the backend frees pages only outside transactions (the
+	 * module): the block stays for the next entry */
+	ret = fs->be->tx_dir_truncate(fs, in);
 	if (ret < 0)
 		return ret;
 	if (ret == 1)

@@ -31,8 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "coldio.h"
-#include "core.h"
 
 #define FILE_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 #define FILE_FRESH_MAX 64 /* fresh extents per write transaction (merged when adjacent) */
@@ -222,24 +222,24 @@ static int file_map_holes(struct umfs_fs *fs, struct umfs_inode *in, struct file
 	return err;
 }
 
-/* Maps and zeroes every hole of pages [first, last], in as many transactions
- * as it takes. */
+/* Maps and zeroes every hole of pages [first, last]. */
 static int file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
 			     uint64_t last)
+{
+	return fs->be->alloc_zeroed(fs, in, first, last);
+}
+
+/* The software backend's alloc_zeroed: in as many transactions as it
+ * takes. */
+int umfs_file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			   uint64_t last)
 {
 	struct file_map m = {
 		.first = first, .last = last, .size = in->size, .flags = UMFS_PTMAP_ZERO,
 	};
-	uint64_t pg = first, done;
+	uint64_t pg = first;
 	int err = 0, cerr;
 
-	if (fs->pm.kmod) { /* the module allocates, zeroed */
-		while (pg <= last && !err) {
-			err = umfs_kmod_fill_holes(fs, (uint64_t)(in - fs->inodes), pg, last, &done);
-			pg += err ? 0 : done;
-		}
-		return err;
-	}
 	while (pg <= last && !err) {
 		uint64_t from = pg;
 
@@ -274,14 +274,17 @@ static int file_unmap_step(struct umfs_fs *fs, void *arg)
 	return umfs_pt_punch(fs, r->in, r->first, r->last);
 }
 
-/* Frees file pages [first, last] in as many transactions as it takes; in
- * module mode the module does it, revoking attachments first. */
+/* Frees file pages [first, last] (the backend revokes its mappings first). */
 static int file_unmap(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+{
+	return fs->be->free_pages(fs, ino, first, last);
+}
+
+/* The software backend's free_pages: in as many transactions as it takes. */
+int umfs_file_pages_free(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
 {
 	struct unmap_range r = { umfs_inode(fs, ino), first, last };
 
-	if (fs->pm.kmod)
-		return umfs_kmod_free_pages(fs, ino, first, last);
 	return umfs_tx_loop(fs, file_unmap_step, &r);
 }
 
@@ -344,23 +347,23 @@ static void file_fill_fresh(struct file_write *w, struct file_fresh *x)
 	x->filled = true;
 }
 
-/* Allocates the holes of the write from pos on, as far as one transaction
- * goes, filling the fresh extents the commit makes visible. Returns the byte
- * up to which the write's pages are now present in *stop. */
-static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
+struct file_alloc_tx {
+	struct file_write *w;
+	uint64_t first; /* the page the allocation starts at */
+};
+
+/* The software backend's step of a write's allocation: the holes of the
+ * write from page first on, as far as one transaction goes, filling the
+ * fresh extents the commit makes visible. *done: pages from first now
+ * present. */
+static int file_write_alloc_tx(void *arg, uint64_t *done)
 {
+	struct file_alloc_tx *t = arg;
+	struct file_write *w = t->w;
 	struct umfs_fs *fs = w->fs;
-	uint64_t pg = UMFS_PG(pos);
+	uint64_t pg = t->first;
 	int err, cerr;
 
-	w->map.nfresh = 0;
-	if (fs->pm.kmod) { /* the module allocates (zeroed pages) */
-		uint64_t done = 0;
-
-		err = umfs_kmod_fill_holes(fs, w->ino, pg, w->map.last, &done);
-		*stop = UMFS_MAX(pos, UMFS_MIN(w->end, pg_off(pg + done)));
-		return err;
-	}
 	umfs_meta_lock(fs);
 	err = umfs_tx_begin(fs);
 	if (err) {
@@ -377,7 +380,23 @@ static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
 		w->map.nfresh = 0;
 		return cerr;
 	}
-	*stop = UMFS_MAX(pos, UMFS_MIN(w->end, pg_off(pg)));
+	*done = pg - t->first;
+	return err;
+}
+
+/* Allocates the holes of the write from pos on, as far as one step of the
+ * backend goes. Returns the byte up to which the write's pages are now
+ * present in *stop. */
+static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
+{
+	struct file_alloc_tx t = { .w = w, .first = UMFS_PG(pos) };
+	uint64_t done = 0;
+	int err;
+
+	w->map.nfresh = 0;
+	err = w->fs->be->write_alloc(w->fs, w->ino, t.first, w->map.last, &done,
+				     file_write_alloc_tx, &t);
+	*stop = UMFS_MAX(pos, UMFS_MIN(w->end, pg_off(t.first + done)));
 	return err;
 }
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "backend.h"
 #include "coldio.h"
-#include "core.h"
 
 static __thread char mount_error[256];
 
@@ -260,6 +260,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		return -ENOMEM;
 	}
 	fs->pm = *pm;
+	fs->be = umfs_backend_of(pm); /* for the whole mount */
 	fs->borrowed = borrowed;
 	fs->flags = flags;
 	fs->ulog_seq = (uint64_t)umfs_now_ns(); /* never reused across mounts */

@@ -17,7 +17,7 @@
 #include <nmmintrin.h>
 #endif
 
-#include "core.h"
+#include "backend.h"
 
 bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino)
 {
@@ -67,54 +67,15 @@ int64_t umfs_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int orphan_unlink(struct umfs_fs *fs, uint64_t ino);
-
-/*
- * Module mode: the module takes the inode from the bitmap and
- * writes its mode, uid and gid, as an unnamed orphan it commits in its own
- * journal slot. This transaction then names it: its snapshot of the inode
- * and of the orphan list is taken after that commit, so a rollback returns
- * to the orphan, never to bytes from before the module's change. A shadow
- * (no parent) stays an orphan. A symlink's page comes from EXTEND before
- * the snapshot too.
- */
-static int inode_create_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
-			     dev_t rdev, uint64_t parent, uint64_t *inop)
-{
-	struct umfs_inode *in;
-	uint64_t ino;
-	int err;
-
-	err = umfs_kmod_inode_create(fs, parent, mode, rdev, uid, gid, &ino);
-	if (err)
-		return err;
-	fs->tx.kmod_orphan = ino;
-	if (S_ISLNK(mode)) { /* the target's page, which symlink_store fills */
-		uint64_t done;
-
-		err = umfs_kmod_fill_holes_locked(fs, ino, 0, 0, &done);
-		if (err)
-			return err;
-	}
-	in = umfs_inode(fs, ino);
-	err = umfs_tx_add(fs, in, sizeof(*in));
-	if (err || !parent)
-		goto out;
-	err = orphan_unlink(fs, ino);
-	if (err)
-		return err;
-	in->flags &= ~UMFS_IF_ORPHAN;
-	in->next_orphan = 0;
-	in->nlink = S_ISDIR(mode) ? 2 : 1;
-	if (S_ISDIR(mode))
-		err = umfs_dir_init(fs, ino);
-out:
-	*inop = ino;
-	return err;
-}
-
 int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 		      uint64_t parent, uint64_t *inop)
+{
+	return fs->be->inode_create(fs, mode, uid, gid, rdev, parent, inop);
+}
+
+/* The software backend's inode_create: from the core's bitmap. */
+int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		    uint64_t parent, uint64_t *inop)
 {
 	struct umfs_inode *in;
 	uint32_t generation;
@@ -122,8 +83,6 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 	int64_t now = umfs_now_ns();
 	int err;
 
-	if (fs->pm.kmod)
-		return inode_create_kmod(fs, mode, uid, gid, rdev, parent, inop);
 	err = umfs_ino_alloc(fs, &ino);
 	if (err)
 		return err;
@@ -182,6 +141,11 @@ static int orphan_unlink(struct umfs_fs *fs, uint64_t ino)
 	return -ENOENT;
 }
 
+int umfs_orphan_unlink(struct umfs_fs *fs, uint64_t ino)
+{
+	return orphan_unlink(fs, ino);
+}
+
 /* Last step of reclaim: the inode goes back to the free pool. */
 static int inode_free(struct umfs_fs *fs, uint64_t ino)
 {
@@ -213,10 +177,16 @@ int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
 
-	/* module mode: the module frees inodes, outside this transaction */
-	if (fs->pm.kmod || in->pt_root || in->blocks || in->nlink || !umfs_inode_live(fs, ino) ||
+	if (in->pt_root || in->blocks || in->nlink || !umfs_inode_live(fs, ino) ||
 	    umfs_inode_csum(in) != in->csum)
 		return -EAGAIN;
+	/* -EAGAIN too from a backend that frees inodes outside transactions */
+	return fs->be->tx_inode_free(fs, ino);
+}
+
+/* The software backend's tx_inode_free. */
+int umfs_inode_free_tx(struct umfs_fs *fs, uint64_t ino)
+{
 	return inode_free(fs, ino);
 }
 
@@ -236,8 +206,12 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
 	/* the tree is walked and freed: its root must be the sealed one */
 	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
 		return -EUCLEAN;
-	if (fs->pm.kmod) /* pages, inode and U-Log go back through the module */
-		return umfs_kmod_inode_drop(fs, ino, false);
+	return fs->be->inode_reclaim(fs, ino);
+}
+
+/* The software backend's inode_reclaim. */
+int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino)
+{
 	return umfs_tx_loop(fs, reclaim_step, &ino);
 }
 

@@ -167,7 +167,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	tx->frees_cost = 0;
 	tx->pages_delta = 0;
 	tx->inodes_delta = 0;
-	tx->kmod_orphan = 0;
+	tx->undo = NULL;
 	return 0;
 }
 
@@ -280,11 +280,9 @@ void umfs_tx_abort(struct umfs_fs *fs)
 	fs->free_inodes -= (uint64_t)tx->inodes_delta;
 	tx->nfrees = 0;
 	tx->active = false;
-	/* the rollback left the orphan the module committed: give it back
-	 * now rather than at the next mount (if this fails, the next mount
-	 * reclaims it) */
-	if (tx->kmod_orphan)
-		umfs_kmod_inode_drop(fs, tx->kmod_orphan, true);
+	/* what the backend made outside the tx for it goes back too */
+	if (tx->undo)
+		tx->undo(fs, tx->undo_arg);
 }
 
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg)

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "core.h"
-#include "umfs_kmod.h"
 
 static const struct umfs_persist_hook *persist_hook;
 
@@ -192,57 +191,18 @@ static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 	return 0;
 }
 
-/*
- * A pmem block device the kernel module has mounted is mapped
- * through /dev/umfs at UMFS_KMOD_POOL_OFFSET: the pool's own memory, the
- * same that attachments reach, instead of the device's page cache. It is
- * persistent memory (flush + fence; /dev/umfs has no msync). *done false:
- * module mode does not apply, map as usual.
- */
-static int map_with_kmod(const char *path, bool rdonly, struct umfs_pmem *pm, bool *done)
-{
-	uint64_t size;
-	void *addr;
-	int kfd, err;
-
-	*done = false;
-	err = umfs_kmod_pool_open(path, &kfd, &size);
-	if (err)
-		return umfs_kmod_wanted() > 0 ? err : 0;
-	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, kfd,
-		    (off_t)UMFS_KMOD_POOL_OFFSET);
-	if (addr == MAP_FAILED) {
-		err = -errno;
-		close(kfd);
-		return umfs_kmod_wanted() > 0 ? err : 0;
-	}
-	pm->base = addr;
-	pm->len = size;
-	pm->media = UMFS_MEDIA_PMEM;
-	pm->fd = kfd; /* the pool lock: every module-mode user of the pool flocks it */
-	pm->kmod = true;
-	if (stat(path, &pm->st) < 0)
-		memset(&pm->st, 0, sizeof(pm->st)); /* the module mounted it: it exists */
-	pm->kgen = umfs_kmod_fork_gen();
-	*done = true;
-	return 0;
-}
-
-int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
+/* The software backend's pool map: the pool file or device itself. */
+int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
 {
 	struct stat st;
 	size_t mapped_len;
 	int is_pmem = 0;
 	int fd, err = 0;
-	bool done;
 	void *addr;
 
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
 	pm->fd = -1;
-	err = map_with_kmod(path, rdonly, pm, &done);
-	if (err || done)
-		return err;
 	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
 		  0600);
 	if (fd < 0)

@@ -38,7 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "backend.h"
 
 enum umfs_fault umfs_fault;
 
@@ -144,13 +144,20 @@ int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ul
 		return 0;
 	}
 	umfs_meta_lock(fs);
-	if (fs->pm.kmod) { /* the module allocates U-Log pages */
-		err = umfs_kmod_ulog_set(fs, ino, need);
-		umfs_meta_unlock(fs);
-		if (!err)
-			*ulog = umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog);
-		return err;
-	}
+	err = fs->be->ulog_grow(fs, ino, need, pages, n);
+	umfs_meta_unlock(fs);
+	if (!err)
+		*ulog = pages[0];
+	return err;
+}
+
+/* The software backend's ulog_grow: the pages from the core's bitmap, in
+ * one transaction. */
+int umfs_ulog_chain_grow(struct umfs_fs *fs, uint64_t ino, unsigned need,
+			 struct umfs_ulog **pages, unsigned n)
+{
+	int err;
+
 	err = umfs_tx_begin(fs);
 	for (; !err && n < need; n++)
 		err = ulog_page_add(fs, ino, n ? pages[n - 1] : NULL, &pages[n]);
@@ -158,9 +165,6 @@ int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ul
 		umfs_tx_abort(fs);
 	else if (!err)
 		err = umfs_tx_commit(fs);
-	umfs_meta_unlock(fs);
-	if (!err)
-		*ulog = pages[0];
 	return err;
 }
 
@@ -194,16 +198,7 @@ void umfs_file_release(struct umfs_fs *fs, uint64_t ino)
 {
 	if (!umfs_inode(fs, ino)->ulog || fs->pm.rdonly || fs->tx.active)
 		return;
-	if (fs->pm.kmod) {
-		umfs_kmod_ulog_set(fs, ino, 0); /* EBUSY: a live record keeps it */
-		return;
-	}
-	if (umfs_tx_begin(fs))
-		return;
-	if (umfs_ulog_free(fs, ino, false))
-		umfs_tx_abort(fs); /* kept: recovery or the inode's reclaim frees it */
-	else
-		umfs_tx_commit(fs);
+	fs->be->ulog_release(fs, ino);
 }
 
 /* ------------------------------------------------------------------ */
@@ -481,34 +476,7 @@ static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recove
 		}
 	}
 	umfs_meta_lock(fs);
-	if (fs->pm.kmod) {
-		/* the module cuts a damaged chain itself */
-		err = umfs_kmod_ulog_set(fs, ino, 0);
-		umfs_meta_unlock(fs);
-		if (!err)
-			st->ulogs_freed++;
-		return err;
-	}
-	err = umfs_tx_begin(fs);
-	if (!err) {
-		err = umfs_ulog_free(fs, ino, true);
-		if (err) {
-			umfs_tx_abort(fs);
-			/* cannot free (a bit already clear?): just forget the chain */
-			err = umfs_tx_begin(fs);
-			if (!err)
-				err = umfs_tx_add(fs, in, sizeof(*in));
-			if (!err) {
-				in->ulog = 0;
-				umfs_inode_seal(in);
-				st->ulog_bad++;
-			}
-		}
-		if (err && fs->tx.active)
-			umfs_tx_abort(fs);
-		else if (!err)
-			err = umfs_tx_commit(fs);
-	}
+	err = fs->be->ulog_drop(fs, ino, st);
 	umfs_meta_unlock(fs);
 	if (!err)
 		st->ulogs_freed++;

@@ -36,7 +36,7 @@
 #include <inttypes.h>
 #include <time.h>
 
-#include "core.h"
+#include "backend.h"
 
 #define SETTLE_TRIES 100
 #define SETTLE_NS 100000
@@ -124,7 +124,7 @@ static uint32_t damage_sig(const struct umfs_fs *fs, uint64_t ino)
 /* Writers that do not take the metadata lock may be changing the pool. */
 static bool changes_unlocked(const struct umfs_fs *fs)
 {
-	return fs->pm.kmod || fs->pm.rdonly;
+	return fs->be->unlocked_writers || fs->pm.rdonly;
 }
 
 /* meta_lock held: the failure of a first check, confirmed or not. */

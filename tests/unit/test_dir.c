@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "backend.h"
 #include "testutil.h"
 
 #define POOL_SIZE (128ull << 20)
@@ -584,9 +585,9 @@ static int kmod_sim_change(struct kmod_sim *k, const char *name, uint64_t ino, u
 		int err;
 
 		test_tx_open(fs);
-		fs->pm.kmod = true;
+		fs->be = &umfs_backend_kmod; /* its directory ops need no module */
 		err = del_ino ? del(fs, k->dir, name, del_ino) : add(fs, k->dir, name, ino);
-		fs->pm.kmod = false;
+		fs->be = &umfs_backend_soft;
 		if (err == UMFS_EDIRPAGES) {
 			umfs_tx_abort(fs);
 			umfs_meta_unlock(fs);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kmod.c - libumfs's side of the kernel module (docs/kmod.md).
+ * backend_kmod.c - the kernel-module backend: libumfs's side of the
+ * kernel module (docs/kmod.md).
  *
  * Module mode: when the pool is a pmem block device or a device DAX and
  * /dev/umfs exists, the pool is mounted in the module and mapped through it
- * (persist.c), and each open regular file is attached: the module points a
+ * (kmod_pool_map), and each open regular file is attached: the module points a
  * 1 GiB-aligned range of this process at the file's own page table, so
  * file offset o is a plain load or store at base + o. The module allocates
  * (EXTEND), frees (FREE) and writes mode, uid and gid (SETATTR); the rest
@@ -28,10 +29,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "backend.h"
 #include "umfs_kmod.h"
 #include "umfs_kmod_client.h"
 
@@ -44,6 +47,14 @@ static int kmod_child_fd = -1;  /* a forked child's own /dev/umfs */
 static uint64_t kmod_child_gen; /* the fork generation it was opened in */
 static struct sigaction kmod_old_bus;
 static __thread sigjmp_buf *volatile kmod_jmp;
+
+static int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino);
+
+/* This backend serves fs (the ops check it, as calls from anywhere may). */
+static bool kmod_on(const struct umfs_fs *fs)
+{
+	return fs->be == &umfs_backend_kmod;
+}
 
 uint64_t umfs_kmod_fork_gen(void)
 {
@@ -130,7 +141,7 @@ int umfs_kmod_wanted(void)
 	return strcmp(e, "try") == 0 ? 0 : -1;
 }
 
-int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
+static int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 {
 	struct umfs_kmod_mount m;
 	struct umfs_kmod_stats ks;
@@ -188,7 +199,7 @@ int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 
 int umfs_fs_kmod(const struct umfs_fs *fs)
 {
-	return fs->pm.kmod ? 1 : 0;
+	return kmod_on(fs) ? 1 : 0;
 }
 
 /* This process's /dev/umfs: the mount's, or a forked child's own. */
@@ -207,13 +218,6 @@ static int kmod_fd(struct umfs_fs *fs)
 	fd = kmod_child_fd;
 	pthread_mutex_unlock(&kmod_fd_lock);
 	return fd;
-}
-
-void umfs_katt_init(struct umfs_katt *a, int flags)
-{
-	memset(a, 0, sizeof(*a));
-	pthread_rwlock_init(&a->lock, NULL);
-	a->flags = flags;
 }
 
 /* Write lock held. Drops the attachment (a parent's is not ours to drop). */
@@ -270,7 +274,7 @@ static int katt_hold(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint
 {
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	for (int round = 0; round < 2; round++) {
 		if (pthread_rwlock_tryrdlock(&a->lock))
@@ -294,14 +298,14 @@ static int katt_hold(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint
 	return -EBUSY;
 }
 
-void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
+static void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
 		    struct umfs_katt *a)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	bool fresh = false;
 	uint64_t seq;
 
-	if (!fs->pm.kmod || !S_ISREG(in->mode) || (a->flags & O_PATH) || in->size == 0)
+	if (!kmod_on(fs) || !S_ISREG(in->mode) || (a->flags & O_PATH) || in->size == 0)
 		return; /* empty files attach at their first overwrite or read */
 	/* an attach that overlapped a truncate may hold freed tables */
 	seq = umfs_vnode_read_begin(fs, vn);
@@ -311,7 +315,7 @@ void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
 		a->dead = true;
 }
 
-void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
+static void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
 {
 	if (a->base && pthread_rwlock_trywrlock(&a->lock) == 0) {
 		katt_drop(fs, a);
@@ -320,9 +324,9 @@ void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
 	pthread_rwlock_destroy(&a->lock);
 }
 
-void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
+static void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 {
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return;
 	umfs_kmod_revoke(fs->pm.fd, ino, NULL); /* REVOKE needs no mm of ours */
 }
@@ -372,13 +376,13 @@ static int kmod_create_owner(struct umfs_fs *fs, const struct umfs_kmod_create *
 	return umfs_kmod_call(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &sa);
 }
 
-int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
+static int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
 			   uid_t uid, gid_t gid, uint64_t *ino)
 {
 	struct umfs_kmod_create req;
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	memset(&req, 0, sizeof(req));
 	req.parent = parent;
@@ -399,12 +403,12 @@ int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev
 	return 0;
 }
 
-int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
+static int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_kmod_release req = { .ino = ino, .generation = umfs_inode(fs, ino)->generation };
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	err = kmod_meta_call(fs, true, UMFS_KMOD_IOC_RELEASE, &req, NULL, &req.ulog_freed);
 	if (!err) {
@@ -414,13 +418,13 @@ int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 	return err;
 }
 
-int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
+static int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
 {
 	struct umfs_kmod_ulog req = {
 		.ino = ino, .generation = umfs_inode(fs, ino)->generation, .pages = pages
 	};
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	return kmod_meta_call(fs, true, UMFS_KMOD_IOC_ULOG, &req, &req.allocated, &req.freed);
 }
@@ -431,7 +435,7 @@ static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	struct umfs_kmod_extend req;
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	memset(&req, 0, sizeof(req));
 	req.ino = ino;
@@ -447,13 +451,13 @@ static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	return 0;
 }
 
-int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+static int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 			 uint64_t *done)
 {
 	return kmod_fill_holes(fs, ino, first, last, done, false);
 }
 
-int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+static int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 				uint64_t *done)
 {
 	return kmod_fill_holes(fs, ino, first, last, done, true);
@@ -465,7 +469,7 @@ static int kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	struct umfs_kmod_free req;
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	do {
 		memset(&req, 0, sizeof(req));
@@ -478,12 +482,12 @@ static int kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	return err;
 }
 
-int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+static int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
 {
 	return kmod_free_pages(fs, ino, first, last, false);
 }
 
-int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
+static int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 {
 	int err = 0;
 
@@ -499,12 +503,12 @@ int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 	return err;
 }
 
-int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
+static int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
 {
 	struct umfs_kmod_exchange req;
 	int err;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	do {
 		memset(&req, 0, sizeof(req));
@@ -516,12 +520,12 @@ int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
 	return err;
 }
 
-int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
+static int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
 			    uid_t uid, gid_t gid)
 {
 	struct umfs_kmod_setattr req;
 
-	if (!fs->pm.kmod)
+	if (!kmod_on(fs))
 		return -ENODEV;
 	memset(&req, 0, sizeof(req));
 	req.ino = ino;
@@ -550,7 +554,7 @@ static void katt_copy_run(void *arg, void *dst, uint64_t pool_off, uint64_t file
 	}
 }
 
-ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
+static ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
 		       size_t len, uint64_t off, bool *fresh)
 {
 	uint64_t size = umfs_inode(fs, ino)->size;
@@ -567,7 +571,7 @@ ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, vo
 	return n;
 }
 
-ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
+static ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
 			    const void *buf, size_t len, uint64_t off)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
@@ -575,7 +579,7 @@ ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *
 	struct umfs_ulog *u = NULL;
 	uint64_t pos, end = off + len, now;
 
-	if (!fs->pm.kmod || len == 0 || len > SSIZE_MAX || end > in->size || end < off)
+	if (!kmod_on(fs) || len == 0 || len > SSIZE_MAX || end > in->size || end < off)
 		return -EAGAIN;
 	if (!fs->relaxed &&
 	    len > UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE))
@@ -620,3 +624,305 @@ ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *
 	umfs_drain();
 	return (ssize_t)len;
 }
+
+/* ------------------------------------------------------------------ */
+/* The backend's ops                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A pmem block device the kernel module has mounted is mapped
+ * through /dev/umfs at UMFS_KMOD_POOL_OFFSET: the pool's own memory, the
+ * same that attachments reach, instead of the device's page cache. It is
+ * persistent memory (flush + fence; /dev/umfs has no msync). *done false:
+ * module mode does not apply, map as usual.
+ */
+static int kmod_pool_map(const char *path, size_t create_size, bool rdonly,
+			 struct umfs_pmem *pm, bool *done)
+{
+	uint64_t size;
+	void *addr;
+	int kfd, err;
+
+	(void)create_size; /* the module mounts existing devices only */
+	*done = false;
+	err = umfs_kmod_pool_open(path, &kfd, &size);
+	if (err)
+		return umfs_kmod_wanted() > 0 ? err : 0;
+	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, kfd,
+		    (off_t)UMFS_KMOD_POOL_OFFSET);
+	if (addr == MAP_FAILED) {
+		err = -errno;
+		close(kfd);
+		return umfs_kmod_wanted() > 0 ? err : 0;
+	}
+	pm->base = addr;
+	pm->len = size;
+	pm->media = UMFS_MEDIA_PMEM;
+	pm->fd = kfd; /* the pool lock: every module-mode user of the pool flocks it */
+	if (stat(path, &pm->st) < 0)
+		memset(&pm->st, 0, sizeof(pm->st)); /* the module mounted it: it exists */
+	pm->kgen = umfs_kmod_fork_gen();
+	*done = true;
+	return 0;
+}
+
+/* Overwrites of present bytes are stores through the attachment; the rest
+ * is umfs_file_write(), whose copy-on-write and frees the module carries
+ * out (revoking as it does). */
+static ssize_t kmod_file_write(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
+			       const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	n = umfs_katt_overwrite(fs, ino, a, buf, len, off);
+	return n != -EAGAIN ? n : umfs_file_write(fs, ino, buf, len, off);
+}
+
+/* The module allocates, zeroed. */
+static int kmod_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			     uint64_t last)
+{
+	uint64_t pg = first, done;
+	int err = 0;
+
+	while (pg <= last && !err) {
+		err = umfs_kmod_fill_holes(fs, (uint64_t)(in - fs->inodes), pg, last, &done);
+		pg += err ? 0 : done;
+	}
+	return err;
+}
+
+/* The module allocates (zeroed pages): the core's in_tx is not for it. */
+static int kmod_write_alloc(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
+			    uint64_t *done, int (*in_tx)(void *arg, uint64_t *done), void *arg)
+{
+	(void)in_tx;
+	(void)arg;
+	return umfs_kmod_fill_holes(fs, ino, first, last, done);
+}
+
+/* A 2 MiB leaf of the file at an edge of the range moves with
+ * its whole region, so the range covers it (the shadow's pages there are
+ * copies of the old bytes). */
+static void cow_widen_kmod(const struct umfs_fs *fs, struct umfs_cow *c)
+{
+	const struct umfs_inode *in = umfs_inode(fs, c->ino);
+	const uint64_t huge_mask = (uint64_t)UMFS_PAGES_PER_HUGE - 1;
+	const uint64_t *e;
+
+	e = umfs_pt_slot_find(fs, in, c->pa, 2);
+	if (e && (*e & UMFS_PTE_PSE))
+		c->pa &= ~huge_mask;
+	e = umfs_pt_slot_find(fs, in, c->pb, 2);
+	if (e && (*e & UMFS_PTE_PSE))
+		c->pb |= huge_mask;
+}
+
+/* The range widened, the shadow is made here, its pages by EXTEND (4 KiB
+ * leaves); the exchange makes whatever tables either side lacks. */
+static int cow_prepare_kmod(struct umfs_fs *fs, struct umfs_cow *c)
+{
+	uint64_t p, first, done;
+	int err;
+
+	cow_widen_kmod(fs, c);
+	p = c->pa;
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (!err) {
+		err = umfs_cow_shadow_create(fs, c);
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	if (err) {
+		c->shadow = 0;
+		return err;
+	}
+	while (!err && p <= c->pb) {
+		if (!umfs_cow_page_fresh(fs, c, p)) {
+			p++;
+			continue;
+		}
+		for (first = p; p <= c->pb && umfs_cow_page_fresh(fs, c, p); p++)
+			;
+		for (; !err && first < p; first += done)
+			err = umfs_kmod_fill_holes(fs, c->shadow, first, p - 1, &done);
+	}
+	return err;
+}
+
+/* The module moves table entries, the same steps as the core's swap. */
+static int kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd)
+{
+	(void)u; /* the module reads the record from ino's U-Log */
+	return umfs_kmod_swap_pages(fs, ino, !fwd);
+}
+
+/* The rollback of the transaction that named it left the orphan the module
+ * committed: give it back now rather than at the next mount (if this fails,
+ * the next mount reclaims it). */
+static void kmod_orphan_undo(struct umfs_fs *fs, uint64_t ino)
+{
+	umfs_kmod_inode_drop(fs, ino, true);
+}
+
+/*
+ * The module takes the inode from the bitmap and
+ * writes its mode, uid and gid, as an unnamed orphan it commits in its own
+ * journal slot. This transaction then names it: its snapshot of the inode
+ * and of the orphan list is taken after that commit, so a rollback returns
+ * to the orphan, never to bytes from before the module's change. A shadow
+ * (no parent) stays an orphan. A symlink's page comes from EXTEND before
+ * the snapshot too.
+ */
+static int inode_create_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
+			     dev_t rdev, uint64_t parent, uint64_t *inop)
+{
+	struct umfs_inode *in;
+	uint64_t ino;
+	int err;
+
+	err = umfs_kmod_inode_create(fs, parent, mode, rdev, uid, gid, &ino);
+	if (err)
+		return err;
+	fs->tx.undo = kmod_orphan_undo;
+	fs->tx.undo_arg = ino;
+	if (S_ISLNK(mode)) { /* the target's page, which symlink_store fills */
+		uint64_t done;
+
+		err = umfs_kmod_fill_holes_locked(fs, ino, 0, 0, &done);
+		if (err)
+			return err;
+	}
+	in = umfs_inode(fs, ino);
+	err = umfs_tx_add(fs, in, sizeof(*in));
+	if (err || !parent)
+		goto out;
+	err = umfs_orphan_unlink(fs, ino);
+	if (err)
+		return err;
+	in->flags &= ~UMFS_IF_ORPHAN;
+	in->next_orphan = 0;
+	in->nlink = S_ISDIR(mode) ? 2 : 1;
+	if (S_ISDIR(mode))
+		err = umfs_dir_init(fs, ino);
+out:
+	*inop = ino;
+	return err;
+}
+
+/* The module frees inodes, outside the core's transactions. */
+static int kmod_tx_inode_free(struct umfs_fs *fs, uint64_t ino)
+{
+	(void)fs;
+	(void)ino;
+	return -EAGAIN;
+}
+
+/* Pages, inode and U-Log go back through the module. */
+static int kmod_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
+{
+	return umfs_kmod_inode_drop(fs, ino, false);
+}
+
+/* Mode is the module's to write. */
+static int kmod_set_mode(struct umfs_fs *fs, uint64_t ino, mode_t mode)
+{
+	return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_MODE, mode, 0, 0);
+}
+
+/* As are uid and gid, and the privileges chown drops. */
+static int kmod_set_owner(struct umfs_fs *fs, uint64_t ino, uid_t uid, gid_t gid,
+			  const struct umfs_ucred *c)
+{
+	const struct umfs_inode *in = umfs_inode(fs, ino);
+
+	(void)c; /* the module decides what chown drops */
+	return umfs_kmod_inode_setattr(fs, ino, UMFS_KMOD_SETATTR_UID | UMFS_KMOD_SETATTR_GID, 0,
+				       uid == (uid_t)-1 ? in->uid : uid,
+				       gid == (gid_t)-1 ? in->gid : gid);
+}
+
+/* The module allocates U-Log pages. */
+static int kmod_ulog_grow(struct umfs_fs *fs, uint64_t ino, unsigned need,
+			  struct umfs_ulog **pages, unsigned n)
+{
+	int err;
+
+	(void)n;
+	err = umfs_kmod_ulog_set(fs, ino, need);
+	if (!err)
+		pages[0] = umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog);
+	return err;
+}
+
+static void kmod_ulog_release(struct umfs_fs *fs, uint64_t ino)
+{
+	umfs_kmod_ulog_set(fs, ino, 0); /* EBUSY: a live record keeps it */
+}
+
+static int kmod_ulog_drop(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_stats *st)
+{
+	(void)st; /* the module cuts a damaged chain itself */
+	return umfs_kmod_ulog_set(fs, ino, 0);
+}
+
+/* A spare the module mapped before the transaction, or a stop for it. */
+static int kmod_tx_dir_page(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
+			    uint64_t *off)
+{
+	int ret = umfs_dir_pages_ready(fs, in, pg, 1);
+
+	if (ret)
+		return ret;
+	*off = umfs_pt_lookup(fs, in, pg, NULL);
+	return 0;
+}
+
+static int kmod_tx_dir_pages(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			     uint64_t count)
+{
+	return umfs_dir_pages_ready(fs, in, first, count);
+}
+
+/* Freeing needs the module, outside the transaction: the block stays for
+ * the next entry. */
+static int kmod_tx_dir_truncate(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	(void)fs;
+	(void)in;
+	return 1;
+}
+
+const struct umfs_backend_ops umfs_backend_kmod = {
+	.name = "kernel module",
+	.core_allocates = false, /* the bitmaps are the module's alone */
+	.unlocked_writers = true,
+	.checks_files = true,
+	.pool_map = kmod_pool_map,
+	.file_attach = umfs_katt_open,
+	.file_detach = umfs_katt_close,
+	.file_read = umfs_katt_read,
+	.file_write = kmod_file_write,
+	.file_revoke = umfs_katt_revoke,
+	.alloc_zeroed = kmod_alloc_zeroed,
+	.write_alloc = kmod_write_alloc,
+	.free_pages = umfs_kmod_free_pages,
+	.cow_prepare = cow_prepare_kmod,
+	.swap_pages = kmod_swap_pages,
+	.inode_create = inode_create_kmod,
+	.tx_inode_free = kmod_tx_inode_free,
+	.inode_reclaim = kmod_inode_reclaim,
+	.set_mode = kmod_set_mode,
+	.set_owner = kmod_set_owner,
+	.ulog_grow = kmod_ulog_grow,
+	.ulog_release = kmod_ulog_release,
+	.ulog_drop = kmod_ulog_drop,
+	.tx_dir_page = kmod_tx_dir_page,
+	.tx_dir_pages = kmod_tx_dir_pages,
+	.map_dir_pages = umfs_kmod_fill_holes_locked,
+	.tx_dir_truncate = kmod_tx_dir_truncate,
+};
