@@ -13,11 +13,11 @@
  *                      (backend_kmod.c)
  *
  * Rules: the core never asks which backend it runs on; it calls an op.
- * Ops named tx_* run inside a core transaction (meta_lock held); a backend
- * that changes the media only outside transactions declines them as each
- * op says, and the core then does without (or stops for pages, see
- * tx_dir_page). Everything else is called outside a transaction. Every op
- * returns 0 (or a count) or -errno, like the rest of the core.
+ * Each op says when it is called ("in tx": meta_lock held, a transaction
+ * open). The tx_* ops are what a backend that changes the media only
+ * outside transactions declines, as each says; the core then does without
+ * (or stops for pages, see tx_dir_page). Every op returns 0 (or a count)
+ * or -errno, like the rest of the core.
  * docs/design.md ("Backends") lists what a new backend implements.
  */
 #ifndef UMFS_BACKEND_H

@@ -141,6 +141,9 @@ int umfs_kmod_wanted(void)
 	return strcmp(e, "try") == 0 ? 0 : -1;
 }
 
+/* Mounts the block device path in the module (or finds it mounted there)
+ * and returns an open /dev/umfs in *kfd and the pool's size; -errno when
+ * module mode does not apply (-ENOSYS: not asked for). */
 static int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 {
 	struct umfs_kmod_mount m;
@@ -298,6 +301,7 @@ static int katt_hold(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, uint
 	return -EBUSY;
 }
 
+/* Attaches now (umfs_open); failures leave the software walk. */
 static void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino,
 		    struct umfs_katt *a)
 {
@@ -324,6 +328,8 @@ static void umfs_katt_close(struct umfs_fs *fs, struct umfs_katt *a)
 	pthread_rwlock_destroy(&a->lock);
 }
 
+/* REVOKE ino in every process when its last name goes; FREE, EXCHANGE and
+ * SETATTR revoke by themselves. */
 static void umfs_katt_revoke(struct umfs_fs *fs, uint64_t ino)
 {
 	if (!kmod_on(fs))
@@ -376,6 +382,9 @@ static int kmod_create_owner(struct umfs_fs *fs, const struct umfs_kmod_create *
 	return umfs_kmod_call(fs->pm.fd, UMFS_KMOD_IOC_SETATTR, &sa);
 }
 
+/* Under meta_lock, no transaction touching what they change open (the
+ * module writes inode identities, both bitmaps and the orphan head): a new
+ * inode, an unnamed orphan on the orphan list, from the module. */
 static int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mode, dev_t rdev,
 			   uid_t uid, gid_t gid, uint64_t *ino)
 {
@@ -403,6 +412,7 @@ static int umfs_kmod_inode_create(struct umfs_fs *fs, uint64_t parent, mode_t mo
 	return 0;
 }
 
+/* Gives back an inode with no names and no pages, and its U-Log pages. */
 static int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 {
 	struct umfs_kmod_release req = { .ino = ino, .generation = umfs_inode(fs, ino)->generation };
@@ -418,6 +428,7 @@ static int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino)
 	return err;
 }
 
+/* The inode's U-Log chain grown to `pages`, or given back (0). */
 static int umfs_kmod_ulog_set(struct umfs_fs *fs, uint64_t ino, unsigned pages)
 {
 	struct umfs_kmod_ulog req = {
@@ -451,12 +462,16 @@ static int kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	return 0;
 }
 
+/* Vnode write lock held, meta lock not: the module allocates zeroed pages
+ * for the holes of file pages [first, last] and links them (EXTEND); *done
+ * pages from first are then present. */
 static int umfs_kmod_fill_holes(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 			 uint64_t *done)
 {
 	return kmod_fill_holes(fs, ino, first, last, done, false);
 }
 
+/* umfs_kmod_fill_holes() for a caller that holds meta_lock. */
 static int umfs_kmod_fill_holes_locked(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last,
 				uint64_t *done)
 {
@@ -482,11 +497,17 @@ static int kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uin
 	return err;
 }
 
+/* Meta lock not held: the module revokes every attachment of ino and frees
+ * its file pages [first, last] (FREE), in as many calls as it takes. */
 static int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
 {
 	return kmod_free_pages(fs, ino, first, last, false);
 }
 
+/* The same as umfs_kmod_inode_release() for an inode with no names that may
+ * hold pages (of any kind of file): FREE of its pages, then RELEASE.
+ * locked: the caller holds meta_lock throughout; otherwise each call takes
+ * it, so that other processes get in between the FREEs of a large file. */
 static int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 {
 	int err = 0;
@@ -503,6 +524,8 @@ static int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 	return err;
 }
 
+/* EXCHANGE: carries out (or, back, rolls back) the swap record of ino's
+ * U-Log in the module, which moves rec_done with every step. */
 static int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
 {
 	struct umfs_kmod_exchange req;
@@ -520,6 +543,9 @@ static int umfs_kmod_swap_pages(struct umfs_fs *fs, uint64_t ino, bool back)
 	return err;
 }
 
+/* chmod and chown are the module's (SETATTR): the caller holds the meta
+ * lock and has made libumfs's own permission checks. valid:
+ * UMFS_KMOD_SETATTR_* bits. */
 static int umfs_kmod_inode_setattr(struct umfs_fs *fs, uint64_t ino, unsigned valid, mode_t mode,
 			    uid_t uid, gid_t gid)
 {
@@ -554,6 +580,8 @@ static void katt_copy_run(void *arg, void *dst, uint64_t pool_off, uint64_t file
 	}
 }
 
+/* umfs_file_read() through the attachment. *fresh: attached during this
+ * call (the caller marks it dead if the read must be retried). */
 static ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
 		       size_t len, uint64_t off, bool *fresh)
 {
@@ -571,6 +599,9 @@ static ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt
 	return n;
 }
 
+/* Vnode write lock held. An overwrite of present bytes below EOF that fits
+ * one U-Log byte record, stored through the attachment; -EAGAIN: not such
+ * a write, take umfs_file_write(). */
 static ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
 			    const void *buf, size_t len, uint64_t off)
 {

@@ -45,7 +45,7 @@ static ssize_t soft_file_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt
 {
 	(void)a;
 	(void)fresh;
-	return umfs_file_read(fs, ino, buf, len, off);
+	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL); /* umfs_file_read() */
 }
 
 static ssize_t soft_file_write(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,
