@@ -16,7 +16,7 @@
  *   verify.c    the serving path's check of an inode or directory entry
  *   namei.c     path walk and permission checks
  *   fs.c        mount, unmount, recovery, vnode cache
- *   api.c       the public API of include/umfs.h
+ *   api_*.c     include/umfs.h and include/umfs_frontend.h
  *
  * Conventions: functions return 0 (or a count) or -errno. "In tx" means the
  * caller holds fs->meta_lock and a transaction is open (umfs_tx_begin).
@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "umfs.h"
+#include "umfs_frontend.h" /* the C API and what front ends add */
 #include "umfs_format.h"
 
 /* The page tables are the x86-64 hardware format and fields are stored
