@@ -112,10 +112,19 @@ def check(src):
     known = set(files)
 
     def resolve(rel, kind, name):
-        """The tree's file an include names, or None for a system header."""
+        """The tree's file an include names, or None for a system header.
+        <name> is the tree's only when include/ (every target's include
+        directory) has it; "name" is looked for beside the including file,
+        in include/, then by its file name anywhere in the tree (the
+        target's own include directories)."""
+        public = os.path.normpath(os.path.join("include", name))
+        if kind == "<":
+            return public if public in known else None
         here = os.path.normpath(os.path.join(os.path.dirname(rel), name))
-        if kind == '"' and here in known:
+        if here in known:
             return here
+        if public in known:
+            return public
         cands = by_name.get(os.path.basename(name), [])
         cands = [c for c in cands if c.endswith(name.lstrip("./"))] or cands
         if len(cands) > 1:
@@ -123,8 +132,7 @@ def check(src):
             return None
         if cands:
             return cands[0]
-        if kind == '"':
-            errors.append(f"{rel}: #include \"{name}\" names no file of the tree")
+        errors.append(f"{rel}: #include \"{name}\" names no file of the tree")
         return None
 
     above = {}  # function name -> the file above the core that defines it
@@ -191,6 +199,9 @@ def self_test():
         "libumfs/shim/bad_core.c": '#include "shim.h"\n#include "../core/core.h"\n',
         "fuse/bad_fsck.c": '#include "umfs_frontend.h"\n#include "check.h"\n',
         "libumfs/shim/bad_name.c": '#include "no_such_header.h"\n',
+        # a stub of a system header in tests/ is not what <string.h> names
+        "tests/unit/kstub/linux/string.h": "",
+        "libumfs/shim/sys.c": '#include <string.h>\n#include "shim.h"\n',
         # the comment is not an include
         "libumfs/shim/fine.c": '/* #include "core.h" */\n#include "shim.h"\n',
     }
