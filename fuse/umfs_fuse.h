@@ -3,7 +3,7 @@
  * umfs_fuse.h - umfs-fuse: a UMFS pool served to the kernel through FUSE.
  *
  * The daemon uses libfuse's high-level, path-based API. Every operation is a
- * thin call into include/umfs.h: FUSE hands over absolute paths ("/a/b"),
+ * thin call into include/umfs.h (and include/umfs_frontend.h): FUSE hands over absolute paths ("/a/b"),
  * which the core resolves from the pool root as they are. Open files and
  * directories travel in fuse_file_info.fh as struct umfs_file * and
  * struct umfs_dir * respectively.
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <umfs.h>
+#include "umfs_frontend.h"
 
 /* Exit codes of umfs-fuse (documented in umfs-fuse(8)). */
 enum {

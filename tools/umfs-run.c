@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "umfs.h"
+#include "umfs_frontend.h"
 
 #ifndef UMFS_LIBDIR
 #define UMFS_LIBDIR "/usr/local/lib"

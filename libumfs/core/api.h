@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api.h - shared by the api_*.c files, which implement include/umfs.h.
+ * api.h - shared by the api_*.c files, which implement include/umfs.h and
+ * include/umfs_frontend.h.
  *
  * Locking: fs->meta_lock serialises the namespace and every transaction;
  * a vnode's rwlock serialises the data of one file (readers share). The

@@ -18,7 +18,7 @@
  *   fs.c        mount, unmount, recovery, vnode cache
  *   backend*.c  how the core reaches the media: the software walk or the
  *               kernel module, one table of ops in fs->be (backend.h)
- *   api.c       the public API of include/umfs.h
+ *   api_*.c     include/umfs.h and include/umfs_frontend.h
  *
  * Conventions: functions return 0 (or a count) or -errno. "In tx" means the
  * caller holds fs->meta_lock and a transaction is open (umfs_tx_begin).
@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "umfs.h"
+#include "umfs_frontend.h" /* the C API and what front ends add */
 #include "umfs_format.h"
 
 /* The page tables are the x86-64 hardware format and fields are stored

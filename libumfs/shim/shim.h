@@ -59,7 +59,7 @@
 #include <utime.h>
 
 #include "decls.h"
-#include "umfs.h"
+#include "umfs_frontend.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

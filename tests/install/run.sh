@@ -60,6 +60,12 @@ for f in "$sbin/mkfs.umfs" "$sbin/fsck.umfs" "$sbin/umfs-fuse" "$sbin/umfs" "$bi
 	 "$man/man8/umfs-fuse.8" "$man/man8/umfs.8"; do
 	[ -e "$f" ] || fail "meson install did not install ${f#"$stage"}"
 done
+# each installed header compiles alone, as a program includes it
+for h in umfs.h umfs_format.h; do
+	printf '#include <%s>\nint main(void) { return 0; }\n' "$h" |
+		cc -x c -std=gnu11 -Wall -Werror -fsyntax-only -I"$stage$prefix/$(opt includedir)" - ||
+		fail "the installed $h does not compile"
+done
 [ "$(readlink "$sbin/umfs")" = umfs-fuse ] || fail "$prefix/sbin/umfs does not point to umfs-fuse"
 grep -q "^libdir=\${prefix}/$(opt libdir)\$" "$lib/pkgconfig/umfs.pc" || fail "umfs.pc: wrong libdir"
 # the staged umfs-run, away from the build tree, must load the staged library

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "umfs.h"
+#include "umfs_frontend.h" /* umfs_file_id: an attachment names its inode by identity */
 #include "umfs_format.h"
 #include "umfs_kmod_client.h"
 

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""check-layers.py SRCDIR - the layer boundaries of docs/architecture.md.
+
+Reads the layer table of SRCDIR/docs/architecture.md (the rows between the
+"layer table" markers), puts every C source and header of the tree in the
+layer whose path prefix is the longest match, resolves every #include of
+it to a file of the tree (or to a system header) and fails on an include
+of a layer the table does not allow. It also checks the rules of calls the
+table's notes state, by name: only the persistence layer flushes or
+fences, and the core calls nothing of a front end or of fsck.
+
+check-layers.py --self-test runs the checker on a small tree with
+deliberately bad includes and calls, and fails unless it finds each.
+"""
+import os
+import re
+import sys
+import tempfile
+
+DOC = os.path.join("docs", "architecture.md")
+BEGIN = "<!-- layer table begin"
+END = "<!-- layer table end"
+SOURCE_EXT = (".c", ".h", ".def")
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+IDENT_RE = re.compile(r"`([^`]+)`")
+
+# Calls only the persistence layer makes: libpmem's flushes, fences and
+# flushing copies, and the CPU's flush and fence instructions.
+FLUSH_RE = re.compile(r"\b(pmem_(?:flush|drain|persist|msync|deep_\w+|mem(?:cpy|move|set)\w*)"
+                      r"|_mm_(?:clflush|clflushopt|clwb|sfence|mfence)"
+                      r"|__builtin_ia32_(?:clflush|clflushopt|clwb|sfence))\s*\(")
+FLUSH_ASM_RE = re.compile(r"\basm\b[^;]*\b(clflush|clflushopt|clwb|sfence)\b", re.S)
+# A function a file defines for other files: at the start of a line, not
+# static, not an interposer of the shim (SHIM_API: those are libc's names).
+DEFINE_RE = re.compile(r"^(?!static\b|SHIM_API\b|typedef\b|extern\b)[A-Za-z_][\w \t\*]*?"
+                       r"\b([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{", re.M)
+# Layers whose functions the core must not call: it is below them.
+ABOVE_CORE = ("shim", "fuse", "fsck", "mkfs", "tools", "cli")
+
+
+class Table:
+    def __init__(self, rows):
+        self.rows = rows  # layer -> (paths, allowed)
+        self.errors = []
+        for layer, (_, allowed) in rows.items():
+            for other in allowed:
+                if other not in rows:
+                    self.errors.append(f"{DOC}: layer {layer} may include '{other}', "
+                                       "which the table does not define")
+
+    def layer_of(self, rel):
+        best, best_len = None, -1
+        for layer, (paths, _) in self.rows.items():
+            for p in paths:
+                hit = rel.startswith(p) if p.endswith("/") else rel == p
+                if hit and len(p) > best_len:
+                    best, best_len = layer, len(p)
+        return best
+
+
+def parse_table(text):
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{DOC}: no layer table (the lines between '{BEGIN}' and '{END}')")
+    body = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    rows = {}
+    for line in body.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue  # the header, the rule under it, prose
+        layer = IDENT_RE.findall(cells[0])[0]
+        paths = IDENT_RE.findall(cells[1])
+        allowed = IDENT_RE.findall(cells[2])
+        if layer in rows:
+            sys.exit(f"{DOC}: layer {layer} appears twice")
+        rows[layer] = (paths, allowed)
+    if not rows:
+        sys.exit(f"{DOC}: the layer table has no rows")
+    return Table(rows)
+
+
+def source_files(src, table):
+    """Every source file under the table's top directories, as relative paths."""
+    tops = sorted({p.split("/")[0] for paths, _ in table.rows.values() for p in paths})
+    for top in tops:
+        root = os.path.join(src, top)
+        if os.path.isfile(root):
+            yield top
+            continue
+        for d, dirs, files in os.walk(root):
+            # build trees and the kernel's in-tree build products are not sources
+            dirs[:] = [x for x in dirs if not x.startswith(".") and x != "__pycache__" and
+                       not os.path.exists(os.path.join(d, x, "meson-private"))]
+            for f in files:
+                if f.endswith(SOURCE_EXT) and not f.endswith(".mod.c"):
+                    yield os.path.relpath(os.path.join(d, f), src)
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def check(src):
+    with open(os.path.join(src, DOC), encoding="utf-8") as f:
+        table = parse_table(f.read())
+    errors = list(table.errors)
+    files = sorted(set(source_files(src, table)))
+    by_name = {}
+    for rel in files:
+        by_name.setdefault(os.path.basename(rel), []).append(rel)
+    known = set(files)
+
+    def resolve(rel, kind, name):
+        """The tree's file an include names, or None for a system header.
+        <name> is the tree's only when include/ (every target's include
+        directory) has it; "name" is looked for beside the including file,
+        in include/, then by its file name anywhere in the tree (the
+        target's own include directories)."""
+        public = os.path.normpath(os.path.join("include", name))
+        if kind == "<":
+            return public if public in known else None
+        here = os.path.normpath(os.path.join(os.path.dirname(rel), name))
+        if here in known:
+            return here
+        if public in known:
+            return public
+        cands = by_name.get(os.path.basename(name), [])
+        cands = [c for c in cands if c.endswith(name.lstrip("./"))] or cands
+        if len(cands) > 1:
+            errors.append(f"{rel}: #include {name} is ambiguous: {', '.join(cands)}")
+            return None
+        if cands:
+            return cands[0]
+        errors.append(f"{rel}: #include \"{name}\" names no file of the tree")
+        return None
+
+    above = {}  # function name -> the file above the core that defines it
+    for rel in files:
+        if table.layer_of(rel) in ABOVE_CORE:
+            with open(os.path.join(src, rel), encoding="utf-8", errors="replace") as f:
+                for m in DEFINE_RE.finditer(strip_comments(f.read())):
+                    if m.group(1) != "main":
+                        above.setdefault(m.group(1), rel)
+    call_re = re.compile(r"\b(" + "|".join(map(re.escape, sorted(above))) + r")\s*\(") \
+        if above else None
+
+    nfiles = nincludes = 0
+    for rel in files:
+        layer = table.layer_of(rel)
+        if layer is None:
+            errors.append(f"{rel}: in no layer of the table in {DOC}")
+            continue
+        nfiles += 1
+        with open(os.path.join(src, rel), encoding="utf-8", errors="replace") as f:
+            text = strip_comments(f.read())
+        allowed = set(table.rows[layer][1]) | {layer}
+        for m in INCLUDE_RE.finditer(text):
+            target = resolve(rel, m.group(1), m.group(2))
+            if target is None:
+                continue
+            nincludes += 1
+            tl = table.layer_of(target)
+            if tl not in allowed:
+                errors.append(f"{rel} ({layer}): #include {m.group(2)} ({target}, layer {tl}): "
+                              f"{layer} may include only {', '.join(sorted(allowed))}")
+        # the module persists in the kernel; tests and benchmarks may
+        # flush to set up what they measure
+        if layer != "persist" and not rel.startswith(("kmod/", "tests/", "bench/")):
+            for m in list(FLUSH_RE.finditer(text)) + list(FLUSH_ASM_RE.finditer(text)):
+                errors.append(f"{rel} ({layer}): {m.group(1)}: only the persistence layer "
+                              "flushes or fences")
+        if layer in ("core", "persist") and call_re:
+            for m in call_re.finditer(text):
+                errors.append(f"{rel}: calls {m.group(1)} ({above[m.group(1)]}): the core "
+                              "calls nothing of the layers above it")
+    return errors, nfiles, nincludes
+
+
+def self_test():
+    """The checker on a tree with one deliberate fault of each kind."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", DOC), encoding="utf-8") as f:
+        doc = f.read()
+    tree = {
+        DOC: doc,
+        "include/umfs.h": "#include <stdint.h>\n",
+        "include/umfs_frontend.h": '#include "umfs.h"\n',
+        "libumfs/core/core.h": '#include "umfs_frontend.h"\n',
+        "libumfs/core/persist.c": '#include "core.h"\nvoid f(void) { pmem_drain(); }\n',
+        "libumfs/shim/shim.h": '#include "umfs_frontend.h"\n',
+        "libumfs/shim/ofd.c": '#include "shim.h"\nint shim_ofd_get(int fd)\n{\n\treturn fd;\n}\n',
+        "libumfs/core/fine.c": '#include "core.h"\nstatic int check_by_type(int t) { return t; }\n',
+        "fsck/check.h": '#include "core.h"\n',
+        # the faults
+        "libumfs/core/bad_up.c": '#include "core.h"\n#include "shim.h"\n',
+        "libumfs/core/bad_call.c": '#include "core.h"\nvoid g(void) { shim_ofd_get(1); }\n',
+        "libumfs/core/bad_flush.c": '#include "core.h"\nvoid h(void) { pmem_flush(0, 0); }\n',
+        "libumfs/shim/bad_core.c": '#include "shim.h"\n#include "../core/core.h"\n',
+        "fuse/bad_fsck.c": '#include "umfs_frontend.h"\n#include "check.h"\n',
+        "libumfs/shim/bad_name.c": '#include "no_such_header.h"\n',
+        # a stub of a system header in tests/ is not what <string.h> names
+        "tests/unit/kstub/linux/string.h": "",
+        "libumfs/shim/sys.c": '#include <string.h>\n#include "shim.h"\n',
+        # the comment is not an include
+        "libumfs/shim/fine.c": '/* #include "core.h" */\n#include "shim.h"\n',
+    }
+    want = ["bad_up.c", "bad_call.c", "bad_flush.c", "bad_core.c", "bad_fsck.c", "bad_name.c"]
+    with tempfile.TemporaryDirectory() as d:
+        for rel, text in tree.items():
+            os.makedirs(os.path.join(d, os.path.dirname(rel)), exist_ok=True)
+            with open(os.path.join(d, rel), "w", encoding="utf-8") as f:
+                f.write(text)
+        errors, _, _ = check(d)
+    fail = False
+    for name in want:
+        if not any(name in e for e in errors):
+            print(f"FAIL: self-test: the fault in {name} was not found")
+            fail = True
+    for e in errors:
+        if not any(name in e for name in want):
+            print(f"FAIL: self-test: reported a file without a fault: {e}")
+            fail = True
+    if not fail:
+        print(f"ok: self-test: each of {len(want)} faults found, nothing else")
+    return 1 if fail else 0
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--self-test":
+        return self_test()
+    if len(sys.argv) != 2:
+        sys.exit("usage: check-layers.py SRCDIR | --self-test")
+    errors, nfiles, nincludes = check(sys.argv[1])
+    for e in errors:
+        print("FAIL:", e)
+    if errors:
+        print(f"{len(errors)} layer violations; the table is in {DOC}")
+        return 1
+    print(f"ok: {nfiles} files, {nincludes} includes of the tree, all as {DOC} allows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
