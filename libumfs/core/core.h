@@ -4,6 +4,7 @@
  *
  * Layering, bottom up (each file includes only what is below it):
  *   persist.c   the only code that flushes or fences (libpmem)
+ *   prefault.c  pool pages made present before the write path stores
  *   crc32c.c    checksums
  *   report.c    damage found while serving, logged once
  *   layout.c    superblock encode/validate, pool geometry, mkfs's format
@@ -75,6 +76,7 @@ struct umfs_pmem {
 	const struct umfs_backend_ops *be;
 	uint64_t kgen; /* module: umfs_kmod_fork_gen() when fd (/dev/umfs) was opened */
 	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
+	struct umfs_prefault *prefault; /* windows present in this process (prefault.c) */
 };
 
 /* Maps a whole pool file or device through the first backend that takes
@@ -110,6 +112,13 @@ void umfs_memcpy_nodrain(void *dst, const void *src, size_t len);
 void umfs_memset_nodrain(void *dst, int c, size_t len);
 /* One aligned 8-byte store that readers see whole, then flushed. */
 void umfs_store64_nodrain(uint64_t *dst, uint64_t val);
+
+/* prefault.c: makes the pages of pool bytes [off, off + len) present in
+ * this process before stores to them, many pages per system call, so that
+ * they do not fault one by one. A hint: nothing depends on it. */
+void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len);
+/* Forgets what was prefaulted (the map goes away). */
+void umfs_pmem_prefault_end(struct umfs_pmem *pm);
 
 /* Test builds record every flush and fence (crash-state tests). */
 struct umfs_persist_hook {

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* crc32c.c - CRC-32C (Castagnoli), the checksum of every on-media structure. */
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -8,7 +7,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <nmmintrin.h>
+#include <immintrin.h>
 
 #define CRC32C_POLY 0x82F63B78u /* reflected */
 
@@ -26,18 +25,88 @@ static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
 	return prod;
 }
 
-/* x^(8 * n) modulo the polynomial: what n zero bytes do to a CRC state. */
-static uint32_t crc32c_zeros_op(size_t n)
+/* x^e modulo the polynomial, reflected. */
+static uint32_t crc32c_xpow(uint64_t e)
 {
 	uint32_t result = 1u << 31, sq = 1u << 30; /* x^0, then x^1 */
 
-	/* x^(8n) by squaring: sq walks x^(2^k) */
-	for (size_t e = n * 8; e; e >>= 1) {
+	/* by squaring: sq walks x^(2^k) */
+	for (; e; e >>= 1) {
 		if (e & 1)
 			result = crc32c_mulmod(result, sq);
 		sq = crc32c_mulmod(sq, sq);
 	}
 	return result;
+}
+
+/*
+ * Carry-less multiplication folds a CRC state forward without the bitwise
+ * loop of crc32c_mulmod: for a 32-bit state c, crc32(0, c * x^(n - 33))
+ * (the 64-bit product fed to the crc32 instruction) is c * x^n modulo the
+ * polynomial. For data, 16 bytes fold into the 16 bytes d bits further
+ * on: their first 8 (as a 64-bit word) times x^(d + 31), their second 8
+ * times x^(d - 33), both products added in; the CRC of the whole is
+ * unchanged (the constants were checked against the bitwise CRC).
+ */
+struct crc32c_consts {
+	uint32_t lane_shift;       /* x^(8 * CRC32C_LANE - 33) */
+	uint64_t fold[3][2];       /* [i]: fold by 128 * (i + 1) bits, {first, second} */
+	uint64_t wide[4][2];       /* [i]: fold by 512 * (i + 1) bits */
+};
+static struct crc32c_consts crc32c_k;
+static bool crc32c_wide; /* 512-bit carry-less multiplication (AVX-512) */
+
+__attribute__((target("sse4.2,pclmul"))) static uint32_t crc32c_shift(uint32_t c, uint32_t k)
+{
+	__m128i p = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)c), _mm_cvtsi32_si128((int)k), 0);
+
+	return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(p));
+}
+
+/* Folds 16 bytes x over 128 * (i + 1) bits. */
+__attribute__((target("sse4.2,pclmul"))) static __m128i crc32c_fold128(__m128i x, unsigned i)
+{
+	__m128i k = _mm_set_epi64x((long long)crc32c_k.fold[i][1], (long long)crc32c_k.fold[i][0]);
+
+	return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+/* Folds the 64 bytes x over 512 * (i + 1) bits. */
+__attribute__((target("avx512f,vpclmulqdq"))) static __m512i crc32c_fold512(__m512i x, unsigned i,
+									    __m512i next)
+{
+	const __m512i k = _mm512_broadcast_i32x4(
+		_mm_set_epi64x((long long)crc32c_k.wide[i][1], (long long)crc32c_k.wide[i][0]));
+
+	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
+					 _mm512_clmulepi64_epi128(x, k, 0x11), next, 0x96);
+}
+
+/* State crc over p[0, len), len a multiple of 256 and at least 256: four
+ * accumulators of four 128-bit lanes fold 256 bytes per step (independent
+ * chains: a carry-less multiplication takes several cycles), then into one
+ * accumulator, into one lane, which the crc32 instruction finishes. */
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul"))) static uint32_t
+crc32c_wide_fold(uint32_t crc, const uint8_t *p, size_t len)
+{
+	__m512i x[4];
+	__m128i f;
+
+	for (unsigned j = 0; j < 4; j++)
+		x[j] = _mm512_loadu_si512(p + 64 * j);
+	x[0] = _mm512_xor_si512(x[0], _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
+	for (p += 256, len -= 256; len; p += 256, len -= 256)
+		for (unsigned j = 0; j < 4; j++)
+			x[j] = crc32c_fold512(x[j], 3, _mm512_loadu_si512(p + 64 * j));
+	x[3] = crc32c_fold512(x[2], 0, x[3]);
+	x[3] = crc32c_fold512(x[1], 1, x[3]);
+	x[3] = crc32c_fold512(x[0], 2, x[3]);
+	f = _mm_xor_si128(_mm512_extracti32x4_epi32(x[3], 3),
+			  crc32c_fold128(_mm512_extracti32x4_epi32(x[3], 2), 0));
+	f = _mm_xor_si128(f, crc32c_fold128(_mm512_extracti32x4_epi32(x[3], 1), 1));
+	f = _mm_xor_si128(f, crc32c_fold128(_mm512_extracti32x4_epi32(x[3], 0), 2));
+	crc = (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(f));
+	return (uint32_t)_mm_crc32_u64(crc, (uint64_t)_mm_extract_epi64(f, 1));
 }
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw_lane(uint32_t crc, const uint8_t *p,
@@ -59,18 +128,18 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw_lane(uint32_t crc, c
 /* The crc32 instruction has a latency of three cycles and a throughput of
  * one: three independent lanes over thirds of a block, then combined, go
  * about three times as fast as one chain (a U-Log record checksums every
- * byte a strict overwrite replaces). */
+ * byte a strict overwrite replaces). Where AVX-512 has carry-less
+ * multiplication, folding 64 bytes per step is faster still. */
 #define CRC32C_LANE 1360u /* bytes per lane: a 4 KiB block in three */
+#define CRC32C_WIDE_MIN 256u
 
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
-							     size_t len)
+__attribute__((target("sse4.2,pclmul"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+								    size_t len)
 {
-	static _Atomic uint32_t lane_op; /* crc32c_zeros_op(CRC32C_LANE), 0: not yet */
-	uint32_t op = lane_op;
-
-	if (len >= 3 * CRC32C_LANE && !op) {
-		op = crc32c_zeros_op(CRC32C_LANE);
-		lane_op = op;
+	if (crc32c_wide && len >= CRC32C_WIDE_MIN) {
+		crc = crc32c_wide_fold(crc, p, len & ~(size_t)255);
+		p += len & ~(size_t)255;
+		len &= 255;
 	}
 	for (; len >= 3 * CRC32C_LANE; len -= 3 * CRC32C_LANE, p += 3 * CRC32C_LANE) {
 		uint64_t c0 = crc, c1 = 0, c2 = 0;
@@ -86,8 +155,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 			c2 = _mm_crc32_u64(c2, v2);
 		}
 		/* state after A|B|C = shift(shift(A) ^ B) ^ C */
-		crc = crc32c_mulmod(op, (uint32_t)c0) ^ (uint32_t)c1;
-		crc = crc32c_mulmod(op, crc) ^ (uint32_t)c2;
+		crc = crc32c_shift((uint32_t)c0, crc32c_k.lane_shift) ^ (uint32_t)c1;
+		crc = crc32c_shift(crc, crc32c_k.lane_shift) ^ (uint32_t)c2;
 	}
 	return crc32c_hw_lane(crc, p, len);
 }
@@ -98,7 +167,7 @@ static int have_sse42(void)
 
 	if (!__get_cpuid(1, &a, &b, &c, &d))
 		return 0;
-	return (c & bit_SSE4_2) != 0;
+	return (c & bit_SSE4_2) && (c & bit_PCLMUL);
 }
 
 static int crc32c_hw_ok(void)
@@ -118,6 +187,17 @@ __attribute__((constructor)) static void crc32c_table_init(void)
 {
 #if defined(__x86_64__)
 	umfs_crc32c_hw = crc32c_hw_ok();
+	crc32c_k.lane_shift = crc32c_xpow(8 * CRC32C_LANE - 33);
+	for (unsigned i = 0; i < 4; i++) {
+		if (i < 3) {
+			crc32c_k.fold[i][0] = crc32c_xpow(128 * (i + 1) + 31);
+			crc32c_k.fold[i][1] = crc32c_xpow(128 * (i + 1) - 33);
+		}
+		crc32c_k.wide[i][0] = crc32c_xpow(512 * (i + 1) + 31);
+		crc32c_k.wide[i][1] = crc32c_xpow(512 * (i + 1) - 33);
+	}
+	crc32c_wide = umfs_crc32c_hw && __builtin_cpu_supports("avx512f") &&
+		      __builtin_cpu_supports("vpclmulqdq");
 #endif
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;

@@ -239,6 +239,8 @@ static void fs_free(struct umfs_fs *fs)
 	umfs_coldio_close(fs);
 	if (!fs->borrowed)
 		umfs_pmem_unmap(&fs->pm);
+	else
+		umfs_pmem_prefault_end(&fs->pm);
 	pthread_mutex_destroy(&fs->meta_lock);
 	pthread_mutex_destroy(&fs->vnode_lock);
 	free(fs);

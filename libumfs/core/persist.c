@@ -280,6 +280,7 @@ err_close:
 
 void umfs_pmem_unmap(struct umfs_pmem *pm)
 {
+	umfs_pmem_prefault_end(pm);
 	if (pm->base)
 		munmap(pm->base, pm->len);
 	if (pm->fd >= 0)

@@ -395,8 +395,12 @@ void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino)
 	if (umfs_plock_lock(&st->wlock, "an inode lock of the pool") == -EOWNERDEAD)
 		share_stripe_repair(fs, st);
 	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
+	/* The count goes odd before the first change to the inode: a release
+	 * fence after the increment orders it before the writer's later stores
+	 * (a compiler barrier on x86, where the locked add already orders the
+	 * non-temporal stores that follow; no full fence is needed). */
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_acq_rel);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_thread_fence(memory_order_release);
 }
 
 void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino)

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prefault.c - pool pages made present in this process before the write
+ * path stores to them.
+ *
+ * A process's first access to a pool page it has not mapped yet takes a
+ * page fault (on a tmpfs pool the first since mkfs also clears the page):
+ * 13-15 us of CPU in the VM of docs/performance.md, several times a whole
+ * 4 KiB write. Populating costs under 1 us a page, and one system call
+ * serves a run of pages. So the write path asks here before it reads or
+ * stores pool pages: absent pages are populated with one
+ * madvise(MADV_POPULATE_WRITE) per run, to the end of their 64 KiB window
+ * when the use is sequential (the page before is present), and a bitmap in
+ * this process's memory (a bit per pool page, 32 KiB per GiB of pool)
+ * records which are present. It is a hint, never needed for correctness:
+ * where it is wrong (a failed madvise, page tables the kernel reclaimed)
+ * the pages fault as they would without it. A forked child starts without
+ * page tables for shared mappings, so its bitmap starts empty. Pools on
+ * disk files, read-only maps and module maps are left alone.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "core.h"
+
+#define PREFAULT_WINDOW 16ull /* pages populated ahead of sequential writes */
+#define PREFAULT_OFF ((struct umfs_prefault *)1) /* never populate this map */
+
+struct umfs_prefault {
+	uint64_t forks; /* prefault_forks when the bits were last valid */
+	size_t nwords;
+	uint64_t bits[]; /* one per pool page */
+};
+
+static uint64_t prefault_forks;
+
+static void prefault_atfork_child(void)
+{
+	__atomic_add_fetch(&prefault_forks, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void prefault_setup(void)
+{
+	pthread_atfork(NULL, NULL, prefault_atfork_child);
+}
+
+/* The map's bitmap, made at first use; PREFAULT_OFF where populating does
+ * not apply or memory ran out. */
+static struct umfs_prefault *prefault_of(struct umfs_pmem *pm)
+{
+	struct umfs_prefault *p = __atomic_load_n(&pm->prefault, __ATOMIC_ACQUIRE), *none = NULL;
+	size_t nwords;
+
+	if (UMFS_LIKELY(p != NULL))
+		return p;
+	nwords = UMFS_DIV_ROUND_UP(pm->len >> UMFS_PAGE_SHIFT, 64) + 1;
+	if (pm->rdonly || pm->kmod || pm->media == UMFS_MEDIA_FILE ||
+	    !(p = calloc(1, sizeof(*p) + nwords * sizeof(uint64_t))))
+		p = PREFAULT_OFF;
+	else {
+		p->nwords = nwords;
+		p->forks = __atomic_load_n(&prefault_forks, __ATOMIC_RELAXED);
+	}
+	if (!__atomic_compare_exchange_n(&pm->prefault, &none, p, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		if (p != PREFAULT_OFF)
+			free(p); /* another thread made it first */
+		p = none;
+	}
+	return p;
+}
+
+static bool prefault_has(const struct umfs_prefault *p, uint64_t pg)
+{
+	return (__atomic_load_n(&p->bits[pg / 64], __ATOMIC_RELAXED) >> (pg % 64)) & 1;
+}
+
+/* Populates pool pages [a, b) and records them. */
+static void prefault_pages(struct umfs_pmem *pm, struct umfs_prefault *p, uint64_t a, uint64_t b)
+{
+	madvise(pm->base + (a << UMFS_PAGE_SHIFT), (b - a) << UMFS_PAGE_SHIFT,
+		MADV_POPULATE_WRITE); /* a hint: where it fails, the pages fault */
+	for (uint64_t i = a; i < b; i++)
+		__atomic_fetch_or(&p->bits[i / 64], 1ull << (i % 64), __ATOMIC_RELAXED);
+}
+
+void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len)
+{
+	struct umfs_prefault *p = prefault_of(pm);
+	uint64_t forks, pg, last, first = UINT64_MAX;
+
+	if (p == PREFAULT_OFF || len == 0 || off >= pm->len)
+		return;
+	forks = __atomic_load_n(&prefault_forks, __ATOMIC_RELAXED);
+	pg = off >> UMFS_PAGE_SHIFT;
+	last = (UMFS_MIN(off + len, pm->len) - 1) >> UMFS_PAGE_SHIFT;
+	if (UMFS_LIKELY(p->forks == forks && pg == last && prefault_has(p, pg)))
+		return; /* the usual case: one page, present */
+	if (UMFS_UNLIKELY(p->forks != forks)) { /* in a child: nothing is mapped yet */
+		for (size_t i = 0; i < p->nwords; i++)
+			__atomic_store_n(&p->bits[i], 0, __ATOMIC_RELAXED);
+		p->forks = forks;
+	}
+	/* Sequential use (the page before is present): the rest of the
+	 * window too, ahead of the next writes. Random use: the pages asked
+	 * for, no more (populating neighbours nobody writes costs more than
+	 * the fault it saves). */
+	if (pg > 0 && prefault_has(p, pg - 1))
+		last = UMFS_MAX(last, (((pg + PREFAULT_WINDOW) & ~(PREFAULT_WINDOW - 1)) - 1));
+	last = UMFS_MIN(last, (pm->len >> UMFS_PAGE_SHIFT) - 1);
+	/* one madvise for each run of absent pages */
+	for (; pg <= last + 1; pg++) {
+		bool present = pg > last || prefault_has(p, pg);
+
+		if (!present && first == UINT64_MAX)
+			first = pg;
+		if (present && first != UINT64_MAX) {
+			prefault_pages(pm, p, first, pg);
+			first = UINT64_MAX;
+		}
+	}
+}
+
+void umfs_pmem_prefault_end(struct umfs_pmem *pm)
+{
+	if (pm->prefault && pm->prefault != PREFAULT_OFF)
+		free(pm->prefault);
+	pm->prefault = NULL;
+}
