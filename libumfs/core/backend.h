@@ -57,6 +57,10 @@ struct umfs_backend_ops {
 	/* Each file's permissions are enforced below the library, so the pool
 	 * file's own mode exposes nothing (umfs_fs_exposure). */
 	bool checks_files;
+	/* Pool pages this process is about to read through the pool mapping
+	 * may be made present ahead (prefault.c); false where the backend
+	 * maps the media itself. */
+	bool prefaults;
 
 	/* --- the pool --- */
 	/* Maps the pool at path (create_size > 0 creates or extends a pool

@@ -933,6 +933,7 @@ const struct umfs_backend_ops umfs_backend_kmod = {
 	.core_allocates = false, /* the bitmaps are the module's alone */
 	.unlocked_writers = true,
 	.checks_files = true,
+	.prefaults = false,
 	.pool_map = kmod_pool_map,
 	.file_attach = umfs_katt_open,
 	.file_detach = umfs_katt_close,

@@ -193,6 +193,7 @@ const struct umfs_backend_ops umfs_backend_soft = {
 	.core_allocates = true,
 	.unlocked_writers = false,
 	.checks_files = false,
+	.prefaults = true,
 	.pool_map = soft_pool_map,
 	.file_attach = soft_file_attach,
 	.file_detach = soft_file_detach,

@@ -55,7 +55,7 @@ static struct umfs_prefault *prefault_of(struct umfs_pmem *pm)
 	if (UMFS_LIKELY(p != NULL))
 		return p;
 	nwords = UMFS_DIV_ROUND_UP(pm->len >> UMFS_PAGE_SHIFT, 64) + 1;
-	if (pm->rdonly || pm->kmod || pm->media == UMFS_MEDIA_FILE ||
+	if (pm->rdonly || pm->media == UMFS_MEDIA_FILE ||
 	    !(p = calloc(1, sizeof(*p) + nwords * sizeof(uint64_t))))
 		p = PREFAULT_OFF;
 	else {

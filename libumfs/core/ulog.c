@@ -306,7 +306,8 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 			/* the checksum reads the source, still in the cache,
 			 * not the copy, which non-temporal stores sent away */
 			if (src) {
-				umfs_pmem_prefault(&fs->pm, src + at, m);
+				if (fs->be->prefaults)
+					umfs_pmem_prefault(&fs->pm, src + at, m);
 				csum = umfs_crc32c(csum, fs->base + src + at, m);
 				umfs_memcpy_nodrain(dst, fs->base + src + at, m);
 			} else {
