@@ -239,7 +239,9 @@ bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino)
 	return ino >= fs->inode_count || bit_get(fs->ibitmap, ino);
 }
 
-int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
+/* Takes a free inode; with save_inode, its record shares the bitmap word's
+ * fence, for a caller that rewrites the inode next. */
+static int ino_alloc(struct umfs_fs *fs, uint64_t *ino, bool save_inode)
 {
 	uint64_t i;
 	int err;
@@ -249,7 +251,9 @@ int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
 	i = find_clear(fs->ibitmap, fs->inode_count, fs->ino_cursor);
 	if (i == UINT64_MAX || i <= UMFS_ROOT_INO)
 		return -ENOSPC;
-	err = bit_put(fs, fs->ibitmap, i, true);
+	err = save_inode ? umfs_tx_save(fs, umfs_inode(fs, i), sizeof(struct umfs_inode)) : 0;
+	if (!err)
+		err = bit_put(fs, fs->ibitmap, i, true);
 	if (err)
 		return err;
 	fs->free_inodes--;
@@ -257,6 +261,16 @@ int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
 	fs->ino_cursor = i + 1;
 	*ino = i;
 	return 0;
+}
+
+int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
+{
+	return ino_alloc(fs, ino, false);
+}
+
+int umfs_ino_alloc_saved(struct umfs_fs *fs, uint64_t *ino)
+{
+	return ino_alloc(fs, ino, true);
 }
 
 int umfs_ino_free(struct umfs_fs *fs, uint64_t ino)

@@ -217,6 +217,7 @@ struct umfs_tx {
 	uint8_t *slot;         /* start of the slot (header first) */
 	size_t slot_size;
 	size_t used;           /* bytes of the slot used, header included */
+	bool unsealed;         /* records saved since the last fence */
 	struct umfs_tx_range *ranges; /* changed ranges, persisted at commit */
 	size_t nranges, cap_ranges;
 	uint64_t *frees;       /* (first page, count) pairs, applied at commit */
@@ -423,6 +424,11 @@ int umfs_tx_begin(struct umfs_fs *fs);
 /* Snapshots [addr, addr+len) before the caller changes it. -ENOSPC when the
  * slot is full: the caller aborts, or commits and continues in a new tx. */
 int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len);
+/* umfs_tx_add without the fence: the caller changes none of the ranges it
+ * saved before umfs_tx_seal (or any umfs_tx_add) has returned, so that the
+ * records of one call share one fence. */
+int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len);
+void umfs_tx_seal(struct umfs_fs *fs);
 /* Declares a range changed without a snapshot (fresh pages): persisted at commit. */
 int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len);
 /* Journal bytes still free in the slot, less what commit will need to
@@ -465,6 +471,8 @@ int umfs_page_free_apply(struct umfs_fs *fs);
 bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page);
 
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino); /* in tx */
+/* umfs_ino_alloc that also snapshots the inode it returns (in tx) */
+int umfs_ino_alloc_saved(struct umfs_fs *fs, uint64_t *ino);
 int umfs_ino_free(struct umfs_fs *fs, uint64_t ino);   /* in tx */
 bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino);
 

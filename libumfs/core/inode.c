@@ -124,13 +124,10 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 
 	if (fs->pm.kmod)
 		return inode_create_kmod(fs, mode, uid, gid, rdev, parent, inop);
-	err = umfs_ino_alloc(fs, &ino);
+	err = umfs_ino_alloc_saved(fs, &ino); /* the inode is saved and sealed too */
 	if (err)
 		return err;
 	in = umfs_inode(fs, ino);
-	err = umfs_tx_add(fs, in, sizeof(*in));
-	if (err)
-		return err;
 	generation = in->generation + 1; /* kept across reuse: stale handles notice */
 	memset(in, 0, sizeof(*in));
 	in->mode = (uint32_t)mode;
@@ -197,12 +194,15 @@ static int inode_free(struct umfs_fs *fs, uint64_t ino)
 	err = umfs_ulog_free(fs, ino, true);
 	if (err)
 		return err;
-	err = umfs_tx_add(fs, in, sizeof(*in));
+	/* the inode's record shares the fence of the bitmap word's */
+	err = umfs_tx_save(fs, in, sizeof(*in));
+	if (!err)
+		err = umfs_ino_free(fs, ino);
 	if (err)
 		return err;
 	memset(in, 0, sizeof(*in));
 	in->generation = generation;
-	return umfs_ino_free(fs, ino);
+	return 0;
 }
 
 /* In tx: frees at once an inode whose last name this transaction removed,
