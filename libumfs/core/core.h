@@ -797,6 +797,7 @@ enum umfs_fault {
 	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
 	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
 };
 extern enum umfs_fault umfs_fault;
 
