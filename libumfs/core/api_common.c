@@ -187,7 +187,7 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 
 /* Drops a vnode reference; frees the inode if it was the last opener of
  * an unlinked file. */
-int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
+int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, bool unhold)
 {
 	bool orphan, held;
 	int left;
@@ -197,6 +197,8 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
 	if (fs->share)
 		umfs_share_wrlock(fs, ino);
 	umfs_meta_lock(fs);
+	if (unhold && fs->share)
+		umfs_share_hold(fs, ino, -1); /* as umfs_hold, without a second lock */
 	left = umfs_vnode_put(fs, vn);
 	held = left == 0 && api_fe_held(fs, ino);
 	if (left == 0 && !(fs->share && held))
