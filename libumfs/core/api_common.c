@@ -167,10 +167,8 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 			 !api_cred_in_group(gid) && !umfs_cred_capable(UMFS_CAP_FSETID))
 			mode &= ~(mode_t)S_ISGID; /* as the kernel's mode_strip_sgid */
 	}
-	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
-	if (err)
-		return err;
-	err = umfs_dir_add_new(fs, w->parent, w->name, w->name_len, ino, umfs_mode_to_dtype(mode));
+	err = umfs_inode_create_named(fs, mode, uid, gid, rdev, w->parent, w->name, w->name_len,
+				      &ino);
 	if (err)
 		return err;
 	if (S_ISDIR(mode)) {

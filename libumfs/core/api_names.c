@@ -225,8 +225,12 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 	err = umfs_tx_begin(fs);
 	if (err)
 		goto out;
-	/* drop_link changes the inode: its record shares the entry's fence */
+	/* drop_link changes the inode, and frees it when this was its last
+	 * name and nobody has it open: those records share the entry's fence */
 	err = umfs_tx_save(fs, in, sizeof(*in));
+	if (!err && (dir || in->nlink == 1) && umfs_vnode_opencount(fs, w->ino) == 0 &&
+	    !api_fe_held(fs, w->ino))
+		err = umfs_ino_free_save(fs, w->ino);
 	if (!err)
 		err = umfs_dir_remove(fs, w->parent, w->name, w->name_len, &ino);
 	if (!err && dir) {

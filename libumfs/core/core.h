@@ -471,9 +471,15 @@ int umfs_page_free_apply(struct umfs_fs *fs);
 bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page);
 
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino); /* in tx */
-/* umfs_ino_alloc that also snapshots the inode it returns (in tx) */
-int umfs_ino_alloc_saved(struct umfs_fs *fs, uint64_t *ino);
+/* In tx: picks a free inode and saves (unsealed) it and its bitmap word;
+ * nothing changes until umfs_ino_take, which marks it used (and seals). */
+int umfs_ino_reserve(struct umfs_fs *fs, uint64_t *ino);
+int umfs_ino_take(struct umfs_fs *fs, uint64_t ino);
 int umfs_ino_free(struct umfs_fs *fs, uint64_t ino);   /* in tx */
+/* Saves (unsealed) the bitmap word umfs_ino_free would change (in tx): for
+ * a caller that may free ino later in the tx, so that the record shares
+ * an earlier fence. */
+int umfs_ino_free_save(struct umfs_fs *fs, uint64_t ino);
 bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
@@ -494,6 +500,11 @@ int64_t umfs_now_ns(void);
 
 /* In tx. Allocates and initialises an inode (directories get an empty
  * index with parent as ".."). */
+/* umfs_inode_create of an inode named name in directory parent (in tx):
+ * the records of the inode, its bitmap word and the directory's change
+ * share one fence. */
+int umfs_inode_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			    uint64_t parent, const char *name, size_t len, uint64_t *inop);
 int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 		      uint64_t parent, uint64_t *ino);
 /* Puts an inode with nlink 0 on the orphan list (in tx). */

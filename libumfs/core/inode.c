@@ -113,22 +113,15 @@ out:
 	return err;
 }
 
-int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
-		      uint64_t parent, uint64_t *inop)
+/* Fills in a new inode (reserved and taken, its record sealed). */
+static int inode_init(struct umfs_fs *fs, uint64_t ino, mode_t mode, uid_t uid, gid_t gid,
+		      dev_t rdev, uint64_t parent)
 {
-	struct umfs_inode *in;
-	uint32_t generation;
-	uint64_t ino;
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint32_t generation = in->generation + 1; /* kept across reuse: stale handles notice */
 	int64_t now = umfs_now_ns();
 	int err;
 
-	if (fs->pm.kmod)
-		return inode_create_kmod(fs, mode, uid, gid, rdev, parent, inop);
-	err = umfs_ino_alloc_saved(fs, &ino); /* the inode is saved and sealed too */
-	if (err)
-		return err;
-	in = umfs_inode(fs, ino);
-	generation = in->generation + 1; /* kept across reuse: stale handles notice */
 	memset(in, 0, sizeof(*in));
 	in->mode = (uint32_t)mode;
 	in->nlink = S_ISDIR(mode) ? 2 : 1;
@@ -144,8 +137,52 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 			return err;
 	}
 	umfs_inode_seal(in);
-	*inop = ino;
 	return 0;
+}
+
+int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		      uint64_t parent, uint64_t *inop)
+{
+	uint64_t ino;
+	int err;
+
+	if (fs->pm.kmod)
+		return inode_create_kmod(fs, mode, uid, gid, rdev, parent, inop);
+	err = umfs_ino_reserve(fs, &ino);
+	if (!err)
+		err = umfs_ino_take(fs, ino);
+	if (!err)
+		err = inode_init(fs, ino, mode, uid, gid, rdev, parent);
+	if (!err)
+		*inop = ino;
+	return err;
+}
+
+int umfs_inode_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			    uint64_t parent, const char *name, size_t len, uint64_t *inop)
+{
+	unsigned char type = umfs_mode_to_dtype(mode);
+	uint64_t ino;
+	int err;
+
+	if (fs->pm.kmod) {
+		err = inode_create_kmod(fs, mode, uid, gid, rdev, parent, &ino);
+		if (!err)
+			err = umfs_dir_add_new(fs, parent, name, len, ino, type);
+	} else {
+		/* the entry is written before the inode it names: both are
+		 * in this transaction, under the metadata lock */
+		err = umfs_ino_reserve(fs, &ino);
+		if (!err)
+			err = umfs_dir_add_new(fs, parent, name, len, ino, type);
+		if (!err)
+			err = umfs_ino_take(fs, ino);
+		if (!err)
+			err = inode_init(fs, ino, mode, uid, gid, rdev, parent);
+	}
+	if (!err)
+		*inop = ino;
+	return err;
 }
 
 int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino)
