@@ -6,7 +6,11 @@
  *
  * In a new directory DIR/meta it times, one phase after the other:
  *   create   open(O_CREAT|O_EXCL|O_WRONLY) + close of N empty files
- *   stat     stat() of each
+ *   stat     stat() of each, in passes repeated for >= 0.2 s (at least 3);
+ *            the fastest pass counts. One pass of a quick run lasts about
+ *            10 ms, so a single preemption on a loaded machine, or the cache
+ *            misses of the first pass after strict mode flushed every line
+ *            the creates wrote, could swing it several-fold between runs.
  *   readdir  opendir + readdir to the end + closedir, repeated for >= 0.2 s
  *            (per entry)
  *   unlink   unlink() of each
@@ -53,6 +57,24 @@ static void report(const char *label, const char *op, unsigned long n, double s)
 	fflush(stdout);
 }
 
+/* stat() of each of the n files, checking what it says. */
+static void stat_pass(const char *dir, unsigned n)
+{
+	char path[4200];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct stat st;
+
+		name(path, sizeof(path), dir, i);
+		if (stat(path, &st) < 0)
+			fail("stat", path);
+		if (!S_ISREG(st.st_mode) || st.st_size != 0) {
+			errno = EINVAL;
+			fail("stat: not an empty regular file:", path);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char dir[4096], path[4200];
@@ -79,19 +101,21 @@ int main(int argc, char **argv)
 	}
 	report(argv[2], "create", n, now_s() - t0);
 
-	t0 = now_s();
-	for (unsigned i = 0; i < n; i++) {
-		struct stat st;
+	{
+		double best = 0;
+		unsigned passes = 0;
 
-		name(path, sizeof(path), dir, i);
-		if (stat(path, &st) < 0)
-			fail("stat", path);
-		if (!S_ISREG(st.st_mode) || st.st_size != 0) {
-			errno = EINVAL;
-			fail("stat: not an empty regular file:", path);
-		}
+		t0 = now_s();
+		do {
+			double t1 = now_s(), s;
+
+			stat_pass(dir, n);
+			s = now_s() - t1;
+			if (!passes++ || s < best)
+				best = s;
+		} while (passes < 3 || now_s() - t0 < 0.2);
+		report(argv[2], "stat", n, best);
 	}
-	report(argv[2], "stat", n, now_s() - t0);
 
 	{
 		unsigned long entries = 0;

@@ -176,6 +176,13 @@ int umfs_set_relatime(struct umfs_fs *fs, int on);
  * to a forked child); the core counts its open files itself. An unlinked
  * inode is freed only when no process holds it. */
 int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta);
+/* umfs_open (base NULL) or umfs_open_resolve that also counts one holder of
+ * the file, as umfs_hold(fs, ino, 1) would, under the same lock. */
+int umfs_open_held(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,
+		   int flags, mode_t mode, struct umfs_file **file);
+/* umfs_close that also drops one holder, as umfs_hold(fs, ino, -1) would,
+ * under the same lock. */
+int umfs_close_held(struct umfs_file *file);
 
 void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16]);
 /* The descriptor that keeps the pool file open and locked (-1 if none):

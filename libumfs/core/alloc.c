@@ -239,6 +239,38 @@ bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino)
 	return ino >= fs->inode_count || bit_get(fs->ibitmap, ino);
 }
 
+int umfs_ino_reserve(struct umfs_fs *fs, uint64_t *ino)
+{
+	uint64_t i;
+	int err;
+
+	if (fs->free_inodes == 0)
+		return -ENOSPC;
+	i = find_clear(fs->ibitmap, fs->inode_count, fs->ino_cursor);
+	if (i == UINT64_MAX || i <= UMFS_ROOT_INO)
+		return -ENOSPC;
+	err = alloc_owner_check(fs);
+	if (!err)
+		err = umfs_tx_save(fs, &fs->ibitmap[i / 64], sizeof(uint64_t));
+	if (!err)
+		err = umfs_tx_save(fs, umfs_inode(fs, i), sizeof(struct umfs_inode));
+	if (!err)
+		*ino = i;
+	return err;
+}
+
+int umfs_ino_take(struct umfs_fs *fs, uint64_t ino)
+{
+	int err = bit_put(fs, fs->ibitmap, ino, true); /* seals the reserve's records */
+
+	if (err)
+		return err;
+	fs->free_inodes--;
+	fs->tx.inodes_delta--;
+	fs->ino_cursor = ino + 1;
+	return 0;
+}
+
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
 {
 	uint64_t i;
@@ -257,6 +289,13 @@ int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
 	fs->ino_cursor = i + 1;
 	*ino = i;
 	return 0;
+}
+
+int umfs_ino_free_save(struct umfs_fs *fs, uint64_t ino)
+{
+	if (alloc_owner_check(fs) || ino <= UMFS_ROOT_INO || ino >= fs->inode_count)
+		return 0; /* nothing to save here: umfs_ino_free judges */
+	return umfs_tx_save(fs, &fs->ibitmap[ino / 64], sizeof(uint64_t));
 }
 
 int umfs_ino_free(struct umfs_fs *fs, uint64_t ino)

@@ -51,7 +51,7 @@ bool api_cred_in_group(gid_t gid);
 bool api_is_dot_or_dotdot(const struct umfs_walk *w);
 int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rdev,
 		  uint64_t *inop);
-int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino);
+int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, bool unhold);
 
 /* api_frontend.c: settings of front ends that share a pool among processes */
 /* True with the mount prefix and its parent copied (each PATH_MAX bytes). */

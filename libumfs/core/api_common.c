@@ -167,10 +167,8 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 			 !api_cred_in_group(gid) && !umfs_cred_capable(UMFS_CAP_FSETID))
 			mode &= ~(mode_t)S_ISGID; /* as the kernel's mode_strip_sgid */
 	}
-	err = umfs_inode_create(fs, mode, uid, gid, rdev, w->parent, &ino);
-	if (err)
-		return err;
-	err = umfs_dir_add_new(fs, w->parent, w->name, w->name_len, ino, umfs_mode_to_dtype(mode));
+	err = umfs_inode_create_named(fs, mode, uid, gid, rdev, w->parent, w->name, w->name_len,
+				      &ino);
 	if (err)
 		return err;
 	if (S_ISDIR(mode)) {
@@ -187,7 +185,7 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 
 /* Drops a vnode reference; frees the inode if it was the last opener of
  * an unlinked file. */
-int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
+int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, bool unhold)
 {
 	bool orphan, held;
 	int left;
@@ -197,6 +195,8 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino)
 	if (fs->share)
 		umfs_share_wrlock(fs, ino);
 	umfs_meta_lock(fs);
+	if (unhold && fs->share)
+		umfs_share_hold(fs, ino, -1); /* as umfs_hold, without a second lock */
 	left = umfs_vnode_put(fs, vn);
 	held = left == 0 && api_fe_held(fs, ino);
 	if (left == 0 && !(fs->share && held))

@@ -118,7 +118,7 @@ int umfs_closedir(struct umfs_dir *d)
 
 	if (!d)
 		return -EBADF;
-	err = api_vnode_release(d->fs, d->vn, d->ino);
+	err = api_vnode_release(d->fs, d->vn, d->ino, false);
 	free(d);
 	return err;
 }

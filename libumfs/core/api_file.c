@@ -41,7 +41,7 @@ static void file_kill_privs(struct umfs_file *f);
 /* umfs_open and umfs_open_resolve: path is walked from the root, or,
  * when base is set, from the directory at base under the resolve rules. */
 static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,
-		   int flags, mode_t mode, struct umfs_file **filep)
+		   int flags, mode_t mode, bool hold, struct umfs_file **filep)
 {
 	unsigned wflags = 0;
 	struct umfs_walk *w;
@@ -114,6 +114,8 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 		err = -ENOMEM;
 		goto out_unlock;
 	}
+	if (hold && fs->share)
+		umfs_share_hold(fs, w->ino, 1); /* as umfs_hold, without a second lock */
 	umfs_meta_unlock(fs);
 
 	f->fs = fs;
@@ -130,7 +132,10 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 			file_kill_privs(f);
 		umfs_vnode_wrunlock(fs, f->vn);
 		if (err) {
-			umfs_close(f);
+			if (hold)
+				umfs_close_held(f);
+			else
+				umfs_close(f);
 			f = NULL;
 			goto out_free;
 		}
@@ -210,26 +215,42 @@ out_free:
 int umfs_open(struct umfs_fs *fs, const char *path, int flags, mode_t mode,
 	      struct umfs_file **filep)
 {
-	return open_at(fs, NULL, path, 0, flags, mode, filep);
+	return open_at(fs, NULL, path, 0, flags, mode, false, filep);
 }
 
 int umfs_open_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned resolve,
 		      int flags, mode_t mode, struct umfs_file **filep)
 {
-	return open_at(fs, base, rel, resolve, flags, mode, filep);
+	return open_at(fs, base, rel, resolve, flags, mode, false, filep);
 }
 
-int umfs_close(struct umfs_file *f)
+int umfs_open_held(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,
+		   int flags, mode_t mode, struct umfs_file **filep)
+{
+	return open_at(fs, base, path, resolve, flags, mode, true, filep);
+}
+
+static int file_close(struct umfs_file *f, bool unhold)
 {
 	int err;
 
 	if (!f)
 		return -EBADF;
 	f->fs->be->file_detach(f->fs, &f->katt); /* detach */
-	err = api_vnode_release(f->fs, f->vn, f->ino);
+	err = api_vnode_release(f->fs, f->vn, f->ino, unhold);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
 	return err;
+}
+
+int umfs_close(struct umfs_file *f)
+{
+	return file_close(f, false);
+}
+
+int umfs_close_held(struct umfs_file *f)
+{
+	return file_close(f, true);
 }
 
 int umfs_file_flags(const struct umfs_file *f)

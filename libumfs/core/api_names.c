@@ -225,7 +225,14 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 	err = umfs_tx_begin(fs);
 	if (err)
 		goto out;
-	err = umfs_dir_remove(fs, w->parent, w->name, w->name_len, &ino);
+	/* drop_link changes the inode, and frees it when this was its last
+	 * name and nobody has it open: those records share the entry's fence */
+	err = umfs_tx_save(fs, in, sizeof(*in));
+	if (!err && (dir || in->nlink == 1) && umfs_vnode_opencount(fs, w->ino) == 0 &&
+	    !api_fe_held(fs, w->ino))
+		err = umfs_ino_free_save(fs, w->ino);
+	if (!err)
+		err = umfs_dir_remove(fs, w->parent, w->name, w->name_len, &ino);
 	if (!err && dir) {
 		struct umfs_inode *parent = umfs_inode(fs, w->parent);
 		err = umfs_tx_add(fs, parent, sizeof(*parent));
@@ -411,13 +418,14 @@ static int reparent(struct umfs_fs *fs, uint64_t ino, uint64_t from, uint64_t to
 
 	if (from == to)
 		return 0;
-	err = umfs_tx_add(fs, in, sizeof(*in));
+	err = umfs_tx_save(fs, in, sizeof(*in));
 	if (!err)
-		err = umfs_tx_add(fs, pf, sizeof(*pf));
+		err = umfs_tx_save(fs, pf, sizeof(*pf));
 	if (!err)
-		err = umfs_tx_add(fs, pt, sizeof(*pt));
+		err = umfs_tx_save(fs, pt, sizeof(*pt));
 	if (err)
 		return err;
+	umfs_tx_seal(fs);
 	in->dir.parent = to;
 	pf->nlink--;
 	pt->nlink++;
@@ -487,6 +495,19 @@ static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
 	return 0;
 }
 
+/* In tx: saves (unsealed) the inodes every rename changes, so that their
+ * records share the fence of the first directory change. */
+static int rename_save_inodes(struct umfs_fs *fs, const struct rename_ctx *r)
+{
+	uint64_t ino[4] = { r->src, r->dst, r->wo->parent, r->wn->parent };
+	int err = 0;
+
+	for (unsigned i = 0; i < 4 && !err; i++)
+		if (ino[i])
+			err = umfs_tx_save(fs, umfs_inode(fs, ino[i]), sizeof(struct umfs_inode));
+	return err;
+}
+
 /* In tx. Returns 1 if the replaced target lost its last name. */
 static int rename_apply(struct umfs_fs *fs, struct rename_ctx *r)
 {
@@ -494,8 +515,10 @@ static int rename_apply(struct umfs_fs *fs, struct rename_ctx *r)
 	unsigned char stype = umfs_mode_to_dtype(umfs_inode(fs, r->src)->mode);
 	bool src_dir = S_ISDIR(umfs_inode(fs, r->src)->mode);
 	uint64_t gone;
-	int err;
+	int err = rename_save_inodes(fs, r);
 
+	if (err)
+		return err;
 	if (r->flags & RENAME_EXCHANGE) {
 		unsigned char dtype = umfs_mode_to_dtype(umfs_inode(fs, r->dst)->mode);
 		bool dst_dir = S_ISDIR(umfs_inode(fs, r->dst)->mode);

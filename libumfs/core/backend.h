@@ -110,6 +110,11 @@ struct umfs_backend_ops {
 	/* In tx: a new inode, as umfs_inode_create() says. */
 	int (*inode_create)(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 			    uint64_t parent, uint64_t *ino);
+	/* In tx: a new inode named name in directory parent, as
+	 * umfs_inode_create_named() says. */
+	int (*inode_create_named)(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
+				  dev_t rdev, uint64_t parent, const char *name, size_t len,
+				  uint64_t *inop);
 	/* In tx: frees now an inode with no names and no pages; -EAGAIN:
 	 * this backend frees inodes outside transactions (reclaim does). */
 	int (*tx_inode_free)(struct umfs_fs *fs, uint64_t ino);
@@ -169,6 +174,8 @@ int umfs_cow_prepare(struct umfs_fs *fs, struct umfs_cow *c);
 int umfs_ulog_swap_pages(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, bool fwd);
 int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 		    uint64_t parent, uint64_t *ino);
+int umfs_inode_make_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			  uint64_t parent, const char *name, size_t len, uint64_t *inop);
 int umfs_inode_free_tx(struct umfs_fs *fs, uint64_t ino);
 int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino);
 int umfs_ulog_chain_grow(struct umfs_fs *fs, uint64_t ino, unsigned need,

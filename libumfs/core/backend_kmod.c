@@ -845,6 +845,22 @@ out:
 	return err;
 }
 
+/* Named: the module's inode first, then the entry that names it. */
+static int inode_create_named_kmod(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid,
+				   dev_t rdev, uint64_t parent, const char *name, size_t len,
+				   uint64_t *inop)
+{
+	uint64_t ino;
+	int err;
+
+	err = inode_create_kmod(fs, mode, uid, gid, rdev, parent, &ino);
+	if (!err)
+		err = umfs_dir_add_new(fs, parent, name, len, ino, umfs_mode_to_dtype(mode));
+	if (!err)
+		*inop = ino;
+	return err;
+}
+
 /* The module frees inodes, outside the core's transactions. */
 static int kmod_tx_inode_free(struct umfs_fs *fs, uint64_t ino)
 {
@@ -946,6 +962,7 @@ const struct umfs_backend_ops umfs_backend_kmod = {
 	.cow_prepare = cow_prepare_kmod,
 	.swap_pages = kmod_swap_pages,
 	.inode_create = inode_create_kmod,
+	.inode_create_named = inode_create_named_kmod,
 	.tx_inode_free = kmod_tx_inode_free,
 	.inode_reclaim = kmod_inode_reclaim,
 	.set_mode = kmod_set_mode,

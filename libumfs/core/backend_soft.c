@@ -206,6 +206,7 @@ const struct umfs_backend_ops umfs_backend_soft = {
 	.cow_prepare = umfs_cow_prepare,
 	.swap_pages = umfs_ulog_swap_pages,
 	.inode_create = umfs_inode_make,
+	.inode_create_named = umfs_inode_make_named,
 	.tx_inode_free = umfs_inode_free_tx,
 	.inode_reclaim = umfs_inode_reclaim_pages,
 	.set_mode = soft_set_mode,

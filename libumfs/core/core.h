@@ -222,6 +222,7 @@ struct umfs_tx {
 	uint8_t *slot;         /* start of the slot (header first) */
 	size_t slot_size;
 	size_t used;           /* bytes of the slot used, header included */
+	bool unsealed;         /* records saved since the last fence */
 	struct umfs_tx_range *ranges; /* changed ranges, persisted at commit */
 	size_t nranges, cap_ranges;
 	uint64_t *frees;       /* (first page, count) pairs, applied at commit */
@@ -431,6 +432,11 @@ int umfs_tx_begin(struct umfs_fs *fs);
 /* Snapshots [addr, addr+len) before the caller changes it. -ENOSPC when the
  * slot is full: the caller aborts, or commits and continues in a new tx. */
 int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len);
+/* umfs_tx_add without the fence: the caller changes none of the ranges it
+ * saved before umfs_tx_seal (or any umfs_tx_add) has returned, so that the
+ * records of one call share one fence. */
+int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len);
+void umfs_tx_seal(struct umfs_fs *fs);
 /* Declares a range changed without a snapshot (fresh pages): persisted at commit. */
 int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len);
 /* Journal bytes still free in the slot, less what commit will need to
@@ -473,7 +479,15 @@ int umfs_page_free_apply(struct umfs_fs *fs);
 bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page);
 
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino); /* in tx */
+/* In tx: picks a free inode and saves (unsealed) it and its bitmap word;
+ * nothing changes until umfs_ino_take, which marks it used (and seals). */
+int umfs_ino_reserve(struct umfs_fs *fs, uint64_t *ino);
+int umfs_ino_take(struct umfs_fs *fs, uint64_t ino);
 int umfs_ino_free(struct umfs_fs *fs, uint64_t ino);   /* in tx */
+/* Saves (unsealed) the bitmap word umfs_ino_free would change (in tx): for
+ * a caller that may free ino later in the tx, so that the record shares
+ * an earlier fence. */
+int umfs_ino_free_save(struct umfs_fs *fs, uint64_t ino);
 bool umfs_ino_is_used(const struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
@@ -494,6 +508,11 @@ int64_t umfs_now_ns(void);
 
 /* In tx. Allocates and initialises an inode (directories get an empty
  * index with parent as ".."). */
+/* umfs_inode_create of an inode named name in directory parent (in tx):
+ * the records of the inode, its bitmap word and the directory's change
+ * share one fence. */
+int umfs_inode_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			    uint64_t parent, const char *name, size_t len, uint64_t *inop);
 int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 		      uint64_t parent, uint64_t *ino);
 /* Puts an inode with nlink 0 on the orphan list (in tx). */
@@ -797,6 +816,7 @@ enum umfs_fault {
 	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
 	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
 };
 extern enum umfs_fault umfs_fault;
 

@@ -158,13 +158,18 @@ static int tx_mark(struct umfs_fs *fs, const void *p, size_t len, bool fresh)
 	return fresh ? umfs_tx_dirty(fs, p, len) : umfs_tx_add(fs, p, len);
 }
 
-/* Snapshots what add/remove change in the inode (dir info and size) with
- * one record of the whole inode: each record costs a fence, and the
- * caller's api_dir_touch, which snapshots the whole inode for the times,
- * then finds it already saved. */
+/* tx_mark without the fence: the caller seals before it changes the range. */
+static int tx_mark_save(struct umfs_fs *fs, const void *p, size_t len, bool fresh)
+{
+	return fresh ? umfs_tx_dirty(fs, p, len) : umfs_tx_save(fs, p, len);
+}
+
+/* Saves (unsealed) what add/remove change in the inode (dir info and size)
+ * with one record of the whole inode: the caller's api_dir_touch, which
+ * snapshots the whole inode for the times, then finds it already saved. */
 static int dir_info_save(struct umfs_fs *fs, struct umfs_inode *in)
 {
-	return umfs_tx_add(fs, in, sizeof(*in));
+	return umfs_tx_save(fs, in, sizeof(*in));
 }
 
 /* ------------------------------------------------------------------ */
@@ -300,20 +305,25 @@ static uint8_t entry_check(const struct umfs_fs *fs, uint64_t ino)
 		umfs_dentry_check(ino) : 0;
 }
 
-/* Writes an entry into free slots [s, s+n) and marks them used. */
-static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s, bool fresh,
-		       const char *name, size_t len, uint32_t hash, uint64_t ino,
-		       unsigned char type)
+/* Saves what entry_write changes (unsealed). */
+static int entry_write_save(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s,
+			    bool fresh, size_t len)
+{
+	unsigned n = (unsigned)UMFS_DIRENT_SLOTS(len);
+	int err = tx_mark_save(fs, blk_entry(h, s), (size_t)n * UMFS_DIR_SLOT_SIZE, fresh);
+
+	return err ? err : tx_mark_save(fs, h, sizeof(*h), fresh);
+}
+
+/* After entry_write_save and the seal: writes an entry into free slots
+ * [s, s+n) and marks them used. */
+static void entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s,
+			const char *name, size_t len, uint32_t hash, uint64_t ino,
+			unsigned char type)
 {
 	unsigned n = (unsigned)UMFS_DIRENT_SLOTS(len);
 	struct umfs_dentry *e = blk_entry(h, s);
-	int err;
 
-	err = tx_mark(fs, e, (size_t)n * UMFS_DIR_SLOT_SIZE, fresh);
-	if (!err)
-		err = tx_mark(fs, h, sizeof(*h), fresh);
-	if (err)
-		return err;
 	e->ino = ino;
 	e->hash = hash;
 	e->name_len = (uint8_t)len;
@@ -324,26 +334,28 @@ static int entry_write(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned
 	atomic_fetch_add_explicit(&dir_changes, 1, memory_order_relaxed); /* umfs_dir_next */
 	blk_set_used(h, blk_used(h) | slot_range(s, n));
 	h->nfree = (uint16_t)(h->nfree - n);
-	return 0;
 }
 
-/* Zeroes the entry at slot s and frees its slots. */
-static int entry_clear(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s)
+/* Saves what entry_clear changes (unsealed). */
+static int entry_clear_save(struct umfs_fs *fs, struct umfs_dirblock_hdr *h, unsigned s)
+{
+	struct umfs_dentry *e = blk_entry(h, s);
+	int err = umfs_tx_save(fs, e, (size_t)e->nslots * UMFS_DIR_SLOT_SIZE);
+
+	return err ? err : umfs_tx_save(fs, h, sizeof(*h));
+}
+
+/* After entry_clear_save and the seal: zeroes the entry at slot s and
+ * frees its slots. */
+static void entry_clear(struct umfs_dirblock_hdr *h, unsigned s)
 {
 	struct umfs_dentry *e = blk_entry(h, s);
 	unsigned n = e->nslots; /* checked by the lookup that found it */
-	int err;
 
-	err = umfs_tx_add(fs, e, (size_t)n * UMFS_DIR_SLOT_SIZE);
-	if (!err)
-		err = umfs_tx_add(fs, h, sizeof(*h));
-	if (err)
-		return err;
 	memset(e, 0, (size_t)n * UMFS_DIR_SLOT_SIZE);
 	atomic_fetch_add_explicit(&dir_changes, 1, memory_order_relaxed); /* umfs_dir_next */
 	blk_set_used(h, blk_used(h) & ~slot_range(s, n));
 	h->nfree = (uint16_t)(h->nfree + n);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -380,36 +392,44 @@ static struct umfs_bucket *bucket_of(const struct umfs_fs *fs, const struct umfs
 	return b;
 }
 
-/* Appends (hash, pos) to a bucket with room. */
-static int bucket_append(struct umfs_fs *fs, struct umfs_bucket *b, uint32_t hash, uint32_t pos)
+/* Saves what bucket_append changes (unsealed). */
+static int bucket_append_save(struct umfs_fs *fs, struct umfs_bucket *b)
 {
-	int err = umfs_tx_add(fs, b, BUCKET_HDR_LEN);
+	int err = umfs_tx_save(fs, b, BUCKET_HDR_LEN);
 
-	if (!err)
-		err = umfs_tx_add(fs, &b->ent[b->count], sizeof(b->ent[0]));
-	if (err)
-		return err;
-	b->ent[b->count] = bucket_ent(hash, pos);
-	b->count++;
-	return 0;
+	return err ? err : umfs_tx_save(fs, &b->ent[b->count], sizeof(b->ent[0]));
 }
 
-/* Removes entry i: the last entry moves into the hole (order is free). */
-static int bucket_delete(struct umfs_fs *fs, struct umfs_bucket *b, unsigned i)
+/* After bucket_append_save and the seal: appends (hash, pos) to a bucket
+ * with room. */
+static void bucket_append(struct umfs_bucket *b, uint32_t hash, uint32_t pos)
+{
+	b->ent[b->count] = bucket_ent(hash, pos);
+	b->count++;
+}
+
+/* Saves what bucket_delete changes (unsealed). */
+static int bucket_delete_save(struct umfs_fs *fs, struct umfs_bucket *b, unsigned i)
 {
 	unsigned last = b->count - 1u;
-	int err = umfs_tx_add(fs, b, BUCKET_HDR_LEN);
+	int err = umfs_tx_save(fs, b, BUCKET_HDR_LEN);
 
 	if (!err)
-		err = umfs_tx_add(fs, &b->ent[i], sizeof(b->ent[0]));
+		err = umfs_tx_save(fs, &b->ent[i], sizeof(b->ent[0]));
 	if (!err && i != last)
-		err = umfs_tx_add(fs, &b->ent[last], sizeof(b->ent[0]));
-	if (err)
-		return err;
+		err = umfs_tx_save(fs, &b->ent[last], sizeof(b->ent[0]));
+	return err;
+}
+
+/* After bucket_delete_save and the seal: removes entry i; the last entry
+ * moves into the hole (order is free). */
+static void bucket_delete(struct umfs_bucket *b, unsigned i)
+{
+	unsigned last = b->count - 1u;
+
 	b->ent[i] = b->ent[last];
 	b->ent[last] = 0;
 	b->count = (uint16_t)last;
-	return 0;
 }
 
 /* Doubles the map: entries [n, 2n) copy [0, n). New map pages are fresh;
@@ -574,6 +594,7 @@ static int bucket_make_room(struct umfs_fs *fs, struct umfs_inode *in, uint32_t 
 			return -EUCLEAN;
 		if (b->count < UMFS_BUCKET_ENTRIES)
 			return 0;
+		umfs_tx_seal(fs); /* the caller saved the inode, which a split changes */
 		err = bucket_split(fs, in, hash, b);
 		if (err)
 			return err;
@@ -769,6 +790,7 @@ static int dir_find_room(struct umfs_fs *fs, struct umfs_inode *in, unsigned n,
 	}
 	if (nblocks >= UMFS_DIR_MAX_BLOCKS)
 		return -ENOSPC;
+	umfs_tx_seal(fs); /* the caller saved the inode, changed below */
 	if (nblocks == 1 && in->dir.nbuckets == 0) {
 		err = dir_build_index(fs, in);
 		if (err)
@@ -833,6 +855,7 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
 	err = dir_info_save(fs, in);
 	if (err)
 		return err;
+	umfs_tx_seal(fs);
 	/* Pages come with the first entry; parent was set by the creator. */
 	in->dir.nentries = 0;
 	in->dir.gdepth = 0;
@@ -941,6 +964,7 @@ static int dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t le
 {
 	struct umfs_inode *in = dir_inode(fs, dir);
 	struct umfs_dirblock_hdr *h;
+	struct umfs_bucket *b = NULL;
 	struct dir_hit hit;
 	uint32_t hash, pos;
 	bool fresh;
@@ -955,6 +979,8 @@ static int dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t le
 	err = known_absent ? -ENOENT : dir_find(fs, in, name, len, hash, &hit);
 	if (err != -ENOENT)
 		return err ? err : -EEXIST;
+	/* The inode, entry and bucket are saved first and sealed with one
+	 * fence; room-making that changes the inode seals before it does. */
 	err = dir_info_save(fs, in);
 	if (!err)
 		err = dir_find_room(fs, in, (unsigned)UMFS_DIRENT_SLOTS(len), &h, &pos, &fresh);
@@ -962,18 +988,17 @@ static int dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t le
 	if (!err && in->dir.nbuckets)
 		err = bucket_make_room(fs, in, hash);
 	if (!err)
-		err = entry_write(fs, h, pos % SLOTS, fresh, name, len, hash, ino, type);
+		err = entry_write_save(fs, h, pos % SLOTS, fresh, len);
+	if (!err && in->dir.nbuckets) {
+		b = bucket_of(fs, in, hash);
+		err = b ? bucket_append_save(fs, b) : -EUCLEAN;
+	}
 	if (err)
 		return err;
-	if (in->dir.nbuckets) {
-		struct umfs_bucket *b = bucket_of(fs, in, hash);
-
-		if (!b)
-			return -EUCLEAN;
-		err = bucket_append(fs, b, hash, pos);
-		if (err)
-			return err;
-	}
+	umfs_tx_seal(fs);
+	entry_write(fs, h, pos % SLOTS, name, len, hash, ino, type);
+	if (b)
+		bucket_append(b, hash, pos);
 	in->dir.nentries++;
 	return 0;
 }
@@ -1007,13 +1032,18 @@ int umfs_dir_remove(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 	if (err)
 		return err;
 	*ino = hit.ent->ino;
+	/* everything saved first, sealed with one fence, then changed */
 	err = dir_info_save(fs, in);
 	if (!err && hit.bucket)
-		err = bucket_delete(fs, hit.bucket, hit.bidx);
+		err = bucket_delete_save(fs, hit.bucket, hit.bidx);
 	if (!err)
-		err = entry_clear(fs, hit.blk, hit.slot);
+		err = entry_clear_save(fs, hit.blk, hit.slot);
 	if (err)
 		return err;
+	umfs_tx_seal(fs);
+	if (hit.bucket)
+		bucket_delete(hit.bucket, hit.bidx);
+	entry_clear(hit.blk, hit.slot);
 	if (in->dir.nentries)
 		in->dir.nentries--;
 	in->dir.hint_block = hit.block; /* it has free slots now */

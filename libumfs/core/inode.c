@@ -73,24 +73,21 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 	return fs->be->inode_create(fs, mode, uid, gid, rdev, parent, inop);
 }
 
-/* The software backend's inode_create: from the core's bitmap. */
-int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
-		    uint64_t parent, uint64_t *inop)
+int umfs_inode_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			    uint64_t parent, const char *name, size_t len, uint64_t *inop)
 {
-	struct umfs_inode *in;
-	uint32_t generation;
-	uint64_t ino;
+	return fs->be->inode_create_named(fs, mode, uid, gid, rdev, parent, name, len, inop);
+}
+
+/* Fills in a new inode (reserved and taken, its record sealed). */
+static int inode_init(struct umfs_fs *fs, uint64_t ino, mode_t mode, uid_t uid, gid_t gid,
+		      dev_t rdev, uint64_t parent)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint32_t generation = in->generation + 1; /* kept across reuse: stale handles notice */
 	int64_t now = umfs_now_ns();
 	int err;
 
-	err = umfs_ino_alloc(fs, &ino);
-	if (err)
-		return err;
-	in = umfs_inode(fs, ino);
-	err = umfs_tx_add(fs, in, sizeof(*in));
-	if (err)
-		return err;
-	generation = in->generation + 1; /* kept across reuse: stale handles notice */
 	memset(in, 0, sizeof(*in));
 	in->mode = (uint32_t)mode;
 	in->nlink = S_ISDIR(mode) ? 2 : 1;
@@ -106,8 +103,45 @@ int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t
 			return err;
 	}
 	umfs_inode_seal(in);
-	*inop = ino;
 	return 0;
+}
+
+/* The software backend's inode_create: from the core's bitmap. */
+int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		    uint64_t parent, uint64_t *inop)
+{
+	uint64_t ino;
+	int err;
+
+	err = umfs_ino_reserve(fs, &ino);
+	if (!err)
+		err = umfs_ino_take(fs, ino);
+	if (!err)
+		err = inode_init(fs, ino, mode, uid, gid, rdev, parent);
+	if (!err)
+		*inop = ino;
+	return err;
+}
+
+/* The software backend's inode_create_named. The entry is written before
+ * the inode it names: both are in this transaction, under the metadata
+ * lock, so their undo records share one fence. */
+int umfs_inode_make_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			  uint64_t parent, const char *name, size_t len, uint64_t *inop)
+{
+	uint64_t ino;
+	int err;
+
+	err = umfs_ino_reserve(fs, &ino);
+	if (!err)
+		err = umfs_dir_add_new(fs, parent, name, len, ino, umfs_mode_to_dtype(mode));
+	if (!err)
+		err = umfs_ino_take(fs, ino);
+	if (!err)
+		err = inode_init(fs, ino, mode, uid, gid, rdev, parent);
+	if (!err)
+		*inop = ino;
+	return err;
 }
 
 int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino)
@@ -161,12 +195,15 @@ static int inode_free(struct umfs_fs *fs, uint64_t ino)
 	err = umfs_ulog_free(fs, ino, true);
 	if (err)
 		return err;
-	err = umfs_tx_add(fs, in, sizeof(*in));
+	/* the inode's record shares the fence of the bitmap word's */
+	err = umfs_tx_save(fs, in, sizeof(*in));
+	if (!err)
+		err = umfs_ino_free(fs, ino);
 	if (err)
 		return err;
 	memset(in, 0, sizeof(*in));
 	in->generation = generation;
-	return umfs_ino_free(fs, ino);
+	return 0;
 }
 
 /* In tx: frees at once an inode whose last name this transaction removed,

@@ -6,12 +6,16 @@
  *   add:    append a record (old bytes of the range, checksummed, tagged with
  *           the transaction's seq) and persist it; the first add also sets
  *           active_seq. Only then may the caller change the range in place.
+ *           A call that knows several ranges before changing any saves them
+ *           (records written and flushed) and seals them with one fence;
+ *           none of those ranges changes before the seal.
  *   commit: persist every changed range, then clear active_seq (one 8-byte
  *           store): from that fence on the transaction is durable.
  *   crash:  recovery restores the valid records of an active slot in reverse
  *           order (the oldest snapshot of a range wins) and clears active_seq.
- * A torn record at the tail fails its checksum and ends the scan; its range
- * had not been touched yet, because the caller waits for the record's fence.
+ * A torn record fails its checksum and ends the scan; neither its range nor
+ * that of any record after it had been touched yet, because the caller
+ * waits for the fence that covers them all.
  * Sequence numbers never repeat (a persisted reservation is bumped ahead of
  * use), so a stale record left from an older transaction never matches.
  */
@@ -162,6 +166,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	tx->active = true;
 	fs->share_changed = true; /* others must recount what we change */
 	tx->used = sizeof(struct umfs_jslot_hdr);
+	tx->unsealed = false;
 	tx->nranges = 0;
 	tx->nfrees = 0;
 	tx->frees_cost = 0;
@@ -186,7 +191,8 @@ static bool already_saved(const struct umfs_tx *tx, const uint8_t *p, size_t len
 	return false;
 }
 
-int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len)
+/* Writes and flushes the record of [addr, addr+len), without the fence. */
+int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len)
 {
 	struct umfs_tx *tx = &fs->tx;
 	struct umfs_jrec *r;
@@ -213,9 +219,28 @@ int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len)
 	umfs_flush(r, sizeof(*r) + len);
 	if (tx->hdr->active_seq != tx->seq)
 		umfs_store64_nodrain(&tx->hdr->active_seq, tx->seq);
-	umfs_drain(); /* the record is durable before the caller changes the range */
 	tx->used += need;
+	tx->unsealed = true;
 	return 0;
+}
+
+void umfs_tx_seal(struct umfs_fs *fs)
+{
+	if (!fs->tx.unsealed)
+		return;
+	if (umfs_fault != UMFS_FAULT_TX_NO_SEAL)
+		umfs_drain(); /* the records are durable before the caller changes a range */
+	fs->tx.unsealed = false;
+}
+
+int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len)
+{
+	int err = umfs_tx_save(fs, addr, len);
+
+	/* also when the range was saved already: it may not be sealed yet */
+	if (!err)
+		umfs_tx_seal(fs);
+	return err;
 }
 
 int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len)

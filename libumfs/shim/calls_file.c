@@ -123,17 +123,17 @@ static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int
 /* The descriptor for a core file just opened (counted in the registry):
  * name is the pool path the description records. */
 /* Undoes open_count for a file that gets no descriptor. */
-static int open_uncount(struct umfs_file *uf, uint64_t ino, int err)
+static int open_uncount(struct umfs_file *uf, int err)
 {
 	pool_lock();
-	registry_add(ino, -1);
-	umfs_close(uf);
+	umfs_close_held(uf);
 	pool_unlock();
 	return err;
 }
 
-/* After the core opened uf (pool lock held): the ETXTBSY check for a
- * write open, then the registry's count; the file is closed on error. */
+/* After the core opened uf with the registry's count (umfs_open_held, pool
+ * lock held): the ETXTBSY check for a write open; the file is closed on
+ * error. */
 static int open_count(struct umfs_file *uf, int flags, bool text, uint64_t *ino,
 		      uint32_t *gen)
 {
@@ -143,11 +143,10 @@ static int open_count(struct umfs_file *uf, int flags, bool text, uint64_t *ino,
 	if (text) {
 		err = open_text_check(uf, *ino, *gen, flags);
 		if (err) {
-			umfs_close(uf);
+			umfs_close_held(uf);
 			return err;
 		}
 	}
-	registry_add(*ino, 1);
 	return 0;
 }
 
@@ -157,7 +156,7 @@ static int open_describe(struct umfs_file *uf, uint64_t ino, const char *name, i
 
 	err = ofd_create(uf, name, flags, &fd);
 	if (err)
-		return open_uncount(uf, ino, err);
+		return open_uncount(uf, err);
 	if (fd <= 2)
 		stdio_fd_changed(fd);
 	return fd;
@@ -192,7 +191,7 @@ static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *nam
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();
-	err = umfs_open(fs, path, text ? flags & ~O_TRUNC : flags, mode, &uf);
+	err = umfs_open_held(fs, NULL, path, 0, text ? flags & ~O_TRUNC : flags, mode, &uf);
 	if (!err)
 		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
@@ -240,8 +239,7 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();
-	err = umfs_open_resolve(fs, base, rel, resolve, text ? flags & ~O_TRUNC : flags, mode,
-				&uf);
+	err = umfs_open_held(fs, base, rel, resolve, text ? flags & ~O_TRUNC : flags, mode, &uf);
 	if (!err)
 		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
@@ -258,7 +256,7 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 		err = path_join(path, sizeof(path), base, rel);
 	}
 	if (err)
-		return open_uncount(uf, ino, err);
+		return open_uncount(uf, err);
 	return open_describe(uf, ino, path, flags);
 }
 

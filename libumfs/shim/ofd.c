@@ -209,14 +209,20 @@ void ofd_get(struct ofd *o)
 
 static void ofd_release(struct ofd *o)
 {
+	/* the common case drops the registry's count with the file, under
+	 * one lock of the core */
+	bool with_file = o->registered && o->uf && !o->dir;
+
 	pool_lock();
-	if (o->registered)
+	if (o->registered && !with_file)
 		registry_add(o->ino, -1);
 	o->registered = false;
 	if (o->dir)
 		umfs_closedir(o->dir);
 	o->dir = NULL;
-	if (o->uf)
+	if (o->uf && with_file)
+		umfs_close_held(o->uf);
+	else if (o->uf)
 		umfs_close(o->uf);
 	o->uf = NULL;
 	pool_unlock();

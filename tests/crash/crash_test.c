@@ -494,7 +494,10 @@ static enum umfs_fault parse_fault(const char *s)
 		return UMFS_FAULT_SIZE_FIRST;
 	if (!strcmp(s, "retire-early"))
 		return UMFS_FAULT_RETIRE_EARLY;
-	fprintf(stderr, "crash: unknown fault '%s' (ulog-fence, size-first, retire-early)\n", s);
+	if (!strcmp(s, "tx-seal"))
+		return UMFS_FAULT_TX_NO_SEAL;
+	fprintf(stderr, "crash: unknown fault '%s' (ulog-fence, size-first, retire-early, tx-seal)\n",
+		s);
 	exit(2);
 }
 
