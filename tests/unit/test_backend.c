@@ -110,6 +110,14 @@ static int rec_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 	return umfs_backend_soft.inode_create(fs, mode, uid, gid, rdev, parent, ino);
 }
 
+static int rec_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+			    uint64_t parent, const char *name, size_t len, uint64_t *ino)
+{
+	calls[OP_CREATE]++;
+	return umfs_backend_soft.inode_create_named(fs, mode, uid, gid, rdev, parent, name, len,
+						    ino);
+}
+
 static int rec_reclaim(struct umfs_fs *fs, uint64_t ino)
 {
 	calls[OP_RECLAIM]++;
@@ -152,6 +160,7 @@ static void calls_reach_the_backend(void **state)
 	rec.alloc_zeroed = rec_zeroed;
 	rec.free_pages = rec_free;
 	rec.inode_create = rec_create;
+	rec.inode_create_named = rec_create_named;
 	rec.inode_reclaim = rec_reclaim;
 	rec.set_mode = rec_mode;
 	rec.set_owner = rec_owner;
