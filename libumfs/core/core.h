@@ -3,7 +3,10 @@
  * core.h - interfaces between the modules of the UMFS core.
  *
  * Layering, bottom up (each file includes only what is below it):
- *   persist.c   the only code that flushes or fences (libpmem)
+ *   os.c        the table of kernel calls: the core calls the kernel only
+ *               through OS(fn) (os.h)
+ *   persist.c   the only code that flushes or fences (libpmem); pmap.c maps
+ *               pools shared
  *   crc32c.c    checksums
  *   report.c    damage found while serving, logged once
  *   layout.c    superblock encode/validate, pool geometry, mkfs's format
@@ -34,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "os.h"
 #include "umfs.h"
 #include "umfs_format.h"
 
@@ -83,6 +87,9 @@ void umfs_pmem_unmap(struct umfs_pmem *pm);
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
 /* Bytes in a pool file, pmem block device or device DAX (st from stat). */
 int umfs_pmem_dev_size(const struct stat *st, uint64_t *size);
+/* pmap.c: maps the pool file or device DAX fd whole, shared and writable,
+ * into pm->base and pm->len; *is_pmem tells whether it is persistent memory. */
+int umfs_pmem_map_shared(int fd, struct umfs_pmem *pm, int *is_pmem);
 /* Makes the whole mapping durable on media that need more than cache
  * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
 int umfs_pmem_sync(struct umfs_pmem *pm);
@@ -310,7 +317,7 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
- * buf, NUL-terminated; returns the bytes read, <= 0 when it could not. */
+ * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
 
 /* log.c: messages to the front end's log (umfs_log_set). */
