@@ -308,9 +308,6 @@ int umfs_fs_kmod(const struct umfs_fs *fs);
 int umfs_fs_rollback(struct umfs_fs *fs);
 /* Recounts free space after other processes changed the pool. */
 void umfs_fs_refresh(struct umfs_fs *fs);
-/* Full recovery on a mounted pool: journal rollback, free-space recount,
- * and every orphan freed. Only for a process that knows it is alone. */
-int umfs_fs_recover(struct umfs_fs *fs);
 /* This process is about to end without unmounting (another process of the
  * front end's is left to do it): it stops counting as a user of a
  * UMFS_MOUNT_SHARED pool now, so that of processes ending together the

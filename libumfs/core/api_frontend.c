@@ -220,13 +220,6 @@ void umfs_fs_refresh(struct umfs_fs *fs)
 	umfs_meta_unlock(fs);
 }
 
-int umfs_fs_recover(struct umfs_fs *fs)
-{
-	if (fs->pm.rdonly)
-		return 0;
-	return umfs_recover(fs);
-}
-
 /* No thread of this process is in a transaction while it forks: this
  * process's own metadata mutex suffices (the lock region's would belong to
  * the parent's thread in the child). */

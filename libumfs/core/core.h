@@ -445,9 +445,8 @@ void umfs_tx_abort(struct umfs_fs *fs);
  * leave a valid state, since a crash may fall between transactions. */
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg);
 
-/* Snapshot-then-store helpers for single fields. */
+/* Snapshot-then-store helper for a single field. */
 int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
-int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val);
 
 /* ------------------------------------------------------------------ */
 /* alloc.c: page bitmap and inode bitmap                                 */

@@ -320,12 +320,3 @@ int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val)
 		*field = val;
 	return err;
 }
-
-int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val)
-{
-	int err = umfs_tx_add(fs, field, sizeof(*field));
-
-	if (!err)
-		*field = val;
-	return err;
-}

@@ -731,21 +731,6 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	return n;
 }
 
-ssize_t shim_read(int fd, void *buf, size_t len)
-{
-	struct ofd *o = fd_get_fast(fd);
-	ssize_t n;
-
-	if (!o) {
-		n = SYS(read)(fd, buf, len);
-		return n < 0 ? -errno : n;
-	}
-	SHIM_SERVE();
-	n = ofd_read(o, buf, len, -1);
-	ofd_put(o);
-	return n;
-}
-
 ssize_t shim_write(int fd, const void *buf, size_t len)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1233,21 +1218,6 @@ done:
 		o->sh->pos = (uint64_t)res;
 	ofd_unlock(o);
 	return res;
-}
-
-off_t shim_lseek(int fd, off_t off, int whence)
-{
-	struct ofd *o = fd_get_fast(fd);
-	off_t r;
-
-	if (!o) {
-		r = SYS(lseek)(fd, off, whence);
-		return r < 0 ? -errno : r;
-	}
-	SHIM_SERVE();
-	r = ofd_lseek(o, off, whence);
-	ofd_put(o);
-	return r;
 }
 
 SHIM_API off_t lseek(int fd, off_t off, int whence)
