@@ -8,7 +8,9 @@
 #    (flushes, fences, copies, the is-pmem answer): pmem_map_file,
 #    pmem_msync and the like make kernel calls of their own;
 #  - libumfs.so has no dynamic relocation against an intercepted name: its
-#    own calls bind inside it (-Bsymbolic-functions).
+#    own calls bind inside it (-Bsymbolic-functions);
+#  - neither holds the test hooks (core/testhooks.c): they belong to the
+#    test variant of the core only.
 set -eu
 stamp=$1 map=$2 os_h=$3 core=$4 shim=$5
 pure='pmem_flush pmem_drain pmem_persist pmem_memcpy_nodrain pmem_memset_nodrain pmem_is_pmem'
@@ -53,6 +55,13 @@ if [ -s "$tmp/relocs" ]; then
 	sed 's/^/  /' "$tmp/relocs" >&2
 	rc=1
 fi
+
+for lib in "$core" "$shim"; do
+	if nm "$lib" 2>/dev/null | grep -qwE 'umfs_persist_hook|umfs_fault'; then
+		echo "FAIL $(basename "$lib") holds the test hooks (core/testhooks.c)" >&2
+		rc=1
+	fi
+done
 
 [ "$rc" -eq 0 ] && : >"$stamp"
 exit $rc

@@ -122,13 +122,35 @@ void umfs_memset_nodrain(void *dst, int c, size_t len);
 /* One aligned 8-byte store that readers see whole, then flushed. */
 void umfs_store64_nodrain(uint64_t *dst, uint64_t val);
 
-/* Test builds record every flush and fence (crash-state tests). */
+/*
+ * Test hooks exist only in the test variant of the core (umfs_core_test,
+ * built with UMFS_TEST_HOOKS and core/testhooks.c): a hook that sees every
+ * flush and fence (crash-state tests), and deliberately broken protocols
+ * that prove the crash tests can fail. In the core every program, tool and
+ * library links, UMFS_PERSIST_HOOK is NULL and UMFS_FAULT(f) false, so the
+ * checks compile away.
+ */
 struct umfs_persist_hook {
 	void (*flush)(void *arg, const void *addr, size_t len);
 	void (*drain)(void *arg);
 	void *arg;
 };
+enum umfs_fault {
+	UMFS_FAULT_NONE,
+	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
+	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
+	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+};
+#ifdef UMFS_TEST_HOOKS
+extern const struct umfs_persist_hook *umfs_persist_hook;
+extern enum umfs_fault umfs_fault;
 void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
+#define UMFS_PERSIST_HOOK umfs_persist_hook
+#define UMFS_FAULT(f) UMFS_UNLIKELY(umfs_fault == (f))
+#else
+#define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
+#define UMFS_FAULT(f) 0
+#endif
 
 /* ------------------------------------------------------------------ */
 /* crc32c.c                                                             */
@@ -787,16 +809,6 @@ int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
  * a write.
  */
 int umfs_ulog_undo_all(struct umfs_fs *fs, struct umfs_recover_stats *st);
-
-/* Test builds: deliberately broken protocols, to prove the crash tests can
- * fail. 0 in production. */
-enum umfs_fault {
-	UMFS_FAULT_NONE,
-	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
-	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
-	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
-};
-extern enum umfs_fault umfs_fault;
 
 /* ------------------------------------------------------------------ */
 /* kmod.c: a file's attachment in module mode                         */

@@ -31,17 +31,10 @@
 #include "core.h"
 #include "umfs_kmod.h"
 
-static const struct umfs_persist_hook *persist_hook;
-
-void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
-{
-	persist_hook = hook;
-}
-
 void umfs_flush(const void *addr, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->flush(persist_hook->arg, addr, len);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->flush(UMFS_PERSIST_HOOK->arg, addr, len);
 	if (len)
 		pmem_flush(addr, len);
 }
@@ -54,8 +47,8 @@ void umfs_persist_written(const void *addr, size_t len)
 
 void umfs_drain(void)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->drain(persist_hook->arg);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->drain(UMFS_PERSIST_HOOK->arg);
 	pmem_drain();
 }
 
@@ -67,7 +60,7 @@ void umfs_persist(const void *addr, size_t len)
 
 void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL)) {
 		memcpy(dst, src, len);
 		umfs_flush(dst, len);
 		return;
@@ -77,7 +70,7 @@ void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
 
 void umfs_memset_nodrain(void *dst, int c, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL)) {
 		memset(dst, c, len);
 		umfs_flush(dst, len);
 		return;
