@@ -20,6 +20,7 @@
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
  *   sig.c          signal dispositions; handlers deferred inside the library
  *   probe.c        the caller's memory probed: EFAULT, not SIGSEGV
+ *   twins64.c      why the 64-bit twins (twins64.list) are link-time aliases
  *
  * Conventions: internal functions return 0 (or a count) or -errno; the
  * exported wrappers convert once (shim_ret) and never touch errno on success
