@@ -55,12 +55,14 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(read, "read")                                      \
 	X(write, "write")                                    \
 	X(pread, OS_LFS(pread, pread64))                     \
+	X(pwrite, OS_LFS(pwrite, pwrite64))                  \
 	X(ftruncate, OS_LFS(ftruncate, ftruncate64))         \
 	X(posix_fallocate, OS_LFS(posix_fallocate, posix_fallocate64)) \
 	X(stat, OS_LFS(stat, stat64))                        \
 	X(fstat, OS_LFS(fstat, fstat64))                     \
 	X(fstatat, OS_LFS(fstatat, fstatat64))               \
 	X(fstatfs, OS_LFS(fstatfs, fstatfs64))               \
+	X(statx, "statx")                                    \
 	X(access, "access")                                  \
 	X(fchmod, "fchmod")                                  \
 	X(fchown, "fchown")                                  \

@@ -41,8 +41,8 @@ void umfs_flush(const void *addr, size_t len)
 
 void umfs_persist_written(const void *addr, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->flush(persist_hook->arg, addr, len);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->flush(UMFS_PERSIST_HOOK->arg, addr, len);
 }
 
 void umfs_drain(void)
