@@ -281,7 +281,7 @@ void fsck_inode_clear(struct fsck *c, uint64_t ino);
 int fsck_add_entry(struct fsck *c, uint64_t dir, const char *name, size_t len, uint64_t ino,
 		   unsigned char type);
 
-/* ---- page trees (check_pt.c), on trees the page-table step has checked ---- */
+/* ---- page trees (tree_read.c), on trees the page-table step has checked ---- */
 
 #define FSCK_PT_LEVELS 3
 

@@ -13,24 +13,24 @@
  * is asked to create directory entries (lost+found, rebuilt directories).
  *
  * The steps live in files by concern: check_super.c (superblock, state,
- * journal, mark clean), check_inode.c, check_ptable.c, check_dir.c,
+ * journal, mark clean), check_inode.c, check_trees.c, check_dir.c,
  * check_link.c (connectivity, link counts), check_bitmap.c and
  * check_ns.c (namespace repairs through the core).
  */
 #include "check.h"
 
 const struct fsck_step fsck_steps[] = {
-	{ "superblock", fsck_superblock, true },
-	{ "state page", fsck_state, true },
-	{ "journal", fsck_journal, true },
-	{ "inodes", fsck_inodes, false },
-	{ "page tables", fsck_page_tables, false },
-	{ "directories", fsck_directories, false },
-	{ "unreachable inodes", fsck_connectivity, false },
-	{ "link counts", fsck_link_counts, false },
-	{ "allocation bitmaps", fsck_bitmaps, false },
-	{ "namespace repairs", fsck_namespace, false },
-	{ "mark clean", fsck_mark_clean, false },
+	{ .name = "superblock", .run = fsck_superblock, .quick = true },
+	{ .name = "state page", .run = fsck_state, .quick = true },
+	{ .name = "journal", .run = fsck_journal, .quick = true },
+	{ .name = "inodes", .run = fsck_inodes, .quick = false },
+	{ .name = "page tables", .run = fsck_page_tables, .quick = false },
+	{ .name = "directories", .run = fsck_directories, .quick = false },
+	{ .name = "unreachable inodes", .run = fsck_connectivity, .quick = false },
+	{ .name = "link counts", .run = fsck_link_counts, .quick = false },
+	{ .name = "allocation bitmaps", .run = fsck_bitmaps, .quick = false },
+	{ .name = "namespace repairs", .run = fsck_namespace, .quick = false },
+	{ .name = "mark clean", .run = fsck_mark_clean, .quick = false },
 };
 
 const size_t fsck_nsteps = UMFS_ARRAY_SIZE(fsck_steps);

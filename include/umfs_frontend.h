@@ -271,9 +271,6 @@ void umfs_plock_forked(void);
 int umfs_fs_rollback(struct umfs_fs *fs);
 /* Recounts free space after other processes changed the pool. */
 void umfs_fs_refresh(struct umfs_fs *fs);
-/* Full recovery on a mounted pool: journal rollback, free-space recount,
- * and every orphan freed. Only for a process that knows it is alone. */
-int umfs_fs_recover(struct umfs_fs *fs);
 /* This process is about to end without unmounting (another process of the
  * front end's is left to do it): it stops counting as a user of a
  * UMFS_MOUNT_SHARED pool now, so that of processes ending together the
@@ -307,6 +304,13 @@ int umfs_fs_kmod(const struct umfs_fs *fs);
  * info, debug, trace, or 0 (none) and 1 (debug); NULL or "" is warn.
  * -EINVAL for anything else. */
 int umfs_log_level_parse(const char *s);
+
+/* The real C-library function named symbol, past every interposer (the
+ * resolution the core's table of kernel calls uses, shared with the shim's
+ * table of real functions). NULL when there is none. */
+void *umfs_os_sym(const char *symbol);
+/* Runs resolve once per process; concurrent callers wait for it. */
+void umfs_os_once(_Atomic int *state, void (*resolve)(void));
 
 #ifdef __cplusplus
 }

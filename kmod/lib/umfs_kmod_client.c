@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "os.h" /* built into the core: its kernel calls go through the core's table */
 #include "umfs_kmod_client.h"
 
 #define UMFS_KMOD_ATTACH_TRIES 8
@@ -14,7 +15,7 @@ int umfs_kmod_call(int fd, unsigned long cmd, void *arg)
 {
 	int saved = errno, err = 0;
 
-	if (ioctl(fd, cmd, arg) < 0)
+	if (OS(ioctl)(fd, cmd, arg) < 0)
 		err = -errno;
 	errno = saved;
 	return err;
@@ -24,7 +25,7 @@ int umfs_kmod_open(int *fd)
 {
 	int saved = errno, f;
 
-	f = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	f = OS(open)(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
 	if (f < 0) {
 		f = -errno;
 		errno = saved;
@@ -38,7 +39,7 @@ void umfs_kmod_close(int fd)
 {
 	int saved = errno;
 
-	close(fd);
+	OS(close)(fd);
 	errno = saved;
 }
 

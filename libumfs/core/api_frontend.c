@@ -155,10 +155,10 @@ static int fd_move_high(int *fdp, int minfd)
 
 	if (*fdp < 0 || *fdp >= minfd)
 		return 0;
-	fd = fcntl(*fdp, F_DUPFD_CLOEXEC, minfd);
+	fd = OS(fcntl)(*fdp, F_DUPFD_CLOEXEC, minfd);
 	if (fd < 0)
 		return -errno;
-	close(*fdp);
+	OS(close)(*fdp);
 	*fdp = fd;
 	return 0;
 }
@@ -218,13 +218,6 @@ void umfs_fs_refresh(struct umfs_fs *fs)
 	umfs_alloc_init(fs);
 	umfs_tx_seq_renew(fs);
 	umfs_meta_unlock(fs);
-}
-
-int umfs_fs_recover(struct umfs_fs *fs)
-{
-	if (fs->pm.rdonly)
-		return 0;
-	return umfs_recover(fs);
 }
 
 /* No thread of this process is in a transaction while it forks: this
@@ -299,7 +292,7 @@ int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size
 			     "its files say (see docs/security.md)", pool,
 			     (st->st_mode & 022) ? "writable" : "readable",
 			     (st->st_mode & 006) ? "every user" : "its group");
-	else if (st->st_uid != geteuid() && st->st_uid != 0)
+	else if (st->st_uid != OS(geteuid)() && st->st_uid != 0)
 		n = snprintf(buf, size, "%s belongs to uid %u, who can read and change everything "
 			     "put in it (see docs/security.md)", pool, (unsigned)st->st_uid);
 	return n > 0;

@@ -66,7 +66,7 @@ static void kmod_atfork_child(void)
 	atomic_fetch_add(&kmod_fork_gen, 1);
 	pthread_mutex_init(&kmod_fd_lock, NULL);
 	if (kmod_child_fd >= 0)
-		close(kmod_child_fd); /* the parent's: answers EBADFD here */
+		OS(close)(kmod_child_fd); /* the parent's: answers EBADFD here */
 	kmod_child_fd = -1;
 }
 
@@ -89,9 +89,9 @@ static void kmod_sigbus(int sig, siginfo_t *si, void *ctx)
 		kmod_old_bus.sa_handler(sig);
 		return;
 	}
-	signal(SIGBUS, SIG_DFL);
+	OS(signal)(SIGBUS, SIG_DFL);
 	if (si->si_code <= 0)
-		raise(sig); /* sent, not a fault: a fault repeats by itself on return */
+		OS(raise)(sig); /* sent, not a fault: a fault repeats by itself on return */
 }
 
 static void kmod_setup(void)
@@ -104,7 +104,7 @@ static void kmod_setup(void)
 	/* NODEFER: siglongjmp leaves the handler without restoring a mask */
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &kmod_old_bus);
+	OS(sigaction)(SIGBUS, &sa, &kmod_old_bus);
 }
 
 /* memcpy (persist: flushed, not drained) that reports a fault instead of
@@ -153,7 +153,7 @@ static int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 
 	if (umfs_kmod_wanted() < 0)
 		return -ENOSYS;
-	if (stat(path, &st) < 0) {
+	if (OS(stat)(path, &st) < 0) {
 		err = -errno;
 		errno = saved;
 		return err;
@@ -167,7 +167,7 @@ static int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 		errno = saved;
 		return err;
 	}
-	fd = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	fd = OS(open)(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		errno = saved;
@@ -193,7 +193,7 @@ static int umfs_kmod_pool_open(const char *path, int *kfd, uint64_t *size)
 	 * to be this device (its size must fit, the core validates the
 	 * superblock it finds). */
 	if (err) {
-		close(fd);
+		OS(close)(fd);
 		return err;
 	}
 	*kfd = fd;
@@ -215,7 +215,7 @@ static int kmod_fd(struct umfs_fs *fs)
 		return fs->pm.fd;
 	pthread_mutex_lock(&kmod_fd_lock);
 	if (kmod_child_fd < 0 || kmod_child_gen != gen) {
-		kmod_child_fd = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+		kmod_child_fd = OS(open)(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
 		kmod_child_gen = gen;
 	}
 	fd = kmod_child_fd;
@@ -679,18 +679,18 @@ static int kmod_pool_map(const char *path, size_t create_size, bool rdonly,
 	err = umfs_kmod_pool_open(path, &kfd, &size);
 	if (err)
 		return umfs_kmod_wanted() > 0 ? err : 0;
-	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, kfd,
+	addr = OS(mmap)(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, kfd,
 		    (off_t)UMFS_KMOD_POOL_OFFSET);
 	if (addr == MAP_FAILED) {
 		err = -errno;
-		close(kfd);
+		OS(close)(kfd);
 		return umfs_kmod_wanted() > 0 ? err : 0;
 	}
 	pm->base = addr;
 	pm->len = size;
 	pm->media = UMFS_MEDIA_PMEM;
 	pm->fd = kfd; /* the pool lock: every module-mode user of the pool flocks it */
-	if (stat(path, &pm->st) < 0)
+	if (OS(stat)(path, &pm->st) < 0)
 		memset(&pm->st, 0, sizeof(pm->st)); /* the module mounted it: it exists */
 	pm->kgen = umfs_kmod_fork_gen();
 	*done = true;

@@ -28,7 +28,6 @@
  * shows, before the caller's later stores and fence, so the order "data,
  * fence, size or table" holds (docs/consistency.md).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -64,18 +63,10 @@ struct umfs_coldio {
 };
 
 /* The kernel's pread and pwrite, not a front end's interposers of them
- * (libumfs.so exports both): resolved past this library, as the shim's
- * table of real functions is. */
-static ssize_t (*media_pread)(int fd, void *buf, size_t len, off_t off);
-static ssize_t (*media_pwrite)(int fd, const void *buf, size_t len, off_t off);
-
+ * (libumfs.so exports both): the core's table (os.h). */
 static bool media_resolve(void)
 {
-	if (!media_pread) {
-		media_pwrite = (__typeof__(media_pwrite))dlsym(RTLD_NEXT, "pwrite");
-		media_pread = (__typeof__(media_pread))dlsym(RTLD_NEXT, "pread");
-	}
-	return media_pread && media_pwrite;
+	return OS(pread) && OS(pwrite);
 }
 
 static bool coldio_wanted(const struct umfs_fs *fs)
@@ -88,12 +79,12 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	if (fs->pm.fd < 0 || (env && strcmp(env, "0") == 0) || !media_resolve())
 		return false;
 	/* a pool file only: not a device, nor /dev/umfs (the module's mount) */
-	if (fstat(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	if (OS(fstat)(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < fs->pm.len)
 		return false;
-	if (fstatfs(fs->pm.fd, &sf) < 0 || sf.f_type == HUGETLBFS_MAGIC)
+	if (OS(fstatfs)(fs->pm.fd, &sf) < 0 || sf.f_type == HUGETLBFS_MAGIC)
 		return false; /* no write(2) there */
-	if (statx(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+	if (OS(statx)(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
 	    (sx.stx_attributes & STATX_ATTR_DAX))
 		return false;
 	return true;
@@ -132,7 +123,7 @@ static void chunk_populate(struct umfs_fs *fs, uint64_t i, bool write)
 	uint64_t n = UMFS_MIN(fs->pm.len - a, (uint64_t)1 << COLD_CHUNK_SHIFT);
 	int saved = errno;
 
-	madvise(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	OS(madvise)(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 	errno = saved;
 }
 
@@ -185,7 +176,7 @@ static bool media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, si
 	int saved = errno;
 
 	while (*len) {
-		ssize_t n = media_pread(fs->pm.fd, dst, *len, (off_t)off);
+		ssize_t n = OS(pread)(fs->pm.fd, dst, *len, (off_t)off);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR))
 			break;
@@ -223,7 +214,7 @@ static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t 
 	}
 	while (*len) {
 		size_t want = src ? *len : UMFS_MIN(*len, sizeof(media_zeros));
-		ssize_t n = media_pwrite(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
+		ssize_t n = OS(pwrite)(fs->pm.fd, src ? src : media_zeros, want, (off_t)off);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR))
 			break;

@@ -3,7 +3,10 @@
  * core.h - interfaces between the modules of the UMFS core.
  *
  * Layering, bottom up (each file includes only what is below it):
- *   persist.c   the only code that flushes or fences (libpmem)
+ *   os.c        the table of kernel calls: the core calls the kernel only
+ *               through OS(fn) (os.h)
+ *   persist.c   the only code that flushes or fences (libpmem); pmap.c maps
+ *               pools shared
  *   prefault.c  pool pages made present before the write path stores
  *   crc32c.c    checksums
  *   report.c    damage found while serving, logged once
@@ -37,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "os.h"
 #include "umfs_frontend.h" /* the C API and what front ends add */
 #include "umfs_format.h"
 
@@ -93,6 +97,9 @@ void umfs_pmem_unmap(struct umfs_pmem *pm);
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
 /* Bytes in a pool file, pmem block device or device DAX (st from stat). */
 int umfs_pmem_dev_size(const struct stat *st, uint64_t *size);
+/* pmap.c: maps the pool file or device DAX fd whole, shared and writable,
+ * into pm->base and pm->len; *is_pmem tells whether it is persistent memory. */
+int umfs_pmem_map_shared(int fd, struct umfs_pmem *pm, int *is_pmem);
 /* Makes the whole mapping durable on media that need more than cache
  * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
 int umfs_pmem_sync(struct umfs_pmem *pm);
@@ -120,13 +127,36 @@ void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len);
 /* Forgets what was prefaulted (the map goes away). */
 void umfs_pmem_prefault_end(struct umfs_pmem *pm);
 
-/* Test builds record every flush and fence (crash-state tests). */
+/*
+ * Test hooks exist only in the test variant of the core (umfs_core_test,
+ * built with UMFS_TEST_HOOKS and core/testhooks.c): a hook that sees every
+ * flush and fence (crash-state tests), and deliberately broken protocols
+ * that prove the crash tests can fail. In the core every program, tool and
+ * library links, UMFS_PERSIST_HOOK is NULL and UMFS_FAULT(f) false, so the
+ * checks compile away.
+ */
 struct umfs_persist_hook {
 	void (*flush)(void *arg, const void *addr, size_t len);
 	void (*drain)(void *arg);
 	void *arg;
 };
+enum umfs_fault {
+	UMFS_FAULT_NONE,
+	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
+	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
+	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
+};
+#ifdef UMFS_TEST_HOOKS
+extern const struct umfs_persist_hook *umfs_persist_hook;
+extern enum umfs_fault umfs_fault;
 void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
+#define UMFS_PERSIST_HOOK umfs_persist_hook
+#define UMFS_FAULT(f) UMFS_UNLIKELY(umfs_fault == (f))
+#else
+#define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
+#define UMFS_FAULT(f) 0
+#endif
 
 /* ------------------------------------------------------------------ */
 /* crc32c.c                                                             */
@@ -319,7 +349,7 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
- * buf, NUL-terminated; returns the bytes read, <= 0 when it could not. */
+ * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
 
 /* log.c: messages to the front end's log (umfs_log_set). */
@@ -452,9 +482,8 @@ void umfs_tx_abort(struct umfs_fs *fs);
  * leave a valid state, since a crash may fall between transactions. */
 int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg), void *arg);
 
-/* Snapshot-then-store helpers for single fields. */
+/* Snapshot-then-store helper for a single field. */
 int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
-int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val);
 
 /* ------------------------------------------------------------------ */
 /* alloc.c: page bitmap and inode bitmap                                 */
@@ -809,15 +838,5 @@ int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
  */
 int umfs_ulog_undo_all(struct umfs_fs *fs, struct umfs_recover_stats *st);
 
-/* Test builds: deliberately broken protocols, to prove the crash tests can
- * fail. 0 in production. */
-enum umfs_fault {
-	UMFS_FAULT_NONE,
-	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
-	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
-	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
-	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
-};
-extern enum umfs_fault umfs_fault;
 
 #endif /* UMFS_CORE_H */

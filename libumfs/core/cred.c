@@ -31,9 +31,6 @@
 
 #include "api.h"
 
-/* In the C library, without a header of its own. */
-extern int capget(cap_user_header_t header, cap_user_data_t data);
-
 #define CAPS_ALL                                                                          \
 	(UMFS_CAP_CHOWN | UMFS_CAP_DAC_OVERRIDE | UMFS_CAP_DAC_READ_SEARCH | UMFS_CAP_FOWNER | \
 	 UMFS_CAP_FSETID | UMFS_CAP_MKNOD)
@@ -109,14 +106,14 @@ static void cred_read(struct umfs_ucred *eff, struct umfs_ucred *real, gid_t *gr
 	unsigned permitted;
 	int saved = errno;
 
-	eff->ngroups = getgroups(NGROUPS_MAX_SMALL, groups);
+	eff->ngroups = OS(getgroups)(NGROUPS_MAX_SMALL, groups);
 	if (eff->ngroups < 0)
 		eff->ngroups = 0;
 	eff->groups = groups;
 	/* an invalid id changes nothing and returns the current one */
-	eff->uid = (uid_t)setfsuid((uid_t)-1);
-	eff->gid = (gid_t)setfsgid((gid_t)-1);
-	if (capget(&hdr, data) == 0) {
+	eff->uid = (uid_t)OS(setfsuid)((uid_t)-1);
+	eff->gid = (gid_t)OS(setfsgid)((gid_t)-1);
+	if (OS(capget)(&hdr, data) == 0) {
 		eff->caps = caps_of(data[0].effective);
 		permitted = caps_of(data[0].permitted);
 	} else {
@@ -125,8 +122,8 @@ static void cred_read(struct umfs_ucred *eff, struct umfs_ucred *real, gid_t *gr
 	}
 	if (real) {
 		*real = *eff;
-		real->uid = getuid();
-		real->gid = getgid();
+		real->uid = OS(getuid)();
+		real->gid = OS(getgid)();
 		real->caps = real->uid == 0 ? permitted : 0;
 	}
 	errno = saved;

@@ -75,7 +75,7 @@ static void file_publish(struct umfs_inode *in, uint64_t size)
 	uint64_t now = (uint64_t)umfs_now_ns();
 
 	if (size != in->size) {
-		if (umfs_fault != UMFS_FAULT_SIZE_FIRST)
+		if (!UMFS_FAULT(UMFS_FAULT_SIZE_FIRST))
 			umfs_drain();
 		__atomic_store_n(&in->size, size, __ATOMIC_RELEASE); /* flushed with the times */
 	}
@@ -589,7 +589,7 @@ static int file_guard_end(struct umfs_fs *fs, struct umfs_inode *in, struct file
 		file_publish(in, size);
 		return 0;
 	}
-	if (umfs_fault == UMFS_FAULT_RETIRE_EARLY)
+	if (UMFS_FAULT(UMFS_FAULT_RETIRE_EARLY))
 		umfs_ulog_retire(u);
 	umfs_drain(); /* fence 2: the new bytes */
 	if (size != in->size) {

@@ -52,26 +52,26 @@ void umfs_gate_holder(int fd, char *buf, size_t size)
 	DIR *procs, *fds;
 
 	snprintf(buf, size, "a process this user cannot see");
-	if (fstat(fd, &st) < 0)
+	if (OS(fstat)(fd, &st) < 0)
 		return;
 	snprintf(id, sizeof(id), "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
 		 (unsigned long)st.st_ino);
-	procs = opendir("/proc");
+	procs = OS(opendir)("/proc");
 	if (!procs)
 		return;
-	while ((p = readdir(procs)) != NULL) {
+	while ((p = OS(readdir)(procs)) != NULL) {
 		long pid = strtol(p->d_name, NULL, 10);
 		bool found = false;
 
-		if (pid <= 0 || pid == getpid())
+		if (pid <= 0 || pid == OS(getpid)())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
-		fds = opendir(path);
+		fds = OS(opendir)(path);
 		if (!fds)
 			continue;
-		while (!found && (f = readdir(fds)) != NULL)
-			found = f->d_name[0] != '.' && gate_fdinfo_locks(dirfd(fds), f->d_name, id);
-		closedir(fds);
+		while (!found && (f = OS(readdir)(fds)) != NULL)
+			found = f->d_name[0] != '.' && gate_fdinfo_locks(OS(dirfd)(fds), f->d_name, id);
+		OS(closedir)(fds);
 		if (found) {
 			char comm[32];
 
@@ -83,14 +83,14 @@ void umfs_gate_holder(int fd, char *buf, size_t size)
 			break;
 		}
 	}
-	closedir(procs);
+	OS(closedir)(procs);
 }
 
 static void gate_sleep(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (OS(nanosleep)(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
 
@@ -102,7 +102,7 @@ int umfs_gate_lock(int fd, unsigned byte, short type, bool wait, const char *wha
 	bool named = false;
 	char who[96];
 
-	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+	while (OS(fcntl)(fd, F_OFD_SETLK, &fl) < 0) {
 		err = -errno;
 		if (err == -EINTR)
 			continue;
@@ -136,7 +136,7 @@ void umfs_gate_unlock(int fd, unsigned byte)
 	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
 	int saved = errno;
 
-	fcntl(fd, F_OFD_SETLK, &fl);
+	OS(fcntl)(fd, F_OFD_SETLK, &fl);
 	errno = saved;
 }
 
@@ -160,16 +160,16 @@ int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool
 	/* the last user removes the file as it leaves: a lock on a file no
 	 * longer at the name counts for nothing (one who may no longer look
 	 * the name up goes by the link count) */
-	if (!err && (fstat(fd, &st) < 0 || st.st_nlink == 0))
+	if (!err && (OS(fstat)(fd, &st) < 0 || st.st_nlink == 0))
 		err = -ENOENT;
 	if (!err) {
-		if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0)
+		if (OS(fstatat)(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0)
 			err = now.st_ino != st.st_ino || now.st_dev != st.st_dev ? -ENOENT : 0;
 		else if (errno != EACCES)
 			err = -ENOENT;
 	}
 	if (err) {
-		close(fd);
+		OS(close)(fd);
 		return err;
 	}
 	return fd;
@@ -182,10 +182,10 @@ void umfs_gate_ready(int fd, const char *what)
 
 int umfs_gate_join(int dfd, const char *name, const char *what)
 {
-	int fd = openat(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = OS(openat)(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd >= 0 && umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what) < 0) {
-		close(fd);
+		OS(close)(fd);
 		fd = -1;
 	}
 	return fd;

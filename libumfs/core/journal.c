@@ -228,7 +228,7 @@ void umfs_tx_seal(struct umfs_fs *fs)
 {
 	if (!fs->tx.unsealed)
 		return;
-	if (umfs_fault != UMFS_FAULT_TX_NO_SEAL)
+	if (!UMFS_FAULT(UMFS_FAULT_TX_NO_SEAL))
 		umfs_drain(); /* the records are durable before the caller changes a range */
 	fs->tx.unsealed = false;
 }
@@ -336,15 +336,6 @@ int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg),
 }
 
 int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val)
-{
-	int err = umfs_tx_add(fs, field, sizeof(*field));
-
-	if (!err)
-		*field = val;
-	return err;
-}
-
-int umfs_tx_set32(struct umfs_fs *fs, uint32_t *field, uint32_t val)
 {
 	int err = umfs_tx_add(fs, field, sizeof(*field));
 

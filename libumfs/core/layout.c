@@ -87,7 +87,7 @@ static int64_t realtime_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	OS(clock_gettime)(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -100,7 +100,7 @@ static void bitmap_set_range(uint64_t *bm, uint64_t from, uint64_t to)
 /* Fallback when the kernel's random pool cannot be read. */
 static void uuid_from_clock(uint8_t uuid[16])
 {
-	uint64_t a = (uint64_t)realtime_ns(), b = ((uint64_t)getpid() << 32) ^ a;
+	uint64_t a = (uint64_t)realtime_ns(), b = ((uint64_t)OS(getpid)() << 32) ^ a;
 
 	memcpy(uuid, &a, 8);
 	memcpy(uuid + 8, &b, 8);
@@ -118,7 +118,7 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->feature_ro_compat = UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK;
 	if (opts && opts->uuid)
 		memcpy(sb->uuid, opts->uuid, sizeof(sb->uuid));
-	else if (getrandom(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))
+	else if (OS(getrandom)(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))
 		uuid_from_clock(sb->uuid);
 	sb->uuid[6] = (uint8_t)((sb->uuid[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
 	sb->uuid[8] = (uint8_t)((sb->uuid[8] & 0x3f) | 0x80);
@@ -151,8 +151,8 @@ static void format_root(struct umfs_inode *root)
 	memset(root, 0, sizeof(*root));
 	root->mode = S_IFDIR | 0755;
 	root->nlink = 2;
-	root->uid = (uint32_t)geteuid();
-	root->gid = (uint32_t)getegid();
+	root->uid = (uint32_t)OS(geteuid)();
+	root->gid = (uint32_t)OS(getegid)();
 	root->atime_ns = root->mtime_ns = root->ctime_ns = root->btime_ns = (uint64_t)now;
 	root->generation = 1;
 	root->dir.parent = UMFS_ROOT_INO;

@@ -16,11 +16,11 @@
 static void log_stderr(int level, const char *msg)
 {
 	char line[1100];
-	int n = snprintf(line, sizeof(line), "umfs[%d]: %s%s\n", (int)getpid(),
+	int n = snprintf(line, sizeof(line), "umfs[%d]: %s%s\n", (int)OS(getpid)(),
 			 level == UMFS_LOG_ERROR ? "error: " :
 			 level == UMFS_LOG_WARN ? "warning: " : "", msg);
 
-	if (n > 0 && write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+	if (n > 0 && OS(write)(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		return; /* nowhere else to say it */
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * persist.c - the persistence layer: the only code in UMFS that maps a pool,
- * flushes CPU caches or fences. Built on libpmem.
+ * persist.c - the persistence layer: the only code in UMFS that maps a pool
+ * (with pmap.c), flushes CPU caches or fences. Built on libpmem's CPU
+ * routines; its kernel calls go through the core's table (os.h).
  *
  * Media rule: libpmem's pmem_is_pmem() decides first. A pool file on tmpfs
  * (/dev/shm) is DRAM standing in for persistent memory, so it gets the same
@@ -18,6 +19,7 @@
 #include <linux/magic.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -28,31 +30,24 @@
 
 #include "core.h"
 
-static const struct umfs_persist_hook *persist_hook;
-
-void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
-{
-	persist_hook = hook;
-}
-
 void umfs_flush(const void *addr, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->flush(persist_hook->arg, addr, len);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->flush(UMFS_PERSIST_HOOK->arg, addr, len);
 	if (len)
 		pmem_flush(addr, len);
 }
 
 void umfs_persist_written(const void *addr, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->flush(persist_hook->arg, addr, len);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->flush(UMFS_PERSIST_HOOK->arg, addr, len);
 }
 
 void umfs_drain(void)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL))
-		persist_hook->drain(persist_hook->arg);
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
+		UMFS_PERSIST_HOOK->drain(UMFS_PERSIST_HOOK->arg);
 	pmem_drain();
 }
 
@@ -64,7 +59,7 @@ void umfs_persist(const void *addr, size_t len)
 
 void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL)) {
 		memcpy(dst, src, len);
 		umfs_flush(dst, len);
 		return;
@@ -74,7 +69,7 @@ void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
 
 void umfs_memset_nodrain(void *dst, int c, size_t len)
 {
-	if (UMFS_UNLIKELY(persist_hook != NULL)) {
+	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL)) {
 		memset(dst, c, len);
 		umfs_flush(dst, len);
 		return;
@@ -97,7 +92,7 @@ static enum umfs_media media_of(int fd, int is_pmem)
 		return UMFS_MEDIA_PMEM;
 	/* only a regular file on tmpfs is DRAM standing in for pmem: device
 	 * nodes live on devtmpfs too, but their data is elsewhere */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fstatfs(fd, &sfs) == 0 &&
+	if (OS(fstat)(fd, &st) == 0 && S_ISREG(st.st_mode) && OS(fstatfs)(fd, &sfs) == 0 &&
 	    sfs.f_type == TMPFS_MAGIC)
 		return UMFS_MEDIA_SHM;
 	return UMFS_MEDIA_FILE;
@@ -108,11 +103,10 @@ static enum umfs_media media_of(int fd, int is_pmem)
  * module's MOUNT fail with EBUSY. Regular files: st_size. */
 int umfs_pmem_dev_size(const struct stat *st, uint64_t *size)
 {
-	char path[64];
+	char path[64], buf[32], *end;
 	unsigned long long n;
 	bool blk = S_ISBLK(st->st_mode);
-	FILE *f;
-	int got;
+	ssize_t got;
 
 	if (!blk && !S_ISCHR(st->st_mode)) {
 		*size = (uint64_t)st->st_size;
@@ -120,12 +114,11 @@ int umfs_pmem_dev_size(const struct stat *st, uint64_t *size)
 	}
 	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u/size", blk ? "block" : "char",
 		 major(st->st_rdev), minor(st->st_rdev));
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ENODEV : -errno; /* a char device without a size */
-	got = fscanf(f, "%llu", &n);
-	fclose(f);
-	if (got != 1 || n == 0)
+	got = umfs_proc_read(AT_FDCWD, path, buf, sizeof(buf));
+	if (got < 0)
+		return got == -ENOENT ? -ENODEV : (int)got; /* a char device without a size */
+	n = strtoull(buf, &end, 10);
+	if (end == buf || n == 0)
 		return -EINVAL;
 	*size = blk ? (uint64_t)n * 512 : (uint64_t)n;
 	return 0;
@@ -144,17 +137,17 @@ int umfs_pmem_peek(const char *path, void *buf, size_t len)
 
 	if (len > UMFS_PAGE_SIZE)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = OS(open)(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 	} else if (!S_ISCHR(st.st_mode)) {
-		n = pread(fd, buf, len, 0);
+		n = OS(pread)(fd, buf, len, 0);
 		err = n < 0 ? -errno : (size_t)n < len ? -EINVAL : 0;
 	} else {
 		for (maplen = UMFS_PAGE_SIZE; maplen <= (1u << 30); maplen <<= 9) {
-			addr = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
+			addr = OS(mmap)(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
 			if (addr != MAP_FAILED)
 				break;
 		}
@@ -162,10 +155,10 @@ int umfs_pmem_peek(const char *path, void *buf, size_t len)
 			err = -errno;
 		} else {
 			memcpy(buf, addr, len);
-			munmap(addr, maplen);
+			OS(munmap)(addr, maplen);
 		}
 	}
-	close(fd);
+	OS(close)(fd);
 	return err;
 }
 
@@ -178,12 +171,12 @@ static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 	void *addr;
 	int err;
 
-	if (fstat(fd, &st) < 0)
+	if (OS(fstat)(fd, &st) < 0)
 		return -errno;
 	err = umfs_pmem_dev_size(&st, &size);
 	if (err)
 		return err;
-	addr = mmap(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	addr = OS(mmap)(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (addr == MAP_FAILED)
 		return -errno;
 	pm->base = addr;
@@ -195,25 +188,23 @@ static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
 int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
 {
 	struct stat st;
-	size_t mapped_len;
 	int is_pmem = 0;
 	int fd, err = 0;
-	void *addr;
 
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
 	pm->fd = -1;
-	fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
+	fd = OS(open)(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create_size ? O_CREAT : 0),
 		  0600);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;
 	}
 	if (create_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size < create_size) {
 		/* posix_fallocate so that a full /dev/shm fails now, not with SIGBUS later */
-		err = -posix_fallocate(fd, 0, (off_t)create_size);
+		err = -OS(posix_fallocate)(fd, 0, (off_t)create_size);
 		if (err)
 			goto err_close;
 	}
@@ -223,14 +214,9 @@ int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct
 			goto err_close;
 		is_pmem = pmem_is_pmem(pm->base, pm->len);
 	} else {
-		/* libpmem maps regular files and device DAX whole when len is 0 */
-		addr = pmem_map_file(path, 0, 0, 0, &mapped_len, &is_pmem);
-		if (addr == NULL) {
-			err = errno ? -errno : -EIO;
+		err = umfs_pmem_map_shared(fd, pm, &is_pmem); /* regular files, device DAX */
+		if (err)
 			goto err_close;
-		}
-		pm->base = addr;
-		pm->len = mapped_len;
 	}
 	pm->media = media_of(fd, is_pmem);
 	pm->fd = fd;
@@ -238,7 +224,7 @@ int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct
 	return 0;
 
 err_close:
-	close(fd);
+	OS(close)(fd);
 	return err;
 }
 
@@ -249,10 +235,10 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 
 	memset(pm, 0, sizeof(*pm));
 	pm->rdonly = rdonly;
-	pm->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	pm->fd = OS(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
 	if (pm->fd < 0)
 		return -errno;
-	if (fstat(pm->fd, &st) < 0) {
+	if (OS(fstat)(pm->fd, &st) < 0) {
 		err = -errno;
 		goto err_close;
 	}
@@ -261,7 +247,7 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 		goto err_close;
 	}
 	/* a descriptor opened read-only maps read-only, whatever is asked */
-	if (!rdonly && (fcntl(pm->fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+	if (!rdonly && (OS(fcntl)(pm->fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
 		err = -EACCES;
 		goto err_close;
 	}
@@ -273,7 +259,7 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 	return 0;
 
 err_close:
-	close(pm->fd);
+	OS(close)(pm->fd);
 	pm->fd = -1;
 	return err;
 }
@@ -282,9 +268,9 @@ void umfs_pmem_unmap(struct umfs_pmem *pm)
 {
 	umfs_pmem_prefault_end(pm);
 	if (pm->base)
-		munmap(pm->base, pm->len);
+		OS(munmap)(pm->base, pm->len);
 	if (pm->fd >= 0)
-		close(pm->fd);
+		OS(close)(pm->fd);
 	pm->base = NULL;
 	pm->len = 0;
 	pm->fd = -1;
@@ -294,7 +280,7 @@ int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive)
 {
 	if (pm->fd < 0)
 		return 0; /* a private copy shares nothing */
-	if (flock(pm->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
+	if (OS(flock)(pm->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	return 0;
 }
@@ -304,7 +290,7 @@ int umfs_pmem_sync(struct umfs_pmem *pm)
 	if (pm->rdonly)
 		return 0;
 	if (pm->media == UMFS_MEDIA_FILE)
-		return pmem_msync(pm->base, pm->len) < 0 ? -errno : 0;
+		return OS(msync)(pm->base, pm->len, MS_SYNC) < 0 ? -errno : 0;
 	umfs_drain();
 	return 0;
 }
@@ -318,10 +304,10 @@ static void *map_copy(int fd, uint64_t size)
 	uint64_t off;
 	int saved;
 
-	src = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	src = OS(mmap)(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (src == MAP_FAILED)
 		return MAP_FAILED;
-	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	dst = OS(mmap)(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		   -1, 0);
 	if (dst != MAP_FAILED)
 		for (off = 0; off < size; off += UMFS_PAGE_SIZE) {
@@ -331,7 +317,7 @@ static void *map_copy(int fd, uint64_t size)
 				memcpy(dst + off, src + off, n);
 		}
 	saved = errno;
-	munmap((void *)src, size);
+	OS(munmap)((void *)src, size);
 	errno = saved; /* the anonymous map's failure, if it failed */
 	return dst;
 }
@@ -345,10 +331,10 @@ int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 
 	memset(pm, 0, sizeof(*pm));
 	pm->fd = -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = OS(open)(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto out;
 	}
@@ -358,7 +344,7 @@ int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 	if (S_ISCHR(st.st_mode))
 		addr = map_copy(fd, size);
 	else
-		addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		addr = OS(mmap)(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (addr == MAP_FAILED) {
 		err = -errno;
 		goto out;
@@ -367,6 +353,6 @@ int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm)
 	pm->len = size;
 	pm->media = UMFS_MEDIA_SHM; /* private memory: flushes are harmless */
 out:
-	close(fd);
+	OS(close)(fd);
 	return err;
 }

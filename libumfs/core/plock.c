@@ -44,7 +44,7 @@ static uint64_t plock_now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	OS(clock_gettime)(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -72,7 +72,7 @@ static uint64_t plock_self(void)
 	if (UMFS_LIKELY(plock_me != 0))
 		return plock_me;
 	int saved = errno;
-	uint64_t tid = (uint64_t)syscall(SYS_gettid) & PLOCK_TID_MASK;
+	uint64_t tid = (uint64_t)OS(gettid)() & PLOCK_TID_MASK;
 	uint32_t start = 0;
 	char state;
 
@@ -101,7 +101,7 @@ __attribute__((constructor)) static void plock_setup(void)
 static long plock_futex(uint64_t *word, int op, uint32_t val, const struct timespec *ts)
 {
 	/* the low half of the little-endian word: holder and waiters bit */
-	return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
+	return OS(syscall)(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
 }
 
 /* Whether the holder named by word w is gone (or never was): no such
@@ -117,7 +117,7 @@ static bool plock_holder_dead(uint64_t w)
 
 	if (tid == 0 || (w & ~(PLOCK_TID_MASK | PLOCK_WAITERS | 0xFFFFFFFF00000000ull)))
 		return true; /* bits no holder writes */
-	dead = kill((pid_t)tid, 0) < 0 && errno == ESRCH;
+	dead = OS(kill)((pid_t)tid, 0) < 0 && errno == ESRCH;
 	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)tid);
 	if (!dead && plock_proc_stat(path, &state, &now))
 		dead = state == 'Z' || state == 'X' || (start != 0 && now != start);

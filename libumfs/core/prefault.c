@@ -79,7 +79,7 @@ static bool prefault_has(const struct umfs_prefault *p, uint64_t pg)
 /* Populates pool pages [a, b) and records them. */
 static void prefault_pages(struct umfs_pmem *pm, struct umfs_prefault *p, uint64_t a, uint64_t b)
 {
-	madvise(pm->base + (a << UMFS_PAGE_SHIFT), (b - a) << UMFS_PAGE_SHIFT,
+	OS(madvise)(pm->base + (a << UMFS_PAGE_SHIFT), (b - a) << UMFS_PAGE_SHIFT,
 		MADV_POPULATE_WRITE); /* a hint: where it fails, the pages fault */
 	for (uint64_t i = a; i < b; i++)
 		__atomic_fetch_or(&p->bits[i / 64], 1ull << (i % 64), __ATOMIC_RELAXED);

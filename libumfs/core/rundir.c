@@ -45,7 +45,7 @@ static const char *rundir_base(uint64_t id)
 
 static uint64_t rundir_base_bit(void)
 {
-	return access("/dev/shm", W_OK | X_OK) == 0 ? 0 : RUNDIR_IN_TMP;
+	return OS(access)("/dev/shm", W_OK | X_OK) == 0 ? 0 : RUNDIR_IN_TMP;
 }
 
 static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)
@@ -76,7 +76,7 @@ static bool rundir_owner_ok(const struct umfs_fs *fs, const struct stat *st)
 {
 	const struct stat *pool = &fs->pm.st;
 
-	if (st->st_uid == 0 || st->st_uid == pool->st_uid || st->st_uid == geteuid())
+	if (st->st_uid == 0 || st->st_uid == pool->st_uid || st->st_uid == OS(geteuid)())
 		return true;
 	if (pool->st_mode & S_IWOTH)
 		return true;
@@ -91,7 +91,7 @@ static int rundir_check(const struct umfs_fs *fs, int fd, mode_t type, mode_t ex
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
+	if (OS(fstat)(fd, &st) < 0)
 		return -errno;
 	if ((st.st_mode & S_IFMT) != type) {
 		snprintf(why, size, "not a %s", type == S_IFDIR ? "directory" :
@@ -125,8 +125,8 @@ static void rundir_adopt(const struct umfs_fs *fs, int fd, mode_t type, mode_t e
 
 	/* a creator outside the pool's group keeps the entry its own */
 	if (pool->st_mode)
-		(void)!fchown(fd, geteuid() == 0 ? pool->st_uid : (uid_t)-1, pool->st_gid);
-	(void)!fchmod(fd, rundir_perm(fs, type) | extra);
+		(void)!OS(fchown)(fd, OS(geteuid)() == 0 ? pool->st_uid : (uid_t)-1, pool->st_gid);
+	(void)!OS(fchmod)(fd, rundir_perm(fs, type) | extra);
 }
 
 int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
@@ -138,21 +138,21 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 
 	flags = (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW | O_CLOEXEC;
 	if (type == S_IFDIR) {
-		made = create && mkdirat(dfd, name, 0700) == 0;
+		made = create && OS(mkdirat)(dfd, name, 0700) == 0;
 		flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	} else if (type == S_IFIFO) {
-		made = create && mkfifoat(dfd, name, 0600) == 0;
+		made = create && OS(mkfifoat)(dfd, name, 0600) == 0;
 	}
 	if (create && !made && errno != EEXIST && type != S_IFREG)
 		return -errno;
 	do {
 		fd = -1;
 		if (type == S_IFREG && create) {
-			fd = openat(dfd, name, flags | O_CREAT | O_EXCL, 0600);
+			fd = OS(openat)(dfd, name, flags | O_CREAT | O_EXCL, 0600);
 			made = fd >= 0;
 		}
 		if (fd < 0 && (!create || type != S_IFREG || errno == EEXIST))
-			fd = openat(dfd, name, flags);
+			fd = OS(openat)(dfd, name, flags);
 	} while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;
@@ -160,16 +160,16 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 		rundir_adopt(fs, fd, type, extra);
 	err = rundir_check(fs, fd, type, extra, why, sizeof(why));
 	if (err == -ENOENT) {
-		close(fd);
+		OS(close)(fd);
 	} else if (err) {
 		char link[40], dir[PATH_MAX];
 		ssize_t n;
 
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-		n = readlink(link, dir, sizeof(dir) - 1);
+		n = OS(readlink)(link, dir, sizeof(dir) - 1);
 		dir[n > 0 ? n : 0] = '\0';
 		umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", dir, name, why);
-		close(fd);
+		OS(close)(fd);
 	}
 	return err ? err : fd;
 }
@@ -183,7 +183,7 @@ static int rundir_try(struct umfs_fs *fs, uint64_t id)
 	err = rundir_name(fs, id, path, sizeof(path));
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = OS(open)(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
 		if (err == -EPERM)
@@ -193,12 +193,12 @@ static int rundir_try(struct umfs_fs *fs, uint64_t id)
 	}
 	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
 	if (err == -ENOENT) {
-		close(fd);
+		OS(close)(fd);
 		return err;
 	}
 	if (err) {
 		umfs_log(UMFS_LOG_WARN, "%s: %s; ignoring it and making a new one", path, why);
-		close(fd);
+		OS(close)(fd);
 		return err;
 	}
 	fs->run_dfd = fd;
@@ -216,30 +216,30 @@ static int rundir_make(struct umfs_fs *fs, uint64_t old, bool *raced)
 
 	*raced = false;
 	for (int tries = 0; tries < RUNDIR_TRIES && err == -EEXIST; tries++) {
-		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		if (OS(getrandom)(&id, sizeof(id), 0) != sizeof(id))
 			continue;
 		id = (id & ~RUNDIR_IN_TMP) | base;
 		if (id == 0 || id == old)
 			continue;
 		err = rundir_name(fs, id, fs->run_path, sizeof(fs->run_path));
-		if (!err && mkdir(fs->run_path, 0700) < 0)
+		if (!err && OS(mkdir)(fs->run_path, 0700) < 0)
 			err = -errno;
 	}
 	if (err)
 		return err;
 	/* a directory we just made under a name nobody could foresee */
-	fs->run_dfd = open(fs->run_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fs->run_dfd = OS(open)(fs->run_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fs->run_dfd < 0) {
 		err = -errno;
-		rmdir(fs->run_path);
+		OS(rmdir)(fs->run_path);
 		return err;
 	}
 	rundir_adopt(fs, fs->run_dfd, S_IFDIR, 0);
 	if (!__atomic_compare_exchange_n(&fs->state->run_id, &old, id, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
-		close(fs->run_dfd);
+		OS(close)(fs->run_dfd);
 		fs->run_dfd = -1;
-		rmdir(fs->run_path);
+		OS(rmdir)(fs->run_path);
 		*raced = true;
 		return 0;
 	}
@@ -283,20 +283,20 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
 		return err;
 	/* the directory the pool names now, not one a previous run left */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
-	n = readlink(proc, link, sizeof(link) - 1);
+	n = OS(readlink)(proc, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
 	if (strcmp(link, path) != 0)
 		return -ESTALE;
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	fd = OS(fcntl)(dfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
 	if (err) {
 		if (err != -ENOENT)
 			umfs_log(UMFS_LOG_ERROR, "%s: %s; refusing to use it", path, why);
-		close(fd);
+		OS(close)(fd);
 		return err;
 	}
 	fs->run_dfd = fd;
@@ -315,9 +315,9 @@ void umfs_rundir_close(struct umfs_fs *fs, bool remove)
 		 * keeps for a process not using the pool (a descriptor passed
 		 * to a program without the library) stay, and the directory
 		 * with them, for the next user. */
-		unlinkat(fs->run_dfd, UMFS_RUNDIR_LOCK, 0);
-		rmdir(fs->run_path);
+		OS(unlinkat)(fs->run_dfd, UMFS_RUNDIR_LOCK, 0);
+		OS(rmdir)(fs->run_path);
 	}
-	close(fs->run_dfd);
+	OS(close)(fs->run_dfd);
 	fs->run_dfd = -1;
 }

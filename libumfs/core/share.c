@@ -76,11 +76,11 @@ struct umfs_share {
 
 static void share_boot_id(char out[40])
 {
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+	int fd = OS(open)("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? OS(read)(fd, out, 39) : -1;
 
 	if (fd >= 0)
-		close(fd);
+		OS(close)(fd);
 	out[n > 0 ? n : 0] = '\0';
 }
 
@@ -129,7 +129,7 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first)
 
 	snprintf(what, sizeof(what), "%s/%s (first or last user)", fs->run_path, UMFS_RUNDIR_LOCK);
 	if (inherited >= 0) {
-		fd = fcntl(inherited, F_DUPFD_CLOEXEC, 0);
+		fd = OS(fcntl)(inherited, F_DUPFD_CLOEXEC, 0);
 		fd = fd < 0 ? -errno : umfs_gate_enter_fd(fd, fs->run_dfd, UMFS_RUNDIR_LOCK, what,
 							  first);
 	} else {
@@ -148,16 +148,16 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	fd = share_gate_open(fs, inherited, first);
 	if (fd < 0)
 		return fd;
-	if (*first && ftruncate(fd, sizeof(*s)) < 0) {
+	if (*first && OS(ftruncate)(fd, sizeof(*s)) < 0) {
 		err = -errno;
 		goto err_close;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;
 	}
 	s = (size_t)st.st_size != sizeof(*s) ? MAP_FAILED :
-		mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED && *first) {
 		err = -errno;
 		goto err_close;
@@ -170,14 +170,14 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		 * (then we, or another waiter, may start over as first), or
 		 * a live user made it otherwise: not ours to rebuild under it. */
 		if (s != MAP_FAILED)
-			munmap(s, sizeof(*s));
-		close(fd);
+			OS(munmap)(s, sizeof(*s));
+		OS(close)(fd);
 		if (++*restarts > SHARE_RESTARTS) {
 			umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs using the "
 				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
 			return -EPROTO;
 		}
-		usleep(2000 + (unsigned)(getpid() * 7919 + *restarts * 104729) % 8000); /* desynchronise waiters */
+		OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + *restarts * 104729) % 8000); /* desynchronise waiters */
 		return -EAGAIN;
 	}
 	fs->share = s;
@@ -186,7 +186,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	return 0;
 
 err_close:
-	close(fd);
+	OS(close)(fd);
 	return err;
 }
 
@@ -280,7 +280,7 @@ void umfs_share_fork_prepare(struct umfs_fs *fs)
 void umfs_share_fork_parent(struct umfs_fs *fs)
 {
 	if (fs->fork_share_fd >= 0)
-		close(fs->fork_share_fd);
+		OS(close)(fs->fork_share_fd);
 	fs->fork_share_fd = -1;
 }
 
@@ -288,8 +288,8 @@ void umfs_share_fork_child(struct umfs_fs *fs)
 {
 	if (fs->fork_share_fd < 0)
 		return;
-	dup3(fs->fork_share_fd, fs->share_fd, O_CLOEXEC);
-	close(fs->fork_share_fd);
+	OS(dup3)(fs->fork_share_fd, fs->share_fd, O_CLOEXEC);
+	OS(close)(fs->fork_share_fd);
 	fs->fork_share_fd = -1;
 }
 
@@ -297,10 +297,10 @@ void umfs_share_close(struct umfs_fs *fs, bool remove)
 {
 	if (!fs->share)
 		return;
-	munmap(fs->share, sizeof(*fs->share));
+	OS(munmap)(fs->share, sizeof(*fs->share));
 	/* still holding the gate when removing: nobody is past it */
 	umfs_rundir_close(fs, remove);
-	close(fs->share_fd);
+	OS(close)(fs->share_fd);
 	fs->share = NULL;
 	fs->share_fd = -1;
 }

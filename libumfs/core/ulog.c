@@ -40,8 +40,6 @@
 
 #include "backend.h"
 
-enum umfs_fault umfs_fault;
-
 #define ULOG_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 /* Chain length recovery accepts (fsck accepts up to 64 as well). */
 #define ULOG_CHAIN_LIMIT 64
@@ -320,7 +318,7 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 		pos += n;
 	}
 	ulog_rec_seal(u, &id, csum);
-	if (umfs_fault != UMFS_FAULT_ULOG_NO_FENCE)
+	if (!UMFS_FAULT(UMFS_FAULT_ULOG_NO_FENCE))
 		umfs_drain(); /* fence 1: the record before any byte changes */
 }
 

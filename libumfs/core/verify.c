@@ -137,7 +137,7 @@ static enum damage inode_settle(struct umfs_fs *fs, uint64_t ino)
 	    umfs_damage_known(fs, ino, damage_sig(fs, ino)))
 		return why;
 	for (int i = 0; i < SETTLE_TRIES && why != DMG_NONE; i++) {
-		nanosleep(&pause, NULL);
+		OS(nanosleep)(&pause, NULL);
 		why = inode_check(fs, ino);
 	}
 	return why;

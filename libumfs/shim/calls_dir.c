@@ -180,12 +180,6 @@ SHIM_API struct dirent *readdir(DIR *dir)
 	return e;
 }
 
-/* struct dirent64 and struct dirent have one layout on 64-bit Linux */
-SHIM_API struct dirent64 *readdir64(DIR *dir)
-{
-	return (struct dirent64 *)readdir(dir);
-}
-
 SHIM_API int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 {
 	struct shim_dir *sd = as_shim_dir(dir);
@@ -208,14 +202,6 @@ SHIM_API int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 	}
 	pthread_mutex_unlock(&sd->lock);
 	return r < 0 ? -r : 0;
-}
-
-SHIM_API int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	return readdir_r(dir, (struct dirent *)entry, (struct dirent **)result);
-#pragma GCC diagnostic pop
 }
 
 SHIM_API void rewinddir(DIR *dir)
@@ -666,14 +652,6 @@ SHIM_API int scandirat(int dirfd, const char *path, struct dirent ***list, scan_
 	return n;
 }
 
-SHIM_API int scandirat64(int dirfd, const char *path, struct dirent64 ***list,
-			int (*filter)(const struct dirent64 *),
-			int (*compar)(const struct dirent64 **, const struct dirent64 **))
-{
-	return scandirat(dirfd, path, (struct dirent ***)list, (scan_filter)filter,
-			 (scan_compar)compar);
-}
-
 SHIM_API int scandir(const char *path, struct dirent ***list, scan_filter filter,
 		     scan_compar compar)
 {
@@ -681,13 +659,6 @@ SHIM_API int scandir(const char *path, struct dirent ***list, scan_filter filter
 		return SYS(scandir)(path, list, filter, compar);
 	SHIM_SERVE();
 	return scandirat(AT_FDCWD, path, list, filter, compar);
-}
-
-SHIM_API int scandir64(const char *path, struct dirent64 ***list,
-		      int (*filter)(const struct dirent64 *),
-		      int (*compar)(const struct dirent64 **, const struct dirent64 **))
-{
-	return scandir(path, (struct dirent ***)list, (scan_filter)filter, (scan_compar)compar);
 }
 
 /* ------------------------------------------------------------------ */
@@ -745,12 +716,6 @@ SHIM_API int glob(const char *pattern, int flags, int (*errfunc)(const char *, i
 	g->gl_flags &= ~GLOB_ALTDIRFUNC;
 	TRACE_SERVED(glob, r == 0 ? (long)g->gl_pathc : -r, 0, "\"%s\"", pattern);
 	return r;
-}
-
-/* glob64_t and glob_t have one layout on 64-bit Linux */
-SHIM_API int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int), glob64_t *g)
-{
-	return glob(pattern, flags, errfunc, (glob_t *)g);
 }
 
 /* ------------------------------------------------------------------ */
@@ -916,13 +881,6 @@ SHIM_API int nftw(const char *dir, nftw_fn fn, int nopenfd, int flags)
 	return r;
 }
 
-SHIM_API int nftw64(const char *dir,
-		   int (*fn)(const char *, const struct stat64 *, int, struct FTW *), int nopenfd,
-		   int flags)
-{
-	return nftw(dir, (nftw_fn)fn, nopenfd, flags);
-}
-
 SHIM_API int ftw(const char *dir, ftw_fn fn, int nopenfd)
 {
 	struct walk *w;
@@ -943,8 +901,3 @@ SHIM_API int ftw(const char *dir, ftw_fn fn, int nopenfd)
 	return r;
 }
 
-SHIM_API int ftw64(const char *dir, int (*fn)(const char *, const struct stat64 *, int),
-		  int nopenfd)
-{
-	return ftw(dir, (ftw_fn)fn, nopenfd);
-}

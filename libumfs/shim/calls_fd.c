@@ -314,11 +314,6 @@ SHIM_API int lockf(int fd, int cmd, off_t len)
 	return (int)shim_ret(r);
 }
 
-SHIM_API int lockf64(int fd, int cmd, off_t len)
-{
-	return lockf(fd, cmd, len);
-}
-
 /* ------------------------------------------------------------------ */
 /* fcntl                                                                */
 /* ------------------------------------------------------------------ */
@@ -417,17 +412,6 @@ static int fcntl_common(int fd, int cmd, void *arg)
 }
 
 SHIM_API int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
-
-SHIM_API int fcntl64(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;

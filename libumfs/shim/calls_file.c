@@ -406,20 +406,6 @@ SHIM_API int open(const char *path, int flags, ...)
 	return open_common(SC_open, AT_FDCWD, path, flags, mode);
 }
 
-SHIM_API int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-
-	if (OPEN_NEEDS_MODE(flags)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(SC_open, AT_FDCWD, path, flags | O_LARGEFILE, mode);
-}
-
 SHIM_API int openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
@@ -434,29 +420,10 @@ SHIM_API int openat(int dirfd, const char *path, int flags, ...)
 	return open_common(SC_openat, dirfd, path, flags, mode);
 }
 
-SHIM_API int openat64(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-
-	if (OPEN_NEEDS_MODE(flags)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(SC_openat, dirfd, path, flags | O_LARGEFILE, mode);
-}
-
 /* _FORTIFY_SOURCE entry points: open without a mode argument */
 SHIM_API int __open_2(const char *path, int flags)
 {
 	return open_common(SC_open, AT_FDCWD, path, flags, 0);
-}
-
-SHIM_API int __open64_2(const char *path, int flags)
-{
-	return open_common(SC_open, AT_FDCWD, path, flags | O_LARGEFILE, 0);
 }
 
 SHIM_API int __openat_2(int dirfd, const char *path, int flags)
@@ -464,20 +431,9 @@ SHIM_API int __openat_2(int dirfd, const char *path, int flags)
 	return open_common(SC_openat, dirfd, path, flags, 0);
 }
 
-SHIM_API int __openat64_2(int dirfd, const char *path, int flags)
-{
-	return open_common(SC_openat, dirfd, path, flags | O_LARGEFILE, 0);
-}
-
 SHIM_API int creat(const char *path, mode_t mode)
 {
 	return open_common(SC_creat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
-}
-
-SHIM_API int creat64(const char *path, mode_t mode)
-{
-	return open_common(SC_creat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE,
-			   mode);
 }
 
 /* ------------------------------------------------------------------ */
@@ -729,21 +685,6 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	return n;
 }
 
-ssize_t shim_read(int fd, void *buf, size_t len)
-{
-	struct ofd *o = fd_get_fast(fd);
-	ssize_t n;
-
-	if (!o) {
-		n = SYS(read)(fd, buf, len);
-		return n < 0 ? -errno : n;
-	}
-	SHIM_SERVE();
-	n = ofd_read(o, buf, len, -1);
-	ofd_put(o);
-	return n;
-}
-
 ssize_t shim_write(int fd, const void *buf, size_t len)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -820,21 +761,11 @@ SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	return shim_ret(n);
 }
 
-SHIM_API ssize_t pread64(int fd, void *buf, size_t len, off_t off)
-{
-	return pread(fd, buf, len, off);
-}
-
 SHIM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
 {
 	if (len > buflen)
 		abort();
 	return pread(fd, buf, len, off);
-}
-
-SHIM_API ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	return __pread_chk(fd, buf, len, off, buflen);
 }
 
 SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
@@ -853,11 +784,6 @@ SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	ofd_put(o);
 	TRACE_SERVED(pwrite, n, t0, "%d, %zu, %lld", fd, len, (long long)off);
 	return shim_ret(n);
-}
-
-SHIM_API ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-{
-	return pwrite(fd, buf, len, off);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1140,19 +1066,9 @@ SHIM_API ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	return preadv_common(fd, iov, cnt, off, 0, false);
 }
 
-SHIM_API ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return preadv(fd, iov, cnt, off);
-}
-
 SHIM_API ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	return pwritev_common(fd, iov, cnt, off, 0, false);
-}
-
-SHIM_API ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return pwritev(fd, iov, cnt, off);
 }
 
 SHIM_API ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
@@ -1160,19 +1076,9 @@ SHIM_API ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, in
 	return preadv_common(fd, iov, cnt, off, flags, true);
 }
 
-SHIM_API ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return preadv2(fd, iov, cnt, off, flags);
-}
-
 SHIM_API ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	return pwritev_common(fd, iov, cnt, off, flags, true);
-}
-
-SHIM_API ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return pwritev2(fd, iov, cnt, off, flags);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1233,21 +1139,6 @@ done:
 	return res;
 }
 
-off_t shim_lseek(int fd, off_t off, int whence)
-{
-	struct ofd *o = fd_get_fast(fd);
-	off_t r;
-
-	if (!o) {
-		r = SYS(lseek)(fd, off, whence);
-		return r < 0 ? -errno : r;
-	}
-	SHIM_SERVE();
-	r = ofd_lseek(o, off, whence);
-	ofd_put(o);
-	return r;
-}
-
 SHIM_API off_t lseek(int fd, off_t off, int whence)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1264,11 +1155,6 @@ SHIM_API off_t lseek(int fd, off_t off, int whence)
 	ofd_put(o);
 	TRACE_SERVED(lseek, r, t0, "%d, %lld, %d", fd, (long long)off, whence);
 	return shim_ret(r);
-}
-
-SHIM_API off_t lseek64(int fd, off_t off, int whence)
-{
-	return lseek(fd, off, whence);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1309,11 +1195,6 @@ SHIM_API int ftruncate(int fd, off_t len)
 	ofd_put(o);
 	TRACE_SERVED(ftruncate, r, t0, "%d, %lld", fd, (long long)len);
 	return (int)shim_ret(r);
-}
-
-SHIM_API int ftruncate64(int fd, off_t len)
-{
-	return ftruncate(fd, len);
 }
 
 /* truncate(2) through a descriptor of its own. O_NONBLOCK: a FIFO without
@@ -1385,11 +1266,6 @@ SHIM_API int truncate(const char *path, off_t len)
 	return (int)shim_ret(r);
 }
 
-SHIM_API int truncate64(const char *path, off_t len)
-{
-	return truncate(path, len);
-}
-
 static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 {
 	int r = ofd_not_path(o);
@@ -1432,11 +1308,6 @@ SHIM_API int fallocate(int fd, int mode, off_t off, off_t len)
 	return (int)shim_ret(r);
 }
 
-SHIM_API int fallocate64(int fd, int mode, off_t off, off_t len)
-{
-	return fallocate(fd, mode, off, len);
-}
-
 /* posix_fallocate returns the error number instead of setting errno. */
 SHIM_API int posix_fallocate(int fd, off_t off, off_t len)
 {
@@ -1461,11 +1332,6 @@ SHIM_API int posix_fallocate(int fd, off_t off, off_t len)
 	return -r;
 }
 
-SHIM_API int posix_fallocate64(int fd, off_t off, off_t len)
-{
-	return posix_fallocate(fd, off, len);
-}
-
 SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1484,11 +1350,6 @@ SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
 	ofd_put(o);
 	TRACE_SERVED(fadvise, -r, 0, "%d, %d", fd, advice);
 	return r;
-}
-
-SHIM_API int posix_fadvise64(int fd, off_t off, off_t len, int advice)
-{
-	return posix_fadvise(fd, off, len, advice);
 }
 
 SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
@@ -1765,11 +1626,6 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	}
 	TRACE_SERVED(sendfile, r, t0, "%d, %d, %zu", out, in, count);
 	return shim_ret(r);
-}
-
-SHIM_API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
-{
-	return sendfile(out, in, off, count);
 }
 
 SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,

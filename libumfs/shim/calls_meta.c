@@ -110,32 +110,14 @@ SHIM_API int stat(const char *path, struct stat *st)
 	return stat_entry(AT_FDCWD, path, st, 0);
 }
 
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int stat64(const char *path, struct stat64 *st)
-{
-	return stat(path, (struct stat *)st);
-}
-
 SHIM_API int lstat(const char *path, struct stat *st)
 {
 	return stat_entry(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int lstat64(const char *path, struct stat64 *st)
-{
-	return lstat(path, (struct stat *)st);
-}
-
 SHIM_API int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	return stat_entry(dirfd, path, st, flags);
-}
-
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
-{
-	return fstatat(dirfd, path, (struct stat *)st, flags);
 }
 
 SHIM_API int fstat(int fd, struct stat *st)
@@ -159,12 +141,6 @@ SHIM_API int fstat(int fd, struct stat *st)
 	return (int)shim_ret(r);
 }
 
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int fstat64(int fd, struct stat64 *st)
-{
-	return fstat(fd, (struct stat *)st);
-}
-
 /* The entry points of binaries built against glibc before 2.33; on x86-64
  * every version of struct stat has the kernel's layout. */
 static bool bad_stat_ver(int ver)
@@ -182,23 +158,11 @@ SHIM_API int __xstat(int ver, const char *path, struct stat *st)
 	return stat_entry(AT_FDCWD, path, st, 0);
 }
 
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int __xstat64(int ver, const char *path, struct stat64 *st)
-{
-	return __xstat(ver, path, (struct stat *)st);
-}
-
 SHIM_API int __lxstat(int ver, const char *path, struct stat *st)
 {
 	if (bad_stat_ver(ver))
 		return -1;
 	return stat_entry(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
-}
-
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int __lxstat64(int ver, const char *path, struct stat64 *st)
-{
-	return __lxstat(ver, path, (struct stat *)st);
 }
 
 SHIM_API int __fxstat(int ver, int fd, struct stat *st)
@@ -208,23 +172,11 @@ SHIM_API int __fxstat(int ver, int fd, struct stat *st)
 	return fstat(fd, st);
 }
 
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int __fxstat64(int ver, int fd, struct stat64 *st)
-{
-	return __fxstat(ver, fd, (struct stat *)st);
-}
-
 SHIM_API int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
 	if (bad_stat_ver(ver))
 		return -1;
 	return stat_entry(dirfd, path, st, flags);
-}
-
-/* struct stat64 and struct stat have one layout on 64-bit Linux */
-SHIM_API int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
-{
-	return __fxstatat(ver, dirfd, path, (struct stat *)st, flags);
 }
 
 static void stat_to_statx(const struct stat *st, struct statx *sx)
@@ -460,12 +412,6 @@ SHIM_API int statvfs(const char *path, struct statvfs *sv)
 	return (int)shim_ret(r > 0 ? 0 : r);
 }
 
-/* struct statvfs64 and struct statvfs have one layout on 64-bit Linux */
-SHIM_API int statvfs64(const char *path, struct statvfs64 *sv)
-{
-	return statvfs(path, (struct statvfs *)sv);
-}
-
 SHIM_API int fstatvfs(int fd, struct statvfs *sv)
 {
 	struct statvfs res;
@@ -479,12 +425,6 @@ SHIM_API int fstatvfs(int fd, struct statvfs *sv)
 		r = user_copy_out(sv, &res, sizeof(res));
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
 	return (int)shim_ret(r);
-}
-
-/* struct statvfs64 and struct statvfs have one layout on 64-bit Linux */
-SHIM_API int fstatvfs64(int fd, struct statvfs64 *sv)
-{
-	return fstatvfs(fd, (struct statvfs *)sv);
 }
 
 SHIM_API int statfs(const char *path, struct statfs *sf)
@@ -507,12 +447,6 @@ SHIM_API int statfs(const char *path, struct statfs *sf)
 	return (int)shim_ret(r > 0 ? 0 : r);
 }
 
-/* struct statfs64 and struct statfs have one layout on 64-bit Linux */
-SHIM_API int statfs64(const char *path, struct statfs64 *sf)
-{
-	return statfs(path, (struct statfs *)sf);
-}
-
 SHIM_API int fstatfs(int fd, struct statfs *sf)
 {
 	struct statvfs sv;
@@ -528,12 +462,6 @@ SHIM_API int fstatfs(int fd, struct statfs *sf)
 		statvfs_to_statfs(&sv, sf);
 	TRACE_SERVED(statfs, r, 0, "%d", fd);
 	return (int)shim_ret(r);
-}
-
-/* struct statfs64 and struct statfs have one layout on 64-bit Linux */
-SHIM_API int fstatfs64(int fd, struct statfs64 *sf)
-{
-	return fstatfs(fd, (struct statfs *)sf);
 }
 
 static long pathconf_value(int name)

@@ -602,11 +602,6 @@ SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 	return mem;
 }
 
-SHIM_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	return mmap(addr, len, prot, flags, fd, off);
-}
-
 SHIM_API int munmap(void *addr, size_t len)
 {
 	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))

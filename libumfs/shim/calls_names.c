@@ -866,22 +866,12 @@ SHIM_API int mkstemp(char *tmpl)
 	return mkstemp_common(tmpl, 0, 0);
 }
 
-SHIM_API int mkstemp64(char *tmpl)
-{
-	return mkstemp(tmpl);
-}
-
 SHIM_API int mkostemp(char *tmpl, int flags)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkostemp)(tmpl, flags);
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, 0, flags);
-}
-
-SHIM_API int mkostemp64(char *tmpl, int flags)
-{
-	return mkostemp(tmpl, flags);
 }
 
 SHIM_API int mkstemps(char *tmpl, int suffixlen)
@@ -892,22 +882,12 @@ SHIM_API int mkstemps(char *tmpl, int suffixlen)
 	return mkstemp_common(tmpl, suffixlen, 0);
 }
 
-SHIM_API int mkstemps64(char *tmpl, int suffixlen)
-{
-	return mkstemps(tmpl, suffixlen);
-}
-
 SHIM_API int mkostemps(char *tmpl, int suffixlen, int flags)
 {
 	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
 		return SYS(mkostemps)(tmpl, suffixlen, flags);
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, suffixlen, flags);
-}
-
-SHIM_API int mkostemps64(char *tmpl, int suffixlen, int flags)
-{
-	return mkostemps(tmpl, suffixlen, flags);
 }
 
 SHIM_API char *mkdtemp(char *tmpl)

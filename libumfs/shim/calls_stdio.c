@@ -253,11 +253,6 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 	return fp;
 }
 
-SHIM_API FILE * fopen64(const char *path, const char *mode)
-{
-	return fopen(path, mode);
-}
-
 SHIM_API FILE *fdopen(int fd, const char *mode)
 {
 	char ckmode[3];
@@ -355,11 +350,6 @@ SHIM_API FILE *freopen(const char *path, const char *mode, FILE *fp)
 	fclose(fp);
 	errno = ENOTSUP;
 	return NULL;
-}
-
-SHIM_API FILE * freopen64(const char *path, const char *mode, FILE *fp)
-{
-	return freopen(path, mode, fp);
 }
 
 SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)

@@ -71,11 +71,6 @@ SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
 	return r;
 }
 
-SHIM_API int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rl)
-{
-	return setrlimit(resource, (const struct rlimit *)rl);
-}
-
 SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimit *rl,
 		     struct rlimit *old)
 {
@@ -86,10 +81,3 @@ SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimi
 	return r;
 }
 
-/* struct rlimit64 is struct rlimit on 64-bit systems, which are all this
- * library is built for (64-bit offsets throughout) */
-SHIM_API int prlimit64(pid_t pid, __rlimit_resource_t resource, const struct rlimit64 *rl,
-		       struct rlimit64 *old)
-{
-	return prlimit(pid, resource, (const struct rlimit *)rl, (struct rlimit *)old);
-}

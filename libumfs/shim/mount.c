@@ -687,6 +687,7 @@ static void helper_dir_remove(void)
 void mount_exit(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	int core_fds[3];
 
 	/* a leaver that is not last stops counting here and in the core, so
 	 * that of processes exiting together one finds itself last in both;
@@ -704,12 +705,14 @@ void mount_exit(void)
 	 * other process (umfs-fuse) still uses the pool, and removes the
 	 * runtime directory */
 	atomic_store(&g_fs, NULL);
-	uinfo_unmark_internal(umfs_fs_fd(fs));
-	uinfo_unmark_internal(umfs_fs_share_fd(fs));
-	uinfo_unmark_internal(umfs_fs_rundir_fd(fs));
+	core_fds[0] = umfs_fs_fd(fs);
+	core_fds[1] = umfs_fs_share_fd(fs);
+	core_fds[2] = umfs_fs_rundir_fd(fs);
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
-	umfs_unmount(fs);
+	umfs_unmount(fs); /* closes them, through the core's own table */
+	for (size_t i = 0; i < ARRAY_SIZE(core_fds); i++)
+		uinfo_unmark_internal(core_fds[i]);
 	umfs_gate_leave(shared_fd);
 	SYS(munmap)(shared, shared_len);
 	shared = NULL;

@@ -20,6 +20,7 @@
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
  *   sig.c          signal dispositions; handlers deferred inside the library
  *   probe.c        the caller's memory probed: EFAULT, not SIGSEGV
+ *   twins64.c      why the 64-bit twins (twins64.list) are link-time aliases
  *
  * Conventions: internal functions return 0 (or a count) or -errno; the
  * exported wrappers convert once (shim_ret) and never touch errno on success
@@ -837,9 +838,7 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 /* calls_openat2.c: openat2(2), as syscall(SYS_openat2, ...) reaches it */
 long shim_openat2(int dirfd, const char *path, const void *how, size_t size);
 int shim_close(int fd);
-ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_write(int fd, const void *buf, size_t len);
-off_t shim_lseek(int fd, off_t off, int whence);
 int shim_fd_stat(int fd, struct stat *st);
 /* calls_fd.c */
 void fd_closed_hook(int fd, struct ofd *o);

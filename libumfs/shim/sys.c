@@ -1,34 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sys.c - the one table of real functions. Every pass-through and every
- * kernel call the shim makes for itself goes through it (SYS(fn)); the
- * entries are resolved once with dlsym(RTLD_NEXT), i.e. the definitions
- * libc (or whatever follows us in the lookup order) provides.
+ * sys.c - the shim's table of real functions. Every pass-through and every
+ * kernel call the shim makes for itself goes through it (SYS(fn)), as the
+ * core's go through its own (core/os.c, OS(fn)); both are resolved once
+ * with dlsym(RTLD_NEXT) by os.c, i.e. to the definitions libc (or whatever
+ * follows us in the lookup order) provides.
  */
-#include <dlfcn.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "umfs_frontend.h"
 #include "shim.h"
 
 struct shim_sys sys;
 
-static _Atomic int sys_state; /* 0 unresolved, 1 resolving, 2 done */
+#define RESOLVE(fn) sys.fn = (__typeof__(sys.fn))umfs_os_sym(#fn)
 
-#define RESOLVE(fn) sys.fn = (__typeof__(sys.fn))dlsym(RTLD_NEXT, #fn)
-
-void sys_init(void)
+static void sys_resolve(void)
 {
-	int expected = 0;
-
-	if (atomic_load_explicit(&sys_state, memory_order_acquire) == 2)
-		return;
-	if (!atomic_compare_exchange_strong(&sys_state, &expected, 1)) {
-		while (atomic_load_explicit(&sys_state, memory_order_acquire) != 2)
-			sched_yield();
-		return;
-	}
 	RESOLVE(open);
 	RESOLVE(openat);
 	RESOLVE(close);
@@ -204,7 +193,13 @@ void sys_init(void)
 	RESOLVE(sigaction);
 	RESOLVE(pthread_sigmask);
 	RESOLVE(prctl);
-	atomic_store_explicit(&sys_state, 2, memory_order_release);
+}
+
+void sys_init(void)
+{
+	static _Atomic int state;
+
+	umfs_os_once(&state, sys_resolve);
 }
 
 int sys_open_cloexec(const char *path, int flags, mode_t mode)

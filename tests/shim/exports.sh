@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # exports.sh - libumfs.so exports exactly the intercepted calls: the
-# SHIM_API functions of libumfs/shim/*.c, the list in libumfs.map, and
-# the dynamic symbol table agree; and nothing of the core leaks out.
+# SHIM_API functions of libumfs/shim/*.c with their 64-bit twins
+# (twins64.list), the list in libumfs.map, and the dynamic symbol table
+# agree; each twin is its plain function; nothing of the core leaks out.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=${SRCDIR:-$here/../..}/libumfs/shim
@@ -9,7 +10,11 @@ src=${SRCDIR:-$here/../..}/libumfs/shim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-grep -ho "^SHIM_API [^(]*(" "$src"/*.c | sed -E 's/^SHIM_API .*[ *]([A-Za-z_0-9]+)\($/\1/' | sort -u >"$tmp/api"
+# the SHIM_API functions and their 64-bit twins (aliases made at the link)
+{
+	grep -ho "^SHIM_API [^(]*(" "$src"/*.c | sed -E 's/^SHIM_API .*[ *]([A-Za-z_0-9]+)\($/\1/'
+	sed -n 's/^\([A-Za-z_0-9]*\) [A-Za-z_0-9]*$/\1/p' "$src/twins64.list"
+} | sort -u >"$tmp/api"
 sed -n 's/^    \([A-Za-z_0-9]*\);$/\1/p' "$src/libumfs.map" | sort -u >"$tmp/map"
 nm -D --defined-only "$SHIM_LIB" | awk '{print $3}' | sort -u >"$tmp/dyn"
 rc=0
@@ -26,5 +31,13 @@ for s in open open64 openat openat64 __open_2 __open64_2 read write pread64 pwri
 	ftruncate64 fallocate64 posix_fadvise64 copy_file_range getdents64 execve posix_spawn; do
 	grep -qx "$s" "$tmp/dyn" || { echo "FAIL $s not exported"; rc=1; }
 done
+# each twin is its plain function: the same address
+nm -D --defined-only "$SHIM_LIB" | awk '{print $3, $1}' | sort >"$tmp/addr"
+while read -r twin plain; do
+	case $twin in '#'*|'') continue ;; esac
+	a=$(awk -v n="$twin" '$1 == n {print $2}' "$tmp/addr")
+	b=$(awk -v n="$plain" '$1 == n {print $2}' "$tmp/addr")
+	[ -n "$a" ] && [ "$a" = "$b" ] || { echo "FAIL $twin is not $plain ($a, $b)"; rc=1; }
+done <"$src/twins64.list"
 [ "$rc" -eq 0 ] && echo "ok   $(wc -l <"$tmp/dyn") exports, all intercepted calls"
 exit $rc

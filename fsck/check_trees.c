@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_ptable.c - step 5: every file's page tree and U-Log chain.
+ * check_trees.c - step 5: every file's page tree and U-Log chain.
  *
  * Each entry must be exactly 0 or carry exactly the flag set of its kind
  * (a pointer to a lower table; a 4 KiB leaf at level 1; a 2 MiB leaf at

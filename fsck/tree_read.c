@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_pt.c - reading the per-file page trees after the page-table step
+ * tree_read.c - reading the per-file page trees after the page-table step
  * has checked them: lookup, ordered iteration, release of ownership.
  *
  * The trees have at most FSCK_PT_LEVELS levels, so the recursion here is

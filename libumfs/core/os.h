@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.h - the core's table of kernel and C-library calls (os.c).
+ *
+ * Rule: the core calls the kernel only through OS(fn). In libumfs.so the
+ * core shares the library with the shim's interposers and is linked with
+ * -Bsymbolic-functions, so a direct open() or close() would bind to the
+ * shim's own open() and close(); the table holds the real functions,
+ * resolved with dlsym(RTLD_NEXT) (what follows this object in the lookup
+ * order: the C library). tests/build/os-calls.sh fails the build when a
+ * core object names one of these functions, or anything libumfs.so
+ * intercepts, directly.
+ *
+ * OS_CALLS lists each entry as X(name, symbol): name is the function as
+ * the headers declare it (its type is the entry's type), symbol the one
+ * those headers bind it to (with _FILE_OFFSET_BITS=64, open is open64).
+ */
+#ifndef UMFS_OS_H
+#define UMFS_OS_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/file.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+/* In the C library, without a header of its own. */
+extern int capget(cap_user_header_t header, cap_user_data_t data);
+
+#ifdef __USE_FILE_OFFSET64
+#define OS_LFS(plain, lfs) #lfs
+#else
+#define OS_LFS(plain, lfs) #plain
+#endif
+
+#define OS_CALLS(X)                                          \
+	/* descriptors and files */                          \
+	X(open, OS_LFS(open, open64))                        \
+	X(openat, OS_LFS(openat, openat64))                  \
+	X(close, "close")                                    \
+	X(dup3, "dup3")                                      \
+	X(fcntl, OS_LFS(fcntl, fcntl64))                     \
+	X(flock, "flock")                                    \
+	X(ioctl, "ioctl")                                    \
+	X(read, "read")                                      \
+	X(write, "write")                                    \
+	X(pread, OS_LFS(pread, pread64))                     \
+	X(pwrite, OS_LFS(pwrite, pwrite64))                  \
+	X(ftruncate, OS_LFS(ftruncate, ftruncate64))         \
+	X(posix_fallocate, OS_LFS(posix_fallocate, posix_fallocate64)) \
+	X(stat, OS_LFS(stat, stat64))                        \
+	X(fstat, OS_LFS(fstat, fstat64))                     \
+	X(fstatat, OS_LFS(fstatat, fstatat64))               \
+	X(fstatfs, OS_LFS(fstatfs, fstatfs64))               \
+	X(statx, "statx")                                    \
+	X(access, "access")                                  \
+	X(fchmod, "fchmod")                                  \
+	X(fchown, "fchown")                                  \
+	X(readlink, "readlink")                              \
+	/* names */                                          \
+	X(mkdir, "mkdir")                                    \
+	X(mkdirat, "mkdirat")                                \
+	X(mkfifoat, "mkfifoat")                              \
+	X(rmdir, "rmdir")                                    \
+	X(unlinkat, "unlinkat")                              \
+	/* directories */                                    \
+	X(opendir, "opendir")                                \
+	X(readdir, OS_LFS(readdir, readdir64))               \
+	X(closedir, "closedir")                              \
+	X(dirfd, "dirfd")                                    \
+	/* memory */                                         \
+	X(mmap, OS_LFS(mmap, mmap64))                        \
+	X(munmap, "munmap")                                  \
+	X(msync, "msync")                                    \
+	X(madvise, "madvise")                                \
+	/* credentials and processes */                      \
+	X(getuid, "getuid")                                  \
+	X(geteuid, "geteuid")                                \
+	X(getgid, "getgid")                                  \
+	X(getegid, "getegid")                                \
+	X(getgroups, "getgroups")                            \
+	X(setfsuid, "setfsuid")                              \
+	X(setfsgid, "setfsgid")                              \
+	X(capget, "capget")                                  \
+	X(getpid, "getpid")                                  \
+	X(gettid, "gettid")                                  \
+	X(kill, "kill")                                      \
+	X(raise, "raise")                                    \
+	X(signal, "signal")                                  \
+	X(sigaction, "sigaction")                            \
+	X(syscall, "syscall")                                \
+	/* time and randomness */                            \
+	X(clock_gettime, "clock_gettime")                    \
+	X(nanosleep, "nanosleep")                            \
+	X(usleep, "usleep")                                  \
+	X(getrandom, "getrandom")
+
+struct umfs_os {
+#define OS_FIELD(name, sym) __typeof__(name) *name;
+	OS_CALLS(OS_FIELD)
+#undef OS_FIELD
+};
+
+extern struct umfs_os umfs_os;
+void umfs_os_init(void);
+
+/* The real function fn, resolving the table first when the core is called
+ * before anything initialised it (another library's constructor). */
+#define OS(fn) \
+	(__builtin_expect(umfs_os.fn != NULL, 1) ? umfs_os.fn : (umfs_os_init(), umfs_os.fn))
+
+/* umfs_os_sym and umfs_os_once, which the shim's table shares, are in
+ * umfs_frontend.h. */
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pmap.c - a pool file or device DAX mapped shared for writing, as
+ * persistent memory wants it: at an address aligned for the largest pages
+ * the kernel may back it with, and with MAP_SYNC where the file system
+ * offers DAX (stores are then durable once flushed). The core maps pools
+ * itself, through its table (os.h): libpmem's pmem_map_file makes its own
+ * open, fstat and mmap calls, which in libumfs.so reach the shim's
+ * interposers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpmem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include "core.h"
+
+#define PMAP_2M (2ull << 20)
+#define PMAP_1G (1ull << 30)
+
+/* A device DAX maps only at its own alignment (sysfs "align"); others get
+ * 1 GiB pages from 2 GiB up and 2 MiB pages from 4 MiB up, where the
+ * mapping holds at least two of them. */
+static uint64_t pmap_align(const struct stat *st, uint64_t size)
+{
+	char path[80], buf[32];
+	unsigned long long a;
+
+	if (S_ISCHR(st->st_mode)) {
+		snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/device/align", major(st->st_rdev),
+			 minor(st->st_rdev));
+		if (umfs_proc_read(AT_FDCWD, path, buf, sizeof(buf)) > 0 &&
+		    (a = strtoull(buf, NULL, 0)) >= UMFS_PAGE_SIZE && !(a & (a - 1)))
+			return a;
+		return PMAP_2M;
+	}
+	return size >= 2 * PMAP_1G ? PMAP_1G : size >= 2 * PMAP_2M ? PMAP_2M : UMFS_PAGE_SIZE;
+}
+
+/* Maps fd whole at an aligned address inside a reservation of size +
+ * align; the reservation's ends are given back. */
+static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool *sync)
+{
+	const int prot = PROT_READ | PROT_WRITE;
+	uint64_t span = UMFS_ALIGN_UP(size, UMFS_PAGE_SIZE);
+	uint8_t *res, *at, *addr;
+	int saved;
+
+	res = OS(mmap)(NULL, span + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	at = (uint8_t *)UMFS_ALIGN_UP((uintptr_t)res, align);
+	addr = OS(mmap)(at, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0);
+	*sync = addr != MAP_FAILED;
+	if (addr == MAP_FAILED && (errno == EOPNOTSUPP || errno == EINVAL))
+		addr = OS(mmap)(at, size, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (addr == MAP_FAILED) {
+		saved = errno;
+		OS(munmap)(res, span + align);
+		errno = saved;
+		return MAP_FAILED;
+	}
+	if (at > res)
+		OS(munmap)(res, (size_t)(at - res));
+	if (res + span + align > at + span)
+		OS(munmap)(at + span, (size_t)(res + span + align - (at + span)));
+	return addr;
+}
+
+int umfs_pmem_map_shared(int fd, struct umfs_pmem *pm, int *is_pmem)
+{
+	struct stat st;
+	uint64_t size;
+	bool sync;
+	void *addr;
+	int err;
+
+	if (OS(fstat)(fd, &st) < 0)
+		return -errno;
+	err = umfs_pmem_dev_size(&st, &size);
+	if (err)
+		return err;
+	addr = pmap_aligned(fd, size, pmap_align(&st, size), &sync);
+	if (addr == MAP_FAILED)
+		return -errno;
+	pm->base = addr;
+	pm->len = size;
+	/* a device DAX and a MAP_SYNC map are persistent memory; libpmem
+	 * decides the rest (PMEM_IS_PMEM_FORCE) */
+	*is_pmem = sync || S_ISCHR(st.st_mode) || pmem_is_pmem(addr, size);
+	return 0;
+}

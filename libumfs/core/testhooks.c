@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testhooks.c - the test variant of the core only (umfs_core_test): the
+ * persistence hook and the injected faults of core.h's UMFS_TEST_HOOKS.
+ */
+#include "core.h"
+
+#ifndef UMFS_TEST_HOOKS
+#error "testhooks.c belongs to the test variant of the core (UMFS_TEST_HOOKS)"
+#endif
+
+const struct umfs_persist_hook *umfs_persist_hook;
+enum umfs_fault umfs_fault;
+
+void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
+{
+	umfs_persist_hook = hook;
+}
