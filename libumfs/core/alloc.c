@@ -274,21 +274,13 @@ int umfs_ino_take(struct umfs_fs *fs, uint64_t ino)
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino)
 {
 	uint64_t i;
-	int err;
+	int err = umfs_ino_reserve(fs, &i);
 
-	if (fs->free_inodes == 0)
-		return -ENOSPC;
-	i = find_clear(fs->ibitmap, fs->inode_count, fs->ino_cursor);
-	if (i == UINT64_MAX || i <= UMFS_ROOT_INO)
-		return -ENOSPC;
-	err = bit_put(fs, fs->ibitmap, i, true);
-	if (err)
-		return err;
-	fs->free_inodes--;
-	fs->tx.inodes_delta--;
-	fs->ino_cursor = i + 1;
-	*ino = i;
-	return 0;
+	if (!err)
+		err = umfs_ino_take(fs, i);
+	if (!err)
+		*ino = i;
+	return err;
 }
 
 int umfs_ino_free_save(struct umfs_fs *fs, uint64_t ino)

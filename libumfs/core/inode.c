@@ -106,14 +106,19 @@ static int inode_init(struct umfs_fs *fs, uint64_t ino, mode_t mode, uid_t uid, 
 	return 0;
 }
 
-/* The software backend's inode_create: from the core's bitmap. */
-int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
-		    uint64_t parent, uint64_t *inop)
+/* The software backend's inode_create and inode_create_named, from the
+ * core's bitmap. A name is written before the inode it names: both are in
+ * this transaction, under the metadata lock, so that the undo records of
+ * entry, inode and bitmap share one fence. */
+static int inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		      uint64_t parent, const char *name, size_t len, uint64_t *inop)
 {
 	uint64_t ino;
 	int err;
 
 	err = umfs_ino_reserve(fs, &ino);
+	if (!err && name)
+		err = umfs_dir_add_new(fs, parent, name, len, ino, umfs_mode_to_dtype(mode));
 	if (!err)
 		err = umfs_ino_take(fs, ino);
 	if (!err)
@@ -123,25 +128,16 @@ int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t
 	return err;
 }
 
-/* The software backend's inode_create_named. The entry is written before
- * the inode it names: both are in this transaction, under the metadata
- * lock, so their undo records share one fence. */
+int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+		    uint64_t parent, uint64_t *inop)
+{
+	return inode_make(fs, mode, uid, gid, rdev, parent, NULL, 0, inop);
+}
+
 int umfs_inode_make_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 			  uint64_t parent, const char *name, size_t len, uint64_t *inop)
 {
-	uint64_t ino;
-	int err;
-
-	err = umfs_ino_reserve(fs, &ino);
-	if (!err)
-		err = umfs_dir_add_new(fs, parent, name, len, ino, umfs_mode_to_dtype(mode));
-	if (!err)
-		err = umfs_ino_take(fs, ino);
-	if (!err)
-		err = inode_init(fs, ino, mode, uid, gid, rdev, parent);
-	if (!err)
-		*inop = ino;
-	return err;
+	return inode_make(fs, mode, uid, gid, rdev, parent, name, len, inop);
 }
 
 int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino)
