@@ -28,6 +28,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/build_bug.h>
+#include <linux/errno.h>
 #include <asm/byteorder.h>
 typedef __u8 umfs_u8;
 typedef __u16 umfs_le16;
@@ -46,6 +47,7 @@ typedef size_t umfs_size;
 #else
 #include <assert.h>
 #include <endian.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 typedef uint8_t umfs_u8;

@@ -69,6 +69,84 @@ static inline umfs_u32 umfs_sb_csum(const struct umfs_superblock *sb)
 	return umfs_crc32c(0, sb, __builtin_offsetof(struct umfs_superblock, csum));
 }
 
+/* The smallest pool a superblock may describe. */
+#define UMFS_MIN_POOL_SIZE (8ull << 20)
+
+/*
+ * The superblock rule: whether sb describes a pool this code can use,
+ * mapped map_len bytes long (writable unless rdonly). 0, or a negative
+ * errno with *why naming the rule that failed:
+ *   -EINVAL           not a UMFS pool (magic)
+ *   -EPROTONOSUPPORT  a newer format, or incompatible features unknown here
+ *   -EROFS            read-only-compatible features unknown here, writable use
+ *   -EUCLEAN          damaged: checksum, sizes, counts or zones
+ */
+static inline int umfs_sb_check(const struct umfs_superblock *sb, umfs_u64 map_len, int rdonly,
+				const char **why)
+{
+#define SB16(f) ((umfs_u64)umfs_le16_to_cpu(sb->f))
+#define SB32(f) ((umfs_u64)umfs_le32_to_cpu(sb->f))
+#define SB64(f) umfs_le64_to_cpu(sb->f)
+	umfs_u64 pool = SB64(pool_size), icount = SB64(inode_count), pages = SB64(data_pages);
+	umfs_u64 jlen = SB32(journal_slots) * SB32(journal_slot_size);
+	umfs_u64 ilen = icount * sizeof(struct umfs_inode);
+	umfs_u64 ibits = (icount + 63) / 64 * 8, pbits = (pages + 63) / 64 * 8;
+
+	*why = 0;
+	if (SB64(magic) != UMFS_SB_MAGIC)
+		*why = "bad magic: not a UMFS pool";
+	if (*why)
+		return -EINVAL;
+	if (SB16(version_major) > UMFS_VERSION_MAJOR)
+		*why = "pool format is newer than this UMFS";
+	else if (SB32(feature_incompat) & ~(umfs_u64)UMFS_FEATURE_INCOMPAT_SUPP)
+		*why = "pool uses incompatible features this UMFS does not know";
+	if (*why)
+		return -EPROTONOSUPPORT;
+	if (SB16(version_major) != UMFS_VERSION_MAJOR || SB32(sb_size) != sizeof(*sb))
+		*why = "unknown format version or superblock size";
+	else if (SB32(csum) != umfs_sb_csum(sb))
+		*why = "superblock checksum mismatch";
+	if (*why)
+		return -EUCLEAN;
+	if (!rdonly && (SB32(feature_ro_compat) & ~(umfs_u64)UMFS_FEATURE_RO_COMPAT_SUPP)) {
+		*why = "pool uses features that allow read-only use only";
+		return -EROFS;
+	}
+	if (SB32(page_size) != UMFS_PAGE_SIZE || SB32(inode_size) != sizeof(struct umfs_inode))
+		*why = "page or inode size differs from this UMFS";
+	else if (pool > map_len || pool < UMFS_MIN_POOL_SIZE || !umfs_off_is_aligned(pool))
+		*why = "pool size in the superblock exceeds the file or device";
+	else if (SB64(backup_sb_off) != pool - UMFS_PAGE_SIZE)
+		*why = "backup superblock is not in the last page";
+	else if (icount < 2 || icount > (1ull << 33) || pages == 0 ||
+		 pages > pool >> UMFS_PAGE_SHIFT || SB32(journal_slots) == 0 ||
+		 SB32(journal_slots) > 64 || SB32(journal_slot_size) < 2 * UMFS_PAGE_SIZE ||
+		 SB32(journal_slot_size) % UMFS_PAGE_SIZE || SB64(root_ino) != UMFS_ROOT_INO)
+		*why = "implausible counts in the superblock";
+	else if (SB64(state_off) < UMFS_PAGE_SIZE ||
+		 !umfs_zone_ok(SB64(state_off), UMFS_PAGE_SIZE, pool) ||
+		 !umfs_zone_ok(SB64(journal_off), jlen, pool) ||
+		 !umfs_zone_ok(SB64(inode_off), ilen, pool) ||
+		 !umfs_zone_ok(SB64(ibitmap_off), ibits, pool) ||
+		 !umfs_zone_ok(SB64(pbitmap_off), pbits, pool) ||
+		 SB64(journal_off) < SB64(state_off) + UMFS_PAGE_SIZE ||
+		 SB64(inode_off) < SB64(journal_off) + jlen ||
+		 SB64(ibitmap_off) < SB64(inode_off) + ilen ||
+		 SB64(pbitmap_off) < SB64(ibitmap_off) + ibits ||
+		 SB64(data_off) < SB64(pbitmap_off) + pbits)
+		*why = "metadata zones overlap or lie outside the pool";
+	else if (SB64(data_off) % UMFS_HUGE_SIZE || SB64(phys_base) % UMFS_HUGE_SIZE ||
+		 SB64(data_off) + (pages << UMFS_PAGE_SHIFT) > SB64(backup_sb_off))
+		*why = "data zone misaligned or overlapping the backup superblock";
+	else if (SB64(phys_base) + pool > UMFS_PTE_ADDR_MASK)
+		*why = "physical base too large for page-table entries";
+	return *why ? -EUCLEAN : 0;
+#undef SB16
+#undef SB32
+#undef SB64
+}
+
 /* A U-Log page's csum: crc32c of magic, ino, generation. */
 static inline umfs_u32 umfs_ulog_csum(const struct umfs_ulog *u)
 {

@@ -193,7 +193,6 @@ struct umfs_geometry {
 	uint64_t data_off, data_pages, backup_sb_off;
 };
 
-#define UMFS_MIN_POOL_SIZE (8ull << 20)
 
 /* Plans a pool of pool_size bytes with inode_count inodes (0: one per
  * 16 KiB). -EINVAL with a reason in *why when it does not fit. */
