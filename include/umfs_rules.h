@@ -153,6 +153,20 @@ static inline umfs_u32 umfs_ulog_csum(const struct umfs_ulog *u)
 	return umfs_crc32c(0, u, __builtin_offsetof(struct umfs_ulog, csum));
 }
 
+/* The start of a U-Log record's rec_csum: crc32c of its identity image
+ * (struct umfs_ulog_rec_id) made from the header of page u. A BYTES record
+ * continues it over its data; a SWAP record's checksum is this alone. */
+static inline umfs_u32 umfs_ulog_rec_id_csum(const struct umfs_ulog *u)
+{
+	struct umfs_ulog_rec_id id = {
+		.seq = u->rec_seq, .kind = u->rec_kind, .aux_gen = u->rec_aux_gen,
+		.off = u->rec_off, .len = u->rec_len, .old_size = u->rec_old_size,
+		.aux_ino = u->rec_aux_ino,
+	};
+
+	return umfs_crc32c(0, &id, sizeof(id));
+}
+
 /* ------------------------------------------------------------------ */
 /* Inode checksum: crc32c of the 48-byte identity block.                  */
 /* ------------------------------------------------------------------ */

@@ -45,7 +45,6 @@ static int umfs_km_xc_record(struct umfs_km_xc *x)
 	struct umfs_km_pool *p = x->op.p;
 	const u64 max_pages = UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT;
 	u64 uoff = x->op.snap.ulog;
-	struct umfs_ulog_rec_id id;
 	struct umfs_inode ssnap;
 	/* the header lines only: identity and record (u->data is never read) */
 	u64 head[2 * UMFS_CACHELINE / sizeof(u64)];
@@ -57,16 +56,8 @@ static int umfs_km_xc_record(struct umfs_km_xc *x)
 	/* the record is checked, and then used, in this copy alone */
 	memcpy(head, umfs_km_off_ptr(p, uoff), sizeof(head));
 	barrier();
-	memset(&id, 0, sizeof(id));
-	id.seq = u->rec_seq;
-	id.kind = u->rec_kind;
-	id.aux_gen = u->rec_aux_gen;
-	id.off = u->rec_off;
-	id.len = u->rec_len;
-	id.old_size = u->rec_old_size;
-	id.aux_ino = u->rec_aux_ino;
 	if (!u->rec_seq || u->rec_kind != UMFS_ULOG_REC_SWAP ||
-	    u->rec_csum != umfs_crc32c(0, &id, sizeof(id)))
+	    u->rec_csum != umfs_ulog_rec_id_csum(u))
 		return -EINVAL;
 	if (!u->rec_len || u->rec_off >= max_pages || u->rec_len > max_pages - u->rec_off ||
 	    u->rec_done > u->rec_len || u->rec_aux_ino == x->op.ino)

@@ -208,12 +208,7 @@ void umfs_file_release(struct umfs_fs *fs, uint64_t ino)
 static uint32_t ulog_rec_csum(struct umfs_ulog *const *pages)
 {
 	const struct umfs_ulog *u = pages[0];
-	struct umfs_ulog_rec_id id = {
-		.seq = u->rec_seq, .kind = u->rec_kind, .aux_gen = u->rec_aux_gen,
-		.off = u->rec_off, .len = u->rec_len, .old_size = u->rec_old_size,
-		.aux_ino = u->rec_aux_ino,
-	};
-	uint32_t c = umfs_crc32c(0, &id, sizeof(id));
+	uint32_t c = umfs_ulog_rec_id_csum(u); /* umfs_rules.h */
 
 	if (u->rec_kind == UMFS_ULOG_REC_BYTES) {
 		for (uint64_t left = u->rec_len, i = 0; left; i++) {
