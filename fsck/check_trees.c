@@ -39,12 +39,13 @@ static enum pte_kind pte_classify(const struct fsck *c, uint64_t e, unsigned lev
 				  uint64_t *off, const char **why)
 {
 	enum pte_kind kind;
+	uint64_t form = umfs_pte_form(level, e); /* umfs_rules.h */
 
-	if (level == 1 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS)
+	if (form == UMFS_PTE_LEAF4K_FLAGS)
 		kind = PTE_LEAF4K;
-	else if (level == 2 && (e & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS)
+	else if (form == UMFS_PTE_LEAF2M_FLAGS)
 		kind = PTE_LEAF2M;
-	else if (level > 1 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS)
+	else if (form == UMFS_PTE_TABLE_FLAGS)
 		kind = PTE_TABLE;
 	else if (level == 2 && (e & UMFS_PTE_PSE))
 		kind = PTE_BAD, *why = "is a 2 MiB leaf with wrong flag bits or alignment";

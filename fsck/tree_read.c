@@ -14,19 +14,16 @@
  * *huge is set for a 2 MiB leaf. */
 static uint64_t entry_target(const struct fsck *c, uint64_t e, unsigned level, bool *huge)
 {
-	uint64_t off = fsck_pte_off(c, e);
+	uint64_t off = fsck_pte_off(c, e), form = umfs_pte_form(level, e); /* umfs_rules.h */
 
 	*huge = false;
-	if (level == 1) {
-		if ((e & ~UMFS_PTE_ADDR_MASK) != UMFS_PTE_LEAF4K_FLAGS)
-			return 0;
-	} else if (level == 2 && (e & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS) {
+	if (form == 0)
+		return 0;
+	if (form == UMFS_PTE_LEAF2M_FLAGS) {
 		if (off == UINT64_MAX || !umfs_off_is_huge_leaf(c->data_off, c->data_pages, off))
 			return 0;
 		*huge = true;
 		return off;
-	} else if ((e & ~UMFS_PTE_ADDR_MASK) != UMFS_PTE_TABLE_FLAGS) {
-		return 0;
 	}
 	return off != UINT64_MAX && fsck_page_ok(c, off) ? off : 0;
 }

@@ -60,6 +60,23 @@ static inline int umfs_off_is_huge_leaf(umfs_u64 data_off, umfs_u64 data_pages, 
 	       page % UMFS_PAGES_PER_HUGE == 0 && data_pages - page >= UMFS_PAGES_PER_HUGE;
 }
 
+/* The form of a file-table entry at level (1: the last table, whose
+ * entries map 4 KiB pages; 2: entries of 2 MiB; above: tables only):
+ * UMFS_PTE_LEAF4K_FLAGS, UMFS_PTE_LEAF2M_FLAGS (its address 2 MiB aligned)
+ * or UMFS_PTE_TABLE_FLAGS; 0 for any other entry. Where the address
+ * points is the caller's second check (umfs_off_is_data_page and
+ * umfs_off_is_huge_leaf, after the pool's phys_base is taken off). */
+static inline umfs_u64 umfs_pte_form(unsigned int level, umfs_u64 e)
+{
+	if (level == 1 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS)
+		return UMFS_PTE_LEAF4K_FLAGS;
+	if (level == 2 && (e & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS)
+		return UMFS_PTE_LEAF2M_FLAGS;
+	if (level >= 2 && (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS)
+		return UMFS_PTE_TABLE_FLAGS;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Superblock checksum: crc32c of every byte before csum.                 */
 /* ------------------------------------------------------------------ */

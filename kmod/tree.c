@@ -58,15 +58,7 @@ void umfs_km_ptlock_init(const struct umfs_km_pool *p, u64 off)
 
 u64 umfs_km_entry_form(unsigned int level, u64 e)
 {
-	u64 flags = e & ~UMFS_PTE_ADDR_MASK;
-
-	if (level >= 2 && flags == UMFS_PTE_TABLE_FLAGS)
-		return UMFS_PTE_TABLE_FLAGS;
-	if (level == 2 && flags == UMFS_PTE_LEAF2M_FLAGS && !(e & (UMFS_HUGE_SIZE - 1) & UMFS_PTE_ADDR_MASK))
-		return UMFS_PTE_LEAF2M_FLAGS;
-	if (level == 1 && flags == UMFS_PTE_LEAF4K_FLAGS)
-		return UMFS_PTE_LEAF4K_FLAGS;
-	return 0;
+	return umfs_pte_form(level, e); /* umfs_rules.h */
 }
 
 int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge)
