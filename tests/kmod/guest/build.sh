@@ -18,8 +18,8 @@ for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create
 	[ -f "$here/$prog.c" ] || continue
 	extra=""
 	# kmod-exchange uses the core's internals (core.h) to make its shapes,
-	# and wraps ioctl(2) to cut libumfs's own EXCHANGE in a writer process
-	[ "$prog" = kmod-exchange ] && extra="-I$src/libumfs/core -Wl,--wrap=ioctl"
+	# and hooks the core's ioctl to cut libumfs's own EXCHANGE in a writer
+	[ "$prog" = kmod-exchange ] && extra="-I$src/libumfs/core"
 	# kmod-create: core.h for the inode and U-Log checksums (umfs_crc32c)
 	[ "$prog" = kmod-create ] && extra="-I$src/libumfs/core"
 	gcc $cflags $extra -o "$out/$prog" "$here/$prog.c" "$core" -lpmem -lpthread

@@ -32,7 +32,7 @@
  *                                     exchange by the ABI's rule
  *
  * The state is read back through root's mapping of the pool (the media
- * itself). The program is linked with -Wl,--wrap=ioctl (build.sh): in the
+ * itself). The program hooks the core's ioctl (os.h, kx_ioctl_hook): in the
  * libumfs phase, a writer process cuts libumfs's own EXCHANGE and dies on
  * the spot, as a power cut would leave it.
  */
@@ -1458,10 +1458,13 @@ static int kx_crash(void)
 static unsigned long kx_cut_at;
 static uint64_t kx_seen_exchanges;
 
-int __real_ioctl(int fd, unsigned long req, ...);
-int __wrap_ioctl(int fd, unsigned long req, ...);
+/* The real ioctl, which the core's table held before kx_ioctl_hook took
+ * its place. */
+static __typeof__(ioctl) *kx_real_ioctl;
 
-int __wrap_ioctl(int fd, unsigned long req, ...)
+/* Every ioctl of libumfs and of the module's client goes through the core's
+ * table of kernel calls (os.h): this test puts its hook there. */
+static int kx_ioctl_hook(int fd, unsigned long req, ...)
 {
 	va_list ap;
 	void *arg;
@@ -1480,7 +1483,7 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 			kx_cut_at = 0;
 			if (n != KX_CUT_AFTER)
 				kt_set_tx_stop(n);
-			ret = __real_ioctl(fd, req, arg);
+			ret = kx_real_ioctl(fd, req, arg);
 			e = errno;
 			if (n != KX_CUT_AFTER)
 				kt_set_tx_stop(0);
@@ -1490,7 +1493,14 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 			return ret;
 		}
 	}
-	return __real_ioctl(fd, req, arg);
+	return kx_real_ioctl(fd, req, arg);
+}
+
+__attribute__((constructor)) static void kx_ioctl_hook_install(void)
+{
+	umfs_os_init();
+	kx_real_ioctl = umfs_os.ioctl;
+	umfs_os.ioctl = kx_ioctl_hook;
 }
 
 struct kx_lfile {
