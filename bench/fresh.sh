@@ -3,7 +3,7 @@
 # file system: each command below is one fresh process (under the shim for
 # UMFS), run by bench/fresh_run, which records its wall time and the page
 # faults it took (wait4: ru_minflt + ru_majflt, its waited-for children
-# included). Workloads, FRESH_MB of data (1 GiB full, 256 MiB quick):
+# included). Workloads, FRESH_MB of data (1 GiB in both modes: the targets are stated for 1 GiB):
 #   write    dd bs=1M from /dev/zero into a new file (no conv=fsync)
 #   read     dd bs=1M of that file to /dev/null
 #   start    dd of that file moving nothing (count=0): the fixed cost of a
