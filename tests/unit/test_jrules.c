@@ -22,6 +22,7 @@
 
 #include "umfs_format.h"
 #include "kstub/kstub_bridge.h"
+#include "crc_ref.h"
 
 #define POOL (1u << 20)
 #define STATE_OFF 0x1000u
@@ -34,20 +35,6 @@
 #define KSLOT_OFF (JOURNAL_OFF + (SLOTS - 1) * SLOT_SIZE)
 #define SEQ 77u
 #define ORPHAN_HEAD (STATE_OFF + 24u)
-
-/* CRC-32C bit by bit: the reference for both sides' checksums. */
-static uint32_t ref_crc(uint32_t crc, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-	}
-	return ~crc;
-}
 
 /* How a record of a case is spoiled after it is sealed. */
 enum spoil { OK, TORN, STALE, BADSUM, LONG };
@@ -130,7 +117,7 @@ static void write_case(uint8_t *base, const struct jcase *c, uint8_t **saved)
 		r->len = rc->len;
 		for (uint32_t k = 0; k < rc->len; k++)
 			data[k] = (uint8_t)(0x40 + i * 16 + k);
-		r->csum = ref_crc(ref_crc(0, r, offsetof(struct umfs_jrec, csum)), data, rc->len);
+		r->csum = crc_reference(crc_reference(0, r, offsetof(struct umfs_jrec, csum)), data, rc->len);
 		if (rc->how == TORN)
 			data[rc->len - 1] ^= 0xff;
 		if (rc->how == BADSUM)
@@ -230,7 +217,7 @@ static void test_inode_identity(void **state)
 	memcpy(ref + 24, &in.ulog, 8);
 	memcpy(ref + 32, &in.rdev, 8);
 	ref[40] = in.pt_height;
-	want = ref_crc(0, ref, sizeof(ref));
+	want = crc_reference(0, ref, sizeof(ref));
 	assert_int_equal(umfs_inode_id_csum(&in), want);
 	for (unsigned i = 0; i < 6; i++) { /* the words the core's crc32 instructions take */
 		uint64_t w;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "crc_ref.h"
 #include "testutil.h"
 
 static void plan_rejects_small_and_crowded_pools(void **state)
@@ -159,17 +160,6 @@ static void mount_refuses_non_pool_with_reason(void **state)
 
 /* CRC-32C against a bit-at-a-time reference: every length around the
  * three-lane blocks, several starting states, and chaining across splits. */
-static uint32_t crc_reference(uint32_t crc, const uint8_t *p, size_t len)
-{
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-	}
-	return ~crc;
-}
-
 static void crc32c_matches_reference(void **state)
 {
 	static uint8_t buf[3 * 4096 + 64];
