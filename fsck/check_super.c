@@ -14,7 +14,7 @@
 /* Step 1: superblock                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Validates the superblock stored at off: umfs_sb_validate, plus that a
+/* Validates the superblock stored at off: umfs_sb_check (umfs_rules.h), plus that a
  * backup names its own place. */
 static int sb_check_at(const struct fsck *c, uint64_t off, struct umfs_superblock *sb,
 		       const char **why)
@@ -28,7 +28,7 @@ static int sb_check_at(const struct fsck *c, uint64_t off, struct umfs_superbloc
 	memcpy(sb, c->base + off, sizeof(*sb));
 	/* Unknown ro_compat features stop a check too: fsck writes, even if
 	 * only to private memory, and must understand everything it reads. */
-	err = umfs_sb_validate(sb, c->len, false, why);
+	err = umfs_sb_check(sb, c->len, false, why);
 	/* A newer format is left alone, but only a superblock whose checksum
 	 * holds can claim to be one: a damaged version field is damage. */
 	if (err == -EPROTONOSUPPORT && sb->csum != umfs_sb_csum(sb)) {

@@ -209,12 +209,6 @@ struct umfs_format_opts {
 int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 		struct umfs_geometry *out);
 
-/* Checks a superblock against itself and the mapped length. On failure
- * returns -EUCLEAN (or -EINVAL, -EPROTONOSUPPORT for a newer format) and sets
- * *why to a sentence naming the field. */
-int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rdonly,
-		     const char **why);
-
 /* ------------------------------------------------------------------ */
 /* fs.c: the mounted pool                                                */
 /* ------------------------------------------------------------------ */

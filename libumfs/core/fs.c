@@ -287,7 +287,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		goto err_free;
 	}
 	memcpy(&fs->sb, pm->base, sizeof(fs->sb));
-	err = umfs_sb_validate(&fs->sb, pm->len, pm->rdonly, &why);
+	err = umfs_sb_check(&fs->sb, pm->len, pm->rdonly, &why);
 	if (err) {
 		err = mount_fail(err == -EINVAL ? -EINVAL : err, "superblock", why);
 		goto err_free;

@@ -221,9 +221,3 @@ int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 		*out = g;
 	return 0;
 }
-
-int umfs_sb_validate(const struct umfs_superblock *sb, uint64_t map_len, bool rdonly,
-		     const char **why)
-{
-	return umfs_sb_check(sb, map_len, rdonly, why); /* umfs_rules.h */
-}

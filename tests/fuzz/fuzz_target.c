@@ -425,7 +425,7 @@ static bool sb_unsupported(const uint8_t *base, bool rdonly)
 	int err;
 
 	memcpy(&sb, base, sizeof(sb));
-	err = umfs_sb_validate(&sb, T.len, rdonly, &why);
+	err = umfs_sb_check(&sb, T.len, rdonly, &why);
 	return (err == -EPROTONOSUPPORT || err == -EROFS) && sb.csum == umfs_sb_csum(&sb);
 }
 

@@ -71,7 +71,7 @@ static void format_writes_valid_matching_superblocks(void **state)
 	format_fresh(&tp, &pm, 16 << 20);
 	sb = (const void *)pm.base;
 	backup = (const void *)(pm.base + sb->backup_sb_off);
-	assert_int_equal(umfs_sb_validate(sb, pm.len, false, &why), 0);
+	assert_int_equal(umfs_sb_check(sb, pm.len, false, &why), 0);
 	assert_memory_equal(sb, backup, sizeof(*sb));
 	assert_string_equal(sb->label, "layout");
 	assert_int_equal(sb->uuid[6] >> 4, 4); /* random UUID, version 4 */
@@ -99,7 +99,7 @@ static void validate_rejects_every_corrupted_byte(void **state)
 	for (size_t i = 0; i < sizeof(copy); i++) {
 		memcpy(&copy, pm.base, sizeof(copy));
 		((uint8_t *)&copy)[i] ^= 0x5a;
-		assert_int_not_equal(umfs_sb_validate(&copy, pm.len, false, &why), 0);
+		assert_int_not_equal(umfs_sb_check(&copy, pm.len, false, &why), 0);
 	}
 	umfs_pmem_unmap(&pm);
 	unlink(tp.path);
@@ -116,27 +116,27 @@ static void validate_explains_version_and_size_problems(void **state)
 	memcpy(&copy, pm.base, sizeof(copy));
 	copy.version_major = UMFS_VERSION_MAJOR + 1;
 	copy.csum = umfs_sb_csum(&copy);
-	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EPROTONOSUPPORT);
+	assert_int_equal(umfs_sb_check(&copy, pm.len, false, &why), -EPROTONOSUPPORT);
 
 	memcpy(&copy, pm.base, sizeof(copy));
 	copy.feature_incompat = 0x80000000u;
 	copy.csum = umfs_sb_csum(&copy);
-	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EPROTONOSUPPORT);
+	assert_int_equal(umfs_sb_check(&copy, pm.len, false, &why), -EPROTONOSUPPORT);
 
 	memcpy(&copy, pm.base, sizeof(copy));
 	copy.feature_ro_compat = 0x80000000u;
 	copy.csum = umfs_sb_csum(&copy);
-	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EROFS);
-	assert_int_equal(umfs_sb_validate(&copy, pm.len, true, &why), 0);
+	assert_int_equal(umfs_sb_check(&copy, pm.len, false, &why), -EROFS);
+	assert_int_equal(umfs_sb_check(&copy, pm.len, true, &why), 0);
 
 	/* a pool truncated after mkfs */
 	memcpy(&copy, pm.base, sizeof(copy));
-	assert_int_equal(umfs_sb_validate(&copy, pm.len - UMFS_PAGE_SIZE, false, &why), -EUCLEAN);
+	assert_int_equal(umfs_sb_check(&copy, pm.len - UMFS_PAGE_SIZE, false, &why), -EUCLEAN);
 	assert_non_null(strstr(why, "size"));
 
 	memcpy(&copy, pm.base, sizeof(copy));
 	copy.magic = 0;
-	assert_int_equal(umfs_sb_validate(&copy, pm.len, false, &why), -EINVAL);
+	assert_int_equal(umfs_sb_check(&copy, pm.len, false, &why), -EINVAL);
 	umfs_pmem_unmap(&pm);
 	unlink(tp.path);
 }
