@@ -266,6 +266,12 @@ void umfs_plock_unlock(struct umfs_plock *l);
  * (umfs_fork_child does it). */
 void umfs_plock_forked(void);
 
+/* The process's RLIMIT_FSIZE changed (setrlimit, prlimit on itself): the
+ * core reads it again. The kernel holds the core's writes through the pool
+ * file's descriptor to that limit, so the core keeps a copy instead of a
+ * system call per write. */
+void umfs_fsize_changed(void);
+
 /* Rolls back the transaction a dead process left in the journal (its lock
  * holder died) and recounts free space. */
 int umfs_fs_rollback(struct umfs_fs *fs);
@@ -309,6 +315,12 @@ int umfs_log_level_parse(const char *s);
  * resolution the core's table of kernel calls uses, shared with the shim's
  * table of real functions). NULL when there is none. */
 void *umfs_os_sym(const char *symbol);
+/* ftruncate(2) of a file of the library's own (a lock region, an arena, a
+ * host copy), which the program's RLIMIT_FSIZE is not meant for: where
+ * the file grows past the soft limit, the soft limit is raised to the hard
+ * one for the call (other threads see it for that instant). Past the hard
+ * limit: -EFBIG, without the SIGXFSZ the kernel would send. */
+int umfs_os_ftruncate_own(int fd, off_t len);
 /* Runs resolve once per process; concurrent callers wait for it. */
 void umfs_os_once(_Atomic int *state, void (*resolve)(void));
 

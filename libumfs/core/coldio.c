@@ -17,7 +17,16 @@
  * whole (MADV_POPULATE_READ or _WRITE), and served through the mapping from
  * then on, where a small copy costs no system call. A stream touches each
  * chunk a few times and stays on the descriptor; a process that keeps
- * coming back to a chunk maps it once. docs/design.md has the figures.
+ * coming back to a chunk maps it once. Two kinds of writes differ:
+ *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a write warms
+ *    its chunk at once: populating it is one page, cheaper than a system
+ *    call per write;
+ *  - on 4 KiB pages, a write to fresh pages (an append, a copy-on-write
+ *    shadow) never warms a chunk: each page is written once, and the first
+ *    touch of a mapped 4 KiB page costs more than the system call.
+ * Pages known present (prefault.c populated them, as a strict overwrite's
+ * undo copy does) use the mapping whatever their chunk's state.
+ * docs/design.md has the figures.
  *
  * hugetlbfs has no write(2), DAX files and devices would need the CPU
  * caches flushed by whoever writes, and module mode maps through
@@ -30,6 +39,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +67,11 @@
 #define COLD_WARM 0xff /* a chunk's state once populated */
 static_assert(COLD_WARM_AFTER < COLD_WARM, "the counter must stay below the warm mark");
 
+enum media_access { MEDIA_READ, MEDIA_OVERWRITE, MEDIA_FRESH };
+
 struct umfs_coldio {
 	uint64_t nchunks;
+	bool huge; /* the kernel maps the pool with 2 MiB pages */
 	uint8_t state[]; /* per 2 MiB chunk: copies so far, or COLD_WARM */
 };
 
@@ -90,6 +103,13 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	return true;
 }
 
+static bool coldio_huge(const struct umfs_fs *fs)
+{
+	struct stat st;
+
+	return OS(fstat)(fs->pm.fd, &st) == 0 && st.st_blksize >= (1 << UMFS_HUGE_SHIFT);
+}
+
 void umfs_coldio_open(struct umfs_fs *fs)
 {
 	uint64_t n = UMFS_DIV_ROUND_UP(fs->pm.len, (uint64_t)1 << COLD_CHUNK_SHIFT);
@@ -98,8 +118,11 @@ void umfs_coldio_open(struct umfs_fs *fs)
 	fs->cold = NULL;
 	if (coldio_wanted(fs))
 		fs->cold = calloc(1, sizeof(*fs->cold) + n);
-	if (fs->cold)
+	if (fs->cold) {
 		fs->cold->nchunks = n;
+		fs->cold->huge = coldio_huge(fs);
+	}
+	umfs_fsize_changed();
 	errno = saved;
 }
 
@@ -123,20 +146,24 @@ static void chunk_populate(struct umfs_fs *fs, uint64_t i, bool write)
 	uint64_t n = UMFS_MIN(fs->pm.len - a, (uint64_t)1 << COLD_CHUNK_SHIFT);
 	int saved = errno;
 
-	OS(madvise)(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	if (OS(madvise)(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+		umfs_pmem_present_mark(&fs->pm, a, n);
 	errno = saved;
 }
 
 /* Whether chunk i goes through the mapping for this access, counting the
  * access when it does not. */
-static bool chunk_warm(struct umfs_fs *fs, uint64_t i, bool write)
+static bool chunk_warm(struct umfs_fs *fs, uint64_t i, enum media_access how)
 {
 	uint8_t *s = &fs->cold->state[i];
 	uint8_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
+	bool write = how != MEDIA_READ;
 
 	if (v == COLD_WARM)
 		return true;
-	if (v + 1 < COLD_WARM_AFTER) {
+	if (how == MEDIA_FRESH && !fs->cold->huge)
+		return false; /* not counted: appends alone never warm a chunk */
+	if (v + 1 < COLD_WARM_AFTER && !(write && fs->cold->huge)) {
 		__atomic_store_n(s, (uint8_t)(v + 1), __ATOMIC_RELAXED); /* a lost count is harmless */
 		return false;
 	}
@@ -151,15 +178,15 @@ static bool chunk_warm(struct umfs_fs *fs, uint64_t i, bool write)
  * carries the state of the chunk that ended the span into the next call
  * (-1: none yet).
  */
-static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, bool write, int *next,
-			 bool *warm)
+static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum media_access how,
+			 int *next, bool *warm)
 {
 	uint64_t i = off >> COLD_CHUNK_SHIFT, end = off + len, b;
 
-	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, write);
+	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, how);
 	*next = -1;
 	for (b = (i + 1) << COLD_CHUNK_SHIFT; b < end; b += (uint64_t)1 << COLD_CHUNK_SHIFT) {
-		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, write);
+		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, how);
 
 		if (w != *warm) {
 			*next = w;
@@ -194,14 +221,27 @@ static const uint8_t media_zeros[64 << 10];
 
 /* The kernel holds a write to the pool file to the writer's RLIMIT_FSIZE
  * (SIGXFSZ and EFBIG), a limit meant for the UMFS file, not the pool: past
- * it, the mapping writes instead. */
-static bool media_fsize_allows(uint64_t end)
+ * it, the mapping writes instead. The limit is read at mount and again
+ * when a front end says it changed, not per write: the system call costs
+ * more than a 4 KiB copy. */
+static _Atomic uint64_t media_fsize_max = RLIM_INFINITY;
+
+void umfs_fsize_changed(void)
 {
 	struct rlimit rl;
+	int saved = errno;
 
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
-		return false;
-	return rl.rlim_cur == RLIM_INFINITY || end <= rl.rlim_cur;
+	atomic_store_explicit(&media_fsize_max,
+			      OS(getrlimit)(RLIMIT_FSIZE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 0,
+			      memory_order_relaxed);
+	errno = saved;
+}
+
+static bool media_fsize_allows(uint64_t end)
+{
+	uint64_t max = atomic_load_explicit(&media_fsize_max, memory_order_relaxed);
+
+	return max == RLIM_INFINITY || end <= max;
 }
 
 static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t off, size_t *len)
@@ -240,9 +280,10 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 	}
 	while (len) {
 		bool warm;
-		size_t n = media_span(fs, off, len, false, &next, &warm), left = n;
+		size_t n = media_span(fs, off, len, MEDIA_READ, &next, &warm), left = n;
 
-		if (warm || !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
+		if (warm || umfs_pmem_present(&fs->pm, off, n) ||
+		    !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
 			memcpy(d + (n - left), fs->base + off + (n - left), left);
 		d += n;
 		off += n;
@@ -250,17 +291,21 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 	}
 }
 
-void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len)
+void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len, bool fresh)
 {
 	const uint8_t *s = src;
+	bool cold = fs->cold && off + len <= fs->pm.len; /* past the pool: a damaged table */
 	int next = -1;
 
 	while (len) {
 		bool warm = true;
 		size_t n = len, left;
 
-		if (fs->cold && off + len <= fs->pm.len) /* past the pool: a damaged table */
-			n = media_span(fs, off, len, true, &next, &warm);
+		if (cold) {
+			n = media_span(fs, off, len, fresh ? MEDIA_FRESH : MEDIA_OVERWRITE, &next,
+				       &warm);
+			warm = warm || umfs_pmem_present(&fs->pm, off, n);
+		}
 		left = n;
 		if (!warm && media_kernel_write(fs, s, off, &left))
 			left = 0;

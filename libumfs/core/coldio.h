@@ -6,6 +6,7 @@
 #ifndef UMFS_COLDIO_H
 #define UMFS_COLDIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,9 @@ void umfs_coldio_forked(struct umfs_fs *fs);
 /* Copies the pool bytes [off, off + len) to dst. */
 void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len);
 /* Writes src (NULL: zeros) to the pool bytes [off, off + len): durable
- * after the next umfs_drain(), as umfs_memcpy_nodrain() leaves them. */
-void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len);
+ * after the next umfs_drain(), as umfs_memcpy_nodrain() leaves them.
+ * fresh: the pages were allocated for this write (past the old end of the
+ * file, a copy-on-write shadow), so this is likely their only write. */
+void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len, bool fresh);
 
 #endif /* UMFS_COLDIO_H */

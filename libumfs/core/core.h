@@ -124,6 +124,10 @@ void umfs_store64_nodrain(uint64_t *dst, uint64_t val);
  * this process before stores to them, many pages per system call, so that
  * they do not fault one by one. A hint: nothing depends on it. */
 void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len);
+/* Whether every page of [off, off + len) is known present in this process
+ * (populated here or by coldio.c); and recording that it is. */
+bool umfs_pmem_present(struct umfs_pmem *pm, uint64_t off, uint64_t len);
+void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len);
 /* Forgets what was prefaulted (the map goes away). */
 void umfs_pmem_prefault_end(struct umfs_pmem *pm);
 

@@ -381,7 +381,7 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 			cow_copy_old(fs, in, dst, pa, ca);
 			cow_copy_old(fs, in, dst + (cb - pa), cb, pb);
 			umfs_media_write(fs, off + (ca - pa), c->buf ? c->buf + (ca - c->a) : NULL,
-					 cb - ca);
+					 cb - ca, true);
 		}
 		p = end;
 	}

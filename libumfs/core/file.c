@@ -335,7 +335,8 @@ static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
 			return -EIO; /* mapped by this write: cannot be a hole */
 		/* Below w->old_size in strict mode, a guard (U-Log record) was set
 		 * up for these bytes by file_guard_begin(). */
-		umfs_media_write(w->fs, dst + (a & FILE_PAGE_MASK), w->buf + (a - w->off), n);
+		umfs_media_write(w->fs, dst + (a & FILE_PAGE_MASK), w->buf + (a - w->off), n,
+				 a >= w->old_size);
 		a += n;
 	}
 	return 0;
@@ -350,10 +351,10 @@ static void file_fill_fresh(struct file_write *w, struct file_fresh *x)
 	uint64_t tail = UMFS_MIN(xb, w->old_size);
 
 	if (ca > xa)
-		umfs_media_write(w->fs, x->off, NULL, ca - xa);
-	umfs_media_write(w->fs, x->off + (ca - xa), w->buf + (ca - w->off), cb - ca);
+		umfs_media_write(w->fs, x->off, NULL, ca - xa, true);
+	umfs_media_write(w->fs, x->off + (ca - xa), w->buf + (ca - w->off), cb - ca, true);
 	if (tail > cb)
-		umfs_media_write(w->fs, x->off + (cb - xa), NULL, tail - cb);
+		umfs_media_write(w->fs, x->off + (cb - xa), NULL, tail - cb, true);
 	x->filled = true;
 }
 

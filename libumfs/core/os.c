@@ -5,8 +5,10 @@
  * once per process.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "os.h"
 #include "umfs_frontend.h"
@@ -38,6 +40,34 @@ static void os_resolve(void)
 #define OS_RESOLVE(name, sym) umfs_os.name = (__typeof__(umfs_os.name))umfs_os_sym(sym);
 	OS_CALLS(OS_RESOLVE)
 #undef OS_RESOLVE
+}
+
+int umfs_os_ftruncate_own(int fd, off_t len)
+{
+	struct rlimit rl, raised;
+	struct stat st;
+	int saved = errno, r;
+	bool raise;
+
+	umfs_os_init();
+	raise = OS(getrlimit)(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		(uint64_t)len > rl.rlim_cur && OS(fstat)(fd, &st) == 0 && st.st_size < len;
+	if (raise) {
+		/* past the hard limit too: refuse, without the signal */
+		if (rl.rlim_max != RLIM_INFINITY && (uint64_t)len > rl.rlim_max)
+			return -EFBIG;
+		raised = rl;
+		raised.rlim_cur = rl.rlim_max;
+		if (OS(setrlimit)(RLIMIT_FSIZE, &raised) != 0) {
+			errno = saved;
+			return -EFBIG;
+		}
+	}
+	r = OS(ftruncate)(fd, len) < 0 ? -errno : 0;
+	if (raise)
+		OS(setrlimit)(RLIMIT_FSIZE, &rl);
+	errno = saved;
+	return r;
 }
 
 void umfs_os_init(void)

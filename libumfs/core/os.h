@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/vfs.h>
@@ -103,7 +104,9 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(clock_gettime, "clock_gettime")                    \
 	X(nanosleep, "nanosleep")                            \
 	X(usleep, "usleep")                                  \
-	X(getrandom, "getrandom")
+	X(getrandom, "getrandom")                            \
+	X(getrlimit, "getrlimit")                            \
+	X(setrlimit, "setrlimit")
 
 struct umfs_os {
 #define OS_FIELD(name, sym) __typeof__(name) *name;

@@ -76,6 +76,23 @@ static bool prefault_has(const struct umfs_prefault *p, uint64_t pg)
 	return (__atomic_load_n(&p->bits[pg / 64], __ATOMIC_RELAXED) >> (pg % 64)) & 1;
 }
 
+/* The map's bitmap when it is valid in this process (cleared after a
+ * fork), or NULL where populating does not apply. */
+static struct umfs_prefault *prefault_valid(struct umfs_pmem *pm)
+{
+	struct umfs_prefault *p = prefault_of(pm);
+	uint64_t forks = __atomic_load_n(&prefault_forks, __ATOMIC_RELAXED);
+
+	if (p == PREFAULT_OFF)
+		return NULL;
+	if (UMFS_UNLIKELY(p->forks != forks)) { /* in a child: nothing is mapped yet */
+		for (size_t i = 0; i < p->nwords; i++)
+			__atomic_store_n(&p->bits[i], 0, __ATOMIC_RELAXED);
+		p->forks = forks;
+	}
+	return p;
+}
+
 /* Populates pool pages [a, b) and records them. */
 static void prefault_pages(struct umfs_pmem *pm, struct umfs_prefault *p, uint64_t a, uint64_t b)
 {
@@ -87,21 +104,15 @@ static void prefault_pages(struct umfs_pmem *pm, struct umfs_prefault *p, uint64
 
 void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 {
-	struct umfs_prefault *p = prefault_of(pm);
-	uint64_t forks, pg, last, first = UINT64_MAX;
+	struct umfs_prefault *p;
+	uint64_t pg, last, first = UINT64_MAX;
 
-	if (p == PREFAULT_OFF || len == 0 || off >= pm->len)
+	if (len == 0 || off >= pm->len || !(p = prefault_valid(pm)))
 		return;
-	forks = __atomic_load_n(&prefault_forks, __ATOMIC_RELAXED);
 	pg = off >> UMFS_PAGE_SHIFT;
 	last = (UMFS_MIN(off + len, pm->len) - 1) >> UMFS_PAGE_SHIFT;
-	if (UMFS_LIKELY(p->forks == forks && pg == last && prefault_has(p, pg)))
+	if (UMFS_LIKELY(pg == last && prefault_has(p, pg)))
 		return; /* the usual case: one page, present */
-	if (UMFS_UNLIKELY(p->forks != forks)) { /* in a child: nothing is mapped yet */
-		for (size_t i = 0; i < p->nwords; i++)
-			__atomic_store_n(&p->bits[i], 0, __ATOMIC_RELAXED);
-		p->forks = forks;
-	}
 	/* Sequential use (the page before is present): the rest of the
 	 * window too, ahead of the next writes. Random use: the pages asked
 	 * for, no more (populating neighbours nobody writes costs more than
@@ -120,6 +131,28 @@ void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 			first = UINT64_MAX;
 		}
 	}
+}
+
+bool umfs_pmem_present(struct umfs_pmem *pm, uint64_t off, uint64_t len)
+{
+	struct umfs_prefault *p;
+
+	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm)))
+		return false;
+	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
+		if (!prefault_has(p, pg))
+			return false;
+	return true;
+}
+
+void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len)
+{
+	struct umfs_prefault *p;
+
+	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm)))
+		return;
+	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
+		__atomic_fetch_or(&p->bits[pg / 64], 1ull << (pg % 64), __ATOMIC_RELAXED);
 }
 
 void umfs_pmem_prefault_end(struct umfs_pmem *pm)

@@ -148,10 +148,8 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	fd = share_gate_open(fs, inherited, first);
 	if (fd < 0)
 		return fd;
-	if (*first && OS(ftruncate)(fd, sizeof(*s)) < 0) {
-		err = -errno;
+	if (*first && (err = umfs_os_ftruncate_own(fd, sizeof(*s))) < 0)
 		goto err_close;
-	}
 	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;

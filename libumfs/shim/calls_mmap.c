@@ -178,8 +178,8 @@ static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fi
 	fd = shim_helper_open(name, O_RDWR | O_CREAT | O_TRUNC, S_IFREG);
 	if (fd < 0)
 		return fd;
-	if (SYS(ftruncate)(fd, size) < 0) {
-		err = -errno;
+	err = umfs_os_ftruncate_own(fd, size);
+	if (err < 0) {
 		SYS(close)(fd);
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
 		return err;

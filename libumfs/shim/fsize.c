@@ -58,8 +58,10 @@ int fsize_check_grow(off_t size, off_t new_size)
 
 static void fsize_changed(pid_t pid, int resource)
 {
-	if (resource == RLIMIT_FSIZE && (pid == 0 || pid == getpid()))
+	if (resource == RLIMIT_FSIZE && (pid == 0 || pid == getpid())) {
 		fsize_init();
+		umfs_fsize_changed(); /* the core's copy, for its writes to the pool file */
+	}
 }
 
 SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)

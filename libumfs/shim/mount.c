@@ -230,10 +230,8 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	if (*alone && SYS(ftruncate)(fd, (off_t)len) < 0) {
-		err = -errno;
+	if (*alone && (err = umfs_os_ftruncate_own(fd, (off_t)len)) < 0)
 		goto err_close;
-	}
 	if (SYS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;

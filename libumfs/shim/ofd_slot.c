@@ -208,11 +208,13 @@ static int arena_open_locked(void)
 	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
 	if (err)
 		goto err_fd;
-	if (SYS(fstat)(fd, &st) < 0 ||
-	    (st.st_size < (off_t)ARENA_SIZE && SYS(ftruncate)(fd, (off_t)ARENA_SIZE) < 0)) {
+	if (SYS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_fd;
 	}
+	if (st.st_size < (off_t)ARENA_SIZE &&
+	    (err = umfs_os_ftruncate_own(fd, (off_t)ARENA_SIZE)) < 0)
+		goto err_fd;
 	a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (a == MAP_FAILED) {
 		err = -errno;

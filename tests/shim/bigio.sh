@@ -7,8 +7,13 @@
 # processes read back must be the same bytes. Large writes cross 2 MiB
 # chunks unaligned, overwrite (copy-on-write and U-Log records), leave
 # holes, fill holes below EOF and end mid-page; small ones make a chunk
-# warm. Then the page faults of a new process reading or writing 64 MiB,
-# per GiB: few with the descriptor, many through the mapping.
+# warm. The same steps again with the pool on 2 MiB pages (a tmpfs mounted
+# huge=always, where writes map their chunk at once), and under an
+# RLIMIT_FSIZE below the pool offsets, set before the process starts and
+# by the process itself: the kernel must never see a write to the pool
+# file past it. Then the page faults of a new process reading or writing
+# 64 MiB, per GiB: few with the descriptor, many through the mapping, and
+# few for an append in 4 KiB writes, which stays on the descriptor.
 POOL_SIZE=512M
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +42,7 @@ steps() { # F: the file; prints what every read-back step prints
 
 run() { "$SHIM_BIGIO" "$@"; }
 want=$(steps "$ref/f" 2>&1)
+want_steps=$want
 run() { shim "$SHIM_BIGIO" "$@"; }
 got=$(steps /umfs/f 2>&1)
 check "fresh processes read back what they wrote, as on tmpfs" "$want" "$got"
@@ -49,12 +55,57 @@ check "the reference run read the sizes it should" \
 shim rm -f /umfs/f
 check_fsck
 
+# RLIMIT_FSIZE of 8 MiB: the file stays below it, the pool offsets and the
+# library's own runtime files (made by each first process) do not.
+lim_steps() {
+	local f=$1
+	(ulimit -S -f 8192 && run write "$f" 0 $((6 * M)) 4096 9) || echo "write under ulimit -f failed"
+	run limit $((8 * M)) write "$f" $((6 * M)) $M 4096 10 || echo "write after setrlimit failed"
+	run sum "$f" 0 $((8 * M)) $M
+}
+run() { "$SHIM_BIGIO" "$@"; }
+want=$(lim_steps "$ref/lim" 2>&1)
+run() { shim "$SHIM_BIGIO" "$@"; }
+check "writes under RLIMIT_FSIZE below the pool offsets, as on tmpfs" "$want" \
+	"$(lim_steps /umfs/lim 2>&1)"
+# A hard limit below the runtime files: a clear error, never SIGXFSZ.
+rc=0
+(ulimit -f 8192 && shim "$SHIM_BIGIO" write /umfs/lim2 0 $M 4096 9) 2>"$work/lim.err" || rc=$?
+check "under a hard RLIMIT_FSIZE below the runtime files: done, or EFBIG without a signal" yes \
+	"$([ "$rc" = 0 ] || { [ "$rc" = 1 ] && grep -q 'File too large' "$work/lim.err"; } && echo yes)"
+shim rm -f /umfs/lim /umfs/lim2
+
+# The pool on 2 MiB pages, where that can be mounted (root).
+hmnt=$work/huge
+mkdir "$hmnt"
+if mount -t tmpfs -o huge=always,size=600M,mode=700 umfs-bigio "$hmnt" 2>/dev/null; then
+	trap '{ umount "$hmnt" 2>/dev/null || true; }; cleanup' EXIT
+	"$MKFS" -q -f -s "$POOL_SIZE" "$hmnt/pool"
+	got=$(UMFS_POOL=$hmnt/pool steps /umfs/f 2>&1)
+	check "the same on a pool on 2 MiB pages" "$want_steps" "$got"
+	UMFS_POOL=$hmnt/pool shim "$SHIM_BIGIO" write /umfs/app 0 $((16 * M)) 4096 11
+	"$SHIM_BIGIO" write "$ref/app" 0 $((16 * M)) 4096 11
+	check "a 4 KiB-write append on 2 MiB pages reads back" \
+		"$("$SHIM_BIGIO" sum "$ref/app" 0 $((16 * M)) $M)" \
+		"$(UMFS_POOL=$hmnt/pool shim "$SHIM_BIGIO" sum /umfs/app 0 $((16 * M)) $M)"
+	"$FSCK" -n -f "$hmnt/pool" >"$work/fsck-huge.out" 2>&1 &&
+		tail -n 1 "$work/fsck-huge.out" | grep -q ': clean$' ||
+		{ echo "FAIL fsck of the 2 MiB-page pool"; cat "$work/fsck-huge.out"; failures=$((failures + 1)); }
+	rm -f "$hmnt/pool"
+	umount "$hmnt"
+else
+	echo "skip the pool on 2 MiB pages: mounting a tmpfs needs root"
+fi
+
 # Faults are counted, not timed: the budget is 1,000 per GiB.
 shim "$SHIM_BIGIO" write /umfs/big 0 $((64 * M)) $M 8
 w=$(shim "$SHIM_BIGIO" wfaults /umfs/new $((64 * M)) $M)
 r=$(shim "$SHIM_BIGIO" faults /umfs/big $M)
 check "a new process writing 64 MiB: $w faults per GiB" yes "$([ "$w" -le 1000 ] && echo yes)"
 check "a new process reading 64 MiB: $r faults per GiB" yes "$([ "$r" -le 1000 ] && echo yes)"
+a=$(shim "$SHIM_BIGIO" wfaults /umfs/app4k $((64 * M)) 4096)
+check "a new process appending 64 MiB in 4 KiB writes: $a faults per GiB" yes \
+	"$([ "$a" -le 1000 ] && echo yes)"
 m=$(UMFS_COLDIO=0 shim "$SHIM_BIGIO" faults /umfs/big $M)
 check "through the mapping the count shows the faults ($m per GiB)" yes \
 	"$([ "$m" -gt 10000 ] && echo yes)"

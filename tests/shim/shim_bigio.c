@@ -11,6 +11,8 @@
  *   shim_bigio faults PATH BS              reads the file whole; prints the
  *                                          page faults the reading took, per GiB
  *   shim_bigio wfaults PATH SIZE BS        the same for writing a new file
+ *   shim_bigio limit BYTES STEP...         sets RLIMIT_FSIZE to BYTES in this
+ *                                          process (setrlimit), then runs STEP
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -120,6 +122,17 @@ static int do_faults(const char *path, size_t bs, uint64_t wsize)
 
 int main(int argc, char **argv)
 {
+	if (argc > 3 && !strcmp(argv[1], "limit")) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_FSIZE, &rl))
+			return die("getrlimit");
+		rl.rlim_cur = strtoull(argv[2], NULL, 0);
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			return die("setrlimit");
+		argv[2] = argv[0];
+		return main(argc - 2, argv + 2);
+	}
 	if (argc == 7 && !strcmp(argv[1], "write"))
 		return do_write(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
 				strtoul(argv[5], NULL, 0), strtoull(argv[6], NULL, 0));
