@@ -13,17 +13,18 @@
  * mapping shows, without mapping anything; so bytes in 2 MiB chunks of the
  * pool that are cold for this process move that way.
  *
- * A chunk turns warm after COLD_WARM_AFTER such copies: it is populated
- * whole (MADV_POPULATE_READ or _WRITE), and served through the mapping from
- * then on, where a small copy costs no system call. A stream touches each
- * chunk a few times and stays on the descriptor; a process that keeps
- * coming back to a chunk maps it once. Two kinds of writes differ:
- *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a write warms
- *    its chunk at once: populating it is one page, cheaper than a system
- *    call per write;
+ * A chunk turns warm after enough such copies (COLD_WARM_AT): it is
+ * populated whole (MADV_POPULATE_READ or _WRITE), and served through the
+ * mapping from then on, where a small copy costs no system call. A stream
+ * touches each chunk a few times and stays on the descriptor; a process
+ * that keeps coming back to a chunk maps it once. Two kinds of writes
+ * differ:
+ *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
+ *    write warms its chunk at once: populating it is one page, cheaper
+ *    than a few system calls;
  *  - on 4 KiB pages, a write to fresh pages (an append, a copy-on-write
- *    shadow) never warms a chunk: each page is written once, and the first
- *    touch of a mapped 4 KiB page costs more than the system call.
+ *    shadow) counts little: each page of a stream is written once, and the
+ *    first touch of a mapped 4 KiB page costs more than the system call.
  * Pages known present (prefault.c populated them, as a strict overwrite's
  * undo copy does) use the mapping whatever their chunk's state.
  * docs/design.md has the figures.
@@ -61,18 +62,33 @@
 #endif
 
 #define COLD_CHUNK_SHIFT UMFS_HUGE_SHIFT
-/* Copies through the descriptor before a chunk is mapped: one populate
- * costs about as much as this many system calls. */
-#define COLD_WARM_AFTER 128
-#define COLD_WARM 0xff /* a chunk's state once populated */
-static_assert(COLD_WARM_AFTER < COLD_WARM, "the counter must stay below the warm mark");
+/* A chunk is populated once the copies through the descriptor it took
+ * add up to COLD_WARM_AT: a read or an overwrite counts COLD_COPY (one
+ * populate costs about as much as 128 system calls), a write of whole
+ * fresh pages 1, so that only twice the chunk's pages in such writes warm
+ * it: a stream that writes each page once (an append) never does, a
+ * process that keeps reusing freed pages (small files created and deleted)
+ * does. A page that takes fresh bytes through the descriptor a second time
+ * is populated alone (media_fresh_again). */
+#define COLD_WARM_AT 1024
+#define COLD_COPY 8
+#define COLD_FRESH 1
+#define COLD_WARM 0xffff /* a chunk's state once populated */
+static_assert(COLD_WARM_AT < COLD_WARM, "the counter must stay below the warm mark");
+/* On 2 MiB pages, populating costs about six system calls: a write up to
+ * this size populates its chunk at once, a larger one counts as a copy,
+ * the system call being small beside its copy. */
+#define COLD_SMALL_WRITE (64u << 10)
 
 enum media_access { MEDIA_READ, MEDIA_OVERWRITE, MEDIA_FRESH };
 
 struct umfs_coldio {
 	uint64_t nchunks;
 	bool huge; /* the kernel maps the pool with 2 MiB pages */
-	uint8_t state[]; /* per 2 MiB chunk: copies so far, or COLD_WARM */
+	/* per 4 KiB pool page: this process wrote fresh bytes to it through
+	 * the descriptor (4 KiB pools only) */
+	_Atomic uint64_t *rewritten;
+	uint16_t state[]; /* per 2 MiB chunk: copies so far, weighted, or COLD_WARM */
 };
 
 /* The kernel's pread and pwrite, not a front end's interposers of them
@@ -117,10 +133,16 @@ void umfs_coldio_open(struct umfs_fs *fs)
 
 	fs->cold = NULL;
 	if (coldio_wanted(fs))
-		fs->cold = calloc(1, sizeof(*fs->cold) + n);
+		fs->cold = calloc(1, sizeof(*fs->cold) + n * sizeof(fs->cold->state[0]));
 	if (fs->cold) {
 		fs->cold->nchunks = n;
 		fs->cold->huge = coldio_huge(fs);
+		if (!fs->cold->huge &&
+		    !(fs->cold->rewritten = calloc((fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1,
+						   sizeof(uint64_t)))) {
+			free(fs->cold);
+			fs->cold = NULL;
+		}
 	}
 	umfs_fsize_changed();
 	errno = saved;
@@ -128,6 +150,8 @@ void umfs_coldio_open(struct umfs_fs *fs)
 
 void umfs_coldio_close(struct umfs_fs *fs)
 {
+	if (fs->cold)
+		free(fs->cold->rewritten);
 	free(fs->cold);
 	fs->cold = NULL;
 }
@@ -135,7 +159,7 @@ void umfs_coldio_close(struct umfs_fs *fs)
 void umfs_coldio_forked(struct umfs_fs *fs)
 {
 	if (fs->cold)
-		memset(fs->cold->state, 0, fs->cold->nchunks);
+		memset(fs->cold->state, 0, fs->cold->nchunks * sizeof(fs->cold->state[0]));
 }
 
 /* Maps chunk i whole; a kernel without MADV_POPULATE_* (EINVAL) faults
@@ -153,18 +177,19 @@ static void chunk_populate(struct umfs_fs *fs, uint64_t i, bool write)
 
 /* Whether chunk i goes through the mapping for this access, counting the
  * access when it does not. */
-static bool chunk_warm(struct umfs_fs *fs, uint64_t i, enum media_access how)
+static bool chunk_warm(struct umfs_fs *fs, uint64_t i, enum media_access how, size_t len)
 {
-	uint8_t *s = &fs->cold->state[i];
-	uint8_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
+	uint16_t *s = &fs->cold->state[i];
+	uint16_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
 	bool write = how != MEDIA_READ;
+	unsigned w = COLD_COPY;
 
 	if (v == COLD_WARM)
 		return true;
 	if (how == MEDIA_FRESH && !fs->cold->huge)
-		return false; /* not counted: appends alone never warm a chunk */
-	if (v + 1 < COLD_WARM_AFTER && !(write && fs->cold->huge)) {
-		__atomic_store_n(s, (uint8_t)(v + 1), __ATOMIC_RELAXED); /* a lost count is harmless */
+		w = COLD_FRESH;
+	if (v + w < COLD_WARM_AT && !(write && fs->cold->huge && len <= COLD_SMALL_WRITE)) {
+		__atomic_store_n(s, (uint16_t)(v + w), __ATOMIC_RELAXED); /* a lost count is harmless */
 		return false;
 	}
 	chunk_populate(fs, i, write);
@@ -183,10 +208,10 @@ static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum medi
 {
 	uint64_t i = off >> COLD_CHUNK_SHIFT, end = off + len, b;
 
-	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, how);
+	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, how, len);
 	*next = -1;
 	for (b = (i + 1) << COLD_CHUNK_SHIFT; b < end; b += (uint64_t)1 << COLD_CHUNK_SHIFT) {
-		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, how);
+		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, how, len);
 
 		if (w != *warm) {
 			*next = w;
@@ -194,6 +219,18 @@ static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum medi
 		}
 	}
 	return (size_t)(UMFS_MIN(b, end) - off);
+}
+
+/* Whether this process wrote fresh bytes of a page of [off, off + len)
+ * through the descriptor before, and marks the pages it does now. */
+static bool media_fresh_again(struct umfs_fs *fs, uint64_t off, size_t len)
+{
+	bool again = false;
+
+	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
+		again |= atomic_fetch_or_explicit(&fs->cold->rewritten[pg / 64], 1ull << (pg % 64),
+						  memory_order_relaxed) >> (pg % 64) & 1;
+	return again;
 }
 
 /* pread/pwrite of the whole span; false when the kernel did not take all
@@ -305,6 +342,12 @@ void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t 
 			n = media_span(fs, off, len, fresh ? MEDIA_FRESH : MEDIA_OVERWRITE, &next,
 				       &warm);
 			warm = warm || umfs_pmem_present(&fs->pm, off, n);
+			/* a page written again (small appends, freed pages
+			 * reused): mapped from now on, as a warm chunk is */
+			if (!warm && fresh && !fs->cold->huge && n && media_fresh_again(fs, off, n)) {
+				umfs_pmem_prefault(&fs->pm, off, n);
+				warm = true;
+			}
 		}
 		left = n;
 		if (!warm && media_kernel_write(fs, s, off, &left))

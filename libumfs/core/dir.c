@@ -146,6 +146,8 @@ static int dir_page_new(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, 
 		return ret;
 	*page = umfs_off_ptr(fs, off);
 	if (ret != 1) { /* was mapped already: a spare */
+		if (fs->be->prefaults) /* populated, not faulted: prefault.c */
+			umfs_pmem_prefault(&fs->pm, off, UMFS_PAGE_SIZE);
 		memset(*page, 0, UMFS_PAGE_SIZE);
 		return umfs_tx_dirty(fs, *page, UMFS_PAGE_SIZE);
 	}

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "backend.h"
 #include "core.h"
 
 #define PT_IDX_MASK ((uint64_t)UMFS_PT_ENTRIES - 1)
@@ -162,6 +163,8 @@ static int pt_table_alloc(struct umfs_fs *fs, uint64_t *page)
 	if (err)
 		return err;
 	t = umfs_page_ptr(fs, *page);
+	if (fs->be->prefaults) /* populated, not faulted: prefault.c */
+		umfs_pmem_prefault(&fs->pm, umfs_page_off(fs, *page), UMFS_PAGE_SIZE);
 	memset(t, 0, UMFS_PAGE_SIZE);
 	err = umfs_tx_dirty(fs, t, UMFS_PAGE_SIZE);
 	if (err)
