@@ -17,16 +17,18 @@
  * populated whole (MADV_POPULATE_READ or _WRITE), and served through the
  * mapping from then on, where a small copy costs no system call. A stream
  * touches each chunk a few times and stays on the descriptor; a process
- * that keeps coming back to a chunk maps it once. Two kinds of writes
- * differ:
+ * that keeps coming back to a chunk maps it once. Writes differ:
+ *  - on 4 KiB pages, a write of fresh bytes (past the old end of the file,
+ *    a copy-on-write shadow) counts little: a stream writes each page
+ *    once, and the first touch of a mapped 4 KiB page costs more than the
+ *    system call. A page that takes fresh bytes a second time is
+ *    populated alone and mapped from then on;
  *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
  *    write warms its chunk at once: populating it is one page, cheaper
  *    than a few system calls;
- *  - on 4 KiB pages, a write to fresh pages (an append, a copy-on-write
- *    shadow) counts little: each page of a stream is written once, and the
- *    first touch of a mapped 4 KiB page costs more than the system call.
- * Pages known present (prefault.c populated them, as a strict overwrite's
- * undo copy does) use the mapping whatever their chunk's state.
+ *  - pages known present (prefault.c populated them, as a strict
+ *    overwrite's undo copy does) use the mapping whatever their chunk's
+ *    state.
  * docs/design.md has the figures.
  *
  * hugetlbfs has no write(2), DAX files and devices would need the CPU
