@@ -26,6 +26,11 @@
  *   directory stream may be used by many threads at once (umfs_read,
  *   umfs_write and umfs_lseek share the file's offset under a lock).
  *
+ *   Limits. The library writes the pool through its descriptor as well as
+ *   its mapping, and reads RLIMIT_FSIZE at umfs_mount to keep those
+ *   writes below it. Set the limit before mounting: lowered below the
+ *   pool's size afterwards, the kernel may stop such a write with SIGXFSZ.
+ *
  * Errors of every path argument. A call that takes a path fails with:
  *   -ENOENT        the path is empty, or a component (or the last one,
  *                  unless the call creates it) does not exist, or a
