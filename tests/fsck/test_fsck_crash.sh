@@ -19,10 +19,11 @@ failed=0
 
 pool_uuid_hex() { od -An -tx1 -j32 -N16 "$pool" 2>/dev/null | tr -d ' \n'; }
 cleanup() {
-	# the lock region and helper directory the killed users leave behind
+	# the runtime directory (lock region, helper directory) the killed
+	# users leave behind
 	local uuid
 	uuid=$(pool_uuid_hex)
-	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid".shim /dev/shm/umfs-"$uuid".lock
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
 	rm -rf "$work"
 }
 trap cleanup EXIT
