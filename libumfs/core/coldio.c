@@ -100,7 +100,8 @@ static bool media_resolve(void)
 	return OS(pread) && OS(pwrite);
 }
 
-static bool coldio_wanted(const struct umfs_fs *fs)
+/* *huge: the kernel maps the pool file with 2 MiB pages (st_blksize). */
+static bool coldio_wanted(const struct umfs_fs *fs, bool *huge)
 {
 	const char *env = getenv("UMFS_COLDIO");
 	struct statfs sf;
@@ -113,6 +114,7 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	if (OS(fstat)(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < fs->pm.len)
 		return false;
+	*huge = st.st_blksize >= (1 << UMFS_HUGE_SHIFT);
 	if (OS(fstatfs)(fs->pm.fd, &sf) < 0 || sf.f_type == HUGETLBFS_MAGIC)
 		return false; /* no write(2) there */
 	if (OS(statx)(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
@@ -121,24 +123,18 @@ static bool coldio_wanted(const struct umfs_fs *fs)
 	return true;
 }
 
-static bool coldio_huge(const struct umfs_fs *fs)
-{
-	struct stat st;
-
-	return OS(fstat)(fs->pm.fd, &st) == 0 && st.st_blksize >= (1 << UMFS_HUGE_SHIFT);
-}
-
 void umfs_coldio_open(struct umfs_fs *fs)
 {
 	uint64_t n = UMFS_DIV_ROUND_UP(fs->pm.len, (uint64_t)1 << COLD_CHUNK_SHIFT);
 	int saved = errno;
+	bool huge = false;
 
 	fs->cold = NULL;
-	if (coldio_wanted(fs))
+	if (coldio_wanted(fs, &huge))
 		fs->cold = calloc(1, sizeof(*fs->cold) + n * sizeof(fs->cold->state[0]));
 	if (fs->cold) {
 		fs->cold->nchunks = n;
-		fs->cold->huge = coldio_huge(fs);
+		fs->cold->huge = huge;
 		if (!fs->cold->huge &&
 		    !(fs->cold->rewritten = calloc((fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1,
 						   sizeof(uint64_t)))) {

@@ -97,9 +97,10 @@ void umfs_pmem_unmap(struct umfs_pmem *pm);
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
 /* Bytes in a pool file, pmem block device or device DAX (st from stat). */
 int umfs_pmem_dev_size(const struct stat *st, uint64_t *size);
-/* pmap.c: maps the pool file or device DAX fd whole, shared and writable,
- * into pm->base and pm->len; *is_pmem tells whether it is persistent memory. */
-int umfs_pmem_map_shared(int fd, struct umfs_pmem *pm, int *is_pmem);
+/* pmap.c: maps the pool file or device DAX fd (st: its fstat) whole, shared
+ * and writable, into pm->base and pm->len; *is_pmem tells whether it is
+ * persistent memory. */
+int umfs_pmem_map_shared(int fd, const struct stat *st, struct umfs_pmem *pm, int *is_pmem);
 /* Makes the whole mapping durable on media that need more than cache
  * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
 int umfs_pmem_sync(struct umfs_pmem *pm);

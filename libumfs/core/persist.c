@@ -163,17 +163,14 @@ int umfs_pmem_peek(const char *path, void *buf, size_t len)
 }
 
 /* Block devices (/dev/pmemN), device DAX read-only and read-only maps:
- * plain shared mmap of the whole size. */
-static int map_with_mmap(int fd, bool rdonly, struct umfs_pmem *pm)
+ * plain shared mmap of the whole size (st: fd's fstat). */
+static int map_with_mmap(int fd, const struct stat *st, bool rdonly, struct umfs_pmem *pm)
 {
-	struct stat st;
 	uint64_t size;
 	void *addr;
 	int err;
 
-	if (OS(fstat)(fd, &st) < 0)
-		return -errno;
-	err = umfs_pmem_dev_size(&st, &size);
+	err = umfs_pmem_dev_size(st, &size);
 	if (err)
 		return err;
 	addr = OS(mmap)(NULL, size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -205,16 +202,18 @@ int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct
 	if (create_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size < create_size) {
 		/* posix_fallocate so that a full /dev/shm fails now, not with SIGBUS later */
 		err = -OS(posix_fallocate)(fd, 0, (off_t)create_size);
+		if (!err && OS(fstat)(fd, &st) < 0) /* the size the map takes */
+			err = -errno;
 		if (err)
 			goto err_close;
 	}
 	if (rdonly || S_ISBLK(st.st_mode)) {
-		err = map_with_mmap(fd, rdonly, pm);
+		err = map_with_mmap(fd, &st, rdonly, pm);
 		if (err)
 			goto err_close;
 		is_pmem = pmem_is_pmem(pm->base, pm->len);
 	} else {
-		err = umfs_pmem_map_shared(fd, pm, &is_pmem); /* regular files, device DAX */
+		err = umfs_pmem_map_shared(fd, &st, pm, &is_pmem); /* regular files, device DAX */
 		if (err)
 			goto err_close;
 	}
@@ -251,7 +250,7 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 		err = -EACCES;
 		goto err_close;
 	}
-	err = map_with_mmap(pm->fd, rdonly, pm);
+	err = map_with_mmap(pm->fd, &st, rdonly, pm);
 	if (err)
 		goto err_close;
 	pm->media = media_of(pm->fd, pmem_is_pmem(pm->base, pm->len));

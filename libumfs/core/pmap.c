@@ -71,26 +71,23 @@ static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool *sync)
 	return addr;
 }
 
-int umfs_pmem_map_shared(int fd, struct umfs_pmem *pm, int *is_pmem)
+int umfs_pmem_map_shared(int fd, const struct stat *st, struct umfs_pmem *pm, int *is_pmem)
 {
-	struct stat st;
 	uint64_t size;
 	bool sync;
 	void *addr;
 	int err;
 
-	if (OS(fstat)(fd, &st) < 0)
-		return -errno;
-	err = umfs_pmem_dev_size(&st, &size);
+	err = umfs_pmem_dev_size(st, &size);
 	if (err)
 		return err;
-	addr = pmap_aligned(fd, size, pmap_align(&st, size), &sync);
+	addr = pmap_aligned(fd, size, pmap_align(st, size), &sync);
 	if (addr == MAP_FAILED)
 		return -errno;
 	pm->base = addr;
 	pm->len = size;
 	/* a device DAX and a MAP_SYNC map are persistent memory; libpmem
 	 * decides the rest (PMEM_IS_PMEM_FORCE) */
-	*is_pmem = sync || S_ISCHR(st.st_mode) || pmem_is_pmem(addr, size);
+	*is_pmem = sync || S_ISCHR(st->st_mode) || pmem_is_pmem(addr, size);
 	return 0;
 }
