@@ -103,6 +103,7 @@ SHIM_API DIR *opendir(const char *path)
 
 	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
 		TRACE_PASS(opendir, "\"%s\"", path ? path : "(null)");
+		fd_unpark_all();
 		return SYS(opendir)(path);
 	}
 	SHIM_SERVE();
@@ -275,6 +276,7 @@ SHIM_API int closedir(DIR *dir)
 			errno = EINVAL;
 			return -1;
 		}
+		fd_note_free(SYS(dirfd)(dir));
 		return SYS(closedir)(dir);
 	}
 	SHIM_SERVE();

@@ -14,8 +14,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <unistd.h>
@@ -25,14 +30,77 @@
 static _Atomic bool posix_locks_used; /* some POSIX lock was ever taken */
 
 /* ------------------------------------------------------------------ */
-/* dup                                                                  */
+/* dup, pipe                                                            */
 /* ------------------------------------------------------------------ */
+
+/* These make descriptors: the lowest free numbers, which a parked one
+ * (ofd_slot.c) must not hold. */
+SHIM_API int pipe(int fds[2])
+{
+	fd_unpark_all();
+	return SYS(pipe)(fds);
+}
+
+SHIM_API int pipe2(int fds[2], int flags)
+{
+	fd_unpark_all();
+	return SYS(pipe2)(fds, flags);
+}
+
+SHIM_API int epoll_create(int size)
+{
+	fd_unpark_all();
+	return SYS(epoll_create)(size);
+}
+
+SHIM_API int epoll_create1(int flags)
+{
+	fd_unpark_all();
+	return SYS(epoll_create1)(flags);
+}
+
+SHIM_API int eventfd(unsigned int count, int flags)
+{
+	fd_unpark_all();
+	return SYS(eventfd)(count, flags);
+}
+
+SHIM_API int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	fd_unpark_all();
+	return SYS(signalfd)(fd, mask, flags);
+}
+
+SHIM_API int timerfd_create(int clock, int flags)
+{
+	fd_unpark_all();
+	return SYS(timerfd_create)(clock, flags);
+}
+
+SHIM_API int inotify_init(void)
+{
+	fd_unpark_all();
+	return SYS(inotify_init)();
+}
+
+SHIM_API int inotify_init1(int flags)
+{
+	fd_unpark_all();
+	return SYS(inotify_init1)(flags);
+}
+
+SHIM_API int memfd_create(const char *name, unsigned int flags)
+{
+	fd_unpark_all();
+	return SYS(memfd_create)(name, flags);
+}
 
 SHIM_API int dup(int fd)
 {
 	struct ofd *o = fd_get_fast(fd);
 	int nfd;
 
+	fd_unpark_all(); /* dup hands out the lowest free number */
 	if (likely(o == NULL)) {
 		TRACE_PASS(dup, "%d", fd);
 		return SYS(dup)(fd);
@@ -344,6 +412,7 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
+		fd_unpark_all();
 		nfd = SYS(fcntl)(fd, cmd, (int)(intptr_t)arg);
 		if (nfd < 0)
 			return -errno;
@@ -352,8 +421,10 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 		if (nfd <= 2)
 			stdio_fd_changed(nfd);
 		return nfd;
-	case F_GETFD:
 	case F_SETFD:
+		ofd_cloexec_unknown(o, fd);
+		/* fall through */
+	case F_GETFD:
 		nfd = SYS(fcntl)(fd, cmd, (int)(intptr_t)arg);
 		return nfd < 0 ? -errno : nfd;
 	case F_GETFL:
@@ -402,6 +473,8 @@ static int fcntl_common(int fd, int cmd, void *arg)
 
 	if (likely(o == NULL)) {
 		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+			fd_unpark_all();
 		return SYS(fcntl)(fd, cmd, arg);
 	}
 	SHIM_SERVE();
@@ -441,8 +514,10 @@ static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 		*(int *)arg = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
 		return 0;
 	case FIOCLEX:
+		ofd_cloexec_unknown(o, fd);
 		return SYS(fcntl)(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
 	case FIONCLEX:
+		ofd_cloexec_unknown(o, fd);
 		return SYS(fcntl)(fd, F_SETFD, 0) < 0 ? -errno : 0;
 	case FIONBIO:
 		if (*(int *)arg)

@@ -42,6 +42,7 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	if (err)
 		return err;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
+	fd_unpark_all();
 	depth = sig_allow_begin(); /* opening a FIFO waits for its other end */
 	fd = umfs_rundir_openat(fs, shim_helper_dfd(), host,
 				O_CREAT | (flags & ~(O_EXCL | O_TRUNC | O_DIRECTORY)), S_IFIFO, 0);
@@ -351,6 +352,7 @@ int shim_open(int dirfd, const char *path, int flags, mode_t mode)
 		if (kind < 0)
 			return kind;
 		if (kind == UP_KERNEL) {
+			fd_unpark_all();
 			do
 				fd = SYS(openat)(up.kdirfd, up.kpath, flags, mode);
 			while (fd < 0 && errno == EINTR);
@@ -377,11 +379,16 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 	int fd;
 
 	if (likely(!path_maybe_umfs(dirfd, path))) {
+		unsigned frees = atomic_load(&fd_frees);
+
 		if (unlikely(shim_observe))
 			shim_trace(c, false, 0, 0, "\"%s\", %#x", path ? path : "(null)", flags);
+		fd_unpark_all();
 		if (unlikely(mounts_is_table(path)))
 			return mounts_open(path, flags);
 		fd = SYS(openat)(dirfd, path, flags, mode);
+		if (fd >= 0)
+			fd_note_alloc(fd, frees);
 		return fd;
 	}
 	SHIM_SERVE();
@@ -440,18 +447,28 @@ SHIM_API int creat(const char *path, mode_t mode)
 /* close                                                                */
 /* ------------------------------------------------------------------ */
 
-int shim_close(int fd)
+/* may_park: the program's close(), whose number may stay open, parked. */
+static int close_umfs(int fd, bool may_park)
 {
 	struct ofd *o = uinfo_take(fd);
 
-	if (!o)
+	if (!o) {
+		fd_note_free(fd);
 		return SYS(close)(fd) < 0 ? -errno : 0;
-	sys_close_quiet(fd); /* the token; Linux frees the number even on EINTR */
+	}
 	fd_closed_hook(fd, o);
-	ofd_put(o);
+	if (!(may_park ? ofd_put_closing(o, fd) : (ofd_put(o), false))) {
+		sys_close_quiet(fd); /* the token; Linux frees the number even on EINTR */
+		fd_note_free(fd);
+	}
 	if (fd <= 2)
 		stdio_fd_changed(fd);
 	return 0;
+}
+
+int shim_close(int fd)
+{
+	return close_umfs(fd, false);
 }
 
 SHIM_API int close(int fd)
@@ -462,6 +479,7 @@ SHIM_API int close(int fd)
 
 	if (likely(p == NULL)) {
 		TRACE_PASS(close, "%d", fd);
+		fd_note_free(fd);
 		return SYS(close)(fd);
 	}
 	if (p == UINFO_INTERNAL) {
@@ -471,7 +489,7 @@ SHIM_API int close(int fd)
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = shim_close(fd);
+	r = close_umfs(fd, true);
 	TRACE_SERVED(close, r, t0, "%d", fd);
 	return (int)shim_ret(r);
 }
@@ -489,9 +507,10 @@ static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
 
 		if (!p || p == UINFO_INTERNAL)
 			continue;
-		if (cloexec)
+		if (cloexec) {
 			SYS(fcntl)((int)fd, F_SETFD, FD_CLOEXEC);
-		else
+			ofd_cloexec_unknown(p, (int)fd);
+		} else
 			shim_close((int)fd);
 	}
 }
@@ -521,6 +540,8 @@ SHIM_API int close_range(unsigned first, unsigned last, int flags)
 		return -1;
 	}
 	TRACE_PASS(close_range, "%u, %u", first, last);
+	fd_note_free((int)(first > INT_MAX ? INT_MAX : first));
+	fd_unpark_all(); /* the kernel's close_range must not meet it */
 	close_range_umfs(first, last, flags & CLOSE_RANGE_CLOEXEC);
 	if (last >= 3 && first <= 2)
 		for (unsigned fd = first; fd <= 2; fd++)

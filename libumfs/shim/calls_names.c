@@ -860,32 +860,40 @@ static int mkstemp_common(char *tmpl, int suffixlen, int flags)
 
 SHIM_API int mkstemp(char *tmpl)
 {
-	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
+	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl))) {
+		fd_unpark_all();
 		return SYS(mkstemp)(tmpl);
+	}
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, 0, 0);
 }
 
 SHIM_API int mkostemp(char *tmpl, int flags)
 {
-	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
+	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl))) {
+		fd_unpark_all();
 		return SYS(mkostemp)(tmpl, flags);
+	}
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, 0, flags);
 }
 
 SHIM_API int mkstemps(char *tmpl, int suffixlen)
 {
-	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
+	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl))) {
+		fd_unpark_all();
 		return SYS(mkstemps)(tmpl, suffixlen);
+	}
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, suffixlen, 0);
 }
 
 SHIM_API int mkostemps(char *tmpl, int suffixlen, int flags)
 {
-	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl)))
+	if (likely(!path_maybe_umfs(AT_FDCWD, tmpl))) {
+		fd_unpark_all();
 		return SYS(mkostemps)(tmpl, suffixlen, flags);
+	}
 	SHIM_SERVE();
 	return mkstemp_common(tmpl, suffixlen, flags);
 }

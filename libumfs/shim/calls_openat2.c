@@ -82,8 +82,10 @@ static int how_check(const struct open_how *how)
 
 static long kernel_openat2(int dirfd, const char *path, const struct open_how *how)
 {
-	long r = SYS(syscall)(SYS_openat2, dirfd, path, how, sizeof(*how));
+	long r;
 
+	fd_unpark_all();
+	r = SYS(syscall)(SYS_openat2, dirfd, path, how, sizeof(*how));
 	return r < 0 ? -errno : r;
 }
 

@@ -584,6 +584,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 		}
 	}
 	TRACE_PASS(spawn, "\"%s\"", path);
+	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
 	inherit_pass_open(&pass);
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)

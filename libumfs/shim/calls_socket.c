@@ -389,6 +389,7 @@ SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 	socklen_t sl = sizeof(ss);
 	int r;
 
+	fd_unpark_all();
 	if (likely(!sock_out_wanted(addr, lenp)))
 		return SYS(accept4)(fd, addr, lenp, flags);
 	r = SYS(accept4)(fd, (struct sockaddr *)&ss, &sl, flags);
@@ -403,6 +404,7 @@ SHIM_API int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
 	socklen_t sl = sizeof(ss);
 	int r;
 
+	fd_unpark_all();
 	if (likely(!sock_out_wanted(addr, lenp)))
 		return SYS(accept)(fd, addr, lenp);
 	r = SYS(accept)(fd, (struct sockaddr *)&ss, &sl);
@@ -500,4 +502,18 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	if (r < 0)
 		errno = saved;
 	return r;
+}
+
+/* socket and socketpair make descriptors: the lowest free numbers, which a
+ * parked one (ofd_slot.c) must not hold. */
+SHIM_API int socket(int domain, int type, int protocol)
+{
+	fd_unpark_all();
+	return SYS(socket)(domain, type, protocol);
+}
+
+SHIM_API int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	fd_unpark_all();
+	return SYS(socketpair)(domain, type, protocol, sv);
 }

@@ -63,6 +63,7 @@ SHIM_API int system(const char *cmd)
 	struct inherit_pass pass;
 	int r;
 
+	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark();
 	pass_begin(&pass);
 	r = fn(cmd);
@@ -77,6 +78,7 @@ SHIM_API FILE *popen(const char *cmd, const char *mode)
 	struct inherit_pass pass;
 	FILE *f;
 
+	fd_unpark_all(); /* not to be inherited, nor to shift the pipe's number */
 	ofd_spawn_mark();
 	pass_begin(&pass);
 	f = fn(cmd, mode);

@@ -224,6 +224,7 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 		if (unlikely(mounts_is_table(path)) && mode && mode[0] == 'r' &&
 		    !strchr(mode, '+'))
 			return mounts_fopen(path, mode);
+		fd_unpark_all();
 		return SYS(fopen)(path, mode);
 	}
 	SHIM_SERVE();
@@ -306,8 +307,11 @@ SHIM_API FILE *freopen(const char *path, const char *mode, FILE *fp)
 	char ckmode[3], self[64];
 	int flags, fd, err, std = -1;
 
-	if (likely(!k && !path_maybe_umfs(AT_FDCWD, path)))
+	if (likely(!k && !path_maybe_umfs(AT_FDCWD, path))) {
+		fd_note_free(fileno(fp));
+		fd_unpark_all();
 		return SYS(freopen)(path, mode, fp);
+	}
 	SHIM_SERVE();
 	err = parse_mode(mode, &flags, ckmode);
 	if (err) {
@@ -475,4 +479,26 @@ void stdio_init(void)
 	native_std[2] = stderr;
 	for (int fd = 0; fd <= 2; fd++)
 		stdio_fd_changed(fd);
+}
+
+/* The C library closes a stream's descriptor where the library cannot see
+ * it: the number is noted free (fd_open_below), as close() does. */
+static int stream_close(int (*real_close)(FILE *), FILE *fp)
+{
+	int fd = fileno(fp), r;
+
+	r = real_close(fp);
+	if (fd >= 0)
+		fd_note_free(fd);
+	return r;
+}
+
+SHIM_API int fclose(FILE *fp)
+{
+	return stream_close(SYS(fclose), fp);
+}
+
+SHIM_API int pclose(FILE *fp)
+{
+	return stream_close(SYS(pclose), fp);
 }

@@ -35,6 +35,7 @@ static long openat2_call(int dirfd, const char *path, const void *how, size_t si
 
 	if (likely(!openat2_maybe_umfs(dirfd, path))) {
 		TRACE_PASS(openat2, "\"%s\"", path ? path : "(null)");
+		fd_unpark_all();
 		return SYS(syscall)(SYS_openat2, dirfd, path, how, size);
 	}
 	t0 = stats_t0();
@@ -140,6 +141,7 @@ SHIM_API long syscall(long number, ...)
 		return shim_cred_after_change(
 			SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]));
 	default:
+		fd_unpark_all(); /* the call may make or free a descriptor */
 		return SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
 #undef I

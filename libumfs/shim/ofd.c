@@ -47,6 +47,7 @@ static struct ofd *ofd_alloc(void)
 	o->uf = NULL;
 	o->dir = NULL;
 	o->lockfd = -1;
+	o->cloexec_fd = -1;
 	o->registered = false;
 	o->tmpfile = false;
 	o->lpath = NULL;
@@ -157,6 +158,8 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	o->type = file_type(uf);
 	o->cached_flags = atomic_load(&sh->flags);
 	umfs_file_set_flags(uf, o->cached_flags);
+	o->cloexec_fd = fd;
+	o->cloexec = (flags & O_CLOEXEC) != 0;
 	o->registered = true; /* the caller counted the open */
 	ofd_link(o);
 	uinfo_set(fd, o);
@@ -207,8 +210,12 @@ void ofd_get(struct ofd *o)
 	atomic_fetch_add(&o->refs, 1);
 }
 
-static void ofd_release(struct ofd *o)
+/* park_fd: the program's descriptor that the last close leaves open, if
+ * the slot may keep it (true then), or -1. */
+static bool ofd_release(struct ofd *o, int park_fd)
 {
+	bool parked = false;
+
 	/* the common case drops the registry's count with the file, under
 	 * one lock of the core */
 	bool with_file = o->registered && o->uf && !o->dir;
@@ -230,17 +237,25 @@ static void ofd_release(struct ofd *o)
 	o->lockfd = -1;
 	free(o->lpath);
 	o->lpath = NULL;
-	if (o->sh)
+	if (o->sh && park_fd >= 0 && o->cloexec_fd == park_fd)
+		parked = ofd_slot_park(o->slot, o->anchor, o->born, park_fd, o->cloexec);
+	if (o->sh && !parked)
 		ofd_slot_release(o->slot, o->anchor, o->born);
 	o->sh = NULL;
 	o->anchor = -1;
 	ofd_unlink_and_spare(o);
+	return parked;
 }
 
 void ofd_put(struct ofd *o)
 {
 	if (atomic_fetch_sub(&o->refs, 1) == 1)
-		ofd_release(o);
+		ofd_release(o, -1);
+}
+
+bool ofd_put_closing(struct ofd *o, int fd)
+{
+	return atomic_fetch_sub(&o->refs, 1) == 1 && ofd_release(o, fd);
 }
 
 void ofd_foreach(void (*fn)(struct ofd *o, void *arg), void *arg)

@@ -89,6 +89,25 @@ static struct anchor {
 static int anchor_cached; /* entries in anchor_cache */
 static int anchor_total;  /* anchors open: cached, and held by live descriptions */
 
+/* Parking: when the program closes the last descriptor of a description
+ * whose slot goes back to the cache, the number itself may stay open (it
+ * is a descriptor of the same token), marked UINFO_PARKED, so that the
+ * next open takes it back with no system call at all and the close costs
+ * none either. A number is parked only when every lower one is open
+ * (fd_open_below), and it stays the lowest free one while parked: the
+ * library closes it for real before the kernel hands out a number for the
+ * program (open of a kernel file, dup, fcntl F_DUPFD, socket, pipe, accept,
+ * epoll, eventfd, exec, spawn...) and when a lower number becomes free
+ * (close, fclose, closedir...). Any other use of the number (the program's
+ * own stale descriptor) closes it first, so the kernel answers EBADF as for
+ * any closed descriptor. Numbers 0-2 are never parked: programs reopen
+ * those by number. One number at a time. */
+static struct anchor parked; /* the parked description's anchor and slot */
+static bool parked_cloexec;  /* FD_CLOEXEC of the parked number */
+_Atomic int ofd_parked_fd = -1;
+_Atomic int fd_open_below;
+_Atomic unsigned fd_frees;
+
 static inline struct ofd_shared *slot_at(struct arena_hdr *a, uint32_t i)
 {
 	return (struct ofd_shared *)((char *)a + ARENA_HDR_SIZE + (size_t)i * OFD_SLOT_SIZE);
@@ -420,15 +439,44 @@ static int anchor_make(int fd)
 	return afd;
 }
 
+/* Under anchor_lock: the parked number for a new open, with its anchor
+ * and slot in *an; -1 when none is parked (or its flag cannot be set). */
+static int unpark_for_claim(bool cloexec, struct anchor *an)
+{
+	int fd = atomic_load(&ofd_parked_fd);
+
+	if (fd < 0 || !uinfo_unpark(fd))
+		return -1;
+	atomic_store(&ofd_parked_fd, -1);
+	if (parked_cloexec != cloexec &&
+	    SYS(fcntl)(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) < 0) {
+		sys_close_quiet(fd);
+		anchor_cache[anchor_cached++] = parked;
+		return -1;
+	}
+	*an = parked;
+	return fd;
+}
+
 int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anchorp)
 {
 	int cloexec = (flags & O_CLOEXEC) ? O_CLOEXEC : 0, err = 0, fd;
 	struct arena_hdr *a = arena_get(&err);
 	struct anchor an = { .fd = -1 };
+	unsigned frees = atomic_load(&fd_frees);
 
 	if (!a)
 		return err;
 	pthread_mutex_lock(&anchor_lock);
+	fd = unpark_for_claim(cloexec != 0, &an);
+	if (fd >= 0) {
+		pthread_mutex_unlock(&anchor_lock);
+		fd_note_alloc(fd, frees); /* every lower number is open: parking's rule */
+		*slotp = an.slot;
+		*anchorp = an.fd;
+		*shp = slot_at(a, an.slot);
+		return fd;
+	}
 	if (anchor_cached)
 		an = anchor_cache[--anchor_cached];
 	pthread_mutex_unlock(&anchor_lock);
@@ -442,6 +490,7 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 			pthread_mutex_unlock(&anchor_lock);
 			return err;
 		}
+		fd_note_alloc(fd, frees);
 		*slotp = an.slot;
 		*anchorp = an.fd;
 		*shp = slot_at(a, an.slot);
@@ -450,6 +499,7 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 	fd = claim_new(a, cloexec, slotp);
 	if (fd < 0)
 		return fd;
+	fd_note_alloc(fd, frees);
 	*anchorp = anchor_make(fd);
 	*shp = slot_at(a, *slotp);
 	return fd;
@@ -462,6 +512,66 @@ static void anchor_close(int afd)
 	pthread_mutex_lock(&anchor_lock);
 	anchor_total--;
 	pthread_mutex_unlock(&anchor_lock);
+}
+
+bool ofd_slot_park(uint32_t slot, int anchor, uint64_t born, int fd, bool cloexec)
+{
+	struct arena_hdr *a = atomic_load(&arena);
+	bool done = false;
+
+	if (fd <= 2 || anchor < 0 || !a || slot >= OFD_SLOTS ||
+	    born != atomic_load(&spawn_epoch) || atomic_load(&fd_open_below) < fd)
+		return false;
+	pthread_mutex_lock(&anchor_lock);
+	/* anchor_total counts the parked anchor: the cache has room to take it back */
+	if (atomic_load(&ofd_parked_fd) < 0) {
+		slot_at(a, slot)->ino = 0; /* describes no file while parked */
+		parked.fd = anchor;
+		parked.slot = slot;
+		parked_cloexec = cloexec;
+		uinfo_park(fd);
+		atomic_store(&ofd_parked_fd, fd);
+		done = true;
+	}
+	pthread_mutex_unlock(&anchor_lock);
+	return done;
+}
+
+/* Under anchor_lock: closes the parked number; its anchor goes to the cache. */
+static void unpark_locked(void)
+{
+	int fd = atomic_load(&ofd_parked_fd);
+
+	if (fd < 0)
+		return;
+	atomic_store(&ofd_parked_fd, -1);
+	if (uinfo_unpark(fd)) {
+		sys_close_quiet(fd);
+		fd_note_closed(fd);
+	}
+	anchor_cache[anchor_cached++] = parked;
+}
+
+void ofd_unpark_above(int fd)
+{
+	pthread_mutex_lock(&anchor_lock);
+	if (atomic_load(&ofd_parked_fd) > fd)
+		unpark_locked();
+	pthread_mutex_unlock(&anchor_lock);
+}
+
+struct ofd *uinfo_parked_used(int fd)
+{
+	struct ofd *o;
+
+	/* again if another thread parked the number anew meanwhile */
+	while ((o = atomic_load(&uinfo[fd])) == UINFO_PARKED) {
+		pthread_mutex_lock(&anchor_lock);
+		if (atomic_load(&ofd_parked_fd) == fd)
+			unpark_locked();
+		pthread_mutex_unlock(&anchor_lock);
+	}
+	return o;
 }
 
 void ofd_slot_release(uint32_t slot, int anchor, uint64_t born)
@@ -545,6 +655,7 @@ void ofd_slot_hint_cached(void)
 	if (!a)
 		return;
 	pthread_mutex_lock(&anchor_lock);
+	unpark_locked(); /* not to be inherited, nor held past the exit */
 	for (int i = 0; i < anchor_cached; i++) {
 		atomic_store(&a->state[anchor_cache[i].slot], SLOT_FREE);
 		hint_lower(a, anchor_cache[i].slot);
@@ -576,9 +687,11 @@ void ofd_slot_fork_parent(void)
 	ofd_spawn_mark(); /* descriptions made while the fork was under way */
 }
 
-/* The cached slots stay the parent's: the child's copies of their anchors go. */
+/* The cached slots stay the parent's: the child's copies of their anchors
+ * (and of the parked number) go. */
 void ofd_slot_fork_child(void)
 {
+	unpark_locked();
 	pthread_mutex_unlock(&anchor_lock);
 	ofd_spawn_mark(); /* what the parent holds is shared with us */
 	anchor_purge();

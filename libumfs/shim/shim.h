@@ -218,6 +218,8 @@ struct shim_sys {
 
 	FILE *(*fopen)(const char *, const char *);
 	FILE *(*freopen)(const char *, const char *, FILE *);
+	int (*fclose)(FILE *);
+	int (*pclose)(FILE *);
 	FILE *(*fdopen)(int, const char *);
 	int (*vdprintf)(int, const char *, va_list);
 
@@ -236,6 +238,17 @@ struct shim_sys {
 	int (*getpeername)(int, struct sockaddr *, socklen_t *);
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
+	int (*pipe)(int[2]);
+	int (*pipe2)(int[2], int);
+	int (*epoll_create)(int);
+	int (*epoll_create1)(int);
+	int (*eventfd)(unsigned int, int);
+	int (*signalfd)(int, const sigset_t *, int);
+	int (*timerfd_create)(int, int);
+	int (*inotify_init)(void);
+	int (*inotify_init1)(int);
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
@@ -551,6 +564,8 @@ struct ofd {
 	uint64_t path_epoch;       /* shim_dir_epoch() when the path was last checked */
 	bool live;
 	struct ofd *next, *prev;   /* every live description of this process */
+	int cloexec_fd;            /* the descriptor whose FD_CLOEXEC is known, or -1 */
+	bool cloexec;              /* that flag */
 };
 
 /* Opens the user-visible descriptor for an open core file: returns the fd
@@ -559,6 +574,14 @@ struct ofd {
 int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp);
 void ofd_get(struct ofd *o);
 void ofd_put(struct ofd *o);
+/* ofd_put for the program's close of fd: true when fd stayed open, parked. */
+bool ofd_put_closing(struct ofd *o, int fd);
+/* Something changed fd's FD_CLOEXEC: o no longer knows it. */
+static inline void ofd_cloexec_unknown(struct ofd *o, int fd)
+{
+	if (o->cloexec_fd == fd)
+		o->cloexec_fd = -1;
+}
 /* Offset lock (robust: a dead holder's lock is taken over). */
 void ofd_lock(struct ofd *o);
 void ofd_unlock(struct ofd *o);
@@ -601,6 +624,59 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 /* This process let go of the slot (its descriptors are closed); the
  * anchor (or -1) that claim gave, and the spawn epoch before the claim. */
 void ofd_slot_release(uint32_t slot, int anchor, uint64_t born);
+/* The program closed fd, the description's last descriptor: its slot may
+ * keep fd open, parked, for the next open (true; else the caller closes
+ * it). cloexec: fd's close-on-exec flag. */
+bool ofd_slot_park(uint32_t slot, int anchor, uint64_t born, int fd, bool cloexec);
+/* The parked number, or -1 (read without a lock: a hint). */
+extern _Atomic int ofd_parked_fd;
+/* Closes the parked number if it is above fd: the kernel must hand out the
+ * lowest free number, and a number at or below the parked one just became
+ * free, or is about to be allocated by the kernel. */
+void ofd_unpark_above(int fd);
+static inline void fd_unpark_above(int fd)
+{
+	if (unlikely(atomic_load_explicit(&ofd_parked_fd, memory_order_relaxed) > fd))
+		ofd_unpark_above(fd);
+}
+/* Before the kernel allocates a descriptor for the program. */
+static inline void fd_unpark_all(void)
+{
+	fd_unpark_above(-1);
+}
+/* Every number below fd_open_below is known to be open: the kernel gave a
+ * number at or above it as the lowest free one, and no close the library
+ * saw freed one below since (fd_frees counts those closes, so that an
+ * allocation racing with a close does not raise it). Only a number with
+ * every lower one open may be parked: the next open must get the lowest. */
+extern _Atomic int fd_open_below;
+extern _Atomic unsigned fd_frees;
+/* The kernel handed out fd as the lowest free number; frees: fd_frees read
+ * before the call. */
+static inline void fd_note_alloc(int fd, unsigned frees)
+{
+	int below = atomic_load_explicit(&fd_open_below, memory_order_relaxed);
+
+	while (below <= fd && atomic_load(&fd_frees) == frees &&
+	       !atomic_compare_exchange_weak(&fd_open_below, &below, fd + 1))
+		;
+}
+/* Number fd was closed (or is about to be). */
+static inline void fd_note_closed(int fd)
+{
+	int below = atomic_load_explicit(&fd_open_below, memory_order_relaxed);
+
+	atomic_fetch_add(&fd_frees, 1);
+	while (below > fd && !atomic_compare_exchange_weak(&fd_open_below, &below, fd))
+		;
+}
+/* The program's descriptor fd was closed (or is about to be): a parked
+ * number above it is no longer the lowest free one. */
+static inline void fd_note_free(int fd)
+{
+	fd_note_closed(fd);
+	fd_unpark_above(fd);
+}
 /* Children: descriptions created before a spawn may be held by it. */
 uint64_t ofd_spawn_epoch(void);
 void ofd_spawn_mark(void);
@@ -636,15 +712,30 @@ extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
 
 /* Marks a descriptor the shim itself uses (pool, logs, locks). */
 #define UINFO_INTERNAL ((struct ofd *)1)
+/* Marks a number the program closed that stays open, parked (ofd_slot.c). */
+#define UINFO_PARKED ((struct ofd *)2)
 
 void uinfo_init(void);
-/* One load: the description at fd, or NULL (or UINFO_INTERNAL). */
+/* The program named a parked number: it is closed now, for real (so the
+ * kernel answers as for any closed descriptor); returns what fd holds. */
+struct ofd *uinfo_parked_used(int fd);
+/* One load: the description at fd, or NULL (or UINFO_INTERNAL). A parked
+ * number is never returned: it is the program's closed descriptor. */
 static inline struct ofd *uinfo_peek(int fd)
 {
+	struct ofd *o;
+
 	if ((size_t)(unsigned)fd >= uinfo_size)
 		return NULL;
-	return atomic_load_explicit(&uinfo[fd], memory_order_acquire);
+	o = atomic_load_explicit(&uinfo[fd], memory_order_acquire);
+	if (unlikely(o == UINFO_PARKED))
+		o = uinfo_parked_used(fd);
+	return o;
 }
+/* Parks fd (the caller keeps it open) / takes it back from parking: true
+ * when it was parked, and is now neither parked nor a UMFS descriptor. */
+void uinfo_park(int fd);
+bool uinfo_unpark(int fd);
 /* The description at fd with a reference for the call, or NULL. */
 struct ofd *fd_get(int fd);
 static inline struct ofd *fd_get_fast(int fd)

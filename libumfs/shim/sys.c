@@ -154,6 +154,8 @@ static void sys_resolve(void)
 
 	RESOLVE(fopen);
 	RESOLVE(freopen);
+	RESOLVE(fclose);
+	RESOLVE(pclose);
 	RESOLVE(fdopen);
 	RESOLVE(vdprintf);
 
@@ -175,6 +177,17 @@ static void sys_resolve(void)
 	RESOLVE(getpeername);
 	RESOLVE(accept);
 	RESOLVE(accept4);
+	RESOLVE(socket);
+	RESOLVE(socketpair);
+	RESOLVE(pipe);
+	RESOLVE(pipe2);
+	RESOLVE(epoll_create);
+	RESOLVE(epoll_create1);
+	RESOLVE(eventfd);
+	RESOLVE(signalfd);
+	RESOLVE(timerfd_create);
+	RESOLVE(inotify_init);
+	RESOLVE(inotify_init1);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
 	RESOLVE(recvmmsg);

@@ -109,6 +109,20 @@ struct ofd *uinfo_take(int fd)
 	return old;
 }
 
+void uinfo_park(int fd)
+{
+	if (fd >= 0 && (size_t)fd < uinfo_size)
+		atomic_store(&uinfo[fd], UINFO_PARKED);
+}
+
+bool uinfo_unpark(int fd)
+{
+	struct ofd *expected = UINFO_PARKED;
+
+	return fd >= 0 && (size_t)fd < uinfo_size &&
+	       atomic_compare_exchange_strong(&uinfo[fd], &expected, NULL);
+}
+
 void uinfo_mark_internal(int fd)
 {
 	if (fd >= 0 && (size_t)fd < uinfo_size)

@@ -17,6 +17,7 @@ BUILDDIR=$(cd "$BUILDDIR" && pwd)
 : "${SHIM_THREADS:=$BUILDDIR/tests/shim/shim_threads}"
 : "${SHIM_OFD:=$BUILDDIR/tests/shim/shim_ofd}"
 : "${SHIM_SIGNALS:=$BUILDDIR/tests/shim/shim_signals}"
+: "${SHIM_FDNUM:=$BUILDDIR/tests/shim/shim_fdnum}"
 export PMEM_IS_PMEM_FORCE=1
 
 work=$(mktemp -d /dev/shm/umfs-shimtest.XXXXXX)

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim_fdnum.c - descriptor numbers and closed descriptors, as the kernel
+ * hands them out: every call that makes a descriptor gets the lowest free
+ * number, and a closed number answers EBADF to every call.
+ *
+ *   shim_fdnum DIR          runs the steps below in DIR and prints one line
+ *                           per result (a number, or the errno's name);
+ *                           fdnum.sh compares the transcript of UMFS with
+ *                           that of tmpfs
+ *   shim_fdnum check FD     (run by exec) prints whether FD is open
+ *   shim_fdnum parked DIR   (UMFS) the number of a closed file stays open
+ *                           in the kernel, and the next opens take it back
+ *
+ * The library may keep the number of a closed UMFS descriptor open for the
+ * next open (docs/shim.md, "Parked numbers"); these steps close a UMFS
+ * descriptor and then make descriptors every way a program can, use the
+ * closed number, fork, exec and lower RLIMIT_NOFILE.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *dir;
+static char self[4096];
+
+static void say(const char *what, long r)
+{
+	if (r < 0)
+		printf("%s: %s\n", what, strerrorname_np(errno));
+	else
+		printf("%s: %ld\n", what, r);
+}
+
+static int fopen_in(const char *name, int flags)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return open(p, flags, 0644);
+}
+
+/* Opens and closes a UMFS file: its number is the one the steps expect free. */
+static int closed_one(void)
+{
+	int fd = fopen_in("a", O_CREAT | O_RDWR);
+
+	close(fd);
+	return fd;
+}
+
+static void kernel_makers(void)
+{
+	int fd, p[2];
+
+	closed_one();
+	say("open /dev/null after a close", fd = open("/dev/null", O_RDONLY));
+	close(fd);
+	closed_one();
+	say("dup after a close", fd = dup(1));
+	close(fd);
+	closed_one();
+	say("F_DUPFD after a close", fd = fcntl(1, F_DUPFD, 0));
+	close(fd);
+	closed_one();
+	if (pipe(p) == 0) {
+		say("pipe after a close", p[0]);
+		say("pipe second", p[1]);
+		close(p[0]);
+		close(p[1]);
+	} else {
+		say("pipe after a close", -1);
+	}
+	closed_one();
+	say("socket after a close", fd = socket(AF_UNIX, SOCK_STREAM, 0));
+	close(fd);
+	closed_one();
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) == 0) {
+		say("socketpair after a close", p[0]);
+		close(p[0]);
+		close(p[1]);
+	}
+	closed_one();
+	say("openat2 syscall after a close",
+	    fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY));
+	close(fd);
+	closed_one();
+	{
+		FILE *f = fopen("/dev/null", "r");
+
+		say("fopen after a close", f ? fileno(f) : -1);
+		if (f)
+			fclose(f);
+	}
+	closed_one();
+	{
+		DIR *d = opendir("/");
+
+		say("opendir after a close", d ? dirfd(d) : -1);
+		if (d)
+			closedir(d);
+	}
+	closed_one();
+	{
+		char t[] = "/tmp/shim_fdnum.XXXXXX";
+
+		say("mkstemp after a close", fd = mkstemp(t));
+		close(fd);
+		unlink(t);
+	}
+}
+
+/* The closed number answers as closed to every call, each made right
+ * after a close. */
+static void stale_uses(void)
+{
+	struct stat st;
+	char b[8];
+	int fd, r;
+
+	say("fstat of the closed number", fstat(closed_one(), &st));
+	say("read of the closed number", read(closed_one(), b, 1));
+	say("write of the closed number", write(closed_one(), "x", 1));
+	say("lseek of the closed number", lseek(closed_one(), 0, SEEK_SET));
+	say("fcntl F_GETFD of the closed number", fcntl(closed_one(), F_GETFD));
+	say("fsync of the closed number", fsync(closed_one()));
+	say("fchmod of the closed number", fchmod(closed_one(), 0600));
+	say("flock of the closed number", flock(closed_one(), LOCK_SH));
+	say("openat from the closed number",
+	    r = openat(closed_one(), "x", O_CREAT | O_RDWR, 0644));
+	if (r >= 0)
+		close(r);
+	say("fchdir to the closed number", fchdir(closed_one()));
+	say("close of the closed number", close(closed_one()));
+	say("getdents of the closed number",
+	    syscall(SYS_getdents64, closed_one(), b, sizeof(b)));
+	fd = closed_one();
+	say("dup2 onto the closed number", dup2(1, fd));
+	r = fstat(1, &st) == 0 ? (int)st.st_ino : -1;
+	say("it is stdout's", fstat(fd, &st) == 0 && (int)st.st_ino == r ? 1 : 0);
+	close(fd);
+	closed_one();
+	say("epoll_create1 after a close", r = epoll_create1(0));
+	close(r);
+	closed_one();
+	say("eventfd after a close", r = eventfd(0, 0));
+	close(r);
+	closed_one();
+	say("timerfd_create after a close", r = timerfd_create(CLOCK_MONOTONIC, 0));
+	close(r);
+	closed_one();
+	say("inotify_init1 after a close", r = inotify_init1(0));
+	close(r);
+	closed_one();
+	say("memfd_create after a close", r = memfd_create("fdnum", 0));
+	close(r);
+}
+
+static void umfs_order(void)
+{
+	int a, b, c, k, d;
+
+	a = fopen_in("a", O_CREAT | O_RDWR);
+	b = fopen_in("b", O_CREAT | O_RDWR);
+	close(a);
+	say("lower of two closed first, reopened", c = fopen_in("c", O_CREAT | O_RDWR));
+	close(b);
+	close(c);
+	say("after both closed", a = fopen_in("a", O_RDWR));
+	say("next", b = fopen_in("b", O_RDWR));
+	close(a);
+	close(b);
+
+	k = open("/dev/null", O_RDONLY);
+	a = fopen_in("a", O_RDWR);
+	close(a);
+	close(k); /* a lower number than the one just closed is free now */
+	say("kernel lower freed: open", c = fopen_in("c", O_RDWR));
+	say("then", d = fopen_in("b", O_RDWR));
+	close(c);
+	close(d);
+
+	a = fopen_in("a", O_RDWR);
+	k = open("/dev/null", O_RDONLY);
+	close(a);
+	close(k);
+	say("kernel higher freed: open", c = fopen_in("c", O_RDWR));
+	say("then", d = open("/dev/null", O_RDONLY));
+	close(c);
+	close(d);
+
+	k = open("/dev/null", O_RDONLY);
+	a = fopen_in("a", O_RDWR);
+	close(k); /* a lower number is free before the UMFS one closes */
+	close(a);
+	say("kernel lower freed first: open", c = fopen_in("c", O_RDWR));
+	close(c);
+	{
+		FILE *f = fopen("/dev/null", "r");
+
+		a = fopen_in("a", O_RDWR);
+		fclose(f);
+		close(a);
+		say("fclose lower, then close: open", c = fopen_in("c", O_RDWR));
+		close(c);
+		f = popen("true", "r");
+		a = fopen_in("a", O_RDWR);
+		pclose(f);
+		close(a);
+		say("pclose lower, then close: open", c = fopen_in("c", O_RDWR));
+		close(c);
+		a = fopen_in("a", O_RDWR);
+		d = fopen_in("b", O_RDWR);
+		f = fopen("/dev/null", "r");
+		close(a);
+		close(d);
+		fclose(f);
+		say("two closed, then fclose of a higher one: open", c = fopen_in("c", O_RDWR));
+		close(c);
+	}
+
+	a = fopen_in("a", O_RDWR);
+	close(a);
+	close_range(3, ~0u, 0);
+	say("after close_range", a = fopen_in("a", O_RDWR));
+	close(a);
+}
+
+static void cloexec_flags(void)
+{
+	int fd;
+
+	fd = fopen_in("a", O_RDWR | O_CLOEXEC);
+	close(fd);
+	say("plain open after a cloexec one: FD_CLOEXEC", fcntl(fd = fopen_in("b", O_RDWR), F_GETFD));
+	close(fd);
+	say("cloexec open after a plain one: FD_CLOEXEC",
+	    fcntl(fd = fopen_in("c", O_RDWR | O_CLOEXEC), F_GETFD));
+	fcntl(fd, F_SETFD, 0);
+	close(fd);
+	say("cloexec open after F_SETFD 0: FD_CLOEXEC",
+	    fcntl(fd = fopen_in("a", O_RDWR | O_CLOEXEC), F_GETFD));
+	ioctl(fd, FIONCLEX);
+	close(fd);
+	say("plain open after FIONCLEX: FD_CLOEXEC", fcntl(fd = fopen_in("b", O_RDWR), F_GETFD));
+	ioctl(fd, FIOCLEX);
+	close(fd);
+	say("plain open after FIOCLEX: FD_CLOEXEC", fcntl(fd = fopen_in("c", O_RDWR), F_GETFD));
+	close(fd);
+}
+
+/* Files opened in a parent and a child after a close keep their bytes apart. */
+static void fork_and_exec(void)
+{
+	int fd = closed_one(), status, c;
+	char b[16] = "";
+	ssize_t r;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		c = fopen_in("child", O_CREAT | O_RDWR | O_TRUNC);
+		printf("child open: %d\n", c);
+		_exit(write(c, "child", 5) == 5 ? 0 : 1);
+	}
+	c = fopen_in("parent", O_CREAT | O_RDWR | O_TRUNC);
+	r = write(c, "parent", 6);
+	waitpid(pid, &status, 0); /* the child's line first */
+	say("parent open after fork", c);
+	say("parent write", r);
+	say("child status", WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+	close(c);
+	c = fopen_in("child", O_RDONLY);
+	say("child's file", read(c, b, sizeof(b) - 1));
+	printf("child's bytes: %s\n", b);
+	close(c);
+
+	fd = closed_one();
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", fd);
+		execl(self, self, "check", num, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	fd = closed_one();
+	fflush(stdout);
+	{
+		char cmd[4200];
+
+		snprintf(cmd, sizeof(cmd), "%s check %d", self, fd);
+		say("system status", system(cmd));
+	}
+}
+
+static void nofile_limit(void)
+{
+	struct rlimit old, rl;
+	int fd = closed_one(), k;
+
+	getrlimit(RLIMIT_NOFILE, &old);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd + 1; /* room for exactly one more number */
+	setrlimit(RLIMIT_NOFILE, &rl);
+	say("open /dev/null at the limit", k = open("/dev/null", O_RDONLY));
+	close(k);
+	fd = closed_one();
+	say("socket at the limit", k = socket(AF_UNIX, SOCK_DGRAM, 0));
+	close(k);
+	setrlimit(RLIMIT_NOFILE, &old);
+}
+
+/* fcntl(F_GETFD) straight to the kernel, past the library. */
+static long kernel_getfd(int fd)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_fcntl), "D"((long)fd), "S"((long)F_GETFD)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* Under UMFS: the number of a closed file stays open in the kernel
+ * (parked) and the next open takes it, however many times. */
+static int parked(void)
+{
+	int fd = closed_one(), again = 0;
+
+	printf("closed number held by the kernel: %s\n", kernel_getfd(fd) >= 0 ? "yes" : "no");
+	for (int i = 0; i < 1000; i++) {
+		int n = fopen_in("p", O_CREAT | O_RDWR);
+
+		again += n == fd && kernel_getfd(fd) >= 0;
+		close(n);
+	}
+	printf("opens that took it back: %d\n", again);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && strcmp(argv[1], "check") == 0) {
+		int fd = atoi(argv[2]);
+
+		printf("after exec, fd %d: %s\n", fd, fcntl(fd, F_GETFD) < 0 ? "closed" : "open");
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "parked") == 0) {
+		dir = argv[2];
+		return parked();
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: shim_fdnum DIR | check FD | parked DIR\n");
+		return 2;
+	}
+	dir = argv[1];
+	if (!realpath("/proc/self/exe", self))
+		return 1;
+	kernel_makers();
+	stale_uses();
+	umfs_order();
+	cloexec_flags();
+	fork_and_exec();
+	nofile_limit();
+	return 0;
+}
