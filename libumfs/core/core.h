@@ -57,6 +57,7 @@
 #define UMFS_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define UMFS_DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 #define UMFS_ALIGN_UP(n, a) (((n) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define UMFS_ALIGN_DOWN(n, a) ((n) & ~((uint64_t)(a) - 1))
 
 /* ------------------------------------------------------------------ */
 /* persist.c                                                            */
@@ -250,6 +251,7 @@ struct umfs_tx {
 	uint8_t *slot;         /* start of the slot (header first) */
 	size_t slot_size;
 	size_t used;           /* bytes of the slot used, header included */
+	size_t flushed;        /* records before this offset are flushed */
 	bool unsealed;         /* records saved since the last fence */
 	struct umfs_tx_range *ranges; /* changed ranges, persisted at commit */
 	size_t nranges, cap_ranges;

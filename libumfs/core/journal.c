@@ -7,8 +7,9 @@
  *           the transaction's seq) and persist it; the first add also sets
  *           active_seq. Only then may the caller change the range in place.
  *           A call that knows several ranges before changing any saves them
- *           (records written and flushed) and seals them with one fence;
- *           none of those ranges changes before the seal.
+ *           (records written and flushed; a record's last line with the
+ *           next record or the seal) and seals them with one fence; none
+ *           of those ranges changes before the seal.
  *   commit: persist every changed range, then clear active_seq (one 8-byte
  *           store): from that fence on the transaction is durable.
  *   crash:  recovery restores the valid records of an active slot in reverse
@@ -166,6 +167,7 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	tx->active = true;
 	fs->share_changed = true; /* others must recount what we change */
 	tx->used = sizeof(struct umfs_jslot_hdr);
+	tx->flushed = tx->used;
 	tx->unsealed = false;
 	tx->nranges = 0;
 	tx->nfrees = 0;
@@ -191,7 +193,25 @@ static bool already_saved(const struct umfs_tx *tx, const uint8_t *p, size_t len
 	return false;
 }
 
-/* Writes and flushes the record of [addr, addr+len), without the fence. */
+/*
+ * Flushes the records written since the last flush up to `end`, a line at
+ * a time. Records lie back to back, so a record's last line is usually the
+ * next one's first: a store to a line whose write-back is still in flight
+ * waits for it (about 0.5 us on this VM, as long as a fence), so that line
+ * is left for the next record's flush, or the seal's.
+ */
+static void records_flush(struct umfs_tx *tx, size_t end)
+{
+	size_t from = UMFS_ALIGN_DOWN(tx->flushed, UMFS_CACHELINE);
+
+	if (end > from) {
+		umfs_flush(tx->slot + from, end - from);
+		tx->flushed = end;
+	}
+}
+
+/* Writes and flushes the record of [addr, addr+len), without the fence
+ * (its last, partly written line is flushed by the next record or the seal). */
 int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len)
 {
 	struct umfs_tx *tx = &fs->tx;
@@ -216,7 +236,7 @@ int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len)
 	r->len = (uint32_t)len;
 	memcpy(r + 1, addr, len);
 	r->csum = umfs_jrec_csum(r, r + 1);
-	umfs_flush(r, sizeof(*r) + len);
+	records_flush(tx, UMFS_ALIGN_DOWN(tx->used + sizeof(*r) + len, UMFS_CACHELINE));
 	if (tx->hdr->active_seq != tx->seq)
 		umfs_store64_nodrain(&tx->hdr->active_seq, tx->seq);
 	tx->used += need;
@@ -228,6 +248,7 @@ void umfs_tx_seal(struct umfs_fs *fs)
 {
 	if (!fs->tx.unsealed)
 		return;
+	records_flush(&fs->tx, fs->tx.used);
 	if (!UMFS_FAULT(UMFS_FAULT_TX_NO_SEAL))
 		umfs_drain(); /* the records are durable before the caller changes a range */
 	fs->tx.unsealed = false;
@@ -269,6 +290,7 @@ int umfs_tx_commit(struct umfs_fs *fs)
 		umfs_tx_abort(fs);
 		return err;
 	}
+	records_flush(tx, tx->used); /* records saved and never sealed */
 	for (size_t i = 0; i < tx->nranges; i++)
 		umfs_flush(tx->ranges[i].addr, tx->ranges[i].len);
 	umfs_drain();
