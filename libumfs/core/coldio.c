@@ -21,7 +21,7 @@
  *  - on 4 KiB pages, a write of fresh bytes (past the old end of the file,
  *    a copy-on-write shadow) counts little: a stream writes each page
  *    once, and the first touch of a mapped 4 KiB page costs more than the
- *    system call. A page that takes fresh bytes a second time is
+ *    system call. A page that takes fresh bytes a third time is
  *    populated alone and mapped from then on;
  *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
  *    write warms its chunk at once: populating it is one page, cheaper
@@ -70,7 +70,7 @@
  * fresh pages 1, so that only twice the chunk's pages in such writes warm
  * it: a stream that writes each page once (an append) never does, a
  * process that keeps reusing freed pages (small files created and deleted)
- * does. A page that takes fresh bytes through the descriptor a second time
+ * does. A page that takes fresh bytes through the descriptor a third time
  * is populated alone (media_fresh_again). */
 #define COLD_WARM_AT 1024
 #define COLD_COPY 8
@@ -87,8 +87,8 @@ enum media_access { MEDIA_READ, MEDIA_OVERWRITE, MEDIA_FRESH };
 struct umfs_coldio {
 	uint64_t nchunks;
 	bool huge; /* the kernel maps the pool with 2 MiB pages */
-	/* per 4 KiB pool page: this process wrote fresh bytes to it through
-	 * the descriptor (4 KiB pools only) */
+	/* per 4 KiB pool page, two bits: this process wrote fresh bytes to it
+	 * through the descriptor once, and twice (4 KiB pools only) */
 	_Atomic uint64_t *rewritten;
 	uint16_t state[]; /* per 2 MiB chunk: copies so far, weighted, or COLD_WARM */
 };
@@ -136,7 +136,7 @@ void umfs_coldio_open(struct umfs_fs *fs)
 		fs->cold->nchunks = n;
 		fs->cold->huge = huge;
 		if (!fs->cold->huge &&
-		    !(fs->cold->rewritten = calloc((fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1,
+		    !(fs->cold->rewritten = calloc(2 * ((fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1),
 						   sizeof(uint64_t)))) {
 			free(fs->cold);
 			fs->cold = NULL;
@@ -220,14 +220,24 @@ static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum medi
 }
 
 /* Whether this process wrote fresh bytes of a page of [off, off + len)
- * through the descriptor before, and marks the pages it does now. */
+ * through the descriptor twice before, and counts the writes it does now.
+ * Twice, not once: writes in pieces of more than a page (tar's 10 KiB)
+ * meet in one page only, and mapping that page (populate, then the first
+ * touch) costs more than its second pwrite; writes smaller than a page
+ * (postmark's 512 bytes) come back to it many times. */
 static bool media_fresh_again(struct umfs_fs *fs, uint64_t off, size_t len)
 {
+	_Atomic uint64_t *twice = fs->cold->rewritten + (fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1;
 	bool again = false;
 
-	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
-		again |= atomic_fetch_or_explicit(&fs->cold->rewritten[pg / 64], 1ull << (pg % 64),
-						  memory_order_relaxed) >> (pg % 64) & 1;
+	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++) {
+		uint64_t bit = 1ull << (pg % 64);
+
+		if (atomic_fetch_or_explicit(&fs->cold->rewritten[pg / 64], bit,
+					     memory_order_relaxed) & bit)
+			again |= atomic_fetch_or_explicit(&twice[pg / 64], bit,
+							  memory_order_relaxed) & bit;
+	}
 	return again;
 }
 
