@@ -451,6 +451,7 @@ static int unpark_for_claim(bool cloexec, struct anchor *an)
 	if (parked_cloexec != cloexec &&
 	    SYS(fcntl)(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) < 0) {
 		sys_close_quiet(fd);
+		fd_note_closed(fd);
 		anchor_cache[anchor_cached++] = parked;
 		return -1;
 	}
@@ -552,12 +553,16 @@ static void unpark_locked(void)
 	anchor_cache[anchor_cached++] = parked;
 }
 
+/* Both run from calls passed through, outside SHIM_SERVE: the lock is
+ * held with signals deferred, as a handler's own open would take it. */
 void ofd_unpark_above(int fd)
 {
+	shim_busy_enter();
 	pthread_mutex_lock(&anchor_lock);
 	if (atomic_load(&ofd_parked_fd) > fd)
 		unpark_locked();
 	pthread_mutex_unlock(&anchor_lock);
+	shim_busy_leave();
 }
 
 struct ofd *uinfo_parked_used(int fd)
@@ -566,10 +571,12 @@ struct ofd *uinfo_parked_used(int fd)
 
 	/* again if another thread parked the number anew meanwhile */
 	while ((o = atomic_load(&uinfo[fd])) == UINFO_PARKED) {
+		shim_busy_enter();
 		pthread_mutex_lock(&anchor_lock);
 		if (atomic_load(&ofd_parked_fd) == fd)
 			unpark_locked();
 		pthread_mutex_unlock(&anchor_lock);
+		shim_busy_leave();
 	}
 	return o;
 }

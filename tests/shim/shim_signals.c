@@ -4,7 +4,8 @@
  * with file calls in DIR, whose handlers do file calls and end the process.
  *
  * Each round starts WORKERS children. A worker renames, unlinks, creates
- * and writes in a loop, in a directory of its own and in one all share.
+ * and writes in a loop, in a directory of its own and in one all share,
+ * and opens a kernel file after closing a UMFS one.
  * SIGUSR1 appends "u" to the worker's log and renames a file of its own;
  * SIGRTMIN (queued, with a value) appends "r" if its siginfo is intact;
  * SIGTERM appends "b", removes the worker's pid file and ends it with
@@ -129,6 +130,12 @@ static void worker(int id, int round)
 				_exit(6);
 			close(fd);
 		}
+		/* a kernel descriptor right after a UMFS close: the library
+		 * closes the number it kept (parked), under the lock the
+		 * handler's own open takes */
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+			close(fd);
 		rename(a, b);
 		rename(b, a);
 		snprintf(s, sizeof(s), "%s/shared/s-%d-%u", dir, id, n % 4);
