@@ -123,6 +123,12 @@ static bool coldio_wanted(const struct umfs_fs *fs, bool *huge)
 	return true;
 }
 
+/* Words of one bit per pool page: rewritten holds two such maps. */
+static size_t page_map_words(const struct umfs_fs *fs)
+{
+	return (fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1;
+}
+
 void umfs_coldio_open(struct umfs_fs *fs)
 {
 	uint64_t n = UMFS_DIV_ROUND_UP(fs->pm.len, (uint64_t)1 << COLD_CHUNK_SHIFT);
@@ -136,8 +142,7 @@ void umfs_coldio_open(struct umfs_fs *fs)
 		fs->cold->nchunks = n;
 		fs->cold->huge = huge;
 		if (!fs->cold->huge &&
-		    !(fs->cold->rewritten = calloc(2 * ((fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1),
-						   sizeof(uint64_t)))) {
+		    !(fs->cold->rewritten = calloc(2 * page_map_words(fs), sizeof(uint64_t)))) {
 			free(fs->cold);
 			fs->cold = NULL;
 		}
@@ -227,7 +232,7 @@ static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum medi
  * (postmark's 512 bytes) come back to it many times. */
 static bool media_fresh_again(struct umfs_fs *fs, uint64_t off, size_t len)
 {
-	_Atomic uint64_t *twice = fs->cold->rewritten + (fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1;
+	_Atomic uint64_t *twice = fs->cold->rewritten + page_map_words(fs);
 	bool again = false;
 
 	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++) {

@@ -457,7 +457,7 @@ static int close_umfs(int fd, bool may_park)
 		return SYS(close)(fd) < 0 ? -errno : 0;
 	}
 	fd_closed_hook(fd, o);
-	if (!(may_park ? ofd_put_closing(o, fd) : (ofd_put(o), false))) {
+	if (!ofd_put_closing(o, may_park ? fd : -1)) {
 		sys_close_quiet(fd); /* the token; Linux frees the number even on EINTR */
 		fd_note_free(fd);
 	}

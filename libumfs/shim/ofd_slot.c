@@ -439,22 +439,38 @@ static int anchor_make(int fd)
 	return afd;
 }
 
+/* Under anchor_lock: closes the parked number; its anchor goes to the cache. */
+static void unpark_locked(void)
+{
+	int fd = atomic_load(&ofd_parked_fd);
+
+	if (fd < 0)
+		return;
+	atomic_store(&ofd_parked_fd, -1);
+	if (uinfo_unpark(fd)) {
+		sys_close_quiet(fd);
+		fd_note_closed(fd);
+	}
+	anchor_cache[anchor_cached++] = parked;
+}
+
 /* Under anchor_lock: the parked number for a new open, with its anchor
- * and slot in *an; -1 when none is parked (or its flag cannot be set). */
+ * and slot in *an; -1 when none is parked (or its flag cannot be set:
+ * then it is closed, and its anchor cached). */
 static int unpark_for_claim(bool cloexec, struct anchor *an)
 {
 	int fd = atomic_load(&ofd_parked_fd);
 
-	if (fd < 0 || !uinfo_unpark(fd))
+	if (fd < 0)
 		return -1;
-	atomic_store(&ofd_parked_fd, -1);
 	if (parked_cloexec != cloexec &&
 	    SYS(fcntl)(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) < 0) {
-		sys_close_quiet(fd);
-		fd_note_closed(fd);
-		anchor_cache[anchor_cached++] = parked;
+		unpark_locked();
 		return -1;
 	}
+	if (!uinfo_unpark(fd))
+		return -1;
+	atomic_store(&ofd_parked_fd, -1);
 	*an = parked;
 	return fd;
 }
@@ -469,19 +485,12 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 	if (!a)
 		return err;
 	pthread_mutex_lock(&anchor_lock);
+	/* a parked number is the lowest free one: every lower one is open */
 	fd = unpark_for_claim(cloexec != 0, &an);
-	if (fd >= 0) {
-		pthread_mutex_unlock(&anchor_lock);
-		fd_note_alloc(fd, frees); /* every lower number is open: parking's rule */
-		*slotp = an.slot;
-		*anchorp = an.fd;
-		*shp = slot_at(a, an.slot);
-		return fd;
-	}
-	if (anchor_cached)
+	if (fd < 0 && anchor_cached)
 		an = anchor_cache[--anchor_cached];
 	pthread_mutex_unlock(&anchor_lock);
-	if (an.fd >= 0) {
+	if (fd < 0 && an.fd >= 0) {
 		/* the lowest free number, as open() must return */
 		fd = SYS(fcntl)(an.fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 		if (fd < 0) {
@@ -491,6 +500,8 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 			pthread_mutex_unlock(&anchor_lock);
 			return err;
 		}
+	}
+	if (fd >= 0) {
 		fd_note_alloc(fd, frees);
 		*slotp = an.slot;
 		*anchorp = an.fd;
@@ -538,23 +549,8 @@ bool ofd_slot_park(uint32_t slot, int anchor, uint64_t born, int fd, bool cloexe
 	return done;
 }
 
-/* Under anchor_lock: closes the parked number; its anchor goes to the cache. */
-static void unpark_locked(void)
-{
-	int fd = atomic_load(&ofd_parked_fd);
-
-	if (fd < 0)
-		return;
-	atomic_store(&ofd_parked_fd, -1);
-	if (uinfo_unpark(fd)) {
-		sys_close_quiet(fd);
-		fd_note_closed(fd);
-	}
-	anchor_cache[anchor_cached++] = parked;
-}
-
-/* Both run from calls passed through, outside SHIM_SERVE: the lock is
- * held with signals deferred, as a handler's own open would take it. */
+/* Runs from calls passed through, outside SHIM_SERVE: the lock is held
+ * with signals deferred, as a handler's own open would take it. */
 void ofd_unpark_above(int fd)
 {
 	shim_busy_enter();
@@ -569,15 +565,10 @@ struct ofd *uinfo_parked_used(int fd)
 {
 	struct ofd *o;
 
-	/* again if another thread parked the number anew meanwhile */
-	while ((o = atomic_load(&uinfo[fd])) == UINFO_PARKED) {
-		shim_busy_enter();
-		pthread_mutex_lock(&anchor_lock);
-		if (atomic_load(&ofd_parked_fd) == fd)
-			unpark_locked();
-		pthread_mutex_unlock(&anchor_lock);
-		shim_busy_leave();
-	}
+	/* fd is the parked number (one at a time); again if another thread
+	 * parked it anew meanwhile */
+	while ((o = atomic_load(&uinfo[fd])) == UINFO_PARKED)
+		ofd_unpark_above(fd - 1);
 	return o;
 }
 

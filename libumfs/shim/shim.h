@@ -574,7 +574,8 @@ struct ofd {
 int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp);
 void ofd_get(struct ofd *o);
 void ofd_put(struct ofd *o);
-/* ofd_put for the program's close of fd: true when fd stayed open, parked. */
+/* ofd_put for the close of fd: true when fd stayed open, parked (never
+ * for fd -1). */
 bool ofd_put_closing(struct ofd *o, int fd);
 /* Something changed fd's FD_CLOEXEC: o no longer knows it. */
 static inline void ofd_cloexec_unknown(struct ofd *o, int fd)

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static void say(const char *what, long r)
 		printf("%s: %ld\n", what, r);
 }
 
-static int fopen_in(const char *name, int flags)
+static int open_in(const char *name, int flags)
 {
 	char p[4200];
 
@@ -60,7 +61,7 @@ static int fopen_in(const char *name, int flags)
 /* Opens and closes a UMFS file: its number is the one the steps expect free. */
 static int closed_one(void)
 {
-	int fd = fopen_in("a", O_CREAT | O_RDWR);
+	int fd = open_in("a", O_CREAT | O_RDWR);
 
 	close(fd);
 	return fd;
@@ -173,73 +174,77 @@ static void stale_uses(void)
 	close(r);
 }
 
+/* A kernel and a UMFS descriptor, the kernel's opened first or second and
+ * closed second or first; then the next UMFS open, and after it a kernel
+ * open (then_kernel) or another UMFS one. */
+static void pair_step(const char *label, bool kernel_first, bool umfs_closed_first,
+		      bool then_kernel)
+{
+	char what[128];
+	int a, k, c, d;
+
+	k = kernel_first ? open("/dev/null", O_RDONLY) : -1;
+	a = open_in("a", O_RDWR);
+	if (!kernel_first)
+		k = open("/dev/null", O_RDONLY);
+	if (!umfs_closed_first)
+		close(k);
+	close(a);
+	if (umfs_closed_first)
+		close(k);
+	snprintf(what, sizeof(what), "%s: open", label);
+	say(what, c = open_in("c", O_RDWR));
+	say("then", d = then_kernel ? open("/dev/null", O_RDONLY) : open_in("b", O_RDWR));
+	close(c);
+	close(d);
+}
+
 static void umfs_order(void)
 {
-	int a, b, c, k, d;
+	int a, b, c, d;
 
-	a = fopen_in("a", O_CREAT | O_RDWR);
-	b = fopen_in("b", O_CREAT | O_RDWR);
+	a = open_in("a", O_CREAT | O_RDWR);
+	b = open_in("b", O_CREAT | O_RDWR);
 	close(a);
-	say("lower of two closed first, reopened", c = fopen_in("c", O_CREAT | O_RDWR));
+	say("lower of two closed first, reopened", c = open_in("c", O_CREAT | O_RDWR));
 	close(b);
 	close(c);
-	say("after both closed", a = fopen_in("a", O_RDWR));
-	say("next", b = fopen_in("b", O_RDWR));
+	say("after both closed", a = open_in("a", O_RDWR));
+	say("next", b = open_in("b", O_RDWR));
 	close(a);
 	close(b);
 
-	k = open("/dev/null", O_RDONLY);
-	a = fopen_in("a", O_RDWR);
-	close(a);
-	close(k); /* a lower number than the one just closed is free now */
-	say("kernel lower freed: open", c = fopen_in("c", O_RDWR));
-	say("then", d = fopen_in("b", O_RDWR));
-	close(c);
-	close(d);
-
-	a = fopen_in("a", O_RDWR);
-	k = open("/dev/null", O_RDONLY);
-	close(a);
-	close(k);
-	say("kernel higher freed: open", c = fopen_in("c", O_RDWR));
-	say("then", d = open("/dev/null", O_RDONLY));
-	close(c);
-	close(d);
-
-	k = open("/dev/null", O_RDONLY);
-	a = fopen_in("a", O_RDWR);
-	close(k); /* a lower number is free before the UMFS one closes */
-	close(a);
-	say("kernel lower freed first: open", c = fopen_in("c", O_RDWR));
-	close(c);
+	pair_step("kernel lower freed", true, true, false);
+	pair_step("kernel higher freed", false, true, true);
+	pair_step("kernel lower freed first", true, false, false);
 	{
 		FILE *f = fopen("/dev/null", "r");
 
-		a = fopen_in("a", O_RDWR);
+		a = open_in("a", O_RDWR);
 		fclose(f);
 		close(a);
-		say("fclose lower, then close: open", c = fopen_in("c", O_RDWR));
+		say("fclose lower, then close: open", c = open_in("c", O_RDWR));
 		close(c);
 		f = popen("true", "r");
-		a = fopen_in("a", O_RDWR);
+		a = open_in("a", O_RDWR);
 		pclose(f);
 		close(a);
-		say("pclose lower, then close: open", c = fopen_in("c", O_RDWR));
+		say("pclose lower, then close: open", c = open_in("c", O_RDWR));
 		close(c);
-		a = fopen_in("a", O_RDWR);
-		d = fopen_in("b", O_RDWR);
+		a = open_in("a", O_RDWR);
+		d = open_in("b", O_RDWR);
 		f = fopen("/dev/null", "r");
 		close(a);
 		close(d);
 		fclose(f);
-		say("two closed, then fclose of a higher one: open", c = fopen_in("c", O_RDWR));
+		say("two closed, then fclose of a higher one: open", c = open_in("c", O_RDWR));
 		close(c);
 	}
 
-	a = fopen_in("a", O_RDWR);
+	a = open_in("a", O_RDWR);
 	close(a);
 	close_range(3, ~0u, 0);
-	say("after close_range", a = fopen_in("a", O_RDWR));
+	say("after close_range", a = open_in("a", O_RDWR));
 	close(a);
 }
 
@@ -247,22 +252,22 @@ static void cloexec_flags(void)
 {
 	int fd;
 
-	fd = fopen_in("a", O_RDWR | O_CLOEXEC);
+	fd = open_in("a", O_RDWR | O_CLOEXEC);
 	close(fd);
-	say("plain open after a cloexec one: FD_CLOEXEC", fcntl(fd = fopen_in("b", O_RDWR), F_GETFD));
+	say("plain open after a cloexec one: FD_CLOEXEC", fcntl(fd = open_in("b", O_RDWR), F_GETFD));
 	close(fd);
 	say("cloexec open after a plain one: FD_CLOEXEC",
-	    fcntl(fd = fopen_in("c", O_RDWR | O_CLOEXEC), F_GETFD));
+	    fcntl(fd = open_in("c", O_RDWR | O_CLOEXEC), F_GETFD));
 	fcntl(fd, F_SETFD, 0);
 	close(fd);
 	say("cloexec open after F_SETFD 0: FD_CLOEXEC",
-	    fcntl(fd = fopen_in("a", O_RDWR | O_CLOEXEC), F_GETFD));
+	    fcntl(fd = open_in("a", O_RDWR | O_CLOEXEC), F_GETFD));
 	ioctl(fd, FIONCLEX);
 	close(fd);
-	say("plain open after FIONCLEX: FD_CLOEXEC", fcntl(fd = fopen_in("b", O_RDWR), F_GETFD));
+	say("plain open after FIONCLEX: FD_CLOEXEC", fcntl(fd = open_in("b", O_RDWR), F_GETFD));
 	ioctl(fd, FIOCLEX);
 	close(fd);
-	say("plain open after FIOCLEX: FD_CLOEXEC", fcntl(fd = fopen_in("c", O_RDWR), F_GETFD));
+	say("plain open after FIOCLEX: FD_CLOEXEC", fcntl(fd = open_in("c", O_RDWR), F_GETFD));
 	close(fd);
 }
 
@@ -276,18 +281,18 @@ static void fork_and_exec(void)
 
 	pid = fork();
 	if (pid == 0) {
-		c = fopen_in("child", O_CREAT | O_RDWR | O_TRUNC);
+		c = open_in("child", O_CREAT | O_RDWR | O_TRUNC);
 		printf("child open: %d\n", c);
 		_exit(write(c, "child", 5) == 5 ? 0 : 1);
 	}
-	c = fopen_in("parent", O_CREAT | O_RDWR | O_TRUNC);
+	c = open_in("parent", O_CREAT | O_RDWR | O_TRUNC);
 	r = write(c, "parent", 6);
 	waitpid(pid, &status, 0); /* the child's line first */
 	say("parent open after fork", c);
 	say("parent write", r);
 	say("child status", WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 	close(c);
-	c = fopen_in("child", O_RDONLY);
+	c = open_in("child", O_RDONLY);
 	say("child's file", read(c, b, sizeof(b) - 1));
 	printf("child's bytes: %s\n", b);
 	close(c);
@@ -350,7 +355,7 @@ static int parked(void)
 
 	printf("closed number held by the kernel: %s\n", kernel_getfd(fd) >= 0 ? "yes" : "no");
 	for (int i = 0; i < 1000; i++) {
-		int n = fopen_in("p", O_CREAT | O_RDWR);
+		int n = open_in("p", O_CREAT | O_RDWR);
 
 		again += n == fd && kernel_getfd(fd) >= 0;
 		close(n);
