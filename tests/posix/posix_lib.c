@@ -3,6 +3,8 @@
  * posix_lib.c - check lines and preparation helpers shared by the families
  * of posix_test (declared in posix.h).
  */
+#include <stdatomic.h>
+
 #include "posix.h"
 
 const char *top;
@@ -79,12 +81,13 @@ long report(const char *name, const char *call, long r, int e, enum how how)
 	return r;
 }
 
-/* DIR/rel, in one of a ring of buffers. */
+/* DIR/rel, in one of a ring of buffers; the ring's index is atomic, as
+ * the thread checks build paths from four threads at once. */
 char *P(const char *rel)
 {
 	static char buf[16][2 * PATH_MAX + 1024];
-	static unsigned int n;
-	char *b = buf[n++ % 16];
+	static _Atomic unsigned int n;
+	char *b = buf[atomic_fetch_add(&n, 1) % 16];
 
 	snprintf(b, sizeof(buf[0]), "%s/%s", top, rel);
 	return b;
