@@ -41,7 +41,7 @@ static int symlink_store(struct umfs_fs *fs, uint64_t ino, const char *target)
 	uint64_t off;
 	int err;
 
-	err = umfs_pt_map(fs, in, 0, UMFS_PTMAP_ZERO, &off);
+	err = umfs_pt_map(fs, in, 0, UMFS_PTMAP_ZERO | UMFS_PTMAP_META, &off);
 	if (err < 0)
 		return err;
 	memcpy(umfs_off_ptr(fs, off), target, len);

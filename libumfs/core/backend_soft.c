@@ -157,7 +157,7 @@ static int soft_ulog_drop(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_
 static int soft_tx_dir_page(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
 			    uint64_t *off)
 {
-	return umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO, off);
+	return umfs_pt_map(fs, in, pg, UMFS_PTMAP_ZERO | UMFS_PTMAP_META, off);
 }
 
 /* tx_dir_page maps each page when it is needed. */

@@ -289,6 +289,7 @@ struct umfs_fs {
 
 	uint64_t free_pages, free_inodes;
 	uint64_t page_cursor, ino_cursor; /* next-fit hints */
+	uint64_t meta_cursor;       /* metadata pages are taken at or below it */
 
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
@@ -498,6 +499,10 @@ int umfs_page_alloc(struct umfs_fs *fs, uint64_t goal, uint64_t *page);
  * *got is at least 1 on success. */
 int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64_t *first,
 			uint64_t *got);
+/* In tx. Allocates one page the library is about to write through its
+ * mapping (a page-table, directory, symlink or U-Log page), present in this
+ * process (alloc.c says where such pages come from, and why). */
+int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page);
 /* In tx. Allocates 512 contiguous pages, 2 MiB aligned in the pool. -ENOSPC if none. */
 int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first);
 /* In tx. Frees count pages from first; takes effect at commit, so that a
@@ -579,6 +584,7 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
 
 #define UMFS_PTMAP_HUGE 0x1u /* may map a whole 2 MiB leaf if the region is empty */
 #define UMFS_PTMAP_ZERO 0x2u /* zero freshly allocated data pages */
+#define UMFS_PTMAP_META 0x4u /* the page is metadata: umfs_page_alloc_meta */
 /* In tx. Makes file page pg present, growing the tree as needed. Returns 1
  * when the page was freshly allocated, 0 when it existed, or -errno. With
  * UMFS_PTMAP_HUGE, a fresh 2 MiB leaf maps all 512 pages of its region. On

@@ -887,8 +887,11 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * full lookup; entries never move, so a hint stays right until the name is
  * removed. (The check trusts what is stored in the directory, as every
  * reader of the pool does without the kernel module.)
+ * The table is 64 pages: lookups of thousands of names touch every page
+ * of it, and each first touch is a page fault of over 10 us in the VM of
+ * docs/performance.md, while a colliding hint costs only the full lookup.
  */
-#define LOOKUP_HINTS (1u << 18)
+#define LOOKUP_HINTS (1u << 16)
 static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]; /* position + 1; 0: none */
 
 static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)

@@ -159,12 +159,10 @@ static int pt_table_alloc(struct umfs_fs *fs, uint64_t *page)
 	void *t;
 	int err;
 
-	err = umfs_page_alloc(fs, fs->page_cursor, page);
+	err = umfs_page_alloc_meta(fs, page);
 	if (err)
 		return err;
 	t = umfs_page_ptr(fs, *page);
-	if (fs->be->prefaults) /* populated, not faulted: prefault.c */
-		umfs_pmem_prefault(&fs->pm, umfs_page_off(fs, *page), UMFS_PAGE_SIZE);
 	memset(t, 0, UMFS_PAGE_SIZE);
 	err = umfs_tx_dirty(fs, t, UMFS_PAGE_SIZE);
 	if (err)
@@ -243,7 +241,8 @@ static int pt_fill_alloc(struct umfs_fs *fs, const struct umfs_inode *in, uint64
 			return err;
 	}
 	if (!f->huge) {
-		err = umfs_page_alloc(fs, pt_goal(fs, in, pg), &f->leaf);
+		err = flags & UMFS_PTMAP_META ? umfs_page_alloc_meta(fs, &f->leaf) :
+						umfs_page_alloc(fs, pt_goal(fs, in, pg), &f->leaf);
 		if (err)
 			return err;
 	}

@@ -97,7 +97,7 @@ static int ulog_page_add(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *pre
 	uint64_t page;
 	int err;
 
-	err = umfs_page_alloc(fs, fs->page_cursor, &page);
+	err = umfs_page_alloc_meta(fs, &page);
 	if (err)
 		return err;
 	u = umfs_page_ptr(fs, page);

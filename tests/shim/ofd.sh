@@ -38,6 +38,40 @@ opens that took it back: 1000" "$out"
 check "descriptor numbers: the reference run is sane" "3 0 3" \
 	"$(printf '%s\n' "$want" | awk -F': ' '/^(pipe after a close|socket at the limit|child status)/ {printf "%s ", $2}' | sed 's/ $//')"
 
+# A program that drops privileges after a UMFS close, as a server that
+# opens its files as root does: the closed number stays closed, and the
+# new credentials judge every open, as on tmpfs. Then the transcript above
+# again as uid 65534 on a pool of its own.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	# root's 0644 file and 0755 directory in a 0777 directory
+	setup='mkdir "$1/d" && chmod 0777 "$1/d" && echo root >"$1/d/rootfile" &&
+		chmod 0644 "$1/d/rootfile" && mkdir "$1/d/rootdir" && chmod 0755 "$1/d/rootdir"'
+	hdir=$(mktemp -d /dev/shm/umfs-fdnum-h.XXXXXX) # the reference, where 65534 may go
+	trap 'rm -rf /dev/shm/umfs-"$(pool=$hdir/pool pool_uuid_hex)"-* "$hdir"; cleanup' EXIT
+	chmod 0755 "$hdir"
+	bash -c "$setup" _ "$hdir"
+	shim bash -c "$setup" _ /umfs
+	want=$("$SHIM_FDNUM" drop "$hdir/d" 2>&1) || true
+	out=$(shim "$SHIM_FDNUM" drop /umfs/d 2>&1) || true
+	check "a program that drops privileges after a close: as on tmpfs" "$want" "$out"
+	check "privilege drop: the reference run is sane" "EBADF EACCES 3 65534 EACCES" \
+		"$(printf '%s\n' "$want" | awk -F': ' '/^(fstat of the closed|root.s 0644 file, read-write|create in the 0777|create in root|its owner)/ {printf "%s ", $2}' | sed 's/ $//')"
+
+	chown 65534:65534 "$hdir"
+	as_h() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+	as_h "$MKFS" -q -f -s 64M "$hdir/pool"
+	as_h mkdir "$hdir/ref"
+	want=$(as_h "$SHIM_FDNUM" "$hdir/ref" 2>&1) || true
+	out=$(as_h env LD_PRELOAD="$SHIM_LIB" UMFS_POOL="$hdir/pool" "$SHIM_FDNUM" /umfs 2>&1) || true
+	check "uid 65534 on its own pool: descriptor numbers as on tmpfs" "$want" "$out"
+	out=$(as_h env LD_PRELOAD="$SHIM_LIB" UMFS_POOL="$hdir/pool" "$SHIM_FDNUM" parked /umfs 2>&1) || true
+	check "uid 65534: a closed number stays parked, and 1000 opens take it back" \
+		"closed number held by the kernel: yes
+opens that took it back: 1000" "$out"
+else
+	echo "skip privilege drop and uid 65534: needs root and setpriv"
+fi
+
 # Holders killed without their exit handlers leave their slots marked
 # used; a claim that finds no free slot probes the used ones (once the
 # arena has grown past 64 slots) and takes the dead holders' slots back,

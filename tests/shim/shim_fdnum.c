@@ -11,6 +11,10 @@
  *   shim_fdnum check FD     (run by exec) prints whether FD is open
  *   shim_fdnum parked DIR   (UMFS) the number of a closed file stays open
  *                           in the kernel, and the next opens take it back
+ *   shim_fdnum drop DIR     (root) closes a file, becomes uid and gid
+ *                           65534 as a server does, then uses the closed
+ *                           number and opens and creates in DIR, which holds
+ *                           root's 0644 "rootfile" and 0755 "rootdir"
  *
  * The library may keep the number of a closed UMFS descriptor open for the
  * next open (docs/shim.md, "Parked numbers"); these steps close a UMFS
@@ -20,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +55,20 @@ static void say(const char *what, long r)
 		printf("%s: %ld\n", what, r);
 }
 
+#define PATH_IN_MAX 4200
+
+/* NAME in the directory of the steps. */
+static const char *in_dir(const char *name, char p[PATH_IN_MAX])
+{
+	snprintf(p, PATH_IN_MAX, "%s/%s", dir, name);
+	return p;
+}
+
 static int open_in(const char *name, int flags)
 {
-	char p[4200];
+	char p[PATH_IN_MAX];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return open(p, flags, 0644);
+	return open(in_dir(name, p), flags, 0644);
 }
 
 /* Opens and closes a UMFS file: its number is the one the steps expect free. */
@@ -364,6 +377,42 @@ static int parked(void)
 	return 0;
 }
 
+/* A program that drops privileges after a UMFS close: the closed number
+ * is still closed, and every open is judged by the new credentials. */
+static int drop(void)
+{
+	int fd = closed_one(), k;
+	struct stat st;
+	char buf[16], p[PATH_IN_MAX];
+
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)) {
+		say("drop to uid 65534", -1);
+		return 1;
+	}
+	say("fstat of the closed number after the drop", fstat(fd, &st));
+	say("read of the closed number after the drop", read(fd, buf, 1));
+	say("open /dev/null after the drop", k = open("/dev/null", O_RDONLY));
+	close(k);
+	say("root's 0644 file, read-write", k = open_in("rootfile", O_RDWR));
+	close(k);
+	say("root's 0644 file, read-only", k = open_in("rootfile", O_RDONLY));
+	say("its bytes", read(k, buf, sizeof(buf)));
+	close(k);
+	say("write to root's 0644 file by O_APPEND", k = open_in("rootfile", O_WRONLY | O_APPEND));
+	close(k);
+	say("create in the 0777 directory", k = open_in("mine", O_CREAT | O_EXCL | O_RDWR));
+	say("write to it", write(k, "abc", 3));
+	close(k);
+	say("its owner", stat(in_dir("mine", p), &st) < 0 ? -1 : (long)st.st_uid);
+	say("its reopen", k = open_in("mine", O_RDONLY));
+	close(k);
+	say("create in root's 0755 directory", k = open_in("rootdir/x", O_CREAT | O_RDWR));
+	close(k);
+	say("chmod of root's file", chmod(in_dir("rootfile", p), 0666));
+	say("unlink of root's file in the 0777 directory", unlink(in_dir("rootfile", p)));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -377,8 +426,12 @@ int main(int argc, char **argv)
 		dir = argv[2];
 		return parked();
 	}
+	if (argc == 3 && strcmp(argv[1], "drop") == 0) {
+		dir = argv[2];
+		return drop();
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: shim_fdnum DIR | check FD | parked DIR\n");
+		fprintf(stderr, "usage: shim_fdnum DIR | check FD | parked DIR | drop DIR\n");
 		return 2;
 	}
 	dir = argv[1];

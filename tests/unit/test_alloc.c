@@ -64,6 +64,49 @@ static void huge_runs_are_aligned_and_exclusive(void **state)
 	test_pool_destroy(&tp);
 }
 
+/* Metadata pages come down from the top of the zone, away from data, and
+ * every free page is reachable by both allocators. */
+static void metadata_pages_come_from_the_top(void **state)
+{
+	struct test_pool tp;
+	uint64_t data, m1, m2, m3, got, n = 0, page;
+	int err = 0;
+
+	assert_int_equal(test_pool_make(&tp, "ameta", 16 << 20, 0), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc(tp.fs, 0, &data), 0);
+	assert_int_equal(umfs_page_alloc_meta(tp.fs, &m1), 0);
+	assert_int_equal(umfs_page_alloc_meta(tp.fs, &m2), 0);
+	assert_int_equal(m1, tp.fs->data_pages - 1);
+	assert_int_equal(m2, m1 - 1);
+	/* data keeps its place: the cursor did not follow the metadata */
+	assert_int_equal(umfs_page_alloc(tp.fs, tp.fs->page_cursor, &page), 0);
+	assert_int_equal(page, data + 1);
+	/* a page freed above the cursor is found again once the region
+	 * below it is full */
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_free(tp.fs, m1, 1), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc_meta(tp.fs, &m3), 0);
+	assert_int_equal(m3, m2 - 1);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	/* both kinds until the zone is full: every page handed out once */
+	while (!err) {
+		assert_int_equal(umfs_tx_begin(tp.fs), 0);
+		err = n++ % 2 ? umfs_page_alloc_meta(tp.fs, &page) :
+				umfs_page_alloc_run(tp.fs, 0, 7, &page, &got);
+		assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(tp.fs->free_pages, 0);
+	assert_true(umfs_page_is_used(tp.fs, m1)); /* the freed page was taken again */
+	assert_int_equal(test_pool_remount(&tp), 0);
+	assert_int_equal(tp.fs->free_pages, 0);
+	test_pool_destroy(&tp);
+}
+
 static void freed_pages_wait_for_commit(void **state)
 {
 	struct test_pool tp;
@@ -155,6 +198,7 @@ int main(void)
 		cmocka_unit_test(counts_match_bitmaps_after_remount),
 		cmocka_unit_test(goal_gives_contiguous_pages),
 		cmocka_unit_test(huge_runs_are_aligned_and_exclusive),
+		cmocka_unit_test(metadata_pages_come_from_the_top),
 		cmocka_unit_test(freed_pages_wait_for_commit),
 		cmocka_unit_test(abort_restores_bitmaps_and_counts),
 		cmocka_unit_test(exhaustion_is_enospc),
