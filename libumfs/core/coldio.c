@@ -15,7 +15,13 @@
  *
  * A chunk turns warm after enough such copies (COLD_WARM_AT): it is
  * populated whole (MADV_POPULATE_READ or _WRITE), and served through the
- * mapping from then on, where a small copy costs no system call. A stream
+ * mapping from then on, where a small copy costs no system call. On 4 KiB
+ * pages, a chunk that reads warmed is populated in a second, read-only
+ * mapping of the pool and read through it: in the VM of
+ * docs/performance.md the first read of a page populated in a read-only
+ * mapping costs 1.4 us, in the writable one 4-4.5 us. A write to such a
+ * chunk populates it in the writable mapping, which serves the chunk
+ * from then on. A stream
  * touches each chunk a few times and stays on the descriptor; a process
  * that keeps coming back to a chunk maps it once. Writes differ:
  *  - on 4 KiB pages, a write of fresh bytes (past the old end of the file,
@@ -75,18 +81,22 @@
 #define COLD_WARM_AT 1024
 #define COLD_COPY 8
 #define COLD_FRESH 1
-#define COLD_WARM 0xffff /* a chunk's state once populated */
-static_assert(COLD_WARM_AT < COLD_WARM, "the counter must stay below the warm mark");
+#define COLD_WARM 0xffff      /* a chunk's state once populated in the mapping */
+#define COLD_READ_WARM 0xfffe /* populated in the read-only view only */
+static_assert(COLD_WARM_AT < COLD_READ_WARM, "the counter must stay below the warm marks");
 /* On 2 MiB pages, populating costs about six system calls: a write up to
  * this size populates its chunk at once, a larger one counts as a copy,
  * the system call being small beside its copy. */
 #define COLD_SMALL_WRITE (64u << 10)
 
 enum media_access { MEDIA_READ, MEDIA_OVERWRITE, MEDIA_FRESH };
+/* How a chunk is reached for an access (media_span). */
+enum media_path { MEDIA_KERNEL, MEDIA_VIEW, MEDIA_MAP };
 
 struct umfs_coldio {
 	uint64_t nchunks;
 	bool huge; /* the kernel maps the pool with 2 MiB pages */
+	const uint8_t *view; /* the read-only mapping of the pool, or NULL */
 	/* per 4 KiB pool page, two bits: this process wrote fresh bytes to it
 	 * through the descriptor once, and twice (4 KiB pools only) */
 	_Atomic uint64_t *rewritten;
@@ -147,12 +157,19 @@ void umfs_coldio_open(struct umfs_fs *fs)
 			fs->cold = NULL;
 		}
 	}
+	if (fs->cold && !fs->cold->huge) {
+		void *v = OS(mmap)(NULL, fs->pm.len, PROT_READ, MAP_SHARED, fs->pm.fd, 0);
+
+		fs->cold->view = v == MAP_FAILED ? NULL : v; /* without it, the mapping serves */
+	}
 	umfs_fsize_changed();
 	errno = saved;
 }
 
 void umfs_coldio_close(struct umfs_fs *fs)
 {
+	if (fs->cold && fs->cold->view)
+		OS(munmap)((void *)fs->cold->view, fs->pm.len);
 	if (fs->cold)
 		free(fs->cold->rewritten);
 	free(fs->cold);
@@ -165,59 +182,67 @@ void umfs_coldio_forked(struct umfs_fs *fs)
 		memset(fs->cold->state, 0, fs->cold->nchunks * sizeof(fs->cold->state[0]));
 }
 
-/* Maps chunk i whole; a kernel without MADV_POPULATE_* (EINVAL) faults
- * page by page instead, as before. */
-static void chunk_populate(struct umfs_fs *fs, uint64_t i, bool write)
+/* Maps chunk i whole, in the read-only view or in the mapping; a kernel
+ * without MADV_POPULATE_* (EINVAL) faults page by page instead. */
+static void chunk_populate(struct umfs_fs *fs, uint64_t i, enum media_access how, bool view)
 {
 	uint64_t a = i << COLD_CHUNK_SHIFT;
 	uint64_t n = UMFS_MIN(fs->pm.len - a, (uint64_t)1 << COLD_CHUNK_SHIFT);
 	int saved = errno;
 
-	if (OS(madvise)(fs->base + a, n, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+	if (view)
+		OS(madvise)((void *)(fs->cold->view + a), n, MADV_POPULATE_READ);
+	else if (OS(madvise)(fs->base + a, n,
+			     how == MEDIA_READ ? MADV_POPULATE_READ : MADV_POPULATE_WRITE) == 0)
 		umfs_pmem_present_mark(&fs->pm, a, n);
 	errno = saved;
 }
 
-/* Whether chunk i goes through the mapping for this access, counting the
- * access when it does not. */
-static bool chunk_warm(struct umfs_fs *fs, uint64_t i, enum media_access how, size_t len)
+/* How chunk i is reached for this access, counting the access when it
+ * goes through the kernel. */
+static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
+				  size_t len)
 {
 	uint16_t *s = &fs->cold->state[i];
 	uint16_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
-	bool write = how != MEDIA_READ;
+	bool write = how != MEDIA_READ, view = !write && fs->cold->view;
 	unsigned w = COLD_COPY;
 
 	if (v == COLD_WARM)
-		return true;
+		return MEDIA_MAP;
+	if (v == COLD_READ_WARM && !write)
+		return MEDIA_VIEW;
 	if (how == MEDIA_FRESH && !fs->cold->huge)
 		w = COLD_FRESH;
-	if (v + w < COLD_WARM_AT && !(write && fs->cold->huge && len <= COLD_SMALL_WRITE)) {
+	/* a write to a chunk warm for reads warms it for writes at once */
+	if (v != COLD_READ_WARM && v + w < COLD_WARM_AT &&
+	    !(write && fs->cold->huge && len <= COLD_SMALL_WRITE)) {
 		__atomic_store_n(s, (uint16_t)(v + w), __ATOMIC_RELAXED); /* a lost count is harmless */
-		return false;
+		return MEDIA_KERNEL;
 	}
-	chunk_populate(fs, i, write);
-	__atomic_store_n(s, COLD_WARM, __ATOMIC_RELAXED);
-	return true;
+	chunk_populate(fs, i, how, view);
+	__atomic_store_n(s, view ? COLD_READ_WARM : COLD_WARM, __ATOMIC_RELAXED);
+	return view ? MEDIA_VIEW : MEDIA_MAP;
 }
 
 /*
- * The longest span from off (at most len bytes) whose chunks are all warm
- * or all cold (*warm says which), counting each chunk once per call: *next
- * carries the state of the chunk that ended the span into the next call
+ * The longest span from off (at most len bytes) whose chunks are all
+ * reached one way (*path), counting each chunk once per call: *next
+ * carries the path of the chunk that ended the span into the next call
  * (-1: none yet).
  */
 static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum media_access how,
-			 int *next, bool *warm)
+			 int *next, enum media_path *path)
 {
 	uint64_t i = off >> COLD_CHUNK_SHIFT, end = off + len, b;
 
-	*warm = *next >= 0 ? *next == 1 : chunk_warm(fs, i, how, len);
+	*path = *next >= 0 ? (enum media_path)*next : chunk_path(fs, i, how, len);
 	*next = -1;
 	for (b = (i + 1) << COLD_CHUNK_SHIFT; b < end; b += (uint64_t)1 << COLD_CHUNK_SHIFT) {
-		bool w = chunk_warm(fs, b >> COLD_CHUNK_SHIFT, how, len);
+		enum media_path p = chunk_path(fs, b >> COLD_CHUNK_SHIFT, how, len);
 
-		if (w != *warm) {
-			*next = w;
+		if (p != *path) {
+			*next = (int)p;
 			break;
 		}
 	}
@@ -329,11 +354,16 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 		return;
 	}
 	while (len) {
-		bool warm;
-		size_t n = media_span(fs, off, len, MEDIA_READ, &next, &warm), left = n;
+		enum media_path path;
+		size_t n = media_span(fs, off, len, MEDIA_READ, &next, &path), left = n;
 
-		if (warm || umfs_pmem_present(&fs->pm, off, n) ||
-		    !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
+		/* pages present in the mapping are read there, wherever their chunk */
+		if (path == MEDIA_KERNEL && umfs_pmem_present(&fs->pm, off, n))
+			path = MEDIA_MAP;
+		if (path == MEDIA_VIEW && !umfs_pmem_present(&fs->pm, off, n))
+			memcpy(d, fs->cold->view + off, n);
+		else if (path != MEDIA_KERNEL ||
+			 !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
 			memcpy(d + (n - left), fs->base + off + (n - left), left);
 		d += n;
 		off += n;
@@ -352,9 +382,11 @@ void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t 
 		size_t n = len, left;
 
 		if (cold) {
+			enum media_path path;
+
 			n = media_span(fs, off, len, fresh ? MEDIA_FRESH : MEDIA_OVERWRITE, &next,
-				       &warm);
-			warm = warm || umfs_pmem_present(&fs->pm, off, n);
+				       &path);
+			warm = path == MEDIA_MAP || umfs_pmem_present(&fs->pm, off, n);
 			/* a page written again (small appends, freed pages
 			 * reused): mapped from now on, as a warm chunk is */
 			if (!warm && fresh && !fs->cold->huge && n && media_fresh_again(fs, off, n)) {

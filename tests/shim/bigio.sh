@@ -38,6 +38,10 @@ steps() { # F: the file; prints what every read-back step prints
 	run write "$f" $((41 * M)) $((5 * M + 1)) $((256 * 1024)) 7 # across old EOF
 	run sum "$f" 0 $((64 * M)) $((64 * 1024))
 	run sum "$f" $((30 * M)) $((M)) 512
+	# one process reads a region until it is mapped for reading, writes
+	# into it and reads it again
+	run sum "$f" $((16 * M)) $((2 * M)) 4096 + write "$f" $((17 * M + 5)) 4096 4096 8 + \
+		sum "$f" $((16 * M)) $((2 * M)) 4096 + sum "$f" $((17 * M)) 8192 512
 }
 
 run() { "$SHIM_BIGIO" "$@"; }
@@ -50,7 +54,7 @@ shim rm -f /umfs/f
 got=$(UMFS_COLDIO=0 steps /umfs/f 2>&1)
 check "the same through the mapping only (UMFS_COLDIO=0)" "$want" "$got"
 check "the reference run read the sizes it should" \
-	"25165824 42991693 38797323 3145728 48234497 1048576" \
+	"25165824 42991693 38797323 3145728 48234497 1048576 2097152 2097152 8192" \
 	"$(printf '%s\n' "$want" | awk '/^sum/ {printf "%s%s", s, $3; s = " "}')"
 shim rm -f /umfs/f
 check_fsck

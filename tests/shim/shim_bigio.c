@@ -13,6 +13,8 @@
  *   shim_bigio wfaults PATH SIZE BS        the same for writing a new file
  *   shim_bigio limit BYTES STEP...         sets RLIMIT_FSIZE to BYTES in this
  *                                          process (setrlimit), then runs STEP
+ *   shim_bigio STEP + STEP...              the steps one after another in one
+ *                                          process
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -122,6 +124,17 @@ static int do_faults(const char *path, size_t bs, uint64_t wsize)
 
 int main(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "+")) {
+			int r;
+
+			argv[i] = NULL;
+			if ((r = main(i, argv)) != 0)
+				return r;
+			argv[i] = argv[0];
+			return main(argc - i, argv + i);
+		}
+	}
 	if (argc > 3 && !strcmp(argv[1], "limit")) {
 		struct rlimit rl;
 
