@@ -187,6 +187,22 @@ int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page)
 	return 0;
 }
 
+void umfs_page_alloc_presave(struct umfs_fs *fs, uint64_t goal, uint64_t count, bool meta)
+{
+	if (goal < fs->data_pages && count) {
+		uint64_t last = UMFS_MIN(goal + count, fs->data_pages) - 1;
+
+		umfs_tx_save(fs, &fs->pbitmap[goal / 64], (last / 64 - goal / 64 + 1) * sizeof(uint64_t));
+	}
+	if (meta && fs->free_pages) {
+		uint64_t p = find_clear_down(fs->pbitmap, UMFS_MIN(fs->meta_cursor, fs->data_pages - 1),
+					     META_SCAN_WORDS);
+
+		if (p != UINT64_MAX)
+			umfs_tx_save(fs, &fs->pbitmap[p / 64], sizeof(uint64_t));
+	}
+}
+
 /* 2 MiB groups are 8 whole bitmap words: data_off is 2 MiB aligned. */
 int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first)
 {

@@ -503,6 +503,9 @@ int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64
  * mapping (a page-table, directory, symlink or U-Log page), present in this
  * process (alloc.c says where such pages come from, and why). */
 int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page);
+/* In tx. Saves, without sealing, the bitmap words that allocating count
+ * data pages from goal, and a metadata page if meta, would change. */
+void umfs_page_alloc_presave(struct umfs_fs *fs, uint64_t goal, uint64_t count, bool meta);
 /* In tx. Allocates 512 contiguous pages, 2 MiB aligned in the pool. -ENOSPC if none. */
 int umfs_page_alloc_huge(struct umfs_fs *fs, uint64_t *first);
 /* In tx. Frees count pages from first; takes effect at commit, so that a
@@ -591,6 +594,13 @@ uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, u
  * an error the tree is unchanged, except that it may have grown taller. */
 int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned flags,
 		uint64_t *off);
+/* In tx. Saves what mapping the holes of pages [first, last] most likely
+ * changes (the inode, the table entries, the bitmap words its pages come
+ * from) and seals it all with one fence, so that umfs_pt_map's own saves
+ * of these ranges cost none. A change it did not foresee is saved and
+ * sealed where it happens, as without it. */
+void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			 uint64_t last);
 /* In tx. Unmaps and frees every page with index >= first_pg, last pages
  * first, until the transaction has less than UMFS_TX_SLACK bytes left.
  * Returns 1 when it stopped early (commit, begin, call again), 0 when done. */

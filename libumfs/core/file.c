@@ -381,6 +381,7 @@ static int file_write_alloc_tx(void *arg, uint64_t *done)
 		umfs_meta_unlock(fs);
 		return err;
 	}
+	umfs_pt_map_presave(fs, w->in, pg, w->map.last);
 	err = file_map_holes(fs, w->in, &w->map, &pg);
 	for (unsigned i = 0; i < w->map.nfresh; i++)
 		if (pg_off(w->fresh[i].pg) < w->old_size)

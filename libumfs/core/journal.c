@@ -178,7 +178,9 @@ int umfs_tx_begin(struct umfs_fs *fs)
 	return 0;
 }
 
-/* True when [p, p+len) lies inside a range snapshotted recently. */
+/* True when [p, p+len) lies inside a range snapshotted recently, or
+ * declared fresh (umfs_tx_dirty: what it held before the transaction
+ * never matters, so neither does what a later change overwrites). */
 static bool already_saved(const struct umfs_tx *tx, const uint8_t *p, size_t len)
 {
 	size_t n = tx->nranges, stop = n > RANGE_DEDUP_WINDOW ? n - RANGE_DEDUP_WINDOW : 0;
@@ -187,7 +189,7 @@ static bool already_saved(const struct umfs_tx *tx, const uint8_t *p, size_t len
 		const struct umfs_tx_range *r = &tx->ranges[n];
 		const uint8_t *a = r->addr;
 
-		if (r->rec_pos && p >= a && p + len <= a + r->len)
+		if (p >= a && p + len <= a + r->len)
 			return true;
 	}
 	return false;

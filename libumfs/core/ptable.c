@@ -23,6 +23,7 @@
 #include "core.h"
 
 #define PT_IDX_MASK ((uint64_t)UMFS_PT_ENTRIES - 1)
+#define PRESAVE_PAGES 64 /* umfs_pt_map_presave looks no further */
 #define PT_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)
 #define PT_MAX_HEIGHT 3
 
@@ -345,6 +346,25 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 	off = umfs_page_off(fs, f.leaf);
 	*offp = f.huge ? off + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT) : off;
 	return 1;
+}
+
+void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,
+			 uint64_t last)
+{
+	uint64_t n = UMFS_MIN(last - first + 1, PRESAVE_PAGES), *slot = NULL;
+	bool tables = true;
+
+	if (first > last || umfs_tx_save(fs, in, sizeof(*in)))
+		return;
+	if (in->pt_root && (slot = umfs_pt_slot_find(fs, in, first, 1)) != NULL) {
+		/* the entries of [first, first + n) in the table that holds first */
+		uint64_t k = UMFS_MIN(n, UMFS_PT_ENTRIES - (first & PT_IDX_MASK));
+
+		umfs_tx_save(fs, slot, k * sizeof(*slot));
+		tables = k < n;
+	}
+	umfs_page_alloc_presave(fs, pt_goal(fs, in, first), n, tables);
+	umfs_tx_seal(fs);
 }
 
 /* ------------------------------------------------------------------ */

@@ -21,7 +21,7 @@ for round in 1 2 3; do
 	pid=$UF_PID
 	# Durable before the kill: an fsynced file, a directory made and
 	# fsynced, a file renamed over another, then fsynced.
-	python3 - "$mnt" "$round" "$UF_TMP/payload" <<'PY' || uf_fail "round $2: preparing"
+	python3 - "$mnt" "$round" "$UF_TMP/payload" <<'PY' || uf_fail "round $round: preparing"
 import os, sys
 mnt, rnd, payload = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
 d = os.path.join(mnt, "round" + rnd)
@@ -78,6 +78,9 @@ PY
 	done
 	ls "$mnt/round$round" | grep -c moved- >"$UF_TMP/moved"
 	uf_log "round $round: fsynced data intact; $(stat -c %s "$mnt/round$round/inflight") bytes of the stream and $(cat "$UF_TMP/moved") churn name(s) survived"
+	# the stream runs as fast as the daemon writes: its file goes, so
+	# that the next round's durable files always fit in the pool
+	rm "$mnt/round$round/inflight" || uf_fail "round $round: removing the stream's file"
 	uf_umount "$mnt" "$pid"
 	uf_fsck_clean "$pool"
 done

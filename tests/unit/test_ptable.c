@@ -419,6 +419,41 @@ static void sequential_pages_are_contiguous(void **state)
 	pool_teardown(NULL);
 }
 
+/* After umfs_pt_map_presave, mapping the pages it was told of writes no
+ * more undo records (so takes no more fences): not for a new file growing
+ * its first table, nor for a file with one, nor across a table's end into
+ * a new level, and the tree is as umfs_pt_map alone makes it. */
+static void presave_covers_the_mapping(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	struct model m = { 0 };
+	struct umfs_inode *in;
+	uint64_t off, free0, used;
+	static const uint64_t steps[][2] = { { 0, 2 }, { 3, 3 }, { 4, 40 }, { 500, 530 } };
+
+	assert_int_equal(test_pool_make(tp, "ptpresave", 32 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
+	free0 = tp->fs->free_pages;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		test_tx_open(tp->fs);
+		umfs_pt_map_presave(tp->fs, in, steps[i][0], steps[i][1]);
+		assert_false(tp->fs->tx.unsealed);
+		used = tp->fs->tx.used;
+		for (uint64_t pg = steps[i][0]; pg <= steps[i][1]; pg++) {
+			assert_int_equal(umfs_pt_map(tp->fs, in, pg, 0, &off), 1);
+			model_add(&m, pg, off);
+		}
+		assert_int_equal(tp->fs->tx.used, used);
+		test_tx_close(tp->fs);
+		verify(tp->fs, in, &m);
+		check_accounting(tp->fs, in, free0);
+	}
+	truncate_all(tp->fs, in, &m, 0);
+	assert_int_equal(tp->fs->free_pages, free0);
+	model_free(&m);
+	pool_teardown(NULL);
+}
+
 static void huge_leaves(void **state)
 {
 	struct test_pool *tp = &the_pool;
@@ -950,6 +985,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(heights_grow_and_keep_mappings, pool_teardown),
 		cmocka_unit_test_teardown(sequential_pages_are_contiguous, pool_teardown),
+		cmocka_unit_test_teardown(presave_covers_the_mapping, pool_teardown),
 		cmocka_unit_test_teardown(huge_leaves, pool_teardown),
 		cmocka_unit_test_teardown(split_huge_leaf_on_truncate, pool_teardown),
 		cmocka_unit_test_teardown(truncate_at_many_points, pool_teardown),
