@@ -307,6 +307,10 @@ int umfs_page_free_apply(struct umfs_fs *fs)
 		tx->pages_delta += (int64_t)count;
 		if (first < fs->page_cursor)
 			fs->page_cursor = first; /* reuse low pages first: less spread */
+		/* and metadata pages freed above the metadata cursor: this
+		 * process has them mapped already */
+		if (fs->meta_cursor != UINT64_MAX && first + count - 1 > fs->meta_cursor)
+			fs->meta_cursor = first + count - 1;
 	}
 	tx->nfrees = 0;
 	return 0;
