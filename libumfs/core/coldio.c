@@ -16,7 +16,7 @@
  * A chunk turns warm after enough such copies (COLD_WARM_AT): it is
  * populated whole (MADV_POPULATE_READ or _WRITE), and served through the
  * mapping from then on, where a small copy costs no system call. On 4 KiB
- * pages, a chunk that reads warmed is populated in a second, read-only
+ * pages, a chunk that reads made warm is populated in a second, read-only
  * mapping of the pool and read through it: in the VM of
  * docs/performance.md the first read of a page populated in a read-only
  * mapping costs 1.4 us, in the writable one 4-4.5 us. A write to such a
