@@ -273,11 +273,17 @@ class Results:
                 return float(r["ns_per_op"])
         return None
 
+    def small_vals(self, s, tool):
+        return [float(r["value"]) for r in self.small if r["system"] == s and r["tool"] == tool]
+
     def small_val(self, s, tool):
-        for r in self.small:
-            if r["system"] == s and r["tool"] == tool:
-                return float(r["value"])
-        return None
+        """The median of the system's runs of the tool, or None."""
+        v = self.small_vals(s, tool)
+        return statistics.median(v) if v else None
+
+    def small_best(self, s, tool, lower):
+        v = self.small_vals(s, tool)
+        return (min(v) if lower else max(v)) if v else None
 
     def pread_ns(self, s, iface, pattern, col="overhead_ns"):
         for r in self.pread:
@@ -431,7 +437,11 @@ def targets(R):
     for tool, what, lower in (("postmark", "postmark, time of the whole run", True),
                               ("dbench", "dbench, 1 client, MB/s", False)):
         r = ratio(R.small_val("umfs-strict", tool), R.small_val(REF, tool), lower)
-        at_least(what, "smallfile", r, 1.5)
+        how = rtxt(r)
+        if len(R.small_vals("umfs-strict", tool)) > 1:
+            how += " (best runs: %s)" % rtxt(ratio(R.small_best("umfs-strict", tool, lower),
+                                                   R.small_best(REF, tool, lower), lower))
+        at_least(what, "smallfile", r, 1.5, how)
     for wl, what in (("read", "reading"), ("write", "writing")):
         for s, where in (("umfs-strict", "pool in /dev/shm"),
                          ("umfs-strict-huge", "pool on 2 MiB pages")):
@@ -855,7 +865,7 @@ def write_doc(R, doc, pngs, pngdir):
     lines.append(section_small(R))
     lines.append("\npostmark: files of 500 B to 10 KB, `buffering false`, timed from "
                  "outside (its own clock counts whole seconds); dbench: one client, its "
-                 "default NetBench load.\n")
+                 "default NetBench load. Medians of the runs (umfs-fuse: one run).\n")
     lines.append("\n## 7. New processes: dd, cp, tar, find, git\n")
     lines.append("What a program pays that starts, moves its data and exits, as `dd`, "
                  "`cp`, `tar`, `find` and `git` do: the page faults of mapping a pool "
