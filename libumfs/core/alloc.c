@@ -104,11 +104,26 @@ bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page)
 	return page >= fs->data_pages || bit_get(fs->pbitmap, page);
 }
 
+/* Marks up to want free pages from start used, stopping at a used page or
+ * the end of the zone; *n says how many. Returns the error that stopped it
+ * before (a full journal), else 0. */
+static int pages_take(struct umfs_fs *fs, uint64_t start, uint64_t want, uint64_t *n)
+{
+	int err = 0;
+
+	*n = 0;
+	while (*n < want && start + *n < fs->data_pages && !bit_get(fs->pbitmap, start + *n) &&
+	       (err = bit_put(fs, fs->pbitmap, start + *n, true)) == 0)
+		(*n)++;
+	fs->free_pages -= *n;
+	fs->tx.pages_delta -= (int64_t)*n;
+	return err;
+}
+
 int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64_t *first,
 			uint64_t *got)
 {
-	uint64_t start, n = 0;
-	int err;
+	uint64_t start, n;
 
 	if (fs->free_pages == 0 || want == 0)
 		return -ENOSPC;
@@ -118,16 +133,9 @@ int umfs_page_alloc_run(struct umfs_fs *fs, uint64_t goal, uint64_t want, uint64
 		start = find_clear(fs->pbitmap, fs->data_pages, fs->page_cursor);
 	if (start == UINT64_MAX)
 		return -ENOSPC;
-	while (n < want && start + n < fs->data_pages && !bit_get(fs->pbitmap, start + n)) {
-		err = bit_put(fs, fs->pbitmap, start + n, true);
-		if (err)
-			break;
-		n++;
-	}
+	pages_take(fs, start, want, &n);
 	if (n == 0)
 		return -ENOSPC; /* journal full before the first bit */
-	fs->free_pages -= n;
-	fs->tx.pages_delta -= (int64_t)n;
 	fs->page_cursor = start + n;
 	*first = start;
 	*got = n;
@@ -157,10 +165,18 @@ static uint64_t find_clear_down(const uint64_t *bm, uint64_t start, uint64_t wor
 	}
 }
 
-int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page)
+/* The page the next metadata allocation takes: the highest free one at or
+ * below the cursor, or UINT64_MAX when none is near. */
+static uint64_t meta_next(const struct umfs_fs *fs)
 {
 	uint64_t top = UMFS_MIN(fs->meta_cursor, fs->data_pages - 1);
-	uint64_t p = fs->free_pages ? find_clear_down(fs->pbitmap, top, META_SCAN_WORDS) : UINT64_MAX;
+
+	return fs->free_pages ? find_clear_down(fs->pbitmap, top, META_SCAN_WORDS) : UINT64_MAX;
+}
+
+int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page)
+{
+	uint64_t p = meta_next(fs), n;
 	int err;
 
 	if (p == UINT64_MAX) {
@@ -169,12 +185,9 @@ int umfs_page_alloc_meta(struct umfs_fs *fs, uint64_t *page)
 		fs->meta_cursor = UINT64_MAX;
 		err = umfs_page_alloc(fs, fs->page_cursor, &p);
 	} else {
-		err = bit_put(fs, fs->pbitmap, p, true);
-		if (!err) {
-			fs->free_pages--;
-			fs->tx.pages_delta--;
+		err = pages_take(fs, p, 1, &n); /* p is free: n is 1 unless err */
+		if (!err)
 			fs->meta_cursor = p;
-		}
 	}
 	if (err)
 		return err;
@@ -194,9 +207,8 @@ void umfs_page_alloc_presave(struct umfs_fs *fs, uint64_t goal, uint64_t count, 
 
 		umfs_tx_save(fs, &fs->pbitmap[goal / 64], (last / 64 - goal / 64 + 1) * sizeof(uint64_t));
 	}
-	if (meta && fs->free_pages) {
-		uint64_t p = find_clear_down(fs->pbitmap, UMFS_MIN(fs->meta_cursor, fs->data_pages - 1),
-					     META_SCAN_WORDS);
+	if (meta) {
+		uint64_t p = meta_next(fs);
 
 		if (p != UINT64_MAX)
 			umfs_tx_save(fs, &fs->pbitmap[p / 64], sizeof(uint64_t));

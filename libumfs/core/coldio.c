@@ -358,11 +358,11 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 		size_t n = media_span(fs, off, len, MEDIA_READ, &next, &path), left = n;
 
 		/* pages present in the mapping are read there, wherever their chunk */
-		if (path == MEDIA_KERNEL && umfs_pmem_present(&fs->pm, off, n))
+		if (path != MEDIA_MAP && umfs_pmem_present(&fs->pm, off, n))
 			path = MEDIA_MAP;
-		if (path == MEDIA_VIEW && !umfs_pmem_present(&fs->pm, off, n))
+		if (path == MEDIA_VIEW)
 			memcpy(d, fs->cold->view + off, n);
-		else if (path != MEDIA_KERNEL ||
+		else if (path == MEDIA_MAP ||
 			 !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
 			memcpy(d + (n - left), fs->base + off + (n - left), left);
 		d += n;

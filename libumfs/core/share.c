@@ -152,9 +152,11 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	 * stale. Cutting the file to nothing and growing it again zeroes it
 	 * without touching its pages: clearing 1.4 MiB by stores cost a new
 	 * process 340 page faults. */
-	if (*first && ((err = OS(ftruncate)(fd, 0) < 0 ? -errno : 0) < 0 ||
-		       (err = umfs_os_ftruncate_own(fd, sizeof(*s))) < 0))
-		goto err_close;
+	if (*first) {
+		err = OS(ftruncate)(fd, 0) < 0 ? -errno : umfs_os_ftruncate_own(fd, sizeof(*s));
+		if (err < 0)
+			goto err_close;
+	}
 	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;

@@ -331,6 +331,16 @@ static void check_accounting(struct umfs_fs *fs, struct umfs_inode *in, uint64_t
 	assert_int_equal(free0 - fs->free_pages, in->blocks);
 }
 
+/* The end of a test: the file emptied gives back every page it took. */
+static void empty_and_finish(struct umfs_fs *fs, struct umfs_inode *in, struct model *m,
+			     uint64_t free0)
+{
+	truncate_all(fs, in, m, 0);
+	assert_int_equal(fs->free_pages, free0);
+	model_free(m);
+	pool_teardown(NULL);
+}
+
 static uint64_t rnd(uint64_t *s, uint64_t n)
 {
 	return test_rand_next(s) % n;
@@ -413,10 +423,7 @@ static void sequential_pages_are_contiguous(void **state)
 	assert_true(run >= 32);
 	assert_true(umfs_pt_lookup(tp->fs, in, 1030, &run) != 0);
 	assert_true(run >= 32);
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 /* After umfs_pt_map_presave, mapping the pages it was told of writes no
@@ -448,10 +455,7 @@ static void presave_covers_the_mapping(void **state)
 		verify(tp->fs, in, &m);
 		check_accounting(tp->fs, in, free0);
 	}
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 static void huge_leaves(void **state)
@@ -523,10 +527,7 @@ static void huge_leaves(void **state)
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
 
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 static void split_huge_leaf_on_truncate(void **state)
@@ -574,10 +575,7 @@ static void split_huge_leaf_on_truncate(void **state)
 	/* only page 1 is left: the tree shrinks back to one level */
 	assert_int_equal(in->pt_height, 1);
 	assert_int_equal(in->blocks, 2);
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 /* A file with 4 KiB pages at random places of every height, dense runs and
@@ -919,10 +917,7 @@ static void abort_restores_tree(void **state)
 		assert_memory_equal(p, want, UMFS_HUGE_SIZE);
 		free(want);
 	}
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 /* A full pool: 2 MiB requests fall back to 4 KiB pages, then -ENOSPC leaves
@@ -974,10 +969,7 @@ static void full_pool(void **state)
 	/* freeing needs no allocation, even when cutting a 2 MiB leaf */
 	truncate_all(tp->fs, in, &m, HPG + 5);
 	verify(tp->fs, in, &m);
-	truncate_all(tp->fs, in, &m, 0);
-	assert_int_equal(tp->fs->free_pages, free0);
-	model_free(&m);
-	pool_teardown(NULL);
+	empty_and_finish(tp->fs, in, &m, free0);
 }
 
 int main(void)
