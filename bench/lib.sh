@@ -84,7 +84,7 @@ elif [ "$BENCH_MODE" = quick ]; then
 	SWEEP_RUNTIME=500ms
 	META_N=10000
 	OPEN_MAX=$((1 << 30))
-	FRESH_MB=1024; FRESH_REPS=3; FRESH_TREE_REPS=1
+	FRESH_MB=1024; FRESH_REPS=3; FRESH_TREE_REPS=3
 	FRESH_SYSTEMS="umfs-strict umfs-strict-huge tmpfs tmpfs-huge ext4"
 else
 	die "unknown mode '$BENCH_MODE' (quick or full)"
