@@ -7,7 +7,8 @@
 # processes read back must be the same bytes. Large writes cross 2 MiB
 # chunks unaligned, overwrite (copy-on-write and U-Log records), leave
 # holes, fill holes below EOF and end mid-page; small ones make a chunk
-# warm. The same steps again with the pool on 2 MiB pages (a tmpfs mounted
+# warm. Bad buffers get EFAULT or a short transfer, as on tmpfs, whichever
+# path the read takes. The same steps again with the pool on 2 MiB pages (a tmpfs mounted
 # huge=always, where writes map their chunk at once), and under an
 # RLIMIT_FSIZE below the pool offsets, set before the process starts and
 # by the process itself: the kernel must never see a write to the pool
@@ -42,6 +43,12 @@ steps() { # F: the file; prints what every read-back step prints
 	# into it and reads it again
 	run sum "$f" $((16 * M)) $((2 * M)) 4096 + write "$f" $((17 * M + 5)) 4096 4096 8 + \
 		sum "$f" $((16 * M)) $((2 * M)) 4096 + sum "$f" $((17 * M)) 8192 512
+	# bad buffers (EFAULT, or a short transfer) on every path a read takes:
+	# a chunk the process has not mapped, a hole, a chunk mapped for reading
+	run badbuf "$f" $((10 * M + 4096))
+	run badbuf "$f" $((26 * M))
+	run sum "$f" $((20 * M)) $((2 * M)) 4096 + badbuf "$f" $((21 * M + 8192))
+	run sum "$f" 0 $((64 * M)) $M
 }
 
 run() { "$SHIM_BIGIO" "$@"; }
@@ -54,7 +61,7 @@ shim rm -f /umfs/f
 got=$(UMFS_COLDIO=0 steps /umfs/f 2>&1)
 check "the same through the mapping only (UMFS_COLDIO=0)" "$want" "$got"
 check "the reference run read the sizes it should" \
-	"25165824 42991693 38797323 3145728 48234497 1048576 2097152 2097152 8192" \
+	"25165824 42991693 38797323 3145728 48234497 1048576 2097152 2097152 8192 2097152 48234497" \
 	"$(printf '%s\n' "$want" | awk '/^sum/ {printf "%s%s", s, $3; s = " "}')"
 shim rm -f /umfs/f
 check_fsck

@@ -11,6 +11,8 @@
  *   shim_bigio faults PATH BS              reads the file whole; prints the
  *                                          page faults the reading took, per GiB
  *   shim_bigio wfaults PATH SIZE BS        the same for writing a new file
+ *   shim_bigio badbuf PATH OFF             pread and pwrite at OFF with bad
+ *                                          buffers; prints each result
  *   shim_bigio limit BYTES STEP...         sets RLIMIT_FSIZE to BYTES in this
  *                                          process (setrlimit), then runs STEP
  *   shim_bigio STEP + STEP...              the steps one after another in one
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,6 +126,50 @@ static int do_faults(const char *path, size_t bs, uint64_t wsize)
 	return 0;
 }
 
+/* Transfers at off with buffers the kernel answers EFAULT to, whole or in
+ * part: address 8, a read-only page, and 1,000 good bytes that run into a
+ * page with no access (a short transfer). Prints each result and errno. */
+static int do_badbuf(const char *path, uint64_t off)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *m = mmap(NULL, 3 * (size_t)pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open(path, O_RDWR);
+	const struct {
+		const char *what;
+		void *buf;
+	} cases[] = {
+		{"address 8", (void *)8},
+		{"a read-only page", m + 2 * pg},
+		{"a buffer running into a page with no access", m + pg - 1000},
+	};
+
+	if (fd < 0 || m == MAP_FAILED)
+		return die("badbuf setup");
+	memset(m, 0x33, (size_t)pg);
+	/* page 0 writable, page 1 no access, page 2 read-only */
+	if (mprotect(m + pg, (size_t)pg, PROT_NONE) || mprotect(m + 2 * pg, (size_t)pg, PROT_READ))
+		return die("mprotect");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ssize_t n;
+
+		errno = 0;
+		n = pread(fd, cases[i].buf, 4096, (off_t)off);
+		printf("badbuf pread into %s: %zd %s\n", cases[i].what, n, n < 0 ? strerror(errno) : "");
+	}
+	/* writes from address 8 and from the buffer that runs into no
+	 * access (a read-only page is a good source) */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i += 2) {
+		ssize_t n;
+
+		errno = 0;
+		n = pwrite(fd, cases[i].buf, 4096, (off_t)off);
+		printf("badbuf pwrite from %s: %zd %s\n", cases[i].what, n, n < 0 ? strerror(errno) : "");
+	}
+	munmap(m, 3 * (size_t)pg);
+	return close(fd) ? die("close") : 0;
+}
+
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -154,6 +202,8 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "sum"))
 		return do_sum(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
 			      strtoul(argv[5], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "badbuf"))
+		return do_badbuf(argv[2], strtoull(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "faults"))
 		return do_faults(argv[2], strtoul(argv[3], NULL, 0), 0);
 	if (argc == 5 && !strcmp(argv[1], "wfaults"))
