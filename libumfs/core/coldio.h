@@ -22,6 +22,11 @@ void umfs_coldio_forked(struct umfs_fs *fs);
 
 /* Copies the pool bytes [off, off + len) to dst. */
 void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len);
+/* Maps the pool pages of [off, off + len) before the caller loads and
+ * stores them through the mapping (a strict overwrite's undo copy): pages
+ * absent here count towards populating their chunk whole, as system calls
+ * on a cold chunk do. */
+void umfs_media_prefault(struct umfs_fs *fs, uint64_t off, size_t len);
 /* Writes src (NULL: zeros) to the pool bytes [off, off + len): durable
  * after the next umfs_drain(), as umfs_memcpy_nodrain() leaves them.
  * fresh: the pages were allocated for this write (past the old end of the

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "coldio.h"
 
 #define ULOG_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 /* Chain length recovery accepts (fsck accepts up to 64 as well). */
@@ -300,7 +301,7 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 			 * not the copy, which non-temporal stores sent away */
 			if (src) {
 				if (fs->be->prefaults)
-					umfs_pmem_prefault(&fs->pm, src + at, m);
+					umfs_media_prefault(fs, src + at, m);
 				csum = umfs_crc32c(csum, fs->base + src + at, m);
 				umfs_memcpy_nodrain(dst, fs->base + src + at, m);
 			} else {

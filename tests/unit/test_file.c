@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
 
 #include "testutil.h"
 
@@ -750,6 +753,78 @@ static void append_orders_data_before_size(void **state)
 	pool_teardown(NULL);
 }
 
+/* The core's populates, counted through its table of kernel calls. */
+static __typeof__(madvise) *real_madvise;
+static unsigned populated_pages, populated_chunks;
+
+static int count_madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_POPULATE_WRITE)
+		++*(len == HUGE ? &populated_chunks : &populated_pages);
+	return real_madvise(addr, len, advice);
+}
+
+/* On 4 KiB pages a strict overwrite of a page the process has not mapped
+ * populates that page for its undo copy; about fifteen of those in one
+ * 2 MiB chunk populate the chunk whole, after which its overwrites
+ * populate nothing. The bytes stay the writes' either way. */
+static void strict_overwrites_populate_their_chunk(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t ref[4 * MIB], out[4 * MIB];
+	uint64_t ino, chunk, pages[512], n = 0, s = 42;
+	unsigned before = 0;
+	struct stat st;
+	struct statfs sf;
+
+	setenv("UMFS_CONSISTENCY", "strict", 1);
+	assert_int_equal(test_pool_make(tp, "fcold", 32 << 20, 0), 0);
+	if (statfs(tp->path, &sf) || sf.f_type != TMPFS_MAGIC || stat(tp->path, &st) ||
+	    st.st_blksize != PGSZ) {
+		pool_teardown(NULL);
+		skip(); /* the rule is for pool files on 4 KiB pages */
+	}
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
+	test_fill(ref, sizeof(ref), 21);
+	write_all(tp->fs, ino, ref, sizeof(ref), 0);
+	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
+
+	/* the file pages that lie in the pool chunk of file page 600 */
+	chunk = umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), 600, NULL) / HUGE;
+	for (uint64_t pg = 0; pg < sizeof(ref) / PGSZ; pg++)
+		if (umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE == chunk)
+			pages[n++] = pg;
+	assert_true(n > 256);
+	for (uint64_t i = n - 1; i > 0; i--) { /* in random order */
+		uint64_t j = rnd(&s, i + 1), t = pages[i];
+
+		pages[i] = pages[j];
+		pages[j] = t;
+	}
+
+	real_madvise = umfs_os.madvise;
+	umfs_os.madvise = count_madvise;
+	populated_pages = populated_chunks = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t b[PGSZ];
+
+		test_fill(b, sizeof(b), 100 + i);
+		write_all(tp->fs, ino, b, sizeof(b), pages[i] * PGSZ);
+		memcpy(ref + pages[i] * PGSZ, b, sizeof(b));
+		if (i == 19) {
+			assert_int_equal(populated_chunks, 1);
+			assert_in_range(populated_pages, 10, 19);
+			before = populated_pages;
+		}
+	}
+	umfs_os.madvise = real_madvise;
+	assert_int_equal(populated_chunks, 1);
+	assert_int_equal(populated_pages, before);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	assert_memory_equal(out, ref, sizeof(out));
+	pool_teardown(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +837,7 @@ int main(void)
 		cmocka_unit_test_teardown(fallocate_errors, pool_teardown),
 		cmocka_unit_test_teardown(seek_data_hole, pool_teardown),
 		cmocka_unit_test_teardown(append_orders_data_before_size, pool_teardown),
+		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, pool_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
 	};
 
