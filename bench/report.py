@@ -399,12 +399,21 @@ def targets(R):
         else:
             rows.append([name, how, need, verdict(ok), on_huge, cond])
 
+    def shown(r, how, need):
+        """how, whose text starts with rtxt(r), with a third decimal where two
+        would show a missed ratio as reaching its need (2.497 as 2.50×)."""
+        how = how or rtxt(r)
+        if r is not None and r < need <= round(r, 2):
+            how = "%.3f×" % r + how[len(rtxt(r)):]
+        return how
+
     def at_least(name, step, r, need, how=None, huge=None):
         """huge: (ratio, text) on 2 MiB pages, judged against the same need."""
         if huge is not None:
-            huge = (huge[0], huge[1], huge[0] is not None and huge[0] >= need)
+            huge = (huge[0], shown(huge[0], huge[1], need),
+                    huge[0] is not None and huge[0] >= need)
         add(name, step, r, "≥ %.1f×" % need, r is not None and r >= need,
-            how or rtxt(r), huge)
+            shown(r, how, need), huge)
 
     def fresh_ratio(s, wl, ref):
         a, b = R.fresh_stat(s, wl), R.fresh_stat(ref, wl)

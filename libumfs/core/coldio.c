@@ -84,9 +84,9 @@
 #define COLD_COPY 8
 #define COLD_FRESH 1
 /* A strict overwrite loads its page's old bytes through the mapping (the
- * undo record), so a cold page is populated alone: 17-25 us with its first
- * store, against 170-270 us for its whole chunk and then 4 us a page at
- * the first store. About fourteen such pages buy the chunk: each counts
+ * undo record), so a cold page is populated alone: 11-25 us with its first
+ * store, against 180-270 us for its whole chunk and then 4 us a page at
+ * the first store. About fifteen such pages buy the chunk: each counts
  * COLD_MAPPED, and its write COLD_COPY besides. */
 #define COLD_MAPPED 64
 #define COLD_WARM 0xffff      /* a chunk's state once populated in the mapping */
