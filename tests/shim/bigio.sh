@@ -8,11 +8,11 @@
 # chunks unaligned, overwrite (copy-on-write and U-Log records), leave
 # holes, fill holes below EOF and end mid-page; small ones make a chunk
 # warm. Bad buffers get EFAULT or a short transfer, as on tmpfs, whichever
-# path the read takes. The same steps again with the pool on 2 MiB pages (a tmpfs mounted
-# huge=always, where writes map their chunk at once), and under an
-# RLIMIT_FSIZE below the pool offsets, set before the process starts and
-# by the process itself: the kernel must never see a write to the pool
-# file past it. Then the page faults of a new process reading or writing
+# path the read takes. The same steps again with the pool on 2 MiB pages (a
+# tmpfs mounted huge=always, where writes map their chunk at once), and
+# under an RLIMIT_FSIZE below the pool offsets, set before the process
+# starts and by the process itself: the kernel must never see a write to
+# the pool file past it. Then the page faults of a new process reading or writing
 # 64 MiB, per GiB: few with the descriptor, many through the mapping, and
 # few for an append in 4 KiB writes, which stays on the descriptor.
 POOL_SIZE=512M
