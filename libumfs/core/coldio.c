@@ -206,31 +206,39 @@ static void chunk_populate(struct umfs_fs *fs, uint64_t i, enum media_access how
 	errno = saved;
 }
 
-/* How chunk i is reached for this access, counting the access when it
- * goes through the kernel. */
-static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
-				  size_t len)
+/* How chunk i is reached for this access, counting w towards populating it
+ * while it stays cold (COLD_WARM_AT or more: populated now). */
+static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_access how,
+				    unsigned w)
 {
 	uint16_t *s = &fs->cold->state[i];
 	uint16_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
 	bool write = how != MEDIA_READ, view = !write && fs->cold->view;
-	unsigned w = COLD_COPY;
 
 	if (v == COLD_WARM)
 		return MEDIA_MAP;
 	if (v == COLD_READ_WARM && !write)
 		return MEDIA_VIEW;
-	if (how == MEDIA_FRESH && !fs->cold->huge)
-		w = COLD_FRESH;
 	/* a write to a chunk warm for reads warms it for writes at once */
-	if (v != COLD_READ_WARM && v + w < COLD_WARM_AT &&
-	    !(write && fs->cold->huge && len <= COLD_SMALL_WRITE)) {
+	if (v != COLD_READ_WARM && v + w < COLD_WARM_AT) {
 		__atomic_store_n(s, (uint16_t)(v + w), __ATOMIC_RELAXED); /* a lost count is harmless */
 		return MEDIA_KERNEL;
 	}
 	chunk_populate(fs, i, how, view);
 	__atomic_store_n(s, view ? COLD_READ_WARM : COLD_WARM, __ATOMIC_RELAXED);
 	return view ? MEDIA_VIEW : MEDIA_MAP;
+}
+
+/* How chunk i is reached for a read or write of len bytes: a copy through
+ * the kernel counts COLD_COPY (a write of fresh pages on 4 KiB pages,
+ * COLD_FRESH); on 2 MiB pages a small write populates its chunk at once. */
+static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
+				  size_t len)
+{
+	if (how != MEDIA_READ && fs->cold->huge && len <= COLD_SMALL_WRITE)
+		return chunk_charge(fs, i, how, COLD_WARM_AT);
+	return chunk_charge(fs, i, how,
+			    how == MEDIA_FRESH && !fs->cold->huge ? COLD_FRESH : COLD_COPY);
 }
 
 /*
@@ -382,22 +390,10 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 void umfs_media_prefault(struct umfs_fs *fs, uint64_t off, size_t len)
 {
 	if (fs->cold && !fs->cold->huge && len && off + len <= fs->pm.len &&
-	    !umfs_pmem_present(&fs->pm, off, len)) {
+	    !umfs_pmem_present(&fs->pm, off, len))
 		for (uint64_t i = off >> COLD_CHUNK_SHIFT; i <= (off + len - 1) >> COLD_CHUNK_SHIFT;
-		     i++) {
-			uint16_t *st = &fs->cold->state[i];
-			uint16_t v = __atomic_load_n(st, __ATOMIC_RELAXED);
-
-			if (v == COLD_WARM)
-				continue;
-			if (v != COLD_READ_WARM && v + COLD_MAPPED < COLD_WARM_AT) {
-				__atomic_store_n(st, (uint16_t)(v + COLD_MAPPED), __ATOMIC_RELAXED);
-				continue;
-			}
-			chunk_populate(fs, i, MEDIA_OVERWRITE, false);
-			__atomic_store_n(st, COLD_WARM, __ATOMIC_RELAXED);
-		}
-	}
+		     i++)
+			chunk_charge(fs, i, MEDIA_OVERWRITE, COLD_MAPPED);
 	umfs_pmem_prefault(&fs->pm, off, len); /* what is still absent */
 }
 
