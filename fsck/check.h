@@ -128,6 +128,7 @@ struct fsck {
 	struct umfs_state *state;  /* NULL until the state page is checked */
 	struct umfs_inode *inodes;
 	uint64_t *ibitmap, *pbitmap;
+	uint64_t *bsum;            /* page-bitmap checksums; NULL: the pool has none */
 	struct umfs_fs *fs;        /* the core's view, bound in step 3 */
 
 	/* DRAM state of the full check. */
@@ -143,6 +144,7 @@ struct fsck {
 	size_t nadds, cap_adds;
 
 	bool was_clean;            /* state page said clean before we ran */
+	uint64_t errors;           /* the state page's errors word before we ran */
 	bool mount_recovers;       /* the next mount runs its recovery */
 	bool orphans_sound;        /* mount recovery can walk the orphan list */
 	bool full;                 /* run every step */
@@ -169,6 +171,7 @@ extern const size_t fsck_nsteps;
 int fsck_superblock(struct fsck *c);
 int fsck_state(struct fsck *c);
 int fsck_journal(struct fsck *c);
+int fsck_bitmap_sums(struct fsck *c);
 int fsck_inodes(struct fsck *c);
 int fsck_page_tables(struct fsck *c);
 int fsck_directories(struct fsck *c);
@@ -307,6 +310,16 @@ void fsck_pt_release(struct fsck *c, const struct umfs_inode *in);
 static inline uint64_t fsck_pte_get(const struct fsck *c, uint64_t table_off, unsigned i)
 {
 	return ((const uint64_t *)fsck_ptr(c, table_off))[i];
+}
+
+/* The format's reading of table entry e at level (umfs_pte_decode), with
+ * this pool's data zone and physical base. */
+static inline enum umfs_pte_kind fsck_pte_decode(const struct fsck *c, unsigned level, uint64_t e,
+						 uint64_t *off)
+{
+	const struct umfs_ptgeom g = { c->data_off, c->data_pages, c->phys_base };
+
+	return umfs_pte_decode(&g, level, e, off);
 }
 
 /* Pool offset an entry points to, or UINT64_MAX when below phys_base. */

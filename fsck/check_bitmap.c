@@ -8,6 +8,11 @@
  * the last word are set, as the format writes them, so that the allocators
  * never look beyond. A mismatch is repaired by rewriting the word: a leak
  * is freed, a page or inode in use but marked free is marked used.
+ *
+ * The page bitmap's checksums (umfs_rules.h) are checked by a quick step,
+ * on every run: a word zeroed or flipped since the pool was last written
+ * makes the check full, and the bitmap step, having rebuilt the words from
+ * the page tables, writes every checksum anew.
  */
 #include <inttypes.h>
 
@@ -110,6 +115,41 @@ static uint64_t pages_quiet(const struct fsck *c, uint64_t w)
 	return (c->released[w] & ~c->owned[w]) | (c->fresh[w] & c->owned[w]);
 }
 
+int fsck_bitmap_sums(struct fsck *c)
+{
+	uint64_t words = umfs_pbitmap_words(c->data_pages), bad = 0;
+
+	for (uint64_t i = 0; c->bsum && i < umfs_bsum_count(c->data_pages); i++) {
+		uint64_t first = i * UMFS_BSUM_WORDS * 64;
+
+		if (umfs_bsum_of(c->pbitmap, words, i) == c->bsum[i] || bad++ >= LIST_MAX)
+			continue;
+		fsck_problem(c, "rebuilt from the page tables",
+			     "page bitmap: its page %" PRIu64 " (data pages %" PRIu64 "-%" PRIu64
+			     ") fails its checksum",
+			     i, first, UMFS_MIN(first + UMFS_BSUM_WORDS * 64, c->data_pages) - 1);
+	}
+	if (bad > LIST_MAX)
+		fsck_problem(c, "rebuilt from the page tables",
+			     "page bitmap: %" PRIu64 " more of its pages fail their checksums",
+			     bad - LIST_MAX);
+	return 0;
+}
+
+/* Writes the checksum of every page of the (repaired) page bitmap: those
+ * that change were reported, by the quick step or as the words they cover. */
+static void sums_write(struct fsck *c)
+{
+	uint64_t words = umfs_pbitmap_words(c->data_pages);
+
+	for (uint64_t i = 0; c->bsum && i < umfs_bsum_count(c->data_pages); i++) {
+		uint64_t sum = umfs_bsum_of(c->pbitmap, words, i);
+
+		if (c->bsum[i] != sum)
+			fsck_set64(c, &c->bsum[i], sum);
+	}
+}
+
 int fsck_bitmaps(struct fsck *c)
 {
 	struct diff idf = { .what = "inode", .zone = "inode bitmap", .nbits = c->inode_count };
@@ -117,5 +157,6 @@ int fsck_bitmaps(struct fsck *c)
 
 	sync_bitmap(c, c->ibitmap, &idf, inodes_wanted, inodes_quiet);
 	sync_bitmap(c, c->pbitmap, &pdf, pages_wanted, pages_quiet);
+	sums_write(c);
 	return 0;
 }

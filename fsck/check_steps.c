@@ -4,18 +4,22 @@
  *
  * Each step may rely on everything the steps before it checked and
  * repaired: the superblock gives the geometry every bounds check uses, the
- * journal rollback brings the metadata to its last committed state, the
- * inode step leaves only inodes whose fields are sane, the page-table step
- * leaves only trees whose entries are valid and whose pages have a single
- * owner, and so on. The first three steps are quick and run on every pool;
- * the rest run when the pool is not clean, when those found a problem, or
- * with -f. Allocation is rebuilt from what is reachable before the core
- * is asked to create directory entries (lost+found, rebuilt directories).
+ * journal rollback brings the metadata to its last committed state (which
+ * the page bitmap's checksums are then checked against), the inode step
+ * leaves only inodes whose fields are sane, the page-table step leaves
+ * only trees whose entries are valid and whose pages have a single owner,
+ * and so on. The first four steps are quick and run on every pool (they
+ * read the superblocks, the state page, the journal and the page bitmap);
+ * the rest run when the pool is not clean, when those found a problem
+ * (damage the serving path refused is on record in the state page, or a
+ * bitmap page fails its checksum), or with -f. Allocation is rebuilt from
+ * what is reachable before the core is asked to create directory entries
+ * (lost+found, rebuilt directories).
  *
  * The steps live in files by concern: check_super.c (superblock, state,
  * journal, mark clean), check_inode.c, check_trees.c, check_dir.c,
- * check_link.c (connectivity, link counts), check_bitmap.c and
- * check_ns.c (namespace repairs through the core).
+ * check_link.c (connectivity, link counts), check_bitmap.c (the bitmaps
+ * and their checksums) and check_ns.c (namespace repairs through the core).
  */
 #include "check.h"
 
@@ -23,6 +27,7 @@ const struct fsck_step fsck_steps[] = {
 	{ .name = "superblock", .run = fsck_superblock, .quick = true },
 	{ .name = "state page", .run = fsck_state, .quick = true },
 	{ .name = "journal", .run = fsck_journal, .quick = true },
+	{ .name = "bitmap checksums", .run = fsck_bitmap_sums, .quick = true },
 	{ .name = "inodes", .run = fsck_inodes, .quick = false },
 	{ .name = "page tables", .run = fsck_page_tables, .quick = false },
 	{ .name = "directories", .run = fsck_directories, .quick = false },

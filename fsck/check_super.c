@@ -44,9 +44,14 @@ static int sb_check_at(const struct fsck *c, uint64_t off, struct umfs_superbloc
 	return 0;
 }
 
+static bool sb_has_bsums(const struct umfs_superblock *sb)
+{
+	return sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS;
+}
+
 static bool sb_reserved_zero(const struct umfs_superblock *sb)
 {
-	if (sb->reserved0 || sb->reserved1 || sb->reserved2)
+	if (sb->reserved0 || sb->reserved1 || sb->reserved2 || (!sb_has_bsums(sb) && sb->bsum_off))
 		return false;
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(sb->reserved); i++)
 		if (sb->reserved[i])
@@ -67,6 +72,7 @@ static void sb_bind(struct fsck *c)
 	c->inodes = (struct umfs_inode *)(c->base + sb->inode_off);
 	c->ibitmap = (uint64_t *)(c->base + sb->ibitmap_off);
 	c->pbitmap = (uint64_t *)(c->base + sb->pbitmap_off);
+	c->bsum = sb_has_bsums(sb) ? (uint64_t *)(c->base + sb->bsum_off) : NULL;
 }
 
 /* Writes c->sb over the primary and the backup superblock where they differ. */
@@ -113,6 +119,8 @@ int fsck_superblock(struct fsck *c)
 		    fsck_problem(c, "zeroed", "superblock: reserved fields are not zero")) {
 			c->sb.reserved0 = c->sb.reserved1 = c->sb.reserved2 = 0;
 			memset(c->sb.reserved, 0, sizeof(c->sb.reserved));
+			if (!sb_has_bsums(&c->sb))
+				c->sb.bsum_off = 0;
 			c->sb.csum = umfs_sb_csum(&c->sb);
 			sb_write_both(c);
 		}
@@ -167,9 +175,41 @@ static void state_check(struct fsck *c, struct umfs_state *st)
 			 st->orphan_head))
 		fsck_set64(c, &st->orphan_head, 0);
 	/* run_id is any value: the name of a runtime directory, or 0 */
-	if (st->reserved &&
-	    fsck_problem(c, "zeroed", "state page: reserved fields are not zero"))
-		fsck_zero(c, &st->reserved, sizeof(st->reserved));
+}
+
+/* The kinds of damage the errors word names, as a list in buf. */
+static const char *errors_list(uint64_t errors, char *buf, size_t len)
+{
+	static const struct { uint64_t bit; const char *what; } kinds[] = {
+		{ UMFS_ERRORS_INODE, "an inode or its page tables" },
+		{ UMFS_ERRORS_DIR, "a directory" },
+		{ UMFS_ERRORS_PBITMAP, "the page bitmap" },
+		{ UMFS_ERRORS_IBITMAP, "the inode bitmap" },
+	};
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(kinds) && at < len; i++)
+		if (errors & kinds[i].bit)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "", kinds[i].what);
+	if ((errors & ~UMFS_ERRORS_KNOWN) && at < len)
+		snprintf(buf + at, len - at, "%sdamage of kinds unknown here", at ? ", " : "");
+	return buf;
+}
+
+/* Damage a program's call (or the module) refused while serving stays on
+ * record until a repair: the check is then full, as with -f. The word is
+ * cleared by the last step, once every problem is repaired. */
+static void state_errors(struct fsck *c, const struct umfs_state *st)
+{
+	char list[160];
+
+	c->errors = st->errors;
+	if (c->errors)
+		fsck_problem(c, "cleared once the pool is repaired",
+			     "state page: damage was refused while serving since the last repair "
+			     "(%s): checking fully",
+			     errors_list(c->errors, list, sizeof(list)));
 }
 
 int fsck_state(struct fsck *c)
@@ -184,6 +224,7 @@ int fsck_state(struct fsck *c)
 			   "state page: the pool was not unmounted cleanly (a process died "
 			   "using it, or it is in use)");
 	state_check(c, st);
+	state_errors(c, st);
 	c->state = st;
 	return 0;
 }
@@ -326,6 +367,10 @@ int fsck_mark_clean(struct fsck *c)
 
 	if (!fsck_repairing(c) || c->fixed != c->problems)
 		return 0;
+	if (st->errors) {
+		fsck_set64(c, &st->errors, 0);
+		fsck_info(c, "state page: damage on record cleared");
+	}
 	if (st->state != UMFS_STATE_CLEAN || c->wrote) {
 		fsck_set64(c, &st->last_check_ns, (uint64_t)umfs_now_ns());
 		fsck_set64(c, &st->state, UMFS_STATE_CLEAN);

@@ -51,18 +51,12 @@ static enum pte_kind pte_classify(const struct fsck *c, uint64_t e, unsigned lev
 		kind = PTE_BAD, *why = "is a 2 MiB leaf with wrong flag bits or alignment";
 	else
 		kind = PTE_BAD, *why = "has invalid flag bits";
-	if (kind == PTE_BAD)
+	if (kind == PTE_BAD || fsck_pte_decode(c, level, e, off) != UMFS_PTE_BAD)
 		return kind;
-	*off = fsck_pte_off(c, e);
-	if (*off == UINT64_MAX || !fsck_page_ok(c, *off)) {
-		*why = "points outside the data zone";
-		return PTE_BAD;
-	}
-	if (kind == PTE_LEAF2M && !umfs_off_is_huge_leaf(c->data_off, c->data_pages, *off)) {
-		*why = "is a 2 MiB leaf not aligned inside the data zone";
-		return PTE_BAD;
-	}
-	return kind;
+	*why = kind == PTE_LEAF2M && fsck_page_ok(c, fsck_pte_off(c, e)) ?
+		       "is a 2 MiB leaf not aligned inside the data zone" :
+		       "points outside the data zone";
+	return PTE_BAD;
 }
 
 /*

@@ -14,18 +14,19 @@
  * *huge is set for a 2 MiB leaf. */
 static uint64_t entry_target(const struct fsck *c, uint64_t e, unsigned level, bool *huge)
 {
-	uint64_t off = fsck_pte_off(c, e), form = umfs_pte_form(level, e); /* umfs_rules.h */
+	uint64_t off;
 
-	*huge = false;
-	if (form == 0)
-		return 0;
-	if (form == UMFS_PTE_LEAF2M_FLAGS) {
-		if (off == UINT64_MAX || !umfs_off_is_huge_leaf(c->data_off, c->data_pages, off))
-			return 0;
-		*huge = true;
+	switch (fsck_pte_decode(c, level, e, &off)) {
+	case UMFS_PTE_TABLE:
+		*huge = false;
 		return off;
+	case UMFS_PTE_LEAF:
+		*huge = level == 2;
+		return off;
+	default:
+		*huge = false;
+		return 0;
 	}
-	return off != UINT64_MAX && fsck_page_ok(c, off) ? off : 0;
 }
 
 uint64_t fsck_pt_lookup(const struct fsck *c, const struct umfs_inode *in, uint64_t pg)

@@ -50,6 +50,13 @@
  *                  refused rather than served, and one warning (see
  *                  umfs_log_set) names the damage. Run fsck.umfs(8).
  *   -ENOMEM        no memory for the call's own buffers.
+ *   -EIO           the mount failed: a page of the pool, or of the lock
+ *                  region of a SHARED mount, could not be reached (another
+ *                  process truncated the file, or the memory has an
+ *                  uncorrectable error; see umfs_fault_absorb). The call
+ *                  that met it and every later call on the mount answer
+ *                  -EIO; the process is not harmed. Close the files,
+ *                  unmount, then check the pool with fsck.umfs(8).
  * A call on a pool used through the kernel module (docs/kmod.md) may also
  * return what the module's calls return there.
  */
@@ -59,6 +66,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -79,6 +87,7 @@ struct umfs_dir;  /* an open directory stream */
 #define UMFS_MOUNT_NORECOVER 0x2u  /* do not recover; do not mark the pool in use */
 #define UMFS_MOUNT_EXCLUSIVE 0x4u  /* -EBUSY unless no other process has the pool mounted */
 #define UMFS_MOUNT_SHARED 0x8u     /* use the lock region beside the pool: many processes */
+#define UMFS_MOUNT_NOSIGBUS 0x10u  /* install no SIGBUS handler: see umfs_fault_absorb */
 /* Consistency mode (docs/consistency.md). Precedence: these flags, then the
  * environment variable UMFS_CONSISTENCY=strict|relaxed, then the pool's
  * default (mkfs.umfs -O relaxed); strict when none says otherwise. */
@@ -118,6 +127,8 @@ struct umfs_dir;  /* an open directory stream */
  *              minutes (its recovery did not end)
  *   -EAGAIN    (SHARED) the runtime directory kept being removed by
  *              users leaving at the same time; try again
+ *   -EIO       a page of the pool or of the lock region could not be
+ *              reached while mounting (see umfs_fault_absorb)
  * umfs_mount_error() then says in words what failed.
  */
 int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
@@ -129,10 +140,45 @@ int umfs_mount(const char *pool_path, unsigned flags, struct umfs_fs **fsp);
  * Return: 0, or
  *   -EINVAL    fs is NULL
  *   -EIO, ...  what msync(2) gives, for a pool on a disk-backed file
+ *   -EIO       the mount had failed (see umfs_fault_absorb): nothing was
+ *              written; the next mount recovers the pool
  *   -EUCLEAN   (SHARED, the last user) recovering what dead processes
  *              left failed: fsck.umfs(8)
  */
 int umfs_unmount(struct umfs_fs *fs);
+
+/*
+ * umfs_fault_absorb - takes a fault on the memory of a mount of this
+ * process, for a program's own SIGBUS handler (async-signal-safe).
+ *
+ * The kernel signals SIGBUS, whose default action ends the process, when
+ * a mapped page it cannot provide is touched: a pool file that another
+ * process truncated (any user who may write the pool file can), a lock
+ * region in the runtime directory likewise, a page of persistent memory
+ * with an uncorrectable error. The library maps the pool, so such a fault
+ * may meet any call. umfs_mount installs, the first time it runs in the
+ * process, a SIGBUS handler that calls this function and hands every
+ * other SIGBUS to the action it found in place (the program's handler,
+ * or the default). A program that sets its own SIGBUS action after
+ * mounting, or mounts with UMFS_MOUNT_NOSIGBUS, calls this first in its
+ * handler and returns at once when it answers 1:
+ *
+ *     static void on_bus(int sig, siginfo_t *si, void *ctx)
+ *     {
+ *             if (umfs_fault_absorb(sig, si))
+ *                     return;
+ *             ... the program's own handling ...
+ *     }
+ *     (installed with SA_SIGINFO)
+ *
+ * @sig, @si: the handler's arguments.
+ * Return: 1 when the fault was in a mount's memory: that mount has failed
+ *   (the call that met the fault and every later call on it answer -EIO)
+ *   and the memory it faulted on now reads as zeros, so that the faulting
+ *   instruction completes when the handler returns; 0 for any other
+ *   signal, which is the program's to handle.
+ */
+int umfs_fault_absorb(int sig, const siginfo_t *si);
 
 /*
  * umfs_mount_error - why the calling thread's last umfs_mount() failed, in

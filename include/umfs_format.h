@@ -21,6 +21,11 @@
  *   1.2  the state page's run_id, which names the runtime directory of the
  *        processes sharing the pool; older code zeroes it (fsck) or ignores it.
  *        Directory entries' check byte (feature RO_COMPAT_DENTRY_CHECK).
+ *   1.3  page-bitmap checksums (feature RO_COMPAT_BITMAP_SUMS): one sum per
+ *        4 KiB of the page bitmap, in a zone between the page bitmap and
+ *        the data zone (superblock bsum_off, taken from reserved[0]); the
+ *        state page's errors word (was reserved), which records damage the
+ *        serving path refused until fsck repairs the pool.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -90,13 +95,15 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 2
+#define UMFS_VERSION_MINOR 3
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
 #define UMFS_FEATURE_COMPAT_SUPP 0u
 #define UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK 0x1u /* umfs_dentry.check is set */
-#define UMFS_FEATURE_RO_COMPAT_SUPP UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK
+#define UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS 0x2u /* bsum_off: page-bitmap checksums */
+#define UMFS_FEATURE_RO_COMPAT_SUPP \
+	(UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS)
 #define UMFS_FEATURE_INCOMPAT_SUPP 0u
 
 #define UMFS_LABEL_MAX 64
@@ -131,7 +138,8 @@ struct umfs_superblock {
 	umfs_le64 mkfs_time_ns;
 	umfs_le32 default_flags;     /* UMFS_SBF_* */
 	umfs_le32 reserved1;
-	umfs_le64 reserved[17];
+	umfs_le64 bsum_off;          /* page-bitmap checksums (RO_COMPAT_BITMAP_SUMS), else 0 */
+	umfs_le64 reserved[16];
 	umfs_le32 reserved2;
 	umfs_le32 csum;              /* crc32c of all bytes before this field */
 };
@@ -154,9 +162,19 @@ struct umfs_state {
 	umfs_le64 last_check_ns;
 	umfs_le64 run_id;       /* names the runtime directory of the processes
 	                         * using the pool (outside it, in DRAM); 0 = none */
-	umfs_le64 reserved;
+	umfs_le64 errors;       /* UMFS_ERRORS_*: damage refused since the last repair */
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_state) == 64, "state size");
+
+/* What the errors word records: the kinds of damage a program's call (or
+ * the module) met and refused. Bits are only ever added, each with one
+ * atomic 8-byte store; fsck.umfs then checks the pool fully even without
+ * -f, and a repair that leaves no damage clears the word. */
+#define UMFS_ERRORS_INODE 0x1ull   /* an inode, or the page tables it roots */
+#define UMFS_ERRORS_DIR 0x2ull     /* a directory's entries, blocks or index */
+#define UMFS_ERRORS_PBITMAP 0x4ull /* a page of the page bitmap failed its checksum */
+#define UMFS_ERRORS_IBITMAP 0x8ull /* an inode in use was marked free */
+#define UMFS_ERRORS_KNOWN 0xfull
 
 /* ------------------------------------------------------------------ */
 /* Metadata journal: undo log of byte ranges, one transaction per slot.  */

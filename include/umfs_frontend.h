@@ -262,6 +262,10 @@ void umfs_plock_init(struct umfs_plock *l);
 int umfs_plock_lock(struct umfs_plock *l, const char *what);
 int umfs_plock_trylock(struct umfs_plock *l, const char *what);
 void umfs_plock_unlock(struct umfs_plock *l);
+/* Leaves a lock this thread holds as a dead holder's: the next to take it
+ * hears -EOWNERDEAD and repairs, as after a crash (a mount that lost its
+ * pool, umfs_fault_absorb). */
+void umfs_plock_abandon(struct umfs_plock *l);
 /* In a forked child, before any lock: its thread has a new identity
  * (umfs_fork_child does it). */
 void umfs_plock_forked(void);
@@ -291,6 +295,20 @@ int umfs_fs_idle(struct umfs_fs *fs);
 void umfs_fork_prepare(struct umfs_fs *fs);
 void umfs_fork_parent(struct umfs_fs *fs);
 void umfs_fork_child(struct umfs_fs *fs);
+
+/* ---- Faults on a pool's memory (umfs_fault_absorb) ---- */
+
+/* This process's own SIGBUS handler calls umfs_fault_absorb first (the
+ * shim's wrapper does): mounts install no handler. */
+void umfs_fault_routed(void);
+/* A front end's mapping of a shared file of the pool's users (name: its
+ * path in the runtime directory, a string that lives as long as the
+ * mapping): a fault in it fails fs as one in the lock region does, and
+ * the faulting page reads as zeros. -ENOSPC when the process watches too
+ * many mappings (the log says so once). */
+int umfs_fault_watch_area(struct umfs_fs *fs, void *addr, size_t len, const char *name);
+/* Before the mapping at addr is unmapped. */
+void umfs_fault_unwatch(void *addr);
 
 /* ---- What launchers say about a pool ---- */
 

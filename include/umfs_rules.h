@@ -77,6 +77,135 @@ static inline umfs_u64 umfs_pte_form(unsigned int level, umfs_u64 e)
 	return 0;
 }
 
+/* Where a file's table entries may point, from a validated superblock. */
+struct umfs_ptgeom {
+	umfs_u64 data_off, data_pages, phys_base;
+};
+
+static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb)
+{
+	struct umfs_ptgeom g = {
+		.data_off = umfs_le64_to_cpu(sb->data_off),
+		.data_pages = umfs_le64_to_cpu(sb->data_pages),
+		.phys_base = umfs_le64_to_cpu(sb->phys_base),
+	};
+
+	return g;
+}
+
+enum umfs_pte_kind {
+	UMFS_PTE_HOLE,  /* 0: nothing mapped below it */
+	UMFS_PTE_TABLE, /* a table of the level below, at *off */
+	UMFS_PTE_LEAF,  /* data: one page at level 1, 512 pages at level 2 */
+	UMFS_PTE_BAD,   /* damage: a form its level does not allow, or an
+			 * address outside the data zone */
+};
+
+/*
+ * The one reading of a table entry e at level (1 to 3): what it is and,
+ * for a table or a leaf, the pool offset it names in *off (a 2 MiB leaf's
+ * first page). Every walk of a file's tables decodes each entry here
+ * before it follows it, so no entry is used unchecked: a table or 4 KiB
+ * leaf must name a page of the data zone, a 2 MiB leaf 512 of them.
+ */
+static inline enum umfs_pte_kind umfs_pte_decode(const struct umfs_ptgeom *g, unsigned int level,
+						 umfs_u64 e, umfs_u64 *off)
+{
+	umfs_u64 form, page;
+
+	if (!e)
+		return UMFS_PTE_HOLE;
+	form = umfs_pte_form(level, e);
+	if (!form || level > 3)
+		return UMFS_PTE_BAD;
+	/* the page number in the zone; an address below phys_base or the
+	 * zone wraps to a number far past it */
+	*off = (e & UMFS_PTE_ADDR_MASK) - g->phys_base;
+	page = (*off - g->data_off) >> UMFS_PAGE_SHIFT;
+	if (page >= g->data_pages)
+		return UMFS_PTE_BAD;
+	if (form == UMFS_PTE_LEAF2M_FLAGS) /* its form has bits 12-20 clear */
+		return g->data_pages - page >= UMFS_PAGES_PER_HUGE && !(page % UMFS_PAGES_PER_HUGE) ?
+			       UMFS_PTE_LEAF : UMFS_PTE_BAD;
+	return form == UMFS_PTE_TABLE_FLAGS ? UMFS_PTE_TABLE : UMFS_PTE_LEAF;
+}
+
+/* A tree root: height at most 3, and root (a table, or at height 0 the
+ * file's one data page) a page of the data zone. 0 is an empty tree. */
+static inline int umfs_pt_root_ok(const struct umfs_ptgeom *g, unsigned int height, umfs_u64 root)
+{
+	return !root || (height <= 3 && umfs_off_is_data_page(g->data_off, g->data_pages, root));
+}
+
+/* Pages of the data zone from the one at off to the zone's end: how far a
+ * run of contiguous leaves starting there may reach. */
+static inline umfs_u64 umfs_pages_to_zone_end(const struct umfs_ptgeom *g, umfs_u64 off)
+{
+	return g->data_pages - ((off - g->data_off) >> UMFS_PAGE_SHIFT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Page-bitmap checksums (RO_COMPAT_BITMAP_SUMS)                          */
+/* ------------------------------------------------------------------ */
+/*
+ * The page bitmap (one bit per data page, in le64 words) is cut into pages
+ * of UMFS_BSUM_WORDS words, 4 KiB. Sum i, the i-th le64 of the zone at the
+ * superblock's bsum_off, covers the words [512 i, 512 i + 512) of the
+ * bitmap's umfs_pbitmap_words() (the last page may be short):
+ *
+ *   sum_i = (i + 1) * UMFS_BSUM_SEED + sum of w_j * (2 (j mod 512) + 1)   mod 2^64
+ *
+ * Every weight is odd, so invertible mod 2^64: any change of one word (a
+ * bit flipped, the word zeroed or rewritten) changes the sum. The seed
+ * makes a zeroed bitmap page under a zeroed sum fail, and a sum fit no
+ * other page. A word changing from old to new adds umfs_bsum_delta() to
+ * its page's sum: whoever changes a word changes the sum in the same
+ * transaction, and checks the sum before it takes free bits from the page.
+ */
+#define UMFS_BSUM_WORDS 512u
+#define UMFS_BSUM_SEED 0x9E3779B97F4A7C15ull /* odd */
+
+/* Words of the page bitmap of data_pages pages. */
+static inline umfs_u64 umfs_pbitmap_words(umfs_u64 data_pages)
+{
+	return (data_pages + 63) / 64;
+}
+
+/* Sums in the zone: one per page of the bitmap. */
+static inline umfs_u64 umfs_bsum_count(umfs_u64 data_pages)
+{
+	return (umfs_pbitmap_words(data_pages) + UMFS_BSUM_WORDS - 1) / UMFS_BSUM_WORDS;
+}
+
+/* What the sum of word j's page gains when word j goes from old to nw. */
+static inline umfs_u64 umfs_bsum_delta(umfs_u64 j, umfs_u64 old, umfs_u64 nw)
+{
+	return (nw - old) * (2 * (j % UMFS_BSUM_WORDS) + 1);
+}
+
+/* Sum i of the page bitmap bm, which has `words` words. */
+static inline umfs_u64 umfs_bsum_of(const umfs_le64 *bm, umfs_u64 words, umfs_u64 i)
+{
+	umfs_u64 first = i * UMFS_BSUM_WORDS, n = words > first ? words - first : 0, j;
+	umfs_u64 s0 = (i + 1) * UMFS_BSUM_SEED, s1 = 0, s2 = 0, s3 = 0;
+	const umfs_le64 *w = bm + first;
+
+	if (n > UMFS_BSUM_WORDS)
+		n = UMFS_BSUM_WORDS;
+	while (n % 4) { /* a short last page */
+		n--;
+		s0 += umfs_le64_to_cpu(w[n]) * (2 * n + 1);
+	}
+	/* four independent sums, so that loads and multiplies overlap */
+	for (j = 0; j < n; j += 4) {
+		s0 += umfs_le64_to_cpu(w[j]) * (2 * j + 1);
+		s1 += umfs_le64_to_cpu(w[j + 1]) * (2 * j + 3);
+		s2 += umfs_le64_to_cpu(w[j + 2]) * (2 * j + 5);
+		s3 += umfs_le64_to_cpu(w[j + 3]) * (2 * j + 7);
+	}
+	return s0 + s1 + s2 + s3;
+}
+
 /* ------------------------------------------------------------------ */
 /* Superblock checksum: crc32c of every byte before csum.                 */
 /* ------------------------------------------------------------------ */
@@ -108,6 +237,8 @@ static inline int umfs_sb_check(const struct umfs_superblock *sb, umfs_u64 map_l
 	umfs_u64 jlen = SB32(journal_slots) * SB32(journal_slot_size);
 	umfs_u64 ilen = icount * sizeof(struct umfs_inode);
 	umfs_u64 ibits = (icount + 63) / 64 * 8, pbits = (pages + 63) / 64 * 8;
+	umfs_u64 sums = SB32(feature_ro_compat) & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS ?
+				umfs_bsum_count(pages) * 8 : 0;
 
 	*why = 0;
 	if (SB64(magic) != UMFS_SB_MAGIC)
@@ -151,13 +282,20 @@ static inline int umfs_sb_check(const struct umfs_superblock *sb, umfs_u64 map_l
 		 SB64(inode_off) < SB64(journal_off) + jlen ||
 		 SB64(ibitmap_off) < SB64(inode_off) + ilen ||
 		 SB64(pbitmap_off) < SB64(ibitmap_off) + ibits ||
-		 SB64(data_off) < SB64(pbitmap_off) + pbits)
+		 SB64(data_off) < SB64(pbitmap_off) + pbits ||
+		 (sums && (!umfs_zone_ok(SB64(bsum_off), sums, pool) ||
+			   SB64(bsum_off) < SB64(pbitmap_off) + pbits ||
+			   SB64(data_off) < SB64(bsum_off) + sums)))
 		*why = "metadata zones overlap or lie outside the pool";
 	else if (SB64(data_off) % UMFS_HUGE_SIZE || SB64(phys_base) % UMFS_HUGE_SIZE ||
 		 SB64(data_off) + (pages << UMFS_PAGE_SHIFT) > SB64(backup_sb_off))
 		*why = "data zone misaligned or overlapping the backup superblock";
-	else if (SB64(phys_base) + pool > UMFS_PTE_ADDR_MASK)
+	else if (SB64(phys_base) > UMFS_PTE_ADDR_MASK - pool)
 		*why = "physical base too large for page-table entries";
+	else if (SB64(ibitmap_off) - SB64(inode_off) - ilen >= UMFS_PAGE_SIZE)
+		/* mkfs lays the zones end to end: a count that leaves most of
+		 * its zone unused is not the one it wrote */
+		*why = "inode count does not fill the inode zone";
 	return *why ? -EUCLEAN : 0;
 #undef SB16
 #undef SB32

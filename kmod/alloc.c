@@ -3,9 +3,13 @@
  * alloc.c - pages and tables for an inode's tree, inside a module
  * transaction (EXTEND, EXCHANGE).
  *
- * The bitmap words of every run taken are saved before they change; new
- * pages are zeroed and persisted before anything points at them, so they
- * need no record (rolling back the bitmap frees them again). Every entry
+ * The bitmap words of every run taken are saved before they change, with
+ * their checksums (umfs_rules.h), which change with them; new pages are
+ * zeroed and persisted before anything points at them, so they need no
+ * record (rolling back the bitmap frees them again). A bitmap page is
+ * checked against its checksum before any of its pages is taken: one that
+ * fails is passed over (a damaged word could call a page some file holds
+ * free), said once and recorded in the state page. Every entry
  * followed on the way down is checked (form, data zone), as in tree.c, and
  * every entry written is made from a page taken here. The inode's first
  * 128 bytes must already be saved in the transaction: blocks, and the root
@@ -18,39 +22,120 @@
 
 #include "umfs_km.h"
 
+#define UMFS_KM_BSUM_PAGES ((u64)UMFS_BSUM_WORDS * 64) /* data pages a checksum covers */
+
 static bool umfs_km_page_free(const struct umfs_km_pool *p, u64 page)
 {
 	return page < p->data_pages && !test_bit(page, (unsigned long *)umfs_km_bitmap(p));
 }
 
+static u64 *umfs_km_bsum(const struct umfs_km_pool *p, u64 w)
+{
+	return p->bsum_off ? (u64 *)umfs_km_off_ptr(p, p->bsum_off) + w / UMFS_BSUM_WORDS : NULL;
+}
+
+void umfs_km_errors_mark(struct umfs_km_pool *p, u64 what)
+{
+	u64 *errors = umfs_km_off_ptr(p, p->state_off + offsetof(struct umfs_state, errors));
+	u64 old = READ_ONCE(*errors), seen;
+
+	while ((old & what) != what) {
+		seen = cmpxchg64(errors, old, old | what); /* libumfs adds its own bits */
+		if (seen == old) {
+			umfs_km_persist(errors, sizeof(*errors));
+			return;
+		}
+		old = seen;
+	}
+}
+
+/* Whether data page `page`'s bitmap page matches its checksum. */
+static bool umfs_km_bsum_ok(struct umfs_km_pool *p, u64 page)
+{
+	u64 bp = page / UMFS_KM_BSUM_PAGES, *sum = umfs_km_bsum(p, page / 64);
+
+	if (!sum || umfs_bsum_of(umfs_km_bitmap(p), p->pbitmap_words, bp) == *sum)
+		return true;
+	if (!p->bsum_warned)
+		pr_err(UMFS_KM_NAME ": page bitmap: checksum of its page %llu (data pages %llu-%llu) "
+		       "does not match: no page is allocated from it (run fsck.umfs)\n", bp,
+		       bp * UMFS_KM_BSUM_PAGES,
+		       min(bp * UMFS_KM_BSUM_PAGES + UMFS_KM_BSUM_PAGES, p->data_pages) - 1);
+	p->bsum_warned = true;
+	umfs_km_errors_mark(p, UMFS_ERRORS_PBITMAP);
+	return false;
+}
+
+int umfs_km_bsum_save(struct umfs_km_tx *tx, u64 w0, u64 w1)
+{
+	struct umfs_km_pool *p = tx->p;
+	u64 bp;
+	int err = 0;
+
+	for (bp = w0 / UMFS_BSUM_WORDS; p->bsum_off && !err && bp <= w1 / UMFS_BSUM_WORDS; bp++)
+		err = umfs_km_tx_add(tx, p->bsum_off + bp * 8, 8);
+	return err;
+}
+
+void umfs_km_bit_put(struct umfs_km_pool *p, u64 i, bool on)
+{
+	u64 *w = &umfs_km_bitmap(p)[i / 64], *sum = umfs_km_bsum(p, i / 64);
+	u64 old = *w, val = on ? old | BIT_ULL(i % 64) : old & ~BIT_ULL(i % 64);
+
+	if (sum)
+		*sum += umfs_bsum_delta(i / 64, old, val);
+	*w = val;
+}
+
+/* The first free page from the cursor on whose bitmap page is sound, or
+ * U64_MAX; a bitmap page that fails is passed over whole (*refused). */
+static u64 umfs_km_bits_find(struct umfs_km_pool *p, bool *refused)
+{
+	u64 *bm = umfs_km_bitmap(p), i, k;
+
+	for (k = 0; k < p->data_pages; k++) {
+		i = (p->kcursor + k) % p->data_pages;
+		if (!umfs_km_page_free(p, i)) {
+			if (!(i % 64) && bm[i / 64] == ~0ull)
+				k += 63; /* a full word */
+			continue;
+		}
+		if (umfs_km_bsum_ok(p, i))
+			return i;
+		*refused = true;
+		/* to the end of its bitmap page (or of the zone) */
+		k += min(UMFS_KM_BSUM_PAGES - i % UMFS_KM_BSUM_PAGES, p->data_pages - i) - 1;
+	}
+	return U64_MAX;
+}
+
 int umfs_km_bits_take(struct umfs_km_tx *tx, u64 goal, u64 want, u64 *first, u64 *got)
 {
 	struct umfs_km_pool *p = tx->p;
-	u64 *bm = umfs_km_bitmap(p), start = U64_MAX, n = 0, w0, w1, i, k;
+	u64 start = U64_MAX, n = 0, w0, w1, i;
+	bool refused = false;
 	int err;
 
-	if (umfs_km_page_free(p, goal)) {
+	if (umfs_km_page_free(p, goal) && umfs_km_bsum_ok(p, goal))
 		start = goal;
-	} else {
-		for (k = 0; k < p->data_pages && start == U64_MAX; k++) {
-			i = (p->kcursor + k) % p->data_pages;
-			if (umfs_km_page_free(p, i))
-				start = i;
-			else if (!(i % 64) && bm[i / 64] == ~0ull)
-				k += 63; /* a full word */
-		}
-		if (start == U64_MAX)
-			return -ENOSPC;
-	}
-	while (n < want && umfs_km_page_free(p, start + n))
+	else
+		start = umfs_km_bits_find(p, &refused);
+	/* free pages only in bitmap pages that failed: not full, damaged */
+	if (start == U64_MAX)
+		return refused ? -EUCLEAN : -ENOSPC;
+	/* a run into the next bitmap page needs that page sound too */
+	while (n < want && umfs_km_page_free(p, start + n) &&
+	       ((start + n) % UMFS_KM_BSUM_PAGES || !n || umfs_km_bsum_ok(p, start + n)))
 		n++;
 	w0 = start / 64;
 	w1 = (start + n - 1) / 64;
 	err = umfs_km_tx_add(tx, p->pbitmap_off + w0 * 8, (u32)(w1 - w0 + 1) * 8);
+	if (!err)
+		err = umfs_km_bsum_save(tx, w0, w1);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++)
-		__set_bit(start + i, (unsigned long *)bm); /* LE u64 words */
+		umfs_km_bit_put(p, start + i, true);
 	tx->allocated += n;
 	p->kcursor = start + n;
 	*first = start;
@@ -77,7 +162,9 @@ int umfs_km_bits_give(struct umfs_km_tx *tx, u64 page)
 		return -EUCLEAN;
 	err = umfs_km_tx_add(tx, p->pbitmap_off + page / 64 * 8, 8);
 	if (!err)
-		__clear_bit(page, (unsigned long *)umfs_km_bitmap(p));
+		err = umfs_km_bsum_save(tx, page / 64, page / 64);
+	if (!err)
+		umfs_km_bit_put(p, page, false);
 	return err;
 }
 

@@ -26,18 +26,34 @@ static struct umfs_state *umfs_km_state(const struct umfs_km_pool *p)
 	return umfs_km_off_ptr(p, p->state_off);
 }
 
+/* Inode i, marked free, has a mode: it is in use and lost its bit (every
+ * free zeroes an inode). It is never handed out; said once, recorded. */
+static void umfs_km_ino_refuse(struct umfs_km_pool *p, u64 i)
+{
+	if (!p->ibit_warned)
+		pr_err(UMFS_KM_NAME ": inode bitmap: inode %llu is marked free but in use: not "
+		       "reused (run fsck.umfs)\n", i);
+	p->ibit_warned = true;
+	umfs_km_errors_mark(p, UMFS_ERRORS_IBITMAP);
+}
+
 /* A free inode number after the root, next-fit from the cursor. */
 static int umfs_km_ino_find(struct umfs_km_pool *p, u64 *ino)
 {
 	const unsigned long *bm = (const unsigned long *)umfs_km_ibitmap(p);
 	u64 span = p->inode_count - (UMFS_ROOT_INO + 1), k, i;
+	const struct umfs_inode *in;
 
 	for (k = 0; k < span; k++) {
 		i = UMFS_ROOT_INO + 1 + (p->icursor - (UMFS_ROOT_INO + 1) + k) % span;
-		if (!test_bit(i, bm)) {
+		if (test_bit(i, bm))
+			continue;
+		in = umfs_km_off_ptr(p, p->inode_off + i * sizeof(*in));
+		if (!READ_ONCE(in->mode)) {
 			*ino = i;
 			return 0;
 		}
+		umfs_km_ino_refuse(p, i);
 	}
 	return -ENOSPC;
 }

@@ -81,10 +81,12 @@ static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
 	if (err)
 		return err;
 	err = umfs_km_fr_save(f, umfs_km_bitmap(p) + w0, (u32)(w1 - w0 + 1) * 8);
+	if (!err)
+		err = umfs_km_bsum_save(&f->op.tx, w0, w1);
 	if (err)
 		return err;
 	for (i = first; i < first + n; i++)
-		__clear_bit(i, bm); /* LE u64 words */
+		umfs_km_bit_put(p, i, false);
 	f->op.in->blocks -= n;
 	f->freed += n;
 	return 0;

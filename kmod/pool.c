@@ -175,6 +175,29 @@ static int umfs_km_pool_rebase(struct umfs_km_pool *p, struct umfs_superblock *s
 	return 0;
 }
 
+/* Every page a tree reaches (seen) is marked in use in the page bitmap:
+ * else the module would hand it to a second file, whatever the bitmap's
+ * checksums say (a crafted pool can reseal them). In any state a crash
+ * leaves this holds: a transaction marks a page before it links it and
+ * unlinks it before the bit is cleared. */
+static int umfs_km_pool_bits_check(struct umfs_km_pool *p, const unsigned long *seen)
+{
+	const u64 *bm = umfs_km_bitmap(p);
+	u64 w;
+
+	for (w = 0; w < p->pbitmap_words; w++) {
+		u64 lost = ((const u64 *)seen)[w] & ~READ_ONCE(bm[w]);
+
+		if (!lost)
+			continue;
+		pr_err(UMFS_KM_NAME ": data page %llu is in a file's tree but free in the page "
+		       "bitmap (run fsck.umfs)\n", w * 64 + __ffs64(lost));
+		umfs_km_errors_mark(p, UMFS_ERRORS_PBITMAP);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
 /* The checking walk also finishes a pass 1 that a crash interrupted on a
  * device that came back at the old address (phys_base == phys, some entries
  * parked): parked entries are rewritten, all others must be phys-based. */
@@ -188,6 +211,8 @@ static int umfs_km_pool_validate(struct umfs_km_pool *p, struct umfs_kmod_mount 
 	if (!w.seen)
 		return -ENOMEM;
 	err = umfs_km_pool_walk_all(p, &w, &req->inodes_checked);
+	if (!err)
+		err = umfs_km_pool_bits_check(p, w.seen);
 	vfree(w.seen);
 	req->tables_checked = w.tables;
 	req->rebased += w.rewritten;
@@ -205,6 +230,9 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	p->pbitmap_off = sb->pbitmap_off;
 	p->state_off = sb->state_off;
 	p->icursor = UMFS_ROOT_INO + 1;
+	if (sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS)
+		p->bsum_off = sb->bsum_off;
+	p->pbitmap_words = umfs_pbitmap_words(sb->data_pages);
 	umfs_km_tx_setup(p, sb);
 	mutex_init(&p->alloc_lock);
 }

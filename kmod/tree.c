@@ -63,15 +63,21 @@ u64 umfs_km_entry_form(unsigned int level, u64 e)
 
 int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge)
 {
-	struct umfs_km_walk w = { .pool = p, .lo_base = p->phys };
-	u64 form = umfs_km_entry_form(level, e);
+	const struct umfs_ptgeom g = { .data_off = p->data_off, .data_pages = p->data_pages,
+				       .phys_base = p->phys };
 
-	if (!form || umfs_km_entry_off(&w, e, off))
-		return -EUCLEAN;
-	*huge = form == UMFS_PTE_LEAF2M_FLAGS;
-	if (*huge && !umfs_off_is_huge_leaf(p->data_off, p->data_pages, *off))
-		return -EUCLEAN;
-	return 0;
+	/* the format's one reading of an entry (umfs_rules.h), as the core's
+	 * and fsck's walks read it */
+	switch (umfs_pte_decode(&g, level, e, off)) {
+	case UMFS_PTE_TABLE:
+		*huge = false;
+		return 0;
+	case UMFS_PTE_LEAF:
+		*huge = level == 2;
+		return 0;
+	default:
+		return -EUCLEAN; /* a hole is no child either */
+	}
 }
 
 static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level)

@@ -52,6 +52,10 @@ struct umfs_km_pool {
 	u64 state_off;        /* the state page (orphan list head) */
 	struct umfs_jgeom jgeom; /* what the module's journal records may name */
 	u64 icursor;          /* next-fit cursor over the inode bitmap */
+	u64 bsum_off;         /* page-bitmap checksums; 0: the pool has none */
+	u64 pbitmap_words;
+	bool bsum_warned;     /* a bitmap page failed its checksum: said once */
+	bool ibit_warned;     /* an inode in use was marked free: said once */
 };
 
 extern struct umfs_km_pool *umfs_km_pool; /* NULL when nothing is mounted */
@@ -197,6 +201,15 @@ int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u6
 int umfs_km_bits_take(struct umfs_km_tx *tx, u64 goal, u64 want, u64 *first, u64 *got);
 /* Gives data page `page` back to the bitmap; -EUCLEAN if it is free. */
 int umfs_km_bits_give(struct umfs_km_tx *tx, u64 page);
+/* The page bitmap's checksums (umfs_rules.h), kept by every change of a
+ * bitmap word in the same transaction: umfs_km_bsum_save saves those of
+ * words [w0, w1] in tx, umfs_km_bit_put then sets or clears bit i and
+ * moves its checksum with it. */
+int umfs_km_bsum_save(struct umfs_km_tx *tx, u64 w0, u64 w1);
+void umfs_km_bit_put(struct umfs_km_pool *p, u64 i, bool on);
+/* Adds the UMFS_ERRORS_* bits `what` to the state page's errors word,
+ * durably: fsck.umfs then checks the pool fully. */
+void umfs_km_errors_mark(struct umfs_km_pool *p, u64 what);
 /* Zeroes and persists `n` pool pages from data page `first`. */
 void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n);
 /* Points the live inode at a new root and reseals it. */

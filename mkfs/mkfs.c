@@ -10,6 +10,13 @@
  * for an existing UMFS pool and, through libblkid, for any other file system
  * or partition table; either makes mkfs refuse unless -f is given.
  *
+ * POOL is opened once, and everything after goes through that descriptor:
+ * the checks of what it is and whose, of what it holds, its sizing, the
+ * map and the format. A name another user may have planted or may swap
+ * (a symlink, or a file of theirs in /tmp or /dev/shm) is refused, so
+ * that no race between a check and a later open can lead the format into
+ * another file.
+ *
  * Exit status: 0 on success, 1 on any error (message on stderr).
  */
 #include <blkid.h>
@@ -24,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -32,6 +40,7 @@
 #include "core.h"
 #include "cli.h"
 #include "pages.h"
+#include "pathtrust.h"
 
 static const char *prog = "mkfs.umfs";
 
@@ -54,9 +63,21 @@ struct mkfs_opts {
 
 struct pool_target {
 	enum pool_kind kind;
+	int dfd;		/* the directory that holds POOL's name (O_PATH) */
+	const char *name;	/* POOL's last component, in that directory */
+	int fd;			/* POOL itself, opened once */
+	struct stat st;		/* its fstat */
+	bool created;		/* made by this run: removed if the run fails */
 	uint64_t cur_size;	/* bytes there now (0 for a new file) */
 	uint64_t size;		/* bytes the pool will cover */
 };
+
+/*
+ * How POOL is opened: read-write, never as a controlling terminal, and
+ * with O_EXCL, which on a block device claims it (EBUSY while it is
+ * mounted or claimed) and elsewhere, without O_CREAT, does nothing.
+ */
+#define POOL_OPEN_FLAGS (O_RDWR | O_EXCL | O_NOCTTY | O_CLOEXEC)
 
 __attribute__((format(printf, 1, 2))) static void err_msg(const char *fmt, ...)
 {
@@ -236,90 +257,138 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 
 /*
  * In a directory where anyone may create names but only their owners
- * remove them (sticky and world-writable: /tmp, /dev/shm), a name that is
- * another user's (a symlink, or a file) may have been planted there for us
- * to format: refused, as the kernel's protected_symlinks and
- * protected_regular do. Names that are ours (or the directory owner's)
- * nobody else can replace.
+ * remove them (sticky and world-writable: /tmp, /dev/shm), a file that is
+ * another user's may have been planted there for us to format: refused,
+ * as the kernel's protected_regular does. Names that are ours (or the
+ * directory owner's) nobody else can replace.
  */
-static int check_planted(const char *path)
+static bool file_planted(const struct stat *dst, const struct stat *st)
 {
-	char dir[PATH_MAX];
-	struct stat st, dst;
-	char *slash;
-
-	if (lstat(path, &st) < 0 || st.st_uid == geteuid())
-		return 0;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &dst) < 0 || !(dst.st_mode & S_ISVTX) || !(dst.st_mode & S_IWOTH) ||
-	    st.st_uid == dst.st_uid)
-		return 0;
-	err_msg("%s: a %s of uid %u in %s, where any user may create names: refusing to "
-		"format it (another user may have planted it; remove it, or name the pool's "
-		"real path)", path, S_ISLNK(st.st_mode) ? "symlink" : "file", (unsigned)st.st_uid,
-		dir);
-	return -1;
+	return st->st_uid != geteuid() && (dst->st_mode & S_ISVTX) && (dst->st_mode & S_IWOTH) &&
+	       st->st_uid != dst->st_uid;
 }
 
-/* Works out what POOL is and how big the pool will be. */
-static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
+/* Opens the directory that holds POOL's name, for the name's open and, if
+ * the run fails, its removal. */
+static int open_parent(const char *path, struct pool_target *t)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	size_t len;
+
+	if (!path[0] || (slash && !slash[1])) {
+		err_msg("%s: names a directory, not a pool file or device", path);
+		return -1;
+	}
+	len = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir)) {
+		err_msg("%s: %s", path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	memcpy(dir, slash ? path : ".", slash ? len : 1);
+	dir[slash ? len : 1] = '\0';
+	t->name = slash ? slash + 1 : path;
+	t->dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->dfd < 0) {
+		err_msg("%s: cannot open its directory %s: %s", path, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void report_open_error(const char *path, int err, bool via_link)
+{
+	if (err == ENOENT && !via_link)
+		err_msg("%s does not exist; give -s SIZE to create it", path);
+	else if (err == EBUSY)
+		err_msg("%s is in use (mounted or held by another program)", path);
+	else if (err == EISDIR)
+		err_msg("%s is not a regular file or a persistent-memory device", path);
+	else if (err == EEXIST || err == ELOOP)
+		err_msg("%s: cannot create: %s (something appeared at that name while "
+			"mkfs.umfs ran; look at it, then run mkfs.umfs again)", path,
+			strerror(err));
+	else
+		err_msg("%s: cannot open: %s", path, strerror(err));
+}
+
+/*
+ * Opens POOL, once: the name itself (O_NOFOLLOW), or what a trusted
+ * symlink there names, or a new file made with O_CREAT | O_EXCL when
+ * nothing is there and -s was given.
+ */
+static int open_target(const struct mkfs_opts *o, struct pool_target *t)
+{
+	struct stat dst, lst;
+	bool via_link = false;
+	const char *why;
+	char what[96];
+	unsigned uid;
+
+	if (open_parent(o->path, t) < 0)
+		return -1;
+	if (fstat(t->dfd, &dst) < 0) {
+		err_msg("%s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS | O_NOFOLLOW);
+	if (t->fd < 0 && errno == ELOOP &&
+	    fstatat(t->dfd, t->name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+		why = umfs_link_distrust(&dst, &lst, geteuid(), &uid);
+		if (why) {
+			snprintf(what, sizeof(what), why, uid);
+			err_msg("%s is %s: refusing to follow it (another user may have planted it "
+				"or may change it; name the pool's real path)", o->path, what);
+			return -1;
+		}
+		via_link = true;
+		t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS);
+	}
+	if (t->fd < 0 && errno == ENOENT && !via_link && o->size) {
+		t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS | O_CREAT | O_NOFOLLOW, 0600);
+		t->created = t->fd >= 0;
+	}
+	if (t->fd < 0) {
+		report_open_error(o->path, errno, via_link);
+		return -1;
+	}
+	if (fstat(t->fd, &t->st) < 0) {
+		err_msg("%s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	if (!via_link && !t->created && file_planted(&dst, &t->st)) {
+		err_msg("%s: a file of uid %u in a directory where any user may create names: "
+			"refusing to format it (another user may have planted it; remove it, or "
+			"name the pool's real path)", o->path, (unsigned)t->st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* What POOL is, and how many bytes are there now. */
+static int classify_target(const struct mkfs_opts *o, struct pool_target *t)
 {
 	const char *path = o->path;
-	struct stat st;
-	char b1[32], b2[32];
-	int fd, err;
+	int err;
 
-	memset(t, 0, sizeof(*t));
-	if (check_planted(path) < 0)
-		return -1;
-	if (stat(path, &st) < 0) {
-		if (errno != ENOENT) {
-			err_msg("%s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (!o->size) {
-			err_msg("%s does not exist; give -s SIZE to create it", path);
-			return -1;
-		}
-		t->kind = POOL_NEW;
-		t->size = o->size;
-	} else if (S_ISREG(st.st_mode)) {
-		t->kind = POOL_FILE;
-		t->cur_size = (uint64_t)st.st_size;
+	if (S_ISREG(t->st.st_mode)) {
+		t->kind = t->created ? POOL_NEW : POOL_FILE;
+		t->cur_size = (uint64_t)t->st.st_size;
 		t->size = o->size ? o->size : t->cur_size;
 		if (!t->size) {
 			err_msg("%s is empty; give -s SIZE to size it", path);
 			return -1;
 		}
-	} else if (S_ISBLK(st.st_mode)) {
+	} else if (S_ISBLK(t->st.st_mode)) {
 		t->kind = POOL_BLOCK;
-		/* O_EXCL on a block device fails with EBUSY while it is mounted */
-		fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
-		if (fd < 0) {
-			err = errno;
-			if (err == EBUSY)
-				err_msg("%s is in use (mounted or held by another program)", path);
-			else
-				err_msg("%s: cannot open: %s", path, strerror(err));
-			return -1;
-		}
-		err = ioctl(fd, BLKGETSIZE64, &t->cur_size) < 0 ? errno : 0;
-		close(fd);
-		if (err) {
-			err_msg("%s: cannot read the device size: %s", path, strerror(err));
+		if (ioctl(t->fd, BLKGETSIZE64, &t->cur_size) < 0) {
+			err_msg("%s: cannot read the device size: %s", path, strerror(errno));
 			return -1;
 		}
 		t->size = t->cur_size;
-	} else if (S_ISCHR(st.st_mode)) {
+	} else if (S_ISCHR(t->st.st_mode)) {
 		t->kind = POOL_DAX;
-		err = umfs_pmem_dev_size(&st, &t->cur_size);
+		err = umfs_pmem_dev_size(&t->st, &t->cur_size);
 		if (err) {
 			err_msg("%s: not a device DAX instance (no size in sysfs: %s)", path,
 				strerror(-err));
@@ -330,7 +399,17 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 		err_msg("%s is not a regular file or a persistent-memory device", path);
 		return -1;
 	}
+	return 0;
+}
 
+/* Works out what POOL is and how big the pool will be. */
+static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
+{
+	const char *path = o->path;
+	char b1[32], b2[32];
+
+	if (open_target(o, t) < 0 || classify_target(o, t) < 0)
+		return -1;
 	/* A device is always formatted whole. */
 	if ((t->kind == POOL_BLOCK || t->kind == POOL_DAX) && o->size && o->size != t->size) {
 		err_msg("%s is a device of %s; -s %s does not match (a device is formatted "
@@ -356,6 +435,26 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 		return -1;
 	}
 	return 0;
+}
+
+/* Removes the file this run made, and only that: in a directory others
+ * may write, the name may have changed hands since. */
+static void remove_created(const struct pool_target *t)
+{
+	struct stat st;
+
+	if (t->created && fstatat(t->dfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == t->st.st_dev && st.st_ino == t->st.st_ino)
+		unlinkat(t->dfd, t->name, 0);
+}
+
+static void close_target(struct pool_target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dfd >= 0)
+		close(t->dfd);
+	t->fd = t->dfd = -1;
 }
 
 static const char *article(const char *word)
@@ -557,13 +656,8 @@ static int check_existing(const struct mkfs_opts *o, const struct pool_target *t
 	static uint8_t page0[UMFS_PAGE_SIZE], last_buf[UMFS_PAGE_SIZE];
 	uint8_t *last = last_buf;
 	enum umfs_found found;
-	int fd, rc = 0;
+	int fd = t->fd, rc = 0;
 
-	fd = open(o->path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		err_msg("%s: cannot open: %s", o->path, strerror(errno));
-		return -1;
-	}
 	if (o->force) {
 		rc = t->cur_size ? wipe_signatures(o->path, fd, o->quiet) : 0;
 	} else if (t->cur_size) {
@@ -580,14 +674,42 @@ static int check_existing(const struct mkfs_opts *o, const struct pool_target *t
 			rc = 1;
 		}
 	}
-	if (rc == 0 && t->kind == POOL_FILE && t->size < t->cur_size &&
-	    ftruncate(fd, (off_t)t->size) < 0) {
-		err_msg("%s: cannot shrink to %" PRIu64 " bytes: %s", o->path, t->size,
-			strerror(errno));
-		rc = -1;
-	}
-	close(fd);
 	return rc ? -1 : 0;
+}
+
+/* Never format under a running program, -f or not: taken before anything
+ * is read, wiped or resized. */
+static int lock_target(const struct mkfs_opts *o, const struct pool_target *t)
+{
+	if (flock(t->fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		err_msg("%s: pool is in use by a running process; stop it first", o->path);
+	else
+		err_msg("%s: cannot lock: %s", o->path, strerror(errno));
+	return -1;
+}
+
+/* A pool file takes the size asked for: shrunk, or grown with its blocks
+ * allocated now, so that a full /dev/shm fails here and not with SIGBUS
+ * later. */
+static int size_target(const struct mkfs_opts *o, const struct pool_target *t)
+{
+	bool shrink = t->size < t->cur_size;
+	int err = 0;
+
+	if (t->kind != POOL_FILE && t->kind != POOL_NEW)
+		return 0;
+	if (shrink)
+		err = ftruncate(t->fd, (off_t)t->size) < 0 ? errno : 0;
+	else if (t->size > t->cur_size)
+		err = posix_fallocate(t->fd, 0, (off_t)t->size);
+	if (err) {
+		err_msg("%s: cannot %s to %" PRIu64 " bytes: %s", o->path,
+			shrink ? "shrink" : "grow", t->size, strerror(err));
+		return -1;
+	}
+	return 0;
 }
 
 static void print_uuid(char *buf, const uint8_t *u)
@@ -632,7 +754,7 @@ static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
 	printf("  UUID        %s\n", uuid);
 	printf("  label       %s%s%s\n", o->label && o->label[0] ? "'" : "",
 	       o->label && o->label[0] ? o->label : "(none)", o->label && o->label[0] ? "'" : "");
-	switch (mkfs_pages_of(o->path)) {
+	switch (mkfs_pages_of(pm->fd)) {
 	case MKFS_PAGES_SMALL:
 		printf("  pages       4 KiB: a new process takes a page fault for each 4 KiB of the\n"
 		       "              pool it touches (about 262,000 per GiB); a tmpfs mounted\n"
@@ -647,108 +769,95 @@ static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
 	}
 }
 
-int main(int argc, char **argv)
+/* Lays out, maps and formats the pool the target holds. */
+static int make_pool(const struct mkfs_opts *o, const struct pool_target *t,
+		     struct umfs_geometry *g)
 {
 	struct umfs_format_opts fo = { 0 };
-	struct umfs_geometry g;
 	struct umfs_pmem pm;
-	struct pool_target t;
-	struct mkfs_opts o;
-	const char *why = NULL;
-	bool created;
 	int err;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return 1;
-	if (inspect_target(&o, &t) < 0)
-		return 1;
-
-	/* Plan first: a pool that cannot work is refused before anything is touched. */
-	err = umfs_geometry_plan(t.size, o.inodes, &g, &why);
+	err = umfs_pmem_map_opened(t->fd, &pm);
 	if (err) {
-		char b[32];
-
-		if (o.inodes)
-			err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s",
-				o.path, fmt_size(t.size, b, sizeof(b)), o.inodes,
-				why ? why : strerror(-err));
-		else
-			err_msg("%s: cannot lay out a pool of %s: %s", o.path,
-				fmt_size(t.size, b, sizeof(b)), why ? why : strerror(-err));
-		return 1;
+		err_msg("%s: cannot map: %s", o->path, strerror(-err));
+		return -1;
 	}
-
-	if ((t.kind == POOL_FILE || t.kind == POOL_BLOCK) && check_existing(&o, &t) < 0)
-		return 1;
-
-	created = t.kind == POOL_NEW;
-	if (created) {
-		/* a new file, never one that a symlink planted at the name
-		 * leads to */
-		int fd = open(o.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-		if (fd < 0) {
-			err_msg("%s: cannot create: %s%s", o.path, strerror(errno),
-				errno == EEXIST || errno == ELOOP ?
-					" (something appeared at that name while mkfs.umfs "
-					"ran; look at it, then run mkfs.umfs again)" : "");
-			return 1;
-		}
-		close(fd);
-	}
-	err = umfs_pmem_map(o.path, t.kind == POOL_NEW || t.kind == POOL_FILE ? t.size : 0, false,
-			    &pm);
-	if (err) {
-		err_msg("%s: cannot %s: %s", o.path, created ? "create" : "map", strerror(-err));
-		if (created)
-			unlink(o.path);
-		return 1;
-	}
-	/* Never format under a running program, -f or not. */
-	err = umfs_pmem_lock(&pm, true);
-	if (err) {
-		err_msg("%s: %s", o.path, err == -EBUSY ? "pool is in use by a running process; "
-							   "stop it first" : strerror(-err));
+	if (pm.len < t->size) {
+		err_msg("%s: mapped only %zu of %" PRIu64 " bytes", o->path, pm.len, t->size);
 		goto fail;
 	}
-	if (pm.len < t.size) {
-		err_msg("%s: mapped only %zu of %" PRIu64 " bytes", o.path, pm.len, t.size);
-		err = -EIO;
-		goto fail;
-	}
-
 	/* Device DAX cannot be read with pread: look for an old pool in the mapping. */
-	if (t.kind == POOL_DAX && !o.force) {
-		enum umfs_found found = find_umfs(pm.base, pm.base + (t.size - UMFS_PAGE_SIZE));
+	if (t->kind == POOL_DAX && !o->force) {
+		enum umfs_found found = find_umfs(pm.base, pm.base + (t->size - UMFS_PAGE_SIZE));
 
 		if (found != UMFS_NONE) {
-			report_umfs(o.path, found, pm.base);
-			err = -EEXIST;
+			report_umfs(o->path, found, pm.base);
 			goto fail;
 		}
 	}
-
-	fo.inode_count = o.inodes;
-	fo.label = o.label;
-	fo.default_flags = o.sbflags;
-	err = umfs_format(&pm, &fo, &g);
+	fo.inode_count = o->inodes;
+	fo.label = o->label;
+	fo.default_flags = o->sbflags;
+	err = umfs_format(&pm, &fo, g);
 	if (err) {
-		err_msg("%s: format failed: %s", o.path, strerror(-err));
+		err_msg("%s: format failed: %s", o->path, strerror(-err));
 		goto fail;
 	}
 	err = umfs_pmem_sync(&pm);
 	if (err) {
-		err_msg("%s: cannot make the format durable: %s", o.path, strerror(-err));
+		err_msg("%s: cannot make the format durable: %s", o->path, strerror(-err));
 		goto fail;
 	}
-	if (!o.quiet)
-		print_summary(&o, &pm, &g);
+	if (!o->quiet)
+		print_summary(o, &pm, g);
 	umfs_pmem_unmap(&pm);
 	return 0;
 
 fail:
 	umfs_pmem_unmap(&pm);
-	if (created)
-		unlink(o.path);
-	return 1;
+	return -1;
+}
+
+/* Plans the layout first: a pool that cannot work is refused before
+ * anything is touched. */
+static int plan_pool(const struct mkfs_opts *o, const struct pool_target *t,
+		     struct umfs_geometry *g)
+{
+	const char *why = NULL;
+	char b[32];
+	int err;
+
+	err = umfs_geometry_plan(t->size, o->inodes, g, &why);
+	if (!err)
+		return 0;
+	if (o->inodes)
+		err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s", o->path,
+			fmt_size(t->size, b, sizeof(b)), o->inodes, why ? why : strerror(-err));
+	else
+		err_msg("%s: cannot lay out a pool of %s: %s", o->path,
+			fmt_size(t->size, b, sizeof(b)), why ? why : strerror(-err));
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct pool_target t = { .fd = -1, .dfd = -1 };
+	struct umfs_geometry g;
+	struct mkfs_opts o;
+	int rc = 1;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 1;
+	if (inspect_target(&o, &t) < 0 || plan_pool(&o, &t, &g) < 0 || lock_target(&o, &t) < 0)
+		goto out;
+	if ((t.kind == POOL_FILE || t.kind == POOL_BLOCK) && check_existing(&o, &t) < 0)
+		goto out;
+	if (size_target(&o, &t) < 0 || make_pool(&o, &t, &g) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc)
+		remove_created(&t);
+	close_target(&t);
+	return rc;
 }

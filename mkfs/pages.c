@@ -4,9 +4,9 @@
  * tmpfs with 4 KiB pages costs every new process one page fault per 4 KiB
  * it touches (about 262,000 per GiB); a tmpfs mounted huge=always (or
  * within_size) or hugetlbfs maps 2 MiB at a time, as device DAX does for
- * real persistent memory. mkfs.umfs says which the pool got.
+ * real persistent memory. mkfs.umfs says which the pool got, judging the
+ * pool's own descriptor (the mount it lies on, from /proc/self/fdinfo).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,50 +18,60 @@
 #define TMPFS_MAGIC_ 0x01021994
 #define HUGETLBFS_MAGIC_ 0x958458f6
 
-/* The super options of the mount that holds abs (the longest mountpoint
- * that is a prefix of it), or "" when none is found. */
-static void mount_options_of(const char *abs, char *opts, size_t size)
+/* The mount id of the file at fd (/proc/self/fdinfo), or -1. */
+static int mount_id_of(int fd)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int id = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (id < 0 && getline(&line, &cap, f) > 0)
+		if (sscanf(line, "mnt_id: %d", &id) != 1)
+			id = -1;
+	free(line);
+	fclose(f);
+	return id;
+}
+
+/* The super options of mount id, or "" when it is not found. */
+static void mount_options_of(int id, char *opts, size_t size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	struct umfs_mountinfo m;
 	char *line = NULL;
-	size_t cap = 0, best = 0;
+	size_t cap = 0;
+	int mid;
 
 	opts[0] = '\0';
 	if (!f)
 		return;
-	while (umfs_mountinfo_next(f, &line, &cap, &m)) {
-		size_t n = strlen(m.mountpoint);
-
-		if (strncmp(abs, m.mountpoint, n) != 0 ||
-		    (abs[n] != '/' && abs[n] != '\0' && n > 1))
-			continue;
-		if (n >= best) {
-			best = n;
+	while (umfs_mountinfo_next(f, &line, &cap, &m))
+		if (sscanf(line, "%d", &mid) == 1 && mid == id) {
 			snprintf(opts, size, "%s", m.super_opts);
+			break;
 		}
-	}
 	free(line);
 	fclose(f);
 }
 
-enum mkfs_pages mkfs_pages_of(const char *path)
+enum mkfs_pages mkfs_pages_of(int fd)
 {
-	char *abs = realpath(path, NULL), opts[1024];
+	char opts[1024];
 	struct statfs sf;
-	enum mkfs_pages r = MKFS_PAGES_OTHER;
+	int id;
 
-	if (!abs || statfs(abs, &sf) != 0) {
-		free(abs);
-		return r;
-	}
-	if ((unsigned long)sf.f_type == HUGETLBFS_MAGIC_) {
-		r = MKFS_PAGES_HUGE;
-	} else if ((unsigned long)sf.f_type == TMPFS_MAGIC_) {
-		mount_options_of(abs, opts, sizeof(opts));
-		r = strstr(opts, "huge=always") || strstr(opts, "huge=within_size") ?
-			    MKFS_PAGES_HUGE : MKFS_PAGES_SMALL;
-	}
-	free(abs);
-	return r;
+	if (fstatfs(fd, &sf) != 0)
+		return MKFS_PAGES_OTHER;
+	if ((unsigned long)sf.f_type == HUGETLBFS_MAGIC_)
+		return MKFS_PAGES_HUGE;
+	if ((unsigned long)sf.f_type != TMPFS_MAGIC_ || (id = mount_id_of(fd)) < 0)
+		return MKFS_PAGES_OTHER;
+	mount_options_of(id, opts, sizeof(opts));
+	return strstr(opts, "huge=always") || strstr(opts, "huge=within_size") ? MKFS_PAGES_HUGE
+										 : MKFS_PAGES_SMALL;
 }

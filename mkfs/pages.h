@@ -8,7 +8,7 @@ enum mkfs_pages {
 	MKFS_PAGES_OTHER, /* a device or another file system: not judged */
 };
 
-/* Which pages the kernel maps the pool file at path with. */
-enum mkfs_pages mkfs_pages_of(const char *path);
+/* Which pages the kernel maps the pool file open at fd with. */
+enum mkfs_pages mkfs_pages_of(int fd);
 
 #endif

@@ -129,7 +129,7 @@ static int path_attr_op(struct umfs_fs *fs, const char *path, int flags,
 	}
 	umfs_meta_unlock(fs);
 	free(w);
-	return err;
+	return umfs_fs_result(fs, err);
 }
 
 struct owner_arg {
@@ -179,6 +179,8 @@ static int file_attr_op(struct umfs_file *f, int (*op)(struct umfs_fs *, uint64_
 
 	if (f->fs->pm.rdonly)
 		return -EROFS;
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	err = api_tx_run_begin(f->fs);
 	if (err)
 		return err;
@@ -227,7 +229,7 @@ int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flag
 	}
 	umfs_meta_unlock(fs);
 	umfs_walk_put(w);
-	return err;
+	return umfs_fs_result(fs, err);
 }
 
 int umfs_access(struct umfs_fs *fs, const char *path, int amode)
@@ -281,6 +283,8 @@ int umfs_truncate(struct umfs_fs *fs, const char *path, off_t size)
 
 int umfs_statfs(struct umfs_fs *fs, struct statvfs *sv)
 {
+	if (umfs_fs_failed(fs))
+		return umfs_fs_eio(fs);
 	memset(sv, 0, sizeof(*sv));
 	umfs_meta_lock(fs);
 	sv->f_bsize = UMFS_PAGE_SIZE;

@@ -52,7 +52,9 @@ int api_tx_end(struct umfs_fs *fs, int err)
 		umfs_tx_abort(fs);
 	else
 		err = umfs_tx_commit(fs);
-	return err;
+	/* the pool was cut off during the change (fault.c): what it keeps of
+	 * it the next user rolls back */
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : err;
 }
 
 /* api_tx_end(), then unlocks meta. */
@@ -198,6 +200,13 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, b
 	if (unhold && fs->share)
 		umfs_share_hold(fs, ino, -1); /* as umfs_hold, without a second lock */
 	left = umfs_vnode_put(fs, vn);
+	if (umfs_fs_failed(fs)) {
+		/* cut off the pool: this process's references go, nothing more */
+		umfs_meta_unlock(fs);
+		if (fs->share)
+			umfs_share_wrunlock(fs, ino);
+		return umfs_fs_eio(fs);
+	}
 	held = left == 0 && api_fe_held(fs, ino);
 	if (left == 0 && !(fs->share && held))
 		umfs_file_release(fs, ino); /* the U-Log goes at the last close */

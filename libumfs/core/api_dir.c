@@ -55,6 +55,8 @@ int umfs_fopendir(struct umfs_file *f, struct umfs_dir **dirp)
 		return -ENOTDIR;
 	if (f->flags & O_PATH)
 		return -EBADF;
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	umfs_meta_lock(f->fs);
 	err = dir_stream_open(f->fs, f->ino, dirp);
 	umfs_meta_unlock(f->fs);
@@ -91,6 +93,8 @@ int umfs_readdir(struct umfs_dir *d, struct umfs_dirent *ent)
 	uint64_t cookie = d->cookie;
 	int ret;
 
+	if (umfs_fs_failed(d->fs))
+		return umfs_fs_eio(d->fs);
 	umfs_meta_lock(d->fs);
 	if (umfs_inode(d->fs, d->ino)->nlink == 0)
 		ret = 0; /* removed while open: nothing left to list */
@@ -99,7 +103,7 @@ int umfs_readdir(struct umfs_dir *d, struct umfs_dirent *ent)
 	if (ret > 0)
 		ret = readdir_entry_check(d, ent, cookie);
 	umfs_meta_unlock(d->fs);
-	return ret;
+	return umfs_fs_result(d->fs, ret);
 }
 
 uint64_t umfs_telldir(const struct umfs_dir *d)
@@ -196,7 +200,7 @@ int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, siz
 	}
 	free(tmp);
 	free(e);
-	return err;
+	return umfs_fs_result(fs, err);
 }
 
 int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen)
@@ -218,5 +222,5 @@ int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t
 			*gen = umfs_inode(fs, *parent)->generation;
 	}
 	umfs_meta_unlock(fs);
-	return err;
+	return umfs_fs_result(fs, err);
 }

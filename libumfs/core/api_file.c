@@ -181,7 +181,7 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 		err = -ESTALE;
 		goto out_unlock;
 	}
-	err = umfs_inode_verify(fs, ino, true);
+	err = umfs_fs_result(fs, umfs_inode_verify(fs, ino, true));
 	if (err)
 		goto out_unlock;
 	w->ino = ino;
@@ -283,6 +283,13 @@ static void file_touch_atime(struct umfs_file *f)
 	umfs_store64_nodrain(&in->atime_ns, now);
 }
 
+/* A call's result; its -EUCLEAN, final once any retry is done, is damage
+ * met in the file's tables: reported once per mount. */
+static int64_t file_result(const struct umfs_file *f, int64_t r)
+{
+	return r == -EUCLEAN ? umfs_file_damaged(f->fs, f->ino) : r;
+}
+
 static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n;
@@ -301,9 +308,11 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 		if (fresh) /* made while a writer was in: may hold freed tables */
 			f->katt.dead = true;
 	} while (1);
+	if (umfs_fs_failed(f->fs)) /* what was read met a page cut off (fault.c) */
+		return umfs_fs_eio(f->fs);
 	if (n >= 0)
 		file_touch_atime(f);
-	return n;
+	return file_result(f, n);
 }
 
 /* Writing to or truncating a set-user-ID or set-group-ID file drops those
@@ -345,6 +354,8 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		return -EBADF;
 	if (f->fs->pm.rdonly)
 		return -EROFS;
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
 	if (off < 0)
 		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
@@ -366,9 +377,11 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	if (total > 0)
 		file_kill_privs(f);
 	umfs_vnode_wrunlock(f->fs, f->vn);
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	if (total >= 0 && end)
 		*end = (uint64_t)off + (uint64_t)total;
-	return total;
+	return file_result(f, total);
 }
 
 static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int64_t off,
@@ -452,6 +465,8 @@ off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
 {
 	int64_t base, res;
 
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	pthread_mutex_lock(&f->pos_lock);
 	switch (whence) {
 	case SEEK_SET:
@@ -472,6 +487,7 @@ off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
 			if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
 				break;
 		} while (1);
+		res = file_result(f, res);
 		goto done;
 	default:
 		res = -EINVAL;
@@ -502,12 +518,14 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 		return -EINVAL;
 	if ((uint64_t)size > UMFS_MAX_FILE_SIZE)
 		return -EFBIG;
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
 	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size); /* module mode: FREE revokes */
 	if (!err)
 		file_kill_privs(f);
 	umfs_vnode_wrunlock(f->fs, f->vn);
-	return err;
+	return (int)file_result(f, umfs_fs_result(f->fs, err));
 }
 
 int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
@@ -532,25 +550,31 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 		return -ENODEV;
 	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
 	umfs_vnode_wrunlock(f->fs, f->vn);
-	return err;
+	return (int)file_result(f, umfs_fs_result(f->fs, err));
 }
 
 int umfs_fsync(struct umfs_file *f, int datasync)
 {
 	/* Every call that returned is already persistent; only pools on disk
 	 * files need msync for durability. */
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
 	return umfs_pmem_sync(&f->fs->pm);
 }
 
 int umfs_fstat(struct umfs_file *f, struct stat *st)
 {
-	int err = umfs_inode_verify(f->fs, f->ino, false);
+	int err = umfs_fs_result(f->fs, 0);
 
 	if (!err)
+		err = umfs_inode_verify(f->fs, f->ino, false);
+	if (!err)
 		umfs_inode_stat(f->fs, f->ino, st);
-	return err;
+	return umfs_fs_result(f->fs, err);
 }
 

@@ -148,7 +148,7 @@ ssize_t umfs_readlink(struct umfs_fs *fs, const char *path, char *buf, size_t si
 	}
 	umfs_meta_unlock(fs);
 	free(w);
-	return n;
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : n;
 }
 
 /* In tx: drops one link of ino (its name is already gone). Returns 1 when

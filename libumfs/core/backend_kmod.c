@@ -616,25 +616,29 @@ static ssize_t umfs_katt_overwrite(struct umfs_fs *fs, uint64_t ino, struct umfs
 	    len > UMFS_MIN(fs->ulog_max, (uint64_t)UMFS_ULOG_MAX_PAGES * UMFS_ULOG_DATA_SIZE))
 		return -EAGAIN; /* copy-on-write: umfs_file_write() */
 	for (pos = off; pos < end;) {
-		uint64_t run, pg = UMFS_PG(pos);
+		uint64_t run, dst, pg = UMFS_PG(pos);
 
-		if (!umfs_pt_lookup(fs, in, pg, &run))
-			return -EAGAIN; /* a hole: allocation is the core's */
+		if (umfs_pt_lookup(fs, in, pg, &dst, &run) || !dst)
+			return -EAGAIN; /* a hole (allocation is the core's), or
+					 * damage the core's path reports */
 		pos = UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT);
 	}
 	if (katt_hold(fs, ino, a, end, NULL))
 		return -EAGAIN;
 	/* strict mode: the undo record first, as umfs_file_write() does */
 	if (!fs->relaxed) {
-		if (umfs_ulog_get(fs, ino, len, &u)) {
+		if (umfs_ulog_get(fs, ino, len, &u) ||
+		    umfs_ulog_save_bytes(fs, u, ino, off, len, in->size)) {
 			pthread_rwlock_unlock(&a->lock);
 			return -EAGAIN; /* no page for it: the core's journal fallback */
 		}
-		umfs_ulog_save_bytes(fs, u, ino, off, len, in->size);
 	}
 	for (pos = off; pos < end;) {
-		uint64_t run, pg = UMFS_PG(pos), dst = umfs_pt_lookup(fs, in, pg, &run);
-		size_t n = (size_t)(UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos);
+		uint64_t run, dst, pg = UMFS_PG(pos);
+		size_t n;
+
+		umfs_pt_lookup(fs, in, pg, &dst, &run); /* checked above, under the lock */
+		n = (size_t)(UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos);
 
 		/* the vnode write lock keeps truncates (and so REVOKEs) out, but
 		 * an attachment revoked before is caught here */
@@ -925,8 +929,7 @@ static int kmod_tx_dir_page(struct umfs_fs *fs, struct umfs_inode *in, uint64_t 
 
 	if (ret)
 		return ret;
-	*off = umfs_pt_lookup(fs, in, pg, NULL);
-	return 0;
+	return umfs_pt_lookup(fs, in, pg, off, NULL);
 }
 
 static int kmod_tx_dir_pages(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first,

@@ -169,6 +169,8 @@ void umfs_coldio_open(struct umfs_fs *fs)
 		void *v = OS(mmap)(NULL, fs->pm.len, PROT_READ, MAP_SHARED, fs->pm.fd, 0);
 
 		fs->cold->view = v == MAP_FAILED ? NULL : v; /* without it, the mapping serves */
+		umfs_fault_watch(fs, v == MAP_FAILED ? NULL : v, fs->pm.len, PROT_READ,
+				 UMFS_FAULT_POOL, "the pool");
 	}
 	umfs_fsize_changed();
 	errno = saved;
@@ -176,8 +178,10 @@ void umfs_coldio_open(struct umfs_fs *fs)
 
 void umfs_coldio_close(struct umfs_fs *fs)
 {
-	if (fs->cold && fs->cold->view)
+	if (fs->cold && fs->cold->view) {
+		umfs_fault_unwatch((void *)fs->cold->view);
 		OS(munmap)((void *)fs->cold->view, fs->pm.len);
+	}
 	if (fs->cold)
 		free(fs->cold->rewritten);
 	free(fs->cold);

@@ -20,6 +20,7 @@
  *   verify.c    the serving path's check of an inode or directory entry
  *   namei.c     path walk and permission checks
  *   fs.c        mount, unmount, recovery, vnode cache
+ *   fault.c     a mapped page that cannot be reached fails the mount (EIO)
  *   backend*.c  how the core reaches the media: the software walk or the
  *               kernel module, one table of ops in fs->be (backend.h)
  *   api_*.c     include/umfs.h and include/umfs_frontend.h
@@ -34,6 +35,7 @@
 #define UMFS_CORE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +93,10 @@ int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs
 int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
 /* Maps the pool through a duplicate of fd, which this process holds. */
 int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
+/* Maps, read-write and as umfs_pmem_map_path maps what it opens, the pool
+ * file or device the caller opened O_RDWR at fd (mkfs: no second open by
+ * name); pm keeps a duplicate of fd. */
+int umfs_pmem_map_opened(int fd, struct umfs_pmem *pm);
 /* Copy-on-write map: changes stay in this process (fsck -n). */
 int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
 void umfs_pmem_unmap(struct umfs_pmem *pm);
@@ -181,10 +187,23 @@ struct umfs_fs;
  * UMFS_DAMAGE_ENTRY for one of its entries; sig tells damages apart. */
 #define UMFS_DAMAGE_ENTRY (1ull << 63)
 #define UMFS_DAMAGE_DIRSIG 0xd1u /* sig of damage in a directory's blocks or index */
+#define UMFS_DAMAGE_TREESIG 0x7eu /* sig of damage in a file's page table */
 void umfs_damage_report(struct umfs_fs *fs, uint64_t key, uint32_t sig, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* True when (key, sig) was reported on fs. */
 bool umfs_damage_known(struct umfs_fs *fs, uint64_t key, uint32_t sig);
+/* Keys of damage in the allocation bitmaps (alloc.c). */
+#define UMFS_DAMAGE_PBITMAP (1ull << 62) /* | a page of the page bitmap */
+#define UMFS_DAMAGE_IBITMAP (1ull << 61) /* | an inode in use marked free */
+/* The first report of a damage also records its kind in the state page's
+ * errors word: report only damage that is settled (met under the lock its
+ * writers take, or checked again under it). umfs_damage_mark adds the
+ * UMFS_ERRORS_* bits `what` to that word, durably (one atomic 8-byte
+ * store, persisted); nothing on a read-only mapping. */
+void umfs_damage_mark(struct umfs_fs *fs, uint64_t what);
+/* verify.c. Reports, once, that inode ino's page table is damaged, and
+ * returns -EUCLEAN: for a caller whose -EUCLEAN from the table is final. */
+int umfs_file_damaged(struct umfs_fs *fs, uint64_t ino);
 
 /* ------------------------------------------------------------------ */
 /* layout.c                                                             */
@@ -196,6 +215,7 @@ struct umfs_geometry {
 	uint32_t journal_slots;
 	uint32_t journal_slot_size;
 	uint64_t state_off, journal_off, inode_off, ibitmap_off, pbitmap_off;
+	uint64_t bsum_off; /* page-bitmap checksums */
 	uint64_t data_off, data_pages, backup_sb_off;
 };
 
@@ -269,6 +289,7 @@ struct umfs_tx {
 };
 
 #define UMFS_DAMAGE_SEEN 32
+#define UMFS_BSUM_REFUSED 8 /* refused bitmap pages remembered (more are checked again) */
 
 struct umfs_fs {
 	struct umfs_pmem pm;
@@ -281,6 +302,7 @@ struct umfs_fs {
 	uint64_t *ibitmap;
 	uint64_t *pbitmap;
 	uint64_t data_off, data_pages, inode_count, phys_base;
+	struct umfs_ptgeom geom;    /* where table entries may point (umfs_rules.h) */
 	dev_t dev;                  /* st_dev reported for this pool (from its UUID) */
 	unsigned flags;             /* UMFS_MOUNT_* */
 
@@ -290,6 +312,15 @@ struct umfs_fs {
 	uint64_t free_pages, free_inodes;
 	uint64_t page_cursor, ino_cursor; /* next-fit hints */
 	uint64_t meta_cursor;       /* metadata pages are taken at or below it */
+	/* alloc.c: the page bitmap's checksums (NULL: the pool has none), the
+	 * words this process took bits from last with the values it left
+	 * there, and bitmap pages refused for a checksum mismatch */
+	uint64_t *bsum;
+	uint64_t pbitmap_words;
+	struct { uint64_t word, val; } bsum_seen[2];
+	unsigned bsum_next_seen;
+	uint64_t bsum_refused[UMFS_BSUM_REFUSED];
+	unsigned bsum_nrefused;
 
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
@@ -322,7 +353,47 @@ struct umfs_fs {
 	 * damaged inode is logged once, not at every call that meets it */
 	struct { uint64_t key; uint32_t sig; } damage_seen[UMFS_DAMAGE_SEEN];
 	unsigned damage_next;
+
+	/* fault.c: a page of the pool or of a shared area could not be
+	 * reached: 0, or UMFS_FAULT_FAILED + the area; every call answers
+	 * -EIO from then on */
+	_Atomic int failed;
+	_Atomic uint64_t fail_off;  /* where in the area */
+	const char *_Atomic fail_name; /* the area */
+	_Atomic bool fail_said;     /* logged */
 };
+
+/* ------------------------------------------------------------------ */
+/* fault.c: a page that cannot be reached fails the mount, not the process */
+/* ------------------------------------------------------------------ */
+
+enum umfs_fault_area {
+	UMFS_FAULT_POOL,   /* the pool, or a view of it: replaced whole */
+	UMFS_FAULT_SHARED, /* a shared area of the pool's users: page by page */
+};
+#define UMFS_FAULT_FAILED 1 /* fs->failed: UMFS_FAULT_FAILED + the area */
+/* Watches [addr, addr + len), a mapping of fs with protection prot (name:
+ * what it maps, for the log; for a shared area, its path in the runtime
+ * directory): -ENOSPC when the process watches too many already. */
+int umfs_fault_watch(struct umfs_fs *fs, void *addr, size_t len, int prot,
+		     enum umfs_fault_area area, const char *name);
+void umfs_fault_unwatch_fs(struct umfs_fs *fs);
+/* At mount: the handler (unless UMFS_MOUNT_NOSIGBUS or a front end routes
+ * SIGBUS itself), and the pool mapping watched. */
+void umfs_fault_mount(struct umfs_fs *fs, unsigned flags);
+/* -EIO, saying once in the log why the mount failed. */
+int umfs_fs_eio(struct umfs_fs *fs);
+
+static inline bool umfs_fs_failed(const struct umfs_fs *fs)
+{
+	return UMFS_UNLIKELY(atomic_load_explicit(&fs->failed, memory_order_relaxed) != 0);
+}
+
+/* A call's result err, or -EIO when fs failed before it ended. */
+static inline int umfs_fs_result(struct umfs_fs *fs, int err)
+{
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : err;
+}
 
 /* The metadata lock: this process's mutex, then, on a shared mount, the
  * lock region's (which rolls back a dead holder's transaction and recounts
@@ -492,6 +563,9 @@ int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
 
 /* Counts free pages/inodes from the bitmaps (mount). */
 void umfs_alloc_init(struct umfs_fs *fs);
+/* Journal bytes that freeing count pages from first takes at commit: a
+ * record for each bitmap word and each checksum the run changes. */
+size_t umfs_page_free_cost(uint64_t first, uint64_t count);
 /* In tx. Allocates one page, preferring goal (a page number) and then the
  * pages after it, so that sequential data stays contiguous. */
 int umfs_page_alloc(struct umfs_fs *fs, uint64_t goal, uint64_t *page);
@@ -578,12 +652,35 @@ static inline bool umfs_dtype_known(unsigned type)
 #define UMFS_PG(off) ((uint64_t)(off) >> UMFS_PAGE_SHIFT)
 #define UMFS_MAX_FILE_PAGES (UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT)
 
-/* Pool offset of file page pg, or 0 for a hole. When run is non-NULL it
- * gets a number of pages from pg on that are contiguous in the pool (at
- * least 1; may be less than the longest run, which keeps small reads cheap;
- * for a hole, the number of hole pages that follow, at least 1). */
-uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
-			uint64_t *run);
+/* The pool offset of file page pg in *off, 0 for a hole. When run is
+ * non-NULL it gets a number of pages from pg on that are contiguous in the
+ * pool and inside the data zone (at least 1; may be less than the longest
+ * run, which keeps small reads cheap; for a hole, the number of hole pages
+ * that follow, at least 1). Every entry on the way is decoded by the
+ * format's rule (umfs_pte_decode): a root, table or leaf that does not
+ * name what its level allows inside the data zone gives -EUCLEAN, and no
+ * offset. On a shared mount a reader may also see that while a writer
+ * changes the tree: it retries before it believes it. */
+int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+		   uint64_t *off, uint64_t *run);
+/* The same as one value, for tests and tools that treat damage as a hole:
+ * the offset, or 0 for a hole or damage. */
+static inline uint64_t umfs_pt_offset(const struct umfs_fs *fs, const struct umfs_inode *in,
+				      uint64_t pg, uint64_t *run)
+{
+	uint64_t off;
+
+	return umfs_pt_lookup(fs, in, pg, &off, run) ? 0 : off;
+}
+
+/* 0 when every entry on the way to pages [first, last] decodes, else
+ * -EUCLEAN: for a change that must not stop half way on damage. */
+int umfs_pt_check_range(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			uint64_t last);
+/* As umfs_pt_check_range, and every table and leaf page on the way is
+ * marked used in the page bitmap: for a change that frees them. */
+int umfs_pt_check_owned(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			uint64_t last);
 
 #define UMFS_PTMAP_HUGE 0x1u /* may map a whole 2 MiB leaf if the region is empty */
 #define UMFS_PTMAP_ZERO 0x2u /* zero freshly allocated data pages */
@@ -607,7 +704,9 @@ void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t fir
 int umfs_pt_truncate(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first_pg);
 /* In tx. Frees the pages in [first, last] (punch hole); same return rule. */
 int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last);
-/* First present page >= pg, or UINT64_MAX. */
+/* First present page >= pg, or UINT64_MAX; UMFS_PT_DAMAGED when a
+ * damaged entry comes first (both scans). */
+#define UMFS_PT_DAMAGED (UINT64_MAX - 1)
 uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
 /* First hole page >= pg (UMFS_MAX_FILE_PAGES if none). */
 uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
@@ -773,10 +872,6 @@ int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
  * exist or the path leaves the data zone: safe on a damaged tree. */
 uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 			    unsigned level);
-/* ptable.c. Pool offset of file page pg, 0 for a hole; like umfs_pt_lookup()
- * but never follows a pointer out of the data zone (recovery, fsck). */
-uint64_t umfs_pt_lookup_checked(const struct umfs_fs *fs, const struct umfs_inode *in,
-				uint64_t pg);
 /* ptable.c. In tx. The slot of pg at `level`, creating what is missing:
  * the tree grows, empty tables are added, and a 2 MiB leaf on the way to a
  * level-1 slot is split into a table of 4 KiB leaves. */
@@ -792,9 +887,11 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
  * allocating or extending it. -ENOSPC when the pool has no page for it. */
 int umfs_ulog_get(struct umfs_fs *fs, uint64_t ino, uint64_t len, struct umfs_ulog **ulog);
 /* Saves the current bytes [off, off + len) of the file (all present) as the
- * valid undo record, with the file size old_size; durable on return. */
-void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
-			  uint64_t len, uint64_t old_size);
+ * valid undo record, with the file size old_size; durable on return.
+ * -EUCLEAN, with nothing saved, when the chain or the file's tree over the
+ * range is damaged. */
+int umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
+			 uint64_t len, uint64_t old_size);
 /* Starts a swap record for pages [pg, pg + n), the new pages in orphan aux. */
 void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
 			 uint64_t old_size, uint64_t aux);

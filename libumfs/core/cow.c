@@ -187,7 +187,9 @@ int umfs_ulog_swap_pages(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u, 
 /* True when file page p of in holds data. */
 static bool cow_present(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t p)
 {
-	return umfs_pt_lookup(fs, in, p, NULL) != 0;
+	uint64_t off;
+
+	return !umfs_pt_lookup(fs, in, p, &off, NULL) && off;
 }
 
 /* Whether the shadow gets a fresh page for file page p. */
@@ -346,10 +348,9 @@ static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_
 			 uint64_t a, uint64_t b)
 {
 	while (a < b) {
-		uint64_t src = umfs_pt_lookup(fs, in, UMFS_PG(a), NULL);
-		uint64_t m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
+		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
 
-		if (src)
+		if (!umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src)
 			umfs_memcpy_nodrain(dst, fs->base + src + (a & COW_PAGE_MASK), m);
 		else
 			umfs_memset_nodrain(dst, 0, m);
@@ -364,9 +365,13 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 	const struct umfs_inode *in = umfs_inode(fs, c->ino), *sh = umfs_inode(fs, c->shadow);
 
 	for (uint64_t p = c->pa; p <= c->pb;) {
-		uint64_t run, off = umfs_pt_lookup(fs, sh, p, &run), end;
+		uint64_t run, off, end;
 		uint64_t pa, pb, ca, cb;
-		uint8_t *dst = fs->base + off;
+		uint8_t *dst;
+
+		if (umfs_pt_lookup(fs, sh, p, &off, &run))
+			off = 0; /* the shadow is this call's own: never damaged */
+		dst = fs->base + off;
 
 		run = UMFS_MIN(run, c->pb + 1 - p);
 		end = p + run;
@@ -403,7 +408,11 @@ int umfs_cow_begin(struct umfs_fs *fs, struct umfs_cow *c)
 	c->pa = UMFS_PG(c->a);
 	c->pb = UMFS_PG(c->b - 1);
 	c->shadow = 0;
-	err = umfs_ulog_get(fs, c->ino, 0, &c->u);
+	/* the file's tree over the range is read whole first: damage refuses
+	 * the write before anything changes */
+	err = umfs_pt_check_range(fs, umfs_inode(fs, c->ino), c->pa, c->pb);
+	if (!err)
+		err = umfs_ulog_get(fs, c->ino, 0, &c->u);
 	if (!err)
 		err = fs->be->cow_prepare(fs, c);
 	if (err) {

@@ -121,9 +121,9 @@ static struct umfs_inode *dir_inode(const struct umfs_fs *fs, uint64_t dir)
 /* Pool address of file page pg, or NULL for a hole or a bad table entry. */
 static void *dir_page(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
 {
-	uint64_t off = umfs_pt_lookup(fs, in, pg, NULL);
+	uint64_t off;
 
-	return off && umfs_off_is_page(fs, off) ? umfs_off_ptr(fs, off) : NULL;
+	return !umfs_pt_lookup(fs, in, pg, &off, NULL) && off ? umfs_off_ptr(fs, off) : NULL;
 }
 
 /* For a backend that maps directory pages outside transactions: 0 when

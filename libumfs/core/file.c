@@ -43,18 +43,22 @@ static inline uint64_t pg_off(uint64_t pg)
 }
 
 /* Zeroes the allocated bytes of [a, b), skipping holes. Not drained. */
-static void file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t a,
-			      uint64_t b)
+static int file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t a,
+			     uint64_t b)
 {
 	while (a < b) {
-		uint64_t run, pg = UMFS_PG(a), off = umfs_pt_lookup(fs, in, pg, &run);
-		uint64_t n = UMFS_MIN(b, pg_off(pg + run)) - a;
+		uint64_t run, off, pg = UMFS_PG(a), n;
+		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
 
+		if (err)
+			return err;
+		n = UMFS_MIN(b, pg_off(pg + run)) - a;
 		if (off)
 			umfs_memset_nodrain((uint8_t *)umfs_off_ptr(fs, off) + (a & FILE_PAGE_MASK),
 					    0, n);
 		a += n;
 	}
+	return 0;
 }
 
 /* Stores the modification times, one 8-byte store each (readers see each
@@ -102,12 +106,14 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 		return 0;
 	end = off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off);
 	for (pos = off; pos < end;) {
-		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t run, src, pg = UMFS_PG(pos), at = pos & FILE_PAGE_MASK;
+		int err = umfs_pt_lookup(fs, in, pg, &src, &run);
 		size_t n = (size_t)(UMFS_MIN(end, pg_off(pg + run)) - pos);
-		uint64_t at = pos & FILE_PAGE_MASK;
 
-		if (!src || UMFS_UNLIKELY(src + at + n > fs->pm.len)) {
-			memset(dst, 0, n); /* a hole, or a racing writer's table: retried */
+		if (UMFS_UNLIKELY(err))
+			return err; /* damage, or a racing writer's table: retried */
+		if (!src) {
+			memset(dst, 0, n);
 		} else if (copy) {
 			copy(arg, dst, src + at, pos, n);
 		} else if (span_n && span_src + span_n == src + at && span_dst + span_n == dst) {
@@ -158,9 +164,11 @@ static bool file_want_huge(const struct umfs_fs *fs, const struct umfs_inode *in
 {
 	uint64_t r = pg & ~((uint64_t)UMFS_PAGES_PER_HUGE - 1), run;
 
+	uint64_t off;
+
 	if (m->size < UMFS_HUGE_SIZE && (r < m->first || r + UMFS_PAGES_PER_HUGE - 1 > m->last))
 		return false;
-	return !umfs_pt_lookup(fs, in, r, &run) && run >= UMFS_PAGES_PER_HUGE;
+	return !umfs_pt_lookup(fs, in, r, &off, &run) && !off && run >= UMFS_PAGES_PER_HUGE;
 }
 
 /* The extent a successful umfs_pt_map() of a hole created. */
@@ -169,10 +177,11 @@ static struct file_fresh file_fresh_extent(const struct umfs_fs *fs, const struc
 {
 	uint64_t r = pg & ~((uint64_t)UMFS_PAGES_PER_HUGE - 1);
 	struct file_fresh x = { .pg = pg, .n = 1, .off = off };
+	uint64_t other = 0;
 
 	/* The region was empty: another of its pages is present only if a 2 MiB
 	 * leaf came (the allocator may have had no 2 MiB run left). */
-	if (huge && umfs_pt_lookup(fs, in, pg == r ? r + 1 : r, NULL)) {
+	if (huge && !umfs_pt_lookup(fs, in, pg == r ? r + 1 : r, &other, NULL) && other) {
 		x.pg = r;
 		x.n = UMFS_PAGES_PER_HUGE;
 		x.off = off - pg_off(pg - r);
@@ -203,11 +212,14 @@ static int file_map_holes(struct umfs_fs *fs, struct umfs_inode *in, struct file
 	int err = 0;
 
 	while (pg <= m->last) {
-		uint64_t run, off = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t run, off;
 		struct file_fresh x;
 		bool huge;
 		int r;
 
+		err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		if (err)
+			break;
 		if (off) {
 			pg += run;
 			continue;
@@ -328,9 +340,12 @@ struct file_write {
 static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
 {
 	while (a < b) {
-		uint64_t run, pg = UMFS_PG(a), dst = umfs_pt_lookup(w->fs, w->in, pg, &run);
-		uint64_t n = UMFS_MIN(b, pg_off(pg + run)) - a;
+		uint64_t run, dst, pg = UMFS_PG(a), n;
+		int err = umfs_pt_lookup(w->fs, w->in, pg, &dst, &run);
 
+		if (err)
+			return err;
+		n = UMFS_MIN(b, pg_off(pg + run)) - a;
 		if (!dst)
 			return -EIO; /* mapped by this write: cannot be a hole */
 		/* Below w->old_size in strict mode, a guard (U-Log record) was set
@@ -412,19 +427,21 @@ static int file_write_alloc(struct file_write *w, uint64_t pos, uint64_t *stop)
 	return err;
 }
 
-/* True when one of pages [pg, last] is a hole. Bounded by the range, unlike
- * umfs_pt_next_hole(), which may walk the rest of a dense file. */
-static bool file_has_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
-			  uint64_t last)
+/* 1 when one of pages [pg, last] is a hole, 0 when none is, or -errno.
+ * Bounded by the range, unlike umfs_pt_next_hole(), which may walk the
+ * rest of a dense file. */
+static int file_has_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			 uint64_t last)
 {
 	while (pg <= last) {
-		uint64_t run;
+		uint64_t run, off;
+		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
 
-		if (!umfs_pt_lookup(fs, in, pg, &run))
-			return true;
+		if (err || !off)
+			return err ? err : 1;
 		pg += run;
 	}
-	return false;
+	return 0;
 }
 
 /* Writes [pos, ...) as far as one allocation transaction goes; *next gets
@@ -432,9 +449,11 @@ static bool file_has_hole(const struct umfs_fs *fs, const struct umfs_inode *in,
 static int file_write_chunk(struct file_write *w, uint64_t pos, uint64_t *next)
 {
 	uint64_t stop = pos, a = pos;
-	int err, cerr;
+	int err, cerr, hole = file_has_hole(w->fs, w->in, UMFS_PG(pos), w->map.last);
 
-	if (!file_has_hole(w->fs, w->in, UMFS_PG(pos), w->map.last)) {
+	if (hole < 0)
+		return hole;
+	if (!hole) {
 		err = file_copy(w, pos, w->end); /* all present: nothing to allocate */
 		*next = err ? pos : w->end;
 		return err;
@@ -479,8 +498,10 @@ static uint64_t file_journal_max(const struct umfs_fs *fs)
 /* Maps (zeroed) the holes of the bytes [a, b): the file reads the same. */
 static int file_map_holes_of(struct umfs_fs *fs, struct umfs_inode *in, uint64_t a, uint64_t b)
 {
-	if (!file_has_hole(fs, in, UMFS_PG(a), UMFS_PG(b - 1)))
-		return 0;
+	int hole = file_has_hole(fs, in, UMFS_PG(a), UMFS_PG(b - 1));
+
+	if (hole <= 0)
+		return hole;
 	return file_alloc_zeroed(fs, in, UMFS_PG(a), UMFS_PG(b - 1));
 }
 
@@ -506,8 +527,9 @@ static int file_guard_begin(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint64
 		err = map ? file_map_holes_of(fs, in, a, b) : 0;
 		if (!err)
 			err = umfs_ulog_get(fs, ino, n, &g->u);
+		if (!err)
+			err = umfs_ulog_save_bytes(fs, g->u, ino, a, n, in->size);
 		if (!err) {
-			umfs_ulog_save_bytes(fs, g->u, ino, a, n, in->size);
 			g->kind = GUARD_BYTES;
 			return 0;
 		}
@@ -547,10 +569,14 @@ static int file_guard_journal(struct umfs_fs *fs, struct umfs_inode *in, struct 
 	umfs_meta_lock(fs);
 	err = umfs_tx_begin(fs);
 	for (uint64_t pos = g->a; !err && pos < g->b;) {
-		uint64_t run, pg = UMFS_PG(pos), off = umfs_pt_lookup(fs, in, pg, &run);
-		uint64_t n = UMFS_MIN(g->b, pg_off(pg + run)) - pos;
-		uint8_t *dst = fs->base + off + (pos & FILE_PAGE_MASK);
+		uint64_t run, off, pg = UMFS_PG(pos), n;
+		uint8_t *dst;
 
+		err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		if (err)
+			break;
+		n = UMFS_MIN(g->b, pg_off(pg + run)) - pos;
+		dst = fs->base + off + (pos & FILE_PAGE_MASK);
 		if (off) { /* a hole is left only by a punch, which zeroes */
 			err = umfs_tx_add(fs, dst, n);
 			if (!err && src)
@@ -654,7 +680,9 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 	};
 	w->g.kind = GUARD_NONE;
 	if (off > w->old_size)
-		file_zero_present(fs, in, w->old_size, off); /* the gap becomes file */
+		err = file_zero_present(fs, in, w->old_size, off); /* the gap becomes file */
+	if (err)
+		return err;
 
 	pos = off;
 	if (!fs->relaxed && off < w->old_size) {
@@ -708,15 +736,21 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 		return 0;
 	}
 	if (size > old) {
-		file_zero_present(fs, in, old, size);
-		file_publish(in, size);
-		return 0;
+		err = file_zero_present(fs, in, old, size);
+		if (!err)
+			file_publish(in, size);
+		return err;
 	}
 	/*
 	 * The size goes first: the pages past it are then garbage to free.
 	 * UMFS_IF_TRUNC tells fsck to finish the job if a crash cuts it short
-	 * (leftover pages past EOF would be valid, but wasted).
+	 * (leftover pages past EOF would be valid, but wasted). A damaged tree
+	 * is found before anything changes, not half way.
 	 */
+	err = umfs_pt_check_owned(fs, in, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE),
+				  UMFS_MAX_FILE_PAGES - 1);
+	if (err)
+		return err;
 	file_flags_store(in, in->flags | UMFS_IF_TRUNC);
 	file_publish(in, size);
 	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE), UMFS_MAX_FILE_PAGES - 1);
@@ -744,7 +778,11 @@ static int file_zero_guarded(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint6
 	if (err)
 		return err;
 	if (g.kind == GUARD_BYTES)
-		file_zero_present(fs, in, a, b);
+		err = file_zero_present(fs, in, a, b);
+	if (err) {
+		file_guard_cancel(fs, ino, &g);
+		return err;
+	}
 	return file_guard_end(fs, in, &g, NULL, size);
 }
 
@@ -769,8 +807,10 @@ static int file_punch(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t e
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	uint64_t first = UMFS_DIV_ROUND_UP(off, UMFS_PAGE_SIZE), stop = UMFS_PG(end);
 	uint64_t vis = UMFS_MIN(end, in->size);
-	int err = 0;
+	int err = umfs_pt_check_owned(fs, in, UMFS_PG(off), UMFS_PG(end - 1));
 
+	if (err)
+		return err; /* damage stops the punch before it starts */
 	if (!fs->relaxed && off < vis) {
 		/* the bytes in the file change at once; what is past EOF is garbage */
 		err = file_zero_guarded(fs, ino, off, vis, true, in->size);
@@ -779,12 +819,15 @@ static int file_punch(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t e
 			return err;
 	}
 	if (first >= stop) {
-		file_zero_present(fs, in, off, end);
+		err = file_zero_present(fs, in, off, end);
 	} else {
-		file_zero_present(fs, in, off, pg_off(first));
-		file_zero_present(fs, in, pg_off(stop), end);
+		err = file_zero_present(fs, in, off, pg_off(first));
+		if (!err)
+			err = file_zero_present(fs, in, pg_off(stop), end);
 	}
 	umfs_drain();
+	if (err)
+		return err;
 	/* the pages left are zero (strict) or garbage past EOF: freeing them
 	 * changes nothing a reader sees */
 	if (first < stop)
@@ -809,8 +852,9 @@ static int file_zero_range(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint6
 
 		/* a growing call moves EOF over [old, off) too: what a truncate
 		 * left in the old last page must read as zeros */
-		file_zero_present(fs, in, grow ? old : from, end);
-		err = file_alloc_zeroed(fs, in, UMFS_PG(from), UMFS_PG(end - 1));
+		err = file_zero_present(fs, in, grow ? old : from, end);
+		if (!err)
+			err = file_alloc_zeroed(fs, in, UMFS_PG(from), UMFS_PG(end - 1));
 		if (err)
 			return err;
 	}
@@ -860,10 +904,11 @@ int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off
 		return file_zero_range(fs, ino, off, end, grow);
 	/* Zero what is already allocated first, so fresh pages are zeroed once. */
 	if (mode & FALLOC_FL_ZERO_RANGE)
-		file_zero_present(fs, in, grow ? UMFS_MIN(old, off) : off, end);
+		err = file_zero_present(fs, in, grow ? UMFS_MIN(old, off) : off, end);
 	else if (grow)
-		file_zero_present(fs, in, old, end);
-	err = file_alloc_zeroed(fs, in, UMFS_PG(off), UMFS_PG(end - 1));
+		err = file_zero_present(fs, in, old, end);
+	if (!err)
+		err = file_alloc_zeroed(fs, in, UMFS_PG(off), UMFS_PG(end - 1));
 	if (err)
 		return err;
 	if (grow || (mode & FALLOC_FL_ZERO_RANGE))
@@ -886,10 +931,14 @@ int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence
 		return -ENXIO;
 	if (whence == SEEK_DATA) {
 		pg = umfs_pt_next_data(fs, in, UMFS_PG(off));
+		if (pg == UMFS_PT_DAMAGED)
+			return -EUCLEAN;
 		if (pg == UINT64_MAX || pg_off(pg) >= size)
 			return -ENXIO; /* only pages past EOF remain */
 		return (int64_t)UMFS_MAX((uint64_t)off, pg_off(pg));
 	}
 	pg = umfs_pt_next_hole(fs, in, UMFS_PG(off));
+	if (pg == UMFS_PT_DAMAGED)
+		return -EUCLEAN;
 	return (int64_t)UMFS_MIN(size, UMFS_MAX((uint64_t)off, pg_off(pg))); /* EOF is a hole */
 }

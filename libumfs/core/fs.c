@@ -225,15 +225,56 @@ static void fs_bind(struct umfs_fs *fs)
 	fs->inodes = (struct umfs_inode *)(fs->base + sb->inode_off);
 	fs->ibitmap = (uint64_t *)(fs->base + sb->ibitmap_off);
 	fs->pbitmap = (uint64_t *)(fs->base + sb->pbitmap_off);
+	fs->bsum = sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS
+			   ? (uint64_t *)(fs->base + sb->bsum_off) : NULL;
+	fs->pbitmap_words = umfs_pbitmap_words(sb->data_pages);
 	fs->data_off = sb->data_off;
 	fs->data_pages = sb->data_pages;
 	fs->inode_count = sb->inode_count;
 	fs->phys_base = sb->phys_base;
+	fs->geom = umfs_ptgeom_of(sb);
 	fs->dev = makedev(0x5546, umfs_crc32c(0, sb->uuid, sizeof(sb->uuid)) & 0xfffff);
+}
+
+/*
+ * A physical base other than 0 is the kernel module's, for a device pool,
+ * and every table entry holds it. A superblock that misstates it (resealed)
+ * moves every entry onto other pages of the data zone, which no entry's own
+ * check can see. So a mount of such a pool reads the first block of a few
+ * directories through their tables: at least one must be a directory
+ * block. Pools of plain files (phys_base 0) and fsck (which checks every
+ * entry) skip it, and so do module mounts, whose module checks every tree.
+ */
+#define FS_PROBE_INODES 4096 /* inode numbers looked at for directories */
+#define FS_PROBE_DIRS 3
+
+static bool fs_phys_base_agrees(struct umfs_fs *fs)
+{
+	unsigned probed = 0;
+
+	if (!fs->phys_base || fs->borrowed || fs->be != &umfs_backend_soft)
+		return true; /* the module rebases and walks every tree at its mount */
+	for (uint64_t ino = UMFS_ROOT_INO; ino < UMFS_MIN(fs->inode_count, FS_PROBE_INODES) &&
+					   probed < FS_PROBE_DIRS; ino++) {
+		const struct umfs_inode *in = umfs_inode(fs, ino);
+		const struct umfs_dirblock_hdr *h;
+		uint64_t off;
+
+		/* a directory with a table and blocks has its block 0 */
+		if (!umfs_inode_live(fs, ino) || !S_ISDIR(in->mode) || in->pt_height == 0 ||
+		    in->dir.nblocks == 0 || umfs_inode_csum(in) != in->csum)
+			continue;
+		probed++;
+		h = umfs_pt_lookup(fs, in, 0, &off, NULL) || !off ? NULL : umfs_off_ptr(fs, off);
+		if (h && h->magic == UMFS_DIRBLOCK_MAGIC)
+			return true;
+	}
+	return probed == 0; /* nothing to tell by: served as it says */
 }
 
 static void fs_free(struct umfs_fs *fs)
 {
+	umfs_fault_unwatch_fs(fs);
 	umfs_share_close(fs, false);
 	umfs_journal_close(fs);
 	umfs_coldio_close(fs);
@@ -272,6 +313,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 	fs->share_fd = -1;
 	fs->fork_share_fd = -1;
 	fs->run_dfd = -1;
+	umfs_fault_mount(fs, flags);
 	if ((flags & UMFS_MOUNT_SHARED) && (flags & (UMFS_MOUNT_EXCLUSIVE | UMFS_MOUNT_RDONLY))) {
 		err = mount_fail(-EINVAL, "flags", "SHARED goes with neither EXCLUSIVE nor RDONLY");
 		goto err_free;
@@ -301,6 +343,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		err = mount_fail(-EUCLEAN, "state page", "bad magic (run fsck.umfs)");
 		goto err_free;
 	}
+
 	err = umfs_journal_open(fs);
 	if (err)
 		goto err_free;
@@ -350,11 +393,20 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 			goto err_free;
 		}
 	}
+	if (!fs_phys_base_agrees(fs)) { /* after recovery: on tables a crash left whole */
+		err = mount_fail(-EUCLEAN, "superblock", "its physical base does not match the "
+				 "page tables (run fsck.umfs)");
+		goto err_free;
+	}
 	if (!pm->rdonly && (!(flags & UMFS_MOUNT_NORECOVER) || (fs->share && first))) {
 		umfs_store64_nodrain(&fs->state->state, UMFS_STATE_DIRTY);
 		umfs_store64_nodrain(&fs->state->mount_count, fs->state->mount_count + 1);
 		umfs_store64_nodrain(&fs->state->last_mount_ns, (uint64_t)umfs_now_ns());
 		umfs_drain();
+	}
+	if (umfs_fs_failed(fs)) { /* a page went while mounting (fault.c) */
+		err = mount_fail(umfs_fs_eio(fs), "pool", "a page could not be reached");
+		goto err_free;
 	}
 	if (fs->share)
 		umfs_share_ready(fs);
@@ -431,7 +483,12 @@ int umfs_unmount(struct umfs_fs *fs)
 
 	if (!fs)
 		return -EINVAL;
-	if (fs->share) {
+	if (umfs_fs_failed(fs)) {
+		/* cut off the pool (fault.c): what it left is the next user's
+		 * to recover, as after a crash */
+		err = umfs_fs_eio(fs);
+		umfs_share_close(fs, fs->share && umfs_share_last(fs));
+	} else if (fs->share) {
 		/* The last process to leave recovers what dead ones left
 		 * (orphans they held, U-Log chains) and marks the pool clean. */
 		bool last = umfs_share_last(fs);

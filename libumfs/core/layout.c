@@ -9,6 +9,7 @@
  *   inode zone        inode_count x 256 bytes (inode 0 unused)
  *   inode bitmap      1 bit per inode; bits past inode_count set
  *   page bitmap       1 bit per data page; bits past data_pages set
+ *   bitmap sums       one le64 checksum per 4 KiB of the page bitmap
  *   (padding)         up to the next 2 MiB boundary
  *   data zone         data_pages x 4 KiB, 2 MiB aligned for 2 MiB leaves
  *   last page         backup superblock
@@ -34,6 +35,7 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 		       const char **why)
 {
 	uint64_t off, max_pages, ibitmap_len, pbitmap_len, meta_end;
+	uint64_t bsum_len;
 
 	memset(g, 0, sizeof(*g));
 	pool_size &= ~(uint64_t)(UMFS_PAGE_SIZE - 1);
@@ -72,6 +74,9 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 	max_pages = pool_size >> UMFS_PAGE_SHIFT;
 	pbitmap_len = page_align(UMFS_DIV_ROUND_UP(max_pages, 64) * 8);
 	off += pbitmap_len;
+	g->bsum_off = off;
+	bsum_len = page_align(umfs_bsum_count(max_pages) * 8); /* as many as the bitmap holds */
+	off += bsum_len;
 	meta_end = off;
 	g->data_off = UMFS_ALIGN_UP(meta_end, UMFS_HUGE_SIZE);
 	g->backup_sb_off = pool_size - UMFS_PAGE_SIZE;
@@ -97,6 +102,15 @@ static void bitmap_set_range(uint64_t *bm, uint64_t from, uint64_t to)
 		bm[i / 64] |= 1ull << (i % 64);
 }
 
+/* The checksum of every page of the page bitmap pbm (umfs_rules.h). */
+static void bsums_write(uint64_t *sums, const uint64_t *pbm, uint64_t data_pages)
+{
+	uint64_t words = umfs_pbitmap_words(data_pages);
+
+	for (uint64_t i = 0; i < umfs_bsum_count(data_pages); i++)
+		sums[i] = umfs_bsum_of(pbm, words, i);
+}
+
 /* Fallback when the kernel's random pool cannot be read. */
 static void uuid_from_clock(uint8_t uuid[16])
 {
@@ -115,7 +129,8 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->version_minor = UMFS_VERSION_MINOR;
 	sb->sb_size = sizeof(*sb);
 	sb->page_size = UMFS_PAGE_SIZE;
-	sb->feature_ro_compat = UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK;
+	sb->feature_ro_compat =
+		UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS;
 	if (opts && opts->uuid)
 		memcpy(sb->uuid, opts->uuid, sizeof(sb->uuid));
 	else if (OS(getrandom)(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))
@@ -134,6 +149,7 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->inode_size = sizeof(struct umfs_inode);
 	sb->ibitmap_off = g->ibitmap_off;
 	sb->pbitmap_off = g->pbitmap_off;
+	sb->bsum_off = g->bsum_off;
 	sb->data_off = g->data_off;
 	sb->data_pages = g->data_pages;
 	sb->backup_sb_off = g->backup_sb_off;
@@ -203,6 +219,7 @@ int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 	bitmap_set_range(ibm, 0, 2);
 	bitmap_set_range(ibm, g.inode_count, UMFS_ALIGN_UP(g.inode_count, 64));
 	bitmap_set_range(pbm, g.data_pages, UMFS_ALIGN_UP(g.data_pages, 64));
+	bsums_write((uint64_t *)(base + g.bsum_off), pbm, g.data_pages);
 
 	format_root((struct umfs_inode *)(base + g.inode_off) + UMFS_ROOT_INO);
 	umfs_flush(base + UMFS_PAGE_SIZE, g.data_off - UMFS_PAGE_SIZE);

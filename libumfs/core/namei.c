@@ -318,12 +318,15 @@ int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_
 
 	if (path[0] == '\0')
 		return -ENOENT;
+	if (umfs_fs_failed(fs))
+		return umfs_fs_eio(fs);
 	err = walk_start(fs, path, flags, &start); /* verifies a base it returns */
 	if (!err && start == UMFS_ROOT_INO)
 		err = umfs_inode_verify(fs, UMFS_ROOT_INO, true);
-	if (err)
-		return err;
-	return walk_from(fs, start, path, flags, 0, w);
+	if (!err)
+		err = walk_from(fs, start, path, flags, 0, w);
+	/* what a walk over a pool cut off meanwhile found is not the pool's */
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : err;
 }
 
 int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, unsigned flags,
@@ -338,5 +341,6 @@ int umfs_walk_resolve(struct umfs_fs *fs, const char *base, const char *rel, uns
 	start = w->ino;
 	if (!S_ISDIR(umfs_inode(fs, start)->mode))
 		return -ENOTDIR;
-	return walk_from(fs, start, rel, flags, resolve, w);
+	err = walk_from(fs, start, rel, flags, resolve, w);
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : err;
 }

@@ -181,11 +181,33 @@ static int map_with_mmap(int fd, const struct stat *st, bool rdonly, struct umfs
 	return 0;
 }
 
+/* Maps fd (st: its fstat) whole into pm, which then keeps fd: files and
+ * device DAX shared and aligned for large pages (pmap.c), block devices
+ * and read-only maps with a plain shared mmap. */
+static int map_held(int fd, const struct stat *st, bool rdonly, struct umfs_pmem *pm)
+{
+	int is_pmem = 0, err;
+
+	if (rdonly || S_ISBLK(st->st_mode)) {
+		err = map_with_mmap(fd, st, rdonly, pm);
+		if (err)
+			return err;
+		is_pmem = pmem_is_pmem(pm->base, pm->len);
+	} else {
+		err = umfs_pmem_map_shared(fd, st, pm, &is_pmem);
+		if (err)
+			return err;
+	}
+	pm->media = media_of(fd, is_pmem);
+	pm->fd = fd;
+	pm->st = *st;
+	return 0;
+}
+
 /* The software backend's pool map: the pool file or device itself. */
 int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm)
 {
 	struct stat st;
-	int is_pmem = 0;
 	int fd, err = 0;
 
 	memset(pm, 0, sizeof(*pm));
@@ -207,23 +229,36 @@ int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct
 		if (err)
 			goto err_close;
 	}
-	if (rdonly || S_ISBLK(st.st_mode)) {
-		err = map_with_mmap(fd, &st, rdonly, pm);
-		if (err)
-			goto err_close;
-		is_pmem = pmem_is_pmem(pm->base, pm->len);
-	} else {
-		err = umfs_pmem_map_shared(fd, &st, pm, &is_pmem); /* regular files, device DAX */
-		if (err)
-			goto err_close;
-	}
-	pm->media = media_of(fd, is_pmem);
-	pm->fd = fd;
-	pm->st = st;
+	err = map_held(fd, &st, rdonly, pm);
+	if (err)
+		goto err_close;
 	return 0;
 
 err_close:
 	OS(close)(fd);
+	return err;
+}
+
+int umfs_pmem_map_opened(int fd, struct umfs_pmem *pm)
+{
+	struct stat st;
+	int own, err;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->fd = -1;
+	own = OS(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return -errno;
+	if (OS(fstat)(own, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode))
+		err = -EINVAL;
+	else if ((OS(fcntl)(own, F_GETFL) & O_ACCMODE) != O_RDWR)
+		err = -EACCES;
+	else
+		err = map_held(own, &st, false, pm);
+	if (err)
+		OS(close)(own);
 	return err;
 }
 

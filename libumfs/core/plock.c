@@ -36,6 +36,8 @@
 #define PLOCK_WAITERS 0x80000000ull
 #define PLOCK_CHECK_NS 20000000ll     /* a waiter checks the holder this often */
 #define PLOCK_REPORT_NS 5000000000ll  /* and names a live one after this long */
+/* Held by nobody (thread id 0): taken over at once (umfs_plock_abandon). */
+#define PLOCK_ABANDONED (1ull << 32)
 
 /* This thread's lock value: (start << 32) | tid; 0 until first needed. */
 static __thread uint64_t plock_me;
@@ -199,6 +201,13 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 		}
 		if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
 			return -EDEADLK; /* this thread holds it: waiting would never end */
+		if ((w & PLOCK_TID_MASK) == 0) {
+			/* abandoned, or a word no holder writes: no need to wait */
+			r = plock_take_dead(l, w, me, what);
+			if (r != -EAGAIN)
+				return r;
+			continue;
+		}
 		if (!(w & PLOCK_WAITERS) &&
 		    !__atomic_compare_exchange_n(&l->word, &w, w | PLOCK_WAITERS, false,
 						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -232,6 +241,21 @@ int umfs_plock_lock(struct umfs_plock *l, const char *what)
 						    __ATOMIC_RELAXED)))
 		return 0;
 	return plock_lock_slow(l, me, what);
+}
+
+void umfs_plock_abandon(struct umfs_plock *l)
+{
+	uint64_t me = plock_self();
+	uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+
+	while ((w & ~PLOCK_WAITERS) == me) {
+		if (__atomic_compare_exchange_n(&l->word, &w, PLOCK_ABANDONED, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+			if (w & PLOCK_WAITERS)
+				plock_futex(&l->word, FUTEX_WAKE, 1, NULL);
+			return;
+		}
+	}
 }
 
 void umfs_plock_unlock(struct umfs_plock *l)

@@ -35,23 +35,18 @@
 /* Journal a step may use: leaf run or table free; a split also saves a page. */
 #define PT_STEP_ROOM 1024
 #define PT_SPLIT_ROOM (UMFS_PAGE_SIZE + PT_STEP_ROOM)
-/* Journal bytes commit uses per bitmap word when it applies a deferred free. */
-#define PT_FREE_WORD_COST UMFS_ALIGN_UP(sizeof(struct umfs_jrec) + sizeof(uint64_t), 8)
 
-static inline uint64_t *pt_child(const struct umfs_fs *fs, uint64_t e)
+/* The one way this file reads an entry (umfs_rules.h): nothing a table
+ * holds is followed or used before it is decoded here. */
+static inline enum umfs_pte_kind pt_decode(const struct umfs_fs *fs, unsigned level, uint64_t e,
+					   uint64_t *off)
 {
-	return umfs_off_ptr(fs, umfs_pte_off(fs, e));
+	return umfs_pte_decode(&fs->geom, level, e, off);
 }
 
-/* Data-zone page number an entry points at. */
-static inline uint64_t pt_entry_page(const struct umfs_fs *fs, uint64_t e)
+static inline bool pt_root_ok(const struct umfs_fs *fs, const struct umfs_inode *in)
 {
-	return umfs_off_page(fs, umfs_pte_off(fs, e));
-}
-
-static inline bool pt_is_huge(unsigned level, uint64_t e)
-{
-	return level == 2 && (e & UMFS_PTE_PSE);
+	return umfs_pt_root_ok(&fs->geom, in->pt_height, in->pt_root);
 }
 
 static bool pt_table_empty_from(const uint64_t *t, unsigned from)
@@ -76,10 +71,14 @@ static uint64_t pt_hole_run(const uint64_t *t, unsigned i)
 	return j - i;
 }
 
-/* Leaves from index i whose pages follow each other in the pool. */
-static uint64_t pt_data_run(const uint64_t *t, unsigned i)
+/* Leaves from index i (a leaf at pool offset off) whose pages follow each
+ * other in the pool: equal entries but for the address, so each one is a
+ * leaf too, and none past the data zone's end. */
+static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigned i,
+			    uint64_t off)
 {
-	unsigned j, end = UMFS_MIN(UMFS_PT_ENTRIES, i + PT_RUN_SCAN);
+	uint64_t limit = UMFS_MIN(PT_RUN_SCAN, umfs_pages_to_zone_end(&fs->geom, off));
+	unsigned j, end = (unsigned)UMFS_MIN(UMFS_PT_ENTRIES, i + limit);
 	uint64_t want = t[i];
 
 	for (j = i + 1; j < end && t[j] == (want += UMFS_PAGE_SIZE); j++)
@@ -87,57 +86,135 @@ static uint64_t pt_data_run(const uint64_t *t, unsigned i)
 	return j - i;
 }
 
-uint64_t umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
-			uint64_t *run)
+int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+		   uint64_t *offp, uint64_t *run)
 {
 	unsigned level = in->pt_height, shift, i;
+	uint64_t root = in->pt_root, e, off, r;
 	const uint64_t *t;
-	uint64_t e;
 
-	if (UMFS_UNLIKELY(!in->pt_root || level > PT_MAX_HEIGHT ||
-			  pg >= umfs_pt_cover(level) ||
-			  in->pt_root > fs->pm.len - UMFS_PAGE_SIZE))
-		goto outside;
-	if (level == 0) {
-		if (run)
-			*run = 1;
-		return in->pt_root;
+	*offp = 0;
+	run = run ? run : &r;
+	if (UMFS_UNLIKELY(!umfs_pt_root_ok(&fs->geom, level, root)))
+		return -EUCLEAN;
+	if (!root || pg >= umfs_pt_cover(level)) {
+		*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
+		return 0;
 	}
-	t = umfs_off_ptr(fs, in->pt_root);
+	if (level == 0) {
+		*run = 1;
+		*offp = root;
+		return 0;
+	}
+	t = umfs_off_ptr(fs, root);
 	for (; level > 1; level--) {
 		shift = umfs_pt_level_shift(level);
 		e = t[(pg >> shift) & PT_IDX_MASK];
-		if (!e) {
-			if (run)
-				*run = (1ull << shift) - (pg & ((1ull << shift) - 1));
+		switch (pt_decode(fs, level, e, &off)) {
+		case UMFS_PTE_HOLE:
+			*run = (1ull << shift) - (pg & ((1ull << shift) - 1));
 			return 0;
+		case UMFS_PTE_LEAF: /* 2 MiB */
+			*run = UMFS_PAGES_PER_HUGE - (pg & PT_HUGE_MASK);
+			*offp = off + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
+			return 0;
+		case UMFS_PTE_TABLE:
+			t = umfs_off_ptr(fs, off);
+			break;
+		default:
+			/* damage, or on a shared mount a table a writer is
+			 * changing under a reader, who retries */
+			return -EUCLEAN;
 		}
-		if (pt_is_huge(level, e)) {
-			if (run)
-				*run = UMFS_PAGES_PER_HUGE - (pg & PT_HUGE_MASK);
-			return umfs_pte_off(fs, e) + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
-		}
-		/* never leave the mapping: on a shared mount a reader may walk
-		 * a table a writer is changing (it retries what it read) */
-		if (UMFS_UNLIKELY(umfs_pte_off(fs, e) > fs->pm.len - UMFS_PAGE_SIZE))
-			goto outside;
-		t = pt_child(fs, e);
 	}
 	i = (unsigned)(pg & PT_IDX_MASK);
-	e = t[i];
-	if (!e) {
-		if (run)
-			*run = pt_hole_run(t, i);
+	switch (pt_decode(fs, 1, t[i], &off)) {
+	case UMFS_PTE_HOLE:
+		*run = pt_hole_run(t, i);
 		return 0;
+	case UMFS_PTE_LEAF:
+		*run = pt_data_run(fs, t, i, off);
+		*offp = off;
+		return 0;
+	default:
+		return -EUCLEAN;
 	}
-	if (run)
-		*run = pt_data_run(t, i);
-	return umfs_pte_off(fs, e);
+}
 
-outside:
-	if (run)
-		*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
+int umfs_pt_check_range(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			uint64_t last)
+{
+	uint64_t off, run;
+
+	for (uint64_t pg = first; pg <= last && pg < UMFS_MAX_FILE_PAGES; pg += run) {
+		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
+
+		if (err)
+			return err;
+	}
 	return 0;
+}
+
+/* Pages [n] from page p are all marked used: a page a file holds that
+ * the bitmap calls free would fail to free half way through a change. */
+static bool pt_pages_used(const struct umfs_fs *fs, uint64_t p, uint64_t n)
+{
+	while (n--)
+		if (!umfs_page_is_used(fs, p++))
+			return false;
+	return true;
+}
+
+/* Every table and leaf under table t (level, covering from base) that
+ * holds pages of [first, last] decodes and is marked used. */
+static int pt_owned(const struct umfs_fs *fs, const uint64_t *t, unsigned level, uint64_t base,
+		    uint64_t first, uint64_t last)
+{
+	unsigned shift = umfs_pt_level_shift(level);
+	unsigned i0 = (unsigned)((first - base) >> shift), i1 = (unsigned)((last - base) >> shift);
+
+	for (unsigned i = i0; i <= i1; i++) {
+		uint64_t cbase = base + ((uint64_t)i << shift), off;
+		int err = 0;
+
+		switch (pt_decode(fs, level, t[i], &off)) {
+		case UMFS_PTE_HOLE:
+			continue;
+		case UMFS_PTE_LEAF:
+			if (!pt_pages_used(fs, umfs_off_page(fs, off), 1ull << shift))
+				return -EUCLEAN;
+			continue;
+		case UMFS_PTE_TABLE:
+			if (!pt_pages_used(fs, umfs_off_page(fs, off), 1))
+				return -EUCLEAN;
+			err = pt_owned(fs, umfs_off_ptr(fs, off), level - 1, cbase,
+				       UMFS_MAX(first, cbase),
+				       UMFS_MIN(last, cbase + (1ull << shift) - 1));
+			break;
+		default:
+			err = -EUCLEAN;
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int umfs_pt_check_owned(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			uint64_t last)
+{
+	uint64_t cover = umfs_pt_cover(in->pt_height);
+
+	if (!pt_root_ok(fs, in))
+		return -EUCLEAN;
+	if (!in->pt_root || first > last || first >= cover)
+		return 0;
+	if (!pt_pages_used(fs, umfs_off_page(fs, in->pt_root), 1))
+		return -EUCLEAN;
+	if (in->pt_height == 0)
+		return 0;
+	return pt_owned(fs, umfs_off_ptr(fs, in->pt_root), in->pt_height, 0, first,
+			UMFS_MIN(last, cover - 1));
 }
 
 /* ------------------------------------------------------------------ */
@@ -148,8 +225,11 @@ outside:
  * so that sequential data stays contiguous. */
 static uint64_t pt_goal(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
 {
-	uint64_t prev = pg ? umfs_pt_lookup(fs, in, pg - 1, NULL) : 0;
-	uint64_t goal = prev ? umfs_off_page(fs, prev) + 1 : fs->page_cursor;
+	uint64_t prev = 0, goal;
+
+	if (pg && umfs_pt_lookup(fs, in, pg - 1, &prev, NULL))
+		prev = 0;
+	goal = prev ? umfs_off_page(fs, prev) + 1 : fs->page_cursor;
 
 	return goal < fs->data_pages ? goal : 0;
 }
@@ -202,22 +282,25 @@ struct pt_fill {
 
 /* Finds the topmost empty entry on pg's path (the tree is non-empty, pg a
  * hole inside its cover). */
-static void pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
-			 struct pt_fill *f)
+static int pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			struct pt_fill *f)
 {
-	uint64_t *t = umfs_off_ptr(fs, in->pt_root);
+	uint64_t *t = umfs_off_ptr(fs, in->pt_root), off;
 	unsigned level = in->pt_height;
 
 	for (;;) {
 		f->slot = &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 		if (!*f->slot || level == 1)
 			break;
+		if (pt_decode(fs, level, *f->slot, &off) != UMFS_PTE_TABLE)
+			return -EUCLEAN;
 		if (level == 2)
 			f->huge = false; /* a level-1 table already holds part of the region */
-		t = pt_child(fs, *f->slot);
+		t = umfs_off_ptr(fs, off);
 		level--;
 	}
 	f->level = level;
+	return *f->slot ? -EUCLEAN : 0;
 }
 
 static void pt_fill_release(struct umfs_fs *fs, struct pt_fill *f, unsigned ntables)
@@ -303,18 +386,17 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 		uint64_t *offp)
 {
 	struct pt_fill f = { .huge = flags & UMFS_PTMAP_HUGE };
-	uint64_t off = umfs_pt_lookup(fs, in, pg, NULL);
 	unsigned need;
+	uint64_t off;
 	int err;
 
-	if (off) {
+	err = umfs_pt_lookup(fs, in, pg, &off, NULL);
+	if (err || off) {
 		*offp = off;
-		return 0;
+		return err;
 	}
 	if (pg >= UMFS_MAX_FILE_PAGES)
 		return -EFBIG;
-	if (in->pt_root && in->pt_height > PT_MAX_HEIGHT)
-		return -EUCLEAN;
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
@@ -334,8 +416,9 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 				return err;
 		}
 		need = in->pt_height;
-		pt_find_slot(fs, in, pg, &f);
-		err = umfs_tx_add(fs, f.slot, sizeof(*f.slot));
+		err = pt_find_slot(fs, in, pg, &f);
+		if (!err)
+			err = umfs_tx_add(fs, f.slot, sizeof(*f.slot));
 		if (err)
 			return err;
 	}
@@ -371,73 +454,31 @@ void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t fir
 /* Slots (copy-on-write overwrites, recovery)                           */
 /* ------------------------------------------------------------------ */
 
-/* The table an entry points to, or NULL when it is not a table entry
- * inside the data zone. */
-static uint64_t *pt_child_checked(const struct umfs_fs *fs, uint64_t e)
-{
-	uint64_t addr = e & UMFS_PTE_ADDR_MASK;
-
-	if (!(e & UMFS_PTE_PRESENT) || addr < fs->phys_base ||
-	    !umfs_off_is_page(fs, addr - fs->phys_base))
-		return NULL;
-	return umfs_off_ptr(fs, addr - fs->phys_base);
-}
-
 uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 			    unsigned level)
 {
 	unsigned h = in->pt_height;
-	uint64_t *t;
+	uint64_t *t, off;
 
-	if (!in->pt_root || h > PT_MAX_HEIGHT || h < level || level < 1 ||
-	    pg >= umfs_pt_cover(h) || !umfs_off_is_page(fs, in->pt_root))
+	if (!in->pt_root || !pt_root_ok(fs, in) || h < level || level < 1 || pg >= umfs_pt_cover(h))
 		return NULL;
 	t = umfs_off_ptr(fs, in->pt_root);
 	for (; h > level; h--) {
 		uint64_t e = t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK];
 
-		if (!e || pt_is_huge(h, e))
+		if (pt_decode(fs, h, e, &off) != UMFS_PTE_TABLE)
 			return NULL;
-		t = pt_child_checked(fs, e);
-		if (!t)
-			return NULL;
+		t = umfs_off_ptr(fs, off);
 	}
 	return &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 }
 
-uint64_t umfs_pt_lookup_checked(const struct umfs_fs *fs, const struct umfs_inode *in,
-				uint64_t pg)
+/* A level-1 table of 4 KiB leaves over the pages of the 2 MiB leaf at pool
+ * offset leaf, which *slot holds, replacing it (the data stays where it
+ * is). */
+static int pt_split_keep(struct umfs_fs *fs, struct umfs_inode *in, uint64_t *slot, uint64_t leaf)
 {
-	const uint64_t *slot;
-	uint64_t e, off;
-
-	if (!in->pt_root || in->pt_height > PT_MAX_HEIGHT)
-		return 0;
-	if (in->pt_height == 0)
-		return pg == 0 && umfs_off_is_page(fs, in->pt_root) ? in->pt_root : 0;
-	slot = in->pt_height >= 2 ? umfs_pt_slot_find(fs, in, pg, 2) : NULL;
-	if (slot && pt_is_huge(2, *slot)) {
-		e = *slot & UMFS_PTE_HUGE_ADDR_MASK;
-		if (e < fs->phys_base)
-			return 0;
-		off = e - fs->phys_base + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
-		return umfs_off_is_page(fs, off) ? off : 0;
-	}
-	slot = umfs_pt_slot_find(fs, in, pg, 1);
-	if (!slot || !(*slot & UMFS_PTE_PRESENT))
-		return 0;
-	e = *slot & UMFS_PTE_ADDR_MASK;
-	if (e < fs->phys_base)
-		return 0;
-	off = e - fs->phys_base;
-	return umfs_off_is_page(fs, off) ? off : 0;
-}
-
-/* A level-1 table of 4 KiB leaves over the pages of the 2 MiB leaf in
- * *slot, replacing it (the data stays where it is). */
-static int pt_split_keep(struct umfs_fs *fs, struct umfs_inode *in, uint64_t *slot)
-{
-	uint64_t lead = pt_entry_page(fs, *slot), page, *t;
+	uint64_t lead = umfs_off_page(fs, leaf), page, *t;
 	int err;
 
 	err = umfs_tx_add(fs, slot, sizeof(*slot));
@@ -462,7 +503,7 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 
 	if (pg >= UMFS_MAX_FILE_PAGES || level < 1 || level > 2)
 		return -EINVAL;
-	if (in->pt_root && in->pt_height > PT_MAX_HEIGHT)
+	if (!pt_root_ok(fs, in))
 		return -EUCLEAN;
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
@@ -483,9 +524,10 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 	}
 	t = umfs_off_ptr(fs, in->pt_root);
 	for (h = in->pt_height; h > level; h--) {
-		uint64_t *slot = &t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK];
+		uint64_t *slot = &t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK], off;
+		enum umfs_pte_kind k = pt_decode(fs, h, *slot, &off);
 
-		if (!*slot) {
+		if (k == UMFS_PTE_HOLE) {
 			err = umfs_tx_add(fs, slot, sizeof(*slot));
 			if (!err)
 				err = pt_table_alloc(fs, &page);
@@ -493,12 +535,16 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 				return err;
 			*slot = umfs_pte_make(fs, umfs_page_off(fs, page), UMFS_PTE_TABLE_FLAGS);
 			in->blocks++;
-		} else if (pt_is_huge(h, *slot)) {
-			err = pt_split_keep(fs, in, slot);
+		} else if (k == UMFS_PTE_LEAF) {
+			err = pt_split_keep(fs, in, slot, off);
 			if (err)
 				return err;
+		} else if (k == UMFS_PTE_BAD) {
+			return -EUCLEAN;
 		}
-		t = pt_child(fs, *slot);
+		if (pt_decode(fs, h, *slot, &off) != UMFS_PTE_TABLE)
+			return -EUCLEAN;
+		t = umfs_off_ptr(fs, off);
 	}
 	*slotp = &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
 	return 0;
@@ -514,9 +560,10 @@ struct pt_free {
 	size_t reserve; /* journal bytes commit will use to apply the queued frees */
 };
 
+/* Journal bytes commit uses to apply a deferred free (alloc.c). */
 static size_t pt_free_cost(uint64_t first, uint64_t count)
 {
-	return PT_FREE_WORD_COST * (size_t)((first + count - 1) / 64 - first / 64 + 1);
+	return umfs_page_free_cost(first, count);
 }
 
 static void pt_free_init(struct pt_free *f, struct umfs_fs *fs, struct umfs_inode *in)
@@ -564,16 +611,22 @@ static int pt_free_leaves(struct pt_free *f, uint64_t *t, unsigned i0, unsigned 
 
 	while (i-- > i0) {
 		unsigned j = i, n;
+		uint64_t off;
 		int err;
 
 		if (!t[i])
 			continue;
+		if (pt_decode(f->fs, 1, t[i], &off) != UMFS_PTE_LEAF)
+			return -EUCLEAN; /* freeing it would free a page it does not own */
 		if (!pt_free_room(f, PT_STEP_ROOM))
 			return 1;
-		while (j > i0 && i - j + 1 < PT_FREE_RUN && t[j - 1] == t[j] - UMFS_PAGE_SIZE)
+		while (j > i0 && i - j + 1 < PT_FREE_RUN && t[j - 1] == t[j] - UMFS_PAGE_SIZE &&
+		       pt_decode(f->fs, 1, t[j - 1], &off) == UMFS_PTE_LEAF)
 			j--;
 		n = i - j + 1;
-		err = pt_free_pages(f, pt_entry_page(f->fs, t[j]), n);
+		if (j < i)
+			pt_decode(f->fs, 1, t[j], &off);
+		err = pt_free_pages(f, umfs_off_page(f->fs, off), n);
 		if (!err)
 			err = pt_clear(f, t, j, n);
 		if (err)
@@ -591,11 +644,11 @@ static int pt_free_leaves(struct pt_free *f, uint64_t *t, unsigned i0, unsigned 
  * never allocates (a truncate must work on a full pool). Its old data is
  * snapshotted: a rolled-back punch must find it again.
  */
-static int pt_split_huge(struct pt_free *f, uint64_t *slot, uint64_t base, uint64_t first,
-			 uint64_t last)
+static int pt_split_huge(struct pt_free *f, uint64_t *slot, uint64_t leaf, uint64_t base,
+			 uint64_t first, uint64_t last)
 {
 	struct umfs_fs *fs = f->fs;
-	uint64_t lead = pt_entry_page(fs, *slot);
+	uint64_t lead = umfs_off_page(fs, leaf);
 	uint64_t lo = first - base, hi = last - base;
 	uint64_t *t = umfs_page_ptr(fs, lead + hi);
 	int err;
@@ -624,32 +677,35 @@ static int pt_free_entry(struct pt_free *f, uint64_t *t, unsigned i, unsigned le
 {
 	uint64_t span = 1ull << umfs_pt_level_shift(level);
 	bool whole = first == base && last == base + span - 1;
-	uint64_t e = t[i];
+	uint64_t off;
+	enum umfs_pte_kind k = pt_decode(f->fs, level, t[i], &off);
 	int err;
 
-	if (pt_is_huge(level, e)) {
+	if (k == UMFS_PTE_LEAF) { /* 2 MiB */
 		if (!whole) {
 			if (!pt_free_room(f, PT_SPLIT_ROOM))
 				return 1;
-			return pt_split_huge(f, &t[i], base, first, last);
+			return pt_split_huge(f, &t[i], off, base, first, last);
 		}
 		if (!pt_free_room(f, PT_STEP_ROOM))
 			return 1;
-		err = pt_free_pages(f, pt_entry_page(f->fs, e), UMFS_PAGES_PER_HUGE);
+		err = pt_free_pages(f, umfs_off_page(f->fs, off), UMFS_PAGES_PER_HUGE);
 		if (!err)
 			err = pt_clear(f, t, i, 1);
 		if (!err)
 			f->in->blocks -= UMFS_PAGES_PER_HUGE;
 		return err;
 	}
-	err = pt_free_range(f, pt_child(f->fs, e), level - 1, base, first, last);
+	if (k != UMFS_PTE_TABLE)
+		return -EUCLEAN;
+	err = pt_free_range(f, umfs_off_ptr(f->fs, off), level - 1, base, first, last);
 	if (err)
 		return err;
-	if (!whole && !pt_table_empty_from(pt_child(f->fs, e), 0))
+	if (!whole && !pt_table_empty_from(umfs_off_ptr(f->fs, off), 0))
 		return 0;
 	if (!pt_free_room(f, PT_STEP_ROOM))
 		return 1; /* an empty table is valid: the next call frees it */
-	err = pt_free_pages(f, pt_entry_page(f->fs, e), 1);
+	err = pt_free_pages(f, umfs_off_page(f->fs, off), 1);
 	if (!err)
 		err = pt_clear(f, t, i, 1);
 	if (!err)
@@ -688,10 +744,13 @@ static int pt_shrink(struct pt_free *f)
 	struct umfs_inode *in = f->in;
 
 	while (in->pt_root && in->pt_height > 0) {
-		uint64_t *t = umfs_off_ptr(f->fs, in->pt_root), e = t[0];
+		uint64_t *t = umfs_off_ptr(f->fs, in->pt_root), off;
+		enum umfs_pte_kind k = pt_decode(f->fs, in->pt_height, t[0], &off);
 		int err;
 
-		if (!pt_table_empty_from(t, 1) || (e && pt_is_huge(in->pt_height, e)))
+		if (k == UMFS_PTE_BAD)
+			return -EUCLEAN;
+		if (!pt_table_empty_from(t, 1) || (k == UMFS_PTE_LEAF && in->pt_height == 2))
 			return 0;
 		if (!pt_free_room(f, PT_STEP_ROOM))
 			return 1;
@@ -699,8 +758,8 @@ static int pt_shrink(struct pt_free *f)
 		if (err)
 			return err;
 		in->blocks--;
-		if (e) {
-			in->pt_root = umfs_pte_off(f->fs, e);
+		if (k != UMFS_PTE_HOLE) {
+			in->pt_root = off;
 			in->pt_height--;
 		} else {
 			in->pt_root = 0;
@@ -719,7 +778,7 @@ static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t firs
 
 	if (!in->pt_root || first > last)
 		return 0;
-	if (in->pt_height > PT_MAX_HEIGHT)
+	if (!pt_root_ok(fs, in))
 		return -EUCLEAN;
 	cover = umfs_pt_cover(in->pt_height);
 	if (first >= cover)
@@ -759,29 +818,34 @@ int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uin
 /* ------------------------------------------------------------------ */
 
 /* First page >= pg under table t (level, covering from base) that is
- * present (data) or a hole (!data); UINT64_MAX if none. */
+ * present (data) or a hole (!data); UINT64_MAX if none, UMFS_PT_DAMAGED
+ * when a damaged entry comes first. */
 static uint64_t pt_scan(const struct umfs_fs *fs, const uint64_t *t, unsigned level, uint64_t base,
 			uint64_t pg, bool data)
 {
 	unsigned shift = umfs_pt_level_shift(level);
 
 	for (unsigned i = (unsigned)((pg - base) >> shift); i < UMFS_PT_ENTRIES; i++) {
-		uint64_t e = t[i], cbase = base + ((uint64_t)i << shift);
+		uint64_t cbase = base + ((uint64_t)i << shift), off;
 		uint64_t from = UMFS_MAX(pg, cbase), r;
 
-		if (!e) {
+		switch (pt_decode(fs, level, t[i], &off)) {
+		case UMFS_PTE_HOLE:
 			if (!data)
 				return from;
 			continue;
-		}
-		if (level == 1 || pt_is_huge(level, e)) {
+		case UMFS_PTE_LEAF:
 			if (data)
 				return from;
 			continue;
+		case UMFS_PTE_TABLE:
+			r = pt_scan(fs, umfs_off_ptr(fs, off), level - 1, cbase, from, data);
+			if (r != UINT64_MAX)
+				return r;
+			continue;
+		default:
+			return UMFS_PT_DAMAGED;
 		}
-		r = pt_scan(fs, pt_child(fs, e), level - 1, cbase, from, data);
-		if (r != UINT64_MAX)
-			return r;
 	}
 	return UINT64_MAX;
 }
@@ -790,7 +854,9 @@ uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in
 {
 	unsigned h = in->pt_height;
 
-	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= umfs_pt_cover(h))
+	if (!pt_root_ok(fs, in))
+		return UMFS_PT_DAMAGED;
+	if (!in->pt_root || pg >= umfs_pt_cover(h))
 		return UINT64_MAX;
 	if (h == 0)
 		return 0;
@@ -804,7 +870,9 @@ uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in
 
 	if (pg >= UMFS_MAX_FILE_PAGES)
 		return UMFS_MAX_FILE_PAGES;
-	if (!in->pt_root || h > PT_MAX_HEIGHT || pg >= umfs_pt_cover(h))
+	if (!pt_root_ok(fs, in))
+		return UMFS_PT_DAMAGED;
+	if (!in->pt_root || pg >= umfs_pt_cover(h))
 		return pg;
 	if (h == 0)
 		return 1;

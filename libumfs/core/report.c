@@ -7,6 +7,12 @@
  * to the log once per mount (while the damage stays the same). The mounted
  * fs remembers the last UMFS_DAMAGE_SEEN reports; a report is repeated
  * only after more distinct damage than that.
+ *
+ * The pool remembers too: the first report of a damage adds its kind to
+ * the state page's errors word (UMFS_ERRORS_*), so that fsck.umfs checks
+ * fully, without -f, and says why, until a repair clears it. Callers
+ * report settled damage only: what they met under the lock its writers
+ * take, or checked again under it (verify.c), never a change in flight.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -34,6 +40,28 @@ static bool damage_first(struct umfs_fs *fs, uint64_t key, uint32_t sig)
 	return first;
 }
 
+/* The kind of damage a report's key and signature name. */
+static uint64_t damage_kind(uint64_t key, uint32_t sig)
+{
+	if (key & UMFS_DAMAGE_PBITMAP)
+		return UMFS_ERRORS_PBITMAP;
+	if (key & UMFS_DAMAGE_IBITMAP)
+		return UMFS_ERRORS_IBITMAP;
+	if ((key & UMFS_DAMAGE_ENTRY) || sig == UMFS_DAMAGE_DIRSIG)
+		return UMFS_ERRORS_DIR;
+	return UMFS_ERRORS_INODE;
+}
+
+void umfs_damage_mark(struct umfs_fs *fs, uint64_t what)
+{
+	uint64_t *errors = &fs->state->errors;
+
+	if (fs->pm.rdonly || (__atomic_load_n(errors, __ATOMIC_RELAXED) & what) == what)
+		return;
+	__atomic_fetch_or(errors, what, __ATOMIC_RELAXED); /* other processes add theirs */
+	umfs_persist(errors, sizeof(*errors));
+}
+
 bool umfs_damage_known(struct umfs_fs *fs, uint64_t key, uint32_t sig)
 {
 	bool known = false;
@@ -53,6 +81,7 @@ void umfs_damage_report(struct umfs_fs *fs, uint64_t key, uint32_t sig, const ch
 
 	if (!damage_first(fs, key, sig))
 		return;
+	umfs_damage_mark(fs, damage_kind(key, sig));
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -185,6 +185,8 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		return -EAGAIN;
 	}
 	fs->share = s;
+	umfs_fault_watch(fs, s, sizeof(*s), PROT_READ | PROT_WRITE, UMFS_FAULT_SHARED,
+			 UMFS_RUNDIR_LOCK);
 	fs->share_fd = fd;
 	fs->share_epoch = atomic_load(&s->epoch);
 	return 0;
@@ -301,6 +303,7 @@ void umfs_share_close(struct umfs_fs *fs, bool remove)
 {
 	if (!fs->share)
 		return;
+	umfs_fault_unwatch(fs->share);
 	OS(munmap)(fs->share, sizeof(*fs->share));
 	/* still holding the gate when removing: nobody is past it */
 	umfs_rundir_close(fs, remove);
@@ -356,6 +359,11 @@ void umfs_share_meta_exit(struct umfs_fs *fs)
 {
 	struct umfs_share *s = fs->share;
 
+	if (umfs_fs_failed(fs)) {
+		/* cut off the pool (fault.c): the next holder rolls back */
+		umfs_plock_abandon(&s->meta);
+		return;
+	}
 	if (fs->share_changed) {
 		s->free_pages = fs->free_pages;
 		s->free_inodes = fs->free_inodes;
@@ -411,6 +419,11 @@ void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino)
 {
 	struct share_stripe *st = share_stripe(fs, ino);
 
+	if (umfs_fs_failed(fs)) {
+		/* odd count and inode kept: the next writer or reader repairs */
+		umfs_plock_abandon(&st->wlock);
+		return;
+	}
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
 	atomic_store_explicit(&st->ino, 0, memory_order_relaxed);
 	umfs_plock_unlock(&st->wlock);

@@ -263,7 +263,8 @@ static uint8_t *ulog_data_at(struct umfs_ulog *const *pages, uint64_t k, uint64_
 	return pages[k / UMFS_ULOG_DATA_SIZE]->data + k % UMFS_ULOG_DATA_SIZE;
 }
 
-/* The chain pages after head u, which the caller sized (umfs_ulog_get). */
+/* The chain's pages from head u, as umfs_ulog_get checked them just
+ * before; each link is still bounded to the data zone as it is followed. */
 static unsigned ulog_pages_of(const struct umfs_fs *fs, struct umfs_ulog *u,
 			      struct umfs_ulog **pages, unsigned max)
 {
@@ -271,25 +272,33 @@ static unsigned ulog_pages_of(const struct umfs_fs *fs, struct umfs_ulog *u,
 
 	while (u && n < max) {
 		pages[n++] = u;
-		u = u->next ? umfs_off_ptr(fs, u->next) : NULL;
+		u = umfs_off_is_page(fs, u->next) ? umfs_off_ptr(fs, u->next) : NULL;
 	}
 	return n;
 }
 
-void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
-			  uint64_t len, uint64_t old_size)
+int umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, uint64_t off,
+			 uint64_t len, uint64_t old_size)
 {
 	static const uint8_t zeros[UMFS_ULOG_DATA_SIZE];
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	struct umfs_ulog *pages[UMFS_ULOG_MAX_PAGES];
+	unsigned need = (unsigned)UMFS_MAX(1, UMFS_DIV_ROUND_UP(len, UMFS_ULOG_DATA_SIZE));
 	uint64_t pos = off, end = off + len, k = 0;
-	struct umfs_ulog_rec_id id = ulog_rec_id_new(fs, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
-	uint32_t csum = umfs_crc32c(0, &id, sizeof(id));
+	struct umfs_ulog_rec_id id;
+	uint32_t csum;
 
-	ulog_pages_of(fs, u, pages, UMFS_ULOG_MAX_PAGES);
+	if (need > UMFS_ULOG_MAX_PAGES || ulog_pages_of(fs, u, pages, need) < need)
+		return -EUCLEAN;
+	id = ulog_rec_id_new(fs, UMFS_ULOG_REC_BYTES, off, len, old_size, 0);
+	csum = umfs_crc32c(0, &id, sizeof(id));
 	while (pos < end) {
-		uint64_t run, pg = UMFS_PG(pos), src = umfs_pt_lookup(fs, in, pg, &run);
-		uint64_t n = UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos;
+		uint64_t run, src, pg = UMFS_PG(pos), n;
+		int err = umfs_pt_lookup(fs, in, pg, &src, &run);
+
+		if (err)
+			return err; /* nothing changed yet: the record is not sealed */
+		n = UMFS_MIN(end, (pg + run) << UMFS_PAGE_SHIFT) - pos;
 
 		/* n bytes from pos go to data offset k of the chain */
 		for (uint64_t done = 0; done < n;) {
@@ -316,6 +325,7 @@ void umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino,
 	ulog_rec_seal(u, &id, csum);
 	if (!UMFS_FAULT(UMFS_FAULT_ULOG_NO_FENCE))
 		umfs_drain(); /* fence 1: the record before any byte changes */
+	return 0;
 }
 
 void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
@@ -369,15 +379,18 @@ static int ulog_rec_check(const struct umfs_fs *fs, uint64_t ino, struct umfs_ul
 }
 
 /* Copies the saved bytes back into the pages the file has there. */
-static void ulog_restore_bytes(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *pages)
+static int ulog_restore_bytes(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *pages)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	const struct umfs_ulog *u = pages[0];
 	uint64_t pos = u->rec_off, end = u->rec_off + u->rec_len, k = 0;
+	/* restoring goes ahead only when the whole range's tree can be read */
+	int err = umfs_pt_check_range(fs, in, UMFS_PG(pos), UMFS_PG(end - 1));
 
-	while (pos < end) {
-		uint64_t dst = umfs_pt_lookup_checked(fs, in, UMFS_PG(pos));
-		uint64_t n = UMFS_MIN(end, (UMFS_PG(pos) + 1) << UMFS_PAGE_SHIFT) - pos;
+	while (!err && pos < end) {
+		uint64_t dst, n = UMFS_MIN(end, (UMFS_PG(pos) + 1) << UMFS_PAGE_SHIFT) - pos;
+
+		umfs_pt_lookup(fs, in, UMFS_PG(pos), &dst, NULL);
 
 		for (uint64_t done = 0; dst && done < n;) {
 			uint64_t room, m;
@@ -393,6 +406,7 @@ static void ulog_restore_bytes(struct umfs_fs *fs, uint64_t ino, struct umfs_ulo
 		k += n;
 		pos += n;
 	}
+	return err;
 }
 
 /* Rolls back the record of a chain already checked (pages[0..n)). */
@@ -403,7 +417,7 @@ static int ulog_undo(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *
 	int err = 0;
 
 	if (u->rec_kind == UMFS_ULOG_REC_BYTES)
-		ulog_restore_bytes(fs, ino, pages);
+		err = ulog_restore_bytes(fs, ino, pages);
 	else
 		err = umfs_ulog_swap(fs, ino, u, false);
 	if (err)

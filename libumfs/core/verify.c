@@ -155,6 +155,20 @@ static void inode_report(struct umfs_fs *fs, uint64_t ino, enum damage why)
 				   ino, damage_what[why]);
 }
 
+int umfs_file_damaged(struct umfs_fs *fs, uint64_t ino)
+{
+	/* a write refused for want of a sound bitmap page (reported there)
+	 * blames the file only if its own tree is damaged too */
+	if (fs->bsum_nrefused &&
+	    !umfs_pt_check_owned(fs, umfs_inode(fs, ino), 0, UMFS_MAX_FILE_PAGES - 1))
+		return -EUCLEAN;
+	umfs_damage_report(fs, ino, UMFS_DAMAGE_TREESIG,
+			   "inode %" PRIu64 ": page table damaged: an entry names no page its "
+			   "level allows in the data zone, or one the page bitmap calls free "
+			   "(run fsck.umfs -f)", ino);
+	return -EUCLEAN;
+}
+
 static __attribute__((noinline)) int inode_verify_slow(struct umfs_fs *fs, uint64_t ino,
 							bool locked)
 {

@@ -11,7 +11,7 @@
 #include "shim.h"
 
 static int log_fd = 2;
-static int log_refused; /* why UMFS_LOG_FILE could not be used */
+static int log_copy_of = 2; /* the descriptor log_fd copies, or -1 (a file) */
 
 /* The core's messages (a damaged inode, a lock taken over), as the
  * library's own. */
@@ -20,35 +20,50 @@ static void log_core(int level, const char *msg)
 	SHIM_LOG(level, "%s", msg);
 }
 
+/* UMFS_LOG_FILE, or -errno with ep->why. */
+static int log_file_open(struct envpath *ep)
+{
+	int fd = envpath_output(cfg.log_file, ep);
+
+	envpath_done(ep);
+	if (fd < 0)
+		return fd;
+	fd = shim_fd_move_high(fd);
+	log_fd = fd;
+	log_copy_of = ep->copy_of;
+	uinfo_mark_internal(fd);
+	return 0;
+}
+
 /* Where logs and statistics go: UMFS_LOG_FILE, or a copy of stderr made
- * at start (programs such as coreutils close stderr before they exit). */
+ * at start (programs such as coreutils close stderr before they exit). A
+ * log file that cannot be used (another user's, a FIFO nobody reads...)
+ * is said on stderr, and the log then holds what it holds by default:
+ * warnings and errors, on stderr. */
 void log_init(void)
 {
-	int fd;
+	struct envpath ep;
+	int err = 0, fd;
 
 	if (cfg.log_file[0] && cfg.log_level != LOG_NONE) {
-		fd = shim_fd_move_high(sys_open_output(cfg.log_file));
-		if (fd >= 0) {
-			log_fd = fd;
-			uinfo_mark_internal(fd);
-			return;
-		}
-		log_refused = fd;
+		err = log_file_open(&ep);
+		if (!err)
+			goto out;
+		if (cfg.log_level > LOG_WARN)
+			cfg.log_level = LOG_WARN;
 	}
-	umfs_log_set(log_core, cfg.log_level);
 	if (!cfg.stats && cfg.log_level < LOG_INFO)
 		goto out;
 	fd = shim_fd_dup_high(2);
-	if (fd < 0)
-		goto out;
-	log_fd = fd;
-	uinfo_mark_internal(fd);
+	if (fd >= 0) {
+		log_fd = fd;
+		uinfo_mark_internal(fd);
+	}
 out:
-	if (log_refused)
-		SHIM_LOG(LOG_WARN, "UMFS_LOG_FILE=%s: %s; logging to stderr", cfg.log_file,
-			 log_refused == -EPERM ? "not a regular file of this user with one link "
-						 "(refused: another user may have planted it)"
-					       : strerror(-log_refused));
+	umfs_log_set(log_core, cfg.log_level);
+	if (err)
+		SHIM_LOG(LOG_WARN, "UMFS_LOG_FILE=%s: %s; logging only warnings and errors, to "
+			 "stderr", cfg.log_file, ep.why[0] ? ep.why : strerror(-err));
 }
 
 int log_sink(void)
@@ -62,9 +77,9 @@ void log_adopted(void)
 {
 	struct ofd *o;
 
-	if (log_fd == 2 || !uinfo_is_internal(log_fd))
+	if (log_copy_of < 0 || log_fd == log_copy_of || !uinfo_is_internal(log_fd))
 		return;
-	o = fd_get_fast(2);
+	o = fd_get_fast(log_copy_of);
 	if (o) {
 		uinfo_unmark_internal(log_fd);
 		uinfo_set(log_fd, o);

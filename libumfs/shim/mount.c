@@ -20,7 +20,9 @@
  * through a symlink, and checked after it is opened (umfs_rundir_openat).
  * A read-only process (UMFS_RDONLY) has no runtime directory: it makes a
  * private one (mkdtemp, 0700) that its children find through
- * UMFS_RDONLY_DIR, and whose last user removes it.
+ * UMFS_RDONLY_DIR (opened through envpath.c: no symlink another user
+ * controls), and whose last user removes it through its parent's
+ * descriptor.
  *
  * The first process to come (the gate of "shared", gate.c) initialises the
  * area and writes back what dead processes' mappings held; the last one
@@ -39,6 +41,7 @@
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
+#define RDONLY_DIR_PREFIX "umfs-rdonly-"
 
 /* An inode some process maps MAP_SHARED: its host file is
  * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
@@ -134,37 +137,86 @@ int shim_helper_open(const char *name, int flags, mode_t type)
 	return fd < 0 ? fd : shim_fd_move_high(fd);
 }
 
-/* A read-only process's directory: its parent's (UMFS_RDONLY_DIR), if
- * that checks out, or a new private one its children will find. */
-static int helper_private_open(struct umfs_fs *fs)
+/* A read-only process's own directory is removed by its name (leaf) in
+ * the directory that holds it (parent_dfd), never by path. */
+static int helper_parent_dfd = -1;
+static char helper_leaf[NAME_MAX + 1];
+
+/* The canonical path of directory fd, for helper_dir: what the kernel
+ * says of the descriptors made in it (ofd_slot.c compares those). */
+static void helper_dir_name(int fd, const char *given)
 {
-	const char *inherited = getenv(RDONLY_DIR_ENV);
+	char link[32];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = SYS(readlink)(link, helper_dir, sizeof(helper_dir) - 1);
+	if (n > 0 && helper_dir[0] == '/')
+		helper_dir[n] = '\0';
+	else
+		snprintf(helper_dir, sizeof(helper_dir), "%s", given);
+}
+
+/* Opens dir, a read-only process's directory, through envpath.c: a
+ * directory of this user, mode 0700, named umfs-rdonly-*, reached through
+ * no symlink another user controls. The descriptor, or -errno with why. */
+static int helper_private_adopt(const char *dir, struct envpath *ep)
+{
+	int fd = envpath_open(dir, O_RDONLY | O_DIRECTORY, 0, ep);
 	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (strncmp(ep->name, RDONLY_DIR_PREFIX, strlen(RDONLY_DIR_PREFIX)) != 0) {
+		snprintf(ep->why, sizeof(ep->why), "not named %sXXXXXX", RDONLY_DIR_PREFIX);
+		sys_close_quiet(fd);
+		return -EPERM;
+	}
+	if (SYS(fstat)(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		snprintf(ep->why, sizeof(ep->why), "not a private directory of this user");
+		sys_close_quiet(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* A read-only process's directory: its parent's (UMFS_RDONLY_DIR), if
+ * that checks out, or a new private one its children will find. Only its
+ * descriptor, and its parent's for the removal, are used after. */
+static int helper_private_open(void)
+{
+	const char *inherited = getenv(RDONLY_DIR_ENV), *given = inherited;
+	char made[PATH_MAX];
+	struct envpath ep;
 	int fd = -1;
 
-	if (inherited && strlen(inherited) < sizeof(helper_dir)) {
-		fd = sys_open_cloexec(inherited, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-		if (fd >= 0 && (SYS(fstat)(fd, &st) < 0 || st.st_uid != geteuid() ||
-				(st.st_mode & 077))) {
-			SHIM_LOG(LOG_WARN, "%s=%s: not a private directory of this user; "
-				 "making another", RDONLY_DIR_ENV, inherited);
-			sys_close_quiet(fd);
-			fd = -1;
+	if (inherited && *inherited) {
+		fd = helper_private_adopt(inherited, &ep);
+		if (fd < 0) {
+			SHIM_LOG(LOG_WARN, "%s=%s: %s; making another", RDONLY_DIR_ENV, inherited,
+				 ep.why[0] ? ep.why : strerror(-fd));
+			envpath_done(&ep);
 		}
-		if (fd >= 0)
-			strcpy(helper_dir, inherited);
 	}
 	if (fd < 0) {
-		snprintf(helper_dir, sizeof(helper_dir), "%s/umfs-rdonly-XXXXXX",
-			 SYS(access)("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-		if (!SYS(mkdtemp)(helper_dir))
+		snprintf(made, sizeof(made), "%s/%sXXXXXX",
+			 SYS(access)("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+			 RDONLY_DIR_PREFIX);
+		if (!SYS(mkdtemp)(made))
 			return -errno;
-		fd = sys_open_cloexec(helper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-		if (fd < 0)
+		given = made;
+		fd = helper_private_adopt(made, &ep);
+		if (fd < 0) {
+			envpath_done(&ep);
+			SYS(rmdir)(made); /* ours, empty */
 			return fd;
-		setenv(RDONLY_DIR_ENV, helper_dir, 1);
+		}
 	}
-	(void)fs;
+	helper_dir_name(fd, given);
+	if (!inherited || strcmp(inherited, helper_dir) != 0)
+		setenv(RDONLY_DIR_ENV, helper_dir, 1);
+	helper_parent_dfd = shim_fd_move_high(ep.dfd);
+	snprintf(helper_leaf, sizeof(helper_leaf), "%s", ep.name);
 	helper_private = true;
 	return fd;
 }
@@ -175,7 +227,7 @@ static int helper_dir_open(struct umfs_fs *fs)
 	int rundir = umfs_fs_rundir_fd(fs), fd;
 
 	if (rundir < 0) {
-		fd = helper_private_open(fs);
+		fd = helper_private_open();
 	} else if (inherit_peek(INH_HELPER) >= 0) {
 		fd = inherit_take(INH_HELPER); /* one the parent could open (inherit.c) */
 		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
@@ -201,6 +253,9 @@ static void helper_dir_close(void)
 	uinfo_unmark_internal(helper_dfd);
 	sys_close_quiet(helper_dfd);
 	helper_dfd = -1;
+	uinfo_unmark_internal(helper_parent_dfd);
+	sys_close_quiet(helper_parent_dfd);
+	helper_parent_dfd = -1;
 }
 
 /* Opens and maps the shared area; *alone tells whether this process came
@@ -247,6 +302,7 @@ again:
 	}
 	shared = p;
 	shared_len = len;
+	umfs_fault_watch_area(fs, p, len, HELPER_NAME "/shared"); /* truncated: EIO */
 	shim_maps_active = &shared->maps_active;
 	if (*alone) {
 		/* Nobody else: whatever a dead process left here is stale. */
@@ -457,8 +513,10 @@ static void mount_undo(bool alone)
 {
 	if (alone)
 		mount_gate_open();
-	if (shared)
+	if (shared) {
+		umfs_fault_unwatch(shared);
 		SYS(munmap)(shared, shared_len);
+	}
 	shared = NULL;
 	shim_maps_active = NULL;
 	sys_close_quiet(shared_fd);
@@ -533,6 +591,8 @@ static int do_mount(bool adoption)
 	umfs_set_relatime(fs, 1); /* as the kernel's default mount option */
 	uinfo_mark_internal(shared_fd);
 	uinfo_mark_internal(helper_dfd);
+	if (helper_parent_dfd >= 0)
+		uinfo_mark_internal(helper_parent_dfd);
 	uinfo_mark_internal(umfs_fs_fd(fs));
 	uinfo_mark_internal(umfs_fs_share_fd(fs));
 	uinfo_mark_internal(umfs_fs_rundir_fd(fs));
@@ -659,7 +719,7 @@ void mount_fork_child(void)
  * area), then the directory: called by the last user, which holds the
  * gate for writing. Processes waiting at the gate notice that their
  * "shared" is gone. ofd/ is ofd_slot.c's, and went before. */
-static void helper_dir_remove(void)
+static void helper_dir_remove(struct umfs_fs *fs)
 {
 	struct dirent *e;
 	DIR *d = sys_opendir_at(helper_dfd);
@@ -673,7 +733,10 @@ static void helper_dir_remove(void)
 	}
 	SYS(closedir)(d);
 	SYS(unlinkat)(helper_dfd, "shared", 0);
-	SYS(rmdir)(helper_dir);
+	if (helper_private)
+		SYS(unlinkat)(helper_parent_dfd, helper_leaf, AT_REMOVEDIR);
+	else
+		SYS(unlinkat)(umfs_fs_rundir_fd(fs), HELPER_NAME, AT_REMOVEDIR);
 	if (helper_private)
 		unsetenv(RDONLY_DIR_ENV);
 }
@@ -698,7 +761,7 @@ void mount_exit(void)
 	ofd_shutdown();
 	cwd_exit();
 	sock_shutdown();
-	helper_dir_remove(); /* alone, holding the gate: nobody is past it */
+	helper_dir_remove(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
 	 * other process (umfs-fuse) still uses the pool, and removes the
 	 * runtime directory */
@@ -712,6 +775,7 @@ void mount_exit(void)
 	for (size_t i = 0; i < ARRAY_SIZE(core_fds); i++)
 		uinfo_unmark_internal(core_fds[i]);
 	umfs_gate_leave(shared_fd);
+	umfs_fault_unwatch(shared);
 	SYS(munmap)(shared, shared_len);
 	shared = NULL;
 	shim_maps_active = NULL;

@@ -252,6 +252,7 @@ static int arena_open_locked(void)
 	dfd = shim_fd_move_high(dfd);
 	uinfo_mark_internal(dfd);
 	ofd_dfd = dfd;
+	umfs_fault_watch_area(fs, a, ARENA_SIZE, "shim/" SUBDIR "/" ARENA_NAME); /* truncated: EIO */
 	atomic_store_explicit(&arena, a, memory_order_release);
 	return 0;
 

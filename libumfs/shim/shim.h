@@ -18,6 +18,7 @@
  *   text.c         ETXTBSY: running programs and files open for writing
  *   mounts.c       the mount table with the UMFS prefix in it (df, findmnt)
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
+ *   envpath.c      host paths from the environment, opened without untrusted symlinks
  *   sig.c          signal dispositions; handlers deferred inside the library
  *   probe.c        the caller's memory probed: EFAULT, not SIGSEGV
  *   twins64.c      why the 64-bit twins (twins64.list) are link-time aliases
@@ -284,7 +285,6 @@ void sys_init(void);
 
 /* Kernel helpers over the table: EINTR retried, O_CLOEXEC always. */
 int sys_open_cloexec(const char *path, int flags, mode_t mode);
-int sys_open_output(const char *path);
 DIR *sys_opendir_at(int dfd);
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
 ssize_t sys_write_full(int fd, const void *buf, size_t len);
@@ -1009,6 +1009,26 @@ enum {
 	LOG_NONE = UMFS_LOG_NONE, LOG_ERROR = UMFS_LOG_ERROR, LOG_WARN = UMFS_LOG_WARN,
 	LOG_INFO = UMFS_LOG_INFO, LOG_DEBUG = UMFS_LOG_DEBUG, LOG_TRACE = UMFS_LOG_TRACE
 };
+/* envpath.c: a host path from the environment, opened relative to the
+ * directory that holds its last component (dfd, name), following no
+ * symlink that another user may have planted or may change. On failure
+ * why says, for the user, what was refused; dfd may still be open. */
+struct envpath {
+	int dfd;                 /* the last component's directory (O_PATH), or -1 */
+	char name[NAME_MAX + 1]; /* the last component */
+	int copy_of;             /* envpath_output: the descriptor duplicated, or -1 */
+	char why[320];
+};
+/* openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode): the descriptor
+ * or -errno. The caller then calls envpath_done. */
+int envpath_open(const char *path, int flags, mode_t mode, struct envpath *ep);
+void envpath_done(struct envpath *ep);
+/* A log or statistics file (UMFS_LOG_FILE, UMFS_STATS_FILE) opened for
+ * appending, made 0600: a regular file or FIFO of this user with one link,
+ * or a character device; never waiting on a FIFO; /dev/stderr and the
+ * like name the process's own descriptors (duplicated). */
+int envpath_output(const char *path, struct envpath *ep);
+
 void log_init(void);
 void log_adopted(void);
 void log_write(const char *buf, size_t len);

@@ -21,13 +21,17 @@
  *     returns to the program;
  *   - faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS with
  *     si_code > 0) are never deferred: a fault in a probe of the caller's
- *     memory becomes EFAULT (probe.c), anything else goes to the program's
- *     handler, or to the default action, at once;
+ *     memory becomes EFAULT (probe.c), a SIGBUS on the memory of the pool
+ *     or of its shared areas fails the mount (umfs_fault_absorb: the
+ *     calls answer EIO), anything else goes to the program's handler, or
+ *     to the default action, at once;
  *   - blocking waits a signal must interrupt (record locks, flock, FIFO
  *     opens) run with the depth at 0 (sig_allow_begin/end).
  *
- * SIGSEGV and SIGBUS always carry the wrapper (for the probes), whatever
- * the program set.
+ * SIGSEGV and SIGBUS always carry the wrapper (for the probes and the
+ * pool's faults), unless the program ignores them (SIG_IGN stays the
+ * kernel's, which exec keeps; the kernel ends a thread that ignores or
+ * blocks the signal of its fault, whatever the handler).
  */
 #include <string.h>
 #include <sys/syscall.h>
@@ -269,7 +273,7 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
 	int saved = errno;
 
 	if (sig_is_fault(sig, si)) {
-		if (!shim_probe_fixup(ctx))
+		if (!shim_probe_fixup(ctx) && !umfs_fault_absorb(sig, si))
 			sig_run(sig, si, ctx);
 	} else if (shim_busy > 0) {
 		sig_defer(si);
@@ -329,11 +333,12 @@ void sig_allow_end(int depth)
 }
 
 /* The wrapper on SIGSEGV and SIGBUS from the start, with the program's
- * inherited dispositions kept. */
+ * inherited dispositions kept; the core's mounts leave SIGBUS to it. */
 void sig_init(void)
 {
 	static const int wrapped[] = { SIGSEGV, SIGBUS };
 
+	umfs_fault_routed();
 	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
 		struct sigaction cur;
 

@@ -3,7 +3,7 @@
  * stats.c - UMFS_STATS=1: per intercepted call, how many calls UMFS served
  * and how many passed through to the kernel, the bytes UMFS moved, and a
  * latency histogram of the served calls, printed when the process exits
- * (to stderr, or UMFS_STATS_FILE, appended).
+ * (to the log, or UMFS_STATS_FILE, appended: envpath.c opens it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,20 +75,23 @@ void stats_served(enum shim_call c, uint64_t t0, long r)
 	}
 }
 
+/* Where the report goes: UMFS_STATS_FILE, or the log. A statistics file
+ * that cannot be used is said in the log, and no report is written; -1. */
 static int report_fd(bool *close_it)
 {
 	const char *f = getenv("UMFS_STATS_FILE");
+	struct envpath ep;
 	int fd;
 
 	*close_it = false;
 	if (!f || !*f)
 		return log_sink();
-	fd = sys_open_output(f);
+	fd = envpath_output(f, &ep);
+	envpath_done(&ep);
 	if (fd < 0) {
-		SHIM_LOG(LOG_WARN, "UMFS_STATS_FILE=%s: %s; the report goes to stderr", f,
-			 fd == -EPERM ? "not a regular file of this user with one link" :
-					strerror(-fd));
-		return 2;
+		SHIM_LOG(LOG_WARN, "UMFS_STATS_FILE=%s: %s; no statistics written", f,
+			 ep.why[0] ? ep.why : strerror(-fd));
+		return -1;
 	}
 	*close_it = true;
 	return fd;
@@ -130,6 +133,10 @@ void stats_report(void)
 	n = SYS(readlink)("/proc/self/exe", prog, sizeof(prog) - 1);
 	prog[n > 0 ? n : 1] = '\0';
 	fd = report_fd(&close_it);
+	if (fd < 0) {
+		errno = saved;
+		return;
+	}
 	shim_depth++;
 	put(fd, buf, &len, "umfs stats: pid %d %s\n", (int)getpid(), prog);
 	put(fd, buf, &len, "  %-16s %10s %10s %8s %14s   %s\n", "call", "served", "passed", "failed",

@@ -225,32 +225,6 @@ int sys_open_cloexec(const char *path, int flags, mode_t mode)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A log or statistics file the user named, opened for appending (made
- * 0600 if new). A symlink as its last component is followed only when it
- * is root's or this user's (/dev/stderr); what is opened must be a regular
- * file of this user with one link, or a character device or FIFO. So a name
- * another user planted (a symlink, a hard link, a file of theirs) cannot
- * turn the library's writes against someone else's file, nor catch them. */
-int sys_open_output(const char *path)
-{
-	int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY;
-	struct stat st;
-	int fd = sys_open_cloexec(path, flags | O_NOFOLLOW, 0600);
-
-	if (fd == -ELOOP && SYS(lstat)(path, &st) == 0 && S_ISLNK(st.st_mode) &&
-	    (st.st_uid == 0 || st.st_uid == geteuid()))
-		fd = sys_open_cloexec(path, flags & ~O_CREAT, 0);
-	if (fd < 0)
-		return fd;
-	if (SYS(fstat)(fd, &st) < 0 ||
-	    (S_ISREG(st.st_mode) ? st.st_uid != geteuid() || st.st_nlink != 1
-				 : !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))) {
-		SYS(close)(fd);
-		return -EPERM;
-	}
-	return fd;
-}
-
 /* A stream over directory dfd from its start, on a description of its own
  * (a dup would share, and move, dfd's offset); NULL with errno set. */
 DIR *sys_opendir_at(int dfd)

@@ -100,7 +100,7 @@ static uint8_t *make_base(void)
 		exit(2);
 	}
 	umfs_ulog_save_bytes(fs, u, a, 1000, 6000, umfs_inode(fs, a)->size);
-	memset(fs->base + umfs_pt_lookup(fs, umfs_inode(fs, a), 0, NULL) + 1000, 0xAB, 3000);
+	memset(fs->base + umfs_pt_offset(fs, umfs_inode(fs, a), 0, NULL) + 1000, 0xAB, 3000);
 	add_region(umfs_inode(fs, a)->ulog, UMFS_PAGE_SIZE, "U-Log of /a");
 	add_region(u->next, UMFS_PAGE_SIZE, "second U-Log page of /a");
 

@@ -55,7 +55,7 @@ rm -f "$pool" "$pool.copy"
 "$mkfs" -q -s 8M "$pool" >/dev/null 2>&1 || "$mkfs" -s 8M "$pool" >/dev/null
 expect 0 "fresh pool is clean" "clean" -- -n "$pool"
 expect 0 "no mode option: checks only and says so" "checking only" -- "$pool"
-expect 0 "-f -v: a line per step" "step 11: mark clean: ok" -- -n -f -v "$pool"
+expect 0 "-f -v: a line per step" "step 12: mark clean: ok" -- -n -f -v "$pool"
 
 # Damage the primary superblock's checksum.
 printf '\xff' | dd of="$pool" bs=1 seek=380 conv=notrunc status=none

@@ -643,7 +643,7 @@ static void directory_spares_kept(void **state)
 	umfs_meta_lock(fs);
 	assert_int_equal(umfs_tx_begin(fs), 0);
 	/* the next block: a copy of block 0, entries and all */
-	spare_map(fs, dir, in->dir.nblocks, umfs_off_ptr(fs, umfs_pt_lookup(fs, in, 0, NULL)),
+	spare_map(fs, dir, in->dir.nblocks, umfs_off_ptr(fs, umfs_pt_offset(fs, in, 0, NULL)),
 		  &seed);
 	spare_map(fs, dir, in->dir.nblocks + 5, NULL, &seed);
 	spare_map(fs, dir, UMFS_DIR_BUCKET_PAGE0 + in->dir.nbuckets, NULL, &seed);
@@ -922,6 +922,112 @@ static void inode_bitmap_fixed(void **state)
 	check_repair(f, "inode bitmap: inode 500 marked in use, but nothing uses it", "marked used");
 }
 
+/* ------------------------------------------------------------------ */
+/* Quick steps: bitmap checksums, damage on record                      */
+/* ------------------------------------------------------------------ */
+
+/* Every checksum of the page bitmap matches its page. */
+static void sums_match(struct fixture *f)
+{
+	struct ft_map *m = map(f);
+	const uint64_t *sums = (const uint64_t *)(m->base + m->sb.bsum_off);
+	uint64_t words = umfs_pbitmap_words(m->sb.data_pages);
+
+	assert_true(m->sb.feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS);
+	for (uint64_t i = 0; i < umfs_bsum_count(m->sb.data_pages); i++)
+		assert_true(umfs_bsum_of(ft_pbitmap(m), words, i) == sums[i]);
+}
+
+/* A quick check of a clean pool, and its verdict. */
+static void quick_expect(struct fixture *f, enum fsck_mode mode, int code, const char *want)
+{
+	char *text = fsck_expect(f, mode, false, code, want);
+
+	if (code != FSCK_EXIT_OK && strstr(text, "(quick check of a clean pool)")) {
+		fprintf(stderr, "a quick check only:\n%s", text);
+		fail();
+	}
+	free(text);
+}
+
+/* A zeroed word of the page bitmap in a pool marked clean: the quick pass
+ * finds it by its checksum, checks fully, and -y rebuilds word and sum. */
+static void zeroed_bitmap_word_found_by_quick_pass(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f1");
+	struct ft_map *m = map(f);
+	uint64_t page = (ft_page_off(m, ft_inode(m, ino), 0) - m->sb.data_off) >> UMFS_PAGE_SHIFT;
+	uint64_t word = ft_pbitmap(m)[page / 64];
+
+	assert_int_equal(ft_state(m)->state, UMFS_STATE_CLEAN);
+	sums_match(f);
+	ft_pbitmap(m)[page / 64] = 0;
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED,
+		     "fails its checksum: would be rebuilt from the page tables");
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED,
+		     "in use, but marked free: would be marked used");
+	quick_expect(f, FSCK_MODE_REPAIR, FSCK_EXIT_CORRECTED, "fails its checksum: rebuilt");
+	assert_int_equal(ft_pbitmap(map(f))[page / 64], word);
+	sums_match(f);
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_OK, ": clean\n");
+	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean\n"));
+}
+
+/* A checksum damaged alone: found the same way, rewritten. */
+static void damaged_bitmap_sum_rewritten(void **state)
+{
+	struct fixture *f = *state;
+	struct ft_map *m = map(f);
+
+	((uint64_t *)(m->base + m->sb.bsum_off))[0] ^= 1ull << 40;
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED, "its page 0 (data pages 0-");
+	quick_expect(f, FSCK_MODE_REPAIR, FSCK_EXIT_CORRECTED, "fails its checksum: rebuilt");
+	sums_match(f);
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_OK, ": clean\n");
+}
+
+/* Damage on record in the state page makes the quick pass full, and says
+ * why; a repair clears the record. */
+static void errors_word_forces_full_check(void **state)
+{
+	struct fixture *f = *state;
+
+	ft_state(map(f))->errors = UMFS_ERRORS_INODE | UMFS_ERRORS_PBITMAP;
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED,
+		     "state page: damage was refused while serving since the last repair (an "
+		     "inode or its page tables, the page bitmap): checking fully: would be cleared");
+	assert_int_not_equal(ft_state(map(f))->errors, 0); /* -n wrote nothing */
+	quick_expect(f, FSCK_MODE_PREEN, FSCK_EXIT_CORRECTED, "errors corrected");
+	assert_int_equal(ft_state(map(f))->errors, 0);
+	assert_int_equal(ft_state(map(f))->state, UMFS_STATE_CLEAN);
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_OK, ": clean\n");
+}
+
+/* End to end: a program meets a damaged inode, which the pool records;
+ * after a clean unmount the quick pass checks fully, finds the inode, and
+ * -y repairs it and clears the record. */
+static void refused_damage_recorded_for_the_quick_pass(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f1");
+	struct umfs_fs *fs;
+	struct stat st;
+
+	ft_inode(map(f), ino)->uid ^= 0x40; /* the identity checksum fails */
+	unmap(f);
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_stat(fs, "/dir1/f1", &st, 0), -EUCLEAN);
+	assert_int_equal(fs->state->errors, UMFS_ERRORS_INODE);
+	assert_int_equal(umfs_unmount(fs), 0);
+	assert_int_equal(ft_state(map(f))->state, UMFS_STATE_CLEAN);
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED, "(an inode or its page tables)");
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_UNCORRECTED, "checksum");
+	quick_expect(f, FSCK_MODE_REPAIR, FSCK_EXIT_CORRECTED, "cleared once the pool is repaired");
+	assert_int_equal(ft_state(map(f))->errors, 0);
+	quick_expect(f, FSCK_MODE_CHECK, FSCK_EXIT_OK, ": clean\n");
+}
+
 /* After a repair, the state page says clean again. */
 static void repaired_pool_marked_clean(void **state)
 {
@@ -978,6 +1084,10 @@ int main(void)
 		T(used_page_marked_free),
 		T(inode_bitmap_fixed),
 		T(repaired_pool_marked_clean),
+		T(zeroed_bitmap_word_found_by_quick_pass),
+		T(damaged_bitmap_sum_rewritten),
+		T(errors_word_forces_full_check),
+		T(refused_damage_recorded_for_the_quick_pass),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

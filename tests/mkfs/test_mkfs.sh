@@ -307,6 +307,44 @@ fi
 umount "$small" "$huge" 2>/dev/null
 rmdir "$small" "$huge"
 
+# --- the name, and a pool in use ------------------------------------------------
+
+# A symlink is followed only where no other user can have made or changed
+# it: ours, in a directory of ours that others cannot write.
+: >"$dir/linked"
+ln -s "$dir/linked" "$dir/link"
+run -q -s 16M "$dir/link"
+check "a symlink of ours in our directory is followed" \
+	bash -c "[ -L '$dir/link' ] && [ \"\$(head -c 8 '$dir/linked' 2>/dev/null)\" = UMFSPOOL ]"
+open_dir=$dir/open
+mkdir "$open_dir"
+chmod 0777 "$open_dir"
+ln -s "$dir/linked" "$open_dir/link"
+run -f -q "$open_dir/link"
+expect_fail "a symlink in a directory others may write is refused" \
+	"is a symlink in a directory other users may write: refusing to follow it"
+chmod 0755 "$open_dir"
+
+# The lock comes before anything is read, wiped or resized.
+if command -v flock >/dev/null 2>&1; then
+	busy=$dir/busy
+	"$mkfs_bin" -q -s 32M "$busy" >/dev/null 2>&1
+	sum=$(sha256sum <"$busy")
+	flock -s "$busy" sleep 5 &
+	holder=$!
+	sleep 0.3
+	run -f -q -s 16M "$busy"
+	expect_fail "a pool a program holds is refused, even with -f" \
+		"pool is in use by a running process"
+	check "the pool in use kept its size and bytes" \
+		test "$(size_of "$busy")" -eq $((32 << 20)) -a "$(sha256sum <"$busy")" = "$sum"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+else
+	skip "a pool in use is refused" "flock(1) is missing"
+	skip "the pool in use kept its size and bytes" "flock(1) is missing"
+fi
+
 # --- the pool is sound ----------------------------------------------------------
 
 if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then

@@ -52,34 +52,8 @@ PREFIX=/umfs-sec
 LIMIT=30 # seconds for one listing
 export PMEM_IS_PMEM_FORCE=1
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (owners, FUSE)"; exit 77; }
-TMP=$(mktemp -d "${UMFS_TEST_DIR:-/dev/shm}/umfs-sec.XXXXXX")
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-DAEMON=
-
-# The runtime directories of the pool last used (security.md), which a
-# killed daemon or lister leaves.
-regions_remove() {
-	local uuid
-	uuid=$(od -An -tx1 -j32 -N16 "$1" 2>/dev/null | tr -d ' \n')
-	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
-}
-
-cleanup() {
-	mounted && fusermount3 -u -z "$MNT" 2>/dev/null
-	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
-	for p in "$TMP"/*.pool; do [ -f "$p" ] && regions_remove "$p"; done
-	if [ -n "$KEEP" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-have_fuse=1
-if ! [ -x "$FUSE" ] || ! [ -c /dev/fuse ] || ! command -v fusermount3 >/dev/null ||
-   ! grep -qw fuse /proc/filesystems; then
-	have_fuse=
-	echo "# no usable FUSE here: the shim only"
-fi
+TAG=sec
+. "$(dirname "$0")/pooltrial.sh"
 
 # status_kind RC: how a listing ended (timeout's 124, or its KILL: 137).
 status_kind() {
@@ -104,56 +78,28 @@ shim_list() {
 	regions_remove "$1"
 }
 
-# Whether the FUSE mount is there (from the mount table: a stat of the
-# mountpoint would meet a damaged root).
-mounted() {
-	awk -v m="$MNT" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
 # fuse_list POOL OUT: the same through a umfs-fuse mount.
 fuse_list() {
-	local pool=$1 out=$2 rc i
-	"$FUSE" "$pool" "$MNT" -f >"$out.log" 2>&1 &
-	DAEMON=$!
-	for i in $(seq 200); do
-		mounted && break
-		kill -0 $DAEMON 2>/dev/null || break
-		sleep 0.05
-	done
-	if ! mounted; then
-		if kill -0 $DAEMON 2>/dev/null; then
-			kill -9 $DAEMON; wait $DAEMON 2>/dev/null; DAEMON=
-			fusermount3 -u -z "$MNT" 2>/dev/null # if it came up meanwhile
-			RESULT="hang (mount)"
-		else
-			wait $DAEMON; rc=$?; DAEMON=
-			RESULT=$(status_kind $rc)
+	local pool=$1 out=$2
+	if ! fuse_up "$pool" "$out.log"; then
+		RESULT="hang (mount)"
+		if [ "$DOWN" != hang ]; then
+			RESULT=$(status_kind $DOWN)
 			[ "$RESULT" = "exit 2" ] && RESULT=refused # the pool cannot be mounted
 		fi
-		regions_remove "$pool"
 		return
 	fi
 	timeout -k 5 $LIMIT "$WALK" "$MNT" >"$out" 2>"$out.walk"
-	rc=$?
-	RESULT=$(status_kind $rc)
+	RESULT=$(status_kind $?)
 	[ "$RESULT" = hang ] && RESULT="hang (listing)"
 	[ "$RESULT" = "exit 2" ] && RESULT=lister-failed
-	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT" 2>/dev/null
-	for i in $(seq $((LIMIT * 20))); do
-		kill -0 $DAEMON 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 $DAEMON 2>/dev/null; then
-		kill -9 $DAEMON; wait $DAEMON 2>/dev/null
-		fusermount3 -u -z "$MNT" 2>/dev/null
+	fuse_down "$pool" $LIMIT
+	if [ "$DOWN" = hang ]; then
 		[ "$RESULT" = ok ] && RESULT="hang (unmount)"
 	else
-		wait $DAEMON; rc=$?
 		# 4: the pool did not unmount cleanly (damage met at unmount)
-		[ $rc -gt 128 ] && RESULT=crash
+		[ "$DOWN" -gt 128 ] && RESULT=crash
 	fi
-	DAEMON=
-	regions_remove "$pool"
 }
 
 echo "# seed $SEED, $TRIALS trials (rerun: TRIALS=$TRIALS SEED=$SEED $0 $BUILD)"

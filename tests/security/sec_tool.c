@@ -218,12 +218,12 @@ static void dir_regions(struct umfs_fs *fs, uint64_t ino)
 	uint64_t map_pages = in->dir.nbuckets ? UMFS_DIV_ROUND_UP(1ull << in->dir.gdepth, 1024) : 0;
 
 	for (uint64_t pg = 0; pg < in->dir.nblocks; pg++)
-		region_add(R_DIRBLOCK, ino, umfs_pt_lookup(fs, in, pg, NULL), UMFS_PAGE_SIZE);
+		region_add(R_DIRBLOCK, ino, umfs_pt_offset(fs, in, pg, NULL), UMFS_PAGE_SIZE);
 	for (uint64_t b = 0; b < in->dir.nbuckets; b++)
-		region_add(R_INDEX, ino, umfs_pt_lookup(fs, in, UMFS_DIR_BUCKET_PAGE0 + b, NULL),
+		region_add(R_INDEX, ino, umfs_pt_offset(fs, in, UMFS_DIR_BUCKET_PAGE0 + b, NULL),
 			   UMFS_PAGE_SIZE);
 	for (uint64_t m = 0; m < map_pages; m++)
-		region_add(R_INDEX, ino, umfs_pt_lookup(fs, in, UMFS_DIR_MAP_PAGE0 + m, NULL),
+		region_add(R_INDEX, ino, umfs_pt_offset(fs, in, UMFS_DIR_MAP_PAGE0 + m, NULL),
 			   UMFS_PAGE_SIZE);
 	if (in->pt_root && in->pt_height)
 		tables_add(fs, ino, in->pt_root, in->pt_height);

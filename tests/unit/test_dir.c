@@ -167,7 +167,7 @@ static void check_lookups(struct umfs_fs *fs, uint64_t dir, const struct model *
 /* Pool address of file page pg of a directory (NULL for a hole). */
 static void *dpage(struct umfs_fs *fs, uint64_t dir, uint64_t pg)
 {
-	uint64_t off = umfs_pt_lookup(fs, umfs_inode(fs, dir), pg, NULL);
+	uint64_t off = umfs_pt_offset(fs, umfs_inode(fs, dir), pg, NULL);
 
 	return off ? umfs_off_ptr(fs, off) : NULL;
 }
@@ -717,7 +717,7 @@ static void abort_restores_directory(void **state)
 	test_tx_close(fs);
 	assert_int_equal(dinfo(fs, dir)->nblocks, 1);
 	saved = *umfs_inode(fs, dir);
-	memcpy(block0, umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 0, NULL)),
+	memcpy(block0, umfs_off_ptr(fs, umfs_pt_offset(fs, umfs_inode(fs, dir), 0, NULL)),
 	       UMFS_PAGE_SIZE);
 	free0 = fs->free_pages;
 
@@ -733,7 +733,7 @@ static void abort_restores_directory(void **state)
 	umfs_meta_unlock(fs);
 
 	assert_memory_equal(umfs_inode(fs, dir), &saved, sizeof(saved));
-	assert_memory_equal(umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 0, NULL)),
+	assert_memory_equal(umfs_off_ptr(fs, umfs_pt_offset(fs, umfs_inode(fs, dir), 0, NULL)),
 			    block0, UMFS_PAGE_SIZE);
 	assert_int_equal(fs->free_pages, free0);
 	check_lookups(fs, dir, &m);
@@ -908,7 +908,7 @@ static void damage_is_euclean(void **state)
 		assert_int_equal(add(fs, dir, name, 1000 + (uint64_t)i), 0);
 	}
 	test_tx_close(fs);
-	h = umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 1, NULL));
+	h = umfs_off_ptr(fs, umfs_pt_offset(fs, umfs_inode(fs, dir), 1, NULL));
 	e = (struct umfs_dentry *)((uint8_t *)h + UMFS_DIR_SLOT_SIZE);
 	memcpy(save, h, sizeof(save));
 
@@ -928,7 +928,7 @@ static void damage_is_euclean(void **state)
 	memcpy(h, save, sizeof(save));
 
 	/* block 2 holds 46 entries: mark its free slots used with nothing in them */
-	h = umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), 2, NULL));
+	h = umfs_off_ptr(fs, umfs_pt_offset(fs, umfs_inode(fs, dir), 2, NULL));
 	memcpy(save, h, sizeof(save));
 	h->used[1] = ~0ull;
 	h->used[0] = ~0ull;
@@ -940,7 +940,7 @@ static void damage_is_euclean(void **state)
 	memcpy(h, save, sizeof(save));
 
 	/* a bucket pointing outside the directory */
-	b = umfs_off_ptr(fs, umfs_pt_lookup(fs, umfs_inode(fs, dir), UMFS_DIR_BUCKET_PAGE0, NULL));
+	b = umfs_off_ptr(fs, umfs_pt_offset(fs, umfs_inode(fs, dir), UMFS_DIR_BUCKET_PAGE0, NULL));
 	memcpy(save, b, sizeof(save));
 	for (unsigned i = 0; i < b->count; i++)
 		b->ent[i] = (b->ent[i] & ~0xffffffffull) | 0xfffff;

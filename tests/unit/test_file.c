@@ -54,7 +54,7 @@ static void poison_past_eof(struct umfs_fs *fs, uint64_t ino, uint64_t len)
 	uint64_t a = in->size, b = UMFS_MIN(MAXSZ, a + len);
 
 	while (a < b) {
-		uint64_t run, pg = UMFS_PG(a), off = umfs_pt_lookup(fs, in, pg, &run);
+		uint64_t run, pg = UMFS_PG(a), off = umfs_pt_offset(fs, in, pg, &run);
 		uint64_t n = UMFS_MIN(b, (pg + run) * PGSZ) - a;
 
 		if (off)
@@ -400,7 +400,7 @@ static void zeroing_rules(void **state)
 			 (ssize_t)sizeof(out));
 	for (size_t i = 0; i < sizeof(out); i++)
 		assert_int_equal(out[i], i >= 3 && i < 3 + 2 * PGSZ ? 0 : 0xFF);
-	assert_int_equal(umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), 9, NULL), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), 9, NULL), 0);
 	pool_teardown(NULL);
 }
 
@@ -449,12 +449,12 @@ static void large_writes_and_huge_leaves(void **state)
 	/* a write covering whole regions gets 2 MiB leaves */
 	test_fill(buf, len, 1);
 	write_all(tp->fs, ino, buf, len, 0);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 0, &run) % HUGE, 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 0, &run) % HUGE, 0);
 	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
 	assert_int_equal(in->blocks, 20 * UMFS_PAGES_PER_HUGE + 1);
 	/* a file of 2 MiB or more gets them even for a small write */
 	write_all(tp->fs, ino, buf, 10, 100 * MIB + 5);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, UMFS_PG(100 * MIB), &run) % HUGE, 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, UMFS_PG(100 * MIB), &run) % HUGE, 0);
 	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
 	expect_zero(tp->fs, ino, 40 * MIB, 60 * MIB + 5);
 	assert_int_equal(umfs_file_truncate(tp->fs, ino, len), 0);
@@ -733,7 +733,7 @@ static void append_orders_data_before_size(void **state)
 		if (!a)
 			continue;
 		for (uint64_t pg = 0; pg < 4; pg++) {
-			const uint8_t *p = umfs_off_ptr(tp->fs, umfs_pt_lookup(tp->fs, in, pg, NULL));
+			const uint8_t *p = umfs_off_ptr(tp->fs, umfs_pt_offset(tp->fs, in, pg, NULL));
 
 			if (a < p + PGSZ && a + pevs[i].len > p)
 				last_data = i;
@@ -790,9 +790,9 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
 
 	/* the file pages that lie in the pool chunk of file page 600 */
-	chunk = umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), 600, NULL) / HUGE;
+	chunk = umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), 600, NULL) / HUGE;
 	for (uint64_t pg = 0; pg < sizeof(ref) / PGSZ; pg++)
-		if (umfs_pt_lookup(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE == chunk)
+		if (umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE == chunk)
 			pages[n++] = pg;
 	assert_true(n > 256);
 	for (uint64_t i = n - 1; i > 0; i--) { /* in random order */

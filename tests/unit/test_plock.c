@@ -4,8 +4,8 @@
  * holder that died (exited, killed and not yet reaped), a forged or
  * garbage lock word, a reused thread id, are taken over within a bound
  * and reported as -EOWNERDEAD; a live holder is waited for and then
- * released normally; a thread never waits for itself; and whoever holds
- * an OFD lock is named.
+ * released normally; a lock its holder abandons is taken over at once; a
+ * thread never waits for itself; and whoever holds an OFD lock is named.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +221,54 @@ static void test_forged_live_owner(void **state)
 
 /* A forked child is not its parent's thread: it waits for what its
  * parent holds. */
+/* A lock its holder abandons (a mount cut off its pool) is a dead
+ * holder's: taken over at once, by a child waiting for it and by a
+ * try-lock, with -EOWNERDEAD; an abandon by a thread that does not hold
+ * the lock changes nothing. */
+static void test_abandoned(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	int st, pipefd[2];
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(umfs_plock_lock(l, "abandoned"), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		double t0;
+		int r;
+
+		umfs_plock_forked();
+		if (write(pipefd[1], "w", 1) != 1)
+			_exit(3);
+		t0 = now_sec();
+		r = umfs_plock_lock(l, "abandoned");
+		/* the wait ends with the abandon: taken over, not waited for */
+		_exit(r == -EOWNERDEAD ? (now_sec() - t0 < 2.0 ? 0 : 2) : 1);
+	}
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	usleep(50 * 1000); /* the child sleeps on the word */
+	umfs_plock_abandon(l);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	/* the child died holding it: taken over; abandoned again: taken over */
+	assert_int_equal(umfs_plock_trylock(l, "abandoned"), -EOWNERDEAD);
+	umfs_plock_abandon(l);
+	assert_int_equal(umfs_plock_trylock(l, "abandoned"), -EOWNERDEAD);
+	umfs_plock_unlock(l);
+	umfs_plock_abandon(l); /* not held: nothing */
+	assert_int_equal(umfs_plock_trylock(l, "abandoned"), 0);
+	umfs_plock_unlock(l);
+	munmap(l, 4096);
+}
+
 static void test_fork_identity(void **state)
 {
 	struct umfs_plock *l = shared_lock();
@@ -287,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_live_holder),
 		cmocka_unit_test(test_garbage_words),
 		cmocka_unit_test(test_forged_live_owner),
+		cmocka_unit_test(test_abandoned),
 		cmocka_unit_test(test_fork_identity),
 		cmocka_unit_test(test_gate_holder),
 	};

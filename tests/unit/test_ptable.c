@@ -168,7 +168,7 @@ static void check_lookups(struct umfs_fs *fs, struct umfs_inode *in, struct mode
 	for (size_t i = 0; i < m->n; i++) {
 		uint64_t run, pg = m->e[i].pg;
 
-		assert_int_equal(umfs_pt_lookup(fs, in, pg, &run), m->e[i].off);
+		assert_int_equal(umfs_pt_offset(fs, in, pg, &run), m->e[i].off);
 		assert_true(run >= 1 && pg + run <= MAXPG);
 		for (uint64_t k = 1; k < run; k++)
 			assert_int_equal(model_find(m, pg + k), m->e[i].off + k * UMFS_PAGE_SIZE);
@@ -178,7 +178,7 @@ static void check_lookups(struct umfs_fs *fs, struct umfs_inode *in, struct mode
 		if (pg + 1 < MAXPG && !model_find(m, pg + 1)) {
 			size_t j;
 
-			assert_int_equal(umfs_pt_lookup(fs, in, pg + 1, &run), 0);
+			assert_int_equal(umfs_pt_offset(fs, in, pg + 1, &run), 0);
 			assert_true(run >= 1);
 			j = model_lower(m, pg + 1);
 			assert_true(j == m->n || m->e[j].pg >= pg + 1 + run);
@@ -256,8 +256,8 @@ static int map1(struct umfs_fs *fs, struct umfs_inode *in, struct model *m, uint
 		return 0;
 	}
 	assert_int_equal(model_find(m, pg), 0);
-	assert_int_equal(umfs_pt_lookup(fs, in, pg, NULL), off);
-	if (empty && umfs_pt_lookup(fs, in, other, NULL)) {
+	assert_int_equal(umfs_pt_offset(fs, in, pg, NULL), off);
+	if (empty && umfs_pt_offset(fs, in, other, NULL)) {
 		/* a 2 MiB leaf: the whole region came */
 		assert_true(flags & UMFS_PTMAP_HUGE);
 		off -= (pg - base) * UMFS_PAGE_SIZE;
@@ -277,7 +277,7 @@ static void model_sync(struct umfs_fs *fs, struct umfs_inode *in, struct model *
 	size_t k = 0;
 
 	for (size_t i = 0; i < m->n; i++) {
-		if (umfs_pt_lookup(fs, in, m->e[i].pg, NULL) == m->e[i].off)
+		if (umfs_pt_offset(fs, in, m->e[i].pg, NULL) == m->e[i].off)
 			m->e[k++] = m->e[i];
 		else
 			assert_true(m->e[i].pg >= first && m->e[i].pg <= last);
@@ -368,7 +368,7 @@ static void heights_grow_and_keep_mappings(void **state)
 	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	in = umfs_inode(tp->fs, ino);
 	free0 = tp->fs->free_pages;
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 0, &run), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 0, &run), 0);
 	assert_int_equal(run, MAXPG);
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(steps); i++) {
 		assert_int_equal(map1(tp->fs, in, &m, steps[i].pg, 0), 1);
@@ -382,7 +382,7 @@ static void heights_grow_and_keep_mappings(void **state)
 	test_tx_open(tp->fs);
 	assert_int_equal(umfs_pt_map(tp->fs, in, MAXPG, 0, &off), -EFBIG);
 	test_tx_close(tp->fs);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, MAXPG - 2, &run), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, MAXPG - 2, &run), 0);
 	assert_int_equal(run, 1);
 
 	assert_int_equal(test_pool_remount(tp), 0);
@@ -419,9 +419,9 @@ static void sequential_pages_are_contiguous(void **state)
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
 	/* a read of many pages needs few lookups */
-	assert_true(umfs_pt_lookup(tp->fs, in, 2, &run) != 0);
+	assert_true(umfs_pt_offset(tp->fs, in, 2, &run) != 0);
 	assert_true(run >= 32);
-	assert_true(umfs_pt_lookup(tp->fs, in, 1030, &run) != 0);
+	assert_true(umfs_pt_offset(tp->fs, in, 1030, &run) != 0);
 	assert_true(run >= 32);
 	empty_and_finish(tp->fs, in, &m, free0);
 }
@@ -475,9 +475,9 @@ static void huge_leaves(void **state)
 	assert_int_equal(in->pt_height, 2);
 	assert_int_equal(m.n, HPG);
 	assert_int_equal(in->blocks, 1 + HPG);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 5 * HPG, &run) % UMFS_HUGE_SIZE, 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 5 * HPG, &run) % UMFS_HUGE_SIZE, 0);
 	assert_int_equal(run, HPG);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, pg, &run) % UMFS_HUGE_SIZE, 7 * UMFS_PAGE_SIZE);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, pg, &run) % UMFS_HUGE_SIZE, 7 * UMFS_PAGE_SIZE);
 	assert_int_equal(run, HPG - 7);
 	assert_int_equal(map1(tp->fs, in, &m, 5 * HPG + 300, UMFS_PTMAP_HUGE), 0);
 	verify(tp->fs, in, &m);
@@ -485,12 +485,12 @@ static void huge_leaves(void **state)
 	/* a region holding 4 KiB pages never gets a leaf */
 	assert_int_equal(map1(tp->fs, in, &m, 3, 0), 1);
 	assert_int_equal(map1(tp->fs, in, &m, 10, UMFS_PTMAP_HUGE), 1);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 11, NULL), 0);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 0, NULL), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 11, NULL), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 0, NULL), 0);
 	/* an empty region beside them does */
 	assert_int_equal(map1(tp->fs, in, &m, 2 * HPG, UMFS_PTMAP_HUGE), 1);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 3 * HPG - 1, NULL),
-			 umfs_pt_lookup(tp->fs, in, 2 * HPG, NULL) + (HPG - 1) * UMFS_PAGE_SIZE);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 3 * HPG - 1, NULL),
+			 umfs_pt_offset(tp->fs, in, 2 * HPG, NULL) + (HPG - 1) * UMFS_PAGE_SIZE);
 	/* and one in the second GiB grows the tree to height 3 */
 	assert_int_equal(map1(tp->fs, in, &m, GPG + 3 * HPG + 1, UMFS_PTMAP_HUGE), 1);
 	assert_int_equal(in->pt_height, 3);
@@ -498,7 +498,7 @@ static void huge_leaves(void **state)
 	check_accounting(tp->fs, in, free0);
 
 	/* ZERO clears a whole fresh leaf: dirty one, free it, map again */
-	p = umfs_off_ptr(tp->fs, umfs_pt_lookup(tp->fs, in, 2 * HPG, NULL));
+	p = umfs_off_ptr(tp->fs, umfs_pt_offset(tp->fs, in, 2 * HPG, NULL));
 	memset(p, 0xA5, UMFS_HUGE_SIZE);
 	punch_all(tp->fs, in, &m, 2 * HPG, 3 * HPG - 1);
 	verify(tp->fs, in, &m);
@@ -520,10 +520,10 @@ static void huge_leaves(void **state)
 	assert_int_equal(in->pt_height, 0);
 	assert_int_equal(map1(tp->fs, in, &m, 5, UMFS_PTMAP_HUGE), 1);
 	assert_int_equal(in->pt_height, 1);
-	assert_int_equal(umfs_pt_lookup(tp->fs, in, 6, NULL), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, 6, NULL), 0);
 	assert_int_equal(map1(tp->fs, in, &m, 600, UMFS_PTMAP_HUGE), 1);
 	assert_int_equal(in->pt_height, 2);
-	assert_true(umfs_pt_lookup(tp->fs, in, 513, NULL) != 0);
+	assert_true(umfs_pt_offset(tp->fs, in, 513, NULL) != 0);
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
 
@@ -542,7 +542,7 @@ static void split_huge_leaf_on_truncate(void **state)
 	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
 	free0 = tp->fs->free_pages;
 	assert_int_equal(map1(tp->fs, in, &m, base, UMFS_PTMAP_HUGE), 1);
-	lead = umfs_pt_lookup(tp->fs, in, base, NULL);
+	lead = umfs_pt_offset(tp->fs, in, base, NULL);
 	p = umfs_off_ptr(tp->fs, lead);
 	for (uint64_t k = 0; k < HPG; k++)
 		memset(p + k * UMFS_PAGE_SIZE, (int)(k & 0xff), UMFS_PAGE_SIZE);
@@ -553,7 +553,7 @@ static void split_huge_leaf_on_truncate(void **state)
 	check_accounting(tp->fs, in, free0);
 	assert_int_equal(in->blocks, 1 + 1 + 300); /* level 2, level 1, data */
 	for (uint64_t k = 0; k < 300; k++) {
-		off = umfs_pt_lookup(tp->fs, in, base + k, NULL);
+		off = umfs_pt_offset(tp->fs, in, base + k, NULL);
 		assert_int_equal(off, lead + k * UMFS_PAGE_SIZE);
 		assert_int_equal(*(uint8_t *)umfs_off_ptr(tp->fs, off + 100), k & 0xff);
 	}
@@ -885,7 +885,7 @@ static void abort_restores_tree(void **state)
 	free0 = tp->fs->free_pages;
 	assert_int_equal(map1(tp->fs, in, &m, 0, 0), 1);
 	assert_int_equal(map1(tp->fs, in, &m, HPG, UMFS_PTMAP_HUGE), 1);
-	lead = umfs_pt_lookup(tp->fs, in, HPG, NULL);
+	lead = umfs_pt_offset(tp->fs, in, HPG, NULL);
 	p = umfs_off_ptr(tp->fs, lead);
 	test_fill(p, UMFS_HUGE_SIZE, 11);
 	blocks = in->blocks;
@@ -947,7 +947,7 @@ static void full_pool(void **state)
 				break;
 			assert_int_equal(r, 1);
 			if (flags && empty &&
-			    umfs_pt_lookup(tp->fs, in, pg % HPG ? region * HPG : pg + 1, NULL)) {
+			    umfs_pt_offset(tp->fs, in, pg % HPG ? region * HPG : pg + 1, NULL)) {
 				for (uint64_t k = 0; k < HPG; k++)
 					model_add(&m, region * HPG + k,
 						  off + (k - pg % HPG) * UMFS_PAGE_SIZE);

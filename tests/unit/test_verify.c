@@ -92,7 +92,7 @@ static bool stat_equal(const struct stat *a, const struct stat *b)
 /* The entry of name in directory dir (block 0 of a small directory). */
 static struct umfs_dentry *dentry_of(struct umfs_fs *fs, uint64_t dir, const char *name)
 {
-	uint64_t off = umfs_pt_lookup(fs, umfs_inode(fs, dir), 0, NULL);
+	uint64_t off = umfs_pt_offset(fs, umfs_inode(fs, dir), 0, NULL);
 	uint8_t *blk = umfs_off_ptr(fs, off);
 	size_t len = strlen(name);
 

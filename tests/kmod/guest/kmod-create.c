@@ -1270,6 +1270,18 @@ static void kc_nobody_busy(int fd)
 	KT_EXPECT(kc_release_call(fd, kc_nb_ino, kc_nb_gen, &rl), -EBUSY);
 }
 
+/* fsck's part, by hand: bit i of the pool's page bitmap cleared, with its
+ * page's sum (docs/format.md), as every change of a word must. */
+static void kc_pool_bit_clear(uint64_t i)
+{
+	uint64_t *pbm = (uint64_t *)(pool.m + pool.sb->pbitmap_off), old = pbm[i / 64];
+	uint64_t *sums = (uint64_t *)(pool.m + pool.sb->bsum_off);
+
+	pbm[i / 64] = old & ~(1ull << (i % 64));
+	if (pool.sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS)
+		sums[i / 64 / UMFS_BSUM_WORDS] += umfs_bsum_delta(i / 64, old, pbm[i / 64]);
+}
+
 /* A chain with a bad link (the second page's magic spoilt through the
  * mapping): ULOG 0 gives back the pages before it and clears ulog, the
  * pages past it are left (to fsck: here the test clears their bits); a
@@ -1280,7 +1292,6 @@ static void kc_ulog_bad_link(uint64_t ino, uint32_t gen)
 	struct umfs_kmod_ulog r;
 	struct umfs_ulog *u1;
 	uint64_t offs[3];
-	uint64_t *pbm = (uint64_t *)(pool.m + pool.sb->pbitmap_off);
 	int err;
 
 	kc_ulog(ino, gen, 3, "ULOG 3 (to spoil)");
@@ -1311,7 +1322,7 @@ static void kc_ulog_bad_link(uint64_t ino, uint32_t gen)
 	kc_snap_free(&before);
 	/* fsck's part: the pages past the link */
 	for (int i = 1; i < 3; i++)
-		kc_bit_set(pbm, kt_pool_bit(&pool, offs[i]), false);
+		kc_pool_bit_clear(kt_pool_bit(&pool, offs[i]));
 	u1->magic ^= 1;
 	printf("kmod-create: ulog: a chain with a bad link: ULOG 0 freed the page before it (1), "
 	       "ulog cleared, the 2 past it left\n");

@@ -1973,8 +1973,8 @@ static uint64_t kx_emulate_tables(struct umfs_fs *fs, const struct kx_case *c)
 			continue;
 		}
 		for (uint64_t p = lo; p < hi; p++) {
-			fany |= umfs_pt_lookup(fs, in, p, NULL) != 0;
-			sany |= umfs_pt_lookup(fs, sh, p, NULL) != 0;
+			fany |= umfs_pt_offset(fs, in, p, NULL) != 0;
+			sany |= umfs_pt_offset(fs, sh, p, NULL) != 0;
 		}
 		if (fany && !umfs_pt_slot_find(fs, sh, lo, 1))
 			KT_EXPECT(umfs_pt_slot_make(fs, sh, lo, 1, &slot), 0);

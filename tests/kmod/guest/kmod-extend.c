@@ -10,6 +10,10 @@
  *                            (tx_stop), MOUNT's rollback: the file and the
  *                            bitmap as before, every time
  *   kmod-extend enospc DEV   fills the pool: partial progress, then ENOSPC
+ *   kmod-extend damage DEV   a bitmap word changed behind the module: EXTEND
+ *                            passes its bitmap page over (checksum), says
+ *                            so once and records it; a page a file holds
+ *                            marked free makes the next MOUNT refuse
  *
  * What the module wrote is read back through attachments and through
  * root's mapping of the pool (the media itself); fsck.umfs checks the whole
@@ -343,12 +347,61 @@ static int ke_enospc(void)
 	return 0;
 }
 
+#define KE_BSUM_PAGES (UMFS_BSUM_WORDS * 64ull) /* data pages one checksum covers */
+
+static void ke_bit_flip(struct kt_pool *p, uint64_t page)
+{
+	uint64_t *bm = (uint64_t *)kt_pool_bitmap(p);
+
+	bm[page / 64] ^= 1ull << (page % 64); /* its checksum is not told */
+}
+
+/* Runs with the pool mounted (fresh, from create) and leaves it unmounted. */
+static int ke_damage(void)
+{
+	struct kt_id e1 = kt_lookup(dev, "/e1"), ro = kt_lookup(dev, "/ro");
+	const struct umfs_state *st;
+	struct umfs_kmod_extend out;
+	uint64_t leak, page;
+	struct kt_pool p;
+	int fd;
+
+	KT_EXPECT(umfs_kmod_open(&fd), 0);
+	p = kt_pool_map(fd, PROT_READ | PROT_WRITE);
+	st = (const struct umfs_state *)(p.m + p.sb->state_off);
+	KT_CHECK(p.sb->data_pages > 2 * KE_BSUM_PAGES, "a pool of %llu pages is too small",
+		 (unsigned long long)p.sb->data_pages);
+	KT_CHECK(st->errors == 0, "errors word %#llx in a fresh pool", (unsigned long long)st->errors);
+	/* a leak in the first bitmap page: its checksum fails */
+	for (leak = KE_BSUM_PAGES - 1; kt_pool_bitmap(&p)[leak / 64] >> (leak % 64) & 1; leak--)
+		;
+	ke_bit_flip(&p, leak);
+	for (uint64_t pg = 0; pg < 3; pg++) {
+		KT_EXPECT(umfs_kmod_extend(fd, e1.ino, e1.gen, pg, 1, &out), 0);
+		page = kt_pool_bit(&p, kt_pool_page_off(&p, kt_pool_inode(&p, e1.ino), pg));
+		KT_CHECK(page >= KE_BSUM_PAGES, "EXTEND took page %llu, from the damaged bitmap page",
+			 (unsigned long long)page);
+	}
+	KT_CHECK(st->errors & UMFS_ERRORS_PBITMAP, "errors word %#llx",
+		 (unsigned long long)st->errors);
+	ke_bit_flip(&p, leak); /* sound again */
+	/* /ro's data page marked free: MOUNT must not trust that bitmap */
+	ke_bit_flip(&p, kt_pool_bit(&p, kt_pool_page_off(&p, kt_pool_inode(&p, ro.ino), 0)));
+	kt_pool_unmap(&p);
+	KT_EXPECT(umfs_kmod_unmount(fd), 0);
+	KT_EXPECT(umfs_kmod_mount(fd, dev, NULL), -EUCLEAN);
+	umfs_kmod_close(fd);
+	printf("kmod-extend: a damaged bitmap page passed over; a page in use marked free "
+	       "refused at MOUNT\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	kt_name = "kmod-extend";
 	if (argc != 3) {
-		fprintf(stderr, "usage: kmod-extend create|check|crash|enospc DEV\n");
+		fprintf(stderr, "usage: kmod-extend create|check|crash|enospc|damage DEV\n");
 		return 2;
 	}
 	dev = argv[2];
@@ -360,6 +413,8 @@ int main(int argc, char **argv)
 		return ke_crash();
 	if (!strcmp(argv[1], "enospc"))
 		return ke_enospc();
+	if (!strcmp(argv[1], "damage"))
+		return ke_damage();
 	fprintf(stderr, "kmod-extend: unknown command %s\n", argv[1]);
 	return 2;
 }
