@@ -174,8 +174,9 @@ void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 /* crc32c.c                                                             */
 /* ------------------------------------------------------------------ */
 
-/* umfs_crc32c() is declared by umfs_rules.h. The CPU has the crc32 instruction (SSE4.2); set at load. */
-extern bool umfs_crc32c_hw;
+/* umfs_crc32c() is declared by umfs_rules.h. Whether the CPU has the
+ * crc32 instruction (SSE4.2), asked once, at the first checksum. */
+bool umfs_crc32c_hw(void);
 
 /* ------------------------------------------------------------------ */
 /* report.c                                                             */

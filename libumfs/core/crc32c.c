@@ -170,23 +170,35 @@ static int have_sse42(void)
 	return (c & bit_SSE4_2) && (c & bit_PCLMUL);
 }
 
-static int crc32c_hw_ok(void)
+/* AVX-512F and VPCLMULQDQ, with the OS saving the AVX-512 registers. */
+static int have_avx512_clmul(void)
 {
-	static int hw = -1;
+	unsigned a, b, c, d, lo, hi;
 
-	if (hw < 0)
-		hw = have_sse42();
-	return hw;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+		return 0;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 0xe6) != 0xe6) /* SSE, AVX, opmask and ZMM state */
+		return 0;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX512F) &&
+	       (c & bit_VPCLMULQDQ);
 }
 #endif
 
 static uint32_t crc32c_table[256];
-bool umfs_crc32c_hw;
 
-__attribute__((constructor)) static void crc32c_table_init(void)
+/* 0 until the first checksum sets the tables up; then 1 (software) or 2
+ * (the crc32 instruction). Set up at first use, not as the library loads:
+ * cpuid traps to the hypervisor in a VM, and a preloaded process that
+ * never touches a pool must not pay for it. */
+static int crc32c_state;
+
+static __attribute__((noinline)) int crc32c_setup(void)
 {
+	int hw = 0;
+
 #if defined(__x86_64__)
-	umfs_crc32c_hw = crc32c_hw_ok();
+	hw = have_sse42();
 	crc32c_k.lane_shift = crc32c_xpow(8 * CRC32C_LANE - 33);
 	for (unsigned i = 0; i < 4; i++) {
 		if (i < 3) {
@@ -196,8 +208,7 @@ __attribute__((constructor)) static void crc32c_table_init(void)
 		crc32c_k.wide[i][0] = crc32c_xpow(512 * (i + 1) + 31);
 		crc32c_k.wide[i][1] = crc32c_xpow(512 * (i + 1) - 33);
 	}
-	crc32c_wide = umfs_crc32c_hw && __builtin_cpu_supports("avx512f") &&
-		      __builtin_cpu_supports("vpclmulqdq");
+	crc32c_wide = hw && have_avx512_clmul();
 #endif
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
@@ -205,6 +216,22 @@ __attribute__((constructor)) static void crc32c_table_init(void)
 			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
 		crc32c_table[i] = c;
 	}
+	/* threads racing here compute the same values; the release makes
+	 * them visible before the state says they are there */
+	__atomic_store_n(&crc32c_state, hw ? 2 : 1, __ATOMIC_RELEASE);
+	return hw ? 2 : 1;
+}
+
+static inline int crc32c_ready(void)
+{
+	int s = __atomic_load_n(&crc32c_state, __ATOMIC_ACQUIRE);
+
+	return UMFS_LIKELY(s) ? s : crc32c_setup();
+}
+
+bool umfs_crc32c_hw(void)
+{
+	return crc32c_ready() == 2;
 }
 
 static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
@@ -219,8 +246,10 @@ uint32_t umfs_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	crc = ~crc;
 #if defined(__x86_64__)
-	if (crc32c_hw_ok())
+	if (crc32c_ready() == 2)
 		return ~crc32c_hw(crc, buf, len);
+#else
+	crc32c_ready();
 #endif
 	return ~crc32c_sw(crc, buf, len);
 }

@@ -48,7 +48,7 @@ __attribute__((target("sse4.2"))) static uint32_t inode_csum_hw(const struct umf
 uint32_t umfs_inode_csum(const struct umfs_inode *in)
 {
 #if defined(__x86_64__)
-	if (umfs_crc32c_hw)
+	if (umfs_crc32c_hw())
 		return inode_csum_hw(in);
 #endif
 	return umfs_inode_id_csum(in);
