@@ -4,9 +4,11 @@
 #  - no object of the core (CORE_LIB, a static library) names a function
 #    libumfs.so intercepts (MAP, the version script) or one of the core's
 #    table (OS_H, OS_CALLS): the core calls them only as OS(fn);
-#  - the only libpmem functions the library imports are pure CPU work
+#  - the only libpmem functions the core imports are pure CPU work
 #    (flushes, fences, copies, the is-pmem answer): pmem_map_file,
 #    pmem_msync and the like make kernel calls of their own;
+#  - libumfs.so imports no libpmem at all, and needs no library but the C
+#    library's own: every preloaded process loads it (core/cpuflush.h);
 #  - libumfs.so has no dynamic relocation against an intercepted name: its
 #    own calls bind inside it (-Bsymbolic-functions);
 #  - neither holds the test hooks (core/testhooks.c): they belong to the
@@ -47,6 +49,14 @@ for lib in "$core" "$shim"; do
 	done
 done
 [ -e "$tmp/pmem" ] && rc=1
+
+objdump -p "$shim" | awk '$1 == "NEEDED" { print $2 }' |
+	grep -vE '^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64)\.so' >"$tmp/needed" || true
+if [ -s "$tmp/needed" ]; then
+	echo "FAIL $(basename "$shim") needs libraries every preloaded process would load:" >&2
+	sed 's/^/  /' "$tmp/needed" >&2
+	rc=1
+fi
 
 objdump -R "$shim" | awk 'NF >= 3 { sub(/@.*/, "", $3); print $3 }' | sort -u |
 	grep -xFf "$tmp/intercepted" >"$tmp/relocs" || true

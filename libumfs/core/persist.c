@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * persist.c - the persistence layer: the only code in UMFS that maps a pool
- * (with pmap.c), flushes CPU caches or fences. Built on libpmem's CPU
- * routines; its kernel calls go through the core's table (os.h).
+ * (with pmap.c), flushes CPU caches or fences. Built on the CPU routines
+ * of cpuflush.h (libpmem's in the tools, the CPU's own instructions in
+ * libumfs.so); its kernel calls go through the core's table (os.h).
  *
- * Media rule: libpmem's pmem_is_pmem() decides first. A pool file on tmpfs
+ * Media rule: umfs_cpu_is_pmem() decides first (PMEM_IS_PMEM_FORCE). A pool file on tmpfs
  * (/dev/shm) is DRAM standing in for persistent memory, so it gets the same
  * cache-line flushes and fences (as PMEM_IS_PMEM_FORCE=1 would). Any other
  * file also gets flushes and fences at every persistence point, and in
@@ -15,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libpmem.h>
 #include <linux/magic.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,13 +29,14 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "cpuflush.h"
 
 void umfs_flush(const void *addr, size_t len)
 {
 	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
 		UMFS_PERSIST_HOOK->flush(UMFS_PERSIST_HOOK->arg, addr, len);
 	if (len)
-		pmem_flush(addr, len);
+		umfs_cpu_flush(addr, len);
 }
 
 void umfs_persist_written(const void *addr, size_t len)
@@ -48,7 +49,7 @@ void umfs_drain(void)
 {
 	if (UMFS_UNLIKELY(UMFS_PERSIST_HOOK != NULL))
 		UMFS_PERSIST_HOOK->drain(UMFS_PERSIST_HOOK->arg);
-	pmem_drain();
+	umfs_cpu_drain();
 }
 
 void umfs_persist(const void *addr, size_t len)
@@ -64,7 +65,7 @@ void umfs_memcpy_nodrain(void *dst, const void *src, size_t len)
 		umfs_flush(dst, len);
 		return;
 	}
-	pmem_memcpy_nodrain(dst, src, len);
+	umfs_cpu_memcpy_nodrain(dst, src, len);
 }
 
 void umfs_memset_nodrain(void *dst, int c, size_t len)
@@ -74,7 +75,7 @@ void umfs_memset_nodrain(void *dst, int c, size_t len)
 		umfs_flush(dst, len);
 		return;
 	}
-	pmem_memset_nodrain(dst, c, len);
+	umfs_cpu_memset_nodrain(dst, c, len);
 }
 
 void umfs_store64_nodrain(uint64_t *dst, uint64_t val)
@@ -192,7 +193,7 @@ static int map_held(int fd, const struct stat *st, bool rdonly, struct umfs_pmem
 		err = map_with_mmap(fd, st, rdonly, pm);
 		if (err)
 			return err;
-		is_pmem = pmem_is_pmem(pm->base, pm->len);
+		is_pmem = umfs_cpu_is_pmem(pm->base, pm->len);
 	} else {
 		err = umfs_pmem_map_shared(fd, st, pm, &is_pmem);
 		if (err)
@@ -288,7 +289,7 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 	err = map_with_mmap(pm->fd, &st, rdonly, pm);
 	if (err)
 		goto err_close;
-	pm->media = media_of(pm->fd, pmem_is_pmem(pm->base, pm->len));
+	pm->media = media_of(pm->fd, umfs_cpu_is_pmem(pm->base, pm->len));
 	pm->st = st;
 	return 0;
 

@@ -10,13 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libpmem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include "core.h"
+#include "cpuflush.h"
 
 #define PMAP_2M (2ull << 20)
 #define PMAP_1G (1ull << 30)
@@ -86,8 +86,8 @@ int umfs_pmem_map_shared(int fd, const struct stat *st, struct umfs_pmem *pm, in
 		return -errno;
 	pm->base = addr;
 	pm->len = size;
-	/* a device DAX and a MAP_SYNC map are persistent memory; libpmem
-	 * decides the rest (PMEM_IS_PMEM_FORCE) */
-	*is_pmem = sync || S_ISCHR(st->st_mode) || pmem_is_pmem(addr, size);
+	/* a device DAX and a MAP_SYNC map are persistent memory;
+	 * PMEM_IS_PMEM_FORCE decides the rest (cpuflush.h) */
+	*is_pmem = sync || S_ISCHR(st->st_mode) || umfs_cpu_is_pmem(addr, size);
 	return 0;
 }

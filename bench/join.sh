@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# join.sh - what a short process pays to carry and to join UMFS: CPU time
+# (task-clock) and page faults of `cat` of a 3-byte file, from perf stat
+# -r N, for
+#   bare       cat of a tmpfs file, no library (the reference);
+#   carried    the same under LD_PRELOAD of libumfs.so, the pool named but
+#              no UMFS path touched;
+#   joined     cat of a 3-byte file in the pool, preloaded.
+# With --base DIR, the same for the libumfs.so of another build (before and
+# after in one run). The pool is on /dev/shm; --huge puts it on a tmpfs
+# mounted huge=always (2 MiB pages) instead.
+#
+#   bench/join.sh [--build DIR] [--base DIR] [--reps N] [--huge]
+set -eu
+BUILD=build BASE= REPS=60 HUGE=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=$2; shift 2 ;;
+	--base) BASE=$2; shift 2 ;;
+	--reps) REPS=$2; shift 2 ;;
+	--huge) HUGE=1; shift ;;
+	*) echo "usage: $0 [--build DIR] [--base DIR] [--reps N] [--huge]" >&2; exit 2 ;;
+	esac
+done
+command -v perf >/dev/null || { echo "join.sh: perf is missing (linux-perf)" >&2; exit 1; }
+export PMEM_IS_PMEM_FORCE=1 UMFS_KMOD=0 LC_ALL=C
+unset LD_PRELOAD UMFS_POOL UMFS_MOUNT UMFS_LOG UMFS_STATS
+D=$(mktemp -d /dev/shm/umfs-join.XXXXXX)
+P=$D
+cleanup() {
+	[ -n "$HUGE" ] && umount "$P" 2>/dev/null
+	rm -rf "$D"
+}
+trap cleanup EXIT
+if [ -n "$HUGE" ]; then
+	P=$D/huge
+	mkdir "$P"
+	mount -t tmpfs -o huge=always,size=512M umfs-join "$P"
+fi
+printf abc >"$D/t.txt"
+
+builds="new:$BUILD"
+[ -n "$BASE" ] && builds="base:$BASE $builds"
+for b in $builds; do
+	name=${b%%:*} dir=${b#*:}
+	"$dir/mkfs/mkfs.umfs" -q -s 64M "$P/$name.pool"
+	UMFS_LIB=$dir/libumfs/libumfs.so "$dir/tools/umfs-run" --pool "$P/$name.pool" \
+		--mount /umfs -- sh -c 'printf abc >/umfs/f'
+done
+
+# one LABEL PRELOAD-ENV... -- CMD: task-clock (ms) and faults per run
+one() {
+	local label=$1 out
+	shift
+	out=$(env "$@" 2>&1 >/dev/null)
+	awk -F, -v l="$label" '/task-clock/ { t = $1 } /page-faults/ { f = $1 }
+		END { printf "%-28s %8.3f ms %6.0f faults\n", l, t, f }' <<<"$out"
+}
+
+echo "# load $(cut -d' ' -f1-3 /proc/loadavg); cat, perf stat -r $REPS; pool in $P"
+for round in 1 2; do
+	one "bare" perf stat -r "$REPS" -x, -e task-clock,page-faults cat "$D/t.txt"
+	for b in $builds; do
+		name=${b%%:*} dir=${b#*:}
+		pre=(LD_PRELOAD="$dir/libumfs/libumfs.so" UMFS_POOL="$P/$name.pool" UMFS_MOUNT=/umfs)
+		one "$name carried" "${pre[@]}" perf stat -r "$REPS" -x, -e task-clock,page-faults \
+			cat "$D/t.txt"
+		one "$name joined" "${pre[@]}" perf stat -r "$REPS" -x, -e task-clock,page-faults \
+			cat /umfs/f
+	done
+done
+echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"
