@@ -100,10 +100,17 @@ __attribute__((constructor)) static void plock_setup(void)
 	pthread_atfork(NULL, NULL, plock_atfork_child);
 }
 
-static long plock_futex(uint64_t *word, int op, uint32_t val, const struct timespec *ts)
+/* A wait or wake on the lock word. Its failures (EAGAIN: the word
+ * changed; ETIMEDOUT; EINTR) only send the caller to look at the word
+ * again, so the caller's errno is kept: a readdir that reaches the end of
+ * its directory must leave errno as it found it. */
+static void plock_futex(uint64_t *word, int op, uint32_t val, const struct timespec *ts)
 {
+	int saved = errno;
+
 	/* the low half of the little-endian word: holder and waiters bit */
-	return OS(syscall)(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
+	OS(syscall)(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
+	errno = saved;
 }
 
 /* Whether the holder named by word w is gone (or never was): no such

@@ -131,17 +131,20 @@ SHIM_API DIR *fdopendir(int fd)
 	return d;
 }
 
-/* 1 with sd->ent filled, 0 at the end, -errno */
+/* 1 with sd->ent filled, 0 at the end, -errno. errno is the caller's
+ * on 0 and 1: a program tells the end of a directory from an error by an
+ * errno that readdir left alone. */
 static int dir_next(struct shim_dir *sd)
 {
 	struct umfs_dirent e;
-	int r;
+	int r, saved = errno;
 
 	if (!sd->d)
 		return -EBADF;
 	pool_lock();
 	r = umfs_readdir(sd->d, &e);
 	pool_unlock_ro();
+	errno = saved;
 	if (r <= 0)
 		return r;
 	sd->ent.d_ino = e.ino;
