@@ -74,6 +74,18 @@ static void held_mark_ptr(const struct umfs_fs *fs, uint8_t *held, const void *p
 		held_mark(fs, held, UMFS_ALIGN_DOWN(umfs_ptr_off(fs, p), UMFS_PAGE_SIZE));
 }
 
+/* The pages of inode in's tree: its root, data pages and tables. */
+static void tree_mark(const struct umfs_fs *fs, uint8_t *held, const struct umfs_inode *in)
+{
+	held_mark(fs, held, in->pt_root);
+	for (uint64_t pg = umfs_pt_next_data(fs, in, 0); pg != UINT64_MAX;
+	     pg = umfs_pt_next_data(fs, in, pg + 1)) {
+		held_mark(fs, held, umfs_pt_offset(fs, in, pg, NULL));
+		held_mark_ptr(fs, held, umfs_pt_slot_find(fs, in, pg, 1));
+		held_mark_ptr(fs, held, umfs_pt_slot_find(fs, in, pg, 2));
+	}
+}
+
 /* Every page of every live inode: data, tables, root, U-Log. */
 static uint8_t *held_pages(const struct umfs_fs *fs)
 {
@@ -81,18 +93,10 @@ static uint8_t *held_pages(const struct umfs_fs *fs)
 
 	assert_non_null(held);
 	for (uint64_t ino = UMFS_ROOT_INO; ino < fs->inode_count; ino++) {
-		const struct umfs_inode *in = umfs_inode(fs, ino);
-
 		if (!umfs_inode_live(fs, ino))
 			continue;
-		held_mark(fs, held, in->pt_root);
-		held_mark(fs, held, in->ulog);
-		for (uint64_t pg = umfs_pt_next_data(fs, in, 0); pg != UINT64_MAX;
-		     pg = umfs_pt_next_data(fs, in, pg + 1)) {
-			held_mark(fs, held, umfs_pt_offset(fs, in, pg, NULL));
-			held_mark_ptr(fs, held, umfs_pt_slot_find(fs, in, pg, 1));
-			held_mark_ptr(fs, held, umfs_pt_slot_find(fs, in, pg, 2));
-		}
+		tree_mark(fs, held, umfs_inode(fs, ino));
+		held_mark(fs, held, umfs_inode(fs, ino)->ulog);
 	}
 	return held;
 }
@@ -101,7 +105,6 @@ static uint8_t *held_pages(const struct umfs_fs *fs)
 static void file_shares_nothing(struct umfs_fs *fs, const char *path, const uint8_t *held)
 {
 	uint8_t *own = calloc(fs->data_pages, 1);
-	const struct umfs_inode *in;
 	struct umfs_file *f;
 	uint64_t ino, n = 0;
 	uint32_t gen;
@@ -110,14 +113,7 @@ static void file_shares_nothing(struct umfs_fs *fs, const char *path, const uint
 	assert_int_equal(umfs_open(fs, path, O_RDONLY, 0, &f), 0);
 	umfs_file_id(f, &ino, &gen);
 	umfs_close(f);
-	in = umfs_inode(fs, ino);
-	held_mark(fs, own, in->pt_root);
-	for (uint64_t pg = umfs_pt_next_data(fs, in, 0); pg != UINT64_MAX;
-	     pg = umfs_pt_next_data(fs, in, pg + 1)) {
-		held_mark(fs, own, umfs_pt_offset(fs, in, pg, NULL));
-		held_mark_ptr(fs, own, umfs_pt_slot_find(fs, in, pg, 1));
-		held_mark_ptr(fs, own, umfs_pt_slot_find(fs, in, pg, 2));
-	}
+	tree_mark(fs, own, umfs_inode(fs, ino));
 	for (uint64_t p = 0; p < fs->data_pages; p++) {
 		if (own[p] && held[p])
 			fail_msg("%s took data page %" PRIu64 ", which another file holds", path, p);
