@@ -24,6 +24,11 @@ extern "C" {
 
 struct iovec;
 
+/* For a zeroed static array of a page or more in libumfs.so: placed after
+ * the small variables (in .lbss), so that the few every process touches as
+ * it starts share a page or two instead of lying between the arrays. */
+#define UMFS_BSS_LARGE __attribute__((section(".lbss")))
+
 /* ---- Mounting through inherited descriptors ---- */
 
 /* Mounts through descriptors this process holds but could not open itself
@@ -148,6 +153,9 @@ int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flag
 #define UMFS_OPEN_ID_NOCHECK 0x1u
 int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,
 		 struct umfs_file **filep);
+/* The bytes a read at off could return now (0 at or past the end): a
+ * bound for checking no more of a caller's buffer than the read fills. */
+size_t umfs_read_span(const struct umfs_file *file, size_t len, off_t off);
 /* pwrite that also honours O_APPEND and says where the write ended (the new
  * file offset): for front ends that keep the offset themselves. The errors
  * of umfs_pwrite. */
@@ -331,16 +339,17 @@ int umfs_log_level_parse(const char *s);
 
 /* The real C-library function named symbol, past every interposer (the
  * resolution the core's table of kernel calls uses, shared with the shim's
- * table of real functions). NULL when there is none. */
-void *umfs_os_sym(const char *symbol);
+ * table of real functions), stored in *slot and returned; NULL when there
+ * is none. Each entry is resolved at its first call, not all at start: a
+ * process pays for the few it uses (a dlsym costs about 1 us here, the
+ * tables hold some 240). The caller's errno is kept. */
+void *umfs_os_resolve(void **slot, const char *symbol);
 /* ftruncate(2) of a file of the library's own (a lock region, an arena, a
  * host copy), which the program's RLIMIT_FSIZE is not meant for: where
  * the file grows past the soft limit, the soft limit is raised to the hard
  * one for the call (other threads see it for that instant). Past the hard
  * limit: -EFBIG, without the SIGXFSZ the kernel would send. */
 int umfs_os_ftruncate_own(int fd, off_t len);
-/* Runs resolve once per process; concurrent callers wait for it. */
-void umfs_os_once(_Atomic int *state, void (*resolve)(void));
 
 #ifdef __cplusplus
 }

@@ -399,6 +399,15 @@ ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
 	return file_pread(f, buf, len, (uint64_t)off);
 }
 
+size_t umfs_read_span(const struct umfs_file *f, size_t len, off_t off)
+{
+	uint64_t size = umfs_inode(f->fs, f->ino)->size;
+
+	if (off < 0 || (uint64_t)off >= size)
+		return 0;
+	return (size_t)UMFS_MIN((uint64_t)len, size - (uint64_t)off);
+}
+
 ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
 {
 	/* Linux: pwrite on an O_APPEND file appends regardless of off */

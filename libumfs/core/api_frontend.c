@@ -23,46 +23,57 @@
 
 #define FE_SLOTS 8
 
+/* The owners are scanned apart from the settings, and a slot's two paths
+ * share one buffer (the parent right after the prefix), so that a process
+ * setting its prefix touches one page of the table, not three. */
 struct fe_settings {
-	const struct umfs_fs *fs;
-	char prefix[PATH_MAX];
 	size_t prefix_len;
-	char parent[PATH_MAX]; /* the prefix's parent directory: where ".." at the root goes */
 	bool relatime;
+	char paths[2 * PATH_MAX]; /* the prefix; the prefix's parent directory
+				     (where ".." at the root goes) after its NUL */
 };
 
-static struct fe_settings fe_table[FE_SLOTS];
+static const struct umfs_fs *fe_owner[FE_SLOTS];
+UMFS_BSS_LARGE static struct fe_settings fe_table[FE_SLOTS];
 static pthread_mutex_t fe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *fe_parent(const struct fe_settings *s)
+{
+	return s->paths + s->prefix_len + 1;
+}
 
 /* Called with fe_lock held. */
 static struct fe_settings *fe_slot(const struct umfs_fs *fs, bool create)
 {
-	struct fe_settings *free_slot = NULL;
+	int free_slot = -1;
 
 	for (int i = 0; i < FE_SLOTS; i++) {
-		if (fe_table[i].fs == fs)
+		if (fe_owner[i] == fs)
 			return &fe_table[i];
-		if (!fe_table[i].fs && !free_slot)
-			free_slot = &fe_table[i];
+		if (!fe_owner[i] && free_slot < 0)
+			free_slot = i;
 	}
-	if (create && free_slot) {
-		memset(free_slot, 0, sizeof(*free_slot));
-		free_slot->fs = fs;
-	}
-	return create ? free_slot : NULL;
+	if (!create || free_slot < 0)
+		return NULL;
+	fe_owner[free_slot] = fs;
+	fe_table[free_slot].prefix_len = 0;
+	fe_table[free_slot].relatime = false;
+	fe_table[free_slot].paths[0] = '\0';
+	fe_table[free_slot].paths[1] = '\0';
+	return &fe_table[free_slot];
 }
 
 static void fe_slot_release_if_empty(struct fe_settings *s)
 {
 	if (s && s->prefix_len == 0 && !s->relatime)
-		s->fs = NULL;
+		fe_owner[s - fe_table] = NULL;
 }
 
 int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
 {
 	struct fe_settings *s;
 	size_t len = prefix ? strlen(prefix) : 0;
-	char *slash;
+	char *parent, *slash;
 
 	while (len > 1 && prefix[len - 1] == '/')
 		len--;
@@ -76,13 +87,14 @@ int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
 		pthread_mutex_unlock(&fe_lock);
 		return len ? -ENOSPC : 0;
 	}
-	memcpy(s->prefix, prefix ? prefix : "", len);
-	s->prefix[len] = '\0';
+	memcpy(s->paths, prefix ? prefix : "", len);
+	s->paths[len] = '\0';
 	s->prefix_len = len;
-	memcpy(s->parent, s->prefix, len + 1);
-	slash = strrchr(s->parent, '/');
-	if (slash == s->parent)
-		s->parent[1] = '\0';
+	parent = s->paths + len + 1;
+	memcpy(parent, s->paths, len + 1);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		parent[1] = '\0';
 	else if (slash)
 		*slash = '\0';
 	fe_slot_release_if_empty(s);
@@ -124,9 +136,9 @@ bool api_fe_prefix(const struct umfs_fs *fs, char *prefix, size_t *prefix_len, c
 	pthread_mutex_lock(&fe_lock);
 	s = fe_slot(fs, false);
 	if (s && s->prefix_len) {
-		memcpy(prefix, s->prefix, s->prefix_len + 1);
+		memcpy(prefix, s->paths, s->prefix_len + 1);
 		*prefix_len = s->prefix_len;
-		strcpy(parent, s->parent);
+		strcpy(parent, fe_parent(s));
 		set = true;
 	}
 	pthread_mutex_unlock(&fe_lock);

@@ -892,7 +892,7 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * docs/performance.md, while a colliding hint costs only the full lookup.
  */
 #define LOOKUP_HINTS (1u << 16)
-static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]; /* position + 1; 0: none */
+UMFS_BSS_LARGE static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]; /* position + 1; 0: none */
 
 static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)
 {

@@ -2,7 +2,7 @@
 /*
  * os.c - the core's table of kernel calls (os.h), and the resolution the
  * shim's table (shim/sys.c) is built on: one dlsym(RTLD_NEXT) per entry,
- * once per process.
+ * at the entry's first call.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -15,31 +15,27 @@
 
 struct umfs_os umfs_os;
 
-void *umfs_os_sym(const char *symbol)
+void *umfs_os_resolve(void **slot, const char *symbol)
 {
-	return dlsym(RTLD_NEXT, symbol);
+	int saved = errno;
+	void *fn = dlsym(RTLD_NEXT, symbol);
+
+	errno = saved;
+	if (fn) /* racing resolvers store the same value */
+		__atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+	return fn;
 }
 
-void umfs_os_once(_Atomic int *state, void (*resolve)(void))
+void *umfs_os_resolve_entry(enum umfs_os_entry entry)
 {
-	int expected = 0; /* 0 unresolved, 1 resolving, 2 done */
-
-	if (atomic_load_explicit(state, memory_order_acquire) == 2)
-		return;
-	if (!atomic_compare_exchange_strong(state, &expected, 1)) {
-		while (atomic_load_explicit(state, memory_order_acquire) != 2)
-			sched_yield();
-		return;
+	switch (entry) {
+#define OS_CASE(name, sym)                                                 \
+	case UMFS_OS_##name:                                               \
+		return umfs_os_resolve((void **)&umfs_os.name, sym);
+		OS_CALLS(OS_CASE)
+#undef OS_CASE
 	}
-	resolve();
-	atomic_store_explicit(state, 2, memory_order_release);
-}
-
-static void os_resolve(void)
-{
-#define OS_RESOLVE(name, sym) umfs_os.name = (__typeof__(umfs_os.name))umfs_os_sym(sym);
-	OS_CALLS(OS_RESOLVE)
-#undef OS_RESOLVE
+	return NULL;
 }
 
 int umfs_os_ftruncate_own(int fd, off_t len)
@@ -72,7 +68,7 @@ int umfs_os_ftruncate_own(int fd, off_t len)
 
 void umfs_os_init(void)
 {
-	static _Atomic int state;
-
-	umfs_os_once(&state, os_resolve);
+#define OS_RESOLVE(name, sym) OS(name);
+	OS_CALLS(OS_RESOLVE)
+#undef OS_RESOLVE
 }

@@ -114,15 +114,25 @@ struct umfs_os {
 #undef OS_FIELD
 };
 
+enum umfs_os_entry {
+#define OS_ENTRY(name, sym) UMFS_OS_##name,
+	OS_CALLS(OS_ENTRY)
+#undef OS_ENTRY
+};
+
 extern struct umfs_os umfs_os;
+/* Resolves every entry now (a test that swaps one keeps the others real). */
 void umfs_os_init(void);
+/* Resolves one entry (os.c: a switch, so that no table of names needs
+ * relocating as the library loads). */
+void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 
-/* The real function fn, resolving the table first when the core is called
- * before anything initialised it (another library's constructor). */
-#define OS(fn) \
-	(__builtin_expect(umfs_os.fn != NULL, 1) ? umfs_os.fn : (umfs_os_init(), umfs_os.fn))
+/* The real function fn, resolved at its first call. */
+#define OS(fn)                                                  \
+	(__builtin_expect(umfs_os.fn != NULL, 1)                \
+		 ? umfs_os.fn                                   \
+		 : (__typeof__(umfs_os.fn))umfs_os_resolve_entry(UMFS_OS_##fn))
 
-/* umfs_os_sym and umfs_os_once, which the shim's table shares, are in
- * umfs_frontend.h. */
+/* umfs_os_resolve, which the shim's table shares, is in umfs_frontend.h. */
 
 #endif

@@ -34,14 +34,18 @@ static bool env_is(const char *e, const char *key)
  * cwd inside UMFS (or is dropped), UMFS_RDONLY_DIR a read-only process's
  * private helper directory, UMFS_EXPOSURE_SAID that the pool's exposure
  * was said, UMFS_FDS the pool's descriptors pass passes (or is dropped;
- * pass is given up when the program does not keep the library). Set here
- * rather than only in environ, which shells keep their own copy of.
- * *alloc is what to free.
+ * pass is given up when the program does not keep the library),
+ * UMFS_ADOPT that the image may inherit UMFS descriptors (or the text
+ * hold of the UMFS program path names), which it then looks for as it
+ * starts (or is dropped). Set here rather than only in environ, which
+ * shells keep their own copy of. *alloc is what to free.
  */
-static char *const *env_for_child(char *const envp[], char ***alloc, struct inherit_pass *pass)
+static char *const *env_for_child(char *const envp[], char ***alloc, struct inherit_pass *pass,
+				  const char *path)
 {
 	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
-					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=" };
+					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=",
+					    SHIM_ADOPT_ENV "=" };
 	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32], fds[256];
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	size_t n = 0, k = 0, bytes = 0;
@@ -64,11 +68,15 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 		want[1] = rdonly;
 	if (getenv(UMFS_EXPOSURE_SAID_ENV))
 		want[2] = UMFS_EXPOSURE_SAID_ENV "=1";
+	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
+	    (path && path_maybe_umfs(AT_FDCWD, path)))
+		want[4] = SHIM_ADOPT_ENV "=1";
 	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 		bytes += want[j] ? strlen(want[j]) + 1 : 0;
 	for (n = 0; envp[n]; n++)
 		stale |= (env_is(envp[n], keys[0]) && !want[0]) ||
-			 (env_is(envp[n], keys[3]) && !want[3]);
+			 (env_is(envp[n], keys[3]) && !want[3]) ||
+			 (env_is(envp[n], keys[4]) && !want[4]);
 	if (!bytes && !stale)
 		return envp; /* nothing to give, nothing to take away */
 	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
@@ -77,10 +85,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	for (size_t i = 0; i < n; i++) {
 		bool ours = false;
 
-		/* UMFS_CWD and UMFS_FDS go whenever they are not ours to
-		 * give; the others stay unless we give them */
+		/* UMFS_CWD, UMFS_FDS and UMFS_ADOPT go whenever they are
+		 * not ours to give; the others stay unless we give them */
 		for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
-			ours |= env_is(envp[i], keys[j]) && (want[j] || j == 0 || j == 3);
+			ours |= env_is(envp[i], keys[j]) &&
+				(want[j] || j == 0 || j == 3 || j == 4);
 		if (!ours)
 			v[k++] = envp[i];
 	}
@@ -249,7 +258,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	inherit_pass_prepare(&pass, false);
 	if (!path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
 		inherit_pass_close(&pass);
-	env = env_for_child(envp, &alloc, &pass);
+	env = env_for_child(envp, &alloc, &pass, path);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
 		up.kpath = path;
@@ -310,7 +319,7 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	inherit_pass_prepare(&pass, false);
 	if (uinfo_peek(fd) == NULL && !inherit_target_ok(NULL, fd))
 		inherit_pass_close(&pass);
-	env = env_for_child(envp, &alloc, &pass);
+	env = env_for_child(envp, &alloc, &pass, NULL);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
 		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
@@ -559,7 +568,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	inherit_pass_prepare(&pass, true);
 	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
 		inherit_pass_close(&pass);
-	env = env_for_child(envp, &alloc, &pass);
+	env = env_for_child(envp, &alloc, &pass, path);
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {
 		struct upath up;

@@ -6,26 +6,13 @@
  * made before it started must not be reused as if only we held them
  * (ofd_spawn_mark, ofd_slot.c). The children find the library and the
  * current directory through the environment, as before, and the pool's
- * descriptors in UMFS_FDS (inherit.c), set in environ for the call.
+ * descriptors in UMFS_FDS (inherit.c) and whether it may hold UMFS
+ * descriptors in UMFS_ADOPT (init.c), set in environ for the call.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
-
-static void *real(void *_Atomic *slot, const char *name)
-{
-	void *fn = atomic_load_explicit(slot, memory_order_acquire);
-
-	if (unlikely(!fn)) {
-		fn = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, fn, memory_order_release);
-	}
-	return fn;
-}
-
-static void *_Atomic real_system, *_Atomic real_popen;
 
 extern char **environ;
 
@@ -34,6 +21,8 @@ static void pass_begin(struct inherit_pass *pass)
 {
 	char fds[256];
 
+	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0)
+		setenv(SHIM_ADOPT_ENV, "1", 1);
 	inherit_pass_prepare(pass, true);
 	if (!pass->active)
 		return;
@@ -50,23 +39,23 @@ static void pass_end(struct inherit_pass *pass)
 {
 	int saved = errno;
 
-	if (!pass->active)
-		return;
-	inherit_pass_close(pass);
-	unsetenv("UMFS_FDS");
+	unsetenv(SHIM_ADOPT_ENV);
+	if (pass->active) {
+		inherit_pass_close(pass);
+		unsetenv("UMFS_FDS");
+	}
 	errno = saved;
 }
 
 SHIM_API int system(const char *cmd)
 {
-	int (*fn)(const char *) = real(&real_system, "system");
 	struct inherit_pass pass;
 	int r;
 
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark();
 	pass_begin(&pass);
-	r = fn(cmd);
+	r = SYS(system)(cmd);
 	pass_end(&pass);
 	ofd_spawn_mark();
 	return r;
@@ -74,14 +63,13 @@ SHIM_API int system(const char *cmd)
 
 SHIM_API FILE *popen(const char *cmd, const char *mode)
 {
-	FILE *(*fn)(const char *, const char *) = real(&real_popen, "popen");
 	struct inherit_pass pass;
 	FILE *f;
 
 	fd_unpark_all(); /* not to be inherited, nor to shift the pipe's number */
 	ofd_spawn_mark();
 	pass_begin(&pass);
-	f = fn(cmd, mode);
+	f = SYS(popen)(cmd, mode);
 	pass_end(&pass);
 	ofd_spawn_mark();
 	return f;

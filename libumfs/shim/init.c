@@ -10,12 +10,15 @@
  *   UMFS_LOG=LEVEL  error, warn (default), info, debug, trace (UMFS_LOG_FILE)
  *   UMFS_CWD        set by the shim for its children: a cwd inside UMFS (host
  *                   path, or @INO.GEN when longer than PATH_MAX)
+ *   UMFS_ADOPT      set by the shim for a child that may inherit UMFS
+ *                   descriptors (calls_proc.c); taken out of the environment
  *
- * The pool is mounted at the first UMFS path, or at start when the process
- * inherited UMFS descriptors across exec (they are adopted here, before
- * main, so that `cmd > /umfs/f` works), or before the process changes its
- * credentials (calls_cred.c). A process that may not open the pool takes
- * the descriptors of it its parent passed (inherit.c).
+ * Nothing is opened, mapped or resolved for UMFS as a process starts
+ * unless it inherited UMFS descriptors across exec: they are adopted here,
+ * before main, so that `cmd > /umfs/f` works. The pool is mounted then, at
+ * the first UMFS path, or before the process changes its credentials
+ * (calls_cred.c). A process that may not open the pool takes the
+ * descriptors of it its parent passed (inherit.c).
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -24,7 +27,7 @@
 
 #include "shim.h"
 
-struct shim_config cfg;
+UMFS_BSS_LARGE struct shim_config cfg;
 _Atomic mode_t shim_umask = 022;
 
 /* An unknown UMFS_LOG level means the default (warn): a typo must not
@@ -65,6 +68,33 @@ static bool normalise_prefix(const char *s, char *out, size_t size)
 	return len > 0; /* "/" itself cannot be the prefix */
 }
 
+/* The pool's path, made absolute, after the prefix in cfg.prefix: false
+ * when it does not fit. */
+static bool config_pool(const char *pool)
+{
+	char *out = cfg.prefix + cfg.prefix_len + 1;
+	size_t room = sizeof(cfg.prefix) - cfg.prefix_len - 1, pl = strlen(pool);
+
+	if (pool[0] == '/') {
+		if (pl >= room || pl >= PATH_MAX)
+			return false;
+		memcpy(out, pool, pl + 1);
+	} else {
+		/* relative pool path: made absolute (getcwd is not ours yet) */
+		char cwd[PATH_MAX];
+		size_t cl;
+
+		if (!SYS(getcwd)(cwd, sizeof(cwd)) || (cl = strlen(cwd)) + 1 + pl >= room ||
+		    cl + 1 + pl >= PATH_MAX)
+			return false;
+		memcpy(out, cwd, cl);
+		out[cl] = '/';
+		memcpy(out + cl + 1, pool, pl + 1);
+	}
+	cfg.pool = out;
+	return true;
+}
+
 void shim_config_init(void)
 {
 	int expected = 0;
@@ -73,15 +103,16 @@ void shim_config_init(void)
 	if (!atomic_compare_exchange_strong(&cfg.state, &expected, 1)) {
 		/* being read by another thread (or by us, re-entered: then the
 		 * caller sees the defaults, i.e. nothing is UMFS's yet) */
-		if (expected == 1)
-			return;
 		return;
 	}
 	cfg.base = "";
+	cfg.pool = "";
 	cfg.log_level = parse_level(getenv("UMFS_LOG"));
 	s = getenv("UMFS_LOG_FILE");
-	if (s && strlen(s) < sizeof(cfg.log_file))
+	if (s && *s && strlen(s) < sizeof(cfg.log_file)) {
 		strcpy(cfg.log_file, s);
+		cfg.log_to_file = true;
+	}
 	s = getenv("UMFS_STATS");
 	cfg.stats = s && *s && strcmp(s, "0") != 0;
 	s = getenv("UMFS_RDONLY");
@@ -91,27 +122,16 @@ void shim_config_init(void)
 	if (!mount || !*mount)
 		mount = "/umfs";
 	if (pool && *pool) {
-		if (!normalise_prefix(mount, cfg.prefix, sizeof(cfg.prefix))) {
+		if (!normalise_prefix(mount, cfg.prefix, PATH_MAX)) {
+			cfg.prefix[0] = '\0';
+			cfg.bad_mount = true;
 			cfg.log_level = cfg.log_level ? cfg.log_level : LOG_ERROR;
-		} else if (pool[0] == '/' && strlen(pool) < sizeof(cfg.pool)) {
-			strcpy(cfg.pool, pool);
+		} else {
 			cfg.prefix_len = strlen(cfg.prefix);
-			cfg.enabled = true;
-		} else if (strlen(pool) < sizeof(cfg.pool)) {
-			/* relative pool path: make it absolute (getcwd is not ours yet) */
-			char cwd[PATH_MAX];
-			size_t cl, pl = strlen(pool);
-
-			if (SYS(getcwd)(cwd, sizeof(cwd)) && (cl = strlen(cwd)) + 1 + pl < sizeof(cfg.pool)) {
-				memcpy(cfg.pool, cwd, cl);
-				cfg.pool[cl] = '/';
-				memcpy(cfg.pool + cl + 1, pool, pl + 1);
-				cfg.prefix_len = strlen(cfg.prefix);
-				cfg.enabled = true;
-			}
+			cfg.base = strrchr(cfg.prefix, '/') + 1;
+			cfg.base_len = strlen(cfg.base);
+			cfg.enabled = config_pool(pool);
 		}
-		cfg.base = strrchr(cfg.prefix, '/') + 1;
-		cfg.base_len = strlen(cfg.base);
 		/* the pool must not be a UMFS path itself */
 		if (cfg.enabled && strncmp(cfg.pool, cfg.prefix, cfg.prefix_len) == 0 &&
 		    (cfg.pool[cfg.prefix_len] == '/' || cfg.pool[cfg.prefix_len] == '\0'))
@@ -171,30 +191,35 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	mode_t m;
 	int saved = errno;
+	bool adopt;
 
-	sys_init();
 	sig_init();
 	shim_config_init();
 	log_init();
 	fsize_init();
 	stats_init();
-	uinfo_init();
 	m = SYS(umask)(022);
 	SYS(umask)(m);
 	atomic_store(&shim_umask, m);
+	adopt = getenv(SHIM_ADOPT_ENV) != NULL;
+	if (adopt)
+		unsetenv(SHIM_ADOPT_ENV); /* the library says it again to whom it concerns */
 	if (cfg.enabled) {
-		int n;
-
 		inherit_init();
-		n = ofd_adopt_inherited();
+		if (adopt) {
+			int n = ofd_adopt_inherited();
 
-		if (n)
-			SHIM_LOG(LOG_INFO, "adopted %d inherited UMFS descriptor(s)", n);
+			if (n)
+				SHIM_LOG(LOG_INFO, "adopted %d inherited UMFS descriptor(s)", n);
+		}
 		cwd_from_env();
 		log_adopted();
 	} else {
 		unsetenv("UMFS_CWD");
 	}
+	if (cfg.bad_mount)
+		SHIM_LOG(LOG_ERROR, "UMFS_MOUNT=%s: the prefix must be an absolute path other "
+			 "than / without \"..\"; UMFS serves no path", getenv("UMFS_MOUNT"));
 	stdio_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	errno = saved;

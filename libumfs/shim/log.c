@@ -45,7 +45,7 @@ void log_init(void)
 	struct envpath ep;
 	int err = 0, fd;
 
-	if (cfg.log_file[0] && cfg.log_level != LOG_NONE) {
+	if (cfg.log_to_file && cfg.log_level != LOG_NONE) {
 		err = log_file_open(&ep);
 		if (!err)
 			goto out;

@@ -70,7 +70,7 @@ _Atomic uint32_t *shim_maps_active;
 static struct umfs_fs *_Atomic g_fs;
 static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
 uint8_t shim_pool_uuid[16];
-static char helper_dir[PATH_MAX];
+UMFS_BSS_LARGE static char helper_dir[PATH_MAX];
 static int helper_dfd = -1;
 static bool helper_private; /* a read-only process's own directory */
 static struct shim_shared *shared;

@@ -346,8 +346,6 @@ int ofd_adopt_inherited(void)
 	struct dirent *de;
 	DIR *d;
 
-	if (!uinfo)
-		return 0;
 	d = SYS(opendir)("/proc/self/fd");
 	if (!d)
 		return 0;

@@ -68,7 +68,7 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena_hdr *_Atomic arena;
 static int ofd_dfd = -1;            /* the subdirectory, while the arena is mapped */
 static int arena_fd = -1;           /* the arena file, kept for children (inherit.c) */
-static char ofd_dir[PATH_MAX];      /* its path: tokens are recognised by it */
+UMFS_BSS_LARGE static char ofd_dir[PATH_MAX];      /* its path: tokens are recognised by it */
 static size_t ofd_dir_len;
 
 /* Processes this process may have started: descriptions created before

@@ -33,13 +33,13 @@ static pthread_rwlock_t cwd_lock = PTHREAD_RWLOCK_INITIALIZER;
  * while we are in it even if it is removed, and it is found again if it is
  * renamed; and its pool path, for getcwd. */
 static struct {
-	char path[PATH_MAX];
+	struct umfs_file *hold; /* first: what a process outside UMFS reads */
 	bool path_long;      /* its path is PATH_MAX or longer: path is stale */
-	uint64_t ino;        /* 0: not known yet (inherited through UMFS_CWD) */
-	uint32_t gen;
-	uint64_t epoch;      /* shim_dir_epoch() when path was last checked */
 	bool removed;
-	struct umfs_file *hold;
+	uint32_t gen;
+	uint64_t ino;        /* 0: not known yet (inherited through UMFS_CWD) */
+	uint64_t epoch;      /* shim_dir_epoch() when path was last checked */
+	char path[PATH_MAX];
 } cwd;
 
 /* Next component of s (skipping "/" runs and "." components). */

@@ -275,13 +275,19 @@ struct shim_sys {
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 	int (*prctl)(int, ...);
+	int (*system)(const char *);
+	FILE *(*popen)(const char *, const char *);
 };
 
 extern struct shim_sys sys;
-void sys_init(void);
-/* Real function fn, resolving the table first when a call comes in before
- * the constructor ran (another library's constructor). */
-#define SYS(fn) (likely(sys.fn != NULL) ? sys.fn : (sys_init(), sys.fn))
+/* Set by the library for a new image that may inherit UMFS descriptors:
+ * only then does it look through /proc/self/fd for them as it starts. */
+#define SHIM_ADOPT_ENV "UMFS_ADOPT"
+/* Real function fn (the C library's, of the same name), resolved at its
+ * first call. */
+#define SYS(fn)                  \
+	(likely(sys.fn != NULL) ? sys.fn \
+				: (__typeof__(sys.fn))umfs_os_resolve((void **)&sys.fn, #fn))
 
 /* Kernel helpers over the table: EINTR retried, O_CLOEXEC always. */
 int sys_open_cloexec(const char *path, int flags, mode_t mode);
@@ -393,18 +399,23 @@ static inline int user_copy_out(void *dst, const void *src, size_t len)
 /* init.c: configuration                                               */
 /* ------------------------------------------------------------------ */
 
+/* Small fields first, and the pool's path right after the prefix's in one
+ * buffer: a process starting writes one page of it, not three. */
 struct shim_config {
 	_Atomic int state;          /* 0 not read, 1 being read, 2 ready */
 	bool enabled;               /* UMFS_POOL set: some paths are UMFS's */
-	char pool[PATH_MAX];        /* UMFS_POOL, absolute */
-	char prefix[PATH_MAX];      /* UMFS_MOUNT, normalised, no trailing '/' */
-	size_t prefix_len;
-	const char *base;           /* its last component ("umfs") */
-	size_t base_len;
 	bool stats;
-	int log_level;
-	char log_file[PATH_MAX];
 	bool readonly;              /* UMFS_RDONLY=1 */
+	bool bad_mount;             /* UMFS_MOUNT unusable: nothing is UMFS's */
+	bool log_to_file;           /* log_file is set */
+	int log_level;
+	size_t prefix_len;
+	const char *base;           /* the prefix's last component ("umfs") */
+	size_t base_len;
+	const char *pool;           /* UMFS_POOL, absolute (in paths; "" when unset) */
+	char prefix[2 * PATH_MAX];  /* UMFS_MOUNT, normalised, no trailing '/';
+				       after its NUL, the pool's path */
+	char log_file[PATH_MAX];
 };
 extern struct shim_config cfg;
 void shim_config_init(void);
@@ -716,7 +727,6 @@ extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
 /* Marks a number the program closed that stays open, parked (ofd_slot.c). */
 #define UINFO_PARKED ((struct ofd *)2)
 
-void uinfo_init(void);
 /* The program named a parked number: it is closed now, for real (so the
  * kernel answers as for any closed descriptor); returns what fd holds. */
 struct ofd *uinfo_parked_used(int fd);
@@ -726,7 +736,8 @@ static inline struct ofd *uinfo_peek(int fd)
 {
 	struct ofd *o;
 
-	if ((size_t)(unsigned)fd >= uinfo_size)
+	/* the size is published after the table (uinfo.c) */
+	if ((size_t)(unsigned)fd >= __atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE))
 		return NULL;
 	o = atomic_load_explicit(&uinfo[fd], memory_order_acquire);
 	if (unlikely(o == UINFO_PARKED))

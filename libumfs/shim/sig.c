@@ -59,7 +59,7 @@ struct sig_slot {
 	bool known;
 	struct sigaction act;
 };
-static struct sig_slot sig_table[_NSIG];
+UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG];
 static atomic_flag sig_table_lock = ATOMIC_FLAG_INIT;
 
 static bool sig_is_fault(int sig, const siginfo_t *si)
@@ -333,19 +333,29 @@ void sig_allow_end(int depth)
 }
 
 /* The wrapper on SIGSEGV and SIGBUS from the start, with the program's
- * inherited dispositions kept; the core's mounts leave SIGBUS to it. */
+ * inherited dispositions kept (and shown as the kernel shows them); the
+ * core's mounts leave SIGBUS to it. One query and one install each, under
+ * one hold of the table. */
 void sig_init(void)
 {
 	static const int wrapped[] = { SIGSEGV, SIGBUS };
+	sigset_t mask;
 
 	umfs_fault_routed();
+	sig_table_enter(&mask);
 	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
-		struct sigaction cur;
+		struct sig_slot *s = &sig_table[wrapped[i]];
+		struct sigaction k;
 
-		if (sig_set(wrapped[i], NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
-		    !(cur.sa_flags & SA_SIGINFO))
-			sig_set(wrapped[i], &cur, NULL);
+		if (s->known)
+			continue; /* the program set it already: sig_set wrapped it */
+		sig_slot_learn(wrapped[i]);
+		if (s->act.sa_handler != SIG_DFL || (s->act.sa_flags & SA_SIGINFO))
+			continue;
+		sig_kernel_action(wrapped[i], &s->act, &k);
+		SYS(sigaction)(wrapped[i], &k, NULL);
 	}
+	sig_table_leave(&mask);
 }
 
 /* ------------------------------------------------------------------ */

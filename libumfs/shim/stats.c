@@ -19,7 +19,7 @@ struct call_stats {
 	_Atomic uint64_t hist[BUCKETS];
 };
 
-static struct call_stats stats[SC__COUNT];
+UMFS_BSS_LARGE static struct call_stats stats[SC__COUNT];
 bool shim_observe;
 __thread int shim_depth;
 

@@ -5,12 +5,14 @@
  *
  * The array covers every descriptor number the kernel can hand out
  * (/proc/sys/fs/nr_open); it is reserved, not committed: only the pages of
- * numbers in use are ever touched. Entries point to open file descriptions
+ * numbers in use are ever touched. It is reserved when the first entry is
+ * set: until then every number reads as not UMFS's. Entries point to open file descriptions
  * (ofd.c), shared by dup() as the kernel shares its own. A call takes a
  * reference for its duration (fd_get), so that a concurrent close() cannot
  * free the description under it; descriptions are type-stable (never given
  * back to malloc), which makes the take-then-check in fd_get safe.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,15 +22,16 @@ struct ofd *_Atomic *uinfo;
 size_t uinfo_size;
 _Atomic int uinfo_count;
 
-void uinfo_init(void)
+/* Racing first setters each map a table; one is kept, and the others wait
+ * until its size is published (a setter must not find the table absent). */
+static void uinfo_reserve(void)
 {
+	struct ofd *_Atomic *none = NULL;
 	size_t n = 1u << 20;
 	char buf[32];
 	void *p;
 	int fd;
 
-	if (uinfo)
-		return;
 	fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
 	if (fd >= 0) {
 		ssize_t len = sys_read_full(fd, buf, sizeof(buf) - 1, 0);
@@ -45,9 +48,20 @@ void uinfo_init(void)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return; /* no UMFS descriptors then: every call passes through */
-	uinfo = p;
-	atomic_thread_fence(memory_order_release);
-	uinfo_size = n;
+	if (!__atomic_compare_exchange_n(&uinfo, &none, p, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		SYS(munmap)(p, n * sizeof(*uinfo));
+		while (!__atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE))
+			sched_yield();
+		return;
+	}
+	__atomic_store_n(&uinfo_size, n, __ATOMIC_RELEASE);
+}
+
+static inline void uinfo_ready(void)
+{
+	if (unlikely(!__atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE)))
+		uinfo_reserve();
 }
 
 struct ofd *fd_get(int fd)
@@ -75,6 +89,8 @@ void uinfo_set(int fd, struct ofd *o)
 {
 	struct ofd *old;
 
+	if (o)
+		uinfo_ready();
 	if ((size_t)(unsigned)fd >= uinfo_size) {
 		if (o)
 			ofd_put(o);
@@ -111,6 +127,7 @@ struct ofd *uinfo_take(int fd)
 
 void uinfo_park(int fd)
 {
+	uinfo_ready();
 	if (fd >= 0 && (size_t)fd < uinfo_size)
 		atomic_store(&uinfo[fd], UINFO_PARKED);
 }
@@ -125,6 +142,7 @@ bool uinfo_unpark(int fd)
 
 void uinfo_mark_internal(int fd)
 {
+	uinfo_ready();
 	if (fd >= 0 && (size_t)fd < uinfo_size)
 		atomic_store(&uinfo[fd], UINFO_INTERNAL);
 }

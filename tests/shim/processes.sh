@@ -57,4 +57,45 @@ print(ctypes.get_errno())
 ' 2>&1) || true
 check "errno kept on pass-through" "77" "$out"
 
+# A process that names no UMFS path joins nothing: no pool, lock region or
+# runtime file mapped or open (what it maps it lists itself).
+printf abc >"$work/plain.txt"
+out=$(shim sh -c "cat $work/plain.txt; grep -c -e \"$pool\" -e '/umfs-' /proc/self/maps; ls -l /proc/self/fd | grep -c -e \"$pool\" -e '/umfs-'" 2>&1) || true
+check "carried, not joined: nothing of UMFS mapped or open" "abc0
+0" "$out"
+
+# Inherited descriptors are found through an intermediate without the
+# library (it passes UMFS_ADOPT on with the rest of the environment).
+out=$(shim_sh "echo passed-on > /umfs/adopt; exec 3</umfs/adopt; env -u LD_PRELOAD sh -c 'LD_PRELOAD=$SHIM_LIB cat <&3'" 2>&1) || true
+check "adopted through a process without the library" "passed-on" "$out"
+show='env -u LD_PRELOAD env' # the library takes UMFS_ADOPT out of its own process's environment
+out=$(shim_sh "exec 3</umfs/adopt; $show | grep -c '^UMFS_ADOPT='; exec 3<&-; $show | grep -c '^UMFS_ADOPT='" 2>&1) || true
+check "UMFS_ADOPT given while UMFS descriptors are open only" "1
+0" "$out"
+
+# A prefix that cannot be one: an error naming it, programs run untouched.
+for m in relative / /a/../b; do
+	out=$(UMFS_MOUNT=$m shim cat "$work/plain.txt" 2>"$work/err") || out="exit $?"
+	check "UMFS_MOUNT=$m: the program runs" "abc" "$out"
+	check "UMFS_MOUNT=$m: said" "1" "$(grep -c "UMFS_MOUNT=$m: the prefix must be" "$work/err")"
+done
+
+# A read's buffer is checked only as far as the file fills it: a 3-byte
+# file read into a 1 MiB buffer whose last page is not mapped.
+out=$(shim python3 -c '
+import mmap, os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+m = mmap.mmap(-1, 1 << 20)
+buf = ctypes.addressof(ctypes.c_char.from_buffer(m))
+libc.mprotect(ctypes.c_void_p(buf + (1 << 20) - 4096), 4096, 0)
+for path in ("/umfs/rd3", "'"$work"'/rd3"):
+    with open(path, "wb") as f: f.write(b"xyz")
+    fd = os.open(path, os.O_RDONLY)
+    n = libc.read(fd, ctypes.c_void_p(buf), 1 << 20)
+    print(n, ctypes.get_errno() if n < 0 else m[:n])
+    os.close(fd)
+' 2>&1) || true
+check "small file, large partly bad buffer: as the kernel" "3 b'xyz'
+3 b'xyz'" "$out"
+
 finish
