@@ -993,8 +993,9 @@ def section_floor(R):
             "by page (`floor touch`, each byte written back unchanged) right after "
             "`mkfs.umfs`, before any process mounts it, as persistent memory is all there "
             "from the start. On tmpfs, fio's reads and overwrites run on a laid-out file "
-            "(touched); an append allocates new tmpfs pages by nature, as it does in "
-            "use.\n")
+            "(touched), and each measured append follows an untimed one of the same size, "
+            "removed, so that it writes on pages just touched and freed; `dd` and the "
+            "applications create files, which allocates tmpfs pages by nature.\n")
     return out
 
 
@@ -1211,7 +1212,8 @@ def write_doc(R, doc, pngs, pngdir):
     lines.append("\n## 1. fio, psync, one job, 4 KiB\n")
     lines.append("Sequential and random read of a laid-out file and random overwrite of "
                  "it are time-based; append writes a new file from empty (fio "
-                 "`--fallocate=none`, capped at the runtime) and removes it. Latency is "
+                 "`--fallocate=none`, capped at the runtime) and removes it, right after "
+                 "an untimed append of the same size (section 10 says why). Latency is "
                  "fio's completion latency.\n")
     lines.append(section_fio(R))
     lines.append("\n## 2. Request size sweep (paper, figure 5)\n")
