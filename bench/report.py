@@ -1203,7 +1203,11 @@ def write_doc(R, doc, pngs, pngdir):
                  "the same ratio (still against tmpfs on 4 KiB pages) with the pool on "
                  "a tmpfs mounted `huge=always`: the DRAM stand-in README.md describes, "
                  "mapped with 2 MiB pages as device DAX maps real persistent memory. "
-                 "%d of those %d met there.\n" % (huge_met, huge_judged))
+                 "%d of those %d met there. Rows required \"≤\" are costs, not speeds: "
+                 "UMFS's CPU time or faults over tmpfs's, or CPU time over a bare "
+                 "process. The floor column gives, for a write target, the ratio to "
+                 "tmpfs that the floor itself would reach (section 10), with the pool "
+                 "in /dev/shm, then on 2 MiB pages.\n" % (huge_met, huge_judged))
     lines.append(tgt)
     lines.append("\n## Analysis\n")
     lines.append(BEGIN)
