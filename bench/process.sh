@@ -14,8 +14,10 @@
 #             mount (map the pool, join its lock region, one lookup);
 #   joined    cat of a 3-byte file in the pool: joined - mounted is the
 #             first open (open, read, close).
-# The states go round PROC_ROUNDS times, so that a slow spell of the shared
-# machine hits them alike; the report takes medians.
+# The four states run back to back for each placement (bare again for
+# each), and go round PROC_ROUNDS times, so that a slow spell of the shared
+# machine hits them alike; the report takes medians over rounds of each
+# round's differences and ratios.
 # Then a shell loop of 100 cats of small files (`sh -c 'for ...; do cat
 # DIR/fN; done'`, one new process per file; under the shim for UMFS: the
 # shell joins, every cat joins), timed by bench/fresh_run: wall time, CPU
@@ -74,11 +76,12 @@ stat_one() {
 csv=$out/join.csv
 echo "placement,state,round,reps,task_ms,faults" >"$csv"
 for round in $(seq "$PROC_ROUNDS"); do
-	stat_one tmpfs bare "$round" tmpfs cat "$ref/t.txt"
 	for sys in umfs-strict umfs-strict-huge; do
 		dir=$(sys_dir "$sys")
 		p=shm
 		[ "$sys" = umfs-strict-huge ] && p=huge
+		# each placement's own reference, next to its states in time
+		stat_one "$p" bare "$round" tmpfs cat "$ref/t.txt"
 		stat_one "$p" carried "$round" "$sys" cat "$ref/t.txt"
 		stat_one "$p" mounted "$round" "$sys" cat "$dir/absent"
 		stat_one "$p" joined "$round" "$sys" cat "$dir/t.txt"

@@ -285,14 +285,42 @@ class Results:
         ns = self.floor.get((placement, op, pattern))
         return 1e9 / ns if ns else None
 
+    def join_rounds(self, placement):
+        """{round: {state: (CPU ms, faults)}} of one placement's join
+        (process.sh): perf stat's per-run means. The bare state is the
+        placement's own, or else a shared one (placement "tmpfs")."""
+        out = {}
+        for r in self.join:
+            if r["placement"] == placement or (r["placement"] == REF and
+                                               r["state"] == "bare"):
+                st = out.setdefault(r["round"], {})
+                if r["state"] == "bare" and r["placement"] == REF and "bare" in st:
+                    continue
+                st[r["state"]] = (float(r["task_ms"]), float(r["faults"]))
+        return out
+
     def join_stat(self, placement, state):
-        """(CPU ms, page faults) of one state of a join (process.sh): the
-        medians over rounds of perf stat's per-run means; or None."""
-        rows = [r for r in self.join if r["placement"] == placement and r["state"] == state]
-        if not rows:
+        """(CPU ms, page faults) of one state: medians over rounds; or None."""
+        vals = [st[state] for st in self.join_rounds(placement).values() if state in st]
+        if not vals:
             return None
-        return (statistics.median(float(r["task_ms"]) for r in rows),
-                statistics.median(float(r["faults"]) for r in rows))
+        return (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+
+    def join_diff(self, placement, state, prev):
+        """(CPU ms, faults) of STATE over PREV: medians over rounds of each
+        round's difference (a round's states run back to back); or None."""
+        d = [(st[state][0] - st[prev][0], st[state][1] - st[prev][1])
+             for st in self.join_rounds(placement).values() if state in st and prev in st]
+        if not d:
+            return None
+        return (statistics.median(x[0] for x in d), statistics.median(x[1] for x in d))
+
+    def join_ratio(self, placement, state, i):
+        """STATE's CPU time (i 0) or faults (i 1) over bare's: the median over
+        rounds of each round's ratio; or None."""
+        r = [st[state][i] / st["bare"][i] for st in self.join_rounds(placement).values()
+             if state in st and "bare" in st and st["bare"][i]]
+        return statistics.median(r) if r else None
 
     def catloop_stat(self, s):
         """Medians of the cat loop's runs on S: seconds, CPU seconds, faults."""
@@ -574,19 +602,15 @@ def targets(R):
                                                    R.small_best(REF, tool, lower), lower))
         at_least(what, "smallfile", r, 1.5, how)
     # the process section (process.sh): one join of a short process
-    def join_ratio(placement, i):
-        a, b = R.join_stat(placement, "joined"), R.join_stat(REF, "bare")
-        return a[i] / b[i] if a and b and b[i] else None
-
     def over_bare(placement):
-        a, b = R.join_stat(placement, "carried"), R.join_stat(REF, "bare")
-        return a[0] - b[0] if a and b else None
+        d = R.join_diff(placement, "carried", "bare")
+        return d[0] if d else None
 
     at_most("a process that opens and reads a 3-byte file (cat): CPU time, × tmpfs",
-            "process", join_ratio("shm", 0), 1.5, lambda v: "%.2f×" % v,
-            join_ratio("huge", 0))
-    at_most("the same: page faults, × tmpfs", "process", join_ratio("shm", 1), 1.5,
-            lambda v: "%.2f×" % v, join_ratio("huge", 1))
+            "process", R.join_ratio("shm", "joined", 0), 1.5, lambda v: "%.2f×" % v,
+            R.join_ratio("huge", "joined", 0))
+    at_most("the same: page faults, × tmpfs", "process", R.join_ratio("shm", "joined", 1),
+            1.5, lambda v: "%.2f×" % v, R.join_ratio("huge", "joined", 1))
     at_most("a preloaded process touching no UMFS path (cat of a tmpfs file): CPU over "
             "a bare one", "process", over_bare("shm"), 0.1, lambda v: "%.3f ms" % v,
             over_bare("huge"))
@@ -856,22 +880,20 @@ def section_process(R):
         rows = []
         for state, what, part in JOIN_STATES:
             row = [state, what]
+            i = [x[0] for x in JOIN_STATES].index(state)
             for placement in ("shm", "huge"):
-                st = R.join_stat(REF if state == "bare" else placement, state)
-                prev = None
-                i = [x[0] for x in JOIN_STATES].index(state)
-                if i > 0:
-                    prev = R.join_stat(REF if i == 1 else placement, JOIN_STATES[i - 1][0])
+                st = R.join_stat(placement, state)
+                d = R.join_diff(placement, state, JOIN_STATES[i - 1][0]) if i > 0 else None
                 if not st:
                     row += ["–", "–", "–"]
                     continue
                 row += [num(st[0], " ms"), "%.0f" % st[1],
-                        "%s: %+.3f ms, %+.0f faults" % (part, st[0] - prev[0], st[1] - prev[1])
-                        if prev else "–"]
+                        "%s: %+.3f ms, %+.0f faults" % (part, d[0], d[1]) if d else "–"]
             rows.append(row)
         out.append("**One join, broken down** (CPU time is perf stat's task-clock; medians "
-                   "over %d rounds of `perf stat -r %s`; the differences between successive "
-                   "states are the parts of a join)\n\n" % (rounds, reps) + table(
+                   "over %d rounds of `perf stat -r %s`, a round running the states back to "
+                   "back; a part is the median of each round's difference between "
+                   "successive states)\n\n" % (rounds, reps) + table(
                        ["state", "process", "pool in /dev/shm: CPU", "faults", "part",
                         "pool on 2 MiB pages: CPU", "faults", "part"], rows))
     syss = [s for s in R.systems if any(R.fresh_stat(s, wl) for wl, _ in FRESH_WORKLOADS)]
