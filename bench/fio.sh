@@ -8,7 +8,8 @@
 # tmpfs-huge beside tmpfs). All systems are up at once and the REPS
 # repetitions go round them in turn, so that a slow spell of the shared
 # machine hits every system alike; the report takes medians. One fio process per system and repetition, the four
-# workloads as stonewalled jobs named WORKLOAD.REP.
+# workloads as stonewalled jobs named WORKLOAD.REP (and an untimed
+# warm-append.REP before the append, which the report leaves out).
 # Output: $BENCH_OUT/fio/SYSTEM.REP.json
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +30,11 @@ for rep in $(seq "$REPS"); do
 			jobs+=(--name="$wl.$rep" --filename="$dir/data" --rw="$wl" --time_based
 				--runtime="$RUNTIME" --stonewall --new_group)
 		done
+		# an untimed append first, the same size, removed: the measured one
+		# writes on memory just touched and freed (tmpfs) or reused (UMFS),
+		# not on pages the VM may have handed back to its host meanwhile
+		jobs+=(--name="warm-append.$rep" --filename="$dir/append" --rw=write
+			--runtime="$RUNTIME" --unlink=1 --stonewall --new_group)
 		jobs+=(--name="append.$rep" --filename="$dir/append" --rw=write --runtime="$RUNTIME"
 			--unlink=1 --stonewall --new_group)
 		bench_fio "$sys" "$out/$sys.$rep.json" --bs=4k --size="$FILE_SIZE" --randrepeat=0 \

@@ -1,9 +1,9 @@
 #!/bin/bash
 # fresh.sh - measurement 7: what a NEW process pays, the way programs meet a
 # file system: each command below is one fresh process (under the shim for
-# UMFS), run by bench/fresh_run, which records its wall time and the page
-# faults it took (wait4: ru_minflt + ru_majflt, its waited-for children
-# included). Workloads, FRESH_MB of data (1 GiB in both modes: the targets are stated for 1 GiB):
+# UMFS), run by bench/fresh_run, which records its wall time, its CPU time
+# and the page faults it took (wait4: user + system time, ru_minflt +
+# ru_majflt, its waited-for children included). Workloads, FRESH_MB of data (1 GiB in both modes: the targets are stated for 1 GiB):
 #   write    dd bs=1M from /dev/zero into a new file (no conv=fsync)
 #   read     dd bs=1M of that file to /dev/null
 #   start    dd of that file moving nothing (count=0): the fixed cost of a
@@ -25,7 +25,7 @@
 # Every result is checked: sizes, the copy's bytes against the source, the
 # file count of the extracted tree, a clean git status.
 # Output: $BENCH_OUT/fresh/fresh.csv
-#   system,workload,rep,bytes,seconds,minflt,majflt
+#   system,workload,rep,bytes,seconds,minflt,majflt,cpu_seconds
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -36,7 +36,7 @@ run=$BENCH_BUILD/bench/fresh_run
 command -v git >/dev/null || die "git is not installed (bench/install-bench-deps.sh)"
 [ -d /usr/include ] || die "no /usr/include to archive"
 csv=$out/fresh.csv
-echo "system,workload,rep,bytes,seconds,minflt,majflt" >"$csv"
+echo "system,workload,rep,bytes,seconds,minflt,majflt,cpu_seconds" >"$csv"
 bytes=$((FRESH_MB << 20))
 
 # The host side: a kernel tmpfs with the source of the copies, the
@@ -65,8 +65,8 @@ measure() {
 	rm -f "$res"
 	# shellcheck disable=SC2046 # the assignments split into words safely
 	"$run" "$res" $(sys_env "$sys") "$@" || die "fresh $wl failed on $sys: $*"
-	read -r secs minflt majflt <"$res"
-	echo "$sys,$wl,$rep,$n,$secs,$minflt,$majflt" >>"$csv"
+	read -r secs minflt majflt cpu <"$res"
+	echo "$sys,$wl,$rep,$n,$secs,$minflt,$majflt,$cpu" >>"$csv"
 }
 
 # Fails unless FILE on $sys has SIZE bytes.

@@ -9,7 +9,8 @@
  * The assignments go into the command's environment only (LD_PRELOAD and
  * the pool for UMFS), so the runner itself never runs on the system under
  * test and no env(1) process adds its own faults. Appends one line
- * "SECONDS MINFLT MAJFLT" to RESULT when CMD exits 0; exits with CMD's
+ * "SECONDS MINFLT MAJFLT CPU" to RESULT when CMD exits 0 (CPU: user plus
+ * system seconds, waited-for descendants included); exits with CMD's
  * status otherwise (or 127 when it cannot be started).
  */
 #include <errno.h>
@@ -80,7 +81,9 @@ int main(int argc, char **argv)
 		perror("fresh_run: result file");
 		return 2;
 	}
-	fprintf(out, "%.6f %ld %ld\n", t1 - t0, ru.ru_minflt, ru.ru_majflt);
+	fprintf(out, "%.6f %ld %ld %.6f\n", t1 - t0, ru.ru_minflt, ru.ru_majflt,
+		(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	if (fclose(out) != 0) {
 		perror("fresh_run: result file");
 		return 2;

@@ -44,6 +44,7 @@ BENCH_PREFIX=/umfs-bench-$$ # UMFS_MOUNT for the shim systems; never exists on t
 SHIM_LIB=$BENCH_BUILD/libumfs/libumfs.so
 MKFS=$BENCH_BUILD/mkfs/mkfs.umfs
 FUSE=$BENCH_BUILD/fuse/umfs-fuse
+FLOOR=$BENCH_BUILD/bench/floor
 
 # Every system (teardown goes over all of them) and the ones a step runs
 # unless it names its own (fio.sh and fresh.sh add the 2 MiB placements).
@@ -60,7 +61,7 @@ log() {
 	printf '[%s] %s\n' "$(date +%T)" "$*" >&2
 }
 
-for f in "$SHIM_LIB" "$MKFS" "$FUSE"; do
+for f in "$SHIM_LIB" "$MKFS" "$FUSE" "$FLOOR"; do
 	[ -e "$f" ] || die "missing $f: build first (ninja -C $BENCH_BUILD)"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (tmpfs and loop mounts)"
@@ -125,6 +126,12 @@ umfs_pool_make() { # NAME SIZE DIR [mkfs options...]
 	SYS_SHIMDIR[$name]=$(shim_dir_of "$BENCH_TMP/$name/mkfs.out") || die "no UUID in mkfs.umfs output"
 	# the pages mkfs.umfs says the pool got, for the report
 	sed -n 's/^ *pages *//p' "$BENCH_TMP/$name/mkfs.out" | head -n 1 >"$BENCH_OUT/pages/$name.txt"
+	# mkfs.umfs allocates the pool's blocks (posix_fallocate), but tmpfs
+	# clears a page only at its first touch, and this VM hands freed
+	# memory back to its host: touch every page now, before any process
+	# mounts the pool, as persistent memory is there from the start, so
+	# that no measured write pays for the clearing
+	"$FLOOR" touch "$pool" 2>>"$BENCH_TMP/$name/mkfs.out" || die "touching $pool failed"
 }
 
 sys_up() { # NAME [SIZE]
@@ -200,6 +207,13 @@ sys_run() { # NAME CMD...: CMD on the system
 	# our paths have no spaces: the assignments split into words safely
 	# shellcheck disable=SC2046
 	env $(sys_env "$name") "$@"
+}
+
+sys_run_t() { # SECONDS NAME CMD...: sys_run, killed after SECONDS
+	local t=$1 name=$2
+	shift 2
+	# shellcheck disable=SC2046 # the assignments split into words safely
+	timeout "$t" env $(sys_env "$name") "$@"
 }
 
 sys_down() { # NAME: undo sys_up, tolerating a half-done setup

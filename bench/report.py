@@ -222,6 +222,15 @@ class Results:
         self.fresh = {}
         for r in read_csv(os.path.join(res, "fresh", "fresh.csv")):
             self.fresh.setdefault((r["system"], r["workload"]), []).append(r)
+        self.floor = {}
+        for r in read_csv(os.path.join(res, "floor", "floor.csv")):
+            self.floor[(r["placement"], r["op"], r["pattern"])] = float(r["ns"])
+        self.join = read_csv(os.path.join(res, "process", "join.csv"))
+        self.catloop = read_csv(os.path.join(res, "process", "catloop.csv"))
+        self.apps = {}
+        for r in read_csv(os.path.join(res, "apps", "apps.csv")):
+            self.apps.setdefault((r["system"], r["app"], r["metric"]), []).append(
+                float(r["value"]))
         self.pages = {}
         for p in glob.glob(os.path.join(res, "pages", "*.txt")):
             with open(p) as f:
@@ -231,7 +240,7 @@ class Results:
     def all_csv(self):
         rows = []
         for sub in ("overhead/pread.csv", "meta/meta.csv", "smallfile/smallfile.csv",
-                    "fresh/fresh.csv"):
+                    "fresh/fresh.csv", "process/catloop.csv", "apps/apps.csv"):
             rows += read_csv(os.path.join(self.res, sub))
         return rows
 
@@ -246,6 +255,10 @@ class Results:
                "faults": statistics.median(int(r["minflt"]) + int(r["majflt"]) for r in rows),
                "bytes": int(rows[0]["bytes"]), "reps": len(rows)}
         out["best"] = min(float(r["seconds"]) for r in rows)
+        # CPU time (user + system) of the process and its waited-for children,
+        # recorded by fresh_run since it reports it
+        cpu = [float(r["cpu_seconds"]) for r in rows if r.get("cpu_seconds")]
+        out["cpu"] = statistics.median(cpu) if cpu else None
         out["per_gib"] = None
         start = self.fresh.get((s, "start"))
         if out["bytes"] > 0:
@@ -266,6 +279,69 @@ class Results:
         else:
             under = None
         return ls, le, oc, under
+
+    def floor_iops(self, placement, op, pattern):
+        """4 KiB operations per second of a floor (floor.sh), or None."""
+        ns = self.floor.get((placement, op, pattern))
+        return 1e9 / ns if ns else None
+
+    def join_rounds(self, placement):
+        """{round: {state: (CPU ms, faults)}} of one placement's join
+        (process.sh): perf stat's per-run means. The bare state is the
+        placement's own, or else a shared one (placement "tmpfs")."""
+        out = {}
+        for r in self.join:
+            if r["placement"] == placement or (r["placement"] == REF and
+                                               r["state"] == "bare"):
+                st = out.setdefault(r["round"], {})
+                if r["state"] == "bare" and r["placement"] == REF and "bare" in st:
+                    continue
+                st[r["state"]] = (float(r["task_ms"]), float(r["faults"]))
+        return out
+
+    def join_stat(self, placement, state):
+        """(CPU ms, page faults) of one state: medians over rounds; or None."""
+        vals = [st[state] for st in self.join_rounds(placement).values() if state in st]
+        if not vals:
+            return None
+        return (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+
+    def join_diff(self, placement, state, prev):
+        """(CPU ms, faults) of STATE over PREV: medians over rounds of each
+        round's difference (a round's states run back to back); or None."""
+        d = [(st[state][0] - st[prev][0], st[state][1] - st[prev][1])
+             for st in self.join_rounds(placement).values() if state in st and prev in st]
+        if not d:
+            return None
+        return (statistics.median(x[0] for x in d), statistics.median(x[1] for x in d))
+
+    def join_ratio(self, placement, state, i):
+        """STATE's CPU time (i 0) or faults (i 1) over bare's: the median over
+        rounds of each round's ratio; or None."""
+        r = [st[state][i] / st["bare"][i] for st in self.join_rounds(placement).values()
+             if state in st and "bare" in st and st["bare"][i]]
+        return statistics.median(r) if r else None
+
+    def catloop_stat(self, s):
+        """Medians of the cat loop's runs on S: seconds, CPU seconds, faults."""
+        rows = [r for r in self.catloop if r["system"] == s]
+        if not rows:
+            return None
+        return {"seconds": statistics.median(float(r["seconds"]) for r in rows),
+                "best": min(float(r["seconds"]) for r in rows),
+                "cpu": statistics.median(float(r["cpu_seconds"]) for r in rows),
+                "faults": statistics.median(int(r["minflt"]) + int(r["majflt"])
+                                            for r in rows),
+                "reps": len(rows)}
+
+    def app_val(self, s, app, metric):
+        """The median of the runs of one application figure, or None."""
+        v = self.apps.get((s, app, metric))
+        return statistics.median(v) if v else None
+
+    def app_best(self, s, app, metric, lower):
+        v = self.apps.get((s, app, metric))
+        return (min(v) if lower else max(v)) if v else None
 
     def meta_ns(self, s, op):
         for r in self.meta:
@@ -357,6 +433,14 @@ def summary(R):
         vals = {s: R.fresh_stat(s, wl)["per_gib"] for s in syss if R.fresh_stat(s, wl)}
         if vals:
             row("new process: page faults per GiB, dd %s" % wl, vals, plain=True)
+    vals = {s: R.catloop_stat(s)["seconds"] for s in syss if R.catloop_stat(s)}
+    if vals:
+        row("shell loop of 100 cats, s", vals, " s", True)
+    for app, metric, what, lower in APPS:
+        vals = {s: R.app_val(s, app, metric) for s in syss
+                if R.app_val(s, app, metric) is not None}
+        if vals:
+            row(what, vals, " s" if lower else "", lower)
     return table(["measurement"] + syss, rows)
 
 
@@ -383,21 +467,41 @@ def targets(R):
     def verdict(ok):
         return "**met**" if ok else "**missed**"
 
+    floors = {}  # target name -> floor text, filled before add() is called
+
     def add(name, step, value, need, ok, how, huge=None):
         nonlocal huge_met, huge_judged
         ls, le, oc, under = R.step_load(step)
         cond = "–"
         if under is not None:
             cond = "%s: %s" % (step, "**under load**" if under else "quiet")
+        if name in floors and R.step_load("floor")[3] is not None:
+            fl = R.step_load("floor")[3]
+            cond += "; floor: %s" % ("**under load**" if fl else "quiet")
         on_huge = "–"
         if huge is not None and huge[0] is not None:
             on_huge = "%s, %s" % (huge[1], verdict(huge[2]))
             huge_met += int(huge[2])
             huge_judged += 1
+        fl = floors.get(name, "–")
         if value is None:
-            rows.append([name, "not measured", need, "–", on_huge, cond])
+            rows.append([name, "not measured", need, "–", on_huge, fl, cond])
         else:
-            rows.append([name, how, need, verdict(ok), on_huge, cond])
+            rows.append([name, how, need, verdict(ok), on_huge, fl, cond])
+
+    def floor_txt(pattern, ref_rate, unit_per_op=1.0):
+        """The floors of a write as the same ratio to tmpfs the target
+        measures: memcpy / durable / undo, pool in /dev/shm, then on 2 MiB
+        pages. ref_rate: tmpfs's 4 KiB operations per second."""
+        if not R.floor or not ref_rate:
+            return "–"
+        parts = []
+        for placement, where in (("shm", ""), ("huge", "2 MiB: ")):
+            rs = [R.floor_iops(placement, op, pattern) for op in ("memcpy", "durable", "undo")]
+            if all(rs):
+                parts.append(where + " / ".join("%.1f×" % (r / unit_per_op / ref_rate)
+                                                for r in rs))
+        return "; ".join(parts) if parts else "–"
 
     def shown(r, how, need):
         """how, whose text starts with rtxt(r), with a third decimal where two
@@ -415,6 +519,15 @@ def targets(R):
         add(name, step, r, "≥ %.1f×" % need, r is not None and r >= need,
             shown(r, how, need), huge)
 
+    def at_most(name, step, v, need, fmt, huge=None):
+        """A cost that must stay at or under need; fmt renders a value.
+        huge: the value on 2 MiB pages, judged alike."""
+        if huge is not None:
+            huge = (huge, fmt(huge) if huge is not None else None,
+                    huge is not None and huge <= need)
+        add(name, step, v, "≤ " + fmt(need), v is not None and v <= need,
+            fmt(v) if v is not None else None, huge)
+
     def fresh_ratio(s, wl, ref):
         a, b = R.fresh_stat(s, wl), R.fresh_stat(ref, wl)
         if not a or not b:
@@ -426,6 +539,16 @@ def targets(R):
             how += ", %s" % size_txt(a["bytes"])
         return ratio(a["seconds"], b["seconds"], True), how
 
+    ref_w = R.fresh_stat(REF, "write")
+    if ref_w and ref_w["bytes"]:
+        # 1 GiB of durable sequential 4 KiB copies against tmpfs's whole dd
+        rate = ref_w["bytes"] / 4096 / ref_w["seconds"]
+        floors["new process, dd write of 1 GiB, pool in /dev/shm, vs tmpfs"] = \
+            floor_txt("seq", rate)
+    ref_c = R.fresh_stat(REF, "cp-in")
+    if ref_c and ref_c["bytes"]:
+        floors["cp of a 1 GiB file into UMFS"] = floor_txt(
+            "seq", ref_c["bytes"] / 4096 / ref_c["seconds"])
     for wl, what in (("read", "read"), ("write", "write")):
         for s, ref, where in (("umfs-strict", REF, "pool in /dev/shm, vs tmpfs"),
                               ("umfs-strict-huge", HUGE_REF,
@@ -434,7 +557,9 @@ def targets(R):
             at_least("new process, dd %s of 1 GiB, %s" % (what, where), "fresh", r, 1.0, how)
     for wl, what, need in (("cp-in", "cp of a 1 GiB file into UMFS", 1.0),
                            ("cp-out", "cp of a 1 GiB file out of UMFS", 1.0),
-                           ("tar", "tar -x of /usr/include", 1.2)):
+                           ("tar", "tar -x of /usr/include", 1.2),
+                           ("git", "git status of a /usr/include checkout", 1.2),
+                           ("find", "find + stat over /usr/include", 1.2)):
         r, how = fresh_ratio("umfs-strict", wl, REF)
         at_least(what, "fresh", r, need, how, fresh_ratio("umfs-strict-huge", wl, REF))
 
@@ -450,6 +575,11 @@ def targets(R):
             how += " (best runs: %s)" % rtxt(best)
         return r, how
 
+    for name, wl, pattern in (("4 KiB append", "append", "seq"),
+                              ("4 KiB random overwrite, strict", "randwrite", "rand"),
+                              ("4 KiB random overwrite, relaxed", "randwrite", "rand")):
+        if (REF, wl) in R.fio:
+            floors[name] = floor_txt(pattern, R.fio[(REF, wl)]["iops"])
     for name, s, wl, need in (
             ("4 KiB append", "umfs-strict", "append", 2.5),
             ("4 KiB random overwrite, strict", "umfs-strict", "randwrite", 1.5),
@@ -471,6 +601,66 @@ def targets(R):
             how += " (best runs: %s)" % rtxt(ratio(R.small_best("umfs-strict", tool, lower),
                                                    R.small_best(REF, tool, lower), lower))
         at_least(what, "smallfile", r, 1.5, how)
+    # the process section (process.sh): one join of a short process
+    def over_bare(placement):
+        d = R.join_diff(placement, "carried", "bare")
+        return d[0] if d else None
+
+    at_most("a process that opens and reads a 3-byte file (cat): CPU time, × tmpfs",
+            "process", R.join_ratio("shm", "joined", 0), 1.5, lambda v: "%.2f×" % v,
+            R.join_ratio("huge", "joined", 0))
+    at_most("the same: page faults, × tmpfs", "process", R.join_ratio("shm", "joined", 1),
+            1.5, lambda v: "%.2f×" % v, R.join_ratio("huge", "joined", 1))
+    at_most("a preloaded process touching no UMFS path (cat of a tmpfs file): CPU over "
+            "a bare one", "process", over_bare("shm"), 0.1, lambda v: "%.3f ms" % v,
+            over_bare("huge"))
+
+    def loop_ratio(s):
+        a, b = R.catloop_stat(s), R.catloop_stat(REF)
+        if not a or not b:
+            return None, ""
+        r = ratio(a["seconds"], b["seconds"], True)
+        how = rtxt(r)
+        if a["reps"] > 1:
+            how += " (best runs: %s)" % rtxt(ratio(a["best"], b["best"], True))
+        return r, how
+
+    r, how = loop_ratio("umfs-strict")
+    at_least("a shell loop of 100 cats of small files", "process", r, 1.0, how,
+             loop_ratio("umfs-strict-huge"))
+
+    # the applications section (apps.sh)
+    def app_ratio(s, app, metric, lower):
+        a, b = R.app_val(s, app, metric), R.app_val(REF, app, metric)
+        r = ratio(a, b, lower)
+        how = rtxt(r)
+        if r is not None and len(R.apps.get((s, app, metric), [])) > 1:
+            how += " (best runs: %s)" % rtxt(ratio(R.app_best(s, app, metric, lower),
+                                                   R.app_best(REF, app, metric, lower),
+                                                   lower))
+        return r, how
+
+    ref_commit = R.app_val(REF, "sqlite", "commits/s")
+    if ref_commit:
+        # a commit writes at least one 4 KiB page durably (its WAL frame)
+        floors["SQLite, WAL, synchronous=FULL, single-row commits/s"] = floor_txt(
+            "seq", ref_commit)
+    for what, app, metric, need, lower in (
+            ("make -j2 of a C project of 60 sources", "make", "seconds", 1.1, True),
+            ("SQLite, WAL, synchronous=FULL, single-row commits/s", "sqlite",
+             "commits/s", 1.5, False),
+            ("SQLite, point selects/s", "sqlite", "selects/s", 1.0, False),
+            ("RocksDB db_bench fillrandom, 300k keys, ops/s", "db_bench",
+             "fillrandom ops/s", 1.3, False),
+            ("RocksDB db_bench readrandom, 300k keys, ops/s", "db_bench",
+             "readrandom ops/s", 1.3, False)):
+        r, how = app_ratio("umfs-strict", app, metric, lower)
+        if r is None and app == "db_bench" and R.apps and not any(
+                k[1] == "db_bench" for k in R.apps):
+            add(what, "apps", None, "≥ %.1f×" % need, False, None)
+            rows[-1][1] = "not run: db_bench missing (rocksdb-tools)"
+            continue
+        at_least(what, "apps", r, need, how, app_ratio("umfs-strict-huge", app, metric, lower))
     for wl, what in (("read", "reading"), ("write", "writing")):
         for s, where in (("umfs-strict", "pool in /dev/shm"),
                          ("umfs-strict-huge", "pool on 2 MiB pages")):
@@ -483,10 +673,11 @@ def targets(R):
                 "≤ 1,000", v is not None and v <= 1000, how)
     met = sum(1 for r in rows if r[3] == "**met**")
     missed = sum(1 for r in rows if r[3] == "**missed**")
-    loaded = sum(1 for r in rows if r[3] != "–" and "under load" in r[5])
+    loaded = sum(1 for r in rows if r[3] != "–" and "under load" in r[-1])
     return (table(["target (UMFS strict through LD_PRELOAD unless said; ratio to tmpfs)",
                    "measured", "required", "verdict",
-                   "the same, pool on 2 MiB pages", "step: conditions"], rows),
+                   "the same, pool on 2 MiB pages",
+                   "floor, same run: memcpy / durable / undo", "step: conditions"], rows),
             met, missed, loaded, (huge_met, huge_judged))
 
 
@@ -661,6 +852,172 @@ def section_fresh(R):
     out += table(["system", "pool pages (mkfs.umfs)"],
                  [[s, R.pages.get(s, "–")] for s in R.systems if s.startswith("umfs-")
                   and s in R.pages])
+    return out
+
+
+JOIN_STATES = [
+    ("bare", "cat of a 3-byte tmpfs file, no library", None),
+    ("carried", "the same, libumfs.so preloaded, no UMFS path touched", "loader"),
+    ("mounted", "cat of a missing name in the pool (mounts it)", "mount"),
+    ("joined", "cat of a 3-byte file in the pool", "first open"),
+]
+APPS = [
+    ("sqlite", "commits/s", "SQLite: single-row commits/s (WAL, synchronous=FULL)", False),
+    ("sqlite", "selects/s", "SQLite: point selects/s", False),
+    ("db_bench", "fillrandom ops/s", "db_bench fillrandom, ops/s", False),
+    ("db_bench", "readrandom ops/s", "db_bench readrandom, ops/s", False),
+    ("make", "seconds", "make -j2, 60 sources: wall time", True),
+    ("make", "cpu_seconds", "make -j2: CPU time (user + system)", True),
+]
+APP_SYSTEMS = ["tmpfs", "umfs-strict", "umfs-strict-huge"]
+
+
+def section_process(R):
+    out = []
+    if R.join:
+        reps = R.join[0]["reps"]
+        rounds = len({r["round"] for r in R.join})
+        rows = []
+        for state, what, part in JOIN_STATES:
+            row = [state, what]
+            i = [x[0] for x in JOIN_STATES].index(state)
+            for placement in ("shm", "huge"):
+                st = R.join_stat(placement, state)
+                d = R.join_diff(placement, state, JOIN_STATES[i - 1][0]) if i > 0 else None
+                if not st:
+                    row += ["–", "–", "–"]
+                    continue
+                row += [num(st[0], " ms"), "%.0f" % st[1],
+                        "%s: %+.3f ms, %+.0f faults" % (part, d[0], d[1]) if d else "–"]
+            rows.append(row)
+        out.append("**One join, broken down** (CPU time is perf stat's task-clock; medians "
+                   "over %d rounds of `perf stat -r %s`, a round running the states back to "
+                   "back; a part is the median of each round's difference between "
+                   "successive states)\n\n" % (rounds, reps) + table(
+                       ["state", "process", "pool in /dev/shm: CPU", "faults", "part",
+                        "pool on 2 MiB pages: CPU", "faults", "part"], rows))
+    syss = [s for s in R.systems if any(R.fresh_stat(s, wl) for wl, _ in FRESH_WORKLOADS)]
+    if syss and any(R.fresh_stat(s, wl) and R.fresh_stat(s, wl)["cpu"] is not None
+                    for s in syss for wl, _ in FRESH_WORKLOADS):
+        rows = []
+        for wl, name in FRESH_WORKLOADS:
+            cells = []
+            for s in syss:
+                st = R.fresh_stat(s, wl)
+                cells.append("–" if not st or st["cpu"] is None else "%s / %s / %s" % (
+                    num(st["seconds"], " s"), num(st["cpu"], " s"), num(st["faults"])))
+            rows.append([name] + cells)
+        out.append("\n**New processes (section 7's rows): wall time / CPU time / page faults "
+                   "(medians; faults as measured, not scaled)**\n\n" +
+                   table(["workload"] + syss, rows))
+    loop = [s for s in R.systems if R.catloop_stat(s)]
+    if loop:
+        ref = R.catloop_stat(REF)
+        rows = []
+        for s in loop:
+            st = R.catloop_stat(s)
+            rows.append([s, cell(st["seconds"], ref["seconds"] if ref else None, " s", True),
+                         num(st["cpu"], " s"), num(st["faults"]), st["reps"]])
+        out.append("\n**A shell loop of 100 cats of small files** (`sh -c 'for i in ...; do "
+                   "cat DIR/fN; done'`: 101 new processes, each joining the pool under the "
+                   "shim)\n\n" + table(["system", "wall time (× tmpfs speed)", "CPU time",
+                                        "page faults", "runs"], rows))
+    if not out:
+        return "_Not run (`bench/run.sh --only process`)._\n"
+    return "\n".join(out)
+
+
+def section_apps(R):
+    rows = []
+    for app, metric, what, lower in APPS:
+        ref = R.app_val(REF, app, metric)
+        vals = [R.app_val(s, app, metric) for s in APP_SYSTEMS]
+        if all(v is None for v in vals):
+            continue
+        rows.append([what] + [cell(v, ref, " s" if lower else "", lower)
+                              if v is not None else "–" for v in vals])
+    for wl, name in FRESH_WORKLOADS:
+        if wl not in ("git", "tar", "find"):
+            continue
+        ref = R.fresh_stat(REF, wl)
+        vals = [R.fresh_stat(s, wl) for s in APP_SYSTEMS]
+        if all(v is None for v in vals):
+            continue
+        rows.append([name + ", s (section 7)"] + [
+            cell(v["seconds"], ref["seconds"] if ref else None, " s", True) if v else "–"
+            for v in vals])
+    if not rows:
+        return "_Not run (`bench/run.sh --only apps`)._\n"
+    out = table(["application (× tmpfs speed)"] + APP_SYSTEMS, rows)
+    if R.apps and not any(k[1] == "db_bench" for k in R.apps):
+        out += ("\ndb_bench was not run: it was not installed (Debian's `rocksdb-tools`, "
+                "`bench/install-bench-deps.sh`).\n")
+    reps = sorted({len(v) for v in R.apps.values()})
+    out += ("\nUnmodified programs, under the shim for UMFS, all systems up at once and "
+            "the repetitions going round them (medians of %s runs). SQLite: python3's "
+            "sqlite3 module (`bench/sqlite_bench.py`), WAL, `synchronous=FULL`, one row "
+            "per transaction, then as many point selects by random key. db_bench: "
+            "RocksDB's, fillrandom then readrandom of 300,000 keys, 100-byte values, no "
+            "compression, one thread. make: `make -j2` of 60 generated sources and a "
+            "header, `gcc -O0`, objects and program in the file system, after an untimed "
+            "build and clean.\n" % " or ".join(str(r) for r in reps))
+    return out
+
+
+FLOOR_OPS = [
+    ("memcpy", "memcpy into a mapped file (the copy of a kernel tmpfs write)"),
+    ("durable", "durable copy: the core's non-temporal copy + sfence"),
+    ("clwb", "memcpy + write-back of each line (clwb) + sfence"),
+    ("undo", "undo copy of the old 4 KiB + fence, then the durable write + fence"),
+]
+
+
+def section_floor(R):
+    if not R.floor:
+        return "_Not run (`bench/run.sh --only floor`)._\n"
+    rows = []
+    for op, what in FLOOR_OPS:
+        row = [what]
+        for placement in ("shm", "huge"):
+            for pattern in ("rand", "seq"):
+                ns = R.floor.get((placement, op, pattern))
+                row.append("%s (%s IOPS)" % (num(ns, " ns"), num(1e9 / ns)) if ns else "–")
+        rows.append(row)
+    out = table(["4 KiB write floor", "/dev/shm, random", "/dev/shm, sequential",
+                 "2 MiB pages, random", "2 MiB pages, sequential"], rows)
+    frows = []
+    for wl, name, pattern in (("append", "4 KiB append", "seq"),
+                              ("randwrite", "4 KiB random overwrite", "rand")):
+        for s in R.systems:
+            m = R.fio.get((s, wl))
+            if not m:
+                continue
+            placement = "huge" if s.endswith("-huge") else "shm"
+            fl = [R.floor_iops(placement, op, pattern) for op in ("memcpy", "durable", "undo")]
+            frows.append([name, s, num(m["iops"])] + [
+                "%s (%.0f%%)" % (num(f), 100.0 * m["iops"] / f) if f else "–" for f in fl])
+    if frows:
+        out += ("\n**fio's 4 KiB writes beside their floors** (IOPS; in brackets the share "
+                "of the floor the system reached; the floor of the system's placement)\n\n" +
+                table(["workload", "system", "IOPS", "memcpy floor", "durable floor",
+                       "undo floor"], frows))
+    out += ("\n`bench/floor` on a file of fio's size, allocated (`posix_fallocate`, as "
+            "`mkfs.umfs` allocates a pool) and touched before it is timed; random 4 KiB "
+            "offsets over the file (as fio's overwrite) or consecutive blocks (as an "
+            "append); the source is one 4 KiB buffer in cache; medians of rounds of about "
+            "0.1 s. The flush routines are the ones `libumfs.so` runs "
+            "(`libumfs/core/cpuflush_isa.c`). The floor of a 4 KiB read is section 4's "
+            "memcpy.\n\n"
+            "**Touched memory.** `mkfs.umfs` allocates a pool file's blocks up front "
+            "(`posix_fallocate`), but tmpfs clears a page only when it is first touched, "
+            "and this VM returns freed memory to its host (free-page reporting), so a first "
+            "touch costs a varying amount. Every pool the bench makes is write-touched page "
+            "by page (`floor touch`, each byte written back unchanged) right after "
+            "`mkfs.umfs`, before any process mounts it, as persistent memory is all there "
+            "from the start. On tmpfs, fio's reads and overwrites run on a laid-out file "
+            "(touched), and each measured append follows an untimed one of the same size, "
+            "removed, so that it writes on pages just touched and freed; `dd` and the "
+            "applications create files, which allocates tmpfs pages by nature.\n")
     return out
 
 
@@ -868,7 +1225,11 @@ def write_doc(R, doc, pngs, pngdir):
                  "the same ratio (still against tmpfs on 4 KiB pages) with the pool on "
                  "a tmpfs mounted `huge=always`: the DRAM stand-in README.md describes, "
                  "mapped with 2 MiB pages as device DAX maps real persistent memory. "
-                 "%d of those %d met there.\n" % (huge_met, huge_judged))
+                 "%d of those %d met there. Rows required \"≤\" are costs, not speeds: "
+                 "UMFS's CPU time or faults over tmpfs's, or CPU time over a bare "
+                 "process. The floor column gives, for a write target, the ratio to "
+                 "tmpfs that the floor itself would reach (section 10), with the pool "
+                 "in /dev/shm, then on 2 MiB pages.\n" % (huge_met, huge_judged))
     lines.append(tgt)
     lines.append("\n## Analysis\n")
     lines.append(BEGIN)
@@ -877,7 +1238,8 @@ def write_doc(R, doc, pngs, pngdir):
     lines.append("\n## 1. fio, psync, one job, 4 KiB\n")
     lines.append("Sequential and random read of a laid-out file and random overwrite of "
                  "it are time-based; append writes a new file from empty (fio "
-                 "`--fallocate=none`, capped at the runtime) and removes it. Latency is "
+                 "`--fallocate=none`, capped at the runtime) and removes it, right after "
+                 "an untimed append of the same size (section 10 says why). Latency is "
                  "fio's completion latency.\n")
     lines.append(section_fio(R))
     lines.append("\n## 2. Request size sweep (paper, figure 5)\n")
@@ -910,6 +1272,19 @@ def write_doc(R, doc, pngs, pngdir):
                  "in a new process are part of it. One system up at a time; the "
                  "host side of `cp` is a kernel tmpfs.\n")
     lines.append(section_fresh(R))
+    lines.append("\n## 8. Process: what a new process pays\n")
+    lines.append("`bench/process.sh`: the cost of carrying and joining UMFS in a short "
+                 "process, pool in /dev/shm and on 2 MiB pages, against a bare process on "
+                 "tmpfs; the new processes of section 7 with their CPU time; a shell loop "
+                 "of small-file cats.\n")
+    lines.append(section_process(R))
+    lines.append("\n## 9. Applications\n")
+    lines.append("`bench/apps.sh`: SQLite, RocksDB's db_bench and make on UMFS (pool in "
+                 "/dev/shm and on 2 MiB pages) and tmpfs; git status, tar -x and find + "
+                 "stat are section 7's.\n")
+    lines.append(section_apps(R))
+    lines.append("\n## 10. The floor of a write\n")
+    lines.append(section_floor(R))
     prof = section_profiles(R)
     if prof:
         lines.append("\n## Profiles of the UMFS runs\n")

@@ -1,0 +1,152 @@
+#!/bin/bash
+# apps.sh - applications, run unmodified (under the shim for UMFS), on the
+# pool in /dev/shm (umfs-strict), on 2 MiB pages (umfs-strict-huge) and on
+# tmpfs, the reference:
+#   sqlite    python3's sqlite3 module (bench/sqlite_bench.py): WAL,
+#             synchronous=FULL, APPS_SQL_N single-row commits, then as many
+#             point selects; commits/s and selects/s
+#   db_bench  RocksDB's db_bench (Debian's rocksdb-tools): fillrandom then
+#             readrandom of 300,000 keys (100-byte values, no compression),
+#             ops/s of each
+#   make      make -j2 of a generated C project: 60 sources and a header,
+#             objects and the program in the file system (gcc -O0); wall time,
+#             CPU time and page faults from bench/fresh_run, after an
+#             untimed build and clean
+# All systems are up at once and the APPS_REPS repetitions go round them in
+# turn; every run is checked (row counts, db_bench's "found" count (over half the reads), the
+# built program's output). (git status, tar -x and find + stat are fresh.sh's.)
+# Output: $BENCH_OUT/apps/apps.csv  system,app,metric,rep,value
+#         and the tools' output beside it
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+out=$BENCH_OUT/apps
+mkdir -p "$out"
+run=$BENCH_BUILD/bench/fresh_run
+[ -x "$run" ] || die "missing $run"
+command -v gcc >/dev/null || die "gcc is not installed (tools/install-deps.sh)"
+command -v make >/dev/null || die "make is not installed (tools/install-deps.sh)"
+python3 -c 'import sqlite3' || die "python3 has no sqlite3 module"
+if [ "$BENCH_MODE" = full ]; then
+	APPS_REPS=3 APPS_SQL_N=5000 APPS_DB_READS=300000
+else
+	APPS_REPS=1 APPS_SQL_N=1000 APPS_DB_READS=100000
+fi
+APPS_DB_KEYS=300000
+have_db_bench=1
+command -v db_bench >/dev/null || have_db_bench=0
+systems="tmpfs umfs-strict umfs-strict-huge"
+csv=$out/apps.csv
+echo "system,app,metric,rep,value" >"$csv"
+[ $have_db_bench -eq 1 ] ||
+	log "apps: db_bench is not installed (rocksdb-tools, bench/install-bench-deps.sh): no db_bench rows"
+
+# The C project, made on the host once: 60 sources of 20 functions, a
+# header every one includes, and a Makefile that puts objects in obj/.
+proj=$BENCH_TMP/proj
+mkdir -p "$proj/src"
+{
+	echo '#include <stdio.h>'
+	for i in $(seq 60); do echo "long m$i(long x);"; done
+} >"$proj/src/all.h"
+for i in $(seq 60); do
+	{
+		echo '#include "all.h"'
+		for j in $(seq 20); do
+			echo "static long f$j(long x) { long s = x; for (int i = 0; i < $j; i++) s = s * 31 + i; return s; }"
+		done
+		printf 'long m%d(long x) { return %s; }\n' "$i" \
+			"$(for j in $(seq 20); do printf 'f%d(x) ^ ' "$j"; done)$i"
+	} >"$proj/src/m$i.c"
+done
+{
+	echo '#include "all.h"'
+	echo 'int main(void) { long s = 0;'
+	for i in $(seq 60); do echo "s += m$i($i);"; done
+	printf '%s\n' 'printf("%ld\n", s); return 0; }'
+} >"$proj/src/main.c"
+cat >"$proj/Makefile" <<'MK'
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=obj/%.o)
+prog: $(OBJS)
+	$(CC) -o $@ $(OBJS)
+obj/%.o: src/%.c src/all.h | obj
+	$(CC) -O0 -c -o $@ $<
+obj:
+	mkdir -p obj
+clean:
+	rm -rf obj prog
+MK
+(cd "$proj" && timeout 300 make -s -j2 >/dev/null && timeout 10 ./prog >"$BENCH_TMP/prog.expect" &&
+	make -s clean) || die "the C project does not build on the host"
+
+for sys in $systems; do
+	sys_up "$sys" 1024M
+	dir=$(sys_dir "$sys")
+	sys_run_t 300 "$sys" cp -r "$proj" "$dir/proj" || die "cannot copy the project to $sys"
+	# untimed: the first build brings gcc's files into the page cache
+	sys_run_t 600 "$sys" make -s -j2 -C "$dir/proj" >/dev/null ||
+		die "make failed on $sys"
+	sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $sys"
+done
+
+for rep in $(seq "$APPS_REPS"); do
+	for sys in $systems; do
+		dir=$(sys_dir "$sys")
+		# SQLite
+		res=$out/sqlite-$sys.$rep.txt
+		sys_run_t 600 "$sys" python3 "$BENCH_SRC/bench/sqlite_bench.py" \
+			"$dir/sql$rep.db" "$APPS_SQL_N" >"$res" 2>&1 || die "sqlite failed on $sys: $(tail -n 3 "$res")"
+		for m in commits selects; do
+			v=$(sed -n "s/^$m,//p" "$res")
+			[ -n "$v" ] || die "no $m figure from sqlite on $sys"
+			echo "$sys,sqlite,$m/s,$rep,$v" >>"$csv"
+		done
+		sys_run_t 300 "$sys" rm -f "$dir/sql$rep.db" "$dir/sql$rep.db-wal" "$dir/sql$rep.db-shm"
+		# RocksDB
+		if [ $have_db_bench -eq 1 ]; then
+			res=$out/db_bench-$sys.$rep.txt
+			sys_run_t 900 "$sys" db_bench --db="$dir/rocks$rep" \
+				--benchmarks=fillrandom,readrandom --num="$APPS_DB_KEYS" \
+				--reads="$APPS_DB_READS" --value_size=100 --compression_type=none \
+				--threads=1 --histogram=0 >"$res" 2>&1 ||
+				die "db_bench failed on $sys: $(tail -n 3 "$res")"
+			# fillrandom draws its keys at random: about 63% of them are
+			# distinct, and readrandom finds as many
+			found=$(sed -n "s/.*(\([0-9]*\) of $APPS_DB_READS found).*/\1/p" "$res")
+			if [ -z "$found" ] || [ "$found" -le $((APPS_DB_READS / 2)) ]; then
+				die "db_bench readrandom on $sys found ${found:-no} keys (see $res)"
+			fi
+			for b in fillrandom readrandom; do
+				v=$(awk -v b="$b" '$1 == b && $2 == ":" { for (i = 3; i < NF; i++)
+					if ($(i + 1) == "ops/sec;" || $(i + 1) == "ops/sec") print $i }' "$res")
+				[ -n "$v" ] || die "no $b figure from db_bench on $sys (see $res)"
+				echo "$sys,db_bench,$b ops/s,$rep,$v" >>"$csv"
+			done
+			sys_run_t 300 "$sys" rm -rf "$dir/rocks$rep"
+		fi
+		# make -j2
+		r=$BENCH_TMP/make.res
+		rm -f "$r"
+		# shellcheck disable=SC2046 # the assignments split into words safely
+		timeout 600 "$run" "$r" $(sys_env "$sys") make -s -j2 -C "$dir/proj" >/dev/null ||
+			die "make -j2 failed on $sys"
+		# the program, copied out and run on the host
+		sys_run_t 300 "$sys" cat "$dir/proj/prog" >"$BENCH_TMP/prog" || die "cannot read prog on $sys"
+		chmod +x "$BENCH_TMP/prog"
+		timeout 10 "$BENCH_TMP/prog" | cmp -s - "$BENCH_TMP/prog.expect" ||
+			die "the program make built on $sys prints the wrong sum"
+		read -r secs minflt majflt cpu <"$r"
+		{
+			echo "$sys,make,seconds,$rep,$secs"
+			echo "$sys,make,cpu_seconds,$rep,$cpu"
+			echo "$sys,make,faults,$rep,$((minflt + majflt))"
+		} >>"$csv"
+		sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $sys"
+		log "apps: $sys, run $rep done"
+	done
+done
+for sys in $systems; do
+	sys_down "$sys"
+done
+log "apps: done"

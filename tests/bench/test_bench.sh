@@ -1,0 +1,103 @@
+#!/bin/bash
+# test_bench.sh - bench/floor, bench/sqlite_bench.py and bench/report.py's
+# process, applications and floor sections: each runs and what it prints
+# parses. Figures are not judged (benchmarks are not tests). TAP output.
+#
+#   test_bench.sh SRC BUILD
+set -eu
+src=$1 build=$2
+tmp=$(mktemp -d /tmp/umfs-test-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+ok() { # NAME COMMAND...
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$tmp/out" 2>&1; then
+		echo "ok $n - $name"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $name"
+		sed 's/^/# /' "$tmp/out"
+	fi
+}
+echo "1..6"
+
+for f in floor.sh process.sh apps.sh run.sh; do
+	bash -n "$src/bench/$f" || { echo "Bail out! $f does not parse"; exit 1; }
+done
+ok "the new bench scripts parse" true
+
+floor_touch() {
+	head -c 1048576 /dev/urandom >"$tmp/pool"
+	cp "$tmp/pool" "$tmp/pool.before"
+	"$build/bench/floor" touch "$tmp/pool" && cmp "$tmp/pool" "$tmp/pool.before"
+}
+ok "floor touch leaves every byte as it was" floor_touch
+
+floor_run() {
+	timeout 60 "$build/bench/floor" run "$tmp/floor" 2 1 >"$tmp/floor.out" &&
+		[ "$(wc -l <"$tmp/floor.out")" -eq 8 ] &&
+		awk -F, 'NF != 3 || $1 !~ /^(memcpy|durable|clwb|undo)$/ ||
+			$2 !~ /^(rand|seq)$/ || $3 !~ /^[0-9.]+$/ { exit 1 }' "$tmp/floor.out"
+}
+ok "floor run prints 8 lines op,pattern,ns" floor_run
+
+sqlite_run() {
+	timeout 60 python3 "$src/bench/sqlite_bench.py" "$tmp/t.db" 50 >"$tmp/sql.out" &&
+		grep -Eq '^commits,[0-9.]+$' "$tmp/sql.out" && grep -Eq '^selects,[0-9.]+$' "$tmp/sql.out"
+}
+ok "sqlite_bench.py prints commits and selects" sqlite_run
+
+# A results folder as process.sh, apps.sh and floor.sh write it (figures
+# made up, the floor's from the run above).
+res=$tmp/results
+mkdir -p "$res/process" "$res/apps" "$res/floor"
+{
+	echo "placement,op,pattern,ns"
+	sed 's/^/shm,/' "$tmp/floor.out"
+	sed 's/^/huge,/' "$tmp/floor.out"
+} >"$res/floor/floor.csv"
+{
+	echo "placement,state,round,reps,task_ms,faults"
+	echo "tmpfs,bare,1,30,1.0,50"
+	for p in shm huge; do
+		echo "$p,carried,1,30,1.1,60"
+		echo "$p,mounted,1,30,1.5,90"
+		echo "$p,joined,1,30,1.6,100"
+	done
+} >"$res/process/join.csv"
+{
+	echo "system,rep,files,seconds,cpu_seconds,minflt,majflt"
+	for s in tmpfs umfs-strict umfs-strict-huge; do echo "$s,1,100,0.2,0.2,5000,0"; done
+} >"$res/process/catloop.csv"
+{
+	echo "system,app,metric,rep,value"
+	for s in tmpfs umfs-strict umfs-strict-huge; do
+		echo "$s,sqlite,commits/s,1,20000"
+		echo "$s,sqlite,selects/s,1,90000"
+		echo "$s,make,seconds,1,3.0"
+		echo "$s,make,cpu_seconds,1,5.0"
+		echo "$s,make,faults,1,120000"
+	done
+} >"$res/apps/apps.csv"
+printf 'mode=quick\nload_start_process=0.1 0.1 0.1\nothers_cores_process=0.01\n' >"$res/run.txt"
+
+report() {
+	python3 "$src/bench/report.py" "$res" --doc "$tmp/perf.md" --plots "$tmp/png" &&
+		grep -q '^## 8\. Process' "$tmp/perf.md" &&
+		grep -q '^## 9\. Applications' "$tmp/perf.md" &&
+		grep -q '^## 10\. The floor of a write' "$tmp/perf.md" &&
+		grep -q '^| joined | .* | first open: ' "$tmp/perf.md" &&
+		grep -q 'db_bench was not run' "$tmp/perf.md"
+}
+ok "report.py renders the process, applications and floor sections" report
+
+targets() {
+	grep -q '^| a process that opens and reads a 3-byte file (cat): CPU time, × tmpfs | 1.60× | ≤ 1.50× | \*\*missed\*\* | 1.60×, \*\*missed\*\*' "$tmp/perf.md" &&
+		grep -q '^| SQLite, point selects/s | 1.00× | ≥ 1.0× | \*\*met\*\*' "$tmp/perf.md" &&
+		grep -q '^| RocksDB db_bench fillrandom, 300k keys, ops/s | not run: db_bench missing' "$tmp/perf.md" &&
+		grep -q '^| a shell loop of 100 cats of small files | 1.00× | ≥ 1.0× | \*\*met\*\*' "$tmp/perf.md"
+}
+ok "report.py judges the new targets on both placements" targets
+[ $failed -eq 0 ]
