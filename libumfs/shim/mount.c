@@ -545,19 +545,13 @@ static int do_mount(bool adoption)
 
 		err = umfs_mount_inherited(cfg.pool, &in, flags, &fs);
 	} else {
-		err = umfs_pool_uuid(cfg.pool, shim_pool_uuid);
+		err = umfs_mount(cfg.pool, flags, &fs);
 		if (err == -EACCES || err == -EPERM) {
 			SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s: uid %u may not open the pool, and "
 				 "no process that could passed it on", cfg.pool, strerror(-err),
 				 (unsigned)geteuid());
 			return err;
 		}
-		if (err) {
-			SHIM_LOG(LOG_ERROR, "UMFS_POOL=%s: %s", cfg.pool,
-				 err == -EINVAL ? "not a UMFS pool" : strerror(-err));
-			return err;
-		}
-		err = umfs_mount(cfg.pool, flags, &fs);
 	}
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot mount UMFS_POOL=%s: %s (%s)", cfg.pool, strerror(-err),
