@@ -81,6 +81,7 @@ int uf_release(const char *path, struct fuse_file_info *fi)
 	uint32_t gen;
 
 	umfs_file_id(f, &ino, &gen);
+	uf_flock_release(fi); /* the file's flock lock goes with it */
 	uf_open_count_put(ino);
 	/* The last close of an unlinked file frees it in the core. */
 	return umfs_close(f);

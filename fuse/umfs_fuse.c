@@ -83,4 +83,5 @@ const struct fuse_operations umfs_fuse_ops = {
 	.utimens = uf_utimens,
 	.fallocate = uf_fallocate,
 	.lseek = uf_lseek,
+	.flock = uf_flock,
 };

@@ -130,6 +130,9 @@ int uf_release(const char *path, struct fuse_file_info *fi);
 int uf_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 int uf_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi);
 off_t uf_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi);
+/* ops_lock.c */
+int uf_flock(const char *path, struct fuse_file_info *fi, int op);
+void uf_flock_release(struct fuse_file_info *fi);
 
 /* ops_dir.c */
 int uf_opendir(const char *path, struct fuse_file_info *fi);

@@ -278,6 +278,65 @@ void umfs_plock_abandon(struct umfs_plock *l);
  * (umfs_fork_child does it). */
 void umfs_plock_forked(void);
 
+/* Record locks (fcntl POSIX and OFD locks) and flock, kept in the lock
+ * region for every front end using the pool (docs/sharing.md, "Advisory
+ * locks"). An owner is a process (POSIX), an open file description (OFD,
+ * flock), or what umfs-fuse's kernel names one (host: the daemon). */
+enum umfs_lock_kind { UMFS_LOCK_POSIX = 1, UMFS_LOCK_OFD = 2, UMFS_LOCK_FLOCK = 3 };
+
+struct umfs_lock_owner {
+	uint8_t kind;
+	uint64_t id;   /* a process: umfs_lock_process_id(); a description:
+			* umfs_lock_new_id(); umfs-fuse: the kernel's lock owner */
+	uint64_t host; /* umfs-fuse: the daemon's umfs_lock_process_id(); else 0 */
+	uint32_t slot; /* a libumfs description's arena slot */
+	int32_t pid;   /* what F_GETLK reports of its locks (-1: an OFD lock) */
+};
+
+/* A request: type F_RDLCK, F_WRLCK or F_UNLCK over [start, end] (end
+ * INT64_MAX: to any length); flock ones cover the whole file. */
+struct umfs_lock_req {
+	struct umfs_lock_owner owner;
+	uint64_t ino;
+	uint32_t gen;
+	int type;
+	int64_t start, end;
+	bool test; /* F_GETLK: report the first conflicting lock, change nothing */
+	bool wait; /* F_SETLKW, a flock without LOCK_NB */
+};
+
+/* What the core cannot tell by itself, from the front end making the call. */
+struct umfs_lock_ops {
+	/* whether the description (slot, id) is still open somewhere; NULL:
+	 * descriptions own no locks here */
+	bool (*desc_alive)(uint32_t slot, uint64_t id);
+	/* around each bounded sleep of a wait: end returns 0 to wait on, or
+	 * -EINTR (a signal handler without SA_RESTART ran, the request was
+	 * interrupted) */
+	int (*wait_begin)(void);
+	int (*wait_end)(int token);
+};
+
+/* Sets, removes or tests a lock: 0; -EAGAIN (conflict, no wait; with
+ * test, *conflict holds the first conflicting lock, and EAGAIN means
+ * "found one"); -EDEADLK (a POSIX wait that would close a cycle); -EINTR;
+ * -ENOLCK (the table is full). A conflicting owner that died is removed
+ * and the request tried again. */
+int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
+		      const struct umfs_lock_ops *ops, struct umfs_lock_req *conflict);
+/* Removes owner's locks of its kind on the file (a close). */
+void umfs_lock_release(struct umfs_fs *fs, uint64_t ino, uint32_t gen,
+		       const struct umfs_lock_owner *owner);
+/* This process as a POSIX owner (its pid and start time; a forked child
+ * is another), and a new id for a description. */
+uint64_t umfs_lock_process_id(void);
+uint64_t umfs_lock_new_id(struct umfs_fs *fs);
+/* exec: this process's POSIX locks on the file are marked (set) to go
+ * with a successful exec, or unmarked; the new image drops the marked. */
+void umfs_lock_exec_mark(struct umfs_fs *fs, uint64_t ino, uint32_t gen, bool set);
+/* returns whether this process still holds POSIX locks in the pool */
+bool umfs_lock_exec_done(struct umfs_fs *fs);
+
 /* The process's RLIMIT_FSIZE changed (setrlimit, prlimit on itself): the
  * core reads it again. The kernel holds the core's writes through the pool
  * file's descriptor to that limit, so the core keeps a copy instead of a

@@ -292,6 +292,51 @@ struct umfs_tx {
 #define UMFS_DAMAGE_SEEN 32
 #define UMFS_BSUM_REFUSED 8 /* refused bitmap pages remembered (more are checked again) */
 
+/* locktab.c: record locks and flock of every front end, in the lock
+ * region (or, for a mount without one, in this process's memory). */
+#define UMFS_LK_RECS 8192u    /* locked ranges at once, across processes */
+#define UMFS_LK_BUCKETS 1024u /* files hash to these */
+#define UMFS_LK_WAITERS 256u  /* POSIX owners blocked at once, for EDEADLK */
+
+struct umfs_lk_rec {
+	uint32_t next;  /* the bucket's (or the free list's) next, index + 1; 0 ends */
+	uint8_t kind;   /* enum umfs_lock_kind; 0: free */
+	uint8_t type;   /* F_RDLCK, F_WRLCK */
+	uint8_t exec_drop; /* goes when this process's exec succeeds */
+	uint8_t pad;
+	int32_t pid;    /* what F_GETLK reports */
+	uint32_t slot;
+	uint64_t ino;
+	uint32_t gen;
+	uint32_t pad2;
+	uint64_t owner, host;
+	int64_t start, end; /* inclusive; end INT64_MAX: to any length */
+};
+
+struct umfs_lk_bucket {
+	uint32_t head;            /* first record, index + 1 */
+	_Atomic uint32_t wake;    /* bumped when a lock goes or weakens: the futex */
+	_Atomic uint32_t waiters; /* threads asleep on wake */
+	uint32_t pad;
+};
+
+/* A POSIX owner blocked, and the owner whose lock it waits for. */
+struct umfs_lk_waiter {
+	uint64_t owner, host; /* owner 0: free */
+	uint64_t blocker, blocker_host;
+};
+
+/* All zeros is an empty table. */
+struct umfs_locktab {
+	struct umfs_plock lock;   /* every look and every change */
+	uint32_t free_head;       /* freed records, index + 1 */
+	uint32_t high;            /* records ever handed out */
+	_Atomic uint64_t next_id; /* description ids handed out */
+	struct umfs_lk_bucket buckets[UMFS_LK_BUCKETS];
+	struct umfs_lk_waiter waiters[UMFS_LK_WAITERS];
+	struct umfs_lk_rec recs[UMFS_LK_RECS];
+};
+
 struct umfs_fs {
 	struct umfs_pmem pm;
 	const struct umfs_backend_ops *be; /* how the core reaches the media (backend.h) */
@@ -340,6 +385,7 @@ struct umfs_fs {
 
 	/* the lock region of a UMFS_MOUNT_SHARED mount (share.c) */
 	struct umfs_share *share;   /* NULL: this process's locks only */
+	struct umfs_locktab *locktab_own; /* without a share: this process's table */
 	int share_fd;               /* holds the gate (an OFD lock) */
 	bool gate_shared;           /* share_fd's description may be another live process's */
 	int fork_share_fd;          /* a gate description of its own for the next child */
@@ -462,6 +508,8 @@ bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
 /* The metadata lock in the region (tests forge its holder; everything
  * after it in the file is the region's body, the header before it). */
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);
+struct umfs_locktab *umfs_share_locktab(struct umfs_fs *fs);
+void umfs_locktab_free(struct umfs_fs *fs);
 /* Locks taken over from dead holders since the region was made. */
 uint64_t umfs_share_takeovers(const struct umfs_fs *fs);
 

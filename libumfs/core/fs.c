@@ -275,6 +275,7 @@ static bool fs_phys_base_agrees(struct umfs_fs *fs)
 static void fs_free(struct umfs_fs *fs)
 {
 	umfs_fault_unwatch_fs(fs);
+	umfs_locktab_free(fs);
 	umfs_share_close(fs, false);
 	umfs_journal_close(fs);
 	umfs_coldio_close(fs);

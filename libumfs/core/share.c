@@ -38,7 +38,7 @@
 #include "core.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 3 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 4 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -72,6 +72,7 @@ struct umfs_share {
 		uint64_t ino; /* 0: empty */
 		uint64_t count;
 	} held[SHARE_HELD_CAP];
+	struct umfs_locktab locks; /* fcntl and flock locks (locktab.c) */
 };
 
 static void share_boot_id(char out[40])
@@ -467,6 +468,11 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq)
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs)
 {
 	return fs->share ? &fs->share->meta : NULL;
+}
+
+struct umfs_locktab *umfs_share_locktab(struct umfs_fs *fs)
+{
+	return fs->share ? &fs->share->locks : NULL;
 }
 
 uint64_t umfs_share_takeovers(const struct umfs_fs *fs)

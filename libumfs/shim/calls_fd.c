@@ -4,13 +4,9 @@
  * record locks), flock, lockf, ioctl, isatty, and readiness (poll, select,
  * epoll_ctl).
  *
- * Locks are real kernel locks on a host lock file that stands for the UMFS
- * inode (helper directory, lk-INO-GEN), opened once per open file
- * description: flock and OFD locks then follow the description across dup
- * and fork exactly as the kernel's own do, POSIX record locks belong to the
- * process, and every process using the pool sees them. Closing any
- * descriptor of an inode releases the process's POSIX locks on it, as
- * POSIX requires.
+ * Locks are kept in user space, in the table every process using the pool
+ * shares (reclock.c); closing any descriptor of a file releases the
+ * process's POSIX locks on it, as POSIX requires.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +22,6 @@
 #include <unistd.h>
 
 #include "shim.h"
-
-static _Atomic bool posix_locks_used; /* some POSIX lock was ever taken */
 
 /* ------------------------------------------------------------------ */
 /* dup, pipe                                                            */
@@ -178,167 +172,32 @@ SHIM_API int dup3(int old, int new, int flags)
 }
 
 /* ------------------------------------------------------------------ */
-/* Locks                                                                */
+/* Locks: reclock.c                                                     */
 /* ------------------------------------------------------------------ */
-
-struct lockfd_find {
-	uint64_t ino;
-	int fd;
-};
-
-static void find_lockfd(struct ofd *o, void *arg)
-{
-	struct lockfd_find *f = arg;
-
-	if (f->fd < 0 && o->ino == f->ino && o->lockfd >= 0)
-		f->fd = o->lockfd;
-}
-
-/* The description's lock file descriptor, opened at its first lock. It is
- * moved to the shim's range, which closes the number open gave; closing a
- * descriptor of the lock file drops the process's POSIX locks on it, so
- * while the process may hold some (through another description's lock
- * file) the new one stays where open put it. */
-static int lockfd_get(struct ofd *o)
-{
-	struct lockfd_find f = { .ino = o->ino, .fd = -1 };
-	char name[64];
-	int fd;
-
-	if (o->lockfd >= 0)
-		return o->lockfd;
-	if (atomic_load_explicit(&posix_locks_used, memory_order_relaxed))
-		ofd_foreach(find_lockfd, &f);
-	pthread_mutex_lock(&o->dlock);
-	fd = o->lockfd;
-	if (fd < 0) {
-		fd = shim_helper_name(name, sizeof(name), "lk", o->ino, o->gen);
-		if (!fd)
-			fd = f.fd >= 0 ? shim_helper_open_low(name, O_RDWR | O_CREAT, S_IFREG)
-				       : shim_helper_open(name, O_RDWR | O_CREAT, S_IFREG);
-		if (fd >= 0) {
-			uinfo_mark_internal(fd);
-			o->lockfd = fd;
-		}
-	}
-	pthread_mutex_unlock(&o->dlock);
-	return fd;
-}
-
-void locks_release_on_close(struct ofd *o)
-{
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-	struct lockfd_find f = { .ino = o->ino, .fd = o->lockfd };
-	int saved = errno;
-
-	if (!atomic_load_explicit(&posix_locks_used, memory_order_relaxed))
-		return;
-	if (f.fd < 0)
-		ofd_foreach(find_lockfd, &f);
-	if (f.fd >= 0)
-		SYS(fcntl)(f.fd, F_SETLK, &fl);
-	errno = saved;
-}
 
 void fd_closed_hook(int fd, struct ofd *o)
 {
 	(void)fd;
-	locks_release_on_close(o);
+	reclock_fd_closed(o); /* any descriptor of the file: POSIX locks go */
 }
 
-/* Makes l_start absolute (l_whence SEEK_SET) against the UMFS file. */
-static int lock_translate(struct ofd *o, struct flock *fl)
-{
-	off_t base;
-
-	switch (fl->l_whence) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = (off_t)o->sh->pos;
-		break;
-	case SEEK_END:
-		base = ofd_size(o);
-		break;
-	default:
-		return -EINVAL;
-	}
-	if ((fl->l_start > 0 && base > INT64_MAX - fl->l_start) || base + fl->l_start < 0)
-		return -EINVAL;
-	fl->l_start += base;
-	fl->l_whence = SEEK_SET;
-	return 0;
-}
-
+/* F_SETLKW's wait runs the program's handlers (reclock.c). */
 static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 {
-	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
-	struct flock fl;
-	int fd, err, r;
-
-	if (!user)
-		return -EFAULT;
-	if (atomic_load(&o->sh->flags) & O_PATH)
-		return -EBADF;
-	if (user_readable(user, sizeof(*user)))
-		return -EFAULT;
-	fl = *user;
-	if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
-		return -EINVAL;
-	if (cmd != F_GETLK && cmd != F_OFD_GETLK) {
-		if (fl.l_type == F_RDLCK && accmode == O_WRONLY)
-			return -EBADF;
-		if (fl.l_type == F_WRLCK && accmode == O_RDONLY)
-			return -EBADF;
-	}
-	err = lock_translate(o, &fl);
-	if (err)
-		return err;
-	fd = lockfd_get(o);
-	if (fd < 0)
-		return -ENOLCK;
-	if (cmd == F_SETLK || cmd == F_SETLKW)
-		atomic_store(&posix_locks_used, true);
-	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) {
-		/* a wait that a signal interrupts: handlers run in it */
-		int depth = sig_allow_begin();
-
-		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
-		sig_allow_end(depth);
-	} else {
-		r = SYS(fcntl)(fd, cmd, &fl) < 0 ? -errno : 0;
-	}
-	if (r)
-		return r;
-	/* with nothing in the way only l_type changes, as the kernel's */
-	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-		if (fl.l_type == F_UNLCK)
-			return user_copy_out(&user->l_type, &fl.l_type, sizeof(fl.l_type));
-		return user_copy_out(user, &fl, sizeof(fl));
-	}
-	return 0;
+	return reclock_fcntl(o, cmd, user);
 }
 
 SHIM_API int flock(int fd, int op)
 {
 	struct ofd *o = fd_get_fast(fd);
-	int r, lfd;
+	int r;
 
 	if (likely(o == NULL)) {
 		TRACE_PASS(flock, "%d, %d", fd, op);
 		return SYS(flock)(fd, op);
 	}
 	SHIM_SERVE();
-	lfd = (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : lockfd_get(o);
-	if (lfd < 0)
-		r = lfd == -EBADF ? -EBADF : -ENOLCK;
-	else {
-		int depth = (op & LOCK_NB) ? shim_busy : sig_allow_begin();
-
-		r = SYS(flock)(lfd, op) < 0 ? -errno : 0;
-		sig_allow_end(depth);
-	}
+	r = (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : reclock_flock(o, op);
 	ofd_put(o);
 	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
 	return (int)shim_ret(r);

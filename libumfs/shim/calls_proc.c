@@ -111,6 +111,7 @@ static void exec_prepare(struct inherit_pass *pass)
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
+	reclock_exec_prepare();
 	ofd_exec_prepare();
 	inherit_pass_open(pass);
 }
@@ -119,6 +120,7 @@ static void exec_failed(struct inherit_pass *pass)
 {
 	inherit_pass_close(pass);
 	ofd_exec_failed();
+	reclock_exec_failed();
 	cwd_exec(1);
 	mmap_registry_all(1);
 }

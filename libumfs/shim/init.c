@@ -179,6 +179,7 @@ static void atfork_child(void)
 	mount_fork_child();
 	inherit_fork_child();
 	ofd_fork_child();
+	reclock_fork_child();
 	sig_fork_child();
 	shim_busy_leave();
 }

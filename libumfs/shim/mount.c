@@ -10,7 +10,6 @@
  *   shared       a lock that one process at a time holds while in the core
  *                (every call but data reads), a change counter, and the
  *                inodes mapped MAP_SHARED;
- *   lk-INO-GEN   host lock files standing for UMFS inodes (fcntl, flock);
  *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
  *   tx-INO-GEN   held by processes running a UMFS program (text.c);
  *   sock/        host sockets standing for UMFS socket names (sock.c);
@@ -592,6 +591,7 @@ static int do_mount(bool adoption)
 	uinfo_mark_internal(umfs_fs_rundir_fd(fs));
 	my_epoch = shared->epoch;
 	atomic_store_explicit(&g_fs, fs, memory_order_release);
+	reclock_mounted(fs);
 	if (alone) {
 		mmap_recover_orphans(); /* mapped stores of processes that died */
 		if (!cfg.readonly)
@@ -709,8 +709,8 @@ void mount_fork_child(void)
 	fork_shared_fd = -1;
 }
 
-/* Removes what is in the helper directory (lock files, FIFOs, the shared
- * area), then the directory: called by the last user, which holds the
+/* Removes what is in the helper directory (FIFOs, text locks, the shared
+ * area, lk- lock files an older library made), then the directory: called by the last user, which holds the
  * gate for writing. Processes waiting at the gate notice that their
  * "shared" is gone. ofd/ is ofd_slot.c's, and went before. */
 static void helper_dir_remove(struct umfs_fs *fs)

@@ -19,7 +19,7 @@
 
 #include "shim.h"
 
-#define OFD_VERSION 3
+#define OFD_VERSION 4
 
 static pthread_mutex_t ofd_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ofd *ofd_live;  /* every live description */
@@ -46,7 +46,6 @@ static struct ofd *ofd_alloc(void)
 	o->born = UINT64_MAX; /* adopted: may be held elsewhere */
 	o->uf = NULL;
 	o->dir = NULL;
-	o->lockfd = -1;
 	o->cloexec_fd = -1;
 	o->registered = false;
 	o->tmpfile = false;
@@ -137,6 +136,9 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 		ofd_unlink_and_spare(o);
 		return fd;
 	}
+	/* a closed description's locks the slot still names go before the slot
+	 * is another's: umfs-fuse tells a live owner by the token alone */
+	reclock_slot_claimed(sh, slot);
 	sh->magic = OFD_MAGIC;
 	sh->version = OFD_VERSION;
 	sh->size = OFD_SLOT_SIZE;
@@ -145,6 +147,7 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	atomic_store(&sh->flags, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
 	umfs_plock_init(&sh->lock);
 	sh->pos = 0;
+	atomic_store(&sh->lock_id, 0); /* a new owner of locks, once it takes one */
 	sh->path_len = (uint32_t)plen;
 	memcpy(sh->path, path, plen + 1);
 
@@ -233,8 +236,8 @@ static bool ofd_release(struct ofd *o, int park_fd)
 		umfs_close(o->uf);
 	o->uf = NULL;
 	pool_unlock();
-	sys_close_quiet(o->lockfd);
-	o->lockfd = -1;
+	/* no child was started since it was made: nobody else holds it */
+	reclock_ofd_closed(o, o->born == ofd_spawn_epoch());
 	free(o->lpath);
 	o->lpath = NULL;
 	if (o->sh && park_fd >= 0 && o->cloexec_fd == park_fd)

@@ -631,6 +631,25 @@ bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen)
 	return false;
 }
 
+bool ofd_slot_alive(uint32_t slot, uint64_t lock_id)
+{
+	int err = 0;
+	struct arena_hdr *a = arena_get(&err);
+	int fd;
+
+	if (!a)
+		return true; /* cannot tell: a lock is kept rather than stolen */
+	if (slot >= OFD_SLOTS ||
+	    atomic_load_explicit(&slot_at(a, slot)->lock_id, memory_order_acquire) != lock_id)
+		return false; /* the slot describes another description now */
+	fd = token_take(slot, O_CLOEXEC, false);
+	if (fd >= 0 || fd == -ENOENT) {
+		sys_close_quiet(fd);
+		return false; /* nobody holds its token: the description is closed */
+	}
+	return true;
+}
+
 bool ofd_slot_idle(void)
 {
 	return shim_mutex_idle(&arena_lock) && shim_mutex_idle(&anchor_lock);

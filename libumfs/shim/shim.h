@@ -315,6 +315,9 @@ void sig_fork_child(void);
 /* Around a blocking wait a signal must interrupt: the depth at 0. */
 int sig_allow_begin(void);
 void sig_allow_end(int depth);
+/* Handlers without SA_RESTART run on this thread: a wait that saw it move
+ * ends with EINTR, one that did not goes on, as the kernel restarts it. */
+extern __thread unsigned sig_interrupts __attribute__((tls_model("initial-exec")));
 
 static inline void shim_busy_enter(void)
 {
@@ -551,6 +554,7 @@ struct ofd_shared {
 	_Atomic int flags;        /* open flags; F_SETFL changes the status bits */
 	struct umfs_plock lock;   /* the file offset, across processes */
 	uint64_t pos;             /* file offset; a directory's readdir cookie */
+	_Atomic uint64_t lock_id; /* its owner id in the lock table; 0 until it locks */
 	uint32_t path_len;
 	char path[];              /* pool path at open ("/a/b"), NUL-terminated */
 };
@@ -568,7 +572,6 @@ struct ofd {
 	int cached_flags;          /* flags last given to uf */
 	pthread_mutex_t dlock;     /* dir stream for getdents64 */
 	struct umfs_dir *dir;
-	int lockfd;                /* host lock file for flock/OFD locks; -1 */
 	bool registered;           /* counted in the open-inode registry */
 	bool tmpfile;              /* O_TMPFILE: linkat may give it a name */
 	char *lpath;               /* current pool path if it changed since open */
@@ -697,6 +700,9 @@ bool ofd_slot_idle(void);
 /* Whether any process holds a description of the file open for writing
  * (a scan of the arena: for exec). */
 bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen);
+/* Whether the description with this lock id still holds the slot (its
+ * token is locked): a probe of system calls, for lock owners. */
+bool ofd_slot_alive(uint32_t slot, uint64_t lock_id);
 /* Maps the arena now (before a change of credentials may forbid it). */
 void ofd_slot_open_now(void);
 /* The ofd/ directory and the arena file, while mapped (-1 otherwise). */
@@ -945,7 +951,26 @@ ssize_t shim_write(int fd, const void *buf, size_t len);
 int shim_fd_stat(int fd, struct stat *st);
 /* calls_fd.c */
 void fd_closed_hook(int fd, struct ofd *o);
-void locks_release_on_close(struct ofd *o);
+
+/* ------------------------------------------------------------------ */
+/* reclock.c: fcntl record locks, OFD locks and flock, in user space    */
+/* ------------------------------------------------------------------ */
+
+/* fcntl F_GETLK, F_SETLK(W), F_OFD_*; flock(2) */
+int reclock_fcntl(struct ofd *o, int cmd, struct flock *user);
+int reclock_flock(struct ofd *o, int op);
+/* A descriptor of o's file closed: the process's POSIX locks on it go. */
+void reclock_fd_closed(struct ofd *o);
+/* This process let go of description o; only_ours: no other holds it. */
+void reclock_ofd_closed(struct ofd *o, bool only_ours);
+/* A slot was claimed: the locks its previous description left go. */
+void reclock_slot_claimed(struct ofd_shared *sh, uint32_t slot);
+void reclock_fork_child(void);
+/* exec: POSIX locks on files with close-on-exec descriptors go with them */
+void reclock_exec_prepare(void);
+void reclock_exec_failed(void);
+/* The pool is mounted: an exec's marked locks go (reclock_exec_prepare). */
+void reclock_mounted(struct umfs_fs *fs);
 /* lease.c: F_SETLEASE, F_GETLEASE, F_NOTIFY */
 long ofd_lease_fcntl(int fd, struct ofd *o, int cmd, int arg);
 /* fsize.c: RLIMIT_FSIZE (RLIM_INFINITY when unlimited) */

@@ -249,6 +249,8 @@ static void sig_run(int sig, siginfo_t *si, void *ctx)
 	}
 	if (act.sa_flags & SA_RESETHAND)
 		sig_reset_hand(sig, &act);
+	if (!(act.sa_flags & SA_RESTART))
+		sig_interrupts++;
 	if (act.sa_flags & SA_SIGINFO)
 		act.sa_sigaction(sig, si, ctx);
 	else
@@ -314,6 +316,8 @@ void sig_fork_child(void)
 	sig_deferred.n = 0;
 	shim_sig_pending = 0;
 }
+
+__thread unsigned sig_interrupts __attribute__((tls_model("initial-exec")));
 
 int sig_allow_begin(void)
 {

@@ -126,6 +126,33 @@ check "mkdir by the library, listed through FUSE" "clog dir hold log" "$(ls "$mn
 rmdir "$mnt/dir"
 check "rmdir through FUSE, listed by the library" "clog hold log" \
 	"$($T env LD_PRELOAD="$SHIM_LIB" ls /umfs | tr '\n' ' ' | sed 's/ $//')"
+# flock is one table for both sides: a library process and a FUSE client
+# see each other's locks, and a holder killed with SIGKILL releases them
+: >"$mnt/lk"
+$T env LD_PRELOAD="$SHIM_LIB" flock -x /umfs/lk sleep 1.5 &
+p=$!
+sleep 0.5
+check "flock held by the library, seen through FUSE" "busy" \
+	"$(flock -n -x "$mnt/lk" true && echo free || echo busy)"
+check "flock through FUSE waits for the library's holder" "got it" \
+	"$(timeout 10 flock -x "$mnt/lk" echo got it)"
+wait $p || true
+flock -x "$mnt/lk" sleep 1.5 &
+p=$!
+sleep 0.5
+check "flock held through FUSE, seen by the library" "busy" \
+	"$($T env LD_PRELOAD="$SHIM_LIB" bash -c 'flock -n -x /umfs/lk true && echo free || echo busy')"
+check "the library waits for the FUSE client's flock" "got it" \
+	"$($T env LD_PRELOAD="$SHIM_LIB" timeout 10 flock -x /umfs/lk echo got it)"
+wait $p || true
+env LD_PRELOAD="$SHIM_LIB" flock -o -x /umfs/lk sleep 60 & # -o: sleep holds nothing
+p=$!
+sleep 0.5
+pkill -9 -P "$p" 2>/dev/null || true
+kill -9 "$p" 2>/dev/null
+wait $p 2>/dev/null || true
+check "a library holder killed with SIGKILL: FUSE's flock gets the lock" "got it" \
+	"$(timeout 10 flock -x "$mnt/lk" echo got it)"
 
 unmount
 check_fsck

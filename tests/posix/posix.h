@@ -168,6 +168,8 @@ void in_child(const char *name, const char *what, void (*fn)(void));
 
 /* families in files of their own */
 void t_locks2(void);
+void t_locks3(void);
+int locks3_exec_child(int w, int r);
 void t_nofile(void);
 void t_txtbsy(void);
 void t_fsize(void);

@@ -4157,6 +4157,7 @@ static const struct family {
 	{ .name = "orphan", .fn = t_orphan },
 	{ .name = "cross", .fn = t_cross },
 	{ .name = "locks2", .fn = t_locks2 },
+	{ .name = "locks3", .fn = t_locks3 },
 	{ .name = "nofile", .fn = t_nofile },
 	{ .name = "txtbsy", .fn = t_txtbsy },
 	{ .name = "fsize", .fn = t_fsize },
@@ -4209,6 +4210,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--exec-child"))
 		return exec_child(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "--locks3-exec"))
+		return locks3_exec_child(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "--ident-exec"))
 		return ident_exec(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--list")) {
