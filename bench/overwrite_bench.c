@@ -2,25 +2,30 @@
 /*
  * overwrite_bench.c - the cost of strict mode on overwrites.
  *
- * Writes a 256 MiB file, then times N random page-aligned overwrites of
- * 4 KiB in strict mode and in relaxed mode (the same pool, mounted with
- * UMFS_MOUNT_STRICT, then UMFS_MOUNT_RELAXED) and prints the ratio. -b adds
- * other sizes (unaligned) to see where strict mode moves from U-Log byte
- * records to copy-on-write.
+ * Writes a file (256 MiB, -s), then times N random page-aligned overwrites
+ * of 4 KiB in strict mode and in relaxed mode (the same pool, mounted with
+ * UMFS_MOUNT_STRICT, then UMFS_MOUNT_RELAXED) and prints the ratio. Where
+ * the core swaps whole pages (U-Log PAGE records), strict mode is also
+ * timed with them off: the undo path, whose byte record copies the old
+ * page. -b adds other sizes (unaligned) to see where strict mode moves from
+ * U-Log byte records to copy-on-write. -f prints the floors measured in the
+ * same run on a file of the same size beside the pool: a 4 KiB memcpy to a
+ * random page, and a durable copy (the same, each line flushed, a fence).
  *
- *   overwrite_bench [-n N] [-p POOL] [-b SIZE]...
+ *   overwrite_bench [-n N] [-p POOL] [-s FILE_SIZE] [-f] [-b SIZE]...
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core.h" /* the pool is formatted through the core, as mkfs.umfs does */
 
-#define FILE_SIZE (256ull << 20)
-#define POOL_SIZE (320ull << 20)
+static uint64_t file_size = 256ull << 20;
 
 static double now(void)
 {
@@ -40,7 +45,8 @@ static uint64_t xrand(uint64_t *s)
 
 /* Mean nanoseconds per overwrite of len bytes (aligned to 4 KiB if len is
  * a page multiple). */
-static double run(const char *pool, unsigned flags, size_t len, unsigned n, uint64_t seed)
+static double run(const char *pool, unsigned flags, size_t len, unsigned n, uint64_t seed,
+		  bool swap)
 {
 	uint8_t *buf = malloc(len);
 	struct umfs_file *f;
@@ -54,9 +60,14 @@ static double run(const char *pool, unsigned flags, size_t len, unsigned n, uint
 	}
 	if (getenv("UMFS_BENCH_ULOG_MAX")) /* where byte records give way to copy-on-write */
 		fs->ulog_max = strtoull(getenv("UMFS_BENCH_ULOG_MAX"), NULL, 0);
+#ifdef UMFS_FEATURE_RO_COMPAT_ULOG_SPARE /* a core that knows whole-page swaps */
+	fs->page_swap = fs->page_swap && swap;
+#else
+	(void)swap;
+#endif
 	t0 = now();
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t off = xrand(&seed) % (FILE_SIZE - len);
+		uint64_t off = xrand(&seed) % (file_size - len);
 
 		if (len % 4096 == 0)
 			off &= ~4095ull;
@@ -72,25 +83,83 @@ static double run(const char *pool, unsigned flags, size_t len, unsigned n, uint
 	return dt * 1e9 / n;
 }
 
+/* A size with an optional K, M or G. */
+static uint64_t size_arg(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'G': return v << 30;
+	case 'M': return v << 20;
+	case 'K': return v << 10;
+	default: return v;
+	}
+}
+
+/* Mean nanoseconds per 4 KiB copy to a random page of a file of file_size
+ * beside the pool, plain (durable false) or durable: every line flushed,
+ * then a fence, as persist.c does it. */
+static double floor_copy(const char *pool, unsigned n, bool durable)
+{
+	char path[512];
+	uint8_t *map, buf[4096];
+	uint64_t seed = 3;
+	double t0, dt;
+	int fd;
+
+	memset(buf, 0x5a, sizeof(buf));
+	snprintf(path, sizeof(path), "%s.floor", pool);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)file_size))
+		exit(1);
+	map = mmap(NULL, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		exit(1);
+	for (uint64_t off = 0; off < file_size; off += 4096) /* every page present */
+		map[off] = 1;
+	t0 = now();
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *dst = map + (xrand(&seed) % file_size & ~4095ull);
+
+		memcpy(dst, buf, sizeof(buf));
+		if (durable) {
+			umfs_flush(dst, sizeof(buf));
+			umfs_drain();
+		}
+	}
+	dt = now() - t0;
+	munmap(map, file_size);
+	close(fd);
+	unlink(path);
+	return dt * 1e9 / n;
+}
+
 int main(int argc, char **argv)
 {
 	const char *pool = "/dev/shm/umfs-overwrite-bench.pool";
 	size_t sizes[16] = { 4096 };
 	unsigned n = 200000, nsizes = 1;
+	bool floors = false;
 	uint8_t *chunk = calloc(1, 1 << 20);
 	struct umfs_file *f;
 	struct umfs_fs *fs;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:p:b:")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:s:fb:")) != -1) {
 		if (c == 'n')
 			n = (unsigned)strtoul(optarg, NULL, 0);
 		else if (c == 'p')
 			pool = optarg;
+		else if (c == 's')
+			file_size = size_arg(optarg) & ~((1ull << 20) - 1);
+		else if (c == 'f')
+			floors = true;
 		else if (c == 'b' && nsizes < 16)
 			sizes[nsizes++] = strtoul(optarg, NULL, 0);
 		else {
-			fprintf(stderr, "usage: overwrite_bench [-n N] [-p POOL] [-b SIZE]...\n");
+			fprintf(stderr, "usage: overwrite_bench [-n N] [-p POOL] [-s FILE_SIZE] [-f] "
+					"[-b SIZE]...\n");
 			return 2;
 		}
 	}
@@ -100,7 +169,9 @@ int main(int argc, char **argv)
 		struct umfs_pmem pm;
 
 		unlink(pool);
-		if (umfs_pmem_map(pool, POOL_SIZE, false, &pm) || umfs_format(&pm, &opts, NULL)) {
+		if (file_size < (1ull << 20) ||
+		    umfs_pmem_map(pool, file_size + file_size / 4 + (64ull << 20), false, &pm) ||
+		    umfs_format(&pm, &opts, NULL)) {
 			fprintf(stderr, "bench: cannot make %s\n", pool);
 			return 1;
 		}
@@ -110,23 +181,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: cannot set up: %s\n", umfs_mount_error());
 		return 1;
 	}
-	for (uint64_t off = 0; off < FILE_SIZE; off += 1 << 20)
+	for (uint64_t off = 0; off < file_size; off += 1 << 20)
 		if (umfs_pwrite(f, chunk, 1 << 20, (off_t)off) != 1 << 20)
 			return 1;
 	umfs_close(f);
 	umfs_unmount(fs);
 
+	if (floors)
+		printf("floor 4096 bytes x %u: memcpy %.0f ns, durable copy %.0f ns\n", n,
+		       floor_copy(pool, n, false), floor_copy(pool, n, true));
 	for (unsigned i = 0; i < nsizes; i++) {
 		size_t len = sizes[i];
 		unsigned k = len > 65536 ? n / 16 : n;
-		double strict, relaxed;
+		double strict, undo, relaxed;
 
-		run(pool, UMFS_MOUNT_STRICT, len, k / 10 + 1, 7); /* warm up */
-		strict = run(pool, UMFS_MOUNT_STRICT, len, k, 1);
-		relaxed = run(pool, UMFS_MOUNT_RELAXED, len, k, 2);
-		printf("overwrite %7zu bytes x %u: strict %8.0f ns, relaxed %8.0f ns, "
-		       "strict/relaxed %.2f\n",
-		       len, k, strict, relaxed, strict / relaxed);
+		run(pool, UMFS_MOUNT_STRICT, len, k / 10 + 1, 7, true); /* warm up */
+		strict = run(pool, UMFS_MOUNT_STRICT, len, k, 1, true);
+		undo = run(pool, UMFS_MOUNT_STRICT, len, k, 4, false);
+		relaxed = run(pool, UMFS_MOUNT_RELAXED, len, k, 2, true);
+		printf("overwrite %7zu bytes x %u: strict %8.0f ns, strict undo path %8.0f ns, "
+		       "relaxed %8.0f ns, strict/relaxed %.2f\n",
+		       len, k, strict, undo, relaxed, strict / relaxed);
 	}
 	unlink(pool);
 	free(chunk);

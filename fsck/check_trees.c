@@ -211,6 +211,23 @@ static void walk_tree(struct fsck *c, struct ptwalk *w)
 	}
 }
 
+/* The spare page a chain's head names (1.4): a data page the chain owns. */
+static void walk_ulog_spare(struct fsck *c, uint64_t ino, struct umfs_ulog *u)
+{
+	const char *why = NULL;
+
+	if (!u->spare)
+		return;
+	if (!(c->sb.feature_ro_compat & UMFS_FEATURE_RO_COMPAT_ULOG_SPARE))
+		why = "is set on a pool without spares";
+	else if (!fsck_page_ok(c, u->spare))
+		why = "is outside the data zone";
+	else if (!fsck_own_claim(c, fsck_page_of(c, u->spare), 1))
+		why = "is a page already in use";
+	if (why && fsck_problem(c, "cleared", "inode %" PRIu64 ": U-Log spare page %s", ino, why))
+		fsck_set64(c, &u->spare, 0);
+}
+
 /* The U-Log chain: each page claimed, and stamped with this inode. */
 static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 {
@@ -244,6 +261,8 @@ static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 			}
 			return;
 		}
+		if (n == 0)
+			walk_ulog_spare(c, ino, fsck_ptr(c, off));
 		link = (uint64_t *)&((struct umfs_ulog *)fsck_ptr(c, off))->next;
 		off = *link;
 	}

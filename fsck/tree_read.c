@@ -143,6 +143,8 @@ void fsck_pt_release(struct fsck *c, const struct umfs_inode *in)
 	for (unsigned n = 0; off && n < FSCK_ULOG_CHAIN_MAX && fsck_page_ok(c, off); n++) {
 		const struct umfs_ulog *u = fsck_ptr(c, off);
 
+		if (n == 0 && u->spare && fsck_page_ok(c, u->spare))
+			fsck_own_release(c, fsck_page_of(c, u->spare), 1);
 		fsck_own_release(c, fsck_page_of(c, off), 1);
 		off = u->next;
 	}

@@ -26,6 +26,9 @@
  *        the data zone (superblock bsum_off, taken from reserved[0]); the
  *        state page's errors word (was reserved), which records damage the
  *        serving path refused until fsck repairs the pool.
+ *   1.4  the U-Log's spare page (head page's spare, was reserved0) and the
+ *        page record (UMFS_ULOG_REC_PAGE) that swaps it for one file page,
+ *        behind feature RO_COMPAT_ULOG_SPARE.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -95,15 +98,17 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 3
+#define UMFS_VERSION_MINOR 4
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
 #define UMFS_FEATURE_COMPAT_SUPP 0u
 #define UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK 0x1u /* umfs_dentry.check is set */
 #define UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS 0x2u /* bsum_off: page-bitmap checksums */
+#define UMFS_FEATURE_RO_COMPAT_ULOG_SPARE 0x4u /* U-Log spare pages, PAGE records */
 #define UMFS_FEATURE_RO_COMPAT_SUPP \
-	(UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS)
+	(UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS | \
+	 UMFS_FEATURE_RO_COMPAT_ULOG_SPARE)
 #define UMFS_FEATURE_INCOMPAT_SUPP 0u
 
 #define UMFS_LABEL_MAX 64
@@ -413,6 +418,17 @@ UMFS_STATIC_ASSERT(sizeof(struct umfs_bucket) == UMFS_PAGE_SIZE, "bucket size");
  * file's, each exchange in the journal transaction that advances rec_done.
  * Rolling back exchanges them back; the orphan then frees what it holds. */
 #define UMFS_ULOG_REC_SWAP 3u
+/* 1.4: the file page at byte rec_off was given the chain's spare page:
+ * data[] holds the leaf entry before and after (struct umfs_ulog_page,
+ * rec_len bytes, covered by rec_csum). The leaf's store is the commit
+ * point: recovery rolls forward when the leaf holds the new entry (the old
+ * page becomes the spare) and back when it holds the old one (the new page
+ * is the spare again). */
+#define UMFS_ULOG_REC_PAGE 4u
+struct umfs_ulog_page {
+	umfs_le64 old_pte, new_pte;
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_ulog_page) == 16, "ulog page record size");
 
 struct umfs_ulog {
 	/* cache line 0: identity and cached attributes */
@@ -424,7 +440,7 @@ struct umfs_ulog {
 	umfs_le64 mtime_ns;  /* cached times while open */
 	umfs_le64 ctime_ns;
 	umfs_le64 next;      /* pool offset of a chained U-Log page, 0 = none */
-	umfs_le64 reserved0;
+	umfs_le64 spare;     /* 1.4, head page: a data page the chain owns, 0 = none */
 	/* cache line 1: the undo record of the write in flight */
 	umfs_le64 rec_seq;   /* nonzero while the record is valid */
 	umfs_le32 rec_kind;  /* UMFS_ULOG_REC_* */

@@ -61,6 +61,11 @@ struct umfs_backend_ops {
 	 * may be made present ahead (prefault.c); false where the backend
 	 * maps the media itself. */
 	bool prefaults;
+	/* A file page's leaf entry may be swapped by one store in the pool
+	 * (U-Log PAGE records): false where the tables are also the hardware's
+	 * (module attachments), whose entries change only with a TLB
+	 * shootdown. */
+	bool swaps_leaves;
 
 	/* --- the pool --- */
 	/* Maps the pool at path (create_size > 0 creates or extends a pool

@@ -194,6 +194,7 @@ const struct umfs_backend_ops umfs_backend_soft = {
 	.unlocked_writers = false,
 	.checks_files = false,
 	.prefaults = true,
+	.swaps_leaves = true,
 	.pool_map = soft_pool_map,
 	.file_attach = soft_file_attach,
 	.file_detach = soft_file_detach,

@@ -158,6 +158,13 @@ enum umfs_fault {
 	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
 	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
+	UMFS_FAULT_PAGE_NO_FENCE,   /* page swap: leaf stored with its record */
+};
+/* Events the test variant counts (umfs_test_count). */
+enum umfs_test_event {
+	UMFS_TEST_PAGE_SWAP,   /* an overwrite took the spare page */
+	UMFS_TEST_UNDO_BYTES,  /* an overwrite saved its old bytes */
+	UMFS_TEST_EVENTS
 };
 #ifdef UMFS_TEST_HOOKS
 extern const struct umfs_persist_hook *umfs_persist_hook;
@@ -165,9 +172,12 @@ extern enum umfs_fault umfs_fault;
 void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 #define UMFS_PERSIST_HOOK umfs_persist_hook
 #define UMFS_FAULT(f) UMFS_UNLIKELY(umfs_fault == (f))
+extern uint64_t umfs_test_count[UMFS_TEST_EVENTS];
+#define UMFS_TEST_COUNT(e) __atomic_add_fetch(&umfs_test_count[e], 1, __ATOMIC_RELAXED)
 #else
 #define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
 #define UMFS_FAULT(f) 0
+#define UMFS_TEST_COUNT(e) ((void)0)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -376,6 +386,7 @@ struct umfs_fs {
 	bool borrowed;              /* the mapping stays the caller's (umfs_fs_bind) */
 	uint64_t ulog_seq;          /* last U-Log record number handed out */
 	uint64_t ulog_max;          /* overwrites up to this size use a byte record */
+	bool page_swap;             /* whole-page overwrites swap in the U-Log's spare */
 	struct umfs_recover_stats recovery; /* what the last recovery did */
 
 	/* the runtime directory of a UMFS_MOUNT_SHARED mount (rundir.c) */
@@ -944,8 +955,21 @@ int umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, 
 /* Starts a swap record for pages [pg, pg + n), the new pages in orphan aux. */
 void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, uint64_t n,
 			 uint64_t old_size, uint64_t aux);
+/* The head of ino's chain with a spare page (ulog->spare), allocating
+ * what is missing. -ENOSPC when the pool has no page for them. */
+int umfs_ulog_spare_get(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog **ulog);
+/* Gives the file page at byte pos, whose 4 KiB leaf entry is *slot, the
+ * chain's spare page filled with buf's 4096 bytes, under a PAGE record
+ * (fenced with the bytes); the old page becomes the spare. The leaf and
+ * the spare are stored and flushed, not drained: the caller's fence makes
+ * the write durable, then it retires the record. */
+void umfs_ulog_page_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t *slot, uint64_t pos,
+			 uint64_t size, const void *buf);
 /* Retires the record: one 8-byte store, flushed, not drained. */
 void umfs_ulog_retire(struct umfs_ulog *u);
+/* Retires a PAGE record whose write is durable: the store alone (settling
+ * it again would change nothing). */
+void umfs_ulog_retire_lazy(struct umfs_ulog *u);
 /* Exchanges the next pages of a swap record with the orphan's, in as many
  * transactions as it takes (forward), or exchanges the done ones back
  * (!forward). Takes meta_lock. */

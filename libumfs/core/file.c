@@ -530,6 +530,7 @@ static int file_guard_begin(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint64
 		if (!err)
 			err = umfs_ulog_save_bytes(fs, g->u, ino, a, n, in->size);
 		if (!err) {
+			UMFS_TEST_COUNT(UMFS_TEST_UNDO_BYTES);
 			g->kind = GUARD_BYTES;
 			return 0;
 		}
@@ -654,6 +655,74 @@ static void file_ulog_settle(struct umfs_fs *fs, uint64_t ino)
 	umfs_meta_unlock(fs);
 }
 
+/* The 4 KiB leaf slot of page pg when a 2 MiB leaf holds it: the leaf is
+ * split into a table (one transaction, once per region; the data stays
+ * where it is), as copy-on-write splits the leaves it covers in part. */
+static int file_split_huge(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
+			   uint64_t **slot)
+{
+	int err;
+
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (!err) {
+		err = umfs_pt_slot_make(fs, in, pg, 1, slot);
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	return err;
+}
+
+/* True when the leaf entry e is a 4 KiB leaf of a data page. */
+static bool file_leaf_ok(const struct umfs_fs *fs, uint64_t e)
+{
+	return (e & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS &&
+	       umfs_off_is_page(fs, umfs_pte_off(fs, e));
+}
+
+/*
+ * A strict overwrite of one whole page below EOF, held by a 4 KiB leaf (a
+ * 2 MiB leaf is split first): the new bytes go to the U-Log's spare page,
+ * which a PAGE record swaps in for the old one (ulog.c), with two fences
+ * and no copy of the old bytes. -EAGAIN when the page does not qualify (a
+ * hole, or the inode's own pointer in a file of one page) or the spare
+ * cannot be had (a full pool): the caller takes the undo path, which has
+ * its own fallbacks. Readers need nothing more than for any write: one
+ * that found the old page started before this write ended and retries (or
+ * waited for the vnode lock), and the old page stays the chain's, never
+ * another file's, until the chain's release in a transaction.
+ */
+static ssize_t file_write_page(struct umfs_fs *fs, uint64_t ino, const void *buf, uint64_t off)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	uint64_t pg = UMFS_PG(off), *slot = umfs_pt_slot_find(fs, in, pg, 1), *f2;
+	struct umfs_ulog *u;
+
+	if (slot) {
+		if (!file_leaf_ok(fs, *slot))
+			return -EAGAIN;
+	} else {
+		f2 = umfs_pt_slot_find(fs, in, pg, 2);
+		if (!f2 || !(*f2 & UMFS_PTE_PSE))
+			return -EAGAIN;
+	}
+	if (umfs_ulog_spare_get(fs, ino, &u))
+		return -EAGAIN;
+	if (!slot && (file_split_huge(fs, in, pg, &slot) || !file_leaf_ok(fs, *slot)))
+		return -EAGAIN;
+	/* times are best effort: they may reach the media before the data */
+	file_times_store(in, (uint64_t)umfs_now_ns());
+	umfs_ulog_page_swap(fs, u, slot, off, in->size, buf);
+	umfs_drain(); /* fence 2: the leaf and the spare; the write is durable */
+	umfs_ulog_retire_lazy(u);
+	UMFS_TEST_COUNT(UMFS_TEST_PAGE_SWAP);
+	file_ulog_settle(fs, ino);
+	return UMFS_PAGE_SIZE;
+}
+
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off)
 {
@@ -679,6 +748,13 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 		.fresh = w->fresh,
 	};
 	w->g.kind = GUARD_NONE;
+	if (!fs->relaxed && fs->page_swap && len == UMFS_PAGE_SIZE && !(off & FILE_PAGE_MASK) &&
+	    w->end <= w->old_size) {
+		ssize_t r = file_write_page(fs, ino, buf, off);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	if (off > w->old_size)
 		err = file_zero_present(fs, in, w->old_size, off); /* the gap becomes file */
 	if (err)

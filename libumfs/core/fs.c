@@ -227,6 +227,8 @@ static void fs_bind(struct umfs_fs *fs)
 	fs->pbitmap = (uint64_t *)(fs->base + sb->pbitmap_off);
 	fs->bsum = sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS
 			   ? (uint64_t *)(fs->base + sb->bsum_off) : NULL;
+	fs->page_swap = (sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_ULOG_SPARE) &&
+			fs->be && fs->be->swaps_leaves;
 	fs->pbitmap_words = umfs_pbitmap_words(sb->data_pages);
 	fs->data_off = sb->data_off;
 	fs->data_pages = sb->data_pages;

@@ -130,7 +130,8 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->sb_size = sizeof(*sb);
 	sb->page_size = UMFS_PAGE_SIZE;
 	sb->feature_ro_compat =
-		UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS;
+		UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS |
+		UMFS_FEATURE_RO_COMPAT_ULOG_SPARE;
 	if (opts && opts->uuid)
 		memcpy(sb->uuid, opts->uuid, sizeof(sb->uuid));
 	else if (OS(getrandom)(sb->uuid, sizeof(sb->uuid), 0) != sizeof(sb->uuid))

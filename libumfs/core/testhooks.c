@@ -11,6 +11,7 @@
 
 const struct umfs_persist_hook *umfs_persist_hook;
 enum umfs_fault umfs_fault;
+uint64_t umfs_test_count[UMFS_TEST_EVENTS];
 
 void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
 {

@@ -19,6 +19,17 @@
  *          rec_done with the exchange (cow.c). Retiring the record is the
  *          commit point; the shadow, now holding the old pages, is then
  *          reclaimed like any orphan.
+ *   PAGE   one whole file page at byte rec_off was given the chain's spare
+ *          page (head->spare, a data page the chain owns); data[] holds the
+ *          leaf entry before and after. Protocol: write the new bytes into
+ *          the spare and the record, flush, fence (1); store the leaf entry
+ *          and make the old page the spare, flush, fence (2): the leaf's
+ *          store is the commit point, so the record is retired after it
+ *          without a fence of its own. Recovery settles: a leaf holding the
+ *          new entry keeps it (the old page is the spare), one holding the
+ *          old entry keeps that (the new page is the spare again); any other
+ *          leaf means the record is stale (its write finished long ago), and
+ *          nothing moves. No page is allocated or freed by the write.
  *
  * A record is valid when rec_seq is non-zero and rec_csum matches. The
  * checksum covers rec_seq, which never repeats (a counter seeded from the
@@ -48,6 +59,8 @@
 /* ------------------------------------------------------------------ */
 /* Chains                                                               */
 /* ------------------------------------------------------------------ */
+
+static void ulog_page_settle(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u);
 
 /* True when off is an allocated data page holding ino's U-Log stamp. */
 static bool ulog_page_ok(const struct umfs_fs *fs, uint64_t off, uint64_t ino, uint32_t gen)
@@ -167,6 +180,40 @@ int umfs_ulog_chain_grow(struct umfs_fs *fs, uint64_t ino, unsigned need,
 	return err;
 }
 
+int umfs_ulog_spare_get(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog **ulog)
+{
+	struct umfs_ulog *u;
+	uint64_t page;
+	int err;
+
+	err = umfs_ulog_get(fs, ino, 0, &u);
+	if (err)
+		return err;
+	if (u->spare) {
+		if (!umfs_off_is_page(fs, u->spare) ||
+		    !umfs_page_is_used(fs, umfs_off_page(fs, u->spare)))
+			return -EUCLEAN;
+		*ulog = u;
+		return 0;
+	}
+	/* once per chain: the spare then changes hands with every swap */
+	umfs_meta_lock(fs);
+	err = umfs_tx_begin(fs);
+	if (!err) {
+		err = umfs_page_alloc(fs, fs->page_cursor, &page);
+		if (!err)
+			err = umfs_tx_set64(fs, &u->spare, umfs_page_off(fs, page));
+		if (err)
+			umfs_tx_abort(fs);
+		else
+			err = umfs_tx_commit(fs);
+	}
+	umfs_meta_unlock(fs);
+	if (!err)
+		*ulog = u;
+	return err;
+}
+
 int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force)
 {
 	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
@@ -178,8 +225,20 @@ int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force)
 	if (!in->ulog)
 		return 0;
 	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	if (n && pages[0]->rec_seq && pages[0]->rec_kind == UMFS_ULOG_REC_PAGE)
+		ulog_page_settle(fs, ino, pages[0]); /* finished or rolled back: never in flight */
 	if (!force && n && pages[0]->rec_seq)
 		return -EBUSY;
+	if (n && pages[0]->spare) {
+		uint64_t sp = pages[0]->spare;
+
+		/* a spare that is not a used data page is damage: forgotten */
+		if (umfs_off_is_page(fs, sp) && umfs_page_is_used(fs, umfs_off_page(fs, sp))) {
+			err = umfs_page_free(fs, umfs_off_page(fs, sp), 1);
+			if (err)
+				return err;
+		}
+	}
 	for (unsigned i = 0; i < n; i++) {
 		err = umfs_page_free(fs, umfs_off_page(fs, umfs_ptr_off(fs, pages[i])), 1);
 		if (err)
@@ -211,7 +270,7 @@ static uint32_t ulog_rec_csum(struct umfs_ulog *const *pages)
 	const struct umfs_ulog *u = pages[0];
 	uint32_t c = umfs_ulog_rec_id_csum(u); /* umfs_rules.h */
 
-	if (u->rec_kind == UMFS_ULOG_REC_BYTES) {
+	if (u->rec_kind == UMFS_ULOG_REC_BYTES || u->rec_kind == UMFS_ULOG_REC_PAGE) {
 		for (uint64_t left = u->rec_len, i = 0; left; i++) {
 			uint64_t n = UMFS_MIN(left, UMFS_ULOG_DATA_SIZE);
 
@@ -337,6 +396,34 @@ void umfs_ulog_save_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t pg, u
 	umfs_drain(); /* the record (and the shadow's data) before any exchange */
 }
 
+void umfs_ulog_page_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t *slot, uint64_t pos,
+			 uint64_t size, const void *buf)
+{
+	struct umfs_ulog_page *r = (struct umfs_ulog_page *)u->data;
+	uint64_t old = *slot, spare = u->spare;
+	struct umfs_ulog_rec_id id =
+		ulog_rec_id_new(fs, UMFS_ULOG_REC_PAGE, pos, sizeof(*r), size, 0);
+
+	umfs_media_write(fs, spare, buf, UMFS_PAGE_SIZE, false);
+	r->old_pte = old;
+	r->new_pte = umfs_pte_make(fs, spare, UMFS_PTE_LEAF4K_FLAGS);
+	umfs_flush(r, sizeof(*r));
+	ulog_rec_seal(u, &id, umfs_crc32c(umfs_crc32c(0, &id, sizeof(id)), r, sizeof(*r)));
+	if (!UMFS_FAULT(UMFS_FAULT_PAGE_NO_FENCE))
+		umfs_drain(); /* fence 1: the record and the new bytes before the leaf */
+	umfs_store64_nodrain(slot, r->new_pte); /* the commit point */
+	umfs_store64_nodrain(&u->spare, umfs_pte_off(fs, old));
+}
+
+void umfs_ulog_retire_lazy(struct umfs_ulog *u)
+{
+	/* Not flushed: a flush now would be waited for by the next locked
+	 * instruction (the unlock), and the record, valid or not on the
+	 * media, settles to the same state; the next record's flush, or the
+	 * line's eviction, carries it. */
+	__atomic_store_n(&u->rec_seq, 0, __ATOMIC_RELEASE);
+}
+
 void umfs_ulog_retire(struct umfs_ulog *u)
 {
 	umfs_store64_nodrain(&u->rec_seq, 0);
@@ -362,6 +449,11 @@ static int ulog_rec_check(const struct umfs_fs *fs, uint64_t ino, struct umfs_ul
 		    u->rec_off > UMFS_MAX_FILE_SIZE || u->rec_len > UMFS_MAX_FILE_SIZE - u->rec_off)
 			return -EUCLEAN;
 		break;
+	case UMFS_ULOG_REC_PAGE:
+		if (u->rec_len != sizeof(struct umfs_ulog_page) || (u->rec_off & ULOG_PAGE_MASK) ||
+		    u->rec_off >= UMFS_MAX_FILE_SIZE)
+			return -EUCLEAN;
+		break;
 	case UMFS_ULOG_REC_SWAP:
 		if (u->rec_len == 0 || u->rec_off >= UMFS_MAX_FILE_PAGES ||
 		    u->rec_len > UMFS_MAX_FILE_PAGES - u->rec_off || u->rec_done > u->rec_len ||
@@ -376,6 +468,48 @@ static int ulog_rec_check(const struct umfs_fs *fs, uint64_t ino, struct umfs_ul
 		return -EUCLEAN;
 	}
 	return ulog_rec_csum(pages) == u->rec_csum ? 0 : -EBADMSG;
+}
+
+/* The pool offset of the data page a 4 KiB leaf entry names, or 0. */
+static uint64_t ulog_leaf_page(const struct umfs_fs *fs, uint64_t e)
+{
+	uint64_t off = umfs_pte_off(fs, e);
+
+	if ((e & ~UMFS_PTE_ADDR_MASK) != UMFS_PTE_LEAF4K_FLAGS || !umfs_off_is_page(fs, off) ||
+	    !umfs_page_is_used(fs, umfs_off_page(fs, off)))
+		return 0;
+	return off;
+}
+
+/*
+ * Settles a PAGE record and retires it: whichever entry the leaf holds
+ * stays, and the spare is made the other page. A leaf holding neither
+ * means the write finished and later changes moved on: nothing to do.
+ * A record that fails its checksum was torn before its fence and had
+ * changed nothing.
+ */
+static void ulog_page_settle(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u)
+{
+	const struct umfs_ulog_page *r = (const struct umfs_ulog_page *)u->data;
+	struct umfs_ulog *pages[1] = { u };
+	uint64_t *slot, e, spare = 0;
+
+	if (u->rec_len == sizeof(*r) && !(u->rec_off & ULOG_PAGE_MASK) &&
+	    u->rec_off < UMFS_MAX_FILE_SIZE && ulog_rec_csum(pages) == u->rec_csum &&
+	    r->old_pte != r->new_pte) {
+		slot = umfs_pt_slot_find(fs, umfs_inode(fs, ino), UMFS_PG(u->rec_off), 1);
+		e = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : 0;
+		if (e && e == r->new_pte)
+			spare = ulog_leaf_page(fs, r->old_pte);
+		else if (e && e == r->old_pte)
+			spare = ulog_leaf_page(fs, r->new_pte);
+		if (spare && u->spare != spare) {
+			umfs_store64_nodrain(&u->spare, spare);
+			umfs_drain();
+		}
+	}
+	umfs_ulog_retire(u);
+	umfs_drain();
 }
 
 /* Copies the saved bytes back into the pages the file has there. */
@@ -416,6 +550,12 @@ static int ulog_undo(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *
 	struct umfs_ulog *u = pages[0];
 	int err = 0;
 
+	if (u->rec_kind == UMFS_ULOG_REC_PAGE) {
+		/* the size never changes under a PAGE record, and a stale one
+		 * must not bring back a size from before later writes */
+		ulog_page_settle(fs, ino, u);
+		return 0;
+	}
 	if (u->rec_kind == UMFS_ULOG_REC_BYTES)
 		err = ulog_restore_bytes(fs, ino, pages);
 	else

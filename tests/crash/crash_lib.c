@@ -362,6 +362,8 @@ static uint64_t ulog_pages(struct umfs_fs *fs, uint64_t ino)
 
 		if (u->magic != UMFS_ULOG_MAGIC || u->ino != ino)
 			break;
+		if (n == 0 && u->spare)
+			n++; /* the head's spare page belongs to the chain */
 		n++;
 		off = u->next;
 	}

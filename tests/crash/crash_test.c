@@ -496,7 +496,10 @@ static enum umfs_fault parse_fault(const char *s)
 		return UMFS_FAULT_RETIRE_EARLY;
 	if (!strcmp(s, "tx-seal"))
 		return UMFS_FAULT_TX_NO_SEAL;
-	fprintf(stderr, "crash: unknown fault '%s' (ulog-fence, size-first, retire-early, tx-seal)\n",
+	if (!strcmp(s, "page-fence"))
+		return UMFS_FAULT_PAGE_NO_FENCE;
+	fprintf(stderr, "crash: unknown fault '%s' (ulog-fence, size-first, retire-early, tx-seal, "
+		"page-fence)\n",
 		s);
 	exit(2);
 }

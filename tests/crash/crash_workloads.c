@@ -484,6 +484,51 @@ static void body_bigcow(struct run *r)
 	st_close(r, 0, "close(/g)");
 }
 
+/* Whole-page overwrites that swap in the U-Log's spare page, next to
+ * everything that may meet a swap record still unretired: another swap,
+ * a byte record, a truncate and a punch of the swapped page, an unlink
+ * while open, the close that frees the chain and its spare. */
+static void setup_pageswap(struct run *r)
+{
+	put_file(r, "/p", 64 * KiB, 100);
+	put_file(r, "/q", 4096, 101); /* height 0: the inode names the page */
+}
+
+static void body_pageswap(struct run *r)
+{
+	open_file(r, 0, "/p", O_RDWR);
+	open_file(r, 1, "/q", O_RDWR);
+	st_pwrite(r, 0, "/p", 8192, 4096, 102, 4096);
+	st_pwrite(r, 0, "/p", 8192, 4096, 103, 4096);  /* the page just swapped in */
+	st_pwrite(r, 0, "/p", 0, 4096, 104, 4096);
+	st_pwrite(r, 0, "/p", 60 * KiB, 4096, 105, 4096); /* the last page */
+	st_pwrite(r, 0, "/p", 4096, 100, 106, 100);   /* a byte record replaces it */
+	st_pwrite(r, 0, "/p", 12288, 4096, 107, 4096);
+	st_pwrite(r, 1, "/q", 0, 4096, 108, 4096);   /* the undo path */
+	STEP(r, "ftruncate(/p, 40 KiB)", umfs_ftruncate(r->f[0], 40 * KiB), 0);
+	st_pwrite(r, 0, "/p", 36 * KiB, 4096, 109, 4096);
+	STEP(r, "punch(/p, 4 KiB at 36 KiB)",
+	     umfs_fallocate(r->f[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 36 * KiB, 4096), 0);
+	st_pwrite(r, 0, "/p", 36 * KiB, 4096, 110, 4096); /* a hole: the undo path */
+	STEP(r, "ftruncate(/p, 64 KiB)", umfs_ftruncate(r->f[0], 64 * KiB), 0);
+	st_pwrite(r, 0, "/p", 16384, 4096, 111, 4096);
+	st_close(r, 0, "close(/p)");
+	open_file(r, 0, "/p", O_RDWR);
+	st_pwrite(r, 0, "/p", 20480, 4096, 112, 4096);
+	STEP(r, "unlink(/p)", umfs_unlink(r->fs, "/p"), 0);
+	st_pwrite(r, 0, "/p", 24576, 4096, 113, 4096);
+	st_close(r, 0, "close(unlinked /p)");
+	st_close(r, 1, "close(/q)");
+}
+
+/* A full pool: no page for a U-Log or its spare, the journal takes it. */
+static void body_pageswap_full(struct run *r)
+{
+	st_pwrite(r, 0, "/fill", 8192, 4096, 120, 4096);
+	st_pwrite(r, 0, "/fill", 65536, 4096, 121, 4096);
+	st_close(r, 0, "close(/fill)");
+}
+
 static const char *random_files[] = { "/f0", "/f1", "/d/f2" };
 
 static void setup_random(struct run *r)
@@ -576,6 +621,8 @@ const struct workload crash_workloads[] = {
 	{ WL("relaxed", 16 * MiB, UMFS_MOUNT_RELAXED, setup_relaxed, body_relaxed) },
 	{ WL("fallback", 8 * MiB, 0, setup_fallback, body_fallback) },
 	{ WL("bigcow", 32 * MiB, 0, setup_bigcow, body_bigcow), .jslot = 24 * KiB },
+	{ WL("pageswap", 16 * MiB, 0, setup_pageswap, body_pageswap) },
+	{ WL("pageswap-full", 8 * MiB, 0, setup_fallback, body_pageswap_full) },
 	{ WL("random", 32 * MiB, 0, setup_random, body_random), .seed = 1 },
 	{ WL("random-smalljournal", 64 * MiB, 0, setup_random, body_random), .seed = 2,
 	  .jslot = 24 * KiB },

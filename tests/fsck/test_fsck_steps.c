@@ -415,6 +415,57 @@ static void ulog_of_open_file_released(void **state)
 	(void)file; /* the dead process's mount is never unmounted */
 }
 
+/* A whole-page overwrite gives the chain a spare page and leaves its PAGE
+ * record: released with the chain, which the spare goes with. */
+static void spare_of_open_file_released(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/big");
+	struct umfs_fs *fs;
+	struct umfs_file *file;
+	static char buf[4096];
+
+	memset(buf, 'p', sizeof(buf));
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/big", O_RDWR, 0, &file), 0);
+	assert_int_equal(umfs_pwrite(file, buf, sizeof(buf), 8192), (ssize_t)sizeof(buf));
+	assert_true(umfs_inode(fs, ino)->ulog != 0);
+	assert_true(((struct umfs_ulog *)umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog))->spare != 0);
+	umfs_persist(fs->base, fs->pm.len);
+
+	assert_int_equal(mount_recovers(f).ulogs_freed, 1);
+	check_recover(f, "U-Log: 1 chain(s) of files open at a crash: would be released by the next mount",
+		      "chain(s) of files open at a crash: released");
+	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
+	unmap(f);
+	(void)file;
+}
+
+/* A spare that names a page of the file is damage. Releasing the chain
+ * frees what the spare names (nothing but the leaves could tell the page
+ * is the file's): fsck finds the page in use and marked free, and the real
+ * spare used by nothing, and repairs both. */
+static void spare_in_use_repaired(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/big");
+	struct umfs_fs *fs;
+	struct umfs_file *file;
+	struct umfs_ulog *u;
+	static char buf[4096];
+	uint64_t page;
+
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/big", O_RDWR, 0, &file), 0);
+	assert_int_equal(umfs_pwrite(file, buf, sizeof(buf), 8192), (ssize_t)sizeof(buf));
+	u = umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog);
+	assert_int_equal(umfs_pt_lookup(fs, umfs_inode(fs, ino), 0, &page, NULL), 0);
+	u->spare = page;
+	umfs_persist(fs->base, fs->pm.len);
+	check_repair(f, "damage: page bitmap: page 0 in use, but marked free", "marked used");
+	(void)file;
+}
+
 /* ------------------------------------------------------------------ */
 /* Steps 4-5: inodes, page tables                                       */
 /* ------------------------------------------------------------------ */
@@ -1054,6 +1105,8 @@ int main(void)
 		T(state_page_reinitialised),
 		T(interrupted_transaction_rolled_back),
 		T(ulog_of_open_file_released),
+		T(spare_of_open_file_released),
+		T(spare_in_use_repaired),
 		T(invalid_mode_cleared),
 		T(checksum_mismatch_resealed),
 		T(pte_outside_data_zone_cleared),

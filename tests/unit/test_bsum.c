@@ -97,6 +97,9 @@ static uint8_t *held_pages(const struct umfs_fs *fs)
 			continue;
 		tree_mark(fs, held, umfs_inode(fs, ino));
 		held_mark(fs, held, umfs_inode(fs, ino)->ulog);
+		if (umfs_inode(fs, ino)->ulog) /* and the chain's spare */
+			held_mark(fs, held, ((const struct umfs_ulog *)umfs_off_ptr(
+						     fs, umfs_inode(fs, ino)->ulog))->spare);
 	}
 	return held;
 }

@@ -10,11 +10,13 @@
  * inside allocated pages, so any byte a zeroing rule forgets shows up.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include "testutil.h"
 
@@ -788,6 +790,7 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	test_fill(ref, sizeof(ref), 21);
 	write_all(tp->fs, ino, ref, sizeof(ref), 0);
 	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
+	tp->fs->page_swap = false; /* the rule is the undo copy's */
 
 	/* the file pages that lie in the pool chunk of file page 600 */
 	chunk = umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), 600, NULL) / HUGE;
@@ -825,6 +828,152 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	pool_teardown(NULL);
 }
 
+/* Free pages of the pool, as statfs counts them. */
+static uint64_t free_pages(struct umfs_fs *fs)
+{
+	struct statvfs sv;
+
+	assert_int_equal(umfs_statfs(fs, &sv), 0);
+	return sv.f_bfree;
+}
+
+/* Whole-page strict overwrites take the U-Log's spare page (a PAGE record),
+ * every other overwrite keeps the undo path; the bytes always match a DRAM
+ * reference, and closing and unlinking the file gives back every page. */
+static void page_swaps_match_reference(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t ref[3 * MIB], out[3 * MIB], b[16384];
+	uint64_t s = 7, size = sizeof(ref), swaps = 0, undos = 0, free0;
+	uint64_t swap0 = umfs_test_count[UMFS_TEST_PAGE_SWAP];
+	uint64_t undo0 = umfs_test_count[UMFS_TEST_UNDO_BYTES];
+	struct umfs_file *f;
+	struct stat st;
+
+	(void)state;
+	setenv("UMFS_CONSISTENCY", "strict", 1);
+	assert_int_equal(test_pool_make(tp, "fswap", 64 << 20, 0), 0);
+	assert_true(tp->fs->page_swap);
+	free0 = free_pages(tp->fs);
+	assert_int_equal(umfs_open(tp->fs, "/f", O_CREAT | O_RDWR, 0644, &f), 0);
+	assert_int_equal(umfs_fstat(f, &st), 0);
+	test_fill(ref, sizeof(ref), 1);
+	/* region 0 a 2 MiB leaf (split by the first swap in it), region 1 pages */
+	assert_int_equal(umfs_pwrite(f, ref, sizeof(ref), 0), (ssize_t)sizeof(ref));
+	for (unsigned op = 0; op < 3000; op++) {
+		unsigned what = (unsigned)rnd(&s, 20);
+		uint64_t off, len, pg;
+
+		if (what < 12) { /* a whole page */
+			pg = rnd(&s, sizeof(ref) / PGSZ);
+			off = pg * PGSZ;
+			len = PGSZ;
+			if (off + len <= size &&
+			    umfs_pt_offset(tp->fs, umfs_inode(tp->fs, st.st_ino), pg, NULL))
+				swaps++;
+			else if (off < size)
+				undos++;
+		} else if (what < 17) { /* unaligned, or several pages */
+			len = 1 + rnd(&s, sizeof(b));
+			off = rnd(&s, sizeof(ref) - len);
+			if (off < size)
+				undos++;
+		} else { /* shrink (freeing swapped pages) or grow (a hole) */
+			uint64_t n = MIB + rnd(&s, 2 * MIB);
+
+			assert_int_equal(umfs_ftruncate(f, (off_t)n), 0);
+			if (n < size)
+				memset(ref + n, 0, size - n);
+			size = n;
+			continue;
+		}
+		test_fill(b, len, 1000 + op);
+		assert_int_equal(umfs_pwrite(f, b, len, (off_t)off), (ssize_t)len);
+		memcpy(ref + off, b, len);
+		size = UMFS_MAX(size, off + len);
+		if (op % 100 == 0) {
+			assert_int_equal(umfs_pread(f, out, size, 0), (ssize_t)size);
+			assert_memory_equal(out, ref, size);
+		}
+	}
+	assert_int_equal(umfs_pread(f, out, size, 0), (ssize_t)size);
+	assert_memory_equal(out, ref, size);
+	print_message("page swaps %" PRIu64 ", other overwrites %" PRIu64 "\n", swaps, undos);
+	assert_true(swaps > 500);
+	assert_int_equal(umfs_test_count[UMFS_TEST_PAGE_SWAP] - swap0, swaps);
+	/* undos counts writes below EOF that may also take the journal or
+	 * copy-on-write: never fewer byte records than that is wrong */
+	assert_true(umfs_test_count[UMFS_TEST_UNDO_BYTES] - undo0 <= undos);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(test_pool_remount(tp), 0);
+	assert_int_equal(umfs_open(tp->fs, "/f", O_RDONLY, 0, &f), 0);
+	assert_int_equal(umfs_pread(f, out, size, 0), (ssize_t)size);
+	assert_memory_equal(out, ref, size);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_unlink(tp->fs, "/f"), 0);
+	assert_int_equal(free_pages(tp->fs), free0); /* the spare went with the chain */
+	pool_teardown(NULL);
+}
+
+/* Where a swap cannot be had, the undo path takes the write: relaxed mode
+ * (in place), a one-page file (the inode names its page), a hole, a page
+ * straddling EOF, and a full pool (no page for the chain or its spare). */
+static void page_swap_fallbacks(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t b[PGSZ], out[PGSZ], big[64 * 1024];
+	uint64_t swap0 = umfs_test_count[UMFS_TEST_PAGE_SWAP];
+	struct umfs_file *f, *g;
+	ssize_t n;
+
+	(void)state;
+	setenv("UMFS_CONSISTENCY", "strict", 1);
+	assert_int_equal(test_pool_make(tp, "fswapfb", 16 << 20, 0), 0);
+	assert_int_equal(umfs_open(tp->fs, "/one", O_CREAT | O_RDWR, 0644, &f), 0);
+	test_fill(b, sizeof(b), 1);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 0), (ssize_t)PGSZ);
+	test_fill(b, sizeof(b), 2);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 0), (ssize_t)PGSZ); /* height 0 */
+	assert_int_equal(umfs_pread(f, out, PGSZ, 0), (ssize_t)PGSZ);
+	assert_memory_equal(out, b, PGSZ);
+	assert_int_equal(umfs_ftruncate(f, 6 * PGSZ), 0);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 3 * PGSZ), (ssize_t)PGSZ); /* a hole */
+	assert_int_equal(umfs_ftruncate(f, 5 * PGSZ + 10), 0);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 5 * PGSZ), (ssize_t)PGSZ); /* across EOF */
+	assert_int_equal(umfs_test_count[UMFS_TEST_PAGE_SWAP], swap0);
+	assert_int_equal(umfs_close(f), 0);
+
+	/* a full pool: the spare cannot be had, the write still goes in */
+	assert_int_equal(umfs_open(tp->fs, "/full", O_CREAT | O_RDWR, 0644, &f), 0);
+	assert_int_equal(umfs_pwrite(f, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_open(tp->fs, "/fill", O_CREAT | O_RDWR, 0644, &g), 0);
+	do
+		n = umfs_write(g, big, sizeof(big));
+	while (n == (ssize_t)sizeof(big));
+	while (umfs_write(g, big, PGSZ) == (ssize_t)PGSZ)
+		;
+	assert_int_equal(free_pages(tp->fs), 0);
+	assert_int_equal(umfs_open(tp->fs, "/full", O_RDWR, 0, &f), 0);
+	test_fill(b, sizeof(b), 3);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 2 * PGSZ), (ssize_t)PGSZ);
+	assert_int_equal(umfs_pread(f, out, PGSZ, 2 * PGSZ), (ssize_t)PGSZ);
+	assert_memory_equal(out, b, PGSZ);
+	assert_int_equal(umfs_test_count[UMFS_TEST_PAGE_SWAP], swap0);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_close(g), 0);
+	assert_int_equal(umfs_unmount(tp->fs), 0);
+	tp->fs = NULL;
+
+	/* relaxed mode overwrites in place */
+	assert_int_equal(umfs_mount(tp->path, UMFS_MOUNT_RELAXED, &tp->fs), 0);
+	assert_int_equal(umfs_open(tp->fs, "/full", O_RDWR, 0, &f), 0);
+	assert_int_equal(umfs_pwrite(f, b, PGSZ, 4 * PGSZ), (ssize_t)PGSZ);
+	assert_int_equal(umfs_test_count[UMFS_TEST_PAGE_SWAP], swap0);
+	assert_int_equal(umfs_close(f), 0);
+	pool_teardown(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -839,6 +988,8 @@ int main(void)
 		cmocka_unit_test_teardown(append_orders_data_before_size, pool_teardown),
 		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, pool_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
+		cmocka_unit_test_teardown(page_swaps_match_reference, pool_teardown),
+		cmocka_unit_test_teardown(page_swap_fallbacks, pool_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -544,6 +545,100 @@ static void test_rundir_planted(void **state)
 	assert_int_equal(umfs_unmount(fs), 0);
 }
 
+/*
+ * A reader in another process never sees a page of another file, nor a
+ * torn page, while whole-page overwrites swap pages under it: the old page
+ * becomes the U-Log's spare and, once the writer closes the file, a free
+ * page that writes to another file take. Pages of /a hold one byte value
+ * in 0x01-0x7f each, pages of /b values from 0x80 up. Two hot pages make
+ * the next write refill the very page a reader may still be copying: with
+ * the read's retry taken out, this test fails.
+ */
+#define SWAP_FILE (1u << 20)
+#define SWAP_HOT 2 /* pages of /a the writer changes and the reader reads */
+static void test_page_swap_readers(void **state)
+{
+	volatile uint64_t *stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	static uint8_t buf[SWAP_FILE];
+	struct umfs_file *a, *b;
+	struct umfs_fs *fs;
+	uint64_t swaps0, t0;
+	unsigned seed = 1;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_true(stop != MAP_FAILED);
+	pool_make("shareswap", 64ull << 20);
+	fs = mount_shared();
+	memset(buf, 0x01, sizeof(buf));
+	put_file(fs, "/a", buf, sizeof(buf));
+	memset(buf, 0x80, sizeof(buf));
+	put_file(fs, "/b", buf, sizeof(buf));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct umfs_fs *cfs;
+		struct umfs_file *r;
+		static uint8_t pg[SWAP_HOT * 4096];
+		unsigned reads = 0;
+
+		umfs_plock_forked();
+		if (umfs_mount(tp.path, UMFS_MOUNT_SHARED, &cfs) ||
+		    umfs_open(cfs, "/a", O_RDONLY, 0, &r))
+			_exit(2);
+		while (!stop[0] || reads < 1000) {
+			if (umfs_pread(r, pg, sizeof(pg), 0) != (ssize_t)sizeof(pg))
+				_exit(3);
+			for (size_t i = 0; i < sizeof(pg); i++)
+				if (pg[i] != pg[i & ~(size_t)4095] || pg[i] == 0 || pg[i] >= 0x80) {
+					fprintf(stderr, "byte %zu is %#x, its page's first %#x\n", i,
+						pg[i], pg[i & ~(size_t)4095]);
+					_exit(4);
+				}
+			reads++;
+			stop[1] = reads;
+		}
+		umfs_close(r);
+		umfs_unmount(cfs);
+		_exit(0);
+	}
+	assert_int_equal(umfs_open(fs, "/b", O_RDWR, 0, &b), 0);
+	swaps0 = umfs_test_count[UMFS_TEST_PAGE_SWAP];
+	while (stop[1] == 0) /* the reader has started */
+		usleep(1000);
+	t0 = now_us();
+	for (unsigned round = 0; round < 100 || now_us() - t0 < 2000000; round++) {
+		assert_int_equal(umfs_open(fs, "/a", O_RDWR, 0, &a), 0);
+		for (unsigned i = 0; i < 20; i++) {
+			uint8_t pg[4096];
+			uint64_t off = (uint64_t)(rand_r(&seed) % SWAP_HOT) * 4096;
+
+			memset(pg, 1 + (round * 20 + i) % 0x7f, sizeof(pg));
+			assert_int_equal(umfs_pwrite(a, pg, sizeof(pg), (off_t)off), 4096);
+			memset(pg, 0x80 | (i & 0x7f), sizeof(pg));
+			off = (uint64_t)(rand_r(&seed) % (SWAP_FILE / 4096)) * 4096;
+			assert_int_equal(umfs_pwrite(b, pg, sizeof(pg), (off_t)off), 4096);
+		}
+		/* the chain and its spare (an old page of /a) go back to the pool,
+		 * and /b takes free pages again */
+		assert_int_equal(umfs_close(a), 0);
+		assert_int_equal(umfs_ftruncate(b, SWAP_FILE / 2), 0);
+		memset(buf, 0x80 | (round & 0x7f), sizeof(buf));
+		assert_int_equal(umfs_pwrite(b, buf, SWAP_FILE / 2, SWAP_FILE / 2),
+				 (ssize_t)(SWAP_FILE / 2));
+	}
+	stop[0] = 1;
+	assert_true(umfs_test_count[UMFS_TEST_PAGE_SWAP] - swaps0 >= 100 * 20);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(umfs_close(b), 0);
+	assert_int_equal(umfs_unmount(fs), 0);
+	munmap((void *)stop, 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +650,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
 		cmocka_unit_test_teardown(test_rundir_planted, teardown),
+		cmocka_unit_test_teardown(test_page_swap_readers, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
