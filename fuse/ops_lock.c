@@ -66,19 +66,9 @@ int uf_flock(const char *path, struct fuse_file_info *fi, int op)
 	int r;
 
 	(void)path;
-	switch (op & ~LOCK_NB) {
-	case LOCK_SH:
-		q.type = F_RDLCK;
-		break;
-	case LOCK_EX:
-		q.type = F_WRLCK;
-		break;
-	case LOCK_UN:
-		q.type = F_UNLCK;
-		break;
-	default:
-		return -EINVAL;
-	}
+	q.type = umfs_lock_flock_type(op);
+	if (q.type < 0)
+		return q.type;
 	uf_lock_owner(fi, fuse_get_context()->pid, &q);
 	q.wait = !(op & LOCK_NB);
 	r = umfs_lock_request(uf_fs(), &q, &uf_lock_ops, NULL);

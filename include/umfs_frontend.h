@@ -336,6 +336,9 @@ uint64_t umfs_lock_new_id(struct umfs_fs *fs);
 void umfs_lock_exec_mark(struct umfs_fs *fs, uint64_t ino, uint32_t gen, bool set);
 /* returns whether this process still holds POSIX locks in the pool */
 bool umfs_lock_exec_done(struct umfs_fs *fs);
+/* The request type of flock(2)'s op (LOCK_SH, LOCK_EX or LOCK_UN, with
+ * or without LOCK_NB): F_RDLCK, F_WRLCK, F_UNLCK, or -EINVAL. */
+int umfs_lock_flock_type(int op);
 
 /* The process's RLIMIT_FSIZE changed (setrlimit, prlimit on itself): the
  * core reads it again. The kernel holds the core's writes through the pool

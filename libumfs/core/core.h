@@ -481,6 +481,10 @@ void umfs_rundir_close(struct umfs_fs *fs, bool remove);
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
  * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
+/* From /proc/<pid>/stat, /proc/<tid>/stat or thread-self: the state letter
+ * (field 3) and the low 32 bits of the start time (field 22). False when
+ * /proc cannot tell: not mounted, hidden, or the task is gone. */
+bool umfs_proc_stat(const char *stat_path, char *state, uint32_t *start);
 
 /* log.c: messages to the front end's log (umfs_log_set). */
 void umfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

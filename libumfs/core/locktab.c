@@ -60,23 +60,6 @@ __attribute__((constructor)) static void lk_setup(void)
 	pthread_atfork(NULL, NULL, lk_atfork_child);
 }
 
-/* /proc/<pid>/stat: the state letter and the start time (field 22). */
-static bool lk_proc_stat(const char *path, char *state, uint32_t *start)
-{
-	char buf[512], *p;
-
-	if (umfs_proc_read(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-		return false;
-	p = strrchr(buf, ')'); /* the command name may hold anything */
-	if (!p || p[1] != ' ' || !p[2])
-		return false;
-	*state = p[2];
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	*start = p ? (uint32_t)strtoull(p + 1, NULL, 10) : 0;
-	return true;
-}
-
 uint64_t umfs_lock_process_id(void)
 {
 	if (UMFS_LIKELY(lk_self != 0))
@@ -85,7 +68,7 @@ uint64_t umfs_lock_process_id(void)
 	uint32_t pid = (uint32_t)OS(getpid)(), start = 0;
 	char state;
 
-	lk_proc_stat("/proc/self/stat", &state, &start);
+	umfs_proc_stat("/proc/self/stat", &state, &start);
 	lk_self = (uint64_t)start << 32 | pid;
 	errno = saved;
 	return lk_self;
@@ -104,7 +87,7 @@ static bool lk_process_dead(uint64_t id)
 	if (OS(kill)(pid, 0) < 0 && errno == ESRCH)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!lk_proc_stat(path, &state, &start))
+	if (!umfs_proc_stat(path, &state, &start))
 		return false; /* cannot tell (/proc hidden): alive, as kill said */
 	return state == 'Z' || state == 'X' || start != (uint32_t)(id >> 32);
 }
@@ -551,6 +534,20 @@ static bool lk_cycle(tab_t *t, const owner_t *w, const owner_t *blocker, owner_t
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 /* ------------------------------------------------------------------ */
+
+int umfs_lock_flock_type(int op)
+{
+	switch (op & ~LOCK_NB) {
+	case LOCK_SH:
+		return F_RDLCK;
+	case LOCK_EX:
+		return F_WRLCK;
+	case LOCK_UN:
+		return F_UNLCK;
+	default:
+		return -EINVAL;
+	}
+}
 
 uint64_t umfs_lock_new_id(struct umfs_fs *fs)
 {

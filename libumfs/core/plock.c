@@ -50,25 +50,6 @@ static uint64_t plock_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* From /proc/<tid>/stat (or thread-self): the state letter (field 3) and
- * the low 32 bits of the start time (field 22). False when /proc cannot
- * tell: not mounted, hidden, or the thread is gone. */
-static bool plock_proc_stat(const char *stat_path, char *state, uint32_t *start)
-{
-	char buf[512], *p;
-
-	if (umfs_proc_read(AT_FDCWD, stat_path, buf, sizeof(buf)) <= 0)
-		return false;
-	p = strrchr(buf, ')'); /* the command name may hold anything */
-	if (!p || p[1] != ' ' || !p[2])
-		return false;
-	*state = p[2];
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	*start = p ? (uint32_t)strtoull(p + 1, NULL, 10) : 0;
-	return true;
-}
-
 static uint64_t plock_self(void)
 {
 	if (UMFS_LIKELY(plock_me != 0))
@@ -78,7 +59,7 @@ static uint64_t plock_self(void)
 	uint32_t start = 0;
 	char state;
 
-	plock_proc_stat("/proc/thread-self/stat", &state, &start);
+	umfs_proc_stat("/proc/thread-self/stat", &state, &start);
 	plock_me = (uint64_t)start << 32 | tid;
 	errno = saved;
 	return plock_me;
@@ -128,7 +109,7 @@ static bool plock_holder_dead(uint64_t w)
 		return true; /* bits no holder writes */
 	dead = OS(kill)((pid_t)tid, 0) < 0 && errno == ESRCH;
 	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)tid);
-	if (!dead && plock_proc_stat(path, &state, &now))
+	if (!dead && umfs_proc_stat(path, &state, &now))
 		dead = state == 'Z' || state == 'X' || (start != 0 && now != start);
 	errno = saved;
 	return dead;

@@ -180,19 +180,9 @@ int reclock_flock(struct ofd *o, int op)
 	struct umfs_lock_req q = { 0 };
 	int r;
 
-	switch (op & ~LOCK_NB) {
-	case LOCK_SH:
-		q.type = F_RDLCK;
-		break;
-	case LOCK_EX:
-		q.type = F_WRLCK;
-		break;
-	case LOCK_UN:
-		q.type = F_UNLCK;
-		break;
-	default:
-		return -EINVAL;
-	}
+	q.type = umfs_lock_flock_type(op);
+	if (q.type < 0)
+		return q.type;
 	if (!fs)
 		return -ENOLCK;
 	rl_owner_of(fs, o, UMFS_LOCK_FLOCK, &q.owner);
