@@ -4,7 +4,7 @@
 # the C API, the LD_PRELOAD library and umfs-fuse.
 #
 #   crafted.sh BUILD_ROOT [--trials N] [--seed S] [--fe LIST] [--kind K]
-#                         [--one TSEED FE] [--trace] [--keep]
+#                         [--jobs N] [--one TSEED FE] [--trace] [--keep]
 #
 # A pool is populated (sec_craft populate: craft_pool.h's files of one
 # page, a few pages, 4 MiB with 2 MiB leaves, a sparse file of height 3, a
@@ -46,16 +46,19 @@
 #
 # TRIALS (default 1000) and SEED (default: the time) in the environment are
 # the defaults of --trials and --seed; the trials go 80% to api, 12% to
-# shim, 8% to fuse (--fe api,shim to choose). --one TSEED FE replays one
+# shim, 8% to fuse (--fe api,shim to choose), spread over one worker per
+# core (at most 4; --jobs N to choose), each with its own copy of the
+# sound pool. --one TSEED FE replays one
 # trial; --trace runs a crashed api or shim trial again under gdb and
 # prints where it died; --keep keeps the failing pools. Runs as root
 # (FUSE); without FUSE the fuse trials are skipped.
 set -u
 
-BUILD=${1:?usage: $0 BUILD_ROOT [--trials N] [--seed S] [--fe LIST] [--kind K] [--one TSEED FE]}
+BUILD=${1:?usage: $0 BUILD_ROOT [--trials N] [--seed S] [--fe LIST] [--kind K] [--jobs N] [--one TSEED FE]}
 shift
 TRIALS=${TRIALS:-1000}
 SEED=${SEED:-$(date +%s)}
+JOBS=$(nproc); [ "$JOBS" -gt 4 ] && JOBS=4
 FES=api,shim,fuse
 KIND=
 ONE=
@@ -67,10 +70,11 @@ while [ $# -gt 0 ]; do
 	--seed) SEED=$2; shift 2 ;;
 	--fe) FES=$2; shift 2 ;;
 	--kind) KIND=$2; shift 2 ;;
+	--jobs) JOBS=$2; shift 2 ;;
 	--one) ONE="$2 $3"; shift 3 ;;
 	--trace) TRACE=1; shift ;;
 	--keep) KEEP=1; shift ;;
-	*) echo "usage: $0 BUILD_ROOT [--trials N] [--seed S] [--fe LIST] [--kind K] [--one TSEED FE] [--trace] [--keep]"; exit 2 ;;
+	*) echo "usage: $0 BUILD_ROOT [--trials N] [--seed S] [--fe LIST] [--kind K] [--jobs N] [--one TSEED FE] [--trace] [--keep]"; exit 2 ;;
 	esac
 done
 
@@ -171,28 +175,32 @@ trace_crash() { # FE POOL TSEED
 	printf '%s\t%s %s\n' "${site:-unknown}" "$fe" "$3" >>"$TMP/sites"
 }
 
-SOUND=$TMP/sound.pool
-"$MKFS" -q -s 16M "$SOUND" || { echo "FAIL: mkfs.umfs"; exit 1; }
-"$CRAFT" populate "$SOUND" || { echo "FAIL: populate"; exit 1; }
-# with holes where it is zero: each trial copies it
-cp --sparse=always "$SOUND" "$TMP/sparse.pool" && mv "$TMP/sparse.pool" "$SOUND"
-"$FSCK" -n -f "$SOUND" >"$TMP/fsck.sound" 2>&1 ||
-	{ cat "$TMP/fsck.sound"; echo "FAIL: fsck.umfs finds damage in the sound pool"; exit 1; }
-
 fe_on() { case ",$FES," in *",$1,"*) [ "$1" != fuse ] || [ -n "$have_fuse" ] ;; *) false ;; esac; }
 
-# The workload on the sound pool is correct through each front end.
-for fe in api shim fuse; do
-	fe_on $fe || continue
-	MARKER=SND0$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
-	cp "$SOUND" "$TMP/trial.pool"
-	run_$fe "$TMP/trial.pool" "$TMP/out"
-	if [ "$RESULT" != correct ] || ! grep -q '^canary unchanged' "$TMP/out"; then
-		cat "$TMP/out" "$TMP/out.err" | head -30
-		echo "FAIL: the workload on the sound pool through $fe: $RESULT"
-		exit 1
-	fi
-done
+# sound_make: the populated pool in TMP that each trial copies, checked by
+# fsck and served correctly through each front end. Each worker makes its
+# own: copies of one pool share its UUID, and so its runtime directory.
+sound_make() {
+	local fe
+	SOUND=$TMP/sound.pool
+	"$MKFS" -q -s 16M "$SOUND" || { echo "FAIL: mkfs.umfs"; exit 1; }
+	"$CRAFT" populate "$SOUND" || { echo "FAIL: populate"; exit 1; }
+	# with holes where it is zero: each trial copies it
+	cp --sparse=always "$SOUND" "$TMP/sparse.pool" && mv "$TMP/sparse.pool" "$SOUND"
+	"$FSCK" -n -f "$SOUND" >"$TMP/fsck.sound" 2>&1 ||
+		{ cat "$TMP/fsck.sound"; echo "FAIL: fsck.umfs finds damage in the sound pool"; exit 1; }
+	for fe in api shim fuse; do
+		fe_on $fe || continue
+		MARKER=SND0$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
+		cp "$SOUND" "$TMP/trial.pool"
+		run_$fe "$TMP/trial.pool" "$TMP/out"
+		if [ "$RESULT" != correct ] || ! grep -q '^canary unchanged' "$TMP/out"; then
+			cat "$TMP/out" "$TMP/out.err" | head -30
+			echo "FAIL: the workload on the sound pool through $fe: $RESULT"
+			exit 1
+		fi
+	done
+}
 
 declare -A count
 fails=0
@@ -260,6 +268,7 @@ trial() {
 if [ -n "$ONE" ]; then
 	set -- $ONE
 	echo "# one trial: seed $1 through $2"
+	sound_make
 	trial "$1" "$2" 1
 	cat "$TMP/out"
 	[ $fails = 0 ] && { echo PASS; exit 0; }
@@ -267,17 +276,45 @@ if [ -n "$ONE" ]; then
 fi
 
 n_api=$((TRIALS * 80 / 100)); n_shim=$((TRIALS * 12 / 100)); n_fuse=$((TRIALS - n_api - n_shim))
-echo "# seed $SEED, $TRIALS trials: api $n_api, shim $n_shim, fuse $n_fuse (rerun: TRIALS=$TRIALS SEED=$SEED $0 $BUILD)"
+echo "# seed $SEED, $TRIALS trials: api $n_api, shim $n_shim, fuse $n_fuse, $JOBS workers (rerun: TRIALS=$TRIALS SEED=$SEED $0 $BUILD)"
 start=$SECONDS
-t=0
-for fe in api shim fuse; do
-	eval n=\$n_$fe
-	for i in $(seq 1 $n); do
-		t=$((t + 1))
-		fe_on $fe || continue
-		trial $((SEED * 100000 + t)) $fe $t
+
+# worker W: the trials t with (t - 1) % JOBS == W, in its own TMP/wW with
+# its own sound pool and mount point; its counts go to TMP/state.W.
+worker() {
+	local w=$1 top=$TMP fe n i t=0
+	TMP=$top/w$w MNT=$top/w$w/mnt DAEMON=
+	mkdir -p "$MNT"
+	trap pooltrial_cleanup EXIT
+	sound_make
+	for fe in api shim fuse; do
+		eval n=\$n_$fe
+		for i in $(seq 1 $n); do
+			t=$((t + 1))
+			[ $(((t - 1) % JOBS)) = "$w" ] && fe_on $fe || continue
+			trial $((SEED * 100000 + t)) $fe $t
+		done
 	done
+	[ -s "$TMP/sites" ] && cp "$TMP/sites" "$top/sites.$w"
+	{ declare -p count causes; for v in $SUMS; do echo "$v=${!v}"; done; } >"$top/state.$w"
+}
+
+SUMS="fails canary_hits memory_hits fsck_miss fsck_found fsck_must"
+for w in $(seq 0 $((JOBS - 1))); do worker "$w" & done
+wait
+declare -A all_count=() all_causes=() all_sums=()
+for w in $(seq 0 $((JOBS - 1))); do
+	[ -s "$TMP/state.$w" ] || { echo "FAIL: worker $w ended before its last trial"; exit 1; }
+	. "$TMP/state.$w"
+	for k in "${!count[@]}"; do all_count[$k]=$(( ${all_count[$k]:-0} + ${count[$k]} )); done
+	for k in "${!causes[@]}"; do all_causes[$k]=$(( ${all_causes[$k]:-0} + ${causes[$k]} )); done
+	for v in $SUMS; do all_sums[$v]=$(( ${all_sums[$v]:-0} + ${!v} )); done
+	[ -s "$TMP/sites.$w" ] && cat "$TMP/sites.$w" >>"$TMP/sites"
 done
+count=() causes=()
+for k in "${!all_count[@]}"; do count[$k]=${all_count[$k]}; done
+for k in "${!all_causes[@]}"; do causes[$k]=${all_causes[$k]}; done
+for v in $SUMS; do printf -v "$v" %d "${all_sums[$v]}"; done
 
 echo
 echo "crafted-pool test: seed $SEED, $TRIALS trials, $((SECONDS - start)) s"
