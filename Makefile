@@ -10,9 +10,11 @@
 #   make install build + meson install: tools in sbindir and bindir, the
 #                libraries, headers, umfs.pc and man pages under PREFIX
 #                (default /usr/local; DESTDIR=... stages it)
+#   make uninstall  remove what the last `make install` from $(BUILDDIR)
+#                installed (its log, $(BUILDDIR)/meson-logs/install-log.txt)
 #   make deb     the Debian packages (umfs-tools, libumfs0, libumfs-dev,
 #                umfs-dkms) in $(BUILDDIR)/deb/, checked by lintian; then
-#                `sudo apt install ./$(BUILDDIR)/deb/*.deb`
+#                README's `sudo apt install` line
 #   make clean   remove $(BUILDDIR)
 
 BUILDDIR ?= build
@@ -25,7 +27,7 @@ PREFIX ?= /usr/local
 # use cache-line flushes instead of msync for them.
 export PMEM_IS_PMEM_FORCE = 1
 
-.PHONY: all deps build test demo bench install deb clean
+.PHONY: all deps build test demo bench install uninstall deb clean
 
 all: build
 
@@ -63,6 +65,12 @@ install: build
 	$(MESON) install -C $(BUILDDIR) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
 	@# the dynamic loader's cache must know the new libumfs-api.so.0
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig; fi
+
+uninstall:
+	@[ -f $(BUILDDIR)/meson-logs/install-log.txt ] || \
+		{ echo "make uninstall: $(BUILDDIR) has installed nothing (no meson-logs/install-log.txt)" >&2; exit 1; }
+	$(NINJA) -C $(BUILDDIR) uninstall
+	@if [ "$$(id -u)" -eq 0 ]; then ldconfig; fi
 
 # dpkg-buildpackage writes its results beside the source tree: build from a
 # copy in $(BUILDDIR)/deb/ so that they stay there.

@@ -301,11 +301,11 @@ int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size
 	if (st->st_mode & 066)
 		n = snprintf(buf, size, "%s is %s by %s: in software mode every user who can open "
 			     "the pool can read and change all of it, whatever the permissions of "
-			     "its files say (see docs/security.md)", pool,
+			     "its files say (see security.md in UMFS's documents, umfs(8))", pool,
 			     (st->st_mode & 022) ? "writable" : "readable",
 			     (st->st_mode & 006) ? "every user" : "its group");
 	else if (st->st_uid != OS(geteuid)() && st->st_uid != 0)
 		n = snprintf(buf, size, "%s belongs to uid %u, who can read and change everything "
-			     "put in it (see docs/security.md)", pool, (unsigned)st->st_uid);
+			     "put in it (see security.md in UMFS's documents, umfs(8))", pool, (unsigned)st->st_uid);
 	return n > 0;
 }

@@ -64,6 +64,14 @@ for page in umfs-run.1 umfs.3 libumfs.7 mkfs.umfs.8 fsck.umfs.8 umfs-fuse.8 umfs
 	out=$(MANWIDTH=80 man --warnings "${page##*.}" "${page%.*}" 2>&1 >/dev/null)
 	[ -z "$out" ] || fail "man --warnings ${page%.*}: $out"
 done
+say "man umfs: the overview, and the documents the pages name"
+MANWIDTH=200 man umfs 2>/dev/null | grep -q 'persistent-memory file system: overview' ||
+	fail "man umfs does not open the overview page"
+MANWIDTH=200 man umfs 2>/dev/null | grep -q /usr/share/doc/umfs-tools ||
+	fail "umfs(8) does not name /usr/share/doc/umfs-tools"
+for d in README.md format.md consistency.md sharing.md security.md shim.md; do
+	[ -f "/usr/share/doc/umfs-tools/$d" ] || fail "the packages do not install $d (umfs(8) names it)"
+done
 
 say "mkfs.umfs, mkfs -t umfs, fsck.umfs, fsck -t umfs"
 pool=/dev/shm/umfs.pool

@@ -55,16 +55,21 @@ sbin="$stage$prefix/$(opt sbindir)" bin="$stage$prefix/$(opt bindir)"
 lib="$stage$prefix/$(opt libdir)" man="$stage$prefix/$(opt mandir)"
 for f in "$sbin/mkfs.umfs" "$sbin/fsck.umfs" "$sbin/umfs-fuse" "$sbin/umfs" "$bin/umfs-run" \
 	 "$lib/libumfs.so" "$lib/libumfs-api.so.0" "$lib/libumfs-api.so" "$lib/pkgconfig/umfs.pc" \
-	 "$stage$prefix/$(opt includedir)/umfs.h" "$man/man1/umfs-run.1" "$man/man3/umfs.3" \
+	 "$stage$prefix/$(opt includedir)/umfs/umfs.h" "$man/man1/umfs-run.1" "$man/man3/umfs.3" \
 	 "$man/man7/libumfs.7" "$man/man8/mkfs.umfs.8" "$man/man8/fsck.umfs.8" \
 	 "$man/man8/umfs-fuse.8" "$man/man8/umfs.8"; do
 	[ -e "$f" ] || fail "meson install did not install ${f#"$stage"}"
 done
 # each installed header compiles alone, as a program includes it
+# (the include path umfs.pc gives: the headers' own directory)
+grep -q '^Cflags: -I${includedir}/umfs$' "$lib/pkgconfig/umfs.pc" || fail "umfs.pc: Cflags do not name includedir/umfs"
 for h in umfs.h umfs_format.h; do
 	printf '#include <%s>\nint main(void) { return 0; }\n' "$h" |
-		cc -x c -std=gnu11 -Wall -Werror -fsyntax-only -I"$stage$prefix/$(opt includedir)" - ||
+		cc -x c -std=gnu11 -Wall -Werror -fsyntax-only -I"$stage$prefix/$(opt includedir)/umfs" - ||
 		fail "the installed $h does not compile"
+done
+for h in umfs.h umfs_format.h umfs_rules.h; do
+	[ ! -e "$stage$prefix/$(opt includedir)/$h" ] || fail "$h installed straight into includedir"
 done
 [ "$(readlink "$sbin/umfs")" = umfs-fuse ] || fail "$prefix/sbin/umfs does not point to umfs-fuse"
 grep -q "^libdir=\${prefix}/$(opt libdir)\$" "$lib/pkgconfig/umfs.pc" || fail "umfs.pc: wrong libdir"
@@ -81,6 +86,12 @@ if [ "$prefix" = /usr/local ]; then
 	local_tar="$work/local.tar"
 	tar -C "$stage" -cf "$local_tar" usr/local
 fi
+# `make uninstall` takes back every file the install put there, and only those
+step "make uninstall"
+echo mine >"$stage$prefix/not-umfs"
+make -C "$src" -s uninstall BUILDDIR="$build" >/dev/null
+left=$(find "$stage" -type f -o -type l)
+[ "$left" = "$stage$prefix/not-umfs" ] || fail "make uninstall left or removed: $left"
 
 # 2. the packages
 step "make-deb.sh (dpkg-buildpackage, lintian)"
