@@ -110,6 +110,15 @@ umount "$mnt"
 for _ in $(seq 50); do pgrep -x umfs-fuse >/dev/null || pgrep -x umfs >/dev/null || break; sleep 0.2; done
 fsck.umfs -n -f "$pool" >/tmp/fsck.out || { cat /tmp/fsck.out; fail "fsck.umfs after the FUSE mount"; }
 
+say "umfs-fuse(8)'s fstab line: mount by the mount point"
+echo "$pool  $mnt  fuse.umfs  defaults,allow_other,nofail  0  0" >>/etc/fstab
+env PATH=/usr/bin:/bin mount "$mnt" || fail "mount $mnt from the fstab line of umfs-fuse(8)"
+grep -q " $mnt fuse.umfs " /proc/mounts || fail "$mnt from fstab is not a fuse.umfs mount"
+[ "$(cat "$mnt/logs/hello.txt")" = "hello, pmem" ] || fail "through the fstab mount"
+umount "$mnt"
+for _ in $(seq 50); do pgrep -x umfs-fuse >/dev/null || pgrep -x umfs >/dev/null || break; sleep 0.2; done
+sed -i '\| fuse.umfs |d' /etc/fstab
+
 say "umfs-dkms"
 dkms status umfs | grep -q "umfs/$UMFS_VERSION" || fail "dkms does not know umfs/$UMFS_VERSION"
 built=0
