@@ -173,13 +173,13 @@ prepare_guest() {
 	local src=$1 build=$2 kver=$3 tmp=$4 tests=$5 ksrc
 	MODULE=""
 	if [ -f "$src/kmod/Kbuild" ] || [ -f "$src/kmod/Makefile" ]; then
-		# built from a copy: no objects land in kmod/, and a concurrent
-		# edit there cannot break a build half-way
+		# built as DKMS builds it (umfs-dkms's source, its MAKE line),
+		# from a copy: no objects land in kmod/, and a concurrent edit
+		# there cannot break a build half-way
 		ksrc="$tmp/ksrc"
-		mkdir -p "$ksrc"
-		cp -a "$src/kmod" "$src/include" "$ksrc/"
-		[ -d "$src/libumfs" ] && cp -a "$src/libumfs" "$ksrc/"
-		if ! make -C "/lib/modules/$kver/build" M="$ksrc/kmod" -j2 modules >"$tmp/kbuild.log" 2>&1; then
+		sh "$src/tools/kmod-source.sh" "$src" "$ksrc"
+		if ! make -C "$ksrc/kmod" KVER="$kver" KDIR="/lib/modules/$kver/build" -j2 \
+			>"$tmp/kbuild.log" 2>&1; then
 			tail -n 40 "$tmp/kbuild.log" >&2
 			die "FAIL: kmod/ does not build against linux-headers-$kver (log above)"
 		fi
