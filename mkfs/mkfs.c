@@ -39,7 +39,7 @@
 
 #include "core.h"
 #include "cli.h"
-#include "pages.h"
+#include "poolpages.h"
 #include "pathtrust.h"
 
 static const char *prog = "mkfs.umfs";
@@ -754,17 +754,17 @@ static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
 	printf("  UUID        %s\n", uuid);
 	printf("  label       %s%s%s\n", o->label && o->label[0] ? "'" : "",
 	       o->label && o->label[0] ? o->label : "(none)", o->label && o->label[0] ? "'" : "");
-	switch (mkfs_pages_of(pm->fd)) {
-	case MKFS_PAGES_SMALL:
+	switch (umfs_pages_of(pm->fd)) {
+	case UMFS_PAGES_SMALL:
 		printf("  pages       4 KiB: a new process takes a page fault for each 4 KiB of the\n"
 		       "              pool it touches (about 262,000 per GiB); a tmpfs mounted\n"
 		       "              with -o huge=always maps 2 MiB at a time (README: a DRAM\n"
 		       "              stand-in on 2 MiB pages)\n");
 		break;
-	case MKFS_PAGES_HUGE:
+	case UMFS_PAGES_HUGE:
 		printf("  pages       2 MiB\n");
 		break;
-	case MKFS_PAGES_OTHER:
+	case UMFS_PAGES_OTHER:
 		break;
 	}
 }

@@ -473,6 +473,9 @@ bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t s
  * remove, if only the lock region is left in it. */
 #define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
 int umfs_rundir_open(struct umfs_fs *fs);
+/* The path of the runtime directory of the pool with this UUID and run id
+ * (the state page's run_id, not 0). */
+int umfs_rundir_name(const uint8_t uuid[16], uint64_t run_id, char *buf, size_t size);
 /* Takes a duplicate of dfd, inherited, as the runtime directory: it must
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);

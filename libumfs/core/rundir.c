@@ -48,15 +48,20 @@ static uint64_t rundir_base_bit(void)
 	return OS(access)("/dev/shm", W_OK | X_OK) == 0 ? 0 : RUNDIR_IN_TMP;
 }
 
-static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)
+int umfs_rundir_name(const uint8_t uuid[16], uint64_t id, char *buf, size_t size)
 {
 	char hex[33];
 	int n;
 
 	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", fs->sb.uuid[i]);
+		snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
 	n = snprintf(buf, size, "%s/umfs-%s-%016llx", rundir_base(id), hex, (unsigned long long)id);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)
+{
+	return umfs_rundir_name(fs->sb.uuid, id, buf, size);
 }
 
 /* The permissions of what is made here: the pool's write permissions. */

@@ -65,7 +65,7 @@ refuse() {
 	fi
 }
 
-echo "1..30"
+echo "1..37"
 mkfs=$build/mkfs/mkfs.umfs
 fsck=$build/fsck/fsck.umfs
 run_=$build/tools/umfs-run
@@ -89,6 +89,12 @@ refuse "$run_" 2 "--log 'bogus'" --pool /nonexistent --log bogus true
 refuse "$run_" 2 "--kmod 'sometimes'" --kmod sometimes true
 refuse "$run_" 2 "option '--pool' needs an argument" --pool
 refuse "$run_" 2 "no PROGRAM given" --pool /nonexistent
+
+pool=$build/pool/umfs-pool
+help "$pool"; version "$pool"
+refuse "$pool" 2 "unknown option '--bogus'" --bogus info x
+refuse "$pool" 2 "no command" 
+refuse "$pool" 2 "unknown command 'frob'" frob x
 
 fuse=$build/fuse/umfs-fuse
 if [ -x "$fuse" ]; then

@@ -58,7 +58,7 @@ libdir=$(pkg-config --variable=libdir umfs) || fail "pkg-config does not know um
 [ -f "$libdir/libumfs.so" ] || fail "no $libdir/libumfs.so"
 
 say "man pages"
-for page in umfs-run.1 umfs.3 libumfs.7 mkfs.umfs.8 fsck.umfs.8 umfs-fuse.8 umfs.8; do
+for page in umfs-run.1 umfs.3 libumfs.7 mkfs.umfs.8 fsck.umfs.8 umfs-fuse.8 umfs.8 umfs-pool.8; do
 	f=$(man -w "${page##*.}" "${page%.*}") || fail "man ${page##*.} ${page%.*}: no page"
 	case "$f" in /usr/share/man/*) ;; *) fail "man ${page%.*} found $f" ;; esac
 	out=$(MANWIDTH=80 man --warnings "${page##*.}" "${page%.*}" 2>&1 >/dev/null)
@@ -80,6 +80,7 @@ mkfs -t umfs -s 16M /dev/shm/small.pool
 fsck.umfs -n -f "$pool" >/tmp/fsck.out || { cat /tmp/fsck.out; fail "fsck.umfs -n -f"; }
 grep -q clean /tmp/fsck.out || { cat /tmp/fsck.out; fail "fsck.umfs did not say clean"; }
 fsck -t umfs /dev/shm/small.pool -- -n -f || fail "fsck -t umfs"
+umfs-pool info "$pool" | grep -qx 'label *install' || fail "umfs-pool info does not show the label"
 
 say "umfs-run, LD_PRELOAD with the absolute path"
 out=$(umfs-run --pool "$pool" -- sh -c 'echo "$LD_PRELOAD"; echo hello > /umfs/hello; cat /umfs/hello')

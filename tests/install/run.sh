@@ -53,11 +53,11 @@ opt() {
 prefix=$(opt prefix)
 sbin="$stage$prefix/$(opt sbindir)" bin="$stage$prefix/$(opt bindir)"
 lib="$stage$prefix/$(opt libdir)" man="$stage$prefix/$(opt mandir)"
-for f in "$sbin/mkfs.umfs" "$sbin/fsck.umfs" "$sbin/umfs-fuse" "$sbin/umfs" "$bin/umfs-run" \
+for f in "$sbin/mkfs.umfs" "$sbin/fsck.umfs" "$sbin/umfs-fuse" "$sbin/umfs" "$sbin/umfs-pool" "$bin/umfs-run" \
 	 "$lib/libumfs.so" "$lib/libumfs-api.so.0" "$lib/libumfs-api.so" "$lib/pkgconfig/umfs.pc" \
 	 "$stage$prefix/$(opt includedir)/umfs/umfs.h" "$man/man1/umfs-run.1" "$man/man3/umfs.3" \
 	 "$man/man7/libumfs.7" "$man/man8/mkfs.umfs.8" "$man/man8/fsck.umfs.8" \
-	 "$man/man8/umfs-fuse.8" "$man/man8/umfs.8"; do
+	 "$man/man8/umfs-fuse.8" "$man/man8/umfs.8" "$man/man8/umfs-pool.8"; do
 	[ -e "$f" ] || fail "meson install did not install ${f#"$stage"}"
 done
 # each installed header compiles alone, as a program includes it

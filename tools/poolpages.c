@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pages.c - which pages the kernel maps a pool file with. A pool on a
+ * poolpages.c - which pages the kernel maps a pool file with. A pool on a
  * tmpfs with 4 KiB pages costs every new process one page fault per 4 KiB
  * it touches (about 262,000 per GiB); a tmpfs mounted huge=always (or
  * within_size) or hugetlbfs maps 2 MiB at a time, as device DAX does for
- * real persistent memory. mkfs.umfs says which the pool got, judging the
- * pool's own descriptor (the mount it lies on, from /proc/self/fdinfo).
+ * real persistent memory. mkfs.umfs and umfs-pool say which a pool gets,
+ * judging its descriptor (the mount it lies on, from /proc/self/fdinfo).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include <sys/statfs.h>
 
 #include "mountinfo.h"
-#include "pages.h"
+#include "poolpages.h"
 
 #define TMPFS_MAGIC_ 0x01021994
 #define HUGETLBFS_MAGIC_ 0x958458f6
@@ -59,19 +59,19 @@ static void mount_options_of(int id, char *opts, size_t size)
 	fclose(f);
 }
 
-enum mkfs_pages mkfs_pages_of(int fd)
+enum umfs_pages umfs_pages_of(int fd)
 {
 	char opts[1024];
 	struct statfs sf;
 	int id;
 
 	if (fstatfs(fd, &sf) != 0)
-		return MKFS_PAGES_OTHER;
+		return UMFS_PAGES_OTHER;
 	if ((unsigned long)sf.f_type == HUGETLBFS_MAGIC_)
-		return MKFS_PAGES_HUGE;
+		return UMFS_PAGES_HUGE;
 	if ((unsigned long)sf.f_type != TMPFS_MAGIC_ || (id = mount_id_of(fd)) < 0)
-		return MKFS_PAGES_OTHER;
+		return UMFS_PAGES_OTHER;
 	mount_options_of(id, opts, sizeof(opts));
-	return strstr(opts, "huge=always") || strstr(opts, "huge=within_size") ? MKFS_PAGES_HUGE
-										 : MKFS_PAGES_SMALL;
+	return strstr(opts, "huge=always") || strstr(opts, "huge=within_size") ? UMFS_PAGES_HUGE
+										 : UMFS_PAGES_SMALL;
 }
