@@ -141,6 +141,9 @@ int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t
 
 /* Identity of an open file (inode number and generation). */
 void umfs_file_id(const struct umfs_file *file, uint64_t *ino, uint32_t *gen);
+/* Whether the open that made file created it (the kernel's FMODE_CREATED,
+ * which fcntl F_CREATED_QUERY reports); false for umfs_open_id. */
+bool umfs_file_created(const struct umfs_file *file);
 /* umfs_stat, and the inode's generation: st_ino and *gen name this inode
  * and no later user of its number (front ends key host objects by them). */
 int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flags,

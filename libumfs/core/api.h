@@ -23,6 +23,7 @@ struct umfs_file {
 	pthread_mutex_t pos_lock; /* read/write/lseek on a shared offset */
 	uint64_t pos;
 	bool relatime;            /* reads update atime (umfs_set_relatime) */
+	bool created;             /* the open made the file (F_CREATED_QUERY) */
 	struct umfs_katt katt;    /* the backend's mapping of the file (backend.h) */
 };
 

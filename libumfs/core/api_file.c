@@ -52,6 +52,8 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 
 	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
 		return -EINVAL;
+	if (flags & O_PATH) /* as open(2): O_CREAT, O_TRUNC... mean nothing with it */
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return -EOPNOTSUPP;
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
@@ -121,6 +123,7 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 	f->fs = fs;
 	f->ino = w->ino;
 	f->relatime = api_fe_relatime(fs);
+	f->created = created;
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	umfs_katt_init(&f->katt, f->flags);
@@ -157,6 +160,11 @@ void umfs_file_id(const struct umfs_file *f, uint64_t *ino, uint32_t *gen)
 {
 	*ino = f->ino;
 	*gen = umfs_inode(f->fs, f->ino)->generation;
+}
+
+bool umfs_file_created(const struct umfs_file *f)
+{
+	return f->created;
 }
 
 int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,

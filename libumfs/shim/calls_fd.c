@@ -23,6 +23,10 @@
 
 #include "shim.h"
 
+#ifndef F_CREATED_QUERY
+#define F_CREATED_QUERY 1028 /* F_LINUX_SPECIFIC_BASE + 4, Linux 6.12 */
+#endif
+
 /* ------------------------------------------------------------------ */
 /* dup, pipe                                                            */
 /* ------------------------------------------------------------------ */
@@ -116,6 +120,25 @@ SHIM_API int dup(int fd)
 	return nfd;
 }
 
+/* The errno of a dup2/dup3 onto one of the shim's own descriptors: the
+ * kernel's, checked in its order, where it would refuse anyway (the shim's
+ * numbers sit at the soft limit and above); else EBUSY, rather than lose
+ * the shim's descriptor. */
+static int dup_to_internal_errno(int old, int new, int flags, bool is_dup3)
+{
+	int saved_errno = errno, e = EBUSY;
+	struct rlimit rl;
+
+	if (is_dup3 && (flags & ~O_CLOEXEC))
+		e = EINVAL;
+	else if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)new >= rl.rlim_cur)
+		e = EBADF;
+	else if (SYS(fcntl)(old, F_GETFD) < 0)
+		e = EBADF;
+	errno = saved_errno;
+	return e;
+}
+
 static int dup_to(int old, int new, int flags, bool is_dup3)
 {
 	struct ofd *o, *at_new;
@@ -130,10 +153,9 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 	}
 	SHIM_SERVE();
 	if (at_new == UINFO_INTERNAL) {
-		/* the shim's own descriptor sits there: refuse rather than lose it */
 		if (o)
 			ofd_put(o);
-		errno = EBUSY;
+		errno = dup_to_internal_errno(old, new, flags, is_dup3);
 		return -1;
 	}
 	if (old == new) {
@@ -320,6 +342,11 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:
 		return -EBADF;
+	case F_CREATED_QUERY:
+		/* the token tells whether the running kernel knows the command */
+		if (SYS(fcntl)(fd, cmd, 0) < 0)
+			return -errno;
+		return o->sh->created ? 1 : 0;
 	default:
 		return -EINVAL;
 	}

@@ -23,19 +23,28 @@
 /* open                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* A FIFO inside UMFS is backed by a host FIFO in the helper directory. */
-static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
+int shim_open_special_access(struct umfs_fs *fs, const char *path, int flags)
 {
-	char host[64];
-	int amode = 0, err, fd, depth;
+	int amode = 0, err;
 
+	/* the kernel's may_open: the access mode, and O_TRUNC asks for write */
 	if ((flags & O_ACCMODE) != O_WRONLY)
 		amode |= R_OK;
-	if ((flags & O_ACCMODE) != O_RDONLY)
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		amode |= W_OK;
 	pool_lock();
 	err = umfs_access(fs, path, amode);
 	pool_unlock_ro();
+	return err;
+}
+
+/* A FIFO inside UMFS is backed by a host FIFO in the helper directory. */
+static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
+{
+	char host[64];
+	int err, fd, depth;
+
+	err = shim_open_special_access(fs, path, flags);
 	if (err)
 		return err;
 	err = shim_helper_name(host, sizeof(host), "fifo", (uint64_t)st->st_ino, 0);
@@ -50,6 +59,24 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	if (fd >= 0 && !(flags & O_CLOEXEC))
 		SYS(fcntl)(fd, F_SETFD, 0);
 	return fd;
+}
+
+/* What the kernel says of an O_TMPFILE description: it created nothing
+ * (F_CREATED_QUERY), and its name is "#INO" in the directory, which
+ * /proc/self/fd shows with " (deleted)" as tmpfs does. */
+static void tmpfile_unnamed(struct ofd *o)
+{
+	struct ofd_shared *sh = o->sh;
+	char *slash = strrchr(sh->path, '/');
+	size_t room = OFD_SLOT_SIZE - offsetof(struct ofd_shared, path);
+	struct stat st;
+
+	sh->created = 0;
+	if (!slash || umfs_fstat(o->uf, &st))
+		return;
+	snprintf(slash + 1, room - (size_t)(slash + 1 - sh->path), "#%llu",
+		 (unsigned long long)st.st_ino);
+	sh->path_len = (uint32_t)strlen(sh->path);
 }
 
 /* O_TMPFILE: an unnamed file in the directory: created under a unique
@@ -86,17 +113,42 @@ static int tmpfile_open(struct umfs_fs *fs, const char *dir, int flags, mode_t m
 		pool_lock();
 		umfs_unlink(fs, path);
 		pool_unlock();
-		if (!(flags & O_EXCL)) { /* linkat(fd, "", ..., AT_EMPTY_PATH) may name it */
+		{
 			struct ofd *o = fd_get_fast(fd);
 
 			if (o) {
-				o->tmpfile = true;
+				tmpfile_unnamed(o);
+				/* linkat(fd, "", ..., AT_EMPTY_PATH) may name it */
+				o->tmpfile = !(flags & O_EXCL);
 				ofd_put(o);
 			}
 		}
 		return fd;
 	}
 	return -EEXIST;
+}
+
+/* O_TMPFILE in the directory rel names (from base under the resolve rules,
+ * or a path from the root or the thread's start): found by the core, so
+ * that its path from the root is known whatever the caller named it by. */
+static int tmpfile_open_at(struct umfs_fs *fs, const char *base, const char *rel,
+			   unsigned resolve, int flags, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct umfs_file *uf;
+	uint64_t ino;
+	uint32_t gen;
+	int err;
+
+	pool_lock();
+	err = umfs_open_resolve(fs, base, rel, resolve, O_PATH | O_DIRECTORY, 0, &uf);
+	if (!err) {
+		umfs_file_id(uf, &ino, &gen);
+		err = umfs_dir_path(fs, ino, gen, path, sizeof(path));
+		umfs_close(uf);
+	}
+	pool_unlock_ro();
+	return err ? err : tmpfile_open(fs, path, flags, mode);
 }
 
 /* Whether an open with these flags must first ask whether the file is a
@@ -174,6 +226,8 @@ static int open_special(struct umfs_fs *fs, const char *path, int flags)
 	pool_unlock_ro();
 	if (!err && S_ISFIFO(st.st_mode))
 		return fifo_open(fs, path, flags, &st);
+	if (!err && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+		return devnode_open(fs, path, flags, &st);
 	return -ENXIO;
 }
 
@@ -188,7 +242,7 @@ static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *nam
 	int err;
 
 	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return tmpfile_open(fs, path, flags, mode);
+		return tmpfile_open_at(fs, NULL, path, 0, flags, mode);
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();
@@ -225,18 +279,8 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	bool text = open_needs_text_check(flags);
 	int err;
 
-	if ((flags & O_TMPFILE) == O_TMPFILE) {
-		/* the directory under the rules, then an unnamed file in it */
-		pool_lock();
-		err = umfs_open_resolve(fs, base, rel, resolve, O_PATH | O_DIRECTORY, 0, &uf);
-		if (!err) {
-			umfs_file_id(uf, &ino, &gen);
-			err = umfs_dir_path(fs, ino, gen, path, sizeof(path));
-			umfs_close(uf);
-		}
-		pool_unlock_ro();
-		return err ? err : tmpfile_open(fs, path, flags, mode);
-	}
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return tmpfile_open_at(fs, base, rel, resolve, flags, mode);
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
 	pool_lock();

@@ -531,19 +531,37 @@ static long readlink_kernel(int dirfd, const char *path, void *arg)
 	return n < 0 ? -errno : n;
 }
 
+/* Whether the kernel's d_path would mark the name o was opened by
+ * " (deleted)": the file has no name left, or it is an O_TMPFILE's "#INO"
+ * (never a name in the directory, even once linkat gave the file one). */
+static bool byfd_deleted(struct ofd *o)
+{
+	const char *base = strrchr(o->sh->path, '/');
+	char tmpname[32];
+	struct stat st;
+
+	if (umfs_fstat(o->uf, &st))
+		return false;
+	snprintf(tmpname, sizeof(tmpname), "/#%llu", (unsigned long long)st.st_ino);
+	return st.st_nlink == 0 || (base && strcmp(base, tmpname) == 0);
+}
+
 /* /proc/self/fd/N of a UMFS descriptor links to the file's UMFS path. */
 static long readlink_byfd(int fd, void *arg)
 {
+	static const char deleted[] = " (deleted)";
 	struct readlink_arg *a = arg;
 	struct ofd *o = fd_get_fast(fd);
-	char host[PATH_MAX];
+	char host[PATH_MAX + sizeof(deleted)];
 	size_t n;
 	int err;
 
 	if (!o)
 		return PATH_RUN_KERNEL;
 	/* no path kept (longer than PATH_MAX): as the kernel's d_path */
-	err = o->sh->path[0] ? path_to_host(o->sh->path, host, sizeof(host)) : -ENAMETOOLONG;
+	err = o->sh->path[0] ? path_to_host(o->sh->path, host, PATH_MAX) : -ENAMETOOLONG;
+	if (!err && byfd_deleted(o))
+		strcat(host, deleted);
 	ofd_put(o);
 	if (err)
 		return err;

@@ -19,7 +19,7 @@
 
 #include "shim.h"
 
-#define OFD_VERSION 4
+#define OFD_VERSION 5
 
 static pthread_mutex_t ofd_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ofd *ofd_live;  /* every live description */
@@ -145,6 +145,7 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	memcpy(sh->pool_uuid, shim_pool_uuid, sizeof(sh->pool_uuid));
 	umfs_file_id(uf, &sh->ino, &sh->gen);
 	atomic_store(&sh->flags, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
+	sh->created = umfs_file_created(uf);
 	umfs_plock_init(&sh->lock);
 	sh->pos = 0;
 	atomic_store(&sh->lock_id, 0); /* a new owner of locks, once it takes one */

@@ -552,6 +552,7 @@ struct ofd_shared {
 	uint64_t ino;
 	uint32_t gen;
 	_Atomic int flags;        /* open flags; F_SETFL changes the status bits */
+	uint32_t created;         /* 1: the open created the file (F_CREATED_QUERY) */
 	struct umfs_plock lock;   /* the file offset, across processes */
 	uint64_t pos;             /* file offset; a directory's readdir cookie */
 	_Atomic uint64_t lock_id; /* its owner id in the lock table; 0 until it locks */
@@ -938,6 +939,10 @@ static inline long shim_ret(long r)
 }
 
 /* calls_file.c */
+/* Whether the caller may open the special file path with flags (its
+ * access mode; O_TRUNC asks for write, as the kernel's may_open): 0 or
+ * -errno. */
+int shim_open_special_access(struct umfs_fs *fs, const char *path, int flags);
 int shim_open(int dirfd, const char *path, int flags, mode_t mode);
 int shim_open_umfs(struct umfs_fs *fs, const char *pool_path, int flags, mode_t mode);
 /* openat2 inside UMFS: rel resolved from the directory at pool path base
@@ -949,6 +954,10 @@ long shim_openat2(int dirfd, const char *path, const void *how, size_t size);
 int shim_close(int fd);
 ssize_t shim_write(int fd, const void *buf, size_t len);
 int shim_fd_stat(int fd, struct stat *st);
+/* devnode.c: a device node in UMFS opened as the kernel would: the node's
+ * permissions checked, then the device's host node opened; a kernel
+ * descriptor, or -errno (-ENXIO: no such device). */
+int devnode_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st);
 /* calls_fd.c */
 void fd_closed_hook(int fd, struct ofd *o);
 

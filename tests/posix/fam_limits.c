@@ -39,6 +39,65 @@ static void fill(const char *name, const char *name_open, int fd, int keep, int 
 	close_others(fd, keep);
 }
 
+/*
+ * A program started with its soft limit equal to its hard one (as
+ * containers often set them): what it reads from getrlimit is what it
+ * gets, every number below it its own. Run in a new image (--nofile-exec)
+ * so that a preloaded library starts under those limits.
+ */
+int nofile_exec_child(const char *dir, int fd)
+{
+	struct rlimit rl;
+	int lim, n = 0, e, bad = 0;
+
+	top = dir;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 2;
+	lim = (int)rl.rlim_cur;
+	close_others(fd, fd);
+	while (dup(fd) >= 0)
+		n++;
+	e = errno;
+	/* 0, 1, 2 and fd were open */
+	emit("nofile/exec-fill", "dup until it fails: limit - %d opened, then %s", lim - n, ename(e));
+	R("nofile/exec-full-open", open(P("nofile/f"), O_RDONLY));
+	R("nofile/exec-full-dupfd", fcntl(fd, F_DUPFD, 0));
+	close_others(fd, fd);
+	R("nofile/exec-dup2-below-limit", dup2(fd, lim - 1) == lim - 1);
+	R("nofile/exec-dup2-at-limit", dup2(fd, lim));
+	R("nofile/exec-dup3-at-limit", dup3(fd, lim, 0));
+	R("nofile/exec-dupfd-at-limit", fcntl(fd, F_DUPFD, lim));
+	for (int k = 3; k < lim; k++)
+		if (k != fd && dup2(fd, k) != k)
+			bad++;
+	emit("nofile/exec-dup2-every-number", "dup2 onto numbers below the limit: %d failed", bad);
+	return 0;
+}
+
+static void nofile_exec(void)
+{
+	int fd = openp("nofile/f", O_RDWR), st;
+	pid_t pid;
+
+	if (fd < 0)
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { .rlim_cur = 512, .rlim_max = 512 };
+		char a[16];
+
+		snprintf(a, sizeof(a), "%d", fd);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			execl(self_exe, self_exe, "--nofile-exec", top, a, (char *)NULL);
+		_exit(3);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		emit("nofile/exec", "the child under limits 512:512 = %s",
+		     pid < 0 ? "no fork" : how_ended(st));
+	close(fd);
+}
+
 void t_nofile(void)
 {
 	struct rlimit rl, lo;
@@ -115,6 +174,7 @@ void t_nofile(void)
 	R("nofile/low-dup2-below", dup2(fd, lim - 1) == lim - 1);
 	close(lim - 1);
 	close(fd);
+	nofile_exec();
 }
 
 /* ------------------------------------------------------------------ */

@@ -171,6 +171,8 @@ void t_locks2(void);
 void t_locks3(void);
 int locks3_exec_child(int w, int r);
 void t_nofile(void);
+void t_fdsem(void);
+int nofile_exec_child(const char *dir, int fd);
 void t_txtbsy(void);
 void t_fsize(void);
 void t_args(void);

@@ -4169,6 +4169,7 @@ static const struct family {
 	{ .name = "efault", .fn = t_efault },
 	{ .name = "socket", .fn = t_socket },
 	{ .name = "ident", .fn = t_ident },
+	{ .name = "fdsem", .fn = t_fdsem },
 };
 
 static void run_family(const struct family *f)
@@ -4212,6 +4213,8 @@ int main(int argc, char **argv)
 		return exec_child(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "--locks3-exec"))
 		return locks3_exec_child(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "--nofile-exec"))
+		return nofile_exec_child(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "--ident-exec"))
 		return ident_exec(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--list")) {
