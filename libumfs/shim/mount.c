@@ -10,7 +10,7 @@
  *   shared       a lock that one process at a time holds while in the core
  *                (every call but data reads), a change counter, and the
  *                inodes mapped MAP_SHARED;
- *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
+ *   fifo/        host FIFOs standing for UMFS FIFOs (fifo.c);
  *   tx-INO-GEN   held by processes running a UMFS program (text.c);
  *   sock/        host sockets standing for UMFS socket names (sock.c);
  *   map-INO-GEN-N  host files behind MAP_SHARED mappings (calls_mmap.c);
@@ -520,6 +520,7 @@ static void mount_undo(bool alone)
 	shim_maps_active = NULL;
 	sys_close_quiet(shared_fd);
 	shared_fd = -1;
+	fifo_dir_close();
 	helper_dir_close();
 }
 
@@ -565,6 +566,8 @@ static int do_mount(bool adoption)
 	err = helper_dir_open(fs);
 	if (!err)
 		err = shared_open(fs, &alone);
+	if (!err)
+		err = fifo_dir_open(fs);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
 			 "the helper directory", strerror(-err));
@@ -755,6 +758,7 @@ void mount_exit(void)
 	ofd_shutdown();
 	cwd_exit();
 	sock_shutdown();
+	fifo_shutdown();
 	helper_dir_remove(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
 	 * other process (umfs-fuse) still uses the pool, and removes the
