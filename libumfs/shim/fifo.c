@@ -30,15 +30,11 @@ static int fifo_dfd = -1; /* the subdirectory, while the pool is mounted */
 
 int fifo_dir_open(struct umfs_fs *fs)
 {
-	int fd = inherit_take(INH_FIFO);
+	int fd = shim_helper_subdir_open(fs, INH_FIFO, FIFO_SUBDIR, FIFO_SUBDIR_MODE);
 
 	if (fd < 0)
-		fd = umfs_rundir_openat(fs, shim_helper_dfd(), FIFO_SUBDIR, O_CREAT, S_IFDIR,
-					FIFO_SUBDIR_MODE);
-	if (fd < 0)
 		return fd;
-	fifo_dfd = shim_fd_move_high(fd);
-	uinfo_mark_internal(fifo_dfd);
+	fifo_dfd = fd;
 	return 0;
 }
 

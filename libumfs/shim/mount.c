@@ -129,6 +129,20 @@ int shim_helper_open_low(const char *name, int flags, mode_t type)
 	return fd;
 }
 
+int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char *name,
+			    mode_t mode)
+{
+	int fd = inherit_take(k);
+
+	if (fd < 0)
+		fd = umfs_rundir_openat(fs, helper_dfd, name, O_CREAT, S_IFDIR, mode);
+	if (fd < 0)
+		return fd;
+	fd = shim_fd_move_high(fd);
+	uinfo_mark_internal(fd);
+	return fd;
+}
+
 int shim_helper_open(const char *name, int flags, mode_t type)
 {
 	int fd = shim_helper_open_low(name, flags, type);
@@ -521,6 +535,7 @@ static void mount_undo(bool alone)
 	sys_close_quiet(shared_fd);
 	shared_fd = -1;
 	fifo_dir_close();
+	sock_dir_close();
 	helper_dir_close();
 }
 
@@ -568,6 +583,8 @@ static int do_mount(bool adoption)
 		err = shared_open(fs, &alone);
 	if (!err)
 		err = fifo_dir_open(fs);
+	if (!err)
+		err = sock_dir_open(fs);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
 			 "the helper directory", strerror(-err));

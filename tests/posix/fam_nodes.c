@@ -128,22 +128,20 @@ static void nodes_fifos(const char *tag)
 
 static void nodes_sticky(const char *tag)
 {
-	char mine[64], mine2[64], sock[64], sock2[64];
+	char mine[64], mine2[64], sock[64], sock2[64], bound[64], bound2[64];
 
 	snprintf(mine, sizeof(mine), "nodes/sticky/%s-fifo", tag);
 	snprintf(mine2, sizeof(mine2), "nodes/sticky/%s-fifo2", tag);
 	snprintf(sock, sizeof(sock), "nodes/sticky/%s-sock", tag);
 	snprintf(sock2, sizeof(sock2), "nodes/sticky/%s-sock2", tag);
+	snprintf(bound, sizeof(bound), "nodes/sticky/%s-bound", tag);
+	snprintf(bound2, sizeof(bound2), "nodes/sticky/%s-bound2", tag);
 	R(tn(tag, "sticky-mkfifo-own", NULL), mkfifo(P(mine), 0644));
 	R(tn(tag, "sticky-mknod-sock-own", NULL), mknod(P(sock), S_IFSOCK | 0644, 0));
-	if (!strcmp(tag, "child")) {
-		/* bound after the change of ids (a program started as another
-		 * user cannot bind in UMFS yet: the host socket's directory is
-		 * opened at the first bind) */
-		R(tn(tag, "sticky-bind-own", NULL), bind_at("nodes/sticky/child-bound"));
-		R(tn(tag, "sticky-rename-own-bound", NULL),
-		  rename(P("nodes/sticky/child-bound"), P("nodes/sticky/child-bound2")));
-	}
+	R(tn(tag, "sticky-bind-own", NULL), bind_at(bound));
+	R(tn(tag, "sticky-rename-own-bound", NULL), rename(P(bound), P(bound2)));
+	R(tn(tag, "sticky-rename-own-bound-over-other", NULL),
+	  rename(P(bound2), P("nodes/sticky/root-bound")));
 	R(tn(tag, "sticky-rename-other-fifo", NULL),
 	  rename(P("nodes/sticky/root-fifo"), P("nodes/sticky/x")));
 	R(tn(tag, "sticky-rename-other-sock", NULL),
