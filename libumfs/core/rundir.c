@@ -150,6 +150,16 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 	}
 	if (create && !made && errno != EEXIST && type != S_IFREG)
 		return -errno;
+	if (made && type == S_IFIFO) {
+		/* its owner and mode now: the open below may fail (ENXIO, a
+		 * writer nobody reads), and the next opener needs them */
+		fd = OS(openat)(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			rundir_adopt(fs, fd, type, extra);
+			OS(close)(fd);
+		}
+		made = false;
+	}
 	do {
 		fd = -1;
 		if (type == S_IFREG && create) {

@@ -38,23 +38,20 @@ int shim_open_special_access(struct umfs_fs *fs, const char *path, int flags)
 	return err;
 }
 
-/* A FIFO inside UMFS is backed by a host FIFO in the helper directory. */
+/* A FIFO inside UMFS is backed by a host FIFO (fifo.c): the UMFS inode's
+ * permissions first, then the host FIFO with the program's access mode. */
 static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
 {
-	char host[64];
 	int err, fd, depth;
 
 	err = shim_open_special_access(fs, path, flags);
 	if (err)
 		return err;
-	err = shim_helper_name(host, sizeof(host), "fifo", (uint64_t)st->st_ino, 0);
-	if (err)
-		return err;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
 	fd_unpark_all();
 	depth = sig_allow_begin(); /* opening a FIFO waits for its other end */
-	fd = umfs_rundir_openat(fs, shim_helper_dfd(), host,
-				O_CREAT | (flags & ~(O_EXCL | O_TRUNC | O_DIRECTORY)), S_IFIFO, 0);
+	fd = fifo_host_open(fs, (uint64_t)st->st_ino,
+			    flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY));
 	sig_allow_end(depth);
 	if (fd >= 0 && !(flags & O_CLOEXEC))
 		SYS(fcntl)(fd, F_SETFD, 0);

@@ -211,7 +211,69 @@ SHIM_API int remove(const char *path)
 struct two_ops {
 	long (*umfs)(struct umfs_fs *fs, const char *a, const char *b, void *arg);
 	long (*kernel)(int d1, const char *p1, int d2, const char *p2, void *arg);
+	bool link; /* link looks up the old name whole and wants the new one free */
 };
+
+/* stat (flags: AT_SYMLINK_NOFOLLOW or 0) of u, or of its parent when
+ * parent: in UMFS or in the kernel, whichever u is. 0 or -errno. */
+static int cross_stat(struct umfs_fs *fs, const struct upath *u, bool parent, int flags,
+		      struct stat *st)
+{
+	char dir[PATH_MAX];
+	const char *path = u->kind == UP_UMFS ? u->buf : u->kpath;
+	size_t n = strlen(path);
+	int err;
+
+	if (parent) {
+		/* the name's directory: what is left without its last component */
+		while (n > 1 && path[n - 1] == '/')
+			n--;
+		while (n > 0 && path[n - 1] != '/')
+			n--;
+		if (n == 0)
+			memcpy(dir, ".", 2);
+		else {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+		}
+		path = dir;
+		flags = 0;
+	}
+	if (u->kind != UP_UMFS)
+		return SYS(fstatat)(u->kdirfd, path, st, flags) < 0 ? -errno : 0;
+	path_use(u, NULL);
+	err = umfs_stat(fs, path, st, flags);
+	return err == -UMFS_EXTERNAL ? 0 : err; /* left the pool: the kernel's to judge */
+}
+
+/* A link or rename from one side of the mount boundary to the other: the
+ * kernel looks the names up before it compares their mounts, so what
+ * those lookups find comes before EXDEV. rename looks up each name's
+ * directory; link the old name itself, then the new one's directory and
+ * whether the name is taken. */
+static int cross_lookups(struct umfs_fs *fs, const struct upath u[2], bool link)
+{
+	struct stat st;
+	int err;
+
+	err = cross_stat(fs, &u[0], !link, AT_SYMLINK_NOFOLLOW, &st);
+	if (!err && !link && !S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	if (!err)
+		err = cross_stat(fs, &u[1], true, 0, &st);
+	if (!err && !S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	if (!err && link) {
+		const char *p = u[1].kind == UP_UMFS ? u[1].buf : u[1].kpath;
+
+		err = cross_stat(fs, &u[1], false, AT_SYMLINK_NOFOLLOW, &st);
+		if (err == 0)
+			err = -EEXIST;
+		else if (err == -ENOENT && p[0] && p[strlen(p) - 1] != '/')
+			err = 0;
+	}
+	return err;
+}
 
 static void fd_kind_to_kernel(struct upath *u, int dirfd, const char *path)
 {
@@ -257,11 +319,10 @@ static long two_path_run(int d1, const char *p1, int d2, const char *p2,
 			struct upath *k = k1 == UP_KERNEL ? &u[0] : &u[1];
 
 			if (k->kpath[0] != '/' && k->kdirfd != AT_FDCWD &&
-			    SYS(fcntl)(k->kdirfd, F_GETFD) < 0)
+			    SYS(fcntl)(k->kdirfd, F_GETFD) < 0) {
 				r = -EBADF;
-			else
-				r = -EXDEV;
-			break;
+				break;
+			}
 		}
 		fs = shim_fs(&err);
 		if (!fs) {
@@ -269,6 +330,13 @@ static long two_path_run(int d1, const char *p1, int d2, const char *p2,
 			break;
 		}
 		pool_lock();
+		if (k1 != k2) {
+			r = cross_lookups(fs, u, ops->link);
+			pool_unlock_ro();
+			if (!r)
+				r = -EXDEV;
+			break;
+		}
 		path_use(&u[0], &u[1]);
 		r = ops->umfs(fs, u[0].buf, u[1].buf, arg);
 		if (r == -UMFS_EXTERNAL) {
@@ -317,7 +385,7 @@ static long rename_kernel(int d1, const char *p1, int d2, const char *p2, void *
 	return SYS(renameat2)(d1, p1, d2, p2, *(unsigned *)arg) < 0 ? -errno : 0;
 }
 
-static const struct two_ops rename_ops = { rename_umfs, rename_kernel };
+static const struct two_ops rename_ops = { rename_umfs, rename_kernel, false };
 
 SHIM_API int renameat2(int d1, const char *p1, int d2, const char *p2, unsigned int flags)
 {
@@ -365,7 +433,7 @@ static long link_kernel(int d1, const char *p1, int d2, const char *p2, void *ar
 	return SYS(linkat)(d1, p1, d2, p2, *(int *)arg) < 0 ? -errno : 0;
 }
 
-static const struct two_ops link_ops = { link_umfs, link_kernel };
+static const struct two_ops link_ops = { link_umfs, link_kernel, true };
 
 /* linkat of an open UMFS file (AT_EMPTY_PATH, or /proc/self/fd/N with
  * AT_SYMLINK_FOLLOW): the core links the inode itself. */

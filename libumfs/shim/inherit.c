@@ -8,7 +8,8 @@
  *
  * A process on the library holds the pool file, the runtime directory,
  * its lock region, the library's helper directory, its shared area, the
- * ofd/ directory and the arena in it: seven descriptors at high numbers,
+ * ofd/ directory and the arena in it, the fifo/ and sock/ directories:
+ * nine descriptors at high numbers,
  * close-on-exec. At an exec (or posix_spawn, system, popen) whose program
  * keeps the library (UMFS_POOL and LD_PRELOAD in its environment), they
  * are passed on: made inheritable for the exec only, and named in
@@ -46,18 +47,18 @@
 
 static const char *const kind_name[INH_COUNT] = {
 	[INH_POOL] = "pool",     [INH_LOCK] = "lock", [INH_RUN] = "run",     [INH_HELPER] = "shim",
-	[INH_SHARED] = "shared", [INH_OFD] = "ofd",   [INH_ARENA] = "arena",
+	[INH_SHARED] = "shared", [INH_OFD] = "ofd",   [INH_ARENA] = "arena", [INH_FIFO] = "fifo", [INH_SOCK] = "sock",
 };
 
 /* Where each lives in the runtime directory ("" for the directory). */
 static const char *const kind_place[INH_COUNT] = {
 	[INH_POOL] = NULL,          [INH_LOCK] = "/lock",    [INH_RUN] = "",
 	[INH_HELPER] = "/shim",     [INH_SHARED] = "/shim/shared", [INH_OFD] = "/shim/ofd",
-	[INH_ARENA] = "/shim/ofd/arena",
+	[INH_ARENA] = "/shim/ofd/arena", [INH_FIFO] = "/shim/fifo", [INH_SOCK] = "/shim/sock",
 };
 
 /* What this image inherited and has not used yet. */
-static int pending[INH_COUNT] = { -1, -1, -1, -1, -1, -1, -1 };
+static int pending[INH_COUNT] = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 static bool pending_gates_shared;
 
 /* Descriptors made inheritable for exec's under way: counted, so that
@@ -260,6 +261,8 @@ static int current_fd(enum inherit_kind k)
 		case INH_SHARED: fd = shim_shared_fd(); break;
 		case INH_OFD: fd = ofd_dir_fd(); break;
 		case INH_ARENA: fd = ofd_arena_fd(); break;
+		case INH_FIFO: fd = fifo_dir_fd(); break;
+		case INH_SOCK: fd = sock_dir_fd(); break;
 		default: break;
 		}
 	}

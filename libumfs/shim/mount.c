@@ -10,7 +10,7 @@
  *   shared       a lock that one process at a time holds while in the core
  *                (every call but data reads), a change counter, and the
  *                inodes mapped MAP_SHARED;
- *   fifo-INO-0   host FIFOs standing for UMFS FIFOs;
+ *   fifo/        host FIFOs standing for UMFS FIFOs (fifo.c);
  *   tx-INO-GEN   held by processes running a UMFS program (text.c);
  *   sock/        host sockets standing for UMFS socket names (sock.c);
  *   map-INO-GEN-N  host files behind MAP_SHARED mappings (calls_mmap.c);
@@ -126,6 +126,20 @@ int shim_helper_open_low(const char *name, int flags, mode_t type)
 		fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
 		sys_nofile_restore(&rl);
 	}
+	return fd;
+}
+
+int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char *name,
+			    mode_t mode)
+{
+	int fd = inherit_take(k);
+
+	if (fd < 0)
+		fd = umfs_rundir_openat(fs, helper_dfd, name, O_CREAT, S_IFDIR, mode);
+	if (fd < 0)
+		return fd;
+	fd = shim_fd_move_high(fd);
+	uinfo_mark_internal(fd);
 	return fd;
 }
 
@@ -520,6 +534,8 @@ static void mount_undo(bool alone)
 	shim_maps_active = NULL;
 	sys_close_quiet(shared_fd);
 	shared_fd = -1;
+	fifo_dir_close();
+	sock_dir_close();
 	helper_dir_close();
 }
 
@@ -565,6 +581,10 @@ static int do_mount(bool adoption)
 	err = helper_dir_open(fs);
 	if (!err)
 		err = shared_open(fs, &alone);
+	if (!err)
+		err = fifo_dir_open(fs);
+	if (!err)
+		err = sock_dir_open(fs);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
 			 "the helper directory", strerror(-err));
@@ -755,6 +775,7 @@ void mount_exit(void)
 	ofd_shutdown();
 	cwd_exit();
 	sock_shutdown();
+	fifo_shutdown();
 	helper_dir_remove(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
 	 * other process (umfs-fuse) still uses the pool, and removes the

@@ -12,6 +12,7 @@
  *   ofd_slot.c     their shared slots (one arena file) and token descriptors
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   sock.c         host sockets standing for Unix socket names in UMFS
+ *   fifo.c         host FIFOs standing for FIFOs in UMFS
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
  *   fsize.c        RLIMIT_FSIZE on writes; setrlimit/prlimit
@@ -451,7 +452,7 @@ int shim_shared_fd(void);
 /* inherit.c: the pool's descriptors passed across exec to a program that
  * keeps the library, for one that may not open the pool itself. */
 enum inherit_kind { INH_POOL, INH_LOCK, INH_RUN, INH_HELPER, INH_SHARED, INH_OFD, INH_ARENA,
-		    INH_COUNT };
+		    INH_FIFO, INH_SOCK, INH_COUNT };
 void inherit_init(void);
 bool inherit_has_pool(void);
 int inherit_peek(enum inherit_kind k);
@@ -500,6 +501,12 @@ const char *shim_helper_dir(void);
  * when the helper directory is the pool's runtime directory's. */
 const char *shim_helper_private_dir(void);
 int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen);
+/* A subdirectory of the helper directory that processes keep open (so
+ * that one that dropped its privileges still reaches it): the inherited
+ * descriptor of kind k, else name made or opened with mode; a high,
+ * internal descriptor or -errno. */
+int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char *name,
+			    mode_t mode);
 int shim_helper_open(const char *name, int flags, mode_t type);
 /* The same, left at the number open gave (moving it would close one). */
 int shim_helper_open_low(const char *name, int flags, mode_t type);
@@ -923,6 +930,26 @@ int sock_addr_out(const struct sockaddr *kaddr, socklen_t klen, struct sockaddr 
 		  socklen_t *lenp);
 /* The last user leaving: the host sockets go (mount_exit). */
 void sock_shutdown(void);
+/* The subdirectory of the host sockets, opened as the pool is mounted (or
+ * inherited): 0 or -errno. */
+int sock_dir_open(struct umfs_fs *fs);
+int sock_dir_fd(void);
+void sock_dir_close(void);
+
+/* ------------------------------------------------------------------ */
+/* fifo.c: host FIFOs standing for FIFOs in UMFS                        */
+/* ------------------------------------------------------------------ */
+
+/* The subdirectory of the host FIFOs, opened as the pool is mounted (or
+ * inherited): 0 or -errno. */
+int fifo_dir_open(struct umfs_fs *fs);
+int fifo_dir_fd(void);
+void fifo_dir_close(void);
+/* The host FIFO of UMFS FIFO ino, opened with flags (made when missing):
+ * a descriptor or -errno. The UMFS inode's permissions are the caller's. */
+int fifo_host_open(struct umfs_fs *fs, uint64_t ino, int flags);
+/* The last user leaving: the host FIFOs go (mount_exit). */
+void fifo_shutdown(void);
 
 /* ------------------------------------------------------------------ */
 /* Cross-call helpers                                                   */

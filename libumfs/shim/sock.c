@@ -10,8 +10,10 @@
  * descriptor: the address fits sun_path whatever the directory's path, and
  * the kernel checks permissions from the subdirectory on. The directories
  * above it are the pool's users' alone, so nobody else reaches it; like
- * ofd/ it is 01733, so that a process that dropped its privileges after
- * mounting still binds and connects through the descriptor it inherited.
+ * ofd/ it is 01733, and opened as the pool is mounted (and passed across
+ * exec, inherit.c), so that a process that dropped its privileges after
+ * mounting, or a program started as another user that inherited the
+ * pool, still binds and connects through that descriptor.
  * The kernel's bind does not follow a symlink in the last component (it
  * fails with EADDRINUSE), so nothing can redirect it.
  *
@@ -43,33 +45,45 @@
 #define SOCK_PREFIX "sock-"
 #define PROC_FD "/proc/self/fd/"
 
-static _Atomic int sock_dfd = -1; /* the subdirectory, opened at first use */
+static _Atomic int sock_dfd = -1; /* the subdirectory, while the pool is mounted */
+
+int sock_dir_open(struct umfs_fs *fs)
+{
+	int fd = shim_helper_subdir_open(fs, INH_SOCK, SOCK_SUBDIR, SOCK_SUBDIR_MODE);
+
+	if (fd < 0)
+		return fd;
+	atomic_store_explicit(&sock_dfd, fd, memory_order_release);
+	return 0;
+}
+
+int sock_dir_fd(void)
+{
+	return atomic_load_explicit(&sock_dfd, memory_order_acquire);
+}
+
+void sock_dir_close(void)
+{
+	int fd = atomic_exchange(&sock_dfd, -1);
+
+	if (fd < 0)
+		return;
+	uinfo_unmark_internal(fd);
+	sys_close_quiet(fd);
+}
 
 /* The subdirectory, the pool mounted first (a process may meet a host
  * address before it used any UMFS path: an inherited listener). */
 static int sock_dir(void)
 {
-	int fd = atomic_load_explicit(&sock_dfd, memory_order_acquire), expected = -1, err = 0;
-	struct umfs_fs *fs;
+	int fd = atomic_load_explicit(&sock_dfd, memory_order_acquire), err = 0;
 
 	if (likely(fd >= 0))
 		return fd;
-	fs = shim_fs(&err);
-	if (!fs)
+	if (!shim_fs(&err))
 		return err;
-	if (shim_helper_dfd() < 0)
-		return -ENOENT;
-	fd = umfs_rundir_openat(fs, shim_helper_dfd(), SOCK_SUBDIR, O_CREAT, S_IFDIR,
-				SOCK_SUBDIR_MODE);
-	if (fd < 0)
-		return fd;
-	fd = shim_fd_move_high(fd);
-	if (!atomic_compare_exchange_strong(&sock_dfd, &expected, fd)) {
-		sys_close_quiet(fd); /* another thread opened it first */
-		return expected;
-	}
-	uinfo_mark_internal(fd);
-	return fd;
+	fd = atomic_load_explicit(&sock_dfd, memory_order_acquire);
+	return fd >= 0 ? fd : -EACCES; /* it could not be had at mount */
 }
 
 void sock_shutdown(void)

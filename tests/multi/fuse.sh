@@ -8,34 +8,9 @@
 # timeout: a refusal or a deadlock fails with a message, never hangs.
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$UMFS_FUSE" ] || { echo "SKIP: umfs-fuse was not built"; exit 77; }
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; exit 77; }
+fuse_usable || exit 77
 make_pool 128M
-mnt=$work/mnt
-mkdir -p "$mnt"
 T="timeout -s KILL 20"
-daemon=
-
-unmount() {
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || true
-	fi
-	[ -n "$daemon" ] && { $T tail --pid="$daemon" -f /dev/null 2>/dev/null || kill -9 "$daemon" 2>/dev/null; }
-	daemon=
-}
-cleanup_hook=unmount
-
-mount_fuse() { # starts the daemon; false when it does not come up
-	umfs-fuse-start() { "$UMFS_FUSE" "$pool" "$mnt" -f >"$work/daemon.log" 2>&1 & daemon=$!; bg_pids+=($!); }
-	umfs-fuse-start
-	for _ in $(seq 100); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "$daemon" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
 
 # 1. a library process holds the pool; then umfs-fuse mounts it
 mkfifo "$work/release"
@@ -50,7 +25,7 @@ if ! mount_fuse; then
 	sed 's/^/  daemon: /' "$work/daemon.log" | head -5
 	echo x >"$work/release"
 	wait "$holder" 2>/dev/null || true
-	unmount
+	unmount_fuse
 	mount_fuse || { fail "umfs-fuse does not mount the idle pool either"; finish; }
 else
 	pass "umfs-fuse mounted a pool a library process holds"
@@ -64,7 +39,7 @@ fi
 out=$($T env LD_PRELOAD="$SHIM_LIB" stat -c %F /umfs 2>&1) || true
 if [ "$out" != directory ]; then
 	fail "a library process cannot use the pool umfs-fuse serves (stat /umfs: $out)"
-	unmount
+	unmount_fuse
 	check_fsck
 	finish
 fi
@@ -154,6 +129,6 @@ wait $p 2>/dev/null || true
 check "a library holder killed with SIGKILL: FUSE's flock gets the lock" "got it" \
 	"$(timeout 10 flock -x "$mnt/lk" echo got it)"
 
-unmount
+unmount_fuse
 check_fsck
 finish

@@ -44,13 +44,13 @@ lock_region() {
 
 cleanup() {
 	local p
+	unmount_fuse
 	for p in "${bg_pids[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
 	for p in "${bg_pids[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
-	[ -n "${cleanup_hook:-}" ] && $cleanup_hook
 	local r
 	for r in $(lock_region); do
 		rm -rf "$r"
@@ -70,6 +70,40 @@ make_pool() { # make_pool [SIZE]
 
 shim() { LD_PRELOAD=$SHIM_LIB "$@"; }
 shim_sh() { LD_PRELOAD=$SHIM_LIB bash -c "$1"; }
+
+# umfs-fuse serving the pool at $mnt, unmounted by the cleanup. fuse_usable
+# says why not (for a skip) when it cannot be run here.
+mnt=$work/mnt
+daemon=
+fuse_usable() {
+	[ -x "$UMFS_FUSE" ] || { echo "SKIP: umfs-fuse was not built"; return 1; }
+	[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; return 1; }
+	command -v fusermount3 >/dev/null || { echo "SKIP: fusermount3 is not installed"; return 1; }
+}
+
+unmount_fuse() {
+	if mountpoint -q "$mnt" 2>/dev/null; then
+		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || true
+	fi
+	[ -n "$daemon" ] && {
+		timeout -s KILL 20 tail --pid="$daemon" -f /dev/null 2>/dev/null ||
+			kill -9 "$daemon" 2>/dev/null
+	}
+	daemon=
+}
+
+mount_fuse() { # starts the daemon; false when it does not come up
+	mkdir -p "$mnt"
+	"$UMFS_FUSE" "$pool" "$mnt" -f >"$work/daemon.log" 2>&1 &
+	daemon=$!
+	bg_pids+=($!)
+	for _ in $(seq 100); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$daemon" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
 
 failures=0
 pass() { echo "ok   $*"; }

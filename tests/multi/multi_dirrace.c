@@ -1,16 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * multi_dirrace.c - listers beside changers of one directory, in separate
- * processes: every errno a lister meets is counted.
+ * multi_dirrace.c - readers beside changers of one directory, in separate
+ * processes: every errno a reader meets is counted, by reader and call.
  *
- *   multi_dirrace DIR SECONDS
+ *   multi_dirrace [-w WDIR] DIR SECONDS
  *
- * Two changers create, rename and unlink names in DIR. The lister reads
- * DIR with readdir (errno cleared before each call: NULL with errno still
- * 0 is the end), fstatat of each name it got (ENOENT allowed: the name may
- * have gone since), getdents64 on a descriptor of DIR, and stat of a name
- * that never changes. It prints "listings N" and one "errno NAME COUNT"
- * line per errno met; the kernel gives none, whatever the changers do.
+ * Two changers create, rename and unlink names in DIR (the second in WDIR,
+ * the same directory reached another way, when given: through the library
+ * beside a FUSE mount of the same pool). Three readers, each a process:
+ *
+ *   lister   readdir (errno cleared before each call: NULL with errno
+ *            still 0 is the end), fstatat of each name it got,
+ *            getdents64 on a descriptor of DIR, stat of a name that never
+ *            changes;
+ *   scanner  scandir, then stat and open of each name it listed;
+ *   prober   stat, lstat, open and access of the changers' names, listed
+ *            or not.
+ *
+ * ENOENT from a call on a changers' name is what the kernel gives when the
+ * name went away: counted apart. Any other errno, and ENOENT on DIR or on
+ * the name that never changes, is one the kernel never gives, whatever the
+ * changers do; so is a listing without the name that never changes, or
+ * with it twice. It prints "listings N", "calls N", "enoent N" and one
+ * "errno READER CALL NAME COUNT" line per errno it should not have met,
+ * and exits 1 if there was one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,12 +34,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NAMES 200
+#define FIXED "fixed"
+
+enum reader { LISTER, SCANNER, PROBER, READERS };
+enum call { C_OPENDIR, C_READDIR, C_FSTATAT, C_GETDENTS, C_OPEN_DIR, C_STAT_FIXED, C_SCANDIR,
+	    C_STAT, C_LSTAT, C_OPEN, C_ACCESS, C_FIXED_SEEN, CALLS };
+
+static const char *const reader_names[READERS] = { "lister", "scanner", "prober" };
+static const char *const call_names[CALLS] = {
+	"opendir", "readdir", "fstatat", "getdents64", "open-dir", "stat-fixed", "scandir",
+	"stat", "lstat", "open", "access", "fixed-once",
+};
+
+/* Shared by the readers and the parent: the counts survive the readers. */
+struct tally {
+	unsigned long listings, calls, enoent;
+	unsigned long bad[READERS][CALLS][256];
+};
+static struct tally *tally;
 
 static double now(void)
 {
@@ -54,90 +86,205 @@ static void changer(const char *dir, int k, double end)
 	}
 }
 
-static unsigned long errs[256];
-
-static void count(int e, const char *what)
+static void bad(enum reader r, enum call c, int e)
 {
-	if (errs[e & 255]++ == 0)
-		fprintf(stderr, "multi_dirrace: first %s from %s\n", strerrorname_np(e) ?: "?", what);
+	if (tally->bad[r][c][e & 255]++ == 0)
+		fprintf(stderr, "multi_dirrace: first %s from %s's %s\n",
+			e ? strerrorname_np(e) ?: "?" : "anomaly", reader_names[r], call_names[c]);
 }
 
-static void list_once(const char *dir, const char *fixed)
+/* The result of a call on a name the changers may remove: 0 or -1. */
+static void on_name(enum reader r, enum call c, int ret)
 {
-	char buf[8192];
-	struct dirent *e;
-	struct stat st;
-	DIR *d = opendir(dir);
-	long n;
-	int fd;
+	__atomic_fetch_add(&tally->calls, 1, __ATOMIC_RELAXED);
+	if (ret >= 0)
+		return;
+	if (errno == ENOENT)
+		__atomic_fetch_add(&tally->enoent, 1, __ATOMIC_RELAXED);
+	else
+		bad(r, c, errno);
+}
 
-	if (!d) {
-		count(errno, "opendir");
-		return;
-	}
-	for (;;) {
-		errno = 0;
-		e = readdir(d);
-		if (!e) {
-			if (errno)
-				count(errno, "readdir");
-			break;
+/* The result of a call that must succeed: 0 or -1. */
+static void on_fixed(enum reader r, enum call c, int ret)
+{
+	__atomic_fetch_add(&tally->calls, 1, __ATOMIC_RELAXED);
+	if (ret < 0)
+		bad(r, c, errno);
+}
+
+static void listed(enum reader r, unsigned fixed_seen)
+{
+	__atomic_fetch_add(&tally->listings, 1, __ATOMIC_RELAXED);
+	if (fixed_seen != 1)
+		bad(r, C_FIXED_SEEN, 0);
+}
+
+static void lister(const char *dir, double end)
+{
+	char buf[8192], fixed[4096];
+	struct stat st;
+
+	snprintf(fixed, sizeof(fixed), "%s/" FIXED, dir);
+	while (now() < end) {
+		struct dirent *e;
+		unsigned seen = 0;
+		DIR *d = opendir(dir);
+		long n;
+		int fd;
+
+		on_fixed(LISTER, C_OPENDIR, d ? 0 : -1);
+		if (!d)
+			continue;
+		for (;;) {
+			errno = 0;
+			e = readdir(d);
+			if (!e) {
+				on_fixed(LISTER, C_READDIR, errno ? -1 : 0);
+				break;
+			}
+			seen += !strcmp(e->d_name, FIXED);
+			on_name(LISTER, C_FSTATAT,
+				fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW));
 		}
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) && errno != ENOENT)
-			count(errno, "fstatat");
+		closedir(d);
+		listed(LISTER, seen);
+		fd = open(dir, O_RDONLY | O_DIRECTORY);
+		on_fixed(LISTER, C_OPEN_DIR, fd);
+		if (fd < 0)
+			continue;
+		seen = 0;
+		while ((n = getdents64(fd, buf, sizeof(buf))) > 0)
+			for (long off = 0; off < n;) {
+				struct dirent64 *g = (struct dirent64 *)(buf + off);
+
+				seen += !strcmp(g->d_name, FIXED);
+				off += g->d_reclen;
+			}
+		on_fixed(LISTER, C_GETDENTS, n < 0 ? -1 : 0);
+		close(fd);
+		listed(LISTER, seen);
+		on_fixed(LISTER, C_STAT_FIXED, stat(fixed, &st));
 	}
-	closedir(d);
-	fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0) {
-		count(errno, "open");
-		return;
+}
+
+static void scanner(const char *dir, double end)
+{
+	char p[4096];
+	struct stat st;
+
+	while (now() < end) {
+		struct dirent **v;
+		unsigned seen = 0;
+		int n = scandir(dir, &v, NULL, alphasort);
+
+		on_fixed(SCANNER, C_SCANDIR, n < 0 ? -1 : 0);
+		if (n < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			int fd;
+
+			seen += !strcmp(v[i]->d_name, FIXED);
+			snprintf(p, sizeof(p), "%s/%s", dir, v[i]->d_name);
+			on_name(SCANNER, C_STAT, stat(p, &st));
+			fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			on_name(SCANNER, C_OPEN, fd);
+			if (fd >= 0)
+				close(fd);
+			free(v[i]);
+		}
+		free(v);
+		listed(SCANNER, seen);
 	}
-	while ((n = getdents64(fd, buf, sizeof(buf))) > 0)
-		;
-	if (n < 0)
-		count(errno, "getdents64");
-	close(fd);
-	if (stat(fixed, &st))
-		count(errno, "stat");
+}
+
+static void prober(const char *dir, double end)
+{
+	char p[4096];
+	struct stat st;
+
+	for (unsigned i = 0; now() < end; i++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%c%u-%u", dir, i & 1 ? 'r' : 'w', (i >> 1) & 1,
+			 (i >> 2) % NAMES);
+		on_name(PROBER, C_STAT, stat(p, &st));
+		on_name(PROBER, C_LSTAT, lstat(p, &st));
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		on_name(PROBER, C_OPEN, fd);
+		if (fd >= 0)
+			close(fd);
+		on_name(PROBER, C_ACCESS, access(p, R_OK));
+	}
 }
 
 int main(int argc, char **argv)
 {
+	void (*const readers[READERS])(const char *, double) = { lister, scanner, prober };
+	const char *wdir = NULL, *dir;
 	char fixed[4096];
-	unsigned long listings = 0;
+	pid_t kids[2 + READERS];
 	double end;
-	pid_t kids[2];
-	int fd, bad = 0;
+	int fd, opt, failed = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: multi_dirrace DIR SECONDS\n");
+	while ((opt = getopt(argc, argv, "w:")) != -1) {
+		if (opt != 'w')
+			goto usage;
+		wdir = optarg;
+	}
+	if (argc - optind != 2)
+		goto usage;
+	dir = argv[optind];
+	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		     -1, 0);
+	if (tally == MAP_FAILED) {
+		perror("mmap");
 		return 2;
 	}
-	end = now() + atof(argv[2]);
-	snprintf(fixed, sizeof(fixed), "%s/fixed", argv[1]);
-	if (mkdir(argv[1], 0755) || (fd = open(fixed, O_CREAT | O_WRONLY, 0644)) < 0) {
-		perror(argv[1]);
+	snprintf(fixed, sizeof(fixed), "%s/" FIXED, dir);
+	if (mkdir(dir, 0755) || (fd = open(fixed, O_CREAT | O_WRONLY, 0644)) < 0) {
+		perror(dir);
 		return 2;
 	}
 	close(fd);
-	for (int k = 0; k < 2; k++) {
+	end = now() + atof(argv[optind + 1]);
+	for (int k = 0; k < 2 + READERS; k++) {
 		kids[k] = fork();
-		if (kids[k] == 0) {
-			changer(argv[1], k, end);
-			_exit(0);
+		if (kids[k] < 0) {
+			perror("fork");
+			return 2;
+		}
+		if (kids[k] > 0)
+			continue;
+		if (k < 2)
+			changer(k == 1 && wdir ? wdir : dir, k, end);
+		else
+			readers[k - 2](dir, end);
+		_exit(0);
+	}
+	for (int k = 0; k < 2 + READERS; k++) {
+		int status;
+
+		if (waitpid(kids[k], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "multi_dirrace: process %d did not exit cleanly (%#x)\n", k,
+				status);
+			failed = 1;
 		}
 	}
-	while (now() < end) {
-		list_once(argv[1], fixed);
-		listings++;
-	}
-	for (int k = 0; k < 2; k++)
-		waitpid(kids[k], NULL, 0);
-	printf("listings %lu\n", listings);
-	for (int e = 0; e < 256; e++)
-		if (errs[e]) {
-			printf("errno %s %lu\n", strerrorname_np(e) ?: "?", errs[e]);
-			bad = 1;
-		}
-	return bad;
+	printf("listings %lu\ncalls %lu\nenoent %lu\n", tally->listings, tally->calls,
+	       tally->enoent);
+	for (int r = 0; r < READERS; r++)
+		for (int c = 0; c < CALLS; c++)
+			for (int e = 0; e < 256; e++)
+				if (tally->bad[r][c][e]) {
+					printf("errno %s %s %s %lu\n", reader_names[r], call_names[c],
+					       e ? strerrorname_np(e) ?: "?" : "-",
+					       tally->bad[r][c][e]);
+					failed = 1;
+				}
+	return failed;
+usage:
+	fprintf(stderr, "usage: multi_dirrace [-w WDIR] DIR SECONDS\n");
+	return 2;
 }

@@ -184,5 +184,7 @@ void t_efault(void);
 void t_socket(void);
 void t_ident(void);
 int ident_exec(const char *dir, const char *tag); /* posix_test --ident-exec DIR TAG */
+void t_nodes(void);
+int nodes_exec(const char *dir, const char *tag); /* posix_test --nodes-exec DIR TAG */
 
 #endif

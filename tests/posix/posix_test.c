@@ -4010,8 +4010,8 @@ static char *FROMPARENT(const char *rel)
 static void t_cross(void)
 {
 	const char *outside = getenv("POSIX_OUTSIDE");
-	char ob[PATH_MAX + 64], ob2[PATH_MAX + 64], buf[16];
-	int rootfd, fd, out, orig;
+	char ob[PATH_MAX + 64], ob2[PATH_MAX + 64], obx[PATH_MAX + 64], obm[PATH_MAX + 64], buf[16];
+	int rootfd, fd, ffd, out, orig;
 	ssize_t n;
 
 	mk("cross");
@@ -4091,6 +4091,31 @@ static void t_cross(void)
 	R("cross/rename-out", rename(P("cross/f"), ob2));
 	R("cross/link-in", link(ob, P("cross/linked-in")));
 	R("cross/link-out", link(P("cross/f"), ob2));
+	/* what the lookups of either name find comes before EXDEV */
+	snprintf(obx, sizeof(obx), "%s/file/x", outside);
+	snprintf(obm, sizeof(obm), "%s/missing/x", outside);
+	ffd = open(P("cross/f"), O_RDONLY);
+	R("cross/link-out-old-notdir", link(P("cross/f/x"), ob2));
+	R("cross/link-out-old-trailing-slash", link(P("cross/f/"), ob2));
+	R("cross/link-out-new-notdir", link(P("cross/f"), obx));
+	R("cross/link-in-old-notdir", link(obx, P("cross/n")));
+	R("cross/link-in-new-notdir", link(ob, P("cross/f/n")));
+	R("cross/link-out-old-noent", link(P("cross/missing"), ob2));
+	R("cross/link-out-new-noent", link(P("cross/f"), obm));
+	R("cross/link-in-old-noent", link(obm, P("cross/n")));
+	R("cross/link-in-new-noent", link(ob, P("cross/missing/n")));
+	R("cross/link-out-exists", link(P("cross/f"), ob));
+	R("cross/link-in-exists", link(ob, P("cross/f")));
+	R("cross/link-out-dir", link(P("cross/d"), ob2));
+	R("cross/linkat-out-olddirfd-file", linkat(ffd, "x", AT_FDCWD, ob2, 0));
+	R("cross/linkat-in-newdirfd-file", linkat(AT_FDCWD, ob, ffd, "x", 0));
+	R("cross/linkat-out-empty-path", linkat(ffd, "", AT_FDCWD, ob2, AT_EMPTY_PATH));
+	R("cross/rename-out-old-notdir", rename(P("cross/f/x"), ob2));
+	R("cross/rename-out-old-noent", rename(P("cross/missing"), ob2));
+	R("cross/rename-in-new-notdir", rename(ob, P("cross/f/n")));
+	R("cross/rename-in-new-noent", rename(ob, P("cross/missing/n")));
+	if (ffd >= 0)
+		close(ffd);
 	R("cross/renameat2-exchange", renameat2(AT_FDCWD, ob, topfd, "cross/f", RENAME_EXCHANGE));
 	out = openp("cross/copied", O_RDWR | O_CREAT | O_TRUNC);
 	if (out >= 0) {
@@ -4170,6 +4195,7 @@ static const struct family {
 	{ .name = "socket", .fn = t_socket },
 	{ .name = "ident", .fn = t_ident },
 	{ .name = "fdsem", .fn = t_fdsem },
+	{ .name = "nodes", .fn = t_nodes },
 };
 
 static void run_family(const struct family *f)
@@ -4217,6 +4243,8 @@ int main(int argc, char **argv)
 		return nofile_exec_child(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "--ident-exec"))
 		return ident_exec(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "--nodes-exec"))
+		return nodes_exec(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--list")) {
 		for (i = 0; i < ARRAY_SIZE(families); i++)
 			printf("%s\n", families[i].name);
