@@ -19,13 +19,12 @@ out=$dir/out
 n=0
 failed=0
 holder=
+uuid=
 cleanup() {
 	[ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
 	mountpoint -q "$dir/mnt" 2>/dev/null && fusermount3 -u -z "$dir/mnt"
-	# the runtime directories the pools' last users left (sharing.md)
-	for p in "$dir"/pool; do
-		[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
-	done
+	# the runtime directories the pool's last users left (sharing.md)
+	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -36,14 +35,15 @@ skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 pool=$dir/pool
-"$mkfs" -q -s 16M "$pool" || exit 1
+uuid=$("$mkfs" -s 16M "$pool" | sed -n 's/^ *UUID *//p' | tr -d -)
+[ -n "$uuid" ] || exit 1
 
 # A program under the shim with a file open for writing, and one written.
 "$run_" --pool "$pool" -- bash -c \
 	'echo data >/umfs/done; exec 3>/umfs/open; echo partial >&3; exec sleep 30' \
 	2>"$dir/holder.err" &
 holder=$!
-for _ in $(seq 100); do
+for _ in $(seq 200); do
 	[ "$(cat /proc/$holder/comm 2>/dev/null)" = sleep ] &&
 		[ -n "$(find /proc/$holder/fd -lname "$pool" 2>/dev/null)" ] && break
 	sleep 0.05
