@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 #include "cli.h"
@@ -190,12 +191,21 @@ static int mount_pool(struct umfs_fuse *uf)
 
 	err = umfs_mount(uf->pool, flags, &uf->fs);
 	if ((err == -EROFS || err == -EACCES || err == -EPERM) && !uf->rdonly &&
-	    umfs_mount(uf->pool, UMFS_MOUNT_RDONLY, &uf->fs) == 0) {
+	    access(uf->pool, R_OK) == 0) {
 		/* write-protected: read-only, as mount(8) falls back */
-		fprintf(stderr, "%s: warning: pool %s is write-protected (%s): mounted read-only "
-			"(-o ro)\n", prog, uf->pool, umfs_strerror(err));
-		uf->rdonly = 1;
-		return 0;
+		int ro_err = umfs_mount(uf->pool, UMFS_MOUNT_RDONLY, &uf->fs);
+
+		if (!ro_err) {
+			fprintf(stderr, "%s: warning: pool %s is write-protected (%s): mounted "
+				"read-only (-o ro)\n", prog, uf->pool, umfs_strerror(err));
+			uf->rdonly = 1;
+			return 0;
+		}
+		fprintf(stderr, "%s: pool %s is write-protected (%s) and cannot be mounted "
+			"read-only either: %s\n", prog, uf->pool, umfs_strerror(err),
+			*umfs_mount_error() ? umfs_mount_error() : umfs_strerror(ro_err));
+		uf->fs = NULL;
+		return ro_err;
 	}
 	if (!err)
 		return 0;

@@ -223,10 +223,13 @@ int main(int argc, char **argv)
 	if (!getenv("UMFS_KMOD"))
 		setenv("UMFS_KMOD", "try", 1);
 	/* a read-only look at the pool, just to say clearly what is wrong */
-	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | UMFS_MOUNT_NORECOVER, &fs);
+	/* read-only programs cannot recover the pool: then neither may this */
+	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | (readonly ? 0 : UMFS_MOUNT_NORECOVER), &fs);
 	if (err) {
-		fprintf(stderr, "umfs-run: %s is not a usable UMFS pool: %s\n", abspool,
-			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err));
+		fprintf(stderr, "umfs-run: %s is not a usable UMFS pool: %s%s\n", abspool,
+			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err),
+			readonly && err == -EUCLEAN ? " (read-only; fsck.umfs -y recovers it where "
+						      "it can be written)" : "");
 		return 1;
 	}
 	/* the programs use the pool as this mount did: a process in software
