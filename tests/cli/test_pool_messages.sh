@@ -111,9 +111,24 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 0444 "$pool"
 	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
 	ro_checks "chmod 0444, another user" nobody
+	# a pool whose last user died needs recovery, which read-only cannot do
 	chmod 0600 "$pool"
+	{ "$run_" --pool "$pool" sh -c 'echo x >/umfs/dirty; kill -9 $$'; } 2>/dev/null
+	chmod 0444 "$pool"
+	run $as "$run_" --pool "$pool" cat /umfs/hello
+	check "nobody, a dirty write-protected pool: umfs-run points to fsck.umfs -y" \
+		bash -c "[ $rc = 1 ] && grep -q 'needs recovery.*fsck.umfs -y recovers it' '$err'"
+	if $fuse_ok; then
+		run $as "$fuse" "$pool" "$dir/mnt-nobody"
+		check "nobody, a dirty write-protected pool: umfs-fuse says why not read-only" \
+			bash -c "[ $rc = 2 ] && grep -q 'cannot be mounted read-only either: .*needs recovery' '$err'"
+	else
+		skip "a dirty write-protected pool: umfs-fuse" "umfs-fuse or FUSE missing"
+	fi
+	chmod 0600 "$pool"
+	"$run_" --pool "$pool" ls /umfs >/dev/null || exit 1 # recovers it
 else
-	for i in 1 2 3; do skip "chmod 0444 pool as another user" "needs root and setpriv"; done
+	for i in 1 2 3 4 5; do skip "chmod 0444 pool as another user" "needs root and setpriv"; done
 fi
 
 mkdir "$dir/robind"
