@@ -99,17 +99,11 @@ static int refuse_in_use(const struct fsck_opts *opts)
 	return FSCK_EXIT_OPERATIONAL;
 }
 
-/* A check-only run maps the pool privately, which keeps no descriptor: the
- * lock is taken on one of its own, before the map (a device DAX pool is
- * copied as it is mapped). */
-static int claim_for_check(const struct fsck_opts *opts, int *lockfd)
+/* Takes the pool for the run: 0, or the exit code of a refusal (said). */
+static int claim_pool(const struct fsck_opts *opts, int (*try_lock)(void *), void *arg)
 {
-	int err;
+	int err = fsck_pool_claim(opts->name, try_lock, arg);
 
-	*lockfd = open(opts->name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (*lockfd < 0)
-		return 0; /* the mapping names the error */
-	err = fsck_pool_claim(opts->name, fsck_flock_try, lockfd);
 	if (err == -EBUSY)
 		return refuse_in_use(opts);
 	if (err) {
@@ -118,6 +112,17 @@ static int claim_for_check(const struct fsck_opts *opts, int *lockfd)
 		return FSCK_EXIT_OPERATIONAL;
 	}
 	return 0;
+}
+
+/* A check-only run maps the pool privately, which keeps no descriptor: the
+ * lock is taken on one of its own, before the map (a device DAX pool is
+ * copied as it is mapped). */
+static int claim_for_check(const struct fsck_opts *opts, int *lockfd)
+{
+	*lockfd = open(opts->name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (*lockfd < 0)
+		return 0; /* the mapping names the error */
+	return claim_pool(opts, fsck_flock_try, lockfd);
 }
 
 int main(int argc, char **argv)
@@ -197,16 +202,9 @@ int main(int argc, char **argv)
 		umfs_pmem_unmap(&pm);
 		return FSCK_EXIT_OPERATIONAL;
 	}
-	if (opts.mode != FSCK_MODE_CHECK) {
-		err = fsck_pool_claim(opts.name, pmem_lock_try, &pm);
-		if (err) {
-			code = err == -EBUSY ? refuse_in_use(&opts) : FSCK_EXIT_OPERATIONAL;
-			if (err != -EBUSY)
-				fprintf(stderr, "fsck.umfs: %s: cannot lock the pool: %s\n",
-					opts.name, strerror(-err));
-			umfs_pmem_unmap(&pm);
-			return code;
-		}
+	if (opts.mode != FSCK_MODE_CHECK && (code = claim_pool(&opts, pmem_lock_try, &pm))) {
+		umfs_pmem_unmap(&pm);
+		return code;
 	}
 	if (!chosen)
 		printf("fsck.umfs: no -n, -y or -p given: checking only, nothing is written\n");
