@@ -55,9 +55,33 @@ static void read_comm(const char *pid, char *comm, size_t len)
 	fclose(f);
 }
 
-/* Whether process pid has a descriptor open on the file named real. Links
- * are compared by name: a stat through them could block on a hung FUSE
- * mount that some descriptor points into. */
+/* Whether process pid maps the file named real: a mapping keeps the
+ * pool's open file, and so its lock, after the descriptor is closed. */
+static bool maps_pool(const char *pid, const char *real)
+{
+	char path[300], *line = NULL;
+	size_t cap = 0, rl = strlen(real);
+	bool found = false;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		found = (size_t)n > rl && strcmp(line + n - rl, real) == 0 && line[n - rl - 1] == ' ';
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Whether process pid has a descriptor open on the file named real, or
+ * maps it. Links are compared by name: a stat through them could block on
+ * a hung FUSE mount that some descriptor points into. */
 static bool holds_pool(const char *pid, const char *real)
 {
 	char path[300], link[PATH_MAX];
@@ -83,7 +107,7 @@ static bool holds_pool(const char *pid, const char *real)
 		found = strcmp(link, real) == 0;
 	}
 	closedir(d);
-	return found;
+	return found || maps_pool(pid, real);
 }
 
 void fsck_pool_users(const char *name, struct fsck_users *u)
@@ -155,8 +179,9 @@ int fsck_pool_claim(const char *name, int (*try_lock)(void *), void *arg)
 	if (err != -EBUSY)
 		return err;
 	fsck_pool_users(name, &u);
-	if (!u.count || !u.fuse_only || u.more || fuse_mount_left(name))
-		return -EBUSY;
+	err = try_lock(arg); /* a holder may have gone while they were looked for */
+	if (err != -EBUSY || !u.count || !u.fuse_only || u.more || fuse_mount_left(name))
+		return err;
 	for (long waited = 0; err == -EBUSY && waited < CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
 		sleep_ms(CLAIM_POLL_MS);
 		err = try_lock(arg);
