@@ -333,7 +333,7 @@ static void summary_fill(const struct fsck *c, struct fsck_summary *sum)
 {
 	if (c->inodes == NULL)
 		return;
-	sum->inodes_total = c->inode_count;
+	sum->inodes_total = c->inode_count - UMFS_ROOT_INO; /* inode 0 is never used */
 	sum->pages_total = c->data_pages;
 	sum->pages_used = popcount_bits(c->pbitmap, c->data_pages);
 	sum->dir_spares = c->dir_spares;

@@ -9,13 +9,16 @@
  * crash state alone is no error (check.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "claim.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -37,7 +40,8 @@ static void usage(FILE *out)
 		"With none of -n, -y, -p the pool is checked as with -n: fsck.umfs never prompts.\n"
 		"Exit: 0 no damage (crash state the next mount repairs is reported as recoverable),\n"
 		"1 errors corrected, 4 errors left uncorrected, 8 operational error (also: POOL is\n"
-		"not a UMFS pool), 16 usage error.\n");
+		"not a UMFS pool, and a pool in use, which is neither checked nor repaired),\n"
+		"16 usage error.\n");
 }
 
 /* Before anything is mapped: a directory or an empty file is no pool, and
@@ -75,6 +79,52 @@ static bool fsck_looks_like_pool(const struct umfs_pmem *pm)
 	       le64toh(st->magic) == UMFS_STATE_MAGIC;
 }
 
+static int pmem_lock_try(void *pm)
+{
+	return umfs_pmem_lock(pm, true);
+}
+
+/* A pool in use is neither checked nor repaired: its users' open U-Logs,
+ * orphans and pages in flux would read as damage, and repairs would pull
+ * the pool from under them. */
+static int refuse_in_use(const struct fsck_opts *opts)
+{
+	struct fsck_users u;
+
+	fsck_pool_users(opts->name, &u);
+	fprintf(stderr, "fsck.umfs: %s: the pool is in use by ", opts->name);
+	fsck_users_print(stderr, &u);
+	fprintf(stderr, ": nothing %s; check it once every user has exited (fusermount3 -u for "
+		"a umfs-fuse mount)\n", opts->mode == FSCK_MODE_CHECK ? "checked" : "repaired");
+	return FSCK_EXIT_OPERATIONAL;
+}
+
+/* Takes the pool for the run: 0, or the exit code of a refusal (said). */
+static int claim_pool(const struct fsck_opts *opts, int (*try_lock)(void *), void *arg)
+{
+	int err = fsck_pool_claim(opts->name, try_lock, arg);
+
+	if (err == -EBUSY)
+		return refuse_in_use(opts);
+	if (err) {
+		fprintf(stderr, "fsck.umfs: %s: cannot lock the pool: %s\n", opts->name,
+			strerror(-err));
+		return FSCK_EXIT_OPERATIONAL;
+	}
+	return 0;
+}
+
+/* A check-only run maps the pool privately, which keeps no descriptor: the
+ * lock is taken on one of its own, before the map (a device DAX pool is
+ * copied as it is mapped). */
+static int claim_for_check(const struct fsck_opts *opts, int *lockfd)
+{
+	*lockfd = open(opts->name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (*lockfd < 0)
+		return 0; /* the mapping names the error */
+	return claim_pool(opts, fsck_flock_try, lockfd);
+}
+
 int main(int argc, char **argv)
 {
 	struct fsck_opts opts = { .mode = FSCK_MODE_CHECK, .out = stdout };
@@ -89,7 +139,7 @@ int main(int argc, char **argv)
 		UMFS_CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, modes = 0, err, code;
+	int opt, modes = 0, err, code, lockfd = -1;
 	bool chosen = false;
 
 	opterr = 0; /* our own messages */
@@ -136,6 +186,8 @@ int main(int argc, char **argv)
 
 	if (fsck_refuse_nonpool_file(opts.name))
 		return FSCK_EXIT_OPERATIONAL;
+	if (opts.mode == FSCK_MODE_CHECK && (code = claim_for_check(&opts, &lockfd)))
+		return code;
 	if (opts.mode == FSCK_MODE_CHECK)
 		err = umfs_pmem_map_private(opts.name, &pm);
 	else
@@ -150,15 +202,9 @@ int main(int argc, char **argv)
 		umfs_pmem_unmap(&pm);
 		return FSCK_EXIT_OPERATIONAL;
 	}
-	/* Repairs need the pool to themselves. */
-	if (opts.mode != FSCK_MODE_CHECK) {
-		err = umfs_pmem_lock(&pm, true);
-		if (err) {
-			fprintf(stderr, "fsck.umfs: %s: %s\n", opts.name,
-				err == -EBUSY ? "the pool is in use: not repaired" : strerror(-err));
-			umfs_pmem_unmap(&pm);
-			return FSCK_EXIT_OPERATIONAL;
-		}
+	if (opts.mode != FSCK_MODE_CHECK && (code = claim_pool(&opts, pmem_lock_try, &pm))) {
+		umfs_pmem_unmap(&pm);
+		return code;
 	}
 	if (!chosen)
 		printf("fsck.umfs: no -n, -y or -p given: checking only, nothing is written\n");
@@ -178,6 +224,8 @@ int main(int argc, char **argv)
 		}
 	}
 	umfs_pmem_unmap(&pm);
+	if (lockfd >= 0)
+		close(lockfd);
 	fsck_summary_print(&opts, &sum);
 	return code;
 }

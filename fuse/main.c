@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 #include "cli.h"
@@ -173,6 +174,13 @@ static char *check_mountpoint(const char *mnt)
 	return abs;
 }
 
+static bool pool_is_dir(const char *pool)
+{
+	struct stat st;
+
+	return stat(pool, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int mount_pool(struct umfs_fuse *uf)
 {
 	/* shared with programs running on libumfs (and other daemons); a
@@ -182,13 +190,36 @@ static int mount_pool(struct umfs_fuse *uf)
 	int err;
 
 	err = umfs_mount(uf->pool, flags, &uf->fs);
+	if ((err == -EROFS || err == -EACCES || err == -EPERM) && !uf->rdonly &&
+	    access(uf->pool, R_OK) == 0) {
+		/* write-protected: read-only, as mount(8) falls back */
+		int ro_err = umfs_mount(uf->pool, UMFS_MOUNT_RDONLY, &uf->fs);
+
+		if (!ro_err) {
+			fprintf(stderr, "%s: warning: pool %s is write-protected (%s): mounted "
+				"read-only (-o ro)\n", prog, uf->pool, umfs_strerror(err));
+			uf->rdonly = 1;
+			return 0;
+		}
+		fprintf(stderr, "%s: pool %s is write-protected (%s) and cannot be mounted "
+			"read-only either: %s\n", prog, uf->pool, umfs_strerror(err),
+			*umfs_mount_error() ? umfs_mount_error() : umfs_strerror(ro_err));
+		uf->fs = NULL;
+		return ro_err;
+	}
 	if (!err)
 		return 0;
 	why = umfs_mount_error();
 	if (err == -EBUSY)
 		fprintf(stderr, "%s: pool %s is held exclusively by another process "
 			"(fsck.umfs repairing it?)\n", prog, uf->pool);
-	else if (err == -ENOENT || err == -EACCES || err == -EISDIR)
+	else if (err == -ENOENT)
+		fprintf(stderr, "%s: cannot open pool %s: %s; make one with mkfs.umfs -s SIZE %s\n",
+			prog, uf->pool, umfs_strerror(err), uf->pool);
+	else if (err == -EISDIR || (err == -ENODEV && pool_is_dir(uf->pool)))
+		fprintf(stderr, "%s: pool %s is a directory: give the pool file or device "
+			"(mkfs.umfs makes one)\n", prog, uf->pool);
+	else if (err == -EACCES)
 		fprintf(stderr, "%s: cannot open pool %s: %s\n", prog, uf->pool,
 			umfs_strerror(err));
 	else
@@ -296,6 +327,10 @@ int main(int argc, char *argv[])
 	if (mount_pool(&uf)) {
 		ret = UF_EXIT_POOL;
 		goto out;
+	}
+	if (uf.rdonly && !o.rdonly && fuse_opt_add_arg(&args, "-oro")) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out_pool;
 	}
 	fuse = fuse_new(&args, &umfs_fuse_ops, sizeof(umfs_fuse_ops), &uf);
 	if (!fuse)

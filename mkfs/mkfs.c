@@ -7,8 +7,9 @@
  * POOL is a regular file (created when missing, usually on /dev/shm), a
  * persistent-memory block device (/dev/pmemN) or a device DAX character
  * device (/dev/daxN.M). Before anything is written, the target is checked
- * for an existing UMFS pool and, through libblkid, for any other file system
- * or partition table; either makes mkfs refuse unless -f is given.
+ * for an existing UMFS pool, through libblkid for any other file system or
+ * partition table, and, in a regular file, for any byte that is not zero
+ * (contents.c); any of these makes mkfs refuse unless -f is given.
  *
  * POOL is opened once, and everything after goes through that descriptor:
  * the checks of what it is and whose, of what it holds, its sizing, the
@@ -39,6 +40,7 @@
 
 #include "core.h"
 #include "cli.h"
+#include "contents.h"
 #include "poolpages.h"
 #include "pathtrust.h"
 
@@ -105,7 +107,8 @@ static void usage(FILE *out)
 		"  -O, --option=relaxed default consistency mode relaxed: overwrites in\n"
 		"                       place, without undo (strict: the default, every\n"
 		"                       write atomic)\n"
-		"  -f, --force          overwrite an existing UMFS pool or other file system\n"
+		"  -f, --force          overwrite an existing UMFS pool, other file system,\n"
+		"                       or a file that holds data\n"
 		"  -q, --quiet          print nothing on success\n"
 		"  -V, --version        print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -614,6 +617,23 @@ static int find_other_fs(const char *path, int fd)
 	return rc == 1 ? 0 : 1;
 }
 
+/* A file no signature names may still be somebody's text, database or
+ * archive: returns 1 (message printed) when it holds any data. */
+static int find_data(const char *path, const struct pool_target *t)
+{
+	char what[96], b[32];
+	int rc = mkfs_contents_check(t->fd, t->cur_size, what, sizeof(what));
+
+	if (rc < 0)
+		err_msg("%s: cannot read it to see what it holds: %s; use -f to format anyway",
+			path, strerror(-rc));
+	else if (rc > 0)
+		err_msg("%s is a file of %s that holds data (%s): formatting would destroy it; "
+			"use -f to overwrite it, or name a new file", path,
+			fmt_size(t->cur_size, b, sizeof(b)), what);
+	return rc ? 1 : 0;
+}
+
 /*
  * With -f: erases the magic of every signature libblkid recognises (like
  * wipefs -a), so that the old file system is not detected beside UMFS when
@@ -673,6 +693,8 @@ static int check_existing(const struct mkfs_opts *o, const struct pool_target *t
 			report_umfs(o->path, found, page0);
 			rc = 1;
 		}
+		if (rc == 0 && t->kind == POOL_FILE)
+			rc = find_data(o->path, t);
 	}
 	return rc ? -1 : 0;
 }
@@ -830,9 +852,15 @@ static int plan_pool(const struct mkfs_opts *o, const struct pool_target *t,
 	err = umfs_geometry_plan(t->size, o->inodes, g, &why);
 	if (!err)
 		return 0;
+	/* what to change: the inode count is the one knob besides the size */
 	if (o->inodes)
-		err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s", o->path,
-			fmt_size(t->size, b, sizeof(b)), o->inodes, why ? why : strerror(-err));
+		err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s; give a "
+			"smaller -N COUNT", o->path, fmt_size(t->size, b, sizeof(b)), o->inodes,
+			why ? why : strerror(-err));
+	else if (why && strstr(why, "inodes"))
+		err_msg("%s: cannot lay out a pool of %s with the default of one inode per "
+			"16 KiB: %s; give -N COUNT (at most %" PRIu64 ")", o->path,
+			fmt_size(t->size, b, sizeof(b)), why, (uint64_t)UINT32_MAX);
 	else
 		err_msg("%s: cannot lay out a pool of %s: %s", o->path,
 			fmt_size(t->size, b, sizeof(b)), why ? why : strerror(-err));

@@ -2,7 +2,8 @@
 /*
  * mountinfo.h - reading /proc/self/mountinfo, for the tools that judge a
  * path by the mount it lies on (umfs-fuse refusing to stack on itself,
- * mkfs.umfs naming the pages a pool file gets).
+ * mkfs.umfs naming the pages a pool file gets, fsck.umfs telling whether a
+ * umfs-fuse daemon still serves a pool).
  */
 #ifndef UMFS_TOOLS_MOUNTINFO_H
 #define UMFS_TOOLS_MOUNTINFO_H
@@ -15,6 +16,7 @@
 struct umfs_mountinfo {
 	char mountpoint[PATH_MAX]; /* octal escapes undone */
 	char type[256];
+	char source[PATH_MAX]; /* octal escapes undone */
 	char super_opts[1024];
 };
 
@@ -46,9 +48,10 @@ static inline bool umfs_mountinfo_next(FILE *f, char **line, size_t *cap,
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE SOURCE SUPER */
 		sep = strstr(*line, " - ");
 		if (!sep || sscanf(*line, "%*s %*s %*s %*s %4095s", m->mountpoint) != 1 ||
-		    sscanf(sep + 3, "%255s %*s %1023s", m->type, m->super_opts) != 2)
+		    sscanf(sep + 3, "%255s %4095s %1023s", m->type, m->source, m->super_opts) != 3)
 			continue;
 		umfs_mountinfo_unescape(m->mountpoint);
+		umfs_mountinfo_unescape(m->source);
 		return true;
 	}
 	return false;

@@ -12,12 +12,14 @@
  * pool is used through the kernel module or by the software walk.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -92,6 +94,49 @@ static bool find_lib(char *out, size_t size)
 	       beside_self("../build/libumfs/libumfs.so", out, size) || /* tools/ of a source tree */
 	       beside_self("../" UMFS_LIBDIR_REL "/libumfs.so", out, size) || /* bin -> libdir, moved */
 	       ((size_t)snprintf(out, size, "%s/libumfs.so", UMFS_LIBDIR) < size && readable(out));
+}
+
+/* What a name that is no pool is, said before the mount's bare errno. */
+static bool pool_refused(const char *pool, const char *abspool, int err)
+{
+	struct stat st;
+
+	if (err == ENOENT) {
+		fprintf(stderr, "umfs-run: %s: no such pool; make one with mkfs.umfs -s SIZE %s\n",
+			pool, pool);
+		return true;
+	}
+	if (err) {
+		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(err));
+		return true;
+	}
+	if (stat(abspool, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+	    !S_ISCHR(st.st_mode)) {
+		fprintf(stderr, "umfs-run: %s is %s, not a pool: give the pool file or device "
+			"(mkfs.umfs makes one)\n", pool, S_ISDIR(st.st_mode) ? "a directory" :
+			"neither a file nor a device");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * As mount(8) does for a write-protected device: a pool this process may
+ * not write (a read-only file system, a file without write permission) is
+ * served read-only, with a warning, rather than failing in every program.
+ */
+static bool pool_write_protected(const char *abspool)
+{
+	int err;
+
+	if (faccessat(AT_FDCWD, abspool, W_OK, AT_EACCESS) == 0)
+		return false;
+	err = errno;
+	if (err != EROFS && err != EACCES && err != EPERM)
+		return false;
+	fprintf(stderr, "umfs-run: warning: %s is write-protected (%s): serving it read-only, "
+		"as with --readonly\n", abspool, strerror(err));
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -169,19 +214,22 @@ int main(int argc, char **argv)
 	if (mount[0] != '/' || strcmp(mount, "/") == 0)
 		umfs_cli_refuse("umfs-run", 2, "--mount '%s': give an absolute path other than /",
 				mount);
-	if (!realpath(pool, abspool)) {
-		fprintf(stderr, "umfs-run: %s: %s\n", pool, strerror(errno));
+	if (pool_refused(pool, abspool, realpath(pool, abspool) ? 0 : errno))
 		return 1;
-	}
+	if (!readonly)
+		readonly = pool_write_protected(abspool);
 	/* by default the module is used when it works for this pool
 	 * (a pmem block device, /dev/umfs, root): the check mount tries it */
 	if (!getenv("UMFS_KMOD"))
 		setenv("UMFS_KMOD", "try", 1);
 	/* a read-only look at the pool, just to say clearly what is wrong */
-	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | UMFS_MOUNT_NORECOVER, &fs);
+	/* read-only programs cannot recover the pool: then neither may this */
+	err = umfs_mount(abspool, UMFS_MOUNT_RDONLY | (readonly ? 0 : UMFS_MOUNT_NORECOVER), &fs);
 	if (err) {
-		fprintf(stderr, "umfs-run: %s is not a usable UMFS pool: %s\n", abspool,
-			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err));
+		fprintf(stderr, "umfs-run: %s is not a usable UMFS pool: %s%s\n", abspool,
+			umfs_mount_error()[0] ? umfs_mount_error() : strerror(-err),
+			readonly && err == -EUCLEAN ? " (read-only; fsck.umfs -y recovers it where "
+						      "it can be written)" : "");
 		return 1;
 	}
 	/* the programs use the pool as this mount did: a process in software

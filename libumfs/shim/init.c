@@ -3,7 +3,9 @@
  * init.c - configuration from the environment, the constructor and
  * destructor, and the fork hooks.
  *
- *   UMFS_POOL       the pool (nothing is UMFS's without it)
+ *   UMFS_POOL       the pool (nothing is UMFS's without it; UMFS_MOUNT set
+ *                   without it gets one warning per process tree, while a
+ *                   process with no UMFS_ variable at all stays silent)
  *   UMFS_MOUNT      the host prefix UMFS paths live under (default /umfs)
  *   UMFS_RDONLY=1   mount read-only
  *   UMFS_STATS=1    print per-call statistics at exit (UMFS_STATS_FILE)
@@ -26,6 +28,9 @@
 #include <unistd.h>
 
 #include "shim.h"
+
+/* Set once the missing UMFS_POOL was reported: children do not repeat it. */
+#define NO_POOL_SAID_ENV "UMFS_NO_POOL_SAID"
 
 UMFS_BSS_LARGE struct shim_config cfg;
 _Atomic mode_t shim_umask = 022;
@@ -119,6 +124,7 @@ void shim_config_init(void)
 	cfg.readonly = s && *s && strcmp(s, "0") != 0;
 	pool = getenv("UMFS_POOL");
 	mount = getenv("UMFS_MOUNT");
+	cfg.no_pool = (!pool || !*pool) && mount && *mount;
 	if (!mount || !*mount)
 		mount = "/umfs";
 	if (pool && *pool) {
@@ -221,6 +227,12 @@ __attribute__((constructor)) static void shim_init(void)
 	if (cfg.bad_mount)
 		SHIM_LOG(LOG_ERROR, "UMFS_MOUNT=%s: the prefix must be an absolute path other "
 			 "than / without \"..\"; UMFS serves no path", getenv("UMFS_MOUNT"));
+	if (cfg.no_pool && !getenv(NO_POOL_SAID_ENV)) {
+		SHIM_LOG(LOG_WARN, "UMFS_MOUNT=%s is set but UMFS_POOL is not: UMFS serves no path "
+			 "(set UMFS_POOL to the pool, or run the program with umfs-run --pool POOL)",
+			 getenv("UMFS_MOUNT"));
+		setenv(NO_POOL_SAID_ENV, "1", 1); /* once for the children too */
+	}
 	stdio_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	errno = saved;

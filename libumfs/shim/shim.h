@@ -411,6 +411,7 @@ struct shim_config {
 	bool stats;
 	bool readonly;              /* UMFS_RDONLY=1 */
 	bool bad_mount;             /* UMFS_MOUNT unusable: nothing is UMFS's */
+	bool no_pool;               /* UMFS_MOUNT set, UMFS_POOL not: nothing is UMFS's */
 	bool log_to_file;           /* log_file is set */
 	int log_level;
 	size_t prefix_len;

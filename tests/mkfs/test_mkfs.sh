@@ -170,6 +170,50 @@ else
 	skip "names a swap area made over an old pool" "mkswap not installed"
 fi
 
+# --- files that hold data -------------------------------------------------------
+
+# refuse_data NAME FILE KIND: mkfs without -f refuses FILE, naming it, its
+# size and KIND, and leaves every byte of it alone
+refuse_data() {
+	local name=$1 file=$2 kind=$3 sum
+	sum=$(sha256sum <"$file")
+	run -s 16M "$file"
+	expect_fail "refuses $name" \
+		"^mkfs.umfs: $file is a file of .* that holds data \($kind\).*use -f to overwrite"
+	check "$name kept its bytes" test "$(sha256sum <"$file")" = "$sum"
+}
+
+printf 'notes\nmore notes\n' >"$dir/notes.txt"
+refuse_data "a text file" "$dir/notes.txt" "text"
+check "the text file's size is named" grep -q "a file of 17 bytes" "$err"
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$dir/data.db" 'create table t(x); insert into t values (1);'
+elif command -v python3 >/dev/null 2>&1; then
+	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$dir/data.db"
+fi
+if [ -s "$dir/data.db" ]; then
+	refuse_data "a SQLite database" "$dir/data.db" "a SQLite database"
+else
+	skip "refuses a SQLite database" "neither sqlite3 nor python3's sqlite3"
+fi
+tar -cf "$dir/files.tar" -C "$dir" notes.txt
+refuse_data "a tar archive" "$dir/files.tar" "a tar archive"
+head -c $((1 << 20)) /dev/urandom >"$dir/random.bin"
+refuse_data "a file of random bytes" "$dir/random.bin" "data of an unknown kind"
+# a large sparse file is sampled: data in its last MiB is found
+truncate -s 100M "$dir/sparse-data"
+printf 'x' | dd of="$dir/sparse-data" bs=1 seek=$(((99 << 20) + 5)) conv=notrunc status=none
+refuse_data "a 100 MiB sparse file with one byte of data near its end" "$dir/sparse-data" \
+	"data of an unknown kind, from offset $(((99 << 20) + 5))"
+run -f -q -s 16M "$dir/notes.txt"
+expect_ok "-f formats over a text file"
+truncate -s 100M "$dir/sparse-zero"
+run -q "$dir/sparse-zero"
+expect_ok "formats a 100 MiB all-zero sparse file"
+: >"$dir/empty-s"
+run -q -s 16M "$dir/empty-s"
+expect_ok "formats an empty file given -s"
+
 # --- what POOL is --------------------------------------------------------------
 
 run "$dir/missing"
@@ -247,6 +291,10 @@ run -s 16M -N 1000 "$dir/inodes"
 expect_ok "-N 1000 is accepted"
 check "the pool has at least 1000 inodes" \
 	bash -c "[ \"\$(sed -n 's/^ *inodes *\([0-9]*\).*/\1/p' '$out')\" -ge 1000 ]"
+run -s 100T "$dir/huge"
+expect_fail "a size past the default inode limit names -N" \
+	"cannot lay out a pool of 100 TiB with the default of one inode per 16 KiB: more than 2\\^32 inodes; give -N COUNT"
+check "the refused pool was not created" test ! -e "$dir/huge"
 run -s 16M -N 10000000 "$dir/toomany"
 expect_fail "too many inodes for the size is refused" "too many inodes"
 check "the refused pool was not created" test ! -e "$dir/toomany"
@@ -358,6 +406,14 @@ if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
 			not_ok "fsck.umfs -n -f finds $(basename "$p") clean" "fsck exit status $rc"
 		fi
 	done
+	# mkfs and fsck count the same inodes: 4096 asked for, rounded up to
+	# fill the last inode page (4112), less inode 0, which is never used
+	made=$("$mkfs_bin" -s 64M "$dir/count" 2>&1 | sed -n 's/^ *inodes *\([0-9]*\).*/\1/p')
+	"$fsck_bin" -n -f "$dir/count" >"$out" 2>"$err" </dev/null
+	counted=$(sed -n 's|.*: [0-9]*/\([0-9]*\) inodes used.*|\1|p' "$out")
+	check "mkfs and fsck count the same inodes ($made, $counted)" \
+		test -n "$made" -a "$made" = "$counted" -a "$made" = 4111
+	rm -f "$dir/count"
 else
 	skip "fsck.umfs -n -f on the new pools" "fsck.umfs not built"
 fi

@@ -116,7 +116,7 @@ check "UMFS_STATS report written" "1" "$out"
 out=$("$UMFS_RUN" --pool "$pool" -- cat /umfs/p/nums 2>&1 | head -n 1)
 check "umfs-run" "1" "$out"
 out=$("$UMFS_RUN" --pool "$work/missing" -- true 2>&1) || true
-check "umfs-run: missing pool" "umfs-run: $work/missing: No such file or directory" "$out"
+check "umfs-run: missing pool" "umfs-run: $work/missing: no such pool; make one with mkfs.umfs -s SIZE $work/missing" "$out"
 head -c 16M /dev/zero > "$work/zero"
 out=$("$UMFS_RUN" --pool "$work/zero" -- true 2>&1) || true
 check "umfs-run: not a pool" "umfs-run: $work/zero is not a usable UMFS pool: superblock: bad magic: not a UMFS pool" "$out"
