@@ -1175,21 +1175,11 @@ static off_t ofd_lseek(struct ofd *o, off_t off, int whence)
 		return res;
 	}
 	ofd_lock(o);
-	switch (whence) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = (int64_t)o->sh->pos;
-		break;
-	case SEEK_END:
-		base = ofd_size(o);
-		break;
-	case SEEK_DATA:
-	case SEEK_HOLE:
+	if (whence == SEEK_DATA || whence == SEEK_HOLE) {
 		res = umfs_lseek(o->uf, off, whence);
 		goto done;
-	default:
+	}
+	if (ofd_whence_base(o, whence, &base)) {
 		res = -EINVAL;
 		goto done;
 	}

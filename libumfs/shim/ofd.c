@@ -114,6 +114,22 @@ off_t ofd_size(struct ofd *o)
 	return st.st_size;
 }
 
+int ofd_whence_base(struct ofd *o, int whence, int64_t *base)
+{
+	switch (whence) {
+	case SEEK_SET:
+		*base = 0;
+		return 0;
+	case SEEK_CUR:
+		*base = (int64_t)o->sh->pos;
+		return 0;
+	case SEEK_END:
+		*base = ofd_size(o);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 {
 	size_t plen = strlen(path);

@@ -80,19 +80,8 @@ static int rl_range(struct ofd *o, const struct flock *fl, int64_t *s, int64_t *
 {
 	int64_t base;
 
-	switch (fl->l_whence) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = (int64_t)o->sh->pos;
-		break;
-	case SEEK_END:
-		base = ofd_size(o);
-		break;
-	default:
+	if (ofd_whence_base(o, fl->l_whence, &base))
 		return -EINVAL;
-	}
 	if (fl->l_start > INT64_MAX - base)
 		return -EOVERFLOW;
 	base += fl->l_start;

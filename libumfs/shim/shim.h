@@ -638,6 +638,9 @@ bool ofd_idle(void);
 void ofd_shutdown(void);
 /* The description's current size (fstat through the core). */
 off_t ofd_size(struct ofd *o);
+/* The offset SEEK_SET, SEEK_CUR or SEEK_END counts from; -EINVAL for
+ * another whence. */
+int ofd_whence_base(struct ofd *o, int whence, int64_t *base);
 
 /* --- fastopen: ofd_slot.c, the arena of descriptions and their tokens --- */
 #define OFD_SLOTS 32768u      /* descriptions open at once, across processes */
