@@ -6,15 +6,13 @@
  *   umfs-pool label POOL LABEL
  *   umfs-pool uuid POOL [UUID|random]
  *
- * info reads the pool without locking it (a copy-on-write map: nothing it
- * does reaches the pool), so it works on a pool in use, whose users it
- * names from /proc/locks. label and uuid take the pool's exclusive lock,
+ * info maps the pool read-only and takes no lock, so it works on a pool
+ * in use, whose users it names from /proc/locks. label and uuid take the pool's exclusive lock,
  * as a repair does, and refuse a pool in use, damaged or not cleanly
  * unmounted; they rewrite the primary superblock, then the backup, each
  * resealed and made durable before the next.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,7 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "core.h"
@@ -152,13 +149,12 @@ static int info_read(const char *path, struct pool_info *in)
 {
 	struct umfs_pmem pm;
 	const struct umfs_superblock *sb;
-	struct stat st;
 	const char *why;
-	int err, fd;
+	int err;
 
 	memset(in, 0, sizeof(*in));
 	in->path = path;
-	err = umfs_pmem_map_private(path, &pm);
+	err = umfs_pmem_map_path(path, 0, true, &pm);
 	if (err) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-err));
 		return EXIT_FAIL;
@@ -182,17 +178,9 @@ static int info_read(const char *path, struct pool_info *in)
 	in->inodes_used = bits_set((const void *)(pm.base + umfs_le64_to_cpu(sb->ibitmap_off)),
 				   umfs_le64_to_cpu(sb->inode_count));
 	in->media = media_of(&pm);
+	in->page_size = page_size_of(pm.fd, &pm.st);
+	umfs_pool_users_find(&pm.st, &in->users);
 	umfs_pmem_unmap(&pm);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return EXIT_FAIL;
-	}
-	in->page_size = page_size_of(fd, &st);
-	close(fd);
-	umfs_pool_users_find(&st, &in->users);
 	rundir_of(in);
 	return 0;
 }
