@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # corruption.sh - damaged pools served through the shim and through umfs-fuse.
 #
-#   corruption.sh BUILD_ROOT [--trials N] [--seed S] [--jobs N] [--keep]
+#   corruption.sh BUILD_ROOT [--trials N] [--seed S] [--keep]
 #
 # A pool is populated (sec_tool populate: directories four levels deep,
 # setuid, setgid and sticky modes, five owners, symlinks, a FIFO, a socket,
@@ -23,24 +23,21 @@
 # the totals are printed either way.
 #
 # TRIALS and SEED in the environment are the defaults of --trials and
-# --seed (200, and the time); the trials are spread over one worker per
-# core (at most 4; --jobs N), each with its own sound pool. Runs as root
-# (owners, FUSE); without FUSE only the shim is tried.
+# --seed (200, and the time). Runs as root (owners, FUSE); without FUSE
+# only the shim is tried.
 set -u
 
-BUILD=${1:?usage: $0 BUILD_ROOT [--trials N] [--seed S] [--jobs N] [--keep]}
+BUILD=${1:?usage: $0 BUILD_ROOT [--trials N] [--seed S] [--keep]}
 shift
 TRIALS=${TRIALS:-200}
 SEED=${SEED:-$(date +%s)}
-JOBS=$(nproc); [ "$JOBS" -gt 4 ] && JOBS=4
 KEEP=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--trials) TRIALS=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
-	--jobs) JOBS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	*) echo "usage: $0 BUILD_ROOT [--trials N] [--seed S] [--jobs N] [--keep]"; exit 2 ;;
+	*) echo "usage: $0 BUILD_ROOT [--trials N] [--seed S] [--keep]"; exit 2 ;;
 	esac
 done
 
@@ -105,31 +102,25 @@ fuse_list() {
 	fi
 }
 
-echo "# seed $SEED, $TRIALS trials, $JOBS workers (rerun: TRIALS=$TRIALS SEED=$SEED $0 $BUILD)"
-
-# sound_make: the populated pool in TMP each trial damages a copy of, and
-# its listings through both front ends, which must agree. Each worker
-# makes its own: copies of one pool share its UUID and runtime directory.
-sound_make() {
-	SOUND=$TMP/sound.pool
-	"$MKFS" -q -s 32M "$SOUND" || { echo "FAIL: mkfs.umfs"; exit 1; }
-	"$TOOL" populate "$SOUND" || { echo "FAIL: populate"; exit 1; }
-	"$FSCK" -n -f "$SOUND" >"$TMP/fsck.sound" 2>&1 ||
-		{ cat "$TMP/fsck.sound"; echo "FAIL: the sound pool is not clean"; exit 1; }
+echo "# seed $SEED, $TRIALS trials (rerun: TRIALS=$TRIALS SEED=$SEED $0 $BUILD)"
+SOUND=$TMP/sound.pool
+"$MKFS" -q -s 32M "$SOUND" || { echo "FAIL: mkfs.umfs"; exit 1; }
+"$TOOL" populate "$SOUND" || { echo "FAIL: populate"; exit 1; }
+"$FSCK" -n -f "$SOUND" >"$TMP/fsck.sound" 2>&1 ||
+	{ cat "$TMP/fsck.sound"; echo "FAIL: the sound pool is not clean"; exit 1; }
+cp "$SOUND" "$TMP/ref.pool"
+shim_list "$TMP/ref.pool" "$TMP/sound.shim"
+[ "$RESULT" = ok ] || { cat "$TMP/sound.shim.log"; echo "FAIL: sound listing (shim): $RESULT"; exit 1; }
+echo "# sound pool: $(wc -l <"$TMP/sound.shim") paths"
+if [ -n "$have_fuse" ]; then
 	cp "$SOUND" "$TMP/ref.pool"
-	shim_list "$TMP/ref.pool" "$TMP/sound.shim"
-	[ "$RESULT" = ok ] || { cat "$TMP/sound.shim.log"; echo "FAIL: sound listing (shim): $RESULT"; exit 1; }
-	[ "$1" = 0 ] && echo "# sound pool: $(wc -l <"$TMP/sound.shim") paths"
-	if [ -n "$have_fuse" ]; then
-		cp "$SOUND" "$TMP/ref.pool"
-		fuse_list "$TMP/ref.pool" "$TMP/sound.fuse"
-		[ "$RESULT" = ok ] || { cat "$TMP/sound.fuse.log"; echo "FAIL: sound listing (FUSE): $RESULT"; exit 1; }
-		# the two front ends agree on the sound pool
-		"$TOOL" judge "$TMP/sound.shim" "$TMP/sound.fuse" /dev/null >"$TMP/agree"
-		grep -q '^verdict: correct ' "$TMP/agree" ||
-			{ cat "$TMP/agree"; echo "FAIL: the sound listings differ between shim and FUSE"; exit 1; }
-	fi
-}
+	fuse_list "$TMP/ref.pool" "$TMP/sound.fuse"
+	[ "$RESULT" = ok ] || { cat "$TMP/sound.fuse.log"; echo "FAIL: sound listing (FUSE): $RESULT"; exit 1; }
+	# the two front ends agree on the sound pool
+	"$TOOL" judge "$TMP/sound.shim" "$TMP/sound.fuse" /dev/null >"$TMP/agree"
+	grep -q '^verdict: correct ' "$TMP/agree" ||
+		{ cat "$TMP/agree"; echo "FAIL: the sound listings differ between shim and FUSE"; exit 1; }
+fi
 
 declare -A count
 fails=0
@@ -156,64 +147,40 @@ judge_trial() {
 	[ "$verdict" != wrong ] && [ "$verdict" != redirected ]
 }
 
-# worker W: the trials t with (t - 1) % JOBS == W, in its own TMP/wW with
-# its own sound pool and mount point; its counts go to TMP/state.W.
-worker() {
-	local w=$1 top=$TMP t tseed line bad f
-	TMP=$top/w$w MNT=$top/w$w/mnt DAEMON=
-	mkdir -p "$MNT"
-	trap pooltrial_cleanup EXIT
-	sound_make "$w"
-	for t in $(seq 1 "$TRIALS"); do
-		[ $(((t - 1) % JOBS)) = "$w" ] || continue
-		tseed=$((SEED * 1000 + t))
-		cp "$SOUND" "$TMP/damaged.pool"
-		"$TOOL" corrupt "$TMP/damaged.pool" $tseed >"$TMP/what" || { echo "FAIL: corrupt"; exit 1; }
-		"$FSCK" -n -f "$TMP/damaged.pool" >"$TMP/fsck.trial" 2>&1
-		line="trial $t:"
-		bad=
+for t in $(seq 1 "$TRIALS"); do
+	tseed=$((SEED * 1000 + t))
+	cp "$SOUND" "$TMP/damaged.pool"
+	"$TOOL" corrupt "$TMP/damaged.pool" $tseed >"$TMP/what" || { echo "FAIL: corrupt"; exit 1; }
+	"$FSCK" -n -f "$TMP/damaged.pool" >"$TMP/fsck.trial" 2>&1
+	line="trial $t:"
+	bad=
+	cp "$TMP/damaged.pool" "$TMP/trial.pool"
+	shim_list "$TMP/trial.pool" "$TMP/trial.shim"
+	judge_trial shim "$RESULT" "$TMP/trial.shim" || bad=1
+	line="$line shim $VERDICT"
+	if [ -n "$have_fuse" ]; then
 		cp "$TMP/damaged.pool" "$TMP/trial.pool"
-		shim_list "$TMP/trial.pool" "$TMP/trial.shim"
-		judge_trial shim "$RESULT" "$TMP/trial.shim" || bad=1
-		line="$line shim $VERDICT"
-		if [ -n "$have_fuse" ]; then
-			cp "$TMP/damaged.pool" "$TMP/trial.pool"
-			fuse_list "$TMP/trial.pool" "$TMP/trial.fuse"
-			judge_trial fuse "$RESULT" "$TMP/trial.fuse" || bad=1
-			line="$line, fuse $VERDICT"
-		fi
-		echo "$line; $(paste -sd';' "$TMP/what")"
-		# what was lost from view or redirected: a few lines of the judge's
-		for f in "$TMP"/trial.shim.judge "$TMP"/trial.fuse.judge; do
-			[ -f "$f" ] && grep -E '^(missing|redirected): ' "$f" | head -3 |
-				sed "s|^|#   $(basename "$f" .judge): |"
-		done
-		if [ -n "$bad" ]; then
-			fails=$((fails + 1))
-			echo "# trial $t failed (seed $tseed): what the judge, the front ends and fsck said:"
-			for f in "$TMP"/trial.shim.judge "$TMP"/trial.fuse.judge "$TMP"/trial.shim.log \
-				 "$TMP"/trial.fuse.log "$TMP/fsck.trial"; do
-				[ -s "$f" ] && sed "s|^|#   $(basename "$f"): |" "$f" | grep -v ': note: ' | head -20
-			done
-			[ -n "$KEEP" ] && cp "$TMP/damaged.pool" "$TMP/failed-$t.pool"
-		fi
-		rm -f "$TMP"/trial.shim* "$TMP"/trial.fuse*
+		fuse_list "$TMP/trial.pool" "$TMP/trial.fuse"
+		judge_trial fuse "$RESULT" "$TMP/trial.fuse" || bad=1
+		line="$line, fuse $VERDICT"
+	fi
+	echo "$line; $(paste -sd';' "$TMP/what")"
+	# what was lost from view or redirected: a few lines of the judge's
+	for f in "$TMP"/trial.shim.judge "$TMP"/trial.fuse.judge; do
+		[ -f "$f" ] && grep -E '^(missing|redirected): ' "$f" | head -3 |
+			sed "s|^|#   $(basename "$f" .judge): |"
 	done
-	{ declare -p count; echo "fails=$fails"; } >"$top/state.$w"
-}
-
-for w in $(seq 0 $((JOBS - 1))); do worker "$w" & done
-wait
-declare -A all=()
-all_fails=0
-for w in $(seq 0 $((JOBS - 1))); do
-	[ -s "$TMP/state.$w" ] || { echo "FAIL: worker $w ended before its last trial"; exit 1; }
-	. "$TMP/state.$w"
-	for k in "${!count[@]}"; do all[$k]=$(( ${all[$k]:-0} + ${count[$k]} )); done
-	all_fails=$((all_fails + fails))
+	if [ -n "$bad" ]; then
+		fails=$((fails + 1))
+		echo "# trial $t failed (seed $tseed): what the judge, the front ends and fsck said:"
+		for f in "$TMP"/trial.shim.judge "$TMP"/trial.fuse.judge "$TMP"/trial.shim.log \
+			 "$TMP"/trial.fuse.log "$TMP/fsck.trial"; do
+			[ -s "$f" ] && sed "s|^|#   $(basename "$f"): |" "$f" | grep -v ': note: ' | head -20
+		done
+		[ -n "$KEEP" ] && cp "$TMP/damaged.pool" "$TMP/failed-$t.pool"
+	fi
+	rm -f "$TMP"/trial.shim* "$TMP"/trial.fuse*
 done
-for k in "${!all[@]}"; do count[$k]=${all[$k]}; done
-fails=$all_fails
 
 echo
 echo "corruption test: seed $SEED, $TRIALS trials of the metadata zone"
