@@ -317,17 +317,6 @@ int fsck_add_entry(struct fsck *c, uint64_t dir, const char *name, size_t len, u
 /* The run                                                              */
 /* ------------------------------------------------------------------ */
 
-static uint64_t popcount_bits(const uint64_t *map, uint64_t nbits)
-{
-	uint64_t n = 0, i;
-
-	for (i = 0; i + 64 <= nbits; i += 64)
-		n += (uint64_t)__builtin_popcountll(map[i >> 6]);
-	if (i < nbits)
-		n += (uint64_t)__builtin_popcountll(map[i >> 6] & ((1ull << (nbits - i)) - 1));
-	return n;
-}
-
 /* Counts from the (by now checked) bitmaps and inodes of the mapping. */
 static void summary_fill(const struct fsck *c, struct fsck_summary *sum)
 {
@@ -335,7 +324,7 @@ static void summary_fill(const struct fsck *c, struct fsck_summary *sum)
 		return;
 	sum->inodes_total = c->inode_count - UMFS_ROOT_INO; /* inode 0 is never used */
 	sum->pages_total = c->data_pages;
-	sum->pages_used = popcount_bits(c->pbitmap, c->data_pages);
+	sum->pages_used = umfs_bitmap_count(c->pbitmap, c->data_pages);
 	sum->dir_spares = c->dir_spares;
 	for (uint64_t ino = 1; ino < c->inode_count; ino++) {
 		uint32_t mode = c->inodes[ino].mode;

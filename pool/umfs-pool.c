@@ -94,17 +94,6 @@ struct pool_info {
 	bool rundir_present;
 };
 
-static uint64_t bits_set(const uint64_t *map, uint64_t bits)
-{
-	uint64_t n = 0;
-
-	for (uint64_t i = 0; i < bits / 64; i++)
-		n += (uint64_t)__builtin_popcountll(map[i]);
-	if (bits % 64)
-		n += (uint64_t)__builtin_popcountll(map[bits / 64] & ((1ull << (bits % 64)) - 1));
-	return n;
-}
-
 static const char *media_of(const struct umfs_pmem *pm)
 {
 	switch (pm->media) {
@@ -173,9 +162,9 @@ static int info_read(const char *path, struct pool_info *in)
 	memcpy(&in->state, pm.base + umfs_le64_to_cpu(sb->state_off), sizeof(in->state));
 	in->backup_matches =
 		!memcmp(pm.base + umfs_le64_to_cpu(sb->backup_sb_off), sb, sizeof(*sb));
-	in->pages_used = bits_set((const void *)(pm.base + umfs_le64_to_cpu(sb->pbitmap_off)),
+	in->pages_used = umfs_bitmap_count((const void *)(pm.base + umfs_le64_to_cpu(sb->pbitmap_off)),
 				  umfs_le64_to_cpu(sb->data_pages));
-	in->inodes_used = bits_set((const void *)(pm.base + umfs_le64_to_cpu(sb->ibitmap_off)),
+	in->inodes_used = umfs_bitmap_count((const void *)(pm.base + umfs_le64_to_cpu(sb->ibitmap_off)),
 				   umfs_le64_to_cpu(sb->inode_count));
 	in->media = media_of(&pm);
 	in->page_size = page_size_of(pm.fd, &pm.st);

@@ -44,21 +44,21 @@
 #define META_WINDOW 16ull       /* metadata pages populated together */
 #define META_SCAN_WORDS 1024ull /* bitmap words searched down for one */
 
-static uint64_t count_free(const uint64_t *bm, uint64_t nbits)
+uint64_t umfs_bitmap_count(const uint64_t *map, uint64_t nbits)
 {
-	uint64_t used = 0, words = nbits / 64;
+	uint64_t n = 0;
 
-	for (uint64_t w = 0; w < words; w++)
-		used += (uint64_t)__builtin_popcountll(bm[w]);
-	for (uint64_t b = words * 64; b < nbits; b++)
-		used += (bm[b / 64] >> (b % 64)) & 1;
-	return nbits - used;
+	for (uint64_t w = 0; w < nbits / 64; w++)
+		n += (uint64_t)__builtin_popcountll(map[w]);
+	if (nbits % 64)
+		n += (uint64_t)__builtin_popcountll(map[nbits / 64] & ((1ull << (nbits % 64)) - 1));
+	return n;
 }
 
 void umfs_alloc_init(struct umfs_fs *fs)
 {
-	fs->free_pages = count_free(fs->pbitmap, fs->data_pages);
-	fs->free_inodes = count_free(fs->ibitmap, fs->inode_count);
+	fs->free_pages = fs->data_pages - umfs_bitmap_count(fs->pbitmap, fs->data_pages);
+	fs->free_inodes = fs->inode_count - umfs_bitmap_count(fs->ibitmap, fs->inode_count);
 	fs->page_cursor = 0;
 	fs->ino_cursor = UMFS_ROOT_INO + 1;
 	fs->meta_cursor = UINT64_MAX; /* the top of the zone */

@@ -630,6 +630,8 @@ int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
 
 /* Counts free pages/inodes from the bitmaps (mount). */
 void umfs_alloc_init(struct umfs_fs *fs);
+/* The bits set among the first nbits of a bitmap: pages or inodes in use. */
+uint64_t umfs_bitmap_count(const uint64_t *map, uint64_t nbits);
 /* Journal bytes that freeing count pages from first takes at commit: a
  * record for each bitmap word and each checksum the run changes. */
 size_t umfs_page_free_cost(uint64_t first, uint64_t count);
