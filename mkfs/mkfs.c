@@ -734,26 +734,6 @@ static int size_target(const struct mkfs_opts *o, const struct pool_target *t)
 	return 0;
 }
 
-static void print_uuid(char *buf, const uint8_t *u)
-{
-	sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		u[13], u[14], u[15]);
-}
-
-static const char *media_name(enum umfs_media m)
-{
-	switch (m) {
-	case UMFS_MEDIA_PMEM:
-		return "persistent memory";
-	case UMFS_MEDIA_SHM:
-		return "tmpfs, treated as emulated persistent memory";
-	case UMFS_MEDIA_FILE:
-		return "ordinary file (flushes plus msync at fsync and unmount)";
-	}
-	return "unknown";
-}
-
 static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
 			  const struct umfs_geometry *g)
 {
@@ -761,12 +741,12 @@ static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
 	char b[32], uuid[40];
 	uint64_t journal_bytes = (uint64_t)g->journal_slots * g->journal_slot_size;
 
-	print_uuid(uuid, sb->uuid);
+	umfs_cli_uuid(uuid, sb->uuid);
 	printf("%s: made a UMFS %d.%d pool in %s\n", prog, sb->version_major, sb->version_minor,
 	       o->path);
 	printf("  size        %s (%" PRIu64 " bytes)\n", fmt_size(g->pool_size, b, sizeof(b)),
 	       g->pool_size);
-	printf("  media       %s\n", media_name(pm->media));
+	printf("  media       %s\n", umfs_media_name(pm->media));
 	printf("  inodes      %" PRIu64 " (%u bytes each, inode %" PRIu64 " is the root)\n",
 	       g->inode_count - 1, (unsigned)sizeof(struct umfs_inode), (uint64_t)UMFS_ROOT_INO);
 	printf("  data pages  %" PRIu64 " of 4 KiB (%s) from offset 0x%" PRIx64 "\n",

@@ -52,14 +52,6 @@ static void usage(FILE *f)
 		prog, prog, prog, UMFS_LABEL_MAX - 1);
 }
 
-static void uuid_format(char buf[37], const uint8_t *u)
-{
-	snprintf(buf, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
-}
-
 /* 32 hex digits, with or without the four dashes of the usual form. */
 static bool uuid_parse(const char *s, uint8_t u[16])
 {
@@ -93,19 +85,6 @@ struct pool_info {
 	char rundir[128];
 	bool rundir_present;
 };
-
-static const char *media_of(const struct umfs_pmem *pm)
-{
-	switch (pm->media) {
-	case UMFS_MEDIA_PMEM:
-		return "persistent memory";
-	case UMFS_MEDIA_SHM:
-		return "tmpfs (DRAM standing in for persistent memory)";
-	case UMFS_MEDIA_FILE:
-		return "an ordinary file";
-	}
-	return "unknown";
-}
 
 /* The pages the kernel maps the pool with (fd: the pool, open). */
 static const char *page_size_of(int fd, const struct stat *st)
@@ -166,7 +145,7 @@ static int info_read(const char *path, struct pool_info *in)
 				  umfs_le64_to_cpu(sb->data_pages));
 	in->inodes_used = umfs_bitmap_count((const void *)(pm.base + umfs_le64_to_cpu(sb->ibitmap_off)),
 				   umfs_le64_to_cpu(sb->inode_count));
-	in->media = media_of(&pm);
+	in->media = umfs_media_name(pm.media);
 	in->page_size = page_size_of(pm.fd, &pm.st);
 	umfs_pool_users_find(&pm.st, &in->users);
 	umfs_pmem_unmap(&pm);
@@ -241,7 +220,7 @@ static void info_print(const struct pool_info *in, bool json)
 	const char *mode = umfs_le32_to_cpu(sb->default_flags) & UMFS_SBF_RELAXED ? "relaxed" :
 										  "strict";
 
-	uuid_format(uuid, sb->uuid);
+	umfs_cli_uuid(uuid, sb->uuid);
 	memcpy(label, sb->label, sizeof(label));
 	label[sizeof(label) - 1] = '\0';
 	features_of(sb, feat, sizeof(feat));
@@ -405,7 +384,7 @@ static int change(const char *path, const char *label, const uint8_t *uuid)
 		return EXIT_FAIL;
 	}
 	if (uuid) {
-		uuid_format(text, uuid);
+		umfs_cli_uuid(text, uuid);
 		printf("%s: %s: UUID %s\n", prog, path, text);
 	} else {
 		printf("%s: %s: label %s%s%s\n", prog, path, label[0] ? "'" : "",

@@ -31,6 +31,15 @@ static inline void umfs_cli_version(const char *prog)
 	       UMFS_VERSION_MAJOR, UMFS_VERSION_MINOR);
 }
 
+/* A pool's UUID as its tools print it: 8-4-4-4-12 lower-case hex digits. */
+static inline void umfs_cli_uuid(char buf[37], const uint8_t u[16])
+{
+	snprintf(buf, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
+}
+
 /* One line naming the problem, then exit with the tool's usage code. */
 static inline void __attribute__((noreturn, format(printf, 3, 4)))
 umfs_cli_refuse(const char *prog, int code, const char *fmt, ...)

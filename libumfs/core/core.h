@@ -116,6 +116,9 @@ int umfs_pmem_sync(struct umfs_pmem *pm);
  * repairs). -EBUSY when another process holds a conflicting lock. */
 int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
 
+/* What the media is, in words, for the tools. */
+const char *umfs_media_name(enum umfs_media m);
+
 void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
 void umfs_drain(void);                          /* fence: earlier flushes done */
 /* Pool bytes the kernel wrote through the pool's descriptor (coldio.c):

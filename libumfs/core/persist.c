@@ -84,6 +84,19 @@ void umfs_store64_nodrain(uint64_t *dst, uint64_t val)
 	umfs_flush(dst, sizeof(*dst));
 }
 
+const char *umfs_media_name(enum umfs_media m)
+{
+	switch (m) {
+	case UMFS_MEDIA_PMEM:
+		return "persistent memory";
+	case UMFS_MEDIA_SHM:
+		return "tmpfs, treated as emulated persistent memory";
+	case UMFS_MEDIA_FILE:
+		return "ordinary file (flushes plus msync at fsync and unmount)";
+	}
+	return "unknown";
+}
+
 static enum umfs_media media_of(int fd, int is_pmem)
 {
 	struct statfs sfs;
