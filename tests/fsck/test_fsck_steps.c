@@ -390,6 +390,17 @@ static void interrupted_transaction_rolled_back(void **state)
 	assert_int_equal(ft_inode(map(f), ino)->uid, (uint32_t)geteuid());
 }
 
+/* The chain of a file left open by a dead process: -n reports it, the
+ * next mount releases it, and the inode has no U-Log after. */
+static void assert_open_chain_released(struct fixture *f, uint64_t ino)
+{
+	assert_int_equal(mount_recovers(f).ulogs_freed, 1);
+	check_recover(f, "U-Log: 1 chain(s) of files open at a crash: would be released by the next mount",
+		      "chain(s) of files open at a crash: released");
+	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
+	unmap(f);
+}
+
 static void ulog_of_open_file_released(void **state)
 {
 	struct fixture *f = *state;
@@ -407,11 +418,7 @@ static void ulog_of_open_file_released(void **state)
 	assert_true(umfs_inode(fs, ino)->ulog != 0);
 	umfs_persist(fs->base, fs->pm.len);
 
-	assert_int_equal(mount_recovers(f).ulogs_freed, 1);
-	check_recover(f, "U-Log: 1 chain(s) of files open at a crash: would be released by the next mount",
-		      "chain(s) of files open at a crash: released");
-	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
-	unmap(f);
+	assert_open_chain_released(f, ino);
 	(void)file; /* the dead process's mount is never unmounted */
 }
 
@@ -433,11 +440,7 @@ static void spare_of_open_file_released(void **state)
 	assert_true(((struct umfs_ulog *)umfs_off_ptr(fs, umfs_inode(fs, ino)->ulog))->spare != 0);
 	umfs_persist(fs->base, fs->pm.len);
 
-	assert_int_equal(mount_recovers(f).ulogs_freed, 1);
-	check_recover(f, "U-Log: 1 chain(s) of files open at a crash: would be released by the next mount",
-		      "chain(s) of files open at a crash: released");
-	assert_int_equal(ft_inode(map(f), ino)->ulog, 0);
-	unmap(f);
+	assert_open_chain_released(f, ino);
 	(void)file;
 }
 
