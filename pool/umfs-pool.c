@@ -113,6 +113,16 @@ static void rundir_of(struct pool_info *in)
 	in->rundir_present = lstat(in->rundir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The superblock rule on a mapped pool, which must hold a page first. */
+static int pool_sb_check(const struct umfs_pmem *pm, int rdonly, const char **why)
+{
+	if (pm->len < UMFS_PAGE_SIZE) {
+		*why = "too small to be a UMFS pool";
+		return -EINVAL;
+	}
+	return umfs_sb_check((const void *)pm->base, pm->len, rdonly, why);
+}
+
 static int info_read(const char *path, struct pool_info *in)
 {
 	struct umfs_pmem pm;
@@ -128,10 +138,9 @@ static int info_read(const char *path, struct pool_info *in)
 		return EXIT_FAIL;
 	}
 	sb = (const void *)pm.base;
-	err = pm.len < UMFS_PAGE_SIZE ? -EINVAL : umfs_sb_check(sb, pm.len, 1, &why);
+	err = pool_sb_check(&pm, 1, &why);
 	if (err) {
-		fprintf(stderr, "%s: %s: %s%s\n", prog, path,
-			pm.len < UMFS_PAGE_SIZE ? "too small to be a UMFS pool" : why,
+		fprintf(stderr, "%s: %s: %s%s\n", prog, path, why,
 			err == -EUCLEAN ? " (fsck.umfs can repair it from the backup superblock)" :
 					  "");
 		umfs_pmem_unmap(&pm);
@@ -322,18 +331,19 @@ static int change_open(const char *path, struct umfs_pmem *pm)
 		umfs_pmem_unmap(pm);
 		return EXIT_BUSY;
 	}
-	sb = (const void *)pm->base;
-	if (!err)
-		err = pm->len < UMFS_PAGE_SIZE ? -EINVAL : umfs_sb_check(sb, pm->len, 0, &why);
+	if (!err) {
+		err = pool_sb_check(pm, 0, &why);
+		if (err == -EUCLEAN)
+			why = "damaged superblock: run fsck.umfs first";
+	} else {
+		why = strerror(-err);
+	}
 	if (err) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path,
-			err == -EUCLEAN ? "damaged superblock: run fsck.umfs first" :
-			pm->len < UMFS_PAGE_SIZE ? "too small to be a UMFS pool" :
-			err == -EINVAL || err == -EPROTONOSUPPORT || err == -EROFS ? why :
-										      strerror(-err));
+		fprintf(stderr, "%s: %s: %s\n", prog, path, why);
 		umfs_pmem_unmap(pm);
 		return EXIT_FAIL;
 	}
+	sb = (const void *)pm->base;
 	st = (const void *)(pm->base + umfs_le64_to_cpu(sb->state_off));
 	if (umfs_le64_to_cpu(st->state) != UMFS_STATE_CLEAN || st->errors) {
 		fprintf(stderr, "%s: %s was not cleanly unmounted or has refused damage: "
