@@ -244,7 +244,8 @@ def self_test():
         "build-x/meson-private/keep": "",
         "build-x/gen.c": '#include "no_such_header.h"\n',
         "results/run.c": '#include "no_such_header.h"\n',
-        "fsck/check.h": '#include "core.h"\n',
+        "libumfs/core/umfs_tools.h": '#include "umfs.h"\n',
+        "fsck/check.h": '#include "umfs_tools.h"\n',
         # the faults
         "libumfs/core/bad_up.c": '#include "core.h"\n#include "shim.h"\n',
         "libumfs/core/bad_call.c": '#include "core.h"\nvoid g(void) { shim_ofd_get(1); }\n',
@@ -253,6 +254,7 @@ def self_test():
         "fuse/bad_fsck.c": '#include "umfs_frontend.h"\n#include "check.h"\n',
         "libumfs/shim/bad_name.c": '#include "no_such_header.h"\n',
         "libumfs/core/bad_undrawn.c": '#include "core.h"\n',
+        "mkfs/bad_tool.c": '#include "core.h"\n',
         "stray/bad_stray.c": "",
         "libumfs/core/bad_pread.c": '#include "core.h"\nvoid p(void) { OS(pwrite)(3, 0, 1, 0); }\n',
         "libumfs/core/bad_poolfd.c": '#include "core.h"\nvoid q(void) { OS(fstat)(fs->pm.fd, 0); }\n',
@@ -267,7 +269,7 @@ def self_test():
     want = {"bad_up.c": "#include shim.h", "bad_call.c": "calls shim_ofd_get",
             "bad_flush.c": "only the persistence layer", "bad_core.c": "#include ../core/core.h",
             "bad_fsck.c": "#include check.h", "bad_name.c": "names no file",
-            "bad_undrawn.c": "not in the picture", "bad_stray.c": "in no layer",
+            "bad_undrawn.c": "not in the picture", "bad_tool.c": "#include core.h", "bad_stray.c": "in no layer",
             "bad_pread.c": "OS(pwrite): only the media layer",
             "bad_poolfd.c": "OS(fstat) on the pool's descriptor"}
     with tempfile.TemporaryDirectory() as d:
