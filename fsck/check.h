@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core.h"
+#include "umfs_tools.h"
 
 /* fsck(8) exit codes. A check-only run that finds crash state and no
  * damage exits FSCK_EXIT_OK: nothing is wrong that the pool's own mount

@@ -132,10 +132,6 @@ void umfs_walk_from(const struct umfs_fs *fs, uint64_t from, uint32_t from_gen, 
  * -ENOTDIR when ino is not a directory, -ENAMETOOLONG when it does not fit
  * in size bytes (which may be more than PATH_MAX). */
 int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size);
-/* The inode number and generation of the directory holding directory ino
- * (itself for the root), even after ino was removed; -ENOENT when ino is
- * not a live directory, or was removed and its parent freed since. */
-int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen);
 
 /* ---- Open files by identity; offsets kept by the front end ---- */
 

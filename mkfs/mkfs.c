@@ -38,7 +38,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "umfs_tools.h"
 #include "cli.h"
 #include "contents.h"
 #include "poolpages.h"

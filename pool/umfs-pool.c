@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "core.h"
+#include "umfs_tools.h"
 #include "pool_users.h"
 #include "poolpages.h"
 

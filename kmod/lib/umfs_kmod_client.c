@@ -3,10 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
-#include "os.h" /* built into the core: its kernel calls go through the core's table */
 #include "umfs_kmod_client.h"
 
 #define UMFS_KMOD_ATTACH_TRIES 8
@@ -15,7 +12,7 @@ int umfs_kmod_call(int fd, unsigned long cmd, void *arg)
 {
 	int saved = errno, err = 0;
 
-	if (OS(ioctl)(fd, cmd, arg) < 0)
+	if (umfs_kmod_sys.ioctl(fd, cmd, arg) < 0)
 		err = -errno;
 	errno = saved;
 	return err;
@@ -25,7 +22,7 @@ int umfs_kmod_open(int *fd)
 {
 	int saved = errno, f;
 
-	f = OS(open)(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	f = umfs_kmod_sys.open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
 	if (f < 0) {
 		f = -errno;
 		errno = saved;
@@ -39,7 +36,7 @@ void umfs_kmod_close(int fd)
 {
 	int saved = errno;
 
-	OS(close)(fd);
+	umfs_kmod_sys.close(fd);
 	errno = saved;
 }
 

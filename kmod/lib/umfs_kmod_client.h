@@ -16,6 +16,17 @@
 extern "C" {
 #endif
 
+/* The client's three calls into the kernel, defined by whoever links it:
+ * the core (backend_kmod.c) makes them through its table of real C-library
+ * calls (core/os.h), which in libumfs.so are not the shim's interposers.
+ * So the client, below the core, includes nothing of the core. */
+struct umfs_kmod_sys {
+	int (*open)(const char *path, int flags);
+	int (*ioctl)(int fd, unsigned long cmd, void *arg);
+	int (*close)(int fd);
+};
+extern const struct umfs_kmod_sys umfs_kmod_sys;
+
 /* The one ioctl(2) of /dev/umfs: UMFS_KMOD_IOC_* cmd on arg, 0 or -errno.
  * The calls below, and the core's, all go through it. */
 int umfs_kmod_call(int fd, unsigned long cmd, void *arg);

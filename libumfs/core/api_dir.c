@@ -202,25 +202,3 @@ int umfs_dir_path(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, siz
 	free(e);
 	return umfs_fs_result(fs, err);
 }
-
-int umfs_dir_parent(struct umfs_fs *fs, uint64_t ino, uint64_t *parent, uint32_t *gen)
-{
-	int err = 0;
-
-	umfs_meta_lock(fs);
-	if (!umfs_inode_live(fs, ino) || !S_ISDIR(umfs_inode(fs, ino)->mode)) {
-		err = -ENOENT;
-	} else {
-		*parent = umfs_inode(fs, ino)->dir.parent;
-		err = umfs_inode_verify(fs, ino, true);
-		/* a removed directory's parent may be gone too: not damage */
-		if (!err && umfs_inode(fs, ino)->nlink == 0 && !umfs_inode_live(fs, *parent))
-			err = -ENOENT;
-		else if (!err)
-			err = umfs_dentry_verify(fs, ino, "..", 2, *parent, DT_DIR);
-		if (!err)
-			*gen = umfs_inode(fs, *parent)->generation;
-	}
-	umfs_meta_unlock(fs);
-	return umfs_fs_result(fs, err);
-}

@@ -40,6 +40,29 @@
 
 #define KATT_MAX_FAILS 4 /* refused attaches of one open file before it stays in software */
 
+/* The module's client (kmod/lib) reaches /dev/umfs through the core's
+ * table of real calls. */
+static int kmod_sys_open(const char *path, int flags)
+{
+	return OS(open)(path, flags);
+}
+
+static int kmod_sys_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return OS(ioctl)(fd, cmd, arg);
+}
+
+static int kmod_sys_close(int fd)
+{
+	return OS(close)(fd);
+}
+
+const struct umfs_kmod_sys umfs_kmod_sys = {
+	.open = kmod_sys_open,
+	.ioctl = kmod_sys_ioctl,
+	.close = kmod_sys_close,
+};
+
 static _Atomic uint64_t kmod_fork_gen;
 static pthread_once_t kmod_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t kmod_fd_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -45,6 +45,7 @@
 #include "os.h"
 #include "umfs_frontend.h" /* the C API and what front ends add */
 #include "umfs_format.h"
+#include "umfs_tools.h" /* the part of the core the tools call */
 
 /* The page tables are the x86-64 hardware format and fields are stored
  * little-endian by plain access: UMFS is built for little-endian hosts. */
@@ -52,79 +53,22 @@
 #error "UMFS stores little-endian fields by direct access: little-endian hosts only"
 #endif
 
-#define UMFS_LIKELY(x) __builtin_expect(!!(x), 1)
-#define UMFS_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define UMFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define UMFS_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define UMFS_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define UMFS_DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
-#define UMFS_ALIGN_UP(n, a) (((n) + (a) - 1) & ~((uint64_t)(a) - 1))
-#define UMFS_ALIGN_DOWN(n, a) ((n) & ~((uint64_t)(a) - 1))
-
 /* ------------------------------------------------------------------ */
 /* persist.c                                                            */
 /* ------------------------------------------------------------------ */
 
-enum umfs_media {
-	UMFS_MEDIA_PMEM,  /* real or forced persistent memory: flush + fence */
-	UMFS_MEDIA_SHM,   /* tmpfs (/dev/shm): treated as emulated pmem */
-	UMFS_MEDIA_FILE,  /* other files: flush + fence, and msync at fsync */
-};
-
-struct umfs_backend_ops;
-
-struct umfs_pmem {
-	uint8_t *base;
-	size_t len;
-	enum umfs_media media;
-	bool rdonly;
-	int fd;        /* kept open for the pool lock; -1 for private maps */
-	/* the backend that mapped it (backend.h); NULL: software */
-	const struct umfs_backend_ops *be;
-	uint64_t kgen; /* module: umfs_kmod_fork_gen() when fd (/dev/umfs) was opened */
-	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
-	struct umfs_prefault *prefault; /* windows present in this process (prefault.c) */
-};
-
-/* Maps a whole pool file or device through the first backend that takes
- * it (backend.c). create_size > 0 creates/extends it. */
-int umfs_pmem_map(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
-/* The software backend's map: the pool file or device at path itself. */
-int umfs_pmem_map_path(const char *path, size_t create_size, bool rdonly, struct umfs_pmem *pm);
 /* Maps the pool through a duplicate of fd, which this process holds. */
 int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
-/* Maps, read-write and as umfs_pmem_map_path maps what it opens, the pool
- * file or device the caller opened O_RDWR at fd (mkfs: no second open by
- * name); pm keeps a duplicate of fd. */
-int umfs_pmem_map_opened(int fd, struct umfs_pmem *pm);
-/* Copy-on-write map: changes stay in this process (fsck -n). */
-int umfs_pmem_map_private(const char *path, struct umfs_pmem *pm);
-void umfs_pmem_unmap(struct umfs_pmem *pm);
 /* Reads the first len (<= UMFS_PAGE_SIZE) bytes of a pool file or device. */
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
-/* Bytes in a pool file, pmem block device or device DAX (st from stat). */
-int umfs_pmem_dev_size(const struct stat *st, uint64_t *size);
 /* pmap.c: maps the pool file or device DAX fd (st: its fstat) whole, shared
  * and writable, into pm->base and pm->len; *is_pmem tells whether it is
  * persistent memory. */
 int umfs_pmem_map_shared(int fd, const struct stat *st, struct umfs_pmem *pm, int *is_pmem);
-/* Makes the whole mapping durable on media that need more than cache
- * flushes (UMFS_MEDIA_FILE); a fence otherwise. */
-int umfs_pmem_sync(struct umfs_pmem *pm);
-/* Announces use of the pool: shared by ordinary mounts, exclusive for
- * tools that must be alone (FUSE daemon until pools are shared, mkfs, fsck
- * repairs). -EBUSY when another process holds a conflicting lock. */
-int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive);
 
-/* What the media is, in words, for the tools. */
-const char *umfs_media_name(enum umfs_media m);
-
-void umfs_flush(const void *addr, size_t len); /* write back, no ordering */
-void umfs_drain(void);                          /* fence: earlier flushes done */
 /* Pool bytes the kernel wrote through the pool's descriptor (coldio.c):
  * durable as flushed bytes are, so only a test build's hook hears of them. */
 void umfs_persist_written(const void *addr, size_t len);
-void umfs_persist(const void *addr, size_t len); /* flush + drain */
 /* Copies with non-temporal stores where that pays; flushed, not drained. */
 void umfs_memcpy_nodrain(void *dst, const void *src, size_t len);
 void umfs_memset_nodrain(void *dst, int c, size_t len);
@@ -223,46 +167,9 @@ int umfs_file_damaged(struct umfs_fs *fs, uint64_t ino);
 /* layout.c                                                             */
 /* ------------------------------------------------------------------ */
 
-struct umfs_geometry {
-	uint64_t pool_size;
-	uint64_t inode_count;
-	uint32_t journal_slots;
-	uint32_t journal_slot_size;
-	uint64_t state_off, journal_off, inode_off, ibitmap_off, pbitmap_off;
-	uint64_t bsum_off; /* page-bitmap checksums */
-	uint64_t data_off, data_pages, backup_sb_off;
-};
-
-
-/* Plans a pool of pool_size bytes with inode_count inodes (0: one per
- * 16 KiB). -EINVAL with a reason in *why when it does not fit. */
-int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
-		       const char **why);
-
-struct umfs_format_opts {
-	uint64_t inode_count; /* 0: default */
-	const char *label;    /* NULL: empty */
-	const uint8_t *uuid;  /* NULL: random */
-	uint32_t default_flags;
-};
-/* Writes a fresh file system over pm (already mapped). */
-int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
-		struct umfs_geometry *out);
-
 /* ------------------------------------------------------------------ */
 /* fs.c: the mounted pool                                                */
 /* ------------------------------------------------------------------ */
-
-/* What a recovery did (umfs_recover, umfs_ulog_recover). */
-struct umfs_recover_stats {
-	unsigned journal_rolled_back; /* interrupted transactions undone */
-	unsigned journal_bad;         /* damaged journal headers or records */
-	unsigned ulog_rolled_back;    /* valid U-Log records undone */
-	unsigned ulog_bad;            /* U-Log records or chains dropped as damaged */
-	unsigned ulogs_freed;         /* U-Log chains released */
-	unsigned truncs_finished;     /* interrupted truncates completed */
-	unsigned orphans_reclaimed;
-};
 
 struct umfs_vnode {
 	uint64_t ino;
@@ -476,9 +383,6 @@ bool umfs_vnode_read_retry(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t s
  * remove, if only the lock region is left in it. */
 #define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
 int umfs_rundir_open(struct umfs_fs *fs);
-/* The path of the runtime directory of the pool with this UUID and run id
- * (the state page's run_id, not 0). */
-int umfs_rundir_name(const uint8_t uuid[16], uint64_t run_id, char *buf, size_t size);
 /* Takes a duplicate of dfd, inherited, as the runtime directory: it must
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
@@ -546,11 +450,6 @@ int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino);
  * UMFS_MOUNT_NORECOVER is given. */
 int umfs_fs_attach(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
 
-/* Mount-time recovery, in this order: journal rollback, U-Log records
- * rolled back and U-Log pages freed, interrupted truncates finished, orphans
- * reclaimed. Idempotent; fills fs->recovery. */
-int umfs_recover(struct umfs_fs *fs);
-
 /* Pool offsets, pages and pointers. Data pages are numbered from 0 at data_off. */
 static inline void *umfs_off_ptr(const struct umfs_fs *fs, uint64_t off)
 {
@@ -593,14 +492,10 @@ static inline uint64_t umfs_pte_make(const struct umfs_fs *fs, uint64_t off, uin
 
 int umfs_journal_open(struct umfs_fs *fs);  /* binds slot 0 to fs->tx */
 void umfs_journal_close(struct umfs_fs *fs);
-/* Rolls back every active slot. Idempotent; safe on any image (bad
- * records are skipped and reported through *bad_records when non-NULL). */
 /* Sequence numbers of this process's next transactions: above every
  * number another process may have reserved so far. */
 void umfs_tx_seq_renew(struct umfs_fs *fs);
-int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records);
 
-int umfs_tx_begin(struct umfs_fs *fs);
 /* Snapshots [addr, addr+len) before the caller changes it. -ENOSPC when the
  * slot is full: the caller aborts, or commits and continues in a new tx. */
 int umfs_tx_add(struct umfs_fs *fs, const void *addr, size_t len);
@@ -614,9 +509,6 @@ int umfs_tx_dirty(struct umfs_fs *fs, const void *addr, size_t len);
 /* Journal bytes still free in the slot, less what commit will need to
  * apply the pending page frees. */
 size_t umfs_tx_room(const struct umfs_fs *fs);
-int umfs_tx_commit(struct umfs_fs *fs);
-/* Restores every snapshot of the open transaction and forgets it. */
-void umfs_tx_abort(struct umfs_fs *fs);
 
 /* Runs step(fs, arg) in successive transactions, each under meta_lock,
  * while it returns 1 (stopped early for journal room); 0 when done. A
@@ -631,10 +523,6 @@ int umfs_tx_set64(struct umfs_fs *fs, uint64_t *field, uint64_t val);
 /* alloc.c: page bitmap and inode bitmap                                 */
 /* ------------------------------------------------------------------ */
 
-/* Counts free pages/inodes from the bitmaps (mount). */
-void umfs_alloc_init(struct umfs_fs *fs);
-/* The bits set among the first nbits of a bitmap: pages or inodes in use. */
-uint64_t umfs_bitmap_count(const uint64_t *map, uint64_t nbits);
 /* Journal bytes that freeing count pages from first takes at commit: a
  * record for each bitmap word and each checksum the run changes. */
 size_t umfs_page_free_cost(uint64_t first, uint64_t count);
@@ -683,11 +571,6 @@ static inline struct umfs_inode *umfs_inode(const struct umfs_fs *fs, uint64_t i
 }
 /* True when ino is in range, allocated and has a mode. */
 bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino);
-uint32_t umfs_inode_csum(const struct umfs_inode *in);
-/* Recomputes the checksum after identity fields changed (in tx: the whole
- * inode must have been snapshotted). */
-void umfs_inode_seal(struct umfs_inode *in);
-int64_t umfs_now_ns(void);
 
 /* In tx. Allocates and initialises an inode (directories get an empty
  * index with parent as ".."). */
@@ -708,7 +591,6 @@ int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino);
  * owns pages (orphan it and reclaim it after the transaction). */
 int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino);
 void umfs_inode_stat(const struct umfs_fs *fs, uint64_t ino, struct stat *st);
-unsigned char umfs_mode_to_dtype(uint32_t mode);
 /* A DT_* value (S_IFMT >> 12) of a file type the format knows: FIFO 1,
  * CHR 2, DIR 4, BLK 6, REG 8, LNK 10, SOCK 12. */
 static inline bool umfs_dtype_known(unsigned type)
@@ -813,7 +695,6 @@ int64_t umfs_file_seek(struct umfs_fs *fs, uint64_t ino, int64_t off, int whence
  * past the api layer. */
 #define UMFS_EDIRPAGES (-EXFULL)
 
-uint32_t umfs_name_hash(const char *name, size_t len);
 /* The bounds of a directory's bookkeeping that every directory function
  * relies on; damage here is -EUCLEAN. */
 static inline bool umfs_dir_info_sane(const struct umfs_inode *in)
@@ -827,19 +708,10 @@ static inline bool umfs_dir_info_sane(const struct umfs_inode *in)
 		return d->nblocks <= 1 && d->gdepth == 0;
 	return d->nbuckets <= (1ull << d->gdepth);
 }
-/* In tx: makes an empty directory: dir info zeroed except parent, size 0,
- * no pages (they come with the first entry). -EEXIST if it has pages. */
-int umfs_dir_init(struct umfs_fs *fs, uint64_t dir);
 /* 0 with *ino (and *type, may be NULL) set; "." and ".." resolve to dir and
  * dir.parent; -ENOENT, -ENAMETOOLONG, -ENOTDIR, or -EUCLEAN on damage. */
 int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		    uint64_t *ino, unsigned char *type);
-/* In tx. -EEXIST if the name exists, -ENOSPC if the pool or directory is
- * full, -EINVAL for "", ".", "..", or a name with '/' or NUL, -ENAMETOOLONG
- * over 255 bytes. Module mode: UMFS_EDIRPAGES when the directory lacks a
- * page; abort and see api_dir_pages_retry(). */
-int umfs_dir_add(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t ino,
-		 unsigned char type);
 /* The same, for a name the caller's walk found missing under the lock it
  * still holds: no second lookup. */
 int umfs_dir_add_new(struct umfs_fs *fs, uint64_t dir, const char *name, size_t len,
@@ -935,10 +807,6 @@ bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino);
 /* ptable.c, file.c)                                                     */
 /* ------------------------------------------------------------------ */
 
-/* fs.c. Like umfs_fs_attach(), but the mapping stays the caller's: neither a
- * failed mount nor umfs_unmount() unmaps it (fsck, crash tests). */
-int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
-
 /* ptable.c. The entry slot of file page pg in the table of `level` (1: the
  * 4 KiB leaves, 2: the 2 MiB entries), or NULL when that table does not
  * exist or the path leaves the data zone: safe on a damaged tree. */
@@ -1020,14 +888,6 @@ int umfs_file_trunc_finish(struct umfs_fs *fs, uint64_t ino);
  * releases the U-Log. */
 void umfs_file_release(struct umfs_fs *fs, uint64_t ino);
 /*
- * Recovery of every U-Log in the pool, for mount and for fsck.umfs (call it
- * after umfs_journal_recover() and before any orphan is freed): each valid
- * record is rolled back, each chain freed; anything that fails validation
- * is counted in st->ulog_bad and dropped. Never trusts the pool: every
- * offset is checked before use. Idempotent.
- */
-int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
-/*
  * For a process that finds another one died in the core (shared pools):
  * rolls back every valid U-Log record (the dead writer's write in flight)
  * and keeps the chains, which live processes may be using. Call it without
@@ -1035,6 +895,5 @@ int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
  * a write.
  */
 int umfs_ulog_undo_all(struct umfs_fs *fs, struct umfs_recover_stats *st);
-
 
 #endif /* UMFS_CORE_H */

@@ -7,7 +7,7 @@
  * -Bsymbolic-functions, so a direct open() or close() would bind to the
  * shim's own open() and close(); the table holds the real functions,
  * resolved with dlsym(RTLD_NEXT) (what follows this object in the lookup
- * order: the C library). tests/build/os-calls.sh fails the build when a
+ * order: the C library). libumfs/check-os-calls.sh fails the build when a
  * core object names one of these functions, or anything libumfs.so
  * intercepts, directly.
  *

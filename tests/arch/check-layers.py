@@ -3,22 +3,29 @@
 """check-layers.py SRCDIR - the layer boundaries of docs/architecture.md.
 
 Reads the layer table of SRCDIR/docs/architecture.md (the rows between the
-"layer table" markers), puts every C source and header of the tree in the
-layer whose path prefix is the longest match, resolves every #include of
-it to a file of the tree (or to a system header) and fails on an include
-of a layer the table does not allow. It also checks the rules of calls the
-table's notes state, by name: only the persistence layer flushes or
-fences, and the core calls nothing of a front end or of fsck.
+"layer table" markers), puts every C source and header of the tree (in
+every folder, whether the table names it or not) in the layer whose path
+prefix is the longest match, resolves every #include of it to a file of
+the tree (or to a system header) and fails on an include of a layer the
+table does not allow, and on a file in no layer. Every file must be drawn
+in the page's picture (the first block under "## The layers"): by its
+name, or by a folder that holds it, except the core's, whose files the
+picture names one by one. It also checks the rules of calls the table's
+notes state, by name: only the persistence layer flushes or fences, only
+the media layer reaches the pool's bytes, and the core calls nothing of a
+front end or of fsck.
 
 check-layers.py --self-test runs the checker on a small tree with
 deliberately bad includes and calls, and fails unless it finds each.
 """
 import os
+import fnmatch
 import re
 import sys
 import tempfile
 
 DOC = os.path.join("docs", "architecture.md")
+PICTURE = "## The layers"
 BEGIN = "<!-- layer table begin"
 END = "<!-- layer table end"
 SOURCE_EXT = (".c", ".h", ".def")
@@ -35,6 +42,16 @@ FLUSH_ASM_RE = re.compile(r"\basm\b[^;]*\b(clflush|clflushopt|clwb|sfence)\b", r
 # static, not an interposer of the shim (SHIM_API: those are libc's names).
 DEFINE_RE = re.compile(r"^(?!static\b|SHIM_API\b|typedef\b|extern\b)[A-Za-z_][\w \t\*]*?"
                        r"\b([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{", re.M)
+# The core's ways to the pool's bytes besides the mapping: calls that move
+# or map file bytes, and any OS call given the pool's descriptor or base.
+POOL_CALL_RE = re.compile(r"\bOS\((pread|pwrite|preadv|pwritev|madvise|msync|"
+                          r"copy_file_range|sendfile|splice)\)")
+POOL_ARG_RE = re.compile(r"\bOS\((\w+)\)\s*\(([^;]*?\bpm(?:\.|->)(?:fd|base)\b)")
+# Folders the picture draws file by file: a mention of the folder is not
+# a drawing of its files.
+BY_FILE = ("libumfs/core/",)
+# Not sources: bench and test output.
+NOT_SOURCE = ("results",)
 # Layers whose functions the core must not call: it is below them.
 ABOVE_CORE = ("shim", "fuse", "fsck", "mkfs", "tools", "cli")
 
@@ -79,21 +96,39 @@ def parse_table(text):
     return Table(rows)
 
 
-def source_files(src, table):
-    """Every source file under the table's top directories, as relative paths."""
-    tops = sorted({p.split("/")[0] for paths, _ in table.rows.values() for p in paths})
-    for top in tops:
-        root = os.path.join(src, top)
-        if os.path.isfile(root):
-            yield top
-            continue
-        for d, dirs, files in os.walk(root):
-            # build trees and the kernel's in-tree build products are not sources
-            dirs[:] = [x for x in dirs if not x.startswith(".") and x != "__pycache__" and
-                       not os.path.exists(os.path.join(d, x, "meson-private"))]
-            for f in files:
-                if f.endswith(SOURCE_EXT) and not f.endswith(".mod.c"):
-                    yield os.path.relpath(os.path.join(d, f), src)
+def parse_picture(text):
+    """The file and folder names the picture draws."""
+    if PICTURE not in text:
+        sys.exit(f"{DOC}: no '{PICTURE}' section")
+    block = text.split(PICTURE, 1)[1].split("```", 2)
+    if len(block) < 3:
+        sys.exit(f"{DOC}: no picture (a ``` block) under '{PICTURE}'")
+    words = re.findall(r"[\w./*+-]+", block[1])
+    names = {w.rstrip(".") for w in words if w.rstrip(".").endswith(SOURCE_EXT)}
+    folders = {w for w in words if w.endswith("/")}
+    return names, folders
+
+
+def drawn(rel, names, folders):
+    base = os.path.basename(rel)
+    if any(fnmatch.fnmatchcase(rel, n) or ("/" not in n and fnmatch.fnmatchcase(base, n))
+           for n in names):
+        return True
+    if rel.startswith(BY_FILE):
+        return False
+    return any(rel.startswith(f) for f in folders)
+
+
+def source_files(src):
+    """Every source file of the tree, as relative paths."""
+    for d, dirs, files in os.walk(src):
+        # build trees and the kernel's in-tree build products are not sources
+        dirs[:] = [x for x in dirs if not x.startswith(".") and x != "__pycache__" and
+                   not (d == src and x in NOT_SOURCE) and
+                   not os.path.exists(os.path.join(d, x, "meson-private"))]
+        for f in files:
+            if f.endswith(SOURCE_EXT) and not f.endswith(".mod.c"):
+                yield os.path.relpath(os.path.join(d, f), src)
 
 
 def strip_comments(text):
@@ -103,9 +138,11 @@ def strip_comments(text):
 
 def check(src):
     with open(os.path.join(src, DOC), encoding="utf-8") as f:
-        table = parse_table(f.read())
+        text = f.read()
+    table = parse_table(text)
+    names, folders = parse_picture(text)
     errors = list(table.errors)
-    files = sorted(set(source_files(src, table)))
+    files = sorted(set(source_files(src)))
     by_name = {}
     for rel in files:
         by_name.setdefault(os.path.basename(rel), []).append(rel)
@@ -152,6 +189,9 @@ def check(src):
             errors.append(f"{rel}: in no layer of the table in {DOC}")
             continue
         nfiles += 1
+        if not drawn(rel, names, folders):
+            errors.append(f"{rel}: not in the picture of {DOC} (by name"
+                          f"{'' if rel.startswith(BY_FILE) else ', or by its folder'})")
         with open(os.path.join(src, rel), encoding="utf-8", errors="replace") as f:
             text = strip_comments(f.read())
         allowed = set(table.rows[layer][1]) | {layer}
@@ -170,7 +210,14 @@ def check(src):
             for m in list(FLUSH_RE.finditer(text)) + list(FLUSH_ASM_RE.finditer(text)):
                 errors.append(f"{rel} ({layer}): {m.group(1)}: only the persistence layer "
                               "flushes or fences")
-        if layer in ("core", "persist") and call_re:
+        if layer == "core":
+            for m in POOL_CALL_RE.finditer(text):
+                errors.append(f"{rel} ({layer}): OS({m.group(1)}): only the media layer "
+                              "reaches the pool's bytes")
+            for m in POOL_ARG_RE.finditer(text):
+                errors.append(f"{rel} ({layer}): OS({m.group(1)}) on the pool's descriptor or "
+                              "mapping: only the media layer reaches the pool's bytes")
+        if layer in ("core", "media", "persist") and call_re:
             for m in call_re.finditer(text):
                 errors.append(f"{rel}: calls {m.group(1)} ({above[m.group(1)]}): the core "
                               "calls nothing of the layers above it")
@@ -190,8 +237,15 @@ def self_test():
         "libumfs/core/persist.c": '#include "core.h"\nvoid f(void) { pmem_drain(); }\n',
         "libumfs/shim/shim.h": '#include "umfs_frontend.h"\n',
         "libumfs/shim/ofd.c": '#include "shim.h"\nint shim_ofd_get(int fd)\n{\n\treturn fd;\n}\n',
-        "libumfs/core/fine.c": '#include "core.h"\nstatic int check_by_type(int t) { return t; }\n',
-        "fsck/check.h": '#include "core.h"\n',
+        "libumfs/core/dir.c": '#include "core.h"\nstatic int check_by_type(int t) { return t; }\n',
+        # the media layer may reach the pool's bytes
+        "libumfs/core/coldio.c": '#include "core.h"\nvoid r(void) { OS(pread)(fs->pm.fd, 0, 1, 0); }\n',
+        # a build tree and bench output are not sources
+        "build-x/meson-private/keep": "",
+        "build-x/gen.c": '#include "no_such_header.h"\n',
+        "results/run.c": '#include "no_such_header.h"\n',
+        "libumfs/core/umfs_tools.h": '#include "umfs.h"\n',
+        "fsck/check.h": '#include "umfs_tools.h"\n',
         # the faults
         "libumfs/core/bad_up.c": '#include "core.h"\n#include "shim.h"\n',
         "libumfs/core/bad_call.c": '#include "core.h"\nvoid g(void) { shim_ofd_get(1); }\n',
@@ -199,13 +253,25 @@ def self_test():
         "libumfs/shim/bad_core.c": '#include "shim.h"\n#include "../core/core.h"\n',
         "fuse/bad_fsck.c": '#include "umfs_frontend.h"\n#include "check.h"\n',
         "libumfs/shim/bad_name.c": '#include "no_such_header.h"\n',
+        "libumfs/core/bad_undrawn.c": '#include "core.h"\n',
+        "mkfs/bad_tool.c": '#include "core.h"\n',
+        "stray/bad_stray.c": "",
+        "libumfs/core/bad_pread.c": '#include "core.h"\nvoid p(void) { OS(pwrite)(3, 0, 1, 0); }\n',
+        "libumfs/core/bad_poolfd.c": '#include "core.h"\nvoid q(void) { OS(fstat)(fs->pm.fd, 0); }\n',
         # a stub of a system header in tests/ is not what <string.h> names
         "tests/unit/kstub/linux/string.h": "",
         "libumfs/shim/sys.c": '#include <string.h>\n#include "shim.h"\n',
         # the comment is not an include
         "libumfs/shim/fine.c": '/* #include "core.h" */\n#include "shim.h"\n',
     }
-    want = ["bad_up.c", "bad_call.c", "bad_flush.c", "bad_core.c", "bad_fsck.c", "bad_name.c"]
+    # each faulty file, and what must be said of it (the core's faulty
+    # files are not in the picture either: that alone is not the fault)
+    want = {"bad_up.c": "#include shim.h", "bad_call.c": "calls shim_ofd_get",
+            "bad_flush.c": "only the persistence layer", "bad_core.c": "#include ../core/core.h",
+            "bad_fsck.c": "#include check.h", "bad_name.c": "names no file",
+            "bad_undrawn.c": "not in the picture", "bad_tool.c": "#include core.h", "bad_stray.c": "in no layer",
+            "bad_pread.c": "OS(pwrite): only the media layer",
+            "bad_poolfd.c": "OS(fstat) on the pool's descriptor"}
     with tempfile.TemporaryDirectory() as d:
         for rel, text in tree.items():
             os.makedirs(os.path.join(d, os.path.dirname(rel)), exist_ok=True)
@@ -213,9 +279,9 @@ def self_test():
                 f.write(text)
         errors, _, _ = check(d)
     fail = False
-    for name in want:
-        if not any(name in e for e in errors):
-            print(f"FAIL: self-test: the fault in {name} was not found")
+    for name, what in want.items():
+        if not any(name in e and what in e for e in errors):
+            print(f"FAIL: self-test: the fault in {name} ({what}) was not found")
             fail = True
     for e in errors:
         if not any(name in e for name in want):

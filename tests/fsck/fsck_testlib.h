@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "check.h"
+#include "core.h" /* the tests reach past fsck into the core */
 
 #define FT_POOL_SIZE (8ull << 20)
 
