@@ -1077,6 +1077,29 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return shim_ret(n);
 }
 
+ssize_t shim_ofd_preadv(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (flags & ~RWF_KNOWN)
+		return -EOPNOTSUPP;
+	if (off < -1)
+		return -EINVAL;
+	return ofd_readv(o, iov, cnt, off);
+}
+
+ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	ssize_t n;
+
+	if (flags & ~RWF_KNOWN)
+		return -EOPNOTSUPP;
+	if (off < -1)
+		return -EINVAL;
+	n = ofd_writev(o, iov, cnt, off, flags & RWF_APPEND);
+	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
+		umfs_fsync(o->uf, 1);
+	return n;
+}
+
 static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
 			     bool v2)
 {
@@ -1090,12 +1113,10 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (flags & ~RWF_KNOWN)
-		n = -EOPNOTSUPP;
-	else if (off < 0 && !(v2 && off == -1))
+	if (off < 0 && !(v2 && off == -1) && !(flags & ~RWF_KNOWN))
 		n = -EINVAL;
 	else
-		n = ofd_readv(o, iov, cnt, off);
+		n = shim_ofd_preadv(o, iov, cnt, off, flags);
 	ofd_put(o);
 	TRACE_SERVED(preadv, n, t0, "%d, %d, %lld", fd, cnt, (long long)off);
 	return shim_ret(n);
@@ -1115,14 +1136,10 @@ static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t of
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (flags & ~RWF_KNOWN)
-		n = -EOPNOTSUPP;
-	else if (off < 0 && !(v2 && off == -1))
+	if (off < 0 && !(v2 && off == -1) && !(flags & ~RWF_KNOWN))
 		n = -EINVAL;
 	else
-		n = ofd_writev(o, iov, cnt, off, flags & RWF_APPEND);
-	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
-		umfs_fsync(o->uf, 1);
+		n = shim_ofd_pwritev(o, iov, cnt, off, flags);
 	ofd_put(o);
 	TRACE_SERVED(pwritev, n, t0, "%d, %d, %lld", fd, cnt, (long long)off);
 	return shim_ret(n);
@@ -1429,6 +1446,17 @@ SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
 /* Durability                                                           */
 /* ------------------------------------------------------------------ */
 
+int shim_ofd_fsync(struct ofd *o, int datasync)
+{
+	int r = ofd_not_path(o);
+
+	if (!r && unlikely(mmap_any()))
+		mmap_sync_hook(o->ino, o->gen, o->uf); /* mapped stores first, as Linux */
+	if (!r)
+		r = umfs_fsync(o->uf, datasync);
+	return r;
+}
+
 static int fd_sync(int fd, int datasync, int (*real)(int))
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1441,11 +1469,7 @@ static int fd_sync(int fd, int datasync, int (*real)(int))
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = ofd_not_path(o);
-	if (!r && unlikely(mmap_any()))
-		mmap_sync_hook(o->ino, o->gen, o->uf); /* mapped stores first, as Linux */
-	if (!r)
-		r = umfs_fsync(o->uf, datasync);
+	r = shim_ofd_fsync(o, datasync);
 	ofd_put(o);
 	TRACE_SERVED(fsync, r, t0, "%d", fd);
 	return (int)shim_ret(r);

@@ -31,6 +31,7 @@
 #ifndef UMFS_SHIM_H
 #define UMFS_SHIM_H
 
+#include <aio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +79,12 @@
 /* ------------------------------------------------------------------ */
 /* sys.c: the real functions                                            */
 /* ------------------------------------------------------------------ */
+
+struct iocb;           /* the kernel's (linux/aio_abi.h), libaio's has its layout */
+struct io_event;
+struct io_uring;       /* liburing's */
+struct io_uring_cqe;
+struct __kernel_timespec;
 
 struct shim_sys {
 	int (*open)(const char *, int, ...);
@@ -278,6 +285,36 @@ struct shim_sys {
 	int (*prctl)(int, ...);
 	int (*system)(const char *);
 	FILE *(*popen)(const char *, const char *);
+
+	/* asynchronous I/O: glibc's POSIX AIO, then libaio's and liburing's
+	 * exports (resolved only once a program calls them, so loaded) */
+	int (*aio_read)(struct aiocb *);
+	int (*aio_write)(struct aiocb *);
+	int (*aio_fsync)(int, struct aiocb *);
+	int (*lio_listio)(int, struct aiocb *const[], int, struct sigevent *);
+	int (*io_submit)(unsigned long, long, struct iocb **);
+	int (*io_getevents)(unsigned long, long, long, struct io_event *, struct timespec *);
+	int (*io_pgetevents)(unsigned long, long, long, struct io_event *, struct timespec *,
+			     sigset_t *);
+	int (*io_destroy)(unsigned long);
+	int (*io_uring_queue_init)(unsigned, struct io_uring *, unsigned);
+	void (*io_uring_queue_exit)(struct io_uring *);
+	int (*io_uring_submit)(struct io_uring *);
+	int (*io_uring_submit_and_wait)(struct io_uring *, unsigned);
+	int (*io_uring_submit_and_wait_timeout)(struct io_uring *, struct io_uring_cqe **,
+						unsigned, struct __kernel_timespec *, sigset_t *);
+	int (*io_uring_submit_and_get_events)(struct io_uring *);
+	int (*io_uring_wait_cqes)(struct io_uring *, struct io_uring_cqe **, unsigned,
+				  struct __kernel_timespec *, sigset_t *);
+	int (*io_uring_wait_cqe_timeout)(struct io_uring *, struct io_uring_cqe **,
+					 struct __kernel_timespec *);
+	int (*io_uring_register_files)(struct io_uring *, const int *, unsigned);
+	int (*io_uring_register_files_tags)(struct io_uring *, const int *,
+					    const unsigned long long *, unsigned);
+	int (*io_uring_register_files_update)(struct io_uring *, unsigned, const int *, unsigned);
+	int (*io_uring_register_files_update_tag)(struct io_uring *, unsigned, const int *,
+						  const unsigned long long *, unsigned);
+	int (*io_uring_unregister_files)(struct io_uring *);
 };
 
 extern struct shim_sys sys;
@@ -989,6 +1026,11 @@ int shim_fd_stat(int fd, struct stat *st);
  * permissions checked, then the device's host node opened; a kernel
  * descriptor, or -errno (-ENXIO: no such device). */
 int devnode_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st);
+/* The asynchronous engines' operations (aio_*.c) on a description the
+ * caller holds: off -1 is the file offset; flags are RWF_* bits. */
+ssize_t shim_ofd_preadv(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags);
+ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags);
+int shim_ofd_fsync(struct ofd *o, int datasync);
 /* calls_fd.c */
 void fd_closed_hook(int fd, struct ofd *o);
 

@@ -17,4 +17,7 @@ _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64) &&
 	       "one struct dirent");
 _Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64), "one struct rlimit");
 _Static_assert(sizeof(glob_t) == sizeof(glob64_t), "one glob_t");
+_Static_assert(sizeof(struct aiocb) == sizeof(struct aiocb64) &&
+		       offsetof(struct aiocb, aio_offset) == offsetof(struct aiocb64, aio_offset),
+	       "one struct aiocb");
 _Static_assert(O_LARGEFILE == 0, "64-bit opens need no flag");
