@@ -144,11 +144,29 @@ static bool mounted_here(const char *abs)
 }
 
 /* Resolves and checks the mountpoint; returns a malloc'd absolute path. */
+/* libfuse's /dev/fd/N: a /dev/fuse descriptor the caller mounted already
+ * (umfs-run's kernel fallback mounts it in its own mount namespace). */
+static bool premounted_fd(const char *mnt)
+{
+	struct stat st;
+	char *end;
+	long fd;
+
+	if (strncmp(mnt, "/dev/fd/", 8) != 0)
+		return false;
+	errno = 0;
+	fd = strtol(mnt + 8, &end, 10);
+	return !errno && end != mnt + 8 && !*end && fd >= 0 && fd <= INT_MAX &&
+	       fstat((int)fd, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
 static char *check_mountpoint(const char *mnt)
 {
 	struct stat st;
 	char *abs;
 
+	if (premounted_fd(mnt))
+		return strdup(mnt);
 	if (stat(mnt, &st) < 0) {
 		int err = errno;
 

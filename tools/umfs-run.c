@@ -3,26 +3,34 @@
  * umfs-run - runs a program with its UMFS paths served by libumfs.so.
  *
  *   umfs-run [--pool POOL] [--mount PREFIX] [--stats] [--log LEVEL] [--readonly]
- *            [--mode] [--kmod auto|on|off] [--] PROGRAM [ARGS...]
+ *            [--mode] [--kmod auto|on|off] [--fallback auto|on|off]
+ *            [--] PROGRAM [ARGS...]
  *
  * Checks that the pool exists and is a UMFS pool (saying why not), finds
  * libumfs.so (UMFS_LIB, next to this program, in the build tree, or in the
  * install libdir), sets LD_PRELOAD, UMFS_POOL, UMFS_MOUNT (and UMFS_STATS,
  * UMFS_LOG) and executes PROGRAM. --mode (and --stats) say whether the
  * pool is used through the kernel module or by the software walk.
+ * With the kernel fallback (fallback.h), the pool's umfs-fuse is also
+ * mounted at PREFIX in a private mount namespace and PROGRAM runs as a
+ * child; without it, a static PROGRAM gets one line saying what serves it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "fallback.h"
 #include "umfs_frontend.h"
 
 #ifndef UMFS_LIBDIR
@@ -30,6 +38,12 @@
 #endif
 #ifndef UMFS_LIBDIR_REL
 #define UMFS_LIBDIR_REL "lib"
+#endif
+#ifndef UMFS_SBINDIR
+#define UMFS_SBINDIR "/usr/local/sbin"
+#endif
+#ifndef UMFS_SBINDIR_REL
+#define UMFS_SBINDIR_REL "sbin"
 #endif
 
 static void usage(FILE *out)
@@ -46,6 +60,10 @@ static void usage(FILE *out)
 		"      --mode           say whether the kernel module (/dev/umfs) is used\n"
 		"      --kmod=WHEN      use the kernel module: auto (default: when it works),\n"
 		"                       on (or fail), off (UMFS_KMOD=try, 1, 0)\n"
+		"      --fallback=WHEN  mount the pool's umfs-fuse at PREFIX in a private mount\n"
+		"                       namespace, for what bypasses the library: auto\n"
+		"                       (default: as root, when PREFIX is a directory), on\n"
+		"                       (or fail), off (UMFS_FALLBACK)\n"
 		"  -V, --version        print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
 		"Exit status: PROGRAM's; 1 when the pool or the library is not usable, 2 for\n"
@@ -94,6 +112,128 @@ static bool find_lib(char *out, size_t size)
 	       beside_self("../build/libumfs/libumfs.so", out, size) || /* tools/ of a source tree */
 	       beside_self("../" UMFS_LIBDIR_REL "/libumfs.so", out, size) || /* bin -> libdir, moved */
 	       ((size_t)snprintf(out, size, "%s/libumfs.so", UMFS_LIBDIR) < size && readable(out));
+}
+
+static bool find_fuse(char *out, size_t size)
+{
+	const char *env = getenv("UMFS_FUSE");
+
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		return access(out, X_OK) == 0;
+	}
+	return beside_self("umfs-fuse", out, size) ||
+	       beside_self("../fuse/umfs-fuse", out, size) ||            /* build tree */
+	       beside_self("../" UMFS_SBINDIR_REL "/umfs-fuse", out, size) ||
+	       ((size_t)snprintf(out, size, "%s/umfs-fuse", UMFS_SBINDIR) < size &&
+		access(out, X_OK) == 0);
+}
+
+/* "POOL:PREFIX:NS", NS this mount namespace: what UMFS_FALLBACK_AT says
+ * in the programs a fallback serves. The namespace tells, not the prefix
+ * (the library, loaded here in such a program, answers for the prefix);
+ * the daemon serves as long as the namespace lives. */
+static bool fallback_tag(const char *abspool, const char *mount, char *out, size_t size)
+{
+	char ns[64];
+	ssize_t n = readlink("/proc/self/ns/mnt", ns, sizeof(ns) - 1);
+
+	if (n <= 0)
+		return false;
+	ns[n] = '\0';
+	return (size_t)snprintf(out, size, "%s:%s:%s", abspool, mount, ns) < size;
+}
+
+/* A umfs-run under the fallback of the same pool and prefix: its mount is
+ * in this namespace already. */
+static bool fallback_inherited(const char *abspool, const char *mount)
+{
+	const char *at = getenv(UMFS_FALLBACK_AT_ENV);
+	char tag[2 * PATH_MAX + 80];
+
+	return at && fallback_tag(abspool, mount, tag, sizeof(tag)) && strcmp(at, tag) == 0;
+}
+
+/* The program's end as this process's own: its exit code, or its signal. */
+static int __attribute__((noreturn)) exit_as(int status)
+{
+	if (WIFSIGNALED(status)) {
+		struct rlimit nocore = { 0, 0 };
+		sigset_t set;
+
+		setrlimit(RLIMIT_CORE, &nocore); /* the program dumped its own */
+		signal(WTERMSIG(status), SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, WTERMSIG(status));
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(WTERMSIG(status));
+		exit(128 + WTERMSIG(status));
+	}
+	exit(WEXITSTATUS(status));
+}
+
+/*
+ * Mounts the fallback when asked (or, by default, for root when the prefix
+ * is a directory) and runs the program under it; returns (without a mount)
+ * when the program is to be executed directly. why says why not.
+ */
+static void run_fallback(enum umfs_fallback_when when, const char *abspool, const char *mount,
+			 bool readonly, char **argv, char *why, size_t whysize)
+{
+	struct umfs_fallback fb;
+	char fuse[PATH_MAX], at[2 * PATH_MAX + 80];
+	struct stat st;
+	int err;
+
+	if (when == UMFS_FALLBACK_OFF) {
+		snprintf(why, whysize, "the kernel fallback is off");
+		return;
+	}
+	if (fallback_inherited(abspool, mount)) {
+		why[0] = '\0';
+		return;
+	}
+	if (when == UMFS_FALLBACK_AUTO && geteuid() != 0) {
+		snprintf(why, whysize, "the kernel fallback is used for users other than root "
+			 "only with --fallback=on");
+		return;
+	}
+	if (when == UMFS_FALLBACK_AUTO && (stat(mount, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		snprintf(why, whysize, "the kernel fallback mounts on %s, which is no directory "
+			 "here", mount);
+		return;
+	}
+	if (!find_fuse(fuse, sizeof(fuse))) {
+		snprintf(why, whysize, "umfs-fuse not found (beside umfs-run, in the build tree, "
+			 "or in %s; set UMFS_FUSE)", UMFS_SBINDIR);
+		err = -ENOENT;
+	} else {
+		err = umfs_fallback_start(&fb, abspool, mount, readonly, fuse, why, whysize);
+	}
+	if (err) {
+		if (when == UMFS_FALLBACK_ON) {
+			fprintf(stderr, "umfs-run: kernel fallback: %s\n", why);
+			exit(1);
+		}
+		fprintf(stderr, "umfs-run: warning: kernel fallback not mounted: %s; running "
+			"without it\n", why);
+		return;
+	}
+	if (fallback_tag(abspool, mount, at, sizeof(at)))
+		setenv(UMFS_FALLBACK_AT_ENV, at, 1);
+	exit_as(umfs_fallback_run(&fb, argv));
+}
+
+/* Once, when nothing will serve a static program: what would. */
+static void say_if_static(const char *name, const char *mount, const char *why)
+{
+	char path[PATH_MAX];
+
+	if (!why[0] || !umfs_program_find(name, path, sizeof(path)) || !umfs_elf_is_static(path))
+		return;
+	fprintf(stderr, "umfs-run: warning: %s is a static program: libumfs.so cannot be "
+		"loaded into it, so it does not see %s (%s); --fallback=on or umfs-fuse(8) "
+		"would serve it\n", name, mount, why);
 }
 
 /* What a name that is no pool is, said before the mount's bare errno. */
@@ -149,11 +289,14 @@ int main(int argc, char **argv)
 		{ "readonly", no_argument, NULL, 'r' },
 		{ "mode", no_argument, NULL, 'M' },
 		{ "kmod", required_argument, NULL, 'k' },
+		{ "fallback", required_argument, NULL, 'F' },
 		UMFS_CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pool = getenv("UMFS_POOL"), *mount = getenv("UMFS_MOUNT");
+	const char *fallback = getenv("UMFS_FALLBACK");
 	char lib[PATH_MAX], abspool[PATH_MAX], msg[PATH_MAX + 256], *preload;
+	enum umfs_fallback_when when = UMFS_FALLBACK_AUTO;
 	const char *old;
 	struct umfs_fs *fs;
 	bool readonly = false, show_mode = false;
@@ -185,6 +328,12 @@ int main(int argc, char **argv)
 						optarg);
 			}
 			break;
+		case 'F':
+			if (umfs_fallback_parse(optarg, &when) < 0)
+				umfs_cli_refuse("umfs-run", 2, "--fallback '%s': expected auto, on "
+						"or off", optarg);
+			fallback = NULL;
+			break;
 		case 'l':
 			if (umfs_log_level_parse(optarg) < 0 || !*optarg)
 				umfs_cli_refuse("umfs-run", 2,
@@ -209,6 +358,9 @@ int main(int argc, char **argv)
 		umfs_cli_refuse("umfs-run", 2, "no PROGRAM given");
 	if (!pool || !*pool)
 		umfs_cli_refuse("umfs-run", 2, "no pool: give --pool POOL or set UMFS_POOL");
+	if (fallback && *fallback && umfs_fallback_parse(fallback, &when) < 0)
+		umfs_cli_refuse("umfs-run", 2, "UMFS_FALLBACK '%s': expected auto, on or off",
+				fallback);
 	if (!mount || !*mount)
 		mount = "/umfs";
 	if (mount[0] != '/' || strcmp(mount, "/") == 0)
@@ -264,6 +416,8 @@ int main(int argc, char **argv)
 	if (readonly)
 		setenv("UMFS_RDONLY", "1", 1);
 	unsetenv("UMFS_CWD");
+	run_fallback(when, abspool, mount, readonly, argv + optind, msg, sizeof(msg));
+	say_if_static(argv[optind], mount, msg);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "umfs-run: %s: %s\n", argv[optind], strerror(errno));
 	return 127;

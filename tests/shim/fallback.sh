@@ -1,0 +1,155 @@
+#!/bin/bash
+# fallback.sh - umfs-run's kernel fallback: what bypasses libumfs.so (ld.so's
+# opens for dlopen, LD_LIBRARY_PATH and RPATH, a #! interpreter stored in
+# UMFS, a static busybox, a child started without the library) reaches the
+# pool through the umfs-fuse mount umfs-run makes at the prefix. Each case
+# runs the same commands on tmpfs (no umfs-run) and on UMFS; the transcripts
+# must be identical. Then as an unprivileged user (user namespace), if the
+# kernel allows one here.
+. "$(dirname "$0")/lib.sh"
+: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
+export UMFS_FUSE
+
+for p in cc busybox; do
+	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+busybox=$(command -v busybox)
+ref=$work/ref
+mnt=$work/umfs
+mkdir "$ref" "$mnt"
+cat >"$work/fb.c" <<'EOF'
+const char *fb_value(void) { return "value from libfb"; }
+EOF
+cat >"$work/dl.c" <<'EOF'
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	void *h = dlopen(argv[1], RTLD_NOW);
+	const char *(*f)(void);
+
+	if (!h) {
+		printf("dlopen failed\n");
+		return 1;
+	}
+	f = (const char *(*)(void))dlsym(h, "fb_value");
+	printf("dlopen: %s\n", f ? f() : "no symbol");
+	return 0;
+}
+EOF
+cat >"$work/use.c" <<'EOF'
+#include <stdio.h>
+const char *fb_value(void);
+int main(void) { printf("linked: %s\n", fb_value()); return 0; }
+EOF
+head -c 200000 /dev/urandom >"$work/data"
+# programs built once (the shared object is built into UMFS by the script);
+# an RPATH names its directory, so one program per directory
+mkdir "$work/prog"
+cc -o "$work/prog/dl" "$work/dl.c" -ldl
+cc -shared -fPIC -o "$work/prog/libfb.so" "$work/fb.c"
+cc -o "$work/prog/use" "$work/use.c" -L"$work/prog" -lfb
+rpath_for() { cc -o "$work/prog/rpath-$2" "$work/use.c" -L"$work/prog" -lfb -Wl,-rpath,"$1/lib"; }
+rpath_for "$ref" ref
+rpath_for "$mnt" umfs
+
+# The script, with $P the directory it works in and $R its RPATH program.
+script='
+set -e
+mkdir $P/lib $P/bin $P/dir
+cp $W/fb.c $W/data $W/prog/dl $W/prog/use $P/
+cp $R $P/bin/rpath
+cd $P
+cc -shared -fPIC -o lib/libfb.so fb.c
+$P/dl $P/lib/libfb.so
+LD_LIBRARY_PATH=$P/lib $P/use
+$P/bin/rpath
+if command -v python3 >/dev/null; then
+	python3 -c "import ctypes; f = ctypes.CDLL(\"$P/lib/libfb.so\").fb_value; f.restype = ctypes.c_char_p; print(\"ctypes:\", f().decode())"
+fi
+cp /bin/sh bin/sh
+printf "#!$P/bin/sh\necho script: interpreter in UMFS\n" >bin/script
+chmod +x bin/script
+$P/bin/script
+echo one >dir/a; echo two >dir/b; mkdir dir/sub
+echo busybox: $($B ls $P/dir) $($B cat $P/dir/a $P/dir/b)
+echo child: $(env -u LD_PRELOAD sha256sum $P/data | cut -c1-64) $(sha256sum $P/data | cut -c1-64)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	printf "%06d" $i | dd of=$P/count conv=notrunc status=none
+	[ "$(env -u LD_PRELOAD cat $P/count)" = "$(printf "%06d" $i)" ] || echo "stale at $i"
+done
+echo overwrites seen: $(env -u LD_PRELOAD cat $P/count)
+'
+run_ref() { P=$ref R=$work/prog/rpath-ref W=$work B=$busybox bash -c "$script" 2>&1 | sed "s|$ref|P|g"; }
+run_umfs() { # run_umfs [umfs-run option]...
+	P=$mnt R=$work/prog/rpath-umfs W=$work B=$busybox "$UMFS_RUN" --mount "$mnt" "$@" -- bash -c "$script" 2>&1 |
+		sed "s|$mnt|P|g"
+}
+
+expected=$(run_ref)
+echo "$expected" | grep -q '^dlopen: value' || { echo "FAIL reference run"; echo "$expected"; exit 1; }
+check "fallback: root, by default (ld.so, #!, busybox, child without the library)" \
+	"$expected" "$(run_umfs)"
+check "fallback: no daemon left once umfs-run returned" "" "$(pgrep -f "umfs-fuse.*$pool" || true)"
+check "fallback: no mount left on the host" "" "$(grep " $mnt " /proc/self/mountinfo || true)"
+
+# umfs-run under the fallback (a program it starts) uses that mount
+check "fallback: nested umfs-run reuses the mount" "one" \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+	   "'$UMFS_RUN' --mount '$mnt' --fallback=on -- env -u LD_PRELOAD cat '$mnt/dir/a'" 2>&1)"
+
+# a program that outlives umfs-run keeps the mount; its end takes it down
+"$UMFS_RUN" --mount "$mnt" -- sh -c "(sleep 1; env -u LD_PRELOAD cat $mnt/dir/b >$work/late) &"
+for _ in $(seq 50); do [ -s "$work/late" ] && ! pgrep -f "umfs-fuse.*$pool" >/dev/null && break; sleep 0.2; done
+check "fallback: a descendant outliving umfs-run is served, then the daemon ends" \
+	"two:" "$(cat "$work/late" 2>&1):$(pgrep -f "umfs-fuse.*$pool" || true)"
+
+# the program's end is umfs-run's: exit code and signal
+"$UMFS_RUN" --mount "$mnt" -- sh -c 'exit 7' && rc=0 || rc=$?
+check "fallback: exit status passed on" 7 "$rc"
+"$UMFS_RUN" --mount "$mnt" -- sh -c 'kill -TERM $$' && rc=0 || rc=$?
+check "fallback: death by signal passed on" 143 "$rc"
+
+# without the fallback a static program gets one line saying what serves it
+out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- busybox true 2>&1)
+check "static program named once without the fallback" 1 \
+	"$(printf '%s\n' "$out" | grep -c 'busybox is a static program.*--fallback=on')"
+check "no such line for a dynamic program" "" \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=off -- true 2>&1)"
+out=$("$UMFS_RUN" --mount "$work/none" --fallback=on -- true 2>&1) && rc=0 || rc=$?
+check "--fallback=on on a missing prefix fails clearly" \
+	"1 umfs-run: kernel fallback: $work/none: No such file or directory (the fallback mounts on an existing directory)" \
+	"$rc $out"
+check_fsck
+
+# An unprivileged user: a user namespace mapping only that user.
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true 2>/dev/null; then
+	echo "SKIP unprivileged: no user namespace for uid 65534 here"
+else
+	upool=$work/user/pool
+	mkdir -p "$work/user/ref" "$work/user/umfs"
+	chmod 711 "$work"
+	chmod 755 "$work/user"
+	"$MKFS" -q -f -s 64M "$upool"
+	UMFS_POOL=$upool "$UMFS_RUN" --mount /umfs --fallback=off -- chown 65534:65534 /umfs
+	chmod 644 "$work/fb.c" "$work/dl.c" "$work/use.c" "$work/data"
+	chmod 755 "$work/prog"
+	rpath_for "$work/user/ref" user-ref
+	rpath_for "$work/user/umfs" user-umfs
+	chown -R 65534:65534 "$work/user"
+	user_run() { # user_run DIR NAME [umfs-run...]: the script as nobody in DIR
+		local d=$1 r=$work/prog/rpath-$2
+		shift 2
+		setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$work/user" \
+			UMFS_POOL="$upool" P="$d" R="$r" W="$work" B="$busybox" "$@" bash -c "$script" 2>&1 |
+			sed "s|$d|P|g"
+	}
+	check "fallback: unprivileged user, --fallback=on (user namespace)" \
+		"$(user_run "$work/user/ref" user-ref)" \
+		"$(user_run "$work/user/umfs" user-umfs "$UMFS_RUN" --mount "$work/user/umfs" --fallback=on --)"
+	check "unprivileged: no daemon left" "" "$(pgrep -f "umfs-fuse.*$upool" || true)"
+	pool=$upool check_fsck
+fi
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "all ok"
