@@ -147,6 +147,11 @@ static size_t page_map_words(const struct umfs_fs *fs)
 	return (fs->pm.len >> UMFS_PAGE_SHIFT) / 64 + 1;
 }
 
+static size_t rewritten_size(const struct umfs_fs *fs)
+{
+	return 2 * page_map_words(fs) * sizeof(uint64_t);
+}
+
 void umfs_coldio_open(struct umfs_fs *fs)
 {
 	uint64_t n = UMFS_DIV_ROUND_UP(fs->pm.len, (uint64_t)1 << COLD_CHUNK_SHIFT);
@@ -160,7 +165,7 @@ void umfs_coldio_open(struct umfs_fs *fs)
 		fs->cold->nchunks = n;
 		fs->cold->huge = huge;
 		if (!fs->cold->huge &&
-		    !(fs->cold->rewritten = calloc(2 * page_map_words(fs), sizeof(uint64_t)))) {
+		    !(fs->cold->rewritten = umfs_os_zalloc(rewritten_size(fs)))) {
 			free(fs->cold);
 			fs->cold = NULL;
 		}
@@ -183,7 +188,7 @@ void umfs_coldio_close(struct umfs_fs *fs)
 		OS(munmap)((void *)fs->cold->view, fs->pm.len);
 	}
 	if (fs->cold)
-		free(fs->cold->rewritten);
+		umfs_os_zfree(fs->cold->rewritten, rewritten_size(fs));
 	free(fs->cold);
 	fs->cold = NULL;
 }

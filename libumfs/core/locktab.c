@@ -759,7 +759,9 @@ bool umfs_lock_exec_done(struct umfs_fs *fs)
 	uint64_t me;
 	bool held = false;
 
-	if (!t)
+	/* a table no lock was ever taken in holds none of this process's:
+	 * the usual join skips the walk of every bucket (four pages) */
+	if (!t || __atomic_load_n(&t->high, __ATOMIC_ACQUIRE) == 0)
 		return false;
 	me = umfs_lock_process_id();
 	lk_lock(t);

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,20 @@
 
 #include "api.h"
 
-static __thread char external_path[PATH_MAX];
+/* Made at a thread's first walk out of the pool (most never leave it):
+ * not in every thread's TLS block, which each thread's start zeroes. */
+static __thread char *external_path;
+static pthread_key_t external_key;
+static pthread_once_t external_once = PTHREAD_ONCE_INIT;
+
+static void external_key_init(void)
+{
+	pthread_key_create(&external_key, free);
+}
 
 const char *umfs_external_path(void)
 {
-	return external_path;
+	return external_path ? external_path : "";
 }
 
 /* Leaves the pool: the host path is head + "/" + rest (rest may be empty;
@@ -46,8 +56,15 @@ static int walk_external(const char *head, const char *rest, bool trailing_slash
 	if (rlen == 0 && !trailing_slash)
 		sep = false;
 	need = hlen + (sep ? 1 : 0) + rlen + 1;
-	if (need > sizeof(external_path))
+	if (need > PATH_MAX)
 		return -ENAMETOOLONG;
+	if (!external_path) {
+		pthread_once(&external_once, external_key_init);
+		external_path = malloc(PATH_MAX);
+		if (!external_path)
+			return -ENOMEM;
+		pthread_setspecific(external_key, external_path);
+	}
 	memcpy(external_path, head, hlen);
 	if (sep)
 		external_path[hlen++] = '/';

@@ -38,6 +38,25 @@ void *umfs_os_resolve_entry(enum umfs_os_entry entry)
 	return NULL;
 }
 
+void *umfs_os_zalloc(size_t len)
+{
+	int saved = errno;
+	void *p = OS(mmap)(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void umfs_os_zfree(void *p, size_t len)
+{
+	int saved = errno;
+
+	if (p)
+		OS(munmap)(p, len);
+	errno = saved;
+}
+
 int umfs_os_ftruncate_own(int fd, off_t len)
 {
 	struct rlimit rl, raised;

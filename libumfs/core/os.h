@@ -135,4 +135,9 @@ void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 
 /* umfs_os_resolve, which the shim's table shares, is in umfs_frontend.h. */
 
+/* len bytes of zeros that cost a page only where written (a fresh
+ * anonymous map, not calloc's memset of heap pages), or NULL. */
+void *umfs_os_zalloc(size_t len);
+void umfs_os_zfree(void *p, size_t len);
+
 #endif

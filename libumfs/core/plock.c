@@ -56,10 +56,13 @@ static uint64_t plock_self(void)
 		return plock_me;
 	int saved = errno;
 	uint64_t tid = (uint64_t)OS(gettid)() & PLOCK_TID_MASK;
-	uint32_t start = 0;
+	uint64_t proc = umfs_lock_process_id(); /* start << 32 | pid, read once */
+	uint32_t start = (uint32_t)(proc >> 32);
 	char state;
 
-	umfs_proc_stat("/proc/thread-self/stat", &state, &start);
+	/* the main thread started with the process: one read of /proc less */
+	if ((uint32_t)proc != (uint32_t)tid)
+		umfs_proc_stat("/proc/thread-self/stat", &state, &start);
 	plock_me = (uint64_t)start << 32 | tid;
 	errno = saved;
 	return plock_me;

@@ -45,6 +45,11 @@ __attribute__((constructor)) static void prefault_setup(void)
 	pthread_atfork(NULL, NULL, prefault_atfork_child);
 }
 
+static size_t prefault_size(size_t nwords)
+{
+	return sizeof(struct umfs_prefault) + nwords * sizeof(uint64_t);
+}
+
 /* The map's bitmap, made at first use; PREFAULT_OFF where populating does
  * not apply or memory ran out. */
 static struct umfs_prefault *prefault_of(struct umfs_pmem *pm)
@@ -56,7 +61,7 @@ static struct umfs_prefault *prefault_of(struct umfs_pmem *pm)
 		return p;
 	nwords = UMFS_DIV_ROUND_UP(pm->len >> UMFS_PAGE_SHIFT, 64) + 1;
 	if (pm->rdonly || pm->media == UMFS_MEDIA_FILE ||
-	    !(p = calloc(1, sizeof(*p) + nwords * sizeof(uint64_t))))
+	    !(p = umfs_os_zalloc(prefault_size(nwords))))
 		p = PREFAULT_OFF;
 	else {
 		p->nwords = nwords;
@@ -65,7 +70,7 @@ static struct umfs_prefault *prefault_of(struct umfs_pmem *pm)
 	if (!__atomic_compare_exchange_n(&pm->prefault, &none, p, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
 		if (p != PREFAULT_OFF)
-			free(p); /* another thread made it first */
+			umfs_os_zfree(p, prefault_size(nwords)); /* another thread made it first */
 		p = none;
 	}
 	return p;
@@ -158,6 +163,6 @@ void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 void umfs_pmem_prefault_end(struct umfs_pmem *pm)
 {
 	if (pm->prefault && pm->prefault != PREFAULT_OFF)
-		free(pm->prefault);
+		umfs_os_zfree(pm->prefault, prefault_size(pm->prefault->nwords));
 	pm->prefault = NULL;
 }

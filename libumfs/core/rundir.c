@@ -91,47 +91,70 @@ static bool rundir_owner_ok(const struct umfs_fs *fs, const struct stat *st)
 
 /* Checks what was opened: type, maker, links, permissions no wider than
  * the pool's and the extra bits the caller asked for. Fills why. */
-static int rundir_check(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra,
-			char *why, size_t size)
+static int rundir_check(const struct umfs_fs *fs, const struct stat *st, mode_t type,
+			mode_t extra, char *why, size_t size)
 {
-	struct stat st;
-
-	if (OS(fstat)(fd, &st) < 0)
-		return -errno;
-	if ((st.st_mode & S_IFMT) != type) {
+	if ((st->st_mode & S_IFMT) != type) {
 		snprintf(why, size, "not a %s", type == S_IFDIR ? "directory" :
 					       type == S_IFIFO ? "FIFO" : "regular file");
 		return -EPERM;
 	}
-	if (!rundir_owner_ok(fs, &st)) {
-		snprintf(why, size, "owned by uid %u, who does not use the pool", (unsigned)st.st_uid);
+	if (!rundir_owner_ok(fs, st)) {
+		snprintf(why, size, "owned by uid %u, who does not use the pool", (unsigned)st->st_uid);
 		return -EPERM;
 	}
-	if (st.st_nlink == 0)
+	if (st->st_nlink == 0)
 		return -ENOENT; /* removed since it was opened: its users start over */
-	if (type != S_IFDIR && st.st_nlink != 1) {
-		snprintf(why, size, "has %lu links", (unsigned long)st.st_nlink);
+	if (type != S_IFDIR && st->st_nlink != 1) {
+		snprintf(why, size, "has %lu links", (unsigned long)st->st_nlink);
 		return -EPERM;
 	}
-	if (st.st_mode & 07777 & ~(rundir_perm(fs, type) | extra | S_ISGID)) {
+	if (st->st_mode & 07777 & ~(rundir_perm(fs, type) | extra | S_ISGID)) {
 		snprintf(why, size, "mode %04o is more open than the pool's",
-			 (unsigned)(st.st_mode & 07777));
+			 (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
 }
 
+/* The check of what fd is (its type, maker, links and permissions). */
+static int rundir_check_fd(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra,
+			   char *why, size_t size)
+{
+	struct stat st;
+
+	if (OS(fstat)(fd, &st) < 0)
+		return -errno;
+	return rundir_check(fs, &st, type, extra, why, size);
+}
+
 /* A new entry gets the pool's owner and group where this process may give
  * them (root, or a member of the group), and its permissions (not the
- * umask's). */
-static void rundir_adopt(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra)
+ * umask's). *st is what fd is afterwards. Only what differs is changed:
+ * a first user makes eight entries, and most need nothing. */
+static int rundir_adopt(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra,
+			struct stat *st)
 {
 	const struct stat *pool = &fs->pm.st;
+	mode_t perm = rundir_perm(fs, type) | extra;
 
+	if (OS(fstat)(fd, st) < 0)
+		return -errno;
 	/* a creator outside the pool's group keeps the entry its own */
-	if (pool->st_mode)
-		(void)!OS(fchown)(fd, OS(geteuid)() == 0 ? pool->st_uid : (uid_t)-1, pool->st_gid);
-	(void)!OS(fchmod)(fd, rundir_perm(fs, type) | extra);
+	if (pool->st_mode && (st->st_uid != pool->st_uid || st->st_gid != pool->st_gid)) {
+		uid_t uid = OS(geteuid)() == 0 ? pool->st_uid : (uid_t)-1;
+
+		if (OS(fchown)(fd, uid, pool->st_gid) == 0) {
+			if (uid != (uid_t)-1)
+				st->st_uid = uid;
+			st->st_gid = pool->st_gid;
+			if (type != S_IFDIR)
+				st->st_mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		}
+	}
+	if ((st->st_mode & 07777) != perm && OS(fchmod)(fd, perm) == 0)
+		st->st_mode = (st->st_mode & S_IFMT) | perm;
+	return 0;
 }
 
 int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
@@ -155,7 +178,9 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 		 * writer nobody reads), and the next opener needs them */
 		fd = OS(openat)(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {
-			rundir_adopt(fs, fd, type, extra);
+			struct stat st;
+
+			(void)rundir_adopt(fs, fd, type, extra, &st);
 			OS(close)(fd);
 		}
 		made = false;
@@ -171,9 +196,15 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 	} while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;
-	if (made)
-		rundir_adopt(fs, fd, type, extra);
-	err = rundir_check(fs, fd, type, extra, why, sizeof(why));
+	if (made) {
+		struct stat st;
+
+		err = rundir_adopt(fs, fd, type, extra, &st);
+		if (!err)
+			err = rundir_check(fs, &st, type, extra, why, sizeof(why));
+	} else {
+		err = rundir_check_fd(fs, fd, type, extra, why, sizeof(why));
+	}
 	if (err == -ENOENT) {
 		OS(close)(fd);
 	} else if (err) {
@@ -206,7 +237,7 @@ static int rundir_try(struct umfs_fs *fs, uint64_t id)
 				 "ignoring it and making a new one", path);
 		return err;
 	}
-	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	err = rundir_check_fd(fs, fd, S_IFDIR, 0, why, sizeof(why));
 	if (err == -ENOENT) {
 		OS(close)(fd);
 		return err;
@@ -249,7 +280,11 @@ static int rundir_make(struct umfs_fs *fs, uint64_t old, bool *raced)
 		OS(rmdir)(fs->run_path);
 		return err;
 	}
-	rundir_adopt(fs, fs->run_dfd, S_IFDIR, 0);
+	{
+		struct stat st;
+
+		(void)rundir_adopt(fs, fs->run_dfd, S_IFDIR, 0, &st);
+	}
 	if (!__atomic_compare_exchange_n(&fs->state->run_id, &old, id, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
 		OS(close)(fs->run_dfd);
@@ -307,7 +342,7 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
 	fd = OS(fcntl)(dfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	err = rundir_check(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	err = rundir_check_fd(fs, fd, S_IFDIR, 0, why, sizeof(why));
 	if (err) {
 		if (err != -ENOENT)
 			umfs_log(UMFS_LOG_ERROR, "%s: %s; refusing to use it", path, why);

@@ -764,30 +764,39 @@ void mmap_shutdown(void)
 
 /* A lone mount: host files left by processes that died with mappings hold
  * stores never written back; they go to their files now. */
+/* Host file name in the helper directory dfd, if it is one behind a
+ * mapping (map-INO-GEN-N) of a process that died: its stores go to the
+ * file, and it goes. */
+void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name)
+{
+	unsigned long long ino, inst;
+	struct umfs_file *uf;
+	unsigned gen;
+	int fd;
+
+	if (sscanf(name, "map-%llu-%u-%llu", &ino, &gen, &inst) != 3)
+		return;
+	fd = shim_helper_open(name, O_RDONLY, S_IFREG);
+	if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
+		host_copy(fd, uf, 0, file_size(uf), true);
+		umfs_close(uf);
+		SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
+	}
+	sys_close_quiet(fd);
+	SYS(unlinkat)(dfd, name, 0);
+}
+
+static int orphan_recover(int dfd, const char *name, void *arg)
+{
+	mmap_recover_orphan(arg, dfd, name);
+	return 0;
+}
+
 void mmap_recover_orphans(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	int dfd = shim_helper_dfd(), fd;
-	struct dirent *e;
-	DIR *d = fs && dfd >= 0 ? sys_opendir_at(dfd) : NULL;
+	int dfd = shim_helper_dfd();
 
-	if (!d)
-		return;
-	while ((e = SYS(readdir)(d)) != NULL) {
-		unsigned long long ino, inst;
-		unsigned gen;
-		struct umfs_file *uf;
-
-		if (sscanf(e->d_name, "map-%llu-%u-%llu", &ino, &gen, &inst) != 3)
-			continue;
-		fd = shim_helper_open(e->d_name, O_RDONLY, S_IFREG);
-		if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
-			host_copy(fd, uf, 0, file_size(uf), true);
-			umfs_close(uf);
-			SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
-		}
-		sys_close_quiet(fd);
-		SYS(unlinkat)(dfd, e->d_name, 0);
-	}
-	SYS(closedir)(d);
+	if (fs && dfd >= 0)
+		(void)sys_dir_each(dfd, orphan_recover, fs);
 }

@@ -12,73 +12,51 @@
  * subdirectory 01733 as ofd/ and sock/: a process that dropped its
  * privileges after mounting, or a program started as another user that
  * inherited the pool (inherit.c), still reaches it through the
- * subdirectory's descriptor, opened when the pool is mounted. The
- * directories above it are the pool's users' alone, so nobody else does.
+ * subdirectory's descriptor, opened at its first use or before the
+ * process changes its credentials. The directories above it are the
+ * pool's users' alone, so nobody else does.
  * The last user of the pool removes the subdirectory (fifo_shutdown).
  */
-#include <dirent.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "shim.h"
 
 #define FIFO_SUBDIR "fifo"
 #define FIFO_SUBDIR_MODE 01733 /* as ofd/: anyone holding it may make one, nobody remove another's */
 #define FIFO_MODE 0666         /* the UMFS inode's permissions are checked first */
 
-static int fifo_dfd = -1; /* the subdirectory, while the pool is mounted */
+static _Atomic int fifo_dfd = -1; /* the subdirectory, from its first use */
 
-int fifo_dir_open(struct umfs_fs *fs)
+/* The subdirectory, opened (made) at its first use: most processes never
+ * meet a FIFO. */
+int fifo_dir_get(struct umfs_fs *fs)
 {
-	int fd = shim_helper_subdir_open(fs, INH_FIFO, FIFO_SUBDIR, FIFO_SUBDIR_MODE);
-
-	if (fd < 0)
-		return fd;
-	fifo_dfd = fd;
-	return 0;
+	return shim_helper_subdir_get(fs, &fifo_dfd, INH_FIFO, FIFO_SUBDIR, FIFO_SUBDIR_MODE);
 }
 
 int fifo_dir_fd(void)
 {
-	return fifo_dfd;
+	return atomic_load_explicit(&fifo_dfd, memory_order_acquire);
 }
 
 void fifo_dir_close(void)
 {
-	if (fifo_dfd < 0)
-		return;
-	uinfo_unmark_internal(fifo_dfd);
-	sys_close_quiet(fifo_dfd);
-	fifo_dfd = -1;
+	shim_helper_subdir_close(&fifo_dfd);
 }
 
 int fifo_host_open(struct umfs_fs *fs, uint64_t ino, int flags)
 {
+	int dfd = fifo_dir_get(fs), err;
 	char host[64];
-	int err;
 
-	if (fifo_dfd < 0)
-		return -EACCES; /* the subdirectory could not be had at mount */
+	if (dfd < 0)
+		return dfd;
 	err = shim_helper_name(host, sizeof(host), "fifo", ino, 0);
 	if (err)
 		return err;
-	return umfs_rundir_openat(fs, fifo_dfd, host, O_CREAT | flags, S_IFIFO, FIFO_MODE);
+	return umfs_rundir_openat(fs, dfd, host, O_CREAT | flags, S_IFIFO, FIFO_MODE);
 }
 
 void fifo_shutdown(void)
 {
-	struct dirent *e;
-	DIR *d;
-
-	if (fifo_dfd < 0)
-		return;
-	d = sys_opendir_at(fifo_dfd);
-	while (d && (e = SYS(readdir)(d)) != NULL) {
-		if (strncmp(e->d_name, "fifo-", 5) == 0)
-			SYS(unlinkat)(fifo_dfd, e->d_name, 0);
-	}
-	if (d)
-		SYS(closedir)(d);
-	SYS(unlinkat)(shim_helper_dfd(), FIFO_SUBDIR, AT_REMOVEDIR);
-	fifo_dir_close();
+	shim_helper_subdir_remove(shim_fs_peek(), &fifo_dfd, FIFO_SUBDIR, FIFO_SUBDIR_MODE,
+				  "fifo-");
 }

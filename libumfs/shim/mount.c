@@ -143,6 +143,70 @@ int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char 
 	return fd;
 }
 
+/* A subdirectory of the helper directory held in *slot, opened at its
+ * first use (and before the process changes its credentials, or passes the
+ * pool across exec: it may not open it afterwards). */
+int shim_helper_subdir_get(struct umfs_fs *fs, _Atomic int *slot, enum inherit_kind k,
+			   const char *name, mode_t mode)
+{
+	int fd = atomic_load_explicit(slot, memory_order_acquire), none = -1;
+
+	if (likely(fd >= 0))
+		return fd;
+	fd = shim_helper_subdir_open(fs, k, name, mode);
+	if (fd < 0)
+		return fd;
+	if (!atomic_compare_exchange_strong(slot, &none, fd)) { /* another thread's won */
+		uinfo_unmark_internal(fd);
+		sys_close_quiet(fd);
+		fd = none;
+	}
+	return fd;
+}
+
+void shim_helper_subdir_close(_Atomic int *slot)
+{
+	int fd = atomic_exchange(slot, -1);
+
+	if (fd < 0)
+		return;
+	uinfo_unmark_internal(fd);
+	sys_close_quiet(fd);
+}
+
+struct subdir_prefix {
+	const char *prefix;
+	size_t len;
+};
+
+static int subdir_entry_remove(int dfd, const char *name, void *arg)
+{
+	const struct subdir_prefix *p = arg;
+
+	if (strncmp(name, p->prefix, p->len) == 0)
+		SYS(unlinkat)(dfd, name, 0);
+	return 0;
+}
+
+/* The last user's exit: subdirectory name, made by this process or one
+ * gone before, loses the names starting with prefix, then goes. */
+void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, const char *name,
+			       mode_t mode, const char *prefix)
+{
+	struct subdir_prefix p = { prefix, strlen(prefix) };
+	int fd = atomic_exchange(slot, -1);
+
+	if (fd >= 0)
+		uinfo_unmark_internal(fd);
+	else if (fs && helper_dfd >= 0)
+		fd = umfs_rundir_openat(fs, helper_dfd, name, 0, S_IFDIR, mode);
+	if (fd < 0)
+		return; /* nobody made it */
+	(void)sys_dir_each(fd, subdir_entry_remove, &p);
+	SYS(unlinkat)(helper_dfd, name, AT_REMOVEDIR);
+	sys_close_quiet(fd);
+}
+
 int shim_helper_open(const char *name, int flags, mode_t type)
 {
 	int fd = shim_helper_open_low(name, flags, type);
@@ -581,10 +645,6 @@ static int do_mount(bool adoption)
 	err = helper_dir_open(fs);
 	if (!err)
 		err = shared_open(fs, &alone);
-	if (!err)
-		err = fifo_dir_open(fs);
-	if (!err)
-		err = sock_dir_open(fs);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
 			 "the helper directory", strerror(-err));
@@ -672,6 +732,10 @@ void shim_mount_before_cred_change(void)
 	 * is reached through the helper directory, the pool users' alone */
 	if (shim_fs(NULL) && !cfg.readonly)
 		ofd_slot_open_now();
+	if (shim_fs_peek()) {
+		(void)fifo_dir_get(shim_fs_peek());
+		(void)sock_dir_get(shim_fs_peek());
+	}
 }
 
 int shim_mount_for_adoption(void)
@@ -729,23 +793,26 @@ void mount_fork_child(void)
 	fork_shared_fd = -1;
 }
 
-/* Removes what is in the helper directory (FIFOs, text locks, the shared
- * area, lk- lock files an older library made), then the directory: called by the last user, which holds the
- * gate for writing. Processes waiting at the gate notice that their
- * "shared" is gone. ofd/ is ofd_slot.c's, and went before. */
+/* One name of the helper directory at the last user's exit: host files
+ * behind dead processes' mappings go back to their files, FIFOs and text
+ * locks (and lk- lock files an older library made) go. */
+static int helper_entry_remove(int dfd, const char *name, void *arg)
+{
+	if (strncmp(name, "map-", 4) == 0)
+		mmap_recover_orphan(arg, dfd, name);
+	else if (strncmp(name, "lk-", 3) == 0 || strncmp(name, "fifo-", 5) == 0 ||
+		 strncmp(name, "tx-", 3) == 0)
+		SYS(unlinkat)(dfd, name, 0);
+	return 0;
+}
+
+/* Empties the helper directory, then removes it: called by the last user,
+ * which holds the gate for writing. Processes waiting at the gate notice
+ * that their "shared" is gone. ofd/, fifo/ and sock/ went before. */
 static void helper_dir_remove(struct umfs_fs *fs)
 {
-	struct dirent *e;
-	DIR *d = sys_opendir_at(helper_dfd);
-
-	if (!d)
+	if (sys_dir_each(helper_dfd, helper_entry_remove, fs) < 0)
 		return;
-	while ((e = SYS(readdir)(d)) != NULL) {
-		if (strncmp(e->d_name, "lk-", 3) == 0 || strncmp(e->d_name, "fifo-", 5) == 0 ||
-		    strncmp(e->d_name, "tx-", 3) == 0)
-			SYS(unlinkat)(helper_dfd, e->d_name, 0);
-	}
-	SYS(closedir)(d);
 	SYS(unlinkat)(helper_dfd, "shared", 0);
 	if (helper_private)
 		SYS(unlinkat)(helper_parent_dfd, helper_leaf, AT_REMOVEDIR);
@@ -771,7 +838,6 @@ void mount_exit(void)
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();
-	mmap_recover_orphans();
 	ofd_shutdown();
 	cwd_exit();
 	sock_shutdown();

@@ -138,28 +138,25 @@ static int ofd_dir_find(void)
 	return 0;
 }
 
-/* Whether a description still holds one of the tokens (ofd/<N>). */
+/* 1 when token name (ofd/<N>) is held by a description. */
+static int token_held(int dfd, const char *name, void *arg)
+{
+	int fd, held;
+
+	if (name[0] < '0' || name[0] > '9')
+		return 0;
+	fd = SYS(openat)(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	held = SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	SYS(close)(fd);
+	return held;
+}
+
+/* Whether a description still holds one of the tokens. */
 static bool tokens_held(int dfd)
 {
-	struct dirent *e;
-	bool held = false;
-	DIR *d = sys_opendir_at(dfd);
-
-	if (!d)
-		return false;
-	while (!held && (e = SYS(readdir)(d)) != NULL) {
-		int fd;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		fd = SYS(openat)(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		held = SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-		SYS(close)(fd);
-	}
-	SYS(closedir)(d);
-	return held;
+	return sys_dir_each(dfd, token_held, NULL) == 1;
 }
 
 /* Under the arena's lock: sizes it (sparse), and gives a new one its

@@ -329,7 +329,7 @@ extern struct shim_sys sys;
 
 /* Kernel helpers over the table: EINTR retried, O_CLOEXEC always. */
 int sys_open_cloexec(const char *path, int flags, mode_t mode);
-DIR *sys_opendir_at(int dfd);
+int sys_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *arg), void *arg);
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
 ssize_t sys_write_full(int fd, const void *buf, size_t len);
 void sys_close_quiet(int fd);
@@ -545,6 +545,14 @@ int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uin
  * internal descriptor or -errno. */
 int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char *name,
 			    mode_t mode);
+/* The same kept in *slot from its first use (one per process). */
+int shim_helper_subdir_get(struct umfs_fs *fs, _Atomic int *slot, enum inherit_kind k,
+			   const char *name, mode_t mode);
+void shim_helper_subdir_close(_Atomic int *slot);
+/* The last user's: the subdirectory (this process's or one a process gone
+ * before made) loses its names starting with prefix, then goes. */
+void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, const char *name,
+			       mode_t mode, const char *prefix);
 int shim_helper_open(const char *name, int flags, mode_t type);
 /* The same, left at the number open gave (moving it would close one). */
 int shim_helper_open_low(const char *name, int flags, mode_t type);
@@ -973,7 +981,7 @@ int sock_addr_out(const struct sockaddr *kaddr, socklen_t klen, struct sockaddr 
 void sock_shutdown(void);
 /* The subdirectory of the host sockets, opened as the pool is mounted (or
  * inherited): 0 or -errno. */
-int sock_dir_open(struct umfs_fs *fs);
+int sock_dir_get(struct umfs_fs *fs);
 int sock_dir_fd(void);
 void sock_dir_close(void);
 
@@ -983,7 +991,7 @@ void sock_dir_close(void);
 
 /* The subdirectory of the host FIFOs, opened as the pool is mounted (or
  * inherited): 0 or -errno. */
-int fifo_dir_open(struct umfs_fs *fs);
+int fifo_dir_get(struct umfs_fs *fs);
 int fifo_dir_fd(void);
 void fifo_dir_close(void);
 /* The host FIFO of UMFS FIFO ino, opened with flags (made when missing):
@@ -1096,6 +1104,7 @@ void mmap_registry_all(int delta);
 void mmap_shutdown(void);
 bool mmap_idle(void);
 void mmap_recover_orphans(void);
+void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name);
 /* calls_dir.c */
 DIR *shim_opendir(const char *path);
 struct dirent *shim_readdir(DIR *d);

@@ -10,10 +10,11 @@
  * descriptor: the address fits sun_path whatever the directory's path, and
  * the kernel checks permissions from the subdirectory on. The directories
  * above it are the pool's users' alone, so nobody else reaches it; like
- * ofd/ it is 01733, and opened as the pool is mounted (and passed across
- * exec, inherit.c), so that a process that dropped its privileges after
- * mounting, or a program started as another user that inherited the
- * pool, still binds and connects through that descriptor.
+ * ofd/ it is 01733, and opened at its first use or before the process
+ * changes its credentials (and passed across exec, inherit.c), so that a
+ * process that dropped its privileges after mounting, or a program
+ * started as another user that inherited the pool, still binds and
+ * connects through that descriptor.
  * The kernel's bind does not follow a symlink in the last component (it
  * fails with EADDRINUSE), so nothing can redirect it.
  *
@@ -45,16 +46,11 @@
 #define SOCK_PREFIX "sock-"
 #define PROC_FD "/proc/self/fd/"
 
-static _Atomic int sock_dfd = -1; /* the subdirectory, while the pool is mounted */
+static _Atomic int sock_dfd = -1; /* the subdirectory, from its first use */
 
-int sock_dir_open(struct umfs_fs *fs)
+int sock_dir_get(struct umfs_fs *fs)
 {
-	int fd = shim_helper_subdir_open(fs, INH_SOCK, SOCK_SUBDIR, SOCK_SUBDIR_MODE);
-
-	if (fd < 0)
-		return fd;
-	atomic_store_explicit(&sock_dfd, fd, memory_order_release);
-	return 0;
+	return shim_helper_subdir_get(fs, &sock_dfd, INH_SOCK, SOCK_SUBDIR, SOCK_SUBDIR_MODE);
 }
 
 int sock_dir_fd(void)
@@ -64,12 +60,7 @@ int sock_dir_fd(void)
 
 void sock_dir_close(void)
 {
-	int fd = atomic_exchange(&sock_dfd, -1);
-
-	if (fd < 0)
-		return;
-	uinfo_unmark_internal(fd);
-	sys_close_quiet(fd);
+	shim_helper_subdir_close(&sock_dfd);
 }
 
 /* The subdirectory, the pool mounted first (a process may meet a host
@@ -77,38 +68,18 @@ void sock_dir_close(void)
 static int sock_dir(void)
 {
 	int fd = atomic_load_explicit(&sock_dfd, memory_order_acquire), err = 0;
+	struct umfs_fs *fs;
 
 	if (likely(fd >= 0))
 		return fd;
-	if (!shim_fs(&err))
-		return err;
-	fd = atomic_load_explicit(&sock_dfd, memory_order_acquire);
-	return fd >= 0 ? fd : -EACCES; /* it could not be had at mount */
+	fs = shim_fs(&err);
+	return fs ? sock_dir_get(fs) : err;
 }
 
 void sock_shutdown(void)
 {
-	int fd = atomic_exchange(&sock_dfd, -1);
-	struct umfs_fs *fs = shim_fs_peek();
-	struct dirent *e;
-	DIR *d;
-
-	if (fd >= 0)
-		uinfo_unmark_internal(fd);
-	else if (fs && shim_helper_dfd() >= 0) /* made by processes gone before */
-		fd = umfs_rundir_openat(fs, shim_helper_dfd(), SOCK_SUBDIR, 0, S_IFDIR,
-					SOCK_SUBDIR_MODE);
-	if (fd < 0)
-		return;
-	d = sys_opendir_at(fd);
-	while (d && (e = SYS(readdir)(d)) != NULL) {
-		if (strncmp(e->d_name, SOCK_PREFIX, sizeof(SOCK_PREFIX) - 1) == 0)
-			SYS(unlinkat)(fd, e->d_name, 0);
-	}
-	if (d)
-		SYS(closedir)(d);
-	SYS(unlinkat)(shim_helper_dfd(), SOCK_SUBDIR, AT_REMOVEDIR);
-	sys_close_quiet(fd);
+	shim_helper_subdir_remove(shim_fs_peek(), &sock_dfd, SOCK_SUBDIR, SOCK_SUBDIR_MODE,
+				  SOCK_PREFIX);
 }
 
 /* The host address of the socket bound to inode ino, generation gen. */

@@ -6,6 +6,8 @@
  * its first call with dlsym(RTLD_NEXT) by os.c, i.e. to the definition
  * libc (or whatever follows us in the lookup order) provides.
  */
+#include <dirent.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -24,16 +26,30 @@ int sys_open_cloexec(const char *path, int flags, mode_t mode)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A stream over directory dfd from its start, on a description of its own
- * (a dup would share, and move, dfd's offset); NULL with errno set. */
-DIR *sys_opendir_at(int dfd)
+/* Calls fn for each name in directory dfd but "." and "..", until fn
+ * returns nonzero, which is returned. The names are read on a description
+ * of its own (dfd's offset stays) into a buffer on the stack: the scans at
+ * mount and exit allocate nothing and cost an open, the reads and a close.
+ * fn may remove the name it is given. */
+int sys_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *arg), void *arg)
 {
-	int fd = SYS(openat)(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? SYS(fdopendir)(fd) : NULL;
+	char buf[2048] __attribute__((aligned(8)));
+	int fd = SYS(openat)(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	ssize_t n;
 
-	if (fd >= 0 && !d)
-		sys_close_quiet(fd);
-	return d;
+	if (fd < 0)
+		return -errno;
+	while (!r && (n = SYS(getdents64)(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n && !r;) {
+			const struct dirent64 *e = (const void *)(buf + off);
+
+			off += e->d_reclen;
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				r = fn(dfd, e->d_name, arg);
+		}
+	}
+	sys_close_quiet(fd);
+	return r;
 }
 
 /* pread of exactly len bytes unless the file ends; off < 0 reads at the
