@@ -374,6 +374,17 @@ static int exit_code(const struct fsck *c, const struct fsck_summary *sum, int e
 	return FSCK_EXIT_OK;
 }
 
+/* -C: "STEP/STEPS PERCENT% NAME" once a step is done; a run that stops
+ * early (a clean pool needs no full check) ends with "done". Lines of at
+ * most PIPE_BUF bytes, each one write: a reader never sees half a line. */
+static void progress(const struct fsck_opts *opts, size_t done, const char *name)
+{
+	if (opts->progress_fd < 0)
+		return;
+	dprintf(opts->progress_fd, "%zu/%zu %.1f%% %s\n", done, fsck_nsteps,
+		100.0 * (double)done / (double)fsck_nsteps, name);
+}
+
 int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_summary *sum)
 {
 	struct fsck c = { .opts = opts, .pm = pm, .base = pm->base, .len = pm->len };
@@ -388,8 +399,10 @@ int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_s
 		if (!step->quick && !decided) {
 			decided = true;
 			c.full = opts->force || c.mount_recovers || c.problems || c.journal_rolled;
-			if (!c.full)
+			if (!c.full) {
+				progress(opts, fsck_nsteps, "done");
 				break;
+			}
 		}
 		err = step->run(&c);
 		if (err) {
@@ -397,6 +410,7 @@ int fsck_check(struct umfs_pmem *pm, const struct fsck_opts *opts, struct fsck_s
 				  strerror(-err));
 			break;
 		}
+		progress(opts, i + 1, step->name);
 		if (c.problems == before)
 			fsck_info(&c, "step %zu: %s: ok", i + 1, step->name);
 		else

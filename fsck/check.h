@@ -44,6 +44,7 @@ struct fsck_opts {
 	bool force;   /* -f: full check of a clean pool */
 	FILE *out;    /* messages; NULL: silent (fuzzing) */
 	const char *name; /* the pool's name in messages */
+	int progress_fd;  /* -C: a line per step done to it; -1: none */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fsck.umfs [-n|-y|-p] [-v] [-f] POOL\n"
+		"Usage: fsck.umfs [-n|-y|-p] [-v] [-f] [-C FD] POOL\n"
 		"Check a UMFS pool and repair it.\n"
 		"\n"
 		"  -n, --no-write   check only: recovery and repairs run in private memory,\n"
@@ -35,6 +36,8 @@ static void usage(FILE *out)
 		"  -a               same as -p\n"
 		"  -f, --force      check fully even if the pool is marked clean\n"
 		"  -v, --verbose    report each check step\n"
+		"  -C, --progress=FD  write \"STEP/STEPS PERCENT%% NAME\" to descriptor FD as\n"
+		"                   each step ends (0 or 1: standard output)\n"
 		"  -V, --version    print the version and exit\n"
 		"  -h, --help       print this help and exit\n"
 		"With none of -n, -y, -p the pool is checked as with -n: fsck.umfs never prompts.\n"
@@ -125,9 +128,30 @@ static int claim_for_check(const struct fsck_opts *opts, int *lockfd)
 	return claim_pool(opts, fsck_flock_try, lockfd);
 }
 
+/* -C FD: a descriptor open for writing (e2fsck's 0 means standard output). */
+static int progress_fd(const char *arg)
+{
+	char *end;
+	long fd;
+	int fl;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || fd < 0 || fd > INT_MAX)
+		umfs_cli_refuse("fsck.umfs", FSCK_EXIT_USAGE,
+				"-C '%s': expected a file descriptor number", arg);
+	if (fd == 0)
+		fd = STDOUT_FILENO;
+	fl = fcntl((int)fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		umfs_cli_refuse("fsck.umfs", FSCK_EXIT_USAGE,
+				"-C %ld: descriptor %ld is not open for writing", fd, fd);
+	return (int)fd;
+}
+
 int main(int argc, char **argv)
 {
-	struct fsck_opts opts = { .mode = FSCK_MODE_CHECK, .out = stdout };
+	struct fsck_opts opts = { .mode = FSCK_MODE_CHECK, .out = stdout, .progress_fd = -1 };
 	struct fsck_summary sum;
 	struct umfs_pmem pm;
 	static const struct option longopts[] = {
@@ -136,6 +160,7 @@ int main(int argc, char **argv)
 		{ "preen", no_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "progress", required_argument, NULL, 'C' },
 		UMFS_CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,7 +168,7 @@ int main(int argc, char **argv)
 	bool chosen = false;
 
 	opterr = 0; /* our own messages */
-	while ((opt = getopt_long(argc, argv, ":nypafvhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":nypafvC:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			opts.mode = FSCK_MODE_CHECK;
@@ -163,6 +188,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			opts.verbose = true;
+			break;
+		case 'C':
+			opts.progress_fd = progress_fd(optarg);
 			break;
 		case 'V':
 			umfs_cli_version("fsck.umfs");

@@ -59,6 +59,7 @@ struct mkfs_opts {
 	const char *label;	/* -L */
 	bool force;		/* -f */
 	bool quiet;		/* -q */
+	bool dry_run;		/* -n: plan and say, change nothing */
 	uint32_t sbflags;	/* -O: UMFS_SBF_* */
 	const char *path;
 };
@@ -109,6 +110,9 @@ static void usage(FILE *out)
 		"                       write atomic)\n"
 		"  -f, --force          overwrite an existing UMFS pool, other file system,\n"
 		"                       or a file that holds data\n"
+		"  -n, --dry-run        say what would be made (size, inodes, pages, layout)\n"
+		"                       and whether POOL would be refused; change nothing,\n"
+		"                       not even create a missing POOL\n"
 		"  -q, --quiet          print nothing on success\n"
 		"  -V, --version        print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -193,6 +197,7 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 		{ "option", required_argument, NULL, 'O' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		UMFS_CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,7 +205,7 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	opterr = 0; /* our own messages */
-	while ((c = getopt_long(argc, argv, ":s:N:L:O:fqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:N:L:O:fqnVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			err = parse_size(optarg, &o->size);
@@ -239,6 +244,9 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'n':
+			o->dry_run = true;
 			break;
 		case 'V':
 			umfs_cli_version(prog);
@@ -334,7 +342,10 @@ static int open_target(const struct mkfs_opts *o, struct pool_target *t)
 		err_msg("%s: %s", o->path, strerror(errno));
 		return -1;
 	}
-	t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS | O_NOFOLLOW);
+	/* a dry run reads, and claims no device */
+	int flags = o->dry_run ? O_RDONLY | O_NOCTTY | O_CLOEXEC : POOL_OPEN_FLAGS;
+
+	t->fd = openat(t->dfd, t->name, flags | O_NOFOLLOW);
 	if (t->fd < 0 && errno == ELOOP &&
 	    fstatat(t->dfd, t->name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
 		why = umfs_link_distrust(&dst, &lst, geteuid(), &uid);
@@ -345,7 +356,11 @@ static int open_target(const struct mkfs_opts *o, struct pool_target *t)
 			return -1;
 		}
 		via_link = true;
-		t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS);
+		t->fd = openat(t->dfd, t->name, flags);
+	}
+	if (t->fd < 0 && errno == ENOENT && !via_link && o->size && o->dry_run) {
+		t->kind = POOL_NEW; /* what the real run would create */
+		return 0;
 	}
 	if (t->fd < 0 && errno == ENOENT && !via_link && o->size) {
 		t->fd = openat(t->dfd, t->name, POOL_OPEN_FLAGS | O_CREAT | O_NOFOLLOW, 0600);
@@ -374,6 +389,11 @@ static int classify_target(const struct mkfs_opts *o, struct pool_target *t)
 	const char *path = o->path;
 	int err;
 
+	if (t->fd < 0) { /* a dry run's missing file */
+		t->cur_size = 0;
+		t->size = o->size;
+		return 0;
+	}
 	if (S_ISREG(t->st.st_mode)) {
 		t->kind = t->created ? POOL_NEW : POOL_FILE;
 		t->cur_size = (uint64_t)t->st.st_size;
@@ -734,28 +754,40 @@ static int size_target(const struct mkfs_opts *o, const struct pool_target *t)
 	return 0;
 }
 
-static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
-			  const struct umfs_geometry *g)
+/* The figures of the layout, as a dry run and a real run both print them. */
+static void print_geometry(const struct mkfs_opts *o, const struct umfs_geometry *g)
 {
-	const struct umfs_superblock *sb = (const void *)pm->base;
-	char b[32], uuid[40];
+	char b[32];
 	uint64_t journal_bytes = (uint64_t)g->journal_slots * g->journal_slot_size;
 
-	umfs_cli_uuid(uuid, sb->uuid);
-	printf("%s: made a UMFS %d.%d pool in %s\n", prog, sb->version_major, sb->version_minor,
-	       o->path);
 	printf("  size        %s (%" PRIu64 " bytes)\n", fmt_size(g->pool_size, b, sizeof(b)),
 	       g->pool_size);
-	printf("  media       %s\n", umfs_media_name(pm->media));
 	printf("  inodes      %" PRIu64 " (%u bytes each, inode %" PRIu64 " is the root)\n",
 	       g->inode_count - 1, (unsigned)sizeof(struct umfs_inode), (uint64_t)UMFS_ROOT_INO);
 	printf("  data pages  %" PRIu64 " of 4 KiB (%s) from offset 0x%" PRIx64 "\n",
 	       g->data_pages, fmt_size(g->data_pages * UMFS_PAGE_SIZE, b, sizeof(b)), g->data_off);
 	printf("  journal     %u slots of %u KiB (%s) at offset 0x%" PRIx64 "\n", g->journal_slots,
 	       g->journal_slot_size / 1024, fmt_size(journal_bytes, b, sizeof(b)), g->journal_off);
-	printf("  UUID        %s\n", uuid);
+	printf("  layout      state 0x%" PRIx64 ", inodes 0x%" PRIx64 ", inode bitmap 0x%" PRIx64
+	       ", page bitmap 0x%" PRIx64 ", bitmap sums 0x%" PRIx64 ", backup superblock 0x%"
+	       PRIx64 "\n", g->state_off, g->inode_off, g->ibitmap_off, g->pbitmap_off,
+	       g->bsum_off, g->backup_sb_off);
 	printf("  label       %s%s%s\n", o->label && o->label[0] ? "'" : "",
 	       o->label && o->label[0] ? o->label : "(none)", o->label && o->label[0] ? "'" : "");
+}
+
+static void print_summary(const struct mkfs_opts *o, const struct umfs_pmem *pm,
+			  const struct umfs_geometry *g)
+{
+	const struct umfs_superblock *sb = (const void *)pm->base;
+	char uuid[40];
+
+	umfs_cli_uuid(uuid, sb->uuid);
+	printf("%s: made a UMFS %d.%d pool in %s\n", prog, sb->version_major, sb->version_minor,
+	       o->path);
+	print_geometry(o, g);
+	printf("  media       %s\n", umfs_media_name(pm->media));
+	printf("  UUID        %s\n", uuid);
 	switch (umfs_pages_of(pm->fd)) {
 	case UMFS_PAGES_SMALL:
 		printf("  pages       4 KiB: a new process takes a page fault for each 4 KiB of the\n"
@@ -847,6 +879,26 @@ static int plan_pool(const struct mkfs_opts *o, const struct pool_target *t,
 	return -1;
 }
 
+/* -n: what the run would make, and whether it would refuse POOL; nothing
+ * is created, locked, wiped, resized or written. */
+static int dry_run(const struct mkfs_opts *o, const struct pool_target *t,
+		   const struct umfs_geometry *g)
+{
+	static const char *const kinds[] = { "a new file", "a file", "a block device",
+					     "a device DAX instance" };
+
+	if ((t->kind == POOL_FILE || t->kind == POOL_BLOCK) && !o->force &&
+	    check_existing(o, t) < 0) {
+		err_msg("dry run: %s would be refused as above; nothing was changed", o->path);
+		return 1;
+	}
+	printf("%s: dry run: would make a UMFS %d.%d pool in %s (%s)%s; nothing was changed\n",
+	       prog, UMFS_VERSION_MAJOR, UMFS_VERSION_MINOR, o->path, kinds[t->kind],
+	       o->force && t->kind != POOL_NEW ? ", erasing what it holds" : "");
+	print_geometry(o, g);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct pool_target t = { .fd = -1, .dfd = -1 };
@@ -856,7 +908,13 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
-	if (inspect_target(&o, &t) < 0 || plan_pool(&o, &t, &g) < 0 || lock_target(&o, &t) < 0)
+	if (inspect_target(&o, &t) < 0 || plan_pool(&o, &t, &g) < 0)
+		goto out;
+	if (o.dry_run) {
+		rc = dry_run(&o, &t, &g);
+		goto out;
+	}
+	if (lock_target(&o, &t) < 0)
 		goto out;
 	if ((t.kind == POOL_FILE || t.kind == POOL_BLOCK) && check_existing(&o, &t) < 0)
 		goto out;

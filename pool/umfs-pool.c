@@ -5,12 +5,15 @@
  *   umfs-pool info [--json] POOL
  *   umfs-pool label POOL LABEL
  *   umfs-pool uuid POOL [UUID|random]
+ *   umfs-pool clean POOL
  *
  * info maps the pool read-only and takes no lock, so it works on a pool
  * in use, whose users it names from /proc/locks. label and uuid take the pool's exclusive lock,
  * as a repair does, and refuse a pool in use, damaged or not cleanly
  * unmounted; they rewrite the primary superblock, then the backup, each
- * resealed and made durable before the next.
+ * resealed and made durable before the next. clean removes the runtime
+ * directories of the pool's UUID that no process uses (the core's
+ * rundir_sweep.c decides, as the pool's users do among themselves).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +41,7 @@ static void usage(FILE *f)
 		"Usage: %s info [--json] POOL\n"
 		"       %s label POOL LABEL\n"
 		"       %s uuid POOL [UUID|random]\n"
+		"       %s clean POOL\n"
 		"Shows a UMFS pool, or changes its label or UUID.\n"
 		"\n"
 		"  info     the label, UUID, size, format and features, media, space used,\n"
@@ -45,11 +49,13 @@ static void usage(FILE *f)
 		"           runtime directory; --json: the same as one JSON object\n"
 		"  label    sets the label (at most %d bytes; \"\" clears it)\n"
 		"  uuid     sets the UUID, to a random one by default\n"
+		"  clean    removes this user's runtime directories of the pool's UUID that\n"
+		"           no live process uses (left by crashed processes, or by copies)\n"
 		"label and uuid need the pool unused and clean (fsck.umfs first).\n"
 		"  -h, --help      this help\n"
 		"  -V, --version   the version\n"
 		"Exit status: 0 done, 1 failed, 2 bad usage, 3 the pool is in use.\n",
-		prog, prog, prog, UMFS_LABEL_MAX - 1);
+		prog, prog, prog, prog, UMFS_LABEL_MAX - 1);
 }
 
 /* 32 hex digits, with or without the four dashes of the usual form. */
@@ -403,6 +409,39 @@ static int change(const char *path, const char *label, const uint8_t *uuid)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* clean                                                                */
+/* ------------------------------------------------------------------ */
+
+static void clean_seen(void *arg, const char *path, int result)
+{
+	(void)arg;
+	if (result == 0)
+		printf("%s: removed %s\n", prog, path);
+	else if (result == -EBUSY)
+		printf("%s: kept %s: in use\n", prog, path);
+	else if (result == -EPERM)
+		printf("%s: left %s: another user's\n", prog, path);
+	else
+		printf("%s: left %s: %s\n", prog, path, strerror(-result));
+}
+
+static int clean(const char *path)
+{
+	struct pool_info in;
+	int rc = info_read(path, &in), n;
+
+	if (rc)
+		return rc;
+	n = umfs_rundir_sweep(in.sb.uuid, clean_seen, NULL);
+	if (n < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-n));
+		return EXIT_FAIL;
+	}
+	printf("%s: %s: %d runtime director%s removed\n", prog, path, n, n == 1 ? "y" : "ies");
+	return 0;
+}
+
 static int random_uuid(uint8_t u[16])
 {
 	FILE *f = fopen("/dev/urandom", "rbe");
@@ -447,7 +486,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		umfs_cli_refuse(prog, EXIT_USAGE, "no command: info, label or uuid");
+		umfs_cli_refuse(prog, EXIT_USAGE, "no command: info, label, uuid or clean");
 	cmd = argv[0];
 	if (!strcmp(cmd, "info")) {
 		if (argc != 2)
@@ -459,6 +498,11 @@ int main(int argc, char **argv)
 	}
 	if (json)
 		umfs_cli_refuse(prog, EXIT_USAGE, "--json goes with info");
+	if (!strcmp(cmd, "clean")) {
+		if (argc != 2)
+			umfs_cli_refuse(prog, EXIT_USAGE, "clean takes one pool");
+		return clean(argv[1]);
+	}
 	if (!strcmp(cmd, "label")) {
 		if (argc != 3)
 			umfs_cli_refuse(prog, EXIT_USAGE, "label takes a pool and a label");
@@ -482,5 +526,6 @@ int main(int argc, char **argv)
 		}
 		return change(argv[1], NULL, uuid);
 	}
-	umfs_cli_refuse(prog, EXIT_USAGE, "unknown command '%s': info, label or uuid", cmd);
+	umfs_cli_refuse(prog, EXIT_USAGE, "unknown command '%s': info, label, uuid or clean",
+			cmd);
 }

@@ -76,6 +76,7 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(unlinkat, "unlinkat")                              \
 	/* directories */                                    \
 	X(opendir, "opendir")                                \
+	X(fdopendir, "fdopendir")                            \
 	X(readdir, OS_LFS(readdir, readdir64))               \
 	X(closedir, "closedir")                              \
 	X(dirfd, "dirfd")                                    \

@@ -491,20 +491,8 @@ static void shutdown_one(struct ofd *o, void *arg)
 	o->uf = NULL;
 }
 
-/* A slot only this process holds (it is leaving, so it holds it no more). */
-static bool slot_ours(uint32_t slot)
-{
-	bool mine = false;
-
-	pthread_mutex_lock(&ofd_list_lock);
-	for (struct ofd *o = ofd_live; o && !mine; o = o->next)
-		mine = o->sh && o->slot == slot && o->born == ofd_spawn_epoch();
-	pthread_mutex_unlock(&ofd_list_lock);
-	return mine;
-}
-
 void ofd_shutdown(void)
 {
 	ofd_foreach(shutdown_one, NULL);
-	ofd_slot_shutdown(slot_ours);
+	ofd_slot_shutdown();
 }

@@ -759,12 +759,54 @@ bool ofd_link_is_token(const char *link)
 	       memcmp(p + 1 - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
 }
 
+/* The descriptors of tokens this leaving process holds now stand for
+ * fresh descriptions of the same tokens, which hold no lock: a token it
+ * shared with a child (forked or exec'd since the description was made,
+ * or passed to it) stays locked only while another process holds it, and
+ * one only this process held is free to go. The numbers stay open, so a
+ * later destructor's use of one fails as any use after the unmount does. */
+static void tokens_let_go(void)
+{
+	char link[PATH_MAX];
+	struct dirent *e;
+	int pfd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = pfd >= 0 ? SYS(fdopendir)(pfd) : NULL;
+	uint32_t slot;
+
+	if (!d) {
+		sys_close_quiet(pfd);
+		return;
+	}
+	while ((e = SYS(readdir)(d)) != NULL) {
+		int fd = atoi(e->d_name), flags, fresh;
+		ssize_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == SYS(dirfd)(d))
+			continue;
+		n = SYS(readlinkat)(SYS(dirfd)(d), e->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!ofd_slot_of_link(link, &slot) || (flags = SYS(fcntl)(fd, F_GETFD)) < 0)
+			continue;
+		fresh = SYS(openat)(ofd_dfd, strrchr(link, '/') + 1,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fresh < 0)
+			continue;
+		SYS(dup3)(fresh, fd, flags & FD_CLOEXEC ? O_CLOEXEC : 0);
+		sys_close_quiet(fresh);
+	}
+	SYS(closedir)(d);
+}
+
 /* The last process using the pool is leaving (mount.c's exit, alone): the
- * arena and the tokens go with the helper directory, unless a token is
- * still held (a process between fork and exec, or without the library):
- * that one and the arena stay for whoever inherits it. Mappings stay, so
- * descriptions still referenced remain readable memory. */
-void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
+ * arena and the tokens go with the helper directory, unless another
+ * process still holds a token (a child between fork and exec, one that has
+ * not mounted yet, or one without the library): that one and the arena
+ * stay for whoever inherits it, and the last user after it removes them
+ * (umfs-pool clean, when that is a program without the library). Mappings
+ * stay, so descriptions still referenced remain readable memory. */
+void ofd_slot_shutdown(void)
 {
 	struct arena_hdr *a = atomic_load(&arena);
 	char name[16];
@@ -777,6 +819,7 @@ void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 	if (!a)
 		return;
 	anchor_purge();
+	tokens_let_go();
 	pthread_mutex_lock(&arena_lock);
 	/* Processes that left just before this one (exiting together) still
 	 * hold their tokens until they are gone: a moment for them, bounded,
@@ -786,7 +829,7 @@ void ofd_slot_shutdown(bool (*ours)(uint32_t slot))
 		for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
 			int fd = token_take(i, O_CLOEXEC, false);
 
-			if (fd == -EWOULDBLOCK && !ours(i)) {
+			if (fd == -EWOULDBLOCK) {
 				held = true;
 				continue;
 			}

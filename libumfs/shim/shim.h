@@ -773,8 +773,8 @@ void ofd_slot_fork_child(void);
 struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp);
 /* Whether a link looks like some pool's token (before mounting). */
 bool ofd_link_is_token(const char *link);
-/* At the last exit: ours(slot) says a held slot is held only by us. */
-void ofd_slot_shutdown(bool (*ours)(uint32_t slot));
+/* At the last exit: the arena and the tokens nobody else holds go. */
+void ofd_slot_shutdown(void);
 /* --- end fastopen --- */
 
 /* ------------------------------------------------------------------ */

@@ -35,7 +35,7 @@ expect() {
 	fi
 }
 
-echo "1..21"
+echo "1..25"
 expect 16 "no pool: usage error" "no POOL given" --
 expect 16 "unknown option: usage error" "unknown option '-x'" -- -x "$pool"
 expect 16 "-n with -y: usage error" "only one of" -- -n -y "$pool"
@@ -56,6 +56,29 @@ rm -f "$pool" "$pool.copy"
 expect 0 "fresh pool is clean" "clean" -- -n "$pool"
 expect 0 "no mode option: checks only and says so" "checking only" -- "$pool"
 expect 0 "-f -v: a line per step" "step 12: mark clean: ok" -- -n -f -v "$pool"
+
+# -C FD: progress lines on FD that parse, rise and reach 100%; stdout as
+# without -C; a descriptor not open for writing is a usage error
+progress=$(mktemp)
+"$fsck" -n -f "$pool" >"$out.plain" 2>&1
+"$fsck" -n -f -C 3 "$pool" 3>"$progress" >"$out" 2>&1
+if awk 'BEGIN { last = -1 }
+	!/^[0-9]+\/[0-9]+ [0-9.]+% ./ { exit 1 }
+	{ split($1, f, "/"); p = $2 + 0; if (p < last || f[1] > f[2]) exit 1; last = p }
+	END { exit !(NR >= 2 && last == 100) }' "$progress"; then
+	ok "-C 3: progress lines parse, rise and reach 100%"
+else
+	cat "$progress" >>"$out"; not_ok "-C 3: progress lines parse, rise and reach 100%"
+fi
+if cmp -s "$out" "$out.plain"; then ok "-C 3: nothing more on stdout"; else not_ok "-C 3: nothing more on stdout"; fi
+"$fsck" -n -C 3 "$pool" 3>"$progress" >/dev/null 2>&1
+if [ "$(tail -n 1 "$progress")" = "12/12 100.0% done" ]; then
+	ok "-C 3 on a clean pool: ends at 100% without a full check"
+else
+	cat "$progress" >"$out"; not_ok "-C 3 on a clean pool: ends at 100% without a full check"
+fi
+rm -f "$progress" "$out.plain"
+expect 16 "-C on a descriptor not open for writing" "not open for writing" -- -n -C 9 "$pool"
 
 # Damage the primary superblock's checksum.
 printf '\xff' | dd of="$pool" bs=1 seek=380 conv=notrunc status=none

@@ -395,6 +395,25 @@ fi
 
 # --- the pool is sound ----------------------------------------------------------
 
+# -n (dry run): creates nothing, changes nothing, and says what a real
+# run then makes, figure for figure (the geometry lines both print)
+geometry() { grep -E '^  (size|inodes|data pages|journal|layout|label) ' "$1"; }
+run -n -s 24M -N 3000 -L dry "$dir/dry"
+check "mkfs -n of a missing pool: exit 0, no file made" test "$rc" -eq 0 -a ! -e "$dir/dry"
+cp "$out" "$dir/dry.plan"
+run -s 24M -N 3000 -L dry "$dir/dry"
+check "mkfs -n said what mkfs then made" cmp -s <(geometry "$dir/dry.plan") <(geometry "$out")
+check "mkfs -n printed every figure" test "$(geometry "$dir/dry.plan" | wc -l)" -eq 6
+cp "$dir/dry" "$dir/dry.before"
+run -n "$dir/dry"
+check "mkfs -n on a pool: refused as mkfs would be (exit 1)" \
+	test "$rc" -eq 1 -a -n "$(grep 'already contains a UMFS pool' "$err")"
+run -n -f -s 32M "$dir/dry"
+check "mkfs -n -f: exit 0, says it would erase" \
+	test "$rc" -eq 0 -a -n "$(grep 'erasing what it holds' "$out")"
+check "mkfs -n left the pool byte for byte" cmp -s "$dir/dry" "$dir/dry.before"
+rm -f "$dir/dry" "$dir/dry.before" "$dir/dry.plan"
+
 if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
 	for p in "$pool" "$grow" "$dir/inodes" "$dir/viamkfs"; do
 		[ -e "$p" ] || continue
