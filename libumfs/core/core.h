@@ -387,13 +387,6 @@ int umfs_rundir_open(struct umfs_fs *fs);
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs, bool remove);
-/* rundir_sweep.c: removes the runtime directories of the pool with this
- * UUID that are this user's and that no process uses; seen (if given) is
- * told of each one found: 0 removed, -EBUSY in use, -EPERM another
- * user's, or another -errno. Returns how many were removed. */
-int umfs_rundir_sweep(const uint8_t uuid[16],
-		      void (*seen)(void *arg, const char *path, int result), void *arg);
-
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
  * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
