@@ -100,10 +100,10 @@ bool api_dir_pages_retry(struct umfs_fs *fs, int *err, unsigned *tries)
 /* Frees an inode whose last name went away, unless someone has it open
  * (then its last close does), here or in another process. Called without
  * meta_lock. */
-void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino)
+void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
 	if (ino && umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino))
-		umfs_inode_reclaim(fs, ino);
+		umfs_inode_reclaim(fs, ino, gen);
 }
 
 /* In a sticky directory only the owner of the entry or of the directory
@@ -190,6 +190,7 @@ int api_create_in(struct umfs_fs *fs, struct umfs_walk *w, mode_t mode, dev_t rd
 int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, bool unhold)
 {
 	bool orphan, held;
+	uint32_t gen;
 	int left;
 
 	/* on a shared mount another process may be writing the file: its
@@ -211,11 +212,12 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, b
 	if (left == 0 && !(fs->share && held))
 		umfs_file_release(fs, ino); /* the U-Log goes at the last close */
 	orphan = left == 0 && umfs_inode(fs, ino)->nlink == 0 && !held;
+	gen = umfs_inode(fs, ino)->generation;
 	umfs_meta_unlock(fs);
 	if (fs->share)
 		umfs_share_wrunlock(fs, ino);
 	if (orphan && !fs->pm.rdonly)
-		return umfs_inode_reclaim(fs, ino);
+		return umfs_inode_reclaim(fs, ino, gen);
 	return 0;
 }
 

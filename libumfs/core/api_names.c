@@ -190,6 +190,7 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 {
 	struct umfs_walk *w = umfs_walk_get();
 	uint64_t ino = 0, victim = 0;
+	uint32_t victim_gen = 0;
 	struct umfs_inode *in;
 	int err;
 
@@ -245,6 +246,7 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 		err = drop_link(fs, ino);
 	if (err == 1) {
 		victim = ino;
+		victim_gen = umfs_inode(fs, ino)->generation;
 		err = 0;
 	}
 	if (err)
@@ -257,7 +259,7 @@ out:
 	if (!err)
 		revoke_if_unlinked(fs, ino);
 	if (!err)
-		api_reclaim_if_unused(fs, victim);
+		api_reclaim_if_unused(fs, victim, victim_gen);
 	return err;
 }
 
@@ -570,6 +572,7 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 {
 	struct rename_ctx r = { .flags = flags };
 	uint64_t victim = 0;
+	uint32_t victim_gen = 0;
 	unsigned tries = 0;
 	int err;
 
@@ -604,6 +607,7 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 		err = rename_apply(fs, &r);
 		if (err == 1) {
 			victim = r.dst;
+			victim_gen = umfs_inode(fs, r.dst)->generation;
 			err = 0;
 		}
 		err = api_tx_end(fs, err);
@@ -616,7 +620,7 @@ out_free:
 	if (!err && !(flags & RENAME_EXCHANGE))
 		revoke_if_unlinked(fs, r.dst);
 	if (!err)
-		api_reclaim_if_unused(fs, victim);
+		api_reclaim_if_unused(fs, victim, victim_gen);
 	return err;
 }
 

@@ -124,8 +124,9 @@ struct umfs_backend_ops {
 	 * this backend frees inodes outside transactions (reclaim does). */
 	int (*tx_inode_free)(struct umfs_fs *fs, uint64_t ino);
 	/* Meta lock not held: frees a sealed inode with no names, its pages
-	 * and U-Log, in as many steps as it takes. */
-	int (*inode_reclaim)(struct umfs_fs *fs, uint64_t ino);
+	 * and U-Log, in as many steps as it takes, each only while the inode
+	 * is still generation gen (umfs_inode_reclaim_due). */
+	int (*inode_reclaim)(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 	/* In tx, permissions checked: chmod's new mode bits. */
 	int (*set_mode)(struct umfs_fs *fs, uint64_t ino, mode_t mode);
 	/* In tx, permissions checked (c: the caller's): chown's owner and
@@ -182,7 +183,7 @@ int umfs_inode_make(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t
 int umfs_inode_make_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 			  uint64_t parent, const char *name, size_t len, uint64_t *inop);
 int umfs_inode_free_tx(struct umfs_fs *fs, uint64_t ino);
-int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino);
+int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 int umfs_ulog_chain_grow(struct umfs_fs *fs, uint64_t ino, unsigned need,
 			 struct umfs_ulog **pages, unsigned n);
 

@@ -896,10 +896,17 @@ static int kmod_tx_inode_free(struct umfs_fs *fs, uint64_t ino)
 	return -EAGAIN;
 }
 
-/* Pages, inode and U-Log go back through the module. */
-static int kmod_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
+/* Pages, inode and U-Log go back through the module, under one turn of
+ * the meta lock: the inode must still be the one the caller chose. */
+static int kmod_inode_reclaim(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
-	return umfs_kmod_inode_drop(fs, ino, false);
+	int err = 0;
+
+	umfs_meta_lock(fs);
+	if (umfs_inode_reclaim_due(fs, ino, gen))
+		err = umfs_kmod_inode_drop(fs, ino, true);
+	umfs_meta_unlock(fs);
+	return err;
 }
 
 /* Mode is the module's to write. */

@@ -583,9 +583,13 @@ int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev
 /* Puts an inode with nlink 0 on the orphan list (in tx). */
 int umfs_inode_orphan(struct umfs_fs *fs, uint64_t ino);
 /* Frees an orphan's pages, U-Log and inode, in as many transactions as it
- * takes. Takes meta_lock itself; the caller must not hold it. Safe to
+ * takes. Takes meta_lock itself; the caller must not hold it. gen is the
+ * generation the caller saw when it chose to reclaim (under meta_lock):
+ * nothing is done once the inode was freed or reused meanwhile. Safe to
  * repeat after a crash (the orphan list remembers). */
-int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino);
+int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
+/* Under meta_lock: whether ino is still live with generation gen. */
+bool umfs_inode_reclaim_due(const struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 /* In tx: frees an unnamed, unheld inode that owns no pages; -EAGAIN when it
  * owns pages (orphan it and reclaim it after the transaction). */
 int umfs_inode_free_unused(struct umfs_fs *fs, uint64_t ino);

@@ -396,8 +396,9 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
  * new ones). */
 static void cow_shadow_drop(struct umfs_fs *fs, struct umfs_cow *c)
 {
+	/* the shadow has no name: nobody else reaches it */
 	if (c->shadow && umfs_inode_live(fs, c->shadow))
-		umfs_inode_reclaim(fs, c->shadow);
+		umfs_inode_reclaim(fs, c->shadow, umfs_inode(fs, c->shadow)->generation);
 	c->shadow = 0;
 }
 

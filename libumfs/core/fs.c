@@ -141,7 +141,7 @@ static int reclaim_orphans(struct umfs_fs *fs)
 
 		if (!umfs_inode_live(fs, ino) || !(umfs_inode(fs, ino)->flags & UMFS_IF_ORPHAN))
 			return -EUCLEAN; /* damaged list: fsck.umfs repairs it */
-		err = umfs_inode_reclaim(fs, ino);
+		err = umfs_inode_reclaim(fs, ino, umfs_inode(fs, ino)->generation);
 		if (err)
 			return err;
 		fs->recovery.orphans_reclaimed++;

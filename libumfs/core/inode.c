@@ -223,29 +223,58 @@ int umfs_inode_free_tx(struct umfs_fs *fs, uint64_t ino)
 	return inode_free(fs, ino);
 }
 
-/* One transaction of reclaim: free pages from the end, then the inode. */
-static int reclaim_step(struct umfs_fs *fs, void *arg)
+/*
+ * Whether inode ino is still the one a caller chose to reclaim, generation
+ * gen: the choice is made before the steps that free it, each under its own
+ * turn of the metadata lock, and meanwhile another process (or thread) that
+ * let go of the same orphan may have freed it, and a create may have given
+ * its number to a new file, which must keep its pages and its name. A new
+ * inode has a new generation. Under meta_lock.
+ */
+bool umfs_inode_reclaim_due(const struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
-	uint64_t ino = *(uint64_t *)arg;
-	int more = umfs_pt_truncate(fs, umfs_inode(fs, ino), 0);
-
-	return more ? more : inode_free(fs, ino);
+	return umfs_inode_live(fs, ino) && umfs_inode(fs, ino)->generation == gen;
 }
 
-int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino)
+struct reclaim_arg {
+	uint64_t ino;
+	uint32_t gen;
+};
+
+/* One transaction of reclaim: free pages from the end, then the inode;
+ * nothing once the inode is no longer the one to reclaim. */
+static int reclaim_step(struct umfs_fs *fs, void *arg)
+{
+	const struct reclaim_arg *r = arg;
+	int more;
+
+	if (!umfs_inode_reclaim_due(fs, r->ino, r->gen))
+		return 0;
+	more = umfs_pt_truncate(fs, umfs_inode(fs, r->ino), 0);
+	return more ? more : inode_free(fs, r->ino);
+}
+
+int umfs_inode_reclaim(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
+	bool due, sealed;
 
+	umfs_meta_lock(fs);
+	due = umfs_inode_reclaim_due(fs, ino, gen);
 	/* the tree is walked and freed: its root must be the sealed one */
-	if (!umfs_inode_live(fs, ino) || umfs_inode_csum(in) != in->csum)
-		return -EUCLEAN;
-	return fs->be->inode_reclaim(fs, ino);
+	sealed = due && umfs_inode_csum(in) == in->csum;
+	umfs_meta_unlock(fs);
+	if (!due)
+		return 0; /* another user of the pool reclaimed it first */
+	return sealed ? fs->be->inode_reclaim(fs, ino, gen) : -EUCLEAN;
 }
 
 /* The software backend's inode_reclaim. */
-int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino)
+int umfs_inode_reclaim_pages(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
-	return umfs_tx_loop(fs, reclaim_step, &ino);
+	struct reclaim_arg r = { .ino = ino, .gen = gen };
+
+	return umfs_tx_loop(fs, reclaim_step, &r);
 }
 
 static struct timespec ns_to_ts(uint64_t ns)

@@ -4,15 +4,13 @@
 # getdents64, scandir + stat + open, stat/lstat/open/access of changing
 # names) in three processes while two others create, rename and unlink in
 # it (multi_dirrace.c): on tmpfs, under the library, and through umfs-fuse
-# with one changer under the library beside it. No reader meets an errno
-# the kernel would not give (ENOENT for a name that went away is one it
-# gives). Quick: 2 s on tmpfs, 4 s under the library; full: 60 s each, and
-# the umfs-fuse run. That run is left out of the quick mode (make test)
-# while umfs-fuse has an open defect it finds: an open of a name another
-# process just replaced answers ESTALE (each 60-second run tried, with
-# today's code and the code before it), and once in 13 quick runs a
-# rename under the library beside the mount left the old name behind
-# (fsck: a link count one short). UMFS_FULL=1 runs it.
+# with both changers under the library beside it (the daemon's opens and
+# closes racing the library's renames and unlinks: fsck must find every
+# name and link count right after it). No reader meets an errno the
+# kernel would not give (ENOENT for a name that went away is one it
+# gives). Quick: 2 s on tmpfs, 4 s under the library, 4 s through
+# umfs-fuse; full: 60 s each, and a 60 s run with one changer through the
+# mount, which still meets ESTALE (umfs-fuse(8), BUGS).
 . "$(dirname "$0")/lib.sh"
 
 if [ "$FULL" = 1 ]; then ref=60 secs=60; else ref=2 secs=4; fi
@@ -32,11 +30,15 @@ run tmpfs "$MULTI_BIN/multi_dirrace" "$work/tmpfs-d" "$ref"
 run shim shim "$MULTI_BIN/multi_dirrace" /umfs/d "$secs"
 check_fsck
 
-if [ "$FULL" = 1 ] && fuse_usable; then
+if fuse_usable; then
 	if mount_fuse; then
-		# readers and one changer through the mount, the other changer
-		# under the library: the daemon waits for another process's locks
-		run fuse shim "$MULTI_BIN/multi_dirrace" -w /umfs/f "$mnt/f" "$secs"
+		# readers through the mount; the changers under the library
+		run fuse shim "$MULTI_BIN/multi_dirrace" -b -w /umfs/f "$mnt/f" "$secs"
+		if [ "$FULL" = 1 ]; then
+			# one changer through the mount too: libfuse's table of
+			# names loses a node between a lookup and an open
+			run fuse-mixed shim "$MULTI_BIN/multi_dirrace" -w /umfs/g "$mnt/g" "$secs"
+		fi
 		unmount_fuse
 		check_fsck
 	else

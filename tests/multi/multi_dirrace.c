@@ -3,11 +3,12 @@
  * multi_dirrace.c - readers beside changers of one directory, in separate
  * processes: every errno a reader meets is counted, by reader and call.
  *
- *   multi_dirrace [-w WDIR] DIR SECONDS
+ *   multi_dirrace [-w WDIR [-b]] DIR SECONDS
  *
  * Two changers create, rename and unlink names in DIR (the second in WDIR,
  * the same directory reached another way, when given: through the library
- * beside a FUSE mount of the same pool). Three readers, each a process:
+ * beside a FUSE mount of the same pool; with -b both work in WDIR). Three
+ * readers, each a process, in DIR:
  *
  *   lister   readdir (errno cleared before each call: NULL with errno
  *            still 0 is the end), fstatat of each name it got,
@@ -31,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,17 +224,21 @@ int main(int argc, char **argv)
 {
 	void (*const readers[READERS])(const char *, double) = { lister, scanner, prober };
 	const char *wdir = NULL, *dir;
+	bool both = false;
 	char fixed[4096];
 	pid_t kids[2 + READERS];
 	double end;
 	int fd, opt, failed = 0;
 
-	while ((opt = getopt(argc, argv, "w:")) != -1) {
-		if (opt != 'w')
+	while ((opt = getopt(argc, argv, "w:b")) != -1) {
+		if (opt == 'w')
+			wdir = optarg;
+		else if (opt == 'b')
+			both = true;
+		else
 			goto usage;
-		wdir = optarg;
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 || (both && !wdir))
 		goto usage;
 	dir = argv[optind];
 	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -257,7 +263,7 @@ int main(int argc, char **argv)
 		if (kids[k] > 0)
 			continue;
 		if (k < 2)
-			changer(k == 1 && wdir ? wdir : dir, k, end);
+			changer(wdir && (k == 1 || both) ? wdir : dir, k, end);
 		else
 			readers[k - 2](dir, end);
 		_exit(0);
@@ -285,6 +291,6 @@ int main(int argc, char **argv)
 				}
 	return failed;
 usage:
-	fprintf(stderr, "usage: multi_dirrace [-w WDIR] DIR SECONDS\n");
+	fprintf(stderr, "usage: multi_dirrace [-w WDIR [-b]] DIR SECONDS\n");
 	return 2;
 }

@@ -118,10 +118,10 @@ static int rec_create_named(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gi
 						    ino);
 }
 
-static int rec_reclaim(struct umfs_fs *fs, uint64_t ino)
+static int rec_reclaim(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
 	calls[OP_RECLAIM]++;
-	return umfs_backend_soft.inode_reclaim(fs, ino);
+	return umfs_backend_soft.inode_reclaim(fs, ino, gen);
 }
 
 static int rec_mode(struct umfs_fs *fs, uint64_t ino, mode_t mode)

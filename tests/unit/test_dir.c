@@ -987,7 +987,7 @@ static void reclaim_frees_emptied_directory(void **state)
 	test_tx_close(fs);
 	check_listing(fs, dir, &m);
 
-	assert_int_equal(umfs_inode_reclaim(fs, dir), 0);
+	assert_int_equal(umfs_inode_reclaim(fs, dir, umfs_inode(fs, dir)->generation), 0);
 	assert_false(umfs_inode_live(fs, dir));
 	assert_int_equal(fs->free_pages, free0);
 	model_free(&m);

@@ -146,6 +146,59 @@ static void test_two_mounts(void **state)
 	assert_int_equal(umfs_unmount(c), 0);
 }
 
+/*
+ * Two users let go of one unlinked file at once, as umfs-fuse closing it
+ * beside a program on the library that renamed over it: each may choose to
+ * reclaim it, and the second's reclaim may run after the first freed the
+ * inode and a create gave its number to a new file. That late reclaim is
+ * for the old generation: the new file keeps its name, pages and inode.
+ */
+static void test_reclaim_after_reuse(void **state)
+{
+	static uint8_t data[64 << 10];
+	struct umfs_fs *a, *b;
+	struct umfs_file *f;
+	uint64_t ino, ino2;
+	uint32_t gen, gen2;
+	uint8_t buf[sizeof(data)];
+	struct stat st;
+
+	(void)state;
+	pool_make("reuse", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	memset(data, 0x11, sizeof(data));
+	put_file(b, "/v", data, sizeof(data));
+	assert_int_equal(umfs_open(a, "/v", O_RDONLY, 0, &f), 0);
+	umfs_file_id(f, &ino, &gen);
+	put_file(b, "/w", "w", 1);
+	assert_int_equal(umfs_rename(b, "/w", "/v", 0), 0); /* /v's inode: a's orphan */
+	assert_int_equal(umfs_close(f), 0);                  /* a reclaims it */
+
+	memset(data, 0x22, sizeof(data));
+	put_file(b, "/new", data, sizeof(data));
+	assert_int_equal(umfs_open(b, "/new", O_RDONLY, 0, &f), 0);
+	umfs_file_id(f, &ino2, &gen2);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(ino2, ino); /* the lowest free number is taken first */
+	assert_int_not_equal(gen2, gen);
+
+	/* b's reclaim of the old generation, late */
+	assert_int_equal(umfs_inode_reclaim(b, ino, gen), 0);
+	assert_true(umfs_inode_live(a, ino));
+	assert_int_equal(umfs_stat(a, "/new", &st, 0), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_size, sizeof(data));
+	assert_int_equal(umfs_open(a, "/new", O_RDONLY, 0, &f), 0);
+	assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_memory_equal(buf, data, sizeof(data));
+	assert_int_equal(umfs_close(f), 0);
+	assert_same_free(a, b);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -643,6 +696,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_mounts, teardown),
+		cmocka_unit_test_teardown(test_reclaim_after_reuse, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_bytes, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
 		cmocka_unit_test_teardown(test_kill_meta, teardown),
