@@ -199,7 +199,7 @@ static void fault_fd_retire(struct umfs_fs *fs)
 	nul = OS(open)("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0)
 		return;
-	OS(dup3)(nul, fs->pm.fd, O_CLOEXEC);
+	umfs_os_dup_onto(nul, fs->pm.fd);
 	OS(close)(nul);
 }
 

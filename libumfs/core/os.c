@@ -85,6 +85,28 @@ int umfs_os_ftruncate_own(int fd, off_t len)
 	return r;
 }
 
+int umfs_os_dup_onto(int fd, int to)
+{
+	struct rlimit rl, raised;
+	int saved = errno, r;
+
+	r = OS(dup3)(fd, to, O_CLOEXEC);
+	/* a front end may keep its descriptors past the soft limit, where
+	 * the kernel places none: raised for the instant of the dup */
+	if (r < 0 && errno == EBADF && to >= 0 && OS(getrlimit)(RLIMIT_NOFILE, &rl) == 0 &&
+	    (rlim_t)to >= rl.rlim_cur && (rlim_t)to < rl.rlim_max) {
+		raised = rl;
+		raised.rlim_cur = (rlim_t)to + 1;
+		if (OS(setrlimit)(RLIMIT_NOFILE, &raised) == 0) {
+			r = OS(dup3)(fd, to, O_CLOEXEC);
+			OS(setrlimit)(RLIMIT_NOFILE, &rl);
+		}
+	}
+	r = r < 0 ? -errno : 0;
+	errno = saved;
+	return r;
+}
+
 void umfs_os_init(void)
 {
 #define OS_RESOLVE(name, sym) OS(name);

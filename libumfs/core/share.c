@@ -295,8 +295,12 @@ void umfs_share_fork_child(struct umfs_fs *fs)
 {
 	if (fs->fork_share_fd < 0)
 		return;
-	OS(dup3)(fs->fork_share_fd, fs->share_fd, O_CLOEXEC);
-	OS(close)(fs->fork_share_fd);
+	if (umfs_os_dup_onto(fs->fork_share_fd, fs->share_fd) == 0) {
+		OS(close)(fs->fork_share_fd);
+	} else { /* its number cannot be had (past the hard limit): a new one */
+		OS(close)(fs->share_fd);
+		fs->share_fd = fs->fork_share_fd;
+	}
 	fs->fork_share_fd = -1;
 }
 

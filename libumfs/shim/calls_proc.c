@@ -114,6 +114,7 @@ static void exec_prepare(struct inherit_pass *pass)
 	reclock_exec_prepare();
 	ofd_exec_prepare();
 	inherit_pass_open(pass);
+	nofile_exec_prepare();
 }
 
 static void exec_failed(struct inherit_pass *pass)

@@ -6,7 +6,7 @@
  * (truncate, fallocate) raises SIGXFSZ and fails with EFBIG.
  *
  * The limit is read at start and kept current by the setrlimit/prlimit
- * wrappers, so that a write costs one load while the limit is infinite
+ * wrappers (calls_rlimit.c), so that a write costs one load while the limit is infinite
  * (what programs almost always run with).
  */
 #include <signal.h>
@@ -56,30 +56,11 @@ int fsize_check_grow(off_t size, off_t new_size)
 	return fsize_exceeded();
 }
 
-static void fsize_changed(pid_t pid, int resource)
+/* A limit of this process changed (the setrlimit/prlimit wrappers). */
+void fsize_changed(int resource)
 {
-	if (resource == RLIMIT_FSIZE && (pid == 0 || pid == getpid())) {
+	if (resource == RLIMIT_FSIZE) {
 		fsize_init();
 		umfs_fsize_changed(); /* the core's copy, for its writes to the pool file */
 	}
 }
-
-SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
-{
-	int r = SYS(setrlimit)((int)resource, rl);
-
-	if (r == 0)
-		fsize_changed(0, (int)resource);
-	return r;
-}
-
-SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimit *rl,
-		     struct rlimit *old)
-{
-	int r = SYS(prlimit)(pid, (int)resource, rl, old);
-
-	if (r == 0 && rl)
-		fsize_changed(pid, (int)resource);
-	return r;
-}
-

@@ -212,6 +212,7 @@ __attribute__((constructor)) static void shim_init(void)
 	if (adopt)
 		unsetenv(SHIM_ADOPT_ENV); /* the library says it again to whom it concerns */
 	if (cfg.enabled) {
+		nofile_init();
 		inherit_init();
 		if (adopt) {
 			int n = ofd_adopt_inherited();

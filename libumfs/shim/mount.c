@@ -788,8 +788,14 @@ void mount_fork_child(void)
 	lock_depth = 0;
 	if (fork_shared_fd < 0)
 		return;
-	SYS(dup3)(fork_shared_fd, shared_fd, O_CLOEXEC);
-	SYS(close)(fork_shared_fd);
+	if (shim_fd_dup_onto(fork_shared_fd, shared_fd) == 0) {
+		SYS(close)(fork_shared_fd);
+	} else { /* its number is past the hard limit now: a new one */
+		uinfo_unmark_internal(shared_fd);
+		SYS(close)(shared_fd);
+		shared_fd = shim_fd_move_high(fork_shared_fd);
+		uinfo_mark_internal(shared_fd);
+	}
 	fork_shared_fd = -1;
 }
 

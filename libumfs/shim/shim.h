@@ -15,7 +15,9 @@
  *   fifo.c         host FIFOs standing for FIFOs in UMFS
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
- *   fsize.c        RLIMIT_FSIZE on writes; setrlimit/prlimit
+ *   fsize.c        RLIMIT_FSIZE on writes
+ *   nofile.c       where the library's own descriptors live; the program's
+ *                  view of RLIMIT_NOFILE
  *   text.c         ETXTBSY: running programs and files open for writing
  *   mounts.c       the mount table with the UMFS prefix in it (df, findmnt)
  *   stats.c, log.c UMFS_STATS and UMFS_LOG
@@ -278,6 +280,8 @@ struct shim_sys {
 	long (*syscall)(long, ...);
 	int (*memfd_create)(const char *, unsigned int);
 	int (*getrlimit)(int, struct rlimit *);
+	int (*getdtablesize)(void);
+	long (*sysconf)(int);
 	int (*setrlimit)(int, const struct rlimit *);
 	int (*prlimit)(pid_t, int, const struct rlimit *, struct rlimit *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
@@ -333,9 +337,16 @@ int sys_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *arg), void 
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
 ssize_t sys_write_full(int fd, const void *buf, size_t len);
 void sys_close_quiet(int fd);
+
+/* nofile.c: the library's descriptors, the program's RLIMIT_NOFILE */
+void nofile_init(void);
+void nofile_view(struct rlimit *rl);
+int nofile_set(const struct rlimit *want);
+void nofile_exec_prepare(void);
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
 int shim_fd_dup_high(int fd);
+int shim_fd_dup_onto(int fd, int to);
 bool sys_nofile_raise(struct rlimit *saved);
 void sys_nofile_restore(const struct rlimit *saved);
 
@@ -1070,6 +1081,7 @@ static inline uint64_t fsize_limit(void)
 	return atomic_load_explicit(&shim_fsize_max, memory_order_relaxed);
 }
 void fsize_init(void);
+void fsize_changed(int resource);
 /* A write of *len bytes at offset at: 0 (*len cut at the limit) or -EFBIG
  * with SIGXFSZ raised. */
 int fsize_clamp(off_t at, size_t *len);

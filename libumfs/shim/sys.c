@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "umfs_frontend.h"
@@ -87,93 +86,6 @@ ssize_t sys_write_full(int fd, const void *buf, size_t len)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
-}
-
-/*
- * Where the shim keeps its own descriptors. Every number below the soft
- * RLIMIT_NOFILE is the program's (dup2 onto it works, open fails with
- * EMFILE exactly when they are all taken), so the shim's go at the soft
- * limit and above, raising the soft limit for the instant of the F_DUPFD
- * (descriptors above the limit stay valid). That needs room under the hard
- * limit; without it, or with a soft limit past HIGH_CAP (a descriptor
- * table that large costs the kernel memory and every fork a copy), they go
- * just under min(soft limit, HIGH_LOW_CAP), where programs reach last.
- */
-#define HIGH_ROOM 64          /* numbers the shim may use from its base */
-#define HIGH_CAP 65536
-#define HIGH_LOW_CAP 4096
-
-int shim_high_fd(void)
-{
-	static _Atomic int base;
-	struct rlimit rl;
-	int b = atomic_load_explicit(&base, memory_order_relaxed);
-
-	if (!b) {
-		if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0)
-			rl.rlim_cur = rl.rlim_max = 1024;
-		if (rl.rlim_cur <= HIGH_CAP && rl.rlim_max >= rl.rlim_cur + HIGH_ROOM)
-			b = (int)rl.rlim_cur;
-		else
-			b = (int)(rl.rlim_cur < HIGH_LOW_CAP ? rl.rlim_cur : HIGH_LOW_CAP) - HIGH_ROOM;
-		if (b < 10)
-			b = 10;
-		atomic_store_explicit(&base, b, memory_order_relaxed);
-	}
-	return b;
-}
-
-/* Raises the soft RLIMIT_NOFILE so that the shim's range is usable (and a
- * descriptor can be had when the program's range is full); *saved gets the
- * limit to restore. False when nothing was changed. */
-bool sys_nofile_raise(struct rlimit *saved)
-{
-	struct rlimit rl;
-	rlim_t want = (rlim_t)shim_high_fd() + HIGH_ROOM;
-
-	if (SYS(getrlimit)(RLIMIT_NOFILE, saved) != 0 || saved->rlim_cur >= want)
-		return false;
-	rl = *saved;
-	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	return rl.rlim_cur > saved->rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
-}
-
-void sys_nofile_restore(const struct rlimit *saved)
-{
-	SYS(setrlimit)(RLIMIT_NOFILE, saved);
-}
-
-/* A close-on-exec duplicate of fd in the shim's range, or -errno. */
-int shim_fd_dup_high(int fd)
-{
-	int saved_errno = errno, nfd, e;
-	struct rlimit rl;
-
-	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
-	if (nfd < 0 && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&rl)) {
-		nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
-		e = errno;
-		sys_nofile_restore(&rl);
-		errno = e;
-	}
-	e = nfd < 0 ? -errno : nfd;
-	errno = saved_errno;
-	return e;
-}
-
-/* Moves fd (close-on-exec) to the shim's range; returns the new number
- * (fd itself when it cannot be moved). */
-int shim_fd_move_high(int fd)
-{
-	int nfd;
-
-	if (fd < 0 || fd >= shim_high_fd())
-		return fd;
-	nfd = shim_fd_dup_high(fd);
-	if (nfd < 0)
-		return fd;
-	SYS(close)(fd);
-	return nfd;
 }
 
 void sys_close_quiet(int fd)

@@ -14,6 +14,9 @@
 # too. The last line is "posix: N passed, M failed"; the exit status is 1
 # when M > 0, 77 when MODE cannot run here (the reason is printed).
 #
+# POSIX_SOFT_NOFILE=N runs both sides under a soft RLIMIT_NOFILE of N (the
+# hard one unchanged), and POSIX_FAMILIES="F ..." runs only those families.
+#
 # POSIX_SABOTAGE=CHECK alters that check's line in the output under test,
 # so that the comparison can be seen to catch it, and POSIX_KNOWN=FILE
 # replaces the list of known differences (tests/posix/selftest.sh).
@@ -26,6 +29,11 @@ posix_test=$FE_BUILD/tests/posix/posix_test
 known=${POSIX_KNOWN:-$here/known-$FE_MODE.txt}
 [ -x "$posix_test" ] || { echo "FAIL: $posix_test was not built"; exit 1; }
 fe_require
+if [ -n "${POSIX_SOFT_NOFILE:-}" ]; then
+	ulimit -Sn "$POSIX_SOFT_NOFILE"
+	fe_log "soft RLIMIT_NOFILE $(ulimit -Sn), hard $(ulimit -Hn)"
+fi
+read -r -a families <<<"${POSIX_FAMILIES:-}"
 
 ref=$FE_TMP/ref
 fe_tmpfs "$ref"
@@ -35,7 +43,7 @@ fe_log "reference: tmpfs"
 # a directory on another file system, for the calls across file systems
 outside=$(mktemp -d "${TMPDIR_OUTSIDE:-/var/tmp}/umfs-posix-outside.XXXXXX")
 trap 'rm -rf "$outside"; fe_cleanup' EXIT
-POSIX_OUTSIDE=$outside timeout 600 "$posix_test" "$ref/posix" >"$FE_TMP/ref.out" 2>"$FE_TMP/ref.err" || {
+POSIX_OUTSIDE=$outside timeout 600 "$posix_test" "$ref/posix" "${families[@]}" >"$FE_TMP/ref.out" 2>"$FE_TMP/ref.err" || {
 	echo "FAIL: posix_test on tmpfs exited with $?"
 	sed 's/^/# /' "$FE_TMP/ref.err"
 	exit 1
@@ -52,7 +60,7 @@ if ! "${FE_RUN[@]}" mkdir -m 755 "$FE_ROOT/posix"; then
 fi
 t0=$(date +%s.%N)
 rc=0
-POSIX_OUTSIDE=$outside timeout 600 "${FE_RUN[@]}" "$posix_test" "$FE_ROOT/posix" >"$FE_TMP/sut.out" 2>"$FE_TMP/sut.err" || rc=$?
+POSIX_OUTSIDE=$outside timeout 600 "${FE_RUN[@]}" "$posix_test" "$FE_ROOT/posix" "${families[@]}" >"$FE_TMP/sut.out" 2>"$FE_TMP/sut.err" || rc=$?
 t1=$(date +%s.%N)
 fe_log "posix_test on $FE_MODE: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 if [ "$rc" != 0 ]; then
