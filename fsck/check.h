@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "umfs_ptwalk.h"
 #include "umfs_tools.h"
 
 /* fsck(8) exit codes. A check-only run that finds crash state and no
@@ -315,10 +316,17 @@ static inline uint64_t fsck_pte_get(const struct fsck *c, uint64_t table_off, un
 
 /* The format's reading of table entry e at level (umfs_pte_decode), with
  * this pool's data zone and physical base. */
+static inline struct umfs_ptgeom fsck_ptgeom(const struct fsck *c)
+{
+	const struct umfs_ptgeom g = { c->data_off, c->data_pages, c->phys_base };
+
+	return g;
+}
+
 static inline enum umfs_pte_kind fsck_pte_decode(const struct fsck *c, unsigned level, uint64_t e,
 						 uint64_t *off)
 {
-	const struct umfs_ptgeom g = { c->data_off, c->data_pages, c->phys_base };
+	const struct umfs_ptgeom g = fsck_ptgeom(c);
 
 	return umfs_pte_decode(&g, level, e, off);
 }

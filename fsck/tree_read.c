@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tree_read.c - reading the per-file page trees after the page-table step
- * has checked them: lookup, ordered iteration, release of ownership.
+ * has checked them: lookup and ordered iteration (the format's walk,
+ * umfs_ptwalk.h, which decodes every entry before it follows it), release
+ * of ownership.
  *
  * The trees have at most FSCK_PT_LEVELS levels, so the recursion here is
  * bounded by the format, not by the image; every entry is classified again
@@ -31,82 +33,38 @@ static uint64_t entry_target(const struct fsck *c, uint64_t e, unsigned level, b
 
 uint64_t fsck_pt_lookup(const struct fsck *c, const struct umfs_inode *in, uint64_t pg)
 {
-	unsigned h = in->pt_height;
-	uint64_t off = in->pt_root;
+	const struct umfs_ptgeom g = fsck_ptgeom(c);
+	const struct umfs_ptwalk w = { .base = c->base, .g = &g };
+	struct umfs_pt_pos pos;
 
-	if (off == 0 || h > FSCK_PT_LEVELS || !fsck_page_ok(c, off))
+	if (umfs_pt_descend(&w, in->pt_height, in->pt_root, pg, 1, &pos) != UMFS_PTE_LEAF)
 		return 0;
-	if (h == 0)
-		return pg == 0 ? off : 0;
-	if (pg >= fsck_pt_span(h + 1))
-		return 0;
-	for (unsigned level = h; level >= 1; level--) {
-		uint64_t e = fsck_pte_get(c, off, (unsigned)((pg / fsck_pt_span(level)) % UMFS_PT_ENTRIES));
-		bool huge;
-
-		if (e == 0)
-			return 0;
-		off = entry_target(c, e, level, &huge);
-		if (off == 0)
-			return 0;
-		if (huge)
-			return off + ((pg % UMFS_PAGES_PER_HUGE) << UMFS_PAGE_SHIFT);
-	}
-	return off;
-}
-
-struct foreach {
-	uint64_t first, end;
-	fsck_pt_fn fn;
-	void *arg;
-};
-
-static int foreach_table(struct fsck *c, const struct foreach *f, uint64_t toff, unsigned level,
-			 uint64_t base)
-{
-	uint64_t span = fsck_pt_span(level);
-
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
-		uint64_t pg = base + i * span, e, off;
-		bool huge;
-		int ret = 0;
-
-		if (pg + span <= f->first)
-			continue;
-		if (pg >= f->end)
-			break;
-		e = fsck_pte_get(c, toff, i);
-		if (e == 0)
-			continue;
-		off = entry_target(c, e, level, &huge);
-		if (off == 0)
-			continue;
-		if (level == 1) {
-			ret = f->fn(c, f->arg, pg, off);
-		} else if (huge) {
-			for (uint64_t k = 0; k < UMFS_PAGES_PER_HUGE && !ret; k++)
-				if (pg + k >= f->first && pg + k < f->end)
-					ret = f->fn(c, f->arg, pg + k, off + (k << UMFS_PAGE_SHIFT));
-		} else {
-			ret = foreach_table(c, f, off, level - 1, pg);
-		}
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return umfs_pt_leaf_page(&pos, pg);
 }
 
 int fsck_pt_foreach(struct fsck *c, const struct umfs_inode *in, uint64_t first, uint64_t end,
 		    fsck_pt_fn fn, void *arg)
 {
-	struct foreach f = { .first = first, .end = end, .fn = fn, .arg = arg };
-	unsigned h = in->pt_height;
+	const struct umfs_ptgeom g = fsck_ptgeom(c);
+	const struct umfs_ptwalk w = { .base = c->base, .g = &g };
+	struct umfs_pt_pos pos;
+	int ret = 0;
 
-	if (in->pt_root == 0 || h > FSCK_PT_LEVELS || !fsck_page_ok(c, in->pt_root) || first >= end)
-		return 0;
-	if (h == 0)
-		return first == 0 ? fn(c, arg, 0, in->pt_root) : 0;
-	return foreach_table(c, &f, in->pt_root, h, 0);
+	/* damaged entries are skipped: the page-table step has reported them */
+	for (uint64_t pg = first; pg < end && !ret;) {
+		uint64_t n, off;
+
+		pg = umfs_pt_next(&w, in->pt_height, in->pt_root, pg, UMFS_PT_WANT(UMFS_PTE_LEAF),
+				  &pos);
+		if (pg >= end)
+			break;
+		off = umfs_pt_leaf_page(&pos, pg);
+		n = umfs_pt_leaf_pages(&pos, pg);
+		for (uint64_t k = 0; k < n && pg + k < end && !ret; k++)
+			ret = fn(c, arg, pg + k, off + (k << UMFS_PAGE_SHIFT));
+		pg += n;
+	}
+	return ret;
 }
 
 static void release_table(struct fsck *c, uint64_t toff, unsigned level)

@@ -201,9 +201,9 @@ void umfs_km_inode_set_root(struct umfs_inode *in, u64 root, unsigned int height
 /* The live inode's root, checked before it is followed. */
 static int umfs_km_root_check(const struct umfs_km_pool *p, const struct umfs_inode *in)
 {
-	if (in->pt_root && (in->pt_height > 3 || !umfs_km_off_is_data_page(p, in->pt_root)))
-		return -EUCLEAN;
-	return 0;
+	const struct umfs_ptgeom g = umfs_km_ptgeom(p);
+
+	return umfs_pt_root_ok(&g, in->pt_height, in->pt_root) ? 0 : -EUCLEAN;
 }
 
 int umfs_km_tree_cover(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last,
@@ -253,41 +253,42 @@ int umfs_km_slot_walk(struct umfs_km_tx *tx, struct umfs_inode *in, u64 pg, unsi
 		      bool make, u64 **slot)
 {
 	struct umfs_km_pool *p = tx->p;
+	const struct umfs_ptgeom g = umfs_km_ptgeom(p);
+	const struct umfs_ptwalk w = { .base = p->kaddr, .g = &g };
 	unsigned int h = READ_ONCE(in->pt_height);
-	u64 *t, off;
-	bool huge;
-	int err = umfs_km_root_check(p, in);
+	struct umfs_pt_pos pos;
+	u64 off, *e;
+	int err;
 
 	*slot = NULL;
-	if (err)
-		return err;
-	if (!in->pt_root || h < level || pg >= umfs_pt_cover(h))
-		return make ? -EINVAL : 0; /* make: the caller covers the tree first */
-	t = umfs_km_off_ptr(p, in->pt_root);
-	for (; h > level; h--) {
-		u64 *e = &t[(pg >> umfs_pt_level_shift(h)) & (UMFS_PT_ENTRIES - 1)];
+	/* the format's walk (umfs_ptwalk.h); a missing table is made, and
+	 * the walk starts again from the root through it */
+	for (;;) {
+		enum umfs_pte_kind k = umfs_pt_descend(&w, h, in->pt_root, pg, level, &pos);
 
-		if (!*e) {
-			if (!make)
-				return 0;
-			err = umfs_km_table_new(tx, in, &off);
-			if (!err)
-				err = umfs_km_tx_add(tx, (u8 *)e - (u8 *)p->kaddr, sizeof(*e));
-			if (err)
-				return err;
-			wmb(); /* the zeroed table is durable before it is linked */
-			WRITE_ONCE(*e, (p->phys + off) | UMFS_PTE_TABLE_FLAGS);
-		} else {
-			err = umfs_km_child(p, *e, h, &off, &huge);
-			if (err)
-				return err;
-			if (huge) {
-				*slot = e;
-				return 1;
-			}
+		if (k == UMFS_PTE_BAD && !pos.table)
+			return -EUCLEAN;
+		if (!pos.table || h < level)
+			return make ? -EINVAL : 0; /* make: the caller covers the tree first */
+		e = &pos.table[pos.idx];
+		if (pos.level == level) {
+			*slot = e;
+			return 0;
 		}
-		t = umfs_km_off_ptr(p, off);
+		if (k == UMFS_PTE_LEAF) { /* a 2 MiB leaf above level 1 */
+			*slot = e;
+			return 1;
+		}
+		if (k != UMFS_PTE_HOLE)
+			return -EUCLEAN;
+		if (!make)
+			return 0;
+		err = umfs_km_table_new(tx, in, &off);
+		if (!err)
+			err = umfs_km_tx_add(tx, (u8 *)e - (u8 *)p->kaddr, sizeof(*e));
+		if (err)
+			return err;
+		wmb(); /* the zeroed table is durable before it is linked */
+		WRITE_ONCE(*e, (p->phys + off) | UMFS_PTE_TABLE_FLAGS);
 	}
-	*slot = &t[(pg >> umfs_pt_level_shift(level)) & (UMFS_PT_ENTRIES - 1)];
-	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "../include/umfs_format.h"
 #include "../include/umfs_kmod.h"
+#include "../include/umfs_ptwalk.h"
 
 #define UMFS_KM_NAME "umfs"
 
@@ -64,6 +65,15 @@ extern struct rw_semaphore umfs_km_pool_rwsem;
 static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
 {
 	return (u8 *)p->kaddr + off;
+}
+
+/* Where the pool's file tables may point (umfs_rules.h, umfs_ptwalk.h). */
+static inline struct umfs_ptgeom umfs_km_ptgeom(const struct umfs_km_pool *p)
+{
+	const struct umfs_ptgeom g = { .data_off = p->data_off, .data_pages = p->data_pages,
+				       .phys_base = p->phys };
+
+	return g;
 }
 
 static inline bool umfs_km_off_is_data_page(const struct umfs_km_pool *p, u64 off)

@@ -45,6 +45,7 @@
 #include "os.h"
 #include "umfs_frontend.h" /* the C API and what front ends add */
 #include "umfs_format.h"
+#include "umfs_ptwalk.h" /* the one walk of a file's tables */
 #include "umfs_tools.h" /* the part of the core the tools call */
 
 /* The page tables are the x86-64 hardware format and fields are stored

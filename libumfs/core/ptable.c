@@ -44,6 +44,9 @@ static inline enum umfs_pte_kind pt_decode(const struct umfs_fs *fs, unsigned le
 	return umfs_pte_decode(&fs->geom, level, e, off);
 }
 
+/* The format's walk (umfs_ptwalk.h) over this mount's mapping. */
+#define PT_WALK(fs) ((const struct umfs_ptwalk){ .base = (fs)->base, .g = &(fs)->geom })
+
 static inline bool pt_root_ok(const struct umfs_fs *fs, const struct umfs_inode *in)
 {
 	return umfs_pt_root_ok(&fs->geom, in->pt_height, in->pt_root);
@@ -89,54 +92,32 @@ static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigne
 int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 		   uint64_t *offp, uint64_t *run)
 {
-	unsigned level = in->pt_height, shift, i;
-	uint64_t root = in->pt_root, e, off, r;
-	const uint64_t *t;
+	struct umfs_pt_pos pos;
+	uint64_t r;
 
 	*offp = 0;
 	run = run ? run : &r;
-	if (UMFS_UNLIKELY(!umfs_pt_root_ok(&fs->geom, level, root)))
-		return -EUCLEAN;
-	if (!root || pg >= umfs_pt_cover(level)) {
-		*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
-		return 0;
-	}
-	if (level == 0) {
-		*run = 1;
-		*offp = root;
-		return 0;
-	}
-	t = umfs_off_ptr(fs, root);
-	for (; level > 1; level--) {
-		shift = umfs_pt_level_shift(level);
-		e = t[(pg >> shift) & PT_IDX_MASK];
-		switch (pt_decode(fs, level, e, &off)) {
-		case UMFS_PTE_HOLE:
-			*run = (1ull << shift) - (pg & ((1ull << shift) - 1));
-			return 0;
-		case UMFS_PTE_LEAF: /* 2 MiB */
-			*run = UMFS_PAGES_PER_HUGE - (pg & PT_HUGE_MASK);
-			*offp = off + ((pg & PT_HUGE_MASK) << UMFS_PAGE_SHIFT);
-			return 0;
-		case UMFS_PTE_TABLE:
-			t = umfs_off_ptr(fs, off);
-			break;
-		default:
-			/* damage, or on a shared mount a table a writer is
-			 * changing under a reader, who retries */
-			return -EUCLEAN;
-		}
-	}
-	i = (unsigned)(pg & PT_IDX_MASK);
-	switch (pt_decode(fs, 1, t[i], &off)) {
+	switch (umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, 1, &pos)) {
 	case UMFS_PTE_HOLE:
-		*run = pt_hole_run(t, i);
+		if (!pos.table)
+			*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
+		else if (pos.level > 1)
+			*run = umfs_pt_cover(pos.level - 1) - (pg & (umfs_pt_cover(pos.level - 1) - 1));
+		else
+			*run = pt_hole_run(pos.table, pos.idx);
 		return 0;
 	case UMFS_PTE_LEAF:
-		*run = pt_data_run(fs, t, i, off);
-		*offp = off;
+		*offp = umfs_pt_leaf_page(&pos, pg);
+		if (!pos.table)
+			*run = 1; /* a tree of height 0: its one page */
+		else if (pos.level == 2)
+			*run = umfs_pt_leaf_pages(&pos, pg);
+		else
+			*run = pt_data_run(fs, pos.table, pos.idx, pos.off);
 		return 0;
 	default:
+		/* damage, or on a shared mount a table a writer is changing
+		 * under a reader, who retries */
 		return -EUCLEAN;
 	}
 }
@@ -285,22 +266,16 @@ struct pt_fill {
 static int pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 			struct pt_fill *f)
 {
-	uint64_t *t = umfs_off_ptr(fs, in->pt_root), off;
-	unsigned level = in->pt_height;
+	struct umfs_pt_pos pos;
 
-	for (;;) {
-		f->slot = &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
-		if (!*f->slot || level == 1)
-			break;
-		if (pt_decode(fs, level, *f->slot, &off) != UMFS_PTE_TABLE)
-			return -EUCLEAN;
-		if (level == 2)
-			f->huge = false; /* a level-1 table already holds part of the region */
-		t = umfs_off_ptr(fs, off);
-		level--;
-	}
-	f->level = level;
-	return *f->slot ? -EUCLEAN : 0;
+	if (umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, 1, &pos) !=
+		    UMFS_PTE_HOLE || !pos.table)
+		return -EUCLEAN;
+	if (pos.level < 2)
+		f->huge = false; /* a level-1 table already holds part of the region */
+	f->slot = &pos.table[pos.idx];
+	f->level = pos.level;
+	return 0;
 }
 
 static void pt_fill_release(struct umfs_fs *fs, struct pt_fill *f, unsigned ntables)
@@ -457,20 +432,12 @@ void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t fir
 uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 			    unsigned level)
 {
-	unsigned h = in->pt_height;
-	uint64_t *t, off;
+	struct umfs_pt_pos pos;
 
-	if (!in->pt_root || !pt_root_ok(fs, in) || h < level || level < 1 || pg >= umfs_pt_cover(h))
+	if (!in->pt_root || in->pt_height < level || level < 1)
 		return NULL;
-	t = umfs_off_ptr(fs, in->pt_root);
-	for (; h > level; h--) {
-		uint64_t e = t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK];
-
-		if (pt_decode(fs, h, e, &off) != UMFS_PTE_TABLE)
-			return NULL;
-		t = umfs_off_ptr(fs, off);
-	}
-	return &t[(pg >> umfs_pt_level_shift(level)) & PT_IDX_MASK];
+	umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, level, &pos);
+	return pos.table && pos.level == level ? &pos.table[pos.idx] : NULL;
 }
 
 /* A level-1 table of 4 KiB leaves over the pages of the 2 MiB leaf at pool
@@ -817,65 +784,26 @@ int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uin
 /* SEEK_DATA / SEEK_HOLE                                                */
 /* ------------------------------------------------------------------ */
 
-/* First page >= pg under table t (level, covering from base) that is
- * present (data) or a hole (!data); UINT64_MAX if none, UMFS_PT_DAMAGED
- * when a damaged entry comes first. */
-static uint64_t pt_scan(const struct umfs_fs *fs, const uint64_t *t, unsigned level, uint64_t base,
-			uint64_t pg, bool data)
+/* The first page >= pg whose entry is wanted, or UMFS_PT_DAMAGED when a
+ * damaged entry comes first. */
+static uint64_t pt_next(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			unsigned want)
 {
-	unsigned shift = umfs_pt_level_shift(level);
+	struct umfs_pt_pos pos;
+	uint64_t r = umfs_pt_next(&PT_WALK(fs), in->pt_height, in->pt_root, pg,
+				  want | UMFS_PT_WANT(UMFS_PTE_BAD), &pos);
 
-	for (unsigned i = (unsigned)((pg - base) >> shift); i < UMFS_PT_ENTRIES; i++) {
-		uint64_t cbase = base + ((uint64_t)i << shift), off;
-		uint64_t from = UMFS_MAX(pg, cbase), r;
-
-		switch (pt_decode(fs, level, t[i], &off)) {
-		case UMFS_PTE_HOLE:
-			if (!data)
-				return from;
-			continue;
-		case UMFS_PTE_LEAF:
-			if (data)
-				return from;
-			continue;
-		case UMFS_PTE_TABLE:
-			r = pt_scan(fs, umfs_off_ptr(fs, off), level - 1, cbase, from, data);
-			if (r != UINT64_MAX)
-				return r;
-			continue;
-		default:
-			return UMFS_PT_DAMAGED;
-		}
-	}
-	return UINT64_MAX;
+	return r != UMFS_PT_NONE && pos.kind == UMFS_PTE_BAD ? UMFS_PT_DAMAGED : r;
 }
 
 uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
 {
-	unsigned h = in->pt_height;
-
-	if (!pt_root_ok(fs, in))
-		return UMFS_PT_DAMAGED;
-	if (!in->pt_root || pg >= umfs_pt_cover(h))
-		return UINT64_MAX;
-	if (h == 0)
-		return 0;
-	return pt_scan(fs, umfs_off_ptr(fs, in->pt_root), h, 0, pg, true);
+	return pt_next(fs, in, pg, UMFS_PT_WANT(UMFS_PTE_LEAF));
 }
 
 uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
 {
-	unsigned h = in->pt_height;
-	uint64_t r;
-
 	if (pg >= UMFS_MAX_FILE_PAGES)
 		return UMFS_MAX_FILE_PAGES;
-	if (!pt_root_ok(fs, in))
-		return UMFS_PT_DAMAGED;
-	if (!in->pt_root || pg >= umfs_pt_cover(h))
-		return pg;
-	if (h == 0)
-		return 1;
-	r = pt_scan(fs, umfs_off_ptr(fs, in->pt_root), h, 0, pg, false);
-	return r == UINT64_MAX ? umfs_pt_cover(h) : r;
+	return pt_next(fs, in, pg, UMFS_PT_WANT(UMFS_PTE_HOLE));
 }
