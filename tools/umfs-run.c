@@ -206,6 +206,10 @@ static void run_fallback(enum umfs_fallback_when when, const char *abspool, cons
 	if (!find_fuse(fuse, sizeof(fuse))) {
 		snprintf(why, whysize, "umfs-fuse not found (beside umfs-run, in the build tree, "
 			 "or in %s; set UMFS_FUSE)", UMFS_SBINDIR);
+		/* auto: a machine without umfs-fuse installed is a choice, not
+		 * a fault to repeat at every start */
+		if (when == UMFS_FALLBACK_AUTO)
+			return;
 		err = -ENOENT;
 	} else {
 		err = umfs_fallback_start(&fb, abspool, mount, readonly, fuse, why, whysize);
