@@ -603,7 +603,7 @@ static void mount_undo(bool alone)
 	helper_dir_close();
 }
 
-static int do_mount(bool adoption)
+static int do_mount_raised(bool adoption)
 {
 	/* the core's lock region lets processes (and umfs-fuse) share the
 	 * pool; a read-only mount takes no part in it */
@@ -681,6 +681,19 @@ static int do_mount(bool adoption)
 	SHIM_LOG(LOG_INFO, "mounted %s at %s (%s)", cfg.pool, cfg.prefix,
 		 alone ? "first user" : "shared with other processes");
 	return 0;
+}
+
+/* The mount places a dozen descriptors in the library's range, past the
+ * soft limit: one raise of it for them all, not one each. */
+static int do_mount(bool adoption)
+{
+	struct rlimit rl;
+	bool raised = sys_nofile_raise(&rl);
+	int err = do_mount_raised(adoption);
+
+	if (raised)
+		sys_nofile_restore(&rl);
+	return err;
 }
 
 static int mount_errno(int err)

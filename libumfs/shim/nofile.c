@@ -17,7 +17,8 @@
  *   low    otherwise: just under min(soft limit, HIGH_LOW_CAP).
  * The kernel hands out no number at or past the soft limit, so a
  * descriptor is placed there with the soft limit raised for the instant of
- * the F_DUPFD or dup3 (descriptors past the limit stay valid).
+ * the F_DUPFD or dup3 (descriptors past the limit stay valid), or of a
+ * whole mount, which places a dozen.
  */
 #include <unistd.h>
 
@@ -28,6 +29,8 @@
 #define HIGH_LOW_CAP 4096
 
 static _Atomic int base;
+/* base lies under the soft limit it was chosen with (the "low" placement) */
+static _Atomic bool base_low;
 /* In top mode: the hard limit the program sees (RLIM_INFINITY: none hidden). */
 static _Atomic rlim_t view_max = RLIM_INFINITY;
 
@@ -66,6 +69,7 @@ void nofile_init(void)
 	}
 	if (top)
 		atomic_store(&view_max, (rlim_t)b);
+	atomic_store(&base_low, (rlim_t)b < rl.rlim_cur);
 	atomic_store(&base, b);
 }
 
@@ -79,6 +83,7 @@ int shim_high_fd(void)
 
 		SYS(getrlimit)(RLIMIT_NOFILE, &rl);
 		b = base_for(&rl, false, &top);
+		atomic_store_explicit(&base_low, (rlim_t)b < rl.rlim_cur, memory_order_relaxed);
 		atomic_store_explicit(&base, b, memory_order_relaxed);
 	}
 	return b;
@@ -137,28 +142,43 @@ void nofile_exec_prepare(void)
 	rl.rlim_max = v + HIGH_ROOM;
 	if (rl.rlim_cur > v)
 		rl.rlim_cur = v;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)shim_high_fd() > v)
+	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)shim_high_fd() > v) {
+		atomic_store(&base_low, false);
 		atomic_store(&base, (int)v < 10 ? 10 : (int)v);
+	}
 }
 
 /* Raises the soft RLIMIT_NOFILE so that the library's range is usable (and
  * a descriptor can be had when the program's range is full); *saved gets
  * the limit to restore. False when nothing was changed. */
+/* This thread raised the limit and has not restored it: the calls within
+ * (a mount places a dozen descriptors) find it raised without asking. */
+static __thread bool raise_held;
+
 bool sys_nofile_raise(struct rlimit *saved)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)shim_high_fd() + HIGH_ROOM;
 
-	if (SYS(getrlimit)(RLIMIT_NOFILE, saved) != 0 || saved->rlim_cur >= want)
+	if (raise_held || SYS(getrlimit)(RLIMIT_NOFILE, saved) != 0 || saved->rlim_cur >= want)
 		return false;
 	rl = *saved;
 	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	return rl.rlim_cur > saved->rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
+	raise_held = rl.rlim_cur > saved->rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
+	return raise_held;
 }
 
 void sys_nofile_restore(const struct rlimit *saved)
 {
 	SYS(setrlimit)(RLIMIT_NOFILE, saved);
+	raise_held = false;
+}
+
+/* Whether F_DUPFD to the library's base can work without a raise: only
+ * when the base lies under the soft limit (the "low" placement). */
+static bool base_under_soft(void)
+{
+	return raise_held || atomic_load_explicit(&base_low, memory_order_relaxed);
 }
 
 /* A close-on-exec duplicate of fd in the library's range, or -errno. */
@@ -167,9 +187,17 @@ int shim_fd_dup_high(int fd)
 	int saved_errno = errno, nfd, e;
 	struct rlimit rl;
 
+	bool raised = false;
+
+	/* at or past the soft limit, the first try would fail (EINVAL) */
+	if (!base_under_soft())
+		raised = sys_nofile_raise(&rl);
 	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
-	if (nfd < 0 && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&rl)) {
+	if (nfd < 0 && !raised && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&rl)) {
+		raised = true;
 		nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+	}
+	if (raised) {
 		e = errno;
 		sys_nofile_restore(&rl);
 		errno = e;

@@ -269,8 +269,14 @@ static struct arena_hdr *arena_get(int *errp)
 	if (likely(a != NULL))
 		return a;
 	pthread_mutex_lock(&arena_lock);
-	if (!atomic_load(&arena))
+	if (!atomic_load(&arena)) {
+		struct rlimit rl;
+		bool raised = sys_nofile_raise(&rl); /* once for its descriptors */
+
 		err = arena_open_locked();
+		if (raised)
+			sys_nofile_restore(&rl);
+	}
 	a = atomic_load(&arena);
 	pthread_mutex_unlock(&arena_lock);
 	if (!a && errp)
