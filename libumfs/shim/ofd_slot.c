@@ -777,12 +777,16 @@ static void tokens_let_go(void)
 	struct dirent *e;
 	int pfd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = pfd >= 0 ? SYS(fdopendir)(pfd) : NULL;
+	struct rlimit rl;
+	bool raised;
 	uint32_t slot;
 
 	if (!d) {
 		sys_close_quiet(pfd);
 		return;
 	}
+	/* anchors sit past the soft limit, where dup3 onto them needs it raised */
+	raised = sys_nofile_raise(&rl);
 	while ((e = SYS(readdir)(d)) != NULL) {
 		int fd = atoi(e->d_name), flags, fresh;
 		ssize_t n;
@@ -802,6 +806,8 @@ static void tokens_let_go(void)
 		SYS(dup3)(fresh, fd, flags & FD_CLOEXEC ? O_CLOEXEC : 0);
 		sys_close_quiet(fresh);
 	}
+	if (raised)
+		sys_nofile_restore(&rl);
 	SYS(closedir)(d);
 }
 
