@@ -411,6 +411,10 @@ void *umfs_os_resolve(void **slot, const char *symbol);
  * one for the call (other threads see it for that instant). Past the hard
  * limit: -EFBIG, without the SIGXFSZ the kernel would send. */
 int umfs_os_ftruncate_own(int fd, off_t len);
+/* dup3(fd, to, O_CLOEXEC) onto a number that may be at or past the soft
+ * RLIMIT_NOFILE (a front end's own descriptors): the soft limit is raised
+ * for the instant of the dup. 0 or -errno; the caller's errno is kept. */
+int umfs_os_dup_onto(int fd, int to);
 
 #ifdef __cplusplus
 }

@@ -128,10 +128,6 @@ void umfs_os_init(void);
  * relocating as the library loads). */
 void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 
-/* dup3(fd, to, O_CLOEXEC) onto a number that may be at or past the soft
- * RLIMIT_NOFILE (a front end's own descriptors). 0 or -errno. */
-int umfs_os_dup_onto(int fd, int to);
-
 /* The real function fn, resolved at its first call. */
 #define OS(fn)                                                  \
 	(__builtin_expect(umfs_os.fn != NULL, 1)                \

@@ -801,7 +801,7 @@ void mount_fork_child(void)
 	lock_depth = 0;
 	if (fork_shared_fd < 0)
 		return;
-	if (shim_fd_dup_onto(fork_shared_fd, shared_fd) == 0) {
+	if (umfs_os_dup_onto(fork_shared_fd, shared_fd) == 0) {
 		SYS(close)(fork_shared_fd);
 	} else { /* its number is past the hard limit now: a new one */
 		uinfo_unmark_internal(shared_fd);

@@ -221,22 +221,3 @@ int shim_fd_move_high(int fd)
 	SYS(close)(fd);
 	return nfd;
 }
-
-/* dup3(fd, to, O_CLOEXEC) onto one of the library's numbers, which may be
- * at or past the soft limit. 0 or -errno. */
-int shim_fd_dup_onto(int fd, int to)
-{
-	int saved_errno = errno, r, e;
-	struct rlimit rl;
-
-	r = SYS(dup3)(fd, to, O_CLOEXEC);
-	if (r < 0 && errno == EBADF && sys_nofile_raise(&rl)) {
-		r = SYS(dup3)(fd, to, O_CLOEXEC);
-		e = errno;
-		sys_nofile_restore(&rl);
-		errno = e;
-	}
-	e = r < 0 ? -errno : 0;
-	errno = saved_errno;
-	return e;
-}

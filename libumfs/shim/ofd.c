@@ -359,35 +359,40 @@ static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen,
 	return 1;
 }
 
+struct adopt_scan {
+	struct adopted seen[64];
+	int nseen, count, scan_fd;
+};
+
+static int adopt_entry(int dfd, const char *name, void *arg)
+{
+	struct adopt_scan *sc = arg;
+	char link[PATH_MAX], *end;
+	long fd = strtol(name, &end, 10);
+	ssize_t n;
+
+	if (*end || end == name || fd == sc->scan_fd || uinfo_peek((int)fd))
+		return 0;
+	n = SYS(readlinkat)(dfd, name, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	if (text_adopt((int)fd, link) || !ofd_link_is_token(link))
+		return 0;
+	sc->count += adopt_one((int)fd, link, sc->seen, &sc->nseen, (int)ARRAY_SIZE(sc->seen));
+	return 0;
+}
+
 int ofd_adopt_inherited(void)
 {
-	struct adopted seen[64];
-	int nseen = 0, count = 0;
-	struct dirent *de;
-	DIR *d;
+	struct adopt_scan sc = { .nseen = 0 };
 
-	d = SYS(opendir)("/proc/self/fd");
-	if (!d)
+	sc.scan_fd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sc.scan_fd < 0)
 		return 0;
-	while ((de = SYS(readdir)(d)) != NULL) {
-		char proc[64], link[PATH_MAX];
-		ssize_t n;
-		char *end;
-		long fd = strtol(de->d_name, &end, 10);
-
-		if (*end || end == de->d_name || fd == SYS(dirfd)(d) || uinfo_peek((int)fd))
-			continue;
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%ld", fd);
-		n = SYS(readlink)(proc, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (text_adopt((int)fd, link) || !ofd_link_is_token(link))
-			continue;
-		count += adopt_one((int)fd, link, seen, &nseen, (int)ARRAY_SIZE(seen));
-	}
-	SYS(closedir)(d);
-	return count;
+	(void)sys_dir_each(sc.scan_fd, adopt_entry, &sc);
+	sys_close_quiet(sc.scan_fd);
+	return sc.count;
 }
 
 /* ------------------------------------------------------------------ */

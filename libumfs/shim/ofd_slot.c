@@ -771,44 +771,44 @@ bool ofd_link_is_token(const char *link)
  * or passed to it) stays locked only while another process holds it, and
  * one only this process held is free to go. The numbers stay open, so a
  * later destructor's use of one fails as any use after the unmount does. */
-static void tokens_let_go(void)
+static int token_let_go(int dfd, const char *name, void *arg)
 {
 	char link[PATH_MAX];
-	struct dirent *e;
+	int fd = atoi(name), flags, fresh;
+	uint32_t slot;
+	ssize_t n;
+
+	if (name[0] < '0' || name[0] > '9')
+		return 0;
+	n = SYS(readlinkat)(dfd, name, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	if (!ofd_slot_of_link(link, &slot) || (flags = SYS(fcntl)(fd, F_GETFD)) < 0)
+		return 0;
+	fresh = SYS(openat)(ofd_dfd, strrchr(link, '/') + 1,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fresh < 0)
+		return 0;
+	SYS(dup3)(fresh, fd, flags & FD_CLOEXEC ? O_CLOEXEC : 0);
+	sys_close_quiet(fresh);
+	return 0;
+}
+
+static void tokens_let_go(void)
+{
 	int pfd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = pfd >= 0 ? SYS(fdopendir)(pfd) : NULL;
 	struct rlimit rl;
 	bool raised;
-	uint32_t slot;
 
-	if (!d) {
-		sys_close_quiet(pfd);
+	if (pfd < 0)
 		return;
-	}
 	/* anchors sit past the soft limit, where dup3 onto them needs it raised */
 	raised = sys_nofile_raise(&rl);
-	while ((e = SYS(readdir)(d)) != NULL) {
-		int fd = atoi(e->d_name), flags, fresh;
-		ssize_t n;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == SYS(dirfd)(d))
-			continue;
-		n = SYS(readlinkat)(SYS(dirfd)(d), e->d_name, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (!ofd_slot_of_link(link, &slot) || (flags = SYS(fcntl)(fd, F_GETFD)) < 0)
-			continue;
-		fresh = SYS(openat)(ofd_dfd, strrchr(link, '/') + 1,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fresh < 0)
-			continue;
-		SYS(dup3)(fresh, fd, flags & FD_CLOEXEC ? O_CLOEXEC : 0);
-		sys_close_quiet(fresh);
-	}
+	(void)sys_dir_each(pfd, token_let_go, NULL);
 	if (raised)
 		sys_nofile_restore(&rl);
-	SYS(closedir)(d);
+	sys_close_quiet(pfd);
 }
 
 /* The last process using the pool is leaving (mount.c's exit, alone): the

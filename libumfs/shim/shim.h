@@ -346,7 +346,6 @@ void nofile_exec_prepare(void);
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
 int shim_fd_dup_high(int fd);
-int shim_fd_dup_onto(int fd, int to);
 bool sys_nofile_raise(struct rlimit *saved);
 void sys_nofile_restore(const struct rlimit *saved);
 
