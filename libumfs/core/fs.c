@@ -367,7 +367,8 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 	}
 
 	needs_recovery = fs->state->state != UMFS_STATE_CLEAN || fs->state->orphan_head != 0;
-	for (uint32_t i = 0; i < fs->sb.journal_slots && !needs_recovery; i++) {
+	/* only a first user recovers: the others need not read the slots */
+	for (uint32_t i = 0; i < fs->sb.journal_slots && !needs_recovery && first; i++) {
 		const struct umfs_jslot_hdr *h = (const void *)(fs->base + umfs_jslot_off(&fs->sb, i));
 
 		needs_recovery = h->active_seq != 0;
