@@ -13,11 +13,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "umfs_fuse.h"
+
+/* The kernel drops a file's flock lock with its release, which it sends
+ * without waiting at the last close: another thread may serve the
+ * closing program's next flock first. Releases of locked files begun and
+ * ended, so that a flock that meets a conflict waits for those begun. */
+static atomic_ulong releases_begun, releases_done;
 
 /* The request this thread serves, for the callbacks below. */
 static __thread fuse_req_t lock_req;
@@ -80,6 +88,17 @@ void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op
 	lock_req = req;
 	lock_fs = uf_fs(req);
 	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
+	if (r == -EAGAIN && !q.wait) {
+		/* a release read just before this request may hold the
+		 * conflict: give its thread a few turns to begin, then wait
+		 * for the releases begun (microseconds each; a second at most) */
+		for (int i = 0; i < 100000; i++) {
+			if (i >= 16 && atomic_load(&releases_done) >= atomic_load(&releases_begun))
+				break;
+			sched_yield();
+		}
+		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
+	}
 	uf_reply_err(req, r == -EAGAIN ? -EWOULDBLOCK : r);
 }
 
@@ -91,6 +110,8 @@ void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi)
 
 	if (!fi->flock_release)
 		return;
+	atomic_fetch_add(&releases_begun, 1);
 	uf_lock_owner(fi, 0, &q);
 	umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
+	atomic_fetch_add(&releases_done, 1);
 }

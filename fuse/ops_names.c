@@ -95,28 +95,29 @@ void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const cha
 	reply_made(req, parent, name, err);
 }
 
-/* The core keeps a file unlinked while open alive until its last close
- * (and frees it at the next mount after a crash). */
-void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* unlink or rmdir of name in parent. The core keeps a file unlinked while
+ * open alive until its last close (and frees it at the next mount after
+ * a crash). */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+			int (*remove)(struct umfs_fs *, const char *))
 {
 	int err;
 
 	uf_cred_enter(req);
 	uf_walk_in(req, parent, 0);
-	err = umfs_unlink(uf_fs(req), name);
+	err = remove(uf_fs(req), name);
 	uf_walk_done();
 	uf_reply_err(req, err);
 }
 
+void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, umfs_unlink);
+}
+
 void uf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int err;
-
-	uf_cred_enter(req);
-	uf_walk_in(req, parent, 0);
-	err = umfs_rmdir(uf_fs(req), name);
-	uf_walk_done();
-	uf_reply_err(req, err);
+	remove_name(req, parent, name, umfs_rmdir);
 }
 
 /* flags: RENAME_NOREPLACE or RENAME_EXCHANGE, as renameat2(2); the core
