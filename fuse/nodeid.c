@@ -6,7 +6,7 @@
  * in the high 32, the root's being FUSE_ROOT_ID (the pool's root is inode
  * 1, so no other inode's id can be 1). Nothing is kept per node: every
  * request carries what names its inode, the core checks the generation
- * (ESTALE for a freed or reused inode), and FORGET has nothing to drop.
+ * (a freed or reused inode answers ENOENT), and FORGET has nothing to drop.
  * The same inode is one node under all its names, so hard links share the
  * kernel's inode, its attribute cache, its pages and its locks.
  */
@@ -66,8 +66,13 @@ void uf_walk_done(void)
 	umfs_walk_from(NULL, 0, 0, 0, 0);
 }
 
+/* A node whose inode was freed since the kernel looked it up: its name
+ * went away (ESTALE would make the kernel look it up once more, and a
+ * second change of the name in that moment would reach the program). */
 void uf_reply_err(fuse_req_t req, int err)
 {
+	if (err == -ESTALE)
+		err = -ENOENT;
 	fuse_reply_err(req, err < 0 ? -err : err);
 }
 

@@ -6,8 +6,8 @@
  * inode is made of the inode's number and generation (the root is
  * FUSE_ROOT_ID), so a request names the inode the kernel means whatever
  * was renamed beside it, by this mount or by programs on libumfs, and one
- * whose inode was freed since answers ESTALE (the kernel looks the name up
- * again). Names in a request are single components, resolved from their
+ * whose inode was freed since answers ENOENT, as for a name that went
+ * away. Names in a request are single components, resolved from their
  * directory's inode (umfs_walk_from). Open files and directories travel in
  * fuse_file_info.fh.
  */
