@@ -16,7 +16,7 @@
 /* The core consults at most this many supplementary groups (core.h). */
 #define UF_MAX_GROUPS 256
 
-/* Reading a caller's groups costs a trip through /proc (fuse_getgroups), as
+/* Reading a caller's groups costs a trip through /proc (fuse_req_getgroups), as
  * much as the request itself. Each serving thread remembers the last
  * caller's for a second: requests come in runs from one process. A process
  * that drops groups may keep them here for that second; the kernel has
@@ -40,9 +40,9 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-void uf_cred_enter(void)
+void uf_cred_enter(fuse_req_t req)
 {
-	const struct fuse_context *ctx = fuse_get_context();
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct umfs_cred cred = { .uid = ctx->uid, .gid = ctx->gid };
 	long long now;
 	int n;
@@ -55,7 +55,7 @@ void uf_cred_enter(void)
 	now = now_ns();
 	if (last.pid != ctx->pid || last.uid != ctx->uid || last.gid != ctx->gid ||
 	    now >= last.expires) {
-		n = fuse_getgroups(UF_MAX_GROUPS, last.groups);
+		n = fuse_req_getgroups(req, UF_MAX_GROUPS, last.groups);
 		if (n < 0)
 			n = 0; /* the caller is gone or the kernel cannot say: primary group only */
 		last.ngroups = n < UF_MAX_GROUPS ? n : UF_MAX_GROUPS;

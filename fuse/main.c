@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,6 @@
 #include "umfs_fuse.h" /* first: it sets FUSE_USE_VERSION */
 #include "cli.h"
 #include "mountinfo.h"
-
-#include <fuse_lowlevel.h>
 
 static const char *prog = "umfs-fuse";
 static const char *log_pool;
@@ -50,7 +49,12 @@ struct uf_opts {
 	int rdonly;
 	int show_help;
 	int show_version;
+	double entry_timeout; /* < 0: not given */
+	double attr_timeout;
+	double negative_timeout;
 };
+
+#define UF_OPT(t, field) { t, offsetof(struct uf_opts, field), 0 }
 
 enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_RW };
 
@@ -61,6 +65,9 @@ static const struct fuse_opt uf_opt_spec[] = {
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
+	UF_OPT("entry_timeout=%lf", entry_timeout),
+	UF_OPT("attr_timeout=%lf", attr_timeout),
+	UF_OPT("negative_timeout=%lf", negative_timeout),
 	FUSE_OPT_END
 };
 
@@ -79,6 +86,7 @@ static void usage(FILE *out)
 		"  -o allow_other  let other users in (non-root: user_allow_other in /etc/fuse.conf)\n"
 		"  -o entry_timeout=T, -o attr_timeout=T   kernel cache timeouts (0: other\n"
 		"                  processes change the pool too; 1 s with -o ro)\n"
+		"  -o negative_timeout=T   how long the kernel keeps a name's absence (0)\n"
 		"  -h, --help      this help, then libfuse's options\n"
 		"  -V, --version   print versions\n"
 		"\n"
@@ -276,13 +284,25 @@ out:
 	return err;
 }
 
-static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *co)
+/* The kernel's cache timeouts: what was given, else none on a writable
+ * mount (programs on libumfs change the pool behind the kernel's back)
+ * and a second on a read-only one. */
+static void set_timeouts(struct umfs_fuse *uf, const struct uf_opts *o)
+{
+	double dflt = uf->rdonly ? 1.0 : 0.0;
+
+	uf->entry_timeout = o->entry_timeout >= 0 ? o->entry_timeout : dflt;
+	uf->attr_timeout = o->attr_timeout >= 0 ? o->attr_timeout : dflt;
+	uf->negative_timeout = o->negative_timeout >= 0 ? o->negative_timeout : 0.0;
+}
+
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *co)
 {
 	struct fuse_loop_config *cfg;
 	int ret;
 
 	if (co->singlethread)
-		return fuse_loop(fuse);
+		return fuse_session_loop(se);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;
@@ -290,7 +310,7 @@ static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *co)
 	if (co->max_idle_threads != UINT_MAX) /* UINT_MAX: not given, libfuse would warn */
 		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
 	fuse_loop_cfg_set_max_threads(cfg, co->max_threads);
-	ret = fuse_loop_mt(fuse, cfg);
+	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return ret;
 }
@@ -300,8 +320,8 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts co = { 0 };
 	struct umfs_fuse uf = { 0 };
-	struct uf_opts o = { 0 };
-	struct fuse *fuse = NULL;
+	struct uf_opts o = { .entry_timeout = -1, .attr_timeout = -1, .negative_timeout = -1 };
+	struct fuse_session *se = NULL;
 	char *mnt = NULL;
 	int ret = UF_EXIT_USAGE, loop;
 
@@ -313,7 +333,7 @@ int main(int argc, char *argv[])
 		usage(stdout);
 		printf("\nlibfuse options:\n");
 		fuse_cmdline_help();
-		fuse_lib_help(&args);
+		fuse_lowlevel_help();
 		ret = UF_EXIT_OK;
 		goto out;
 	}
@@ -346,18 +366,27 @@ int main(int argc, char *argv[])
 		ret = UF_EXIT_POOL;
 		goto out;
 	}
+	loop = uf_node_check_pool(uf.fs);
+	if (loop) {
+		fprintf(stderr, "%s: pool %s: %s\n", prog, o.pool,
+			loop == -EOVERFLOW ? "more than 2^32 inodes: FUSE node ids cannot name them"
+					   : umfs_strerror(loop));
+		ret = UF_EXIT_POOL;
+		goto out_pool;
+	}
+	set_timeouts(&uf, &o);
 	if (uf.rdonly && !o.rdonly && fuse_opt_add_arg(&args, "-oro")) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out_pool;
 	}
-	fuse = fuse_new(&args, &umfs_fuse_ops, sizeof(umfs_fuse_ops), &uf);
-	if (!fuse)
+	se = fuse_session_new(&args, &umfs_fuse_ops, sizeof(umfs_fuse_ops), &uf);
+	if (!se)
 		goto out_pool; /* bad option: libfuse said which */
 	ret = UF_EXIT_MOUNT;
-	if (fuse_mount(fuse, co.mountpoint)) {
+	if (fuse_session_mount(se, co.mountpoint)) {
 		fprintf(stderr, "%s: cannot mount %s at %s (is /dev/fuse usable? is fusermount3 "
 			"installed?)\n", prog, o.pool, co.mountpoint);
-		goto out_fuse;
+		goto out_session;
 	}
 	if (fuse_daemonize(co.foreground)) {
 		fprintf(stderr, "%s: cannot become a daemon\n", prog);
@@ -368,20 +397,20 @@ int main(int argc, char *argv[])
 		log_syslog = true;
 	}
 	ret = UF_EXIT_SERVE;
-	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {
+	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "%s: cannot set signal handlers\n", prog);
 		goto out_unmount;
 	}
-	loop = serve(fuse, &co);
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	loop = serve(se, &co);
+	fuse_remove_signal_handlers(se);
 	/* > 0: stopped by a signal (SIGTERM, SIGINT, SIGHUP), a normal end */
 	ret = loop < 0 ? UF_EXIT_SERVE : UF_EXIT_OK;
 	if (loop < 0)
 		fprintf(stderr, "%s: serving %s failed: %s\n", prog, o.pool, strerror(-loop));
 out_unmount:
-	fuse_unmount(fuse);
-out_fuse:
-	fuse_destroy(fuse); /* runs uf_destroy, which unmounts the pool, if init ran */
+	fuse_session_unmount(se);
+out_session:
+	fuse_session_destroy(se); /* runs uf_destroy, which unmounts the pool, if init ran */
 out_pool:
 	uf_unmount_pool(&uf);
 	if (uf.unmount_err && ret == UF_EXIT_OK)

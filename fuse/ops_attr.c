@@ -1,62 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ops_attr.c - attributes: getattr, chmod, chown, truncate, utimens, statfs,
- * access.
+ * ops_attr.c - attributes: getattr, setattr, statfs.
  *
- * The kernel resolves symbolic links itself, so a path from FUSE always names
- * the object to act on: the core is told not to follow a final symlink
- * (lchown, touch -h and lstat reach the link itself). With a file handle the
- * operation goes to the open file. A path may name a file that was unlinked
- * while open (hidden.c), which only an open handle reaches.
+ * A node is the inode itself, so attributes are read and changed by
+ * identity: a symbolic link's own (lchown, touch -h), a file unlinked
+ * while open (its node lives while the kernel holds it), wherever it was
+ * renamed. With a file handle (ftruncate, and fstat around reads and
+ * writes) the operation goes to the open file.
  */
 #include <errno.h>
 #include <fcntl.h>
 
 #include "umfs_fuse.h"
 
-int uf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+/* The attributes the kernel caches for a node. */
+static void reply_attr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	struct uf_hidden_op op = { .kind = UF_HIDDEN_STAT, .st = st };
+	struct uf_id id = uf_id_of(node);
+	struct stat st;
 	int err;
 
 	/* The kernel sends a handle for regular files only, and only when
-	 * it refreshes the size around reads and writes; fstat(2) comes by
-	 * path like stat(2). */
-	if (fi) {
-		err = umfs_fstat(uf_file(fi), st);
-	} else {
-		struct uf_long l;
-
-		uf_cred_enter();
-		err = uf_long_get(path, &l);
-		if (!err) {
-			err = uf_hidden_attr(l.rest, &op);
-			if (err == 1)
-				err = umfs_stat(uf_fs(), l.rest, st, AT_SYMLINK_NOFOLLOW);
-			uf_long_put(&l);
-		}
-	}
-	if (!err)
-		uf_cache_note(st);
-	return err;
+	 * it refreshes the size around reads and writes. */
+	if (fi)
+		err = umfs_fstat(uf_file(fi), &st);
+	else
+		err = umfs_stat_ino(uf_fs(req), id.ino, id.gen, &st);
+	if (err)
+		uf_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, uf_ctx(req)->attr_timeout);
 }
 
-static int do_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+void uf_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	struct uf_hidden_op op = { .kind = UF_HIDDEN_CHMOD, .mode = mode };
-	struct uf_long l;
-	int err;
-
-	if (fi)
-		return umfs_fchmod(uf_file(fi), mode);
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = uf_hidden_attr(l.rest, &op);
-	if (err == 1)
-		err = umfs_chmod(uf_fs(), l.rest, mode, AT_SYMLINK_NOFOLLOW);
-	uf_long_put(&l);
-	return err;
+	reply_attr(req, node, fi);
 }
 
 /* True when mode only takes setuid/setgid away from old. */
@@ -67,13 +45,11 @@ static bool only_drops_privs(mode_t old, mode_t mode)
 	return (mode & ~old) == 0 && (old & ~mode & ~(mode_t)(S_ISUID | S_ISGID)) == 0;
 }
 
-int uf_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+static int do_chmod(fuse_req_t req, struct umfs_file *f, mode_t mode)
 {
 	struct stat st;
-	int err;
+	int err = umfs_fchmod(f, mode);
 
-	uf_cred_enter();
-	err = do_chmod(path, mode, fi);
 	if (err != -EPERM)
 		return err;
 	/* When someone other than the owner writes to or truncates a setuid
@@ -82,83 +58,94 @@ int uf_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	 * only the owner chmod, but the kernel checked this request itself:
 	 * with default_permissions no other chmod by a non-owner gets here.
 	 * So a chmod that only drops those bits is done as root. */
-	if (uf_getattr(path, &st, fi) || !only_drops_privs(st.st_mode, mode))
+	if (umfs_fstat(f, &st) || !only_drops_privs(st.st_mode, mode))
 		return err;
 	uf_cred_root();
-	return do_chmod(path, mode, fi);
-}
-
-int uf_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	struct uf_hidden_op op = { .kind = UF_HIDDEN_CHOWN, .uid = uid, .gid = gid };
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	if (fi)
-		return umfs_fchown(uf_file(fi), uid, gid);
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = uf_hidden_attr(l.rest, &op);
-	if (err == 1)
-		err = umfs_chown(uf_fs(), l.rest, uid, gid, AT_SYMLINK_NOFOLLOW);
-	uf_long_put(&l);
+	err = umfs_fchmod(f, mode);
+	uf_cred_enter(req);
 	return err;
 }
 
-int uf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+/* truncate(2) by node: a description for writing, checked as truncate
+ * checks (write permission). */
+static int do_truncate(fuse_req_t req, fuse_ino_t node, off_t size, struct fuse_file_info *fi)
 {
-	uf_cred_enter();
-	/* ftruncate: the handle was opened for writing, no access check */
-	struct uf_long l;
+	struct uf_id id = uf_id_of(node);
+	struct umfs_file *f;
 	int err;
 
-	if (fi)
+	if (fi) /* ftruncate: the handle was opened for writing, no access check */
 		return umfs_ftruncate(uf_file(fi), size);
-	err = uf_long_get(path, &l);
+	err = umfs_open_id(uf_fs(req), id.ino, id.gen, O_WRONLY, 0, &f);
+	if (err == -ENXIO)
+		return -EINVAL; /* as truncate(2): a FIFO, socket or device node */
 	if (err)
 		return err;
-	err = umfs_truncate(uf_fs(), l.rest, size);
-	uf_long_put(&l);
+	err = umfs_ftruncate(f, size);
+	umfs_close(f);
 	return err;
 }
 
-int uf_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+static void times_of(const struct stat *attr, int to_set, struct timespec tv[2])
 {
-	struct uf_hidden_op op = { .kind = UF_HIDDEN_UTIMENS, .tv = tv };
-	struct uf_long l;
+	tv[0].tv_sec = tv[1].tv_sec = 0;
+	tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+}
+
+/* One request may change several attributes (open with O_TRUNC on an old
+ * kernel: size and times; chown: owner and mode): in the order chmod,
+ * chown, truncate, utimens, stopping at the first refusal. */
+void uf_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
+		struct fuse_file_info *fi)
+{
+	struct uf_id id = uf_id_of(node);
+	struct umfs_file *f;
 	int err;
 
-	uf_cred_enter();
-	if (fi)
-		return umfs_futimens(uf_file(fi), tv);
-	err = uf_long_get(path, &l);
+	uf_cred_enter(req);
+	/* O_PATH: the core checks ownership and rights per change, by inode */
+	err = umfs_open_id(uf_fs(req), id.ino, id.gen, O_PATH, UMFS_OPEN_ID_NOCHECK, &f);
+	if (err) {
+		uf_reply_err(req, err);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		err = do_chmod(req, f, attr->st_mode);
+	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		err = umfs_fchown(f, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+				  (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1);
+	if (!err && (to_set & FUSE_SET_ATTR_SIZE))
+		err = do_truncate(req, node, attr->st_size, fi);
+	if (!err && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
+		struct timespec tv[2];
+
+		times_of(attr, to_set, tv);
+		err = umfs_futimens(f, tv);
+	}
+	umfs_close(f);
 	if (err)
-		return err;
-	err = uf_hidden_attr(l.rest, &op);
-	if (err == 1)
-		err = umfs_utimens(uf_fs(), l.rest, tv, AT_SYMLINK_NOFOLLOW);
-	uf_long_put(&l);
-	return err;
+		uf_reply_err(req, err);
+	else
+		reply_attr(req, node, fi);
 }
 
-int uf_statfs(const char *path, struct statvfs *sv)
+void uf_statfs(fuse_req_t req, fuse_ino_t node)
 {
-	return umfs_statfs(uf_fs(), sv);
-}
+	struct statvfs sv;
+	int err = umfs_statfs(uf_fs(req), &sv);
 
-/* Reached only without default_permissions: the kernel checks otherwise. */
-int uf_access(const char *path, int mask)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
+	(void)node;
 	if (err)
-		return err;
-	err = umfs_access(uf_fs(), l.rest, mask);
-	uf_long_put(&l);
-	return err;
+		uf_reply_err(req, err);
+	else
+		fuse_reply_statfs(req, &sv);
 }

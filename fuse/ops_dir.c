@@ -8,75 +8,92 @@
  * telldir/seekdir) neither repeats nor skips an entry that stayed.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "umfs_fuse.h"
 
-int uf_opendir(const char *path, struct fuse_file_info *fi)
+void uf_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	struct umfs_dir *d;
-	struct uf_long l;
-	int err;
+	struct uf_id id = uf_id_of(node);
+	struct uf_dir *h = calloc(1, sizeof(*h));
+	int err = h ? 0 : -ENOMEM;
 
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = umfs_opendir(uf_fs(), l.rest, &d);
-	uf_long_put(&l);
+	uf_cred_enter(req);
 	if (!err)
-		fi->fh = (uintptr_t)d;
-	return err;
+		err = umfs_open_id(uf_fs(req), id.ino, id.gen, O_RDONLY | O_DIRECTORY, 0, &h->f);
+	if (!err) {
+		err = umfs_fopendir(h->f, &h->d);
+		if (err)
+			umfs_close(h->f);
+	}
+	if (err) {
+		free(h);
+		uf_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi)) {
+		umfs_closedir(h->d);
+		umfs_close(h->f);
+		free(h);
+	}
 }
 
-int uf_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+void uf_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		struct fuse_file_info *fi)
 {
-	struct umfs_dir *d = uf_dir(fi);
+	struct umfs_dir *d = uf_dirh(fi)->d;
 	struct umfs_dirent ent;
-	bool filled = false;
+	char *buf = malloc(size ? size : 1);
+	size_t used = 0;
 	struct stat st;
 	int ret;
 
+	(void)node;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	umfs_seekdir(d, (uint64_t)off);
 	while ((ret = umfs_readdir(d, &ent)) > 0) {
+		size_t n;
+
 		memset(&st, 0, sizeof(st));
 		st.st_ino = ent.ino;
 		st.st_mode = DTTOIF(ent.type);
-		/* No FUSE_FILL_DIR_PLUS: libfuse would stat every entry by path
-		 * to build it, more work than the lookups it saves. */
-		if (fill(buf, ent.name, &st, (off_t)ent.next_cookie, 0))
-			break; /* the reply is full: the next call resumes at off */
-		filled = true;
+		n = fuse_add_direntry(req, buf + used, size - used, ent.name, &st,
+				      (off_t)ent.next_cookie);
+		if (n > size - used)
+			break; /* the reply is full: the next call resumes at its offset */
+		used += n;
 	}
 	/* An error drops the whole reply: the entries before a damaged one
 	 * go first, and the next call, from the last one's offset, meets it. */
-	return ret < 0 && !filled ? ret : 0;
+	if (ret < 0 && used == 0)
+		uf_reply_err(req, ret);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
 }
 
-int uf_releasedir(const char *path, struct fuse_file_info *fi)
+void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	return umfs_closedir(uf_dir(fi));
+	struct uf_dir *h = uf_dirh(fi);
+	int err = umfs_closedir(h->d);
+
+	(void)node;
+	umfs_close(h->f);
+	free(h);
+	uf_reply_err(req, err);
 }
 
 /* Metadata is persistent when an operation returns; only a pool on a disk
  * file needs syncing, which the core does for the whole pool at fsync. */
-int uf_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
+void uf_fsyncdir(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi)
 {
-	struct umfs_file *f;
-	int err;
-
-	/* path is NULL when the directory was removed: "/" syncs the pool too
-	 * (as for a path too long to walk at once). O_PATH: the caller's
-	 * descriptor already passed the access checks. */
-	uf_cred_enter();
-	if (!path || strlen(path) >= PATH_MAX)
-		path = "/";
-	err = umfs_open(uf_fs(), path, O_PATH | O_DIRECTORY, 0, &f);
-	if (err)
-		return err;
-	err = umfs_fsync(f, datasync);
-	umfs_close(f);
-	return err;
+	(void)node;
+	uf_reply_err(req, umfs_fsync(uf_dirh(fi)->f, datasync));
 }

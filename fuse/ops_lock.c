@@ -13,11 +13,23 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "umfs_fuse.h"
+
+/* The kernel drops a file's flock lock with its release, which it sends
+ * without waiting at the last close: another thread may serve the
+ * closing program's next flock first. Releases of locked files begun and
+ * ended, so that a flock that meets a conflict waits for those begun. */
+static atomic_ulong releases_begun, releases_done;
+
+/* The request this thread serves, for the callbacks below. */
+static __thread fuse_req_t lock_req;
+static __thread struct umfs_fs *lock_fs;
 
 /* Whether a libumfs description still holds its slot: its token (the
  * directory shim/ofd/SLOT of the runtime directory) is flock'ed while it
@@ -29,7 +41,7 @@ static bool uf_desc_alive(uint32_t slot, uint64_t id)
 
 	(void)id; /* a claim of the slot drops a closed description's locks */
 	snprintf(name, sizeof(name), "shim/ofd/%u", slot);
-	fd = openat(umfs_fs_rundir_fd(uf_fs()), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(umfs_fs_rundir_fd(lock_fs), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno != ENOENT;
 	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -42,7 +54,7 @@ static bool uf_desc_alive(uint32_t slot, uint64_t id)
 static int uf_wait_end(int token)
 {
 	(void)token;
-	return fuse_interrupted() ? -EINTR : 0;
+	return fuse_req_interrupted(lock_req) ? -EINTR : 0;
 }
 
 static const struct umfs_lock_ops uf_lock_ops = {
@@ -50,7 +62,7 @@ static const struct umfs_lock_ops uf_lock_ops = {
 	.wait_end = uf_wait_end,
 };
 
-static void uf_lock_owner(struct fuse_file_info *fi, pid_t pid, struct umfs_lock_req *q)
+static void uf_lock_owner(const struct fuse_file_info *fi, pid_t pid, struct umfs_lock_req *q)
 {
 	q->owner.kind = UMFS_LOCK_FLOCK;
 	q->owner.id = fi->lock_owner;
@@ -60,29 +72,46 @@ static void uf_lock_owner(struct fuse_file_info *fi, pid_t pid, struct umfs_lock
 	q->end = INT64_MAX;
 }
 
-int uf_flock(const char *path, struct fuse_file_info *fi, int op)
+void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op)
 {
 	struct umfs_lock_req q = { 0 };
 	int r;
 
-	(void)path;
+	(void)node;
 	q.type = umfs_lock_flock_type(op);
-	if (q.type < 0)
-		return q.type;
-	uf_lock_owner(fi, fuse_get_context()->pid, &q);
+	if (q.type < 0) {
+		uf_reply_err(req, q.type);
+		return;
+	}
+	uf_lock_owner(fi, fuse_req_ctx(req)->pid, &q);
 	q.wait = !(op & LOCK_NB);
-	r = umfs_lock_request(uf_fs(), &q, &uf_lock_ops, NULL);
-	return r == -EAGAIN ? -EWOULDBLOCK : r;
+	lock_req = req;
+	lock_fs = uf_fs(req);
+	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
+	if (r == -EAGAIN && !q.wait) {
+		/* a release read just before this request may hold the
+		 * conflict: give its thread a few turns to begin, then wait
+		 * for the releases begun (microseconds each; a second at most) */
+		for (int i = 0; i < 100000; i++) {
+			if (i >= 16 && atomic_load(&releases_done) >= atomic_load(&releases_begun))
+				break;
+			sched_yield();
+		}
+		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
+	}
+	uf_reply_err(req, r == -EAGAIN ? -EWOULDBLOCK : r);
 }
 
-/* The last close of an open file that took a flock lock: libfuse's
- * high-level layer does not pass that on to flock, so release does. */
-void uf_flock_release(struct fuse_file_info *fi)
+/* The last close of an open file that took a flock lock (release says so
+ * with flock_release). */
+void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct umfs_lock_req q = { 0 };
 
 	if (!fi->flock_release)
 		return;
+	atomic_fetch_add(&releases_begun, 1);
 	uf_lock_owner(fi, 0, &q);
-	umfs_lock_release(uf_fs(), q.ino, q.gen, &q.owner);
+	umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
+	atomic_fetch_add(&releases_done, 1);
 }

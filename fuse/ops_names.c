@@ -1,158 +1,156 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ops_names.c - the namespace: readlink, mknod, mkdir, unlink, rmdir,
- * symlink, rename, link.
+ * ops_names.c - the namespace: lookup, forget, readlink, mknod, mkdir,
+ * unlink, rmdir, symlink, rename, link.
  *
- * Special files (devices, FIFOs, sockets) are only names and attributes in
- * the pool; the kernel serves their opens itself, never asking the daemon.
+ * Every name is one component in a directory the kernel names by node, so
+ * the core resolves it from that directory's inode, wherever the directory
+ * is now; no path is ever built, whatever its depth. Special files
+ * (devices, FIFOs, sockets) are only names and attributes in the pool; the
+ * kernel serves their opens itself, never asking the daemon.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 
 #include "umfs_fuse.h"
 
-int uf_readlink(const char *path, char *buf, size_t size)
+void uf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct uf_long l;
+	uf_cred_enter(req); /* search permission on parent */
+	uf_reply_entry_name(req, parent, name);
+}
+
+/* Nothing is kept per node (nodeid.c). */
+void uf_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
+{
+	(void)node;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+void uf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	(void)count;
+	(void)forgets;
+	fuse_reply_none(req);
+}
+
+void uf_readlink(fuse_req_t req, fuse_ino_t node)
+{
+	struct uf_id id = uf_id_of(node);
+	char buf[PATH_MAX];
 	ssize_t n;
-	int err;
 
-	if (size == 0)
-		return -EINVAL;
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	/* FUSE wants a NUL-terminated target, cut to fit if need be */
-	n = umfs_readlink(uf_fs(), l.rest, buf, size - 1);
-	uf_long_put(&l);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	return 0;
-}
-
-int uf_mknod(const char *path, mode_t mode, dev_t dev)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = umfs_mknod(uf_fs(), l.rest, mode, dev);
-	uf_long_put(&l);
-	return err;
-}
-
-int uf_mkdir(const char *path, mode_t mode)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = umfs_mkdir(uf_fs(), l.rest, mode);
-	uf_long_put(&l);
-	return err;
-}
-
-int uf_unlink(const char *path)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = uf_hidden_unlink(l.rest); /* libfuse's last close of a hidden file */
-	if (err == 1)
-		err = umfs_unlink(uf_fs(), l.rest);
-	uf_long_put(&l);
-	return err;
-}
-
-int uf_rmdir(const char *path)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(path, &l);
-	if (err)
-		return err;
-	err = umfs_rmdir(uf_fs(), l.rest);
-	uf_long_put(&l);
-	return err;
-}
-
-int uf_symlink(const char *target, const char *linkpath)
-{
-	struct uf_long l;
-	int err;
-
-	uf_cred_enter();
-	err = uf_long_get(linkpath, &l);
-	if (err)
-		return err;
-	err = umfs_symlink(uf_fs(), target, l.rest);
-	uf_long_put(&l);
-	return err;
-}
-
-/* Both paths, each walked in parts if it is long; -errno or 0. */
-static int long_pair(const char *from, const char *to, struct uf_long *a, struct uf_long *b)
-{
-	int err = uf_long_get(from, a);
-
-	if (err)
-		return err;
-	err = uf_long_get(to, b);
-	if (err) {
-		uf_long_put(a);
-		return err;
+	uf_cred_enter(req);
+	/* FUSE wants a NUL-terminated target */
+	n = umfs_readlink_ino(uf_fs(req), id.ino, id.gen, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		uf_reply_err(req, (int)n);
+		return;
 	}
-	uf_long_use(a, b);
-	return 0;
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+/* A node made in parent: its entry, or the error. */
+static void reply_made(fuse_req_t req, fuse_ino_t parent, const char *name, int err)
+{
+	if (err)
+		uf_reply_err(req, err);
+	else
+		uf_reply_entry_name(req, parent, name);
+}
+
+void uf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	int err;
+
+	uf_cred_enter(req);
+	uf_walk_in(req, parent, 0);
+	err = umfs_mknod(uf_fs(req), name, mode, rdev);
+	uf_walk_done();
+	reply_made(req, parent, name, err);
+}
+
+void uf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	int err;
+
+	uf_cred_enter(req);
+	uf_walk_in(req, parent, 0);
+	err = umfs_mkdir(uf_fs(req), name, mode);
+	uf_walk_done();
+	reply_made(req, parent, name, err);
+}
+
+void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	int err;
+
+	uf_cred_enter(req);
+	uf_walk_in(req, parent, 0);
+	err = umfs_symlink(uf_fs(req), target, name);
+	uf_walk_done();
+	reply_made(req, parent, name, err);
+}
+
+/* unlink or rmdir of name in parent. The core keeps a file unlinked while
+ * open alive until its last close (and frees it at the next mount after
+ * a crash). */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+			int (*remove)(struct umfs_fs *, const char *))
+{
+	int err;
+
+	uf_cred_enter(req);
+	uf_walk_in(req, parent, 0);
+	err = remove(uf_fs(req), name);
+	uf_walk_done();
+	uf_reply_err(req, err);
+}
+
+void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, umfs_unlink);
+}
+
+void uf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, umfs_rmdir);
 }
 
 /* flags: RENAME_NOREPLACE or RENAME_EXCHANGE, as renameat2(2); the core
  * refuses anything else (RENAME_WHITEOUT) with EINVAL. */
-int uf_rename(const char *from, const char *to, unsigned int flags)
+void uf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	       const char *newname, unsigned int flags)
 {
-	struct uf_long a, b;
 	int err;
 
-	uf_cred_enter();
-	err = long_pair(from, to, &a, &b);
-	if (err)
-		return err;
-	err = uf_hidden_rename(a.rest, b.rest, flags); /* libfuse hiding an open file? */
-	if (err == 1) {
-		uf_long_use(&a, &b);
-		err = umfs_rename(uf_fs(), a.rest, b.rest, flags);
-	}
-	uf_long_put(&a);
-	uf_long_put(&b);
-	return err;
+	uf_cred_enter(req);
+	uf_walk_in(req, parent, newparent);
+	err = umfs_rename(uf_fs(req), name, newname, flags);
+	uf_walk_done();
+	uf_reply_err(req, err);
 }
 
-int uf_link(const char *from, const char *to)
+/* The node keeps its id: one kernel inode for all the names of a file. */
+void uf_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t newparent, const char *newname)
 {
-	struct uf_long a, b;
+	struct uf_id id = uf_id_of(node);
+	struct umfs_file *f;
 	int err;
 
-	uf_cred_enter();
-	err = long_pair(from, to, &a, &b);
+	uf_cred_enter(req);
+	err = umfs_open_id(uf_fs(req), id.ino, id.gen, O_PATH, UMFS_OPEN_ID_NOCHECK, &f);
+	if (!err) {
+		uf_walk_in(req, newparent, 0);
+		err = umfs_link_file(f, newname, 0);
+		uf_walk_done();
+		if (!err)
+			err = uf_reply_entry_file(req, f, NULL);
+		umfs_close(f);
+	}
 	if (err)
-		return err;
-	err = umfs_link(uf_fs(), a.rest, b.rest);
-	uf_long_put(&a);
-	uf_long_put(&b);
-	if (!err)
-		uf_cache_linked(from);
-	return err;
+		uf_reply_err(req, err);
 }

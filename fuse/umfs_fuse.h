@@ -2,18 +2,21 @@
 /*
  * umfs_fuse.h - umfs-fuse: a UMFS pool served to the kernel through FUSE.
  *
- * The daemon uses libfuse's high-level, path-based API. Every operation is a
- * thin call into include/umfs.h (and include/umfs_frontend.h): FUSE hands over absolute paths ("/a/b"),
- * which the core resolves from the pool root as they are. Open files and
- * directories travel in fuse_file_info.fh as struct umfs_file * and
- * struct umfs_dir * respectively.
+ * The daemon uses libfuse's low-level API. The kernel's node id of a pool
+ * inode is made of the inode's number and generation (the root is
+ * FUSE_ROOT_ID), so a request names the inode the kernel means whatever
+ * was renamed beside it, by this mount or by programs on libumfs, and one
+ * whose inode was freed since answers ENOENT, as for a name that went
+ * away. Names in a request are single components, resolved from their
+ * directory's inode (umfs_walk_from). Open files and directories travel in
+ * fuse_file_info.fh.
  */
 #ifndef UMFS_FUSE_H
 #define UMFS_FUSE_H
 
 #define FUSE_USE_VERSION 312
 
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,22 +31,33 @@ enum {
 	UF_EXIT_SERVE = 4,	/* serving failed, or the pool did not unmount cleanly */
 };
 
-/* What the daemon serves; fuse_new()'s user data. */
+/* What the daemon serves; the session's user data. */
 struct umfs_fuse {
 	struct umfs_fs *fs;	/* NULL once unmounted */
 	const char *pool;	/* as given, for messages */
 	bool rdonly;
+	bool debug;
 	int unmount_err;	/* umfs_unmount()'s result, for the exit code */
+	double entry_timeout;	/* what the kernel may cache, in seconds */
+	double attr_timeout;
+	double negative_timeout;
 };
 
-static inline struct umfs_fuse *uf_ctx(void)
+/* A directory opened by the kernel: its stream, and a description of it
+ * for fsyncdir. */
+struct uf_dir {
+	struct umfs_dir *d;
+	struct umfs_file *f;
+};
+
+static inline struct umfs_fuse *uf_ctx(fuse_req_t req)
 {
-	return fuse_get_context()->private_data;
+	return fuse_req_userdata(req);
 }
 
-static inline struct umfs_fs *uf_fs(void)
+static inline struct umfs_fs *uf_fs(fuse_req_t req)
 {
-	return uf_ctx()->fs;
+	return uf_ctx(req)->fs;
 }
 
 static inline struct umfs_file *uf_file(const struct fuse_file_info *fi)
@@ -51,94 +65,76 @@ static inline struct umfs_file *uf_file(const struct fuse_file_info *fi)
 	return (struct umfs_file *)(uintptr_t)fi->fh;
 }
 
-static inline struct umfs_dir *uf_dir(const struct fuse_file_info *fi)
+static inline struct uf_dir *uf_dirh(const struct fuse_file_info *fi)
 {
-	return (struct umfs_dir *)(uintptr_t)fi->fh;
+	return (struct uf_dir *)(uintptr_t)fi->fh;
 }
 
-/* longpath.c: a path of PATH_MAX bytes or more is walked in parts. get
- * sets rest to what the core is given (path itself when it is shorter),
- * and tells the core where it starts (uf_long_use(l, NULL)); a two-path
- * call tells it again for both; put closes what get opened. */
-struct uf_long {
-	struct umfs_file *hold; /* the directory rest starts at, or NULL */
-	uint64_t ino;           /* its inode (0: rest is from the root) */
+/* nodeid.c: node ids, and the replies that carry them */
+struct uf_id {
+	uint64_t ino; /* the pool's inode number */
 	uint32_t gen;
-	const char *rest;
 };
-int uf_long_get(const char *path, struct uf_long *l);
-void uf_long_use(const struct uf_long *from, const struct uf_long *to);
-void uf_long_put(struct uf_long *l);
+struct uf_id uf_id_of(fuse_ino_t node);
+fuse_ino_t uf_node_of(uint64_t ino, uint32_t gen);
+int uf_node_check_pool(struct umfs_fs *fs);
+void uf_walk_in(fuse_req_t req, fuse_ino_t dir, fuse_ino_t dir2);
+void uf_walk_done(void);
+void uf_reply_entry_name(fuse_req_t req, fuse_ino_t parent, const char *name);
+int uf_reply_entry_file(fuse_req_t req, struct umfs_file *f, struct fuse_file_info *fi);
+void uf_reply_err(fuse_req_t req, int err);
 
 /* cred.c */
-void uf_cred_enter(void);
+void uf_cred_enter(fuse_req_t req);
 void uf_cred_root(void);
 
-/* cache.c */
-void uf_cache_init(struct fuse_config *cfg);
-void uf_cache_note(const struct stat *st);
-void uf_cache_linked(const char *from);
-
-/* hidden.c */
-enum uf_hidden_kind { UF_HIDDEN_STAT, UF_HIDDEN_CHMOD, UF_HIDDEN_CHOWN, UF_HIDDEN_UTIMENS };
-struct uf_hidden_op {
-	enum uf_hidden_kind kind;
-	struct stat *st;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	const struct timespec *tv;
-};
-uint64_t uf_open_count_get(struct umfs_file *f);
-void uf_open_count_put(uint64_t ino);
-int uf_hidden_rename(const char *from, const char *to, unsigned int flags);
-int uf_hidden_unlink(const char *path);
-int uf_hidden_attr(const char *path, const struct uf_hidden_op *op);
-void uf_hidden_release_all(void);
-
 /* umfs_fuse.c */
-extern const struct fuse_operations umfs_fuse_ops;
+extern const struct fuse_lowlevel_ops umfs_fuse_ops;
 void uf_unmount_pool(struct umfs_fuse *uf);
 
 /* ops_attr.c */
-int uf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
-int uf_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
-int uf_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
-int uf_truncate(const char *path, off_t size, struct fuse_file_info *fi);
-int uf_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi);
-int uf_statfs(const char *path, struct statvfs *sv);
-int uf_access(const char *path, int mask);
+void uf_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
+		struct fuse_file_info *fi);
+void uf_statfs(fuse_req_t req, fuse_ino_t node);
 
 /* ops_names.c */
-int uf_readlink(const char *path, char *buf, size_t size);
-int uf_mknod(const char *path, mode_t mode, dev_t dev);
-int uf_mkdir(const char *path, mode_t mode);
-int uf_unlink(const char *path);
-int uf_rmdir(const char *path);
-int uf_symlink(const char *target, const char *linkpath);
-int uf_rename(const char *from, const char *to, unsigned int flags);
-int uf_link(const char *from, const char *to);
+void uf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void uf_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup);
+void uf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void uf_readlink(fuse_req_t req, fuse_ino_t node);
+void uf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void uf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void uf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name);
+void uf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	       const char *newname, unsigned int flags);
+void uf_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t newparent, const char *newname);
 
 /* ops_file.c */
-int uf_open(const char *path, struct fuse_file_info *fi);
-int uf_create(const char *path, mode_t mode, struct fuse_file_info *fi);
-int uf_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
-int uf_write(const char *path, const char *buf, size_t size, off_t off,
-	     struct fuse_file_info *fi);
-int uf_flush(const char *path, struct fuse_file_info *fi);
-int uf_release(const char *path, struct fuse_file_info *fi);
-int uf_fsync(const char *path, int datasync, struct fuse_file_info *fi);
-int uf_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi);
-off_t uf_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi);
+void uf_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi);
+void uf_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, struct fuse_file_info *fi);
+void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void uf_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi);
+void uf_fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t off, off_t len,
+		  struct fuse_file_info *fi);
+void uf_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence, struct fuse_file_info *fi);
+
 /* ops_lock.c */
-int uf_flock(const char *path, struct fuse_file_info *fi, int op);
-void uf_flock_release(struct fuse_file_info *fi);
+void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op);
+void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi);
 
 /* ops_dir.c */
-int uf_opendir(const char *path, struct fuse_file_info *fi);
-int uf_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-	       struct fuse_file_info *fi, enum fuse_readdir_flags flags);
-int uf_releasedir(const char *path, struct fuse_file_info *fi);
-int uf_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi);
+void uf_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void uf_fsyncdir(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi);
 
 #endif /* UMFS_FUSE_H */

@@ -148,10 +148,18 @@ int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flag
  * when the inode was freed or reused; else open's checks (-EACCES, -EISDIR,
  * -ELOOP...) unless how has UMFS_OPEN_ID_NOCHECK, which skips them (the
  * caller re-creates a description that was already open, e.g. across
- * exec). O_TRUNC is ignored. */
+ * exec). O_TRUNC is ignored... */
 #define UMFS_OPEN_ID_NOCHECK 0x1u
+/* ... or, with UMFS_OPEN_ID_TRUNC, O_TRUNC truncates as umfs_open does
+ * (checked as a write, -EROFS on a read-only mount). */
+#define UMFS_OPEN_ID_TRUNC 0x2u
 int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsigned how,
 		 struct umfs_file **filep);
+/* umfs_stat and umfs_readlink (without following) of the inode (ino, gen)
+ * names, for front ends that hold inodes rather than paths: -ESTALE when it
+ * was freed or reused. */
+int umfs_stat_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, struct stat *st);
+ssize_t umfs_readlink_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size);
 /* The bytes a read at off could return now (0 at or past the end): a
  * bound for checking no more of a caller's buffer than the read fills. */
 size_t umfs_read_span(const struct umfs_file *file, size_t len, off_t off);

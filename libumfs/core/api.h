@@ -46,6 +46,9 @@ int api_tx_run_end(struct umfs_fs *fs, int err);
 bool api_dir_pages_retry(struct umfs_fs *fs, int *err, unsigned *tries);
 /* gen: the inode's generation when its last name went, under meta_lock */
 void api_reclaim_if_unused(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
+/* With meta_lock held: 0 when inode ino is in use with generation gen,
+ * -ESTALE when it was freed or reused, or its check's error. */
+int api_inode_by_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 int api_sticky_check(struct umfs_fs *fs, uint64_t dir, uint64_t ino);
 int api_may_change_dir(struct umfs_fs *fs, uint64_t dir);
 void api_cred_ids(uid_t *uid, gid_t *gid);

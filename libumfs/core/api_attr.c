@@ -232,6 +232,26 @@ int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flag
 	return umfs_fs_result(fs, err);
 }
 
+/* The inode (ino, gen) names, checked as umfs_open_id does; meta_lock held. */
+int api_inode_by_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
+{
+	if (!umfs_inode_live(fs, ino) || umfs_inode(fs, ino)->generation != gen)
+		return -ESTALE;
+	return umfs_inode_verify(fs, ino, true);
+}
+
+int umfs_stat_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, struct stat *st)
+{
+	int err;
+
+	umfs_meta_lock(fs);
+	err = api_inode_by_id(fs, ino, gen);
+	if (!err)
+		umfs_inode_stat(fs, ino, st);
+	umfs_meta_unlock(fs);
+	return umfs_fs_result(fs, err);
+}
+
 int umfs_access(struct umfs_fs *fs, const char *path, int amode)
 {
 	struct umfs_walk *w = malloc(sizeof(*w));

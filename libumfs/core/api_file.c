@@ -38,6 +38,22 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 
 static void file_kill_privs(struct umfs_file *f);
 
+/* O_TRUNC at open, of a regular file opened for more than its path. */
+static int open_truncate(struct umfs_file *f)
+{
+	struct umfs_fs *fs = f->fs;
+	int err;
+
+	if (!S_ISREG(umfs_inode(fs, f->ino)->mode) || (f->flags & O_PATH))
+		return 0;
+	umfs_vnode_wrlock(fs, f->vn);
+	err = umfs_file_truncate(fs, f->ino, 0);
+	if (!err)
+		file_kill_privs(f);
+	umfs_vnode_wrunlock(fs, f->vn);
+	return err;
+}
+
 /* umfs_open and umfs_open_resolve: path is walked from the root, or,
  * when base is set, from the directory at base under the resolve rules. */
 static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,
@@ -127,13 +143,8 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	umfs_katt_init(&f->katt, f->flags);
-	if ((flags & O_TRUNC) && !created && S_ISREG(umfs_inode(fs, f->ino)->mode) &&
-	    !(flags & O_PATH)) {
-		umfs_vnode_wrlock(fs, f->vn);
-		err = umfs_file_truncate(fs, f->ino, 0);
-		if (!err)
-			file_kill_privs(f);
-		umfs_vnode_wrunlock(fs, f->vn);
+	if ((flags & O_TRUNC) && !created) {
+		err = open_truncate(f);
 		if (err) {
 			if (hold)
 				umfs_close_held(f);
@@ -176,7 +187,8 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 
 	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
 		return -EINVAL;
-	if (fs->pm.rdonly && CAN_WRITE(flags) && !(flags & O_PATH))
+	if (fs->pm.rdonly && !(flags & O_PATH) &&
+	    (CAN_WRITE(flags) || ((how & UMFS_OPEN_ID_TRUNC) && (flags & O_TRUNC))))
 		return -EROFS;
 	w = malloc(sizeof(*w));
 	f = calloc(1, sizeof(*f));
@@ -193,7 +205,9 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 	if (err)
 		goto out_unlock;
 	w->ino = ino;
-	err = (how & UMFS_OPEN_ID_NOCHECK) ? 0 : open_check(fs, w, flags & ~O_TRUNC);
+	if (!(how & UMFS_OPEN_ID_TRUNC))
+		flags &= ~O_TRUNC;
+	err = (how & UMFS_OPEN_ID_NOCHECK) ? 0 : open_check(fs, w, flags);
 	if (err)
 		goto out_unlock;
 	f->vn = umfs_vnode_get(fs, ino);
@@ -209,6 +223,13 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	umfs_katt_init(&f->katt, f->flags); /* attached at first use */
+	if (flags & O_TRUNC) {
+		err = open_truncate(f);
+		if (err) {
+			umfs_close(f);
+			return umfs_fs_result(fs, err);
+		}
+	}
 	*filep = f;
 	return 0;
 

@@ -128,26 +128,39 @@ int umfs_symlink(struct umfs_fs *fs, const char *target, const char *linkpath)
 	return make_node(fs, linkpath, S_IFLNK | 0777, 0, target);
 }
 
+/* With meta_lock held: the target of symlink ino, or -EINVAL. */
+static ssize_t link_target(struct umfs_fs *fs, uint64_t ino, char *buf, size_t size)
+{
+	if (!S_ISLNK(umfs_inode(fs, ino)->mode))
+		return -EINVAL;
+	return umfs_file_read(fs, ino, buf, UMFS_MIN(size, umfs_inode(fs, ino)->size), 0);
+}
+
 ssize_t umfs_readlink(struct umfs_fs *fs, const char *path, char *buf, size_t size)
 {
 	struct umfs_walk *w = malloc(sizeof(*w));
 	ssize_t n;
-	int err;
 
 	if (!w)
 		return -ENOMEM;
 	umfs_meta_lock(fs);
-	err = umfs_walk(fs, path, UMFS_WALK_NOFOLLOW, w);
-	if (!err && !S_ISLNK(umfs_inode(fs, w->ino)->mode))
-		err = -EINVAL;
-	if (err) {
-		n = err;
-	} else {
-		uint64_t size_on_media = umfs_inode(fs, w->ino)->size;
-		n = umfs_file_read(fs, w->ino, buf, UMFS_MIN(size, size_on_media), 0);
-	}
+	n = umfs_walk(fs, path, UMFS_WALK_NOFOLLOW, w);
+	if (!n)
+		n = link_target(fs, w->ino, buf, size);
 	umfs_meta_unlock(fs);
 	free(w);
+	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : n;
+}
+
+ssize_t umfs_readlink_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size)
+{
+	ssize_t n;
+
+	umfs_meta_lock(fs);
+	n = api_inode_by_id(fs, ino, gen);
+	if (!n)
+		n = link_target(fs, ino, buf, size);
+	umfs_meta_unlock(fs);
 	return umfs_fs_failed(fs) ? umfs_fs_eio(fs) : n;
 }
 
