@@ -232,6 +232,11 @@ static void test_inode_identity(void **state)
 	assert_int_not_equal(umfs_inode_id_csum(&in), want);
 	assert_int_equal(kstub_crc32c(0, "123456789", 9), 0xE3069283u);
 	assert_int_equal(umfs_crc32c(0, "123456789", 9), 0xE3069283u);
+	/* the module's table path (umfs_rules.h's byte step), continued from
+	 * a running value, against the bit-at-a-time reference */
+	for (unsigned len = 0; len < sizeof(ref); len++)
+		assert_int_equal(kstub_crc32c(0x12345678u, ref, len),
+				 crc_reference(0x12345678u, ref, len));
 }
 
 static void test_page_offsets(void **state)
