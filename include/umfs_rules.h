@@ -416,6 +416,13 @@ static inline umfs_u64 umfs_jslot_off(const struct umfs_superblock *sb, umfs_u32
 	       (umfs_u64)i * umfs_le32_to_cpu(sb->journal_slot_size);
 }
 
+/* The header of slot i is one the journal wrote: a damaged header names
+ * no transaction, and whoever may write reinitialises it. */
+static inline int umfs_jslot_hdr_ok(const struct umfs_jslot_hdr *h, umfs_u32 i)
+{
+	return umfs_le64_to_cpu(h->magic) == UMFS_JSLOT_MAGIC && umfs_le32_to_cpu(h->slot) == i;
+}
+
 /* What a record may name, taken from a validated superblock. */
 struct umfs_jgeom {
 	umfs_u64 slot_size;
