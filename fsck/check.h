@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "umfs_ptwalk.h"
+#include "umfs_ulog.h"
 #include "umfs_tools.h"
 
 /* fsck(8) exit codes. A check-only run that finds crash state and no
@@ -340,7 +341,7 @@ static inline uint64_t fsck_pte_off(const struct fsck *c, uint64_t pte)
 }
 
 /* Pages one U-Log chain may span before the engine calls it a loop. */
-#define FSCK_ULOG_CHAIN_MAX 64
+#define FSCK_ULOG_CHAIN_MAX UMFS_ULOG_CHAIN_LIMIT
 
 /* ---- directory scanning (check_dir.c), shared with connectivity ---- */
 

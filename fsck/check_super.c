@@ -307,7 +307,7 @@ int fsck_journal(struct fsck *c)
 	for (uint32_t i = 0; i < c->sb.journal_slots; i++) {
 		struct umfs_jslot_hdr *h = slot_hdr(c, i);
 
-		if (h->magic != UMFS_JSLOT_MAGIC || h->slot != i) {
+		if (!umfs_jslot_hdr_ok(h, i)) {
 			/* The core's recovery reinitialises such a header. */
 			fsck_problem(c, "reinitialised",
 				     "journal slot %u: damaged header (magic 0x%016" PRIx64

@@ -245,9 +245,7 @@ static void walk_ulog(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 			why = "links to a page already in use";
 		if (why == NULL) {
 			u = fsck_ptr(c, off);
-			if (u->magic != UMFS_ULOG_MAGIC || u->ino != ino ||
-			    u->generation != in->generation ||
-			    u->csum != umfs_ulog_csum(u)) {
+			if (!umfs_ulog_page_stamped(u, ino, in->generation)) {
 				fsck_own_release(c, fsck_page_of(c, off), 1);
 				why = "links to a page that is not this inode's U-Log";
 			}

@@ -7,9 +7,14 @@
  *
  * Every function here reads on-media fields (little-endian) through the
  * umfs_le*_to_cpu helpers of umfs_format.h. The CRC-32C itself is
- * umfs_crc32c(), which each program provides (libumfs/core/crc32c.c,
- * kmod/crc32c.c): reflected polynomial 0x82F63B78, initial value and final
- * xor 0xFFFFFFFF; pass 0 to start, a previous result to continue.
+ * umfs_crc32c(): reflected polynomial 0x82F63B78, initial value and final
+ * xor 0xFFFFFFFF; pass 0 to start, a previous result to continue. Its
+ * table and byte step are below, and each program links the umfs_crc32c()
+ * its environment allows: libumfs/core/crc32c.c adds the SSE4.2 and
+ * carry-less multiply paths user space may use freely; kmod/crc32c.c is
+ * the table alone, since kernel code may use vector registers only
+ * between kernel_fpu_begin and end, and the kernel's own crc32c() would
+ * make the module load libcrc32c and the crypto modules behind it.
  */
 #ifndef UMFS_RULES_H
 #define UMFS_RULES_H
@@ -19,6 +24,28 @@
 #endif
 
 umfs_u32 umfs_crc32c(umfs_u32 crc, const void *buf, umfs_size len);
+
+#define UMFS_CRC32C_POLY 0x82F63B78u /* reflected */
+
+/* Entry i of the CRC-32C's byte-at-a-time table. */
+static inline umfs_u32 umfs_crc32c_table_entry(umfs_u32 i)
+{
+	int k;
+
+	for (k = 0; k < 8; k++)
+		i = (i & 1) ? (i >> 1) ^ UMFS_CRC32C_POLY : i >> 1;
+	return i;
+}
+
+/* The CRC-32C state crc (the running value, inverted) after len more
+ * bytes, one table lookup a byte. */
+static inline umfs_u32 umfs_crc32c_bytes(const umfs_u32 *table, umfs_u32 crc, const umfs_u8 *p,
+					 umfs_size len)
+{
+	while (len--)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
 
 /* ------------------------------------------------------------------ */
 /* Pool offsets                                                         */
@@ -387,6 +414,13 @@ static inline umfs_u64 umfs_jslot_off(const struct umfs_superblock *sb, umfs_u32
 {
 	return umfs_le64_to_cpu(sb->journal_off) +
 	       (umfs_u64)i * umfs_le32_to_cpu(sb->journal_slot_size);
+}
+
+/* The header of slot i is one the journal wrote: a damaged header names
+ * no transaction, and whoever may write reinitialises it. */
+static inline int umfs_jslot_hdr_ok(const struct umfs_jslot_hdr *h, umfs_u32 i)
+{
+	return umfs_le64_to_cpu(h->magic) == UMFS_JSLOT_MAGIC && umfs_le32_to_cpu(h->slot) == i;
 }
 
 /* What a record may name, taken from a validated superblock. */

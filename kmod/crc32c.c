@@ -3,8 +3,9 @@
  * crc32c.c - CRC-32C (Castagnoli), as docs/format.md defines it: reflected
  * polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF.
  *
- * The module keeps its own table instead of the kernel's crc32c() so that it
- * loads without libcrc32c and the crypto modules behind it.
+ * The table and its byte step are umfs_rules.h's, as the core's; the
+ * module keeps this table instead of the kernel's crc32c() so that it loads
+ * without libcrc32c and the crypto modules behind it.
  */
 #include "umfs_km.h"
 
@@ -12,24 +13,14 @@ static u32 umfs_km_crc_table[256];
 
 void umfs_km_crc32c_init(void)
 {
-	u32 i, c;
-	int k;
+	u32 i;
 
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		umfs_km_crc_table[i] = c;
-	}
+	for (i = 0; i < 256; i++)
+		umfs_km_crc_table[i] = umfs_crc32c_table_entry(i);
 }
 
 /* Pass 0 to start; pass a previous result to continue over more bytes. */
 u32 umfs_crc32c(u32 crc, const void *buf, size_t len)
 {
-	const u8 *p = buf;
-
-	crc = ~crc;
-	while (len--)
-		crc = umfs_km_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return ~umfs_crc32c_bytes(umfs_km_crc_table, ~crc, buf, len);
 }

@@ -21,6 +21,7 @@
 #include <linux/string.h>
 
 #include "umfs_km.h"
+#include "../include/umfs_ulog.h"
 
 /* Journal room one step may need: two runs of 512 entries, the tables of
  * two paths with their bitmap words, rec_done. */
@@ -43,7 +44,6 @@ struct umfs_km_xc {
 static int umfs_km_xc_record(struct umfs_km_xc *x)
 {
 	struct umfs_km_pool *p = x->op.p;
-	const u64 max_pages = UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT;
 	u64 uoff = x->op.snap.ulog;
 	struct umfs_inode ssnap;
 	/* the header lines only: identity and record (u->data is never read) */
@@ -57,16 +57,12 @@ static int umfs_km_xc_record(struct umfs_km_xc *x)
 	memcpy(head, umfs_km_off_ptr(p, uoff), sizeof(head));
 	barrier();
 	if (!u->rec_seq || u->rec_kind != UMFS_ULOG_REC_SWAP ||
-	    u->rec_csum != umfs_ulog_rec_id_csum(u))
-		return -EINVAL;
-	if (!u->rec_len || u->rec_off >= max_pages || u->rec_len > max_pages - u->rec_off ||
-	    u->rec_done > u->rec_len || u->rec_aux_ino == x->op.ino)
+	    u->rec_csum != umfs_ulog_rec_id_csum(u) || !umfs_ulog_rec_ok(u, x->op.ino, 1))
 		return -EINVAL;
 	err = umfs_km_inode_get(p, u->rec_aux_ino, &ssnap);
 	if (err)
 		return err == -ENOENT ? -EINVAL : err;
-	if (ssnap.generation != u->rec_aux_gen || !S_ISREG(ssnap.mode) || ssnap.nlink ||
-	    !(ssnap.flags & UMFS_IF_ORPHAN))
+	if (!umfs_ulog_shadow_ok(&ssnap, u))
 		return -EINVAL;
 	/* pages go both ways: read and write (umfs_km_perm_check's write
 	 * check asks for both) on both */

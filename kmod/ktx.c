@@ -2,9 +2,9 @@
 /*
  * ktx.c - the module's own metadata transactions, in the pool's journal.
  *
- * The module uses the last journal slot (libumfs uses slot 0), with the same
- * undo protocol and record format as libumfs's journal.c, so that either
- * side can roll back a transaction the other left behind:
+ * The module uses the last journal slot (libumfs uses slot 0), with the
+ * undo protocol and records of umfs_journal.h, which libumfs's journal.c
+ * compiles too, so that either side rolls back what the other left behind:
  *   add:    append a record (old bytes, checksummed, tagged with seq) and
  *           persist it, with active_seq; only then change the range;
  *   commit: persist every range a record names, then clear active_seq.
@@ -25,6 +25,7 @@
 #include <linux/string.h>
 
 #include "umfs_km.h"
+#include "../include/umfs_journal.h"
 
 #define UMFS_KM_SEQ_RESERVE (1ull << 20)
 
@@ -56,6 +57,23 @@ static struct umfs_jslot_hdr *umfs_km_tx_hdr(const struct umfs_km_pool *p)
 	return umfs_km_off_ptr(p, p->kslot_off);
 }
 
+static void umfs_km_tx_flush(const void *addr, size_t len)
+{
+	arch_wb_cache_pmem((void *)addr, len);
+}
+
+static void umfs_km_tx_fence(void)
+{
+	wmb(); /* sfence: the write-backs complete before any later store */
+}
+
+/* The journal's rules (umfs_journal.h) over the pool's direct map. */
+static struct umfs_jenv umfs_km_tx_env(const struct umfs_km_pool *p)
+{
+	return (struct umfs_jenv){ .base = p->kaddr, .flush = umfs_km_tx_flush,
+				   .fence = umfs_km_tx_fence };
+}
+
 /* Restores the valid records of an active module slot, newest first, and
  * retires it. For MOUNT: the slot of a transaction a crash interrupted. A
  * record naming a range no transaction changes is left, with the whole
@@ -63,38 +81,27 @@ static struct umfs_jslot_hdr *umfs_km_tx_hdr(const struct umfs_km_pool *p)
 int umfs_km_tx_recover(struct umfs_km_pool *p, u64 *restored)
 {
 	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
-	u8 *slot = (u8 *)h;
+	struct umfs_jenv env = umfs_km_tx_env(p);
 	u32 *pos, n, max = umfs_jslot_max_records(&p->jgeom);
 	u64 seq = h->active_seq;
 	int bad;
 
 	*restored = 0;
-	if (h->magic != UMFS_JSLOT_MAGIC || h->slot != p->kslot)
+	if (!umfs_jslot_hdr_ok(h, p->kslot))
 		return -EUCLEAN; /* libumfs's recovery reinitialises a bad header */
 	if (!seq)
 		return 0;
 	pos = kvmalloc_array(max, sizeof(*pos), GFP_KERNEL);
 	if (!pos)
 		return -ENOMEM;
-	n = umfs_jslot_scan(&p->jgeom, slot, seq, pos, max, &bad);
-	if (bad) {
-		kvfree(pos);
-		return -EUCLEAN;
-	}
-	while (n--) {
-		const struct umfs_jrec *r = (const void *)(slot + pos[n]);
-		void *dst = umfs_km_off_ptr(p, r->off);
-
-		memcpy(dst, r + 1, r->len);
-		arch_wb_cache_pmem(dst, r->len);
-		(*restored)++;
-	}
+	n = umfs_jslot_scan(&p->jgeom, h, seq, pos, max, &bad);
+	if (!bad)
+		umfs_jslot_restore(&env, &p->jgeom, h, pos, n);
 	kvfree(pos);
-	wmb();
-	if (h->next_seq <= seq)
-		h->next_seq = seq + 1;
-	WRITE_ONCE(h->active_seq, 0);
-	umfs_km_persist(h, sizeof(*h));
+	if (bad)
+		return -EUCLEAN;
+	*restored = n;
+	umfs_jslot_retire(&env, h);
 	p->kseq = p->kseq_limit = h->next_seq;
 	return 0;
 }
@@ -112,7 +119,7 @@ int umfs_km_tx_begin(struct umfs_km_tx *tx, struct umfs_km_pool *p)
 {
 	struct umfs_jslot_hdr *h = umfs_km_tx_hdr(p);
 
-	if (h->magic != UMFS_JSLOT_MAGIC || h->slot != p->kslot || h->active_seq)
+	if (!umfs_jslot_hdr_ok(h, p->kslot) || h->active_seq)
 		return -EUCLEAN; /* a transaction nobody rolled back: recovery first */
 	if (p->kseq >= p->kseq_limit) {
 		/* another mount of the pool may have used seqs since */
@@ -138,6 +145,7 @@ u32 umfs_km_tx_room(const struct umfs_km_tx *tx)
 int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 {
 	struct umfs_km_pool *p = tx->p;
+	struct umfs_jenv env = umfs_km_tx_env(p);
 	u32 need = (u32)umfs_jrec_span(len);
 	struct umfs_jrec *r;
 
@@ -146,16 +154,9 @@ int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 	if (umfs_km_tx_cut(tx))
 		return -EINTR;
 	r = (struct umfs_jrec *)((u8 *)tx->hdr + tx->used);
-	r->seq = tx->seq;
-	r->off = off;
-	r->len = len;
-	memcpy(r + 1, umfs_km_off_ptr(p, off), len);
-	r->csum = umfs_jrec_csum(r, r + 1);
+	umfs_jrec_fill(r, tx->seq, off, umfs_km_off_ptr(p, off), len);
 	arch_wb_cache_pmem(r, sizeof(*r) + len);
-	if (tx->hdr->active_seq != tx->seq) {
-		WRITE_ONCE(tx->hdr->active_seq, tx->seq);
-		arch_wb_cache_pmem(&tx->hdr->active_seq, sizeof(u64));
-	}
+	umfs_jslot_activate(&env, tx->hdr, tx->seq);
 	wmb(); /* the record is durable before the caller changes the range */
 	tx->used += need;
 	tx->nrecs++;
@@ -168,6 +169,7 @@ int umfs_km_tx_add(struct umfs_km_tx *tx, u64 off, u32 len)
 int umfs_km_tx_commit(struct umfs_km_tx *tx)
 {
 	const u8 *slot = (const u8 *)tx->hdr;
+	struct umfs_jenv env = umfs_km_tx_env(tx->p);
 	u32 at = sizeof(struct umfs_jslot_hdr), i;
 
 	if (!tx->nrecs)
@@ -181,8 +183,7 @@ int umfs_km_tx_commit(struct umfs_km_tx *tx)
 		at += (u32)umfs_jrec_span(r->len);
 	}
 	wmb();
-	WRITE_ONCE(tx->hdr->active_seq, 0);
-	umfs_km_persist(&tx->hdr->active_seq, sizeof(u64));
+	umfs_jslot_close(&env, tx->hdr);
 	return 0;
 }
 

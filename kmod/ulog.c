@@ -15,38 +15,33 @@
 #include <linux/string.h>
 
 #include "umfs_km.h"
+#include "../include/umfs_ulog.h"
+
+/* The format's U-Log rules (umfs_ulog.h) over the pool's direct map. */
+static struct umfs_ulog_env umfs_km_ulog_env(const struct umfs_km_pool *p)
+{
+	return (struct umfs_ulog_env){ .base = p->kaddr, .data_off = p->data_off,
+				       .data_pages = p->data_pages,
+				       .pbitmap = umfs_km_bitmap(p) };
+}
 
 bool umfs_km_ulog_page_ok(const struct umfs_km_pool *p, u64 off, u64 ino, u32 generation)
 {
-	const struct umfs_ulog *u;
+	struct umfs_ulog_env env = umfs_km_ulog_env(p);
 
-	if (!umfs_km_off_is_data_page(p, off) ||
-	    !test_bit(umfs_km_off_page(p, off), (const unsigned long *)umfs_km_bitmap(p)))
-		return false;
-	u = umfs_km_off_ptr(p, off);
-	return u->magic == UMFS_ULOG_MAGIC && u->ino == ino && u->generation == generation &&
-	       u->csum == umfs_ulog_csum(u);
+	return umfs_ulog_page_ok(&env, off, ino, generation);
 }
 
 unsigned int umfs_km_ulog_chain(const struct umfs_km_pool *p, const struct umfs_inode *in,
 				u64 ino, u64 *offs, bool *cut)
 {
-	u64 off = in->ulog;
-	unsigned int n = 0, i;
+	struct umfs_ulog_env env = umfs_km_ulog_env(p);
+	unsigned int n;
+	int cut_link;
 
-	*cut = false;
-	while (off && n < UMFS_ULOG_MAX_PAGES) {
-		for (i = 0; i < n; i++)
-			if (offs[i] == off)
-				break;
-		if (i < n || !umfs_km_ulog_page_ok(p, off, ino, in->generation)) {
-			*cut = true; /* a loop or a bad page: the chain ends before it */
-			return n;
-		}
-		offs[n++] = off;
-		off = READ_ONCE(((const struct umfs_ulog *)umfs_km_off_ptr(p, off))->next);
-	}
-	*cut = off != 0;
+	n = umfs_ulog_chain_walk(&env, in->ulog, ino, in->generation, offs, UMFS_ULOG_MAX_PAGES,
+				 &cut_link);
+	*cut = cut_link;
 	return n;
 }
 

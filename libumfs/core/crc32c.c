@@ -9,8 +9,6 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
-#define CRC32C_POLY 0x82F63B78u /* reflected */
-
 /* a * b modulo the polynomial, in the reflected bit order of the CRC
  * (bit 31 is x^0): combining CRCs of consecutive pieces needs it. */
 static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
@@ -20,7 +18,7 @@ static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
 	for (uint32_t bit = 1u << 31; bit; bit >>= 1) {
 		if (a & bit)
 			prod ^= b;
-		b = (b & 1) ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+		b = (b & 1) ? (b >> 1) ^ UMFS_CRC32C_POLY : b >> 1;
 	}
 	return prod;
 }
@@ -210,12 +208,8 @@ static __attribute__((noinline)) int crc32c_setup(void)
 	}
 	crc32c_wide = hw && have_avx512_clmul();
 #endif
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc32c_table[i] = c;
-	}
+	for (uint32_t i = 0; i < 256; i++)
+		crc32c_table[i] = umfs_crc32c_table_entry(i); /* umfs_rules.h */
 	/* threads racing here compute the same values; the release makes
 	 * them visible before the state says they are there */
 	__atomic_store_n(&crc32c_state, hw ? 2 : 1, __ATOMIC_RELEASE);
@@ -236,9 +230,7 @@ bool umfs_crc32c_hw(void)
 
 static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 {
-	while (len--)
-		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return crc;
+	return umfs_crc32c_bytes(crc32c_table, crc, p, len);
 }
 
 /* Standard CRC-32C: pass 0 to start; chaining passes the previous result. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "umfs_journal.h"
 
 #define SEQ_RESERVE (1ull << 20) /* sequence numbers reserved per persisted bump */
 #define RANGE_DEDUP_WINDOW 16    /* recent ranges checked for a repeated add */
@@ -55,22 +56,16 @@ void umfs_journal_close(struct umfs_fs *fs)
 	fs->tx.frees = NULL;
 }
 
-/* Restores the records at positions pos[0..n) in reverse order. */
-static void restore_records(struct umfs_fs *fs, const uint8_t *slot, const uint32_t *pos, size_t n)
+/* The journal's rules (umfs_journal.h) over this mount's mapping. */
+static struct umfs_jenv jenv_of(const struct umfs_fs *fs)
 {
-	while (n--) {
-		const struct umfs_jrec *r = (const struct umfs_jrec *)(slot + pos[n]);
-		void *dst = fs->base + r->off;
-
-		memcpy(dst, r + 1, r->len);
-		umfs_flush(dst, r->len);
-	}
-	umfs_drain();
+	return (struct umfs_jenv){ .base = fs->base, .flush = umfs_flush, .fence = umfs_drain };
 }
 
 int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *bad_records)
 {
 	struct umfs_jgeom geom = umfs_jgeom_of(&fs->sb);
+	struct umfs_jenv env = jenv_of(fs);
 	uint32_t max = umfs_jslot_max_records(&geom);
 	unsigned rolled = 0, bad = 0;
 	uint32_t *pos;
@@ -83,7 +78,7 @@ int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *ba
 		uint32_t n;
 		int stopped_bad;
 
-		if (h->magic != UMFS_JSLOT_MAGIC || h->slot != i) {
+		if (!umfs_jslot_hdr_ok(h, i)) {
 			bad++;
 			if (fs->pm.rdonly)
 				continue;
@@ -103,12 +98,8 @@ int umfs_journal_recover(struct umfs_fs *fs, unsigned *rolled_back, unsigned *ba
 		}
 		n = umfs_jslot_scan(&geom, h, h->active_seq, pos, max, &stopped_bad);
 		bad += (unsigned)stopped_bad;
-		restore_records(fs, (const uint8_t *)h, pos, n);
-		/* Never reuse a seq that may still sit in this slot. */
-		if (h->next_seq <= h->active_seq)
-			umfs_store64_nodrain(&h->next_seq, h->active_seq + 1);
-		umfs_store64_nodrain(&h->active_seq, 0);
-		umfs_drain();
+		umfs_jslot_restore(&env, &geom, h, pos, n);
+		umfs_jslot_retire(&env, h);
 		rolled++;
 	}
 	free(pos);
@@ -217,7 +208,7 @@ static void records_flush(struct umfs_tx *tx, size_t end)
 int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len)
 {
 	struct umfs_tx *tx = &fs->tx;
-	struct umfs_jrec *r;
+	struct umfs_jenv env;
 	size_t need;
 	int err;
 
@@ -225,22 +216,18 @@ int umfs_tx_save(struct umfs_fs *fs, const void *addr, size_t len)
 		return -EINVAL;
 	if (len == 0 || already_saved(tx, addr, len))
 		return 0;
-	need = UMFS_ALIGN_UP(sizeof(*r) + len, 8);
+	need = umfs_jrec_span(len);
 	if (need > tx->slot_size - tx->used)
 		return -ENOSPC;
 	err = ranges_push(tx, (void *)addr, len, tx->used);
 	if (err)
 		return err;
 
-	r = (struct umfs_jrec *)(tx->slot + tx->used);
-	r->seq = tx->seq;
-	r->off = umfs_ptr_off(fs, addr);
-	r->len = (uint32_t)len;
-	memcpy(r + 1, addr, len);
-	r->csum = umfs_jrec_csum(r, r + 1);
-	records_flush(tx, UMFS_ALIGN_DOWN(tx->used + sizeof(*r) + len, UMFS_CACHELINE));
-	if (tx->hdr->active_seq != tx->seq)
-		umfs_store64_nodrain(&tx->hdr->active_seq, tx->seq);
+	umfs_jrec_fill((struct umfs_jrec *)(tx->slot + tx->used), tx->seq, umfs_ptr_off(fs, addr),
+		       addr, (uint32_t)len);
+	records_flush(tx, UMFS_ALIGN_DOWN(tx->used + sizeof(struct umfs_jrec) + len, UMFS_CACHELINE));
+	env = jenv_of(fs);
+	umfs_jslot_activate(&env, tx->hdr, tx->seq);
 	tx->used += need;
 	tx->unsealed = true;
 	return 0;
@@ -283,6 +270,7 @@ size_t umfs_tx_room(const struct umfs_fs *fs)
 int umfs_tx_commit(struct umfs_fs *fs)
 {
 	struct umfs_tx *tx = &fs->tx;
+	struct umfs_jenv env = jenv_of(fs);
 	int err;
 
 	if (!tx->active)
@@ -296,10 +284,8 @@ int umfs_tx_commit(struct umfs_fs *fs)
 	for (size_t i = 0; i < tx->nranges; i++)
 		umfs_flush(tx->ranges[i].addr, tx->ranges[i].len);
 	umfs_drain();
-	if (tx->hdr->active_seq == tx->seq) {
-		umfs_store64_nodrain(&tx->hdr->active_seq, 0);
-		umfs_drain();
-	}
+	if (tx->hdr->active_seq == tx->seq)
+		umfs_jslot_close(&env, tx->hdr);
 	tx->active = false;
 	return 0;
 }
@@ -307,24 +293,19 @@ int umfs_tx_commit(struct umfs_fs *fs)
 void umfs_tx_abort(struct umfs_fs *fs)
 {
 	struct umfs_tx *tx = &fs->tx;
+	struct umfs_jgeom geom = umfs_jgeom_of(&fs->sb);
+	struct umfs_jenv env = jenv_of(fs);
 
 	if (!tx->active)
 		return;
 	/* Newest snapshot first, so that the oldest copy of a range wins. */
-	for (size_t i = tx->nranges; i-- > 0;) {
-		const struct umfs_jrec *r;
-
-		if (!tx->ranges[i].rec_pos)
-			continue;
-		r = (const struct umfs_jrec *)(tx->slot + tx->ranges[i].rec_pos);
-		memcpy(fs->base + r->off, r + 1, r->len);
-		umfs_flush(fs->base + r->off, r->len);
-	}
+	for (size_t i = tx->nranges; i-- > 0;)
+		if (tx->ranges[i].rec_pos)
+			umfs_jrec_restore(&env, &geom,
+					  (const struct umfs_jrec *)(tx->slot + tx->ranges[i].rec_pos));
 	umfs_drain();
-	if (tx->hdr->active_seq == tx->seq) {
-		umfs_store64_nodrain(&tx->hdr->active_seq, 0);
-		umfs_drain();
-	}
+	if (tx->hdr->active_seq == tx->seq)
+		umfs_jslot_close(&env, tx->hdr);
 	fs->free_pages -= (uint64_t)tx->pages_delta;
 	fs->free_inodes -= (uint64_t)tx->inodes_delta;
 	tx->nfrees = 0;

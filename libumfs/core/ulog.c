@@ -47,14 +47,12 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "backend.h"
 #include "coldio.h"
+#include "umfs_ulog.h"
 
 #define ULOG_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
-/* Chain length recovery accepts (fsck accepts up to 64 as well). */
-#define ULOG_CHAIN_LIMIT 64
 
 /* ------------------------------------------------------------------ */
 /* Chains                                                               */
@@ -62,43 +60,23 @@
 
 static void ulog_page_settle(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *u);
 
-/* True when off is an allocated data page holding ino's U-Log stamp. */
-static bool ulog_page_ok(const struct umfs_fs *fs, uint64_t off, uint64_t ino, uint32_t gen)
-{
-	const struct umfs_ulog *u;
-
-	if (!umfs_off_is_page(fs, off) || !umfs_page_is_used(fs, umfs_off_page(fs, off)))
-		return false;
-	u = umfs_off_ptr(fs, off);
-	return u->magic == UMFS_ULOG_MAGIC && u->ino == ino && u->generation == gen &&
-	       u->csum == umfs_ulog_csum(u);
-}
-
-/* Collects the valid pages of ino's chain, up to max; stops at the first
- * bad link or at a page seen before. *cut is set when a link was bad. */
+/* Collects the valid pages of ino's chain, up to max (the format's walk,
+ * umfs_ulog.h); *cut is set when a link was bad, looped or past max. */
 static unsigned ulog_chain(const struct umfs_fs *fs, uint64_t ino, struct umfs_ulog **pages,
 			   unsigned max, bool *cut)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
-	uint64_t off = in->ulog;
-	unsigned n = 0;
+	struct umfs_ulog_env env = { .base = fs->base, .data_off = fs->data_off,
+				     .data_pages = fs->data_pages, .pbitmap = fs->pbitmap };
+	uint64_t offs[UMFS_ULOG_CHAIN_LIMIT];
+	unsigned n;
+	int cut_link;
 
-	*cut = false;
-	while (off && n < max) {
-		if (!ulog_page_ok(fs, off, ino, in->generation)) {
-			*cut = true;
-			break;
-		}
-		for (unsigned i = 0; i < n; i++)
-			if (umfs_ptr_off(fs, pages[i]) == off) {
-				*cut = true; /* a loop */
-				return n;
-			}
-		pages[n++] = umfs_off_ptr(fs, off);
-		off = pages[n - 1]->next;
-	}
-	if (off && n == max)
-		*cut = true;
+	n = umfs_ulog_chain_walk(&env, in->ulog, ino, in->generation, offs,
+				 UMFS_MIN(max, UMFS_ULOG_CHAIN_LIMIT), &cut_link);
+	for (unsigned i = 0; i < n; i++)
+		pages[i] = umfs_off_ptr(fs, offs[i]);
+	*cut = cut_link;
 	return n;
 }
 
@@ -216,7 +194,7 @@ int umfs_ulog_spare_get(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog **ulo
 
 int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force)
 {
-	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_ulog *pages[UMFS_ULOG_CHAIN_LIMIT];
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	unsigned n;
 	bool cut;
@@ -224,7 +202,7 @@ int umfs_ulog_free(struct umfs_fs *fs, uint64_t ino, bool force)
 
 	if (!in->ulog)
 		return 0;
-	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	n = ulog_chain(fs, ino, pages, UMFS_ULOG_CHAIN_LIMIT, &cut);
 	if (n && pages[0]->rec_seq && pages[0]->rec_kind == UMFS_ULOG_REC_PAGE)
 		ulog_page_settle(fs, ino, pages[0]); /* finished or rolled back: never in flight */
 	if (!force && n && pages[0]->rec_seq)
@@ -440,32 +418,15 @@ static int ulog_rec_check(const struct umfs_fs *fs, uint64_t ino, struct umfs_ul
 	const struct umfs_ulog *u = pages[0];
 	const struct umfs_inode *sh;
 
-	if (u->rec_old_size > UMFS_MAX_FILE_SIZE ||
-	    umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum)
+	if (umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum ||
+	    !umfs_ulog_rec_ok(u, ino, n)) /* umfs_ulog.h */
 		return -EUCLEAN;
-	switch (u->rec_kind) {
-	case UMFS_ULOG_REC_BYTES:
-		if (u->rec_len == 0 || u->rec_len > (uint64_t)n * UMFS_ULOG_DATA_SIZE ||
-		    u->rec_off > UMFS_MAX_FILE_SIZE || u->rec_len > UMFS_MAX_FILE_SIZE - u->rec_off)
-			return -EUCLEAN;
-		break;
-	case UMFS_ULOG_REC_PAGE:
-		if (u->rec_len != sizeof(struct umfs_ulog_page) || (u->rec_off & ULOG_PAGE_MASK) ||
-		    u->rec_off >= UMFS_MAX_FILE_SIZE)
-			return -EUCLEAN;
-		break;
-	case UMFS_ULOG_REC_SWAP:
-		if (u->rec_len == 0 || u->rec_off >= UMFS_MAX_FILE_PAGES ||
-		    u->rec_len > UMFS_MAX_FILE_PAGES - u->rec_off || u->rec_done > u->rec_len ||
-		    u->rec_aux_ino == ino || !umfs_inode_live(fs, u->rec_aux_ino))
+	if (u->rec_kind == UMFS_ULOG_REC_SWAP) {
+		if (!umfs_inode_live(fs, u->rec_aux_ino))
 			return -EUCLEAN;
 		sh = umfs_inode(fs, u->rec_aux_ino);
-		if (sh->generation != u->rec_aux_gen || !S_ISREG(sh->mode) || sh->nlink != 0 ||
-		    !(sh->flags & UMFS_IF_ORPHAN) || umfs_inode_csum(sh) != sh->csum)
+		if (!umfs_ulog_shadow_ok(sh, u) || umfs_inode_csum(sh) != sh->csum)
 			return -EUCLEAN;
-		break;
-	default:
-		return -EUCLEAN;
 	}
 	return ulog_rec_csum(pages) == u->rec_csum ? 0 : -EBADMSG;
 }
@@ -574,12 +535,12 @@ static int ulog_undo(struct umfs_fs *fs, uint64_t ino, struct umfs_ulog *const *
 
 int umfs_ulog_rollback(struct umfs_fs *fs, uint64_t ino)
 {
-	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_ulog *pages[UMFS_ULOG_CHAIN_LIMIT];
 	unsigned n;
 	bool cut;
 	int err;
 
-	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	n = ulog_chain(fs, ino, pages, UMFS_ULOG_CHAIN_LIMIT, &cut);
 	if (n == 0 || !pages[0]->rec_seq)
 		return 0;
 	err = ulog_rec_check(fs, ino, pages, n);
@@ -591,7 +552,7 @@ int umfs_ulog_rollback(struct umfs_fs *fs, uint64_t ino)
 /* Recovers one inode's U-Log: rollback, then the chain goes. */
 static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_stats *st)
 {
-	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_ulog *pages[UMFS_ULOG_CHAIN_LIMIT];
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	unsigned n;
 	bool cut;
@@ -602,7 +563,7 @@ static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recove
 		st->ulog_bad++;
 		return 0;
 	}
-	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	n = ulog_chain(fs, ino, pages, UMFS_ULOG_CHAIN_LIMIT, &cut);
 	if (cut)
 		st->ulog_bad++;
 	if (n && pages[0]->rec_seq) {
@@ -636,14 +597,14 @@ static int ulog_recover_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recove
 /* Rolls back ino's record if it is valid, keeping the chain. */
 static int ulog_undo_one(struct umfs_fs *fs, uint64_t ino, struct umfs_recover_stats *st)
 {
-	struct umfs_ulog *pages[ULOG_CHAIN_LIMIT];
+	struct umfs_ulog *pages[UMFS_ULOG_CHAIN_LIMIT];
 	unsigned n;
 	bool cut;
 	int err;
 
 	if (umfs_inode_csum(umfs_inode(fs, ino)) != umfs_inode(fs, ino)->csum)
 		return 0;
-	n = ulog_chain(fs, ino, pages, ULOG_CHAIN_LIMIT, &cut);
+	n = ulog_chain(fs, ino, pages, UMFS_ULOG_CHAIN_LIMIT, &cut);
 	if (!n || !pages[0]->rec_seq || ulog_rec_check(fs, ino, pages, n))
 		return 0;
 	err = ulog_undo(fs, ino, pages);

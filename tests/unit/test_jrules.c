@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_jrules.c - the on-media rules of umfs_rules.h, as the core compiles
- * them and as the kernel module compiles them (kmod/ktx.c and kmod/crc32c.c
- * built against kstub/), against an expectation table written here.
+ * test_jrules.c - the on-media rules of umfs_rules.h, umfs_journal.h and
+ * umfs_ulog.h, as the core compiles them and as the kernel module compiles
+ * them (kmod/ktx.c and kmod/crc32c.c built against kstub/), against
+ * expectations written here.
  *
  * Each case writes records into the module's journal slot of a pool image
  * and says how many the rollback must replay and whether the scan must stop
@@ -21,6 +22,8 @@
 #include <cmocka.h>
 
 #include "umfs_format.h"
+#include "umfs_journal.h"
+#include "umfs_ulog.h"
 #include "kstub/kstub_bridge.h"
 #include "crc_ref.h"
 
@@ -129,6 +132,40 @@ static void write_case(uint8_t *base, const struct jcase *c, uint8_t **saved)
 	}
 }
 
+static void flush_none(const void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+}
+
+static void fence_none(void)
+{
+}
+
+/* A lone sealed record restored as the core's abort restores it: written
+ * back over its range when the range is one a transaction changes, else
+ * refused with nothing written. */
+static void check_core_restore(const struct jcase *c, uint8_t *base, const struct umfs_jgeom *g)
+{
+	const struct umfs_jrec *r = (const void *)(base + KSLOT_OFF + sizeof(struct umfs_jslot_hdr));
+	struct umfs_jenv env = { .base = base, .flush = flush_none, .fence = fence_none };
+	uint8_t before[64];
+	size_t k = c->recs[0].len < 64 ? c->recs[0].len : 64;
+	int err;
+
+	if (c->nrecs != 1 || c->recs[0].how != OK)
+		return;
+	if (c->recs[0].off < POOL && c->recs[0].off + k <= POOL)
+		memcpy(before, base + c->recs[0].off, k);
+	err = umfs_jrec_restore(&env, g, r);
+	if (err != (c->want_bad ? -EUCLEAN : 0))
+		fail_msg("core restore: %s: %d", c->name, err);
+	if (!err)
+		assert_memory_equal(base + c->recs[0].off, r + 1, c->recs[0].len);
+	else if (c->recs[0].off < POOL && c->recs[0].off + k <= POOL)
+		assert_memory_equal(base + c->recs[0].off, before, k);
+}
+
 /* The rule as the core compiles it. */
 static void check_core(const struct jcase *c)
 {
@@ -144,6 +181,7 @@ static void check_core(const struct jcase *c)
 	if (n != c->want_valid || bad != c->want_bad)
 		fail_msg("core: %s: %u valid, bad %d; want %u, bad %d", c->name, n, bad,
 			 c->want_valid, c->want_bad);
+	check_core_restore(c, base, &g);
 	free(base);
 }
 
@@ -232,6 +270,11 @@ static void test_inode_identity(void **state)
 	assert_int_not_equal(umfs_inode_id_csum(&in), want);
 	assert_int_equal(kstub_crc32c(0, "123456789", 9), 0xE3069283u);
 	assert_int_equal(umfs_crc32c(0, "123456789", 9), 0xE3069283u);
+	/* the module's table path (umfs_rules.h's byte step), continued from
+	 * a running value, against the bit-at-a-time reference */
+	for (unsigned len = 0; len < sizeof(ref); len++)
+		assert_int_equal(kstub_crc32c(0x12345678u, ref, len),
+				 crc_reference(0x12345678u, ref, len));
 }
 
 static void test_page_offsets(void **state)
@@ -253,12 +296,95 @@ static void test_page_offsets(void **state)
 	assert_false(umfs_zone_ok(4095, 1, 8192));
 }
 
+/* A U-Log page at data page pg of a 16-page zone at 0x10000, stamped for
+ * (ino, gen), marked in the bitmap, linked to next. */
+static struct umfs_ulog *ulog_page(uint8_t *base, uint64_t *bm, unsigned pg, uint64_t ino,
+				   uint32_t gen, uint64_t next)
+{
+	struct umfs_ulog *u = (struct umfs_ulog *)(base + 0x10000 + pg * 4096u);
+
+	u->magic = UMFS_ULOG_MAGIC;
+	u->ino = ino;
+	u->generation = gen;
+	u->csum = crc_reference(0, u, offsetof(struct umfs_ulog, csum));
+	u->next = next;
+	*bm |= 1ull << pg;
+	return u;
+}
+
+/* The chain walk and the record rule of umfs_ulog.h against cases built
+ * here: what a walk keeps, where it cuts, which record fields pass. */
+static void test_ulog_rules(void **state)
+{
+	uint8_t *base = calloc(1, 0x10000 + 16 * 4096);
+	uint64_t bm = 0, offs[8];
+	struct umfs_ulog_env e = { .base = base, .data_off = 0x10000, .data_pages = 16,
+				   .pbitmap = &bm };
+	struct umfs_ulog *u;
+	int cut;
+
+	(void)state;
+	assert_non_null(base);
+	u = ulog_page(base, &bm, 0, 5, 9, 0x11000);
+	ulog_page(base, &bm, 1, 5, 9, 0x12000);
+	ulog_page(base, &bm, 2, 5, 9, 0);
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10000, 5, 9, offs, 8, &cut), 3);
+	assert_false(cut);
+	assert_int_equal(offs[2], 0x12000);
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10000, 5, 9, offs, 2, &cut), 2);
+	assert_true(cut); /* a link past max is not followed */
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10000, 5, 8, offs, 8, &cut), 0);
+	assert_true(cut); /* another generation's chain */
+	ulog_page(base, &bm, 2, 5, 9, 0x11000);
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10000, 5, 9, offs, 8, &cut), 3);
+	assert_true(cut); /* a loop */
+	bm &= ~2ull;
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10000, 5, 9, offs, 8, &cut), 1);
+	assert_true(cut); /* a page the bitmap calls free */
+	assert_int_equal(umfs_ulog_chain_walk(&e, 0x10008, 5, 9, offs, 8, &cut), 0);
+	assert_true(cut); /* not a page's start */
+
+	u->rec_kind = UMFS_ULOG_REC_BYTES;
+	u->rec_off = UMFS_MAX_FILE_SIZE - 100;
+	u->rec_len = 100;
+	assert_true(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_len = 101; /* past the largest file */
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_off = 0;
+	u->rec_len = UMFS_ULOG_DATA_SIZE + 1; /* more than one page holds */
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	assert_true(umfs_ulog_rec_ok(u, 5, 2));
+	u->rec_kind = UMFS_ULOG_REC_PAGE;
+	u->rec_len = sizeof(struct umfs_ulog_page);
+	u->rec_off = 4096;
+	assert_true(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_off = 4100; /* unaligned */
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_kind = UMFS_ULOG_REC_SWAP;
+	u->rec_off = 10;
+	u->rec_len = 4;
+	u->rec_done = 4;
+	u->rec_aux_ino = 6;
+	assert_true(umfs_ulog_rec_ok(u, 5, 1));
+	assert_false(umfs_ulog_rec_ok(u, 6, 1)); /* the file as its own shadow */
+	u->rec_done = 5; /* more exchanged than covered */
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_done = 0;
+	u->rec_old_size = UMFS_MAX_FILE_SIZE + 1;
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	u->rec_old_size = 0;
+	u->rec_kind = UMFS_ULOG_REC_PTES; /* reserved, never written */
+	assert_false(umfs_ulog_rec_ok(u, 5, 1));
+	free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_validity),
 		cmocka_unit_test(test_inode_identity),
 		cmocka_unit_test(test_page_offsets),
+		cmocka_unit_test(test_ulog_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
