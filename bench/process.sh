@@ -21,7 +21,11 @@
 # Then a shell loop of 100 cats of small files (`sh -c 'for ...; do cat
 # DIR/fN; done'`, one new process per file; under the shim for UMFS: the
 # shell joins, every cat joins), timed by bench/fresh_run: wall time, CPU
-# time, page faults, PROC_REPS_LOOP runs, going round the systems.
+# time, page faults, PROC_REPS_LOOP runs, going round the systems. One more
+# row, shell-carried, is the shell's own share: the shell carries the
+# library (pool named, never joined) while its cats run bare on tmpfs's
+# files, so that what it costs over tmpfs is the carried shell's forks
+# (dash's vfork is made a fork, calls_proc.c).
 # Output: $BENCH_OUT/process/join.csv
 #           placement,state,round,reps,task_ms,faults
 #         $BENCH_OUT/process/catloop.csv
@@ -92,12 +96,17 @@ log "process: join breakdown done"
 csv=$out/catloop.csv
 echo "system,rep,files,seconds,cpu_seconds,minflt,majflt" >"$csv"
 for rep in $(seq "$PROC_REPS_LOOP"); do
-	for sys in $systems; do
-		dir=$(sys_dir "$sys") res=$BENCH_TMP/loop.res
+	for sys in $systems shell-carried; do
+		envsys=$sys unset_lib="" res=$BENCH_TMP/loop.res
+		if [ "$sys" = shell-carried ]; then
+			dir=$ref envsys=umfs-strict unset_lib="unset LD_PRELOAD UMFS_POOL UMFS_MOUNT;"
+		else
+			dir=$(sys_dir "$sys")
+		fi
 		rm -f "$res"
 		# shellcheck disable=SC2046 # the assignments split into words safely
-		timeout 300 "$run" "$res" $(sys_env "$sys") sh -c \
-			"for i in \$(seq 100); do cat '$dir/cats/f'\$i; done" >"$BENCH_TMP/loop.out" ||
+		timeout 300 "$run" "$res" $(sys_env "$envsys") sh -c \
+			"$unset_lib for i in \$(seq 100); do cat '$dir/cats/f'\$i; done" >"$BENCH_TMP/loop.out" ||
 			die "the cat loop failed on $sys"
 		[ "$(wc -l <"$BENCH_TMP/loop.out")" -eq 100 ] || die "the cat loop on $sys read wrong"
 		read -r secs minflt majflt cpu <"$res"

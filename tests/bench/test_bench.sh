@@ -70,6 +70,7 @@ mkdir -p "$res/process" "$res/apps" "$res/floor"
 {
 	echo "system,rep,files,seconds,cpu_seconds,minflt,majflt"
 	for s in tmpfs umfs-strict umfs-strict-huge; do echo "$s,1,100,0.2,0.2,5000,0"; done
+	echo "shell-carried,1,100,0.4,0.4,9000,0"
 } >"$res/process/catloop.csv"
 {
 	echo "system,app,metric,rep,value"
@@ -89,6 +90,7 @@ report() {
 		grep -q '^## 9\. Applications' "$tmp/perf.md" &&
 		grep -q '^## 10\. The floor of a write' "$tmp/perf.md" &&
 		grep -q '^| joined | .* | first open: ' "$tmp/perf.md" &&
+		grep -q '^| shell-carried | 0.40 s (0.50×) | 0.40 s | 9,000 | 1 |' "$tmp/perf.md" &&
 		grep -q 'db_bench was not run' "$tmp/perf.md"
 }
 ok "report.py renders the process, applications and floor sections" report
