@@ -291,6 +291,7 @@ struct umfs_fs {
 
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
+	bool vnode_holds_gone;      /* left the pool: opens count in no region */
 
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */
@@ -444,6 +445,10 @@ struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino);
 int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn);
 /* Number of openers of ino in this process (0 when none). */
 int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino);
+/* The process leaves the pool with files still open (an exit that closes
+ * nothing in the core): the lock region stops counting it as a holder of
+ * each, so that another process's last close releases what it would. */
+void umfs_vnode_holds_drop(struct umfs_fs *fs);
 
 /* Mounts a pool already mapped in *pm (ownership passes to the fs, also on
  * failure). umfs_mount() is map + attach. Recovery runs unless

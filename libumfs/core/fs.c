@@ -92,7 +92,7 @@ struct umfs_vnode *umfs_vnode_get(struct umfs_fs *fs, uint64_t ino)
 		vn->next = *slot;
 		*slot = vn;
 	}
-	if (vn->opencount++ == 0 && fs->share)
+	if (vn->opencount++ == 0 && fs->share && !fs->vnode_holds_gone)
 		umfs_share_hold(fs, ino, 1); /* callers hold meta_lock */
 out:
 	pthread_mutex_unlock(&fs->vnode_lock);
@@ -107,7 +107,7 @@ int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn)
 	pthread_mutex_lock(&fs->vnode_lock);
 	left = --vn->opencount;
 	if (left == 0) {
-		if (fs->share)
+		if (fs->share && !fs->vnode_holds_gone)
 			umfs_share_hold(fs, vn->ino, -1); /* callers hold meta_lock */
 		for (p = vnode_slot(fs, vn->ino); *p != vn; p = &(*p)->next)
 			;
@@ -117,6 +117,20 @@ int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn)
 	}
 	pthread_mutex_unlock(&fs->vnode_lock);
 	return left;
+}
+
+void umfs_vnode_holds_drop(struct umfs_fs *fs)
+{
+	if (!fs->share || fs->vnode_holds_gone)
+		return;
+	umfs_meta_lock(fs);
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+			umfs_share_hold(fs, vn->ino, -1);
+	fs->vnode_holds_gone = true;
+	pthread_mutex_unlock(&fs->vnode_lock);
+	umfs_meta_unlock(fs);
 }
 
 int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino)
@@ -495,8 +509,10 @@ int umfs_unmount(struct umfs_fs *fs)
 	} else if (fs->share) {
 		/* The last process to leave recovers what dead ones left
 		 * (orphans they held, U-Log chains) and marks the pool clean. */
-		bool last = umfs_share_last(fs);
+		bool last;
 
+		umfs_vnode_holds_drop(fs);
+		last = umfs_share_last(fs);
 		if (last && !fs->pm.rdonly)
 			err = umfs_recover(fs);
 		if (last && !err && !fs->pm.rdonly) {

@@ -254,6 +254,7 @@ bool umfs_share_last(struct umfs_fs *fs)
 
 void umfs_fs_leave(struct umfs_fs *fs)
 {
+	umfs_vnode_holds_drop(fs); /* before the gate: the last user sees it */
 	if (fs->share && !fs->gate_shared)
 		umfs_gate_leave(fs->share_fd);
 }

@@ -12,6 +12,29 @@ check "exec keeps descriptors" "exec: ok" "$out"
 out=$(shim "$SHIM_FORK" unlinked /umfs/unl 2>&1) || true
 check "unlinked file held by a child" "unlinked: ok" "$out"
 
+# A child that exits without closing what it inherited (and storing
+# through a shared mapping of it) lets go of it: the parent's close then
+# frees the unlinked file at once, as the kernel would.
+out=$(shim python3 -c '
+import mmap, os
+before = os.statvfs("/umfs").f_bfree
+fd = os.open("/umfs/held", os.O_CREAT | os.O_RDWR, 0o644)
+os.write(fd, b"x" * (1 << 20))
+os.pwrite(fd, b"y" * 10, 0)
+m = mmap.mmap(fd, 4096)
+os.unlink("/umfs/held")
+for how in ("_exit", "exit"):
+    pid = os.fork()
+    if pid == 0:
+        m[0] = ord("K")
+        os._exit(0) if how == "_exit" else exit(0)
+    os.waitpid(pid, 0)
+m.close()
+os.close(fd)
+print("freed", before - os.statvfs("/umfs").f_bfree)
+' 2>&1) || true
+check "a child leaving without closing lets go" "freed 0" "$out"
+
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
 
