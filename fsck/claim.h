@@ -1,31 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * claim.h - who uses a pool, and taking it for fsck.umfs's run (claim.c).
+ * claim.h - taking a pool for fsck.umfs's run (claim.c); who uses it is
+ * tools/pool_users.h's to say.
  */
 #ifndef UMFS_FSCK_CLAIM_H
 #define UMFS_FSCK_CLAIM_H
 
 #include <stdbool.h>
 #include <stdio.h>
-
-#define FSCK_USERS_MAX 8
-
-struct fsck_user {
-	int pid;
-	char comm[32];
-};
-
-/* The processes with a descriptor open on the pool, as far as this user
- * may look into /proc. */
-struct fsck_users {
-	struct fsck_user user[FSCK_USERS_MAX];
-	unsigned count, more;
-	bool fuse_only; /* every one seen is a umfs-fuse daemon */
-};
-
-void fsck_pool_users(const char *name, struct fsck_users *u);
-/* "pid 12 (umfs-fuse), pid 40 (sleep)" */
-void fsck_users_print(FILE *out, const struct fsck_users *u);
 
 /*
  * Takes the pool's exclusive lock with try_lock(arg) (0, -EBUSY when

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "claim.h"
+#include "pool_users.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -92,11 +93,13 @@ static int pmem_lock_try(void *pm)
  * the pool from under them. */
 static int refuse_in_use(const struct fsck_opts *opts)
 {
-	struct fsck_users u;
+	struct umfs_pool_users u = { 0 };
+	struct stat st;
 
-	fsck_pool_users(opts->name, &u);
+	if (stat(opts->name, &st) == 0)
+		umfs_pool_users_find(opts->name, &st, &u);
 	fprintf(stderr, "fsck.umfs: %s: the pool is in use by ", opts->name);
-	fsck_users_print(stderr, &u);
+	umfs_pool_users_print(stderr, &u);
 	fprintf(stderr, ": nothing %s; check it once every user has exited (fusermount3 -u for "
 		"a umfs-fuse mount)\n", opts->mode == FSCK_MODE_CHECK ? "checked" : "repaired");
 	return FSCK_EXIT_OPERATIONAL;

@@ -162,7 +162,7 @@ static int info_read(const char *path, struct pool_info *in)
 				   umfs_le64_to_cpu(sb->inode_count));
 	in->media = umfs_media_name(pm.media);
 	in->page_size = page_size_of(pm.fd, &pm.st);
-	umfs_pool_users_find(&pm.st, &in->users);
+	umfs_pool_users_find(path, &pm.st, &in->users);
 	umfs_pmem_unmap(&pm);
 	rundir_of(in);
 	return 0;
@@ -328,11 +328,9 @@ static int change_open(const char *path, struct umfs_pmem *pm)
 	}
 	err = umfs_pmem_lock(pm, true);
 	if (err == -EBUSY) {
-		umfs_pool_users_find(&pm->st, &users);
-		fprintf(stderr, "%s: %s is in use", prog, path);
-		for (unsigned i = 0; i < users.count; i++)
-			fprintf(stderr, "%s pid %d (%s)", i ? "," : " by", (int)users.pid[i],
-				users.comm[i]);
+		umfs_pool_users_find(path, &pm->st, &users);
+		fprintf(stderr, "%s: %s is in use by ", prog, path);
+		umfs_pool_users_print(stderr, &users);
 		fprintf(stderr, ": change it when no program and no umfs-fuse uses it\n");
 		umfs_pmem_unmap(pm);
 		return EXIT_BUSY;

@@ -43,21 +43,26 @@ out=$("$POOLT" info --json "$P")
 	fail "pages in use: $(json "['data_pages_used']" <<<"$out"), fsck counts $pages"
 
 # in use: the holder is named, a change is refused and writes nothing
-# (umfs-run execs sh, which keeps this pid and exits cleanly at a line)
-mkfifo "$D/go"
-"$RUN" --pool "$P" --mount /umfs -- sh -c 'exec 3</umfs/f1; read -r x <"$1"' sh "$D/go" &
+# (umfs-run execs sh, which keeps this pid and exits cleanly at a line);
+# its forked child shares the holder's lock (/proc/locks names only the
+# holder) and is named through its descriptors
+mkfifo "$D/go" "$D/go2"
+"$RUN" --pool "$P" --mount /umfs -- sh -c 'exec 3</umfs/f1; (read -r y <"$3") & echo $! >"$2"
+	read -r x <"$1"; wait' sh "$D/go" "$D/child" "$D/go2" &
 HOLDER=$!
-for _ in $(seq 100); do [ "$(field state)" = "in use" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ "$(field state)" = "in use" ] && [ -s "$D/child" ] && break; sleep 0.05; done
 out=$("$POOLT" info --json "$P")
 [ "$(json "['in_use']" <<<"$out")" = true ] || fail "a held pool is not in use"
 json "['users']" <<<"$out" | grep -q "'pid': $HOLDER," || fail "users $(json "['users']" <<<"$out") lack pid $HOLDER"
+json "['users']" <<<"$out" | grep -q "'pid': $(cat "$D/child")," ||
+	fail "users $(json "['users']" <<<"$out") lack the forked child $(cat "$D/child")"
 head -c 4096 "$P" >"$D/sb.before"
 "$POOLT" label "$P" second 2>"$D/err"
 rc=$?
 [ $rc = 3 ] || fail "label of a pool in use: exit $rc, not 3"
 grep -q "pid $HOLDER" "$D/err" || fail "the refusal does not name pid $HOLDER: $(cat "$D/err")"
 cmp -s "$D/sb.before" <(head -c 4096 "$P") || fail "a refused label change wrote the superblock"
-echo >"$D/go"; wait "$HOLDER" || fail "the holder"; HOLDER=
+echo >"$D/go2"; echo >"$D/go"; wait "$HOLDER" || fail "the holder"; HOLDER=
 
 # label and UUID changes: shown, fsck clean, the files as they were
 "$POOLT" label "$P" second >/dev/null || fail "label"

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "pool_users.h"
+
+static void comm_of(pid_t pid, char comm[17])
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	strcpy(comm, "?");
+	f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fgets(comm, 17, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+static bool is_fuse_daemon(const char *comm)
+{
+	/* mount.fuse3 runs the same program as "umfs" */
+	return strcmp(comm, "umfs-fuse") == 0 || strcmp(comm, "umfs") == 0;
+}
+
+static void user_add(struct umfs_pool_users *u, pid_t pid)
+{
+	for (unsigned i = 0; i < u->count; i++)
+		if (u->pid[i] == pid)
+			return;
+	if (pid == getpid())
+		return;
+	if (u->count == UMFS_POOL_USERS_MAX) {
+		u->more++;
+		return;
+	}
+	u->pid[u->count] = pid;
+	comm_of(pid, u->comm[u->count]);
+	u->fuse_only = (u->count == 0 || u->fuse_only) && is_fuse_daemon(u->comm[u->count]);
+	u->count++;
+}
+
+static void lock_holders(const struct stat *st, struct umfs_pool_users *u)
+{
+	char line[256], kind[16];
+	unsigned maj, min;
+	uint64_t ino;
+	int pid;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return;
+	/* "1: FLOCK  ADVISORY  READ  4711 00:1b:5733 0 EOF"; a waiter's line
+	 * has "->" after the number and holds nothing */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%" SCNu64, kind, &pid, &maj, &min,
+			   &ino) != 5 || strcmp(kind, "FLOCK"))
+			continue;
+		if (makedev(maj, min) == st->st_dev && ino == (uint64_t)st->st_ino)
+			user_add(u, (pid_t)pid);
+	}
+	fclose(f);
+}
+
+/* Whether process pid maps the file named real: a mapping keeps the
+ * pool's open file, and so its lock, after the descriptor is closed. */
+static bool maps_pool(const char *pid, const char *real)
+{
+	char path[300], *line = NULL;
+	size_t cap = 0, rl = strlen(real);
+	bool found = false;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		found = (size_t)n > rl && strcmp(line + n - rl, real) == 0 && line[n - rl - 1] == ' ';
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Whether process pid has a descriptor open on the file named real, or
+ * maps it. Links are compared by name: a stat through them could block on
+ * a hung FUSE mount that some descriptor points into. */
+static bool holds_pool(const char *pid, const char *real)
+{
+	char path[300], link[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false; /* gone, or another user's */
+	while (!found && (e = readdir(d))) {
+		char fdpath[600];
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, e->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, real) == 0;
+	}
+	closedir(d);
+	return found || maps_pool(pid, real);
+}
+
+static void descriptor_holders(const char *name, struct umfs_pool_users *u)
+{
+	char real[PATH_MAX];
+	struct dirent *e;
+	DIR *proc;
+
+	if (!realpath(name, real))
+		return;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((e = readdir(proc)))
+		if (isdigit((unsigned char)e->d_name[0]) && holds_pool(e->d_name, real))
+			user_add(u, (pid_t)atoi(e->d_name));
+	closedir(proc);
+}
+
+void umfs_pool_users_find(const char *path, const struct stat *st,
+			  struct umfs_pool_users *users)
+{
+	memset(users, 0, sizeof(*users));
+	lock_holders(st, users);
+	descriptor_holders(path, users);
+}
+
+void umfs_pool_users_print(FILE *out, const struct umfs_pool_users *u)
+{
+	if (!u->count && !u->more) {
+		fprintf(out, "a process this user cannot see (another user's?)");
+		return;
+	}
+	for (unsigned i = 0; i < u->count; i++)
+		fprintf(out, "%spid %d (%s)", i ? ", " : "", (int)u->pid[i], u->comm[i]);
+	if (u->more)
+		fprintf(out, "%sand %u more", u->count ? " " : "", u->more);
+}
