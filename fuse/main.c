@@ -13,8 +13,8 @@
  */
 #include <errno.h>
 #include <libgen.h>
-#include <stddef.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #include "umfs_fuse.h"
 
 /* The attributes the kernel caches for a node. */
-static void reply_attr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+void uf_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	struct uf_id id = uf_id_of(node);
 	struct stat st;
@@ -30,11 +30,6 @@ static void reply_attr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 		uf_reply_err(req, err);
 	else
 		fuse_reply_attr(req, &st, uf_ctx(req)->attr_timeout);
-}
-
-void uf_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
-	reply_attr(req, node, fi);
 }
 
 /* True when mode only takes setuid/setgid away from old. */
@@ -135,7 +130,7 @@ void uf_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
 	if (err)
 		uf_reply_err(req, err);
 	else
-		reply_attr(req, node, fi);
+		uf_getattr(req, node, fi);
 }
 
 void uf_statfs(fuse_req_t req, fuse_ino_t node)

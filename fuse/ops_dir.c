@@ -70,8 +70,8 @@ void uf_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 			break; /* the reply is full: the next call resumes at its offset */
 		used += n;
 	}
-	/* An error drops the whole reply: the entries before a damaged one
-	 * go first, and the next call, from the last one's offset, meets it. */
+	/* An error is answered only when no entry came before it: those go
+	 * first, and the next call, from the last one's offset, meets it. */
 	if (ret < 0 && used == 0)
 		uf_reply_err(req, ret);
 	else

@@ -259,8 +259,8 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	int kind, mfd, e;
 
 	inherit_pass_prepare(&pass, false);
-	if (pass.active && !path_maybe_umfs(AT_FDCWD, path) && !inherit_target_ok(path, -1))
-		inherit_pass_close(&pass);
+	if (!path_maybe_umfs(AT_FDCWD, path))
+		inherit_pass_target(&pass, path, -1);
 	env = env_for_child(envp, &alloc, &pass, path);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
@@ -320,8 +320,8 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	int mfd, e;
 
 	inherit_pass_prepare(&pass, false);
-	if (pass.active && uinfo_peek(fd) == NULL && !inherit_target_ok(NULL, fd))
-		inherit_pass_close(&pass);
+	if (uinfo_peek(fd) == NULL)
+		inherit_pass_target(&pass, NULL, fd);
 	env = env_for_child(envp, &alloc, &pass, NULL);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
@@ -569,9 +569,8 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	int r, mfd = -1;
 
 	inherit_pass_prepare(&pass, true);
-	if (pass.active && strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path) &&
-	    !inherit_target_ok(path, -1))
-		inherit_pass_close(&pass);
+	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path))
+		inherit_pass_target(&pass, path, -1);
 	env = env_for_child(envp, &alloc, &pass, path);
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {

@@ -6,8 +6,8 @@
  * (truncate, fallocate) raises SIGXFSZ and fails with EFBIG.
  *
  * The limit is read at start and kept current by the setrlimit/prlimit
- * wrappers (calls_rlimit.c), so that a write costs one load while the limit is infinite
- * (what programs almost always run with).
+ * wrappers (calls_rlimit.c), so that a write costs one load while the
+ * limit is infinite (what programs almost always run with).
  */
 #include <signal.h>
 #include <unistd.h>

@@ -237,13 +237,19 @@ bool inherit_env_wants(char *const env[])
 /* Whether the program at path (fd when path is NULL) may be passed the
  * pool: not a set-user-ID or set-group-ID one, from which the loader
  * drops the library (its descriptors would go on to whatever it runs). */
-bool inherit_target_ok(const char *path, int fd)
+static bool inherit_target_ok(const char *path, int fd)
 {
 	struct stat st;
 
 	if ((path ? SYS(stat)(path, &st) : SYS(fstat)(fd, &st)) < 0)
 		return true; /* the exec will fail anyway */
 	return !(S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)));
+}
+
+void inherit_pass_target(struct inherit_pass *p, const char *path, int fd)
+{
+	if (p->active && !inherit_target_ok(path, fd)) /* no stat when nothing passes */
+		inherit_pass_close(p);
 }
 
 /* This process's descriptor of kind k: the live one, else the pending. */

@@ -51,6 +51,14 @@ static int base_for(const struct rlimit *rl, bool may_hide, bool *top)
 	return b < 10 ? 10 : b;
 }
 
+/* base and whether it lies under the soft limit soft, set together. */
+static int base_store(int b, rlim_t soft)
+{
+	atomic_store(&base_low, (rlim_t)b < soft);
+	atomic_store(&base, b);
+	return b;
+}
+
 /* At start, for a process that serves a pool: the program's view is set
  * before it can read it. */
 void nofile_init(void)
@@ -69,8 +77,7 @@ void nofile_init(void)
 	}
 	if (top)
 		atomic_store(&view_max, (rlim_t)b);
-	atomic_store(&base_low, (rlim_t)b < rl.rlim_cur);
-	atomic_store(&base, b);
+	base_store(b, rl.rlim_cur);
 }
 
 int shim_high_fd(void)
@@ -82,9 +89,7 @@ int shim_high_fd(void)
 		bool top;
 
 		SYS(getrlimit)(RLIMIT_NOFILE, &rl);
-		b = base_for(&rl, false, &top);
-		atomic_store_explicit(&base_low, (rlim_t)b < rl.rlim_cur, memory_order_relaxed);
-		atomic_store_explicit(&base, b, memory_order_relaxed);
+		b = base_store(base_for(&rl, false, &top), rl.rlim_cur);
 	}
 	return b;
 }
@@ -142,19 +147,17 @@ void nofile_exec_prepare(void)
 	rl.rlim_max = v + HIGH_ROOM;
 	if (rl.rlim_cur > v)
 		rl.rlim_cur = v;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)shim_high_fd() > v) {
-		atomic_store(&base_low, false);
-		atomic_store(&base, (int)v < 10 ? 10 : (int)v);
-	}
+	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)shim_high_fd() > v)
+		base_store((int)v < 10 ? 10 : (int)v, rl.rlim_cur); /* at or over the soft limit */
 }
 
-/* Raises the soft RLIMIT_NOFILE so that the library's range is usable (and
- * a descriptor can be had when the program's range is full); *saved gets
- * the limit to restore. False when nothing was changed. */
 /* This thread raised the limit and has not restored it: the calls within
  * (a mount places a dozen descriptors) find it raised without asking. */
 static __thread bool raise_held;
 
+/* Raises the soft RLIMIT_NOFILE so that the library's range is usable (and
+ * a descriptor can be had when the program's range is full); *saved gets
+ * the limit to restore. False when nothing was changed. */
 bool sys_nofile_raise(struct rlimit *saved)
 {
 	struct rlimit rl;
@@ -186,7 +189,6 @@ int shim_fd_dup_high(int fd)
 {
 	int saved_errno = errno, nfd, e;
 	struct rlimit rl;
-
 	bool raised = false;
 
 	/* at or past the soft limit, the first try would fail (EINVAL) */

@@ -515,8 +515,10 @@ struct inherit_pass {
 	int fresh[2];
 };
 bool inherit_env_wants(char *const env[]);
-bool inherit_target_ok(const char *path, int fd);
 void inherit_pass_prepare(struct inherit_pass *p, bool spawn);
+/* Closes the pass when the program at path (fd when path is NULL) is
+ * set-user-ID or set-group-ID: the loader drops the library from it. */
+void inherit_pass_target(struct inherit_pass *p, const char *path, int fd);
 int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size);
 void inherit_pass_open(struct inherit_pass *p);
 void inherit_pass_close(struct inherit_pass *p);
