@@ -27,7 +27,8 @@ SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
 {
 	int r;
 
-	if ((int)resource == RLIMIT_NOFILE && rl) {
+	/* rl is declared nonnull: a NULL one is nofile_set's to answer */
+	if ((int)resource == RLIMIT_NOFILE) {
 		r = nofile_set(rl);
 		return r < 0 ? (errno = -r, -1) : 0;
 	}
@@ -58,6 +59,11 @@ SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimi
 			errno = -r;
 			return -1;
 		}
+	}
+	/* the kernel writes the old limit after it set the new one */
+	if (old && user_writable(old, sizeof(*old))) {
+		errno = EFAULT;
+		return -1;
 	}
 	if (old)
 		*old = was;

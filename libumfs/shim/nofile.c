@@ -114,7 +114,13 @@ void nofile_view(struct rlimit *rl)
 int nofile_set(const struct rlimit *want)
 {
 	rlim_t v = atomic_load(&view_max), top = (rlim_t)shim_high_fd() + HIGH_ROOM;
-	struct rlimit real = *want;
+	struct rlimit real;
+
+	if (!want)
+		return 0; /* glibc's setrlimit asks the kernel for nothing then */
+	if (user_readable(want, sizeof(*want)))
+		return -EFAULT; /* as the kernel reads it */
+	real = *want;
 
 	if (v == RLIM_INFINITY && (want->rlim_max == RLIM_INFINITY || want->rlim_max >= top))
 		return SYS(setrlimit)(RLIMIT_NOFILE, want) == 0 ? 0 : -errno;

@@ -7,6 +7,7 @@
  */
 #include "posix.h"
 
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
@@ -163,6 +164,22 @@ static void struct_calls(void)
 	content("efault/out-unchanged", "efault/out");
 }
 
+/* The limit calls the library answers itself (RLIMIT_NOFILE, whose view
+ * it keeps): each argument as the kernel reads or writes it. */
+static void limit_calls(void)
+{
+	struct rlimit rl;
+
+	R("efault/getrlimit-bad", getrlimit(RLIMIT_NOFILE, (struct rlimit *)bad));
+	R("efault/getrlimit-ro", getrlimit(RLIMIT_NOFILE, (struct rlimit *)ro));
+	R("efault/setrlimit-null", setrlimit(RLIMIT_NOFILE, NUL));
+	R("efault/setrlimit-bad", setrlimit(RLIMIT_NOFILE, (struct rlimit *)bad));
+	R("efault/prlimit-new-bad", prlimit(0, RLIMIT_NOFILE, (struct rlimit *)bad, NULL));
+	R("efault/prlimit-old-bad", prlimit(0, RLIMIT_NOFILE, NULL, (struct rlimit *)bad));
+	R("efault/prlimit-old-ro", prlimit(0, RLIMIT_NOFILE, NULL, (struct rlimit *)ro));
+	R("efault/getrlimit-after", getrlimit(RLIMIT_NOFILE, &rl));
+}
+
 void t_efault(void)
 {
 	mk("efault");
@@ -192,5 +209,6 @@ void t_efault(void)
 	in_child("efault/stat", "stat calls", stat_calls);
 	in_child("efault/names", "name calls", name_calls);
 	in_child("efault/structs", "struct calls", struct_calls);
+	in_child("efault/limits", "limit calls", limit_calls);
 	close(efd);
 }
