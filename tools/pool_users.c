@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -46,28 +47,6 @@ static void user_add(struct umfs_pool_users *u, pid_t pid)
 	comm_of(pid, u->comm[u->count]);
 	u->fuse_only = (u->count == 0 || u->fuse_only) && is_fuse_daemon(u->comm[u->count]);
 	u->count++;
-}
-
-static void lock_holders(const struct stat *st, struct umfs_pool_users *u)
-{
-	char line[256], kind[16];
-	unsigned maj, min;
-	uint64_t ino;
-	int pid;
-	FILE *f = fopen("/proc/locks", "re");
-
-	if (!f)
-		return;
-	/* "1: FLOCK  ADVISORY  READ  4711 00:1b:5733 0 EOF"; a waiter's line
-	 * has "->" after the number and holds nothing */
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%" SCNu64, kind, &pid, &maj, &min,
-			   &ino) != 5 || strcmp(kind, "FLOCK"))
-			continue;
-		if (makedev(maj, min) == st->st_dev && ino == (uint64_t)st->st_ino)
-			user_add(u, (pid_t)pid);
-	}
-	fclose(f);
 }
 
 /* Whether process pid maps the file named real: a mapping keeps the
@@ -125,14 +104,55 @@ static bool holds_pool(const char *pid, const char *real)
 	return found || maps_pool(pid, real);
 }
 
-static void descriptor_holders(const char *name, struct umfs_pool_users *u)
+/* Whether the pid that took a flock on the pool still holds it. A lock
+ * goes with its open file, so a daemon that took it and forked (umfs-fuse)
+ * left a pid that is gone or, reused, names another program: those are
+ * skipped, and the scan of descriptors finds the real holder. A process
+ * this user may not look into is taken at its word. */
+static bool lock_taker_holds(int pid, const char *real)
 {
-	char real[PATH_MAX];
+	char path[64], pidname[16];
+	DIR *d;
+
+	if (pid <= 0)
+		return true; /* in another pid namespace */
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return errno != ENOENT;
+	closedir(d);
+	snprintf(pidname, sizeof(pidname), "%d", pid);
+	return !real[0] || holds_pool(pidname, real);
+}
+
+static void lock_holders(const struct stat *st, const char *real, struct umfs_pool_users *u)
+{
+	char line[256], kind[16];
+	unsigned maj, min;
+	uint64_t ino;
+	int pid;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return;
+	/* "1: FLOCK  ADVISORY  READ  4711 00:1b:5733 0 EOF"; a waiter's line
+	 * has "->" after the number and holds nothing */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%" SCNu64, kind, &pid, &maj, &min,
+			   &ino) != 5 || strcmp(kind, "FLOCK"))
+			continue;
+		if (makedev(maj, min) == st->st_dev && ino == (uint64_t)st->st_ino &&
+		    lock_taker_holds(pid, real))
+			user_add(u, (pid_t)pid);
+	}
+	fclose(f);
+}
+
+static void descriptor_holders(const char *real, struct umfs_pool_users *u)
+{
 	struct dirent *e;
 	DIR *proc;
 
-	if (!realpath(name, real))
-		return;
 	proc = opendir("/proc");
 	if (!proc)
 		return;
@@ -145,9 +165,14 @@ static void descriptor_holders(const char *name, struct umfs_pool_users *u)
 void umfs_pool_users_find(const char *path, const struct stat *st,
 			  struct umfs_pool_users *users)
 {
+	char real[PATH_MAX];
+
 	memset(users, 0, sizeof(*users));
-	lock_holders(st, users);
-	descriptor_holders(path, users);
+	if (!realpath(path, real))
+		real[0] = '\0'; /* no name to match: lock holders only */
+	lock_holders(st, real, users);
+	if (real[0])
+		descriptor_holders(real, users);
 }
 
 void umfs_pool_users_print(FILE *out, const struct umfs_pool_users *u)

@@ -4,7 +4,8 @@
  * without taking or waiting for any lock. Two sources, joined by pid:
  * the holders of a flock on the pool file or device in /proc/locks (every
  * program, umfs-fuse daemon and repair holds one; any user may read it,
- * but it names only the process that took the lock), and the processes
+ * but it names only the process that took the lock, which is skipped
+ * once it is gone or holds the pool no more), and the processes
  * with a descriptor or a mapping of it in /proc/PID (forked children that
  * share a holder's description included, as far as this user may look).
  */

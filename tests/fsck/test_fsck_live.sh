@@ -73,7 +73,18 @@ check "and says so" grep -qE ': (clean|no damage: crash state only.*)$' "$out"
 rounds=30
 if [ -x "$fuse" ] && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null &&
    mkdir "$dir/mnt" && "$fuse" "$pool" "$dir/mnt" 2>"$out"; then
+	"$fsck" -n "$pool" >"$out" 2>&1
+	daemon=$(pgrep -n -f "^$fuse $pool ")
+	check "fsck.umfs on a umfs-fuse mount names the daemon, and only it" \
+		grep -qx "fsck.umfs: $pool: the pool is in use by pid $daemon (umfs-fuse): .*" "$out"
+	# a daemon slow to let go after its mount is gone is waited for,
+	# though the pid that took its lock (before it forked) is gone
+	kill -STOP "$daemon"
 	fusermount3 -u "$dir/mnt"
+	(sleep 1; kill -CONT "$daemon") &
+	"$fsck" -y "$pool" >"$out" 2>&1
+	check "fsck.umfs -y waits for a daemon whose mount is gone" test $? -eq 0
+	wait
 	bad=0
 	for i in $(seq "$rounds"); do
 		if ! "$fuse" "$pool" "$dir/mnt" 2>"$out"; then
