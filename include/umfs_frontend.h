@@ -191,6 +191,28 @@ int umfs_set_relatime(struct umfs_fs *fs, int on);
  * to a forked child); the core counts its open files itself. An unlinked
  * inode is freed only when no process holds it. */
 int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta);
+/* Across exec: the old image hands the holds its open files count to the
+ * new one, which drops them once it has opened what it keeps, so that no
+ * moment passes in which a kept file is held by nobody. */
+struct umfs_held {
+	uint64_t ino;
+	uint32_t gen;
+};
+/* Lists this process's holds into out (at most cap) and the region's id
+ * into *region; until umfs_holds_keep, a last close here leaves its hold to
+ * the new image. Returns how many (0: none, or not a shared mount), or
+ * -E2BIG (more than cap: none handed, they stay counted as before), -EBUSY
+ * (another thread's exec has them). */
+int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap);
+/* The exec failed: this image keeps what it handed (n entries of list). */
+void umfs_holds_keep(struct umfs_fs *fs, const struct umfs_held *list, size_t n);
+/* The new image, once it has opened what it keeps: drops one hold of each
+ * entry an earlier image of this process handed it on this region (none
+ * when the region is another: it was remade and counts from nothing), and
+ * frees what nobody holds any more (an unlinked file, a U-Log). Entries
+ * that name no live inode of that generation are skipped. */
+int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_held *list,
+		       size_t n);
 /* umfs_open (base NULL) or umfs_open_resolve that also counts one holder of
  * the file, as umfs_hold(fs, ino, 1) would, under the same lock. */
 int umfs_open_held(struct umfs_fs *fs, const char *base, const char *path, unsigned resolve,

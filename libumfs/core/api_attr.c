@@ -306,6 +306,7 @@ int umfs_statfs(struct umfs_fs *fs, struct statvfs *sv)
 	if (umfs_fs_failed(fs))
 		return umfs_fs_eio(fs);
 	memset(sv, 0, sizeof(*sv));
+	umfs_settle_sweep(fs); /* what nobody holds is free, as the kernel counts it */
 	umfs_meta_lock(fs);
 	sv->f_bsize = UMFS_PAGE_SIZE;
 	sv->f_frsize = UMFS_PAGE_SIZE;

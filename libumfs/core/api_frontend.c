@@ -263,8 +263,11 @@ void umfs_fork_child(struct umfs_fs *fs)
 	umfs_meta_lock(fs);
 	pthread_mutex_lock(&fs->vnode_lock);
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
-		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next) {
 			umfs_share_hold(fs, vn->ino, 1);
+			vn->handed = false; /* a parent's exec under way hands its own */
+		}
+	fs->vnode_holds_handed = false;
 	pthread_mutex_unlock(&fs->vnode_lock);
 	umfs_meta_unlock(fs);
 }
@@ -288,6 +291,73 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	umfs_share_hold(fs, ino, delta);
 	umfs_meta_unlock(fs);
 	return 0;
+}
+
+int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap)
+{
+	*region = fs->run_id;
+	return umfs_vnode_holds_hand(fs, out, cap);
+}
+
+/* What a last close does once nobody holds ino (gen) any more: the U-Log
+ * goes, an unlinked file is freed. delta is a hold to drop first (-1) or
+ * none (0). Stripe, then meta, as api_vnode_release. */
+static int holds_settle(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int delta)
+{
+	bool orphan = false;
+
+	umfs_share_wrlock(fs, ino);
+	umfs_meta_lock(fs);
+	if (!umfs_fs_failed(fs) && umfs_inode_live(fs, ino) &&
+	    umfs_inode(fs, ino)->generation == gen) {
+		if (delta)
+			umfs_share_hold(fs, ino, delta);
+		if (umfs_vnode_opencount(fs, ino) == 0 && !api_fe_held(fs, ino)) {
+			umfs_file_release(fs, ino);
+			orphan = umfs_inode(fs, ino)->nlink == 0;
+		}
+	}
+	umfs_meta_unlock(fs);
+	umfs_share_wrunlock(fs, ino);
+	return orphan && !fs->pm.rdonly ? umfs_inode_reclaim(fs, ino, gen) : 0;
+}
+
+void umfs_settle_sweep(struct umfs_fs *fs)
+{
+	uint64_t ino[UMFS_SHARE_SETTLE_CAP];
+	uint32_t gen[UMFS_SHARE_SETTLE_CAP];
+	size_t n;
+
+	if (!fs->share || fs->pm.rdonly)
+		return;
+	umfs_meta_lock(fs);
+	n = umfs_share_settle_take(fs, ino, gen, UMFS_SHARE_SETTLE_CAP);
+	umfs_meta_unlock(fs);
+	for (size_t i = 0; i < n; i++)
+		(void)holds_settle(fs, ino[i], gen[i], 0);
+}
+
+void umfs_holds_keep(struct umfs_fs *fs, const struct umfs_held *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!umfs_vnode_holds_take_back(fs, list[i].ino))
+			(void)holds_settle(fs, list[i].ino, list[i].gen, -1);
+	umfs_vnode_holds_handed_end(fs);
+}
+
+int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_held *list,
+		       size_t n)
+{
+	int err = 0;
+
+	if (!fs->share || region != fs->run_id)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int e = holds_settle(fs, list[i].ino, list[i].gen, -1);
+
+		err = err ? err : e;
+	}
+	return err;
 }
 
 int umfs_fs_exposure(const struct umfs_fs *fs, const char *pool, char *buf, size_t size)

@@ -175,6 +175,7 @@ int umfs_file_damaged(struct umfs_fs *fs, uint64_t ino);
 struct umfs_vnode {
 	uint64_t ino;
 	int opencount;         /* umfs_file objects in this process */
+	bool handed;           /* its hold goes to the next image (exec) */
 	pthread_rwlock_t lock; /* file data: readers share, writers exclude */
 	struct umfs_vnode *next;
 };
@@ -292,6 +293,7 @@ struct umfs_fs {
 	pthread_mutex_t vnode_lock;
 	struct umfs_vnode *vnodes[256];
 	bool vnode_holds_gone;      /* left the pool: opens count in no region */
+	bool vnode_holds_handed;    /* an exec under way hands them on */
 
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */
@@ -431,6 +433,14 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
  * umfs_share_held: whether anybody holds it. */
 void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
 bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
+/* A process leaving without closing ino (gen) was its last holder: what
+ * the last close would do (the U-Log goes, an unlinked file is freed) is
+ * left to the next process that joins (umfs_settle_sweep), since another
+ * thread of the leaver may still be in the file. Under meta; at most
+ * UMFS_SHARE_SETTLE_CAP wait, more are the last user's recovery's. */
+#define UMFS_SHARE_SETTLE_CAP 64
+void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
+size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap);
 /* The metadata lock in the region (tests forge its holder; everything
  * after it in the file is the region's body, the header before it). */
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);
@@ -449,6 +459,18 @@ int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino);
  * nothing in the core): the lock region stops counting it as a holder of
  * each, so that another process's last close releases what it would. */
 void umfs_vnode_holds_drop(struct umfs_fs *fs);
+/* An exec hands this process's holds to the image that follows: lists them
+ * (at most cap; -E2BIG hands none, -EBUSY when another thread's exec has
+ * them) and marks them, so that a last close here leaves the hold for that
+ * image to drop. umfs_vnode_holds_take_back ends it for one ino: true when
+ * its vnode is still here (the hold is this image's again), false when the
+ * caller must drop the hold; umfs_vnode_holds_handed_end after the last. */
+int umfs_vnode_holds_hand(struct umfs_fs *fs, struct umfs_held *out, size_t cap);
+bool umfs_vnode_holds_take_back(struct umfs_fs *fs, uint64_t ino);
+void umfs_vnode_holds_handed_end(struct umfs_fs *fs);
+/* Does what the last close of each file umfs_share_settle_add names would
+ * have done, for those nobody holds now (api_frontend.c). */
+void umfs_settle_sweep(struct umfs_fs *fs);
 
 /* Mounts a pool already mapped in *pm (ownership passes to the fs, also on
  * failure). umfs_mount() is map + attach. Recovery runs unless

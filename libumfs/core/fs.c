@@ -107,7 +107,7 @@ int umfs_vnode_put(struct umfs_fs *fs, struct umfs_vnode *vn)
 	pthread_mutex_lock(&fs->vnode_lock);
 	left = --vn->opencount;
 	if (left == 0) {
-		if (fs->share && !fs->vnode_holds_gone)
+		if (fs->share && !fs->vnode_holds_gone && !vn->handed)
 			umfs_share_hold(fs, vn->ino, -1); /* callers hold meta_lock */
 		for (p = vnode_slot(fs, vn->ino); *p != vn; p = &(*p)->next)
 			;
@@ -127,10 +127,65 @@ void umfs_vnode_holds_drop(struct umfs_fs *fs)
 	pthread_mutex_lock(&fs->vnode_lock);
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
 		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
-			umfs_share_hold(fs, vn->ino, -1);
+			if (!vn->handed) { /* else an exec under way hands it on */
+				umfs_share_hold(fs, vn->ino, -1);
+				if (!umfs_share_held(fs, vn->ino))
+					umfs_share_settle_add(fs, vn->ino,
+							      umfs_inode(fs, vn->ino)->generation);
+			}
 	fs->vnode_holds_gone = true;
 	pthread_mutex_unlock(&fs->vnode_lock);
 	umfs_meta_unlock(fs);
+}
+
+int umfs_vnode_holds_hand(struct umfs_fs *fs, struct umfs_held *out, size_t cap)
+{
+	size_t n = 0;
+	int err = 0;
+
+	if (!fs->share || fs->vnode_holds_gone)
+		return 0;
+	umfs_meta_lock(fs);
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+			n++;
+	if (fs->vnode_holds_handed)
+		err = -EBUSY;
+	else if (n > cap)
+		err = -E2BIG;
+	for (size_t i = 0, k = 0; !err && i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next, k++) {
+			vn->handed = true;
+			out[k].ino = vn->ino;
+			out[k].gen = umfs_inode(fs, vn->ino)->generation;
+		}
+	fs->vnode_holds_handed = !err && n;
+	pthread_mutex_unlock(&fs->vnode_lock);
+	umfs_meta_unlock(fs);
+	return err ? err : (int)n;
+}
+
+bool umfs_vnode_holds_take_back(struct umfs_fs *fs, uint64_t ino)
+{
+	struct umfs_vnode *vn;
+	bool kept = false;
+
+	pthread_mutex_lock(&fs->vnode_lock);
+	for (vn = *vnode_slot(fs, ino); vn; vn = vn->next)
+		if (vn->ino == ino && vn->handed) {
+			vn->handed = false;
+			kept = true;
+		}
+	pthread_mutex_unlock(&fs->vnode_lock);
+	return kept;
+}
+
+void umfs_vnode_holds_handed_end(struct umfs_fs *fs)
+{
+	pthread_mutex_lock(&fs->vnode_lock);
+	fs->vnode_holds_handed = false;
+	pthread_mutex_unlock(&fs->vnode_lock);
 }
 
 int umfs_vnode_opencount(struct umfs_fs *fs, uint64_t ino)
@@ -426,8 +481,11 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		err = mount_fail(umfs_fs_eio(fs), "pool", "a page could not be reached");
 		goto err_free;
 	}
-	if (fs->share)
+	if (fs->share) {
 		umfs_share_ready(fs);
+		if (!first)
+			umfs_settle_sweep(fs);
+	}
 	*fsp = fs;
 	return 0;
 

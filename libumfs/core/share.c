@@ -38,7 +38,7 @@
 #include "core.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 4 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 5 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -65,6 +65,13 @@ struct umfs_share {
 	 * (valid when counts_valid: a dead holder's are recounted) */
 	uint64_t free_pages, free_inodes, page_cursor, ino_cursor;
 	uint64_t counts_valid;
+	/* files whose last holder left without closing them (changed under
+	 * meta): what their last close would do is the next joiner's */
+	uint32_t nsettle;
+	struct share_settle {
+		uint64_t ino;
+		uint32_t gen, pad;
+	} settle[UMFS_SHARE_SETTLE_CAP];
 	struct share_stripe stripes[SHARE_STRIPES];
 	/* holders of open inodes across processes (changed under meta): an
 	 * unlinked inode is freed only when nobody holds it */
@@ -526,6 +533,29 @@ static void held_remove(struct share_held *h, uint32_t i)
 			i = j;
 		}
 	}
+}
+
+void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
+{
+	struct umfs_share *s = fs->share;
+
+	if (s->nsettle < UMFS_SHARE_SETTLE_CAP) /* else the last user's recovery */
+		s->settle[s->nsettle++] = (struct share_settle){ .ino = ino, .gen = gen };
+}
+
+size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap)
+{
+	struct umfs_share *s = fs->share;
+	size_t n = 0;
+
+	if (s->nsettle > UMFS_SHARE_SETTLE_CAP)
+		s->nsettle = 0; /* scribbled: what it named is the last user's recovery's */
+	while (s->nsettle && n < cap) {
+		s->nsettle--;
+		ino[n] = s->settle[s->nsettle].ino;
+		gen[n++] = s->settle[s->nsettle].gen;
+	}
+	return n;
 }
 
 void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta)

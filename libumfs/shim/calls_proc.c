@@ -41,11 +41,11 @@ static bool env_is(const char *e, const char *key)
  * shells keep their own copy of. *alloc is what to free.
  */
 static char *const *env_for_child(char *const envp[], char ***alloc, struct inherit_pass *pass,
-				  const char *path)
+				  const char *path, const char *held)
 {
 	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
 					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=",
-					    SHIM_ADOPT_ENV "=" };
+					    SHIM_ADOPT_ENV "=", SHIM_HELD_ENV "=" };
 	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32], fds[256];
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	size_t n = 0, k = 0, bytes = 0;
@@ -71,12 +71,14 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
 	    (path && path_maybe_umfs(AT_FDCWD, path)))
 		want[4] = SHIM_ADOPT_ENV "=1";
+	want[5] = held;
 	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 		bytes += want[j] ? strlen(want[j]) + 1 : 0;
 	for (n = 0; envp[n]; n++)
 		stale |= (env_is(envp[n], keys[0]) && !want[0]) ||
 			 (env_is(envp[n], keys[3]) && !want[3]) ||
-			 (env_is(envp[n], keys[4]) && !want[4]);
+			 (env_is(envp[n], keys[4]) && !want[4]) ||
+			 (env_is(envp[n], keys[5]) && !want[5]);
 	if (!bytes && !stale)
 		return envp; /* nothing to give, nothing to take away */
 	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
@@ -85,11 +87,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	for (size_t i = 0; i < n; i++) {
 		bool ours = false;
 
-		/* UMFS_CWD, UMFS_FDS and UMFS_ADOPT go whenever they are
-		 * not ours to give; the others stay unless we give them */
+		/* UMFS_CWD, UMFS_FDS, UMFS_ADOPT and UMFS_HELD go whenever
+		 * they are not ours to give; the others stay unless we give them */
 		for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 			ours |= env_is(envp[i], keys[j]) &&
-				(want[j] || j == 0 || j == 3 || j == 4);
+				(want[j] || j == 0 || j >= 3);
 		if (!ours)
 			v[k++] = envp[i];
 	}
@@ -257,11 +259,12 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	char **alloc;
 	struct upath up;
 	int kind, mfd, e;
+	const char *held = held_hand();
 
 	inherit_pass_prepare(&pass, false);
 	if (!path_maybe_umfs(AT_FDCWD, path))
 		inherit_pass_target(&pass, path, -1);
-	env = env_for_child(envp, &alloc, &pass, path);
+	env = env_for_child(envp, &alloc, &pass, path, held);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
 		up.kpath = path;
@@ -297,6 +300,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 		exec_failed(&pass);
 	}
 	inherit_pass_close(&pass);
+	held_keep(held); /* every return is a failed exec */
 	free(alloc);
 	return e;
 }
@@ -318,11 +322,12 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	char *const *env;
 	char **alloc;
 	int mfd, e;
+	const char *held = held_hand();
 
 	inherit_pass_prepare(&pass, false);
 	if (uinfo_peek(fd) == NULL)
 		inherit_pass_target(&pass, NULL, fd);
-	env = env_for_child(envp, &alloc, &pass, NULL);
+	env = env_for_child(envp, &alloc, &pass, NULL, held);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
 		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
@@ -333,6 +338,7 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 		exec_failed(&pass);
 	}
 	inherit_pass_close(&pass);
+	held_keep(held);
 	free(alloc);
 	errno = e;
 	return -1;
@@ -571,7 +577,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	inherit_pass_prepare(&pass, true);
 	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path))
 		inherit_pass_target(&pass, path, -1);
-	env = env_for_child(envp, &alloc, &pass, path);
+	env = env_for_child(envp, &alloc, &pass, path, NULL); /* the parent stays */
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {
 		struct upath up;

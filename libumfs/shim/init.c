@@ -14,6 +14,8 @@
  *                   path, or @INO.GEN when longer than PATH_MAX)
  *   UMFS_ADOPT      set by the shim for a child that may inherit UMFS
  *                   descriptors (calls_proc.c); taken out of the environment
+ *   UMFS_HELD       set by an exec for the new image: the files the old one
+ *                   held (held.c); taken out of the environment
  *
  * Nothing is opened, mapped or resolved for UMFS as a process starts
  * unless it inherited UMFS descriptors across exec: they are adopted here,
@@ -185,6 +187,7 @@ static void atfork_child(void)
 	mount_fork_child();
 	inherit_fork_child();
 	ofd_fork_child();
+	held_fork_child();
 	reclock_fork_child();
 	sig_fork_child();
 	shim_busy_leave();
@@ -220,6 +223,7 @@ __attribute__((constructor)) static void shim_init(void)
 			if (n)
 				SHIM_LOG(LOG_INFO, "adopted %d inherited UMFS descriptor(s)", n);
 		}
+		held_take_over(); /* after the adoption, which counts what it keeps */
 		cwd_from_env();
 		log_adopted();
 	} else {

@@ -728,6 +728,8 @@ struct umfs_fs *shim_fs(int *errp)
 	pthread_mutex_unlock(&mount_lock);
 	if (!fs && errp)
 		*errp = mount_errno(err);
+	if (fs)
+		held_release_pending(); /* what an earlier image of this process held */
 	return fs;
 }
 

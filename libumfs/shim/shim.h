@@ -681,6 +681,18 @@ static inline void ofd_sync_flags(struct ofd *o)
 int ofd_path(struct ofd *o, char *buf, size_t size);
 /* Re-creates the descriptions inherited across exec. Returns how many. */
 int ofd_adopt_inherited(void);
+
+/* held.c: the core's holds an exec hands to the next image. held_hand
+ * returns the UMFS_HELD entry for its environment (NULL: none handed);
+ * held_keep(that) takes them back when the exec failed; held_take_over,
+ * in the new image after adoption, takes them, and held_release_pending
+ * drops them once the pool is mounted (shim_fs). */
+#define SHIM_HELD_ENV "UMFS_HELD"
+const char *held_hand(void);
+void held_keep(const char *env);
+void held_take_over(void);
+void held_release_pending(void);
+void held_fork_child(void);
 /* Every live description, for fork/exec/exit bookkeeping. */
 void ofd_foreach(void (*fn)(struct ofd *o, void *arg), void *arg);
 void ofd_fork_prepare(void);

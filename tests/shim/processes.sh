@@ -35,6 +35,61 @@ print("freed", before - os.statvfs("/umfs").f_bfree)
 ' 2>&1) || true
 check "a child leaving without closing lets go" "freed 0" "$out"
 
+# exec hands the old image's holds to the new one: a file the new image
+# keeps stays readable after its parent let go, and is freed when the new
+# image exits; one it does not keep (close-on-exec) is freed at the
+# parent's close once the new image used the pool; a failed exec keeps
+# holding it. Kernel: freed 0 each.
+out=$(shim python3 -c '
+import os
+def freed(before):
+    return before - os.statvfs("/umfs").f_bfree
+def held_file(name):
+    fd = os.open(name, os.O_CREAT | os.O_RDWR, 0o644)
+    os.write(fd, b"x" * (1 << 20))
+    os.unlink(name)
+    return fd
+before = os.statvfs("/umfs").f_bfree
+# kept across exec: the new image reads it after the parent let go
+fd = held_file("/umfs/kept")
+os.lseek(fd, 0, 0)
+os.set_inheritable(fd, True)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    os.dup2(w, 1)
+    os.execv("/bin/sh", ["sh", "-c", "sleep 0.3; head -c 3 <&%d" % fd])
+os.close(w)
+os.close(fd)
+got = os.read(r, 16)
+os.waitpid(pid, 0)
+print("kept", got.decode(), "freed", freed(before))
+# close-on-exec: the new image keeps nothing, and lets go of the old
+# image holds when it uses the pool (one that never does leaves them)
+fd = held_file("/umfs/dropped")
+pid = os.fork()
+if pid == 0:
+    os.execv("/bin/sh", ["sh", "-c", "test -d /umfs"])
+os.waitpid(pid, 0)
+os.close(fd)
+print("cloexec freed", freed(before))
+# a failed exec takes back what it handed on
+fd = held_file("/umfs/failed")
+for prog in ("/nonexistent/prog", "/etc/hostname"):
+    try:
+        os.execv(prog, ["x"])
+    except OSError:
+        pass
+print("failed exec keeps", os.pread(fd, 3, 0).decode(), "in use" if freed(before) >= 256 else "freed")
+os.close(fd)
+print("then freed", freed(before))
+' 2>&1) || true
+check "exec: the new image keeps the file, then lets go" "kept xxx freed 0" "$(printf '%s\n' "$out" | grep -m1 '^kept ' || printf '%s' "$out")"
+check "exec: a close-on-exec file is freed at the last close" "cloexec freed 0" "$(printf '%s\n' "$out" | grep -m1 '^cloexec ' || printf '%s' "$out")"
+check "a failed exec keeps the file held" "failed exec keeps xxx in use" "$(printf '%s\n' "$out" | grep -m1 '^failed ' || printf '%s' "$out")"
+check "and its close frees it" "then freed 0" "$(printf '%s\n' "$out" | grep -m1 '^then ' || printf '%s' "$out")"
+
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
 
