@@ -20,6 +20,11 @@
 
 #include "api.h"
 #include "coldio.h"
+#include "fs.h"
+#include "journal.h"
+#include "os.h"
+#include "share.h"
+#include "ulog.h"
 
 #define FE_SLOTS 8
 
