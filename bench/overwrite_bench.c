@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h" /* the pool is formatted through the core, as mkfs.umfs does */
+#include "umfs_tools.h" /* the pool is formatted through the core, as mkfs.umfs does */
 
 static uint64_t file_size = 256ull << 20;
 
@@ -58,13 +58,11 @@ static double run(const char *pool, unsigned flags, size_t len, unsigned n, uint
 		fprintf(stderr, "bench: mount/open failed: %s\n", umfs_mount_error());
 		exit(1);
 	}
-	if (getenv("UMFS_BENCH_ULOG_MAX")) /* where byte records give way to copy-on-write */
-		fs->ulog_max = strtoull(getenv("UMFS_BENCH_ULOG_MAX"), NULL, 0);
-#ifdef UMFS_FEATURE_RO_COMPAT_ULOG_SPARE /* a core that knows whole-page swaps */
-	fs->page_swap = fs->page_swap && swap;
-#else
-	(void)swap;
-#endif
+	/* where byte records give way to copy-on-write; the core's default
+	 * unless UMFS_BENCH_ULOG_MAX says */
+	umfs_fs_set_overwrite(fs, getenv("UMFS_BENCH_ULOG_MAX")
+					  ? strtoull(getenv("UMFS_BENCH_ULOG_MAX"), NULL, 0)
+					  : UMFS_ULOG_BYTES_DEFAULT, swap);
 	t0 = now();
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t off = xrand(&seed) % (file_size - len);

@@ -13,7 +13,7 @@
 
 #include "umfs_fuse.h"
 
-/* The core consults at most this many supplementary groups (core.h). */
+/* The core consults at most this many supplementary groups (core/cred.h). */
 #define UF_MAX_GROUPS 256
 
 /* Reading a caller's groups costs a trip through /proc (fuse_req_getgroups), as

@@ -39,7 +39,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "backend.h"
+#include "inode.h"
+#include "journal.h"
+#include "prefault.h"
+#include "report.h"
 
 #define META_WINDOW 16ull       /* metadata pages populated together */
 #define META_SCAN_WORDS 1024ull /* bitmap words searched down for one */

@@ -11,9 +11,18 @@
 #ifndef UMFS_API_H
 #define UMFS_API_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backend.h" /* struct umfs_katt */
+
+struct umfs_fs;
+struct umfs_inode;
+struct umfs_vnode;
+struct umfs_walk;
 
 struct umfs_file {
 	struct umfs_fs *fs;

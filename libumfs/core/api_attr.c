@@ -6,6 +6,13 @@
 #include <string.h>
 
 #include "api.h"
+#include "cred.h"
+#include "fault.h"
+#include "inode.h"
+#include "journal.h"
+#include "namei.h"
+#include "share.h"
+#include "verify.h"
 
 static int do_chmod(struct umfs_fs *fs, uint64_t ino, mode_t mode)
 {

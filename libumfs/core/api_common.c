@@ -6,6 +6,14 @@
 #include <string.h>
 
 #include "api.h"
+#include "cred.h"
+#include "dir.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "namei.h"
+#include "share.h"
 
 const char *umfs_strerror(int err)
 {

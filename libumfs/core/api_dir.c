@@ -9,6 +9,14 @@
 #include <string.h>
 
 #include "api.h"
+#include "alloc.h"
+#include "cred.h"
+#include "dir.h"
+#include "fault.h"
+#include "inode.h"
+#include "namei.h"
+#include "report.h"
+#include "verify.h"
 
 static int dir_stream_open(struct umfs_fs *fs, uint64_t ino, struct umfs_dir **dirp)
 {

@@ -9,6 +9,15 @@
 #include <sys/uio.h>
 
 #include "api.h"
+#include "cred.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "namei.h"
+#include "persist.h"
+#include "share.h"
+#include "verify.h"
 
 static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 {

@@ -20,6 +20,14 @@
 
 #include "api.h"
 #include "coldio.h"
+#include "fault.h"
+#include "file.h"
+#include "fs.h"
+#include "inode.h"
+#include "journal.h"
+#include "os.h"
+#include "share.h"
+#include "ulog.h"
 
 #define FE_SLOTS 8
 

@@ -7,6 +7,14 @@
 #include <string.h>
 
 #include "api.h"
+#include "alloc.h"
+#include "dir.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "namei.h"
+#include "ptable.h"
 
 /* Walks to the parent of path's last component for a namespace change. */
 static int walk_for_change(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "umfs_tools.h"
 
 static const struct umfs_backend_ops *const backends[] = {
 	&umfs_backend_kmod,

@@ -23,7 +23,20 @@
 #ifndef UMFS_BACKEND_H
 #define UMFS_BACKEND_H
 
-#include "core.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct umfs_cow;
+struct umfs_fs;
+struct umfs_inode;
+struct umfs_pmem;
+struct umfs_recover_stats;
+struct umfs_ucred;
+struct umfs_ulog;
+struct umfs_vnode;
 
 /* One open file's attachment (docs/kmod.md "Using it from libumfs"): the
  * per-open-file state of a backend that maps files (unused in software).

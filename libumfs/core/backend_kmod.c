@@ -33,8 +33,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "backend.h"
+#include "cow.h"
+#include "cred.h"
+#include "dir.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "os.h"
+#include "persist.h"
+#include "ptable.h"
+#include "ulog.h"
 #include "umfs_kmod.h"
 #include "umfs_kmod_client.h"
 

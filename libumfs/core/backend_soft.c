@@ -14,8 +14,14 @@
  */
 #include <errno.h>
 
-#include "api.h"
 #include "backend.h"
+#include "api.h"
+#include "cred.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "ptable.h"
+#include "ulog.h"
 
 static int soft_pool_map(const char *path, size_t create_size, bool rdonly,
 			 struct umfs_pmem *pm, bool *done)

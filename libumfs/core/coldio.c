@@ -62,7 +62,10 @@
 #include <unistd.h>
 
 #include "coldio.h"
-#include "core.h"
+#include "fault.h"
+#include "os.h"
+#include "persist.h"
+#include "prefault.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */

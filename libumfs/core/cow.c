@@ -19,8 +19,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cow.h"
+#include "alloc.h"
 #include "backend.h"
 #include "coldio.h"
+#include "inode.h"
+#include "journal.h"
+#include "persist.h"
+#include "ptable.h"
+#include "ulog.h"
 
 #define COW_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 #define COW_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)

@@ -3,7 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core.h"
+#include "crc32c.h"
+#include "umfs_tools.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>

@@ -29,7 +29,9 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "cred.h"
+#include "inode.h"
+#include "os.h"
 
 #define CAPS_ALL                                                                          \
 	(UMFS_CAP_CHOWN | UMFS_CAP_DAC_OVERRIDE | UMFS_CAP_DAC_READ_SEARCH | UMFS_CAP_FOWNER | \

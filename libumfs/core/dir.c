@@ -40,7 +40,13 @@
 #include <emmintrin.h>
 #endif
 
+#include "dir.h"
 #include "backend.h"
+#include "inode.h"
+#include "journal.h"
+#include "prefault.h"
+#include "ptable.h"
+#include "report.h"
 
 #define SLOTS UMFS_DIR_SLOTS_PER_BLOCK
 

@@ -53,7 +53,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "core.h"
+#include "fault.h"
+#include "log.h"
+#include "os.h"
 
 #define FAULT_SLOTS 64 /* mappings watched in a process, all mounts together */
 

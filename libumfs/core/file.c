@@ -31,8 +31,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "backend.h"
 #include "coldio.h"
+#include "cow.h"
+#include "inode.h"
+#include "journal.h"
+#include "persist.h"
+#include "ptable.h"
+#include "testhooks.h"
+#include "ulog.h"
 
 #define FILE_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)
 #define FILE_FRESH_MAX 64 /* fresh extents per write transaction (merged when adjacent) */

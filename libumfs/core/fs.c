@@ -8,8 +8,19 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "fs.h"
 #include "backend.h"
 #include "coldio.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "locktab.h"
+#include "persist.h"
+#include "prefault.h"
+#include "ptable.h"
+#include "share.h"
+#include "ulog.h"
 
 static __thread char mount_error[256];
 
@@ -263,6 +274,12 @@ int umfs_recover(struct umfs_fs *fs)
 unsigned umfs_consistency(const struct umfs_fs *fs)
 {
 	return fs->relaxed ? UMFS_MOUNT_RELAXED : UMFS_MOUNT_STRICT;
+}
+
+void umfs_fs_set_overwrite(struct umfs_fs *fs, uint64_t ulog_max, bool page_swap)
+{
+	fs->ulog_max = ulog_max;
+	fs->page_swap = fs->page_swap && page_swap; /* only where the pool and backend allow */
 }
 
 /* Mount flag, then UMFS_CONSISTENCY, then the pool's default. */

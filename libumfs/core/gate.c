@@ -20,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "fs.h"
+#include "log.h"
+#include "os.h"
+#include "procfs.h"
 
 #define GATE_REPORT_MS 5000
 #define GATE_TIMEOUT_MS 120000

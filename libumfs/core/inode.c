@@ -17,7 +17,15 @@
 #include <nmmintrin.h>
 #endif
 
+#include "inode.h"
+#include "alloc.h"
 #include "backend.h"
+#include "crc32c.h"
+#include "dir.h"
+#include "journal.h"
+#include "os.h"
+#include "ptable.h"
+#include "ulog.h"
 
 bool umfs_inode_live(const struct umfs_fs *fs, uint64_t ino)
 {

@@ -24,7 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "journal.h"
+#include "alloc.h"
+#include "fs.h"
+#include "persist.h"
+#include "testhooks.h"
 #include "umfs_journal.h"
 
 #define SEQ_RESERVE (1ull << 20) /* sequence numbers reserved per persisted bump */

@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "os.h"
+#include "persist.h"
+#include "umfs_tools.h"
 
 #define BYTES_PER_INODE_DEFAULT (16u << 10)
 #define INODES_MIN 16u

@@ -35,7 +35,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "locktab.h"
+#include "fs.h"
+#include "log.h"
+#include "os.h"
+#include "procfs.h"
+#include "share.h"
 
 #define LK_EOF INT64_MAX
 #define LK_CHECK_NS 20000000l /* a waiter looks at the holder this often */

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "log.h"
+#include "os.h"
+#include "umfs_frontend.h"
+#include "umfs_tools.h"
 
 static void log_stderr(int level, const char *msg)
 {

@@ -27,7 +27,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "namei.h"
 #include "api.h"
+#include "cred.h"
+#include "dir.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "verify.h"
 
 /* Made at a thread's first walk out of the pool (most never leave it):
  * not in every thread's TLS block, which each thread's start zeroes. */

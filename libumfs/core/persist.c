@@ -28,8 +28,12 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "persist.h"
 #include "cpuflush.h"
+#include "os.h"
+#include "prefault.h"
+#include "procfs.h"
+#include "testhooks.h"
 
 void umfs_flush(const void *addr, size_t len)
 {

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "log.h"
+#include "os.h"
+#include "procfs.h"
+#include "umfs_frontend.h"
+#include "umfs_tools.h"
 
 #define PLOCK_TID_MASK 0x3FFFFFFFull
 #define PLOCK_WAITERS 0x80000000ull

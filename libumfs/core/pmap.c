@@ -15,8 +15,11 @@
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
-#include "core.h"
+#include "persist.h"
 #include "cpuflush.h"
+#include "os.h"
+#include "procfs.h"
+#include "umfs_tools.h"
 
 #define PMAP_2M (2ull << 20)
 #define PMAP_1G (1ull << 30)

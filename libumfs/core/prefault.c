@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "core.h"
+#include "prefault.h"
+#include "os.h"
+#include "umfs_tools.h"
 
 #define PREFAULT_WINDOW 16ull /* pages populated ahead of sequential writes */
 #define PREFAULT_OFF ((struct umfs_prefault *)1) /* never populate this map */

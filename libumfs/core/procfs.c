@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "procfs.h"
+#include "os.h"
 
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size)
 {

@@ -19,8 +19,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "backend.h"
-#include "core.h"
+#include "ptable.h"
+#include "alloc.h"
+#include "fs.h"
+#include "journal.h"
+#include "persist.h"
 
 #define PT_IDX_MASK ((uint64_t)UMFS_PT_ENTRIES - 1)
 #define PRESAVE_PAGES 64 /* umfs_pt_map_presave looks no further */

@@ -19,7 +19,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "core.h"
+#include "report.h"
+#include "fs.h"
+#include "log.h"
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 

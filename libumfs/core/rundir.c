@@ -29,7 +29,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "rundir.h"
+#include "fs.h"
+#include "log.h"
+#include "os.h"
 
 #define RUNDIR_TRIES 16
 

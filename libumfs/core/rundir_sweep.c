@@ -29,7 +29,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "rundir.h"
+#include "os.h"
+#include "umfs_frontend.h"
+#include "umfs_tools.h"
 
 #define SWEEP_DEPTH 4 /* rundir/shim/ofd/<N>: nothing of the library lies deeper */
 

@@ -35,7 +35,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "share.h"
+#include "fault.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "locktab.h"
+#include "log.h"
+#include "os.h"
+#include "rundir.h"
+#include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
 #define SHARE_VERSION 5 /* the layout below, and the rule of held_home() */

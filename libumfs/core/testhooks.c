@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * testhooks.c - the test variant of the core only (umfs_core_test): the
- * persistence hook and the injected faults of core.h's UMFS_TEST_HOOKS.
+ * persistence hook and the injected faults of testhooks.h's UMFS_TEST_HOOKS.
  */
-#include "core.h"
+#include "testhooks.h"
 
 #ifndef UMFS_TEST_HOOKS
 #error "testhooks.c belongs to the test variant of the core (UMFS_TEST_HOOKS)"

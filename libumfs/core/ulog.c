@@ -48,8 +48,16 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ulog.h"
+#include "alloc.h"
 #include "backend.h"
 #include "coldio.h"
+#include "file.h"
+#include "inode.h"
+#include "journal.h"
+#include "persist.h"
+#include "ptable.h"
+#include "testhooks.h"
 #include "umfs_ulog.h"
 
 #define ULOG_PAGE_MASK ((uint64_t)UMFS_PAGE_SIZE - 1)

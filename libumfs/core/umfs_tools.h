@@ -3,11 +3,12 @@
  * umfs_tools.h - the part of the core that the tools call: mkfs.umfs
  * formats a mapped pool, fsck.umfs maps one, binds the core's view to it,
  * recovers it and rebuilds directories in transactions, umfs-pool reads
- * and stamps it. core.h includes it; the tools include it alone (the layer
- * check of docs/architecture.md forbids them core.h), so a change to the
- * core's other modules is none of theirs.
+ * and stamps it, bench/overwrite_bench formats a pool and picks strict
+ * mode's ways. fs.h includes it; the tools include it alone (the layer
+ * check of docs/architecture.md forbids them the core's module headers),
+ * so a change to the core's other modules is none of theirs.
  *
- * Conventions as in core.h: functions return 0 (or a count) or -errno;
+ * Conventions as in fs.h: functions return 0 (or a count) or -errno;
  * "in tx" means a transaction is open (umfs_tx_begin).
  */
 #ifndef UMFS_TOOLS_H
@@ -139,6 +140,14 @@ int umfs_recover(struct umfs_fs *fs);
 /* fs.c. Like umfs_fs_attach(), but the mapping stays the caller's: neither a
  * failed mount nor umfs_unmount() unmaps it (fsck, crash tests). */
 int umfs_fs_bind(struct umfs_pmem *pm, unsigned flags, struct umfs_fs **fsp);
+/* fs.c. How strict mode makes an overwrite atomic, for benchmarks that
+ * compare the ways (call it after mount, before any write): overwrites of
+ * up to ulog_max bytes save the old bytes in a U-Log byte record, larger
+ * ones copy on write; page_swap false stops whole-page swaps through the
+ * U-Log's spare page (true keeps them where the pool and backend allow). */
+/* Default size limit of a byte record; larger overwrites copy on write. */
+#define UMFS_ULOG_BYTES_DEFAULT (16u * UMFS_ULOG_DATA_SIZE)
+void umfs_fs_set_overwrite(struct umfs_fs *fs, uint64_t ulog_max, bool page_swap);
 
 /* ------------------------------------------------------------------ */
 /* journal.c: transactions                                            */

@@ -36,7 +36,13 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "verify.h"
 #include "backend.h"
+#include "dir.h"
+#include "inode.h"
+#include "os.h"
+#include "ptable.h"
+#include "report.h"
 
 #define SETTLE_TRIES 100
 #define SETTLE_NS 100000

@@ -233,13 +233,14 @@ def self_test():
         DOC: doc,
         "include/umfs.h": "#include <stdint.h>\n",
         "include/umfs_frontend.h": '#include "umfs.h"\n',
-        "libumfs/core/core.h": '#include "umfs_frontend.h"\n',
-        "libumfs/core/persist.c": '#include "core.h"\nvoid f(void) { pmem_drain(); }\n',
+        "libumfs/core/fs.h": '#include "umfs_frontend.h"\n',
+        "libumfs/core/core.h": '#include "fs.h"\n',
+        "libumfs/core/persist.c": '#include "fs.h"\nvoid f(void) { pmem_drain(); }\n',
         "libumfs/shim/shim.h": '#include "umfs_frontend.h"\n',
         "libumfs/shim/ofd.c": '#include "shim.h"\nint shim_ofd_get(int fd)\n{\n\treturn fd;\n}\n',
-        "libumfs/core/dir.c": '#include "core.h"\nstatic int check_by_type(int t) { return t; }\n',
+        "libumfs/core/dir.c": '#include "fs.h"\nstatic int check_by_type(int t) { return t; }\n',
         # the media layer may reach the pool's bytes
-        "libumfs/core/coldio.c": '#include "core.h"\nvoid r(void) { OS(pread)(fs->pm.fd, 0, 1, 0); }\n',
+        "libumfs/core/coldio.c": '#include "fs.h"\nvoid r(void) { OS(pread)(fs->pm.fd, 0, 1, 0); }\n',
         # a build tree and bench output are not sources
         "build-x/meson-private/keep": "",
         "build-x/gen.c": '#include "no_such_header.h"\n',
@@ -247,17 +248,19 @@ def self_test():
         "libumfs/core/umfs_tools.h": '#include "umfs.h"\n',
         "fsck/check.h": '#include "umfs_tools.h"\n',
         # the faults
-        "libumfs/core/bad_up.c": '#include "core.h"\n#include "shim.h"\n',
-        "libumfs/core/bad_call.c": '#include "core.h"\nvoid g(void) { shim_ofd_get(1); }\n',
-        "libumfs/core/bad_flush.c": '#include "core.h"\nvoid h(void) { pmem_flush(0, 0); }\n',
+        "libumfs/core/bad_up.c": '#include "fs.h"\n#include "shim.h"\n',
+        "libumfs/core/bad_call.c": '#include "fs.h"\nvoid g(void) { shim_ofd_get(1); }\n',
+        "libumfs/core/bad_flush.c": '#include "fs.h"\nvoid h(void) { pmem_flush(0, 0); }\n',
         "libumfs/shim/bad_core.c": '#include "shim.h"\n#include "../core/core.h"\n',
         "fuse/bad_fsck.c": '#include "umfs_frontend.h"\n#include "check.h"\n',
         "libumfs/shim/bad_name.c": '#include "no_such_header.h"\n',
-        "libumfs/core/bad_undrawn.c": '#include "core.h"\n',
+        "libumfs/core/bad_undrawn.c": '#include "fs.h"\n',
         "mkfs/bad_tool.c": '#include "core.h"\n',
+        # the tests' umbrella is not for the core's own files
+        "libumfs/core/bad_umbrella.c": '#include "core.h"\n',
         "stray/bad_stray.c": "",
-        "libumfs/core/bad_pread.c": '#include "core.h"\nvoid p(void) { OS(pwrite)(3, 0, 1, 0); }\n',
-        "libumfs/core/bad_poolfd.c": '#include "core.h"\nvoid q(void) { OS(fstat)(fs->pm.fd, 0); }\n',
+        "libumfs/core/bad_pread.c": '#include "fs.h"\nvoid p(void) { OS(pwrite)(3, 0, 1, 0); }\n',
+        "libumfs/core/bad_poolfd.c": '#include "fs.h"\nvoid q(void) { OS(fstat)(fs->pm.fd, 0); }\n',
         # a stub of a system header in tests/ is not what <string.h> names
         "tests/unit/kstub/linux/string.h": "",
         "libumfs/shim/sys.c": '#include <string.h>\n#include "shim.h"\n',
@@ -270,6 +273,7 @@ def self_test():
             "bad_flush.c": "only the persistence layer", "bad_core.c": "#include ../core/core.h",
             "bad_fsck.c": "#include check.h", "bad_name.c": "names no file",
             "bad_undrawn.c": "not in the picture", "bad_tool.c": "#include core.h", "bad_stray.c": "in no layer",
+            "bad_umbrella.c": "#include core.h",
             "bad_pread.c": "OS(pwrite): only the media layer",
             "bad_poolfd.c": "OS(fstat) on the pool's descriptor"}
     with tempfile.TemporaryDirectory() as d:

@@ -29,7 +29,7 @@
 
 #include "kmod-util.h"
 
-/* libumfs's checksum of an inode's identity fields (libumfs/core/core.h):
+/* libumfs's checksum of an inode's identity fields (libumfs/core/umfs_tools.h):
  * the one fsck and the module check, linked from libumfs_core.a. */
 uint32_t umfs_inode_csum(const struct umfs_inode *in);
 

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rundir.h - the pool's runtime directory (rundir.c).
+ */
+#ifndef UMFS_CORE_RUNDIR_H
+#define UMFS_CORE_RUNDIR_H
+
+#include <stdbool.h>
+
+struct umfs_fs;
+
+/* rundir.c: the pool's runtime directory (see there). umfs_rundir_open
+ * finds or makes it (fs->run_dfd, run_id, run_path); close removes it with
+ * remove, if only the lock region is left in it. */
+#define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
+int umfs_rundir_open(struct umfs_fs *fs);
+/* Takes a duplicate of dfd, inherited, as the runtime directory: it must
+ * be the one the state page names, and pass the same checks. */
+int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
+void umfs_rundir_close(struct umfs_fs *fs, bool remove);
+
+#endif /* UMFS_CORE_RUNDIR_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * share.h - the lock region of a shared mount (share.c).
+ */
+#ifndef UMFS_CORE_SHARE_H
+#define UMFS_CORE_SHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct umfs_fs;
+struct umfs_inherited;
+struct umfs_plock;
+struct umfs_locktab;
+
+/* share.c: the lock region in the runtime directory (see there). */
+struct umfs_share;
+/* Where the region lives, for messages. */
+const char *umfs_share_where(const struct umfs_fs *fs);
+/* Opens (first: creates or rebuilds) the region; *first when no other
+ * process uses the pool, which then holds the gate for writing. */
+int umfs_share_open(struct umfs_fs *fs, bool *first);
+/* The same through inherited descriptors (umfs_mount_inherited). */
+int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *in, bool *first);
+/* Lets the others in (after recovery). */
+void umfs_share_ready(struct umfs_fs *fs);
+/* At unmount: true when no other process uses the pool (the gate is then
+ * held for writing until umfs_share_close). */
+bool umfs_share_last(struct umfs_fs *fs);
+void umfs_share_close(struct umfs_fs *fs, bool remove);
+/* Around fork: the parent opens a gate description for the child, which
+ * takes it as its own; when the parent cannot (it changed credentials
+ * since it mounted), both share the parent's and say so (gate_shared). */
+void umfs_share_fork_prepare(struct umfs_fs *fs);
+void umfs_share_fork_parent(struct umfs_fs *fs);
+void umfs_share_fork_child(struct umfs_fs *fs);
+void umfs_share_meta_enter(struct umfs_fs *fs);
+void umfs_share_meta_exit(struct umfs_fs *fs);
+void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino);
+void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino);
+uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino);
+bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
+/* Counts holders of an open inode across processes (meta_lock held);
+ * umfs_share_held: whether anybody holds it. */
+void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
+bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
+/* A process leaving without closing ino (gen) was its last holder: what
+ * the last close would do (the U-Log goes, an unlinked file is freed) is
+ * left to the next process that joins (umfs_settle_sweep), since another
+ * thread of the leaver may still be in the file. Under meta; at most
+ * UMFS_SHARE_SETTLE_CAP wait, more are the last user's recovery's. */
+#define UMFS_SHARE_SETTLE_CAP 64
+void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
+size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap);
+/* Does what the last close of each file umfs_share_settle_add names would
+ * have done, for those nobody holds now (api_frontend.c). */
+void umfs_settle_sweep(struct umfs_fs *fs);
+/* The metadata lock in the region (tests forge its holder; everything
+ * after it in the file is the region's body, the header before it). */
+struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);
+struct umfs_locktab *umfs_share_locktab(struct umfs_fs *fs);
+
+/* Locks taken over from dead holders since the region was made. */
+uint64_t umfs_share_takeovers(const struct umfs_fs *fs);
+
+#endif /* UMFS_CORE_SHARE_H */

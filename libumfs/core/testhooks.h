@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testhooks.h - the test variant's hooks and injected faults (testhooks.c).
+ */
+#ifndef UMFS_CORE_TESTHOOKS_H
+#define UMFS_CORE_TESTHOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umfs_tools.h" /* UMFS_UNLIKELY */
+
+/*
+ * Test hooks exist only in the test variant of the core (umfs_core_test,
+ * built with UMFS_TEST_HOOKS and core/testhooks.c): a hook that sees every
+ * flush and fence (crash-state tests), and deliberately broken protocols
+ * that prove the crash tests can fail. In the core every program, tool and
+ * library links, UMFS_PERSIST_HOOK is NULL and UMFS_FAULT(f) false, so the
+ * checks compile away.
+ */
+struct umfs_persist_hook {
+	void (*flush)(void *arg, const void *addr, size_t len);
+	void (*drain)(void *arg);
+	void *arg;
+};
+enum umfs_fault {
+	UMFS_FAULT_NONE,
+	UMFS_FAULT_ULOG_NO_FENCE,   /* no fence between the record and the write */
+	UMFS_FAULT_SIZE_FIRST,      /* append: size published with the data */
+	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
+	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
+	UMFS_FAULT_PAGE_NO_FENCE,   /* page swap: leaf stored with its record */
+};
+/* Events the test variant counts (umfs_test_count). */
+enum umfs_test_event {
+	UMFS_TEST_PAGE_SWAP,   /* an overwrite took the spare page */
+	UMFS_TEST_UNDO_BYTES,  /* an overwrite saved its old bytes */
+	UMFS_TEST_EVENTS
+};
+#ifdef UMFS_TEST_HOOKS
+extern const struct umfs_persist_hook *umfs_persist_hook;
+extern enum umfs_fault umfs_fault;
+void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
+#define UMFS_PERSIST_HOOK umfs_persist_hook
+#define UMFS_FAULT(f) UMFS_UNLIKELY(umfs_fault == (f))
+extern uint64_t umfs_test_count[UMFS_TEST_EVENTS];
+#define UMFS_TEST_COUNT(e) __atomic_add_fetch(&umfs_test_count[e], 1, __ATOMIC_RELAXED)
+#else
+#define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
+#define UMFS_FAULT(f) 0
+#define UMFS_TEST_COUNT(e) ((void)0)
+#endif
+
+#endif /* UMFS_CORE_TESTHOOKS_H */
