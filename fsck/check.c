@@ -442,6 +442,7 @@ static const char *crash_list(const struct fsck_summary *sum, char *buf, size_t 
 		[FSCK_CRASH_ULOG] = "U-Log chain(s)",
 		[FSCK_CRASH_TRUNC] = "interrupted truncate(s)",
 		[FSCK_CRASH_ORPHAN] = "orphan inode(s)",
+		[FSCK_CRASH_GROW] = "interrupted grow(s)",
 	};
 	size_t at = 0;
 

@@ -60,6 +60,7 @@ enum fsck_crash {
 	FSCK_CRASH_ULOG,    /* a U-Log chain of a file open at the crash */
 	FSCK_CRASH_TRUNC,   /* an interrupted truncate */
 	FSCK_CRASH_ORPHAN,  /* an orphan (unlinked while open, or a shadow) */
+	FSCK_CRASH_GROW,    /* an interrupted grow (umfs_grow.h) */
 	FSCK_CRASH_KINDS
 };
 

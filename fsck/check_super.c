@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "umfs_grow.h"
 
 /* ------------------------------------------------------------------ */
 /* Step 1: superblock                                                   */
@@ -49,9 +50,15 @@ static bool sb_has_bsums(const struct umfs_superblock *sb)
 	return sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS;
 }
 
+static bool sb_growable(const struct umfs_superblock *sb)
+{
+	return sb->feature_compat & UMFS_FEATURE_COMPAT_GROWABLE;
+}
+
 static bool sb_reserved_zero(const struct umfs_superblock *sb)
 {
-	if (sb->reserved0 || sb->reserved1 || sb->reserved2 || (!sb_has_bsums(sb) && sb->bsum_off))
+	if (sb->reserved0 || sb->reserved1 || sb->reserved2 || (!sb_has_bsums(sb) && sb->bsum_off) ||
+	    (!sb_growable(sb) && sb->max_pool_size) || (!umfs_sb_growing(sb) && sb->grow_from_pages))
 		return false;
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(sb->reserved); i++)
 		if (sb->reserved[i])
@@ -94,9 +101,36 @@ static void sb_check_backup(struct fsck *c)
 	if (!memcmp(c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb)))
 		return;
 	err = sb_check_at(c, c->sb.backup_sb_off, &b, &why);
+	memcpy(&b, c->base + c->sb.backup_sb_off, sizeof(b)); /* as it is, sound or torn */
+	if (umfs_grow_backup_stale(&c->sb, &b)) {
+		c->mount_recovers = true; /* every mount rewrites it */
+		fsck_crash(c, FSCK_CRASH_GROW, true, 1, "rewritten from the primary",
+			   "backup superblock: a grow stopped before its last write");
+		fsck_write(c, c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb));
+		return;
+	}
 	if (fsck_problem(c, "rewritten from the primary", "backup superblock at 0x%" PRIx64 ": %s",
 			 c->sb.backup_sb_off, err ? why : "differs from the primary"))
 		fsck_write(c, c->base + c->sb.backup_sb_off, &c->sb, sizeof(c->sb));
+}
+
+/* A GROWING superblock in c->sb (the primary's, or the backup standing
+ * in for a primary the grow tore): the grow is finished, as a mount does. */
+static int sb_grow_finish(struct fsck *c)
+{
+	uint64_t from = c->sb.grow_from_pages, to = c->sb.data_pages;
+	int err;
+
+	c->mount_recovers = true;
+	fsck_crash(c, FSCK_CRASH_GROW, true, 1, "finished",
+		   "superblock: a grow from %" PRIu64 " to %" PRIu64 " data pages was interrupted",
+		   from, to);
+	c->wrote = true;
+	err = umfs_grow_finish(c->pm, &c->sb);
+	if (err)
+		fsck_note(c, "finishing the grow failed: %s", strerror(-err));
+	sb_bind(c);
+	return err;
 }
 
 int fsck_superblock(struct fsck *c)
@@ -113,6 +147,12 @@ int fsck_superblock(struct fsck *c)
 		c->stop = true;
 		return err;
 	}
+	if (err == 0 && umfs_sb_growing(&c->sb)) {
+		sb_bind(c);
+		err = sb_grow_finish(c);
+		if (err)
+			return err;
+	}
 	if (err == 0) {
 		sb_bind(c);
 		if (!sb_reserved_zero(&c->sb) && c->sb.version_minor <= UMFS_VERSION_MINOR &&
@@ -121,6 +161,10 @@ int fsck_superblock(struct fsck *c)
 			memset(c->sb.reserved, 0, sizeof(c->sb.reserved));
 			if (!sb_has_bsums(&c->sb))
 				c->sb.bsum_off = 0;
+			if (!sb_growable(&c->sb))
+				c->sb.max_pool_size = 0;
+			if (!umfs_sb_growing(&c->sb))
+				c->sb.grow_from_pages = 0;
 			c->sb.csum = umfs_sb_csum(&c->sb);
 			sb_write_both(c);
 		}
@@ -150,6 +194,14 @@ int fsck_superblock(struct fsck *c)
 	}
 	c->sb = b;
 	sb_bind(c);
+	if (umfs_sb_growing(&c->sb) && c->sb.backup_sb_off == cand[0]) {
+		/* what a grow leaves torn: the mount too takes this backup */
+		c->mount_recovers = true;
+		fsck_crash(c, FSCK_CRASH_GROW, true, 1, "restored from the backup",
+			   "primary superblock: %s, torn by an interrupted grow", why);
+		fsck_write(c, c->base, &c->sb, sizeof(c->sb));
+		return sb_grow_finish(c);
+	}
 	if (fsck_problem(c, "restored from the backup", "primary superblock: %s", why))
 		fsck_write(c, c->base, &c->sb, sizeof(c->sb));
 	return 0;
@@ -218,7 +270,7 @@ int fsck_state(struct fsck *c)
 
 	c->was_clean = st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_CLEAN;
 	/* What makes a mount recover (fs.c); active journal slots, step 3. */
-	c->mount_recovers = !c->was_clean || st->orphan_head != 0;
+	c->mount_recovers = c->mount_recovers || !c->was_clean || st->orphan_head != 0;
 	if (st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_DIRTY)
 		fsck_crash(c, FSCK_CRASH_DIRTY, true, 1, "recovered",
 			   "state page: the pool was not unmounted cleanly (a process died "

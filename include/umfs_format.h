@@ -29,6 +29,10 @@
  *   1.4  the U-Log's spare page (head page's spare, was reserved0) and the
  *        page record (UMFS_ULOG_REC_PAGE) that swaps it for one file page,
  *        behind feature RO_COMPAT_ULOG_SPARE.
+ *   1.5  growing a pool in place: max_pool_size (was reserved[0]) behind
+ *        feature COMPAT_GROWABLE, which sizes the page bitmap and its sums
+ *        for that size; grow_from_pages (was reserved[1]) behind feature
+ *        INCOMPAT_GROWING, set while a grow is unfinished (umfs_grow.h).
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -98,18 +102,22 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 4
+#define UMFS_VERSION_MINOR 5
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
-#define UMFS_FEATURE_COMPAT_SUPP 0u
+#define UMFS_FEATURE_COMPAT_GROWABLE 0x1u /* max_pool_size: bitmap sized to grow */
+#define UMFS_FEATURE_COMPAT_SUPP UMFS_FEATURE_COMPAT_GROWABLE
 #define UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK 0x1u /* umfs_dentry.check is set */
 #define UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS 0x2u /* bsum_off: page-bitmap checksums */
 #define UMFS_FEATURE_RO_COMPAT_ULOG_SPARE 0x4u /* U-Log spare pages, PAGE records */
 #define UMFS_FEATURE_RO_COMPAT_SUPP \
 	(UMFS_FEATURE_RO_COMPAT_DENTRY_CHECK | UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS | \
 	 UMFS_FEATURE_RO_COMPAT_ULOG_SPARE)
-#define UMFS_FEATURE_INCOMPAT_SUPP 0u
+/* A grow is unfinished: the page bitmap may still be at grow_from_pages.
+ * Older code must not see it; mount and fsck finish it (umfs_grow.h). */
+#define UMFS_FEATURE_INCOMPAT_GROWING 0x1u
+#define UMFS_FEATURE_INCOMPAT_SUPP UMFS_FEATURE_INCOMPAT_GROWING
 
 #define UMFS_LABEL_MAX 64
 
@@ -144,7 +152,9 @@ struct umfs_superblock {
 	umfs_le32 default_flags;     /* UMFS_SBF_* */
 	umfs_le32 reserved1;
 	umfs_le64 bsum_off;          /* page-bitmap checksums (RO_COMPAT_BITMAP_SUMS), else 0 */
-	umfs_le64 reserved[16];
+	umfs_le64 max_pool_size;     /* COMPAT_GROWABLE: the largest size a grow may reach, else 0 */
+	umfs_le64 grow_from_pages;   /* INCOMPAT_GROWING: data_pages before the grow, else 0 */
+	umfs_le64 reserved[14];
 	umfs_le32 reserved2;
 	umfs_le32 csum;              /* crc32c of all bytes before this field */
 };

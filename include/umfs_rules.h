@@ -234,6 +234,79 @@ static inline umfs_u64 umfs_bsum_of(const umfs_le64 *bm, umfs_u64 words, umfs_u6
 }
 
 /* ------------------------------------------------------------------ */
+/* How far a pool may grow (COMPAT_GROWABLE, INCOMPAT_GROWING)            */
+/* ------------------------------------------------------------------ */
+/*
+ * The zones before the data zone never move, so a pool grows only by data
+ * pages, as many as its page bitmap and sums have room for: the bitmap
+ * ends where the sums begin (or the data zone, in a pool without sums),
+ * and each sum covers UMFS_BSUM_WORDS words.
+ */
+static inline umfs_u64 umfs_sb_bitmap_room(const struct umfs_superblock *sb)
+{
+	umfs_u64 pb = umfs_le64_to_cpu(sb->pbitmap_off), data = umfs_le64_to_cpu(sb->data_off);
+	umfs_u64 bsum = umfs_le64_to_cpu(sb->bsum_off), pages, nsums;
+	int sums = umfs_le32_to_cpu(sb->feature_ro_compat) & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS;
+	umfs_u64 end = sums ? bsum : data;
+
+	if (end < pb || data < end)
+		return 0;
+	pages = (end - pb) / 8 * 64;
+	nsums = (data - end) / 8;
+	if (sums && nsums <= pages / (64 * UMFS_BSUM_WORDS)) /* no overflow */
+		pages = nsums * 64 * UMFS_BSUM_WORDS;
+	return pages;
+}
+
+/* Data pages of a pool of size bytes laid out as sb: the data zone runs
+ * from data_off to the last page, which holds the backup superblock. */
+static inline umfs_u64 umfs_sb_pages_at(const struct umfs_superblock *sb, umfs_u64 size)
+{
+	umfs_u64 data = umfs_le64_to_cpu(sb->data_off);
+
+	return size >= data + UMFS_PAGE_SIZE ? (size - data - UMFS_PAGE_SIZE) >> UMFS_PAGE_SHIFT
+					     : 0;
+}
+
+/* The largest size a pool laid out as sb can grow to: max_pool_size when
+ * it is GROWABLE, else what its bitmap's slack allows; never past what a
+ * page-table entry addresses. */
+static inline umfs_u64 umfs_sb_grow_limit(const struct umfs_superblock *sb)
+{
+	umfs_u64 room = umfs_sb_bitmap_room(sb), phys = umfs_le64_to_cpu(sb->phys_base);
+	umfs_u64 lim = umfs_le64_to_cpu(sb->data_off) + (room << UMFS_PAGE_SHIFT) + UMFS_PAGE_SIZE;
+
+	if (umfs_le32_to_cpu(sb->feature_compat) & UMFS_FEATURE_COMPAT_GROWABLE &&
+	    umfs_le64_to_cpu(sb->max_pool_size) < lim)
+		lim = umfs_le64_to_cpu(sb->max_pool_size);
+	if (phys > UMFS_PTE_ADDR_MASK)
+		return 0;
+	if (lim > UMFS_PTE_ADDR_MASK - phys)
+		lim = (UMFS_PTE_ADDR_MASK - phys) & ~(umfs_u64)(UMFS_PAGE_SIZE - 1);
+	return lim;
+}
+
+/* The grow fields' part of the superblock rule: 0, or why sb is damaged.
+ * A GROWABLE maximum fits the bitmap and is not below the size; a GROWING
+ * pool grew from fewer pages than it has. Without their feature bits the
+ * fields are reserved (zero, which fsck checks). */
+static inline const char *umfs_sb_grow_why(const struct umfs_superblock *sb)
+{
+	umfs_u64 max = umfs_le64_to_cpu(sb->max_pool_size), from;
+
+	if (umfs_le32_to_cpu(sb->feature_compat) & UMFS_FEATURE_COMPAT_GROWABLE &&
+	    (max < umfs_le64_to_cpu(sb->pool_size) || !umfs_off_is_aligned(max) ||
+	     umfs_sb_pages_at(sb, max) > umfs_sb_bitmap_room(sb) ||
+	     max > UMFS_PTE_ADDR_MASK - umfs_le64_to_cpu(sb->phys_base)))
+		return "maximum pool size does not fit the page bitmap or is below the size";
+	from = umfs_le64_to_cpu(sb->grow_from_pages);
+	if (umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_GROWING &&
+	    (from == 0 || from >= umfs_le64_to_cpu(sb->data_pages)))
+		return "an unfinished grow names implausible old page counts";
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Superblock checksum: crc32c of every byte before csum.                 */
 /* ------------------------------------------------------------------ */
 
@@ -323,6 +396,8 @@ static inline int umfs_sb_check(const struct umfs_superblock *sb, umfs_u64 map_l
 		/* mkfs lays the zones end to end: a count that leaves most of
 		 * its zone unused is not the one it wrote */
 		*why = "inode count does not fill the inode zone";
+	else
+		*why = umfs_sb_grow_why(sb);
 	return *why ? -EUCLEAN : 0;
 #undef SB16
 #undef SB32

@@ -2,7 +2,7 @@
 /*
  * mkfs.umfs - make a UMFS pool.
  *
- *   mkfs.umfs [-s SIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL
+ *   mkfs.umfs [-s SIZE] [-G MAXSIZE] [-N INODES] [-L LABEL] [-f] [-q] POOL
  *
  * POOL is a regular file (created when missing, usually on /dev/shm), a
  * persistent-memory block device (/dev/pmemN) or a device DAX character
@@ -55,6 +55,7 @@ enum pool_kind {
 
 struct mkfs_opts {
 	uint64_t size;		/* -s, 0 when not given */
+	uint64_t max_size;	/* -G, 0 when not given */
 	uint64_t inodes;	/* -N, 0 = default */
 	const char *label;	/* -L */
 	bool force;		/* -f */
@@ -73,6 +74,7 @@ struct pool_target {
 	bool created;		/* made by this run: removed if the run fails */
 	uint64_t cur_size;	/* bytes there now (0 for a new file) */
 	uint64_t size;		/* bytes the pool will cover */
+	uint64_t max_size;	/* the most it may grow to; 0: the default */
 };
 
 /*
@@ -103,6 +105,10 @@ static void usage(FILE *out)
 		"  -s, --size=SIZE      pool size in bytes; K, M, G, T suffixes are powers\n"
 		"                       of 1024. Required when POOL does not exist; grows\n"
 		"                       or shrinks a file.\n"
+		"  -G, --max-size=SIZE  the largest size umfs-pool grow may take the pool\n"
+		"                       to: the page bitmap is sized for it, 32 KiB per GiB\n"
+		"                       (default: 8 times the size, less where that leaves\n"
+		"                       no room for data; a device: its size)\n"
 		"  -N, --inodes=COUNT   number of inodes (default: one per 16 KiB of pool)\n"
 		"  -L, --label=LABEL    volume label, at most %d bytes\n"
 		"  -O, --option=relaxed default consistency mode relaxed: overwrites in\n"
@@ -120,78 +126,39 @@ static void usage(FILE *out)
 		prog, UMFS_LABEL_MAX - 1);
 }
 
-/* Human-readable size: exact binary units where possible ("64 MiB"). */
-static const char *fmt_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	unsigned u = 0;
-	double v = (double)bytes;
-
-	while (v >= 1024.0 && u + 1 < UMFS_ARRAY_SIZE(units)) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
-	else if (bytes % (1ull << (10 * u)) == 0)
-		snprintf(buf, len, "%" PRIu64 " %s", bytes >> (10 * u), units[u]);
-	else
-		snprintf(buf, len, "%.2f %s", v, units[u]);
-	return buf;
-}
-
-/* "123", "64K", "512M", "1G", "2T" (powers of 1024). */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned shift = 0;
-	unsigned long long v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default:
-		return -EINVAL;
-	}
-	if (*end != '\0')
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_count(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
+	int err = umfs_cli_number(s, &v, &end);
 
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	if (*end != '\0')
-		return -EINVAL;
-	*out = v;
-	return 0;
+	if (!err && *end != '\0')
+		err = -EINVAL;
+	if (!err)
+		*out = v;
+	return err;
+}
+
+/* -s and -G: a positive size, or a refusal that names which. */
+static uint64_t parse_size_opt(const char *arg, const char *what)
+{
+	uint64_t v = 0;
+	int err = umfs_cli_size_parse(arg, &v);
+
+	if (err == -ERANGE)
+		umfs_cli_refuse(prog, 1, "%s '%s' is too large", what, arg);
+	if (err || v == 0)
+		umfs_cli_refuse(prog, 1,
+				"invalid %s '%s': expected a positive number of bytes with an "
+				"optional K, M, G or T suffix", what, arg);
+	return v;
 }
 
 static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
+		{ "max-size", required_argument, NULL, 'G' },
 		{ "inodes", required_argument, NULL, 'N' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "option", required_argument, NULL, 'O' },
@@ -205,16 +172,13 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	opterr = 0; /* our own messages */
-	while ((c = getopt_long(argc, argv, ":s:N:L:O:fqnVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:G:N:L:O:fqnVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			err = parse_size(optarg, &o->size);
-			if (err == -ERANGE)
-				umfs_cli_refuse(prog, 1, "size '%s' is too large", optarg);
-			if (err || o->size == 0)
-				umfs_cli_refuse(prog, 1,
-						"invalid size '%s': expected a positive number of "
-						"bytes with an optional K, M, G or T suffix", optarg);
+			o->size = parse_size_opt(optarg, "size");
+			break;
+		case 'G':
+			o->max_size = parse_size_opt(optarg, "maximum size");
 			break;
 		case 'N':
 			err = parse_count(optarg, &o->inodes);
@@ -425,6 +389,34 @@ static int classify_target(const struct mkfs_opts *o, struct pool_target *t)
 	return 0;
 }
 
+/* The size the page bitmap is made for: a device never grows. */
+static int target_max(const struct mkfs_opts *o, struct pool_target *t)
+{
+	char b1[32], b2[32];
+
+	t->max_size = o->max_size;
+	if (t->kind == POOL_BLOCK || t->kind == POOL_DAX) {
+		if (o->max_size && o->max_size != t->size) {
+			err_msg("%s is a device: it cannot grow, so -G %s does not apply (leave "
+				"out -G)", o->path, umfs_cli_size_fmt(o->max_size, b1, sizeof(b1)));
+			return -1;
+		}
+		t->max_size = t->size;
+	}
+	if (o->max_size && o->max_size < t->size) {
+		err_msg("%s: maximum size -G %s is below the pool size %s (a pool only grows)",
+			o->path, umfs_cli_size_fmt(o->max_size, b1, sizeof(b1)),
+			umfs_cli_size_fmt(t->size, b2, sizeof(b2)));
+		return -1;
+	}
+	if (o->max_size % UMFS_PAGE_SIZE) {
+		err_msg("%s: maximum size %" PRIu64 " is not a multiple of the %u-byte page size",
+			o->path, o->max_size, UMFS_PAGE_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
 /* Works out what POOL is and how big the pool will be. */
 static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 {
@@ -436,8 +428,8 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 	/* A device is always formatted whole. */
 	if ((t->kind == POOL_BLOCK || t->kind == POOL_DAX) && o->size && o->size != t->size) {
 		err_msg("%s is a device of %s; -s %s does not match (a device is formatted "
-			"whole: leave out -s)", path, fmt_size(t->size, b1, sizeof(b1)),
-			fmt_size(o->size, b2, sizeof(b2)));
+			"whole: leave out -s)", path, umfs_cli_size_fmt(t->size, b1, sizeof(b1)),
+			umfs_cli_size_fmt(o->size, b2, sizeof(b2)));
 		return -1;
 	}
 	if (t->size % UMFS_PAGE_SIZE) {
@@ -447,17 +439,17 @@ static int inspect_target(const struct mkfs_opts *o, struct pool_target *t)
 	}
 	if (t->size < UMFS_MIN_POOL_SIZE) {
 		err_msg("%s: size %s is below the minimum pool size of %s%s", path,
-			fmt_size(t->size, b1, sizeof(b1)),
-			fmt_size(UMFS_MIN_POOL_SIZE, b2, sizeof(b2)),
+			umfs_cli_size_fmt(t->size, b1, sizeof(b1)),
+			umfs_cli_size_fmt(UMFS_MIN_POOL_SIZE, b2, sizeof(b2)),
 			t->kind == POOL_FILE && !o->size ? "; give -s SIZE to grow it" : "");
 		return -1;
 	}
 	if (t->size > SIZE_MAX) {
 		err_msg("%s: size %s cannot be mapped on this machine", path,
-			fmt_size(t->size, b1, sizeof(b1)));
+			umfs_cli_size_fmt(t->size, b1, sizeof(b1)));
 		return -1;
 	}
-	return 0;
+	return target_max(o, t);
 }
 
 /* Removes the file this run made, and only that: in a directory others
@@ -650,7 +642,7 @@ static int find_data(const char *path, const struct pool_target *t)
 	else if (rc > 0)
 		err_msg("%s is a file of %s that holds data (%s): formatting would destroy it; "
 			"use -f to overwrite it, or name a new file", path,
-			fmt_size(t->cur_size, b, sizeof(b)), what);
+			umfs_cli_size_fmt(t->cur_size, b, sizeof(b)), what);
 	return rc ? 1 : 0;
 }
 
@@ -760,14 +752,16 @@ static void print_geometry(const struct mkfs_opts *o, const struct umfs_geometry
 	char b[32];
 	uint64_t journal_bytes = (uint64_t)g->journal_slots * g->journal_slot_size;
 
-	printf("  size        %s (%" PRIu64 " bytes)\n", fmt_size(g->pool_size, b, sizeof(b)),
+	printf("  size        %s (%" PRIu64 " bytes)\n", umfs_cli_size_fmt(g->pool_size, b, sizeof(b)),
 	       g->pool_size);
+	printf("  max size    %s (%" PRIu64 " bytes): the most umfs-pool grow can take it to\n",
+	       umfs_cli_size_fmt(g->max_pool_size, b, sizeof(b)), g->max_pool_size);
 	printf("  inodes      %" PRIu64 " (%u bytes each, inode %" PRIu64 " is the root)\n",
 	       g->inode_count - 1, (unsigned)sizeof(struct umfs_inode), (uint64_t)UMFS_ROOT_INO);
 	printf("  data pages  %" PRIu64 " of 4 KiB (%s) from offset 0x%" PRIx64 "\n",
-	       g->data_pages, fmt_size(g->data_pages * UMFS_PAGE_SIZE, b, sizeof(b)), g->data_off);
+	       g->data_pages, umfs_cli_size_fmt(g->data_pages * UMFS_PAGE_SIZE, b, sizeof(b)), g->data_off);
 	printf("  journal     %u slots of %u KiB (%s) at offset 0x%" PRIx64 "\n", g->journal_slots,
-	       g->journal_slot_size / 1024, fmt_size(journal_bytes, b, sizeof(b)), g->journal_off);
+	       g->journal_slot_size / 1024, umfs_cli_size_fmt(journal_bytes, b, sizeof(b)), g->journal_off);
 	printf("  layout      state 0x%" PRIx64 ", inodes 0x%" PRIx64 ", inode bitmap 0x%" PRIx64
 	       ", page bitmap 0x%" PRIx64 ", bitmap sums 0x%" PRIx64 ", backup superblock 0x%"
 	       PRIx64 "\n", g->state_off, g->inode_off, g->ibitmap_off, g->pbitmap_off,
@@ -830,6 +824,7 @@ static int make_pool(const struct mkfs_opts *o, const struct pool_target *t,
 		}
 	}
 	fo.inode_count = o->inodes;
+	fo.max_size = t->max_size;
 	fo.label = o->label;
 	fo.default_flags = o->sbflags;
 	err = umfs_format(&pm, &fo, g);
@@ -858,24 +853,31 @@ static int plan_pool(const struct mkfs_opts *o, const struct pool_target *t,
 		     struct umfs_geometry *g)
 {
 	const char *why = NULL;
-	char b[32];
+	char b[32], b2[32];
 	int err;
 
-	err = umfs_geometry_plan(t->size, o->inodes, g, &why);
+	err = umfs_geometry_plan_max(t->size, o->inodes, t->max_size, g, &why);
 	if (!err)
 		return 0;
-	/* what to change: the inode count is the one knob besides the size */
-	if (o->inodes)
+	/* what to change: the maximum, if it alone is the trouble; then the
+	 * inode count, the one knob besides the size */
+	if (t->max_size && t->max_size != t->size &&
+	    umfs_geometry_plan_max(t->size, o->inodes, t->size, g, &why) == 0)
+		err_msg("%s: the page bitmap for a maximum size of %s leaves a pool of %s no room "
+			"for data; give a smaller -G SIZE", o->path,
+			umfs_cli_size_fmt(t->max_size, b, sizeof(b)),
+			umfs_cli_size_fmt(t->size, b2, sizeof(b2)));
+	else if (o->inodes)
 		err_msg("%s: cannot lay out a pool of %s with %" PRIu64 " inodes: %s; give a "
-			"smaller -N COUNT", o->path, fmt_size(t->size, b, sizeof(b)), o->inodes,
+			"smaller -N COUNT", o->path, umfs_cli_size_fmt(t->size, b, sizeof(b)), o->inodes,
 			why ? why : strerror(-err));
 	else if (why && strstr(why, "inodes"))
 		err_msg("%s: cannot lay out a pool of %s with the default of one inode per "
 			"16 KiB: %s; give -N COUNT (at most %" PRIu64 ")", o->path,
-			fmt_size(t->size, b, sizeof(b)), why, (uint64_t)UINT32_MAX);
+			umfs_cli_size_fmt(t->size, b, sizeof(b)), why, (uint64_t)UINT32_MAX);
 	else
 		err_msg("%s: cannot lay out a pool of %s: %s", o->path,
-			fmt_size(t->size, b, sizeof(b)), why ? why : strerror(-err));
+			umfs_cli_size_fmt(t->size, b, sizeof(b)), why ? why : strerror(-err));
 	return -1;
 }
 

@@ -6,6 +6,7 @@
  *   umfs-pool label POOL LABEL
  *   umfs-pool uuid POOL [UUID|random]
  *   umfs-pool clean POOL
+ *   umfs-pool grow POOL SIZE
  *
  * info maps the pool read-only and takes no lock, so it works on a pool
  * in use, whose users it names from /proc/locks. label and uuid take the pool's exclusive lock,
@@ -14,6 +15,10 @@
  * resealed and made durable before the next. clean removes the runtime
  * directories of the pool's UUID that no process uses (the core's
  * rundir_sweep.c decides, as the pool's users do among themselves).
+ * grow takes the lock and refuses as label does, then extends the pool
+ * file and grows the pool in place (the core's grow.c): a crash at any
+ * point leaves the pool at the old size or the new, and a GROWING pool is
+ * finished by the next mount or fsck.umfs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +31,7 @@
 
 #include "cli.h"
 #include "umfs_tools.h"
+#include "umfs_grow.h"
 #include "pool_users.h"
 #include "poolpages.h"
 
@@ -42,7 +48,8 @@ static void usage(FILE *f)
 		"       %s label POOL LABEL\n"
 		"       %s uuid POOL [UUID|random]\n"
 		"       %s clean POOL\n"
-		"Shows a UMFS pool, or changes its label or UUID.\n"
+		"       %s grow POOL SIZE\n"
+		"Shows a UMFS pool, changes its label or UUID, or grows it.\n"
 		"\n"
 		"  info     the label, UUID, size, format and features, media, space used,\n"
 		"           whether it is clean or in use and by which processes, and its\n"
@@ -51,11 +58,13 @@ static void usage(FILE *f)
 		"  uuid     sets the UUID, to a random one by default\n"
 		"  clean    removes this user's runtime directories of the pool's UUID that\n"
 		"           no live process uses (left by crashed processes, or by copies)\n"
-		"label and uuid need the pool unused and clean (fsck.umfs first).\n"
+		"  grow     grows a pool file to SIZE bytes (K, M, G, T: powers of 1024),\n"
+		"           at most its maximum size (mkfs.umfs -G; info shows it)\n"
+		"label, uuid and grow need the pool unused and clean (fsck.umfs first).\n"
 		"  -h, --help      this help\n"
 		"  -V, --version   the version\n"
 		"Exit status: 0 done, 1 failed, 2 bad usage, 3 the pool is in use.\n",
-		prog, prog, prog, prog, UMFS_LABEL_MAX - 1);
+		prog, prog, prog, prog, prog, UMFS_LABEL_MAX - 1);
 }
 
 /* 32 hex digits, with or without the four dashes of the usual form. */
@@ -191,6 +200,10 @@ static void features_of(const struct umfs_superblock *sb, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
+	if (umfs_le32_to_cpu(sb->feature_compat) & UMFS_FEATURE_COMPAT_GROWABLE)
+		n += (size_t)snprintf(buf + n, len - n, "growable");
+	if (umfs_sb_growing(sb))
+		n += (size_t)snprintf(buf + n, len - n, "%sgrowing", n ? " " : "");
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
 		known |= ro[i].bit;
 		if (f & ro[i].bit)
@@ -249,6 +262,11 @@ static void info_print(const struct pool_info *in, bool json)
 		printf("format         %u.%u, features: %s\n", umfs_le16_to_cpu(sb->version_major),
 		       umfs_le16_to_cpu(sb->version_minor), feat[0] ? feat : "none");
 		printf("size           %" PRIu64 " bytes\n", umfs_le64_to_cpu(sb->pool_size));
+		printf("max size       %" PRIu64 " bytes (%s)%s\n", umfs_sb_grow_limit(sb),
+		       umfs_le32_to_cpu(sb->feature_compat) & UMFS_FEATURE_COMPAT_GROWABLE ?
+			       "set by mkfs.umfs -G" : "the room its page bitmap has",
+		       umfs_sb_growing(sb) ? "; a grow is unfinished: fsck.umfs or a mount "
+					     "finishes it" : "");
 		printf("media          %s, mapped in %s pages\n", in->media, in->page_size);
 		printf("data pages     %" PRIu64 " of 4 KiB, %" PRIu64 " in use\n", pages,
 		       in->pages_used);
@@ -280,7 +298,9 @@ static void info_print(const struct pool_info *in, bool json)
 	printf(", \"uuid\": \"%s\", \"format\": \"%u.%u\", \"features\": ", uuid,
 	       umfs_le16_to_cpu(sb->version_major), umfs_le16_to_cpu(sb->version_minor));
 	json_string(feat);
-	printf(", \"size\": %" PRIu64 ", \"media\": ", umfs_le64_to_cpu(sb->pool_size));
+	printf(", \"size\": %" PRIu64 ", \"max_size\": %" PRIu64 ", \"growing\": %s, \"media\": ",
+	       umfs_le64_to_cpu(sb->pool_size), umfs_sb_grow_limit(sb),
+	       umfs_sb_growing(sb) ? "true" : "false");
 	json_string(in->media);
 	printf(", \"page_size\": ");
 	json_string(in->page_size);
@@ -408,6 +428,84 @@ static int change(const char *path, const char *label, const uint8_t *uuid)
 }
 
 /* ------------------------------------------------------------------ */
+/* grow                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Why a pool can grow no further than umfs_sb_grow_limit says. */
+static const char *limit_why(const struct umfs_superblock *sb)
+{
+	if (umfs_le32_to_cpu(sb->feature_compat) & UMFS_FEATURE_COMPAT_GROWABLE)
+		return "its maximum size, set by mkfs.umfs -G";
+	return "what its page bitmap has room for: a pool made before format 1.5 grows "
+	       "only within that";
+}
+
+/* The size a grow is asked for, against the pool it would grow. */
+static int grow_refuse(const char *path, const struct umfs_superblock *sb, uint64_t size)
+{
+	uint64_t cur = umfs_le64_to_cpu(sb->pool_size), lim = umfs_sb_grow_limit(sb);
+	char b1[32], b2[32];
+
+	if (size % UMFS_PAGE_SIZE) {
+		fprintf(stderr, "%s: %s: size %" PRIu64 " is not a multiple of the %u-byte page "
+				"size\n", prog, path, size, UMFS_PAGE_SIZE);
+	} else if (size < cur) {
+		fprintf(stderr, "%s: %s: the pool is %s; it cannot shrink to %s\n", prog, path,
+			umfs_cli_size_fmt(cur, b1, sizeof(b1)),
+			umfs_cli_size_fmt(size, b2, sizeof(b2)));
+	} else if (size > lim) {
+		fprintf(stderr, "%s: %s: %s is past the largest size this pool can take, %s "
+				"(%" PRIu64 " bytes): %s\n", prog, path,
+			umfs_cli_size_fmt(size, b1, sizeof(b1)),
+			umfs_cli_size_fmt(lim, b2, sizeof(b2)), lim, limit_why(sb));
+	} else if (size > SIZE_MAX) {
+		fprintf(stderr, "%s: %s: %s cannot be mapped on this machine\n", prog, path,
+			umfs_cli_size_fmt(size, b1, sizeof(b1)));
+	} else {
+		return 0;
+	}
+	return EXIT_FAIL;
+}
+
+static int grow(const char *path, uint64_t size)
+{
+	struct umfs_pmem pm;
+	struct umfs_superblock sb;
+	const char *why = NULL;
+	char b1[32], b2[32];
+	int rc = change_open(path, &pm), err;
+
+	if (rc)
+		return rc;
+	memcpy(&sb, pm.base, sizeof(sb));
+	if (!S_ISREG(pm.st.st_mode)) {
+		fprintf(stderr, "%s: %s is a device: a device cannot grow (its pool covers it "
+				"whole; only a pool file grows)\n", prog, path);
+		rc = EXIT_FAIL;
+	} else if (umfs_sb_growing(&sb)) {
+		fprintf(stderr, "%s: %s: an interrupted grow is unfinished: fsck.umfs -y (or a "
+				"mount) finishes it\n", prog, path);
+		rc = EXIT_FAIL;
+	} else if (umfs_le64_to_cpu(sb.pool_size) == size) {
+		printf("%s: %s: already %s\n", prog, path, umfs_cli_size_fmt(size, b1, sizeof(b1)));
+	} else if (!(rc = grow_refuse(path, &sb, size))) {
+		err = umfs_pmem_extend(&pm, size);
+		if (err)
+			fprintf(stderr, "%s: %s: cannot extend the file to %" PRIu64 " bytes: %s "
+					"(the pool is unchanged)\n", prog, path, size, strerror(-err));
+		else if ((err = umfs_grow(&pm, size, &why)))
+			fprintf(stderr, "%s: %s: %s\n", prog, path, why);
+		else
+			printf("%s: %s: grown from %s to %s\n", prog, path,
+			       umfs_cli_size_fmt(umfs_le64_to_cpu(sb.pool_size), b1, sizeof(b1)),
+			       umfs_cli_size_fmt(size, b2, sizeof(b2)));
+		rc = err ? EXIT_FAIL : 0;
+	}
+	umfs_pmem_unmap(&pm);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* clean                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -484,7 +582,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		umfs_cli_refuse(prog, EXIT_USAGE, "no command: info, label, uuid or clean");
+		umfs_cli_refuse(prog, EXIT_USAGE, "no command: info, label, uuid, clean or grow");
 	cmd = argv[0];
 	if (!strcmp(cmd, "info")) {
 		if (argc != 2)
@@ -524,6 +622,20 @@ int main(int argc, char **argv)
 		}
 		return change(argv[1], NULL, uuid);
 	}
-	umfs_cli_refuse(prog, EXIT_USAGE, "unknown command '%s': info, label, uuid or clean",
-			cmd);
+	if (!strcmp(cmd, "grow")) {
+		uint64_t size;
+		int err;
+
+		if (argc != 3)
+			umfs_cli_refuse(prog, EXIT_USAGE, "grow takes a pool and a size");
+		err = umfs_cli_size_parse(argv[2], &size);
+		if (err || size == 0)
+			umfs_cli_refuse(prog, EXIT_USAGE,
+					"invalid size '%s': expected a positive number of bytes with "
+					"an optional K, M, G or T suffix%s", argv[2],
+					err == -ERANGE ? " (that one is too large)" : "");
+		return grow(argv[1], size);
+	}
+	umfs_cli_refuse(prog, EXIT_USAGE,
+			"unknown command '%s': info, label, uuid, clean or grow", cmd);
 }

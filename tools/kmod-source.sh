@@ -13,5 +13,5 @@ src=$1 dest=$2
 mkdir -p "$dest/kmod" "$dest/include"
 cp -p "$src"/kmod/Kbuild "$src"/kmod/Makefile "$src"/kmod/*.c "$src"/kmod/*.h "$dest/kmod/"
 cp -p "$src"/include/umfs_format.h "$src"/include/umfs_rules.h "$src"/include/umfs_ptwalk.h \
-	"$src"/include/umfs_journal.h "$src"/include/umfs_ulog.h \
+	"$src"/include/umfs_journal.h "$src"/include/umfs_ulog.h "$src"/include/umfs_grow.h \
 	"$src"/include/umfs_kmod.h "$dest/include/"

@@ -419,6 +419,7 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 	}
 	memcpy(&fs->sb, pm->base, sizeof(fs->sb));
 	err = umfs_sb_check(&fs->sb, pm->len, pm->rdonly, &why);
+	err = umfs_grow_resume(pm, flags & UMFS_MOUNT_EXCLUSIVE, err, &fs->sb, &why);
 	if (err) {
 		err = mount_fail(err == -EINVAL ? -EINVAL : err, "superblock", why);
 		goto err_free;

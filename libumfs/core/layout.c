@@ -8,8 +8,9 @@
  *   journal           journal_slots x journal_slot_size
  *   inode zone        inode_count x 256 bytes (inode 0 unused)
  *   inode bitmap      1 bit per inode; bits past inode_count set
- *   page bitmap       1 bit per data page; bits past data_pages set
- *   bitmap sums       one le64 checksum per 4 KiB of the page bitmap
+ *   page bitmap       1 bit per data page of the largest size the pool may
+ *                     grow to (max_pool_size); bits past data_pages set
+ *   bitmap sums       one le64 checksum per 4 KiB of that page bitmap
  *   (padding)         up to the next 2 MiB boundary
  *   data zone         data_pages x 4 KiB, 2 MiB aligned for 2 MiB leaves
  *   last page         backup superblock
@@ -33,8 +34,11 @@ static uint64_t page_align(uint64_t n)
 	return UMFS_ALIGN_UP(n, UMFS_PAGE_SIZE);
 }
 
-int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
-		       const char **why)
+/* The default maximum: this many times the size. */
+#define GROW_FACTOR 8u
+
+static int geometry_lay(uint64_t pool_size, uint64_t inode_count, uint64_t max_size,
+			struct umfs_geometry *g, const char **why)
 {
 	uint64_t off, max_pages, ibitmap_len, pbitmap_len, meta_end;
 	uint64_t bsum_len;
@@ -71,9 +75,10 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 	ibitmap_len = page_align(UMFS_DIV_ROUND_UP(inode_count, 64) * 8);
 	off += ibitmap_len;
 	g->pbitmap_off = off;
-	/* Size the page bitmap for every page of the pool: a slight overestimate
-	 * that avoids solving for the zone sizes. */
-	max_pages = pool_size >> UMFS_PAGE_SHIFT;
+	/* Size the page bitmap for every page of the largest pool it may grow
+	 * to: a slight overestimate that avoids solving for the zone sizes. */
+	g->max_pool_size = max_size;
+	max_pages = max_size >> UMFS_PAGE_SHIFT;
 	pbitmap_len = page_align(UMFS_DIV_ROUND_UP(max_pages, 64) * 8);
 	off += pbitmap_len;
 	g->bsum_off = off;
@@ -88,6 +93,44 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 	}
 	g->data_pages = (g->backup_sb_off - g->data_off) >> UMFS_PAGE_SHIFT;
 	return 0;
+}
+
+int umfs_geometry_plan_max(uint64_t pool_size, uint64_t inode_count, uint64_t max_size,
+			   struct umfs_geometry *g, const char **why)
+{
+	/* what a page-table entry addresses, with a physical base of 0 */
+	const uint64_t cap = UMFS_PTE_ADDR_MASK;
+	uint64_t max;
+	int err;
+
+	pool_size &= ~(uint64_t)(UMFS_PAGE_SIZE - 1);
+	max_size &= ~(uint64_t)(UMFS_PAGE_SIZE - 1);
+	if (max_size) {
+		if (max_size < pool_size) {
+			*why = "the maximum size is below the pool size";
+			return -EINVAL;
+		}
+		if (max_size > cap) {
+			*why = "the maximum size is past what page-table entries address";
+			return -EINVAL;
+		}
+		return geometry_lay(pool_size, inode_count, max_size, g, why);
+	}
+	/* the default: GROW_FACTOR times the size, or less where the larger
+	 * bitmap leaves no room for data */
+	max = pool_size > cap / GROW_FACTOR ? cap : pool_size * GROW_FACTOR;
+	for (;;) {
+		err = geometry_lay(pool_size, inode_count, max, g, why);
+		if (!err || max <= pool_size)
+			return err;
+		max = UMFS_MAX(pool_size, UMFS_ALIGN_DOWN(max / 2, UMFS_PAGE_SIZE));
+	}
+}
+
+int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
+		       const char **why)
+{
+	return umfs_geometry_plan_max(pool_size, inode_count, 0, g, why);
 }
 
 static int64_t realtime_ns(void)
@@ -153,6 +196,8 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->ibitmap_off = g->ibitmap_off;
 	sb->pbitmap_off = g->pbitmap_off;
 	sb->bsum_off = g->bsum_off;
+	sb->feature_compat = UMFS_FEATURE_COMPAT_GROWABLE;
+	sb->max_pool_size = g->max_pool_size;
 	sb->data_off = g->data_off;
 	sb->data_pages = g->data_pages;
 	sb->backup_sb_off = g->backup_sb_off;
@@ -190,7 +235,8 @@ int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 
 	if (pm->rdonly)
 		return -EROFS;
-	err = umfs_geometry_plan(pm->len, opts ? opts->inode_count : 0, &g, &why);
+	err = umfs_geometry_plan_max(pm->len, opts ? opts->inode_count : 0,
+				     opts ? opts->max_size : 0, &g, &why);
 	if (err)
 		return err;
 

@@ -59,6 +59,7 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(pwrite, OS_LFS(pwrite, pwrite64))                  \
 	X(ftruncate, OS_LFS(ftruncate, ftruncate64))         \
 	X(posix_fallocate, OS_LFS(posix_fallocate, posix_fallocate64)) \
+	X(fsync, "fsync")                                    \
 	X(stat, OS_LFS(stat, stat64))                        \
 	X(fstat, OS_LFS(fstat, fstat64))                     \
 	X(fstatat, OS_LFS(fstatat, fstatat64))               \

@@ -328,6 +328,36 @@ void umfs_pmem_unmap(struct umfs_pmem *pm)
 	pm->fd = -1;
 }
 
+int umfs_pmem_extend(struct umfs_pmem *pm, uint64_t size)
+{
+	struct stat st;
+	int is_pmem = 0, err;
+
+	if (pm->rdonly || pm->fd < 0 || !S_ISREG(pm->st.st_mode))
+		return -EOPNOTSUPP;
+	/* blocks allocated now, so that a full file system fails here and not
+	 * with SIGBUS; the size synced before any superblock names it */
+	if ((uint64_t)pm->st.st_size > size && OS(ftruncate)(pm->fd, (off_t)size) < 0)
+		return -errno;
+	err = -OS(posix_fallocate)(pm->fd, 0, (off_t)size);
+	if (!err && OS(fsync)(pm->fd) < 0)
+		err = -errno;
+	if (!err && OS(fstat)(pm->fd, &st) < 0)
+		err = -errno;
+	if (err)
+		return err;
+	umfs_pmem_prefault_end(pm);
+	OS(munmap)(pm->base, pm->len);
+	pm->base = NULL;
+	pm->len = 0;
+	err = umfs_pmem_map_shared(pm->fd, &st, pm, &is_pmem);
+	if (err)
+		return err;
+	pm->media = media_of(pm->fd, is_pmem);
+	pm->st = st;
+	return 0;
+}
+
 int umfs_pmem_lock(struct umfs_pmem *pm, bool exclusive)
 {
 	if (pm->fd < 0)

@@ -101,22 +101,51 @@ struct umfs_geometry {
 	uint64_t state_off, journal_off, inode_off, ibitmap_off, pbitmap_off;
 	uint64_t bsum_off; /* page-bitmap checksums */
 	uint64_t data_off, data_pages, backup_sb_off;
+	uint64_t max_pool_size; /* what the page bitmap and sums are sized for */
 };
 
 /* Plans a pool of pool_size bytes with inode_count inodes (0: one per
  * 16 KiB). -EINVAL with a reason in *why when it does not fit. */
 int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geometry *g,
 		       const char **why);
+/* The same, with the page bitmap sized for a pool of max_size bytes (0:
+ * eight times pool_size, less where that leaves no room for data). */
+int umfs_geometry_plan_max(uint64_t pool_size, uint64_t inode_count, uint64_t max_size,
+			   struct umfs_geometry *g, const char **why);
 
 struct umfs_format_opts {
 	uint64_t inode_count; /* 0: default */
 	const char *label;    /* NULL: empty */
 	const uint8_t *uuid;  /* NULL: random */
 	uint32_t default_flags;
+	uint64_t max_size;    /* 0: the default of umfs_geometry_plan_max */
 };
 /* Writes a fresh file system over pm (already mapped). */
 int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,
 		struct umfs_geometry *out);
+
+/* ------------------------------------------------------------------ */
+/* grow.c: growing a pool in place (include/umfs_grow.h)              */
+/* ------------------------------------------------------------------ */
+
+/* persist.c. Sets the regular pool file pm maps to size bytes, durably
+ * (blocks allocated, size synced; the caller knows nothing lies past it),
+ * and maps it again whole, keeping the descriptor and its lock: the
+ * grow's backup superblock is then the file's last page, where a mount
+ * and fsck look for it. -EOPNOTSUPP for a device or a read-only map. */
+int umfs_pmem_extend(struct umfs_pmem *pm, uint64_t size);
+/* Grows the clean pool pm maps (already extended to at least size bytes,
+ * its exclusive lock held) to size bytes. 0, or -errno with *why. */
+int umfs_grow(struct umfs_pmem *pm, uint64_t size, const char **why);
+/* Steps (d) and (e) from the GROWING superblock *sb, which becomes the
+ * finished one. Idempotent. */
+int umfs_grow_finish(struct umfs_pmem *pm, struct umfs_superblock *sb);
+/* Mount: err is umfs_sb_check's on *sb, the primary. A primary torn by a
+ * grow is replaced by its GROWING backup; a GROWING pool is finished
+ * (exclusive: the caller holds the pool's exclusive lock, else it is taken
+ * for the while); a backup a grow left stale is rewritten. */
+int umfs_grow_resume(struct umfs_pmem *pm, bool exclusive, int err,
+		     struct umfs_superblock *sb, const char **why);
 
 /* ------------------------------------------------------------------ */
 /* fs.c: the core's view of a pool, and its recovery                  */

@@ -397,13 +397,13 @@ fi
 
 # -n (dry run): creates nothing, changes nothing, and says what a real
 # run then makes, figure for figure (the geometry lines both print)
-geometry() { grep -E '^  (size|inodes|data pages|journal|layout|label) ' "$1"; }
+geometry() { grep -E '^  (size|max size|inodes|data pages|journal|layout|label) ' "$1"; }
 run -n -s 24M -N 3000 -L dry "$dir/dry"
 check "mkfs -n of a missing pool: exit 0, no file made" test "$rc" -eq 0 -a ! -e "$dir/dry"
 cp "$out" "$dir/dry.plan"
 run -s 24M -N 3000 -L dry "$dir/dry"
 check "mkfs -n said what mkfs then made" cmp -s <(geometry "$dir/dry.plan") <(geometry "$out")
-check "mkfs -n printed every figure" test "$(geometry "$dir/dry.plan" | wc -l)" -eq 6
+check "mkfs -n printed every figure" test "$(geometry "$dir/dry.plan" | wc -l)" -eq 7
 cp "$dir/dry" "$dir/dry.before"
 run -n "$dir/dry"
 check "mkfs -n on a pool: refused as mkfs would be (exit 1)" \
@@ -413,6 +413,26 @@ check "mkfs -n -f: exit 0, says it would erase" \
 	test "$rc" -eq 0 -a -n "$(grep 'erasing what it holds' "$out")"
 check "mkfs -n left the pool byte for byte" cmp -s "$dir/dry" "$dir/dry.before"
 rm -f "$dir/dry" "$dir/dry.before" "$dir/dry.plan"
+
+# -G: the most umfs-pool grow may take the pool to; 8 times the size by
+# default, and what the page bitmap is sized for (its zone's length)
+maxsize() { sed -n 's/^  max size *[^(]*(\([0-9]*\) bytes).*/\1/p' "$1"; }
+bitmap() { sed -n 's/.*page bitmap 0x\([0-9a-f]*\), bitmap sums 0x\([0-9a-f]*\),.*/\1 \2/p' "$1"; }
+run -n -s 24M "$dir/grow-max"
+check "mkfs -n: the maximum is 8 times the size by default" test "$(maxsize "$out")" = $((192 << 20))
+run -n -s 64M -G 1T "$dir/grow-max"
+check "mkfs -n -G 1T: shows the maximum" test "$(maxsize "$out")" = $((1 << 40))
+read -r pb bs < <(bitmap "$out")
+check "-G 1T: a page bitmap of 1 bit per 4 KiB of 1 TiB" test $((0x$bs - 0x$pb)) = $((32 << 20))
+run -n -s 24M -G 16M "$dir/grow-max"
+expect_fail "-G below the size: refused" "maximum size -G 16 MiB is below the pool size 24 MiB"
+run -n -s 24M -G 40000000 "$dir/grow-max"
+expect_fail "-G not a page multiple: refused" "maximum size 40000000 is not a multiple"
+run -n -s 24M -G 1z "$dir/grow-max"
+expect_fail "-G with a bad suffix: refused" "invalid maximum size '1z'"
+run -n -s 8M -G 4T "$dir/grow-max"
+expect_fail "-G too large for the size: names -G" "no room for data; give a smaller -G"
+check "the refused -G made no file" test ! -e "$dir/grow-max"
 
 if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
 	for p in "$pool" "$grow" "$dir/inodes" "$dir/viamkfs"; do
