@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "backend.h"
-#include "core.h"
+#include "fs.h"
+#include "umfs_tools.h"
 #include "umfs_grow.h"
 
 /* Writes sb at off and makes it durable before anything that follows. */
