@@ -529,7 +529,7 @@ static int clean(const char *path)
 
 	if (rc)
 		return rc;
-	n = umfs_rundir_sweep(in.sb.uuid, clean_seen, NULL);
+	n = umfs_rundir_sweep(in.sb.uuid, 0, clean_seen, NULL);
 	if (n < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-n));
 		return EXIT_FAIL;

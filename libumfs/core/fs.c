@@ -471,6 +471,10 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 			mount_fail(err, "recovery", "failed (run fsck.umfs)");
 			goto err_free;
 		}
+		/* a crash may have left runtime directories (of this pool, or
+		 * of copies of it) that no process uses any more */
+		if (fs->share && first)
+			(void)umfs_rundir_sweep(fs->sb.uuid, fs->run_id, NULL, NULL);
 	} else if (needs_recovery && fs->share && first) {
 		/* The first user, but one that holds orphans (descriptors
 		 * inherited across exec): undo what dead processes left half

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -126,7 +127,7 @@ static int sweep_one(int base, const char *name)
 	return err == -EAGAIN ? -EBUSY : err;
 }
 
-int umfs_rundir_sweep(const uint8_t uuid[16],
+int umfs_rundir_sweep(const uint8_t uuid[16], uint64_t keep,
 		      void (*seen)(void *arg, const char *path, int result), void *arg)
 {
 	static const char *const bases[] = { "/dev/shm", "/tmp" };
@@ -149,7 +150,7 @@ int umfs_rundir_sweep(const uint8_t uuid[16],
 			int r;
 
 			if (strncmp(e->d_name, prefix, strlen(prefix)) || strlen(id) != 16 ||
-			    strspn(id, "0123456789abcdef") != 16)
+			    strspn(id, "0123456789abcdef") != 16 || (keep && strtoull(id, NULL, 16) == keep))
 				continue;
 			r = sweep_one(OS(dirfd)(d), e->d_name);
 			removed += r == 0;

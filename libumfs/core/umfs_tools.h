@@ -248,10 +248,11 @@ int umfs_ulog_recover(struct umfs_fs *fs, struct umfs_recover_stats *st);
 int umfs_rundir_name(const uint8_t uuid[16], uint64_t run_id, char *buf, size_t size);
 
 /* rundir_sweep.c: removes the runtime directories of the pool with this
- * UUID that are this user's and that no process uses; seen (if given) is
- * told of each one found: 0 removed, -EBUSY in use, -EPERM another
- * user's, or another -errno. Returns how many were removed. */
-int umfs_rundir_sweep(const uint8_t uuid[16],
+ * UUID that are this user's and that no process uses, but for run id keep
+ * (0: none); seen (if given) is told of each one found: 0 removed, -EBUSY
+ * in use, -EPERM another user's, or another -errno. Returns how many were
+ * removed. A first user that recovers after a crash calls it too. */
+int umfs_rundir_sweep(const uint8_t uuid[16], uint64_t keep,
 		      void (*seen)(void *arg, const char *path, int result), void *arg);
 
 #endif /* UMFS_TOOLS_H */

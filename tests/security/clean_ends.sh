@@ -87,7 +87,26 @@ out=$("$FSCK" -n -f "$pool" 2>&1)
 [ $? = 0 ] && echo "$out" | grep -q '^recoverable:' && ! echo "$out" | grep -q '^damage:' &&
 	ok "12 programs killed together: fsck -n finds crash state only" ||
 	fail "12 programs killed together: fsck -n: $(echo "$out" | tail -4 | tr '\n' '|')"
+# What a crash leaves beside the pool is swept by the first user that
+# recovers: a runtime directory of this UUID that no process uses goes, one
+# a live copy of the pool (same UUID, another run id) uses stays.
+cp "$pool" "$work/copy"
+dd if=/dev/zero of="$work/copy" bs=1 seek=4144 count=8 conv=notrunc status=none # no run id
+UMFS_POOL=$work/copy LD_PRELOAD=$SHIM_LIB bash -c \
+	'exec 3</umfs/f1; touch "$1.up"; sleep 2; cat <&3 >"$1"' _ "$work/held" &
+holder=$!
+for _ in $(seq 100); do [ -e "$work/held.up" ] && break; sleep 0.05; done
+stale=/dev/shm/umfs-$(uuid)-0123456789abcdef
+mkdir -m 700 "$stale" && : >"$stale/lock"
+live=$(ls -d /dev/shm/umfs-"$(uuid)"-* | grep -v -e "$stale" -e "$(od -An -tx8 -j4144 -N8 "$pool" | tr -d ' ')")
 LD_PRELOAD=$SHIM_LIB ls /umfs >/dev/null || fail "the next program could not list the pool"
+[ ! -e "$stale" ] && ok "the first user after a crash removes a stale runtime directory" ||
+	fail "a stale runtime directory stayed: $stale"
+[ -n "$live" ] && [ -d "$live" ] && ok "and leaves the one a live copy of the pool uses" ||
+	fail "the live copy's runtime directory ($live) is gone"
+wait "$holder"
+[ "$(cat "$work/held" 2>/dev/null)" = "$(printf 'x%.0s' $(seq 100))" ] &&
+	ok "the copy's program read its file after the sweep" || fail "the copy's program read: $(head -c 80 "$work/held")"
 check_clean "the next program after a kill"
 [ "$(LD_PRELOAD=$SHIM_LIB cat /umfs/f12 | wc -c)" = 1200 ] && ok "files intact" || fail "files changed"
 
