@@ -360,6 +360,7 @@ int main(int argc, char *argv[])
 
 	uf.pool = o.pool;
 	uf.rdonly = o.rdonly;
+	uf.debug = co.debug;
 	log_pool = o.pool;
 	umfs_log_set(uf_log, UMFS_LOG_INFO);
 	if (mount_pool(&uf)) {

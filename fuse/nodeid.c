@@ -4,9 +4,10 @@
  *
  * A node id is a pool inode's number in its low 32 bits and its generation
  * in the high 32, the root's being FUSE_ROOT_ID (the pool's root is inode
- * 1, so no other inode's id can be 1). Nothing is kept per node: every
- * request carries what names its inode, the core checks the generation
- * (a freed or reused inode answers ENOENT), and FORGET has nothing to drop.
+ * 1, so no other inode's id can be 1). Every request carries what names
+ * its inode, the core checks the generation (a freed or reused inode
+ * answers ENOENT); the lookup counts kept in nodetab.c only keep removed
+ * inodes alive while the kernel holds them.
  * The same inode is one node under all its names, so hard links share the
  * kernel's inode, its attribute cache, its pages and its locks.
  */
@@ -76,8 +77,8 @@ void uf_reply_err(fuse_req_t req, int err)
 	fuse_reply_err(req, err < 0 ? -err : err);
 }
 
-static void entry_fill(fuse_req_t req, struct fuse_entry_param *e, const struct stat *st,
-		       uint32_t gen)
+void uf_entry_fill(fuse_req_t req, struct fuse_entry_param *e, const struct stat *st,
+		   uint32_t gen)
 {
 	const struct umfs_fuse *uf = uf_ctx(req);
 
@@ -87,6 +88,18 @@ static void entry_fill(fuse_req_t req, struct fuse_entry_param *e, const struct 
 	e->attr = *st;
 	e->attr_timeout = uf->attr_timeout;
 	e->entry_timeout = uf->entry_timeout;
+}
+
+/* Replies e (to create when fi is set), counting the lookup it hands out
+ * first: the kernel may forget it before this thread runs on. A reply
+ * that did not reach the kernel (the request was interrupted) counts
+ * nothing. */
+void uf_reply_entry_counted(fuse_req_t req, const struct fuse_entry_param *e,
+			    const struct fuse_file_info *fi)
+{
+	uf_nodes_add(e->ino, 1);
+	if (fi ? fuse_reply_create(req, e, fi) : fuse_reply_entry(req, e))
+		uf_nodes_forget(e->ino, 1);
 }
 
 /* The entry name has now in directory parent (a lookup, or the object a
@@ -112,8 +125,8 @@ void uf_reply_entry_name(fuse_req_t req, fuse_ino_t parent, const char *name)
 		uf_reply_err(req, err);
 		return;
 	}
-	entry_fill(req, &e, &st, gen);
-	fuse_reply_entry(req, &e);
+	uf_entry_fill(req, &e, &st, gen);
+	uf_reply_entry_counted(req, &e, NULL);
 }
 
 /* The entry of an open file: the reply to create (fi set) or to link.
@@ -129,10 +142,7 @@ int uf_reply_entry_file(fuse_req_t req, struct umfs_file *f, struct fuse_file_in
 	if (err)
 		return err;
 	umfs_file_id(f, &ino, &gen);
-	entry_fill(req, &e, &st, gen);
-	if (fi)
-		fuse_reply_create(req, &e, fi);
-	else
-		fuse_reply_entry(req, &e);
+	uf_entry_fill(req, &e, &st, gen);
+	uf_reply_entry_counted(req, &e, fi);
 	return 0;
 }

@@ -6,6 +6,10 @@
  * the cookie just after it, and the next call seeks there. Cookies stay valid
  * while entries come and go, so a directory read in several calls (or after
  * telldir/seekdir) neither repeats nor skips an entry that stayed.
+ *
+ * readdirplus also hands the kernel each entry's node and attributes, as a
+ * lookup of its name would (and counted as one), so that ls -l or find
+ * need no LOOKUP per name while the kernel may keep them (entry_timeout).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -76,6 +80,84 @@ void uf_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		uf_reply_err(req, ret);
 	else
 		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+/* The node and attributes of entry name in directory node, as a lookup
+ * gives them; e->ino 0 (the kernel looks the name up itself) for "." and
+ * "..", which the kernel does not count, and for a name that went away or
+ * that the caller may not search. */
+static void plus_entry(fuse_req_t req, fuse_ino_t node, const struct umfs_dirent *ent,
+		       struct fuse_entry_param *e)
+{
+	struct stat st;
+	uint32_t gen;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = ent->ino;
+	e->attr.st_mode = DTTOIF(ent->type);
+	if (!strcmp(ent->name, ".") || !strcmp(ent->name, ".."))
+		return;
+	uf_walk_in(req, node, 0);
+	err = umfs_stat_id(uf_fs(req), ent->name, &st, AT_SYMLINK_NOFOLLOW, &gen);
+	uf_walk_done();
+	if (!err && (uint64_t)st.st_ino == ent->ino)
+		uf_entry_fill(req, e, &st, gen);
+}
+
+void uf_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct umfs_dir *d = uf_dirh(fi)->d;
+	struct fuse_entry_param e;
+	struct umfs_dirent ent;
+	char *buf = malloc(size ? size : 1);
+	fuse_ino_t *counted = NULL;
+	size_t used = 0, ncounted = 0, cap = 0;
+	int ret;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	uf_cred_enter(req); /* the attributes are the caller's lookups */
+	umfs_seekdir(d, (uint64_t)off);
+	while ((ret = umfs_readdir(d, &ent)) > 0) {
+		size_t n;
+
+		plus_entry(req, node, &ent, &e);
+		if (e.ino && ncounted == cap) {
+			fuse_ino_t *c = realloc(counted, (cap ? cap * 2 : 64) * sizeof(*c));
+
+			if (!c)
+				break; /* answer what is there; the next call goes on */
+			counted = c;
+			cap = cap ? cap * 2 : 64;
+		}
+		/* Counted before the reply: the kernel may forget an entry (one
+		 * it cannot use) before this thread runs on. Uncounted, the
+		 * entry goes without its node, and the kernel looks it up. */
+		if (e.ino && uf_nodes_add(e.ino, 1))
+			e.ino = 0;
+		n = fuse_add_direntry_plus(req, buf + used, size - used, ent.name, &e,
+					   (off_t)ent.next_cookie);
+		if (n > size - used) {
+			if (e.ino)
+				uf_nodes_forget(e.ino, 1);
+			break; /* the reply is full: the next call resumes at its offset */
+		}
+		used += n;
+		if (e.ino)
+			counted[ncounted++] = e.ino;
+	}
+	if (ret < 0 && used == 0) {
+		uf_reply_err(req, ret);
+	} else if (fuse_reply_buf(req, buf, used)) {
+		for (size_t i = 0; i < ncounted; i++)
+			uf_nodes_forget(counted[i], 1);
+	}
+	free(counted);
 	free(buf);
 }
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "umfs_fuse.h"
 
@@ -21,18 +22,16 @@ void uf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uf_reply_entry_name(req, parent, name);
 }
 
-/* Nothing is kept per node (nodeid.c). */
 void uf_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
 {
-	(void)node;
-	(void)nlookup;
+	uf_nodes_forget(node, nlookup);
 	fuse_reply_none(req);
 }
 
 void uf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	(void)count;
-	(void)forgets;
+	for (size_t i = 0; i < count; i++)
+		uf_nodes_forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -97,17 +96,34 @@ void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const cha
 
 /* unlink or rmdir of name in parent. The core keeps a file unlinked while
  * open alive until its last close (and frees it at the next mount after
- * a crash). */
+ * a crash). The kernel may still hold the inode (a current directory, an
+ * O_PATH descriptor: neither opens it here), so it is opened first and,
+ * if this removed its last name, held until the kernel forgets its node
+ * (nodetab.c). */
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			int (*remove)(struct umfs_fs *, const char *))
 {
+	struct umfs_file *f = NULL;
+	struct stat st;
+	uint64_t ino;
+	uint32_t gen;
 	int err;
 
 	uf_cred_enter(req);
 	uf_walk_in(req, parent, 0);
+	if (umfs_open(uf_fs(req), name, O_PATH | O_NOFOLLOW, 0, &f))
+		f = NULL; /* the removal gives the error */
 	err = remove(uf_fs(req), name);
 	uf_walk_done();
 	uf_reply_err(req, err);
+	if (!f)
+		return;
+	if (!err && !umfs_fstat(f, &st) && st.st_nlink == 0) {
+		umfs_file_id(f, &ino, &gen);
+		uf_nodes_hold(uf_node_of(ino, gen), f);
+	} else {
+		umfs_close(f);
+	}
 }
 
 void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

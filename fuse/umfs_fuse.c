@@ -20,18 +20,28 @@ void uf_unmount_pool(struct umfs_fuse *uf)
 
 static void uf_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	const struct umfs_fuse *uf = userdata;
+
 	/* The core does not clear setuid/setgid on write or truncate: let
 	 * the kernel do it with a chmod, as for other file systems. A read
 	 * revalidates the size and mtime first, which drops cached pages
 	 * another process's write made stale (auto_inval_data, libfuse's
 	 * default). */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* readdirplus saves a LOOKUP per name only while the kernel may keep
+	 * the entries it brings (ls -l of 2,000 names: 2,001 LOOKUPs without,
+	 * 1 with, at entry_timeout=1); with no entry timeout (a writable
+	 * mount's default) the kernel looks each name up again anyway. */
+	if (uf->entry_timeout <= 0)
+		conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
 static void uf_destroy(void *userdata)
 {
-	uf_unmount_pool(userdata);
+	struct umfs_fuse *uf = userdata;
+
+	uf_nodes_release(uf->debug);
+	uf_unmount_pool(uf);
 }
 
 const struct fuse_lowlevel_ops umfs_fuse_ops = {
@@ -58,6 +68,7 @@ const struct fuse_lowlevel_ops umfs_fuse_ops = {
 	.fsync = uf_fsync,
 	.opendir = uf_opendir,
 	.readdir = uf_readdir,
+	.readdirplus = uf_readdirplus,
 	.releasedir = uf_releasedir,
 	.fsyncdir = uf_fsyncdir,
 	.statfs = uf_statfs,

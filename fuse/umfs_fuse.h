@@ -83,6 +83,16 @@ void uf_walk_done(void);
 void uf_reply_entry_name(fuse_req_t req, fuse_ino_t parent, const char *name);
 int uf_reply_entry_file(fuse_req_t req, struct umfs_file *f, struct fuse_file_info *fi);
 void uf_reply_err(fuse_req_t req, int err);
+void uf_entry_fill(fuse_req_t req, struct fuse_entry_param *e, const struct stat *st,
+		   uint32_t gen);
+void uf_reply_entry_counted(fuse_req_t req, const struct fuse_entry_param *e,
+			    const struct fuse_file_info *fi);
+
+/* nodetab.c: the kernel's lookup counts, removed inodes held for them */
+int uf_nodes_add(fuse_ino_t node, uint64_t n);
+void uf_nodes_forget(fuse_ino_t node, uint64_t n);
+void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f);
+void uf_nodes_release(bool report);
 
 /* cred.c */
 void uf_cred_enter(fuse_req_t req);
@@ -134,6 +144,8 @@ void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi);
 void uf_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
 void uf_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		struct fuse_file_info *fi);
+void uf_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		    struct fuse_file_info *fi);
 void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
 void uf_fsyncdir(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi);
 

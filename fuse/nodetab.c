@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nodetab.c - the kernel's lookup count of each node, and the removed
+ * inodes kept alive for it.
+ *
+ * Every reply that hands the kernel a node (lookup, create, mkdir, mknod,
+ * symlink, link, each readdirplus entry but "." and "..") counts one
+ * lookup; FORGET takes back what it says. A node id names its inode by
+ * itself (nodeid.c), so the counts serve one purpose: a file or directory
+ * removed through the mount while the kernel still holds its inode (a
+ * current directory, an O_PATH descriptor) stays open here until the
+ * kernel forgets it, so that open("."), fstat and the permission checks
+ * on it succeed as on a local file system. The core frees it at that
+ * last close (or at the next mount after a crash, as any orphan).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "umfs_fuse.h"
+
+struct uf_node {
+	struct uf_node *next;
+	fuse_ino_t node;
+	uint64_t nlookup;
+	struct umfs_file *held; /* removed, kept until forgotten */
+};
+
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uf_node **buckets;
+static size_t nbuckets, nnodes;
+static uint64_t underflows; /* forgets of lookups never counted: a bug */
+
+static size_t slot_of(fuse_ino_t node, size_t n)
+{
+	uint64_t h = (uint64_t)node * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (n - 1);
+}
+
+/* Doubles the table once it holds as many nodes as buckets; a failed
+ * allocation leaves longer chains, not an error. */
+static void grow(void)
+{
+	size_t n = nbuckets ? nbuckets * 2 : 1024;
+	struct uf_node **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return;
+	for (size_t i = 0; i < nbuckets; i++) {
+		struct uf_node *e = buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t s = slot_of(e->node, n);
+
+			next = e->next;
+			e->next = nb[s];
+			nb[s] = e;
+		}
+	}
+	free(buckets);
+	buckets = nb;
+	nbuckets = n;
+}
+
+static struct uf_node **find(fuse_ino_t node)
+{
+	struct uf_node **p;
+
+	if (!nbuckets)
+		return NULL;
+	for (p = &buckets[slot_of(node, nbuckets)]; *p; p = &(*p)->next)
+		if ((*p)->node == node)
+			return p;
+	return NULL;
+}
+
+int uf_nodes_add(fuse_ino_t node, uint64_t n)
+{
+	struct uf_node **p, *e;
+	int err = 0;
+
+	if (!node || !n)
+		return 0;
+	pthread_mutex_lock(&tab_lock);
+	p = find(node);
+	if (p) {
+		(*p)->nlookup += n;
+	} else {
+		if (nnodes >= nbuckets)
+			grow();
+		e = calloc(1, sizeof(*e));
+		if (!e || !nbuckets) {
+			free(e);
+			err = -ENOMEM;
+		} else {
+			size_t s = slot_of(node, nbuckets);
+
+			e->node = node;
+			e->nlookup = n;
+			e->next = buckets[s];
+			buckets[s] = e;
+			nnodes++;
+		}
+	}
+	pthread_mutex_unlock(&tab_lock);
+	return err;
+}
+
+void uf_nodes_forget(fuse_ino_t node, uint64_t n)
+{
+	struct umfs_file *held = NULL;
+	struct uf_node **p, *e;
+
+	pthread_mutex_lock(&tab_lock);
+	p = find(node);
+	if (!p || (*p)->nlookup < n) {
+		underflows++;
+		n = p ? (*p)->nlookup : 0;
+	}
+	if (p) {
+		e = *p;
+		e->nlookup -= n;
+		if (!e->nlookup) {
+			*p = e->next;
+			held = e->held;
+			free(e);
+			nnodes--;
+		}
+	}
+	pthread_mutex_unlock(&tab_lock);
+	if (held)
+		umfs_close(held); /* the last close frees the removed inode */
+}
+
+void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f)
+{
+	struct uf_node **p;
+
+	pthread_mutex_lock(&tab_lock);
+	p = find(node);
+	if (p && !(*p)->held) {
+		(*p)->held = f;
+		f = NULL;
+	}
+	pthread_mutex_unlock(&tab_lock);
+	if (f)
+		umfs_close(f); /* the kernel holds no such node (or one holds it already) */
+}
+
+/* At the end: the kernel sends no FORGET at unmount, so what is left is
+ * what it still had cached; the removed inodes held for it are closed now
+ * (the core frees them before the pool is unmounted). Said on stderr with
+ * -d, or when something was amiss: a removed inode still held (a program
+ * kept it as its current directory through the unmount, or a count is
+ * wrong), or a FORGET of more than was counted. */
+void uf_nodes_release(bool report)
+{
+	uint64_t lookups = 0;
+	size_t nodes, held = 0;
+
+	pthread_mutex_lock(&tab_lock);
+	nodes = nnodes;
+	for (size_t i = 0; i < nbuckets; i++) {
+		struct uf_node *e = buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			lookups += e->nlookup;
+			if (e->held) {
+				umfs_close(e->held);
+				held++;
+			}
+			free(e);
+		}
+	}
+	free(buckets);
+	buckets = NULL;
+	nbuckets = nnodes = 0;
+	pthread_mutex_unlock(&tab_lock);
+	if (report || underflows || held)
+		fprintf(stderr,
+			"umfs-fuse: nodes at unmount: %zu (%llu lookups, %zu removed and held); "
+			"forgets of uncounted lookups: %llu\n",
+			nodes, (unsigned long long)lookups, held, (unsigned long long)underflows);
+}
