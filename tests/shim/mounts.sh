@@ -21,8 +21,14 @@ check "/proc/mounts and /etc/mtab carry the line" \
 	"$pool /umfs umfs rw 0 0
 $pool /umfs umfs rw 0 0" "$(shim cat /proc/mounts /etc/mtab | grep ' /umfs ')"
 # every line the kernel has is still there, in order, before the added one
-kernel=$(awk '{print $5}' /proc/self/mountinfo | sort)
-seen=$(shim awk '$5 != "/umfs" {print $5}' /proc/self/mountinfo | sort)
+# (read again while other tests mount and unmount: the table must not
+# have changed between the kernel's reading before and after the shim's)
+for _ in $(seq 20); do
+	kernel=$(awk '{print $5}' /proc/self/mountinfo | sort)
+	seen=$(shim awk '$5 != "/umfs" {print $5}' /proc/self/mountinfo | sort)
+	[ "$kernel" = "$(awk '{print $5}' /proc/self/mountinfo | sort)" ] && break
+	sleep 0.1
+done
 check "the kernel's lines are untouched" "$kernel" "$seen"
 # without the library's pool nothing is added
 check "a program outside the library sees the kernel's table" \
