@@ -200,17 +200,19 @@ struct umfs_held {
 };
 /* Lists this process's holds into out (at most cap) and the region's id
  * into *region; until umfs_holds_keep, a last close here leaves its hold to
- * the new image. Returns how many (0: none, or not a shared mount), or
- * -E2BIG (more than cap: none handed, they stay counted as before), -EBUSY
- * (another thread's exec has them). */
+ * the new image. Returns how many (0 is a handover too: the new image
+ * counts this one as having left cleanly), or -EOPNOTSUPP (not a shared
+ * mount), -ESRCH (it left the pool), -E2BIG (more than cap: none handed,
+ * they stay counted), -EBUSY (another thread's exec has them). */
 int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap);
 /* The exec failed: this image keeps what it handed (n entries of list). */
 void umfs_holds_keep(struct umfs_fs *fs, const struct umfs_held *list, size_t n);
 /* The new image, once it has opened what it keeps: drops one hold of each
  * entry an earlier image of this process handed it on this region (none
- * when the region is another: it was remade and counts from nothing), and
- * frees what nobody holds any more (an unlinked file, a U-Log). Entries
- * that name no live inode of that generation are skipped. */
+ * when the region is another: it was remade and counts from nothing),
+ * frees what nobody holds any more (an unlinked file, a U-Log), and counts
+ * the earlier image as having left cleanly. Entries that name no live
+ * inode of that generation are skipped. */
 int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_held *list,
 		       size_t n);
 /* umfs_open (base NULL) or umfs_open_resolve that also counts one holder of

@@ -365,6 +365,7 @@ int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_he
 
 		err = err ? err : e;
 	}
+	umfs_share_count_clean(fs); /* the image that handed them left cleanly */
 	return err;
 }
 

@@ -154,8 +154,10 @@ int umfs_vnode_holds_hand(struct umfs_fs *fs, struct umfs_held *out, size_t cap)
 	size_t n = 0;
 	int err = 0;
 
-	if (!fs->share || fs->vnode_holds_gone)
-		return 0;
+	if (!fs->share)
+		return -EOPNOTSUPP;
+	if (fs->vnode_holds_gone)
+		return -ESRCH; /* it left the pool: nothing to hand on */
 	umfs_meta_lock(fs);
 	pthread_mutex_lock(&fs->vnode_lock);
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
@@ -575,6 +577,16 @@ int umfs_pool_uuid(const char *pool_path, uint8_t uuid[16])
 	return 0;
 }
 
+/* Files still open at an unmount: their U-Logs go as at a last close. */
+static void fs_release_open_ulogs(struct umfs_fs *fs)
+{
+	umfs_meta_lock(fs);
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
+		for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
+			umfs_file_release(fs, vn->ino);
+	umfs_meta_unlock(fs);
+}
+
 int umfs_unmount(struct umfs_fs *fs)
 {
 	int err = 0;
@@ -591,10 +603,17 @@ int umfs_unmount(struct umfs_fs *fs)
 		 * (orphans they held, U-Log chains) and marks the pool clean. */
 		bool last;
 
-		umfs_vnode_holds_drop(fs);
+		umfs_share_left_clean(fs);
 		last = umfs_share_last(fs);
-		if (last && !fs->pm.rdonly)
-			err = umfs_recover(fs);
+		if (last && !fs->pm.rdonly) {
+			/* what leavers left to settle, and this process's own
+			 * files, as their last closes would; the recovery's
+			 * scan of every inode is for when someone died */
+			umfs_settle_sweep(fs);
+			fs_release_open_ulogs(fs);
+			if (!umfs_share_none_died(fs) || fs->state->orphan_head != 0)
+				err = umfs_recover(fs);
+		}
 		if (last && !err && !fs->pm.rdonly) {
 			err = umfs_pmem_sync(&fs->pm);
 			if (fs->state->orphan_head == 0 && !fs->tx.active) {
@@ -604,12 +623,7 @@ int umfs_unmount(struct umfs_fs *fs)
 		}
 		umfs_share_close(fs, last);
 	} else if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
-		/* files still open: their U-Logs go as at a last close */
-		umfs_meta_lock(fs);
-		for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++)
-			for (struct umfs_vnode *vn = fs->vnodes[i]; vn; vn = vn->next)
-				umfs_file_release(fs, vn->ino);
-		umfs_meta_unlock(fs);
+		fs_release_open_ulogs(fs);
 		err = umfs_pmem_sync(&fs->pm);
 		if (fs->state->orphan_head == 0 && !fs->tx.active) {
 			umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);

@@ -47,7 +47,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 5 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 6 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -77,6 +77,11 @@ struct umfs_share {
 	/* files whose last holder left without closing them (changed under
 	 * meta): what their last close would do is the next joiner's */
 	uint32_t nsettle;
+	uint32_t settle_lost; /* the list overflowed: the last user recovers */
+	/* processes that joined (a mount, a forked child) and that left
+	 * cleanly (their holds dropped or handed on and taken over): equal
+	 * at the last user's unmount when none died using the pool */
+	_Atomic uint64_t joins, clean_leaves;
 	struct share_settle {
 		uint64_t ino;
 		uint32_t gen, pad;
@@ -202,6 +207,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		return -EAGAIN;
 	}
 	fs->share = s;
+	atomic_fetch_add(&s->joins, 1);
 	umfs_fault_watch(fs, s, sizeof(*s), PROT_READ | PROT_WRITE, UMFS_FAULT_SHARED,
 			 UMFS_RUNDIR_LOCK);
 	fs->share_fd = fd;
@@ -268,9 +274,29 @@ bool umfs_share_last(struct umfs_fs *fs)
 	return umfs_gate_last(fs->share_fd, what, NULL);
 }
 
+void umfs_share_left_clean(struct umfs_fs *fs)
+{
+	umfs_vnode_holds_drop(fs);
+	if (fs->share)
+		atomic_fetch_add(&fs->share->clean_leaves, 1);
+}
+
+void umfs_share_count_clean(struct umfs_fs *fs)
+{
+	atomic_fetch_add(&fs->share->clean_leaves, 1);
+}
+
+bool umfs_share_none_died(const struct umfs_fs *fs)
+{
+	const struct umfs_share *s = fs->share;
+
+	return atomic_load(&s->joins) == atomic_load(&s->clean_leaves) && !s->settle_lost &&
+	       s->nsettle == 0;
+}
+
 void umfs_fs_leave(struct umfs_fs *fs)
 {
-	umfs_vnode_holds_drop(fs); /* before the gate: the last user sees it */
+	umfs_share_left_clean(fs); /* before the gate: the last user sees it */
 	if (fs->share && !fs->gate_shared)
 		umfs_gate_leave(fs->share_fd);
 }
@@ -310,6 +336,7 @@ void umfs_share_fork_parent(struct umfs_fs *fs)
 
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
+	atomic_fetch_add(&fs->share->joins, 1); /* a process of its own */
 	if (fs->fork_share_fd < 0)
 		return;
 	if (umfs_os_dup_onto(fs->fork_share_fd, fs->share_fd) == 0) {
@@ -548,8 +575,10 @@ void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 {
 	struct umfs_share *s = fs->share;
 
-	if (s->nsettle < UMFS_SHARE_SETTLE_CAP) /* else the last user's recovery */
+	if (s->nsettle < UMFS_SHARE_SETTLE_CAP)
 		s->settle[s->nsettle++] = (struct share_settle){ .ino = ino, .gen = gen };
+	else
+		s->settle_lost = 1; /* the last user's recovery does it */
 }
 
 size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap)
@@ -557,8 +586,10 @@ size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, 
 	struct umfs_share *s = fs->share;
 	size_t n = 0;
 
-	if (s->nsettle > UMFS_SHARE_SETTLE_CAP)
+	if (s->nsettle > UMFS_SHARE_SETTLE_CAP) {
 		s->nsettle = 0; /* scribbled: what it named is the last user's recovery's */
+		s->settle_lost = 1;
+	}
 	while (s->nsettle && n < cap) {
 		s->nsettle--;
 		ino[n] = s->settle[s->nsettle].ino;

@@ -56,6 +56,15 @@ size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, 
 /* Does what the last close of each file umfs_share_settle_add names would
  * have done, for those nobody holds now (api_frontend.c). */
 void umfs_settle_sweep(struct umfs_fs *fs);
+/* This process leaves cleanly (its holds dropped, under the gate still):
+ * counted, so that the last user can tell that nobody died. */
+void umfs_share_left_clean(struct umfs_fs *fs);
+/* Every process that joined the region has left cleanly, and no file waits
+ * to be settled: nothing is left for the last user to recover. */
+bool umfs_share_none_died(const struct umfs_fs *fs);
+/* An earlier image of this process, which handed its holds on across exec,
+ * counted as leaving cleanly once they are taken over. */
+void umfs_share_count_clean(struct umfs_fs *fs);
 /* The metadata lock in the region (tests forge its holder; everything
  * after it in the file is the region's body, the header before it). */
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);

@@ -65,8 +65,8 @@ const char *held_hand(void)
 	if (!fs) /* never mounted: what it was handed goes on (no exec to undo) */
 		return pending_n ? held_format(pending, pending_n, pending_region) : NULL;
 	n = umfs_holds_hand(fs, &region, held_list, HELD_CAP);
-	if (n <= 0)
-		return NULL; /* none, too many (they stay counted), or another exec's */
+	if (n < 0)
+		return NULL; /* too many (they stay counted), or another exec's */
 	held_n = (size_t)n;
 	env = held_format(held_list, held_n, region);
 	if (!env)
