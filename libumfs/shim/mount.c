@@ -801,15 +801,14 @@ void mount_fork_child(void)
 	/* The lock depth is that of the forking thread, which held no pool
 	 * lock. The mapping of the shared area is inherited as it is. */
 	lock_depth = 0;
-	if (fork_shared_fd < 0)
-		return;
-	if (umfs_os_dup_onto(fork_shared_fd, shared_fd) == 0) {
-		SYS(close)(fork_shared_fd);
-	} else { /* its number is past the hard limit now: a new one */
-		uinfo_unmark_internal(shared_fd);
-		SYS(close)(shared_fd);
-		shared_fd = shim_fd_move_high(fork_shared_fd);
-		uinfo_mark_internal(shared_fd);
+	if (fork_shared_fd >= 0) {
+		int fd = umfs_gate_fork_child(fork_shared_fd, shared_fd);
+
+		if (fd != shared_fd) { /* a new number: kept with the library's own */
+			uinfo_unmark_internal(shared_fd);
+			shared_fd = shim_fd_move_high(fd);
+			uinfo_mark_internal(shared_fd);
+		}
 	}
 	fork_shared_fd = -1;
 }
