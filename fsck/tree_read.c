@@ -31,10 +31,17 @@ static uint64_t entry_target(const struct fsck *c, uint64_t e, unsigned level, b
 	}
 }
 
+/* The format's walk over c's pool, with its geometry in *g. */
+static struct umfs_ptwalk pt_walk(const struct fsck *c, struct umfs_ptgeom *g)
+{
+	*g = fsck_ptgeom(c);
+	return (struct umfs_ptwalk){ .base = c->base, .g = g };
+}
+
 uint64_t fsck_pt_lookup(const struct fsck *c, const struct umfs_inode *in, uint64_t pg)
 {
-	const struct umfs_ptgeom g = fsck_ptgeom(c);
-	const struct umfs_ptwalk w = { .base = c->base, .g = &g };
+	struct umfs_ptgeom g;
+	const struct umfs_ptwalk w = pt_walk(c, &g);
 	struct umfs_pt_pos pos;
 
 	if (umfs_pt_descend(&w, in->pt_height, in->pt_root, pg, 1, &pos) != UMFS_PTE_LEAF)
@@ -45,8 +52,8 @@ uint64_t fsck_pt_lookup(const struct fsck *c, const struct umfs_inode *in, uint6
 int fsck_pt_foreach(struct fsck *c, const struct umfs_inode *in, uint64_t first, uint64_t end,
 		    fsck_pt_fn fn, void *arg)
 {
-	const struct umfs_ptgeom g = fsck_ptgeom(c);
-	const struct umfs_ptwalk w = { .base = c->base, .g = &g };
+	struct umfs_ptgeom g;
+	const struct umfs_ptwalk w = pt_walk(c, &g);
 	struct umfs_pt_pos pos;
 	int ret = 0;
 

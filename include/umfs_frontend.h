@@ -273,7 +273,10 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * (*first; it then sets the area up and calls ready), else for reading;
  * -ENOENT when the file or its directory was removed meanwhile (start
  * over). join opens a description of its own, holding the gate, for a
- * child (a forked child would otherwise share its parent's). last, at the
+ * child (a forked child would otherwise share its parent's); fork_child,
+ * in that child, puts it (fresh, consumed) at the number of the one it
+ * shares (fd) and returns fd, or where that number cannot be had closes fd
+ * and returns fresh: the descriptor that now holds its gate. last, at the
  * end: true when no other user is left (the gate is then held for
  * writing); otherwise this process stops counting, and so does its mount
  * also (umfs_fs_leave) when given. leave: stops counting. */
@@ -284,6 +287,7 @@ int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const c
 int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first);
 void umfs_gate_ready(int fd, const char *what);
 int umfs_gate_join(int dfd, const char *name, const char *what);
+int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);
 

@@ -194,6 +194,16 @@ int umfs_gate_join(int dfd, const char *name, const char *what)
 	return fd;
 }
 
+int umfs_gate_fork_child(int fresh, int fd)
+{
+	if (umfs_os_dup_onto(fresh, fd) == 0) {
+		OS(close)(fresh);
+		return fd;
+	}
+	OS(close)(fd); /* its number cannot be had (past the hard limit) */
+	return fresh;
+}
+
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also)
 {
 	bool last;

@@ -337,14 +337,8 @@ void umfs_share_fork_parent(struct umfs_fs *fs)
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
 	atomic_fetch_add(&fs->share->joins, 1); /* a process of its own */
-	if (fs->fork_share_fd < 0)
-		return;
-	if (umfs_os_dup_onto(fs->fork_share_fd, fs->share_fd) == 0) {
-		OS(close)(fs->fork_share_fd);
-	} else { /* its number cannot be had (past the hard limit): a new one */
-		OS(close)(fs->share_fd);
-		fs->share_fd = fs->fork_share_fd;
-	}
+	if (fs->fork_share_fd >= 0)
+		fs->share_fd = umfs_gate_fork_child(fs->fork_share_fd, fs->share_fd);
 	fs->fork_share_fd = -1;
 }
 

@@ -115,16 +115,16 @@ int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uin
 int shim_helper_open_low(const char *name, int flags, mode_t type)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	struct rlimit rl;
+	struct nofile_raise r;
 	int fd;
 
 	if (!fs || helper_dfd < 0)
 		return -ENOENT;
 	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
 	/* the program's range is full: the shim's own range still has room */
-	if (fd == -EMFILE && sys_nofile_raise(&rl)) {
+	if (fd == -EMFILE && sys_nofile_raise(&r)) {
 		fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
-		sys_nofile_restore(&rl);
+		sys_nofile_restore(&r);
 	}
 	return fd;
 }
@@ -653,12 +653,11 @@ static int do_mount_raised(bool adoption)
 		return err;
 	}
 	{
-		struct rlimit rl;
-		bool raised = sys_nofile_raise(&rl);
+		struct nofile_raise r;
 
+		sys_nofile_raise(&r);
 		umfs_fs_move_fd(fs, shim_high_fd());
-		if (raised)
-			sys_nofile_restore(&rl);
+		sys_nofile_restore(&r);
 	}
 	umfs_set_mount_prefix(fs, cfg.prefix);
 	umfs_set_relatime(fs, 1); /* as the kernel's default mount option */
@@ -687,12 +686,12 @@ static int do_mount_raised(bool adoption)
  * soft limit: one raise of it for them all, not one each. */
 static int do_mount(bool adoption)
 {
-	struct rlimit rl;
-	bool raised = sys_nofile_raise(&rl);
-	int err = do_mount_raised(adoption);
+	struct nofile_raise r;
+	int err;
 
-	if (raised)
-		sys_nofile_restore(&rl);
+	sys_nofile_raise(&r);
+	err = do_mount_raised(adoption);
+	sys_nofile_restore(&r);
 	return err;
 }
 
@@ -801,15 +800,14 @@ void mount_fork_child(void)
 	/* The lock depth is that of the forking thread, which held no pool
 	 * lock. The mapping of the shared area is inherited as it is. */
 	lock_depth = 0;
-	if (fork_shared_fd < 0)
-		return;
-	if (umfs_os_dup_onto(fork_shared_fd, shared_fd) == 0) {
-		SYS(close)(fork_shared_fd);
-	} else { /* its number is past the hard limit now: a new one */
-		uinfo_unmark_internal(shared_fd);
-		SYS(close)(shared_fd);
-		shared_fd = shim_fd_move_high(fork_shared_fd);
-		uinfo_mark_internal(shared_fd);
+	if (fork_shared_fd >= 0) {
+		int fd = umfs_gate_fork_child(fork_shared_fd, shared_fd);
+
+		if (fd != shared_fd) { /* a new number: kept with the library's own */
+			uinfo_unmark_internal(shared_fd);
+			shared_fd = shim_fd_move_high(fd);
+			uinfo_mark_internal(shared_fd);
+		}
 	}
 	fork_shared_fd = -1;
 }

@@ -162,25 +162,34 @@ void nofile_exec_prepare(void)
 static __thread bool raise_held;
 
 /* Raises the soft RLIMIT_NOFILE so that the library's range is usable (and
- * a descriptor can be had when the program's range is full); *saved gets
- * the limit to restore. False when nothing was changed. */
-bool sys_nofile_raise(struct rlimit *saved)
+ * a descriptor can be had when the program's range is full), until
+ * sys_nofile_restore(r). False (r->raised) when nothing was changed. */
+bool sys_nofile_raise(struct nofile_raise *r)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)shim_high_fd() + HIGH_ROOM;
 
-	if (raise_held || SYS(getrlimit)(RLIMIT_NOFILE, saved) != 0 || saved->rlim_cur >= want)
+	r->raised = false;
+	if (raise_held || SYS(getrlimit)(RLIMIT_NOFILE, &r->saved) != 0 ||
+	    r->saved.rlim_cur >= want)
 		return false;
-	rl = *saved;
+	rl = r->saved;
 	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	raise_held = rl.rlim_cur > saved->rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
-	return raise_held;
+	raise_held = rl.rlim_cur > r->saved.rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
+	r->raised = raise_held;
+	return r->raised;
 }
 
-void sys_nofile_restore(const struct rlimit *saved)
+/* Undoes r's raise, when it made one; the caller's errno is kept. */
+void sys_nofile_restore(const struct nofile_raise *r)
 {
-	SYS(setrlimit)(RLIMIT_NOFILE, saved);
+	int saved_errno = errno;
+
+	if (!r->raised)
+		return;
+	SYS(setrlimit)(RLIMIT_NOFILE, &r->saved);
 	raise_held = false;
+	errno = saved_errno;
 }
 
 /* Whether F_DUPFD to the library's base can work without a raise: only
@@ -194,23 +203,16 @@ static bool base_under_soft(void)
 int shim_fd_dup_high(int fd)
 {
 	int saved_errno = errno, nfd, e;
-	struct rlimit rl;
-	bool raised = false;
+	struct nofile_raise r = { .raised = false };
 
 	/* at or past the soft limit, the first try would fail (EINVAL) */
 	if (!base_under_soft())
-		raised = sys_nofile_raise(&rl);
+		sys_nofile_raise(&r);
 	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
-	if (nfd < 0 && !raised && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&rl)) {
-		raised = true;
+	if (nfd < 0 && !r.raised && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&r))
 		nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
-	}
-	if (raised) {
-		e = errno;
-		sys_nofile_restore(&rl);
-		errno = e;
-	}
 	e = nfd < 0 ? -errno : nfd;
+	sys_nofile_restore(&r);
 	errno = saved_errno;
 	return e;
 }

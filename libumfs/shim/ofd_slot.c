@@ -270,12 +270,11 @@ static struct arena_hdr *arena_get(int *errp)
 		return a;
 	pthread_mutex_lock(&arena_lock);
 	if (!atomic_load(&arena)) {
-		struct rlimit rl;
-		bool raised = sys_nofile_raise(&rl); /* once for its descriptors */
+		struct nofile_raise r;
 
+		sys_nofile_raise(&r); /* once for its descriptors */
 		err = arena_open_locked();
-		if (raised)
-			sys_nofile_restore(&rl);
+		sys_nofile_restore(&r);
 	}
 	a = atomic_load(&arena);
 	pthread_mutex_unlock(&arena_lock);
@@ -798,16 +797,14 @@ static int token_let_go(int dfd, const char *name, void *arg)
 static void tokens_let_go(void)
 {
 	int pfd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct rlimit rl;
-	bool raised;
+	struct nofile_raise r;
 
 	if (pfd < 0)
 		return;
 	/* anchors sit past the soft limit, where dup3 onto them needs it raised */
-	raised = sys_nofile_raise(&rl);
+	sys_nofile_raise(&r);
 	(void)sys_dir_each(pfd, token_let_go, NULL);
-	if (raised)
-		sys_nofile_restore(&rl);
+	sys_nofile_restore(&r);
 	sys_close_quiet(pfd);
 }
 

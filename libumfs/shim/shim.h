@@ -346,8 +346,14 @@ void nofile_exec_prepare(void);
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
 int shim_fd_dup_high(int fd);
-bool sys_nofile_raise(struct rlimit *saved);
-void sys_nofile_restore(const struct rlimit *saved);
+/* A raise of the soft RLIMIT_NOFILE around placements in the library's
+ * range: what restore puts back, if raise changed anything. */
+struct nofile_raise {
+	struct rlimit saved;
+	bool raised;
+};
+bool sys_nofile_raise(struct nofile_raise *r);
+void sys_nofile_restore(const struct nofile_raise *r);
 
 /* ------------------------------------------------------------------ */
 /* sig.c: handlers deferred while the thread is inside the library      */
