@@ -303,7 +303,7 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 
 int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap)
 {
-	*region = fs->run_id;
+	*region = umfs_share_instance(fs);
 	return umfs_vnode_holds_hand(fs, out, cap);
 }
 
@@ -358,8 +358,8 @@ int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_he
 {
 	int err = 0;
 
-	if (!fs->share || region != fs->run_id)
-		return 0;
+	if (!fs->share || region != umfs_share_instance(fs))
+		return 0; /* remade since: it counts none of those holds */
 	for (size_t i = 0; i < n; i++) {
 		int e = holds_settle(fs, list[i].ino, list[i].gen, -1);
 

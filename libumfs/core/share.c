@@ -47,7 +47,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 6 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 7 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -65,6 +65,7 @@ struct umfs_share {
 	uint32_t nstripes;
 	uint64_t size;         /* sizeof(struct umfs_share) */
 	uint64_t run_id;       /* the runtime directory it belongs to */
+	uint64_t instance;     /* this making of the region: a first user's new one */
 	uint8_t uuid[16];
 	char boot_id[40];      /* the boot that initialised the region */
 	struct umfs_plock meta;
@@ -115,6 +116,9 @@ static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 	s->version = SHARE_VERSION;
 	s->size = sizeof(*s);
 	s->run_id = fs->run_id;
+	if (OS(getrandom)(&s->instance, sizeof(s->instance), 0) != sizeof(s->instance) ||
+	    s->instance == 0)
+		s->instance = (uint64_t)umfs_now_ns() | 1; /* any value another making lacks */
 	atomic_thread_fence(memory_order_release);
 	s->magic = SHARE_MAGIC;
 }
@@ -276,9 +280,16 @@ bool umfs_share_last(struct umfs_fs *fs)
 
 void umfs_share_left_clean(struct umfs_fs *fs)
 {
+	bool left = fs->vnode_holds_gone; /* a process leaves, and counts, once */
+
 	umfs_vnode_holds_drop(fs);
-	if (fs->share)
+	if (fs->share && !left)
 		atomic_fetch_add(&fs->share->clean_leaves, 1);
+}
+
+uint64_t umfs_share_instance(const struct umfs_fs *fs)
+{
+	return fs->share ? fs->share->instance : 0;
 }
 
 void umfs_share_count_clean(struct umfs_fs *fs)

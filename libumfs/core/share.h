@@ -65,6 +65,9 @@ bool umfs_share_none_died(const struct umfs_fs *fs);
 /* An earlier image of this process, which handed its holds on across exec,
  * counted as leaving cleanly once they are taken over. */
 void umfs_share_count_clean(struct umfs_fs *fs);
+/* Which making of the region this is: a first user makes a new one over
+ * the same runtime directory, with every count starting from nothing. */
+uint64_t umfs_share_instance(const struct umfs_fs *fs);
 /* The metadata lock in the region (tests forge its holder; everything
  * after it in the file is the region's body, the header before it). */
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);

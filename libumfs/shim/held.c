@@ -39,7 +39,9 @@ static struct umfs_held held_list[HELD_CAP];
 static size_t held_n;
 static char held_env[HELD_ENV_MAX];
 
-/* What an earlier image handed this one, until the pool is mounted. */
+/* What an earlier image handed this one, until the pool is mounted: an
+ * empty list is a handover too (that image left cleanly). */
+static bool pending_set;
 static struct umfs_held pending[HELD_CAP];
 static size_t pending_n;
 static uint64_t pending_region;
@@ -63,7 +65,7 @@ const char *held_hand(void)
 	int n;
 
 	if (!fs) /* never mounted: what it was handed goes on (no exec to undo) */
-		return pending_n ? held_format(pending, pending_n, pending_region) : NULL;
+		return pending_set ? held_format(pending, pending_n, pending_region) : NULL;
 	n = umfs_holds_hand(fs, &region, held_list, HELD_CAP);
 	if (n < 0)
 		return NULL; /* too many (they stay counted), or another exec's */
@@ -91,12 +93,12 @@ void held_release_pending(void)
 	struct umfs_fs *fs = shim_fs_peek();
 	int err;
 
-	if (!pending_n || !fs)
+	if (!pending_set || !fs)
 		return;
 	pool_lock();
 	err = umfs_holds_release(fs, pending_region, pending, pending_n);
 	pool_unlock();
-	pending_n = 0;
+	pending_set = false;
 	if (err)
 		SHIM_LOG(LOG_WARN, "letting go of the files the previous image held: %s",
 			 umfs_strerror(err));
@@ -104,7 +106,7 @@ void held_release_pending(void)
 
 void held_fork_child(void)
 {
-	pending_n = 0; /* the parent's to let go of */
+	pending_set = false; /* the parent's to let go of */
 }
 
 /* "PID:REGION:INO.GEN,..." into list; false when it is not that. */
@@ -142,9 +144,9 @@ void held_take_over(void)
 
 	if (!env)
 		return;
-	if (!held_parse(env, &pid, &pending_region, pending, &pending_n) ||
-	    pid != (long)getpid())
-		pending_n = 0; /* another process's, or damaged */
+	/* another process's, or damaged: not this image's to take */
+	pending_set = held_parse(env, &pid, &pending_region, pending, &pending_n) &&
+		      pid == (long)getpid();
 	unsetenv(HELD_ENV);
 	held_release_pending(); /* now, if adopting mounted the pool */
 }
