@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# run_uring.sh MODE BUILDDIR - uring_fixed on MODE (tmpfs, shim, fuse): the
+# fixed-file transcript must equal the one on a tmpfs reference. Under the
+# library, the refusals too: each SQE's -EOPNOTSUPP (uring_fixed checks
+# them), and in the log exactly one warn line per reason, naming the
+# program.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:?usage: $0 tmpfs|shim|fuse BUILDDIR}
+. "$here/../posix/frontend.sh" "$mode" "${2:?usage: $0 MODE BUILDDIR}"
+
+exer=$FE_BUILD/tests/aio/uring_fixed
+[ -x "$exer" ] || { echo "FAIL: $exer was not built"; exit 1; }
+fe_require
+
+pass=0
+fail=0
+result() { # result OK NAME
+	if [ "$1" = 0 ]; then
+		pass=$((pass + 1))
+		echo "ok - $2"
+	else
+		fail=$((fail + 1))
+		echo "not ok - $2"
+	fi
+}
+
+fe_start
+fe_tmpfs "$FE_TMP/ref"
+export UMFS_LOG_FILE=$FE_TMP/umfs.log
+"$exer" "$FE_TMP/ref" "$FE_TMP/kernel-ref" >"$FE_TMP/ref.out" 2>&1 || true
+"${FE_RUN[@]}" "$exer" "$FE_ROOT" "$FE_TMP/kernel" >"$FE_TMP/got.out" 2>&1 || true
+diff -u "$FE_TMP/ref.out" "$FE_TMP/got.out" >"$FE_TMP/diff" && rc=0 || rc=1
+result "$rc" "fixed files: the transcript is the kernel's on tmpfs ($(wc -l <"$FE_TMP/ref.out") lines)"
+sed 's/^/# /' "$FE_TMP/diff"
+# the reference itself: slots reach the files registered, errors are the kernel's
+grep -q '^read slot 0, a closed before submission: 64 a$' "$FE_TMP/ref.out" &&
+	grep -q '^read slot 0 (unregistered): -9 untouched$' "$FE_TMP/ref.out" && rc=0 || rc=1
+result "$rc" "fixed files: the reference says what the kernel does"
+[ "$rc" = 0 ] || sed 's/^/# /' "$FE_TMP/ref.out"
+if [ -s "$UMFS_LOG_FILE" ] && grep -q refused "$UMFS_LOG_FILE"; then
+	result 1 "fixed files: nothing refused"
+	sed 's/^/# /' "$UMFS_LOG_FILE"
+fi
+
+if [ "$mode" = shim ]; then
+	: >"$UMFS_LOG_FILE"
+	"${FE_RUN[@]}" "$exer" "$FE_ROOT" "$FE_TMP/kernel" --refusals \
+		>"$FE_TMP/refuse.out" 2>&1 && rc=0 || rc=1
+	result "$rc" "refusals: -EOPNOTSUPP, nothing read or written"
+	sed 's/^/# /' "$FE_TMP/refuse.out"
+	lines=$(grep -c 'refused' "$UMFS_LOG_FILE" || true)
+	named=$(grep -c 'warn.*io_uring: uring_fixed: opcode [0-9]* refused (EOPNOTSUPP)' "$UMFS_LOG_FILE" || true)
+	reasons=$(grep 'refused' "$UMFS_LOG_FILE" | sed 's/.*refused (EOPNOTSUPP): //' | sort -u | wc -l)
+	[ "$lines" = 4 ] && [ "$named" = 4 ] && [ "$reasons" = 4 ] && rc=0 || rc=1
+	result "$rc" "refusals: one warn line per reason, naming the program ($lines lines, $reasons reasons)"
+	sed 's/^/# log: /' "$UMFS_LOG_FILE"
+fi
+if [ "$mode" != tmpfs ]; then
+	fe_stop && fe_fsck >"$FE_TMP/fsck.log" 2>&1 && rc=0 || rc=1
+	result "$rc" "fsck.umfs -n -f: clean"
+	[ "$rc" = 0 ] || cat "$FE_TMP/fsck.log"
+fi
+fe_stop || true
+echo "uring: $pass passed, $fail failed"
+[ "$fail" = 0 ]
