@@ -120,22 +120,24 @@ static bool elf_has_interp(int fd, const unsigned char *h, size_t len)
 
 /*
  * Whether the image at path (fd when path is NULL) will run with the
- * library: false for a static ELF, a set-user-ID or set-group-ID file, or
- * a script whose interpreter is such. Anything it cannot read or tell is
- * taken to load it (descriptors stay as they are).
+ * library: 0 for a static ELF, a set-user-ID or set-group-ID file, or a
+ * script whose interpreter is such; 1 otherwise, also for what it cannot
+ * read or tell (descriptors then stay as they are); -errno when it cannot
+ * be opened for a reason that fails the exec too (no such file: a PATH
+ * search's misses cost no opens through the mount).
  */
-static bool image_loads_library(const char *path, int fd, int depth)
+static int image_loads_library(const char *path, int fd, int depth)
 {
 	unsigned char h[256];
 	struct stat st;
-	bool loads = true;
+	int loads = 1;
 	ssize_t n;
 	int f = path ? sys_open_cloexec(path, O_RDONLY, 0) : fd;
 
 	if (f < 0)
-		return true;
+		return f == -ENOENT || f == -ENOTDIR || f == -ELOOP || f == -ENAMETOOLONG ? f : 1;
 	if (SYS(fstat)(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
-		loads = false;
+		loads = 0;
 	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 && !memcmp(h, ELFMAG, SELFMAG)) {
 		loads = elf_has_interp(f, h, (size_t)n);
 	} else if (n > 2 && h[0] == '#' && h[1] == '!' && depth < INTERP_DEPTH) {
@@ -146,7 +148,7 @@ static bool image_loads_library(const char *path, int fd, int depth)
 		e = s + strcspn(s, " \t\n");
 		if (*e == '\n' || *e == ' ' || *e == '\t') { /* a whole name, not cut short */
 			*e = '\0';
-			loads = *s != '/' || image_loads_library(s, -1, depth + 1);
+			loads = *s != '/' || image_loads_library(s, -1, depth + 1) != 0;
 		}
 	}
 	if (path)
@@ -214,12 +216,13 @@ void fallback_exec_prepare(struct fallback_swap *sw, const char *path, int fd,
 			   char *const env[])
 {
 	size_t cap = 0;
+	int loads;
 
 	sw->n = 0;
 	sw->fds = NULL;
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) ||
-	    !fallback_mounted() ||
-	    (env_loads_library(env) && image_loads_library(path, fd, 0)))
+	    !fallback_mounted() || (loads = image_loads_library(path, fd, 0)) < 0 ||
+	    (loads && env_loads_library(env)))
 		return;
 	for (int i = 0; i < (int)uinfo_size; i++) {
 		struct ofd *o = uinfo_peek(i);

@@ -12,7 +12,7 @@
  * closes a slot with CLOSE's file_index; unregisters (then the kernel's
  * error); registers with tags and sparse tables. Each result is printed
  * with whose bytes it read, so that the run on tmpfs is the reference the
- * run on UMFS is compared with (run_uring.sh).
+ * run on UMFS is compared with (run_aio.sh).
  *
  * The second form submits what the library refuses on a UMFS descriptor
  * and checks each CQE: -EOPNOTSUPP (never -EISDIR, never the token's or
@@ -104,6 +104,13 @@ static struct io_uring_sqe *sqe_get(void)
 	return sqe;
 }
 
+/* After the prep (which clears the SQE): its flags and user_data. */
+static void mark(struct io_uring_sqe *sqe, unsigned flags, uint64_t data)
+{
+	sqe->flags |= (uint8_t)flags;
+	sqe->user_data = data;
+}
+
 /* Submits what is queued and reaps n CQEs into res[user_data]; the CQEs of
  * tags (a tagged file left the table) come when the kernel is done with
  * the file, and are skipped. */
@@ -140,9 +147,7 @@ static void read_one(const char *what, int fd, bool fixed, size_t off)
 
 	memset(buf, SENTINEL, sizeof(buf));
 	io_uring_prep_read(sqe, fd, buf, RLEN, off);
-	if (fixed)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = 0;
+	mark(sqe, fixed ? IOSQE_FIXED_FILE : 0, 0);
 	submit_reap(1, &res);
 	printf("%s: %d %s\n", what, res, whose(buf, RLEN, off));
 }
@@ -153,8 +158,7 @@ static void write_one(const char *what, int slot, const void *data, size_t len, 
 	int res;
 
 	io_uring_prep_write(sqe, slot, data, (unsigned)len, off);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_FIXED_FILE, 0);
 	submit_reap(1, &res);
 	printf("%s: %d\n", what, res);
 }
@@ -208,8 +212,7 @@ static void fixed_files(const char *dir, const char *kfile)
 	sqe = sqe_get();
 	memset(buf, SENTINEL, sizeof(buf));
 	io_uring_prep_read(sqe, 0, buf, RLEN, 500);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_FIXED_FILE, 0);
 	close(a);
 	submit_reap(1, &res[0]);
 	printf("read slot 0, a closed before submission: %d %s\n", res[0], whose(buf, RLEN, 500));
@@ -234,12 +237,10 @@ static void fixed_files(const char *dir, const char *kfile)
 
 		sqe = sqe_get();
 		io_uring_prep_writev(sqe, 1, iov, 2, 1000);
-		sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
-		sqe->user_data = 0;
+		mark(sqe, IOSQE_FIXED_FILE | IOSQE_IO_LINK, 0);
 		sqe = sqe_get();
 		io_uring_prep_fsync(sqe, 1, 0);
-		sqe->flags |= IOSQE_FIXED_FILE;
-		sqe->user_data = 1;
+		mark(sqe, IOSQE_FIXED_FILE, 1);
 		submit_reap(2, res);
 		printf("writev slot 1 at 1000, linked fsync: %d %d\n", res[0], res[1]);
 	}
@@ -247,7 +248,7 @@ static void fixed_files(const char *dir, const char *kfile)
 	printf("update slot 2 = c: %d\n", io_uring_register_files_update(&ring, 2, upd, 1));
 	sqe = sqe_get();
 	io_uring_prep_close_direct(sqe, 2);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	printf("close slot 2 (file_index): %d\n", res[0]);
 	read_one("read slot 2 (closed)", 2, true, 0);
@@ -335,11 +336,10 @@ static void refusals(const char *dir, const char *kfile)
 	memset(kbuf, SENTINEL, sizeof(kbuf));
 	sqe = sqe_get();
 	io_uring_prep_read(sqe, k, kbuf, RLEN, 0);
-	sqe->flags |= IOSQE_IO_LINK;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_IO_LINK, 0);
 	sqe = sqe_get();
 	io_uring_prep_read(sqe, a, buf, RLEN, 0);
-	sqe->user_data = 1;
+	mark(sqe, 0, 1);
 	submit_reap(2, res);
 	expect("kernel read heading a chain", res[0], RLEN);
 	expect("UMFS read linked after it", res[1], -EOPNOTSUPP);
@@ -350,8 +350,7 @@ static void refusals(const char *dir, const char *kfile)
 	/* the ring carried a kernel request: a drain cannot be honoured */
 	sqe = sqe_get();
 	io_uring_prep_read(sqe, a, buf, RLEN, 0);
-	sqe->flags |= IOSQE_IO_DRAIN;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_IO_DRAIN, 0);
 	submit_reap(1, res);
 	expect("UMFS read with IOSQE_IO_DRAIN", res[0], -EOPNOTSUPP);
 	untouched("drained read", buf, RLEN);
@@ -359,9 +358,8 @@ static void refusals(const char *dir, const char *kfile)
 	/* the kernel would pick the buffer */
 	sqe = sqe_get();
 	io_uring_prep_read(sqe, a, NULL, RLEN, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 0;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_BUFFER_SELECT, 0);
 	submit_reap(1, res);
 	expect("UMFS read with IOSQE_BUFFER_SELECT", res[0], -EOPNOTSUPP);
 
@@ -369,11 +367,10 @@ static void refusals(const char *dir, const char *kfile)
 	memset(&stx, SENTINEL, sizeof(stx));
 	sqe = sqe_get();
 	io_uring_prep_statx(sqe, a, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx);
-	sqe->flags |= IOSQE_IO_LINK;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_IO_LINK, 0);
 	sqe = sqe_get();
 	io_uring_prep_read(sqe, a, buf, RLEN, 0);
-	sqe->user_data = 1;
+	mark(sqe, 0, 1);
 	submit_reap(2, res);
 	expect("STATX on a UMFS descriptor", res[0], -EOPNOTSUPP);
 	expect("a UMFS read linked after it", res[1], -ECANCELED);
@@ -382,13 +379,13 @@ static void refusals(const char *dir, const char *kfile)
 
 	sqe = sqe_get();
 	io_uring_prep_fallocate(sqe, a, 0, 0, 1 << 20);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	expect("FALLOCATE on a UMFS descriptor", res[0], -EOPNOTSUPP);
 
 	sqe = sqe_get();
 	io_uring_prep_splice(sqe, a, 0, p[1], -1, RLEN, 0);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	expect("SPLICE from a UMFS descriptor", res[0], -EOPNOTSUPP);
 	memset(buf, SENTINEL, sizeof(buf));
@@ -399,14 +396,14 @@ static void refusals(const char *dir, const char *kfile)
 		fail("pipe write");
 	sqe = sqe_get();
 	io_uring_prep_splice(sqe, p[0], -1, a, 0, RLEN, 0);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	expect("SPLICE into a UMFS descriptor", res[0], -EOPNOTSUPP);
 	(void)!read(p[0], buf, RLEN);
 
 	sqe = sqe_get();
 	io_uring_prep_openat(sqe, d, "a", O_RDONLY, 0);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	expect("OPENAT relative to a UMFS directory", res[0], -EOPNOTSUPP);
 
@@ -415,13 +412,12 @@ static void refusals(const char *dir, const char *kfile)
 		fail("register a");
 	sqe = sqe_get();
 	io_uring_prep_fallocate(sqe, 0, 0, 0, 1 << 20);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->user_data = 0;
+	mark(sqe, IOSQE_FIXED_FILE, 0);
 	submit_reap(1, res);
 	expect("FALLOCATE on a fixed UMFS file", res[0], -EOPNOTSUPP);
 	sqe = sqe_get();
 	io_uring_prep_splice(sqe, 0, 0, p[1], -1, RLEN, SPLICE_F_FD_IN_FIXED);
-	sqe->user_data = 0;
+	mark(sqe, 0, 0);
 	submit_reap(1, res);
 	expect("SPLICE from a fixed UMFS file", res[0], -EOPNOTSUPP);
 	if (read(p[0], buf, RLEN) != -1 || errno != EAGAIN)
