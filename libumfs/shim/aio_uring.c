@@ -17,7 +17,8 @@
  * carried kernel requests, another operation on a UMFS descriptor, and
  * everything on a kernel that cannot inject a NOP's result (then the SQE
  * is an unknown opcode: EINVAL). Fixed files: the descriptors registered
- * are kept per ring, with a reference on UMFS descriptions. See
+ * are kept per ring, with a reference on UMFS descriptions, and kernel
+ * SQEs that change the table are followed in ring order. See
  * docs/shim.md, "Asynchronous I/O".
  */
 #include <errno.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 
 #include "shim.h"
+
+#define URING_MAX_FIXED (1u << 20) /* the kernel's limit of a fixed-file table */
 
 #ifndef IORING_NOP_INJECT_RESULT
 #define IORING_NOP_INJECT_RESULT (1U << 0)
@@ -120,20 +123,34 @@ static bool op_takes_file(unsigned op)
 	return op < 64;
 }
 
-/* The UMFS description an SQE names, with a reference, or NULL. */
+/* The UMFS description that descriptor fd (fixed: slot fd of the ring's
+ * table) stands for, with a reference, or NULL. */
+static struct ofd *fd_or_slot_ofd(struct uring_state *s, int fd, bool fixed)
+{
+	struct ofd *o;
+
+	if (!fixed)
+		return fd_get_fast(fd);
+	if (!s || (unsigned)fd >= s->nfixed || !(o = s->fixed[fd]))
+		return NULL;
+	ofd_get(o);
+	return o;
+}
+
+/* The UMFS description an SQE names, with a reference, or NULL. A splice
+ * or tee names a second file, its source. */
 static struct ofd *sqe_ofd(struct uring_state *s, const struct io_uring_sqe *sqe)
 {
 	struct ofd *o;
 
 	if (!op_takes_file(sqe->opcode))
 		return NULL;
-	if (sqe->flags & IOSQE_FIXED_FILE) {
-		if (!s || (unsigned)sqe->fd >= s->nfixed || !(o = s->fixed[sqe->fd]))
-			return NULL;
-		ofd_get(o);
-		return o;
-	}
-	return fd_get_fast(sqe->fd);
+	if (sqe->opcode == IORING_OP_CLOSE && sqe->file_index)
+		return NULL; /* closes a slot of the table: the kernel's (uring_slots_change) */
+	o = fd_or_slot_ofd(s, sqe->fd, sqe->flags & IOSQE_FIXED_FILE);
+	if (!o && (sqe->opcode == IORING_OP_SPLICE || sqe->opcode == IORING_OP_TEE))
+		o = fd_or_slot_ofd(s, sqe->splice_fd_in, sqe->splice_flags & SPLICE_F_FD_IN_FIXED);
+	return o;
 }
 
 static void sqe_set_nop(struct io_uring_sqe *sqe, int res)
@@ -158,6 +175,7 @@ static const char *const refuse_why[] = {
 	"a UMFS request linked after a kernel request (it would have to wait for it)",
 	"IOSQE_IO_DRAIN on a UMFS request of a ring that carried kernel requests",
 	"an operation other than read, write, readv, writev, fsync, close on a UMFS descriptor",
+	"IOSQE_BUFFER_SELECT on a UMFS request (the kernel would pick the buffer)",
 	"this kernel cannot complete a request with the library's result (NOP results: Linux 6.10)",
 };
 
@@ -232,7 +250,12 @@ static bool op_served(unsigned op)
 	return false;
 }
 
-/* The unpublished SQEs, with at least one on a UMFS descriptor. */
+static bool uring_slots_changed_by(struct uring_state *s, const struct io_uring_sqe *sqe);
+static void uring_slots_change(struct io_uring *ring, struct uring_state *s,
+			       const struct io_uring_sqe *sqe);
+
+/* The unpublished SQEs, with at least one on a UMFS descriptor or one
+ * that changes a fixed-file table the library keeps. */
 static void uring_serve(struct io_uring *ring, struct uring_state *s)
 {
 	struct io_uring_sq *sq = &ring->sq;
@@ -252,6 +275,7 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 			chain_kernel = chain_broken = false;
 		chain = links;
 		if (!o && !chain_broken) {
+			uring_slots_change(ring, s, sqe);
 			chain_kernel = true;
 			kernel_before++;
 			continue;
@@ -260,7 +284,7 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 		if (chain_broken) {
 			res = -ECANCELED; /* the kernel never starts the rest of a broken chain */
 		} else if (!uring_inject_ok()) {
-			res = uring_refuse(sqe, 3);
+			res = uring_refuse(sqe, 4);
 		} else if (chain_kernel) {
 			res = uring_refuse(sqe, 0);
 		} else if ((sqe->flags & IOSQE_IO_DRAIN) && kernel_before) {
@@ -270,8 +294,10 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 					      sqe->file_index
 				      ? -EINVAL
 				      : shim_close(sqe->fd);
-		} else if (!op_served(sqe->opcode) || (sqe->flags & IOSQE_BUFFER_SELECT)) {
+		} else if (!op_served(sqe->opcode)) {
 			res = uring_refuse(sqe, 2);
+		} else if (sqe->flags & IOSQE_BUFFER_SELECT) {
+			res = uring_refuse(sqe, 3);
 		} else {
 			res = sqe_perform(o, sqe, &want);
 			TRACE_SERVED(io_uring, res, t0, "%d, op %u, %u", sqe->fd,
@@ -305,10 +331,12 @@ static void uring_prepare(struct io_uring *ring)
 	if (atomic_load_explicit(&uring_fixed_umfs, memory_order_relaxed))
 		s = uring_state_find(ring, false);
 	for (unsigned i = sq->sqe_head; i != sq->sqe_tail; i++) {
-		struct ofd *o = sqe_ofd(s, &sq->sqes[(i & sq->ring_mask) << shift]);
+		const struct io_uring_sqe *sqe = &sq->sqes[(i & sq->ring_mask) << shift];
+		struct ofd *o = sqe_ofd(s, sqe);
 
-		if (o) {
+		if (o)
 			ofd_put(o);
+		if (o || uring_slots_changed_by(s, sqe)) {
 			if (!s)
 				s = uring_state_find(ring, true);
 			if (s)
@@ -390,7 +418,8 @@ static bool fixed_any(const int *files, unsigned n)
 }
 
 /* The table's slots [off, off + n) now hold files (-1: empty; NULL files:
- * n empty slots); grows the table to size when larger. */
+ * n empty slots); grows the table to size, or to off + n, when larger (a
+ * sparse table the library did not see registered). */
 static void fixed_note(struct io_uring *ring, unsigned size, unsigned off, const int *files,
 		       unsigned n)
 {
@@ -398,6 +427,8 @@ static void fixed_note(struct io_uring *ring, unsigned size, unsigned off, const
 
 	if (!s)
 		return;
+	if (off + n > size && off + n >= off)
+		size = off + n;
 	if (size > s->nfixed) {
 		struct ofd **t = realloc(s->fixed, size * sizeof(*t));
 
@@ -413,6 +444,53 @@ static void fixed_note(struct io_uring *ring, unsigned size, unsigned off, const
 		fixed_drop(s, off + i, 1);
 		if (files && (s->fixed[off + i] = fd_get_fast(files[i])) != NULL)
 			atomic_fetch_add(&uring_fixed_umfs, 1);
+	}
+}
+
+/* The slot a kernel SQE installs a file in or closes (0: none). The
+ * kernel's choice of a free slot (IORING_FILE_INDEX_ALLOC) is made among
+ * empty slots, which the library holds nothing for. */
+static unsigned sqe_slot(const struct io_uring_sqe *sqe)
+{
+	switch (sqe->opcode) {
+	case IORING_OP_CLOSE:
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+	case IORING_OP_ACCEPT:
+	case IORING_OP_SOCKET:
+		return sqe->file_index != IORING_FILE_INDEX_ALLOC ? sqe->file_index : 0;
+	}
+	return 0;
+}
+
+/* Whether a kernel SQE changes slots that the library must follow:
+ * IORING_OP_FILES_UPDATE naming a UMFS descriptor, or a slot closed or
+ * replaced in a table that holds UMFS files. */
+static bool uring_slots_changed_by(struct uring_state *s, const struct io_uring_sqe *sqe)
+{
+	if (sqe->opcode == IORING_OP_FILES_UPDATE)
+		return sqe->off != IORING_FILE_INDEX_ALLOC && sqe->len <= URING_MAX_FIXED &&
+		       !user_readable((const void *)(uintptr_t)sqe->addr, sqe->len * sizeof(int)) &&
+		       (fixed_any((const int *)(uintptr_t)sqe->addr, sqe->len) ||
+			(s && atomic_load(&uring_fixed_umfs)));
+	return s && atomic_load(&uring_fixed_umfs) && sqe_slot(sqe) != 0;
+}
+
+/* A kernel SQE about to be published: the slots it changes, as the kernel
+ * will have them (a failed update or install leaves them as they were in
+ * the kernel; here they are then forgotten, and requests on them go to the
+ * kernel, which fails them as it would an empty slot's or the token's). */
+static void uring_slots_change(struct io_uring *ring, struct uring_state *s,
+			       const struct io_uring_sqe *sqe)
+{
+	unsigned slot;
+
+	if (!uring_slots_changed_by(s, sqe))
+		return;
+	if (sqe->opcode == IORING_OP_FILES_UPDATE) {
+		fixed_note(ring, 0, (unsigned)sqe->off, (const int *)(uintptr_t)sqe->addr, sqe->len);
+	} else if ((slot = sqe_slot(sqe)) != 0) {
+		fixed_drop(s, slot - 1, 1);
 	}
 }
 

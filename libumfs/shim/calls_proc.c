@@ -108,8 +108,13 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	return v;
 }
 
-static void exec_prepare(struct inherit_pass *pass)
+/* Before an exec of the image at path (fd when path is NULL) with env: sw
+ * holds the descriptors given as the fallback mount's files (fallback.c),
+ * which a failed exec takes back. */
+static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, const char *path,
+			 int fd, char *const env[])
 {
+	fallback_exec_prepare(sw, path, fd, env);
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
@@ -119,8 +124,9 @@ static void exec_prepare(struct inherit_pass *pass)
 	nofile_exec_prepare();
 }
 
-static void exec_failed(struct inherit_pass *pass)
+static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 {
+	fallback_exec_failed(sw);
 	inherit_pass_close(pass);
 	ofd_exec_failed();
 	reclock_exec_failed();
@@ -237,12 +243,13 @@ static void exec_text_drop(void)
 static int exec_memfd(int mfd, char *const argv[], char *const envp[],
 		      struct inherit_pass *pass)
 {
+	struct fallback_swap sw;
 	int e;
 
-	exec_prepare(pass);
+	exec_prepare(pass, &sw, NULL, mfd, envp);
 	SYS(fexecve)(mfd, argv, envp);
 	e = errno;
-	exec_failed(pass);
+	exec_failed(pass, &sw);
 	sys_close_quiet(mfd);
 	exec_text_drop();
 	return -e;
@@ -293,11 +300,13 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
 		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
 	} else {
+		struct fallback_swap sw;
+
 		TRACE_PASS(exec, "\"%s\"", path);
-		exec_prepare(&pass);
+		exec_prepare(&pass, &sw, up.kpath, -1, env);
 		SYS(execve)(up.kpath, argv, env);
 		e = errno;
-		exec_failed(&pass);
+		exec_failed(&pass, &sw);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held); /* every return is a failed exec */
@@ -332,10 +341,12 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 		mfd = program_memfd(NULL, fd);
 		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
 	} else {
-		exec_prepare(&pass);
+		struct fallback_swap sw;
+
+		exec_prepare(&pass, &sw, NULL, fd, env);
 		SYS(fexecve)(fd, argv, env);
 		e = errno;
-		exec_failed(&pass);
+		exec_failed(&pass, &sw);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held);

@@ -278,13 +278,19 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	ssize_t sent;
 
 	if (likely(r == 0))
-		return SYS(sendmsg)(fd, msg, flags);
+		return unlikely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0) &&
+				       fallback_rights_carry_umfs(msg)
+			       ? fallback_sendmsg(fd, msg, flags)
+			       : SYS(sendmsg)(fd, msg, flags);
 	if (r < 0)
 		return shim_ret(r);
 	m = *msg;
 	m.msg_name = &a.host;
 	m.msg_namelen = a.host_len;
-	sent = SYS(sendmsg)(fd, &m, flags);
+	sent = atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
+		       fallback_rights_carry_umfs(&m)
+		       ? fallback_sendmsg(fd, &m, flags)
+		       : SYS(sendmsg)(fd, &m, flags);
 	if (sent < 0)
 		sock_refused(&a);
 	return sent;

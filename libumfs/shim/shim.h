@@ -13,6 +13,8 @@
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   sock.c         host sockets standing for Unix socket names in UMFS
  *   fifo.c         host FIFOs standing for FIFOs in UMFS
+ *   fallback.c     UMFS descriptors leaving the library (exec of a static
+ *                  program, SCM_RIGHTS) as umfs-run's fallback mount's files
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
  *   fsize.c        RLIMIT_FSIZE on writes
@@ -687,6 +689,27 @@ static inline void ofd_sync_flags(struct ofd *o)
 int ofd_path(struct ofd *o, char *buf, size_t size);
 /* Re-creates the descriptions inherited across exec. Returns how many. */
 int ofd_adopt_inherited(void);
+
+/* fallback.c: under umfs-run's kernel fallback (the pool's umfs-fuse at
+ * the prefix, in this mount namespace), UMFS descriptors that leave the
+ * library's reach become the mount's files. */
+bool fallback_mounted(void);
+/* The descriptors an exec gave as the mount's files: number and the
+ * token's copy, put back by fallback_exec_failed. */
+struct fallback_swap {
+	size_t n;
+	int (*fds)[2];
+};
+/* Before an exec of the image at path (fd when path is NULL) with env: if
+ * it will not load the library, each inheritable UMFS descriptor becomes
+ * an open of its file through the mount. */
+void fallback_exec_prepare(struct fallback_swap *sw, const char *path, int fd,
+			   char *const env[]);
+void fallback_exec_failed(struct fallback_swap *sw);
+/* Whether msg's SCM_RIGHTS carry UMFS descriptors to give as the mount's
+ * files; fallback_sendmsg sends it so. */
+bool fallback_rights_carry_umfs(const struct msghdr *msg);
+ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 /* held.c: the core's holds an exec hands to the next image. held_hand
  * returns the UMFS_HELD entry for its environment (NULL: none handed);

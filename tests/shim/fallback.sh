@@ -110,6 +110,88 @@ check "fallback: exit status passed on" 7 "$rc"
 "$UMFS_RUN" --mount "$mnt" -- sh -c 'kill -TERM $$' && rc=0 || rc=$?
 check "fallback: death by signal passed on" 143 "$rc"
 
+# UMFS descriptors handed to what runs without the library (a static
+# busybox, a program whose environment drops LD_PRELOAD, the receiver of an
+# SCM_RIGHTS message) are the mount's files: the same bytes, offsets and
+# flags as on tmpfs, and what they wrote is what the library reads after
+cat >"$work/rights.py" <<'EOF'
+import os, socket, subprocess, sys
+RECV = """
+import os, socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+msg, fds, flags, addr = socket.recv_fds(s, 1, 1)
+print("received at 6:", os.read(fds[0], 100))
+os.lseek(fds[0], 0, 0)
+os.write(fds[0], b"HELLO")
+"""
+a, b = socket.socketpair()
+p = subprocess.Popen(["env", "-u", "LD_PRELOAD", sys.executable, "-c", RECV, str(b.fileno())],
+                     pass_fds=[b.fileno()])
+b.close()
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.lseek(fd, 6, 0)
+socket.send_fds(a, [b"x"], [fd])
+sys.exit(p.wait())
+EOF
+inherit_script='
+set -e
+cd $P
+printf "hello world\n" >f
+exec 3<f
+$B cat <&3
+{ read -n 2 x; echo "bash read $x, static reads on:"; $B cat; } <f
+$B sh -c "echo written by a static shell" >out
+echo "out: $(cat out)"
+printf abcdef >g
+exec 5<>g
+read -n 1 y <&5
+$B printf XY >&5
+echo "g: $(cat g)"
+exec 4>>log
+echo one >&4; $B echo two >&4; echo three >&4
+echo "log:" $(cat log)
+exec 6>big
+$B cat $W/data >&6
+exec 6>&-
+echo "big: $(cmp $W/data big && echo same)"
+exec 7<$W/data 8>big2
+env -u LD_PRELOAD sh -c "head -c 1000 >/dev/null; cat" <&7 >&8
+echo "big2: $(tail -c +1001 $W/data | cmp - big2 && echo same)"
+mkdir d && : >d/x && : >d/y
+cd d
+exec 9<.
+echo "dir:" $($B ls /proc/self/fd/9/)
+cd ..
+if command -v python3 >/dev/null; then
+	python3 $W/rights.py $P/f
+	echo "f after the receiver wrote: $(cat f)"
+fi
+'
+inherit_ref() {
+	mkdir "$ref/inherit"
+	P=$ref/inherit W=$work B=$busybox bash -c "$inherit_script" 2>&1 | sed "s|$ref|P|g"
+}
+inherit_umfs() { # inherit_umfs DIR [umfs-run option]...
+	local d=$1
+	shift
+	P=$mnt/$d W=$work B=$busybox "$UMFS_RUN" --mount "$mnt" "$@" -- \
+		bash -c "mkdir $mnt/$d && $inherit_script" 2>&1 | sed "s|$mnt|P|g"
+}
+expected=$(inherit_ref)
+echo "$expected" | grep -q '^big: same' || { echo "FAIL reference run"; echo "$expected"; exit 1; }
+check "fallback: UMFS descriptors given to static programs, to a child without the library, by SCM_RIGHTS" \
+	"$expected" "$(inherit_umfs inherit --fallback=on)"
+check "no fallback: a static program still meets the token" yes \
+	"$(inherit_umfs inherit-off --fallback=off | grep -q 'Is a directory' && echo yes)"
+out=$("$UMFS_RUN" --mount "$mnt" --fallback=on -- bash -c "
+shopt -s execfail
+exec 3<$mnt/inherit/f
+exec $busybox true \$(head -c 200000 /dev/zero | tr '\\0' x) 2>/dev/null
+env -u LD_PRELOAD readlink /proc/\$\$/fd/3 | sed 's|.*/ofd/[0-9]*\$|token|'
+read -r line <&3; echo \"\$line\"" 2>&1)
+check "fallback: a failed exec (E2BIG) puts the token back" "token
+$(head -n 1 "$ref/inherit/f")" "$out"
+
 # without the fallback a static program gets one line saying what serves it
 out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- busybox true 2>&1)
 check "static program named once without the fallback" 1 \

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fallback.c - UMFS descriptors leaving the library's reach, under
+ * umfs-run's kernel fallback.
+ *
+ * A UMFS descriptor is, for the kernel, the token of its description (a
+ * directory of the library's, ofd_slot.c): a program without the library
+ * that inherits or receives one reads EISDIR. Under umfs-run --fallback
+ * the pool's umfs-fuse is mounted at the prefix in the program's mount
+ * namespace, so the same file can be given to such a program as the
+ * mount's file: at an exec of an image that will not load the library (a
+ * static ELF, or a #! script whose interpreter is one; an environment
+ * without libumfs in LD_PRELOAD or without UMFS_POOL; a set-user-ID or
+ * set-group-ID image, from which ld.so drops LD_PRELOAD) each inheritable
+ * UMFS descriptor of a regular file or directory is replaced by an open of
+ * the same file through the mount (same access mode, status flags and
+ * offset), dup3'ed onto the same number; the token is kept at a
+ * close-on-exec number of the library's, and put back if the exec fails.
+ * An SCM_RIGHTS send carries the mount's files in place of UMFS
+ * descriptors. The new description's offset is its own from then on.
+ *
+ * The mount is trusted only as umfs-run made it: UMFS_FALLBACK_AT names
+ * this pool, this prefix and this very mount namespace (a private one no
+ * other user can mount in), and statfs of the prefix says FUSE. Without
+ * it nothing changes. Nothing here runs at opens: only at an exec or a
+ * send with UMFS descriptors in hand.
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define FALLBACK_AT_ENV "UMFS_FALLBACK_AT" /* "POOL:PREFIX:MOUNT-NAMESPACE", by umfs-run */
+#define FUSE_MAGIC 0x65735546              /* statfs f_type of a FUSE mount */
+#define INTERP_DEPTH 4                     /* #! levels the kernel follows */
+#define PHDR_MAX 512                       /* program headers looked at */
+
+static _Atomic int fb_state = -1; /* the mount is umfs-run's fallback: 1, 0, unknown */
+
+bool fallback_mounted(void)
+{
+	int v = atomic_load_explicit(&fb_state, memory_order_relaxed);
+	const char *at;
+	char ns[64], want[2 * PATH_MAX + 80];
+	struct statfs sf;
+	ssize_t n;
+	int saved = errno;
+
+	if (v >= 0)
+		return v;
+	v = 0;
+	at = getenv(FALLBACK_AT_ENV);
+	if (at && cfg.enabled && (n = SYS(readlink)("/proc/self/ns/mnt", ns, sizeof(ns) - 1)) > 0) {
+		ns[n] = '\0';
+		v = (size_t)snprintf(want, sizeof(want), "%s:%.*s:%s", cfg.pool, (int)cfg.prefix_len,
+				     cfg.prefix, ns) < sizeof(want) &&
+		    strcmp(at, want) == 0 && SYS(statfs)(cfg.prefix, &sf) == 0 &&
+		    (unsigned long)sf.f_type == FUSE_MAGIC;
+	}
+	atomic_store(&fb_state, v);
+	errno = saved;
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Whether the next image loads the library                             */
+/* ------------------------------------------------------------------ */
+
+static bool env_loads_library(char *const env[])
+{
+	bool pool = false, lib = false;
+
+	for (size_t i = 0; env && env[i]; i++) {
+		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
+		lib |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 && strstr(env[i] + 11, "libumfs");
+	}
+	return pool && lib;
+}
+
+/* An ELF's program headers hold a PT_INTERP: ld.so will run. */
+static bool elf_has_interp(int fd, const unsigned char *h, size_t len)
+{
+	bool wide = h[EI_CLASS] == ELFCLASS64;
+	size_t esize = wide ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	uint64_t phoff;
+	unsigned phnum;
+
+	if (len < sizeof(Elf64_Ehdr))
+		return true;
+	if (wide) {
+		const Elf64_Ehdr *e = (const Elf64_Ehdr *)h;
+
+		phoff = e->e_phoff, phnum = e->e_phnum;
+		if (e->e_phentsize != esize)
+			return true;
+	} else {
+		const Elf32_Ehdr *e = (const Elf32_Ehdr *)h;
+
+		phoff = e->e_phoff, phnum = e->e_phnum;
+		if (e->e_phentsize != esize)
+			return true;
+	}
+	for (unsigned i = 0; i < phnum && i < PHDR_MAX; i++) {
+		union {
+			Elf64_Phdr p64;
+			Elf32_Phdr p32;
+		} ph;
+
+		if (sys_read_full(fd, &ph, esize, (off_t)(phoff + (uint64_t)i * esize)) != (ssize_t)esize)
+			return true; /* cannot tell: as it was */
+		if ((wide ? ph.p64.p_type : ph.p32.p_type) == PT_INTERP)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the image at path (fd when path is NULL) will run with the
+ * library: 0 for a static ELF, a set-user-ID or set-group-ID file, or a
+ * script whose interpreter is such; 1 otherwise, also for what it cannot
+ * read or tell (descriptors then stay as they are); -errno when it cannot
+ * be opened for a reason that fails the exec too (no such file: a PATH
+ * search's misses cost no opens through the mount).
+ */
+static int image_loads_library(const char *path, int fd, int depth)
+{
+	unsigned char h[256];
+	struct stat st;
+	int loads = 1;
+	ssize_t n;
+	int f = path ? sys_open_cloexec(path, O_RDONLY, 0) : fd;
+
+	if (f < 0)
+		return f == -ENOENT || f == -ENOTDIR || f == -ELOOP || f == -ENAMETOOLONG ? f : 1;
+	if (SYS(fstat)(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+		loads = 0;
+	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 && !memcmp(h, ELFMAG, SELFMAG)) {
+		loads = elf_has_interp(f, h, (size_t)n);
+	} else if (n > 2 && h[0] == '#' && h[1] == '!' && depth < INTERP_DEPTH) {
+		char *s = (char *)h + 2, *e;
+
+		h[n] = '\0';
+		s += strspn(s, " \t");
+		e = s + strcspn(s, " \t\n");
+		if (*e == '\n' || *e == ' ' || *e == '\t') { /* a whole name, not cut short */
+			*e = '\0';
+			loads = *s != '/' || image_loads_library(s, -1, depth + 1) != 0;
+		}
+	}
+	if (path)
+		SYS(close)(f);
+	return loads;
+}
+
+/* ------------------------------------------------------------------ */
+/* The mount's file for a description                                   */
+/* ------------------------------------------------------------------ */
+
+/* An open through the mount of the file description o stands for, with
+ * its access mode, status flags and offset: a close-on-exec descriptor, or
+ * -errno (-ESTALE: the name is another file's now, or none). */
+static int mount_open(struct ofd *o)
+{
+	char path[PATH_MAX], at[PATH_MAX];
+	int f = atomic_load_explicit(&o->sh->flags, memory_order_relaxed), nfd, err;
+	int want = f & (O_ACCMODE | O_PATH | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME);
+	struct stat st;
+
+	if (o->type != S_IFREG && o->type != S_IFDIR)
+		return -EOPNOTSUPP; /* fifos, sockets, devices: their host objects already */
+	if (o->type == S_IFDIR)
+		want = (f & O_PATH) | O_RDONLY | O_DIRECTORY;
+	if ((err = ofd_path(o, path, sizeof(path))) < 0)
+		return err;
+	if ((size_t)snprintf(at, sizeof(at), "%.*s%s", (int)cfg.prefix_len, cfg.prefix,
+			     strcmp(path, "/") ? path : "") >= sizeof(at))
+		return -ENAMETOOLONG;
+	nfd = sys_open_cloexec(at, want | O_NOFOLLOW | O_NOCTTY, 0);
+	if (nfd == -EPERM && (want & O_NOATIME))
+		nfd = sys_open_cloexec(at, (want & ~O_NOATIME) | O_NOFOLLOW | O_NOCTTY, 0);
+	if (nfd < 0)
+		return nfd;
+	if (SYS(fstat)(nfd, &st) < 0 || (uint64_t)st.st_ino != o->ino) {
+		SYS(close)(nfd);
+		return -ESTALE;
+	}
+	if (o->type == S_IFREG && !(f & O_PATH) &&
+	    SYS(lseek)(nfd, (off_t)o->sh->pos, SEEK_SET) < 0) {
+		err = -errno;
+		SYS(close)(nfd);
+		return err;
+	}
+	return nfd;
+}
+
+static void say_not_moved(int fd, int err)
+{
+	static _Atomic bool said;
+
+	if (!atomic_exchange(&said, true))
+		SHIM_LOG(LOG_WARN, "%s: descriptor %d stays the library's (it reads EISDIR in a "
+				   "program without the library): the fallback mount cannot open "
+				   "its file: %s", program_invocation_short_name, fd,
+			 strerror(-err));
+}
+
+/* ------------------------------------------------------------------ */
+/* exec                                                                 */
+/* ------------------------------------------------------------------ */
+
+void fallback_exec_prepare(struct fallback_swap *sw, const char *path, int fd,
+			   char *const env[])
+{
+	size_t cap = 0;
+	int loads;
+
+	sw->n = 0;
+	sw->fds = NULL;
+	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) ||
+	    !fallback_mounted() || (loads = image_loads_library(path, fd, 0)) < 0 ||
+	    (loads && env_loads_library(env)))
+		return;
+	for (int i = 0; i < (int)uinfo_size; i++) {
+		struct ofd *o = uinfo_peek(i);
+		int fl, nfd, saved;
+
+		if (o == NULL || o == UINFO_INTERNAL || (fl = SYS(fcntl)(i, F_GETFD)) < 0 ||
+		    (fl & FD_CLOEXEC) || !(o = fd_get_fast(i)))
+			continue;
+		nfd = mount_open(o);
+		ofd_put(o);
+		if (nfd < 0) {
+			say_not_moved(i, nfd);
+			continue;
+		}
+		if (sw->n == cap) {
+			size_t c = cap ? 2 * cap : 8;
+			int(*t)[2] = realloc(sw->fds, c * sizeof(*t));
+
+			if (!t) {
+				SYS(close)(nfd);
+				break;
+			}
+			sw->fds = t;
+			cap = c;
+		}
+		saved = shim_fd_dup_high(i);
+		if (saved < 0 || SYS(dup3)(nfd, i, 0) < 0) {
+			if (saved >= 0)
+				SYS(close)(saved);
+			SYS(close)(nfd);
+			say_not_moved(i, saved < 0 ? saved : -errno);
+			continue;
+		}
+		SYS(close)(nfd);
+		sw->fds[sw->n][0] = i;
+		sw->fds[sw->n][1] = saved;
+		sw->n++;
+	}
+	if (sw->n)
+		SHIM_LOG(LOG_DEBUG, "exec: %zu UMFS descriptor(s) given as the fallback mount's "
+				    "files", sw->n);
+}
+
+void fallback_exec_failed(struct fallback_swap *sw)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < sw->n; i++) {
+		SYS(dup3)(sw->fds[i][1], sw->fds[i][0], 0); /* the token again, inheritable */
+		SYS(close)(sw->fds[i][1]);
+	}
+	free(sw->fds);
+	sw->fds = NULL;
+	sw->n = 0;
+	errno = saved;
+}
+
+/* ------------------------------------------------------------------ */
+/* SCM_RIGHTS                                                           */
+/* ------------------------------------------------------------------ */
+
+bool fallback_rights_carry_umfs(const struct msghdr *msg)
+{
+	struct cmsghdr *c;
+
+	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr) ||
+	    user_readable(msg->msg_control, msg->msg_controllen) || !fallback_mounted())
+		return false;
+	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		const int *fds = (const int *)CMSG_DATA(c);
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			struct ofd *o = uinfo_peek(fds[i]);
+
+			if (o != NULL && o != UINFO_INTERNAL)
+				return true;
+		}
+	}
+	return false;
+}
+
+ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct msghdr m = *msg;
+	struct cmsghdr *c;
+	int *opened;
+	size_t nopen = 0, max = msg->msg_controllen / sizeof(int);
+	ssize_t r;
+	int saved;
+
+	m.msg_control = malloc(msg->msg_controllen);
+	opened = malloc(max * sizeof(int));
+	if (!m.msg_control || !opened) {
+		free(m.msg_control);
+		free(opened);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(m.msg_control, msg->msg_control, msg->msg_controllen);
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		int *fds = (int *)CMSG_DATA(c);
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n && nopen < max; i++) {
+			struct ofd *o = fd_get_fast(fds[i]);
+			int nfd;
+
+			if (!o)
+				continue;
+			nfd = mount_open(o);
+			ofd_put(o);
+			if (nfd < 0) {
+				say_not_moved(fds[i], nfd);
+				continue;
+			}
+			fds[i] = opened[nopen++] = nfd;
+		}
+	}
+	r = SYS(sendmsg)(fd, &m, flags);
+	saved = errno;
+	for (size_t i = 0; i < nopen; i++)
+		SYS(close)(opened[i]);
+	free(m.msg_control);
+	free(opened);
+	errno = saved;
+	return r;
+}
