@@ -48,7 +48,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 7 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 8 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -90,6 +90,9 @@ struct umfs_share {
 		uint64_t ino;
 		uint32_t gen, pad;
 	} settle[UMFS_SHARE_SETTLE_CAP];
+	/* fcntl and flock locks (locktab.c): their header, which every
+	 * mount reads, on the first page with the rest of the header */
+	struct umfs_locktab locks;
 	struct share_stripe stripes[SHARE_STRIPES];
 	/* holders of open inodes across processes (changed under meta): an
 	 * unlinked inode is freed only when nobody holds it */
@@ -97,7 +100,6 @@ struct umfs_share {
 		uint64_t ino; /* 0: empty */
 		uint64_t count;
 	} held[SHARE_HELD_CAP];
-	struct umfs_locktab locks; /* fcntl and flock locks (locktab.c) */
 };
 
 static void share_boot_id(char out[40])
