@@ -115,6 +115,28 @@ static uint64_t pages_quiet(const struct fsck *c, uint64_t w)
 	return (c->released[w] & ~c->owned[w]) | (c->fresh[w] & c->owned[w]);
 }
 
+/* Free counts the state page keeps for the next mount, when it says they
+ * still hold, must be the bitmaps': a mount would take them unchecked. */
+static void kept_counts_check(struct fsck *c)
+{
+	struct umfs_state_counts *k;
+	uint64_t pages, inodes;
+
+	if (c->state == NULL || c->pbitmap == NULL || c->ibitmap == NULL)
+		return;
+	k = umfs_state_counts_of(c->state);
+	if (!umfs_state_counts_ok(&c->sb, c->state, k))
+		return; /* none kept, or stale: the next mount counts */
+	pages = c->data_pages - umfs_bitmap_count(c->pbitmap, c->data_pages);
+	inodes = c->inode_count - umfs_bitmap_count(c->ibitmap, c->inode_count);
+	if ((k->free_pages != pages || k->free_inodes != inodes) &&
+	    fsck_problem(c, "dropped (the next mount counts)",
+			 "state page: kept free counts (%" PRIu64 " pages, %" PRIu64
+			 " inodes) differ from the bitmaps' (%" PRIu64 ", %" PRIu64 ")",
+			 (uint64_t)k->free_pages, (uint64_t)k->free_inodes, pages, inodes))
+		fsck_set64(c, &k->check, 0);
+}
+
 int fsck_bitmap_sums(struct fsck *c)
 {
 	uint64_t words = umfs_pbitmap_words(c->data_pages), bad = 0;
@@ -133,6 +155,7 @@ int fsck_bitmap_sums(struct fsck *c)
 		fsck_problem(c, "rebuilt from the page tables",
 			     "page bitmap: %" PRIu64 " more of its pages fail their checksums",
 			     bad - LIST_MAX);
+	kept_counts_check(c);
 	return 0;
 }
 

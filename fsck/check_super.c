@@ -269,7 +269,7 @@ int fsck_state(struct fsck *c)
 	struct umfs_state *st = (struct umfs_state *)(c->base + c->sb.state_off);
 
 	c->was_clean = st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_CLEAN;
-	/* What makes a mount recover (fs.c); active journal slots, step 3. */
+	/* What makes a mount recover (fs.c). */
 	c->mount_recovers = c->mount_recovers || !c->was_clean || st->orphan_head != 0;
 	if (st->magic == UMFS_STATE_MAGIC && st->state == UMFS_STATE_DIRTY)
 		fsck_crash(c, FSCK_CRASH_DIRTY, true, 1, "recovered",
@@ -353,9 +353,9 @@ int fsck_journal(struct fsck *c)
 	err = fs_bind(c);
 	if (err)
 		return err;
-	for (uint32_t i = 0; i < c->sb.journal_slots; i++)
-		if (slot_hdr(c, i)->active_seq)
-			c->mount_recovers = true;
+	/* An active slot alone makes no mount recover: a pool marked clean
+	 * has none unless damaged (only a last unmount with no transaction
+	 * open marks it), so a mount of one reads no slot header (fs.c). */
 	for (uint32_t i = 0; i < c->sb.journal_slots; i++) {
 		struct umfs_jslot_hdr *h = slot_hdr(c, i);
 

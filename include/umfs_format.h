@@ -33,6 +33,11 @@
  *        feature COMPAT_GROWABLE, which sizes the page bitmap and its sums
  *        for that size; grow_from_pages (was reserved[1]) behind feature
  *        INCOMPAT_GROWING, set while a grow is unfinished (umfs_grow.h).
+ *   1.6  the kept free counts (struct umfs_state_counts) after struct
+ *        umfs_state in its page (was zero): what a clean unmount left,
+ *        which the next mount of a clean pool reads instead of counting
+ *        the bitmaps. Older code ignores them; its mounts and repairs make
+ *        them stale, which their check word then says (umfs_rules.h).
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -102,7 +107,7 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 5
+#define UMFS_VERSION_MINOR 6
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
@@ -180,6 +185,22 @@ struct umfs_state {
 	umfs_le64 errors;       /* UMFS_ERRORS_*: damage refused since the last repair */
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_state) == 64, "state size");
+
+/* The allocator's free counts as the last clean unmount left them, right
+ * after struct umfs_state. They hold only while umfs_state_counts_ok()
+ * says so: the check word covers the counts and the state fields that any
+ * mount or repair changes (mount_count, last_check_ns) and the geometry a
+ * grow changes, so no writer needs to know of them to make them stale. */
+#define UMFS_STATE_COUNTS_OFF 64
+#define UMFS_STATE_COUNTS_MAGIC 0x544E43ull /* "CNT": the check's high half */
+
+struct umfs_state_counts {
+	umfs_le64 free_pages;  /* data pages clear in the page bitmap */
+	umfs_le64 free_inodes; /* inodes clear in the inode bitmap */
+	umfs_le64 check;       /* umfs_state_counts_check(); 0 = none kept */
+	umfs_le64 reserved;
+};
+UMFS_STATIC_ASSERT(sizeof(struct umfs_state_counts) == 32, "state counts size");
 
 /* What the errors word records: the kinds of damage a program's call (or
  * the module) met and refused. Bits are only ever added, each with one

@@ -404,6 +404,39 @@ static inline int umfs_sb_check(const struct umfs_superblock *sb, umfs_u64 map_l
 #undef SB64
 }
 
+/* ------------------------------------------------------------------ */
+/* Kept free counts (the state page, after struct umfs_state)           */
+/* ------------------------------------------------------------------ */
+
+static inline struct umfs_state_counts *umfs_state_counts_of(struct umfs_state *st)
+{
+	return (struct umfs_state_counts *)((umfs_u8 *)st + UMFS_STATE_COUNTS_OFF);
+}
+
+/* The check word of counts k kept under state st of the pool sb: the CRC
+ * of the counts with everything whose change makes them stale. */
+static inline umfs_u64 umfs_state_counts_check(const struct umfs_superblock *sb,
+					       const struct umfs_state *st,
+					       const struct umfs_state_counts *k)
+{
+	const umfs_le64 w[6] = { k->free_pages, st->mount_count, st->last_check_ns,
+				 sb->data_pages, sb->inode_count, k->free_inodes };
+
+	return UMFS_STATE_COUNTS_MAGIC << 32 | umfs_crc32c(0, w, sizeof(w));
+}
+
+/* The counts kept in st are this pool's as they stand: cleanly unmounted,
+ * no orphans, nothing mounted or repaired since they were kept. */
+static inline int umfs_state_counts_ok(const struct umfs_superblock *sb,
+				       const struct umfs_state *st,
+				       const struct umfs_state_counts *k)
+{
+	return umfs_le64_to_cpu(st->state) == UMFS_STATE_CLEAN && st->orphan_head == 0 &&
+	       umfs_le64_to_cpu(k->free_pages) <= umfs_le64_to_cpu(sb->data_pages) &&
+	       umfs_le64_to_cpu(k->free_inodes) <= umfs_le64_to_cpu(sb->inode_count) &&
+	       umfs_le64_to_cpu(k->check) == umfs_state_counts_check(sb, st, k);
+}
+
 /* A U-Log page's csum: crc32c of magic, ino, generation. */
 static inline umfs_u32 umfs_ulog_csum(const struct umfs_ulog *u)
 {

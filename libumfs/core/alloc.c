@@ -43,6 +43,7 @@
 #include "backend.h"
 #include "inode.h"
 #include "journal.h"
+#include "persist.h"
 #include "prefault.h"
 #include "report.h"
 
@@ -60,15 +61,54 @@ uint64_t umfs_bitmap_count(const uint64_t *map, uint64_t nbits)
 	return n;
 }
 
-void umfs_alloc_init(struct umfs_fs *fs)
+void umfs_alloc_init_cursors(struct umfs_fs *fs)
 {
-	fs->free_pages = fs->data_pages - umfs_bitmap_count(fs->pbitmap, fs->data_pages);
-	fs->free_inodes = fs->inode_count - umfs_bitmap_count(fs->ibitmap, fs->inode_count);
 	fs->page_cursor = 0;
 	fs->ino_cursor = UMFS_ROOT_INO + 1;
 	fs->meta_cursor = UINT64_MAX; /* the top of the zone */
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->bsum_seen); i++)
 		fs->bsum_seen[i].word = UINT64_MAX;
+}
+
+void umfs_alloc_init(struct umfs_fs *fs)
+{
+	fs->free_pages = fs->data_pages - umfs_bitmap_count(fs->pbitmap, fs->data_pages);
+	fs->free_inodes = fs->inode_count - umfs_bitmap_count(fs->ibitmap, fs->inode_count);
+	umfs_alloc_init_cursors(fs);
+}
+
+/* The software backend's counts are exact for the pool; the module's are
+ * this process's view of what the module owns. */
+static bool alloc_counts_keepable(const struct umfs_fs *fs)
+{
+	return fs->be == &umfs_backend_soft && !fs->borrowed && !fs->pm.rdonly;
+}
+
+bool umfs_alloc_init_kept(struct umfs_fs *fs)
+{
+	const struct umfs_state_counts *k = umfs_state_counts_of(fs->state);
+
+	umfs_alloc_init_cursors(fs);
+	if (fs->be != &umfs_backend_soft || !umfs_state_counts_ok(&fs->sb, fs->state, k)) {
+		umfs_alloc_init(fs);
+		return false;
+	}
+	fs->free_pages = k->free_pages;
+	fs->free_inodes = k->free_inodes;
+	return true;
+}
+
+void umfs_alloc_keep(struct umfs_fs *fs)
+{
+	struct umfs_state_counts *k = umfs_state_counts_of(fs->state);
+
+	if (!alloc_counts_keepable(fs))
+		return;
+	/* a crash that tears these words leaves a check that fails */
+	k->free_pages = fs->free_pages;
+	k->free_inodes = fs->free_inodes;
+	k->check = umfs_state_counts_check(&fs->sb, fs->state, k);
+	umfs_flush(k, sizeof(*k));
 }
 
 /* ------------------------------------------------------------------ */

@@ -38,6 +38,16 @@ int umfs_page_free(struct umfs_fs *fs, uint64_t first, uint64_t count);
 int umfs_page_free_apply(struct umfs_fs *fs);
 bool umfs_page_is_used(const struct umfs_fs *fs, uint64_t page);
 
+/* Resets the next-fit cursors and what this process remembers of the
+ * bitmap, keeping the counts. */
+void umfs_alloc_init_cursors(struct umfs_fs *fs);
+/* At mount: the free counts a clean unmount kept in the state page when
+ * they still hold (true), else counted from the bitmaps. */
+bool umfs_alloc_init_kept(struct umfs_fs *fs);
+/* At a clean unmount, before the state says clean: keeps this mount's
+ * counts (flushed, not drained) for the next mount, when they are exact. */
+void umfs_alloc_keep(struct umfs_fs *fs);
+
 int umfs_ino_alloc(struct umfs_fs *fs, uint64_t *ino); /* in tx */
 /* In tx: picks a free inode and saves (unsealed) it and its bitmap word;
  * nothing changes until umfs_ino_take, which marks it used (and seals). */

@@ -77,7 +77,7 @@ struct fault_range {
 	const char *name;
 };
 
-static struct fault_slot fault_slots[FAULT_SLOTS];
+UMFS_BSS_LARGE static struct fault_slot fault_slots[FAULT_SLOTS];
 static _Atomic bool fault_full_said;
 static _Atomic bool fault_routed;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;

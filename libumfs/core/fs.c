@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "fs.h"
+#include "alloc.h"
 #include "backend.h"
 #include "coldio.h"
 #include "fault.h"
@@ -455,14 +456,15 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 			flags |= UMFS_MOUNT_NORECOVER; /* live processes: nothing to recover */
 	}
 
+	/* A clean state says every journal slot is idle too: only the last
+	 * user's unmount, with no transaction open, writes it. */
 	needs_recovery = fs->state->state != UMFS_STATE_CLEAN || fs->state->orphan_head != 0;
-	/* only a first user recovers: the others need not read the slots */
-	for (uint32_t i = 0; i < fs->sb.journal_slots && !needs_recovery && first; i++) {
-		const struct umfs_jslot_hdr *h = (const void *)(fs->base + umfs_jslot_off(&fs->sb, i));
-
-		needs_recovery = h->active_seq != 0;
-	}
-	umfs_alloc_init(fs);
+	if (fs->share && !first)
+		umfs_share_counts_take(fs);
+	else if (!needs_recovery)
+		umfs_alloc_init_kept(fs);
+	else
+		umfs_alloc_init(fs);
 	if (needs_recovery && !(flags & UMFS_MOUNT_NORECOVER)) {
 		if (pm->rdonly) {
 			err = mount_fail(-EUCLEAN, "pool", "needs recovery but is mounted read-only");
@@ -506,6 +508,8 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 		goto err_free;
 	}
 	if (fs->share) {
+		if (first)
+			umfs_share_counts_publish(fs); /* after recovery: what others take */
 		umfs_share_ready(fs);
 		if (!first)
 			umfs_settle_sweep(fs);
@@ -587,6 +591,20 @@ static void fs_release_open_ulogs(struct umfs_fs *fs)
 	umfs_meta_unlock(fs);
 }
 
+/* The pool left whole: its free counts kept for the next mount, then the
+ * state that makes them count. A mount of a clean pool reads no journal
+ * slot, so none may be active: under the software backend only slot 0 is
+ * ever used. */
+static void fs_mark_clean(struct umfs_fs *fs)
+{
+	if (fs->state->orphan_head != 0 || fs->tx.active ||
+	    !umfs_journal_idle(fs, fs->be != &umfs_backend_soft))
+		return;
+	umfs_alloc_keep(fs);
+	umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);
+	umfs_drain();
+}
+
 int umfs_unmount(struct umfs_fs *fs)
 {
 	int err = 0;
@@ -616,19 +634,13 @@ int umfs_unmount(struct umfs_fs *fs)
 		}
 		if (last && !err && !fs->pm.rdonly) {
 			err = umfs_pmem_sync(&fs->pm);
-			if (fs->state->orphan_head == 0 && !fs->tx.active) {
-				umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);
-				umfs_drain();
-			}
+			fs_mark_clean(fs);
 		}
 		umfs_share_close(fs, last);
 	} else if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
 		fs_release_open_ulogs(fs);
 		err = umfs_pmem_sync(&fs->pm);
-		if (fs->state->orphan_head == 0 && !fs->tx.active) {
-			umfs_store64_nodrain(&fs->state->state, UMFS_STATE_CLEAN);
-			umfs_drain();
-		}
+		fs_mark_clean(fs);
 		if (!err)
 			err = umfs_pmem_sync(&fs->pm);
 	}

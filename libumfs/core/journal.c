@@ -52,6 +52,14 @@ int umfs_journal_open(struct umfs_fs *fs)
 	return 0;
 }
 
+bool umfs_journal_idle(const struct umfs_fs *fs, bool all)
+{
+	for (uint32_t i = 0; i < (all ? fs->sb.journal_slots : 1); i++)
+		if (slot_hdr(fs, i)->active_seq != 0)
+			return false;
+	return true;
+}
+
 void umfs_journal_close(struct umfs_fs *fs)
 {
 	free(fs->tx.ranges);

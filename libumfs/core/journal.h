@@ -14,6 +14,10 @@ struct umfs_fs;
 
 int umfs_journal_open(struct umfs_fs *fs);  /* binds slot 0 to fs->tx */
 void umfs_journal_close(struct umfs_fs *fs);
+/* No transaction is open on media: in slot 0 (the core's; a forked child
+ * that died in one leaves it so), and with all, in every slot (the kernel
+ * module's is the last). What a pool marked clean promises its mounts. */
+bool umfs_journal_idle(const struct umfs_fs *fs, bool all);
 /* Sequence numbers of this process's next transactions: above every
  * number another process may have reserved so far. */
 void umfs_tx_seq_renew(struct umfs_fs *fs);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "share.h"
+#include "alloc.h"
 #include "fault.h"
 #include "file.h"
 #include "inode.h"
@@ -47,7 +48,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 7 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 8 /* the layout below, and the rule of held_home() */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -73,7 +74,9 @@ struct umfs_share {
 	_Atomic uint64_t takeovers; /* locks taken from dead holders */
 	/* the allocator's counts and hints as the last holder left them
 	 * (valid when counts_valid: a dead holder's are recounted) */
-	uint64_t free_pages, free_inodes, page_cursor, ino_cursor;
+	struct share_counts {
+		uint64_t free_pages, free_inodes, page_cursor, ino_cursor;
+	} counts;
 	uint64_t counts_valid;
 	/* files whose last holder left without closing them (changed under
 	 * meta): what their last close would do is the next joiner's */
@@ -87,6 +90,9 @@ struct umfs_share {
 		uint64_t ino;
 		uint32_t gen, pad;
 	} settle[UMFS_SHARE_SETTLE_CAP];
+	/* fcntl and flock locks (locktab.c): their header, which every
+	 * mount reads, on the first page with the rest of the header */
+	struct umfs_locktab locks;
 	struct share_stripe stripes[SHARE_STRIPES];
 	/* holders of open inodes across processes (changed under meta): an
 	 * unlinked inode is freed only when nobody holds it */
@@ -94,7 +100,6 @@ struct umfs_share {
 		uint64_t ino; /* 0: empty */
 		uint64_t count;
 	} held[SHARE_HELD_CAP];
-	struct umfs_locktab locks; /* fcntl and flock locks (locktab.c) */
 };
 
 static void share_boot_id(char out[40])
@@ -370,12 +375,43 @@ void umfs_share_close(struct umfs_fs *fs, bool remove)
 /* The metadata lock                                                    */
 /* ------------------------------------------------------------------ */
 
-/* The counts a holder left are used only when they could be true. */
-static bool share_counts_sane(const struct umfs_share *s, const struct umfs_fs *fs)
+/* The counts a holder left are used only when they could be true: copied
+ * once, checked, then taken (into fs) or not. */
+static bool share_counts_get(const struct umfs_share *s, struct umfs_fs *fs)
 {
-	return s->counts_valid == 1 && s->free_pages <= fs->data_pages &&
-	       s->free_inodes <= fs->inode_count && s->page_cursor < fs->data_pages &&
-	       s->ino_cursor < fs->inode_count;
+	struct share_counts c = s->counts;
+
+	if (s->counts_valid != 1 || c.free_pages > fs->data_pages ||
+	    c.free_inodes > fs->inode_count || c.page_cursor >= fs->data_pages ||
+	    c.ino_cursor >= fs->inode_count)
+		return false;
+	fs->free_pages = c.free_pages;
+	fs->free_inodes = c.free_inodes;
+	fs->page_cursor = c.page_cursor;
+	fs->ino_cursor = c.ino_cursor;
+	return true;
+}
+
+static void share_counts_put(struct umfs_share *s, const struct umfs_fs *fs)
+{
+	s->counts = (struct share_counts){ fs->free_pages, fs->free_inodes, fs->page_cursor,
+					   fs->ino_cursor };
+	s->counts_valid = true;
+}
+
+void umfs_share_counts_publish(struct umfs_fs *fs)
+{
+	share_counts_put(fs->share, fs);
+}
+
+/* Read without the metadata lock: a holder that changes them meanwhile
+ * bumps the epoch after, past the one share_open_once read before them,
+ * so this process's first turn under the lock takes them again. */
+void umfs_share_counts_take(struct umfs_fs *fs)
+{
+	umfs_alloc_init_cursors(fs);
+	if (!share_counts_get(fs->share, fs))
+		umfs_alloc_init(fs);
 }
 
 void umfs_share_meta_enter(struct umfs_fs *fs)
@@ -395,14 +431,8 @@ void umfs_share_meta_enter(struct umfs_fs *fs)
 	if (epoch != fs->share_epoch) {
 		/* others allocated or freed since our last turn: take their
 		 * counts (exact: every change happens under this lock) */
-		if (share_counts_sane(s, fs)) {
-			fs->free_pages = s->free_pages;
-			fs->free_inodes = s->free_inodes;
-			fs->page_cursor = s->page_cursor;
-			fs->ino_cursor = s->ino_cursor;
-		} else {
+		if (!share_counts_get(s, fs))
 			umfs_alloc_init(fs);
-		}
 		umfs_tx_seq_renew(fs);
 		fs->share_epoch = epoch;
 	}
@@ -419,11 +449,7 @@ void umfs_share_meta_exit(struct umfs_fs *fs)
 		return;
 	}
 	if (fs->share_changed) {
-		s->free_pages = fs->free_pages;
-		s->free_inodes = fs->free_inodes;
-		s->page_cursor = fs->page_cursor;
-		s->ino_cursor = fs->ino_cursor;
-		s->counts_valid = true;
+		share_counts_put(s, fs);
 		fs->share_epoch = atomic_fetch_add(&s->epoch, 1) + 1;
 	}
 	umfs_plock_unlock(&s->meta);

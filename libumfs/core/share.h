@@ -25,6 +25,11 @@ int umfs_share_open(struct umfs_fs *fs, bool *first);
 int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *in, bool *first);
 /* Lets the others in (after recovery). */
 void umfs_share_ready(struct umfs_fs *fs);
+/* The first user's free counts and cursors, for the others to take as
+ * they join (under the gate, which it holds alone). */
+void umfs_share_counts_publish(struct umfs_fs *fs);
+/* A joiner's counts: those the region holds, else counted from the bitmaps. */
+void umfs_share_counts_take(struct umfs_fs *fs);
 /* At unmount: true when no other process uses the pool (the gate is then
  * held for writing until umfs_share_close). */
 bool umfs_share_last(struct umfs_fs *fs);

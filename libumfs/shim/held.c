@@ -35,14 +35,14 @@
 #define HELD_ENV_MAX (sizeof(HELD_ENV) + 64 + HELD_CAP * 32)
 
 /* The handover under way: one at a time (the core refuses a second). */
-static struct umfs_held held_list[HELD_CAP];
+UMFS_BSS_LARGE static struct umfs_held held_list[HELD_CAP];
 static size_t held_n;
-static char held_env[HELD_ENV_MAX];
+UMFS_BSS_LARGE static char held_env[HELD_ENV_MAX];
 
 /* What an earlier image handed this one, until the pool is mounted: an
  * empty list is a handover too (that image left cleanly). */
 static bool pending_set;
-static struct umfs_held pending[HELD_CAP];
+UMFS_BSS_LARGE static struct umfs_held pending[HELD_CAP];
 static size_t pending_n;
 static uint64_t pending_region;
 

@@ -362,7 +362,10 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	if (*alone && (err = umfs_os_ftruncate_own(fd, (off_t)len)) < 0)
+	/* First user: cut to nothing and grown again, the file is zero
+	 * (whatever a dead process left) without this process touching it. */
+	if (*alone && (err = SYS(ftruncate)(fd, 0) < 0 ? -errno :
+			     umfs_os_ftruncate_own(fd, (off_t)len)) < 0)
 		goto err_close;
 	if (SYS(fstat)(fd, &st) < 0) {
 		err = -errno;
@@ -382,8 +385,6 @@ again:
 	umfs_fault_watch_area(fs, p, len, HELPER_NAME "/shared"); /* truncated: EIO */
 	shim_maps_active = &shared->maps_active;
 	if (*alone) {
-		/* Nobody else: whatever a dead process left here is stale. */
-		memset(shared, 0, sizeof(*shared)); /* map slots and lock included */
 		shared->version = SHARED_VERSION;
 		shared->size = (uint32_t)len;
 		atomic_thread_fence(memory_order_release);

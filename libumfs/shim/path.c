@@ -34,13 +34,13 @@ static pthread_rwlock_t cwd_lock = PTHREAD_RWLOCK_INITIALIZER;
  * renamed; and its pool path, for getcwd. */
 static struct {
 	struct umfs_file *hold; /* first: what a process outside UMFS reads */
-	bool path_long;      /* its path is PATH_MAX or longer: path is stale */
+	bool path_long;      /* its path is PATH_MAX or longer: cwd_path is stale */
 	bool removed;
 	uint32_t gen;
 	uint64_t ino;        /* 0: not known yet (inherited through UMFS_CWD) */
-	uint64_t epoch;      /* shim_dir_epoch() when path was last checked */
-	char path[PATH_MAX];
+	uint64_t epoch;      /* shim_dir_epoch() when cwd_path was last checked */
 } cwd;
+UMFS_BSS_LARGE static char cwd_path[PATH_MAX]; /* apart: cwd.hold is read by all */
 
 /* Next component of s (skipping "/" runs and "." components). */
 static const char *next_component(const char *s, size_t *len)
@@ -455,7 +455,7 @@ static void cwd_find_path(struct umfs_fs *fs)
 	cwd.removed = err != 0 && err != -ENAMETOOLONG && err != -ENOMEM;
 	cwd.path_long = err == -ENAMETOOLONG;
 	if (!err)
-		strcpy(cwd.path, now);
+		strcpy(cwd_path, now);
 	free(now);
 }
 
@@ -504,7 +504,7 @@ int cwd_env(char *buf, size_t size)
 	return err;
 }
 
-/* Opens the directory at cwd.path to hold it (cwd_lock held for writing). */
+/* Opens the directory at cwd_path to hold it (cwd_lock held for writing). */
 static void cwd_open_path(struct umfs_fs *fs)
 {
 	struct umfs_file *hold = NULL;
@@ -515,7 +515,7 @@ static void cwd_open_path(struct umfs_fs *fs)
 		err = umfs_open_id(fs, cwd.ino, cwd.gen, O_PATH | O_DIRECTORY,
 				   UMFS_OPEN_ID_NOCHECK, &hold);
 	else
-		err = umfs_open(fs, cwd.path, O_PATH | O_DIRECTORY, 0, &hold);
+		err = umfs_open(fs, cwd_path, O_PATH | O_DIRECTORY, 0, &hold);
 	if (err == 0) {
 		umfs_file_id(hold, &cwd.ino, &cwd.gen);
 		registry_add(cwd.ino, 1);
@@ -530,11 +530,11 @@ int cwd_set_umfs(const char *pool_path)
 	size_t n = strlen(pool_path);
 	char host[PATH_MAX];
 
-	if (n >= sizeof(cwd.path) || path_to_host(pool_path, host, sizeof(host)))
+	if (n >= sizeof(cwd_path) || path_to_host(pool_path, host, sizeof(host)))
 		return -ENAMETOOLONG;
 	pthread_rwlock_wrlock(&cwd_lock);
 	cwd_take(NULL);
-	memcpy(cwd.path, pool_path, n + 1);
+	memcpy(cwd_path, pool_path, n + 1);
 	cwd.ino = 0;
 	cwd.gen = 0;
 	if (fs)
@@ -551,7 +551,7 @@ static void cwd_set_id(uint64_t ino, uint32_t gen)
 
 	pthread_rwlock_wrlock(&cwd_lock);
 	cwd_take(NULL);
-	cwd.path[0] = '\0';
+	cwd_path[0] = '\0';
 	cwd.path_long = true;
 	cwd.ino = ino;
 	cwd.gen = gen;
@@ -574,7 +574,7 @@ void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold)
 	known = !cwd.removed && !cwd.path_long;
 	cwd_id_string(id, sizeof(id), cwd.ino, cwd.gen);
 	pthread_rwlock_unlock(&cwd_lock);
-	cwd_export(known ? cwd.path : NULL, cwd.path_long ? id : NULL);
+	cwd_export(known ? cwd_path : NULL, cwd.path_long ? id : NULL);
 }
 
 void cwd_leave_umfs(void)
@@ -605,7 +605,7 @@ static void cwd_check(uint64_t epoch)
 		return;
 	}
 	pool_lock();
-	if (cwd.path_long || umfs_stat(fs, cwd.path, &st, 0) != 0 || st.st_ino != cwd.ino)
+	if (cwd.path_long || umfs_stat(fs, cwd_path, &st, 0) != 0 || st.st_ino != cwd.ino)
 		cwd_find_path(fs);
 	pool_unlock_ro();
 	cwd.epoch = epoch;
@@ -645,9 +645,9 @@ static int cwd_copy_path(void *arg)
 		return -ENOENT;
 	if (cwd.path_long)
 		return -ENAMETOOLONG;
-	if (strlen(cwd.path) + 1 > c->size)
+	if (strlen(cwd_path) + 1 > c->size)
 		return -ERANGE;
-	strcpy(c->buf, cwd.path);
+	strcpy(c->buf, cwd_path);
 	return 0;
 }
 

@@ -293,6 +293,8 @@ static void populated_pool_is_clean(void **state)
 	free(fsck_expect(f, FSCK_MODE_CHECK, false, FSCK_EXIT_OK, "(quick check of a clean pool)"));
 	free(fsck_expect(f, FSCK_MODE_CHECK, true, FSCK_EXIT_OK, ": clean\n"));
 	assert_int_equal(ft_map_open(f->path, &m), 0);
+	/* the populating mount's clean exit kept its free counts: fsck agrees */
+	assert_true(umfs_state_counts_ok(&m.sb, ft_state(&m), umfs_state_counts_of(ft_state(&m))));
 	len = m.pm.len;
 	before = malloc(len);
 	memcpy(before, m.base, len);
@@ -363,6 +365,22 @@ static void state_page_reinitialised(void **state)
 	check_repair(f, "state page: bad magic 0x0000000000001234: would be reinitialised",
 		     "reinitialised");
 	assert_int_equal(ft_state(map(f))->state, UMFS_STATE_CLEAN);
+}
+
+/* Kept free counts that claim to hold but are not the bitmaps' are
+ * dropped: a mount would take them unchecked. */
+static void kept_counts_that_lie_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct umfs_state *st = ft_state(map(f));
+	struct umfs_state_counts *k = umfs_state_counts_of(st);
+
+	assert_true(umfs_state_counts_ok(&f->m.sb, st, k));
+	k->free_pages += 3;
+	k->check = umfs_state_counts_check(&f->m.sb, st, k);
+	check_repair(f, "state page: kept free counts (", "dropped (the next mount counts)");
+	st = ft_state(map(f));
+	assert_false(umfs_state_counts_ok(&f->m.sb, st, umfs_state_counts_of(st)));
 }
 
 static void interrupted_transaction_rolled_back(void **state)
@@ -1106,6 +1124,7 @@ int main(void)
 		T(both_superblocks_bad),
 		T(backup_superblock_rewritten),
 		T(state_page_reinitialised),
+		T(kept_counts_that_lie_dropped),
 		T(interrupted_transaction_rolled_back),
 		T(ulog_of_open_file_released),
 		T(spare_of_open_file_released),

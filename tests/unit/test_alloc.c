@@ -193,10 +193,119 @@ static void double_free_is_detected(void **state)
 	test_pool_destroy(&tp);
 }
 
+/* What a recount of the bitmaps of a mounted pool gives. */
+static void recount(const struct umfs_fs *fs, uint64_t *pages, uint64_t *inodes)
+{
+	*pages = fs->data_pages - umfs_bitmap_count(fs->pbitmap, fs->data_pages);
+	*inodes = fs->inode_count - umfs_bitmap_count(fs->ibitmap, fs->inode_count);
+}
+
+/* The state page of the (unmounted) pool at path, mapped: *pm to unmap. */
+static struct umfs_state *state_of(const char *path, struct umfs_pmem *pm,
+				   struct umfs_superblock **sb)
+{
+	assert_int_equal(umfs_pmem_map(path, 0, false, pm), 0);
+	*sb = (struct umfs_superblock *)pm->base;
+	return (struct umfs_state *)(pm->base + (*sb)->state_off);
+}
+
+/* Free counts kept at a clean unmount are the bitmaps' and the next mount
+ * takes them; after a crash (a copy of the pool taken while it is
+ * mounted), even with counts that look kept, the mount counts anew. */
+static void kept_counts_match_a_recount(void **state)
+{
+	struct test_pool tp;
+	struct umfs_pmem pm;
+	struct umfs_superblock *sb;
+	struct umfs_state *st;
+	struct umfs_state_counts *k;
+	uint64_t free0, first, got, ino, pages, inodes;
+	char crash[300];
+	FILE *in, *out;
+	char buf[65536];
+	size_t n;
+
+	assert_int_equal(test_pool_make(&tp, "akept", 32 << 20, 0), 0);
+	free0 = tp.fs->free_pages;
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc_run(tp.fs, 0, 100, &first, &got), 0);
+	assert_int_equal(umfs_ino_alloc(tp.fs, &ino), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	assert_int_equal(umfs_unmount(tp.fs), 0);
+	tp.fs = NULL;
+
+	/* a clean exit kept them, and they are the bitmaps' */
+	st = state_of(tp.path, &pm, &sb);
+	k = umfs_state_counts_of(st);
+	assert_true(umfs_state_counts_ok(sb, st, k));
+	assert_int_equal(k->free_pages, free0 - 100);
+	/* a mount takes them as they are: seen by changing them (check too) */
+	k->free_pages -= 7;
+	k->check = umfs_state_counts_check(sb, st, k);
+	umfs_pmem_unmap(&pm);
+	assert_int_equal(umfs_mount(tp.path, 0, &tp.fs), 0);
+	assert_int_equal(tp.fs->free_pages, free0 - 107);
+	tp.fs->free_pages += 7; /* what they were */
+	recount(tp.fs, &pages, &inodes);
+	assert_int_equal(tp.fs->free_pages, pages);
+	assert_int_equal(tp.fs->free_inodes, inodes);
+
+	/* a crash: the pool copied while mounted, after 50 more pages */
+	assert_int_equal(umfs_tx_begin(tp.fs), 0);
+	assert_int_equal(umfs_page_alloc_run(tp.fs, 0, 50, &first, &got), 0);
+	assert_int_equal(umfs_tx_commit(tp.fs), 0);
+	snprintf(crash, sizeof(crash), "%s.crash", tp.path);
+	in = fopen(tp.path, "rb");
+	out = fopen(crash, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	test_pool_destroy(&tp);
+
+	/* counts that would pass every other test of the rule: the dirty
+	 * state alone must refuse them */
+	st = state_of(crash, &pm, &sb);
+	assert_int_equal(st->state, UMFS_STATE_DIRTY);
+	k = umfs_state_counts_of(st);
+	k->free_pages = 1;
+	k->free_inodes = 1;
+	k->check = umfs_state_counts_check(sb, st, k);
+	assert_false(umfs_state_counts_ok(sb, st, k));
+	umfs_pmem_unmap(&pm);
+	assert_int_equal(umfs_mount(crash, 0, &tp.fs), 0);
+	recount(tp.fs, &pages, &inodes);
+	assert_int_equal(pages, free0 - 150);
+	assert_int_equal(tp.fs->free_pages, pages);
+	assert_int_equal(tp.fs->free_inodes, inodes);
+	assert_int_equal(umfs_unmount(tp.fs), 0);
+	tp.fs = NULL;
+
+	/* its clean exit keeps the recount */
+	st = state_of(crash, &pm, &sb);
+	k = umfs_state_counts_of(st);
+	assert_true(umfs_state_counts_ok(sb, st, k));
+	assert_int_equal(k->free_pages, free0 - 150);
+	assert_int_equal(k->free_inodes, inodes);
+	/* anything a mount or a repair changes makes them stale */
+	st->mount_count++;
+	assert_false(umfs_state_counts_ok(sb, st, k));
+	st->mount_count--;
+	st->last_check_ns++;
+	assert_false(umfs_state_counts_ok(sb, st, k));
+	st->last_check_ns--;
+	assert_true(umfs_state_counts_ok(sb, st, k));
+	umfs_pmem_unmap(&pm);
+	unlink(crash);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(counts_match_bitmaps_after_remount),
+		cmocka_unit_test(kept_counts_match_a_recount),
 		cmocka_unit_test(goal_gives_contiguous_pages),
 		cmocka_unit_test(huge_runs_are_aligned_and_exclusive),
 		cmocka_unit_test(metadata_pages_come_from_the_top),
