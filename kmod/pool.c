@@ -276,6 +276,18 @@ static int umfs_km_pool_bdev(struct umfs_km_pool *p, const char *path,
 	return umfs_km_pool_map(p, bdev);
 }
 
+/* From here on the module changes the bitmaps behind the free counts a
+ * clean software unmount kept: no later mount may take them as they are. */
+static void umfs_km_pool_drop_counts(struct umfs_km_pool *p)
+{
+	struct umfs_state_counts *k = umfs_state_counts_of(umfs_km_off_ptr(p, p->state_off));
+
+	if (!READ_ONCE(k->check))
+		return;
+	WRITE_ONCE(k->check, 0);
+	umfs_km_persist(&k->check, sizeof(k->check));
+}
+
 int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 {
 	struct block_device *bdev = NULL;
@@ -326,6 +338,7 @@ int umfs_km_pool_mount(struct umfs_kmod_mount *req)
 	err = umfs_km_pool_validate(p, req);
 	if (err)
 		goto err_free;
+	umfs_km_pool_drop_counts(p);
 	umfs_km_pool_bdev_put(bdev); /* drops cached pages older than the rebase */
 	req->phys_base = p->phys;
 	req->pool_size = p->pool_size;
