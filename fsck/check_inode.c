@@ -5,7 +5,8 @@
  * An inode is in use when its mode is set (its bitmap bit is the
  * allocation step's business). Its fields must make sense alone: a known
  * file type, a checksum over the identity fields, a page-table root inside
- * the data zone with a height of at most 3, a U-Log page inside the data
+ * the data zone with a height of at most 3 (or, for a regular file on a
+ * pool with inline tables, an inline table and no root), a U-Log page inside the data
  * zone, a size the format can hold, known flags, zero reserved fields and
  * zero directory bookkeeping on anything but a directory. A free inode is
  * all zero but for its generation, which the core keeps across reuse.
@@ -53,12 +54,14 @@ static bool mode_valid(uint32_t mode)
 	}
 }
 
+/* The reserved fields; those an inline table holds are its entries. */
 static bool reserved_zero(const struct umfs_inode *in)
 {
 	return mem_is_zero(in->reserved0, sizeof(in->reserved0)) && in->reserved1 == 0 &&
-	       in->reserved2 == 0 && in->reserved5 == 0 &&
-	       mem_is_zero(in->reserved3, sizeof(in->reserved3)) &&
-	       mem_is_zero(in->reserved4, sizeof(in->reserved4));
+	       in->reserved2 == 0 &&
+	       (in->pt_height == UMFS_PT_INLINE ||
+		(in->reserved5 == 0 && mem_is_zero(in->reserved3, sizeof(in->reserved3)) &&
+		 mem_is_zero(in->reserved4, sizeof(in->reserved4))));
 }
 
 static void reserved_clear(struct fsck *c, struct umfs_inode *in)
@@ -66,9 +69,42 @@ static void reserved_clear(struct fsck *c, struct umfs_inode *in)
 	fsck_zero(c, in->reserved0, sizeof(in->reserved0));
 	fsck_set32(c, &in->reserved1, 0);
 	fsck_set32(c, &in->reserved2, 0);
+	if (in->pt_height == UMFS_PT_INLINE)
+		return;
 	fsck_set64(c, &in->reserved5, 0);
 	fsck_zero(c, in->reserved3, sizeof(in->reserved3));
 	fsck_zero(c, in->reserved4, sizeof(in->reserved4));
+}
+
+/* An inline table (pt_height UMFS_PT_INLINE): only on a regular file of a
+ * pool with the feature, and with no root. Returns true when it changed
+ * the identity. A table that may not be is dropped (its pages are leaks
+ * the bitmap step reclaims); a root beside it is cleared. */
+static bool check_inline(struct fsck *c, uint64_t ino, struct umfs_inode *in)
+{
+	const char *why = NULL;
+
+	if (!(c->sb.feature_incompat & UMFS_FEATURE_INCOMPAT_INLINE_TABLE))
+		why = "on a pool without inline tables";
+	else if (!S_ISREG(in->mode))
+		why = S_ISDIR(in->mode) ? "on a directory" : "on a file that is not regular";
+	if (why) {
+		if (!fsck_problem(c, "dropped", "inode %" PRIu64 ": inline page table %s: tree", ino,
+				  why))
+			return false;
+		fsck_zero(c, in->pt_inline, S_ISDIR(in->mode) ? sizeof(in->reserved5)
+							      : sizeof(in->pt_inline));
+		fsck_set64(c, &in->pt_root, 0);
+		fsck_set8(c, &in->pt_height, 0);
+		return true;
+	}
+	if (in->pt_root &&
+	    fsck_problem(c, "cleared", "inode %" PRIu64 ": page-table root 0x%" PRIx64
+			 " beside an inline table", ino, in->pt_root)) {
+		fsck_set64(c, &in->pt_root, 0);
+		return true;
+	}
+	return false;
 }
 
 /* Identity fields: returns true when one was changed (reseal needed). */
@@ -76,7 +112,9 @@ static bool check_identity(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 {
 	bool changed = false;
 
-	if (in->pt_height > FSCK_PT_LEVELS) {
+	if (in->pt_height == UMFS_PT_INLINE) {
+		changed = check_inline(c, ino, in);
+	} else if (in->pt_height > FSCK_PT_LEVELS) {
 		if (fsck_problem(c, "dropped", "inode %" PRIu64 ": page-table height %u is above %u: tree",
 				 ino, in->pt_height, FSCK_PT_LEVELS)) {
 			fsck_set64(c, &in->pt_root, 0);
@@ -134,7 +172,8 @@ static void check_hot(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 	if (!reserved_zero(in) &&
 	    fsck_problem(c, "zeroed", "inode %" PRIu64 ": reserved fields are not zero", ino))
 		reserved_clear(c, in);
-	if (!S_ISDIR(in->mode) && !mem_is_zero(&in->dir, sizeof(in->dir)) &&
+	if (!S_ISDIR(in->mode) && in->pt_height != UMFS_PT_INLINE &&
+	    !mem_is_zero(&in->dir, sizeof(in->dir)) &&
 	    fsck_problem(c, "zeroed", "inode %" PRIu64 ": directory fields set on a %s", ino,
 			 fsck_type_name(in->mode)))
 		fsck_zero(c, &in->dir, sizeof(in->dir));

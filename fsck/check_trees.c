@@ -11,6 +11,8 @@
  * never follows a page twice and always ends. A table page most of whose
  * entries are invalid is not a table at all (data pointed to by a damaged
  * entry): it is dropped whole rather than "repaired" entry by entry.
+ * An inline table is walked as the level-1 root table it stands for, with
+ * its 17 entries and no page of its own.
  * The blocks counter must equal the pages the tree owns.
  */
 #include <errno.h>
@@ -93,24 +95,24 @@ static void entry_clear(struct fsck *c, uint64_t *t, unsigned i)
 }
 
 /*
- * Walks the table at toff (level >= 1) that maps file pages from base.
- * Returns 0, or the number of invalid entries when there are so many that
- * the page is no table: then nothing was claimed or changed.
+ * Walks the table at toff (level >= 1, n entries) that maps file pages
+ * from base. Returns 0, or the number of invalid entries when there are so
+ * many that the page is no table: then nothing was claimed or changed.
  */
 static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsigned level,
-			   uint64_t base)
+			   unsigned n, uint64_t base)
 {
 	uint64_t *t = fsck_ptr(c, toff), span = fsck_pt_span(level), off = 0;
 	unsigned bad = 0;
 	const char *why;
 
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (t[i] && pte_classify(c, t[i], level, &off, &why) == PTE_BAD)
 			bad++;
 	if (bad > BAD_ENTRIES_MAX)
 		return bad;
 
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint64_t e = t[i], pg = base + i * span, page;
 		enum pte_kind kind;
 		unsigned sub;
@@ -143,7 +145,7 @@ static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsi
 			continue;
 		}
 		if (kind == PTE_TABLE) {
-			sub = walk_table(c, w, off, level - 1, pg);
+			sub = walk_table(c, w, off, level - 1, UMFS_PT_ENTRIES, pg);
 			if (sub) {
 				fsck_own_release(c, page, 1);
 				if (fsck_problem(c, "dropped",
@@ -156,10 +158,10 @@ static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsi
 			}
 			w->pages++;
 		} else {
-			uint64_t n = kind == PTE_LEAF2M ? UMFS_PAGES_PER_HUGE : 1;
+			uint64_t pages = kind == PTE_LEAF2M ? UMFS_PAGES_PER_HUGE : 1;
 
-			w->pages += n;
-			w->end_pg = UMFS_MAX(w->end_pg, pg + n);
+			w->pages += pages;
+			w->end_pg = UMFS_MAX(w->end_pg, pg + pages);
 		}
 	}
 	return 0;
@@ -167,9 +169,24 @@ static unsigned walk_table(struct fsck *c, struct ptwalk *w, uint64_t toff, unsi
 
 static void tree_drop(struct fsck *c, struct umfs_inode *in)
 {
+	if (in->pt_height == UMFS_PT_INLINE)
+		fsck_zero(c, in->pt_inline, sizeof(in->pt_inline));
 	fsck_set64(c, &in->pt_root, 0);
 	fsck_set8(c, &in->pt_height, 0);
 	fsck_inode_seal(c, in);
+}
+
+/* An inline table: the inode's entries, no root page to claim. */
+static void walk_inline(struct fsck *c, struct ptwalk *w)
+{
+	struct umfs_inode *in = w->in;
+	uint64_t toff = (uint64_t)((uint8_t *)in->pt_inline - c->base);
+	unsigned bad = walk_table(c, w, toff, 1, UMFS_PT_INLINE_ENTRIES, 0);
+
+	if (bad && fsck_problem(c, "dropped",
+				"inode %" PRIu64 ": inline page table holds %u invalid entries: tree",
+				w->ino, bad))
+		tree_drop(c, in);
 }
 
 static void walk_tree(struct fsck *c, struct ptwalk *w)
@@ -178,6 +195,10 @@ static void walk_tree(struct fsck *c, struct ptwalk *w)
 	uint64_t page;
 	unsigned bad;
 
+	if (in->pt_height == UMFS_PT_INLINE) {
+		walk_inline(c, w);
+		return;
+	}
 	if (in->pt_root == 0)
 		return;
 	page = fsck_page_of(c, in->pt_root);
@@ -199,7 +220,7 @@ static void walk_tree(struct fsck *c, struct ptwalk *w)
 		w->end_pg = 1;
 		return;
 	}
-	bad = walk_table(c, w, in->pt_root, in->pt_height, 0);
+	bad = walk_table(c, w, in->pt_root, in->pt_height, UMFS_PT_ENTRIES, 0);
 	if (bad) {
 		fsck_own_release(c, page, 1);
 		w->pages = 0;

@@ -44,7 +44,8 @@ uint64_t fsck_pt_lookup(const struct fsck *c, const struct umfs_inode *in, uint6
 	const struct umfs_ptwalk w = pt_walk(c, &g);
 	struct umfs_pt_pos pos;
 
-	if (umfs_pt_descend(&w, in->pt_height, in->pt_root, pg, 1, &pos) != UMFS_PTE_LEAF)
+	if (umfs_pt_descend(&w, in->pt_height, umfs_pt_root_of(&w, in), pg, 1, &pos) !=
+	    UMFS_PTE_LEAF)
 		return 0;
 	return umfs_pt_leaf_page(&pos, pg);
 }
@@ -61,8 +62,8 @@ int fsck_pt_foreach(struct fsck *c, const struct umfs_inode *in, uint64_t first,
 	for (uint64_t pg = first; pg < end && !ret;) {
 		uint64_t n, off;
 
-		pg = umfs_pt_next(&w, in->pt_height, in->pt_root, pg, UMFS_PT_WANT(UMFS_PTE_LEAF),
-				  &pos);
+		pg = umfs_pt_next(&w, in->pt_height, umfs_pt_root_of(&w, in), pg,
+				  UMFS_PT_WANT(UMFS_PTE_LEAF), &pos);
 		if (pg >= end)
 			break;
 		off = umfs_pt_leaf_page(&pos, pg);
@@ -74,10 +75,13 @@ int fsck_pt_foreach(struct fsck *c, const struct umfs_inode *in, uint64_t first,
 	return ret;
 }
 
-static void release_table(struct fsck *c, uint64_t toff, unsigned level)
+static void release_table(struct fsck *c, uint64_t toff, unsigned level);
+
+/* Releases what the table at toff (n entries) maps, and the table page
+ * itself when it has one. */
+static void release_entries(struct fsck *c, uint64_t toff, unsigned level, unsigned n)
 {
-	fsck_own_release(c, fsck_page_of(c, toff), 1);
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint64_t e = fsck_pte_get(c, toff, i), off;
 		bool huge;
 
@@ -95,11 +99,20 @@ static void release_table(struct fsck *c, uint64_t toff, unsigned level)
 	}
 }
 
+static void release_table(struct fsck *c, uint64_t toff, unsigned level)
+{
+	fsck_own_release(c, fsck_page_of(c, toff), 1);
+	release_entries(c, toff, level, UMFS_PT_ENTRIES);
+}
+
 void fsck_pt_release(struct fsck *c, const struct umfs_inode *in)
 {
 	uint64_t off = in->ulog;
 
-	if (in->pt_root && in->pt_height <= FSCK_PT_LEVELS && fsck_page_ok(c, in->pt_root)) {
+	if (in->pt_height == UMFS_PT_INLINE)
+		release_entries(c, (uint64_t)((const uint8_t *)in->pt_inline - c->base), 1,
+				UMFS_PT_INLINE_ENTRIES);
+	else if (in->pt_root && in->pt_height <= FSCK_PT_LEVELS && fsck_page_ok(c, in->pt_root)) {
 		if (in->pt_height == 0)
 			fsck_own_release(c, fsck_page_of(c, in->pt_root), 1);
 		else

@@ -38,6 +38,10 @@
  *        which the next mount of a clean pool reads instead of counting
  *        the bitmaps. Older code ignores them; its mounts and repairs make
  *        them stale, which their check word then says (umfs_rules.h).
+ *   1.7  inline tables (feature INCOMPAT_INLINE_TABLE): a regular file of
+ *        2 to UMFS_PT_INLINE_ENTRIES pages keeps its level-1 entries in the
+ *        inode (pt_inline, was reserved5, dir and reserved3-4 of a
+ *        non-directory) under pt_height UMFS_PT_INLINE, with no table page.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -107,7 +111,7 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 6
+#define UMFS_VERSION_MINOR 7
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
@@ -122,7 +126,11 @@ typedef size_t umfs_size;
 /* A grow is unfinished: the page bitmap may still be at grow_from_pages.
  * Older code must not see it; mount and fsck finish it (umfs_grow.h). */
 #define UMFS_FEATURE_INCOMPAT_GROWING 0x1u
-#define UMFS_FEATURE_INCOMPAT_SUPP UMFS_FEATURE_INCOMPAT_GROWING
+/* Regular files may keep their level-1 entries in the inode (pt_height
+ * UMFS_PT_INLINE): older code would read such a file as empty. */
+#define UMFS_FEATURE_INCOMPAT_INLINE_TABLE 0x2u
+#define UMFS_FEATURE_INCOMPAT_SUPP \
+	(UMFS_FEATURE_INCOMPAT_GROWING | UMFS_FEATURE_INCOMPAT_INLINE_TABLE)
 
 #define UMFS_LABEL_MAX 64
 
@@ -277,7 +285,8 @@ struct umfs_inode {
 	umfs_le64 pt_root;     /* pool offset of the root page, 0 = no pages */
 	umfs_u8 pt_height;     /* 0: root is the data page at file offset 0;
 	                        * 1: a 4 KiB-leaf table (2 MiB);
-	                        * 2: a 2 MiB table (1 GiB); 3: a 1 GiB table */
+	                        * 2: a 2 MiB table (1 GiB); 3: a 1 GiB table;
+	                        * UMFS_PT_INLINE: pt_inline (pt_root 0) */
 	umfs_u8 reserved0[3];
 	umfs_le32 generation;  /* bumped each time the inode is reused */
 	umfs_le64 ulog;        /* pool offset of the U-Log page, 0 = none */
@@ -287,17 +296,25 @@ struct umfs_inode {
 	umfs_le64 next_orphan; /* orphan list link */
 	umfs_le32 reserved2;
 	umfs_le32 csum;        /* crc32c of the identity fields, see below */
-	umfs_le64 reserved5;
-	/* cache line 2 */
-	struct umfs_dir_info dir; /* directories only, zero otherwise */
-	umfs_le64 reserved3[4];
-	/* cache line 3 */
-	umfs_le64 reserved4[8];
+	union {
+		struct {
+			umfs_le64 reserved5;
+			/* cache line 2 */
+			struct umfs_dir_info dir; /* directories only, zero otherwise */
+			umfs_le64 reserved3[4];
+			/* cache line 3 */
+			umfs_le64 reserved4[8];
+		};
+		/* pt_height UMFS_PT_INLINE (regular files only): the level-1
+		 * entries of file pages 0..16, decoded like a table's */
+		umfs_le64 pt_inline[17];
+	};
 };
 UMFS_STATIC_ASSERT(sizeof(struct umfs_dir_info) == 32, "dir info size");
 UMFS_STATIC_ASSERT(sizeof(struct umfs_inode) == 256, "inode size");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, pt_root) == 64, "inode line 1");
 UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, dir) == 128, "inode line 2");
+UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, pt_inline) == 120, "inline table");
 
 /* csum covers the identity block of umfs_rules.h (struct umfs_inode_id). */
 
@@ -322,6 +339,26 @@ UMFS_STATIC_ASSERT(__builtin_offsetof(struct umfs_inode, dir) == 128, "inode lin
 #define UMFS_PTE_LEAF4K_FLAGS (0x67ull | UMFS_PTE_SPECIAL | UMFS_PTE_NX)
 #define UMFS_PTE_LEAF2M_FLAGS (0x67ull | UMFS_PTE_PSE | UMFS_PTE_DEVMAP | UMFS_PTE_NX)
 
+/*
+ * An inline table: pt_height UMFS_PT_INLINE says the file's level-1
+ * entries for file pages [0, UMFS_PT_INLINE_ENTRIES) are pt_inline, and
+ * pt_root is 0. It saves the table page of a file of 2 to 17 pages (half
+ * the files of a source tree); a file that needs page 17 or a 2 MiB leaf
+ * moves them to a table page. Only with INCOMPAT_INLINE_TABLE, and only
+ * for regular files: a directory's inode holds its dir info there.
+ */
+#define UMFS_PT_INLINE 0x81u
+#define UMFS_PT_INLINE_ENTRIES 17u
+UMFS_STATIC_ASSERT(sizeof(((struct umfs_inode *)0)->pt_inline) == UMFS_PT_INLINE_ENTRIES * 8,
+		   "inline entries");
+
+/* The level of the top table of a tree of height h (an inline table is a
+ * level-1 table). */
+static inline unsigned umfs_pt_top_level(unsigned h)
+{
+	return h == UMFS_PT_INLINE ? 1 : h;
+}
+
 /* Tree geometry, the same for libumfs and the module (struct umfs_inode:
  * pt_height). log2 of the file pages one entry of a level-`level` table
  * covers (level >= 1). */
@@ -333,6 +370,8 @@ static inline unsigned umfs_pt_level_shift(unsigned level)
 /* File pages a tree of height h covers (its one data page at height 0). */
 static inline umfs_u64 umfs_pt_cover(unsigned h)
 {
+	if (h == UMFS_PT_INLINE)
+		return UMFS_PT_INLINE_ENTRIES;
 	return (umfs_u64)1 << (h * UMFS_PT_SHIFT);
 }
 

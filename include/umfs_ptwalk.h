@@ -26,7 +26,9 @@ struct umfs_ptwalk {
 
 /* Where a walk stopped. Above the root (an empty tree, a page past the
  * tree's cover, a tree of height 0, a root outside the rules) table is 0
- * and level the tree's height + 1. */
+ * and level the top table's level + 1. An inline table is a level-1
+ * table of UMFS_PT_INLINE_ENTRIES entries: its indices stay below that,
+ * since every page past them is past the tree's cover. */
 struct umfs_pt_pos {
 	umfs_u64 *table;       /* the table holding the entry */
 	unsigned int idx;      /* its index there */
@@ -59,13 +61,32 @@ static inline unsigned int umfs_pt_index(umfs_u64 pg, unsigned int level)
 	return (unsigned int)(pg >> umfs_pt_level_shift(level)) & (UMFS_PT_ENTRIES - 1);
 }
 
+/*
+ * The root of inode in's tree, which lies in the pool at w->base: its
+ * pt_root, or for an inline table (UMFS_PT_INLINE) the pool offset of its
+ * own pt_inline, computed from where the inode is. An inline table with a
+ * pt_root gives 0, which umfs_pt_root_ok refuses at that height.
+ */
+static inline umfs_u64 umfs_pt_root_of(const struct umfs_ptwalk *w, const struct umfs_inode *in)
+{
+	if (in->pt_height != UMFS_PT_INLINE)
+		return in->pt_root;
+	return in->pt_root ? 0 : (umfs_u64)((const umfs_u8 *)in->pt_inline - w->base);
+}
+
+/* Entries of the top table of a tree of height h (h >= 1). */
+static inline unsigned int umfs_pt_top_entries(unsigned int h)
+{
+	return h == UMFS_PT_INLINE ? UMFS_PT_INLINE_ENTRIES : UMFS_PT_ENTRIES;
+}
+
 /* The position above the root of tree (height, root) for file page pg. */
 static inline enum umfs_pte_kind umfs_pt_top(const struct umfs_ptwalk *w, unsigned int height,
 					     umfs_u64 root, umfs_u64 pg, struct umfs_pt_pos *pos)
 {
 	pos->table = 0;
 	pos->idx = 0;
-	pos->level = height + 1;
+	pos->level = umfs_pt_top_level(height) + 1;
 	pos->off = root;
 	if (!umfs_pt_root_ok(w->g, height, root))
 		pos->kind = UMFS_PTE_BAD;
@@ -86,7 +107,7 @@ static inline enum umfs_pte_kind umfs_pt_descend(const struct umfs_ptwalk *w, un
 						 umfs_u64 root, umfs_u64 pg, unsigned int stop,
 						 struct umfs_pt_pos *pos)
 {
-	unsigned int level = height;
+	unsigned int level = umfs_pt_top_level(height);
 
 	if (umfs_pt_top(w, height, root, pg, pos) != UMFS_PTE_TABLE || !height)
 		return pos->kind;
@@ -103,23 +124,24 @@ static inline enum umfs_pte_kind umfs_pt_descend(const struct umfs_ptwalk *w, un
 	}
 }
 
-/* umfs_pt_next below the table t of level, which maps file pages from
- * base: the first page >= pg whose entry's kind is wanted, or
- * UMFS_PT_NONE. The recursion is bounded by the level (at most 3). */
+/* umfs_pt_next below the table t of level and n entries, which maps
+ * file pages from base: the first page >= pg whose entry's kind is
+ * wanted, or UMFS_PT_NONE. The recursion is bounded by the level (at
+ * most 3). */
 static inline umfs_u64 umfs_pt_scan_table(const struct umfs_ptwalk *w, umfs_u64 *t,
-					  unsigned int level, umfs_u64 base, umfs_u64 pg,
-					  unsigned int want, struct umfs_pt_pos *pos)
+					  unsigned int level, unsigned int n, umfs_u64 base,
+					  umfs_u64 pg, unsigned int want, struct umfs_pt_pos *pos)
 {
 	unsigned int shift = umfs_pt_level_shift(level), i;
 
-	for (i = (unsigned int)((pg - base) >> shift); i < UMFS_PT_ENTRIES; i++) {
+	for (i = (unsigned int)((pg - base) >> shift); i < n; i++) {
 		umfs_u64 cbase = base + ((umfs_u64)i << shift), off = 0, r;
 		umfs_u64 from = pg > cbase ? pg : cbase;
 		enum umfs_pte_kind k = umfs_pte_decode(w->g, level, umfs_pte_load(&t[i]), &off);
 
 		if (k == UMFS_PTE_TABLE) {
-			r = umfs_pt_scan_table(w, umfs_pt_table(w, off), level - 1, cbase, from, want,
-					       pos);
+			r = umfs_pt_scan_table(w, umfs_pt_table(w, off), level - 1,
+					       UMFS_PT_ENTRIES, cbase, from, want, pos);
 			if (r != UMFS_PT_NONE)
 				return r;
 		} else if (want & UMFS_PT_WANT(k)) {
@@ -149,7 +171,8 @@ static inline umfs_u64 umfs_pt_next(const struct umfs_ptwalk *w, unsigned int he
 	umfs_u64 r, hole = pg;
 
 	if (k == UMFS_PTE_TABLE) {
-		r = umfs_pt_scan_table(w, umfs_pt_table(w, root), height, 0, pg, want, pos);
+		r = umfs_pt_scan_table(w, umfs_pt_table(w, root), umfs_pt_top_level(height),
+				       umfs_pt_top_entries(height), 0, pg, want, pos);
 		if (r != UMFS_PT_NONE)
 			return r;
 	} else if (k != UMFS_PTE_HOLE && (want & UMFS_PT_WANT(k))) {

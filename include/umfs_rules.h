@@ -107,6 +107,7 @@ static inline umfs_u64 umfs_pte_form(unsigned int level, umfs_u64 e)
 /* Where a file's table entries may point, from a validated superblock. */
 struct umfs_ptgeom {
 	umfs_u64 data_off, data_pages, phys_base;
+	umfs_u64 inline_ok; /* INCOMPAT_INLINE_TABLE: trees of height UMFS_PT_INLINE */
 };
 
 static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb)
@@ -115,6 +116,8 @@ static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb
 		.data_off = umfs_le64_to_cpu(sb->data_off),
 		.data_pages = umfs_le64_to_cpu(sb->data_pages),
 		.phys_base = umfs_le64_to_cpu(sb->phys_base),
+		.inline_ok = !!(umfs_le32_to_cpu(sb->feature_incompat) &
+				UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
 	};
 
 	return g;
@@ -158,9 +161,14 @@ static inline enum umfs_pte_kind umfs_pte_decode(const struct umfs_ptgeom *g, un
 }
 
 /* A tree root: height at most 3, and root (a table, or at height 0 the
- * file's one data page) a page of the data zone. 0 is an empty tree. */
+ * file's one data page) a page of the data zone. 0 is an empty tree. An
+ * inline table (pool allowing it) is not rooted in the data zone: its
+ * root is where its inode's pt_inline lies, which umfs_pt_root_of()
+ * computes from the inode's place and never reads from the media. */
 static inline int umfs_pt_root_ok(const struct umfs_ptgeom *g, unsigned int height, umfs_u64 root)
 {
+	if (height == UMFS_PT_INLINE)
+		return g->inline_ok && root;
 	return !root || (height <= 3 && umfs_off_is_data_page(g->data_off, g->data_pages, root));
 }
 

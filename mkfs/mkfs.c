@@ -62,6 +62,7 @@ struct mkfs_opts {
 	bool quiet;		/* -q */
 	bool dry_run;		/* -n: plan and say, change nothing */
 	uint32_t sbflags;	/* -O: UMFS_SBF_* */
+	int inline_tables;	/* -O inline: 1, -O noinline: 0, default: -1 */
 	const char *path;
 };
 
@@ -114,6 +115,10 @@ static void usage(FILE *out)
 		"  -O, --option=relaxed default consistency mode relaxed: overwrites in\n"
 		"                       place, without undo (strict: the default, every\n"
 		"                       write atomic)\n"
+		"  -O, --option=inline  files of 2 to 17 pages keep their table in the\n"
+		"                       inode (the default for a file; noinline: a\n"
+		"                       table page each, which the kernel module needs,\n"
+		"                       the default for a device)\n"
 		"  -f, --force          overwrite an existing UMFS pool, other file system,\n"
 		"                       or a file that holds data\n"
 		"  -n, --dry-run        say what would be made (size, inodes, pages, layout)\n"
@@ -171,6 +176,7 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 	int c, err;
 
 	memset(o, 0, sizeof(*o));
+	o->inline_tables = -1;
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":s:G:N:L:O:fqnVh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -198,10 +204,12 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 				o->sbflags |= UMFS_SBF_RELAXED;
 			else if (!strcmp(optarg, "strict"))
 				o->sbflags &= ~UMFS_SBF_RELAXED;
+			else if (!strcmp(optarg, "inline") || !strcmp(optarg, "noinline"))
+				o->inline_tables = optarg[0] != 'n';
 			else
 				umfs_cli_refuse(prog, 1,
-						"unknown pool option '%s': expected relaxed or strict",
-						optarg);
+						"unknown pool option '%s': expected relaxed, strict, "
+						"inline or noinline", optarg);
 			break;
 		case 'f':
 			o->force = true;
@@ -827,6 +835,10 @@ static int make_pool(const struct mkfs_opts *o, const struct pool_target *t,
 	fo.max_size = t->max_size;
 	fo.label = o->label;
 	fo.default_flags = o->sbflags;
+	/* by default a device, which the kernel module may serve, has no
+	 * inline tables: the module does not serve pools with them */
+	fo.no_inline = o->inline_tables < 0 ? t->kind == POOL_BLOCK || t->kind == POOL_DAX
+					    : !o->inline_tables;
 	err = umfs_format(&pm, &fo, g);
 	if (err) {
 		err_msg("%s: format failed: %s", o->path, strerror(-err));

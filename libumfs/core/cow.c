@@ -81,6 +81,17 @@ static int swap_step_at(const struct umfs_fs *fs, const struct umfs_inode *in,
 	x->level = 1;
 	x->first = fwd ? p : UMFS_MAX(lo, r);
 	x->n = (fwd ? UMFS_MIN(hi, rend) : p) - x->first + 1;
+	if (in->pt_height == UMFS_PT_INLINE || sh->pt_height == UMFS_PT_INLINE) {
+		/* an inline table ends at entry 16: a step never crosses it */
+		uint64_t end = x->first + x->n;
+
+		if (x->first < UMFS_PT_INLINE_ENTRIES && end > UMFS_PT_INLINE_ENTRIES) {
+			if (fwd)
+				x->n = UMFS_PT_INLINE_ENTRIES - x->first;
+			else
+				x->first = UMFS_PT_INLINE_ENTRIES, x->n = end - x->first;
+		}
+	}
 	x->fslot = umfs_pt_slot_find(fs, in, x->first, 1);
 	x->sslot = umfs_pt_slot_find(fs, sh, x->first, 1);
 	if (x->fslot && x->sslot)
@@ -222,7 +233,11 @@ static int cow_alloc_run(struct umfs_fs *fs, struct umfs_cow *c, uint64_t p, uin
 	uint64_t *slot;
 	int err;
 
-	err = umfs_pt_slot_make(fs, sh, p, 1, &slot);
+	/* q's slot first: one table then holds all of [p, q] (an inline
+	 * table that cannot becomes a table page) */
+	err = umfs_pt_slot_make(fs, sh, q, 1, &slot);
+	if (!err)
+		err = umfs_pt_slot_make(fs, sh, p, 1, &slot);
 	if (err)
 		return err;
 	while (p <= q) {
@@ -289,7 +304,10 @@ static int cow_prep_region(struct umfs_fs *fs, struct umfs_cow *c, uint64_t *pp)
 		if (!any)
 			return 0; /* only holes: nothing moves */
 	}
-	err = umfs_pt_slot_make(fs, in, p, 1, &slot);
+	/* the file's slots for [p, q] in one table too, as the shadow's */
+	err = umfs_pt_slot_make(fs, in, q, 1, &slot);
+	if (!err)
+		err = umfs_pt_slot_make(fs, in, p, 1, &slot);
 	if (!err)
 		err = cow_alloc_run(fs, c, p, q);
 	return err;

@@ -6,9 +6,13 @@
  *   height 0: the root is the data page of file page 0 (one-page files);
  *   height 1: a level-1 table of 512 4 KiB leaves (2 MiB);
  *   height 2: a level-2 table of level-1 tables or 2 MiB leaves (1 GiB);
- *   height 3: a level-3 table of level-2 tables (512 GiB).
- * The tree grows at the top (the old root becomes entry 0 of a new root) and
- * truncation shrinks it back when only entry 0 of the root is left.
+ *   height 3: a level-3 table of level-2 tables (512 GiB);
+ *   UMFS_PT_INLINE: the level-1 entries of pages 0..16 in the inode itself
+ *   (regular files on a pool with INCOMPAT_INLINE_TABLE): no table page.
+ * The tree grows at the top (the old root becomes entry 0 of a new root; a
+ * one-page file's page becomes inline entry 0; inline entries move to a
+ * table page) and truncation shrinks it back when only entry 0 of the root
+ * is left, or a table's entries fit inline again.
  *
  * Readers walk the tree without locks: the caller's vnode lock keeps writers
  * of the same file out. Changes run in transactions; every step (one grow,
@@ -18,6 +22,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ptable.h"
 #include "alloc.h"
@@ -50,14 +55,51 @@ static inline enum umfs_pte_kind pt_decode(const struct umfs_fs *fs, unsigned le
 /* The format's walk (umfs_ptwalk.h) over this mount's mapping. */
 #define PT_WALK(fs) ((const struct umfs_ptwalk){ .base = (fs)->base, .g = &(fs)->geom })
 
-static inline bool pt_root_ok(const struct umfs_fs *fs, const struct umfs_inode *in)
+/* The root the walk starts from: pt_root, or where the inline table is. */
+#define PT_ROOT(fs, in) umfs_pt_root_of(&PT_WALK(fs), in)
+
+static inline bool pt_inline(const struct umfs_inode *in)
 {
-	return umfs_pt_root_ok(&fs->geom, in->pt_height, in->pt_root);
+	return in->pt_height == UMFS_PT_INLINE;
 }
 
-static bool pt_table_empty_from(const uint64_t *t, unsigned from)
+/* No pages and no inline table. */
+static inline bool pt_empty(const struct umfs_inode *in)
 {
-	for (unsigned i = from; i < UMFS_PT_ENTRIES; i++)
+	return !in->pt_root && !pt_inline(in);
+}
+
+/* Whether in's level-1 entries may live in the inode. */
+static inline bool pt_inline_allowed(const struct umfs_fs *fs, const struct umfs_inode *in)
+{
+	return fs->geom.inline_ok && S_ISREG(in->mode);
+}
+
+static inline unsigned pt_level(const struct umfs_inode *in)
+{
+	return umfs_pt_top_level(in->pt_height);
+}
+
+/* The top table of a tree of height >= 1. */
+static inline uint64_t *pt_top(const struct umfs_fs *fs, struct umfs_inode *in)
+{
+	return pt_inline(in) ? in->pt_inline : umfs_off_ptr(fs, in->pt_root);
+}
+
+/* Entries of the level-1 table a walk of in stopped at. */
+static inline unsigned pt_l1_entries(const struct umfs_inode *in)
+{
+	return umfs_pt_top_entries(pt_inline(in) ? UMFS_PT_INLINE : 1);
+}
+
+static inline bool pt_root_ok(const struct umfs_fs *fs, const struct umfs_inode *in)
+{
+	return umfs_pt_root_ok(&fs->geom, in->pt_height, PT_ROOT(fs, in));
+}
+
+static bool pt_table_empty_from(const uint64_t *t, unsigned from, unsigned n)
+{
+	for (unsigned i = from; i < n; i++)
 		if (t[i])
 			return false;
 	return true;
@@ -67,10 +109,10 @@ static bool pt_table_empty_from(const uint64_t *t, unsigned from)
 /* Lookup                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Hole run of a level-1 table from index i. */
-static uint64_t pt_hole_run(const uint64_t *t, unsigned i)
+/* Hole run of a level-1 table of n entries from index i. */
+static uint64_t pt_hole_run(const uint64_t *t, unsigned n, unsigned i)
 {
-	unsigned j, end = UMFS_MIN(UMFS_PT_ENTRIES, i + PT_RUN_SCAN);
+	unsigned j, end = UMFS_MIN(n, i + PT_RUN_SCAN);
 
 	for (j = i + 1; j < end && !t[j]; j++)
 		;
@@ -80,11 +122,11 @@ static uint64_t pt_hole_run(const uint64_t *t, unsigned i)
 /* Leaves from index i (a leaf at pool offset off) whose pages follow each
  * other in the pool: equal entries but for the address, so each one is a
  * leaf too, and none past the data zone's end. */
-static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigned i,
+static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigned n, unsigned i,
 			    uint64_t off)
 {
 	uint64_t limit = UMFS_MIN(PT_RUN_SCAN, umfs_pages_to_zone_end(&fs->geom, off));
-	unsigned j, end = (unsigned)UMFS_MIN(UMFS_PT_ENTRIES, i + limit);
+	unsigned j, end = (unsigned)UMFS_MIN(n, i + limit);
 	uint64_t want = t[i];
 
 	for (j = i + 1; j < end && t[j] == (want += UMFS_PAGE_SIZE); j++)
@@ -100,14 +142,14 @@ int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64
 
 	*offp = 0;
 	run = run ? run : &r;
-	switch (umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, 1, &pos)) {
+	switch (umfs_pt_descend(&PT_WALK(fs), in->pt_height, PT_ROOT(fs, in), pg, 1, &pos)) {
 	case UMFS_PTE_HOLE:
 		if (!pos.table)
 			*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
 		else if (pos.level > 1)
 			*run = umfs_pt_cover(pos.level - 1) - (pg & (umfs_pt_cover(pos.level - 1) - 1));
 		else
-			*run = pt_hole_run(pos.table, pos.idx);
+			*run = pt_hole_run(pos.table, pt_l1_entries(in), pos.idx);
 		return 0;
 	case UMFS_PTE_LEAF:
 		*offp = umfs_pt_leaf_page(&pos, pg);
@@ -116,7 +158,7 @@ int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64
 		else if (pos.level == 2)
 			*run = umfs_pt_leaf_pages(&pos, pg);
 		else
-			*run = pt_data_run(fs, pos.table, pos.idx, pos.off);
+			*run = pt_data_run(fs, pos.table, pt_l1_entries(in), pos.idx, pos.off);
 		return 0;
 	default:
 		/* damage, or on a shared mount a table a writer is changing
@@ -191,13 +233,13 @@ int umfs_pt_check_owned(const struct umfs_fs *fs, const struct umfs_inode *in, u
 
 	if (!pt_root_ok(fs, in))
 		return -EUCLEAN;
-	if (!in->pt_root || first > last || first >= cover)
+	if (pt_empty(in) || first > last || first >= cover)
 		return 0;
-	if (!pt_pages_used(fs, umfs_off_page(fs, in->pt_root), 1))
+	if (!pt_inline(in) && !pt_pages_used(fs, umfs_off_page(fs, in->pt_root), 1))
 		return -EUCLEAN;
 	if (in->pt_height == 0)
 		return 0;
-	return pt_owned(fs, umfs_off_ptr(fs, in->pt_root), in->pt_height, 0, first,
+	return pt_owned(fs, pt_top(fs, (struct umfs_inode *)in), pt_level(in), 0, first,
 			UMFS_MIN(last, cover - 1));
 }
 
@@ -235,23 +277,68 @@ static int pt_table_alloc(struct umfs_fs *fs, uint64_t *page)
 	return err;
 }
 
-/* One level more at the top: the old root becomes entry 0 of a new root. */
-static int pt_grow(struct umfs_fs *fs, struct umfs_inode *in)
+/*
+ * One level more at the top, toward file page pg: a one-page file's page
+ * becomes entry 0 of an inline table when pg fits there (no page is
+ * allocated); inline entries move to a table page of their own; otherwise
+ * the old root becomes entry 0 of a new root. The inode is in the
+ * transaction.
+ */
+static int pt_grow(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg)
 {
 	uint64_t page, *t;
 	int err;
 
+	if (in->pt_height == 0 && pg < UMFS_PT_INLINE_ENTRIES && pt_inline_allowed(fs, in)) {
+		in->pt_inline[0] = umfs_pte_make(fs, in->pt_root, UMFS_PTE_LEAF4K_FLAGS);
+		in->pt_root = 0;
+		in->pt_height = UMFS_PT_INLINE;
+		umfs_inode_seal(in);
+		return 0;
+	}
 	err = pt_table_alloc(fs, &page);
 	if (err)
 		return err;
 	t = umfs_page_ptr(fs, page);
-	t[0] = umfs_pte_make(fs, in->pt_root,
-			     in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
+	if (pt_inline(in)) {
+		memcpy(t, in->pt_inline, sizeof(in->pt_inline));
+		memset(in->pt_inline, 0, sizeof(in->pt_inline));
+		in->pt_height = 1;
+	} else {
+		t[0] = umfs_pte_make(fs, in->pt_root,
+				     in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
+		in->pt_height++;
+	}
 	in->pt_root = umfs_page_off(fs, page);
-	in->pt_height++;
 	in->blocks++;
 	umfs_inode_seal(in);
 	return 0;
+}
+
+/* Grows in's tree until it covers file page pg with a top table of at
+ * least level `need`. */
+static int pt_grow_to(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned need)
+{
+	while (pt_level(in) < need || (pt_inline(in) && pg >= UMFS_PT_INLINE_ENTRIES)) {
+		int err = pt_grow(fs, in, pg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* An empty tree that is to map file page pg (whose tree height is need)
+ * starts as an empty inline table when that is where pg goes. */
+static bool pt_start_inline(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg,
+			    unsigned need)
+{
+	if (!pt_empty(in) || need != 1 || pg >= UMFS_PT_INLINE_ENTRIES ||
+	    !pt_inline_allowed(fs, in))
+		return false;
+	in->pt_height = UMFS_PT_INLINE;
+	umfs_inode_seal(in);
+	return true;
 }
 
 /* What a mapping has to create below an empty slot. */
@@ -271,7 +358,7 @@ static int pt_find_slot(const struct umfs_fs *fs, const struct umfs_inode *in, u
 {
 	struct umfs_pt_pos pos;
 
-	if (umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, 1, &pos) !=
+	if (umfs_pt_descend(&PT_WALK(fs), in->pt_height, PT_ROOT(fs, in), pg, 1, &pos) !=
 		    UMFS_PTE_HOLE || !pos.table)
 		return -EUCLEAN;
 	if (pos.level < 2)
@@ -379,20 +466,18 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 	if (err)
 		return err;
 	need = umfs_pt_height_for(pg);
-	if (f.huge && !in->pt_root)
+	if (f.huge && pt_empty(in))
 		need = UMFS_MAX(need, 2);
-	else if (f.huge && in->pt_height < 2 && pg < UMFS_PT_ENTRIES)
+	else if (f.huge && pt_level(in) < 2 && pg < UMFS_PT_ENTRIES)
 		f.huge = false; /* region 0 holds the pages of the small tree */
 
-	if (!in->pt_root) {
+	if (pt_empty(in) && !pt_start_inline(fs, in, pg, need)) {
 		f.slot = NULL;
 		f.level = need + 1;
 	} else {
-		while (in->pt_height < need) {
-			err = pt_grow(fs, in);
-			if (err)
-				return err;
-		}
+		err = pt_grow_to(fs, in, pg, need);
+		if (err)
+			return err;
 		need = in->pt_height;
 		err = pt_find_slot(fs, in, pg, &f);
 		if (!err)
@@ -417,7 +502,10 @@ void umfs_pt_map_presave(struct umfs_fs *fs, struct umfs_inode *in, uint64_t fir
 
 	if (first > last || umfs_tx_save(fs, in, sizeof(*in)))
 		return;
-	if (in->pt_root && (slot = umfs_pt_slot_find(fs, in, first, 1)) != NULL) {
+	if (pt_inline(in)) {
+		/* the entries are in the inode, saved above */
+		tables = first + n > UMFS_PT_INLINE_ENTRIES;
+	} else if (in->pt_root && (slot = umfs_pt_slot_find(fs, in, first, 1)) != NULL) {
 		/* the entries of [first, first + n) in the table that holds first */
 		uint64_t k = UMFS_MIN(n, UMFS_PT_ENTRIES - (first & PT_IDX_MASK));
 
@@ -437,9 +525,9 @@ uint64_t *umfs_pt_slot_find(const struct umfs_fs *fs, const struct umfs_inode *i
 {
 	struct umfs_pt_pos pos;
 
-	if (!in->pt_root || in->pt_height < level || level < 1)
+	if (pt_empty(in) || pt_level(in) < level || level < 1)
 		return NULL;
-	umfs_pt_descend(&PT_WALK(fs), in->pt_height, in->pt_root, pg, level, &pos);
+	umfs_pt_descend(&PT_WALK(fs), in->pt_height, PT_ROOT(fs, in), pg, level, &pos);
 	return pos.table && pos.level == level ? &pos.table[pos.idx] : NULL;
 }
 
@@ -478,7 +566,7 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
 		return err;
-	if (!in->pt_root) {
+	if (pt_empty(in) && !pt_start_inline(fs, in, pg, need)) {
 		err = pt_table_alloc(fs, &page);
 		if (err)
 			return err;
@@ -487,13 +575,11 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 		in->blocks++;
 		umfs_inode_seal(in);
 	}
-	while (in->pt_height < need) {
-		err = pt_grow(fs, in);
-		if (err)
-			return err;
-	}
-	t = umfs_off_ptr(fs, in->pt_root);
-	for (h = in->pt_height; h > level; h--) {
+	err = pt_grow_to(fs, in, pg, need);
+	if (err)
+		return err;
+	t = pt_top(fs, in);
+	for (h = pt_level(in); h > level; h--) {
 		uint64_t *slot = &t[(pg >> umfs_pt_level_shift(h)) & PT_IDX_MASK], off;
 		enum umfs_pte_kind k = pt_decode(fs, h, *slot, &off);
 
@@ -671,7 +757,7 @@ static int pt_free_entry(struct pt_free *f, uint64_t *t, unsigned i, unsigned le
 	err = pt_free_range(f, umfs_off_ptr(f->fs, off), level - 1, base, first, last);
 	if (err)
 		return err;
-	if (!whole && !pt_table_empty_from(umfs_off_ptr(f->fs, off), 0))
+	if (!whole && !pt_table_empty_from(umfs_off_ptr(f->fs, off), 0, UMFS_PT_ENTRIES))
 		return 0;
 	if (!pt_free_room(f, PT_STEP_ROOM))
 		return 1; /* an empty table is valid: the next call frees it */
@@ -708,26 +794,70 @@ static int pt_free_range(struct pt_free *f, uint64_t *t, unsigned level, uint64_
 	return 0;
 }
 
-/* Drops root tables that are empty or hold only entry 0. */
+/* Frees the root table's page (whose entries the caller has taken):
+ * 1 when the journal has no room for it. */
+static int pt_free_root(struct pt_free *f)
+{
+	int err;
+
+	if (!pt_free_room(f, PT_STEP_ROOM))
+		return 1;
+	err = pt_free_pages(f, umfs_off_page(f->fs, f->in->pt_root), 1);
+	if (!err)
+		f->in->blocks--;
+	return err;
+}
+
+/* A level-1 root table whose entries all fit inline moves into the inode
+ * and its page is freed (the file has more than entry 0, or pt_shrink
+ * would have dropped the table). */
+static int pt_shrink_inline(struct pt_free *f)
+{
+	struct umfs_inode *in = f->in;
+	uint64_t *t = umfs_off_ptr(f->fs, in->pt_root);
+	int err;
+
+	if (!pt_inline_allowed(f->fs, in) || in->pt_height != 1 ||
+	    !pt_table_empty_from(t, UMFS_PT_INLINE_ENTRIES, UMFS_PT_ENTRIES))
+		return 0;
+	err = pt_free_root(f);
+	if (err)
+		return err;
+	memcpy(in->pt_inline, t, sizeof(in->pt_inline));
+	in->pt_root = 0;
+	in->pt_height = UMFS_PT_INLINE;
+	umfs_inode_seal(in);
+	return 0;
+}
+
+/* Drops root tables that are empty or hold only entry 0, and an inline
+ * table that holds only entry 0 (no page to free: entry 0 becomes the
+ * root). */
 static int pt_shrink(struct pt_free *f)
 {
 	struct umfs_inode *in = f->in;
 
-	while (in->pt_root && in->pt_height > 0) {
-		uint64_t *t = umfs_off_ptr(f->fs, in->pt_root), off;
-		enum umfs_pte_kind k = pt_decode(f->fs, in->pt_height, t[0], &off);
+	while (!pt_empty(in) && in->pt_height > 0) {
+		uint64_t *t = pt_top(f->fs, in), off = 0;
+		enum umfs_pte_kind k = pt_decode(f->fs, pt_level(in), t[0], &off);
 		int err;
 
 		if (k == UMFS_PTE_BAD)
 			return -EUCLEAN;
-		if (!pt_table_empty_from(t, 1) || (k == UMFS_PTE_LEAF && in->pt_height == 2))
+		if (!pt_table_empty_from(t, 1, umfs_pt_top_entries(in->pt_height)))
+			return pt_inline(in) ? 0 : pt_shrink_inline(f);
+		if (k == UMFS_PTE_LEAF && in->pt_height == 2)
 			return 0;
-		if (!pt_free_room(f, PT_STEP_ROOM))
-			return 1;
-		err = pt_free_pages(f, umfs_off_page(f->fs, in->pt_root), 1);
+		if (pt_inline(in)) {
+			t[0] = 0;
+			in->pt_root = k != UMFS_PTE_HOLE ? off : 0;
+			in->pt_height = 0;
+			umfs_inode_seal(in);
+			return 0;
+		}
+		err = pt_free_root(f);
 		if (err)
 			return err;
-		in->blocks--;
 		if (k != UMFS_PTE_HOLE) {
 			in->pt_root = off;
 			in->pt_height--;
@@ -746,7 +876,7 @@ static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t firs
 	uint64_t cover;
 	int err;
 
-	if (!in->pt_root || first > last)
+	if (pt_empty(in) || first > last)
 		return 0;
 	if (!pt_root_ok(fs, in))
 		return -EUCLEAN;
@@ -768,8 +898,7 @@ static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t firs
 		umfs_inode_seal(in);
 		return 0;
 	}
-	err = pt_free_range(&f, umfs_off_ptr(fs, in->pt_root), in->pt_height, 0, first,
-			    UMFS_MIN(last, cover - 1));
+	err = pt_free_range(&f, pt_top(fs, in), pt_level(in), 0, first, UMFS_MIN(last, cover - 1));
 	return err ? err : pt_shrink(&f);
 }
 
@@ -793,7 +922,7 @@ static uint64_t pt_next(const struct umfs_fs *fs, const struct umfs_inode *in, u
 			unsigned want)
 {
 	struct umfs_pt_pos pos;
-	uint64_t r = umfs_pt_next(&PT_WALK(fs), in->pt_height, in->pt_root, pg,
+	uint64_t r = umfs_pt_next(&PT_WALK(fs), in->pt_height, PT_ROOT(fs, in), pg,
 				  want | UMFS_PT_WANT(UMFS_PTE_BAD), &pos);
 
 	return r != UMFS_PT_NONE && pos.kind == UMFS_PTE_BAD ? UMFS_PT_DAMAGED : r;

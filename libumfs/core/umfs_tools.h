@@ -119,6 +119,7 @@ struct umfs_format_opts {
 	const uint8_t *uuid;  /* NULL: random */
 	uint32_t default_flags;
 	uint64_t max_size;    /* 0: the default of umfs_geometry_plan_max */
+	bool no_inline;       /* leave INCOMPAT_INLINE_TABLE off */
 };
 /* Writes a fresh file system over pm (already mapped). */
 int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,

@@ -606,6 +606,34 @@ static void body_random(struct run *r)
 		st_close(r, i, "close");
 }
 
+/* Inline tables: every transition of a small file's tree. */
+static void setup_inline(struct run *r)
+{
+	put_file(r, "/i", 4096, 70);
+	put_file(r, "/g", 16 * 4096 - 10, 71);
+}
+
+static void body_inline(struct run *r)
+{
+	open_file(r, 0, "/i", O_RDWR);
+	open_file(r, 1, "/g", O_RDWR);
+	st_pwrite(r, 0, "/i", 4096, 100, 72, 100);             /* one page -> inline */
+	st_pwrite(r, 0, "/i", 3 * 4096 + 5, 12 * 4096, 73, 12 * 4096); /* stays inline */
+	st_pwrite(r, 0, "/i", 17 * 4096, 5000, 74, 5000);      /* inline -> table page */
+	STEP(r, "ftruncate(/i, 9 pages): table -> inline", umfs_ftruncate(r->f[0], 9 * 4096 - 1), 0);
+	STEP(r, "punch(/i, pages 3-5)",
+	     umfs_fallocate(r->f[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 3 * 4096,
+			    3 * 4096), 0);
+	STEP(r, "ftruncate(/i, 100): inline -> one page", umfs_ftruncate(r->f[0], 100), 0);
+	STEP(r, "ftruncate(/i, 0)", umfs_ftruncate(r->f[0], 0), 0);
+	st_pwrite(r, 0, "/i", 7 * 4096 + 1, 300, 75, 300);    /* empty -> sparse inline */
+	st_pwrite(r, 1, "/g", 100, 3 * 4096, 76, 3 * 4096);   /* copy-on-write inline */
+	st_pwrite(r, 1, "/g", 10 * 4096 + 7, 10 * 4096, 77, 10 * 4096); /* ... past entry 16 */
+	st_close(r, 1, "close(/g)");
+	st_close(r, 0, "close(/i)");
+	STEP(r, "unlink(/i)", umfs_unlink(r->fs, "/i"), 0);
+}
+
 #define WL(n, size, fl, su, bo) \
 	.name = n, .pool_size = (size), .flags = (fl), .setup = su, .body = bo
 
@@ -623,6 +651,7 @@ const struct workload crash_workloads[] = {
 	{ WL("bigcow", 32 * MiB, 0, setup_bigcow, body_bigcow), .jslot = 24 * KiB },
 	{ WL("pageswap", 16 * MiB, 0, setup_pageswap, body_pageswap) },
 	{ WL("pageswap-full", 8 * MiB, 0, setup_fallback, body_pageswap_full) },
+	{ WL("inline", 16 * MiB, 0, setup_inline, body_inline) },
 	{ WL("random", 32 * MiB, 0, setup_random, body_random), .seed = 1 },
 	{ WL("random-smalljournal", 64 * MiB, 0, setup_random, body_random), .seed = 2,
 	  .jslot = 24 * KiB },

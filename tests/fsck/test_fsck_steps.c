@@ -553,11 +553,49 @@ static void page_owned_twice(void **state)
 	struct umfs_inode *ia = ft_inode(m, a), *ib = ft_inode(m, b);
 	uint64_t *l1;
 
-	/* f7 (three pages: a level-1 table) maps f4's first data page too. */
-	assert_int_equal(ib->pt_height, 1);
-	l1 = (uint64_t *)(m->base + ib->pt_root);
+	/* f7 (three pages: an inline table) maps f4's first data page too. */
+	assert_int_equal(ib->pt_height, UMFS_PT_INLINE);
+	l1 = ib->pt_inline;
 	l1[1] = (ft_page_off(m, ia, 0) + m->sb.phys_base) | UMFS_PTE_LEAF4K_FLAGS;
 	check_repair(f, "already in use: would be cleared", "already in use: cleared");
+}
+
+/* An inline table's entries are checked as a table's: a bad one is
+ * cleared and the blocks counter follows. */
+static void inline_entry_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f7");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+	in->pt_inline[2] |= 1ull << 8;
+	in->pt_inline[16] = UMFS_PTE_LEAF4K_FLAGS | (m->sb.pool_size + m->sb.phys_base);
+	check_repair(f, "page-table entry 16 at level 1 (file page 16) points outside the data zone",
+		     "entry 2 at level 1 (file page 2) has invalid flag bits (0x");
+	in = ft_inode(map(f), ino);
+	assert_int_equal(in->pt_inline[2], 0);
+	assert_int_equal(in->pt_inline[16], 0);
+	assert_int_equal(in->blocks, 2);
+}
+
+/* An inline table has no root: one beside it is cleared (its page is
+ * then a leak the bitmap step frees); on a directory it is no table. */
+static void inline_root_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = ino_of(f, "/dir1/f7"), big = ino_of(f, "/big");
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+
+	in->pt_root = ft_inode(m, big)->pt_root;
+	ft_inode_seal(in);
+	check_repair(f, "beside an inline table", "beside an inline table: cleared");
+	in = ft_inode(map(f), ino);
+	assert_int_equal(in->pt_root, 0);
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+	assert_int_equal(in->blocks, 3);
 }
 
 static void table_loop_cleared(void **state)
@@ -1135,6 +1173,8 @@ int main(void)
 		T(pte_bad_flags_cleared),
 		T(page_owned_twice),
 		T(table_loop_cleared),
+		T(inline_entry_cleared),
+		T(inline_root_cleared),
 		T(blocks_counter_fixed),
 		T(dangling_entry_removed),
 		T(duplicate_name_removed),

@@ -268,7 +268,7 @@ void cr_target_root(struct craft *c)
 		cr_say(c, "%s: pt_root misaligned: 0x%" PRIx64 " -> 0x%" PRIx64, cr_file_name(fi), old,
 		       in->pt_root);
 	} else {
-		static const uint8_t heights[] = { 0, 1, 2, 3, 4, 7, 255 };
+		static const uint8_t heights[] = { 0, 1, 2, 3, 4, 7, 255, UMFS_PT_INLINE };
 		uint8_t h = in->pt_height, nh;
 
 		do
@@ -279,6 +279,9 @@ void cr_target_root(struct craft *c)
 		 * rule tells that from data */
 		c->strict = nh != 0 && in->pt_root;
 		c->fsck_must = nh > 3 && in->pt_root;
+		/* an inline table has no root, and only a regular file has one */
+		if (nh == UMFS_PT_INLINE)
+			c->strict = c->fsck_must = in->pt_root || !S_ISREG(in->mode);
 		cr_say(c, "%s: pt_height %u -> %u", cr_file_name(fi), h, nh);
 	}
 	cr_inode_seal(in);

@@ -178,6 +178,9 @@ uint64_t cr_lookup(struct craft *c, uint64_t ino, uint64_t pg)
 	const struct umfs_inode *in = cr_inode(c, ino);
 	uint64_t t = in->pt_root;
 
+	if (in->pt_height == UMFS_PT_INLINE)
+		return pg < UMFS_PT_INLINE_ENTRIES && in->pt_inline[pg] ?
+			       pte_off(c, in->pt_inline[pg]) : 0;
 	if (!t || pg >= umfs_pt_cover(in->pt_height))
 		return 0;
 	for (unsigned level = in->pt_height; level >= 1; level--) {
@@ -193,13 +196,16 @@ uint64_t cr_lookup(struct craft *c, uint64_t ino, uint64_t pg)
 	return t;
 }
 
-static void tree_walk(struct craft *c, struct cr_file *f, uint64_t table, unsigned level)
+/* The entries of the table at pool offset table (n of them: an inline
+ * table is no page of its own, and is not listed as a table). */
+static void tree_walk(struct craft *c, struct cr_file *f, uint64_t table, unsigned level,
+		      unsigned n)
 {
 	const uint64_t *t = (const uint64_t *)(c->base + table);
 
-	if (f->ntables < UMFS_ARRAY_SIZE(f->tables))
+	if (n == UMFS_PT_ENTRIES && f->ntables < UMFS_ARRAY_SIZE(f->tables))
 		f->tables[f->ntables++] = table;
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		if (!t[i])
 			continue;
 		if (f->ne < CR_MAX_ENTRIES)
@@ -208,7 +214,7 @@ static void tree_walk(struct craft *c, struct cr_file *f, uint64_t table, unsign
 			if (f->ndata < CR_MAX_ENTRIES)
 				f->data[f->ndata++] = pte_off(c, t[i]);
 		} else {
-			tree_walk(c, f, pte_off(c, t[i]), level - 1);
+			tree_walk(c, f, pte_off(c, t[i]), level - 1, UMFS_PT_ENTRIES);
 		}
 	}
 }
@@ -218,8 +224,11 @@ static void file_load(struct craft *c, struct cr_file *f, uint64_t ino)
 	const struct umfs_inode *in = cr_inode(c, ino);
 
 	f->ino = ino;
-	if (in->pt_root && in->pt_height)
-		tree_walk(c, f, in->pt_root, in->pt_height);
+	if (in->pt_height == UMFS_PT_INLINE)
+		tree_walk(c, f, (uint64_t)((const uint8_t *)in->pt_inline - c->base), 1,
+			  UMFS_PT_INLINE_ENTRIES);
+	else if (in->pt_root && in->pt_height)
+		tree_walk(c, f, in->pt_root, in->pt_height, UMFS_PT_ENTRIES);
 	else if (in->pt_root)
 		f->data[f->ndata++] = in->pt_root;
 }

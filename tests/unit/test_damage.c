@@ -23,7 +23,7 @@
 #include "umfs.h"
 #include "umfs_frontend.h"
 
-#define NFILES 3
+#define NFILES 4
 #define POOL_SIZE (64ull << 20)
 #define HUGE_FILE (4ull << 20)
 #define SPARSE_AT (1ull << 30) /* a tree of height 3 */
@@ -38,9 +38,10 @@ struct ref_file {
 
 static struct test_pool the_pool;
 static struct ref_file files[NFILES] = {
-	{ .path = "/small", .off = 0, .len = 5 * UMFS_PAGE_SIZE + 100 },   /* height 1 */
+	{ .path = "/small", .off = 0, .len = 5 * UMFS_PAGE_SIZE + 100 },   /* inline table */
 	{ .path = "/huge", .off = 0, .len = HUGE_FILE },                    /* 2 MiB leaves */
 	{ .path = "/sparse", .off = SPARSE_AT, .len = 3 * UMFS_PAGE_SIZE }, /* height 3 */
+	{ .path = "/medium", .off = 0, .len = 40 * UMFS_PAGE_SIZE + 7 },    /* height 1 */
 };
 
 static int teardown(void **state)
@@ -70,7 +71,8 @@ static void files_make(struct umfs_fs *fs)
 		assert_int_equal(umfs_pwrite(r->f, r->bytes, r->len, (off_t)r->off), (ssize_t)r->len);
 		umfs_file_id(r->f, &r->ino, &gen);
 	}
-	assert_int_equal(umfs_inode(fs, files[0].ino)->pt_height, 1);
+	assert_int_equal(umfs_inode(fs, files[0].ino)->pt_height, UMFS_PT_INLINE);
+	assert_int_equal(umfs_inode(fs, files[3].ino)->pt_height, 1);
 	assert_int_equal(umfs_inode(fs, files[1].ino)->pt_height, 2);
 	assert_int_equal(umfs_inode(fs, files[2].ino)->pt_height, 3);
 }
@@ -193,7 +195,7 @@ static void damaged_entries_are_refused(void **state)
 		const struct umfs_inode *in = umfs_inode(fs, r->ino);
 		uint64_t pg = (r->off >> UMFS_PAGE_SHIFT) + 1;
 
-		for (unsigned level = in->pt_height; level >= 1; level--) {
+		for (unsigned level = umfs_pt_top_level(in->pt_height); level >= 1; level--) {
 			uint64_t *slot = umfs_pt_slot_find(fs, in, pg, level), e, wrong[32];
 			unsigned n;
 

@@ -172,16 +172,6 @@ static void *dpage(struct umfs_fs *fs, uint64_t dir, uint64_t pg)
 	return off ? umfs_off_ptr(fs, off) : NULL;
 }
 
-static bool all_zero(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 /* Entry blocks: headers agree with their slots, free slots and the bytes
  * after each name are zero, hashes are right. Marks entry starts in
  * is_entry and returns the number of entries. */
@@ -203,7 +193,7 @@ static uint64_t check_blocks(struct umfs_fs *fs, uint64_t dir, uint8_t *is_entry
 			struct umfs_dentry *e = (void *)((uint8_t *)h + s * UMFS_DIR_SLOT_SIZE);
 
 			if (!(h->used[s / 64] >> (s % 64) & 1)) {
-				assert_true(all_zero(e, UMFS_DIR_SLOT_SIZE));
+				assert_true(test_all_zero(e, UMFS_DIR_SLOT_SIZE));
 				s++;
 				continue;
 			}
@@ -211,7 +201,7 @@ static uint64_t check_blocks(struct umfs_fs *fs, uint64_t dir, uint8_t *is_entry
 			assert_int_equal(e->nslots, UMFS_DIRENT_SLOTS(e->name_len));
 			assert_true(s + e->nslots <= UMFS_DIR_SLOTS_PER_BLOCK);
 			assert_int_equal(e->hash, umfs_name_hash(e->name, e->name_len));
-			assert_true(all_zero(e->name + e->name_len,
+			assert_true(test_all_zero(e->name + e->name_len,
 					     e->nslots * UMFS_DIR_SLOT_SIZE - sizeof(*e) - e->name_len));
 			is_entry[b * UMFS_DIR_SLOTS_PER_BLOCK + s] = 1;
 			entries++;
@@ -253,7 +243,7 @@ static void check_index(struct umfs_fs *fs, uint64_t dir, uint8_t *is_entry, uin
 		assert_true(bk->local_depth <= d->gdepth);
 		assert_int_equal(refs[k], 1ull << (d->gdepth - bk->local_depth));
 		assert_true(bk->count <= UMFS_BUCKET_ENTRIES);
-		assert_true(all_zero(&bk->ent[bk->count],
+		assert_true(test_all_zero(&bk->ent[bk->count],
 				     (UMFS_BUCKET_ENTRIES - bk->count) * sizeof(bk->ent[0])));
 		for (unsigned j = 0; j < bk->count; j++) {
 			uint32_t pos = (uint32_t)bk->ent[j], hash = (uint32_t)(bk->ent[j] >> 32);

@@ -125,16 +125,16 @@ static void walk_leaf(struct walk *w, uint64_t pg, uint64_t off)
 	w->leaves++;
 }
 
-static void walk_table(struct walk *w, uint64_t off, unsigned level, uint64_t base)
+static void walk_table(struct walk *w, uint64_t off, unsigned level, uint64_t base);
+
+/* The n entries of a table at level, mapping pages from base. */
+static void walk_entries(struct walk *w, const uint64_t *t, unsigned n, unsigned level,
+			 uint64_t base)
 {
 	struct umfs_fs *fs = w->fs;
-	const uint64_t *t;
 	unsigned used = 0;
 
-	assert_true(umfs_off_is_page(fs, off));
-	walk_mark(w, umfs_off_page(fs, off), 1);
-	t = umfs_off_ptr(fs, off);
-	for (unsigned i = 0; i < UMFS_PT_ENTRIES; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint64_t e = t[i], eoff = umfs_pte_off(fs, e);
 		uint64_t cbase = base + ((uint64_t)i << ((level - 1) * UMFS_PT_SHIFT));
 
@@ -159,6 +159,13 @@ static void walk_table(struct walk *w, uint64_t off, unsigned level, uint64_t ba
 	}
 	if (!w->allow_empty)
 		assert_true(used > 0);
+}
+
+static void walk_table(struct walk *w, uint64_t off, unsigned level, uint64_t base)
+{
+	assert_true(umfs_off_is_page(w->fs, off));
+	walk_mark(w, umfs_off_page(w->fs, off), 1);
+	walk_entries(w, umfs_off_ptr(w->fs, off), UMFS_PT_ENTRIES, level, base);
 }
 
 /* Checks lookups of the model's pages and of holes next to them. */
@@ -194,7 +201,11 @@ static void verify_ex(struct umfs_fs *fs, struct umfs_inode *in, struct model *m
 	w.seen = calloc(fs->data_pages, 1);
 	assert_non_null(w.seen);
 	assert_int_equal(in->csum, umfs_inode_csum(in));
-	if (!in->pt_root) {
+	if (in->pt_height == UMFS_PT_INLINE) {
+		/* no page of its own; its entries, past which nothing is mapped */
+		assert_int_equal(in->pt_root, 0);
+		walk_entries(&w, in->pt_inline, UMFS_PT_INLINE_ENTRIES, 1, 0);
+	} else if (!in->pt_root) {
 		assert_int_equal(in->pt_height, 0);
 	} else if (in->pt_height == 0) {
 		assert_true(umfs_off_is_page(fs, in->pt_root));
@@ -356,7 +367,7 @@ static void heights_grow_and_keep_mappings(void **state)
 		uint64_t pg;
 		unsigned height;
 	} steps[] = {
-		{ 0, 0 }, { 1, 1 }, { 511, 1 }, { 512, 2 }, { 700, 2 }, { GPG - 1, 2 },
+		{ 0, 0 }, { 1, UMFS_PT_INLINE }, { 16, UMFS_PT_INLINE }, { 17, 1 }, { 511, 1 }, { 512, 2 }, { 700, 2 }, { GPG - 1, 2 },
 		{ GPG, 3 }, { 37 * GPG + 12345, 3 }, { MAXPG - 1, 3 }, { MAXPG - 513, 3 },
 	};
 	struct test_pool *tp = &the_pool;
@@ -519,7 +530,7 @@ static void huge_leaves(void **state)
 	assert_int_equal(map1(tp->fs, in, &m, 0, 0), 1);
 	assert_int_equal(in->pt_height, 0);
 	assert_int_equal(map1(tp->fs, in, &m, 5, UMFS_PTMAP_HUGE), 1);
-	assert_int_equal(in->pt_height, 1);
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
 	assert_int_equal(umfs_pt_offset(tp->fs, in, 6, NULL), 0);
 	assert_int_equal(map1(tp->fs, in, &m, 600, UMFS_PTMAP_HUGE), 1);
 	assert_int_equal(in->pt_height, 2);
@@ -572,10 +583,78 @@ static void split_huge_leaf_on_truncate(void **state)
 	truncate_all(tp->fs, in, &m, base);
 	verify(tp->fs, in, &m);
 	check_accounting(tp->fs, in, free0);
-	/* only page 1 is left: the tree shrinks back to one level */
-	assert_int_equal(in->pt_height, 1);
-	assert_int_equal(in->blocks, 2);
+	/* only page 1 is left: the tree shrinks back to an inline table */
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+	assert_int_equal(in->blocks, 1);
 	empty_and_finish(tp->fs, in, &m, free0);
+}
+
+/* A regular file of 2 to 17 pages keeps its entries in the inode: no
+ * table page. Each transition keeps every mapping and blocks exact: one
+ * page -> inline, inline -> a table page at page 17, a truncate back under
+ * 17 pages -> inline again, to one page -> height 0, to none -> empty;
+ * a hole punched inline frees its pages. A symlink takes a table page. */
+static void inline_table_transitions(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	struct model m = { 0 };
+	struct umfs_inode *in, *ln;
+	uint64_t free0;
+
+	assert_int_equal(test_pool_make(tp, "ptinl", 32 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
+	ln = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFLNK | 0777));
+	free0 = tp->fs->free_pages;
+	assert_int_equal(map1(tp->fs, in, &m, 0, 0), 1);
+	assert_int_equal(in->pt_height, 0);
+	for (uint64_t pg = 1; pg < UMFS_PT_INLINE_ENTRIES; pg++) {
+		assert_int_equal(map1(tp->fs, in, &m, pg, 0), 1);
+		assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+		assert_int_equal(in->blocks, pg + 1);
+		verify(tp->fs, in, &m);
+	}
+	/* past the inline entries nothing is mapped, and a lookup says so */
+	assert_int_equal(umfs_pt_offset(tp->fs, in, UMFS_PT_INLINE_ENTRIES, NULL), 0);
+	assert_int_equal(umfs_pt_next_data(tp->fs, in, UMFS_PT_INLINE_ENTRIES), UMFS_PT_NONE);
+	assert_int_equal(umfs_pt_next_hole(tp->fs, in, 3), UMFS_PT_INLINE_ENTRIES);
+	assert_int_equal(map1(tp->fs, in, &m, UMFS_PT_INLINE_ENTRIES, 0), 1);
+	assert_int_equal(in->pt_height, 1);
+	assert_int_equal(in->blocks, UMFS_PT_INLINE_ENTRIES + 2);
+	assert_true(test_all_zero(in->pt_inline, sizeof(in->pt_inline)));
+	verify(tp->fs, in, &m);
+	check_accounting(tp->fs, in, free0);
+	truncate_all(tp->fs, in, &m, 9);
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+	assert_int_equal(in->blocks, 9);
+	verify(tp->fs, in, &m);
+	check_accounting(tp->fs, in, free0);
+	punch_all(tp->fs, in, &m, 3, 5);
+	assert_int_equal(in->blocks, 6);
+	verify(tp->fs, in, &m);
+	truncate_all(tp->fs, in, &m, 1);
+	assert_int_equal(in->pt_height, 0);
+	assert_true(test_all_zero(in->pt_inline, sizeof(in->pt_inline)));
+	verify(tp->fs, in, &m);
+	/* a sparse file: its first page inline at index 7 */
+	truncate_all(tp->fs, in, &m, 0);
+	assert_int_equal(map1(tp->fs, in, &m, 7, 0), 1);
+	assert_int_equal(in->pt_height, UMFS_PT_INLINE);
+	assert_int_equal(in->blocks, 1);
+	verify(tp->fs, in, &m);
+	truncate_all(tp->fs, in, &m, 0);
+	assert_int_equal(in->pt_height, 0);
+	assert_int_equal(in->pt_root, 0);
+	check_accounting(tp->fs, in, free0);
+	model_free(&m);
+
+	/* only a regular file's inode has room: a symlink takes a table */
+	assert_int_equal(map1(tp->fs, ln, &m, 0, 0), 1);
+	assert_int_equal(map1(tp->fs, ln, &m, 1, 0), 1);
+	assert_int_equal(ln->pt_height, 1);
+	verify(tp->fs, ln, &m);
+	truncate_all(tp->fs, ln, &m, 0);
+	model_free(&m);
+	pool_teardown(NULL);
 }
 
 /* A file with 4 KiB pages at random places of every height, dense runs and
@@ -980,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_teardown(presave_covers_the_mapping, pool_teardown),
 		cmocka_unit_test_teardown(huge_leaves, pool_teardown),
 		cmocka_unit_test_teardown(split_huge_leaf_on_truncate, pool_teardown),
+		cmocka_unit_test_teardown(inline_table_transitions, pool_teardown),
 		cmocka_unit_test_teardown(truncate_at_many_points, pool_teardown),
 		cmocka_unit_test_teardown(punch_holes, pool_teardown),
 		cmocka_unit_test_teardown(next_data_and_hole, pool_teardown),

@@ -240,6 +240,17 @@ static void height_without_root(struct umfs_fs *fs, struct umfs_inode *in)
 	in->pt_root = 0;
 	in->pt_height = 1;
 }
+static void inline_with_root(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	(void)fs;
+	in->pt_height = UMFS_PT_INLINE; /* the root stays: an inline table has none */
+}
+static void inline_on_dir(struct umfs_fs *fs, struct umfs_inode *in)
+{
+	(void)fs;
+	in->pt_root = 0;
+	in->pt_height = UMFS_PT_INLINE;
+}
 static void ulog_outside(struct umfs_fs *fs, struct umfs_inode *in)
 {
 	(void)fs;
@@ -304,6 +315,12 @@ static const struct damage_case damage_cases[] = {
 	  .reseal = true, .apply = root_unaligned },
 	{ .what = "a height without a root, sealed", .path = "/d/p",
 	  .reseal = true, .apply = height_without_root },
+	{ .what = "an inline table beside a root, sealed", .path = "/d/a",
+	  .reseal = true, .apply = inline_with_root },
+	{ .what = "an inline table on a directory, sealed", .path = "/d",
+	  .reseal = true, .apply = inline_on_dir },
+	{ .what = "an inline table on a symlink, sealed", .path = "/d/l",
+	  .reseal = true, .apply = inline_on_dir },
 	{ .what = "a U-Log page past the data zone, sealed", .path = "/d/a",
 	  .reseal = true, .apply = ulog_outside },
 	{ .what = "a device number on a file, sealed", .path = "/d/a",

@@ -101,6 +101,17 @@ static inline uint64_t test_inode_make(struct umfs_fs *fs, mode_t mode)
 	return ino;
 }
 
+/* True when the len bytes at p are all zero. */
+static inline bool test_all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 /* Deterministic pseudo-random bytes (xorshift64*), so failures reproduce. */
 static inline uint64_t test_rand_next(uint64_t *s)
 {
