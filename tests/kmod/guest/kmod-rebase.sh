@@ -5,7 +5,8 @@
 # needs 2 x 1086 rewrites (one per entry and pass): with the stop at 500,
 # the first MOUNT stops in pass 1; at 1000, the second stops in pass 2
 # (phys_base parked); the third finishes. Then every file must
-# read back exactly through attachments, and fsck must be clean.
+# read back exactly through attachments, and fsck must be clean. Last, a
+# pool made with inline tables, which the module refuses, naming them.
 set -eu
 . "$(dirname "$0")/common.sh"
 
@@ -27,4 +28,13 @@ grep -q " 0 entries rebased" /tmp/kmod-rebase.log && fail "the third MOUNT had n
 kmod-func contents "$dev" || fail "contents differ after the resumed rebase"
 kmod-func unmount "$dev" || fail "UNMOUNT failed"
 kt_fsck_clean || fail "fsck.umfs is not clean"
+
+# a pool with inline tables is served without the module: MOUNT refuses
+# it and the kernel log names the feature
+mkfs.umfs -q -f -O inline "$dev" || fail "mkfs.umfs -O inline failed"
+before=$(dmesg | grep -c "feature inline_table" || true)
+kmod-func mount "$dev" >/dev/null 2>&1 && fail "MOUNT took a pool with inline tables"
+after=$(dmesg | grep -c "feature inline_table" || true)
+[ "$after" -gt "$before" ] || fail "no reason for the inline-table refusal in the kernel log"
+mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
 echo "kmod-rebase: ok"
