@@ -336,7 +336,7 @@ void umfs_settle_sweep(struct umfs_fs *fs)
 	uint32_t gen[UMFS_SHARE_SETTLE_CAP];
 	size_t n;
 
-	if (!fs->share || fs->pm.rdonly)
+	if (!fs->share || fs->pm.rdonly || !umfs_share_settle_pending(fs))
 		return;
 	umfs_meta_lock(fs);
 	n = umfs_share_settle_take(fs, ino, gen, UMFS_SHARE_SETTLE_CAP);

@@ -612,6 +612,13 @@ void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 		s->settle_lost = 1; /* the last user's recovery does it */
 }
 
+bool umfs_share_settle_pending(const struct umfs_fs *fs)
+{
+	const struct umfs_share *s = fs->share;
+
+	return __atomic_load_n(&s->nsettle, __ATOMIC_RELAXED) != 0; /* a scribbled count too */
+}
+
 size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap)
 {
 	struct umfs_share *s = fs->share;

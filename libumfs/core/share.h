@@ -58,6 +58,10 @@ bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
 #define UMFS_SHARE_SETTLE_CAP 64
 void umfs_share_settle_add(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, size_t cap);
+/* Whether the list may hold entries, read without meta: a join or statfs
+ * that finds it empty takes no lock (an entry added just after is the
+ * next sweep's, as it would be had the lock been taken first). */
+bool umfs_share_settle_pending(const struct umfs_fs *fs);
 /* Does what the last close of each file umfs_share_settle_add names would
  * have done, for those nobody holds now (api_frontend.c). */
 void umfs_settle_sweep(struct umfs_fs *fs);
