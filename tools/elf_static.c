@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * elf_static.c - whether the program umfs-run starts can load libumfs.so
- * at all: an ELF without an interpreter (PT_INTERP) is static, and
+ * at all: an ELF without an interpreter is static (elfinterp.h), and
  * LD_PRELOAD means nothing to it.
  */
-#include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elfinterp.h"
 #include "fallback.h"
 
 bool umfs_program_find(const char *name, char *out, size_t size)
@@ -37,40 +37,17 @@ bool umfs_program_find(const char *name, char *out, size_t size)
 	}
 }
 
-/* Reads the program headers of one class of ELF. */
-#define ELF_HAS_INTERP(Ehdr, Phdr)                                                        \
-	do {                                                                               \
-		Ehdr *eh = (Ehdr *)buf;                                                    \
-		Phdr ph;                                                                   \
-		if (eh->e_phentsize != sizeof(Phdr))                                       \
-			goto out;                                                          \
-		for (unsigned i = 0; i < eh->e_phnum; i++) {                               \
-			if (pread(fd, &ph, sizeof(ph),                                     \
-				  (off_t)(eh->e_phoff + (Elf64_Off)i * sizeof(ph))) !=      \
-			    (ssize_t)sizeof(ph))                                           \
-				goto out;                                                  \
-			if (ph.p_type == PT_INTERP)                                        \
-				goto out;                                                  \
-		}                                                                          \
-		is_static = true;                                                          \
-	} while (0)
-
 bool umfs_elf_is_static(const char *path)
 {
 	unsigned char buf[sizeof(Elf64_Ehdr)];
-	bool is_static = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	bool is_static;
 
 	if (fd < 0)
 		return false;
-	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
-	    memcmp(buf, ELFMAG, SELFMAG) != 0)
-		goto out;
-	if (buf[EI_CLASS] == ELFCLASS64)
-		ELF_HAS_INTERP(Elf64_Ehdr, Elf64_Phdr);
-	else if (buf[EI_CLASS] == ELFCLASS32)
-		ELF_HAS_INTERP(Elf32_Ehdr, Elf32_Phdr);
-out:
+	n = pread(fd, buf, sizeof(buf), 0);
+	is_static = n > 0 && umfs_elf_has_interp(fd, buf, (size_t)n, pread) == 0;
 	close(fd);
 	return is_static;
 }

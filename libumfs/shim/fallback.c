@@ -25,19 +25,18 @@
  * it nothing changes. Nothing here runs at opens: only at an exec or a
  * send with UMFS descriptors in hand.
  */
-#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "elfinterp.h"
 #include "shim.h"
 
 #define FALLBACK_AT_ENV "UMFS_FALLBACK_AT" /* "POOL:PREFIX:MOUNT-NAMESPACE", by umfs-run */
 #define FUSE_MAGIC 0x65735546              /* statfs f_type of a FUSE mount */
 #define INTERP_DEPTH 4                     /* #! levels the kernel follows */
-#define PHDR_MAX 512                       /* program headers looked at */
 
 static _Atomic int fb_state = -1; /* the mount is umfs-run's fallback: 1, 0, unknown */
 
@@ -81,43 +80,6 @@ static bool env_loads_library(char *const env[])
 	return pool && lib;
 }
 
-/* An ELF's program headers hold a PT_INTERP: ld.so will run. */
-static bool elf_has_interp(int fd, const unsigned char *h, size_t len)
-{
-	bool wide = h[EI_CLASS] == ELFCLASS64;
-	size_t esize = wide ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	uint64_t phoff;
-	unsigned phnum;
-
-	if (len < sizeof(Elf64_Ehdr))
-		return true;
-	if (wide) {
-		const Elf64_Ehdr *e = (const Elf64_Ehdr *)h;
-
-		phoff = e->e_phoff, phnum = e->e_phnum;
-		if (e->e_phentsize != esize)
-			return true;
-	} else {
-		const Elf32_Ehdr *e = (const Elf32_Ehdr *)h;
-
-		phoff = e->e_phoff, phnum = e->e_phnum;
-		if (e->e_phentsize != esize)
-			return true;
-	}
-	for (unsigned i = 0; i < phnum && i < PHDR_MAX; i++) {
-		union {
-			Elf64_Phdr p64;
-			Elf32_Phdr p32;
-		} ph;
-
-		if (sys_read_full(fd, &ph, esize, (off_t)(phoff + (uint64_t)i * esize)) != (ssize_t)esize)
-			return true; /* cannot tell: as it was */
-		if ((wide ? ph.p64.p_type : ph.p32.p_type) == PT_INTERP)
-			return true;
-	}
-	return false;
-}
-
 /*
  * Whether the image at path (fd when path is NULL) will run with the
  * library: 0 for a static ELF, a set-user-ID or set-group-ID file, or a
@@ -130,7 +92,7 @@ static int image_loads_library(const char *path, int fd, int depth)
 {
 	unsigned char h[256];
 	struct stat st;
-	int loads = 1;
+	int loads = 1, elf;
 	ssize_t n;
 	int f = path ? sys_open_cloexec(path, O_RDONLY, 0) : fd;
 
@@ -138,8 +100,9 @@ static int image_loads_library(const char *path, int fd, int depth)
 		return f == -ENOENT || f == -ENOTDIR || f == -ELOOP || f == -ENAMETOOLONG ? f : 1;
 	if (SYS(fstat)(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
 		loads = 0;
-	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 && !memcmp(h, ELFMAG, SELFMAG)) {
-		loads = elf_has_interp(f, h, (size_t)n);
+	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 &&
+		   (elf = umfs_elf_has_interp(f, h, (size_t)n, sys_read_full)) >= 0) {
+		loads = elf;
 	} else if (n > 2 && h[0] == '#' && h[1] == '!' && depth < INTERP_DEPTH) {
 		char *s = (char *)h + 2, *e;
 
