@@ -88,11 +88,11 @@ bool umfs_alloc_init_kept(struct umfs_fs *fs)
 {
 	const struct umfs_state_counts *k = umfs_state_counts_of(fs->state);
 
-	umfs_alloc_init_cursors(fs);
 	if (fs->be != &umfs_backend_soft || !umfs_state_counts_ok(&fs->sb, fs->state, k)) {
 		umfs_alloc_init(fs);
 		return false;
 	}
+	umfs_alloc_init_cursors(fs);
 	fs->free_pages = k->free_pages;
 	fs->free_inodes = k->free_inodes;
 	return true;
