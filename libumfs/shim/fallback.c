@@ -247,6 +247,15 @@ void fallback_exec_failed(struct fallback_swap *sw)
 /* SCM_RIGHTS                                                           */
 /* ------------------------------------------------------------------ */
 
+/* The descriptors control message c carries: 0 for another kind. */
+static size_t rights_count(const struct cmsghdr *c)
+{
+	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len < CMSG_LEN(0))
+		return 0;
+	return (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+}
+
 bool fallback_rights_carry_umfs(const struct msghdr *msg)
 {
 	struct cmsghdr *c;
@@ -255,13 +264,9 @@ bool fallback_rights_carry_umfs(const struct msghdr *msg)
 	    user_readable(msg->msg_control, msg->msg_controllen) || !fallback_mounted())
 		return false;
 	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		size_t n = rights_count(c);
 		const int *fds = (const int *)CMSG_DATA(c);
-		size_t n;
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			struct ofd *o = uinfo_peek(fds[i]);
 
@@ -291,13 +296,9 @@ ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	memcpy(m.msg_control, msg->msg_control, msg->msg_controllen);
 	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		size_t n = rights_count(c);
 		int *fds = (int *)CMSG_DATA(c);
-		size_t n;
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n && nopen < max; i++) {
 			struct ofd *o = fd_get_fast(fds[i]);
 			int nfd;
