@@ -260,7 +260,8 @@ bool fallback_rights_carry_umfs(const struct msghdr *msg)
 {
 	struct cmsghdr *c;
 
-	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr) ||
+	if (!msg || user_readable(msg, sizeof(*msg)) || /* the kernel's EFAULT */
+	    !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr) ||
 	    user_readable(msg->msg_control, msg->msg_controllen) || !fallback_mounted())
 		return false;
 	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {

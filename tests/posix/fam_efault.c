@@ -8,6 +8,7 @@
 #include "posix.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
@@ -131,7 +132,7 @@ static void struct_calls(void)
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
 	char cwd[PATH_MAX];
-	int dfd, out;
+	int dfd, out, sv[2];
 
 	R("efault/readlink-buf-bad", readlink(P("efault/l"), bad, 16));
 	R("efault/readlink-buf-ro", readlink(P("efault/l"), ro, 16));
@@ -162,6 +163,14 @@ static void struct_calls(void)
 		R("efault/chdir-back", chdir("/"));
 	}
 	content("efault/out-unchanged", "efault/out");
+	/* with a UMFS descriptor open, the library looks for descriptors to
+	 * carry in a message before the kernel reads it */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0) {
+		R("efault/sendmsg-msg-null", sendmsg(sv[0], NUL, 0));
+		R("efault/sendmsg-msg-bad", sendmsg(sv[0], (struct msghdr *)bad, 0));
+		close(sv[0]);
+		close(sv[1]);
+	}
 }
 
 /* The limit calls the library answers itself (RLIMIT_NOFILE, whose view
