@@ -231,6 +231,11 @@ class Results:
         for r in read_csv(os.path.join(res, "apps", "apps.csv")):
             self.apps.setdefault((r["system"], r["app"], r["metric"]), []).append(
                 float(r["value"]))
+        self.fallback = {}
+        for p in sorted(glob.glob(os.path.join(res, "fallback", "*.json"))):
+            sys_ = os.path.basename(p).split(".")[0]
+            for job, v in fio_load(p).items():
+                self.fallback.setdefault((sys_, job.split(".")[0]), []).append(v)
         self.pages = {}
         for p in glob.glob(os.path.join(res, "pages", "*.txt")):
             with open(p) as f:
@@ -974,6 +979,34 @@ FLOOR_OPS = [
 ]
 
 
+FALLBACK_WAYS = [
+    ("tmpfs", "tmpfs"),
+    ("umfs-strict", "UMFS, the library (fast path)"),
+    ("umfs-fallback", "UMFS through the kernel fallback"),
+]
+
+
+def section_fallback(R):
+    if not R.fallback:
+        return "_Not run (`bench/run.sh --only fallback`)._\n"
+    rows = []
+    for wl, name in FIO_WORKLOADS:
+        ref = fio_median(R.fallback.get((REF, wl), []))
+        fast = fio_median(R.fallback.get(("umfs-strict", wl), []))
+        for sys_, label in FALLBACK_WAYS:
+            m = fio_median(R.fallback.get((sys_, wl), []))
+            if not m:
+                continue
+            rows.append([name, label, num(m["iops"]),
+                         "%s – %s" % (num(m["min"]), num(m["max"])),
+                         num(m["lat"] / 1000, " µs"),
+                         rtxt(ratio(m["iops"], ref["iops"] if ref else None)),
+                         rtxt(ratio(m["iops"], fast["iops"] if fast else None)),
+                         m["reps"]])
+    return table(["workload", "reached through", "IOPS (median)", "IOPS range",
+                  "mean latency", "× tmpfs", "× fast path", "runs"], rows)
+
+
 def section_floor(R):
     if not R.floor:
         return "_Not run (`bench/run.sh --only floor`)._\n"
@@ -1287,6 +1320,13 @@ def write_doc(R, doc, pngs, pngdir):
     lines.append(section_apps(R))
     lines.append("\n## 10. The floor of a write\n")
     lines.append(section_floor(R))
+    lines.append("\n## 11. The kernel fallback\n")
+    lines.append("`bench/fallback.sh`: one file of one /dev/shm pool read and overwritten "
+                 "by fio through the library and through the kernel fallback (umfs-run "
+                 "`--fallback=on`, the library dropped from fio's environment, so every "
+                 "call goes to the umfs-fuse mount at the prefix), against tmpfs, in "
+                 "turn. This is what a program the library cannot serve gets.\n\n")
+    lines.append(section_fallback(R))
     prof = section_profiles(R)
     if prof:
         lines.append("\n## Profiles of the UMFS runs\n")
@@ -1310,7 +1350,7 @@ def main():
     if not os.path.isdir(a.results):
         die("no results folder %s" % a.results)
     R = Results(a.results)
-    if not R.systems:
+    if not R.systems and not R.fallback:
         die("no results in %s" % a.results)
     pngs = gnuplot(R, os.path.join(a.results, "plots"), a.plots)
     write_doc(R, a.doc, pngs, a.plots)

@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 mode=quick build=$src/build out="" report=1
-steps="fio floor fresh process sweep jobs overhead opentime meta smallfile apps profile"
+steps="fio floor fresh process sweep jobs overhead opentime meta smallfile apps fallback profile"
 
 while [ $# -gt 0 ]; do
 	case $1 in

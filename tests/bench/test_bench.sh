@@ -21,9 +21,9 @@ ok() { # NAME COMMAND...
 		sed 's/^/# /' "$tmp/out"
 	fi
 }
-echo "1..6"
+echo "1..7"
 
-for f in floor.sh process.sh apps.sh run.sh; do
+for f in floor.sh process.sh apps.sh fallback.sh run.sh; do
 	bash -n "$src/bench/$f" || { echo "Bail out! $f does not parse"; exit 1; }
 done
 ok "the new bench scripts parse" true
@@ -102,4 +102,28 @@ targets() {
 		grep -q '^| a shell loop of 100 cats of small files | 1.00× | ≥ 1.0× | \*\*met\*\*' "$tmp/perf.md"
 }
 ok "report.py judges the new targets on both placements" targets
+
+# fallback.sh's fio results: IOPS 100,000 on tmpfs, 400,000 through the
+# library and 5,000 through the fallback, every workload.
+fallback_report() {
+	mkdir -p "$res/fallback"
+	python3 - "$res/fallback" <<'PY' &&
+import json, sys
+for name, iops in (("tmpfs", 1e5), ("umfs-strict", 4e5), ("umfs-fallback", 5e3)):
+    jobs = []
+    for wl in ("read", "randread", "randwrite"):
+        d = "write" if wl == "randwrite" else "read"
+        s = {"io_bytes": 4096, "iops": iops, "bw": iops * 4,
+             "clat_ns": {"mean": 1e9 / iops, "percentile": {"99.000000": 2e9 / iops}}}
+        z = {"io_bytes": 0, "iops": 0, "bw": 0, "clat_ns": {"mean": 0}}
+        jobs.append({"jobname": wl + ".1", "read": s if d == "read" else z,
+                     "write": s if d == "write" else z})
+    json.dump({"jobs": jobs}, open("%s/%s.1.json" % (sys.argv[1], name), "w"))
+PY
+		python3 "$src/bench/report.py" "$res" --doc "$tmp/perf.md" --plots "$tmp/png" &&
+		grep -q '^## 11\. The kernel fallback' "$tmp/perf.md" &&
+		grep -q '^| 4 KiB random read | UMFS through the kernel fallback | 5,000 | .* | 0.05× | 0.01× | 1 |' "$tmp/perf.md" &&
+		grep -q '^| 4 KiB random overwrite | UMFS, the library (fast path) | 400,000 | .* | 4.00× | 1.00× | 1 |' "$tmp/perf.md"
+}
+ok "report.py renders the fallback section against tmpfs and the fast path" fallback_report
 [ $failed -eq 0 ]
