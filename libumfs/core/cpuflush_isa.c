@@ -16,11 +16,11 @@
 #if !defined(__x86_64__)
 #error "the CPU flush layer is written for x86-64"
 #endif
-#include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/platform/x86.h>
 
 #include "cpuflush.h"
 
@@ -42,22 +42,21 @@ static int env_on(const char *name)
 }
 
 /* The choice, made at the first call (a pool's mapping or its first
- * flush), not as the library loads: cpuid traps to the hypervisor in a
- * VM, and a preloaded process that never touches a pool must not pay
- * for it. Threads racing here make the same choice. */
+ * flush), not as the library loads: a preloaded process that never
+ * touches a pool must not pay for it. The CPU's features are the ones
+ * the dynamic loader found at start-up (glibc's <sys/platform/x86.h>),
+ * not asked again with cpuid, which traps to the hypervisor in a VM.
+ * Threads racing here make the same choice. */
 static __attribute__((noinline)) enum flush_insn cpuflush_choose(void)
 {
 	enum flush_insn insn = FLUSH_CLFLUSH;
-	unsigned a, b, c, d;
 	const char *t = getenv("PMEM_MOVNT_THRESHOLD");
 	char *end;
 
-	if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-		if ((b & bit_CLWB) && !env_on("PMEM_NO_CLWB"))
-			insn = FLUSH_CLWB;
-		else if ((b & bit_CLFLUSHOPT) && !env_on("PMEM_NO_CLFLUSHOPT"))
-			insn = FLUSH_CLFLUSHOPT;
-	}
+	if (CPU_FEATURE_ACTIVE(CLWB) && !env_on("PMEM_NO_CLWB"))
+		insn = FLUSH_CLWB;
+	else if (CPU_FEATURE_ACTIVE(CLFLUSHOPT) && !env_on("PMEM_NO_CLFLUSHOPT"))
+		insn = FLUSH_CLFLUSHOPT;
 	if (t && *t) {
 		unsigned long long v = strtoull(t, &end, 10);
 

@@ -7,36 +7,8 @@
 #include "umfs_tools.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
-
-/* a * b modulo the polynomial, in the reflected bit order of the CRC
- * (bit 31 is x^0): combining CRCs of consecutive pieces needs it. */
-static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
-{
-	uint32_t prod = 0;
-
-	for (uint32_t bit = 1u << 31; bit; bit >>= 1) {
-		if (a & bit)
-			prod ^= b;
-		b = (b & 1) ? (b >> 1) ^ UMFS_CRC32C_POLY : b >> 1;
-	}
-	return prod;
-}
-
-/* x^e modulo the polynomial, reflected. */
-static uint32_t crc32c_xpow(uint64_t e)
-{
-	uint32_t result = 1u << 31, sq = 1u << 30; /* x^0, then x^1 */
-
-	/* by squaring: sq walks x^(2^k) */
-	for (; e; e >>= 1) {
-		if (e & 1)
-			result = crc32c_mulmod(result, sq);
-		sq = crc32c_mulmod(sq, sq);
-	}
-	return result;
-}
+#include <sys/platform/x86.h>
 
 /*
  * Carry-less multiplication folds a CRC state forward without the bitwise
@@ -45,14 +17,27 @@ static uint32_t crc32c_xpow(uint64_t e)
  * polynomial. For data, 16 bytes fold into the 16 bytes d bits further
  * on: their first 8 (as a 64-bit word) times x^(d + 31), their second 8
  * times x^(d - 33), both products added in; the CRC of the whole is
- * unchanged (the constants were checked against the bitwise CRC).
+ * unchanged.
+ *
+ * The constants are x^n modulo the polynomial in the reflected order,
+ * written out rather than computed at the first checksum (a bitwise
+ * square-and-multiply per constant cost every joining process tens of
+ * microseconds); the unit test layout checks each path's CRCs against the
+ * bitwise reference, with and without AVX-512.
  */
 struct crc32c_consts {
 	uint32_t lane_shift;       /* x^(8 * CRC32C_LANE - 33) */
 	uint64_t fold[3][2];       /* [i]: fold by 128 * (i + 1) bits, {first, second} */
 	uint64_t wide[4][2];       /* [i]: fold by 512 * (i + 1) bits */
 };
-static struct crc32c_consts crc32c_k;
+static const struct crc32c_consts crc32c_k = {
+	.lane_shift = 0x3f70cc6f, /* CRC32C_LANE 1360 */
+	.fold = { { 0xf20c0dfe, 0x493c7d27 }, { 0x3da6d0cb, 0xba4fc28e }, { 0x1c291d04, 0xddc0152b } },
+	.wide = { { 0x740eef02, 0x9e4addf8 },
+		  { 0x6992cea2, 0x0d3b6092 },
+		  { 0xa87ab8a8, 0xab7aff2a },
+		  { 0xdcb17aa4, 0xb9e02b86 } },
+};
 static bool crc32c_wide; /* 512-bit carry-less multiplication (AVX-512) */
 
 __attribute__((target("sse4.2,pclmul"))) static uint32_t crc32c_shift(uint32_t c, uint32_t k)
@@ -160,36 +145,26 @@ __attribute__((target("sse4.2,pclmul"))) static uint32_t crc32c_hw(uint32_t crc,
 	return crc32c_hw_lane(crc, p, len);
 }
 
+/* The CPU's features as the dynamic loader found them at start-up
+ * (glibc's <sys/platform/x86.h>): "active" also means the OS saves the
+ * registers they use, and glibc.cpu.hwcaps tunables can switch them off.
+ * No cpuid here: it traps to the hypervisor in a VM. */
 static int have_sse42(void)
 {
-	unsigned a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d))
-		return 0;
-	return (c & bit_SSE4_2) && (c & bit_PCLMUL);
+	return CPU_FEATURE_ACTIVE(SSE4_2) && CPU_FEATURE_ACTIVE(PCLMULQDQ);
 }
 
-/* AVX-512F and VPCLMULQDQ, with the OS saving the AVX-512 registers. */
 static int have_avx512_clmul(void)
 {
-	unsigned a, b, c, d, lo, hi;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-		return 0;
-	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if ((lo & 0xe6) != 0xe6) /* SSE, AVX, opmask and ZMM state */
-		return 0;
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX512F) &&
-	       (c & bit_VPCLMULQDQ);
+	return CPU_FEATURE_ACTIVE(AVX512F) && CPU_FEATURE_ACTIVE(VPCLMULQDQ);
 }
 #endif
 
 static uint32_t crc32c_table[256];
 
-/* 0 until the first checksum sets the tables up; then 1 (software) or 2
- * (the crc32 instruction). Set up at first use, not as the library loads:
- * cpuid traps to the hypervisor in a VM, and a preloaded process that
- * never touches a pool must not pay for it. */
+/* 0 until the first checksum; then 1 (software, with crc32c_table filled)
+ * or 2 (the crc32 instruction). Settled at first use, not as the library
+ * loads: a preloaded process that never touches a pool must not pay. */
 static int crc32c_state;
 
 static __attribute__((noinline)) int crc32c_setup(void)
@@ -198,19 +173,11 @@ static __attribute__((noinline)) int crc32c_setup(void)
 
 #if defined(__x86_64__)
 	hw = have_sse42();
-	crc32c_k.lane_shift = crc32c_xpow(8 * CRC32C_LANE - 33);
-	for (unsigned i = 0; i < 4; i++) {
-		if (i < 3) {
-			crc32c_k.fold[i][0] = crc32c_xpow(128 * (i + 1) + 31);
-			crc32c_k.fold[i][1] = crc32c_xpow(128 * (i + 1) - 33);
-		}
-		crc32c_k.wide[i][0] = crc32c_xpow(512 * (i + 1) + 31);
-		crc32c_k.wide[i][1] = crc32c_xpow(512 * (i + 1) - 33);
-	}
 	crc32c_wide = hw && have_avx512_clmul();
 #endif
-	for (uint32_t i = 0; i < 256; i++)
-		crc32c_table[i] = umfs_crc32c_table_entry(i); /* umfs_rules.h */
+	if (!hw) /* only the software path reads the table */
+		for (uint32_t i = 0; i < 256; i++)
+			crc32c_table[i] = umfs_crc32c_table_entry(i); /* umfs_rules.h */
 	/* threads racing here compute the same values; the release makes
 	 * them visible before the state says they are there */
 	__atomic_store_n(&crc32c_state, hw ? 2 : 1, __ATOMIC_RELEASE);
