@@ -59,7 +59,9 @@ struct sig_slot {
 	bool known;
 	struct sigaction act;
 };
-UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG];
+/* Page-aligned: the slots of SIGBUS and SIGSEGV, which every process
+ * that loads the library fills, then share its first page. */
+UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG] __attribute__((aligned(4096)));
 static atomic_flag sig_table_lock = ATOMIC_FLAG_INIT;
 
 static bool sig_is_fault(int sig, const siginfo_t *si)
