@@ -70,17 +70,15 @@ uint64_t umfs_lock_process_id(void)
 	if (UMFS_LIKELY(lk_self != 0))
 		return lk_self;
 	int saved = errno;
-	uint32_t pid = (uint32_t)OS(getpid)(), start = 0;
-	char state;
+	uint32_t pid = (uint32_t)OS(getpid)();
 
-	umfs_proc_stat("/proc/self/stat", &state, &start);
-	lk_self = (uint64_t)start << 32 | pid;
+	lk_self = (uint64_t)umfs_task_stamp((pid_t)pid) << 32 | pid;
 	errno = saved;
 	return lk_self;
 }
 
 /* Whether the process a POSIX owner id names is gone: no such process, a
- * zombie, or one that started at another time (a reused pid). */
+ * zombie, or another process under its pid (procfs.h, umfs_task_stamp). */
 static bool lk_process_dead(uint64_t id)
 {
 	pid_t pid = (pid_t)(uint32_t)id;
@@ -92,9 +90,10 @@ static bool lk_process_dead(uint64_t id)
 	if (OS(kill)(pid, 0) < 0 && errno == ESRCH)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!umfs_proc_stat(path, &state, &start))
-		return false; /* cannot tell (/proc hidden): alive, as kill said */
-	return state == 'Z' || state == 'X' || start != (uint32_t)(id >> 32);
+	if (umfs_proc_stat(path, &state, &start) && (state == 'Z' || state == 'X'))
+		return true;
+	/* a stamp that cannot be told (/proc hidden): alive, as kill said */
+	return umfs_task_stamp_differs((uint32_t)(id >> 32), umfs_task_stamp(pid));
 }
 
 /* Asked at each conflict, never remembered: a holder that just closed its

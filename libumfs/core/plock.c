@@ -44,7 +44,7 @@
 /* Held by nobody (thread id 0): taken over at once (umfs_plock_abandon). */
 #define PLOCK_ABANDONED (1ull << 32)
 
-/* This thread's lock value: (start << 32) | tid; 0 until first needed. */
+/* This thread's lock value: (stamp << 32) | tid; 0 until first needed. */
 static __thread uint64_t plock_me;
 
 static uint64_t plock_now_ns(void)
@@ -61,14 +61,13 @@ static uint64_t plock_self(void)
 		return plock_me;
 	int saved = errno;
 	uint64_t tid = (uint64_t)OS(gettid)() & PLOCK_TID_MASK;
-	uint64_t proc = umfs_lock_process_id(); /* start << 32 | pid, read once */
-	uint32_t start = (uint32_t)(proc >> 32);
-	char state;
+	uint64_t proc = umfs_lock_process_id(); /* stamp << 32 | pid, made once */
+	uint32_t stamp = (uint32_t)(proc >> 32);
 
-	/* the main thread started with the process: one read of /proc less */
+	/* the main thread is the process: its stamp is made already */
 	if ((uint32_t)proc != (uint32_t)tid)
-		umfs_proc_stat("/proc/thread-self/stat", &state, &start);
-	plock_me = (uint64_t)start << 32 | tid;
+		stamp = umfs_task_stamp((pid_t)tid);
+	plock_me = (uint64_t)stamp << 32 | tid;
 	errno = saved;
 	return plock_me;
 }
@@ -103,12 +102,12 @@ static void plock_futex(uint64_t *word, int op, uint32_t val, const struct times
 }
 
 /* Whether the holder named by word w is gone (or never was): no such
- * thread, a zombie (killed, not yet reaped), or a thread that started at
- * another time than the holder did (a reused id, or a forged word). */
+ * thread, a zombie (killed, not yet reaped), or another task under its
+ * id (a reused id, or a forged word): procfs.h, umfs_task_stamp. */
 static bool plock_holder_dead(uint64_t w)
 {
 	uint64_t tid = w & PLOCK_TID_MASK;
-	uint32_t start = (uint32_t)(w >> 32), now = 0;
+	uint32_t stamp = (uint32_t)(w >> 32), start;
 	char path[48], state = 'R';
 	int saved = errno;
 	bool dead;
@@ -117,8 +116,10 @@ static bool plock_holder_dead(uint64_t w)
 		return true; /* bits no holder writes */
 	dead = OS(kill)((pid_t)tid, 0) < 0 && errno == ESRCH;
 	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)tid);
-	if (!dead && umfs_proc_stat(path, &state, &now))
-		dead = state == 'Z' || state == 'X' || (start != 0 && now != start);
+	if (!dead && umfs_proc_stat(path, &state, &start))
+		dead = state == 'Z' || state == 'X';
+	if (!dead)
+		dead = umfs_task_stamp_differs(stamp, umfs_task_stamp((pid_t)tid));
 	errno = saved;
 	return dead;
 }

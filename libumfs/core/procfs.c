@@ -5,11 +5,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procfs.h"
+#include "testhooks.h"
 #include "os.h"
 
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size)
@@ -41,4 +46,67 @@ bool umfs_proc_stat(const char *stat_path, char *state, uint32_t *start)
 		p = strchr(p + 1, ' ');
 	*start = p ? (uint32_t)strtoull(p + 1, NULL, 10) : 0;
 	return true;
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* a pidfd of one thread (Linux 6.9) */
+#endif
+#define PIDFS_MAGIC 0x50494446u
+#define STAMP_PIDFS 0x80000000u
+
+/* 1: pidfds live on pidfs; -1: they do not (an older kernel: every pidfd
+ * shares one inode); 0: not known yet. Only a definite answer is kept: a
+ * failure such as EMFILE says nothing of the kernel. */
+static int stamp_pidfs;
+
+/* The pidfs stamp of tid; 0 with *kernel_lacks set when this kernel has
+ * no pidfs (or no pidfds of threads). */
+static uint32_t stamp_from_pidfd(pid_t tid, bool *kernel_lacks)
+{
+	int saved = errno;
+	int fd = (int)OS(syscall)(SYS_pidfd_open, tid, PIDFD_THREAD);
+	struct statfs sfs;
+	struct stat st;
+	uint32_t stamp = 0;
+
+	*kernel_lacks = false;
+	if (fd < 0) {
+		*kernel_lacks = errno == ENOSYS || errno == EINVAL;
+	} else {
+		if (OS(fstatfs)(fd, &sfs) == 0 && OS(fstat)(fd, &st) == 0) {
+			if ((uint32_t)sfs.f_type == PIDFS_MAGIC)
+				stamp = STAMP_PIDFS | ((uint32_t)st.st_ino & ~STAMP_PIDFS);
+			else
+				*kernel_lacks = true;
+		}
+		OS(close)(fd);
+	}
+	errno = saved;
+	return stamp;
+}
+
+uint32_t umfs_task_stamp(pid_t tid)
+{
+	int kind = __atomic_load_n(&stamp_pidfs, __ATOMIC_RELAXED);
+	char path[48], state;
+	uint32_t start = 0;
+
+	if (tid <= 0)
+		return 0;
+	if (kind >= 0 && !UMFS_TEST_STAMP_PROC) {
+		bool lacks;
+		uint32_t stamp = stamp_from_pidfd(tid, &lacks);
+
+		if (stamp) {
+			__atomic_store_n(&stamp_pidfs, 1, __ATOMIC_RELAXED);
+			return stamp;
+		}
+		if (!lacks || kind == 1)
+			return 0; /* no such task now, or cannot tell */
+		__atomic_store_n(&stamp_pidfs, -1, __ATOMIC_RELAXED);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if (!umfs_proc_stat(path, &state, &start))
+		return 0;
+	return start & ~STAMP_PIDFS;
 }

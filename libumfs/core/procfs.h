@@ -18,4 +18,20 @@ ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
  * /proc cannot tell: not mounted, hidden, or the task is gone. */
 bool umfs_proc_stat(const char *stat_path, char *state, uint32_t *start);
 
+/* A stamp of the task with id tid as it is now: equal for one task,
+ * different for a later task that reuses the id, and 0 when it cannot be
+ * told. Where the kernel has pidfs (Linux 6.9 on), the low bits of the
+ * inode number of the task's pidfd, which the kernel never reuses, with
+ * the top bit set; elsewhere the task's start time from /proc, top bit
+ * clear. The kind is the kernel's: where pidfs is, a task whose pidfd
+ * cannot be had (EMFILE) gets 0, never a start time, so that a stamp of
+ * the other kind is one no holder on this kernel made (a forged word). */
+uint32_t umfs_task_stamp(pid_t tid);
+/* Whether stamps a (kept in a lock word) and b (umfs_task_stamp now)
+ * name two tasks: both known and unequal. */
+static inline bool umfs_task_stamp_differs(uint32_t a, uint32_t b)
+{
+	return a != 0 && b != 0 && a != b;
+}
+
 #endif /* UMFS_CORE_PROCFS_H */

@@ -48,7 +48,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 8 /* the layout below, and the rule of held_home() */
+#define SHARE_VERSION 9 /* the layout below, held_home()'s rule, the kind of task stamp */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */

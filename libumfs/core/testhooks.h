@@ -5,6 +5,7 @@
 #ifndef UMFS_CORE_TESTHOOKS_H
 #define UMFS_CORE_TESTHOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,10 +46,15 @@ void umfs_persist_hook_set(const struct umfs_persist_hook *hook);
 #define UMFS_FAULT(f) UMFS_UNLIKELY(umfs_fault == (f))
 extern uint64_t umfs_test_count[UMFS_TEST_EVENTS];
 #define UMFS_TEST_COUNT(e) __atomic_add_fetch(&umfs_test_count[e], 1, __ATOMIC_RELAXED)
+/* Task stamps from /proc's start times even where the kernel has pidfs
+ * (procfs.c), so that both kinds are tested on one kernel. */
+extern bool umfs_test_stamp_proc;
+#define UMFS_TEST_STAMP_PROC umfs_test_stamp_proc
 #else
 #define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
 #define UMFS_FAULT(f) 0
 #define UMFS_TEST_COUNT(e) ((void)0)
+#define UMFS_TEST_STAMP_PROC 0
 #endif
 
 #endif /* UMFS_CORE_TESTHOOKS_H */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +24,23 @@ static double now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether this kernel's pidfds are on pidfs (Linux 6.9 on): the kind of
+ * task stamp expected, asked independently of procfs.c. */
+static unsigned stamp_kind_pidfs;
+
+static bool pidfs_here(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	struct statfs sfs;
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = fstatfs(fd, &sfs) == 0 && (uint32_t)sfs.f_type == 0x50494446u;
+	close(fd);
+	return yes;
 }
 
 /* A lock in memory shared with children. */
@@ -326,7 +344,37 @@ static void test_gate_holder(void **state)
 	unlink(path);
 }
 
-int main(void)
+/* Task stamps (procfs.h), of the kind this run makes: one task keeps its
+ * stamp, another task's differs, a task that is gone has none; the kind
+ * shows in the top bit. */
+static void test_task_stamps(void **state)
+{
+	uint32_t self = umfs_task_stamp(getpid());
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_true(self != 0);
+	assert_int_equal(umfs_task_stamp(getpid()), self);
+	assert_int_equal(self >> 31, umfs_test_stamp_proc ? 0 : stamp_kind_pidfs);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 0 ? 0 : 1); /* until the parent closes */
+	}
+	close(p[0]);
+	assert_true(umfs_task_stamp(pid) != 0);
+	assert_true(umfs_task_stamp_differs(self, umfs_task_stamp(pid)));
+	assert_false(umfs_task_stamp_differs(self, 0)); /* unknown: not another */
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(umfs_task_stamp(pid), 0); /* reaped: no such task */
+}
+
+static int plock_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uncontended),
@@ -338,8 +386,29 @@ int main(void)
 		cmocka_unit_test(test_abandoned),
 		cmocka_unit_test(test_fork_identity),
 		cmocka_unit_test(test_gate_holder),
+		cmocka_unit_test(test_task_stamps),
 	};
 
-	umfs_log_set(NULL, 0); /* takeovers are expected here: quiet */
 	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+/* Every test twice: with the stamps this kernel gives (pidfs where it has
+ * it), then, in a child that has made none yet, with /proc's start times. */
+int main(void)
+{
+	int r, st;
+	pid_t pid;
+
+	umfs_log_set(NULL, 0); /* takeovers are expected here: quiet */
+	stamp_kind_pidfs = pidfs_here();
+	r = plock_tests();
+	pid = fork();
+	if (pid == 0) {
+		umfs_plock_forked();
+		umfs_test_stamp_proc = true;
+		_exit(plock_tests() ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		r = 1;
+	return r;
 }
