@@ -828,12 +828,13 @@ void ofd_slot_shutdown(void)
 	if (!a)
 		return;
 	anchor_purge();
-	tokens_let_go();
 	pthread_mutex_lock(&arena_lock);
 	/* Processes that left just before this one (exiting together) still
 	 * hold their tokens until they are gone: a moment for them, bounded,
-	 * before a token counts as held for good. */
-	for (int tries = 0;; tries++) {
+	 * before a token counts as held for good. This process's own tokens
+	 * are let go (a scan of /proc/self/fd) only once a slot shows held:
+	 * a process that closed its files pays no scan. */
+	for (int tries = 0, let_go = 0;; tries++) {
 		held = false;
 		for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
 			int fd = token_take(i, O_CLOEXEC, false);
@@ -851,6 +852,10 @@ void ofd_slot_shutdown(void)
 		}
 		if (!held || tries >= SHUTDOWN_GRACE_TRIES)
 			break;
+		if (!let_go++) {
+			tokens_let_go();
+			continue;
+		}
 		usleep(10000);
 	}
 	if (!held) {
