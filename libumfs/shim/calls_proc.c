@@ -114,7 +114,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, const char *path,
 			 int fd, char *const env[])
 {
-	fallback_exec_prepare(sw, path, fd, env);
+	fallback_exec_prepare(sw, pass, path, fd, env, false);
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
@@ -126,7 +126,7 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, co
 
 static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 {
-	fallback_exec_failed(sw);
+	fallback_exec_restore(sw);
 	inherit_pass_close(pass);
 	ofd_exec_failed();
 	reclock_exec_failed();

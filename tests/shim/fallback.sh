@@ -192,6 +192,14 @@ read -r line <&3; echo \"\$line\"" 2>&1)
 check "fallback: a failed exec (E2BIG) puts the token back" "token
 $(head -n 1 "$ref/inherit/f")" "$out"
 
+# a static program gets none of the library's own descriptors (pool, lock
+# region, runtime directory...), which a shell under the library would
+# otherwise pass on as to a program that loads it
+out=$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c "exec 3<$mnt/inherit/f
+$busybox sh -c 'for f in /proc/\$\$/fd/*; do readlink \$f; done'" 2>&1 || true)
+check "fallback: a static program holds none of the library's descriptors" "0 1" \
+	"$(printf '%s\n' "$out" | grep -cE "umfs-[0-9a-f]{32}-|^$pool\$") $(printf '%s\n' "$out" | grep -c "^$mnt/inherit/f\$")"
+
 # without the fallback a static program gets one line saying what serves it
 out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- busybox true 2>&1)
 check "static program named once without the fallback" 1 \
