@@ -20,7 +20,8 @@
  * either: they would be open files it never closes. posix_spawn, system
  * and popen do the same in the parent for their child's exec, which the
  * library does not see, and put the tokens back when they return. An
- * SCM_RIGHTS send carries the mount's files in place of UMFS descriptors.
+ * SCM_RIGHTS send (sendmsg, each message of a sendmmsg) carries the
+ * mount's files in place of UMFS descriptors.
  * The new description's offset is its own from then on.
  *
  * The mount is trusted only as umfs-run made it: UMFS_FALLBACK_AT names
@@ -318,29 +319,27 @@ bool fallback_rights_carry_umfs(const struct msghdr *msg)
 	return false;
 }
 
-ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
+int fallback_rights_take(struct msghdr *msg, struct fallback_rights *fr)
 {
-	struct msghdr m = *msg;
+	size_t max = msg->msg_controllen / sizeof(int);
 	struct cmsghdr *c;
-	int *opened;
-	size_t nopen = 0, max = msg->msg_controllen / sizeof(int);
-	ssize_t r;
-	int saved;
 
-	m.msg_control = malloc(msg->msg_controllen);
-	opened = malloc(max * sizeof(int));
-	if (!m.msg_control || !opened) {
-		free(m.msg_control);
-		free(opened);
-		errno = ENOMEM;
-		return -1;
+	fr->n = 0;
+	fr->control = malloc(msg->msg_controllen);
+	fr->opened = malloc(max * sizeof(int));
+	if (!fr->control || !fr->opened) {
+		free(fr->control);
+		free(fr->opened);
+		*fr = (struct fallback_rights){ 0 };
+		return -ENOMEM;
 	}
-	memcpy(m.msg_control, msg->msg_control, msg->msg_controllen);
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+	memcpy(fr->control, msg->msg_control, msg->msg_controllen);
+	msg->msg_control = fr->control;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n = rights_count(c);
 		int *fds = (int *)CMSG_DATA(c);
 
-		for (size_t i = 0; i < n && nopen < max; i++) {
+		for (size_t i = 0; i < n && fr->n < max; i++) {
 			struct ofd *o = fd_get_fast(fds[i]);
 			int nfd;
 
@@ -352,15 +351,36 @@ ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
 				say_not_moved(fds[i], nfd);
 				continue;
 			}
-			fds[i] = opened[nopen++] = nfd;
+			fds[i] = fr->opened[fr->n++] = nfd;
 		}
 	}
-	r = SYS(sendmsg)(fd, &m, flags);
-	saved = errno;
-	for (size_t i = 0; i < nopen; i++)
-		SYS(close)(opened[i]);
-	free(m.msg_control);
-	free(opened);
+	return 0;
+}
+
+void fallback_rights_drop(struct fallback_rights *fr)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < fr->n; i++)
+		SYS(close)(fr->opened[i]);
+	free(fr->control);
+	free(fr->opened);
+	*fr = (struct fallback_rights){ 0 };
 	errno = saved;
+}
+
+ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct fallback_rights fr;
+	struct msghdr m = *msg;
+	int err = fallback_rights_take(&m, &fr);
+	ssize_t r;
+
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	r = SYS(sendmsg)(fd, &m, flags);
+	fallback_rights_drop(&fr);
 	return r;
 }

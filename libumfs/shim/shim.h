@@ -722,6 +722,16 @@ void fallback_fork_child(void);
  * files; fallback_sendmsg sends it so. */
 bool fallback_rights_carry_umfs(const struct msghdr *msg);
 ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags);
+/* For one message of several (sendmmsg): msg made to point to a copy of
+ * its control data carrying the mount's files (0, or -ENOMEM);
+ * fallback_rights_drop closes them after the send. */
+struct fallback_rights {
+	void *control;
+	int *opened;
+	size_t n;
+};
+int fallback_rights_take(struct msghdr *msg, struct fallback_rights *fr);
+void fallback_rights_drop(struct fallback_rights *fr);
 
 /* held.c: the core's holds an exec hands to the next image. held_hand
  * returns the UMFS_HELD entry for its environment (NULL: none handed);

@@ -218,6 +218,16 @@ out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- sh -c "'$work/prog/spawn' $mn
 check "no fallback: a spawned static program still meets the token" yes \
 	"$(printf '%s\n' "$out" | grep -q 'Is a directory' && echo yes)"
 
+# sendmmsg: SCM_RIGHTS in any of its messages carry the mount's files, as
+# sendmsg's; bad pointers give the kernel's EFAULT (or the count sent)
+cc -o "$work/prog/rights" "$here/fallback_rights.c"
+mkdir "$ref/rights"
+expected=$("$work/prog/rights" "$ref/rights" 2>&1)
+echo "$expected" | grep -q '^  descriptor 1 reads: 6789' || { echo "FAIL reference run"; echo "$expected"; exit 1; }
+check "fallback: sendmmsg with SCM_RIGHTS, and bad pointers" "$expected" \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+	   "mkdir $mnt/rights && '$work/prog/rights' $mnt/rights" 2>&1)"
+
 # without the fallback a static program gets one line saying what serves it
 out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- busybox true 2>&1)
 check "static program named once without the fallback" 1 \
