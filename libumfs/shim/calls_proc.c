@@ -655,7 +655,9 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
 	/* the child's exec does not pass through execve above: what it would
 	 * do for an image without the library is done here, for the spawn */
-	fallback_exec_prepare(&sw, &pass, search ? spawn_image(path, full, sizeof(full)) : path,
+	fallback_exec_prepare(&sw, &pass,
+			      search && fallback_mounted() ? spawn_image(path, full, sizeof(full))
+							   : path,
 			      -1, env, true);
 	inherit_pass_open(&pass);
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)

@@ -185,6 +185,9 @@ static void say_not_moved(int fd, int err)
  * token and put it back last, and a forked child would keep the mount's
  * file under a number its library takes for a UMFS descriptor. */
 static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
+/* This thread holds swap_lock (a C library that forks inside system or
+ * popen must not wait for itself), or took it for its fork. */
+static __thread bool swap_held, swap_fork_took;
 
 static void swap_add(struct fallback_swap *sw, size_t *cap, int fd, bool all)
 {
@@ -240,7 +243,7 @@ void fallback_exec_prepare(struct fallback_swap *sw, struct inherit_pass *pass,
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0)
 		return;
 	pthread_mutex_lock(&swap_lock);
-	sw->locked = true;
+	sw->locked = swap_held = true;
 	for (int i = 0; i < (int)uinfo_size; i++) {
 		struct ofd *o = uinfo_peek(i);
 
@@ -263,25 +266,33 @@ void fallback_exec_restore(struct fallback_swap *sw)
 		SYS(close)(m->saved);
 	}
 	free(sw->moved);
-	if (sw->locked)
+	if (sw->locked) {
+		swap_held = false;
 		pthread_mutex_unlock(&swap_lock);
+	}
 	*sw = (struct fallback_swap){ 0 };
 	errno = saved;
 }
 
 void fallback_fork_prepare(void)
 {
-	pthread_mutex_lock(&swap_lock);
+	swap_fork_took = !swap_held;
+	if (swap_fork_took)
+		pthread_mutex_lock(&swap_lock);
 }
 
 void fallback_fork_parent(void)
 {
-	pthread_mutex_unlock(&swap_lock);
+	if (swap_fork_took)
+		pthread_mutex_unlock(&swap_lock);
 }
 
+/* The child's thread is the forking one: it holds its own swap, if any,
+ * and undoes it as the parent would. */
 void fallback_fork_child(void)
 {
-	pthread_mutex_init(&swap_lock, NULL);
+	if (swap_fork_took)
+		pthread_mutex_init(&swap_lock, NULL);
 }
 
 /* ------------------------------------------------------------------ */
