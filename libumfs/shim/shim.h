@@ -13,8 +13,9 @@
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   sock.c         host sockets standing for Unix socket names in UMFS
  *   fifo.c         host FIFOs standing for FIFOs in UMFS
- *   fallback.c     UMFS descriptors leaving the library (exec of a static
- *                  program, SCM_RIGHTS) as umfs-run's fallback mount's files
+ *   fallback.c     UMFS descriptors leaving the library (exec or spawn of a
+ *                  static program, SCM_RIGHTS) as umfs-run's fallback
+ *                  mount's files
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
  *   fsize.c        RLIMIT_FSIZE on writes
