@@ -203,7 +203,7 @@ check "fallback: a static program holds none of the library's descriptors" "0 1"
 # posix_spawn, posix_spawnp, system and popen: the C library's child
 # executes without the library's execve, so the parent gives the mount's
 # files (and none of the library's own descriptors) before it starts
-cc -o "$work/prog/spawn" "$here/fallback_spawn.c"
+cc -o "$work/prog/spawn" "$here/fallback_spawn.c" -lpthread
 mkdir "$ref/spawn"
 expected=$("$work/prog/spawn" "$ref/spawn" "$busybox" 2>&1 | sed "s|$ref|P|g")
 echo "$expected" | grep -q '^popen read: 456789' || { echo "FAIL reference run"; echo "$expected"; exit 1; }

@@ -2,9 +2,11 @@
  * a static busybox (or a shell without the library) with descriptors of
  * the file f in the directory argv[1]; argv[2] is busybox. Prints what
  * the children read and wrote, and how many of the library's own
- * descriptors they hold; with a third argument, what the kernel holds at
- * the parent's descriptor 9 at the end. */
+ * descriptors they hold; then three threads spawning at once; with a
+ * third argument, what the kernel holds at the parent's descriptor 9 at
+ * the end. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,28 @@ static void run(const char *what, posix_spawn_file_actions_t *fa, const char *cm
 	}
 	waitpid(pid, &st, 0);
 	printf("%s: exit %d\n", what, WEXITSTATUS(st));
+}
+
+/* One of three threads spawning at once (the third forking between its
+ * spawns): each child reads descriptor 9 through the mount. */
+static void *spawner(void *forking)
+{
+	char *argv[] = { "busybox", "sh", "-c", "cat <&9 >/dev/null || echo FAILED", NULL };
+
+	for (int i = 0; i < 20; i++) {
+		pid_t pid;
+		int st;
+
+		if (posix_spawn(&pid, bb, NULL, NULL, argv, environ) == 0)
+			waitpid(pid, &st, 0);
+		else
+			printf("FAILED spawn\n");
+		if (forking && (pid = fork()) == 0)
+			_exit(0);
+		if (forking)
+			waitpid(pid, &st, 0);
+	}
+	return NULL;
 }
 
 #define INTERNAL "for f in /proc/$$/fd/*; do readlink $f; done | grep -cE 'umfs-[0-9a-f]{32}-|/pool$'"
@@ -93,6 +117,16 @@ int main(int argc, char **argv)
 	if (pread(9, buf, 4, 0) != 4)
 		return 1;
 	printf("parent reads: %.4s\n", buf);
+	{
+		pthread_t t[3];
+
+		fflush(stdout);
+		for (int i = 0; i < 3; i++)
+			pthread_create(&t[i], NULL, spawner, i == 2 ? (void *)1 : NULL);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		printf("threads: 60 spawns\n");
+	}
 	if (argc > 3) { /* what the kernel holds at 9 now: the library's token again */
 		snprintf(path, sizeof(path), "/proc/%d/fd/9", (int)getpid());
 		fflush(stdout);
