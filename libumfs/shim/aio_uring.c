@@ -18,8 +18,9 @@
  * everything on a kernel that cannot inject a NOP's result (then the SQE
  * is an unknown opcode: EINVAL). Fixed files: the descriptors registered
  * are kept per ring, with a reference on UMFS descriptions, and kernel
- * SQEs that change the table are followed in ring order. See
- * docs/shim.md, "Asynchronous I/O".
+ * SQEs that change the table are followed in ring order, and the slots
+ * the kernel picks (IORING_FILE_INDEX_ALLOC) once the submission returns.
+ * See docs/shim.md, "Asynchronous I/O".
  */
 #include <errno.h>
 #include <liburing.h>
@@ -40,6 +41,7 @@ struct uring_state {
 	unsigned served;     /* SQEs replaced by NOPs (liburing's sqe_head counts all) */
 	unsigned nfixed;
 	struct ofd **fixed;  /* registered files: the UMFS descriptions, else NULL */
+	struct uring_alloc *allocs; /* published, the kernel's slots not read yet */
 	struct uring_state *next;
 };
 
@@ -47,6 +49,7 @@ static struct uring_state *uring_states;
 static pthread_mutex_t uring_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic unsigned uring_fixed_umfs; /* UMFS descriptions in fixed-file tables */
 static _Atomic int uring_inject = -1;     /* the kernel's NOP injects results: 1, 0, unknown */
+static _Atomic unsigned uring_allocs_pending; /* struct uring_alloc, in all rings */
 
 static struct uring_state *uring_state_find(struct io_uring *ring, bool make)
 {
@@ -346,30 +349,50 @@ static void uring_prepare(struct io_uring *ring)
 	}
 }
 
+static void uring_settle(struct io_uring *ring);
+
+/* The submitting calls: what the library serves before, the slots the
+ * kernel picked for UMFS files after (uring_settle). */
 SHIM_API int io_uring_submit(struct io_uring *ring)
 {
+	int r;
+
 	uring_prepare(ring);
-	return SYS(io_uring_submit)(ring);
+	r = SYS(io_uring_submit)(ring);
+	uring_settle(ring);
+	return r;
 }
 
 SHIM_API int io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 {
+	int r;
+
 	uring_prepare(ring);
-	return SYS(io_uring_submit_and_wait)(ring, wait_nr);
+	r = SYS(io_uring_submit_and_wait)(ring, wait_nr);
+	uring_settle(ring);
+	return r;
 }
 
 SHIM_API int io_uring_submit_and_wait_timeout(struct io_uring *ring,
 					      struct io_uring_cqe **cqe_ptr, unsigned wait_nr,
 					      struct __kernel_timespec *ts, sigset_t *sigmask)
 {
+	int r;
+
 	uring_prepare(ring);
-	return SYS(io_uring_submit_and_wait_timeout)(ring, cqe_ptr, wait_nr, ts, sigmask);
+	r = SYS(io_uring_submit_and_wait_timeout)(ring, cqe_ptr, wait_nr, ts, sigmask);
+	uring_settle(ring);
+	return r;
 }
 
 SHIM_API int io_uring_submit_and_get_events(struct io_uring *ring)
 {
+	int r;
+
 	uring_prepare(ring);
-	return SYS(io_uring_submit_and_get_events)(ring);
+	r = SYS(io_uring_submit_and_get_events)(ring);
+	uring_settle(ring);
+	return r;
 }
 
 /* Without IORING_FEAT_EXT_ARG, a wait with a timeout submits a timeout SQE
@@ -377,17 +400,27 @@ SHIM_API int io_uring_submit_and_get_events(struct io_uring *ring)
 SHIM_API int io_uring_wait_cqes(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 				unsigned wait_nr, struct __kernel_timespec *ts, sigset_t *sigmask)
 {
-	if (ts)
-		uring_prepare(ring);
-	return SYS(io_uring_wait_cqes)(ring, cqe_ptr, wait_nr, ts, sigmask);
+	int r;
+
+	if (!ts)
+		return SYS(io_uring_wait_cqes)(ring, cqe_ptr, wait_nr, ts, sigmask);
+	uring_prepare(ring);
+	r = SYS(io_uring_wait_cqes)(ring, cqe_ptr, wait_nr, ts, sigmask);
+	uring_settle(ring);
+	return r;
 }
 
 SHIM_API int io_uring_wait_cqe_timeout(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 				       struct __kernel_timespec *ts)
 {
-	if (ts)
-		uring_prepare(ring);
-	return SYS(io_uring_wait_cqe_timeout)(ring, cqe_ptr, ts);
+	int r;
+
+	if (!ts)
+		return SYS(io_uring_wait_cqe_timeout)(ring, cqe_ptr, ts);
+	uring_prepare(ring);
+	r = SYS(io_uring_wait_cqe_timeout)(ring, cqe_ptr, ts);
+	uring_settle(ring);
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -402,6 +435,20 @@ static void fixed_drop(struct uring_state *s, unsigned from, unsigned n)
 			s->fixed[i] = NULL;
 			atomic_fetch_sub(&uring_fixed_umfs, 1);
 		}
+}
+
+/* The library's table grown to size slots, the new ones empty (as it was
+ * when memory is short: the slots beyond are then not followed). */
+static void fixed_grow(struct uring_state *s, unsigned size)
+{
+	struct ofd **t;
+
+	if (size <= s->nfixed || size > URING_MAX_FIXED ||
+	    !(t = realloc(s->fixed, size * sizeof(*t))))
+		return;
+	memset(t + s->nfixed, 0, (size - s->nfixed) * sizeof(*t));
+	s->fixed = t;
+	s->nfixed = size;
 }
 
 static bool fixed_any(const int *files, unsigned n)
@@ -429,15 +476,7 @@ static void fixed_note(struct io_uring *ring, unsigned size, unsigned off, const
 		return;
 	if (off + n > size && off + n >= off)
 		size = off + n;
-	if (size > s->nfixed) {
-		struct ofd **t = realloc(s->fixed, size * sizeof(*t));
-
-		if (!t)
-			return;
-		memset(t + s->nfixed, 0, (size - s->nfixed) * sizeof(*t));
-		s->fixed = t;
-		s->nfixed = size;
-	}
+	fixed_grow(s, size);
 	for (unsigned i = 0; i < n && off + i < s->nfixed; i++) {
 		if (files && files[i] == IORING_REGISTER_FILES_SKIP)
 			continue;
@@ -463,16 +502,155 @@ static unsigned sqe_slot(const struct io_uring_sqe *sqe)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Slots the kernel picks                                               */
+/* ------------------------------------------------------------------ */
+
+/* Whether a FILES_UPDATE lets the kernel pick the slots: it reads the
+ * offset as 32 bits (liburing's prep widens an int). */
+static bool update_allocs(const struct io_uring_sqe *sqe)
+{
+	return (uint32_t)sqe->off == IORING_FILE_INDEX_ALLOC;
+}
+
+/*
+ * A FILES_UPDATE with IORING_FILE_INDEX_ALLOC naming UMFS descriptors:
+ * the kernel installs each file in an empty slot of its choosing and
+ * writes the slot over the descriptor in the program's array, in order,
+ * stopping at the first failure; the CQE says how many. Kept from its
+ * publication until the submitting call returns, when the kernel has run
+ * it (unless something deferred it: then its slots are not followed).
+ */
+struct uring_alloc {
+	int *files;        /* the program's array */
+	unsigned n;
+	uint64_t user_data;
+	int *was;          /* the descriptors it named */
+	struct ofd **ofd;  /* their UMFS descriptions, with a reference, or NULL */
+	struct uring_alloc *next;
+};
+
+static void alloc_note(struct uring_state *s, const struct io_uring_sqe *sqe)
+{
+	unsigned n = sqe->len;
+	struct uring_alloc *a = malloc(sizeof(*a) + n * (sizeof(int) + sizeof(struct ofd *)));
+
+	if (!a)
+		return; /* its slots are not followed: requests on them reach the token */
+	a->files = (int *)(uintptr_t)sqe->addr;
+	a->n = n;
+	a->user_data = sqe->user_data;
+	a->ofd = (struct ofd **)(a + 1);
+	a->was = (int *)(a->ofd + n);
+	for (unsigned i = 0; i < n; i++) {
+		a->was[i] = a->files[i];
+		a->ofd[i] = fd_get_fast(a->was[i]);
+	}
+	pthread_mutex_lock(&uring_mu);
+	a->next = s->allocs;
+	s->allocs = a;
+	pthread_mutex_unlock(&uring_mu);
+	atomic_fetch_add(&uring_allocs_pending, 1);
+}
+
+/* The result of the one CQE waiting for user_data: false when there is
+ * none (not run yet, skipped on success, reaped already) or several. */
+static bool cqe_waiting(struct io_uring *ring, uint64_t user_data, int *res)
+{
+	struct io_uring_cq *cq = &ring->cq;
+	int shift = ring->flags & IORING_SETUP_CQE32 ? 1 : 0;
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail), found = 0;
+
+	for (unsigned i = *cq->khead; i != tail; i++) {
+		const struct io_uring_cqe *c = &cq->cqes[(i & cq->ring_mask) << shift];
+
+		if (c->user_data == user_data) {
+			*res = c->res;
+			found++;
+		}
+	}
+	return found == 1;
+}
+
+/* The slots the kernel gave a's files, into the library's table. What it
+ * did is a prefix of the array: up to the last entry that changed (a slot
+ * in place of a descriptor), or as many as the CQE says when one is
+ * waiting (a slot may equal the descriptor's number). */
+static void alloc_settle(struct io_uring *ring, struct uring_state *s, struct uring_alloc *a)
+{
+	unsigned done = 0;
+	int res = 0;
+
+	if (user_readable(a->files, a->n * sizeof(int)) == 0) {
+		for (unsigned i = 0; i < a->n; i++)
+			if (a->files[i] != a->was[i])
+				done = i + 1;
+		if (cqe_waiting(ring, a->user_data, &res) && res > 0 && (unsigned)res <= a->n)
+			done = (unsigned)res;
+	}
+	for (unsigned i = 0; i < a->n; i++) {
+		unsigned slot = (unsigned)a->files[i];
+
+		if (a->ofd[i] && i < done && slot < URING_MAX_FIXED &&
+		    (fixed_grow(s, slot + 1), slot < s->nfixed)) {
+			fixed_drop(s, slot, 1); /* was empty: the kernel chose it */
+			s->fixed[slot] = a->ofd[i];
+			atomic_fetch_add(&uring_fixed_umfs, 1);
+		} else if (a->ofd[i]) {
+			ofd_put(a->ofd[i]);
+		}
+	}
+	free(a);
+}
+
+/* What was kept for a ring that is gone. */
+static void alloc_forget(struct uring_state *s)
+{
+	for (struct uring_alloc *a = s->allocs, *next; a; a = next) {
+		next = a->next;
+		for (unsigned i = 0; i < a->n; i++)
+			if (a->ofd[i])
+				ofd_put(a->ofd[i]);
+		atomic_fetch_sub(&uring_allocs_pending, 1);
+		free(a);
+	}
+	s->allocs = NULL;
+}
+
+static void uring_settle(struct io_uring *ring)
+{
+	struct uring_state *s;
+	struct uring_alloc *a;
+	int saved = errno;
+
+	if (likely(atomic_load_explicit(&uring_allocs_pending, memory_order_relaxed) == 0) ||
+	    !(s = uring_state_find(ring, false)))
+		return;
+	pthread_mutex_lock(&uring_mu);
+	a = s->allocs;
+	s->allocs = NULL;
+	pthread_mutex_unlock(&uring_mu);
+	while (a) {
+		struct uring_alloc *next = a->next;
+
+		atomic_fetch_sub(&uring_allocs_pending, 1);
+		alloc_settle(ring, s, a);
+		a = next;
+	}
+	errno = saved;
+}
+
 /* Whether a kernel SQE changes slots that the library must follow:
  * IORING_OP_FILES_UPDATE naming a UMFS descriptor, or a slot closed or
  * replaced in a table that holds UMFS files. */
 static bool uring_slots_changed_by(struct uring_state *s, const struct io_uring_sqe *sqe)
 {
 	if (sqe->opcode == IORING_OP_FILES_UPDATE)
-		return sqe->off != IORING_FILE_INDEX_ALLOC && sqe->len <= URING_MAX_FIXED &&
+		return sqe->len <= URING_MAX_FIXED &&
 		       !user_readable((const void *)(uintptr_t)sqe->addr, sqe->len * sizeof(int)) &&
 		       (fixed_any((const int *)(uintptr_t)sqe->addr, sqe->len) ||
-			(s && atomic_load(&uring_fixed_umfs)));
+			/* the kernel allocates only empty slots: nothing to let go of */
+			(!update_allocs(sqe) && s && atomic_load(&uring_fixed_umfs)));
 	return s && atomic_load(&uring_fixed_umfs) && sqe_slot(sqe) != 0;
 }
 
@@ -487,7 +665,9 @@ static void uring_slots_change(struct io_uring *ring, struct uring_state *s,
 
 	if (!uring_slots_changed_by(s, sqe))
 		return;
-	if (sqe->opcode == IORING_OP_FILES_UPDATE) {
+	if (sqe->opcode == IORING_OP_FILES_UPDATE && update_allocs(sqe)) {
+		alloc_note(s, sqe);
+	} else if (sqe->opcode == IORING_OP_FILES_UPDATE) {
 		fixed_note(ring, 0, (unsigned)sqe->off, (const int *)(uintptr_t)sqe->addr, sqe->len);
 	} else if ((slot = sqe_slot(sqe)) != 0) {
 		fixed_drop(s, slot - 1, 1);
@@ -564,9 +744,12 @@ SHIM_API void io_uring_queue_exit(struct io_uring *ring)
 	for (pp = &uring_states; (s = *pp) != NULL; pp = &s->next)
 		if (s->ring == ring) {
 			*pp = s->next;
-			free(s->fixed);
-			free(s);
 			break;
 		}
 	pthread_mutex_unlock(&uring_mu);
+	if (s) {
+		alloc_forget(s);
+		free(s->fixed);
+		free(s);
+	}
 }

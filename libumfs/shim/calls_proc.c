@@ -114,7 +114,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, const char *path,
 			 int fd, char *const env[])
 {
-	fallback_exec_prepare(sw, path, fd, env);
+	fallback_exec_prepare(sw, pass, path, fd, env, false);
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
@@ -126,7 +126,7 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, co
 
 static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 {
-	fallback_exec_failed(sw);
+	fallback_exec_restore(sw);
 	inherit_pass_close(pass);
 	ofd_exec_failed();
 	reclock_exec_failed();
@@ -355,10 +355,46 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	return -1;
 }
 
+/* ------------------------------------------------------------------ */
+/* PATH search                                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *search_path(void)
+{
+	const char *path = getenv("PATH");
+
+	return path ? path : "/bin:/usr/bin";
+}
+
+/* The next name a PATH search for file tries, into full; false past the
+ * last. *p starts at search_path(); a name too long is passed over. */
+static bool path_next(const char **p, const char *file, char *full, size_t size)
+{
+	size_t fl = strlen(file);
+
+	while (*p) {
+		const char *s = *p, *colon = strchrnul(s, ':');
+		size_t dl = (size_t)(colon - s);
+
+		*p = *colon ? colon + 1 : NULL;
+		if (dl + 1 + fl + 1 > size)
+			continue;
+		if (dl) {
+			memcpy(full, s, dl);
+			full[dl] = '/';
+			memcpy(full + dl + 1, file, fl + 1);
+		} else {
+			memcpy(full, file, fl + 1); /* an empty entry is the cwd */
+		}
+		return true;
+	}
+	return false;
+}
+
 /* The PATH search of execvp, over the shim's execve. */
 SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	const char *path, *p;
+	const char *path;
 	bool eacces = false;
 	char full[PATH_MAX];
 	int e = ENOENT;
@@ -374,34 +410,16 @@ SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 		errno = e;
 		return -1;
 	}
-	path = getenv("PATH");
-	if (!path)
-		path = "/bin:/usr/bin";
-	for (p = path;; p++) {
-		const char *colon = strchrnul(p, ':');
-		size_t dl = (size_t)(colon - p), fl = strlen(file);
-
-		if (dl + 1 + fl + 1 <= sizeof(full)) {
-			if (dl) {
-				memcpy(full, p, dl);
-				full[dl] = '/';
-				memcpy(full + dl + 1, file, fl + 1);
-			} else {
-				memcpy(full, file, fl + 1); /* an empty entry is the cwd */
-			}
-			e = do_execve(full, argv, envp);
-			if (e == ENOEXEC) {
-				file = full;
-				goto as_script;
-			}
-			if (e == EACCES)
-				eacces = true;
-			else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV &&
-				 e != ETIMEDOUT && e != ELOOP && e != ENAMETOOLONG)
-				break;
+	for (path = search_path(); path_next(&path, file, full, sizeof(full));) {
+		e = do_execve(full, argv, envp);
+		if (e == ENOEXEC) {
+			file = full;
+			goto as_script;
 		}
-		p = colon;
-		if (!*p)
+		if (e == EACCES)
+			eacces = true;
+		else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV &&
+			 e != ETIMEDOUT && e != ELOOP && e != ENAMETOOLONG)
 			break;
 	}
 	errno = eacces ? EACCES : e;
@@ -576,13 +594,33 @@ SHIM_API int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
 	return SYS(posix_spawn_file_actions_destroy)(fa);
 }
 
+/* The image posix_spawnp will execute for file: the first executable
+ * regular file of the PATH search, into full; file itself when none is
+ * (the spawn fails, or the kernel is left to tell). */
+static const char *spawn_image(const char *file, char *full, size_t size)
+{
+	const char *path = search_path();
+	struct stat st;
+	int saved = errno;
+
+	while (path_next(&path, file, full, size))
+		if (SYS(stat)(full, &st) == 0 && S_ISREG(st.st_mode) &&
+		    SYS(access)(full, X_OK) == 0) {
+			errno = saved;
+			return full;
+		}
+	errno = saved;
+	return file;
+}
+
 static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
 			bool search)
 {
 	struct inherit_pass pass;
+	struct fallback_swap sw;
 	char *const *env;
-	char **alloc, proc[64];
+	char **alloc, proc[64], full[PATH_MAX];
 	int r, mfd = -1;
 
 	inherit_pass_prepare(&pass, true);
@@ -615,10 +653,17 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	TRACE_PASS(spawn, "\"%s\"", path);
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
+	/* the child's exec does not pass through execve above: what it would
+	 * do for an image without the library is done here, for the spawn */
+	fallback_exec_prepare(&sw, &pass,
+			      search && fallback_mounted() ? spawn_image(path, full, sizeof(full))
+							   : path,
+			      -1, env, true);
 	inherit_pass_open(&pass);
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)
 		   : SYS(posix_spawn)(pid, path, fa, attr, argv, env);
 	inherit_pass_close(&pass);
+	fallback_exec_restore(&sw);
 	ofd_spawn_mark();
 	sys_close_quiet(mfd);
 	exec_text_drop(); /* the child has its own, if it started */

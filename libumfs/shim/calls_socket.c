@@ -296,10 +296,69 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return sent;
 }
 
+/* sendmmsg's messages as the kernel gets them, copied at the first that
+ * differs: destinations translated, rights carrying the fallback mount's
+ * files (fallback.c, as sendmsg's). */
+struct mmsg_copy {
+	struct mmsghdr *kvec;
+	struct sockaddr_un *hosts;
+	struct fallback_rights *rights;
+	unsigned int vlen;
+};
+
+static void mmsg_copy_free(struct mmsg_copy *mc)
+{
+	for (unsigned int i = 0; mc->rights && i < mc->vlen; i++)
+		fallback_rights_drop(&mc->rights[i]);
+	free(mc->kvec);
+	free(mc->hosts);
+	free(mc->rights);
+	*mc = (struct mmsg_copy){ 0 };
+}
+
+static int mmsg_copy_make(struct mmsg_copy *mc, const struct mmsghdr *vec, unsigned int vlen)
+{
+	if (mc->kvec)
+		return 0;
+	mc->kvec = malloc(vlen * sizeof(*mc->kvec));
+	mc->hosts = malloc(vlen * sizeof(*mc->hosts));
+	mc->rights = calloc(vlen, sizeof(*mc->rights));
+	mc->vlen = vlen;
+	if (!mc->kvec || !mc->hosts || !mc->rights) {
+		mmsg_copy_free(mc);
+		return -ENOMEM;
+	}
+	memcpy(mc->kvec, vec, vlen * sizeof(*mc->kvec));
+	return 0;
+}
+
+/* Message i of vec into mc when the kernel must get it otherwise: 0 or
+ * -errno (the message is not sent). */
+static int mmsg_one(int fd, struct mmsghdr *vec, unsigned int vlen, unsigned int i,
+		    struct mmsg_copy *mc, bool *served)
+{
+	struct msghdr *h = &vec[i].msg_hdr;
+	struct sock_arg a = { .fd = fd };
+	bool rights = atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
+		      fallback_rights_carry_umfs(h);
+	int dest = sock_dest(fd, h->msg_name, h->msg_namelen, &a), err;
+
+	if (dest < 0 || (dest == 0 && !rights))
+		return dest;
+	if ((err = mmsg_copy_make(mc, vec, vlen)) < 0)
+		return err;
+	if (dest > 0) {
+		*served |= a.served;
+		mc->hosts[i] = a.host;
+		mc->kvec[i].msg_hdr.msg_name = &mc->hosts[i];
+		mc->kvec[i].msg_hdr.msg_namelen = a.host_len;
+	}
+	return rights ? fallback_rights_take(&mc->kvec[i].msg_hdr, &mc->rights[i]) : 0;
+}
+
 SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	struct sockaddr_un *hosts = NULL;
-	struct mmsghdr *kvec = NULL;
+	struct mmsg_copy mc = { 0 };
 	bool served = false;
 	int r, saved;
 
@@ -308,43 +367,23 @@ SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 	if (vec && user_writable(vec, vlen * sizeof(*vec)))
 		return SYS(sendmmsg)(fd, vec, vlen, flags); /* the kernel's EFAULT */
 	for (unsigned int i = 0; vec && i < vlen; i++) {
-		struct sock_arg a = { .fd = fd };
-
-		r = sock_dest(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &a);
-		if (r == 0)
-			continue;
+		r = mmsg_one(fd, vec, vlen, i, &mc, &served);
 		if (r < 0 && i == 0) {
-			free(kvec);
-			free(hosts);
+			mmsg_copy_free(&mc);
 			return (int)shim_ret(r);
 		}
 		if (r < 0) {
 			vlen = i; /* as the kernel: the messages before the failing one */
 			break;
 		}
-		if (!kvec) {
-			kvec = malloc(vlen * sizeof(*kvec));
-			hosts = malloc(vlen * sizeof(*hosts));
-			if (!kvec || !hosts) {
-				free(kvec);
-				free(hosts);
-				return (int)shim_ret(-ENOMEM);
-			}
-			memcpy(kvec, vec, vlen * sizeof(*kvec));
-		}
-		served |= a.served;
-		hosts[i] = a.host;
-		kvec[i].msg_hdr.msg_name = &hosts[i];
-		kvec[i].msg_hdr.msg_namelen = a.host_len;
 	}
-	if (!kvec)
+	if (!mc.kvec)
 		return SYS(sendmmsg)(fd, vec, vlen, flags);
-	r = SYS(sendmmsg)(fd, kvec, vlen, flags);
+	r = SYS(sendmmsg)(fd, mc.kvec, vlen, flags);
 	saved = errno;
 	for (int i = 0; i < r; i++)
-		vec[i].msg_len = kvec[i].msg_len;
-	free(kvec);
-	free(hosts);
+		vec[i].msg_len = mc.kvec[i].msg_len;
+	mmsg_copy_free(&mc);
 	if (r < 0)
 		errno = saved == ENOENT && served ? ECONNREFUSED : saved;
 	return r;

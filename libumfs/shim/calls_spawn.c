@@ -8,22 +8,30 @@
  * current directory through the environment, as before, and the pool's
  * descriptors in UMFS_FDS (inherit.c) and whether it may hold UMFS
  * descriptors in UMFS_ADOPT (init.c), set in environ for the call.
+ * Under umfs-run's kernel fallback a shell that will not load the library
+ * gets the mount's files in place of UMFS descriptors (fallback.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
 
+#define SHELL_PATH "/bin/sh" /* what the C library's system and popen run */
+
 extern char **environ;
 
-/* The pool's descriptors for a child the C library starts with environ. */
-static void pass_begin(struct inherit_pass *pass)
+/* The pool's descriptors for a child the C library starts with environ;
+ * under umfs-run's fallback, a shell without the library gets the mount's
+ * files instead (sw), as an exec would (its file actions name only the
+ * pipe: what is inheritable is all it can get). */
+static void pass_begin(struct inherit_pass *pass, struct fallback_swap *sw)
 {
 	char fds[256];
 
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0)
 		setenv(SHIM_ADOPT_ENV, "1", 1);
 	inherit_pass_prepare(pass, true);
+	fallback_exec_prepare(sw, pass, SHELL_PATH, -1, environ, false);
 	if (!pass->active)
 		return;
 	if (!cfg.enabled || !inherit_env_wants(environ) ||
@@ -35,7 +43,7 @@ static void pass_begin(struct inherit_pass *pass)
 	inherit_pass_open(pass);
 }
 
-static void pass_end(struct inherit_pass *pass)
+static void pass_end(struct inherit_pass *pass, struct fallback_swap *sw)
 {
 	int saved = errno;
 
@@ -44,19 +52,21 @@ static void pass_end(struct inherit_pass *pass)
 		inherit_pass_close(pass);
 		unsetenv("UMFS_FDS");
 	}
+	fallback_exec_restore(sw);
 	errno = saved;
 }
 
 SHIM_API int system(const char *cmd)
 {
 	struct inherit_pass pass;
+	struct fallback_swap sw;
 	int r;
 
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark();
-	pass_begin(&pass);
+	pass_begin(&pass, &sw);
 	r = SYS(system)(cmd);
-	pass_end(&pass);
+	pass_end(&pass, &sw);
 	ofd_spawn_mark();
 	return r;
 }
@@ -64,13 +74,14 @@ SHIM_API int system(const char *cmd)
 SHIM_API FILE *popen(const char *cmd, const char *mode)
 {
 	struct inherit_pass pass;
+	struct fallback_swap sw;
 	FILE *f;
 
 	fd_unpark_all(); /* not to be inherited, nor to shift the pipe's number */
 	ofd_spawn_mark();
-	pass_begin(&pass);
+	pass_begin(&pass, &sw);
 	f = SYS(popen)(cmd, mode);
-	pass_end(&pass);
+	pass_end(&pass, &sw);
 	ofd_spawn_mark();
 	return f;
 }

@@ -16,8 +16,13 @@
  * the same file through the mount (same access mode, status flags and
  * offset), dup3'ed onto the same number; the token is kept at a
  * close-on-exec number of the library's, and put back if the exec fails.
- * An SCM_RIGHTS send carries the mount's files in place of UMFS
- * descriptors. The new description's offset is its own from then on.
+ * Such an image is not passed the library's own descriptors (inherit.c)
+ * either: they would be open files it never closes. posix_spawn, system
+ * and popen do the same in the parent for their child's exec, which the
+ * library does not see, and put the tokens back when they return. An
+ * SCM_RIGHTS send (sendmsg, each message of a sendmmsg) carries the
+ * mount's files in place of UMFS descriptors.
+ * The new description's offset is its own from then on.
  *
  * The mount is trusted only as umfs-run made it: UMFS_FALLBACK_AT names
  * this pool, this prefix and this very mount namespace (a private one no
@@ -172,75 +177,122 @@ static void say_not_moved(int fd, int err)
 }
 
 /* ------------------------------------------------------------------ */
-/* exec                                                                 */
+/* exec and spawn                                                       */
 /* ------------------------------------------------------------------ */
 
-void fallback_exec_prepare(struct fallback_swap *sw, const char *path, int fd,
-			   char *const env[])
+/* One swap at a time, and none across a fork (fallback_fork_*): another
+ * thread's exec or spawn would save the mount's file in place of the
+ * token and put it back last, and a forked child would keep the mount's
+ * file under a number its library takes for a UMFS descriptor. */
+static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
+/* This thread holds swap_lock (a C library that forks inside system or
+ * popen must not wait for itself), or took it for its fork. */
+static __thread bool swap_held, swap_fork_took;
+
+static void swap_add(struct fallback_swap *sw, size_t *cap, int fd, bool all)
+{
+	struct ofd *o;
+	int fl, nfd, saved;
+
+	if ((fl = SYS(fcntl)(fd, F_GETFD)) < 0 || ((fl & FD_CLOEXEC) && !all) ||
+	    !(o = fd_get_fast(fd)))
+		return;
+	nfd = mount_open(o);
+	ofd_put(o);
+	if (nfd < 0) {
+		say_not_moved(fd, nfd);
+		return;
+	}
+	if (sw->n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct fallback_moved *t = realloc(sw->moved, c * sizeof(*t));
+
+		if (!t) {
+			SYS(close)(nfd);
+			return;
+		}
+		sw->moved = t;
+		*cap = c;
+	}
+	saved = shim_fd_dup_high(fd);
+	if (saved < 0 || SYS(dup3)(nfd, fd, fl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
+		if (saved >= 0)
+			SYS(close)(saved);
+		SYS(close)(nfd);
+		say_not_moved(fd, saved < 0 ? saved : -errno);
+		return;
+	}
+	SYS(close)(nfd);
+	sw->moved[sw->n++] = (struct fallback_moved){ fd, saved, fl & FD_CLOEXEC };
+}
+
+void fallback_exec_prepare(struct fallback_swap *sw, struct inherit_pass *pass,
+			   const char *path, int fd, char *const env[], bool spawn)
 {
 	size_t cap = 0;
 	int loads;
 
-	sw->n = 0;
-	sw->fds = NULL;
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) ||
+	*sw = (struct fallback_swap){ 0 };
+	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 &&
+		   !pass->active) ||
 	    !fallback_mounted() || (loads = image_loads_library(path, fd, 0)) < 0 ||
 	    (loads && env_loads_library(env)))
 		return;
+	/* the library's own descriptors go only to an image that loads it */
+	inherit_pass_close(pass);
+	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&swap_lock);
+	sw->locked = swap_held = true;
 	for (int i = 0; i < (int)uinfo_size; i++) {
 		struct ofd *o = uinfo_peek(i);
-		int fl, nfd, saved;
 
-		if (o == NULL || o == UINFO_INTERNAL || (fl = SYS(fcntl)(i, F_GETFD)) < 0 ||
-		    (fl & FD_CLOEXEC) || !(o = fd_get_fast(i)))
-			continue;
-		nfd = mount_open(o);
-		ofd_put(o);
-		if (nfd < 0) {
-			say_not_moved(i, nfd);
-			continue;
-		}
-		if (sw->n == cap) {
-			size_t c = cap ? 2 * cap : 8;
-			int(*t)[2] = realloc(sw->fds, c * sizeof(*t));
-
-			if (!t) {
-				SYS(close)(nfd);
-				break;
-			}
-			sw->fds = t;
-			cap = c;
-		}
-		saved = shim_fd_dup_high(i);
-		if (saved < 0 || SYS(dup3)(nfd, i, 0) < 0) {
-			if (saved >= 0)
-				SYS(close)(saved);
-			SYS(close)(nfd);
-			say_not_moved(i, saved < 0 ? saved : -errno);
-			continue;
-		}
-		SYS(close)(nfd);
-		sw->fds[sw->n][0] = i;
-		sw->fds[sw->n][1] = saved;
-		sw->n++;
+		if (o != NULL && o != UINFO_INTERNAL)
+			swap_add(sw, &cap, i, spawn);
 	}
 	if (sw->n)
-		SHIM_LOG(LOG_DEBUG, "exec: %zu UMFS descriptor(s) given as the fallback mount's "
-				    "files", sw->n);
+		SHIM_LOG(LOG_DEBUG, "%s: %zu UMFS descriptor(s) given as the fallback mount's "
+				    "files", spawn ? "spawn" : "exec", sw->n);
 }
 
-void fallback_exec_failed(struct fallback_swap *sw)
+void fallback_exec_restore(struct fallback_swap *sw)
 {
 	int saved = errno;
 
 	for (size_t i = 0; i < sw->n; i++) {
-		SYS(dup3)(sw->fds[i][1], sw->fds[i][0], 0); /* the token again, inheritable */
-		SYS(close)(sw->fds[i][1]);
+		struct fallback_moved *m = &sw->moved[i];
+
+		SYS(dup3)(m->saved, m->fd, m->cloexec ? O_CLOEXEC : 0); /* the token again */
+		SYS(close)(m->saved);
 	}
-	free(sw->fds);
-	sw->fds = NULL;
-	sw->n = 0;
+	free(sw->moved);
+	if (sw->locked) {
+		swap_held = false;
+		pthread_mutex_unlock(&swap_lock);
+	}
+	*sw = (struct fallback_swap){ 0 };
 	errno = saved;
+}
+
+void fallback_fork_prepare(void)
+{
+	swap_fork_took = !swap_held;
+	if (swap_fork_took)
+		pthread_mutex_lock(&swap_lock);
+}
+
+void fallback_fork_parent(void)
+{
+	if (swap_fork_took)
+		pthread_mutex_unlock(&swap_lock);
+}
+
+/* The child's thread is the forking one: it holds its own swap, if any,
+ * and undoes it as the parent would. */
+void fallback_fork_child(void)
+{
+	if (swap_fork_took)
+		pthread_mutex_init(&swap_lock, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,29 +330,27 @@ bool fallback_rights_carry_umfs(const struct msghdr *msg)
 	return false;
 }
 
-ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
+int fallback_rights_take(struct msghdr *msg, struct fallback_rights *fr)
 {
-	struct msghdr m = *msg;
+	size_t max = msg->msg_controllen / sizeof(int);
 	struct cmsghdr *c;
-	int *opened;
-	size_t nopen = 0, max = msg->msg_controllen / sizeof(int);
-	ssize_t r;
-	int saved;
 
-	m.msg_control = malloc(msg->msg_controllen);
-	opened = malloc(max * sizeof(int));
-	if (!m.msg_control || !opened) {
-		free(m.msg_control);
-		free(opened);
-		errno = ENOMEM;
-		return -1;
+	fr->n = 0;
+	fr->control = malloc(msg->msg_controllen);
+	fr->opened = malloc(max * sizeof(int));
+	if (!fr->control || !fr->opened) {
+		free(fr->control);
+		free(fr->opened);
+		*fr = (struct fallback_rights){ 0 };
+		return -ENOMEM;
 	}
-	memcpy(m.msg_control, msg->msg_control, msg->msg_controllen);
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+	memcpy(fr->control, msg->msg_control, msg->msg_controllen);
+	msg->msg_control = fr->control;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n = rights_count(c);
 		int *fds = (int *)CMSG_DATA(c);
 
-		for (size_t i = 0; i < n && nopen < max; i++) {
+		for (size_t i = 0; i < n && fr->n < max; i++) {
 			struct ofd *o = fd_get_fast(fds[i]);
 			int nfd;
 
@@ -312,15 +362,36 @@ ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
 				say_not_moved(fds[i], nfd);
 				continue;
 			}
-			fds[i] = opened[nopen++] = nfd;
+			fds[i] = fr->opened[fr->n++] = nfd;
 		}
 	}
-	r = SYS(sendmsg)(fd, &m, flags);
-	saved = errno;
-	for (size_t i = 0; i < nopen; i++)
-		SYS(close)(opened[i]);
-	free(m.msg_control);
-	free(opened);
+	return 0;
+}
+
+void fallback_rights_drop(struct fallback_rights *fr)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < fr->n; i++)
+		SYS(close)(fr->opened[i]);
+	free(fr->control);
+	free(fr->opened);
+	*fr = (struct fallback_rights){ 0 };
 	errno = saved;
+}
+
+ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct fallback_rights fr;
+	struct msghdr m = *msg;
+	int err = fallback_rights_take(&m, &fr);
+	ssize_t r;
+
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	r = SYS(sendmsg)(fd, &m, flags);
+	fallback_rights_drop(&fr);
 	return r;
 }

@@ -156,6 +156,7 @@ static void atfork_prepare(void)
 {
 	struct umfs_fs *fs;
 
+	fallback_fork_prepare(); /* first: a swap under way takes the locks below */
 	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
 	cwd_fork_prepare();
@@ -176,6 +177,7 @@ static void atfork_parent(void)
 		umfs_fork_parent(fs);
 	ofd_fork_parent();
 	shim_busy_leave();
+	fallback_fork_parent();
 }
 
 static void atfork_child(void)
@@ -191,6 +193,7 @@ static void atfork_child(void)
 	reclock_fork_child();
 	sig_fork_child();
 	shim_busy_leave();
+	fallback_fork_child();
 }
 
 /* ------------------------------------------------------------------ */

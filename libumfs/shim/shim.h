@@ -13,8 +13,9 @@
  *   path.c         is a path UMFS's; cwd; dirfd-relative and external paths
  *   sock.c         host sockets standing for Unix socket names in UMFS
  *   fifo.c         host FIFOs standing for FIFOs in UMFS
- *   fallback.c     UMFS descriptors leaving the library (exec of a static
- *                  program, SCM_RIGHTS) as umfs-run's fallback mount's files
+ *   fallback.c     UMFS descriptors leaving the library (exec or spawn of a
+ *                  static program, SCM_RIGHTS) as umfs-run's fallback
+ *                  mount's files
  *   calls_*.c      the intercepted calls, by family
  *   lease.c        F_SETLEASE/F_GETLEASE and F_NOTIFY
  *   fsize.c        RLIMIT_FSIZE on writes
@@ -694,22 +695,44 @@ int ofd_adopt_inherited(void);
  * the prefix, in this mount namespace), UMFS descriptors that leave the
  * library's reach become the mount's files. */
 bool fallback_mounted(void);
-/* The descriptors an exec gave as the mount's files: number and the
- * token's copy, put back by fallback_exec_failed. */
+/* The descriptors an exec or a spawn gave as the mount's files: number,
+ * the token's copy and its close-on-exec flag, put back by
+ * fallback_exec_restore. */
+struct fallback_moved {
+	int fd, saved;
+	bool cloexec;
+};
 struct fallback_swap {
 	size_t n;
-	int (*fds)[2];
+	struct fallback_moved *moved;
+	bool locked;
 };
-/* Before an exec of the image at path (fd when path is NULL) with env: if
- * it will not load the library, each inheritable UMFS descriptor becomes
- * an open of its file through the mount. */
-void fallback_exec_prepare(struct fallback_swap *sw, const char *path, int fd,
-			   char *const env[]);
-void fallback_exec_failed(struct fallback_swap *sw);
+/* Before an exec of the image at path (fd when path is NULL) with env
+ * (spawn: a posix_spawn, whose file actions can make any descriptor
+ * inheritable): if it will not load the library, pass is closed (the
+ * library's own descriptors are not handed on) and each inheritable UMFS
+ * descriptor (spawn: each) becomes an open of its file through the mount.
+ * fallback_exec_restore undoes it after a failed exec or a spawn. */
+void fallback_exec_prepare(struct fallback_swap *sw, struct inherit_pass *pass,
+			   const char *path, int fd, char *const env[], bool spawn);
+void fallback_exec_restore(struct fallback_swap *sw);
+void fallback_fork_prepare(void);
+void fallback_fork_parent(void);
+void fallback_fork_child(void);
 /* Whether msg's SCM_RIGHTS carry UMFS descriptors to give as the mount's
  * files; fallback_sendmsg sends it so. */
 bool fallback_rights_carry_umfs(const struct msghdr *msg);
 ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags);
+/* For one message of several (sendmmsg): msg made to point to a copy of
+ * its control data carrying the mount's files (0, or -ENOMEM);
+ * fallback_rights_drop closes them after the send. */
+struct fallback_rights {
+	void *control;
+	int *opened;
+	size_t n;
+};
+int fallback_rights_take(struct msghdr *msg, struct fallback_rights *fr);
+void fallback_rights_drop(struct fallback_rights *fr);
 
 /* held.c: the core's holds an exec hands to the next image. held_hand
  * returns the UMFS_HELD entry for its environment (NULL: none handed);

@@ -10,7 +10,9 @@
  * writes through each slot; closes a before its SQE is submitted; reuses
  * a's number for c; updates slots (a file, -1, IORING_REGISTER_FILES_SKIP);
  * closes a slot with CLOSE's file_index; unregisters (then the kernel's
- * error); registers with tags and sparse tables. Each result is printed
+ * error); registers with tags and sparse tables; lets the kernel pick the
+ * slots of a FILES_UPDATE (IORING_FILE_INDEX_ALLOC), one of them equal to
+ * the descriptor's number. Each result is printed
  * with whose bytes it read, so that the run on tmpfs is the reference the
  * run on UMFS is compared with (run_aio.sh).
  *
@@ -185,7 +187,7 @@ static void print_file(const char *dir, const char *name)
 static void fixed_files(const char *dir, const char *kfile)
 {
 	int a = make(dir, "a", 0), b = make(dir, "b", 1), k, c, r, res[2];
-	int files[4], upd[2];
+	int files[4], upd[2], alloc[3];
 	__u64 tags[2] = { TAG, TAG + 1 };
 	static const char msg[] = "written through slot 0";
 	struct io_uring_sqe *sqe;
@@ -271,6 +273,30 @@ static void fixed_files(const char *dir, const char *kfile)
 	upd[0] = b;
 	printf("update slot 2 = b: %d\n", io_uring_register_files_update(&ring, 2, upd, 1));
 	read_one("read slot 2", 2, true, 1100);
+
+	/* FILES_UPDATE SQEs letting the kernel pick empty slots: it writes
+	 * them over the descriptors, and stops at the first it cannot take */
+	alloc[0] = c, alloc[1] = k, alloc[2] = -1;
+	sqe = sqe_get();
+	io_uring_prep_files_update(sqe, alloc, 3, IORING_FILE_INDEX_ALLOC);
+	mark(sqe, 0, 0);
+	submit_reap(1, res);
+	printf("update [c, k, -1] into slots the kernel picks: %d, slots %d %d %d\n", res[0],
+	       alloc[0], alloc[1], alloc[2]);
+	read_one("read c's slot", alloc[0], true, 1200);
+	read_one("read k's slot", alloc[1], true, 1200);
+	printf("unregister: %d\n", io_uring_unregister_files(&ring));
+	/* a slot the kernel picks may be the descriptor's own number */
+	printf("register sparse c + 1: %d\n", io_uring_register_files_sparse(&ring, (unsigned)c + 1));
+	printf("allocate from slot c only: %d\n", io_uring_register_file_alloc_range(&ring, (unsigned)c, 1));
+	alloc[0] = c;
+	sqe = sqe_get();
+	io_uring_prep_files_update(sqe, alloc, 1, IORING_FILE_INDEX_ALLOC);
+	mark(sqe, 0, 0);
+	submit_reap(1, res);
+	printf("update [c] into the slot the kernel picks: %d, c's own number: %s\n", res[0],
+	       alloc[0] == c ? "yes" : "no");
+	read_one("read slot c", c, true, 1300);
 	printf("unregister: %d\n", io_uring_unregister_files(&ring));
 	close(b);
 	close(c);

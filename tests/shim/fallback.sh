@@ -192,6 +192,42 @@ read -r line <&3; echo \"\$line\"" 2>&1)
 check "fallback: a failed exec (E2BIG) puts the token back" "token
 $(head -n 1 "$ref/inherit/f")" "$out"
 
+# a static program gets none of the library's own descriptors (pool, lock
+# region, runtime directory...), which a shell under the library would
+# otherwise pass on as to a program that loads it
+out=$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c "exec 3<$mnt/inherit/f
+$busybox sh -c 'for f in /proc/\$\$/fd/*; do readlink \$f; done'" 2>&1 || true)
+check "fallback: a static program holds none of the library's descriptors" "0 1" \
+	"$(printf '%s\n' "$out" | grep -cE "umfs-[0-9a-f]{32}-|^$pool\$") $(printf '%s\n' "$out" | grep -c "^$mnt/inherit/f\$")"
+
+# posix_spawn, posix_spawnp, system and popen: the C library's child
+# executes without the library's execve, so the parent gives the mount's
+# files (and none of the library's own descriptors) before it starts
+cc -o "$work/prog/spawn" "$here/fallback_spawn.c" -lpthread
+mkdir "$ref/spawn"
+expected=$("$work/prog/spawn" "$ref/spawn" "$busybox" 2>&1 | sed "s|$ref|P|g")
+echo "$expected" | grep -q '^popen read: 456789' || { echo "FAIL reference run"; echo "$expected"; exit 1; }
+check "fallback: posix_spawn, posix_spawnp, system, popen of what runs without the library" \
+	"$expected" \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+	   "mkdir $mnt/spawn && '$work/prog/spawn' $mnt/spawn $busybox" 2>&1 | sed "s|$mnt|P|g")"
+check "fallback: the spawning process holds its tokens again" token \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+	   "'$work/prog/spawn' $mnt/spawn $busybox links" 2>&1 | tail -n 1 | sed 's|.*/ofd/[0-9]*$|token|')"
+out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- sh -c "'$work/prog/spawn' $mnt/spawn $busybox" 2>&1)
+check "no fallback: a spawned static program still meets the token" yes \
+	"$(printf '%s\n' "$out" | grep -q 'Is a directory' && echo yes)"
+
+# sendmmsg: SCM_RIGHTS in any of its messages carry the mount's files, as
+# sendmsg's; bad pointers give the kernel's EFAULT (or the count sent)
+cc -o "$work/prog/rights" "$here/fallback_rights.c"
+mkdir "$ref/rights"
+expected=$("$work/prog/rights" "$ref/rights" 2>&1)
+echo "$expected" | grep -q '^  descriptor 1 reads: 6789' || { echo "FAIL reference run"; echo "$expected"; exit 1; }
+check "fallback: sendmmsg with SCM_RIGHTS, and bad pointers" "$expected" \
+	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+	   "mkdir $mnt/rights && '$work/prog/rights' $mnt/rights" 2>&1)"
+
 # without the fallback a static program gets one line saying what serves it
 out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- busybox true 2>&1)
 check "static program named once without the fallback" 1 \
