@@ -114,9 +114,10 @@ static bool check_identity(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 
 	if (in->pt_height == UMFS_PT_INLINE) {
 		changed = check_inline(c, ino, in);
-	} else if (in->pt_height > FSCK_PT_LEVELS) {
+	} else if (in->pt_height > fsck_pt_levels(c)) {
+		/* a pool without INCOMPAT_LEVEL4 allows 3 */
 		if (fsck_problem(c, "dropped", "inode %" PRIu64 ": page-table height %u is above %u: tree",
-				 ino, in->pt_height, FSCK_PT_LEVELS)) {
+				 ino, in->pt_height, fsck_pt_levels(c))) {
 			fsck_set64(c, &in->pt_root, 0);
 			fsck_set8(c, &in->pt_height, 0);
 			changed = true;
@@ -156,7 +157,7 @@ static bool check_identity(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 /* Hot fields, checked against the format alone. */
 static void check_hot(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 {
-	if (in->size > UMFS_MAX_FILE_SIZE) {
+	if (in->size > fsck_max_file_size(c)) {
 		c->ino[ino].flags |= FI_SIZEFIX; /* the page-table step knows the extent */
 	} else if (S_ISLNK(in->mode) && in->size > UMFS_SYMLINK_MAX) {
 		c->ino[ino].flags |= FI_SIZEFIX;
