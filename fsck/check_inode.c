@@ -5,9 +5,10 @@
  * An inode is in use when its mode is set (its bitmap bit is the
  * allocation step's business). Its fields must make sense alone: a known
  * file type, a checksum over the identity fields, a page-table root inside
- * the data zone with a height of at most 3 (or, for a regular file on a
- * pool with inline tables, an inline table and no root), a U-Log page inside the data
- * zone, a size the format can hold, known flags, zero reserved fields and
+ * the data zone with a height of at most 3, or 4 on a pool with level-4
+ * tables (or, for a regular file on a pool with inline tables, an inline
+ * table and no root), a U-Log page inside the data zone, a size the
+ * pool's tallest tree can hold, known flags, zero reserved fields and
  * zero directory bookkeeping on anything but a directory. A free inode is
  * all zero but for its generation, which the core keeps across reuse.
  */
