@@ -3,8 +3,9 @@
 # truncate -s 1T, dd writes at 600 GiB and 2 TiB, and the bytes read back
 # past 512 GiB, the sizes, du and the SEEK_DATA map must match the same
 # commands on tmpfs; truncating back below 512 GiB shrinks the tree and
-# fsck finds the pool clean after each step. A pool made with -O nolevel4
-# stops at 512 GiB with EFBIG, as before.
+# fsck finds the pool clean after each step. The same through umfs-fuse
+# when FUSE is usable. A pool made with -O nolevel4 stops at 512 GiB with
+# EFBIG, as before.
 POOL_SIZE=64M
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +59,30 @@ shim truncate -s 0 /umfs/sparse
 check "truncate to 0 frees it all" 0 "$(shim du -B4096 /umfs/sparse | cut -f1)"
 "$FSCK" -n -f "$pool" >/dev/null 2>&1 && fsck_rc=0 || fsck_rc=$?
 check "fsck after the shrink to nothing" 0 "$fsck_rc"
+
+# the same commands through umfs-fuse
+: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
+mkdir "$work/mnt"
+"$MKFS" -q -f -s "$POOL_SIZE" "$work/pool3"
+# in the foreground, so that fsck runs after the daemon has closed the pool
+[ -x "$UMFS_FUSE" ] && "$UMFS_FUSE" -f "$work/pool3" "$work/mnt" 2>/dev/null &
+fuse_pid=$!
+for _ in $(seq 50); do
+	mountpoint -q "$work/mnt" && break
+	kill -0 "$fuse_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if mountpoint -q "$work/mnt"; then
+	bash -c "$steps" sh "$work/mnt" "$work/data" >"$work/fuse.out" 2>&1 || true
+	fusermount3 -u "$work/mnt" 2>/dev/null || umount "$work/mnt"
+	wait "$fuse_pid" || true
+	check "through umfs-fuse: past 512 GiB as tmpfs" "$(cat "$work/tmpfs.out")" \
+		"$(cat "$work/fuse.out")"
+	"$FSCK" -n -f "$work/pool3" >/dev/null 2>&1 && fsck_rc=0 || fsck_rc=$?
+	check "fsck after umfs-fuse" 0 "$fsck_rc"
+else
+	echo "skip: umfs-fuse cannot mount here"
+fi
 
 # a pool without the feature keeps the old limit
 "$MKFS" -q -f -O nolevel4 -s "$POOL_SIZE" "$work/pool2"
