@@ -135,9 +135,9 @@ enum umfs_pte_kind {
 };
 
 /*
- * The one reading of a table entry e at level (1 to the pool's max_height): what it is and,
- * for a table or a leaf, the pool offset it names in *off (a 2 MiB leaf's
- * first page). Every walk of a file's tables decodes each entry here
+ * The one reading of a table entry e at level (1 to the pool's
+ * max_height): what it is and, for a table or a leaf, the pool offset it
+ * names in *off (a 2 MiB leaf's first page). Every walk of a file's tables decodes each entry here
  * before it follows it, so no entry is used unchecked: a table or 4 KiB
  * leaf must name a page of the data zone, a 2 MiB leaf 512 of them.
  */
@@ -163,8 +163,9 @@ static inline enum umfs_pte_kind umfs_pte_decode(const struct umfs_ptgeom *g, un
 	return form == UMFS_PTE_TABLE_FLAGS ? UMFS_PTE_TABLE : UMFS_PTE_LEAF;
 }
 
-/* A tree root: height at most the pool's (3, or 4 with INCOMPAT_LEVEL4), and root (a table, or at height 0 the
- * file's one data page) a page of the data zone. 0 is an empty tree. An
+/* A tree root: height at most the pool's max_height (3, or 4 with
+ * INCOMPAT_LEVEL4), and root (a table, or at height 0 the file's one data
+ * page) a page of the data zone. 0 is an empty tree. An
  * inline table (pool allowing it) is not rooted in the data zone: its
  * root is where its inode's pt_inline lies, which umfs_pt_root_of()
  * computes from the inode's place and never reads from the media. */
