@@ -290,7 +290,9 @@ int fsck_add_entry(struct fsck *c, uint64_t dir, const char *name, size_t len, u
 
 /* ---- page trees (tree_read.c), on trees the page-table step has checked ---- */
 
-#define FSCK_PT_LEVELS 3
+/* The tallest tree of any pool: bounds the walks' recursion. A pool's
+ * own limit is fsck_pt_levels (3 without INCOMPAT_LEVEL4). */
+#define FSCK_PT_LEVELS UMFS_PT_MAX_HEIGHT
 
 /* Pages covered by one entry of a table at level (1: 4 KiB leaves). */
 static inline uint64_t fsck_pt_span(unsigned level)
@@ -323,9 +325,24 @@ static inline struct umfs_ptgeom fsck_ptgeom(const struct fsck *c)
 	const struct umfs_ptgeom g = {
 		c->data_off, c->data_pages, c->phys_base,
 		!!(c->sb.feature_incompat & UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
+		c->sb.feature_incompat & UMFS_FEATURE_INCOMPAT_LEVEL4 ? 4 : 3,
 	};
 
 	return g;
+}
+
+/* The tallest tree this pool allows (umfs_ptgeom's max_height). */
+static inline unsigned fsck_pt_levels(const struct fsck *c)
+{
+	return (unsigned)fsck_ptgeom(c).max_height;
+}
+
+/* The largest file this pool allows (umfs_max_file_size). */
+static inline uint64_t fsck_max_file_size(const struct fsck *c)
+{
+	const struct umfs_ptgeom g = fsck_ptgeom(c);
+
+	return umfs_max_file_size(&g);
 }
 
 static inline enum umfs_pte_kind fsck_pte_decode(const struct fsck *c, unsigned level, uint64_t e,

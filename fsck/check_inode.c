@@ -5,9 +5,10 @@
  * An inode is in use when its mode is set (its bitmap bit is the
  * allocation step's business). Its fields must make sense alone: a known
  * file type, a checksum over the identity fields, a page-table root inside
- * the data zone with a height of at most 3 (or, for a regular file on a
- * pool with inline tables, an inline table and no root), a U-Log page inside the data
- * zone, a size the format can hold, known flags, zero reserved fields and
+ * the data zone with a height of at most 3, or 4 on a pool with level-4
+ * tables (or, for a regular file on a pool with inline tables, an inline
+ * table and no root), a U-Log page inside the data zone, a size the
+ * pool's tallest tree can hold, known flags, zero reserved fields and
  * zero directory bookkeeping on anything but a directory. A free inode is
  * all zero but for its generation, which the core keeps across reuse.
  */
@@ -114,9 +115,10 @@ static bool check_identity(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 
 	if (in->pt_height == UMFS_PT_INLINE) {
 		changed = check_inline(c, ino, in);
-	} else if (in->pt_height > FSCK_PT_LEVELS) {
+	} else if (in->pt_height > fsck_pt_levels(c)) {
+		/* a pool without INCOMPAT_LEVEL4 allows 3 */
 		if (fsck_problem(c, "dropped", "inode %" PRIu64 ": page-table height %u is above %u: tree",
-				 ino, in->pt_height, FSCK_PT_LEVELS)) {
+				 ino, in->pt_height, fsck_pt_levels(c))) {
 			fsck_set64(c, &in->pt_root, 0);
 			fsck_set8(c, &in->pt_height, 0);
 			changed = true;
@@ -156,7 +158,7 @@ static bool check_identity(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 /* Hot fields, checked against the format alone. */
 static void check_hot(struct fsck *c, uint64_t ino, struct umfs_inode *in)
 {
-	if (in->size > UMFS_MAX_FILE_SIZE) {
+	if (in->size > fsck_max_file_size(c)) {
 		c->ino[ino].flags |= FI_SIZEFIX; /* the page-table step knows the extent */
 	} else if (S_ISLNK(in->mode) && in->size > UMFS_SYMLINK_MAX) {
 		c->ino[ino].flags |= FI_SIZEFIX;

@@ -300,7 +300,7 @@ static void check_file(struct fsck *c, uint64_t ino)
 	struct umfs_inode *in = &c->inodes[ino];
 	struct ptwalk w = { .ino = ino, .in = in, .trunc_pg = UINT64_MAX };
 
-	if ((in->flags & UMFS_IF_TRUNC) && in->size <= UMFS_MAX_FILE_SIZE)
+	if ((in->flags & UMFS_IF_TRUNC) && in->size <= fsck_max_file_size(c))
 		w.trunc_pg = UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE);
 	walk_tree(c, &w);
 	walk_ulog(c, ino, in);

@@ -272,7 +272,8 @@ ssize_t umfs_pread(struct umfs_file *file, void *buf, size_t len, off_t off);
  *   -EBADF     the file is not open for writing, or is O_PATH
  *   -EROFS     a read-only mount
  *   -EINVAL    (umfs_pwrite) off < 0
- *   -EFBIG     the offset is at or past the largest file size (512 GiB);
+ *   -EFBIG     the offset is at or past the largest file size (256 TiB,
+ *              or 512 GiB on a pool made without the level4 feature);
  *              a write that reaches it is cut short there
  *   -ENOSPC    the pool has no room for the first byte; a write that
  *              fills the pool partway returns the bytes it wrote
@@ -298,7 +299,8 @@ off_t umfs_lseek(struct umfs_file *file, off_t off, int whence);
  * Return: 0, or
  *   -EINVAL    size < 0; the file is not open for writing, is O_PATH, or
  *              is not a regular file
- *   -EFBIG     size is above the largest file size (512 GiB)
+ *   -EFBIG     size is above the largest file size (256 TiB, or 512 GiB
+ *              on a pool made without the level4 feature)
  *   -ENOSPC    the pool has no room for the change
  */
 int umfs_ftruncate(struct umfs_file *file, off_t size);
@@ -314,7 +316,8 @@ int umfs_ftruncate(struct umfs_file *file, off_t size);
  *   -EBADF     the file is not open for writing, or is O_PATH
  *   -EISDIR    a directory
  *   -ENODEV    neither a regular file nor a directory
- *   -EFBIG     off + len is above the largest file size (512 GiB)
+ *   -EFBIG     off + len is above the largest file size (256 TiB, or
+ *              512 GiB on a pool made without the level4 feature)
  *   -ENOSPC    the pool has no room for the pages
  */
 int umfs_fallocate(struct umfs_file *file, int mode, off_t off, off_t len);

@@ -42,6 +42,9 @@
  *        2 to UMFS_PT_INLINE_ENTRIES pages keeps its level-1 entries in the
  *        inode (pt_inline, was reserved5, dir and reserved3-4 of a
  *        non-directory) under pt_height UMFS_PT_INLINE, with no table page.
+ *   1.8  level-4 tables (feature INCOMPAT_LEVEL4): pt_height 4, a top
+ *        table of level-3 tables, lets a file reach 256 TiB
+ *        (UMFS_MAX_FILE_SIZE); without the feature it stops at 512 GiB.
  */
 #ifndef UMFS_FORMAT_H
 #define UMFS_FORMAT_H
@@ -99,7 +102,11 @@ typedef size_t umfs_size;
 #define UMFS_GIANT_SHIFT 30 /* what one top-level entry covers */
 #define UMFS_PT_ENTRIES 512
 #define UMFS_PT_SHIFT 9
-#define UMFS_MAX_FILE_SIZE (1ull << 39) /* 512 GiB: one full top page */
+/* A full level-4 table (INCOMPAT_LEVEL4): 256 TiB. A pool without the
+ * feature stops at a full level-3 table, 512 GiB (umfs_max_file_size). */
+#define UMFS_PT_MAX_HEIGHT 4
+#define UMFS_MAX_FILE_SIZE (1ull << 48)
+#define UMFS_MAX_FILE_SIZE_L3 (1ull << 39)
 #define UMFS_NAME_MAX 255
 #define UMFS_SYMLINK_MAX 4095
 #define UMFS_CACHELINE 64
@@ -111,7 +118,7 @@ typedef size_t umfs_size;
 /* "UMFSPOOL" read as a little-endian u64: a big-endian reader sees it reversed. */
 #define UMFS_SB_MAGIC 0x4C4F4F5053464D55ull
 #define UMFS_VERSION_MAJOR 1
-#define UMFS_VERSION_MINOR 7
+#define UMFS_VERSION_MINOR 8
 
 /* Feature masks. An unknown incompat bit refuses mount; unknown ro_compat
  * allows read-only mount; unknown compat bits are ignored. */
@@ -129,8 +136,12 @@ typedef size_t umfs_size;
 /* Regular files may keep their level-1 entries in the inode (pt_height
  * UMFS_PT_INLINE): older code would read such a file as empty. */
 #define UMFS_FEATURE_INCOMPAT_INLINE_TABLE 0x2u
+/* Trees may be 4 levels tall (pt_height 4, files past 512 GiB): older
+ * code would refuse the height as damage and drop the file's pages. */
+#define UMFS_FEATURE_INCOMPAT_LEVEL4 0x4u
 #define UMFS_FEATURE_INCOMPAT_SUPP \
-	(UMFS_FEATURE_INCOMPAT_GROWING | UMFS_FEATURE_INCOMPAT_INLINE_TABLE)
+	(UMFS_FEATURE_INCOMPAT_GROWING | UMFS_FEATURE_INCOMPAT_INLINE_TABLE | \
+	 UMFS_FEATURE_INCOMPAT_LEVEL4)
 
 #define UMFS_LABEL_MAX 64
 
@@ -285,7 +296,9 @@ struct umfs_inode {
 	umfs_le64 pt_root;     /* pool offset of the root page, 0 = no pages */
 	umfs_u8 pt_height;     /* 0: root is the data page at file offset 0;
 	                        * 1: a 4 KiB-leaf table (2 MiB);
-	                        * 2: a 2 MiB table (1 GiB); 3: a 1 GiB table;
+	                        * 2: a 2 MiB table (1 GiB); 3: a 1 GiB table
+	                        * (512 GiB); 4: a 512 GiB table (256 TiB,
+	                        * INCOMPAT_LEVEL4 only);
 	                        * UMFS_PT_INLINE: pt_inline (pt_root 0) */
 	umfs_u8 reserved0[3];
 	umfs_le32 generation;  /* bumped each time the inode is reused */

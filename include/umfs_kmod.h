@@ -52,7 +52,7 @@
 /* One attachment slot: a PUD entry, 1 GiB of file. */
 #define UMFS_KMOD_SLOT_SHIFT 30
 #define UMFS_KMOD_SLOT_SIZE (1ull << UMFS_KMOD_SLOT_SHIFT)
-#define UMFS_KMOD_MAX_SLOTS 512u /* 512 GiB: UMFS_MAX_FILE_SIZE */
+#define UMFS_KMOD_MAX_SLOTS 512u /* 512 GiB: UMFS_MAX_FILE_SIZE_L3 (no level-4 trees) */
 
 /* MOUNT (CAP_SYS_ADMIN): take the pool on a pmem block device in fsdax mode,
  * which must not be open elsewhere (user space maps it through the page

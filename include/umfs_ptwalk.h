@@ -127,7 +127,7 @@ static inline enum umfs_pte_kind umfs_pt_descend(const struct umfs_ptwalk *w, un
 /* umfs_pt_next below the table t of level and n entries, which maps
  * file pages from base: the first page >= pg whose entry's kind is
  * wanted, or UMFS_PT_NONE. The recursion is bounded by the level (at
- * most 3). */
+ * most 4: UMFS_PT_MAX_HEIGHT). */
 static inline umfs_u64 umfs_pt_scan_table(const struct umfs_ptwalk *w, umfs_u64 *t,
 					  unsigned int level, unsigned int n, umfs_u64 base,
 					  umfs_u64 pg, unsigned int want, struct umfs_pt_pos *pos)

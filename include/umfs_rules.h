@@ -108,6 +108,7 @@ static inline umfs_u64 umfs_pte_form(unsigned int level, umfs_u64 e)
 struct umfs_ptgeom {
 	umfs_u64 data_off, data_pages, phys_base;
 	umfs_u64 inline_ok; /* INCOMPAT_INLINE_TABLE: trees of height UMFS_PT_INLINE */
+	umfs_u64 max_height; /* tallest tree: 4 with INCOMPAT_LEVEL4, else 3 */
 };
 
 static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb)
@@ -118,6 +119,8 @@ static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb
 		.phys_base = umfs_le64_to_cpu(sb->phys_base),
 		.inline_ok = !!(umfs_le32_to_cpu(sb->feature_incompat) &
 				UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
+		.max_height = umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_LEVEL4 ?
+				      4 : 3,
 	};
 
 	return g;
@@ -132,9 +135,9 @@ enum umfs_pte_kind {
 };
 
 /*
- * The one reading of a table entry e at level (1 to 3): what it is and,
- * for a table or a leaf, the pool offset it names in *off (a 2 MiB leaf's
- * first page). Every walk of a file's tables decodes each entry here
+ * The one reading of a table entry e at level (1 to the pool's
+ * max_height): what it is and, for a table or a leaf, the pool offset it
+ * names in *off (a 2 MiB leaf's first page). Every walk of a file's tables decodes each entry here
  * before it follows it, so no entry is used unchecked: a table or 4 KiB
  * leaf must name a page of the data zone, a 2 MiB leaf 512 of them.
  */
@@ -146,7 +149,7 @@ static inline enum umfs_pte_kind umfs_pte_decode(const struct umfs_ptgeom *g, un
 	if (!e)
 		return UMFS_PTE_HOLE;
 	form = umfs_pte_form(level, e);
-	if (!form || level > 3)
+	if (!form || level > g->max_height)
 		return UMFS_PTE_BAD;
 	/* the page number in the zone; an address below phys_base or the
 	 * zone wraps to a number far past it */
@@ -160,8 +163,9 @@ static inline enum umfs_pte_kind umfs_pte_decode(const struct umfs_ptgeom *g, un
 	return form == UMFS_PTE_TABLE_FLAGS ? UMFS_PTE_TABLE : UMFS_PTE_LEAF;
 }
 
-/* A tree root: height at most 3, and root (a table, or at height 0 the
- * file's one data page) a page of the data zone. 0 is an empty tree. An
+/* A tree root: height at most the pool's max_height (3, or 4 with
+ * INCOMPAT_LEVEL4), and root (a table, or at height 0 the file's one data
+ * page) a page of the data zone. 0 is an empty tree. An
  * inline table (pool allowing it) is not rooted in the data zone: its
  * root is where its inode's pt_inline lies, which umfs_pt_root_of()
  * computes from the inode's place and never reads from the media. */
@@ -169,7 +173,15 @@ static inline int umfs_pt_root_ok(const struct umfs_ptgeom *g, unsigned int heig
 {
 	if (height == UMFS_PT_INLINE)
 		return g->inline_ok && root;
-	return !root || (height <= 3 && umfs_off_is_data_page(g->data_off, g->data_pages, root));
+	return !root || (height <= g->max_height &&
+			 umfs_off_is_data_page(g->data_off, g->data_pages, root));
+}
+
+/* The largest file the pool allows: what its tallest tree covers. Past
+ * it, writes, truncates and fallocate fail with EFBIG. */
+static inline umfs_u64 umfs_max_file_size(const struct umfs_ptgeom *g)
+{
+	return g->max_height >= 4 ? UMFS_MAX_FILE_SIZE : UMFS_MAX_FILE_SIZE_L3;
 }
 
 /* Pages of the data zone from the one at off to the zone's end: how far a

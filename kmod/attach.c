@@ -144,7 +144,7 @@ static int umfs_km_att_slots(const struct umfs_inode *in, const u64 *top, u64 re
 		n = max_t(u64, n, i + 1);
 	}
 	want = max_t(u64, in->size, reserve);
-	if (want > UMFS_MAX_FILE_SIZE)
+	if (want > UMFS_MAX_FILE_SIZE_L3)
 		return -EFBIG;
 	n = max_t(u64, n, DIV_ROUND_UP_ULL(want, UMFS_KMOD_SLOT_SIZE));
 	return (int)n;

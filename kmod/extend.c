@@ -110,8 +110,8 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 	req->stop_error = 0;
 	if (!req->count)
 		return 0;
-	if (req->first >= UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT ||
-	    req->count > (UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT) - req->first)
+	if (req->first >= UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT ||
+	    req->count > (UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT) - req->first)
 		return -EFBIG;
 	last = req->first + req->count - 1;
 

@@ -298,7 +298,7 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 
 int umfs_km_free(struct umfs_kmod_free *req)
 {
-	const u64 max_pages = UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT;
+	const u64 max_pages = UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT;
 	struct umfs_km_fr f = { 0 };
 	u64 last;
 	int err;

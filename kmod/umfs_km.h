@@ -70,8 +70,9 @@ static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
 /* Where the pool's file tables may point (umfs_rules.h, umfs_ptwalk.h). */
 static inline struct umfs_ptgeom umfs_km_ptgeom(const struct umfs_km_pool *p)
 {
+	/* the module refuses pools with inline or level-4 tables (superblock.c) */
 	const struct umfs_ptgeom g = { .data_off = p->data_off, .data_pages = p->data_pages,
-				       .phys_base = p->phys };
+				       .phys_base = p->phys, .max_height = 3 };
 
 	return g;
 }

@@ -63,6 +63,7 @@ struct mkfs_opts {
 	bool dry_run;		/* -n: plan and say, change nothing */
 	uint32_t sbflags;	/* -O: UMFS_SBF_* */
 	int inline_tables;	/* -O inline: 1, -O noinline: 0, default: -1 */
+	int level4;		/* -O level4: 1, -O nolevel4: 0, default: -1 */
 	const char *path;
 };
 
@@ -119,6 +120,10 @@ static void usage(FILE *out)
 		"                       inode (the default for a file; noinline: a\n"
 		"                       table page each, which the kernel module needs,\n"
 		"                       the default for a device)\n"
+		"  -O, --option=level4  files may grow past 512 GiB to 256 TiB, with a\n"
+		"                       fourth table level (the default for a file;\n"
+		"                       nolevel4: files stop at 512 GiB, which the kernel\n"
+		"                       module needs, the default for a device)\n"
 		"  -f, --force          overwrite an existing UMFS pool, other file system,\n"
 		"                       or a file that holds data\n"
 		"  -n, --dry-run        say what would be made (size, inodes, pages, layout)\n"
@@ -177,6 +182,7 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->inline_tables = -1;
+	o->level4 = -1;
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":s:G:N:L:O:fqnVh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -206,10 +212,12 @@ static int parse_args(int argc, char **argv, struct mkfs_opts *o)
 				o->sbflags &= ~UMFS_SBF_RELAXED;
 			else if (!strcmp(optarg, "inline") || !strcmp(optarg, "noinline"))
 				o->inline_tables = optarg[0] != 'n';
+			else if (!strcmp(optarg, "level4") || !strcmp(optarg, "nolevel4"))
+				o->level4 = optarg[0] != 'n';
 			else
 				umfs_cli_refuse(prog, 1,
 						"unknown pool option '%s': expected relaxed, strict, "
-						"inline or noinline", optarg);
+						"inline, noinline, level4 or nolevel4", optarg);
 			break;
 		case 'f':
 			o->force = true;
@@ -839,6 +847,8 @@ static int make_pool(const struct mkfs_opts *o, const struct pool_target *t,
 	 * inline tables: the module does not serve pools with them */
 	fo.no_inline = o->inline_tables < 0 ? t->kind == POOL_BLOCK || t->kind == POOL_DAX
 					    : !o->inline_tables;
+	/* nor level-4 tables, whose trees its 512 slots cannot attach */
+	fo.no_level4 = o->level4 < 0 ? t->kind == POOL_BLOCK || t->kind == POOL_DAX : !o->level4;
 	err = umfs_format(&pm, &fo, g);
 	if (err) {
 		err_msg("%s: format failed: %s", o->path, strerror(-err));

@@ -206,6 +206,8 @@ static void features_of(const struct umfs_superblock *sb, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%sgrowing", n ? " " : "");
 	if (umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_INLINE_TABLE)
 		n += (size_t)snprintf(buf + n, len - n, "%sinline_table", n ? " " : "");
+	if (umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_LEVEL4)
+		n += (size_t)snprintf(buf + n, len - n, "%slevel4_table", n ? " " : "");
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
 		known |= ro[i].bit;
 		if (f & ro[i].bit)

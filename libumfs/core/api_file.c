@@ -563,7 +563,7 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 		return -EINVAL; /* as ftruncate(2) on a descriptor not open for writing */
 	if (!S_ISREG(umfs_inode(f->fs, f->ino)->mode))
 		return -EINVAL;
-	if ((uint64_t)size > UMFS_MAX_FILE_SIZE)
+	if ((uint64_t)size > umfs_fs_max_size(f->fs))
 		return -EFBIG;
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
@@ -595,7 +595,8 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 		return -EISDIR;
 	if (!S_ISREG(umfs_inode(f->fs, f->ino)->mode))
 		return -ENODEV;
-	if ((uint64_t)off > UMFS_MAX_FILE_SIZE || (uint64_t)len > UMFS_MAX_FILE_SIZE - (uint64_t)off)
+	if ((uint64_t)off > umfs_fs_max_size(f->fs) ||
+	    (uint64_t)len > umfs_fs_max_size(f->fs) - (uint64_t)off)
 		return -EFBIG;
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);

@@ -545,7 +545,7 @@ static int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 	int err = 0;
 
 	if (umfs_inode(fs, ino)->pt_root)
-		err = kmod_free_pages(fs, ino, 0, UMFS_MAX_FILE_PAGES - 1, locked);
+		err = kmod_free_pages(fs, ino, 0, umfs_fs_max_pages(fs) - 1, locked);
 	if (err)
 		return err;
 	if (!locked)

@@ -299,7 +299,7 @@ static int file_unmap_step(struct umfs_fs *fs, void *arg)
 {
 	struct unmap_range *r = arg;
 
-	if (r->last >= UMFS_MAX_FILE_PAGES - 1)
+	if (r->last >= umfs_fs_max_pages(fs) - 1)
 		return umfs_pt_truncate(fs, r->in, r->first);
 	return umfs_pt_punch(fs, r->in, r->first, r->last);
 }
@@ -741,9 +741,9 @@ ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_
 
 	if (len == 0)
 		return 0;
-	if (off >= UMFS_MAX_FILE_SIZE)
+	if (off >= umfs_fs_max_size(fs))
 		return -EFBIG;
-	len = UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), UMFS_MAX_FILE_SIZE - off);
+	len = UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), umfs_fs_max_size(fs) - off);
 	w->fs = fs;
 	w->ino = ino;
 	w->in = in;
@@ -813,7 +813,7 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 	uint64_t old = in->size;
 	int err;
 
-	if (size > UMFS_MAX_FILE_SIZE)
+	if (size > umfs_fs_max_size(fs))
 		return -EFBIG;
 	if (size == old) {
 		file_publish(in, size); /* as Linux: the times move all the same */
@@ -832,12 +832,12 @@ int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size)
 	 * is found before anything changes, not half way.
 	 */
 	err = umfs_pt_check_owned(fs, in, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE),
-				  UMFS_MAX_FILE_PAGES - 1);
+				  umfs_fs_max_pages(fs) - 1);
 	if (err)
 		return err;
 	file_flags_store(in, in->flags | UMFS_IF_TRUNC);
 	file_publish(in, size);
-	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE), UMFS_MAX_FILE_PAGES - 1);
+	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(size, UMFS_PAGE_SIZE), umfs_fs_max_pages(fs) - 1);
 	if (err)
 		return err;
 	file_flags_store(in, in->flags & ~UMFS_IF_TRUNC);
@@ -875,10 +875,10 @@ int umfs_file_trunc_finish(struct umfs_fs *fs, uint64_t ino)
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	int err;
 
-	if (in->size > UMFS_MAX_FILE_SIZE)
+	if (in->size > umfs_fs_max_size(fs))
 		return -EUCLEAN;
 	err = file_unmap(fs, ino, UMFS_DIV_ROUND_UP(in->size, UMFS_PAGE_SIZE),
-			 UMFS_MAX_FILE_PAGES - 1);
+			 umfs_fs_max_pages(fs) - 1);
 	if (err)
 		return err;
 	file_flags_store(in, in->flags & ~UMFS_IF_TRUNC);
@@ -951,7 +951,7 @@ static int file_zero_range(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint6
 	return 0;
 }
 
-static int file_falloc_check(int mode, uint64_t off, uint64_t len)
+static int file_falloc_check(const struct umfs_fs *fs, int mode, uint64_t off, uint64_t len)
 {
 	if ((int64_t)off < 0 || (int64_t)len <= 0)
 		return -EINVAL;
@@ -966,7 +966,7 @@ static int file_falloc_check(int mode, uint64_t off, uint64_t len)
 	default:
 		return -EOPNOTSUPP;
 	}
-	if (off > UMFS_MAX_FILE_SIZE || len > UMFS_MAX_FILE_SIZE - off)
+	if (off > umfs_fs_max_size(fs) || len > umfs_fs_max_size(fs) - off)
 		return -EFBIG;
 	return 0;
 }
@@ -975,7 +975,7 @@ int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	uint64_t old = in->size, end;
-	int err = file_falloc_check(mode, off, len);
+	int err = file_falloc_check(fs, mode, off, len);
 	bool grow;
 
 	if (err)

@@ -223,6 +223,19 @@ static inline uint64_t umfs_pte_off(const struct umfs_fs *fs, uint64_t pte)
 {
 	return (pte & UMFS_PTE_ADDR_MASK) - fs->phys_base;
 }
+
+/* The largest file this pool allows (umfs_max_file_size): 256 TiB with
+ * INCOMPAT_LEVEL4, 512 GiB without; past it writes give EFBIG. */
+static inline uint64_t umfs_fs_max_size(const struct umfs_fs *fs)
+{
+	return umfs_max_file_size(&fs->geom);
+}
+
+static inline uint64_t umfs_fs_max_pages(const struct umfs_fs *fs)
+{
+	return umfs_fs_max_size(fs) >> UMFS_PAGE_SHIFT;
+}
+
 static inline uint64_t umfs_pte_make(const struct umfs_fs *fs, uint64_t off, uint64_t flags)
 {
 	return (off + fs->phys_base) | flags;

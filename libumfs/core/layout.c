@@ -197,7 +197,8 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->pbitmap_off = g->pbitmap_off;
 	sb->bsum_off = g->bsum_off;
 	sb->feature_compat = UMFS_FEATURE_COMPAT_GROWABLE;
-	sb->feature_incompat = opts && opts->no_inline ? 0 : UMFS_FEATURE_INCOMPAT_INLINE_TABLE;
+	sb->feature_incompat = (opts && opts->no_inline ? 0 : UMFS_FEATURE_INCOMPAT_INLINE_TABLE) |
+			       (opts && opts->no_level4 ? 0 : UMFS_FEATURE_INCOMPAT_LEVEL4);
 	sb->max_pool_size = g->max_pool_size;
 	sb->data_off = g->data_off;
 	sb->data_pages = g->data_pages;

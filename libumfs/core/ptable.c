@@ -7,6 +7,8 @@
  *   height 1: a level-1 table of 512 4 KiB leaves (2 MiB);
  *   height 2: a level-2 table of level-1 tables or 2 MiB leaves (1 GiB);
  *   height 3: a level-3 table of level-2 tables (512 GiB);
+ *   height 4: a level-4 table of level-3 tables (256 TiB), on a pool with
+ *   INCOMPAT_LEVEL4 (without it, files stop at 512 GiB: EFBIG);
  *   UMFS_PT_INLINE: the level-1 entries of pages 0..16 in the inode itself
  *   (regular files on a pool with INCOMPAT_INLINE_TABLE): no table page.
  * The tree grows at the top (the old root becomes entry 0 of a new root; a
@@ -33,7 +35,6 @@
 #define PT_IDX_MASK ((uint64_t)UMFS_PT_ENTRIES - 1)
 #define PRESAVE_PAGES 64 /* umfs_pt_map_presave looks no further */
 #define PT_HUGE_MASK ((uint64_t)UMFS_PAGES_PER_HUGE - 1)
-#define PT_MAX_HEIGHT 3
 
 /* Entries a lookup examines to measure a run: a small read must not pay for
  * scanning a whole table; a larger one simply takes a few more lookups. */
@@ -145,7 +146,7 @@ int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64
 	switch (umfs_pt_descend(&PT_WALK(fs), in->pt_height, PT_ROOT(fs, in), pg, 1, &pos)) {
 	case UMFS_PTE_HOLE:
 		if (!pos.table)
-			*run = pg < UMFS_MAX_FILE_PAGES ? UMFS_MAX_FILE_PAGES - pg : 1;
+			*run = pg < umfs_fs_max_pages(fs) ? umfs_fs_max_pages(fs) - pg : 1;
 		else if (pos.level > 1)
 			*run = umfs_pt_cover(pos.level - 1) - (pg & (umfs_pt_cover(pos.level - 1) - 1));
 		else
@@ -172,7 +173,7 @@ int umfs_pt_check_range(const struct umfs_fs *fs, const struct umfs_inode *in, u
 {
 	uint64_t off, run;
 
-	for (uint64_t pg = first; pg <= last && pg < UMFS_MAX_FILE_PAGES; pg += run) {
+	for (uint64_t pg = first; pg <= last && pg < umfs_fs_max_pages(fs); pg += run) {
 		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
 
 		if (err)
@@ -348,7 +349,7 @@ struct pt_fill {
 	bool huge;        /* the leaf is a 2 MiB leaf in a level-2 table */
 	uint64_t leaf;    /* first page of the leaf */
 	unsigned ntables; /* tables to create, top first in tables[] */
-	uint64_t tables[PT_MAX_HEIGHT];
+	uint64_t tables[UMFS_PT_MAX_HEIGHT];
 };
 
 /* Finds the topmost empty entry on pg's path (the tree is non-empty, pg a
@@ -460,7 +461,7 @@ int umfs_pt_map(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, unsigned
 		*offp = off;
 		return err;
 	}
-	if (pg >= UMFS_MAX_FILE_PAGES)
+	if (pg >= umfs_fs_max_pages(fs))
 		return -EFBIG;
 	err = umfs_tx_add(fs, in, sizeof(*in));
 	if (err)
@@ -559,7 +560,7 @@ int umfs_pt_slot_make(struct umfs_fs *fs, struct umfs_inode *in, uint64_t pg, un
 	uint64_t *t, page;
 	int err;
 
-	if (pg >= UMFS_MAX_FILE_PAGES || level < 1 || level > 2)
+	if (pg >= umfs_fs_max_pages(fs) || level < 1 || level > 2)
 		return -EINVAL;
 	if (!pt_root_ok(fs, in))
 		return -EUCLEAN;
@@ -904,7 +905,7 @@ static int pt_free_tree(struct umfs_fs *fs, struct umfs_inode *in, uint64_t firs
 
 int umfs_pt_truncate(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first_pg)
 {
-	return pt_free_tree(fs, in, first_pg, UMFS_MAX_FILE_PAGES - 1);
+	return pt_free_tree(fs, in, first_pg, umfs_fs_max_pages(fs) - 1);
 }
 
 int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uint64_t last)
@@ -935,7 +936,7 @@ uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in
 
 uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg)
 {
-	if (pg >= UMFS_MAX_FILE_PAGES)
-		return UMFS_MAX_FILE_PAGES;
+	if (pg >= umfs_fs_max_pages(fs))
+		return umfs_fs_max_pages(fs);
 	return pt_next(fs, in, pg, UMFS_PT_WANT(UMFS_PTE_HOLE));
 }

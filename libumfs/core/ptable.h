@@ -15,6 +15,7 @@ struct umfs_fs;
 
 /* File page index of a byte offset */
 #define UMFS_PG(off) ((uint64_t)(off) >> UMFS_PAGE_SHIFT)
+/* The format's largest file in pages; a pool's own is umfs_fs_max_pages. */
 #define UMFS_MAX_FILE_PAGES (UMFS_MAX_FILE_SIZE >> UMFS_PAGE_SHIFT)
 
 /* The pool offset of file page pg in *off, 0 for a hole. When run is
@@ -73,7 +74,7 @@ int umfs_pt_punch(struct umfs_fs *fs, struct umfs_inode *in, uint64_t first, uin
  * damaged entry comes first (both scans). */
 #define UMFS_PT_DAMAGED (UINT64_MAX - 1)
 uint64_t umfs_pt_next_data(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
-/* First hole page >= pg (UMFS_MAX_FILE_PAGES if none). */
+/* First hole page >= pg (umfs_fs_max_pages if none). */
 uint64_t umfs_pt_next_hole(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg);
 #define UMFS_TX_SLACK 4096
 

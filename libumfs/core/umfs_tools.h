@@ -120,6 +120,7 @@ struct umfs_format_opts {
 	uint32_t default_flags;
 	uint64_t max_size;    /* 0: the default of umfs_geometry_plan_max */
 	bool no_inline;       /* leave INCOMPAT_INLINE_TABLE off */
+	bool no_level4;       /* leave INCOMPAT_LEVEL4 off: files stop at 512 GiB */
 };
 /* Writes a fresh file system over pm (already mapped). */
 int umfs_format(struct umfs_pmem *pm, const struct umfs_format_opts *opts,

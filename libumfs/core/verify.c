@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) enum damage check_by_type(const str
 		       in->dir.parent - UMFS_ROOT_INO < fs->inode_count - UMFS_ROOT_INO
 			       ? DMG_NONE : DMG_DIR;
 	/* an empty symlink is sound to fsck: it is refused when followed */
-	return size > (S_ISLNK(mode) ? UMFS_SYMLINK_MAX : UMFS_MAX_FILE_SIZE) ? DMG_SIZE : DMG_NONE;
+	return size > (S_ISLNK(mode) ? UMFS_SYMLINK_MAX : umfs_fs_max_size(fs)) ? DMG_SIZE : DMG_NONE;
 }
 
 static inline __attribute__((always_inline)) enum damage inode_check(const struct umfs_fs *fs,
@@ -109,7 +109,7 @@ static inline __attribute__((always_inline)) enum damage inode_check(const struc
 	if (umfs_inode_csum(in) != in->csum)
 		return DMG_CSUM;
 	if (in->pt_height == UMFS_PT_INLINE ? in->pt_root || !fs->geom.inline_ok || !S_ISREG(mode) :
-	    in->pt_root ? in->pt_height > 3 || !umfs_off_is_page(fs, in->pt_root) : in->pt_height)
+	    in->pt_root ? in->pt_height > fs->geom.max_height || !umfs_off_is_page(fs, in->pt_root) : in->pt_height)
 		return DMG_TREE;
 	if (in->ulog && !umfs_off_is_page(fs, in->ulog))
 		return DMG_ULOG;
@@ -167,7 +167,7 @@ int umfs_file_damaged(struct umfs_fs *fs, uint64_t ino)
 	/* a write refused for want of a sound bitmap page (reported there)
 	 * blames the file only if its own tree is damaged too */
 	if (fs->bsum_nrefused &&
-	    !umfs_pt_check_owned(fs, umfs_inode(fs, ino), 0, UMFS_MAX_FILE_PAGES - 1))
+	    !umfs_pt_check_owned(fs, umfs_inode(fs, ino), 0, umfs_fs_max_pages(fs) - 1))
 		return -EUCLEAN;
 	umfs_damage_report(fs, ino, UMFS_DAMAGE_TREESIG,
 			   "inode %" PRIu64 ": page table damaged: an entry names no page its "

@@ -181,27 +181,56 @@ static char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-/* CRC of a file's content read through the API, or -errno. */
+#define CRC_CHUNK (1 << 16)
+
+static bool chunk_zero(const uint8_t *p, size_t n)
+{
+	return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * CRC of a file's content read through the API, or -errno: of each 64 KiB
+ * chunk that holds a nonzero byte, its offset and bytes. Holes are skipped
+ * with SEEK_DATA, so a sparse file of terabytes costs what it holds, and
+ * a hole and zeros written there give the same CRC, as they read the same.
+ */
 static int64_t file_crc(struct umfs_fs *fs, const char *path, uint64_t size)
 {
-	static uint8_t buf[1 << 16];
+	static uint8_t buf[CRC_CHUNK];
 	struct umfs_file *f;
 	uint32_t c = 0;
-	uint64_t off = 0;
+	uint64_t next = 0; /* chunks below it are summed */
 	int err;
 
 	err = umfs_open(fs, path, O_RDONLY, 0, &f);
 	if (err)
 		return err;
-	while (off < size) {
-		ssize_t n = umfs_pread(f, buf, sizeof(buf), (off_t)off);
+	while (next < size) {
+		off_t data = umfs_lseek(f, (off_t)next, SEEK_DATA), hole;
+		uint64_t off;
 
-		if (n <= 0) {
+		if (data == -ENXIO)
+			break;
+		hole = data < 0 ? data : umfs_lseek(f, data, SEEK_HOLE);
+		if (hole < 0) {
 			umfs_close(f);
-			return n < 0 ? n : -EIO;
+			return hole;
 		}
-		c = umfs_crc32c(c, buf, (size_t)n);
-		off += (uint64_t)n;
+		for (off = (uint64_t)data & ~(uint64_t)(CRC_CHUNK - 1); off < (uint64_t)hole;
+		     off += CRC_CHUNK) {
+			size_t want = (size_t)UMFS_MIN((uint64_t)CRC_CHUNK, size - off);
+			ssize_t n = umfs_pread(f, buf, want, (off_t)off);
+
+			if (n != (ssize_t)want) {
+				umfs_close(f);
+				return n < 0 ? n : -EIO;
+			}
+			if (!chunk_zero(buf, want)) {
+				c = umfs_crc32c(c, &off, sizeof(off));
+				c = umfs_crc32c(c, buf, want);
+			}
+		}
+		next = off;
 	}
 	umfs_close(f);
 	return c;

@@ -634,6 +634,34 @@ static void body_inline(struct run *r)
 	STEP(r, "unlink(/i)", umfs_unlink(r->fs, "/i"), 0);
 }
 
+/* Level-4 tables: a file grows from 3 levels to 4 and shrinks back, by a
+ * truncate and by a punch, at every fence of each. */
+#define GiB (1024 * MiB)
+#define L3 UMFS_MAX_FILE_SIZE_L3 /* 512 GiB: a full level-3 tree */
+
+static void setup_level4(struct run *r)
+{
+	put_file(r, "/t", 8192, 80);
+}
+
+static void body_level4(struct run *r)
+{
+	open_file(r, 0, "/t", O_RDWR);
+	st_pwrite(r, 0, "/t", L3 - 4096, 100, 81, 100);       /* 1 -> 3 levels */
+	st_pwrite(r, 0, "/t", 600 * GiB + 5, 5000, 82, 5000); /* 3 -> 4 */
+	st_pwrite(r, 0, "/t", 2048 * GiB, 4096, 83, 4096);    /* a second level-3 table */
+	STEP(r, "ftruncate(/t, 601 GiB): stays at 4", umfs_ftruncate(r->f[0], (off_t)(601 * GiB)), 0);
+	STEP(r, "ftruncate(/t, 512 GiB): 4 -> 3", umfs_ftruncate(r->f[0], (off_t)L3), 0);
+	st_pwrite(r, 0, "/t", 1024 * GiB + 3, 300, 84, 300);  /* 3 -> 4 again */
+	STEP(r, "punch(/t, past 512 GiB): 4 -> 3",
+	     umfs_fallocate(r->f[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)L3,
+			    (off_t)(L3 + 4096)), 0);
+	STEP(r, "ftruncate(/t, 0)", umfs_ftruncate(r->f[0], 0), 0);
+	st_pwrite(r, 0, "/t", 3072 * GiB, 4096, 85, 4096);    /* empty -> 4 levels */
+	st_close(r, 0, "close(/t)");
+	STEP(r, "unlink(/t)", umfs_unlink(r->fs, "/t"), 0);
+}
+
 #define WL(n, size, fl, su, bo) \
 	.name = n, .pool_size = (size), .flags = (fl), .setup = su, .body = bo
 
@@ -652,6 +680,7 @@ const struct workload crash_workloads[] = {
 	{ WL("pageswap", 16 * MiB, 0, setup_pageswap, body_pageswap) },
 	{ WL("pageswap-full", 8 * MiB, 0, setup_fallback, body_pageswap_full) },
 	{ WL("inline", 16 * MiB, 0, setup_inline, body_inline) },
+	{ WL("level4", 32 * MiB, 0, setup_level4, body_level4) },
 	{ WL("random", 32 * MiB, 0, setup_random, body_random), .seed = 1 },
 	{ WL("random-smalljournal", 64 * MiB, 0, setup_random, body_random), .seed = 2,
 	  .jslot = 24 * KiB },

@@ -598,6 +598,70 @@ static void inline_root_cleared(void **state)
 	assert_int_equal(in->blocks, 3);
 }
 
+/* A file of 4 levels: a page at 0 and pages at 600 GiB and 2 TiB (two
+ * level-4 entries besides entry 0). Returns its inode. */
+static uint64_t make_tall(struct fixture *f)
+{
+	static const uint64_t at[] = { 0, 600ull << 30, 2048ull << 30 };
+	struct umfs_file *file;
+	struct umfs_fs *fs;
+	char buf[100];
+
+	unmap(f);
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(umfs_mount(f->path, 0, &fs), 0);
+	assert_int_equal(umfs_open(fs, "/tall", O_CREAT | O_RDWR, 0644, &file), 0);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		assert_int_equal(umfs_pwrite(file, buf, sizeof(buf), (off_t)at[i]), sizeof(buf));
+	assert_int_equal(umfs_close(file), 0);
+	assert_int_equal(umfs_unmount(fs), 0);
+	return ino_of(f, "/tall");
+}
+
+/* Level-4 entries are checked as any table's: one with bad flags, one
+ * outside the data zone, are cleared and the blocks counter follows. */
+static void level4_entry_cleared(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = make_tall(f), blocks;
+	struct ft_map *m = map(f);
+	struct umfs_inode *in = ft_inode(m, ino);
+	uint64_t *root = (uint64_t *)(m->base + in->pt_root);
+
+	assert_int_equal(in->pt_height, 4);
+	assert_true(root[0] && root[1] && root[4] && !root[2]);
+	blocks = in->blocks;
+	root[1] |= UMFS_PTE_PSE; /* no 1 GiB or 512 GiB leaves */
+	root[2] = (m->sb.pool_size + (64ull << 20)) | UMFS_PTE_TABLE_FLAGS;
+	check_repair(f, "page-table entry 2 at level 4 (file page 268435456) points outside the data zone",
+		     "entry 1 at level 4 (file page 134217728) has invalid flag bits (0x");
+	in = ft_inode(map(f), ino);
+	root = (uint64_t *)(f->m.base + in->pt_root);
+	assert_int_equal(root[1], 0);
+	assert_int_equal(root[2], 0);
+	assert_true(root[4] != 0);
+	assert_true(in->blocks < blocks); /* the tables and leaf under entry 1 went */
+}
+
+/* A height-4 tree on a pool without INCOMPAT_LEVEL4 is refused: the
+ * tree is dropped and its pages are leaks the bitmap step frees. */
+static void level4_without_feature_dropped(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ino = make_tall(f);
+	struct ft_map *m = map(f);
+
+	assert_int_equal(ft_inode(m, ino)->pt_height, 4);
+	m->sb.feature_incompat &= ~UMFS_FEATURE_INCOMPAT_LEVEL4;
+	m->sb.csum = umfs_sb_csum(&m->sb);
+	memcpy(m->base, &m->sb, sizeof(m->sb));
+	memcpy(m->base + m->sb.backup_sb_off, &m->sb, sizeof(m->sb));
+	check_repair(f, "page-table height 4 is above 3: tree", "page-table height 4 is above 3: tree: dropped");
+	m = map(f);
+	assert_int_equal(ft_inode(m, ino)->pt_height, 0);
+	assert_int_equal(ft_inode(m, ino)->pt_root, 0);
+}
+
 static void table_loop_cleared(void **state)
 {
 	struct fixture *f = *state;
@@ -1175,6 +1239,8 @@ int main(void)
 		T(table_loop_cleared),
 		T(inline_entry_cleared),
 		T(inline_root_cleared),
+		T(level4_entry_cleared),
+		T(level4_without_feature_dropped),
 		T(blocks_counter_fixed),
 		T(dangling_entry_removed),
 		T(duplicate_name_removed),

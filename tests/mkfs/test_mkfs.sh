@@ -434,23 +434,30 @@ run -n -s 8M -G 4T "$dir/grow-max"
 expect_fail "-G too large for the size: names -G" "no room for data; give a smaller -G"
 check "the refused -G made no file" test ! -e "$dir/grow-max"
 
-# --- inline tables (feature_incompat, superblock offset 0x18) ----------------
+# --- inline and level-4 tables (feature_incompat, superblock offset 0x18) ---
+# INCOMPAT_INLINE_TABLE is 2, INCOMPAT_LEVEL4 is 4
 
 incompat_of() {
 	od -An -tu4 -j24 -N4 "$1" | tr -d ' '
 }
-check "a pool file has inline tables by default (INCOMPAT_INLINE_TABLE)" \
-	test "$(incompat_of "$pool")" = 2
+check "a pool file has inline and level-4 tables by default" \
+	test "$(incompat_of "$pool")" = 6
 run -q -s 16M -O noinline "$dir/noinline"
 expect_ok "-O noinline makes a pool"
-check "-O noinline leaves INCOMPAT_INLINE_TABLE off" test "$(incompat_of "$dir/noinline")" = 0
+check "-O noinline leaves INCOMPAT_INLINE_TABLE off" test "$(incompat_of "$dir/noinline")" = 4
 run -q -f -s 16M -O inline "$dir/noinline"
-check "-O inline sets it" test "$(incompat_of "$dir/noinline")" = 2
+check "-O inline sets it" test "$(incompat_of "$dir/noinline")" = 6
+run -q -s 16M -O nolevel4 "$dir/nolevel4"
+expect_ok "-O nolevel4 makes a pool"
+check "-O nolevel4 leaves INCOMPAT_LEVEL4 off" test "$(incompat_of "$dir/nolevel4")" = 2
+run -q -f -s 16M -O level4 -O noinline "$dir/nolevel4"
+check "-O level4 -O noinline: only INCOMPAT_LEVEL4" test "$(incompat_of "$dir/nolevel4")" = 4
 run -s 16M -O tiny "$dir/badopt"
-expect_fail "an unknown -O names the options" "unknown pool option 'tiny': expected relaxed, strict, inline or noinline"
+expect_fail "an unknown -O names the options" \
+	"unknown pool option 'tiny': expected relaxed, strict, inline, noinline, level4 or nolevel4"
 
 if [ -n "$fsck_bin" ] && [ -x "$fsck_bin" ]; then
-	for p in "$pool" "$grow" "$dir/inodes" "$dir/viamkfs" "$dir/noinline"; do
+	for p in "$pool" "$grow" "$dir/inodes" "$dir/viamkfs" "$dir/noinline" "$dir/nolevel4"; do
 		[ -e "$p" ] || continue
 		"$fsck_bin" -n -f "$p" >"$out" 2>"$err" </dev/null
 		rc=$?

@@ -28,6 +28,7 @@ uuid=$("$MKFS" -s 32M -L first "$P" | sed -n 's/^ *UUID *//p')
 [ "$(field UUID)" = "$uuid" ] || fail "UUID: '$(field UUID)', mkfs made '$uuid'"
 [ "$(field state)" = clean ] || fail "a new pool is '$(field state)'"
 case "$(field format)" in *" inline_table "*) ;; *) fail "features do not name inline_table: '$(field format)'" ;; esac
+case "$(field format)" in *" level4_table "*) ;; *) fail "features do not name level4_table: '$(field format)'" ;; esac
 out=$("$POOLT" info --json "$P") || fail "info --json"
 [ "$(json "['uuid']" <<<"$out")" = "$uuid" ] || fail "--json uuid"
 [ "$(json "['in_use']" <<<"$out")" = false ] || fail "--json in_use of an unused pool"

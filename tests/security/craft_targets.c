@@ -268,7 +268,9 @@ void cr_target_root(struct craft *c)
 		cr_say(c, "%s: pt_root misaligned: 0x%" PRIx64 " -> 0x%" PRIx64, cr_file_name(fi), old,
 		       in->pt_root);
 	} else {
-		static const uint8_t heights[] = { 0, 1, 2, 3, 4, 7, 255, UMFS_PT_INLINE };
+		static const uint8_t heights[] = { 0, 1, 2, 3, 4, 5, 7, 255, UMFS_PT_INLINE };
+		const unsigned max_h = umfs_le32_to_cpu(c->sb->feature_incompat) &
+				       UMFS_FEATURE_INCOMPAT_LEVEL4 ? 4 : 3;
 		uint8_t h = in->pt_height, nh;
 
 		do
@@ -278,7 +280,7 @@ void cr_target_root(struct craft *c)
 		/* height 0 shows the root table as the file's first page: no
 		 * rule tells that from data */
 		c->strict = nh != 0 && in->pt_root;
-		c->fsck_must = nh > 3 && in->pt_root;
+		c->fsck_must = nh > max_h && in->pt_root;
 		/* an inline table has no root, and only a regular file has one */
 		if (nh == UMFS_PT_INLINE)
 			c->strict = c->fsck_must = in->pt_root || !S_ISREG(in->mode);
@@ -299,11 +301,13 @@ void cr_target_inode(struct craft *c)
 	switch (how) {
 	case 0: {
 		static const uint64_t sizes[] = { 0, 1, 4095, 1ull << 39, (1ull << 39) + 1,
-						  UINT64_MAX, 1ull << 63 };
+						  1ull << 48, (1ull << 48) + 1, UINT64_MAX, 1ull << 63 };
 		uint64_t s = sizes[PICK(UMFS_ARRAY_SIZE(sizes))];
+		const struct umfs_ptgeom g = umfs_ptgeom_of(c->sb);
 
-		/* past 512 GiB no file can be: a bound a reader checks */
-		c->strict = s > UMFS_MAX_FILE_SIZE;
+		/* past the pool's limit (256 TiB, or 512 GiB without
+		 * INCOMPAT_LEVEL4) no file can be: a bound a reader checks */
+		c->strict = s > umfs_max_file_size(&g);
 		cr_say(c, "size %" PRIu64 " -> %" PRIu64, in->size, s);
 		in->size = s;
 		break;

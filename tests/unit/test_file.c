@@ -4,7 +4,8 @@
  *
  * The main test runs random operations against a file and a DRAM reference
  * of it. The file is sparse: operations land in a few 4 MiB windows spread
- * over the whole 512 GiB range (the last one ends at the maximum size), and
+ * over the whole 256 TiB range (one straddles 512 GiB, where a tree grows
+ * from 3 levels to 4; the last one ends at the maximum size), and
  * the reference holds only the windows; every other byte must read as zero.
  * Free pool pages are filled with garbage, and garbage is written past EOF
  * inside allocated pages, so any byte a zeroing rule forgets shows up.
@@ -89,13 +90,15 @@ static void expect_zero(struct umfs_fs *fs, uint64_t ino, uint64_t off, size_t l
 /* The reference                                                        */
 /* ------------------------------------------------------------------ */
 
-#define NWIN 4
+#define NWIN 5
 #define WIN_LEN (4 * MIB)
+#define L3SZ UMFS_MAX_FILE_SIZE_L3 /* 512 GiB: what a level-3 tree covers */
 
 static const uint64_t win_base[NWIN] = {
 	0,
 	2 * GIB - MIB - 777,      /* straddles a GiB boundary */
 	37 * GIB + 5 * MIB + 100, /* unaligned, in a far level-2 table */
+	L3SZ - 2 * MIB - 333,     /* straddles 512 GiB: level 3 to 4 */
 	MAXSZ - WIN_LEN,          /* ends at the maximum size */
 };
 
@@ -610,6 +613,86 @@ static void fallocate_errors(void **state)
 	pool_teardown(NULL);
 }
 
+/* A pool made without INCOMPAT_LEVEL4 keeps files below 512 GiB. */
+static void efbig_without_level4(void **state)
+{
+	const struct umfs_format_opts opts = { .label = "test", .no_level4 = true };
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[100];
+	uint64_t ino;
+
+	assert_int_equal(test_pool_make_opts(tp, "fbig3", 32 << 20, &opts), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
+	test_fill(buf, sizeof(buf), 3);
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 1, L3SZ), -EFBIG);
+	assert_int_equal(umfs_file_write(tp->fs, ino, buf, 100, L3SZ - 10), 10);
+	assert_int_equal(umfs_inode(tp->fs, ino)->size, L3SZ);
+	assert_int_equal(umfs_inode(tp->fs, ino)->pt_height, 3);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, L3SZ + 1), -EFBIG);
+	assert_int_equal(umfs_file_fallocate(tp->fs, ino, 0, L3SZ - PGSZ, 2 * PGSZ), -EFBIG);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 0), 0);
+	assert_int_equal(umfs_inode(tp->fs, ino)->blocks, 0);
+	pool_teardown(NULL);
+}
+
+/* Past 512 GiB on a small pool: data at 2 TiB and across 512 GiB reads
+ * back, the holes between read as zeros and are skipped by SEEK_DATA,
+ * and truncates shrink the tree from 4 levels to 3 and to nothing. */
+static void files_past_512gib(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	uint8_t buf[3 * PGSZ], out[3 * PGSZ];
+	const uint64_t far = 2048 * GIB + 12345, cross = L3SZ - PGSZ - 100;
+	struct umfs_inode *in;
+	uint64_t ino, blocks;
+	off_t pos;
+
+	assert_int_equal(test_pool_make(tp, "fpast", 64 << 20, 0), 0);
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
+	in = umfs_inode(tp->fs, ino);
+	test_fill(buf, sizeof(buf), 35);
+	write_all(tp->fs, ino, buf, 100, 0);
+	write_all(tp->fs, ino, buf, sizeof(buf), cross);
+	assert_int_equal(in->pt_height, 4);
+	write_all(tp->fs, ino, buf, sizeof(buf), far);
+	assert_int_equal(in->size, far + sizeof(buf));
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), far), sizeof(out));
+	assert_memory_equal(out, buf, sizeof(out));
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), cross), sizeof(out));
+	assert_memory_equal(out, buf, sizeof(out));
+	expect_zero(tp->fs, ino, L3SZ + 4 * PGSZ, 64 << 10);
+	expect_zero(tp->fs, ino, far - (64 << 10), (64 << 10) - 12345 % PGSZ);
+	assert_true(in->blocks < 1100); /* sparse: leaves and a few tables */
+
+	/* data starts at the page, or the 2 MiB leaf, that holds it */
+	pos = umfs_file_seek(tp->fs, ino, PGSZ, SEEK_DATA);
+	assert_true(pos <= (off_t)cross && pos > (off_t)(cross - HUGE));
+	pos = umfs_file_seek(tp->fs, ino, L3SZ + 2 * HUGE, SEEK_DATA);
+	assert_true(pos <= (off_t)far && pos > (off_t)(far - HUGE));
+	pos = umfs_file_seek(tp->fs, ino, far, SEEK_HOLE);
+	assert_true(pos >= (off_t)(far + sizeof(buf)) && pos <= (off_t)(far + HUGE + sizeof(buf)));
+	assert_int_equal(umfs_file_seek(tp->fs, ino, L3SZ + 2 * HUGE, SEEK_HOLE), L3SZ + 2 * HUGE);
+
+	/* still 4 levels while a page past 512 GiB is left */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, L3SZ + 1), 0);
+	assert_int_equal(in->pt_height, 4);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, PGSZ, cross), PGSZ);
+	assert_memory_equal(out, buf, PGSZ);
+	blocks = in->blocks;
+	/* nothing past 512 GiB: back to 3 levels, the top table freed */
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, L3SZ), 0);
+	assert_int_equal(in->pt_height, 3);
+	assert_true(in->blocks < blocks);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, 100, 0), 100);
+	assert_memory_equal(out, buf, 100);
+	assert_int_equal(test_pool_remount(tp), 0);
+	in = umfs_inode(tp->fs, ino);
+	assert_int_equal(umfs_file_truncate(tp->fs, ino, 0), 0);
+	assert_int_equal(in->pt_height, 0);
+	assert_int_equal(in->blocks, 0);
+	pool_teardown(NULL);
+}
+
 static void seek_data_hole(void **state)
 {
 	struct test_pool *tp = &the_pool;
@@ -982,6 +1065,8 @@ int main(void)
 		cmocka_unit_test_teardown(zeroing_on_every_eof_move, pool_teardown),
 		cmocka_unit_test_teardown(large_writes_and_huge_leaves, pool_teardown),
 		cmocka_unit_test_teardown(efbig, pool_teardown),
+		cmocka_unit_test_teardown(efbig_without_level4, pool_teardown),
+		cmocka_unit_test_teardown(files_past_512gib, pool_teardown),
 		cmocka_unit_test_teardown(enospc_short_writes, pool_teardown),
 		cmocka_unit_test_teardown(fallocate_errors, pool_teardown),
 		cmocka_unit_test_teardown(seek_data_hole, pool_teardown),

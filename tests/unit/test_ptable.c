@@ -15,6 +15,7 @@
 #define MAXPG UMFS_MAX_FILE_PAGES
 #define HPG UMFS_PAGES_PER_HUGE
 #define GPG (1ull << 18) /* pages per GiB */
+#define L3PG (UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT) /* a level-3 tree's cover */
 
 /* ------------------------------------------------------------------ */
 /* Model: sorted (page, offset) pairs                                    */
@@ -212,7 +213,7 @@ static void verify_ex(struct umfs_fs *fs, struct umfs_inode *in, struct model *m
 		walk_mark(&w, umfs_off_page(fs, in->pt_root), 1);
 		walk_leaf(&w, 0, in->pt_root);
 	} else {
-		assert_true(in->pt_height <= 3);
+		assert_true(in->pt_height <= UMFS_PT_MAX_HEIGHT);
 		walk_table(&w, in->pt_root, in->pt_height, 0);
 	}
 	assert_int_equal(w.leaves, m->n);
@@ -368,7 +369,8 @@ static void heights_grow_and_keep_mappings(void **state)
 		unsigned height;
 	} steps[] = {
 		{ 0, 0 }, { 1, UMFS_PT_INLINE }, { 16, UMFS_PT_INLINE }, { 17, 1 }, { 511, 1 }, { 512, 2 }, { 700, 2 }, { GPG - 1, 2 },
-		{ GPG, 3 }, { 37 * GPG + 12345, 3 }, { MAXPG - 1, 3 }, { MAXPG - 513, 3 },
+		{ GPG, 3 }, { 37 * GPG + 12345, 3 }, { L3PG - 1, 3 }, { L3PG, 4 },
+		{ MAXPG - 1, 4 }, { MAXPG - 513, 4 },
 	};
 	struct test_pool *tp = &the_pool;
 	struct model m = { 0 };
@@ -666,9 +668,12 @@ static void build_mixed(struct umfs_fs *fs, struct umfs_inode *in, struct model 
 	for (int i = 0; i < 150; i++) {
 		uint64_t pg;
 
-		switch (rnd(&s, 4)) {
+		switch (rnd(&s, 5)) {
 		case 0:
 			pg = rnd(&s, 4 * HPG);
+			break;
+		case 4: /* either side of the level-4 boundary */
+			pg = L3PG - GPG + rnd(&s, 2 * GPG);
 			break;
 		case 1:
 			pg = rnd(&s, 2 * GPG);
@@ -691,6 +696,70 @@ static void build_mixed(struct umfs_fs *fs, struct umfs_inode *in, struct model 
 		if (umfs_pt_map(fs, in, pg, 0, &off) == 1)
 			model_add(m, pg, off);
 	test_tx_close(fs);
+}
+
+/* 3 levels to 4 and back: the old root becomes entry 0 of the level-4
+ * table; a truncate or punch that leaves nothing past 512 GiB frees that
+ * table and makes entry 0 the root again. A pool without INCOMPAT_LEVEL4
+ * stops at 3 levels. */
+static void level4_grow_and_shrink(void **state)
+{
+	const struct umfs_format_opts no4 = { .label = "test", .no_level4 = true };
+	struct test_pool *tp = &the_pool;
+	struct model m = { 0 };
+	struct umfs_inode *in;
+	uint64_t free0, root3, off;
+
+	assert_int_equal(test_pool_make(tp, "ptl4", 32 << 20, 0), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
+	free0 = tp->fs->free_pages;
+	map1(tp->fs, in, &m, 5, 0);
+	map1(tp->fs, in, &m, L3PG - 1, 0);
+	assert_int_equal(in->pt_height, 3);
+	root3 = in->pt_root;
+	map1(tp->fs, in, &m, 8 * L3PG + 3, 0); /* 4 TiB */
+	assert_int_equal(in->pt_height, 4);
+	assert_int_equal(umfs_pte_off(tp->fs, ((uint64_t *)umfs_off_ptr(tp->fs, in->pt_root))[0]),
+			 root3);
+	verify(tp->fs, in, &m);
+	check_accounting(tp->fs, in, free0);
+	assert_int_equal(umfs_pt_next_data(tp->fs, in, L3PG), 8 * L3PG + 3);
+	assert_int_equal(umfs_pt_next_hole(tp->fs, in, 8 * L3PG + 3), 8 * L3PG + 4);
+	assert_int_equal(umfs_pt_next_data(tp->fs, in, 8 * L3PG + 4), UINT64_MAX);
+
+	/* a punch of everything past 512 GiB: back to 3 levels */
+	punch_all(tp->fs, in, &m, L3PG, MAXPG - 1);
+	assert_int_equal(in->pt_height, 3);
+	assert_int_equal(in->pt_root, root3);
+	verify(tp->fs, in, &m);
+	check_accounting(tp->fs, in, free0);
+	/* grow again and truncate across 512 GiB */
+	map1(tp->fs, in, &m, L3PG, 0);
+	assert_int_equal(in->pt_height, 4);
+	truncate_all(tp->fs, in, &m, L3PG);
+	assert_int_equal(in->pt_height, 3);
+	verify(tp->fs, in, &m);
+	check_accounting(tp->fs, in, free0);
+	/* a file only past 512 GiB goes from 4 levels to none */
+	truncate_all(tp->fs, in, &m, 0);
+	map1(tp->fs, in, &m, 100 * L3PG, 0);
+	assert_int_equal(in->pt_height, 4);
+	truncate_all(tp->fs, in, &m, 0);
+	assert_int_equal(in->pt_root, 0);
+	assert_int_equal(in->pt_height, 0);
+	assert_int_equal(tp->fs->free_pages, free0);
+	model_free(&m);
+	pool_teardown(NULL);
+
+	assert_int_equal(test_pool_make_opts(tp, "ptl3", 32 << 20, &no4), 0);
+	in = umfs_inode(tp->fs, test_inode_make(tp->fs, S_IFREG | 0644));
+	test_tx_open(tp->fs);
+	assert_int_equal(umfs_pt_map(tp->fs, in, L3PG - 1, 0, &off), 1);
+	assert_int_equal(umfs_pt_map(tp->fs, in, L3PG, 0, &off), -EFBIG);
+	test_tx_close(tp->fs);
+	assert_int_equal(in->pt_height, 3);
+	assert_int_equal(umfs_pt_next_hole(tp->fs, in, L3PG), L3PG);
+	pool_teardown(NULL);
 }
 
 static void truncate_at_many_points(void **state)
@@ -1060,6 +1129,7 @@ int main(void)
 		cmocka_unit_test_teardown(huge_leaves, pool_teardown),
 		cmocka_unit_test_teardown(split_huge_leaf_on_truncate, pool_teardown),
 		cmocka_unit_test_teardown(inline_table_transitions, pool_teardown),
+		cmocka_unit_test_teardown(level4_grow_and_shrink, pool_teardown),
 		cmocka_unit_test_teardown(truncate_at_many_points, pool_teardown),
 		cmocka_unit_test_teardown(punch_holes, pool_teardown),
 		cmocka_unit_test_teardown(next_data_and_hole, pool_teardown),

@@ -222,7 +222,7 @@ static void mode_high_bits(struct umfs_fs *fs, struct umfs_inode *in)
 static void tall_tree(struct umfs_fs *fs, struct umfs_inode *in)
 {
 	(void)fs;
-	in->pt_height = 4;
+	in->pt_height = UMFS_PT_MAX_HEIGHT + 1;
 }
 static void root_outside(struct umfs_fs *fs, struct umfs_inode *in)
 {
@@ -307,7 +307,7 @@ static const struct damage_case damage_cases[] = {
 	  .reseal = true, .apply = unknown_type },
 	{ .what = "mode bits beyond 07777, sealed", .path = "/d/a",
 	  .reseal = true, .apply = mode_high_bits },
-	{ .what = "a tree 4 levels high, sealed", .path = "/d/a",
+	{ .what = "a tree 5 levels high, sealed", .path = "/d/a",
 	  .reseal = true, .apply = tall_tree },
 	{ .what = "a tree root before the data zone, sealed", .path = "/d/a",
 	  .reseal = true, .apply = root_outside },
@@ -325,7 +325,7 @@ static const struct damage_case damage_cases[] = {
 	  .reseal = true, .apply = ulog_outside },
 	{ .what = "a device number on a file, sealed", .path = "/d/a",
 	  .reseal = true, .apply = rdev_on_file },
-	{ .what = "a size beyond 512 GiB", .path = "/d/a", .reseal = false, .apply = size_huge },
+	{ .what = "a size beyond 256 TiB", .path = "/d/a", .reseal = false, .apply = size_huge },
 	{ .what = "a symlink longer than 4095", .path = "/d/l",
 	  .reseal = false, .apply = link_size_long },
 	{ .what = "a directory size off its blocks", .path = "/d",
@@ -362,6 +362,37 @@ static void test_each_damage_refused(void **state)
 		if (undone != 0)
 			fail_msg("%s on %s: still refused once undone", dc->what, dc->path);
 	}
+}
+
+/* A pool without INCOMPAT_LEVEL4 refuses what one with it allows: a tree
+ * of height 4 and a size past 512 GiB. */
+static void test_level4_needs_feature(void **state)
+{
+	struct umfs_fs *fs = pool_populated();
+	uint64_t ino = ino_of(fs, "/d/a");
+	struct umfs_inode *in = umfs_inode(fs, ino), saved = *in;
+	int tall, big, tall3, big3;
+
+	(void)state;
+	assert_int_equal(fs->geom.max_height, 4);
+	umfs_meta_lock(fs);
+	in->size = UMFS_MAX_FILE_SIZE_L3 + 1;
+	big = umfs_inode_verify(fs, ino, true);
+	in->pt_height = 4;
+	umfs_inode_seal(in);
+	tall = umfs_inode_verify(fs, ino, true);
+	fs->geom.max_height = 3;
+	tall3 = umfs_inode_verify(fs, ino, true);
+	*in = saved;
+	in->size = UMFS_MAX_FILE_SIZE_L3 + 1;
+	big3 = umfs_inode_verify(fs, ino, true);
+	*in = saved;
+	fs->geom.max_height = 4;
+	umfs_meta_unlock(fs);
+	assert_int_equal(big, 0);
+	assert_int_equal(tall, 0);
+	assert_int_equal(tall3, -EUCLEAN);
+	assert_int_equal(big3, -EUCLEAN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -676,6 +707,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_sound_inodes_pass, teardown),
 		cmocka_unit_test_teardown(test_each_damage_refused, teardown),
+		cmocka_unit_test_teardown(test_level4_needs_feature, teardown),
 		cmocka_unit_test_teardown(test_damaged_file_alone, teardown),
 		cmocka_unit_test_teardown(test_damaged_directory, teardown),
 		cmocka_unit_test_teardown(test_damaged_root, teardown),

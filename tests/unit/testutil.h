@@ -31,11 +31,10 @@ static inline void test_pool_path(struct test_pool *tp, const char *tag)
 		 tag, (int)getpid(), counter++);
 }
 
-/* Formats a pool of size bytes with inodes inodes (0: default) and mounts it. */
-static inline int test_pool_make(struct test_pool *tp, const char *tag, uint64_t size,
-				 uint64_t inodes)
+/* Formats a pool of size bytes with opts and mounts it. */
+static inline int test_pool_make_opts(struct test_pool *tp, const char *tag, uint64_t size,
+				      const struct umfs_format_opts *opts)
 {
-	struct umfs_format_opts opts = { .inode_count = inodes, .label = "test" };
 	struct umfs_pmem pm;
 	int err;
 
@@ -44,11 +43,20 @@ static inline int test_pool_make(struct test_pool *tp, const char *tag, uint64_t
 	err = umfs_pmem_map(tp->path, size, false, &pm);
 	if (err)
 		return err;
-	err = umfs_format(&pm, &opts, NULL);
+	err = umfs_format(&pm, opts, NULL);
 	umfs_pmem_unmap(&pm);
 	if (err)
 		return err;
 	return umfs_mount(tp->path, 0, &tp->fs);
+}
+
+/* Formats a pool of size bytes with inodes inodes (0: default) and mounts it. */
+static inline int test_pool_make(struct test_pool *tp, const char *tag, uint64_t size,
+				 uint64_t inodes)
+{
+	const struct umfs_format_opts opts = { .inode_count = inodes, .label = "test" };
+
+	return test_pool_make_opts(tp, tag, size, &opts);
 }
 
 static inline int test_pool_remount(struct test_pool *tp)

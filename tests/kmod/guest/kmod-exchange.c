@@ -971,7 +971,9 @@ static void kx_refusals(struct kx_case *c)
 		    "a BYTES record");
 	KX_TAMPERED((u->rec_kind = 7, u->rec_csum = kx_rec_csum(u)), "a record of kind 7");
 	KX_TAMPERED(u->rec_done = u->rec_len + 1, "rec_done > rec_len");
-	KX_TAMPERED((u->rec_off = UMFS_MAX_FILE_PAGES - 10, u->rec_csum = kx_rec_csum(u)),
+	/* its last page one past the format's largest file (256 TiB) */
+	KX_TAMPERED((u->rec_off = UMFS_MAX_FILE_PAGES - u->rec_len + 1,
+		     u->rec_csum = kx_rec_csum(u)),
 		    "a record past the largest file");
 	KX_TAMPERED((u->rec_aux_gen++, u->rec_csum = kx_rec_csum(u)), "a shadow of another "
 		    "generation");

@@ -5,8 +5,9 @@
 # needs 2 x 1086 rewrites (one per entry and pass): with the stop at 500,
 # the first MOUNT stops in pass 1; at 1000, the second stops in pass 2
 # (phys_base parked); the third finishes. Then every file must
-# read back exactly through attachments, and fsck must be clean. Last, a
-# pool made with inline tables, which the module refuses, naming them.
+# read back exactly through attachments, and fsck must be clean. Last,
+# pools made with inline tables and with level-4 tables, which the module
+# refuses, naming the feature.
 set -eu
 . "$(dirname "$0")/common.sh"
 
@@ -36,5 +37,12 @@ before=$(dmesg | grep -c "feature inline_table" || true)
 kmod-func mount "$dev" >/dev/null 2>&1 && fail "MOUNT took a pool with inline tables"
 after=$(dmesg | grep -c "feature inline_table" || true)
 [ "$after" -gt "$before" ] || fail "no reason for the inline-table refusal in the kernel log"
+
+# so is a pool with level-4 tables (files past 512 GiB)
+mkfs.umfs -q -f -O level4 "$dev" || fail "mkfs.umfs -O level4 failed"
+before=$(dmesg | grep -c "feature level4_table" || true)
+kmod-func mount "$dev" >/dev/null 2>&1 && fail "MOUNT took a pool with level-4 tables"
+after=$(dmesg | grep -c "feature level4_table" || true)
+[ "$after" -gt "$before" ] || fail "no reason for the level-4 refusal in the kernel log"
 mkfs.umfs -q -f "$dev" || fail "mkfs.umfs failed"
 echo "kmod-rebase: ok"
