@@ -322,13 +322,7 @@ static inline uint64_t fsck_pte_get(const struct fsck *c, uint64_t table_off, un
  * this pool's data zone and physical base. */
 static inline struct umfs_ptgeom fsck_ptgeom(const struct fsck *c)
 {
-	const struct umfs_ptgeom g = {
-		c->data_off, c->data_pages, c->phys_base,
-		!!(c->sb.feature_incompat & UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
-		c->sb.feature_incompat & UMFS_FEATURE_INCOMPAT_LEVEL4 ? 4 : 3,
-	};
-
-	return g;
+	return umfs_ptgeom_make(c->data_off, c->data_pages, c->phys_base, c->sb.feature_incompat);
 }
 
 /* The tallest tree this pool allows (umfs_ptgeom's max_height). */

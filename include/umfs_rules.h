@@ -111,19 +111,27 @@ struct umfs_ptgeom {
 	umfs_u64 max_height; /* tallest tree: 4 with INCOMPAT_LEVEL4, else 3 */
 };
 
-static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb)
+/* The geometry of a pool with these zone fields and incompat features
+ * (CPU order): what its feature bits allow of a tree. */
+static inline struct umfs_ptgeom umfs_ptgeom_make(umfs_u64 data_off, umfs_u64 data_pages,
+						  umfs_u64 phys_base, umfs_u32 incompat)
 {
 	struct umfs_ptgeom g = {
-		.data_off = umfs_le64_to_cpu(sb->data_off),
-		.data_pages = umfs_le64_to_cpu(sb->data_pages),
-		.phys_base = umfs_le64_to_cpu(sb->phys_base),
-		.inline_ok = !!(umfs_le32_to_cpu(sb->feature_incompat) &
-				UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
-		.max_height = umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_LEVEL4 ?
-				      4 : 3,
+		.data_off = data_off,
+		.data_pages = data_pages,
+		.phys_base = phys_base,
+		.inline_ok = !!(incompat & UMFS_FEATURE_INCOMPAT_INLINE_TABLE),
+		.max_height = incompat & UMFS_FEATURE_INCOMPAT_LEVEL4 ? 4 : 3,
 	};
 
 	return g;
+}
+
+static inline struct umfs_ptgeom umfs_ptgeom_of(const struct umfs_superblock *sb)
+{
+	return umfs_ptgeom_make(umfs_le64_to_cpu(sb->data_off), umfs_le64_to_cpu(sb->data_pages),
+				umfs_le64_to_cpu(sb->phys_base),
+				umfs_le32_to_cpu(sb->feature_incompat));
 }
 
 enum umfs_pte_kind {
