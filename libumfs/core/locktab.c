@@ -77,23 +77,10 @@ uint64_t umfs_lock_process_id(void)
 	return lk_self;
 }
 
-/* Whether the process a POSIX owner id names is gone: no such process, a
- * zombie, or another process under its pid (procfs.h, umfs_task_stamp). */
-static bool lk_process_dead(uint64_t id)
+/* Whether the process a POSIX owner id (stamp << 32 | pid) names is gone. */
+static bool lk_owner_gone(uint64_t id)
 {
-	pid_t pid = (pid_t)(uint32_t)id;
-	uint32_t start = 0;
-	char path[48], state = 'R';
-
-	if (pid <= 0)
-		return true;
-	if (OS(kill)(pid, 0) < 0 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (umfs_proc_stat(path, &state, &start) && (state == 'Z' || state == 'X'))
-		return true;
-	/* a stamp that cannot be told (/proc hidden): alive, as kill said */
-	return umfs_task_stamp_differs((uint32_t)(id >> 32), umfs_task_stamp(pid));
+	return umfs_task_gone((pid_t)(uint32_t)id, (uint32_t)(id >> 32));
 }
 
 /* Asked at each conflict, never remembered: a holder that just closed its
@@ -104,9 +91,9 @@ static bool lk_alive(const owner_t *w, const struct umfs_lock_ops *ops)
 	bool alive;
 
 	if (w->host)
-		alive = !lk_process_dead(w->host); /* umfs-fuse's: the daemon's */
+		alive = !lk_owner_gone(w->host); /* umfs-fuse's: the daemon's */
 	else if (w->kind == UMFS_LOCK_POSIX)
-		alive = !lk_process_dead(w->id);
+		alive = !lk_owner_gone(w->id);
 	else
 		alive = !ops->desc_alive || ops->desc_alive(w->slot, w->id);
 	errno = saved;

@@ -107,21 +107,10 @@ static void plock_futex(uint64_t *word, int op, uint32_t val, const struct times
 static bool plock_holder_dead(uint64_t w)
 {
 	uint64_t tid = w & PLOCK_TID_MASK;
-	uint32_t stamp = (uint32_t)(w >> 32), start;
-	char path[48], state = 'R';
-	int saved = errno;
-	bool dead;
 
 	if (tid == 0 || (w & ~(PLOCK_TID_MASK | PLOCK_WAITERS | 0xFFFFFFFF00000000ull)))
 		return true; /* bits no holder writes */
-	dead = OS(kill)((pid_t)tid, 0) < 0 && errno == ESRCH;
-	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)tid);
-	if (!dead && umfs_proc_stat(path, &state, &start))
-		dead = state == 'Z' || state == 'X';
-	if (!dead)
-		dead = umfs_task_stamp_differs(stamp, umfs_task_stamp((pid_t)tid));
-	errno = saved;
-	return dead;
+	return umfs_task_gone((pid_t)tid, (uint32_t)(w >> 32));
 }
 
 /* "process 1234 (name)" of a holder thread, for the log. */

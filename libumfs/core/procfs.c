@@ -110,3 +110,22 @@ uint32_t umfs_task_stamp(pid_t tid)
 		return 0;
 	return start & ~STAMP_PIDFS;
 }
+
+bool umfs_task_gone(pid_t tid, uint32_t stamp)
+{
+	int saved = errno;
+	char path[48], state = 'R';
+	uint32_t start;
+	bool gone;
+
+	if (tid <= 0)
+		return true;
+	gone = OS(kill)(tid, 0) < 0 && errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if (!gone && umfs_proc_stat(path, &state, &start))
+		gone = state == 'Z' || state == 'X';
+	if (!gone)
+		gone = umfs_task_stamp_differs(stamp, umfs_task_stamp(tid));
+	errno = saved;
+	return gone;
+}

@@ -27,6 +27,11 @@ bool umfs_proc_stat(const char *stat_path, char *state, uint32_t *start);
  * cannot be had (EMFILE) gets 0, never a start time, so that a stamp of
  * the other kind is one no holder on this kernel made (a forged word). */
 uint32_t umfs_task_stamp(pid_t tid);
+/* Whether the task a lock word names (id tid, stamp made by the holder)
+ * is gone: no such task, a zombie (killed, not yet reaped), or another
+ * task under its id (a reused id, or a forged word). A task /proc cannot
+ * tell of counts as alive, as kill() said. errno is kept. */
+bool umfs_task_gone(pid_t tid, uint32_t stamp);
 /* Whether stamps a (kept in a lock word) and b (umfs_task_stamp now)
  * name two tasks: both known and unequal. */
 static inline bool umfs_task_stamp_differs(uint32_t a, uint32_t b)
