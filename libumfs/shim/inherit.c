@@ -16,8 +16,9 @@
  * UMFS_FDS ("pool=1019,lock=1018,...").
  *
  * The new image takes them only when it may not open the pool itself
- * (faccessat AT_EACCESS): otherwise it closes them and mounts by name as
- * any process does. Each descriptor must be what its name says: the pool
+ * (faccessat AT_EACCESS): otherwise it mounts by name as any process does,
+ * closing them, all but the two gate descriptions, kept until that mount
+ * (see bridge below). Each descriptor must be what its name says: the pool
  * (the file UMFS_POOL names), a runtime directory (/dev/shm/umfs-UUID-ID
  * or /tmp/..., which the core checks against the pool's state page) and
  * the files at their places in it; anything else in UMFS_FDS is ignored
@@ -60,6 +61,14 @@ static const char *const kind_place[INH_COUNT] = {
 /* What this image inherited and has not used yet. */
 static int pending[INH_COUNT] = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 static bool pending_gates_shared;
+
+/* The gate descriptions (lock region, shared area) an image that mounts
+ * by name keeps from its predecessor until its own mount holds the gates.
+ * Without them an image exec'd by the pool's only user would find itself
+ * the first user of a pool marked in use and recover the whole pool,
+ * though its predecessor only changed program (its handover, held.c,
+ * counts that join as left cleanly). */
+static int bridge[2] = { -1, -1 };
 
 /* Descriptors made inheritable for exec's under way: counted, so that
  * threads executing at once do not undo each other's. */
@@ -173,7 +182,15 @@ void inherit_init(void)
 		if (fd < 0)
 			continue;
 		if (own) {
-			sys_close_quiet(fd);
+			int *keep = k == INH_LOCK ? &bridge[0] : k == INH_SHARED ? &bridge[1] : NULL;
+
+			if (keep && !shared) {
+				*keep = shim_fd_move_high(fd);
+				SYS(fcntl)(*keep, F_SETFD, FD_CLOEXEC);
+				uinfo_mark_internal(*keep);
+			} else {
+				sys_close_quiet(fd);
+			}
 			continue;
 		}
 		fd = shim_fd_move_high(fd);
@@ -190,6 +207,19 @@ void inherit_init(void)
 	SYS(prctl)(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	SHIM_LOG(LOG_INFO, "reaching %s through the descriptors inherited from the parent",
 		 cfg.pool);
+}
+
+void inherit_bridge_close(void)
+{
+	for (int i = 0; i < 2; i++) {
+		int fd = bridge[i];
+
+		if (fd < 0)
+			continue;
+		bridge[i] = -1;
+		uinfo_unmark_internal(fd);
+		sys_close_quiet(fd);
+	}
 }
 
 bool inherit_has_pool(void)

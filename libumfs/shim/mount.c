@@ -693,6 +693,7 @@ static int do_mount(bool adoption)
 	sys_nofile_raise(&r);
 	err = do_mount_raised(adoption);
 	sys_nofile_restore(&r);
+	inherit_bridge_close(); /* the mount holds the gates now, or failed */
 	return err;
 }
 

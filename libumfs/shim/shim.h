@@ -515,6 +515,8 @@ bool inherit_has_pool(void);
 int inherit_peek(enum inherit_kind k);
 int inherit_take(enum inherit_kind k);
 bool inherit_gates_shared(void);
+/* Closes the predecessor's gate descriptions an image kept for its mount. */
+void inherit_bridge_close(void);
 /* What one exec or spawn passes: prepare (spawn: fresh gate descriptions
  * for a child started without fork handlers), the UMFS_FDS entry, open
  * (inheritable) just before, close after a failed exec or a spawn. */

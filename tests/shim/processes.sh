@@ -90,6 +90,18 @@ check "exec: a close-on-exec file is freed at the last close" "cloexec freed 0" 
 check "a failed exec keeps the file held" "failed exec keeps xxx in use" "$(printf '%s\n' "$out" | grep -m1 '^failed ' || printf '%s' "$out")"
 check "and its close frees it" "then freed 0" "$(printf '%s\n' "$out" | grep -m1 '^then ' || printf '%s' "$out")"
 
+# The pool's only user executes another program: the new image takes over
+# its predecessor's place (no second first user, no recovery of a pool in
+# use), and the pool is left clean. The kernel's view: one mount.
+mounts() { "$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "mounts" { print $2 + 0 }'; }
+m0=$(mounts)
+out=$(UMFS_LOG=info shim_sh "echo hi > /umfs/only; cd /umfs && exec cat only" 2>&1) || true
+check "exec by the only user: the new image joins its predecessor" \
+	"shared with other processes" \
+	"$(printf '%s\n' "$out" | grep 'mounted' | sed -n '2s/.*(\(.*\))$/\1/p')"
+check "exec by the only user: one mount, the pool left clean" "1 clean" \
+	"$(($(mounts) - m0)) $("$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "state" { print $2 }')"
+
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
 
