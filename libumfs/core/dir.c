@@ -36,6 +36,7 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -44,6 +45,7 @@
 #include "backend.h"
 #include "inode.h"
 #include "journal.h"
+#include "os.h"
 #include "prefault.h"
 #include "ptable.h"
 #include "report.h"
@@ -896,15 +898,32 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * The table is 64 pages: lookups of thousands of names touch every page
  * of it, and each first touch is a page fault of over 10 us in the VM of
  * docs/performance.md, while a colliding hint costs only the full lookup.
+ * A page is faulted twice (the zero page at the first load, a copy at the
+ * first store), so once a process has touched LOOKUP_HINT_SPREAD pages (a
+ * walk of many directories, not a short process's few lookups) the rest
+ * are populated with one call.
  */
 #define LOOKUP_HINTS (1u << 16)
-UMFS_BSS_LARGE static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]; /* position + 1; 0: none */
+#define LOOKUP_HINT_SPREAD 8
+#define LOOKUP_HINTS_PER_PAGE (UMFS_PAGE_SIZE / sizeof(uint32_t))
+UMFS_BSS_LARGE static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]
+	__attribute__((aligned(UMFS_PAGE_SIZE))); /* position + 1; 0: none */
+static _Atomic uint64_t lookup_hint_pages; /* a bit per page touched */
+
+static_assert(LOOKUP_HINTS / LOOKUP_HINTS_PER_PAGE <= 64, "a bit per page of the hints");
 
 static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)
 {
 	uint64_t k = dir * 0x9E3779B97F4A7C15ull ^ hash;
+	size_t i = (k ^ k >> 31) & (LOOKUP_HINTS - 1);
+	uint64_t bit = 1ull << (i / LOOKUP_HINTS_PER_PAGE), was;
 
-	return &lookup_hint[(k ^ k >> 31) & (LOOKUP_HINTS - 1)];
+	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
+		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
+		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD)
+			OS(madvise)(lookup_hint, sizeof(lookup_hint), MADV_POPULATE_WRITE);
+	}
+	return &lookup_hint[i];
 }
 
 static const struct umfs_dentry *lookup_hinted(const struct umfs_fs *fs,

@@ -48,7 +48,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 9 /* the layout below, held_home()'s rule, the kind of task stamp */
+#define SHARE_VERSION 10 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -459,9 +459,12 @@ void umfs_share_meta_exit(struct umfs_fs *fs)
 /* Inode locks                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Inodes are handed out in order, so consecutive ones take consecutive
+ * stripes (64 to a page): a process that writes or reads a directory's
+ * files faults a page of stripes for every 64 of them, not one each. */
 static struct share_stripe *share_stripe(const struct umfs_fs *fs, uint64_t ino)
 {
-	return &fs->share->stripes[(ino * 0x9E3779B97F4A7C15ull >> 40) % SHARE_STRIPES];
+	return &fs->share->stripes[ino % SHARE_STRIPES];
 }
 
 /* A writer died holding the stripe: put its inode back as it was. */
