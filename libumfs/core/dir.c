@@ -36,7 +36,6 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -45,7 +44,6 @@
 #include "backend.h"
 #include "inode.h"
 #include "journal.h"
-#include "os.h"
 #include "prefault.h"
 #include "ptable.h"
 #include "report.h"
@@ -921,7 +919,7 @@ static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)
 	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
 		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
 		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD)
-			OS(madvise)(lookup_hint, sizeof(lookup_hint), MADV_POPULATE_WRITE);
+			umfs_mem_populate(lookup_hint, sizeof(lookup_hint));
 	}
 	return &lookup_hint[i];
 }

@@ -18,6 +18,7 @@
  * page tables for shared mappings, so its bitmap starts empty. Pools on
  * disk files, read-only maps and module maps are left alone.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -167,4 +168,12 @@ void umfs_pmem_prefault_end(struct umfs_pmem *pm)
 	if (pm->prefault && pm->prefault != PREFAULT_OFF)
 		umfs_os_zfree(pm->prefault, prefault_size(pm->prefault->nwords));
 	pm->prefault = NULL;
+}
+
+void umfs_mem_populate(void *addr, size_t len)
+{
+	int saved = errno;
+
+	OS(madvise)(addr, len, MADV_POPULATE_WRITE); /* where it fails, the pages fault */
+	errno = saved;
 }

@@ -343,13 +343,14 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 	}
 	if (off < size) {
 		size_t want = (size_t)(size - off) < len ? (size_t)(size - off) : len;
+		int saved = errno;
 		ssize_t n;
 
 		/* the copy writes every page: made present in one call rather
 		 * than a fault each (a hint; where it fails, they fault) */
 		SYS(madvise)(mem, want, MADV_POPULATE_WRITE);
+		errno = saved;
 		n = umfs_pread(o->uf, mem, want, off);
-
 		if (n < 0) {
 			SYS(munmap)(mem, len);
 			*err = (int)n;
