@@ -58,8 +58,13 @@ static inline int umfs_elf_has_interp(int fd, const unsigned char *h, size_t len
 			Elf64_Phdr p64;
 			Elf32_Phdr p32;
 		} ph;
+		uint64_t at = phoff + (uint64_t)i * esize;
 
-		if (rd(fd, &ph, esize, (off_t)(phoff + (uint64_t)i * esize)) != (ssize_t)esize)
+		if (at < phoff || at + esize < at) /* wrapped: no such header */
+			return 1;
+		if (at + esize <= len) /* in the bytes already read */
+			memcpy(&ph, h + at, esize);
+		else if (rd(fd, &ph, esize, (off_t)at) != (ssize_t)esize)
 			return 1;
 		if ((wide ? ph.p64.p_type : ph.p32.p_type) == PT_INTERP)
 			return 1;

@@ -33,8 +33,8 @@ static bool env_is(const char *e, const char *key)
  * envp as the library's state says, for a new image: UMFS_CWD names the
  * cwd inside UMFS (or is dropped), UMFS_RDONLY_DIR a read-only process's
  * private helper directory, UMFS_EXPOSURE_SAID that the pool's exposure
- * was said, UMFS_FDS the pool's descriptors pass passes (or is dropped;
- * pass is given up when the program does not keep the library),
+ * was said, UMFS_FDS the pool's descriptors pass passes (or is dropped:
+ * the image does not keep the library, inherit_pass_image),
  * UMFS_ADOPT that the image may inherit UMFS descriptors (or the text
  * hold of the UMFS program path names), which it then looks for as it
  * starts (or is dropped). Set here rather than only in environ, which
@@ -53,8 +53,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	char **v, *s;
 
 	*alloc = NULL;
-	if (pass->active && (!envp || !inherit_env_wants(envp) ||
-			     inherit_pass_env(pass, fds, sizeof(fds)) < 0))
+	if (pass->active && inherit_pass_env(pass, fds, sizeof(fds)) < 0)
 		inherit_pass_close(pass);
 	if (!cfg.enabled || !envp)
 		return envp;
@@ -108,13 +107,12 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	return v;
 }
 
-/* Before an exec of the image at path (fd when path is NULL) with env: sw
- * holds the descriptors given as the fallback mount's files (fallback.c),
- * which a failed exec takes back. */
-static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw, const char *path,
-			 int fd, char *const env[])
+/* Before an exec whose image inherit_pass_image told: sw holds the
+ * descriptors given as the fallback mount's files (fallback.c), which a
+ * failed exec takes back. */
+static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 {
-	fallback_exec_prepare(sw, pass, path, fd, env, false);
+	fallback_exec_prepare(sw, pass, false);
 	mmap_writeback_all();
 	mmap_registry_all(-1);
 	cwd_exec(-1);
@@ -139,7 +137,7 @@ static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 /* ------------------------------------------------------------------ */
 
 /* The text lock (text.c) program_memfd took for the program this thread
- * is about to execute, or -1; exec_memfd drops it when the exec fails. */
+ * is about to execute, or -1; exec_fd drops it when the exec fails. */
 static __thread int exec_text_fd = -1;
 
 /* A memfd holding the program the UMFS file (pool path, or descriptor
@@ -240,18 +238,29 @@ static void exec_text_drop(void)
 	exec_text_fd = -1;
 }
 
-static int exec_memfd(int mfd, char *const argv[], char *const envp[],
-		      struct inherit_pass *pass)
+/* Executes the image in fd: a memfd copy of a UMFS program, which a
+ * failed exec closes, or the program's own kernel descriptor (kernel).
+ * path names it for the environment, which is envp as the image and the
+ * library's state say. */
+static int exec_fd(int fd, bool kernel, const char *path, char *const argv[],
+		   char *const envp[], struct inherit_pass *pass, const char *held)
 {
 	struct fallback_swap sw;
+	char *const *env;
+	char **alloc;
 	int e;
 
-	exec_prepare(pass, &sw, NULL, mfd, envp);
-	SYS(fexecve)(mfd, argv, envp);
+	inherit_pass_image(pass, NULL, fd, envp);
+	env = env_for_child(envp, &alloc, pass, path, held);
+	exec_prepare(pass, &sw);
+	SYS(fexecve)(fd, argv, env);
 	e = errno;
 	exec_failed(pass, &sw);
-	sys_close_quiet(mfd);
-	exec_text_drop();
+	free(alloc);
+	if (!kernel) {
+		sys_close_quiet(fd);
+		exec_text_drop();
+	}
 	return -e;
 }
 
@@ -262,16 +271,11 @@ static int exec_memfd(int mfd, char *const argv[], char *const envp[],
 static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct inherit_pass pass;
-	char *const *env;
-	char **alloc;
 	struct upath up;
 	int kind, mfd, e;
 	const char *held = held_hand();
 
 	inherit_pass_prepare(&pass, false);
-	if (!path_maybe_umfs(AT_FDCWD, path))
-		inherit_pass_target(&pass, path, -1);
-	env = env_for_child(envp, &alloc, &pass, path, held);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
 	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
 		up.kpath = path;
@@ -298,19 +302,23 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	} else if (kind == UP_UMFS || kind == UP_FD) {
 		mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
-		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
+		e = mfd < 0 ? -mfd : -exec_fd(mfd, false, path, argv, envp, &pass, held);
 	} else {
 		struct fallback_swap sw;
+		char *const *env;
+		char **alloc;
 
 		TRACE_PASS(exec, "\"%s\"", path);
-		exec_prepare(&pass, &sw, up.kpath, -1, env);
+		inherit_pass_image(&pass, up.kpath, -1, envp);
+		env = env_for_child(envp, &alloc, &pass, path, held);
+		exec_prepare(&pass, &sw);
 		SYS(execve)(up.kpath, argv, env);
 		e = errno;
 		exec_failed(&pass, &sw);
+		free(alloc);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held); /* every return is a failed exec */
-	free(alloc);
 	return e;
 }
 
@@ -328,29 +336,18 @@ SHIM_API int execv(const char *path, char *const argv[])
 SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	struct inherit_pass pass;
-	char *const *env;
-	char **alloc;
 	int mfd, e;
 	const char *held = held_hand();
 
 	inherit_pass_prepare(&pass, false);
-	if (uinfo_peek(fd) == NULL)
-		inherit_pass_target(&pass, NULL, fd);
-	env = env_for_child(envp, &alloc, &pass, NULL, held);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
-		e = mfd < 0 ? -mfd : -exec_memfd(mfd, argv, env, &pass);
+		e = mfd < 0 ? -mfd : -exec_fd(mfd, false, NULL, argv, envp, &pass, held);
 	} else {
-		struct fallback_swap sw;
-
-		exec_prepare(&pass, &sw, NULL, fd, env);
-		SYS(fexecve)(fd, argv, env);
-		e = errno;
-		exec_failed(&pass, &sw);
+		e = -exec_fd(fd, true, NULL, argv, envp, &pass, held);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held);
-	free(alloc);
 	errno = e;
 	return -1;
 }
@@ -617,6 +614,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
 			bool search)
 {
+	const char *named = path;
 	struct inherit_pass pass;
 	struct fallback_swap sw;
 	char *const *env;
@@ -624,9 +622,6 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	int r, mfd = -1;
 
 	inherit_pass_prepare(&pass, true);
-	if (strchr(path, '/') && !path_maybe_umfs(AT_FDCWD, path))
-		inherit_pass_target(&pass, path, -1);
-	env = env_for_child(envp, &alloc, &pass, path, NULL); /* the parent stays */
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {
 		struct upath up;
@@ -638,7 +633,6 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 			if (mfd < 0) {
 				inherit_pass_close(&pass);
-				free(alloc);
 				return -mfd;
 			}
 			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
@@ -646,19 +640,21 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 			search = false;
 		} else if (kind < 0) {
 			inherit_pass_close(&pass);
-			free(alloc);
 			return -kind;
 		}
 	}
+	/* the child's exec does not pass through execve above: what it passes
+	 * depends on the image it will run, told here */
+	if (inherit_pass_needs_image(&pass))
+		inherit_pass_image(&pass,
+				   search && !strchr(path, '/') ? spawn_image(path, full, sizeof(full))
+								: path,
+				   -1, envp);
+	env = env_for_child(envp, &alloc, &pass, named, NULL); /* the parent stays */
 	TRACE_PASS(spawn, "\"%s\"", path);
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */
-	/* the child's exec does not pass through execve above: what it would
-	 * do for an image without the library is done here, for the spawn */
-	fallback_exec_prepare(&sw, &pass,
-			      search && fallback_mounted() ? spawn_image(path, full, sizeof(full))
-							   : path,
-			      -1, env, true);
+	fallback_exec_prepare(&sw, &pass, true);
 	inherit_pass_open(&pass);
 	r = search ? SYS(posix_spawnp)(pid, path, fa, attr, argv, env)
 		   : SYS(posix_spawn)(pid, path, fa, attr, argv, env);

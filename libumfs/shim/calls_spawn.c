@@ -31,11 +31,11 @@ static void pass_begin(struct inherit_pass *pass, struct fallback_swap *sw)
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0)
 		setenv(SHIM_ADOPT_ENV, "1", 1);
 	inherit_pass_prepare(pass, true);
-	fallback_exec_prepare(sw, pass, SHELL_PATH, -1, environ, false);
+	inherit_pass_image(pass, SHELL_PATH, -1, environ);
+	fallback_exec_prepare(sw, pass, false);
 	if (!pass->active)
 		return;
-	if (!cfg.enabled || !inherit_env_wants(environ) ||
-	    inherit_pass_env(pass, fds, sizeof(fds)) < 0 ||
+	if (!cfg.enabled || inherit_pass_env(pass, fds, sizeof(fds)) < 0 ||
 	    setenv("UMFS_FDS", strchr(fds, '=') + 1, 1) < 0) {
 		inherit_pass_close(pass);
 		return;

@@ -8,16 +8,12 @@
  * that inherits or receives one reads EISDIR. Under umfs-run --fallback
  * the pool's umfs-fuse is mounted at the prefix in the program's mount
  * namespace, so the same file can be given to such a program as the
- * mount's file: at an exec of an image that will not load the library (a
- * static ELF, or a #! script whose interpreter is one; an environment
- * without libumfs in LD_PRELOAD or without UMFS_POOL; a set-user-ID or
- * set-group-ID image, from which ld.so drops LD_PRELOAD) each inheritable
- * UMFS descriptor of a regular file or directory is replaced by an open of
- * the same file through the mount (same access mode, status flags and
- * offset), dup3'ed onto the same number; the token is kept at a
- * close-on-exec number of the library's, and put back if the exec fails.
- * Such an image is not passed the library's own descriptors (inherit.c)
- * either: they would be open files it never closes. posix_spawn, system
+ * mount's file: at an exec of an image that will not load the library
+ * (image.c tells) each inheritable UMFS descriptor of a regular file or
+ * directory is replaced by an open of the same file through the mount
+ * (same access mode, status flags and offset), dup3'ed onto the same
+ * number; the token is kept at a close-on-exec number of the library's,
+ * and put back if the exec fails. posix_spawn, system
  * and popen do the same in the parent for their child's exec, which the
  * library does not see, and put the tokens back when they return. An
  * SCM_RIGHTS send (sendmsg, each message of a sendmmsg) carries the
@@ -36,12 +32,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "elfinterp.h"
 #include "shim.h"
 
 #define FALLBACK_AT_ENV "UMFS_FALLBACK_AT" /* "POOL:PREFIX:MOUNT-NAMESPACE", by umfs-run */
 #define FUSE_MAGIC 0x65735546              /* statfs f_type of a FUSE mount */
-#define INTERP_DEPTH 4                     /* #! levels the kernel follows */
 
 static _Atomic int fb_state = -1; /* the mount is umfs-run's fallback: 1, 0, unknown */
 
@@ -68,60 +62,6 @@ bool fallback_mounted(void)
 	atomic_store(&fb_state, v);
 	errno = saved;
 	return v;
-}
-
-/* ------------------------------------------------------------------ */
-/* Whether the next image loads the library                             */
-/* ------------------------------------------------------------------ */
-
-static bool env_loads_library(char *const env[])
-{
-	bool pool = false, lib = false;
-
-	for (size_t i = 0; env && env[i]; i++) {
-		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
-		lib |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 && strstr(env[i] + 11, "libumfs");
-	}
-	return pool && lib;
-}
-
-/*
- * Whether the image at path (fd when path is NULL) will run with the
- * library: 0 for a static ELF, a set-user-ID or set-group-ID file, or a
- * script whose interpreter is such; 1 otherwise, also for what it cannot
- * read or tell (descriptors then stay as they are); -errno when it cannot
- * be opened for a reason that fails the exec too (no such file: a PATH
- * search's misses cost no opens through the mount).
- */
-static int image_loads_library(const char *path, int fd, int depth)
-{
-	unsigned char h[256];
-	struct stat st;
-	int loads = 1, elf;
-	ssize_t n;
-	int f = path ? sys_open_cloexec(path, O_RDONLY, 0) : fd;
-
-	if (f < 0)
-		return f == -ENOENT || f == -ENOTDIR || f == -ELOOP || f == -ENAMETOOLONG ? f : 1;
-	if (SYS(fstat)(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
-		loads = 0;
-	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 &&
-		   (elf = umfs_elf_has_interp(f, h, (size_t)n, sys_read_full)) >= 0) {
-		loads = elf;
-	} else if (n > 2 && h[0] == '#' && h[1] == '!' && depth < INTERP_DEPTH) {
-		char *s = (char *)h + 2, *e;
-
-		h[n] = '\0';
-		s += strspn(s, " \t");
-		e = s + strcspn(s, " \t\n");
-		if (*e == '\n' || *e == ' ' || *e == '\t') { /* a whole name, not cut short */
-			*e = '\0';
-			loads = *s != '/' || image_loads_library(s, -1, depth + 1) != 0;
-		}
-	}
-	if (path)
-		SYS(close)(f);
-	return loads;
 }
 
 /* ------------------------------------------------------------------ */
@@ -226,21 +166,13 @@ static void swap_add(struct fallback_swap *sw, size_t *cap, int fd, bool all)
 	sw->moved[sw->n++] = (struct fallback_moved){ fd, saved, fl & FD_CLOEXEC };
 }
 
-void fallback_exec_prepare(struct fallback_swap *sw, struct inherit_pass *pass,
-			   const char *path, int fd, char *const env[], bool spawn)
+void fallback_exec_prepare(struct fallback_swap *sw, const struct inherit_pass *pass, bool spawn)
 {
 	size_t cap = 0;
-	int loads;
 
 	*sw = (struct fallback_swap){ 0 };
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 &&
-		   !pass->active) ||
-	    !fallback_mounted() || (loads = image_loads_library(path, fd, 0)) < 0 ||
-	    (loads && env_loads_library(env)))
-		return;
-	/* the library's own descriptors go only to an image that loads it */
-	inherit_pass_close(pass);
-	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0)
+	if (likely(pass->image != 0) ||
+	    atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 || !fallback_mounted())
 		return;
 	pthread_mutex_lock(&swap_lock);
 	sw->locked = swap_held = true;

@@ -10,10 +10,13 @@
  * its lock region, the library's helper directory, its shared area, the
  * ofd/ directory and the arena in it, the fifo/ and sock/ directories:
  * nine descriptors at high numbers,
- * close-on-exec. At an exec (or posix_spawn, system, popen) whose program
- * keeps the library (UMFS_POOL and LD_PRELOAD in its environment), they
- * are passed on: made inheritable for the exec only, and named in
- * UMFS_FDS ("pool=1019,lock=1018,...").
+ * close-on-exec. At an exec (or posix_spawn, system, popen) whose image
+ * keeps the library (image.c: a dynamic ELF, not set-user-ID or
+ * set-group-ID, with libumfs in LD_PRELOAD and UMFS_POOL in its
+ * environment), they are passed on: made inheritable for the exec only,
+ * and named in UMFS_FDS ("pool=1019,lock=1018,..."). Any other image gets
+ * neither: a static program could never use them, and a writable pool
+ * descriptor is not to be left with a program that never asked for it.
  *
  * The new image takes them only when it may not open the pool itself
  * (faccessat AT_EACCESS): otherwise it mounts by name as any process does,
@@ -252,33 +255,16 @@ int inherit_take(enum inherit_kind k)
 /* Passing them on                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Whether the program env describes keeps the library and the pool. */
-bool inherit_env_wants(char *const env[])
+bool inherit_pass_needs_image(const struct inherit_pass *p)
 {
-	bool pool = false, preload = false;
-
-	for (size_t i = 0; env && env[i]; i++) {
-		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
-		preload |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 && env[i][11];
-	}
-	return pool && preload;
+	return p->active ||
+	       (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 && fallback_mounted());
 }
 
-/* Whether the program at path (fd when path is NULL) may be passed the
- * pool: not a set-user-ID or set-group-ID one, from which the loader
- * drops the library (its descriptors would go on to whatever it runs). */
-static bool inherit_target_ok(const char *path, int fd)
+void inherit_pass_image(struct inherit_pass *p, const char *path, int fd, char *const env[])
 {
-	struct stat st;
-
-	if ((path ? SYS(stat)(path, &st) : SYS(fstat)(fd, &st)) < 0)
-		return true; /* the exec will fail anyway */
-	return !(S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)));
-}
-
-void inherit_pass_target(struct inherit_pass *p, const char *path, int fd)
-{
-	if (p->active && !inherit_target_ok(path, fd)) /* no stat when nothing passes */
+	p->image = inherit_pass_needs_image(p) ? image_keeps_library(path, fd, env) : 1;
+	if (p->image == 0)
 		inherit_pass_close(p);
 }
 
@@ -329,6 +315,7 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 
 	memset(p, 0, sizeof(*p));
 	p->fresh[0] = p->fresh[1] = -1;
+	p->image = 1;
 	for (int k = 0; k < INH_COUNT; k++)
 		p->fd[k] = current_fd((enum inherit_kind)k);
 	if (p->fd[INH_POOL] < 0)

@@ -523,19 +523,29 @@ void inherit_bridge_close(void);
  * (inheritable) just before, close after a failed exec or a spawn. */
 struct inherit_pass {
 	bool active, opened, gates_shared;
+	int image; /* inherit_pass_image's verdict: 1 keeps the library, 0 not, -errno */
 	int fd[INH_COUNT];
 	int fresh[2];
 };
-bool inherit_env_wants(char *const env[]);
 void inherit_pass_prepare(struct inherit_pass *p, bool spawn);
-/* Closes the pass when the program at path (fd when path is NULL) is
- * set-user-ID or set-group-ID: the loader drops the library from it. */
-void inherit_pass_target(struct inherit_pass *p, const char *path, int fd);
+/* Whether the start must know its image: the pool's descriptors would
+ * pass, or UMFS descriptors are open under the kernel fallback. */
+bool inherit_pass_needs_image(const struct inherit_pass *p);
+/* Tells, once per start, whether the image at path (fd when path is NULL)
+ * started with env keeps the library; closes the pass when it does not. */
+void inherit_pass_image(struct inherit_pass *p, const char *path, int fd, char *const env[]);
 int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size);
 void inherit_pass_open(struct inherit_pass *p);
 void inherit_pass_close(struct inherit_pass *p);
 void inherit_fork_prepare(void);
 void inherit_fork_child(void);
+
+/* image.c: whether the image at path (fd when path is NULL), started with
+ * env, runs with the library: 1, 0 (static, set-user-ID or set-group-ID,
+ * a script of such an interpreter, an environment without the library),
+ * or -errno when it cannot be opened for a reason that fails the exec too;
+ * errno kept. */
+int image_keeps_library(const char *path, int fd, char *const env[]);
 
 /* calls_cred.c: after a change of credentials (also through syscall(2),
  * which calls shim_mount_before_cred_change first): r unchanged, errno kept. */
@@ -710,14 +720,12 @@ struct fallback_swap {
 	struct fallback_moved *moved;
 	bool locked;
 };
-/* Before an exec of the image at path (fd when path is NULL) with env
- * (spawn: a posix_spawn, whose file actions can make any descriptor
- * inheritable): if it will not load the library, pass is closed (the
- * library's own descriptors are not handed on) and each inheritable UMFS
- * descriptor (spawn: each) becomes an open of its file through the mount.
+/* Before an exec or a spawn (spawn: a posix_spawn, whose file actions can
+ * make any descriptor inheritable) whose image will not load the library
+ * (pass->image 0, inherit_pass_image): each inheritable UMFS descriptor
+ * (spawn: each) becomes an open of its file through the mount.
  * fallback_exec_restore undoes it after a failed exec or a spawn. */
-void fallback_exec_prepare(struct fallback_swap *sw, struct inherit_pass *pass,
-			   const char *path, int fd, char *const env[], bool spawn);
+void fallback_exec_prepare(struct fallback_swap *sw, const struct inherit_pass *pass, bool spawn);
 void fallback_exec_restore(struct fallback_swap *sw);
 void fallback_fork_prepare(void);
 void fallback_fork_parent(void);

@@ -4,7 +4,8 @@
 # tmpfs reference it is compared with.
 #
 # MODE is one of
-#   fuse   a fresh pool mounted with BUILD/fuse/umfs-fuse (-o allow_other);
+#   fuse   a fresh pool mounted with BUILD/fuse/umfs-fuse (-o allow_other,
+#          and dev as root);
 #          skipped (exit 77) when /dev/fuse or fusermount3 cannot be used
 #   shim   a fresh pool served to each command by the LD_PRELOAD library
 #          BUILD/libumfs/libumfs.so under the prefix /umfs-test-PID;
@@ -128,7 +129,11 @@ fe_start() {
 	fuse)
 		[ -n "${FE_POOL_KEEP:-}" ] || fe_mkfs "$FE_POOL" "${FE_POOL_SIZE:-512M}"
 		mkdir -p "$FE_MNT"
-		"$FE_FUSE" "$FE_POOL" "$FE_MNT" -f -o allow_other >"$FE_TMP/daemon.log" 2>&1 &
+		# as mount -t fuse.umfs mounts it (mount.fuse3 adds dev), so that
+		# device nodes reach their driver as on tmpfs; only root may
+		local opts=allow_other
+		[ "$(id -u)" != 0 ] || opts+=,dev
+		"$FE_FUSE" "$FE_POOL" "$FE_MNT" -f -o "$opts" >"$FE_TMP/daemon.log" 2>&1 &
 		FE_PID=$!
 		FE_MOUNTS+=("$FE_MNT")
 		local _

@@ -163,6 +163,44 @@ out=$(shim_sh "exec 3</umfs/adopt; $show | grep -c '^UMFS_ADOPT='; exec 3<&-; $s
 check "UMFS_ADOPT given while UMFS descriptors are open only" "1
 0" "$out"
 
+# A static image cannot load the library: however a process under it
+# starts one (exec, posix_spawn, posix_spawnp, fexecve, a program stored in
+# UMFS, a script whose interpreter is static, on the host or in UMFS), it
+# gets none of the library's descriptors and no UMFS_FDS. Compared with the
+# same starts on tmpfs; $S prints what it holds (shim_static.c).
+cat >"$work/starts.py" <<'EOF'
+import os, sys
+prog = sys.argv[1]
+fd = os.open("f", os.O_RDONLY)
+os.set_inheritable(fd, True)
+os.environ["PATH"] = os.path.dirname(prog) + ":" + os.environ["PATH"] # spawnp's search
+env = dict(os.environ)
+for how, spawn, name in (("posix_spawn", os.posix_spawn, prog),
+                         ("posix_spawnp", os.posix_spawnp, os.path.basename(prog))):
+    os.waitpid(spawn(name, [name, how], env), 0)
+sys.stdout.flush()
+os.execve(os.open(prog, os.O_RDONLY), [prog, "fexecve"], env)
+EOF
+printf '#!%s host-script\n' "$SHIM_STATIC" >"$work/static-script"
+chmod +x "$work/static-script"
+static_starts='
+set -e
+mkdir "$D"
+cd "$D"
+echo x >f
+exec 3<f
+"$S" exec
+cp "$S" static
+./static stored
+printf "#!%s script-stored\n" "$S" >script
+chmod +x script
+./script
+"$W/static-script"
+python3 "$W/starts.py" "$S"'
+expected=$(D=$work/static S=$SHIM_STATIC W=$work bash -c "$static_starts" 2>&1)
+out=$(D=/umfs/static S=$SHIM_STATIC W=$work shim bash -c "$static_starts" 2>&1) || true
+check "a static image gets no library descriptor, no UMFS_FDS" "$expected" "$out"
+
 # A prefix that cannot be one: an error naming it, programs run untouched.
 for m in relative / /a/../b; do
 	out=$(UMFS_MOUNT=$m shim cat "$work/plain.txt" 2>"$work/err") || out="exit $?"
