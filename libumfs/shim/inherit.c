@@ -325,9 +325,14 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 	/* a child started without fork handlers needs gate descriptions of
 	 * its own, which only a process that may still open them can give */
 	if (spawn && !shared && p->fd[INH_LOCK] >= 0) {
-		int lock = fs ? umfs_gate_join(p->fd[INH_RUN], "lock", umfs_fs_rundir_path(fs)) : -1;
+		/* in the library's range: a child's file actions may dup2
+		 * onto any of the program's numbers */
+		int lock = fs ? shim_fd_move_high(umfs_gate_join(p->fd[INH_RUN], "lock",
+								 umfs_fs_rundir_path(fs)))
+			      : -1;
 		int sh = lock >= 0 && p->fd[INH_SHARED] >= 0
-				 ? umfs_gate_join(p->fd[INH_HELPER], "shared", shim_helper_dir())
+				 ? shim_fd_move_high(umfs_gate_join(p->fd[INH_HELPER], "shared",
+								    shim_helper_dir()))
 				 : -1;
 
 		if (lock >= 0 && (sh >= 0 || p->fd[INH_SHARED] < 0)) {

@@ -102,6 +102,22 @@ check "exec by the only user: the new image joins its predecessor" \
 check "exec by the only user: one mount, the pool left clean" "1 clean" \
 	"$(($(mounts) - m0)) $("$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "state" { print $2 }')"
 
+# The gate descriptions a spawned child is given lie with the library's
+# other descriptors, not at numbers the child's file actions may take.
+out=$(shim python3 -c '
+import os
+open("/umfs/only").read()
+r, w = os.pipe()
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "tr \"\\0\" \"\\n\" < /proc/$$/environ"],
+                     dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
+os.close(w)
+env = os.read(r, 1 << 16).decode()
+os.waitpid(pid, 0)
+fds = dict(kv.split("=") for kv in [l for l in env.split("\n") if l.startswith("UMFS_FDS=")][0][9:].split(","))
+print("high" if min(int(fds["lock"]), int(fds["shared"])) >= int(fds["pool"]) - 64 else "low: %s" % fds)
+' 2>&1) || true
+check "a spawned child's gate descriptions lie in the library's range" "high" "$out"
+
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
 
