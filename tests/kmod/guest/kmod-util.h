@@ -2,10 +2,10 @@
 /*
  * kmod-util.h - helpers shared by the guest programs of the module's tests
  * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c, kmod-exchange.c,
- * kmod-create.c): checks, data patterns, fault probes, a process holding
- * an attachment, a child as uid 65534, the module's counters, root's
- * mapping of the pool and the trees in it, file identities through the C
- * API.
+ * kmod-create.c, kmod-trees.c): checks, data patterns, fault probes, a
+ * process holding an attachment, a child as uid 65534, the module's
+ * counters, root's mapping of the pool and the trees in it, file
+ * identities through the C API.
  */
 #ifndef KMOD_UTIL_H
 #define KMOD_UTIL_H
