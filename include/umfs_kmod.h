@@ -22,6 +22,11 @@
  *      (their first mode, uid and gid come from the caller's credentials)
  *      and U-Log pages; STATS counts creates, releases and ulog_pages in
  *      three of its reserved words.
+ *   6  EXTEND and FREE of directories.
+ *   7  pools with inline tables and level-4 tables: ATTACH maps files
+ *      past 512 GiB (UMFS_KMOD_MAX_SLOTS 2^18) and files whose entries are
+ *      inline; EXTEND, FREE and EXCHANGE grow and shrink trees as libumfs
+ *      does (a fourth level, inline entries moved to a table and back).
  */
 #ifndef UMFS_KMOD_H
 #define UMFS_KMOD_H
@@ -39,7 +44,7 @@
 #endif
 
 #define UMFS_KMOD_DEVICE "/dev/umfs"
-#define UMFS_KMOD_ABI_VERSION 6u
+#define UMFS_KMOD_ABI_VERSION 7u
 #define UMFS_KMOD_PATH_MAX 256
 
 /* mmap(2) of /dev/umfs at this offset (CAP_SYS_ADMIN, MAP_SHARED, length up
@@ -52,7 +57,10 @@
 /* One attachment slot: a PUD entry, 1 GiB of file. */
 #define UMFS_KMOD_SLOT_SHIFT 30
 #define UMFS_KMOD_SLOT_SIZE (1ull << UMFS_KMOD_SLOT_SHIFT)
-#define UMFS_KMOD_MAX_SLOTS 512u /* 512 GiB: UMFS_MAX_FILE_SIZE_L3 (no level-4 trees) */
+/* 256 TiB, UMFS_MAX_FILE_SIZE (a level-4 tree): the most an ATTACH maps.
+ * A pool without INCOMPAT_LEVEL4 stops at 512 slots, and a process at what
+ * its address space holds (128 TiB with 4-level paging): EFBIG past either. */
+#define UMFS_KMOD_MAX_SLOTS 262144u
 
 /* MOUNT (CAP_SYS_ADMIN): take the pool on a pmem block device in fsdax mode,
  * which must not be open elsewhere (user space maps it through the page
@@ -76,7 +84,10 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_mount) == 320, "mount size");
 
 /* ATTACH: map file ino at a 1 GiB-aligned address of the calling process.
  * Read-write when (open_flags & O_ACCMODE) != O_RDONLY; a mapping is always
- * readable, so read permission is needed in every case. */
+ * readable, so read permission is needed in every case. The range covers
+ * the file's tree, its size and reserve, in whole GiB; a file past 512 GiB
+ * (level-4 tables) spans several of the process's PUD pages. EFBIG past
+ * the pool's largest file or the process's address space. */
 struct umfs_kmod_attach {
 	__u64 ino;        /* in */
 	__u32 generation; /* in: must match the inode's */
@@ -109,7 +120,11 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_revoke) == 16, "revoke size");
 
 /* EXTEND: the module allocates zeroed pages for the holes of file pages
  * [first, first + count) and links them into the file's page tree, growing
- * it, in one transaction of its own journal slot (4 KiB leaves). Needs write
+ * it, in one transaction of its own journal slot (4 KiB leaves): inline
+ * while a regular file's pages lie below 17 (INCOMPAT_INLINE_TABLE), a
+ * fourth level past 512 GiB (INCOMPAT_LEVEL4; EFBIG past the pool's largest
+ * file). New leaves of an inline table appear in the file's attachments
+ * at once, as those of a level-1 table page do. Needs write
  * permission on a regular file, ownership (or CAP_FOWNER) of a symlink (page
  * 0 only), write and search permission on a directory (pages inside its
  * layout: the new pages are spares until libumfs counts them, see
@@ -165,7 +180,8 @@ UMFS_KMOD_STATIC_ASSERT(sizeof(struct umfs_kmod_setattr) == 64, "setattr size");
 /* FREE: the module revokes every attachment of the file, then frees its
  * pages [first, first + count) in one transaction of its journal slot:
  * leaves and 2 MiB leaves wholly inside the range, tables left empty, and
- * root tables the tree no longer needs; a 2 MiB leaf cut by the range is
+ * root tables the tree no longer needs (a level-1 root with nothing past
+ * entry 16 moves inline, as libumfs's truncate does); a 2 MiB leaf cut by the range is
  * split, its last dropped page becoming the new table (a free never
  * allocates). It does not touch size: truncate publishes the new size
  * first, punch zeroes first, so the pages are garbage when they go. Needs

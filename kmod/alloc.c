@@ -11,9 +11,9 @@
  * fails is passed over (a damaged word could call a page some file holds
  * free), said once and recorded in the state page. Every entry
  * followed on the way down is checked (form, data zone), as in tree.c, and
- * every entry written is made from a page taken here. The inode's first
- * 128 bytes must already be saved in the transaction: blocks, and the root
- * when the tree grows, change.
+ * every entry written is made from a page taken here. The inode must
+ * already be saved in the transaction (umfs_km_inode_save): blocks, and
+ * the root, height and inline entries when the tree grows, change.
  */
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
@@ -198,54 +198,106 @@ void umfs_km_inode_set_root(struct umfs_inode *in, u64 root, unsigned int height
 	in->csum = umfs_inode_id_csum(in);
 }
 
-/* The live inode's root, checked before it is followed. */
+/* The live inode's tree fields, checked before they are followed. */
 static int umfs_km_root_check(const struct umfs_km_pool *p, const struct umfs_inode *in)
 {
-	const struct umfs_ptgeom g = umfs_km_ptgeom(p);
+	return umfs_inode_tree_ok(&p->geom, in->mode, in->pt_height, in->pt_root) ? 0 : -EUCLEAN;
+}
 
-	return umfs_pt_root_ok(&g, in->pt_height, in->pt_root) ? 0 : -EUCLEAN;
+/*
+ * One level more at the top, toward file page last, the steps of libumfs's
+ * pt_grow (ptable.c): a one-page file's page becomes inline entry 0 when
+ * last fits there (no page is taken); inline entries move to a table page
+ * of their own; otherwise the old root becomes entry 0 of a new root (3 to
+ * 4 levels too). The inode is saved whole in tx, so a crash rolls back to
+ * the old tree, and the new table page, zeroed and filled, is written
+ * back before the inode names it.
+ */
+static int umfs_km_tree_grow(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last)
+{
+	struct umfs_km_pool *p = tx->p;
+	u64 off, *t;
+	int err;
+
+	if (in->pt_height == 0 && last < UMFS_PT_INLINE_ENTRIES && umfs_km_inline_ok(p, in)) {
+		memset(in->pt_inline, 0, sizeof(in->pt_inline));
+		in->pt_inline[0] = (p->phys + in->pt_root) | UMFS_PTE_LEAF4K_FLAGS;
+		umfs_km_inode_set_root(in, 0, UMFS_PT_INLINE);
+		return 0;
+	}
+	err = umfs_km_table_new(tx, in, &off);
+	if (err)
+		return err;
+	t = umfs_km_off_ptr(p, off);
+	if (umfs_km_is_inline(in)) {
+		memcpy(t, in->pt_inline, sizeof(in->pt_inline));
+		arch_wb_cache_pmem(t, sizeof(in->pt_inline));
+		umfs_km_inode_set_root(in, off, 1);
+		memset(in->pt_inline, 0, sizeof(in->pt_inline));
+		return 0;
+	}
+	t[0] = (p->phys + in->pt_root) |
+	       (in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
+	arch_wb_cache_pmem(t, sizeof(*t));
+	umfs_km_inode_set_root(in, off, in->pt_height + 1);
+	return 0;
+}
+
+/* An empty tree made to cover file page last with a top table of level
+ * need: a data page at height 0, an empty inline table (ptable.c's
+ * pt_start_inline), or a table of that level. */
+static int umfs_km_tree_start(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last,
+			      unsigned int need)
+{
+	struct umfs_km_pool *p = tx->p;
+	u64 off, page, got;
+	int err;
+
+	if (need == 0) { /* a one-page file: the root is its data page */
+		err = umfs_km_alloc_run(tx, in, p->kcursor, 1, &page, &got);
+		if (err)
+			return err;
+		umfs_km_zero_pages(p, page, 1);
+		umfs_km_inode_set_root(in, p->data_off + (page << UMFS_PAGE_SHIFT), 0);
+		return 0;
+	}
+	if (need == 1 && last < UMFS_PT_INLINE_ENTRIES && umfs_km_inline_ok(p, in)) {
+		/* the bytes were reserved (zero): make sure of it */
+		memset(in->pt_inline, 0, sizeof(in->pt_inline));
+		umfs_km_inode_set_root(in, 0, UMFS_PT_INLINE);
+		return 0;
+	}
+	err = umfs_km_table_new(tx, in, &off);
+	if (!err)
+		umfs_km_inode_set_root(in, off, need);
+	return err;
 }
 
 int umfs_km_tree_cover(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last,
 		       unsigned int min_height)
 {
 	unsigned int need = max(umfs_pt_height_for(last), min_height);
-	u64 off, page, got, *t;
 	int err = umfs_km_root_check(tx->p, in);
 
 	if (err)
 		return err;
-	if (!in->pt_root) {
-		if (need == 0) { /* a one-page file: the root is its data page */
-			err = umfs_km_alloc_run(tx, in, tx->p->kcursor, 1, &page, &got);
-			if (err)
-				return err;
-			umfs_km_zero_pages(tx->p, page, 1);
-			umfs_km_inode_set_root(in, tx->p->data_off + (page << UMFS_PAGE_SHIFT), 0);
-			return 0;
-		}
-		err = umfs_km_table_new(tx, in, &off);
-		if (!err)
-			umfs_km_inode_set_root(in, off, need);
-		return err;
-	}
-	while (in->pt_height < need) {
-		/* one level more on top: the old root becomes entry 0 */
-		err = umfs_km_table_new(tx, in, &off);
+	if (need > tx->p->geom.max_height)
+		return -EFBIG; /* past what the pool's tallest tree covers */
+	if (umfs_km_tree_empty(in) && !umfs_km_is_inline(in))
+		return umfs_km_tree_start(tx, in, last, need);
+	while (umfs_pt_top_level(in->pt_height) < need ||
+	       (umfs_km_is_inline(in) && last >= UMFS_PT_INLINE_ENTRIES)) {
+		err = umfs_km_tree_grow(tx, in, last);
 		if (err)
 			return err;
-		t = umfs_km_off_ptr(tx->p, off);
-		t[0] = (tx->p->phys + in->pt_root) |
-		       (in->pt_height ? UMFS_PTE_TABLE_FLAGS : UMFS_PTE_LEAF4K_FLAGS);
-		arch_wb_cache_pmem(t, sizeof(*t));
-		umfs_km_inode_set_root(in, off, in->pt_height + 1);
 	}
 	return 0;
 }
 
 /*
  * The entry at `level` (1 or 2) for file page pg, walking down from the
- * root of a tree of height >= level. make: missing tables are created;
+ * root of a tree whose top table is of level >= level (an inline table is
+ * a level-1 table in the inode). make: missing tables are created;
  * otherwise *slot is NULL where one is missing. Returns 1 when a 2 MiB
  * leaf covers pg above level 1 (*slot is then that leaf's entry).
  */
@@ -253,22 +305,23 @@ int umfs_km_slot_walk(struct umfs_km_tx *tx, struct umfs_inode *in, u64 pg, unsi
 		      bool make, u64 **slot)
 {
 	struct umfs_km_pool *p = tx->p;
-	const struct umfs_ptgeom g = umfs_km_ptgeom(p);
-	const struct umfs_ptwalk w = { .base = p->kaddr, .g = &g };
+	const struct umfs_ptwalk w = umfs_km_ptwalk(p);
 	unsigned int h = READ_ONCE(in->pt_height);
 	struct umfs_pt_pos pos;
 	u64 off, *e;
 	int err;
 
 	*slot = NULL;
-	/* the format's walk (umfs_ptwalk.h); a missing table is made, and
-	 * the walk starts again from the root through it */
+	/* the format's walk (umfs_ptwalk.h), from the root it computes for
+	 * an inline table; a missing table is made, and the walk starts
+	 * again from the root through it */
 	for (;;) {
-		enum umfs_pte_kind k = umfs_pt_descend(&w, h, in->pt_root, pg, level, &pos);
+		enum umfs_pte_kind k = umfs_pt_descend(&w, h, umfs_pt_root_of(&w, in), pg, level,
+						       &pos);
 
 		if (k == UMFS_PTE_BAD && !pos.table)
 			return -EUCLEAN;
-		if (!pos.table || h < level)
+		if (!pos.table || umfs_pt_top_level(h) < level)
 			return make ? -EINVAL : 0; /* make: the caller covers the tree first */
 		e = &pos.table[pos.idx];
 		if (pos.level == level) {

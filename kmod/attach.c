@@ -30,7 +30,8 @@ void umfs_km_att_put(struct umfs_km_att *att)
 	WARN_ON_ONCE(att->spliced || att->linked);
 	umfs_km_promote_free(att); /* unspliced and flushed by now */
 	mmdrop(att->mm);
-	kfree(att->vals);
+	kvfree(att->vals);
+	kfree(att->pudp);
 	kfree(att);
 	atomic64_dec(&umfs_km_cnt.live);
 }
@@ -130,58 +131,99 @@ int umfs_km_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-/* Slots to reserve: what the file's tree covers, its size, what the caller
- * asks for to grow into; at least one. */
-static int umfs_km_att_slots(const struct umfs_inode *in, const u64 *top, u64 reserve)
+/* Entry e of a table at level 3 or 4: 1 with *off the checked table it
+ * names, 0 for a hole, -EUCLEAN for anything else. */
+static int umfs_km_att_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off)
 {
-	u64 n = 1, want;
-	int i;
+	bool huge;
 
-	if (in->pt_root && in->pt_height == 3) {
-		for (i = UMFS_PT_ENTRIES - 1; i >= 0; i--)
-			if (READ_ONCE(top[i]))
-				break;
-		n = max_t(u64, n, i + 1);
+	if (!e)
+		return 0;
+	return umfs_km_child(p, e, level, off, &huge) || huge ? -EUCLEAN : 1;
+}
+
+/* Slots the level-`level` table t (3 or 4) covers up to its last level-2
+ * table: one past that table's slot (1 GiB each). */
+static long umfs_km_att_span(const struct umfs_km_pool *p, const u64 *t, unsigned int level)
+{
+	long per = 1l << umfs_pt_level_shift(level - 2), sub;
+	u64 off;
+	int i, k;
+
+	for (i = UMFS_PT_ENTRIES - 1; i >= 0; i--) {
+		k = umfs_km_att_child(p, READ_ONCE(t[i]), level, &off);
+		if (k <= 0) {
+			if (k < 0)
+				return k;
+			continue;
+		}
+		if (level == 3)
+			return i + 1;
+		sub = umfs_km_att_span(p, umfs_km_off_ptr(p, off), level - 1);
+		return sub < 0 ? sub : i * per + sub;
+	}
+	return 0;
+}
+
+/* Slots to reserve: what the file's tree covers, its size, what the caller
+ * asks for to grow into; at least one. A level-4 tree's level-2 tables lie
+ * at slot 512 i + j (level-4 entry i, level-3 entry j). */
+static long umfs_km_att_slots(const struct umfs_km_pool *p, const struct umfs_inode *in,
+			      u64 reserve)
+{
+	long n = 1, span;
+	u64 want;
+
+	if (in->pt_root && in->pt_height >= 3) {
+		span = umfs_km_att_span(p, umfs_km_off_ptr(p, in->pt_root), in->pt_height);
+		if (span < 0)
+			return span;
+		n = max(n, span);
 	}
 	want = max_t(u64, in->size, reserve);
-	if (want > UMFS_MAX_FILE_SIZE_L3)
-		return -EFBIG;
-	n = max_t(u64, n, DIV_ROUND_UP_ULL(want, UMFS_KMOD_SLOT_SIZE));
-	return (int)n;
+	if (want > umfs_max_file_size(&p->geom))
+		return -EFBIG; /* past the pool's limit: 512 GiB, or 256 TiB with level 4 */
+	return max_t(long, n, DIV_ROUND_UP_ULL(want, UMFS_KMOD_SLOT_SIZE));
+}
+
+/* PUD values of the level-2 tables under the level-`level` table t (3 or
+ * 4), whose first slot is base: rebuilt from checked offsets, never copied
+ * as found. */
+static int umfs_km_att_fill(const struct umfs_km_pool *p, const u64 *t, unsigned int level,
+			    u64 base, struct umfs_km_att *att)
+{
+	u64 per = 1ull << umfs_pt_level_shift(level - 2), off;
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < UMFS_PT_ENTRIES && base + i * per < att->nslots; i++) {
+		k = umfs_km_att_child(p, READ_ONCE(t[i]), level, &off);
+		if (k < 0)
+			return k;
+		if (!k)
+			continue;
+		if (level == 3)
+			att->vals[base + i] = (p->phys + off) | UMFS_PTE_TABLE_FLAGS;
+		else if ((k = umfs_km_att_fill(p, umfs_km_off_ptr(p, off), level - 1,
+						base + i * per, att)))
+			return k;
+	}
+	return 0;
 }
 
 /* Fills att->vals from the inode snapshot: the PUD entries to write. */
 static int umfs_km_att_vals(const struct umfs_km_pool *p, const struct umfs_inode *in,
 			    struct umfs_km_att *att)
 {
-	struct umfs_km_walk w = { .pool = p, .lo_base = p->phys };
-	const u64 *top;
-	unsigned int i;
-	u64 e, off;
-	int err;
-
-	if (!in->pt_root)
+	if (umfs_km_tree_empty(in))
 		return 0; /* empty file: every access is SIGBUS */
-	if (in->pt_height < 2)
-		return umfs_km_promote(p, in, att);
+	if (umfs_pt_top_level(in->pt_height) < 2)
+		return umfs_km_promote(p, in, att); /* height 0, 1, an inline table */
 	if (in->pt_height == 2) {
 		att->vals[0] = (p->phys + in->pt_root) | UMFS_PTE_TABLE_FLAGS;
 		return 0;
 	}
-	top = umfs_km_off_ptr(p, in->pt_root);
-	for (i = 0; i < att->nslots; i++) {
-		e = READ_ONCE(top[i]);
-		if (!e)
-			continue;
-		if ((e & ~UMFS_PTE_ADDR_MASK) != UMFS_PTE_TABLE_FLAGS)
-			return -EUCLEAN;
-		err = umfs_km_entry_off(&w, e, &off);
-		if (err)
-			return err;
-		/* rebuilt from the checked offset, never copied as found */
-		att->vals[i] = (p->phys + off) | UMFS_PTE_TABLE_FLAGS;
-	}
-	return 0;
+	return umfs_km_att_fill(p, umfs_km_off_ptr(p, in->pt_root), in->pt_height, 0, att);
 }
 
 /* Reads and checks the inode, fills att; caller holds umfs_km_pool_rwsem. */
@@ -190,7 +232,8 @@ static int umfs_km_att_prepare(struct umfs_kmod_attach *req, struct umfs_km_att 
 	struct umfs_km_pool *p = umfs_km_pool;
 	struct umfs_inode in;
 	unsigned int i;
-	int err, n;
+	long n;
+	int err;
 
 	if (!p)
 		return -ENODEV;
@@ -212,17 +255,20 @@ static int umfs_km_att_prepare(struct umfs_kmod_attach *req, struct umfs_km_att 
 	if (req->flags & UMFS_KMOD_ATTACH_VERIFY) {
 		struct umfs_km_walk w = { .pool = p, .lo_base = p->phys };
 
-		err = umfs_km_tree_walk(&w, &in);
+		err = umfs_km_tree_walk(&w, req->ino, &in);
 		if (err)
 			return err;
 	}
-	n = umfs_km_att_slots(&in, umfs_km_off_ptr(p, in.pt_root), req->reserve);
+	n = umfs_km_att_slots(p, &in, req->reserve);
 	if (n < 0)
-		return n;
-	if (n > UMFS_KMOD_MAX_SLOTS)
+		return (int)n;
+	/* a range an mmap without a hint cannot place (128 TiB, with 4- or
+	 * 5-level paging), with room to align it: that file is read in
+	 * software */
+	if (n > UMFS_KMOD_MAX_SLOTS || n > (long)(DEFAULT_MAP_WINDOW >> PUD_SHIFT) - 1)
 		return -EFBIG;
-	att->nslots = n;
-	att->vals = kcalloc(n, sizeof(u64), GFP_KERNEL);
+	att->nslots = (unsigned int)n;
+	att->vals = kvcalloc(n, sizeof(u64), GFP_KERNEL);
 	if (!att->vals)
 		return -ENOMEM;
 	err = umfs_km_att_vals(p, &in, att);

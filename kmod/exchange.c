@@ -207,6 +207,17 @@ static int umfs_km_xc_step(struct umfs_km_xc *x, u64 *next)
 	}
 	first = x->back ? max(x->lo, r) : pg;
 	n = (x->back ? pg : min(x->hi, rend)) - first + 1;
+	if ((umfs_km_is_inline(in) || umfs_km_is_inline(sh)) && first < UMFS_PT_INLINE_ENTRIES &&
+	    first + n > UMFS_PT_INLINE_ENTRIES) {
+		/* an inline table ends at entry 16: a step never crosses it
+		 * (libumfs's cow.c cuts its steps there too) */
+		if (x->back) {
+			n = first + n - UMFS_PT_INLINE_ENTRIES;
+			first = UMFS_PT_INLINE_ENTRIES;
+		} else {
+			n = UMFS_PT_INLINE_ENTRIES - first;
+		}
+	}
 	*next = x->back ? first - x->lo : first + n - x->lo;
 	hf = umfs_km_slot_walk(tx, in, first, 1, false, &f);
 	hs = umfs_km_slot_walk(tx, sh, first, 1, false, &s);
@@ -231,7 +242,7 @@ static int umfs_km_xc_run(struct umfs_km_xc *x)
 
 	err = umfs_km_op_save_inode(&x->op);
 	if (!err)
-		err = umfs_km_tx_add(tx, x->sh_off, 128);
+		err = umfs_km_inode_save(tx, x->sh_off);
 	if (!err)
 		err = umfs_km_tx_add(tx, x->rec_done_off, sizeof(u64));
 	while (!err && (x->back ? x->done > 0 : x->done < x->len)) {

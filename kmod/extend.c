@@ -11,8 +11,11 @@
  * data pages are zeroed and persisted before anything points at them. The
  * call stops early when its slot runs low; `done` says how far it got.
  *
- * Pages and tables come from alloc.c, which checks every entry it follows.
- * 4 KiB leaves only: 2 MiB leaves stay libumfs's (software mode) choice.
+ * Pages and tables come from alloc.c, which checks every entry it follows
+ * and grows the tree as libumfs does: a regular file of pages below 17 gets
+ * an inline table, one that needs page 17 a table page, a file past 512 GiB
+ * a fourth level (pools with those features). 4 KiB leaves only: 2 MiB
+ * leaves stay libumfs's (software mode) choice.
  */
 #include <linux/errno.h>
 #include <linux/libnvdimm.h>
@@ -110,14 +113,17 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 	req->stop_error = 0;
 	if (!req->count)
 		return 0;
-	if (req->first >= UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT ||
-	    req->count > (UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT) - req->first)
-		return -EFBIG;
-	last = req->first + req->count - 1;
 
 	err = umfs_km_op_begin(&op, req->ino, req->generation);
 	if (err)
 		return err;
+	/* the pool's limit: 512 GiB, or 256 TiB with level-4 tables */
+	if (req->first >= umfs_km_max_pages(op.p) ||
+	    req->count > umfs_km_max_pages(op.p) - req->first) {
+		err = -EFBIG;
+		goto out;
+	}
+	last = req->first + req->count - 1;
 	err = umfs_km_op_check_write(&op.snap, UMFS_KM_CHECK_SYMLINK | UMFS_KM_CHECK_DIR);
 	if (!err && S_ISLNK(op.snap.mode) && last > 0)
 		err = -EFBIG; /* a symlink's target fits its first page */
@@ -134,6 +140,8 @@ int umfs_km_extend(struct umfs_kmod_extend *req)
 		goto out;
 	}
 	req->allocated = op.tx.allocated;
+	if (req->allocated && umfs_km_is_inline(op.in))
+		umfs_km_promote_refresh(op.p, op.ino, op.in); /* attachments see the new pages */
 	atomic64_inc(&umfs_km_cnt.extends);
 	atomic64_add(req->allocated, &umfs_km_cnt.extend_pages);
 	if (req->done || req->allocated) { /* progress: report it, and why it stopped */

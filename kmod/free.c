@@ -7,9 +7,11 @@
  * ATTACH reads inodes under, so no process can reach a page once it is
  * free. Then, last page first: runs of 4 KiB leaves, 2 MiB leaves wholly in
  * the range, tables the range empties, and root tables the tree no longer
- * needs. A 2 MiB leaf the range cuts is split: the leaf's page of the last
- * dropped file page becomes the level-1 table of the pages kept, so a free
- * never allocates (a truncate must work on a full pool).
+ * needs (a level-4 root left with entry 0 only, a level-1 root that fits
+ * inline: the shapes libumfs's truncate leaves). A 2 MiB leaf the range
+ * cuts is split: the leaf's page of the last dropped file page becomes the
+ * level-1 table of the pages kept, so a free never allocates (a truncate
+ * must work on a full pool).
  *
  * It is one transaction of the module's journal slot (ktx.c): each entry
  * range, bitmap range and the inode are saved before they change, so a
@@ -92,11 +94,12 @@ static int umfs_km_fr_pages(struct umfs_km_fr *f, u64 first, u64 n)
 	return 0;
 }
 
-static bool umfs_km_table_empty(const u64 *t)
+/* Entries t[from..n) are all holes. */
+static bool umfs_km_table_empty(const u64 *t, unsigned int from, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < UMFS_PT_ENTRIES; i++)
+	for (i = from; i < n; i++)
 		if (READ_ONCE(t[i]))
 			return false;
 	return true;
@@ -196,7 +199,7 @@ static int umfs_km_fr_entry(struct umfs_km_fr *f, u64 *t, unsigned int i, unsign
 		err = umfs_km_fr_range(f, umfs_km_off_ptr(f->op.p, off), level - 1, base, first, last);
 		if (err)
 			return err;
-		if (!umfs_km_table_empty(umfs_km_off_ptr(f->op.p, off)))
+		if (!umfs_km_table_empty(umfs_km_off_ptr(f->op.p, off), 0, UMFS_PT_ENTRIES))
 			return 0;
 		if (!umfs_km_fr_room(f))
 			return UMFS_KM_FREE_STOPPED; /* an empty table is valid */
@@ -235,36 +238,72 @@ static int umfs_km_fr_range(struct umfs_km_fr *f, u64 *t, unsigned int level, u6
 	return 0;
 }
 
+/* Frees the root table's page, whose entries the caller takes next. */
+static int umfs_km_fr_root(struct umfs_km_fr *f)
+{
+	if (!umfs_km_fr_room(f))
+		return UMFS_KM_FREE_STOPPED;
+	return umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, f->op.in->pt_root), 1);
+}
+
+/* A level-1 root table with nothing past entry 16 moves into the inode and
+ * its page is freed, as libumfs's pt_shrink_inline does (the table holds
+ * more than entry 0, or umfs_km_fr_shrink would have dropped it). */
+static int umfs_km_fr_shrink_inline(struct umfs_km_fr *f)
+{
+	struct umfs_inode *in = f->op.in;
+	u64 *t = umfs_km_off_ptr(f->op.p, in->pt_root);
+	int err;
+
+	if (!umfs_km_inline_ok(f->op.p, in) || in->pt_height != 1 ||
+	    !umfs_km_table_empty(t, UMFS_PT_INLINE_ENTRIES, UMFS_PT_ENTRIES))
+		return 0;
+	err = umfs_km_fr_root(f); /* its bytes stay until the call ends */
+	if (err)
+		return err;
+	memcpy(in->pt_inline, t, sizeof(in->pt_inline));
+	umfs_km_op_set_root(&f->op, 0, UMFS_PT_INLINE);
+	return 0;
+}
+
 /* Drops root tables that are empty or hold only entry 0 (not a 2 MiB
- * leaf, which a lower root could not hold). */
+ * leaf, which a lower root could not hold), and an inline table that
+ * holds only entry 0 (it becomes the root: no page to free) or nothing;
+ * a level-1 root that fits inline moves there. The steps of libumfs's
+ * pt_shrink (ptable.c), 4 levels to 3 included. */
 static int umfs_km_fr_shrink(struct umfs_km_fr *f)
 {
 	struct umfs_inode *in = f->op.in;
 	u64 *t, e, off = 0;
-	unsigned int i;
+	unsigned int h;
 	bool huge;
 	int err;
 
-	while (in->pt_root && in->pt_height > 0) {
-		t = umfs_km_off_ptr(f->op.p, in->pt_root);
-		for (i = 1; i < UMFS_PT_ENTRIES; i++)
-			if (READ_ONCE(t[i]))
-				return 0;
+	while (!umfs_km_tree_empty(in) && in->pt_height > 0) {
+		h = in->pt_height;
+		t = umfs_km_is_inline(in) ? in->pt_inline : umfs_km_off_ptr(f->op.p, in->pt_root);
+		if (!umfs_km_table_empty(t, 1, umfs_pt_top_entries(h)))
+			return umfs_km_is_inline(in) ? 0 : umfs_km_fr_shrink_inline(f);
 		e = READ_ONCE(t[0]);
 		if (e) {
-			err = umfs_km_child(f->op.p, e, in->pt_height, &off, &huge);
+			err = umfs_km_child(f->op.p, e, umfs_pt_top_level(h), &off, &huge);
 			if (err)
 				return err;
 			if (huge)
 				return 0;
 		}
-		if (!umfs_km_fr_room(f))
-			return UMFS_KM_FREE_STOPPED;
-		err = umfs_km_fr_pages(f, umfs_km_off_page(f->op.p, in->pt_root), 1);
+		if (umfs_km_is_inline(in)) {
+			WRITE_ONCE(t[0], 0);
+			umfs_km_op_set_root(&f->op, e ? off : 0, 0);
+			return 0;
+		}
+		err = umfs_km_fr_root(f);
 		if (err)
 			return err;
-		umfs_km_op_set_root(&f->op, e ? off : 0, e ? in->pt_height - 1 : 0);
+		umfs_km_op_set_root(&f->op, e ? off : 0, e ? h - 1 : 0);
 	}
+	if (umfs_km_is_inline(in)) /* an empty inline table is the empty tree */
+		umfs_km_op_set_root(&f->op, 0, 0);
 	return 0;
 }
 
@@ -276,10 +315,11 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 	u64 root = READ_ONCE(in->pt_root), cover;
 	int err;
 
-	if (!root)
+	/* the live inode: checked before it is followed */
+	if (!umfs_inode_tree_ok(&f->op.p->geom, in->mode, h, root))
+		return -EUCLEAN;
+	if (umfs_km_tree_empty(in))
 		return 0;
-	if (h > 3 || !umfs_km_off_is_data_page(f->op.p, root))
-		return -EUCLEAN; /* the live inode: checked before it is followed */
 	cover = umfs_pt_cover(h);
 	if (first >= cover)
 		return 0;
@@ -292,28 +332,30 @@ static int umfs_km_fr_tree(struct umfs_km_fr *f, u64 first, u64 last)
 			umfs_km_op_set_root(&f->op, 0, 0);
 		return err;
 	}
-	err = umfs_km_fr_range(f, umfs_km_off_ptr(f->op.p, root), h, 0, first, min(last, cover - 1));
+	err = umfs_km_fr_range(f, umfs_km_is_inline(in) ? in->pt_inline : umfs_km_off_ptr(f->op.p, root),
+			       umfs_pt_top_level(h), 0, first, min(last, cover - 1));
 	return err ? err : umfs_km_fr_shrink(f);
 }
 
 int umfs_km_free(struct umfs_kmod_free *req)
 {
-	const u64 max_pages = UMFS_MAX_FILE_SIZE_L3 >> UMFS_PAGE_SHIFT;
 	struct umfs_km_fr f = { 0 };
-	u64 last;
+	u64 last, max_pages;
 	int err;
 
 	if (req->flags || req->reserved0 || req->reserved1)
 		return -EINVAL;
 	req->freed = req->revoked = 0;
 	req->more = 0;
-	if (!req->count || req->first >= max_pages)
+	if (!req->count)
 		return 0;
-	last = req->first + min(req->count, max_pages - req->first) - 1;
-
 	err = umfs_km_op_begin(&f.op, req->ino, req->generation);
 	if (err)
 		return err;
+	max_pages = umfs_km_max_pages(f.op.p); /* 512 GiB, or 256 TiB with level 4 */
+	if (req->first >= max_pages)
+		goto out;
+	last = req->first + min(req->count, max_pages - req->first) - 1;
 	err = umfs_km_op_check_write(&f.op.snap, UMFS_KM_CHECK_SYMLINK | UMFS_KM_CHECK_DIR);
 	/* a directory's pages hold names: they go only with its last name */
 	if (!err && S_ISDIR(f.op.snap.mode) && f.op.snap.nlink)

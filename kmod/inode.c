@@ -19,7 +19,7 @@ static bool umfs_km_ibit(const struct umfs_km_pool *p, u64 ino)
 }
 
 /* 0 with *out a checked copy of inode ino; -ENOENT if it is free, -EUCLEAN
- * if its identity fields fail their checksum or its tree root is off. */
+ * if its identity fields fail their checksum or its tree fields are off. */
 int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *out)
 {
 	if (ino == 0 || ino >= p->inode_count)
@@ -32,7 +32,10 @@ int umfs_km_inode_get(const struct umfs_km_pool *p, u64 ino, struct umfs_inode *
 		return -ENOENT;
 	if (out->csum != umfs_inode_id_csum(out))
 		return -EUCLEAN;
-	if (out->pt_height > 3 || (out->pt_root && !umfs_km_off_is_data_page(p, out->pt_root)))
+	/* the format's rule for an inode's tree fields (umfs_rules.h): an
+	 * inline table only on a regular file of a pool with them, a height
+	 * up to 3, or 4 with level-4 tables */
+	if (!umfs_inode_tree_ok(&p->geom, out->mode, out->pt_height, out->pt_root))
 		return -EUCLEAN;
 	return 0;
 }

@@ -231,14 +231,23 @@ void umfs_km_op_end(struct umfs_km_op *op)
 	up_read(&umfs_km_pool_rwsem);
 }
 
+int umfs_km_inode_save(struct umfs_km_tx *tx, u64 off)
+{
+	const struct umfs_inode *in = umfs_km_off_ptr(tx->p, off);
+
+	/* cache lines 0 and 1: mode to ctime, blocks, the tree root, csum;
+	 * a regular file's lines 2 and 3 hold its inline entries, if any
+	 * (a directory's hold libumfs's dir info, which the module leaves) */
+	return umfs_km_tx_add(tx, off, S_ISREG(in->mode) ? sizeof(*in) : 128);
+}
+
 int umfs_km_op_save_inode(struct umfs_km_op *op)
 {
 	int err;
 
 	if (op->inode_saved)
 		return 0;
-	/* cache lines 0 and 1: mode to ctime, blocks, the tree root, csum */
-	err = umfs_km_tx_add(&op->tx, op->ino_off, 128);
+	err = umfs_km_inode_save(&op->tx, op->ino_off);
 	op->inode_saved = !err;
 	return err;
 }

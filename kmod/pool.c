@@ -2,7 +2,8 @@
 /*
  * pool.c - MOUNT and UNMOUNT: find the pool's memory through the pmem block
  * device's dax_device (or a device DAX, devdax.c), check the superblock,
- * rebase the tables if the device moved, validate every in-use inode's tree.
+ * rebase the tables if the device moved, validate every in-use inode's tree
+ * (inline tables and level-4 trees included, as the pool's features allow).
  */
 #include <linux/blkdev.h>
 #include <linux/dax.h>
@@ -99,7 +100,7 @@ static int umfs_km_pool_walk_all(struct umfs_km_pool *p, struct umfs_km_walk *w,
 		if (err == -ENOENT)
 			continue;
 		if (!err)
-			err = umfs_km_tree_walk(w, &in);
+			err = umfs_km_tree_walk(w, ino, &in);
 		if (err == -EINTR) {
 			pr_info(UMFS_KM_NAME ": rebase stopped by rebase_stop (test hook)\n");
 			return err;
@@ -233,6 +234,9 @@ static void umfs_km_pool_geometry(struct umfs_km_pool *p, const struct umfs_supe
 	if (sb->feature_ro_compat & UMFS_FEATURE_RO_COMPAT_BITMAP_SUMS)
 		p->bsum_off = sb->bsum_off;
 	p->pbitmap_words = umfs_pbitmap_words(sb->data_pages);
+	/* the shared reading of what the pool's features allow of a tree:
+	 * inline tables, level-4 tables (umfs_rules.h) */
+	p->geom = umfs_ptgeom_make(sb->data_off, sb->data_pages, p->phys, sb->feature_incompat);
 	umfs_km_tx_setup(p, sb);
 	mutex_init(&p->alloc_lock);
 }

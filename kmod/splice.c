@@ -3,7 +3,9 @@
  * splice.c - writing and clearing PUD entries of a process.
  *
  * An attachment of n GiB is n consecutive PUD entries, each pointing at one
- * of the file's 1 GiB (level-2) tables. Only entries that are none are
+ * of the file's 1 GiB (level-2) tables: those of a level-3 root, or of each
+ * level-3 table under a level-4 root, in as many PUD pages of the process
+ * as the range crosses (one per 512 GiB). Only entries that are none are
  * written, and only entries that still point at the attachment's tables are
  * cleared. The process's PUD page may have to be created; it is then
  * accounted like one the kernel made (mm_inc_nr_puds), because the kernel
@@ -11,6 +13,7 @@
  */
 #include <linux/errno.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/smp.h>
 #include <asm/pgalloc.h>
 #include <asm/tlbflush.h>
@@ -72,29 +75,46 @@ static pud_t *umfs_km_pud_get(struct mm_struct *mm, unsigned long addr)
 	return pud_offset(p4d, addr);
 }
 
-/* The PUD entry of slot i: a range may cross into a second PUD page. */
-static pud_t *umfs_km_slot(struct umfs_km_att *att, pud_t *first, pud_t *second, unsigned int i)
+/* The PUD entry of slot i. A PUD page maps 512 GiB (P4D_SIZE): a range
+ * may lie in several, a file past 512 GiB always does. */
+static pud_t *umfs_km_slot(const struct umfs_km_att *att, unsigned int i)
 {
-	unsigned int idx = pud_index(att->addr) + i;
+	unsigned long idx = pud_index(att->addr) + i;
 
-	return idx < PTRS_PER_PUD ? first + i : second + (idx - PTRS_PER_PUD);
+	return att->pudp[idx / PTRS_PER_PUD] + idx % PTRS_PER_PUD;
+}
+
+/* Entry 0 of every PUD page under the attachment's range, made where
+ * missing (the caller holds mmap_lock). */
+static int umfs_km_pud_pages(struct umfs_km_att *att)
+{
+	unsigned long start = ALIGN_DOWN(att->addr, P4D_SIZE), a;
+	unsigned int k;
+	pud_t *pud;
+
+	att->npud = (pud_index(att->addr) + att->nslots - 1) / PTRS_PER_PUD + 1;
+	att->pudp = kcalloc(att->npud, sizeof(*att->pudp), GFP_KERNEL);
+	if (!att->pudp)
+		return -ENOMEM;
+	for (k = 0; k < att->npud; k++) {
+		a = k ? start + k * P4D_SIZE : att->addr;
+		pud = umfs_km_pud_get(att->mm, a);
+		if (IS_ERR(pud))
+			return PTR_ERR(pud);
+		att->pudp[k] = pud - pud_index(a);
+	}
+	return 0;
 }
 
 int umfs_km_splice(struct umfs_km_att *att, u64 seq)
 {
 	struct mm_struct *mm = att->mm;
-	unsigned int i, last = pud_index(att->addr) + att->nslots - 1;
-	pud_t *first, *second = NULL, *pud;
-	int err = 0;
+	unsigned int i;
+	int err;
 
-	first = umfs_km_pud_get(mm, att->addr);
-	if (IS_ERR(first))
-		return PTR_ERR(first);
-	if (last >= PTRS_PER_PUD) {
-		second = umfs_km_pud_get(mm, ALIGN(att->addr + 1, P4D_SIZE));
-		if (IS_ERR(second))
-			return PTR_ERR(second);
-	}
+	err = umfs_km_pud_pages(att);
+	if (err)
+		return err;
 	spin_lock(&umfs_km_att_lock);
 	if (READ_ONCE(umfs_km_revoke_seq) != seq) {
 		err = -EAGAIN;
@@ -103,20 +123,16 @@ int umfs_km_splice(struct umfs_km_att *att, u64 seq)
 	spin_lock(&mm->page_table_lock);
 	for (i = 0; i < att->nslots; i++) {
 		/* a racing fault in the new range may have made a kernel table */
-		if (att->vals[i] && !pud_none(*umfs_km_slot(att, first, second, i))) {
+		if (att->vals[i] && !pud_none(*umfs_km_slot(att, i))) {
 			err = -EBUSY;
 			break;
 		}
 	}
-	for (i = 0; !err && i < att->nslots; i++) {
-		pud = umfs_km_slot(att, first, second, i);
+	for (i = 0; !err && i < att->nslots; i++)
 		if (att->vals[i])
-			set_pud(pud, __pud(att->vals[i]));
-	}
+			set_pud(umfs_km_slot(att, i), __pud(att->vals[i]));
 	spin_unlock(&mm->page_table_lock);
 	if (!err) {
-		att->pudp[0] = first;
-		att->pudp[1] = second;
 		att->spliced = true;
 		att->linked = true;
 		list_add(&att->mm_link, &att->kmn->atts);
@@ -141,7 +157,7 @@ bool umfs_km_unsplice_locked(struct umfs_km_att *att)
 	for (i = 0; i < att->nslots; i++) {
 		if (!att->vals[i])
 			continue;
-		pud = umfs_km_slot(att, att->pudp[0], att->pudp[1], i);
+		pud = umfs_km_slot(att, i);
 		if ((pud_val(*pud) & UMFS_PTE_ADDR_MASK) == (att->vals[i] & UMFS_PTE_ADDR_MASK))
 			pud_clear(pud);
 	}

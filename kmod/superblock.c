@@ -24,24 +24,6 @@ int umfs_km_sb_check(const struct umfs_superblock *sb, u64 dev_size)
 		pr_warn(UMFS_KM_NAME ": pool has an unfinished grow: run fsck.umfs on it\n");
 		return -EUCLEAN;
 	}
-	/* The module's attachments and tree changes know tables only: a pool
-	 * with inline tables is served in software (umfs_ptgeom's inline_ok
-	 * stays 0 here, so such a tree would be damage to the module's walk). */
-	if (!err && (umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_INLINE_TABLE)) {
-		pr_info(UMFS_KM_NAME ": pool uses inline tables (feature inline_table), which the "
-			"module does not serve: use it without the module, or make it with "
-			"mkfs.umfs -O noinline\n");
-		return -EPROTONOSUPPORT;
-	}
-	/* Its attachments splice level-2 tables into at most 512 PUD slots,
-	 * one level-3 table's worth: a level-4 tree would need a second
-	 * level of slots. Such a pool is served in software too. */
-	if (!err && (umfs_le32_to_cpu(sb->feature_incompat) & UMFS_FEATURE_INCOMPAT_LEVEL4)) {
-		pr_info(UMFS_KM_NAME ": pool allows level-4 tables (feature level4_table), which "
-			"the module does not serve: use it without the module, or make it with "
-			"mkfs.umfs -O nolevel4\n");
-		return -EPROTONOSUPPORT;
-	}
 	return err;
 }
 

@@ -5,7 +5,9 @@
  *
  * Every entry is checked before it is followed: flags exactly one of the
  * three forms of docs/format.md for its level, address inside the data
- * zone, 2 MiB leaves 2 MiB-aligned and whole. With a `seen` bitmap, a page
+ * zone, 2 MiB leaves 2 MiB-aligned and whole. Trees are as tall as the
+ * pool allows (4 levels with level-4 tables); an inline table's entries
+ * are those of a level-1 table, in the inode. With a `seen` bitmap, a page
  * reached twice (in this file or another) is refused, so no file can reach
  * another file's pages.
  */
@@ -79,17 +81,18 @@ int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *
 	}
 }
 
-static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level)
+static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level);
+
+/* Entries t[0..n) of a table at level: a table page, or an inline table
+ * (n = UMFS_PT_INLINE_ENTRIES, in its inode). */
+static int umfs_km_walk_entries(struct umfs_km_walk *w, u64 *t, unsigned int n,
+				unsigned int level)
 {
-	u64 *t = umfs_km_off_ptr(w->pool, toff);
 	bool dirty = false;
 	unsigned int i;
 	int err;
 
-	w->tables++;
-	if (w->init_ptlocks)
-		umfs_km_ptlock_init(w->pool, toff);
-	for (i = 0; i < UMFS_PT_ENTRIES; i++) {
+	for (i = 0; i < n; i++) {
 		u64 e = READ_ONCE(t[i]), form, off;
 
 		if (!e)
@@ -120,7 +123,7 @@ static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int lev
 
 			if (ne != e) {
 				if (w->stop_after && w->rewritten == w->stop_after) {
-					umfs_km_persist(t, UMFS_PAGE_SIZE);
+					umfs_km_persist(t, n * sizeof(*t));
 					return -EINTR; /* a simulated crash */
 				}
 				/* one aligned 8-byte store: an entry is old or new, never torn */
@@ -131,19 +134,36 @@ static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int lev
 		}
 	}
 	if (dirty)
-		umfs_km_persist(t, UMFS_PAGE_SIZE);
-	cond_resched();
+		umfs_km_persist(t, n * sizeof(*t));
 	return 0;
 }
 
-/* Walks the tree of inode snapshot in. */
-int umfs_km_tree_walk(struct umfs_km_walk *w, const struct umfs_inode *in)
+static int umfs_km_walk_table(struct umfs_km_walk *w, u64 toff, unsigned int level)
 {
 	int err;
 
+	w->tables++;
+	if (w->init_ptlocks)
+		umfs_km_ptlock_init(w->pool, toff);
+	err = umfs_km_walk_entries(w, umfs_km_off_ptr(w->pool, toff), UMFS_PT_ENTRIES, level);
+	cond_resched();
+	return err;
+}
+
+int umfs_km_tree_walk(struct umfs_km_walk *w, u64 ino, const struct umfs_inode *in)
+{
+	struct umfs_inode *live;
+	int err;
+
+	if (umfs_km_is_inline(in)) {
+		/* in passed umfs_inode_tree_ok: a regular file of a pool with
+		 * inline tables. Its entries are read, and rebased, in place. */
+		live = umfs_km_off_ptr(w->pool, w->pool->inode_off + ino * sizeof(*live));
+		return umfs_km_walk_entries(w, live->pt_inline, UMFS_PT_INLINE_ENTRIES, 1);
+	}
 	if (!in->pt_root)
 		return 0;
-	if (!umfs_km_off_is_data_page(w->pool, in->pt_root) || in->pt_height > 3)
+	if (!umfs_pt_root_ok(&w->pool->geom, in->pt_height, in->pt_root))
 		return -EUCLEAN;
 	err = umfs_km_walk_mark(w, in->pt_root, 1);
 	if (err)

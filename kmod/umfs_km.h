@@ -17,6 +17,7 @@
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/stat.h>
 #include <linux/types.h>
 
 #include "../include/umfs_format.h"
@@ -55,6 +56,7 @@ struct umfs_km_pool {
 	u64 icursor;          /* next-fit cursor over the inode bitmap */
 	u64 bsum_off;         /* page-bitmap checksums; 0: the pool has none */
 	u64 pbitmap_words;
+	struct umfs_ptgeom geom; /* what its features allow of a tree (umfs_rules.h) */
 	bool bsum_warned;     /* a bitmap page failed its checksum: said once */
 	bool ibit_warned;     /* an inode in use was marked free: said once */
 };
@@ -67,14 +69,49 @@ static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
 	return (u8 *)p->kaddr + off;
 }
 
-/* Where the pool's file tables may point (umfs_rules.h, umfs_ptwalk.h). */
+/* Where the pool's file tables may point, and how tall and of which forms
+ * its trees may be (umfs_rules.h, umfs_ptwalk.h). */
 static inline struct umfs_ptgeom umfs_km_ptgeom(const struct umfs_km_pool *p)
 {
-	/* the module refuses pools with inline or level-4 tables (superblock.c) */
-	const struct umfs_ptgeom g = { .data_off = p->data_off, .data_pages = p->data_pages,
-				       .phys_base = p->phys, .max_height = 3 };
+	return p->geom;
+}
 
-	return g;
+/* The format's walk over the pool's direct map. */
+static inline struct umfs_ptwalk umfs_km_ptwalk(const struct umfs_km_pool *p)
+{
+	return (struct umfs_ptwalk){ .base = p->kaddr, .g = &p->geom };
+}
+
+/* File pages the pool lets a file have: 2^27 (512 GiB), or 2^36 (256 TiB)
+ * with level-4 tables. */
+static inline u64 umfs_km_max_pages(const struct umfs_km_pool *p)
+{
+	return umfs_max_file_size(&p->geom) >> UMFS_PAGE_SHIFT;
+}
+
+/* Whether inode in may keep its level-1 entries inline (a regular file of
+ * a pool with INCOMPAT_INLINE_TABLE). */
+static inline bool umfs_km_inline_ok(const struct umfs_km_pool *p, const struct umfs_inode *in)
+{
+	return p->geom.inline_ok && S_ISREG(in->mode);
+}
+
+static inline bool umfs_km_is_inline(const struct umfs_inode *in)
+{
+	return in->pt_height == UMFS_PT_INLINE;
+}
+
+/* The tree holds no page: no root, and no inline entry. */
+static inline bool umfs_km_tree_empty(const struct umfs_inode *in)
+{
+	unsigned int i;
+
+	if (in->pt_root)
+		return false;
+	for (i = 0; umfs_km_is_inline(in) && i < UMFS_PT_INLINE_ENTRIES; i++)
+		if (in->pt_inline[i])
+			return false;
+	return true;
 }
 
 static inline bool umfs_km_off_is_data_page(const struct umfs_km_pool *p, u64 off)
@@ -119,7 +156,9 @@ struct umfs_km_walk {
 	u64 tables, leaves, rewritten;
 };
 
-int umfs_km_tree_walk(struct umfs_km_walk *w, const struct umfs_inode *in);
+/* Walks the tree of inode ino, whose checked snapshot is in; an inline
+ * table is walked (and rewritten) in the live inode. */
+int umfs_km_tree_walk(struct umfs_km_walk *w, u64 ino, const struct umfs_inode *in);
 /* Pool offset an entry points at, under walk w's rules; -EUCLEAN if bad. */
 int umfs_km_entry_off(const struct umfs_km_walk *w, u64 e, u64 *off);
 
@@ -188,8 +227,12 @@ int umfs_km_op_lock(struct umfs_km_op *op);
 /* Points op at live inode ino (the caller checked it). */
 void umfs_km_op_set_inode(struct umfs_km_op *op, u64 ino);
 void umfs_km_op_end(struct umfs_km_op *op);
-/* Saves the inode's first 128 bytes (every field the module writes) once. */
+/* Saves the inode (every field the module writes) once. */
 int umfs_km_op_save_inode(struct umfs_km_op *op);
+/* Saves the live inode at pool offset off in tx: its first 128 bytes
+ * (blocks, the tree root, the checksum), and for a regular file the rest
+ * too, where its inline entries are. */
+int umfs_km_inode_save(struct umfs_km_tx *tx, u64 off);
 /* Points the live inode at a new root and reseals it. */
 void umfs_km_op_set_root(struct umfs_km_op *op, u64 root, unsigned int height);
 /* While root's libumfs maps the pool it writes inodes and allocation state
@@ -203,7 +246,7 @@ int umfs_km_op_poolmap_check(void);
 int umfs_km_op_check_write(const struct umfs_inode *in, unsigned int also);
 
 /* alloc.c: pages and tables for the live inode `in` in transaction tx,
- * whose first 128 bytes tx has saved. */
+ * which has saved it (umfs_km_inode_save). */
 /* Takes a run of up to `want` free pages, at `goal` if it is free, else at
  * the first free page from the cursor on; in->blocks grows by *got. */
 int umfs_km_alloc_run(struct umfs_km_tx *tx, struct umfs_inode *in, u64 goal, u64 want,
@@ -225,8 +268,10 @@ void umfs_km_errors_mark(struct umfs_km_pool *p, u64 what);
 void umfs_km_zero_pages(struct umfs_km_pool *p, u64 first, u64 n);
 /* Points the live inode at a new root and reseals it. */
 void umfs_km_inode_set_root(struct umfs_inode *in, u64 root, unsigned int height);
-/* Makes the tree cover file page last, with a height of min_height at
- * least, and not empty (a height-0 tree's root is a zeroed data page). */
+/* Makes the tree cover file page last, with a top table of level
+ * min_height at least, and not empty (a height-0 tree's root is a zeroed
+ * data page; a regular file of pages below 17 gets an inline table as
+ * libumfs's ptable.c makes one). -EFBIG past the pool's tallest tree. */
 int umfs_km_tree_cover(struct umfs_km_tx *tx, struct umfs_inode *in, u64 last,
 		       unsigned int min_height);
 int umfs_km_slot_walk(struct umfs_km_tx *tx, struct umfs_inode *in, u64 pg, unsigned int level,
@@ -294,7 +339,8 @@ struct umfs_km_att {
 	bool linked;               /* on the lists */
 	unsigned long addr;        /* vma start */
 	unsigned int nslots;       /* PUD entries covered */
-	pud_t *pudp[2];            /* first slot's entry; start of the next PUD page */
+	unsigned int npud;         /* PUD pages they lie in (512 GiB each) */
+	pud_t **pudp;              /* entry 0 of each of those PUD pages */
 	u64 *vals;                 /* PUD values to write, nslots of them */
 	struct page *promo[2];     /* DRAM tables of a promoted small file */
 };
@@ -325,10 +371,15 @@ void umfs_km_att_put(struct umfs_km_att *att);
 bool umfs_km_is_poolmap(unsigned long pgoff);
 int umfs_km_poolmap(struct vm_area_struct *vma);
 
-/* promote.c: a height-2 view of a file of height 0 or 1, in DRAM pages. */
+/* promote.c: a height-2 view of a file of height 0 or 1 or of an inline
+ * table, in DRAM pages. */
 int umfs_km_promote(const struct umfs_km_pool *p, const struct umfs_inode *in,
 		    struct umfs_km_att *att);
 void umfs_km_promote_free(struct umfs_km_att *att);
+/* The live inline table of inode ino gained leaves: its spliced
+ * attachments' DRAM copies get them too (under umfs_km_att_lock). */
+void umfs_km_promote_refresh(const struct umfs_km_pool *p, u64 ino,
+			     const struct umfs_inode *in);
 
 /* splice.c: edits of a process's page table (att_lock and the mm's
  * page_table_lock are taken inside, in that order, unless noted). */

@@ -117,13 +117,12 @@ static void usage(FILE *out)
 		"                       place, without undo (strict: the default, every\n"
 		"                       write atomic)\n"
 		"  -O, --option=inline  files of 2 to 17 pages keep their table in the\n"
-		"                       inode (the default for a file; noinline: a\n"
-		"                       table page each, which the kernel module needs,\n"
-		"                       the default for a device)\n"
+		"                       inode (the default; noinline: a table page each,\n"
+		"                       for UMFS before 1.7 and its kernel module)\n"
 		"  -O, --option=level4  files may grow past 512 GiB to 256 TiB, with a\n"
-		"                       fourth table level (the default for a file;\n"
-		"                       nolevel4: files stop at 512 GiB, which the kernel\n"
-		"                       module needs, the default for a device)\n"
+		"                       fourth table level (the default; nolevel4: files\n"
+		"                       stop at 512 GiB, for UMFS before 1.8 and its\n"
+		"                       kernel module)\n"
 		"  -f, --force          overwrite an existing UMFS pool, other file system,\n"
 		"                       or a file that holds data\n"
 		"  -n, --dry-run        say what would be made (size, inodes, pages, layout)\n"
@@ -843,12 +842,10 @@ static int make_pool(const struct mkfs_opts *o, const struct pool_target *t,
 	fo.max_size = t->max_size;
 	fo.label = o->label;
 	fo.default_flags = o->sbflags;
-	/* by default a device, which the kernel module may serve, has no
-	 * inline tables: the module does not serve pools with them */
-	fo.no_inline = o->inline_tables < 0 ? t->kind == POOL_BLOCK || t->kind == POOL_DAX
-					    : !o->inline_tables;
-	/* nor level-4 tables, whose trees its 512 slots cannot attach */
-	fo.no_level4 = o->level4 < 0 ? t->kind == POOL_BLOCK || t->kind == POOL_DAX : !o->level4;
+	/* both on by default, on devices too: the kernel module serves them
+	 * (ABI 7); off only for older code (-O noinline, -O nolevel4) */
+	fo.no_inline = o->inline_tables == 0;
+	fo.no_level4 = o->level4 == 0;
 	err = umfs_format(&pm, &fo, g);
 	if (err) {
 		err_msg("%s: format failed: %s", o->path, strerror(-err));

@@ -277,9 +277,10 @@ static int katt_attach(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, ui
 
 	if (fd < 0)
 		return -EBADF;
-	/* room to grow in place: a slot past what is needed now */
+	/* room to grow in place: a slot past what is needed now, within the
+	 * pool's largest file (512 GiB, or 256 TiB with level-4 tables) */
 	reserve = UMFS_MIN(UMFS_MAX(want, in->size) + UMFS_KMOD_SLOT_SIZE,
-			   (uint64_t)UMFS_KMOD_MAX_SLOTS * UMFS_KMOD_SLOT_SIZE);
+			   umfs_fs_max_pages(fs) << UMFS_PAGE_SHIFT);
 	err = umfs_kmod_attach(fd, ino, in->generation, a->flags, reserve, &base, &len, NULL);
 	if (err) {
 		a->fails++;
@@ -542,9 +543,10 @@ static int umfs_kmod_free_pages(struct umfs_fs *fs, uint64_t ino, uint64_t first
  * it, so that other processes get in between the FREEs of a large file. */
 static int umfs_kmod_inode_drop(struct umfs_fs *fs, uint64_t ino, bool locked)
 {
+	const struct umfs_inode *in = umfs_inode(fs, ino);
 	int err = 0;
 
-	if (umfs_inode(fs, ino)->pt_root)
+	if (in->pt_root || in->pt_height == UMFS_PT_INLINE) /* pages, maybe inline */
 		err = kmod_free_pages(fs, ino, 0, umfs_fs_max_pages(fs) - 1, locked);
 	if (err)
 		return err;

@@ -108,8 +108,7 @@ static inline __attribute__((always_inline)) enum damage inode_check(const struc
 		return DMG_MODE;
 	if (umfs_inode_csum(in) != in->csum)
 		return DMG_CSUM;
-	if (in->pt_height == UMFS_PT_INLINE ? in->pt_root || !fs->geom.inline_ok || !S_ISREG(mode) :
-	    in->pt_root ? in->pt_height > fs->geom.max_height || !umfs_off_is_page(fs, in->pt_root) : in->pt_height)
+	if (!umfs_inode_tree_ok(&fs->geom, mode, in->pt_height, in->pt_root))
 		return DMG_TREE;
 	if (in->ulog && !umfs_off_is_page(fs, in->ulog))
 		return DMG_ULOG;

@@ -27,6 +27,9 @@
  * One "file" of each round, rROUND-names, is a directory that gains and
  * loses long names (creates take its pages, through the module's EXTEND in
  * module mode): its state is the FNV-1a hash of its sorted listing.
+ * Another, rROUND-far, is written and shrunk just around 512 GiB, where a
+ * write grows its tree from 3 levels to 4 and a shrink takes it back: its
+ * state is the hash of its bytes from FAR_BASE to its end (below, holes).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +49,9 @@
 #define MAXCHUNK (192 * 1024)
 #define MAXFILE (4 * 1024 * 1024) /* appends stop growing a file here */
 #define MAXNAMES 4096                /* names in the directory of a round */
+#define FAR_BASE ((512ull << 30) - (128 << 10)) /* rROUND-far's bytes start here */
+#define FAR_SPAN (256 << 10)                     /* where its writes start */
+#define FAR_CHUNK (64 << 10)                     /* its largest write */
 
 struct mirror {
 	bool exists;
@@ -200,10 +206,52 @@ static void names_op(long round, const char *ndir, char **names, size_t *n, unsi
 	say(false, "UMFS-PC ACK r%ld-names %s END\n", round, after);
 }
 
+/* One change to the round's far file: a write of up to 64 KiB at FAR_BASE
+ * plus up to 256 KiB (across 512 GiB: the tree of 3 levels grows a fourth),
+ * or one time in three a shrink within its bytes there (back to 3 levels).
+ * Its mirror holds the bytes from FAR_BASE on. */
+static void far_op(long round, const char *dir, struct mirror *f, const unsigned char *chunk,
+		   size_t len)
+{
+	char path[4200], before[20], empty[20], after[20];
+	bool shrink = f->exists && rnd() % 3 == 0, created = !f->exists;
+	size_t off = (size_t)(rnd() % FAR_SPAN), to = f->exists ? (size_t)(rnd() % (f->len + 1)) : 0;
+	int fd;
+
+	state_of(f, before);
+	f->exists = true;
+	state_of(f, empty); /* a cut create leaves the file empty */
+	if (shrink) {
+		memset(f->data + to, 0, f->len - to); /* holes, if it grows again */
+		f->len = to;
+	} else {
+		len = len < FAR_CHUNK ? len : FAR_CHUNK;
+		memcpy(f->data + off, chunk, len);
+		f->len = off + len > f->len ? off + len : f->len;
+	}
+	state_of(f, after);
+	say(true, "UMFS-PC BEGIN r%ld-far %s %s %s END\n", round, before,
+	    created ? empty : after, after);
+	snprintf(path, sizeof(path), "%s/r%ld-far", dir, round);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		die("open %s", path);
+	if (shrink && ftruncate(fd, (off_t)(FAR_BASE + to)) < 0)
+		die("ftruncate %s", path);
+	if (!shrink)
+		write_all(fd, chunk, len, (off_t)(FAR_BASE + off), false);
+	if (fsync(fd) < 0)
+		die("fsync %s", path);
+	close(fd);
+	if (created)
+		sync_dir(dir);
+	say(false, "UMFS-PC ACK r%ld-far %s END\n", round, after);
+}
+
 static void work(long round, const char *dir, unsigned long limit)
 {
 	static unsigned char chunk[MAXCHUNK];
-	struct mirror m[NFILES] = { 0 };
+	struct mirror m[NFILES] = { 0 }, far = { 0 };
 	char path[4096], tmp[4200], alt[3][20], ndir[4200];
 	static char *names[MAXNAMES];
 	unsigned long ops = 0, name_seq = 0;
@@ -214,6 +262,8 @@ static void work(long round, const char *dir, unsigned long limit)
 	for (int i = 0; i < NFILES; i++)
 		if (!(m[i].data = malloc(MAXFILE + MAXCHUNK)))
 			die("malloc");
+	if (!(far.data = calloc(1, FAR_SPAN + FAR_CHUNK)))
+		die("calloc");
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		die("mkdir %s", dir);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -228,13 +278,17 @@ static void work(long round, const char *dir, unsigned long limit)
 	say(false, "UMFS-PC ACK r%ld-names %s END\n", round, alt[0]);
 
 	while (!limit || ops < limit) {
-		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 8), fd;
+		int i = (int)(rnd() % NFILES), op = (int)(rnd() % 9), fd;
 		size_t len = (size_t)(rnd() % MAXCHUNK) + 1;
 		struct mirror *f = &m[i];
 
 		for (size_t k = 0; k < len; k += 8) {
 			uint64_t v = rnd();
 			memcpy(chunk + k, &v, len - k < 8 ? len - k : 8);
+		}
+		if (op == 8) {
+			far_op(round, dir, &far, chunk, len);
+			goto counted;
 		}
 		if (op >= 6) {
 			names_op(round, ndir, names, &nnames, &name_seq);
@@ -399,9 +453,12 @@ static int verify(const char *expect, const char *dir)
 		if (fd < 0 && errno != ENOENT)
 			die("open %s", path);
 		if (fd >= 0) {
+			/* a far file's bytes from FAR_BASE (its state's) */
+			off_t at = strstr(name, "-far") ? (off_t)FAR_BASE : 0;
 			ssize_t r;
 
-			while ((r = read(fd, f.data + f.len, MAXFILE + MAXCHUNK - f.len)) > 0)
+			while ((r = pread(fd, f.data + f.len, MAXFILE + MAXCHUNK - f.len,
+					  at + (off_t)f.len)) > 0)
 				f.len += (size_t)r;
 			if (r < 0)
 				die("read %s", path);

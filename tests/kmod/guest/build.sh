@@ -17,7 +17,7 @@ flush=$build/libumfs/libumfs_flush_pmem.a
 	{ echo "build.sh: no $core or $flush (build the project first)" >&2; exit 1; }
 
 cflags="-std=gnu11 -O2 -g -Wall -Wextra -Werror -I$src/include -I$src/kmod/lib"
-for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create; do
+for prog in kmod-func kmod-bench kmod-extend kmod-meta kmod-exchange kmod-create kmod-trees; do
 	[ -f "$here/$prog.c" ] || continue
 	extra=""
 	# kmod-exchange uses the core's internals (core.h) to make its shapes,

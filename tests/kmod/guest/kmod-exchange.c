@@ -425,82 +425,19 @@ static uint64_t *kx_slot(const struct umfs_inode *in, uint64_t pg, unsigned leve
 	return kt_pool_table(&pool, off) + ((pg >> (9 * (level - 1))) & 511);
 }
 
-struct kx_tree {
-	uint64_t *pages; /* bitmap (as the pool's) of the pool pages it holds */
-	uint64_t tables, leaves, huge;
-	uint64_t digest; /* FNV-1a of the root, the height and every table page */
-};
-
-static void kx_tree_mark(struct kx_tree *t, uint64_t off, uint64_t n, const char *what)
+/* The tree of in (kt_tree_walk), whose block count must be the tree's
+ * and whose checksum must hold. */
+static struct kt_tree kx_walk(const struct umfs_inode *in, const char *what)
 {
-	uint64_t b = kt_pool_bit(&pool, off);
+	struct kt_tree t = kt_tree_walk(&pool, in, what);
 
-	for (uint64_t i = b; i < b + n; i++) {
-		KT_CHECK(!(t->pages[i / 64] >> (i % 64) & 1), "%s: pool page %" PRIu64
-			 " twice in the tree", what, i);
-		t->pages[i / 64] |= 1ull << (i % 64);
-	}
-}
-
-static void kx_walk_table(struct kx_tree *t, uint64_t off, unsigned level, const char *what)
-{
-	const uint64_t *e = kt_pool_table(&pool, off);
-
-	t->tables++;
-	kx_tree_mark(t, off, 1, what);
-	t->digest = kt_fnv(t->digest, e, 4096);
-	for (unsigned i = 0; i < 512; i++) {
-		if (!e[i])
-			continue;
-		if (level == 2 && (e[i] & UMFS_PTE_PSE)) {
-			KT_CHECK((e[i] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
-				 "%s: 2 MiB leaf %#" PRIx64, what, e[i]);
-			t->huge++;
-			kx_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_HUGE_ADDR_MASK), KX_REGION, what);
-		} else if (level == 1) {
-			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS,
-				 "%s: 4 KiB leaf %#" PRIx64, what, e[i]);
-			t->leaves++;
-			kx_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), 1, what);
-		} else {
-			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS,
-				 "%s: table entry %#" PRIx64 " at level %u", what, e[i], level);
-			kx_walk_table(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), level - 1, what);
-		}
-	}
-}
-
-/* The tree of in, every entry's flags checked; its block count must be
- * the tree's and its checksum must hold. */
-static struct kx_tree kx_walk(const struct umfs_inode *in, const char *what)
-{
-	struct kx_tree t = { .digest = 0xcbf29ce484222325ull };
-
-	t.pages = calloc(1, kt_pool_bitmap_len(&pool));
-	KT_CHECK(t.pages, "calloc");
-	t.digest = kt_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
-	if (in->pt_root) {
-		KT_CHECK(in->pt_height <= 3, "%s: height %u", what, in->pt_height);
-		if (in->pt_height == 0) {
-			t.leaves = 1;
-			kx_tree_mark(&t, in->pt_root, 1, what);
-		} else {
-			kx_walk_table(&t, in->pt_root, in->pt_height, what);
-		}
-	}
-	KT_CHECK(t.tables + t.leaves + KX_REGION * t.huge == in->blocks,
+	KT_CHECK(kt_tree_blocks(&t) == in->blocks,
 		 "%s: blocks %" PRIu64 ", the tree holds %" PRIu64 " (%" PRIu64 " tables, %" PRIu64
 		 " leaves, %" PRIu64 " 2 MiB leaves)", what, (uint64_t)in->blocks,
-		 t.tables + t.leaves + KX_REGION * t.huge, t.tables, t.leaves, t.huge);
+		 kt_tree_blocks(&t), t.tables, t.leaves, t.huge);
 	KT_CHECK(in->csum == umfs_inode_csum(in), "%s: inode checksum %#x, want %#x", what, in->csum,
 		 umfs_inode_csum(in));
 	return t;
-}
-
-static void kx_tree_free(struct kx_tree *t)
-{
-	free(t->pages);
-	t->pages = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,7 +492,7 @@ static void kx_rec_set(struct kx_case *c, uint64_t off, uint64_t len)
 
 struct kx_state {
 	unsigned char fin[128], sin[128], rec[64];
-	struct kx_tree ft, st;
+	struct kt_tree ft, st;
 	uint64_t *bm;
 };
 
@@ -577,8 +514,8 @@ static struct kx_state kx_state_take(const struct kx_case *c, const char *what)
 
 static void kx_state_free(struct kx_state *s)
 {
-	kx_tree_free(&s->ft);
-	kx_tree_free(&s->st);
+	kt_tree_free(&s->ft);
+	kt_tree_free(&s->st);
 	free(s->bm);
 }
 
@@ -738,7 +675,7 @@ static struct kx_sum kx_exchange(const struct kx_case *c, uint32_t flags, const 
 
 	do {
 		uint64_t done, moved;
-		struct kx_tree t;
+		struct kt_tree t;
 		int err;
 
 		KT_CHECK(++s.calls < 1000, "%s: EXCHANGE never ends", what);
@@ -759,9 +696,9 @@ static struct kx_sum kx_exchange(const struct kx_case *c, uint32_t flags, const 
 		KT_CHECK(!r.more || r.pages, "%s: call %u made no progress and asks for more", what,
 			 s.calls);
 		t = kx_walk(kx_inode(c->fino), what);
-		kx_tree_free(&t);
+		kt_tree_free(&t);
 		t = kx_walk(kx_inode(c->sino), what);
-		kx_tree_free(&t);
+		kt_tree_free(&t);
 		s.pages += r.pages;
 		s.tables += r.tables;
 		s.revoked += r.revoked;
@@ -1709,7 +1646,7 @@ static void kx_check_pool(const char *what)
 	KT_CHECK(all, "calloc");
 	for (uint64_t ino = 1; ino < pool.sb->inode_count; ino++) {
 		const struct umfs_inode *in = kx_inode(ino);
-		struct kx_tree t;
+		struct kt_tree t;
 		char w[128];
 
 		if (!(ibm[ino / 64] >> (ino % 64) & 1))
@@ -1725,7 +1662,7 @@ static void kx_check_pool(const char *what)
 				 PRIx64 ")", w, k, t.pages[k] & ~bm[k]);
 			all[k] |= t.pages[k];
 		}
-		kx_tree_free(&t);
+		kt_tree_free(&t);
 	}
 	free(all);
 	kt_pool_unmap(&pool);
@@ -1868,7 +1805,7 @@ static int kx_libumfs(void)
 	pool = kt_pool_map(kfd, PROT_READ);
 	for (const struct kx_lfile *l = &kx_l2m; l; l = l == &kx_l2m ? &kx_lc : NULL) {
 		struct kt_id id;
-		struct kx_tree t;
+		struct kt_tree t;
 		struct umfs_fs *rfs;
 
 		rfs = kx_lmount();
@@ -1877,7 +1814,7 @@ static int kx_libumfs(void)
 		t = kx_walk(kx_inode(id.ino), l->path);
 		KT_CHECK(t.huge == 4 && t.leaves == 0, "%s: %" PRIu64 " 2 MiB leaves, %" PRIu64
 			 " 4 KiB leaves; want 4 and 0", l->path, t.huge, t.leaves);
-		kx_tree_free(&t);
+		kt_tree_free(&t);
 	}
 	kt_pool_unmap(&pool);
 

@@ -42,7 +42,8 @@ static const uint64_t kt_sparse_data[] = { 0, KT_GIB + 4096, 2 * KT_GIB + 2 * KT
 
 static const struct kt_file kt_files[] = {
 	{ "/small", 1, 4096, 0644 },          /* height 0: promoted by the module */
-	{ "/s64k", 2, 64 * KT_KIB, 0644 },    /* height 1: promoted */
+	{ "/s64k", 2, 64 * KT_KIB, 0644 },    /* inline (16 pages): promoted, its entries copied */
+	{ "/s128k", 8, 128 * KT_KIB, 0644 },  /* height 1: promoted, its table shared */
 	{ "/m3", 3, 3 * KT_MIB, 0644 },       /* height 2 */
 	{ "/big", 4, 64 * KT_MIB, 0644 },     /* height 2, 2 MiB leaves */
 	{ "/secret", 6, 4096, 0600 },
@@ -414,8 +415,9 @@ static void kt_check_refusals(int fd)
 	KT_EXPECT(umfs_kmod_attach(fd, 1ull << 40, 0, O_RDONLY, 0, &addr, &len, NULL), -ESTALE);
 	KT_EXPECT(umfs_kmod_attach(fd, 1, kt_lookup(dev, "/").gen, O_RDONLY, 0, &addr, &len, NULL),
 		  -EISDIR);
-	KT_EXPECT(umfs_kmod_attach(fd, id.ino, id.gen, O_RDONLY, 600 * KT_GIB, &addr, &len, NULL),
-		  -EFBIG);
+	/* past the pool's largest file (256 TiB with level-4 tables) */
+	KT_EXPECT(umfs_kmod_attach(fd, id.ino, id.gen, O_RDONLY, UMFS_MAX_FILE_SIZE + KT_GIB, &addr,
+				   &len, NULL), -EFBIG);
 	memset(&req, 0, sizeof(req));
 	req.ino = id.ino;
 	req.generation = id.gen;

@@ -214,83 +214,13 @@ static uint64_t km_ms_since(uint64_t t0)
 /* Trees, read through the pool mapping                                 */
 /* ------------------------------------------------------------------ */
 
-/* What a file's tree holds, every entry's flags checked on the way. */
-struct km_tree {
-	uint64_t *pages; /* bitmap (as the pool's) of the pool pages it holds */
-	uint64_t tables, leaves, huge;
-	uint64_t digest; /* FNV-1a of the root and of every table page */
-};
-
-static void km_tree_mark(struct km_tree *t, uint64_t off, uint64_t n)
-{
-	uint64_t b = kt_pool_bit(&pool, off);
-
-	for (uint64_t i = b; i < b + n; i++) {
-		KT_CHECK(!(t->pages[i / 64] >> (i % 64) & 1), "pool page %" PRIu64 " twice in a tree",
-			 i);
-		t->pages[i / 64] |= 1ull << (i % 64);
-	}
-}
-
-static void km_walk_table(struct km_tree *t, uint64_t off, unsigned level)
-{
-	const uint64_t *e = kt_pool_table(&pool, off);
-
-	t->tables++;
-	km_tree_mark(t, off, 1);
-	t->digest = kt_fnv(t->digest, e, 4096);
-	for (unsigned i = 0; i < 512; i++) {
-		if (!e[i])
-			continue;
-		if (level == 2 && (e[i] & UMFS_PTE_PSE)) {
-			KT_CHECK((e[i] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
-				 "2 MiB leaf %#" PRIx64, e[i]);
-			t->huge++;
-			km_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_HUGE_ADDR_MASK), KM_REGION);
-		} else if (level == 1) {
-			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS,
-				 "4 KiB leaf %#" PRIx64, e[i]);
-			t->leaves++;
-			km_tree_mark(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), 1);
-		} else {
-			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS,
-				 "table entry %#" PRIx64 " at level %u", e[i], level);
-			km_walk_table(t, kt_pool_entry_off(&pool, e[i], UMFS_PTE_ADDR_MASK), level - 1);
-		}
-	}
-}
-
-static struct km_tree km_walk(const struct umfs_inode *in)
-{
-	struct km_tree t = { .digest = 0xcbf29ce484222325ull };
-
-	t.pages = calloc(1, kt_pool_bitmap_len(&pool));
-	KT_CHECK(t.pages, "calloc");
-	t.digest = kt_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
-	if (!in->pt_root)
-		return t;
-	KT_CHECK(in->pt_height <= 3, "height %u", in->pt_height);
-	if (in->pt_height == 0) {
-		t.leaves = 1;
-		km_tree_mark(&t, in->pt_root, 1);
-	} else {
-		km_walk_table(&t, in->pt_root, in->pt_height);
-	}
-	return t;
-}
-
-static uint64_t km_tree_blocks(const struct km_tree *t)
-{
-	return t->tables + t->leaves + KM_REGION * t->huge;
-}
-
 /* The inode's block count is its tree's, and its checksum holds. */
-static struct km_tree km_check_tree(const struct umfs_inode *in, const char *what)
+static struct kt_tree km_check_tree(const struct umfs_inode *in, const char *what)
 {
-	struct km_tree t = km_walk(in);
+	struct kt_tree t = kt_tree_walk(&pool, in, what);
 
-	KT_CHECK(km_tree_blocks(&t) == in->blocks, "%s: blocks %" PRIu64 ", the tree holds %" PRIu64,
-		 what, (uint64_t)in->blocks, km_tree_blocks(&t));
+	KT_CHECK(kt_tree_blocks(&t) == in->blocks, "%s: blocks %" PRIu64 ", the tree holds %" PRIu64,
+		 what, (uint64_t)in->blocks, kt_tree_blocks(&t));
 	KT_CHECK(in->csum == umfs_inode_csum(in), "%s: inode checksum %#x, want %#x", what, in->csum,
 		 umfs_inode_csum(in));
 	return t;
@@ -804,8 +734,8 @@ static int km_free_ioctl(int fd, struct umfs_kmod_free *r)
 
 /* The bitmap lost exactly the pool pages that left the tree (bm0 and t0:
  * before, t1: now), and gained none; a free never allocates. */
-static void km_check_bitmap_diff(const uint64_t *bm0, const struct km_tree *t0,
-				 const struct km_tree *t1, const char *what)
+static void km_check_bitmap_diff(const uint64_t *bm0, const struct kt_tree *t0,
+				 const struct kt_tree *t1, const char *what)
 {
 	const uint64_t *bm1 = kt_pool_bitmap(&pool);
 
@@ -832,7 +762,7 @@ static struct umfs_kmod_free km_free_checked(int f, uint64_t first, uint64_t cou
 {
 	const struct umfs_inode *in = km_inode(f);
 	const uint64_t size = in->size;
-	struct km_tree t0 = km_check_tree(in, what), t1;
+	struct kt_tree t0 = km_check_tree(in, what), t1;
 	uint64_t *bm0 = kt_pool_bitmap_copy(&pool);
 	uint64_t freed = 0, revoked = 0;
 	struct umfs_kmod_free r;
@@ -903,7 +833,7 @@ static void km_check_huge_leaves(int f, unsigned n, unsigned tag, uint64_t *lead
 {
 	const struct umfs_inode *in = km_inode(f);
 	const uint64_t *root;
-	struct km_tree t = km_check_tree(in, km_files[f].path);
+	struct kt_tree t = km_check_tree(in, km_files[f].path);
 
 	KT_CHECK(in->pt_height == 2 && t.huge == n && t.tables == 1 && t.leaves == 0,
 		 "%s: height %u, %" PRIu64 " 2 MiB leaves, %" PRIu64 " tables, %" PRIu64
@@ -1121,7 +1051,7 @@ static void km_free_fragmented(void)
 {
 	const unsigned n = KM_FRAG_PAGES;
 	uint64_t alloc_a = 0, alloc_b = 0, runs, t0, ext_ms, free_ms;
-	struct km_tree fb0, fb1;
+	struct kt_tree fb0, fb1;
 	struct umfs_kmod_extend r;
 	volatile uint64_t *a;
 	unsigned calls;
@@ -1219,8 +1149,8 @@ static void km_user_free(int fd)
 	KT_EXPECT(km_free_ioctl(fd, &r), -EPERM);
 	r = km_free_req(ID(F_ANY), 0, 10);
 	KT_EXPECT(km_free_ioctl(fd, &r), 0);
-	KT_CHECK(r.freed == 11 && r.revoked == 0 && r.more == 0,
-		 "uid 65534's FREE of /any: freed %" PRIu64 " (want 11), revoked %" PRIu64
+	KT_CHECK(r.freed == 10 && r.revoked == 0 && r.more == 0,
+		 "uid 65534's FREE of /any: freed %" PRIu64 " (want 10), revoked %" PRIu64
 		 ", more %u", (uint64_t)r.freed, (uint64_t)r.revoked, r.more);
 }
 
@@ -1231,8 +1161,9 @@ static void km_free_unprivileged(void)
 	struct umfs_inode ro;
 	uint64_t used;
 
-	km_extend(ID(F_RO), 0, 4, 5);
-	km_extend(ID(F_ANY), 0, 10, 11);
+	/* below 17 pages: inline tables, no table page */
+	km_extend(ID(F_RO), 0, 4, 4);
+	km_extend(ID(F_ANY), 0, 10, 10);
 	kt_as_nobody(km_user_free_busy, "FREE while root maps the pool");
 	ro = *km_inode(F_RO);
 	used = kt_pool_used_pages(&pool);
@@ -1240,15 +1171,15 @@ static void km_free_unprivileged(void)
 	KT_CHECK(kt_stats(kfd).poolmaps == 0, "a pool mapping is left");
 	kt_as_nobody(km_user_free, "FREE by uid 65534");
 	pool = kt_pool_map(kfd, PROT_READ);
-	KT_CHECK(memcmp(km_inode(F_RO), &ro, 128) == 0, "the refused FREE changed /ro");
+	KT_CHECK(memcmp(km_inode(F_RO), &ro, sizeof(ro)) == 0, "the refused FREE changed /ro");
 	KT_CHECK(km_inode(F_SL)->pt_root != 0, "uid 65534's refused FREE emptied /sl");
-	KT_CHECK(km_inode(F_ANY)->pt_root == 0 && km_inode(F_ANY)->blocks == 0,
-		 "/any not emptied");
-	KT_CHECK(kt_pool_used_pages(&pool) == used - 11, "uid 65534's FREE gave back %" PRIu64
-		 " pages, want 11", used - kt_pool_used_pages(&pool));
-	km_free_checked(F_RO, 0, 4, 5, "root's FREE of /ro", NULL);
+	KT_CHECK(km_inode(F_ANY)->pt_root == 0 && km_inode(F_ANY)->pt_height == 0 &&
+		 km_inode(F_ANY)->blocks == 0, "/any not emptied");
+	KT_CHECK(kt_pool_used_pages(&pool) == used - 10, "uid 65534's FREE gave back %" PRIu64
+		 " pages, want 10", used - kt_pool_used_pages(&pool));
+	km_free_checked(F_RO, 0, 4, 4, "root's FREE of /ro", NULL);
 	printf("kmod-meta: uid 65534: EBUSY while root maps the pool, EACCES without write "
-	       "permission, EPERM on root's symlink, a 0666 file freed (11 pages)\n");
+	       "permission, EPERM on root's symlink, a 0666 file freed (10 pages, inline)\n");
 }
 
 static int km_free(void)
@@ -1292,7 +1223,7 @@ static int km_free(void)
 struct km_snapshot {
 	unsigned char inode[128];
 	uint64_t *bitmap;
-	struct km_tree tree;
+	struct kt_tree tree;
 };
 
 static struct km_snapshot km_snap(int f)
@@ -1341,7 +1272,7 @@ static int km_crash_free_call(void)
 static void km_crash_free_done(const struct km_snapshot *before)
 {
 	const struct umfs_inode *in = km_inode(F_CR);
-	struct km_tree t;
+	struct kt_tree t;
 
 	KT_CHECK(km_cr_reply.freed == KM_CR_FREED && km_cr_reply.more == 0,
 		 "the crash FREE: freed %" PRIu64 " (want %u), more %u", (uint64_t)km_cr_reply.freed,
@@ -1408,7 +1339,7 @@ static unsigned km_crash_loop(const struct km_crash_case *c)
 
 	for (n = 1;; n++) {
 		struct km_snapshot before;
-		struct km_tree t;
+		struct kt_tree t;
 		int err;
 
 		KT_CHECK(n < 200, "%s never completed", c->what);

@@ -2,9 +2,10 @@
 /*
  * kmod-util.h - helpers shared by the guest programs of the module's tests
  * (kmod-func.c, kmod-bench.c, kmod-extend.c, kmod-meta.c, kmod-exchange.c,
- * kmod-create.c): checks, data patterns, fault probes, a process holding an
- * attachment, a child as uid 65534, the module's counters, root's mapping
- * of the pool, file identities through the C API.
+ * kmod-create.c, kmod-trees.c): checks, data patterns, fault probes, a
+ * process holding an attachment, a child as uid 65534, the module's
+ * counters, root's mapping of the pool and the trees in it, file
+ * identities through the C API.
  */
 #ifndef KMOD_UTIL_H
 #define KMOD_UTIL_H
@@ -399,6 +400,9 @@ static inline uint64_t kt_pool_page_off(const struct kt_pool *p, const struct um
 {
 	uint64_t off = in->pt_root;
 
+	if (in->pt_height == UMFS_PT_INLINE) /* the level-1 entries are in the inode */
+		return pg < UMFS_PT_INLINE_ENTRIES && in->pt_inline[pg] ?
+			       kt_pool_entry_off(p, in->pt_inline[pg], UMFS_PTE_ADDR_MASK) : 0;
 	if (!off)
 		return 0;
 	if (in->pt_height == 0)
@@ -425,6 +429,105 @@ static inline uint64_t kt_fnv(uint64_t h, const void *buf, size_t len)
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	return h;
+}
+
+/* What a file's tree holds, read through the pool mapping, every entry's
+ * flags checked on the way: trees of up to 4 levels, inline tables. */
+struct kt_tree {
+	uint64_t *pages; /* bitmap (as the pool's) of the pool pages it holds */
+	uint64_t tables, leaves, huge;
+	uint64_t digest; /* FNV-1a of the root, the height, the inline entries
+			  * and every table page */
+};
+
+static inline void kt_tree_mark(const struct kt_pool *p, struct kt_tree *t, uint64_t off,
+				uint64_t n, const char *what)
+{
+	uint64_t b = kt_pool_bit(p, off);
+
+	for (uint64_t i = b; i < b + n; i++) {
+		KT_CHECK(!(t->pages[i / 64] >> (i % 64) & 1), "%s: pool page %" PRIu64
+			 " twice in the tree", what, i);
+		t->pages[i / 64] |= 1ull << (i % 64);
+	}
+}
+
+static inline void kt_tree_table(const struct kt_pool *p, struct kt_tree *t, uint64_t off,
+				 unsigned level, const char *what);
+
+/* Entries e[0..n) of a table at level (an inline table: level 1, 17). */
+static inline void kt_tree_entries(const struct kt_pool *p, struct kt_tree *t, const uint64_t *e,
+				   unsigned n, unsigned level, const char *what)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!e[i])
+			continue;
+		if (level == 2 && (e[i] & UMFS_PTE_PSE)) {
+			KT_CHECK((e[i] & ~UMFS_PTE_HUGE_ADDR_MASK) == UMFS_PTE_LEAF2M_FLAGS,
+				 "%s: 2 MiB leaf %#" PRIx64, what, e[i]);
+			t->huge++;
+			kt_tree_mark(p, t, kt_pool_entry_off(p, e[i], UMFS_PTE_HUGE_ADDR_MASK),
+				     UMFS_PAGES_PER_HUGE, what);
+		} else if (level == 1) {
+			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_LEAF4K_FLAGS,
+				 "%s: 4 KiB leaf %#" PRIx64, what, e[i]);
+			t->leaves++;
+			kt_tree_mark(p, t, kt_pool_entry_off(p, e[i], UMFS_PTE_ADDR_MASK), 1, what);
+		} else {
+			KT_CHECK((e[i] & ~UMFS_PTE_ADDR_MASK) == UMFS_PTE_TABLE_FLAGS,
+				 "%s: table entry %#" PRIx64 " at level %u", what, e[i], level);
+			kt_tree_table(p, t, kt_pool_entry_off(p, e[i], UMFS_PTE_ADDR_MASK), level - 1,
+				      what);
+		}
+	}
+}
+
+static inline void kt_tree_table(const struct kt_pool *p, struct kt_tree *t, uint64_t off,
+				 unsigned level, const char *what)
+{
+	const uint64_t *e = kt_pool_table(p, off);
+
+	t->tables++;
+	kt_tree_mark(p, t, off, 1, what);
+	t->digest = kt_fnv(t->digest, e, 4096);
+	kt_tree_entries(p, t, e, 512, level, what);
+}
+
+/* The tree of in (kt_tree_free it). */
+static inline struct kt_tree kt_tree_walk(const struct kt_pool *p, const struct umfs_inode *in,
+					  const char *what)
+{
+	struct kt_tree t = { .digest = 0xcbf29ce484222325ull };
+
+	t.pages = calloc(1, kt_pool_bitmap_len(p));
+	KT_CHECK(t.pages, "calloc");
+	t.digest = kt_fnv(t.digest, &in->pt_root, sizeof(in->pt_root) + sizeof(in->pt_height));
+	if (in->pt_height == UMFS_PT_INLINE) {
+		KT_CHECK(!in->pt_root, "%s: a root beside an inline table", what);
+		t.digest = kt_fnv(t.digest, in->pt_inline, sizeof(in->pt_inline));
+		kt_tree_entries(p, &t, in->pt_inline, UMFS_PT_INLINE_ENTRIES, 1, what);
+	} else if (in->pt_root) {
+		KT_CHECK(in->pt_height <= 4, "%s: height %u", what, in->pt_height);
+		if (in->pt_height == 0) {
+			t.leaves = 1;
+			kt_tree_mark(p, &t, in->pt_root, 1, what);
+		} else {
+			kt_tree_table(p, &t, in->pt_root, in->pt_height, what);
+		}
+	}
+	return t;
+}
+
+/* Pool pages the tree holds: what the inode's blocks must say. */
+static inline uint64_t kt_tree_blocks(const struct kt_tree *t)
+{
+	return t->tables + t->leaves + UMFS_PAGES_PER_HUGE * t->huge;
+}
+
+static inline void kt_tree_free(struct kt_tree *t)
+{
+	free(t->pages);
+	t->pages = NULL;
 }
 
 struct kt_id {
