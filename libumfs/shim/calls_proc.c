@@ -137,7 +137,7 @@ static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 /* ------------------------------------------------------------------ */
 
 /* The text lock (text.c) program_memfd took for the program this thread
- * is about to execute, or -1; exec_fd drops it when the exec fails. */
+ * is about to execute, or -1; exec_image drops it when the exec fails. */
 static __thread int exec_text_fd = -1;
 
 /* A memfd holding the program the UMFS file (pool path, or descriptor
@@ -238,26 +238,30 @@ static void exec_text_drop(void)
 	exec_text_fd = -1;
 }
 
-/* Executes the image in fd: a memfd copy of a UMFS program, which a
- * failed exec closes, or the program's own kernel descriptor (kernel).
- * path names it for the environment, which is envp as the image and the
- * library's state say. */
-static int exec_fd(int fd, bool kernel, const char *path, char *const argv[],
-		   char *const envp[], struct inherit_pass *pass, const char *held)
+/* Executes the image at kpath, or in fd when kpath is NULL: a memfd copy
+ * of a UMFS program (owned: a failed exec closes it and drops its text
+ * lock) or the program's own kernel descriptor. path names it for the
+ * environment, which is envp as the image and the library's state say. */
+static int exec_image(const char *kpath, int fd, bool owned, const char *path,
+		      char *const argv[], char *const envp[], struct inherit_pass *pass,
+		      const char *held)
 {
 	struct fallback_swap sw;
 	char *const *env;
 	char **alloc;
 	int e;
 
-	inherit_pass_image(pass, NULL, fd, envp);
+	inherit_pass_image(pass, kpath, kpath ? -1 : fd, envp);
 	env = env_for_child(envp, &alloc, pass, path, held);
 	exec_prepare(pass, &sw);
-	SYS(fexecve)(fd, argv, env);
+	if (kpath)
+		SYS(execve)(kpath, argv, env);
+	else
+		SYS(fexecve)(fd, argv, env);
 	e = errno;
 	exec_failed(pass, &sw);
 	free(alloc);
-	if (!kernel) {
+	if (owned) {
 		sys_close_quiet(fd);
 		exec_text_drop();
 	}
@@ -302,20 +306,10 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 	} else if (kind == UP_UMFS || kind == UP_FD) {
 		mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
-		e = mfd < 0 ? -mfd : -exec_fd(mfd, false, path, argv, envp, &pass, held);
+		e = mfd < 0 ? -mfd : -exec_image(NULL, mfd, true, path, argv, envp, &pass, held);
 	} else {
-		struct fallback_swap sw;
-		char *const *env;
-		char **alloc;
-
 		TRACE_PASS(exec, "\"%s\"", path);
-		inherit_pass_image(&pass, up.kpath, -1, envp);
-		env = env_for_child(envp, &alloc, &pass, path, held);
-		exec_prepare(&pass, &sw);
-		SYS(execve)(up.kpath, argv, env);
-		e = errno;
-		exec_failed(&pass, &sw);
-		free(alloc);
+		e = -exec_image(up.kpath, -1, false, path, argv, envp, &pass, held);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held); /* every return is a failed exec */
@@ -342,9 +336,9 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	inherit_pass_prepare(&pass, false);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
 		mfd = program_memfd(NULL, fd);
-		e = mfd < 0 ? -mfd : -exec_fd(mfd, false, NULL, argv, envp, &pass, held);
+		e = mfd < 0 ? -mfd : -exec_image(NULL, mfd, true, NULL, argv, envp, &pass, held);
 	} else {
-		e = -exec_fd(fd, true, NULL, argv, envp, &pass, held);
+		e = -exec_image(NULL, fd, false, NULL, argv, envp, &pass, held);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held);
