@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * elf_static.c - whether the program umfs-run starts can load libumfs.so
- * at all: an ELF without an interpreter is static (elfinterp.h), and
- * LD_PRELOAD means nothing to it.
+ * at all: LD_PRELOAD means nothing to an ELF without an interpreter (a
+ * static one), and a 32-bit program's ld.so ignores it (elfinterp.h).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -37,17 +37,17 @@ bool umfs_program_find(const char *name, char *out, size_t size)
 	}
 }
 
-bool umfs_elf_is_static(const char *path)
+int umfs_program_elf_kind(const char *path)
 {
 	unsigned char buf[sizeof(Elf64_Ehdr)];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
-	bool is_static;
+	int kind;
 
 	if (fd < 0)
-		return false;
+		return UMFS_ELF_LOADS;
 	n = pread(fd, buf, sizeof(buf), 0);
-	is_static = n > 0 && umfs_elf_has_interp(fd, buf, (size_t)n, pread) == 0;
+	kind = n > 0 ? umfs_elf_kind_of(fd, buf, (size_t)n, pread) : UMFS_ELF_NOT_ELF;
 	close(fd);
-	return is_static;
+	return kind;
 }

@@ -46,9 +46,10 @@ int umfs_fallback_start(struct umfs_fallback *fb, const char *pool, const char *
  */
 int umfs_fallback_run(struct umfs_fallback *fb, char **argv);
 
-/* Whether the ELF program at path has no interpreter (a static binary);
- * false when it cannot be read or is no ELF. */
-bool umfs_elf_is_static(const char *path);
+/* What the ELF program at path is (elfinterp.h): UMFS_ELF_STATIC or
+ * UMFS_ELF_FOREIGN when it cannot load the library; UMFS_ELF_LOADS when it
+ * can or cannot be read, UMFS_ELF_NOT_ELF for no ELF. */
+int umfs_program_elf_kind(const char *path);
 
 /* The program execvp would run for name (PATH search), into out. */
 bool umfs_program_find(const char *name, char *out, size_t size);

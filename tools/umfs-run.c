@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "elfinterp.h"
 #include "fallback.h"
 #include "umfs_frontend.h"
 
@@ -228,16 +229,23 @@ static void run_fallback(enum umfs_fallback_when when, const char *abspool, cons
 	exit_as(umfs_fallback_run(&fb, argv));
 }
 
-/* Once, when nothing will serve a static program: what would. */
+/* Once, when nothing will serve a program that cannot load the library
+ * (a static one, or one of another class such as a 32-bit program): what
+ * would. */
 static void say_if_static(const char *name, const char *mount, const char *why)
 {
 	char path[PATH_MAX];
+	int kind;
 
-	if (!why[0] || !umfs_program_find(name, path, sizeof(path)) || !umfs_elf_is_static(path))
+	if (!why[0] || !umfs_program_find(name, path, sizeof(path)))
 		return;
-	fprintf(stderr, "umfs-run: warning: %s is a static program: libumfs.so cannot be "
+	kind = umfs_program_elf_kind(path);
+	if (kind != UMFS_ELF_STATIC && kind != UMFS_ELF_FOREIGN)
+		return;
+	fprintf(stderr, "umfs-run: warning: %s is a %s program: libumfs.so cannot be "
 		"loaded into it, so it does not see %s (%s); --fallback=on or umfs-fuse(8) "
-		"would serve it\n", name, mount, why);
+		"would serve it\n", name,
+		kind == UMFS_ELF_STATIC ? "static" : "32-bit or foreign", mount, why);
 }
 
 /* What a name that is no pool is, said before the mount's bare errno. */

@@ -7,11 +7,12 @@
  * place of UMFS descriptors (fallback.c).
  *
  * An image runs without the library when it is a static ELF (no
- * PT_INTERP: nothing reads LD_PRELOAD there), a set-user-ID or
- * set-group-ID file (ld.so drops LD_PRELOAD when the exec changes
- * credentials; any such bit counts), a #! script whose interpreter is one
- * of these, or when its environment names no libumfs in LD_PRELOAD or no
- * UMFS_POOL.
+ * PT_INTERP: nothing reads LD_PRELOAD there), an ELF of another class or
+ * machine (a 32-bit program: its ld.so ignores a 64-bit library), a
+ * set-user-ID or set-group-ID file (ld.so drops LD_PRELOAD when the exec
+ * changes credentials; any such bit counts), a #! script whose interpreter
+ * is one of these, or when its environment names no libumfs in LD_PRELOAD
+ * or no UMFS_POOL.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -55,8 +56,8 @@ static int image_loads(const char *path, int fd, int depth)
 	if (SYS(fstat)(f, &st) == 0 && set_id(&st)) {
 		loads = 0;
 	} else if ((n = sys_read_full(f, h, sizeof(h) - 1, 0)) >= 4 &&
-		   (elf = umfs_elf_has_interp(f, h, (size_t)n, sys_read_full)) >= 0) {
-		loads = elf;
+		   (elf = umfs_elf_kind_of(f, h, (size_t)n, sys_read_full)) != UMFS_ELF_NOT_ELF) {
+		loads = elf == UMFS_ELF_LOADS;
 	} else if (n > 2 && h[0] == '#' && h[1] == '!' && depth < INTERP_DEPTH) {
 		char *s = (char *)h + 2, *e;
 

@@ -179,11 +179,12 @@ out=$(shim_sh "exec 3</umfs/adopt; $show | grep -c '^UMFS_ADOPT='; exec 3<&-; $s
 check "UMFS_ADOPT given while UMFS descriptors are open only" "1
 0" "$out"
 
-# A static image cannot load the library: however a process under it
-# starts one (exec, posix_spawn, posix_spawnp, fexecve, a program stored in
-# UMFS, a script whose interpreter is static, on the host or in UMFS), it
-# gets none of the library's descriptors and no UMFS_FDS. Compared with the
-# same starts on tmpfs; $S prints what it holds (shim_static.c).
+# A static image cannot load the library, nor can a 32-bit one: however a
+# process under it starts one (exec, posix_spawn, posix_spawnp, fexecve, a
+# program stored in UMFS, a script whose interpreter is static, on the host
+# or in UMFS, a 32-bit program $X that executes $S), it gets none of the
+# library's descriptors and no UMFS_FDS. Compared with the same starts on
+# tmpfs; $S prints what it holds (shim_static.c).
 cat >"$work/starts.py" <<'EOF'
 import os, sys
 prog = sys.argv[1]
@@ -212,9 +213,10 @@ printf "#!%s script-stored\n" "$S" >script
 chmod +x script
 ./script
 "$W/static-script"
+"$X" "$S" exec-32-bit 2>/dev/null
 python3 "$W/starts.py" "$S"'
-expected=$(D=$work/static S=$SHIM_STATIC W=$work bash -c "$static_starts" 2>&1)
-out=$(D=/umfs/static S=$SHIM_STATIC W=$work shim bash -c "$static_starts" 2>&1) || true
+expected=$(D=$work/static S=$SHIM_STATIC X=$SHIM_EXEC32 W=$work bash -c "$static_starts" 2>&1)
+out=$(D=/umfs/static S=$SHIM_STATIC X=$SHIM_EXEC32 W=$work shim bash -c "$static_starts" 2>&1) || true
 check "a static image gets no library descriptor, no UMFS_FDS" "$expected" "$out"
 
 # A prefix that cannot be one: an error naming it, programs run untouched.
