@@ -85,15 +85,22 @@ static uint32_t stamp_from_pidfd(pid_t tid, bool *kernel_lacks)
 	return stamp;
 }
 
+/* Whether stamps are start times from /proc here: known to be, or made
+ * so for a test. */
+static bool stamps_from_proc(void)
+{
+	return UMFS_TEST_STAMP_PROC || __atomic_load_n(&stamp_pidfs, __ATOMIC_RELAXED) < 0;
+}
+
 uint32_t umfs_task_stamp(pid_t tid)
 {
-	int kind = __atomic_load_n(&stamp_pidfs, __ATOMIC_RELAXED);
 	char path[48], state;
 	uint32_t start = 0;
 
 	if (tid <= 0)
 		return 0;
-	if (kind >= 0 && !UMFS_TEST_STAMP_PROC) {
+	if (!stamps_from_proc()) {
+		int kind = __atomic_load_n(&stamp_pidfs, __ATOMIC_RELAXED);
 		bool lacks;
 		uint32_t stamp = stamp_from_pidfd(tid, &lacks);
 
@@ -116,16 +123,19 @@ bool umfs_task_gone(pid_t tid, uint32_t stamp)
 	int saved = errno;
 	char path[48], state = 'R';
 	uint32_t start;
-	bool gone;
+	bool gone, read = false;
 
 	if (tid <= 0)
 		return true;
 	gone = OS(kill)(tid, 0) < 0 && errno == ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
-	if (!gone && umfs_proc_stat(path, &state, &start))
+	if (!gone && (read = umfs_proc_stat(path, &state, &start)))
 		gone = state == 'Z' || state == 'X';
+	/* where stamps are start times, the one just read is the stamp now */
 	if (!gone)
-		gone = umfs_task_stamp_differs(stamp, umfs_task_stamp(tid));
+		gone = umfs_task_stamp_differs(stamp, read && stamps_from_proc()
+							      ? start & ~STAMP_PIDFS
+							      : umfs_task_stamp(tid));
 	errno = saved;
 	return gone;
 }

@@ -541,8 +541,9 @@ void inherit_fork_prepare(void);
 void inherit_fork_child(void);
 
 /* image.c: whether the image at path (fd when path is NULL), started with
- * env, runs with the library: 1, 0 (static, set-user-ID or set-group-ID,
- * a script of such an interpreter, an environment without the library),
+ * env, runs with the library: 1, 0 (static, 32-bit or of another CPU,
+ * set-user-ID or set-group-ID, a script of such an interpreter, an
+ * environment without the library),
  * or -errno when it cannot be opened for a reason that fails the exec too;
  * errno kept. */
 int image_keeps_library(const char *path, int fd, char *const env[]);
