@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * calls_proc.c - processes: vfork (made a fork, so that a child cannot
- * change the parent's U-info), the exec family, posix_spawn, daemon, umask,
- * and the odd calls that cannot reach UMFS (chroot, inotify).
+ * change the parent's U-info), _Fork and clone (the fork handlers run
+ * around them), the exec family, posix_spawn, daemon, umask, and the odd
+ * calls that cannot reach UMFS (chroot, inotify).
  *
  * exec: the cwd inside UMFS travels in UMFS_CWD (the kernel's cwd is
  * elsewhere); shared mappings are written back; the open-inode registry
@@ -120,6 +121,22 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 	ofd_exec_prepare();
 	inherit_pass_open(pass);
 	nofile_exec_prepare();
+}
+
+/* Before an exec in a child the library did not see start: the library's
+ * state is the parent's (shared with it after CLONE_VM), and stays as it
+ * is. Only what the kernel does for this process changes: the parent's
+ * descriptions may be held by the new image from now on (the spawn mark,
+ * the parent's own when memory is shared), and the parked number, which
+ * the new image must not inherit, is closed in a table of this process's
+ * own. */
+static void exec_prepare_unseen(void)
+{
+	int parked = atomic_load(&ofd_parked_fd);
+
+	ofd_spawn_mark();
+	if (parked >= 0 && SYS(unshare)(CLONE_FILES) == 0)
+		SYS(close)(parked);
 }
 
 static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
@@ -246,20 +263,27 @@ static int exec_image(const char *kpath, int fd, bool owned, const char *path,
 		      char *const argv[], char *const envp[], struct inherit_pass *pass,
 		      const char *held)
 {
+	bool ours = shim_state_ours();
 	struct fallback_swap sw;
 	char *const *env;
 	char **alloc;
 	int e;
 
+	if (!ours)
+		inherit_pass_close(pass); /* the parent's descriptors, not ours to pass */
 	inherit_pass_image(pass, kpath, kpath ? -1 : fd, envp);
 	env = env_for_child(envp, &alloc, pass, path, held);
-	exec_prepare(pass, &sw);
+	if (ours)
+		exec_prepare(pass, &sw);
+	else
+		exec_prepare_unseen();
 	if (kpath)
 		SYS(execve)(kpath, argv, env);
 	else
 		SYS(fexecve)(fd, argv, env);
 	e = errno;
-	exec_failed(pass, &sw);
+	if (ours)
+		exec_failed(pass, &sw);
 	free(alloc);
 	if (owned) {
 		sys_close_quiet(fd);
@@ -272,12 +296,19 @@ static int exec_image(const char *kpath, int fd, bool owned, const char *path,
 /* exec                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* The holds this image hands to the next (held.c): none from a child the
+ * library did not see start, which holds nothing of its own. */
+static const char *exec_held(void)
+{
+	return shim_state_ours() ? held_hand() : NULL;
+}
+
 static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct inherit_pass pass;
 	struct upath up;
 	int kind, mfd, e;
-	const char *held = held_hand();
+	const char *held = exec_held();
 
 	inherit_pass_prepare(&pass, false);
 	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
@@ -331,7 +362,7 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	struct inherit_pass pass;
 	int mfd, e;
-	const char *held = held_hand();
+	const char *held = exec_held();
 
 	inherit_pass_prepare(&pass, false);
 	if (uinfo_peek(fd) != NULL && uinfo_peek(fd) != UINFO_INTERNAL) {
@@ -681,6 +712,70 @@ SHIM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_a
 SHIM_API pid_t vfork(void)
 {
 	return SYS(fork)();
+}
+
+/* The C library starts these children without fork handlers; the
+ * library's own run around them (none of the program's, as there). */
+SHIM_API pid_t _Fork(void)
+{
+	pid_t pid;
+	int e;
+
+	shim_fork_prepare();
+	pid = SYS(_Fork)();
+	if (pid == 0) {
+		shim_fork_child();
+		return 0;
+	}
+	e = errno;
+	shim_fork_parent();
+	errno = e;
+	return pid;
+}
+
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+/* The child of a clone without CLONE_VM, on its own stack and in its own
+ * copy of memory (cs with it). */
+static int clone_child(void *p)
+{
+	struct clone_start *cs = p;
+
+	shim_fork_child();
+	return cs->fn(cs->arg);
+}
+
+SHIM_API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	struct clone_start cs = { fn, arg };
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+	int r, e;
+
+	/* read as the C library's clone reads them: whether passed or not */
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (flags & CLONE_VM) {
+		/* a thread, or a child in our memory, where no handler may run:
+		 * such a child may hold our descriptions (the spawn mark), and
+		 * leaves our state alone at exit and exec (shim_state_ours) */
+		if (!(flags & CLONE_THREAD))
+			ofd_spawn_mark();
+		return SYS(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+	}
+	shim_fork_prepare();
+	r = SYS(clone)(clone_child, stack, flags, &cs, ptid, tls, ctid);
+	e = errno;
+	shim_fork_parent();
+	errno = e;
+	return r;
 }
 
 SHIM_API int daemon(int nochdir, int noclose)

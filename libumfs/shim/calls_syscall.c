@@ -5,11 +5,12 @@
  * syscall(SYS_..., ...); those whose kernel interface is the C library's
  * function are routed to the shim's function, so that UMFS paths and
  * descriptors are served; those that change credentials are watched as
- * their functions are (calls_cred.c); every other number goes to the real
- * syscall().
+ * their functions are (calls_cred.c); fork, vfork and clone run the fork
+ * handlers as fork() does; every other number goes to the real syscall().
  * Results follow syscall(): -1 with errno on failure. openat2 has its own
  * file (calls_openat2.c).
  */
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +43,52 @@ static long openat2_call(int dirfd, const char *path, const void *how, size_t si
 	r = shim_openat2(dirfd, path, how, size);
 	TRACE_SERVED(openat2, r, t0, "\"%s\"", path);
 	return shim_ret(r);
+}
+
+/* The kernel's struct clone_args of clone3, as its first version. */
+struct clone3_head {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* A new process that returns here as from fork: the fork handlers run
+ * around it, as fork runs them. */
+static long syscall_fork(long number, const long *a)
+{
+	long r;
+	int e;
+
+	shim_fork_prepare();
+	r = SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (r == 0) {
+		shim_fork_child();
+		return 0;
+	}
+	e = errno;
+	shim_fork_parent();
+	errno = e;
+	return r;
+}
+
+/* clone or clone3 with these flags and stack: a child returning here in a
+ * copy of our memory is a fork; one in our memory (CLONE_VM without
+ * CLONE_THREAD) may hold our descriptions, and leaves our state alone
+ * (shim_state_ours); any other goes its own way. */
+static long syscall_clone(long number, const long *a, uint64_t flags, uint64_t stack)
+{
+	if (!(flags & CLONE_VM) && stack == 0)
+		return syscall_fork(number, a);
+	if ((flags & (CLONE_VM | CLONE_THREAD)) == CLONE_VM)
+		ofd_spawn_mark();
+	return SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static long syscall_clone3(const long *a)
+{
+	const struct clone3_head *h = (const struct clone3_head *)a[0];
+
+	if ((size_t)a[1] < sizeof(*h) || user_readable(h, sizeof(*h)))
+		return SYS(syscall)(SYS_clone3, a[0], a[1]); /* the kernel's EINVAL or EFAULT */
+	return syscall_clone(SYS_clone3, a, h->flags, h->stack);
 }
 
 SHIM_API long syscall(long number, ...)
@@ -126,6 +173,13 @@ SHIM_API long syscall(long number, ...)
 		return fcntl(I(0), I(1), P(2));
 	case SYS_flock:
 		return flock(I(0), I(1));
+	case SYS_fork:
+	case SYS_vfork: /* a real fork, as vfork() is made one */
+		return syscall_fork(SYS_fork, a);
+	case SYS_clone:
+		return syscall_clone(number, a, (uint64_t)a[0], (uint64_t)a[1]);
+	case SYS_clone3:
+		return syscall_clone3(a);
 	case SYS_setuid:
 	case SYS_setgid:
 	case SYS_setreuid:

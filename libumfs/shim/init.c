@@ -152,7 +152,22 @@ void shim_config_init(void)
 /* fork                                                                 */
 /* ------------------------------------------------------------------ */
 
-static void atfork_prepare(void)
+/* The process whose library state this memory is: set as the image
+ * starts and in each child the fork hooks saw. A child started by a clone
+ * the library did not see (an inline system call) holds a copy of the
+ * parent's state, or shares it (CLONE_VM): what it holds is the parent's,
+ * which it must leave alone at exit and exec. */
+static _Atomic pid_t shim_owner;
+
+bool shim_state_ours(void)
+{
+	pid_t owner = atomic_load_explicit(&shim_owner, memory_order_relaxed);
+
+	/* 0: started before the constructor ran, when there was no state */
+	return owner == 0 || owner == getpid();
+}
+
+void shim_fork_prepare(void)
 {
 	struct umfs_fs *fs;
 
@@ -168,7 +183,7 @@ static void atfork_prepare(void)
 	inherit_fork_prepare();
 }
 
-static void atfork_parent(void)
+void shim_fork_parent(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
@@ -180,10 +195,11 @@ static void atfork_parent(void)
 	fallback_fork_parent();
 }
 
-static void atfork_child(void)
+void shim_fork_child(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
+	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
 	if (fs)
 		umfs_fork_child(fs);
 	mount_fork_child();
@@ -206,6 +222,7 @@ __attribute__((constructor)) static void shim_init(void)
 	int saved = errno;
 	bool adopt;
 
+	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
 	sig_init();
 	shim_config_init();
 	log_init();
@@ -242,7 +259,7 @@ __attribute__((constructor)) static void shim_init(void)
 		setenv(NO_POOL_SAID_ENV, "1", 1); /* once for the children too */
 	}
 	stdio_init();
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
 	errno = saved;
 }
 
@@ -269,6 +286,8 @@ __attribute__((destructor)) static void shim_fini(void)
 		stats_report();
 		return;
 	}
+	if (!shim_state_ours())
+		return; /* the parent's to leave */
 	fflush(NULL); /* stdio buffers on UMFS files, while the pool is up */
 	shim_leave();
 	errno = saved;
@@ -284,8 +303,8 @@ static void shim_leave_quick(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
-	if (cfg.enabled && fs && mount_idle() && cwd_idle() && ofd_idle() && mmap_idle() &&
-	    umfs_fs_idle(fs))
+	if (cfg.enabled && fs && shim_state_ours() && mount_idle() && cwd_idle() && ofd_idle() &&
+	    mmap_idle() && umfs_fs_idle(fs))
 		shim_leave();
 }
 

@@ -269,6 +269,9 @@ struct shim_sys {
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 	pid_t (*fork)(void);
+	pid_t (*_Fork)(void);
+	int (*clone)(int (*)(void *), void *, int, void *, ...);
+	int (*unshare)(int);
 	void (*_exit)(int) __attribute__((noreturn));
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
@@ -489,6 +492,15 @@ static inline void shim_config_ready(void)
 
 /* The process umask, kept current by the umask() wrapper. */
 extern _Atomic mode_t shim_umask;
+
+/* The library's fork handlers, also run around the children the C library
+ * starts without them (_Fork, clone, syscall(SYS_clone), calls_proc.c). */
+void shim_fork_prepare(void);
+void shim_fork_parent(void);
+void shim_fork_child(void);
+/* False in a child started by a clone the library did not see: its state
+ * (a copy of the parent's, or shared with it) is the parent's. */
+bool shim_state_ours(void);
 
 /* ------------------------------------------------------------------ */
 /* mount.c: the pool, and what processes sharing it share               */

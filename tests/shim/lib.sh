@@ -14,6 +14,7 @@ BUILDDIR=$(cd "$BUILDDIR" && pwd)
 : "${UMFS_RUN:=$BUILDDIR/tools/umfs-run}"
 : "${SHIM_CALLS:=$BUILDDIR/tests/shim/shim_calls}"
 : "${SHIM_FORK:=$BUILDDIR/tests/shim/shim_fork}"
+: "${SHIM_CLONE:=$BUILDDIR/tests/shim/shim_clone}"
 : "${SHIM_THREADS:=$BUILDDIR/tests/shim/shim_threads}"
 : "${SHIM_OFD:=$BUILDDIR/tests/shim/shim_ofd}"
 : "${SHIM_SIGNALS:=$BUILDDIR/tests/shim/shim_signals}"

@@ -12,6 +12,21 @@ check "exec keeps descriptors" "exec: ok" "$out"
 out=$(shim "$SHIM_FORK" unlinked /umfs/unl 2>&1) || true
 check "unlinked file held by a child" "unlinked: ok" "$out"
 
+# Children started without fork(): _Fork, clone, raw clone system calls
+# (one made by an inline instruction, which the library cannot see),
+# ending by exit, _exit or exec. The parent's files outlive each, as on
+# tmpfs; the pool's last user is the parent, which leaves it clean.
+mkdir "$work/clones"
+out=$("$SHIM_CLONE" "$work/clones" 2>&1) || true
+check "children without fork() on tmpfs" "clones: ok" "$out"
+mkdir_rc=0
+shim mkdir /umfs/clones || mkdir_rc=$?
+out=$(shim "$SHIM_CLONE" /umfs/clones 2>&1) || true
+check "children without fork() leave the parent's files alone" "clones: ok" "$out"
+rundir=$(pool_rundir)
+check "the parent of such children leaves as last user" "$mkdir_rc none" \
+	"$mkdir_rc $(if [ -e "$rundir" ]; then echo "$rundir"; else echo none; fi)"
+
 # A child that exits without closing what it inherited (and storing
 # through a shared mapping of it) lets go of it: the parent's close then
 # frees the unlinked file at once, as the kernel would.
