@@ -171,7 +171,7 @@ void fallback_exec_prepare(struct fallback_swap *sw, const struct inherit_pass *
 	size_t cap = 0;
 
 	*sw = (struct fallback_swap){ 0 };
-	if (likely(pass->image != 0) ||
+	if (likely(pass->image == IMAGE_LIBRARY) ||
 	    atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 || !fallback_mounted())
 		return;
 	pthread_mutex_lock(&swap_lock);

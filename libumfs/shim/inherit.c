@@ -263,8 +263,9 @@ bool inherit_pass_needs_image(const struct inherit_pass *p)
 
 void inherit_pass_image(struct inherit_pass *p, const char *path, int fd, char *const env[])
 {
-	p->image = inherit_pass_needs_image(p) ? image_keeps_library(path, fd, env) : 1;
-	if (p->image == 0)
+	p->image = inherit_pass_needs_image(p) ? image_keeps_library(path, fd, env)
+					       : IMAGE_LIBRARY;
+	if (p->image == IMAGE_NO_LIBRARY)
 		inherit_pass_close(p);
 }
 
@@ -315,7 +316,7 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 
 	memset(p, 0, sizeof(*p));
 	p->fresh[0] = p->fresh[1] = -1;
-	p->image = 1;
+	p->image = IMAGE_LIBRARY;
 	for (int k = 0; k < INH_COUNT; k++)
 		p->fd[k] = current_fd((enum inherit_kind)k);
 	if (p->fd[INH_POOL] < 0)

@@ -535,7 +535,7 @@ void inherit_bridge_close(void);
  * (inheritable) just before, close after a failed exec or a spawn. */
 struct inherit_pass {
 	bool active, opened, gates_shared;
-	int image; /* inherit_pass_image's verdict: 1 keeps the library, 0 not, -errno */
+	int image; /* inherit_pass_image's verdict: IMAGE_*, or -errno */
 	int fd[INH_COUNT];
 	int fresh[2];
 };
@@ -553,11 +553,12 @@ void inherit_fork_prepare(void);
 void inherit_fork_child(void);
 
 /* image.c: whether the image at path (fd when path is NULL), started with
- * env, runs with the library: 1, 0 (static, 32-bit or of another CPU,
- * set-user-ID or set-group-ID, a script of such an interpreter, an
- * environment without the library),
- * or -errno when it cannot be opened for a reason that fails the exec too;
- * errno kept. */
+ * env, runs with the library: IMAGE_LIBRARY; IMAGE_NO_LIBRARY (static,
+ * 32-bit or of another CPU, set-user-ID or set-group-ID, a script of such
+ * an interpreter, an environment without the library); IMAGE_UNTOLD (it
+ * may be executed, not read); or -errno when it cannot be opened for a
+ * reason that fails the exec too; errno kept. */
+enum { IMAGE_NO_LIBRARY = 0, IMAGE_LIBRARY = 1, IMAGE_UNTOLD = 2 };
 int image_keeps_library(const char *path, int fd, char *const env[]);
 
 /* calls_cred.c: after a change of credentials (also through syscall(2),
@@ -735,7 +736,8 @@ struct fallback_swap {
 };
 /* Before an exec or a spawn (spawn: a posix_spawn, whose file actions can
  * make any descriptor inheritable) whose image will not load the library
- * (pass->image 0, inherit_pass_image): each inheritable UMFS descriptor
+ * (pass->image IMAGE_NO_LIBRARY), or may not (IMAGE_UNTOLD,
+ * inherit_pass_image): each inheritable UMFS descriptor
  * (spawn: each) becomes an open of its file through the mount.
  * fallback_exec_restore undoes it after a failed exec or a spawn. */
 void fallback_exec_prepare(struct fallback_swap *sw, const struct inherit_pass *pass, bool spawn);

@@ -274,6 +274,18 @@ else
 	check "fallback: unprivileged user, --fallback=on (user namespace)" \
 		"$(user_run "$work/user/ref" user-ref)" \
 		"$(user_run "$work/user/umfs" user-umfs "$UMFS_RUN" --mount "$work/user/umfs" --fallback=on --)"
+	# Images the user may execute but not read (mode 0111, root's): the
+	# library cannot tell whether they load it, so the fallback gives them
+	# the mount's files, which a static one (busybox) and a dynamic one
+	# (cat) both read.
+	mkdir -m 711 "$work/xo"
+	install -m 0111 "$busybox" "$work/xo/busybox"
+	install -m 0111 "$(command -v cat)" "$work/xo/cat"
+	check "fallback: execute-only images read a redirected file" "xo xo" \
+		"$(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$work/user" \
+			UMFS_POOL="$upool" "$UMFS_RUN" --mount "$work/user/umfs" --fallback=on -- \
+			sh -c "echo xo >$work/user/umfs/xo && echo \$($work/xo/busybox cat \
+			<$work/user/umfs/xo) \$($work/xo/cat <$work/user/umfs/xo)" 2>&1)"
 	check "unprivileged: no daemon left" "" "$(pgrep -f "umfs-fuse.*$upool" || true)"
 	pool=$upool check_fsck
 fi
