@@ -14,12 +14,14 @@
  * refused, one log line naming the program and what would serve it, the
  * SQE a NOP failing with EOPNOTSUPP: a UMFS request linked after a kernel
  * one (it would have to wait for it), IOSQE_IO_DRAIN on a ring that
- * carried kernel requests, another operation on a UMFS descriptor, and
+ * carried kernel requests, another operation on a UMFS descriptor, a
+ * FILES_UPDATE letting the kernel pick UMFS files' slots later (below), and
  * everything on a kernel that cannot inject a NOP's result (then the SQE
  * is an unknown opcode: EINVAL). Fixed files: the descriptors registered
  * are kept per ring, with a reference on UMFS descriptions, and kernel
  * SQEs that change the table are followed in ring order, and the slots
- * the kernel picks (IORING_FILE_INDEX_ALLOC) once the submission returns.
+ * the kernel picks (IORING_FILE_INDEX_ALLOC) once the submission returns
+ * (a pick that may come later is refused).
  * See docs/shim.md, "Asynchronous I/O".
  */
 #include <errno.h>
@@ -180,6 +182,8 @@ static const char *const refuse_why[] = {
 	"an operation other than read, write, readv, writev, fsync, close on a UMFS descriptor",
 	"IOSQE_BUFFER_SELECT on a UMFS request (the kernel would pick the buffer)",
 	"this kernel cannot complete a request with the library's result (NOP results: Linux 6.10)",
+	"a FILES_UPDATE letting the kernel pick slots for UMFS descriptors where the library "
+	"cannot follow them (IOSQE_ASYNC, a link, a drain, IOSQE_CQE_SKIP_SUCCESS, SQPOLL)",
 };
 
 /* The result a refused SQE completes with. */
@@ -256,6 +260,8 @@ static bool op_served(unsigned op)
 static bool uring_slots_changed_by(struct uring_state *s, const struct io_uring_sqe *sqe);
 static void uring_slots_change(struct io_uring *ring, struct uring_state *s,
 			       const struct io_uring_sqe *sqe);
+static bool alloc_unfollowable(const struct io_uring *ring, const struct io_uring_sqe *sqe,
+			       bool linked);
 
 /* The unpublished SQEs, with at least one on a UMFS descriptor or one
  * that changes a fixed-file table the library keeps. */
@@ -268,7 +274,7 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 
 	for (unsigned i = sq->sqe_head; i != sq->sqe_tail; i++) {
 		struct io_uring_sqe *sqe = &sq->sqes[(i & sq->ring_mask) << shift];
-		bool links = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
+		bool links = sqe->flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK), linked = chain;
 		struct ofd *o = sqe_ofd(s, sqe);
 		uint64_t t0 = stats_t0();
 		int64_t want = -1;
@@ -277,7 +283,7 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 		if (!chain)
 			chain_kernel = chain_broken = false;
 		chain = links;
-		if (!o && !chain_broken) {
+		if (!o && !chain_broken && !alloc_unfollowable(ring, sqe, linked)) {
 			uring_slots_change(ring, s, sqe);
 			chain_kernel = true;
 			kernel_before++;
@@ -288,6 +294,8 @@ static void uring_serve(struct io_uring *ring, struct uring_state *s)
 			res = -ECANCELED; /* the kernel never starts the rest of a broken chain */
 		} else if (!uring_inject_ok()) {
 			res = uring_refuse(sqe, 4);
+		} else if (!o) {
+			res = uring_refuse(sqe, 5); /* alloc_unfollowable */
 		} else if (chain_kernel) {
 			res = uring_refuse(sqe, 0);
 		} else if ((sqe->flags & IOSQE_IO_DRAIN) && kernel_before) {
@@ -511,6 +519,23 @@ static unsigned sqe_slot(const struct io_uring_sqe *sqe)
 static bool update_allocs(const struct io_uring_sqe *sqe)
 {
 	return (uint32_t)sqe->off == IORING_FILE_INDEX_ALLOC;
+}
+
+/* Whether a FILES_UPDATE naming UMFS descriptors (linked: behind another
+ * SQE of its chain) lets the kernel pick their slots where the library
+ * cannot follow: run after the submitting call returns (IOSQE_ASYNC,
+ * behind a link or a drain, an SQPOLL ring's thread), or with no CQE to
+ * tell a slot equal to the descriptor's number (IOSQE_CQE_SKIP_SUCCESS).
+ * Refused: requests on such a slot would reach the token. */
+static bool alloc_unfollowable(const struct io_uring *ring, const struct io_uring_sqe *sqe,
+			       bool linked)
+{
+	return sqe->opcode == IORING_OP_FILES_UPDATE && update_allocs(sqe) &&
+	       (linked || (ring->flags & IORING_SETUP_SQPOLL) ||
+		(sqe->flags & (IOSQE_ASYNC | IOSQE_IO_DRAIN | IOSQE_CQE_SKIP_SUCCESS))) &&
+	       sqe->len <= URING_MAX_FIXED &&
+	       !user_readable((const void *)(uintptr_t)sqe->addr, sqe->len * sizeof(int)) &&
+	       fixed_any((const int *)(uintptr_t)sqe->addr, sqe->len);
 }
 
 /*

@@ -70,7 +70,7 @@ if [ "$mode" = shim ]; then
 	named=$(grep -c 'warning: io_uring: uring_fixed: opcode [0-9]* refused (EOPNOTSUPP)' \
 		"$UMFS_LOG_FILE" || true)
 	reasons=$(grep 'refused' "$UMFS_LOG_FILE" | sed 's/.*refused (EOPNOTSUPP): //' | sort -u | wc -l)
-	[ "$lines" = 4 ] && [ "$named" = 4 ] && [ "$reasons" = 4 ] && rc=0 || rc=1
+	[ "$lines" = 5 ] && [ "$named" = 5 ] && [ "$reasons" = 5 ] && rc=0 || rc=1
 	result "$rc" "refusals: one warn line per reason, naming the program ($lines lines, $reasons reasons)"
 	sed 's/^/# log: /' "$UMFS_LOG_FILE"
 fi

@@ -17,6 +17,7 @@
  * run on UMFS is compared with (run_aio.sh).
  *
  * The second form submits what the library refuses on a UMFS descriptor
+ * (and a FILES_UPDATE letting the kernel pick a UMFS file's slot later)
  * and checks each CQE: -EOPNOTSUPP (never -EISDIR, never the token's or
  * another file's bytes, the file untouched), a chain after a refusal
  * cancelled, kernel requests around them served. Exit 1 at the first
@@ -448,6 +449,33 @@ static void refusals(const char *dir, const char *kfile)
 	expect("SPLICE from a fixed UMFS file", res[0], -EOPNOTSUPP);
 	if (read(p[0], buf, RLEN) != -1 || errno != EAGAIN)
 		fail("SPLICE from a fixed UMFS file: the pipe holds bytes");
+	io_uring_unregister_files(&ring);
+
+	/* the kernel would pick a slot for a UMFS file where the library
+	 * cannot see which: on its worker after the submission returned
+	 * (IOSQE_ASYNC), or behind a kernel request of its chain */
+	if (io_uring_register_files_sparse(&ring, 4) != 0)
+		fail("register sparse 4");
+	for (int i = 0; i < 2; i++) {
+		int upd[1] = { a };
+
+		if (i == 1) {
+			if (write(p[1], "x", 1) != 1)
+				fail("pipe write");
+			sqe = sqe_get();
+			io_uring_prep_read(sqe, p[0], kbuf, 1, -1);
+			mark(sqe, IOSQE_IO_LINK, 1);
+		}
+		sqe = sqe_get();
+		io_uring_prep_files_update(sqe, upd, 1, IORING_FILE_INDEX_ALLOC);
+		mark(sqe, i == 0 ? IOSQE_ASYNC : 0, 0);
+		submit_reap(i + 1, res);
+		expect(i == 0 ? "FILES_UPDATE picking a UMFS file's slot, IOSQE_ASYNC"
+			      : "FILES_UPDATE picking a UMFS file's slot, linked after a read",
+		       res[0], -EOPNOTSUPP);
+		if (upd[0] != a)
+			fail("FILES_UPDATE refused: the array says slot %d", upd[0]);
+	}
 	io_uring_unregister_files(&ring);
 	file_intact("after the refusals", a);
 	close(a);
