@@ -718,19 +718,8 @@ SHIM_API pid_t vfork(void)
  * library's own run around them (none of the program's, as there). */
 SHIM_API pid_t _Fork(void)
 {
-	pid_t pid;
-	int e;
-
 	shim_fork_prepare();
-	pid = SYS(_Fork)();
-	if (pid == 0) {
-		shim_fork_child();
-		return 0;
-	}
-	e = errno;
-	shim_fork_parent();
-	errno = e;
-	return pid;
+	return (pid_t)shim_fork_done(SYS(_Fork)());
 }
 
 struct clone_start {
@@ -754,7 +743,6 @@ SHIM_API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	pid_t *ptid, *ctid;
 	void *tls;
 	va_list ap;
-	int r, e;
 
 	/* read as the C library's clone reads them: whether passed or not */
 	va_start(ap, arg);
@@ -771,11 +759,8 @@ SHIM_API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return SYS(clone)(fn, stack, flags, arg, ptid, tls, ctid);
 	}
 	shim_fork_prepare();
-	r = SYS(clone)(clone_child, stack, flags, &cs, ptid, tls, ctid);
-	e = errno;
-	shim_fork_parent();
-	errno = e;
-	return r;
+	/* the child starts in clone_child: only the parent returns here */
+	return (int)shim_fork_done(SYS(clone)(clone_child, stack, flags, &cs, ptid, tls, ctid));
 }
 
 SHIM_API int daemon(int nochdir, int noclose)

@@ -54,19 +54,8 @@ struct clone3_head {
  * around it, as fork runs them. */
 static long syscall_fork(long number, const long *a)
 {
-	long r;
-	int e;
-
 	shim_fork_prepare();
-	r = SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (r == 0) {
-		shim_fork_child();
-		return 0;
-	}
-	e = errno;
-	shim_fork_parent();
-	errno = e;
-	return r;
+	return shim_fork_done(SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]));
 }
 
 /* clone or clone3 with these flags and stack: a child returning here in a

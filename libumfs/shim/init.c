@@ -195,6 +195,19 @@ void shim_fork_parent(void)
 	fallback_fork_parent();
 }
 
+long shim_fork_done(long r)
+{
+	int e = errno;
+
+	if (r == 0) {
+		shim_fork_child();
+		return 0;
+	}
+	shim_fork_parent();
+	errno = e;
+	return r;
+}
+
 void shim_fork_child(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();

@@ -498,6 +498,10 @@ extern _Atomic mode_t shim_umask;
 void shim_fork_prepare(void);
 void shim_fork_parent(void);
 void shim_fork_child(void);
+/* After shim_fork_prepare and the call that started the child: r is what
+ * it returned, 0 in the child; the handler each side needs runs (errno
+ * kept). Returns r. */
+long shim_fork_done(long r);
 /* False in a child started by a clone the library did not see: its state
  * (a copy of the parent's, or shared with it) is the parent's. */
 bool shim_state_ours(void);
