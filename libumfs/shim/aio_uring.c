@@ -521,6 +521,17 @@ static bool update_allocs(const struct io_uring_sqe *sqe)
 	return (uint32_t)sqe->off == IORING_FILE_INDEX_ALLOC;
 }
 
+/* A FILES_UPDATE's array of sqe->len descriptors, or NULL when it is too
+ * long for a table or cannot be read (the kernel then fails the update). */
+static const int *update_files(const struct io_uring_sqe *sqe)
+{
+	const int *files = (const int *)(uintptr_t)sqe->addr;
+
+	if (sqe->len > URING_MAX_FIXED || user_readable(files, sqe->len * sizeof(int)))
+		return NULL;
+	return files;
+}
+
 /* Whether a FILES_UPDATE naming UMFS descriptors (linked: behind another
  * SQE of its chain) lets the kernel pick their slots where the library
  * cannot follow: run after the submitting call returns (IOSQE_ASYNC,
@@ -530,12 +541,12 @@ static bool update_allocs(const struct io_uring_sqe *sqe)
 static bool alloc_unfollowable(const struct io_uring *ring, const struct io_uring_sqe *sqe,
 			       bool linked)
 {
+	const int *files;
+
 	return sqe->opcode == IORING_OP_FILES_UPDATE && update_allocs(sqe) &&
 	       (linked || (ring->flags & IORING_SETUP_SQPOLL) ||
 		(sqe->flags & (IOSQE_ASYNC | IOSQE_IO_DRAIN | IOSQE_CQE_SKIP_SUCCESS))) &&
-	       sqe->len <= URING_MAX_FIXED &&
-	       !user_readable((const void *)(uintptr_t)sqe->addr, sqe->len * sizeof(int)) &&
-	       fixed_any((const int *)(uintptr_t)sqe->addr, sqe->len);
+	       (files = update_files(sqe)) && fixed_any(files, sqe->len);
 }
 
 /*
@@ -670,10 +681,11 @@ static void uring_settle(struct io_uring *ring)
  * replaced in a table that holds UMFS files. */
 static bool uring_slots_changed_by(struct uring_state *s, const struct io_uring_sqe *sqe)
 {
+	const int *files;
+
 	if (sqe->opcode == IORING_OP_FILES_UPDATE)
-		return sqe->len <= URING_MAX_FIXED &&
-		       !user_readable((const void *)(uintptr_t)sqe->addr, sqe->len * sizeof(int)) &&
-		       (fixed_any((const int *)(uintptr_t)sqe->addr, sqe->len) ||
+		return (files = update_files(sqe)) &&
+		       (fixed_any(files, sqe->len) ||
 			/* the kernel allocates only empty slots: nothing to let go of */
 			(!update_allocs(sqe) && s && atomic_load(&uring_fixed_umfs)));
 	return s && atomic_load(&uring_fixed_umfs) && sqe_slot(sqe) != 0;
