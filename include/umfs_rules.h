@@ -185,15 +185,22 @@ static inline int umfs_pt_root_ok(const struct umfs_ptgeom *g, unsigned int heig
 			 umfs_off_is_data_page(g->data_off, g->data_pages, root));
 }
 
-/* The tree fields of an inode of this mode: an inline table only on a
- * regular file of a pool allowing it, and with pt_root 0; otherwise the
+/* Whether an inode of this mode may keep its level-1 entries inline: a
+ * regular file of a pool with INCOMPAT_INLINE_TABLE. */
+static inline int umfs_inline_allowed(const struct umfs_ptgeom *g, umfs_u32 mode)
+{
+	return g->inline_ok && (mode & 0170000) == 0100000; /* S_IFREG */
+}
+
+/* The tree fields of an inode of this mode: an inline table only where
+ * umfs_inline_allowed, and with pt_root 0; otherwise the
  * empty tree (pt_root 0, height 0) or a root umfs_pt_root_ok takes. The
  * inline table's root is its inode's own place, which the caller knows. */
 static inline int umfs_inode_tree_ok(const struct umfs_ptgeom *g, umfs_u32 mode,
 				     unsigned int height, umfs_u64 pt_root)
 {
 	if (height == UMFS_PT_INLINE)
-		return g->inline_ok && !pt_root && (mode & 0170000) == 0100000 /* S_IFREG */;
+		return umfs_inline_allowed(g, mode) && !pt_root;
 	return pt_root ? umfs_pt_root_ok(g, height, pt_root) : !height;
 }
 

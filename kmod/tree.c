@@ -65,11 +65,9 @@ u64 umfs_km_entry_form(unsigned int level, u64 e)
 
 int umfs_km_child(const struct umfs_km_pool *p, u64 e, unsigned int level, u64 *off, bool *huge)
 {
-	const struct umfs_ptgeom g = umfs_km_ptgeom(p);
-
 	/* the format's one reading of an entry (umfs_rules.h), as the core's
 	 * and fsck's walks read it */
-	switch (umfs_pte_decode(&g, level, e, off)) {
+	switch (umfs_pte_decode(&p->geom, level, e, off)) {
 	case UMFS_PTE_TABLE:
 		*huge = false;
 		return 0;

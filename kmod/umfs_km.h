@@ -56,7 +56,7 @@ struct umfs_km_pool {
 	u64 icursor;          /* next-fit cursor over the inode bitmap */
 	u64 bsum_off;         /* page-bitmap checksums; 0: the pool has none */
 	u64 pbitmap_words;
-	struct umfs_ptgeom geom; /* what its features allow of a tree (umfs_rules.h) */
+	struct umfs_ptgeom geom; /* where its tables point, how its trees may be (umfs_rules.h) */
 	bool bsum_warned;     /* a bitmap page failed its checksum: said once */
 	bool ibit_warned;     /* an inode in use was marked free: said once */
 };
@@ -67,13 +67,6 @@ extern struct rw_semaphore umfs_km_pool_rwsem;
 static inline void *umfs_km_off_ptr(const struct umfs_km_pool *p, u64 off)
 {
 	return (u8 *)p->kaddr + off;
-}
-
-/* Where the pool's file tables may point, and how tall and of which forms
- * its trees may be (umfs_rules.h, umfs_ptwalk.h). */
-static inline struct umfs_ptgeom umfs_km_ptgeom(const struct umfs_km_pool *p)
-{
-	return p->geom;
 }
 
 /* The format's walk over the pool's direct map. */
@@ -93,7 +86,7 @@ static inline u64 umfs_km_max_pages(const struct umfs_km_pool *p)
  * a pool with INCOMPAT_INLINE_TABLE). */
 static inline bool umfs_km_inline_ok(const struct umfs_km_pool *p, const struct umfs_inode *in)
 {
-	return p->geom.inline_ok && S_ISREG(in->mode);
+	return umfs_inline_allowed(&p->geom, in->mode);
 }
 
 static inline bool umfs_km_is_inline(const struct umfs_inode *in)

@@ -73,7 +73,7 @@ static inline bool pt_empty(const struct umfs_inode *in)
 /* Whether in's level-1 entries may live in the inode. */
 static inline bool pt_inline_allowed(const struct umfs_fs *fs, const struct umfs_inode *in)
 {
-	return fs->geom.inline_ok && S_ISREG(in->mode);
+	return umfs_inline_allowed(&fs->geom, in->mode);
 }
 
 static inline unsigned pt_level(const struct umfs_inode *in)
