@@ -692,6 +692,18 @@ static int wipe_signatures(const char *path, int fd, bool quiet)
 	return 0;
 }
 
+/* A pool formatted over: the runtime directories its users kept between
+ * uses (idle, this user's) would stay in /dev/shm under a UUID no pool
+ * has any more. The pool is locked, so nobody uses them. */
+static void forget_runtime_dirs(int fd, uint64_t size)
+{
+	struct umfs_superblock sb;
+
+	if (size >= sizeof(sb) && pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb) &&
+	    sb.magic == UMFS_SB_MAGIC)
+		(void)umfs_rundir_sweep(sb.uuid, 0, NULL, NULL);
+}
+
 /*
  * Checks (and with -f wipes) an existing file or block device before it is
  * mapped. A UMFS primary superblock is reported first; then whatever libblkid
@@ -706,6 +718,7 @@ static int check_existing(const struct mkfs_opts *o, const struct pool_target *t
 	int fd = t->fd, rc = 0;
 
 	if (o->force) {
+		forget_runtime_dirs(fd, t->cur_size);
 		rc = t->cur_size ? wipe_signatures(o->path, fd, o->quiet) : 0;
 	} else if (t->cur_size) {
 		rc = read_ends(o->path, fd, t->cur_size, page0, &last);

@@ -8,7 +8,12 @@
  * write /dev/shm). The run id is a random 64-bit number in the pool's state page,
  * replaced by whoever finds no usable directory under the current one: so
  * nobody who cannot read the pool knows the name before the directory
- * exists, and no name outlives its directory. What is found at the name is
+ * exists, and no name outlives its directory. The directory outlives its
+ * last user, so that the next first user finds it made (a short process
+ * then pays no mkdir, create or removal); the region in it is retired
+ * (share.c), and a directory made for the pool's former owner or
+ * permissions is removed when nobody uses it, and made again.
+ * What is found at the name is
  * checked on its descriptor, never by path: a directory (not a symlink),
  * made by a user of the pool, no more open than the pool. Everything in it
  * is opened relative to that descriptor, with O_NOFOLLOW, and checked the
@@ -169,8 +174,14 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 
 	flags = (flags & ~(O_CREAT | O_EXCL)) | O_NOFOLLOW | O_CLOEXEC;
 	if (type == S_IFDIR) {
-		made = create && OS(mkdirat)(dfd, name, 0700) == 0;
 		flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+		/* the directory outlives its users: most find it made */
+		if (create) {
+			fd = OS(openat)(dfd, name, flags);
+			if (fd >= 0 || errno != ENOENT)
+				goto opened;
+		}
+		made = create && OS(mkdirat)(dfd, name, 0700) == 0;
 	} else if (type == S_IFIFO) {
 		made = create && OS(mkfifoat)(dfd, name, 0600) == 0;
 	}
@@ -188,15 +199,18 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 		}
 		made = false;
 	}
-	do {
-		fd = -1;
-		if (type == S_IFREG && create) {
+	/* a file that is there is opened; one that is not, made (and one
+	 * made meanwhile by another user of the pool, opened) */
+	for (int tries = 0; tries < RUNDIR_TRIES; tries++) {
+		fd = OS(openat)(dfd, name, flags);
+		if (fd < 0 && errno == ENOENT && type == S_IFREG && create) {
 			fd = OS(openat)(dfd, name, flags | O_CREAT | O_EXCL, 0600);
 			made = fd >= 0;
 		}
-		if (fd < 0 && (!create || type != S_IFREG || errno == EEXIST))
-			fd = OS(openat)(dfd, name, flags);
-	} while (fd < 0 && errno == EINTR);
+		if (fd >= 0 || (errno != EINTR && errno != EEXIST))
+			break;
+	}
+opened:
 	if (fd < 0)
 		return -errno;
 	if (made) {
@@ -223,10 +237,23 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 	return err ? err : fd;
 }
 
+/* Whether directory st, of this user, lacks the permissions or the group
+ * a directory made now would get: the pool's were changed since. */
+static bool rundir_outdated(const struct umfs_fs *fs, const struct stat *st)
+{
+	const struct stat *pool = &fs->pm.st;
+
+	if (st->st_uid != OS(geteuid)())
+		return false;
+	return (st->st_mode & 0777) != (rundir_perm(fs, S_IFDIR) & 0777) ||
+	       ((pool->st_mode & S_IWGRP) && st->st_gid != pool->st_gid);
+}
+
 /* Opens the directory of run id at its name; -ENOENT when nothing is there. */
 static int rundir_try(struct umfs_fs *fs, uint64_t id)
 {
 	char path[sizeof(fs->run_path)], why[96];
+	struct stat st;
 	int fd, err;
 
 	err = rundir_name(fs, id, path, sizeof(path));
@@ -240,7 +267,18 @@ static int rundir_try(struct umfs_fs *fs, uint64_t id)
 				 "ignoring it and making a new one", path);
 		return err;
 	}
-	err = rundir_check_fd(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	if (OS(fstat)(fd, &st) < 0) {
+		err = -errno;
+		OS(close)(fd);
+		return err;
+	}
+	/* Made for the pool as it was: one of ours that nobody uses goes,
+	 * and a new one gets the pool's owner and permissions of now. */
+	if (rundir_outdated(fs, &st) && umfs_rundir_remove_unused(AT_FDCWD, path) == 0) {
+		OS(close)(fd);
+		return -ENOENT;
+	}
+	err = rundir_check(fs, &st, S_IFDIR, 0, why, sizeof(why));
 	if (err == -ENOENT) {
 		OS(close)(fd);
 		return err;
@@ -358,19 +396,10 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
 	return 0;
 }
 
-void umfs_rundir_close(struct umfs_fs *fs, bool remove)
+void umfs_rundir_close(struct umfs_fs *fs)
 {
 	if (fs->run_dfd < 0)
 		return;
-	if (remove) {
-		/* Removing "lock" first makes any process that opened the
-		 * directory meanwhile start over (share.c). Files a front end
-		 * keeps for a process not using the pool (a descriptor passed
-		 * to a program without the library) stay, and the directory
-		 * with them, for the next user. */
-		OS(unlinkat)(fs->run_dfd, UMFS_RUNDIR_LOCK, 0);
-		OS(rmdir)(fs->run_path);
-	}
 	OS(close)(fs->run_dfd);
 	fs->run_dfd = -1;
 }

@@ -10,13 +10,17 @@
 struct umfs_fs;
 
 /* rundir.c: the pool's runtime directory (see there). umfs_rundir_open
- * finds or makes it (fs->run_dfd, run_id, run_path); close removes it with
- * remove, if only the lock region is left in it. */
+ * finds or makes it (fs->run_dfd, run_id, run_path); close lets go of it
+ * (it stays for the next user). */
 #define UMFS_RUNDIR_LOCK "lock" /* the lock region's name in it */
 int umfs_rundir_open(struct umfs_fs *fs);
 /* Takes a duplicate of dfd, inherited, as the runtime directory: it must
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
-void umfs_rundir_close(struct umfs_fs *fs, bool remove);
+void umfs_rundir_close(struct umfs_fs *fs);
+/* rundir_sweep.c: removes directory name in base (a descriptor, or
+ * AT_FDCWD) if it is this user's and no process uses it: 0, -EBUSY when
+ * one does, -EPERM when it is not this user's, or another -errno. */
+int umfs_rundir_remove_unused(int base, const char *name);
 
 #endif /* UMFS_CORE_RUNDIR_H */

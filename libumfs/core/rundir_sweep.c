@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rundir_sweep.c - removes the runtime directories of a pool that no live
- * process uses: those a crashed process left, and those of copies of the
- * pool (same UUID) nobody runs any more.
+ * process uses: the one its users keep between uses (umfs-pool clean),
+ * those a crash or a change of the pool's permissions left behind, and
+ * those of copies of the pool (same UUID) nobody runs any more.
  *
  * Who uses a runtime directory is decided as its users decide it among
  * themselves: the gate, an OFD lock on byte 0 of its "lock" file
@@ -11,8 +12,8 @@
  * writing without waiting, as a last user does, and removes the directory
  * while it holds it: a process that opened "lock" meanwhile waits at the
  * gate, then finds the file gone and starts over with a new directory.
- * A directory without "lock" (its last user removed it, or its maker had
- * not made it yet) gets one made by the sweep, and the same rule holds.
+ * A directory without "lock" (its maker had not made it yet) gets one made
+ * by the sweep, and the same rule holds.
  * Files another process still holds for a description (ofd/<N> tokens,
  * flock'ed while the description lives) keep their directories.
  *
@@ -93,9 +94,7 @@ static int sweep_empty(int dfd, int depth)
 	return err;
 }
 
-/* Removes the directory name in base (dfd) if nobody uses it: 0, -EBUSY
- * when a process uses it, -EPERM when it is not this user's. */
-static int sweep_one(int base, const char *name)
+int umfs_rundir_remove_unused(int base, const char *name)
 {
 	int dfd = OS(openat)(base, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int lock, err;
@@ -152,7 +151,7 @@ int umfs_rundir_sweep(const uint8_t uuid[16], uint64_t keep,
 			if (strncmp(e->d_name, prefix, strlen(prefix)) || strlen(id) != 16 ||
 			    strspn(id, "0123456789abcdef") != 16 || (keep && strtoull(id, NULL, 16) == keep))
 				continue;
-			r = sweep_one(OS(dirfd)(d), e->d_name);
+			r = umfs_rundir_remove_unused(OS(dirfd)(d), e->d_name);
 			removed += r == 0;
 			snprintf(path, sizeof(path), "%s/%s", bases[b], e->d_name);
 			if (seen)

@@ -16,8 +16,9 @@
  * The first process (the gate of gate.c, taken for writing) initialises
  * the region, whatever a previous boot or a dead set of processes left in
  * it, and runs the full recovery; it then downgrades to reading, which
- * every other user holds. The last one to leave takes it for writing again
- * and may recover what dead processes left (orphans).
+ * every other user holds. The last one to leave takes it for writing again,
+ * may recover what dead processes left (orphans), and retires the region
+ * (cuts the file to nothing) for the next first user.
  * The region also counts the holders of open inodes in every process, so
  * that an unlinked file lives until its last holder anywhere closes it.
  * Nothing in the region is trusted: a header that does not match is
@@ -179,18 +180,20 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	fd = share_gate_open(fs, inherited, first);
 	if (fd < 0)
 		return fd;
-	/* First user: whatever a previous boot or dead processes left is
-	 * stale. Cutting the file to nothing and growing it again zeroes it
-	 * without touching its pages: clearing 1.4 MiB by stores cost a new
-	 * process 340 page faults. */
-	if (*first) {
-		err = OS(ftruncate)(fd, 0) < 0 ? -errno : umfs_os_ftruncate_own(fd, sizeof(*s));
-		if (err < 0)
-			goto err_close;
-	}
 	if (OS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;
+	}
+	/* First user: whatever a previous boot or dead processes left is
+	 * stale. Cutting the file to nothing (a retired region is already)
+	 * and growing it again zeroes it without touching its pages:
+	 * clearing 1.4 MiB by stores cost a new process 340 page faults. */
+	if (*first) {
+		err = st.st_size != 0 && OS(ftruncate)(fd, 0) < 0 ? -errno :
+			umfs_os_ftruncate_own(fd, sizeof(*s));
+		if (err < 0)
+			goto err_close;
+		st.st_size = sizeof(*s);
 	}
 	s = (size_t)st.st_size != sizeof(*s) ? MAP_FAILED :
 		OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -200,10 +203,12 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	}
 	if (*first) {
 		share_init(s, fs);
-	} else if ((bad = s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs)) != NULL) {
-		/* Either the first user died before it finished the region
-		 * (then we, or another waiter, may start over as first), or
-		 * a live user made it otherwise: not ours to rebuild under it. */
+	} else if ((bad = st.st_size == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" :
+			  share_bad(s, fs)) != NULL) {
+		/* The last user retired it while we waited, or the first
+		 * user died before it finished the region (then we, or
+		 * another waiter, may start over as first), or a live user
+		 * made it otherwise: not ours to rebuild under it. */
 		if (s != MAP_FAILED)
 			OS(munmap)(s, sizeof(*s));
 		OS(close)(fd);
@@ -212,7 +217,10 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
 			return -EPROTO;
 		}
-		OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + *restarts * 104729) % 8000); /* desynchronise waiters */
+		/* retired: come in again at once; otherwise wait a little,
+		 * desynchronised from other waiters */
+		if (st.st_size != 0)
+			OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + *restarts * 104729) % 8000);
 		return -EAGAIN;
 	}
 	fs->share = s;
@@ -241,10 +249,10 @@ int umfs_share_open(struct umfs_fs *fs, bool *first)
 		while (err == -EAGAIN);
 		if (err != -ESTALE || ++restarts > SHARE_RESTARTS)
 			break;
-		umfs_rundir_close(fs, false); /* removed under us: find the next one */
+		umfs_rundir_close(fs); /* removed under us: find the next one */
 	}
 	if (err)
-		umfs_rundir_close(fs, false);
+		umfs_rundir_close(fs);
 	return err == -ESTALE ? -EAGAIN : err;
 }
 
@@ -259,7 +267,7 @@ int umfs_share_open_inherited(struct umfs_fs *fs, const struct umfs_inherited *i
 		err = share_open_once(fs, in->lock_fd, first, &restarts);
 	while (err == -EAGAIN);
 	if (err) {
-		umfs_rundir_close(fs, false);
+		umfs_rundir_close(fs);
 		/* gone with its last user: only one who may make another can go on */
 		return err == -ESTALE ? -EACCES : err;
 	}
@@ -358,14 +366,18 @@ void umfs_share_fork_child(struct umfs_fs *fs)
 	fs->fork_share_fd = -1;
 }
 
-void umfs_share_close(struct umfs_fs *fs, bool remove)
+void umfs_share_close(struct umfs_fs *fs, bool last)
 {
 	if (!fs->share)
 		return;
 	umfs_fault_unwatch(fs->share);
 	OS(munmap)(fs->share, sizeof(*fs->share));
-	/* still holding the gate when removing: nobody is past it */
-	umfs_rundir_close(fs, remove);
+	/* The last user, still holding the gate, retires the region: its
+	 * pages go back, and a process waiting at the gate finds it empty
+	 * and comes in again as the first. The directory stays for it. */
+	if (last)
+		(void)OS(ftruncate)(fs->share_fd, 0);
+	umfs_rundir_close(fs);
 	OS(close)(fs->share_fd);
 	fs->share = NULL;
 	fs->share_fd = -1;

@@ -31,9 +31,10 @@ void umfs_share_counts_publish(struct umfs_fs *fs);
 /* A joiner's counts: those the region holds, else counted from the bitmaps. */
 void umfs_share_counts_take(struct umfs_fs *fs);
 /* At unmount: true when no other process uses the pool (the gate is then
- * held for writing until umfs_share_close). */
+ * held for writing until umfs_share_close, which retires the region when
+ * told it is the last). */
 bool umfs_share_last(struct umfs_fs *fs);
-void umfs_share_close(struct umfs_fs *fs, bool remove);
+void umfs_share_close(struct umfs_fs *fs, bool last);
 /* Around fork: the parent opens a gate description for the child, which
  * takes it as its own; when the parent cannot (it changed credentials
  * since it mounted), both share the parent's and say so (gate_shared). */

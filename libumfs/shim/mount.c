@@ -25,7 +25,9 @@
  *
  * The first process to come (the gate of "shared", gate.c) initialises the
  * area and writes back what dead processes' mappings held; the last one
- * removes the helper directory.
+ * empties the helper directory of what is a process's own and retires the
+ * area, leaving the directory, "shared" and ofd/ made for the next first
+ * user (a read-only process's own directory goes).
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -336,8 +338,10 @@ static void helper_dir_close(void)
 }
 
 /* Opens and maps the shared area; *alone tells whether this process came
- * first (it then holds the gate for writing until mount_gate_open). */
-static int shared_open(struct umfs_fs *fs, bool *alone)
+ * first (it then holds the gate for writing until mount_gate_open), and
+ * *orphans whether processes may have died using it (it was not retired:
+ * their mappings' host files may be left). */
+static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 {
 	size_t len = sizeof(struct shim_shared);
 	char what[PATH_MAX + 32];
@@ -362,18 +366,30 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	/* First user: cut to nothing and grown again, the file is zero
-	 * (whatever a dead process left) without this process touching it. */
-	if (*alone && (err = SYS(ftruncate)(fd, 0) < 0 ? -errno :
-			     umfs_os_ftruncate_own(fd, (off_t)len)) < 0)
-		goto err_close;
 	if (SYS(fstat)(fd, &st) < 0) {
 		err = -errno;
 		goto err_close;
 	}
+	/* First user: cut to nothing (a retired area is already) and grown
+	 * again, the file is zero (whatever a dead process left) without
+	 * this process touching it. */
+	*orphans = st.st_size != 0;
+	if (*alone) {
+		err = st.st_size != 0 && SYS(ftruncate)(fd, 0) < 0 ? -errno :
+			umfs_os_ftruncate_own(fd, (off_t)len);
+		if (err < 0)
+			goto err_close;
+		st.st_size = (off_t)len;
+	}
 	if ((size_t)st.st_size != len) {
 		err = -EPROTO;
-		goto err_restart;
+		if (st.st_size != 0)
+			goto err_restart;
+		/* retired by the last user while we waited: come in again */
+		sys_close_quiet(fd);
+		if (++restarts <= 200)
+			goto again;
+		return err;
 	}
 	p = SYS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
@@ -610,7 +626,7 @@ static int do_mount_raised(bool adoption)
 	 * pool; a read-only mount takes no part in it */
 	unsigned flags = cfg.readonly ? UMFS_MOUNT_RDONLY : UMFS_MOUNT_SHARED;
 	struct umfs_fs *fs;
-	bool alone = false;
+	bool alone = false, orphans = true;
 	int err;
 
 	/* The core recovers only as the pool's first user; a process that
@@ -645,7 +661,7 @@ static int do_mount_raised(bool adoption)
 	sys_close_quiet(inherit_take(INH_LOCK));
 	err = helper_dir_open(fs);
 	if (!err)
-		err = shared_open(fs, &alone);
+		err = shared_open(fs, &alone, &orphans);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
 			 "the helper directory", strerror(-err));
@@ -673,7 +689,8 @@ static int do_mount_raised(bool adoption)
 	atomic_store_explicit(&g_fs, fs, memory_order_release);
 	reclock_mounted(fs);
 	if (alone) {
-		mmap_recover_orphans(); /* mapped stores of processes that died */
+		if (orphans)
+			mmap_recover_orphans(); /* mapped stores of processes that died */
 		if (!cfg.readonly)
 			mount_warn_exposure(fs);
 		mount_gate_open();
@@ -827,20 +844,23 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
 	return 0;
 }
 
-/* Empties the helper directory, then removes it: called by the last user,
- * which holds the gate for writing. Processes waiting at the gate notice
- * that their "shared" is gone. ofd/, fifo/ and sock/ went before. */
-static void helper_dir_remove(struct umfs_fs *fs)
+/* Empties the helper directory of what dead processes left: called by the
+ * last user, which holds the gate for writing. The directory and "shared"
+ * stay for the next first user, the area retired (cut to nothing):
+ * processes waiting at the gate find it so and come in again. A read-only
+ * process's own directory goes. fifo/, sock/ (and a read-only process's
+ * ofd/) went before. */
+static void helper_dir_idle(struct umfs_fs *fs)
 {
 	if (sys_dir_each(helper_dfd, helper_entry_remove, fs) < 0)
 		return;
+	if (!helper_private) {
+		(void)SYS(ftruncate)(shared_fd, 0);
+		return;
+	}
 	SYS(unlinkat)(helper_dfd, "shared", 0);
-	if (helper_private)
-		SYS(unlinkat)(helper_parent_dfd, helper_leaf, AT_REMOVEDIR);
-	else
-		SYS(unlinkat)(umfs_fs_rundir_fd(fs), HELPER_NAME, AT_REMOVEDIR);
-	if (helper_private)
-		unsetenv(RDONLY_DIR_ENV);
+	SYS(unlinkat)(helper_parent_dfd, helper_leaf, AT_REMOVEDIR);
+	unsetenv(RDONLY_DIR_ENV);
 }
 
 /* At exit: when this process is the last user of the pool, close what it
@@ -863,10 +883,10 @@ void mount_exit(void)
 	cwd_exit();
 	sock_shutdown();
 	fifo_shutdown();
-	helper_dir_remove(fs); /* alone, holding the gate: nobody is past it */
+	helper_dir_idle(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
-	 * other process (umfs-fuse) still uses the pool, and removes the
-	 * runtime directory */
+	 * other process (umfs-fuse) still uses the pool, and retires its
+	 * lock region */
 	atomic_store(&g_fs, NULL);
 	core_fds[0] = umfs_fs_fd(fs);
 	core_fds[1] = umfs_fs_share_fd(fs);

@@ -808,16 +808,19 @@ static void tokens_let_go(void)
 	sys_close_quiet(pfd);
 }
 
-/* The last process using the pool is leaving (mount.c's exit, alone): the
- * arena and the tokens go with the helper directory, unless another
- * process still holds a token (a child between fork and exec, one that has
- * not mounted yet, or one without the library): that one and the arena
- * stay for whoever inherits it, and the last user after it removes them
- * (umfs-pool clean, when that is a program without the library). Mappings
- * stay, so descriptions still referenced remain readable memory. */
+/* The last process using the pool is leaving (mount.c's exit, alone):
+ * every slot no process holds is marked free. The arena and the tokens
+ * stay in the runtime directory, which outlives its users, so the next
+ * first user opens a token instead of making one; in a read-only
+ * process's own directory, which goes, they go too, unless another process
+ * still holds a token (a child between fork and exec, one that has not
+ * mounted yet, or one without the library): that one and the arena stay
+ * for whoever inherits it. Mappings stay, so descriptions still referenced
+ * remain readable memory. */
 void ofd_slot_shutdown(void)
 {
 	struct arena_hdr *a = atomic_load(&arena);
+	bool keep = shim_helper_private_dir() == NULL;
 	char name[16];
 	bool held = false;
 
@@ -830,14 +833,20 @@ void ofd_slot_shutdown(void)
 	anchor_purge();
 	pthread_mutex_lock(&arena_lock);
 	/* Processes that left just before this one (exiting together) still
-	 * hold their tokens until they are gone: a moment for them, bounded,
-	 * before a token counts as held for good. This process's own tokens
-	 * are let go (a scan of /proc/self/fd) only once a slot shows held:
-	 * a process that closed its files pays no scan. */
+	 * hold their tokens until they are gone: where the arena is to go, a
+	 * moment for them, bounded, before a token counts as held for good.
+	 * Where it stays, a slot still held keeps its "used" hint for the
+	 * reclaim scan, and only slots hinted used are looked at. This
+	 * process's own tokens are let go (a scan of /proc/self/fd) only once
+	 * a slot shows held: a process that closed its files pays no scan. */
 	for (int tries = 0, let_go = 0;; tries++) {
 		held = false;
 		for (uint32_t i = 0, high = atomic_load(&a->high); i < high && i < OFD_SLOTS; i++) {
-			int fd = token_take(i, O_CLOEXEC, false);
+			int fd;
+
+			if (keep && atomic_load(&a->state[i]) != SLOT_USED)
+				continue;
+			fd = token_take(i, O_CLOEXEC, false);
 
 			if (fd == -EWOULDBLOCK) {
 				held = true;
@@ -845,8 +854,10 @@ void ofd_slot_shutdown(void)
 			}
 			if (fd < 0 && fd != -EWOULDBLOCK)
 				continue;
-			token_name(name, i);
-			SYS(unlinkat)(ofd_dfd, name, AT_REMOVEDIR);
+			if (!keep) {
+				token_name(name, i);
+				SYS(unlinkat)(ofd_dfd, name, AT_REMOVEDIR);
+			}
 			sys_close_quiet(fd);
 			atomic_store(&a->state[i], SLOT_FREE);
 		}
@@ -856,9 +867,12 @@ void ofd_slot_shutdown(void)
 			tokens_let_go();
 			continue;
 		}
+		if (keep)
+			break;
 		usleep(10000);
 	}
-	if (!held) {
+	atomic_store(&a->hint, 0);
+	if (!held && !keep) {
 		SYS(unlinkat)(ofd_dfd, ARENA_NAME, 0);
 		SYS(unlinkat)(shim_helper_dfd(), SUBDIR, AT_REMOVEDIR);
 	}

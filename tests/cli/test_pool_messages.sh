@@ -30,9 +30,7 @@ cleanup() {
 			{ fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m"; }
 	done
 	# the runtime directories the pools' last users left (sharing.md)
-	for p in "$dir"/pool; do
-		[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
-	done
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$dir"
 	rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -24,6 +24,7 @@ cleanup() {
 	local uuid
 	uuid=$(pool_uuid_hex)
 	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT

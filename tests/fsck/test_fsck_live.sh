@@ -25,6 +25,7 @@ cleanup() {
 	mountpoint -q "$dir/mnt" 2>/dev/null && fusermount3 -u -z "$dir/mnt"
 	# the runtime directories the pool's last users left (sharing.md)
 	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$dir"
 	rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -32,10 +32,9 @@ uf_cleanup() {
 	if [ -n "${UF_KEEP:-}" ]; then
 		echo "# kept $UF_TMP"
 	else
-		# runtime directories that a killed last user of a pool left (sharing.md)
-		for p in "$UF_TMP"/*pool*; do
-			[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
-		done
+		# the runtime directories of its pools, which outlive their
+		# users (sharing.md)
+		"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$UF_TMP"
 		rm -rf "$UF_TMP"
 	fi
 }

@@ -58,6 +58,7 @@ cleanup() {
 	if [ -n "${MULTI_KEEP:-}" ]; then
 		echo "# kept $work"
 	else
+		"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$work"
 		rm -rf "$work"
 	fi
 }

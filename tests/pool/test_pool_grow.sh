@@ -19,6 +19,7 @@ cleanup() {
 	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
 	[ -n "$LOOP" ] && losetup -d "$LOOP"
 	wait 2>/dev/null
+	"$(dirname "$0")"/forget_rundirs.sh "$D"
 	rm -rf "$D"
 }
 trap cleanup EXIT

@@ -3,14 +3,18 @@
 # test_pool_rundir.sh BUILDDIR - what a pool's users leave in /dev/shm.
 # Processes that use a pool and exit cleanly (together, one after the
 # other, a child still holding an inherited descriptor when its parent
-# leaves) leave no runtime directory of the pool's UUID. A directory a
-# SIGKILLed process left is removed by `umfs-pool clean`, while the one a
+# leaves) leave one runtime directory of the pool's UUID, idle (its region
+# retired, nothing of a process's own in it), which the next user takes
+# up; one made for the pool's former permissions is replaced, and the old
+# one removed. A directory a SIGKILLed process left, and an idle one, are
+# removed by `umfs-pool clean`, while the one a
 # live process of a copy of the pool (same UUID) uses is kept and keeps
 # working; a token another process holds keeps its directory; a symlink
 # with a runtime directory's name is not followed. Exit 0 passed, 1 failed.
 set -u
 B=$1
 MKFS=$B/mkfs/mkfs.umfs RUN=$B/tools/umfs-run POOLT=$B/pool/umfs-pool
+IDLE=$(dirname "$0")/rundir_idle.sh
 export PMEM_IS_PMEM_FORCE=1
 unset LD_PRELOAD UMFS_POOL UMFS_MOUNT
 D=$(mktemp -d /dev/shm/umfs-rundirtest.XXXXXX)
@@ -39,8 +43,31 @@ on "$P" sh -c 'exec 5</umfs/f; exec cat /umfs/f' >/dev/null || fail "exec"
 on "$P" sh -c 'exec 5</umfs/f; sleep 0.3 & exit 0' || fail "bg child"
 for i in 1 2 3; do on "$P" sh -c 'cat /umfs/f; exec 4</umfs/f; sleep 0.2' >/dev/null & done
 wait
-for _ in $(seq 50); do [ -z "$(dirs)" ] && break; sleep 0.1; done
-[ -z "$(dirs)" ] || fail "clean exits left: $(find $(dirs) | tr '\n' ' ')"
+for _ in $(seq 50); do "$IDLE" "$hex" >/dev/null && break; sleep 0.1; done
+[ "$(dirs | wc -l)" = 1 ] && "$IDLE" "$hex" >"$D/idle.out" ||
+	fail "clean exits left: $(find $(dirs) | tr '\n' ' '): $(cat "$D/idle.out")"
+kept=$(dirs)
+[ "$(stat -c %a "$kept")" = 700 ] || fail "the kept directory has mode $(stat -c %a "$kept")"
+on "$P" cat /umfs/f >/dev/null || fail "the next user"
+[ "$(dirs)" = "$kept" ] && "$IDLE" "$hex" >"$D/idle.out" ||
+	fail "the next user did not take up $kept: $(dirs): $(cat "$D/idle.out")"
+
+# the pool's permissions changed: a directory with the new ones replaces
+# the old, which nobody uses and which goes
+chgrp nogroup "$P" && chmod 660 "$P" && chmod 711 "$D"
+on "$P" cat /umfs/f >/dev/null || fail "a user after chmod g+w"
+[ "$(dirs | wc -l)" = 1 ] && [ "$(dirs)" != "$kept" ] &&
+	[ "$(stat -c %a:%G "$(dirs)")" = 2770:nogroup ] ||
+	fail "after chmod g+w: $(for d in $(dirs); do stat -c '%n %a:%G' "$d"; done | tr '\n' ' ')"
+setpriv --reuid=65534 --regid=65534 --groups "$(getent group nogroup | cut -d: -f3)" \
+	"$RUN" --kmod=off --pool "$P" --mount /umfs -- cat /umfs/f >"$D/member.out" 2>&1 &&
+	grep -qx hello "$D/member.out" || fail "a member of the pool's group: $(cat "$D/member.out")"
+chmod 600 "$P"
+on "$P" cat /umfs/f >"$D/narrow.out" 2>&1 && grep -qx hello "$D/narrow.out" &&
+	! grep -q warning "$D/narrow.out" || fail "a user after chmod g-w: $(cat "$D/narrow.out")"
+[ "$(dirs | wc -l)" = 1 ] && [ "$(stat -c %a "$(dirs)")" = 700 ] ||
+	fail "after chmod g-w: $(for d in $(dirs); do stat -c '%n %a' "$d"; done | tr '\n' ' ')"
+chgrp root "$P"
 
 # a SIGKILLed user leaves its directory behind
 mkfifo "$D/ready"

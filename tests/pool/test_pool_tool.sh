@@ -14,7 +14,7 @@ unset LD_PRELOAD UMFS_POOL UMFS_MOUNT
 D=$(mktemp -d /dev/shm/umfs-pooltool.XXXXXX)
 P=$D/p.pool
 HOLDER=
-cleanup() { [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"; }
+cleanup() { [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null; wait 2>/dev/null; "$(dirname "$0")"/forget_rundirs.sh "$D"; rm -rf "$D"; }
 trap cleanup EXIT
 failed=0
 fail() { echo "FAIL: $*"; failed=1; }

@@ -67,10 +67,9 @@ fe_cleanup() {
 	if [ -n "${FE_KEEP:-}" ]; then
 		echo "# kept $FE_TMP"
 	else
-		# runtime directories that a killed last user of a pool left (sharing.md)
-		for p in "$FE_TMP"/*pool*; do
-			[ -f "$p" ] && rm -rf /dev/shm/umfs-"$(od -An -tx1 -j32 -N16 "$p" | tr -d ' \n')"-*
-		done
+		# the runtime directories of its pools, which outlive their
+		# users (sharing.md)
+		"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$FE_TMP"
 		rm -rf "$FE_TMP"
 	fi
 }

@@ -29,7 +29,7 @@ pooltrial_cleanup() {
 	mounted && fusermount3 -u -z "$MNT" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
 	for p in "$TMP"/*.pool; do [ -f "$p" ] && regions_remove "$p"; done
-	if [ -n "$KEEP" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
+	if [ -n "$KEEP" ]; then echo "# kept $TMP"; else "$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$TMP"; rm -rf "$TMP"; fi
 }
 trap pooltrial_cleanup EXIT
 

@@ -31,6 +31,7 @@ cleanup() {
 	fuse_mounted && fusermount3 -u -z "$mnt" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
 	[ -f "$pool" ] && rm -rf /dev/shm/umfs-"$(uuid)"-*
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT

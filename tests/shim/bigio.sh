@@ -90,7 +90,7 @@ shim rm -f /umfs/lim /umfs/lim2
 hmnt=$work/huge
 mkdir "$hmnt"
 if mount -t tmpfs -o huge=always,size=600M,mode=700 umfs-bigio "$hmnt" 2>/dev/null; then
-	trap '{ umount "$hmnt" 2>/dev/null || true; }; cleanup' EXIT
+	trap '{ "$(dirname "$0")"/../pool/forget_rundirs.sh "$hmnt"; umount "$hmnt" 2>/dev/null || true; }; cleanup' EXIT
 	"$MKFS" -q -f -s "$POOL_SIZE" "$hmnt/pool"
 	got=$(UMFS_POOL=$hmnt/pool steps /umfs/f 2>&1)
 	check "the same on a pool on 2 MiB pages" "$want_steps" "$got"

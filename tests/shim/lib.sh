@@ -27,15 +27,18 @@ export UMFS_POOL=$pool UMFS_MOUNT=/umfs
 unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
 
 cleanup() {
-	# the pool's runtime directory (the core's lock region, the helper
-	# directory), which a killed last user leaves behind
-	local uuid
-	uuid=$(pool_uuid_hex)
-	[ -n "$uuid" ] && rm -rf /dev/shm/umfs-"$uuid"-*
+	# the runtime directories of the pools made here, which outlive
+	# their users (sharing.md)
+	"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$work"
 	rm -rf "$work"
 }
 pool_uuid_hex() { # the superblock's uuid field, at byte 32
 	[ -f "$pool" ] && od -An -tx1 -j32 -N16 "$pool" | tr -d ' \n'
+}
+rundir_state() { # "idle" when the pool's runtime directories are as a last user leaves them
+	local out
+	out=$("$(dirname "${BASH_SOURCE[0]}")"/../pool/rundir_idle.sh "$(pool_uuid_hex)") &&
+		echo idle || echo "$out"
 }
 pool_rundir() { # the runtime directory the state page names (run_id at 0x1030)
 	[ -f "$pool" ] && echo "/dev/shm/umfs-$(pool_uuid_hex)-$(od -An -tx8 -j4144 -N8 "$pool" | tr -d ' \n')"

@@ -23,9 +23,7 @@ mkdir_rc=0
 shim mkdir /umfs/clones || mkdir_rc=$?
 out=$(shim "$SHIM_CLONE" /umfs/clones 2>&1) || true
 check "children without fork() leave the parent's files alone" "clones: ok" "$out"
-rundir=$(pool_rundir)
-check "the parent of such children leaves as last user" "$mkdir_rc none" \
-	"$mkdir_rc $(if [ -e "$rundir" ]; then echo "$rundir"; else echo none; fi)"
+check "the parent of such children leaves as last user" "$mkdir_rc idle" "$mkdir_rc $(rundir_state)"
 
 # A child that exits without closing what it inherited (and storing
 # through a shared mapping of it) lets go of it: the parent's close then

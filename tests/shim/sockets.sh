@@ -129,7 +129,6 @@ print(len(p), c.getpeername() == p)
 check "a 102-byte UMFS path" "102 True" "$out"
 
 # the last program gone, so is the host side
-check "the runtime directory is gone" "no" \
-	"$(d=$(pool_rundir); [ -n "$d" ] && [ -e "$d" ] && echo yes || echo no)"
+check "the runtime directory is left idle" "idle" "$(rundir_state)"
 
 finish

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "umfs_tools.h"
 
 /* A scratch pool file, formatted and mounted; removed at teardown. */
 struct test_pool {
@@ -71,9 +72,14 @@ static inline int test_pool_remount(struct test_pool *tp)
 
 static inline void test_pool_destroy(struct test_pool *tp)
 {
+	uint8_t uuid[16];
+
 	if (tp->fs)
 		umfs_unmount(tp->fs);
 	tp->fs = NULL;
+	/* the runtime directory its shared mounts left for the next user */
+	if (umfs_pool_uuid(tp->path, uuid) == 0)
+		(void)umfs_rundir_sweep(uuid, 0, NULL, NULL);
 	unlink(tp->path);
 }
 
