@@ -26,12 +26,13 @@ pool=$work/pool
 mnt=$work/mnt
 DAEMON=
 uuid() { od -An -tx1 -j32 -N16 "$pool" 2>/dev/null | tr -d ' \n'; }
+made= # the UUID of the pool fresh_pool made: a pool cut to nothing has none
+forget() { [ -n "$made" ] && rm -rf /dev/shm/umfs-"$made"-*; }
 fuse_mounted() { awk -v m="$mnt" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 cleanup() {
 	fuse_mounted && fusermount3 -u -z "$mnt" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
-	[ -f "$pool" ] && rm -rf /dev/shm/umfs-"$(uuid)"-*
-	"$(dirname "$0")"/../pool/forget_rundirs.sh "$work"
+	forget
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,9 +43,10 @@ pass() { echo "ok   $*"; passes=$((passes + 1)); }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
 fresh_pool() {
-	[ -f "$pool" ] && rm -rf /dev/shm/umfs-"$(uuid)"-*
+	forget
 	rm -f "$pool"
 	"$MKFS" -q -s 64M "$pool" || exit 1
+	made=$(uuid)
 }
 
 # damage WHAT: truncates the pool or the lock region while the writer runs.
