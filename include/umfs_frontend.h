@@ -290,6 +290,16 @@ int umfs_gate_join(int dfd, const char *name, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);
+/* The area in a gate's file fd, len bytes. size: *was is the file's size
+ * as found; a first user (the gate held for writing) then makes it len
+ * bytes of zeros without touching its pages, cutting it to nothing first
+ * unless it is empty already. A user that is not first and finds it empty
+ * (retired) comes in again at once: it will be the first. retire: the last
+ * user, still holding the gate for writing, cuts it to nothing, so that
+ * its pages go back and whoever waits at the gate comes in again; errno
+ * kept. */
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was);
+void umfs_gate_area_retire(int fd);
 
 /* A lock in memory that processes share (a front end's own shared area),
  * which no process can wedge: a waiter takes it over from a holder that

@@ -224,3 +224,25 @@ void umfs_gate_leave(int fd)
 {
 	umfs_gate_unlock(fd, GATE_USERS);
 }
+
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was)
+{
+	struct stat st;
+
+	if (OS(fstat)(fd, &st) < 0)
+		return -errno;
+	*was = st.st_size;
+	if (!first)
+		return 0;
+	if (st.st_size != 0 && OS(ftruncate)(fd, 0) < 0)
+		return -errno;
+	return umfs_os_ftruncate_own(fd, len);
+}
+
+void umfs_gate_area_retire(int fd)
+{
+	int saved = errno;
+
+	(void)OS(ftruncate)(fd, 0);
+	errno = saved;
+}

@@ -174,28 +174,21 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 {
 	struct umfs_share *s;
 	const char *bad;
-	struct stat st;
+	off_t was, size;
 	int fd, err;
 
 	fd = share_gate_open(fs, inherited, first);
 	if (fd < 0)
 		return fd;
-	if (OS(fstat)(fd, &st) < 0) {
-		err = -errno;
-		goto err_close;
-	}
 	/* First user: whatever a previous boot or dead processes left is
-	 * stale. Cutting the file to nothing (a retired region is already)
-	 * and growing it again zeroes it without touching its pages:
-	 * clearing 1.4 MiB by stores cost a new process 340 page faults. */
-	if (*first) {
-		err = st.st_size != 0 && OS(ftruncate)(fd, 0) < 0 ? -errno :
-			umfs_os_ftruncate_own(fd, sizeof(*s));
-		if (err < 0)
-			goto err_close;
-		st.st_size = sizeof(*s);
-	}
-	s = (size_t)st.st_size != sizeof(*s) ? MAP_FAILED :
+	 * stale. Cutting the file to nothing and growing it again zeroes it
+	 * without touching its pages: clearing 1.4 MiB by stores cost a new
+	 * process 340 page faults. */
+	err = umfs_gate_area_size(fd, *first, sizeof(*s), &was);
+	if (err < 0)
+		goto err_close;
+	size = *first ? (off_t)sizeof(*s) : was;
+	s = (size_t)size != sizeof(*s) ? MAP_FAILED :
 		OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED && *first) {
 		err = -errno;
@@ -203,7 +196,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	}
 	if (*first) {
 		share_init(s, fs);
-	} else if ((bad = st.st_size == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" :
+	} else if ((bad = size == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" :
 			  share_bad(s, fs)) != NULL) {
 		/* The last user retired it while we waited, or the first
 		 * user died before it finished the region (then we, or
@@ -219,7 +212,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		}
 		/* retired: come in again at once; otherwise wait a little,
 		 * desynchronised from other waiters */
-		if (st.st_size != 0)
+		if (size != 0)
 			OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + *restarts * 104729) % 8000);
 		return -EAGAIN;
 	}
@@ -376,7 +369,7 @@ void umfs_share_close(struct umfs_fs *fs, bool last)
 	 * pages go back, and a process waiting at the gate finds it empty
 	 * and comes in again as the first. The directory stays for it. */
 	if (last)
-		(void)OS(ftruncate)(fs->share_fd, 0);
+		umfs_gate_area_retire(fs->share_fd);
 	umfs_rundir_close(fs);
 	OS(close)(fs->share_fd);
 	fs->share = NULL;

@@ -346,7 +346,7 @@ static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 	size_t len = sizeof(struct shim_shared);
 	char what[PATH_MAX + 32];
 	int fd, err, restarts = 0;
-	struct stat st;
+	off_t was;
 	void *p;
 
 	snprintf(what, sizeof(what), "%s/shared", helper_dir);
@@ -366,24 +366,15 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	if (SYS(fstat)(fd, &st) < 0) {
-		err = -errno;
+	/* First user: the area is zero (whatever a dead process left)
+	 * without this process touching it. */
+	err = umfs_gate_area_size(fd, *alone, (off_t)len, &was);
+	if (err < 0)
 		goto err_close;
-	}
-	/* First user: cut to nothing (a retired area is already) and grown
-	 * again, the file is zero (whatever a dead process left) without
-	 * this process touching it. */
-	*orphans = st.st_size != 0;
-	if (*alone) {
-		err = st.st_size != 0 && SYS(ftruncate)(fd, 0) < 0 ? -errno :
-			umfs_os_ftruncate_own(fd, (off_t)len);
-		if (err < 0)
-			goto err_close;
-		st.st_size = (off_t)len;
-	}
-	if ((size_t)st.st_size != len) {
+	*orphans = was != 0;
+	if (!*alone && (size_t)was != len) {
 		err = -EPROTO;
-		if (st.st_size != 0)
+		if (was != 0)
 			goto err_restart;
 		/* retired by the last user while we waited: come in again */
 		sys_close_quiet(fd);
@@ -855,7 +846,7 @@ static void helper_dir_idle(struct umfs_fs *fs)
 	if (sys_dir_each(helper_dfd, helper_entry_remove, fs) < 0)
 		return;
 	if (!helper_private) {
-		(void)SYS(ftruncate)(shared_fd, 0);
+		umfs_gate_area_retire(shared_fd);
 		return;
 	}
 	SYS(unlinkat)(helper_dfd, "shared", 0);
