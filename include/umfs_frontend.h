@@ -301,6 +301,15 @@ void umfs_gate_leave(int fd);
 int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was);
 void umfs_gate_area_retire(int fd);
 
+/* Paths and names without printf (strjoin.c), whose code a short process
+ * would fault in for them. umfs_str_join: the strings up to NULL one after
+ * another into buf; -ENAMETOOLONG when they do not fit (buf then holds
+ * what did). umfs_str_hex: n bytes as 2n lowercase hex digits and a NUL;
+ * umfs_str_hex64: v as 16 of them. */
+int umfs_str_join(char *buf, size_t size, ...) __attribute__((sentinel));
+void umfs_str_hex(char *out, const uint8_t *in, size_t n);
+void umfs_str_hex64(char out[17], uint64_t v);
+
 /* A lock in memory that processes share (a front end's own shared area),
  * which no process can wedge: a waiter takes it over from a holder that
  * died or was never there, and names in the log a live holder that keeps

@@ -27,9 +27,11 @@
 #define LINE 64u
 #define MOVNT_THRESHOLD_DEFAULT 256u
 
-enum flush_insn { FLUSH_UNCHOSEN, FLUSH_CLFLUSH, FLUSH_CLFLUSHOPT, FLUSH_CLWB };
+enum flush_insn { FLUSH_CLFLUSH, FLUSH_CLFLUSHOPT, FLUSH_CLWB, FLUSH_UNCHOSEN };
 
-static enum flush_insn flush_insn; /* FLUSH_UNCHOSEN until the first call */
+/* Initialized, so in .data beside what the loader writes as the library
+ * loads: the first call's load of it is no page fault of its own. */
+static enum flush_insn flush_insn = FLUSH_UNCHOSEN; /* until the first call */
 static size_t movnt_threshold = MOVNT_THRESHOLD_DEFAULT; /* SIZE_MAX: never */
 static int pmem_forced;
 

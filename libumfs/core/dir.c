@@ -896,39 +896,61 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * The table is 64 pages: lookups of thousands of names touch every page
  * of it, and each first touch is a page fault of over 10 us in the VM of
  * docs/performance.md, while a colliding hint costs only the full lookup.
- * A page is faulted twice (the zero page at the first load, a copy at the
- * first store), so once a process has touched LOOKUP_HINT_SPREAD pages (a
- * walk of many directories, not a short process's few lookups) the rest
- * are populated with one call.
+ * A page is read only once a hint was stored on it (a load first would
+ * fault in the zero page, and the store a copy), and once a process has
+ * stored on LOOKUP_HINT_SPREAD pages (a walk of many directories, not a
+ * short process's few lookups) the rest are populated with one call.
  */
 #define LOOKUP_HINTS (1u << 16)
 #define LOOKUP_HINT_SPREAD 8
 #define LOOKUP_HINTS_PER_PAGE (UMFS_PAGE_SIZE / sizeof(uint32_t))
 UMFS_BSS_LARGE static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]
 	__attribute__((aligned(UMFS_PAGE_SIZE))); /* position + 1; 0: none */
-static _Atomic uint64_t lookup_hint_pages; /* a bit per page touched */
+static _Atomic uint64_t lookup_hint_pages; /* a bit per page stored on */
 
 static_assert(LOOKUP_HINTS / LOOKUP_HINTS_PER_PAGE <= 64, "a bit per page of the hints");
 
-static _Atomic uint32_t *lookup_hint_of(uint64_t dir, uint32_t hash)
+static size_t lookup_hint_index(uint64_t dir, uint32_t hash)
 {
 	uint64_t k = dir * 0x9E3779B97F4A7C15ull ^ hash;
-	size_t i = (k ^ k >> 31) & (LOOKUP_HINTS - 1);
-	uint64_t bit = 1ull << (i / LOOKUP_HINTS_PER_PAGE), was;
+
+	return (k ^ k >> 31) & (LOOKUP_HINTS - 1);
+}
+
+static uint64_t lookup_hint_page_bit(size_t i)
+{
+	return 1ull << (i / LOOKUP_HINTS_PER_PAGE);
+}
+
+/* The hint for (dir, hash): position + 1, or 0. */
+static uint32_t lookup_hint_get(uint64_t dir, uint32_t hash)
+{
+	size_t i = lookup_hint_index(dir, hash);
+
+	if (!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) &
+	      lookup_hint_page_bit(i)))
+		return 0;
+	return atomic_load_explicit(&lookup_hint[i], memory_order_relaxed);
+}
+
+static void lookup_hint_put(uint64_t dir, uint32_t hash, uint32_t pos1)
+{
+	size_t i = lookup_hint_index(dir, hash);
+	uint64_t bit = lookup_hint_page_bit(i), was;
 
 	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
 		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
 		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD)
 			umfs_mem_populate(lookup_hint, sizeof(lookup_hint));
 	}
-	return &lookup_hint[i];
+	atomic_store_explicit(&lookup_hint[i], pos1, memory_order_relaxed);
 }
 
 static const struct umfs_dentry *lookup_hinted(const struct umfs_fs *fs,
 					       const struct umfs_inode *in, uint64_t dir,
 					       const char *name, size_t len, uint32_t hash)
 {
-	uint32_t pos = atomic_load_explicit(lookup_hint_of(dir, hash), memory_order_relaxed);
+	uint32_t pos = lookup_hint_get(dir, hash);
 	struct umfs_dirblock_hdr *h;
 	const struct umfs_dentry *e;
 
@@ -979,8 +1001,7 @@ int umfs_dir_lookup(struct umfs_fs *fs, uint64_t dir, const char *name, size_t l
 		if (err)
 			return err;
 		e = hit.ent;
-		atomic_store_explicit(lookup_hint_of(dir, hash), hit.block * SLOTS + hit.slot + 1,
-				      memory_order_relaxed);
+		lookup_hint_put(dir, hash, hit.block * SLOTS + hit.slot + 1);
 	}
 	if (UMFS_UNLIKELY(e->check != entry_check(fs, e->ino))) {
 		/* its inode number changed since it was written: it would

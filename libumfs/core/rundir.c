@@ -58,13 +58,11 @@ static uint64_t rundir_base_bit(void)
 
 int umfs_rundir_name(const uint8_t uuid[16], uint64_t id, char *buf, size_t size)
 {
-	char hex[33];
-	int n;
+	char hex[33], idhex[17];
 
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
-	n = snprintf(buf, size, "%s/umfs-%s-%016llx", rundir_base(id), hex, (unsigned long long)id);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	umfs_str_hex(hex, uuid, 16);
+	umfs_str_hex64(idhex, id);
+	return umfs_str_join(buf, size, rundir_base(id), "/umfs-", hex, "-", idhex, NULL);
 }
 
 static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)

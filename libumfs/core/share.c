@@ -159,7 +159,8 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first)
 	char what[160];
 	int fd;
 
-	snprintf(what, sizeof(what), "%s/%s (first or last user)", fs->run_path, UMFS_RUNDIR_LOCK);
+	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (first or last user)",
+		      NULL);
 	if (inherited >= 0) {
 		fd = OS(fcntl)(inherited, F_DUPFD_CLOEXEC, 0);
 		fd = fd < 0 ? -errno : umfs_gate_enter_fd(fd, fs->run_dfd, UMFS_RUNDIR_LOCK, what,
@@ -280,7 +281,7 @@ bool umfs_share_last(struct umfs_fs *fs)
 	if (fs->gate_shared)
 		return false; /* another process may count on this description */
 
-	snprintf(what, sizeof(what), "%s/%s (leaving)", fs->run_path, UMFS_RUNDIR_LOCK);
+	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (leaving)", NULL);
 	return umfs_gate_last(fs->share_fd, what, NULL);
 }
 

@@ -307,19 +307,19 @@ static int helper_dir_open(struct umfs_fs *fs)
 
 	if (rundir < 0) {
 		fd = helper_private_open();
-	} else if (inherit_peek(INH_HELPER) >= 0) {
-		fd = inherit_take(INH_HELPER); /* one the parent could open (inherit.c) */
-		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
-			 HELPER_NAME);
 	} else {
-		/* a last user may remove it between our mkdir and open */
-		for (int tries = 0; tries < 100; tries++) {
-			fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
-			if (fd != -ENOENT)
-				break;
+		if (inherit_peek(INH_HELPER) >= 0) {
+			fd = inherit_take(INH_HELPER); /* one the parent could open (inherit.c) */
+		} else {
+			/* a last user may remove it between our mkdir and open */
+			for (int tries = 0; tries < 100; tries++) {
+				fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
+				if (fd != -ENOENT)
+					break;
+			}
 		}
-		snprintf(helper_dir, sizeof(helper_dir), "%s/%s", umfs_fs_rundir_path(fs),
-			 HELPER_NAME);
+		umfs_str_join(helper_dir, sizeof(helper_dir), umfs_fs_rundir_path(fs),
+			      "/" HELPER_NAME, NULL);
 	}
 	if (fd < 0)
 		return fd;
@@ -349,7 +349,7 @@ static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 	off_t was;
 	void *p;
 
-	snprintf(what, sizeof(what), "%s/shared", helper_dir);
+	umfs_str_join(what, sizeof(what), helper_dir, "/shared", NULL);
 again:
 	if (inherit_peek(INH_SHARED) >= 0)
 		fd = umfs_gate_enter_fd(inherit_take(INH_SHARED), helper_dfd, "shared", what, alone);
@@ -792,7 +792,7 @@ void mount_fork_prepare(void)
 	fork_shared_fd = -1;
 	if (!fs || shared_fd < 0 || helper_dfd < 0 || umfs_fs_gate_shared(fs))
 		return;
-	snprintf(what, sizeof(what), "%s/shared", helper_dir);
+	umfs_str_join(what, sizeof(what), helper_dir, "/shared", NULL);
 	fork_shared_fd = umfs_gate_join(helper_dfd, "shared", what);
 	if (fork_shared_fd < 0)
 		umfs_fs_set_gate_shared(fs);

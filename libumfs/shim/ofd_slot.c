@@ -130,11 +130,10 @@ static void token_name(char buf[16], uint32_t i)
 /* The subdirectory's path, from the helper directory's. */
 static int ofd_dir_find(void)
 {
-	int n = snprintf(ofd_dir, sizeof(ofd_dir), "%s/%s", shim_helper_dir(), SUBDIR);
-
-	if (n < 0 || (size_t)n >= sizeof(ofd_dir) || !shim_helper_dir()[0])
+	if (!shim_helper_dir()[0] ||
+	    umfs_str_join(ofd_dir, sizeof(ofd_dir), shim_helper_dir(), "/" SUBDIR, NULL))
 		return -ENAMETOOLONG;
-	ofd_dir_len = (size_t)n;
+	ofd_dir_len = strlen(ofd_dir);
 	return 0;
 }
 
@@ -220,7 +219,7 @@ static int arena_open_locked(void)
 		}
 	}
 	/* the lock on the arena file orders its creation and any rebuild */
-	snprintf(what, sizeof(what), "%s/%s", ofd_dir, ARENA_NAME);
+	umfs_str_join(what, sizeof(what), ofd_dir, "/" ARENA_NAME, NULL);
 	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
 	if (err)
 		goto err_fd;

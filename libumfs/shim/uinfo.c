@@ -37,8 +37,10 @@ static void uinfo_reserve(void)
 		ssize_t len = sys_read_full(fd, buf, sizeof(buf) - 1, 0);
 
 		if (len > 0) {
-			buf[len] = '\0';
-			n = strtoul(buf, NULL, 10);
+			/* by hand: strtoul's locale table is a page fault */
+			n = 0;
+			for (ssize_t i = 0; i < len && i < 10 && buf[i] >= '0' && buf[i] <= '9'; i++)
+				n = n * 10 + (size_t)(buf[i] - '0');
 		}
 		sys_close_quiet(fd);
 	}

@@ -701,6 +701,50 @@ static void test_page_swap_readers(void **state)
 	munmap((void *)stop, 4096);
 }
 
+/*
+ * The runtime directory's name and the strings the mount joins without
+ * printf, against snprintf as the reference: every byte value of a UUID,
+ * run ids at the edges (the bit that says /tmp), and buffers one byte too
+ * short, which fail with ENAMETOOLONG and keep what fit.
+ */
+static void test_names_without_printf(void **state)
+{
+	static const uint64_t ids[] = { 0, 1, 0x0123456789abcdefull, 0x7fffffffffffffffull,
+					0x8000000000000000ull, UINT64_MAX };
+	char got[128], want[128], hex[33];
+	uint8_t uuid[16];
+
+	(void)state;
+	for (int round = 0; round < 16; round++) {
+		for (int i = 0; i < 16; i++)
+			uuid[i] = (uint8_t)(round * 16 + i); /* each byte value once */
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+			int n;
+
+			for (int i = 0; i < 16; i++)
+				snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
+			n = snprintf(want, sizeof(want), "%s/umfs-%s-%016" PRIx64,
+				     ids[k] >> 63 ? "/tmp" : "/dev/shm", hex, ids[k]);
+			assert_int_equal(umfs_rundir_name(uuid, ids[k], got, sizeof(got)), 0);
+			assert_string_equal(got, want);
+			assert_int_equal(umfs_rundir_name(uuid, ids[k], got, (size_t)n + 1), 0);
+			assert_int_equal(umfs_rundir_name(uuid, ids[k], got, (size_t)n),
+					 -ENAMETOOLONG);
+			want[n - 1] = '\0';
+			assert_string_equal(got, want);
+		}
+	}
+	assert_int_equal(umfs_str_join(got, sizeof(got), "a", "", "/bc", NULL), 0);
+	assert_string_equal(got, "a/bc");
+	assert_int_equal(umfs_str_join(got, 4, "ab", "cd", NULL), -ENAMETOOLONG);
+	assert_string_equal(got, "abc");
+	assert_int_equal(umfs_str_join(got, 1, "x", NULL), -ENAMETOOLONG);
+	assert_string_equal(got, "");
+	assert_int_equal(umfs_str_join(got, 0, "x", NULL), -ENAMETOOLONG);
+	assert_int_equal(umfs_str_join(got, sizeof(got), NULL), 0);
+	assert_string_equal(got, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +757,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
 		cmocka_unit_test_teardown(test_rundir_planted, teardown),
+		cmocka_unit_test(test_names_without_printf),
 		cmocka_unit_test_teardown(test_page_swap_readers, teardown),
 	};
 
