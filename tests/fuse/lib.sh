@@ -62,12 +62,19 @@ uf_require_fuse() {
 	fi
 	fusermount3 -u "$UF_TMP/probe"
 	uf_wait_released "$UF_TMP/probe.pool"
-	rm -f "$UF_TMP/probe.pool"
+	uf_pool_remove "$UF_TMP/probe.pool"
+}
+
+# uf_pool_remove POOL: the pool, and its runtime directory unless a copy
+# of the pool is in use (the directory outlives the pool's last user)
+uf_pool_remove() {
+	[ -f "$1" ] && "$UF_BUILD/pool/umfs-pool" clean "$1" >/dev/null 2>&1
+	rm -f "$1"
 }
 
 # uf_mkfs POOL SIZE
 uf_mkfs() {
-	rm -f "$1"
+	uf_pool_remove "$1"
 	"$UF_MKFS" -q -s "$2" "$1" || uf_fail "mkfs.umfs -s $2 $1"
 }
 

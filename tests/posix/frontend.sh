@@ -75,9 +75,16 @@ fe_cleanup() {
 }
 trap fe_cleanup EXIT
 
+# fe_pool_remove POOL: the pool, and its runtime directory unless a copy
+# of the pool is in use (the directory outlives the pool's last user)
+fe_pool_remove() {
+	[ -f "$1" ] && "$FE_BUILD/pool/umfs-pool" clean "$1" >/dev/null 2>&1
+	rm -f "$1"
+}
+
 # fe_mkfs POOL SIZE
 fe_mkfs() {
-	rm -f "$1"
+	fe_pool_remove "$1"
 	"$FE_MKFS" -q -s "$2" "$1"
 }
 
@@ -104,7 +111,7 @@ fe_require() {
 			flock -n -x "$FE_TMP/probe.pool" true 2>/dev/null && break
 			sleep 0.05
 		done
-		rm -f "$FE_TMP/probe.pool"
+		fe_pool_remove "$FE_TMP/probe.pool"
 		;;
 	shim)
 		[ -f "$FE_SHIM" ] || fe_skip "the LD_PRELOAD library was not built yet ($FE_SHIM)"
