@@ -300,6 +300,11 @@ void umfs_gate_leave(int fd);
  * kept. */
 int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was);
 void umfs_gate_area_retire(int fd);
+/* A user that is not first and found the area (of size was) not as it
+ * should be, before its restarts-th try again: retired (0), it comes in
+ * again at once; otherwise its first user died or a live one made it
+ * otherwise, and it waits a little, desynchronised from other waiters. */
+void umfs_gate_area_backoff(off_t was, int restarts);
 
 /* Paths and names without printf (strjoin.c), whose code a short process
  * would fault in for them. umfs_str_join: the strings up to NULL one after

@@ -239,6 +239,12 @@ int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was)
 	return umfs_os_ftruncate_own(fd, len);
 }
 
+void umfs_gate_area_backoff(off_t was, int restarts)
+{
+	if (was != 0)
+		OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + restarts * 104729) % 8000);
+}
+
 void umfs_gate_area_retire(int fd)
 {
 	int saved = errno;

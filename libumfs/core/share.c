@@ -211,10 +211,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
 			return -EPROTO;
 		}
-		/* retired: come in again at once; otherwise wait a little,
-		 * desynchronised from other waiters */
-		if (size != 0)
-			OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + *restarts * 104729) % 8000);
+		umfs_gate_area_backoff(size, *restarts);
 		return -EAGAIN;
 	}
 	fs->share = s;

@@ -374,13 +374,7 @@ again:
 	*orphans = was != 0;
 	if (!*alone && (size_t)was != len) {
 		err = -EPROTO;
-		if (was != 0)
-			goto err_restart;
-		/* retired by the last user while we waited: come in again */
-		sys_close_quiet(fd);
-		if (++restarts <= 200)
-			goto again;
-		return err;
+		goto err_restart;
 	}
 	p = SYS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
@@ -412,16 +406,18 @@ err_close:
 	return err;
 
 err_restart:
-	/* The first user died before it set the area up (we, or another
-	 * waiter, may start over as first), or a live user made it with
-	 * another version of the library. */
+	/* The last user retired the area while we waited, or the first user
+	 * died before it set the area up (we, or another waiter, may start
+	 * over as first), or a live user made it with another version of the
+	 * library. */
 	sys_close_quiet(fd);
 	if (++restarts <= 200) {
-		usleep(2000 + (unsigned)(getpid() * 7919 + restarts * 104729) % 8000);
+		umfs_gate_area_backoff(was, restarts);
 		goto again;
 	}
-	SHIM_LOG(LOG_ERROR, "%s is damaged or from another version, and in use; stop every "
-		 "program using the pool", what);
+	if (was != 0)
+		SHIM_LOG(LOG_ERROR, "%s is damaged or from another version, and in use; stop "
+			 "every program using the pool", what);
 	return err;
 }
 
