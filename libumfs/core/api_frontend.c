@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -31,18 +32,19 @@
 
 #define FE_SLOTS 8
 
-/* The owners are scanned apart from the settings, and a slot's two paths
- * share one buffer (the parent right after the prefix), so that a process
- * setting its prefix touches one page of the table, not three. */
+/* The owners are scanned apart from the settings. A slot's two paths share
+ * one buffer on the heap, at their length (the parent right after the
+ * prefix): the table stays among the small variables, and a joining
+ * process touches no page of the library's zeroed data for it. */
 struct fe_settings {
 	size_t prefix_len;
 	bool relatime;
-	char paths[2 * PATH_MAX]; /* the prefix; the prefix's parent directory
-				     (where ".." at the root goes) after its NUL */
+	char *paths; /* the prefix; the prefix's parent directory (where ".."
+			at the root goes) after its NUL; NULL while unset */
 };
 
 static const struct umfs_fs *fe_owner[FE_SLOTS];
-UMFS_BSS_LARGE static struct fe_settings fe_table[FE_SLOTS];
+static struct fe_settings fe_table[FE_SLOTS];
 static pthread_mutex_t fe_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *fe_parent(const struct fe_settings *s)
@@ -66,8 +68,7 @@ static struct fe_settings *fe_slot(const struct umfs_fs *fs, bool create)
 	fe_owner[free_slot] = fs;
 	fe_table[free_slot].prefix_len = 0;
 	fe_table[free_slot].relatime = false;
-	fe_table[free_slot].paths[0] = '\0';
-	fe_table[free_slot].paths[1] = '\0';
+	fe_table[free_slot].paths = NULL;
 	return &fe_table[free_slot];
 }
 
@@ -81,7 +82,7 @@ int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
 {
 	struct fe_settings *s;
 	size_t len = prefix ? strlen(prefix) : 0;
-	char *parent, *slash;
+	char *paths = NULL, *old = NULL, *parent, *slash;
 
 	while (len > 1 && prefix[len - 1] == '/')
 		len--;
@@ -89,25 +90,33 @@ int umfs_set_mount_prefix(struct umfs_fs *fs, const char *prefix)
 		return -EINVAL;
 	if (len == 1)
 		return -EINVAL; /* "/" would make every host path a pool path */
+	if (len) {
+		paths = malloc(2 * (len + 1));
+		if (!paths)
+			return -ENOMEM;
+		memcpy(paths, prefix, len);
+		paths[len] = '\0';
+		parent = paths + len + 1;
+		memcpy(parent, paths, len + 1);
+		slash = strrchr(parent, '/');
+		if (slash == parent)
+			parent[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+	}
 	pthread_mutex_lock(&fe_lock);
 	s = fe_slot(fs, len != 0);
-	if (!s) {
-		pthread_mutex_unlock(&fe_lock);
-		return len ? -ENOSPC : 0;
+	if (s) {
+		old = s->paths;
+		s->paths = paths;
+		s->prefix_len = len;
+		paths = NULL;
+		fe_slot_release_if_empty(s);
 	}
-	memcpy(s->paths, prefix ? prefix : "", len);
-	s->paths[len] = '\0';
-	s->prefix_len = len;
-	parent = s->paths + len + 1;
-	memcpy(parent, s->paths, len + 1);
-	slash = strrchr(parent, '/');
-	if (slash == parent)
-		parent[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	fe_slot_release_if_empty(s);
 	pthread_mutex_unlock(&fe_lock);
-	return 0;
+	free(old);
+	free(paths); /* not taken: no slot */
+	return s || !len ? 0 : -ENOSPC;
 }
 
 int umfs_set_relatime(struct umfs_fs *fs, int on)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "crc32c.h"
+#include "umfs_frontend.h" /* UMFS_BSS_LARGE */
 #include "umfs_tools.h"
 
 #if defined(__x86_64__)
@@ -160,7 +161,9 @@ static int have_avx512_clmul(void)
 }
 #endif
 
-static uint32_t crc32c_table[256];
+/* filled only where the CPU lacks the crc32 instruction: apart from the
+ * small variables every process touches */
+UMFS_BSS_LARGE static uint32_t crc32c_table[256];
 
 /* 0 until the first checksum; then 1 (software, with crc32c_table filled)
  * or 2 (the crc32 instruction). Settled at first use, not as the library

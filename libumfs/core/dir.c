@@ -900,13 +900,18 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * fault in the zero page, and the store a copy), and once a process has
  * stored on LOOKUP_HINT_SPREAD pages (a walk of many directories, not a
  * short process's few lookups) the rest are populated with one call.
+ * A process stores no hint before its LOOKUP_HINT_AFTER-th full lookup:
+ * one that looks up a few names (a cat, a compiler pass) would pay a page
+ * fault for each hint and never use it.
  */
 #define LOOKUP_HINTS (1u << 16)
 #define LOOKUP_HINT_SPREAD 8
+#define LOOKUP_HINT_AFTER 32
 #define LOOKUP_HINTS_PER_PAGE (UMFS_PAGE_SIZE / sizeof(uint32_t))
 UMFS_BSS_LARGE static _Atomic uint32_t lookup_hint[LOOKUP_HINTS]
 	__attribute__((aligned(UMFS_PAGE_SIZE))); /* position + 1; 0: none */
 static _Atomic uint64_t lookup_hint_pages; /* a bit per page stored on */
+static _Atomic uint32_t lookup_full; /* full lookups, counted to LOOKUP_HINT_AFTER */
 
 static_assert(LOOKUP_HINTS / LOOKUP_HINTS_PER_PAGE <= 64, "a bit per page of the hints");
 
@@ -938,6 +943,11 @@ static void lookup_hint_put(uint64_t dir, uint32_t hash, uint32_t pos1)
 	size_t i = lookup_hint_index(dir, hash);
 	uint64_t bit = lookup_hint_page_bit(i), was;
 
+	if (UMFS_UNLIKELY(atomic_load_explicit(&lookup_full, memory_order_relaxed) <
+			  LOOKUP_HINT_AFTER)) {
+		atomic_fetch_add_explicit(&lookup_full, 1, memory_order_relaxed);
+		return;
+	}
 	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
 		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
 		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD)

@@ -77,7 +77,11 @@ struct fault_range {
 	const char *name;
 };
 
-UMFS_BSS_LARGE static struct fault_slot fault_slots[FAULT_SLOTS];
+/* Within one page: the scans of every slot (a fault's lookup, an unwatch)
+ * then read no page but the one the registrations wrote. */
+UMFS_BSS_LARGE static struct fault_slot fault_slots[FAULT_SLOTS]
+	__attribute__((aligned(4096)));
+static_assert(sizeof(fault_slots) <= 4096, "the slots fit one page");
 static _Atomic bool fault_full_said;
 static _Atomic bool fault_routed;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;

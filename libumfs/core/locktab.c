@@ -161,7 +161,9 @@ static bool lk_seen(const uint8_t *seen, uint32_t idx)
  * list holds is free. */
 static void lk_repair(tab_t *t)
 {
-	static uint8_t seen[UMFS_LK_RECS / 8]; /* under the table's lock */
+	/* under the table's lock; apart from the small variables every
+	 * process touches, as a recovery's alone */
+	UMFS_BSS_LARGE static uint8_t seen[UMFS_LK_RECS / 8];
 
 	memset(seen, 0, sizeof(seen));
 	for (uint32_t b = 0; b < UMFS_LK_BUCKETS; b++) {

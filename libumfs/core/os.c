@@ -64,7 +64,6 @@ int umfs_os_ftruncate_own(int fd, off_t len)
 	int saved = errno, r;
 	bool raise;
 
-	umfs_os_init();
 	raise = OS(getrlimit)(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 		(uint64_t)len > rl.rlim_cur && OS(fstat)(fd, &st) == 0 && st.st_size < len;
 	if (raise) {

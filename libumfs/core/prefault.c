@@ -85,13 +85,16 @@ static bool prefault_has(const struct umfs_prefault *p, uint64_t pg)
 }
 
 /* The map's bitmap when it is valid in this process (cleared after a
- * fork), or NULL where populating does not apply. */
-static struct umfs_prefault *prefault_valid(struct umfs_pmem *pm)
+ * fork), or NULL where populating does not apply. A query (make false)
+ * makes none: before the bitmap exists no page is recorded present, and a
+ * process that only reads never pays for it. */
+static struct umfs_prefault *prefault_valid(struct umfs_pmem *pm, bool make)
 {
-	struct umfs_prefault *p = prefault_of(pm);
+	struct umfs_prefault *p = make ? prefault_of(pm)
+				       : __atomic_load_n(&pm->prefault, __ATOMIC_ACQUIRE);
 	uint64_t forks = __atomic_load_n(&prefault_forks, __ATOMIC_RELAXED);
 
-	if (p == PREFAULT_OFF)
+	if (!p || p == PREFAULT_OFF)
 		return NULL;
 	if (UMFS_UNLIKELY(p->forks != forks)) { /* in a child: nothing is mapped yet */
 		for (size_t i = 0; i < p->nwords; i++)
@@ -115,7 +118,7 @@ void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 	struct umfs_prefault *p;
 	uint64_t pg, last, first = UINT64_MAX;
 
-	if (len == 0 || off >= pm->len || !(p = prefault_valid(pm)))
+	if (len == 0 || off >= pm->len || !(p = prefault_valid(pm, true)))
 		return;
 	pg = off >> UMFS_PAGE_SHIFT;
 	last = (UMFS_MIN(off + len, pm->len) - 1) >> UMFS_PAGE_SHIFT;
@@ -145,7 +148,7 @@ bool umfs_pmem_present(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 {
 	struct umfs_prefault *p;
 
-	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm)))
+	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm, false)))
 		return false;
 	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
 		if (!prefault_has(p, pg))
@@ -157,7 +160,7 @@ void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len)
 {
 	struct umfs_prefault *p;
 
-	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm)))
+	if (len == 0 || off + len > pm->len || !(p = prefault_valid(pm, true)))
 		return;
 	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++)
 		__atomic_fetch_or(&p->bits[pg / 64], 1ull << (pg % 64), __ATOMIC_RELAXED);

@@ -19,7 +19,6 @@
  */
 #include "shim.h"
 
-#define FIFO_SUBDIR "fifo"
 #define FIFO_SUBDIR_MODE 01733 /* as ofd/: anyone holding it may make one, nobody remove another's */
 #define FIFO_MODE 0666         /* the UMFS inode's permissions are checked first */
 
@@ -55,8 +54,8 @@ int fifo_host_open(struct umfs_fs *fs, uint64_t ino, int flags)
 	return umfs_rundir_openat(fs, dfd, host, O_CREAT | flags, S_IFIFO, FIFO_MODE);
 }
 
-void fifo_shutdown(void)
+void fifo_shutdown(bool named)
 {
-	shim_helper_subdir_remove(shim_fs_peek(), &fifo_dfd, FIFO_SUBDIR, FIFO_SUBDIR_MODE,
+	shim_helper_subdir_remove(shim_fs_peek(), &fifo_dfd, named, FIFO_SUBDIR, FIFO_SUBDIR_MODE,
 				  "fifo-");
 }

@@ -71,7 +71,9 @@ _Atomic uint32_t *shim_maps_active;
 static struct umfs_fs *_Atomic g_fs;
 static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
 uint8_t shim_pool_uuid[16];
-UMFS_BSS_LARGE static char helper_dir[PATH_MAX];
+/* Its path, on the heap at its length: a PATH_MAX array of the library's
+ * zeroed data would be a page more for every joining process to fault. */
+static char *helper_dir;
 static int helper_dfd = -1;
 static bool helper_private; /* a read-only process's own directory */
 static struct shim_shared *shared;
@@ -99,12 +101,31 @@ int shim_shared_fd(void)
 
 const char *shim_helper_dir(void)
 {
-	return helper_dir;
+	return helper_dir ? helper_dir : "";
 }
 
 const char *shim_helper_private_dir(void)
 {
 	return helper_private && helper_dfd >= 0 ? helper_dir : NULL;
+}
+
+/* Set to dir followed by leaf at each mount, before another thread can
+ * read it. */
+static int helper_dir_set(const char *dir, const char *leaf)
+{
+	size_t dlen = strlen(dir), llen = strlen(leaf);
+	char *p, *old = helper_dir;
+
+	if (dlen + llen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	p = malloc(dlen + llen + 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, dir, dlen);
+	memcpy(p + dlen, leaf, llen + 1);
+	helper_dir = p;
+	free(old);
+	return 0;
 }
 
 int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen)
@@ -192,15 +213,15 @@ static int subdir_entry_remove(int dfd, const char *name, void *arg)
 
 /* The last user's exit: subdirectory name, made by this process or one
  * gone before, loses the names starting with prefix, then goes. */
-void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, const char *name,
-			       mode_t mode, const char *prefix)
+void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, bool named,
+			       const char *name, mode_t mode, const char *prefix)
 {
 	struct subdir_prefix p = { prefix, strlen(prefix) };
 	int fd = atomic_exchange(slot, -1);
 
 	if (fd >= 0)
 		uinfo_unmark_internal(fd);
-	else if (fs && helper_dfd >= 0)
+	else if (fs && helper_dfd >= 0 && named)
 		fd = umfs_rundir_openat(fs, helper_dfd, name, 0, S_IFDIR, mode);
 	if (fd < 0)
 		return; /* nobody made it */
@@ -219,21 +240,21 @@ int shim_helper_open(const char *name, int flags, mode_t type)
 /* A read-only process's own directory is removed by its name (leaf) in
  * the directory that holds it (parent_dfd), never by path. */
 static int helper_parent_dfd = -1;
-static char helper_leaf[NAME_MAX + 1];
+UMFS_BSS_LARGE static char helper_leaf[NAME_MAX + 1];
 
 /* The canonical path of directory fd, for helper_dir: what the kernel
  * says of the descriptors made in it (ofd_slot.c compares those). */
-static void helper_dir_name(int fd, const char *given)
+static int helper_dir_name(int fd, const char *given)
 {
-	char link[32];
+	char link[32], path[PATH_MAX];
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = SYS(readlink)(link, helper_dir, sizeof(helper_dir) - 1);
-	if (n > 0 && helper_dir[0] == '/')
-		helper_dir[n] = '\0';
-	else
-		snprintf(helper_dir, sizeof(helper_dir), "%s", given);
+	n = SYS(readlink)(link, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return helper_dir_set(given, "");
+	path[n] = '\0';
+	return helper_dir_set(path, "");
 }
 
 /* Opens dir, a read-only process's directory, through envpath.c: a
@@ -267,7 +288,7 @@ static int helper_private_open(void)
 	const char *inherited = getenv(RDONLY_DIR_ENV), *given = inherited;
 	char made[PATH_MAX];
 	struct envpath ep;
-	int fd = -1;
+	int fd = -1, err;
 
 	if (inherited && *inherited) {
 		fd = helper_private_adopt(inherited, &ep);
@@ -291,7 +312,14 @@ static int helper_private_open(void)
 			return fd;
 		}
 	}
-	helper_dir_name(fd, given);
+	err = helper_dir_name(fd, given);
+	if (err) {
+		sys_close_quiet(fd);
+		if (given == made)
+			SYS(rmdir)(made); /* ours, empty */
+		envpath_done(&ep);
+		return err;
+	}
 	if (!inherited || strcmp(inherited, helper_dir) != 0)
 		setenv(RDONLY_DIR_ENV, helper_dir, 1);
 	helper_parent_dfd = shim_fd_move_high(ep.dfd);
@@ -318,8 +346,14 @@ static int helper_dir_open(struct umfs_fs *fs)
 					break;
 			}
 		}
-		umfs_str_join(helper_dir, sizeof(helper_dir), umfs_fs_rundir_path(fs),
-			      "/" HELPER_NAME, NULL);
+		if (fd >= 0) {
+			int err = helper_dir_set(umfs_fs_rundir_path(fs), "/" HELPER_NAME);
+
+			if (err) {
+				sys_close_quiet(fd);
+				return err;
+			}
+		}
 	}
 	if (fd < 0)
 		return fd;
@@ -349,7 +383,7 @@ static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 	off_t was;
 	void *p;
 
-	umfs_str_join(what, sizeof(what), helper_dir, "/shared", NULL);
+	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/shared", NULL);
 again:
 	if (inherit_peek(INH_SHARED) >= 0)
 		fd = umfs_gate_enter_fd(inherit_take(INH_SHARED), helper_dfd, "shared", what, alone);
@@ -424,7 +458,7 @@ err_restart:
 /* The first process lets the others in once the pool is mounted. */
 static void mount_gate_open(void)
 {
-	umfs_gate_ready(shared_fd, helper_dir);
+	umfs_gate_ready(shared_fd, shim_helper_dir());
 }
 
 /* Once: a software-mode pool that users other than its owner may open
@@ -650,7 +684,7 @@ static int do_mount_raised(bool adoption)
 	if (!err)
 		err = shared_open(fs, &alone, &orphans);
 	if (err) {
-		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir[0] ? helper_dir :
+		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir ? helper_dir :
 			 "the helper directory", strerror(-err));
 		mount_undo(false);
 		umfs_unmount(fs);
@@ -788,7 +822,7 @@ void mount_fork_prepare(void)
 	fork_shared_fd = -1;
 	if (!fs || shared_fd < 0 || helper_dfd < 0 || umfs_fs_gate_shared(fs))
 		return;
-	umfs_str_join(what, sizeof(what), helper_dir, "/shared", NULL);
+	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/shared", NULL);
 	fork_shared_fd = umfs_gate_join(helper_dfd, "shared", what);
 	if (fork_shared_fd < 0)
 		umfs_fs_set_gate_shared(fs);
@@ -818,16 +852,28 @@ void mount_fork_child(void)
 	fork_shared_fd = -1;
 }
 
+struct helper_scan {
+	struct umfs_fs *fs;
+	bool sock, fifo; /* the subdirectories are there */
+};
+
 /* One name of the helper directory at the last user's exit: host files
  * behind dead processes' mappings go back to their files, FIFOs and text
- * locks (and lk- lock files an older library made) go. */
+ * locks (and lk- lock files an older library made) go; the subdirectories
+ * sock/ and fifo/ are noted, so that none is looked for in vain. */
 static int helper_entry_remove(int dfd, const char *name, void *arg)
 {
+	struct helper_scan *sc = arg;
+
 	if (strncmp(name, "map-", 4) == 0)
-		mmap_recover_orphan(arg, dfd, name);
+		mmap_recover_orphan(sc->fs, dfd, name);
 	else if (strncmp(name, "lk-", 3) == 0 || strncmp(name, "fifo-", 5) == 0 ||
 		 strncmp(name, "tx-", 3) == 0)
 		SYS(unlinkat)(dfd, name, 0);
+	else if (strcmp(name, SOCK_SUBDIR) == 0)
+		sc->sock = true;
+	else if (strcmp(name, FIFO_SUBDIR) == 0)
+		sc->fifo = true;
 	return 0;
 }
 
@@ -835,11 +881,17 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
  * last user, which holds the gate for writing. The directory and "shared"
  * stay for the next first user, the area retired (cut to nothing):
  * processes waiting at the gate find it so and come in again. A read-only
- * process's own directory goes. fifo/, sock/ (and a read-only process's
- * ofd/) went before. */
+ * process's own directory goes. sock/ and fifo/ go (a read-only process's
+ * ofd/ went before). */
 static void helper_dir_idle(struct umfs_fs *fs)
 {
-	if (sys_dir_each(helper_dfd, helper_entry_remove, fs) < 0)
+	struct helper_scan sc = { fs, false, false };
+	int err = sys_dir_each(helper_dfd, helper_entry_remove, &sc);
+
+	/* a failed scan saw nothing: each is looked for */
+	sock_shutdown(sc.sock || err < 0);
+	fifo_shutdown(sc.fifo || err < 0);
+	if (err < 0)
 		return;
 	if (!helper_private) {
 		umfs_gate_area_retire(shared_fd);
@@ -862,14 +914,12 @@ void mount_exit(void)
 	/* a leaver that is not last stops counting here and in the core, so
 	 * that of processes exiting together one finds itself last in both;
 	 * one whose gates another process shares leaves them to it */
-	if (!fs || umfs_fs_gate_shared(fs) || !umfs_gate_last(shared_fd, helper_dir, fs))
+	if (!fs || umfs_fs_gate_shared(fs) || !umfs_gate_last(shared_fd, shim_helper_dir(), fs))
 		return; /* others still use the pool */
 	pthread_mutex_lock(&mount_lock);
 	mmap_shutdown();
 	ofd_shutdown();
 	cwd_exit();
-	sock_shutdown();
-	fifo_shutdown();
 	helper_dir_idle(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
 	 * other process (umfs-fuse) still uses the pool, and retires its

@@ -68,8 +68,7 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena_hdr *_Atomic arena;
 static int ofd_dfd = -1;            /* the subdirectory, while the arena is mapped */
 static int arena_fd = -1;           /* the arena file, kept for children (inherit.c) */
-UMFS_BSS_LARGE static char ofd_dir[PATH_MAX];      /* its path: tokens are recognised by it */
-static size_t ofd_dir_len;
+static size_t ofd_dir_len; /* of its path, the helper directory's + "/" SUBDIR */
 
 /* Processes this process may have started: descriptions created before
  * the last one may be held by a child (ofd_spawn_mark). */
@@ -127,14 +126,27 @@ static void token_name(char buf[16], uint32_t i)
 	*buf = '\0';
 }
 
-/* The subdirectory's path, from the helper directory's. */
+/* The subdirectory's path is the helper directory's and "/" SUBDIR: tokens
+ * are recognised by it. Kept as its length only, not in a buffer of its
+ * own: a page of the library's zeroed data less for every joining process. */
 static int ofd_dir_find(void)
 {
-	if (!shim_helper_dir()[0] ||
-	    umfs_str_join(ofd_dir, sizeof(ofd_dir), shim_helper_dir(), "/" SUBDIR, NULL))
+	size_t len = strlen(shim_helper_dir()) + sizeof("/" SUBDIR) - 1;
+
+	if (!shim_helper_dir()[0] || len >= PATH_MAX)
 		return -ENAMETOOLONG;
-	ofd_dir_len = strlen(ofd_dir);
+	ofd_dir_len = len;
 	return 0;
+}
+
+/* Whether the first len bytes of path name the subdirectory. */
+static bool ofd_dir_is(const char *path, size_t len)
+{
+	const char *helper = shim_helper_dir();
+	size_t hlen = strlen(helper);
+
+	return len == ofd_dir_len && len > hlen && memcmp(path, helper, hlen) == 0 &&
+	       memcmp(path + hlen, "/" SUBDIR, len - hlen) == 0;
 }
 
 /* 1 when token name (ofd/<N>) is held by a description. */
@@ -169,12 +181,12 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 		return 0;
 	if (magic != 0) {
 		if (tokens_held(dfd)) {
-			SHIM_LOG(LOG_ERROR, "%s/%s: not an arena of this library version, and "
-				 "in use", ofd_dir, ARENA_NAME);
+			SHIM_LOG(LOG_ERROR, "%s/" SUBDIR "/" ARENA_NAME ": not an arena of this "
+				 "library version, and in use", shim_helper_dir());
 			return -EPROTO;
 		}
-		SHIM_LOG(LOG_WARN, "%s/%s: damaged or of another version, unused: rebuilt",
-			 ofd_dir, ARENA_NAME);
+		SHIM_LOG(LOG_WARN, "%s/" SUBDIR "/" ARENA_NAME ": damaged or of another version, "
+			 "unused: rebuilt", shim_helper_dir());
 		/* zeroed in place: a mapping elsewhere never sees it shrink */
 		if (SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 				   (off_t)ARENA_SIZE) < 0)
@@ -219,7 +231,7 @@ static int arena_open_locked(void)
 		}
 	}
 	/* the lock on the arena file orders its creation and any rebuild */
-	umfs_str_join(what, sizeof(what), ofd_dir, "/" ARENA_NAME, NULL);
+	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/" SUBDIR "/" ARENA_NAME, NULL);
 	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
 	if (err)
 		goto err_fd;
@@ -730,7 +742,7 @@ struct ofd_shared *ofd_slot_of_link(const char *link, uint32_t *slotp)
 	if (*end || i >= OFD_SLOTS)
 		return NULL;
 	a = arena_get(NULL);
-	if (!a || (size_t)(p - link) != ofd_dir_len || memcmp(link, ofd_dir, ofd_dir_len))
+	if (!a || !ofd_dir_is(link, (size_t)(p - link)))
 		return NULL;
 	*slotp = (uint32_t)i;
 	return slot_at(a, (uint32_t)i);

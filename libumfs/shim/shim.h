@@ -601,9 +601,10 @@ int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char 
 int shim_helper_subdir_get(struct umfs_fs *fs, _Atomic int *slot, enum inherit_kind k,
 			   const char *name, mode_t mode);
 void shim_helper_subdir_close(_Atomic int *slot);
-/* The last user's: the subdirectory (this process's or one a process gone
- * before made) loses its names starting with prefix, then goes. */
-void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, const char *name,
+/* The last user's: the subdirectory (this process's, or one a process gone
+ * before made, which the helper directory's scan saw: named) loses its
+ * names starting with prefix, then goes. */
+void shim_helper_subdir_remove(struct umfs_fs *fs, _Atomic int *slot, bool named, const char *name,
 			       mode_t mode, const char *prefix);
 int shim_helper_open(const char *name, int flags, mode_t type);
 /* The same, left at the number open gave (moving it would close one). */
@@ -890,6 +891,12 @@ void ofd_slot_shutdown(void);
 extern struct ofd *_Atomic *uinfo;
 extern size_t uinfo_size;
 extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
+/* The library's own numbers lie in a window of UINFO_WINDOW from its base
+ * (nofile.c): their marks are bits, not entries of the table, whose page
+ * for them would be one more fault for every process that joins a pool. */
+#define UINFO_WINDOW 64
+extern _Atomic int uinfo_window; /* its first number; -1 until the first mark */
+extern _Atomic uint64_t uinfo_window_bits;
 
 /* Marks a descriptor the shim itself uses (pool, logs, locks). */
 #define UINFO_INTERNAL ((struct ofd *)1)
@@ -903,8 +910,13 @@ struct ofd *uinfo_parked_used(int fd);
  * number is never returned: it is the program's closed descriptor. */
 static inline struct ofd *uinfo_peek(int fd)
 {
+	unsigned w = (unsigned)fd - (unsigned)atomic_load_explicit(&uinfo_window,
+								   memory_order_relaxed);
 	struct ofd *o;
 
+	if (unlikely(w < UINFO_WINDOW) &&
+	    (atomic_load_explicit(&uinfo_window_bits, memory_order_acquire) >> w & 1))
+		return UINFO_INTERNAL;
 	/* the size is published after the table (uinfo.c) */
 	if ((size_t)(unsigned)fd >= __atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE))
 		return NULL;
@@ -1083,8 +1095,11 @@ int sock_connect_addr(uint64_t ino, uint32_t gen, struct sockaddr_un *sa, sockle
  * replaced by the one given to bind. */
 int sock_addr_out(const struct sockaddr *kaddr, socklen_t klen, struct sockaddr *addr,
 		  socklen_t *lenp);
-/* The last user leaving: the host sockets go (mount_exit). */
-void sock_shutdown(void);
+/* The host sockets' subdirectory of the helper directory. */
+#define SOCK_SUBDIR "sock"
+/* The last user leaving: the host sockets go (mount_exit); named: the
+ * helper directory's scan saw the subdirectory. */
+void sock_shutdown(bool named);
 /* The subdirectory of the host sockets, opened as the pool is mounted (or
  * inherited): 0 or -errno. */
 int sock_dir_get(struct umfs_fs *fs);
@@ -1103,8 +1118,11 @@ void fifo_dir_close(void);
 /* The host FIFO of UMFS FIFO ino, opened with flags (made when missing):
  * a descriptor or -errno. The UMFS inode's permissions are the caller's. */
 int fifo_host_open(struct umfs_fs *fs, uint64_t ino, int flags);
-/* The last user leaving: the host FIFOs go (mount_exit). */
-void fifo_shutdown(void);
+/* The host FIFOs' subdirectory of the helper directory. */
+#define FIFO_SUBDIR "fifo"
+/* The last user leaving: the host FIFOs go (mount_exit); named: the
+ * helper directory's scan saw the subdirectory. */
+void fifo_shutdown(bool named);
 
 /* ------------------------------------------------------------------ */
 /* Cross-call helpers                                                   */

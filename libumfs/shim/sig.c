@@ -349,6 +349,9 @@ void sig_init(void)
 
 	umfs_fault_routed();
 	sig_table_enter(&mask);
+	/* written before it is read: a first read would map the zero page,
+	 * and the kernel's write of the action a copy, two faults for one */
+	atomic_fetch_add_explicit(&sig_table[SIGSEGV].seq, 0, memory_order_relaxed);
 	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
 		struct sig_slot *s = &sig_table[wrapped[i]];
 		struct sigaction k;

@@ -41,7 +41,6 @@
 
 #include "shim.h"
 
-#define SOCK_SUBDIR "sock"
 #define SOCK_SUBDIR_MODE 01733 /* as ofd/: anyone holding it may bind, nobody remove another's */
 #define SOCK_PREFIX "sock-"
 #define PROC_FD "/proc/self/fd/"
@@ -76,9 +75,9 @@ static int sock_dir(void)
 	return fs ? sock_dir_get(fs) : err;
 }
 
-void sock_shutdown(void)
+void sock_shutdown(bool named)
 {
-	shim_helper_subdir_remove(shim_fs_peek(), &sock_dfd, SOCK_SUBDIR, SOCK_SUBDIR_MODE,
+	shim_helper_subdir_remove(shim_fs_peek(), &sock_dfd, named, SOCK_SUBDIR, SOCK_SUBDIR_MODE,
 				  SOCK_PREFIX);
 }
 

@@ -21,6 +21,8 @@
 struct ofd *_Atomic *uinfo;
 size_t uinfo_size;
 _Atomic int uinfo_count;
+_Atomic int uinfo_window = -1;
+_Atomic uint64_t uinfo_window_bits;
 
 /* Racing first setters each map a table; one is kept, and the others wait
  * until its size is published (a setter must not find the table absent). */
@@ -142,9 +144,30 @@ bool uinfo_unpark(int fd)
 	       atomic_compare_exchange_strong(&uinfo[fd], &expected, NULL);
 }
 
+/* fd's bit in the window, or 0 when fd lies outside it. The window is
+ * placed at the first mark, where the library's numbers start then. */
+static uint64_t window_bit(int fd)
+{
+	int w = atomic_load(&uinfo_window), none = -1;
+
+	if (w < 0) {
+		atomic_compare_exchange_strong(&uinfo_window, &none, shim_high_fd());
+		w = atomic_load(&uinfo_window);
+	}
+	return fd >= w && fd - w < UINFO_WINDOW ? 1ull << (fd - w) : 0;
+}
+
 void uinfo_mark_internal(int fd)
 {
+	uint64_t bit = fd >= 0 ? window_bit(fd) : 0;
+
+	/* reserved all the same: scans that skip the library's numbers
+	 * (close_range) go as far as the table */
 	uinfo_ready();
+	if (bit) {
+		atomic_fetch_or(&uinfo_window_bits, bit);
+		return;
+	}
 	if (fd >= 0 && (size_t)fd < uinfo_size)
 		atomic_store(&uinfo[fd], UINFO_INTERNAL);
 }
@@ -152,7 +175,12 @@ void uinfo_mark_internal(int fd)
 void uinfo_unmark_internal(int fd)
 {
 	struct ofd *expected = UINFO_INTERNAL;
+	uint64_t bit = fd >= 0 ? window_bit(fd) : 0;
 
+	if (bit) {
+		atomic_fetch_and(&uinfo_window_bits, ~bit);
+		return;
+	}
 	if (fd >= 0 && (size_t)fd < uinfo_size)
 		atomic_compare_exchange_strong(&uinfo[fd], &expected, NULL);
 }
