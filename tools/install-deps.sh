@@ -12,9 +12,10 @@ set -eu
 # man-db to kmod: the man-page check (suite 'docs'), `make deb` and the
 # install test (suite 'install'); liburing-dev: libumfs.so reads liburing's
 # rings; libaio-dev: the asynchronous I/O exerciser (suite 'aio');
-# libc6-i386: the 32-bit ld.so a 32-bit test program names (suite 'shim')
+# libc6-i386: the 32-bit ld.so a 32-bit test program names, busybox-static:
+# the static program the kernel fallback serves (suite 'shim')
 PACKAGES="build-essential meson ninja-build pkg-config libpmem-dev libfuse3-dev fuse3
-libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev libc6-i386 e2fsprogs strace
+libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev libc6-i386 busybox-static e2fsprogs strace
 sqlite3 git rsync python3 gzip tar util-linux libaio-dev liburing-dev
 man-db groff-base dpkg-dev debhelper dh-dkms dkms lintian kmod"
 [ $# -gt 0 ] && PACKAGES="$*"

@@ -252,6 +252,9 @@ check_fsck
 # An unprivileged user: a user namespace mapping only that user.
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true 2>/dev/null; then
 	echo "SKIP unprivileged: no user namespace for uid 65534 here"
+elif ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/fuse -a -w /dev/fuse; then
+	# a machine without udev's rule leaves it 0600 to root
+	echo "SKIP unprivileged: /dev/fuse is not readable and writable by uid 65534 here"
 else
 	upool=$work/user/pool
 	mkdir -p "$work/user/ref" "$work/user/umfs"
