@@ -51,6 +51,11 @@ static const char *rundir_base(uint64_t id)
 	return id & RUNDIR_IN_TMP ? "/tmp" : "/dev/shm";
 }
 
+bool umfs_rundir_outlives_boot(uint64_t run_id)
+{
+	return (run_id & RUNDIR_IN_TMP) != 0; /* /dev/shm is a tmpfs; /tmp may be a disk */
+}
+
 static uint64_t rundir_base_bit(void)
 {
 	return OS(access)("/dev/shm", W_OK | X_OK) == 0 ? 0 : RUNDIR_IN_TMP;

@@ -6,6 +6,7 @@
 #define UMFS_CORE_RUNDIR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct umfs_fs;
 
@@ -18,6 +19,8 @@ int umfs_rundir_open(struct umfs_fs *fs);
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs);
+/* Whether the directory of run id may outlive a boot (it is in /tmp). */
+bool umfs_rundir_outlives_boot(uint64_t run_id);
 /* rundir_sweep.c: removes directory name in base (a descriptor, or
  * AT_FDCWD) if it is this user's and no process uses it: 0, -EBUSY when
  * one does, -EPERM when it is not this user's, or another -errno. */

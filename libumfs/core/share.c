@@ -69,7 +69,7 @@ struct umfs_share {
 	uint64_t run_id;       /* the runtime directory it belongs to */
 	uint64_t instance;     /* this making of the region: a first user's new one */
 	uint8_t uuid[16];
-	char boot_id[40];      /* the boot that initialised the region */
+	char boot_id[40];      /* the boot that initialised a region in /tmp */
 	struct umfs_plock meta;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t takeovers; /* locks taken from dead holders */
@@ -117,7 +117,8 @@ static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 {
 	/* the file was just zeroed (share_open_once): every lock is free */
 	memcpy(s->uuid, fs->sb.uuid, 16);
-	share_boot_id(s->boot_id);
+	if (umfs_rundir_outlives_boot(fs->run_id))
+		share_boot_id(s->boot_id);
 	s->nstripes = SHARE_STRIPES;
 	s->version = SHARE_VERSION;
 	s->size = sizeof(*s);
@@ -129,18 +130,23 @@ static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 	s->magic = SHARE_MAGIC;
 }
 
-/* What is wrong with a region someone else made, or NULL. */
+/* What is wrong with a region someone else made, or NULL. Its boot is
+ * asked only where the directory may outlive one: in /dev/shm a region is
+ * of this boot (and reading /proc costs every joining process three
+ * system calls). */
 static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *fs)
 {
 	char boot[40];
 
-	share_boot_id(boot);
 	if (s->magic != SHARE_MAGIC)
 		return "not a lock region";
 	if (s->version != SHARE_VERSION || s->size != sizeof(*s) || s->nstripes != SHARE_STRIPES)
 		return "made by another version of the library";
 	if (memcmp(s->uuid, fs->sb.uuid, 16) || s->run_id != fs->run_id)
 		return "made for another pool or runtime directory";
+	if (!umfs_rundir_outlives_boot(fs->run_id))
+		return NULL;
+	share_boot_id(boot);
 	if (strncmp(s->boot_id, boot, sizeof(s->boot_id)))
 		return "made before the last boot";
 	return NULL;
