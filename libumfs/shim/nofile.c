@@ -24,7 +24,7 @@
 
 #include "shim.h"
 
-#define HIGH_ROOM 64 /* numbers the library may use from its base */
+#define HIGH_ROOM SHIM_HIGH_ROOM /* numbers the library may use from its base */
 #define HIGH_CAP 65536
 #define HIGH_LOW_CAP 4096
 

@@ -350,6 +350,8 @@ void nofile_init(void);
 void nofile_view(struct rlimit *rl);
 int nofile_set(const struct rlimit *want);
 void nofile_exec_prepare(void);
+/* The library's own descriptors: SHIM_HIGH_ROOM numbers from this base. */
+#define SHIM_HIGH_ROOM 64
 int shim_high_fd(void);
 int shim_fd_move_high(int fd);
 int shim_fd_dup_high(int fd);
@@ -894,7 +896,8 @@ extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
 /* The library's own numbers lie in a window of UINFO_WINDOW from its base
  * (nofile.c): their marks are bits, not entries of the table, whose page
  * for them would be one more fault for every process that joins a pool. */
-#define UINFO_WINDOW 64
+#define UINFO_WINDOW SHIM_HIGH_ROOM
+_Static_assert(UINFO_WINDOW <= 64, "a bit per number of the window");
 extern _Atomic int uinfo_window; /* its first number; -1 until the first mark */
 extern _Atomic uint64_t uinfo_window_bits;
 
