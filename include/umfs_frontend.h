@@ -247,6 +247,12 @@ const char *umfs_fs_rundir_path(const struct umfs_fs *fs);
  * took it over). Such a mount never takes itself for the last user. */
 bool umfs_fs_gate_shared(const struct umfs_fs *fs);
 void umfs_fs_set_gate_shared(struct umfs_fs *fs);
+/* The process ends right after this mount's umfs_unmount: the unmount
+ * does what other processes and the pool need (recovery, the clean mark,
+ * the retired region) and leaves to the kernel's exit what it lets go of
+ * anyway: the mappings, the descriptors (their locks with them) and the
+ * memory. */
+void umfs_fs_set_exiting(struct umfs_fs *fs);
 /* Opens name in dfd, the runtime directory or a subdirectory of it: never
  * through a symbolic link, and only if what is there is of type (S_IFREG,
  * S_IFIFO or S_IFDIR; a directory is opened O_RDONLY | O_DIRECTORY) and
@@ -270,9 +276,9 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
 /* The gate protocol on a file of a shared area in the runtime directory
  * (docs/sharing.md): enter opens name in dfd (umfs_rundir_openat) and
  * takes the gate, for writing when this process is the first user
- * (*first; it then sets the area up and calls ready), else for reading;
- * -ENOENT when the file or its directory was removed meanwhile (start
- * over). join opens a description of its own, holding the gate, for a
+ * (*first; it then sets the area up and calls ready), else for reading,
+ * and gives the file's size as found under the gate (*size); -ENOENT when
+ * the file or its directory was removed meanwhile (start over). join opens a description of its own, holding the gate, for a
  * child (a forked child would otherwise share its parent's); fork_child,
  * in that child, puts it (fresh, consumed) at the number of the one it
  * shares (fd) and returns fd, or where that number cannot be had closes fd
@@ -281,24 +287,25 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * writing); otherwise this process stops counting, and so does its mount
  * also (umfs_fs_leave) when given. leave: stops counting. */
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
-		    bool *first);
+		    bool *first, off_t *size);
 /* enter on a description of name already open (fd; closed on failure),
  * for a process that may no longer open name itself. */
-int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first);
+int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first,
+		       off_t *size);
 void umfs_gate_ready(int fd, const char *what);
 int umfs_gate_join(int dfd, const char *name, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);
-/* The area in a gate's file fd, len bytes. size: *was is the file's size
- * as found; a first user (the gate held for writing) then makes it len
- * bytes of zeros without touching its pages, cutting it to nothing first
- * unless it is empty already. A user that is not first and finds it empty
+/* The area in a gate's file fd, len bytes. size: was is the file's size
+ * as enter found it (*size); a first user (the gate held for writing) then
+ * makes it len bytes of zeros without touching its pages, cutting it to
+ * nothing first unless it is empty already. A user that is not first and finds it empty
  * (retired) comes in again at once: it will be the first. retire: the last
  * user, still holding the gate for writing, cuts it to nothing, so that
  * its pages go back and whoever waits at the gate comes in again; errno
  * kept. */
-int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was);
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t was);
 void umfs_gate_area_retire(int fd);
 /* A user that is not first and found the area (of size was) not as it
  * should be, before its restarts-th try again: retired (0), it comes in

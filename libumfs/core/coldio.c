@@ -125,20 +125,18 @@ static bool media_resolve(void)
 static bool coldio_wanted(const struct umfs_fs *fs, bool *huge)
 {
 	const char *env = getenv("UMFS_COLDIO");
-	struct statfs sf;
+	const struct stat *st = &fs->pm.st; /* taken as the pool was mapped */
 	struct statx sx;
-	struct stat st;
 
 	if (fs->pm.fd < 0 || (env && strcmp(env, "0") == 0) || !media_resolve())
 		return false;
 	/* a pool file only: not a device, nor /dev/umfs (the module's mount) */
-	if (OS(fstat)(fs->pm.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size < fs->pm.len)
+	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size < fs->pm.len || !fs->pm.fs_type)
 		return false;
-	*huge = st.st_blksize >= (1 << UMFS_HUGE_SHIFT);
-	if (OS(fstatfs)(fs->pm.fd, &sf) < 0 || sf.f_type == HUGETLBFS_MAGIC)
+	*huge = st->st_blksize >= (1 << UMFS_HUGE_SHIFT);
+	if (fs->pm.fs_type == HUGETLBFS_MAGIC)
 		return false; /* no write(2) there */
-	if (OS(statx)(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+	if (!umfs_pmem_on_memfs(&fs->pm) && OS(statx)(fs->pm.fd, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
 	    (sx.stx_attributes & STATX_ATTR_DAX))
 		return false;
 	return true;

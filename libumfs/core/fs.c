@@ -644,6 +644,8 @@ int umfs_unmount(struct umfs_fs *fs)
 		if (!err)
 			err = umfs_pmem_sync(&fs->pm);
 	}
+	if (fs->exiting)
+		return err; /* the rest is the exit's (umfs_fs_set_exiting) */
 	for (size_t i = 0; i < UMFS_ARRAY_SIZE(fs->vnodes); i++) {
 		while (fs->vnodes[i]) {
 			struct umfs_vnode *vn = fs->vnodes[i];

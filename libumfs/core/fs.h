@@ -115,6 +115,7 @@ struct umfs_fs {
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */
 	bool borrowed;              /* the mapping stays the caller's (umfs_fs_bind) */
+	bool exiting;               /* the process ends after unmount (umfs_fs_set_exiting) */
 	uint64_t ulog_seq;          /* last U-Log record number handed out */
 	uint64_t ulog_max;          /* overwrites up to this size use a byte record */
 	bool page_swap;             /* whole-page overwrites swap in the U-Log's spare */

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "os.h"
 #include "procfs.h"
+#include "rundir.h"
 
 #define GATE_REPORT_MS 5000
 #define GATE_TIMEOUT_MS 120000
@@ -143,15 +144,10 @@ void umfs_gate_unlock(int fd, unsigned byte)
 	errno = saved;
 }
 
-int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
-		    bool *first)
-{
-	int fd = umfs_rundir_openat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0);
-
-	return fd < 0 ? fd : umfs_gate_enter_fd(fd, dfd, name, what, first);
-}
-
-int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first)
+/* The gate taken on fd, name in dfd; opened: fd's fstat from before the
+ * lock (its identity), or NULL. *size: the file's size under the gate. */
+static int gate_enter(int fd, int dfd, const char *name, const char *what, bool *first,
+		      const struct stat *opened, off_t *size)
 {
 	struct stat st, now;
 	int err;
@@ -161,21 +157,49 @@ int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool
 	if (err == -EAGAIN) /* the first user may still be setting it up */
 		err = umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what);
 	/* the last user removes the file as it leaves: a lock on a file no
-	 * longer at the name counts for nothing (one who may no longer look
-	 * the name up goes by the link count) */
-	if (!err && (OS(fstat)(fd, &st) < 0 || st.st_nlink == 0))
-		err = -ENOENT;
-	if (!err) {
-		if (OS(fstatat)(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0)
-			err = now.st_ino != st.st_ino || now.st_dev != st.st_dev ? -ENOENT : 0;
-		else if (errno != EACCES)
+	 * longer at the name counts for nothing. The name still naming the
+	 * file says it is linked, and gives its size now; one who may no
+	 * longer look the name up goes by the link count. */
+	if (!err && !opened) {
+		if (OS(fstat)(fd, &st) < 0)
 			err = -ENOENT;
+		opened = &st;
+	}
+	if (!err) {
+		if (OS(fstatat)(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (now.st_ino != opened->st_ino || now.st_dev != opened->st_dev)
+				err = -ENOENT;
+		} else if (errno != EACCES) {
+			err = -ENOENT;
+		} else if (opened == &st) {
+			now = st;
+		} else if (OS(fstat)(fd, &now) < 0) {
+			err = -ENOENT;
+		}
+		if (!err && now.st_nlink == 0)
+			err = -ENOENT;
+		*size = now.st_size;
 	}
 	if (err) {
 		OS(close)(fd);
 		return err;
 	}
 	return fd;
+}
+
+int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
+		    bool *first, off_t *size)
+{
+	struct stat opened;
+	int fd = umfs_rundir_openat_stat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0, &opened);
+
+	return fd < 0 ? fd : gate_enter(fd, dfd, name, what, first, &opened, size);
+}
+
+int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first,
+		       off_t *size)
+{
+	return gate_enter(fd, dfd, name, what, first, NULL, size);
 }
 
 void umfs_gate_ready(int fd, const char *what)
@@ -225,16 +249,11 @@ void umfs_gate_leave(int fd)
 	umfs_gate_unlock(fd, GATE_USERS);
 }
 
-int umfs_gate_area_size(int fd, bool first, off_t len, off_t *was)
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t was)
 {
-	struct stat st;
-
-	if (OS(fstat)(fd, &st) < 0)
-		return -errno;
-	*was = st.st_size;
 	if (!first)
 		return 0;
-	if (st.st_size != 0 && OS(ftruncate)(fd, 0) < 0)
+	if (was != 0 && OS(ftruncate)(fd, 0) < 0)
 		return -errno;
 	return umfs_os_ftruncate_own(fd, len);
 }

@@ -101,19 +101,32 @@ const char *umfs_media_name(enum umfs_media m)
 	return "unknown";
 }
 
-static enum umfs_media media_of(int fd, int is_pmem)
+/* A regular file's file system, asked once (pm->fs_type). */
+static void fs_type_get(int fd, const struct stat *st, struct umfs_pmem *pm)
 {
 	struct statfs sfs;
+
+	if (S_ISREG(st->st_mode) && OS(fstatfs)(fd, &sfs) == 0)
+		pm->fs_type = (long)sfs.f_type;
+}
+
+bool umfs_pmem_on_memfs(const struct umfs_pmem *pm)
+{
+	return pm->fs_type == TMPFS_MAGIC || pm->fs_type == HUGETLBFS_MAGIC ||
+	       pm->fs_type == RAMFS_MAGIC;
+}
+
+static enum umfs_media media_of(int fd, int is_pmem, struct umfs_pmem *pm)
+{
 	struct stat st;
 
 	if (is_pmem)
 		return UMFS_MEDIA_PMEM;
 	/* only a regular file on tmpfs is DRAM standing in for pmem: device
 	 * nodes live on devtmpfs too, but their data is elsewhere */
-	if (OS(fstat)(fd, &st) == 0 && S_ISREG(st.st_mode) && OS(fstatfs)(fd, &sfs) == 0 &&
-	    sfs.f_type == TMPFS_MAGIC)
-		return UMFS_MEDIA_SHM;
-	return UMFS_MEDIA_FILE;
+	if (!pm->fs_type && OS(fstat)(fd, &st) == 0)
+		fs_type_get(fd, &st, pm);
+	return pm->fs_type == TMPFS_MAGIC ? UMFS_MEDIA_SHM : UMFS_MEDIA_FILE;
 }
 
 /* A device's size from sysfs (block devices count 512-byte sectors, device
@@ -206,6 +219,7 @@ static int map_held(int fd, const struct stat *st, bool rdonly, struct umfs_pmem
 {
 	int is_pmem = 0, err;
 
+	fs_type_get(fd, st, pm); /* before the map: MAP_SYNC is not tried in vain */
 	if (rdonly || S_ISBLK(st->st_mode)) {
 		err = map_with_mmap(fd, st, rdonly, pm);
 		if (err)
@@ -216,7 +230,7 @@ static int map_held(int fd, const struct stat *st, bool rdonly, struct umfs_pmem
 		if (err)
 			return err;
 	}
-	pm->media = media_of(fd, is_pmem);
+	pm->media = media_of(fd, is_pmem, pm);
 	pm->fd = fd;
 	pm->st = *st;
 	return 0;
@@ -303,10 +317,11 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 		err = -EACCES;
 		goto err_close;
 	}
+	fs_type_get(pm->fd, &st, pm);
 	err = map_with_mmap(pm->fd, &st, rdonly, pm);
 	if (err)
 		goto err_close;
-	pm->media = media_of(pm->fd, umfs_cpu_is_pmem(pm->base, pm->len));
+	pm->media = media_of(pm->fd, umfs_cpu_is_pmem(pm->base, pm->len), pm);
 	pm->st = st;
 	return 0;
 
@@ -353,7 +368,7 @@ int umfs_pmem_extend(struct umfs_pmem *pm, uint64_t size)
 	err = umfs_pmem_map_shared(pm->fd, &st, pm, &is_pmem);
 	if (err)
 		return err;
-	pm->media = media_of(pm->fd, is_pmem);
+	pm->media = media_of(pm->fd, is_pmem, pm);
 	pm->st = st;
 	return 0;
 }

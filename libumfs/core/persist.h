@@ -17,6 +17,9 @@ struct umfs_pmem;
 int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
 /* Reads the first len (<= UMFS_PAGE_SIZE) bytes of a pool file or device. */
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
+/* Whether pm is a file on a file system kept in memory (tmpfs, hugetlbfs,
+ * ramfs), which offers neither DAX nor MAP_SYNC. */
+bool umfs_pmem_on_memfs(const struct umfs_pmem *pm);
 /* pmap.c: maps the pool file or device DAX fd (st: its fstat) whole, shared
  * and writable, into pm->base and pm->len; *is_pmem tells whether it is
  * persistent memory. */

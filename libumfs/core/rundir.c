@@ -128,15 +128,14 @@ static int rundir_check(const struct umfs_fs *fs, const struct stat *st, mode_t 
 	return 0;
 }
 
-/* The check of what fd is (its type, maker, links and permissions). */
+/* The check of what fd is (its type, maker, links and permissions); *st
+ * is its fstat. */
 static int rundir_check_fd(const struct umfs_fs *fs, int fd, mode_t type, mode_t extra,
-			   char *why, size_t size)
+			   struct stat *st, char *why, size_t size)
 {
-	struct stat st;
-
-	if (OS(fstat)(fd, &st) < 0)
+	if (OS(fstat)(fd, st) < 0)
 		return -errno;
-	return rundir_check(fs, &st, type, extra, why, size);
+	return rundir_check(fs, st, type, extra, why, size);
 }
 
 /* A new entry gets the pool's owner and group where this process may give
@@ -168,8 +167,30 @@ static int rundir_adopt(const struct umfs_fs *fs, int fd, mode_t type, mode_t ex
 	return 0;
 }
 
+/* Names what failed its check, in the log: apart, so that the paths it
+ * needs take no room on the stack of every open. */
+static __attribute__((noinline, cold)) void rundir_refuse(int dfd, const char *name,
+							  const char *why)
+{
+	char link[40], dir[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	n = OS(readlink)(link, dir, sizeof(dir) - 1);
+	dir[n > 0 ? n : 0] = '\0';
+	umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", dir, name, why);
+}
+
 int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
 		       mode_t type, mode_t extra)
+{
+	struct stat st;
+
+	return umfs_rundir_openat_stat(fs, dfd, name, flags, type, extra, &st);
+}
+
+int umfs_rundir_openat_stat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
+			    mode_t type, mode_t extra, struct stat *st)
 {
 	bool create = flags & O_CREAT, made = false;
 	char why[96];
@@ -195,9 +216,7 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 		 * writer nobody reads), and the next opener needs them */
 		fd = OS(openat)(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {
-			struct stat st;
-
-			(void)rundir_adopt(fs, fd, type, extra, &st);
+			(void)rundir_adopt(fs, fd, type, extra, st);
 			OS(close)(fd);
 		}
 		made = false;
@@ -217,26 +236,16 @@ opened:
 	if (fd < 0)
 		return -errno;
 	if (made) {
-		struct stat st;
-
-		err = rundir_adopt(fs, fd, type, extra, &st);
+		err = rundir_adopt(fs, fd, type, extra, st);
 		if (!err)
-			err = rundir_check(fs, &st, type, extra, why, sizeof(why));
+			err = rundir_check(fs, st, type, extra, why, sizeof(why));
 	} else {
-		err = rundir_check_fd(fs, fd, type, extra, why, sizeof(why));
+		err = rundir_check_fd(fs, fd, type, extra, st, why, sizeof(why));
 	}
-	if (err == -ENOENT) {
+	if (err && err != -ENOENT)
+		rundir_refuse(dfd, name, why);
+	if (err)
 		OS(close)(fd);
-	} else if (err) {
-		char link[40], dir[PATH_MAX];
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-		n = OS(readlink)(link, dir, sizeof(dir) - 1);
-		dir[n > 0 ? n : 0] = '\0';
-		umfs_log(UMFS_LOG_ERROR, "%s/%s: %s; refusing to use it", dir, name, why);
-		OS(close)(fd);
-	}
 	return err ? err : fd;
 }
 
@@ -367,6 +376,7 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
 {
 	uint64_t id = __atomic_load_n(&fs->state->run_id, __ATOMIC_ACQUIRE);
 	char path[sizeof(fs->run_path)], link[sizeof(fs->run_path) + 16], proc[40], why[96];
+	struct stat st;
 	ssize_t n;
 	int fd, err;
 
@@ -386,7 +396,7 @@ int umfs_rundir_adopt(struct umfs_fs *fs, int dfd)
 	fd = OS(fcntl)(dfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	err = rundir_check_fd(fs, fd, S_IFDIR, 0, why, sizeof(why));
+	err = rundir_check_fd(fs, fd, S_IFDIR, 0, &st, why, sizeof(why));
 	if (err) {
 		if (err != -ENOENT)
 			umfs_log(UMFS_LOG_ERROR, "%s: %s; refusing to use it", path, why);

@@ -160,7 +160,7 @@ const char *umfs_share_where(const struct umfs_fs *fs)
 /* Opens "lock" in the runtime directory (or takes a duplicate of
  * inherited, a description of it) and takes the gate: -ESTALE when the
  * last user removed it meanwhile (start over from the directory). */
-static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first)
+static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first, off_t *was)
 {
 	char what[160];
 	int fd;
@@ -170,9 +170,9 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first)
 	if (inherited >= 0) {
 		fd = OS(fcntl)(inherited, F_DUPFD_CLOEXEC, 0);
 		fd = fd < 0 ? -errno : umfs_gate_enter_fd(fd, fs->run_dfd, UMFS_RUNDIR_LOCK, what,
-							  first);
+							  first, was);
 	} else {
-		fd = umfs_gate_enter(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, what, first);
+		fd = umfs_gate_enter(fs, fs->run_dfd, UMFS_RUNDIR_LOCK, what, first, was);
 	}
 	return fd == -ENOENT ? -ESTALE : fd;
 }
@@ -184,14 +184,14 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	off_t was, size;
 	int fd, err;
 
-	fd = share_gate_open(fs, inherited, first);
+	fd = share_gate_open(fs, inherited, first, &was);
 	if (fd < 0)
 		return fd;
 	/* First user: whatever a previous boot or dead processes left is
 	 * stale. Cutting the file to nothing and growing it again zeroes it
 	 * without touching its pages: clearing 1.4 MiB by stores cost a new
 	 * process 340 page faults. */
-	err = umfs_gate_area_size(fd, *first, sizeof(*s), &was);
+	err = umfs_gate_area_size(fd, *first, sizeof(*s), was);
 	if (err < 0)
 		goto err_close;
 	size = *first ? (off_t)sizeof(*s) : was;
@@ -332,6 +332,11 @@ void umfs_fs_set_gate_shared(struct umfs_fs *fs)
 	fs->gate_shared = true;
 }
 
+void umfs_fs_set_exiting(struct umfs_fs *fs)
+{
+	fs->exiting = true;
+}
+
 /* The gate lock belongs to an open file description, which a forked child
  * shares with its parent: the child takes its own, so that neither can
  * believe itself the last user while the other lives. The parent opens
@@ -367,13 +372,17 @@ void umfs_share_close(struct umfs_fs *fs, bool last)
 {
 	if (!fs->share)
 		return;
-	umfs_fault_unwatch(fs->share);
-	OS(munmap)(fs->share, sizeof(*fs->share));
 	/* The last user, still holding the gate, retires the region: its
 	 * pages go back, and a process waiting at the gate finds it empty
 	 * and comes in again as the first. The directory stays for it. */
 	if (last)
 		umfs_gate_area_retire(fs->share_fd);
+	if (fs->exiting) {
+		fs->share = NULL; /* unmapped and closed by the exit */
+		return;
+	}
+	umfs_fault_unwatch(fs->share);
+	OS(munmap)(fs->share, sizeof(*fs->share));
 	umfs_rundir_close(fs);
 	OS(close)(fs->share_fd);
 	fs->share = NULL;

@@ -57,6 +57,7 @@ struct umfs_pmem {
 	const struct umfs_backend_ops *be;
 	uint64_t kgen; /* module: umfs_kmod_fork_gen() when fd (/dev/umfs) was opened */
 	struct stat st; /* the pool file or device: who may use the pool (rundir.c) */
+	long fs_type;   /* a pool file's file system (statfs f_type); 0: not asked */
 	struct umfs_prefault *prefault; /* windows present in this process (prefault.c) */
 };
 

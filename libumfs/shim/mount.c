@@ -386,9 +386,10 @@ static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/shared", NULL);
 again:
 	if (inherit_peek(INH_SHARED) >= 0)
-		fd = umfs_gate_enter_fd(inherit_take(INH_SHARED), helper_dfd, "shared", what, alone);
+		fd = umfs_gate_enter_fd(inherit_take(INH_SHARED), helper_dfd, "shared", what, alone,
+					&was);
 	else
-		fd = umfs_gate_enter(fs, helper_dfd, "shared", what, alone);
+		fd = umfs_gate_enter(fs, helper_dfd, "shared", what, alone, &was);
 	if (fd == -ENOENT && restarts++ < 200) {
 		/* its last user removed it, or the whole directory,
 		 * meanwhile: a new one */
@@ -402,7 +403,7 @@ again:
 		return fd;
 	/* First user: the area is zero (whatever a dead process left)
 	 * without this process touching it. */
-	err = umfs_gate_area_size(fd, *alone, (off_t)len, &was);
+	err = umfs_gate_area_size(fd, *alone, (off_t)len, was);
 	if (err < 0)
 		goto err_close;
 	*orphans = was != 0;
@@ -905,7 +906,8 @@ static void helper_dir_idle(struct umfs_fs *fs)
 /* At exit: when this process is the last user of the pool, close what it
  * still holds (as the kernel's exit would: unlinked files it held are freed)
  * and unmount, so that the pool is left clean. Descriptors used after this
- * (by a later destructor) fail with EIO. */
+ * (by a later destructor) fail with EIO. The library's mappings and
+ * descriptors are left to the exit, which lets go of them anyway. */
 void mount_exit(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
@@ -930,17 +932,18 @@ void mount_exit(void)
 	core_fds[2] = umfs_fs_rundir_fd(fs);
 	umfs_set_relatime(fs, 0);
 	umfs_set_mount_prefix(fs, NULL);
-	umfs_unmount(fs); /* closes them, through the core's own table */
+	umfs_fs_set_exiting(fs);
+	umfs_unmount(fs);
 	for (size_t i = 0; i < ARRAY_SIZE(core_fds); i++)
 		uinfo_unmark_internal(core_fds[i]);
 	umfs_gate_leave(shared_fd);
-	umfs_fault_unwatch(shared);
-	SYS(munmap)(shared, shared_len);
 	shared = NULL;
 	shim_maps_active = NULL;
 	uinfo_unmark_internal(shared_fd);
-	sys_close_quiet(shared_fd);
 	shared_fd = -1;
-	helper_dir_close();
+	uinfo_unmark_internal(helper_dfd);
+	helper_dfd = -1;
+	uinfo_unmark_internal(helper_parent_dfd);
+	helper_parent_dfd = -1;
 	pthread_mutex_unlock(&mount_lock);
 }

@@ -887,11 +887,10 @@ void ofd_slot_shutdown(void)
 		SYS(unlinkat)(ofd_dfd, ARENA_NAME, 0);
 		SYS(unlinkat)(shim_helper_dfd(), SUBDIR, AT_REMOVEDIR);
 	}
+	/* the process is ending: its exit closes them and unmaps the arena */
 	uinfo_unmark_internal(ofd_dfd);
-	sys_close_quiet(ofd_dfd);
 	ofd_dfd = -1;
 	uinfo_unmark_internal(arena_fd);
-	sys_close_quiet(arena_fd);
 	arena_fd = -1;
 	atomic_store(&arena, NULL); /* a later mount maps it again */
 	pthread_mutex_unlock(&arena_lock);
