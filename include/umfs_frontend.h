@@ -263,6 +263,9 @@ void umfs_fs_set_exiting(struct umfs_fs *fs);
  * the log says which). */
 int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
 		       mode_t type, mode_t extra);
+/* The same, with *st the fstat of what it opened, as checked. */
+int umfs_rundir_openat_stat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
+			    mode_t type, mode_t extra, struct stat *st);
 
 /* Open file description locks on one byte of a file in the runtime
  * directory, waited for with a bound. Takes byte of fd for type (F_RDLCK,

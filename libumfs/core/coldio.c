@@ -107,10 +107,15 @@ enum media_path { MEDIA_KERNEL, MEDIA_VIEW, MEDIA_MAP };
 struct umfs_coldio {
 	uint64_t nchunks;
 	bool huge; /* the kernel maps the pool with 2 MiB pages */
-	const uint8_t *view; /* the read-only mapping of the pool, or NULL */
+	/* the read-only mapping of the pool (4 KiB pools only), made as the
+	 * first chunk is warmed for reads; NULL before, or where it failed */
+	const uint8_t *_Atomic view;
+	_Atomic bool view_tried;
 	/* per 4 KiB pool page, two bits: this process wrote fresh bytes to it
-	 * through the descriptor once, and twice (4 KiB pools only) */
-	_Atomic uint64_t *rewritten;
+	 * through the descriptor once, and twice (4 KiB pools only); made at
+	 * the first such write */
+	_Atomic uint64_t *_Atomic rewritten;
+	_Atomic bool rewritten_tried;
 	uint16_t state[]; /* per 2 MiB chunk: copies so far, weighted, or COLD_WARM */
 };
 
@@ -165,31 +170,53 @@ void umfs_coldio_open(struct umfs_fs *fs)
 	if (fs->cold) {
 		fs->cold->nchunks = n;
 		fs->cold->huge = huge;
-		if (!fs->cold->huge &&
-		    !(fs->cold->rewritten = umfs_os_zalloc(rewritten_size(fs)))) {
-			free(fs->cold);
-			fs->cold = NULL;
-		}
-	}
-	if (fs->cold && !fs->cold->huge) {
-		void *v = OS(mmap)(NULL, fs->pm.len, PROT_READ, MAP_SHARED, fs->pm.fd, 0);
-
-		fs->cold->view = v == MAP_FAILED ? NULL : v; /* without it, the mapping serves */
-		umfs_fault_watch(fs, v == MAP_FAILED ? NULL : v, fs->pm.len, PROT_READ,
-				 UMFS_FAULT_POOL, "the pool");
 	}
 	umfs_fsize_changed();
 	errno = saved;
 }
 
+/* The read-only view, mapped by the first caller: a process that warms
+ * no chunk for reads never maps it. NULL where it cannot be had, or while
+ * another thread maps it: the mapping serves then. */
+static const uint8_t *coldio_view(struct umfs_fs *fs)
+{
+	const uint8_t *v = atomic_load_explicit(&fs->cold->view, memory_order_acquire);
+	void *p;
+
+	if (v || fs->cold->huge || atomic_exchange(&fs->cold->view_tried, true))
+		return v;
+	p = OS(mmap)(NULL, fs->pm.len, PROT_READ, MAP_SHARED, fs->pm.fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	umfs_fault_watch(fs, p, fs->pm.len, PROT_READ, UMFS_FAULT_POOL, "the pool");
+	atomic_store_explicit(&fs->cold->view, p, memory_order_release);
+	return p;
+}
+
+/* The rewritten maps, made by the first fresh write: NULL where they
+ * cannot be had, or while another thread makes them (the write then goes
+ * through the kernel). */
+static _Atomic uint64_t *coldio_rewritten(struct umfs_fs *fs)
+{
+	_Atomic uint64_t *r = atomic_load_explicit(&fs->cold->rewritten, memory_order_acquire);
+
+	if (r || atomic_exchange(&fs->cold->rewritten_tried, true))
+		return r;
+	r = umfs_os_zalloc(rewritten_size(fs));
+	atomic_store_explicit(&fs->cold->rewritten, r, memory_order_release);
+	return r;
+}
+
 void umfs_coldio_close(struct umfs_fs *fs)
 {
-	if (fs->cold && fs->cold->view) {
-		umfs_fault_unwatch((void *)fs->cold->view);
-		OS(munmap)((void *)fs->cold->view, fs->pm.len);
+	const uint8_t *view = fs->cold ? atomic_load(&fs->cold->view) : NULL;
+
+	if (view) {
+		umfs_fault_unwatch((void *)view);
+		OS(munmap)((void *)view, fs->pm.len);
 	}
 	if (fs->cold)
-		umfs_os_zfree(fs->cold->rewritten, rewritten_size(fs));
+		umfs_os_zfree((void *)atomic_load(&fs->cold->rewritten), rewritten_size(fs));
 	free(fs->cold);
 	fs->cold = NULL;
 }
@@ -209,7 +236,8 @@ static void chunk_populate(struct umfs_fs *fs, uint64_t i, enum media_access how
 	int saved = errno;
 
 	if (view)
-		OS(madvise)((void *)(fs->cold->view + a), n, MADV_POPULATE_READ);
+		OS(madvise)((void *)(atomic_load_explicit(&fs->cold->view, memory_order_relaxed) + a),
+			    n, MADV_POPULATE_READ);
 	else if (OS(madvise)(fs->base + a, n,
 			     how == MEDIA_READ ? MADV_POPULATE_READ : MADV_POPULATE_WRITE) == 0)
 		umfs_pmem_present_mark(&fs->pm, a, n);
@@ -223,7 +251,7 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 {
 	uint16_t *s = &fs->cold->state[i];
 	uint16_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
-	bool write = how != MEDIA_READ, view = !write && fs->cold->view;
+	bool write = how != MEDIA_READ, view;
 
 	if (v == COLD_WARM)
 		return MEDIA_MAP;
@@ -234,8 +262,10 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 		__atomic_store_n(s, (uint16_t)(v + w), __ATOMIC_RELAXED); /* a lost count is harmless */
 		return MEDIA_KERNEL;
 	}
+	view = !write && coldio_view(fs);
 	chunk_populate(fs, i, how, view);
-	__atomic_store_n(s, view ? COLD_READ_WARM : COLD_WARM, __ATOMIC_RELAXED);
+	/* after the view: whoever reads the state finds the view made */
+	__atomic_store_n(s, view ? COLD_READ_WARM : COLD_WARM, __ATOMIC_RELEASE);
 	return view ? MEDIA_VIEW : MEDIA_MAP;
 }
 
@@ -283,14 +313,16 @@ static size_t media_span(struct umfs_fs *fs, uint64_t off, size_t len, enum medi
  * (postmark's 512 bytes) come back to it many times. */
 static bool media_fresh_again(struct umfs_fs *fs, uint64_t off, size_t len)
 {
-	_Atomic uint64_t *twice = fs->cold->rewritten + page_map_words(fs);
+	_Atomic uint64_t *once = coldio_rewritten(fs), *twice;
 	bool again = false;
 
+	if (!once)
+		return false;
+	twice = once + page_map_words(fs);
 	for (uint64_t pg = off >> UMFS_PAGE_SHIFT; pg <= (off + len - 1) >> UMFS_PAGE_SHIFT; pg++) {
 		uint64_t bit = 1ull << (pg % 64);
 
-		if (atomic_fetch_or_explicit(&fs->cold->rewritten[pg / 64], bit,
-					     memory_order_relaxed) & bit)
+		if (atomic_fetch_or_explicit(&once[pg / 64], bit, memory_order_relaxed) & bit)
 			again |= atomic_fetch_or_explicit(&twice[pg / 64], bit,
 							  memory_order_relaxed) & bit;
 	}
@@ -387,7 +419,7 @@ void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
 		if (path != MEDIA_MAP && umfs_pmem_present(&fs->pm, off, n))
 			path = MEDIA_MAP;
 		if (path == MEDIA_VIEW)
-			memcpy(d, fs->cold->view + off, n);
+			memcpy(d, atomic_load_explicit(&fs->cold->view, memory_order_acquire) + off, n);
 		else if (path == MEDIA_MAP ||
 			 !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
 			memcpy(d + (n - left), fs->base + off + (n - left), left);

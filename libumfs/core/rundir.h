@@ -7,7 +7,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 struct umfs_fs;
 
@@ -20,11 +19,6 @@ int umfs_rundir_open(struct umfs_fs *fs);
  * be the one the state page names, and pass the same checks. */
 int umfs_rundir_adopt(struct umfs_fs *fs, int dfd);
 void umfs_rundir_close(struct umfs_fs *fs);
-/* umfs_rundir_openat (umfs_frontend.h), with *st the fstat of what it
- * opened, as checked. */
-struct stat;
-int umfs_rundir_openat_stat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
-			    mode_t type, mode_t extra, struct stat *st);
 /* Whether the directory of run id may outlive a boot (it is in /tmp). */
 bool umfs_rundir_outlives_boot(uint64_t run_id);
 /* rundir_sweep.c: removes directory name in base (a descriptor, or

@@ -170,6 +170,13 @@ static bool tokens_held(int dfd)
 	return sys_dir_each(dfd, token_held, NULL) == 1;
 }
 
+/* Whether a is an arena of this version: its magic is stored last. */
+static bool arena_valid(struct arena_hdr *a)
+{
+	return atomic_load(&a->magic) == ARENA_MAGIC && a->version == ARENA_VERSION &&
+	       a->nslots == OFD_SLOTS;
+}
+
 /* Under the arena's lock: sizes it (sparse), and gives a new one its
  * header. An arena that is not one (damage, another version) is rebuilt
  * empty when no token is held, since then no description lives in it. */
@@ -177,7 +184,7 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 {
 	uint64_t magic = atomic_load(&a->magic);
 
-	if (magic == ARENA_MAGIC && a->version == ARENA_VERSION && a->nslots == OFD_SLOTS)
+	if (arena_valid(a))
 		return 0;
 	if (magic != 0) {
 		if (tokens_held(dfd)) {
@@ -198,12 +205,57 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 	return 0;
 }
 
+/* Maps the arena fd, of size st (known valid: no lock), or under its lock
+ * (made, sized, checked or rebuilt): 0 or -errno, *ap the map. */
+static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hdr **ap)
+{
+	char what[PATH_MAX + 16];
+	struct arena_hdr *a;
+	struct stat st;
+	int err;
+
+	/* one made and sized before is only ever rebuilt when its header is
+	 * not valid: such a one is used as it is */
+	if (opened && opened->st_size == (off_t)ARENA_SIZE) {
+		a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			      fd, 0);
+		if (a == MAP_FAILED)
+			return -errno;
+		if (arena_valid(a)) {
+			*ap = a;
+			return 0;
+		}
+		SYS(munmap)(a, ARENA_SIZE);
+	}
+	/* the lock on the arena file orders its creation and any rebuild */
+	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/" SUBDIR "/" ARENA_NAME, NULL);
+	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
+	if (err)
+		return err;
+	if (SYS(fstat)(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < (off_t)ARENA_SIZE &&
+	    (err = umfs_os_ftruncate_own(fd, (off_t)ARENA_SIZE)) < 0)
+		return err;
+	a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (a == MAP_FAILED)
+		return -errno; /* closing the only descriptor drops the lock */
+	err = arena_check(fd, dfd, a);
+	if (err) {
+		SYS(munmap)(a, ARENA_SIZE);
+		return err;
+	}
+	/* explicitly: the mapping keeps the description, and so its lock */
+	umfs_gate_unlock(fd, 0);
+	*ap = a;
+	return 0;
+}
+
 static int arena_open_locked(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	struct stat st, *opened = NULL;
 	struct arena_hdr *a;
-	char what[PATH_MAX + 16];
-	struct stat st;
 	int fd, dfd, err;
 
 	err = ofd_dir_find();
@@ -224,36 +276,17 @@ static int arena_open_locked(void)
 					 SUBDIR_MODE);
 		if (dfd < 0)
 			return dfd;
-		fd = umfs_rundir_openat(fs, dfd, ARENA_NAME, O_RDWR | O_CREAT, S_IFREG, 0);
+		fd = umfs_rundir_openat_stat(fs, dfd, ARENA_NAME, O_RDWR | O_CREAT, S_IFREG, 0,
+					     &st);
 		if (fd < 0) {
 			err = fd;
 			goto err_dfd;
 		}
+		opened = &st;
 	}
-	/* the lock on the arena file orders its creation and any rebuild */
-	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/" SUBDIR "/" ARENA_NAME, NULL);
-	err = umfs_gate_lock(fd, 0, F_WRLCK, true, what);
+	err = arena_map(fd, dfd, opened, &a);
 	if (err)
 		goto err_fd;
-	if (SYS(fstat)(fd, &st) < 0) {
-		err = -errno;
-		goto err_fd;
-	}
-	if (st.st_size < (off_t)ARENA_SIZE &&
-	    (err = umfs_os_ftruncate_own(fd, (off_t)ARENA_SIZE)) < 0)
-		goto err_fd;
-	a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	if (a == MAP_FAILED) {
-		err = -errno;
-		goto err_fd; /* closing the only descriptor drops the lock */
-	}
-	err = arena_check(fd, dfd, a);
-	if (err) {
-		SYS(munmap)(a, ARENA_SIZE);
-		goto err_fd;
-	}
-	/* explicitly: the mapping keeps the description, and so its lock */
-	umfs_gate_unlock(fd, 0);
 	fd = shim_fd_move_high(fd);
 	uinfo_mark_internal(fd);
 	arena_fd = fd;

@@ -87,4 +87,21 @@ check "100 holders killed: their slots reclaimed (tokens: $n)" "yes" \
 	"$([ "$n" -ge 1 ] && [ "$n" -le 66 ] && echo yes || echo no)"
 check "100 holders killed: their files written" "100" "$(shim cat /umfs/k100)"
 
+# An arena of the right size is used without its lock only when its header
+# is valid: a damaged one (its version byte, then its magic), with no token
+# held, is rebuilt under the lock, and the files read as written.
+arena=$(pool_rundir)/shim/ofd/arena
+shim_sh 'echo arena >/umfs/arena-file' >/dev/null 2>&1
+for what in version:8 magic:0; do
+	printf '\x7f' | dd of="$arena" bs=1 seek="${what#*:}" conv=notrunc status=none
+	out=$(shim cat /umfs/arena-file 2>"$work/arena.err") || true
+	check "an arena with a damaged ${what%:*}: the file reads as written" "arena" "$out"
+	check "an arena with a damaged ${what%:*}: rebuilt, and said so" "yes" \
+		"$(grep -q 'damaged or of another version, unused: rebuilt' "$work/arena.err" &&
+			echo yes || echo no)"
+	out=$(shim cat /umfs/arena-file 2>"$work/arena.err") || true
+	check "after the rebuild (${what%:*}): read again, nothing said" "arena:" \
+		"$out:$(cat "$work/arena.err")"
+done
+
 finish
