@@ -34,7 +34,15 @@
 /* Set once the missing UMFS_POOL was reported: children do not repeat it. */
 #define NO_POOL_SAID_ENV "UMFS_NO_POOL_SAID"
 
-UMFS_BSS_LARGE struct shim_config cfg;
+/* The prefix and the pool's path: most fit the small room, which shares a
+ * page with the library's other small variables (a page fault fewer for
+ * every process that loads it); longer ones take the large room. */
+static char cfg_paths_small[512];
+UMFS_BSS_LARGE static char cfg_paths_large[2 * PATH_MAX];
+UMFS_BSS_LARGE static char cfg_log_file[PATH_MAX];
+struct shim_config cfg = { .prefix = cfg_paths_small,
+			   .prefix_room = sizeof(cfg_paths_small),
+			   .log_file = cfg_log_file };
 _Atomic mode_t shim_umask = 022;
 
 /* An unknown UMFS_LOG level means the default (warn): a typo must not
@@ -80,7 +88,7 @@ static bool normalise_prefix(const char *s, char *out, size_t size)
 static bool config_pool(const char *pool)
 {
 	char *out = cfg.prefix + cfg.prefix_len + 1;
-	size_t room = sizeof(cfg.prefix) - cfg.prefix_len - 1, pl = strlen(pool);
+	size_t room = cfg.prefix_room - cfg.prefix_len - 1, pl = strlen(pool);
 
 	if (pool[0] == '/') {
 		if (pl >= room || pl >= PATH_MAX)
@@ -116,7 +124,7 @@ void shim_config_init(void)
 	cfg.pool = "";
 	cfg.log_level = parse_level(getenv("UMFS_LOG"));
 	s = getenv("UMFS_LOG_FILE");
-	if (s && *s && strlen(s) < sizeof(cfg.log_file)) {
+	if (s && *s && strlen(s) < PATH_MAX) {
 		strcpy(cfg.log_file, s);
 		cfg.log_to_file = true;
 	}
@@ -130,7 +138,13 @@ void shim_config_init(void)
 	if (!mount || !*mount)
 		mount = "/umfs";
 	if (pool && *pool) {
-		if (!normalise_prefix(mount, cfg.prefix, PATH_MAX)) {
+		/* a relative pool path is made absolute: its length is not known */
+		if (pool[0] != '/' || strlen(mount) + strlen(pool) + 2 > cfg.prefix_room) {
+			cfg.prefix = cfg_paths_large;
+			cfg.prefix_room = sizeof(cfg_paths_large);
+		}
+		if (!normalise_prefix(mount, cfg.prefix,
+				      cfg.prefix_room < PATH_MAX ? cfg.prefix_room : PATH_MAX)) {
 			cfg.prefix[0] = '\0';
 			cfg.bad_mount = true;
 			cfg.log_level = cfg.log_level ? cfg.log_level : LOG_ERROR;

@@ -378,7 +378,7 @@ static void helper_dir_close(void)
 static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 {
 	size_t len = sizeof(struct shim_shared);
-	char what[PATH_MAX + 32];
+	char what[160]; /* for messages: a longer path is cut */
 	int fd, err, restarts = 0;
 	off_t was;
 	void *p;
@@ -818,7 +818,7 @@ int shim_mount_for_adoption(void)
 void mount_fork_prepare(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	char what[PATH_MAX + 32];
+	char what[160]; /* for messages: a longer path is cut */
 
 	fork_shared_fd = -1;
 	if (!fs || shared_fd < 0 || helper_dfd < 0 || umfs_fs_gate_shared(fs))

@@ -209,7 +209,7 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
  * (made, sized, checked or rebuilt): 0 or -errno, *ap the map. */
 static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hdr **ap)
 {
-	char what[PATH_MAX + 16];
+	char what[160]; /* for messages: a longer path is cut */
 	struct arena_hdr *a;
 	struct stat st;
 	int err;

@@ -480,9 +480,10 @@ struct shim_config {
 	const char *base;           /* the prefix's last component ("umfs") */
 	size_t base_len;
 	const char *pool;           /* UMFS_POOL, absolute (in paths; "" when unset) */
-	char prefix[2 * PATH_MAX];  /* UMFS_MOUNT, normalised, no trailing '/';
+	char *prefix;               /* UMFS_MOUNT, normalised, no trailing '/';
 				       after its NUL, the pool's path */
-	char log_file[PATH_MAX];
+	size_t prefix_room;         /* the bytes prefix points to */
+	char *log_file;             /* UMFS_LOG_FILE (PATH_MAX bytes) */
 };
 extern struct shim_config cfg;
 void shim_config_init(void);

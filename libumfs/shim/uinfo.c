@@ -36,7 +36,8 @@ static void uinfo_reserve(void)
 
 	fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
 	if (fd >= 0) {
-		ssize_t len = sys_read_full(fd, buf, sizeof(buf) - 1, 0);
+		/* one read: the kernel hands a sysctl's value whole */
+		ssize_t len = SYS(pread)(fd, buf, sizeof(buf) - 1, 0);
 
 		if (len > 0) {
 			/* by hand: strtoul's locale table is a page fault */

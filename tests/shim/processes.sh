@@ -239,6 +239,21 @@ for m in relative / /a/../b; do
 	check "UMFS_MOUNT=$m: said" "1" "$(grep -c "UMFS_MOUNT=$m: the prefix must be" "$work/err")"
 done
 
+# Prefixes and pool paths of every length the configuration keeps: short,
+# longer together than its small room (300 bytes each), and a pool named
+# relative to the cwd. Each serves the same file.
+long=$(printf 'x%.0s' $(seq 150))/$(printf 'y%.0s' $(seq 150))
+mkdir -p "$work/$long"
+ln -s "$pool" "$work/$long/pool"
+for m in "/umfs-short" "/$long" ; do
+	for p in "$pool" "$work/$long/pool" "rel"; do
+		[ "$p" = rel ] && p=$(basename "$pool")
+		out=$(cd "$(dirname "$pool")" && UMFS_MOUNT=$m UMFS_POOL=$p shim \
+			sh -c 'echo prefix >"$1/pfx" && cat "$1/pfx"' _ "$m" 2>&1) || true
+		check "UMFS_MOUNT of ${#m} bytes, UMFS_POOL of ${#p}: served" "prefix" "$out"
+	done
+done
+
 # A read's buffer is checked only as far as the file fills it: a 3-byte
 # file read into a 1 MiB buffer whose last page is not mapped.
 out=$(shim python3 -c '
