@@ -235,12 +235,16 @@ check "static program named once without the fallback" 1 \
 # a 32-bit program cannot load the library either: named once without the
 # fallback; through it, what it starts reads the mount's file it was
 # handed (a static busybox that the 32-bit image executes)
-out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- "$SHIM_EXEC32" /bin/true 2>&1)
-check "32-bit program named once without the fallback" 1 \
-	"$(printf '%s\n' "$out" | grep -c 'shim_exec32 is a 32-bit or foreign program.*--fallback=on')"
-check "fallback: a 32-bit image reads a redirected file" "thirty-two" \
-	"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
-	   "echo thirty-two >$mnt/f32 && '$SHIM_EXEC32' '$(command -v busybox)' cat <$mnt/f32" 2>/dev/null)"
+if runs_32bit; then
+	out=$("$UMFS_RUN" --mount "$mnt" --fallback=off -- "$SHIM_EXEC32" /bin/true 2>&1) || true
+	check "32-bit program named once without the fallback" 1 \
+		"$(printf '%s\n' "$out" | grep -c 'shim_exec32 is a 32-bit or foreign program.*--fallback=on')"
+	check "fallback: a 32-bit image reads a redirected file" "thirty-two" \
+		"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
+		   "echo thirty-two >$mnt/f32 && '$SHIM_EXEC32' '$(command -v busybox)' cat <$mnt/f32" 2>/dev/null)"
+else
+	echo "SKIP 32-bit programs: this kernel executes none"
+fi
 check "no such line for a dynamic program" "" \
 	"$("$UMFS_RUN" --mount "$mnt" --fallback=off -- true 2>&1)"
 out=$("$UMFS_RUN" --mount "$work/none" --fallback=on -- true 2>&1) && rc=0 || rc=$?

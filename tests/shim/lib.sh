@@ -19,6 +19,7 @@ BUILDDIR=$(cd "$BUILDDIR" && pwd)
 : "${SHIM_OFD:=$BUILDDIR/tests/shim/shim_ofd}"
 : "${SHIM_SIGNALS:=$BUILDDIR/tests/shim/shim_signals}"
 : "${SHIM_FDNUM:=$BUILDDIR/tests/shim/shim_fdnum}"
+: "${SHIM_EXEC32:=$BUILDDIR/tests/shim/shim_exec32}"
 export PMEM_IS_PMEM_FORCE=1
 
 work=$(mktemp -d /dev/shm/umfs-shimtest.XXXXXX)
@@ -46,6 +47,10 @@ pool_rundir() { # the runtime directory the state page names (run_id at 0x1030)
 trap cleanup EXIT
 
 "$MKFS" -q -f -s "${POOL_SIZE:-256M}" "$pool"
+
+# Whether this kernel executes 32-bit programs: one built with IA32
+# emulation can still have it off (ia32_emulation=0, or a VM's policy).
+runs_32bit() { "$SHIM_EXEC32" /bin/true 2>/dev/null; }
 
 # run CMD... under the shim
 shim() {
