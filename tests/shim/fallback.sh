@@ -243,7 +243,7 @@ if runs_32bit; then
 		"$("$UMFS_RUN" --mount "$mnt" --fallback=on -- sh -c \
 		   "echo thirty-two >$mnt/f32 && '$SHIM_EXEC32' '$(command -v busybox)' cat <$mnt/f32" 2>/dev/null)"
 else
-	echo "SKIP 32-bit programs: this kernel executes none"
+	echo "SKIP 32-bit programs: none executes here (kernel or 32-bit ld.so)"
 fi
 check "no such line for a dynamic program" "" \
 	"$("$UMFS_RUN" --mount "$mnt" --fallback=off -- true 2>&1)"

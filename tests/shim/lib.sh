@@ -48,8 +48,9 @@ trap cleanup EXIT
 
 "$MKFS" -q -f -s "${POOL_SIZE:-256M}" "$pool"
 
-# Whether this kernel executes 32-bit programs: one built with IA32
-# emulation can still have it off (ia32_emulation=0, or a VM's policy).
+# Whether 32-bit programs execute here: a kernel built with IA32
+# emulation can still have it off (ia32_emulation=0, or a VM's policy),
+# and a 32-bit dynamic program needs libc6-i386's ld.so.
 runs_32bit() { "$SHIM_EXEC32" /bin/true 2>/dev/null; }
 
 # run CMD... under the shim

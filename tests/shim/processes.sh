@@ -229,7 +229,7 @@ chmod +x script
 [ -z "$X" ] || "$X" "$S" exec-32-bit 2>/dev/null
 python3 "$W/starts.py" "$S"'
 x32=$SHIM_EXEC32
-runs_32bit || { x32=; echo "SKIP a 32-bit image's start: this kernel executes no 32-bit program"; }
+runs_32bit || { x32=; echo "SKIP a 32-bit image's start: no 32-bit program executes here (kernel or 32-bit ld.so)"; }
 expected=$(D=$work/static S=$SHIM_STATIC X=$x32 W=$work bash -c "$static_starts" 2>&1)
 out=$(D=/umfs/static S=$SHIM_STATIC X=$x32 W=$work shim bash -c "$static_starts" 2>&1) || true
 check "a static image gets no library descriptor, no UMFS_FDS" "$expected" "$out"
