@@ -278,17 +278,18 @@ void umfs_gate_unlock(int fd, unsigned byte);
 void umfs_gate_holder(int fd, char *buf, size_t size);
 /* The gate protocol on a file of a shared area in the runtime directory
  * (docs/sharing.md): enter opens name in dfd (umfs_rundir_openat) and
- * takes the gate, for writing when this process is the first user
- * (*first; it then sets the area up and calls ready), else for reading,
- * and gives the file's size as found under the gate (*size); -ENOENT when
- * the file or its directory was removed meanwhile (start over). join opens a description of its own, holding the gate, for a
- * child (a forked child would otherwise share its parent's); fork_child,
- * in that child, puts it (fresh, consumed) at the number of the one it
- * shares (fd) and returns fd, or where that number cannot be had closes fd
- * and returns fresh: the descriptor that now holds its gate. last, at the
- * end: true when no other user is left (the gate is then held for
- * writing); otherwise this process stops counting, and so does its mount
- * also (umfs_fs_leave) when given. leave: stops counting. */
+ * takes the gate, for writing when this process is the first user (*first;
+ * it then sets the area up and calls ready), else for reading, and gives
+ * the file's size as found under the gate (*size); -ENOENT when the file
+ * or its directory was removed meanwhile (start over). join opens a
+ * description of its own, holding the gate, for a child (a forked child
+ * would otherwise share its parent's); fork_child, in that child, puts it
+ * (fresh, consumed) at the number of the one it shares (fd) and returns
+ * fd, or where that number cannot be had closes fd and returns fresh: the
+ * descriptor that now holds its gate. last, at the end: true when no other
+ * user is left (the gate is then held for writing); otherwise this process
+ * stops counting, and so does its mount also (umfs_fs_leave) when given.
+ * leave: stops counting. */
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first, off_t *size);
 /* enter on a description of name already open (fd; closed on failure),
@@ -300,14 +301,14 @@ int umfs_gate_join(int dfd, const char *name, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);
-/* The area in a gate's file fd, len bytes. size: was is the file's size
- * as enter found it (*size); a first user (the gate held for writing) then
+/* The area in a gate's file fd, len bytes. size: was is the file's size as
+ * enter found it (*size); a first user (the gate held for writing) then
  * makes it len bytes of zeros without touching its pages, cutting it to
- * nothing first unless it is empty already. A user that is not first and finds it empty
- * (retired) comes in again at once: it will be the first. retire: the last
- * user, still holding the gate for writing, cuts it to nothing, so that
- * its pages go back and whoever waits at the gate comes in again; errno
- * kept. */
+ * nothing first unless it is empty already. A user that is not first and
+ * finds it empty (retired) comes in again at once: it will be the first.
+ * retire: the last user, still holding the gate for writing, cuts it to
+ * nothing, so that its pages go back and whoever waits at the gate comes
+ * in again; errno kept. */
 int umfs_gate_area_size(int fd, bool first, off_t len, off_t was);
 void umfs_gate_area_retire(int fd);
 /* A user that is not first and found the area (of size was) not as it

@@ -227,17 +227,18 @@ void umfs_coldio_forked(struct umfs_fs *fs)
 		memset(fs->cold->state, 0, fs->cold->nchunks * sizeof(fs->cold->state[0]));
 }
 
-/* Maps chunk i whole, in the read-only view or in the mapping; a kernel
- * without MADV_POPULATE_* (EINVAL) faults page by page instead. */
-static void chunk_populate(struct umfs_fs *fs, uint64_t i, enum media_access how, bool view)
+/* Maps chunk i whole, in the read-only view (view) or else in the
+ * mapping; a kernel without MADV_POPULATE_* (EINVAL) faults page by page
+ * instead. */
+static void chunk_populate(struct umfs_fs *fs, uint64_t i, enum media_access how,
+			   const uint8_t *view)
 {
 	uint64_t a = i << COLD_CHUNK_SHIFT;
 	uint64_t n = UMFS_MIN(fs->pm.len - a, (uint64_t)1 << COLD_CHUNK_SHIFT);
 	int saved = errno;
 
 	if (view)
-		OS(madvise)((void *)(atomic_load_explicit(&fs->cold->view, memory_order_relaxed) + a),
-			    n, MADV_POPULATE_READ);
+		OS(madvise)((void *)(view + a), n, MADV_POPULATE_READ);
 	else if (OS(madvise)(fs->base + a, n,
 			     how == MEDIA_READ ? MADV_POPULATE_READ : MADV_POPULATE_WRITE) == 0)
 		umfs_pmem_present_mark(&fs->pm, a, n);
@@ -250,8 +251,10 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 				    unsigned w)
 {
 	uint16_t *s = &fs->cold->state[i];
-	uint16_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
-	bool write = how != MEDIA_READ, view;
+	/* acquire: a chunk found warm for reads is found with its view made */
+	uint16_t v = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+	bool write = how != MEDIA_READ;
+	const uint8_t *view;
 
 	if (v == COLD_WARM)
 		return MEDIA_MAP;
@@ -262,9 +265,9 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 		__atomic_store_n(s, (uint16_t)(v + w), __ATOMIC_RELAXED); /* a lost count is harmless */
 		return MEDIA_KERNEL;
 	}
-	view = !write && coldio_view(fs);
+	view = write ? NULL : coldio_view(fs);
 	chunk_populate(fs, i, how, view);
-	/* after the view: whoever reads the state finds the view made */
+	/* release, after the view: whoever reads the state finds the view made */
 	__atomic_store_n(s, view ? COLD_READ_WARM : COLD_WARM, __ATOMIC_RELEASE);
 	return view ? MEDIA_VIEW : MEDIA_MAP;
 }

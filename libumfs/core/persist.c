@@ -116,16 +116,13 @@ bool umfs_pmem_on_memfs(const struct umfs_pmem *pm)
 	       pm->fs_type == RAMFS_MAGIC;
 }
 
-static enum umfs_media media_of(int fd, int is_pmem, struct umfs_pmem *pm)
+/* pm->fs_type asked before the map: only a regular file on tmpfs is DRAM
+ * standing in for pmem (device nodes live on devtmpfs too, but their data
+ * is elsewhere, and fs_type_get asks regular files only). */
+static enum umfs_media media_of(int is_pmem, const struct umfs_pmem *pm)
 {
-	struct stat st;
-
 	if (is_pmem)
 		return UMFS_MEDIA_PMEM;
-	/* only a regular file on tmpfs is DRAM standing in for pmem: device
-	 * nodes live on devtmpfs too, but their data is elsewhere */
-	if (!pm->fs_type && OS(fstat)(fd, &st) == 0)
-		fs_type_get(fd, &st, pm);
 	return pm->fs_type == TMPFS_MAGIC ? UMFS_MEDIA_SHM : UMFS_MEDIA_FILE;
 }
 
@@ -230,7 +227,7 @@ static int map_held(int fd, const struct stat *st, bool rdonly, struct umfs_pmem
 		if (err)
 			return err;
 	}
-	pm->media = media_of(fd, is_pmem, pm);
+	pm->media = media_of(is_pmem, pm);
 	pm->fd = fd;
 	pm->st = *st;
 	return 0;
@@ -321,7 +318,7 @@ int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm)
 	err = map_with_mmap(pm->fd, &st, rdonly, pm);
 	if (err)
 		goto err_close;
-	pm->media = media_of(pm->fd, umfs_cpu_is_pmem(pm->base, pm->len), pm);
+	pm->media = media_of(umfs_cpu_is_pmem(pm->base, pm->len), pm);
 	pm->st = st;
 	return 0;
 
@@ -368,7 +365,7 @@ int umfs_pmem_extend(struct umfs_pmem *pm, uint64_t size)
 	err = umfs_pmem_map_shared(pm->fd, &st, pm, &is_pmem);
 	if (err)
 		return err;
-	pm->media = media_of(pm->fd, is_pmem, pm);
+	pm->media = media_of(is_pmem, pm);
 	pm->st = st;
 	return 0;
 }
