@@ -17,6 +17,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=$1
 start=$(date +%s)
+# one module and image for the four boots (prepare_guest)
+UMFS_KMOD_GUEST_CACHE=$(mktemp -d /tmp/umfs-kmod-guest.XXXXXX)
+export UMFS_KMOD_GUEST_CACHE
+trap 'rm -rf "$UMFS_KMOD_GUEST_CACHE"' EXIT
 step() {
 	local rc=0 t0
 	t0=$(date +%s)

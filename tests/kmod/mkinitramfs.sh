@@ -58,14 +58,9 @@ awk mawk true false env date nproc timeout mke2fs mkfs.ext4 e2fsck tune2fs ${UMF
 # Heavy ones (fio brings ceph and ICU: the image goes from 15 to 44 MB
 # gzip'd, and each boot takes seconds longer) only when a test this image
 # is for names them, so that the usual image stays small and boots fast.
-for prog in fio strace perf; do
-	for name in ${tests//,/ }; do
-		if grep -qw "$prog" "$here/guest/$name.sh" 2>/dev/null; then
-			HOSTPROGS="$HOSTPROGS $prog"
-			echo "initramfs: with $prog, for $name"
-			break
-		fi
-	done
+for prog in $(heavy_progs "$here" "$tests"); do
+	HOSTPROGS="$HOSTPROGS $prog"
+	echo "initramfs: with $prog"
 done
 
 stage=$(mktemp -d /tmp/umfs-initramfs.XXXXXX)
