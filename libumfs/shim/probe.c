@@ -25,7 +25,7 @@
 #include "shim.h"
 
 #if defined(__x86_64__)
-__asm__(".text\n"
+__asm__(".pushsection .text.shim_probe, \"ax\", @progbits\n"
 	".p2align 4\n"
 	".globl shim_probe_text_begin\n"
 	".hidden shim_probe_text_begin\n"
@@ -68,7 +68,8 @@ __asm__(".text\n"
 	"shim_probe_text_end:\n"
 	"shim_probe_landing:\n"
 	"	movq $-14, %rax\n" /* -EFAULT */
-	"	ret\n");
+	"	ret\n"
+	".popsection\n");
 
 extern const char shim_probe_text_begin[], shim_probe_text_end[], shim_probe_landing[];
 
