@@ -59,10 +59,20 @@ struct sig_slot {
 	bool known;
 	struct sigaction act;
 };
-/* Page-aligned: the slots of SIGBUS and SIGSEGV, which every process
- * that loads the library fills, then share its first page. */
-UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG] __attribute__((aligned(4096)));
+/* The slots of SIGSEGV and SIGBUS, which every process that loads the
+ * library fills, lie among the small variables, on a page that process
+ * writes anyway; the other signals' (a program that sets a handler) in
+ * a table of their own, after them. */
+static struct sig_slot sig_fault_slots[2];
+UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG];
 static atomic_flag sig_table_lock = ATOMIC_FLAG_INIT;
+
+static struct sig_slot *sig_slot_of(int sig)
+{
+	return sig == SIGSEGV ? &sig_fault_slots[0]
+	       : sig == SIGBUS ? &sig_fault_slots[1]
+			       : &sig_table[sig];
+}
 
 static bool sig_is_fault(int sig, const siginfo_t *si)
 {
@@ -79,7 +89,7 @@ static bool sig_always_wrapped(int sig)
 /* A consistent copy of the program's action for sig. */
 static void sig_action_get(int sig, struct sigaction *out)
 {
-	struct sig_slot *s = &sig_table[sig];
+	struct sig_slot *s = sig_slot_of(sig);
 	unsigned seq;
 
 	do {
@@ -142,7 +152,7 @@ static void sig_kernel_action(int sig, const struct sigaction *prog, struct siga
  * the table lock held. */
 static void sig_slot_learn(int sig)
 {
-	struct sig_slot *s = &sig_table[sig];
+	struct sig_slot *s = sig_slot_of(sig);
 
 	if (s->known)
 		return;
@@ -193,7 +203,7 @@ static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 		sigdelset(&now.sa_mask, SIGKILL);
 		sigdelset(&now.sa_mask, SIGSTOP);
 	}
-	s = &sig_table[sig];
+	s = sig_slot_of(sig);
 	sig_table_enter(&mask);
 	sig_slot_learn(sig);
 	was = s->act;
@@ -351,9 +361,9 @@ void sig_init(void)
 	sig_table_enter(&mask);
 	/* written before it is read: a first read would map the zero page,
 	 * and the kernel's write of the action a copy, two faults for one */
-	atomic_fetch_add_explicit(&sig_table[SIGSEGV].seq, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sig_slot_of(SIGSEGV)->seq, 0, memory_order_relaxed);
 	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
-		struct sig_slot *s = &sig_table[wrapped[i]];
+		struct sig_slot *s = sig_slot_of(wrapped[i]);
 		struct sigaction k;
 
 		if (s->known)
