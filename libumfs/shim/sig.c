@@ -61,8 +61,8 @@ struct sig_slot {
 };
 /* The slots of SIGSEGV and SIGBUS, which every process that loads the
  * library fills, lie among the small variables, on a page that process
- * writes anyway; the other signals' (a program that sets a handler) in
- * a table of their own, after them. */
+ * writes anyway; the other signals' slots, which only a program that
+ * sets a handler touches, in a table among the large arrays. */
 static struct sig_slot sig_fault_slots[2];
 UMFS_BSS_LARGE static struct sig_slot sig_table[_NSIG];
 static atomic_flag sig_table_lock = ATOMIC_FLAG_INIT;
