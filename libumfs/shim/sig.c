@@ -34,6 +34,7 @@
  * blocks the signal of its fault, whatever the handler).
  */
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,8 +50,11 @@ struct sig_deferred {
 	siginfo_t q[SIG_QUEUE];
 };
 /* Only the two counters above are on the fast path (initial-exec: no call
- * to find them); the queue is touched only when something is deferred. */
-static __thread struct sig_deferred sig_deferred;
+ * to find them). The queue is mapped at a thread's first deferral and
+ * unmapped when flushed empty: in TLS its 4 KiB would be cleared, and
+ * faulted in, for every thread of every process that loads the library,
+ * while a signal deferred is rare. */
+static __thread struct sig_deferred *sig_deferred;
 
 /* The program's dispositions. known: act holds what the program set (or
  * what the kernel had when first looked at). */
@@ -269,10 +273,43 @@ static void sig_run(int sig, siginfo_t *si, void *ctx)
 		act.sa_handler(sig);
 }
 
+/* This thread's queue, mapped if it has none; NULL when no memory is
+ * left, and the signal is dropped as one past a full queue is. mmap is
+ * safe in a handler; a handler that interrupted this one between the
+ * load and the exchange may have mapped one first, which is then kept. */
+static struct sig_deferred *sig_queue(void)
+{
+	struct sig_deferred *d = __atomic_load_n(&sig_deferred, __ATOMIC_RELAXED), *mine;
+
+	if (d)
+		return d;
+	mine = SYS(mmap)(NULL, sizeof(*mine), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (mine == MAP_FAILED)
+		return NULL;
+	if (__atomic_compare_exchange_n(&sig_deferred, &d, mine, false, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		return mine;
+	SYS(munmap)(mine, sizeof(*mine));
+	return d;
+}
+
+/* Unmaps this thread's queue; call with every signal blocked. */
+static void sig_queue_drop(void)
+{
+	struct sig_deferred *d = sig_deferred;
+
+	sig_deferred = NULL;
+	if (d)
+		SYS(munmap)(d, sizeof(*d));
+}
+
 static void sig_defer(const siginfo_t *si)
 {
-	struct sig_deferred *d = &sig_deferred;
+	struct sig_deferred *d = sig_queue();
 
+	if (!d)
+		return;
 	if (si->si_signo < SIGRTMIN)
 		for (int i = 0; i < d->n; i++)
 			if (d->q[i].si_signo == si->si_signo)
@@ -301,15 +338,17 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
  * order they came. The handlers run as the kernel returns from each send. */
 void sig_flush(void)
 {
-	struct sig_deferred *d = &sig_deferred;
+	struct sig_deferred *d;
 	int saved = errno;
 	sigset_t mask;
 	siginfo_t si;
 
 	for (;;) {
 		sig_block_all(&mask); /* the wrapper appends to the queue */
-		if (d->n == 0) {
+		d = sig_deferred;
+		if (!d || d->n == 0) {
 			shim_sig_pending = 0;
+			sig_queue_drop();
 			sig_restore_mask(&mask);
 			break;
 		}
@@ -325,8 +364,12 @@ void sig_flush(void)
 /* Signals the parent deferred are not the child's. */
 void sig_fork_child(void)
 {
-	sig_deferred.n = 0;
+	sigset_t mask;
+
+	sig_block_all(&mask);
+	sig_queue_drop();
 	shim_sig_pending = 0;
+	sig_restore_mask(&mask);
 }
 
 __thread unsigned sig_interrupts __attribute__((tls_model("initial-exec")));
