@@ -361,11 +361,16 @@ void sig_flush(void)
 	errno = saved;
 }
 
-/* Signals the parent deferred are not the child's. */
+/* Signals the parent deferred are not the child's. Without a queue there
+ * is nothing to drop, and nothing pending (sig_defer sets it only after
+ * queueing; sig_flush clears it before it unmaps): a fork then costs no
+ * system call here. */
 void sig_fork_child(void)
 {
 	sigset_t mask;
 
+	if (!__atomic_load_n(&sig_deferred, __ATOMIC_RELAXED))
+		return;
 	sig_block_all(&mask);
 	sig_queue_drop();
 	shim_sig_pending = 0;
