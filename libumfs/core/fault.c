@@ -77,20 +77,33 @@ struct fault_range {
 	const char *name;
 };
 
-/* Within one page: the scans of every slot (a fault's lookup, an unwatch)
- * then read no page but the one the registrations wrote. */
-UMFS_BSS_LARGE static struct fault_slot fault_slots[FAULT_SLOTS]
-	__attribute__((aligned(4096)));
-static_assert(sizeof(fault_slots) <= 4096, "the slots fit one page");
+/* The first slots, which a mount of one pool fills, sit among the small
+ * variables, on a page every preloaded process writes anyway; the others
+ * are touched only by a process with more mappings. Scans (a fault's
+ * lookup, an unwatch) stop at the highest slot ever claimed. */
+#define FAULT_SLOTS_NEAR 8
+static struct fault_slot fault_near[FAULT_SLOTS_NEAR];
+UMFS_BSS_LARGE static struct fault_slot fault_far[FAULT_SLOTS - FAULT_SLOTS_NEAR];
+static _Atomic unsigned fault_slots_claimed; /* one past the highest slot claimed */
 static _Atomic bool fault_full_said;
 static _Atomic bool fault_routed;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
 static struct sigaction fault_prev;
 
+static struct fault_slot *fault_slot(unsigned i)
+{
+	return i < FAULT_SLOTS_NEAR ? &fault_near[i] : &fault_far[i - FAULT_SLOTS_NEAR];
+}
+
+static unsigned fault_slots_used(void)
+{
+	return atomic_load_explicit(&fault_slots_claimed, memory_order_acquire);
+}
+
 /* A consistent copy of slot i; false when it is free or changing. */
 static bool fault_slot_read(unsigned i, struct fault_range *r)
 {
-	struct fault_slot *s = &fault_slots[i];
+	struct fault_slot *s = fault_slot(i);
 	unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 
 	if (seq & 1)
@@ -126,10 +139,14 @@ int umfs_fault_watch(struct umfs_fs *fs, void *addr, size_t len, int prot,
 	if (!addr || !len)
 		return 0;
 	for (unsigned i = 0; i < FAULT_SLOTS; i++) {
+		unsigned seen = fault_slots_used();
 		bool free = false;
 
-		if (atomic_compare_exchange_strong(&fault_slots[i].used, &free, true)) {
-			fault_slot_set(&fault_slots[i], &r);
+		if (atomic_compare_exchange_strong(&fault_slot(i)->used, &free, true)) {
+			while (seen < i + 1 &&
+			       !atomic_compare_exchange_weak(&fault_slots_claimed, &seen, i + 1))
+				;
+			fault_slot_set(fault_slot(i), &r);
 			return 0;
 		}
 	}
@@ -149,12 +166,12 @@ void umfs_fault_unwatch(void *addr)
 	static const struct fault_range none;
 	struct fault_range r;
 
-	for (unsigned i = 0; i < FAULT_SLOTS && addr; i++) {
-		if (!atomic_load(&fault_slots[i].used) || !fault_slot_read(i, &r) ||
+	for (unsigned i = 0, n = fault_slots_used(); i < n && addr; i++) {
+		if (!atomic_load(&fault_slot(i)->used) || !fault_slot_read(i, &r) ||
 		    r.start != (uintptr_t)addr)
 			continue;
-		fault_slot_set(&fault_slots[i], &none);
-		atomic_store(&fault_slots[i].used, false);
+		fault_slot_set(fault_slot(i), &none);
+		atomic_store(&fault_slot(i)->used, false);
 	}
 }
 
@@ -162,8 +179,8 @@ void umfs_fault_unwatch_fs(struct umfs_fs *fs)
 {
 	struct fault_range r;
 
-	for (unsigned i = 0; i < FAULT_SLOTS; i++)
-		if (atomic_load(&fault_slots[i].used) && fault_slot_read(i, &r) && r.fs == fs)
+	for (unsigned i = 0, n = fault_slots_used(); i < n; i++)
+		if (atomic_load(&fault_slot(i)->used) && fault_slot_read(i, &r) && r.fs == fs)
 			umfs_fault_unwatch((void *)r.start);
 }
 
@@ -171,9 +188,9 @@ void umfs_fault_unwatch_fs(struct umfs_fs *fs)
  * (another thread mounts or unmounts) is read again: its writer runs. */
 static bool fault_find(uintptr_t a, struct fault_range *out)
 {
-	for (unsigned i = 0; i < FAULT_SLOTS; i++) {
+	for (unsigned i = 0, n = fault_slots_used(); i < n; i++) {
 		for (unsigned tries = 0; tries < 1000; tries++) {
-			if (!atomic_load_explicit(&fault_slots[i].used, memory_order_acquire))
+			if (!atomic_load_explicit(&fault_slot(i)->used, memory_order_acquire))
 				break;
 			if (fault_slot_read(i, out)) {
 				if (a >= out->start && a < out->end)
@@ -221,7 +238,7 @@ static void fault_fail(const struct fault_range *where, uint64_t off)
 		return;
 	atomic_store_explicit(&fs->fail_off, off, memory_order_relaxed);
 	atomic_store_explicit(&fs->fail_name, where->name, memory_order_relaxed);
-	for (unsigned i = 0; i < FAULT_SLOTS; i++)
+	for (unsigned i = 0, n = fault_slots_used(); i < n; i++)
 		if (fault_slot_read(i, &r) && r.fs == fs && r.area == UMFS_FAULT_POOL)
 			fault_zero(r.start, r.end - r.start, r.prot);
 	fault_fd_retire(fs);
