@@ -71,7 +71,7 @@ int64_t umfs_now_ns(void)
 {
 	struct timespec ts;
 
-	OS(clock_gettime)(CLOCK_REALTIME, &ts);
+	umfs_os_clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

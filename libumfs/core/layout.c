@@ -137,7 +137,7 @@ static int64_t realtime_ns(void)
 {
 	struct timespec ts;
 
-	OS(clock_gettime)(CLOCK_REALTIME, &ts);
+	umfs_os_clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

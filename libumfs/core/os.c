@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/syscall.h>
 
 #include "os.h"
 #include "umfs_frontend.h"
@@ -111,4 +112,27 @@ void umfs_os_init(void)
 #define OS_RESOLVE(name, sym) OS(name);
 	OS_CALLS(OS_RESOLVE)
 #undef OS_RESOLVE
+}
+
+/*
+ * A short process reads the clock a few times, and the C library's
+ * clock_gettime costs it two page faults, sometimes three: the vDSO's two
+ * data pages it reads, and its own page of code when no other call of the
+ * process brought that in. A system call costs less than one fault, and
+ * syscall() sits on a page of the C library every process touches (beside
+ * mmap). So a process's first OS_CLOCK_SYSCALLS reads of the clock are
+ * system calls, and the later ones go through the vDSO: a process that
+ * writes much reads the clock once per write.
+ */
+#define OS_CLOCK_SYSCALLS 16
+
+int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	static _Atomic unsigned reads; /* a race only moves the switch by a read */
+
+	if (atomic_load_explicit(&reads, memory_order_relaxed) < OS_CLOCK_SYSCALLS) {
+		atomic_fetch_add_explicit(&reads, 1, memory_order_relaxed);
+		return (int)OS(syscall)(SYS_clock_gettime, clock, ts);
+	}
+	return OS(clock_gettime)(clock, ts);
 }

@@ -142,4 +142,8 @@ void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 void *umfs_os_zalloc(size_t len);
 void umfs_os_zfree(void *p, size_t len);
 
+/* The clock without the pages the C library's clock_gettime touches in a
+ * short process (os.c); use it, not OS(clock_gettime). */
+int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts);
+
 #endif

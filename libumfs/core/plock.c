@@ -51,7 +51,7 @@ static uint64_t plock_now_ns(void)
 {
 	struct timespec ts;
 
-	OS(clock_gettime)(CLOCK_MONOTONIC, &ts);
+	umfs_os_clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
