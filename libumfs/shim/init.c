@@ -185,6 +185,9 @@ void shim_fork_prepare(void)
 {
 	struct umfs_fs *fs;
 
+	/* resolved here, once, not in every child: most children exec, and
+	 * a lookup there costs each the loader's pages and a symbol search */
+	(void)SYS(execve);
 	fallback_fork_prepare(); /* first: a swap under way takes the locks below */
 	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
