@@ -40,6 +40,12 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	signal(SIGBUS, SIG_DFL); /* not ours: the test dies, as it should */
 }
 
+static int watch(unsigned i)
+{
+	return umfs_fault_watch(&mounts[i], (void *)maps[i], MAP_LEN, PROT_READ | PROT_WRITE,
+				UMFS_FAULT_POOL, "test");
+}
+
 static void map_one(unsigned i)
 {
 	fds[i] = memfd_create("umfs-test-fault", MFD_CLOEXEC);
@@ -71,12 +77,8 @@ static void every_slot_finds_its_mapping(void **state)
 	for (unsigned i = 0; i <= MAPS; i++)
 		map_one(i);
 	for (unsigned i = 0; i < MAPS; i++)
-		assert_int_equal(umfs_fault_watch(&mounts[i], (void *)maps[i], MAP_LEN,
-						  PROT_READ | PROT_WRITE, UMFS_FAULT_POOL, "test"),
-				 0);
-	assert_int_equal(umfs_fault_watch(&mounts[MAPS], (void *)maps[MAPS], MAP_LEN,
-					  PROT_READ | PROT_WRITE, UMFS_FAULT_POOL, "test"),
-			 -ENOSPC);
+		assert_int_equal(watch(i), 0);
+	assert_int_equal(watch(MAPS), -ENOSPC);
 
 	/* from the last slot down, so that every one is met past the rest */
 	for (unsigned i = MAPS; i-- > 0;) {
@@ -102,12 +104,8 @@ static void a_freed_slot_is_claimed_again(void **state)
 	umfs_fault_unwatch((void *)maps[mid]);
 	map_one(mid);
 	mounts[mid].failed = 0;
-	assert_int_equal(umfs_fault_watch(&mounts[mid], (void *)maps[mid], MAP_LEN,
-					  PROT_READ | PROT_WRITE, UMFS_FAULT_POOL, "test"),
-			 0);
-	assert_int_equal(umfs_fault_watch(&mounts[MAPS], (void *)maps[MAPS], MAP_LEN,
-					  PROT_READ | PROT_WRITE, UMFS_FAULT_POOL, "test"),
-			 -ENOSPC);
+	assert_int_equal(watch(mid), 0);
+	assert_int_equal(watch(MAPS), -ENOSPC);
 	before = absorbed;
 	assert_int_equal(ftruncate(fds[mid], 0), 0);
 	assert_int_equal(maps[mid][3], 0);
@@ -118,9 +116,7 @@ static void a_freed_slot_is_claimed_again(void **state)
 	for (unsigned i = 0; i < MAPS; i++)
 		umfs_fault_unwatch_fs(&mounts[i]);
 	for (unsigned i = 0; i < MAPS; i++)
-		assert_int_equal(umfs_fault_watch(&mounts[i], (void *)maps[i], MAP_LEN,
-						  PROT_READ | PROT_WRITE, UMFS_FAULT_POOL, "test"),
-				 0);
+		assert_int_equal(watch(i), 0);
 }
 
 int main(void)
