@@ -47,11 +47,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
 					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=",
 					    SHIM_ADOPT_ENV "=", SHIM_HELD_ENV "=" };
-	char cwd[PATH_MAX + 16], rdonly[PATH_MAX + 32], fds[256];
+	enum { CWD_ROOM = PATH_MAX + 16, RDONLY_ROOM = PATH_MAX + 32 };
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
+	bool in_umfs = atomic_load(&cwd_in_umfs), stale = false;
 	size_t n = 0, k = 0, bytes = 0;
-	bool stale = false;
-	char **v, *s;
+	char fds[256], **v, *s, *names = NULL;
 
 	*alloc = NULL;
 	if (pass->active && inherit_pass_env(pass, fds, sizeof(fds)) < 0)
@@ -60,12 +60,18 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 		return envp;
 	if (pass->active)
 		want[3] = fds;
-	strcpy(cwd, keys[0]);
-	if (atomic_load(&cwd_in_umfs) &&
-	    cwd_env(cwd + strlen(keys[0]), sizeof(cwd) - strlen(keys[0])) == 0)
-		want[0] = cwd;
-	if (dir && snprintf(rdonly, sizeof(rdonly), "%s%s", keys[1], dir) < (int)sizeof(rdonly))
-		want[1] = rdonly;
+	/* The two path-sized names on the heap, and only when one is to go:
+	 * as 8 KiB of this frame they cost every child on its way to exec a
+	 * fault per page, which the compiler's stack probes touch. */
+	if ((in_umfs || dir) && !(names = malloc(CWD_ROOM + RDONLY_ROOM)))
+		return envp;
+	if (in_umfs) {
+		strcpy(names, keys[0]);
+		if (cwd_env(names + strlen(keys[0]), CWD_ROOM - strlen(keys[0])) == 0)
+			want[0] = names;
+	}
+	if (dir && snprintf(names + CWD_ROOM, RDONLY_ROOM, "%s%s", keys[1], dir) < RDONLY_ROOM)
+		want[1] = names + CWD_ROOM;
 	if (getenv(UMFS_EXPOSURE_SAID_ENV))
 		want[2] = UMFS_EXPOSURE_SAID_ENV "=1";
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
@@ -79,11 +85,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 			 (env_is(envp[n], keys[3]) && !want[3]) ||
 			 (env_is(envp[n], keys[4]) && !want[4]) ||
 			 (env_is(envp[n], keys[5]) && !want[5]);
-	if (!bytes && !stale)
-		return envp; /* nothing to give, nothing to take away */
-	v = malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes);
-	if (!v)
+	v = bytes || stale ? malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes) : NULL;
+	if (!v) { /* nothing to give nor to take away, or no memory */
+		free(names);
 		return envp;
+	}
 	for (size_t i = 0; i < n; i++) {
 		bool ours = false;
 
@@ -104,6 +110,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 		s += strlen(s) + 1;
 	}
 	v[k] = NULL;
+	free(names);
 	*alloc = v;
 	return v;
 }
@@ -303,21 +310,18 @@ static const char *exec_held(void)
 	return shim_state_ours() ? held_hand() : NULL;
 }
 
-static int do_execve(const char *path, char *const argv[], char *const envp[])
+/* An exec of a path that may be in UMFS: followed to where it really is
+ * (maybe out of the pool), then run from a copy or passed on; errno or 0.
+ * Not in do_execve, whose frame every child on its way to exec pays for:
+ * the path's 4 KiB here is a page the compiler's stack probe faults in. */
+static __attribute__((noinline)) int exec_resolved(const char *path, char *const argv[],
+						   char *const envp[], struct inherit_pass *pass,
+						   const char *held)
 {
-	struct inherit_pass pass;
 	struct upath up;
-	int kind, mfd, e;
-	const char *held = exec_held();
+	int kind = path_resolve(AT_FDCWD, path, &up), mfd, e;
 
-	inherit_pass_prepare(&pass, false);
-	kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up) : UP_KERNEL;
-	if (kind == UP_KERNEL && !path_maybe_umfs(AT_FDCWD, path)) {
-		up.kpath = path;
-		up.kdirfd = AT_FDCWD;
-	}
 	for (int hops = 0; kind == UP_UMFS && hops < 40; hops++) {
-		/* follow the path to where it really is: maybe out of the pool */
 		struct umfs_fs *fs = shim_fs(&e);
 		struct stat st;
 
@@ -332,15 +336,29 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
 			break;
 		kind = path_external(&up);
 	}
-	if (kind < 0) {
-		e = -kind;
-	} else if (kind == UP_UMFS || kind == UP_FD) {
+	if (kind < 0)
+		return -kind;
+	if (kind == UP_UMFS || kind == UP_FD) {
 		mfd = kind == UP_FD ? program_memfd(NULL, up.fd) : program_memfd(up.buf, -1);
 		TRACE_SERVED(exec, mfd < 0 ? mfd : 0, 0, "\"%s\"", path);
-		e = mfd < 0 ? -mfd : -exec_image(NULL, mfd, true, path, argv, envp, &pass, held);
+		return mfd < 0 ? -mfd : -exec_image(NULL, mfd, true, path, argv, envp, pass, held);
+	}
+	TRACE_PASS(exec, "\"%s\"", path);
+	return -exec_image(up.kpath, -1, false, path, argv, envp, pass, held);
+}
+
+static int do_execve(const char *path, char *const argv[], char *const envp[])
+{
+	struct inherit_pass pass;
+	const char *held = exec_held();
+	int e;
+
+	inherit_pass_prepare(&pass, false);
+	if (path_maybe_umfs(AT_FDCWD, path)) {
+		e = exec_resolved(path, argv, envp, &pass, held);
 	} else {
 		TRACE_PASS(exec, "\"%s\"", path);
-		e = -exec_image(up.kpath, -1, false, path, argv, envp, &pass, held);
+		e = -exec_image(path, -1, false, path, argv, envp, &pass, held);
 	}
 	inherit_pass_close(&pass);
 	held_keep(held); /* every return is a failed exec */
