@@ -44,10 +44,12 @@ static void *spawner(void *forking)
 		pid_t pid;
 		int st;
 
-		if (posix_spawn(&pid, bb, NULL, NULL, argv, environ) == 0)
+		int r = posix_spawn(&pid, bb, NULL, NULL, argv, environ);
+
+		if (r == 0)
 			waitpid(pid, &st, 0);
 		else
-			printf("FAILED spawn\n");
+			printf("FAILED spawn: %s\n", strerror(r));
 		if (forking && (pid = fork()) == 0)
 			_exit(0);
 		if (forking)
