@@ -139,10 +139,11 @@ int umfs_fault_watch(struct umfs_fs *fs, void *addr, size_t len, int prot,
 	if (!addr || !len)
 		return 0;
 	for (unsigned i = 0; i < FAULT_SLOTS; i++) {
-		unsigned seen = fault_slots_used();
 		bool free = false;
 
 		if (atomic_compare_exchange_strong(&fault_slot(i)->used, &free, true)) {
+			unsigned seen = fault_slots_used();
+
 			while (seen < i + 1 &&
 			       !atomic_compare_exchange_weak(&fault_slots_claimed, &seen, i + 1))
 				;

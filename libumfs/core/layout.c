@@ -133,14 +133,6 @@ int umfs_geometry_plan(uint64_t pool_size, uint64_t inode_count, struct umfs_geo
 	return umfs_geometry_plan_max(pool_size, inode_count, 0, g, why);
 }
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	umfs_os_clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void bitmap_set_range(uint64_t *bm, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to; i++)
@@ -159,7 +151,7 @@ static void bsums_write(uint64_t *sums, const uint64_t *pbm, uint64_t data_pages
 /* Fallback when the kernel's random pool cannot be read. */
 static void uuid_from_clock(uint8_t uuid[16])
 {
-	uint64_t a = (uint64_t)realtime_ns(), b = ((uint64_t)OS(getpid)() << 32) ^ a;
+	uint64_t a = (uint64_t)umfs_now_ns(), b = ((uint64_t)OS(getpid)() << 32) ^ a;
 
 	memcpy(uuid, &a, 8);
 	memcpy(uuid + 8, &b, 8);
@@ -205,14 +197,14 @@ static void format_superblock(struct umfs_superblock *sb, const struct umfs_geom
 	sb->backup_sb_off = g->backup_sb_off;
 	sb->phys_base = 0; /* plain files; the kernel module rebases device pools */
 	sb->root_ino = UMFS_ROOT_INO;
-	sb->mkfs_time_ns = (uint64_t)realtime_ns();
+	sb->mkfs_time_ns = (uint64_t)umfs_now_ns();
 	sb->default_flags = opts ? opts->default_flags : 0;
 	sb->csum = umfs_sb_csum(sb);
 }
 
 static void format_root(struct umfs_inode *root)
 {
-	int64_t now = realtime_ns();
+	int64_t now = umfs_now_ns();
 
 	memset(root, 0, sizeof(*root));
 	root->mode = S_IFDIR | 0755;
