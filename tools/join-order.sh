@@ -61,12 +61,21 @@ done
 # A shell script's usual commands, each once: carried (no UMFS path), then
 # joined, reading, writing, listing, naming. Each writes its own profile.
 n=0
-profile() {
+# callgrind OUT [OPTION...] -- CMD...: CMD preloaded under callgrind (the
+# options go to valgrind), its profile in OUT.
+callgrind() {
+	local out=$1 opts=()
+	shift
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
 	n=$((n + 1))
 	"${who[@]}" env UMFS_POOL="$dir/pool" UMFS_MOUNT=/umfs LD_PRELOAD="$lib" \
-		valgrind -q --tool=callgrind --callgrind-out-file="$dir/cg.$n" "$@" \
+		valgrind -q --tool=callgrind "${opts[@]}" --callgrind-out-file="$out" "$@" \
 		>"$dir/out.$n" 2>"$dir/err.$n" </dev/null ||
 		{ cat "$dir/err.$n" >&2; echo "join-order: $* failed under valgrind" >&2; exit 1; }
+}
+profile() {
+	callgrind "$dir/cg.$((n + 1))" -- "$@"
 	profiles="$profiles $dir/cg.$n"
 }
 # A fork child's way from fork to exec: run under a preloaded shell, whose
@@ -75,10 +84,7 @@ profile() {
 # a child then finds them, and the carried ones it runs too, in one window.
 profile_child() {
 	local f
-	n=$((n + 1))
-	"${who[@]}" env UMFS_POOL="$dir/pool" UMFS_MOUNT=/umfs LD_PRELOAD="$lib" \
-		valgrind -q --tool=callgrind --zero-before=shim_fork_child \
-		--callgrind-out-file="$dir/cg.$n.%p" sh -c "$1" >"$dir/out.$n" 2>"$dir/err.$n" </dev/null
+	callgrind "$dir/cg.$((n + 1)).%p" --zero-before=shim_fork_child -- sh -c "$1"
 	f=$(grep -l '^fn=.* shim_fork_child$' "$dir"/cg.$n.* | head -n 1)
 	[ -n "$f" ] || { cat "$dir/err.$n" >&2; echo "join-order: no fork child profiled" >&2; exit 1; }
 	profiles="$profiles $f"
