@@ -24,8 +24,8 @@
 # time, page faults, PROC_REPS_LOOP runs, going round the systems. One more
 # row, shell-carried, is the shell's own share: the shell carries the
 # library (pool named, never joined) while its cats run bare on tmpfs's
-# files, so that what it costs over tmpfs is the carried shell's forks
-# (dash's vfork is made a fork, calls_proc.c).
+# files, so that what it costs over tmpfs is the carried shell's own
+# (its vforks stay real while it has not joined, vfork.c).
 # Output: $BENCH_OUT/process/join.csv
 #           placement,state,round,reps,task_ms,faults
 #         $BENCH_OUT/process/catloop.csv

@@ -927,7 +927,7 @@ def section_process(R):
                    "cat DIR/fN; done'`: 101 new processes, each joining the pool under the "
                    "shim; shell-carried: the shell preloaded with the pool named, its cats "
                    "bare on tmpfs's files, so that its cost over tmpfs is the carried "
-                   "shell's alone, whose vfork the library makes a fork)\n\n" + table(["system", "wall time (× tmpfs speed)", "CPU time",
+                   "shell's alone, whose vforks the library keeps real)\n\n" + table(["system", "wall time (× tmpfs speed)", "CPU time",
                                         "page faults", "runs"], rows))
     if not out:
         return "_Not run (`bench/run.sh --only process`)._\n"

@@ -78,21 +78,27 @@ profile() {
 	callgrind "$dir/cg.$((n + 1))" -- "$@"
 	profiles="$profiles $dir/cg.$n"
 }
-# A fork child's way from fork to exec: run under a preloaded shell, whose
-# child execs a program that is not there, so that it exits under
-# valgrind; its costs start at the fork handler. Its functions go first:
-# a child then finds them, and the carried ones it runs too, in one window.
+# A preloaded shell's children on their way to exec: each execs a program
+# that is not there, so that it exits under valgrind (which makes every
+# vfork a fork). profile_child FN SCRIPT takes the profiles of the
+# processes that ran FN, with costs from there on. Their functions go
+# first: a child then finds them, and the carried ones it runs too, in
+# one window.
 profile_child() {
-	local f
-	callgrind "$dir/cg.$((n + 1)).%p" --zero-before=shim_fork_child -- sh -c "$1"
+	local f found=
+	callgrind "$dir/cg.$((n + 1)).%p" --zero-before="$1" -- sh -c "$2"
 	# callgrind names a function where it first writes it, as a caller
 	# (fn=) or a callee (cfn=), in an order that moves with addresses
-	f=$(grep -lE '^c?fn=\([0-9]+\) shim_fork_child$' "$dir"/cg.$n.* | head -n 1) || true
-	[ -n "$f" ] || { cat "$dir/err.$n" >&2; echo "join-order: no fork child profiled" >&2; exit 1; }
-	profiles="$profiles $f"
+	for f in $(grep -lE "^c?fn=\([0-9]+\) $1\$" "$dir"/cg.$n.* || true); do
+		profiles="$profiles $f" found=1
+	done
+	[ -n "$found" ] || { cat "$dir/err.$n" >&2; echo "join-order: no $1 profiled" >&2; exit 1; }
 }
 profiles="" who=() dir=$work/me
-profile_child "$work/none/umfs-join-order 2>/dev/null; :"
+# a shell that has not joined keeps its vforks (the child and the parent
+# from the vfork on); one that has joined forks
+profile_child vfork "$work/none/umfs-join-order 2>/dev/null; :"
+profile_child shim_fork_child "cd /umfs && $work/none/umfs-join-order 2>/dev/null; :"
 profile cat "$dir/plain"
 profile true
 profile cat /umfs/f

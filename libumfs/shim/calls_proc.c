@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * calls_proc.c - processes: vfork (made a fork, so that a child cannot
- * change the parent's U-info), _Fork and clone (the fork handlers run
+ * calls_proc.c - processes: _Fork and clone (the fork handlers run
  * around them), the exec family, posix_spawn, daemon, umask, and the odd
- * calls that cannot reach UMFS (chroot, inotify).
+ * calls that cannot reach UMFS (chroot, inotify). vfork is vfork.c's.
  *
  * exec: the cwd inside UMFS travels in UMFS_CWD (the kernel's cwd is
  * elsewhere); shared mappings are written back; the open-inode registry
@@ -28,6 +27,15 @@ extern char **environ;
 static bool env_is(const char *e, const char *key)
 {
 	return strncmp(e, key, strlen(key)) == 0;
+}
+
+/* Whether envp has an entry for key "KEY=". */
+static bool env_has(char *const envp[], const char *key)
+{
+	for (size_t i = 0; envp[i]; i++)
+		if (env_is(envp[i], key))
+			return true;
+	return false;
 }
 
 /*
@@ -72,8 +80,8 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	}
 	if (dir && snprintf(names + CWD_ROOM, RDONLY_ROOM, "%s%s", keys[1], dir) < RDONLY_ROOM)
 		want[1] = names + CWD_ROOM;
-	if (getenv(UMFS_EXPOSURE_SAID_ENV))
-		want[2] = UMFS_EXPOSURE_SAID_ENV "=1";
+	if (getenv(UMFS_EXPOSURE_SAID_ENV) && !env_has(envp, keys[2]))
+		want[2] = UMFS_EXPOSURE_SAID_ENV "=1"; /* (any value says it) */
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
 	    (path && path_maybe_umfs(AT_FDCWD, path)))
 		want[4] = SHIM_ADOPT_ENV "=1";
@@ -131,12 +139,13 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 }
 
 /* Before an exec in a child the library did not see start: the library's
- * state is the parent's (shared with it after CLONE_VM), and stays as it
- * is. Only what the kernel does for this process changes: the parent's
- * descriptions may be held by the new image from now on (the spawn mark,
- * the parent's own when memory is shared), and the parked number, which
- * the new image must not inherit, is closed in a table of this process's
- * own. */
+ * state is the parent's (shared with it after CLONE_VM or a vfork kept
+ * real), and stays as it is. Only what the kernel does for this process
+ * changes: the parent's descriptions may be held by the new image from
+ * now on (the spawn mark, the parent's own when memory is shared), the
+ * parked number, which the new image must not inherit, is closed in a
+ * table of this process's own, and a vfork child's limit on descriptors
+ * comes down to the program's, as a forked child's does. */
 static void exec_prepare_unseen(void)
 {
 	int parked = atomic_load(&ofd_parked_fd);
@@ -144,6 +153,8 @@ static void exec_prepare_unseen(void)
 	ofd_spawn_mark();
 	if (parked >= 0 && SYS(unshare)(CLONE_FILES) == 0)
 		SYS(close)(parked);
+	if (shim_vfork_child())
+		nofile_exec_prepare(); /* as a forked child's exec: the program's limit */
 }
 
 static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
@@ -280,6 +291,11 @@ static int exec_image(const char *kpath, int fd, bool owned, const char *path,
 		inherit_pass_close(pass); /* the parent's descriptors, not ours to pass */
 	inherit_pass_image(pass, kpath, kpath ? -1 : fd, envp);
 	env = env_for_child(envp, &alloc, pass, path, held);
+	if (alloc && shim_vfork_child()) {
+		/* would stay allocated in the parent after the exec */
+		free(alloc);
+		shim_vfork_retry();
+	}
 	if (ours)
 		exec_prepare(pass, &sw);
 	else
@@ -466,24 +482,21 @@ SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 	return -1;
 
 as_script: {
-	/* no #! line: run it with the shell, as execvp does */
+	/* no #! line: run it with the shell, as execvp does (its arguments
+	 * on the stack: a vfork child's heap is its parent's) */
 	size_t argc = 0;
-	char **sv;
 
 	while (argv[argc])
 		argc++;
-	sv = malloc((argc + 2) * sizeof(*sv));
-	if (!sv) {
-		errno = ENOMEM;
-		return -1;
+	{
+		char *sv[argc + 2];
+
+		sv[0] = (char *)"/bin/sh";
+		sv[1] = (char *)file;
+		for (size_t i = 1; i <= argc; i++)
+			sv[i + 1] = argv[i];
+		errno = do_execve("/bin/sh", sv, envp);
 	}
-	sv[0] = (char *)"/bin/sh";
-	sv[1] = (char *)file;
-	for (size_t i = 1; i <= argc; i++)
-		sv[i + 1] = argv[i];
-	e = do_execve("/bin/sh", sv, envp);
-	free(sv);
-	errno = e;
 	return -1;
 }
 }
@@ -493,82 +506,78 @@ SHIM_API int execvp(const char *file, char *const argv[])
 	return execvpe(file, argv, environ);
 }
 
-/* execl and friends: collect the arguments */
-#define COLLECT_ARGS(arg0, ap, argv)                                      \
-	do {                                                              \
-		size_t n_ = 1;                                            \
-		va_list c_;                                               \
-		va_copy(c_, ap);                                          \
-		while (va_arg(c_, char *))                                \
-			n_++;                                             \
-		va_end(c_);                                               \
-		argv = malloc((n_ + 1) * sizeof(char *));                 \
-		if (argv) {                                               \
-			argv[0] = (char *)(arg0);                         \
-			for (size_t i_ = 1; i_ <= n_; i_++)               \
-				argv[i_] = va_arg(ap, char *);            \
-		}                                                         \
-	} while (0)
+/* execl and friends: the arguments after arg0 up to the NULL, counted,
+ * then collected into argv[1..n] (n from execl_count), on the caller's
+ * stack as the C library's execl has them: a vfork child's heap is its
+ * parent's, where an exec would leave them. */
+static size_t execl_count(va_list ap)
+{
+	size_t n = 1;
+	va_list c;
+
+	va_copy(c, ap);
+	while (va_arg(c, char *))
+		n++;
+	va_end(c);
+	return n;
+}
+
+static void execl_collect(char **argv, const char *arg0, size_t n, va_list *ap)
+{
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(*ap, char *);
+}
 
 SHIM_API int execl(const char *path, const char *arg0, ...)
 {
-	char **argv;
 	va_list ap;
-	int e;
+	size_t n;
 
 	va_start(ap, arg0);
-	COLLECT_ARGS(arg0, ap, argv);
-	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
+	n = execl_count(ap);
+	{
+		char *argv[n + 1];
+
+		execl_collect(argv, arg0, n, &ap);
+		va_end(ap);
+		errno = do_execve(path, argv, environ);
 	}
-	e = do_execve(path, argv, environ);
-	free(argv);
-	errno = e;
 	return -1;
 }
 
 SHIM_API int execle(const char *path, const char *arg0, ...)
 {
-	char **argv, **envp;
 	va_list ap;
-	int e;
+	size_t n;
 
 	va_start(ap, arg0);
-	COLLECT_ARGS(arg0, ap, argv);
-	envp = va_arg(ap, char **);
-	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
+	n = execl_count(ap);
+	{
+		char *argv[n + 1], **envp;
+
+		execl_collect(argv, arg0, n, &ap);
+		envp = va_arg(ap, char **);
+		va_end(ap);
+		errno = do_execve(path, argv, envp);
 	}
-	e = do_execve(path, argv, envp);
-	free(argv);
-	errno = e;
 	return -1;
 }
 
 SHIM_API int execlp(const char *file, const char *arg0, ...)
 {
-	char **argv;
 	va_list ap;
+	size_t n;
 
 	va_start(ap, arg0);
-	COLLECT_ARGS(arg0, ap, argv);
-	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
-	}
-	execvpe(file, argv, environ);
+	n = execl_count(ap);
 	{
-		int e = errno;
+		char *argv[n + 1];
 
-		free(argv);
-		errno = e;
+		execl_collect(argv, arg0, n, &ap);
+		va_end(ap);
+		return execvpe(file, argv, environ);
 	}
-	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -664,6 +673,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	char **alloc, proc[64], full[PATH_MAX];
 	int r, mfd = -1;
 
+	shim_vfork_own_memory(); /* what it allocates would stay in the parent */
 	inherit_pass_prepare(&pass, true);
 	mmap_writeback_all();
 	if (!search || strchr(path, '/')) {
@@ -725,12 +735,6 @@ SHIM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_a
 /* ------------------------------------------------------------------ */
 /* Others                                                               */
 /* ------------------------------------------------------------------ */
-
-/* A real fork: a vfork child would share (and could change) our U-info. */
-SHIM_API pid_t vfork(void)
-{
-	return SYS(fork)();
-}
 
 /* The C library starts these children without fork handlers; the
  * library's own run around them (none of the program's, as there). */
@@ -811,7 +815,8 @@ SHIM_API mode_t umask(mode_t mask)
 {
 	mode_t old = SYS(umask)(mask);
 
-	atomic_store(&shim_umask, mask & 0777);
+	if (!shim_vfork_child()) /* a vfork child's mask is not its parent's */
+		atomic_store(&shim_umask, mask & 0777);
 	return old;
 }
 

@@ -62,6 +62,7 @@ SHIM_API int system(const char *cmd)
 	struct fallback_swap sw;
 	int r;
 
+	shim_vfork_own_memory();
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark();
 	pass_begin(&pass, &sw);
@@ -77,6 +78,7 @@ SHIM_API FILE *popen(const char *cmd, const char *mode)
 	struct fallback_swap sw;
 	FILE *f;
 
+	shim_vfork_own_memory();
 	fd_unpark_all(); /* not to be inherited, nor to shift the pipe's number */
 	ofd_spawn_mark();
 	pass_begin(&pass, &sw);

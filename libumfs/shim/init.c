@@ -185,6 +185,7 @@ void shim_fork_prepare(void)
 {
 	struct umfs_fs *fs;
 
+	shim_vfork_own_memory(); /* the handlers below change the parent's state */
 	/* resolved here, once, not in every child: most children exec, and
 	 * a lookup there costs each the loader's pages and a symbol search */
 	(void)SYS(execve);

@@ -757,6 +757,7 @@ struct umfs_fs *shim_fs(int *errp)
 
 	if (likely(fs != NULL))
 		return fs;
+	shim_vfork_own_memory(); /* a mount in a vfork child would be its parent's */
 	pthread_mutex_lock(&mount_lock);
 	fs = shim_fs_peek();
 	if (!fs) {

@@ -118,6 +118,7 @@ int nofile_set(const struct rlimit *want)
 
 	if (!want)
 		return 0; /* glibc's setrlimit asks the kernel for nothing then */
+	shim_vfork_own_memory(); /* the view below is the process's */
 	if (user_readable(want, sizeof(*want)))
 		return -EFAULT; /* as the kernel reads it */
 	real = *want;
@@ -153,7 +154,8 @@ void nofile_exec_prepare(void)
 	rl.rlim_max = v + HIGH_ROOM;
 	if (rl.rlim_cur > v)
 		rl.rlim_cur = v;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)shim_high_fd() > v)
+	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && !shim_vfork_child() &&
+	    (rlim_t)shim_high_fd() > v)
 		base_store((int)v < 10 ? 10 : (int)v, rl.rlim_cur); /* at or over the soft limit */
 }
 

@@ -269,6 +269,8 @@ struct shim_sys {
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 	pid_t (*fork)(void);
+	pid_t (*vfork)(void);
+	pid_t (*waitpid)(pid_t, int *, int);
 	pid_t (*_Fork)(void);
 	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	int (*unshare)(int);
@@ -508,6 +510,21 @@ long shim_fork_done(long r);
 /* False in a child started by a clone the library did not see: its state
  * (a copy of the parent's, or shared with it) is the parent's. */
 bool shim_state_ours(void);
+
+/* vfork.c: a vfork kept real in a process with nothing of UMFS set up.
+ * Whether this is such a vfork's child, running in its parent's memory
+ * (whose library state it must not change): */
+bool shim_vfork_child(void);
+/* Ends such a child, whose parent then forks instead (the child's code
+ * runs again from the vfork in a child with memory of its own). For a
+ * child that needs UMFS, or a change of the library's state. */
+__attribute__((noreturn)) void shim_vfork_retry(void);
+/* Either, in one: the retry when this is such a child. */
+static inline void shim_vfork_own_memory(void)
+{
+	if (shim_vfork_child())
+		shim_vfork_retry();
+}
 
 /* ------------------------------------------------------------------ */
 /* mount.c: the pool, and what processes sharing it share               */

@@ -186,6 +186,28 @@ static void sig_slot_store(struct sig_slot *s, const struct sigaction *act)
 	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
 }
 
+/* In a vfork child, which runs in its parent's memory: the kernel's action
+ * alone changes, the program's handler unwrapped (the child's next step is
+ * an exec or an exit), and the table stays the parent's. A handler for
+ * SIGSEGV or SIGBUS, whose wrapper the library's probes need, takes a
+ * child of its own. */
+static int sig_set_unshared(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction was;
+
+	if (act && sig_always_wrapped(sig))
+		shim_vfork_retry();
+	if (old && sig_slot_of(sig)->known)
+		sig_action_get(sig, &was);
+	else if (old && SYS(sigaction)(sig, NULL, &was) != 0)
+		return -errno;
+	if (act && SYS(sigaction)(sig, act, NULL) != 0)
+		return -errno;
+	if (old)
+		*old = was;
+	return 0;
+}
+
 /* The table changes before the kernel's action: a signal in between runs
  * the new action through the wrapper, or the old one from the kernel, as
  * if it came just after or just before the change. */
@@ -207,6 +229,8 @@ static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 		sigdelset(&now.sa_mask, SIGKILL);
 		sigdelset(&now.sa_mask, SIGSTOP);
 	}
+	if (shim_vfork_child())
+		return sig_set_unshared(sig, act ? &now : NULL, old);
 	s = sig_slot_of(sig);
 	sig_table_enter(&mask);
 	sig_slot_learn(sig);
@@ -326,7 +350,8 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
 	if (sig_is_fault(sig, si)) {
 		if (!shim_probe_fixup(ctx) && !umfs_fault_absorb(sig, si))
 			sig_run(sig, si, ctx);
-	} else if (shim_busy > 0) {
+	} else if (shim_busy > 0 && !shim_vfork_child()) {
+		/* (a vfork child's queue would be its parent's) */
 		sig_defer(si);
 	} else {
 		sig_run(sig, si, ctx);

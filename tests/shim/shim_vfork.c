@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim_vfork.c - vfork children, as a shell's and a compiler driver's.
+ *
+ *   shim_vfork DIR kernel|umfs
+ *
+ * DIR holds prog.sh (an executable script: prints "prog ARG", exits 3)
+ * and data ("vfork data\n"). The parent first leaves DIR alone: its vfork
+ * children share its memory (as the kernel's do; under the library too,
+ * which keeps a vfork real while nothing of UMFS is set up), and they run
+ * a kernel program, run prog.sh, read data before their exec, set a
+ * signal's handler and the umask of their own, and fail to exec; the
+ * parent's handler and umask stay its own. Then a process with a second
+ * thread, and the parent with data open: their vfork children share their
+ * memory on the kernel ("kernel") and have memory of their own under the
+ * library ("umfs"), and the parent's descriptor outlives a child that
+ * closed it. Prints "vfork: ok", or a line per failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DATA "vfork data\n"
+
+static const char *dir;
+static int failures;
+static volatile int mark;
+static volatile sig_atomic_t parent_hits, child_hits;
+
+static void fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAILED %s: ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	failures++;
+}
+
+static void path_of(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* The child's exit status, or -1. */
+static int reap(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Everything readable from fd until its end, in buf. */
+static void slurp(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+}
+
+/* A vfork child whose stdout is a pipe runs what (0: /bin/echo, 1: prog.sh,
+ * 2: reads data itself, 3: a missing program); its output and status. */
+static int run_piped(int what, char *out, size_t size)
+{
+	char prog[4096], data[4096], buf[64];
+	int p[2], fd;
+	ssize_t n;
+	pid_t pid;
+
+	path_of(prog, sizeof(prog), "prog.sh");
+	path_of(data, sizeof(data), "data");
+	if (pipe(p) != 0)
+		return -1;
+	pid = vfork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		switch (what) {
+		case 0:
+			execl("/bin/echo", "echo", "kernel program", (char *)NULL);
+			break;
+		case 1:
+			execl(prog, "prog.sh", "arg", (char *)NULL);
+			break;
+		case 2:
+			fd = open(data, O_RDONLY);
+			n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+			_exit(n > 0 && write(1, buf, (size_t)n) == n ? 0 : 9);
+		default:
+			execl("/nonexistent/program", "program", (char *)NULL);
+			_exit(errno == ENOENT ? 127 : 8);
+		}
+		_exit(126);
+	}
+	close(p[1]);
+	slurp(p[0], out, size);
+	return reap(pid);
+}
+
+static void expect_run(const char *what, int how, const char *out, int status)
+{
+	char got[256];
+	int st = run_piped(how, got, sizeof(got));
+
+	if (st != status || strcmp(got, out) != 0)
+		fail(what, "status %d, output \"%s\" (expected %d, \"%s\")", st, got, status, out);
+}
+
+/* Whether a vfork child's store reaches this memory. */
+static bool child_shares(void)
+{
+	pid_t pid;
+
+	mark = 0;
+	pid = vfork();
+	if (pid == 0) {
+		mark = 1;
+		_exit(0);
+	}
+	if (reap(pid) != 0)
+		fail("share", "the child did not exit 0");
+	return mark == 1;
+}
+
+static void parent_handler(int sig)
+{
+	(void)sig;
+	parent_hits++;
+}
+
+static void child_handler(int sig)
+{
+	(void)sig;
+	child_hits++;
+}
+
+/* A child sets SIGUSR1's handler and the umask of its own; the parent's
+ * stay. */
+static void own_settings(void)
+{
+	struct sigaction sa;
+	pid_t pid;
+
+	signal(SIGUSR1, parent_handler);
+	umask(022);
+	pid = vfork();
+	if (pid == 0) {
+		signal(SIGUSR1, child_handler);
+		raise(SIGUSR1);
+		umask(077);
+		_exit(child_hits == 1 ? 0 : 1);
+	}
+	if (reap(pid) != 0)
+		fail("child's handler", "did not run in the child");
+	if (sigaction(SIGUSR1, NULL, &sa) != 0 || sa.sa_handler != parent_handler)
+		fail("parent's handler", "a query after the child does not name it");
+	raise(SIGUSR1);
+	if (parent_hits != 1)
+		fail("parent's handler", "ran %d times for one signal", (int)parent_hits);
+	/* the parent's umask is looked at as it makes a file (main) */
+}
+
+static void *idle_thread(void *arg)
+{
+	char c;
+
+	return (void *)(long)read(*(int *)arg, &c, 1);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096], buf[64];
+	bool umfs;
+	pthread_t t;
+	int fd, p[2];
+	struct stat st;
+	pid_t pid;
+
+	if (argc != 3 || (strcmp(argv[2], "kernel") && strcmp(argv[2], "umfs"))) {
+		fprintf(stderr, "usage: shim_vfork DIR kernel|umfs\n");
+		return 2;
+	}
+	dir = argv[1];
+	umfs = strcmp(argv[2], "umfs") == 0;
+	setvbuf(stdout, NULL, _IONBF, 0);
+
+	/* nothing of DIR touched by the parent yet */
+	if (!child_shares())
+		fail("share", "a child of a parent that has not touched %s has memory of its own",
+		     dir);
+	expect_run("kernel program", 0, "kernel program\n", 0);
+	expect_run("program in DIR", 1, "prog arg\n", 3);
+	expect_run("read before exec", 2, DATA, 0);
+	expect_run("missing program", 3, "", 127);
+	for (int i = 0; i < 50; i++)
+		expect_run("kernel program again", 0, "kernel program\n", 0);
+	own_settings();
+
+	/* a process with another thread (a fork, which is as untouched) */
+	pid = fork();
+	if (pid == 0) {
+		if (pipe(p) != 0 || pthread_create(&t, NULL, idle_thread, &p[0]) != 0) {
+			fail("thread", "cannot start one");
+			_exit(1);
+		}
+		if (child_shares() == umfs)
+			fail("share", "a child of a process with two threads %s",
+			     umfs ? "shares its memory" : "has memory of its own");
+		expect_run("program in DIR, two threads", 1, "prog arg\n", 3);
+		if (write(p[1], "x", 1) != 1 || pthread_join(t, NULL) != 0)
+			fail("thread", "cannot end it");
+		_exit(failures ? 1 : 0);
+	}
+	if (reap(pid) != 0)
+		failures++;
+
+	/* the parent's own file in DIR */
+	path_of(path, sizeof(path), "data");
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		fail("open", "%s: %s", path, strerror(errno));
+		return 1;
+	}
+	if (child_shares() == umfs)
+		fail("share", "a child of a parent with a file open in %s %s", dir,
+		     umfs ? "shares its memory" : "has memory of its own");
+	expect_run("program in DIR, joined", 1, "prog arg\n", 3);
+	pid = vfork();
+	if (pid == 0) {
+		close(fd);
+		_exit(0);
+	}
+	if (reap(pid) != 0 || pread(fd, buf, sizeof(buf), 0) != (ssize_t)strlen(DATA))
+		fail("descriptor", "the parent's is gone after its child closed it");
+	path_of(path, sizeof(path), "created");
+	close(open(path, O_CREAT | O_WRONLY, 0666));
+	if (stat(path, &st) != 0 || (st.st_mode & 0777) != 0644)
+		fail("umask", "a file made with 0666 under 022 (a child's 077 before) has %03o",
+		     (unsigned)(st.st_mode & 0777));
+	if (umask(022) != 022)
+		fail("umask", "not the parent's 022 after a child's 077");
+	close(fd);
+
+	if (failures == 0)
+		printf("vfork: ok\n");
+	return failures ? 1 : 0;
+}
