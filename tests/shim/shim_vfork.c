@@ -10,7 +10,8 @@
  * which keeps a vfork real while nothing of UMFS is set up), and they run
  * a kernel program, run prog.sh, read data before their exec, set a
  * signal's handler and the umask of their own, and fail to exec; the
- * parent's handler and umask stay its own. Then a process with a second
+ * parent's handler and umask stay its own; with a SIGCHLD handler that
+ * reaps them, their statuses still reach the parent. Then a process with a second
  * thread, and the parent with data open: their vfork children share their
  * memory on the kernel ("kernel") and have memory of their own under the
  * library ("umfs"), and the parent's descriptor outlives a child that
@@ -179,6 +180,60 @@ static void own_settings(void)
 	/* the parent's umask is looked at as it makes a file (main) */
 }
 
+/* Children's statuses as a SIGCHLD handler reaps them (waitpid(-1)). */
+static volatile pid_t reaped_pid[64];
+static volatile int reaped_status[64], reaped_n;
+
+static void chld_handler(int sig)
+{
+	int saved = errno, st;
+	pid_t p;
+
+	(void)sig;
+	while (reaped_n < 64 && (p = waitpid(-1, &st, WNOHANG)) > 0) {
+		reaped_pid[reaped_n] = p;
+		reaped_status[reaped_n] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		reaped_n++;
+	}
+	errno = saved;
+}
+
+/* With a handler reaping every child, signals unblocked: each child's
+ * status reaches the program, by the handler or its own wait, for
+ * children that read a file of DIR before they exit. */
+static void reaped_by_handler(void)
+{
+	char data[4096];
+
+	path_of(data, sizeof(data), "data");
+	signal(SIGCHLD, chld_handler);
+	for (int i = 0; i < 10; i++) {
+		int st = -1, w;
+		pid_t pid = vfork();
+
+		if (pid == 0) {
+			char buf[64];
+			int fd = open(data, O_RDONLY);
+
+			_exit(fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)strlen(DATA) ? 4 : 9);
+		}
+		for (int t = 0; t < 5000 && st < 0; t++) {
+			if (waitpid(pid, &w, WNOHANG) == pid)
+				st = WIFEXITED(w) ? WEXITSTATUS(w) : -2;
+			for (int k = 0; k < reaped_n && st < 0; k++)
+				if (reaped_pid[k] == pid)
+					st = reaped_status[k];
+			if (st < 0)
+				usleep(1000);
+		}
+		if (st != 4) {
+			fail("SIGCHLD handler", "child %d's status %d (expected 4)", i, st);
+			break;
+		}
+	}
+	signal(SIGCHLD, SIG_DFL);
+}
+
 static void *idle_thread(void *arg)
 {
 	char c;
@@ -214,6 +269,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 50; i++)
 		expect_run("kernel program again", 0, "kernel program\n", 0);
 	own_settings();
+	reaped_by_handler();
 
 	/* a process with another thread (a fork, which is as untouched) */
 	pid = fork();
