@@ -33,7 +33,7 @@ SHIM_API int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
 		return r < 0 ? (errno = -r, -1) : 0;
 	}
 	r = SYS(setrlimit)((int)resource, rl);
-	if (r == 0 && !shim_vfork_child()) /* (a vfork child's limit is its own) */
+	if (r == 0)
 		fsize_changed((int)resource);
 	return r;
 }
@@ -46,7 +46,7 @@ SHIM_API int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimi
 
 	if ((int)resource != RLIMIT_NOFILE || !is_self(pid)) {
 		r = SYS(prlimit)(pid, (int)resource, rl, old);
-		if (r == 0 && rl && is_self(pid) && !shim_vfork_child())
+		if (r == 0 && rl && is_self(pid))
 			fsize_changed((int)resource);
 		return r;
 	}

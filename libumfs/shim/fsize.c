@@ -59,7 +59,8 @@ int fsize_check_grow(off_t size, off_t new_size)
 /* A limit of this process changed (the setrlimit/prlimit wrappers). */
 void fsize_changed(int resource)
 {
-	if (resource == RLIMIT_FSIZE) {
+	/* a vfork child's limit is its own; the copies are its parent's */
+	if (resource == RLIMIT_FSIZE && !shim_vfork_child()) {
 		fsize_init();
 		umfs_fsize_changed(); /* the core's copy, for its writes to the pool file */
 	}

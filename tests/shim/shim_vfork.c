@@ -9,8 +9,8 @@
  * children share its memory (as the kernel's do; under the library too,
  * which keeps a vfork real while nothing of UMFS is set up), and they run
  * a kernel program, run prog.sh, read data before their exec, set a
- * signal's handler and the umask of their own, and fail to exec; the
- * parent's handler and umask stay its own; with a SIGCHLD handler that
+ * signal's handler, the umask and the file size limit of their own, and
+ * fail to exec; the parent's handler, umask and limit stay its own; with a SIGCHLD handler that
  * reaps them, their statuses still reach the parent. Then a process with a second
  * thread, and the parent with data open: their vfork children share their
  * memory on the kernel ("kernel") and have memory of their own under the
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -154,8 +155,8 @@ static void child_handler(int sig)
 	child_hits++;
 }
 
-/* A child sets SIGUSR1's handler and the umask of its own; the parent's
- * stay. */
+/* A child sets SIGUSR1's handler, the umask and the file size limit of
+ * its own; the parent's stay. */
 static void own_settings(void)
 {
 	struct sigaction sa;
@@ -168,6 +169,7 @@ static void own_settings(void)
 		signal(SIGUSR1, child_handler);
 		raise(SIGUSR1);
 		umask(077);
+		setrlimit(RLIMIT_FSIZE, &(struct rlimit){ 1, 1 });
 		_exit(child_hits == 1 ? 0 : 1);
 	}
 	if (reap(pid) != 0)
@@ -246,7 +248,8 @@ int main(int argc, char **argv)
 	char path[4096], buf[64];
 	bool umfs;
 	pthread_t t;
-	int fd, p[2];
+	int fd, out, p[2];
+	ssize_t n;
 	struct stat st;
 	pid_t pid;
 
@@ -308,7 +311,12 @@ int main(int argc, char **argv)
 	if (reap(pid) != 0 || pread(fd, buf, sizeof(buf), 0) != (ssize_t)strlen(DATA))
 		fail("descriptor", "the parent's is gone after its child closed it");
 	path_of(path, sizeof(path), "created");
-	close(open(path, O_CREAT | O_WRONLY, 0666));
+	out = open(path, O_CREAT | O_WRONLY, 0666);
+	n = out < 0 ? -1 : write(out, DATA, strlen(DATA));
+	if (n != (ssize_t)strlen(DATA))
+		fail("file size limit", "a write of %zu bytes after a child's limit of 1 byte "
+		     "wrote %zd (%s)", strlen(DATA), n, n < 0 ? strerror(errno) : "short");
+	close(out);
 	if (stat(path, &st) != 0 || (st.st_mode & 0777) != 0644)
 		fail("umask", "a file made with 0666 under 022 (a child's 077 before) has %03o",
 		     (unsigned)(st.st_mode & 0777));
