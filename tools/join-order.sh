@@ -95,10 +95,11 @@ profile_child() {
 	[ -n "$found" ] || { cat "$dir/err.$n" >&2; echo "join-order: no $1 profiled" >&2; exit 1; }
 }
 profiles="" who=() dir=$work/me
-# a shell that has not joined keeps its vforks (the child and the parent
-# from the vfork on); one that has joined forks
+# a shell keeps its vforks (the child and the parent from the vfork on),
+# joined or not; a child that redirects into the pool forks
 profile_child vfork "$work/none/umfs-join-order 2>/dev/null; :"
-profile_child shim_fork_child "cd /umfs && $work/none/umfs-join-order 2>/dev/null; :"
+profile_child vfork "cd /umfs && $work/none/umfs-join-order 2>/dev/null; :"
+profile_child shim_fork_child "cd /umfs && $work/none/umfs-join-order >/umfs/jo 2>/dev/null; :"
 profile cat "$dir/plain"
 profile true
 profile cat /umfs/f

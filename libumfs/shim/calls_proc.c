@@ -38,6 +38,35 @@ static bool env_has(char *const envp[], const char *key)
 	return false;
 }
 
+/* Where env_for_child builds: the heap, or (buf set) the stack of a vfork
+ * child's exec, since what the child allocated would stay in its parent. */
+struct env_room {
+	char *buf;
+	size_t size, used;
+};
+
+static void *env_take(struct env_room *r, size_t size)
+{
+	if (!r->buf)
+		return malloc(size);
+	size = (size + 15) & ~(size_t)15;
+	if (size > r->size - r->used)
+		return NULL;
+	r->used += size;
+	return r->buf + r->used - size;
+}
+
+static void env_give(struct env_room *r, void *p)
+{
+	if (!r->buf)
+		free(p);
+}
+
+/* The room env_for_child may take for n entries of envp. */
+#define ENV_CWD_ROOM (PATH_MAX + 16)
+#define ENV_RDONLY_ROOM (PATH_MAX + 32)
+#define ENV_ROOM(n) (2 * (ENV_CWD_ROOM + ENV_RDONLY_ROOM) + 1024 + ((n) + 8) * sizeof(char *))
+
 /*
  * envp as the library's state says, for a new image: UMFS_CWD names the
  * cwd inside UMFS (or is dropped), UMFS_RDONLY_DIR a read-only process's
@@ -47,15 +76,15 @@ static bool env_has(char *const envp[], const char *key)
  * UMFS_ADOPT that the image may inherit UMFS descriptors (or the text
  * hold of the UMFS program path names), which it then looks for as it
  * starts (or is dropped). Set here rather than only in environ, which
- * shells keep their own copy of. *alloc is what to free.
+ * shells keep their own copy of. *alloc is what to free (heap room).
+ * NULL when room's stack is too small.
  */
 static char *const *env_for_child(char *const envp[], char ***alloc, struct inherit_pass *pass,
-				  const char *path, const char *held)
+				  const char *path, const char *held, struct env_room *room)
 {
 	static const char *const keys[] = { "UMFS_CWD=", "UMFS_RDONLY_DIR=",
 					    UMFS_EXPOSURE_SAID_ENV "=", "UMFS_FDS=",
 					    SHIM_ADOPT_ENV "=", SHIM_HELD_ENV "=" };
-	enum { CWD_ROOM = PATH_MAX + 16, RDONLY_ROOM = PATH_MAX + 32 };
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	bool in_umfs = atomic_load(&cwd_in_umfs), stale = false;
 	size_t n = 0, k = 0, bytes = 0;
@@ -68,18 +97,20 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 		return envp;
 	if (pass->active)
 		want[3] = fds;
-	/* The two path-sized names on the heap, and only when one is to go:
-	 * as 8 KiB of this frame they cost every child on its way to exec a
-	 * fault per page, which the compiler's stack probes touch. */
-	if ((in_umfs || dir) && !(names = malloc(CWD_ROOM + RDONLY_ROOM)))
-		return envp;
+	/* The two path-sized names in the room, and only when one is to go:
+	 * as 8 KiB of this frame they would cost every forked child on its
+	 * way to exec a fault per page, which the compiler's stack probes
+	 * touch (a vfork child's room is its parent's stack, already there). */
+	if ((in_umfs || dir) && !(names = env_take(room, ENV_CWD_ROOM + ENV_RDONLY_ROOM)))
+		return room->buf ? NULL : envp;
 	if (in_umfs) {
 		strcpy(names, keys[0]);
-		if (cwd_env(names + strlen(keys[0]), CWD_ROOM - strlen(keys[0])) == 0)
+		if (cwd_env(names + strlen(keys[0]), ENV_CWD_ROOM - strlen(keys[0])) == 0)
 			want[0] = names;
 	}
-	if (dir && snprintf(names + CWD_ROOM, RDONLY_ROOM, "%s%s", keys[1], dir) < RDONLY_ROOM)
-		want[1] = names + CWD_ROOM;
+	if (dir && snprintf(names + ENV_CWD_ROOM, ENV_RDONLY_ROOM, "%s%s", keys[1], dir) <
+			   ENV_RDONLY_ROOM)
+		want[1] = names + ENV_CWD_ROOM;
 	if (getenv(UMFS_EXPOSURE_SAID_ENV) && !env_has(envp, keys[2]))
 		want[2] = UMFS_EXPOSURE_SAID_ENV "=1"; /* (any value says it) */
 	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
@@ -93,10 +124,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 			 (env_is(envp[n], keys[3]) && !want[3]) ||
 			 (env_is(envp[n], keys[4]) && !want[4]) ||
 			 (env_is(envp[n], keys[5]) && !want[5]);
-	v = bytes || stale ? malloc((n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes) : NULL;
+	v = bytes || stale ? env_take(room, (n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes)
+			   : NULL;
 	if (!v) { /* nothing to give nor to take away, or no memory */
-		free(names);
-		return envp;
+		env_give(room, names);
+		return room->buf && (bytes || stale) ? NULL : envp;
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool ours = false;
@@ -118,8 +150,9 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 		s += strlen(s) + 1;
 	}
 	v[k] = NULL;
-	free(names);
-	*alloc = v;
+	env_give(room, names);
+	if (!room->buf)
+		*alloc = v;
 	return v;
 }
 
@@ -276,10 +309,11 @@ static void exec_text_drop(void)
 /* Executes the image at kpath, or in fd when kpath is NULL: a memfd copy
  * of a UMFS program (owned: a failed exec closes it and drops its text
  * lock) or the program's own kernel descriptor. path names it for the
- * environment, which is envp as the image and the library's state say. */
-static int exec_image(const char *kpath, int fd, bool owned, const char *path,
-		      char *const argv[], char *const envp[], struct inherit_pass *pass,
-		      const char *held)
+ * environment, which is envp as the image and the library's state say,
+ * built in room. */
+static int exec_image_in(struct env_room *room, const char *kpath, int fd, bool owned,
+			 const char *path, char *const argv[], char *const envp[],
+			 struct inherit_pass *pass, const char *held)
 {
 	bool ours = shim_state_ours();
 	struct fallback_swap sw;
@@ -290,12 +324,9 @@ static int exec_image(const char *kpath, int fd, bool owned, const char *path,
 	if (!ours)
 		inherit_pass_close(pass); /* the parent's descriptors, not ours to pass */
 	inherit_pass_image(pass, kpath, kpath ? -1 : fd, envp);
-	env = env_for_child(envp, &alloc, pass, path, held);
-	if (alloc && shim_vfork_child()) {
-		/* would stay allocated in the parent after the exec */
-		free(alloc);
-		shim_vfork_retry();
-	}
+	env = env_for_child(envp, &alloc, pass, path, held, room);
+	if (!env)
+		shim_vfork_retry(); /* a vfork child's stack room was too small */
 	if (ours)
 		exec_prepare(pass, &sw);
 	else
@@ -313,6 +344,35 @@ static int exec_image(const char *kpath, int fd, bool owned, const char *path,
 		exec_text_drop();
 	}
 	return -e;
+}
+
+/* A vfork child's exec, its environment built on its stack (the parent's
+ * stack below the parent's frames, which it does not use meanwhile). */
+static __attribute__((noinline)) int exec_image_borrowed(const char *kpath, int fd, bool owned,
+							 const char *path, char *const argv[],
+							 char *const envp[],
+							 struct inherit_pass *pass,
+							 const char *held)
+{
+	size_t n = 0;
+
+	while (envp && envp[n] && n < 65536)
+		n++;
+	char buf[ENV_ROOM(n)] __attribute__((aligned(16)));
+	struct env_room room = { .buf = buf, .size = sizeof(buf) };
+
+	return exec_image_in(&room, kpath, fd, owned, path, argv, envp, pass, held);
+}
+
+static int exec_image(const char *kpath, int fd, bool owned, const char *path,
+		      char *const argv[], char *const envp[], struct inherit_pass *pass,
+		      const char *held)
+{
+	struct env_room heap = { 0 };
+
+	if (shim_vfork_child())
+		return exec_image_borrowed(kpath, fd, owned, path, argv, envp, pass, held);
+	return exec_image_in(&heap, kpath, fd, owned, path, argv, envp, pass, held);
 }
 
 /* ------------------------------------------------------------------ */
@@ -703,7 +763,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 				   search && !strchr(path, '/') ? spawn_image(path, full, sizeof(full))
 								: path,
 				   -1, envp);
-	env = env_for_child(envp, &alloc, &pass, named, NULL); /* the parent stays */
+	env = env_for_child(envp, &alloc, &pass, named, NULL, &(struct env_room){ 0 });
 	TRACE_PASS(spawn, "\"%s\"", path);
 	fd_unpark_all(); /* not to be inherited */
 	ofd_spawn_mark(); /* no fork handlers run: the child may hold our files */

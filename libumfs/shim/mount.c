@@ -89,6 +89,19 @@ struct umfs_fs *shim_fs_peek(void)
 	return atomic_load_explicit(&g_fs, memory_order_acquire);
 }
 
+bool shim_pool_by_name(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	struct stat named, ours;
+
+	if (!fs)
+		return true;
+	return SYS(stat)(cfg.pool, &named) == 0 && SYS(fstat)(umfs_fs_fd(fs), &ours) == 0 &&
+	       named.st_dev == ours.st_dev && named.st_ino == ours.st_ino &&
+	       SYS(faccessat)(AT_FDCWD, cfg.pool, cfg.readonly ? R_OK : R_OK | W_OK,
+			      AT_EACCESS) == 0;
+}
+
 int shim_helper_dfd(void)
 {
 	return helper_dfd;
@@ -755,9 +768,10 @@ struct umfs_fs *shim_fs(int *errp)
 	struct umfs_fs *fs = shim_fs_peek();
 	int err = 0;
 
+	/* a vfork child's use of the pool, or its mount, would be its parent's */
+	shim_vfork_own_memory();
 	if (likely(fs != NULL))
 		return fs;
-	shim_vfork_own_memory(); /* a mount in a vfork child would be its parent's */
 	pthread_mutex_lock(&mount_lock);
 	fs = shim_fs_peek();
 	if (!fs) {

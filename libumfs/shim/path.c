@@ -346,6 +346,8 @@ int path_resolve(int dirfd, const char *path, struct upath *up)
 {
 	int kind = path_classify(dirfd, path, up);
 
+	if (kind == UP_UMFS || kind == UP_FD)
+		shim_vfork_own_memory(); /* its walk and all after it are its parent's */
 	if (kind == UP_UMFS)
 		path_use(up, NULL);
 	return kind;
@@ -581,6 +583,7 @@ void cwd_leave_umfs(void)
 {
 	if (!atomic_load(&cwd_in_umfs))
 		return;
+	shim_vfork_own_memory(); /* the cwd is its parent's */
 	pthread_rwlock_wrlock(&cwd_lock);
 	atomic_store(&cwd_in_umfs, false);
 	cwd_release();
@@ -618,6 +621,11 @@ static int cwd_read(int (*fn)(void *arg), void *arg)
 	uint64_t epoch = shim_dir_epoch();
 	int err;
 
+	/* the check writes the parent's cwd once the pool is mounted: not
+	 * from a vfork child (cwd_vfork_prepare makes that rare), which must
+	 * not hold cwd_lock as it retries */
+	if (shim_vfork_child() && shim_fs_peek() && (cwd.epoch != epoch || !cwd.hold))
+		shim_vfork_retry();
 	pthread_rwlock_rdlock(&cwd_lock);
 	if (cwd.epoch != epoch || !cwd.hold) {
 		pthread_rwlock_unlock(&cwd_lock);
@@ -660,6 +668,18 @@ static int cwd_copy_id(void *arg)
 	*c->ino = cwd.ino;
 	*c->gen = cwd.gen;
 	return 0;
+}
+
+static int cwd_nothing(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+void cwd_vfork_prepare(void)
+{
+	if (atomic_load(&cwd_in_umfs) && shim_fs_peek())
+		(void)cwd_read(cwd_nothing, NULL);
 }
 
 int cwd_pool_path(char *buf, size_t size)

@@ -511,10 +511,15 @@ long shim_fork_done(long r);
  * (a copy of the parent's, or shared with it) is the parent's. */
 bool shim_state_ours(void);
 
-/* vfork.c: a vfork kept real in a process with nothing of UMFS set up.
+/* vfork.c: a vfork kept real while the child needs nothing of UMFS.
  * Whether this is such a vfork's child, running in its parent's memory
- * (whose library state it must not change): */
-bool shim_vfork_child(void);
+ * (whose library state it must not change); a handler that runs in the
+ * parent before the vfork returns is the parent's. */
+extern __thread bool shim_vfork_on __attribute__((tls_model("initial-exec")));
+static inline bool shim_vfork_child(void)
+{
+	return unlikely(shim_vfork_on) && !shim_state_ours();
+}
 /* Ends such a child, whose parent then forks instead (the child's code
  * runs again from the vfork in a child with memory of its own). For a
  * child that needs UMFS, or a change of the library's state. */
@@ -534,6 +539,10 @@ static inline void shim_vfork_own_memory(void)
 struct umfs_fs *shim_fs(int *err);
 /* The pool if already mounted (no side effect). */
 struct umfs_fs *shim_fs_peek(void);
+/* Whether a new image of this process would reach the pool it mounted by
+ * its name: the name leads to the same file, which the process's
+ * credentials may still open (true when nothing is mounted). */
+bool shim_pool_by_name(void);
 /* Mounts for adopting descriptors inherited across exec. */
 int shim_mount_for_adoption(void);
 /* Before the process's credentials change: mounts the pool, if it is not
@@ -1082,6 +1091,9 @@ void cwd_set_file(struct umfs_fs *fs, struct umfs_file *hold);
  * -EAGAIN when the cwd is not in UMFS (any more). */
 int cwd_base(uint64_t *ino, uint32_t *gen);
 void cwd_leave_umfs(void);
+/* Before a vfork kept real: the cwd checked against the name space now,
+ * so that the child, which must not write it, finds it checked. */
+void cwd_vfork_prepare(void);
 int cwd_get(char *buf, size_t size); /* host form; -ERANGE, -ENOENT (removed),
 				      * -ENAMETOOLONG (longer than PATH_MAX) */
 int cwd_pool_path(char *buf, size_t size); /* pool form, checked like ofd_path */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vfork.c - a vfork kept real while nothing of UMFS is set up.
+ * vfork.c - a vfork kept real while the child needs nothing of UMFS.
  *
  * A shell starts each command with vfork (dash; gcc's driver starts cc1
  * and as so too): the child borrows the parent's memory until it execs,
@@ -8,15 +8,20 @@
  * copied page tables and a page fault for every page either side writes
  * after it (about 30 per command of dash). But a vfork child's writes to
  * the library's state land in the parent's: so the vfork stays real only
- * in a process that has nothing of UMFS to change (shim_vfork_allowed),
- * and a child that turns out to need UMFS (a program stored in UMFS, a
- * UMFS path opened before the exec, a fork of its own) asks its parent
- * for a real fork instead and exits (shim_vfork_retry): the parent reaps
- * it and forks, and the program's child code runs again from the vfork's
- * return, in a child with memory of its own. The calls a vfork child
- * usually makes before its exec (dup2, close, sigaction, sigprocmask,
- * setpgid, chdir out of the pool, execve of a kernel path) change nothing
- * of the library's, or pass straight to the kernel in such a child.
+ * when the child has nothing of UMFS to take along (shim_vfork_allowed):
+ * no UMFS descriptor or shared mapping, nothing passed on. A mounted pool
+ * and a cwd in it are allowed: the child leaves both to its parent, and
+ * the new image mounts the pool by name and finds the cwd in UMFS_CWD,
+ * as a process started by a shell that never joined does. A child that
+ * turns out to need UMFS (a program stored in UMFS or named relative to a
+ * cwd there, a UMFS path opened before the exec, a chdir, a fork of its
+ * own) asks its parent for a real fork instead and exits
+ * (shim_vfork_retry): the parent reaps it and forks, and the program's
+ * child code runs again from the vfork's return, in a child with memory
+ * of its own. The calls a vfork child usually makes before its exec
+ * (dup2, close, pipe, sigaction, sigprocmask, setpgid, execve of a kernel
+ * path) change nothing of the library's, or pass straight to the kernel
+ * in such a child.
  *
  * vfork itself is assembly: the child returns through the stack frame the
  * parent's return needs, so, as the C library's vfork does, the return
@@ -34,10 +39,12 @@
  * what a child's calls change (a retry from within a served call, the
  * lowest numbers its own opens took), put back as the parent returns. */
 static __thread struct {
-	bool active;
 	_Atomic bool retry;
 	int busy, depth, open_below;
 } vfork_now;
+
+/* Between the parent's vfork and its return (shim.h's shim_vfork_child). */
+__attribute__((tls_model("initial-exec"))) __thread bool shim_vfork_on;
 
 /* Called from vfork's assembly below. */
 __attribute__((visibility("hidden"))) void *shim_vfork_begin(void);
@@ -50,18 +57,17 @@ __attribute__((visibility("hidden"), tls_model("initial-exec"))) __thread unsign
 
 /* Whether this thread may let a child borrow the process's memory: one
  * thread (no other can run the library or reap the child meanwhile), no
- * pool mounted, no UMFS descriptor or directory, no library call under
- * way (a vfork from a handler), and the process's own state. */
+ * UMFS descriptor or shared mapping of a UMFS file (whose stores an exec
+ * writes back), no pool descriptors passed in and not yet taken up, a
+ * mounted pool that a new image reaches by name (a forked child passes
+ * its descriptors on to one that dropped the right to open it), no
+ * library call under way (a vfork from a handler), and the process's own
+ * state. */
 static bool shim_vfork_allowed(void)
 {
-	return __libc_single_threaded && !vfork_now.active && shim_busy == 0 &&
-	       shim_fs_peek() == NULL && atomic_load(&uinfo_count) == 0 &&
-	       !atomic_load(&cwd_in_umfs) && !inherit_has_pool() && shim_state_ours();
-}
-
-bool shim_vfork_child(void)
-{
-	return unlikely(vfork_now.active) && !shim_state_ours();
+	return __libc_single_threaded && !shim_vfork_on && shim_busy == 0 &&
+	       atomic_load(&uinfo_count) == 0 && atomic_load(&mmap_shared_count) == 0 &&
+	       !inherit_has_pool() && shim_state_ours() && shim_pool_by_name();
 }
 
 void shim_vfork_retry(void)
@@ -73,17 +79,24 @@ void shim_vfork_retry(void)
 /* Before the vfork: the C library's vfork to call, or NULL for a fork. */
 __attribute__((used)) void *shim_vfork_begin(void)
 {
-	void *fn;
+	int e = errno; /* the checks' calls must not leave the program's */
+	void *fn = NULL;
 
 	shim_config_ready();
-	if (!shim_vfork_allowed())
-		return NULL;
-	fn = (void *)SYS(vfork);
-	vfork_now.busy = shim_busy;
-	vfork_now.depth = shim_depth;
-	vfork_now.open_below = atomic_load(&fd_open_below);
-	atomic_store(&vfork_now.retry, false);
-	vfork_now.active = true;
+	if (shim_vfork_allowed()) {
+		fn = (void *)SYS(vfork);
+		/* a parked number (ofd_slot.c) is let go here: a child's pipe
+		 * or dup would let it go in the parent's state but its own
+		 * table */
+		fd_unpark_all();
+		cwd_vfork_prepare();
+		vfork_now.busy = shim_busy;
+		vfork_now.depth = shim_depth;
+		vfork_now.open_below = atomic_load(&fd_open_below);
+		atomic_store(&vfork_now.retry, false);
+		shim_vfork_on = true;
+	}
+	errno = e;
 	return fn;
 }
 
@@ -100,7 +113,7 @@ __attribute__((used)) pid_t shim_vfork_end(pid_t r)
 {
 	int e = errno;
 
-	vfork_now.active = false;
+	shim_vfork_on = false;
 	shim_busy = vfork_now.busy;
 	shim_depth = vfork_now.depth;
 	atomic_store(&fd_open_below, vfork_now.open_below);

@@ -11,11 +11,17 @@
  * a kernel program, run prog.sh, read data before their exec, set a
  * signal's handler, the umask and the file size limit of their own, and
  * fail to exec; the parent's handler, umask and limit stay its own; with a SIGCHLD handler that
- * reaps them, their statuses still reach the parent. Then a process with a second
- * thread, and the parent with data open: their vfork children share their
- * memory on the kernel ("kernel") and have memory of their own under the
- * library ("umfs"), and the parent's descriptor outlives a child that
- * closed it. Prints "vfork: ok", or a line per failure.
+ * reaps them, their statuses still reach the parent. Then the parent
+ * moves into DIR (under the library it joins the pool) and opens and
+ * closes data there: its children still share its memory, run programs
+ * that find DIR as their cwd (pwd, cat of a relative name), run prog.sh
+ * by a relative name, read data by a relative name before their exec,
+ * make a pipe before it, and change directory, all without changing the
+ * parent's cwd or its next descriptor number. Then a process with a
+ * second thread, and the parent with data open: their vfork children
+ * share their memory on the kernel ("kernel") and have memory of their
+ * own under the library ("umfs"), and the parent's descriptor outlives a
+ * child that closed it. Prints "vfork: ok", or a line per failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,11 +85,14 @@ static void slurp(int fd, char *buf, size_t size)
 }
 
 /* A vfork child whose stdout is a pipe runs what (0: /bin/echo, 1: prog.sh,
- * 2: reads data itself, 3: a missing program); its output and status. */
+ * 2: reads data itself, 3: a missing program; from a parent in DIR:
+ * 4: /bin/pwd, 5: cat of "data", 6: "./prog.sh", 7: reads "data" itself,
+ * 8: a pipe of its own, then /bin/echo, 9: chdir("/"), then cat of DIR's
+ * data by its full name); its output and status. */
 static int run_piped(int what, char *out, size_t size)
 {
 	char prog[4096], data[4096], buf[64];
-	int p[2], fd;
+	int p[2], q[2], fd;
 	ssize_t n;
 	pid_t pid;
 
@@ -107,9 +116,32 @@ static int run_piped(int what, char *out, size_t size)
 			fd = open(data, O_RDONLY);
 			n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
 			_exit(n > 0 && write(1, buf, (size_t)n) == n ? 0 : 9);
-		default:
+		case 3:
 			execl("/nonexistent/program", "program", (char *)NULL);
 			_exit(errno == ENOENT ? 127 : 8);
+		case 4:
+			execl("/bin/pwd", "pwd", (char *)NULL);
+			break;
+		case 5:
+			execl("/bin/cat", "cat", "data", (char *)NULL);
+			break;
+		case 6:
+			execl("./prog.sh", "prog.sh", "rel", (char *)NULL);
+			break;
+		case 7:
+			fd = open("data", O_RDONLY);
+			n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+			_exit(n > 0 && write(1, buf, (size_t)n) == n ? 0 : 9);
+		case 8:
+			if (pipe(q) != 0)
+				_exit(9);
+			execl("/bin/echo", "echo", "kernel program", (char *)NULL);
+			break;
+		default:
+			if (chdir("/") != 0)
+				_exit(9);
+			execl("/bin/cat", "cat", data, (char *)NULL);
+			break;
 		}
 		_exit(126);
 	}
@@ -236,6 +268,72 @@ static void reaped_by_handler(void)
 	signal(SIGCHLD, SIG_DFL);
 }
 
+/* The lowest free descriptor number, as the kernel would hand it out. */
+static int lowest_free(void)
+{
+	int fd = 0;
+
+	while (fcntl(fd, F_GETFD) >= 0)
+		fd++;
+	return fd;
+}
+
+/* A vfork child that makes a pipe and exits: its status. */
+static int child_makes_pipe(void)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		int q[2];
+
+		_exit(pipe(q) == 0 ? 0 : 9);
+	}
+	return reap(pid);
+}
+
+/* The parent in DIR, with a file of it opened and closed: its children
+ * share its memory and find DIR as their cwd; the parent's cwd and its
+ * next descriptor number stay its own. */
+static void in_dir(void)
+{
+	char cwd[4096], now[4096], want[4200];
+	int fd, low;
+
+	if (chdir(dir) != 0 || !getcwd(cwd, sizeof(cwd))) {
+		fail("chdir", "%s: %s", dir, strerror(errno));
+		return;
+	}
+	/* the library may keep the number of a file closed open for the next
+	 * (parked): a child's pipe must not take it from the parent */
+	low = lowest_free();
+	fd = open("data", O_RDONLY);
+	if (fd < 0 || close(fd) != 0)
+		fail("open", "data in %s: %s", dir, strerror(errno));
+	if (child_makes_pipe() != 0)
+		fail("pipe", "a child's failed");
+	fd = open("data", O_RDONLY);
+	if (fd != low)
+		fail("descriptor number", "open after a child's pipe gave %d (lowest free %d)", fd,
+		     low);
+	if (fd >= 0)
+		close(fd);
+	if (!child_shares())
+		fail("share", "a child of a parent in %s has memory of its own", dir);
+	snprintf(want, sizeof(want), "%s\n", cwd);
+	expect_run("pwd in DIR", 4, want, 0);
+	expect_run("cat of a relative name", 5, DATA, 0);
+	expect_run("program by a relative name", 6, "prog rel\n", 3);
+	expect_run("read of a relative name before exec", 7, DATA, 0);
+	expect_run("a pipe before exec", 8, "kernel program\n", 0);
+	expect_run("chdir before exec", 9, DATA, 0);
+	for (int i = 0; i < 20; i++)
+		expect_run("cat of a relative name again", 5, DATA, 0);
+	if (!getcwd(now, sizeof(now)) || strcmp(now, cwd) != 0)
+		fail("cwd", "the parent's is \"%s\" after its children (was \"%s\")", now, cwd);
+	if (!child_shares())
+		fail("share", "a child of a parent in %s has memory of its own, later", dir);
+}
+
 static void *idle_thread(void *arg)
 {
 	char c;
@@ -273,6 +371,8 @@ int main(int argc, char **argv)
 		expect_run("kernel program again", 0, "kernel program\n", 0);
 	own_settings();
 	reaped_by_handler();
+
+	in_dir();
 
 	/* a process with another thread (a fork, which is as untouched) */
 	pid = fork();

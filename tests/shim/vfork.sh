@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# vfork.sh - vfork children of a process with nothing of UMFS set up share
-# its memory, as the kernel's do; those that turn out to need UMFS (a
-# program stored in the pool, a file of it read before the exec, a cwd in
-# it) still get it. The same program and shell scripts on tmpfs are the
+# vfork.sh - vfork children of a process with nothing of UMFS to pass on
+# (no UMFS descriptor, whether or not its cwd is in the pool) share its
+# memory, as the kernel's do; those that turn out to need UMFS (a program
+# stored in the pool, a file of it read before the exec, a cwd changed)
+# still get it. The same program and shell scripts on tmpfs are the
 # reference.
 . "$(dirname "$0")/lib.sh"
 : "${SHIM_VFORK:=$BUILDDIR/tests/shim/shim_vfork}"
@@ -32,6 +33,17 @@ script='for i in 1 2 3; do "$1/prog.sh" $i; echo "rc $?"; /bin/echo kernel $i; d
 want=$(sh -c "$script" sh "$ref" 2>&1) || true
 out=$(shim sh -c "$script" sh /umfs/v 2>&1) || true
 check "dash's commands" "$want" "$out"
+
+# a shell whose cwd is in the pool has joined it: its commands still
+# start with a real vfork, and find the cwd; those that need UMFS before
+# their exec (a redirection into the pool, a program named relative to
+# the cwd, a cd) start again as forks
+script='cd "$1" || exit 1; for i in 1 2; do cat data; ./prog.sh $i; echo "rc $?"; /bin/echo k $i; done
+ls; /bin/echo made >made.txt; cat made.txt; rm made.txt; (cd / && /bin/echo out; /bin/pwd)
+[ "$(/bin/pwd)" = "$PWD" ] && echo "pwd is the cwd"; x=$(cat data); echo "sub $x"; ls'
+want=$(sh -c "$script" sh "$ref" 2>&1) || true
+out=$(shim sh -c "$script" sh /umfs/v 2>&1) || true
+check "a shell in the directory" "$want" "$out"
 
 # Python's subprocess starts children with vfork; one whose cwd is in the
 # pool changes directory in the child before its exec
