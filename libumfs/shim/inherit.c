@@ -34,7 +34,9 @@
  * descriptions (the gates): a child must hold descriptions of its own, or
  * its parent and it could each take itself for the last user. A forked
  * child gets its own (mount.c, share.c); a posix_spawn, system or popen
- * child gets fresh ones opened for it here. When the parent cannot open
+ * child gets fresh ones opened for it here, unless it inherits no UMFS
+ * descriptor and the pool's name still leads the parent to its pool: it
+ * then gets nothing, and mounts by name. When the parent cannot open
  * them any more (it changed credentials too), both keep the one they
  * share and neither takes itself for the last user (gates=shared): the
  * next process to use the pool recovers what is left, as after a kill.
@@ -320,6 +322,12 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 	for (int k = 0; k < INH_COUNT; k++)
 		p->fd[k] = current_fd((enum inherit_kind)k);
 	if (p->fd[INH_POOL] < 0)
+		return;
+	/* a spawned child that inherits nothing of UMFS (it runs no fork
+	 * handlers and holds nothing) and reaches the pool by name mounts it
+	 * as any process does: no descriptors to pass, no gates to open */
+	if (spawn && shim_fs_peek() && atomic_load(&uinfo_count) == 0 &&
+	    atomic_load(&mmap_shared_count) == 0 && shim_pool_by_name())
 		return;
 	p->active = true;
 	shared = gates_shared_now();

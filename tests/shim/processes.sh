@@ -116,10 +116,11 @@ check "exec by the only user: one mount, the pool left clean" "1 clean" \
 	"$(($(mounts) - m0)) $("$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "state" { print $2 }')"
 
 # The gate descriptions a spawned child is given lie with the library's
-# other descriptors, not at numbers the child's file actions may take.
+# other descriptors, not at numbers the child's file actions may take (a
+# child that inherits a UMFS descriptor is given them).
 out=$(shim python3 -c '
 import os
-open("/umfs/only").read()
+held = open("/umfs/only")
 r, w = os.pipe()
 pid = os.posix_spawn("/bin/sh", ["sh", "-c", "tr \"\\0\" \"\\n\" < /proc/$$/environ"],
                      dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
@@ -130,6 +131,23 @@ fds = dict(kv.split("=") for kv in [l for l in env.split("\n") if l.startswith("
 print("high" if min(int(fds["lock"]), int(fds["shared"])) >= int(fds["pool"]) - 64 else "low: %s" % fds)
 ' 2>&1) || true
 check "a spawned child's gate descriptions lie in the library's range" "high" "$out"
+
+# One that inherits nothing of UMFS is given no descriptors of the pool:
+# it mounts by name, and finds its cwd in the pool.
+out=$(shim python3 -c '
+import os
+os.chdir("/umfs")
+open("only").read()
+r, w = os.pipe()
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "grep -c ^UMFS_FDS= /proc/$$/environ; cat only"],
+                     dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
+os.close(w)
+out = b""
+while chunk := os.read(r, 1 << 16):
+    out += chunk
+print(os.waitpid(pid, 0)[1], out.decode().replace("\n", " "))
+' 2>&1) || true
+check "a spawned child that inherits nothing is given no pool descriptors" "0 0 hi " "$out"
 
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
