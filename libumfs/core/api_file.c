@@ -387,6 +387,7 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 			    uint64_t *end)
 {
 	ssize_t total = 0;
+	uint32_t privs;
 
 	if (!CAN_WRITE(f->flags) || (f->flags & O_PATH))
 		return -EBADF;
@@ -395,6 +396,9 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
+	/* read before the write, whose flush of the inode's times may take
+	 * the line out of the cache (a load of it after cost a miss) */
+	privs = umfs_inode(f->fs, f->ino)->mode & (S_ISUID | S_ISGID);
 	if (off < 0)
 		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
 	for (int i = 0; i < cnt; i++) {
@@ -412,7 +416,7 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		if ((size_t)n < iov[i].iov_len)
 			break;
 	}
-	if (total > 0)
+	if (total > 0 && privs)
 		file_kill_privs(f);
 	umfs_vnode_wrunlock(f->fs, f->vn);
 	if (umfs_fs_failed(f->fs))
