@@ -38,6 +38,20 @@ static bool env_has(char *const envp[], const char *key)
 	return false;
 }
 
+long shim_env_count(char *const envp[])
+{
+	for (size_t n = 0;; n++) {
+		const char *slot = (const char *)&envp[n];
+
+		if (shim_probe_pages_rd(slot, slot + sizeof(char *) - 1) < 0)
+			return -EFAULT;
+		if (!envp[n])
+			return (long)n;
+		if (shim_probe_strnlen(envp[n], SHIM_ENV_KEY_MAX) < 0)
+			return -EFAULT;
+	}
+}
+
 /* Where env_for_child builds: the heap, or (buf set) the stack of a vfork
  * child's exec, since what the child allocated would stay in its parent. */
 struct env_room {
@@ -93,7 +107,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	*alloc = NULL;
 	if (pass->active && inherit_pass_env(pass, fds, sizeof(fds)) < 0)
 		inherit_pass_close(pass);
-	if (!cfg.enabled || !envp)
+	if (!cfg.enabled || !envp || shim_env_count(envp) < 0)
 		return envp;
 	if (pass->active)
 		want[3] = fds;
@@ -354,10 +368,8 @@ static __attribute__((noinline)) int exec_image_borrowed(const char *kpath, int 
 							 struct inherit_pass *pass,
 							 const char *held)
 {
-	size_t n = 0;
-
-	while (envp && envp[n] && n < 65536)
-		n++;
+	long count = envp ? shim_env_count(envp) : 0;
+	size_t n = count < 0 ? 0 : count > 65536 ? 65536 : (size_t)count;
 	char buf[ENV_ROOM(n)] __attribute__((aligned(16)));
 	struct env_room room = { .buf = buf, .size = sizeof(buf) };
 

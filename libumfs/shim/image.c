@@ -29,9 +29,13 @@ static bool env_loads_library(char *const env[])
 {
 	bool pool = false, lib = false;
 
-	for (size_t i = 0; env && env[i]; i++) {
+	if (!env || shim_env_count(env) < 0)
+		return false; /* the kernel answers EFAULT */
+	for (size_t i = 0; env[i]; i++) {
 		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
-		lib |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 && strstr(env[i] + 11, "libumfs");
+		lib |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 &&
+		       shim_probe_strnlen(env[i] + 11, (size_t)1 << 20) >= 0 &&
+		       strstr(env[i] + 11, "libumfs");
 	}
 	return pool && lib;
 }

@@ -593,6 +593,12 @@ void inherit_fork_child(void);
  * reason that fails the exec too; errno kept. */
 enum { IMAGE_NO_LIBRARY = 0, IMAGE_LIBRARY = 1, IMAGE_UNTOLD = 2 };
 int image_keeps_library(const char *path, int fd, char *const env[]);
+/* calls_proc.c: the entries of an environment a program passed, or
+ * -EFAULT when its array or the head of one of its strings (the longest
+ * key the library compares, SHIM_ENV_KEY_MAX bytes) cannot be read; the
+ * exec then leaves it as it is, for the kernel to answer EFAULT. */
+#define SHIM_ENV_KEY_MAX 32
+long shim_env_count(char *const envp[]);
 
 /* calls_cred.c: after a change of credentials (also through syscall(2),
  * which calls shim_mount_before_cred_change first): r unchanged, errno kept. */

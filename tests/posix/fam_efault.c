@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
+extern char **environ;
+
 static char *bad;     /* a page that was mapped, then unmapped */
 static char *ro;      /* a read-only page */
 static char *tail;    /* the end of a page whose next page is unmapped */
@@ -189,6 +191,23 @@ static void limit_calls(void)
 	R("efault/getrlimit-after", getrlimit(RLIMIT_NOFILE, &rl));
 }
 
+/* execve with a bad environment, from a cwd in the file system (whose
+ * name the library adds to the environment): the kernel answers EFAULT
+ * before it replaces anything, and so must the library. */
+static void exec_calls(void)
+{
+	char *argv[] = { "true", NULL }, *env_bad_entry[] = { bad, NULL };
+
+	if (chdir(P("efault")))
+		setup_fail("chdir", "efault", errno);
+	/* an array whose first entry is the last word of its page */
+	*(const char **)(tail - sizeof(char *)) = "A=1";
+	R("efault/execve-env-bad", execve("/bin/true", argv, (char **)bad));
+	R("efault/execve-env-entry-bad", execve("/bin/true", argv, env_bad_entry));
+	R("efault/execve-env-tail", execve("/bin/true", argv, (char **)(tail - sizeof(char *))));
+	R("efault/execve-argv-bad", execve("/bin/true", (char **)bad, environ));
+}
+
 void t_efault(void)
 {
 	mk("efault");
@@ -219,5 +238,6 @@ void t_efault(void)
 	in_child("efault/names", "name calls", name_calls);
 	in_child("efault/structs", "struct calls", struct_calls);
 	in_child("efault/limits", "limit calls", limit_calls);
+	in_child("efault/exec", "exec calls", exec_calls);
 	close(efd);
 }
