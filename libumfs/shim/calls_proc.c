@@ -101,14 +101,16 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 					    SHIM_ADOPT_ENV "=", SHIM_HELD_ENV "=" };
 	const char *want[ARRAY_SIZE(keys)] = { NULL }, *dir = shim_helper_private_dir();
 	bool in_umfs = atomic_load(&cwd_in_umfs), stale = false;
-	size_t n = 0, k = 0, bytes = 0;
+	size_t n, k = 0, bytes = 0;
 	char fds[256], **v, *s, *names = NULL;
+	long count;
 
 	*alloc = NULL;
 	if (pass->active && inherit_pass_env(pass, fds, sizeof(fds)) < 0)
 		inherit_pass_close(pass);
-	if (!cfg.enabled || !envp || shim_env_count(envp) < 0)
+	if (!cfg.enabled || !envp || (count = shim_env_count(envp)) < 0)
 		return envp;
+	n = (size_t)count;
 	if (pass->active)
 		want[3] = fds;
 	/* The two path-sized names in the room, and only when one is to go:
@@ -133,11 +135,11 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 	want[5] = held;
 	for (size_t j = 0; j < ARRAY_SIZE(keys); j++)
 		bytes += want[j] ? strlen(want[j]) + 1 : 0;
-	for (n = 0; envp[n]; n++)
-		stale |= (env_is(envp[n], keys[0]) && !want[0]) ||
-			 (env_is(envp[n], keys[3]) && !want[3]) ||
-			 (env_is(envp[n], keys[4]) && !want[4]) ||
-			 (env_is(envp[n], keys[5]) && !want[5]);
+	for (size_t i = 0; i < n; i++)
+		stale |= (env_is(envp[i], keys[0]) && !want[0]) ||
+			 (env_is(envp[i], keys[3]) && !want[3]) ||
+			 (env_is(envp[i], keys[4]) && !want[4]) ||
+			 (env_is(envp[i], keys[5]) && !want[5]);
 	v = bytes || stale ? env_take(room, (n + ARRAY_SIZE(keys) + 1) * sizeof(*v) + bytes)
 			   : NULL;
 	if (!v) { /* nothing to give nor to take away, or no memory */

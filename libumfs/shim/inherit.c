@@ -232,6 +232,12 @@ bool inherit_has_pool(void)
 	return pending[INH_POOL] >= 0;
 }
 
+bool inherit_nothing_to_pass(void)
+{
+	return atomic_load(&uinfo_count) == 0 && atomic_load(&mmap_shared_count) == 0 &&
+	       !inherit_has_pool() && shim_pool_by_name();
+}
+
 int inherit_peek(enum inherit_kind k)
 {
 	return pending[k];
@@ -324,10 +330,9 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 	if (p->fd[INH_POOL] < 0)
 		return;
 	/* a spawned child that inherits nothing of UMFS (it runs no fork
-	 * handlers and holds nothing) and reaches the pool by name mounts it
-	 * as any process does: no descriptors to pass, no gates to open */
-	if (spawn && shim_fs_peek() && atomic_load(&uinfo_count) == 0 &&
-	    atomic_load(&mmap_shared_count) == 0 && shim_pool_by_name())
+	 * handlers and holds nothing) mounts the pool by name as any process
+	 * does: no descriptors to pass, no gates to open */
+	if (spawn && shim_fs_peek() && inherit_nothing_to_pass())
 		return;
 	p->active = true;
 	shared = gates_shared_now();

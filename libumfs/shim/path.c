@@ -614,6 +614,13 @@ static void cwd_check(uint64_t epoch)
 	cwd.epoch = epoch;
 }
 
+/* Whether the cwd is to be checked against the name space (cwd_check):
+ * a rename or rmdir since the last check, or no hold yet. */
+static bool cwd_unchecked(uint64_t epoch)
+{
+	return cwd.epoch != epoch || !cwd.hold;
+}
+
 /* Runs fn with cwd_lock held for reading, the cwd checked against the
  * name space first; -EAGAIN when the cwd left UMFS meanwhile. */
 static int cwd_read(int (*fn)(void *arg), void *arg)
@@ -624,13 +631,13 @@ static int cwd_read(int (*fn)(void *arg), void *arg)
 	/* the check writes the parent's cwd once the pool is mounted: not
 	 * from a vfork child (cwd_vfork_prepare makes that rare), which must
 	 * not hold cwd_lock as it retries */
-	if (shim_vfork_child() && shim_fs_peek() && (cwd.epoch != epoch || !cwd.hold))
+	if (shim_vfork_child() && shim_fs_peek() && cwd_unchecked(epoch))
 		shim_vfork_retry();
 	pthread_rwlock_rdlock(&cwd_lock);
-	if (cwd.epoch != epoch || !cwd.hold) {
+	if (cwd_unchecked(epoch)) {
 		pthread_rwlock_unlock(&cwd_lock);
 		pthread_rwlock_wrlock(&cwd_lock);
-		if (cwd.epoch != epoch || !cwd.hold)
+		if (cwd_unchecked(epoch))
 			cwd_check(epoch);
 	}
 	err = atomic_load(&cwd_in_umfs) ? fn(arg) : -EAGAIN;

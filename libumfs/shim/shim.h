@@ -558,6 +558,12 @@ enum inherit_kind { INH_POOL, INH_LOCK, INH_RUN, INH_HELPER, INH_SHARED, INH_OFD
 		    INH_FIFO, INH_SOCK, INH_COUNT };
 void inherit_init(void);
 bool inherit_has_pool(void);
+/* Whether a child of this process takes nothing of UMFS along: no UMFS
+ * descriptor, no shared mapping of a UMFS file (whose stores an exec
+ * writes back), no pool descriptors inherited and not yet taken up, and
+ * a mounted pool that a new image reaches by name (shim_pool_by_name).
+ * Such a child needs neither the pool's descriptors nor gates of its own. */
+bool inherit_nothing_to_pass(void);
 int inherit_peek(enum inherit_kind k);
 int inherit_take(enum inherit_kind k);
 bool inherit_gates_shared(void);

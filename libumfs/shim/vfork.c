@@ -57,17 +57,14 @@ __attribute__((visibility("hidden"), tls_model("initial-exec"))) __thread unsign
 
 /* Whether this thread may let a child borrow the process's memory: one
  * thread (no other can run the library or reap the child meanwhile), no
- * UMFS descriptor or shared mapping of a UMFS file (whose stores an exec
- * writes back), no pool descriptors passed in and not yet taken up, a
- * mounted pool that a new image reaches by name (a forked child passes
- * its descriptors on to one that dropped the right to open it), no
- * library call under way (a vfork from a handler), and the process's own
- * state. */
+ * library call under way (a vfork from a handler), the process's own
+ * state, and a child that takes nothing of UMFS along (a forked child
+ * passes the pool's descriptors on to an image that dropped the right to
+ * open it by name). */
 static bool shim_vfork_allowed(void)
 {
-	return __libc_single_threaded && !shim_vfork_on && shim_busy == 0 &&
-	       atomic_load(&uinfo_count) == 0 && atomic_load(&mmap_shared_count) == 0 &&
-	       !inherit_has_pool() && shim_state_ours() && shim_pool_by_name();
+	return __libc_single_threaded && !shim_vfork_on && shim_busy == 0 && shim_state_ours() &&
+	       inherit_nothing_to_pass();
 }
 
 void shim_vfork_retry(void)
