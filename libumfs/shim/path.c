@@ -698,8 +698,8 @@ int cwd_pool_path(char *buf, size_t size)
 
 int cwd_get_long(char **out)
 {
-	struct umfs_fs *fs = shim_fs_peek();
 	size_t plen = cfg.prefix_len;
+	struct umfs_fs *fs;
 	uint64_t ino;
 	uint32_t gen;
 	char *buf;
@@ -707,6 +707,7 @@ int cwd_get_long(char **out)
 
 	if (err)
 		return err == -EAGAIN ? -ENOENT : err;
+	fs = shim_fs_peek(); /* cwd_base mounted the pool, if it was not yet */
 	for (size_t size = 2 * PATH_MAX; size <= (1u << 20); size *= 2) {
 		buf = malloc(plen + size);
 		if (!buf)

@@ -183,6 +183,22 @@ print(open("/umfs/sp").read().strip())
 check "python subprocess (cwd and stdout in UMFS)" "secret
 to-file" "$out"
 
+# A cwd deeper than PATH_MAX passes to a child by its inode; the child's
+# first call to the library, getcwd (as /bin/pwd's), mounts the pool
+# and must then find the path, as the kernel's robust walk does on tmpfs.
+out=$(shim python3 -c '
+import os, subprocess
+os.chdir("/umfs")
+name = "d" * 200
+for i in range(25):
+    os.makedirs(name, exist_ok=True)
+    os.chdir(name)
+r = subprocess.run(["/bin/pwd"], capture_output=True, text=True)
+want = "/umfs/" + "/".join([name] * 25)
+print(r.returncode, "the path" if r.stdout.strip() == want else "not the path: %d bytes" % len(r.stdout))
+' 2>&1) || true
+check "pwd in a child, cwd deeper than PATH_MAX" "0 the path" "$out"
+
 # errno is left alone by calls passed through to the kernel
 out=$(shim python3 -c '
 import ctypes, os
