@@ -323,9 +323,10 @@ int umfs_ftruncate(struct umfs_file *file, off_t size);
 int umfs_fallocate(struct umfs_file *file, int mode, off_t off, off_t len);
 
 /*
- * umfs_fsync - every call is durable when it returns; for a pool on a
- * disk-backed file, this also writes the mapping back (msync(2)).
- * datasync is ignored.
+ * umfs_fsync - every call is durable when it returns, but for the
+ * modification times writes set: with datasync 0 this makes those of the
+ * file durable (so does umfs_close of a file open for writing). For a pool
+ * on a disk-backed file, it also writes the mapping back (msync(2)).
  * Return: 0, or what msync(2) gives (-EIO...).
  */
 int umfs_fsync(struct umfs_file *file, int datasync);

@@ -274,6 +274,8 @@ static int file_close(struct umfs_file *f, bool unhold)
 
 	if (!f)
 		return -EBADF;
+	if (CAN_WRITE(f->flags) && !f->fs->pm.rdonly)
+		umfs_file_times_persist(f->fs, f->ino); /* before the inode may go */
 	f->fs->be->file_detach(f->fs, &f->katt); /* detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino, unhold);
 	pthread_mutex_destroy(&f->pos_lock);
@@ -612,10 +614,12 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 
 int umfs_fsync(struct umfs_file *f, int datasync)
 {
-	/* Every call that returned is already persistent; only pools on disk
-	 * files need msync for durability. */
+	/* Every call that returned is already persistent but for the times
+	 * writes leave in the cache; only pools on disk files need msync. */
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
+	if (!datasync && !f->fs->pm.rdonly)
+		umfs_file_times_persist(f->fs, f->ino);
 	return umfs_pmem_sync(&f->fs->pm);
 }
 

@@ -70,28 +70,45 @@ static int file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, ui
 }
 
 /* Stores the modification times, one 8-byte store each (readers see each
- * whole), and writes back the inode's first line, which also holds size:
- * one flush for all three. Not drained. */
+ * whole), and leaves them in the cache: times are best effort across a
+ * crash (consistency.md), and a flush here would take the inode's first
+ * line (size, the table root) out of the cache on CPUs whose write-back
+ * evicts, for the next call to miss. They reach the media with the line's
+ * next flush (a new size), at fsync and at the close of a writer
+ * (umfs_file_times_persist), or when the cache lets the line go. */
 static void file_times_store(struct umfs_inode *in, uint64_t now)
 {
 	__atomic_store_n(&in->mtime_ns, now, __ATOMIC_RELEASE);
 	__atomic_store_n(&in->ctime_ns, now, __ATOMIC_RELEASE);
+}
+
+/* Writes back the inode's first line: size and the times. Not drained. */
+static void file_size_line_flush(struct umfs_inode *in)
+{
 	umfs_flush(&in->size, offsetof(struct umfs_inode, ctime_ns) + sizeof(in->ctime_ns) -
 				      offsetof(struct umfs_inode, size));
 }
 
+void umfs_file_times_persist(struct umfs_fs *fs, uint64_t ino)
+{
+	file_size_line_flush(umfs_inode(fs, ino));
+	umfs_drain();
+}
+
 /* Publishes a new size (after a fence, so the data under it is durable
- * first) and the modification times; everything is durable on return. */
+ * first) and the modification times; everything but the times is durable
+ * on return. */
 static void file_publish(struct umfs_inode *in, uint64_t size)
 {
 	uint64_t now = (uint64_t)umfs_now_ns();
 
+	file_times_store(in, now);
 	if (size != in->size) {
 		if (!UMFS_FAULT(UMFS_FAULT_SIZE_FIRST))
 			umfs_drain();
-		__atomic_store_n(&in->size, size, __ATOMIC_RELEASE); /* flushed with the times */
+		__atomic_store_n(&in->size, size, __ATOMIC_RELEASE);
+		file_size_line_flush(in); /* the times go with it */
 	}
-	file_times_store(in, now);
 	umfs_drain();
 }
 
@@ -721,7 +738,6 @@ static ssize_t file_write_page(struct umfs_fs *fs, uint64_t ino, const void *buf
 		return -EAGAIN;
 	if (!slot && (file_split_huge(fs, in, pg, &slot) || !file_leaf_ok(fs, *slot)))
 		return -EAGAIN;
-	/* times are best effort: they may reach the media before the data */
 	file_times_store(in, (uint64_t)umfs_now_ns());
 	umfs_ulog_page_swap(fs, u, slot, off, in->size, buf);
 	umfs_drain(); /* fence 2: the leaf and the spare; the write is durable */

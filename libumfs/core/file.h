@@ -23,6 +23,9 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 			    uint64_t off, umfs_read_copy_fn copy, void *arg);
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off);
+/* Writes leave the times in the cache; this makes them durable (fsync,
+ * the close of a writer). */
+void umfs_file_times_persist(struct umfs_fs *fs, uint64_t ino);
 int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size);
 int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len);
 /* SEEK_DATA / SEEK_HOLE */

@@ -386,22 +386,22 @@ void umfs_ulog_page_swap(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t *slot
 			 uint64_t size, const void *buf)
 {
 	struct umfs_ulog_page *r = (struct umfs_ulog_page *)u->data;
-	uint64_t old = *slot, spare = u->spare;
+	uint64_t old = *slot, spare = u->spare, new = umfs_pte_make(fs, spare, UMFS_PTE_LEAF4K_FLAGS);
 	struct umfs_ulog_rec_id id =
 		ulog_rec_id_new(fs, UMFS_ULOG_REC_PAGE, pos, sizeof(*r), size, 0);
 	uint32_t csum;
 
 	umfs_media_write(fs, spare, buf, UMFS_PAGE_SIZE, false);
 	r->old_pte = old;
-	r->new_pte = umfs_pte_make(fs, spare, UMFS_PTE_LEAF4K_FLAGS);
-	/* summed before the flush, which may take the line out of the cache
-	 * (a load of it after cost a miss on every swap) */
+	r->new_pte = new;
+	/* Nothing flushed is loaded again: a flush may take the line out of
+	 * the cache, and a load of it after costs a miss on every swap. */
 	csum = umfs_crc32c(umfs_crc32c(0, &id, sizeof(id)), r, sizeof(*r));
 	umfs_flush(r, sizeof(*r));
 	ulog_rec_seal(u, &id, csum);
 	if (!UMFS_FAULT(UMFS_FAULT_PAGE_NO_FENCE))
 		umfs_drain(); /* fence 1: the record and the new bytes before the leaf */
-	umfs_store64_nodrain(slot, r->new_pte); /* the commit point */
+	umfs_store64_nodrain(slot, new); /* the commit point */
 	umfs_store64_nodrain(&u->spare, umfs_pte_off(fs, old));
 }
 

@@ -696,10 +696,14 @@ static void ofd_written(struct ofd *o, const void *buf, ssize_t n, off_t end)
 		mmap_write_hook(o->ino, o->gen, buf, (size_t)n, end - n, ofd_size(o));
 }
 
+/* O_DSYNC makes the data durable, O_SYNC (which includes it) the times
+ * too (umfs_fsync). */
 static void ofd_write_sync(struct ofd *o)
 {
-	if (atomic_load_explicit(&o->sh->flags, memory_order_relaxed) & (O_SYNC | O_DSYNC))
-		umfs_fsync(o->uf, 1);
+	int flags = atomic_load_explicit(&o->sh->flags, memory_order_relaxed);
+
+	if (flags & O_DSYNC)
+		umfs_fsync(o->uf, (flags & O_SYNC) != O_SYNC);
 }
 
 /* off < 0: at the file offset (or the end with O_APPEND), which moves. */
@@ -1096,7 +1100,7 @@ ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 		return -EINVAL;
 	n = ofd_writev(o, iov, cnt, off, flags & RWF_APPEND);
 	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
-		umfs_fsync(o->uf, 1);
+		umfs_fsync(o->uf, !(flags & RWF_SYNC));
 	return n;
 }
 

@@ -412,6 +412,90 @@ static void test_create_write_read(void **state)
 	CHECK(stat_ok(fs, "file").st_size, 12);
 }
 
+/* Flushes and fences the persistence layer is asked for, in order (a
+ * fence as addr NULL). */
+static struct {
+	const void *addr;
+	size_t len;
+} tflush[1 << 12];
+static size_t ntflush;
+
+static void times_rec_flush(void *arg, const void *addr, size_t len)
+{
+	if (ntflush < UMFS_ARRAY_SIZE(tflush))
+		tflush[ntflush++].addr = addr, tflush[ntflush - 1].len = len;
+}
+
+static void times_rec_drain(void *arg)
+{
+	if (ntflush < UMFS_ARRAY_SIZE(tflush))
+		tflush[ntflush++].addr = NULL;
+}
+
+/* Runs fn(f) with the persistence layer watched; true when a flush of
+ * in's times came, and a fence after it. */
+static bool times_persisted_by(struct umfs_inode *in, int (*fn)(struct umfs_file *, int),
+			       struct umfs_file *f, int arg)
+{
+	static const struct umfs_persist_hook hook = { times_rec_flush, times_rec_drain, NULL };
+	const uint8_t *m = (const uint8_t *)&in->mtime_ns, *c = (const uint8_t *)&in->ctime_ns;
+	bool flushed = false, fenced = false;
+
+	ntflush = 0;
+	umfs_persist_hook_set(&hook);
+	CHECK(fn(f, arg), 0);
+	umfs_persist_hook_set(NULL);
+	assert_true(ntflush < UMFS_ARRAY_SIZE(tflush));
+	for (size_t i = 0; i < ntflush; i++) {
+		const uint8_t *a = tflush[i].addr;
+
+		if (!a)
+			fenced = flushed;
+		else if (a <= m && a + tflush[i].len >= c + sizeof(in->ctime_ns))
+			flushed = true, fenced = false;
+	}
+	return flushed && fenced;
+}
+
+static int overwrite_page(struct umfs_file *f, int page)
+{
+	static uint8_t buf[4096];
+
+	memset(buf, page + 1, sizeof(buf));
+	return umfs_pwrite(f, buf, sizeof(buf), (off_t)page * 4096) == 4096 ? 0 : -EIO;
+}
+
+static int close_file(struct umfs_file *f, int unused)
+{
+	return umfs_close(f);
+}
+
+/* A write leaves the times in the cache (they are best effort across a
+ * crash); fsync, not fdatasync, and the close of a writer make them
+ * durable, a reader's close does not touch them. */
+static void test_times_durable_at_fsync(void **state)
+{
+	struct umfs_fs *fs = pool_fs(state);
+	struct umfs_file *f = open_ok(fs, "t", O_CREAT | O_RDWR, 0644);
+	static uint8_t two[8192];
+	struct umfs_inode *in;
+	struct stat st;
+
+	CHECK(umfs_write(f, two, sizeof(two)), sizeof(two));
+	CHECK(umfs_fstat(f, &st), 0);
+	in = umfs_inode(fs, st.st_ino);
+	CHECK(overwrite_page(f, 0), 0); /* the first makes the U-Log, in a transaction */
+	assert_false(times_persisted_by(in, overwrite_page, f, 0));
+	assert_false(times_persisted_by(in, umfs_fsync, f, 1));
+	assert_true(times_persisted_by(in, umfs_fsync, f, 0));
+	CHECK(umfs_fstat(f, &st), 0);
+	CHECK(st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec, in->mtime_ns);
+	assert_false(times_persisted_by(in, overwrite_page, f, 1));
+	assert_true(times_persisted_by(in, close_file, f, 0));
+	f = open_ok(fs, "t", O_RDONLY, 0);
+	assert_false(times_persisted_by(in, close_file, f, 0));
+}
+
 static void test_open_errors(void **state)
 {
 	struct umfs_fs *fs = pool_fs(state);
@@ -2393,6 +2477,7 @@ int main(int argc, char **argv)
 		T(test_root),
 		cmocka_unit_test(test_mount_errors),
 		T(test_mount_rdonly),
+		T(test_times_durable_at_fsync),
 		T(test_create_write_read),
 		T(test_open_errors),
 		T(test_open_excl_trunc),
