@@ -41,6 +41,10 @@
 #define PLOCK_WAITERS 0x80000000ull
 #define PLOCK_CHECK_NS 20000000ll     /* a waiter checks the holder this often */
 #define PLOCK_REPORT_NS 5000000000ll  /* and names a live one after this long */
+/* Looks at a held word this many times (a pause between) before sleeping:
+ * a few microseconds, longer than the calls that take the lock for a walk
+ * or a stat hold it, shorter than a futex sleep and wake-up. */
+#define PLOCK_SPINS 200
 /* Held by nobody (thread id 0): taken over at once (umfs_plock_abandon). */
 #define PLOCK_ABANDONED (1ull << 32)
 
@@ -169,6 +173,24 @@ int umfs_plock_trylock(struct umfs_plock *l, const char *what)
 	}
 }
 
+/* Takes the lock if its holder lets it go within PLOCK_SPINS looks, as
+ * another CPU's short call does; gives up at once when others sleep for
+ * it, so as not to pass them. */
+static bool plock_spin(struct umfs_plock *l, uint64_t me)
+{
+	for (int i = 0; i < PLOCK_SPINS; i++) {
+		uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+
+		if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
+							  __ATOMIC_RELAXED))
+			return true;
+		if (w & PLOCK_WAITERS)
+			return false;
+		__builtin_ia32_pause();
+	}
+	return false;
+}
+
 static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 {
 	const struct timespec tick = { 0, PLOCK_CHECK_NS };
@@ -176,6 +198,8 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 	bool named = false;
 	int r;
 
+	if (plock_spin(l, me))
+		return 0;
 	for (;;) {
 		w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 		if (w == 0) {

@@ -8,6 +8,7 @@
  * thread never waits for itself; and whoever holds an OFD lock is named.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -94,6 +95,75 @@ static void test_uncontended(void **state)
 	umfs_plock_unlock(l);
 	assert_int_equal(l->word, 0);
 	munmap(l, 4096);
+}
+
+/* Many takers at once, threads of two processes: each increment of the
+ * counter is made inside the lock, so none is lost, and no two takers are
+ * ever inside together. Every 500th turn holds the lock for 300 us, longer
+ * than a taker spins, so that takers also sleep on the word and are woken. */
+#define CONTEND_THREADS 3
+#define CONTEND_TURNS 20000
+
+struct contended {
+	struct umfs_plock lock;
+	uint64_t counter;
+	uint32_t inside, overlaps, errors;
+};
+
+static void *contend_thread(void *arg)
+{
+	struct contended *c = arg;
+
+	for (int i = 0; i < CONTEND_TURNS; i++) {
+		uint64_t v;
+
+		if (umfs_plock_lock(&c->lock, "test lock") != 0)
+			c->errors++;
+		if (c->inside++)
+			c->overlaps++;
+		v = c->counter;
+		if (i % 500 == 0)
+			usleep(300);
+		c->counter = v + 1;
+		c->inside--;
+		umfs_plock_unlock(&c->lock);
+	}
+	return NULL;
+}
+
+static void contend_run(struct contended *c)
+{
+	pthread_t t[CONTEND_THREADS];
+
+	for (int i = 0; i < CONTEND_THREADS; i++)
+		if (pthread_create(&t[i], NULL, contend_thread, c))
+			c->errors++;
+	for (int i = 0; i < CONTEND_THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void test_contended(void **state)
+{
+	struct contended *c = (struct contended *)shared_lock();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		umfs_plock_forked();
+		contend_run(c);
+		_exit(0);
+	}
+	contend_run(c);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(c->errors, 0);
+	assert_int_equal(c->overlaps, 0);
+	assert_int_equal(c->counter, 2ull * CONTEND_THREADS * CONTEND_TURNS);
+	assert_int_equal(c->lock.word, 0);
+	munmap(c, 4096);
 }
 
 /* The holder exited: the next taker gets it, told to repair. */
@@ -378,6 +448,7 @@ static int plock_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uncontended),
+		cmocka_unit_test(test_contended),
 		cmocka_unit_test(test_dead_holder),
 		cmocka_unit_test(test_zombie_holder),
 		cmocka_unit_test(test_live_holder),
