@@ -79,7 +79,7 @@ static _Atomic uint64_t spawn_epoch;
  * process ever held goes back, with its slot, to a small cache when the
  * program closes it; the next open is then one dup of the anchor instead
  * of an openat and a flock, and its close does not end the description. */
-#define ANCHOR_MAX 4
+#define ANCHOR_MAX 16
 static pthread_mutex_t anchor_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct anchor {
 	int fd;
