@@ -422,8 +422,10 @@ static size_t ntflush;
 
 static void times_rec_flush(void *arg, const void *addr, size_t len)
 {
-	if (ntflush < UMFS_ARRAY_SIZE(tflush))
-		tflush[ntflush++].addr = addr, tflush[ntflush - 1].len = len;
+	if (ntflush < UMFS_ARRAY_SIZE(tflush)) {
+		tflush[ntflush].addr = addr;
+		tflush[ntflush++].len = len;
+	}
 }
 
 static void times_rec_drain(void *arg)

@@ -8,8 +8,8 @@
  * thread never waits for itself; and whoever holds an OFD lock is named.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
