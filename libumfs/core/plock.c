@@ -174,17 +174,22 @@ int umfs_plock_trylock(struct umfs_plock *l, const char *what)
 }
 
 /* Takes the lock if its holder lets it go within PLOCK_SPINS looks, as
- * another CPU's short call does; gives up at once when others sleep for
- * it, so as not to pass them. */
+ * another CPU's short call does. Gives up at once when others sleep for
+ * it (so as not to pass them), and when the word names no holder or this
+ * thread: the slow path takes those over or refuses them without waiting. */
 static bool plock_spin(struct umfs_plock *l, uint64_t me)
 {
 	for (int i = 0; i < PLOCK_SPINS; i++) {
 		uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 
-		if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
-							  __ATOMIC_RELAXED))
-			return true;
-		if (w & PLOCK_WAITERS)
+		if (w == 0) {
+			if (__atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				return true;
+			continue;
+		}
+		if ((w & PLOCK_WAITERS) || !(w & PLOCK_TID_MASK) ||
+		    (w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
 			return false;
 		__builtin_ia32_pause();
 	}
