@@ -32,10 +32,14 @@ static bool env_loads_library(char *const env[])
 	if (!env || shim_env_count(env) < 0)
 		return false; /* the kernel answers EFAULT */
 	for (size_t i = 0; env[i]; i++) {
+		long n;
+
 		pool |= strncmp(env[i], "UMFS_POOL=", 10) == 0 && env[i][10];
+		/* searched no further than probed: a value with no end within
+		 * reach is one the kernel refuses (E2BIG) or faults on */
 		lib |= strncmp(env[i], "LD_PRELOAD=", 11) == 0 &&
-		       shim_probe_strnlen(env[i] + 11, (size_t)1 << 20) >= 0 &&
-		       strstr(env[i] + 11, "libumfs");
+		       (n = shim_probe_strnlen(env[i] + 11, (size_t)1 << 20)) >= 0 &&
+		       memmem(env[i] + 11, (size_t)n, "libumfs", 7);
 	}
 	return pool && lib;
 }

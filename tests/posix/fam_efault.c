@@ -191,6 +191,28 @@ static void limit_calls(void)
 	R("efault/getrlimit-after", getrlimit(RLIMIT_NOFILE, &rl));
 }
 
+/* An LD_PRELOAD value longer than 1 MiB that runs, with no end, into an
+ * unmapped page: the kernel refuses it (E2BIG, past MAX_ARG_STRLEN)
+ * without reading it all, and the library, which looks for itself in
+ * the value, must read no further than it checked. */
+static void exec_long_preload(char *argv[])
+{
+	size_t len = (1u << 20) + 8192;
+	char *v = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	char *env[] = { v, NULL };
+
+	if (v == MAP_FAILED) {
+		setup_fail("mmap", "efault/execve-env-long", errno);
+		return;
+	}
+	munmap(v + len, 4096);
+	memset(v, 'x', len);
+	memcpy(v, "LD_PRELOAD=", 11);
+	R("efault/execve-env-long", execve("/bin/true", argv, env));
+	munmap(v, len);
+}
+
 /* execve with a bad environment, from a cwd in the file system (whose
  * name the library adds to the environment): the kernel answers EFAULT
  * before it replaces anything, and so must the library. */
@@ -206,6 +228,7 @@ static void exec_calls(void)
 	R("efault/execve-env-entry-bad", execve("/bin/true", argv, env_bad_entry));
 	R("efault/execve-env-tail", execve("/bin/true", argv, (char **)(tail - sizeof(char *))));
 	R("efault/execve-argv-bad", execve("/bin/true", (char **)bad, environ));
+	exec_long_preload(argv);
 }
 
 void t_efault(void)
