@@ -325,7 +325,7 @@ int umfs_fallocate(struct umfs_file *file, int mode, off_t off, off_t len);
 /*
  * umfs_fsync - every call is durable when it returns, but for the
  * modification times writes set: with datasync 0 this makes those of the
- * file durable (so does umfs_close of a file open for writing). For a pool
+ * file durable (so does umfs_close of a file written through). For a pool
  * on a disk-backed file, it also writes the mapping back (msync(2)).
  * Return: 0, or what msync(2) gives (-EIO...).
  */

@@ -33,6 +33,7 @@ struct umfs_file {
 	uint64_t pos;
 	bool relatime;            /* reads update atime (umfs_set_relatime) */
 	bool created;             /* the open made the file (F_CREATED_QUERY) */
+	bool wrote;               /* a write went through it: its close persists the times */
 	struct umfs_katt katt;    /* the backend's mapping of the file (backend.h) */
 };
 

@@ -274,7 +274,7 @@ static int file_close(struct umfs_file *f, bool unhold)
 
 	if (!f)
 		return -EBADF;
-	if (CAN_WRITE(f->flags) && !f->fs->pm.rdonly)
+	if (f->wrote)
 		umfs_file_times_persist(f->fs, f->ino); /* before the inode may go */
 	f->fs->be->file_detach(f->fs, &f->katt); /* detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino, unhold);
@@ -398,8 +398,9 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
-	/* read before the write, whose flush of the inode's times may take
-	 * the line out of the cache (a load of it after cost a miss) */
+	/* read before the write, whose flush of the inode's first line (a
+	 * new size) may take it out of the cache (a load of it after cost a
+	 * miss) */
 	privs = umfs_inode(f->fs, f->ino)->mode & (S_ISUID | S_ISGID);
 	if (off < 0)
 		off = (int64_t)umfs_inode(f->fs, f->ino)->size;
@@ -420,6 +421,8 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	}
 	if (total > 0 && privs)
 		file_kill_privs(f);
+	if (total > 0)
+		f->wrote = true;
 	umfs_vnode_wrunlock(f->fs, f->vn);
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);

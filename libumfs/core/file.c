@@ -74,7 +74,7 @@ static int file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, ui
  * crash (consistency.md), and a flush here would take the inode's first
  * line (size, the table root) out of the cache on CPUs whose write-back
  * evicts, for the next call to miss. They reach the media with the line's
- * next flush (a new size), at fsync and at the close of a writer
+ * next flush (a new size), at fsync and at the close of a file written through
  * (umfs_file_times_persist), or when the cache lets the line go. */
 static void file_times_store(struct umfs_inode *in, uint64_t now)
 {

@@ -24,7 +24,7 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off);
 /* Writes leave the times in the cache; this makes them durable (fsync,
- * the close of a writer). */
+ * the close of a file written through). */
 void umfs_file_times_persist(struct umfs_fs *fs, uint64_t ino);
 int umfs_file_truncate(struct umfs_fs *fs, uint64_t ino, uint64_t size);
 int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len);

@@ -473,8 +473,8 @@ static int close_file(struct umfs_file *f, int unused)
 }
 
 /* A write leaves the times in the cache (they are best effort across a
- * crash); fsync, not fdatasync, and the close of a writer make them
- * durable, a reader's close does not touch them. */
+ * crash); fsync, not fdatasync, and the close of a file written through
+ * make them durable; a close that wrote nothing does not touch them. */
 static void test_times_durable_at_fsync(void **state)
 {
 	struct umfs_fs *fs = pool_fs(state);
@@ -495,6 +495,8 @@ static void test_times_durable_at_fsync(void **state)
 	assert_false(times_persisted_by(in, overwrite_page, f, 1));
 	assert_true(times_persisted_by(in, close_file, f, 0));
 	f = open_ok(fs, "t", O_RDONLY, 0);
+	assert_false(times_persisted_by(in, close_file, f, 0));
+	f = open_ok(fs, "t", O_RDWR, 0);
 	assert_false(times_persisted_by(in, close_file, f, 0));
 }
 
