@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 5
+#define SHARED_VERSION 6
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
@@ -62,6 +62,11 @@ struct shim_shared {
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
 	_Atomic uint32_t maps_active; /* map slots in use */
 	_Atomic uint32_t texts; /* UMFS programs ever executed (text.c) */
+	/* Set before anything but "shared" and ofd/ is made in the helper
+	 * directory, or by a first user that found the area not retired
+	 * (processes died with names there): while it is 0 the last user
+	 * knows the directory holds nothing of a process's own, unread. */
+	_Atomic uint32_t made;
 	uint64_t map_inst;     /* last host file instance handed out */
 	struct map_slot maps[MAP_CAP];
 };
@@ -148,6 +153,13 @@ int shim_helper_name(char *buf, size_t size, const char *kind, uint64_t ino, uin
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* Before a name is made in the helper directory: the last user must look. */
+static void helper_made(void)
+{
+	if (shared && !atomic_load_explicit(&shared->made, memory_order_relaxed))
+		atomic_store(&shared->made, 1);
+}
+
 int shim_helper_open_low(const char *name, int flags, mode_t type)
 {
 	struct umfs_fs *fs = shim_fs_peek();
@@ -156,6 +168,8 @@ int shim_helper_open_low(const char *name, int flags, mode_t type)
 
 	if (!fs || helper_dfd < 0)
 		return -ENOENT;
+	if (flags & O_CREAT)
+		helper_made();
 	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
 	/* the program's range is full: the shim's own range still has room */
 	if (fd == -EMFILE && sys_nofile_raise(&r)) {
@@ -170,8 +184,10 @@ int shim_helper_subdir_open(struct umfs_fs *fs, enum inherit_kind k, const char 
 {
 	int fd = inherit_take(k);
 
-	if (fd < 0)
+	if (fd < 0) {
+		helper_made();
 		fd = umfs_rundir_openat(fs, helper_dfd, name, O_CREAT, S_IFDIR, mode);
+	}
 	if (fd < 0)
 		return fd;
 	fd = shim_fd_move_high(fd);
@@ -436,6 +452,7 @@ again:
 	if (*alone) {
 		shared->version = SHARED_VERSION;
 		shared->size = (uint32_t)len;
+		shared->made = *orphans;
 		atomic_thread_fence(memory_order_release);
 		shared->magic = SHARED_MAGIC;
 	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
@@ -902,7 +919,11 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
 static void helper_dir_idle(struct umfs_fs *fs)
 {
 	struct helper_scan sc = { fs, false, false };
-	int err = sys_dir_each(helper_dfd, helper_entry_remove, &sc);
+	int err = 0;
+
+	/* nothing made since the area was set up: no names to read */
+	if (helper_private || atomic_load(&shared->made))
+		err = sys_dir_each(helper_dfd, helper_entry_remove, &sc);
 
 	/* a failed scan saw nothing: each is looked for */
 	sock_shutdown(sc.sock || err < 0);

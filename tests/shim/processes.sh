@@ -172,6 +172,19 @@ check "exec a binary stored in UMFS" "from-umfs-binary" "$out"
 out=$(shim_sh 'cd /umfs && PATH=/umfs:$PATH echo.sh 2>/dev/null; cp /umfs/script.sh /umfs/s2; PATH=/umfs:$PATH s2 p' 2>&1) || true
 check "PATH search into UMFS" "from-umfs-script p" "$out"
 
+# What one process makes in the helper directory for all (here the
+# directory of host FIFOs) stays when it exits, and goes with the pool's
+# last user, another process that never used it: the shared area says
+# that something was made, and that user looks.
+out=$(shim python3 -c '
+import os, subprocess
+os.listdir("/umfs")
+subprocess.run(["sh", "-c", "mkfifo /umfs/ff && exec 3<>/umfs/ff"], check=True)
+print(sorted(n for n in os.listdir("'"$(pool_rundir)"'/shim") if n in ("fifo", "sock")))
+' 2>&1) || true
+check "a FIFO user leaves the directory of host FIFOs to the last user" "['fifo']" "$out"
+check "and goes with the pool's last user" "idle" "$(rundir_state)"
+
 out=$(shim python3 -c '
 import subprocess, os
 os.chdir("/umfs")
