@@ -311,6 +311,14 @@ void umfs_gate_leave(int fd);
  * in again; errno kept. */
 int umfs_gate_area_size(int fd, bool first, off_t len, off_t was);
 void umfs_gate_area_retire(int fd);
+/* park, instead of retire: the last user, still holding the gate for
+ * writing, leaves the area whole with UMFS_GATE_PARKED in its first eight
+ * bytes (the place of its magic), its pages kept for the next first user
+ * to reset in place. A user that is not first and finds it parked comes in
+ * again at once, as at a retired one; a first user that finds it so knows
+ * that its last user left it whole (no process died in it unnoticed). */
+#define UMFS_GATE_PARKED 0x44454B5241504D55ull /* "UMPARKED" */
+void umfs_gate_area_park(void *area);
 /* A user that is not first and found the area (of size was) not as it
  * should be, before its restarts-th try again: retired (0), it comes in
  * again at once; otherwise its first user died or a live one made it

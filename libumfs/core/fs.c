@@ -367,7 +367,7 @@ static void fs_free(struct umfs_fs *fs)
 {
 	umfs_fault_unwatch_fs(fs);
 	umfs_locktab_free(fs);
-	umfs_share_close(fs, false);
+	umfs_share_close(fs, UMFS_SHARE_STAY);
 	umfs_journal_close(fs);
 	umfs_coldio_close(fs);
 	if (!fs->borrowed)
@@ -615,11 +615,13 @@ int umfs_unmount(struct umfs_fs *fs)
 		/* cut off the pool (fault.c): what it left is the next user's
 		 * to recover, as after a crash */
 		err = umfs_fs_eio(fs);
-		umfs_share_close(fs, fs->share && umfs_share_last(fs));
+		umfs_share_close(fs, fs->share && umfs_share_last(fs) ? UMFS_SHARE_RETIRE
+								 : UMFS_SHARE_STAY);
 	} else if (fs->share) {
 		/* The last process to leave recovers what dead ones left
 		 * (orphans they held, U-Log chains) and marks the pool clean. */
-		bool last;
+		enum umfs_share_leave how = UMFS_SHARE_STAY;
+		bool last, clean = false;
 
 		umfs_share_left_clean(fs);
 		last = umfs_share_last(fs);
@@ -629,14 +631,21 @@ int umfs_unmount(struct umfs_fs *fs)
 			 * scan of every inode is for when someone died */
 			umfs_settle_sweep(fs);
 			fs_release_open_ulogs(fs);
-			if (!umfs_share_none_died(fs) || fs->state->orphan_head != 0)
+			clean = umfs_share_none_died(fs);
+			if (!clean || fs->state->orphan_head != 0)
 				err = umfs_recover(fs);
 		}
 		if (last && !err && !fs->pm.rdonly) {
 			err = umfs_pmem_sync(&fs->pm);
 			fs_mark_clean(fs);
 		}
-		umfs_share_close(fs, last);
+		/* a region every user left cleanly holds no lock or count of
+		 * anyone's: kept whole, it spares the next first user the
+		 * pages a cut region makes it fault in afresh */
+		if (last)
+			how = clean && !err && !umfs_fs_failed(fs) ? UMFS_SHARE_PARK
+								   : UMFS_SHARE_RETIRE;
+		umfs_share_close(fs, how);
 	} else if (!fs->pm.rdonly && !(fs->flags & UMFS_MOUNT_NORECOVER)) {
 		fs_release_open_ulogs(fs);
 		err = umfs_pmem_sync(&fs->pm);

@@ -264,6 +264,11 @@ void umfs_gate_area_backoff(off_t was, int restarts)
 		OS(usleep)(2000 + (unsigned)(OS(getpid)() * 7919 + restarts * 104729) % 8000);
 }
 
+void umfs_gate_area_park(void *area)
+{
+	__atomic_store_n((uint64_t *)area, UMFS_GATE_PARKED, __ATOMIC_RELEASE);
+}
+
 void umfs_gate_area_retire(int fd)
 {
 	int saved = errno;

@@ -10,8 +10,8 @@
  * nobody who cannot read the pool knows the name before the directory
  * exists, and no name outlives its directory. The directory outlives its
  * last user, so that the next first user finds it made (a short process
- * then pays no mkdir, create or removal); the region in it is retired
- * (share.c), and a directory made for the pool's former owner or
+ * then pays no mkdir, create or removal); the region in it is parked or
+ * retired (share.c), and a directory made for the pool's former owner or
  * permissions is removed when nobody uses it, and made again.
  * What is found at the name is
  * checked on its descriptor, never by path: a directory (not a symlink),

@@ -17,8 +17,10 @@
  * the region, whatever a previous boot or a dead set of processes left in
  * it, and runs the full recovery; it then downgrades to reading, which
  * every other user holds. The last one to leave takes it for writing again,
- * may recover what dead processes left (orphans), and retires the region
- * (cuts the file to nothing) for the next first user.
+ * may recover what dead processes left (orphans), and leaves the region to
+ * the next first user: parked (kept whole, every lock and count in it
+ * free) when every user left cleanly, else retired (the file cut to
+ * nothing, to be rebuilt).
  * The region also counts the holders of open inodes in every process, so
  * that an unlinked file lives until its last holder anywhere closes it.
  * Nothing in the region is trusted: a header that does not match is
@@ -113,6 +115,13 @@ static void share_boot_id(char out[40])
 	out[n > 0 ? n : 0] = '\0';
 }
 
+static void share_instance_new(struct umfs_share *s)
+{
+	if (OS(getrandom)(&s->instance, sizeof(s->instance), 0) != sizeof(s->instance) ||
+	    s->instance == 0)
+		s->instance = (uint64_t)umfs_now_ns() | 1; /* any value another making lacks */
+}
+
 static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 {
 	/* the file was just zeroed (share_open_once): every lock is free */
@@ -123,9 +132,7 @@ static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
 	s->version = SHARE_VERSION;
 	s->size = sizeof(*s);
 	s->run_id = fs->run_id;
-	if (OS(getrandom)(&s->instance, sizeof(s->instance), 0) != sizeof(s->instance) ||
-	    s->instance == 0)
-		s->instance = (uint64_t)umfs_now_ns() | 1; /* any value another making lacks */
+	share_instance_new(s);
 	atomic_thread_fence(memory_order_release);
 	s->magic = SHARE_MAGIC;
 }
@@ -134,12 +141,10 @@ static void share_init(struct umfs_share *s, const struct umfs_fs *fs)
  * asked only where the directory may outlive one: in /dev/shm a region is
  * of this boot (and reading /proc costs every joining process three
  * system calls). */
-static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *fs)
+static const char *share_bad_made(const struct umfs_share *s, const struct umfs_fs *fs)
 {
 	char boot[40];
 
-	if (s->magic != SHARE_MAGIC)
-		return "not a lock region";
 	if (s->version != SHARE_VERSION || s->size != sizeof(*s) || s->nstripes != SHARE_STRIPES)
 		return "made by another version of the library";
 	if (memcmp(s->uuid, fs->sb.uuid, 16) || s->run_id != fs->run_id)
@@ -150,6 +155,36 @@ static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *f
 	if (strncmp(s->boot_id, boot, sizeof(s->boot_id)))
 		return "made before the last boot";
 	return NULL;
+}
+
+static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *fs)
+{
+	if (s->magic == UMFS_GATE_PARKED)
+		return "parked"; /* left whole by its last user */
+	if (s->magic != SHARE_MAGIC)
+		return "not a lock region";
+	return share_bad_made(s, fs);
+}
+
+/* A parked region of this pool, directory and boot: its locks, stripes
+ * and holder counts are as its users left them, all free (no one died),
+ * which is what every joiner meets between uses; what counts the making
+ * starts afresh, with a new instance (holds handed across an exec into
+ * the last making are not counted in this one). */
+static bool share_unpark(struct umfs_share *s, const struct umfs_fs *fs)
+{
+	if (s->magic != UMFS_GATE_PARKED || share_bad_made(s, fs) != NULL)
+		return false;
+	atomic_store(&s->takeovers, 0);
+	s->counts_valid = 0;
+	s->nsettle = 0;
+	s->settle_lost = 0;
+	atomic_store(&s->joins, 0);
+	atomic_store(&s->clean_leaves, 0);
+	share_instance_new(s);
+	atomic_thread_fence(memory_order_release);
+	s->magic = SHARE_MAGIC;
+	return true;
 }
 
 const char *umfs_share_where(const struct umfs_fs *fs)
@@ -177,38 +212,65 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first, off_t
 	return fd == -ENOENT ? -ESTALE : fd;
 }
 
+/* The first user's region, the gate held for writing: one its last user
+ * parked is taken as it is. Whatever else a previous boot or dead
+ * processes left is stale: cutting the file to nothing and growing it
+ * again zeroes it without touching its pages (clearing 1.4 MiB by stores
+ * cost a new process 340 page faults). */
+static int share_make(struct umfs_fs *fs, int fd, off_t was, struct umfs_share **sp)
+{
+	struct umfs_share *s = MAP_FAILED;
+	int err;
+
+	if ((size_t)was == sizeof(*s)) {
+		s = OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (s != MAP_FAILED && share_unpark(s, fs)) {
+			*sp = s;
+			return 0;
+		}
+	}
+	err = umfs_gate_area_size(fd, true, sizeof(*s), was);
+	if (!err && s == MAP_FAILED) {
+		s = OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (s == MAP_FAILED)
+			err = -errno;
+	}
+	if (err) {
+		if (s != MAP_FAILED)
+			OS(munmap)(s, sizeof(*s));
+		return err;
+	}
+	share_init(s, fs);
+	*sp = s;
+	return 0;
+}
+
 static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *restarts)
 {
 	struct umfs_share *s;
-	const char *bad;
-	off_t was, size;
+	const char *bad = NULL;
+	off_t was;
 	int fd, err;
 
 	fd = share_gate_open(fs, inherited, first, &was);
 	if (fd < 0)
 		return fd;
-	/* First user: whatever a previous boot or dead processes left is
-	 * stale. Cutting the file to nothing and growing it again zeroes it
-	 * without touching its pages: clearing 1.4 MiB by stores cost a new
-	 * process 340 page faults. */
-	err = umfs_gate_area_size(fd, *first, sizeof(*s), was);
-	if (err < 0)
-		goto err_close;
-	size = *first ? (off_t)sizeof(*s) : was;
-	s = (size_t)size != sizeof(*s) ? MAP_FAILED :
-		OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (s == MAP_FAILED && *first) {
-		err = -errno;
-		goto err_close;
-	}
 	if (*first) {
-		share_init(s, fs);
-	} else if ((bad = size == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" :
-			  share_bad(s, fs)) != NULL) {
-		/* The last user retired it while we waited, or the first
-		 * user died before it finished the region (then we, or
+		err = share_make(fs, fd, was, &s);
+		if (err)
+			goto err_close;
+	} else {
+		s = (size_t)was != sizeof(*s) ? MAP_FAILED :
+			OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		bad = was == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs);
+	}
+	if (!*first && bad) {
+		/* The last user retired or parked it while we waited, or the
+		 * first user died before it finished the region (then we, or
 		 * another waiter, may start over as first), or a live user
 		 * made it otherwise: not ours to rebuild under it. */
+		bool parked = s != MAP_FAILED && s->magic == UMFS_GATE_PARKED;
+
 		if (s != MAP_FAILED)
 			OS(munmap)(s, sizeof(*s));
 		OS(close)(fd);
@@ -217,7 +279,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
 			return -EPROTO;
 		}
-		umfs_gate_area_backoff(size, *restarts);
+		umfs_gate_area_backoff(parked ? 0 : was, *restarts);
 		return -EAGAIN;
 	}
 	fs->share = s;
@@ -368,14 +430,16 @@ void umfs_share_fork_child(struct umfs_fs *fs)
 	fs->fork_share_fd = -1;
 }
 
-void umfs_share_close(struct umfs_fs *fs, bool last)
+void umfs_share_close(struct umfs_fs *fs, enum umfs_share_leave how)
 {
 	if (!fs->share)
 		return;
-	/* The last user, still holding the gate, retires the region: its
-	 * pages go back, and a process waiting at the gate finds it empty
-	 * and comes in again as the first. The directory stays for it. */
-	if (last)
+	/* The last user, still holding the gate, parks or retires the
+	 * region: a process waiting at the gate finds it so and comes in
+	 * again as the first. The directory stays for it. */
+	if (how == UMFS_SHARE_PARK && share_bad(fs->share, fs) == NULL)
+		umfs_gate_area_park(fs->share); /* a header someone spoilt goes */
+	else if (how != UMFS_SHARE_STAY)
 		umfs_gate_area_retire(fs->share_fd);
 	if (fs->exiting) {
 		fs->share = NULL; /* unmapped and closed by the exit */

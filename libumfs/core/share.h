@@ -31,10 +31,13 @@ void umfs_share_counts_publish(struct umfs_fs *fs);
 /* A joiner's counts: those the region holds, else counted from the bitmaps. */
 void umfs_share_counts_take(struct umfs_fs *fs);
 /* At unmount: true when no other process uses the pool (the gate is then
- * held for writing until umfs_share_close, which retires the region when
- * told it is the last). */
+ * held for writing until umfs_share_close, which the last user tells how
+ * to leave the region: UMFS_SHARE_RETIRE cuts it to nothing, for a region
+ * in which someone may have died; UMFS_SHARE_PARK, when every user left
+ * cleanly, keeps it whole for the next first user to reset in place). */
 bool umfs_share_last(struct umfs_fs *fs);
-void umfs_share_close(struct umfs_fs *fs, bool last);
+enum umfs_share_leave { UMFS_SHARE_STAY, UMFS_SHARE_RETIRE, UMFS_SHARE_PARK };
+void umfs_share_close(struct umfs_fs *fs, enum umfs_share_leave how);
 /* Around fork: the parent opens a gate description for the child, which
  * takes it as its own; when the parent cannot (it changed credentials
  * since it mounted), both share the parent's and say so (gate_shared). */

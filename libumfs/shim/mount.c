@@ -25,7 +25,7 @@
  *
  * The first process to come (the gate of "shared", gate.c) initialises the
  * area and writes back what dead processes' mappings held; the last one
- * empties the helper directory of what is a process's own and retires the
+ * empties the helper directory of what is a process's own and parks the
  * area, leaving the directory, "shared" and ofd/ made for the next first
  * user (a read-only process's own directory goes).
  */
@@ -63,7 +63,7 @@ struct shim_shared {
 	_Atomic uint32_t maps_active; /* map slots in use */
 	_Atomic uint32_t texts; /* UMFS programs ever executed (text.c) */
 	/* Set before anything but "shared" and ofd/ is made in the helper
-	 * directory, or by a first user that found the area not retired
+	 * directory, or by a first user that found the area not parked
 	 * (processes died with names there): while it is 0 the last user
 	 * knows the directory holds nothing of a process's own, unread. */
 	_Atomic uint32_t made;
@@ -402,8 +402,8 @@ static void helper_dir_close(void)
 
 /* Opens and maps the shared area; *alone tells whether this process came
  * first (it then holds the gate for writing until mount_gate_open), and
- * *orphans whether processes may have died using it (it was not retired:
- * their mappings' host files may be left). */
+ * *orphans whether processes may have died using it (its last user did
+ * not park it: their mappings' host files may be left). */
 static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
 {
 	size_t len = sizeof(struct shim_shared);
@@ -430,11 +430,15 @@ again:
 	}
 	if (fd < 0)
 		return fd;
-	/* First user: the area is zero (whatever a dead process left)
-	 * without this process touching it. */
-	err = umfs_gate_area_size(fd, *alone, (off_t)len, was);
-	if (err < 0)
-		goto err_close;
+	/* First user: the area is zero (whatever a dead process left). One
+	 * of its size is cleared in place below (two pages: cheaper than
+	 * cutting and growing the file, whose pages a new user then faults
+	 * in afresh); any other is cut and grown. */
+	if ((size_t)was != len) {
+		err = umfs_gate_area_size(fd, *alone, (off_t)len, was);
+		if (err < 0)
+			goto err_close;
+	}
 	*orphans = was != 0;
 	if (!*alone && (size_t)was != len) {
 		err = -EPROTO;
@@ -450,6 +454,10 @@ again:
 	umfs_fault_watch_area(fs, p, len, HELPER_NAME "/shared"); /* truncated: EIO */
 	shim_maps_active = &shared->maps_active;
 	if (*alone) {
+		if ((size_t)was == len) {
+			*orphans = shared->magic != UMFS_GATE_PARKED;
+			memset(p, 0, len);
+		}
 		shared->version = SHARED_VERSION;
 		shared->size = (uint32_t)len;
 		shared->made = *orphans;
@@ -457,6 +465,8 @@ again:
 		shared->magic = SHARED_MAGIC;
 	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
 		   shared->size != len) {
+		if (shared->magic == UMFS_GATE_PARKED)
+			was = 0; /* as a retired one: the next try comes in first, at once */
 		SYS(munmap)(p, len);
 		shared = NULL;
 		shim_maps_active = NULL;
@@ -471,7 +481,7 @@ err_close:
 	return err;
 
 err_restart:
-	/* The last user retired the area while we waited, or the first user
+	/* The last user parked the area while we waited, or the first user
 	 * died before it set the area up (we, or another waiter, may start
 	 * over as first), or a live user made it with another version of the
 	 * library. */
@@ -912,10 +922,10 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
 
 /* Empties the helper directory of what dead processes left: called by the
  * last user, which holds the gate for writing. The directory and "shared"
- * stay for the next first user, the area retired (cut to nothing):
- * processes waiting at the gate find it so and come in again. A read-only
- * process's own directory goes. sock/ and fifo/ go (a read-only process's
- * ofd/ went before). */
+ * stay for the next first user, the area parked (its pages kept for that
+ * user to clear): processes waiting at the gate find it so and come in
+ * again. A read-only process's own directory goes. sock/ and fifo/ go (a
+ * read-only process's ofd/ went before). */
 static void helper_dir_idle(struct umfs_fs *fs)
 {
 	struct helper_scan sc = { fs, false, false };
@@ -931,7 +941,7 @@ static void helper_dir_idle(struct umfs_fs *fs)
 	if (err < 0)
 		return;
 	if (!helper_private) {
-		umfs_gate_area_retire(shared_fd);
+		umfs_gate_area_park(&shared->magic);
 		return;
 	}
 	SYS(unlinkat)(helper_dfd, "shared", 0);
@@ -960,8 +970,8 @@ void mount_exit(void)
 	cwd_exit();
 	helper_dir_idle(fs); /* alone, holding the gate: nobody is past it */
 	/* umfs_unmount frees the orphans those processes held, when no
-	 * other process (umfs-fuse) still uses the pool, and retires its
-	 * lock region */
+	 * other process (umfs-fuse) still uses the pool, and parks or
+	 * retires its lock region */
 	atomic_store(&g_fs, NULL);
 	core_fds[0] = umfs_fs_fd(fs);
 	core_fds[1] = umfs_fs_share_fd(fs);

@@ -298,16 +298,25 @@ static bool fsck_clean(const char *pool, char *why, size_t len)
 }
 
 /* The writers were killed: their runtime directory stays as they left it
- * until the next user of the pool, who retires its region (and the shim's
- * shared area, shim being its library) as the last to leave. */
-/* Whether dir/name is there and empty: retired by its last user. */
-static bool file_empty(const char *dir, const char *name)
+ * until the next user of the pool, who rebuilds its region (and the shim's
+ * shared area, shim being its library) and, the last to leave, with
+ * everyone gone cleanly, parks them. */
+/* Whether dir/name is there and parked by its last user. */
+static bool file_parked(const char *dir, const char *name)
 {
 	char path[512];
+	uint64_t magic = 0;
 	struct stat st;
+	int fd;
+	bool parked;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW);
+	parked = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		 pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) && magic == UMFS_GATE_PARKED;
+	if (fd >= 0)
+		close(fd);
+	return parked;
 }
 
 static bool rundir_cleared(const char *pool, const char *shim)
@@ -325,7 +334,7 @@ static bool rundir_cleared(const char *pool, const char *shim)
 		return false;
 	snprintf(path, sizeof(path), "%s", umfs_fs_rundir_path(fs));
 	umfs_unmount(fs);
-	return path[0] && file_empty(path, "lock") && (!shim || file_empty(path, "shim/shared"));
+	return path[0] && file_parked(path, "lock") && (!shim || file_parked(path, "shim/shared"));
 }
 
 int main(int argc, char **argv)

@@ -50,6 +50,22 @@ static void region_path(struct umfs_fs *fs, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s", umfs_fs_rundir_path(fs), UMFS_RUNDIR_LOCK);
 }
 
+/* Whether the region file at path is as a last user leaves it when every
+ * user left cleanly: whole, parked for the next first user. */
+static bool region_parked(const char *path)
+{
+	uint64_t magic = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	bool parked = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+		      pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) &&
+		      magic == UMFS_GATE_PARKED;
+
+	if (fd >= 0)
+		close(fd);
+	return parked;
+}
+
 static void put_file(struct umfs_fs *fs, const char *path, const void *buf, size_t len)
 {
 	struct umfs_file *f;
@@ -126,12 +142,11 @@ static void test_two_mounts(void **state)
 	assert_int_equal(umfs_unmount(b), 0);
 	assert_int_equal(access(region, F_OK), 0); /* a still uses it */
 	assert_int_equal(umfs_unmount(a), 0);
-	/* the last user retired the region (its directory stays for the
+	/* the last user parked the region (its directory stays for the
 	 * next) and left the pool clean: an exclusive mount needs no
 	 * recovery and sees everything */
 	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_EXCLUSIVE, &c), 0);
-	assert_int_equal(stat(region, &st), 0);
-	assert_int_equal(st.st_size, 0);
+	assert_true(region_parked(region));
 	assert_int_equal(umfs_fs_rundir_fd(c), -1);
 	assert_int_equal(c->state->state, UMFS_STATE_DIRTY); /* mounted now... */
 	assert_int_equal(umfs_stat(c, "/d", &st, 0), 0);
@@ -320,6 +335,7 @@ static void test_kill_writer_cow(void **state)
 static void test_kill_meta(void **state)
 {
 	struct umfs_fs *fs, *c;
+	char path[256];
 	struct statvfs s1, s2;
 	unsigned seed = (unsigned)now_us();
 
@@ -356,7 +372,9 @@ static void test_kill_meta(void **state)
 	}
 	assert_true(umfs_share_takeovers(fs) > 0); /* some died holding a lock */
 	assert_int_equal(umfs_statfs(fs, &s1), 0);
+	region_path(fs, path, sizeof(path));
 	assert_int_equal(umfs_unmount(fs), 0);
+	assert_false(region_parked(path)); /* cut: some died in it */
 	/* the last one out freed what the dead held (U-Log chains, inodes
 	 * whose reclaim they had begun):
 	 * a private mount finds a clean pool with at least as much free */
@@ -365,6 +383,72 @@ static void test_kill_meta(void **state)
 	assert_true(s2.f_bfree >= s1.f_bfree);
 	assert_true(s2.f_ffree >= s1.f_ffree); /* an unlink cut short in its reclaim */
 	assert_int_equal(umfs_unmount(c), 0);
+}
+
+/* A region every user left cleanly is parked whole, and the next first
+ * user takes it up in place: the same file, a new making counting from
+ * nothing. One that a user left without leaving (killed), or whose parked
+ * header is not this pool's library's, is cut and made anew. */
+static void test_parked_region(void **state)
+{
+	struct umfs_fs *a, *b;
+	char path[256];
+	struct stat st0, st1;
+	uint64_t inst;
+	int status, fd;
+	pid_t pid;
+
+	(void)state;
+	pool_make("sharepk", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	put_file(b, "/p", "parked", 6);
+	region_path(a, path, sizeof(path));
+	inst = umfs_share_instance(a);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_false(region_parked(path)); /* a still uses it */
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_true(region_parked(path));
+	assert_int_equal(stat(path, &st0), 0);
+
+	a = mount_shared();
+	assert_false(region_parked(path));
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(st1.st_ino, st0.st_ino);
+	assert_int_equal(st1.st_size, st0.st_size);
+	assert_true(umfs_share_instance(a) != inst);
+	assert_int_equal(umfs_share_takeovers(a), 0);
+	assert_int_equal(umfs_stat(a, "/p", &st1, 0), 0);
+	assert_int_equal(st1.st_size, 6);
+
+	/* a user that dies in it: its count says so, the last one out cuts it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct umfs_fs *c = NULL;
+
+		_exit(umfs_mount(tp.path, UMFS_MOUNT_SHARED, &c) ? 2 : 0); /* no unmount */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(st1.st_size, 0);
+
+	/* a parked header of another version: made anew, usable by two */
+	a = mount_shared();
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_true(region_parked(path));
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 8), 4); /* the version */
+	close(fd);
+	a = mount_shared();
+	b = mount_shared();
+	assert_int_equal(umfs_stat(b, "/p", &st1, 0), 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_true(region_parked(path));
 }
 
 /* A region left by dead processes (its mutexes owned by threads that no
@@ -499,6 +583,7 @@ static void test_region_garbage_in_use(void **state)
 static void test_region_header_in_use(void **state)
 {
 	struct umfs_fs *a, *b = NULL;
+	char path[256];
 	double t0;
 	struct stat st;
 
@@ -512,8 +597,12 @@ static void test_region_header_in_use(void **state)
 	assert_non_null(strstr(umfs_mount_error(), "another version"));
 	put_file(a, "/still", "ok", 2);
 	assert_int_equal(umfs_stat(a, "/still", &st, 0), 0);
+	region_path(a, path, sizeof(path));
 	assert_int_equal(umfs_unmount(a), 0);
-	/* its last user gone, the next one rebuilds it */
+	/* its last user cut it rather than park a header not its own; the
+	 * next one rebuilds it */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
 	a = mount_shared();
 	assert_int_equal(umfs_stat(a, "/still", &st, 0), 0);
 	assert_int_equal(umfs_unmount(a), 0);
@@ -542,9 +631,8 @@ static void test_rundir_planted(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s", umfs_fs_rundir_path(fs));
 	assert_int_equal(umfs_unmount(fs), 0);
-	/* it stays for the next user, its region retired */
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_size, 0);
+	/* it stays for the next user, its region parked */
+	assert_true(region_parked(path));
 
 	snprintf(sentinel, sizeof(sentinel), "%s.sentinel", tp.path);
 	assert_int_equal(mkdir(sentinel, 0700), 0);
@@ -753,6 +841,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_writer_bytes, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
 		cmocka_unit_test_teardown(test_kill_meta, teardown),
+		cmocka_unit_test_teardown(test_parked_region, teardown),
 		cmocka_unit_test_teardown(test_stale_region, teardown),
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
