@@ -45,7 +45,7 @@ static uint64_t pmap_align(const struct stat *st, uint64_t size)
 
 /* Maps fd whole at an aligned address inside a reservation of size +
  * align; the reservation's ends are given back. */
-static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool try_sync, bool *sync)
+static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool *sync)
 {
 	const int prot = PROT_READ | PROT_WRITE;
 	uint64_t span = UMFS_ALIGN_UP(size, UMFS_PAGE_SIZE);
@@ -57,10 +57,9 @@ static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool try_sync, 
 	if (res == MAP_FAILED)
 		return MAP_FAILED;
 	at = (uint8_t *)UMFS_ALIGN_UP((uintptr_t)res, align);
-	addr = try_sync ? OS(mmap)(at, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0)
-			: MAP_FAILED;
+	addr = OS(mmap)(at, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0);
 	*sync = addr != MAP_FAILED;
-	if (addr == MAP_FAILED && (!try_sync || errno == EOPNOTSUPP || errno == EINVAL))
+	if (addr == MAP_FAILED && (errno == EOPNOTSUPP || errno == EINVAL))
 		addr = OS(mmap)(at, size, prot, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (addr == MAP_FAILED) {
 		saved = errno;
@@ -85,7 +84,15 @@ int umfs_pmem_map_shared(int fd, const struct stat *st, struct umfs_pmem *pm, in
 	err = umfs_pmem_dev_size(st, &size);
 	if (err)
 		return err;
-	addr = pmap_aligned(fd, size, pmap_align(st, size), !umfs_pmem_on_memfs(pm), &sync);
+	if (umfs_pmem_on_memfs(pm)) {
+		/* the kernel itself puts a tmpfs file's mapping on a huge page
+		 * boundary wherever the mount gives huge pages: a reservation
+		 * around it would cost two more calls for nothing */
+		sync = false;
+		addr = OS(mmap)(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	} else {
+		addr = pmap_aligned(fd, size, pmap_align(st, size), &sync);
+	}
 	if (addr == MAP_FAILED)
 		return -errno;
 	pm->base = addr;

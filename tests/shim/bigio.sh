@@ -94,6 +94,19 @@ if mount -t tmpfs -o huge=always,size=600M,mode=700 umfs-bigio "$hmnt" 2>/dev/nu
 	"$MKFS" -q -f -s "$POOL_SIZE" "$hmnt/pool"
 	got=$(UMFS_POOL=$hmnt/pool steps /umfs/f 2>&1)
 	check "the same on a pool on 2 MiB pages" "$want_steps" "$got"
+	# placed by the kernel (no reservation around it): on a 2 MiB
+	# boundary, its pages mapped whole
+	got=$(UMFS_POOL=$hmnt/pool shim python3 -c '
+import os
+os.pread(os.open("/umfs/f", os.O_RDONLY), 4096, 0)
+lines = open("/proc/self/smaps").read().split("\n")
+for i, l in enumerate(lines):
+    if l.endswith("'"$hmnt/pool"'"):
+        pmd = next(int(x.split()[1]) for x in lines[i:] if x.startswith("ShmemPmdMapped:"))
+        print(int(l.split("-")[0], 16) % (2 << 20) == 0, pmd > 0)
+        break
+' 2>&1)
+	check "the pool is mapped on a 2 MiB boundary, with 2 MiB pages" "True True" "$got"
 	UMFS_POOL=$hmnt/pool shim "$SHIM_BIGIO" write /umfs/app 0 $((16 * M)) 4096 11
 	"$SHIM_BIGIO" write "$ref/app" 0 $((16 * M)) 4096 11
 	check "a 4 KiB-write append on 2 MiB pages reads back" \
