@@ -18,4 +18,18 @@ printf '%s\n' "$out" | sed 's/^/# /'
 [ "$rc" -eq 124 ] && out="timed out (hang)"
 check "$rounds rounds of signals into busy processes: no hang, every handler's work done" \
 	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+
+# SIGSEGV and SIGBUS ignored from the start stay ignored, for the kernel
+# and as the program asks, as without the library; taken by default, the
+# program sees the default (the library's wrapper is its own).
+dispositions='
+import signal
+ign = int(next(l for l in open("/proc/self/status") if l.startswith("SigIgn:")).split()[1], 16)
+print([(bool(ign >> (s - 1) & 1), signal.getsignal(s) == signal.SIG_IGN,
+        signal.getsignal(s) == signal.SIG_DFL) for s in (signal.SIGSEGV, signal.SIGBUS)])'
+for how in "trap '' SEGV BUS" ":"; do
+	want=$(bash -c "$how; exec python3 -c '$dispositions'" 2>&1)
+	got=$(bash -c "$how; LD_PRELOAD=$SHIM_LIB exec python3 -c '$dispositions'" 2>&1)
+	check "dispositions at start kept ($how)" "$want" "$got"
+done
 finish
