@@ -113,7 +113,12 @@ SHIM_API int dup(int fd)
 		errno = e;
 		return -1;
 	}
-	uinfo_set(nfd, o); /* the call's reference becomes the slot's */
+	if (!uinfo_set(nfd, o)) { /* the call's reference becomes the slot's */
+		SYS(close)(nfd);
+		TRACE_SERVED(dup, -EMFILE, 0, "%d", fd);
+		errno = EMFILE;
+		return -1;
+	}
 	if (nfd <= 2)
 		stdio_fd_changed(nfd);
 	TRACE_SERVED(dup, nfd, 0, "%d", fd);
@@ -166,6 +171,11 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 			return -1;
 		}
 		return new;
+	}
+	if (o && new >= 0 && !uinfo_covers(new)) { /* before the kernel closes what new holds */
+		ofd_put(o);
+		errno = EMFILE;
+		return -1;
 	}
 	r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
 	if (r < 0) {
@@ -298,7 +308,10 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 		if (nfd < 0)
 			return -errno;
 		ofd_get(o);
-		uinfo_set(nfd, o);
+		if (!uinfo_set(nfd, o)) {
+			SYS(close)(nfd);
+			return -EMFILE;
+		}
 		if (nfd <= 2)
 			stdio_fd_changed(nfd);
 		return nfd;

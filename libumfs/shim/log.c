@@ -82,7 +82,8 @@ void log_adopted(void)
 	o = fd_get_fast(log_copy_of);
 	if (o) {
 		uinfo_unmark_internal(log_fd);
-		uinfo_set(log_fd, o);
+		if (!uinfo_set(log_fd, o))
+			uinfo_mark_internal(log_fd);
 	}
 }
 

@@ -148,6 +148,13 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 		return -ENOMEM;
 	/* the token: the lowest free number, as open() must return */
 	fd = ofd_slot_claim(flags, &slot, &sh, &anchor);
+	if (fd >= 0 && !uinfo_covers(fd)) {
+		/* a number U-info has no entry for (uinfo_covers): the process
+		 * holds more descriptors than UMFS serves */
+		SYS(close)(fd);
+		ofd_slot_release(slot, anchor, born);
+		fd = -EMFILE;
+	}
 	if (fd < 0) {
 		ofd_unlink_and_spare(o);
 		return fd;
@@ -297,6 +304,15 @@ struct adopted {
 
 /* The description behind token fd (its /proc/self/fd link given); 0 when
  * it is not one of this pool's, 1 when adopted. */
+/* An inherited number past U-info's table (uinfo_covers) stays what the
+ * kernel has at it, as a file of another pool does. */
+static int adopt_refused(int fd)
+{
+	SHIM_LOG(LOG_WARN, "fd %d is a UMFS file past the descriptor numbers this process "
+		 "serves; it stays unusable", fd);
+	return 0;
+}
+
 static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen, int max)
 {
 	struct umfs_file *uf;
@@ -320,7 +336,8 @@ static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen,
 	for (int i = 0; i < *nseen; i++) {
 		if (seen[i].slot == slot) { /* dup of one already adopted */
 			ofd_get(seen[i].o);
-			uinfo_set(fd, seen[i].o);
+			if (!uinfo_set(fd, seen[i].o))
+				return adopt_refused(fd);
 			return 1;
 		}
 	}
@@ -350,7 +367,8 @@ static int adopt_one(int fd, const char *link, struct adopted *seen, int *nseen,
 	umfs_file_set_flags(uf, o->cached_flags);
 	o->registered = true;
 	ofd_link(o);
-	uinfo_set(fd, o);
+	if (!uinfo_set(fd, o))
+		return adopt_refused(fd);
 	if (*nseen < max) {
 		seen[*nseen].slot = slot;
 		seen[*nseen].o = o;

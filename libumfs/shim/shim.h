@@ -349,6 +349,9 @@ void sys_close_quiet(int fd);
 
 /* nofile.c: the library's descriptors, the program's RLIMIT_NOFILE */
 void nofile_init(void);
+/* The kernel's hard RLIMIT_NOFILE as the library last knew it (at start,
+ * or as the program set it). */
+rlim_t nofile_hard(void);
 void nofile_view(struct rlimit *rl);
 int nofile_set(const struct rlimit *want);
 void nofile_exec_prepare(void);
@@ -981,8 +984,15 @@ static inline struct ofd *fd_get_fast(int fd)
 		return NULL;
 	return fd_get(fd);
 }
-/* Puts o (already referenced for the slot) at fd; drops what was there. */
-void uinfo_set(int fd, struct ofd *o);
+/* Puts o (already referenced for the slot) at fd; drops what was there.
+ * False, o's reference dropped and fd left as it was, for a number past
+ * the table (uinfo_covers). */
+bool uinfo_set(int fd, struct ofd *o);
+/* Whether the table has fd's entry: every number the kernel can hand out
+ * under the hard limit the process had as it reserved the table, or has
+ * set since; a larger one, set from outside by another process, cannot be
+ * a UMFS descriptor (its open or dup fails with EMFILE). */
+bool uinfo_covers(int fd);
 /* Takes the description out of fd (the caller drops the reference). */
 struct ofd *uinfo_take(int fd);
 void uinfo_mark_internal(int fd);

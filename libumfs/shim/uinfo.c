@@ -3,9 +3,12 @@
  * uinfo.c - U-info: an array indexed by descriptor number, NULL for
  * descriptors that are not UMFS files, so that deciding costs one load.
  *
- * The array covers every descriptor number the kernel can hand out
- * (/proc/sys/fs/nr_open); it is reserved, not committed: only the pages of
- * numbers in use are ever touched. It is reserved when the first entry is
+ * The array covers every descriptor number the kernel can hand out: the
+ * 2^20 numbers of the kernel's default fs.nr_open, the most any hard
+ * RLIMIT_NOFILE may be unless an administrator raised it; more, read from
+ * /proc/sys/fs/nr_open, only for a process whose hard limit is already
+ * past that (reading it cost every joining process 9 us). It is reserved,
+ * not committed: only the pages of numbers in use are ever touched. It is reserved when the first entry is
  * set: until then every number reads as not UMFS's. Entries point to open file descriptions
  * (ofd.c), shared by dup() as the kernel shares its own. A call takes a
  * reference for its duration (fd_get), so that a concurrent close() cannot
@@ -18,6 +21,8 @@
 
 #include "shim.h"
 
+#define UINFO_NR_OPEN_DEFAULT (1u << 20)
+
 struct ofd *_Atomic *uinfo;
 size_t uinfo_size;
 _Atomic int uinfo_count;
@@ -29,12 +34,13 @@ _Atomic uint64_t uinfo_window_bits;
 static void uinfo_reserve(void)
 {
 	struct ofd *_Atomic *none = NULL;
-	size_t n = 1u << 20;
+	size_t n = UINFO_NR_OPEN_DEFAULT;
 	char buf[32];
 	void *p;
 	int fd;
 
-	fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
+	fd = nofile_hard() <= UINFO_NR_OPEN_DEFAULT
+		     ? -1 : sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
 	if (fd >= 0) {
 		/* one read: the kernel hands a sysctl's value whole */
 		ssize_t len = SYS(pread)(fd, buf, sizeof(buf) - 1, 0);
@@ -90,7 +96,13 @@ struct ofd *fd_get(int fd)
 	}
 }
 
-void uinfo_set(int fd, struct ofd *o)
+bool uinfo_covers(int fd)
+{
+	uinfo_ready();
+	return (size_t)(unsigned)fd < uinfo_size;
+}
+
+bool uinfo_set(int fd, struct ofd *o)
 {
 	struct ofd *old;
 
@@ -99,7 +111,7 @@ void uinfo_set(int fd, struct ofd *o)
 	if ((size_t)(unsigned)fd >= uinfo_size) {
 		if (o)
 			ofd_put(o);
-		return;
+		return false;
 	}
 	old = atomic_exchange(&uinfo[fd], o);
 	if (o && o != UINFO_INTERNAL)
@@ -109,6 +121,7 @@ void uinfo_set(int fd, struct ofd *o)
 		fd_closed_hook(fd, old);
 		ofd_put(old);
 	}
+	return true;
 }
 
 struct ofd *uinfo_take(int fd)

@@ -104,4 +104,41 @@ for what in version:8 magic:0; do
 		"$out:$(cat "$work/arena.err")"
 done
 
+# U-info has an entry for every number under 2^20 (the kernel's default
+# fs.nr_open) unless the hard limit was past that at the start. Past it,
+# after an administrator raised fs.nr_open and the program its limit, a
+# UMFS file is neither duplicated (EMFILE, nothing at the target closed)
+# nor taken for one; a kernel file goes there as without the library.
+raise_nofile='import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (1050000, 1050000))'
+if [ "$(id -u)" = 0 ] && nr_open=$(cat /proc/sys/fs/nr_open) &&
+	echo 1100000 >/proc/sys/fs/nr_open 2>/dev/null; then
+	if python3 -c "$raise_nofile" 2>/dev/null; then
+		out=$(shim python3 -c "$raise_nofile"'
+import errno, fcntl, os
+fd = os.open("/umfs/past", os.O_CREAT | os.O_RDWR, 0o644)
+os.write(fd, b"kept")
+os.dup2(os.open("/dev/null", os.O_RDONLY), 1048600)
+res = []
+for name, call in (("dup2", lambda: os.dup2(fd, 1048600)),
+                   ("F_DUPFD", lambda: fcntl.fcntl(fd, fcntl.F_DUPFD, 1048601))):
+    try:
+        call()
+        res.append(name + " done")
+    except OSError as e:
+        res.append(name + " " + errno.errorcode[e.errno])
+res.append(os.readlink("/proc/self/fd/1048600"))
+res.append("taken" if os.path.exists("/proc/self/fd/1048601") else "free")
+res.append(os.pread(fd, 4, 0).decode())
+print(" ".join(res))
+' 2>&1) || true
+		check "past 2^20 descriptors: no UMFS file there, a kernel one as without the library" \
+			"dup2 EMFILE F_DUPFD EMFILE /dev/null free kept" "$out"
+	else
+		echo "skip descriptors past 2^20: raising the hard RLIMIT_NOFILE needs CAP_SYS_RESOURCE"
+	fi
+	echo "$nr_open" >/proc/sys/fs/nr_open
+else
+	echo "skip descriptors past 2^20: raising fs.nr_open needs root"
+fi
+
 finish
