@@ -33,8 +33,6 @@ static _Atomic int base;
 static _Atomic bool base_low;
 /* In top mode: the hard limit the program sees (RLIM_INFINITY: none hidden). */
 static _Atomic rlim_t view_max = RLIM_INFINITY;
-/* The kernel's hard limit as last read or set here (0: not read yet). */
-static _Atomic rlim_t hard_known;
 
 /* The base for limits rl; *top says whether it is the top of the hard
  * limit, which only a process that hides it (may_hide) uses. */
@@ -71,7 +69,6 @@ void nofile_init(void)
 
 	if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0)
 		return;
-	atomic_store(&hard_known, rl.rlim_max);
 	b = base_for(&rl, true, &top);
 	if (top && rl.rlim_cur > (rlim_t)b) {
 		rl.rlim_cur = (rlim_t)b;
@@ -81,16 +78,6 @@ void nofile_init(void)
 	if (top)
 		atomic_store(&view_max, (rlim_t)b);
 	base_store(b, rl.rlim_cur);
-}
-
-rlim_t nofile_hard(void)
-{
-	rlim_t h = atomic_load(&hard_known);
-	struct rlimit rl;
-
-	if (h == 0 && SYS(getrlimit)(RLIMIT_NOFILE, &rl) == 0)
-		atomic_store(&hard_known, h = rl.rlim_max);
-	return h;
 }
 
 int shim_high_fd(void)
@@ -136,12 +123,8 @@ int nofile_set(const struct rlimit *want)
 		return -EFAULT; /* as the kernel reads it */
 	real = *want;
 
-	if (v == RLIM_INFINITY && (want->rlim_max == RLIM_INFINITY || want->rlim_max >= top)) {
-		if (SYS(setrlimit)(RLIMIT_NOFILE, want) != 0)
-			return -errno;
-		atomic_store(&hard_known, want->rlim_max);
-		return 0;
-	}
+	if (v == RLIM_INFINITY && (want->rlim_max == RLIM_INFINITY || want->rlim_max >= top))
+		return SYS(setrlimit)(RLIMIT_NOFILE, want) == 0 ? 0 : -errno;
 	/* the program's limit is under the library's numbers: hidden from now on */
 	if (want->rlim_cur > want->rlim_max)
 		return -EINVAL;
@@ -152,7 +135,6 @@ int nofile_set(const struct rlimit *want)
 		real.rlim_max = top;
 	if (SYS(setrlimit)(RLIMIT_NOFILE, &real) != 0)
 		return -errno;
-	atomic_store(&hard_known, real.rlim_max);
 	atomic_store(&view_max, want->rlim_max);
 	return 0;
 }
@@ -172,10 +154,8 @@ void nofile_exec_prepare(void)
 	rl.rlim_max = v + HIGH_ROOM;
 	if (rl.rlim_cur > v)
 		rl.rlim_cur = v;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) != 0 || shim_vfork_child())
-		return;
-	atomic_store(&hard_known, rl.rlim_max);
-	if ((rlim_t)shim_high_fd() > v)
+	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && !shim_vfork_child() &&
+	    (rlim_t)shim_high_fd() > v)
 		base_store((int)v < 10 ? 10 : (int)v, rl.rlim_cur); /* at or over the soft limit */
 }
 

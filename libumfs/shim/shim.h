@@ -349,9 +349,6 @@ void sys_close_quiet(int fd);
 
 /* nofile.c: the library's descriptors, the program's RLIMIT_NOFILE */
 void nofile_init(void);
-/* The kernel's hard RLIMIT_NOFILE as the library last knew it (at start,
- * or as the program set it). */
-rlim_t nofile_hard(void);
 void nofile_view(struct rlimit *rl);
 int nofile_set(const struct rlimit *want);
 void nofile_exec_prepare(void);
@@ -989,9 +986,9 @@ static inline struct ofd *fd_get_fast(int fd)
  * the table (uinfo_covers). */
 bool uinfo_set(int fd, struct ofd *o);
 /* Whether the table has fd's entry: every number the kernel can hand out
- * under the hard limit the process had as it reserved the table, or has
- * set since; a larger one, set from outside by another process, cannot be
- * a UMFS descriptor (its open or dup fails with EMFILE). */
+ * under the hard limit the process had as it reserved the table; a larger
+ * one (the limit raised since, past 2^20) cannot be a UMFS descriptor (its
+ * open or dup fails with EMFILE). */
 bool uinfo_covers(int fd);
 /* Takes the description out of fd (the caller drops the reference). */
 struct ofd *uinfo_take(int fd);

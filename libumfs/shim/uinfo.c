@@ -35,12 +35,13 @@ static void uinfo_reserve(void)
 {
 	struct ofd *_Atomic *none = NULL;
 	size_t n = UINFO_NR_OPEN_DEFAULT;
+	struct rlimit rl;
 	char buf[32];
 	void *p;
-	int fd;
+	int fd = -1;
 
-	fd = nofile_hard() <= UINFO_NR_OPEN_DEFAULT
-		     ? -1 : sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
+	if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max > UINFO_NR_OPEN_DEFAULT)
+		fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
 	if (fd >= 0) {
 		/* one read: the kernel hands a sysctl's value whole */
 		ssize_t len = SYS(pread)(fd, buf, sizeof(buf) - 1, 0);
