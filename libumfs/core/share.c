@@ -212,6 +212,15 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first, off_t
 	return fd == -ENOENT ? -ESTALE : fd;
 }
 
+/* The region in fd, of size was: mapped only when that is its size. */
+static struct umfs_share *share_map(int fd, off_t was)
+{
+	if ((size_t)was != sizeof(struct umfs_share))
+		return MAP_FAILED;
+	return OS(mmap)(NULL, sizeof(struct umfs_share), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+}
+
 /* The first user's region, the gate held for writing: one its last user
  * parked is taken as it is. Whatever else a previous boot or dead
  * processes left is stale: cutting the file to nothing and growing it
@@ -219,19 +228,16 @@ static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first, off_t
  * cost a new process 340 page faults). */
 static int share_make(struct umfs_fs *fs, int fd, off_t was, struct umfs_share **sp)
 {
-	struct umfs_share *s = MAP_FAILED;
+	struct umfs_share *s = share_map(fd, was);
 	int err;
 
-	if ((size_t)was == sizeof(*s)) {
-		s = OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (s != MAP_FAILED && share_unpark(s, fs)) {
-			*sp = s;
-			return 0;
-		}
+	if (s != MAP_FAILED && share_unpark(s, fs)) {
+		*sp = s;
+		return 0;
 	}
 	err = umfs_gate_area_size(fd, true, sizeof(*s), was);
 	if (!err && s == MAP_FAILED) {
-		s = OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		s = share_map(fd, sizeof(*s));
 		if (s == MAP_FAILED)
 			err = -errno;
 	}
@@ -248,7 +254,6 @@ static int share_make(struct umfs_fs *fs, int fd, off_t was, struct umfs_share *
 static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *restarts)
 {
 	struct umfs_share *s;
-	const char *bad = NULL;
 	off_t was;
 	int fd, err;
 
@@ -260,27 +265,29 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		if (err)
 			goto err_close;
 	} else {
-		s = (size_t)was != sizeof(*s) ? MAP_FAILED :
-			OS(mmap)(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		bad = was == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs);
-	}
-	if (!*first && bad) {
-		/* The last user retired or parked it while we waited, or the
-		 * first user died before it finished the region (then we, or
-		 * another waiter, may start over as first), or a live user
-		 * made it otherwise: not ours to rebuild under it. */
-		bool parked = s != MAP_FAILED && s->magic == UMFS_GATE_PARKED;
+		const char *bad;
+		bool parked;
 
-		if (s != MAP_FAILED)
-			OS(munmap)(s, sizeof(*s));
-		OS(close)(fd);
-		if (++*restarts > SHARE_RESTARTS) {
-			umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs using the "
-				 "pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
-			return -EPROTO;
+		s = share_map(fd, was);
+		bad = was == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs);
+		if (bad) {
+			/* The last user retired or parked it while we waited,
+			 * or the first user died before it finished the region
+			 * (then we, or another waiter, may start over as
+			 * first), or a live user made it otherwise: not ours to
+			 * rebuild under it. */
+			parked = s != MAP_FAILED && s->magic == UMFS_GATE_PARKED;
+			if (s != MAP_FAILED)
+				OS(munmap)(s, sizeof(*s));
+			OS(close)(fd);
+			if (++*restarts > SHARE_RESTARTS) {
+				umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs "
+					 "using the pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
+				return -EPROTO;
+			}
+			umfs_gate_area_backoff(parked ? 0 : was, *restarts);
+			return -EAGAIN;
 		}
-		umfs_gate_area_backoff(parked ? 0 : was, *restarts);
-		return -EAGAIN;
 	}
 	fs->share = s;
 	atomic_fetch_add(&s->joins, 1);
