@@ -200,13 +200,27 @@ struct umfs_held {
 };
 /* Lists this process's holds into out (at most cap) and the region's id
  * into *region; until umfs_holds_keep, a last close here leaves its hold to
- * the new image. Returns how many (0 is a handover too: the new image
- * counts this one as having left cleanly), or -EOPNOTSUPP (not a shared
- * mount), -ESRCH (it left the pool), -E2BIG (more than cap: none handed,
- * they stay counted), -EBUSY (another thread's exec has them). */
-int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap);
-/* The exec failed: this image keeps what it handed (n entries of list). */
+ * the new image. Returns how many, or -EOPNOTSUPP (not a shared mount),
+ * -ESRCH (it left the pool), -E2BIG (more than cap: none handed, they stay
+ * counted), -EBUSY (another thread's exec has them). None held is a
+ * handover too: when alone (no other thread of the process may use the
+ * pool until the exec ends), this process is counted as having left
+ * cleanly now, since the new image may never mount the pool to count it;
+ * otherwise the new image counts it when it mounts. */
+int umfs_holds_hand(struct umfs_fs *fs, bool alone, uint64_t *region, struct umfs_held *out,
+		    size_t cap);
+/* The exec failed: this image keeps what it handed (n entries of list),
+ * and is a user of the pool again if it had left. */
 void umfs_holds_keep(struct umfs_fs *fs, const struct umfs_held *list, size_t n);
+/* Right before an exec that umfs_holds_hand counted as this process's
+ * leave, nothing left to do but the exec: when no other process uses the
+ * pool, does what the last user's unmount would (settles what leavers
+ * left, marks the pool clean) and notes in the lock region that nobody
+ * joined since. The next process to join (the new image, or this one
+ * after a failed exec, through umfs_holds_keep) marks the pool in use
+ * again; a next first user takes region and pool as they are, with no
+ * recovery, as after the last user's unmount. */
+void umfs_exec_last(struct umfs_fs *fs);
 /* The new image, once it has opened what it keeps: drops one hold of each
  * entry an earlier image of this process handed it on this region (none
  * when the region is another: it was remade and counts from nothing),
@@ -289,7 +303,10 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * descriptor that now holds its gate. last, at the end: true when no other
  * user is left (the gate is then held for writing); otherwise this process
  * stops counting, and so does its mount also (umfs_fs_leave) when given.
- * leave: stops counting. */
+ * leave: stops counting. alone: as last, in turn with leavers (none
+ * waited for: false when one is deciding), but a user still: true when no
+ * other user is left, the gate then held for writing until alone_end
+ * takes it back to reading; false leaves it as it was. */
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first, off_t *size);
 /* enter on a description of name already open (fd; closed on failure),
@@ -301,6 +318,8 @@ int umfs_gate_join(int dfd, const char *name, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);
+bool umfs_gate_alone(int fd, const char *what);
+void umfs_gate_alone_end(int fd, const char *what);
 /* The area in a gate's file fd, len bytes. size: was is the file's size as
  * enter found it (*size); a first user (the gate held for writing) then
  * makes it len bytes of zeros without touching its pages, cutting it to

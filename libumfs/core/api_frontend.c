@@ -310,10 +310,20 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	return 0;
 }
 
-int umfs_holds_hand(struct umfs_fs *fs, uint64_t *region, struct umfs_held *out, size_t cap)
+int umfs_holds_hand(struct umfs_fs *fs, bool alone, uint64_t *region, struct umfs_held *out,
+		    size_t cap)
 {
+	int n;
+
 	*region = umfs_share_instance(fs);
-	return umfs_vnode_holds_hand(fs, out, cap);
+	n = umfs_vnode_holds_hand(fs, out, cap);
+	if (n == 0 && alone && !fs->exec_left) {
+		/* nothing can be opened before the exec: a new image that
+		 * never names a UMFS path leaves no join uncounted */
+		umfs_share_count_clean(fs);
+		fs->exec_left = true;
+	}
+	return n;
 }
 
 /* What a last close does once nobody holds ino (gen) any more: the U-Log
@@ -360,6 +370,10 @@ void umfs_holds_keep(struct umfs_fs *fs, const struct umfs_held *list, size_t n)
 		if (!umfs_vnode_holds_take_back(fs, list[i].ino))
 			(void)holds_settle(fs, list[i].ino, list[i].gen, -1);
 	umfs_vnode_holds_handed_end(fs);
+	if (fs->exec_left) {
+		fs->exec_left = false;
+		umfs_share_count_join(fs); /* a user again, to leave once more */
+	}
 }
 
 int umfs_holds_release(struct umfs_fs *fs, uint64_t region, const struct umfs_held *list,

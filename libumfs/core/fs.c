@@ -605,6 +605,30 @@ static void fs_mark_clean(struct umfs_fs *fs)
 	umfs_drain();
 }
 
+void umfs_fs_mark_dirty(struct umfs_fs *fs)
+{
+	umfs_store64_nodrain(&fs->state->state, UMFS_STATE_DIRTY);
+	umfs_drain();
+}
+
+void umfs_exec_last(struct umfs_fs *fs)
+{
+	bool clean = false;
+
+	if (!fs->exec_left || !fs->share || fs->pm.rdonly || umfs_fs_failed(fs) ||
+	    !umfs_share_exec_alone(fs))
+		return;
+	/* what the last user's unmount does when nobody died; this process
+	 * holds no file, so no U-Log of its own is left to release */
+	umfs_settle_sweep(fs);
+	if (umfs_share_none_died(fs) && fs->state->orphan_head == 0 &&
+	    umfs_pmem_sync(&fs->pm) == 0) {
+		fs_mark_clean(fs);
+		clean = fs->state->state == UMFS_STATE_CLEAN;
+	}
+	umfs_share_exec_alone_end(fs, clean);
+}
+
 int umfs_unmount(struct umfs_fs *fs)
 {
 	int err = 0;

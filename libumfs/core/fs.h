@@ -111,6 +111,7 @@ struct umfs_fs {
 	struct umfs_vnode *vnodes[256];
 	bool vnode_holds_gone;      /* left the pool: opens count in no region */
 	bool vnode_holds_handed;    /* an exec under way hands them on */
+	bool exec_left;             /* counted as left for an exec under way */
 
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */
@@ -187,6 +188,9 @@ void umfs_vnode_holds_drop(struct umfs_fs *fs);
 int umfs_vnode_holds_hand(struct umfs_fs *fs, struct umfs_held *out, size_t cap);
 bool umfs_vnode_holds_take_back(struct umfs_fs *fs, uint64_t ino);
 void umfs_vnode_holds_handed_end(struct umfs_fs *fs);
+/* The pool's state page says in use (dirty), durably: for a process that
+ * joins a pool its last user left clean by exec (share.c). */
+void umfs_fs_mark_dirty(struct umfs_fs *fs);
 
 /* Mounts a pool already mapped in *pm (ownership passes to the fs, also on
  * failure). umfs_mount() is map + attach. Recovery runs unless

@@ -244,6 +244,25 @@ bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also)
 	return last;
 }
 
+bool umfs_gate_alone(int fd, const char *what)
+{
+	bool alone;
+
+	/* not waited for: a leaver deciding now may be last itself */
+	if (umfs_gate_lock(fd, GATE_LEAVE, F_WRLCK, false, what) < 0)
+		return false;
+	alone = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what) == 0;
+	if (!alone)
+		umfs_gate_unlock(fd, GATE_LEAVE);
+	return alone;
+}
+
+void umfs_gate_alone_end(int fd, const char *what)
+{
+	umfs_gate_ready(fd, what); /* a write lock of this description turns to reading */
+	umfs_gate_unlock(fd, GATE_LEAVE);
+}
+
 void umfs_gate_leave(int fd)
 {
 	umfs_gate_unlock(fd, GATE_USERS);

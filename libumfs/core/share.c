@@ -51,7 +51,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 10 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
+#define SHARE_VERSION 11 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -89,6 +89,10 @@ struct umfs_share {
 	 * cleanly (their holds dropped or handed on and taken over): equal
 	 * at the last user's unmount when none died using the pool */
 	_Atomic uint64_t joins, clean_leaves;
+	/* nonzero: the last user left by exec (umfs_exec_last) and marked the
+	 * pool clean, and nobody joined since; the next joiner marks the pool
+	 * in use again before it clears this */
+	_Atomic uint64_t exec_clean;
 	struct share_settle {
 		uint64_t ino;
 		uint32_t gen, pad;
@@ -166,15 +170,20 @@ static const char *share_bad(const struct umfs_share *s, const struct umfs_fs *f
 	return share_bad_made(s, fs);
 }
 
-/* A parked region of this pool, directory and boot: its locks, stripes
- * and holder counts are as its users left them, all free (no one died),
- * which is what every joiner meets between uses; what counts the making
- * starts afresh, with a new instance (holds handed across an exec into
- * the last making are not counted in this one). */
+/* A parked region of this pool, directory and boot, or one its last user
+ * left by exec after marking the pool clean: its locks, stripes and holder
+ * counts are as its users left them, all free (no one died), which is what
+ * every joiner meets between uses; what counts the making starts afresh,
+ * with a new instance (holds handed across an exec into the last making
+ * are not counted in this one). */
 static bool share_unpark(struct umfs_share *s, const struct umfs_fs *fs)
 {
-	if (s->magic != UMFS_GATE_PARKED || share_bad_made(s, fs) != NULL)
+	bool parked = s->magic == UMFS_GATE_PARKED ||
+		      (s->magic == SHARE_MAGIC && atomic_load(&s->exec_clean) != 0);
+
+	if (!parked || share_bad_made(s, fs) != NULL)
 		return false;
+	atomic_store(&s->exec_clean, 0);
 	atomic_store(&s->takeovers, 0);
 	s->counts_valid = 0;
 	s->nsettle = 0;
@@ -290,7 +299,7 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 		}
 	}
 	fs->share = s;
-	atomic_fetch_add(&s->joins, 1);
+	umfs_share_count_join(fs);
 	umfs_fault_watch(fs, s, sizeof(*s), PROT_READ | PROT_WRITE, UMFS_FAULT_SHARED,
 			 UMFS_RUNDIR_LOCK);
 	fs->share_fd = fd;
@@ -376,6 +385,39 @@ void umfs_share_count_clean(struct umfs_fs *fs)
 	atomic_fetch_add(&fs->share->clean_leaves, 1);
 }
 
+void umfs_share_count_join(struct umfs_fs *fs)
+{
+	struct umfs_share *s = fs->share;
+
+	atomic_fetch_add(&s->joins, 1);
+	/* the pool marked in use again, durably, before this process changes
+	 * anything in it and before another joiner finds the note gone */
+	if (atomic_load(&s->exec_clean)) {
+		umfs_fs_mark_dirty(fs);
+		atomic_store(&s->exec_clean, 0);
+	}
+}
+
+bool umfs_share_exec_alone(struct umfs_fs *fs)
+{
+	char what[160];
+
+	if (fs->gate_shared)
+		return false; /* another process may count on this description */
+	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (exec)", NULL);
+	return umfs_gate_alone(fs->share_fd, what);
+}
+
+void umfs_share_exec_alone_end(struct umfs_fs *fs, bool clean)
+{
+	char what[160];
+
+	if (clean)
+		atomic_store(&fs->share->exec_clean, 1);
+	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (exec)", NULL);
+	umfs_gate_alone_end(fs->share_fd, what);
+}
+
 bool umfs_share_none_died(const struct umfs_fs *fs)
 {
 	const struct umfs_share *s = fs->share;
@@ -431,7 +473,7 @@ void umfs_share_fork_parent(struct umfs_fs *fs)
 
 void umfs_share_fork_child(struct umfs_fs *fs)
 {
-	atomic_fetch_add(&fs->share->joins, 1); /* a process of its own */
+	umfs_share_count_join(fs); /* a process of its own */
 	if (fs->fork_share_fd >= 0)
 		fs->share_fd = umfs_gate_fork_child(fs->fork_share_fd, fs->share_fd);
 	fs->fork_share_fd = -1;

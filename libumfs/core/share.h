@@ -76,8 +76,17 @@ void umfs_share_left_clean(struct umfs_fs *fs);
  * to be settled: nothing is left for the last user to recover. */
 bool umfs_share_none_died(const struct umfs_fs *fs);
 /* An earlier image of this process, which handed its holds on across exec,
- * counted as leaving cleanly once they are taken over. */
+ * counted as leaving cleanly once they are taken over; or this image,
+ * holding nothing, as its exec starts (umfs_holds_hand), and as joining
+ * again when that exec failed. */
 void umfs_share_count_clean(struct umfs_fs *fs);
+void umfs_share_count_join(struct umfs_fs *fs);
+/* An exec that counted this process's leave, holding nothing: alone is
+ * true when no other process uses the region (the gate then held for
+ * writing, in turn with leavers); alone_end gives it back, noting in the
+ * region that the pool was marked clean (clean) until the next join. */
+bool umfs_share_exec_alone(struct umfs_fs *fs);
+void umfs_share_exec_alone_end(struct umfs_fs *fs, bool clean);
 /* Which making of the region this is: a first user makes a new one over
  * the same runtime directory, with every count starting from nothing. */
 uint64_t umfs_share_instance(const struct umfs_fs *fs);

@@ -185,6 +185,7 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 	ofd_exec_prepare();
 	inherit_pass_open(pass);
 	nofile_exec_prepare();
+	held_exec_start(); /* last: nothing may touch the pool after it */
 }
 
 /* Before an exec in a child the library did not see start: the library's

@@ -21,10 +21,21 @@
  * variable to the next image that has it; other processes ignore it), and
  * a forked child leaves them to its parent. A process with more than
  * HELD_CAP files open hands none on: they stay counted.
+ *
+ * A process that holds nothing and runs no other thread hands nothing on:
+ * it counts itself as having left cleanly before the exec (a failed exec
+ * counts it back in), so that a new image that never names a UMFS path
+ * (each command a shell that used the pool forks and executes) does not
+ * leave the pool as if it had died. With other threads, one of them may
+ * open a file until the exec ends: the new image counts the leave. When
+ * such a process is the pool's last user (a shell executing its last
+ * command in place of itself), it does the last user's work on the pool
+ * right before the exec (held_exec_start, umfs_exec_last).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -37,6 +48,7 @@
 /* The handover under way: one at a time (the core refuses a second). */
 UMFS_BSS_LARGE static struct umfs_held held_list[HELD_CAP];
 static size_t held_n;
+static bool held_left; /* counted as left for the exec under way */
 UMFS_BSS_LARGE static char held_env[HELD_ENV_MAX];
 
 /* What an earlier image handed this one, until the pool is mounted: an
@@ -60,15 +72,20 @@ static const char *held_format(const struct umfs_held *list, size_t n, uint64_t 
 const char *held_hand(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	bool alone = __libc_single_threaded; /* no thread may open a file meanwhile */
 	const char *env;
 	uint64_t region;
 	int n;
 
 	if (!fs) /* never mounted: what it was handed goes on (no exec to undo) */
 		return pending_set ? held_format(pending, pending_n, pending_region) : NULL;
-	n = umfs_holds_hand(fs, &region, held_list, HELD_CAP);
+	n = umfs_holds_hand(fs, alone, &region, held_list, HELD_CAP);
 	if (n < 0)
 		return NULL; /* too many (they stay counted), or another exec's */
+	if (n == 0 && alone) {
+		held_left = true; /* counted now: nothing to hand on */
+		return NULL;
+	}
 	held_n = (size_t)n;
 	env = held_format(held_list, held_n, region);
 	if (!env)
@@ -80,12 +97,24 @@ void held_keep(const char *env)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 
-	if (!env || !fs || !held_n)
+	if (!fs || !(held_left || (env && held_n)))
 		return;
 	pool_lock();
 	umfs_holds_keep(fs, held_list, held_n);
 	pool_unlock();
 	held_n = 0;
+	held_left = false;
+}
+
+void held_exec_start(void)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (!held_left || !fs)
+		return;
+	pool_lock();
+	umfs_exec_last(fs);
+	pool_unlock();
 }
 
 void held_release_pending(void)

@@ -808,12 +808,14 @@ void fallback_rights_drop(struct fallback_rights *fr);
 
 /* held.c: the core's holds an exec hands to the next image. held_hand
  * returns the UMFS_HELD entry for its environment (NULL: none handed);
- * held_keep(that) takes them back when the exec failed; held_take_over,
+ * held_keep(that) takes them back when the exec failed; held_exec_start
+ * is the last step before the exec itself; held_take_over,
  * in the new image after adoption, takes them, and held_release_pending
  * drops them once the pool is mounted (shim_fs). */
 #define SHIM_HELD_ENV "UMFS_HELD"
 const char *held_hand(void);
 void held_keep(const char *env);
+void held_exec_start(void);
 void held_take_over(void);
 void held_release_pending(void);
 void held_fork_child(void);

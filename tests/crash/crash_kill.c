@@ -20,7 +20,12 @@
  *
  * With -L LIBUMFS the writer is a plain POSIX program (this binary
  * re-executed) under the LD_PRELOAD shim, killed the same way; the next
- * writer's shim then finds the pool lock of a dead holder.
+ * writer's shim then finds the pool lock of a dead holder. Every fourth
+ * round, a shell under the shim first writes a file and executes `sleep`
+ * in place of itself: as the pool's only user it marks the pool clean
+ * before that exec (umfs_exec_last), and the killed writer, joining while
+ * `sleep` still holds the gate, must have marked it in use again, or
+ * recovery would not run and the checks below fail.
  *
  *   crash_kill [-r ROUNDS] [-s SEED] [-v] [-L libumfs.so]
  */
@@ -168,6 +173,53 @@ static void shim_writer(const char *shim, const char *pool, const char *logpath,
 	setenv("UMFS_MOUNT", SHIM_PREFIX, 1);
 	execl("/proc/self/exe", "crash_kill", "--posix-writer", logpath, s_seq, s_seed, (char *)NULL);
 	_exit(8);
+}
+
+/* The state word of the pool's state page. */
+static uint64_t pool_state_word(const char *pool)
+{
+	struct umfs_state st = { 0 };
+	int fd = open(pool, O_RDONLY);
+
+	if (fd >= 0 && pread(fd, &st, sizeof(st), UMFS_PAGE_SIZE) != (ssize_t)sizeof(st))
+		st.state = 0;
+	if (fd >= 0)
+		close(fd);
+	return st.state;
+}
+
+/* A shell under the shim that writes a file and then runs `sleep` in place
+ * of itself, once it is sleeping; 0 on failure. */
+static pid_t exec_leaver(const char *shim, const char *pool)
+{
+	char comm[32] = "", path[64];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setenv("LD_PRELOAD", shim, 1);
+		setenv("UMFS_POOL", pool, 1);
+		setenv("UMFS_MOUNT", SHIM_PREFIX, 1);
+		execl("/bin/sh", "sh", "-c", "echo mark >" SHIM_PREFIX "/mark; exec sleep 30",
+		      (char *)NULL);
+		_exit(8);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	for (int tries = 0; pid > 0 && tries < 2000 && strncmp(comm, "sleep", 5); tries++) {
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, comm, sizeof(comm) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		comm[n > 0 ? n : 0] = '\0';
+		if (strncmp(comm, "sleep", 5))
+			usleep(1000);
+	}
+	if (pid > 0 && strncmp(comm, "sleep", 5)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
+	return pid;
 }
 
 /* ------------------------------------------------------------------ */
@@ -341,7 +393,7 @@ int main(int argc, char **argv)
 {
 	char pool[256], logpath[300], why[1024];
 	unsigned rounds = 60, failed = 0, recovered_by_child = 0, survivor = 0;
-	unsigned inflight_new = 0, inflight_old = 0;
+	unsigned inflight_new = 0, inflight_old = 0, exec_noted = 0;
 	unsigned long acked = 0;
 	uint64_t seed = 1, rnd, seq = 1;
 	struct model m = { 0 }, alt;
@@ -386,8 +438,19 @@ int main(int argc, char **argv)
 		struct umfs_fs *fs;
 		uint64_t bad;
 		int status, err;
-		pid_t pid;
+		pid_t pid, leaver = 0;
 
+		if (shim && round % 4 == 1) {
+			leaver = exec_leaver(shim, pool);
+			if (!leaver || pool_state_word(pool) != UMFS_STATE_CLEAN) {
+				fprintf(stderr, "FAIL: kill: round %u: a shell executing in place of "
+					"itself as the only user did not leave the pool clean\n",
+					round);
+				failed++;
+				break;
+			}
+			exec_noted++;
+		}
 		pid = fork();
 		if (pid == 0 && shim)
 			shim_writer(shim, pool, logpath, seq, xrand(&rnd) ^ round);
@@ -396,6 +459,10 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
+		if (leaver) {
+			kill(leaver, SIGKILL);
+			waitpid(leaver, NULL, 0);
+		}
 		if (!WIFSIGNALED(status)) {
 			fprintf(stderr, "FAIL: kill: round %u: the writer exited with %d\n", round,
 				WEXITSTATUS(status));
@@ -481,9 +548,9 @@ int main(int argc, char **argv)
 	}
 	printf("kill: %u rounds in %.1f s: %lu acknowledged operations checked, in flight at the "
 	       "kill: %u absent, %u complete; %u recoveries left to a writer, %u by a survivor; "
-	       "%u failed\n",
+	       "%u after a last user's exec; %u failed\n",
 	       rounds, now_sec() - t0, acked, inflight_old, inflight_new, recovered_by_child,
-	       survivor, failed);
+	       survivor, exec_noted, failed);
 	if (!failed && !rundir_cleared(pool, shim)) {
 		fprintf(stderr, "FAIL: kill: the next user did not leave the killed writers' "
 				"runtime directory idle\n");

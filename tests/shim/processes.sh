@@ -115,6 +115,29 @@ check "exec by the only user: the new image joins its predecessor" \
 check "exec by the only user: one mount, the pool left clean" "1 clean" \
 	"$(($(mounts) - m0)) $("$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "state" { print $2 }')"
 
+# A shell that used the pool and holds nothing of it runs commands: each
+# forked child leaves the pool as its exec starts (a failed one joins
+# again), so that none is taken for dead, whether its program uses the
+# pool, fails to start, or never names a UMFS path. The last user then
+# parks the lock region (a child taken for dead would have it cut) and
+# marks the pool clean, as after a shell that ran no command. (The last
+# command is a builtin: bash executes a last external one in place of
+# itself.)
+pool_state() { "$BUILDDIR/pool/umfs-pool" info "$pool" | awk '$1 == "state" { print $2 }'; }
+out=$(shim_sh "echo cmds > /umfs/cmds; /bin/true; /nonexistent/cmd 2>/dev/null; cat /umfs/cmds; /bin/true; true" 2>&1) || true
+check "a shell's commands after it used the pool: none taken for dead" "cmds UMPARKED idle clean" \
+	"$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
+
+# The same shell, the pool's only user, executing its last command in
+# place of itself: it does the last user's work before the exec, so that
+# the pool is clean while that program runs and after it, and the next
+# user takes it without recovery and parks the region.
+out=$(shim_sh "echo last > /umfs/cmds; exec sleep 0.2" 2>&1) || true
+check "a last command executed in the shell's place: the pool left clean" "clean" "$out$(pool_state)"
+out=$(shim cat /umfs/cmds 2>&1) || true
+check "and the next user parks the region" "last UMPARKED idle clean" \
+	"$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
+
 # The gate descriptions a spawned child is given lie with the library's
 # other descriptors, not at numbers the child's file actions may take (a
 # child that inherits a UMFS descriptor is given them).

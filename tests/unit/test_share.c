@@ -75,6 +75,20 @@ static void put_file(struct umfs_fs *fs, const char *path, const void *buf, size
 	assert_int_equal(umfs_close(f), 0);
 }
 
+/* A fresh pool holding name (content), left by its only user; the path of
+ * its lock region into path. */
+static void pool_with_file(const char *tag, const char *name, const char *content, char *path,
+			   size_t size)
+{
+	struct umfs_fs *fs;
+
+	pool_make(tag, 64ull << 20);
+	fs = mount_shared();
+	put_file(fs, name, content, strlen(content));
+	region_path(fs, path, size);
+	assert_int_equal(umfs_unmount(fs), 0);
+}
+
 static void assert_same_free(struct umfs_fs *a, struct umfs_fs *b)
 {
 	struct statvfs sa, sb;
@@ -389,6 +403,200 @@ static void test_kill_meta(void **state)
  * user takes it up in place: the same file, a new making counting from
  * nothing. One that a user left without leaving (killed), or whose parked
  * header is not this pool's library's, is cut and made anew. */
+/* A child process of the pool that starts an exec and ends with it (what
+ * a successful exec is to the pool: no unmount follows): alone selects
+ * umfs_holds_hand's count of the leave, open a file held meanwhile, fail
+ * an exec that failed and then the child unmounts. Returns how many holds
+ * were listed, or 100 + errno. */
+static int exec_child(bool alone, bool open_one, bool fail)
+{
+	struct umfs_held list[4];
+	struct umfs_file *f = NULL;
+	struct umfs_fs *c = NULL;
+	uint64_t region;
+	int n;
+
+	if (umfs_mount(tp.path, UMFS_MOUNT_SHARED, &c))
+		return 100;
+	if (open_one && umfs_open(c, "/x", O_RDONLY, 0, &f))
+		return 101;
+	n = umfs_holds_hand(c, alone, &region, list, 4);
+	if (n < 0)
+		return 100 - n;
+	if (fail) {
+		umfs_holds_keep(c, list, (size_t)n);
+		if (f)
+			umfs_close(f);
+		if (umfs_unmount(c))
+			return 102;
+	}
+	return n;
+}
+
+/* Whether the region is parked after the pool's last user leaves, with one
+ * child run by exec_child between (its exit status checked: holds). */
+static bool parked_after_exec(bool alone, bool open_one, bool fail, int holds)
+{
+	struct umfs_fs *a = mount_shared();
+	char path[256];
+	int status;
+	pid_t pid;
+
+	region_path(a, path, sizeof(path));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(exec_child(alone, open_one, fail));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), holds);
+	assert_int_equal(umfs_unmount(a), 0);
+	return region_parked(path);
+}
+
+/* A process that holds nothing and runs no other thread counts its leave
+ * as its exec starts (the new image may never mount the pool to count it),
+ * and its join again when the exec fails; one that holds a file, or is not
+ * alone, counts nothing and hands on. An exec that ended leaves the count
+ * matched only in the first case: the last user then parks the region,
+ * else takes the child for dead and cuts it. */
+static void test_exec_leave(void **state)
+{
+	char path[256];
+
+	(void)state;
+	pool_with_file("sharexl", "/x", "x", path, sizeof(path));
+	assert_true(parked_after_exec(true, false, false, 0));
+	assert_false(parked_after_exec(false, false, false, 0));
+	assert_false(parked_after_exec(true, true, false, 1));
+	assert_true(parked_after_exec(true, false, true, 0)); /* failed: one leave */
+	assert_true(parked_after_exec(true, true, true, 1));
+	assert_true(parked_after_exec(false, false, true, 0));
+}
+
+/* The state word of the pool's state page, as the file holds it. */
+static uint64_t pool_state_word(void)
+{
+	struct umfs_state st;
+	int fd = open(tp.path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &st, sizeof(st), UMFS_PAGE_SIZE), (ssize_t)sizeof(st));
+	close(fd);
+	return st.state;
+}
+
+/* The pool's last user executes a program, holding nothing: it marks the
+ * pool clean and notes it in the region before the exec, so that a new
+ * image that never mounts leaves nothing to recover, and the next first
+ * user takes region and pool as they are. Whoever joins after the note
+ * (the new image, or the same process after a failed exec) marks the pool
+ * in use again before it goes on, so that its death is recovered. */
+/* In a child: mounts, holding nothing starts an exec alone, and does what
+ * comes right before the exec system call. The mount, or _exit(1). */
+static struct umfs_fs *exec_last_child(void)
+{
+	struct umfs_held list[1];
+	struct umfs_fs *c = NULL;
+	uint64_t region;
+
+	if (umfs_mount(tp.path, UMFS_MOUNT_SHARED, &c) ||
+	    umfs_holds_hand(c, true, &region, list, 1) != 0)
+		_exit(1);
+	umfs_exec_last(c);
+	return c;
+}
+
+static void test_exec_last(void **state)
+{
+	struct stat st0, st1;
+	struct umfs_fs *a, *c;
+	char path[256];
+	int status, go[2], back[2];
+	pid_t pid;
+
+	(void)state;
+	pool_with_file("sharexa", "/x", "before", path, sizeof(path));
+
+	/* the only user: the exec leaves pool clean and region noted */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		exec_last_child();
+		_exit(0); /* the exec, into a program that never mounts */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
+	assert_false(region_parked(path));
+	assert_int_equal(stat(path, &st0), 0);
+	assert_true(st0.st_size > 0);
+	a = mount_shared(); /* first user: taken as it is */
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(st1.st_ino, st0.st_ino);
+	assert_int_equal(st1.st_size, st0.st_size);
+	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY);
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_true(region_parked(path));
+
+	/* a failed exec: in use again, so a death after it is recovered */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		c = exec_last_child();
+		if (pool_state_word() != UMFS_STATE_CLEAN)
+			_exit(2);
+		umfs_holds_keep(c, NULL, 0);
+		_exit(pool_state_word() == UMFS_STATE_DIRTY ? 0 : 3); /* dies in it */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY); /* recovered next */
+	a = mount_shared();
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
+
+	/* another process joins after the note, while the executed image
+	 * still holds the gate: in use again until the last user leaves */
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(back), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char ch = 0;
+
+		exec_last_child();
+		if (write(back[1], &ch, 1) != 1 || read(go[0], &ch, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	{
+		char ch = 0;
+
+		assert_int_equal(read(back[0], &ch, 1), 1);
+		assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
+		a = mount_shared(); /* a later user: the gate is held */
+		assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY);
+		assert_int_equal(write(go[1], &ch, 1), 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	put_file(a, "/y", "after", 5);
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_true(region_parked(path));
+	assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
+	a = mount_shared();
+	assert_int_equal(umfs_stat(a, "/x", &st1, 0), 0);
+	assert_int_equal(st1.st_size, 6);
+	assert_int_equal(umfs_stat(a, "/y", &st1, 0), 0);
+	assert_int_equal(st1.st_size, 5);
+	assert_int_equal(umfs_unmount(a), 0);
+	close(go[0]);
+	close(go[1]);
+	close(back[0]);
+	close(back[1]);
+}
+
 static void test_parked_region(void **state)
 {
 	struct umfs_fs *a, *b;
@@ -461,11 +669,7 @@ static void test_stale_region(void **state)
 	int fd;
 
 	(void)state;
-	pool_make("sharest", 64ull << 20);
-	fs = mount_shared();
-	put_file(fs, "/keep", "kept", 4);
-	region_path(fs, path, sizeof(path));
-	assert_int_equal(umfs_unmount(fs), 0);
+	pool_with_file("sharest", "/keep", "kept", path, sizeof(path));
 	/* garbage of the right size, nobody holding the gate, in the
 	 * directory the state page names (as processes killed together
 	 * would leave it) */
@@ -895,6 +1099,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
 		cmocka_unit_test_teardown(test_kill_meta, teardown),
 		cmocka_unit_test_teardown(test_parked_region, teardown),
+		cmocka_unit_test_teardown(test_exec_leave, teardown),
+		cmocka_unit_test_teardown(test_exec_last, teardown),
 		cmocka_unit_test_teardown(test_stale_region, teardown),
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_parked_region_garbage, teardown),
