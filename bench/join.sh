@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # join.sh - what a short process pays to carry and to join UMFS: CPU time
-# (task-clock) and page faults of `cat` of a 3-byte file, from perf stat
-# -r N, for
+# (task-clock) and page faults of `cat` of a 3-byte file, N runs of each
+# state in turn (bench/alternate, counted as perf stat counts), for
 #   bare       cat of a tmpfs file, no library (the reference);
 #   carried    the same under LD_PRELOAD of libumfs.so, the pool named but
 #              no UMFS path touched;
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--build DIR] [--base DIR] [--reps N] [--huge]" >&2; exit 2 ;;
 	esac
 done
-command -v perf >/dev/null || { echo "join.sh: perf is missing (linux-perf)" >&2; exit 1; }
+[ -x "$BUILD/bench/alternate" ] || { echo "join.sh: $BUILD/bench/alternate is missing" >&2; exit 1; }
 export PMEM_IS_PMEM_FORCE=1 UMFS_KMOD=0 LC_ALL=C
 unset LD_PRELOAD UMFS_POOL UMFS_MOUNT UMFS_LOG UMFS_STATS
 D=$(mktemp -d /dev/shm/umfs-join.XXXXXX)
@@ -49,25 +49,18 @@ for b in $builds; do
 		--mount /umfs -- sh -c 'printf abc >/umfs/f'
 done
 
-# one LABEL PRELOAD-ENV... -- CMD: task-clock (ms) and faults per run
-one() {
-	local label=$1 out
-	shift
-	out=$(env "$@" 2>&1 >/dev/null)
-	awk -F, -v l="$label" '/task-clock/ { t = $1 } /page-faults/ { f = $1 }
-		END { printf "%-28s %8.3f ms %6.0f faults\n", l, t, f }' <<<"$out"
-}
-
-echo "# load $(cut -d' ' -f1-3 /proc/loadavg); cat, perf stat -r $REPS; pool in $P"
-for round in 1 2; do
-	one "bare" perf stat -r "$REPS" -x, -e task-clock,page-faults cat "$D/t.txt"
-	for b in $builds; do
-		name=${b%%:*} dir=${b#*:}
-		pre=(LD_PRELOAD="$dir/libumfs/libumfs.so" UMFS_POOL="$P/$name.pool" UMFS_MOUNT=/umfs)
-		one "$name carried" "${pre[@]}" perf stat -r "$REPS" -x, -e task-clock,page-faults \
-			cat "$D/t.txt"
-		one "$name joined" "${pre[@]}" perf stat -r "$REPS" -x, -e task-clock,page-faults \
-			cat /umfs/f
-	done
+# Every state in turn, process by process (bench/alternate): medians of
+# task-clock and page-faults counted as perf stat counts them.
+variants=(bare cat "$D/t.txt")
+for b in $builds; do
+	name=${b%%:*} dir=${b#*:}
+	pre=(LD_PRELOAD="$dir/libumfs/libumfs.so" UMFS_POOL="$P/$name.pool" UMFS_MOUNT=/umfs)
+	variants+=(::: "$name-carried" "${pre[@]}" cat "$D/t.txt" ::: "$name-joined" "${pre[@]}" cat /umfs/f)
+done
+echo "# load $(cut -d' ' -f1-3 /proc/loadavg); cat, $REPS runs of each in turn; pool in $P"
+for _ in 1 2; do
+	rm -f "$D/res"
+	"$BUILD/bench/alternate" "$D/res" "$REPS" "${variants[@]}"
+	awk '{ printf "%-28s %8.3f ms %6.0f faults\n", $1, $3, $4 }' "$D/res"
 done
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"

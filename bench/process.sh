@@ -3,9 +3,9 @@
 # placements of the pool (umfs-strict: /dev/shm, 4 KiB pages;
 # umfs-strict-huge: tmpfs huge=always, 2 MiB pages), against tmpfs.
 #
-# One join, broken down by perf stat (-r PROC_REPS, task-clock and
-# page-faults) of `cat` in four states; successive differences give its
-# parts:
+# One join, broken down by the CPU time (task-clock) and page faults of
+# `cat` in four states, counted from its exec as perf stat counts them;
+# successive differences give its parts:
 #   bare      cat of a 3-byte file on tmpfs, no library (the reference);
 #   carried   the same under LD_PRELOAD of libumfs.so, the pool named, no
 #             UMFS path touched: carried - bare is the loader's share
@@ -14,10 +14,11 @@
 #             mount (map the pool, join its lock region, one lookup);
 #   joined    cat of a 3-byte file in the pool: joined - mounted is the
 #             first open (open, read, close).
-# The four states run back to back for each placement (bare again for
-# each), and go round PROC_ROUNDS times, so that a slow spell of the shared
-# machine hits them alike; the report takes medians over rounds of each
-# round's differences and ratios.
+# The four states take turns process by process (bench/alternate, bare
+# again for each placement), PROC_REPS runs each, medians, so that a slow
+# spell of the shared machine hits them alike; PROC_ROUNDS such rounds, and
+# the report takes medians over rounds of each round's differences and
+# ratios.
 # Then a shell loop of 100 cats of small files (`sh -c 'for ...; do cat
 # DIR/fN; done'`, one new process per file; under the shim for UMFS: the
 # shell joins, every cat joins), timed by bench/fresh_run: wall time, CPU
@@ -35,13 +36,15 @@ source "$(dirname "$0")/lib.sh"
 
 out=$BENCH_OUT/process
 mkdir -p "$out"
-command -v perf >/dev/null || die "perf is not installed (bench/install-bench-deps.sh)"
 run=$BENCH_BUILD/bench/fresh_run
-[ -x "$run" ] || die "missing $run"
+alternate=$BENCH_BUILD/bench/alternate
+for tool in "$run" "$alternate"; do
+	[ -x "$tool" ] || die "missing $tool"
+done
 if [ "$BENCH_MODE" = full ]; then
-	PROC_REPS=100 PROC_ROUNDS=5 PROC_REPS_LOOP=5
+	PROC_REPS=200 PROC_ROUNDS=5 PROC_REPS_LOOP=5
 else
-	PROC_REPS=30 PROC_ROUNDS=3 PROC_REPS_LOOP=3
+	PROC_REPS=60 PROC_ROUNDS=3 PROC_REPS_LOOP=3
 fi
 export UMFS_KMOD=0 LC_ALL=C
 unset UMFS_LOG UMFS_STATS UMFS_STATS_FILE
@@ -60,35 +63,36 @@ for sys in $systems; do
 		die "cannot write the small files on $sys"
 done
 
-# perf stat of one state: PLACEMENT STATE ROUND SYSTEM-ENV-OF CMD...
-stat_one() {
-	local placement=$1 state=$2 round=$3 envsys=$4 res=$BENCH_TMP/perf.out
-	shift 4
-	rm -f "$res"
-	# The mounted state's cat fails (a missing name): its status is not checked,
-	# its output is.
-	sys_run_t 300 "$envsys" perf stat -o "$res" -x, -r "$PROC_REPS" \
-		-e task-clock,page-faults "$@" >/dev/null 2>&1 || [ "$state" = mounted ] ||
-		die "perf stat of $state failed on $placement: $*"
-	awk -F, -v p="$placement" -v s="$state" -v r="$round" -v n="$PROC_REPS" '
-		$3 == "task-clock" { t = $1 } $3 == "page-faults" { f = $1 }
-		END { if (t == "" || f == "") exit 1
-		      printf "%s,%s,%s,%s,%s,%s\n", p, s, r, n, t, f }' "$res" >>"$csv" ||
-		die "no perf stat counts for $state on $placement (see $res)"
-}
+# Each state's output is what it should be (the mounted state's cat fails:
+# a missing name), so that the figures are of the work meant.
+for sys in umfs-strict umfs-strict-huge; do
+	dir=$(sys_dir "$sys")
+	if [ "$(cat "$ref/t.txt")" != abc ] || [ "$(sys_run_t 300 "$sys" cat "$ref/t.txt")" != abc ] ||
+		sys_run_t 300 "$sys" cat "$dir/absent" 2>/dev/null ||
+		[ "$(sys_run_t 300 "$sys" cat "$dir/t.txt")" != abc ]; then
+		die "cat in the join's states reads wrong on $sys"
+	fi
+done
 
 csv=$out/join.csv
+res=$BENCH_TMP/join.res
 echo "placement,state,round,reps,task_ms,faults" >"$csv"
 for round in $(seq "$PROC_ROUNDS"); do
 	for sys in umfs-strict umfs-strict-huge; do
 		dir=$(sys_dir "$sys")
 		p=shm
 		[ "$sys" = umfs-strict-huge ] && p=huge
-		# each placement's own reference, next to its states in time
-		stat_one "$p" bare "$round" tmpfs cat "$ref/t.txt"
-		stat_one "$p" carried "$round" "$sys" cat "$ref/t.txt"
-		stat_one "$p" mounted "$round" "$sys" cat "$dir/absent"
-		stat_one "$p" joined "$round" "$sys" cat "$dir/t.txt"
+		rm -f "$res"
+		# each placement's own reference, in turn with its states;
+		# shellcheck disable=SC2046 # the assignments split into words safely
+		timeout 300 "$alternate" "$res" "$PROC_REPS" \
+			bare cat "$ref/t.txt" ::: \
+			carried $(sys_env "$sys") cat "$ref/t.txt" ::: \
+			mounted $(sys_env "$sys") cat "$dir/absent" ::: \
+			joined $(sys_env "$sys") cat "$dir/t.txt" ||
+			die "the join's states could not be counted on $sys"
+		awk -v p="$p" -v r="$round" '{ printf "%s,%s,%s,%s,%s,%s\n", p, $1, r, $2, $3, $4 }' \
+			"$res" >>"$csv"
 	done
 done
 log "process: join breakdown done"

@@ -292,7 +292,7 @@ class Results:
 
     def join_rounds(self, placement):
         """{round: {state: (CPU ms, faults)}} of one placement's join
-        (process.sh): perf stat's per-run means. The bare state is the
+        (process.sh): per-run medians of states run in turn. The bare state is the
         placement's own, or else a shared one (placement "tmpfs")."""
         out = {}
         for r in self.join:
@@ -895,10 +895,12 @@ def section_process(R):
                 row += [num(st[0], " ms"), "%.0f" % st[1],
                         "%s: %+.3f ms, %+.0f faults" % (part, d[0], d[1]) if d else "–"]
             rows.append(row)
-        out.append("**One join, broken down** (CPU time is perf stat's task-clock; medians "
-                   "over %d rounds of `perf stat -r %s`, a round running the states back to "
-                   "back; a part is the median of each round's difference between "
-                   "successive states)\n\n" % (rounds, reps) + table(
+        out.append("**One join, broken down** (CPU time and faults are the task-clock and "
+                   "page-faults that perf stat counts, from the exec on; a round runs the "
+                   "states in turn, process by process, %s times each (`bench/alternate`), "
+                   "and takes each state's median; medians over %d rounds; a part is the "
+                   "median of each round's difference between successive states)\n\n"
+                   % (reps, rounds) + table(
                        ["state", "process", "pool in /dev/shm: CPU", "faults", "part",
                         "pool on 2 MiB pages: CPU", "faults", "part"], rows))
     syss = [s for s in R.systems if any(R.fresh_stat(s, wl) for wl, _ in FRESH_WORKLOADS)]
