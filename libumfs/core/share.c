@@ -20,7 +20,8 @@
  * may recover what dead processes left (orphans), and leaves the region to
  * the next first user: parked (kept whole, every lock and count in it
  * free) when every user left cleanly, else retired (the file cut to
- * nothing, to be rebuilt).
+ * nothing, to be rebuilt). A last user that leaves by exec, holding
+ * nothing, leaves it noted instead (umfs_exec_last): taken up as parked.
  * The region also counts the holders of open inodes in every process, so
  * that an unlinked file lives until its last holder anywhere closes it.
  * Nothing in the region is trusted: a header that does not match is
