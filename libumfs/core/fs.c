@@ -626,6 +626,7 @@ void umfs_exec_last(struct umfs_fs *fs)
 		fs_mark_clean(fs);
 		clean = fs->state->state == UMFS_STATE_CLEAN;
 	}
+	fs->exec_noted = clean;
 	umfs_share_exec_alone_end(fs, clean);
 }
 

@@ -112,6 +112,7 @@ struct umfs_fs {
 	bool vnode_holds_gone;      /* left the pool: opens count in no region */
 	bool vnode_holds_handed;    /* an exec under way hands them on */
 	bool exec_left;             /* counted as left for an exec under way */
+	bool exec_noted;            /* and noted the pool clean for it (umfs_exec_last) */
 
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */

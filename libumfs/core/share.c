@@ -386,17 +386,21 @@ void umfs_share_count_clean(struct umfs_fs *fs)
 	atomic_fetch_add(&fs->share->clean_leaves, 1);
 }
 
+/* The pool marked in use again, durably, before this process changes
+ * anything in it and before another joiner finds the note gone. */
+static void share_note_clear(struct umfs_fs *fs)
+{
+	fs->exec_noted = false;
+	if (atomic_load(&fs->share->exec_clean)) {
+		umfs_fs_mark_dirty(fs);
+		atomic_store(&fs->share->exec_clean, 0);
+	}
+}
+
 void umfs_share_count_join(struct umfs_fs *fs)
 {
-	struct umfs_share *s = fs->share;
-
-	atomic_fetch_add(&s->joins, 1);
-	/* the pool marked in use again, durably, before this process changes
-	 * anything in it and before another joiner finds the note gone */
-	if (atomic_load(&s->exec_clean)) {
-		umfs_fs_mark_dirty(fs);
-		atomic_store(&s->exec_clean, 0);
-	}
+	atomic_fetch_add(&fs->share->joins, 1);
+	share_note_clear(fs);
 }
 
 bool umfs_share_exec_alone(struct umfs_fs *fs)
@@ -559,6 +563,10 @@ void umfs_share_meta_enter(struct umfs_fs *fs)
 		atomic_fetch_add(&s->takeovers, 1);
 		atomic_fetch_add(&s->epoch, 1);
 	}
+	/* a change between this process's note and its exec (a signal
+	 * handler's): the pool is in use again first */
+	if (fs->exec_noted)
+		share_note_clear(fs);
 	epoch = atomic_load_explicit(&s->epoch, memory_order_acquire);
 	if (epoch != fs->share_epoch) {
 		/* others allocated or freed since our last turn: take their
@@ -621,6 +629,8 @@ void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino)
 
 	if (umfs_plock_lock(&st->wlock, "an inode lock of the pool") == -EOWNERDEAD)
 		share_stripe_repair(fs, st);
+	if (fs->exec_noted)
+		share_note_clear(fs); /* as in umfs_share_meta_enter */
 	atomic_store_explicit(&st->ino, ino, memory_order_relaxed);
 	/* The count goes odd before the first change to the inode: a release
 	 * fence after the increment orders it before the writer's later stores

@@ -490,8 +490,9 @@ static uint64_t pool_state_word(void)
  * pool clean and notes it in the region before the exec, so that a new
  * image that never mounts leaves nothing to recover, and the next first
  * user takes region and pool as they are. Whoever joins after the note
- * (the new image, or the same process after a failed exec) marks the pool
- * in use again before it goes on, so that its death is recovered. */
+ * (the new image, or the same process after a failed exec), or changes
+ * the pool before the exec, marks the pool in use again before it goes
+ * on, so that its death is recovered. */
 /* In a child: mounts, holding nothing starts an exec alone, and does what
  * comes right before the exec system call. The mount, or _exit(1). */
 static struct umfs_fs *exec_last_child(void)
@@ -538,6 +539,26 @@ static void test_exec_last(void **state)
 	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY);
 	assert_int_equal(umfs_unmount(a), 0);
 	assert_true(region_parked(path));
+
+	/* a change between the note and the exec (a signal handler's
+	 * write): in use again before it, and the note gone with it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		c = exec_last_child();
+		if (pool_state_word() != UMFS_STATE_CLEAN)
+			_exit(2);
+		put_file(c, "/h", "handler", 7);
+		_exit(pool_state_word() == UMFS_STATE_DIRTY ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY);
+	a = mount_shared();
+	assert_int_equal(umfs_stat(a, "/h", &st1, 0), 0);
+	assert_int_equal(st1.st_size, 7);
+	assert_int_equal(umfs_unmount(a), 0);
+	assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
 
 	/* a failed exec: in use again, so a death after it is recovered */
 	pid = fork();
