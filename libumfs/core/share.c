@@ -202,16 +202,26 @@ const char *umfs_share_where(const struct umfs_fs *fs)
 	return fs->run_path;
 }
 
+#define SHARE_WHAT_SIZE 160 /* for messages: a longer path is cut */
+
+/* The gate's file and what a process takes it for, for messages. */
+static const char *share_gate_what(const struct umfs_fs *fs, char what[SHARE_WHAT_SIZE],
+				   const char *why)
+{
+	umfs_str_join(what, SHARE_WHAT_SIZE, fs->run_path, "/" UMFS_RUNDIR_LOCK " (", why, ")",
+		      NULL);
+	return what;
+}
+
 /* Opens "lock" in the runtime directory (or takes a duplicate of
  * inherited, a description of it) and takes the gate: -ESTALE when the
  * last user removed it meanwhile (start over from the directory). */
 static int share_gate_open(struct umfs_fs *fs, int inherited, bool *first, off_t *was)
 {
-	char what[160];
+	char what[SHARE_WHAT_SIZE];
 	int fd;
 
-	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (first or last user)",
-		      NULL);
+	share_gate_what(fs, what, "first or last user");
 	if (inherited >= 0) {
 		fd = OS(fcntl)(inherited, F_DUPFD_CLOEXEC, 0);
 		fd = fd < 0 ? -errno : umfs_gate_enter_fd(fd, fs->run_dfd, UMFS_RUNDIR_LOCK, what,
@@ -358,13 +368,11 @@ void umfs_share_ready(struct umfs_fs *fs)
 
 bool umfs_share_last(struct umfs_fs *fs)
 {
-	char what[160];
+	char what[SHARE_WHAT_SIZE];
 
 	if (fs->gate_shared)
 		return false; /* another process may count on this description */
-
-	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (leaving)", NULL);
-	return umfs_gate_last(fs->share_fd, what, NULL);
+	return umfs_gate_last(fs->share_fd, share_gate_what(fs, what, "leaving"), NULL);
 }
 
 void umfs_share_left_clean(struct umfs_fs *fs)
@@ -405,22 +413,20 @@ void umfs_share_count_join(struct umfs_fs *fs)
 
 bool umfs_share_exec_alone(struct umfs_fs *fs)
 {
-	char what[160];
+	char what[SHARE_WHAT_SIZE];
 
 	if (fs->gate_shared)
-		return false; /* another process may count on this description */
-	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (exec)", NULL);
-	return umfs_gate_alone(fs->share_fd, what);
+		return false; /* as umfs_share_last */
+	return umfs_gate_alone(fs->share_fd, share_gate_what(fs, what, "exec"));
 }
 
 void umfs_share_exec_alone_end(struct umfs_fs *fs, bool clean)
 {
-	char what[160];
+	char what[SHARE_WHAT_SIZE];
 
 	if (clean)
 		atomic_store(&fs->share->exec_clean, 1);
-	umfs_str_join(what, sizeof(what), fs->run_path, "/" UMFS_RUNDIR_LOCK " (exec)", NULL);
-	umfs_gate_alone_end(fs->share_fd, what);
+	umfs_gate_alone_end(fs->share_fd, share_gate_what(fs, what, "exec"));
 }
 
 bool umfs_share_none_died(const struct umfs_fs *fs)
