@@ -753,6 +753,25 @@ static double mono_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Two users of a region someone wrote garbage into go on: b makes name,
+ * which a then sees; a overwrites the first byte of "/before" ("before")
+ * and reads it back; a removes name. */
+static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
+{
+	struct umfs_file *f;
+	struct stat st;
+	char buf[16];
+
+	put_file(b, name, "after", 5);
+	assert_int_equal(umfs_stat(a, name, &st, 0), 0);
+	assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
+	assert_int_equal(umfs_pwrite(f, "B", 1, 0), 1);
+	assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "Before", 6);
+	assert_int_equal(umfs_close(f), 0);
+	assert_int_equal(umfs_unlink(a, name), 0);
+}
+
 /* Garbage in the body of a region in use (every lock word, count, holder
  * and sequence number), and a metadata lock whose holder was forged by a
  * process now gone: the users go on, within a bound, taking every lock
@@ -760,8 +779,7 @@ static double mono_sec(void)
 static void test_region_garbage_in_use(void **state)
 {
 	struct umfs_fs *a, *b;
-	struct umfs_file *f;
-	char buf[16], name[32];
+	char name[32];
 	size_t body;
 	struct stat st;
 	double t0;
@@ -777,14 +795,7 @@ static void test_region_garbage_in_use(void **state)
 		region_scribble(a, body, SIZE_MAX, round * 0x9E3779B97F4A7C15ull);
 		t0 = mono_sec();
 		snprintf(name, sizeof(name), "/after%llu", (unsigned long long)round);
-		put_file(b, name, "after", 5);
-		assert_int_equal(umfs_stat(a, name, &st, 0), 0);
-		assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
-		assert_int_equal(umfs_pwrite(f, "B", 1, 0), 1);
-		assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
-		assert_memory_equal(buf, "Before", 6);
-		assert_int_equal(umfs_close(f), 0);
-		assert_int_equal(umfs_unlink(a, name), 0);
+		users_go_on(a, b, name);
 		assert_true(mono_sec() - t0 < 20.0);
 		assert_same_free(a, b);
 	}
@@ -815,8 +826,7 @@ static void test_region_garbage_in_use(void **state)
 static void test_parked_region_garbage(void **state)
 {
 	struct umfs_fs *a, *b;
-	struct umfs_file *f;
-	char path[256], buf[16];
+	char path[256];
 	size_t body;
 	struct stat st;
 	double t0;
@@ -834,14 +844,7 @@ static void test_parked_region_garbage(void **state)
 	t0 = mono_sec();
 	a = mount_shared();
 	b = mount_shared();
-	put_file(b, "/after", "after", 5);
-	assert_int_equal(umfs_stat(a, "/after", &st, 0), 0);
-	assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
-	assert_int_equal(umfs_pwrite(f, "B", 1, 0), 1);
-	assert_int_equal(umfs_pread(f, buf, sizeof(buf), 0), 6);
-	assert_memory_equal(buf, "Before", 6);
-	assert_int_equal(umfs_close(f), 0);
-	assert_int_equal(umfs_unlink(a, "/after"), 0);
+	users_go_on(a, b, "/after");
 	assert_int_equal(umfs_mkdir(b, "/dir", 0755), 0);
 	assert_same_free(a, b);
 	assert_true(mono_sec() - t0 < 20.0);
