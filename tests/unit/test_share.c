@@ -819,26 +819,41 @@ static void test_region_garbage_in_use(void **state)
 	assert_int_equal(umfs_unmount(a), 0);
 }
 
-/* A parked region is taken as it is, so what another user of the pool
- * wrote into its body while nobody used it (every lock word, count,
- * holder and sequence number) meets the next users: they go on within a
- * bound, taking locks over, and lose nothing. */
-static void test_parked_region_garbage(void **state)
+/* A parked region is taken as it is, and so is one its last user left
+ * noted for an exec (exec_noted: a child that holds nothing executes a
+ * program that never mounts), so what another user of the pool wrote into
+ * its body while nobody used it (every lock word, count, holder and
+ * sequence number) meets the next users: they go on within a bound,
+ * taking locks over, and lose nothing. */
+static void parked_region_garbage(const char *tag, bool noted)
 {
 	struct umfs_fs *a, *b;
 	char path[256];
 	size_t body;
 	struct stat st;
 	double t0;
+	int status;
+	pid_t pid;
 
-	(void)state;
-	pool_make("sharepg", 64ull << 20);
+	pool_make(tag, 64ull << 20);
 	a = mount_shared();
 	put_file(a, "/before", "before", 6);
 	region_path(a, path, sizeof(path));
 	body = (size_t)((uint8_t *)umfs_share_meta_plock(a) - (uint8_t *)a->share);
 	assert_int_equal(umfs_unmount(a), 0);
 	assert_true(region_parked(path));
+	if (noted) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			exec_last_child();
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_int_equal(status, 0);
+		assert_false(region_parked(path));
+		assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
+	}
 	region_scribble_at(path, body, SIZE_MAX, 0x9E3779B97F4A7C15ull);
 
 	t0 = mono_sec();
@@ -856,6 +871,14 @@ static void test_parked_region_garbage(void **state)
 	assert_int_equal(st.st_size, 6);
 	assert_int_equal(umfs_stat(a, "/after", &st, 0), -ENOENT);
 	assert_int_equal(umfs_unmount(a), 0);
+}
+
+static void test_parked_region_garbage(void **state)
+{
+	(void)state;
+	parked_region_garbage("sharepg", false);
+	teardown(state);
+	parked_region_garbage("sharepn", true);
 }
 
 /* A region whose header is not this library's while a user holds it: a
