@@ -27,7 +27,10 @@
  * counts it back in), so that a new image that never names a UMFS path
  * (each command a shell that used the pool forks and executes) does not
  * leave the pool as if it had died. With other threads, one of them may
- * open a file until the exec ends: the new image counts the leave. When
+ * open a file until the exec ends: the new image counts the leave. Where
+ * glibc cannot say that no other thread runs (it never says so again once
+ * one was started, nor in the fork child of such a process), the kernel's
+ * count of the process's threads does. When
  * such a process is the pool's last user (a shell executing its last
  * command in place of itself), it does the last user's work on the pool
  * right before the exec (held_exec_start, umfs_exec_last).
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -69,16 +73,34 @@ static const char *held_format(const struct umfs_held *list, size_t n, uint64_t 
 	return len > 0 && (size_t)len < sizeof(held_env) ? held_env : NULL;
 }
 
+/* No other thread runs in this process, so none can open a file until
+ * the exec ends. The kernel's answer, where glibc has none, is the link
+ * count of /proc/self/task: two plus one per thread (no /proc: not alone).
+ * Only this thread could start another before the exec. */
+static bool held_one_thread(void)
+{
+	int saved_errno = errno;
+	struct stat st;
+	bool one;
+
+	if (__libc_single_threaded)
+		return true;
+	one = SYS(stat)("/proc/self/task", &st) == 0 && st.st_nlink == 3;
+	errno = saved_errno;
+	return one;
+}
+
 const char *held_hand(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
-	bool alone = __libc_single_threaded; /* no thread may open a file meanwhile */
+	bool alone;
 	const char *env;
 	uint64_t region;
 	int n;
 
 	if (!fs) /* never mounted: what it was handed goes on (no exec to undo) */
 		return pending_set ? held_format(pending, pending_n, pending_region) : NULL;
+	alone = held_one_thread();
 	n = umfs_holds_hand(fs, alone, &region, held_list, HELD_CAP);
 	if (n < 0)
 		return NULL; /* too many (they stay counted), or another exec's */

@@ -138,6 +138,30 @@ out=$(shim cat /umfs/cmds 2>&1) || true
 check "and the next user parks the region" "last UMPARKED idle clean" \
 	"$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
 
+# The same for a process that ran threads: glibc keeps calling it
+# multi-threaded after they end, and in the child of its fork, which has
+# one thread. The library asks the kernel, and the child leaves the pool
+# as its exec starts.
+out=$(shim python3 -c '
+import os, threading
+with open("/umfs/cmds") as f:
+    got = f.read().strip()
+t = threading.Thread(target=lambda: None)
+t.start()
+t.join()
+for prog in ("/bin/true", "/nonexistent/cmd"):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv(prog, [prog])
+        except OSError:
+            os._exit(3)
+    os.waitpid(pid, 0)
+print(got)
+' 2>&1) || true
+check "the children of a process that ran threads: none taken for dead" "last UMPARKED idle clean" \
+	"$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
+
 # The gate descriptions a spawned child is given lie with the library's
 # other descriptors, not at numbers the child's file actions may take (a
 # child that inherits a UMFS descriptor is given them).
