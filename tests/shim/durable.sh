@@ -1,0 +1,76 @@
+#!/bin/bash
+# durable.sh - what a write through the library has made durable when it
+# returns. The writer runs on libumfs-durable.so (durable.c: the library
+# over the core's test variant, keeping the pool as a power cut would leave
+# it), writes through three descriptors (O_DSYNC, O_SYNC, neither) and is
+# killed at once; the image replaces the pool, as after the power cut, and
+# the next user recovers it and reads the files. On a strict and a relaxed
+# pool alike:
+#   every write's bytes and the file's new size are there (a write on
+#   persistent memory is durable when it returns, O_DSYNC or not: a whole
+#   page overwritten, part of a page, past the end);
+#   with O_SYNC the modification time the writer saw is there too; without
+#   it the time writes leave in the cache is lost (the check that the
+#   image keeps only what was made durable).
+# The kernel's tmpfs keeps everything and says nothing of this.
+# shellcheck source=tests/shim/lib.sh
+source "$(dirname "$0")/lib.sh"
+: "${SHIM_DURABLE_LIB:=$BUILDDIR/tests/shim/libumfs-durable.so}"
+
+old=1000000000 # the files' modification time before the writes, in seconds
+for mode in strict relaxed; do
+	opt=()
+	[ "$mode" = relaxed ] && opt=(-O relaxed)
+	"$MKFS" -q -f -s 64M "${opt[@]}" "$pool"
+	shim python3 -c '
+import os
+for name in ("dsync", "sync", "plain"):
+    with open("/umfs/" + name, "wb") as f:
+        f.write(b"o" * 16384)
+    os.utime("/umfs/" + name, ('"$old"', '"$old"'))
+'
+	live=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c '
+import os, signal
+seen = []
+for name, flags in (("dsync", os.O_DSYNC), ("sync", os.O_SYNC), ("plain", 0)):
+    fd = os.open("/umfs/" + name, os.O_WRONLY | flags)
+    os.pwrite(fd, b"a" * 100, 16384)   # past the end (the times go with the size)
+    os.pwrite(fd, b"m" * 100, 10000)   # part of a page
+    os.pwrite(fd, b"n" * 4096, 4096)   # a whole page (strict: the page swap)
+    seen.append("%s %d" % (name, os.fstat(fd).st_mtime_ns))
+print(" ".join(seen), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+' 2>&1) || true
+	mv "$work/image" "$pool"
+	got=$(shim python3 -c '
+import os
+want = bytearray(b"o" * 16384)
+want[4096:8192] = b"n" * 4096
+want[10000:10100] = b"m" * 100
+want += b"a" * 100
+out = []
+for name in ("dsync", "sync", "plain"):
+    with open("/umfs/" + name, "rb") as f:
+        data = f.read()
+    out.append("%s %s %d" % (name, "written" if data == want else "lost(%d)" % len(data),
+                             os.stat("/umfs/" + name).st_mtime_ns))
+print(" ".join(out))
+' 2>&1) || true
+	read -r _ live_dsync _ live_sync _ live_plain <<<"$live"
+	read -r _ data_dsync time_dsync _ data_sync time_sync _ data_plain time_plain <<<"$got"
+	check "$mode: every write durable when it returns (O_DSYNC, O_SYNC, neither)" \
+		"written written written" "$data_dsync $data_sync $data_plain"
+	check "$mode: O_SYNC makes the modification time durable" \
+		"${live_sync:-none}" "${time_sync:-$got}"
+	# the time of the append, which took its size line with it, and not
+	# the later overwrites' time the writer saw
+	check "$mode: without O_SYNC the last time stays cached (the image keeps only what was durable)" \
+		"older older" \
+		"$(for f in dsync plain; do
+			eval "t=\${time_$f:-0} l=\${live_$f:-0}"
+			[ "$t" -gt "${old}000000000" ] && [ "$t" -lt "$l" ] && echo older || echo "$t/$l"
+		done | tr '\n' ' ' | sed 's/ $//')"
+	check_fsck
+done
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "all passed"
