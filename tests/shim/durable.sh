@@ -11,7 +11,10 @@
 #   page overwritten, part of a page, past the end);
 #   with O_SYNC the modification time the writer saw is there too; without
 #   it the time writes leave in the cache is lost (the check that the
-#   image keeps only what was made durable).
+#   image keeps only what was made durable);
+#   through a MAP_SHARED mapping, what msync wrote back is there, and what
+#   was stored after it is not (the power cut takes the runtime directory
+#   and the mapping's host file with it).
 # The kernel's tmpfs keeps everything and says nothing of this.
 # shellcheck source=tests/shim/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -24,13 +27,13 @@ for mode in strict relaxed; do
 	"$MKFS" -q -f -s 64M "${opt[@]}" "$pool"
 	shim python3 -c '
 import os
-for name in ("dsync", "sync", "plain"):
+for name in ("dsync", "sync", "plain", "mapped"):
     with open("/umfs/" + name, "wb") as f:
         f.write(b"o" * 16384)
     os.utime("/umfs/" + name, ('"$old"', '"$old"'))
 '
 	live=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c '
-import os, signal
+import mmap, os, signal
 seen = []
 for name, flags in (("dsync", os.O_DSYNC), ("sync", os.O_SYNC), ("plain", 0)):
     fd = os.open("/umfs/" + name, os.O_WRONLY | flags)
@@ -38,10 +41,17 @@ for name, flags in (("dsync", os.O_DSYNC), ("sync", os.O_SYNC), ("plain", 0)):
     os.pwrite(fd, b"m" * 100, 10000)   # part of a page
     os.pwrite(fd, b"n" * 4096, 4096)   # a whole page (strict: the page swap)
     seen.append("%s %d" % (name, os.fstat(fd).st_mtime_ns))
+fd = os.open("/umfs/mapped", os.O_RDWR)
+m = mmap.mmap(fd, 16384, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[4096:8192] = b"x" * 4096
+m.flush()                          # msync(MS_SYNC)
+m[8192:12288] = b"y" * 4096        # after it
 print(" ".join(seen), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 ' 2>&1) || true
+	# the power cut: the image for the pool, and no runtime directory
 	mv "$work/image" "$pool"
+	"$here/../pool/forget_rundirs.sh" "$pool"
 	got=$(shim python3 -c '
 import os
 want = bytearray(b"o" * 16384)
@@ -54,10 +64,13 @@ for name in ("dsync", "sync", "plain"):
         data = f.read()
     out.append("%s %s %d" % (name, "written" if data == want else "lost(%d)" % len(data),
                              os.stat("/umfs/" + name).st_mtime_ns))
+with open("/umfs/mapped", "rb") as f:
+    data = f.read()
+out.append("mapped " + " ".join(chr(data[i]) if len(data) == 16384 else "?" for i in range(0, 16384, 4096)))
 print(" ".join(out))
 ' 2>&1) || true
 	read -r _ live_dsync _ live_sync _ live_plain <<<"$live"
-	read -r _ data_dsync time_dsync _ data_sync time_sync _ data_plain time_plain <<<"$got"
+	read -r _ data_dsync time_dsync _ data_sync time_sync _ data_plain time_plain _ mapped <<<"$got"
 	check "$mode: every write durable when it returns (O_DSYNC, O_SYNC, neither)" \
 		"written written written" "$data_dsync $data_sync $data_plain"
 	check "$mode: O_SYNC makes the modification time durable" \
@@ -70,6 +83,8 @@ print(" ".join(out))
 			eval "t=\${time_$f:-0} l=\${live_$f:-0}"
 			[ "$t" -gt "${old}000000000" ] && [ "$t" -lt "$l" ] && echo older || echo "$t/$l"
 		done | tr '\n' ' ' | sed 's/ $//')"
+	check "$mode: msync wrote the mapping's stores back, the later ones are lost" \
+		"o x o o" "${mapped:-$got}"
 	check_fsck
 done
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
