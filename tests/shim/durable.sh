@@ -14,13 +14,57 @@
 #   image keeps only what was made durable);
 #   through a MAP_SHARED mapping, what msync wrote back is there, and what
 #   was stored after it is not (the power cut takes the runtime directory
-#   and the mapping's host file with it).
+#   and the mapping's host file with it);
+#   every change of names and attributes that returned (mkdir, create,
+#   rename of a file and of a directory, link, symlink, unlink, rmdir,
+#   truncate, chmod): the tree is the one the same calls leave on tmpfs.
 # The kernel's tmpfs keeps everything and says nothing of this.
 # shellcheck source=tests/shim/lib.sh
 source "$(dirname "$0")/lib.sh"
 : "${SHIM_DURABLE_LIB:=$BUILDDIR/tests/shim/libumfs-durable.so}"
 
 old=1000000000 # the files' modification time before the writes, in seconds
+# The tree: made, changed and listed the same way on tmpfs and in UMFS.
+ns_py='
+import os, sys
+def setup(root):
+    os.mkdir(root)
+    for name, data in (("old", b"old"), ("gone", b"g"), ("short", b"o" * 16384)):
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    os.mkdir(os.path.join(root, "empty"))
+def change(root):
+    j = lambda *p: os.path.join(root, *p)
+    os.mkdir(j("dir"))
+    with open(j("dir", "new"), "wb") as f:
+        f.write(b"fresh")
+    os.rename(j("old"), j("dir", "moved"))
+    os.link(j("dir", "moved"), j("hard"))
+    os.symlink("dir2/new", j("sym"))
+    os.unlink(j("gone"))
+    os.rmdir(j("empty"))
+    os.truncate(j("short"), 5)
+    os.chmod(j("dir", "new"), 0o600)
+    os.rename(j("dir"), j("dir2"))
+def listing(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            what = "%s %o %d" % (os.path.relpath(p, root), st.st_mode, st.st_nlink)
+            if os.path.islink(p):
+                what += " -> " + os.readlink(p)
+            elif os.path.isfile(p):
+                with open(p, "rb") as f:
+                    what += " %r" % f.read()[:40]
+            out.append(what)
+    return " | ".join(out)
+'
+mkdir "$work/ref"
+want_tree=$(python3 -c "$ns_py"'
+setup(sys.argv[1]); change(sys.argv[1]); print(listing(sys.argv[1]))' "$work/ref/ns")
 for mode in strict relaxed; do
 	opt=()
 	[ "$mode" = relaxed ] && opt=(-O relaxed)
@@ -32,8 +76,10 @@ for name in ("dsync", "sync", "plain", "mapped"):
         f.write(b"o" * 16384)
     os.utime("/umfs/" + name, ('"$old"', '"$old"'))
 '
-	live=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c '
-import mmap, os, signal
+	shim python3 -c "$ns_py"'
+setup("/umfs/ns")'
+	live=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c "$ns_py"'
+import mmap, signal
 seen = []
 for name, flags in (("dsync", os.O_DSYNC), ("sync", os.O_SYNC), ("plain", 0)):
     fd = os.open("/umfs/" + name, os.O_WRONLY | flags)
@@ -46,6 +92,7 @@ m = mmap.mmap(fd, 16384, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 m[4096:8192] = b"x" * 4096
 m.flush()                          # msync(MS_SYNC)
 m[8192:12288] = b"y" * 4096        # after it
+change("/umfs/ns")                 # last: nothing after it fences for it
 print(" ".join(seen), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 ' 2>&1) || true
@@ -85,6 +132,9 @@ print(" ".join(out))
 		done | tr '\n' ' ' | sed 's/ $//')"
 	check "$mode: msync wrote the mapping's stores back, the later ones are lost" \
 		"o x o o" "${mapped:-$got}"
+	check "$mode: every change of names and attributes durable when it returned" \
+		"$want_tree" "$(shim python3 -c "$ns_py"'
+print(listing("/umfs/ns"))' 2>&1)"
 	check_fsck
 done
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
