@@ -65,76 +65,80 @@ def listing(root):
 mkdir "$work/ref"
 want_tree=$(python3 -c "$ns_py"'
 setup(sys.argv[1]); change(sys.argv[1]); print(listing(sys.argv[1]))' "$work/ref/ns")
+# How each file is written: opened with O_DSYNC, O_SYNC or neither, the
+# last write with pwritev2's RWF_SYNC, then fsync or close. The ones that
+# ask for the times to be durable, and the others.
+timed="sync rwfsync fsynced closed"
+untimed="dsync plain"
 for mode in strict relaxed; do
 	opt=()
 	[ "$mode" = relaxed ] && opt=(-O relaxed)
 	"$MKFS" -q -f -s 64M "${opt[@]}" "$pool"
-	shim python3 -c '
-import os
-for name in ("dsync", "sync", "plain", "mapped"):
+	shim python3 -c "$ns_py"'
+for name in sys.argv[1:] + ["mapped"]:
     with open("/umfs/" + name, "wb") as f:
         f.write(b"o" * 16384)
     os.utime("/umfs/" + name, ('"$old"', '"$old"'))
-'
-	shim python3 -c "$ns_py"'
-setup("/umfs/ns")'
-	live=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c "$ns_py"'
+setup("/umfs/ns")' $timed $untimed
+	writer=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c "$ns_py"'
 import mmap, signal
-seen = []
-for name, flags in (("dsync", os.O_DSYNC), ("sync", os.O_SYNC), ("plain", 0)):
-    fd = os.open("/umfs/" + name, os.O_WRONLY | flags)
-    os.pwrite(fd, b"a" * 100, 16384)   # past the end (the times go with the size)
-    os.pwrite(fd, b"m" * 100, 10000)   # part of a page
-    os.pwrite(fd, b"n" * 4096, 4096)   # a whole page (strict: the page swap)
-    seen.append("%s %d" % (name, os.fstat(fd).st_mtime_ns))
+flags = {"dsync": os.O_DSYNC, "sync": os.O_SYNC}
+with open(sys.argv[1], "w") as seen:
+    for name in sys.argv[2:]:
+        fd = os.open("/umfs/" + name, os.O_WRONLY | flags.get(name, 0))
+        os.pwrite(fd, b"a" * 100, 16384)   # past the end (the times go with the size)
+        os.pwrite(fd, b"m" * 100, 10000)   # part of a page
+        if name == "rwfsync":              # a whole page (strict: the page swap)
+            os.pwritev(fd, [b"n" * 4096], 4096, os.RWF_SYNC)
+        else:
+            os.pwrite(fd, b"n" * 4096, 4096)
+        seen.write("%s %d\n" % (name, os.fstat(fd).st_mtime_ns))
+        if name == "fsynced":
+            os.fsync(fd)
+        if name == "closed":
+            os.close(fd)
 fd = os.open("/umfs/mapped", os.O_RDWR)
 m = mmap.mmap(fd, 16384, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 m[4096:8192] = b"x" * 4096
 m.flush()                          # msync(MS_SYNC)
 m[8192:12288] = b"y" * 4096        # after it
 change("/umfs/ns")                 # last: nothing after it fences for it
-print(" ".join(seen), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
-' 2>&1) || true
+' "$work/seen" $timed $untimed 2>&1) || true
 	# the power cut: the image for the pool, and no runtime directory
 	mv "$work/image" "$pool"
 	"$here/../pool/forget_rundirs.sh" "$pool"
-	got=$(shim python3 -c '
-import os
+	got=$(shim python3 -c "$ns_py"'
 want = bytearray(b"o" * 16384)
 want[4096:8192] = b"n" * 4096
 want[10000:10100] = b"m" * 100
 want += b"a" * 100
-out = []
-for name in ("dsync", "sync", "plain"):
-    with open("/umfs/" + name, "rb") as f:
-        data = f.read()
-    out.append("%s %s %d" % (name, "written" if data == want else "lost(%d)" % len(data),
-                             os.stat("/umfs/" + name).st_mtime_ns))
-with open("/umfs/mapped", "rb") as f:
-    data = f.read()
-out.append("mapped " + " ".join(chr(data[i]) if len(data) == 16384 else "?" for i in range(0, 16384, 4096)))
-print(" ".join(out))
-' 2>&1) || true
-	read -r _ live_dsync _ live_sync _ live_plain <<<"$live"
-	read -r _ data_dsync time_dsync _ data_sync time_sync _ data_plain time_plain _ mapped <<<"$got"
-	check "$mode: every write durable when it returns (O_DSYNC, O_SYNC, neither)" \
-		"written written written" "$data_dsync $data_sync $data_plain"
-	check "$mode: O_SYNC makes the modification time durable" \
-		"${live_sync:-none}" "${time_sync:-$got}"
-	# the time of the append, which took its size line with it, and not
-	# the later overwrites' time the writer saw
-	check "$mode: without O_SYNC the last time stays cached (the image keeps only what was durable)" \
-		"older older" \
-		"$(for f in dsync plain; do
-			eval "t=\${time_$f:-0} l=\${live_$f:-0}"
-			[ "$t" -gt "${old}000000000" ] && [ "$t" -lt "$l" ] && echo older || echo "$t/$l"
-		done | tr '\n' ' ' | sed 's/ $//')"
+seen = dict(l.split() for l in open(sys.argv[1]))
+timed, untimed = sys.argv[2].split(), sys.argv[3].split()
+lost = [n for n in timed + untimed if open("/umfs/" + n, "rb").read() != want]
+print("data", "all written" if not lost else "lost: " + " ".join(lost))
+t = {n: os.stat("/umfs/" + n).st_mtime_ns for n in timed + untimed}
+print("timed", " ".join(n if t[n] == int(seen.get(n, 0)) else "%s:%d/%s" % (n, t[n], seen.get(n))
+                        for n in timed))
+# the append'"'"'s time, which took the size line with it, and not the
+# later overwrites'"'"' time the writer saw
+print("untimed", " ".join(n if '"$old"' * 10**9 < t[n] < int(seen.get(n, 0))
+                          else "%s:%d/%s" % (n, t[n], seen.get(n)) for n in untimed))
+data = open("/umfs/mapped", "rb").read()
+print("mapped", " ".join(chr(data[i]) for i in range(0, len(data), 4096)))
+print("tree", listing("/umfs/ns"))
+' "$work/seen" "$timed" "$untimed" 2>&1) || true
+	line() { printf '%s\n' "$got" | sed -n "s/^$1 //p" | grep . || printf '%s' "$writer$got"; }
+	check "$mode: every write durable when it returns (O_DSYNC, O_SYNC, RWF_SYNC, neither)" \
+		"all written" "$(line data)"
+	check "$mode: O_SYNC, RWF_SYNC, fsync and close make the modification time durable" \
+		"$timed" "$(line timed)"
+	check "$mode: without them the last time stays cached (the image keeps only what was durable)" \
+		"$untimed" "$(line untimed)"
 	check "$mode: msync wrote the mapping's stores back, the later ones are lost" \
-		"o x o o" "${mapped:-$got}"
+		"o x o o" "$(line mapped)"
 	check "$mode: every change of names and attributes durable when it returned" \
-		"$want_tree" "$(shim python3 -c "$ns_py"'
-print(listing("/umfs/ns"))' 2>&1)"
+		"$want_tree" "$(line tree)"
 	check_fsck
 done
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
