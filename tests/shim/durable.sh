@@ -1,23 +1,26 @@
 #!/bin/bash
-# durable.sh - what a write through the library has made durable when it
+# durable.sh - what a call through the library has made durable when it
 # returns. The writer runs on libumfs-durable.so (durable.c: the library
 # over the core's test variant, keeping the pool as a power cut would leave
-# it), writes through three descriptors (O_DSYNC, O_SYNC, neither) and is
-# killed at once; the image replaces the pool, as after the power cut, and
-# the next user recovers it and reads the files. On a strict and a relaxed
-# pool alike:
+# it), makes its calls and is killed at once; the image replaces the pool,
+# as after the power cut, and the next user recovers it and reads. On a
+# strict and a relaxed pool alike:
 #   every write's bytes and the file's new size are there (a write on
-#   persistent memory is durable when it returns, O_DSYNC or not: a whole
-#   page overwritten, part of a page, past the end);
-#   with O_SYNC the modification time the writer saw is there too; without
-#   it the time writes leave in the cache is lost (the check that the
-#   image keeps only what was made durable);
+#   persistent memory is durable when it returns, O_DSYNC or not: past the
+#   end, part of a page, a whole page overwritten);
+#   the modification time the writer saw is there where it asked for it
+#   (O_SYNC, RWF_SYNC, fsync, close); without that, the time writes leave
+#   in the cache is lost (the check that the image keeps only what was
+#   made durable);
 #   through a MAP_SHARED mapping, what msync wrote back is there, and what
 #   was stored after it is not (the power cut takes the runtime directory
 #   and the mapping's host file with it);
-#   every change of names and attributes that returned (mkdir, create,
-#   rename of a file and of a directory, link, symlink, unlink, rmdir,
-#   truncate, chmod): the tree is the one the same calls leave on tmpfs.
+#   what each other data call wrote (O_APPEND, writev, pwritev, sendfile,
+#   copy_file_range, ftruncate, posix_fallocate, stdio): the files are the
+#   ones the same calls leave on tmpfs;
+#   last, every change of names and attributes (mkdir, create, rename of a
+#   file and of a directory, link, symlink, unlink, rmdir, truncate,
+#   chmod): the tree is the one the same calls leave on tmpfs.
 # The kernel's tmpfs keeps everything and says nothing of this.
 # shellcheck source=tests/shim/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -46,6 +49,39 @@ def change(root):
     os.truncate(j("short"), 5)
     os.chmod(j("dir", "new"), 0o600)
     os.rename(j("dir"), j("dir2"))
+def data_setup(root):
+    os.mkdir(root)
+    with open(os.path.join(root, "src"), "wb") as f:
+        f.write(bytes(range(256)) * 64)
+def data_calls(root, host_src):
+    """Each way a program writes data, a file each; returns the stdio one, open."""
+    j = lambda *p: os.path.join(root, *p)
+    def fd(name, flags=0):
+        return os.open(j(name), os.O_WRONLY | os.O_CREAT | flags, 0o644)
+    f = fd("append", os.O_APPEND)
+    os.write(f, b"first ")
+    os.write(f, b"second")
+    os.writev(fd("writev"), [b"a" * 3000, b"b" * 3000])
+    os.pwritev(fd("pwritev"), [b"c" * 5000, b"d" * 100], 7000)
+    os.sendfile(fd("sendfile"), os.open(host_src, os.O_RDONLY), 1000, 20000)
+    os.copy_file_range(os.open(j("src"), os.O_RDONLY), fd("copy"), 9000, 3000)
+    f = fd("ftruncate")
+    os.ftruncate(f, 10000)
+    os.pwrite(f, b"e" * 10, 5000)
+    f = fd("fallocate")
+    os.posix_fallocate(f, 0, 8192)
+    os.pwrite(f, b"f" * 10, 4000)
+    s = open(j("stdio"), "wb")
+    s.write(b"g" * 10000)
+    s.flush()
+    s.write(b"h" * 10)
+    s.flush()
+    return s
+def contents(root):
+    import hashlib
+    return " | ".join("%s %d %s" % (n, os.path.getsize(os.path.join(root, n)),
+                                   hashlib.sha256(open(os.path.join(root, n), "rb").read()).hexdigest()[:16])
+                      for n in sorted(os.listdir(root)))
 def listing(root):
     out = []
     for d, dirs, files in os.walk(root):
@@ -65,6 +101,11 @@ def listing(root):
 mkdir "$work/ref"
 want_tree=$(python3 -c "$ns_py"'
 setup(sys.argv[1]); change(sys.argv[1]); print(listing(sys.argv[1]))' "$work/ref/ns")
+python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes(i * 7 % 251 for i in range(32768)))' \
+	"$work/host_src"
+want_calls=$(python3 -c "$ns_py"'
+data_setup(sys.argv[1]); keep = data_calls(sys.argv[1], sys.argv[2]); keep.close()
+print(contents(sys.argv[1]))' "$work/ref/calls" "$work/host_src")
 # How each file is written: opened with O_DSYNC, O_SYNC or neither, the
 # last write with pwritev2's RWF_SYNC, then fsync or close. The ones that
 # ask for the times to be durable, and the others.
@@ -79,8 +120,9 @@ for name in sys.argv[1:] + ["mapped"]:
     with open("/umfs/" + name, "wb") as f:
         f.write(b"o" * 16384)
     os.utime("/umfs/" + name, ('"$old"', '"$old"'))
-setup("/umfs/ns")' $timed $untimed
-	writer=$(UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c "$ns_py"'
+setup("/umfs/ns")
+data_setup("/umfs/calls")' $timed $untimed
+	writer=$(HOST_SRC=$work/host_src UMFS_TEST_DURABLE=$work/image LD_PRELOAD=$SHIM_DURABLE_LIB python3 -c "$ns_py"'
 import mmap, signal
 flags = {"dsync": os.O_DSYNC, "sync": os.O_SYNC}
 with open(sys.argv[1], "w") as seen:
@@ -102,6 +144,7 @@ m = mmap.mmap(fd, 16384, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 m[4096:8192] = b"x" * 4096
 m.flush()                          # msync(MS_SYNC)
 m[8192:12288] = b"y" * 4096        # after it
+keep = data_calls("/umfs/calls", os.environ["HOST_SRC"])
 change("/umfs/ns")                 # last: nothing after it fences for it
 os.kill(os.getpid(), signal.SIGKILL)
 ' "$work/seen" $timed $untimed 2>&1) || true
@@ -127,6 +170,7 @@ print("untimed", " ".join(n if '"$old"' * 10**9 < t[n] < int(seen.get(n, 0))
 data = open("/umfs/mapped", "rb").read()
 print("mapped", " ".join(chr(data[i]) for i in range(0, len(data), 4096)))
 print("tree", listing("/umfs/ns"))
+print("calls", contents("/umfs/calls"))
 ' "$work/seen" "$timed" "$untimed" 2>&1) || true
 	line() { printf '%s\n' "$got" | sed -n "s/^$1 //p" | grep . || printf '%s' "$writer$got"; }
 	check "$mode: every write durable when it returns (O_DSYNC, O_SYNC, RWF_SYNC, neither)" \
@@ -139,6 +183,8 @@ print("tree", listing("/umfs/ns"))
 		"o x o o" "$(line mapped)"
 	check "$mode: every change of names and attributes durable when it returned" \
 		"$want_tree" "$(line tree)"
+	check "$mode: every data call durable when it returned (the files as on tmpfs)" \
+		"$want_calls" "$(line calls)"
 	check_fsck
 done
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
