@@ -30,7 +30,8 @@
  * open a file until the exec ends: the new image counts the leave. Where
  * glibc cannot say that no other thread runs (it never says so again once
  * one was started, nor in the fork child of such a process), the kernel's
- * count of the process's threads does. When
+ * count of the process's threads does (shim_one_thread); only the exec's
+ * own thread could start another before the exec. When
  * such a process is the pool's last user (a shell executing its last
  * command in place of itself), it does the last user's work on the pool
  * right before the exec (held_exec_start, umfs_exec_last).
@@ -38,8 +39,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/single_threaded.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -73,23 +72,6 @@ static const char *held_format(const struct umfs_held *list, size_t n, uint64_t 
 	return len > 0 && (size_t)len < sizeof(held_env) ? held_env : NULL;
 }
 
-/* No other thread runs in this process, so none can open a file until
- * the exec ends. The kernel's answer, where glibc has none, is the link
- * count of /proc/self/task: two plus one per thread (no /proc: not alone).
- * Only this thread could start another before the exec. */
-static bool held_one_thread(void)
-{
-	int saved_errno = errno;
-	struct stat st;
-	bool one;
-
-	if (__libc_single_threaded)
-		return true;
-	one = SYS(stat)("/proc/self/task", &st) == 0 && st.st_nlink == 3;
-	errno = saved_errno;
-	return one;
-}
-
 const char *held_hand(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
@@ -100,7 +82,7 @@ const char *held_hand(void)
 
 	if (!fs) /* never mounted: what it was handed goes on (no exec to undo) */
 		return pending_set ? held_format(pending, pending_n, pending_region) : NULL;
-	alone = held_one_thread();
+	alone = shim_one_thread(); /* so none can open a file until the exec ends */
 	n = umfs_holds_hand(fs, alone, &region, held_list, HELD_CAP);
 	if (n < 0)
 		return NULL; /* too many (they stay counted), or another exec's */

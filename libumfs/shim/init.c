@@ -27,6 +27,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -179,6 +180,24 @@ bool shim_state_ours(void)
 
 	/* 0: started before the constructor ran, when there was no state */
 	return owner == 0 || owner == getpid();
+}
+
+/* glibc's flag, where it says so; it never does again once a thread was
+ * started, nor in the fork child of such a process, which has one. The
+ * kernel's count then: /proc/self/task has two links plus one per thread
+ * (no /proc: not alone). A thread that has just ended may be counted a
+ * little longer. */
+bool shim_one_thread(void)
+{
+	int saved_errno = errno;
+	struct stat st;
+	bool one;
+
+	if (__libc_single_threaded)
+		return true;
+	one = SYS(stat)("/proc/self/task", &st) == 0 && st.st_nlink == 3;
+	errno = saved_errno;
+	return one;
 }
 
 void shim_fork_prepare(void)

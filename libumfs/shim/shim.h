@@ -510,6 +510,8 @@ long shim_fork_done(long r);
 /* False in a child started by a clone the library did not see: its state
  * (a copy of the parent's, or shared with it) is the parent's. */
 bool shim_state_ours(void);
+/* No other thread runs in this process (errno kept). */
+bool shim_one_thread(void);
 
 /* vfork.c: a vfork kept real while the child needs nothing of UMFS.
  * Whether this is such a vfork's child, running in its parent's memory

@@ -29,7 +29,6 @@
  * the program's rbx waits in this thread's memory, which the child does
  * not write).
  */
-#include <sys/single_threaded.h>
 #include <sys/wait.h>
 
 #include "shim.h"
@@ -56,15 +55,16 @@ __attribute__((visibility("hidden"), tls_model("initial-exec"))) __thread unsign
 	shim_vfork_rbx;
 
 /* Whether this thread may let a child borrow the process's memory: one
- * thread (no other can run the library or reap the child meanwhile), no
+ * thread (no other can run the library or reap the child meanwhile; asked
+ * last, as it may cost a system call), no
  * library call under way (a vfork from a handler), the process's own
  * state, and a child that takes nothing of UMFS along (a forked child
  * passes the pool's descriptors on to an image that dropped the right to
  * open it by name). */
 static bool shim_vfork_allowed(void)
 {
-	return __libc_single_threaded && !shim_vfork_on && shim_busy == 0 && shim_state_ours() &&
-	       inherit_nothing_to_pass();
+	return !shim_vfork_on && shim_busy == 0 && shim_state_ours() && inherit_nothing_to_pass() &&
+	       shim_one_thread();
 }
 
 void shim_vfork_retry(void)

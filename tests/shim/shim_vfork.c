@@ -341,6 +341,21 @@ static void *idle_thread(void *arg)
 	return (void *)(long)read(*(int *)arg, &c, 1);
 }
 
+/* Until the kernel counts one thread in this process (an ended thread is
+ * counted until it is reaped): /proc/self/task has two links and one per
+ * thread. */
+static void wait_one_thread(void)
+{
+	struct stat st;
+
+	for (int i = 0; i < 2000; i++) {
+		if (stat("/proc/self/task", &st) == 0 && st.st_nlink == 3)
+			return;
+		usleep(1000);
+	}
+	fail("thread", "the kernel still counts another thread after 2 s");
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096], buf[64];
@@ -387,6 +402,13 @@ int main(int argc, char **argv)
 		expect_run("program in DIR, two threads", 1, "prog arg\n", 3);
 		if (write(p[1], "x", 1) != 1 || pthread_join(t, NULL) != 0)
 			fail("thread", "cannot end it");
+		/* glibc goes on saying two; once the kernel counts one, the
+		 * library lets children share the memory again */
+		wait_one_thread();
+		if (!child_shares())
+			fail("share", "a child of a process whose second thread ended has memory "
+			     "of its own");
+		expect_run("program in DIR, the thread ended", 1, "prog arg\n", 3);
 		_exit(failures ? 1 : 0);
 	}
 	if (reap(pid) != 0)
