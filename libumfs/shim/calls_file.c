@@ -538,10 +538,10 @@ SHIM_API int close(int fd)
 /* closes UMFS descriptors in [first, last] ourselves, keeps the shim's own */
 static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
 {
-	size_t end = last < uinfo_size ? last : uinfo_size - 1;
+	size_t high = atomic_load(&uinfo_high), end = last < high ? last : high - 1;
 	SHIM_SERVE();
 
-	if (uinfo_size == 0)
+	if (high == 0)
 		return;
 	for (size_t fd = first; fd <= end; fd++) {
 		struct ofd *p = uinfo_peek((int)fd);
@@ -556,13 +556,22 @@ static void close_range_umfs(unsigned first, unsigned last, bool cloexec)
 	}
 }
 
-/* Runs the real close_range on [first, last] minus the shim's descriptors. */
+/* Runs the real close_range on [first, last] minus the shim's descriptors:
+ * the table's internal marks, up to its highest entry, and the window's. */
 static int close_range_kernel(unsigned first, unsigned last, int flags)
 {
+	size_t high = atomic_load(&uinfo_high);
+	int w = atomic_load(&uinfo_window);
+	size_t wend = w < 0 ? 0 : (size_t)w + UINFO_WINDOW, end = high > wend ? high : wend;
 	unsigned lo = first;
 	int r = 0;
 
-	for (size_t fd = first; fd <= last && fd < uinfo_size; fd++) {
+	for (size_t fd = first; fd <= last && fd < end; fd++) {
+		if (fd >= high && w >= 0 && fd < (size_t)w) {
+			fd = (size_t)w; /* nothing is marked between the two */
+			if (fd > last)
+				break;
+		}
 		if (!uinfo_is_internal((int)fd))
 			continue;
 		if (fd > lo)

@@ -176,7 +176,7 @@ void fallback_exec_prepare(struct fallback_swap *sw, const struct inherit_pass *
 		return;
 	pthread_mutex_lock(&swap_lock);
 	sw->locked = swap_held = true;
-	for (int i = 0; i < (int)uinfo_size; i++) {
+	for (int i = 0; i < (int)atomic_load(&uinfo_high); i++) {
 		struct ofd *o = uinfo_peek(i);
 
 		if (o != NULL && o != UINFO_INTERNAL)

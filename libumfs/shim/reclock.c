@@ -251,7 +251,7 @@ static void rl_mark_one(struct ofd *o, void *arg)
 		return;
 	if (set) {
 		struct rlimit rl;
-		size_t end = uinfo_size;
+		size_t end = atomic_load(&uinfo_high);
 
 		/* the program's numbers are below its soft limit */
 		if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < end)

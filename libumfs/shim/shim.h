@@ -935,6 +935,10 @@ void ofd_slot_shutdown(void);
 
 extern struct ofd *_Atomic *uinfo;
 extern size_t uinfo_size;
+/* One past the highest number the table ever held an entry for (a
+ * description, an internal or a parked mark): every entry from it on is
+ * NULL, so that a scan of the table ends there, not at its 2^20 numbers. */
+extern _Atomic size_t uinfo_high;
 extern _Atomic int uinfo_count;   /* descriptors that are UMFS files */
 /* The library's own numbers lie in a window of UINFO_WINDOW from its base
  * (nofile.c): their marks are bits, not entries of the table, whose page

@@ -25,6 +25,7 @@
 
 struct ofd *_Atomic *uinfo;
 size_t uinfo_size;
+_Atomic size_t uinfo_high;
 _Atomic int uinfo_count;
 _Atomic int uinfo_window = -1;
 _Atomic uint64_t uinfo_window_bits;
@@ -76,6 +77,15 @@ static inline void uinfo_ready(void)
 		uinfo_reserve();
 }
 
+/* Before fd's entry is set: the scans stop at the highest ever set. */
+static void uinfo_high_raise(int fd)
+{
+	size_t want = (size_t)fd + 1, cur = atomic_load_explicit(&uinfo_high, memory_order_relaxed);
+
+	while (cur < want && !atomic_compare_exchange_weak(&uinfo_high, &cur, want))
+		;
+}
+
 struct ofd *fd_get(int fd)
 {
 	for (;;) {
@@ -114,6 +124,8 @@ bool uinfo_set(int fd, struct ofd *o)
 			ofd_put(o);
 		return false;
 	}
+	if (o)
+		uinfo_high_raise(fd);
 	old = atomic_exchange(&uinfo[fd], o);
 	if (o && o != UINFO_INTERNAL)
 		atomic_fetch_add(&uinfo_count, 1);
@@ -147,8 +159,10 @@ struct ofd *uinfo_take(int fd)
 void uinfo_park(int fd)
 {
 	uinfo_ready();
-	if (fd >= 0 && (size_t)fd < uinfo_size)
+	if (fd >= 0 && (size_t)fd < uinfo_size) {
+		uinfo_high_raise(fd);
 		atomic_store(&uinfo[fd], UINFO_PARKED);
+	}
 }
 
 bool uinfo_unpark(int fd)
@@ -176,15 +190,15 @@ void uinfo_mark_internal(int fd)
 {
 	uint64_t bit = fd >= 0 ? window_bit(fd) : 0;
 
-	/* reserved all the same: scans that skip the library's numbers
-	 * (close_range) go as far as the table */
 	uinfo_ready();
 	if (bit) {
 		atomic_fetch_or(&uinfo_window_bits, bit);
 		return;
 	}
-	if (fd >= 0 && (size_t)fd < uinfo_size)
+	if (fd >= 0 && (size_t)fd < uinfo_size) {
+		uinfo_high_raise(fd);
 		atomic_store(&uinfo[fd], UINFO_INTERNAL);
+	}
 }
 
 void uinfo_unmark_internal(int fd)

@@ -281,6 +281,33 @@ static void umfs_order(void)
 	close(a);
 }
 
+/* close_range over numbers far apart: UMFS and kernel descriptors moved
+ * up (dup2), a part of the range, then all of it; what stays open reads,
+ * and the library's own still serve the next open. */
+static void close_range_spread(void)
+{
+	char b[8] = "";
+	int a = open_in("a", O_RDWR), k = open("/dev/null", O_RDONLY);
+
+	say("dup2 of a UMFS file to 500", dup2(a, 500));
+	say("and to 700", dup2(a, 700));
+	say("dup2 of /dev/null to 650", dup2(k, 650));
+	say("and to 950", dup2(k, 950));
+	close(a);
+	close(k);
+	say("close_range(600, 800)", close_range(600, 800, 0));
+	say("then 650", fcntl(650, F_GETFD));
+	say("then 700", fcntl(700, F_GETFD));
+	say("500 reads", pread(500, b, 1, 0));
+	say("950", fcntl(950, F_GETFD));
+	say("close_range(3, ~0)", close_range(3, ~0u, 0));
+	say("then 500", fcntl(500, F_GETFD));
+	say("then 950", fcntl(950, F_GETFD));
+	say("then an open", a = open_in("a", O_RDWR));
+	say("that reads", pread(a, b, 1, 0));
+	close(a);
+}
+
 static void cloexec_flags(void)
 {
 	int fd;
@@ -461,6 +488,7 @@ int main(int argc, char **argv)
 	kernel_makers();
 	stale_uses();
 	umfs_order();
+	close_range_spread();
 	cloexec_flags();
 	fork_and_exec();
 	nofile_limit();
