@@ -254,6 +254,7 @@ void umfs_fs_refresh(struct umfs_fs *fs)
  * the parent's thread in the child). */
 void umfs_fork_prepare(struct umfs_fs *fs)
 {
+	umfs_os_fork_bind();
 	umfs_share_fork_prepare(fs);
 	pthread_mutex_lock(&fs->meta_lock);
 	pthread_mutex_lock(&fs->vnode_lock);

@@ -85,6 +85,13 @@ int umfs_os_ftruncate_own(int fd, off_t len)
 	return r;
 }
 
+void umfs_os_fork_bind(void)
+{
+	(void)OS(dup3);
+	(void)OS(getrlimit);
+	(void)OS(setrlimit);
+}
+
 int umfs_os_dup_onto(int fd, int to)
 {
 	struct rlimit rl, raised;

@@ -142,6 +142,11 @@ void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 void *umfs_os_zalloc(size_t len);
 void umfs_os_zfree(void *p, size_t len);
 
+/* Before a fork, in the parent: binds what a child calls (the gate
+ * descriptions of its own, umfs_os_dup_onto), so that each child does not
+ * search for the symbols and copy the table's page again. */
+void umfs_os_fork_bind(void);
+
 /* The clock without the pages the C library's clock_gettime touches in a
  * short process (os.c); use it, not OS(clock_gettime). */
 int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts);

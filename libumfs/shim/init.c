@@ -200,14 +200,45 @@ bool shim_one_thread(void)
 	return one;
 }
 
+/* What a forked child of a process on the pool calls on its way to exec
+ * (its gate descriptions, the check of the new image, the environment it
+ * is given), bound here in the parent, once: bound in each child, every
+ * one is a symbol search and a copied page of the library's table or its
+ * GOT. The C library's are bound by calling them, with sizes the compiler
+ * cannot see, so that the calls go through the PLT. */
+static void fork_child_calls_bind(void)
+{
+	static bool bound;
+	char buf[4], *none = NULL;
+	const char *empty = "";
+	void *volatile sink;
+	size_t n = 1;
+
+	if (bound)
+		return;
+	bound = true;
+	(void)SYS(execve);
+	(void)SYS(dup2);
+	(void)SYS(dup3);
+	(void)SYS(getrlimit);
+	(void)SYS(setrlimit);
+	(void)SYS(open);
+	(void)SYS(fstat);
+	(void)SYS(pread);
+	__asm__("" : "+r"(n), "+r"(none), "+r"(empty));
+	memset(buf, 0, n);
+	sink = memmem(buf, n, buf, n);
+	sink = strcpy(buf, empty);
+	(void)sink;
+	snprintf(none, 0, "%zu", n);
+}
+
 void shim_fork_prepare(void)
 {
 	struct umfs_fs *fs;
 
 	shim_vfork_own_memory(); /* the handlers below change the parent's state */
-	/* resolved here, once, not in every child: most children exec, and
-	 * a lookup there costs each the loader's pages and a symbol search */
-	(void)SYS(execve);
+	fork_child_calls_bind();
 	fallback_fork_prepare(); /* first: a swap under way takes the locks below */
 	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
