@@ -97,6 +97,11 @@ const char *held_hand(void)
 	return env;
 }
 
+bool held_leaving(void)
+{
+	return held_left;
+}
+
 void held_keep(const char *env)
 {
 	struct umfs_fs *fs = shim_fs_peek();

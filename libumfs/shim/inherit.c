@@ -36,7 +36,9 @@
  * child gets its own (mount.c, share.c); a posix_spawn, system or popen
  * child gets fresh ones opened for it here, unless it inherits no UMFS
  * descriptor and the pool's name still leads the parent to its pool: it
- * then gets nothing, and mounts by name. When the parent cannot open
+ * then gets nothing, and mounts by name. So does the image of an exec by
+ * a process that holds nothing of the pool (counted as left, held.c).
+ * When the parent cannot open
  * them any more (it changed credentials too), both keep the one they
  * share and neither takes itself for the last user (gates=shared): the
  * next process to use the pool recovers what is left, as after a kill.
@@ -234,8 +236,11 @@ bool inherit_has_pool(void)
 
 bool inherit_nothing_to_pass(void)
 {
+	/* after a change of credentials the name may lead this process to
+	 * the pool only by capabilities the exec drops (setpriv's capset
+	 * after its setresuid) */
 	return atomic_load(&uinfo_count) == 0 && atomic_load(&mmap_shared_count) == 0 &&
-	       !inherit_has_pool() && shim_pool_by_name();
+	       !inherit_has_pool() && !shim_creds_changed() && shim_pool_by_name();
 }
 
 int inherit_peek(enum inherit_kind k)
@@ -331,8 +336,11 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 		return;
 	/* a spawned child that inherits nothing of UMFS (it runs no fork
 	 * handlers and holds nothing) mounts the pool by name as any process
-	 * does: no descriptors to pass, no gates to open */
-	if (spawn && shim_fs_peek() && inherit_nothing_to_pass())
+	 * does: no descriptors to pass, no gates to open. So does the image
+	 * of an exec that counted its process as left (held.c): it needs no
+	 * bridge either, since the last user's work was done before the
+	 * exec (umfs_exec_last) or another process holds the gates */
+	if ((spawn || held_leaving()) && shim_fs_peek() && inherit_nothing_to_pass())
 		return;
 	p->active = true;
 	shared = gates_shared_now();

@@ -815,8 +815,18 @@ struct umfs_fs *shim_fs(int *errp)
 	return fs;
 }
 
+/* Set by the first change of credentials (the wrappers call the function
+ * below first): the process may hold capabilities its next image loses. */
+static bool creds_changed;
+
+bool shim_creds_changed(void)
+{
+	return creds_changed;
+}
+
 void shim_mount_before_cred_change(void)
 {
+	creds_changed = true;
 	shim_config_ready();
 	if (!cfg.enabled || shim_depth > 0)
 		return;

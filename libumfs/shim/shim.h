@@ -549,6 +549,10 @@ bool shim_pool_by_name(void);
 int shim_mount_for_adoption(void);
 /* Before the process's credentials change: mounts the pool, if it is not
  * yet mounted and this process may still open it. */
+/* Whether this image changed its credentials (shim_mount_before_cred_change
+ * ran): an access check it makes now may not hold after its exec, which
+ * drops capabilities a changed user keeps until then. */
+bool shim_creds_changed(void);
 void shim_mount_before_cred_change(void);
 
 /* The shared area's descriptor (it holds the library's gate). */
@@ -562,9 +566,10 @@ void inherit_init(void);
 bool inherit_has_pool(void);
 /* Whether a child of this process takes nothing of UMFS along: no UMFS
  * descriptor, no shared mapping of a UMFS file (whose stores an exec
- * writes back), no pool descriptors inherited and not yet taken up, and
- * a mounted pool that a new image reaches by name (shim_pool_by_name).
- * Such a child needs neither the pool's descriptors nor gates of its own. */
+ * writes back), no pool descriptors inherited and not yet taken up, no
+ * change of credentials, and a mounted pool that a new image reaches by
+ * name (shim_pool_by_name). Such a child needs neither the pool's
+ * descriptors nor gates of its own. */
 bool inherit_nothing_to_pass(void);
 int inherit_peek(enum inherit_kind k);
 int inherit_take(enum inherit_kind k);
@@ -816,6 +821,9 @@ void fallback_rights_drop(struct fallback_rights *fr);
  * drops them once the pool is mounted (shim_fs). */
 #define SHIM_HELD_ENV "UMFS_HELD"
 const char *held_hand(void);
+/* held_hand counted this process as left (it holds nothing of the pool):
+ * the exec under way passes nothing on (inherit.c). */
+bool held_leaving(void);
 void held_keep(const char *env);
 void held_exec_start(void);
 void held_take_over(void);

@@ -138,6 +138,13 @@ out=$(shim cat /umfs/cmds 2>&1) || true
 check "and the next user parks the region" "last UMPARKED idle clean" \
 	"$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
 
+# The only user, holding nothing, executes a program that uses the pool:
+# it did the last user's work before the exec and passed no descriptor
+# on, so the new image mounts a pool left clean, as its first user.
+out=$(shim_sh "echo again > /umfs/only2; exec cat /umfs/only2" 2>&1) || true
+check "exec by the only user holding nothing: the new image uses the pool" \
+	"again UMPARKED idle clean" "$out $(head -c 8 "$(pool_rundir)/lock") $(rundir_state) $(pool_state)"
+
 # The same for a process that ran threads: glibc keeps calling it
 # multi-threaded after they end, and in the child of its fork, which has
 # one thread. The library asks the kernel, and the child leaves the pool
