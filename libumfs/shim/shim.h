@@ -547,12 +547,12 @@ struct umfs_fs *shim_fs_peek(void);
 bool shim_pool_by_name(void);
 /* Mounts for adopting descriptors inherited across exec. */
 int shim_mount_for_adoption(void);
-/* Before the process's credentials change: mounts the pool, if it is not
- * yet mounted and this process may still open it. */
 /* Whether this image changed its credentials (shim_mount_before_cred_change
  * ran): an access check it makes now may not hold after its exec, which
  * drops capabilities a changed user keeps until then. */
 bool shim_creds_changed(void);
+/* Before the process's credentials change: mounts the pool, if it is not
+ * yet mounted and this process may still open it. */
 void shim_mount_before_cred_change(void);
 
 /* The shared area's descriptor (it holds the library's gate). */

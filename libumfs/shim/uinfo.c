@@ -190,7 +190,7 @@ void uinfo_mark_internal(int fd)
 {
 	uint64_t bit = fd >= 0 ? window_bit(fd) : 0;
 
-	uinfo_ready();
+	uinfo_ready(); /* the table is reserved with the first mark too */
 	if (bit) {
 		atomic_fetch_or(&uinfo_window_bits, bit);
 		return;
