@@ -71,6 +71,12 @@ check() { # check NAME EXPECTED ACTUAL
 		echo "FAIL $1"
 		echo "  expected: $(printf '%s' "$2" | head -c 400)"
 		echo "  actual:   $(printf '%s' "$3" | head -c 400)"
+		# a long transcript differs past what the lines above show
+		if [ ${#2} -gt 400 ] || [ ${#3} -gt 400 ]; then
+			echo "  the lines that differ (- expected, + actual):"
+			diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | grep '^[<>]' |
+				sed 's/^</  -/; s/^>/  +/' | head -n 20
+		fi
 		failures=$((failures + 1))
 	fi
 }
