@@ -508,10 +508,43 @@ static struct umfs_fs *exec_last_child(void)
 	return c;
 }
 
+/* A child's exec_last_child, then what comes between the note and the
+ * exec (change): the pool must read clean after the note and in use after
+ * the change. The child's status: 0 when both held. */
+static int noted_then(void (*change)(struct umfs_fs *))
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct umfs_fs *c = exec_last_child();
+
+		if (pool_state_word() != UMFS_STATE_CLEAN)
+			_exit(2);
+		change(c);
+		_exit(pool_state_word() == UMFS_STATE_DIRTY ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* a signal handler's write between the note and the exec */
+static void handler_write(struct umfs_fs *c)
+{
+	put_file(c, "/h", "handler", 7);
+}
+
+/* the exec failed: the process joins again, and dies in it */
+static void exec_failed(struct umfs_fs *c)
+{
+	umfs_holds_keep(c, NULL, 0);
+}
+
 static void test_exec_last(void **state)
 {
 	struct stat st0, st1;
-	struct umfs_fs *a, *c;
+	struct umfs_fs *a;
 	char path[256];
 	int status, go[2], back[2];
 	pid_t pid;
@@ -542,17 +575,7 @@ static void test_exec_last(void **state)
 
 	/* a change between the note and the exec (a signal handler's
 	 * write): in use again before it, and the note gone with it */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		c = exec_last_child();
-		if (pool_state_word() != UMFS_STATE_CLEAN)
-			_exit(2);
-		put_file(c, "/h", "handler", 7);
-		_exit(pool_state_word() == UMFS_STATE_DIRTY ? 0 : 3);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(status, 0);
+	assert_int_equal(noted_then(handler_write), 0);
 	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY);
 	a = mount_shared();
 	assert_int_equal(umfs_stat(a, "/h", &st1, 0), 0);
@@ -561,17 +584,7 @@ static void test_exec_last(void **state)
 	assert_int_equal(pool_state_word(), UMFS_STATE_CLEAN);
 
 	/* a failed exec: in use again, so a death after it is recovered */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		c = exec_last_child();
-		if (pool_state_word() != UMFS_STATE_CLEAN)
-			_exit(2);
-		umfs_holds_keep(c, NULL, 0);
-		_exit(pool_state_word() == UMFS_STATE_DIRTY ? 0 : 3); /* dies in it */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(status, 0);
+	assert_int_equal(noted_then(exec_failed), 0);
 	assert_int_equal(pool_state_word(), UMFS_STATE_DIRTY); /* recovered next */
 	a = mount_shared();
 	assert_int_equal(umfs_unmount(a), 0);
