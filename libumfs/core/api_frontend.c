@@ -269,6 +269,7 @@ void umfs_fork_parent(struct umfs_fs *fs)
 
 void umfs_fork_child(struct umfs_fs *fs)
 {
+	umfs_lock_forked(); /* before the first lock below asks who this is */
 	umfs_plock_forked();
 	umfs_tx_seq_renew(fs);
 	umfs_coldio_forked(fs);

@@ -142,11 +142,11 @@ static int ranges_push(struct umfs_tx *tx, void *addr, size_t len, size_t rec_po
 
 void umfs_tx_seq_renew(struct umfs_fs *fs)
 {
-	if (!fs->tx.hdr)
-		return;
-	if (fs->tx.seq < fs->tx.hdr->next_seq)
-		fs->tx.seq = fs->tx.hdr->next_seq;
-	fs->tx.seq_limit = fs->tx.seq; /* the next begin persists a fresh reservation */
+	/* The next begin starts past what the slot's header has reserved by
+	 * then and persists a fresh reservation. Nothing of the pool is read
+	 * now: a fork child, which comes here first, has none of the pool's
+	 * pages mapped yet, and most children exec before any transaction. */
+	fs->tx.seq_limit = fs->tx.seq;
 }
 
 int umfs_tx_begin(struct umfs_fs *fs)

@@ -55,9 +55,17 @@ typedef struct umfs_lock_owner owner_t;
 
 static uint64_t lk_self; /* this process as a POSIX owner; 0 until known */
 
-static void lk_atfork_child(void)
+void umfs_lock_forked(void)
 {
 	lk_self = 0; /* the child is another owner: POSIX locks are not inherited */
+}
+
+/* For programs that fork without umfs_fork_child(), which, when it ran
+ * first, made the child's id already: only a parent's is let go. */
+static void lk_atfork_child(void)
+{
+	if ((uint32_t)lk_self != (uint32_t)OS(getpid)())
+		umfs_lock_forked();
 }
 
 __attribute__((constructor)) static void lk_setup(void)

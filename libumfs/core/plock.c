@@ -81,9 +81,13 @@ void umfs_plock_forked(void)
 	plock_me = 0; /* the child's only thread has a new id */
 }
 
+/* umfs_fork_child() may have run first and made the child's id already:
+ * only a parent's is let go, so that the child makes its stamp (a pidfd)
+ * once. */
 static void plock_atfork_child(void)
 {
-	umfs_plock_forked();
+	if ((plock_me & PLOCK_TID_MASK) != ((uint64_t)OS(gettid)() & PLOCK_TID_MASK))
+		umfs_plock_forked();
 }
 
 /* A safety net for programs that fork without umfs_fork_child(). */

@@ -115,15 +115,18 @@ static bool is_rundir_name(const char *link)
 	return *p == '\0';
 }
 
-static bool is_pool(int fd, const char *link)
+/* The file UMFS_POOL names; by its link only when the name leads this
+ * process nowhere. */
+static bool is_pool(int fd)
 {
+	char link[PATH_MAX + 32];
 	struct stat a, b;
 
 	if (SYS(fstat)(fd, &a) < 0 || !(S_ISREG(a.st_mode) || S_ISBLK(a.st_mode)))
 		return false;
 	if (SYS(stat)(cfg.pool, &b) == 0)
 		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	return strcmp(link, cfg.pool) == 0;
+	return fd_link(fd, link, sizeof(link)) && strcmp(link, cfg.pool) == 0;
 }
 
 /* Parses UMFS_FDS into fds[], keeping only descriptors that are what
@@ -154,8 +157,7 @@ static void parse(const char *v, int fds[INH_COUNT], bool *shared)
 		if (*v == ',')
 			v++;
 	}
-	if (named[INH_POOL] >= 0 && fd_link(named[INH_POOL], link, sizeof(link)) &&
-	    is_pool(named[INH_POOL], link))
+	if (named[INH_POOL] >= 0 && is_pool(named[INH_POOL]))
 		fds[INH_POOL] = named[INH_POOL];
 	if (named[INH_RUN] >= 0 && fd_link(named[INH_RUN], run, sizeof(run)) && is_rundir_name(run))
 		fds[INH_RUN] = named[INH_RUN];
