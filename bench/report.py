@@ -1056,7 +1056,10 @@ def section_floor(R):
             "from the start. On tmpfs, fio's reads and overwrites run on a laid-out file "
             "(touched), and each measured append follows an untimed one of the same size, "
             "removed, so that it writes on pages just touched and freed; `dd` and the "
-            "applications create files, which allocates tmpfs pages by nature.\n")
+            "applications create files, which allocates tmpfs pages by nature. The "
+            "host's side of `cp` out of a system is not the system measured: an untimed "
+            "copy makes the destination first, so that the measured one, which truncates "
+            "it, writes on the pages it just freed.\n")
     return out
 
 
