@@ -256,6 +256,11 @@ int umfs_fs_share_fd(const struct umfs_fs *fs);
 int umfs_fs_rundir_fd(const struct umfs_fs *fs);
 /* Its path, for messages ("" if none). */
 const char *umfs_fs_rundir_path(const struct umfs_fs *fs);
+/* The path of the runtime directory that the pool behind pool_fd names
+ * now (its superblock's uuid, its state page's run id), read through the
+ * descriptor, nothing mapped or mounted: 0, or -EUCLEAN when the pool
+ * names none (or is not one), -errno. It need not exist. */
+int umfs_rundir_path_of(int pool_fd, char *buf, size_t size);
 /* Whether this mount's gate description may be another live process's
  * too (umfs_mount_inherited); set_gate_shared says it became so (a child
  * took it over). Such a mount never takes itself for the last user. */

@@ -152,40 +152,46 @@ int umfs_pmem_dev_size(const struct stat *st, uint64_t *size)
 	return 0;
 }
 
-/* The first len bytes (at most a page) of a pool without mounting it. A
- * device DAX has no read(2): it is mapped, at the smallest length its
- * alignment (4 KiB, 2 MiB or 1 GiB) allows. */
-int umfs_pmem_peek(const char *path, void *buf, size_t len)
+/* len bytes (at most a page) at off (under 1 GiB) of a pool without
+ * mounting it. A device DAX has no read(2): it is mapped from its start,
+ * at the smallest length its alignment (4 KiB, 2 MiB or 1 GiB) allows that
+ * covers them. */
+int umfs_pmem_peek_fd(int fd, void *buf, size_t len, uint64_t off)
 {
 	struct stat st;
 	size_t maplen;
 	ssize_t n;
 	void *addr = MAP_FAILED;
-	int fd, err = 0;
 
-	if (len > UMFS_PAGE_SIZE)
+	if (len > UMFS_PAGE_SIZE || off + len > (1u << 30))
 		return -EINVAL;
-	fd = OS(open)(path, O_RDONLY | O_CLOEXEC);
+	if (OS(fstat)(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode)) {
+		n = OS(pread)(fd, buf, len, (off_t)off);
+		return n < 0 ? -errno : (size_t)n < len ? -EINVAL : 0;
+	}
+	for (maplen = UMFS_PAGE_SIZE; maplen <= (1u << 30); maplen <<= 9) {
+		if (maplen < off + len)
+			continue;
+		addr = OS(mmap)(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
+		if (addr != MAP_FAILED)
+			break;
+	}
+	if (addr == MAP_FAILED)
+		return -errno;
+	memcpy(buf, (const char *)addr + off, len);
+	OS(munmap)(addr, maplen);
+	return 0;
+}
+
+int umfs_pmem_peek(const char *path, void *buf, size_t len)
+{
+	int fd = OS(open)(path, O_RDONLY | O_CLOEXEC), err;
+
 	if (fd < 0)
 		return -errno;
-	if (OS(fstat)(fd, &st) < 0) {
-		err = -errno;
-	} else if (!S_ISCHR(st.st_mode)) {
-		n = OS(pread)(fd, buf, len, 0);
-		err = n < 0 ? -errno : (size_t)n < len ? -EINVAL : 0;
-	} else {
-		for (maplen = UMFS_PAGE_SIZE; maplen <= (1u << 30); maplen <<= 9) {
-			addr = OS(mmap)(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
-			if (addr != MAP_FAILED)
-				break;
-		}
-		if (addr == MAP_FAILED) {
-			err = -errno;
-		} else {
-			memcpy(buf, addr, len);
-			OS(munmap)(addr, maplen);
-		}
-	}
+	err = umfs_pmem_peek_fd(fd, buf, len, 0);
 	OS(close)(fd);
 	return err;
 }

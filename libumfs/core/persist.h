@@ -15,8 +15,10 @@ struct umfs_pmem;
 
 /* Maps the pool through a duplicate of fd, which this process holds. */
 int umfs_pmem_map_fd(int fd, bool rdonly, struct umfs_pmem *pm);
-/* Reads the first len (<= UMFS_PAGE_SIZE) bytes of a pool file or device. */
+/* Reads the first len (<= UMFS_PAGE_SIZE) bytes of a pool file or device;
+ * _fd: len bytes at off (off + len <= 1 GiB) of the one fd holds. */
 int umfs_pmem_peek(const char *path, void *buf, size_t len);
+int umfs_pmem_peek_fd(int fd, void *buf, size_t len, uint64_t off);
 /* Whether pm is a file on a file system kept in memory (tmpfs, hugetlbfs,
  * ramfs), which offers neither DAX nor MAP_SYNC. */
 bool umfs_pmem_on_memfs(const struct umfs_pmem *pm);

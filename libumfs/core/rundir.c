@@ -38,6 +38,7 @@
 #include "fs.h"
 #include "log.h"
 #include "os.h"
+#include "persist.h"
 
 #define RUNDIR_TRIES 16
 
@@ -68,6 +69,22 @@ int umfs_rundir_name(const uint8_t uuid[16], uint64_t id, char *buf, size_t size
 	umfs_str_hex(hex, uuid, 16);
 	umfs_str_hex64(idhex, id);
 	return umfs_str_join(buf, size, rundir_base(id), "/umfs-", hex, "-", idhex, NULL);
+}
+
+int umfs_rundir_path_of(int pool_fd, char *buf, size_t size)
+{
+	struct umfs_superblock sb;
+	struct umfs_state st;
+	const char *why;
+	uint64_t id;
+
+	if (umfs_pmem_peek_fd(pool_fd, &sb, sizeof(sb), 0) != 0 ||
+	    umfs_sb_check(&sb, umfs_le64_to_cpu(sb.pool_size), 1, &why) != 0 ||
+	    umfs_pmem_peek_fd(pool_fd, &st, sizeof(st), umfs_le64_to_cpu(sb.state_off)) != 0 ||
+	    umfs_le64_to_cpu(st.magic) != UMFS_STATE_MAGIC)
+		return -EUCLEAN;
+	id = umfs_le64_to_cpu(st.run_id);
+	return id ? umfs_rundir_name(sb.uuid, id, buf, size) : -EUCLEAN;
 }
 
 static int rundir_name(const struct umfs_fs *fs, uint64_t id, char *buf, size_t size)

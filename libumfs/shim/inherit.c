@@ -129,11 +129,41 @@ static bool is_pool(int fd)
 	return fd_link(fd, link, sizeof(link)) && strcmp(link, cfg.pool) == 0;
 }
 
+/* Whether fd is the runtime directory the pool behind pool names, whose
+ * path goes to run[]: by identity, as for the files in it below, without
+ * the /proc link whose first reading costs a new process about 25 us. */
+static bool is_pools_rundir(int fd, int pool, char *run, size_t size)
+{
+	struct stat a, b;
+
+	return umfs_rundir_path_of(pool, run, size) == 0 && is_rundir_name(run) &&
+	       SYS(fstat)(fd, &a) == 0 && S_ISDIR(a.st_mode) &&
+	       SYS(fstatat)(AT_FDCWD, run, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Whether fd is the file at place (kind_place) in the runtime directory
+ * run_fd, whose path is run: the same inode as the name there now, or,
+ * where this process may not search the directory (its credentials
+ * changed), what its /proc link says (a readlink that costs 6 us, the
+ * first in a process 25 us). */
+static bool is_at_place(int fd, int run_fd, const char *run, const char *place)
+{
+	char link[PATH_MAX + 32];
+	struct stat a, b;
+
+	if (SYS(fstat)(fd, &a) == 0 &&
+	    SYS(fstatat)(run_fd, place + 1, &b, AT_SYMLINK_NOFOLLOW) == 0)
+		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return fd_link(fd, link, sizeof(link)) && strncmp(link, run, strlen(run)) == 0 &&
+	       strcmp(link + strlen(run), place) == 0;
+}
+
 /* Parses UMFS_FDS into fds[], keeping only descriptors that are what
  * their names say. */
 static void parse(const char *v, int fds[INH_COUNT], bool *shared)
 {
-	char run[PATH_MAX] = "", link[PATH_MAX + 32];
+	char run[PATH_MAX] = "";
 	int named[INH_COUNT];
 
 	for (int k = 0; k < INH_COUNT; k++)
@@ -159,15 +189,19 @@ static void parse(const char *v, int fds[INH_COUNT], bool *shared)
 	}
 	if (named[INH_POOL] >= 0 && is_pool(named[INH_POOL]))
 		fds[INH_POOL] = named[INH_POOL];
-	if (named[INH_RUN] >= 0 && fd_link(named[INH_RUN], run, sizeof(run)) && is_rundir_name(run))
+	/* a directory the pool does not name (it was made again since) may
+	 * still be one its holders share: taken by its name */
+	if (named[INH_RUN] >= 0 &&
+	    ((fds[INH_POOL] >= 0 &&
+	      is_pools_rundir(named[INH_RUN], fds[INH_POOL], run, sizeof(run))) ||
+	     (fd_link(named[INH_RUN], run, sizeof(run)) && is_rundir_name(run))))
 		fds[INH_RUN] = named[INH_RUN];
 	else
 		return;
 	for (int k = 0; k < INH_COUNT; k++) {
 		if (k == INH_POOL || k == INH_RUN || named[k] < 0)
 			continue;
-		if (fd_link(named[k], link, sizeof(link)) && strncmp(link, run, strlen(run)) == 0 &&
-		    strcmp(link + strlen(run), kind_place[k]) == 0)
+		if (is_at_place(named[k], fds[INH_RUN], run, kind_place[k]))
 			fds[k] = named[k];
 	}
 }
