@@ -1106,6 +1106,74 @@ static void test_page_swap_readers(void **state)
 	munmap((void *)stop, 4096);
 }
 
+/* The runtime directory a pool names, read through a descriptor of it
+ * (what an exec'd image checks its inherited directory against): the
+ * mount's own; nothing for a pool whose superblock or state page is not
+ * one (its checksum fails), or names none, or is cut short before its
+ * state page; another name for a resealed superblock of another uuid
+ * (whose directory the image then finds is not the one it holds); and a
+ * name longer than the room refused. */
+static void test_rundir_path_of(void **state)
+{
+	struct umfs_superblock sb, bad;
+	struct umfs_state st, cut;
+	char got[PATH_MAX], want[PATH_MAX], cutpath[PATH_MAX + 8];
+	struct umfs_fs *fs;
+	uint64_t st_off;
+	int fd;
+
+	(void)state;
+	pool_make("pathof", 64ull << 20);
+	fs = mount_shared();
+	snprintf(want, sizeof(want), "%s", umfs_fs_rundir_path(fs));
+	assert_int_equal(umfs_unmount(fs), 0);
+	fd = open(tp.path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(umfs_rundir_path_of(fd, got, strlen(want)), -ENAMETOOLONG);
+
+	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
+	st_off = umfs_le64_to_cpu(sb.state_off);
+	assert_int_equal(pread(fd, &st, sizeof(st), (off_t)st_off), (ssize_t)sizeof(st));
+	cut = st;
+	cut.run_id = 0;
+	assert_int_equal(pwrite(fd, &cut, sizeof(cut), (off_t)st_off), (ssize_t)sizeof(cut));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), -EUCLEAN);
+	cut = st;
+	cut.magic ^= 1;
+	assert_int_equal(pwrite(fd, &cut, sizeof(cut), (off_t)st_off), (ssize_t)sizeof(cut));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), -EUCLEAN);
+	assert_int_equal(pwrite(fd, &st, sizeof(st), (off_t)st_off), (ssize_t)sizeof(st));
+
+	bad = sb;
+	bad.uuid[0] ^= 1; /* not resealed: the checksum fails */
+	assert_int_equal(pwrite(fd, &bad, sizeof(bad), 0), (ssize_t)sizeof(bad));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), -EUCLEAN);
+	bad.csum = umfs_cpu_to_le32(umfs_sb_csum(&bad)); /* resealed: another name */
+	assert_int_equal(pwrite(fd, &bad, sizeof(bad), 0), (ssize_t)sizeof(bad));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), 0);
+	assert_string_not_equal(got, want);
+	assert_int_equal(pwrite(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), 0);
+	assert_string_equal(got, want);
+	close(fd);
+
+	/* the superblock alone: its state page past the file's end */
+	snprintf(cutpath, sizeof(cutpath), "%s.cut", tp.path);
+	fd = open(cutpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), -EUCLEAN);
+	close(fd);
+	unlink(cutpath);
+
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(umfs_rundir_path_of(fd, got, sizeof(got)), -EUCLEAN);
+	close(fd);
+}
+
 /*
  * The runtime directory's name and the strings the mount joins without
  * printf, against snprintf as the reference: every byte value of a UUID,
@@ -1154,6 +1222,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_mounts, teardown),
+		cmocka_unit_test_teardown(test_rundir_path_of, teardown),
 		cmocka_unit_test_teardown(test_reclaim_after_reuse, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_bytes, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_cow, teardown),
