@@ -838,6 +838,29 @@ static void append_orders_data_before_size(void **state)
 	pool_teardown(NULL);
 }
 
+/* A 32 MiB pool file on 4 KiB pages (the test is skipped elsewhere)
+ * holding one file of ref's len bytes, remounted so that nothing of it is
+ * mapped: the file's inode. */
+static uint64_t cold_file_make(struct test_pool *tp, const char *name, uint8_t *ref, size_t len,
+			       uint64_t seed)
+{
+	struct stat st;
+	struct statfs sf;
+	uint64_t ino;
+
+	assert_int_equal(test_pool_make(tp, name, 32 << 20, 0), 0);
+	if (statfs(tp->path, &sf) || sf.f_type != TMPFS_MAGIC || stat(tp->path, &st) ||
+	    st.st_blksize != PGSZ || !tp->fs->cold) {
+		pool_teardown(NULL);
+		skip(); /* the rules are for pool files on 4 KiB pages */
+	}
+	ino = test_inode_make(tp->fs, S_IFREG | 0644);
+	test_fill(ref, len, seed);
+	write_all(tp->fs, ino, ref, len, 0);
+	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
+	return ino;
+}
+
 /* The core's populates, counted through its table of kernel calls. */
 static __typeof__(madvise) *real_madvise;
 static unsigned populated_pages, populated_chunks;
@@ -859,20 +882,9 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	static uint8_t ref[4 * MIB], out[4 * MIB];
 	uint64_t ino, chunk, pages[512], n = 0, s = 42;
 	unsigned before = 0;
-	struct stat st;
-	struct statfs sf;
 
 	setenv("UMFS_CONSISTENCY", "strict", 1);
-	assert_int_equal(test_pool_make(tp, "fcold", 32 << 20, 0), 0);
-	if (statfs(tp->path, &sf) || sf.f_type != TMPFS_MAGIC || stat(tp->path, &st) ||
-	    st.st_blksize != PGSZ) {
-		pool_teardown(NULL);
-		skip(); /* the rule is for pool files on 4 KiB pages */
-	}
-	ino = test_inode_make(tp->fs, S_IFREG | 0644);
-	test_fill(ref, sizeof(ref), 21);
-	write_all(tp->fs, ino, ref, sizeof(ref), 0);
-	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
+	ino = cold_file_make(tp, "fcold", ref, sizeof(ref), 21);
 	tp->fs->page_swap = false; /* the rule is the undo copy's */
 
 	/* the file pages that lie in the pool chunk of file page 600 */
@@ -908,6 +920,72 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	assert_int_equal(populated_pages, before);
 	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
 	assert_memory_equal(out, ref, sizeof(out));
+	pool_teardown(NULL);
+}
+
+/* The read-only view's populates, by chunk, and the kernel reads of the
+ * pool, counted through the core's table of kernel calls. */
+static __typeof__(pread) *real_pread;
+static uintptr_t view_populated[64]; /* the chunks' addresses, in order */
+static unsigned view_populates, pool_preads;
+
+static int count_view_madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_POPULATE_READ && len == HUGE) {
+		for (unsigned i = 0; i < view_populates; i++)
+			assert_true(view_populated[i] != (uintptr_t)addr); /* once a chunk */
+		assert_true(view_populates < 64);
+		view_populated[view_populates++] = (uintptr_t)addr;
+	}
+	return real_madvise(addr, len, advice);
+}
+
+static ssize_t count_pread(int fd, void *buf, size_t len, off_t off)
+{
+	pool_preads++;
+	return real_pread(fd, buf, len, off);
+}
+
+/* On 4 KiB pages a process reading a file in large calls reads the chunks
+ * it has not mapped through the pool's descriptor: one pass, or three, maps
+ * nothing (a stream such as cp or dd), and a process that keeps reading
+ * the same chunks maps each once, by the fourth pass, then reads them with
+ * no system call. The bytes are the file's throughout. */
+static void large_reads_map_chunks_they_come_back_to(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t ref[8 * MIB], out[8 * MIB];
+	uint64_t ino, in_chunk[64] = { 0 };
+	unsigned big = 0, pass;
+
+	ino = cold_file_make(tp, "fread", ref, sizeof(ref), 33);
+	for (uint64_t pg = 0; pg < sizeof(ref) / PGSZ; pg++)
+		in_chunk[umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE] += PGSZ;
+	for (unsigned i = 0; i < 64; i++)
+		big += in_chunk[i] >= 1 * MIB;
+	assert_true(big >= 3);
+
+	real_madvise = umfs_os.madvise;
+	real_pread = umfs_os.pread;
+	umfs_os.madvise = count_view_madvise;
+	umfs_os.pread = count_pread;
+	view_populates = 0;
+	for (pass = 1; pass <= 6; pass++) {
+		pool_preads = 0;
+		memset(out, 0, sizeof(out));
+		for (uint64_t off = 0; off < sizeof(out); off += MIB)
+			assert_int_equal(umfs_file_read(tp->fs, ino, out + off, MIB, off), (ssize_t)MIB);
+		assert_memory_equal(out, ref, sizeof(out));
+		if (pass <= 3) {
+			assert_int_equal(view_populates, 0);
+			assert_true(pool_preads >= 8); /* every call through the kernel */
+		}
+		if (pass == 6) /* nothing left to map; the big chunks take no call */
+			assert_true(pool_preads <= 2 * (8 - big));
+	}
+	umfs_os.madvise = real_madvise;
+	umfs_os.pread = real_pread;
+	assert_true(view_populates >= big);
 	pool_teardown(NULL);
 }
 
@@ -1072,6 +1150,7 @@ int main(void)
 		cmocka_unit_test_teardown(seek_data_hole, pool_teardown),
 		cmocka_unit_test_teardown(append_orders_data_before_size, pool_teardown),
 		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, pool_teardown),
+		cmocka_unit_test_teardown(large_reads_map_chunks_they_come_back_to, pool_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swaps_match_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swap_fallbacks, pool_teardown),
