@@ -422,12 +422,10 @@ int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size)
 	return n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* FD_CLOEXEC is the only descriptor flag: set without reading it first. */
 static void set_cloexec(int fd, bool on)
 {
-	int fl = SYS(fcntl)(fd, F_GETFD);
-
-	if (fl >= 0)
-		SYS(fcntl)(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC);
+	SYS(fcntl)(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
 /* Made inheritable for the exec (counted, see opened[]). */

@@ -279,11 +279,18 @@ long shim_fork_done(long r)
 void shim_fork_child(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	struct nofile_raise r = { .raised = false };
 
 	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
+	/* The lock region's and the shared area's new descriptions take the
+	 * numbers of the parent's, in the library's range: one raise of the
+	 * limit for both instead of a refused dup and a raise each. */
+	if (fs)
+		sys_nofile_raise(&r);
 	if (fs)
 		umfs_fork_child(fs);
 	mount_fork_child();
+	sys_nofile_restore(&r);
 	inherit_fork_child();
 	ofd_fork_child();
 	held_fork_child();
