@@ -2,8 +2,12 @@
 # fio.sh - measurement 1: fio psync, one job, 4 KiB: sequential read, random
 # read, sequential write to a new file (append) and random overwrite of an
 # existing file, on every system. Reads and overwrites are time-based on a
-# laid-out file; append writes a new file from empty up to FILE_SIZE (or for
-# RUNTIME seconds on a slow system) and removes it.
+# file laid out afresh for each repetition; append writes a new file from
+# empty up to FILE_SIZE (or for RUNTIME seconds on a slow system) and
+# removes it. A sequential read of the file after its random overwrites
+# (reread.REP) shows what the overwrites did to its layout: a strict UMFS
+# overwrite swaps a new page in for the old one, so that the file's pages
+# end up out of order in the pool, which a sequential read pays for.
 # Runs on every system, the 2 MiB placements included (umfs-*-huge and
 # tmpfs-huge beside tmpfs). All systems are up at once and the REPS
 # repetitions go round them in turn, so that a slow spell of the shared
@@ -25,9 +29,15 @@ for rep in $(seq "$REPS"); do
 		# no target rides on FUSE, and it is slow: one repetition
 		[ "$sys" = umfs-fuse ] && [ "$rep" -gt 1 ] && continue
 		dir=$(sys_dir "$sys")
+		if [ "$rep" -gt 1 ]; then # laid out afresh, as in the first repetition
+			sys_run "$sys" rm -f "$dir/data" || die "cannot remove $dir/data on $sys"
+			bench_layout "$sys" "$dir/data" "$FILE_SIZE"
+		fi
 		jobs=()
-		for wl in read randread randwrite; do
-			jobs+=(--name="$wl.$rep" --filename="$dir/data" --rw="$wl" --time_based
+		for wl in read randread randwrite reread; do
+			rw=$wl
+			[ "$wl" = reread ] && rw="read"
+			jobs+=(--name="$wl.$rep" --filename="$dir/data" --rw="$rw" --time_based
 				--runtime="$RUNTIME" --stonewall --new_group)
 		done
 		# an untimed append first, the same size, removed: the measured one

@@ -49,6 +49,7 @@ FIO_WORKLOADS = [
     ("randread", "4 KiB random read"),
     ("append", "4 KiB append (new file)"),
     ("randwrite", "4 KiB random overwrite"),
+    ("reread", "4 KiB sequential read after the random overwrites"),
 ]
 
 
@@ -1278,8 +1279,11 @@ def write_doc(R, doc, pngs, pngdir):
     lines.append(old_analysis(doc))
     lines.append(END + "\n")
     lines.append("\n## 1. fio, psync, one job, 4 KiB\n")
-    lines.append("Sequential and random read of a laid-out file and random overwrite of "
-                 "it are time-based; append writes a new file from empty (fio "
+    lines.append("Sequential and random read of a file laid out afresh for each "
+                 "repetition, random overwrite of it and a sequential read after the "
+                 "overwrites (a strict UMFS overwrite swaps a new page in for the old "
+                 "one: the file's pages end up out of order in the pool) are "
+                 "time-based; append writes a new file from empty (fio "
                  "`--fallocate=none`, capped at the runtime) and removes it, right after "
                  "an untimed append of the same size (section 10 says why). Latency is "
                  "fio's completion latency.\n")

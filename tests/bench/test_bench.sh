@@ -23,7 +23,7 @@ ok() { # NAME COMMAND...
 }
 echo "1..7"
 
-for f in floor.sh process.sh apps.sh fallback.sh run.sh; do
+for f in fio.sh floor.sh process.sh apps.sh fallback.sh run.sh; do
 	bash -n "$src/bench/$f" || { echo "Bail out! $f does not parse"; exit 1; }
 done
 ok "the new bench scripts parse" true
