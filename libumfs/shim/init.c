@@ -285,10 +285,10 @@ void shim_fork_child(void)
 	/* The lock region's and the shared area's new descriptions take the
 	 * numbers of the parent's, in the library's range: one raise of the
 	 * limit for both instead of a refused dup and a raise each. */
-	if (fs)
+	if (fs) {
 		sys_nofile_raise(&r);
-	if (fs)
 		umfs_fork_child(fs);
+	}
 	mount_fork_child();
 	sys_nofile_restore(&r);
 	inherit_fork_child();
