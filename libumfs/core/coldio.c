@@ -86,14 +86,15 @@
 #define COLD_WARM_AT 1024
 #define COLD_COPY 8
 #define COLD_FRESH 1
-/* A read counts COLD_COPY for each COLD_READ_UNIT bytes it moves in the
- * chunk (at least once): the kernel's copy of a large read costs more than
- * its system call, about 0.55 ms per 2 MiB against 0.19 ms through a
- * warm mapping, so a process that reads a chunk again and again in large
- * calls maps it as one that does in small calls does. Any read stream in
- * calls of 64 KiB or more counts 256 per pass over a chunk: a single pass
- * (dd, cp, cat) never maps it, a fourth pass does. */
-#define COLD_READ_UNIT (64u << 10)
+/* A read or an overwrite counts COLD_COPY for each COLD_COPY_UNIT bytes
+ * it moves in the chunk (at least once): the kernel's copy of a large one
+ * costs more than its system call (reads: about 0.55 ms per 2 MiB against
+ * 0.19 ms through a warm mapping), so a process that comes back to a
+ * chunk again and again in large calls maps it as one that does in small
+ * calls does. Any stream in calls of 64 KiB or more counts 256 per pass
+ * over a chunk: a single pass (dd, cp, cat) never maps it, a fourth pass
+ * does. */
+#define COLD_COPY_UNIT (64u << 10)
 /* A strict overwrite loads its page's old bytes through the mapping (the
  * undo record), so a cold page is populated alone: 11-25 us with its first
  * store, against 180-270 us for its whole chunk and then 4 us a page at
@@ -281,19 +282,18 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 }
 
 /* How chunk i is reached for a read or write of len bytes, part of them
- * in the chunk: a copy through the kernel counts COLD_COPY (a read, that
- * per COLD_READ_UNIT of part; a write of fresh pages on 4 KiB pages,
- * COLD_FRESH); on 2 MiB pages a small write populates its chunk at once. */
+ * in the chunk: a copy through the kernel counts COLD_COPY (a read or an
+ * overwrite, that per COLD_COPY_UNIT of part; a write of fresh pages on
+ * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write populates its
+ * chunk at once. */
 static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
 				  size_t len, uint64_t part)
 {
-	if (how == MEDIA_READ)
-		return chunk_charge(fs, i, how,
-				    COLD_COPY * (unsigned)UMFS_MAX(1, part / COLD_READ_UNIT));
-	if (fs->cold->huge && len <= COLD_SMALL_WRITE)
+	if (how != MEDIA_READ && fs->cold->huge && len <= COLD_SMALL_WRITE)
 		return chunk_charge(fs, i, how, COLD_WARM_AT);
-	return chunk_charge(fs, i, how,
-			    how == MEDIA_FRESH && !fs->cold->huge ? COLD_FRESH : COLD_COPY);
+	if (how == MEDIA_FRESH)
+		return chunk_charge(fs, i, how, fs->cold->huge ? COLD_COPY : COLD_FRESH);
+	return chunk_charge(fs, i, how, COLD_COPY * (unsigned)UMFS_MAX(1, part / COLD_COPY_UNIT));
 }
 
 /* Bytes of [off, end) in chunk i. */

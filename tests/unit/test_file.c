@@ -923,42 +923,54 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	pool_teardown(NULL);
 }
 
-/* The read-only view's populates, by chunk, and the kernel reads of the
- * pool, counted through the core's table of kernel calls. */
+/* Chunk populates (in the read-only view for reads, in the mapping for
+ * writes) and the kernel's copies through the pool's descriptor, counted
+ * through the core's table of kernel calls. */
 static __typeof__(pread) *real_pread;
-static uintptr_t view_populated[64]; /* the chunks' addresses, in order */
-static unsigned view_populates, pool_preads;
+static __typeof__(pwrite) *real_pwrite;
+static uintptr_t chunks_populated[64]; /* their addresses, in order */
+static unsigned chunk_populates, pool_copies;
+static int populate_advice;
 
-static int count_view_madvise(void *addr, size_t len, int advice)
+static int count_chunk_madvise(void *addr, size_t len, int advice)
 {
-	if (advice == MADV_POPULATE_READ && len == HUGE) {
-		for (unsigned i = 0; i < view_populates; i++)
-			assert_true(view_populated[i] != (uintptr_t)addr); /* once a chunk */
-		assert_true(view_populates < 64);
-		view_populated[view_populates++] = (uintptr_t)addr;
+	if (advice == populate_advice && len == HUGE) {
+		for (unsigned i = 0; i < chunk_populates; i++)
+			assert_true(chunks_populated[i] != (uintptr_t)addr); /* once a chunk */
+		assert_true(chunk_populates < 64);
+		chunks_populated[chunk_populates++] = (uintptr_t)addr;
 	}
 	return real_madvise(addr, len, advice);
 }
 
 static ssize_t count_pread(int fd, void *buf, size_t len, off_t off)
 {
-	pool_preads++;
+	pool_copies++;
 	return real_pread(fd, buf, len, off);
 }
 
-/* On 4 KiB pages a process reading a file in large calls reads the chunks
- * it has not mapped through the pool's descriptor: one pass, or three, maps
- * nothing (a stream such as cp or dd), and a process that keeps reading
- * the same chunks maps each once, by the fourth pass, then reads them with
- * no system call. The bytes are the file's throughout. */
-static void large_reads_map_chunks_they_come_back_to(void **state)
+static ssize_t count_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	pool_copies++;
+	return real_pwrite(fd, buf, len, off);
+}
+
+/* On 4 KiB pages a process reading a file in large calls, or overwriting
+ * it in place (relaxed), moves the bytes of chunks it has not mapped
+ * through the pool's descriptor: one pass, or three, maps nothing (a
+ * stream such as cp or dd), and a process that keeps coming back to the
+ * same chunks maps each once, by the fourth pass, then moves their bytes
+ * with no system call. The bytes are the file's throughout. */
+static void large_calls_map_chunks(bool overwrite)
 {
 	struct test_pool *tp = &the_pool;
 	static uint8_t ref[8 * MIB], out[8 * MIB];
 	uint64_t ino, in_chunk[64] = { 0 };
 	unsigned big = 0, pass;
 
-	ino = cold_file_make(tp, "fread", ref, sizeof(ref), 33);
+	if (overwrite)
+		setenv("UMFS_CONSISTENCY", "relaxed", 1);
+	ino = cold_file_make(tp, overwrite ? "fover" : "fread", ref, sizeof(ref), 33);
 	for (uint64_t pg = 0; pg < sizeof(ref) / PGSZ; pg++)
 		in_chunk[umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE] += PGSZ;
 	for (unsigned i = 0; i < 64; i++)
@@ -967,26 +979,50 @@ static void large_reads_map_chunks_they_come_back_to(void **state)
 
 	real_madvise = umfs_os.madvise;
 	real_pread = umfs_os.pread;
-	umfs_os.madvise = count_view_madvise;
+	real_pwrite = umfs_os.pwrite;
+	umfs_os.madvise = count_chunk_madvise;
 	umfs_os.pread = count_pread;
-	view_populates = 0;
+	umfs_os.pwrite = count_pwrite;
+	populate_advice = overwrite ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+	chunk_populates = 0;
 	for (pass = 1; pass <= 6; pass++) {
-		pool_preads = 0;
+		pool_copies = 0;
 		memset(out, 0, sizeof(out));
-		for (uint64_t off = 0; off < sizeof(out); off += MIB)
-			assert_int_equal(umfs_file_read(tp->fs, ino, out + off, MIB, off), (ssize_t)MIB);
-		assert_memory_equal(out, ref, sizeof(out));
+		for (uint64_t off = 0; off < sizeof(out); off += MIB) {
+			if (overwrite) {
+				test_fill(ref + off, MIB, 100 * pass + off / MIB);
+				write_all(tp->fs, ino, ref + off, MIB, off);
+			} else {
+				assert_int_equal(umfs_file_read(tp->fs, ino, out + off, MIB, off),
+						 (ssize_t)MIB);
+			}
+		}
 		if (pass <= 3) {
-			assert_int_equal(view_populates, 0);
-			assert_true(pool_preads >= 8); /* every call through the kernel */
+			assert_int_equal(chunk_populates, 0);
+			assert_true(pool_copies >= 8); /* every call through the kernel */
 		}
 		if (pass == 6) /* nothing left to map; the big chunks take no call */
-			assert_true(pool_preads <= 2 * (8 - big));
+			assert_true(pool_copies <= 2 * (8 - big));
+		if (!overwrite)
+			assert_memory_equal(out, ref, sizeof(out));
 	}
 	umfs_os.madvise = real_madvise;
 	umfs_os.pread = real_pread;
-	assert_true(view_populates >= big);
+	umfs_os.pwrite = real_pwrite;
+	assert_true(chunk_populates >= big);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	assert_memory_equal(out, ref, sizeof(out));
 	pool_teardown(NULL);
+}
+
+static void large_reads_map_chunks_they_come_back_to(void **state)
+{
+	large_calls_map_chunks(false);
+}
+
+static void large_overwrites_map_chunks_they_come_back_to(void **state)
+{
+	large_calls_map_chunks(true);
 }
 
 /* Free pages of the pool, as statfs counts them. */
@@ -1151,6 +1187,7 @@ int main(void)
 		cmocka_unit_test_teardown(append_orders_data_before_size, pool_teardown),
 		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, pool_teardown),
 		cmocka_unit_test_teardown(large_reads_map_chunks_they_come_back_to, pool_teardown),
+		cmocka_unit_test_teardown(large_overwrites_map_chunks_they_come_back_to, pool_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swaps_match_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swap_fallbacks, pool_teardown),
