@@ -286,7 +286,7 @@ void shim_fork_child(void)
 	 * numbers of the parent's, in the library's range: one raise of the
 	 * limit for both instead of a refused dup and a raise each. */
 	if (fs) {
-		sys_nofile_raise(&r);
+		sys_nofile_raise_high(&r);
 		umfs_fork_child(fs);
 	}
 	mount_fork_child();

@@ -201,15 +201,20 @@ static bool base_under_soft(void)
 	return raise_held || atomic_load_explicit(&base_low, memory_order_relaxed);
 }
 
+bool sys_nofile_raise_high(struct nofile_raise *r)
+{
+	r->raised = false;
+	/* at or past the soft limit, a placement would fail (EINVAL, EBADF) */
+	return !base_under_soft() && sys_nofile_raise(r);
+}
+
 /* A close-on-exec duplicate of fd in the library's range, or -errno. */
 int shim_fd_dup_high(int fd)
 {
 	int saved_errno = errno, nfd, e;
-	struct nofile_raise r = { .raised = false };
+	struct nofile_raise r;
 
-	/* at or past the soft limit, the first try would fail (EINVAL) */
-	if (!base_under_soft())
-		sys_nofile_raise(&r);
+	sys_nofile_raise_high(&r);
 	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
 	if (nfd < 0 && !r.raised && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&r))
 		nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());

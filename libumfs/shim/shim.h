@@ -364,6 +364,9 @@ struct nofile_raise {
 	bool raised;
 };
 bool sys_nofile_raise(struct nofile_raise *r);
+/* The same, only where the library's range lies past the soft limit (not
+ * in the "low" placement): before placing descriptors there. */
+bool sys_nofile_raise_high(struct nofile_raise *r);
 void sys_nofile_restore(const struct nofile_raise *r);
 
 /* ------------------------------------------------------------------ */
