@@ -160,9 +160,23 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
  * was freed or reused. */
 int umfs_stat_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, struct stat *st);
 ssize_t umfs_readlink_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, char *buf, size_t size);
-/* The bytes a read at off could return now (0 at or past the end): a
- * bound for checking no more of a caller's buffer than the read fills. */
-size_t umfs_read_span(const struct umfs_file *file, size_t len, off_t off);
+/* How the core stores into memory a front end has not checked (the buffer
+ * of a program it serves), so that a bad pointer fails the call as the
+ * kernel's copy to user memory does, instead of faulting in the core. */
+struct umfs_out {
+	/* Copies n bytes from src (NULL: zeros) to dst; returns how many it
+	 * stored before the first byte of dst it could not (n: all). */
+	size_t (*copy)(void *dst, const void *src, size_t n);
+	/* How many leading bytes of [dst, dst + n) can be stored to. */
+	size_t (*room)(void *dst, size_t n);
+};
+/* umfs_pread into such memory: the bytes the core copies go through out,
+ * those the kernel copies (pool chunks this process has not mapped) are
+ * checked by the kernel. As the kernel's read into a bad buffer: the
+ * bytes stored before the first that could not be, -EFAULT when there was
+ * something to read and not one byte could be stored. */
+ssize_t umfs_pread_out(struct umfs_file *file, void *buf, size_t len, off_t off,
+		       const struct umfs_out *out);
 /* pwrite that also honours O_APPEND and says where the write ended (the new
  * file offset): for front ends that keep the offset themselves. The errors
  * of umfs_pwrite. */

@@ -330,7 +330,8 @@ static int64_t file_result(const struct umfs_file *f, int64_t r)
 	return r == -EUCLEAN ? umfs_file_damaged(f->fs, f->ino) : r;
 }
 
-static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t off)
+static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t off,
+			  const struct umfs_out *out)
 {
 	ssize_t n;
 
@@ -342,7 +343,7 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 		uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
 		bool fresh = false;
 
-		n = f->fs->be->file_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh);
+		n = f->fs->be->file_read(f->fs, f->ino, &f->katt, buf, len, off, &fresh, out);
 		if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
 			break;
 		if (fresh) /* made while a writer was in: may hold freed tables */
@@ -443,16 +444,15 @@ ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
 {
 	if (off < 0)
 		return -EINVAL;
-	return file_pread(f, buf, len, (uint64_t)off);
+	return file_pread(f, buf, len, (uint64_t)off, NULL);
 }
 
-size_t umfs_read_span(const struct umfs_file *f, size_t len, off_t off)
+ssize_t umfs_pread_out(struct umfs_file *f, void *buf, size_t len, off_t off,
+		       const struct umfs_out *out)
 {
-	uint64_t size = umfs_inode(f->fs, f->ino)->size;
-
-	if (off < 0 || (uint64_t)off >= size)
-		return 0;
-	return (size_t)UMFS_MIN((uint64_t)len, size - (uint64_t)off);
+	if (off < 0)
+		return -EINVAL;
+	return file_pread(f, buf, len, (uint64_t)off, out);
 }
 
 ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
@@ -497,7 +497,7 @@ ssize_t umfs_read(struct umfs_file *f, void *buf, size_t len)
 	ssize_t n;
 
 	pthread_mutex_lock(&f->pos_lock);
-	n = file_pread(f, buf, len, f->pos);
+	n = file_pread(f, buf, len, f->pos, NULL);
 	if (n > 0)
 		f->pos += (uint64_t)n;
 	pthread_mutex_unlock(&f->pos_lock);

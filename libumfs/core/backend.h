@@ -32,6 +32,7 @@
 struct umfs_cow;
 struct umfs_fs;
 struct umfs_inode;
+struct umfs_out;
 struct umfs_pmem;
 struct umfs_recover_stats;
 struct umfs_ucred;
@@ -94,10 +95,12 @@ struct umfs_backend_ops {
 			    struct umfs_katt *a);
 	/* At close: drops it and destroys a. */
 	void (*file_detach)(struct umfs_fs *fs, struct umfs_katt *a);
-	/* umfs_file_read(), the fast read of present runs. *fresh: a mapping
-	 * made during this call (the caller marks it dead if it retries). */
+	/* umfs_file_read(), the fast read of present runs; out: buf is a
+	 * program's memory, stored to through out (umfs_pread_out). *fresh: a
+	 * mapping made during this call (the caller marks it dead if it
+	 * retries). */
 	ssize_t (*file_read)(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
-			     size_t len, uint64_t off, bool *fresh);
+			     size_t len, uint64_t off, bool *fresh, const struct umfs_out *out);
 	/* Vnode write lock held: umfs_file_write(), with whatever fast path
 	 * the backend has for present runs. */
 	ssize_t (*file_write)(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,

@@ -617,7 +617,7 @@ static void katt_copy_run(void *arg, void *dst, uint64_t pool_off, uint64_t file
 /* umfs_file_read() through the attachment. *fresh: attached during this
  * call (the caller marks it dead if the read must be retried). */
 static ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
-		       size_t len, uint64_t off, bool *fresh)
+		       size_t len, uint64_t off, bool *fresh, const struct umfs_out *out)
 {
 	uint64_t size = umfs_inode(fs, ino)->size;
 	struct katt_copy c = { .fs = fs, .a = a };
@@ -627,8 +627,8 @@ static ssize_t umfs_katt_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt
 		return 0;
 	if (katt_hold(fs, ino, a, off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off),
 		      fresh))
-		return umfs_file_read(fs, ino, buf, len, off);
-	n = umfs_file_read_runs(fs, ino, buf, len, off, katt_copy_run, &c);
+		return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL, out);
+	n = umfs_file_read_runs(fs, ino, buf, len, off, katt_copy_run, &c, out);
 	pthread_rwlock_unlock(&a->lock);
 	return n;
 }

@@ -47,11 +47,11 @@ static void soft_file_detach(struct umfs_fs *fs, struct umfs_katt *a)
 }
 
 static ssize_t soft_file_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
-			      size_t len, uint64_t off, bool *fresh)
+			      size_t len, uint64_t off, bool *fresh, const struct umfs_out *out)
 {
 	(void)a;
 	(void)fresh;
-	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL); /* umfs_file_read() */
+	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL, out);
 }
 
 static ssize_t soft_file_write(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a,

@@ -354,25 +354,38 @@ static bool media_fresh_again(struct umfs_fs *fs, uint64_t off, size_t len)
 	return again;
 }
 
-/* pread/pwrite of the whole span; false when the kernel did not take all
- * of it (the caller then uses the mapping for what is left). */
-static bool media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, size_t *len)
+/* memcpy to dst, through out when dst is a program's memory; the bytes
+ * stored. */
+static size_t media_copy_out(uint8_t *dst, const uint8_t *src, size_t len,
+			     const struct umfs_out *out)
 {
-	int saved = errno;
+	if (out)
+		return out->copy(dst, src, len);
+	memcpy(dst, src, len);
+	return len;
+}
 
-	while (*len) {
-		ssize_t n = OS(pread)(fs->pm.fd, dst, *len, (off_t)off);
+/* pread of the whole span, what the kernel did not take through the
+ * mapping; the bytes stored. The kernel checks a program's buffer itself:
+ * its EFAULT ends the copy there. */
+static size_t media_kernel_read(struct umfs_fs *fs, uint8_t *dst, uint64_t off, size_t len,
+				const struct umfs_out *out)
+{
+	int saved = errno, err = 0;
+	size_t done = 0;
 
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			break;
-		if (n > 0) {
-			dst += n;
-			off += (uint64_t)n;
-			*len -= (size_t)n;
-		}
+	while (done < len && !err) {
+		ssize_t n = OS(pread)(fs->pm.fd, dst + done, len - done, (off_t)(off + done));
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			err = n == 0 ? EIO : errno;
 	}
+	if (done < len && !(out && err == EFAULT))
+		done += media_copy_out(dst + done, fs->base + off + done, len - done, out);
 	errno = saved;
-	return *len == 0;
+	return done;
 }
 
 static const uint8_t media_zeros[64 << 10];
@@ -427,31 +440,36 @@ static bool media_kernel_write(struct umfs_fs *fs, const uint8_t *src, uint64_t 
 	return *len == 0;
 }
 
-void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len)
+size_t umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len,
+		       const struct umfs_out *out)
 {
 	uint8_t *d = dst;
+	size_t done = 0;
 	int next = -1;
 
-	if (!fs->cold || off + len > fs->pm.len) { /* past the pool: only a damaged table */
-		memcpy(d, fs->base + off, len);
-		return;
-	}
-	while (len) {
+	if (!fs->cold || off + len > fs->pm.len) /* past the pool: only a damaged table */
+		return media_copy_out(d, fs->base + off, len, out);
+	while (done < len) {
 		enum media_path path;
-		size_t n = media_span(fs, off, len, MEDIA_READ, &next, &path), left = n;
+		size_t n = media_span(fs, off + done, len - done, MEDIA_READ, &next, &path), got;
 
 		/* pages present in the mapping are read there, wherever their chunk */
-		if (path != MEDIA_MAP && umfs_pmem_present(&fs->pm, off, n))
+		if (path != MEDIA_MAP && umfs_pmem_present(&fs->pm, off + done, n))
 			path = MEDIA_MAP;
 		if (path == MEDIA_VIEW)
-			memcpy(d, atomic_load_explicit(&fs->cold->view, memory_order_acquire) + off, n);
-		else if (path == MEDIA_MAP ||
-			 !media_kernel_read(fs, d + (n - left), off + (n - left), &left))
-			memcpy(d + (n - left), fs->base + off + (n - left), left);
-		d += n;
-		off += n;
-		len -= n;
+			got = media_copy_out(d + done,
+					     atomic_load_explicit(&fs->cold->view,
+								  memory_order_acquire) + off + done,
+					     n, out);
+		else if (path == MEDIA_MAP)
+			got = media_copy_out(d + done, fs->base + off + done, n, out);
+		else
+			got = media_kernel_read(fs, d + done, off + done, n, out);
+		done += got;
+		if (got < n)
+			break;
 	}
+	return done;
 }
 
 void umfs_media_prefault(struct umfs_fs *fs, uint64_t off, size_t len)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct umfs_fs;
+struct umfs_out;
 
 /* At mount: decides how this process reaches the pool's data pages. A
  * failure only leaves every access to the mapping. */
@@ -20,8 +21,11 @@ void umfs_coldio_close(struct umfs_fs *fs);
  * shared file mapping, so every chunk is cold again. */
 void umfs_coldio_forked(struct umfs_fs *fs);
 
-/* Copies the pool bytes [off, off + len) to dst. */
-void umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len);
+/* Copies the pool bytes [off, off + len) to dst; out: dst is a program's
+ * memory (umfs_pread_out), and the copy stops at its first byte that
+ * cannot be stored. Returns the bytes stored (len unless it stopped). */
+size_t umfs_media_read(struct umfs_fs *fs, void *dst, uint64_t off, size_t len,
+		       const struct umfs_out *out);
 /* Maps the pool pages of [off, off + len) before the caller loads and
  * stores them through the mapping (a strict overwrite's undo copy): pages
  * absent here count towards populating their chunk whole, as system calls

@@ -119,13 +119,21 @@ static void file_flags_store(struct umfs_inode *in, uint32_t flags)
 	umfs_flush(&in->flags, sizeof(in->flags));
 }
 
+/* The result of a read that stored [buf, stop) and then met a byte of a
+ * program's buffer it could not store. */
+static ssize_t file_read_stopped(const uint8_t *buf, const uint8_t *stop)
+{
+	return stop > buf ? (ssize_t)(stop - buf) : -EFAULT;
+}
+
 ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len,
-			    uint64_t off, umfs_read_copy_fn copy, void *arg)
+			    uint64_t off, umfs_read_copy_fn copy, void *arg,
+			    const struct umfs_out *out)
 {
 	const struct umfs_inode *in = umfs_inode(fs, ino);
 	uint64_t size = in->size, pos, end, span_src = 0;
 	uint8_t *dst = buf, *span_dst = NULL;
-	size_t span_n = 0; /* runs contiguous in the pool and in buf, copied as one */
+	size_t span_n = 0, got; /* runs contiguous in the pool and in buf, copied as one */
 
 	if (off >= size || len == 0)
 		return 0;
@@ -137,30 +145,45 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 
 		if (UMFS_UNLIKELY(err))
 			return err; /* damage, or a racing writer's table: retried */
-		if (!src) {
-			memset(dst, 0, n);
-		} else if (copy) {
-			copy(arg, dst, src + at, pos, n);
-		} else if (span_n && span_src + span_n == src + at && span_dst + span_n == dst) {
+		if (src && !copy && span_n && span_src + span_n == src + at &&
+		    span_dst + span_n == dst) {
 			span_n += n;
+			dst += n;
+			pos += n;
+			continue;
+		}
+		/* in buf's order: a short read keeps what lies before the stop */
+		if (span_n && (got = umfs_media_read(fs, span_dst, span_src, span_n, out)) < span_n)
+			return file_read_stopped(buf, span_dst + got);
+		span_n = 0;
+		if (!src) {
+			got = n;
+			if (out)
+				got = out->copy(dst, NULL, n);
+			else
+				memset(dst, 0, n);
+		} else if (copy) {
+			got = out ? out->room(dst, n) : n;
+			if (got)
+				copy(arg, dst, src + at, pos, got);
 		} else {
-			if (span_n)
-				umfs_media_read(fs, span_dst, span_src, span_n);
 			span_dst = dst;
 			span_src = src + at;
-			span_n = n;
+			span_n = got = n;
 		}
+		if (got < n)
+			return file_read_stopped(buf, dst + got);
 		dst += n;
 		pos += n;
 	}
-	if (span_n)
-		umfs_media_read(fs, span_dst, span_src, span_n);
+	if (span_n && (got = umfs_media_read(fs, span_dst, span_src, span_n, out)) < span_n)
+		return file_read_stopped(buf, span_dst + got);
 	return (ssize_t)(end - off);
 }
 
 ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off)
 {
-	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL);
+	return umfs_file_read_runs(fs, ino, buf, len, off, NULL, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -11,16 +11,18 @@
 #include <sys/types.h>
 
 struct umfs_fs;
+struct umfs_out;
 
 /* The caller holds vn->lock (read for read, write for the others). */
 ssize_t umfs_file_read(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len, uint64_t off);
 /* The same walk, with the present runs copied by copy(arg, dst, offset in
  * the pool, offset in the file, n) instead of from the pool mapping; holes
- * read as zeros. */
+ * read as zeros. out: buf is a program's memory (umfs_pread_out). */
 typedef void (*umfs_read_copy_fn)(void *arg, void *dst, uint64_t pool_off, uint64_t file_off,
 				  size_t n);
 ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t len,
-			    uint64_t off, umfs_read_copy_fn copy, void *arg);
+			    uint64_t off, umfs_read_copy_fn copy, void *arg,
+			    const struct umfs_out *out);
 ssize_t umfs_file_write(struct umfs_fs *fs, uint64_t ino, const void *buf, size_t len,
 			uint64_t off);
 /* Writes leave the times in the cache; this makes them durable (fsync,

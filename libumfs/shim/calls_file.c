@@ -622,61 +622,17 @@ static inline int ofd_check(struct ofd *o)
 	return 0;
 }
 
-static ssize_t ofd_read_at(struct ofd *o, void *buf, size_t len, off_t off)
+/* A read into the caller's buffer, unprobed: the core stores only the
+ * bytes it returns (a program's large buffer, cat's 128 KiB, is not
+ * touched page by page for a small file), through shim_user_out, and
+ * stops at the first byte it cannot store, as the kernel's copy-out. */
+static ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
 {
-	ssize_t n = umfs_pread(o->uf, buf, len, off);
+	ssize_t n = umfs_pread_out(o->uf, buf, len, off, &shim_user_out);
 
 	if (unlikely(mmap_any()) && n > 0)
 		mmap_read_hook(o->ino, o->gen, buf, (size_t)n, off); /* mapped stores */
 	return n;
-}
-
-/* How many leading bytes of the caller's [p, p+len) can be written
- * (dest) or read: up to the first bad page. */
-static size_t user_prefix(const void *p, size_t len, bool dest)
-{
-	char *c = (char *)p;
-	size_t ok = 0;
-
-	while (ok < len) {
-		size_t room = 4096 - ((uintptr_t)(c + ok) & 4095);
-
-		if ((dest ? shim_probe_pages_wr(c + ok, c + ok) : shim_probe_pages_rd(c + ok, c + ok)) < 0)
-			break;
-		ok += room < len - ok ? room : len - ok;
-	}
-	return ok;
-}
-
-/* A read into the caller's buffer with the kernel's copy-out: the bytes
- * up to the first bad page, and -EFAULT only when there was something
- * to copy and not one byte could be (at the end of the file: 0). */
-static __attribute__((noinline)) ssize_t ofd_read_user_bad(struct ofd *o, void *buf, size_t len,
-							     off_t off)
-{
-	size_t ok;
-	ssize_t n;
-	char one;
-
-	if ((uintptr_t)buf + len < (uintptr_t)buf)
-		return -EFAULT;
-	ok = user_prefix(buf, len, true);
-	if (ok > 0)
-		return ofd_read_at(o, buf, ok, off);
-	n = ofd_read_at(o, &one, 1, off);
-	return n == 0 ? 0 : n < 0 ? n : -EFAULT;
-}
-
-/* Only the bytes the read can return are checked and read: a program's
- * large buffer (cat's 128 KiB) is not touched page by page for a small
- * file. A write that lengthens the file meanwhile comes after this read. */
-static inline ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
-{
-	if (off >= 0 && o->type == S_IFREG)
-		len = umfs_read_span(o->uf, len, off);
-	if (likely(user_writable(buf, len) == 0))
-		return ofd_read_at(o, buf, len, off);
-	return ofd_read_user_bad(o, buf, len, off);
 }
 
 /* off < 0: at the file offset (which moves). */

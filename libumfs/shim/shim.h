@@ -424,6 +424,14 @@ long shim_probe_byte(const char *p);
 long shim_probe_strnlen(const char *s, size_t max);
 /* In the fault handler: a fault inside a probe returns -EFAULT from it. */
 bool shim_probe_fixup(void *ctx);
+/* In the fault handler, after fault.c's: a fault on the destination of a
+ * copy through shim_user_out ends the copy there. */
+bool shim_copy_fixup(void *ctx, const siginfo_t *si);
+/* Stores of the core into a program's buffer (umfs_pread_out). */
+extern const struct umfs_out shim_user_out;
+/* How many leading bytes of the caller's [p, p + len) can be written
+ * (dest) or read: up to the first bad page. */
+size_t user_prefix(const void *p, size_t len, bool dest);
 
 /* 0 when [p, p+len) can be read (written), else -EFAULT. */
 static inline int user_readable(const void *p, size_t len)

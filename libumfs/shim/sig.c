@@ -348,7 +348,7 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
 	int saved = errno;
 
 	if (sig_is_fault(sig, si)) {
-		if (!shim_probe_fixup(ctx) && !umfs_fault_absorb(sig, si))
+		if (!shim_probe_fixup(ctx) && !umfs_fault_absorb(sig, si) && !shim_copy_fixup(ctx, si))
 			sig_run(sig, si, ctx);
 	} else if (shim_busy > 0 && !shim_vfork_child()) {
 		/* (a vfork child's queue would be its parent's) */

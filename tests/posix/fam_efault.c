@@ -60,6 +60,83 @@ static void data_calls(void)
 	content("efault/data-unchanged", "efault/f");
 }
 
+/* Three pages: two writable, then one inaccessible (PROT_NONE: unlike an
+ * unmapped page, no later mapping can land there) or read-only. */
+static char *pages_then(int prot)
+{
+	char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + 8192, 4096, prot))
+		return NULL;
+	return p;
+}
+
+/* One large read into dst: its result, then whether the bytes it stored
+ * are the file's (want: the file's bytes from the read's offset). */
+static void large_read(const char *name, int fd, char *dst, size_t len, off_t off,
+		       const char *want)
+{
+	char *what = malloc(strlen(name) + 8);
+	ssize_t n;
+
+	if (!what)
+		abort();
+	sprintf(what, "%s-bytes", name); /* check names are kept, not copied */
+	n = pread(fd, dst, len, off);
+	emit(strdup(name), "pread = %zd%s%s", n, n < 0 ? " " : "", n < 0 ? ename(errno) : "");
+	emit(what, "%s", n <= 0 || memcmp(dst, want + off, (size_t)n) == 0 ? "the file's" : "differ");
+}
+
+/* Reads of 2 KiB and more, which the library stores without probing the
+ * buffer first: the kernel's copy of a pool chunk this process has not
+ * mapped checks it itself, a copy from the mapping stops at the first
+ * byte it cannot store. Each case runs on a cold chunk (a forked child
+ * has every chunk cold), then again once reads warmed it; holes too. */
+static void large_calls(void)
+{
+	char *bad2 = pages_then(PROT_NONE), *ro2 = pages_then(PROT_READ), *warm = malloc(4096);
+	char *data = pattern(65536, 17), *holed = calloc(1, 65536), *tail_data = pattern(4096, 19);
+	int fd = open(P("efault/big"), O_RDONLY), hfd = open(P("efault/hole"), O_RDONLY);
+
+	if (!bad2 || !ro2 || !warm || !data || !holed || !tail_data || fd < 0 || hfd < 0) {
+		setup_fail("setup", "efault/large", errno);
+		return;
+	}
+	memcpy(holed + 61440, tail_data, 4096);
+	for (int round = 0; round < 2; round++) {
+		char name[64];
+
+#define LARGE(what, fd, dst, len, off, want)                                         \
+	do {                                                                          \
+		snprintf(name, sizeof(name), "efault/large-%s-%s", round ? "warm" : "cold", \
+			 what);                                                       \
+		large_read(name, fd, dst, len, off, want);                            \
+	} while (0)
+		LARGE("tail", fd, bad2, 3 * 4096, 0, data);
+		LARGE("tail-aligned-64", fd, bad2 + 64, 3 * 4096, 4096 + 64, data);
+		LARGE("tail-co-aligned-8", fd, bad2 + 8, 3 * 4096, 8, data);
+		LARGE("tail-misaligned", fd, bad2 + 8, 3 * 4096, 0, data);
+		LARGE("ro", fd, ro2, 3 * 4096, 0, data);
+		LARGE("ro-misaligned", fd, ro2 + 24, 3 * 4096, 8, data);
+		LARGE("first-bad", fd, bad, 8192, 0, data);
+		LARGE("non-canonical", fd, (char *)0x0000800000000000ull, 8192, 0, data);
+		LARGE("kernel", fd, (char *)0xffff888000000000ull, 8192, 0, data);
+		LARGE("wrap", fd, (char *)-4096, 8192, 0, data);
+		LARGE("at-eof-bad", fd, bad, 8192, 65536, data);
+		LARGE("hole-tail", hfd, bad2, 3 * 4096, 0, holed);
+		LARGE("hole-ro-misaligned", hfd, ro2 + 8, 3 * 4096, 0, holed);
+		LARGE("hole-then-data", hfd, bad2, 3 * 4096, 61440 - 4096, holed);
+		LARGE("hole-then-data-ro", hfd, ro2 + 64, 3 * 4096, 61440 - 4096 + 64, holed);
+#undef LARGE
+		/* reads of the chunk until the library maps it (the same on tmpfs) */
+		for (int i = 0; i < 2048; i++)
+			if (pread(fd, warm, 4096, (i % 16) * 4096) != 4096 ||
+			    pread(hfd, warm, 4096, (i % 16) * 4096) != 4096)
+				break;
+	}
+	content("efault/large-unchanged", "efault/big");
+}
+
 static void stat_calls(void)
 {
 	R("efault/stat-path-null", stat(NUL, &S));
@@ -235,6 +312,14 @@ void t_efault(void)
 {
 	mk("efault");
 	putn("efault/f", pattern(8192, 11), 8192);
+	putn("efault/big", pattern(65536, 17), 65536);
+	{ /* 60 KiB of hole, then 4 KiB of data */
+		int h = open(P("efault/hole"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+		if (h < 0 || pwrite(h, pattern(4096, 19), 4096, 61440) != 4096)
+			setup_fail("hole", "efault/hole", errno);
+		close(h);
+	}
 	sl("f", "efault/l");
 	bad = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -257,6 +342,7 @@ void t_efault(void)
 		return;
 	}
 	in_child("efault/data", "data calls", data_calls);
+	in_child("efault/large", "large reads", large_calls);
 	in_child("efault/stat", "stat calls", stat_calls);
 	in_child("efault/names", "name calls", name_calls);
 	in_child("efault/structs", "struct calls", struct_calls);

@@ -72,10 +72,10 @@ static void rec_detach(struct umfs_fs *fs, struct umfs_katt *a)
 }
 
 static ssize_t rec_read(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, void *buf,
-			size_t len, uint64_t off, bool *fresh)
+			size_t len, uint64_t off, bool *fresh, const struct umfs_out *out)
 {
 	calls[OP_READ]++;
-	return umfs_backend_soft.file_read(fs, ino, a, buf, len, off, fresh);
+	return umfs_backend_soft.file_read(fs, ino, a, buf, len, off, fresh, out);
 }
 
 static ssize_t rec_write(struct umfs_fs *fs, uint64_t ino, struct umfs_katt *a, const void *buf,
