@@ -5,13 +5,11 @@
  * In software mode the pool is one shared mapping of the pool file. The
  * first touch of each page by a process costs a page fault where the kernel
  * maps the file with 4 KiB pages (a tmpfs without huge pages, a file on a
- * page-cache file system), and even where it maps 2 MiB pages (a tmpfs with
- * huge pages) the first pass over fresh translations costs more than the
- * copy: a new process streaming a large file through the mapping pays
- * several times the copy itself. The kernel copies through the pool's
- * descriptor (pread/pwrite at the pool offset) from the same page cache the
- * mapping shows, without mapping anything; so bytes in 2 MiB chunks of the
- * pool that are cold for this process move that way.
+ * page-cache file system): a new process streaming a large file through the
+ * mapping pays several times the copy itself. The kernel copies through the
+ * pool's descriptor (pread/pwrite at the pool offset) from the same page
+ * cache the mapping shows, without mapping anything; so bytes in 2 MiB
+ * chunks of the pool that are cold for this process move that way.
  *
  * A chunk turns warm after enough such copies (COLD_WARM_AT): it is
  * populated whole (MADV_POPULATE_READ or _WRITE), and served through the
@@ -31,7 +29,10 @@
  *    populated alone and mapped from then on;
  *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
  *    write warms its chunk at once: populating it is one page, cheaper
- *    than a few system calls;
+ *    than a few system calls; so does a read of COLD_COPY_UNIT or more of
+ *    the chunk, whose copy from the mapping beats the kernel's copy to
+ *    user memory by more than that (1 GiB in 1 MiB reads: 47-49 ms of
+ *    CPU against 57-60);
  *  - pages known present (prefault.c populated them, as a strict
  *    overwrite's undo copy does) use the mapping whatever their chunk's
  *    state. On 4 KiB pages populating a page alone costs far more than a
@@ -284,12 +285,14 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 /* How chunk i is reached for a read or write of len bytes, part of them
  * in the chunk: a copy through the kernel counts COLD_COPY (a read or an
  * overwrite, that per COLD_COPY_UNIT of part; a write of fresh pages on
- * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write populates its
- * chunk at once. */
+ * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write, and a read of
+ * COLD_COPY_UNIT or more of the chunk, populate it at once. */
 static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
 				  size_t len, uint64_t part)
 {
 	if (how != MEDIA_READ && fs->cold->huge && len <= COLD_SMALL_WRITE)
+		return chunk_charge(fs, i, how, COLD_WARM_AT);
+	if (how == MEDIA_READ && fs->cold->huge && part >= COLD_COPY_UNIT)
 		return chunk_charge(fs, i, how, COLD_WARM_AT);
 	if (how == MEDIA_FRESH)
 		return chunk_charge(fs, i, how, fs->cold->huge ? COLD_COPY : COLD_FRESH);
