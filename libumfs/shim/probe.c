@@ -81,12 +81,18 @@ __asm__(".pushsection .text.shim_probe, \"ax\", @progbits\n"
 	/* size_t copy_out_left(void *dst, const void *src, size_t n): the
 	 * bytes not stored (0: all) */
 	".p2align 4\n"
+	".globl copy_out_left\n"
+	".hidden copy_out_left\n"
+	".type copy_out_left,@function\n"
 	"copy_out_left:\n"
 	"	movq %rdx, %rcx\n"
 	"	rep movsb\n"
 	"	xorl %eax, %eax\n"
 	"	ret\n"
 	/* size_t clear_out_left(void *dst, size_t n): the same for zeros */
+	".globl clear_out_left\n"
+	".hidden clear_out_left\n"
+	".type clear_out_left,@function\n"
 	"clear_out_left:\n"
 	"	movq %rsi, %rcx\n"
 	"	xorl %eax, %eax\n"
