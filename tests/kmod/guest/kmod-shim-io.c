@@ -12,6 +12,9 @@
  *                                         after fork, after truncates by this
  *                                         and another process (REVOKE), and
  *                                         racing a truncating child
+ *   kmod-shim-io badread FILE             12 KiB reads into two good pages
+ *                                         and one that cannot be stored to:
+ *                                         counts and checksums (as on tmpfs)
  *   kmod-shim-io stats                    the module's counters
  *   kmod-shim-io mount DEV                MOUNT, which validates every table;
  *                                         prints what it checked
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +243,43 @@ static int check(const char *path)
 	return close(fd) ? 1 : 0;
 }
 
+/* Reads of 12 KiB into two writable pages and a third that is
+ * inaccessible, then read-only, the buffer co-aligned with the file
+ * offset and not, and into a non-canonical address: each count (errno)
+ * and an FNV-1a of the bytes stored. A read stores up to the first byte
+ * it cannot, as the kernel's copy does, whatever path serves it. */
+static int badread(const char *path)
+{
+	static const long at[][2] = { { 0, 0 }, { 64, 4096 + 64 }, { 8, 8 }, { 8, 0 }, { 4064, 32 } };
+	static const int prots[] = { PROT_NONE, PROT_READ };
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return perror(path), 1;
+	for (unsigned p = 0; p < 2; p++) {
+		char *b = mmap(NULL, 3 * BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (b == MAP_FAILED || mprotect(b + 2 * BLK, BLK, prots[p]))
+			return perror("mmap"), 1;
+		for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			uint64_t h = 0xcbf29ce484222325ull;
+
+			memset(b, 0, 2 * BLK);
+			n = pread(fd, b + at[i][0], 3 * BLK, at[i][1]);
+			for (ssize_t j = 0; j < n; j++)
+				h = (h ^ (unsigned char)b[at[i][0] + j]) * 0x100000001b3ull;
+			printf("prot %d dst +%ld off %ld: %zd %s %016" PRIx64 "\n", prots[p], at[i][0],
+			       at[i][1], n, n < 0 ? strerror(errno) : "", h);
+		}
+		munmap(b, 3 * BLK);
+	}
+	n = pread(fd, (char *)0x800000000000ull, 2 * BLK, 0);
+	printf("non-canonical: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+	return close(fd) ? 1 : 0;
+}
+
 static int kmod_fd(void)
 {
 	int fd = open(UMFS_KMOD_DEVICE, O_RDWR | O_CLOEXEC);
@@ -261,6 +302,8 @@ int main(int argc, char **argv)
 		return append_io(argv[2], atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "check"))
 		return check(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "badread"))
+		return badread(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "stats")) {
 		fd = kmod_fd();
 		memset(&st, 0, sizeof(st));
@@ -308,6 +351,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: kmod-shim-io fill FILE MIB | rand FILE read|write N | "
-			"append FILE N | check FILE | stats | mount DEV | unmount\n");
+			"append FILE N | check FILE | badread FILE | stats | mount DEV | unmount\n");
 	return 2;
 }

@@ -129,6 +129,16 @@ for mode in km sw; do
 	[ $mode = sw ] || [ $((r1 - r0)) -ge 2 ] || fail "module mode: only $((r1 - r0)) revokes"
 done
 
+# reads into buffers that turn bad part way, in both modes, as on tmpfs
+kmod-shim-io fill $T/bad-ref 4 || fail "fill (tmpfs) failed"
+want=$(kmod-shim-io badread $T/bad-ref) || fail "badread on tmpfs failed"
+for mode in km sw; do
+	$mode -- kmod-shim-io fill /umfs/bad-$mode 4 || fail "fill ($mode) failed"
+	got=$($mode -- kmod-shim-io badread /umfs/bad-$mode) || fail "badread ($mode) died: $got"
+	[ "$got" = "$want" ] || fail "badread ($mode) differs from tmpfs: $(diff <(echo "$want") <(echo "$got"))"
+done
+echo "kmod-shim: reads into bad buffers: as on tmpfs in both modes"
+
 # chmod and unlink revoke attachments: a shell holds both files open
 # (attached at open), chmod and rm run as other processes, and the shell
 # still reads both whole afterwards (it attaches again, or falls back)
