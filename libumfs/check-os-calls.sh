@@ -11,6 +11,8 @@
 #    library's own: every preloaded process loads it (core/cpuflush.h);
 #  - libumfs.so has no dynamic relocation against an intercepted name: its
 #    own calls bind inside it (-Bsymbolic-functions);
+#  - libumfs.so reaches its thread-local variables without __tls_get_addr
+#    (the initial-exec model, libumfs/meson.build);
 #  - neither holds the test hooks (core/testhooks.c): they belong to the
 #    test variant of the core only.
 set -eu
@@ -63,6 +65,11 @@ objdump -R "$shim" | awk 'NF >= 3 { sub(/@.*/, "", $3); print $3 }' | sort -u |
 if [ -s "$tmp/relocs" ]; then
 	echo "FAIL $(basename "$shim") relocates intercepted names (calls that leave the library):" >&2
 	sed 's/^/  /' "$tmp/relocs" >&2
+	rc=1
+fi
+
+if nm -D "$shim" | grep -q '__tls_get_addr'; then
+	echo "FAIL $(basename "$shim") calls __tls_get_addr: build its objects with -ftls-model=initial-exec" >&2
 	rc=1
 fi
 
