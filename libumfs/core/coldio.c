@@ -92,9 +92,10 @@
  * costs more than its system call (reads: about 0.55 ms per 2 MiB against
  * 0.19 ms through a warm mapping), so a process that comes back to a
  * chunk again and again in large calls maps it as one that does in small
- * calls does. Any stream in calls of 64 KiB or more counts 256 per pass
- * over a chunk: a single pass (dd, cp, cat) never maps it, a fourth pass
- * does. */
+ * calls does. On 4 KiB pages any stream in calls of 64 KiB or more counts
+ * 256 per pass over a chunk: a single pass (dd, cp, cat) never maps it, a
+ * fourth pass does (on 2 MiB pages such a read maps it at once,
+ * chunk_path). */
 #define COLD_COPY_UNIT (64u << 10)
 /* A strict overwrite loads its page's old bytes through the mapping (the
  * undo record), so a cold page is populated alone: 11-25 us with its first

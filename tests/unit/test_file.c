@@ -956,6 +956,26 @@ static ssize_t count_pwrite(int fd, const void *buf, size_t len, off_t off)
 	return real_pwrite(fd, buf, len, off);
 }
 
+/* Counts populates with advice, and the pool copies, from now on. */
+static void chunk_counters_on(int advice)
+{
+	real_madvise = umfs_os.madvise;
+	real_pread = umfs_os.pread;
+	real_pwrite = umfs_os.pwrite;
+	umfs_os.madvise = count_chunk_madvise;
+	umfs_os.pread = count_pread;
+	umfs_os.pwrite = count_pwrite;
+	populate_advice = advice;
+	chunk_populates = pool_copies = 0;
+}
+
+static void chunk_counters_off(void)
+{
+	umfs_os.madvise = real_madvise;
+	umfs_os.pread = real_pread;
+	umfs_os.pwrite = real_pwrite;
+}
+
 /* On 4 KiB pages a process reading a file in large calls, or overwriting
  * it in place (relaxed), moves the bytes of chunks it has not mapped
  * through the pool's descriptor: one pass, or three, maps nothing (a
@@ -978,14 +998,7 @@ static void large_calls_map_chunks(bool overwrite)
 		big += in_chunk[i] >= 1 * MIB;
 	assert_true(big >= 3);
 
-	real_madvise = umfs_os.madvise;
-	real_pread = umfs_os.pread;
-	real_pwrite = umfs_os.pwrite;
-	umfs_os.madvise = count_chunk_madvise;
-	umfs_os.pread = count_pread;
-	umfs_os.pwrite = count_pwrite;
-	populate_advice = overwrite ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-	chunk_populates = 0;
+	chunk_counters_on(overwrite ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 	for (pass = 1; pass <= 6; pass++) {
 		pool_copies = 0;
 		memset(out, 0, sizeof(out));
@@ -1007,9 +1020,7 @@ static void large_calls_map_chunks(bool overwrite)
 		if (!overwrite)
 			assert_memory_equal(out, ref, sizeof(out));
 	}
-	umfs_os.madvise = real_madvise;
-	umfs_os.pread = real_pread;
-	umfs_os.pwrite = real_pwrite;
+	chunk_counters_off();
 	assert_true(chunk_populates >= big);
 	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
 	assert_memory_equal(out, ref, sizeof(out));
@@ -1095,12 +1106,7 @@ static void large_reads_map_huge_chunks_at_once(void **state)
 	}
 	assert_true(nbig >= 3);
 
-	real_madvise = umfs_os.madvise;
-	real_pread = umfs_os.pread;
-	umfs_os.madvise = count_chunk_madvise;
-	umfs_os.pread = count_pread;
-	populate_advice = MADV_POPULATE_READ;
-	chunk_populates = pool_copies = 0;
+	chunk_counters_on(MADV_POPULATE_READ);
 	/* 4 KiB reads, 16 in each MiB: through the kernel, nothing mapped */
 	for (uint64_t off = 0; off < sizeof(ref); off += 64 * 1024)
 		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, PGSZ, off), (ssize_t)PGSZ);
@@ -1112,8 +1118,7 @@ static void large_reads_map_huge_chunks_at_once(void **state)
 	memset(out, 0, sizeof(out));
 	for (uint64_t off = 0; off < sizeof(out); off += MIB)
 		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, MIB, off), (ssize_t)MIB);
-	umfs_os.madvise = real_madvise;
-	umfs_os.pread = real_pread;
+	chunk_counters_off();
 	assert_int_equal(chunk_populates, nbig);
 	for (uint64_t i = 0; i < nbig; i++) {
 		bool populated = false;
