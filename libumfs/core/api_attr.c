@@ -216,26 +216,45 @@ int umfs_stat(struct umfs_fs *fs, const char *path, struct stat *st, int flags)
 	return umfs_stat_id(fs, path, st, flags, NULL);
 }
 
+struct stat_look {
+	const char *path;
+	unsigned walk_flags;
+	struct umfs_walk *w;
+	struct stat st;
+	uint32_t gen;
+};
+
+static int stat_look(struct umfs_fs *fs, void *arg)
+{
+	struct stat_look *l = arg;
+	int err = umfs_walk(fs, l->path, l->walk_flags, l->w);
+
+	if (!err) {
+		umfs_inode_stat(fs, l->w->ino, &l->st);
+		l->gen = umfs_inode(fs, l->w->ino)->generation;
+	}
+	return err;
+}
+
 int umfs_stat_id(struct umfs_fs *fs, const char *path, struct stat *st, int flags,
 		 uint32_t *gen)
 {
-	struct umfs_walk *w;
+	struct stat_look l = { .path = path };
 	int err;
 
 	if (flags & ~AT_SYMLINK_NOFOLLOW)
 		return -EINVAL;
-	w = umfs_walk_get();
-	if (!w)
+	l.walk_flags = (flags & AT_SYMLINK_NOFOLLOW) ? UMFS_WALK_NOFOLLOW : 0;
+	l.w = umfs_walk_get();
+	if (!l.w)
 		return -ENOMEM;
-	umfs_meta_lock(fs);
-	err = umfs_walk(fs, path, (flags & AT_SYMLINK_NOFOLLOW) ? UMFS_WALK_NOFOLLOW : 0, w);
+	err = umfs_meta_read(fs, stat_look, &l);
+	umfs_walk_put(l.w);
 	if (!err) {
-		umfs_inode_stat(fs, w->ino, st);
+		*st = l.st;
 		if (gen)
-			*gen = umfs_inode(fs, w->ino)->generation;
+			*gen = l.gen;
 	}
-	umfs_meta_unlock(fs);
-	umfs_walk_put(w);
 	return umfs_fs_result(fs, err);
 }
 

@@ -311,9 +311,13 @@ static int block_find_room(const struct umfs_dirblock_hdr *h, unsigned n)
 	return run ? (int)mask_ctz(run) : -1;
 }
 
+/* The name is compared only within the entry's block, whatever its slot
+ * says by the time it is read (a lookup without the lock races writers). */
 static bool entry_matches(const struct umfs_dentry *e, const char *name, size_t len, uint32_t hash)
 {
-	return e->hash == hash && e->name_len == len && !memcmp(e->name, name, len);
+	return e->hash == hash && e->name_len == len &&
+	       ((uintptr_t)e->name & (UMFS_PAGE_SIZE - 1)) + len <= UMFS_PAGE_SIZE &&
+	       !memcmp(e->name, name, len);
 }
 
 /* The check byte an entry naming ino carries in this pool (format.h). */
@@ -400,10 +404,14 @@ static struct umfs_bucket *bucket_of(const struct umfs_fs *fs, const struct umfs
 	uint32_t mask = (uint32_t)((1ull << in->dir.gdepth) - 1);
 	umfs_le32 *m = map_entry(fs, in, hash & mask);
 	struct umfs_bucket *b;
+	uint32_t bucket;
 
-	if (!m || *m >= in->dir.nbuckets)
+	if (!m)
 		return NULL;
-	b = dir_page(fs, in, UMFS_DIR_BUCKET_PAGE0 + *m);
+	bucket = *(volatile umfs_le32 *)m; /* read once: checked as used */
+	if (bucket >= in->dir.nbuckets)
+		return NULL;
+	b = dir_page(fs, in, UMFS_DIR_BUCKET_PAGE0 + bucket);
 	if (!b || b->magic != UMFS_BUCKET_MAGIC || b->count > UMFS_BUCKET_ENTRIES ||
 	    b->local_depth > in->dir.gdepth)
 		return NULL;
@@ -718,10 +726,9 @@ static int find_unindexed(const struct umfs_fs *fs, const struct umfs_inode *in,
  * is most of a lookup's cost: with SSE2 it compares 8 entries per step (the
  * hash is the high 32-bit lane of each entry), and only a chunk with a
  * match is looked at one entry at a time. */
-static unsigned bucket_scan(const struct umfs_bucket *b, unsigned i, uint32_t hash)
+static unsigned bucket_scan(const struct umfs_bucket *b, unsigned i, unsigned count,
+			    uint32_t hash)
 {
-	unsigned count = b->count;
-
 #ifdef __SSE2__
 	const __m128i h = _mm_set1_epi32((int)hash);
 
@@ -747,10 +754,14 @@ static int find_indexed(const struct umfs_fs *fs, const struct umfs_inode *in, c
 			size_t len, uint32_t hash, struct dir_hit *hit)
 {
 	struct umfs_bucket *b = bucket_of(fs, in, hash);
+	unsigned count;
 
 	if (!b)
 		return -EUCLEAN;
-	for (unsigned i = bucket_scan(b, 0, hash); i < b->count; i = bucket_scan(b, i + 1, hash)) {
+	/* read once, as checked: a lookup without the lock races writers */
+	count = UMFS_MIN(*(volatile uint16_t *)&b->count, (unsigned)UMFS_BUCKET_ENTRIES);
+	for (unsigned i = bucket_scan(b, 0, count, hash); i < count;
+	     i = bucket_scan(b, i + 1, count, hash)) {
 		uint32_t pos = (uint32_t)b->ent[i];
 		unsigned slot = pos % SLOTS;
 		struct umfs_dirblock_hdr *h = block_get(fs, in, pos / SLOTS);

@@ -21,6 +21,7 @@
 #include "prefault.h"
 #include "ptable.h"
 #include "share.h"
+#include "testhooks.h"
 #include "ulog.h"
 
 static __thread char mount_error[256];
@@ -36,18 +37,61 @@ static int mount_fail(int err, const char *what, const char *why)
 	return err;
 }
 
+static _Atomic uint64_t *meta_seq(struct umfs_fs *fs)
+{
+	return fs->share ? umfs_share_meta_seq(fs) : &fs->meta_seq;
+}
+
 void umfs_meta_lock(struct umfs_fs *fs)
 {
+	_Atomic uint64_t *seq;
+
 	pthread_mutex_lock(&fs->meta_lock);
 	if (fs->share)
 		umfs_share_meta_enter(fs);
+	/* Odd before the first change (the locked add orders the stores
+	 * after it); a holder that died or was cut off left it odd, and so
+	 * it stays until a holder leaves whole. */
+	seq = meta_seq(fs);
+	if (!(atomic_load_explicit(seq, memory_order_relaxed) & 1))
+		atomic_fetch_add_explicit(seq, 1, memory_order_seq_cst);
 }
 
 void umfs_meta_unlock(struct umfs_fs *fs)
 {
+	if (!umfs_fs_failed(fs))
+		atomic_fetch_add_explicit(meta_seq(fs), 1, memory_order_release);
 	if (fs->share)
 		umfs_share_meta_exit(fs);
 	pthread_mutex_unlock(&fs->meta_lock);
+}
+
+__thread unsigned umfs_meta_unlocked;
+
+int umfs_meta_read(struct umfs_fs *fs, int (*look)(struct umfs_fs *fs, void *arg), void *arg)
+{
+	_Atomic uint64_t *word = meta_seq(fs);
+	uint64_t seq = atomic_load_explicit(word, memory_order_acquire);
+	int err;
+
+	if (!(seq & 1) || UMFS_FAULT(UMFS_FAULT_META_READ_TRUST)) {
+		umfs_meta_unlocked++;
+		err = look(fs, arg);
+		umfs_meta_unlocked--;
+		/* the reads above before the count's second read */
+		atomic_thread_fence(memory_order_acquire);
+		if ((meta_seq(fs) == word && atomic_load_explicit(word, memory_order_relaxed) == seq &&
+		     err != -EUCLEAN && !umfs_fs_failed(fs)) ||
+		    UMFS_FAULT(UMFS_FAULT_META_READ_TRUST)) {
+			UMFS_TEST_COUNT(UMFS_TEST_META_READ_KEPT);
+			return err;
+		}
+	}
+	UMFS_TEST_COUNT(UMFS_TEST_META_READ_AGAIN);
+	umfs_meta_lock(fs);
+	err = look(fs, arg);
+	umfs_meta_unlock(fs);
+	return err;
 }
 
 void umfs_vnode_wrlock(struct umfs_fs *fs, struct umfs_vnode *vn)

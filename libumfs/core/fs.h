@@ -92,6 +92,7 @@ struct umfs_fs {
 	unsigned flags;             /* UMFS_MOUNT_* */
 
 	pthread_mutex_t meta_lock;  /* transactions and the namespace */
+	_Atomic uint64_t meta_seq;  /* a private mount's umfs_meta_read count */
 	struct umfs_tx tx;
 
 	uint64_t free_pages, free_inodes;
@@ -160,6 +161,23 @@ struct umfs_fs {
  * free space after other processes' changes). */
 void umfs_meta_lock(struct umfs_fs *fs);
 void umfs_meta_unlock(struct umfs_fs *fs);
+
+/*
+ * Reads of the namespace and of attributes without the metadata lock, so
+ * that threads and processes that only look (stat, a path walk) do not
+ * wait for each other. Every holder of the lock makes a count odd as it
+ * takes it and even as it leaves (one in the lock region, on a shared
+ * mount); look() runs first without the lock and its answer stands when
+ * the count was even before and the same after: no holder came in between,
+ * so nothing it read was half changed. Otherwise (a holder came, or look()
+ * met what looks like damage, which only a check under the lock may
+ * report) look() runs again under the lock. look() must write nothing but
+ * its arg, and overwrite all of that at each run.
+ */
+int umfs_meta_read(struct umfs_fs *fs, int (*look)(struct umfs_fs *fs, void *arg), void *arg);
+/* Nonzero while this thread reads without the lock: what looks like damage
+ * is neither reported nor checked again there (report.c, verify.c). */
+extern __thread unsigned umfs_meta_unlocked;
 
 /* A file's data lock. Writers exclude each other (across processes on a
  * shared mount); readers share: the rwlock on a private mount, no lock at

@@ -81,7 +81,9 @@ void umfs_damage_report(struct umfs_fs *fs, uint64_t key, uint32_t sig, const ch
 	char line[512];
 	va_list ap;
 
-	if (!damage_first(fs, key, sig))
+	/* without the lock a change in flight looks like damage: the caller
+	 * answers -EUCLEAN and the lookup runs again under the lock */
+	if (umfs_meta_unlocked || !damage_first(fs, key, sig))
 		return;
 	umfs_damage_mark(fs, damage_kind(key, sig));
 	va_start(ap, fmt);

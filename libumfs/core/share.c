@@ -52,7 +52,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 11 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
+#define SHARE_VERSION 12 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -74,6 +74,7 @@ struct umfs_share {
 	uint8_t uuid[16];
 	char boot_id[40];      /* the boot that initialised a region in /tmp */
 	struct umfs_plock meta;
+	_Atomic uint64_t meta_seq; /* odd while meta is held (umfs_meta_read) */
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t takeovers; /* locks taken from dead holders */
 	/* the allocator's counts and hints as the last holder left them
@@ -693,6 +694,11 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq)
 {
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(&share_stripe(fs, ino)->seq, memory_order_relaxed) != seq;
+}
+
+_Atomic uint64_t *umfs_share_meta_seq(struct umfs_fs *fs)
+{
+	return &fs->share->meta_seq;
 }
 
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs)

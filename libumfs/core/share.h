@@ -93,6 +93,9 @@ uint64_t umfs_share_instance(const struct umfs_fs *fs);
 /* The metadata lock in the region (tests forge its holder; everything
  * after it in the file is the region's body, the header before it). */
 struct umfs_plock *umfs_share_meta_plock(struct umfs_fs *fs);
+/* The count every holder of the metadata lock makes odd as it takes the
+ * lock and even as it leaves (fs.c, umfs_meta_read). */
+_Atomic uint64_t *umfs_share_meta_seq(struct umfs_fs *fs);
 struct umfs_locktab *umfs_share_locktab(struct umfs_fs *fs);
 
 /* Locks taken over from dead holders since the region was made. */

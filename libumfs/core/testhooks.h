@@ -31,11 +31,15 @@ enum umfs_fault {
 	UMFS_FAULT_RETIRE_EARLY,    /* record retired before the new size */
 	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
 	UMFS_FAULT_PAGE_NO_FENCE,   /* page swap: leaf stored with its record */
+	UMFS_FAULT_META_READ_TRUST, /* reads without the metadata lock kept,
+				     * whatever holders came or were in */
 };
 /* Events the test variant counts (umfs_test_count). */
 enum umfs_test_event {
 	UMFS_TEST_PAGE_SWAP,   /* an overwrite took the spare page */
 	UMFS_TEST_UNDO_BYTES,  /* an overwrite saved its old bytes */
+	UMFS_TEST_META_READ_KEPT,  /* a read without the metadata lock stood */
+	UMFS_TEST_META_READ_AGAIN, /* and one ran again under the lock */
 	UMFS_TEST_EVENTS
 };
 #ifdef UMFS_TEST_HOOKS

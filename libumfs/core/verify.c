@@ -23,7 +23,8 @@
  * resealed before it is released; the directory bookkeeping and a
  * directory's size likewise. A check made without the lock (fstat) may see
  * another process's transaction half done, so a failure there is checked
- * again under the lock before it counts. Two writers do not take that
+ * again under the lock before it counts; inside umfs_meta_read's first,
+ * unlocked run it only sends the caller to run again under the lock. Two writers do not take that
  * lock: the kernel module (EXTEND grows a file's tree, FREE and ULOG change
  * it, each under the module's own lock) and, for a pool this process
  * mounted read-only (no locks), every other process. There, damage is a
@@ -180,6 +181,8 @@ static __attribute__((noinline)) int inode_verify_slow(struct umfs_fs *fs, uint6
 {
 	enum damage why;
 
+	if (umfs_meta_unlocked)
+		return -EUCLEAN; /* checked again under the lock (umfs_meta_read) */
 	if (!locked)
 		umfs_meta_lock(fs);
 	why = inode_settle(fs, ino);
@@ -224,9 +227,13 @@ static __attribute__((noinline)) int dentry_verify_slow(struct umfs_fs *fs, uint
 							 const char *name, size_t len, uint64_t ino,
 							 unsigned char type)
 {
-	enum damage why = inode_settle(fs, ino);
+	enum damage why;
 	unsigned char actual = DT_UNKNOWN;
 	uint32_t sig = umfs_name_hash(name, len) ^ (uint32_t)ino;
+
+	if (umfs_meta_unlocked)
+		return -EUCLEAN; /* as in inode_verify_slow */
+	why = inode_settle(fs, ino);
 
 	if (why == DMG_NONE) {
 		actual = (unsigned char)IFTODT(umfs_inode(fs, ino)->mode);

@@ -55,7 +55,7 @@ static long stat_byfd(int fd, void *arg)
 	return shim_fd_stat(fd, a->st);
 }
 
-static const struct path_ops stat_ops = { stat_umfs, stat_kernel, stat_byfd, false };
+static const struct path_ops stat_ops = { stat_umfs, stat_kernel, stat_byfd, false, true };
 
 /* The stat of the cwd, for AT_EMPTY_PATH with AT_FDCWD. */
 static int cwd_stat(struct stat *st)
@@ -286,7 +286,7 @@ static long access_byfd(int fd, void *arg)
 	return r;
 }
 
-static const struct path_ops access_ops = { access_umfs, access_kernel, access_byfd, false };
+static const struct path_ops access_ops = { access_umfs, access_kernel, access_byfd, false, false };
 
 static int access_entry(int dirfd, const char *path, int mode, int flags)
 {
@@ -392,7 +392,7 @@ static long statvfs_byfd(int fd, void *arg)
 	return r;
 }
 
-static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false };
+static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false, false };
 
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
@@ -518,7 +518,7 @@ static long pathconf_kernel(int dirfd, const char *path, void *arg)
 	return 1;
 }
 
-static const struct path_ops pathconf_ops = { pathconf_umfs, pathconf_kernel, NULL, false };
+static const struct path_ops pathconf_ops = { pathconf_umfs, pathconf_kernel, NULL, false, false };
 
 SHIM_API long pathconf(const char *path, int name)
 {
@@ -611,7 +611,7 @@ static long chmod_kernel(int dirfd, const char *path, void *arg)
 	return SYS(fchmodat)(dirfd, path, a->mode, a->flags) < 0 ? -errno : 0;
 }
 
-static const struct path_ops chmod_ops = { chmod_umfs, chmod_kernel, NULL, true };
+static const struct path_ops chmod_ops = { chmod_umfs, chmod_kernel, NULL, true, false };
 
 SHIM_API int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
@@ -674,7 +674,7 @@ static long chown_kernel(int dirfd, const char *path, void *arg)
 	return SYS(fchownat)(dirfd, path, a->uid, a->gid, a->flags) < 0 ? -errno : 0;
 }
 
-static const struct path_ops chown_ops = { chown_umfs, chown_kernel, NULL, true };
+static const struct path_ops chown_ops = { chown_umfs, chown_kernel, NULL, true, false };
 
 static int do_fchown(struct umfs_file *uf, const void *arg)
 {
@@ -748,7 +748,7 @@ static long utimens_kernel(int dirfd, const char *path, void *arg)
 	return SYS(utimensat)(dirfd, path, a->ts, a->flags) < 0 ? -errno : 0;
 }
 
-static const struct path_ops utimens_ops = { utimens_umfs, utimens_kernel, NULL, true };
+static const struct path_ops utimens_ops = { utimens_umfs, utimens_kernel, NULL, true, false };
 
 static int do_futimens(struct umfs_file *uf, const void *arg)
 {
@@ -946,7 +946,7 @@ static long xattr_kernel(int dirfd, const char *path, void *arg)
 	return r < 0 ? -errno : r;
 }
 
-static const struct path_ops xattr_ops = { xattr_umfs, xattr_kernel, NULL, false };
+static const struct path_ops xattr_ops = { xattr_umfs, xattr_kernel, NULL, false, false };
 
 static ssize_t xattr_path(const char *path, struct xattr_arg *a)
 {

@@ -39,7 +39,7 @@ static long mkdir_kernel(int dirfd, const char *path, void *arg)
 	return SYS(mkdirat)(dirfd, path, a->mode) < 0 ? -errno : 0;
 }
 
-static const struct path_ops mkdir_ops = { mkdir_umfs, mkdir_kernel, NULL, true };
+static const struct path_ops mkdir_ops = { mkdir_umfs, mkdir_kernel, NULL, true, false };
 
 SHIM_API int mkdirat(int dirfd, const char *path, mode_t mode)
 {
@@ -80,7 +80,7 @@ static long mknod_kernel(int dirfd, const char *path, void *arg)
 	return SYS(mknodat)(dirfd, path, a->mode, a->dev) < 0 ? -errno : 0;
 }
 
-static const struct path_ops mknod_ops = { mknod_umfs, mknod_kernel, NULL, true };
+static const struct path_ops mknod_ops = { mknod_umfs, mknod_kernel, NULL, true, false };
 
 SHIM_API int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
@@ -157,7 +157,7 @@ static long unlink_kernel(int dirfd, const char *path, void *arg)
 	return SYS(unlinkat)(dirfd, path, *(int *)arg) < 0 ? -errno : 0;
 }
 
-static const struct path_ops unlink_ops = { unlink_umfs, unlink_kernel, NULL, true };
+static const struct path_ops unlink_ops = { unlink_umfs, unlink_kernel, NULL, true, false };
 
 SHIM_API int unlinkat(int dirfd, const char *path, int flags)
 {
@@ -553,7 +553,7 @@ static long symlink_kernel(int dirfd, const char *path, void *arg)
 	return SYS(symlinkat)(arg, dirfd, path) < 0 ? -errno : 0;
 }
 
-static const struct path_ops symlink_ops = { symlink_umfs, symlink_kernel, NULL, true };
+static const struct path_ops symlink_ops = { symlink_umfs, symlink_kernel, NULL, true, false };
 
 SHIM_API int symlinkat(const char *target, int dirfd, const char *path)
 {
@@ -641,7 +641,7 @@ static long readlink_byfd(int fd, void *arg)
 }
 
 static const struct path_ops readlink_ops = { readlink_umfs, readlink_kernel, readlink_byfd,
-					      false };
+					      false, false };
 
 /* readlinkat(fd, "") of an O_PATH descriptor on a UMFS symlink */
 static ssize_t readlink_fd(int fd, char *buf, size_t size)

@@ -112,7 +112,7 @@ static long bind_byfd(int fd, void *arg)
 	return -EADDRINUSE; /* a UMFS descriptor's own name: it exists */
 }
 
-static const struct path_ops bind_ops = { bind_umfs, sock_kernel_path, bind_byfd, true };
+static const struct path_ops bind_ops = { bind_umfs, sock_kernel_path, bind_byfd, true, false };
 
 static int sock_bind(int fd, const struct sockaddr *addr, socklen_t len, const char *path)
 {
@@ -200,7 +200,7 @@ static long dest_byfd(int fd, void *arg)
 	return -ECONNREFUSED; /* a UMFS file or directory: no socket */
 }
 
-static const struct path_ops dest_ops = { dest_umfs, sock_kernel_path, dest_byfd, false };
+static const struct path_ops dest_ops = { dest_umfs, sock_kernel_path, dest_byfd, false, false };
 
 /* The address the kernel gets for destination addr: 0 when it is addr
  * itself, 1 when it is a->host, or -errno. */

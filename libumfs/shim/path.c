@@ -834,13 +834,21 @@ long path_run(int dirfd, const char *path, const struct path_ops *ops, void *arg
 		fs = shim_fs(&err);
 		if (!fs)
 			return err;
-		pool_lock();
-		path_use(&up, NULL);
-		r = ops->umfs(fs, up.buf, arg);
-		if (ops->changes)
-			pool_unlock();
-		else
-			pool_unlock_ro();
+		if (ops->lockless) {
+			/* a handler waits: the call may take the core's lock */
+			shim_busy_enter();
+			path_use(&up, NULL);
+			r = ops->umfs(fs, up.buf, arg);
+			shim_busy_leave();
+		} else {
+			pool_lock();
+			path_use(&up, NULL);
+			r = ops->umfs(fs, up.buf, arg);
+			if (ops->changes)
+				pool_unlock();
+			else
+				pool_unlock_ro();
+		}
 		if (r != -UMFS_EXTERNAL)
 			return r;
 		kind = path_external(&up);

@@ -1114,7 +1114,8 @@ int path_absolute(struct umfs_fs *fs, const struct upath *up, char *buf, size_t 
  * it again (it may lead back into the pool). */
 int path_external(struct upath *up);
 /* One path operation: what to do with a UMFS path (called with the pool
- * lock held; may return -UMFS_EXTERNAL), with a kernel path, and with a
+ * lock held, unless the core call takes what it needs itself: lockless;
+ * may return -UMFS_EXTERNAL), with a kernel path, and with a
  * /proc/self/fd/N link to a UMFS descriptor (NULL, or PATH_RUN_KERNEL
  * returned: the kernel gets the original path). */
 #define PATH_RUN_KERNEL LONG_MIN
@@ -1123,6 +1124,7 @@ struct path_ops {
 	long (*kernel)(int dirfd, const char *path, void *arg);
 	long (*byfd)(int fd, void *arg);
 	bool changes; /* the UMFS operation may change the pool */
+	bool lockless; /* one core call that only reads (umfs_meta_read) */
 };
 /* Runs ops on path relative to dirfd; 0 (or a count) or -errno. */
 long path_run(int dirfd, const char *path, const struct path_ops *ops, void *arg);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -1106,6 +1107,183 @@ static void test_page_swap_readers(void **state)
 	munmap((void *)stop, 4096);
 }
 
+/*
+ * Readers without the metadata lock (umfs_meta_read): two threads stat
+ * names while a writer renames files over some of them and creates and
+ * removes others in the same directory (its index splitting under the
+ * readers), freeing and reusing the inodes they named. Each name asked for
+ * exists at every instant: fixed ones (size K + 1) and replaced ones
+ * (renamed over, size 1000 * n + K), so every answer is checked. Readers
+ * in another process of a shared mount, then beside the writer in one
+ * process on a private mount. With the count's check taken out
+ * (UMFS_FAULT_META_READ_TRUST) readers are handed what half-made changes
+ * look like, and the test sees it.
+ */
+#define RACE_FIXED 24
+#define RACE_SWAPPED 8
+#define RACE_CHURN 200
+
+struct stat_race {
+	volatile uint64_t stop, reads, bad, kept, again;
+	struct umfs_fs *fs;
+	char why[160];
+};
+
+static void *race_reader(void *arg)
+{
+	struct stat_race *r = arg;
+	char name[32];
+	struct stat st;
+
+	while (!r->stop) {
+		for (unsigned k = 0; k < RACE_FIXED + RACE_SWAPPED; k++) {
+			bool fixed = k < RACE_FIXED;
+			unsigned n = fixed ? k : k - RACE_FIXED;
+			int err;
+
+			snprintf(name, sizeof(name), fixed ? "/d/f%u" : "/d/r%u", n);
+			err = umfs_stat(r->fs, name, &st, 0);
+			if (!err && S_ISREG(st.st_mode) &&
+			    (fixed ? st.st_size == n + 1 : st.st_size >= 1000 && st.st_size % 1000 == n))
+				continue;
+			if (__atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED) == 0)
+				snprintf(r->why, sizeof(r->why), "%s: error %d, mode 0%o, size %lld",
+					 name, err, err ? 0 : st.st_mode,
+					 err ? 0 : (long long)st.st_size);
+		}
+		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void race_readers_run(struct stat_race *r)
+{
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race_reader, r), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void *race_readers_thread(void *arg)
+{
+	race_readers_run(arg);
+	return NULL;
+}
+
+static void stat_race(bool in_child, bool trust)
+{
+	struct stat_race *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	static uint8_t data[41000];
+	uint64_t kept0 = umfs_test_count[UMFS_TEST_META_READ_KEPT];
+	uint64_t again0 = umfs_test_count[UMFS_TEST_META_READ_AGAIN];
+	struct umfs_fs *fs;
+	pthread_t readers;
+	char name[32];
+	uint64_t t0;
+	unsigned round;
+	pid_t pid = 0;
+
+	assert_true(r != MAP_FAILED);
+	pool_make(in_child ? "statrace" : "statrace1", 64ull << 20);
+	if (in_child)
+		fs = mount_shared();
+	else
+		assert_int_equal(umfs_mount(tp.path, 0, &fs), 0);
+	assert_int_equal(umfs_mkdir(fs, "/d", 0755), 0);
+	for (unsigned k = 0; k < RACE_FIXED; k++) {
+		snprintf(name, sizeof(name), "/d/f%u", k);
+		put_file(fs, name, data, k + 1);
+	}
+	for (unsigned k = 0; k < RACE_SWAPPED; k++) {
+		snprintf(name, sizeof(name), "/d/r%u", k);
+		put_file(fs, name, data, 1000 + k);
+	}
+	umfs_fault = trust ? UMFS_FAULT_META_READ_TRUST : UMFS_FAULT_NONE;
+	if (in_child) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			umfs_plock_forked();
+			if (umfs_mount(tp.path, UMFS_MOUNT_SHARED, &r->fs))
+				_exit(2);
+			race_readers_run(r);
+			r->kept = umfs_test_count[UMFS_TEST_META_READ_KEPT] - kept0;
+			r->again = umfs_test_count[UMFS_TEST_META_READ_AGAIN] - again0;
+			umfs_unmount(r->fs);
+			_exit(0);
+		}
+	} else {
+		r->fs = fs;
+		assert_int_equal(pthread_create(&readers, NULL, race_readers_thread, r), 0);
+	}
+	while (r->reads == 0)
+		usleep(1000);
+	t0 = now_us();
+	for (round = 0; !(trust && r->bad) && now_us() - t0 < (trust ? 10000000u : 2000000u);
+	     round++) {
+		unsigned k = round % RACE_SWAPPED;
+		char to[32];
+
+		put_file(fs, "/d/t", data, 1000 * (round % 40 + 1) + k);
+		snprintf(to, sizeof(to), "/d/r%u", k);
+		assert_int_equal(umfs_rename(fs, "/d/t", to, 0), 0);
+		snprintf(name, sizeof(name), "/d/c%u", round % RACE_CHURN);
+		if (round / RACE_CHURN % 2 == 0)
+			put_file(fs, name, data, 1);
+		else
+			assert_int_equal(umfs_unlink(fs, name), 0);
+	}
+	r->stop = 1;
+	if (in_child) {
+		int status;
+
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	} else {
+		pthread_join(readers, NULL);
+		r->kept = umfs_test_count[UMFS_TEST_META_READ_KEPT] - kept0;
+		r->again = umfs_test_count[UMFS_TEST_META_READ_AGAIN] - again0;
+	}
+	umfs_fault = UMFS_FAULT_NONE;
+	print_message("stat race (%s%s): %u changes, %" PRIu64 " rounds of reads, %" PRIu64
+		      " answers kept, %" PRIu64 " read again under the lock, %" PRIu64 " wrong%s%s\n",
+		      in_child ? "processes" : "threads", trust ? ", count unchecked" : "", round,
+		      (uint64_t)r->reads, (uint64_t)r->kept, (uint64_t)r->again, (uint64_t)r->bad,
+		      r->bad ? ": " : "", r->bad ? r->why : "");
+	if (trust) {
+		assert_true(r->bad > 0);
+	} else {
+		assert_int_equal(r->bad, 0);
+		assert_true(round > 100);
+		assert_true(r->kept > 0); /* reads went without the lock */
+		assert_true(r->again > 0); /* and met the writer */
+	}
+	assert_int_equal(umfs_unmount(fs), 0);
+	munmap(r, sizeof(*r));
+}
+
+static void test_stat_readers_processes(void **state)
+{
+	(void)state;
+	stat_race(true, false);
+}
+
+static void test_stat_readers_threads(void **state)
+{
+	(void)state;
+	stat_race(false, false);
+}
+
+static void test_stat_readers_unchecked(void **state)
+{
+	(void)state;
+	stat_race(true, true);
+}
+
 /* The runtime directory a pool names, read through a descriptor of it
  * (what an exec'd image checks its inherited directory against): the
  * mount's own; nothing for a pool whose superblock or state page is not
@@ -1237,6 +1415,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_rundir_planted, teardown),
 		cmocka_unit_test(test_names_without_printf),
 		cmocka_unit_test_teardown(test_page_swap_readers, teardown),
+		cmocka_unit_test_teardown(test_stat_readers_processes, teardown),
+		cmocka_unit_test_teardown(test_stat_readers_threads, teardown),
+		cmocka_unit_test_teardown(test_stat_readers_unchecked, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
