@@ -266,15 +266,29 @@ int api_inode_by_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
 	return umfs_inode_verify(fs, ino, true);
 }
 
+struct ino_look {
+	uint64_t ino;
+	uint32_t gen;
+	struct stat st;
+};
+
+static int ino_look(struct umfs_fs *fs, void *arg)
+{
+	struct ino_look *l = arg;
+	int err = api_inode_by_id(fs, l->ino, l->gen);
+
+	if (!err)
+		umfs_inode_stat(fs, l->ino, &l->st);
+	return err;
+}
+
 int umfs_stat_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, struct stat *st)
 {
-	int err;
+	struct ino_look l = { .ino = ino, .gen = gen };
+	int err = umfs_meta_read(fs, ino_look, &l);
 
-	umfs_meta_lock(fs);
-	err = api_inode_by_id(fs, ino, gen);
 	if (!err)
-		umfs_inode_stat(fs, ino, st);
-	umfs_meta_unlock(fs);
+		*st = l.st;
 	return umfs_fs_result(fs, err);
 }
 

@@ -56,7 +56,7 @@ static int file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, ui
 {
 	while (a < b) {
 		uint64_t run, off, pg = UMFS_PG(a), n;
-		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		int err = umfs_pt_lookup_upto(fs, in, pg, UMFS_PG(b - 1) - pg + 1, &off, &run);
 
 		if (err)
 			return err;
@@ -140,7 +140,7 @@ ssize_t umfs_file_read_runs(struct umfs_fs *fs, uint64_t ino, void *buf, size_t 
 	end = off + UMFS_MIN(UMFS_MIN(len, (size_t)SSIZE_MAX), size - off);
 	for (pos = off; pos < end;) {
 		uint64_t run, src, pg = UMFS_PG(pos), at = pos & FILE_PAGE_MASK;
-		int err = umfs_pt_lookup(fs, in, pg, &src, &run);
+		int err = umfs_pt_lookup_upto(fs, in, pg, UMFS_PG(end - 1) - pg + 1, &src, &run);
 		size_t n = (size_t)(UMFS_MIN(end, pg_off(pg + run)) - pos);
 
 		if (UMFS_UNLIKELY(err))
@@ -265,7 +265,7 @@ static int file_map_holes(struct umfs_fs *fs, struct umfs_inode *in, struct file
 		bool huge;
 		int r;
 
-		err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		err = umfs_pt_lookup_upto(fs, in, pg, m->last - pg + 1, &off, &run);
 		if (err)
 			break;
 		if (off) {
@@ -389,7 +389,7 @@ static int file_copy(struct file_write *w, uint64_t a, uint64_t b)
 {
 	while (a < b) {
 		uint64_t run, dst, pg = UMFS_PG(a), n;
-		int err = umfs_pt_lookup(w->fs, w->in, pg, &dst, &run);
+		int err = umfs_pt_lookup_upto(w->fs, w->in, pg, UMFS_PG(b - 1) - pg + 1, &dst, &run);
 
 		if (err)
 			return err;
@@ -483,7 +483,7 @@ static int file_has_hole(const struct umfs_fs *fs, const struct umfs_inode *in, 
 {
 	while (pg <= last) {
 		uint64_t run, off;
-		int err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		int err = umfs_pt_lookup_upto(fs, in, pg, last - pg + 1, &off, &run);
 
 		if (err || !off)
 			return err ? err : 1;
@@ -621,7 +621,7 @@ static int file_guard_journal(struct umfs_fs *fs, struct umfs_inode *in, struct 
 		uint64_t run, off, pg = UMFS_PG(pos), n;
 		uint8_t *dst;
 
-		err = umfs_pt_lookup(fs, in, pg, &off, &run);
+		err = umfs_pt_lookup_upto(fs, in, pg, UMFS_PG(g->b - 1) - pg + 1, &off, &run);
 		if (err)
 			break;
 		n = UMFS_MIN(g->b, pg_off(pg + run)) - pos;

@@ -110,10 +110,11 @@ static bool pt_table_empty_from(const uint64_t *t, unsigned from, unsigned n)
 /* Lookup                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Hole run of a level-1 table of n entries from index i. */
-static uint64_t pt_hole_run(const uint64_t *t, unsigned n, unsigned i)
+/* Hole run of a level-1 table of n entries from index i, looked at for up
+ * to limit entries. */
+static uint64_t pt_hole_run(const uint64_t *t, unsigned n, unsigned i, uint64_t limit)
 {
-	unsigned j, end = UMFS_MIN(n, i + PT_RUN_SCAN);
+	unsigned j, end = (unsigned)UMFS_MIN(n, i + limit);
 
 	for (j = i + 1; j < end && !t[j]; j++)
 		;
@@ -124,10 +125,12 @@ static uint64_t pt_hole_run(const uint64_t *t, unsigned n, unsigned i)
  * other in the pool: equal entries but for the address, so each one is a
  * leaf too, and none past the data zone's end. */
 static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigned n, unsigned i,
-			    uint64_t off)
+			    uint64_t off, uint64_t limit)
 {
-	uint64_t limit = UMFS_MIN(PT_RUN_SCAN, umfs_pages_to_zone_end(&fs->geom, off));
-	unsigned j, end = (unsigned)UMFS_MIN(n, i + limit);
+	unsigned j, end;
+
+	limit = UMFS_MIN(limit, umfs_pages_to_zone_end(&fs->geom, off));
+	end = (unsigned)UMFS_MIN(n, i + limit);
 	uint64_t want = t[i];
 
 	for (j = i + 1; j < end && t[j] == (want += UMFS_PAGE_SIZE); j++)
@@ -138,8 +141,14 @@ static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigne
 int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 		   uint64_t *offp, uint64_t *run)
 {
+	return umfs_pt_lookup_upto(fs, in, pg, run ? PT_RUN_SCAN : 1, offp, run);
+}
+
+int umfs_pt_lookup_upto(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			uint64_t want, uint64_t *offp, uint64_t *run)
+{
 	struct umfs_pt_pos pos;
-	uint64_t r;
+	uint64_t r, limit = UMFS_MAX(UMFS_MIN(want, (uint64_t)PT_RUN_SCAN), (uint64_t)1);
 
 	*offp = 0;
 	run = run ? run : &r;
@@ -150,7 +159,7 @@ int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64
 		else if (pos.level > 1)
 			*run = umfs_pt_cover(pos.level - 1) - (pg & (umfs_pt_cover(pos.level - 1) - 1));
 		else
-			*run = pt_hole_run(pos.table, pt_l1_entries(in), pos.idx);
+			*run = pt_hole_run(pos.table, pt_l1_entries(in), pos.idx, limit);
 		return 0;
 	case UMFS_PTE_LEAF:
 		*offp = umfs_pt_leaf_page(&pos, pg);
@@ -159,7 +168,7 @@ int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64
 		else if (pos.level == 2)
 			*run = umfs_pt_leaf_pages(&pos, pg);
 		else
-			*run = pt_data_run(fs, pos.table, pt_l1_entries(in), pos.idx, pos.off);
+			*run = pt_data_run(fs, pos.table, pt_l1_entries(in), pos.idx, pos.off, limit);
 		return 0;
 	default:
 		/* damage, or on a shared mount a table a writer is changing

@@ -29,6 +29,10 @@ struct umfs_fs;
  * changes the tree: it retries before it believes it. */
 int umfs_pt_lookup(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
 		   uint64_t *off, uint64_t *run);
+/* The same, looking at no more entries of a table than a run of want pages
+ * needs: a read of one page does not scan the entries after it. */
+int umfs_pt_lookup_upto(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t pg,
+			uint64_t want, uint64_t *off, uint64_t *run);
 /* The same as one value, for tests and tools that treat damage as a hole:
  * the offset, or 0 for a hole or damage. */
 static inline uint64_t umfs_pt_offset(const struct umfs_fs *fs, const struct umfs_inode *in,

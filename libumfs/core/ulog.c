@@ -339,7 +339,7 @@ int umfs_ulog_save_bytes(struct umfs_fs *fs, struct umfs_ulog *u, uint64_t ino, 
 	csum = umfs_crc32c(0, &id, sizeof(id));
 	while (pos < end) {
 		uint64_t run, src, pg = UMFS_PG(pos), n;
-		int err = umfs_pt_lookup(fs, in, pg, &src, &run);
+		int err = umfs_pt_lookup_upto(fs, in, pg, UMFS_PG(end - 1) - pg + 1, &src, &run);
 
 		if (err)
 			return err; /* nothing changed yet: the record is not sealed */

@@ -183,6 +183,20 @@ static void check_lookups(struct umfs_fs *fs, struct umfs_inode *in, struct mode
 		/* the page after a run must not simply continue it */
 		if (pg + run < MAXPG && run < 64 && (pg & (UMFS_PT_ENTRIES - 1)) + run < UMFS_PT_ENTRIES)
 			assert_true(model_find(m, pg + run) != m->e[i].off + run * UMFS_PAGE_SIZE);
+		/* asked for fewer pages, a lookup stops its run there, and
+		 * only there (a level-1 table's run; a huge leaf's is whole) */
+		for (uint64_t want = 0; want <= 3; want++) {
+			uint64_t off, part;
+
+			assert_int_equal(umfs_pt_lookup_upto(fs, in, pg, want, &off, &part), 0);
+			assert_int_equal(off, m->e[i].off);
+			bool huge_rest = run == UMFS_PAGES_PER_HUGE - (pg & (UMFS_PAGES_PER_HUGE - 1)) &&
+					 (off - (pg & (UMFS_PAGES_PER_HUGE - 1)) * UMFS_PAGE_SIZE) %
+						 UMFS_HUGE_SIZE == 0;
+
+			assert_true(part == UMFS_MIN(run, UMFS_MAX(want, 1)) ||
+				    (huge_rest && part == run));
+		}
 		if (pg + 1 < MAXPG && !model_find(m, pg + 1)) {
 			size_t j;
 
