@@ -292,25 +292,36 @@ int umfs_stat_ino(struct umfs_fs *fs, uint64_t ino, uint32_t gen, struct stat *s
 	return umfs_fs_result(fs, err);
 }
 
+struct access_look {
+	const char *path;
+	int amode;
+	struct umfs_walk *w;
+};
+
+static int access_look(struct umfs_fs *fs, void *arg)
+{
+	struct access_look *l = arg;
+	int err = umfs_walk(fs, l->path, 0, l->w);
+
+	if (!err && l->amode)
+		err = umfs_permission(fs, l->w->ino, l->amode);
+	if (!err && (l->amode & W_OK) && fs->pm.rdonly)
+		err = -EROFS;
+	return err;
+}
+
 int umfs_access(struct umfs_fs *fs, const char *path, int amode)
 {
-	struct umfs_walk *w = malloc(sizeof(*w));
+	struct access_look l = { .path = path, .amode = amode };
 	int err;
 
-	if (!w)
-		return -ENOMEM;
-	if (amode & ~(R_OK | W_OK | X_OK)) {
-		free(w);
+	if (amode & ~(R_OK | W_OK | X_OK))
 		return -EINVAL;
-	}
-	umfs_meta_lock(fs);
-	err = umfs_walk(fs, path, 0, w);
-	if (!err && amode)
-		err = umfs_permission(fs, w->ino, amode);
-	if (!err && (amode & W_OK) && fs->pm.rdonly)
-		err = -EROFS;
-	umfs_meta_unlock(fs);
-	free(w);
+	l.w = umfs_walk_get();
+	if (!l.w)
+		return -ENOMEM;
+	err = umfs_meta_read(fs, access_look, &l);
+	umfs_walk_put(l.w);
 	return err;
 }
 

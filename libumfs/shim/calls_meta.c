@@ -286,7 +286,10 @@ static long access_byfd(int fd, void *arg)
 	return r;
 }
 
-static const struct path_ops access_ops = { access_umfs, access_kernel, access_byfd, false, false };
+static const struct path_ops access_ops = { access_umfs, access_kernel, access_byfd, false, true };
+/* the link itself, then what it names: two core calls, under the pool lock */
+static const struct path_ops access_nofollow_ops = { access_umfs, access_kernel, access_byfd,
+						     false, false };
 
 static int access_entry(int dirfd, const char *path, int mode, int flags)
 {
@@ -305,7 +308,8 @@ static int access_entry(int dirfd, const char *path, int mode, int flags)
 	else if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		r = -EINVAL;
 	else
-		r = (int)path_run(dirfd, path, &access_ops, &a);
+		r = (int)path_run(dirfd, path,
+				  flags & AT_SYMLINK_NOFOLLOW ? &access_nofollow_ops : &access_ops, &a);
 	TRACE_SERVED(access, r, t0, "\"%s\", %d", path, mode);
 	return (int)shim_ret(r);
 }

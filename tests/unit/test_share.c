@@ -1109,15 +1109,15 @@ static void test_page_swap_readers(void **state)
 
 /*
  * Readers without the metadata lock (umfs_meta_read): two threads stat
- * names while a writer renames files over some of them and creates and
- * removes others in the same directory (its index splitting under the
- * readers), freeing and reusing the inodes they named. Each name asked for
- * exists at every instant: fixed ones (size K + 1) and replaced ones
- * (renamed over, size 1000 * n + K), so every answer is checked. Readers
- * in another process of a shared mount, then beside the writer in one
- * process on a private mount. With the count's check taken out
- * (UMFS_FAULT_META_READ_TRUST) readers are handed what half-made changes
- * look like, and the test sees it.
+ * names, and check access to them, while a writer renames files over some
+ * of them and creates and removes others in the same directory (its index
+ * splitting under the readers), freeing and reusing the inodes they named.
+ * Each name asked for exists at every instant: fixed ones (size K + 1) and
+ * replaced ones (renamed over, size 1000 * n + K), so every answer is
+ * checked. Readers in another process of a shared mount, then beside the
+ * writer in one process on a private mount. With the count's check taken
+ * out (UMFS_FAULT_META_READ_TRUST) readers are handed what half-made
+ * changes look like, and the test sees it.
  */
 #define RACE_FIXED 24
 #define RACE_SWAPPED 8
@@ -1144,7 +1144,8 @@ static void *race_reader(void *arg)
 			snprintf(name, sizeof(name), fixed ? "/d/f%u" : "/d/r%u", n);
 			err = umfs_stat(r->fs, name, &st, 0);
 			if (!err && S_ISREG(st.st_mode) &&
-			    (fixed ? st.st_size == n + 1 : st.st_size >= 1000 && st.st_size % 1000 == n))
+			    (fixed ? st.st_size == n + 1 : st.st_size >= 1000 && st.st_size % 1000 == n) &&
+			    (err = umfs_access(r->fs, name, R_OK | W_OK)) == 0)
 				continue;
 			if (__atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED) == 0)
 				snprintf(r->why, sizeof(r->why), "%s: error %d, mode 0%o, size %lld",
