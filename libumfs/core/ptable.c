@@ -127,11 +127,11 @@ static uint64_t pt_hole_run(const uint64_t *t, unsigned n, unsigned i, uint64_t 
 static uint64_t pt_data_run(const struct umfs_fs *fs, const uint64_t *t, unsigned n, unsigned i,
 			    uint64_t off, uint64_t limit)
 {
+	uint64_t want = t[i];
 	unsigned j, end;
 
 	limit = UMFS_MIN(limit, umfs_pages_to_zone_end(&fs->geom, off));
 	end = (unsigned)UMFS_MIN(n, i + limit);
-	uint64_t want = t[i];
 
 	for (j = i + 1; j < end && t[j] == (want += UMFS_PAGE_SIZE); j++)
 		;

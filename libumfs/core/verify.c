@@ -24,13 +24,13 @@
  * directory's size likewise. A check made without the lock (fstat) may see
  * another process's transaction half done, so a failure there is checked
  * again under the lock before it counts; inside umfs_meta_read's first,
- * unlocked run it only sends the caller to run again under the lock. Two writers do not take that
- * lock: the kernel module (EXTEND grows a file's tree, FREE and ULOG change
- * it, each under the module's own lock) and, for a pool this process
- * mounted read-only (no locks), every other process. There, damage is a
- * failure that lasts: it must stay over SETTLE_TRIES re-reads
- * SETTLE_NS apart (about 10 ms), once per damage (a damage already
- * reported is known at once).
+ * unlocked run it only sends the caller to run again under the lock. Two
+ * writers do not take that lock: the kernel module (EXTEND grows a file's
+ * tree, FREE and ULOG change it, each under the module's own lock) and,
+ * for a pool this process mounted read-only (no locks), every other
+ * process. There, damage is a failure that lasts: it must stay over
+ * SETTLE_TRIES re-reads SETTLE_NS apart (about 10 ms), once per damage (a
+ * damage already reported is known at once).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -234,7 +234,6 @@ static __attribute__((noinline)) int dentry_verify_slow(struct umfs_fs *fs, uint
 	if (umfs_meta_unlocked)
 		return -EUCLEAN; /* as in inode_verify_slow */
 	why = inode_settle(fs, ino);
-
 	if (why == DMG_NONE) {
 		actual = (unsigned char)IFTODT(umfs_inode(fs, ino)->mode);
 		if (actual == type && (type != DT_DIR || entry_parent_agrees(fs, dir, name, len, ino)))
