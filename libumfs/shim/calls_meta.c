@@ -396,7 +396,8 @@ static long statvfs_byfd(int fd, void *arg)
 	return r;
 }
 
-static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false, false };
+static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false,
+					     false };
 
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
