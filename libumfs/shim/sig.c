@@ -152,30 +152,21 @@ static void sig_kernel_action(int sig, const struct sigaction *prog, struct siga
 		k->sa_flags = SA_SIGINFO | SA_ONSTACK;
 }
 
-/* First look at sig: the disposition the process came with. Call with
- * the table lock held. */
-static void sig_slot_learn(int sig)
+/* The table is changed with this thread's signals deferred (the wrapper
+ * records them while shim_busy is up, and they are sent again as it drops),
+ * not blocked: no handler of this thread waits for the lock it holds, and
+ * no system call is spent on the mask. */
+static void sig_table_enter(void)
 {
-	struct sig_slot *s = sig_slot_of(sig);
-
-	if (s->known)
-		return;
-	if (SYS(sigaction)(sig, NULL, &s->act) != 0)
-		memset(&s->act, 0, sizeof(s->act));
-	s->known = true;
-}
-
-static void sig_table_enter(sigset_t *old)
-{
-	sig_block_all(old);
+	shim_busy_enter();
 	while (atomic_flag_test_and_set_explicit(&sig_table_lock, memory_order_acquire))
 		sched_yield();
 }
 
-static void sig_table_leave(const sigset_t *old)
+static void sig_table_leave(void)
 {
 	atomic_flag_clear_explicit(&sig_table_lock, memory_order_release);
-	sig_restore_mask(old);
+	shim_busy_leave();
 }
 
 /* Sets the program's action (act may be NULL) and returns the previous. */
@@ -185,6 +176,38 @@ static void sig_slot_store(struct sig_slot *s, const struct sigaction *act)
 	s->act = *act;
 	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
 }
+
+static bool sig_slot_known(const struct sig_slot *s)
+{
+	return __atomic_load_n(&s->known, __ATOMIC_ACQUIRE);
+}
+
+/* The slot holds act from now on: what the program set, or what the
+ * kernel had when first looked at. Call with the table lock held. */
+static void sig_slot_know(struct sig_slot *s, const struct sigaction *act)
+{
+	sig_slot_store(s, act);
+	__atomic_store_n(&s->known, true, __ATOMIC_RELEASE);
+}
+
+/* First look at sig: the disposition the process came with. Call with
+ * the table lock held. */
+static void sig_slot_learn(int sig)
+{
+	struct sig_slot *s = sig_slot_of(sig);
+	struct sigaction cur;
+
+	if (s->known)
+		return;
+	if (SYS(sigaction)(sig, NULL, &cur) != 0)
+		memset(&cur, 0, sizeof(cur));
+	sig_slot_know(s, &cur);
+}
+
+/* What the C library adds to the flags of an action it installs
+ * (SA_RESTORER), as a query after an install shows; -1 until one did.
+ * Changed under the table lock. */
+static int sig_libc_flags = -1;
 
 /* In a vfork child, which runs in its parent's memory: the kernel's action
  * alone changes, the program's handler unwrapped (the child's next step is
@@ -215,7 +238,6 @@ static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction k, q, now, was;
 	struct sig_slot *s;
-	sigset_t mask;
 	int r = 0;
 
 	if (sig <= 0 || sig >= _NSIG || sig == SIGKILL || sig == SIGSTOP)
@@ -232,22 +254,35 @@ static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 	if (shim_vfork_child())
 		return sig_set_unshared(sig, act ? &now : NULL, old);
 	s = sig_slot_of(sig);
-	sig_table_enter(&mask);
+	if (!act) {
+		/* a query: the table's, or for a signal nobody set through the
+		 * library the kernel's, which is then the program's */
+		if (sig_slot_known(s))
+			sig_action_get(sig, &was);
+		else if (SYS(sigaction)(sig, NULL, &was) != 0)
+			return -errno;
+		if (old)
+			*old = was;
+		return 0;
+	}
+	sig_table_enter();
 	sig_slot_learn(sig);
 	was = s->act;
-	if (act) {
-		sig_kernel_action(sig, &now, &k);
+	sig_kernel_action(sig, &now, &k);
+	if (sig_libc_flags >= 0)
+		now.sa_flags |= sig_libc_flags;
+	sig_slot_store(s, &now);
+	if (SYS(sigaction)(sig, &k, NULL) != 0) {
+		r = -errno;
+		sig_slot_store(s, &was);
+	} else if (sig_libc_flags < 0 && SYS(sigaction)(sig, NULL, &q) == 0 &&
+		   (q.sa_flags & ~k.sa_flags)) {
+		/* kept once seen (a program that passed them itself shows none) */
+		sig_libc_flags = q.sa_flags & ~k.sa_flags;
+		now.sa_flags |= sig_libc_flags;
 		sig_slot_store(s, &now);
-		if (SYS(sigaction)(sig, &k, NULL) != 0 || SYS(sigaction)(sig, NULL, &q) != 0) {
-			r = -errno;
-			sig_slot_store(s, &was);
-		} else {
-			/* what the C library adds (SA_RESTORER), as a query shows */
-			now.sa_flags |= q.sa_flags & ~k.sa_flags;
-			sig_slot_store(s, &now);
-		}
 	}
-	sig_table_leave(&mask);
+	sig_table_leave();
 	if (old && r == 0)
 		*old = was;
 	return r;
@@ -423,31 +458,35 @@ void sig_allow_end(int depth)
 
 /* The wrapper on SIGSEGV and SIGBUS from the start, with the program's
  * inherited dispositions kept (and shown as the kernel shows them); the
- * core's mounts leave SIGBUS to it. One query and one install each, under
- * one hold of the table. */
+ * core's mounts leave SIGBUS to it. One install each, which also tells
+ * what the process came with: an inherited SIG_IGN is put back (a signal
+ * sent meanwhile waits in the wrapper, deferred, and then finds it). */
 void sig_init(void)
 {
 	static const int wrapped[] = { SIGSEGV, SIGBUS };
-	sigset_t mask;
 
 	umfs_fault_routed();
-	sig_table_enter(&mask);
+	sig_table_enter();
 	/* written before it is read: a first read would map the zero page,
 	 * and the kernel's write of the action a copy, two faults for one */
 	atomic_fetch_add_explicit(&sig_slot_of(SIGSEGV)->seq, 0, memory_order_relaxed);
 	for (size_t i = 0; i < ARRAY_SIZE(wrapped); i++) {
 		struct sig_slot *s = sig_slot_of(wrapped[i]);
-		struct sigaction k;
+		struct sigaction k, dfl, came;
 
 		if (s->known)
 			continue; /* the program set it already: sig_set wrapped it */
-		sig_slot_learn(wrapped[i]);
-		if (s->act.sa_handler != SIG_DFL || (s->act.sa_flags & SA_SIGINFO))
+		memset(&dfl, 0, sizeof(dfl));
+		sig_kernel_action(wrapped[i], &dfl, &k);
+		if (SYS(sigaction)(wrapped[i], &k, &came) != 0) {
+			sig_slot_learn(wrapped[i]);
 			continue;
-		sig_kernel_action(wrapped[i], &s->act, &k);
-		SYS(sigaction)(wrapped[i], &k, NULL);
+		}
+		sig_slot_know(s, &came);
+		if (came.sa_handler != SIG_DFL || (came.sa_flags & SA_SIGINFO))
+			SYS(sigaction)(wrapped[i], &came, NULL);
 	}
-	sig_table_leave(&mask);
+	sig_table_leave();
 }
 
 /* ------------------------------------------------------------------ */
