@@ -759,7 +759,7 @@ static int find_indexed(const struct umfs_fs *fs, const struct umfs_inode *in, c
 	if (!b)
 		return -EUCLEAN;
 	/* read once, as checked: a lookup without the lock races writers */
-	count = UMFS_MIN(*(volatile uint16_t *)&b->count, (unsigned)UMFS_BUCKET_ENTRIES);
+	count = UMFS_MIN(*(volatile umfs_le16 *)&b->count, (unsigned)UMFS_BUCKET_ENTRIES);
 	for (unsigned i = bucket_scan(b, 0, count, hash); i < count;
 	     i = bucket_scan(b, i + 1, count, hash)) {
 		uint32_t pos = (uint32_t)b->ent[i];
