@@ -522,6 +522,24 @@ static bool path_next(const char **p, const char *file, char *full, size_t size)
 	return false;
 }
 
+/* Whether a PATH search's try at full would fail for want of a file:
+ * the kernel has no such name (ENOENT, ENOTDIR: into *e, as the exec
+ * would say). One lookup where the exec's try costs the library's
+ * preparation and its undoing too, for each directory before the one
+ * that holds the program. Kernel paths only: a UMFS name is the exec's. */
+static bool exec_absent(const char *full, int *e)
+{
+	int saved = errno;
+	bool absent = !path_maybe_umfs(AT_FDCWD, full) &&
+		      SYS(faccessat)(AT_FDCWD, full, F_OK, 0) != 0 &&
+		      (errno == ENOENT || errno == ENOTDIR);
+
+	if (absent)
+		*e = errno;
+	errno = saved;
+	return absent;
+}
+
 /* The PATH search of execvp, over the shim's execve. */
 SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
@@ -542,6 +560,8 @@ SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 		return -1;
 	}
 	for (path = search_path(); path_next(&path, file, full, sizeof(full));) {
+		if (exec_absent(full, &e))
+			continue;
 		e = do_execve(full, argv, envp);
 		if (e == ENOEXEC) {
 			file = full;

@@ -226,6 +226,28 @@ check "exec a binary stored in UMFS" "from-umfs-binary" "$out"
 out=$(shim_sh 'cd /umfs && PATH=/umfs:$PATH echo.sh 2>/dev/null; cp /umfs/script.sh /umfs/s2; PATH=/umfs:$PATH s2 p' 2>&1) || true
 check "PATH search into UMFS" "from-umfs-script p" "$out"
 
+# execvp's own PATH search (env runs its command with it): names the
+# kernel has not (a missing directory, a file as a directory) are passed
+# over before the exec's preparation; what is found, and the error when
+# nothing is (ENOENT, or EACCES remembered from a file that may not be
+# executed), are those of the C library's execvp without the shim.
+mkdir -p "$work/noexec" "$work/exec"
+printf '#!/bin/sh\necho not-run\n' >"$work/noexec/prog"
+chmod 644 "$work/noexec/prog"
+printf '#!/bin/sh\necho run-from-exec\n' >"$work/exec/prog"
+chmod 755 "$work/exec/prog"
+for case in "/nonexistent:/etc/passwd:/umfs s2 p" "/nonexistent:/umfs:/usr/bin echo found" \
+	"/nonexistent:/umfs nosuch" "$work/noexec:/nonexistent prog" \
+	"/nonexistent:$work/noexec:$work/exec prog"; do
+	# shellcheck disable=SC2086 # the words of a case, split on purpose
+	set -- $case
+	want=$(env PATH="$1" "${@:2}" 2>&1; echo "exit $?")
+	[ "$2" = s2 ] && want="from-umfs-script p
+exit 0"
+	out=$(shim env PATH="$1" "${@:2}" 2>&1; echo "exit $?")
+	check "execvp over PATH=${1//$work/WORK}: ${*:2}" "$want" "$out"
+done
+
 # What one process makes in the helper directory for all (here the
 # directory of host FIFOs) stays when it exits, and goes with the pool's
 # last user, another process that never used it: the shared area says
