@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 6
+#define SHARED_VERSION 7
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
@@ -67,6 +67,11 @@ struct shim_shared {
 	 * (processes died with names there): while it is 0 the last user
 	 * knows the directory holds nothing of a process's own, unread. */
 	_Atomic uint32_t made;
+	/* The arena of descriptions (ofd_slot.c) may hold slots hinted used:
+	 * set by every process that maps it, cleared by a last user that
+	 * found them all free, kept across parking. While it is 0, a last
+	 * user that never mapped the arena has nothing there to clean. */
+	_Atomic uint32_t arena_used;
 	uint64_t map_inst;     /* last host file instance handed out */
 	struct map_slot maps[MAP_CAP];
 };
@@ -454,13 +459,18 @@ again:
 	umfs_fault_watch_area(fs, p, len, HELPER_NAME "/shared"); /* truncated: EIO */
 	shim_maps_active = &shared->maps_active;
 	if (*alone) {
+		uint32_t arena_used = 1; /* not known: the arena is looked at */
+
 		if ((size_t)was == len) {
 			*orphans = shared->magic != UMFS_GATE_PARKED;
+			if (!*orphans && shared->version == SHARED_VERSION)
+				arena_used = shared->arena_used != 0;
 			memset(p, 0, len);
 		}
 		shared->version = SHARED_VERSION;
 		shared->size = (uint32_t)len;
 		shared->made = *orphans;
+		shared->arena_used = arena_used;
 		atomic_thread_fence(memory_order_release);
 		shared->magic = SHARED_MAGIC;
 	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
@@ -525,6 +535,17 @@ void registry_add(uint64_t ino, int delta)
 
 	if (fs && ino)
 		umfs_hold(fs, ino, delta);
+}
+
+void shim_arena_mark_used(bool used)
+{
+	if (shared && atomic_load_explicit(&shared->arena_used, memory_order_relaxed) != used)
+		atomic_store(&shared->arena_used, used);
+}
+
+bool shim_arena_maybe_used(void)
+{
+	return !shared || atomic_load(&shared->arena_used) != 0;
 }
 
 uint64_t shim_dir_epoch(void)

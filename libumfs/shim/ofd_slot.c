@@ -294,6 +294,7 @@ static int arena_open_locked(void)
 	uinfo_mark_internal(dfd);
 	ofd_dfd = dfd;
 	umfs_fault_watch_area(fs, a, ARENA_SIZE, "shim/" SUBDIR "/" ARENA_NAME); /* truncated: EIO */
+	shim_arena_mark_used(true); /* before this process can claim a slot */
 	atomic_store_explicit(&arena, a, memory_order_release);
 	return 0;
 
@@ -868,8 +869,9 @@ void ofd_slot_shutdown(void)
 	char name[16];
 	bool held = false;
 
-	/* an arena another process left (it kept a held token) is cleaned too */
-	if (!a && SYS(faccessat)(shim_helper_dfd(), SUBDIR "/" ARENA_NAME, F_OK,
+	/* an arena another process left (it kept a held token) is cleaned
+	 * too, unless no process mapped it since the last clean one */
+	if (!a && shim_arena_maybe_used() && SYS(faccessat)(shim_helper_dfd(), SUBDIR "/" ARENA_NAME, F_OK,
 				 AT_SYMLINK_NOFOLLOW) == 0)
 		a = arena_get(NULL);
 	if (!a)
@@ -916,6 +918,7 @@ void ofd_slot_shutdown(void)
 		usleep(10000);
 	}
 	atomic_store(&a->hint, 0);
+	shim_arena_mark_used(held);
 	if (!held && !keep) {
 		SYS(unlinkat)(ofd_dfd, ARENA_NAME, 0);
 		SYS(unlinkat)(shim_helper_dfd(), SUBDIR, AT_REMOVEDIR);

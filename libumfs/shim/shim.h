@@ -681,6 +681,10 @@ static inline bool mmap_any(void)
 }
 uint64_t map_slot_find(uint64_t ino, uint32_t gen);
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
+/* Whether the arena of descriptions may hold slots hinted used, across
+ * the processes of the pool and its idle spells (struct shim_shared). */
+void shim_arena_mark_used(bool used);
+bool shim_arena_maybe_used(void);
 /* Renames and rmdirs anywhere bump this: paths held for directories
  * (dirfds, the cwd) are checked again when it moved. */
 uint64_t shim_dir_epoch(void);

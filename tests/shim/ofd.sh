@@ -141,4 +141,42 @@ else
 	echo "skip descriptors past 2^20: raising fs.nr_open needs root"
 fi
 
+# The last user of the pool cleans the arena at its exit: slots hinted used
+# whose tokens nobody holds go back to free, those still held stay hinted.
+# A last user that never mapped the arena looks at it only when some
+# process mapped it since it was last left clean (the flag the shared area
+# keeps across idle spells). Here a program without the library holds a
+# token it inherited (its hint went back to free at the exec); a later
+# claim finds it held and leaves it hinted used, past that claimer's exit;
+# once the token is let go, a last user that opened nothing frees the
+# slot; after that clean exit, such a user does not open the arena at all.
+used_slots() { # slots hinted used in [0, high): the arena's state bytes
+	python3 -c '
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    h = f.read(32)
+    high = struct.unpack_from("<I", h, 16)[0]
+    print(sum(f.read(high)))' "$(pool_rundir)/shim/ofd/arena"
+}
+shim_sh 'echo held >/umfs/held-file' >/dev/null
+shim python3 -c '
+import os, subprocess
+fd = os.open("/umfs/held-file", os.O_RDONLY)
+subprocess.Popen(["env", "-u", "LD_PRELOAD", "sleep", "1.5"], pass_fds=[fd])' >/dev/null 2>&1
+shim cat /umfs/held-file >/dev/null
+check "a token held without the library, found by a claim: hinted used after the last user" \
+	"1" "$(used_slots)"
+sleep 1.7
+shim stat /umfs >/dev/null
+check "the token let go: a later last user that opened nothing frees the slot" "0" \
+	"$(used_slots)"
+if command -v strace >/dev/null; then
+	strace -f -e trace=openat,faccessat,faccessat2 -o "$work/arena.trace" \
+		env LD_PRELOAD="$SHIM_LIB" stat /umfs >/dev/null 2>&1 || true
+	check "after a clean exit, a last user that opened nothing leaves the arena alone" "0" \
+		"$(grep -c arena "$work/arena.trace")"
+else
+	echo "skip the arena left alone: no strace"
+fi
+
 finish
