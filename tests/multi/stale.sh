@@ -105,7 +105,10 @@ else
 	sleep 0.1
 	kill_writers
 	for r in $region; do rm -rf "$r"; done
-	cp -a "$work/snap/." /dev/shm/
+	# each directory into /dev/shm, not the snapshot's own: "cp -a
+	# snap/. /dev/shm/" would give /dev/shm the snapshot's mode (0755),
+	# and take the other users' place in it away
+	for r in "$work/snap"/*; do cp -a "$r" /dev/shm/; done
 	verify "a region copied from a previous boot" &&
 		pass "a region left by a previous boot (locks of dead threads) is rebuilt; data intact"
 	# garbage in every file of the region, nobody using it
