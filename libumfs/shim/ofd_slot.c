@@ -871,8 +871,9 @@ void ofd_slot_shutdown(void)
 
 	/* an arena another process left (it kept a held token) is cleaned
 	 * too, unless no process mapped it since the last clean one */
-	if (!a && shim_arena_maybe_used() && SYS(faccessat)(shim_helper_dfd(), SUBDIR "/" ARENA_NAME, F_OK,
-				 AT_SYMLINK_NOFOLLOW) == 0)
+	if (!a && shim_arena_maybe_used() &&
+	    SYS(faccessat)(shim_helper_dfd(), SUBDIR "/" ARENA_NAME, F_OK,
+			   AT_SYMLINK_NOFOLLOW) == 0)
 		a = arena_get(NULL);
 	if (!a)
 		return;
