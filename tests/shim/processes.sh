@@ -247,6 +247,26 @@ exit 0"
 	out=$(shim env PATH="$1" "${@:2}" 2>&1; echo "exit $?")
 	check "execvp over PATH=${1//$work/WORK}: ${*:2}" "$want" "$out"
 done
+# Another user, to whom a directory of PATH cannot be searched (EACCES
+# from the lookup: not passed over, the exec says it, and the search goes
+# on as the C library's does); no UMFS path is touched, so the pool,
+# which this user may not open, is never mounted.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$work/locked"
+	chmod 700 "$work/locked"
+	cp /bin/echo "$work/locked/echo"
+	for case in "$work/locked:/usr/bin echo found" "$work/locked echo found"; do
+		# shellcheck disable=SC2086 # the words of a case, split on purpose
+		set -- $case
+		want=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+			env PATH="$1" "${@:2}" 2>&1; echo "exit $?")
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+			env LD_PRELOAD="$SHIM_LIB" PATH="$1" "${@:2}" 2>&1; echo "exit $?")
+		check "uid 65534, execvp over PATH=${1//$work/WORK}: ${*:2}" "$want" "$out"
+	done
+else
+	echo "skip execvp as another user: needs root and setpriv"
+fi
 
 # What one process makes in the helper directory for all (here the
 # directory of host FIFOs) stays when it exits, and goes with the pool's
