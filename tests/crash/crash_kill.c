@@ -52,13 +52,19 @@
 
 enum { OP_WRITE = 1, OP_TRUNC = 2, OP_DONE = 3 };
 
+/* A record never straddles a page of the log: a write that does can be
+ * cut short between its two pages by the SIGKILL (the kernel checks for
+ * a fatal signal before each page it copies), and the next writer's
+ * records would then follow a torn one. */
 struct logrec {
 	uint32_t magic, kind;
 	uint64_t seq;
 	uint64_t off, len; /* write: bytes at off; truncate: off is the new size */
 	uint64_t seed;
 	uint32_t crc, pad;
+	uint64_t pad2[2];
 };
+_Static_assert(4096 % sizeof(struct logrec) == 0, "log records within pages");
 
 static bool verbose;
 
