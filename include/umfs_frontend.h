@@ -332,6 +332,11 @@ int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const c
  * for a process that may no longer open name itself. */
 int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool *first,
 		       off_t *size);
+/* enter again on fd, whose gate this process holds for reading, after it
+ * found the area parked or retired: in turn with the others who found it
+ * so (fd closed on failure). */
+int umfs_gate_enter_again(int fd, int dfd, const char *name, const char *what, bool *first,
+			  off_t *size);
 void umfs_gate_ready(int fd, const char *what);
 int umfs_gate_join(int dfd, const char *name, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
@@ -343,7 +348,7 @@ void umfs_gate_alone_end(int fd, const char *what);
  * enter found it (*size); a first user (the gate held for writing) then
  * makes it len bytes of zeros without touching its pages, cutting it to
  * nothing first unless it is empty already. A user that is not first and
- * finds it empty (retired) comes in again at once: it will be the first.
+ * finds it empty (retired) comes in again (umfs_gate_enter_again).
  * retire: the last user, still holding the gate for writing, cuts it to
  * nothing, so that its pages go back and whoever waits at the gate comes
  * in again; errno kept. */
@@ -353,13 +358,13 @@ void umfs_gate_area_retire(int fd);
  * writing, leaves the area whole with UMFS_GATE_PARKED in its first eight
  * bytes (the place of its magic), its pages kept for the next first user
  * to reset in place. A user that is not first and finds it parked comes in
- * again at once, as at a retired one; a first user that finds it so knows
+ * again, as at a retired one; a first user that finds it so knows
  * that its last user left it whole (no process died in it unnoticed). */
 #define UMFS_GATE_PARKED 0x44454B5241504D55ull /* "UMPARKED" */
 void umfs_gate_area_park(void *area);
 /* A user that is not first and found the area (of size was) not as it
- * should be, before its restarts-th try again: retired (0), it comes in
- * again at once; otherwise its first user died or a live one made it
+ * should be, neither parked nor retired (0: no wait), before its
+ * restarts-th try again: its first user died or a live one made it
  * otherwise, and it waits a little, desynchronised from other waiters. */
 void umfs_gate_area_backoff(off_t was, int restarts);
 

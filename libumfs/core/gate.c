@@ -144,18 +144,26 @@ void umfs_gate_unlock(int fd, unsigned byte)
 	errno = saved;
 }
 
-/* The gate taken on fd, name in dfd; opened: fd's fstat from before the
- * lock (its identity), or NULL. *size: the file's size under the gate. */
-static int gate_enter(int fd, int dfd, const char *name, const char *what, bool *first,
-		      const struct stat *opened, off_t *size)
+/* The gate taken on fd: for writing when no one holds it (*first), else
+ * for reading, waited for. */
+static int gate_take(int fd, const char *what, bool *first)
 {
-	struct stat st, now;
-	int err;
+	int err = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what);
 
-	err = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what);
 	*first = err == 0;
 	if (err == -EAGAIN) /* the first user may still be setting it up */
 		err = umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what);
+	return err;
+}
+
+/* After gate_take's err on fd, name in dfd; opened: fd's fstat from before
+ * the lock (its identity), or NULL. *size: the file's size under the
+ * gate. fd, or an error with fd closed. */
+static int gate_checked(int fd, int dfd, const char *name, const struct stat *opened,
+			off_t *size, int err)
+{
+	struct stat st, now;
+
 	/* the last user removes the file as it leaves: a lock on a file no
 	 * longer at the name counts for nothing. The name still naming the
 	 * file says it is linked, and gives its size now; one who may no
@@ -187,6 +195,12 @@ static int gate_enter(int fd, int dfd, const char *name, const char *what, bool 
 	return fd;
 }
 
+static int gate_enter(int fd, int dfd, const char *name, const char *what, bool *first,
+		      const struct stat *opened, off_t *size)
+{
+	return gate_checked(fd, dfd, name, opened, size, gate_take(fd, what, first));
+}
+
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first, off_t *size)
 {
@@ -200,6 +214,49 @@ int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool
 		       off_t *size)
 {
 	return gate_enter(fd, dfd, name, what, first, NULL, size);
+}
+
+/*
+ * Every joiner that finds the area parked or retired holds the gate for
+ * reading while it looks, and so keeps each other one from coming in
+ * first: trying again at once, a few of them can go on finding one another
+ * there while more join them. So each lets go of the gate and waits for
+ * its turn on the leavers' byte; the one whose turn it is tries to come in
+ * first a few times over 0.6 ms, for those who look at the area now to let
+ * go too (they then wait for the byte), and otherwise joins whoever made
+ * it, or finds it parked still and takes another turn. Leavers take the
+ * same byte, and its holder waits only for a writer of the gate (a first
+ * or last user), who never waits for that byte: no cycle.
+ */
+#define GATE_AGAIN_STEP_US 20
+#define GATE_AGAIN_LAST_US 320
+
+int umfs_gate_enter_again(int fd, int dfd, const char *name, const char *what, bool *first,
+			  off_t *size)
+{
+	unsigned step;
+	int err;
+
+	umfs_gate_unlock(fd, GATE_USERS);
+	err = umfs_gate_lock(fd, GATE_LEAVE, F_WRLCK, true, what);
+	if (err) {
+		OS(close)(fd);
+		return err;
+	}
+	for (step = 0;; step = step ? step * 2 : GATE_AGAIN_STEP_US) {
+		if (step)
+			OS(usleep)(step);
+		err = umfs_gate_lock(fd, GATE_USERS, F_WRLCK, false, what);
+		*first = err == 0;
+		if (err != -EAGAIN || step >= GATE_AGAIN_LAST_US)
+			break;
+	}
+	if (err == -EAGAIN)
+		err = umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what);
+	fd = gate_checked(fd, dfd, name, NULL, size, err);
+	if (fd >= 0)
+		umfs_gate_unlock(fd, GATE_LEAVE);
+	return fd;
 }
 
 void umfs_gate_ready(int fd, const char *what)

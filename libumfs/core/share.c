@@ -274,40 +274,49 @@ static int share_make(struct umfs_fs *fs, int fd, off_t was, struct umfs_share *
 
 static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *restarts)
 {
+	char what[SHARE_WHAT_SIZE];
 	struct umfs_share *s;
 	off_t was;
 	int fd, err;
 
 	fd = share_gate_open(fs, inherited, first, &was);
-	if (fd < 0)
-		return fd;
-	if (*first) {
-		err = share_make(fs, fd, was, &s);
-		if (err)
-			goto err_close;
-	} else {
+	while (fd >= 0 && !*first) {
 		const char *bad;
 		bool parked;
 
 		s = share_map(fd, was);
 		bad = was == 0 ? "retired" : s == MAP_FAILED ? "of the wrong size" : share_bad(s, fs);
-		if (bad) {
-			/* The last user retired or parked it while we waited,
-			 * or the first user died before it finished the region
-			 * (then we, or another waiter, may start over as
-			 * first), or a live user made it otherwise: not ours to
-			 * rebuild under it. */
-			parked = s != MAP_FAILED && s->magic == UMFS_GATE_PARKED;
-			if (s != MAP_FAILED)
-				OS(munmap)(s, sizeof(*s));
+		if (!bad)
+			break;
+		/* The last user retired or parked it while we waited, or the
+		 * first user died before it finished the region (then we, or
+		 * another waiter, may start over as first), or a live user
+		 * made it otherwise: not ours to rebuild under it. */
+		parked = s != MAP_FAILED && s->magic == UMFS_GATE_PARKED;
+		if (s != MAP_FAILED)
+			OS(munmap)(s, sizeof(*s));
+		if (++*restarts > SHARE_RESTARTS) {
 			OS(close)(fd);
-			if (++*restarts > SHARE_RESTARTS) {
-				umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs "
-					 "using the pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
-				return -EPROTO;
-			}
-			umfs_gate_area_backoff(parked ? 0 : was, *restarts);
+			umfs_log(UMFS_LOG_ERROR, "%s/%s: %s, and in use; stop the programs "
+				 "using the pool", fs->run_path, UMFS_RUNDIR_LOCK, bad);
+			return -EPROTO;
+		}
+		if (!parked && was != 0) {
+			OS(close)(fd);
+			umfs_gate_area_backoff(was, *restarts);
 			return -EAGAIN;
+		}
+		fd = umfs_gate_enter_again(fd, fs->run_dfd, UMFS_RUNDIR_LOCK,
+					   share_gate_what(fs, what, "first or last user"), first,
+					   &was);
+	}
+	if (fd < 0)
+		return fd == -ENOENT ? -ESTALE : fd;
+	if (*first) {
+		err = share_make(fs, fd, was, &s);
+		if (err) {
+			OS(close)(fd);
+			return err;
 		}
 	}
 	fs->share = s;
@@ -317,10 +326,6 @@ static int share_open_once(struct umfs_fs *fs, int inherited, bool *first, int *
 	fs->share_fd = fd;
 	fs->share_epoch = atomic_load(&s->epoch);
 	return 0;
-
-err_close:
-	OS(close)(fd);
-	return err;
 }
 
 int umfs_share_open(struct umfs_fs *fs, bool *first)

@@ -435,6 +435,7 @@ again:
 	}
 	if (fd < 0)
 		return fd;
+entered:
 	/* First user: the area is zero (whatever a dead process left). One
 	 * of its size is cleared in place below (two pages: cheaper than
 	 * cutting and growing the file, whose pages a new user then faults
@@ -445,6 +446,8 @@ again:
 			goto err_close;
 	}
 	*orphans = was != 0;
+	if (!*alone && was == 0)
+		goto enter_again;
 	if (!*alone && (size_t)was != len) {
 		err = -EPROTO;
 		goto err_restart;
@@ -475,26 +478,42 @@ again:
 		shared->magic = SHARED_MAGIC;
 	} else if (shared->magic != SHARED_MAGIC || shared->version != SHARED_VERSION ||
 		   shared->size != len) {
-		if (shared->magic == UMFS_GATE_PARKED)
-			was = 0; /* as a retired one: the next try comes in first, at once */
+		bool parked = shared->magic == UMFS_GATE_PARKED;
+
+		umfs_fault_unwatch(p);
 		SYS(munmap)(p, len);
 		shared = NULL;
 		shim_maps_active = NULL;
 		err = -EPROTO;
+		if (parked)
+			goto enter_again;
 		goto err_restart;
 	}
 	shared_fd = shim_fd_move_high(fd);
 	return 0;
+
+enter_again:
+	/* The last user retired or parked the area while we waited: one of
+	 * those who found it so comes in first. */
+	if (++restarts <= 200) {
+		fd = umfs_gate_enter_again(fd, helper_dfd, "shared", what, alone, &was);
+		if (fd >= 0)
+			goto entered;
+		if (fd == -ENOENT)
+			goto again;
+		return fd;
+	}
+	err = -EPROTO;
+	goto err_restart;
 
 err_close:
 	sys_close_quiet(fd);
 	return err;
 
 err_restart:
-	/* The last user parked the area while we waited, or the first user
-	 * died before it set the area up (we, or another waiter, may start
-	 * over as first), or a live user made it with another version of the
-	 * library. */
+	/* The first user died before it set the area up (we, or another
+	 * waiter, may start over as first), or a live user made it with
+	 * another version of the library. */
 	sys_close_quiet(fd);
 	if (++restarts <= 200) {
 		umfs_gate_area_backoff(was, restarts);
