@@ -503,8 +503,10 @@ enter_again:
 			goto again;
 		return fd;
 	}
-	err = -EPROTO;
-	goto err_restart;
+	sys_close_quiet(fd);
+	SHIM_LOG(LOG_ERROR, "%s is parked or retired, and in use; stop every program using the "
+		 "pool", what);
+	return -EPROTO;
 
 err_close:
 	sys_close_quiet(fd);

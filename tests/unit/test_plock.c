@@ -5,7 +5,8 @@
  * garbage lock word, a reused thread id, are taken over within a bound
  * and reported as -EOWNERDEAD; a live holder is waited for and then
  * released normally; a lock its holder abandons is taken over at once; a
- * thread never waits for itself; and whoever holds an OFD lock is named.
+ * thread never waits for itself; whoever holds an OFD lock is named; and
+ * joiners that find a gate's area parked all come in, in turn.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -431,6 +432,108 @@ static void test_gate_holder(void **state)
 	unlink(path);
 }
 
+/* Users of a gate joining and leaving over and over, as short processes
+ * do: each comes in (first: it makes the area; else it finds the area
+ * made, or parked by a last user while it waited, and comes in again),
+ * then leaves (last: it parks the area). Every join must come in, after
+ * a turn or a few. */
+#define AGAIN_USERS 6
+#define AGAIN_JOINS 1500
+#define AGAIN_MADE 0x4544414d54534554ull /* "TESTMADE" */
+
+struct again_arg {
+	const char *name;
+	int dfd, failed, parked_found, most_rounds;
+};
+
+static uint64_t area_magic(int fd)
+{
+	uint64_t m = 0;
+
+	return pread(fd, &m, sizeof(m), 0) == (ssize_t)sizeof(m) ? m : 0;
+}
+
+static void area_mark(int fd, uint64_t m)
+{
+	assert_int_equal(pwrite(fd, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+}
+
+static void *again_user(void *p)
+{
+	struct again_arg *a = p;
+
+	for (int j = 0; j < AGAIN_JOINS; j++) {
+		int fd = openat(a->dfd, a->name, O_RDWR), rounds = 0;
+		bool first;
+		off_t size;
+
+		fd = umfs_gate_enter_fd(fd, a->dfd, a->name, a->name, &first, &size);
+		while (fd >= 0 && !first && area_magic(fd) == UMFS_GATE_PARKED && rounds < 200) {
+			rounds++;
+			fd = umfs_gate_enter_again(fd, a->dfd, a->name, a->name, &first, &size);
+		}
+		a->parked_found += rounds > 0;
+		a->most_rounds = rounds > a->most_rounds ? rounds : a->most_rounds;
+		if (fd < 0 || (!first && area_magic(fd) != AGAIN_MADE)) {
+			a->failed++;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (first) {
+			area_mark(fd, AGAIN_MADE);
+			umfs_gate_ready(fd, a->name);
+		}
+		if (umfs_gate_last(fd, a->name, NULL)) {
+			uint64_t m = 0;
+
+			usleep(100); /* a last user's recovery: joiners gather */
+			umfs_gate_area_park(&m);
+			area_mark(fd, m);
+		}
+		close(fd);
+		usleep((unsigned)(j * 7919 + a->dfd * 104729 + (int)(uintptr_t)a) % 400);
+	}
+	return NULL;
+}
+
+static void test_gate_enter_again(void **state)
+{
+	struct again_arg arg[AGAIN_USERS];
+	pthread_t t[AGAIN_USERS];
+	char path[64], name[48];
+	int fd, dfd, found = 0;
+
+	(void)state;
+	snprintf(name, sizeof(name), "umfs-test-again-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	area_mark(fd, 0);
+	close(fd);
+	dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	for (int i = 0; i < AGAIN_USERS; i++) {
+		arg[i] = (struct again_arg){ .name = name, .dfd = dfd };
+		assert_int_equal(pthread_create(&t[i], NULL, again_user, &arg[i]), 0);
+	}
+	for (int i = 0; i < AGAIN_USERS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		print_message("user %d: %d joins found the area parked, at most %d turns, %d failed\n",
+			      i, arg[i].parked_found, arg[i].most_rounds, arg[i].failed);
+		found += arg[i].parked_found;
+	}
+	for (int i = 0; i < AGAIN_USERS; i++) {
+		assert_int_equal(arg[i].failed, 0);
+		/* one turn each, all but always; trying again at once took
+		 * up to 200 here (and failed) */
+		assert_in_range(arg[i].most_rounds, 0, 10);
+	}
+	assert_true(found > 0); /* the race was run */
+	close(dfd);
+	unlink(path);
+}
+
 /* Task stamps (procfs.h), of the kind this run makes: one task keeps its
  * stamp, another task's differs, a task that is gone has none; the kind
  * shows in the top bit. */
@@ -474,6 +577,7 @@ static int plock_tests(void)
 		cmocka_unit_test(test_abandoned),
 		cmocka_unit_test(test_fork_identity),
 		cmocka_unit_test(test_gate_holder),
+		cmocka_unit_test(test_gate_enter_again),
 		cmocka_unit_test(test_task_stamps),
 	};
 
