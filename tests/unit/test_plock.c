@@ -443,7 +443,7 @@ static void test_gate_holder(void **state)
 
 struct again_arg {
 	const char *name;
-	int dfd, failed, parked_found, most_rounds;
+	int dfd, k, failed, parked_found, most_rounds;
 };
 
 static uint64_t area_magic(int fd)
@@ -492,7 +492,7 @@ static void *again_user(void *p)
 			area_mark(fd, m);
 		}
 		close(fd);
-		usleep((unsigned)(j * 7919 + a->dfd * 104729 + (int)(uintptr_t)a) % 400);
+		usleep(((unsigned)j * 7919u + (unsigned)a->k * 104729u) % 400u); /* between joins */
 	}
 	return NULL;
 }
@@ -514,13 +514,14 @@ static void test_gate_enter_again(void **state)
 	dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY);
 	assert_true(dfd >= 0);
 	for (int i = 0; i < AGAIN_USERS; i++) {
-		arg[i] = (struct again_arg){ .name = name, .dfd = dfd };
+		arg[i] = (struct again_arg){ .name = name, .dfd = dfd, .k = i };
 		assert_int_equal(pthread_create(&t[i], NULL, again_user, &arg[i]), 0);
 	}
 	for (int i = 0; i < AGAIN_USERS; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
-		print_message("user %d: %d joins found the area parked, at most %d turns, %d failed\n",
-			      i, arg[i].parked_found, arg[i].most_rounds, arg[i].failed);
+		print_message("user %d: %d joins found the area parked, at most %d turns, "
+			      "%d failed\n", i, arg[i].parked_found, arg[i].most_rounds,
+			      arg[i].failed);
 		found += arg[i].parked_found;
 	}
 	for (int i = 0; i < AGAIN_USERS; i++) {
