@@ -19,6 +19,7 @@
 #include "locktab.h"
 #include "persist.h"
 #include "prefault.h"
+#include "procfs.h"
 #include "ptable.h"
 #include "share.h"
 #include "testhooks.h"
@@ -510,6 +511,13 @@ static int fs_attach(struct umfs_pmem *pm, unsigned flags, bool borrowed,
 	else
 		umfs_alloc_init(fs);
 	if (needs_recovery && !(flags & UMFS_MOUNT_NORECOVER)) {
+		/* not left clean: its users may be changing it now */
+		if (pm->rdonly && pm->fd >= 0 &&
+		    umfs_proc_flock_others(pm->st.st_dev, pm->st.st_ino)) {
+			err = mount_fail(-EBUSY, "pool", "in use by another process (mounted "
+					 "read-only, it needs the pool left clean by its last user)");
+			goto err_free;
+		}
 		if (pm->rdonly) {
 			err = mount_fail(-EUCLEAN, "pool", "needs recovery but is mounted read-only");
 			goto err_free;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procfs.c - what the core reads of /proc and /sys: a small file, whole;
- * a task's state and start time.
+ * a task's state and start time; the holders of a file's flock locks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -30,6 +31,53 @@ ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size)
 	buf[n > 0 ? n : 0] = '\0';
 	errno = saved;
 	return n;
+}
+
+/* One line of /proc/locks: "N: FLOCK ADVISORY READ PID MAJ:MIN:INO ..."
+ * (a waiter's reads "N: -> FLOCK ..."): whether it is a held flock lock
+ * on file id, of a process other than self. */
+static bool locks_line_other(char *line, const char *id, const char *self)
+{
+	char *tok[6], *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	return n == 6 && strcmp(tok[1], "FLOCK") == 0 && strcmp(tok[5], id) == 0 &&
+	       strcmp(tok[4], self) != 0;
+}
+
+bool umfs_proc_flock_others(dev_t dev, ino_t ino)
+{
+	char buf[4096], id[48], self[24];
+	int saved = errno, fd = OS(open)("/proc/locks", O_RDONLY | O_CLOEXEC);
+	size_t have = 0;
+	bool other = false;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(id, sizeof(id), "%02x:%02x:%llu", major(dev), minor(dev),
+		 (unsigned long long)ino);
+	snprintf(self, sizeof(self), "%d", (int)OS(getpid)());
+	while (!other && (n = OS(read)(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *line = buf, *eol;
+
+		have += (size_t)n;
+		buf[have] = '\0';
+		while (!other && (eol = strchr(line, '\n')) != NULL) {
+			*eol = '\0';
+			other = locks_line_other(line, id, self);
+			line = eol + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* no line is this long: drop it */
+	}
+	OS(close)(fd);
+	errno = saved;
+	return other;
 }
 
 bool umfs_proc_stat(const char *stat_path, char *state, uint32_t *start)

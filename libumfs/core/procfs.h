@@ -13,6 +13,10 @@
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
  * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
+/* Whether a process other than this one holds a flock(2) lock on the file
+ * dev/ino, as /proc/locks lists them (false when it cannot tell): asked
+ * without taking the lock, which would keep another process out. */
+bool umfs_proc_flock_others(dev_t dev, ino_t ino);
 /* From /proc/<pid>/stat, /proc/<tid>/stat or thread-self: the state letter
  * (field 3) and the low 32 bits of the start time (field 22). False when
  * /proc cannot tell: not mounted, hidden, or the task is gone. */

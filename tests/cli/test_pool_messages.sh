@@ -6,7 +6,8 @@
 # UMFS_MOUNT but no UMFS_POOL says so once, and the library with no UMFS_
 # variable says nothing; a pool this user may not write (chmod 0444, a
 # read-only bind mount) is served read-only with a warning, as mount(8)
-# does, by umfs-run and umfs-fuse.
+# does, by umfs-run and umfs-fuse; one in use by a process that may change
+# it is refused read-only as in use, not as needing recovery.
 #   test_pool_messages.sh BUILD_ROOT
 set -u
 
@@ -115,6 +116,24 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 0444 "$pool"
 	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
 	ro_checks "chmod 0444, another user" nobody
+	# a pool in use by a process that may change it is not left clean: a
+	# read-only mount says it is in use, not that it needs recovery
+	chmod 0600 "$pool"
+	"$run_" --pool "$pool" sh -c "exec 3</umfs/hello; : >'$dir/held'; exec sleep 60" &
+	holder=$!
+	for i in $(seq 100); do [ -e "$dir/held" ] && break; sleep 0.1; done
+	chmod 0444 "$pool"
+	run $as "$run_" --pool "$pool" cat /umfs/hello
+	check "nobody, a write-protected pool in use: umfs-run says in use, not needing recovery" \
+		bash -c "[ $rc = 1 ] && grep -q 'in use by another process' '$err' &&
+			 ! grep -q 'needs recovery' '$err'"
+	run $as env LD_PRELOAD="$lib" UMFS_POOL="$pool" UMFS_MOUNT=/umfs UMFS_RDONLY=1 \
+		cat /umfs/hello
+	check "nobody, UMFS_RDONLY, a pool in use: EBUSY, and why" \
+		bash -c "[ $rc = 1 ] && grep -q 'hello: Device or resource busy' '$err' &&
+			 grep -q 'in use by another process' '$err'"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
 	# a pool whose last user died needs recovery, which read-only cannot do
 	chmod 0600 "$pool"
 	{ "$run_" --pool "$pool" sh -c 'echo x >/umfs/dirty; kill -9 $$'; } 2>/dev/null
@@ -132,7 +151,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 0600 "$pool"
 	"$run_" --pool "$pool" ls /umfs >/dev/null || exit 1 # recovers it
 else
-	for i in 1 2 3 4 5; do skip "chmod 0444 pool as another user" "needs root and setpriv"; done
+	for i in 1 2 3 4 5 6 7; do skip "chmod 0444 pool as another user" "needs root and setpriv"; done
 fi
 
 mkdir "$dir/robind"
