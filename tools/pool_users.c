@@ -2,14 +2,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "pool_users.h"
+#include "proclocks.h"
 
 static void comm_of(pid_t pid, char comm[17])
 {
@@ -127,24 +126,16 @@ static bool lock_taker_holds(int pid, const char *real)
 
 static void lock_holders(const struct stat *st, const char *real, struct umfs_pool_users *u)
 {
-	char line[256], kind[16];
-	unsigned maj, min;
-	uint64_t ino;
+	char line[256];
 	int pid;
 	FILE *f = fopen("/proc/locks", "re");
 
 	if (!f)
 		return;
-	/* "1: FLOCK  ADVISORY  READ  4711 00:1b:5733 0 EOF"; a waiter's line
-	 * has "->" after the number and holds nothing */
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%" SCNu64, kind, &pid, &maj, &min,
-			   &ino) != 5 || strcmp(kind, "FLOCK"))
-			continue;
-		if (makedev(maj, min) == st->st_dev && ino == (uint64_t)st->st_ino &&
+	while (fgets(line, sizeof(line), f))
+		if (umfs_proclocks_flock(line, st->st_dev, st->st_ino, &pid) &&
 		    lock_taker_holds(pid, real))
 			user_add(u, (pid_t)pid);
-	}
 	fclose(f);
 }
 

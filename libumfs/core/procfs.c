@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "procfs.h"
+#include "proclocks.h"
 #include "testhooks.h"
 #include "os.h"
 
@@ -33,33 +33,17 @@ ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size)
 	return n;
 }
 
-/* One line of /proc/locks: "N: FLOCK ADVISORY READ PID MAJ:MIN:INO ..."
- * (a waiter's reads "N: -> FLOCK ..."): whether it is a held flock lock
- * on file id, of a process other than self. */
-static bool locks_line_other(char *line, const char *id, const char *self)
-{
-	char *tok[6], *save = NULL;
-	int n = 0;
-
-	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
-		tok[n++] = t;
-	return n == 6 && strcmp(tok[1], "FLOCK") == 0 && strcmp(tok[5], id) == 0 &&
-	       strcmp(tok[4], self) != 0;
-}
-
 bool umfs_proc_flock_others(dev_t dev, ino_t ino)
 {
-	char buf[4096], id[48], self[24];
-	int saved = errno, fd = OS(open)("/proc/locks", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	int saved = errno, fd = OS(open)("/proc/locks", O_RDONLY | O_CLOEXEC), pid;
+	int self = (int)OS(getpid)();
 	size_t have = 0;
 	bool other = false;
 	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	snprintf(id, sizeof(id), "%02x:%02x:%llu", major(dev), minor(dev),
-		 (unsigned long long)ino);
-	snprintf(self, sizeof(self), "%d", (int)OS(getpid)());
 	while (!other && (n = OS(read)(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
 		char *line = buf, *eol;
 
@@ -67,7 +51,7 @@ bool umfs_proc_flock_others(dev_t dev, ino_t ino)
 		buf[have] = '\0';
 		while (!other && (eol = strchr(line, '\n')) != NULL) {
 			*eol = '\0';
-			other = locks_line_other(line, id, self);
+			other = umfs_proclocks_flock(line, dev, ino, &pid) && pid != self;
 			line = eol + 1;
 		}
 		have -= (size_t)(line - buf);
