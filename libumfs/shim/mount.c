@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 7
+#define SHARED_VERSION 8
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
@@ -47,7 +47,7 @@
 /* An inode some process maps MAP_SHARED: its host file is
  * map-INO-GEN-INST in the helper directory (calls_mmap.c). */
 struct map_slot {
-	_Atomic uint64_t ino; /* 0: free */
+	_Atomic uint64_t ino; /* 0: never used since the table was empty; MAP_GONE: freed */
 	uint32_t gen;
 	uint32_t users;       /* mappings, across processes */
 	_Atomic uint64_t inst; /* which host file: a new one each time users goes 0 -> 1 */
@@ -591,16 +591,39 @@ void shim_dir_epoch_bump(void)
 		atomic_fetch_add(&shared->dir_epoch, 1);
 }
 
+/*
+ * The map slots are an open-addressed table: an inode's slot is at or
+ * after its home, in the run of slots up to the first never used, so the
+ * read and write paths find a mapped inode, or learn that it is not
+ * mapped, in a probe or two rather than a scan of the whole table. A
+ * freed slot is marked gone, not emptied, so that the runs it was in stay
+ * whole; the last slot freed empties them all. Slots change only under the
+ * pool lock; readers take none.
+ */
+#define MAP_GONE UINT64_MAX
+_Static_assert((MAP_CAP & (MAP_CAP - 1)) == 0, "the home of an inode is a mask of its hash");
+
+static uint32_t map_slot_home(uint64_t ino)
+{
+	return (uint32_t)((ino * 0x9e3779b97f4a7c15ull) >> 32) & (MAP_CAP - 1);
+}
+
 /* The host file instance of a mapped inode, or 0 when nobody maps it
  * (no lock needed: a stale answer is caught by the instance number). */
 uint64_t map_slot_find(uint64_t ino, uint32_t gen)
 {
+	uint32_t i;
+
 	if (!shared || atomic_load_explicit(&shared->maps_active, memory_order_acquire) == 0)
 		return 0;
-	for (uint32_t i = 0; i < MAP_CAP; i++) {
+	i = map_slot_home(ino);
+	for (uint32_t n = 0; n < MAP_CAP; n++, i = (i + 1) & (MAP_CAP - 1)) {
 		struct map_slot *m = &shared->maps[i];
+		uint64_t at = atomic_load_explicit(&m->ino, memory_order_acquire);
 
-		if (atomic_load_explicit(&m->ino, memory_order_acquire) == ino && m->gen == gen)
+		if (at == 0)
+			return 0;
+		if (at == ino && m->gen == gen)
 			return atomic_load(&m->inst);
 	}
 	return 0;
@@ -611,33 +634,39 @@ uint64_t map_slot_find(uint64_t ino, uint32_t gen)
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 {
 	struct map_slot *free_slot = NULL;
+	uint32_t i;
 
 	*users = 0;
 	if (!shared)
 		return 0;
-	for (uint32_t i = 0; i < MAP_CAP; i++) {
+	i = map_slot_home(ino);
+	for (uint32_t n = 0; n < MAP_CAP; n++, i = (i + 1) & (MAP_CAP - 1)) {
 		struct map_slot *m = &shared->maps[i];
-		uint64_t inst;
+		uint64_t at = atomic_load(&m->ino), inst;
 
-		if (atomic_load(&m->ino) == 0) {
+		if (at == 0 || at == MAP_GONE) {
 			if (!free_slot)
 				free_slot = m;
+			if (at == 0)
+				break;
 			continue;
 		}
-		if (atomic_load(&m->ino) != ino || m->gen != gen)
+		if (at != ino || m->gen != gen)
 			continue;
 		inst = atomic_load(&m->inst);
 		if (delta < 0 && m->users <= (uint32_t)-delta) {
-			atomic_store(&m->ino, 0);
+			atomic_store(&m->ino, MAP_GONE);
 			m->users = 0;
-			atomic_fetch_sub(&shared->maps_active, 1);
+			if (atomic_fetch_sub(&shared->maps_active, 1) == 1)
+				for (uint32_t j = 0; j < MAP_CAP; j++)
+					atomic_store(&shared->maps[j].ino, 0);
 			return inst;
 		}
 		m->users += (uint32_t)delta;
 		*users = m->users;
 		return inst;
 	}
-	if (delta <= 0 || !free_slot)
+	if (delta <= 0 || !free_slot || ino == 0 || ino == MAP_GONE)
 		return 0; /* unknown, or full: the caller falls back */
 	free_slot->gen = gen;
 	free_slot->users = (uint32_t)delta;

@@ -17,6 +17,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -857,6 +858,95 @@ static void t_mmap(void)
 	out("after munmap: %s", slurp(P("mm")));
 }
 
+/*
+ * Nearly as many files mapped shared at once as UMFS's registry of mapped
+ * inodes holds (256), which every process's reads and writes consult, and
+ * unmapped and mapped again out of order: each mapping must see a write()
+ * to its file and each read() a store through a mapping, in this process
+ * and in a child.
+ */
+#define MM_FILES 250
+
+static unsigned mm_check(char **map, const int *fd, const bool *live, char tag)
+{
+	unsigned bad = 0;
+
+	for (int i = 0; i < MM_FILES; i++) {
+		char b[2] = { 0 };
+
+		if (!live[i])
+			continue;
+		b[0] = tag;
+		b[1] = (char)('a' + i % 26);
+		if (pwrite(fd[i], b, 2, 16) != 2 || map[i][16] != tag || map[i][17] != b[1])
+			bad++;
+		map[i][24] = tag;
+		if (pread(fd[i], b, 1, 24) != 1 || b[0] != tag)
+			bad++;
+	}
+	return bad;
+}
+
+static void mm_map(char **map, const int *fd, bool *live, int i)
+{
+	map[i] = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i], 0);
+	live[i] = map[i] != MAP_FAILED;
+}
+
+static void t_mmap_many(void)
+{
+	static char *map[MM_FILES];
+	static int fd[MM_FILES];
+	static bool live[MM_FILES];
+	unsigned bad = 0;
+	pid_t pid;
+	int status = -1;
+
+	for (int i = 0; i < MM_FILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "mmany%03d", i);
+		fd[i] = open(P(name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd[i] < 0 || ftruncate(fd[i], 4096) < 0)
+			bad++;
+	}
+	out("mmap many: %u files not made", bad);
+	for (int step = 0; step < 3; step++) /* every third file first */
+		for (int i = step; i < MM_FILES; i += 3)
+			mm_map(map, fd, live, i);
+	out("mmap many: all mapped, %u disagree", mm_check(map, fd, live, 'A'));
+	for (int i = 0; i < MM_FILES; i += 2) {
+		munmap(map[i], 4096);
+		live[i] = false;
+	}
+	out("mmap many: half unmapped, %u disagree", mm_check(map, fd, live, 'B'));
+	for (int i = MM_FILES - 2; i >= 0; i -= 2)
+		mm_map(map, fd, live, i);
+	out("mmap many: mapped again, %u disagree", mm_check(map, fd, live, 'C'));
+	pid = fork();
+	if (pid == 0)
+		_exit(mm_check(map, fd, live, 'D') ? 1 : 0);
+	waitpid(pid, &status, 0);
+	out("mmap many: a child's check: status %d", status);
+	bad = 0;
+	for (int i = 0; i < MM_FILES; i++)
+		if (live[i] && map[i][24] != 'D')
+			bad++;
+	out("mmap many: the child's stores seen: %u disagree", bad);
+	for (int i = 0; i < MM_FILES; i++) {
+		if (live[i])
+			munmap(map[i], 4096);
+		live[i] = false;
+	}
+	mm_map(map, fd, live, 7);
+	out("mmap many: all unmapped, one again, %u disagree", mm_check(map, fd, live, 'E'));
+	if (live[7])
+		munmap(map[7], 4096);
+	for (int i = 0; i < MM_FILES; i++)
+		close(fd[i]);
+	out("mmany007: %.2s %.1s", slurp(P("mmany007")) + 16, slurp(P("mmany007")) + 24);
+}
+
 static void t_temp(void)
 {
 	char t[4096];
@@ -948,6 +1038,7 @@ int main(int argc, char **argv)
 	t_fd();
 	t_stdio();
 	t_mmap();
+	t_mmap_many();
 	t_temp();
 	t_fifo();
 	t_errno();
