@@ -102,6 +102,10 @@ static inline __attribute__((always_inline)) enum damage inode_check(const struc
 	if (ino - UMFS_ROOT_INO >= fs->inode_count - UMFS_ROOT_INO)
 		return DMG_RANGE;
 	in = umfs_inode(fs, ino);
+	/* the checks read the first two cache lines (a directory's three):
+	 * fetched together, their misses overlap rather than queue */
+	__builtin_prefetch((const char *)in + 64);
+	__builtin_prefetch((const char *)in + 128);
 	mode = in->mode;
 	if (mode == 0 || !(fs->ibitmap[ino / 64] >> (ino % 64) & 1))
 		return DMG_FREE;
