@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * floor.c - what a 4 KiB write cannot cost less than, on memory a file
- * system keeps its data in, and the touching of that memory beforehand.
+ * floor.c - what a 4 KiB write or read cannot cost less than, on memory a
+ * file system keeps its data in, and the touching of that memory beforehand.
  *
  *   floor touch FILE         write-touch every 4 KiB of FILE through a
  *                            shared mapping (each byte read and written
@@ -20,7 +20,9 @@
  *             clflush, as the core chooses) and one sfence;
  *   undo      the old 4 KiB copied durably into an undo area and fenced,
  *             then the new 4 KiB copied durably and fenced: two fences, the
- *             least an undo-logged overwrite does.
+ *             least an undo-logged overwrite does;
+ *   read      memcpy out of the mapping into one 4 KiB buffer in cache: the
+ *             copy every 4 KiB read makes, whoever serves it.
  *
  * over two patterns: "rand", 4 KiB-aligned random offsets in SPAN_MB (as
  * fio's random overwrite), and "seq", consecutive 4 KiB blocks wrapping
@@ -48,8 +50,9 @@
 #define UNDO (1u << 20) /* the undo area, at the file's start */
 #define MAX_ROUNDS 31
 
-enum op { OP_MEMCPY, OP_DURABLE, OP_CLWB, OP_UNDO, OP_N };
-static const char *const op_names[OP_N] = { "memcpy", "durable", "clwb", "undo" };
+enum op { OP_MEMCPY, OP_DURABLE, OP_CLWB, OP_UNDO, OP_READ, OP_N };
+static const char *const op_names[OP_N] = { "memcpy", "durable", "clwb", "undo", "read" };
+static uint8_t sink[BLK] __attribute__((aligned(64))); /* where a read copies to */
 
 static double now_ns(void)
 {
@@ -117,6 +120,10 @@ static void one(enum op op, uint8_t *dst, uint8_t *undo, const uint8_t *src)
 		umfs_cpu_flush(dst, BLK);
 		umfs_cpu_drain();
 		break;
+	case OP_READ:
+		memcpy(sink, dst, BLK);
+		__asm__ volatile("" ::"r"(sink) : "memory");
+		return;
 	default:
 		umfs_cpu_memcpy_nodrain(undo, dst, BLK);
 		umfs_cpu_drain();

@@ -1,11 +1,12 @@
 #!/bin/bash
-# floor.sh - the floor beside every write figure: what a 4 KiB write cannot
-# cost less than on the memory the systems keep data in, measured in the
-# same run as the figures (bench/floor, floor.c): a memcpy into a mapped
-# file (a kernel tmpfs write's copy), the durable copy libumfs.so makes
-# (the core's non-temporal copy and a fence; and memcpy + clwb + fence),
-# and an undo-logged overwrite (old 4 KiB copied durably and fenced, then
-# the new 4 KiB, fenced). On both placements of a pool: a file in /dev/shm
+# floor.sh - the floor beside every 4 KiB write and read figure: what such
+# a write or read cannot cost less than on the memory the systems keep data
+# in, measured in the same run as the figures (bench/floor, floor.c): a
+# memcpy into a mapped file (a kernel tmpfs write's copy), the durable copy
+# libumfs.so makes (the core's non-temporal copy and a fence; and memcpy +
+# clwb + fence), an undo-logged overwrite (old 4 KiB copied durably and
+# fenced, then the new 4 KiB, fenced), and a memcpy out of the mapped file
+# (the copy of any read). On both placements of a pool: a file in /dev/shm
 # (4 KiB pages) and one on a tmpfs mounted huge=always (2 MiB pages), each
 # FILE_MB (fio's file size) allocated and touched before it is timed.
 # Output: $BENCH_OUT/floor/floor.csv  placement,op,pattern,ns
@@ -25,7 +26,7 @@ for placement in shm huge; do
 	fi
 	timeout 300 "$FLOOR" run "$file" "$FILE_MB" "$rounds" >"$BENCH_TMP/floor.out" ||
 		die "floor failed on $placement"
-	[ "$(wc -l <"$BENCH_TMP/floor.out")" -eq 8 ] || die "floor printed no results on $placement"
+	[ "$(wc -l <"$BENCH_TMP/floor.out")" -eq 10 ] || die "floor printed no results on $placement"
 	sed "s/^/$placement,/" "$BENCH_TMP/floor.out" >>"$csv"
 	rm -f "$file"
 	log "floor: $placement done"
