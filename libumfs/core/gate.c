@@ -25,6 +25,7 @@
 #include "os.h"
 #include "procfs.h"
 #include "rundir.h"
+#include "testhooks.h"
 
 #define GATE_REPORT_MS 5000
 #define GATE_TIMEOUT_MS 120000
@@ -119,10 +120,10 @@ int umfs_gate_lock(int fd, unsigned byte, short type, bool wait, const char *wha
 			umfs_log(UMFS_LOG_WARN, "%s: waiting for %s, which holds it", what, who);
 			named = true;
 		}
-		if (waited >= GATE_TIMEOUT_MS) {
+		if (waited >= UMFS_GATE_TIMEOUT(GATE_TIMEOUT_MS)) {
 			umfs_gate_holder(fd, who, sizeof(who));
 			umfs_log(UMFS_LOG_ERROR, "%s: %s has held it for %us; giving up", what, who,
-				 GATE_TIMEOUT_MS / 1000);
+				 waited / 1000);
 			err = -ETIMEDOUT;
 			break;
 		}

@@ -54,11 +54,16 @@ extern uint64_t umfs_test_count[UMFS_TEST_EVENTS];
  * (procfs.c), so that both kinds are tested on one kernel. */
 extern bool umfs_test_stamp_proc;
 #define UMFS_TEST_STAMP_PROC umfs_test_stamp_proc
+/* How long a gate waits for a holder (gate.c), in ms; 0: as built. A test
+ * of a holder that never lets go then ends in a moment. */
+extern unsigned umfs_test_gate_timeout_ms;
+#define UMFS_GATE_TIMEOUT(ms) (umfs_test_gate_timeout_ms ? umfs_test_gate_timeout_ms : (ms))
 #else
 #define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
 #define UMFS_FAULT(f) 0
 #define UMFS_TEST_COUNT(e) ((void)0)
 #define UMFS_TEST_STAMP_PROC 0
+#define UMFS_GATE_TIMEOUT(ms) (ms)
 #endif
 
 #endif /* UMFS_CORE_TESTHOOKS_H */

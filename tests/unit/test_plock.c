@@ -394,31 +394,52 @@ static void test_fork_identity(void **state)
 	munmap(l, 4096);
 }
 
+/* A child process holding byte of the gate file path for writing, on a
+ * description of its own, stopped (stop) or paused; returned once it holds
+ * it. */
+static pid_t gate_byte_holder(const char *path, unsigned byte, bool stop)
+{
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int cfd = open(path, O_RDWR);
+
+		if (cfd < 0 || umfs_gate_lock(cfd, byte, F_WRLCK, false, path) != 0)
+			_exit(3);
+		if (write(p[1], "x", 1) != 1)
+			_exit(4);
+		if (stop)
+			raise(SIGSTOP);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	if (stop) {
+		assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+		assert_true(WIFSTOPPED(st));
+	}
+	return pid;
+}
+
 /* The gate: without wait, -EAGAIN; the holder is named. */
 static void test_gate_holder(void **state)
 {
 	char path[64], who[96], want[64];
-	int p[2], fd;
 	pid_t pid;
-	char c;
+	int fd;
 
 	(void)state;
 	snprintf(path, sizeof(path), "/dev/shm/umfs-test-gate-%d", (int)getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		int cfd = open(path, O_RDWR);
-
-		if (cfd < 0 || umfs_gate_lock(cfd, 0, F_WRLCK, false, path) != 0)
-			_exit(3);
-		if (write(p[1], "x", 1) != 1)
-			_exit(4);
-		for (;;)
-			pause();
-	}
-	assert_int_equal(read(p[0], &c, 1), 1);
+	pid = gate_byte_holder(path, 0, false);
 	assert_int_equal(umfs_gate_lock(fd, 0, F_RDLCK, false, path), -EAGAIN);
 	assert_int_equal(umfs_gate_lock(fd, 1, F_WRLCK, false, path), 0); /* another byte */
 	umfs_gate_holder(fd, who, sizeof(who));
@@ -429,6 +450,73 @@ static void test_gate_holder(void **state)
 	/* the kernel dropped the dead holder's lock */
 	assert_int_equal(umfs_gate_lock(fd, 0, F_WRLCK, true, path), 0);
 	close(fd);
+	unlink(path);
+}
+
+/*
+ * A holder of the leavers' byte that never lets go: a process stopped in
+ * its leave, or one that took the byte on purpose. A leaver and a joiner
+ * that finds the area parked wait for it a bounded time (two minutes as
+ * built, 300 ms here), then go on without it, naming the holder: the
+ * leaver as not the last user, the joiner failing with -ETIMEDOUT.
+ */
+static char gate_msgs[2048];
+
+static void gate_msg_keep(int level, const char *msg)
+{
+	size_t n = strlen(gate_msgs);
+
+	(void)level;
+	snprintf(gate_msgs + n, sizeof(gate_msgs) - n, "%s\n", msg);
+}
+
+static void test_gate_stopped_leaver(void **state)
+{
+	char path[64], name[48], want[64];
+	int fd, dfd;
+	bool first;
+	off_t size;
+	double t0;
+	pid_t pid;
+
+	(void)state;
+	snprintf(name, sizeof(name), "umfs-test-stopped-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	pid = gate_byte_holder(path, 1, true);
+	snprintf(want, sizeof(want), "process %d (", (int)pid);
+	umfs_test_gate_timeout_ms = 300;
+	gate_msgs[0] = '\0';
+	umfs_log_set(gate_msg_keep, UMFS_LOG_ERROR);
+
+	/* a user leaving: not the last, after the wait */
+	assert_int_equal(umfs_gate_lock(fd, 0, F_RDLCK, false, path), 0);
+	t0 = now_sec();
+	assert_false(umfs_gate_last(fd, path, NULL));
+	assert_in_range((long)((now_sec() - t0) * 1000), 300, 5000);
+	assert_non_null(strstr(gate_msgs, want));
+	assert_non_null(strstr(gate_msgs, "giving up"));
+
+	/* a joiner that found the area parked: refused, after the wait */
+	gate_msgs[0] = '\0';
+	t0 = now_sec();
+	assert_int_equal(umfs_gate_enter_again(fd, dfd, name, path, &first, &size), -ETIMEDOUT);
+	assert_in_range((long)((now_sec() - t0) * 1000), 300, 5000);
+	assert_non_null(strstr(gate_msgs, want));
+
+	umfs_log_set(NULL, 0);
+	umfs_test_gate_timeout_ms = 0;
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	/* the kernel dropped the dead holder's lock: the byte is there */
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(umfs_gate_lock(fd, 1, F_WRLCK, false, path), 0);
+	close(fd);
+	close(dfd);
 	unlink(path);
 }
 
@@ -578,6 +666,7 @@ static int plock_tests(void)
 		cmocka_unit_test(test_abandoned),
 		cmocka_unit_test(test_fork_identity),
 		cmocka_unit_test(test_gate_holder),
+		cmocka_unit_test(test_gate_stopped_leaver),
 		cmocka_unit_test(test_gate_enter_again),
 		cmocka_unit_test(test_task_stamps),
 	};
