@@ -21,7 +21,7 @@ ok() { # NAME COMMAND...
 		sed 's/^/# /' "$tmp/out"
 	fi
 }
-echo "1..7"
+echo "1..8"
 
 for f in fio.sh floor.sh process.sh apps.sh fallback.sh run.sh; do
 	bash -n "$src/bench/$f" || { echo "Bail out! $f does not parse"; exit 1; }
