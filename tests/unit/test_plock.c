@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -409,6 +410,7 @@ static pid_t gate_byte_holder(const char *path, unsigned byte, bool stop)
 	if (pid == 0) {
 		int cfd = open(path, O_RDWR);
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a test that failed */
 		if (cfd < 0 || umfs_gate_lock(cfd, byte, F_WRLCK, false, path) != 0)
 			_exit(3);
 		if (write(p[1], "x", 1) != 1)
