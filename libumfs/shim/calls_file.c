@@ -628,11 +628,9 @@ static inline int ofd_check(struct ofd *o)
  * stops at the first byte it cannot store, as the kernel's copy-out. */
 static ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
 {
-	ssize_t n = umfs_pread_out(o->uf, buf, len, off, &shim_user_out);
-
-	if (unlikely(mmap_any()) && n > 0)
-		mmap_read_hook(o->ino, o->gen, buf, (size_t)n, off); /* mapped stores */
-	return n;
+	if (likely(!mmap_any()))
+		return umfs_pread_out(o->uf, buf, len, off, &shim_user_out);
+	return mmap_read(o->ino, o->gen, o->uf, buf, len, off, &shim_user_out); /* mapped stores */
 }
 
 /* off < 0: at the file offset (which moves). */

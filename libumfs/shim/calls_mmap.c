@@ -217,18 +217,52 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 /* Hooks: every process keeps a mapped inode's host file in step         */
 /* ------------------------------------------------------------------ */
 
-void mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
+/* The stores of a mapping of the inode over what was read into buf: false
+ * when the inode is mapped but its host file could not be read (gone with
+ * a last mapping meanwhile). */
+static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
 {
 	uint64_t inst = map_slot_find(ino, gen);
 	int fd;
 
 	if (!inst)
-		return;
+		return true;
 	pthread_mutex_lock(&hlock);
 	fd = host_fd_locked(ino, gen, inst);
 	if (fd >= 0)
 		sys_read_full(fd, buf, len, off);
 	pthread_mutex_unlock(&hlock);
+	return fd >= 0;
+}
+
+/*
+ * A read of the file of uf (inode ino, gen) while some process maps files
+ * of the pool shared (umfs_pread_out with out): the pool's bytes, then a
+ * mapping's stores not yet written back over them. Reads take no lock,
+ * so one that raced a process making a host file (found before it is
+ * whole) or letting go of a mapping (the last writes the host file back
+ * and removes it) may have read either half wrong: such a read, told by
+ * the mappings' sequence, is done again under the pool lock, which both
+ * hold throughout.
+ */
+ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, size_t len,
+		  off_t off, const struct umfs_out *out)
+{
+	uint32_t seq = map_seq_read();
+	ssize_t n;
+
+	if (!(seq & 1)) {
+		n = umfs_pread_out(uf, buf, len, off, out);
+		if (n <= 0 || (mmap_read_hook(ino, gen, buf, (size_t)n, off) &&
+			       map_seq_read() == seq))
+			return n;
+	}
+	pool_lock();
+	n = umfs_pread_out(uf, buf, len, off, out);
+	if (n > 0)
+		mmap_read_hook(ino, gen, buf, (size_t)n, off);
+	pool_unlock_ro();
+	return n;
 }
 
 /* Called with the pool lock held, after the write. */
@@ -350,14 +384,13 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 		 * than a fault each (a hint; where it fails, they fault) */
 		SYS(madvise)(mem, want, MADV_POPULATE_WRITE);
 		errno = saved;
-		n = umfs_pread(o->uf, mem, want, off);
+		n = mmap_any() ? mmap_read(o->ino, o->gen, o->uf, mem, want, off, NULL)
+			       : umfs_pread(o->uf, mem, want, off);
 		if (n < 0) {
 			SYS(munmap)(mem, len);
 			*err = (int)n;
 			return MAP_FAILED;
 		}
-		if (mmap_any())
-			mmap_read_hook(o->ino, o->gen, mem, (size_t)n, off);
 	}
 	if (prot != (PROT_READ | PROT_WRITE))
 		SYS(mprotect)(mem, len, prot);
@@ -371,24 +404,29 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 /* ------------------------------------------------------------------ */
 
 /* Counts one more mapping of the inode, making the host file for the
- * first (pool lock held). Returns the instance, or 0 with *err. */
+ * first (pool lock held). Returns the instance, or 0 with *err. The slot
+ * is found by readers before its host file is whole: the mappings'
+ * sequence, odd meanwhile, sends such a reader to read again, locked. */
 static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *err)
 {
 	uint32_t users;
-	uint64_t inst = map_slot_add(ino, gen, 1, &users);
+	uint64_t inst;
 
-	if (!inst) {
+	*err = 0;
+	map_seq_bump();
+	inst = map_slot_add(ino, gen, 1, &users);
+	if (!inst)
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
-		return 0;
-	}
-	if (users == 1) {
+	else if (users == 1)
 		*err = host_create(ino, gen, inst, uf);
-		if (*err) {
-			map_slot_add(ino, gen, -1, &users);
-			return 0;
-		}
+	if (inst && users == 1 && *err) {
+		if (map_slot_add(ino, gen, -1, &users) && users == 0)
+			map_slot_gone();
+		inst = 0;
 	}
-	registry_add(ino, 1);
+	map_seq_bump();
+	if (inst)
+		registry_add(ino, 1);
 	return inst;
 }
 
@@ -397,10 +435,15 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *
 static void map_release(struct umap *m)
 {
 	uint32_t users;
-	uint64_t inst = map_slot_add(m->ino, m->gen, -1, &users);
+	uint64_t inst;
 
-	if (inst && users == 0)
+	map_seq_bump();
+	inst = map_slot_add(m->ino, m->gen, -1, &users);
+	if (inst && users == 0) {
 		host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
+		map_slot_gone();
+	}
+	map_seq_bump();
 	registry_add(m->ino, -1);
 }
 
@@ -737,15 +780,20 @@ void mmap_registry_all(int delta)
 		return;
 	pthread_mutex_lock(&map_lock);
 	pool_lock();
+	if (delta < 0)
+		map_seq_bump();
 	for (struct umap *m = maps; m; m = m->next) {
 		uint64_t inst = map_slot_add(m->ino, m->gen, delta, &users);
 
-		if (delta < 0 && inst && users == 0)
+		if (delta < 0 && inst && users == 0) {
 			host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
-		else if (delta > 0 && inst)
+			map_slot_gone();
+		} else if (delta > 0 && inst)
 			m->inst = inst;
 		registry_add(m->ino, delta);
 	}
+	if (delta < 0)
+		map_seq_bump();
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
 }

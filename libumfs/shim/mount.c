@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 8
+#define SHARED_VERSION 9
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
@@ -60,7 +60,10 @@ struct shim_shared {
 	struct umfs_plock lock; /* the pool lock, across processes */
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
-	_Atomic uint32_t maps_active; /* map slots in use */
+	_Atomic uint32_t maps_active; /* map slots in use or being written back */
+	/* Odd while a process lets go of a mapping (and, the last, writes its
+	 * host file back): readers that ran meanwhile read again, locked. */
+	_Atomic uint32_t map_seq;
 	_Atomic uint32_t texts; /* UMFS programs ever executed (text.c) */
 	/* Set before anything but "shared" and ofd/ is made in the helper
 	 * directory, or by a first user that found the area not parked
@@ -608,6 +611,17 @@ static uint32_t map_slot_home(uint64_t ino)
 	return (uint32_t)((ino * 0x9e3779b97f4a7c15ull) >> 32) & (MAP_CAP - 1);
 }
 
+uint32_t map_seq_read(void)
+{
+	return shared ? atomic_load_explicit(&shared->map_seq, memory_order_acquire) : 0;
+}
+
+void map_seq_bump(void)
+{
+	if (shared)
+		atomic_fetch_add(&shared->map_seq, 1);
+}
+
 /* The host file instance of a mapped inode, or 0 when nobody maps it
  * (no lock needed: a stale answer is caught by the instance number). */
 uint64_t map_slot_find(uint64_t ino, uint32_t gen)
@@ -630,7 +644,8 @@ uint64_t map_slot_find(uint64_t ino, uint32_t gen)
 }
 
 /* Counts a mapping more (delta 1) or less (-1), with the pool lock held.
- * Returns the host file instance and the users left (0: the last went). */
+ * Returns the host file instance and the users left (0: the last went,
+ * and map_slot_gone follows its write-back). */
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 {
 	struct map_slot *free_slot = NULL;
@@ -657,10 +672,7 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 		if (delta < 0 && m->users <= (uint32_t)-delta) {
 			atomic_store(&m->ino, MAP_GONE);
 			m->users = 0;
-			if (atomic_fetch_sub(&shared->maps_active, 1) == 1)
-				for (uint32_t j = 0; j < MAP_CAP; j++)
-					atomic_store(&shared->maps[j].ino, 0);
-			return inst;
+			return inst; /* counted until map_slot_gone */
 		}
 		m->users += (uint32_t)delta;
 		*users = m->users;
@@ -675,6 +687,17 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 	atomic_fetch_add(&shared->maps_active, 1);
 	*users = (uint32_t)delta;
 	return shared->map_inst;
+}
+
+/* The inode map_slot_add let go of (no users left) has had its host file
+ * written back: only now does it stop counting, so that a reader that
+ * finds nothing mapped finds every store in the file (pool lock held).
+ * The last one empties the table. */
+void map_slot_gone(void)
+{
+	if (shared && atomic_fetch_sub(&shared->maps_active, 1) == 1)
+		for (uint32_t j = 0; j < MAP_CAP; j++)
+			atomic_store(&shared->maps[j].ino, 0);
 }
 
 bool mount_idle(void)

@@ -681,6 +681,10 @@ static inline bool mmap_any(void)
 }
 uint64_t map_slot_find(uint64_t ino, uint32_t gen);
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
+void map_slot_gone(void);
+/* Mappings let go of (pool lock held): bumped before and after. */
+uint32_t map_seq_read(void);
+void map_seq_bump(void);
 /* Whether the arena of descriptions may hold slots hinted used, across
  * the processes of the pool and its idle spells (struct shim_shared). */
 void shim_arena_mark_used(bool used);
@@ -1303,7 +1307,8 @@ void stdio_fd_changed(int fd);
 /* calls_mmap.c: hooks that keep the host file of a mapped inode and the
  * UMFS file in step (call them when mmap_any()) */
 extern _Atomic int mmap_shared_count; /* this process's shared mappings */
-void mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off);
+ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, size_t len,
+		  off_t off, const struct umfs_out *out);
 void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, off_t off,
 		     off_t size);
 void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size);

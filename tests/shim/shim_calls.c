@@ -947,6 +947,82 @@ static void t_mmap_many(void)
 	out("mmany007: %.2s %.1s", slurp(P("mmany007")) + 16, slurp(P("mmany007")) + 24);
 }
 
+/*
+ * Processes mapping and unmapping a few files shared at once, so that the
+ * registry of mapped inodes changes under readers in other processes (a
+ * file mapped by some while others let go, slots freed and taken again):
+ * each process writes and stores in its own bytes of each file and checks
+ * that its mapping, its reads and the file after its unmap agree.
+ */
+#define MS_PROCS 4
+#define MS_FILES 8
+#define MS_ROUNDS 1500
+
+static unsigned ms_child(int k)
+{
+	unsigned bad = 0, seed = 2463534242u + (unsigned)k;
+
+	for (int r = 0; r < MS_ROUNDS; r++) {
+		char name[32], b[2], *m;
+		int f, fd;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		f = (int)(seed % MS_FILES);
+		snprintf(name, sizeof(name), "mstress%02d", f);
+		fd = open(P(name), O_RDWR);
+		if (fd < 0)
+			return 1000;
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			close(fd);
+			return 1000;
+		}
+		b[0] = (char)('a' + r % 26);
+		b[1] = (char)('A' + r % 26);
+		if (pwrite(fd, b, 1, 64 * k) != 1 || m[64 * k] != b[0])
+			bad++;
+		m[64 * k + 32] = b[1];
+		if (pread(fd, b, 1, 64 * k + 32) != 1 || b[0] != m[64 * k + 32])
+			bad++;
+		munmap(m, 4096);
+		if (pread(fd, b, 1, 64 * k + 32) != 1 || b[0] != (char)('A' + r % 26))
+			bad++;
+		close(fd);
+	}
+	return bad;
+}
+
+static void t_mmap_stress(void)
+{
+	pid_t pid[MS_PROCS];
+	unsigned bad = 0;
+
+	for (int f = 0; f < MS_FILES; f++) {
+		char name[32];
+		int fd;
+
+		snprintf(name, sizeof(name), "mstress%02d", f);
+		fd = open(P(name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			bad++;
+		close(fd);
+	}
+	for (int k = 0; k < MS_PROCS; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0)
+			_exit(ms_child(k) ? 1 : 0);
+	}
+	for (int k = 0; k < MS_PROCS; k++) {
+		int st = -1;
+
+		if (pid[k] < 0 || waitpid(pid[k], &st, 0) != pid[k] || st != 0)
+			bad++;
+	}
+	out("mmap stress: %d processes, %u failed", MS_PROCS, bad);
+}
+
 static void t_temp(void)
 {
 	char t[4096];
@@ -1039,6 +1115,7 @@ int main(int argc, char **argv)
 	t_stdio();
 	t_mmap();
 	t_mmap_many();
+	t_mmap_stress();
 	t_temp();
 	t_fifo();
 	t_errno();
