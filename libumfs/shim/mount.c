@@ -724,6 +724,10 @@ void pool_lock(void)
 		umfs_fs_rollback(fs);
 		shared->epoch++;
 		my_epoch = shared->epoch;
+		/* it may have died between the two bumps of a mapping's sequence:
+		 * left odd, every read would take the lock from then on */
+		if (atomic_load(&shared->map_seq) & 1)
+			atomic_fetch_add(&shared->map_seq, 1);
 		return;
 	}
 	if (shared->epoch != my_epoch) {
