@@ -415,14 +415,15 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *
 	*err = 0;
 	map_seq_bump();
 	inst = map_slot_add(ino, gen, 1, &users);
-	if (!inst)
+	if (!inst) {
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
-	else if (users == 1)
+	} else if (users == 1) {
 		*err = host_create(ino, gen, inst, uf);
-	if (inst && users == 1 && *err) {
-		if (map_slot_add(ino, gen, -1, &users) && users == 0)
-			map_slot_gone();
-		inst = 0;
+		if (*err) {
+			if (map_slot_add(ino, gen, -1, &users) && users == 0)
+				map_slot_gone();
+			inst = 0;
+		}
 	}
 	map_seq_bump();
 	if (inst)
@@ -780,20 +781,18 @@ void mmap_registry_all(int delta)
 		return;
 	pthread_mutex_lock(&map_lock);
 	pool_lock();
-	if (delta < 0)
-		map_seq_bump();
 	for (struct umap *m = maps; m; m = m->next) {
-		uint64_t inst = map_slot_add(m->ino, m->gen, delta, &users);
+		uint64_t inst;
 
-		if (delta < 0 && inst && users == 0) {
-			host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
-			map_slot_gone();
-		} else if (delta > 0 && inst)
+		if (delta < 0) {
+			map_release(m);
+			continue;
+		}
+		inst = map_slot_add(m->ino, m->gen, delta, &users);
+		if (inst)
 			m->inst = inst;
 		registry_add(m->ino, delta);
 	}
-	if (delta < 0)
-		map_seq_bump();
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
 }

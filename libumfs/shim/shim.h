@@ -682,7 +682,8 @@ static inline bool mmap_any(void)
 uint64_t map_slot_find(uint64_t ino, uint32_t gen);
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
 void map_slot_gone(void);
-/* Mappings let go of (pool lock held): bumped before and after. */
+/* The mappings' sequence: bumped before and after a host file is made or a
+ * mapping let go of (pool lock held); readers compare it (mmap_read). */
 uint32_t map_seq_read(void);
 void map_seq_bump(void);
 /* Whether the arena of descriptions may hold slots hinted used, across
