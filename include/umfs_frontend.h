@@ -179,13 +179,26 @@ ssize_t umfs_pread_out(struct umfs_file *file, void *buf, size_t len, off_t off,
 		       const struct umfs_out *out);
 /* pwrite that also honours O_APPEND and says where the write ended (the new
  * file offset): for front ends that keep the offset themselves. The errors
- * of umfs_pwrite. */
+ * of umfs_pwrite, and -EAGAIN from a gate (below).
+ *
+ * A front end that keeps copies of files outside the pool (the shim's
+ * shared mappings) updates them under a lock of its own, and writes
+ * without it while it has none. A gate closes the window between its look
+ * and the write: a write given one (non-NULL) loads it under the file's
+ * write lock and, when it is nonzero, writes nothing and returns -EAGAIN,
+ * for the caller to write again under its lock. The maker of a copy makes
+ * the gate nonzero, then waits out the writes already past it
+ * (umfs_file_writers_drain), then copies. */
 ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t off,
-		      off_t *end);
+		      off_t *end, const _Atomic uint32_t *gate);
 /* The same for a vector, written as one write: no other writer comes
  * between its parts. -EINVAL also for a negative cnt. */
 ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt, off_t off,
-		       off_t *end);
+		       off_t *end, const _Atomic uint32_t *gate);
+/* Returns once every write of the file that holds its write lock, in any
+ * process of the pool, is over: each write after sees what the caller
+ * stored before. */
+void umfs_file_writers_drain(struct umfs_file *file);
 /* linkat(fd, "", dir, to, AT_EMPTY_PATH): gives the open file the name to.
  * A file with no name left (unlinked, or an O_TMPFILE file) gets one back
  * only with UMFS_LINK_ORPHAN (the O_TMPFILE case); otherwise -ENOENT. The

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,7 +388,7 @@ static void file_kill_privs(struct umfs_file *f)
  * The parts of a vector go in under one lock hold: no other writer, in any
  * process, comes between them. */
 static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cnt, int64_t off,
-			    uint64_t *end)
+			    uint64_t *end, const _Atomic uint32_t *gate)
 {
 	ssize_t total = 0;
 	uint32_t privs;
@@ -399,6 +400,11 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
+	if (gate && atomic_load_explicit(gate, memory_order_relaxed)) {
+		/* the lock orders this load after a drain's (umfs_file_writers_drain) */
+		umfs_vnode_wrunlock(f->fs, f->vn);
+		return -EAGAIN;
+	}
 	/* read before the write, whose flush of the inode's first line (a
 	 * new size) may take it out of the cache (a load of it after cost a
 	 * miss) */
@@ -437,7 +443,7 @@ static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	return file_pwritev(f, &iov, 1, off, end);
+	return file_pwritev(f, &iov, 1, off, end, NULL);
 }
 
 ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
@@ -463,33 +469,34 @@ ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
 	return file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : off, NULL);
 }
 
-ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t off, off_t *end)
+ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t off, off_t *end,
+		      const _Atomic uint32_t *gate)
 {
-	uint64_t e = 0;
-	ssize_t n;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	if (off < 0)
-		return -EINVAL;
-	n = file_pwrite(f, buf, len, (f->flags & O_APPEND) ? -1 : off, &e);
-	if (n > 0 && end)
-		*end = (off_t)e;
-	else if (n == 0 && end)
-		*end = off; /* as Linux: an empty write leaves the offset */
-	return n;
+	return umfs_writev_at(f, &iov, 1, off, end, gate);
 }
 
 ssize_t umfs_writev_at(struct umfs_file *f, const struct iovec *iov, int cnt, off_t off,
-		       off_t *end)
+		       off_t *end, const _Atomic uint32_t *gate)
 {
 	uint64_t e = 0;
 	ssize_t n;
 
 	if (off < 0 || cnt < 0)
 		return -EINVAL;
-	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e);
+	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e, gate);
 	if (n >= 0 && end)
-		*end = n > 0 ? (off_t)e : off;
+		*end = n > 0 ? (off_t)e : off; /* as Linux: an empty write leaves the offset */
 	return n;
+}
+
+void umfs_file_writers_drain(struct umfs_file *f)
+{
+	if (!f->vn)
+		return;
+	umfs_vnode_wrlock(f->fs, f->vn);
+	umfs_vnode_wrunlock(f->fs, f->vn);
 }
 
 ssize_t umfs_read(struct umfs_file *f, void *buf, size_t len)

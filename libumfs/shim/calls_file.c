@@ -700,12 +700,17 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 		}
 	}
 	/* the file's own lock (in the core) orders writers; the pool lock is
-	 * only for mappings of the file, whose copies must agree with it */
+	 * only for mappings, whose copies must agree with the file. Without
+	 * it, a mapping made after the look sends the write back here */
 	mapped = unlikely(mmap_any());
-	if (mapped)
-		pool_lock();
-	n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end);
+	if (!mapped) {
+		n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end,
+				  shim_maps_active);
+		mapped = unlikely(n == -EAGAIN);
+	}
 	if (mapped) {
+		pool_lock();
+		n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end, NULL);
 		ofd_written(o, buf, n, end);
 		pool_unlock();
 	}
@@ -973,16 +978,21 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 		}
 	}
 	/* the core writes the whole vector under the file's lock: no other
-	 * writer between its parts; mappings of the file, when there are
-	 * any, take the pool lock so that their copies and the pool agree */
-	mapped = unlikely(mmap_any());
-	if (mapped)
-		pool_lock();
+	 * writer between its parts; mappings, when there are any, take the
+	 * pool lock so that their copies and the pool agree (as ofd_write) */
 	if (append) {
 		saved_flags = o->cached_flags;
 		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
 	}
-	n = umfs_writev_at(o->uf, iov, cnt, off, &end);
+	mapped = unlikely(mmap_any());
+	if (!mapped) {
+		n = umfs_writev_at(o->uf, iov, cnt, off, &end, shim_maps_active);
+		mapped = unlikely(n == -EAGAIN);
+	}
+	if (mapped) {
+		pool_lock();
+		n = umfs_writev_at(o->uf, iov, cnt, off, &end, NULL);
+	}
 	if (n > 0)
 		total = n;
 	for (int i = 0; mapped && i < cnt && n > 0; i++) {
@@ -1291,12 +1301,14 @@ SHIM_API int truncate(const char *path, off_t len)
 			r = truncate_through_fd(path, len);
 			break;
 		}
+		pool_lock();
 		if (unlikely(mmap_any())) {
-			/* through a descriptor, so that mappings see the new size */
+			/* through a descriptor, so that mappings see the new size;
+			 * asked under the lock, which a first mapper holds */
+			pool_unlock();
 			r = truncate_through_fd(path, len);
 			break;
 		}
-		pool_lock();
 		r = umfs_truncate(fs, up.buf, len);
 		pool_unlock();
 		if (r != -UMFS_EXTERNAL)

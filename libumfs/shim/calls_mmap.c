@@ -157,7 +157,7 @@ static void host_copy(int hfd, struct umfs_file *uf, off_t off, off_t len, bool 
 		if (n <= 0)
 			break;
 		if (to_umfs)
-			umfs_write_at(uf, buf, (size_t)n, off, &e);
+			umfs_write_at(uf, buf, (size_t)n, off, &e, NULL);
 		else if (SYS(pwrite)(hfd, buf, (size_t)n, off) != n)
 			break;
 		off += n;
@@ -418,6 +418,9 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *
 	if (!inst) {
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
 	} else if (users == 1) {
+		/* writes that did not see the slot end before the copy; those
+		 * after see it and come back for the pool lock (ofd_write) */
+		umfs_file_writers_drain(uf);
 		*err = host_create(ino, gen, inst, uf);
 		if (*err) {
 			if (map_slot_add(ino, gen, -1, &users) && users == 0)

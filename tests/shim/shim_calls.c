@@ -16,8 +16,13 @@
 #include <glob.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1023,6 +1028,156 @@ static void t_mmap_stress(void)
 	out("mmap stress: %d processes, %u failed", MS_PROCS, bad);
 }
 
+/*
+ * A first mapping made while another process writes the file: the writer
+ * is stopped with SIGSTOP wherever it is, the file is mapped (by a thread,
+ * since the mapping may wait for a write the writer was in), and the
+ * writer goes on. Every write it finished before its pause must be in the
+ * file after the unmap has written the mapping back: a write that was on
+ * its way when the mapping copied the file, and landed after, must reach
+ * the copy too. The writer writes value v at slot v % MF_SLOTS, so that a
+ * lost write stays visible until that slot is written again. Writes go
+ * as one buffer and as a vector in turn.
+ */
+#define MF_ROUNDS 2000
+#define MF_SLOTS 512
+
+struct mf_shared {
+	_Atomic uint64_t done;  /* the last value the writer's pwrite returned */
+	_Atomic uint64_t pause; /* a round number: the writer stops between writes */
+	_Atomic uint64_t ack;   /* the round the writer stopped for */
+	_Atomic uint64_t quit;
+};
+
+struct mf_map {
+	int fd;
+	char *m;
+	_Atomic uint64_t mapped;
+};
+
+static void mf_writer(struct mf_shared *sh, int fd)
+{
+	for (uint64_t v = 1;; v++) {
+		uint64_t p = atomic_load(&sh->pause);
+
+		if (p && atomic_load(&sh->ack) != p) {
+			atomic_store(&sh->ack, p);
+			while (atomic_load(&sh->pause) == p)
+				sched_yield();
+		}
+		if (atomic_load(&sh->quit))
+			_exit(0);
+		off_t at = (off_t)(sizeof(v) * (v % MF_SLOTS));
+		struct iovec halves[2] = { { &v, 4 }, { (char *)&v + 4, 4 } };
+
+		/* both ways a write goes: one buffer and a vector */
+		if ((v & 1 ? pwritev(fd, halves, 2, at) : pwrite(fd, &v, sizeof(v), at)) != sizeof(v))
+			_exit(1);
+		atomic_store(&sh->done, v);
+	}
+}
+
+static void *mf_map_thread(void *arg)
+{
+	struct mf_map *a = arg;
+
+	a->m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	atomic_store(&a->mapped, 1);
+	return NULL;
+}
+
+/* Waits until *p reaches want, or ms milliseconds pass: whether it did. */
+static bool mf_reached(_Atomic uint64_t *p, uint64_t want, long ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (atomic_load(p) >= want)
+			return true;
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	return atomic_load(p) >= want;
+}
+
+/* Values in (from, to] missing from the file once the mapping was
+ * written back (to - from <= MF_SLOTS). */
+static unsigned mf_missing(int fd, uint64_t from, uint64_t to)
+{
+	uint64_t slot[MF_SLOTS];
+	unsigned n = 0;
+
+	if (pread(fd, slot, sizeof(slot), 0) != (ssize_t)sizeof(slot))
+		return 1;
+	for (uint64_t v = from + 1; v <= to; v++)
+		n += slot[v % MF_SLOTS] != v;
+	return n;
+}
+
+static void t_mmap_first(void)
+{
+	struct mf_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned lost = 0, failed = 0;
+	uint64_t checked = 0;
+	int fd = open(P("mfirst"), O_RDWR | O_CREAT | O_TRUNC, 0644), st;
+	pid_t w;
+
+	if (sh == MAP_FAILED || fd < 0 || ftruncate(fd, 4096) < 0) {
+		out("mmap under a writer: setup failed");
+		return;
+	}
+	w = fork();
+	if (w == 0)
+		mf_writer(sh, fd);
+	for (uint64_t r = 1; r <= MF_ROUNDS; r++) {
+		struct mf_map a = { .fd = fd, .m = MAP_FAILED };
+		pthread_t t;
+		uint64_t d;
+
+		if (kill(w, SIGSTOP) < 0 || waitpid(w, &st, WUNTRACED) != w) {
+			failed++;
+			break;
+		}
+		d = atomic_load(&sh->done);
+		if (pthread_create(&t, NULL, mf_map_thread, &a) != 0) {
+			kill(w, SIGCONT);
+			failed++;
+			break;
+		}
+		/* a mapping that waits for the stopped writer gets it back */
+		mf_reached(&a.mapped, 1, 2);
+		kill(w, SIGCONT);
+		pthread_join(t, NULL);
+		/* the write it was in, if any, is over once the next is done */
+		if (a.m == MAP_FAILED || !mf_reached(&sh->done, d + 2, 5000)) {
+			failed++;
+			break;
+		}
+		atomic_store(&sh->pause, r);
+		if (!mf_reached(&sh->ack, r, 5000)) {
+			failed++;
+			break;
+		}
+		d = atomic_load(&sh->done);
+		munmap(a.m, 4096);
+		if (d - checked > MF_SLOTS)
+			checked = d - MF_SLOTS;
+		lost += mf_missing(fd, checked, d);
+		checked = d;
+		atomic_store(&sh->pause, 0);
+	}
+	atomic_store(&sh->quit, 1);
+	atomic_store(&sh->pause, 0);
+	kill(w, SIGCONT);
+	if (waitpid(w, &st, 0) != w || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		failed++;
+	close(fd);
+	munmap(sh, sizeof(*sh));
+	out("mmap under a writer: %u writes lost, %u failed", lost, failed);
+}
+
 static void t_temp(void)
 {
 	char t[4096];
@@ -1116,6 +1271,7 @@ int main(int argc, char **argv)
 	t_mmap();
 	t_mmap_many();
 	t_mmap_stress();
+	t_mmap_first();
 	t_temp();
 	t_fifo();
 	t_errno();

@@ -12,8 +12,10 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -1397,6 +1399,124 @@ static void test_names_without_printf(void **state)
 	assert_string_equal(got, "");
 }
 
+/*
+ * A gated write and a drain, the seam of a front end that keeps copies of
+ * files outside the pool: a writer held in its write (the persistence
+ * hook stops its first flush) holds up a drain in another mount until it
+ * is done; a write past a nonzero gate writes nothing (-EAGAIN), and one
+ * past a zero gate writes.
+ */
+static __thread bool gw_is_writer;
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state; /* 0: writer not yet in; 1: held in its write; 2: let go */
+} gw = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+static _Atomic int gw_drained;
+
+static void gw_flush(void *arg, const void *addr, size_t len)
+{
+	(void)arg, (void)addr, (void)len;
+	if (!gw_is_writer)
+		return;
+	pthread_mutex_lock(&gw.mu);
+	if (gw.state == 0) {
+		gw.state = 1;
+		pthread_cond_broadcast(&gw.cv);
+	}
+	while (gw.state == 1)
+		pthread_cond_wait(&gw.cv, &gw.mu);
+	pthread_mutex_unlock(&gw.mu);
+}
+
+static void gw_fence(void *arg)
+{
+	(void)arg;
+}
+
+static void *gw_write(void *arg)
+{
+	off_t end;
+
+	gw_is_writer = true;
+	return (void *)(intptr_t)umfs_write_at(arg, "new", 3, 0, &end, NULL);
+}
+
+static void *gw_drain_thread(void *arg)
+{
+	umfs_file_writers_drain(arg);
+	atomic_store(&gw_drained, 1);
+	return NULL;
+}
+
+static void gw_expect(struct umfs_file *f, const char *want)
+{
+	char got[4] = { 0 };
+
+	assert_int_equal(umfs_pread(f, got, 3, 0), 3);
+	assert_string_equal(got, want);
+}
+
+static void test_gated_write(void **state)
+{
+	static const struct umfs_persist_hook hook = { gw_flush, gw_fence, NULL };
+	struct timespec until;
+	_Atomic uint32_t gate = 0;
+	struct umfs_fs *a, *b;
+	struct umfs_file *fa, *fb;
+	pthread_t w, d;
+	void *wret;
+	off_t end;
+	int r = 0;
+
+	(void)state;
+	pool_make("sharegw", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	put_file(a, "/f", "old", 3);
+	assert_int_equal(umfs_open(a, "/f", O_RDWR, 0, &fa), 0);
+	assert_int_equal(umfs_open(b, "/f", O_RDWR, 0, &fb), 0);
+
+	umfs_persist_hook_set(&hook);
+	assert_int_equal(pthread_create(&w, NULL, gw_write, fb), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&gw.mu);
+	while (gw.state == 0 && r == 0)
+		r = pthread_cond_timedwait(&gw.cv, &gw.mu, &until);
+	pthread_mutex_unlock(&gw.mu);
+	assert_int_equal(gw.state, 1);
+
+	atomic_store(&gate, 1);
+	assert_int_equal(pthread_create(&d, NULL, gw_drain_thread, fa), 0);
+	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	assert_int_equal(atomic_load(&gw_drained), 0); /* the writer is in */
+	pthread_mutex_lock(&gw.mu);
+	gw.state = 2;
+	pthread_cond_broadcast(&gw.cv);
+	pthread_mutex_unlock(&gw.mu);
+	assert_int_equal(pthread_join(d, NULL), 0);
+	assert_int_equal(pthread_join(w, &wret), 0);
+	umfs_persist_hook_set(NULL);
+	assert_int_equal((intptr_t)wret, 3);
+	gw_expect(fa, "new"); /* over before the drain returned */
+
+	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, &gate), -EAGAIN);
+	gw_expect(fa, "new");
+	assert_int_equal(umfs_writev_at(fb, &(struct iovec){ "xyz", 3 }, 1, 0, &end, &gate),
+			 -EAGAIN);
+	gw_expect(fa, "new");
+	atomic_store(&gate, 0);
+	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, &gate), 3);
+	assert_int_equal(end, 3);
+	gw_expect(fa, "xyz");
+
+	assert_int_equal(umfs_close(fa), 0);
+	assert_int_equal(umfs_close(fb), 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1419,6 +1539,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stat_readers_processes, teardown),
 		cmocka_unit_test_teardown(test_stat_readers_threads, teardown),
 		cmocka_unit_test_teardown(test_stat_readers_unchecked, teardown),
+		cmocka_unit_test_teardown(test_gated_write, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
