@@ -195,6 +195,14 @@ ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t
  * between its parts. -EINVAL also for a negative cnt. */
 ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt, off_t off,
 		       off_t *end, const _Atomic uint32_t *gate);
+/* Writes back a front end's copy of part of the file (the shim's host
+ * file behind a shared mapping): in one write of [off, off + len), buf's
+ * bytes where they differ from base's (what the copy was made from) and
+ * the file's own bytes elsewhere, so that what other writers wrote since
+ * the copy was made stays. Nothing past the end of the file is written.
+ * The bytes written, or the errors of umfs_pwrite and -ENOMEM. */
+ssize_t umfs_write_changed(struct umfs_file *file, const void *buf, const void *base, size_t len,
+			   off_t off);
 /* Returns once every write of the file that holds its write lock, in any
  * process of the pool, is over: each write after sees what the caller
  * stored before. */

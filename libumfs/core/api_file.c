@@ -384,12 +384,56 @@ static void file_kill_privs(struct umfs_file *f)
 	api_tx_run_end(fs, 0);
 }
 
+/* A write that merges a front end's copy into the file (umfs_write_changed). */
+struct write_merge {
+	const unsigned char *base; /* what the copy was made from */
+	unsigned char *into;       /* room for the merged bytes */
+};
+
+/* With the write lock held: into the merge's room, the file's bytes at
+ * off with buf's over them where buf and base differ. Returns how many
+ * (none past the end of the file), or -errno. */
+static ssize_t file_merge_locked(struct umfs_file *f, const unsigned char *buf, size_t len,
+				 uint64_t off, const struct write_merge *mg)
+{
+	uint64_t size = umfs_inode(f->fs, f->ino)->size;
+	bool fresh = false;
+	ssize_t n;
+
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	/* the lock holds writers off: no read retry (which would wait for it) */
+	n = f->fs->be->file_read(f->fs, f->ino, &f->katt, mg->into, len,
+				 off, &fresh, NULL);
+	for (ssize_t i = 0; i < n;) {
+		uint64_t a, b;
+
+		if (i + 8 <= n) {
+			memcpy(&a, buf + i, 8);
+			memcpy(&b, mg->base + i, 8);
+			if (a == b) { /* the copy did not change these */
+				i += 8;
+				continue;
+			}
+		}
+		for (ssize_t e = i + 8 < n ? i + 8 : n; i < e; i++)
+			if (buf[i] != mg->base[i])
+				mg->into[i] = buf[i];
+	}
+	return n;
+}
+
 /* off < 0: append (the offset is the size, read under the write lock).
  * The parts of a vector go in under one lock hold: no other writer, in any
- * process, comes between them. */
+ * process, comes between them. With mg, the one part is merged into the
+ * file's bytes first. */
 static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cnt, int64_t off,
-			    uint64_t *end, const _Atomic uint32_t *gate)
+			    uint64_t *end, const _Atomic uint32_t *gate,
+			    const struct write_merge *mg)
 {
+	struct iovec merged;
 	ssize_t total = 0;
 	uint32_t privs;
 
@@ -404,6 +448,13 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		/* the lock orders this load after a drain's (umfs_file_writers_drain) */
 		umfs_vnode_wrunlock(f->fs, f->vn);
 		return -EAGAIN;
+	}
+	if (mg) {
+		total = file_merge_locked(f, iov->iov_base, iov->iov_len, (uint64_t)off, mg);
+		merged = (struct iovec){ .iov_base = mg->into, .iov_len = total > 0 ? total : 0 };
+		iov = &merged;
+		total = total < 0 ? total : 0;
+		cnt = total < 0 ? 0 : 1;
 	}
 	/* read before the write, whose flush of the inode's first line (a
 	 * new size) may take it out of the cache (a load of it after cost a
@@ -443,7 +494,7 @@ static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	return file_pwritev(f, &iov, 1, off, end, NULL);
+	return file_pwritev(f, &iov, 1, off, end, NULL, NULL);
 }
 
 ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
@@ -485,9 +536,28 @@ ssize_t umfs_writev_at(struct umfs_file *f, const struct iovec *iov, int cnt, of
 
 	if (off < 0 || cnt < 0)
 		return -EINVAL;
-	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e, gate);
+	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e, gate, NULL);
 	if (n >= 0 && end)
 		*end = n > 0 ? (off_t)e : off; /* as Linux: an empty write leaves the offset */
+	return n;
+}
+
+ssize_t umfs_write_changed(struct umfs_file *f, const void *buf, const void *base, size_t len,
+			   off_t off)
+{
+	struct write_merge mg = { .base = base };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	ssize_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	mg.into = malloc(len);
+	if (!mg.into)
+		return -ENOMEM;
+	n = file_pwritev(f, &iov, 1, off, NULL, NULL, &mg);
+	free(mg.into);
 	return n;
 }
 

@@ -12,10 +12,14 @@
  * because the host file has the file's size. While any process maps the
  * inode, every process keeps the host file in step with the UMFS file:
  * write() also writes it, read() reads it (it holds stores not yet written
- * back), truncation and hole punching apply to it. Its contents go back to
+ * back), truncation and hole punching apply to it. Its stores go back to
  * the UMFS file at msync, fsync, and when the last mapping goes away (then
  * the host file is removed); a process that dies with a mapping leaves the
- * host file, which the next lone mount writes back.
+ * host file, which the next lone mount writes back. Only stores go back:
+ * a base (mapb-INO-GEN-INST) holds what the host file was filled with,
+ * kept in step by the same hooks, and a write-back writes the bytes where
+ * the two differ, so that a write to the file through another front end
+ * (umfs-fuse) is not undone.
  *
  * MAP_PRIVATE is private anonymous memory filled from the file (from the
  * host file if one exists): copy-on-write by construction. Pages wholly
@@ -76,11 +80,15 @@ static off_t file_size(struct umfs_file *uf)
 /* Host files                                                           */
 /* ------------------------------------------------------------------ */
 
-/* "map-INO-GEN-INST" in the helper directory. */
-static int host_name(char *buf, size_t size, uint64_t ino, uint32_t gen, uint64_t inst)
+/* "map-INO-GEN-INST" in the helper directory, the host file; its base,
+ * with kind HOST_BASE. */
+#define HOST_FILE "map"
+#define HOST_BASE "mapb"
+static int host_name(char *buf, size_t size, const char *kind, uint64_t ino, uint32_t gen,
+		     uint64_t inst)
 {
 	char base[64];
-	int n, err = shim_helper_name(base, sizeof(base), "map", ino, gen);
+	int n, err = shim_helper_name(base, sizeof(base), kind, ino, gen);
 
 	if (err)
 		return err;
@@ -88,43 +96,62 @@ static int host_name(char *buf, size_t size, uint64_t ino, uint32_t gen, uint64_
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Descriptors of host files, per process: a small cache (round robin). */
+/* Descriptors of host files and their bases, per process: a small cache
+ * (round robin). */
 struct hfd {
 	uint64_t ino, inst;
 	uint32_t gen;
-	int fd;
+	int fd, bfd;
 };
 
 static struct hfd hcache[16];
 static unsigned hnext;
 static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 
-/* With hlock held: the host file of (ino, gen, inst), or -1. */
-static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst)
+static int host_open(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst)
 {
 	char name[96];
-	struct hfd *h;
 	int fd;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++)
-		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
-		    hcache[i].inst == inst)
-			return hcache[i].fd;
-	if (host_name(name, sizeof(name), ino, gen, inst))
+	if (host_name(name, sizeof(name), kind, ino, gen, inst))
 		return -1;
 	fd = shim_helper_open(name, O_RDWR, S_IFREG);
 	if (fd < 0)
 		return -1;
 	uinfo_mark_internal(fd);
-	h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
-	if (h->fd > 0) {
-		uinfo_unmark_internal(h->fd);
-		sys_close_quiet(h->fd);
+	return fd;
+}
+
+static void host_close(int fd)
+{
+	if (fd > 0) {
+		uinfo_unmark_internal(fd);
+		sys_close_quiet(fd);
 	}
-	h->ino = ino;
-	h->gen = gen;
-	h->inst = inst;
-	h->fd = fd;
+}
+
+/* With hlock held: the host file of (ino, gen, inst), or -1; its base in
+ * *bfd, or -1. */
+static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
+{
+	struct hfd *h;
+	int fd;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++)
+		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
+		    hcache[i].inst == inst) {
+			*bfd = hcache[i].bfd;
+			return hcache[i].fd;
+		}
+	*bfd = -1;
+	fd = host_open(HOST_FILE, ino, gen, inst);
+	if (fd < 0)
+		return -1;
+	*bfd = host_open(HOST_BASE, ino, gen, inst);
+	h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
+	host_close(h->fd);
+	host_close(h->bfd);
+	*h = (struct hfd){ .ino = ino, .gen = gen, .inst = inst, .fd = fd, .bfd = *bfd };
 	return fd;
 }
 
@@ -133,32 +160,29 @@ static void host_forget(uint64_t ino, uint32_t gen)
 	pthread_mutex_lock(&hlock);
 	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++) {
 		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen) {
-			uinfo_unmark_internal(hcache[i].fd);
-			sys_close_quiet(hcache[i].fd);
+			host_close(hcache[i].fd);
+			host_close(hcache[i].bfd);
 			hcache[i].fd = 0;
+			hcache[i].bfd = 0;
 		}
 	}
 	pthread_mutex_unlock(&hlock);
 }
 
-/* Copies [off, off+len) between the host file and the UMFS file, in
- * either direction, with the pool lock held. */
-static void host_copy(int hfd, struct umfs_file *uf, off_t off, off_t len, bool to_umfs)
+/* Copies [off, off+len) of the UMFS file into the host file and its base
+ * (pool lock held). */
+static void host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	char *buf = malloc(COPY_CHUNK);
-	off_t e;
 
 	if (!buf)
 		return;
 	while (len > 0) {
 		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-		ssize_t n = to_umfs ? sys_read_full(hfd, buf, want, off) : umfs_pread(uf, buf, want, off);
+		ssize_t n = umfs_pread(uf, buf, want, off);
 
-		if (n <= 0)
-			break;
-		if (to_umfs)
-			umfs_write_at(uf, buf, (size_t)n, off, &e, NULL);
-		else if (SYS(pwrite)(hfd, buf, (size_t)n, off) != n)
+		if (n <= 0 || SYS(pwrite)(fd, buf, (size_t)n, off) != n ||
+		    SYS(pwrite)(bfd, buf, (size_t)n, off) != n)
 			break;
 		off += n;
 		len -= n;
@@ -166,12 +190,86 @@ static void host_copy(int hfd, struct umfs_file *uf, off_t off, off_t len, bool 
 	free(buf);
 }
 
-/* The first mapper makes the host file (pool lock held). */
-static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf)
+/* The first of the n bytes where h and b differ (n if none). */
+static size_t diff_first(const char *h, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (i + 64 <= n && memcmp(h + i, b + i, 64) == 0)
+		i += 64;
+	while (i < n && h[i] == b[i])
+		i++;
+	return i;
+}
+
+/* One past the last of the n bytes where h and b differ (0 if none). */
+static size_t diff_last(const char *h, const char *b, size_t n)
+{
+	while (n >= 64 && memcmp(h + n - 64, b + n - 64, 64) == 0)
+		n -= 64;
+	while (n > 0 && h[n - 1] == b[n - 1])
+		n--;
+	return n;
+}
+
+/*
+ * Writes [off, off+len) of the host file back into the UMFS file where it
+ * differs from the base, and brings the base along (pool lock held). Only
+ * the mappings' stores go back, byte for byte (umfs_write_changed): a
+ * write that reached the file another way (umfs-fuse, which does not
+ * know the host file) is not overwritten with the bytes the mapping was
+ * made from. Without a base (a host file an older library left), all of
+ * it goes back.
+ */
+static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
+{
+	char *h = malloc(2 * (size_t)COPY_CHUNK), *b = h + COPY_CHUNK;
+	off_t e;
+
+	if (!h)
+		return;
+	while (len > 0) {
+		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK, lo, hi;
+		ssize_t n = sys_read_full(fd, h, want, off), m = -1;
+
+		if (n <= 0)
+			break;
+		if (bfd >= 0)
+			m = sys_read_full(bfd, b, (size_t)n, off);
+		if (m < 0) {
+			umfs_write_at(uf, h, (size_t)n, off, &e, NULL);
+		} else {
+			/* a base cut short: the bytes past it all differ */
+			for (ssize_t i = m; i < n; i++)
+				b[i] = (char)~h[i];
+			lo = diff_first(h, b, (size_t)n);
+			hi = lo < (size_t)n ? diff_last(h, b, (size_t)n) : lo;
+			if (lo < hi && umfs_write_changed(uf, h + lo, b + lo, hi - lo,
+							  off + (off_t)lo) >= 0)
+				SYS(pwrite)(bfd, h + lo, hi - lo, off + (off_t)lo);
+		}
+		off += n;
+		len -= n;
+	}
+	free(h);
+}
+
+/* Removes the host file of (ino, gen, inst) and its base. */
+static void host_remove(uint64_t ino, uint32_t gen, uint64_t inst)
 {
 	char name[96];
-	off_t size = file_size(uf);
-	int fd, err = host_name(name, sizeof(name), ino, gen, inst);
+
+	if (!host_name(name, sizeof(name), HOST_BASE, ino, gen, inst))
+		SYS(unlinkat)(shim_helper_dfd(), name, 0);
+	if (!host_name(name, sizeof(name), HOST_FILE, ino, gen, inst))
+		SYS(unlinkat)(shim_helper_dfd(), name, 0);
+}
+
+/* Makes a host file or its base of size bytes: its descriptor, or -errno. */
+static int host_make(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst, off_t size)
+{
+	char name[96];
+	int fd, err = host_name(name, sizeof(name), kind, ino, gen, inst);
 
 	if (err)
 		return err;
@@ -184,32 +282,57 @@ static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fi
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
 		return err;
 	}
-	host_copy(fd, uf, 0, size, false);
+	return fd;
+}
+
+/* The first mapper makes the host file and its base (pool lock held). */
+static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf)
+{
+	off_t size = file_size(uf);
+	int bfd = host_make(HOST_BASE, ino, gen, inst, size), fd;
+
+	if (bfd < 0)
+		return bfd;
+	fd = host_make(HOST_FILE, ino, gen, inst, size);
+	if (fd < 0) {
+		SYS(close)(bfd);
+		host_remove(ino, gen, inst);
+		return fd;
+	}
+	host_fill(fd, bfd, uf, 0, size);
 	SYS(close)(fd);
+	SYS(close)(bfd);
 	return 0;
 }
 
 /* Writes the host file back into the file and, with last, removes it
- * (pool lock held). */
+ * (pool lock held). The stores may be another process's: a process that
+ * maps the file read-only writes them back through a writable open of its
+ * own, as the kernel writes back a shared page whoever unmaps it last. */
 static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 			   off_t off, off_t len, bool last)
 {
-	char name[96];
+	struct umfs_fs *fs = shim_fs_peek();
+	struct umfs_file *wf = NULL;
 	off_t size;
-	int fd;
+	int fd, bfd;
 
+	if (uf && fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
+	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
+		uf = wf;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst);
+	fd = host_fd_locked(ino, gen, inst, &bfd);
 	if (fd >= 0 && uf) {
 		size = file_size(uf);
 		if (off < size)
-			host_copy(fd, uf, off, len < size - off ? len : size - off, true);
+			host_copy_back(fd, bfd, uf, off, len < size - off ? len : size - off);
 	}
 	pthread_mutex_unlock(&hlock);
+	if (wf)
+		umfs_close(wf);
 	if (last) {
 		host_forget(ino, gen);
-		if (!host_name(name, sizeof(name), ino, gen, inst))
-			SYS(unlinkat)(shim_helper_dfd(), name, 0);
+		host_remove(ino, gen, inst);
 	}
 }
 
@@ -223,12 +346,12 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd;
+	int fd, bfd;
 
 	if (!inst)
 		return true;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst);
+	fd = host_fd_locked(ino, gen, inst, &bfd);
 	if (fd >= 0)
 		sys_read_full(fd, buf, len, off);
 	pthread_mutex_unlock(&hlock);
@@ -271,16 +394,17 @@ void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, of
 {
 	uint64_t inst = map_slot_find(ino, gen);
 	struct stat st;
-	int fd;
+	int fd[2];
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst);
-	if (fd >= 0) {
-		if (SYS(fstat)(fd, &st) == 0 && st.st_size < size)
-			SYS(ftruncate)(fd, size);
-		SYS(pwrite)(fd, buf, len, off);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	/* the file has these bytes: the base too, so they do not go back */
+	for (int i = 0; i < 2 && fd[i] >= 0; i++) {
+		if (SYS(fstat)(fd[i], &st) == 0 && st.st_size < size)
+			SYS(ftruncate)(fd[i], size);
+		SYS(pwrite)(fd[i], buf, len, off);
 	}
 	pthread_mutex_unlock(&hlock);
 }
@@ -289,14 +413,14 @@ void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, of
 void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd;
+	int fd[2];
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst);
-	if (fd >= 0)
-		SYS(ftruncate)(fd, size);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	for (int i = 0; i < 2 && fd[i] >= 0; i++)
+		SYS(ftruncate)(fd[i], size);
 	pthread_mutex_unlock(&hlock);
 }
 
@@ -304,14 +428,14 @@ void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
 void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd;
+	int fd[2];
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst);
-	if (fd >= 0)
-		SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	for (int i = 0; i < 2 && fd[i] >= 0; i++)
+		SYS(fallocate)(fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	pthread_mutex_unlock(&hlock);
 }
 
@@ -551,7 +675,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 		goto fail;
 	/* the host file is opened as the description is, so that the kernel
 	 * refuses PROT_WRITE (now or by mprotect) on a read-only open */
-	*err = host_name(name, sizeof(name), o->ino, o->gen, inst);
+	*err = host_name(name, sizeof(name), HOST_FILE, o->ino, o->gen, inst);
 	fd = *err ? *err : shim_helper_open(name, accmode == O_RDWR ? O_RDWR : O_RDONLY, S_IFREG);
 	if (fd < 0) {
 		*err = fd;
@@ -818,28 +942,36 @@ void mmap_shutdown(void)
 	pthread_mutex_unlock(&map_lock);
 }
 
-/* A lone mount: host files left by processes that died with mappings hold
- * stores never written back; they go to their files now. */
 /* Host file name in the helper directory dfd, if it is one behind a
  * mapping (map-INO-GEN-N) of a process that died: its stores go to the
- * file, and it goes. */
+ * file, and it goes with its base (mapb-INO-GEN-N). A base whose host
+ * file is gone goes too. Called by a lone mount and by the last user. */
 void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name)
 {
 	unsigned long long ino, inst;
 	struct umfs_file *uf;
+	char host[96];
 	unsigned gen;
-	int fd;
+	int fd, bfd;
 
-	if (sscanf(name, "map-%llu-%u-%llu", &ino, &gen, &inst) != 3)
+	if (sscanf(name, HOST_BASE "-%llu-%u-%llu", &ino, &gen, &inst) == 3) {
+		if (host_name(host, sizeof(host), HOST_FILE, ino, gen, inst) ||
+		    SYS(faccessat)(dfd, host, F_OK, AT_EACCESS) < 0)
+			SYS(unlinkat)(dfd, name, 0);
 		return;
-	fd = shim_helper_open(name, O_RDONLY, S_IFREG);
+	}
+	if (sscanf(name, HOST_FILE "-%llu-%u-%llu", &ino, &gen, &inst) != 3)
+		return;
+	fd = host_open(HOST_FILE, ino, gen, inst);
+	bfd = host_open(HOST_BASE, ino, gen, inst);
 	if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
-		host_copy(fd, uf, 0, file_size(uf), true);
+		host_copy_back(fd, bfd, uf, 0, file_size(uf));
 		umfs_close(uf);
 		SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
 	}
-	sys_close_quiet(fd);
-	SYS(unlinkat)(dfd, name, 0);
+	host_close(fd);
+	host_close(bfd);
+	host_remove(ino, gen, inst);
 }
 
 static int orphan_recover(int dfd, const char *name, void *arg)

@@ -1017,7 +1017,7 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
 {
 	struct helper_scan *sc = arg;
 
-	if (strncmp(name, "map-", 4) == 0)
+	if (strncmp(name, "map-", 4) == 0 || strncmp(name, "mapb-", 5) == 0)
 		mmap_recover_orphan(sc->fs, dfd, name);
 	else if (strncmp(name, "lk-", 3) == 0 || strncmp(name, "fifo-", 5) == 0 ||
 		 strncmp(name, "tx-", 3) == 0)

@@ -1178,6 +1178,42 @@ static void t_mmap_first(void)
 	out("mmap under a writer: %u writes lost, %u failed", lost, failed);
 }
 
+/* The last process to let go of a mapping of the file has it open
+ * read-only: another's stores through its writable mapping still reach
+ * the file, as the kernel writes back a shared page whoever unmaps it. */
+static void t_mmap_ro_last(void)
+{
+	int rfd, st;
+	char *r, b[8] = { 0 };
+	pid_t pid;
+
+	put_file(P("mrolast"), "-----");
+	rfd = open(P("mrolast"), O_RDONLY);
+	r = mmap(NULL, 4096, PROT_READ, MAP_SHARED, rfd, 0);
+	R("mmap read-only, shared", r != MAP_FAILED);
+	pid = fork();
+	if (pid == 0) {
+		int w = open(P("mrolast"), O_RDWR);
+		char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, w, 0);
+
+		if (m == MAP_FAILED)
+			_exit(1);
+		memcpy(m, "STORE", 5);
+		munmap(m, 4096);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	out("mmap read-only: the writer's status %d, the reader sees %.5s", st,
+	    r != MAP_FAILED ? r : "?????");
+	if (r != MAP_FAILED)
+		munmap(r, 4096);
+	close(rfd);
+	rfd = open(P("mrolast"), O_RDONLY);
+	pread(rfd, b, 5, 0);
+	close(rfd);
+	out("mmap read-only, let go last: the file holds %.5s", b);
+}
+
 static void t_temp(void)
 {
 	char t[4096];
@@ -1272,6 +1308,7 @@ int main(int argc, char **argv)
 	t_mmap_many();
 	t_mmap_stress();
 	t_mmap_first();
+	t_mmap_ro_last();
 	t_temp();
 	t_fifo();
 	t_errno();

@@ -1517,6 +1517,53 @@ static void test_gated_write(void **state)
 	assert_int_equal(umfs_unmount(a), 0);
 }
 
+/*
+ * umfs_write_changed: a front end's copy goes back byte for byte over what
+ * another writer wrote since the copy was made (base), and not past the
+ * end of the file, which the other writer may have cut.
+ */
+static void test_write_changed(void **state)
+{
+	struct umfs_fs *a, *b;
+	struct umfs_file *fa, *fb, *ro;
+	char got[16] = { 0 }, copy[11] = "0123456789", base[11] = "0123456789";
+
+	(void)state;
+	pool_make("sharewc", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	put_file(a, "/f", base, 10);
+	assert_int_equal(umfs_open(a, "/f", O_RDWR, 0, &fa), 0);
+	assert_int_equal(umfs_open(b, "/f", O_RDWR, 0, &fb), 0);
+
+	assert_int_equal(umfs_pwrite(fb, "AB", 2, 2), 2); /* the other writer */
+	copy[6] = 'x';
+	copy[7] = 'y';
+	assert_int_equal(umfs_write_changed(fa, copy, base, 10, 0), 10);
+	assert_int_equal(umfs_pread(fb, got, sizeof(got), 0), 10);
+	assert_string_equal(got, "01AB45xy89");
+
+	/* cut short meanwhile: nothing is written past the new end */
+	assert_int_equal(umfs_ftruncate(fb, 7), 0);
+	memcpy(base, copy, 10);
+	copy[5] = 'z';
+	copy[9] = 'w';
+	assert_int_equal(umfs_write_changed(fa, copy, base, 10, 0), 7);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(umfs_pread(fb, got, sizeof(got), 0), 7);
+	assert_string_equal(got, "01AB4zx");
+	assert_int_equal(umfs_write_changed(fa, copy + 8, base + 8, 2, 8), 0);
+
+	assert_int_equal(umfs_open(a, "/f", O_RDONLY, 0, &ro), 0);
+	assert_int_equal(umfs_write_changed(ro, copy, base, 10, 0), -EBADF);
+	assert_int_equal(umfs_write_changed(fa, copy, base, 10, -1), -EINVAL);
+	assert_int_equal(umfs_close(ro), 0);
+	assert_int_equal(umfs_close(fa), 0);
+	assert_int_equal(umfs_close(fb), 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1540,6 +1587,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stat_readers_threads, teardown),
 		cmocka_unit_test_teardown(test_stat_readers_unchecked, teardown),
 		cmocka_unit_test_teardown(test_gated_write, teardown),
+		cmocka_unit_test_teardown(test_write_changed, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * map_beside.c - a file mapped MAP_SHARED by one front end and written
+ * by another: the stores of the mapping and the other's writes, to other
+ * bytes, must all be in the file at the end, as when one kernel file
+ * system serves both. test_frontends.sh runs it on tmpfs (both
+ * directories the same) and on one pool, the mapper through libumfs and
+ * the writer through umfs-fuse.
+ *
+ *   map_beside sync MAPDIR WRITEDIR   map, store, the other writes, msync,
+ *                                     store, the other writes, unmap
+ *   map_beside kill MAPDIR WRITEDIR   a child maps and stores and is
+ *                                     killed (SIGKILL); the other writes
+ *   map_beside show FILE              the file's bytes of interest and a
+ *                                     checksum of all of it
+ *   map_beside write FILE OFF TEXT    (the other front end's writer)
+ *
+ * The writer runs without LD_PRELOAD, so that its write goes through
+ * WRITEDIR's file system (umfs-fuse), not through libumfs.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FILE_SIZE 8192
+
+static const char *self;
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+/* The other front end writes text at off of dir/name, as a process of
+ * its own without the library. */
+static void other_write(const char *dir, const char *name, long off, const char *text)
+{
+	char path[4096], offs[32];
+	int st;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(offs, sizeof(offs), "%ld", off);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		unsetenv("LD_PRELOAD");
+		execl(self, self, "write", path, offs, text, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "map_beside: the writer of %s failed\n", path);
+		exit(1);
+	}
+}
+
+static int make_file(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, FILE_SIZE) < 0)
+		die(path);
+	return fd;
+}
+
+static char *map_file(int fd)
+{
+	char *m = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED)
+		die("mmap");
+	return m;
+}
+
+static int run_sync(const char *mapdir, const char *writedir)
+{
+	int fd = make_file(mapdir, "s");
+	char *m = map_file(fd);
+
+	m[100] = 'M';
+	m[5000] = 'M';
+	other_write(writedir, "s", 0, "FUSE");
+	other_write(writedir, "s", 4200, "FUSE");
+	if (msync(m, FILE_SIZE, MS_SYNC) < 0)
+		die("msync");
+	m[6000] = 'N';
+	other_write(writedir, "s", 7000, "AGAIN");
+	if (munmap(m, FILE_SIZE) < 0)
+		die("munmap");
+	close(fd);
+	return 0;
+}
+
+static int run_kill(const char *mapdir, const char *writedir)
+{
+	int fd = make_file(mapdir, "k"), p[2], st;
+	char c;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		char *m = map_file(fd);
+
+		m[100] = 'K';
+		m[5000] = 'K';
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	if (read(p[0], &c, 1) != 1)
+		die("read");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	other_write(writedir, "k", 0, "FUSE");
+	other_write(writedir, "k", 4200, "FUSE");
+	close(fd);
+	return 0;
+}
+
+static int run_show(const char *path)
+{
+	static const int at[] = { 0, 100, 4200, 5000, 6000, 7000 };
+	unsigned char buf[FILE_SIZE];
+	uint32_t sum = 2166136261u;
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		die(path);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		die("read");
+	printf("%s: %zd bytes", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, n);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		printf(" @%d:", at[i]);
+		for (int k = 0; k < 5 && at[i] + k < n; k++)
+			putchar(buf[at[i] + k] >= 0x20 && buf[at[i] + k] < 0x7f ? buf[at[i] + k] : '.');
+	}
+	for (ssize_t i = 0; i < n; i++)
+		sum = (sum ^ buf[i]) * 16777619u;
+	printf(" fnv1a %08x\n", sum);
+	return 0;
+}
+
+static int run_write(const char *path, long off, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		die(path);
+	if (pwrite(fd, text, len, off) != (ssize_t)len)
+		die("pwrite");
+	return close(fd) < 0;
+}
+
+int main(int argc, char **argv)
+{
+	self = argv[0];
+	if (argc == 4 && strcmp(argv[1], "sync") == 0)
+		return run_sync(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "kill") == 0)
+		return run_kill(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "show") == 0)
+		return run_show(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "write") == 0)
+		return run_write(argv[2], atol(argv[3]), argv[4]);
+	fprintf(stderr, "usage: map_beside sync|kill MAPDIR WRITEDIR | show FILE | "
+			"write FILE OFF TEXT\n");
+	return 2;
+}
