@@ -16,10 +16,11 @@
  * the UMFS file at msync, fsync, and when the last mapping goes away (then
  * the host file is removed); a process that dies with a mapping leaves the
  * host file, which the next lone mount writes back. Only stores go back:
- * a base (mapb-INO-GEN-INST) holds what the host file was filled with,
- * kept in step by the same hooks, and a write-back writes the bytes where
- * the two differ, so that a write to the file through another front end
- * (umfs-fuse) is not undone.
+ * once a mapping that can store exists, a base (mapb-INO-GEN-INST) holds
+ * what the host file held before any store, kept in step by the same
+ * hooks, and a write-back writes the bytes where the two differ, so that
+ * a write to the file through another front end (umfs-fuse) is not
+ * undone. A host file without a base has nothing to write back.
  *
  * MAP_PRIVATE is private anonymous memory filled from the file (from the
  * host file if one exists): copy-on-write by construction. Pages wholly
@@ -131,7 +132,7 @@ static void host_close(int fd)
 }
 
 /* With hlock held: the host file of (ino, gen, inst), or -1; its base in
- * *bfd, or -1. */
+ * *bfd, or -1 while there is none (no mapping could store). */
 static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
 {
 	struct hfd *h;
@@ -140,6 +141,8 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
 	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++)
 		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
 		    hcache[i].inst == inst) {
+			if (hcache[i].bfd < 0) /* another process may have made it since */
+				hcache[i].bfd = host_open(HOST_BASE, ino, gen, inst);
 			*bfd = hcache[i].bfd;
 			return hcache[i].fd;
 		}
@@ -170,7 +173,7 @@ static void host_forget(uint64_t ino, uint32_t gen)
 }
 
 /* Copies [off, off+len) of the UMFS file into the host file and its base
- * (pool lock held). */
+ * if it has one (pool lock held). */
 static void host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	char *buf = malloc(COPY_CHUNK);
@@ -182,7 +185,7 @@ static void host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t le
 		ssize_t n = umfs_pread(uf, buf, want, off);
 
 		if (n <= 0 || SYS(pwrite)(fd, buf, (size_t)n, off) != n ||
-		    SYS(pwrite)(bfd, buf, (size_t)n, off) != n)
+		    (bfd >= 0 && SYS(pwrite)(bfd, buf, (size_t)n, off) != n))
 			break;
 		off += n;
 		len -= n;
@@ -218,16 +221,17 @@ static size_t diff_last(const char *h, const char *b, size_t n)
  * the mappings' stores go back, byte for byte (umfs_write_changed): a
  * write that reached the file another way (umfs-fuse, which does not
  * know the host file) is not overwritten with the bytes the mapping was
- * made from. Without a base (a host file an older library left), all of
- * it goes back.
+ * made from. bfd < 0: all of it goes back (a host file an older library
+ * left, which made no base).
  */
 static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
-	char *h = malloc(2 * (size_t)COPY_CHUNK), *b = h + COPY_CHUNK;
+	char *h = malloc(2 * (size_t)COPY_CHUNK), *b;
 	off_t e;
 
 	if (!h)
 		return;
+	b = h + COPY_CHUNK;
 	while (len > 0) {
 		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK, lo, hi;
 		ssize_t n = sys_read_full(fd, h, want, off), m = -1;
@@ -285,24 +289,69 @@ static int host_make(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst
 	return fd;
 }
 
-/* The first mapper makes the host file and its base (pool lock held). */
-static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf)
+/* The first mapper makes the host file, and its base if the mapping can
+ * store (pool lock held). */
+static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+		       bool writable)
 {
 	off_t size = file_size(uf);
-	int bfd = host_make(HOST_BASE, ino, gen, inst, size), fd;
+	int bfd = writable ? host_make(HOST_BASE, ino, gen, inst, size) : -1, fd;
 
-	if (bfd < 0)
+	if (writable && bfd < 0)
 		return bfd;
 	fd = host_make(HOST_FILE, ino, gen, inst, size);
 	if (fd < 0) {
-		SYS(close)(bfd);
+		sys_close_quiet(bfd);
 		host_remove(ino, gen, inst);
 		return fd;
 	}
 	host_fill(fd, bfd, uf, 0, size);
 	SYS(close)(fd);
-	SYS(close)(bfd);
+	sys_close_quiet(bfd);
 	return 0;
+}
+
+/* A mapping that can store joins one made read-only: the base, a copy of
+ * the host file, which nothing has stored to (pool lock held). */
+static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	struct stat st;
+	int fd, bfd = host_open(HOST_BASE, ino, gen, inst), err = 0;
+	char *buf = NULL;
+	off_t off = 0;
+
+	if (bfd >= 0) {
+		host_close(bfd);
+		return 0;
+	}
+	fd = host_open(HOST_FILE, ino, gen, inst);
+	if (fd < 0)
+		return -ENOENT;
+	bfd = SYS(fstat)(fd, &st) < 0 ? -errno : host_make(HOST_BASE, ino, gen, inst, st.st_size);
+	if (bfd >= 0 && st.st_size > 0 && !(buf = malloc(COPY_CHUNK)))
+		err = -ENOMEM;
+	while (buf && off < st.st_size) {
+		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
+
+		if (n <= 0 || SYS(pwrite)(bfd, buf, (size_t)n, off) != n) {
+			err = -EIO;
+			break;
+		}
+		off += n;
+	}
+	free(buf);
+	if (bfd < 0)
+		err = bfd;
+	else
+		sys_close_quiet(bfd);
+	if (err) {
+		char name[96];
+
+		if (!host_name(name, sizeof(name), HOST_BASE, ino, gen, inst))
+			SYS(unlinkat)(shim_helper_dfd(), name, 0);
+	}
+	host_close(fd);
+	return err;
 }
 
 /* Writes the host file back into the file and, with last, removes it
@@ -317,12 +366,13 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	off_t size;
 	int fd, bfd;
 
-	if (uf && fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
-	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
-		uf = wf;
 	pthread_mutex_lock(&hlock);
 	fd = host_fd_locked(ino, gen, inst, &bfd);
-	if (fd >= 0 && uf) {
+	/* no base: no mapping of the inode could store, nothing goes back */
+	if (fd >= 0 && bfd >= 0 && uf) {
+		if (fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
+		    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
+			uf = wf;
 		size = file_size(uf);
 		if (off < size)
 			host_copy_back(fd, bfd, uf, off, len < size - off ? len : size - off);
@@ -528,10 +578,13 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 /* ------------------------------------------------------------------ */
 
 /* Counts one more mapping of the inode, making the host file for the
- * first (pool lock held). Returns the instance, or 0 with *err. The slot
- * is found by readers before its host file is whole: the mappings'
- * sequence, odd meanwhile, sends such a reader to read again, locked. */
-static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *err)
+ * first, and its base for the first that can store (writable: the host
+ * file opened for writing; pool lock held). Returns the instance, or 0
+ * with *err. The slot is found by readers before its host file is whole:
+ * the mappings' sequence, odd meanwhile, sends such a reader to read
+ * again, locked. */
+static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool writable,
+			 int *err)
 {
 	uint32_t users;
 	uint64_t inst;
@@ -545,12 +598,14 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, int *
 		/* writes that did not see the slot end before the copy; those
 		 * after see it and come back for the pool lock (ofd_write) */
 		umfs_file_writers_drain(uf);
-		*err = host_create(ino, gen, inst, uf);
-		if (*err) {
-			if (map_slot_add(ino, gen, -1, &users) && users == 0)
-				map_slot_gone();
-			inst = 0;
-		}
+		*err = host_create(ino, gen, inst, uf, writable);
+	} else if (writable) {
+		*err = host_base_make(ino, gen, inst);
+	}
+	if (inst && *err) {
+		if (map_slot_add(ino, gen, -1, &users) && users == 0)
+			map_slot_gone();
+		inst = 0;
 	}
 	map_seq_bump();
 	if (inst)
@@ -625,7 +680,8 @@ static void umap_remove_range(char *a, size_t len)
 				if (umfs_open_id(fs, m->ino, m->gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &t->uf) &&
 				    umfs_open_id(fs, m->ino, m->gen, O_RDONLY, UMFS_OPEN_ID_NOCHECK, &t->uf))
 					t->uf = NULL;
-				if (t->uf && !map_hold(m->ino, m->gen, t->uf, &err)) {
+				/* the same kernel mapping, cut in two: its base is there */
+				if (t->uf && !map_hold(m->ino, m->gen, t->uf, false, &err)) {
 					umfs_close(t->uf);
 					t->uf = NULL;
 				}
@@ -669,7 +725,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 	*err = umfs_open_id(fs, o->ino, o->gen, accmode == O_RDWR ? O_RDWR : O_RDONLY,
 			    UMFS_OPEN_ID_NOCHECK, &uf);
 	if (!*err)
-		inst = map_hold(o->ino, o->gen, uf, err);
+		inst = map_hold(o->ino, o->gen, uf, accmode == O_RDWR, err);
 	pool_unlock();
 	if (!inst)
 		goto fail;
@@ -944,9 +1000,11 @@ void mmap_shutdown(void)
 
 /* Host file name in the helper directory dfd, if it is one behind a
  * mapping (map-INO-GEN-N) of a process that died: its stores go to the
- * file, and it goes with its base (mapb-INO-GEN-N). A base whose host
- * file is gone goes too. Called by a lone mount and by the last user. */
-void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name)
+ * file, and it goes with its base (mapb-INO-GEN-N). Without a base, no
+ * mapping of it could store, unless an older library, which made none,
+ * left it (baseless_stores): then all of it goes back. A base whose host
+ * file is gone goes too. */
+void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name, bool baseless_stores)
 {
 	unsigned long long ino, inst;
 	struct umfs_file *uf;
@@ -964,7 +1022,8 @@ void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name)
 		return;
 	fd = host_open(HOST_FILE, ino, gen, inst);
 	bfd = host_open(HOST_BASE, ino, gen, inst);
-	if (fd >= 0 && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
+	if (fd >= 0 && (bfd >= 0 || baseless_stores) &&
+	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
 		host_copy_back(fd, bfd, uf, 0, file_size(uf));
 		umfs_close(uf);
 		SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
@@ -976,15 +1035,15 @@ void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name)
 
 static int orphan_recover(int dfd, const char *name, void *arg)
 {
-	mmap_recover_orphan(arg, dfd, name);
+	mmap_recover_orphan(shim_fs_peek(), dfd, name, *(bool *)arg);
 	return 0;
 }
 
-void mmap_recover_orphans(void)
+void mmap_recover_orphans(bool baseless_stores)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 	int dfd = shim_helper_dfd();
 
 	if (fs && dfd >= 0)
-		(void)sys_dir_each(dfd, orphan_recover, fs);
+		(void)sys_dir_each(dfd, orphan_recover, &baseless_stores);
 }

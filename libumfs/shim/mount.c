@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 9
+#define SHARED_VERSION 10
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
@@ -409,6 +409,10 @@ static void helper_dir_close(void)
 	helper_parent_dfd = -1;
 }
 
+/* Set by a first user: the processes before it ran a library older than
+ * the host files' bases (shared area of another version or size). */
+static bool orphans_baseless;
+
 /* Opens and maps the shared area; *alone tells whether this process came
  * first (it then holds the gate for writing until mount_gate_open), and
  * *orphans whether processes may have died using it (its last user did
@@ -450,6 +454,7 @@ entered:
 			goto err_close;
 	}
 	*orphans = was != 0;
+	orphans_baseless = (size_t)was != len; /* looked at again below */
 	if (!*alone && was == 0)
 		goto enter_again;
 	if (!*alone && (size_t)was != len) {
@@ -470,6 +475,7 @@ entered:
 
 		if ((size_t)was == len) {
 			*orphans = shared->magic != UMFS_GATE_PARKED;
+			orphans_baseless = shared->version < SHARED_VERSION;
 			if (!*orphans && shared->version == SHARED_VERSION)
 				arena_used = shared->arena_used != 0;
 			memset(p, 0, len);
@@ -851,7 +857,8 @@ static int do_mount_raised(bool adoption)
 	reclock_mounted(fs);
 	if (alone) {
 		if (orphans)
-			mmap_recover_orphans(); /* mapped stores of processes that died */
+			/* mapped stores of processes that died */
+			mmap_recover_orphans(orphans_baseless);
 		if (!cfg.readonly)
 			mount_warn_exposure(fs);
 		mount_gate_open();
@@ -1018,7 +1025,7 @@ static int helper_entry_remove(int dfd, const char *name, void *arg)
 	struct helper_scan *sc = arg;
 
 	if (strncmp(name, "map-", 4) == 0 || strncmp(name, "mapb-", 5) == 0)
-		mmap_recover_orphan(sc->fs, dfd, name);
+		mmap_recover_orphan(sc->fs, dfd, name, false); /* made by this library */
 	else if (strncmp(name, "lk-", 3) == 0 || strncmp(name, "fifo-", 5) == 0 ||
 		 strncmp(name, "tx-", 3) == 0)
 		SYS(unlinkat)(dfd, name, 0);

@@ -1319,8 +1319,10 @@ void mmap_writeback_all(void);
 void mmap_registry_all(int delta);
 void mmap_shutdown(void);
 bool mmap_idle(void);
-void mmap_recover_orphans(void);
-void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name);
+/* baseless_stores: the host files were left by a library older than the
+ * bases, whose host files without one may hold stores */
+void mmap_recover_orphans(bool baseless_stores);
+void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name, bool baseless_stores);
 /* calls_dir.c */
 DIR *shim_opendir(const char *path);
 struct dirent *shim_readdir(DIR *d);

@@ -11,6 +11,9 @@
  *                                     store, the other writes, unmap
  *   map_beside kill MAPDIR WRITEDIR   a child maps and stores and is
  *                                     killed (SIGKILL); the other writes
+ *   map_beside join MAPDIR WRITEDIR   a read-only mapping, the other
+ *                                     writes, a writable one joins and
+ *                                     stores, the other writes, both go
  *   map_beside show FILE              the file's bytes of interest and a
  *                                     checksum of all of it
  *   map_beside write FILE OFF TEXT    (the other front end's writer)
@@ -133,9 +136,36 @@ static int run_kill(const char *mapdir, const char *writedir)
 	return 0;
 }
 
+static int run_join(const char *mapdir, const char *writedir)
+{
+	char path[4096], *r, *w;
+	int rfd, wfd;
+
+	close(make_file(mapdir, "j"));
+	snprintf(path, sizeof(path), "%s/j", mapdir);
+	rfd = open(path, O_RDONLY);
+	if (rfd < 0)
+		die(path);
+	r = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, rfd, 0);
+	if (r == MAP_FAILED)
+		die("mmap read-only");
+	other_write(writedir, "j", 0, "FUSE");
+	wfd = open(path, O_RDWR);
+	if (wfd < 0)
+		die(path);
+	w = map_file(wfd);
+	w[300] = 'W';
+	other_write(writedir, "j", 4000, "MORE");
+	if (munmap(w, FILE_SIZE) < 0 || munmap(r, FILE_SIZE) < 0)
+		die("munmap");
+	close(wfd);
+	close(rfd);
+	return 0;
+}
+
 static int run_show(const char *path)
 {
-	static const int at[] = { 0, 100, 4200, 5000, 6000, 7000 };
+	static const int at[] = { 0, 100, 300, 4000, 4200, 5000, 6000, 7000 };
 	unsigned char buf[FILE_SIZE];
 	uint32_t sum = 2166136261u;
 	int fd = open(path, O_RDONLY);
@@ -178,11 +208,13 @@ int main(int argc, char **argv)
 		return run_sync(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "kill") == 0)
 		return run_kill(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "join") == 0)
+		return run_join(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "show") == 0)
 		return run_show(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "write") == 0)
 		return run_write(argv[2], atol(argv[3]), argv[4]);
-	fprintf(stderr, "usage: map_beside sync|kill MAPDIR WRITEDIR | show FILE | "
+	fprintf(stderr, "usage: map_beside sync|kill|join MAPDIR WRITEDIR | show FILE | "
 			"write FILE OFF TEXT\n");
 	return 2;
 }
