@@ -132,30 +132,32 @@ static void host_close(int fd)
 }
 
 /* With hlock held: the host file of (ino, gen, inst), or -1; its base in
- * *bfd, or -1 while there is none (no mapping could store). */
+ * *bfd, or -1 while there is none (no mapping could store). A reader
+ * passes bfd NULL: it needs no base, and does not look for one. */
 static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
 {
-	struct hfd *h;
+	struct hfd *h = NULL;
 	int fd;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(hcache); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(hcache) && !h; i++)
 		if (hcache[i].fd > 0 && hcache[i].ino == ino && hcache[i].gen == gen &&
-		    hcache[i].inst == inst) {
-			if (hcache[i].bfd < 0) /* another process may have made it since */
-				hcache[i].bfd = host_open(HOST_BASE, ino, gen, inst);
-			*bfd = hcache[i].bfd;
-			return hcache[i].fd;
-		}
-	*bfd = -1;
-	fd = host_open(HOST_FILE, ino, gen, inst);
-	if (fd < 0)
-		return -1;
-	*bfd = host_open(HOST_BASE, ino, gen, inst);
-	h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
-	host_close(h->fd);
-	host_close(h->bfd);
-	*h = (struct hfd){ .ino = ino, .gen = gen, .inst = inst, .fd = fd, .bfd = *bfd };
-	return fd;
+		    hcache[i].inst == inst)
+			h = &hcache[i];
+	if (!h) {
+		fd = host_open(HOST_FILE, ino, gen, inst);
+		if (fd < 0)
+			return -1;
+		h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
+		host_close(h->fd);
+		host_close(h->bfd);
+		*h = (struct hfd){ .ino = ino, .gen = gen, .inst = inst, .fd = fd, .bfd = -1 };
+	}
+	if (bfd) {
+		if (h->bfd < 0) /* another process may have made it since */
+			h->bfd = host_open(HOST_BASE, ino, gen, inst);
+		*bfd = h->bfd;
+	}
+	return h->fd;
 }
 
 static void host_forget(uint64_t ino, uint32_t gen)
@@ -396,12 +398,12 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd, bfd;
+	int fd;
 
 	if (!inst)
 		return true;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd);
+	fd = host_fd_locked(ino, gen, inst, NULL);
 	if (fd >= 0)
 		sys_read_full(fd, buf, len, off);
 	pthread_mutex_unlock(&hlock);
