@@ -450,11 +450,15 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		return -EAGAIN;
 	}
 	if (mg) {
-		total = file_merge_locked(f, iov->iov_base, iov->iov_len, (uint64_t)off, mg);
-		merged = (struct iovec){ .iov_base = mg->into, .iov_len = total > 0 ? total : 0 };
-		iov = &merged;
-		total = total < 0 ? total : 0;
-		cnt = total < 0 ? 0 : 1;
+		ssize_t n = file_merge_locked(f, iov->iov_base, iov->iov_len, (uint64_t)off, mg);
+
+		if (n < 0) {
+			total = n; /* nothing written */
+			cnt = 0;
+		} else {
+			merged = (struct iovec){ .iov_base = mg->into, .iov_len = (size_t)n };
+			iov = &merged;
+		}
 	}
 	/* read before the write, whose flush of the inode's first line (a
 	 * new size) may take it out of the cache (a load of it after cost a

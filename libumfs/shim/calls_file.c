@@ -669,9 +669,32 @@ static void ofd_write_sync(struct ofd *o)
 		umfs_fsync(o->uf, (flags & O_SYNC) != O_SYNC);
 }
 
+/* The core's write of iov at off. The file's own lock (in the core) orders
+ * writers; the pool lock is only for mappings, whose copies must agree
+ * with the file: taken while any file of the pool is mapped, or when a
+ * mapping made after the look sends the write back (the gate), and then
+ * returned held (*mapped), for the caller to bring the mappings along. */
+static ssize_t ofd_core_write(struct ofd *o, const struct iovec *iov, int cnt, off_t off,
+			      off_t *end, bool *mapped)
+{
+	ssize_t n = -EAGAIN;
+
+	*mapped = unlikely(mmap_any());
+	if (!*mapped) {
+		n = umfs_writev_at(o->uf, iov, cnt, off, end, shim_maps_active);
+		*mapped = unlikely(n == -EAGAIN);
+	}
+	if (*mapped) {
+		pool_lock();
+		n = umfs_writev_at(o->uf, iov, cnt, off, end, NULL);
+	}
+	return n;
+}
+
 /* off < 0: at the file offset (or the end with O_APPEND), which moves. */
 static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 {
+	struct iovec iov;
 	off_t end;
 	ssize_t n;
 	bool mapped;
@@ -699,18 +722,9 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 			return err;
 		}
 	}
-	/* the file's own lock (in the core) orders writers; the pool lock is
-	 * only for mappings, whose copies must agree with the file. Without
-	 * it, a mapping made after the look sends the write back here */
-	mapped = unlikely(mmap_any());
-	if (!mapped) {
-		n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end,
-				  shim_maps_active);
-		mapped = unlikely(n == -EAGAIN);
-	}
+	iov = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
+	n = ofd_core_write(o, &iov, 1, off < 0 ? (off_t)o->sh->pos : off, &end, &mapped);
 	if (mapped) {
-		pool_lock();
-		n = umfs_write_at(o->uf, buf, len, off < 0 ? (off_t)o->sh->pos : off, &end, NULL);
 		ofd_written(o, buf, n, end);
 		pool_unlock();
 	}
@@ -978,21 +992,12 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 		}
 	}
 	/* the core writes the whole vector under the file's lock: no other
-	 * writer between its parts; mappings, when there are any, take the
-	 * pool lock so that their copies and the pool agree (as ofd_write) */
+	 * writer between its parts */
 	if (append) {
 		saved_flags = o->cached_flags;
 		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
 	}
-	mapped = unlikely(mmap_any());
-	if (!mapped) {
-		n = umfs_writev_at(o->uf, iov, cnt, off, &end, shim_maps_active);
-		mapped = unlikely(n == -EAGAIN);
-	}
-	if (mapped) {
-		pool_lock();
-		n = umfs_writev_at(o->uf, iov, cnt, off, &end, NULL);
-	}
+	n = ofd_core_write(o, iov, cnt, off, &end, &mapped);
 	if (n > 0)
 		total = n;
 	for (int i = 0; mapped && i < cnt && n > 0; i++) {

@@ -260,15 +260,19 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 	free(h);
 }
 
-/* Removes the host file of (ino, gen, inst) and its base. */
-static void host_remove(uint64_t ino, uint32_t gen, uint64_t inst)
+static void host_unlink(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst)
 {
 	char name[96];
 
-	if (!host_name(name, sizeof(name), HOST_BASE, ino, gen, inst))
+	if (!host_name(name, sizeof(name), kind, ino, gen, inst))
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
-	if (!host_name(name, sizeof(name), HOST_FILE, ino, gen, inst))
-		SYS(unlinkat)(shim_helper_dfd(), name, 0);
+}
+
+/* Removes the host file of (ino, gen, inst) and its base. */
+static void host_remove(uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	host_unlink(HOST_BASE, ino, gen, inst);
+	host_unlink(HOST_FILE, ino, gen, inst);
 }
 
 /* Makes a host file or its base of size bytes: its descriptor, or -errno. */
@@ -346,12 +350,8 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 		err = bfd;
 	else
 		sys_close_quiet(bfd);
-	if (err) {
-		char name[96];
-
-		if (!host_name(name, sizeof(name), HOST_BASE, ino, gen, inst))
-			SYS(unlinkat)(shim_helper_dfd(), name, 0);
-	}
+	if (err)
+		host_unlink(HOST_BASE, ino, gen, inst);
 	host_close(fd);
 	return err;
 }
@@ -1035,17 +1035,24 @@ void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name, bool bas
 	host_remove(ino, gen, inst);
 }
 
+struct orphan_scan {
+	struct umfs_fs *fs;
+	bool baseless_stores;
+};
+
 static int orphan_recover(int dfd, const char *name, void *arg)
 {
-	mmap_recover_orphan(shim_fs_peek(), dfd, name, *(bool *)arg);
+	const struct orphan_scan *sc = arg;
+
+	mmap_recover_orphan(sc->fs, dfd, name, sc->baseless_stores);
 	return 0;
 }
 
 void mmap_recover_orphans(bool baseless_stores)
 {
-	struct umfs_fs *fs = shim_fs_peek();
+	struct orphan_scan sc = { .fs = shim_fs_peek(), .baseless_stores = baseless_stores };
 	int dfd = shim_helper_dfd();
 
-	if (fs && dfd >= 0)
-		(void)sys_dir_each(dfd, orphan_recover, &baseless_stores);
+	if (sc.fs && dfd >= 0)
+		(void)sys_dir_each(dfd, orphan_recover, &sc);
 }

@@ -409,15 +409,13 @@ static void helper_dir_close(void)
 	helper_parent_dfd = -1;
 }
 
-/* Set by a first user: the processes before it ran a library older than
- * the host files' bases (shared area of another version or size). */
-static bool orphans_baseless;
-
 /* Opens and maps the shared area; *alone tells whether this process came
- * first (it then holds the gate for writing until mount_gate_open), and
+ * first (it then holds the gate for writing until mount_gate_open),
  * *orphans whether processes may have died using it (its last user did
- * not park it: their mappings' host files may be left). */
-static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans)
+ * not park it: their mappings' host files may be left), and *baseless
+ * whether those ran a library older than the host files' bases (an area
+ * of another version or size). */
+static int shared_open(struct umfs_fs *fs, bool *alone, bool *orphans, bool *baseless)
 {
 	size_t len = sizeof(struct shim_shared);
 	char what[160]; /* for messages: a longer path is cut */
@@ -454,7 +452,7 @@ entered:
 			goto err_close;
 	}
 	*orphans = was != 0;
-	orphans_baseless = (size_t)was != len; /* looked at again below */
+	*baseless = (size_t)was != len; /* looked at again below */
 	if (!*alone && was == 0)
 		goto enter_again;
 	if (!*alone && (size_t)was != len) {
@@ -475,7 +473,7 @@ entered:
 
 		if ((size_t)was == len) {
 			*orphans = shared->magic != UMFS_GATE_PARKED;
-			orphans_baseless = shared->version < SHARED_VERSION;
+			*baseless = shared->version < SHARED_VERSION;
 			if (!*orphans && shared->version == SHARED_VERSION)
 				arena_used = shared->arena_used != 0;
 			memset(p, 0, len);
@@ -793,7 +791,7 @@ static int do_mount_raised(bool adoption)
 	 * pool; a read-only mount takes no part in it */
 	unsigned flags = cfg.readonly ? UMFS_MOUNT_RDONLY : UMFS_MOUNT_SHARED;
 	struct umfs_fs *fs;
-	bool alone = false, orphans = true;
+	bool alone = false, orphans = true, baseless = true;
 	int err;
 
 	/* The core recovers only as the pool's first user; a process that
@@ -828,7 +826,7 @@ static int do_mount_raised(bool adoption)
 	sys_close_quiet(inherit_take(INH_LOCK));
 	err = helper_dir_open(fs);
 	if (!err)
-		err = shared_open(fs, &alone, &orphans);
+		err = shared_open(fs, &alone, &orphans, &baseless);
 	if (err) {
 		SHIM_LOG(LOG_ERROR, "cannot set up %s: %s", helper_dir ? helper_dir :
 			 "the helper directory", strerror(-err));
@@ -858,7 +856,7 @@ static int do_mount_raised(bool adoption)
 	if (alone) {
 		if (orphans)
 			/* mapped stores of processes that died */
-			mmap_recover_orphans(orphans_baseless);
+			mmap_recover_orphans(baseless);
 		if (!cfg.readonly)
 			mount_warn_exposure(fs);
 		mount_gate_open();
