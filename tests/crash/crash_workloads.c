@@ -486,8 +486,9 @@ static void body_bigcow(struct run *r)
 
 /* Whole-page overwrites that swap in the U-Log's spare page, next to
  * everything that may meet a swap record still unretired: another swap,
- * a byte record, a truncate and a punch of the swapped page, an unlink
- * while open, the close that frees the chain and its spare. */
+ * runs of swaps on one page and on several, an append, a byte record, a
+ * zero range, a truncate and a punch of the swapped page, an unlink while
+ * open, the close that frees the chain and its spare. */
 static void setup_pageswap(struct run *r)
 {
 	put_file(r, "/p", 64 * KiB, 100);
@@ -502,6 +503,12 @@ static void body_pageswap(struct run *r)
 	st_pwrite(r, 0, "/p", 8192, 4096, 103, 4096);  /* the page just swapped in */
 	st_pwrite(r, 0, "/p", 0, 4096, 104, 4096);
 	st_pwrite(r, 0, "/p", 60 * KiB, 4096, 105, 4096); /* the last page */
+	st_pwrite(r, 0, "/p", 8192, 4096, 114, 4096);
+	st_pwrite(r, 0, "/p", 8192, 4096, 115, 4096);
+	st_pwrite(r, 0, "/p", 12288, 4096, 116, 4096);
+	st_pwrite(r, 0, "/p", 8192, 4096, 117, 4096);
+	st_pwrite(r, 0, "/p", 64 * KiB, 4096, 118, 4096); /* an append */
+	st_pwrite(r, 0, "/p", 0, 4096, 119, 4096);
 	st_pwrite(r, 0, "/p", 4096, 100, 106, 100);   /* a byte record replaces it */
 	st_pwrite(r, 0, "/p", 12288, 4096, 107, 4096);
 	st_pwrite(r, 1, "/q", 0, 4096, 108, 4096);   /* the undo path */
@@ -515,6 +522,9 @@ static void body_pageswap(struct run *r)
 	st_close(r, 0, "close(/p)");
 	open_file(r, 0, "/p", O_RDWR);
 	st_pwrite(r, 0, "/p", 20480, 4096, 112, 4096);
+	STEP(r, "zero range(/p, 4 KiB at 20 KiB)",
+	     umfs_fallocate(r->f[0], FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 20480, 4096), 0);
+	st_pwrite(r, 0, "/p", 20480, 4096, 122, 4096);
 	STEP(r, "unlink(/p)", umfs_unlink(r->fs, "/p"), 0);
 	st_pwrite(r, 0, "/p", 24576, 4096, 113, 4096);
 	st_close(r, 0, "close(unlinked /p)");
