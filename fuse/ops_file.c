@@ -6,8 +6,9 @@
  * fi->fh is the core's struct umfs_file, a description of the inode itself:
  * a file unlinked or renamed while open keeps working through it. Data goes
  * straight to the pool with pread/pwrite at the offset the kernel chose; a
- * call that returned is already persistent, so flush has nothing to do and
- * fsync only matters for pools kept on a disk file (msync).
+ * call that returned is already persistent, so flush only drops the closing
+ * process's record locks (ops_lock.c), and fsync only matters for pools
+ * kept on a disk file (msync).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +95,7 @@ void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off
 void uf_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	(void)node;
-	(void)fi;
+	uf_records_flush(req, fi); /* a close: the process's record locks go */
 	fuse_reply_err(req, 0); /* every write is in the pool when it returns */
 }
 
@@ -102,6 +103,7 @@ void uf_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	(void)node;
 	uf_flock_release(req, fi); /* the file's flock lock goes with it */
+	uf_records_release(req, fi); /* and its OFD locks */
 	/* The last close of an unlinked file frees it in the core. */
 	uf_reply_err(req, umfs_close(uf_file(fi)));
 }

@@ -1,21 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ops_lock.c - flock of the kernel's clients, kept in the core's lock table
- * beside the locks of libumfs programs, so that both see each other
- * (docs/sharing.md, "Advisory locks").
+ * ops_lock.c - flock and fcntl record locks of the kernel's clients, kept
+ * in the core's lock table beside the locks of libumfs programs, so that
+ * both see each other (docs/sharing.md, "Advisory locks").
  *
- * The kernel names each owner (fi->lock_owner: the open file) and says when
- * it goes (release with flock_release, the file's last close). Those owners
- * live as long as this daemon, so the table records the daemon as their
- * host: if it dies, its clients' locks die with it, as the kernel's would
- * with the mount. fcntl record locks stay the kernel's on the mount (no
- * lock operation here): see docs/sharing.md for why FUSE cannot carry them.
+ * The kernel names each owner (fi->lock_owner): the open file for flock;
+ * for a record lock a process (its descriptor table) or, for an OFD lock,
+ * the open file, without saying which. Those owners live as long as this
+ * daemon, so the table records the daemon as their host: if it dies, its
+ * clients' locks die with it, as the kernel's would with the mount.
+ *
+ * When they go: a flock lock with the file's release (flock_release). A
+ * process's record locks on a file at every close of a descriptor of it,
+ * which the kernel sends as a flush naming the process. An OFD lock with
+ * its open file, for whose release the kernel sends no unlock: so each open
+ * file remembers the record-lock owners that locked through it since their
+ * last flush of it, and its release drops what they still hold. A process
+ * that locked through the file has flushed it by then (every close does),
+ * so only the open file's own locks are left to drop.
+ *
+ * A request that must wait (F_SETLKW, a blocking flock) waits in a thread
+ * of its own, not in one of libfuse's workers: those are few (max_threads),
+ * and the unlock a waiter waits for comes as a request too, which must
+ * find a worker free however many clients wait.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -49,12 +65,18 @@ static bool uf_desc_alive(uint32_t slot, uint64_t id)
 	return held;
 }
 
-/* A client's blocking flock interrupted by a signal (FUSE_INTERRUPT): the
- * kernel restarts it if the handler asked for SA_RESTART. */
+/* Waits under way in threads of their own, and whether the daemon is
+ * going: they then end (EINTR) before the pool goes. */
+static atomic_int waits_running;
+static atomic_bool waits_stop;
+
+/* A client's blocking flock or F_SETLKW interrupted by a signal
+ * (FUSE_INTERRUPT): the kernel restarts it if the handler asked for
+ * SA_RESTART. */
 static int uf_wait_end(int token)
 {
 	(void)token;
-	return fuse_req_interrupted(lock_req) ? -EINTR : 0;
+	return fuse_req_interrupted(lock_req) || atomic_load(&waits_stop) ? -EINTR : 0;
 }
 
 static const struct umfs_lock_ops uf_lock_ops = {
@@ -62,15 +84,246 @@ static const struct umfs_lock_ops uf_lock_ops = {
 	.wait_end = uf_wait_end,
 };
 
-static void uf_lock_owner(const struct fuse_file_info *fi, pid_t pid, struct umfs_lock_req *q)
+/* The owner the kernel names for a request on fi, of kind (the flock of
+ * an open file, or a record lock's), in q with the file. */
+static void uf_lock_owner(const struct fuse_file_info *fi, uint8_t kind, pid_t pid,
+			  struct umfs_lock_req *q)
 {
-	q->owner.kind = UMFS_LOCK_FLOCK;
+	q->owner.kind = kind;
 	q->owner.id = fi->lock_owner;
 	q->owner.host = umfs_lock_process_id();
 	q->owner.pid = pid;
 	umfs_file_id(uf_file(fi), &q->ino, &q->gen);
-	q->end = INT64_MAX;
 }
+
+struct lock_wait {
+	fuse_req_t req;
+	struct umfs_fs *fs;
+	struct umfs_lock_req q;
+	int busy; /* the answer to a conflict: EAGAIN, or EWOULDBLOCK for flock */
+};
+
+static void *lock_wait_main(void *arg)
+{
+	struct lock_wait *w = arg;
+	int r;
+
+	lock_req = w->req;
+	lock_fs = w->fs;
+	r = umfs_lock_request(w->fs, &w->q, &uf_lock_ops, NULL);
+	uf_reply_err(w->req, r == -EAGAIN ? w->busy : r);
+	free(w);
+	atomic_fetch_sub(&waits_running, 1);
+	return NULL;
+}
+
+/* Serves q, answering a conflict with busy: at once unless it must wait,
+ * then in a thread of its own (in this worker if none can be had). */
+static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int busy)
+{
+	struct umfs_lock_req now = *q;
+	struct lock_wait *w;
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	lock_req = req;
+	lock_fs = uf_fs(req);
+	now.wait = false;
+	r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
+	if (q->wait && r == -EAGAIN && (w = malloc(sizeof(*w)))) {
+		*w = (struct lock_wait){ .req = req, .fs = lock_fs, .q = *q, .busy = busy };
+		atomic_fetch_add(&waits_running, 1);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, lock_wait_main, w);
+		pthread_attr_destroy(&attr);
+		if (r == 0)
+			return;
+		atomic_fetch_sub(&waits_running, 1);
+		free(w);
+		r = umfs_lock_request(lock_fs, q, &uf_lock_ops, NULL);
+	}
+	uf_reply_err(req, r == -EAGAIN ? busy : r);
+}
+
+void uf_locks_stop(void)
+{
+	atomic_store(&waits_stop, true);
+	/* each wait looks at the flag after every sleep (20 ms at most) */
+	for (int i = 0; i < 5000 && atomic_load(&waits_running) > 0; i++)
+		usleep(1000);
+}
+
+/* ------------------------------------------------------------------ */
+/* fcntl record locks                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Owners that took record locks through an open file (fi->fh) and have
+ * not flushed it since. */
+struct fh_owner {
+	uint64_t fh, owner;
+};
+static pthread_mutex_t owners_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh_owner *owners;
+static size_t owners_n, owners_cap;
+/* Whether a client ever took a record lock: flushes look for none before. */
+static atomic_bool records_used;
+
+static void owners_add(uint64_t fh, uint64_t owner)
+{
+	pthread_mutex_lock(&owners_lock);
+	for (size_t i = 0; i < owners_n; i++)
+		if (owners[i].fh == fh && owners[i].owner == owner)
+			goto out;
+	if (owners_n == owners_cap) {
+		size_t cap = owners_cap ? 2 * owners_cap : 64;
+		struct fh_owner *p = realloc(owners, cap * sizeof(*p));
+
+		if (!p)
+			goto out; /* its locks then go with the process's flush only */
+		owners = p;
+		owners_cap = cap;
+	}
+	owners[owners_n++] = (struct fh_owner){ fh, owner };
+out:
+	pthread_mutex_unlock(&owners_lock);
+}
+
+/* Forgets owner for fh. */
+static void owners_forget(uint64_t fh, uint64_t owner)
+{
+	pthread_mutex_lock(&owners_lock);
+	for (size_t i = 0; i < owners_n;) {
+		if (owners[i].fh == fh && owners[i].owner == owner)
+			owners[i] = owners[--owners_n];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&owners_lock);
+}
+
+/* Takes one owner remembered for fh, if any is left, into *owner. */
+static bool owners_take(uint64_t fh, uint64_t *owner)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&owners_lock);
+	for (size_t i = 0; i < owners_n && !found; i++) {
+		if (owners[i].fh == fh) {
+			*owner = owners[i].owner;
+			owners[i] = owners[--owners_n];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&owners_lock);
+	return found;
+}
+
+/* The request's range from the kernel's flock (SEEK_SET; l_len 0: to any
+ * length); -EINVAL for one no file has. */
+static int uf_record_range(const struct flock *l, struct umfs_lock_req *q)
+{
+	int64_t start = l->l_start, len = l->l_len;
+
+	if (l->l_whence != SEEK_SET)
+		return -EINVAL;
+	if (len < 0) {
+		start += len;
+		len = -len;
+	}
+	if (start < 0)
+		return -EINVAL;
+	q->start = start;
+	q->end = len == 0 || len - 1 > INT64_MAX - start ? INT64_MAX : start + len - 1;
+	return 0;
+}
+
+void uf_getlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct flock *lock)
+{
+	struct umfs_lock_req q = { 0 }, c = { 0 };
+	int r;
+
+	(void)node;
+	r = uf_record_range(lock, &q);
+	if (r || (lock->l_type != F_RDLCK && lock->l_type != F_WRLCK)) {
+		uf_reply_err(req, r ? r : -EINVAL);
+		return;
+	}
+	q.type = lock->l_type;
+	q.test = true;
+	uf_lock_owner(fi, UMFS_LOCK_POSIX, fuse_req_ctx(req)->pid, &q);
+	lock_req = req;
+	lock_fs = uf_fs(req);
+	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
+	if (r && r != -EAGAIN) {
+		uf_reply_err(req, r);
+		return;
+	}
+	if (r == 0) {
+		lock->l_type = F_UNLCK;
+	} else {
+		lock->l_type = (short)c.type;
+		lock->l_whence = SEEK_SET;
+		lock->l_start = c.start;
+		lock->l_len = c.end == INT64_MAX ? 0 : c.end - c.start + 1;
+		lock->l_pid = c.owner.pid;
+	}
+	fuse_reply_lock(req, lock);
+}
+
+void uf_setlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct flock *lock,
+	      int sleep)
+{
+	struct umfs_lock_req q = { 0 };
+	int r;
+
+	(void)node;
+	r = uf_record_range(lock, &q);
+	if (r || (lock->l_type != F_RDLCK && lock->l_type != F_WRLCK && lock->l_type != F_UNLCK)) {
+		uf_reply_err(req, r ? r : -EINVAL);
+		return;
+	}
+	q.type = lock->l_type;
+	q.wait = sleep && q.type != F_UNLCK;
+	uf_lock_owner(fi, UMFS_LOCK_POSIX, lock->l_pid > 0 ? lock->l_pid : fuse_req_ctx(req)->pid,
+		      &q);
+	if (q.type != F_UNLCK) {
+		/* before the lock exists: a flush meanwhile must look for it */
+		atomic_store(&records_used, true);
+		owners_add(fi->fh, fi->lock_owner);
+	}
+	uf_lock_serve(req, &q, -EAGAIN);
+}
+
+/* A close of a descriptor of the file by the process the flush names: its
+ * record locks on the file go (POSIX). */
+void uf_records_flush(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct umfs_lock_req q = { 0 };
+
+	if (!atomic_load(&records_used))
+		return;
+	uf_lock_owner(fi, UMFS_LOCK_POSIX, 0, &q);
+	umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
+	owners_forget(fi->fh, q.owner.id);
+}
+
+/* The open file's last close: the record locks it owns itself (OFD) go. */
+void uf_records_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct umfs_lock_req q = { 0 };
+
+	if (!atomic_load(&records_used))
+		return;
+	uf_lock_owner(fi, UMFS_LOCK_POSIX, 0, &q);
+	while (owners_take(fi->fh, &q.owner.id))
+		umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
+}
+
+/* ------------------------------------------------------------------ */
+/* flock                                                                */
+/* ------------------------------------------------------------------ */
 
 void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op)
 {
@@ -83,12 +336,17 @@ void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op
 		uf_reply_err(req, q.type);
 		return;
 	}
-	uf_lock_owner(fi, fuse_req_ctx(req)->pid, &q);
+	uf_lock_owner(fi, UMFS_LOCK_FLOCK, fuse_req_ctx(req)->pid, &q);
+	q.end = INT64_MAX;
 	q.wait = !(op & LOCK_NB);
+	if (q.wait) {
+		uf_lock_serve(req, &q, -EWOULDBLOCK);
+		return;
+	}
 	lock_req = req;
 	lock_fs = uf_fs(req);
 	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
-	if (r == -EAGAIN && !q.wait) {
+	if (r == -EAGAIN) {
 		/* a release read just before this request may hold the
 		 * conflict: give its thread a few turns to begin, then wait
 		 * for the releases begun (microseconds each; a second at most) */
@@ -111,7 +369,7 @@ void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi)
 	if (!fi->flock_release)
 		return;
 	atomic_fetch_add(&releases_begun, 1);
-	uf_lock_owner(fi, 0, &q);
+	uf_lock_owner(fi, UMFS_LOCK_FLOCK, 0, &q);
 	umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
 	atomic_fetch_add(&releases_done, 1);
 }

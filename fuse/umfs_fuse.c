@@ -40,6 +40,7 @@ static void uf_destroy(void *userdata)
 {
 	struct umfs_fuse *uf = userdata;
 
+	uf_locks_stop();
 	uf_nodes_release(uf->debug);
 	uf_unmount_pool(uf);
 }
@@ -76,4 +77,6 @@ const struct fuse_lowlevel_ops umfs_fuse_ops = {
 	.fallocate = uf_fallocate,
 	.lseek = uf_lseek,
 	.flock = uf_flock,
+	.getlk = uf_getlk,
+	.setlk = uf_setlk,
 };

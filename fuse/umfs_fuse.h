@@ -139,6 +139,13 @@ void uf_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence, struct fus
 /* ops_lock.c */
 void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op);
 void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi);
+void uf_getlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct flock *lock);
+void uf_setlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct flock *lock,
+	      int sleep);
+void uf_records_flush(fuse_req_t req, struct fuse_file_info *fi);
+void uf_records_release(fuse_req_t req, struct fuse_file_info *fi);
+/* The daemon is going: waits for locks end (EINTR) before the pool goes. */
+void uf_locks_stop(void);
 
 /* ops_dir.c */
 void uf_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);

@@ -3,7 +3,9 @@
 # locks.sh - multi-locks: fcntl record locks, OFD locks and flock between
 # two processes (multi_locks.c): first on tmpfs without the library (the
 # kernel is the reference: the program's expectations must hold there),
-# then on /umfs under it. Then fsck.
+# then on /umfs under it, then across front ends: a program under the
+# library against one reaching the same file through umfs-fuse, each way
+# round. Then fsck.
 . "$(dirname "$0")/lib.sh"
 
 make_pool 64M
@@ -17,5 +19,59 @@ $T env LD_PRELOAD="$SHIM_LIB" "$MULTI_BIN/multi_locks" /umfs/locks >"$work/umfs.
 sed 's/^/  /' "$work/umfs.out"
 if [ "$rc" = 0 ]; then pass "locks between processes on /umfs"
 else fail "locks between processes on /umfs (exit $rc$([ "$rc" = 137 ] && echo ', killed after 60 s: a wait never ended'))"; fi
+if fuse_usable && mount_fuse; then
+	for prober in library fuse; do
+		holder=fuse
+		[ "$prober" = fuse ] && holder=library
+		rc=0
+		if [ "$prober" = library ]; then
+			$T env LD_PRELOAD="$SHIM_LIB" "$MULTI_BIN/multi_locks" /umfs/cross1 "$mnt/cross1" - \
+				>"$work/cross.out" 2>&1 || rc=$?
+		else
+			$T "$MULTI_BIN/multi_locks" "$mnt/cross2" /umfs/cross2 "$SHIM_LIB" \
+				>"$work/cross.out" 2>&1 || rc=$?
+		fi
+		sed 's/^/  /' "$work/cross.out"
+		if [ "$rc" = 0 ]; then pass "locks: a $prober prober against a $holder holder"
+		else fail "locks: a $prober prober against a $holder holder (exit $rc)"; fi
+	done
+	# More FUSE clients waiting for one lock than libfuse has workers (10):
+	# the holder's unlock, a request too, must still be served. Were it
+	# not, every client would hang in the kernel (even killed: its close
+	# waits for a worker), so a watchdog kills the daemon after 30 s.
+	echo x >"$mnt/queue"
+	for kind in lockf flock; do
+		(sleep 30 && kill -9 "$daemon") 2>/dev/null &
+		watchdog=$!
+		$T python3 -c "
+import fcntl, time
+f = open('$mnt/queue', 'r+')
+lk = fcntl.$kind
+lk(f, fcntl.LOCK_EX)
+time.sleep(1)
+lk(f, fcntl.LOCK_UN)" &
+		hold=$!
+		sleep 0.3
+		pids=()
+		for _ in $(seq 16); do
+			$T python3 -c "
+import fcntl
+f = open('$mnt/queue', 'r+')
+fcntl.$kind(f, fcntl.LOCK_EX)
+fcntl.$kind(f, fcntl.LOCK_UN)" &
+			pids+=($!)
+		done
+		got=0
+		for p in "${pids[@]}"; do wait "$p" && got=$((got + 1)); done
+		wait "$hold" || fail "$kind: the holder through FUSE (exit $?)"
+		pkill -P "$watchdog" sleep 2>/dev/null
+		kill "$watchdog" 2>/dev/null
+		check "$kind: 16 FUSE clients waiting at once all got the lock" 16 "$got"
+		mountpoint -q "$mnt" || break
+	done
+	unmount_fuse
+else
+	echo "SKIP umfs-fuse: FUSE is not usable here"
+fi
 check_fsck
 finish
