@@ -69,6 +69,32 @@ fcntl.$kind(f, fcntl.LOCK_UN)" &
 		check "$kind: 16 FUSE clients waiting at once all got the lock" 16 "$got"
 		mountpoint -q "$mnt" || break
 	done
+	# A cycle of F_SETLKW waits across front ends: the second to wait
+	# hears EDEADLK, whichever side it is on; the first then gets its lock.
+	echo xx >"$mnt/cycle"
+	cycle='
+import errno, fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX, 1, int(sys.argv[2]))
+time.sleep(float(sys.argv[3]))
+try:
+    fcntl.lockf(f, fcntl.LOCK_EX, 1, 1 - int(sys.argv[2]))
+    print("got")
+except OSError as e:
+    print("EDEADLK" if e.errno == errno.EDEADLK else errno.errorcode[e.errno])
+time.sleep(0.3)'
+	for first in library fuse; do
+		lib=(env LD_PRELOAD="$SHIM_LIB") fuse=(env)
+		if [ "$first" = library ]; then a=("${lib[@]}") b=("${fuse[@]}") pa=/umfs pb=$mnt
+		else a=("${fuse[@]}") b=("${lib[@]}") pa=$mnt pb=/umfs; fi
+		$T "${a[@]}" python3 -c "$cycle" "$pa/cycle" 0 0.5 >"$work/cycle.a" 2>&1 &
+		pid=$!
+		sleep 0.2
+		$T "${b[@]}" python3 -c "$cycle" "$pb/cycle" 1 1.0 >"$work/cycle.b" 2>&1
+		wait "$pid"
+		check "a cycle of waits, $first first: the first gets the lock, the second EDEADLK" \
+			"got EDEADLK" "$(cat "$work/cycle.a") $(cat "$work/cycle.b")"
+	done
 	unmount_fuse
 else
 	echo "SKIP umfs-fuse: FUSE is not usable here"
