@@ -103,6 +103,7 @@ struct hfd {
 	uint64_t ino, inst;
 	uint32_t gen;
 	int fd, bfd;
+	uint32_t bseq; /* the mappings' sequence when a base was last looked for */
 };
 
 static struct hfd hcache[16];
@@ -151,10 +152,18 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
 		host_close(h->fd);
 		host_close(h->bfd);
 		*h = (struct hfd){ .ino = ino, .gen = gen, .inst = inst, .fd = fd, .bfd = -1 };
+		h->bseq = map_seq_read() - 1; /* not looked for yet */
 	}
 	if (bfd) {
-		if (h->bfd < 0) /* another process may have made it since */
+		/* Another process may have made it since: only a mapping
+		 * does (map_hold, which then bumps the sequence), under the
+		 * pool lock that a writer's hooks hold too. */
+		uint32_t seq = map_seq_read();
+
+		if (h->bfd < 0 && h->bseq != seq) {
 			h->bfd = host_open(HOST_BASE, ino, gen, inst);
+			h->bseq = seq;
+		}
 		*bfd = h->bfd;
 	}
 	return h->fd;
