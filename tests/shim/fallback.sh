@@ -104,6 +104,51 @@ for _ in $(seq 50); do [ -s "$work/late" ] && ! pgrep -f "umfs-fuse.*$pool" >/de
 check "fallback: a descendant outliving umfs-run is served, then the daemon ends" \
 	"two:" "$(cat "$work/late" 2>&1):$(pgrep -f "umfs-fuse.*$pool" || true)"
 
+# a static program's record locks go through the mount to umfs-fuse, which
+# keeps them in the table the library's are in: each sees the other's
+cat >"$work/lk.c" <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10 };
+	int fd = open(argv[2], O_RDWR | O_CREAT, 0644);
+
+	if (fd < 0)
+		return 2;
+	if (!strcmp(argv[1], "hold")) { /* hold [0,10) until stdin closes */
+		if (fcntl(fd, F_SETLK, &fl))
+			return 3;
+		printf("held\n");
+		fflush(stdout);
+		return read(0, &fl, 1) < 0;
+	}
+	if (!fcntl(fd, F_SETLK, &fl)) {
+		printf("granted\n");
+		return 0;
+	}
+	fl.l_type = F_WRLCK;
+	fcntl(fd, F_GETLK, &fl);
+	printf("refused, held by %s\n", fl.l_pid == atoi(argv[3]) ? "the holder" : "another");
+	return 0;
+}
+EOF
+cc -o "$work/prog/lk" "$work/lk.c"
+cc -static -o "$work/prog/lk-static" "$work/lk.c" 2>/dev/null || rm -f "$work/prog/lk-static"
+if [ -x "$work/prog/lk-static" ]; then
+	check "fallback: a static program meets a library program's record lock" \
+		"held refused, held by the holder" \
+		"$("$UMFS_RUN" --mount "$mnt" -- bash -c "coproc H { exec $work/prog/lk hold $mnt/lk; }
+			read -r line <&\${H[0]}
+			echo \$line \$($work/prog/lk-static try $mnt/lk \$H_PID)
+			kill \$H_PID" 2>&1)"
+else
+	echo "SKIP a static program's record lock: no static C library"
+fi
+
 # the program's end is umfs-run's: exit code and signal
 "$UMFS_RUN" --mount "$mnt" -- sh -c 'exit 7' && rc=0 || rc=$?
 check "fallback: exit status passed on" 7 "$rc"
