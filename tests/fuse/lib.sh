@@ -6,6 +6,8 @@
 # binaries come from there. Exit 77 means "skipped" to meson. UF_KEEP=1
 # keeps the scratch directory (pools, transcripts, daemon logs).
 
+# tests/pool/ (absolute: a test may change directory before cleanup)
+pool_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../pool" && pwd)
 UF_BUILD=${1:?usage: $0 BUILD_ROOT}
 UF_FUSE=$UF_BUILD/fuse/umfs-fuse
 UF_MKFS=$UF_BUILD/mkfs/mkfs.umfs
@@ -34,7 +36,7 @@ uf_cleanup() {
 	else
 		# the runtime directories of its pools, which outlive their
 		# users (sharing.md)
-		"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$UF_TMP"
+		"$pool_tools"/forget_rundirs.sh "$UF_TMP"
 		rm -rf "$UF_TMP"
 	fi
 }

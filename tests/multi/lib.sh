@@ -8,6 +8,8 @@
 # the full mode. Standalone: BUILDDIR=/tmp/build tests/multi/X.sh
 set -eu
 
+# tests/pool/ (absolute: a test may change directory before cleanup)
+pool_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../pool" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BUILDDIR:=$here/../../build}"
 BUILDDIR=$(cd "$BUILDDIR" && pwd)
@@ -58,7 +60,7 @@ cleanup() {
 	if [ -n "${MULTI_KEEP:-}" ]; then
 		echo "# kept $work"
 	else
-		"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$work"
+		"$pool_tools"/forget_rundirs.sh "$work"
 		rm -rf "$work"
 	fi
 }

@@ -5,6 +5,8 @@
 # SHIM_THREADS. Standalone: BUILDDIR=build tests/shim/X.sh
 set -eu
 
+# tests/pool/ (absolute: a test may change directory before cleanup)
+pool_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../pool" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BUILDDIR:=$here/../../build}"
 BUILDDIR=$(cd "$BUILDDIR" && pwd)
@@ -30,7 +32,7 @@ unset UMFS_CWD UMFS_STATS UMFS_LOG LD_PRELOAD || true
 cleanup() {
 	# the runtime directories of the pools made here, which outlive
 	# their users (sharing.md)
-	"$(dirname "${BASH_SOURCE[0]}")"/../pool/forget_rundirs.sh "$work"
+	"$pool_tools"/forget_rundirs.sh "$work"
 	rm -rf "$work"
 }
 pool_uuid_hex() { # the superblock's uuid field, at byte 32
@@ -38,7 +40,7 @@ pool_uuid_hex() { # the superblock's uuid field, at byte 32
 }
 rundir_state() { # "idle" when the pool's runtime directories are as a last user leaves them
 	local out
-	out=$("$(dirname "${BASH_SOURCE[0]}")"/../pool/rundir_idle.sh "$(pool_uuid_hex)") &&
+	out=$("$pool_tools"/rundir_idle.sh "$(pool_uuid_hex)") &&
 		echo idle || echo "$out"
 }
 pool_rundir() { # the runtime directory the state page names (run_id at 0x1030)
