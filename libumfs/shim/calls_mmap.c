@@ -11,21 +11,24 @@
  * the kernel's page cache; pages past the end of the file fault with SIGBUS
  * because the host file has the file's size. While any process maps the
  * inode, every process keeps the host file in step with the UMFS file:
- * write() also writes it, read() reads it (it holds stores not yet written
- * back), truncation and hole punching apply to it. Its stores go back to
- * the UMFS file at msync, fsync, and when the last mapping goes away (then
- * the host file is removed); a process that dies with a mapping leaves the
- * host file, which the next lone mount writes back. Only stores go back:
- * once a mapping that can store exists, a base (mapb-INO-GEN-INST) holds
- * what the host file held before any store, kept in step by the same
- * hooks, and a write-back writes the bytes where the two differ, so that
- * a write to the file through another front end (umfs-fuse) is not
- * undone. A host file without a base has nothing to write back.
+ * write() also writes it, truncation and hole punching apply to it. Its
+ * stores go back to the UMFS file at msync, fsync, and when the last
+ * mapping goes away (then the host file is removed); a process that dies
+ * with a mapping leaves the host file, which the next lone mount writes
+ * back. Only stores go back: once a mapping that can store exists, a base
+ * (mapb-INO-GEN-INST) holds what the host file held before any store,
+ * kept in step by the same hooks, and a write-back writes the bytes where
+ * the two differ, so that a write to the file through another front end
+ * (umfs-fuse, which knows no host file) is not undone. read() takes the
+ * same stores (host file unlike base) over the file's bytes, so it sees
+ * both; msync and fsync bring such writes into the host file (where the
+ * file is unlike the base). A host file without a base has nothing to
+ * write back, and read() needs nothing from it.
  *
- * MAP_PRIVATE is private anonymous memory filled from the file (from the
- * host file if one exists): copy-on-write by construction. Pages wholly
- * past the end of the file are mapped from an empty memfd, so that
- * touching them raises SIGBUS, as the kernel's would.
+ * MAP_PRIVATE is private anonymous memory filled from the file as read()
+ * sees it: copy-on-write by construction. Pages wholly past the end of
+ * the file are mapped from an empty memfd, so that touching them raises
+ * SIGBUS, as the kernel's would.
  *
  * Mapping the pool's pages directly was not chosen: a plain mapping of the
  * pool file would outlive truncation and the U-Log's page swaps and expose
@@ -40,6 +43,7 @@
 #include "shim.h"
 
 #define COPY_CHUNK (1u << 20)
+#define READ_CHUNK (32u << 10)
 
 struct umap {
 	char *addr;
@@ -133,11 +137,12 @@ static void host_close(int fd)
 }
 
 /* With hlock held: the host file of (ino, gen, inst), or -1; its base in
- * *bfd, or -1 while there is none (no mapping could store). A reader
- * passes bfd NULL: it needs no base, and does not look for one. */
-static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
+ * *bfd, or -1 while there is none (no mapping could store). pool_locked:
+ * the caller holds the pool lock (a reader may not). */
+static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd, bool pool_locked)
 {
 	struct hfd *h = NULL;
+	uint32_t seq;
 	int fd;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(hcache) && !h; i++)
@@ -154,18 +159,22 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd)
 		*h = (struct hfd){ .ino = ino, .gen = gen, .inst = inst, .fd = fd, .bfd = -1 };
 		h->bseq = map_seq_read() - 1; /* not looked for yet */
 	}
-	if (bfd) {
-		/* Another process may have made it since: only a mapping
-		 * does (map_hold, which then bumps the sequence), under the
-		 * pool lock that a writer's hooks hold too. */
-		uint32_t seq = map_seq_read();
-
-		if (h->bfd < 0 && h->bseq != seq) {
-			h->bfd = host_open(HOST_BASE, ino, gen, inst);
+	/* Another process may have made the base since: only a mapping
+	 * does (map_hold, under the pool lock, with the sequence odd
+	 * meanwhile). A reader without the lock does not keep a base it may
+	 * have found half made, or about to be removed again (its maker
+	 * failed). */
+	seq = map_seq_read();
+	if (h->bfd < 0 && h->bseq != seq && (pool_locked || !(seq & 1))) {
+		h->bfd = host_open(HOST_BASE, ino, gen, inst);
+		if (pool_locked || map_seq_read() == seq) {
 			h->bseq = seq;
+		} else {
+			host_close(h->bfd);
+			h->bfd = -1;
 		}
-		*bfd = h->bfd;
 	}
+	*bfd = h->bfd;
 	return h->fd;
 }
 
@@ -365,6 +374,93 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	return err;
 }
 
+/* The first and one past the last byte of [from, n) where the file's
+ * bytes p differ from the base's b and the host file's h agree with b:
+ * bytes that reached the file another way (to == from when none). */
+static size_t foreign_run(const char *p, const char *h, const char *b, size_t from, size_t n,
+			  size_t *to)
+{
+	size_t i = from;
+
+	while (i < n && (p[i] == b[i] || h[i] != b[i])) {
+		if (i + 64 <= n && memcmp(p + i, b + i, 64) == 0)
+			i += 64;
+		else
+			i++;
+	}
+	*to = i;
+	while (*to < n && p[*to] != b[*to] && h[*to] == b[*to])
+		(*to)++;
+	return i;
+}
+
+/*
+ * Brings into the host file and its base what reached the file another
+ * way since the mapping was made (pool lock and hlock held): a write
+ * through umfs-fuse, which knows no host file, changes the file alone, so
+ * that the file differs from the base where the host file does not.
+ * Where a store and such a write hit the same byte the store stays, and
+ * wins at the write-back. Into the host file go only the bytes that
+ * differ, run by run: stores into its other bytes, which take no lock,
+ * are not undone. It goes first, so that a reader that finds it unlike
+ * the base meanwhile takes its bytes, which are the file's. Without a
+ * base nothing could store: the host file is the base.
+ */
+static void host_refresh(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
+{
+	off_t size = file_size(uf), end;
+	size_t chunk;
+	struct stat st;
+	char *p;
+
+	if (SYS(fstat)(fd, &st) == 0 && st.st_size != size) {
+		SYS(ftruncate)(fd, size);
+		if (bfd >= 0)
+			SYS(ftruncate)(bfd, size);
+	}
+	end = off < size ? (len < size - off ? off + len : size) : off;
+	chunk = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+	p = chunk ? malloc(3 * chunk) : NULL;
+	for (; p && off < end; off += (off_t)chunk) {
+		size_t want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk, lo, hi, at;
+		char *h = p + chunk, *b = bfd >= 0 ? h + chunk : h;
+		ssize_t n = umfs_pread(uf, p, want, off), hm, bm;
+
+		if (n <= 0)
+			break;
+		hm = sys_read_full(fd, h, (size_t)n, off);
+		bm = bfd >= 0 ? sys_read_full(bfd, b, (size_t)n, off) : hm;
+		if (hm < 0 || bm < 0)
+			break;
+		memset(h + hm, 0, (size_t)(n - hm));
+		memset(b + bm, 0, (size_t)(n - bm));
+		lo = foreign_run(p, h, b, 0, (size_t)n, &hi);
+		if (lo == hi)
+			continue;
+		for (at = lo; at < hi; at = foreign_run(p, h, b, hi, (size_t)n, &hi))
+			SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at);
+		/* the base is the file's bytes, stores or not: a store still
+		 * differs from it, and goes back */
+		if (bfd >= 0)
+			SYS(pwrite)(bfd, p + lo, diff_last(p, b, (size_t)n) - lo, off + (off_t)lo);
+	}
+	free(p);
+}
+
+/* host_refresh of (ino, gen, inst)'s host file, if it is there (pool
+ * lock held). */
+static void host_refresh_inst(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			      off_t off, off_t len)
+{
+	int fd, bfd;
+
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst, &bfd, true);
+	if (fd >= 0)
+		host_refresh(fd, bfd, uf, off, len);
+	pthread_mutex_unlock(&hlock);
+}
+
 /* Writes the host file back into the file and, with last, removes it
  * (pool lock held). The stores may be another process's: a process that
  * maps the file read-only writes them back through a writable open of its
@@ -378,7 +474,7 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	int fd, bfd;
 
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd);
+	fd = host_fd_locked(ino, gen, inst, &bfd, true);
 	/* no base: no mapping of the inode could store, nothing goes back */
 	if (fd >= 0 && bfd >= 0 && uf) {
 		if (fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
@@ -397,25 +493,94 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	}
 }
 
+/* msync and fsync: what reached the file another way comes into the host
+ * file, then the stores go back (pool lock held). The mappings' sequence
+ * is odd meanwhile, as for a last unmap: a reader that read the file
+ * before a store went into it, and the host file and base after, would
+ * miss the store. */
+static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
+		      off_t len)
+{
+	map_seq_bump();
+	host_refresh_inst(ino, gen, inst, uf, off, len);
+	host_writeback(ino, gen, inst, uf, off, len, false);
+	map_seq_bump();
+}
+
 /* ------------------------------------------------------------------ */
 /* Hooks: every process keeps a mapped inode's host file in step         */
 /* ------------------------------------------------------------------ */
 
-/* The stores of a mapping of the inode over what was read into buf: false
- * when the inode is mapped but its host file could not be read (gone with
- * a last mapping meanwhile). */
-static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off)
+/* Puts into dst the bytes where host file h and base b differ: a
+ * mapping's stores. The host bytes past a base cut short (hm > bm) are
+ * stores too; past the host file's end there are none. */
+static void stores_apply(char *dst, const char *h, ssize_t hm, const char *b, ssize_t bm)
+{
+	size_t i = 0, n = hm > 0 ? (size_t)hm : 0, same = bm > 0 ? (size_t)bm : 0;
+
+	if (same > n)
+		same = n;
+	while (i < same) {
+		size_t end = i + 64 < same ? i + 64 : same;
+
+		if (end - i == 64 && memcmp(h + i, b + i, 64) == 0) {
+			i = end;
+			continue;
+		}
+		for (; i < end; i++)
+			if (h[i] != b[i])
+				dst[i] = h[i];
+	}
+	if (same < n)
+		memcpy(dst + same, h + same, n - same);
+}
+
+/*
+ * The stores of a mapping of the inode over what was read into buf from
+ * the file: false when the inode is mapped but its host file could not be
+ * read (gone with a last mapping meanwhile). The stores are the bytes
+ * where the host file differs from its base; every other byte is the
+ * file's, which may hold a write that reached it through umfs-fuse since
+ * the mapping was made (the host file does not). Without a base no
+ * mapping could store: the file has every byte.
+ */
+static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, off_t off,
+			   bool pool_locked)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd;
+	char small[2 * 4096], *h = small;
+	size_t chunk = sizeof(small) / 2;
+	int fd, bfd;
 
 	if (!inst)
 		return true;
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, NULL);
-	if (fd >= 0)
-		sys_read_full(fd, buf, len, off);
+	fd = host_fd_locked(ino, gen, inst, &bfd, pool_locked);
+	if (fd >= 0 && bfd >= 0 && len > chunk) {
+		/* a large read compares in larger steps (from the heap, not a
+		 * mapping of its own to fault in each time); short of memory,
+		 * in small ones */
+		size_t want = len < READ_CHUNK ? len : READ_CHUNK;
+		char *big = malloc(2 * want);
+
+		if (big) {
+			h = big;
+			chunk = want;
+		}
+	}
+	for (size_t done = 0; fd >= 0 && bfd >= 0 && done < len; done += chunk) {
+		size_t want = len - done < chunk ? len - done : chunk;
+		ssize_t hm = sys_read_full(fd, h, want, off + (off_t)done);
+		ssize_t bm = hm > 0 ? sys_read_full(bfd, h + chunk, (size_t)hm, off + (off_t)done)
+				    : 0;
+
+		if (hm <= 0)
+			break;
+		stores_apply((char *)buf + done, h, hm, h + chunk, bm);
+	}
 	pthread_mutex_unlock(&hlock);
+	if (h != small)
+		free(h);
 	return fd >= 0;
 }
 
@@ -424,10 +589,11 @@ static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, of
  * of the pool shared (umfs_pread_out with out): the pool's bytes, then a
  * mapping's stores not yet written back over them. Reads take no lock,
  * so one that raced a process making a host file (found before it is
- * whole) or letting go of a mapping (the last writes the host file back
- * and removes it) may have read either half wrong: such a read, told by
- * the mappings' sequence, is done again under the pool lock, which both
- * hold throughout.
+ * whole), letting go of a mapping (the last writes the host file back
+ * and removes it) or writing stores back (the file's bytes read before,
+ * host file and base after) may have read either half wrong: such a
+ * read, told by the mappings' sequence, is done again under the pool
+ * lock, which all of those hold throughout.
  */
 ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, size_t len,
 		  off_t off, const struct umfs_out *out)
@@ -437,14 +603,14 @@ ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, s
 
 	if (!(seq & 1)) {
 		n = umfs_pread_out(uf, buf, len, off, out);
-		if (n <= 0 || (mmap_read_hook(ino, gen, buf, (size_t)n, off) &&
+		if (n <= 0 || (mmap_read_hook(ino, gen, buf, (size_t)n, off, false) &&
 			       map_seq_read() == seq))
 			return n;
 	}
 	pool_lock();
 	n = umfs_pread_out(uf, buf, len, off, out);
 	if (n > 0)
-		mmap_read_hook(ino, gen, buf, (size_t)n, off);
+		mmap_read_hook(ino, gen, buf, (size_t)n, off, true);
 	pool_unlock_ro();
 	return n;
 }
@@ -460,7 +626,7 @@ void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, of
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
 	/* the file has these bytes: the base too, so they do not go back */
 	for (int i = 0; i < 2 && fd[i] >= 0; i++) {
 		if (SYS(fstat)(fd[i], &st) == 0 && st.st_size < size)
@@ -479,7 +645,7 @@ void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
 	for (int i = 0; i < 2 && fd[i] >= 0; i++)
 		SYS(ftruncate)(fd[i], size);
 	pthread_mutex_unlock(&hlock);
@@ -494,7 +660,7 @@ void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
-	fd[0] = host_fd_locked(ino, gen, inst, &fd[1]);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
 	for (int i = 0; i < 2 && fd[i] >= 0; i++)
 		SYS(fallocate)(fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	pthread_mutex_unlock(&hlock);
@@ -514,7 +680,7 @@ void mmap_sync_hook(uint64_t ino, uint32_t gen, struct umfs_file *uf)
 	pool_lock();
 	inst = map_slot_find(ino, gen);
 	if (inst && umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0) {
-		host_writeback(ino, gen, inst, wf, 0, INT64_MAX, false);
+		host_sync(ino, gen, inst, wf, 0, INT64_MAX);
 		umfs_close(wf);
 	}
 	pool_unlock();
@@ -593,7 +759,10 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
  * file opened for writing; pool lock held). Returns the instance, or 0
  * with *err. The slot is found by readers before its host file is whole:
  * the mappings' sequence, odd meanwhile, sends such a reader to read
- * again, locked. */
+ * again, locked. A mapping that joins others brings in nothing that
+ * reached the file another way (msync does): that would cost every
+ * process that maps a large file (a database's readers) a comparison of
+ * all of it, where joining costs nothing. */
 static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool writable,
 			 int *err)
 {
@@ -885,8 +1054,7 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 			continue;
 		found = true;
 		pool_lock();
-		host_writeback(m->ino, m->gen, m->inst, m->uf, m->off + (lo - m->addr), hi - lo,
-			       false);
+		host_sync(m->ino, m->gen, m->inst, m->uf, m->off + (lo - m->addr), hi - lo);
 		pool_unlock();
 		umfs_fsync(m->uf, 1);
 	}
@@ -959,8 +1127,10 @@ void mmap_writeback_all(void)
 		return;
 	pthread_mutex_lock(&map_lock);
 	pool_lock();
+	map_seq_bump(); /* as host_sync */
 	for (struct umap *m = maps; m; m = m->next)
 		host_writeback(m->ino, m->gen, m->inst, m->uf, m->off, (off_t)m->len, false);
+	map_seq_bump();
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
 }

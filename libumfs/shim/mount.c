@@ -61,9 +61,9 @@ struct shim_shared {
 	uint64_t epoch;        /* bumped by every change made under the lock */
 	_Atomic uint64_t dir_epoch; /* bumped by every rename and rmdir */
 	_Atomic uint32_t maps_active; /* map slots in use or being written back */
-	/* Odd while a process makes a host file or lets go of a mapping (the
-	 * last writes its host file back): readers that ran meanwhile read
-	 * again, locked (calls_mmap.c, mmap_read). */
+	/* Odd while a process makes a host file, lets go of a mapping (the
+	 * last writes its host file back) or writes stores back: readers
+	 * that ran meanwhile read again, locked (calls_mmap.c, mmap_read). */
 	_Atomic uint32_t map_seq;
 	_Atomic uint32_t texts; /* UMFS programs ever executed (text.c) */
 	/* Set before anything but "shared" and ofd/ is made in the helper

@@ -14,6 +14,12 @@
  *   map_beside join MAPDIR WRITEDIR   a read-only mapping, the other
  *                                     writes, a writable one joins and
  *                                     stores, the other writes, both go
+ *   map_beside read MAPDIR WRITEDIR   a writable mapping stores, the other
+ *                                     writes, the mapper reads the file
+ *                                     (read, a private mapping) and the
+ *                                     mapping after msync; the same beside
+ *                                     a read-only mapping; prints what
+ *                                     each saw
  *   map_beside show FILE              the file's bytes of interest and a
  *                                     checksum of all of it
  *   map_beside write FILE OFF TEXT    (the other front end's writer)
@@ -86,6 +92,23 @@ static char *map_file(int fd)
 	return m;
 }
 
+/* Makes dir/name and maps it read-only through a read-only descriptor,
+ * returned in *rfd. */
+static char *map_new_read_only(const char *dir, const char *name, int *rfd)
+{
+	char path[4096], *r;
+
+	close(make_file(dir, name));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*rfd = open(path, O_RDONLY);
+	if (*rfd < 0)
+		die(path);
+	r = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, *rfd, 0);
+	if (r == MAP_FAILED)
+		die("mmap read-only");
+	return r;
+}
+
 static int run_sync(const char *mapdir, const char *writedir)
 {
 	int fd = make_file(mapdir, "s");
@@ -141,14 +164,8 @@ static int run_join(const char *mapdir, const char *writedir)
 	char path[4096], *r, *w;
 	int rfd, wfd;
 
-	close(make_file(mapdir, "j"));
+	r = map_new_read_only(mapdir, "j", &rfd);
 	snprintf(path, sizeof(path), "%s/j", mapdir);
-	rfd = open(path, O_RDONLY);
-	if (rfd < 0)
-		die(path);
-	r = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, rfd, 0);
-	if (r == MAP_FAILED)
-		die("mmap read-only");
 	other_write(writedir, "j", 0, "FUSE");
 	wfd = open(path, O_RDWR);
 	if (wfd < 0)
@@ -163,11 +180,84 @@ static int run_join(const char *mapdir, const char *writedir)
 	return 0;
 }
 
-static int run_show(const char *path)
+/* The bytes of interest of buf (n bytes) and a checksum of all of it. */
+static void show_buf(const char *name, const unsigned char *buf, ssize_t n)
 {
 	static const int at[] = { 0, 100, 300, 4000, 4200, 5000, 6000, 7000 };
-	unsigned char buf[FILE_SIZE];
 	uint32_t sum = 2166136261u;
+
+	printf("%s: %zd bytes", name, n);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		printf(" @%d:", at[i]);
+		for (int k = 0; k < 5 && at[i] + k < n; k++) {
+			unsigned char c = buf[at[i] + k];
+
+			putchar(c >= 0x20 && c < 0x7f ? c : '.');
+		}
+	}
+	for (ssize_t i = 0; i < n; i++)
+		sum = (sum ^ buf[i]) * 16777619u;
+	printf(" fnv1a %08x\n", sum);
+}
+
+/* What a read of the file through fd sees, and a private mapping of it. */
+static void show_reads(const char *what, int fd)
+{
+	unsigned char buf[FILE_SIZE];
+	char name[64];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	void *p;
+
+	if (n < 0)
+		die("pread");
+	snprintf(name, sizeof(name), "%s, read", what);
+	show_buf(name, buf, n);
+	p = mmap(NULL, FILE_SIZE, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap private");
+	snprintf(name, sizeof(name), "%s, private mapping", what);
+	show_buf(name, p, FILE_SIZE);
+	munmap(p, FILE_SIZE);
+}
+
+static int run_read(const char *mapdir, const char *writedir)
+{
+	char *m, *r;
+	int fd = make_file(mapdir, "r"), rfd;
+
+	m = map_file(fd);
+	m[100] = 'M';
+	m[5000] = 'M';
+	other_write(writedir, "r", 0, "FUSE");
+	other_write(writedir, "r", 4200, "FUSE");
+	show_reads("stores and writes", fd);
+	m[4202] = 'Z'; /* a store over a write */
+	other_write(writedir, "r", 6000, "LATER");
+	show_reads("then a store over a write", fd);
+	if (msync(m, FILE_SIZE, MS_SYNC) < 0)
+		die("msync");
+	show_buf("the mapping after msync", (unsigned char *)m, FILE_SIZE);
+	if (munmap(m, FILE_SIZE) < 0)
+		die("munmap");
+	close(fd);
+
+	/* read-only mappings alone: nothing could store */
+	r = map_new_read_only(mapdir, "q", &rfd);
+	other_write(writedir, "q", 300, "RO");
+	show_reads("beside a read-only mapping", rfd);
+	other_write(writedir, "q", 4000, "NEXT");
+	if (msync(r, FILE_SIZE, MS_SYNC) < 0)
+		die("msync read-only");
+	show_buf("a read-only mapping after msync", (unsigned char *)r, FILE_SIZE);
+	if (munmap(r, FILE_SIZE) < 0)
+		die("munmap");
+	close(rfd);
+	return 0;
+}
+
+static int run_show(const char *path)
+{
+	unsigned char buf[FILE_SIZE];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
@@ -177,15 +267,7 @@ static int run_show(const char *path)
 	close(fd);
 	if (n < 0)
 		die("read");
-	printf("%s: %zd bytes", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, n);
-	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-		printf(" @%d:", at[i]);
-		for (int k = 0; k < 5 && at[i] + k < n; k++)
-			putchar(buf[at[i] + k] >= 0x20 && buf[at[i] + k] < 0x7f ? buf[at[i] + k] : '.');
-	}
-	for (ssize_t i = 0; i < n; i++)
-		sum = (sum ^ buf[i]) * 16777619u;
-	printf(" fnv1a %08x\n", sum);
+	show_buf(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, buf, n);
 	return 0;
 }
 
@@ -210,11 +292,13 @@ int main(int argc, char **argv)
 		return run_kill(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "join") == 0)
 		return run_join(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "read") == 0)
+		return run_read(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "show") == 0)
 		return run_show(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "write") == 0)
 		return run_write(argv[2], atol(argv[3]), argv[4]);
-	fprintf(stderr, "usage: map_beside sync|kill|join MAPDIR WRITEDIR | show FILE | "
+	fprintf(stderr, "usage: map_beside sync|kill|join|read MAPDIR WRITEDIR | show FILE | "
 			"write FILE OFF TEXT\n");
 	return 2;
 }

@@ -7,7 +7,9 @@
 # SIGKILL (written back by the next lone libumfs process), or made by a
 # writable mapping that joined a read-only one, and the FUSE writes must
 # all be in the file, as map_beside's run on tmpfs (one file system for
-# both) leaves it.
+# both) leaves it. While the file is mapped, the mapper's reads (read, a
+# private mapping) must see both the stores and the FUSE writes, and so
+# must the mapping itself after msync, as on tmpfs.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -23,6 +25,7 @@ for mode in sync kill join; do
 done
 want=$("$mb" show "$ref/s" && "$mb" show "$ref/k" && "$mb" show "$ref/j") ||
 	uf_fail "map_beside show on $ref"
+want_reads=$("$mb" read "$ref" "$ref") || uf_fail "map_beside read on $ref"
 
 pool=$UF_TMP/pool
 mnt=$UF_TMP/mnt
@@ -33,6 +36,11 @@ shim() { env UMFS_POOL="$pool" UMFS_MOUNT=/umfs UMFS_KMOD=0 LD_PRELOAD="$lib" "$
 shim "$mb" sync /umfs "$mnt" || uf_fail "map_beside sync, mapping through libumfs"
 shim "$mb" kill /umfs "$mnt" || uf_fail "map_beside kill, mapping through libumfs"
 shim "$mb" join /umfs "$mnt" || uf_fail "map_beside join, mapping through libumfs"
+got_reads=$(shim "$mb" read /umfs "$mnt") || uf_fail "map_beside read, mapping through libumfs"
+if [ "$got_reads" != "$want_reads" ]; then
+	diff <(echo "$want_reads") <(echo "$got_reads") | sed 's/^/# /'
+	uf_fail "reads of a mapped file written through FUSE differ from tmpfs's (< tmpfs, > UMFS)"
+fi
 uf_umount "$mnt" "$pid"
 # a lone libumfs process: the killed mapper's stores go back first
 got=$(shim "$mb" show /umfs/s && shim "$mb" show /umfs/k && shim "$mb" show /umfs/j) ||
