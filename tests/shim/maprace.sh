@@ -2,7 +2,8 @@
 # maprace.sh - reads of a file while other processes map it, store to it
 # through the mapping, msync, unmap and write it, over and over
 # (shim_maprace): every read sees the file's bytes and the latest stores,
-# and no mapping loses a store to a write-back, as on tmpfs.
+# and no mapping loses a store to a write-back, as on tmpfs. 3 seconds
+# each; UMFS_TEST_FULL=1 races 30.
 . "$(dirname "$0")/lib.sh"
 
 : "${SHIM_MAPRACE:=$BUILDDIR/tests/shim/shim_maprace}"
