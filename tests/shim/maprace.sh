@@ -2,8 +2,10 @@
 # maprace.sh - reads of a file while other processes map it, store to it
 # through the mapping, msync, unmap and write it, over and over
 # (shim_maprace): every read sees the file's bytes and the latest stores,
-# and no mapping loses a store to a write-back, as on tmpfs. 3 seconds
-# each; UMFS_TEST_FULL=1 races 30.
+# and no mapping loses a store to a write-back, as on tmpfs; then again
+# with a second counter written through umfs-fuse, which reads must see
+# at once and the mapping from each msync on. 3 seconds each;
+# UMFS_TEST_FULL=1 races 30.
 . "$(dirname "$0")/lib.sh"
 
 : "${SHIM_MAPRACE:=$BUILDDIR/tests/shim/shim_maprace}"
@@ -20,4 +22,30 @@ run() { # run WHERE CMD...: the race's verdict and its last lines
 
 run tmpfs "$SHIM_MAPRACE" "$work/ref" "$secs"
 run UMFS shim "$SHIM_MAPRACE" /umfs/race "$secs"
+
+# and with a second counter written through umfs-fuse on the same pool
+# (on tmpfs: through the same file)
+: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
+mnt=$work/mnt
+if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+	echo "SKIP the race with umfs-fuse: no /dev/fuse or fusermount3 here"
+else
+	run "tmpfs, a second writer" "$SHIM_MAPRACE" "$work/ref2" "$secs" "$work/ref2"
+	mkdir -p "$mnt"
+	"$UMFS_FUSE" "$pool" "$mnt" -f >"$work/daemon.log" 2>&1 &
+	daemon=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$mnt" && break
+		sleep 0.05
+	done
+	if mountpoint -q "$mnt"; then
+		run "UMFS, a second writer through umfs-fuse" \
+			shim "$SHIM_MAPRACE" /umfs/race2 "$secs" "$mnt/race2"
+		fusermount3 -u "$mnt" || fusermount3 -u -z "$mnt" || true
+	else
+		check "umfs-fuse mounts the pool" "mounted" "$(cat "$work/daemon.log")"
+	fi
+	timeout -s KILL 20 tail --pid="$daemon" -f /dev/null 2>/dev/null || kill -9 "$daemon"
+	wait "$daemon" 2>/dev/null || true
+fi
 finish
