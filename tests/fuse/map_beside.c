@@ -220,6 +220,16 @@ static void show_reads(const char *what, int fd)
 	munmap(p, FILE_SIZE);
 }
 
+/* What mapping m (the whole file) shows after msync; then it goes. */
+static void show_msynced(const char *what, char *m)
+{
+	if (msync(m, FILE_SIZE, MS_SYNC) < 0)
+		die("msync");
+	show_buf(what, (unsigned char *)m, FILE_SIZE);
+	if (munmap(m, FILE_SIZE) < 0)
+		die("munmap");
+}
+
 static int run_read(const char *mapdir, const char *writedir)
 {
 	char *m, *r;
@@ -234,11 +244,7 @@ static int run_read(const char *mapdir, const char *writedir)
 	m[4202] = 'Z'; /* a store over a write */
 	other_write(writedir, "r", 6000, "LATER");
 	show_reads("then a store over a write", fd);
-	if (msync(m, FILE_SIZE, MS_SYNC) < 0)
-		die("msync");
-	show_buf("the mapping after msync", (unsigned char *)m, FILE_SIZE);
-	if (munmap(m, FILE_SIZE) < 0)
-		die("munmap");
+	show_msynced("the mapping after msync", m);
 	close(fd);
 
 	/* read-only mappings alone: nothing could store */
@@ -246,11 +252,7 @@ static int run_read(const char *mapdir, const char *writedir)
 	other_write(writedir, "q", 300, "RO");
 	show_reads("beside a read-only mapping", rfd);
 	other_write(writedir, "q", 4000, "NEXT");
-	if (msync(r, FILE_SIZE, MS_SYNC) < 0)
-		die("msync read-only");
-	show_buf("a read-only mapping after msync", (unsigned char *)r, FILE_SIZE);
-	if (munmap(r, FILE_SIZE) < 0)
-		die("munmap");
+	show_msynced("a read-only mapping after msync", r);
 	close(rfd);
 	return 0;
 }
