@@ -236,13 +236,41 @@ static size_t diff_last(const char *h, const char *b, size_t n)
 }
 
 /*
- * Writes [off, off+len) of the host file back into the UMFS file where it
- * differs from the base, and brings the base along (pool lock held). Only
- * the mappings' stores go back, byte for byte (umfs_write_changed): a
- * write that reached the file another way (umfs-fuse, which does not
- * know the host file) is not overwritten with the bytes the mapping was
- * made from. bfd < 0: all of it goes back (a host file an older library
- * left, which made no base).
+ * The write-back of one chunk of n bytes at off: h the host file's, b the
+ * base's. Only the mappings' stores, the bytes where h and b differ, go
+ * into the UMFS file, byte for byte (umfs_write_changed): a write that
+ * reached the file another way (umfs-fuse, which does not know the host
+ * file) is not overwritten with the bytes the mapping was made from. The
+ * base takes them too (pool lock held).
+ */
+static void stores_write_back(int bfd, struct umfs_file *uf, const char *h, const char *b,
+			      size_t n, off_t off)
+{
+	size_t lo = diff_first(h, b, n), hi = lo < n ? diff_last(h, b, n) : lo;
+
+	if (lo < hi && umfs_write_changed(uf, h + lo, b + lo, hi - lo, off + (off_t)lo) >= 0)
+		SYS(pwrite)(bfd, h + lo, hi - lo, off + (off_t)lo);
+}
+
+/* Reads n bytes of the base at off into b; the bytes of a base cut short
+ * all differ from the host file's h (stores), past hm, the host file's
+ * end, none do. false on a read error. */
+static bool base_read(int bfd, char *b, const char *h, ssize_t hm, size_t n, off_t off)
+{
+	ssize_t m = sys_read_full(bfd, b, n, off);
+
+	if (m < 0)
+		return false;
+	for (ssize_t i = m; i < (ssize_t)n; i++)
+		b[i] = i < hm ? (char)~h[i] : 0;
+	return true;
+}
+
+/*
+ * Writes [off, off+len) of the host file back into the UMFS file
+ * (stores_write_back) and brings the base along (pool lock held). bfd < 0:
+ * all of it goes back (a host file an older library left, which made no
+ * base).
  */
 static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
@@ -253,25 +281,15 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 		return;
 	b = h + COPY_CHUNK;
 	while (len > 0) {
-		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK, lo, hi;
-		ssize_t n = sys_read_full(fd, h, want, off), m = -1;
+		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		ssize_t n = sys_read_full(fd, h, want, off);
 
 		if (n <= 0)
 			break;
-		if (bfd >= 0)
-			m = sys_read_full(bfd, b, (size_t)n, off);
-		if (m < 0) {
+		if (bfd < 0)
 			umfs_write_at(uf, h, (size_t)n, off, &e, NULL);
-		} else {
-			/* a base cut short: the bytes past it all differ */
-			for (ssize_t i = m; i < n; i++)
-				b[i] = (char)~h[i];
-			lo = diff_first(h, b, (size_t)n);
-			hi = lo < (size_t)n ? diff_last(h, b, (size_t)n) : lo;
-			if (lo < hi && umfs_write_changed(uf, h + lo, b + lo, hi - lo,
-							  off + (off_t)lo) >= 0)
-				SYS(pwrite)(bfd, h + lo, hi - lo, off + (off_t)lo);
-		}
+		else if (base_read(bfd, b, h, n, (size_t)n, off))
+			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;
 		len -= n;
 	}
@@ -395,70 +413,35 @@ static size_t foreign_run(const char *p, const char *h, const char *b, size_t fr
 }
 
 /*
- * Brings into the host file and its base what reached the file another
- * way since the mapping was made (pool lock and hlock held): a write
- * through umfs-fuse, which knows no host file, changes the file alone, so
- * that the file differs from the base where the host file does not.
- * Where a store and such a write hit the same byte the store stays, and
- * wins at the write-back. Into the host file go only the bytes that
- * differ, run by run: stores into its other bytes, which take no lock,
- * are not undone. It goes first, so that a reader that finds it unlike
- * the base meanwhile takes its bytes, which are the file's. Without a
- * base nothing could store: the host file is the base.
+ * Brings into the host file h and its base b what reached the file another
+ * way (one chunk of n bytes at off; p the file's): a write through
+ * umfs-fuse, which knows no host file, changes the file alone, so that the
+ * file differs from the base where the host file does not. Where a store
+ * and such a write hit the same byte the store stays, and wins at the
+ * write-back. Into the host file go only the bytes that differ, run by
+ * run: stores into its other bytes, which take no lock, are not undone. It
+ * goes first, so that a reader that finds it unlike the base meanwhile
+ * takes its bytes, which are the file's. Without a base (b == h) nothing
+ * could store: the host file is the base. h and b are brought along.
  */
-static void host_refresh(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
+static void host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_t n, off_t off)
 {
-	off_t size = file_size(uf), end;
-	size_t chunk;
-	struct stat st;
-	char *p;
+	size_t lo, hi, at, last;
 
-	if (SYS(fstat)(fd, &st) == 0 && st.st_size != size) {
-		SYS(ftruncate)(fd, size);
-		if (bfd >= 0)
-			SYS(ftruncate)(bfd, size);
+	lo = foreign_run(p, h, b, 0, n, &hi);
+	if (lo == hi)
+		return;
+	for (at = lo; at < hi; at = foreign_run(p, h, b, hi, n, &hi)) {
+		SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at);
+		memcpy(h + at, p + at, hi - at);
 	}
-	end = off < size ? (len < size - off ? off + len : size) : off;
-	chunk = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
-	p = chunk ? malloc(3 * chunk) : NULL;
-	for (; p && off < end; off += (off_t)chunk) {
-		size_t want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk, lo, hi, at;
-		char *h = p + chunk, *b = bfd >= 0 ? h + chunk : h;
-		ssize_t n = umfs_pread(uf, p, want, off), hm, bm;
-
-		if (n <= 0)
-			break;
-		hm = sys_read_full(fd, h, (size_t)n, off);
-		bm = bfd >= 0 ? sys_read_full(bfd, b, (size_t)n, off) : hm;
-		if (hm < 0 || bm < 0)
-			break;
-		memset(h + hm, 0, (size_t)(n - hm));
-		memset(b + bm, 0, (size_t)(n - bm));
-		lo = foreign_run(p, h, b, 0, (size_t)n, &hi);
-		if (lo == hi)
-			continue;
-		for (at = lo; at < hi; at = foreign_run(p, h, b, hi, (size_t)n, &hi))
-			SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at);
-		/* the base is the file's bytes, stores or not: a store still
-		 * differs from it, and goes back */
-		if (bfd >= 0)
-			SYS(pwrite)(bfd, p + lo, diff_last(p, b, (size_t)n) - lo, off + (off_t)lo);
-	}
-	free(p);
-}
-
-/* host_refresh of (ino, gen, inst)'s host file, if it is there (pool
- * lock held). */
-static void host_refresh_inst(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
-			      off_t off, off_t len)
-{
-	int fd, bfd;
-
-	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd, true);
-	if (fd >= 0)
-		host_refresh(fd, bfd, uf, off, len);
-	pthread_mutex_unlock(&hlock);
+	if (bfd < 0)
+		return;
+	/* the base is the file's bytes, stores or not: a store still differs
+	 * from it, and goes back */
+	last = diff_last(p, b, n);
+	SYS(pwrite)(bfd, p + lo, last - lo, off + (off_t)lo);
+	memcpy(b + lo, p + lo, last - lo);
 }
 
 /* Writes the host file back into the file and, with last, removes it
@@ -493,17 +476,60 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	}
 }
 
-/* msync and fsync: what reached the file another way comes into the host
- * file, then the stores go back (pool lock held). The mappings' sequence
- * is odd meanwhile, as for a last unmap: a reader that read the file
- * before a store went into it, and the host file and base after, would
- * miss the store. */
+/*
+ * msync and fsync (pool lock held): chunk by chunk, what reached the file
+ * another way comes into the host file (host_refresh), then the stores go
+ * back (stores_write_back) through a writable open if uf is not one, from
+ * one read of the file, the host file and the base. The mappings'
+ * sequence is odd meanwhile, as for a last unmap: a reader that read the
+ * file before a store went into it, and the host file and base after,
+ * would miss the store.
+ */
 static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
 		      off_t len)
 {
+	struct umfs_fs *fs = shim_fs_peek();
+	struct umfs_file *wf = NULL;
+	off_t size = file_size(uf), end;
+	char *p = NULL;
+	struct stat st;
+	size_t chunk;
+	int fd, bfd;
+
 	map_seq_bump();
-	host_refresh_inst(ino, gen, inst, uf, off, len);
-	host_writeback(ino, gen, inst, uf, off, len, false);
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst, &bfd, true);
+	if (fd >= 0 && bfd >= 0 && fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
+	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
+		uf = wf;
+	if (fd >= 0 && SYS(fstat)(fd, &st) == 0 && st.st_size != size) {
+		SYS(ftruncate)(fd, size);
+		if (bfd >= 0)
+			SYS(ftruncate)(bfd, size);
+	}
+	end = off < size ? (len < size - off ? off + len : size) : off;
+	chunk = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+	if (fd >= 0 && chunk)
+		p = malloc(3 * chunk);
+	for (; p && off < end;) {
+		size_t want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk;
+		char *h = p + chunk, *b = bfd >= 0 ? h + chunk : h;
+		ssize_t n = umfs_pread(uf, p, want, off), hm;
+
+		if (n <= 0 || (hm = sys_read_full(fd, h, (size_t)n, off)) < 0)
+			break;
+		memset(h + hm, 0, (size_t)(n - hm));
+		if (bfd >= 0 && !base_read(bfd, b, h, hm, (size_t)n, off))
+			break;
+		host_refresh(fd, bfd, p, h, b, (size_t)n, off);
+		if (bfd >= 0) /* no base: no mapping could store */
+			stores_write_back(bfd, uf, h, b, (size_t)n, off);
+		off += n;
+	}
+	free(p);
+	pthread_mutex_unlock(&hlock);
+	if (wf)
+		umfs_close(wf);
 	map_seq_bump();
 }
 

@@ -16,10 +16,11 @@
  *                                     stores, the other writes, both go
  *   map_beside read MAPDIR WRITEDIR   a writable mapping stores, the other
  *                                     writes, the mapper reads the file
- *                                     (read, a private mapping) and the
- *                                     mapping after msync; the same beside
- *                                     a read-only mapping; prints what
- *                                     each saw
+ *                                     (read, a private mapping), the
+ *                                     mapping after msync and the file
+ *                                     through WRITEDIR then; the same
+ *                                     beside a read-only mapping; prints
+ *                                     what each saw
  *   map_beside show FILE              the file's bytes of interest and a
  *                                     checksum of all of it
  *   map_beside write FILE OFF TEXT    (the other front end's writer)
@@ -220,12 +221,21 @@ static void show_reads(const char *what, int fd)
 	munmap(p, FILE_SIZE);
 }
 
-/* What mapping m (the whole file) shows after msync; then it goes. */
-static void show_msynced(const char *what, char *m)
+static int run_show(const char *path);
+
+/* What mapping m of the whole of dir/name shows after msync, and what a
+ * read of the file through dir (the other front end) finds then, from
+ * this process: a child would write the stores back at its exec. Then
+ * the mapping goes. */
+static void show_msynced(const char *what, char *m, const char *dir, const char *name)
 {
+	char path[4096];
+
 	if (msync(m, FILE_SIZE, MS_SYNC) < 0)
 		die("msync");
 	show_buf(what, (unsigned char *)m, FILE_SIZE);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	run_show(path);
 	if (munmap(m, FILE_SIZE) < 0)
 		die("munmap");
 }
@@ -244,7 +254,7 @@ static int run_read(const char *mapdir, const char *writedir)
 	m[4202] = 'Z'; /* a store over a write */
 	other_write(writedir, "r", 6000, "LATER");
 	show_reads("then a store over a write", fd);
-	show_msynced("the mapping after msync", m);
+	show_msynced("the mapping after msync", m, writedir, "r");
 	close(fd);
 
 	/* read-only mappings alone: nothing could store */
@@ -252,7 +262,7 @@ static int run_read(const char *mapdir, const char *writedir)
 	other_write(writedir, "q", 300, "RO");
 	show_reads("beside a read-only mapping", rfd);
 	other_write(writedir, "q", 4000, "NEXT");
-	show_msynced("a read-only mapping after msync", r);
+	show_msynced("a read-only mapping after msync", r, writedir, "q");
 	close(rfd);
 	return 0;
 }

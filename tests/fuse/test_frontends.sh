@@ -9,7 +9,8 @@
 # all be in the file, as map_beside's run on tmpfs (one file system for
 # both) leaves it. While the file is mapped, the mapper's reads (read, a
 # private mapping) must see both the stores and the FUSE writes, and so
-# must the mapping itself after msync, as on tmpfs.
+# must the mapping itself after msync and a read through the mount then,
+# as on tmpfs.
 set -u
 . "$(dirname "$0")/lib.sh"
 
