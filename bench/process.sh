@@ -4,12 +4,16 @@
 # umfs-strict-huge: tmpfs huge=always, 2 MiB pages), against tmpfs.
 #
 # One join, broken down by the CPU time (task-clock) and page faults of
-# `cat` in four states, counted from its exec as perf stat counts them;
+# `cat` in five states, counted from its exec as perf stat counts them;
 # successive differences give its parts:
 #   bare      cat of a 3-byte file on tmpfs, no library (the reference);
+#   preloaded the same under LD_PRELOAD of an empty library
+#             (preload_floor.c): preloaded - bare is what preloading any
+#             library costs, the floor under the next part;
 #   carried   the same under LD_PRELOAD of libumfs.so, the pool named, no
-#             UMFS path touched: carried - bare is the loader's share
-#             (loading libumfs.so and its start-up);
+#             UMFS path touched: carried - preloaded is the loader's share
+#             of libumfs.so beyond that floor (loading it and its
+#             start-up);
 #   mounted   cat of a missing name in the pool: mounted - carried is the
 #             mount (map the pool, join its lock region, one lookup);
 #   joined    cat of a 3-byte file in the pool: joined - mounted is the
@@ -38,7 +42,8 @@ out=$BENCH_OUT/process
 mkdir -p "$out"
 run=$BENCH_BUILD/bench/fresh_run
 alternate=$BENCH_BUILD/bench/alternate
-for tool in "$run" "$alternate"; do
+floor_lib=$BENCH_BUILD/bench/libpreload_floor.so
+for tool in "$run" "$alternate" "$floor_lib"; do
 	[ -x "$tool" ] || die "missing $tool"
 done
 if [ "$BENCH_MODE" = full ]; then
@@ -67,7 +72,8 @@ done
 # a missing name), so that the figures are of the work meant.
 for sys in umfs-strict umfs-strict-huge; do
 	dir=$(sys_dir "$sys")
-	if [ "$(cat "$ref/t.txt")" != abc ] || [ "$(sys_run_t 300 "$sys" cat "$ref/t.txt")" != abc ] ||
+	if [ "$(cat "$ref/t.txt")" != abc ] || [ "$(LD_PRELOAD="$floor_lib" cat "$ref/t.txt")" != abc ] ||
+		[ "$(sys_run_t 300 "$sys" cat "$ref/t.txt")" != abc ] ||
 		sys_run_t 300 "$sys" cat "$dir/absent" 2>/dev/null ||
 		[ "$(sys_run_t 300 "$sys" cat "$dir/t.txt")" != abc ]; then
 		die "cat in the join's states reads wrong on $sys"
@@ -87,6 +93,7 @@ for round in $(seq "$PROC_ROUNDS"); do
 		# shellcheck disable=SC2046 # the assignments split into words safely
 		timeout 300 "$alternate" "$res" "$PROC_REPS" \
 			bare cat "$ref/t.txt" ::: \
+			preloaded LD_PRELOAD="$floor_lib" cat "$ref/t.txt" ::: \
 			carried $(sys_env "$sys") cat "$ref/t.txt" ::: \
 			mounted $(sys_env "$sys") cat "$dir/absent" ::: \
 			joined $(sys_env "$sys") cat "$dir/t.txt" ||
