@@ -15,7 +15,10 @@
 #   make      make -j2 of a generated C project: 60 sources and a header,
 #             objects and the program in the file system (gcc -O0); wall time,
 #             CPU time and page faults from bench/fresh_run, after an
-#             untimed build and clean
+#             untimed build and clean. Once more on tmpfs with an empty
+#             library preloaded in every process (preload_floor.c), as
+#             system tmpfs-preloaded: what carrying any LD_PRELOAD library
+#             costs the build, the floor of the target
 # All systems are up at once and the APPS_REPS repetitions go round them in
 # turn; every run is checked (row counts, db_bench's "found" count (over half the reads), the
 # built program's output). (git status, tar -x and find + stat are fresh.sh's.)
@@ -27,7 +30,10 @@ source "$(dirname "$0")/lib.sh"
 out=$BENCH_OUT/apps
 mkdir -p "$out"
 run=$BENCH_BUILD/bench/fresh_run
-[ -x "$run" ] || die "missing $run"
+floor_lib=$BENCH_BUILD/bench/libpreload_floor.so
+for f in "$run" "$floor_lib"; do
+	[ -x "$f" ] || die "missing $f"
+done
 command -v gcc >/dev/null || die "gcc is not installed (tools/install-deps.sh)"
 command -v make >/dev/null || die "make is not installed (tools/install-deps.sh)"
 python3 -c 'import sqlite3' || die "python3 has no sqlite3 module"
@@ -98,6 +104,31 @@ for sys in $systems; do
 	sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $sys"
 done
 
+# make -j2 of the project on SYS, with the NAME=VALUE assignments added to
+# its environment; its figures go to the table as LABEL's, once the program
+# it built prints the right sum; then make clean.
+make_timed() { # LABEL SYS REP [NAME=VALUE...]
+	local label=$1 sys=$2 rep=$3 dir r=$BENCH_TMP/make.res secs minflt majflt cpu
+	shift 3
+	dir=$(sys_dir "$sys")
+	rm -f "$r"
+	# shellcheck disable=SC2046 # the assignments split into words safely
+	timeout 600 "$run" "$r" $(sys_env "$sys") "$@" make -s -j2 -C "$dir/proj" >/dev/null ||
+		die "make -j2 failed on $label"
+	# the program, copied out and run on the host
+	sys_run_t 300 "$sys" cat "$dir/proj/prog" >"$BENCH_TMP/prog" || die "cannot read prog on $label"
+	chmod +x "$BENCH_TMP/prog"
+	timeout 10 "$BENCH_TMP/prog" | cmp -s - "$BENCH_TMP/prog.expect" ||
+		die "the program make built on $label prints the wrong sum"
+	read -r secs minflt majflt cpu <"$r"
+	{
+		echo "$label,make,seconds,$rep,$secs"
+		echo "$label,make,cpu_seconds,$rep,$cpu"
+		echo "$label,make,faults,$rep,$((minflt + majflt))"
+	} >>"$csv"
+	sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $label"
+}
+
 for rep in $(seq "$APPS_REPS"); do
 	for sys in $systems; do
 		dir=$(sys_dir "$sys")
@@ -133,26 +164,10 @@ for rep in $(seq "$APPS_REPS"); do
 			done
 			sys_run_t 300 "$sys" rm -rf "$dir/rocks$rep"
 		fi
-		# make -j2
-		r=$BENCH_TMP/make.res
-		rm -f "$r"
-		# shellcheck disable=SC2046 # the assignments split into words safely
-		timeout 600 "$run" "$r" $(sys_env "$sys") make -s -j2 -C "$dir/proj" >/dev/null ||
-			die "make -j2 failed on $sys"
-		# the program, copied out and run on the host
-		sys_run_t 300 "$sys" cat "$dir/proj/prog" >"$BENCH_TMP/prog" || die "cannot read prog on $sys"
-		chmod +x "$BENCH_TMP/prog"
-		timeout 10 "$BENCH_TMP/prog" | cmp -s - "$BENCH_TMP/prog.expect" ||
-			die "the program make built on $sys prints the wrong sum"
-		read -r secs minflt majflt cpu <"$r"
-		{
-			echo "$sys,make,seconds,$rep,$secs"
-			echo "$sys,make,cpu_seconds,$rep,$cpu"
-			echo "$sys,make,faults,$rep,$((minflt + majflt))"
-		} >>"$csv"
-		sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $sys"
+		make_timed "$sys" "$sys" "$rep"
 		log "apps: $sys, run $rep done"
 	done
+	make_timed tmpfs-preloaded tmpfs "$rep" LD_PRELOAD="$floor_lib"
 done
 for sys in $systems; do
 	sys_down "$sys"

@@ -30,7 +30,10 @@
 # row, shell-carried, is the shell's own share: the shell carries the
 # library (pool named, never joined) while its cats run bare on tmpfs's
 # files, so that what it costs over tmpfs is the carried shell's own
-# (its vforks stay real while it has not joined, vfork.c).
+# (its vforks stay real while it has not joined, vfork.c). And
+# tmpfs-preloaded: the loop on tmpfs's files with the empty library
+# preloaded in the shell and every cat, what carrying any LD_PRELOAD library
+# costs it (the floor of the loop's target).
 # Output: $BENCH_OUT/process/join.csv
 #           placement,state,round,reps,task_ms,faults
 #         $BENCH_OUT/process/catloop.csv
@@ -107,16 +110,18 @@ log "process: join breakdown done"
 csv=$out/catloop.csv
 echo "system,rep,files,seconds,cpu_seconds,minflt,majflt" >"$csv"
 for rep in $(seq "$PROC_REPS_LOOP"); do
-	for sys in $systems shell-carried; do
-		envsys=$sys unset_lib="" res=$BENCH_TMP/loop.res
+	for sys in $systems shell-carried tmpfs-preloaded; do
+		envsys=$sys unset_lib="" res=$BENCH_TMP/loop.res floor_env=()
 		if [ "$sys" = shell-carried ]; then
 			dir=$ref envsys=umfs-strict unset_lib="unset LD_PRELOAD UMFS_POOL UMFS_MOUNT;"
+		elif [ "$sys" = tmpfs-preloaded ]; then
+			dir=$ref envsys=tmpfs floor_env=(LD_PRELOAD="$floor_lib")
 		else
 			dir=$(sys_dir "$sys")
 		fi
 		rm -f "$res"
 		# shellcheck disable=SC2046 # the assignments split into words safely
-		timeout 300 "$run" "$res" $(sys_env "$envsys") sh -c \
+		timeout 300 "$run" "$res" $(sys_env "$envsys") "${floor_env[@]}" sh -c \
 			"$unset_lib for i in \$(seq 100); do cat '$dir/cats/f'\$i; done" >"$BENCH_TMP/loop.out" ||
 			die "the cat loop failed on $sys"
 		[ "$(wc -l <"$BENCH_TMP/loop.out")" -eq 100 ] || die "the cat loop on $sys read wrong"

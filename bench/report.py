@@ -675,6 +675,10 @@ def targets(R):
         return r, how
 
     r, how = loop_ratio("umfs-strict")
+    if loop_ratio("tmpfs-preloaded")[0] is not None:
+        floors["a shell loop of 100 cats of small files"] = \
+            "an empty preload: " + rtxt(loop_ratio("tmpfs-preloaded")[0])
+        floor_step["a shell loop of 100 cats of small files"] = "process"
     at_least("a shell loop of 100 cats of small files", "process", r, 1.0, how,
              loop_ratio("umfs-strict-huge"))
 
@@ -694,6 +698,11 @@ def targets(R):
         # a commit writes at least one 4 KiB page durably (its WAL frame)
         floors["SQLite, WAL, synchronous=FULL, single-row commits/s"] = floor_txt(
             "seq", ref_commit)
+    make_floor = ratio(R.app_val("tmpfs-preloaded", "make", "seconds"),
+                       R.app_val(REF, "make", "seconds"), True)
+    if make_floor is not None:
+        floors["make -j2 of a C project of 60 sources"] = "an empty preload: " + rtxt(make_floor)
+        floor_step["make -j2 of a C project of 60 sources"] = "apps"
     for what, app, metric, need, lower in (
             ("make -j2 of a C project of 60 sources", "make", "seconds", 1.1, True),
             ("SQLite, WAL, synchronous=FULL, single-row commits/s", "sqlite",
@@ -922,7 +931,7 @@ APPS = [
     ("make", "seconds", "make -j2, 60 sources: wall time", True),
     ("make", "cpu_seconds", "make -j2: CPU time (user + system)", True),
 ]
-APP_SYSTEMS = ["tmpfs", "umfs-strict", "umfs-strict-huge"]
+APP_SYSTEMS = ["tmpfs", "umfs-strict", "umfs-strict-huge", "tmpfs-preloaded"]
 
 
 def section_process(R):
@@ -965,7 +974,7 @@ def section_process(R):
         out.append("\n**New processes (section 7's rows): wall time / CPU time / page faults "
                    "(medians; faults as measured, not scaled)**\n\n" +
                    table(["workload"] + syss, rows))
-    loop = [s for s in R.systems + ["shell-carried"] if R.catloop_stat(s)]
+    loop = [s for s in R.systems + ["shell-carried", "tmpfs-preloaded"] if R.catloop_stat(s)]
     if loop:
         ref = R.catloop_stat(REF)
         rows = []
@@ -977,7 +986,9 @@ def section_process(R):
                    "cat DIR/fN; done'`: 101 new processes, each joining the pool under the "
                    "shim; shell-carried: the shell preloaded with the pool named, its cats "
                    "bare on tmpfs's files, so that its cost over tmpfs is the carried "
-                   "shell's alone, whose vforks the library keeps real)\n\n" + table(["system", "wall time (× tmpfs speed)", "CPU time",
+                   "shell's alone, whose vforks the library keeps real; tmpfs-preloaded: "
+                   "the loop on tmpfs's files with an empty library preloaded in the shell "
+                   "and every cat, what carrying any `LD_PRELOAD` library costs it)\n\n" + table(["system", "wall time (× tmpfs speed)", "CPU time",
                                         "page faults", "runs"], rows))
     if not out:
         return "_Not run (`bench/run.sh --only process`)._\n"
@@ -986,9 +997,11 @@ def section_process(R):
 
 def section_apps(R):
     rows = []
+    # tmpfs-preloaded (make alone) only where a run measured it
+    syss = [s for s in APP_SYSTEMS if s != "tmpfs-preloaded" or any(k[0] == s for k in R.apps)]
     for app, metric, what, lower in APPS:
         ref = R.app_val(REF, app, metric)
-        vals = [R.app_val(s, app, metric) for s in APP_SYSTEMS]
+        vals = [R.app_val(s, app, metric) for s in syss]
         if all(v is None for v in vals):
             continue
         rows.append([what] + [cell(v, ref, " s" if lower else "", lower)
@@ -997,7 +1010,7 @@ def section_apps(R):
         if wl not in ("git", "tar", "find"):
             continue
         ref = R.fresh_stat(REF, wl)
-        vals = [R.fresh_stat(s, wl) for s in APP_SYSTEMS]
+        vals = [R.fresh_stat(s, wl) for s in syss]
         if all(v is None for v in vals):
             continue
         rows.append([name + ", s (section 7)"] + [
@@ -1005,7 +1018,7 @@ def section_apps(R):
             for v in vals])
     if not rows:
         return "_Not run (`bench/run.sh --only apps`)._\n"
-    out = table(["application (× tmpfs speed)"] + APP_SYSTEMS, rows)
+    out = table(["application (× tmpfs speed)"] + syss, rows)
     if R.apps and not any(k[1] == "db_bench" for k in R.apps):
         out += ("\ndb_bench was not run: it was not installed (Debian's `rocksdb-tools`, "
                 "`bench/install-bench-deps.sh`).\n")
@@ -1019,7 +1032,9 @@ def section_apps(R):
             "reads that miss the 8 MiB block cache are preads of the table (without the "
             "flush every key would be read from the memtable, no file at all). make: `make -j2` of 60 generated sources and a "
             "header, `gcc -O0`, objects and program in the file system, after an untimed "
-            "build and clean.\n" % " or ".join(str(r) for r in reps))
+            "build and clean; tmpfs-preloaded: the same on tmpfs with an empty library "
+            "(bench/preload_floor.c) preloaded in every process, what carrying any "
+            "`LD_PRELOAD` library costs the build.\n" % " or ".join(str(r) for r in reps))
     return out
 
 
