@@ -675,9 +675,9 @@ def targets(R):
         return r, how
 
     r, how = loop_ratio("umfs-strict")
-    if loop_ratio("tmpfs-preloaded")[0] is not None:
-        floors["a shell loop of 100 cats of small files"] = \
-            "an empty preload: " + rtxt(loop_ratio("tmpfs-preloaded")[0])
+    loop_floor = loop_ratio("tmpfs-preloaded")[0]
+    if loop_floor is not None:
+        floors["a shell loop of 100 cats of small files"] = "an empty preload: " + rtxt(loop_floor)
         floor_step["a shell loop of 100 cats of small files"] = "process"
     at_least("a shell loop of 100 cats of small files", "process", r, 1.0, how,
              loop_ratio("umfs-strict-huge"))
