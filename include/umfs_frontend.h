@@ -207,6 +207,17 @@ ssize_t umfs_write_changed(struct umfs_file *file, const void *buf, const void *
  * process of the pool, is over: each write after sees what the caller
  * stored before. */
 void umfs_file_writers_drain(struct umfs_file *file);
+/* A front end that keeps such copies in step with every change it makes
+ * to the files (the shim's write, truncate and hole hooks) says so once
+ * mounted: its changes are not counted below. Every other process's
+ * change to a file's bytes or size (umfs-fuse's, a program's on the C
+ * API) is counted per inode lock stripe, after the change and before the
+ * lock goes. A count that has not moved since the front end last brought
+ * its copy in step (the count read first) says no such change reached the
+ * file, nor any file sharing its stripe, since then. 0 on a mount that is
+ * not shared. */
+void umfs_fs_mirror(struct umfs_fs *fs);
+uint64_t umfs_unmirrored_writes(struct umfs_fs *fs, uint64_t ino);
 /* linkat(fd, "", dir, to, AT_EMPTY_PATH): gives the open file the name to.
  * A file with no name left (unlinked, or an O_TMPFILE file) gets one back
  * only with UMFS_LINK_ORPHAN (the O_TMPFILE case); otherwise -ENOENT. The

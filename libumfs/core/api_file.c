@@ -48,6 +48,16 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 
 static void file_kill_privs(struct umfs_file *f);
 
+/* Ends a change to f's bytes or size: counted for the front ends that
+ * mirror bytes of files (umfs_unmirrored_writes) unless this process
+ * mirrors its own changes; then the inode lock goes. */
+static void file_changed_unlock(struct umfs_file *f)
+{
+	if (f->fs->share && !f->fs->mirrored)
+		umfs_share_unmirrored_add(f->fs, f->ino);
+	umfs_vnode_wrunlock(f->fs, f->vn);
+}
+
 /* O_TRUNC at open, of a regular file opened for more than its path. */
 static int open_truncate(struct umfs_file *f)
 {
@@ -60,7 +70,7 @@ static int open_truncate(struct umfs_file *f)
 	err = umfs_file_truncate(fs, f->ino, 0);
 	if (!err)
 		file_kill_privs(f);
-	umfs_vnode_wrunlock(fs, f->vn);
+	file_changed_unlock(f);
 	return err;
 }
 
@@ -485,7 +495,7 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		file_kill_privs(f);
 	if (total > 0)
 		f->wrote = true;
-	umfs_vnode_wrunlock(f->fs, f->vn);
+	file_changed_unlock(f);
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	if (total >= 0 && end)
@@ -571,6 +581,16 @@ void umfs_file_writers_drain(struct umfs_file *f)
 		return;
 	umfs_vnode_wrlock(f->fs, f->vn);
 	umfs_vnode_wrunlock(f->fs, f->vn);
+}
+
+void umfs_fs_mirror(struct umfs_fs *fs)
+{
+	fs->mirrored = true;
+}
+
+uint64_t umfs_unmirrored_writes(struct umfs_fs *fs, uint64_t ino)
+{
+	return fs->share ? umfs_share_unmirrored(fs, ino) : 0;
 }
 
 ssize_t umfs_read(struct umfs_file *f, void *buf, size_t len)
@@ -661,7 +681,7 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 	err = umfs_file_truncate(f->fs, f->ino, (uint64_t)size); /* module mode: FREE revokes */
 	if (!err)
 		file_kill_privs(f);
-	umfs_vnode_wrunlock(f->fs, f->vn);
+	file_changed_unlock(f);
 	return (int)file_result(f, umfs_fs_result(f->fs, err));
 }
 
@@ -692,7 +712,7 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
-	umfs_vnode_wrunlock(f->fs, f->vn);
+	file_changed_unlock(f);
 	return (int)file_result(f, umfs_fs_result(f->fs, err));
 }
 

@@ -137,6 +137,7 @@ struct umfs_fs {
 	int fork_share_fd;          /* a gate description of its own for the next child */
 	uint64_t share_epoch;       /* the region's epoch our counts match */
 	bool share_changed;         /* a transaction ran under the current turn */
+	bool mirrored;              /* this process mirrors its own changes (umfs_fs_mirror) */
 
 	/* coldio.c: how this process reaches data pages it has not mapped;
 	 * NULL: always through the mapping */

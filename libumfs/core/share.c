@@ -52,7 +52,7 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 12 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp */
+#define SHARE_VERSION 13 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp, who counts unmirrored changes */
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -62,7 +62,9 @@ struct share_stripe {
 	struct umfs_plock wlock; /* writers */
 	_Atomic uint64_t seq;    /* odd while a writer changes the inode */
 	_Atomic uint64_t ino;    /* the inode its holder writes: for recovery */
+	_Atomic uint64_t unmirrored; /* changes by processes that mirror none */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct share_stripe) == 64, "a stripe is one cache line");
 
 struct umfs_share {
 	uint64_t magic;
@@ -664,6 +666,18 @@ void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino)
 	atomic_fetch_add_explicit(&st->seq, 1, memory_order_release);
 	atomic_store_explicit(&st->ino, 0, memory_order_relaxed);
 	umfs_plock_unlock(&st->wlock);
+}
+
+void umfs_share_unmirrored_add(struct umfs_fs *fs, uint64_t ino)
+{
+	/* after the change, before the unlock: one who reads the count and
+	 * then the file sees the change, or a count that moved since */
+	atomic_fetch_add_explicit(&share_stripe(fs, ino)->unmirrored, 1, memory_order_release);
+}
+
+uint64_t umfs_share_unmirrored(struct umfs_fs *fs, uint64_t ino)
+{
+	return atomic_load_explicit(&share_stripe(fs, ino)->unmirrored, memory_order_acquire);
 }
 
 uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino)

@@ -48,6 +48,11 @@ void umfs_share_meta_enter(struct umfs_fs *fs);
 void umfs_share_meta_exit(struct umfs_fs *fs);
 void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino);
 void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino);
+/* Changes to the bytes or size of ino by a process that does not mirror
+ * them (umfs_fs_mirror), counted per stripe: add one with the stripe held,
+ * after the change. */
+void umfs_share_unmirrored_add(struct umfs_fs *fs, uint64_t ino);
+uint64_t umfs_share_unmirrored(struct umfs_fs *fs, uint64_t ino);
 uint64_t umfs_share_read_begin(struct umfs_fs *fs, uint64_t ino);
 bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
 /* Counts holders of an open inode across processes (meta_lock held);

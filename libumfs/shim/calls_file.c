@@ -157,6 +157,18 @@ static bool open_needs_text_check(int flags)
 	       unlikely(shim_texts() != 0);
 }
 
+/* Called with the pool lock held, after an open with O_TRUNC: mappings of
+ * the file, in any process, take its new size at once, as after
+ * ftruncate (writes bring their bytes along). */
+static void open_truncated(struct umfs_file *uf, uint64_t ino, uint32_t gen, int flags)
+{
+	struct stat st;
+
+	if ((flags & O_TRUNC) && unlikely(mmap_any()) && umfs_fstat(uf, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		mmap_size_hook(ino, gen, st.st_size);
+}
+
 /* Called with the pool lock held, on a file opened without O_TRUNC: 0 or
  * -ETXTBSY, then the truncation the open asked for. */
 static int open_text_check(struct umfs_file *uf, uint64_t ino, uint32_t gen, int flags)
@@ -197,6 +209,7 @@ static int open_count(struct umfs_file *uf, int flags, bool text, uint64_t *ino,
 			return err;
 		}
 	}
+	open_truncated(uf, *ino, *gen, flags);
 	return 0;
 }
 
@@ -338,10 +351,12 @@ static int reopen_fd(int fd, int flags)
 		err = text_busy(o->ino, o->gen);
 	if (!err && (flags & O_TRUNC) && o->type == S_IFREG)
 		err = umfs_ftruncate(uf, 0);
-	if (!err)
+	if (!err) {
+		open_truncated(uf, o->ino, o->gen, flags);
 		registry_add(o->ino, 1);
-	else if (uf)
+	} else if (uf) {
 		umfs_close(uf);
+	}
 	pool_unlock();
 	if (err) {
 		ofd_put(o);

@@ -108,6 +108,8 @@ struct hfd {
 	uint32_t gen;
 	int fd, bfd;
 	uint32_t bseq; /* the mappings' sequence when a base was last looked for */
+	bool stepped;  /* this process brought the whole host file in step... */
+	uint64_t step; /* ...with the file at this umfs_unmirrored_writes count */
 };
 
 static struct hfd hcache[16];
@@ -136,10 +138,11 @@ static void host_close(int fd)
 	}
 }
 
-/* With hlock held: the host file of (ino, gen, inst), or -1; its base in
- * *bfd, or -1 while there is none (no mapping could store). pool_locked:
- * the caller holds the pool lock (a reader may not). */
-static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd, bool pool_locked)
+/* With hlock held: the cache entry of the host file of (ino, gen, inst),
+ * or NULL when there is none; its bfd is the base, or -1 while there is
+ * none (no mapping could store). pool_locked: the caller holds the pool
+ * lock (a reader may not). */
+static struct hfd *host_entry_locked(uint64_t ino, uint32_t gen, uint64_t inst, bool pool_locked)
 {
 	struct hfd *h = NULL;
 	uint32_t seq;
@@ -152,7 +155,7 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd, b
 	if (!h) {
 		fd = host_open(HOST_FILE, ino, gen, inst);
 		if (fd < 0)
-			return -1;
+			return NULL;
 		h = &hcache[hnext++ % ARRAY_SIZE(hcache)];
 		host_close(h->fd);
 		host_close(h->bfd);
@@ -174,8 +177,16 @@ static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd, b
 			h->bfd = -1;
 		}
 	}
-	*bfd = h->bfd;
-	return h->fd;
+	return h;
+}
+
+/* host_entry_locked's host file, or -1, and its base in *bfd. */
+static int host_fd_locked(uint64_t ino, uint32_t gen, uint64_t inst, int *bfd, bool pool_locked)
+{
+	struct hfd *h = host_entry_locked(ino, gen, inst, pool_locked);
+
+	*bfd = h ? h->bfd : -1;
+	return h ? h->fd : -1;
 }
 
 static void host_forget(uint64_t ino, uint32_t gen)
@@ -480,17 +491,26 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
  * msync and fsync (pool lock held): chunk by chunk, what reached the file
  * another way comes into the host file (host_refresh), then the stores go
  * back (stores_write_back) through a writable open if uf is not one, from
- * one read of the file, the host file and the base. The mappings'
- * sequence is odd meanwhile, as for a last unmap: a reader that read the
- * file before a store went into it, and the host file and base after,
- * would miss the store.
+ * one read of the file, the host file and the base. The refresh is left
+ * out while nothing reached the file another way (the core's count of
+ * changes no hook mirrored, umfs_unmirrored_writes, has not moved) since
+ * this process last brought the whole host file in step: a file that a
+ * program maps read-only and writes with pwrite and fdatasync at every
+ * commit (LMDB) is not read whole at each. The mappings' sequence is odd
+ * meanwhile, as for a last unmap: a reader that read the file before a
+ * store went into it, and the host file and base after, would miss the
+ * store.
  */
 static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
 		      off_t len)
 {
 	struct umfs_fs *fs = shim_fs_peek();
+	/* read before the file's bytes: a change after it moves it */
+	uint64_t unmirrored = fs ? umfs_unmirrored_writes(fs, ino) : 0;
 	struct umfs_file *wf = NULL;
 	off_t size = file_size(uf), end;
+	bool refresh, whole;
+	struct hfd *e;
 	char *p = NULL;
 	struct stat st;
 	size_t chunk;
@@ -498,7 +518,10 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 
 	map_seq_bump();
 	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd, true);
+	e = host_entry_locked(ino, gen, inst, true);
+	fd = e ? e->fd : -1;
+	bfd = e ? e->bfd : -1;
+	refresh = !fs || !e || !e->stepped || e->step != unmirrored;
 	if (fd >= 0 && bfd >= 0 && fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
 	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
 		uf = wf;
@@ -508,25 +531,32 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 			SYS(ftruncate)(bfd, size);
 	}
 	end = off < size ? (len < size - off ? off + len : size) : off;
+	whole = off == 0 && end == size;
 	chunk = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
-	if (fd >= 0 && chunk)
+	/* no base: no mapping could store, and only a refresh is left */
+	if (fd >= 0 && chunk && (refresh || bfd >= 0))
 		p = malloc(3 * chunk);
 	for (; p && off < end;) {
 		size_t want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk;
 		char *h = p + chunk, *b = bfd >= 0 ? h + chunk : h;
-		ssize_t n = umfs_pread(uf, p, want, off), hm;
+		ssize_t n = refresh ? umfs_pread(uf, p, want, off) : (ssize_t)want, hm;
 
 		if (n <= 0 || (hm = sys_read_full(fd, h, (size_t)n, off)) < 0)
 			break;
 		memset(h + hm, 0, (size_t)(n - hm));
 		if (bfd >= 0 && !base_read(bfd, b, h, hm, (size_t)n, off))
 			break;
-		host_refresh(fd, bfd, p, h, b, (size_t)n, off);
-		if (bfd >= 0) /* no base: no mapping could store */
+		if (refresh)
+			host_refresh(fd, bfd, p, h, b, (size_t)n, off);
+		if (bfd >= 0)
 			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;
 	}
 	free(p);
+	if (e && fd >= 0 && whole && off >= end) { /* every byte went through */
+		e->stepped = true;
+		e->step = unmirrored;
+	}
 	pthread_mutex_unlock(&hlock);
 	if (wf)
 		umfs_close(wf);

@@ -820,6 +820,7 @@ static int do_mount_raised(bool adoption)
 		return err;
 	}
 	umfs_fs_uuid(fs, shim_pool_uuid);
+	umfs_fs_mirror(fs); /* the hooks of calls_mmap.c keep the host files in step */
 	/* what a parent passed is in use now (duplicated by the core) */
 	sys_close_quiet(inherit_take(INH_POOL));
 	sys_close_quiet(inherit_take(INH_RUN));

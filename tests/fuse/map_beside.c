@@ -21,6 +21,12 @@
  *                                     through WRITEDIR then; the same
  *                                     beside a read-only mapping; prints
  *                                     what each saw
+ *   map_beside fsync MAPDIR WRITEDIR  a read-only mapping; this process
+ *                                     and the other write, each followed
+ *                                     by fsync, then this process opens
+ *                                     with O_TRUNC and writes around a
+ *                                     hole; prints what the mapping shows
+ *                                     after each fsync
  *   map_beside show FILE              the file's bytes of interest and a
  *                                     checksum of all of it
  *   map_beside write FILE OFF TEXT    (the other front end's writer)
@@ -267,6 +273,52 @@ static int run_read(const char *mapdir, const char *writedir)
 	return 0;
 }
 
+/* pwrite of text at off through fd (this process's front end), then
+ * fsync. */
+static void write_fsynced(int fd, long off, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (pwrite(fd, text, len, off) != (ssize_t)len)
+		die("pwrite");
+	if (fsync(fd) < 0)
+		die("fsync");
+}
+
+static int run_fsync(const char *mapdir, const char *writedir)
+{
+	char path[4096], *r;
+	int rfd, wfd;
+
+	r = map_new_read_only(mapdir, "y", &rfd);
+	snprintf(path, sizeof(path), "%s/y", mapdir);
+	wfd = open(path, O_RDWR);
+	if (wfd < 0)
+		die(path);
+	write_fsynced(wfd, 100, "LIB");
+	show_buf("a write of this process, fsync", (unsigned char *)r, FILE_SIZE);
+	other_write(writedir, "y", 300, "FUSE");
+	if (fsync(wfd) < 0)
+		die("fsync");
+	show_buf("the other's write, fsync", (unsigned char *)r, FILE_SIZE);
+	write_fsynced(wfd, 4000, "AGAIN");
+	show_buf("this process again, fsync", (unsigned char *)r, FILE_SIZE);
+	close(wfd);
+	/* the old bytes must not show through the hole */
+	wfd = open(path, O_RDWR | O_TRUNC);
+	if (wfd < 0)
+		die(path);
+	if (pwrite(wfd, "NEW", 3, 0) != 3)
+		die("pwrite");
+	write_fsynced(wfd, 6000, "END");
+	show_buf("truncated at open, written, fsync", (unsigned char *)r, FILE_SIZE);
+	close(wfd);
+	if (munmap(r, FILE_SIZE) < 0)
+		die("munmap");
+	close(rfd);
+	return 0;
+}
+
 static int run_show(const char *path)
 {
 	unsigned char buf[FILE_SIZE];
@@ -306,11 +358,13 @@ int main(int argc, char **argv)
 		return run_join(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "read") == 0)
 		return run_read(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "fsync") == 0)
+		return run_fsync(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "show") == 0)
 		return run_show(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "write") == 0)
 		return run_write(argv[2], atol(argv[3]), argv[4]);
-	fprintf(stderr, "usage: map_beside sync|kill|join|read MAPDIR WRITEDIR | show FILE | "
+	fprintf(stderr, "usage: map_beside sync|kill|join|read|fsync MAPDIR WRITEDIR | show FILE | "
 			"write FILE OFF TEXT\n");
 	return 2;
 }

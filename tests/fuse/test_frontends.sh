@@ -10,7 +10,9 @@
 # both) leaves it. While the file is mapped, the mapper's reads (read, a
 # private mapping) must see both the stores and the FUSE writes, and so
 # must the mapping itself after msync and a read through the mount then,
-# as on tmpfs.
+# as on tmpfs. A read-only mapping must show, after each fsync, the
+# writes of its own process and of FUSE, and after an open with O_TRUNC
+# by its process, no old bytes in the hole between new ones.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -27,6 +29,7 @@ done
 want=$("$mb" show "$ref/s" && "$mb" show "$ref/k" && "$mb" show "$ref/j") ||
 	uf_fail "map_beside show on $ref"
 want_reads=$("$mb" read "$ref" "$ref") || uf_fail "map_beside read on $ref"
+want_fsync=$("$mb" fsync "$ref" "$ref") || uf_fail "map_beside fsync on $ref"
 
 pool=$UF_TMP/pool
 mnt=$UF_TMP/mnt
@@ -41,6 +44,11 @@ got_reads=$(shim "$mb" read /umfs "$mnt") || uf_fail "map_beside read, mapping t
 if [ "$got_reads" != "$want_reads" ]; then
 	diff <(echo "$want_reads") <(echo "$got_reads") | sed 's/^/# /'
 	uf_fail "reads of a mapped file written through FUSE differ from tmpfs's (< tmpfs, > UMFS)"
+fi
+got_fsync=$(shim "$mb" fsync /umfs "$mnt") || uf_fail "map_beside fsync, mapping through libumfs"
+if [ "$got_fsync" != "$want_fsync" ]; then
+	diff <(echo "$want_fsync") <(echo "$got_fsync") | sed 's/^/# /'
+	uf_fail "a mapping after fsync differs from tmpfs's (< tmpfs, > UMFS)"
 fi
 uf_umount "$mnt" "$pid"
 # a lone libumfs process: the killed mapper's stores go back first

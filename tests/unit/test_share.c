@@ -1564,6 +1564,68 @@ static void test_write_changed(void **state)
 	assert_int_equal(umfs_unmount(a), 0);
 }
 
+/*
+ * umfs_unmirrored_writes: a change to a file's bytes or size by a mount
+ * that does not mirror its changes (umfs-fuse's, a C API program's)
+ * moves the count of the file's stripe, for every mount to see; one by a
+ * mount that does (the shim's) does not; another stripe's file leaves it
+ * where it is.
+ */
+static void test_unmirrored_writes(void **state)
+{
+	struct umfs_fs *a, *b;
+	struct umfs_file *fa, *fb, *other;
+	uint64_t ino, other_ino, n;
+	uint32_t gen;
+	char page[4096] = { 'p' };
+
+	(void)state;
+	pool_make("sharemirror", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	umfs_fs_mirror(a);
+	put_file(a, "/f", "0123456789", 10);
+	put_file(a, "/g", "0123456789", 10);
+	assert_int_equal(umfs_open(a, "/f", O_RDWR, 0, &fa), 0);
+	assert_int_equal(umfs_open(b, "/f", O_RDWR, 0, &fb), 0);
+	assert_int_equal(umfs_open(b, "/g", O_RDWR, 0, &other), 0);
+	umfs_file_id(fa, &ino, &gen);
+	umfs_file_id(other, &other_ino, &gen);
+	assert_int_not_equal(ino % 4096, other_ino % 4096);
+	n = umfs_unmirrored_writes(a, ino);
+	assert_int_equal(umfs_unmirrored_writes(b, ino), n);
+
+	/* the mirroring mount's changes are not counted */
+	assert_int_equal(umfs_pwrite(fa, "ab", 2, 0), 2);
+	assert_int_equal(umfs_ftruncate(fa, 3 * 4096), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(umfs_pwrite(fa, page, sizeof(page), (off_t)i * 4096), 4096);
+	assert_int_equal(umfs_fallocate(fa, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096),
+			 0);
+	assert_int_equal(umfs_unmirrored_writes(a, ino), n);
+
+	/* every change of the other mount is, seen from both */
+	assert_int_equal(umfs_pwrite(fb, "cd", 2, 0), 2);
+	assert_int_equal(umfs_unmirrored_writes(a, ino), ++n);
+	assert_int_equal(umfs_ftruncate(fb, 5), 0);
+	assert_int_equal(umfs_unmirrored_writes(b, ino), ++n);
+	assert_int_equal(umfs_fallocate(fb, 0, 0, 8192), 0);
+	assert_int_equal(umfs_unmirrored_writes(a, ino), ++n);
+	assert_int_equal(umfs_close(fb), 0);
+	assert_int_equal(umfs_open(b, "/f", O_RDWR | O_TRUNC, 0, &fb), 0);
+	assert_int_equal(umfs_unmirrored_writes(a, ino), ++n);
+
+	/* a file of another stripe leaves the count alone */
+	assert_int_equal(umfs_pwrite(other, "ef", 2, 0), 2);
+	assert_int_equal(umfs_unmirrored_writes(a, ino), n);
+
+	assert_int_equal(umfs_close(other), 0);
+	assert_int_equal(umfs_close(fa), 0);
+	assert_int_equal(umfs_close(fb), 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1588,6 +1650,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stat_readers_unchecked, teardown),
 		cmocka_unit_test_teardown(test_gated_write, teardown),
 		cmocka_unit_test_teardown(test_write_changed, teardown),
+		cmocka_unit_test_teardown(test_unmirrored_writes, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
