@@ -455,14 +455,27 @@ static void host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_
 	memcpy(b + lo, p + lo, last - lo);
 }
 
-/* Writes the host file back into the file and, with last, removes it
- * (pool lock held). The stores may be another process's: a process that
- * maps the file read-only writes them back through a writable open of its
- * own, as the kernel writes back a shared page whoever unmaps it last. */
+/* What stores go back through: uf, or when it is open read-only a
+ * writable open of the inode in *wf (the caller closes it), since the
+ * stores may be another process's and go back whoever syncs or unmaps,
+ * as the kernel writes back a shared page. uf when none can be had. */
+static struct umfs_file *host_writer(uint64_t ino, uint32_t gen, struct umfs_file *uf,
+				     struct umfs_file **wf)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	*wf = NULL;
+	if (fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
+	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, wf) == 0)
+		return *wf;
+	return uf;
+}
+
+/* Writes the host file back into the file (host_writer) and, with last,
+ * removes it (pool lock held). */
 static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 			   off_t off, off_t len, bool last)
 {
-	struct umfs_fs *fs = shim_fs_peek();
 	struct umfs_file *wf = NULL;
 	off_t size;
 	int fd, bfd;
@@ -471,9 +484,7 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	fd = host_fd_locked(ino, gen, inst, &bfd, true);
 	/* no base: no mapping of the inode could store, nothing goes back */
 	if (fd >= 0 && bfd >= 0 && uf) {
-		if (fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
-		    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
-			uf = wf;
+		uf = host_writer(ino, gen, uf, &wf);
 		size = file_size(uf);
 		if (off < size)
 			host_copy_back(fd, bfd, uf, off, len < size - off ? len : size - off);
@@ -490,7 +501,7 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 /*
  * msync and fsync (pool lock held): chunk by chunk, what reached the file
  * another way comes into the host file (host_refresh), then the stores go
- * back (stores_write_back) through a writable open if uf is not one, from
+ * back (stores_write_back) through host_writer, from
  * one read of the file, the host file and the base. The refresh is left
  * out while nothing reached the file another way (the core's count of
  * changes no hook mirrored, umfs_unmirrored_writes, has not moved) since
@@ -522,9 +533,8 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 	fd = e ? e->fd : -1;
 	bfd = e ? e->bfd : -1;
 	refresh = !fs || !e || !e->stepped || e->step != unmirrored;
-	if (fd >= 0 && bfd >= 0 && fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDONLY &&
-	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &wf) == 0)
-		uf = wf;
+	if (bfd >= 0)
+		uf = host_writer(ino, gen, uf, &wf);
 	if (fd >= 0 && SYS(fstat)(fd, &st) == 0 && st.st_size != size) {
 		SYS(ftruncate)(fd, size);
 		if (bfd >= 0)
@@ -553,7 +563,7 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 		off += n;
 	}
 	free(p);
-	if (e && fd >= 0 && whole && off >= end) { /* every byte went through */
+	if (e && whole && off >= end) { /* every byte went through */
 		e->stepped = true;
 		e->step = unmirrored;
 	}
