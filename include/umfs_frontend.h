@@ -215,8 +215,11 @@ void umfs_file_writers_drain(struct umfs_file *file);
  * lock goes. A count that has not moved since the front end last brought
  * its copy in step (the count read first) says no such change reached the
  * file, nor any file sharing its stripe, since then. 0 on a mount that is
- * not shared. */
+ * not shared. A mirroring front end that could not keep its copy of ino
+ * in step with a change it made (umfs_mirror_failed, after the change)
+ * counts that change as such. */
 void umfs_fs_mirror(struct umfs_fs *fs);
+void umfs_mirror_failed(struct umfs_fs *fs, uint64_t ino);
 uint64_t umfs_unmirrored_writes(struct umfs_fs *fs, uint64_t ino);
 /* linkat(fd, "", dir, to, AT_EMPTY_PATH): gives the open file the name to.
  * A file with no name left (unlinked, or an O_TMPFILE file) gets one back
@@ -379,12 +382,13 @@ void umfs_gate_alone_end(int fd, const char *what);
 /* The area in a gate's file fd, len bytes. size: was is the file's size as
  * enter found it (*size); a first user (the gate held for writing) then
  * makes it len bytes of zeros without touching its pages, cutting it to
- * nothing first unless it is empty already. A user that is not first and
+ * nothing first unless it is empty already, and reserves them (-ENOSPC,
+ * said with what, when its file system is full). A user that is not first and
  * finds it empty (retired) comes in again (umfs_gate_enter_again).
  * retire: the last user, still holding the gate for writing, cuts it to
  * nothing, so that its pages go back and whoever waits at the gate comes
  * in again; errno kept. */
-int umfs_gate_area_size(int fd, bool first, off_t len, off_t was);
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t was, const char *what);
 void umfs_gate_area_retire(int fd);
 /* park, instead of retire: the last user, still holding the gate for
  * writing, leaves the area whole with UMFS_GATE_PARKED in its first eight

@@ -588,6 +588,12 @@ void umfs_fs_mirror(struct umfs_fs *fs)
 	fs->mirrored = true;
 }
 
+void umfs_mirror_failed(struct umfs_fs *fs, uint64_t ino)
+{
+	if (fs->share)
+		umfs_share_unmirrored_add(fs, ino);
+}
+
 uint64_t umfs_unmirrored_writes(struct umfs_fs *fs, uint64_t ino)
 {
 	return fs->share ? umfs_share_unmirrored(fs, ino) : 0;

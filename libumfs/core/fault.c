@@ -322,7 +322,8 @@ int umfs_fs_eio(struct umfs_fs *fs)
 
 	if (!atomic_exchange(&fs->fail_said, true))
 		umfs_log(UMFS_LOG_ERROR, "%s%s%s: the page at offset %llu could not be reached (the "
-			 "file was truncated by another process, or the memory has an error): "
+			 "file was truncated by another process, its file system is full, or the "
+			 "memory has an error): "
 			 "this process no longer uses the pool, and every call on it fails with "
 			 "EIO; %s", pool ? "" : fs->run_path, pool ? "" : "/",
 			 atomic_load(&fs->fail_name),

@@ -326,13 +326,23 @@ void umfs_gate_leave(int fd)
 	umfs_gate_unlock(fd, GATE_USERS);
 }
 
-int umfs_gate_area_size(int fd, bool first, off_t len, off_t was)
+int umfs_gate_area_size(int fd, bool first, off_t len, off_t was, const char *what)
 {
+	int err;
+
 	if (!first)
 		return 0;
 	if (was != 0 && OS(ftruncate)(fd, 0) < 0)
 		return -errno;
-	return umfs_os_ftruncate_own(fd, len);
+	err = umfs_os_ftruncate_own(fd, len);
+	/* its pages reserved now: a first touch on a full file system would
+	 * be SIGBUS in whichever process came to it */
+	if (!err)
+		err = -OS(posix_fallocate)(fd, 0, len);
+	if (err == -ENOSPC)
+		umfs_log(UMFS_LOG_ERROR, "%s: no room for its %lld bytes: the file system it is on "
+			 "is full", what, (long long)len);
+	return err;
 }
 
 void umfs_gate_area_backoff(off_t was, int restarts)

@@ -52,7 +52,9 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-#define SHARE_VERSION 13 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of task stamp, who counts unmirrored changes */
+/* the layout below, share_stripe()'s and held_home()'s rules, the kind of
+ * task stamp, who counts unmirrored changes, its pages reserved */
+#define SHARE_VERSION 14
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -252,13 +254,15 @@ static struct umfs_share *share_map(int fd, off_t was)
 static int share_make(struct umfs_fs *fs, int fd, off_t was, struct umfs_share **sp)
 {
 	struct umfs_share *s = share_map(fd, was);
+	char what[SHARE_WHAT_SIZE];
 	int err;
 
 	if (s != MAP_FAILED && share_unpark(s, fs)) {
 		*sp = s;
 		return 0;
 	}
-	err = umfs_gate_area_size(fd, true, sizeof(*s), was);
+	err = umfs_gate_area_size(fd, true, sizeof(*s), was,
+				  share_gate_what(fs, what, "made by its first user"));
 	if (!err && s == MAP_FAILED) {
 		s = share_map(fd, sizeof(*s));
 		if (s == MAP_FAILED)

@@ -700,8 +700,15 @@ static ssize_t ofd_core_write(struct ofd *o, const struct iovec *iov, int cnt, o
 		*mapped = unlikely(n == -EAGAIN);
 	}
 	if (*mapped) {
+		size_t len = 0;
+
+		for (int i = 0; i < cnt; i++)
+			len += iov[i].iov_len;
 		pool_lock();
-		n = umfs_writev_at(o->uf, iov, cnt, off, end, NULL);
+		n = mmap_write_reserve(o->ino, o->gen,
+				       umfs_file_flags(o->uf) & O_APPEND ? ofd_size(o) : off, len);
+		if (!n)
+			n = umfs_writev_at(o->uf, iov, cnt, off, end, NULL);
 	}
 	return n;
 }

@@ -203,25 +203,51 @@ static void host_forget(uint64_t ino, uint32_t gen)
 	pthread_mutex_unlock(&hlock);
 }
 
+/* A host file or base could not take bytes: its file system is full, said
+ * once per process. */
+static int host_full(int err)
+{
+	static _Atomic bool said;
+
+	if (err == -ENOSPC && !atomic_exchange(&said, true))
+		SHIM_LOG(LOG_ERROR, "%s: its file system is full: mmap MAP_SHARED of a UMFS file "
+			 "fails (ENOMEM), so does a write that its mappings could not show "
+			 "(ENOSPC)", shim_helper_dir());
+	return err;
+}
+
+/* The error of a write of n bytes that wrote got. */
+static int write_error(ssize_t got, size_t n)
+{
+	return got < 0 ? -errno : (size_t)got < n ? -ENOSPC : 0;
+}
+
 /* Copies [off, off+len) of the UMFS file into the host file and its base
- * if it has one (pool lock held). */
-static void host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
+ * if it has one: every page of them, so that no store to the mapping
+ * meets a hole on a full file system (pool lock held). 0 or -errno. */
+static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	char *buf = malloc(COPY_CHUNK);
+	int err = 0;
 
 	if (!buf)
-		return;
-	while (len > 0) {
+		return -ENOMEM;
+	while (len > 0 && !err) {
 		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
 		ssize_t n = umfs_pread(uf, buf, want, off);
 
-		if (n <= 0 || SYS(pwrite)(fd, buf, (size_t)n, off) != n ||
-		    (bfd >= 0 && SYS(pwrite)(bfd, buf, (size_t)n, off) != n))
+		if (n <= 0) {
+			err = n < 0 ? (int)n : -EIO;
 			break;
+		}
+		err = write_error(SYS(pwrite)(fd, buf, (size_t)n, off), (size_t)n);
+		if (!err && bfd >= 0)
+			err = write_error(SYS(pwrite)(bfd, buf, (size_t)n, off), (size_t)n);
 		off += n;
 		len -= n;
 	}
 	free(buf);
+	return host_full(err);
 }
 
 /* The first of the n bytes where h and b differ (n if none). */
@@ -348,20 +374,17 @@ static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fi
 		       bool writable)
 {
 	off_t size = file_size(uf);
-	int bfd = writable ? host_make(HOST_BASE, ino, gen, inst, size) : -1, fd;
+	int bfd = writable ? host_make(HOST_BASE, ino, gen, inst, size) : -1, fd, err;
 
 	if (writable && bfd < 0)
 		return bfd;
 	fd = host_make(HOST_FILE, ino, gen, inst, size);
-	if (fd < 0) {
-		sys_close_quiet(bfd);
-		host_remove(ino, gen, inst);
-		return fd;
-	}
-	host_fill(fd, bfd, uf, 0, size);
-	SYS(close)(fd);
+	err = fd < 0 ? fd : host_fill(fd, bfd, uf, 0, size);
+	sys_close_quiet(fd);
 	sys_close_quiet(bfd);
-	return 0;
+	if (err)
+		host_remove(ino, gen, inst);
+	return err;
 }
 
 /* A mapping that can store joins one made read-only: the base, a copy of
@@ -386,10 +409,9 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	while (buf && off < st.st_size) {
 		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
 
-		if (n <= 0 || SYS(pwrite)(bfd, buf, (size_t)n, off) != n) {
-			err = -EIO;
+		err = n <= 0 ? -EIO : write_error(SYS(pwrite)(bfd, buf, (size_t)n, off), (size_t)n);
+		if (err)
 			break;
-		}
 		off += n;
 	}
 	free(buf);
@@ -400,7 +422,7 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	if (err)
 		host_unlink(HOST_BASE, ino, gen, inst);
 	host_close(fd);
-	return err;
+	return host_full(err);
 }
 
 /* The first and one past the last byte of [from, n) where the file's
@@ -424,6 +446,39 @@ static size_t foreign_run(const char *p, const char *h, const char *b, size_t fr
 }
 
 /*
+ * A hook could not bring the host file fd and its base bfd along with a
+ * change of [off, off+len) (the helper directory's file system full, or no
+ * descriptor): the host file takes the base's bytes back over the range,
+ * so that no write-back mistakes bytes that one of them took for stores
+ * and undoes the change, and the change is counted as one no hook
+ * mirrored: every process's next msync or fsync brings it in
+ * (host_refresh). Where the host file cannot take them it has a hole,
+ * which reads as zeros, as the base does there.
+ */
+static void host_missed(uint64_t ino, int fd, int bfd, off_t off, off_t len)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+	struct stat st;
+	char *buf = fd >= 0 && bfd >= 0 && len > 0 ? malloc(COPY_CHUNK) : NULL;
+
+	if (buf && SYS(fstat)(fd, &st) == 0 && SYS(ftruncate)(bfd, st.st_size) == 0) {
+		for (off_t end = off + len; off < end;) {
+			size_t want = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+			ssize_t n = sys_read_full(bfd, buf, want, off);
+
+			if (n < 0)
+				break;
+			memset(buf + n, 0, want - (size_t)n);
+			SYS(pwrite)(fd, buf, want, off);
+			off += (off_t)want;
+		}
+	}
+	free(buf);
+	if (fs)
+		umfs_mirror_failed(fs, ino);
+}
+
+/*
  * Brings into the host file h and its base b what reached the file another
  * way (one chunk of n bytes at off; p the file's): a write through
  * umfs-fuse, which knows no host file, changes the file alone, so that the
@@ -434,25 +489,33 @@ static size_t foreign_run(const char *p, const char *h, const char *b, size_t fr
  * goes first, so that a reader that finds it unlike the base meanwhile
  * takes its bytes, which are the file's. Without a base (b == h) nothing
  * could store: the host file is the base. h and b are brought along.
+ * The error of a host file or base that could not take them all (its file
+ * system full): the base is then left as it was where the host file did not
+ * take them, so that they do not go back as stores over the file.
  */
-static void host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_t n, off_t off)
+static int host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_t n, off_t off)
 {
 	size_t lo, hi, at, last;
+	int err;
 
 	lo = foreign_run(p, h, b, 0, n, &hi);
 	if (lo == hi)
-		return;
+		return 0;
 	for (at = lo; at < hi; at = foreign_run(p, h, b, hi, n, &hi)) {
-		SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at);
+		err = write_error(SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at), hi - at);
+		if (err)
+			return err;
 		memcpy(h + at, p + at, hi - at);
 	}
 	if (bfd < 0)
-		return;
+		return 0;
 	/* the base is the file's bytes, stores or not: a store still differs
 	 * from it, and goes back */
 	last = diff_last(p, b, n);
-	SYS(pwrite)(bfd, p + lo, last - lo, off + (off_t)lo);
-	memcpy(b + lo, p + lo, last - lo);
+	err = write_error(SYS(pwrite)(bfd, p + lo, last - lo, off + (off_t)lo), last - lo);
+	if (!err)
+		memcpy(b + lo, p + lo, last - lo);
+	return err;
 }
 
 /* What stores go back through: uf, or when it is open read-only a
@@ -525,7 +588,7 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 	char *p = NULL;
 	struct stat st;
 	size_t chunk;
-	int fd, bfd;
+	int fd, bfd, missed = 0;
 
 	map_seq_bump();
 	pthread_mutex_lock(&hlock);
@@ -556,21 +619,26 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 		memset(h + hm, 0, (size_t)(n - hm));
 		if (bfd >= 0 && !base_read(bfd, b, h, hm, (size_t)n, off))
 			break;
-		if (refresh)
-			host_refresh(fd, bfd, p, h, b, (size_t)n, off);
+		/* one that failed leaves nothing in h and b that would go back
+		 * but stores and the file's own bytes: the stores still go */
+		if (refresh && (missed = host_refresh(fd, bfd, p, h, b, (size_t)n, off)))
+			refresh = false;
 		if (bfd >= 0)
 			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;
 	}
 	free(p);
-	if (e && whole && off >= end) { /* every byte went through */
+	if (e && whole && off >= end && !missed) { /* every byte went through */
 		e->stepped = true;
 		e->step = unmirrored;
 	}
+	if (missed) /* every process's next msync or fsync tries again */
+		host_missed(ino, -1, -1, 0, 0);
 	pthread_mutex_unlock(&hlock);
 	if (wf)
 		umfs_close(wf);
 	map_seq_bump();
+	host_full(missed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -681,55 +749,93 @@ ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, s
 	return n;
 }
 
+int mmap_write_reserve(uint64_t ino, uint32_t gen, off_t off, size_t len)
+{
+	uint64_t inst = map_slot_find(ino, gen);
+	int fd[2], err = 0, saved = errno;
+
+	if (!inst || !len)
+		return 0;
+	pthread_mutex_lock(&hlock);
+	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
+	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++)
+		if (SYS(fallocate)(fd[i], FALLOC_FL_KEEP_SIZE, off, (off_t)len) < 0 && errno == ENOSPC)
+			err = -ENOSPC;
+	pthread_mutex_unlock(&hlock);
+	errno = saved;
+	return host_full(err);
+}
+
 /* Called with the pool lock held, after the write. */
 void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, off_t off,
 		     off_t size)
 {
 	uint64_t inst = map_slot_find(ino, gen);
 	struct stat st;
-	int fd[2];
+	int fd[2], err, saved = errno;
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
 	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
+	err = fd[0] < 0 ? -EBADF : 0;
 	/* the file has these bytes: the base too, so they do not go back */
-	for (int i = 0; i < 2 && fd[i] >= 0; i++) {
+	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++) {
 		if (SYS(fstat)(fd[i], &st) == 0 && st.st_size < size)
 			SYS(ftruncate)(fd[i], size);
-		SYS(pwrite)(fd[i], buf, len, off);
+		err = write_error(SYS(pwrite)(fd[i], buf, len, off), len);
 	}
+	if (err)
+		host_missed(ino, fd[0], fd[1], off, (off_t)len);
 	pthread_mutex_unlock(&hlock);
+	host_full(err);
+	errno = saved;
 }
 
 /* The file has size bytes now (pool lock held): pages past it fault. */
 void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd[2];
+	int fd[2], err, saved = errno;
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
 	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
-	for (int i = 0; i < 2 && fd[i] >= 0; i++)
-		SYS(ftruncate)(fd[i], size);
+	err = fd[0] < 0 ? -EBADF : 0;
+	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++)
+		err = SYS(ftruncate)(fd[i], size) < 0 ? -errno : 0;
+	if (err)
+		host_missed(ino, fd[0], fd[1], 0, 0);
 	pthread_mutex_unlock(&hlock);
+	errno = saved;
 }
 
-/* A hole was punched, or a range zeroed (pool lock held). */
+/* A hole was punched, or a range zeroed (pool lock held): its pages are
+ * taken again at once, so that a store there does not meet a full file
+ * system (SIGBUS) while the pool has room. */
 void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	int fd[2];
+	struct stat st;
+	int fd[2], err, saved = errno;
 
 	if (!inst)
 		return;
 	pthread_mutex_lock(&hlock);
 	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
-	for (int i = 0; i < 2 && fd[i] >= 0; i++)
-		SYS(fallocate)(fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	err = fd[0] < 0 ? -EBADF : 0;
+	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++) {
+		if (SYS(fallocate)(fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0)
+			err = -errno;
+		else if (SYS(fstat)(fd[i], &st) == 0 && off < st.st_size)
+			SYS(fallocate)(fd[i], FALLOC_FL_KEEP_SIZE, off,
+				       len < st.st_size - off ? len : st.st_size - off);
+	}
+	if (err)
+		host_missed(ino, fd[0], fd[1], off, len);
 	pthread_mutex_unlock(&hlock);
+	errno = saved;
 }
 
 /* fsync of a mapped file: its mapped stores go back first (pool lock held
@@ -848,6 +954,8 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 	} else if (writable) {
 		*err = host_base_make(ino, gen, inst);
 	}
+	if (*err == -ENOSPC)
+		*err = -ENOMEM; /* mmap's word for it */
 	if (inst && *err) {
 		if (map_slot_add(ino, gen, -1, &users) && users == 0)
 			map_slot_gone();

@@ -447,7 +447,7 @@ entered:
 	 * cutting and growing the file, whose pages a new user then faults
 	 * in afresh); any other is cut and grown. */
 	if ((size_t)was != len) {
-		err = umfs_gate_area_size(fd, *alone, (off_t)len, was);
+		err = umfs_gate_area_size(fd, *alone, (off_t)len, was, what);
 		if (err < 0)
 			goto err_close;
 	}

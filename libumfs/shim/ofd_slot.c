@@ -183,6 +183,7 @@ static bool arena_valid(struct arena_hdr *a)
 static int arena_check(int fd, int dfd, struct arena_hdr *a)
 {
 	uint64_t magic = atomic_load(&a->magic);
+	int err;
 
 	if (arena_valid(a))
 		return 0;
@@ -199,6 +200,11 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 				   (off_t)ARENA_SIZE) < 0)
 			return -errno;
 	}
+	/* the fields written now; the state bytes and slots as they are
+	 * handed out (claim_high) */
+	err = SYS(posix_fallocate)(fd, 0, (off_t)offsetof(struct arena_hdr, state));
+	if (err)
+		return err == ENOSPC ? -ENOMEM : -err;
 	a->version = ARENA_VERSION;
 	a->nslots = OFD_SLOTS;
 	atomic_store(&a->magic, ARENA_MAGIC);
@@ -426,12 +432,41 @@ static int claim_hinted(struct arena_hdr *a, int cloexec, uint32_t *slotp)
 	return -ENOENT;
 }
 
+/* Hands out slot high, its pages and its state byte's reserved first: no
+ * slot below high is a hole, so no first store to one meets a full file
+ * system (SIGBUS in whichever process came to it). -ENFILE when the arena
+ * is full, -ENOMEM when its file system is. */
+static int claim_high(struct arena_hdr *a, uint32_t *slotp)
+{
+	static _Atomic bool said;
+	uint32_t i = atomic_load(&a->high);
+	int err;
+
+	do {
+		if (i >= OFD_SLOTS)
+			return -ENFILE;
+		err = SYS(posix_fallocate)(arena_fd, (off_t)((char *)&a->state[i] - (char *)a), 1);
+		if (!err)
+			err = SYS(posix_fallocate)(arena_fd, (off_t)((char *)slot_at(a, i) - (char *)a),
+						   OFD_SLOT_SIZE);
+		if (err) {
+			if (!atomic_exchange(&said, true))
+				SHIM_LOG(LOG_ERROR, "%s/" SUBDIR "/" ARENA_NAME ": no room for "
+					 "another open file description: %s", shim_helper_dir(),
+					 strerror(err));
+			return err == ENOSPC ? -ENOMEM : -err;
+		}
+	} while (!atomic_compare_exchange_weak(&a->high, &i, i + 1));
+	*slotp = i;
+	return 0;
+}
+
 static int claim_new(struct arena_hdr *a, int cloexec, uint32_t *slotp)
 {
 	int fd;
 
 	for (int round = 0;; round++) {
-		uint32_t i, high;
+		uint32_t i = 0, high;
 
 		fd = claim_hinted(a, cloexec, slotp);
 		if (fd != -ENOENT)
@@ -443,11 +478,9 @@ static int claim_new(struct arena_hdr *a, int cloexec, uint32_t *slotp)
 			atomic_store(&a->scan_mark, 2 * live + 64);
 			continue;
 		}
-		i = atomic_fetch_add(&a->high, 1);
-		if (i >= OFD_SLOTS) {
-			atomic_fetch_sub(&a->high, 1);
-			return -ENFILE;
-		}
+		fd = claim_high(a, &i);
+		if (fd < 0)
+			return fd;
 		atomic_store(&a->state[i], SLOT_USED);
 		fd = token_take(i, cloexec, true);
 		if (fd >= 0) {

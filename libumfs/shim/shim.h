@@ -1310,6 +1310,10 @@ void stdio_fd_changed(int fd);
 extern _Atomic int mmap_shared_count; /* this process's shared mappings */
 ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, size_t len,
 		  off_t off, const struct umfs_out *out);
+/* Before a write of len bytes at off (pool lock held): the pages the
+ * mappings of the file show them in, reserved; -ENOSPC, refusing the
+ * write, when their file system (the helper directory's) is full. */
+int mmap_write_reserve(uint64_t ino, uint32_t gen, off_t off, size_t len);
 void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, off_t off,
 		     off_t size);
 void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size);

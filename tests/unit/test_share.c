@@ -118,6 +118,9 @@ static void test_two_mounts(void **state)
 	b = mount_shared();
 	region_path(a, region, sizeof(region));
 	assert_int_equal(access(region, F_OK), 0);
+	/* every page of it reserved: none is first touched on a full /dev/shm */
+	assert_int_equal(stat(region, &st), 0);
+	assert_true(st.st_blocks * 512 >= st.st_size);
 	assert_string_equal(umfs_fs_rundir_path(a), umfs_fs_rundir_path(b));
 	/* SHARED with EXCLUSIVE or RDONLY makes no sense */
 	assert_int_equal(umfs_mount(tp.path, UMFS_MOUNT_SHARED | UMFS_MOUNT_EXCLUSIVE, &c),
@@ -1603,6 +1606,9 @@ static void test_unmirrored_writes(void **state)
 	assert_int_equal(umfs_fallocate(fa, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096),
 			 0);
 	assert_int_equal(umfs_unmirrored_writes(a, ino), n);
+	/* but one it could not mirror is, when it says so */
+	umfs_mirror_failed(a, ino);
+	assert_int_equal(umfs_unmirrored_writes(b, ino), ++n);
 
 	/* every change of the other mount is, seen from both */
 	assert_int_equal(umfs_pwrite(fb, "cd", 2, 0), 2);

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# shmfull.sh - the file system of the pool's runtime directory (/dev/shm)
+# filled by another user once the pool is in use. No process of the pool
+# dies of SIGBUS or loses a byte: what needs no new memory there works,
+# what does fails with an error that says what is full, and a mapping
+# shows a write made through umfs-fuse meanwhile once there is room. In a
+# mount namespace of its own, on a /dev/shm of 48 MiB.
+set -eu
+skip() { echo "skip: $*"; exit 77; }
+if [ -z "${UMFS_SHMFULL_INNER:-}" ]; then
+	[ "$(id -u)" = 0 ] || skip "needs root (a tmpfs mounted over /dev/shm)"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
+	unshare --mount true 2>/dev/null || skip "cannot make a private mount namespace"
+	UMFS_SHMFULL_INNER=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+case "${BUILDDIR:-}/:$(cd "$(dirname "$0")" && pwd)/" in
+/dev/shm/*) skip "the build or the sources are on /dev/shm, which this test mounts over" ;;
+esac
+mount -t tmpfs -o mode=1777,size=48M shmfull /dev/shm || skip "cannot mount a tmpfs on /dev/shm"
+POOL_SIZE=24M
+. "$(dirname "$0")/lib.sh"
+: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
+command -v fusermount3 >/dev/null || skip "fusermount3 is missing"
+
+mnt=$work/mnt
+mkdir "$mnt"
+"$UMFS_FUSE" "$pool" "$mnt" || skip "umfs-fuse cannot mount here"
+out=$(mktemp -d /tmp/umfs-shmfull.XXXXXX) # what the programs say: not on /dev/shm
+trap 'fusermount3 -u -z "$mnt" 2>/dev/null || true; rm -rf "$out"; cleanup' EXIT
+"$MKFS" -q -f -s 8M "$work/pool2"
+
+# another user takes all that is left of /dev/shm, and gives it back
+fill() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		dd if=/dev/zero of=/dev/shm/fill bs=64k status=none 2>/dev/null || true
+}
+unfill() { rm -f /dev/shm/fill; }
+
+shim sh -c 'for i in $(seq 60); do echo "file $i" > /umfs/f$i; done'
+want_cat=$(for i in $(seq 60); do echo "file $i"; done)
+
+fill
+check "/dev/shm is full" "0" "$(df --output=avail -k /dev/shm | tail -n 1 | tr -d ' ')"
+got=$(shim sh -c 'for i in $(seq 60); do cat /umfs/f$i; done' 2>"$out/err") || true
+check "a new process reads 60 files while it is full" "$want_cat" "$got"
+check "and says nothing" "" "$(cat "$out/err")"
+
+# Descriptions beyond those the arena already holds need memory there:
+# refused with ENOMEM, never EIO or SIGBUS, and then given.
+open_many() {
+	shim python3 -c '
+import os, sys
+fds = []
+try:
+    for i in range(300):
+        fds.append(os.open("/umfs/g%d" % i, os.O_CREAT | os.O_RDWR, 0o644))
+    print("opened", len(fds))
+except OSError as e:
+    print(os.strerror(e.errno))' 2>"$out/err"
+}
+got=$(open_many) || got="died $?"
+check "300 open descriptions while it is full: ENOMEM" "Cannot allocate memory" "$got"
+grep -q "ofd/arena: no room for another open file description" "$out/err" &&
+	said=yes || said=no
+check "named what was full" "yes" "$said"
+unfill
+check "and all 300 once there is room" "opened 300" "$(open_many)"
+
+# A file mapped MAP_SHARED, its host file grown past what it holds, while
+# another user fills /dev/shm and umfs-fuse writes into the grown part.
+shim python3 -c '
+import mmap, os, subprocess, sys
+mnt, fill, unfill = sys.argv[1:]
+env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+def sh(cmd):
+    subprocess.run(["sh", "-c", cmd], env=env, check=True)
+def attempt(what, f):
+    try:
+        f()
+        print(what, "done")
+    except OSError as e:
+        print(what, os.strerror(e.errno))
+fd = os.open("/umfs/m", os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd, b"a" * 65536, 0)
+os.ftruncate(fd, 131072)
+m = mmap.mmap(fd, 131072)
+os.ftruncate(fd, 65536)
+os.ftruncate(fd, 131072)      # the host file grows with a hole
+m[0:1] = b"S"
+sh(fill)
+os.pwrite(fd, b"X" * 100, 1000)
+print("a write within the host file shows", m[1000:1004])
+attempt("a write past the host file", lambda: os.pwrite(fd, b"W" * 8192, 131072))
+print("size", os.fstat(fd).st_size)
+sh("printf FUSE | dd of=%s/m bs=1 seek=100000 conv=notrunc status=none" % mnt)
+m.flush()                     # cannot bring it in: the host file has a hole
+sh(unfill)
+m.flush()
+print("after msync with room", m[100000:100004])
+m[2:3] = b"T"
+m.close()
+sh(fill)
+attempt("mmap", lambda: mmap.mmap(fd, 4096))
+sh(unfill)
+' "$mnt" "$(declare -f fill); fill" "rm -f /dev/shm/fill" >"$out/map" 2>"$out/map.err" ||
+	echo "mapper exit $?" >>"$out/map"
+check "the mapper" "a write within the host file shows b'XXXX'
+a write past the host file No space left on device
+size 131072
+after msync with room b'FUSE'
+mmap Cannot allocate memory" "$(cat "$out/map")"
+grep -q "shim: its file system is full" "$out/map.err" && said=yes || said=no
+check "named what was full" "yes" "$said"
+
+python3 -c '
+import sys
+b = bytearray(b"a" * 65536 + bytes(65536))
+b[0:1] = b"S"; b[2:3] = b"T"; b[1000:1100] = b"X" * 100; b[100000:100004] = b"FUSE"
+sys.stdout.buffer.write(b)' >"$out/m.want"
+check "the file through umfs-fuse" "$(md5sum <"$out/m.want")" "$(md5sum <"$mnt/m")"
+check "the file through the library" "$(md5sum <"$out/m.want")" \
+	"$(shim sh -c 'md5sum </umfs/m')"
+
+fill
+got=$(UMFS_POOL=$work/pool2 shim cat /umfs/f1 2>&1) || true
+unfill
+case "$got" in
+*"lock (made by its first user): no room for its "*" bytes: the file system it is on is full"*)
+	said=yes ;;
+*) said="no: $got" ;;
+esac
+check "a pool's first user while it is full says so" "yes" "$said"
+
+fusermount3 -u "$mnt"
+finish
