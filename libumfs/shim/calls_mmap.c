@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * calls_mmap.c - mmap, munmap, msync, mprotect, mremap of UMFS files.
+ * calls_mmap.c - mmap, munmap, msync, mprotect, pkey_mprotect, mremap of UMFS
+ * files.
  *
  * Without the kernel module the kernel cannot map a UMFS file, so:
  *
@@ -52,6 +53,7 @@ struct umap {
 	uint64_t ino;
 	uint32_t gen;
 	uint64_t inst;           /* the host file mapped */
+	bool stores;             /* made or turned PROT_WRITE: the host file has a base */
 	struct umfs_file *uf;    /* own open file: positional writes, no O_APPEND */
 	struct umap *next;
 };
@@ -1066,6 +1068,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 	struct umap *m;
 	uint64_t inst = 0;
 	void *mem = MAP_FAILED;
+	bool stores;
 	int fd;
 
 	if (!fs)
@@ -1075,11 +1078,15 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 		*err = -ENOMEM;
 		return MAP_FAILED;
 	}
+	/* one that cannot store until mprotect says so makes no base: at
+	 * msync and fsync nothing is compared (LMDB maps its file read-only
+	 * through a descriptor open for writing) */
+	stores = accmode == O_RDWR && (prot & PROT_WRITE);
 	pool_lock();
 	*err = umfs_open_id(fs, o->ino, o->gen, accmode == O_RDWR ? O_RDWR : O_RDONLY,
 			    UMFS_OPEN_ID_NOCHECK, &uf);
 	if (!*err)
-		inst = map_hold(o->ino, o->gen, uf, accmode == O_RDWR, err);
+		inst = map_hold(o->ino, o->gen, uf, stores, err);
 	pool_unlock();
 	if (!inst)
 		goto fail;
@@ -1108,6 +1115,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 	m->ino = o->ino;
 	m->gen = o->gen;
 	m->inst = inst;
+	m->stores = stores;
 	m->uf = uf;
 	pthread_mutex_lock(&map_lock);
 	m->next = maps;
@@ -1247,11 +1255,60 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 	return 0;
 }
 
-/* The kernel maps the host files: it enforces protections itself (a host
- * file is opened read-only for a read-only description). */
+/* Before PROT_WRITE comes to [addr, addr+len): every UMFS mapping there
+ * that could not store until now gets its base (host_base_make), so that
+ * its stores go back. 0 or -errno (-ENOMEM: no room for a base). The
+ * kernel enforces the protections itself: a host file is opened
+ * read-only for a read-only description. */
+static int map_may_store(char *addr, size_t len)
+{
+	char *end = addr + len;
+	int err = 0;
+
+	pthread_mutex_lock(&map_lock);
+	for (struct umap *m = maps; m && !err; m = m->next) {
+		if (m->addr >= end || m->addr + m->len <= addr || m->stores ||
+		    (umfs_file_flags(m->uf) & O_ACCMODE) != O_RDWR)
+			continue;
+		pool_lock();
+		map_seq_bump();
+		err = host_base_make(m->ino, m->gen, m->inst);
+		map_seq_bump();
+		pool_unlock();
+		m->stores = !err;
+	}
+	pthread_mutex_unlock(&map_lock);
+	return err == -ENOSPC ? -ENOMEM : err;
+}
+
 SHIM_API int mprotect(void *addr, size_t len, int prot)
 {
+	int err;
+
+	if (likely(!(prot & PROT_WRITE) ||
+		   atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
+		return SYS(mprotect)(addr, len, prot);
+	err = map_may_store(addr, len);
+	if (err) {
+		errno = -err;
+		return -1;
+	}
 	return SYS(mprotect)(addr, len, prot);
+}
+
+SHIM_API int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
+{
+	int err;
+
+	if (likely(!(prot & PROT_WRITE) ||
+		   atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
+		return SYS(pkey_mprotect)(addr, len, prot, pkey);
+	err = map_may_store(addr, len);
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	return SYS(pkey_mprotect)(addr, len, prot, pkey);
 }
 
 SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)

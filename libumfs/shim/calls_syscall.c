@@ -162,6 +162,10 @@ SHIM_API long syscall(long number, ...)
 		return fcntl(I(0), I(1), P(2));
 	case SYS_flock:
 		return flock(I(0), I(1));
+	case SYS_mprotect:
+		return mprotect(P(0), Z(1), I(2));
+	case SYS_pkey_mprotect:
+		return pkey_mprotect(P(0), Z(1), I(2), I(3));
 	case SYS_fork:
 	case SYS_vfork: /* a real fork, as vfork() is made one */
 		return syscall_fork(SYS_fork, a);

@@ -241,6 +241,7 @@ struct shim_sys {
 	int (*munmap)(void *, size_t);
 	int (*msync)(void *, size_t, int);
 	int (*mprotect)(void *, size_t, int);
+	int (*pkey_mprotect)(void *, size_t, int, int);
 	int (*madvise)(void *, size_t, int);
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 

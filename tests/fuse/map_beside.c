@@ -14,6 +14,12 @@
  *   map_beside join MAPDIR WRITEDIR   a read-only mapping, the other
  *                                     writes, a writable one joins and
  *                                     stores, the other writes, both go
+ *   map_beside protect MAPDIR WRITEDIR  read-only mappings through a
+ *                                     descriptor open for writing, the
+ *                                     other writes, mprotect,
+ *                                     pkey_mprotect and the raw system
+ *                                     call add PROT_WRITE, each stores,
+ *                                     the other writes, all go
  *   map_beside read MAPDIR WRITEDIR   a writable mapping stores, the other
  *                                     writes, the mapper reads the file
  *                                     (read, a private mapping), the
@@ -41,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,6 +191,35 @@ static int run_join(const char *mapdir, const char *writedir)
 		die("munmap");
 	close(wfd);
 	close(rfd);
+	return 0;
+}
+
+/* Mappings made read-only through a descriptor open for writing, turned
+ * writable by mprotect, pkey_mprotect and syscall(SYS_mprotect), store;
+ * the other writes before and between. */
+static int run_protect(const char *mapdir, const char *writedir)
+{
+	int fd = make_file(mapdir, "p");
+	char *a = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	char *b = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	char *c = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED)
+		die("mmap read-only");
+	other_write(writedir, "p", 0, "FUSE");
+	if (mprotect(a, FILE_SIZE, PROT_READ | PROT_WRITE) < 0)
+		die("mprotect");
+	a[100] = 'P';
+	other_write(writedir, "p", 4200, "MORE");
+	if (pkey_mprotect(b, FILE_SIZE, PROT_READ | PROT_WRITE, -1) < 0)
+		die("pkey_mprotect");
+	b[5000] = 'Q';
+	if (syscall(SYS_mprotect, c, FILE_SIZE, PROT_READ | PROT_WRITE) < 0)
+		die("syscall(SYS_mprotect)");
+	c[6000] = 'R';
+	if (munmap(a, FILE_SIZE) < 0 || munmap(b, FILE_SIZE) < 0 || munmap(c, FILE_SIZE) < 0)
+		die("munmap");
+	close(fd);
 	return 0;
 }
 
@@ -354,6 +390,8 @@ int main(int argc, char **argv)
 		return run_sync(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "kill") == 0)
 		return run_kill(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "protect") == 0)
+		return run_protect(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "join") == 0)
 		return run_join(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "read") == 0)

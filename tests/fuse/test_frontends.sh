@@ -4,8 +4,9 @@
 # libumfs at once: a file a libumfs process maps MAP_SHARED while a
 # program without the library writes other bytes of it through the FUSE
 # mount. The stores, msync'd and unmapped, left by a mapper killed with
-# SIGKILL (written back by the next lone libumfs process), or made by a
-# writable mapping that joined a read-only one, and the FUSE writes must
+# SIGKILL (written back by the next lone libumfs process), made by a
+# writable mapping that joined a read-only one or by read-only mappings
+# that mprotect turned writable, and the FUSE writes must
 # all be in the file, as map_beside's run on tmpfs (one file system for
 # both) leaves it. While the file is mapped, the mapper's reads (read, a
 # private mapping) must see both the stores and the FUSE writes, and so
@@ -23,10 +24,11 @@ lib=$UF_BUILD/libumfs/libumfs.so
 
 ref=$UF_TMP/ref
 mkdir "$ref"
-for mode in sync kill join; do
+for mode in sync kill join protect; do
 	"$mb" $mode "$ref" "$ref" || uf_fail "map_beside $mode on $ref"
 done
-want=$("$mb" show "$ref/s" && "$mb" show "$ref/k" && "$mb" show "$ref/j") ||
+want=$("$mb" show "$ref/s" && "$mb" show "$ref/k" && "$mb" show "$ref/j" &&
+	"$mb" show "$ref/p") ||
 	uf_fail "map_beside show on $ref"
 want_reads=$("$mb" read "$ref" "$ref") || uf_fail "map_beside read on $ref"
 want_fsync=$("$mb" fsync "$ref" "$ref") || uf_fail "map_beside fsync on $ref"
@@ -40,6 +42,7 @@ shim() { env UMFS_POOL="$pool" UMFS_MOUNT=/umfs UMFS_KMOD=0 LD_PRELOAD="$lib" "$
 shim "$mb" sync /umfs "$mnt" || uf_fail "map_beside sync, mapping through libumfs"
 shim "$mb" kill /umfs "$mnt" || uf_fail "map_beside kill, mapping through libumfs"
 shim "$mb" join /umfs "$mnt" || uf_fail "map_beside join, mapping through libumfs"
+shim "$mb" protect /umfs "$mnt" || uf_fail "map_beside protect, mapping through libumfs"
 got_reads=$(shim "$mb" read /umfs "$mnt") || uf_fail "map_beside read, mapping through libumfs"
 if [ "$got_reads" != "$want_reads" ]; then
 	diff <(echo "$want_reads") <(echo "$got_reads") | sed 's/^/# /'
@@ -52,7 +55,8 @@ if [ "$got_fsync" != "$want_fsync" ]; then
 fi
 uf_umount "$mnt" "$pid"
 # a lone libumfs process: the killed mapper's stores go back first
-got=$(shim "$mb" show /umfs/s && shim "$mb" show /umfs/k && shim "$mb" show /umfs/j) ||
+got=$(shim "$mb" show /umfs/s && shim "$mb" show /umfs/k && shim "$mb" show /umfs/j &&
+	shim "$mb" show /umfs/p) ||
 	uf_fail "map_beside show"
 if [ "$got" != "$want" ]; then
 	echo "$want" | sed 's/^/# tmpfs: /'
