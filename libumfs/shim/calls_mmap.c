@@ -840,8 +840,8 @@ void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 	errno = saved;
 }
 
-/* fsync of a mapped file: its mapped stores go back first (pool lock held
- * by the caller? no: taken here). */
+/* fsync of a mapped file: its mapped stores go back first (the pool lock
+ * taken here). */
 void mmap_sync_hook(uint64_t ino, uint32_t gen, struct umfs_file *uf)
 {
 	struct umfs_fs *fs = shim_fs_peek();
