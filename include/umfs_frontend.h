@@ -383,7 +383,8 @@ void umfs_gate_alone_end(int fd, const char *what);
  * enter found it (*size); a first user (the gate held for writing) then
  * makes it len bytes of zeros without touching its pages, cutting it to
  * nothing first unless it is empty already, and reserves them (-ENOSPC,
- * said with what, when its file system is full). A user that is not first and
+ * said with what, when its file system is full: the file is left empty
+ * then). A user that is not first and
  * finds it empty (retired) comes in again (umfs_gate_enter_again).
  * retire: the last user, still holding the gate for writing, cuts it to
  * nothing, so that its pages go back and whoever waits at the gate comes

@@ -339,6 +339,8 @@ int umfs_gate_area_size(int fd, bool first, off_t len, off_t was, const char *wh
 	 * be SIGBUS in whichever process came to it */
 	if (!err)
 		err = -OS(posix_fallocate)(fd, 0, len);
+	if (err) /* empty again: the next first user makes it anew */
+		(void)OS(ftruncate)(fd, 0);
 	if (err == -ENOSPC)
 		umfs_log(UMFS_LOG_ERROR, "%s: no room for its %lld bytes: the file system it is on "
 			 "is full", what, (long long)len);
