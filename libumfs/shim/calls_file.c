@@ -684,6 +684,16 @@ static void ofd_write_sync(struct ofd *o)
 		umfs_fsync(o->uf, (flags & O_SYNC) != O_SYNC);
 }
 
+/* The bytes a vector of cnt buffers holds (iov_check bounds the sum). */
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
 /* The core's write of iov at off. The file's own lock (in the core) orders
  * writers; the pool lock is only for mappings, whose copies must agree
  * with the file: taken while any file of the pool is mapped, or when a
@@ -700,13 +710,10 @@ static ssize_t ofd_core_write(struct ofd *o, const struct iovec *iov, int cnt, o
 		*mapped = unlikely(n == -EAGAIN);
 	}
 	if (*mapped) {
-		size_t len = 0;
-
-		for (int i = 0; i < cnt; i++)
-			len += iov[i].iov_len;
 		pool_lock();
 		n = mmap_write_reserve(o->ino, o->gen,
-				       umfs_file_flags(o->uf) & O_APPEND ? ofd_size(o) : off, len);
+				       umfs_file_flags(o->uf) & O_APPEND ? ofd_size(o) : off,
+				       iov_total(iov, cnt));
 		if (!n)
 			n = umfs_writev_at(o->uf, iov, cnt, off, end, NULL);
 	}
@@ -958,12 +965,9 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 static int fsize_clamp_iov(struct ofd *o, off_t off, const struct iovec **iovp, int *cntp,
 			   struct iovec **cut)
 {
-	size_t total = 0, len;
+	size_t total = iov_total(*iovp, *cntp), len = total;
 	int i, err;
 
-	for (i = 0; i < *cntp; i++)
-		total += (*iovp)[i].iov_len;
-	len = total;
 	if (off < 0 || (o->cached_flags & O_APPEND))
 		off = ofd_size(o);
 	err = fsize_clamp(off, &len);

@@ -218,10 +218,12 @@ static int host_full(int err)
 	return err;
 }
 
-/* The error of a write of n bytes that wrote got. */
-static int write_error(ssize_t got, size_t n)
+/* Writes n bytes at off of a host file or base: 0 or -errno. */
+static int host_write(int fd, const void *buf, size_t n, off_t off)
 {
-	return got < 0 ? -errno : (size_t)got < n ? -ENOSPC : 0;
+	ssize_t r = sys_write_full(fd, buf, n, off);
+
+	return r < 0 ? (int)r : 0;
 }
 
 /* Copies [off, off+len) of the UMFS file into the host file and its base
@@ -242,9 +244,9 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 			err = n < 0 ? (int)n : -EIO;
 			break;
 		}
-		err = write_error(SYS(pwrite)(fd, buf, (size_t)n, off), (size_t)n);
+		err = host_write(fd, buf, (size_t)n, off);
 		if (!err && bfd >= 0)
-			err = write_error(SYS(pwrite)(bfd, buf, (size_t)n, off), (size_t)n);
+			err = host_write(bfd, buf, (size_t)n, off);
 		off += n;
 		len -= n;
 	}
@@ -411,7 +413,7 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	while (buf && off < st.st_size) {
 		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
 
-		err = n <= 0 ? -EIO : write_error(SYS(pwrite)(bfd, buf, (size_t)n, off), (size_t)n);
+		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, off);
 		if (err)
 			break;
 		off += n;
@@ -504,7 +506,7 @@ static int host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_t
 	if (lo == hi)
 		return 0;
 	for (at = lo; at < hi; at = foreign_run(p, h, b, hi, n, &hi)) {
-		err = write_error(SYS(pwrite)(fd, p + at, hi - at, off + (off_t)at), hi - at);
+		err = host_write(fd, p + at, hi - at, off + (off_t)at);
 		if (err)
 			return err;
 		memcpy(h + at, p + at, hi - at);
@@ -514,7 +516,7 @@ static int host_refresh(int fd, int bfd, const char *p, char *h, char *b, size_t
 	/* the base is the file's bytes, stores or not: a store still differs
 	 * from it, and goes back */
 	last = diff_last(p, b, n);
-	err = write_error(SYS(pwrite)(bfd, p + lo, last - lo, off + (off_t)lo), last - lo);
+	err = host_write(bfd, p + lo, last - lo, off + (off_t)lo);
 	if (!err)
 		memcpy(b + lo, p + lo, last - lo);
 	return err;
@@ -785,7 +787,7 @@ void mmap_write_hook(uint64_t ino, uint32_t gen, const void *buf, size_t len, of
 	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++) {
 		if (SYS(fstat)(fd[i], &st) == 0 && st.st_size < size)
 			SYS(ftruncate)(fd[i], size);
-		err = write_error(SYS(pwrite)(fd[i], buf, len, off), len);
+		err = host_write(fd[i], buf, len, off);
 	}
 	if (err)
 		host_missed(ino, fd[0], fd[1], off, (off_t)len);
@@ -1281,34 +1283,32 @@ static int map_may_store(char *addr, size_t len)
 	return err == -ENOSPC ? -ENOMEM : err;
 }
 
-SHIM_API int mprotect(void *addr, size_t len, int prot)
+/* Before mprotect or pkey_mprotect gives [addr, addr+len) prot: 0, or -1
+ * with errno when a base could not be made (map_may_store). */
+static int map_protect_prepare(void *addr, size_t len, int prot)
 {
 	int err;
 
 	if (likely(!(prot & PROT_WRITE) ||
 		   atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
-		return SYS(mprotect)(addr, len, prot);
+		return 0;
 	err = map_may_store(addr, len);
 	if (err) {
 		errno = -err;
 		return -1;
 	}
-	return SYS(mprotect)(addr, len, prot);
+	return 0;
+}
+
+SHIM_API int mprotect(void *addr, size_t len, int prot)
+{
+	return map_protect_prepare(addr, len, prot) ? -1 : SYS(mprotect)(addr, len, prot);
 }
 
 SHIM_API int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 {
-	int err;
-
-	if (likely(!(prot & PROT_WRITE) ||
-		   atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
-		return SYS(pkey_mprotect)(addr, len, prot, pkey);
-	err = map_may_store(addr, len);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
-	return SYS(pkey_mprotect)(addr, len, prot, pkey);
+	return map_protect_prepare(addr, len, prot) ? -1
+						    : SYS(pkey_mprotect)(addr, len, prot, pkey);
 }
 
 SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)

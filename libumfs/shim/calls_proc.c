@@ -295,7 +295,7 @@ static int program_memfd(const char *path, int fd)
 		}
 		if (n == 0)
 			break;
-		if (sys_write_full(mfd, buf, (size_t)n) < 0) {
+		if (sys_write_full(mfd, buf, (size_t)n, -1) < 0) {
 			err = -EIO;
 			break;
 		}

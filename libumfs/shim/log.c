@@ -90,7 +90,7 @@ void log_adopted(void)
 void log_write(const char *buf, size_t len)
 {
 	if (uinfo_is_internal(log_fd) || uinfo_peek(log_fd) == NULL)
-		sys_write_full(log_fd, buf, len);
+		sys_write_full(log_fd, buf, len, -1);
 	else
 		shim_write(log_fd, buf, len);
 }

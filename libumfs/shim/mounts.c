@@ -132,7 +132,7 @@ int mounts_open(const char *path, int flags)
 	memcpy(buf + len, line, strlen(line));
 	len += strlen(line);
 	fd = SYS(memfd_create)("umfs-mounts", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
-	if (fd >= 0 && (sys_write_full(fd, buf, len) < 0 || SYS(lseek)(fd, 0, SEEK_SET) < 0)) {
+	if (fd >= 0 && (sys_write_full(fd, buf, len, -1) < 0 || SYS(lseek)(fd, 0, SEEK_SET) < 0)) {
 		sys_close_quiet(fd);
 		fd = -1;
 	}

@@ -345,7 +345,7 @@ extern struct shim_sys sys;
 int sys_open_cloexec(const char *path, int flags, mode_t mode);
 int sys_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *arg), void *arg);
 ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off);
-ssize_t sys_write_full(int fd, const void *buf, size_t len);
+ssize_t sys_write_full(int fd, const void *buf, size_t len, off_t off);
 void sys_close_quiet(int fd);
 
 /* nofile.c: the library's descriptors, the program's RLIMIT_NOFILE */

@@ -114,7 +114,7 @@ static void put(int fd, char *buf, size_t *len, const char *fmt, ...)
 		if (fd == log_sink())
 			log_write(buf, *len);
 		else
-			sys_write_full(fd, buf, *len);
+			sys_write_full(fd, buf, *len, -1);
 		*len = 0;
 	}
 }
@@ -167,7 +167,7 @@ void stats_report(void)
 	if (fd == log_sink())
 		log_write(buf, len);
 	else
-		sys_write_full(fd, buf, len);
+		sys_write_full(fd, buf, len, -1);
 	if (close_it)
 		sys_close_quiet(fd);
 	shim_depth--;

@@ -72,12 +72,16 @@ ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-ssize_t sys_write_full(int fd, const void *buf, size_t len)
+/* write or pwrite of all len bytes, as sys_read_full: -errno when the
+ * file takes fewer (ENOSPC on a full file system). */
+ssize_t sys_write_full(int fd, const void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = SYS(write)(fd, (const char *)buf + done, len - done);
+		ssize_t n = off < 0 ? SYS(write)(fd, (const char *)buf + done, len - done)
+				    : SYS(pwrite)(fd, (const char *)buf + done, len - done,
+						  off + (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
