@@ -213,13 +213,32 @@ static int open_count(struct umfs_file *uf, int flags, bool text, uint64_t *ino,
 	return 0;
 }
 
-static int open_describe(struct umfs_file *uf, uint64_t ino, const char *name, int flags)
+/* An open that changes the file claims its descriptor before the core
+ * opens it (ofd_claim): NULL for one that does not, which needs no claim
+ * when it fails (the common failed open, ENOENT, stays as cheap). */
+static struct ofd_claim *open_claim_first(int flags, struct ofd_claim *c, int *err)
 {
-	int err, fd;
+	*err = 0;
+	if (!(flags & (O_CREAT | O_TRUNC)))
+		return NULL;
+	*err = ofd_claim(flags, c);
+	return *err ? NULL : c;
+}
 
-	err = ofd_create(uf, name, flags, &fd);
-	if (err)
-		return open_uncount(uf, err);
+/* The open got no description: the claim (or NULL) is let go. */
+static void open_unclaim(struct ofd_claim *c)
+{
+	if (c)
+		ofd_claim_cancel(c);
+}
+
+static int open_describe(struct umfs_file *uf, const char *name, int flags,
+			 struct ofd_claim *c)
+{
+	int fd = ofd_create(c, uf, name, flags);
+
+	if (fd < 0)
+		return open_uncount(uf, fd);
 	if (fd <= 2)
 		stdio_fd_changed(fd);
 	return fd;
@@ -245,6 +264,7 @@ static int open_special(struct umfs_fs *fs, const char *path, int flags)
 static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *name, int flags,
 			   mode_t mode)
 {
+	struct ofd_claim claim, *c;
 	struct umfs_file *uf;
 	uint64_t ino;
 	uint32_t gen;
@@ -255,16 +275,21 @@ static int open_umfs_named(struct umfs_fs *fs, const char *path, const char *nam
 		return tmpfile_open_at(fs, NULL, path, 0, flags, mode);
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
+	c = open_claim_first(flags, &claim, &err);
+	if (err)
+		return err;
 	pool_lock();
 	err = umfs_open_held(fs, NULL, path, 0, text ? flags & ~O_TRUNC : flags, mode, &uf);
 	if (!err)
 		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
+	if (err)
+		open_unclaim(c);
 	if (err == -ENXIO)
 		return open_special(fs, path, flags);
 	if (err)
 		return err;
-	return open_describe(uf, ino, name, flags);
+	return open_describe(uf, name, flags, c);
 }
 
 /* base + "/" + rel, for the record of a resolved open */
@@ -282,6 +307,7 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 			   unsigned resolve, int flags, mode_t mode)
 {
 	char path[PATH_MAX];
+	struct ofd_claim claim, *c;
 	struct umfs_file *uf;
 	struct stat st;
 	uint64_t ino;
@@ -293,11 +319,16 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 		return tmpfile_open_at(fs, base, rel, resolve, flags, mode);
 	if (flags & O_CREAT)
 		mode &= ~atomic_load(&shim_umask);
+	c = open_claim_first(flags, &claim, &err);
+	if (err)
+		return err;
 	pool_lock();
 	err = umfs_open_held(fs, base, rel, resolve, text ? flags & ~O_TRUNC : flags, mode, &uf);
 	if (!err)
 		err = open_count(uf, flags, text, &ino, &gen);
 	pool_unlock();
+	if (err)
+		open_unclaim(c);
 	if (err && err != -ENXIO)
 		return err;
 	if (err)
@@ -310,9 +341,11 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 	} else {
 		err = path_join(path, sizeof(path), base, rel);
 	}
-	if (err)
+	if (err) {
+		open_unclaim(c);
 		return open_uncount(uf, err);
-	return open_describe(uf, ino, path, flags);
+	}
+	return open_describe(uf, path, flags, c);
 }
 
 int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
@@ -325,6 +358,7 @@ int shim_open_umfs(struct umfs_fs *fs, const char *path, int flags, mode_t mode)
 static int reopen_fd(int fd, int flags)
 {
 	struct umfs_file *uf = NULL;
+	struct ofd_claim claim, *c;
 	struct umfs_fs *fs;
 	struct ofd *o;
 	int err, nfd;
@@ -345,6 +379,11 @@ static int reopen_fd(int fd, int flags)
 		ofd_put(o);
 		return -EEXIST;
 	}
+	c = open_claim_first(flags, &claim, &err);
+	if (err) {
+		ofd_put(o);
+		return err;
+	}
 	pool_lock();
 	err = umfs_open_id(fs, o->ino, o->gen, flags, 0, &uf);
 	if (!err && open_needs_text_check(flags))
@@ -359,17 +398,18 @@ static int reopen_fd(int fd, int flags)
 	}
 	pool_unlock();
 	if (err) {
+		open_unclaim(c);
 		ofd_put(o);
 		return err == -ESTALE ? -ENOENT : err;
 	}
-	err = ofd_create(uf, o->sh->path, flags, &nfd);
-	if (err) {
+	nfd = ofd_create(c, uf, o->sh->path, flags);
+	if (nfd < 0) {
 		pool_lock();
 		registry_add(o->ino, -1);
 		umfs_close(uf);
 		pool_unlock();
 		ofd_put(o);
-		return err;
+		return nfd;
 	}
 	ofd_put(o);
 	if (nfd <= 2)

@@ -130,38 +130,56 @@ int ofd_whence_base(struct ofd *o, int whence, int64_t *base)
 	return -EINVAL;
 }
 
-int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
+int ofd_claim(int flags, struct ofd_claim *c)
+{
+	c->born = ofd_spawn_epoch(); /* before the token exists */
+	c->o = ofd_alloc();
+	if (!c->o)
+		return -ENOMEM;
+	/* the token: the lowest free number, as open() must return */
+	c->fd = ofd_slot_claim(flags, &c->slot, &c->sh, &c->anchor);
+	if (c->fd >= 0 && !uinfo_covers(c->fd)) {
+		/* a number U-info has no entry for (uinfo_covers): the process
+		 * holds more descriptors than UMFS serves */
+		SYS(close)(c->fd);
+		fd_note_closed(c->fd);
+		ofd_slot_release(c->slot, c->anchor, c->born);
+		c->fd = -EMFILE;
+	}
+	if (c->fd < 0) {
+		ofd_unlink_and_spare(c->o);
+		return c->fd;
+	}
+	return 0;
+}
+
+void ofd_claim_cancel(struct ofd_claim *c)
+{
+	int saved_errno = errno;
+
+	SYS(close)(c->fd);
+	fd_note_closed(c->fd);
+	ofd_slot_release(c->slot, c->anchor, c->born);
+	ofd_unlink_and_spare(c->o);
+	errno = saved_errno;
+}
+
+static int ofd_claim_fill(struct ofd_claim *c, struct umfs_file *uf, const char *path,
+			  int flags)
 {
 	size_t plen = strlen(path);
-	struct ofd_shared *sh;
-	uint64_t born = ofd_spawn_epoch(); /* before the token exists */
-	uint32_t slot;
-	struct ofd *o;
-	int fd, anchor;
+	struct ofd_shared *sh = c->sh;
+	struct ofd *o = c->o;
 
 	if (path[0] != '/')
 		plen = 0, path = ""; /* no path from the root known: none */
-	if (offsetof(struct ofd_shared, path) + plen + 1 > OFD_SLOT_SIZE)
+	if (offsetof(struct ofd_shared, path) + plen + 1 > OFD_SLOT_SIZE) {
+		ofd_claim_cancel(c);
 		return -ENAMETOOLONG;
-	o = ofd_alloc();
-	if (!o)
-		return -ENOMEM;
-	/* the token: the lowest free number, as open() must return */
-	fd = ofd_slot_claim(flags, &slot, &sh, &anchor);
-	if (fd >= 0 && !uinfo_covers(fd)) {
-		/* a number U-info has no entry for (uinfo_covers): the process
-		 * holds more descriptors than UMFS serves */
-		SYS(close)(fd);
-		ofd_slot_release(slot, anchor, born);
-		fd = -EMFILE;
-	}
-	if (fd < 0) {
-		ofd_unlink_and_spare(o);
-		return fd;
 	}
 	/* a closed description's locks the slot still names go before the slot
 	 * is another's: umfs-fuse tells a live owner by the token alone */
-	reclock_slot_claimed(sh, slot);
+	reclock_slot_claimed(sh, c->slot);
 	sh->magic = OFD_MAGIC;
 	sh->version = OFD_VERSION;
 	sh->size = OFD_SLOT_SIZE;
@@ -176,22 +194,35 @@ int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp)
 	memcpy(sh->path, path, plen + 1);
 
 	o->sh = sh;
-	o->slot = slot;
-	o->anchor = anchor;
-	o->born = born;
+	o->slot = c->slot;
+	o->anchor = c->anchor;
+	o->born = c->born;
 	o->uf = uf;
 	o->ino = sh->ino;
 	o->gen = sh->gen;
 	o->type = file_type(uf);
 	o->cached_flags = atomic_load(&sh->flags);
 	umfs_file_set_flags(uf, o->cached_flags);
-	o->cloexec_fd = fd;
+	o->cloexec_fd = c->fd;
 	o->cloexec = (flags & O_CLOEXEC) != 0;
 	o->registered = true; /* the caller counted the open */
 	ofd_link(o);
-	uinfo_set(fd, o);
-	*fdp = fd;
-	return 0;
+	uinfo_set(c->fd, o);
+	return c->fd;
+}
+
+int ofd_create(struct ofd_claim *c, struct umfs_file *uf, const char *path, int flags)
+{
+	struct ofd_claim own;
+	int err;
+
+	if (!c) {
+		err = ofd_claim(flags, &own);
+		if (err)
+			return err;
+		c = &own;
+	}
+	return ofd_claim_fill(c, uf, path, flags);
 }
 
 int ofd_path(struct ofd *o, char *buf, size_t size)

@@ -758,10 +758,25 @@ struct ofd {
 	bool cloexec;              /* that flag */
 };
 
-/* Opens the user-visible descriptor for an open core file: returns the fd
- * (lowest free number, as open() must) or -errno; on success the core file
- * belongs to the description. */
-int ofd_create(struct umfs_file *uf, const char *path, int flags, int *fdp);
+/* An open that changes the file (O_CREAT, O_TRUNC) has its number and slot
+ * first, so that one the process has no descriptor for (EMFILE, ENOMEM)
+ * fails before the core creates or truncates anything, as in the kernel. */
+struct ofd_claim {
+	struct ofd *o;
+	struct ofd_shared *sh;
+	uint64_t born;
+	uint32_t slot;
+	int anchor, fd;
+};
+/* 0, the claim held; or -errno, nothing held. */
+int ofd_claim(int flags, struct ofd_claim *c);
+/* Lets the claim go: the number is free again. The caller's errno is kept. */
+void ofd_claim_cancel(struct ofd_claim *c);
+/* Opens the user-visible descriptor for an open core file, on claim c (or
+ * NULL: one claimed now): returns the fd (lowest free number, as open()
+ * must) or -errno, the claim let go; on success the core file belongs to
+ * the description. */
+int ofd_create(struct ofd_claim *c, struct umfs_file *uf, const char *path, int flags);
 void ofd_get(struct ofd *o);
 void ofd_put(struct ofd *o);
 /* ofd_put for the close of fd: true when fd stayed open, parked (never

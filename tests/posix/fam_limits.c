@@ -5,8 +5,11 @@
  * is full), "txtbsy" (ETXTBSY between writing and executing a file) and
  * "fsize" (RLIMIT_FSIZE: SIGXFSZ, EFBIG and short writes).
  */
-#include "posix.h"
+#include <linux/openat2.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "posix.h"
 
 /* ------------------------------------------------------------------ */
 /* nofile                                                               */
@@ -37,6 +40,17 @@ static void fill(const char *name, const char *name_open, int fd, int keep, int 
 	emit(name, "dup until it fails: limit - %d opened, then %s", lim - n, ename(e));
 	R(name_open, open(P("nofile/f"), O_RDONLY));
 	close_others(fd, keep);
+}
+
+/* rel's size, by a call that needs no descriptor. */
+static void size_now(const char *name, const char *rel)
+{
+	struct stat st;
+
+	if (stat(P(rel), &st))
+		emit(name, "stat = -1 %s", ename(errno));
+	else
+		emit(name, "size %lld", (long long)st.st_size);
 }
 
 /* The limit this process reads, as getrlimit, getdtablesize and sysconf
@@ -168,6 +182,7 @@ static void nofile_exec(rlim_t cur, rlim_t max)
 void t_nofile(void)
 {
 	struct rlimit rl, lo;
+	char tmpl[PATH_MAX], self_fd[32];
 	int fd, lim, bad = 0, e = 0, first = -1;
 
 	if (mkdir(P("nofile"), 0755) || put("nofile/f", "file"))
@@ -222,9 +237,28 @@ void t_nofile(void)
 	R("nofile/full-dup", dup(fd));
 	R("nofile/full-dupfd", fcntl(fd, F_DUPFD, 0));
 	R("nofile/full-open", open(P("nofile/f"), O_RDONLY));
+	/* refused before the file is touched: nothing made, nothing cut */
+	R("nofile/full-create", open(P("nofile/new"), O_WRONLY | O_CREAT | O_EXCL, 0644));
+	R("nofile/full-create-made", access(P("nofile/new"), F_OK));
+	R("nofile/full-creat", creat(P("nofile/new2"), 0644));
+	R("nofile/full-creat-made", access(P("nofile/new2"), F_OK));
+	R("nofile/full-trunc", open(P("nofile/f"), O_WRONLY | O_TRUNC));
+	size_now("nofile/full-trunc-size", "nofile/f");
+	R("nofile/full-create-trunc", open(P("nofile/f"), O_RDWR | O_CREAT | O_TRUNC, 0644));
+	size_now("nofile/full-create-trunc-size", "nofile/f");
+	R("nofile/full-mkstemp", mkstemp(strcpy(tmpl, P("nofile/tmp.XXXXXX"))));
+	R("nofile/full-openat2-trunc",
+	  syscall(SYS_openat2, AT_FDCWD, P("nofile/f"),
+		  &(struct open_how){ .flags = O_WRONLY | O_TRUNC }, sizeof(struct open_how)));
+	size_now("nofile/full-openat2-trunc-size", "nofile/f");
+	snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", fd);
+	R("nofile/full-reopen-trunc", open(self_fd, O_WRONLY | O_TRUNC));
+	size_now("nofile/full-reopen-trunc-size", "nofile/f");
 	R("nofile/full-flock", flock(fd, LOCK_SH));
 	R("nofile/full-flock-un", flock(fd, LOCK_UN));
 	close_others(fd, topfd);
+	content("nofile/full-after", "nofile/f");
+	list("nofile/full-names", "nofile");
 	fill("nofile/fill", "nofile/fill-open", fd, topfd, lim);
 
 	/* a lower limit, and locks taken under it (descriptors of their own) */
