@@ -2,7 +2,11 @@
 # fio.sh - measurement 1: fio psync, one job, 4 KiB: sequential read, random
 # read, sequential write to a new file (append) and random overwrite of an
 # existing file, on every system. Reads and overwrites are time-based on a
-# file laid out afresh for each repetition; append writes a new file from
+# file laid out afresh for each repetition, and measure the steady state:
+# each first runs RUNTIME untimed (fio's ramp_time), so that the first
+# touch of each page in a new process (a fault; in UMFS the populate of a
+# cold chunk) is left out of a figure meant for a long-running one (the
+# fresh-process figures of fresh.sh count it). Append writes a new file from
 # empty up to FILE_SIZE (or for RUNTIME seconds on a slow system) and
 # removes it. A sequential read of the file after its random overwrites
 # (reread.REP) shows what the overwrites did to its layout: a strict UMFS
@@ -38,7 +42,7 @@ for rep in $(seq "$REPS"); do
 			rw=$wl
 			[ "$wl" = reread ] && rw="read"
 			jobs+=(--name="$wl.$rep" --filename="$dir/data" --rw="$rw" --time_based
-				--runtime="$RUNTIME" --stonewall --new_group)
+				--runtime="$RUNTIME" --ramp_time="$RUNTIME" --stonewall --new_group)
 		done
 		# an untimed append first, the same size, removed: the measured one
 		# writes on memory just touched and freed (tmpfs) or reused (UMFS),
