@@ -133,6 +133,7 @@ int ofd_whence_base(struct ofd *o, int whence, int64_t *base)
 int ofd_claim(int flags, struct ofd_claim *c)
 {
 	c->born = ofd_spawn_epoch(); /* before the token exists */
+	c->cloexec = (flags & O_CLOEXEC) != 0;
 	c->o = ofd_alloc();
 	if (!c->o)
 		return -ENOMEM;
@@ -157,9 +158,13 @@ void ofd_claim_cancel(struct ofd_claim *c)
 {
 	int saved_errno = errno;
 
-	SYS(close)(c->fd);
-	fd_note_closed(c->fd);
-	ofd_slot_release(c->slot, c->anchor, c->born);
+	/* as the close of a description: parked when it may be, so that the
+	 * next claim (a retried O_EXCL open) takes it back with no call */
+	if (!ofd_slot_park(c->slot, c->anchor, c->born, c->fd, c->cloexec)) {
+		ofd_slot_release(c->slot, c->anchor, c->born);
+		sys_close_quiet(c->fd);
+		fd_note_free(c->fd);
+	}
 	ofd_unlink_and_spare(c->o);
 	errno = saved_errno;
 }

@@ -767,6 +767,7 @@ struct ofd_claim {
 	uint64_t born;
 	uint32_t slot;
 	int anchor, fd;
+	bool cloexec;
 };
 /* 0, the claim held; or -errno, nothing held. */
 int ofd_claim(int flags, struct ofd_claim *c);

@@ -161,6 +161,37 @@ static void kernel_makers(void)
 	}
 }
 
+/* Opens refused after the library claimed their number (those with
+ * O_CREAT or O_TRUNC): the number is free again, closed to the program,
+ * and the next descriptor of any kind takes it. */
+static void refused_claims(void)
+{
+	int fd, p[2], n = open("/dev/null", O_RDONLY);
+
+	close(n);
+	close(open_in("exists", O_CREAT | O_RDWR));
+	say("O_CREAT|O_EXCL of an existing name", open_in("exists", O_CREAT | O_EXCL | O_RDWR));
+	say("F_GETFD of the lowest free number then", fcntl(n, F_GETFD));
+	say("open /dev/null then", fd = open("/dev/null", O_RDONLY));
+	close(fd);
+	say("O_TRUNC of a missing name", open_in("missing", O_WRONLY | O_TRUNC));
+	say("dup then", fd = dup(1));
+	close(fd);
+	say("O_CREAT in a missing directory", open_in("nodir/x", O_CREAT | O_RDWR));
+	say("a UMFS open then", fd = open_in("exists", O_RDONLY));
+	close(fd);
+	say("O_CREAT|O_EXCL|O_CLOEXEC of an existing name",
+	    open_in("exists", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC));
+	say("socket then", fd = socket(AF_UNIX, SOCK_STREAM, 0));
+	close(fd);
+	say("O_TRUNC of a directory", open_in(".", O_WRONLY | O_TRUNC));
+	say("read of the lowest free number then", read(n, (char[1]){ 0 }, 1));
+	say("pipe then", pipe(p) == 0 ? p[0] : -1);
+	close(p[0]);
+	close(p[1]);
+	unlink(in_dir("exists", (char[PATH_IN_MAX]){ 0 }));
+}
+
 /* The closed number answers as closed to every call, each made right
  * after a close. */
 static void stale_uses(void)
@@ -486,6 +517,7 @@ int main(int argc, char **argv)
 		return 1;
 	close_range_first();
 	kernel_makers();
+	refused_claims();
 	stale_uses();
 	umfs_order();
 	close_range_spread();
