@@ -212,18 +212,20 @@ const char *umfs_strerror(int err);
  * umfs_open - opens, or with O_CREAT makes, a regular file or directory.
  * @flags: open(2)'s: O_RDONLY, O_WRONLY or O_RDWR, with O_CREAT, O_EXCL,
  *   O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_PATH...
+ *   The access mode O_ACCMODE (3), as in Linux, asks permission to read
+ *   and write and gives neither (an open for ioctls and fstat only).
  *   O_CLOEXEC, O_NONBLOCK, O_SYNC and O_DSYNC change nothing here (every
  *   call is durable when it returns).
  * @mode: the permissions of a file O_CREAT makes (the umask is not
  *   applied: the caller applies it).
  * @filep: receives the open file.
  * Return: 0, or the path errors, or
- *   -EINVAL    flags ask for O_ACCMODE (without O_PATH), or O_CREAT with
- *              O_DIRECTORY
+ *   -EINVAL    O_CREAT with O_DIRECTORY
  *   -EOPNOTSUPP O_TMPFILE
  *   -EROFS     a read-only mount, and flags ask to write, create or truncate
  *   -EEXIST    O_CREAT | O_EXCL and the name exists
- *   -EISDIR    a directory opened for writing or O_TRUNC, or O_CREAT on a
+ *   -EISDIR    a directory opened for writing (O_WRONLY, O_RDWR,
+ *              O_ACCMODE) or O_TRUNC, or O_CREAT on a
  *              directory or on a path ending in '/'
  *   -ENOTDIR   O_DIRECTORY on something else
  *   -ELOOP     O_NOFOLLOW and the last component is a symbolic link

@@ -47,6 +47,10 @@ struct umfs_dir {
 #define ACCMODE(f) ((f) & O_ACCMODE)
 #define CAN_READ(f) (ACCMODE(f) == O_RDONLY || ACCMODE(f) == O_RDWR)
 #define CAN_WRITE(f) (ACCMODE(f) == O_WRONLY || ACCMODE(f) == O_RDWR)
+/* What an open asks permission for. O_ACCMODE (3) asks both and gives
+ * neither reading nor writing, as in Linux (an open for ioctls only). */
+#define OPEN_MAY_READ(f) (ACCMODE(f) != O_WRONLY)
+#define OPEN_MAY_WRITE(f) (ACCMODE(f) != O_RDONLY || ((f) & O_TRUNC))
 
 void api_touch_times(struct umfs_inode *in, bool mtime);
 int api_dir_touch(struct umfs_fs *fs, uint64_t dir);

@@ -30,15 +30,15 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	if (S_ISLNK(in->mode))
 		/* O_NOFOLLOW on a symlink; O_PATH opens the link itself */
 		return (flags & O_PATH) ? 0 : -ELOOP;
-	if (S_ISDIR(in->mode) && (CAN_WRITE(flags) || (flags & O_TRUNC)))
+	if (S_ISDIR(in->mode) && OPEN_MAY_WRITE(flags))
 		return -EISDIR;
 	if (flags & O_PATH)
 		return 0; /* a special file too: the descriptor names it, nothing more */
 	if (S_ISCHR(in->mode) || S_ISBLK(in->mode) || S_ISSOCK(in->mode) || S_ISFIFO(in->mode))
 		return -ENXIO; /* special files are served by front ends, not the core */
-	if (CAN_READ(flags))
+	if (OPEN_MAY_READ(flags))
 		mask |= R_OK;
-	if (CAN_WRITE(flags) || (flags & O_TRUNC))
+	if (OPEN_MAY_WRITE(flags))
 		mask |= W_OK;
 	err = umfs_permission(fs, w->ino, mask);
 	if (!err && (flags & O_NOATIME) && !umfs_cred_owner_or_capable(fs, w->ino))
@@ -86,15 +86,13 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 	unsigned tries = 0;
 	int err;
 
-	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
-		return -EINVAL;
 	if (flags & O_PATH) /* as open(2): O_CREAT, O_TRUNC... mean nothing with it */
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return -EOPNOTSUPP;
 	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
 		return -EINVAL; /* as Linux 6.4 on: create a directory with mkdir */
-	if (fs->pm.rdonly && (CAN_WRITE(flags) || (flags & (O_CREAT | O_TRUNC))))
+	if (fs->pm.rdonly && (OPEN_MAY_WRITE(flags) || (flags & O_CREAT)))
 		return -EROFS;
 	w = umfs_walk_get();
 	f = calloc(1, sizeof(*f));
@@ -205,10 +203,8 @@ int umfs_open_id(struct umfs_fs *fs, uint64_t ino, uint32_t gen, int flags, unsi
 	struct umfs_file *f;
 	int err;
 
-	if (ACCMODE(flags) == O_ACCMODE && !(flags & O_PATH))
-		return -EINVAL;
 	if (fs->pm.rdonly && !(flags & O_PATH) &&
-	    (CAN_WRITE(flags) || ((how & UMFS_OPEN_ID_TRUNC) && (flags & O_TRUNC))))
+	    (ACCMODE(flags) != O_RDONLY || ((how & UMFS_OPEN_ID_TRUNC) && (flags & O_TRUNC))))
 		return -EROFS;
 	w = malloc(sizeof(*w));
 	f = calloc(1, sizeof(*f));

@@ -342,8 +342,10 @@ static void umfs_katt_open(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t i
 	bool fresh = false;
 	uint64_t seq;
 
-	if (!kmod_on(fs) || !S_ISREG(in->mode) || (a->flags & O_PATH) || in->size == 0)
-		return; /* empty files attach at their first overwrite or read */
+	if (!kmod_on(fs) || !S_ISREG(in->mode) || (a->flags & O_PATH) || in->size == 0 ||
+	    (a->flags & O_ACCMODE) == O_ACCMODE)
+		return; /* empty files attach at their first overwrite or read; an
+			 * open for neither (O_ACCMODE) has none */
 	/* an attach that overlapped a truncate may hold freed tables */
 	seq = umfs_vnode_read_begin(fs, vn);
 	if (katt_hold(fs, ino, a, in->size, &fresh) == 0)

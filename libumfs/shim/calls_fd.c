@@ -229,7 +229,7 @@ SHIM_API int flock(int fd, int op)
 		return SYS(flock)(fd, op);
 	}
 	SHIM_SERVE();
-	r = (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : reclock_flock(o, op);
+	r = reclock_flock(o, op);
 	ofd_put(o);
 	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
 	return (int)shim_ret(r);

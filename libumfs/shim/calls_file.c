@@ -85,8 +85,6 @@ static int tmpfile_open(struct umfs_fs *fs, const char *dir, int flags, mode_t m
 	struct stat st;
 	int err, fd;
 
-	if ((flags & O_ACCMODE) == O_RDONLY)
-		return -EINVAL;
 	pool_lock();
 	err = umfs_stat(fs, dir, &st, 0);
 	pool_unlock_ro();
@@ -137,6 +135,10 @@ static int tmpfile_open_at(struct umfs_fs *fs, const char *base, const char *rel
 	uint32_t gen;
 	int err;
 
+	/* as the kernel, before the path: O_TMPFILE is for writing, and
+	 * O_CREAT has no meaning with it */
+	if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT))
+		return -EINVAL;
 	pool_lock();
 	err = umfs_open_resolve(fs, base, rel, resolve, O_PATH | O_DIRECTORY, 0, &uf);
 	if (!err) {
@@ -153,7 +155,9 @@ static int tmpfile_open_at(struct umfs_fs *fs, const char *base, const char *rel
  * were executed. */
 static bool open_needs_text_check(int flags)
 {
-	return (flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY && !(flags & O_PATH) &&
+	int acc = flags & O_ACCMODE;
+
+	return (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC)) && !(flags & O_PATH) &&
 	       unlikely(shim_texts() != 0);
 }
 

@@ -127,9 +127,9 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 		: fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
 		return -EINVAL;
 	if (!get) {
-		if (fl.l_type == F_RDLCK && accmode == O_WRONLY)
+		if (fl.l_type == F_RDLCK && (accmode == O_WRONLY || accmode == O_ACCMODE))
 			return -EBADF;
-		if (fl.l_type == F_WRLCK && accmode == O_RDONLY)
+		if (fl.l_type == F_WRLCK && (accmode == O_RDONLY || accmode == O_ACCMODE))
 			return -EBADF;
 	}
 	r = rl_range(o, &fl, &q.start, &q.end);
@@ -172,6 +172,11 @@ int reclock_flock(struct ofd *o, int op)
 	q.type = umfs_lock_flock_type(op);
 	if (q.type < 0)
 		return q.type;
+	/* as the kernel, after the operation's check: an O_PATH descriptor
+	 * locks nothing, one open for neither reading nor writing only unlocks */
+	if ((atomic_load(&o->sh->flags) & O_PATH) ||
+	    (q.type != F_UNLCK && (atomic_load(&o->sh->flags) & O_ACCMODE) == O_ACCMODE))
+		return -EBADF;
 	if (!fs)
 		return -ENOLCK;
 	rl_owner_of(fs, o, UMFS_LOCK_FLOCK, &q.owner);

@@ -209,6 +209,8 @@ static void t_open(void)
 	tmpfile_chain("open/tmpfile");
 	RFDC("open/tmpfile-rdonly", open(P("open"), O_TMPFILE | O_RDONLY, 0600));
 	RFDC("open/tmpfile-on-file", open(P("open/f"), O_TMPFILE | O_RDWR, 0600));
+	RFDC("open/tmpfile-creat", open(P("open"), O_TMPFILE | O_CREAT | O_RDWR, 0600));
+	RFDC("open/tmpfile-creat-missing", open(P("open/missing"), O_TMPFILE | O_CREAT | O_RDWR, 0600));
 
 	/* O_SYNC, O_DSYNC, O_DIRECT, O_NONBLOCK, O_NOATIME */
 	fd = RFD("open/sync", open(P("open/s"), O_WRONLY | O_CREAT | O_SYNC, 0644));
@@ -307,6 +309,40 @@ static void t_open(void)
 
 	/* unknown flags are ignored by open, refused by openat2 (not served) */
 	RFDC("open/unknown-flag", open(P("open/f"), O_RDONLY | 0x40000000));
+
+	/* access mode 3 (O_ACCMODE): permission to read and write is checked,
+	 * and the descriptor can do neither (an open for ioctls) */
+	put("open/acc3", "three");
+	fd = RFD("open/acc3", open(P("open/acc3"), O_ACCMODE));
+	if (fd >= 0) {
+		char b[8];
+
+		R("open/acc3-getfl", fcntl(fd, F_GETFL) & O_ACCMODE);
+		R("open/acc3-read", read(fd, b, sizeof(b)));
+		R("open/acc3-pread", pread(fd, b, sizeof(b), 0));
+		R("open/acc3-write", write(fd, "x", 1));
+		R("open/acc3-ftruncate", ftruncate(fd, 1));
+		R("open/acc3-fallocate", fallocate(fd, 0, 0, 4096));
+		R("open/acc3-fsync", fsync(fd));
+		R("open/acc3-mmap", mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED
+					    ? -1 : 0);
+		R("open/acc3-flock-sh", flock(fd, LOCK_SH));
+		R("open/acc3-flock-un", flock(fd, LOCK_UN));
+		R("open/acc3-flock-bad", flock(fd, 77));
+		R("open/acc3-setlk-rd",
+		  fcntl(fd, F_SETLK, &(struct flock){ .l_type = F_RDLCK, .l_whence = SEEK_SET }));
+		R("open/acc3-setlk-wr",
+		  fcntl(fd, F_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }));
+		R("open/acc3-sendfile", sendfile(1, fd, NULL, 1));
+		ST("open/acc3-fstat", fstat(fd, &S));
+		close(fd);
+	}
+	RFDC("open/acc3-trunc", open(P("open/acc3"), O_ACCMODE | O_TRUNC));
+	ST("open/acc3-trunc-stat", stat(P("open/acc3"), &S));
+	RFDC("open/acc3-dir", open(P("open/d"), O_ACCMODE));
+	RFDC("open/acc3-creat", open(P("open/acc3-new"), O_ACCMODE | O_CREAT, 0644));
+	ST("open/acc3-creat-stat", stat(P("open/acc3-new"), &S));
+	RFDC("open/acc3-tmpfile", open(P("open"), O_TMPFILE | O_ACCMODE, 0600));
 }
 
 /* ------------------------------------------------------------------ */
@@ -3808,6 +3844,9 @@ static void perm_nobody(void)
 	RFDC("perm/rootro-read", open(P("perm/rootro"), O_RDONLY));
 	RFDC("perm/rootro-write", open(P("perm/rootro"), O_WRONLY));
 	RFDC("perm/rootro-trunc", open(P("perm/rootro"), O_RDONLY | O_TRUNC));
+	RFDC("perm/rootro-acc3", open(P("perm/rootro"), O_ACCMODE));
+	RFDC("perm/rootfile-acc3", open(P("perm/rootfile"), O_ACCMODE));
+	RFDC("perm/rootrw-acc3", open(P("perm/rootrw"), O_ACCMODE));
 	R("perm/rootro-truncate", truncate(P("perm/rootro"), 0));
 	R("perm/rootro-access-w", access(P("perm/rootro"), W_OK));
 	R("perm/rootro-access-x", access(P("perm/rootro"), X_OK));
