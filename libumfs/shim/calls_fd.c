@@ -26,6 +26,9 @@
 #ifndef F_CREATED_QUERY
 #define F_CREATED_QUERY 1028 /* F_LINUX_SPECIFIC_BASE + 4, Linux 6.12 */
 #endif
+#ifndef F_DUPFD_QUERY
+#define F_DUPFD_QUERY 1027 /* F_LINUX_SPECIFIC_BASE + 3, Linux 6.10 */
+#endif
 
 /* ------------------------------------------------------------------ */
 /* dup, pipe                                                            */
@@ -295,11 +298,21 @@ static int noatime_allowed(struct ofd *o)
 	return st.st_uid == euid ? 0 : -EPERM;
 }
 
+/* The commands the kernel takes on an O_PATH descriptor; any other gets
+ * EBADF. */
+static bool fcntl_path_cmd(int cmd)
+{
+	return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_GETFD || cmd == F_SETFD ||
+	       cmd == F_GETFL || cmd == F_DUPFD_QUERY || cmd == F_CREATED_QUERY;
+}
+
 static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 {
 	int flags = atomic_load(&o->sh->flags);
 	int nfd;
 
+	if ((flags & O_PATH) && !fcntl_path_cmd(cmd))
+		return -EBADF;
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -322,11 +335,11 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 		nfd = SYS(fcntl)(fd, cmd, (int)(intptr_t)arg);
 		return nfd < 0 ? -errno : nfd;
 	case F_GETFL:
-		/* as the kernel reports them: 64-bit opens are O_LARGEFILE */
-		return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+		/* as the kernel reports them: 64-bit opens are O_LARGEFILE (which
+		 * glibc defines as 0 here), O_PATH ones not */
+		flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+		return (flags & O_PATH) ? flags : flags | KERNEL_O_LARGEFILE;
 	case F_SETFL:
-		if (flags & O_PATH)
-			return -EBADF;
 		if (((int)(intptr_t)arg & O_NOATIME) && !(flags & O_NOATIME)) {
 			int err = noatime_allowed(o);
 
@@ -343,11 +356,16 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	case F_OFD_SETLKW:
 		return ofd_lock_cmd(o, cmd, arg);
 	case F_GETOWN:
-	case F_GETSIG:
-		return 0;
 	case F_SETOWN:
+	case F_GETOWN_EX:
+	case F_SETOWN_EX:
+	case F_GETSIG:
 	case F_SETSIG:
-		return (flags & O_PATH) ? -EBADF : 0;
+	case F_DUPFD_QUERY:
+		/* kept by the token, the description's file in the kernel: a
+		 * dup or a child's copy shares it as it shares the description */
+		nfd = (int)SYS(fcntl)(fd, cmd, arg);
+		return nfd < 0 ? -errno : nfd;
 	case F_GETLEASE:
 	case F_SETLEASE:
 	case F_NOTIFY:
@@ -370,6 +388,14 @@ static int fcntl_common(int fd, int cmd, void *arg)
 	struct ofd *o = fd_get_fast(fd);
 	long r;
 
+	/* the other descriptor, not the program's when the library's own
+	 * (a parked one is closed for real here, as the program closed it) */
+	if (unlikely(cmd == F_DUPFD_QUERY) && uinfo_peek((int)(intptr_t)arg) == UINFO_INTERNAL) {
+		if (o)
+			ofd_put(o);
+		errno = EBADF;
+		return -1;
+	}
 	if (likely(o == NULL)) {
 		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)

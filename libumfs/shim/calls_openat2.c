@@ -17,7 +17,6 @@
 
 /* The kernel's VALID_OPEN_FLAGS: O_LARGEFILE and __O_TMPFILE by value, as
  * the user-space headers hide the one and fold the other into O_TMPFILE. */
-#define KERNEL_O_LARGEFILE 0100000
 #define KERNEL_O_TMPFILE 020000000
 #define VALID_OPEN_FLAGS                                                                   \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |       \

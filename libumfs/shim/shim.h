@@ -73,6 +73,9 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The kernel's O_LARGEFILE: glibc defines it as 0 on x86-64, where the
+ * kernel sets it on every open but O_PATH's and F_GETFL reports it. */
+#define KERNEL_O_LARGEFILE 0100000
 
 /* Every exported (intercepted) function is marked so; the version script
  * (libumfs.map) is what actually limits the exports. */

@@ -2558,6 +2558,48 @@ static void t_fd(void)
 	R("fd/setfl-clear", fcntl(fd, F_SETFL, 0));
 	getfl("fd/setfl-clear-getfl", fd);
 	R("fd/bad-cmd", fcntl(fd, 9999));
+
+	/* F_GETFL's whole word, as the kernel has it (O_LARGEFILE: 0100000 on
+	 * a 64-bit open, none on O_PATH), and what the description keeps */
+	R("fd/getfl-raw", fcntl(fd, F_GETFL));
+	r = open(P("fd/g"), O_WRONLY | O_APPEND | O_SYNC);
+	R("fd/getfl-raw-sync", fcntl(r, F_GETFL));
+	close(r);
+	r = open(P("fd/g"), O_PATH);
+	R("fd/getfl-raw-path", fcntl(r, F_GETFL));
+	R("fd/path-getown", fcntl(r, F_GETOWN));
+	R("fd/path-setsig", fcntl(r, F_SETSIG, SIGUSR1));
+	R("fd/path-getlk", fcntl(r, F_GETLK, &(struct flock){ .l_type = F_RDLCK }));
+	R("fd/path-dupfd-query", fcntl(r, 1027 /* F_DUPFD_QUERY */, r));
+	close(r);
+	r = open(P("fd"), O_RDONLY | O_DIRECTORY);
+	R("fd/getfl-raw-dir", fcntl(r, F_GETFL));
+	close(r);
+	R("fd/setown", fcntl(fd, F_SETOWN, getpid()));
+	R("fd/getown-is-pid", fcntl(fd, F_GETOWN) == getpid());
+	R("fd/getown-dup-shares", fcntl(fd2, F_GETOWN) == getpid());
+	{
+		struct f_owner_ex ox = { 0 };
+
+		R("fd/getown-ex", fcntl(fd, F_GETOWN_EX, &ox));
+		R("fd/getown-ex-type", ox.type);
+		R("fd/getown-ex-pid", ox.pid == getpid());
+		R("fd/setown-ex-bad-type", fcntl(fd, F_SETOWN_EX, &(struct f_owner_ex){ 99, 1 }));
+	}
+	R("fd/setsig", fcntl(fd, F_SETSIG, SIGUSR1));
+	R("fd/getsig", fcntl(fd, F_GETSIG));
+	R("fd/setsig-bad", fcntl(fd, F_SETSIG, 1000));
+	R("fd/setsig-clear", fcntl(fd, F_SETSIG, 0));
+	R("fd/setown-clear", fcntl(fd, F_SETOWN, 0));
+	/* F_DUPFD_QUERY (Linux 6.10): the same open file description? */
+	r = openp("fd/f", O_RDONLY);
+	R("fd/dupfd-query-dup", fcntl(fd, 1027, fd2));
+	R("fd/dupfd-query-other-open", fcntl(fd, 1027, r));
+	R("fd/dupfd-query-kernel-fd", fcntl(fd, 1027, 0));
+	R("fd/dupfd-query-kernel-to-umfs", fcntl(0, 1027, fd));
+	R("fd/dupfd-query-badfd", fcntl(fd, 1027, BADFD));
+	close(r);
+	R("fd/dupfd-query-closed", fcntl(fd, 1027, r));
 	R("fd/fcntl-badfd", fcntl(BADFD, F_GETFD));
 	R("fd/fcntl64", fcntl64(fd, F_GETFD));
 	fd3 = openp("fd/f", O_WRONLY | O_APPEND);
