@@ -148,7 +148,7 @@ static int iocb_check(struct ofd *o, const struct iocb *cb)
 	default:
 		return -EINVAL;
 	}
-	if (cb->aio_rw_flags & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND))
+	if (cb->aio_rw_flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;
 	if ((acc & O_ACCMODE) == (rd ? O_WRONLY : O_RDONLY))
 		return -EBADF;

@@ -231,7 +231,7 @@ static int sqe_perform(struct ofd *o, const struct io_uring_sqe *sqe, int64_t *w
 	     sqe->opcode == IORING_OP_READ_FIXED;
 	if ((acc & O_PATH) || (acc & O_ACCMODE) == (rd ? O_WRONLY : O_RDONLY))
 		return -EBADF;
-	if (sqe->rw_flags & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND))
+	if (sqe->rw_flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;
 	*want = 0;
 	for (int i = 0; i < cnt; i++)

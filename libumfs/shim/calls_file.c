@@ -17,7 +17,6 @@
 #include "shim.h"
 
 #define OPEN_NEEDS_MODE(f) (((f) & O_CREAT) || ((f) & O_TMPFILE) == O_TMPFILE)
-#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
 
 /* ------------------------------------------------------------------ */
 /* open                                                                 */
@@ -1012,7 +1011,7 @@ static int fsize_clamp_iov(struct ofd *o, off_t off, const struct iovec **iovp, 
 	size_t total = iov_total(*iovp, *cntp), len = total;
 	int i, err;
 
-	if (off < 0 || (o->cached_flags & O_APPEND))
+	if (off < 0)
 		off = ofd_size(o);
 	err = fsize_clamp(off, &len);
 	if (err || len == total)
@@ -1031,10 +1030,12 @@ static int fsize_clamp_iov(struct ofd *o, off_t off, const struct iovec **iovp, 
 	return 0;
 }
 
-static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, bool append)
+/* rwf: RWF_APPEND or RWF_NOAPPEND (the description's O_APPEND for this
+ * write only), or 0. */
+static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct iovec *cut = NULL;
-	bool at_pos = off < 0, mapped;
+	bool at_pos = off < 0, mapped, append;
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
 	struct iovec *fixed = NULL;
@@ -1049,6 +1050,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	if (unlikely(fixed != NULL))
 		iov = fixed;
 	ofd_sync_flags(o);
+	append = (rwf & RWF_APPEND) || ((o->cached_flags & O_APPEND) && !(rwf & RWF_NOAPPEND));
 	if (at_pos) {
 		ofd_lock(o);
 		off = (off_t)o->sh->pos;
@@ -1063,9 +1065,9 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	}
 	/* the core writes the whole vector under the file's lock: no other
 	 * writer between its parts */
-	if (append) {
+	if (rwf) {
 		saved_flags = o->cached_flags;
-		umfs_file_set_flags(o->uf, saved_flags | O_APPEND);
+		umfs_file_set_flags(o->uf, append ? saved_flags | O_APPEND : saved_flags & ~O_APPEND);
 	}
 	n = ofd_core_write(o, iov, cnt, off, &end, &mapped);
 	if (n > 0)
@@ -1077,7 +1079,7 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 		n -= (ssize_t)part;
 		ofd_written(o, iov[i].iov_base, (ssize_t)part, off + (off_t)part);
 	}
-	if (append)
+	if (rwf)
 		umfs_file_set_flags(o->uf, saved_flags);
 	if (mapped)
 		pool_unlock();
@@ -1123,7 +1125,7 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	n = ofd_writev(o, iov, cnt, -1, false);
+	n = ofd_writev(o, iov, cnt, -1, 0);
 	ofd_put(o);
 	TRACE_SERVED(writev, n, t0, "%d, %d", fd, cnt);
 	return shim_ret(n);
@@ -1131,8 +1133,10 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 ssize_t shim_ofd_preadv(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (flags & ~RWF_KNOWN)
+	if (flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;
+	if ((flags & RWF_APPEND) && (flags & RWF_NOAPPEND))
+		return -EINVAL;
 	if (off < -1)
 		return -EINVAL;
 	return ofd_readv(o, iov, cnt, off);
@@ -1142,11 +1146,13 @@ ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 {
 	ssize_t n;
 
-	if (flags & ~RWF_KNOWN)
+	if (flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;
+	if ((flags & RWF_APPEND) && (flags & RWF_NOAPPEND))
+		return -EINVAL;
 	if (off < -1)
 		return -EINVAL;
-	n = ofd_writev(o, iov, cnt, off, flags & RWF_APPEND);
+	n = ofd_writev(o, iov, cnt, off, flags & (RWF_APPEND | RWF_NOAPPEND));
 	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
 		umfs_fsync(o->uf, !(flags & RWF_SYNC));
 	return n;
@@ -1165,7 +1171,7 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (off < 0 && !(v2 && off == -1) && !(flags & ~RWF_KNOWN))
+	if (off < 0 && !(v2 && off == -1) && !(flags & ~SHIM_RWF_KNOWN))
 		n = -EINVAL;
 	else
 		n = shim_ofd_preadv(o, iov, cnt, off, flags);
@@ -1188,7 +1194,7 @@ static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t of
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (off < 0 && !(v2 && off == -1) && !(flags & ~RWF_KNOWN))
+	if (off < 0 && !(v2 && off == -1) && !(flags & ~SHIM_RWF_KNOWN))
 		n = -EINVAL;
 	else
 		n = shim_ofd_pwritev(o, iov, cnt, off, flags);
@@ -1252,10 +1258,8 @@ static off_t ofd_lseek(struct ofd *o, off_t off, int whence)
 		res = -EINVAL;
 		goto done;
 	}
-	if (off > 0 && base > INT64_MAX - off)
-		res = -EOVERFLOW;
-	else if (base + off < 0)
-		res = -EINVAL;
+	if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+		res = -EINVAL; /* as the kernel: past the largest offset too */
 	else
 		res = base + off;
 done:

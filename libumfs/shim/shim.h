@@ -76,6 +76,12 @@
 /* The kernel's O_LARGEFILE: glibc defines it as 0 on x86-64, where the
  * kernel sets it on every open but O_PATH's and F_GETFL reports it. */
 #define KERNEL_O_LARGEFILE 0100000
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020 /* Linux 6.9: this write ignores O_APPEND */
+#endif
+/* The RWF_ flags served; others get EOPNOTSUPP, as from a file system
+ * that has none of them. */
+#define SHIM_RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND)
 
 /* Every exported (intercepted) function is marked so; the version script
  * (libumfs.map) is what actually limits the exports. */

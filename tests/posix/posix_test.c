@@ -434,6 +434,22 @@ static void t_rw(void)
 		R("rw/pread64", pread64(fd, x, 3, 1));
 		R("rw/pwrite64", pwrite64(fd, "P", 1, 0));
 		content("rw/v2-content", "rw/a");
+
+		/* RWF_NOAPPEND (Linux 6.9): this write at its offset, O_APPEND
+		 * or not; with RWF_APPEND, refused */
+		put("rw/na", "0123456789");
+		fd2 = open(P("rw/na"), O_RDWR | O_APPEND);
+		R("rw/noappend", pwritev2(fd2, &w, 1, 1, 0x20 /* RWF_NOAPPEND */));
+		offset("rw/noappend-offset", fd2);
+		R("rw/noappend-cur-lseek", lseek(fd2, 3, SEEK_SET));
+		R("rw/noappend-cur", pwritev2(fd2, &w, 1, -1, 0x20));
+		offset("rw/noappend-cur-offset", fd2);
+		R("rw/noappend-after", write(fd2, "E", 1));
+		R("rw/noappend-and-append", pwritev2(fd2, &w, 1, 0, 0x20 | RWF_APPEND));
+		R("rw/noappend-read", preadv2(fd2, &v, 1, 0, 0x20));
+		R("rw/noappend-and-append-read", preadv2(fd2, &v, 1, 0, 0x20 | RWF_APPEND));
+		close(fd2);
+		content("rw/noappend-content", "rw/na");
 	}
 
 	/* a second, independent open file description */
@@ -586,6 +602,9 @@ static void t_seek(void)
 	R("seek/data-dense", lseek(fd, 0, SEEK_DATA));
 	R("seek/hole-dense", lseek(fd, 0, SEEK_HOLE));
 	R("seek/huge", lseek(fd, 0x7fffffffffffffffLL, SEEK_SET));
+	R("seek/cur-past-largest", lseek(fd, 10, SEEK_CUR));
+	offset("seek/offset-after-past-largest", fd);
+	R("seek/end-past-largest", lseek(fd, 0x7fffffffffffffffLL, SEEK_END));
 	close(fd);
 	R("seek/badfd", lseek(BADFD, 0, SEEK_SET));
 
