@@ -691,12 +691,25 @@ static ssize_t ofd_read_user(struct ofd *o, void *buf, size_t len, off_t off)
 	return mmap_read(o->ino, o->gen, o->uf, buf, len, off, &shim_user_out); /* mapped stores */
 }
 
+/* As the kernel's check of a transfer before it looks at the bytes: one
+ * that would reach past the largest offset is EINVAL (off < 0: from the
+ * file offset). A count past SSIZE_MAX is left to the buffer's check,
+ * which refuses it first in the kernel (EFAULT). */
+static int rw_span_check(const struct ofd *o, off_t off, size_t len)
+{
+	uint64_t pos = off >= 0 ? (uint64_t)off : o->sh->pos;
+
+	return len <= SSIZE_MAX && pos + len > (uint64_t)INT64_MAX ? -EINVAL : 0;
+}
+
 /* off < 0: at the file offset (which moves). */
 static ssize_t ofd_read(struct ofd *o, void *buf, size_t len, off_t off)
 {
 	ssize_t n;
 	int err = ofd_check(o);
 
+	if (!err)
+		err = rw_span_check(o, off, len);
 	if (err)
 		return err;
 	if (off >= 0)
@@ -774,6 +787,9 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 
 	if (err)
 		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
+	err = rw_span_check(o, off, len);
+	if (err)
+		return err;
 	if (unlikely(user_readable(buf, len))) {
 		/* the kernel writes what it could copy, up to the bad page */
 		if ((uintptr_t)buf + len < (uintptr_t)buf)
@@ -980,6 +996,8 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 
 	if (!err)
 		err = iov_check(iov, cnt);
+	if (!err)
+		err = rw_span_check(o, off, iov_total(iov, cnt));
 	if (err)
 		return err;
 	if (at_pos) {
@@ -1043,6 +1061,8 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 
 	if (!err)
 		err = iov_check(iov, cnt);
+	if (!err)
+		err = rw_span_check(o, off, iov_total(iov, cnt));
 	if (!err)
 		err = iov_source(iov, cnt, &fixed, &cnt);
 	if (err)

@@ -479,6 +479,24 @@ static void t_rw(void)
 		R("rw/write-dir", write(dfd, b, 1));
 		close(dfd);
 	}
+	/* a transfer reaching past the largest offset, before any byte moves */
+	fd = openp("rw/a", O_RDWR);
+	if (fd >= 0) {
+		struct iovec span = { b, 2 };
+
+		R("rw/pwrite-past-largest", pwrite(fd, "xy", 2, 0x7fffffffffffffffLL - 1));
+		R("rw/pwrite-to-largest", pwrite(fd, "x", 0, 0x7fffffffffffffffLL));
+		R("rw/pread-past-largest", pread(fd, b, 2, 0x7fffffffffffffffLL - 1));
+		R("rw/pread-to-largest", pread(fd, b, 1, 0x7fffffffffffffffLL - 1));
+		R("rw/preadv-past-largest", preadv(fd, &span, 1, 0x7fffffffffffffffLL - 1));
+		R("rw/pwritev-past-largest", pwritev(fd, &span, 1, 0x7fffffffffffffffLL - 1));
+		R("rw/lseek-largest", lseek(fd, 0x7fffffffffffffffLL, SEEK_SET));
+		R("rw/write-past-largest", write(fd, "x", 1));
+		R("rw/read-past-largest", read(fd, b, 1));
+		/* an unmapped buffer: the span is refused before it is read */
+		R("rw/write-bad-buffer-past-largest", write(fd, (void *)(uintptr_t)getpagesize(), 1));
+		close(fd);
+	}
 
 	/* big: 3 MiB + 123 in one write, read back in odd chunks */
 	big = pattern(bign, 1);
