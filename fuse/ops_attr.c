@@ -133,6 +133,18 @@ void uf_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
 		uf_getattr(req, node, fi);
 }
 
+/* UMFS stores no extended attributes: the list is empty, as a file system
+ * without them answers (getxattr and the others are not served, and the
+ * kernel answers EOPNOTSUPP). */
+void uf_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
+{
+	(void)node;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
 void uf_statfs(fuse_req_t req, fuse_ino_t node)
 {
 	struct statvfs sv;

@@ -73,6 +73,7 @@ const struct fuse_lowlevel_ops umfs_fuse_ops = {
 	.releasedir = uf_releasedir,
 	.fsyncdir = uf_fsyncdir,
 	.statfs = uf_statfs,
+	.listxattr = uf_listxattr,
 	.create = uf_create,
 	.fallocate = uf_fallocate,
 	.lseek = uf_lseek,

@@ -107,6 +107,7 @@ void uf_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
 void uf_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
 		struct fuse_file_info *fi);
 void uf_statfs(fuse_req_t req, fuse_ino_t node);
+void uf_listxattr(fuse_req_t req, fuse_ino_t node, size_t size);
 
 /* ops_names.c */
 void uf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

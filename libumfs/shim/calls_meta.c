@@ -909,20 +909,42 @@ struct xattr_arg {
 	int flags;
 };
 
+/* What the kernel checks before it looks up the file: the flags, the name
+ * (ERANGE when empty or past XATTR_NAME_MAX) and the value it copies in. */
+static int xattr_args_check(const struct xattr_arg *a)
+{
+	long n;
+
+	if (a->op == XA_SET && (a->flags & ~(XATTR_CREATE | XATTR_REPLACE)))
+		return -EINVAL;
+	if (a->name) {
+		n = shim_probe_strnlen(a->name, XATTR_NAME_MAX + 1);
+		if (n < 0)
+			return -EFAULT;
+		if (n == 0 || n > XATTR_NAME_MAX)
+			return -ERANGE;
+	}
+	if (a->op == XA_SET && a->size > XATTR_SIZE_MAX)
+		return -E2BIG;
+	if (a->op == XA_SET && a->size && user_readable(a->value, a->size))
+		return -EFAULT;
+	return 0;
+}
+
+/* A UMFS file has none, and the answers are those of a file system
+ * without extended attributes: an empty list, ENOTSUP for the rest. */
+static long xattr_none(const struct xattr_arg *a)
+{
+	return a->op == XA_LIST ? 0 : -ENOTSUP;
+}
+
 static long xattr_umfs(struct umfs_fs *fs, const char *path, void *arg)
 {
 	struct xattr_arg *a = arg;
 	struct stat st;
 	int err = umfs_stat(fs, path, &st, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0);
 
-	if (err)
-		return err;
-	/* what the kernel copies in before it asks the file system */
-	if (a->name && shim_probe_strnlen(a->name, XATTR_NAME_MAX + 1) < 0)
-		return -EFAULT;
-	if (a->op == XA_SET && user_readable(a->value, a->size))
-		return -EFAULT;
-	return -ENOTSUP;
+	return err ? err : xattr_none(a);
 }
 
 static long xattr_kernel(int dirfd, const char *path, void *arg)
@@ -955,29 +977,34 @@ static const struct path_ops xattr_ops = { xattr_umfs, xattr_kernel, NULL, false
 
 static ssize_t xattr_path(const char *path, struct xattr_arg *a)
 {
-	ssize_t r = path_run(AT_FDCWD, path, &xattr_ops, a);
+	ssize_t r = xattr_args_check(a);
+
+	if (!r)
+		r = path_run(AT_FDCWD, path, &xattr_ops, a);
 
 	TRACE_SERVED(xattr, r, 0, "\"%s\"", path);
 	return shim_ret(r);
 }
 
-/* A UMFS descriptor: the f*xattr call fails (errno set) with EBADF on an
- * O_PATH descriptor, as the kernel, else ENOTSUP. */
-static bool xattr_fd(int fd)
+/* An f*xattr call on fd: false when fd is not UMFS's; else true with *r
+ * the call's result (errno set), as the kernel answers: EBADF for an
+ * O_PATH descriptor or the library's own, then the arguments' checks,
+ * then xattr_none. */
+static bool xattr_fd(int fd, const struct xattr_arg *a, ssize_t *r)
 {
 	struct ofd *o;
-	int err = -ENOTSUP;
+	long err = -EBADF;
 
 	if (likely(uinfo_peek(fd) == NULL))
 		return false;
 	o = fd_get_fast(fd);
 	if (o) {
-		if (atomic_load(&o->sh->flags) & O_PATH)
-			err = -EBADF;
+		if (!(atomic_load(&o->sh->flags) & O_PATH))
+			err = xattr_args_check(a) ?: xattr_none(a);
 		ofd_put(o);
 	}
 	TRACE_SERVED(xattr, err, 0, "%d", fd);
-	errno = -err;
+	*r = shim_ret(err);
 	return true;
 }
 
@@ -1063,20 +1090,32 @@ SHIM_API int lremovexattr(const char *path, const char *name)
 
 SHIM_API ssize_t fgetxattr(int fd, const char *name, void *v, size_t n)
 {
-	return xattr_fd(fd) ? -1 : SYS(fgetxattr)(fd, name, v, n);
+	struct xattr_arg a = { XA_GET, false, name, v, n, 0 };
+	ssize_t r;
+
+	return xattr_fd(fd, &a, &r) ? r : SYS(fgetxattr)(fd, name, v, n);
 }
 
 SHIM_API int fsetxattr(int fd, const char *name, const void *v, size_t n, int fl)
 {
-	return xattr_fd(fd) ? -1 : SYS(fsetxattr)(fd, name, v, n, fl);
+	struct xattr_arg a = { XA_SET, false, name, (void *)v, n, fl };
+	ssize_t r;
+
+	return xattr_fd(fd, &a, &r) ? (int)r : SYS(fsetxattr)(fd, name, v, n, fl);
 }
 
 SHIM_API ssize_t flistxattr(int fd, char *list, size_t n)
 {
-	return xattr_fd(fd) ? -1 : SYS(flistxattr)(fd, list, n);
+	struct xattr_arg a = { XA_LIST, false, NULL, list, n, 0 };
+	ssize_t r;
+
+	return xattr_fd(fd, &a, &r) ? r : SYS(flistxattr)(fd, list, n);
 }
 
 SHIM_API int fremovexattr(int fd, const char *name)
 {
-	return xattr_fd(fd) ? -1 : SYS(fremovexattr)(fd, name);
+	struct xattr_arg a = { XA_REMOVE, false, name, NULL, 0, 0 };
+	ssize_t r;
+
+	return xattr_fd(fd, &a, &r) ? (int)r : SYS(fremovexattr)(fd, name);
 }

@@ -273,6 +273,40 @@ static void t_mmap_args(void)
 	close(dfd);
 }
 
+/* Extended attributes, as far as a file system without them answers as
+ * tmpfs does for a file that has none: the arguments' checks come before
+ * the lookup, and the list is empty. */
+static void t_xattr_args(void)
+{
+	static char big[65537], longname[300];
+	char b[64];
+	int fd;
+
+	put("args/xa", "x");
+	sl("xa", "args/xal");
+	memset(longname, 'n', sizeof(longname) - 1);
+	memcpy(longname, "user.", 5);
+	R("args/xattr-list", listxattr(P("args/xa"), b, sizeof(b)));
+	R("args/xattr-list-size", listxattr(P("args/xa"), NULL, 0));
+	R("args/xattr-llist-link", llistxattr(P("args/xal"), b, sizeof(b)));
+	R("args/xattr-list-missing", listxattr(P("args/missing"), b, sizeof(b)));
+	R("args/xattr-set-bad-flags", setxattr(P("args/xa"), "user.a", "v", 1, 4));
+	R("args/xattr-set-bad-flags-missing", setxattr(P("args/missing"), "user.a", "v", 1, 4));
+	R("args/xattr-set-empty-name", setxattr(P("args/xa"), "", "v", 1, 0));
+	R("args/xattr-get-empty-name", getxattr(P("args/xa"), "", b, sizeof(b)));
+	R("args/xattr-get-empty-name-missing", getxattr(P("args/missing"), "", b, sizeof(b)));
+	R("args/xattr-get-long-name", getxattr(P("args/xa"), longname, b, sizeof(b)));
+	R("args/xattr-remove-long-name", removexattr(P("args/xa"), longname));
+	R("args/xattr-set-too-big", setxattr(P("args/xa"), "user.a", big, sizeof(big), 0));
+	fd = openp("args/xa", O_RDONLY);
+	if (fd >= 0) {
+		R("args/xattr-flist", flistxattr(fd, b, sizeof(b)));
+		R("args/xattr-fset-bad-flags", fsetxattr(fd, "user.a", "v", 1, 4));
+		R("args/xattr-fget-empty-name", fgetxattr(fd, "", b, sizeof(b)));
+		close(fd);
+	}
+}
+
 void t_args(void)
 {
 	mk("args");
@@ -282,4 +316,5 @@ void t_args(void)
 	t_futimesat();
 	t_linkat();
 	t_mmap_args();
+	t_xattr_args();
 }
