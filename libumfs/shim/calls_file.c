@@ -1723,6 +1723,38 @@ static int copy_check_fds(int in, int out, bool out_no_append)
 	return r;
 }
 
+/* Whether fd is open with O_APPEND (a kernel descriptor asked). */
+static bool fd_appends(int fd)
+{
+	struct ofd *o = fd_get_fast(fd);
+	int flags;
+
+	if (!o)
+		return (flags = SYS(fcntl)(fd, F_GETFL)) >= 0 && (flags & O_APPEND);
+	flags = atomic_load(&o->sh->flags);
+	ofd_put(o);
+	return flags & O_APPEND;
+}
+
+/* A pipe or FIFO: a kernel descriptor (UMFS FIFOs are the host's). */
+static bool fd_is_pipe(int fd)
+{
+	struct stat st;
+
+	return uinfo_peek(fd) == NULL && SYS(fstat)(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* copy_file_range's offsets, as the kernel checks them: one that wraps
+ * with the count is EOVERFLOW, any other negative one EINVAL. */
+static int copy_offsets_check(const off64_t *inoff, const off64_t *outoff, size_t len)
+{
+	uint64_t a = inoff ? (uint64_t)*inoff : 0, b = outoff ? (uint64_t)*outoff : 0;
+
+	if (a + len < a || b + len < b)
+		return -EOVERFLOW;
+	return (inoff && *inoff < 0) || (outoff && *outoff < 0) ? -EINVAL : 0;
+}
+
 SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
 				 unsigned int flags)
 {
@@ -1740,10 +1772,10 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 	else if ((inoff && user_writable(inoff, sizeof(*inoff))) ||
 		 (outoff && user_writable(outoff, sizeof(*outoff))))
 		r = -EFAULT;
-	else if ((inoff && *inoff < 0) || (outoff && *outoff < 0))
-		r = -EINVAL;
 	else
 		r = copy_check_fds(in, out, true);
+	if (!r)
+		r = copy_offsets_check(inoff, outoff, len);
 	/* as Linux (5.19 on) between file systems: the caller copies itself */
 	if (!r && (fd_is_umfs(in) != fd_is_umfs(out)))
 		r = -EXDEV;
@@ -1771,10 +1803,14 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	SHIM_SERVE();
 	t0 = stats_t0();
 	r = copy_check_fds(in, out, false);
+	if (r == -EISDIR)
+		r = -EINVAL; /* as the kernel: a directory has no splice read */
 	if (!r && off && user_writable(off, sizeof(*off)))
 		r = -EFAULT;
 	if (!r && off && *off < 0)
 		r = -EINVAL;
+	if (!r && fd_appends(out))
+		r = -EINVAL; /* as the kernel: no splice into O_APPEND */
 	if (!r) {
 		o64 = off ? *off : 0;
 		shim_depth++;
@@ -1799,8 +1835,20 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = copy_check_fds(in, out, false);
-	if (!r) {
+	/* the kernel's order: an empty splice, the flags, the descriptors,
+	 * then one side must be a pipe and a file written not O_APPEND */
+	if (len == 0)
+		r = 0;
+	else if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE |
+				     SPLICE_F_GIFT))
+		r = -EINVAL;
+	else
+		r = copy_check_fds(in, out, false);
+	if (r == -EISDIR || (!r && len && !fd_is_pipe(in) && !fd_is_pipe(out)))
+		r = -EINVAL;
+	if (!r && len && !fd_is_pipe(out) && fd_appends(out))
+		r = -EINVAL;
+	if (!r && len) {
 		shim_depth++;
 		r = copy_loop(in, inoff, out, outoff, len);
 		shim_depth--;

@@ -1058,6 +1058,40 @@ static void t_copy(void)
 		content_is("copy/sendfile-content", "copy/sent", exp, 8000);
 		free(exp);
 	}
+
+	/* the kernel's checks of sendfile, splice and copy_file_range's
+	 * arguments: O_APPEND, a directory, no pipe, flags, offsets */
+	{
+		int ap = open(P("copy/sent"), O_WRONLY | O_APPEND), d = open(P("copy"), O_RDONLY);
+		int p[2] = { -1, -1 }, w = open(P("copy/sent"), O_RDWR);
+		off64_t o;
+
+		R("copy/sendfile-to-append", sendfile(ap, in, NULL, 1));
+		R("copy/sendfile-from-dir", sendfile(w, d, NULL, 1));
+		if (pipe(p) == 0) {
+			R("copy/splice-to-pipe", splice(in, NULL, p[1], NULL, 3, 0));
+			R("copy/splice-pipe-to-append", splice(p[0], NULL, ap, NULL, 1, 0));
+			R("copy/splice-file-to-file", splice(in, NULL, w, NULL, 1, 0));
+			R("copy/splice-bad-flags", splice(in, NULL, p[1], NULL, 1, 0x100));
+			R("copy/splice-empty-bad-flags", splice(in, NULL, p[1], NULL, 0, 0x100));
+			R("copy/splice-from-dir", splice(d, NULL, p[1], NULL, 1, 0));
+			o = 0;
+			R("copy/splice-pipe-offset", splice(p[0], &o, w, NULL, 1, 0));
+			close(p[0]);
+			close(p[1]);
+		}
+		o = -1;
+		R("copy/cfr-in-minus-1", copy_file_range(in, &o, w, NULL, 1, 0));
+		o = -1;
+		R("copy/cfr-in-minus-1-empty", copy_file_range(in, &o, w, NULL, 0, 0));
+		o = -5;
+		R("copy/cfr-out-minus-5-short", copy_file_range(in, NULL, w, &o, 3, 0));
+		o = -1;
+		R("copy/cfr-badfd-minus-1", copy_file_range(BADFD, &o, w, NULL, 1, 0));
+		close(ap);
+		close(d);
+		close(w);
+	}
 out:
 	if (in >= 0)
 		close(in);
