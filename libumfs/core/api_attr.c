@@ -71,7 +71,7 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 {
 	struct umfs_inode *in = umfs_inode(fs, ino);
 	int64_t now = umfs_now_ns();
-	bool explicit_time = false;
+	bool touch = !times;
 	int err;
 
 	if (times) {
@@ -80,14 +80,16 @@ static int do_utimens(struct umfs_fs *fs, uint64_t ino, const struct timespec ti
 				continue;
 			if (times[i].tv_nsec < 0 || times[i].tv_nsec >= 1000000000)
 				return -EINVAL;
-			explicit_time = true;
 		}
 		if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
 			return 0;
+		touch = times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW;
 	}
-	/* setting explicit times takes ownership; "now" takes write access */
+	/* as Linux: both times "now" is a touch, which write access allows;
+	 * any other change (a time given, or "now" beside "omit") takes
+	 * ownership */
 	if (!umfs_cred_owner_or_capable(fs, ino)) {
-		if (explicit_time)
+		if (!touch)
 			return -EPERM;
 		if (umfs_permission(fs, ino, W_OK))
 			return -EACCES;

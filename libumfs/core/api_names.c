@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "alloc.h"
+#include "cred.h"
 #include "dir.h"
 #include "fault.h"
 #include "file.h"
@@ -368,6 +369,23 @@ static int link_name_tx(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w)
 	return err;
 }
 
+/* Linux's fs.protected_hardlinks, always on: a new name for another
+ * user's file only if it is a regular file, neither set-user-ID nor
+ * set-group-ID and executable, that the caller may read and write; the
+ * owner (or CAP_FOWNER) links anything. */
+static int link_allowed(struct umfs_fs *fs, uint64_t ino)
+{
+	mode_t mode = umfs_inode(fs, ino)->mode;
+
+	if (umfs_cred_owner_or_capable(fs, ino))
+		return 0;
+	if (S_ISREG(mode) && !(mode & S_ISUID) &&
+	    (mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP) &&
+	    umfs_permission(fs, ino, R_OK | W_OK) == 0)
+		return 0;
+	return -EPERM;
+}
+
 /* With meta_lock held: gives inode ino the new name w walked to (in its
  * own transaction). src_slash: the source path ended in '/'. */
 static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool src_slash,
@@ -379,6 +397,8 @@ static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool
 
 	if (w->ino)
 		err = -EEXIST; /* as Linux: the new name is looked at first */
+	else if ((err = link_allowed(fs, ino)) != 0)
+		;
 	else if (S_ISDIR(in->mode))
 		err = -EPERM;
 	else if (w->trailing_slash || src_slash)

@@ -3943,6 +3943,20 @@ static void t_err(void)
 /* permission checks as another user                                   */
 /* ------------------------------------------------------------------ */
 
+/* Whether the host's fs.protected_hardlinks is on. */
+static int protected_hardlinks(void)
+{
+	char c = '0';
+	int fd = open("/proc/sys/fs/protected_hardlinks", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '1';
+}
+
 static void perm_nobody(void)
 {
 	struct timespec ts[2] = { { 100, 0 }, { 200, 0 } };
@@ -3992,6 +4006,32 @@ static void perm_nobody(void)
 	R("perm/utimes-set-writable", utimensat(AT_FDCWD, P("perm/rootrw"), ts, 0));
 	R("perm/utimes-now-readonly", utimensat(AT_FDCWD, P("perm/rootro"), NULL, 0));
 	R("perm/utimes-set-own", utimensat(AT_FDCWD, P("perm/mine"), ts, 0));
+	/* "now" for both is a touch, which write access allows; "now" beside
+	 * "omit" is a change of one time, which takes ownership */
+	R("perm/utimes-now-now-writable",
+	  utimensat(AT_FDCWD, P("perm/rootrw"),
+		    (struct timespec[2]){ { 0, UTIME_NOW }, { 0, UTIME_NOW } }, 0));
+	R("perm/utimes-now-omit-writable",
+	  utimensat(AT_FDCWD, P("perm/rootrw"),
+		    (struct timespec[2]){ { 0, UTIME_NOW }, { 0, UTIME_OMIT } }, 0));
+	R("perm/utimes-omit-now-writable",
+	  utimensat(AT_FDCWD, P("perm/rootrw"),
+		    (struct timespec[2]){ { 0, UTIME_OMIT }, { 0, UTIME_NOW } }, 0));
+	R("perm/utimes-omit-omit-readonly",
+	  utimensat(AT_FDCWD, P("perm/rootro"),
+		    (struct timespec[2]){ { 0, UTIME_OMIT }, { 0, UTIME_OMIT } }, 0));
+	/* fs.protected_hardlinks (UMFS applies it always; the kernel's
+	 * answer is compared only where the host has it on) */
+	if (protected_hardlinks()) {
+		R("perm/hardlink-other-rw", link(P("perm/rootrw"), P("perm/l-rootrw")));
+		R("perm/hardlink-other-ro", link(P("perm/rootro"), P("perm/l-rootro")));
+		R("perm/hardlink-other-unreadable", link(P("perm/rootfile"), P("perm/l-rootfile")));
+		R("perm/hardlink-other-setuid", link(P("perm/rootsuid"), P("perm/l-rootsuid")));
+		R("perm/hardlink-other-setgid-exec", link(P("perm/rootsgid"), P("perm/l-rootsgid")));
+		R("perm/hardlink-own", link(P("perm/mine"), P("perm/l-mine")));
+	} else {
+		emit("perm/hardlink-other-rw", "fs.protected_hardlinks is off on this host: not compared");
+	}
 	RFDC("perm/rodir-create", open(P("perm/rodir/new"), O_WRONLY | O_CREAT, 0644));
 	R("perm/rodir-unlink", unlink(P("perm/rodir/file")));
 	R("perm/rodir-mkdir", mkdir(P("perm/rodir/sub"), 0755));
@@ -4040,6 +4080,10 @@ static void t_perm(void)
 	put("perm/rootro", "ro");
 	put("perm/rootrw", "rw");
 	chmod(P("perm/rootrw"), 0666);
+	put("perm/rootsuid", "s");
+	chmod(P("perm/rootsuid"), 04766);
+	put("perm/rootsgid", "g");
+	chmod(P("perm/rootsgid"), 02776);
 	mk("perm/closed");
 	put("perm/closed/file", "f");
 	chmod(P("perm/closed"), 0700);
