@@ -472,7 +472,10 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
  * followed) the new name to.
  * Return: 0, or the path errors (of either path), or
  *   -EEXIST    to exists, or names the root
- *   -EPERM     from is a directory
+ *   -EPERM     from is a directory; or the caller is neither its owner
+ *              nor root, and it is not a regular file that is neither
+ *              set-user-ID nor set-group-ID and executable, that the caller
+ *              may read and write (Linux's fs.protected_hardlinks)
  *   -ENOENT    also: either path ends in '/'
  *   -EMLINK    the inode has 65,000 names already
  *   -EROFS     a read-only mount
@@ -499,8 +502,9 @@ int umfs_link(struct umfs_fs *fs, const char *from, const char *to);
  *              owner or uid names another user, or gid is given and the
  *              caller is not the owner or is not in gid (nor gid the
  *              file's group), or neither is given and the caller does not
- *              own a set-user-ID or set-group-ID file; (utimens) explicit
- *              times, and the caller is neither the owner nor root
+ *              own a set-user-ID or set-group-ID file; (utimens) times
+ *              other than NULL or both UTIME_NOW, and the caller is
+ *              neither the owner nor root
  *   -EACCES    (utimens) times now, and the caller is neither the owner
  *              nor root and has no write permission
  * chmod without the file's group (and without root) drops set-group-ID
