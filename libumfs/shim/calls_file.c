@@ -1318,6 +1318,15 @@ static int ofd_not_path(struct ofd *o)
 	return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
 }
 
+/* Open for reading: O_RDONLY or O_RDWR (not O_WRONLY, nor O_ACCMODE,
+ * which reads nothing). */
+static bool ofd_may_read(struct ofd *o)
+{
+	int acc = atomic_load(&o->sh->flags) & O_ACCMODE;
+
+	return acc == O_RDONLY || acc == O_RDWR;
+}
+
 SHIM_API int ftruncate(int fd, off_t len)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1513,7 +1522,9 @@ SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
 		return SYS(readahead)(fd, off, count);
 	SHIM_SERVE();
 	r = ofd_not_path(o);
-	if (!r && o->type != S_IFREG)
+	if (!r && !ofd_may_read(o))
+		r = -EBADF; /* as the kernel: open for reading */
+	else if (!r && o->type != S_IFREG)
 		r = -EINVAL;
 	ofd_put(o);
 	TRACE_SERVED(fadvise, r, 0, "%d (readahead)", fd);

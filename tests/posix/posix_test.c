@@ -946,6 +946,23 @@ static void t_sync(void)
 	}
 	R("sync/fsync-badfd", fsync(BADFD));
 	R("sync/fdatasync-badfd", fdatasync(BADFD));
+	/* readahead: a descriptor open for reading, of a regular file */
+	{
+		static const int modes[] = { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_PATH };
+		static const char *const names[] = { "sync/readahead-rdonly", "sync/readahead-wronly",
+						     "sync/readahead-rdwr", "sync/readahead-acc3",
+						     "sync/readahead-opath" };
+
+		for (int i = 0; i < 5; i++) {
+			fd = open(P("sync/f"), modes[i]);
+			R(names[i], readahead(fd, 0, 4096));
+			close(fd);
+		}
+		fd = open(P("sync"), O_RDONLY | O_DIRECTORY);
+		R("sync/readahead-dir", readahead(fd, 0, 4096));
+		close(fd);
+		R("sync/readahead-badfd", readahead(BADFD, 0, 4096));
+	}
 	content("sync/content", "sync/f");
 }
 
