@@ -3,9 +3,11 @@
  * calls_meta.c - attributes: the stat family (with statx and the __xstat
  * entry points older binaries link), access, statfs/statvfs, pathconf,
  * chmod, chown, the utime family, and extended attributes (which UMFS does
- * not store: ENOTSUP, as on any file system without them).
+ * not store: an empty list, ENOTSUP for the rest, as on any file system
+ * without them).
  */
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -78,7 +80,7 @@ int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	if ((flags & AT_EMPTY_PATH) && path_empty(path))
+	if (path_names_dirfd(path_as_given(path), flags))
 		r = dirfd == AT_FDCWD ? cwd_stat(&res) : shim_fd_stat(dirfd, &res);
 	else
 		r = (int)path_run(dirfd, path, &stat_ops, &a);
@@ -87,14 +89,13 @@ int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
 {
+	bool by_fd = path_names_dirfd(path_as_given(path), flags);
 	uint64_t t0;
 	int r;
 
 	if (likely(!path_maybe_umfs(dirfd, path) &&
-		   !((flags & AT_EMPTY_PATH) && path_empty(path) && uinfo_peek(dirfd) != NULL &&
-		     dirfd != AT_FDCWD) &&
-		   !((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd == AT_FDCWD &&
-		     atomic_load(&cwd_in_umfs)))) {
+		   !(by_fd && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL) &&
+		   !(by_fd && dirfd == AT_FDCWD && atomic_load(&cwd_in_umfs)))) {
 		TRACE_PASS(stat, "\"%s\"", path ? path : "(null)");
 		return SYS(fstatat)(dirfd, path, st, flags);
 	}
@@ -205,7 +206,7 @@ static void stat_to_statx(const struct stat *st, struct statx *sx)
 
 SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
-	bool by_fd = (flags & AT_EMPTY_PATH) && path_empty(path);
+	bool by_fd = path_names_dirfd(path_as_given(path), flags);
 	struct stat st;
 	uint64_t t0;
 	int r;
@@ -564,9 +565,11 @@ SHIM_API long fpathconf(int fd, int name)
 /* chmod, chown, times                                                  */
 /* ------------------------------------------------------------------ */
 
-/* An operation on an open UMFS file: fn under the pool lock. */
+/* An operation on an open UMFS file: fn under the pool lock. by_path: the
+ * descriptor names the file as a path does ("" with AT_EMPTY_PATH), which
+ * an O_PATH one may; fchmod and the like refuse O_PATH (EBADF). */
 static int fd_attr(int fd, int (*fn)(struct umfs_file *, const void *), const void *arg,
-		   bool *served)
+		   bool by_path, bool *served)
 {
 	struct ofd *o = fd_get_fast(fd);
 	int r;
@@ -577,7 +580,7 @@ static int fd_attr(int fd, int (*fn)(struct umfs_file *, const void *), const vo
 	SHIM_SERVE();
 	if (!o->uf)
 		r = -EIO;
-	else if (atomic_load(&o->sh->flags) & O_PATH)
+	else if (!by_path && (atomic_load(&o->sh->flags) & O_PATH))
 		r = -EBADF;
 	else {
 		pool_lock();
@@ -618,6 +621,33 @@ static long chmod_kernel(int dirfd, const char *path, void *arg)
 
 static const struct path_ops chmod_ops = { chmod_umfs, chmod_kernel, NULL, true, false };
 
+static int do_fchmod(struct umfs_file *uf, const void *arg)
+{
+	return umfs_fchmod(uf, *(const mode_t *)arg);
+}
+
+int shim_fchmodat2(int dirfd, const char *path, mode_t mode, int flags)
+{
+	struct chmod_arg a = { mode, flags & ~AT_EMPTY_PATH };
+	bool served = false;
+	int r = 0;
+
+	path = path_as_given(path);
+	if (!(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) && (flags & AT_EMPTY_PATH) &&
+	    path_empty(path) && dirfd != AT_FDCWD)
+		r = fd_attr(dirfd, do_fchmod, &mode, true, &served);
+	if (!served && (!path || !path_maybe_umfs(dirfd, path)))
+		return (int)SYS(syscall)(SYS_fchmodat2, dirfd, path, mode, flags);
+	if (!served) {
+		SHIM_SERVE();
+		r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+			    ? -EINVAL
+			    : (int)path_run(dirfd, path, &chmod_ops, &a);
+	}
+	TRACE_SERVED(chmod, r, 0, "\"%s\", %#o", path ? path : "(null)", (unsigned)mode);
+	return (int)shim_ret(r);
+}
+
 SHIM_API int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct chmod_arg a = { mode, flags };
@@ -643,15 +673,10 @@ SHIM_API int lchmod(const char *path, mode_t mode)
 	return fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW);
 }
 
-static int do_fchmod(struct umfs_file *uf, const void *arg)
-{
-	return umfs_fchmod(uf, *(const mode_t *)arg);
-}
-
 SHIM_API int fchmod(int fd, mode_t mode)
 {
 	bool served;
-	int r = fd_attr(fd, do_fchmod, &mode, &served);
+	int r = fd_attr(fd, do_fchmod, &mode, false, &served);
 
 	if (likely(!served))
 		return SYS(fchmod)(fd, mode);
@@ -695,7 +720,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	int r;
 
 	if ((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd != AT_FDCWD) {
-		r = fd_attr(dirfd, do_fchown, &a, &served);
+		r = fd_attr(dirfd, do_fchown, &a, true, &served);
 		if (served) {
 			TRACE_SERVED(chown, r, 0, "%d", dirfd);
 			return (int)shim_ret(r);
@@ -726,7 +751,7 @@ SHIM_API int fchown(int fd, uid_t uid, gid_t gid)
 {
 	struct chown_arg a = { uid, gid, 0 };
 	bool served;
-	int r = fd_attr(fd, do_fchown, &a, &served);
+	int r = fd_attr(fd, do_fchown, &a, false, &served);
 
 	if (likely(!served))
 		return SYS(fchown)(fd, uid, gid);
@@ -772,7 +797,9 @@ static int times_copy_in(const struct timespec *ts, struct timespec copy[2])
 	return 0;
 }
 
-SHIM_API int futimens(int fd, const struct timespec ts[2])
+/* futimens, or utimensat on the descriptor itself (by_path: "" with
+ * AT_EMPTY_PATH, which an O_PATH descriptor may do). */
+static int fd_utimens(int fd, const struct timespec ts[2], bool by_path)
 {
 	struct timespec copy[2];
 	bool served;
@@ -782,7 +809,7 @@ SHIM_API int futimens(int fd, const struct timespec ts[2])
 		return SYS(futimens)(fd, ts);
 	r = times_copy_in(ts, copy);
 	if (r == 0)
-		r = fd_attr(fd, do_futimens, ts ? copy : NULL, &served);
+		r = fd_attr(fd, do_futimens, ts ? copy : NULL, by_path, &served);
 	else
 		served = true;
 	if (unlikely(!served))
@@ -791,16 +818,32 @@ SHIM_API int futimens(int fd, const struct timespec ts[2])
 	return (int)shim_ret(r);
 }
 
+SHIM_API int futimens(int fd, const struct timespec ts[2])
+{
+	return fd_utimens(fd, ts, false);
+}
+
+int shim_utimensat_fd(int dirfd, const struct timespec ts[2], int flags)
+{
+	if (uinfo_peek(dirfd) == NULL || dirfd == AT_FDCWD)
+		return (int)SYS(syscall)(SYS_utimensat, dirfd, NULL, ts, flags);
+	if (flags) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fd_utimens(dirfd, ts, false);
+}
+
 SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	struct timespec copy[2];
 	struct utimens_arg a = { ts ? copy : NULL, flags };
 	int r;
 
-	/* Linux: a NULL path (or "" with AT_EMPTY_PATH) means dirfd itself */
-	if ((!path || ((flags & AT_EMPTY_PATH) && path_empty(path))) && uinfo_peek(dirfd) != NULL &&
-	    dirfd != AT_FDCWD)
-		return futimens(dirfd, ts);
+	/* "" with AT_EMPTY_PATH: dirfd itself, O_PATH or not */
+	if ((flags & AT_EMPTY_PATH) && path_empty(path) && uinfo_peek(dirfd) != NULL &&
+	    dirfd != AT_FDCWD && !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return fd_utimens(dirfd, ts, true);
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		TRACE_PASS(utimens, "\"%s\"", path ? path : "(null)");
 		return SYS(utimensat)(dirfd, path, ts, flags);

@@ -151,7 +151,10 @@ SHIM_API long syscall(long number, ...)
 	case SYS_fchownat:
 		return fchownat(I(0), S(1), (uid_t)a[2], (gid_t)a[3], I(4));
 	case SYS_utimensat:
-		return utimensat(I(0), S(1), P(2), I(3));
+		/* the system call takes NULL for dirfd itself; the function not */
+		return a[1] ? utimensat(I(0), S(1), P(2), I(3)) : shim_utimensat_fd(I(0), P(2), I(3));
+	case SYS_fchmodat2:
+		return shim_fchmodat2(I(0), S(1), (mode_t)a[2], I(3));
 	case SYS_copy_file_range:
 		return copy_file_range(I(0), P(1), I(2), P(3), Z(4), (unsigned)a[5]);
 	case SYS_dup:

@@ -472,6 +472,22 @@ static inline bool path_empty(const char *p)
 	return p != NULL && shim_probe_byte(p) == 0;
 }
 
+/* p as the caller passed it: glibc declares these path arguments nonnull,
+ * but the kernel takes NULL for some (statx and fstatat with AT_EMPTY_PATH,
+ * utimensat), so the compiler must not drop a test for it. */
+static inline const char *path_as_given(const char *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+/* statx and fstatat on the descriptor itself: "" with AT_EMPTY_PATH, or
+ * NULL with it (Linux 6.11 on). */
+static inline bool path_names_dirfd(const char *p, int flags)
+{
+	return (flags & AT_EMPTY_PATH) && (p == NULL || path_empty(p));
+}
+
 /* Copies a result out to the caller: -EFAULT, as the kernel's copy, when
  * the destination cannot be written. */
 static inline int user_copy_out(void *dst, const void *src, size_t len)
@@ -1324,7 +1340,15 @@ void text_release(int fd);
 int text_busy(uint64_t ino, uint32_t gen);
 bool text_adopt(int fd, const char *link);
 /* calls_meta.c */
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6 */
+#endif
 int shim_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+/* The system calls, as syscall(2) makes them (-1 and errno on failure):
+ * utimensat with a NULL path (dirfd itself), and fchmodat2 (Linux 6.6:
+ * AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH), which glibc's functions refuse. */
+int shim_utimensat_fd(int dirfd, const struct timespec ts[2], int flags);
+int shim_fchmodat2(int dirfd, const char *path, mode_t mode, int flags);
 /* calls_names.c */
 ssize_t shim_readlinkat(int dirfd, const char *path, char *buf, size_t size);
 char *shim_realpath(const char *path, char *resolved);

@@ -307,6 +307,45 @@ static void t_xattr_args(void)
 	}
 }
 
+/* The system calls where the kernel takes more than glibc's functions:
+ * a NULL path (statx and fstatat with AT_EMPTY_PATH, utimensat), an
+ * O_PATH descriptor as the file with AT_EMPTY_PATH, and fchmodat2. */
+static void t_raw_paths(void)
+{
+	struct statx sx;
+	int fd, pfd;
+
+	put("args/raw", "12345");
+	sl("raw", "args/rawl");
+	fd = openp("args/raw", O_RDWR);
+	pfd = open(P("args/raw"), O_PATH);
+	if (fd < 0 || pfd < 0)
+		return;
+	ST("args/raw-fstatat-null", (int)syscall(SYS_newfstatat, fd, NULL, &S, AT_EMPTY_PATH));
+	ST("args/raw-fstatat-null-opath",
+	   (int)syscall(SYS_newfstatat, pfd, NULL, &S, AT_EMPTY_PATH));
+	R("args/raw-fstatat-null-no-flag", syscall(SYS_newfstatat, fd, NULL, &S, 0));
+	memset(&sx, 0, sizeof(sx));
+	R("args/raw-statx-null", syscall(SYS_statx, fd, NULL, AT_EMPTY_PATH, STATX_SIZE, &sx));
+	emit("args/raw-statx-null-size", "size %llu", (unsigned long long)sx.stx_size);
+	R("args/raw-utimensat-null", syscall(SYS_utimensat, fd, NULL, NULL, 0));
+	R("args/raw-utimensat-null-opath", syscall(SYS_utimensat, pfd, NULL, NULL, 0));
+	R("args/raw-utimensat-null-flags", syscall(SYS_utimensat, fd, NULL, NULL, AT_EMPTY_PATH));
+	R("args/utimensat-empty-opath", utimensat(pfd, "", NULL, AT_EMPTY_PATH));
+	R("args/fchownat-empty-opath", fchownat(pfd, "", (uid_t)-1, (gid_t)-1, AT_EMPTY_PATH));
+	R("args/raw-fchmodat2-nofollow-file",
+	  syscall(452, AT_FDCWD, P("args/raw"), 0600, AT_SYMLINK_NOFOLLOW));
+	R("args/raw-fchmodat2-nofollow-link",
+	  syscall(452, AT_FDCWD, P("args/rawl"), 0600, AT_SYMLINK_NOFOLLOW));
+	R("args/raw-fchmodat2-empty-opath", syscall(452, pfd, "", 0640, AT_EMPTY_PATH));
+	ST("args/raw-fchmodat2-empty-opath-stat", stat(P("args/raw"), &S));
+	R("args/raw-fchmodat2-empty-no-flag", syscall(452, fd, "", 0600, 0));
+	R("args/raw-fchmodat2-null", syscall(452, fd, NULL, 0600, AT_EMPTY_PATH));
+	R("args/raw-fchmodat2-bad-flag", syscall(452, AT_FDCWD, P("args/raw"), 0600, 0x2));
+	close(fd);
+	close(pfd);
+}
+
 void t_args(void)
 {
 	mk("args");
@@ -317,4 +356,5 @@ void t_args(void)
 	t_linkat();
 	t_mmap_args();
 	t_xattr_args();
+	t_raw_paths();
 }
