@@ -157,6 +157,117 @@ SHIM_API long syscall(long number, ...)
 		return shim_fchmodat2(I(0), S(1), (mode_t)a[2], I(3));
 	case SYS_copy_file_range:
 		return copy_file_range(I(0), P(1), I(2), P(3), Z(4), (unsigned)a[5]);
+	/* the older numbers and the rest of the descriptor and path calls:
+	 * their functions have the system calls' interfaces */
+	case SYS_readv:
+		return readv(I(0), P(1), I(2));
+	case SYS_writev:
+		return writev(I(0), P(1), I(2));
+	case SYS_preadv: /* 64-bit: the low word holds the whole offset */
+		return preadv(I(0), P(1), I(2), O(3));
+	case SYS_pwritev:
+		return pwritev(I(0), P(1), I(2), O(3));
+	case SYS_preadv2:
+		return preadv2(I(0), P(1), I(2), O(3), I(5));
+	case SYS_pwritev2:
+		return pwritev2(I(0), P(1), I(2), O(3), I(5));
+	case SYS_sendfile:
+		return sendfile(I(0), I(1), P(2), Z(3));
+	case SYS_splice:
+		return splice(I(0), P(1), I(2), P(3), Z(4), (unsigned)a[5]);
+	case SYS_fadvise64: {
+		int e = posix_fadvise(I(0), O(1), O(2), I(3)); /* an error number */
+
+		return e ? (errno = e, -1) : 0;
+	}
+	case SYS_sync_file_range:
+		return sync_file_range(I(0), O(1), O(2), (unsigned)a[3]);
+	case SYS_readahead:
+		return readahead(I(0), O(1), Z(2));
+	case SYS_syncfs:
+		return syncfs(I(0));
+	case SYS_dup2:
+		return dup2(I(0), I(1));
+	case SYS_fchmod:
+		return fchmod(I(0), (mode_t)a[1]);
+	case SYS_fchown:
+		return fchown(I(0), (uid_t)a[1], (gid_t)a[2]);
+	case SYS_fchdir:
+		return fchdir(I(0));
+	case SYS_fstatfs:
+		return fstatfs(I(0), P(1));
+	case SYS_stat:
+		return stat(S(0), P(1));
+	case SYS_lstat:
+		return lstat(S(0), P(1));
+	case SYS_statfs:
+		return statfs(S(0), P(1));
+	case SYS_access:
+		return access(S(0), I(1));
+	case SYS_faccessat: /* no flags argument */
+		return faccessat(I(0), S(1), I(2), 0);
+	case SYS_chdir:
+		return chdir(S(0));
+	case SYS_chmod:
+		return chmod(S(0), (mode_t)a[1]);
+	case SYS_fchmodat: /* no flags argument */
+		return fchmodat(I(0), S(1), (mode_t)a[2], 0);
+	case SYS_chown:
+		return chown(S(0), (uid_t)a[1], (gid_t)a[2]);
+	case SYS_lchown:
+		return lchown(S(0), (uid_t)a[1], (gid_t)a[2]);
+	case SYS_truncate:
+		return truncate(S(0), O(1));
+	case SYS_creat:
+		return creat(S(0), (mode_t)a[1]);
+	case SYS_mkdir:
+		return mkdir(S(0), (mode_t)a[1]);
+	case SYS_rmdir:
+		return rmdir(S(0));
+	case SYS_unlink:
+		return unlink(S(0));
+	case SYS_rename:
+		return rename(S(0), S(1));
+	case SYS_link:
+		return link(S(0), S(1));
+	case SYS_symlink:
+		return symlink(S(0), S(1));
+	case SYS_readlink:
+		return readlink(S(0), P(1), Z(2));
+	case SYS_mknod:
+		return mknod(S(0), (mode_t)a[1], (dev_t)a[2]);
+	case SYS_mknodat:
+		return mknodat(I(0), S(1), (mode_t)a[2], (dev_t)a[3]);
+	case SYS_utime:
+		return utime(S(0), P(1));
+	case SYS_utimes:
+		return utimes(S(0), P(1));
+	case SYS_futimesat:
+		return futimesat(I(0), S(1), P(2));
+	case SYS_getxattr:
+		return getxattr(S(0), S(1), P(2), Z(3));
+	case SYS_lgetxattr:
+		return lgetxattr(S(0), S(1), P(2), Z(3));
+	case SYS_fgetxattr:
+		return fgetxattr(I(0), S(1), P(2), Z(3));
+	case SYS_setxattr:
+		return setxattr(S(0), S(1), P(2), Z(3), I(4));
+	case SYS_lsetxattr:
+		return lsetxattr(S(0), S(1), P(2), Z(3), I(4));
+	case SYS_fsetxattr:
+		return fsetxattr(I(0), S(1), P(2), Z(3), I(4));
+	case SYS_listxattr:
+		return listxattr(S(0), P(1), Z(2));
+	case SYS_llistxattr:
+		return llistxattr(S(0), P(1), Z(2));
+	case SYS_flistxattr:
+		return flistxattr(I(0), P(1), Z(2));
+	case SYS_removexattr:
+		return removexattr(S(0), S(1));
+	case SYS_lremovexattr:
+		return lremovexattr(S(0), S(1));
+	case SYS_fremovexattr:
+		return fremovexattr(I(0), S(1));
 	case SYS_dup:
 		return dup(I(0));
 	case SYS_dup3:

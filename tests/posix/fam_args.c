@@ -3,10 +3,13 @@
  * fam_args.c - the "args" family: the kernel's argument checks, in the
  * kernel's order: O_NOATIME by a non-owner, what an O_PATH descriptor may
  * and may not do, futimesat against a directory descriptor, linkat's
- * ENOTDIR cases, and the argument checks of mmap and msync.
+ * ENOTDIR cases, the argument checks of mmap and msync and of the xattr
+ * calls, and the calls made through syscall(2) by number.
  */
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <utime.h>
 
 #include "posix.h"
 
@@ -346,6 +349,82 @@ static void t_raw_paths(void)
 	close(pfd);
 }
 
+/* The descriptor and path calls made through syscall(2) by their numbers,
+ * the older ones included: each reaches the file the program named. */
+static void t_raw_numbers(void)
+{
+	char b[64] = "", sub[PATH_MAX];
+	struct iovec io = { b, 5 };
+	struct timeval tv[2] = { { 300, 0 }, { 400, 0 } };
+	struct utimbuf ub = { 100, 200 };
+	struct statfs sf;
+	int fd, dfd, p[2];
+
+	mk("args/num");
+	fd = (int)syscall(SYS_creat, P("args/num/f"), 0644);
+	R("args/num-creat", fd >= 0);
+	R("args/num-write", syscall(SYS_write, fd, "hello world", 11));
+	R("args/num-fchmod", syscall(SYS_fchmod, fd, 0600));
+	ST("args/num-stat", (int)syscall(SYS_stat, P("args/num/f"), &S));
+	R("args/num-fchown", syscall(SYS_fchown, fd, -1, -1));
+	R("args/num-pwritev", syscall(SYS_pwritev, fd, &io, 1, 2, 0));
+	R("args/num-preadv", syscall(SYS_preadv, fd, &io, 1, 0, 0));
+	emit("args/num-preadv-data", "%.5s", b);
+	R("args/num-readv", (lseek(fd, 6, SEEK_SET), syscall(SYS_readv, fd, &io, 1)));
+	R("args/num-writev", syscall(SYS_writev, fd, &io, 1));
+	R("args/num-preadv2", syscall(SYS_preadv2, fd, &io, 1, 0, 0, 0));
+	R("args/num-pwritev2-append", syscall(SYS_pwritev2, fd, &io, 1, 0, 0, RWF_APPEND));
+	R("args/num-fadvise-bad", syscall(SYS_fadvise64, fd, 0, 0, 99));
+	R("args/num-fadvise", syscall(SYS_fadvise64, fd, 0, 0, 0));
+	R("args/num-sync-file-range", syscall(SYS_sync_file_range, fd, 0, 0, 2));
+	R("args/num-readahead", syscall(SYS_readahead, fd, 0, 10));
+	R("args/num-syncfs", syscall(SYS_syncfs, fd));
+	R("args/num-fstatfs", syscall(SYS_fstatfs, fd, &sf));
+	R("args/num-statfs", syscall(SYS_statfs, P("args/num/f"), &sf));
+	R("args/num-dup2", syscall(SYS_dup2, fd, 50) == 50);
+	R("args/num-dup2-read", (lseek(50, 0, SEEK_SET), syscall(SYS_read, 50, b, 5)));
+	close(50);
+	R("args/num-truncate", syscall(SYS_truncate, P("args/num/f"), 4));
+	ST("args/num-lstat", (int)syscall(SYS_lstat, P("args/num/f"), &S));
+	R("args/num-access", syscall(SYS_access, P("args/num/f"), W_OK));
+	R("args/num-faccessat", syscall(SYS_faccessat, AT_FDCWD, P("args/num/f"), R_OK));
+	R("args/num-chmod", syscall(SYS_chmod, P("args/num/f"), 0640));
+	R("args/num-fchmodat", syscall(SYS_fchmodat, AT_FDCWD, P("args/num/f"), 0644));
+	R("args/num-chown", syscall(SYS_chown, P("args/num/f"), -1, -1));
+	R("args/num-mkdir", syscall(SYS_mkdir, P("args/num/d"), 0755));
+	snprintf(sub, sizeof(sub), "%s", P("args/num/d"));
+	dfd = open(sub, O_RDONLY | O_DIRECTORY);
+	R("args/num-chdir", syscall(SYS_chdir, sub));
+	R("args/num-chdir-create", close(open("here", O_WRONLY | O_CREAT, 0644)));
+	R("args/num-fchdir", syscall(SYS_fchdir, topfd));
+	close(dfd);
+	R("args/num-symlink", syscall(SYS_symlink, "f", P("args/num/l")));
+	R("args/num-readlink", syscall(SYS_readlink, P("args/num/l"), b, sizeof(b) - 1));
+	R("args/num-lchown", syscall(SYS_lchown, P("args/num/l"), -1, -1));
+	R("args/num-link", syscall(SYS_link, P("args/num/f"), P("args/num/h")));
+	R("args/num-rename", syscall(SYS_rename, P("args/num/h"), P("args/num/h2")));
+	R("args/num-unlink", syscall(SYS_unlink, P("args/num/h2")));
+	R("args/num-mknod-fifo", syscall(SYS_mknod, P("args/num/fifo"), S_IFIFO | 0600, 0));
+	R("args/num-mknodat-reg", syscall(SYS_mknodat, AT_FDCWD, P("args/num/reg"), S_IFREG | 0600, 0));
+	R("args/num-utime", syscall(SYS_utime, P("args/num/f"), &ub));
+	ST("args/num-utime-stat", (int)syscall(SYS_stat, P("args/num/f"), &S));
+	R("args/num-utimes", syscall(SYS_utimes, P("args/num/f"), tv));
+	R("args/num-futimesat", syscall(SYS_futimesat, AT_FDCWD, P("args/num/f"), tv));
+	R("args/num-listxattr", syscall(SYS_listxattr, P("args/num/f"), b, sizeof(b)));
+	R("args/num-flistxattr", syscall(SYS_flistxattr, fd, b, sizeof(b)));
+	R("args/num-getxattr-empty-name", syscall(SYS_getxattr, P("args/num/f"), "", b, sizeof(b)));
+	R("args/num-rmdir-nonempty", syscall(SYS_rmdir, P("args/num/d")));
+	if (pipe(p) == 0) {
+		R("args/num-sendfile", syscall(SYS_sendfile, p[1], fd, NULL, 3));
+		R("args/num-splice", (lseek(fd, 0, SEEK_SET), syscall(SYS_splice, fd, NULL, p[1], NULL, 2, 0)));
+		close(p[0]);
+		close(p[1]);
+	}
+	close(fd);
+	list("args/num-list", "args/num");
+	list("args/num-list-d", "args/num/d");
+}
+
 void t_args(void)
 {
 	mk("args");
@@ -357,4 +436,5 @@ void t_args(void)
 	t_mmap_args();
 	t_xattr_args();
 	t_raw_paths();
+	t_raw_numbers();
 }
