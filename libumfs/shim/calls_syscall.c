@@ -12,6 +12,8 @@
  */
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -268,6 +270,20 @@ SHIM_API long syscall(long number, ...)
 		return lremovexattr(S(0), S(1));
 	case SYS_fremovexattr:
 		return fremovexattr(I(0), S(1));
+	case SYS_ioctl:
+		return ioctl(I(0), (unsigned long)a[1], P(2));
+	case SYS_mmap:
+		return (long)mmap(P(0), Z(1), I(2), I(3), I(4), O(5));
+	case SYS_munmap:
+		return munmap(P(0), Z(1));
+	case SYS_mremap:
+		return (long)mremap(P(0), Z(1), Z(2), I(3), P(4));
+	case SYS_msync:
+		return msync(P(0), Z(1), I(2));
+	case SYS_inotify_add_watch:
+		return inotify_add_watch(I(0), S(1), (uint32_t)a[2]);
+	case SYS_execve:
+		return execve(S(0), P(1), P(2));
 	case SYS_dup:
 		return dup(I(0));
 	case SYS_dup3:

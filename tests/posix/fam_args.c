@@ -6,6 +6,7 @@
  * ENOTDIR cases, the argument checks of mmap and msync and of the xattr
  * calls, and the calls made through syscall(2) by number.
  */
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -421,6 +422,30 @@ static void t_raw_numbers(void)
 		close(p[1]);
 	}
 	close(fd);
+	fd = openp("args/num/f", O_RDWR);
+	if (fd >= 0) {
+		char *m, *m2;
+		int n = 0;
+
+		R("args/num-lseek", syscall(SYS_lseek, fd, 1, SEEK_SET));
+		R("args/num-ioctl-fionread", syscall(SYS_ioctl, fd, FIONREAD, &n));
+		emit("args/num-ioctl-fionread-bytes", "%d", n);
+		m = (char *)syscall(SYS_mmap, NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		R("args/num-mmap", m == MAP_FAILED ? -1 : 0);
+		if (m != MAP_FAILED) {
+			emit("args/num-mmap-bytes", "%.4s", m);
+			m[0] = 'J';
+			R("args/num-msync", syscall(SYS_msync, m, PG, MS_SYNC));
+			R("args/num-msync-pread", pread(fd, b, 4, 0));
+			emit("args/num-msync-file", "%.4s", b);
+			m2 = (char *)syscall(SYS_mremap, m, PG, 2 * PG, MREMAP_MAYMOVE, NULL);
+			R("args/num-mremap", m2 == MAP_FAILED ? -1 : 0);
+			if (m2 != MAP_FAILED)
+				m = m2;
+			R("args/num-munmap", syscall(SYS_munmap, m, m2 == MAP_FAILED ? PG : 2 * PG));
+		}
+		close(fd);
+	}
 	list("args/num-list", "args/num");
 	list("args/num-list-d", "args/num/d");
 }
