@@ -154,9 +154,7 @@ static int tmpfile_open_at(struct umfs_fs *fs, const char *base, const char *rel
  * were executed. */
 static bool open_needs_text_check(int flags)
 {
-	int acc = flags & O_ACCMODE;
-
-	return (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC)) && !(flags & O_PATH) &&
+	return (acc_writes(flags) || (flags & O_TRUNC)) && !(flags & O_PATH) &&
 	       unlikely(shim_texts() != 0);
 }
 
@@ -931,9 +929,9 @@ SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 /* vectored                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The array probed, the lengths checked; the buffers are probed as they
- * are used (ofd_read_user, iov_source). */
-static int iov_check(const struct iovec *iov, int cnt)
+/* The array probed, the lengths checked, their sum in *sum; the buffers
+ * are probed as they are used (ofd_read_user, iov_source). */
+static int iov_check(const struct iovec *iov, int cnt, size_t *sum)
 {
 	size_t total = 0;
 	int err;
@@ -948,6 +946,7 @@ static int iov_check(const struct iovec *iov, int cnt)
 			return -EINVAL;
 		total += iov[i].iov_len;
 	}
+	*sum = total;
 	return 0;
 }
 
@@ -992,12 +991,13 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 {
 	bool at_pos = off < 0;
 	ssize_t total = 0, n = 0;
+	size_t sum;
 	int err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt);
+		err = iov_check(iov, cnt, &sum);
 	if (!err)
-		err = rw_span_check(o, off, iov_total(iov, cnt));
+		err = rw_span_check(o, off, sum);
 	if (err)
 		return err;
 	if (at_pos) {
@@ -1057,12 +1057,13 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	ssize_t total = 0, n = 0;
 	off_t end = 0;
 	struct iovec *fixed = NULL;
+	size_t sum;
 	int saved_flags = 0, err = ofd_check(o);
 
 	if (!err)
-		err = iov_check(iov, cnt);
+		err = iov_check(iov, cnt, &sum);
 	if (!err)
-		err = rw_span_check(o, off, iov_total(iov, cnt));
+		err = rw_span_check(o, off, sum);
 	if (!err)
 		err = iov_source(iov, cnt, &fixed, &cnt);
 	if (err)
@@ -1318,15 +1319,6 @@ static int ofd_not_path(struct ofd *o)
 	return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
 }
 
-/* Open for reading: O_RDONLY or O_RDWR (not O_WRONLY, nor O_ACCMODE,
- * which reads nothing). */
-static bool ofd_may_read(struct ofd *o)
-{
-	int acc = atomic_load(&o->sh->flags) & O_ACCMODE;
-
-	return acc == O_RDONLY || acc == O_RDWR;
-}
-
 SHIM_API int ftruncate(int fd, off_t len)
 {
 	struct ofd *o = fd_get_fast(fd);
@@ -1522,7 +1514,7 @@ SHIM_API ssize_t readahead(int fd, off64_t off, size_t count)
 		return SYS(readahead)(fd, off, count);
 	SHIM_SERVE();
 	r = ofd_not_path(o);
-	if (!r && !ofd_may_read(o))
+	if (!r && !acc_reads(atomic_load(&o->sh->flags)))
 		r = -EBADF; /* as the kernel: open for reading */
 	else if (!r && o->type != S_IFREG)
 		r = -EINVAL;
@@ -1834,6 +1826,23 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	return shim_ret(r);
 }
 
+/* splice's checks in the kernel's order: the flags, the descriptors (a
+ * directory has no splice read: EINVAL), then one side must be a pipe,
+ * and a file written must not be O_APPEND. */
+static int splice_check(int in, int out, unsigned flags)
+{
+	bool out_pipe;
+	int r;
+
+	if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+		return -EINVAL;
+	r = copy_check_fds(in, out, false);
+	if (r)
+		return r == -EISDIR ? -EINVAL : r;
+	out_pipe = fd_is_pipe(out);
+	return !out_pipe && (!fd_is_pipe(in) || fd_appends(out)) ? -EINVAL : 0;
+}
+
 SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
 			unsigned int flags)
 {
@@ -1846,19 +1855,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	/* the kernel's order: an empty splice, the flags, the descriptors,
-	 * then one side must be a pipe and a file written not O_APPEND */
-	if (len == 0)
-		r = 0;
-	else if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE |
-				     SPLICE_F_GIFT))
-		r = -EINVAL;
-	else
-		r = copy_check_fds(in, out, false);
-	if (r == -EISDIR || (!r && len && !fd_is_pipe(in) && !fd_is_pipe(out)))
-		r = -EINVAL;
-	if (!r && len && !fd_is_pipe(out) && fd_appends(out))
-		r = -EINVAL;
+	r = len ? splice_check(in, out, flags) : 0; /* an empty splice checks nothing */
 	if (!r && len) {
 		shim_depth++;
 		r = copy_loop(in, inoff, out, outoff, len);

@@ -1184,7 +1184,7 @@ SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 		err = -EINVAL;
 	else if (shared && (prot & PROT_WRITE) && accmode != O_RDWR)
 		err = -EACCES;
-	else if (accmode == O_WRONLY || accmode == O_ACCMODE)
+	else if (!acc_reads(accmode))
 		err = -EACCES; /* not open for reading */
 	else if (o->type != S_IFREG)
 		err = -ENODEV;

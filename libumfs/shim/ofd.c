@@ -209,7 +209,7 @@ static int ofd_claim_fill(struct ofd_claim *c, struct umfs_file *uf, const char 
 	o->cached_flags = atomic_load(&sh->flags);
 	umfs_file_set_flags(uf, o->cached_flags);
 	o->cloexec_fd = c->fd;
-	o->cloexec = (flags & O_CLOEXEC) != 0;
+	o->cloexec = c->cloexec;
 	o->registered = true; /* the caller counted the open */
 	ofd_link(o);
 	uinfo_set(c->fd, o);

@@ -698,9 +698,8 @@ bool ofd_slot_open_for_write(uint64_t ino, uint32_t gen)
 		    memcmp(sh->pool_uuid, shim_pool_uuid, sizeof(shim_pool_uuid)) != 0)
 			continue;
 		flags = atomic_load_explicit(&sh->flags, memory_order_relaxed);
-		if ((flags & O_PATH) || (flags & O_ACCMODE) == O_RDONLY ||
-		    (flags & O_ACCMODE) == O_ACCMODE)
-			continue; /* not open for writing */
+		if ((flags & O_PATH) || !acc_writes(flags))
+			continue;
 		/* a hint left by a holder that was killed: nobody has its token */
 		fd = token_take(i, O_CLOEXEC, false);
 		if (fd >= 0 || fd == -ENOENT) {

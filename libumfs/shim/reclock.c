@@ -108,7 +108,7 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 {
 	bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
 	bool get = cmd == F_GETLK || cmd == F_OFD_GETLK;
-	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
+	int flags = atomic_load(&o->sh->flags);
 	struct umfs_fs *fs = shim_fs_peek();
 	struct umfs_lock_req q = { 0 }, got;
 	struct flock fl;
@@ -116,7 +116,7 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 
 	if (!user)
 		return -EFAULT;
-	if (atomic_load(&o->sh->flags) & O_PATH)
+	if (flags & O_PATH)
 		return -EBADF;
 	if (user_readable(user, sizeof(*user)))
 		return -EFAULT;
@@ -127,9 +127,9 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 		: fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
 		return -EINVAL;
 	if (!get) {
-		if (fl.l_type == F_RDLCK && (accmode == O_WRONLY || accmode == O_ACCMODE))
+		if (fl.l_type == F_RDLCK && !acc_reads(flags))
 			return -EBADF;
-		if (fl.l_type == F_WRLCK && (accmode == O_RDONLY || accmode == O_ACCMODE))
+		if (fl.l_type == F_WRLCK && !acc_writes(flags))
 			return -EBADF;
 	}
 	r = rl_range(o, &fl, &q.start, &q.end);
@@ -167,15 +167,14 @@ int reclock_flock(struct ofd *o, int op)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 	struct umfs_lock_req q = { 0 };
-	int r;
+	int flags = atomic_load(&o->sh->flags), r;
 
 	q.type = umfs_lock_flock_type(op);
 	if (q.type < 0)
 		return q.type;
 	/* as the kernel, after the operation's check: an O_PATH descriptor
 	 * locks nothing, one open for neither reading nor writing only unlocks */
-	if ((atomic_load(&o->sh->flags) & O_PATH) ||
-	    (q.type != F_UNLCK && (atomic_load(&o->sh->flags) & O_ACCMODE) == O_ACCMODE))
+	if ((flags & O_PATH) || (q.type != F_UNLCK && !acc_reads(flags) && !acc_writes(flags)))
 		return -EBADF;
 	if (!fs)
 		return -ENOLCK;

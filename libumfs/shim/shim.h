@@ -73,6 +73,20 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* What an access mode allows: O_RDWR both, O_ACCMODE (3) neither (an open
+ * for ioctls, which checks both permissions). */
+static inline bool acc_reads(int flags)
+{
+	int acc = flags & O_ACCMODE;
+
+	return acc == O_RDONLY || acc == O_RDWR;
+}
+static inline bool acc_writes(int flags)
+{
+	int acc = flags & O_ACCMODE;
+
+	return acc == O_WRONLY || acc == O_RDWR;
+}
 /* The kernel's O_LARGEFILE: glibc defines it as 0 on x86-64, where the
  * kernel sets it on every open but O_PATH's and F_GETFL reports it. */
 #define KERNEL_O_LARGEFILE 0100000
