@@ -1597,16 +1597,45 @@ SHIM_API int sync_file_range(int fd, off64_t off, off64_t len, unsigned int flag
 
 #define COPY_CHUNK (256u << 10)
 
-/* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
- * its offset); both through the shim, so either may be a kernel fd. */
-static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len)
+/* A pipe or FIFO: a kernel descriptor (UMFS FIFOs are the host's). */
+static bool fd_is_pipe(int fd)
 {
+	struct stat st;
+
+	return uinfo_peek(fd) == NULL && SYS(fstat)(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* For splice's SPLICE_F_NONBLOCK: whether the pipe fd can take part in a
+ * transfer now without waiting (ev: POLLIN to read it, POLLOUT to write
+ * it; a pipe whose other end is gone answers at once too). */
+static bool pipe_ready(int fd, short ev)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int saved = errno;
+	bool ready = SYS(poll)(&p, 1, 0) == 1 && (p.revents & (ev | POLLHUP | POLLERR));
+
+	errno = saved;
+	return ready;
+}
+
+/* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
+ * its offset); both through the shim, so either may be a kernel fd.
+ * nonblock (splice's SPLICE_F_NONBLOCK, one side a pipe): the pipe is read
+ * only while it holds bytes, and written a pipe buffer's worth at a time
+ * while it has room for one, so that nothing waits: -EAGAIN when the pipe
+ * cannot move a byte at once. */
+static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+			 bool nonblock)
+{
+	bool in_pipe = nonblock && fd_is_pipe(in), out_pipe = nonblock && !in_pipe;
 	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
 	ssize_t total = 0;
 	char *buf;
 
 	if (len == 0)
 		return 0;
+	if (out_pipe)
+		chunk = chunk < PIPE_BUF ? chunk : PIPE_BUF; /* one buffer: a write that cannot wait */
 	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
@@ -1614,6 +1643,10 @@ static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_
 		size_t want = len - (size_t)total < chunk ? len - (size_t)total : chunk;
 		ssize_t n, w, done = 0;
 
+		if ((in_pipe && !pipe_ready(in, POLLIN)) || (out_pipe && !pipe_ready(out, POLLOUT))) {
+			free(buf);
+			return total ? total : -EAGAIN;
+		}
 		n = inoff ? pread(in, buf, want, *inoff) : read(in, buf, want);
 		if (n < 0) {
 			n = -errno;
@@ -1707,12 +1740,13 @@ static int copy_check_fds(int in, int out, bool out_no_append)
 		return r;
 	oi = fd_get_fast(in);
 	oo = fd_get_fast(out);
-	if (oi && (!oi->uf || (atomic_load(&oi->sh->flags) & O_ACCMODE) == O_WRONLY ||
+	/* access mode 3 neither reads nor writes */
+	if (oi && (!oi->uf || !acc_reads(atomic_load(&oi->sh->flags)) ||
 		   (atomic_load(&oi->sh->flags) & O_PATH)))
 		r = -EBADF;
 	else if (oi && oi->type == S_IFDIR)
 		r = -EISDIR;
-	else if (oo && (!oo->uf || (atomic_load(&oo->sh->flags) & O_ACCMODE) == O_RDONLY ||
+	else if (oo && (!oo->uf || !acc_writes(atomic_load(&oo->sh->flags)) ||
 			(atomic_load(&oo->sh->flags) & O_PATH)))
 		r = -EBADF;
 	else if (oo && out_no_append && (atomic_load(&oo->sh->flags) & O_APPEND))
@@ -1737,14 +1771,6 @@ static bool fd_appends(int fd)
 	flags = atomic_load(&o->sh->flags);
 	ofd_put(o);
 	return flags & O_APPEND;
-}
-
-/* A pipe or FIFO: a kernel descriptor (UMFS FIFOs are the host's). */
-static bool fd_is_pipe(int fd)
-{
-	struct stat st;
-
-	return uinfo_peek(fd) == NULL && SYS(fstat)(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 /* copy_file_range's offsets, as the kernel checks them: one that wraps
@@ -1786,7 +1812,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		r = copy_clamp(in, inoff, out, outoff, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len);
+		r = copy_loop(in, inoff, out, outoff, len, false);
 		shim_depth--;
 	}
 	TRACE_SERVED(copy_file_range, r, t0, "%d, %d, %zu", in, out, len);
@@ -1817,7 +1843,7 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	if (!r) {
 		o64 = off ? *off : 0;
 		shim_depth++;
-		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count);
+		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count, false);
 		shim_depth--;
 		if (off && r > 0)
 			*off = (off_t)o64;
@@ -1858,7 +1884,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	r = len ? splice_check(in, out, flags) : 0; /* an empty splice checks nothing */
 	if (!r && len) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len);
+		r = copy_loop(in, inoff, out, outoff, len, flags & SPLICE_F_NONBLOCK);
 		shim_depth--;
 	}
 	TRACE_SERVED(splice, r, t0, "%d, %d, %zu", in, out, len);

@@ -970,6 +970,11 @@ static void t_sync(void)
 /* copy_file_range, sendfile                                           */
 /* ------------------------------------------------------------------ */
 
+static void on_alarm_quiet(int sig)
+{
+	(void)sig;
+}
+
 static void t_copy(void)
 {
 	char *src = pattern(10000, 4);
@@ -1108,6 +1113,75 @@ static void t_copy(void)
 		close(ap);
 		close(d);
 		close(w);
+	}
+
+	/* a descriptor of access mode 3 neither reads nor writes: EBADF
+	 * before the other checks; SPLICE_F_NONBLOCK never waits on the pipe
+	 * (a wait is cut by a timer's signal, EINTR, so that it fails the check) */
+	{
+		struct sigaction sa = { .sa_handler = on_alarm_quiet }, old_sa;
+		int m3 = open(P("copy/src"), 3), w = open(P("copy/sent"), O_RDWR);
+		int ap = open(P("copy/sent"), O_WRONLY | O_APPEND), p[2] = { -1, -1 };
+		char buf[4096] = { 0 };
+		off64_t o;
+
+		struct itimerval every = { { 2, 0 }, { 2, 0 } }, off = { { 0, 0 }, { 0, 0 } };
+
+		sigaction(SIGALRM, &sa, &old_sa);
+		setitimer(ITIMER_REAL, &every, NULL);
+		if (m3 >= 0 && w >= 0 && ap >= 0 && pipe(p) == 0) {
+			R("copy/m3-cfr-from", copy_file_range(m3, NULL, w, NULL, 4, 0));
+			R("copy/m3-cfr-to", copy_file_range(in, NULL, m3, NULL, 4, 0));
+			o = -1;
+			R("copy/m3-cfr-from-wrapping", copy_file_range(m3, &o, w, NULL, 4, 0));
+			R("copy/m3-sendfile-from", sendfile(w, m3, NULL, 4));
+			R("copy/m3-sendfile-to", sendfile(m3, in, NULL, 4));
+			R("copy/m3-sendfile-to-append", sendfile(ap, m3, NULL, 4));
+			R("copy/m3-splice-to-pipe", splice(m3, NULL, p[1], NULL, 4, 0));
+			R("copy/m3-splice-from-pipe", splice(p[0], NULL, m3, NULL, 4, SPLICE_F_NONBLOCK));
+			R("copy/m3-splice-to-file", splice(m3, NULL, w, NULL, 4, 0));
+			R("copy/nb-from-empty-pipe", splice(p[0], NULL, w, NULL, 4, SPLICE_F_NONBLOCK));
+			/* the pipe full: nothing moves, the offset stays */
+			R("copy/nb-lseek", lseek(in, 0, SEEK_SET));
+			fcntl(p[1], F_SETFL, O_NONBLOCK);
+			while (write(p[1], buf, sizeof(buf)) > 0)
+				;
+			fcntl(p[1], F_SETFL, 0);
+			R("copy/nb-to-full-pipe", splice(in, NULL, p[1], NULL, 4, SPLICE_F_NONBLOCK));
+			offset("copy/nb-to-full-pipe-offset", in);
+			/* room for two buffers: what fits moves, in order */
+			R("copy/nb-drain-two", read(p[0], buf, sizeof(buf)) + read(p[0], buf, sizeof(buf)));
+			R("copy/nb-to-pipe-room", splice(in, NULL, p[1], NULL, 10000, SPLICE_F_NONBLOCK));
+			offset("copy/nb-to-pipe-room-offset", in);
+			{
+				/* 14 buffers of the zeros that filled it, then the file's 8192 */
+				static char got[16 * 4096];
+				ssize_t n, all = 0;
+
+				fcntl(p[0], F_SETFL, O_NONBLOCK);
+				while ((n = read(p[0], got + all, sizeof(got) - (size_t)all)) > 0)
+					all += n;
+				emit("copy/nb-to-pipe-room-bytes", "%zd bytes in the pipe, the last 8192 %s the file's first",
+				     all, all >= 8192 && !memcmp(got + all - 8192, src, 8192) ? "are" : "are NOT");
+			}
+			fcntl(p[0], F_SETFL, 0);
+			/* bytes waiting in the pipe go into the file at once */
+			R("copy/nb-pipe-write", write(p[1], "piped", 5));
+			R("copy/nb-from-pipe", splice(p[0], NULL, w, NULL, 100, SPLICE_F_NONBLOCK));
+			R("copy/nb-from-pipe-empty-again", splice(p[0], NULL, w, NULL, 100, SPLICE_F_NONBLOCK));
+			close(p[1]);
+			R("copy/nb-from-pipe-closed", splice(p[0], NULL, w, NULL, 100, SPLICE_F_NONBLOCK));
+			close(p[0]);
+		}
+		setitimer(ITIMER_REAL, &off, NULL);
+		sigaction(SIGALRM, &old_sa, NULL);
+		if (m3 >= 0)
+			close(m3);
+		if (w >= 0)
+			close(w);
+		if (ap >= 0)
+			close(ap);
+		content("copy/nb-content", "copy/sent");
 	}
 out:
 	if (in >= 0)
