@@ -150,7 +150,7 @@ static int iocb_check(struct ofd *o, const struct iocb *cb)
 	}
 	if (cb->aio_rw_flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;
-	if ((acc & O_ACCMODE) == (rd ? O_WRONLY : O_RDONLY))
+	if (rd ? !acc_reads(acc) : !acc_writes(acc))
 		return -EBADF;
 	if ((cb->aio_lio_opcode == IOCB_CMD_PREADV || cb->aio_lio_opcode == IOCB_CMD_PWRITEV) &&
 	    cb->aio_nbytes > IOV_MAX)

@@ -229,7 +229,7 @@ static int sqe_perform(struct ofd *o, const struct io_uring_sqe *sqe, int64_t *w
 	}
 	rd = sqe->opcode == IORING_OP_READ || sqe->opcode == IORING_OP_READV ||
 	     sqe->opcode == IORING_OP_READ_FIXED;
-	if ((acc & O_PATH) || (acc & O_ACCMODE) == (rd ? O_WRONLY : O_RDONLY))
+	if ((acc & O_PATH) || (rd ? !acc_reads(acc) : !acc_writes(acc)))
 		return -EBADF;
 	if (sqe->rw_flags & ~SHIM_RWF_KNOWN)
 		return -EOPNOTSUPP;

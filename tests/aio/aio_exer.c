@@ -3,6 +3,7 @@
  * aio_exer - asynchronous I/O on one file against an in-memory model.
  *
  *   aio_exer FILE KFILE [--ops N] [--seed S] [--size MAX] [--engine E]
+ *            [--noappend 0]
  *
  * Runs each engine (E: posix, libaio, uring, or all): glibc's POSIX AIO
  * (aio_read/aio_write with aio_suspend, lio_listio LIO_WAIT and LIO_NOWAIT,
@@ -16,7 +17,10 @@
  * whole file are checked against the model; then the cases each engine
  * has of its own: POSIX notifications (SIGEV_SIGNAL's si_code and value,
  * SIGEV_THREAD), aio_error/aio_return of a failed request, libaio's
- * submission errors, io_uring's chains broken by a short read. The same
+ * submission errors, io_uring's chains broken by a short read; through
+ * libaio and io_uring, a second description of FILE of access mode 3
+ * (EBADF) and one with O_APPEND written with RWF_NOAPPEND (at the offset
+ * given, unless --noappend 0 or the kernel lacks the flag). The same
  * run on tmpfs and on UMFS must pass. Exit 1 at the first mismatch.
  */
 #include <aio.h>
@@ -45,6 +49,8 @@ static unsigned char *model;
 static size_t msize, maxsize = 256 << 10;
 static uint64_t rng;
 static int fd, kfd;
+static const char *fpath, *kpath;
+static bool noappend = true; /* --noappend 0: RWF_NOAPPEND is not checked */
 static const char *engine_name;
 static long opno;
 static unsigned char kpattern[KSIZE];
@@ -384,6 +390,70 @@ static void libaio_batch(struct op *ops, int n)
 	}
 }
 
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020 /* Linux 6.9 */
+#endif
+
+/* Whether the kernel knows RWF_NOAPPEND (Linux 6.9 on): asked on KFILE,
+ * its byte 0 written again as it is. */
+static bool kernel_noappend(void)
+{
+	int afd = open(kpath, O_WRONLY | O_APPEND);
+	struct iovec iov = { .iov_base = kpattern, .iov_len = 1 };
+	bool ok = afd >= 0 && pwritev2(afd, &iov, 1, 0, RWF_NOAPPEND) == 1;
+
+	if (afd >= 0)
+		close(afd);
+	return ok;
+}
+
+/* The cases of a request through another description of FILE: one of
+ * access mode 3 (neither reads nor writes) and one with O_APPEND, where
+ * RWF_NOAPPEND writes at the request's offset. submit(fd, write, flags,
+ * byte, off, &refused) returns the request's result, at submission
+ * (refused) or in its event; refuses: the engine refuses a request on a
+ * descriptor that cannot do it at submission (libaio), not in its event. */
+static void other_descriptions(long (*submit)(int fd, bool write, int flags, char *b, off_t off,
+					      bool *refused), bool refuses)
+{
+	int m3 = open(fpath, 3), afd = open(fpath, O_WRONLY | O_APPEND);
+	bool refused;
+	char b = 'N';
+	long r;
+
+	if (m3 < 0 || afd < 0)
+		die("reopening FILE: %s", strerror(errno));
+	for (int w = 0; w < 2; w++)
+		if ((r = submit(m3, w, 0, &b, 0, &refused)) != -EBADF || refused != refuses)
+			die("a %s on access mode 3: %ld%s, expected -EBADF%s", w ? "write" : "read",
+			    r, refused ? " at submission" : "", refuses ? " at submission" : "");
+	if (noappend && kernel_noappend()) {
+		if ((r = submit(afd, true, RWF_NOAPPEND, &b, 0, &refused)) != 1)
+			die("an RWF_NOAPPEND write on O_APPEND: %ld, expected 1", r);
+		model[0] = (unsigned char)b; /* at 0, not at the end (check_whole) */
+		if (msize < 1)
+			msize = 1;
+	}
+	close(m3);
+	close(afd);
+}
+
+static long libaio_submit(int rfd, bool write, int flags, char *b, off_t off, bool *refused)
+{
+	struct iocb cb, *list[1] = { &cb };
+	struct io_event ev;
+	int r;
+
+	write ? io_prep_pwrite(&cb, rfd, b, 1, off) : io_prep_pread(&cb, rfd, b, 1, off);
+	cb.aio_rw_flags = flags;
+	*refused = (r = io_submit(actx, 1, list)) != 1;
+	if (*refused)
+		return r;
+	if (io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &cb)
+		die("the event of a request on another description");
+	return (long)ev.res;
+}
+
 static void libaio_cases(void)
 {
 	struct iocb cb, *list[2] = { &cb, &cb };
@@ -412,6 +482,7 @@ static void libaio_cases(void)
 		if (io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &good || ev.res != 1)
 			die("the good iocb's event");
 	}
+	other_descriptions(libaio_submit, true);
 	/* nothing left: a zero timeout finds nothing */
 	if ((r = io_getevents(actx, 0, 1, &ev, &zero)) != 0)
 		die("io_getevents on an empty context: %d", r);
@@ -479,6 +550,23 @@ static void uring_pair(struct op *ops, unsigned link)
 	uring_reap(ops, 2);
 }
 
+static long uring_submit(int rfd, bool write, int flags, char *b, off_t off, bool *refused)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&uring);
+	struct io_uring_cqe *cqe;
+	long res;
+
+	*refused = false; /* io_uring answers every request in its CQE */
+	write ? io_uring_prep_write(sqe, rfd, b, 1, (uint64_t)off)
+	      : io_uring_prep_read(sqe, rfd, b, 1, (uint64_t)off);
+	sqe->rw_flags = flags;
+	if (io_uring_submit(&uring) != 1 || io_uring_wait_cqe(&uring, &cqe) < 0)
+		die("io_uring_submit of a request on another description");
+	res = cqe->res;
+	io_uring_cqe_seen(&uring, cqe);
+	return res;
+}
+
 static void uring_cases(void)
 {
 	struct op ops[3];
@@ -518,6 +606,7 @@ static void uring_cases(void)
 			die("a failed read %slinked to a read: %ld, %ld (expected -EINVAL, %ld)",
 			    hard ? "hard-" : "", ops[0].res, ops[1].res, second);
 	}
+	other_descriptions(uring_submit, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -569,7 +658,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: aio_exer FILE KFILE [--ops N] [--seed S] [--size MAX] "
-				"[--engine posix|libaio|uring|all]\n");
+				"[--engine posix|libaio|uring|all] [--noappend 0]\n");
 		return 2;
 	}
 	for (int i = 3; i + 1 < argc; i += 2) {
@@ -581,9 +670,13 @@ int main(int argc, char **argv)
 			maxsize = strtoul(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--engine"))
 			which = argv[i + 1];
+		else if (!strcmp(argv[i], "--noappend"))
+			noappend = strcmp(argv[i + 1], "0") != 0;
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	model = calloc(1, maxsize + 4096 + MAXLEN);
+	fpath = argv[1];
+	kpath = argv[2];
 	fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
 	kfd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || kfd < 0) {

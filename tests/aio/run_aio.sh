@@ -38,8 +38,11 @@ fe_start
 export UMFS_LOG_FILE=$FE_TMP/umfs.log
 for seed in ${AIO_SEEDS:-1 2}; do
 	what="seed $seed, ${AIO_OPS:-1500} requests per engine"
+	# a FUSE write carries no RWF_NOAPPEND: umfs-fuse appends (umfs-fuse(8))
+	noappend=1
+	[ "$mode" = fuse ] && noappend=0
 	"${FE_RUN[@]}" "$exer" "$FE_ROOT/aio-$seed" "$FE_TMP/kernel-$seed" --seed "$seed" \
-		--ops "${AIO_OPS:-1500}" >"$FE_TMP/aio.out" 2>&1 && rc=0 || rc=1
+		--ops "${AIO_OPS:-1500}" --noappend "$noappend" >"$FE_TMP/aio.out" 2>&1 && rc=0 || rc=1
 	result "$rc" "$what"
 	sed 's/^/# /' "$FE_TMP/aio.out"
 done
