@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "namei.h"
 #include "persist.h"
+#include "procfs.h"
 #include "share.h"
 #include "verify.h"
 
@@ -44,6 +45,44 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	if (!err && (flags & O_NOATIME) && !umfs_cred_owner_or_capable(fs, w->ino))
 		err = -EPERM; /* as Linux: only the owner (or CAP_FOWNER) may */
 	return err;
+}
+
+/* A level of the host's fs.protected_regular or fs.protected_fifos: 0
+ * where /proc cannot tell. Read at each use, as the kernel reads its own:
+ * only an open of another user's file in a sticky directory asks. */
+static int open_protected_level(bool fifo)
+{
+	char buf[16];
+
+	if (umfs_proc_read(AT_FDCWD, fifo ? "/proc/sys/fs/protected_fifos"
+					  : "/proc/sys/fs/protected_regular", buf, sizeof(buf)) <= 0)
+		return 0;
+	return buf[0] >= '0' && buf[0] <= '9' ? buf[0] - '0' : 0;
+}
+
+/* Linux's fs.protected_regular and fs.protected_fifos, at the host's
+ * levels: an O_CREAT open (not O_EXCL) that finds a regular file or a
+ * FIFO in a sticky directory, owned neither by the caller nor by the
+ * directory's owner, is refused when the directory is world-writable
+ * (level 1) or group-writable (level 2): another user may have planted
+ * the name for the caller to write into or read from. Root too. */
+static int open_sticky_check(struct umfs_fs *fs, const struct umfs_walk *w)
+{
+	const struct umfs_inode *dir = umfs_inode(fs, w->parent), *in = umfs_inode(fs, w->ino);
+	gid_t groups[NGROUPS_MAX_SMALL];
+	struct umfs_ucred c;
+	int level;
+
+	if (!(dir->mode & S_ISVTX) || !(S_ISREG(in->mode) || S_ISFIFO(in->mode)) ||
+	    !(dir->mode & (S_IWOTH | S_IWGRP)) || in->uid == dir->uid)
+		return 0;
+	umfs_cred_current(&c, groups);
+	if (in->uid == c.uid)
+		return 0;
+	level = open_protected_level(S_ISFIFO(in->mode));
+	if ((dir->mode & S_IWOTH) ? level >= 1 : level >= 2)
+		return -EACCES;
+	return 0;
 }
 
 static void file_kill_privs(struct umfs_file *f);
@@ -141,7 +180,9 @@ static int open_at(struct umfs_fs *fs, const char *base, const char *path, unsig
 			err = -EISDIR;
 			goto out_unlock;
 		}
-		err = open_check(fs, w, flags);
+		err = (flags & O_CREAT) ? open_sticky_check(fs, w) : 0;
+		if (!err)
+			err = open_check(fs, w, flags);
 		if (err)
 			goto out_unlock;
 	}
