@@ -454,13 +454,15 @@ int umfs_rmdir(struct umfs_fs *fs, const char *path);
  *   -EINVAL    other flags, or both; a directory moved under itself
  *   -EROFS     a read-only mount
  *   -EBUSY     either path names the root, or ends in "." or ".."
- *   -EEXIST    RENAME_NOREPLACE and to exists
+ *   -EEXIST    RENAME_NOREPLACE and to exists, or ends in "." or ".."
  *   -ENOENT    also: RENAME_EXCHANGE and to does not exist
  *   -ENOTDIR   a directory would replace a non-directory, or a path ends
  *              in '/' and names no directory
  *   -EISDIR    a non-directory would replace a directory
  *   -ENOTEMPTY to is a directory with entries, or an ancestor of from
- *   -EACCES    no write or search permission on either parent directory
+ *   -EACCES    no write or search permission on either parent directory;
+ *              or a directory moved to another parent, or exchanged with
+ *              one there, is not writable by the caller (its ".." changes)
  *   -EPERM     a sticky parent, and the caller owns neither it nor the
  *              entry it would remove or move (and is not root)
  *   -ENOSPC    no room for the new entry

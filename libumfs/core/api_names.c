@@ -481,60 +481,72 @@ struct rename_ctx {
 	unsigned flags;
 };
 
+/*
+ * The checks of a rename, in the kernel's order (do_renameat2, then
+ * vfs_rename): the names, the source's existence, the flags and trailing
+ * slashes; the two ancestries, which would cut a directory off from the
+ * tree; two names of one inode (nothing to do: returns 1); then, as the
+ * kernel's may_delete and may_create, the old directory's permission and
+ * stickiness, the new one's, and the target's type; a directory that
+ * changes parent needs write permission of its own (its ".." changes), so
+ * does a directory it is exchanged with; last, a target directory must be
+ * empty.
+ */
 static int rename_check(struct umfs_fs *fs, struct rename_ctx *r)
 {
 	struct umfs_walk *wo = r->wo, *wn = r->wn;
-	const struct umfs_inode *src = umfs_inode(fs, r->src);
+	const struct umfs_inode *src, *dst = r->dst ? umfs_inode(fs, r->dst) : NULL;
+	bool exchange = r->flags & RENAME_EXCHANGE;
 	int err;
 
-	if (api_is_dot_or_dotdot(wo) || api_is_dot_or_dotdot(wn))
+	if (api_is_dot_or_dotdot(wo))
 		return -EBUSY; /* as Linux: "." and ".." are not names to move */
-	if ((r->flags & RENAME_NOREPLACE) && r->dst)
+	if (api_is_dot_or_dotdot(wn))
+		return (r->flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+	if (!r->src)
+		return -ENOENT; /* the source is looked up after the names are judged */
+	src = umfs_inode(fs, r->src);
+	if ((r->flags & RENAME_NOREPLACE) && dst)
 		return -EEXIST;
-	if ((r->flags & RENAME_EXCHANGE) && !r->dst)
+	if (exchange && !dst)
 		return -ENOENT;
-	/* as Linux: unless the source is a directory, a trailing slash is
-	 * ENOTDIR; with EXCHANGE the same holds for the target */
-	if (!S_ISDIR(src->mode) &&
-	    (wo->trailing_slash || (wn->trailing_slash && !(r->flags & RENAME_EXCHANGE))))
+	if (exchange && wn->trailing_slash && !S_ISDIR(dst->mode))
 		return -ENOTDIR;
-	if ((r->flags & RENAME_EXCHANGE) && wn->trailing_slash && r->dst &&
-	    !S_ISDIR(umfs_inode(fs, r->dst)->mode))
+	/* unless the source is a directory, a trailing slash is ENOTDIR; with
+	 * EXCHANGE the target's was judged above */
+	if (!S_ISDIR(src->mode) && (wo->trailing_slash || (wn->trailing_slash && !exchange)))
 		return -ENOTDIR;
+	/* a directory moved under itself; a target that is an ancestor of
+	 * the source (not empty, or with EXCHANGE a move under itself) */
+	if (S_ISDIR(src->mode) && dir_is_within(fs, wn->parent, r->src))
+		return -EINVAL;
+	if (dst && S_ISDIR(dst->mode) && dir_is_within(fs, wo->parent, r->dst))
+		return exchange ? -EINVAL : -ENOTEMPTY;
+	if (r->dst == r->src)
+		return 1; /* two names of one inode: POSIX says do nothing */
 	err = api_may_change_dir(fs, wo->parent);
 	if (!err)
-		err = api_may_change_dir(fs, wn->parent);
-	if (!err)
 		err = api_sticky_check(fs, wo->parent, r->src);
-	if (!err && r->dst)
+	if (!err)
+		err = api_may_change_dir(fs, wn->parent);
+	if (!err && dst)
 		err = api_sticky_check(fs, wn->parent, r->dst);
 	if (err)
 		return err;
-	if (r->dst == r->src)
-		return 1; /* two names of one inode: POSIX says do nothing */
-	/* moving a directory under itself would cut it off from the tree */
-	if (S_ISDIR(src->mode) && dir_is_within(fs, wn->parent, r->src))
-		return -EINVAL;
-	/* a target that is an ancestor of the source is not empty (Linux
-	 * checks this before the types) */
-	if (r->dst && S_ISDIR(umfs_inode(fs, r->dst)->mode) && !(r->flags & RENAME_EXCHANGE) &&
-	    dir_is_within(fs, wo->parent, r->dst))
-		return -ENOTEMPTY;
-	if (r->dst) {
-		const struct umfs_inode *dst = umfs_inode(fs, r->dst);
-
-		if ((r->flags & RENAME_EXCHANGE)) {
-			if (S_ISDIR(dst->mode) && dir_is_within(fs, wo->parent, r->dst))
-				return -EINVAL;
-			return 0;
-		}
-		if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
-			return -ENOTDIR;
-		if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
-			return -EISDIR;
-		if (S_ISDIR(dst->mode) && dst->dir.nentries)
-			return -ENOTEMPTY;
+	if (dst && !exchange && S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+		return -ENOTDIR;
+	if (dst && !exchange && !S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+		return -EISDIR;
+	if (wn->parent != wo->parent) {
+		if (S_ISDIR(src->mode))
+			err = umfs_permission(fs, r->src, W_OK);
+		if (!err && exchange && S_ISDIR(dst->mode))
+			err = umfs_permission(fs, r->dst, W_OK);
+		if (err)
+			return err;
 	}
+	if (dst && !exchange && S_ISDIR(dst->mode) && dst->dir.nentries)
+		return -ENOTEMPTY;
 	return 0;
 }
 
@@ -628,7 +640,7 @@ int umfs_rename(struct umfs_fs *fs, const char *from, const char *to, unsigned f
 		goto out_free;
 	}
 	umfs_meta_lock(fs);
-	err = walk_for_change(fs, from, 0, r.wo);
+	err = walk_for_change(fs, from, UMFS_WALK_PARENT, r.wo); /* a missing source: rename_check */
 	if (!err)
 		err = walk_for_change(fs, to, UMFS_WALK_PARENT | UMFS_WALK_SECOND, r.wn);
 	if (err)

@@ -4150,6 +4150,35 @@ static void perm_nobody(void)
 	R("perm/rootfile-readlink-dir", (int)readlink(P("perm/closed/file"), buf, sizeof(buf)));
 }
 
+/* rename's checks as uid 65534, in the kernel's order: the names, the
+ * source's existence, the ancestries and two names of one inode before
+ * any permission; a directory that changes parent needs write permission
+ * of its own (its ".." changes), and so does one it is exchanged with */
+static void perm_rename(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	R("perm/rename-rootdir-across", rename(P("perm/ra/rootdir"), P("perm/rb/rootdir")));
+	R("perm/rename-xchg-rootdirs-across",
+	  renameat2(AT_FDCWD, P("perm/ra/rootdir"), AT_FDCWD, P("perm/rb/rootdir2"), RENAME_EXCHANGE));
+	R("perm/rename-xchg-open-with-rootdir",
+	  renameat2(AT_FDCWD, P("perm/ra/opendir"), AT_FDCWD, P("perm/rb/rootdir2"), RENAME_EXCHANGE));
+	R("perm/rename-xchg-open-dirs",
+	  renameat2(AT_FDCWD, P("perm/ra/opendir"), AT_FDCWD, P("perm/rb/opendir2"), RENAME_EXCHANGE));
+	R("perm/rename-rootdir-within", rename(P("perm/ra/rootdir"), P("perm/ra/rootdir-moved")));
+	R("perm/rename-open-rootdir-across", rename(P("perm/ra/opendir2"), P("perm/rb/opendir3")));
+	R("perm/rename-links-in-rodir", rename(P("perm/ro2/f"), P("perm/ro2/g")));
+	R("perm/rename-under-itself-rodir", rename(P("perm/ro2/sub"), P("perm/ro2/sub/in/x")));
+	R("perm/rename-over-ancestor-rodir", rename(P("perm/ro2/sub/in"), P("perm/ro2")));
+	R("perm/rename-in-rodir", rename(P("perm/ro2/f"), P("perm/ro2/h")));
+	R("perm/rename-missing-to-dot", rename(P("perm/ra/missing"), P("perm/ra/.")));
+	R("perm/rename-missing-to-dot-noreplace",
+	  renameat2(AT_FDCWD, P("perm/ra/missing"), AT_FDCWD, P("perm/ra/."), RENAME_NOREPLACE));
+	R("perm/rename-missing-noreplace-existing",
+	  renameat2(AT_FDCWD, P("perm/ra/missing"), AT_FDCWD, P("perm/rb/opendir3"), RENAME_NOREPLACE));
+	list("perm/rename-after-ra", "perm/ra");
+	list("perm/rename-after-rb", "perm/rb");
+}
+
 static void perm_member(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -4196,6 +4225,26 @@ static void t_perm(void)
 	chown(P("perm/sgid"), 0, 1234);
 	chmod(P("perm/sgid"), 02777);
 
+	mk("perm/ra");
+	chmod(P("perm/ra"), 0777);
+	mk("perm/rb");
+	chmod(P("perm/rb"), 0777);
+	mk("perm/ra/rootdir");
+	mk("perm/rb/rootdir2");
+	mk("perm/ra/opendir");
+	chmod(P("perm/ra/opendir"), 0777);
+	mk("perm/rb/opendir2");
+	chmod(P("perm/rb/opendir2"), 0777);
+	mk("perm/ra/opendir2");
+	chmod(P("perm/ra/opendir2"), 0777);
+	mk("perm/ro2");
+	put("perm/ro2/f", "f");
+	link(P("perm/ro2/f"), P("perm/ro2/g"));
+	mk("perm/ro2/sub");
+	chmod(P("perm/ro2/sub"), 0777);
+	mk("perm/ro2/sub/in");
+	chmod(P("perm/ro2/sub/in"), 0777);
+
 	/* root's override */
 	RFDC("perm/root-reads-0600", open(P("perm/rootfile"), O_RDONLY));
 	RFDC("perm/root-creates-in-0555", open(P("perm/rodir/root"), O_WRONLY | O_CREAT, 0644));
@@ -4203,6 +4252,7 @@ static void t_perm(void)
 
 	as_user(NOBODY, NOBODY, NULL, 0, perm_nobody);
 	as_user(NOBODY, NOBODY, &grp, 1, perm_member);
+	as_user(NOBODY, NOBODY, NULL, 0, perm_rename);
 	ST("perm/after-stat-mine", stat(P("perm/mine"), &S));
 	list("perm/after-list", "perm");
 }
