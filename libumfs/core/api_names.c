@@ -223,24 +223,27 @@ static int remove_name(struct umfs_fs *fs, const char *path, bool dir)
 	if (err)
 		goto out;
 	in = umfs_inode(fs, w->ino);
-	if (dir) {
-		if (w->name_len == 1 && w->name[0] == '.')
-			err = -EINVAL;
-		else if (w->name_len == 2 && w->name[0] == '.' && w->name[1] == '.')
-			err = -ENOTEMPTY;
-		else if (!S_ISDIR(in->mode))
-			err = -ENOTDIR;
-		else if (in->dir.nentries)
-			err = -ENOTEMPTY;
-	} else if (S_ISDIR(in->mode)) {
+	/* the kernel's order: what the name alone says (rmdir of "." or "..",
+	 * unlink through a trailing slash), then the directory's permission
+	 * and stickiness (may_delete), then the victim's type and contents */
+	if (dir && w->name_len == 1 && w->name[0] == '.')
+		err = -EINVAL;
+	else if (dir && w->name_len == 2 && w->name[0] == '.' && w->name[1] == '.')
+		err = -ENOTEMPTY;
+	else if (!dir && api_is_dot_or_dotdot(w))
 		err = -EISDIR;
-	} else if (w->trailing_slash) {
-		err = -ENOTDIR;
-	}
+	else if (!dir && w->trailing_slash)
+		err = S_ISDIR(in->mode) ? -EISDIR : -ENOTDIR;
 	if (!err)
 		err = api_may_change_dir(fs, w->parent);
 	if (!err)
 		err = api_sticky_check(fs, w->parent, w->ino);
+	if (!err && dir && !S_ISDIR(in->mode))
+		err = -ENOTDIR;
+	else if (!err && !dir && S_ISDIR(in->mode))
+		err = -EISDIR;
+	else if (!err && dir && in->dir.nentries)
+		err = -ENOTEMPTY;
 	if (!err && umfs_vnode_opencount(fs, w->ino) && dir && w->ino == UMFS_ROOT_INO)
 		err = -EBUSY;
 	if (err)
@@ -395,20 +398,26 @@ static int link_name(struct umfs_fs *fs, uint64_t ino, struct umfs_walk *w, bool
 	unsigned tries = 0;
 	int err = 0;
 
+	/* the kernel's order: the new name (do_linkat's filename_create: a
+	 * trailing slash asks for a directory), fs.protected_hardlinks
+	 * (may_linkat), the directory's permission (may_create), then what
+	 * the inode is */
 	if (w->ino)
-		err = -EEXIST; /* as Linux: the new name is looked at first */
+		err = -EEXIST;
+	else if (w->trailing_slash)
+		err = -ENOENT;
 	else if ((err = link_allowed(fs, ino)) != 0)
+		;
+	else if ((err = api_may_change_dir(fs, w->parent)) != 0)
 		;
 	else if (S_ISDIR(in->mode))
 		err = -EPERM;
-	else if (w->trailing_slash || src_slash)
+	else if (src_slash)
 		err = -ENOENT;
 	else if (in->nlink == 0 && !(how & UMFS_LINK_ORPHAN))
 		err = -ENOENT; /* as Linux for an unlinked file that is not O_TMPFILE */
 	else if (in->nlink >= 65000)
 		err = -EMLINK;
-	if (!err)
-		err = api_may_change_dir(fs, w->parent);
 	if (err)
 		return err;
 	do {

@@ -4179,6 +4179,43 @@ static void perm_rename(void)
 	list("perm/rename-after-rb", "perm/rb");
 }
 
+/* unlink's and rmdir's checks as uid 65534 in a directory it cannot
+ * write, in the kernel's order: what the name says ("." and "..", a
+ * trailing slash) before the permission, the victim's type and contents
+ * after it */
+static void perm_remove(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	R("perm/unlink-dir-rodir", unlink(P("perm/ro3/d")));
+	R("perm/unlink-file-rodir", unlink(P("perm/ro3/f")));
+	R("perm/unlink-file-slash-rodir", unlink(P("perm/ro3/f/")));
+	R("perm/unlink-dir-slash-rodir", unlink(P("perm/ro3/d/")));
+	R("perm/unlink-dot-rodir", unlink(P("perm/ro3/d/.")));
+	R("perm/unlink-dotdot-rodir", unlink(P("perm/ro3/d/..")));
+	R("perm/unlink-missing-rodir", unlink(P("perm/ro3/missing")));
+	R("perm/rmdir-file-rodir", rmdir(P("perm/ro3/f")));
+	R("perm/rmdir-nonempty-rodir", rmdir(P("perm/ro3/d")));
+	R("perm/rmdir-empty-rodir", rmdir(P("perm/ro3/e")));
+	R("perm/rmdir-dot-rodir", rmdir(P("perm/ro3/d/.")));
+	R("perm/rmdir-dotdot-rodir", rmdir(P("perm/ro3/d/..")));
+	R("perm/rmdir-missing-rodir", rmdir(P("perm/ro3/missing")));
+	/* a new name: an existing one first, then a trailing slash, then
+	 * the permission, then what the inode is */
+	R("perm/link-own-dir-setup", mkdir(P("perm/hdir"), 0755));
+	R("perm/link-own-file-setup", close(open(P("perm/hfile"), O_WRONLY | O_CREAT, 0644)));
+	R("perm/link-existing-rodir", link(P("perm/hfile"), P("perm/ro3/f")));
+	R("perm/link-own-dir-rodir", link(P("perm/hdir"), P("perm/ro3/nd")));
+	R("perm/link-own-dir", link(P("perm/hdir"), P("perm/nd")));
+	R("perm/link-own-dir-slash", link(P("perm/hdir"), P("perm/nd/")));
+	R("perm/link-own-file-rodir", link(P("perm/hfile"), P("perm/ro3/nf")));
+	R("perm/link-missing-rodir", link(P("perm/missing"), P("perm/ro3/nf")));
+	R("perm/mkdir-existing-rodir", mkdir(P("perm/ro3/d"), 0755));
+	R("perm/symlink-existing-rodir", symlink("x", P("perm/ro3/d")));
+	R("perm/mkfifo-existing-rodir", mkfifo(P("perm/ro3/d"), 0644));
+	RFDC("perm/creat-excl-existing-rodir", open(P("perm/ro3/f"), O_WRONLY | O_CREAT | O_EXCL, 0644));
+	list("perm/remove-after-ro3", "perm/ro3");
+}
+
 static void perm_member(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -4245,6 +4282,12 @@ static void t_perm(void)
 	mk("perm/ro2/sub/in");
 	chmod(P("perm/ro2/sub/in"), 0777);
 
+	mk("perm/ro3");
+	put("perm/ro3/f", "f");
+	mk("perm/ro3/d");
+	put("perm/ro3/d/x", "x");
+	mk("perm/ro3/e");
+
 	/* root's override */
 	RFDC("perm/root-reads-0600", open(P("perm/rootfile"), O_RDONLY));
 	RFDC("perm/root-creates-in-0555", open(P("perm/rodir/root"), O_WRONLY | O_CREAT, 0644));
@@ -4253,6 +4296,7 @@ static void t_perm(void)
 	as_user(NOBODY, NOBODY, NULL, 0, perm_nobody);
 	as_user(NOBODY, NOBODY, &grp, 1, perm_member);
 	as_user(NOBODY, NOBODY, NULL, 0, perm_rename);
+	as_user(NOBODY, NOBODY, NULL, 0, perm_remove);
 	ST("perm/after-stat-mine", stat(P("perm/mine"), &S));
 	list("perm/after-list", "perm");
 }
