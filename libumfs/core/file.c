@@ -205,16 +205,21 @@ struct file_map {
 	unsigned nfresh;
 };
 
-/* 2 MiB leaves for files already that large and for requests covering a
- * whole region, when the region is still empty. */
+/* 2 MiB leaves, for a region still empty: where a request covers it
+ * whole, or, in a file already that large, where a request fills it from
+ * its first page on (an append, a copy, a fill of a file made sparse by
+ * truncate). A request that begins inside the region is a write into a
+ * sparse file's hole: it gets 4 KiB pages, or random writes over a large
+ * sparse file would hold 2 MiB of the pool for each 4 KiB written. */
 static bool file_want_huge(const struct umfs_fs *fs, const struct umfs_inode *in,
 			   const struct file_map *m, uint64_t pg)
 {
 	uint64_t r = pg & ~((uint64_t)UMFS_PAGES_PER_HUGE - 1), run;
-
 	uint64_t off;
 
-	if (m->size < UMFS_HUGE_SIZE && (r < m->first || r + UMFS_PAGES_PER_HUGE - 1 > m->last))
+	if (r < m->first)
+		return false;
+	if (m->size < UMFS_HUGE_SIZE && r + UMFS_PAGES_PER_HUGE - 1 > m->last)
 		return false;
 	return !umfs_pt_lookup(fs, in, r, &off, &run) && !off && run >= UMFS_PAGES_PER_HUGE;
 }

@@ -458,11 +458,19 @@ static void large_writes_and_huge_leaves(void **state)
 	assert_int_equal(umfs_pt_offset(tp->fs, in, 0, &run) % HUGE, 0);
 	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
 	assert_int_equal(in->blocks, 20 * UMFS_PAGES_PER_HUGE + 1);
-	/* a file of 2 MiB or more gets them even for a small write */
+	/* a file of 2 MiB or more gets them even for a small write that
+	 * fills a region from its first page on (an append, a copy) */
 	write_all(tp->fs, ino, buf, 10, 100 * MIB + 5);
 	assert_int_equal(umfs_pt_offset(tp->fs, in, UMFS_PG(100 * MIB), &run) % HUGE, 0);
 	assert_int_equal(run, UMFS_PAGES_PER_HUGE);
+	/* not one that begins inside an empty region (a write into a sparse
+	 * file's hole): a 4 KiB page, the rest of the region left a hole */
+	write_all(tp->fs, ino, buf, 10, 110 * MIB + 2 * PGSZ + 5);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, UMFS_PG(110 * MIB), &run), 0);
+	assert_int_not_equal(umfs_pt_offset(tp->fs, in, UMFS_PG(110 * MIB) + 2, &run), 0);
+	assert_int_equal(umfs_pt_offset(tp->fs, in, UMFS_PG(110 * MIB) + 3, &run), 0);
 	expect_zero(tp->fs, ino, 40 * MIB, 60 * MIB + 5);
+	expect_zero(tp->fs, ino, 100 * MIB + 10 + 5, 10 * MIB + 2 * PGSZ - 10);
 	assert_int_equal(umfs_file_truncate(tp->fs, ino, len), 0);
 
 	/* leave one 4 KiB page per region: the next write maps thousands of
