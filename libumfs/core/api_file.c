@@ -47,19 +47,6 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	return err;
 }
 
-/* A level of the host's fs.protected_regular or fs.protected_fifos: 0
- * where /proc cannot tell. Read at each use, as the kernel reads its own:
- * only an open of another user's file in a sticky directory asks. */
-static int open_protected_level(bool fifo)
-{
-	char buf[16];
-
-	if (umfs_proc_read(AT_FDCWD, fifo ? "/proc/sys/fs/protected_fifos"
-					  : "/proc/sys/fs/protected_regular", buf, sizeof(buf)) <= 0)
-		return 0;
-	return buf[0] >= '0' && buf[0] <= '9' ? buf[0] - '0' : 0;
-}
-
 /* Linux's fs.protected_regular and fs.protected_fifos, at the host's
  * levels: an O_CREAT open (not O_EXCL) that finds a regular file or a
  * FIFO in a sticky directory, owned neither by the caller nor by the
@@ -79,7 +66,7 @@ static int open_sticky_check(struct umfs_fs *fs, const struct umfs_walk *w)
 	umfs_cred_current(&c, groups);
 	if (in->uid == c.uid)
 		return 0;
-	level = open_protected_level(S_ISFIFO(in->mode));
+	level = umfs_proc_protected(S_ISFIFO(in->mode) ? "fifos" : "regular");
 	if ((dir->mode & S_IWOTH) ? level >= 1 : level >= 2)
 		return -EACCES;
 	return 0;

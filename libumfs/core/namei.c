@@ -34,6 +34,7 @@
 #include "fault.h"
 #include "file.h"
 #include "inode.h"
+#include "procfs.h"
 #include "verify.h"
 
 /* Made at a thread's first walk out of the pool (most never leave it):
@@ -199,6 +200,21 @@ static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, stru
 	return 0;
 }
 
+/* Linux's fs.protected_symlinks, at the host's level: the last link of a
+ * path is not followed out of a sticky world-writable directory unless
+ * the follower or the directory's owner owns it (EACCES): another user
+ * may have planted it there to send the caller's open somewhere else. */
+static int walk_follow_allowed(const struct umfs_fs *fs, uint64_t dir, uint64_t link,
+			       const struct umfs_ucred *cred)
+{
+	const struct umfs_inode *d = umfs_inode(fs, dir), *l = umfs_inode(fs, link);
+
+	if (l->uid == cred->uid || (d->mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH) ||
+	    d->uid == l->uid)
+		return 0;
+	return umfs_proc_protected("symlinks") ? -EACCES : 0;
+}
+
 /* The walk from directory start (verified), under openat2's rules when
  * resolve has any (UMFS_RESOLVE_*): scoped walks never go above start
  * (".." there fails with EXDEV, or stays for IN_ROOT, where absolute link
@@ -301,9 +317,12 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 		if (S_ISLNK(umfs_inode(fs, next)->mode) &&
 		    (!last || (!(flags & (UMFS_WALK_NOFOLLOW | UMFS_WALK_NAME)) ||
 			       (w->trailing_slash && !(flags & UMFS_WALK_NAME))))) {
-			if (resolve & UMFS_RESOLVE_NO_SYMLINKS)
-				return -ELOOP;
 			if (++links > UMFS_SYMLOOP_MAX)
+				return -ELOOP;
+			err = last ? walk_follow_allowed(fs, cur, next, &cred) : 0;
+			if (err)
+				return err;
+			if (resolve & UMFS_RESOLVE_NO_SYMLINKS)
 				return -ELOOP;
 			err = splice_link(fs, next, p, w, last && w->trailing_slash);
 			if (err)

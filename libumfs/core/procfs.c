@@ -33,6 +33,16 @@ ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size)
 	return n;
 }
 
+int umfs_proc_protected(const char *which)
+{
+	char path[64], buf[16];
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/protected_%s", which);
+	if (umfs_proc_read(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return buf[0] >= '0' && buf[0] <= '9' ? buf[0] - '0' : 0;
+}
+
 bool umfs_proc_flock_others(dev_t dev, ino_t ino)
 {
 	char buf[4096];

@@ -13,6 +13,10 @@
 /* procfs.c: reads the small file path (relative to dfd, or absolute) into
  * buf, NUL-terminated; returns the bytes read, or -errno. errno is kept. */
 ssize_t umfs_proc_read(int dfd, const char *path, char *buf, size_t size);
+/* The level of the host's fs.protected_<which> sysctl ("regular",
+ * "fifos", "symlinks"): 0 where /proc cannot tell. Read at each call, as
+ * the kernel reads its own: only a case the rule may refuse asks. */
+int umfs_proc_protected(const char *which);
 /* Whether a process other than this one holds a flock(2) lock on the file
  * dev/ino, as /proc/locks lists them (false when it cannot tell): asked
  * without taking the lock, which would keep another process out. */

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# sticky.sh - Linux's fs.protected_regular and fs.protected_fifos in UMFS:
-# an O_CREAT open (not O_EXCL) of a name another user may have planted in
-# a sticky directory, a regular file or a FIFO owned neither by the opener
-# nor by the directory's owner, is refused with EACCES when the directory
-# is world-writable (level 1 or 2) or group-writable (level 2), root
-# included; the open of another user's file that an O_CREAT open would
-# write is how a planted name hands root's data to the planter.
+# sticky.sh - Linux's fs.protected_regular, fs.protected_fifos and
+# fs.protected_symlinks in UMFS, the rules against names another user
+# plants in a sticky directory:
+# * an O_CREAT open (not O_EXCL) of a regular file or a FIFO owned
+#   neither by the opener nor by the directory's owner is refused with
+#   EACCES when the directory is world-writable (level 1 or 2) or
+#   group-writable (level 2), root included: the planted file would take
+#   what root writes;
+# * a symlink that ends a path is not followed out of a sticky
+#   world-writable directory unless the follower or the directory's owner
+#   owns it (level 1): a planted link would send root's open elsewhere.
+#   Links met before the end of a path are followed.
 #
-# At each level (0, 1, 2 of both sysctls, put back however the test ends)
-# root opens such names in directories of each kind (world-writable
-# sticky, group-writable sticky, world-writable not sticky, sticky and
-# owned by the planter): regular files and FIFOs owned by root and by uid
-# 65534, with O_CREAT, O_CREAT | O_EXCL and without O_CREAT. The answers
-# on tmpfs (the kernel's) are the reference; through the LD_PRELOAD
-# library and through umfs-fuse they must be the same. The test runs alone
-# (the sysctls are the machine's).
+# At each level (0, 1, 2; protected_symlinks has 0 and 1; put back however
+# the test ends) root opens such names in directories of each kind
+# (world-writable sticky, group-writable sticky, world-writable not sticky,
+# sticky and owned by the planter): regular files, FIFOs and symlinks
+# (to a file, to a directory, dangling) owned by root and by uid 65534,
+# with O_CREAT, O_CREAT | O_EXCL and without O_CREAT. The answers on tmpfs
+# (the kernel's) are the reference; through the LD_PRELOAD library and
+# through umfs-fuse they must be the same. The test runs alone (the
+# sysctls are the machine's).
 #
 # Standalone: BUILDDIR=build tests/security/sticky.sh
 # shellcheck source=tests/security/lib.sh
@@ -24,6 +30,7 @@ source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (the sysctls, chown)"
 old_reg=$(sysctl -n fs.protected_regular 2>/dev/null) || skip "no fs.protected_regular"
 old_fifo=$(sysctl -n fs.protected_fifos 2>/dev/null) || skip "no fs.protected_fifos"
+old_sym=$(sysctl -n fs.protected_symlinks 2>/dev/null) || skip "no fs.protected_symlinks"
 work=$(mktemp -d /tmp/umfs-sticky.XXXXXX)
 chmod 0755 "$work"
 pool=/dev/shm/umfs-sticky-$$.pool
@@ -31,7 +38,8 @@ mnt=$work/mnt
 DAEMON=
 fuse_mounted() { awk -v m="$mnt" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 cleanup() {
-	sysctl -qw fs.protected_regular="$old_reg" fs.protected_fifos="$old_fifo"
+	sysctl -qw fs.protected_regular="$old_reg" fs.protected_fifos="$old_fifo" \
+		fs.protected_symlinks="$old_sym"
 	fuse_mounted && fusermount3 -u -z "$mnt" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
 	mountpoint -q "$work/ref" && umount -l "$work/ref"
@@ -40,7 +48,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-sysctl -qw fs.protected_regular=0 fs.protected_fifos=0 || skip "cannot set the sysctls"
+sysctl -qw fs.protected_regular=0 fs.protected_fifos=0 fs.protected_symlinks=0 ||
+	skip "cannot set the sysctls"
 
 failures=0
 passes=0
@@ -59,6 +68,11 @@ dirs = [  # name, mode, owner, group
     ("world-plain", 0o0777, 0, 0),
     ("planter-sticky", 0o1777, H, H),
 ]
+targets = os.path.join(top, "targets")  # root's, not sticky: where links lead
+os.mkdir(targets)
+os.chmod(targets, 0o755)
+with open(os.path.join(targets, "t"), "w") as t:
+    t.write("target")
 for name, mode, uid, gid in dirs:
     d = os.path.join(top, name)
     os.mkdir(d)
@@ -72,6 +86,10 @@ for name, mode, uid, gid in dirs:
         p = os.path.join(d, "fifo-%d" % owner)
         os.mkfifo(p, 0o666)
         os.chown(p, owner, owner)
+        for kind, to in (("link", "t"), ("dirlink", ""), ("dangling", "gone-%s-%d" % (name, owner))):
+            link = os.path.join(d, "%s-%d" % (kind, owner))
+            os.symlink(os.path.join(targets, to), link)
+            os.lchown(link, owner, owner)
 
 def answer(path, flags):
     try:
@@ -88,15 +106,17 @@ opens = [
     ("wronly", os.O_WRONLY),
 ]
 for level in (0, 1, 2):
-    for knob in ("protected_regular", "protected_fifos"):
+    for knob, top_level in (("protected_regular", 2), ("protected_fifos", 2),
+                            ("protected_symlinks", 1)):
         with open("/proc/sys/fs/" + knob, "w") as k:
-            k.write(str(level))
+            k.write(str(min(level, top_level)))
     for name, _, _, _ in dirs:
-        for kind in ("file", "fifo"):
+        for kind in ("file", "fifo", "link", "dirlink/t", "dangling"):
             for owner in (0, H):
-                path = os.path.join(top, name, "%s-%d" % (kind, owner))
+                base, _, rest = kind.partition("/")
+                path = os.path.join(top, name, "%s-%d" % (base, owner), rest)
                 for oname, flags in opens:
-                    print(level, name, kind, owner, oname, answer(path, flags))
+                    print(level, name, kind, owner, oname, answer(path.rstrip("/"), flags))
 EOF
 
 mkdir -p "$work/ref" "$mnt"
@@ -109,14 +129,17 @@ python3 "$work/cases.py" "$work/ref" >"$work/ref.out" 2>&1 || {
 if grep -q '^1 world-sticky file 65534 creat-wronly EACCES$' "$work/ref.out" &&
 	grep -q '^1 group-sticky file 65534 creat-wronly ok$' "$work/ref.out" &&
 	grep -q '^2 group-sticky fifo 65534 creat-rdonly EACCES$' "$work/ref.out" &&
-	grep -q '^2 planter-sticky file 65534 creat-wronly ok$' "$work/ref.out"; then
+	grep -q '^2 planter-sticky file 65534 creat-wronly ok$' "$work/ref.out" &&
+	grep -q '^1 world-sticky link 65534 wronly EACCES$' "$work/ref.out" &&
+	grep -q '^1 world-sticky dirlink/t 65534 wronly ok$' "$work/ref.out" &&
+	grep -q '^1 planter-sticky link 65534 wronly ok$' "$work/ref.out"; then
 	pass "the reference: the kernel refuses as the sysctls say ($(wc -l <"$work/ref.out") opens)"
 else
 	fail "the reference does not show the kernel's rule:"
 	sed 's/^/  /' "$work/ref.out"
 fi
 
-sysctl -qw fs.protected_regular=0 fs.protected_fifos=0
+sysctl -qw fs.protected_regular=0 fs.protected_fifos=0 fs.protected_symlinks=0
 "$MKFS" -q -f -s 64M "$pool" || { fail "mkfs"; exit 1; }
 env LD_PRELOAD="$SHIM_LIB" UMFS_POOL="$pool" UMFS_MOUNT=/umfs sh -c \
 	'chmod 0755 /umfs && mkdir -m 0755 /umfs/t && python3 "$1" /umfs/t' sh "$work/cases.py" \
@@ -131,7 +154,7 @@ fi
 if ! [ -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
 	echo "# no usable FUSE here: umfs-fuse not tried"
 else
-	sysctl -qw fs.protected_regular=0 fs.protected_fifos=0
+	sysctl -qw fs.protected_regular=0 fs.protected_fifos=0 fs.protected_symlinks=0
 	"$UMFS_FUSE" "$pool" "$mnt" -f >"$work/fuse.log" 2>&1 &
 	DAEMON=$!
 	for _ in $(seq 200); do fuse_mounted && break; sleep 0.05; done
