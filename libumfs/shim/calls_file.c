@@ -1620,14 +1620,14 @@ static bool pipe_ready(int fd, short ev)
 
 /* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
  * its offset); both through the shim, so either may be a kernel fd.
- * nonblock (splice's SPLICE_F_NONBLOCK, one side a pipe): the pipe is read
- * only while it holds bytes, and written a pipe buffer's worth at a time
- * while it has room for one, so that nothing waits: -EAGAIN when the pipe
- * cannot move a byte at once. */
+ * nb_pipe (splice's SPLICE_F_NONBLOCK: in or out, the side that is a pipe;
+ * -1 otherwise): the pipe is read only while it holds bytes, and written a
+ * pipe buffer's worth at a time while it has room for one, so that nothing
+ * waits: -EAGAIN when the pipe cannot move a byte at once. */
 static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
-			 bool nonblock)
+			 int nb_pipe)
 {
-	bool in_pipe = nonblock && fd_is_pipe(in), out_pipe = nonblock && !in_pipe;
+	bool in_pipe = nb_pipe == in, out_pipe = nb_pipe == out; /* both valid: checked */
 	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
 	ssize_t total = 0;
 	char *buf;
@@ -1732,7 +1732,7 @@ static int kernel_fd_check(int fd)
 static int copy_check_fds(int in, int out, bool out_no_append)
 {
 	struct ofd *oi, *oo;
-	int r = kernel_fd_check(in);
+	int fi, fo, r = kernel_fd_check(in);
 
 	if (!r)
 		r = kernel_fd_check(out);
@@ -1740,16 +1740,16 @@ static int copy_check_fds(int in, int out, bool out_no_append)
 		return r;
 	oi = fd_get_fast(in);
 	oo = fd_get_fast(out);
+	fi = oi ? atomic_load(&oi->sh->flags) : 0;
+	fo = oo ? atomic_load(&oo->sh->flags) : 0;
 	/* access mode 3 neither reads nor writes */
-	if (oi && (!oi->uf || !acc_reads(atomic_load(&oi->sh->flags)) ||
-		   (atomic_load(&oi->sh->flags) & O_PATH)))
+	if (oi && (!oi->uf || !acc_reads(fi) || (fi & O_PATH)))
 		r = -EBADF;
 	else if (oi && oi->type == S_IFDIR)
 		r = -EISDIR;
-	else if (oo && (!oo->uf || !acc_writes(atomic_load(&oo->sh->flags)) ||
-			(atomic_load(&oo->sh->flags) & O_PATH)))
+	else if (oo && (!oo->uf || !acc_writes(fo) || (fo & O_PATH)))
 		r = -EBADF;
-	else if (oo && out_no_append && (atomic_load(&oo->sh->flags) & O_APPEND))
+	else if (oo && out_no_append && (fo & O_APPEND))
 		r = -EBADF;
 	else if (oo && oo->type == S_IFDIR)
 		r = -EISDIR;
@@ -1812,7 +1812,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		r = copy_clamp(in, inoff, out, outoff, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len, false);
+		r = copy_loop(in, inoff, out, outoff, len, -1);
 		shim_depth--;
 	}
 	TRACE_SERVED(copy_file_range, r, t0, "%d, %d, %zu", in, out, len);
@@ -1843,7 +1843,7 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	if (!r) {
 		o64 = off ? *off : 0;
 		shim_depth++;
-		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count, false);
+		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count, -1);
 		shim_depth--;
 		if (off && r > 0)
 			*off = (off_t)o64;
@@ -1853,9 +1853,9 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 }
 
 /* splice's checks in the kernel's order: the flags, the descriptors (a
- * directory has no splice read: EINVAL), then one side must be a pipe,
- * and a file written must not be O_APPEND. */
-static int splice_check(int in, int out, unsigned flags)
+ * directory has no splice read: EINVAL), then one side must be a pipe
+ * (*pipe_fd: which), and a file written must not be O_APPEND. */
+static int splice_check(int in, int out, unsigned flags, int *pipe_fd)
 {
 	bool out_pipe;
 	int r;
@@ -1866,6 +1866,7 @@ static int splice_check(int in, int out, unsigned flags)
 	if (r)
 		return r == -EISDIR ? -EINVAL : r;
 	out_pipe = fd_is_pipe(out);
+	*pipe_fd = out_pipe ? out : in;
 	return !out_pipe && (!fd_is_pipe(in) || fd_appends(out)) ? -EINVAL : 0;
 }
 
@@ -1874,6 +1875,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 {
 	uint64_t t0;
 	ssize_t r;
+	int pipe_fd = -1;
 
 	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
 		TRACE_PASS(splice, "%d, %d", in, out);
@@ -1881,10 +1883,10 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = len ? splice_check(in, out, flags) : 0; /* an empty splice checks nothing */
+	r = len ? splice_check(in, out, flags, &pipe_fd) : 0; /* an empty splice checks nothing */
 	if (!r && len) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len, flags & SPLICE_F_NONBLOCK);
+		r = copy_loop(in, inoff, out, outoff, len, (flags & SPLICE_F_NONBLOCK) ? pipe_fd : -1);
 		shim_depth--;
 	}
 	TRACE_SERVED(splice, r, t0, "%d, %d, %zu", in, out, len);

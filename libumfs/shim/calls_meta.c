@@ -629,20 +629,17 @@ static int do_fchmod(struct umfs_file *uf, const void *arg)
 int shim_fchmodat2(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct chmod_arg a = { mode, flags & ~AT_EMPTY_PATH };
-	bool served = false;
+	bool flags_ok = !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)), served = false;
 	int r = 0;
 
 	path = path_as_given(path);
-	if (!(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) && (flags & AT_EMPTY_PATH) &&
-	    path_empty(path) && dirfd != AT_FDCWD)
+	if (flags_ok && path_empty_on_fd(dirfd, path, flags))
 		r = fd_attr(dirfd, do_fchmod, &mode, true, &served);
 	if (!served && (!path || !path_maybe_umfs(dirfd, path)))
 		return (int)SYS(syscall)(SYS_fchmodat2, dirfd, path, mode, flags);
 	if (!served) {
 		SHIM_SERVE();
-		r = (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
-			    ? -EINVAL
-			    : (int)path_run(dirfd, path, &chmod_ops, &a);
+		r = flags_ok ? (int)path_run(dirfd, path, &chmod_ops, &a) : -EINVAL;
 	}
 	TRACE_SERVED(chmod, r, 0, "\"%s\", %#o", path ? path : "(null)", (unsigned)mode);
 	return (int)shim_ret(r);
@@ -719,7 +716,7 @@ SHIM_API int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 	bool served;
 	int r;
 
-	if ((flags & AT_EMPTY_PATH) && path_empty(path) && dirfd != AT_FDCWD) {
+	if (path_empty_on_fd(dirfd, path, flags)) {
 		r = fd_attr(dirfd, do_fchown, &a, true, &served);
 		if (served) {
 			TRACE_SERVED(chown, r, 0, "%d", dirfd);
@@ -841,8 +838,8 @@ SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2],
 	int r;
 
 	/* "" with AT_EMPTY_PATH: dirfd itself, O_PATH or not */
-	if ((flags & AT_EMPTY_PATH) && path_empty(path) && uinfo_peek(dirfd) != NULL &&
-	    dirfd != AT_FDCWD && !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+	if (path_empty_on_fd(dirfd, path, flags) && uinfo_peek(dirfd) != NULL &&
+	    !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
 		return fd_utimens(dirfd, ts, true);
 	if (likely(!path_maybe_umfs(dirfd, path))) {
 		TRACE_PASS(utimens, "\"%s\"", path ? path : "(null)");

@@ -495,6 +495,13 @@ static inline const char *path_as_given(const char *p)
 	return p;
 }
 
+/* "" with AT_EMPTY_PATH on a descriptor: fchownat, utimensat and
+ * fchmodat2 act on dirfd's file itself (an O_PATH descriptor may). */
+static inline bool path_empty_on_fd(int dirfd, const char *p, int flags)
+{
+	return (flags & AT_EMPTY_PATH) && path_empty(p) && dirfd != AT_FDCWD;
+}
+
 /* statx and fstatat on the descriptor itself: "" with AT_EMPTY_PATH, or
  * NULL with it (Linux 6.11 on). */
 static inline bool path_names_dirfd(const char *p, int flags)
