@@ -424,10 +424,31 @@ SHIM_API int fcntl(int fd, int cmd, ...)
 /* ioctl                                                                */
 /* ------------------------------------------------------------------ */
 
+/* The int an ioctl reads from the caller, as the kernel's get_user:
+ * -EFAULT when it cannot be read. */
+static int ioctl_int_get(const void *arg, int *v)
+{
+	if (user_readable(arg, sizeof(int)))
+		return -EFAULT;
+	*v = *(const int *)arg;
+	return 0;
+}
+
+/* A clone into a UMFS file, as the kernel answers it: EBADF for a source
+ * that is not open, EXDEV for one of another mount, and EOPNOTSUPP from
+ * UMFS itself, which shares no blocks between files. */
+static int ioctl_clone_source(int src)
+{
+	struct ofd *o = uinfo_peek(src);
+
+	if (o == UINFO_INTERNAL || (!o && SYS(fcntl)(src, F_GETFD) < 0))
+		return -EBADF;
+	return o ? -EOPNOTSUPP : -EXDEV;
+}
+
 static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 {
-	int flags = atomic_load(&o->sh->flags);
-	int64_t left;
+	int flags = atomic_load(&o->sh->flags), v, r;
 
 	if (flags & O_PATH)
 		return -EBADF;
@@ -435,9 +456,9 @@ static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 	case FIONREAD:
 		if (o->type == S_IFDIR)
 			return -ENOTTY;
-		left = (int64_t)ofd_size(o) - (int64_t)o->sh->pos;
-		*(int *)arg = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
-		return 0;
+		/* as the kernel: the size less the offset, cut to an int */
+		v = (int)((int64_t)ofd_size(o) - (int64_t)o->sh->pos);
+		return user_copy_out(arg, &v, sizeof(v));
 	case FIOCLEX:
 		ofd_cloexec_unknown(o, fd);
 		return SYS(fcntl)(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
@@ -445,18 +466,27 @@ static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 		ofd_cloexec_unknown(o, fd);
 		return SYS(fcntl)(fd, F_SETFD, 0) < 0 ? -errno : 0;
 	case FIONBIO:
-		if (*(int *)arg)
+		r = ioctl_int_get(arg, &v);
+		if (r)
+			return r;
+		if (v)
 			atomic_fetch_or(&o->sh->flags, O_NONBLOCK);
 		else
 			atomic_fetch_and(&o->sh->flags, ~O_NONBLOCK);
 		return 0;
 	case FIOASYNC:
-		return 0;
+		/* a file with no fasync: turning it on is ENOTTY, off nothing */
+		r = ioctl_int_get(arg, &v);
+		return r ? r : (v && !(flags & O_ASYNC)) ? -ENOTTY : 0;
 	case FIGETBSZ:
-		*(int *)arg = 4096;
-		return 0;
+		v = 4096;
+		return user_copy_out(arg, &v, sizeof(v));
 	case FICLONE:
+		return ioctl_clone_source((int)(intptr_t)arg);
 	case FICLONERANGE:
+		if (user_readable(arg, sizeof(struct file_clone_range)))
+			return -EFAULT;
+		return ioctl_clone_source((int)((const struct file_clone_range *)arg)->src_fd);
 	case FIDEDUPERANGE:
 		return -EOPNOTSUPP;
 	default:
@@ -476,14 +506,18 @@ static int ioctl_umfs_argument(unsigned long req, void *arg)
 	switch (req) {
 	case FICLONE:
 		return uinfo_peek((int)(intptr_t)arg) ? -EXDEV : 0;
-	case FICLONERANGE:
-		return arg && uinfo_peek((int)((struct file_clone_range *)arg)->src_fd) ? -EXDEV : 0;
+	case FICLONERANGE: /* an unreadable argument: the kernel's EFAULT */
+		if (user_readable(arg, sizeof(struct file_clone_range)))
+			return 0;
+		return uinfo_peek((int)((struct file_clone_range *)arg)->src_fd) ? -EXDEV : 0;
 	case LOOP_SET_FD:
 	case LOOP_CHANGE_FD:
 		fd = (int)(intptr_t)arg;
 		break;
 	case LOOP_CONFIGURE:
-		fd = arg ? (int)((struct loop_config *)arg)->fd : -1;
+		if (user_readable(arg, sizeof(struct loop_config)))
+			return 0;
+		fd = (int)((struct loop_config *)arg)->fd;
 		break;
 	default:
 		return 0;

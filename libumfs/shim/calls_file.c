@@ -1605,6 +1605,15 @@ static bool fd_is_pipe(int fd)
 	return uinfo_peek(fd) == NULL && SYS(fstat)(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
+/* A kernel descriptor of a regular file or block device: what sendfile
+ * reads. */
+static bool fd_is_file(int fd)
+{
+	struct stat st;
+
+	return SYS(fstat)(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 /* For splice's SPLICE_F_NONBLOCK: whether the pipe fd can take part in a
  * transfer now without waiting (ev: POLLIN to read it, POLLOUT to write
  * it; a pipe whose other end is gone answers at once too). */
@@ -1709,6 +1718,8 @@ static int copy_clamp(int in, off64_t *inoff, int out, off64_t *outoff, size_t *
 			*len = (size_t)((uint64_t)st.st_size - a);
 		if (!r && oi->ino == oo->ino && a < b + *len && b < a + *len)
 			r = -EINVAL;
+		if (!r && *len > (uint64_t)INT64_MAX - b)
+			*len = (size_t)((uint64_t)INT64_MAX - b); /* as the kernel: to the largest offset */
 	}
 	if (oi)
 		ofd_put(oi);
@@ -1729,19 +1740,21 @@ static int kernel_fd_check(int fd)
 	return 0;
 }
 
-static int copy_check_fds(int in, int out, bool out_no_append)
+/* Both descriptors exist: EBADF before anything else, in then out. */
+static int copy_fds_exist(int in, int out)
 {
-	struct ofd *oi, *oo;
-	int fi, fo, r = kernel_fd_check(in);
+	int r = kernel_fd_check(in);
 
-	if (!r)
-		r = kernel_fd_check(out);
-	if (r)
-		return r;
-	oi = fd_get_fast(in);
-	oo = fd_get_fast(out);
-	fi = oi ? atomic_load(&oi->sh->flags) : 0;
-	fo = oo ? atomic_load(&oo->sh->flags) : 0;
+	return r ? r : kernel_fd_check(out);
+}
+
+/* What each description allows (both exist). */
+static int copy_check_modes(int in, int out, bool out_no_append)
+{
+	struct ofd *oi = fd_get_fast(in), *oo = fd_get_fast(out);
+	int fi = oi ? atomic_load(&oi->sh->flags) : 0, fo = oo ? atomic_load(&oo->sh->flags) : 0;
+	int r = 0;
+
 	/* access mode 3 neither reads nor writes */
 	if (oi && (!oi->uf || !acc_reads(fi) || (fi & O_PATH)))
 		r = -EBADF;
@@ -1757,6 +1770,38 @@ static int copy_check_fds(int in, int out, bool out_no_append)
 		ofd_put(oi);
 	if (oo)
 		ofd_put(oo);
+	return r;
+}
+
+static int copy_check_fds(int in, int out, bool out_no_append)
+{
+	int r = copy_fds_exist(in, out);
+
+	return r ? r : copy_check_modes(in, out, out_no_append);
+}
+
+/* An offset argument read as the kernel's copy_from_user reads it: into
+ * *pos (left alone for NULL), -EFAULT when it cannot be read. */
+static int copy_off_get(const off64_t *user, off64_t *pos)
+{
+	if (!user)
+		return 0;
+	if (user_readable(user, sizeof(*user)))
+		return -EFAULT;
+	*pos = *user;
+	return 0;
+}
+
+/* The offsets handed back after a transfer, each as the kernel's
+ * copy_to_user: r, or -EFAULT when one cannot be stored (the bytes have
+ * moved all the same). */
+static ssize_t copy_offs_put(ssize_t r, off64_t *inoff, off64_t ipos, off64_t *outoff,
+			     off64_t opos)
+{
+	if (inoff && user_copy_out(inoff, &ipos, sizeof(ipos)))
+		r = -EFAULT;
+	if (outoff && user_copy_out(outoff, &opos, sizeof(opos)))
+		r = -EFAULT;
 	return r;
 }
 
@@ -1787,6 +1832,7 @@ static int copy_offsets_check(const off64_t *inoff, const off64_t *outoff, size_
 SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
 				 unsigned int flags)
 {
+	off64_t ipos = 0, opos = 0, *ip = inoff ? &ipos : NULL, *op = outoff ? &opos : NULL;
 	uint64_t t0;
 	ssize_t r;
 
@@ -1796,33 +1842,58 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (flags)
-		r = -EINVAL;
-	else if ((inoff && user_writable(inoff, sizeof(*inoff))) ||
-		 (outoff && user_writable(outoff, sizeof(*outoff))))
-		r = -EFAULT;
-	else
-		r = copy_check_fds(in, out, true);
+	/* the kernel's order: the descriptors, the offsets read, the flags */
+	r = copy_fds_exist(in, out);
 	if (!r)
-		r = copy_offsets_check(inoff, outoff, len);
+		r = copy_off_get(inoff, &ipos);
+	if (!r)
+		r = copy_off_get(outoff, &opos);
+	if (!r && flags)
+		r = -EINVAL;
+	if (!r)
+		r = copy_check_modes(in, out, true);
+	if (!r)
+		r = copy_offsets_check(ip, op, len);
 	/* as Linux (5.19 on) between file systems: the caller copies itself */
 	if (!r && (fd_is_umfs(in) != fd_is_umfs(out)))
 		r = -EXDEV;
 	if (!r && fd_is_umfs(in) && fd_is_umfs(out))
-		r = copy_clamp(in, inoff, out, outoff, &len);
+		r = copy_clamp(in, ip, out, op, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len, -1);
+		r = copy_loop(in, ip, out, op, len, -1);
 		shim_depth--;
 	}
+	if (r > 0)
+		r = copy_offs_put(r, inoff, ipos, outoff, opos);
 	TRACE_SERVED(copy_file_range, r, t0, "%d, %d, %zu", in, out, len);
 	return shim_ret(r);
 }
 
+/* The span a transfer reads or writes on the file fd: from *pos (the
+ * caller's offset, already read) or the file's own position, len bytes.
+ * As the kernel's rw_verify_area: a count or a start that is negative, or
+ * an end past the largest offset, is EINVAL. */
+static int copy_span_check(int fd, const off64_t *pos, size_t len)
+{
+	off64_t at;
+
+	if (pos) {
+		at = *pos;
+	} else {
+		shim_depth++;
+		at = lseek(fd, 0, SEEK_CUR); /* through the shim: fd may be UMFS's */
+		shim_depth--;
+	}
+	if ((ssize_t)len < 0 || (pos && at < 0))
+		return -EINVAL;
+	return at >= 0 && (uint64_t)at + len > (uint64_t)INT64_MAX ? -EINVAL : 0;
+}
+
 SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
+	off64_t pos = 0;
 	uint64_t t0;
-	off64_t o64;
 	ssize_t r;
 
 	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
@@ -1831,50 +1902,81 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
+	/* the kernel reads the offset first, and stores it back whatever
+	 * the transfer gave */
+	r = copy_off_get(off, &pos);
+	if (r) {
+		TRACE_SERVED(sendfile, r, t0, "%d, %d, %zu", out, in, count);
+		return shim_ret(r);
+	}
 	r = copy_check_fds(in, out, false);
 	if (r == -EISDIR)
 		r = -EINVAL; /* as the kernel: a directory has no splice read */
-	if (!r && off && user_writable(off, sizeof(*off)))
-		r = -EFAULT;
-	if (!r && off && *off < 0)
-		r = -EINVAL;
+	if (!r)
+		r = copy_span_check(in, off ? &pos : NULL, count);
 	if (!r && fd_appends(out))
 		r = -EINVAL; /* as the kernel: no splice into O_APPEND */
+	if (!r && !fd_is_umfs(in) && !fd_is_file(in))
+		r = -EINVAL; /* as the kernel: it reads only a file (a pipe: splice) */
 	if (!r) {
-		o64 = off ? *off : 0;
 		shim_depth++;
-		r = copy_loop(in, off ? &o64 : NULL, out, NULL, count, -1);
+		r = copy_loop(in, off ? &pos : NULL, out, NULL, count, -1);
 		shim_depth--;
-		if (off && r > 0)
-			*off = (off_t)o64;
 	}
+	if (off)
+		r = copy_offs_put(r, off, pos, NULL, 0);
 	TRACE_SERVED(sendfile, r, t0, "%d, %d, %zu", out, in, count);
 	return shim_ret(r);
 }
 
-/* splice's checks in the kernel's order: the flags, the descriptors (a
- * directory has no splice read: EINVAL), then one side must be a pipe
- * (*pipe_fd: which), and a file written must not be O_APPEND. */
-static int splice_check(int in, int out, unsigned flags, int *pipe_fd)
+/* splice's checks in the kernel's order: the flags, that the descriptors
+ * exist, no offset on a pipe's side (ESPIPE), the offsets read (EFAULT),
+ * what each description allows (a directory has no splice read: EINVAL),
+ * then one side must be a pipe (*pipe_fd: which), a file written must not
+ * be O_APPEND, and the file's span must be valid. */
+static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
+			const off64_t *outoff, off64_t *opos, size_t len, unsigned flags,
+			int *pipe_fd)
 {
-	bool out_pipe;
-	int r;
+	bool in_pipe, out_pipe;
+	int r, room;
 
 	if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
 		return -EINVAL;
-	r = copy_check_fds(in, out, false);
+	r = copy_fds_exist(in, out);
+	if (r)
+		return r;
+	in_pipe = fd_is_pipe(in);
+	out_pipe = fd_is_pipe(out);
+	if ((in_pipe && inoff) || (out_pipe && outoff))
+		return -ESPIPE;
+	r = copy_off_get(outoff, opos);
+	if (!r)
+		r = copy_off_get(inoff, ipos);
+	if (!r)
+		r = copy_check_modes(in, out, false);
 	if (r)
 		return r == -EISDIR ? -EINVAL : r;
-	out_pipe = fd_is_pipe(out);
+	if (!in_pipe && !out_pipe)
+		return -EINVAL;
 	*pipe_fd = out_pipe ? out : in;
-	return !out_pipe && (!fd_is_pipe(in) || fd_appends(out)) ? -EINVAL : 0;
+	if (in_pipe && fd_appends(out))
+		return -EINVAL;
+	if (in_pipe)
+		return copy_span_check(out, outoff ? opos : NULL, len);
+	if ((ssize_t)len < 0)
+		return -EINVAL;
+	room = SYS(fcntl)(out, F_GETPIPE_SZ); /* a read takes no more than the pipe holds */
+	return copy_span_check(in, inoff ? ipos : NULL,
+				room > 0 && (size_t)room < len ? (size_t)room : len);
 }
 
 SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
 			unsigned int flags)
 {
+	off64_t ipos = 0, opos = 0;
 	uint64_t t0;
-	ssize_t r;
+	ssize_t r = 0;
 	int pipe_fd = -1;
 
 	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL)) {
@@ -1883,11 +1985,15 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	r = len ? splice_check(in, out, flags, &pipe_fd) : 0; /* an empty splice checks nothing */
+	if (len) /* an empty splice checks nothing */
+		r = splice_check(in, inoff, &ipos, out, outoff, &opos, len, flags, &pipe_fd);
 	if (!r && len) {
 		shim_depth++;
-		r = copy_loop(in, inoff, out, outoff, len, (flags & SPLICE_F_NONBLOCK) ? pipe_fd : -1);
+		r = copy_loop(in, inoff ? &ipos : NULL, out, outoff ? &opos : NULL, len,
+			      (flags & SPLICE_F_NONBLOCK) ? pipe_fd : -1);
 		shim_depth--;
+		if (r >= 0) /* the kernel stores the offset back after any transfer */
+			r = copy_offs_put(r, inoff, ipos, outoff, opos);
 	}
 	TRACE_SERVED(splice, r, t0, "%d, %d, %zu", in, out, len);
 	return shim_ret(r);

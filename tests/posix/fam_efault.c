@@ -223,6 +223,13 @@ static void struct_calls(void)
 	R("efault/fcntl-setlk-bad", fcntl(efd, F_SETLK, bad));
 	R("efault/fcntl-getlk-ro", fcntl(efd, F_GETLK, (struct flock *)ro));
 	R("efault/fcntl-setlk-ok", fcntl(efd, F_SETLK, &fl));
+	R("efault/ioctl-fionread-bad", ioctl(efd, FIONREAD, bad));
+	R("efault/ioctl-fionread-ro", ioctl(efd, FIONREAD, ro));
+	R("efault/ioctl-fionbio-bad", ioctl(efd, FIONBIO, bad));
+	R("efault/ioctl-fioasync-bad", ioctl(efd, FIOASYNC, bad));
+	R("efault/ioctl-figetbsz-bad", ioctl(efd, FIGETBSZ, bad));
+	R("efault/ioctl-ficlonerange-bad", ioctl(efd, FICLONERANGE, bad));
+	R("efault/ioctl-ficlonerange-null", ioctl(efd, FICLONERANGE, NUL));
 	R("efault/statfs-buf-bad", statfs(P("efault/f"), (struct statfs *)bad));
 	R("efault/fstatfs-buf-bad", fstatfs(efd, (struct statfs *)bad));
 	R("efault/getxattr-name-bad", getxattr(P("efault/f"), bad, cwd, sizeof(cwd)));
@@ -293,6 +300,61 @@ static void exec_long_preload(char *argv[])
 /* execve with a bad environment, from a cwd in the file system (whose
  * name the library adds to the environment): the kernel answers EFAULT
  * before it replaces anything, and so must the library. */
+/* Bytes waiting in pipe end fd (FIONREAD), for the record. */
+static void pipe_holds(const char *name, int fd)
+{
+	int n = -1;
+
+	ioctl(fd, FIONREAD, &n);
+	emit(name, "the pipe holds %d bytes", n);
+}
+
+/* The offset arguments of splice, copy_file_range and sendfile, read
+ * before the transfer and stored back after it: an unreadable one gives
+ * EFAULT before anything moves, one that cannot be stored gives EFAULT
+ * after the bytes moved (the file's offset stays), and EFAULT ranks where
+ * the kernel reads them among the other checks. */
+static void offset_calls(void)
+{
+	loff_t *ro_off = (loff_t *)ro, *bad_off = (loff_t *)bad; /* ro reads as 0 */
+	int out = open(P("efault/copied"), O_RDWR | O_CREAT | O_TRUNC, 0644), p[2];
+
+	if (out < 0 || pipe(p)) {
+		setup_fail("open", "efault/copied", errno);
+		return;
+	}
+	R("efault/splice-off-in-bad", splice(efd, bad_off, p[1], NULL, 100, 0));
+	R("efault/splice-off-in-ro", splice(efd, ro_off, p[1], NULL, 100, 0));
+	pipe_holds("efault/splice-off-in-ro-moved", p[0]);
+	offset("efault/splice-off-in-ro-offset", efd);
+	R("efault/splice-off-out-bad", splice(p[0], NULL, out, bad_off, 100, 0));
+	pipe_holds("efault/splice-off-out-bad-kept", p[0]);
+	R("efault/splice-off-out-ro", splice(p[0], NULL, out, ro_off, 100, 0));
+	pipe_holds("efault/splice-off-out-ro-moved", p[0]);
+	offset("efault/splice-off-out-ro-offset", out);
+	R("efault/splice-off-on-pipe-bad", splice(p[0], bad_off, out, NULL, 100, 0));
+	R("efault/splice-badfd-off-bad", splice(BADFD, bad_off, p[1], NULL, 100, 0));
+	R("efault/splice-len0-off-bad", splice(efd, bad_off, p[1], NULL, 0, 0));
+	R("efault/cfr-off-in-ro", copy_file_range(efd, ro_off, out, NULL, 100, 0));
+	R("efault/cfr-off-out-ro", copy_file_range(efd, NULL, out, ro_off, 100, 0));
+	offset("efault/cfr-off-out-ro-in-offset", efd);
+	R("efault/cfr-off-in-bad-flags", copy_file_range(efd, bad_off, out, NULL, 100, 1));
+	R("efault/cfr-badfd-off-bad", copy_file_range(BADFD, bad_off, out, NULL, 100, 0));
+	{
+		loff_t at_eof = 8192;
+
+		R("efault/cfr-nothing-off-out-ro", copy_file_range(efd, &at_eof, out, ro_off, 100, 0));
+	}
+	R("efault/sendfile-off-ro", sendfile(out, efd, (off_t *)ro_off, 100));
+	R("efault/sendfile-off-bad-badfd", sendfile(out, BADFD, (off_t *)bad_off, 100));
+	R("efault/sendfile-off-ro-badfd", sendfile(out, BADFD, (off_t *)ro_off, 100));
+	close(p[0]);
+	close(p[1]);
+	close(out);
+	content("efault/copied-content", "efault/copied");
+	content("efault/offsets-unchanged", "efault/f");
+}
+
 static void exec_calls(void)
 {
 	char *argv[] = { "true", NULL }, *env_bad_entry[] = { bad, NULL };
@@ -346,6 +408,7 @@ void t_efault(void)
 	in_child("efault/stat", "stat calls", stat_calls);
 	in_child("efault/names", "name calls", name_calls);
 	in_child("efault/structs", "struct calls", struct_calls);
+	in_child("efault/offsets", "offset calls", offset_calls);
 	in_child("efault/limits", "limit calls", limit_calls);
 	in_child("efault/exec", "exec calls", exec_calls);
 	close(efd);

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <linux/fs.h> /* FIGETBSZ, FICLONE */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>

@@ -1099,6 +1099,23 @@ static void t_copy(void)
 			R("copy/splice-from-dir", splice(d, NULL, p[1], NULL, 1, 0));
 			o = 0;
 			R("copy/splice-pipe-offset", splice(p[0], &o, w, NULL, 1, 0));
+			R("copy/splice-pipe-offset-out", splice(in, NULL, p[1], &o, 1, 0));
+			o = -1;
+			R("copy/splice-offset-minus-1", splice(in, &o, p[1], NULL, 1, 0));
+			R("copy/splice-to-offset-minus-1", splice(p[0], NULL, w, &o, 1, 0));
+			o = INT64_MAX - 10;
+			R("copy/splice-to-past-max", splice(p[0], NULL, w, &o, 100, 0));
+			R("copy/splice-from-past-max", splice(in, &o, p[1], NULL, 100, 0));
+			R("copy/splice-len-huge", splice(in, NULL, p[1], NULL, SIZE_MAX, 0));
+			R("copy/splice-to-len-huge", splice(p[0], NULL, w, NULL, SIZE_MAX, 0));
+			o = 2;
+			R("copy/splice-offset-moves", splice(in, &o, p[1], NULL, 3, 0));
+			emit("copy/splice-offset-moved", "offset=%lld", (long long)o);
+			so = INT64_MAX - 10;
+			R("copy/sendfile-past-max", sendfile(w, in, &so, 100));
+			emit("copy/sendfile-past-max-offset", "offset=%lld", (long long)so);
+			R("copy/sendfile-count-huge", sendfile(w, in, NULL, SIZE_MAX));
+			R("copy/sendfile-from-pipe", sendfile(w, p[0], NULL, 1));
 			close(p[0]);
 			close(p[1]);
 		}
@@ -2791,6 +2808,33 @@ static void t_fd(void)
 
 		R("fd/fionread", ioctl(fd, FIONREAD, &avail));
 		emit("fd/fionread-value", "FIONREAD = %d", avail);
+		/* the size less the offset, cut to an int, as the kernel */
+		R("fd/fionread-past-eof-lseek", lseek(fd, 100, SEEK_SET));
+		R("fd/fionread-past-eof", ioctl(fd, FIONREAD, &avail));
+		emit("fd/fionread-past-eof-value", "FIONREAD = %d", avail);
+		R("fd/figetbsz", ioctl(fd, FIGETBSZ, &avail));
+		emit("fd/figetbsz-value", "FIGETBSZ = %d", avail);
+		avail = 1;
+		R("fd/fioasync-on", ioctl(fd, FIOASYNC, &avail));
+		avail = 0;
+		R("fd/fioasync-off", ioctl(fd, FIOASYNC, &avail));
+		avail = 1;
+		R("fd/fionbio-on", ioctl(fd, FIONBIO, &avail));
+		R("fd/fionbio-on-getfl", fcntl(fd, F_GETFL) & O_NONBLOCK);
+		avail = 0;
+		R("fd/fionbio-off", ioctl(fd, FIONBIO, &avail));
+		R("fd/fionbio-off-getfl", fcntl(fd, F_GETFL) & O_NONBLOCK);
+		/* a clone: no source, one of another mount, one of this file system */
+		R("fd/ficlone-badfd", ioctl(fd, FICLONE, BADFD));
+		R("fd/ficlone-self", ioctl(fd, FICLONE, fd));
+		avail = open("/proc/self/status", O_RDONLY);
+		R("fd/ficlone-other-mount", ioctl(fd, FICLONE, avail));
+		close(avail);
+		{
+			struct file_clone_range cr = { .src_fd = BADFD };
+
+			R("fd/ficlonerange-badfd", ioctl(fd, FICLONERANGE, &cr));
+		}
 	}
 	R("fd/ioctl-unknown", ioctl(fd, 0x5401 + 0x7000, b));
 	close(fd);
