@@ -14,6 +14,7 @@
  */
 #include <linux/aio_abi.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +153,14 @@ static int iocb_check(struct ofd *o, const struct iocb *cb)
 		return -EOPNOTSUPP;
 	if (rd ? !acc_reads(acc) : !acc_writes(acc))
 		return -EBADF;
-	if ((cb->aio_lio_opcode == IOCB_CMD_PREADV || cb->aio_lio_opcode == IOCB_CMD_PWRITEV) &&
-	    cb->aio_nbytes > IOV_MAX)
-		return -EINVAL;
+	if (cb->aio_lio_opcode == IOCB_CMD_PREADV || cb->aio_lio_opcode == IOCB_CMD_PWRITEV) {
+		/* the kernel takes the vectors in at submission */
+		if (cb->aio_nbytes > IOV_MAX)
+			return -EINVAL;
+		if (user_readable((const void *)(uintptr_t)cb->aio_buf,
+				  cb->aio_nbytes * sizeof(struct iovec)))
+			return -EFAULT;
+	}
 	if (cb->aio_offset < 0)
 		return -EINVAL;
 	return 0;
@@ -195,8 +201,30 @@ static bool iocb_is_umfs(const struct iocb *cb)
 	return o != NULL && o != UINFO_INTERNAL;
 }
 
+/* A system call with libaio's convention (-errno, errno untouched): what
+ * libaio's functions are to its entry points, this is to syscall(2)'s. */
+static int aio_kernel(long number, const long *a)
+{
+	int saved = errno;
+	long r = SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+
+	if (r < 0) {
+		r = -errno;
+		errno = saved;
+	}
+	return (int)r;
+}
+
+static int kernel_io_submit(unsigned long ctx, long nr, struct iocb **ios)
+{
+	long a[6] = { (long)ctx, nr, (long)ios };
+
+	return aio_kernel(SYS_io_submit, a);
+}
+
 /* io_submit with some iocbs on UMFS descriptors. */
-static int io_submit_mixed(aio_context_t ctx, long nr, struct iocb **ios)
+static int io_submit_mixed(aio_context_t ctx, long nr, struct iocb **ios,
+			   int (*real_submit)(unsigned long, long, struct iocb **))
 {
 	struct iocb **batch = malloc((size_t)nr * sizeof(*batch));
 	struct ofd **held = calloc((size_t)nr, sizeof(*held));
@@ -231,7 +259,7 @@ static int io_submit_mixed(aio_context_t ctx, long nr, struct iocb **ios)
 	}
 	n = i; /* the kernel stops at the first iocb it refuses */
 	if (n > 0) {
-		long k = SYS(io_submit)(ctx, n, batch);
+		long k = real_submit(ctx, n, batch);
 
 		r = k < 0 ? (int)k : 0;
 		for (i = 0; i < n; i++) {
@@ -256,16 +284,22 @@ static int io_submit_mixed(aio_context_t ctx, long nr, struct iocb **ios)
 	return n > 0 ? (int)n : r; /* libaio's convention: -errno, errno untouched */
 }
 
-SHIM_API int io_submit(aio_context_t ctx, long nr, struct iocb **ios)
+static int io_submit_with(aio_context_t ctx, long nr, struct iocb **ios,
+			  int (*real_submit)(unsigned long, long, struct iocb **))
 {
 	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nr <= 0 ||
 	    ios == NULL)
-		return SYS(io_submit)(ctx, nr, ios);
+		return real_submit(ctx, nr, ios);
 	for (long i = 0; i < nr; i++)
 		if (user_readable(&ios[i], sizeof(ios[i])) == 0 && ios[i] &&
 		    user_readable(ios[i], sizeof(*ios[i])) == 0 && iocb_is_umfs(ios[i]))
-			return io_submit_mixed(ctx, nr, ios);
-	return SYS(io_submit)(ctx, nr, ios);
+			return io_submit_mixed(ctx, nr, ios, real_submit);
+	return real_submit(ctx, nr, ios);
+}
+
+SHIM_API int io_submit(aio_context_t ctx, long nr, struct iocb **ios)
+{
+	return io_submit_with(ctx, nr, ios, SYS(io_submit));
 }
 
 /* Events of proxies become their requests' events. */
@@ -307,12 +341,44 @@ SHIM_API int io_pgetevents(aio_context_t ctx, long min_nr, long nr, struct io_ev
 }
 
 /* The context's proxies go with it: the kernel drops their events. */
-SHIM_API int io_destroy(aio_context_t ctx)
+static int io_destroy_done(aio_context_t ctx, int r)
 {
-	int r = SYS(io_destroy)(ctx);
-
 	for (unsigned i = 0; r == 0 && i < proxy_used; i++)
 		if (proxies[i].ctx == ctx && atomic_load(&proxies[i].state) != PROXY_FREE)
 			proxy_put(&proxies[i]);
+	return r;
+}
+
+SHIM_API int io_destroy(aio_context_t ctx)
+{
+	return io_destroy_done(ctx, SYS(io_destroy)(ctx));
+}
+
+/* syscall(2) with an AIO number: served as libaio's entry points are, over
+ * the kernel's calls, with syscall()'s convention (-1 and errno). */
+long shim_aio_syscall(long number, const long *a)
+{
+	int r;
+
+	switch (number) {
+	case SYS_io_submit:
+		r = io_submit_with((aio_context_t)a[0], a[1], (struct iocb **)a[2], kernel_io_submit);
+		break;
+	case SYS_io_getevents:
+	case SYS_io_pgetevents: /* a[5]: the kernel's { sigmask, size } */
+		r = aio_kernel(number, a);
+		if (unlikely(proxy_used != 0) && r > 0)
+			events_translate((struct io_event *)a[3], r);
+		break;
+	case SYS_io_destroy:
+		r = io_destroy_done((aio_context_t)a[0], aio_kernel(number, a));
+		break;
+	default:
+		return SYS(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
 	return r;
 }

@@ -272,6 +272,11 @@ SHIM_API long syscall(long number, ...)
 		return fremovexattr(I(0), S(1));
 	case SYS_ioctl:
 		return ioctl(I(0), (unsigned long)a[1], P(2));
+	case SYS_io_submit:
+	case SYS_io_getevents:
+	case SYS_io_pgetevents:
+	case SYS_io_destroy:
+		return shim_aio_syscall(number, a);
 	case SYS_mmap:
 		return (long)mmap(P(0), Z(1), I(2), I(3), I(4), O(5));
 	case SYS_munmap:

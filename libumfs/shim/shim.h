@@ -1304,6 +1304,9 @@ int shim_open_umfs_resolve(struct umfs_fs *fs, const char *base, const char *rel
 			   unsigned resolve, int flags, mode_t mode);
 /* calls_openat2.c: openat2(2), as syscall(SYS_openat2, ...) reaches it */
 long shim_openat2(int dirfd, const char *path, const void *how, size_t size);
+/* aio_libaio.c: syscall(2) with io_submit, io_getevents, io_pgetevents or
+ * io_destroy's number (a: its six arguments) */
+long shim_aio_syscall(long number, const long *a);
 int shim_close(int fd);
 ssize_t shim_write(int fd, const void *buf, size_t len);
 int shim_fd_stat(int fd, struct stat *st);

@@ -5,10 +5,11 @@
  *   aio_exer FILE KFILE [--ops N] [--seed S] [--size MAX] [--engine E]
  *            [--noappend 0]
  *
- * Runs each engine (E: posix, libaio, uring, or all): glibc's POSIX AIO
- * (aio_read/aio_write with aio_suspend, lio_listio LIO_WAIT and LIO_NOWAIT,
- * aio_fsync), libaio (io_submit, io_getevents: pread, pwrite, preadv,
- * pwritev, fsync) and io_uring through liburing (read, write, readv, writev,
+ * Runs each engine (E: posix, libaio, raw, uring, or all): glibc's POSIX
+ * AIO (aio_read/aio_write with aio_suspend, lio_listio LIO_WAIT and
+ * LIO_NOWAIT, aio_fsync), libaio (io_submit, io_getevents: pread, pwrite,
+ * preadv, pwritev, fsync), the same made with syscall(2) as programs
+ * without libaio make them (raw), and io_uring through liburing (read, write, readv, writev,
  * fsync, linked chains). Batches of requests are submitted at once: reads
  * anywhere (past EOF too: short or empty), or writes to disjoint ranges
  * (past EOF too: the gap reads as zeros), some vectored, some with an
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -347,6 +349,26 @@ static void posix_cases(void)
 /* ------------------------------------------------------------------ */
 
 static io_context_t actx;
+/* --engine raw: libaio's calls made as system calls with syscall(2), as
+ * programs without libaio make them (same results: libaio's -errno) */
+static bool aio_raw;
+
+static int raw_result(long r)
+{
+	return r < 0 ? -errno : (int)r;
+}
+
+static int x_io_submit(io_context_t ctx, long n, struct iocb **list)
+{
+	return aio_raw ? raw_result(syscall(SYS_io_submit, ctx, n, list)) : io_submit(ctx, n, list);
+}
+
+static int x_io_getevents(io_context_t ctx, long min, long n, struct io_event *ev,
+			  struct timespec *ts)
+{
+	return aio_raw ? raw_result(syscall(SYS_io_getevents, ctx, min, n, ev, ts))
+		       : io_getevents(ctx, min, n, ev, ts);
+}
 
 static void libaio_batch(struct op *ops, int n)
 {
@@ -368,14 +390,14 @@ static void libaio_batch(struct op *ops, int n)
 		cbs[i].data = o;
 		list[i] = &cbs[i];
 	}
-	r = io_submit(actx, n, list);
+	r = x_io_submit(actx, n, list);
 	if (r != n)
 		die("io_submit of %d: %d", n, r);
 	while (got < n) {
 		/* min_nr 1 now and then: events come in any grouping */
 		long min = rnd_to(2) ? n - got : 1;
 
-		r = io_getevents(actx, min, n - got, ev, NULL);
+		r = x_io_getevents(actx, min, n - got, ev, NULL);
 		if (r < min)
 			die("io_getevents(%ld, %d): %d", min, n - got, r);
 		for (int j = 0; j < r; j++) {
@@ -446,10 +468,10 @@ static long libaio_submit(int rfd, bool write, int flags, char *b, off_t off, bo
 
 	write ? io_prep_pwrite(&cb, rfd, b, 1, off) : io_prep_pread(&cb, rfd, b, 1, off);
 	cb.aio_rw_flags = flags;
-	*refused = (r = io_submit(actx, 1, list)) != 1;
+	*refused = (r = x_io_submit(actx, 1, list)) != 1;
 	if (*refused)
 		return r;
-	if (io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &cb)
+	if (x_io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &cb)
 		die("the event of a request on another description");
 	return (long)ev.res;
 }
@@ -464,11 +486,11 @@ static void libaio_cases(void)
 
 	/* submission errors: a negative offset, then an unknown command */
 	io_prep_pread(&cb, fd, &b, 1, -1);
-	if ((r = io_submit(actx, 1, list)) != -EINVAL)
+	if ((r = x_io_submit(actx, 1, list)) != -EINVAL)
 		die("io_submit at offset -1: %d, expected -EINVAL", r);
 	cb.aio_lio_opcode = 6; /* IO_CMD_NOOP */
 	cb.u.c.offset = 0;
-	if ((r = io_submit(actx, 1, list)) != -EINVAL)
+	if ((r = x_io_submit(actx, 1, list)) != -EINVAL)
 		die("io_submit of NOOP: %d, expected -EINVAL", r);
 	/* the count accepted: a good iocb, then a bad one */
 	{
@@ -477,14 +499,14 @@ static void libaio_cases(void)
 		io_prep_pread(&good, fd, &b, 1, 0);
 		list[0] = &good;
 		list[1] = &cb;
-		if ((r = io_submit(actx, 2, list)) != 1)
+		if ((r = x_io_submit(actx, 2, list)) != 1)
 			die("io_submit of a good and a bad iocb: %d, expected 1", r);
-		if (io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &good || ev.res != 1)
+		if (x_io_getevents(actx, 1, 1, &ev, NULL) != 1 || ev.obj != &good || ev.res != 1)
 			die("the good iocb's event");
 	}
 	other_descriptions(libaio_submit, true);
 	/* nothing left: a zero timeout finds nothing */
-	if ((r = io_getevents(actx, 0, 1, &ev, &zero)) != 0)
+	if ((r = x_io_getevents(actx, 0, 1, &ev, &zero)) != 0)
 		die("io_getevents on an empty context: %d", r);
 }
 
@@ -658,7 +680,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: aio_exer FILE KFILE [--ops N] [--seed S] [--size MAX] "
-				"[--engine posix|libaio|uring|all] [--noappend 0]\n");
+				"[--engine posix|libaio|raw|uring|all] [--noappend 0]\n");
 		return 2;
 	}
 	for (int i = 3; i + 1 < argc; i += 2) {
@@ -700,6 +722,22 @@ int main(int argc, char **argv)
 		}
 		run("libaio", libaio_batch, libaio_cases, nops, true, true);
 		io_destroy(actx);
+	}
+	if (!strcmp(which, "all") || !strcmp(which, "raw")) {
+		int r;
+
+		actx = 0; /* io_setup wants a zero context */
+		r = io_setup(64, &actx);
+
+		if (r != 0) {
+			fprintf(stderr, "aio_exer: io_setup: %s\n", strerror(-r));
+			return 1;
+		}
+		aio_raw = true;
+		run("libaio through syscall(2)", libaio_batch, libaio_cases, nops, true, true);
+		aio_raw = false;
+		if (syscall(SYS_io_destroy, actx) != 0)
+			die("io_destroy through syscall(2): %s", strerror(errno));
 	}
 	if (!strcmp(which, "all") || !strcmp(which, "uring")) {
 		int r = io_uring_queue_init(64, &uring, 0);
