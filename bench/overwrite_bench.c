@@ -11,8 +11,9 @@
  * U-Log byte records to copy-on-write. -f prints the floors measured in the
  * same run on a file of the same size beside the pool: a 4 KiB memcpy to a
  * random page, and a durable copy (the same, each line flushed, a fence).
+ * -m times one mode alone (strict, undo or relaxed), for a profiler.
  *
- *   overwrite_bench [-n N] [-p POOL] [-s FILE_SIZE] [-f] [-b SIZE]...
+ *   overwrite_bench [-n N] [-p POOL] [-s FILE_SIZE] [-f] [-m MODE] [-b SIZE]...
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -139,12 +140,13 @@ int main(int argc, char **argv)
 	size_t sizes[16] = { 4096 };
 	unsigned n = 200000, nsizes = 1;
 	bool floors = false;
+	const char *only = NULL;
 	uint8_t *chunk = calloc(1, 1 << 20);
 	struct umfs_file *f;
 	struct umfs_fs *fs;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:p:s:fb:")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:s:fm:b:")) != -1) {
 		if (c == 'n')
 			n = (unsigned)strtoul(optarg, NULL, 0);
 		else if (c == 'p')
@@ -153,11 +155,14 @@ int main(int argc, char **argv)
 			file_size = size_arg(optarg) & ~((1ull << 20) - 1);
 		else if (c == 'f')
 			floors = true;
+		else if (c == 'm' && (!strcmp(optarg, "strict") || !strcmp(optarg, "undo") ||
+				      !strcmp(optarg, "relaxed")))
+			only = optarg;
 		else if (c == 'b' && nsizes < 16)
 			sizes[nsizes++] = strtoul(optarg, NULL, 0);
 		else {
 			fprintf(stderr, "usage: overwrite_bench [-n N] [-p POOL] [-s FILE_SIZE] [-f] "
-					"[-b SIZE]...\n");
+					"[-m strict|undo|relaxed] [-b SIZE]...\n");
 			return 2;
 		}
 	}
@@ -194,6 +199,14 @@ int main(int argc, char **argv)
 		double strict, undo, relaxed;
 
 		run(pool, UMFS_MOUNT_STRICT, len, k / 10 + 1, 7, true); /* warm up */
+		if (only) {
+			bool strict_mode = strcmp(only, "relaxed") != 0;
+
+			printf("overwrite %7zu bytes x %u: %s %8.0f ns\n", len, k, only,
+			       run(pool, strict_mode ? UMFS_MOUNT_STRICT : UMFS_MOUNT_RELAXED, len, k,
+				   1, strcmp(only, "undo") != 0));
+			continue;
+		}
 		strict = run(pool, UMFS_MOUNT_STRICT, len, k, 1, true);
 		undo = run(pool, UMFS_MOUNT_STRICT, len, k, 4, false);
 		relaxed = run(pool, UMFS_MOUNT_RELAXED, len, k, 2, true);
