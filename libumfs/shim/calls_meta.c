@@ -400,6 +400,79 @@ static long statvfs_byfd(int fd, void *arg)
 static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false,
 					     false };
 
+/* ------------------------------------------------------------------ */
+/* name_to_handle_at                                                    */
+/* ------------------------------------------------------------------ */
+
+/* The flags Linux 6.12 on takes (the last three newer than glibc's). */
+#define HANDLE_AT_FID 0x200
+#define HANDLE_AT_MNT_ID_UNIQUE 0x001
+#define HANDLE_AT_CONNECTABLE 0x002
+#define HANDLE_AT_FLAGS                                                                  \
+	(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH | HANDLE_AT_FID | HANDLE_AT_MNT_ID_UNIQUE | \
+	 HANDLE_AT_CONNECTABLE)
+
+struct handle_arg {
+	struct file_handle *h;
+	int *mount_id;
+	int flags;
+};
+
+/* UMFS gives out no file handles (nothing could open one again): the
+ * name is looked up as the kernel looks it up, then EOPNOTSUPP, the
+ * kernel's answer for a file system without them. */
+static long handle_umfs(struct umfs_fs *fs, const char *path, void *arg)
+{
+	struct handle_arg *a = arg;
+	struct stat st;
+	int err = umfs_stat(fs, path, &st, (a->flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW);
+
+	return err ? err : -EOPNOTSUPP;
+}
+
+static long handle_kernel(int dirfd, const char *path, void *arg)
+{
+	struct handle_arg *a = arg;
+
+	return SYS(name_to_handle_at)(dirfd, path, a->h, a->mount_id, a->flags) < 0 ? -errno : 0;
+}
+
+static long handle_byfd(int fd, void *arg)
+{
+	struct handle_arg *a = arg;
+
+	(void)fd;
+	/* without AT_SYMLINK_FOLLOW: the /proc link itself */
+	return (a->flags & AT_SYMLINK_FOLLOW) ? -EOPNOTSUPP : PATH_RUN_KERNEL;
+}
+
+static const struct path_ops handle_ops = { handle_umfs, handle_kernel, handle_byfd, false, true };
+
+SHIM_API int name_to_handle_at(int dirfd, const char *path, struct file_handle *h, int *mount_id,
+			       int flags)
+{
+	bool by_fd = (flags & AT_EMPTY_PATH) && path_empty(path_as_given(path));
+	struct handle_arg a = { h, mount_id, flags };
+	bool umfs_fd = by_fd && (dirfd == AT_FDCWD ? atomic_load(&cwd_in_umfs)
+						   : uinfo_peek(dirfd) != NULL);
+	int r;
+
+	if (likely(!umfs_fd && (by_fd || !path_maybe_umfs(dirfd, path)))) {
+		TRACE_PASS(stat, "\"%s\" (name_to_handle_at)", path ? path : "(null)");
+		return SYS(name_to_handle_at)(dirfd, path, h, mount_id, flags);
+	}
+	SHIM_SERVE();
+	if ((flags & ~HANDLE_AT_FLAGS) ||
+	    ((flags & HANDLE_AT_FID) && (flags & HANDLE_AT_CONNECTABLE)))
+		r = -EINVAL;
+	else if (umfs_fd)
+		r = uinfo_peek(dirfd) == UINFO_INTERNAL ? -EBADF : -EOPNOTSUPP;
+	else
+		r = (int)path_run(dirfd, path, &handle_ops, &a);
+	TRACE_SERVED(stat, r, 0, "\"%s\" (name_to_handle_at)", path ? path : "(null)");
+	return (int)shim_ret(r);
+}
+
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
 	struct statvfs res;

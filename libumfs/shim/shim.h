@@ -156,6 +156,7 @@ struct shim_sys {
 	int (*statfs)(const char *, struct statfs *);
 	int (*fstatfs)(int, struct statfs *);
 	int (*statvfs)(const char *, struct statvfs *);
+	int (*name_to_handle_at)(int, const char *, struct file_handle *, int *, int);
 	int (*fstatvfs)(int, struct statvfs *);
 	long (*pathconf)(const char *, int);
 	long (*fpathconf)(int, int);

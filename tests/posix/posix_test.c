@@ -1266,6 +1266,39 @@ static void t_xstat(void)
 	ST("stat/xstat-badver", old_xstat(99, P("stat/f"), &S));
 }
 
+/* name_to_handle_at: the lookup's errors as the kernel's. A file system
+ * may give out no handles (EOPNOTSUPP): UMFS gives none, tmpfs does, so a
+ * handle had and EOPNOTSUPP read alike here. */
+static void handle_check(const char *name, int dirfd, const char *path, int flags)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id, r;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	errno = 0;
+	r = name_to_handle_at(dirfd, path, h, &mount_id, flags);
+	emit(name, "name_to_handle_at = %s",
+	     r == 0 || errno == EOPNOTSUPP ? "a handle, or none given (EOPNOTSUPP)" : ename(errno));
+	free(h);
+}
+
+static void t_handles(void)
+{
+	int fd = open(P("stat/f"), O_RDONLY);
+
+	handle_check("stat/handle-file", topfd, "stat/f", 0);
+	handle_check("stat/handle-missing", topfd, "stat/missing", 0);
+	handle_check("stat/handle-dangling", topfd, "stat/dangle", 0);
+	handle_check("stat/handle-dangling-follow", topfd, "stat/dangle", AT_SYMLINK_FOLLOW);
+	handle_check("stat/handle-loop-follow", topfd, "stat/sl1", AT_SYMLINK_FOLLOW);
+	handle_check("stat/handle-notdir", topfd, "stat/f/x", 0);
+	handle_check("stat/handle-bad-flags", topfd, "stat/f", 0x8000);
+	handle_check("stat/handle-empty-path", fd, "", AT_EMPTY_PATH);
+	handle_check("stat/handle-empty-path-no-flag", fd, "", 0);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void t_stat(void)
 {
 	struct statx sx;
@@ -1392,6 +1425,7 @@ static void t_stat(void)
 		close(fd);
 	}
 	t_xstat();
+	t_handles();
 }
 
 /* ------------------------------------------------------------------ */
