@@ -566,6 +566,29 @@ SHIM_API char *get_current_dir_name(void)
 	return getcwd(NULL, 0);
 }
 
+/* getwd: glibc's asks its own getcwd inside, which sees the kernel's
+ * directory, not a UMFS one. The buffer's size is unknown: a directory
+ * past PATH_MAX fails, the error's message in buf, as glibc's getwd. */
+SHIM_API char *getwd(char *buf)
+{
+	char cwd[PATH_MAX];
+	const char *msg;
+	int e;
+
+	if (!buf) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (getcwd(cwd, sizeof(cwd)))
+		return strcpy(buf, cwd);
+	e = errno;
+	msg = strerror_r(e, buf, 1024); /* GNU: may not fill buf */
+	if (msg != buf)
+		snprintf(buf, 1024, "%s", msg);
+	errno = e;
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* scandir                                                              */
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
  * without them).
  */
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -399,6 +400,19 @@ static long statvfs_byfd(int fd, void *arg)
 
 static const struct path_ops statvfs_ops = { statvfs_umfs, statvfs_kernel, statvfs_byfd, false,
 					     false };
+
+/* ftok: glibc's stats the path inside, where the kernel does not see
+ * UMFS. The same key from the library's stat: the inode number's low 16
+ * bits, the device's low 8, the id's low 8. */
+SHIM_API key_t ftok(const char *path, int id)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return (key_t)-1;
+	return (key_t)((st.st_ino & 0xffff) | ((st.st_dev & 0xff) << 16) |
+		       (((unsigned)id & 0xff) << 24));
+}
 
 /* ------------------------------------------------------------------ */
 /* name_to_handle_at                                                    */

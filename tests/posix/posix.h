@@ -17,6 +17,7 @@
 #include <glob.h>
 #include <grp.h>
 #include <limits.h>
+#include <dlfcn.h>
 #include <linux/falloc.h>
 #include <linux/fs.h> /* FIGETBSZ, FICLONE */
 #include <poll.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>

@@ -1282,10 +1282,33 @@ static void handle_check(const char *name, int dirfd, const char *path, int flag
 	free(h);
 }
 
+/* ftok: the key of the file's inode and device, as glibc makes it. */
+static void ftok_check(const char *name, const char *rel, int id)
+{
+	key_t k;
+
+	errno = 0;
+	k = ftok(P(rel), id);
+	if (k == (key_t)-1) {
+		emit(name, "ftok = -1 %s", ename(errno));
+		return;
+	}
+	if (stat(P(rel), &S))
+		setup_fail("stat", rel, errno);
+	emit(name, "ftok = %s", k == (key_t)((S.st_ino & 0xffff) | ((S.st_dev & 0xff) << 16) |
+					    (((unsigned)id & 0xff) << 24))
+				     ? "the key of stat's inode and device"
+				     : "NOT the key of stat's inode and device");
+}
+
 static void t_handles(void)
 {
 	int fd = open(P("stat/f"), O_RDONLY);
 
+	ftok_check("stat/ftok", "stat/f", 0x1234);
+	ftok_check("stat/ftok-link", "stat/l", 7);
+	ftok_check("stat/ftok-missing", "stat/missing", 7);
+	ftok_check("stat/ftok-dangling", "stat/dangle", 7);
 	handle_check("stat/handle-file", topfd, "stat/f", 0);
 	handle_check("stat/handle-missing", topfd, "stat/missing", 0);
 	handle_check("stat/handle-dangling", topfd, "stat/dangle", 0);
@@ -2533,6 +2556,15 @@ static void t_cwd(void)
 	}
 	R("cwd/chdir", chdir(P("cwd/a")));
 	cwd_is("cwd/chdir-getcwd");
+	{
+		/* found at run time: the linker warns of every reference to getwd */
+		char *(*getwd_fn)(char *) = (char *(*)(char *))dlsym(RTLD_DEFAULT, "getwd");
+		char wd[PATH_MAX], cwd[PATH_MAX];
+		char *w = getwd_fn ? getwd_fn(wd) : NULL, *c = getcwd(cwd, sizeof(cwd));
+
+		emit("cwd/chdir-getwd", "getwd() = %s",
+		     !w ? ename(errno) : c && !strcmp(w, c) ? "getcwd's" : "NOT getcwd's");
+	}
 	RFDC("cwd/relative-creat", open("file", O_WRONLY | O_CREAT, 0644));
 	ST("cwd/relative-creat-stat", stat(P("cwd/a/file"), &S));
 	ST("cwd/relative-stat", stat("file", &S));
