@@ -673,8 +673,9 @@ static inline int ofd_check(struct ofd *o)
 {
 	if (unlikely(!o->uf))
 		return -EIO; /* the pool was unmounted at exit */
-	if (unlikely(o->type == S_IFDIR))
-		return -EISDIR;
+	if (unlikely(o->type == S_IFDIR)) /* an O_PATH one neither reads nor writes */
+		return (atomic_load_explicit(&o->sh->flags, memory_order_relaxed) & O_PATH) ? -EBADF
+											 : -EISDIR;
 	return 0;
 }
 
@@ -1060,6 +1061,8 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	size_t sum;
 	int saved_flags = 0, err = ofd_check(o);
 
+	if (err == -EISDIR)
+		err = -EBADF; /* directories are never open for writing */
 	if (!err)
 		err = iov_check(iov, cnt, &sum);
 	if (!err)
@@ -1257,14 +1260,15 @@ static off_t ofd_lseek(struct ofd *o, off_t off, int whence)
 	if (atomic_load(&o->sh->flags) & O_PATH)
 		return -EBADF;
 	if (o->type == S_IFDIR) {
-		/* a directory's offset is its readdir cookie */
+		/* a directory's offset is its readdir cookie, set or moved as
+		 * the kernel's directories take it (any value not negative) */
 		ofd_lock(o);
-		if (whence == SEEK_SET && off >= 0)
-			res = off;
-		else if (whence == SEEK_CUR && off == 0)
-			res = (int64_t)o->sh->pos;
-		else
+		base = whence == SEEK_CUR ? (int64_t)o->sh->pos : 0;
+		if ((whence != SEEK_SET && whence != SEEK_CUR) ||
+		    (off > 0 && base > INT64_MAX - off) || base + off < 0)
 			res = -EINVAL;
+		else
+			res = base + off;
 		if (res >= 0)
 			o->sh->pos = (uint64_t)res;
 		ofd_unlock(o);
@@ -1627,24 +1631,62 @@ static bool pipe_ready(int fd, short ev)
 	return ready;
 }
 
-/* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
- * its offset); both through the shim, so either may be a kernel fd.
- * nb_pipe (splice's SPLICE_F_NONBLOCK: in or out, the side that is a pipe;
- * -1 otherwise): the pipe is read only while it holds bytes, and written a
- * pipe buffer's worth at a time while it has room for one, so that nothing
- * waits: -EAGAIN when the pipe cannot move a byte at once. */
-static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
-			 int nb_pipe)
+/* The side of a transfer that is a pipe (as splice's, or sendfile's
+ * destination), and whether it may wait: SPLICE_F_NONBLOCK, or the pipe's
+ * own O_NONBLOCK, as the kernel takes either. */
+struct copy_pipe {
+	int fd; /* -1: neither side is a pipe */
+	bool nonblock;
+};
+
+static struct copy_pipe copy_pipe_of(int fd, bool splice_nonblock)
 {
-	bool in_pipe = nb_pipe == in, out_pipe = nb_pipe == out; /* both valid: checked */
+	int fl = SYS(fcntl)(fd, F_GETFL);
+
+	return (struct copy_pipe){ fd, splice_nonblock || (fl >= 0 && (fl & O_NONBLOCK)) };
+}
+
+/* Waits, unless nb, until the pipe fd can take part in a transfer (ev as
+ * pipe_ready's): the kernel's wait before a splice moves anything. 0;
+ * -EAGAIN when nb and it cannot; -EINTR when a signal's handler ran, as
+ * a splice the kernel does not restart. */
+static int pipe_wait(int fd, short ev, bool nb)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int saved = errno, r;
+
+	if (nb)
+		return pipe_ready(fd, ev) ? 0 : -EAGAIN;
+	r = SYS(poll)(&p, 1, -1) < 0 ? -errno : 0;
+	errno = saved;
+	return r == -EINTR ? r : 0;
+}
+
+/* Reads from in (at *inoff, or its offset), writes to out (at *outoff, or
+ * its offset); both through the shim, so either may be a kernel fd. A
+ * file is read until len bytes or its end, as the kernel's splice loop
+ * reads (a file that grows meanwhile gives more). A pipe side moves as in
+ * a kernel splice: the call waits (unless non-blocking) only until the
+ * pipe can move something, then moves what it can without waiting again:
+ * a pipe read gives what the pipe holds, a pipe written takes one pipe
+ * buffer (PIPE_BUF) at a time while it has room for one; -EAGAIN when
+ * nothing could move without waiting. */
+static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+			 struct copy_pipe pipe)
+{
+	bool in_pipe = pipe.fd == in, out_pipe = pipe.fd == out;
 	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
 	ssize_t total = 0;
 	char *buf;
+	int err;
 
 	if (len == 0)
 		return 0;
 	if (out_pipe)
 		chunk = chunk < PIPE_BUF ? chunk : PIPE_BUF; /* one buffer: a write that cannot wait */
+	err = pipe.fd < 0 ? 0 : pipe_wait(pipe.fd, out_pipe ? POLLOUT : POLLIN, pipe.nonblock);
+	if (err)
+		return err;
 	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
@@ -1652,10 +1694,8 @@ static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_
 		size_t want = len - (size_t)total < chunk ? len - (size_t)total : chunk;
 		ssize_t n, w, done = 0;
 
-		if ((in_pipe && !pipe_ready(in, POLLIN)) || (out_pipe && !pipe_ready(out, POLLOUT))) {
-			free(buf);
-			return total ? total : -EAGAIN;
-		}
+		if (total && pipe.fd >= 0 && !pipe_ready(pipe.fd, out_pipe ? POLLOUT : POLLIN))
+			break;
 		n = inoff ? pread(in, buf, want, *inoff) : read(in, buf, want);
 		if (n < 0) {
 			n = -errno;
@@ -1681,8 +1721,8 @@ static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_
 		if (outoff)
 			*outoff += n;
 		total += n;
-		if ((size_t)n < want)
-			break;
+		if (in_pipe && (size_t)n < want)
+			break; /* the pipe gave what it held */
 	}
 	free(buf);
 	return total;
@@ -1733,8 +1773,8 @@ static int kernel_fd_check(int fd)
 {
 	struct ofd *o = uinfo_peek(fd);
 
-	if (o && o != UINFO_INTERNAL)
-		return 0;
+	if (o && o != UINFO_INTERNAL) /* the kernel's fdget does not see O_PATH ones */
+		return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
 	if (o == UINFO_INTERNAL || SYS(fcntl)(fd, F_GETFD) < 0)
 		return -EBADF;
 	return 0;
@@ -1748,36 +1788,41 @@ static int copy_fds_exist(int in, int out)
 	return r ? r : kernel_fd_check(out);
 }
 
-/* What each description allows (both exist). */
-static int copy_check_modes(int in, int out, bool out_no_append)
-{
-	struct ofd *oi = fd_get_fast(in), *oo = fd_get_fast(out);
-	int fi = oi ? atomic_load(&oi->sh->flags) : 0, fo = oo ? atomic_load(&oo->sh->flags) : 0;
-	int r = 0;
+/* One side of a copy as its description allows it: a UMFS description
+ * that cannot read (reads) or write is bad (EBADF); dir and append say
+ * what it is. A kernel descriptor is none of these: the kernel's own
+ * calls judge it. */
+struct copy_side {
+	bool bad, dir, append;
+};
 
+static struct copy_side copy_side(int fd, bool reads)
+{
+	struct ofd *o = fd_get_fast(fd);
+	struct copy_side c = { false, false, false };
+	int fl;
+
+	if (!o)
+		return c;
+	fl = atomic_load(&o->sh->flags);
 	/* access mode 3 neither reads nor writes */
-	if (oi && (!oi->uf || !acc_reads(fi) || (fi & O_PATH)))
-		r = -EBADF;
-	else if (oi && oi->type == S_IFDIR)
-		r = -EISDIR;
-	else if (oo && (!oo->uf || !acc_writes(fo) || (fo & O_PATH)))
-		r = -EBADF;
-	else if (oo && out_no_append && (fo & O_APPEND))
-		r = -EBADF;
-	else if (oo && oo->type == S_IFDIR)
-		r = -EISDIR;
-	if (oi)
-		ofd_put(oi);
-	if (oo)
-		ofd_put(oo);
-	return r;
+	c.bad = !o->uf || !(reads ? acc_reads(fl) : acc_writes(fl)) || (fl & O_PATH);
+	c.dir = o->type == S_IFDIR;
+	c.append = fl & O_APPEND;
+	ofd_put(o);
+	return c;
 }
 
-static int copy_check_fds(int in, int out, bool out_no_append)
+/* copy_file_range's checks of the two descriptions, in the kernel's
+ * order (generic_file_rw_checks): a directory on either side, then a side
+ * that cannot read or write, or a destination in append mode. */
+static int copy_range_check_modes(int in, int out)
 {
-	int r = copy_fds_exist(in, out);
+	struct copy_side i = copy_side(in, true), o = copy_side(out, false);
 
-	return r ? r : copy_check_modes(in, out, out_no_append);
+	if (i.dir || o.dir)
+		return -EISDIR;
+	return i.bad || o.bad || o.append ? -EBADF : 0;
 }
 
 /* An offset argument read as the kernel's copy_from_user reads it: into
@@ -1851,7 +1896,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 	if (!r && flags)
 		r = -EINVAL;
 	if (!r)
-		r = copy_check_modes(in, out, true);
+		r = copy_range_check_modes(in, out);
 	if (!r)
 		r = copy_offsets_check(ip, op, len);
 	/* as Linux (5.19 on) between file systems: the caller copies itself */
@@ -1861,7 +1906,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		r = copy_clamp(in, ip, out, op, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, ip, out, op, len, -1);
+		r = copy_loop(in, ip, out, op, len, (struct copy_pipe){ -1, false });
 		shim_depth--;
 	}
 	if (r > 0)
@@ -1892,6 +1937,7 @@ static int copy_span_check(int fd, const off64_t *pos, size_t len)
 
 SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
+	struct copy_side src = { false, false, false };
 	off64_t pos = 0;
 	uint64_t t0;
 	ssize_t r;
@@ -1909,18 +1955,36 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		TRACE_SERVED(sendfile, r, t0, "%d, %d, %zu", out, in, count);
 		return shim_ret(r);
 	}
-	r = copy_check_fds(in, out, false);
-	if (r == -EISDIR)
-		r = -EINVAL; /* as the kernel: a directory has no splice read */
+	/* the kernel's order: the source, its span, the destination, then
+	 * what can be read by splicing (a file; a directory has no splice read) */
+	r = kernel_fd_check(in);
+	if (!r)
+		src = copy_side(in, true);
+	if (!r && src.bad)
+		r = -EBADF;
 	if (!r)
 		r = copy_span_check(in, off ? &pos : NULL, count);
+	if (!r)
+		r = kernel_fd_check(out);
+	if (!r && copy_side(out, false).bad)
+		r = -EBADF;
 	if (!r && fd_appends(out))
-		r = -EINVAL; /* as the kernel: no splice into O_APPEND */
-	if (!r && !fd_is_umfs(in) && !fd_is_file(in))
-		r = -EINVAL; /* as the kernel: it reads only a file (a pipe: splice) */
+		r = -EINVAL; /* no splice into O_APPEND */
+	if (!r && (fd_is_umfs(in) ? src.dir : !fd_is_file(in)))
+		r = -EINVAL;
 	if (!r) {
+		/* as the kernel: the source read from where its offset stood at
+		 * the call, which moves once, at the end (the destination may be
+		 * the same description, written at that same offset) */
 		shim_depth++;
-		r = copy_loop(in, off ? &pos : NULL, out, NULL, count, -1);
+		if (!off)
+			pos = lseek(in, 0, SEEK_CUR);
+		r = pos < 0 ? -errno
+			    : copy_loop(in, &pos, out, NULL, count,
+					fd_is_pipe(out) ? copy_pipe_of(out, false)
+							: (struct copy_pipe){ -1, false });
+		if (!off && r > 0)
+			lseek(in, pos, SEEK_SET);
 		shim_depth--;
 	}
 	if (off)
@@ -1938,6 +2002,7 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 			const off64_t *outoff, off64_t *opos, size_t len, unsigned flags,
 			int *pipe_fd)
 {
+	struct copy_side src;
 	bool in_pipe, out_pipe;
 	int r, room;
 
@@ -1953,11 +2018,12 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 	r = copy_off_get(outoff, opos);
 	if (!r)
 		r = copy_off_get(inoff, ipos);
-	if (!r)
-		r = copy_check_modes(in, out, false);
 	if (r)
-		return r == -EISDIR ? -EINVAL : r;
-	if (!in_pipe && !out_pipe)
+		return r;
+	src = copy_side(in, true);
+	if (src.bad || copy_side(out, false).bad)
+		return -EBADF;
+	if ((!in_pipe && !out_pipe) || src.dir) /* a directory has no splice read */
 		return -EINVAL;
 	*pipe_fd = out_pipe ? out : in;
 	if (in_pipe && fd_appends(out))
@@ -1990,7 +2056,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	if (!r && len) {
 		shim_depth++;
 		r = copy_loop(in, inoff ? &ipos : NULL, out, outoff ? &opos : NULL, len,
-			      (flags & SPLICE_F_NONBLOCK) ? pipe_fd : -1);
+			      copy_pipe_of(pipe_fd, flags & SPLICE_F_NONBLOCK));
 		shim_depth--;
 		if (r >= 0) /* the kernel stores the offset back after any transfer */
 			r = copy_offs_put(r, inoff, ipos, outoff, opos);

@@ -970,9 +970,12 @@ static void t_sync(void)
 /* copy_file_range, sendfile                                           */
 /* ------------------------------------------------------------------ */
 
+static volatile sig_atomic_t alarms; /* timer signals taken: a call that waited saw one */
+
 static void on_alarm_quiet(int sig)
 {
 	(void)sig;
+	alarms++;
 }
 
 static void t_copy(void)
@@ -1071,6 +1074,17 @@ static void t_copy(void)
 	R("copy/sendfile-from-wronly", sendfile(in, out, NULL, 10));
 	R("copy/sendfile-badfd", sendfile(out, BADFD, NULL, 10));
 	close(out);
+	/* one description both source and destination: read from where its
+	 * offset stood, written there (the same bytes), the offset moved once */
+	fd = openp("copy/self", O_RDWR | O_CREAT | O_TRUNC);
+	if (fd >= 0 && write(fd, src, 10000) == 10000) {
+		R("copy/sendfile-self-lseek", lseek(fd, 1000, SEEK_SET));
+		R("copy/sendfile-self", sendfile(fd, fd, NULL, 3000));
+		offset("copy/sendfile-self-offset", fd);
+		content("copy/sendfile-self-content", "copy/self");
+	}
+	if (fd >= 0)
+		close(fd);
 	{
 		char *exp = malloc(8000);
 
@@ -1189,6 +1203,34 @@ static void t_copy(void)
 			close(p[1]);
 			R("copy/nb-from-pipe-closed", splice(p[0], NULL, w, NULL, 100, SPLICE_F_NONBLOCK));
 			close(p[0]);
+		}
+		/* a blocking splice into a pipe moves what the pipe takes and
+		 * returns: the caller, its only reader, drains it after */
+		if (pipe(p) == 0) {
+			int big = openp("copy/big", O_RDWR | O_CREAT | O_TRUNC);
+			static char chunk[256 << 10];
+			ssize_t got = 0, n;
+
+			if (big >= 0 && pwrite(big, chunk, sizeof(chunk), 0) == (ssize_t)sizeof(chunk)) {
+				sig_atomic_t before = alarms;
+
+				R("copy/to-pipe-past-its-size", splice(big, NULL, p[1], NULL, sizeof(chunk), 0));
+				emit("copy/to-pipe-past-its-size-waited", "it waited for the timer: %s",
+				     alarms != before ? "yes" : "no");
+				offset("copy/to-pipe-past-its-size-offset", big);
+				fcntl(p[0], F_SETFL, O_NONBLOCK);
+				while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
+					got += n;
+				emit("copy/to-pipe-past-its-size-held", "the pipe held %zd bytes", got);
+				/* bytes waiting: a blocking splice out takes them, waits for no more */
+				R("copy/from-pipe-waiting", write(p[1], "abc", 3));
+				fcntl(p[0], F_SETFL, 0);
+				R("copy/from-pipe-more-than-held", splice(p[0], NULL, big, NULL, 100000, 0));
+			}
+			if (big >= 0)
+				close(big);
+			close(p[0]);
+			close(p[1]);
 		}
 		setitimer(ITIMER_REAL, &off, NULL);
 		sigaction(SIGALRM, &old_sa, NULL);
