@@ -81,11 +81,18 @@ void uf_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, struct fus
 void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
-	/* With O_APPEND the core appends at its own end of file, whatever the
-	 * kernel's idea of the size. */
-	ssize_t n = umfs_pwrite(uf_file(fi), buf, size, off);
+	struct umfs_file *f = uf_file(fi);
+	int now = umfs_file_flags(f);
+	ssize_t n;
 
 	(void)node;
+	/* With O_APPEND the core appends at its own end of file, whatever the
+	 * kernel's idea of the size. The write carries the description's flags
+	 * as they are now: F_SETFL, which the kernel keeps to itself, may have
+	 * turned O_APPEND on or off since the open. */
+	if ((now ^ fi->flags) & O_APPEND)
+		umfs_file_set_flags(f, (now & ~O_APPEND) | (fi->flags & O_APPEND));
+	n = umfs_pwrite(f, buf, size, off);
 	if (n < 0)
 		uf_reply_err(req, (int)n);
 	else

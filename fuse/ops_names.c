@@ -94,28 +94,29 @@ void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const cha
 	reply_made(req, parent, name, err);
 }
 
-/* unlink or rmdir of name in parent. The core keeps a file unlinked while
- * open alive until its last close (and frees it at the next mount after
- * a crash). The kernel may still hold the inode (a current directory, an
- * O_PATH descriptor: neither opens it here), so it is opened first and,
- * if this removed its last name, held until the kernel forgets its node
- * (nodetab.c). */
-static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
-			int (*remove)(struct umfs_fs *, const char *))
+/* A name about to be removed (unlink, rmdir, a rename over it). The core
+ * keeps a file unlinked while open alive until its last close (and frees
+ * it at the next mount after a crash). The kernel may still hold the inode
+ * (a current directory, an O_PATH descriptor: neither opens it here), so
+ * it is opened first (NULL when it cannot be) and, if the removal took its
+ * last name, held until the kernel forgets its node (nodetab.c). */
+static struct umfs_file *victim_open(fuse_req_t req, fuse_ino_t dir, const char *name)
 {
-	struct umfs_file *f = NULL;
+	struct umfs_file *f;
+
+	uf_walk_in(req, dir, 0);
+	if (umfs_open(uf_fs(req), name, O_PATH | O_NOFOLLOW, 0, &f))
+		f = NULL; /* the removal gives the error, or there is no such name */
+	uf_walk_done();
+	return f;
+}
+
+static void victim_settle(struct umfs_file *f, int err)
+{
 	struct stat st;
 	uint64_t ino;
 	uint32_t gen;
-	int err;
 
-	uf_cred_enter(req);
-	uf_walk_in(req, parent, 0);
-	if (umfs_open(uf_fs(req), name, O_PATH | O_NOFOLLOW, 0, &f))
-		f = NULL; /* the removal gives the error */
-	err = remove(uf_fs(req), name);
-	uf_walk_done();
-	uf_reply_err(req, err);
 	if (!f)
 		return;
 	if (!err && !umfs_fstat(f, &st) && st.st_nlink == 0) {
@@ -124,6 +125,22 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else {
 		umfs_close(f);
 	}
+}
+
+/* unlink or rmdir of name in parent */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+			int (*remove)(struct umfs_fs *, const char *))
+{
+	struct umfs_file *f;
+	int err;
+
+	uf_cred_enter(req);
+	f = victim_open(req, parent, name);
+	uf_walk_in(req, parent, 0);
+	err = remove(uf_fs(req), name);
+	uf_walk_done();
+	uf_reply_err(req, err);
+	victim_settle(f, err);
 }
 
 void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -137,17 +154,22 @@ void uf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 /* flags: RENAME_NOREPLACE or RENAME_EXCHANGE, as renameat2(2); the core
- * refuses anything else (RENAME_WHITEOUT) with EINVAL. */
+ * refuses anything else (RENAME_WHITEOUT) with EINVAL. A plain rename may
+ * remove what newname named: held as an unlink's. */
 void uf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	       const char *newname, unsigned int flags)
 {
+	struct umfs_file *f = NULL;
 	int err;
 
 	uf_cred_enter(req);
+	if (flags == 0) /* the others never remove newname */
+		f = victim_open(req, newparent, newname);
 	uf_walk_in(req, parent, newparent);
 	err = umfs_rename(uf_fs(req), name, newname, flags);
 	uf_walk_done();
 	uf_reply_err(req, err);
+	victim_settle(f, err);
 }
 
 /* The node keeps its id: one kernel inode for all the names of a file. */

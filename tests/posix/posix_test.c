@@ -62,7 +62,7 @@ static void tmpfile_chain(const char *name)
 static void t_open(void)
 {
 	char name[300], path[PATH_MAX + 600];
-	int fd, i;
+	int fd, fd2, i;
 
 	mk("open");
 	mk("open/d");
@@ -204,6 +204,22 @@ static void t_open(void)
 		close(fd);
 	}
 	RFDC("open/path-noent", open(P("open/missing"), O_PATH));
+	/* an O_PATH descriptor keeps its file when the last name goes, by
+	 * unlink or by a rename over it (umfs-fuse holds the inode for the
+	 * kernel's node) */
+	put("open/gone", "gone");
+	put("open/over", "over");
+	fd = RFD("open/path-unlinked", open(P("open/gone"), O_PATH));
+	fd2 = RFD("open/path-renamed-over", open(P("open/over"), O_PATH));
+	R("open/path-unlink", unlink(P("open/gone")));
+	R("open/path-rename-over", rename(P("open/f"), P("open/over")));
+	ST("open/path-unlinked-fstat", fstat(fd, &S));
+	ST("open/path-renamed-over-fstat", fstat(fd2, &S));
+	if (fd >= 0)
+		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+	R("open/path-rename-back", rename(P("open/over"), P("open/f")));
 
 	/* O_TMPFILE */
 	tmpfile_chain("open/tmpfile");
@@ -2844,6 +2860,18 @@ static void t_fd(void)
 	getfl("fd/setfl-accmode-getfl", fd);
 	R("fd/setfl-clear", fcntl(fd, F_SETFL, 0));
 	getfl("fd/setfl-clear-getfl", fd);
+	/* O_APPEND given at the open, then taken away: writes land at the
+	 * offset (umfs-fuse learns of it from each write's flags) */
+	r = open(P("fd/app"), O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	R("fd/open-append-write", write(r, "hello", 5));
+	R("fd/open-append-clear", fcntl(r, F_SETFL, 0));
+	R("fd/open-append-cleared-pwrite", pwrite(r, "J", 1, 0));
+	R("fd/open-append-cleared-lseek", lseek(r, 1, SEEK_SET));
+	R("fd/open-append-cleared-write", write(r, "E", 1));
+	R("fd/open-append-again", fcntl(r, F_SETFL, O_APPEND));
+	R("fd/open-append-again-write", write(r, "!", 1));
+	close(r);
+	content("fd/open-append-content", "fd/app");
 	R("fd/bad-cmd", fcntl(fd, 9999));
 
 	/* F_GETFL's whole word, as the kernel has it (O_LARGEFILE: 0100000 on
