@@ -23,17 +23,6 @@ for p in "$exer" "$fixed"; do
 done
 fe_require
 
-pass=0
-fail=0
-result() { # result STATUS NAME
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1))
-		echo "ok - $2"
-	else
-		fail=$((fail + 1))
-		echo "not ok - $2"
-	fi
-}
 fe_start
 export UMFS_LOG_FILE=$FE_TMP/umfs.log
 for seed in ${AIO_SEEDS:-1 2}; do
@@ -43,7 +32,7 @@ for seed in ${AIO_SEEDS:-1 2}; do
 	[ "$mode" = fuse ] && noappend=0
 	"${FE_RUN[@]}" "$exer" "$FE_ROOT/aio-$seed" "$FE_TMP/kernel-$seed" --seed "$seed" \
 		--ops "${AIO_OPS:-1500}" --noappend "$noappend" >"$FE_TMP/aio.out" 2>&1 && rc=0 || rc=1
-	result "$rc" "$what"
+	fe_result "$rc" "$what"
 	sed 's/^/# /' "$FE_TMP/aio.out"
 done
 
@@ -51,37 +40,30 @@ fe_tmpfs "$FE_TMP/ref"
 "$fixed" "$FE_TMP/ref" "$FE_TMP/kernel-ref" >"$FE_TMP/ref.out" 2>&1 || true
 "${FE_RUN[@]}" "$fixed" "$FE_ROOT" "$FE_TMP/kernel" >"$FE_TMP/got.out" 2>&1 || true
 diff -u "$FE_TMP/ref.out" "$FE_TMP/got.out" >"$FE_TMP/diff" && rc=0 || rc=1
-result "$rc" "fixed files: the transcript is the kernel's on tmpfs ($(wc -l <"$FE_TMP/ref.out") lines)"
+fe_result "$rc" "fixed files: the transcript is the kernel's on tmpfs ($(wc -l <"$FE_TMP/ref.out") lines)"
 sed 's/^/# /' "$FE_TMP/diff"
 # the reference itself: a slot keeps its file, errors are the kernel's
 grep -q '^read slot 0, a closed before submission: 64 a$' "$FE_TMP/ref.out" &&
 	grep -q '^read slot 0 (unregistered): -9 untouched$' "$FE_TMP/ref.out" && rc=0 || rc=1
-result "$rc" "fixed files: the reference says what the kernel does"
+fe_result "$rc" "fixed files: the reference says what the kernel does"
 [ "$rc" = 0 ] || sed 's/^/# /' "$FE_TMP/ref.out"
 
 if [ -s "$UMFS_LOG_FILE" ] && grep -q refused "$UMFS_LOG_FILE"; then
-	result 1 "requests refused:"
+	fe_result 1 "requests refused:"
 	sed 's/^/# /' "$UMFS_LOG_FILE"
 fi
 if [ "$mode" = shim ]; then
 	: >"$UMFS_LOG_FILE"
 	"${FE_RUN[@]}" "$fixed" "$FE_ROOT" "$FE_TMP/kernel" --refusals >"$FE_TMP/refuse.out" 2>&1 &&
 		rc=0 || rc=1
-	result "$rc" "refusals: -EOPNOTSUPP, nothing read or written"
+	fe_result "$rc" "refusals: -EOPNOTSUPP, nothing read or written"
 	sed 's/^/# /' "$FE_TMP/refuse.out"
 	lines=$(grep -c 'refused' "$UMFS_LOG_FILE" || true)
 	named=$(grep -c 'warning: io_uring: uring_fixed: opcode [0-9]* refused (EOPNOTSUPP)' \
 		"$UMFS_LOG_FILE" || true)
 	reasons=$(grep 'refused' "$UMFS_LOG_FILE" | sed 's/.*refused (EOPNOTSUPP): //' | sort -u | wc -l)
 	[ "$lines" = 5 ] && [ "$named" = 5 ] && [ "$reasons" = 5 ] && rc=0 || rc=1
-	result "$rc" "refusals: one warn line per reason, naming the program ($lines lines, $reasons reasons)"
+	fe_result "$rc" "refusals: one warn line per reason, naming the program ($lines lines, $reasons reasons)"
 	sed 's/^/# log: /' "$UMFS_LOG_FILE"
 fi
-if [ "$mode" != tmpfs ]; then
-	fe_stop && fe_fsck >"$FE_TMP/fsck.log" 2>&1 && rc=0 || rc=1
-	result "$rc" "fsck.umfs -n -f: clean"
-	[ "$rc" = 0 ] || cat "$FE_TMP/fsck.log"
-fi
-fe_stop || true
-echo "aio: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+fe_finish aio

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-# frontend.sh - sourced by tests/posix/run_posix.sh and
-# tests/programs/run_programs.sh: the system under test for a MODE, and the
-# tmpfs reference it is compared with.
+# frontend.sh - sourced by the front-end tests (tests/posix/run_posix.sh,
+# run_callfuzz.sh, tests/programs, tests/fsx, tests/aio): the system under
+# test for a MODE, and the tmpfs reference it is compared with.
 #
 # MODE is one of
 #   fuse   a fresh pool mounted with BUILD/fuse/umfs-fuse (-o allow_other,
@@ -43,6 +43,20 @@ fuse | shim | tmpfs) ;;
 esac
 
 fe_log() { echo "# $*"; }
+
+# fe_result STATUS NAME: one "ok"/"not ok" line, counted in FE_PASS or
+# FE_FAIL.
+FE_PASS=0
+FE_FAIL=0
+fe_result() {
+	if [ "$1" = 0 ]; then
+		FE_PASS=$((FE_PASS + 1))
+		echo "ok - $2"
+	else
+		FE_FAIL=$((FE_FAIL + 1))
+		echo "not ok - $2"
+	fi
+}
 
 fe_skip() {
 	echo "SKIP: $*"
@@ -212,4 +226,19 @@ fe_fsck() {
 	sed 's/^/# fsck: /' "$FE_TMP/fsck.out"
 	[ "$rc" = 0 ] && ! tail -n 1 "$FE_TMP/fsck.out" | grep -q ': clean$' && rc=1
 	return "$rc"
+}
+
+# fe_finish NAME: on UMFS, unmounts and has fsck.umfs -n -f find the pool
+# clean (one more result); then NAME's count of results, and the status:
+# 0 when none failed.
+fe_finish() {
+	local rc
+	if [ "$FE_MODE" != tmpfs ]; then
+		fe_stop && fe_fsck >"$FE_TMP/fsck.log" 2>&1 && rc=0 || rc=1
+		fe_result "$rc" "fsck.umfs -n -f: clean"
+		[ "$rc" = 0 ] || cat "$FE_TMP/fsck.log"
+	fi
+	fe_stop || true
+	echo "$1: $FE_PASS passed, $FE_FAIL failed"
+	[ "$FE_FAIL" = 0 ]
 }

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * callfuzz - a seeded random sequence of file calls in one directory, each
+ * call and its result printed, so that two runs (tmpfs and a UMFS front
+ * end) can be compared line by line.
+ *
+ *   callfuzz DIR SEED COUNT [--trace]
+ *
+ * The calls go through the C library as a program makes them: open with
+ * many flag sets, close, dup, read, write, pread, pwrite, readv, writev,
+ * lseek, ftruncate, truncate, fallocate (allocate, keep size, punch),
+ * fstat, stat, lstat, access, unlink, mkdir, rmdir, rename (plain,
+ * RENAME_NOREPLACE, RENAME_EXCHANGE), link, symlink, readlink, chmod,
+ * F_SETFL/F_GETFL, readdir, copy_file_range, sendfile, on a small name
+ * space (eleven names, two levels, links among them) and six descriptor
+ * slots, so that calls meet every kind of file, missing names, closed
+ * descriptors, directories and the wrong access modes. What a result
+ * shows is what both file systems must agree on: the return value or
+ * errno, the bytes read (a checksum), the mode, link count and size (not
+ * of directories or links). At the end the size and checksum of every
+ * regular file. --trace adds, after each call, every slot's offset and
+ * every file's size and checksum, to find where two runs part.
+ *
+ * Left out, where file systems may differ: SEEK_DATA/SEEK_HOLE positions,
+ * SEEK_END on a directory, FALLOC_FL_ZERO_RANGE (tmpfs has none), inode
+ * numbers, block counts, and
+ * sendfile between two descriptions of one inode (the kernel splices
+ * pages it may be writing at that moment: its result follows its page
+ * handling, not a rule).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define SLOTS 6
+#define BUF_SIZE 70000
+
+static const char *const names[] = { "a", "b", "c", "d/a", "d/b", "d", "e", "d/e/f", "d/e", "l1", "l2" };
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+
+static uint64_t rng;
+static char root[512];
+static int slot[SLOTS];
+static char src[BUF_SIZE], dst[BUF_SIZE];
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static int pick(int n)
+{
+	return (int)(rnd() % (uint64_t)n);
+}
+
+/* name under the directory (four calls' worth of buffers) */
+static const char *at(const char *name)
+{
+	static char buf[4][600];
+	static unsigned k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", root, name);
+	return buf[k];
+}
+
+static uint64_t fnv(const char *p, long n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (long i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+static void result(const char *call, long r)
+{
+	if (r < 0)
+		printf("%s = -1 %s\n", call, strerrorname_np(errno));
+	else
+		printf("%s = %ld\n", call, r);
+}
+
+static void data_result(const char *call, long r, const char *buf)
+{
+	if (r > 0)
+		printf("%s = %ld sum %016llx\n", call, r, (unsigned long long)fnv(buf, r));
+	else
+		result(call, r);
+}
+
+static void stat_result(const char *call, int r, const struct stat *st)
+{
+	if (r < 0) {
+		result(call, r);
+		return;
+	}
+	printf("%s = 0 mode %o nlink %lu size %ld\n", call, (unsigned)st->st_mode,
+	       (unsigned long)st->st_nlink,
+	       S_ISREG(st->st_mode) ? (long)st->st_size : 0L); /* dirs, links: the file system's */
+}
+
+/* size and checksum of a regular file's bytes; -1 when not one */
+static long file_sum(const char *path, uint64_t *sum)
+{
+	struct stat st;
+	long total = 0, n;
+	int fd;
+
+	*sum = 0;
+	if (lstat(path, &st) || !S_ISREG(st.st_mode) || (fd = open(path, O_RDONLY)) < 0)
+		return -1;
+	while ((n = read(fd, dst, sizeof(dst))) > 0) {
+		*sum ^= fnv(dst, n) + (uint64_t)total;
+		total += n;
+	}
+	close(fd);
+	return total;
+}
+
+static void trace(void)
+{
+	uint64_t sum;
+
+	printf("  offsets:");
+	for (int i = 0; i < SLOTS; i++)
+		printf(" %ld", slot[i] >= 0 ? (long)lseek(slot[i], 0, SEEK_CUR) : -9L);
+	for (unsigned i = 0; i < NNAMES; i++) {
+		long n = file_sum(at(names[i]), &sum);
+
+		if (n >= 0)
+			printf(" %s:%ld:%04llx", names[i], n, (unsigned long long)(sum & 0xffff));
+	}
+	printf("\n");
+}
+
+static bool same_inode(int a, int b)
+{
+	struct stat x, y;
+
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static void readdir_call(const char *name)
+{
+	char call[700], *list[64], line[2048] = "";
+	DIR *d = opendir(at(name));
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(call, sizeof(call), "readdir %s", name);
+	if (!d) {
+		result(call, -1);
+		return;
+	}
+	while (n < 64 && (e = readdir(d)))
+		list[n++] = strdup(e->d_name);
+	closedir(d);
+	for (int i = 0; i < n; i++) /* the order is each file system's own */
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(list[i], list[j]) > 0) {
+				char *t = list[i];
+
+				list[i] = list[j];
+				list[j] = t;
+			}
+	for (int i = 0; i < n; i++) {
+		strncat(line, list[i], sizeof(line) - strlen(line) - 2);
+		strcat(line, " ");
+		free(list[i]);
+	}
+	printf("%s = %s\n", call, line);
+}
+
+static void one_call(void)
+{
+	static const int open_flags[] = {
+		O_RDONLY, O_WRONLY, O_RDWR, O_RDWR | O_APPEND, O_WRONLY | O_APPEND, O_RDWR | O_TRUNC,
+		O_RDONLY | O_DIRECTORY, O_PATH, O_RDWR | O_CREAT, O_WRONLY | O_CREAT | O_EXCL,
+		O_RDWR | O_CREAT | O_TRUNC, O_RDONLY | O_NOFOLLOW, O_WRONLY | O_CREAT | O_APPEND,
+		O_RDWR | O_NONBLOCK, O_RDONLY | O_CREAT,
+	};
+	static const char *const targets[] = { "a", "d", "nowhere", "d/e", "d/../a", "l1", "l2" };
+	int k = pick(SLOTS), fd = slot[k], j;
+	const char *name = names[pick(NNAMES)], *name2 = names[pick(NNAMES)];
+	char call[1400];
+	struct stat st;
+	long r;
+	off_t off;
+	size_t len;
+
+	errno = 0;
+	switch (pick(27)) {
+	case 0:
+	case 1: {
+		int flags = open_flags[pick(sizeof(open_flags) / sizeof(open_flags[0]))];
+
+		if (fd >= 0)
+			close(fd);
+		slot[k] = open(at(name), flags, pick(2) ? 0644 : 0400);
+		snprintf(call, sizeof(call), "open %s %#x", name, flags);
+		result(call, slot[k] >= 0 ? 0 : -1);
+		break;
+	}
+	case 2:
+		if (fd >= 0)
+			close(fd);
+		slot[k] = -1;
+		printf("close %d\n", k);
+		break;
+	case 3:
+		len = pick(3) ? (size_t)pick(9000) : (size_t)pick(BUF_SIZE - 100);
+		r = write(fd, src + pick(100), len);
+		snprintf(call, sizeof(call), "write %d %zu", k, len);
+		result(call, r);
+		break;
+	case 4:
+		len = pick(3) ? (size_t)pick(9000) : (size_t)pick(BUF_SIZE);
+		r = read(fd, dst, len);
+		snprintf(call, sizeof(call), "read %d %zu", k, len);
+		data_result(call, r, dst);
+		break;
+	case 5:
+		off = pick(4) ? pick(20000) : pick(3000000);
+		len = (size_t)pick(9000);
+		r = pwrite(fd, src + pick(100), len, off);
+		snprintf(call, sizeof(call), "pwrite %d %zu %ld", k, len, (long)off);
+		result(call, r);
+		break;
+	case 6:
+		off = pick(4) ? pick(20000) : pick(3000000);
+		len = (size_t)pick(9000);
+		r = pread(fd, dst, len, off);
+		snprintf(call, sizeof(call), "pread %d %zu %ld", k, len, (long)off);
+		data_result(call, r, dst);
+		break;
+	case 7: {
+		int whence = pick(3);
+
+		off = pick(3) ? pick(20000) : -pick(100);
+		snprintf(call, sizeof(call), "lseek %d %ld %d", k, (long)off, whence);
+		if (whence == SEEK_END && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			/* tmpfs refuses it, FUSE's kernel side answers from the size */
+			printf("%s: a directory from its end, not compared\n", call);
+			break;
+		}
+		r = lseek(fd, off, whence);
+		result(call, r);
+		break;
+	}
+	case 8:
+		off = pick(3) ? pick(30000) : pick(4000000);
+		r = ftruncate(fd, off);
+		snprintf(call, sizeof(call), "ftruncate %d %ld", k, (long)off);
+		result(call, r);
+		break;
+	case 9: {
+		static const int modes[] = { 0, FALLOC_FL_KEEP_SIZE,
+					     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE };
+		int mode = modes[pick(3)];
+		off_t n = pick(30000) + 1;
+
+		off = pick(30000);
+		r = fallocate(fd, mode, off, n);
+		snprintf(call, sizeof(call), "fallocate %d %#x %ld %ld", k, mode, (long)off, (long)n);
+		result(call, r);
+		break;
+	}
+	case 10:
+		r = fstat(fd, &st);
+		snprintf(call, sizeof(call), "fstat %d", k);
+		stat_result(call, (int)r, &st);
+		break;
+	case 11: {
+		int flags = pick(2) ? AT_SYMLINK_NOFOLLOW : 0;
+
+		r = fstatat(AT_FDCWD, at(name), &st, flags);
+		snprintf(call, sizeof(call), "stat %s %#x", name, flags);
+		stat_result(call, (int)r, &st);
+		break;
+	}
+	case 12:
+		r = unlink(at(name));
+		snprintf(call, sizeof(call), "unlink %s", name);
+		result(call, r);
+		break;
+	case 13:
+		r = mkdir(at(name), 0755);
+		snprintf(call, sizeof(call), "mkdir %s", name);
+		result(call, r);
+		break;
+	case 14:
+		r = rmdir(at(name));
+		snprintf(call, sizeof(call), "rmdir %s", name);
+		result(call, r);
+		break;
+	case 15: {
+		unsigned flags = pick(3) == 0 ? RENAME_NOREPLACE : pick(4) == 0 ? RENAME_EXCHANGE : 0;
+
+		r = renameat2(AT_FDCWD, at(name), AT_FDCWD, at(name2), flags);
+		snprintf(call, sizeof(call), "rename %s %s %u", name, name2, flags);
+		result(call, r);
+		break;
+	}
+	case 16:
+		r = link(at(name), at(name2));
+		snprintf(call, sizeof(call), "link %s %s", name, name2);
+		result(call, r);
+		break;
+	case 17: {
+		const char *t = targets[pick(sizeof(targets) / sizeof(targets[0]))];
+
+		r = symlink(t, at(name));
+		snprintf(call, sizeof(call), "symlink %s %s", t, name);
+		result(call, r);
+		break;
+	}
+	case 18: {
+		char target[300];
+
+		r = readlink(at(name), target, sizeof(target));
+		snprintf(call, sizeof(call), "readlink %s", name);
+		if (r >= 0)
+			printf("%s = %.*s\n", call, (int)r, target);
+		else
+			result(call, r);
+		break;
+	}
+	case 19: {
+		static const int fl[] = { O_APPEND, 0, O_NONBLOCK, O_APPEND | O_NONBLOCK };
+		int f = fl[pick(4)];
+
+		r = fcntl(fd, F_SETFL, f);
+		snprintf(call, sizeof(call), "setfl %d %#x", k, f);
+		result(call, r);
+		r = fcntl(fd, F_GETFL);
+		snprintf(call, sizeof(call), "getfl %d", k);
+		result(call, r < 0 ? r : (r & ~0100000)); /* O_LARGEFILE: the ABI's */
+		break;
+	}
+	case 20:
+		j = pick(SLOTS);
+		if (slot[j] >= 0)
+			close(slot[j]);
+		slot[j] = dup(fd);
+		snprintf(call, sizeof(call), "dup %d to %d", k, j);
+		result(call, slot[j] >= 0 ? 0 : -1);
+		break;
+	case 21: {
+		struct iovec iov[3] = { { src, (size_t)pick(5000) },
+					{ src + 7, (size_t)pick(100) },
+					{ src + 99, (size_t)pick(6000) } };
+
+		off = pick(20000);
+		r = pick(2) ? writev(fd, iov, 3) : pwritev(fd, iov, 3, off);
+		snprintf(call, sizeof(call), "writev %d", k);
+		result(call, r);
+		break;
+	}
+	case 22:
+		readdir_call(name);
+		break;
+	case 23: {
+		mode_t mode = pick(2) ? 0644 : pick(2) ? 0755 : 01777;
+
+		r = chmod(at(name), mode);
+		snprintf(call, sizeof(call), "chmod %s %o", name, (unsigned)mode);
+		result(call, r);
+		break;
+	}
+	case 24: {
+		loff_t from = pick(10000);
+		bool at_offset = pick(2);
+
+		j = pick(SLOTS);
+		len = (size_t)pick(20000);
+		r = copy_file_range(fd, at_offset ? &from : NULL, slot[j], NULL, len, 0);
+		snprintf(call, sizeof(call), "copy_file_range %d %d %zu", k, j, len);
+		result(call, r);
+		break;
+	}
+	case 25:
+		off = pick(30000);
+		r = truncate(at(name), off);
+		snprintf(call, sizeof(call), "truncate %s %ld", name, (long)off);
+		result(call, r);
+		break;
+	case 26:
+		j = pick(SLOTS);
+		len = (size_t)pick(20000);
+		snprintf(call, sizeof(call), "sendfile %d %d %zu", j, k, len);
+		if (fd >= 0 && slot[j] >= 0 && j != k && same_inode(fd, slot[j])) {
+			printf("%s: one inode, not compared\n", call);
+			break;
+		}
+		r = sendfile(slot[j], fd, NULL, len);
+		result(call, r);
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	bool tracing = argc > 4 && !strcmp(argv[4], "--trace");
+	long count;
+	uint64_t sum;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: callfuzz DIR SEED COUNT [--trace]\n");
+		return 2;
+	}
+	snprintf(root, sizeof(root), "%s", argv[1]);
+	rng = strtoull(argv[2], NULL, 0) * 2654435761ull + 1;
+	count = atol(argv[3]);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	for (int i = 0; i < SLOTS; i++)
+		slot[i] = -1;
+	for (int i = 0; i < BUF_SIZE; i++)
+		src[i] = (char)(i * 7 + 3);
+	for (long i = 0; i < count; i++) {
+		one_call();
+		if (tracing)
+			trace();
+	}
+	for (unsigned i = 0; i < NNAMES; i++) {
+		long n = file_sum(at(names[i]), &sum);
+
+		if (n >= 0)
+			printf("end %s size %ld sum %016llx\n", names[i], n, (unsigned long long)sum);
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# run_callfuzz.sh MODE BUILDDIR - callfuzz (a seeded random sequence of
+# file calls, each result printed) on a fresh tmpfs and on MODE (shim,
+# fuse; tmpfs: the comparison itself), seed by seed in a fresh directory:
+# the two transcripts must be equal line by line. A seed that differs is
+# run again on both with --trace, and the first line where the traces
+# part is shown with the calls before it. After a UMFS run the pool is
+# unmounted and fsck.umfs -n -f must find it clean.
+# CALLFUZZ_SEEDS (default "1 .. 24") and CALLFUZZ_COUNT (3000) set the work.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:?usage: $0 tmpfs|shim|fuse BUILDDIR}
+. "$here/frontend.sh" "$mode" "${2:?usage: $0 MODE BUILDDIR}"
+
+fuzz=$FE_BUILD/tests/posix/callfuzz
+[ -x "$fuzz" ] || { echo "FAIL: $fuzz was not built"; exit 1; }
+fe_require
+
+fe_start
+fe_tmpfs "$FE_TMP/ref"
+count=${CALLFUZZ_COUNT:-3000}
+for seed in ${CALLFUZZ_SEEDS:-$(seq 1 24)}; do
+	mkdir "$FE_TMP/ref/$seed"
+	"${FE_RUN[@]}" mkdir "$FE_ROOT/$seed"
+	"$fuzz" "$FE_TMP/ref/$seed" "$seed" "$count" >"$FE_TMP/ref.out" 2>&1 && rc=0 || rc=$?
+	[ "$rc" = 0 ] || { echo "FAIL: callfuzz exited with $rc on tmpfs"; exit 1; }
+	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed" "$seed" "$count" >"$FE_TMP/got.out" 2>&1 && rc=0 || rc=$?
+	if [ "$rc" = 0 ] && cmp -s "$FE_TMP/ref.out" "$FE_TMP/got.out"; then
+		fe_result 0 "seed $seed: $count calls as on tmpfs"
+		continue
+	fi
+	fe_result 1 "seed $seed: $count calls as on tmpfs (exit $rc)"
+	(diff "$FE_TMP/ref.out" "$FE_TMP/got.out" || true) | head -8 | sed 's/^/# /'
+	# where the two part: the traces, in fresh directories
+	mkdir "$FE_TMP/ref/$seed.t"
+	"${FE_RUN[@]}" mkdir "$FE_ROOT/$seed.t"
+	"$fuzz" "$FE_TMP/ref/$seed.t" "$seed" "$count" --trace >"$FE_TMP/ref.trace" 2>&1 || true
+	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed.t" "$seed" "$count" --trace >"$FE_TMP/got.trace" 2>&1 || true
+	line=$( (cmp "$FE_TMP/ref.trace" "$FE_TMP/got.trace" 2>/dev/null || true) |
+		sed -n 's/.* line \([0-9]*\)$/\1/p')
+	if [ -n "$line" ]; then
+		echo "# tmpfs, up to line $line of the trace:"
+		sed -n "$((line > 12 ? line - 12 : 1)),${line}p" "$FE_TMP/ref.trace" | sed 's/^/#   /'
+		echo "# $mode, line $line:"
+		sed -n "${line}p" "$FE_TMP/got.trace" | sed 's/^/#   /'
+	fi
+done
+fe_finish callfuzz
