@@ -616,9 +616,10 @@ static void test_gate_enter_again(void **state)
 	}
 	for (int i = 0; i < AGAIN_USERS; i++) {
 		assert_int_equal(arg[i].failed, 0);
-		/* one turn each, all but always; trying again at once took
-		 * up to 200 here (and failed) */
-		assert_in_range(arg[i].most_rounds, 0, 10);
+		/* one turn each, all but always on a quiet machine (up to 25
+		 * with both CPUs busy with other tests); trying again at once
+		 * took up to 200 here (and failed) */
+		assert_in_range(arg[i].most_rounds, 0, 60);
 	}
 	assert_true(found > 0); /* the race was run */
 	close(dfd);
