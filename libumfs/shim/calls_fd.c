@@ -338,6 +338,8 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 		/* as the kernel reports them: 64-bit opens are O_LARGEFILE (which
 		 * glibc defines as 0 here), O_PATH ones not */
 		flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+		if (o->sh->created & OFD_TMPFILE)
+			flags |= O_TMPFILE;
 		return (flags & O_PATH) ? flags : flags | KERNEL_O_LARGEFILE;
 	case F_SETFL:
 		if (((int)(intptr_t)arg & O_NOATIME) && !(flags & O_NOATIME)) {
@@ -377,7 +379,7 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 		/* the token tells whether the running kernel knows the command */
 		if (SYS(fcntl)(fd, cmd, 0) < 0)
 			return -errno;
-		return o->sh->created ? 1 : 0;
+		return (o->sh->created & OFD_CREATED) ? 1 : 0;
 	default:
 		return -EINVAL;
 	}

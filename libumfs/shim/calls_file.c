@@ -58,8 +58,9 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 }
 
 /* What the kernel says of an O_TMPFILE description: it created nothing
- * (F_CREATED_QUERY), and its name is "#INO" in the directory, which
- * /proc/self/fd shows with " (deleted)" as tmpfs does. */
+ * (F_CREATED_QUERY), its flags hold O_TMPFILE (F_GETFL), and its name is
+ * "#INO" in the directory, which /proc/self/fd shows with " (deleted)" as
+ * tmpfs does. */
 static void tmpfile_unnamed(struct ofd *o)
 {
 	struct ofd_shared *sh = o->sh;
@@ -67,7 +68,7 @@ static void tmpfile_unnamed(struct ofd *o)
 	size_t room = OFD_SLOT_SIZE - offsetof(struct ofd_shared, path);
 	struct stat st;
 
-	sh->created = 0;
+	sh->created = OFD_TMPFILE;
 	if (!slash || umfs_fstat(o->uf, &st))
 		return;
 	snprintf(slash + 1, room - (size_t)(slash + 1 - sh->path), "#%llu",

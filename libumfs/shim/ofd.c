@@ -191,7 +191,7 @@ static int ofd_claim_fill(struct ofd_claim *c, struct umfs_file *uf, const char 
 	memcpy(sh->pool_uuid, shim_pool_uuid, sizeof(sh->pool_uuid));
 	umfs_file_id(uf, &sh->ino, &sh->gen);
 	atomic_store(&sh->flags, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
-	sh->created = umfs_file_created(uf);
+	sh->created = umfs_file_created(uf) ? OFD_CREATED : 0;
 	umfs_plock_init(&sh->lock);
 	sh->pos = 0;
 	atomic_store(&sh->lock_id, 0); /* a new owner of locks, once it takes one */

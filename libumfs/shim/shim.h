@@ -766,6 +766,11 @@ extern uint8_t shim_pool_uuid[16];
 
 /* The part every process sharing the description sees: a slot of the
  * arena file in the helper directory, mapped MAP_SHARED (ofd_slot.c). */
+/* ofd_shared.created: the open created the file (F_CREATED_QUERY); it
+ * was an O_TMPFILE open (F_GETFL shows O_TMPFILE, as the kernel's). */
+#define OFD_CREATED 1u
+#define OFD_TMPFILE 2u
+
 struct ofd_shared {
 	uint64_t magic;
 	uint32_t version;
@@ -774,7 +779,7 @@ struct ofd_shared {
 	uint64_t ino;
 	uint32_t gen;
 	_Atomic int flags;        /* open flags; F_SETFL changes the status bits */
-	uint32_t created;         /* 1: the open created the file (F_CREATED_QUERY) */
+	uint32_t created;         /* OFD_CREATED, OFD_TMPFILE */
 	struct umfs_plock lock;   /* the file offset, across processes */
 	uint64_t pos;             /* file offset; a directory's readdir cookie */
 	_Atomic uint64_t lock_id; /* its owner id in the lock table; 0 until it locks */

@@ -34,7 +34,7 @@
 
 static void tmpfile_chain(const char *name)
 {
-	char buf[64], proc[64];
+	char buf[96], proc[64];
 	struct stat st;
 	int fd, r;
 
@@ -50,6 +50,8 @@ static void tmpfile_chain(const char *name)
 	if (fstat(fd, &st) == 0)
 		r += snprintf(buf + r, sizeof(buf) - (size_t)r, ", nlink=%lu",
 			      (unsigned long)st.st_nlink);
+	/* F_GETFL keeps O_TMPFILE, as the kernel's */
+	r += snprintf(buf + r, sizeof(buf) - (size_t)r, ", getfl=%#x", fcntl(fd, F_GETFL));
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, AT_FDCWD, P("open/tmpfile-linked"), AT_SYMLINK_FOLLOW))
 		snprintf(buf + r, sizeof(buf) - (size_t)r, ", linkat = -1 %s", ename(errno));
