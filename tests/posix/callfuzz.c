@@ -4,22 +4,28 @@
  * call and its result printed, so that two runs (tmpfs and a UMFS front
  * end) can be compared line by line.
  *
- *   callfuzz DIR SEED COUNT [--trace]
+ *   callfuzz DIR SEED COUNT [--trace] [--no-tmpfile]
  *
  * The calls go through the C library as a program makes them: open with
- * many flag sets, close, dup, read, write, pread, pwrite, readv, writev,
- * lseek, ftruncate, truncate, fallocate (allocate, keep size, punch),
- * fstat, stat, lstat, access, unlink, mkdir, rmdir, rename (plain,
- * RENAME_NOREPLACE, RENAME_EXCHANGE), link, symlink, readlink, chmod,
- * F_SETFL/F_GETFL, readdir, copy_file_range, sendfile, on a small name
- * space (eleven names, two levels, links among them) and six descriptor
- * slots, so that calls meet every kind of file, missing names, closed
- * descriptors, directories and the wrong access modes. What a result
+ * many flag sets, openat relative to a slot's descriptor, O_TMPFILE (named
+ * or not by linkat), close, dup, read, write, pread, pwrite, readv,
+ * writev, lseek, ftruncate, truncate, fallocate (allocate, keep size,
+ * punch), fstat, stat, lstat, statx, access, unlink, unlinkat, mkdir,
+ * rmdir, rename (plain, RENAME_NOREPLACE, RENAME_EXCHANGE), link, linkat
+ * (AT_SYMLINK_FOLLOW, AT_EMPTY_PATH), symlink, readlink, chmod, fchmod,
+ * utimensat and futimens with set times, F_SETFL/F_GETFL, POSIX and OFD
+ * record locks, readdir, copy_file_range, sendfile, a forked child's write
+ * through an inherited descriptor, a shared mapping's read and store, on
+ * a small name space (eleven names, two levels, links among them) and six
+ * descriptor slots, so that calls meet every kind of file, missing names,
+ * closed descriptors, directories and the wrong access modes. What a result
  * shows is what both file systems must agree on: the return value or
  * errno, the bytes read (a checksum), the mode, link count and size (not
  * of directories or links). At the end the size and checksum of every
  * regular file. --trace adds, after each call, every slot's offset and
  * every file's size and checksum, to find where two runs part.
+ * --no-tmpfile leaves O_TMPFILE out, for a file system without it (FUSE,
+ * umfs-fuse(8)); both runs compared must be given it.
  *
  * Left out, where file systems may differ: SEEK_DATA/SEEK_HOLE positions,
  * SEEK_END on a directory, FALLOC_FL_ZERO_RANGE (tmpfs has none), inode
@@ -40,9 +46,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SLOTS 6
@@ -52,6 +60,7 @@ static const char *const names[] = { "a", "b", "c", "d/a", "d/b", "d", "e", "d/e
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static uint64_t rng;
+static bool no_tmpfile; /* --no-tmpfile: a file system without O_TMPFILE (FUSE) */
 static char root[512];
 static int slot[SLOTS];
 static char src[BUF_SIZE], dst[BUF_SIZE];
@@ -206,7 +215,7 @@ static void one_call(void)
 	size_t len;
 
 	errno = 0;
-	switch (pick(27)) {
+	switch (pick(37)) {
 	case 0:
 	case 1: {
 		int flags = open_flags[pick(sizeof(open_flags) / sizeof(open_flags[0]))];
@@ -412,18 +421,162 @@ static void one_call(void)
 		r = sendfile(slot[j], fd, NULL, len);
 		result(call, r);
 		break;
+	case 27: {
+		/* a name relative to a slot's descriptor (a directory, or not) */
+		int flags = open_flags[pick(sizeof(open_flags) / sizeof(open_flags[0]))];
+		const char *rel = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+
+		j = pick(SLOTS);
+		if (slot[j] >= 0)
+			close(slot[j]);
+		slot[j] = openat(fd, rel, flags, 0644);
+		snprintf(call, sizeof(call), "openat %d %s %#x to %d", k, rel, flags, j);
+		result(call, slot[j] >= 0 ? 0 : -1);
+		break;
+	}
+	case 28: {
+		mode_t mode = pick(2) ? 0600 : 02755;
+
+		r = fchmod(fd, mode);
+		snprintf(call, sizeof(call), "fchmod %d %o", k, (unsigned)mode);
+		result(call, r);
+		break;
+	}
+	case 29: {
+		/* times set outright compare; "now" only as set */
+		struct timespec ts[2] = { { 1000000 + pick(1000), pick(1000) * 1000 },
+					  { 2000000 + pick(1000), pick(2) ? UTIME_OMIT : 777 } };
+		int flags = pick(2) ? AT_SYMLINK_NOFOLLOW : 0;
+
+		bool by_name = pick(2);
+
+		r = by_name ? utimensat(AT_FDCWD, at(name), ts, flags) : futimens(fd, ts);
+		snprintf(call, sizeof(call), "utimens %s %#x", by_name ? name : "(slot)", flags);
+		if (!by_name)
+			snprintf(call, sizeof(call), "futimens %d", k);
+		result(call, r);
+		if (r == 0 && ts[1].tv_nsec != UTIME_OMIT && /* else a time of the run's */
+		    (by_name ? fstatat(AT_FDCWD, at(name), &st, flags) : fstat(fd, &st)) == 0)
+			printf("  mtime %ld.%09ld\n", (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		break;
+	}
+	case 30: {
+		int flags = pick(3) == 0 ? AT_EMPTY_PATH : pick(2) ? AT_SYMLINK_FOLLOW : 0;
+
+		r = flags == AT_EMPTY_PATH ? linkat(fd, "", AT_FDCWD, at(name2), flags)
+					   : linkat(AT_FDCWD, at(name), AT_FDCWD, at(name2), flags);
+		snprintf(call, sizeof(call), "linkat %s %d %s %#x", name, k, name2, flags);
+		result(call, r);
+		break;
+	}
+	case 31: {
+		int flags = pick(2) ? AT_REMOVEDIR : 0;
+
+		r = unlinkat(AT_FDCWD, at(name), flags);
+		snprintf(call, sizeof(call), "unlinkat %s %#x", name, flags);
+		result(call, r);
+		break;
+	}
+	case 32: {
+		/* an unnamed file in a directory, then perhaps a name */
+		int t;
+
+		if (no_tmpfile) {
+			printf("tmpfile: not compared\n");
+			break;
+		}
+		t = open(at(pick(2) ? "d" : "."), O_TMPFILE | O_RDWR, 0600);
+
+		snprintf(call, sizeof(call), "tmpfile to %d", k);
+		result(call, t >= 0 ? 0 : -1);
+		if (t < 0)
+			break;
+		if (write(t, src + pick(100), (size_t)pick(5000)) < 0)
+			printf("  tmpfile write failed\n");
+		if (pick(2)) {
+			r = linkat(t, "", AT_FDCWD, at(name), AT_EMPTY_PATH);
+			snprintf(call, sizeof(call), "  tmpfile named %s", name);
+			result(call, r);
+		}
+		if (fd >= 0)
+			close(fd);
+		slot[k] = t;
+		break;
+	}
+	case 33: {
+		struct flock fl = { .l_type = pick(3) == 0 ? F_UNLCK : pick(2) ? F_WRLCK : F_RDLCK,
+				    .l_whence = SEEK_SET, .l_start = pick(100), .l_len = pick(50) };
+
+		r = fcntl(fd, pick(2) ? F_SETLK : F_OFD_SETLK, &fl);
+		snprintf(call, sizeof(call), "lock %d %d", k, fl.l_type);
+		result(call, r);
+		break;
+	}
+	case 34: {
+		struct statx sx;
+
+		r = statx(AT_FDCWD, at(name), pick(2) ? AT_SYMLINK_NOFOLLOW : 0, STATX_BASIC_STATS, &sx);
+		snprintf(call, sizeof(call), "statx %s", name);
+		if (r == 0)
+			printf("%s = 0 mode %o nlink %u size %lld\n", call, (unsigned)sx.stx_mode, sx.stx_nlink,
+			       S_ISREG(sx.stx_mode) ? (long long)sx.stx_size : 0LL);
+		else
+			result(call, r);
+		break;
+	}
+	case 35: {
+		/* a child writes through the inherited description: its offset is
+		 * the parent's */
+		pid_t pid;
+		int status = 0;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			_exit(write(fd, src, (size_t)pick(3000)) < 0 ? 1 : 0);
+		waitpid(pid, &status, 0);
+		snprintf(call, sizeof(call), "child write %d", k);
+		result(call, pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		break;
+	}
+	case 36: {
+		/* a shared mapping of the file: a read of a page, a store */
+		void *m;
+
+		off = (off_t)pick(4) * 4096;
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+		snprintf(call, sizeof(call), "mmap %d %ld", k, (long)off);
+		if (m == MAP_FAILED) {
+			result(call, -1);
+			break;
+		}
+		r = fstat(fd, &st);
+		if (r == 0 && st.st_size >= off + 4096) {
+			/* wholly inside the file: no SIGBUS to take */
+			printf("%s = ok sum %016llx\n", call, (unsigned long long)fnv(m, 4096));
+			memcpy((char *)m + pick(4000), src, 64);
+		} else {
+			printf("%s = ok\n", call);
+		}
+		munmap(m, 4096);
+		break;
+	}
 	}
 }
 
 int main(int argc, char **argv)
 {
-	bool tracing = argc > 4 && !strcmp(argv[4], "--trace");
+	bool tracing = false;
 	long count;
 	uint64_t sum;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: callfuzz DIR SEED COUNT [--trace]\n");
+		fprintf(stderr, "usage: callfuzz DIR SEED COUNT [--trace] [--no-tmpfile]\n");
 		return 2;
+	}
+	for (int i = 4; i < argc; i++) {
+		tracing |= !strcmp(argv[i], "--trace");
+		no_tmpfile |= !strcmp(argv[i], "--no-tmpfile");
 	}
 	snprintf(root, sizeof(root), "%s", argv[1]);
 	rng = strtoull(argv[2], NULL, 0) * 2654435761ull + 1;

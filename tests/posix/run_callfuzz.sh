@@ -21,12 +21,14 @@ fe_require
 fe_start
 fe_tmpfs "$FE_TMP/ref"
 count=${CALLFUZZ_COUNT:-3000}
+opts=()
+[ "$mode" = fuse ] && opts=(--no-tmpfile) # FUSE cannot express it (umfs-fuse(8))
 for seed in ${CALLFUZZ_SEEDS:-$(seq 1 24)}; do
 	mkdir "$FE_TMP/ref/$seed"
 	"${FE_RUN[@]}" mkdir "$FE_ROOT/$seed"
-	"$fuzz" "$FE_TMP/ref/$seed" "$seed" "$count" >"$FE_TMP/ref.out" 2>&1 && rc=0 || rc=$?
+	"$fuzz" "$FE_TMP/ref/$seed" "$seed" "$count" "${opts[@]}" >"$FE_TMP/ref.out" 2>&1 && rc=0 || rc=$?
 	[ "$rc" = 0 ] || { echo "FAIL: callfuzz exited with $rc on tmpfs"; exit 1; }
-	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed" "$seed" "$count" >"$FE_TMP/got.out" 2>&1 && rc=0 || rc=$?
+	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed" "$seed" "$count" "${opts[@]}" >"$FE_TMP/got.out" 2>&1 && rc=0 || rc=$?
 	if [ "$rc" = 0 ] && cmp -s "$FE_TMP/ref.out" "$FE_TMP/got.out"; then
 		fe_result 0 "seed $seed: $count calls as on tmpfs"
 		continue
@@ -36,8 +38,8 @@ for seed in ${CALLFUZZ_SEEDS:-$(seq 1 24)}; do
 	# where the two part: the traces, in fresh directories
 	mkdir "$FE_TMP/ref/$seed.t"
 	"${FE_RUN[@]}" mkdir "$FE_ROOT/$seed.t"
-	"$fuzz" "$FE_TMP/ref/$seed.t" "$seed" "$count" --trace >"$FE_TMP/ref.trace" 2>&1 || true
-	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed.t" "$seed" "$count" --trace >"$FE_TMP/got.trace" 2>&1 || true
+	"$fuzz" "$FE_TMP/ref/$seed.t" "$seed" "$count" --trace "${opts[@]}" >"$FE_TMP/ref.trace" 2>&1 || true
+	"${FE_RUN[@]}" "$fuzz" "$FE_ROOT/$seed.t" "$seed" "$count" --trace "${opts[@]}" >"$FE_TMP/got.trace" 2>&1 || true
 	line=$( (cmp "$FE_TMP/ref.trace" "$FE_TMP/got.trace" 2>/dev/null || true) |
 		sed -n 's/.* line \([0-9]*\)$/\1/p')
 	if [ -n "$line" ]; then
