@@ -310,7 +310,9 @@ int umfs_ftruncate(struct umfs_file *file, off_t size);
 /*
  * umfs_fallocate - as fallocate(2): mode 0 or FALLOC_FL_KEEP_SIZE
  * allocates zeroed pages, FALLOC_FL_ZERO_RANGE zeroes (both may grow the
- * file), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE frees pages.
+ * file), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE frees pages. Like a
+ * write, it drops set-user-ID and set-group-ID as Linux does (not for
+ * root).
  * Return: 0, or
  *   -EINVAL    off < 0 or len <= 0
  *   -EOPNOTSUPP any other mode (COLLAPSE, INSERT, UNSHARE, PUNCH_HOLE

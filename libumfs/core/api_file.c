@@ -391,9 +391,10 @@ static ssize_t file_pread(struct umfs_file *f, void *buf, size_t len, uint64_t o
 	return file_result(f, n);
 }
 
-/* Writing to or truncating a set-user-ID or set-group-ID file drops those
- * bits, unless root does it (CAP_FSETID), as Linux: S_ISGID goes when the
- * file is group-executable or the writer is not in its group. */
+/* Writing to, truncating or fallocating a set-user-ID or set-group-ID
+ * file drops those bits, unless root does it (CAP_FSETID), as Linux:
+ * S_ISGID goes when the file is group-executable or the writer is not in
+ * its group. */
 static void file_kill_privs(struct umfs_file *f)
 {
 	struct umfs_fs *fs = f->fs;
@@ -742,6 +743,8 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
+	if (!err)
+		file_kill_privs(f); /* as a write: Linux's file_modified() */
 	file_changed_unlock(f);
 	return (int)file_result(f, umfs_fs_result(f->fs, err));
 }

@@ -4398,6 +4398,34 @@ static void perm_remove(void)
 	list("perm/remove-after-ro3", "perm/ro3");
 }
 
+/* As a user: a change of a file's contents takes set-user-ID and
+ * set-group-ID (with group execute) away, as the kernel's
+ * file_remove_privs: a write, a truncation, an fallocate of any mode. */
+static void perm_setid_kept(const char *name, int how)
+{
+	int fd = open(P(name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int r = fd < 0 || fchmod(fd, 06755) ? -1 : 0;
+
+	if (!r)
+		r = how == 0 ? (int)write(fd, "x", 1) - 1
+		  : how == 1 ? ftruncate(fd, 10)
+		  : fallocate(fd, how == 2 ? 0 : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 100);
+	if (!r && fstat(fd, &S) == 0)
+		emit(name, "mode after = %04o", (unsigned)(S.st_mode & 07777));
+	else
+		emit(name, "setup or change failed: %s", ename(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void perm_setid(void)
+{
+	perm_setid_kept("perm/ra/opendir/setid-write", 0);
+	perm_setid_kept("perm/ra/opendir/setid-truncate", 1);
+	perm_setid_kept("perm/ra/opendir/setid-fallocate", 2);
+	perm_setid_kept("perm/ra/opendir/setid-punch", 3);
+}
+
 static void perm_member(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -4479,6 +4507,7 @@ static void t_perm(void)
 	as_user(NOBODY, NOBODY, &grp, 1, perm_member);
 	as_user(NOBODY, NOBODY, NULL, 0, perm_rename);
 	as_user(NOBODY, NOBODY, NULL, 0, perm_remove);
+	as_user(NOBODY, NOBODY, NULL, 0, perm_setid);
 	ST("perm/after-stat-mine", stat(P("perm/mine"), &S));
 	list("perm/after-list", "perm");
 }
