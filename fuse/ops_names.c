@@ -98,16 +98,15 @@ void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const cha
  * keeps a file unlinked while open alive until its last close (and frees
  * it at the next mount after a crash). The kernel may still hold the inode
  * (a current directory, an O_PATH descriptor: neither opens it here), so
- * it is opened first (NULL when it cannot be) and, if the removal took its
- * last name, held until the kernel forgets its node (nodetab.c). */
-static struct umfs_file *victim_open(fuse_req_t req, fuse_ino_t dir, const char *name)
+ * it is opened first, from the directory the walk starts in (NULL when it
+ * cannot be), and, if the removal took its last name, held until the
+ * kernel forgets its node (nodetab.c). */
+static struct umfs_file *victim_open(fuse_req_t req, const char *name)
 {
 	struct umfs_file *f;
 
-	uf_walk_in(req, dir, 0);
 	if (umfs_open(uf_fs(req), name, O_PATH | O_NOFOLLOW, 0, &f))
 		f = NULL; /* the removal gives the error, or there is no such name */
-	uf_walk_done();
 	return f;
 }
 
@@ -135,8 +134,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err;
 
 	uf_cred_enter(req);
-	f = victim_open(req, parent, name);
 	uf_walk_in(req, parent, 0);
+	f = victim_open(req, name);
 	err = remove(uf_fs(req), name);
 	uf_walk_done();
 	uf_reply_err(req, err);
@@ -163,8 +162,11 @@ void uf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	int err;
 
 	uf_cred_enter(req);
-	if (flags == 0) /* the others never remove newname */
-		f = victim_open(req, newparent, newname);
+	if (flags == 0) { /* the others never remove newname */
+		uf_walk_in(req, newparent, 0);
+		f = victim_open(req, newname);
+		uf_walk_done();
+	}
 	uf_walk_in(req, parent, newparent);
 	err = umfs_rename(uf_fs(req), name, newname, flags);
 	uf_walk_done();

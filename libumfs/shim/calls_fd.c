@@ -436,16 +436,25 @@ static int ioctl_int_get(const void *arg, int *v)
 	return 0;
 }
 
+int fd_fdget_check(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	if (o && o != UINFO_INTERNAL) /* the kernel's fdget does not see O_PATH ones */
+		return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
+	if (o == UINFO_INTERNAL || SYS(fcntl)(fd, F_GETFD) < 0)
+		return -EBADF;
+	return 0;
+}
+
 /* A clone into a UMFS file, as the kernel answers it: EBADF for a source
- * that is not open, EXDEV for one of another mount, and EOPNOTSUPP from
- * UMFS itself, which shares no blocks between files. */
+ * it cannot get, EXDEV for one of another mount, and EOPNOTSUPP from UMFS
+ * itself, which shares no blocks between files. */
 static int ioctl_clone_source(int src)
 {
-	struct ofd *o = uinfo_peek(src);
+	int r = fd_fdget_check(src);
 
-	if (o == UINFO_INTERNAL || (!o && SYS(fcntl)(src, F_GETFD) < 0))
-		return -EBADF;
-	return o ? -EOPNOTSUPP : -EXDEV;
+	return r ? r : uinfo_peek(src) ? -EOPNOTSUPP : -EXDEV;
 }
 
 static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)

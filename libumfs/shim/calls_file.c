@@ -680,6 +680,14 @@ static inline int ofd_check(struct ofd *o)
 	return 0;
 }
 
+/* The same for a write: directories are never open for writing. */
+static inline int ofd_check_write(struct ofd *o)
+{
+	int err = ofd_check(o);
+
+	return err == -EISDIR ? -EBADF : err;
+}
+
 /* A read into the caller's buffer, unprobed: the core stores only the
  * bytes it returns (a program's large buffer, cat's 128 KiB, is not
  * touched page by page for a small file), through shim_user_out, and
@@ -783,10 +791,10 @@ static ssize_t ofd_write(struct ofd *o, const void *buf, size_t len, off_t off)
 	off_t end;
 	ssize_t n;
 	bool mapped;
-	int err = ofd_check(o);
+	int err = ofd_check_write(o);
 
 	if (err)
-		return err == -EISDIR ? -EBADF : err; /* directories are never open for writing */
+		return err;
 	err = rw_span_check(o, off, len);
 	if (err)
 		return err;
@@ -1060,10 +1068,8 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	off_t end = 0;
 	struct iovec *fixed = NULL;
 	size_t sum;
-	int saved_flags = 0, err = ofd_check(o);
+	int saved_flags = 0, err = ofd_check_write(o);
 
-	if (err == -EISDIR)
-		err = -EBADF; /* directories are never open for writing */
 	if (!err)
 		err = iov_check(iov, cnt, &sum);
 	if (!err)
@@ -1640,6 +1646,8 @@ struct copy_pipe {
 	bool nonblock;
 };
 
+static const struct copy_pipe no_pipe = { -1, false };
+
 static struct copy_pipe copy_pipe_of(int fd, bool splice_nonblock)
 {
 	int fl = SYS(fcntl)(fd, F_GETFL);
@@ -1769,30 +1777,18 @@ static int copy_clamp(int in, off64_t *inoff, int out, off64_t *outoff, size_t *
 	return r;
 }
 
-/* A descriptor the kernel does not know gives EBADF before anything else. */
-static int kernel_fd_check(int fd)
-{
-	struct ofd *o = uinfo_peek(fd);
-
-	if (o && o != UINFO_INTERNAL) /* the kernel's fdget does not see O_PATH ones */
-		return (atomic_load(&o->sh->flags) & O_PATH) ? -EBADF : 0;
-	if (o == UINFO_INTERNAL || SYS(fcntl)(fd, F_GETFD) < 0)
-		return -EBADF;
-	return 0;
-}
-
 /* Both descriptors exist: EBADF before anything else, in then out. */
 static int copy_fds_exist(int in, int out)
 {
-	int r = kernel_fd_check(in);
+	int r = fd_fdget_check(in);
 
-	return r ? r : kernel_fd_check(out);
+	return r ? r : fd_fdget_check(out);
 }
 
-/* One side of a copy as its description allows it: a UMFS description
- * that cannot read (reads) or write is bad (EBADF); dir and append say
- * what it is. A kernel descriptor is none of these: the kernel's own
- * calls judge it. */
+/* One side of a copy as its description allows it, once fd_fdget_check
+ * found it (O_PATH ones are not): a UMFS description that cannot read
+ * (reads) or write is bad (EBADF); dir and append say what it is. A kernel
+ * descriptor is none of these: the kernel's own calls judge it. */
 struct copy_side {
 	bool bad, dir, append;
 };
@@ -1807,7 +1803,7 @@ static struct copy_side copy_side(int fd, bool reads)
 		return c;
 	fl = atomic_load(&o->sh->flags);
 	/* access mode 3 neither reads nor writes */
-	c.bad = !o->uf || !(reads ? acc_reads(fl) : acc_writes(fl)) || (fl & O_PATH);
+	c.bad = !o->uf || !(reads ? acc_reads(fl) : acc_writes(fl));
 	c.dir = o->type == S_IFDIR;
 	c.append = fl & O_APPEND;
 	ofd_put(o);
@@ -1907,7 +1903,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		r = copy_clamp(in, ip, out, op, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, ip, out, op, len, (struct copy_pipe){ -1, false });
+		r = copy_loop(in, ip, out, op, len, no_pipe);
 		shim_depth--;
 	}
 	if (r > 0)
@@ -1958,15 +1954,25 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	}
 	/* the kernel's order: the source, its span, the destination, then
 	 * what can be read by splicing (a file; a directory has no splice read) */
-	r = kernel_fd_check(in);
+	r = fd_fdget_check(in);
 	if (!r)
 		src = copy_side(in, true);
 	if (!r && src.bad)
 		r = -EBADF;
+	if (!r && !off) { /* read from where the source's offset stands */
+		int saved = errno;
+
+		shim_depth++;
+		pos = lseek(in, 0, SEEK_CUR);
+		shim_depth--;
+		if (pos < 0) /* not a file: refused below, as the kernel does */
+			pos = 0;
+		errno = saved;
+	}
 	if (!r)
-		r = copy_span_check(in, off ? &pos : NULL, count);
+		r = copy_span_check(in, &pos, count);
 	if (!r)
-		r = kernel_fd_check(out);
+		r = fd_fdget_check(out);
 	if (!r && copy_side(out, false).bad)
 		r = -EBADF;
 	if (!r && fd_appends(out))
@@ -1978,12 +1984,8 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		 * the call, which moves once, at the end (the destination may be
 		 * the same description, written at that same offset) */
 		shim_depth++;
-		if (!off)
-			pos = lseek(in, 0, SEEK_CUR);
-		r = pos < 0 ? -errno
-			    : copy_loop(in, &pos, out, NULL, count,
-					fd_is_pipe(out) ? copy_pipe_of(out, false)
-							: (struct copy_pipe){ -1, false });
+		r = copy_loop(in, &pos, out, NULL, count,
+			      fd_is_pipe(out) ? copy_pipe_of(out, false) : no_pipe);
 		if (!off && r > 0)
 			lseek(in, pos, SEEK_SET);
 		shim_depth--;

@@ -1086,6 +1086,10 @@ static inline struct ofd *fd_get_fast(int fd)
 		return NULL;
 	return fd_get(fd);
 }
+/* 0 when the kernel's fdget would find fd (an open descriptor; a UMFS one
+ * not O_PATH, not the library's own), else -EBADF: what the calls that
+ * take a file (copies, clones) check first. */
+int fd_fdget_check(int fd);
 /* Puts o (already referenced for the slot) at fd; drops what was there.
  * False, o's reference dropped and fd left as it was, for a number past
  * the table (uinfo_covers). */
