@@ -351,7 +351,9 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * the file's size as found under the gate (*size); -ENOENT when the file
  * or its directory was removed meanwhile (start over). join opens a
  * description of its own, holding the gate, for a child (a forked child
- * would otherwise share its parent's); fork_child, in that child, puts it
+ * would otherwise share its parent's): by name in dfd, or, where this
+ * process may no longer search dfd (it changed credentials), as another
+ * description of held, a descriptor of the same file; fork_child, in that child, puts it
  * (fresh, consumed) at the number of the one it shares (fd) and returns
  * fd, or where that number cannot be had closes fd and returns fresh: the
  * descriptor that now holds its gate. last, at the end: true when no other
@@ -361,6 +363,11 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * waited for: false when one is deciding), but a user still: true when no
  * other user is left, the gate then held for writing until alone_end
  * takes it back to reading; false leaves it as it was. */
+/* A gate's file is open to all beyond the pool's own permissions: only a
+ * user of the pool reaches it by name (its directory is theirs), and a
+ * process holding a descriptor may open another after it changed
+ * credentials (join). */
+#define UMFS_GATE_MODE 0666
 int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const char *what,
 		    bool *first, off_t *size);
 /* enter on a description of name already open (fd; closed on failure),
@@ -373,7 +380,7 @@ int umfs_gate_enter_fd(int fd, int dfd, const char *name, const char *what, bool
 int umfs_gate_enter_again(int fd, int dfd, const char *name, const char *what, bool *first,
 			  off_t *size);
 void umfs_gate_ready(int fd, const char *what);
-int umfs_gate_join(int dfd, const char *name, const char *what);
+int umfs_gate_join(int dfd, const char *name, int held, const char *what);
 int umfs_gate_fork_child(int fresh, int fd);
 bool umfs_gate_last(int fd, const char *what, struct umfs_fs *also);
 void umfs_gate_leave(int fd);

@@ -206,7 +206,8 @@ int umfs_gate_enter(const struct umfs_fs *fs, int dfd, const char *name, const c
 		    bool *first, off_t *size)
 {
 	struct stat opened;
-	int fd = umfs_rundir_openat_stat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, 0, &opened);
+	int fd = umfs_rundir_openat_stat(fs, dfd, name, O_RDWR | O_CREAT, S_IFREG, UMFS_GATE_MODE,
+					 &opened);
 
 	return fd < 0 ? fd : gate_enter(fd, dfd, name, what, first, &opened, size);
 }
@@ -265,9 +266,35 @@ void umfs_gate_ready(int fd, const char *what)
 	umfs_gate_lock(fd, GATE_USERS, F_RDLCK, false, what);
 }
 
-int umfs_gate_join(int dfd, const char *name, const char *what)
+/* A new description of held's file through its /proc/self/fd link, for a
+ * process that changed credentials since it opened held and may no longer
+ * search the directory: the link leads to the file itself, whose mode
+ * (UMFS_GATE_MODE) lets whoever holds a descriptor of it open another. */
+static int gate_reopen(int held)
+{
+	char link[32];
+	struct stat a, b;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", held);
+	fd = OS(open)(link, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (OS(fstat)(fd, &a) < 0 || OS(fstat)(held, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		OS(close)(fd);
+		errno = EACCES;
+		return -1;
+	}
+	return fd;
+}
+
+int umfs_gate_join(int dfd, const char *name, int held, const char *what)
 {
 	int fd = OS(openat)(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 && errno == EACCES && held >= 0)
+		fd = gate_reopen(held);
 
 	if (fd >= 0 && umfs_gate_lock(fd, GATE_USERS, F_RDLCK, true, what) < 0) {
 		OS(close)(fd);

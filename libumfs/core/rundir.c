@@ -23,7 +23,9 @@
  * The users of a pool are those who may write it: its owner, root, and,
  * when the pool file is group- or world-writable, that group or everyone.
  * The directory and its files get the pool's owner and group (when the
- * creator may give them away) and the pool's write permissions.
+ * creator may give them away) and the pool's write permissions; what is
+ * inside may be opened wider on purpose (the extra bits of
+ * umfs_rundir_openat), for processes holding its directory's descriptor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,12 +106,16 @@ static mode_t rundir_perm(const struct umfs_fs *fs, mode_t type)
 	return m;
 }
 
-/* Whether st was made by a user of the pool. */
-static bool rundir_owner_ok(const struct umfs_fs *fs, const struct stat *st)
+/* Whether st was made by a user of the pool. An entry opened to whoever
+ * holds its directory's descriptor (extra bits) may be made by any of
+ * them, one that dropped its privileges too: only the pool's users reach
+ * the directory, through the runtime directory, whose own maker is
+ * checked. */
+static bool rundir_owner_ok(const struct umfs_fs *fs, const struct stat *st, mode_t extra)
 {
 	const struct stat *pool = &fs->pm.st;
 
-	if (st->st_uid == 0 || st->st_uid == pool->st_uid || st->st_uid == OS(geteuid)())
+	if (extra || st->st_uid == 0 || st->st_uid == pool->st_uid || st->st_uid == OS(geteuid)())
 		return true;
 	if (pool->st_mode & S_IWOTH)
 		return true;
@@ -127,7 +133,7 @@ static int rundir_check(const struct umfs_fs *fs, const struct stat *st, mode_t 
 					       type == S_IFIFO ? "FIFO" : "regular file");
 		return -EPERM;
 	}
-	if (!rundir_owner_ok(fs, st)) {
+	if (!rundir_owner_ok(fs, st, extra)) {
 		snprintf(why, size, "owned by uid %u, who does not use the pool", (unsigned)st->st_uid);
 		return -EPERM;
 	}
@@ -258,6 +264,11 @@ opened:
 			err = rundir_check(fs, st, type, extra, why, sizeof(why));
 	} else {
 		err = rundir_check_fd(fs, fd, type, extra, st, why, sizeof(why));
+		/* made before its extra bits were asked for: they are added
+		 * where this process may (its maker's, or root) */
+		if (!err && (st->st_mode & extra) != extra &&
+		    OS(fchmod)(fd, (st->st_mode & 07777) | extra) == 0)
+			st->st_mode |= extra;
 	}
 	if (err && err != -ENOENT)
 		rundir_refuse(dfd, name, why);

@@ -474,15 +474,16 @@ void umfs_fs_set_exiting(struct umfs_fs *fs)
 /* The gate lock belongs to an open file description, which a forked child
  * shares with its parent: the child takes its own, so that neither can
  * believe itself the last user while the other lives. The parent opens
- * it, so that it knows when it could not (it may no longer open the lock
- * file, having changed credentials): both then keep the one they share,
- * and neither will take itself for the last user. */
+ * it, so that it knows when it could not (no descriptor left, say): both
+ * then keep the one they share, and neither will take itself for the last
+ * user. */
 void umfs_share_fork_prepare(struct umfs_fs *fs)
 {
 	fs->fork_share_fd = -1;
 	if (!fs->share || fs->gate_shared)
 		return;
-	fs->fork_share_fd = umfs_gate_join(fs->run_dfd, UMFS_RUNDIR_LOCK, fs->run_path);
+	fs->fork_share_fd = umfs_gate_join(fs->run_dfd, UMFS_RUNDIR_LOCK, fs->share_fd,
+					   fs->run_path);
 	if (fs->fork_share_fd < 0)
 		fs->gate_shared = true;
 }

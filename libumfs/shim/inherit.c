@@ -386,10 +386,12 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 		/* in the library's range: a child's file actions may dup2
 		 * onto any of the program's numbers */
 		int lock = fs ? shim_fd_move_high(umfs_gate_join(p->fd[INH_RUN], "lock",
+								 p->fd[INH_LOCK],
 								 umfs_fs_rundir_path(fs)))
 			      : -1;
 		int sh = lock >= 0 && p->fd[INH_SHARED] >= 0
 				 ? shim_fd_move_high(umfs_gate_join(p->fd[INH_HELPER], "shared",
+								    p->fd[INH_SHARED],
 								    shim_helper_dir()))
 				 : -1;
 

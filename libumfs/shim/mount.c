@@ -41,6 +41,14 @@
 #define SHARED_VERSION 10
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
+/* The helper directory and the host files in it are open to whoever holds
+ * the directory's descriptor: a process that dropped its privileges after
+ * mounting maps files MAP_SHARED and executes UMFS programs as before.
+ * Nobody else reaches them: the runtime directory above is the pool's
+ * users' alone. Not sticky: whichever process ends a mapping removes its
+ * host file. */
+#define HELPER_DIR_MODE 0777
+#define HELPER_FILE_MODE 0666
 #define RDONLY_DIR_ENV "UMFS_RDONLY_DIR"
 #define RDONLY_DIR_PREFIX "umfs-rdonly-"
 
@@ -179,10 +187,10 @@ int shim_helper_open_low(const char *name, int flags, mode_t type)
 		return -ENOENT;
 	if (flags & O_CREAT)
 		helper_made();
-	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
+	fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, HELPER_FILE_MODE);
 	/* the program's range is full: the shim's own range still has room */
 	if (fd == -EMFILE && sys_nofile_raise(&r)) {
-		fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, 0);
+		fd = umfs_rundir_openat(fs, helper_dfd, name, flags, type, HELPER_FILE_MODE);
 		sys_nofile_restore(&r);
 	}
 	return fd;
@@ -379,7 +387,8 @@ static int helper_dir_open(struct umfs_fs *fs)
 		} else {
 			/* a last user may remove it between our mkdir and open */
 			for (int tries = 0; tries < 100; tries++) {
-				fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR, 0);
+				fd = umfs_rundir_openat(fs, rundir, HELPER_NAME, O_CREAT, S_IFDIR,
+							HELPER_DIR_MODE);
 				if (fd != -ENOENT)
 					break;
 			}
@@ -969,9 +978,10 @@ int shim_mount_for_adoption(void)
 /* The gate lock belongs to an open file description, which a forked
  * child shares with its parent: the child takes its own, so that neither
  * can believe itself alone (and unlock the other's) while both live. The
- * parent opens it, so that it knows when it could not (it changed
- * credentials since it mounted): then both keep the one they share, and
- * neither takes itself for the last user (as the core's gate, share.c). */
+ * parent opens it (another description of its own where it changed
+ * credentials since it mounted), so that it knows when it could not: then
+ * both keep the one they share, and neither takes itself for the last user
+ * (as the core's gate, share.c). */
 void mount_fork_prepare(void)
 {
 	struct umfs_fs *fs = shim_fs_peek();
@@ -981,7 +991,7 @@ void mount_fork_prepare(void)
 	if (!fs || shared_fd < 0 || helper_dfd < 0 || umfs_fs_gate_shared(fs))
 		return;
 	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/shared", NULL);
-	fork_shared_fd = umfs_gate_join(helper_dfd, "shared", what);
+	fork_shared_fd = umfs_gate_join(helper_dfd, "shared", shared_fd, what);
 	if (fork_shared_fd < 0)
 		umfs_fs_set_gate_shared(fs);
 }

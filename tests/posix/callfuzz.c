@@ -537,14 +537,6 @@ static void one_call(void)
 		pid_t pid;
 		int status = 0;
 
-		if (as_nobody) {
-			/* a process that changed credentials cannot open the pool's
-			 * lock anew: with a child, neither takes itself for the last
-			 * user, and the pool is left for the next mount to recover
-			 * (docs/shim.md), which the closing fsck would call unclean */
-			printf("child write: not compared\n");
-			break;
-		}
 		fflush(stdout);
 		pid = fork();
 		if (pid == 0)
@@ -559,10 +551,6 @@ static void one_call(void)
 		void *m;
 
 		off = (off_t)pick(4) * 4096;
-		if (as_nobody) { /* the library's host files are its first user's */
-			printf("mmap: not compared\n");
-			break;
-		}
 		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 		snprintf(call, sizeof(call), "mmap %d %ld", k, (long)off);
 		if (m == MAP_FAILED) {

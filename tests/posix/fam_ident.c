@@ -128,11 +128,16 @@ static void run_self(const char *name, const char *tag)
 static void ident_dropped(void)
 {
 	gid_t g = IDENT_GROUP;
-	char cmd[3 * PATH_MAX];
-	int st;
+	char cmd[3 * PATH_MAX], buf[16] = "";
+	int st, fd;
+	pid_t pid;
+	char *m;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(022);
+	/* a file a daemon opened as root: it keeps it, as the kernel keeps
+	 * an open file across setuid */
+	fd = RFD("ident/drop-kept-open", open(P("ident/kept600"), O_RDWR | O_CREAT, 0600));
 	R("ident/drop-setgroups", setgroups(1, &g));
 	R("ident/drop-setresgid", setresgid(NOBODY, NOBODY, NOBODY));
 	R("ident/drop-setresuid", setresuid(NOBODY, NOBODY, NOBODY));
@@ -147,6 +152,23 @@ static void ident_dropped(void)
 	R("ident/drop-chmod-sgid-own", chmod(P("ident/sgid/f"), 02750));
 	ST("ident/drop-chmod-sgid-own-stat", stat(P("ident/sgid/f"), &S));
 	R("ident/drop-rename-in-sgid-dir", rename(P("ident/sgid/f"), P("ident/sgid/g")));
+	/* the kept file: mapped shared, written by a forked child */
+	R("ident/drop-kept-write", pwrite(fd, "kept file.", 10, 0));
+	m = RMAP("ident/drop-kept-mmap", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	if (m) {
+		m[0] = 'K';
+		R("ident/drop-kept-munmap", munmap(m, 4096));
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(pwrite(fd, "F", 1, 5) == 1 ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		st = -1;
+	emit("ident/drop-kept-fork", "child = %s", how_ended(st));
+	R("ident/drop-kept-read", pread(fd, buf, 10, 0));
+	emit("ident/drop-kept-bytes", "%s", esc(buf, 10));
+	R("ident/drop-kept-close", close(fd));
 	/* programs started after the change */
 	run_self("ident/drop-exec", "exec");
 	snprintf(cmd, sizeof(cmd), "exec '%s' --ident-exec '%s' system", self_exe, top);
