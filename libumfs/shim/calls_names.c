@@ -497,7 +497,16 @@ SHIM_API int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 	} else if ((flags & AT_SYMLINK_FOLLOW) && path_maybe_umfs(d1, p1)) {
 		/* link to what the symlink names: resolve it to a host path first */
 		struct upath up;
-		int kind = path_resolve(d1, p1, &up);
+		struct stat st;
+		int kind;
+
+		/* the kernel looks the old name up first, following: its errors
+		 * come before the new name's, a directory it may not search
+		 * included, which realpath's lexical "d/." -> "d" would skip */
+		r = shim_fstatat(d1, p1, &st, 0);
+		if (r)
+			goto out;
+		kind = path_resolve(d1, p1, &up);
 
 		if (kind == UP_FD) {
 			r = link_fd(up.fd, d2, p2);

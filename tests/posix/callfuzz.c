@@ -16,7 +16,9 @@
  * utimensat and futimens with set times, F_SETFL/F_GETFL, POSIX and OFD
  * record locks, readdir, copy_file_range, sendfile, a forked child's write
  * through an inherited descriptor, a shared mapping's read and store, on
- * a small name space (eleven names, two levels, links among them) and six
+ * a small name space (eleven names, two levels, links among them, each now
+ * and then spelt with a trailing slash or dot, "./", a climb through a
+ * directory or a doubled slash) and six
  * descriptor slots, so that calls meet every kind of file, missing names,
  * closed descriptors, directories and the wrong access modes. What a result
  * shows is what both file systems must agree on: the return value or
@@ -204,6 +206,23 @@ static void readdir_call(const char *name)
 	printf("%s = %s\n", call, line);
 }
 
+/* name, or now and then the same path spelt otherwise: a trailing slash
+ * or dot, a leading "./", a climb through d, a doubled slash; what each
+ * means for a file, a directory or a symlink is the path walk's to say */
+static const char *spelt(const char *name)
+{
+	static char buf[2][80];
+	static unsigned k;
+	static const char *const forms[] = { "%s/", "%s/.", "./%s", "d/../%s", "d//../%s", "%s//" };
+	int f = pick(24);
+
+	if (f >= (int)(sizeof(forms) / sizeof(forms[0])))
+		return name;
+	k = (k + 1) % 2;
+	snprintf(buf[k], sizeof(buf[k]), forms[f], name);
+	return buf[k];
+}
+
 static void one_call(void)
 {
 	static const int open_flags[] = {
@@ -214,7 +233,7 @@ static void one_call(void)
 	};
 	static const char *const targets[] = { "a", "d", "nowhere", "d/e", "d/../a", "l1", "l2" };
 	int k = pick(SLOTS), fd = slot[k], j;
-	const char *name = names[pick(NNAMES)], *name2 = names[pick(NNAMES)];
+	const char *name = spelt(names[pick(NNAMES)]), *name2 = spelt(names[pick(NNAMES)]);
 	char call[1400];
 	struct stat st;
 	long r;

@@ -87,6 +87,14 @@ static void ident_as_nobody(const char *tag)
 	R(tn(tag, "unlink-sticky-other"), unlink(P("ident/pub/rootfile")));
 	R(tn(tag, "unlink-in-0755"), unlink(P("ident/root644")));
 	R(tn(tag, "chmod-other"), chmod(P("ident/root644"), 0666));
+	/* "d/." needs d searched, also where realpath would drop the dot */
+	snprintf(path, sizeof(path), "ident/pub/%s-link", tag);
+	R(tn(tag, "stat-dot-0700"), stat(P("ident/priv/."), &S));
+	R(tn(tag, "link-dot-0700"), linkat(AT_FDCWD, P("ident/priv/."), AT_FDCWD, P(path), 0));
+	R(tn(tag, "link-follow-dot-0700"),
+	  linkat(AT_FDCWD, P("ident/priv/."), AT_FDCWD, P(path), AT_SYMLINK_FOLLOW));
+	R(tn(tag, "link-follow-dot-exists"),
+	  linkat(AT_FDCWD, P("ident/priv/."), AT_FDCWD, P("ident/root644"), AT_SYMLINK_FOLLOW));
 	R(tn(tag, "setuid-back"), setuid(0));
 }
 
@@ -192,6 +200,8 @@ void t_ident(void)
 	chmod(P("ident/grp640"), 0640);
 	mk("ident/pub");
 	chmod(P("ident/pub"), 01777);
+	mk("ident/priv");
+	chmod(P("ident/priv"), 0700);
 	put("ident/pub/rootfile", "r");
 	chmod(P("ident/pub/rootfile"), 0666);
 	mk("ident/sgid");
