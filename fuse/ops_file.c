@@ -86,6 +86,13 @@ void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off
 	ssize_t n;
 
 	(void)node;
+	/* The kernel writing back a shared mapping's dirty pages: they go
+	 * where they were mapped, whatever the handle's O_APPEND, and keep
+	 * set-user-ID and set-group-ID, as stores do. */
+	if (fi->writepage) {
+		n = umfs_write_stores(f, buf, size, off);
+		goto out;
+	}
 	/* With O_APPEND the core appends at its own end of file, whatever the
 	 * kernel's idea of the size. The write carries the description's flags
 	 * as they are now: F_SETFL, which the kernel keeps to itself, may have
@@ -93,6 +100,7 @@ void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off
 	if ((now ^ fi->flags) & O_APPEND)
 		umfs_file_set_flags(f, (now & ~O_APPEND) | (fi->flags & O_APPEND));
 	n = umfs_pwrite(f, buf, size, off);
+out:
 	if (n < 0)
 		uf_reply_err(req, (int)n);
 	else

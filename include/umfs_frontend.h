@@ -199,10 +199,15 @@ ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt,
  * file behind a shared mapping): in one write of [off, off + len), buf's
  * bytes where they differ from base's (what the copy was made from) and
  * the file's own bytes elsewhere, so that what other writers wrote since
- * the copy was made stays. Nothing past the end of the file is written.
- * The bytes written, or the errors of umfs_pwrite and -ENOMEM. */
+ * the copy was made stays. Nothing past the end of the file is written;
+ * set-user-ID and set-group-ID stay (stores, not a write(2)). The bytes
+ * written, or the errors of umfs_pwrite and -ENOMEM. */
 ssize_t umfs_write_changed(struct umfs_file *file, const void *buf, const void *base, size_t len,
 			   off_t off);
+/* umfs_pwrite of a mapping's stores that a front end writes back whole
+ * (umfs-fuse's pages written back by the kernel): set-user-ID and
+ * set-group-ID stay, as umfs_write_changed. */
+ssize_t umfs_write_stores(struct umfs_file *file, const void *buf, size_t len, off_t off);
 /* Returns once every write of the file that holds its write lock, in any
  * process of the pool, is over: each write after sees what the caller
  * stored before. */

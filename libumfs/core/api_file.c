@@ -463,10 +463,11 @@ static ssize_t file_merge_locked(struct umfs_file *f, const unsigned char *buf, 
 /* off < 0: append (the offset is the size, read under the write lock).
  * The parts of a vector go in under one lock hold: no other writer, in any
  * process, comes between them. With mg, the one part is merged into the
- * file's bytes first. */
+ * file's bytes first. stores: the bytes are a mapping's stores, which keep
+ * set-user-ID and set-group-ID, as the kernel's page faults do. */
 static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cnt, int64_t off,
 			    uint64_t *end, const _Atomic uint32_t *gate,
-			    const struct write_merge *mg)
+			    const struct write_merge *mg, bool stores)
 {
 	struct iovec merged;
 	ssize_t total = 0;
@@ -516,7 +517,7 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 		if ((size_t)n < iov[i].iov_len)
 			break;
 	}
-	if (total > 0 && privs)
+	if (total > 0 && privs && !stores)
 		file_kill_privs(f);
 	if (total > 0)
 		f->wrote = true;
@@ -533,7 +534,7 @@ static ssize_t file_pwrite(struct umfs_file *f, const void *buf, size_t len, int
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	return file_pwritev(f, &iov, 1, off, end, NULL, NULL);
+	return file_pwritev(f, &iov, 1, off, end, NULL, NULL, false);
 }
 
 ssize_t umfs_pread(struct umfs_file *f, void *buf, size_t len, off_t off)
@@ -575,7 +576,7 @@ ssize_t umfs_writev_at(struct umfs_file *f, const struct iovec *iov, int cnt, of
 
 	if (off < 0 || cnt < 0)
 		return -EINVAL;
-	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e, gate, NULL);
+	n = file_pwritev(f, iov, cnt, (f->flags & O_APPEND) ? -1 : off, &e, gate, NULL, false);
 	if (n >= 0 && end)
 		*end = n > 0 ? (off_t)e : off; /* as Linux: an empty write leaves the offset */
 	return n;
@@ -595,9 +596,18 @@ ssize_t umfs_write_changed(struct umfs_file *f, const void *buf, const void *bas
 	mg.into = malloc(len);
 	if (!mg.into)
 		return -ENOMEM;
-	n = file_pwritev(f, &iov, 1, off, NULL, NULL, &mg);
+	n = file_pwritev(f, &iov, 1, off, NULL, NULL, &mg, true);
 	free(mg.into);
 	return n;
+}
+
+ssize_t umfs_write_stores(struct umfs_file *f, const void *buf, size_t len, off_t off)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	if (off < 0)
+		return -EINVAL;
+	return file_pwritev(f, &iov, 1, off, NULL, NULL, NULL, true);
 }
 
 void umfs_file_writers_drain(struct umfs_file *f)

@@ -316,7 +316,6 @@ static bool base_read(int bfd, char *b, const char *h, ssize_t hm, size_t n, off
 static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	char *h = malloc(2 * (size_t)COPY_CHUNK), *b;
-	off_t e;
 
 	if (!h)
 		return;
@@ -328,7 +327,7 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 		if (n <= 0)
 			break;
 		if (bfd < 0)
-			umfs_write_at(uf, h, (size_t)n, off, &e, NULL);
+			umfs_write_stores(uf, h, (size_t)n, off);
 		else if (base_read(bfd, b, h, n, (size_t)n, off))
 			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;

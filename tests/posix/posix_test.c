@@ -4400,16 +4400,27 @@ static void perm_remove(void)
 
 /* As a user: a change of a file's contents takes set-user-ID and
  * set-group-ID (with group execute) away, as the kernel's
- * file_remove_privs: a write, a truncation, an fallocate of any mode. */
+ * file_remove_privs: a write, a truncation, an fallocate of any mode;
+ * not a store through a shared mapping (how 4). */
 static void perm_setid_kept(const char *name, int how)
 {
 	int fd = open(P(name), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	int r = fd < 0 || fchmod(fd, 06755) ? -1 : 0;
+	int r = fd < 0 || (how == 4 && ftruncate(fd, 4096)) || fchmod(fd, 06755) ? -1 : 0;
 
-	if (!r)
+	if (!r && how == 4) {
+		/* stores through a shared mapping are no write(2): the bits stay */
+		char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		r = m == MAP_FAILED ? -1 : 0;
+		if (!r) {
+			m[7] = 'x';
+			r = msync(m, 4096, MS_SYNC) || munmap(m, 4096) || fsync(fd);
+		}
+	} else if (!r) {
 		r = how == 0 ? (int)write(fd, "x", 1) - 1
 		  : how == 1 ? ftruncate(fd, 10)
 		  : fallocate(fd, how == 2 ? 0 : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 100);
+	}
 	if (!r && fstat(fd, &S) == 0)
 		emit(name, "mode after = %04o", (unsigned)(S.st_mode & 07777));
 	else
@@ -4424,6 +4435,7 @@ static void perm_setid(void)
 	perm_setid_kept("perm/ra/opendir/setid-truncate", 1);
 	perm_setid_kept("perm/ra/opendir/setid-fallocate", 2);
 	perm_setid_kept("perm/ra/opendir/setid-punch", 3);
+	perm_setid_kept("perm/ra/opendir/setid-mmap-store", 4);
 }
 
 static void perm_member(void)
