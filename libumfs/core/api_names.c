@@ -83,6 +83,10 @@ static int make_node(struct umfs_fs *fs, const char *path, mode_t mode, dev_t rd
 		goto out;
 	}
 	err = api_may_change_dir(fs, w->parent);
+	/* as vfs_mknod: a device node needs CAP_MKNOD, asked after the name
+	 * and the directory's permissions */
+	if (!err && (S_ISCHR(mode) || S_ISBLK(mode)) && !umfs_cred_capable(UMFS_CAP_MKNOD))
+		err = -EPERM;
 	if (err)
 		goto out;
 	do {

@@ -104,7 +104,9 @@ SHIM_API int dup(int fd)
 	fd_unpark_all(); /* dup hands out the lowest free number */
 	if (likely(o == NULL)) {
 		TRACE_PASS(dup, "%d", fd);
-		return SYS(dup)(fd);
+		nfd = SYS(dup)(fd);
+		devnode_dup(fd, nfd);
+		return nfd;
 	}
 	SHIM_SERVE();
 	nfd = SYS(dup)(fd);
@@ -157,6 +159,8 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 	if (likely(o == NULL && at_new == NULL)) {
 		TRACE_PASS(dup, "%d, %d", old, new);
 		r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+		if (r >= 0 && old != new)
+			devnode_dup(old, r);
 		return r;
 	}
 	SHIM_SERVE();
@@ -190,6 +194,7 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 		return -1;
 	}
 	uinfo_set(new, o);
+	devnode_dup(old, new);
 	if (new <= 2)
 		stdio_fd_changed(new);
 	TRACE_SERVED(dup, new, 0, "%d, %d", old, new);
@@ -400,8 +405,14 @@ static int fcntl_common(int fd, int cmd, void *arg)
 	}
 	if (likely(o == NULL)) {
 		TRACE_PASS(fcntl, "%d, %d", fd, cmd);
-		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+			int nfd;
+
 			fd_unpark_all();
+			nfd = SYS(fcntl)(fd, cmd, arg);
+			devnode_dup(fd, nfd);
+			return nfd;
+		}
 		return SYS(fcntl)(fd, cmd, arg);
 	}
 	SHIM_SERVE();

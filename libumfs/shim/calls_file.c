@@ -648,6 +648,9 @@ SHIM_API int close_range(unsigned first, unsigned last, int flags)
 	}
 	TRACE_PASS(close_range, "%u, %u", first, last);
 	fd_note_free((int)(first > INT_MAX ? INT_MAX : first));
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		devnode_forget((int)(first > INT_MAX ? INT_MAX : first),
+			       (int)(last > INT_MAX ? INT_MAX : last));
 	fd_unpark_all(); /* the kernel's close_range must not meet it */
 	close_range_umfs(first, last, flags & CLOSE_RANGE_CLOEXEC);
 	if (last >= 3 && first <= 2)
@@ -996,18 +999,50 @@ static int iov_source(const struct iovec *iov, int cnt, struct iovec **fixed, in
 	return 0;
 }
 
-/* off < 0: at the file offset. append: RWF_APPEND. */
-static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t off)
+/* A vectored read's or write's RWF_ flags, which the kernel looks at once
+ * the description's mode, the vector and the span passed, and not for a
+ * vector of no bytes. */
+/* The description's access mode, which the kernel checks first (fdget
+ * refuses O_PATH). */
+static int ofd_mode_check(const struct ofd *o, bool writes)
+{
+	int fl = atomic_load_explicit(&o->sh->flags, memory_order_relaxed);
+
+	return (fl & O_PATH) || !(writes ? acc_writes(fl) : acc_reads(fl)) ? -EBADF : 0;
+}
+
+static int rwf_check(int rwf)
+{
+	if (rwf & ~SHIM_RWF_KNOWN)
+		return -EOPNOTSUPP;
+	if ((rwf & RWF_APPEND) && (rwf & RWF_NOAPPEND))
+		return -EINVAL;
+	return 0;
+}
+
+/* off < 0: at the file offset. rwf: preadv2's RWF_ flags. */
+static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	bool at_pos = off < 0;
 	ssize_t total = 0, n = 0;
 	size_t sum;
 	int err = ofd_check(o);
 
+	/* a directory's read is refused only by the read itself */
+	if (err == -EISDIR)
+		err = 0;
+	if (!err)
+		err = ofd_mode_check(o, false);
 	if (!err)
 		err = iov_check(iov, cnt, &sum);
+	if (!err && sum == 0)
+		return 0;
 	if (!err)
 		err = rw_span_check(o, off, sum);
+	if (!err)
+		err = rwf_check(rwf);
+	if (!err)
+		err = ofd_check(o);
 	if (err)
 		return err;
 	if (at_pos) {
@@ -1058,8 +1093,8 @@ static int fsize_clamp_iov(struct ofd *o, off_t off, const struct iovec **iovp, 
 	return 0;
 }
 
-/* rwf: RWF_APPEND or RWF_NOAPPEND (the description's O_APPEND for this
- * write only), or 0. */
+/* rwf: pwritev2's RWF_ flags; RWF_APPEND or RWF_NOAPPEND are the
+ * description's O_APPEND for this write only. */
 static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct iovec *cut = NULL;
@@ -1071,13 +1106,20 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 	int saved_flags = 0, err = ofd_check_write(o);
 
 	if (!err)
+		err = ofd_mode_check(o, true);
+	if (!err)
 		err = iov_check(iov, cnt, &sum);
+	if (!err && sum == 0)
+		return 0;
 	if (!err)
 		err = rw_span_check(o, off, sum);
+	if (!err)
+		err = rwf_check(rwf);
 	if (!err)
 		err = iov_source(iov, cnt, &fixed, &cnt);
 	if (err)
 		return err;
+	rwf &= RWF_APPEND | RWF_NOAPPEND;
 	if (unlikely(fixed != NULL))
 		iov = fixed;
 	ofd_sync_flags(o);
@@ -1138,7 +1180,7 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	n = ofd_readv(o, iov, cnt, -1);
+	n = ofd_readv(o, iov, cnt, -1, 0);
 	ofd_put(o);
 	TRACE_SERVED(readv, n, t0, "%d, %d", fd, cnt);
 	return shim_ret(n);
@@ -1164,26 +1206,18 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 ssize_t shim_ofd_preadv(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (flags & ~SHIM_RWF_KNOWN)
-		return -EOPNOTSUPP;
-	if ((flags & RWF_APPEND) && (flags & RWF_NOAPPEND))
-		return -EINVAL;
 	if (off < -1)
 		return -EINVAL;
-	return ofd_readv(o, iov, cnt, off);
+	return ofd_readv(o, iov, cnt, off, flags);
 }
 
 ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	ssize_t n;
 
-	if (flags & ~SHIM_RWF_KNOWN)
-		return -EOPNOTSUPP;
-	if ((flags & RWF_APPEND) && (flags & RWF_NOAPPEND))
-		return -EINVAL;
 	if (off < -1)
 		return -EINVAL;
-	n = ofd_writev(o, iov, cnt, off, flags & (RWF_APPEND | RWF_NOAPPEND));
+	n = ofd_writev(o, iov, cnt, off, flags);
 	if (n > 0 && (flags & (RWF_SYNC | RWF_DSYNC)))
 		umfs_fsync(o->uf, !(flags & RWF_SYNC));
 	return n;
@@ -1202,7 +1236,7 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (off < 0 && !(v2 && off == -1) && !(flags & ~SHIM_RWF_KNOWN))
+	if (off < 0 && !(v2 && off == -1)) /* before the descriptor, as the kernel */
 		n = -EINVAL;
 	else
 		n = shim_ofd_preadv(o, iov, cnt, off, flags);
@@ -1225,7 +1259,7 @@ static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t of
 	}
 	SHIM_SERVE();
 	t0 = stats_t0();
-	if (off < 0 && !(v2 && off == -1) && !(flags & ~SHIM_RWF_KNOWN))
+	if (off < 0 && !(v2 && off == -1)) /* before the descriptor, as the kernel */
 		n = -EINVAL;
 	else
 		n = shim_ofd_pwritev(o, iov, cnt, off, flags);
@@ -1790,17 +1824,30 @@ static int copy_fds_exist(int in, int out)
  * (reads) or write is bad (EBADF); dir and append say what it is. A kernel
  * descriptor is none of these: the kernel's own calls judge it. */
 struct copy_side {
-	bool bad, dir, append;
+	bool bad, dir, append, other; /* other: neither a regular file nor a directory */
 };
 
+/* What the kernel checks of a transfer's side first: whether its
+ * description reads (or writes), is a directory, appends; for a kernel
+ * descriptor (a pipe, a socket, a device, another file system's file) as
+ * much as for a UMFS one. */
 static struct copy_side copy_side(int fd, bool reads)
 {
 	struct ofd *o = fd_get_fast(fd);
-	struct copy_side c = { false, false, false };
+	struct copy_side c = { false, false, false, false };
+	struct stat st;
 	int fl;
 
-	if (!o)
+	if (!o) {
+		fl = SYS(fcntl)(fd, F_GETFL);
+		if (fl < 0 || SYS(fstat)(fd, &st) < 0)
+			return c; /* its fdget check said it is there: the copy tells */
+		c.bad = (fl & O_PATH) || !(reads ? acc_reads(fl) : acc_writes(fl));
+		c.dir = S_ISDIR(st.st_mode);
+		c.append = fl & O_APPEND;
+		c.other = !S_ISREG(st.st_mode) && !c.dir;
 		return c;
+	}
 	fl = atomic_load(&o->sh->flags);
 	/* access mode 3 neither reads nor writes */
 	c.bad = !o->uf || !(reads ? acc_reads(fl) : acc_writes(fl));
@@ -1811,14 +1858,17 @@ static struct copy_side copy_side(int fd, bool reads)
 }
 
 /* copy_file_range's checks of the two descriptions, in the kernel's
- * order (generic_file_rw_checks): a directory on either side, then a side
- * that cannot read or write, or a destination in append mode. */
+ * order (generic_file_rw_checks): a directory on either side, anything
+ * else that is not a regular file, then a side that cannot read or write,
+ * or a destination in append mode. */
 static int copy_range_check_modes(int in, int out)
 {
 	struct copy_side i = copy_side(in, true), o = copy_side(out, false);
 
 	if (i.dir || o.dir)
 		return -EISDIR;
+	if (i.other || o.other)
+		return -EINVAL;
 	return i.bad || o.bad || o.append ? -EBADF : 0;
 }
 
@@ -1934,7 +1984,7 @@ static int copy_span_check(int fd, const off64_t *pos, size_t len)
 
 SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct copy_side src = { false, false, false };
+	struct copy_side src = { false, false, false, false };
 	off64_t pos = 0;
 	uint64_t t0;
 	ssize_t r;

@@ -18,13 +18,40 @@
 /* stat                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* Whether a call on descriptor fd alone is the library's: a UMFS
+ * descriptor, or one standing for a UMFS device node (devnode.c). */
+static bool fd_served(int fd)
+{
+	return uinfo_peek(fd) != NULL || (devnode_file_any() && devnode_has(fd));
+}
+
+/* The UMFS device node kernel descriptor fd stands for: its stat
+ * (-ENOENT: fd stands for none). */
+static int devnode_stat(int fd, struct stat *st)
+{
+	struct umfs_file *uf;
+	int r = devnode_file(fd, &uf);
+
+	if (r)
+		return r;
+	r = umfs_fstat(uf, st);
+	pool_lock();
+	umfs_close(uf);
+	pool_unlock();
+	return r;
+}
+
 int shim_fd_stat(int fd, struct stat *st)
 {
 	struct ofd *o = fd_get_fast(fd);
 	int r;
 
-	if (!o)
+	if (!o) {
+		r = devnode_stat(fd, st);
+		if (r != -ENOENT)
+			return r;
 		return SYS(fstat)(fd, st) < 0 ? -errno : 0;
+	}
 	r = o->uf ? umfs_fstat(o->uf, st) : -EIO;
 	ofd_put(o);
 	return r;
@@ -95,7 +122,7 @@ static int stat_entry(int dirfd, const char *path, struct stat *st, int flags)
 	int r;
 
 	if (likely(!path_maybe_umfs(dirfd, path) &&
-		   !(by_fd && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL) &&
+		   !(by_fd && dirfd != AT_FDCWD && fd_served(dirfd)) &&
 		   !(by_fd && dirfd == AT_FDCWD && atomic_load(&cwd_in_umfs)))) {
 		TRACE_PASS(stat, "\"%s\"", path ? path : "(null)");
 		return SYS(fstatat)(dirfd, path, st, flags);
@@ -130,13 +157,18 @@ SHIM_API int fstat(int fd, struct stat *st)
 	int r;
 
 	if (likely(o == NULL)) {
-		TRACE_PASS(fstat, "%d", fd);
-		return SYS(fstat)(fd, st);
+		r = devnode_stat(fd, &res);
+		if (likely(r == -ENOENT)) {
+			TRACE_PASS(fstat, "%d", fd);
+			return SYS(fstat)(fd, st);
+		}
+		t0 = 0;
+	} else {
+		SHIM_SERVE();
+		t0 = stats_t0();
+		r = o->uf ? umfs_fstat(o->uf, &res) : -EIO;
+		ofd_put(o);
 	}
-	SHIM_SERVE();
-	t0 = stats_t0();
-	r = o->uf ? umfs_fstat(o->uf, &res) : -EIO;
-	ofd_put(o);
 	if (r == 0)
 		r = user_copy_out(st, &res, sizeof(res));
 	TRACE_SERVED(fstat, r, t0, "%d", fd);
@@ -213,7 +245,7 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned int mask, st
 	int r;
 
 	if (likely(!path_maybe_umfs(dirfd, path) &&
-		   !(by_fd && dirfd != AT_FDCWD && uinfo_peek(dirfd) != NULL) &&
+		   !(by_fd && dirfd != AT_FDCWD && fd_served(dirfd)) &&
 		   !(by_fd && dirfd == AT_FDCWD && atomic_load(&cwd_in_umfs)))) {
 		TRACE_PASS(statx, "\"%s\"", path ? path : "(null)");
 		return SYS(statx)(dirfd, path, flags, mask, sx);
@@ -659,11 +691,24 @@ static int fd_attr(int fd, int (*fn)(struct umfs_file *, const void *), const vo
 		   bool by_path, bool *served)
 {
 	struct ofd *o = fd_get_fast(fd);
+	struct umfs_file *dev;
 	int r;
 
 	*served = o != NULL;
-	if (!o)
-		return 0;
+	if (!o) {
+		/* a device node's descriptor: the UMFS node, never the host's */
+		r = devnode_file(fd, &dev);
+		if (likely(r == -ENOENT))
+			return 0;
+		*served = true;
+		if (r)
+			return r;
+		pool_lock();
+		r = fn(dev, arg);
+		umfs_close(dev);
+		pool_unlock();
+		return r;
+	}
 	SHIM_SERVE();
 	if (!o->uf)
 		r = -EIO;
@@ -889,7 +934,7 @@ static int fd_utimens(int fd, const struct timespec ts[2], bool by_path)
 	bool served;
 	int r;
 
-	if (likely(uinfo_peek(fd) == NULL))
+	if (likely(!fd_served(fd)))
 		return SYS(futimens)(fd, ts);
 	r = times_copy_in(ts, copy);
 	if (r == 0)
@@ -925,7 +970,7 @@ SHIM_API int utimensat(int dirfd, const char *path, const struct timespec ts[2],
 	int r;
 
 	/* "" with AT_EMPTY_PATH: dirfd itself, O_PATH or not */
-	if (path_empty_on_fd(dirfd, path, flags) && uinfo_peek(dirfd) != NULL &&
+	if (path_empty_on_fd(dirfd, path, flags) && fd_served(dirfd) &&
 	    !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
 		return fd_utimens(dirfd, ts, true);
 	if (likely(!path_maybe_umfs(dirfd, path))) {

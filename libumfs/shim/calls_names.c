@@ -68,8 +68,6 @@ static long mknod_umfs(struct umfs_fs *fs, const char *path, void *arg)
 	struct mknod_arg *a = arg;
 	mode_t type = a->mode & S_IFMT;
 
-	if ((type == S_IFCHR || type == S_IFBLK) && !umfs_cred_capable(UMFS_CAP_MKNOD))
-		return -EPERM;
 	return umfs_mknod(fs, path, type | (a->mode & 07777 & ~atomic_load(&shim_umask)), a->dev);
 }
 
@@ -440,12 +438,28 @@ static const struct two_ops link_ops = { link_umfs, link_kernel, true };
 static int link_fd(int fd, int d2, const char *p2)
 {
 	struct ofd *o = fd_get_fast(fd);
+	struct umfs_file *dev = NULL;
 	struct umfs_fs *fs;
 	struct upath up;
 	int kind, r;
 
-	if (!o)
-		return -EBADF;
+	if (!o) {
+		/* a device node's descriptor: its UMFS node (one removed since
+		 * has no name to give another: ENOENT, as the kernel's); any
+		 * other kernel descriptor is the kernel's to link, in its name
+		 * space only */
+		r = devnode_file(fd, &dev);
+		if (r == -ENOENT) {
+			if (SYS(fcntl)(fd, F_GETFD) < 0)
+				return -EBADF;
+			kind = path_resolve(d2, p2, &up);
+			if (kind == UP_UMFS || kind == UP_FD)
+				return -EXDEV;
+			return SYS(linkat)(fd, "", d2, p2, AT_EMPTY_PATH) < 0 ? -errno : 0;
+		}
+		if (r)
+			return r == -ESTALE ? -ENOENT : r;
+	}
 	kind = path_resolve(d2, p2, &up);
 	for (;;) {
 		if (kind < 0) {
@@ -457,20 +471,27 @@ static int link_fd(int fd, int d2, const char *p2)
 			break;
 		}
 		fs = shim_fs(&r);
-		if (!fs || !o->uf) {
+		if (!fs || (o && !o->uf)) {
 			r = fs ? -EIO : r;
 			break;
 		}
 		pool_lock();
-		r = umfs_link_file(o->uf, up.buf, o->tmpfile ? UMFS_LINK_ORPHAN : 0);
+		r = o ? umfs_link_file(o->uf, up.buf, o->tmpfile ? UMFS_LINK_ORPHAN : 0)
+		      : umfs_link_file(dev, up.buf, 0);
 		pool_unlock();
 		if (r != -UMFS_EXTERNAL)
 			break;
 		kind = path_external(&up);
 	}
-	if (r == 0)
-		o->tmpfile = false;
-	ofd_put(o);
+	if (o) {
+		if (r == 0)
+			o->tmpfile = false;
+		ofd_put(o);
+	} else {
+		pool_lock();
+		umfs_close(dev);
+		pool_unlock();
+	}
 	return r;
 }
 
@@ -481,7 +502,8 @@ SHIM_API int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 	int r;
 
 	if (likely(!path_maybe_umfs(d1, p1) && !path_maybe_umfs(d2, p2) &&
-		   !((flags & AT_EMPTY_PATH) && path_empty(p1) && uinfo_peek(d1) != NULL))) {
+		   !((flags & AT_EMPTY_PATH) && path_empty(p1) &&
+		     (uinfo_peek(d1) != NULL || (devnode_file_any() && devnode_has(d1)))))) {
 		TRACE_PASS(link, "\"%s\", \"%s\"", p1 ? p1 : "", p2 ? p2 : "");
 		return SYS(linkat)(d1, p1, d2, p2, flags);
 	}

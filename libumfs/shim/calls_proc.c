@@ -183,6 +183,7 @@ static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 	cwd_exec(-1);
 	reclock_exec_prepare();
 	ofd_exec_prepare();
+	devnode_registry_all(-1); /* the new image knows them as host nodes */
 	inherit_pass_open(pass);
 	nofile_exec_prepare();
 	held_exec_start(); /* last: nothing may touch the pool after it */
@@ -212,6 +213,7 @@ static void exec_failed(struct inherit_pass *pass, struct fallback_swap *sw)
 	fallback_exec_restore(sw);
 	inherit_pass_close(pass);
 	ofd_exec_failed();
+	devnode_registry_all(1);
 	reclock_exec_failed();
 	cwd_exec(1);
 	mmap_registry_all(1);

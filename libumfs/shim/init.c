@@ -242,6 +242,7 @@ void shim_fork_prepare(void)
 	fallback_fork_prepare(); /* first: a swap under way takes the locks below */
 	shim_busy_enter(); /* the locks below are held across the fork */
 	mmap_registry_all(1); /* the child holds the mapped files too */
+	devnode_fork_prepare(); /* and the device nodes its descriptors stand for */
 	cwd_fork_prepare();
 	ofd_fork_prepare();
 	fs = shim_fs_peek();
@@ -282,6 +283,7 @@ void shim_fork_child(void)
 	struct nofile_raise r = { .raised = false };
 
 	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
+	devnode_fork_child();
 	/* The lock region's and the shared area's new descriptions take the
 	 * numbers of the parent's, in the library's range: one raise of the
 	 * limit for both instead of a refused dup and a raise each. */
@@ -363,6 +365,7 @@ static void shim_leave(void)
 	stats_report();
 	cwd_exit();
 	ofd_exit();
+	devnode_registry_all(-1);
 	mount_exit();
 }
 

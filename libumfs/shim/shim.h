@@ -991,12 +991,53 @@ static inline void fd_note_closed(int fd)
 	while (below > fd && !atomic_compare_exchange_weak(&fd_open_below, &below, fd))
 		;
 }
+/* devnode.c: which kernel descriptors stand for UMFS device nodes, kept
+ * through the program's closes, close_range, dup and F_DUPFD; one atomic
+ * load while none is open. file: the UMFS node behind kernel descriptor
+ * fd, opened O_PATH for the caller to close, or -ENOENT when fd stands for
+ * none. */
+extern _Atomic unsigned devfd_count;
+void devnode_forget_slow(int first, int last);
+/* The descriptors' holds on their nodes: one more each for a child about to
+ * be forked (before the core's own fork handler, which holds the metadata
+ * lock the count takes); all counted out (-1) at exit and before an exec,
+ * back in (1) after an exec that failed. */
+void devnode_fork_prepare(void);
+void devnode_fork_child(void);
+void devnode_registry_all(int delta);
+void devnode_dup_slow(int old, int new);
+/* Whether fd is in the table (not checked against its host node). */
+bool devnode_has(int fd);
+int devnode_file_slow(int fd, struct umfs_file **uf);
+static inline void devnode_forget(int first, int last)
+{
+	if (unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed)))
+		devnode_forget_slow(first, last);
+}
+static inline void devnode_dup(int old, int new)
+{
+	if (unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed)) && new >= 0)
+		devnode_dup_slow(old, new);
+}
+static inline bool devnode_file_any(void)
+{
+	return unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed) != 0);
+}
+static inline int devnode_file(int fd, struct umfs_file **uf)
+{
+	if (likely(!atomic_load_explicit(&devfd_count, memory_order_relaxed)))
+		return -ENOENT;
+	return devnode_file_slow(fd, uf);
+}
+
 /* The program's descriptor fd was closed (or is about to be): a parked
- * number above it is no longer the lowest free one. */
+ * number above it is no longer the lowest free one, nor does it stand for
+ * a device node. */
 static inline void fd_note_free(int fd)
 {
 	fd_note_closed(fd);
 	fd_unpark_above(fd);
+	devnode_forget(fd, fd);
 }
 /* Children: descriptions created before a spawn may be held by it. */
 uint64_t ofd_spawn_epoch(void);

@@ -15,7 +15,11 @@
  * (AT_SYMLINK_FOLLOW, AT_EMPTY_PATH), symlink, readlink, chmod, fchmod,
  * utimensat and futimens with set times, F_SETFL/F_GETFL, POSIX and OFD
  * record locks, readdir, copy_file_range, sendfile, a forked child's write
- * through an inherited descriptor, a shared mapping's read and store, on
+ * through an inherited descriptor, a shared mapping's read and store,
+ * chown, lchown, fchown, calls relative to a working directory in the tree,
+ * mknod (a regular file, /dev/null's node), pwritev2 with RWF_ flags,
+ * fsync, fdatasync, syncfs, posix_fadvise, flock, faccessat with its flags
+ * and fchmodat not following, on
  * a small name space (eleven names, two levels, links among them, each now
  * and then spelt with a trailing slash or dot, "./", a climb through a
  * directory or a doubled slash) and six
@@ -51,8 +55,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -241,7 +247,7 @@ static void one_call(void)
 	size_t len;
 
 	errno = 0;
-	switch (pick(37)) {
+	switch (pick(43)) {
 	case 0:
 	case 1: {
 		int flags = open_flags[pick(sizeof(open_flags) / sizeof(open_flags[0]))];
@@ -585,6 +591,103 @@ static void one_call(void)
 			printf("%s = ok\n", call);
 		}
 		munmap(m, 4096);
+		break;
+	}
+	case 37: {
+		/* owners: root may give any, a user only its own groups; a
+		 * change takes set-user-ID (and set-group-ID) from a file */
+		static const unsigned ids[] = { 0, NOBODY, (unsigned)-1, 1234 };
+		uid_t u = (uid_t)ids[pick(4)];
+		gid_t g = (gid_t)ids[pick(4)];
+		int how = pick(3);
+
+		r = how == 0 ? chown(at(name), u, g)
+		  : how == 1 ? lchown(at(name), u, g)
+			     : fchown(fd, u, g);
+		snprintf(call, sizeof(call), "%s %s %d %d %d", how == 0 ? "chown" : how == 1 ? "lchown" : "fchown",
+			 how == 2 ? "(slot)" : name, k, (int)u, (int)g);
+		result(call, r);
+		if (r == 0 && (how == 2 ? fstat(fd, &st) : lstat(at(name), &st)) == 0)
+			printf("  owner %u:%u mode %o\n", (unsigned)st.st_uid, (unsigned)st.st_gid,
+			       (unsigned)st.st_mode);
+		break;
+	}
+	case 38: {
+		/* calls relative to a working directory in the tree */
+		int here = open(".", O_RDONLY | O_DIRECTORY);
+		const char *rel = strrchr(name2, '/') ? strrchr(name2, '/') + 1 : name2;
+
+		r = chdir(at(name));
+		snprintf(call, sizeof(call), "chdir %s", name);
+		result(call, r);
+		if (r == 0) {
+			r = lstat(rel, &st);
+			snprintf(call, sizeof(call), "  lstat %s", rel);
+			stat_result(call, (int)r, &st);
+			r = access(rel, W_OK);
+			snprintf(call, sizeof(call), "  access %s W", rel);
+			result(call, r);
+			r = stat("..", &st);
+			snprintf(call, sizeof(call), "  stat ..");
+			stat_result(call, (int)r, &st);
+		}
+		if (here < 0 || fchdir(here))
+			printf("  back: %s\n", strerrorname_np(errno));
+		if (here >= 0)
+			close(here);
+		break;
+	}
+	case 39: {
+		/* other kinds of file: a regular one by mknod, /dev/null's node
+		 * (root only); no FIFO, whose blocking opens would hang a run */
+		mode_t mode = pick(2) ? S_IFREG | 0644 : S_IFCHR | 0666;
+
+		r = mknod(at(name), mode, S_ISCHR(mode) ? makedev(1, 3) : 0);
+		snprintf(call, sizeof(call), "mknod %s %o", name, (unsigned)mode);
+		result(call, r);
+		break;
+	}
+	case 40: {
+		/* vectored writes with RWF_ flags, at the offset or at -1 */
+		static const int rwf[] = { 0, RWF_APPEND, RWF_DSYNC, RWF_SYNC, 0x80000 };
+		int flags = rwf[pick(5)];
+		struct iovec v[2] = { { src + pick(100), (size_t)pick(3000) },
+				      { src + 7, (size_t)pick(3000) } };
+
+		off = pick(2) ? -1 : (off_t)pick(40000);
+		r = pwritev2(fd, v, 2, off, flags);
+		snprintf(call, sizeof(call), "pwritev2 %d %ld %#x", k, (long)off, flags);
+		result(call, r);
+		break;
+	}
+	case 41: {
+		/* the calls that only ask: sync, advice, flock */
+		int how = pick(5);
+		static const int fl[] = { LOCK_SH | LOCK_NB, LOCK_EX | LOCK_NB, LOCK_UN, 0 };
+
+		r = how == 0 ? fsync(fd)
+		  : how == 1 ? fdatasync(fd)
+		  : how == 2 ? syncfs(fd)
+		  : how == 3 ? (errno = posix_fadvise(fd, pick(5000), pick(5000), pick(7)),
+				errno ? -1 : 0)
+			     : flock(fd, fl[pick(4)]);
+		snprintf(call, sizeof(call), "sync-or-advise %d %d", k, how);
+		result(call, r);
+		break;
+	}
+	case 42: {
+		/* access with its flags; chmod not following a symlink */
+		int mode = pick(8), flags = pick(2) ? AT_EACCESS : 0;
+
+		if (pick(2)) {
+			flags |= pick(2) ? AT_SYMLINK_NOFOLLOW : 0;
+			r = faccessat(AT_FDCWD, at(name), mode, flags);
+			snprintf(call, sizeof(call), "faccessat %s %d %#x", name, mode, flags);
+		} else {
+			r = fchmodat(AT_FDCWD, at(name), 0640, AT_SYMLINK_NOFOLLOW);
+			snprintf(call, sizeof(call), "fchmodat-nofollow %s", name);
+		}
+		result(call, r);
 		break;
 	}
 	}

@@ -171,6 +171,78 @@ static void msync_unmapped(void)
 	close(fd);
 }
 
+/* A device node's descriptor reaches the driver, but its attributes are
+ * the node's: fstat, fchmod, fchown and futimens through it, or through a
+ * dup of it, are the node's in this file system, never the host's
+ * /dev/null (whose mode and owner must stay as they were). */
+static void device_attrs(void)
+{
+	struct timespec ts[2] = { { 1000, 0 }, { 2000, 0 } };
+	struct stat host, node, after;
+	int fd, fd2, fd3;
+
+	if (mknod(P("fdsem/anull"), S_IFCHR | 0666, makedev(1, 3)) || stat("/dev/null", &host))
+		return;
+	fd = RFD("fdsem/dev-attr-open", open(P("fdsem/anull"), O_RDWR));
+	if (fd < 0)
+		return;
+	R("fdsem/dev-attr-fstat-is-node",
+	  fstat(fd, &S) || stat(P("fdsem/anull"), &node) ? -1 : S.st_ino == node.st_ino);
+	R("fdsem/dev-attr-fchmod", fchmod(fd, 0604));
+	R("fdsem/dev-attr-fchown", fchown(fd, 65534, 65534));
+	R("fdsem/dev-attr-futimens", futimens(fd, ts));
+	fd2 = dup(fd);
+	fd3 = fcntl(fd, F_DUPFD_CLOEXEC, 40);
+	R("fdsem/dev-attr-dup-fchmod", fchmod(fd2, 0640));
+	R("fdsem/dev-attr-dupfd-fstat", fstat(fd3, &S) ? -1 : (long)(S.st_mode & 07777));
+	close(fd);
+	R("fdsem/dev-attr-dup-after-close", fchmod(fd2, 0644));
+	close(fd2);
+	close(fd3);
+	/* removed while open: the node lives on in its descriptors, in a
+	 * forked child too */
+	fd = open(P("fdsem/anull"), O_RDONLY);
+	if (fd >= 0 && mknod(P("fdsem/bnull"), S_IFCHR | 0600, makedev(1, 3)) == 0) {
+		int fdb = open(P("fdsem/bnull"), O_WRONLY), st = -1;
+		pid_t pid;
+
+		R("fdsem/dev-attr-removed-unlink", unlink(P("fdsem/bnull")));
+		R("fdsem/dev-attr-removed-fchmod", fchmod(fdb, 0620));
+		R("fdsem/dev-attr-removed-fstat",
+		  fstat(fdb, &S) ? -1 : (long)(S.st_nlink * 10000 + (S.st_mode & 07777)));
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			_exit(fstat(fdb, &S) == 0 && S.st_nlink == 0 && (S.st_mode & 07777) == 0620 &&
+				      fchmod(fdb, 0600) == 0
+			      ? 0 : 1);
+		if (pid > 0)
+			waitpid(pid, &st, 0);
+		emit("fdsem/dev-attr-removed-child", "%s", how_ended(st));
+		R("fdsem/dev-attr-removed-after-child",
+		  fstat(fdb, &S) ? -1 : (long)(S.st_mode & 07777));
+		R("fdsem/dev-attr-removed-link", linkat(fdb, "", AT_FDCWD, P("fdsem/cnull"), AT_EMPTY_PATH));
+		close(fdb);
+	}
+	if (fd >= 0)
+		close(fd);
+	ST("fdsem/dev-attr-node-stat", stat(P("fdsem/anull"), &S));
+	emit("fdsem/dev-attr-node-owner", "%u:%u mtime %ld", (unsigned)S.st_uid,
+	     (unsigned)S.st_gid, (long)S.st_mtim.tv_sec);
+	if (R("fdsem/dev-attr-host-untouched",
+	      stat("/dev/null", &after) ? -1
+					: after.st_mode == host.st_mode && after.st_uid == host.st_uid &&
+						  after.st_mtim.tv_sec == host.st_mtim.tv_sec) != 1) {
+		/* a library that got it wrong changed the host's node: put it
+		 * back, for the tests after this one */
+		ts[0] = host.st_atim;
+		ts[1] = host.st_mtim;
+		if (chmod("/dev/null", host.st_mode & 07777) || chown("/dev/null", host.st_uid, host.st_gid) ||
+		    utimensat(AT_FDCWD, "/dev/null", ts, 0))
+			emit("fdsem/dev-attr-host-restore", "failed: %s", ename(errno));
+	}
+}
+
 /* mknod'ed devices reach their driver */
 static void devices(void)
 {
@@ -203,6 +275,7 @@ static void devices(void)
 		R("fdsem/dev-null-path-read", read(fd, buf, 1));
 		close(fd);
 	}
+	device_attrs();
 }
 
 void t_fdsem(void)

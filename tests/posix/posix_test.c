@@ -470,6 +470,32 @@ static void t_rw(void)
 		content("rw/noappend-content", "rw/na");
 	}
 
+	/* RWF_ flags are looked at last: after the position, the access
+	 * mode, the vector and the span, and not for a vector of no bytes */
+	{
+		char x[4];
+		struct iovec v = { x, 3 }, z = { x, 0 };
+		int ro = open(P("rw/a"), O_RDONLY), wo = open(P("rw/a"), O_WRONLY);
+		int dir = open(P("rw"), O_RDONLY | O_DIRECTORY);
+		volatile int neg_count = -1; /* not a constant the compiler warns of */
+
+		R("rw/rwf-order-readonly", pwritev2(ro, &v, 1, 0, 0x40000000));
+		R("rw/rwf-order-writeonly", preadv2(wo, &v, 1, 0, 0x40000000));
+		R("rw/rwf-order-position", pwritev2(wo, &v, 1, -5, 0x40000000));
+		R("rw/rwf-order-position-read", preadv2(ro, &v, 1, -5, 0x40000000));
+		R("rw/rwf-order-count", pwritev2(wo, &v, neg_count, 0, 0x40000000));
+		R("rw/rwf-order-span", pwritev2(wo, &v, 1, INT64_MAX - 1, 0x40000000));
+		R("rw/rwf-order-empty-write", pwritev2(wo, &z, 1, 0, 0x40000000));
+		R("rw/rwf-order-empty-read", preadv2(ro, &z, 1, 0, 0x40000000));
+		R("rw/rwf-order-empty-both", pwritev2(wo, &z, 1, 0, RWF_APPEND | 0x20));
+		R("rw/rwf-order-dir", preadv2(dir, &v, 1, 0, 0x40000000));
+		R("rw/rwf-order-dir-empty", preadv2(dir, &z, 1, 0, 0));
+		R("rw/rwf-order-dir-readv", readv(dir, &v, 1));
+		close(ro);
+		close(wo);
+		close(dir);
+	}
+
 	/* a second, independent open file description */
 	fd2 = RFD("rw/second-open", open(P("rw/a"), O_RDONLY));
 	if (fd2 >= 0) {
