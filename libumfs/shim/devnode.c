@@ -68,7 +68,7 @@ struct devfd {
 	bool held;       /* counted in the open-inode registry */
 };
 
-static struct devfd devfds[DEVFD_MAX];
+UMFS_BSS_LARGE static struct devfd devfds[DEVFD_MAX];
 static pthread_mutex_t devfd_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic unsigned devfd_count;
 
