@@ -358,7 +358,8 @@ void umfs_gate_holder(int fd, char *buf, size_t size);
  * description of its own, holding the gate, for a child (a forked child
  * would otherwise share its parent's): by name in dfd, or, where this
  * process may no longer search dfd (it changed credentials), as another
- * description of held, a descriptor of the same file; fork_child, in that child, puts it
+ * description of held, a descriptor of the same file; fork_child, in that
+ * child, puts it
  * (fresh, consumed) at the number of the one it shares (fd) and returns
  * fd, or where that number cannot be had closes fd and returns fresh: the
  * descriptor that now holds its gate. last, at the end: true when no other

@@ -999,9 +999,6 @@ static int iov_source(const struct iovec *iov, int cnt, struct iovec **fixed, in
 	return 0;
 }
 
-/* A vectored read's or write's RWF_ flags, which the kernel looks at once
- * the description's mode, the vector and the span passed, and not for a
- * vector of no bytes. */
 /* The description's access mode, which the kernel checks first (fdget
  * refuses O_PATH). */
 static int ofd_mode_check(const struct ofd *o, bool writes)
@@ -1011,6 +1008,9 @@ static int ofd_mode_check(const struct ofd *o, bool writes)
 	return (fl & O_PATH) || !(writes ? acc_writes(fl) : acc_reads(fl)) ? -EBADF : 0;
 }
 
+/* A vectored read's or write's RWF_ flags, which the kernel looks at once
+ * the description's mode, the vector and the span passed, and not for a
+ * vector of no bytes. */
 static int rwf_check(int rwf)
 {
 	if (rwf & ~SHIM_RWF_KNOWN)
@@ -1026,11 +1026,12 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	bool at_pos = off < 0;
 	ssize_t total = 0, n = 0;
 	size_t sum;
-	int err = ofd_check(o);
+	int err = ofd_check(o), dir_err = 0;
 
-	/* a directory's read is refused only by the read itself */
-	if (err == -EISDIR)
+	if (err == -EISDIR) { /* a directory's read is refused by the read itself */
+		dir_err = err;
 		err = 0;
+	}
 	if (!err)
 		err = ofd_mode_check(o, false);
 	if (!err)
@@ -1042,7 +1043,7 @@ static ssize_t ofd_readv(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 	if (!err)
 		err = rwf_check(rwf);
 	if (!err)
-		err = ofd_check(o);
+		err = dir_err;
 	if (err)
 		return err;
 	if (at_pos) {
@@ -1820,17 +1821,15 @@ static int copy_fds_exist(int in, int out)
 }
 
 /* One side of a copy as its description allows it, once fd_fdget_check
- * found it (O_PATH ones are not): a UMFS description that cannot read
- * (reads) or write is bad (EBADF); dir and append say what it is. A kernel
- * descriptor is none of these: the kernel's own calls judge it. */
+ * found it (O_PATH ones are not), as the kernel checks it first: a
+ * description that cannot read (reads) or write is bad (EBADF); dir,
+ * append and other (neither a regular file nor a directory) say what it
+ * is; for a kernel descriptor (a pipe, a socket, a device, another file
+ * system's file) as for a UMFS one. */
 struct copy_side {
-	bool bad, dir, append, other; /* other: neither a regular file nor a directory */
+	bool bad, dir, append, other;
 };
 
-/* What the kernel checks of a transfer's side first: whether its
- * description reads (or writes), is a directory, appends; for a kernel
- * descriptor (a pipe, a socket, a device, another file system's file) as
- * much as for a UMFS one. */
 static struct copy_side copy_side(int fd, bool reads)
 {
 	struct ofd *o = fd_get_fast(fd);

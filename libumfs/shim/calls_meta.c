@@ -22,7 +22,7 @@
  * descriptor, or one standing for a UMFS device node (devnode.c). */
 static bool fd_served(int fd)
 {
-	return uinfo_peek(fd) != NULL || (devnode_file_any() && devnode_has(fd));
+	return uinfo_peek(fd) != NULL || (devnode_any() && devnode_has(fd));
 }
 
 /* The UMFS device node kernel descriptor fd stands for: its stat

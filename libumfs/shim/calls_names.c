@@ -503,7 +503,7 @@ SHIM_API int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 
 	if (likely(!path_maybe_umfs(d1, p1) && !path_maybe_umfs(d2, p2) &&
 		   !((flags & AT_EMPTY_PATH) && path_empty(p1) &&
-		     (uinfo_peek(d1) != NULL || (devnode_file_any() && devnode_has(d1)))))) {
+		     (uinfo_peek(d1) != NULL || (devnode_any() && devnode_has(d1)))))) {
 		TRACE_PASS(link, "\"%s\", \"%s\"", p1 ? p1 : "", p2 ? p2 : "");
 		return SYS(linkat)(d1, p1, d2, p2, flags);
 	}

@@ -1009,25 +1009,23 @@ void devnode_dup_slow(int old, int new);
 /* Whether fd is in the table (not checked against its host node). */
 bool devnode_has(int fd);
 int devnode_file_slow(int fd, struct umfs_file **uf);
+static inline bool devnode_any(void)
+{
+	return unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed) != 0);
+}
 static inline void devnode_forget(int first, int last)
 {
-	if (unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed)))
+	if (devnode_any())
 		devnode_forget_slow(first, last);
 }
 static inline void devnode_dup(int old, int new)
 {
-	if (unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed)) && new >= 0)
+	if (devnode_any() && new >= 0)
 		devnode_dup_slow(old, new);
-}
-static inline bool devnode_file_any(void)
-{
-	return unlikely(atomic_load_explicit(&devfd_count, memory_order_relaxed) != 0);
 }
 static inline int devnode_file(int fd, struct umfs_file **uf)
 {
-	if (likely(!atomic_load_explicit(&devfd_count, memory_order_relaxed)))
-		return -ENOENT;
-	return devnode_file_slow(fd, uf);
+	return devnode_any() ? devnode_file_slow(fd, uf) : -ENOENT;
 }
 
 /* The program's descriptor fd was closed (or is about to be): a parked

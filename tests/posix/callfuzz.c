@@ -604,7 +604,8 @@ static void one_call(void)
 		r = how == 0 ? chown(at(name), u, g)
 		  : how == 1 ? lchown(at(name), u, g)
 			     : fchown(fd, u, g);
-		snprintf(call, sizeof(call), "%s %s %d %d %d", how == 0 ? "chown" : how == 1 ? "lchown" : "fchown",
+		snprintf(call, sizeof(call), "%s %s %d %d %d",
+			 how == 0 ? "chown" : how == 1 ? "lchown" : "fchown",
 			 how == 2 ? "(slot)" : name, k, (int)u, (int)g);
 		result(call, r);
 		if (r == 0 && (how == 2 ? fstat(fd, &st) : lstat(at(name), &st)) == 0)
