@@ -1896,19 +1896,6 @@ static ssize_t copy_offs_put(ssize_t r, off64_t *inoff, off64_t ipos, off64_t *o
 	return r;
 }
 
-/* Whether fd is open with O_APPEND (a kernel descriptor asked). */
-static bool fd_appends(int fd)
-{
-	struct ofd *o = fd_get_fast(fd);
-	int flags;
-
-	if (!o)
-		return (flags = SYS(fcntl)(fd, F_GETFL)) >= 0 && (flags & O_APPEND);
-	flags = atomic_load(&o->sh->flags);
-	ofd_put(o);
-	return flags & O_APPEND;
-}
-
 /* copy_file_range's offsets, as the kernel checks them: one that wraps
  * with the count is EOVERFLOW, any other negative one EINVAL. */
 static int copy_offsets_check(const off64_t *inoff, const off64_t *outoff, size_t len)
@@ -1983,7 +1970,7 @@ static int copy_span_check(int fd, const off64_t *pos, size_t len)
 
 SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct copy_side src = { false, false, false, false };
+	struct copy_side src = { false, false, false, false }, dst = src;
 	off64_t pos = 0;
 	uint64_t t0;
 	ssize_t r;
@@ -2022,9 +2009,11 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		r = copy_span_check(in, &pos, count);
 	if (!r)
 		r = fd_fdget_check(out);
-	if (!r && copy_side(out, false).bad)
+	if (!r)
+		dst = copy_side(out, false);
+	if (!r && dst.bad)
 		r = -EBADF;
-	if (!r && fd_appends(out))
+	if (!r && dst.append)
 		r = -EINVAL; /* no splice into O_APPEND */
 	if (!r && (fd_is_umfs(in) ? src.dir : !fd_is_file(in)))
 		r = -EINVAL;
@@ -2054,7 +2043,7 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 			const off64_t *outoff, off64_t *opos, size_t len, unsigned flags,
 			int *pipe_fd)
 {
-	struct copy_side src;
+	struct copy_side src, dst;
 	bool in_pipe, out_pipe;
 	int r, room;
 
@@ -2073,12 +2062,13 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 	if (r)
 		return r;
 	src = copy_side(in, true);
-	if (src.bad || copy_side(out, false).bad)
+	dst = copy_side(out, false);
+	if (src.bad || dst.bad)
 		return -EBADF;
 	if ((!in_pipe && !out_pipe) || src.dir) /* a directory has no splice read */
 		return -EINVAL;
 	*pipe_fd = out_pipe ? out : in;
-	if (in_pipe && fd_appends(out))
+	if (in_pipe && dst.append)
 		return -EINVAL;
 	if (in_pipe)
 		return copy_span_check(out, outoff ? opos : NULL, len);
