@@ -1541,11 +1541,12 @@ SHIM_API int posix_fadvise(int fd, off_t off, off_t len, int advice)
 		return SYS(posix_fadvise)(fd, off, len, advice);
 	}
 	SHIM_SERVE();
-	/* nothing to advise: the data is in memory already */
-	if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE || len < 0)
-		r = EINVAL;
-	else if (atomic_load(&o->sh->flags) & O_PATH)
+	/* nothing to advise: the data is in memory already; the kernel
+	 * refuses an O_PATH descriptor before it reads the advice */
+	if (atomic_load(&o->sh->flags) & O_PATH)
 		r = EBADF;
+	else if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE || len < 0)
+		r = EINVAL;
 	ofd_put(o);
 	TRACE_SERVED(fadvise, -r, 0, "%d, %d", fd, advice);
 	return r;

@@ -539,7 +539,16 @@ static void one_call(void)
 		struct flock fl = { .l_type = pick(3) == 0 ? F_UNLCK : pick(2) ? F_WRLCK : F_RDLCK,
 				    .l_whence = SEEK_SET, .l_start = pick(100), .l_len = pick(50) };
 
-		r = fcntl(fd, pick(2) ? F_SETLK : F_OFD_SETLK, &fl);
+		int cmd = pick(2) ? F_SETLK : F_OFD_SETLK;
+		struct stat st;
+
+		/* a device node's locks are its host node's under the library
+		 * (shim.md), shared by every node of that device */
+		if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+			printf("lock %d: a device node, not compared\n", k);
+			break;
+		}
+		r = fcntl(fd, cmd, &fl);
 		snprintf(call, sizeof(call), "lock %d %d", k, fl.l_type);
 		result(call, r);
 		break;
@@ -665,7 +674,14 @@ static void one_call(void)
 		/* the calls that only ask: sync, advice, flock */
 		int how = pick(5);
 		static const int fl[] = { LOCK_SH | LOCK_NB, LOCK_EX | LOCK_NB, LOCK_UN, 0 };
+		struct stat st;
 
+		if (how == 4 && fd >= 0 && fstat(fd, &st) == 0 &&
+		    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+			pick(4); /* as flock's operation below: the sequence stays */
+			printf("flock %d: a device node, not compared\n", k);
+			break;
+		}
 		r = how == 0 ? fsync(fd)
 		  : how == 1 ? fdatasync(fd)
 		  : how == 2 ? syncfs(fd)

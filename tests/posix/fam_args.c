@@ -98,6 +98,9 @@ static void t_opath(void)
 	R("args/opath-fallocate", fallocate(fd, 0, 0, PG));
 	RE("args/opath-posix-fallocate", posix_fallocate(fd, 0, PG));
 	RE("args/opath-fadvise", posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL));
+	/* the descriptor is refused before the advice and the length are read */
+	RE("args/opath-fadvise-bad", posix_fadvise(fd, 0, 0, 99));
+	RE("args/opath-fadvise-neglen", posix_fadvise(fd, 0, -1, POSIX_FADV_NORMAL));
 	R("args/opath-fsync", fsync(fd));
 	R("args/opath-fdatasync", fdatasync(fd));
 	R("args/opath-syncfs", syncfs(fd));
