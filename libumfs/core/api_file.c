@@ -47,12 +47,14 @@ static int open_check(struct umfs_fs *fs, struct umfs_walk *w, int flags)
 	return err;
 }
 
-/* Linux's fs.protected_regular and fs.protected_fifos, at the host's
- * levels: an O_CREAT open (not O_EXCL) that finds a regular file or a
- * FIFO in a sticky directory, owned neither by the caller nor by the
- * directory's owner, is refused when the directory is world-writable
- * (level 1) or group-writable (level 2): another user may have planted
- * the name for the caller to write into or read from. Root too. */
+/* An O_CREAT open (not O_EXCL) that finds a node in a sticky directory,
+ * owned neither by the caller nor by the directory's owner, as Linux's
+ * may_create_in_sticky: another user may have planted the name for the
+ * caller to write into or read from. Root too. A regular file or a FIFO
+ * is refused at the host's fs.protected_regular or fs.protected_fifos
+ * level: in a world-writable directory from level 1, in a group-writable
+ * one from level 2. Any other node (a device, a socket) is refused in a
+ * world-writable directory whatever the levels. */
 static int open_sticky_check(struct umfs_fs *fs, const struct umfs_walk *w)
 {
 	const struct umfs_inode *dir = umfs_inode(fs, w->parent), *in = umfs_inode(fs, w->ino);
@@ -60,12 +62,13 @@ static int open_sticky_check(struct umfs_fs *fs, const struct umfs_walk *w)
 	struct umfs_ucred c;
 	int level;
 
-	if (!(dir->mode & S_ISVTX) || !(S_ISREG(in->mode) || S_ISFIFO(in->mode)) ||
-	    !(dir->mode & (S_IWOTH | S_IWGRP)) || in->uid == dir->uid)
+	if (!(dir->mode & S_ISVTX) || !(dir->mode & (S_IWOTH | S_IWGRP)) || in->uid == dir->uid)
 		return 0;
 	umfs_cred_current(&c, groups);
 	if (in->uid == c.uid)
 		return 0;
+	if (!S_ISREG(in->mode) && !S_ISFIFO(in->mode))
+		return (dir->mode & S_IWOTH) ? -EACCES : 0;
 	level = umfs_proc_protected(S_ISFIFO(in->mode) ? "fifos" : "regular");
 	if ((dir->mode & S_IWOTH) ? level >= 1 : level >= 2)
 		return -EACCES;
