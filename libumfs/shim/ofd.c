@@ -139,6 +139,14 @@ int ofd_claim(int flags, struct ofd_claim *c)
 		return -ENOMEM;
 	/* the token: the lowest free number, as open() must return */
 	c->fd = ofd_slot_claim(flags, &c->slot, &c->sh, &c->anchor);
+	if (c->fd >= 0) {
+		/* The slot is this claim's now. The locks a closed description
+		 * left in it go at once, whatever becomes of the claim: a claim
+		 * cancelled or refused keeps the token (cached or parked), and
+		 * a token held is a live owner to every front end. */
+		reclock_slot_claimed(c->sh, c->slot);
+		atomic_store(&c->sh->lock_id, 0);
+	}
 	if (c->fd >= 0 && !uinfo_covers(c->fd)) {
 		/* a number U-info has no entry for (uinfo_covers): the process
 		 * holds more descriptors than UMFS serves */
@@ -182,9 +190,6 @@ static int ofd_claim_fill(struct ofd_claim *c, struct umfs_file *uf, const char 
 		ofd_claim_cancel(c);
 		return -ENAMETOOLONG;
 	}
-	/* a closed description's locks the slot still names go before the slot
-	 * is another's: umfs-fuse tells a live owner by the token alone */
-	reclock_slot_claimed(sh, c->slot);
 	sh->magic = OFD_MAGIC;
 	sh->version = OFD_VERSION;
 	sh->size = OFD_SLOT_SIZE;
@@ -194,7 +199,6 @@ static int ofd_claim_fill(struct ofd_claim *c, struct umfs_file *uf, const char 
 	sh->created = umfs_file_created(uf) ? OFD_CREATED : 0;
 	umfs_plock_init(&sh->lock);
 	sh->pos = 0;
-	atomic_store(&sh->lock_id, 0); /* a new owner of locks, once it takes one */
 	sh->path_len = (uint32_t)plen;
 	memcpy(sh->path, path, plen + 1);
 

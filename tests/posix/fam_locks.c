@@ -256,6 +256,24 @@ static void t_release(void)
 	probe("locks2/rel-ofd-after-close-orig");
 	R("locks2/rel-ofd-close-last", close(d));
 	probe("locks2/rel-ofd-after-close-last");
+
+	/* A description a child shared (it may outlive this close elsewhere)
+	 * is closed: its OFD lock goes with it, even when an open that fails
+	 * takes its slot before anyone meets the lock. */
+	fd = openp(LK, O_RDWR);
+	other = openp(LK, O_RDWR);
+	if (fd < 0 || other < 0)
+		return;
+	R("locks2/rel-ofd-shared-setlk", lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 80, 20));
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	R("locks2/rel-ofd-shared-close", close(fd));
+	R("locks2/rel-ofd-shared-excl-open", open(P("locks2/other"), O_CREAT | O_EXCL | O_WRONLY, 0644));
+	R("locks2/rel-ofd-shared-gone", lk(other, F_SETLK, F_RDLCK, SEEK_SET, 70, 40));
+	close(other);
 }
 
 /* ------------------------------------------------------------------ */
