@@ -538,7 +538,6 @@ static void one_call(void)
 	case 33: {
 		struct flock fl = { .l_type = pick(3) == 0 ? F_UNLCK : pick(2) ? F_WRLCK : F_RDLCK,
 				    .l_whence = SEEK_SET, .l_start = pick(100), .l_len = pick(50) };
-
 		int cmd = pick(2) ? F_SETLK : F_OFD_SETLK;
 		struct stat st;
 
