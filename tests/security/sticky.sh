@@ -7,8 +7,9 @@
 #   neither by the opener nor by the directory's owner is refused with
 #   EACCES when the directory is world-writable (level 1 or 2) or
 #   group-writable (level 2), root included: the planted file would take
-#   what root writes; a node of any other type (a device, a socket) is
-#   refused so in a world-writable sticky directory whatever the levels;
+#   what root writes; a node of any other type (a device, a socket, a
+#   symlink opened O_NOFOLLOW) is refused so in a world-writable sticky
+#   directory whatever the levels;
 # * a symlink that ends a path is not followed out of a sticky
 #   world-writable directory unless the follower or the directory's owner
 #   owns it (level 1): a planted link would send root's open elsewhere.
@@ -18,11 +19,12 @@
 # the test ends) root opens such names in directories of each kind
 # (world-writable sticky, group-writable sticky, world-writable not sticky,
 # sticky and owned by the planter): regular files, FIFOs, devices, sockets
-# and symlinks
-# (to a file, to a directory, dangling) owned by root and by uid 65534,
-# with O_CREAT, O_CREAT | O_EXCL and without O_CREAT. The answers on tmpfs
-# (the kernel's) are the reference; through the LD_PRELOAD library and
-# through umfs-fuse they must be the same. The test runs alone (the
+# and symlinks (to a file, to a directory, dangling) owned by root and by
+# uid 65534,
+# with O_CREAT, O_CREAT | O_EXCL, O_CREAT | O_NOFOLLOW (a planted symlink
+# not followed is such a node too) and without O_CREAT. The answers on
+# tmpfs (the kernel's) are the reference; through the LD_PRELOAD library
+# and through umfs-fuse they must be the same. The test runs alone (the
 # sysctls are the machine's).
 #
 # Standalone: BUILDDIR=build tests/security/sticky.sh
@@ -110,6 +112,7 @@ opens = [
     ("creat-wronly", os.O_CREAT | os.O_WRONLY),
     ("creat-rdonly", os.O_CREAT | os.O_RDONLY),
     ("creat-excl", os.O_CREAT | os.O_EXCL | os.O_WRONLY),
+    ("creat-nofollow", os.O_CREAT | os.O_NOFOLLOW | os.O_WRONLY),
     ("wronly", os.O_WRONLY),
 ]
 for level in (0, 1, 2):
@@ -140,6 +143,7 @@ if grep -q '^1 world-sticky file 65534 creat-wronly EACCES$' "$work/ref.out" &&
 	grep -q '^0 world-sticky dev 65534 creat-wronly EACCES$' "$work/ref.out" &&
 	grep -q '^0 world-sticky sock 65534 creat-rdonly EACCES$' "$work/ref.out" &&
 	grep -q '^2 group-sticky dev 65534 creat-wronly ok$' "$work/ref.out" &&
+	grep -q '^0 world-sticky link 65534 creat-nofollow EACCES$' "$work/ref.out" &&
 	grep -q '^1 world-sticky link 65534 wronly EACCES$' "$work/ref.out" &&
 	grep -q '^1 world-sticky dirlink/t 65534 wronly ok$' "$work/ref.out" &&
 	grep -q '^1 planter-sticky link 65534 wronly ok$' "$work/ref.out"; then
