@@ -19,7 +19,8 @@
  * chown, lchown, fchown, calls relative to a working directory in the tree,
  * mknod (a regular file, /dev/null's node), pwritev2 with RWF_ flags,
  * fsync, fdatasync, syncfs, posix_fadvise, flock, faccessat with its flags
- * and fchmodat not following, on
+ * and fchmodat not following, umask, dup3 and F_DUPFD_CLOEXEC with the
+ * flags read back, on
  * a small name space (eleven names, two levels, links among them, each now
  * and then spelt with a trailing slash or dot, "./", a climb through a
  * directory or a doubled slash) and six
@@ -247,7 +248,7 @@ static void one_call(void)
 	size_t len;
 
 	errno = 0;
-	switch (pick(43)) {
+	switch (pick(45)) {
 	case 0:
 	case 1: {
 		int flags = open_flags[pick(sizeof(open_flags) / sizeof(open_flags[0]))];
@@ -539,7 +540,6 @@ static void one_call(void)
 		struct flock fl = { .l_type = pick(3) == 0 ? F_UNLCK : pick(2) ? F_WRLCK : F_RDLCK,
 				    .l_whence = SEEK_SET, .l_start = pick(100), .l_len = pick(50) };
 		int cmd = pick(2) ? F_SETLK : F_OFD_SETLK;
-		struct stat st;
 
 		/* a device node's locks are its host node's under the library
 		 * (shim.md), shared by every node of that device */
@@ -673,7 +673,6 @@ static void one_call(void)
 		/* the calls that only ask: sync, advice, flock */
 		int how = pick(5);
 		static const int fl[] = { LOCK_SH | LOCK_NB, LOCK_EX | LOCK_NB, LOCK_UN, 0 };
-		struct stat st;
 
 		if (how == 4 && fd >= 0 && fstat(fd, &st) == 0 &&
 		    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
@@ -704,6 +703,29 @@ static void one_call(void)
 			snprintf(call, sizeof(call), "fchmodat-nofollow %s", name);
 		}
 		result(call, r);
+		break;
+	}
+	case 43: {
+		/* the process's umask, which every later create takes */
+		static const mode_t masks[] = { 022, 077, 0, 027 };
+		mode_t m = masks[pick(4)];
+
+		printf("umask %03o was %03o\n", (unsigned)m, (unsigned)umask(m));
+		break;
+	}
+	case 44: {
+		/* a copy of a slot with close-on-exec asked for, and what the
+		 * descriptor and the description say after */
+		int to = pick(2) ? dup3(fd, 200 + k, O_CLOEXEC) : fcntl(fd, F_DUPFD_CLOEXEC, 200);
+
+		snprintf(call, sizeof(call), "dup-cloexec %d", k);
+		if (to < 0) {
+			result(call, -1);
+			break;
+		}
+		printf("%s = 0 fd-flags %d fl %#x\n", call, fcntl(to, F_GETFD),
+		       fcntl(to, F_GETFL) & ~0100000); /* O_LARGEFILE: the ABI's */
+		close(to);
 		break;
 	}
 	}
