@@ -193,7 +193,8 @@ void reclock_fd_closed(struct ofd *o)
 	struct umfs_lock_owner w;
 	int saved = errno;
 
-	if (!fs || !rl_posix_taken)
+	/* as the kernel's close, which leaves them for an O_PATH descriptor */
+	if (!fs || !rl_posix_taken || (o->sh && (atomic_load(&o->sh->flags) & O_PATH)))
 		return;
 	rl_owner_of(fs, o, UMFS_LOCK_POSIX, &w);
 	umfs_lock_release(fs, o->ino, o->gen, &w);
@@ -251,8 +252,8 @@ static void rl_mark_one(struct ofd *o, void *arg)
 	struct umfs_fs *fs = shim_fs_peek();
 	bool set = *(bool *)arg, cloexec = false;
 
-	if (!fs)
-		return;
+	if (!fs || (o->sh && (atomic_load(&o->sh->flags) & O_PATH)))
+		return; /* an O_PATH descriptor closed by the exec drops none */
 	if (set) {
 		struct rlimit rl;
 		size_t end = atomic_load(&uinfo_high);

@@ -202,6 +202,13 @@ static void t_release(void)
 	R("locks2/rel-close-other-desc", close(fd3));
 	probe("locks2/rel-after-other-desc");
 
+	/* closing an O_PATH descriptor of it keeps them (the kernel's close
+	 * drops none for one) */
+	R("locks2/rel-setlk-path", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+	fd3 = openp(LK, O_PATH);
+	R("locks2/rel-close-opath", close(fd3));
+	probe("locks2/rel-after-opath");
+
 	/* through a hard link's name: the same file */
 	link(P(LK), P("locks2/hard"));
 	R("locks2/rel-setlk-3", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
