@@ -187,14 +187,19 @@ int reclock_flock(struct ofd *o, int op)
 	return r == -EAGAIN ? -EWOULDBLOCK : r;
 }
 
+/* An O_PATH description: the kernel's close drops no POSIX lock for one. */
+static bool rl_path_only(const struct ofd *o)
+{
+	return o->sh && (atomic_load(&o->sh->flags) & O_PATH);
+}
+
 void reclock_fd_closed(struct ofd *o)
 {
 	struct umfs_fs *fs = shim_fs_peek();
 	struct umfs_lock_owner w;
 	int saved = errno;
 
-	/* as the kernel's close, which leaves them for an O_PATH descriptor */
-	if (!fs || !rl_posix_taken || (o->sh && (atomic_load(&o->sh->flags) & O_PATH)))
+	if (!fs || !rl_posix_taken || rl_path_only(o))
 		return;
 	rl_owner_of(fs, o, UMFS_LOCK_POSIX, &w);
 	umfs_lock_release(fs, o->ino, o->gen, &w);
@@ -252,8 +257,8 @@ static void rl_mark_one(struct ofd *o, void *arg)
 	struct umfs_fs *fs = shim_fs_peek();
 	bool set = *(bool *)arg, cloexec = false;
 
-	if (!fs || (o->sh && (atomic_load(&o->sh->flags) & O_PATH)))
-		return; /* an O_PATH descriptor closed by the exec drops none */
+	if (!fs || rl_path_only(o))
+		return; /* closed by the exec, it drops none either */
 	if (set) {
 		struct rlimit rl;
 		size_t end = atomic_load(&uinfo_high);

@@ -175,6 +175,15 @@ static void trace(void)
 	printf("\n");
 }
 
+/* Under the library a device node's locks are its host node's (shim.md),
+ * shared by every node of that device: not compared. */
+static bool is_device(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 static bool same_inode(int a, int b)
 {
 	struct stat x, y;
@@ -541,9 +550,7 @@ static void one_call(void)
 				    .l_whence = SEEK_SET, .l_start = pick(100), .l_len = pick(50) };
 		int cmd = pick(2) ? F_SETLK : F_OFD_SETLK;
 
-		/* a device node's locks are its host node's under the library
-		 * (shim.md), shared by every node of that device */
-		if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+		if (is_device(fd)) {
 			printf("lock %d: a device node, not compared\n", k);
 			break;
 		}
@@ -674,8 +681,7 @@ static void one_call(void)
 		int how = pick(5);
 		static const int fl[] = { LOCK_SH | LOCK_NB, LOCK_EX | LOCK_NB, LOCK_UN, 0 };
 
-		if (how == 4 && fd >= 0 && fstat(fd, &st) == 0 &&
-		    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+		if (how == 4 && is_device(fd)) {
 			pick(4); /* as flock's operation below: the sequence stays */
 			printf("flock %d: a device node, not compared\n", k);
 			break;

@@ -20,12 +20,11 @@
 # (world-writable sticky, group-writable sticky, world-writable not sticky,
 # sticky and owned by the planter): regular files, FIFOs, devices, sockets
 # and symlinks (to a file, to a directory, dangling) owned by root and by
-# uid 65534,
-# with O_CREAT, O_CREAT | O_EXCL, O_CREAT | O_NOFOLLOW (a planted symlink
-# not followed is such a node too) and without O_CREAT. The answers on
-# tmpfs (the kernel's) are the reference; through the LD_PRELOAD library
-# and through umfs-fuse they must be the same. The test runs alone (the
-# sysctls are the machine's).
+# uid 65534, with O_CREAT, O_CREAT | O_EXCL, O_CREAT | O_NOFOLLOW (a
+# planted symlink not followed is such a node too) and without O_CREAT.
+# The answers on tmpfs (the kernel's) are the reference; through the
+# LD_PRELOAD library and through umfs-fuse they must be the same. The test
+# runs alone (the sysctls are the machine's).
 #
 # Standalone: BUILDDIR=build tests/security/sticky.sh
 # shellcheck source=tests/security/lib.sh
