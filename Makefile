@@ -50,7 +50,7 @@ build:
 
 test: deps
 	$(MAKE) build
-	$(MESON) test -C $(BUILDDIR) --print-errorlogs
+	bash tools/test.sh $(BUILDDIR)
 
 demo: deps
 	$(MAKE) build
