@@ -50,7 +50,7 @@ build:
 
 test: deps
 	$(MAKE) build
-	bash tools/test.sh $(BUILDDIR)
+	MESON=$(MESON) bash tools/test.sh $(BUILDDIR)
 
 demo: deps
 	$(MAKE) build

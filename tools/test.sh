@@ -13,15 +13,18 @@
 # after the other's; the exit status is the first failing run's.
 set -u
 build=${1:-build}
+meson=${MESON:-meson}
 logs=$build/meson-logs
 mkdir -p "$logs"
 out=$logs/kmodlog-console.txt
 
-meson test -C "$build" --no-rebuild --print-errorlogs --suite kmod \
+"$meson" test -C "$build" --no-rebuild --print-errorlogs --suite kmod \
 	--logbase kmodlog >"$out" 2>&1 </dev/null &
 kmod=$!
+# a background job ignores SIGINT: an interrupted run ends it too
+trap 'kill -TERM "$kmod" 2>/dev/null; wait "$kmod"; exit 130' INT TERM
 rc=0
-meson test -C "$build" --no-rebuild --print-errorlogs --no-suite kmod --logbase testlog || rc=$?
+"$meson" test -C "$build" --no-rebuild --print-errorlogs --no-suite kmod --logbase testlog || rc=$?
 wait "$kmod"
 krc=$?
 echo
