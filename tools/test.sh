@@ -4,7 +4,7 @@
 #
 # Why two runs: meson starts a serial test (is_parallel: false) only once
 # every running test has ended, the qemu tests included. In one run the
-# serial tests therefore waited for the guest boots, 6 to 14 minutes by
+# serial tests therefore waited for the guest boots, 7 to 16 minutes by
 # the host, with a core idle. The guest shares nothing the serial tests
 # guard (FUSE mounts, the pools' runtime directories under /dev/shm, kill
 # storms on the host), so it may run while they do.
