@@ -16,6 +16,18 @@
 
 #include "umfs_fuse.h"
 
+/* An open for writing lets the client store through a shared mapping in
+ * the kernel's page cache, which shares no memory with a libumfs
+ * program's mapping of the file: it claims the file's memory for the
+ * cache (umfs_file_cache_claim). While libumfs maps the file, the open
+ * bypasses the cache instead (direct_io: the kernel then refuses the
+ * client a shared mapping, ENODEV), and its reads and writes come here. */
+static void uf_cache_choose(struct umfs_file *f, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && umfs_file_cache_claim(f) != 0)
+		fi->direct_io = 1;
+}
+
 void uf_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	struct uf_id id = uf_id_of(node);
@@ -33,6 +45,7 @@ void uf_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)f;
+	uf_cache_choose(f, fi);
 	if (fuse_reply_open(req, fi))
 		umfs_close(f); /* the opener was interrupted: no release will come */
 }
@@ -53,6 +66,7 @@ void uf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	fi->fh = (uintptr_t)f;
+	uf_cache_choose(f, fi);
 	err = uf_reply_entry_file(req, f, fi);
 	if (err) {
 		umfs_close(f);

@@ -34,6 +34,7 @@ struct umfs_file {
 	bool relatime;            /* reads update atime (umfs_set_relatime) */
 	bool created;             /* the open made the file (F_CREATED_QUERY) */
 	bool wrote;               /* a write went through it: its close persists the times */
+	bool cache_claimed;       /* umfs_file_cache_claim: given back at close */
 	struct umfs_katt katt;    /* the backend's mapping of the file (backend.h) */
 };
 

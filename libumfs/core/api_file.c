@@ -314,6 +314,11 @@ static int file_close(struct umfs_file *f, bool unhold)
 		return -EBADF;
 	if (f->wrote)
 		umfs_file_times_persist(f->fs, f->ino); /* before the inode may go */
+	if (f->cache_claimed) { /* while the hold that keeps its entry stands */
+		umfs_meta_lock(f->fs);
+		umfs_share_mem_claim(f->fs, f->ino, UMFS_MEM_CACHE, -1);
+		umfs_meta_unlock(f->fs);
+	}
 	f->fs->be->file_detach(f->fs, &f->katt); /* detach */
 	err = api_vnode_release(f->fs, f->vn, f->ino, unhold);
 	pthread_mutex_destroy(&f->pos_lock);

@@ -312,6 +312,31 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	return 0;
 }
 
+int umfs_file_cache_claim(struct umfs_file *f)
+{
+	int err;
+
+	if (!f->fs->share || f->cache_claimed)
+		return 0;
+	umfs_meta_lock(f->fs);
+	err = umfs_share_mem_claim(f->fs, f->ino, UMFS_MEM_CACHE, 1);
+	umfs_meta_unlock(f->fs);
+	f->cache_claimed = err == 0;
+	return err;
+}
+
+int umfs_hostmap_claim(struct umfs_fs *fs, uint64_t ino, bool on)
+{
+	int err;
+
+	if (!fs->share)
+		return 0;
+	umfs_meta_lock(fs);
+	err = umfs_share_mem_claim(fs, ino, UMFS_MEM_HOSTMAP, on ? 1 : -1);
+	umfs_meta_unlock(fs);
+	return err;
+}
+
 int umfs_holds_hand(struct umfs_fs *fs, bool alone, uint64_t *region, struct umfs_held *out,
 		    size_t cap)
 {

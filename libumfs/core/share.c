@@ -54,11 +54,12 @@
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of
  * task stamp, who counts unmirrored changes, its pages reserved */
-#define SHARE_VERSION 14
+#define SHARE_VERSION 15
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
 #define SHARE_RESTARTS 200
+#define SHARE_MEM_HOSTMAP 0x80000000u /* held.mem: libumfs's host file */
 
 struct share_stripe {
 	struct umfs_plock wlock; /* writers */
@@ -108,10 +109,12 @@ struct umfs_share {
 	struct umfs_locktab locks;
 	struct share_stripe stripes[SHARE_STRIPES];
 	/* holders of open inodes across processes (changed under meta): an
-	 * unlinked inode is freed only when nobody holds it */
+	 * unlinked inode is freed only when nobody holds it; and which front
+	 * end's memory may hold stores to its bytes (umfs_share_mem_claim) */
 	struct share_held {
-		uint64_t ino; /* 0: empty */
-		uint64_t count;
+		uint64_t ino;   /* 0: empty */
+		uint32_t count; /* holders: processes, at most one hold each */
+		uint32_t mem;   /* SHARE_MEM_HOSTMAP, or the count of cache claims */
 	} held[SHARE_HELD_CAP];
 };
 
@@ -751,18 +754,26 @@ static uint32_t held_home(uint64_t ino)
 	return (uint32_t)(ino % SHARE_HELD_CAP);
 }
 
-bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
+/* Where ino's entry is (>= 0), or where its probe run ended: -1 at an
+ * empty entry (nobody holds it), -2 with the table full. */
+static int64_t held_slot(const struct share_held *h, uint64_t ino)
 {
-	const struct share_held *h = fs->share->held;
-
 	for (uint32_t n = 0, i = held_home(ino); n < SHARE_HELD_CAP;
 	     n++, i = (i + 1) % SHARE_HELD_CAP) {
 		if (h[i].ino == ino)
-			return h[i].count > 0;
+			return i;
 		if (h[i].ino == 0)
-			return false;
+			return -1;
 	}
-	return true; /* full and not found: never free under a holder */
+	return -2;
+}
+
+bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
+{
+	int64_t i = held_slot(fs->share->held, ino);
+
+	/* full and not found: never free under a holder */
+	return i >= 0 ? fs->share->held[i].count > 0 : i == -2;
 }
 
 /* Removes entry i: later members of its probe run move back. */
@@ -770,6 +781,7 @@ static void held_remove(struct share_held *h, uint32_t i)
 {
 	h[i].ino = 0;
 	h[i].count = 0;
+	h[i].mem = 0;
 	for (uint32_t j = (i + 1) % SHARE_HELD_CAP; h[j].ino; j = (j + 1) % SHARE_HELD_CAP) {
 		uint32_t home = held_home(h[j].ino);
 		bool move = j > i ? (home <= i || home > j) : (home <= i && home > j);
@@ -778,6 +790,7 @@ static void held_remove(struct share_held *h, uint32_t i)
 			h[i] = h[j];
 			h[j].ino = 0;
 			h[j].count = 0;
+			h[j].mem = 0;
 			i = j;
 		}
 	}
@@ -828,8 +841,37 @@ void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	if (n == SHARE_HELD_CAP || (h[i].ino == 0 && delta <= 0))
 		return;
 	h[i].ino = ino;
-	if (delta < 0 && h[i].count <= (uint64_t)-delta)
+	if (delta < 0 && h[i].count <= (uint32_t)-delta)
 		held_remove(h, i);
 	else
-		h[i].count += (uint64_t)(int64_t)delta;
+		h[i].count += (uint32_t)delta;
+}
+
+int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, int delta)
+{
+	int64_t i = held_slot(fs->share->held, ino);
+	struct share_held *e = i >= 0 ? &fs->share->held[i] : NULL;
+
+	if (!e) /* a claim needs the entry its caller's hold made */
+		return delta > 0 ? -ENOMEM : 0;
+	if (kind == UMFS_MEM_HOSTMAP) {
+		if (delta < 0)
+			e->mem &= ~SHARE_MEM_HOSTMAP;
+		else if (e->mem & ~SHARE_MEM_HOSTMAP)
+			return -EBUSY;
+		else
+			e->mem |= SHARE_MEM_HOSTMAP;
+		return 0;
+	}
+	if (delta < 0) {
+		if (e->mem & ~SHARE_MEM_HOSTMAP)
+			e->mem--;
+		return 0;
+	}
+	if (e->mem & SHARE_MEM_HOSTMAP)
+		return -EBUSY;
+	if ((e->mem + 1) & SHARE_MEM_HOSTMAP)
+		return -ENOMEM; /* 2^31 opens of one file */
+	e->mem++;
+	return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "umfs_frontend.h"
+
 struct umfs_fs;
 struct umfs_inherited;
 struct umfs_plock;
@@ -59,6 +61,10 @@ bool umfs_share_read_retry(struct umfs_fs *fs, uint64_t ino, uint64_t seq);
  * umfs_share_held: whether anybody holds it. */
 void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
 bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
+/* Claims (delta 1) or gives back (-1) the memory of inode ino, which the
+ * caller holds, for kind (umfs_frontend.h), meta_lock held: -EBUSY while
+ * the other kind holds it. */
+int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, int delta);
 /* A process leaving without closing ino (gen) was its last holder: what
  * the last close would do (the U-Log goes, an unlinked file is freed) is
  * left to the next process that joins (umfs_settle_sweep), since another

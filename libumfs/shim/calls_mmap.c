@@ -929,6 +929,46 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 /* Shared mappings                                                       */
 /* ------------------------------------------------------------------ */
 
+/* A mapping that could store (its host file open for writing) claims the
+ * inode's memory for the host file (umfs_hostmap_claim; the first such
+ * across the pool's processes, the others find it claimed): refused, as
+ * the kernel refuses a shared mapping of a umfs-fuse file it serves
+ * without its cache, while a process has the file open for writing
+ * through umfs-fuse, whose clients store into the kernel's page cache,
+ * memory this mapping cannot share. The kernel tells umfs-fuse of a last
+ * close after close(2) returned, so a claim is tried for a while
+ * (HOSTMAP_TRIES ms) before it is refused: a file written through the
+ * mount just before is not refused. Said once per process. */
+#define HOSTMAP_TRIES 20
+static int hostmap_claim(uint64_t ino)
+{
+	static _Atomic bool said;
+	struct umfs_fs *fs = shim_fs_peek();
+	int err = 0, tries = 0;
+
+	while (fs && (err = umfs_hostmap_claim(fs, ino, true)) == -EBUSY &&
+	       ++tries < HOSTMAP_TRIES)
+		usleep(1000);
+	if (err == -EBUSY) {
+		if (!atomic_exchange(&said, true))
+			SHIM_LOG(LOG_WARN, "mmap MAP_SHARED of inode %llu refused (ENODEV): a "
+				 "process has it open for writing through umfs-fuse, whose page "
+				 "cache shares no memory with this mapping",
+				 (unsigned long long)ino);
+		err = -ENODEV;
+	}
+	return err;
+}
+
+/* The inode's last mapping went: its memory is nobody's. */
+static void hostmap_unclaim(uint64_t ino)
+{
+	struct umfs_fs *fs = shim_fs_peek();
+
+	if (fs)
+		umfs_hostmap_claim(fs, ino, false);
+}
+
 /* Counts one more mapping of the inode, making the host file for the
  * first, and its base for the first that can store (writable: the host
  * file opened for writing; pool lock held). Returns the instance, or 0
@@ -949,19 +989,25 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 	inst = map_slot_add(ino, gen, 1, &users);
 	if (!inst) {
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
-	} else if (users == 1) {
+	} else {
+		if ((umfs_file_flags(uf) & O_ACCMODE) == O_RDWR)
+			*err = hostmap_claim(ino);
 		/* writes that did not see the slot end before the copy; those
 		 * after see it and come back for the pool lock (ofd_write) */
-		umfs_file_writers_drain(uf);
-		*err = host_create(ino, gen, inst, uf, writable);
-	} else if (writable) {
-		*err = host_base_make(ino, gen, inst);
+		if (!*err && users == 1) {
+			umfs_file_writers_drain(uf);
+			*err = host_create(ino, gen, inst, uf, writable);
+		} else if (!*err && writable) {
+			*err = host_base_make(ino, gen, inst);
+		}
 	}
 	if (*err == -ENOSPC)
 		*err = -ENOMEM; /* mmap's word for it */
 	if (inst && *err) {
-		if (map_slot_add(ino, gen, -1, &users) && users == 0)
+		if (map_slot_add(ino, gen, -1, &users) && users == 0) {
+			hostmap_unclaim(ino);
 			map_slot_gone();
+		}
 		inst = 0;
 	}
 	map_seq_bump();
@@ -981,6 +1027,7 @@ static void map_release(struct umap *m)
 	inst = map_slot_add(m->ino, m->gen, -1, &users);
 	if (inst && users == 0) {
 		host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
+		hostmap_unclaim(m->ino);
 		map_slot_gone();
 	}
 	map_seq_bump();

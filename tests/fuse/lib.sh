@@ -131,3 +131,15 @@ uf_fsck_clean() {
 	tail -n 1 "$UF_TMP/fsck.out" | grep -q ': clean$' ||
 		uf_fail "fsck.umfs -n -f $1 finds crash state"
 }
+
+# uf_beside_libumfs POOL MNT: a fresh 64 MiB pool mounted at MNT (UF_PID
+# its daemon), which uf_shim CMD... runs CMD on through libumfs at once,
+# its paths under /umfs
+uf_beside_libumfs() {
+	UF_LIB=$UF_BUILD/libumfs/libumfs.so
+	[ -f "$UF_LIB" ] || uf_skip "libumfs.so was not built"
+	UF_SHIM_POOL=$1
+	uf_mkfs "$1" 64M
+	uf_mount "$1" "$2"
+}
+uf_shim() { env UMFS_POOL="$UF_SHIM_POOL" UMFS_MOUNT=/umfs UMFS_KMOD=0 LD_PRELOAD="$UF_LIB" "$@"; }

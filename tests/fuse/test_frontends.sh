@@ -19,8 +19,6 @@ set -u
 
 uf_require_fuse
 mb=$UF_BUILD/tests/fuse/map_beside
-lib=$UF_BUILD/libumfs/libumfs.so
-[ -f "$lib" ] || uf_skip "libumfs.so was not built"
 
 ref=$UF_TMP/ref
 mkdir "$ref"
@@ -35,28 +33,26 @@ want_fsync=$("$mb" fsync "$ref" "$ref") || uf_fail "map_beside fsync on $ref"
 
 pool=$UF_TMP/pool
 mnt=$UF_TMP/mnt
-uf_mkfs "$pool" 64M
-uf_mount "$pool" "$mnt"
+uf_beside_libumfs "$pool" "$mnt"
 pid=$UF_PID
-shim() { env UMFS_POOL="$pool" UMFS_MOUNT=/umfs UMFS_KMOD=0 LD_PRELOAD="$lib" "$@"; }
-shim "$mb" sync /umfs "$mnt" || uf_fail "map_beside sync, mapping through libumfs"
-shim "$mb" kill /umfs "$mnt" || uf_fail "map_beside kill, mapping through libumfs"
-shim "$mb" join /umfs "$mnt" || uf_fail "map_beside join, mapping through libumfs"
-shim "$mb" protect /umfs "$mnt" || uf_fail "map_beside protect, mapping through libumfs"
-got_reads=$(shim "$mb" read /umfs "$mnt") || uf_fail "map_beside read, mapping through libumfs"
+uf_shim "$mb" sync /umfs "$mnt" || uf_fail "map_beside sync, mapping through libumfs"
+uf_shim "$mb" kill /umfs "$mnt" || uf_fail "map_beside kill, mapping through libumfs"
+uf_shim "$mb" join /umfs "$mnt" || uf_fail "map_beside join, mapping through libumfs"
+uf_shim "$mb" protect /umfs "$mnt" || uf_fail "map_beside protect, mapping through libumfs"
+got_reads=$(uf_shim "$mb" read /umfs "$mnt") || uf_fail "map_beside read, mapping through libumfs"
 if [ "$got_reads" != "$want_reads" ]; then
 	diff <(echo "$want_reads") <(echo "$got_reads") | sed 's/^/# /'
 	uf_fail "reads of a mapped file written through FUSE differ from tmpfs's (< tmpfs, > UMFS)"
 fi
-got_fsync=$(shim "$mb" fsync /umfs "$mnt") || uf_fail "map_beside fsync, mapping through libumfs"
+got_fsync=$(uf_shim "$mb" fsync /umfs "$mnt") || uf_fail "map_beside fsync, mapping through libumfs"
 if [ "$got_fsync" != "$want_fsync" ]; then
 	diff <(echo "$want_fsync") <(echo "$got_fsync") | sed 's/^/# /'
 	uf_fail "a mapping after fsync differs from tmpfs's (< tmpfs, > UMFS)"
 fi
 uf_umount "$mnt" "$pid"
 # a lone libumfs process: the killed mapper's stores go back first
-got=$(shim "$mb" show /umfs/s && shim "$mb" show /umfs/k && shim "$mb" show /umfs/j &&
-	shim "$mb" show /umfs/p) ||
+got=$(uf_shim "$mb" show /umfs/s && uf_shim "$mb" show /umfs/k && uf_shim "$mb" show /umfs/j &&
+	uf_shim "$mb" show /umfs/p) ||
 	uf_fail "map_beside show"
 if [ "$got" != "$want" ]; then
 	echo "$want" | sed 's/^/# tmpfs: /'

@@ -104,6 +104,57 @@ static void assert_same_free(struct umfs_fs *a, struct umfs_fs *b)
 
 /* Two mounts in one process: each sees the other's changes, their counts
  * agree, the last one out recovers, marks clean and removes the region. */
+/* Claims on a file's memory across two mounts of one pool, as umfs-fuse's
+ * daemon and a libumfs mapper make them: one kind at a time per inode,
+ * each kind counted, given back at close (the cache) or on request (the
+ * host file), and none without the hold that makes the entry. */
+static void test_mem_claims(void **state)
+{
+	struct umfs_fs *fuse, *shim;
+	struct umfs_file *w1, *w2, *r, *m, *other;
+	struct stat st;
+	uint64_t ino, other_ino;
+	(void)state;
+
+	pool_make("memclaim", 32 << 20);
+	fuse = mount_shared();
+	shim = mount_shared();
+	put_file(fuse, "/f", "x", 1);
+	put_file(fuse, "/g", "y", 1);
+	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &w1), 0);
+	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &w2), 0);
+	assert_int_equal(umfs_open(shim, "/f", O_RDWR, 0, &m), 0);
+	assert_int_equal(umfs_open(shim, "/g", O_RDWR, 0, &other), 0);
+	assert_int_equal(umfs_fstat(m, &st), 0);
+	ino = st.st_ino;
+	assert_int_equal(umfs_fstat(other, &st), 0);
+	other_ino = st.st_ino;
+	/* two cache claims; the host file refused until both are closed */
+	assert_int_equal(umfs_file_cache_claim(w1), 0);
+	assert_int_equal(umfs_file_cache_claim(w2), 0);
+	assert_int_equal(umfs_file_cache_claim(w2), 0); /* once per open file */
+	assert_int_equal(umfs_hostmap_claim(shim, ino, true), -EBUSY);
+	assert_int_equal(umfs_hostmap_claim(shim, other_ino, true), 0); /* another inode */
+	assert_int_equal(umfs_close(w1), 0);
+	assert_int_equal(umfs_hostmap_claim(shim, ino, true), -EBUSY);
+	assert_int_equal(umfs_close(w2), 0);
+	assert_int_equal(umfs_hostmap_claim(shim, ino, true), 0);
+	/* the host file's claim refuses the cache, in either mount */
+	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &r), 0);
+	assert_int_equal(umfs_file_cache_claim(r), -EBUSY);
+	assert_int_equal(umfs_hostmap_claim(shim, ino, false), 0);
+	assert_int_equal(umfs_file_cache_claim(r), 0);
+	assert_int_equal(umfs_close(r), 0);
+	assert_int_equal(umfs_hostmap_claim(shim, other_ino, false), 0);
+	assert_int_equal(umfs_close(m), 0);
+	assert_int_equal(umfs_close(other), 0);
+	/* no holder, no entry: nothing to claim on */
+	assert_int_equal(umfs_hostmap_claim(shim, ino, true), -ENOMEM);
+	assert_int_equal(umfs_hostmap_claim(shim, ino, false), 0);
+	assert_int_equal(umfs_unmount(shim), 0);
+	assert_int_equal(umfs_unmount(fuse), 0);
+}
+
 static void test_two_mounts(void **state)
 {
 	struct umfs_fs *a, *b, *c;
@@ -1640,6 +1691,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_mounts, teardown),
+		cmocka_unit_test_teardown(test_mem_claims, teardown),
 		cmocka_unit_test_teardown(test_rundir_path_of, teardown),
 		cmocka_unit_test_teardown(test_reclaim_after_reuse, teardown),
 		cmocka_unit_test_teardown(test_kill_writer_bytes, teardown),
