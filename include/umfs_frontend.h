@@ -293,23 +293,27 @@ int umfs_close_held(struct umfs_file *file);
 
 /* Stores to a file's bytes through a shared mapping live in one front
  * end's memory until they are written back: the kernel's page cache of a
- * umfs-fuse mount, or libumfs's host file (docs/shim.md, "mmap"). Neither
- * sees the other's, so a program that shares state through such a mapping
- * (SQLite's WAL index) would lose commits across the two. So the memory of
- * an inode is claimed by one kind at a time, across the processes of a
- * shared mount: UMFS_MEM_CACHE by umfs-fuse for each open for writing,
- * which its clients could map and store through; UMFS_MEM_HOSTMAP by
+ * umfs-fuse mount (one per daemon), or libumfs's host file (docs/shim.md,
+ * "mmap"). None sees the others', so a program that shares state through
+ * such mappings (SQLite's WAL index) would lose commits across two. So
+ * the memory of an inode is claimed by one at a time, across the
+ * processes of a shared mount: UMFS_MEM_CACHE by a umfs-fuse daemon for
+ * each open for writing, which its clients could map and store through
+ * (the calling process's cache: another daemon's claim refuses it);
+ * UMFS_MEM_HOSTMAP by
  * libumfs from its first mapping of the inode that could store (through a
  * descriptor open for writing) until the inode's last mapping goes. */
 enum umfs_mem { UMFS_MEM_CACHE, UMFS_MEM_HOSTMAP };
 /* Claims UMFS_MEM_CACHE for the open file until it is closed: -EBUSY while
- * libumfs maps the file (the front end then serves this open without the
- * cache). 0 on a mount that is not shared. */
+ * libumfs maps the file, or another process claims its cache (the front
+ * end then serves this open without the cache). 0 on a mount that is not
+ * shared. A claim that meets another is tried for 20 ms before -EBUSY:
+ * the kernel tells umfs-fuse of a last close after close(2) returned. */
 int umfs_file_cache_claim(struct umfs_file *file);
 /* Claims (on) or gives back UMFS_MEM_HOSTMAP for inode ino, which the
- * caller holds open: -EBUSY while an open through umfs-fuse claims the
- * cache, -ENOMEM when the holders' table is full. 0 on a mount that is
- * not shared. */
+ * caller holds open: -EBUSY (after 20 ms, as above) while an open through
+ * umfs-fuse claims the cache, -ENOMEM when the holders' table is full. 0
+ * on a mount that is not shared. */
 int umfs_hostmap_claim(struct umfs_fs *fs, uint64_t ino, bool on);
 
 void umfs_fs_uuid(const struct umfs_fs *fs, uint8_t uuid[16]);

@@ -312,29 +312,38 @@ int umfs_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 	return 0;
 }
 
+/* The kernel tells umfs-fuse of a last close after close(2) returned: for
+ * a moment a claim meets that of an open already closed, so a claim is
+ * tried for MEM_CLAIM_TRIES ms before it is refused. */
+#define MEM_CLAIM_TRIES 20
+static int mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, int delta)
+{
+	int err, tries = 0;
+
+	for (;;) {
+		umfs_meta_lock(fs);
+		err = umfs_share_mem_claim(fs, ino, kind, delta);
+		umfs_meta_unlock(fs);
+		if (err != -EBUSY || ++tries >= MEM_CLAIM_TRIES)
+			return err;
+		OS(usleep)(1000);
+	}
+}
+
 int umfs_file_cache_claim(struct umfs_file *f)
 {
 	int err;
 
 	if (!f->fs->share || f->cache_claimed)
 		return 0;
-	umfs_meta_lock(f->fs);
-	err = umfs_share_mem_claim(f->fs, f->ino, UMFS_MEM_CACHE, 1);
-	umfs_meta_unlock(f->fs);
+	err = mem_claim(f->fs, f->ino, UMFS_MEM_CACHE, 1);
 	f->cache_claimed = err == 0;
 	return err;
 }
 
 int umfs_hostmap_claim(struct umfs_fs *fs, uint64_t ino, bool on)
 {
-	int err;
-
-	if (!fs->share)
-		return 0;
-	umfs_meta_lock(fs);
-	err = umfs_share_mem_claim(fs, ino, UMFS_MEM_HOSTMAP, on ? 1 : -1);
-	umfs_meta_unlock(fs);
-	return err;
+	return fs->share ? mem_claim(fs, ino, UMFS_MEM_HOSTMAP, on ? 1 : -1) : 0;
 }
 
 int umfs_holds_hand(struct umfs_fs *fs, bool alone, uint64_t *region, struct umfs_held *out,

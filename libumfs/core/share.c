@@ -54,7 +54,7 @@
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
 /* the layout below, share_stripe()'s and held_home()'s rules, the kind of
  * task stamp, who counts unmirrored changes, its pages reserved */
-#define SHARE_VERSION 15
+#define SHARE_VERSION 16
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */
@@ -115,6 +115,8 @@ struct umfs_share {
 		uint64_t ino;   /* 0: empty */
 		uint32_t count; /* holders: processes, at most one hold each */
 		uint32_t mem;   /* SHARE_MEM_HOSTMAP, or the count of cache claims */
+		uint32_t cache; /* the process whose cache they are (a daemon's pid) */
+		uint32_t pad;
 	} held[SHARE_HELD_CAP];
 };
 
@@ -748,7 +750,7 @@ uint64_t umfs_share_takeovers(const struct umfs_fs *fs)
 /* ------------------------------------------------------------------ */
 
 /* Inodes are handed out in order, so consecutive ones share a page of the
- * table (256 to a page) rather than each faulting a page of its own. */
+ * table (170 to a page) rather than each faulting a page of its own. */
 static uint32_t held_home(uint64_t ino)
 {
 	return (uint32_t)(ino % SHARE_HELD_CAP);
@@ -779,18 +781,14 @@ bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
 /* Removes entry i: later members of its probe run move back. */
 static void held_remove(struct share_held *h, uint32_t i)
 {
-	h[i].ino = 0;
-	h[i].count = 0;
-	h[i].mem = 0;
+	h[i] = (struct share_held){ 0 };
 	for (uint32_t j = (i + 1) % SHARE_HELD_CAP; h[j].ino; j = (j + 1) % SHARE_HELD_CAP) {
 		uint32_t home = held_home(h[j].ino);
 		bool move = j > i ? (home <= i || home > j) : (home <= i && home > j);
 
 		if (move) {
 			h[i] = h[j];
-			h[j].ino = 0;
-			h[j].count = 0;
-			h[j].mem = 0;
+			h[j] = (struct share_held){ 0 };
 			i = j;
 		}
 	}
@@ -849,6 +847,7 @@ void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 
 int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, int delta)
 {
+	uint32_t me = kind == UMFS_MEM_CACHE ? (uint32_t)OS(getpid)() : 0;
 	int64_t i = held_slot(fs->share->held, ino);
 	struct share_held *e = i >= 0 ? &fs->share->held[i] : NULL;
 
@@ -868,10 +867,12 @@ int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, i
 			e->mem--;
 		return 0;
 	}
-	if (e->mem & SHARE_MEM_HOSTMAP)
+	/* another daemon's mount has a page cache of its own */
+	if ((e->mem & SHARE_MEM_HOSTMAP) || (e->mem && e->cache != me))
 		return -EBUSY;
 	if ((e->mem + 1) & SHARE_MEM_HOSTMAP)
 		return -ENOMEM; /* 2^31 opens of one file */
 	e->mem++;
+	e->cache = me;
 	return 0;
 }

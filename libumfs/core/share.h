@@ -63,7 +63,7 @@ void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta);
 bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino);
 /* Claims (delta 1) or gives back (-1) the memory of inode ino, which the
  * caller holds, for kind (umfs_frontend.h), meta_lock held: -EBUSY while
- * the other kind holds it. */
+ * the other kind holds it, or for the cache, another process's cache. */
 int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, int delta);
 /* A process leaving without closing ino (gen) was its last holder: what
  * the last close would do (the U-Log goes, an unlinked file is freed) is

@@ -935,20 +935,13 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
  * the kernel refuses a shared mapping of a umfs-fuse file it serves
  * without its cache, while a process has the file open for writing
  * through umfs-fuse, whose clients store into the kernel's page cache,
- * memory this mapping cannot share. The kernel tells umfs-fuse of a last
- * close after close(2) returned, so a claim is tried for a while
- * (HOSTMAP_TRIES ms) before it is refused: a file written through the
- * mount just before is not refused. Said once per process. */
-#define HOSTMAP_TRIES 20
+ * memory this mapping cannot share. Said once per process. */
 static int hostmap_claim(uint64_t ino)
 {
 	static _Atomic bool said;
 	struct umfs_fs *fs = shim_fs_peek();
-	int err = 0, tries = 0;
+	int err = fs ? umfs_hostmap_claim(fs, ino, true) : 0;
 
-	while (fs && (err = umfs_hostmap_claim(fs, ino, true)) == -EBUSY &&
-	       ++tries < HOSTMAP_TRIES)
-		usleep(1000);
 	if (err == -EBUSY) {
 		if (!atomic_exchange(&said, true))
 			SHIM_LOG(LOG_WARN, "mmap MAP_SHARED of inode %llu refused (ENODEV): a "

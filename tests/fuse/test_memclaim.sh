@@ -12,11 +12,15 @@
 #    libumfs process is refused a shared mapping of it;
 #  - a libumfs process holds it mapped; a process through the mount is
 #    refused a writable shared mapping, its write lands;
+#  - two umfs-fuse daemons serve the pool, each with a page cache of its
+#    own: a process holds the file mapped through one, a process through
+#    the other is refused a writable shared mapping;
 #  - once each holder has gone, the other maps it at once (a last close
 #    reaches umfs-fuse after close(2) returned), and no claim was left;
-#  - SQLite in WAL mode, two writers through each front end at once:
-#    every commit a writer reported is in the database, which stays
-#    whole, and writers that cannot share the index fail loudly.
+#  - SQLite in WAL mode, a writer through each mount and two through
+#    libumfs at once: every commit a writer reported is in the database,
+#    which stays whole, and writers that cannot share the index fail
+#    loudly.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -96,12 +100,30 @@ expect "a process through the mount once the libumfs mapper has gone" "$got" \
 private ok
 ro-shared ok
 write ok"
+# 3. two daemons: each mount's page cache is its own
+mnt2=$UF_TMP/mnt2
+uf_mount "$pool" "$mnt2"
+pid2=$UF_PID
+hold_start "$mc" hold "$mnt/f"
+got=$("$mc" try "$mnt2/f") || uf_fail "mem_claim try through the second mount"
+expect "a process through one mount beside a writer through another" "$got" \
+	"shared ENODEV
+private ok
+ro-shared ok
+write ok"
+hold_stop
+got=$("$mc" try "$mnt2/f") || uf_fail "mem_claim try through the second mount after the holder"
+expect "a process through one mount once the writer through another has gone" "$got" \
+	"shared ok
+private ok
+ro-shared ok
+write ok"
 # both holders' stores and every write are in the file
 got=$(od -An -c -j 0 -N 1 "$mnt/f" | tr -d ' '; od -An -c -j 100 -N 1 "$mnt/f" | tr -d ' ')
 expect "the stores and writes in the file" "$got" "H
 w"
 
-# 3. SQLite, WAL, two writers through each front end at the same time
+# 4. SQLite, WAL: writers through both mounts and libumfs at the same time
 if python3 -c 'import sqlite3' 2>/dev/null; then
 	cat >"$UF_TMP/wal.py" <<'EOF'
 import sqlite3, sys, time
@@ -125,7 +147,9 @@ c = sqlite3.connect(sys.argv[1]); c.execute("pragma journal_mode=wal")
 c.execute("create table t(p, v)"); c.commit()' "$mnt/db" || uf_fail "sqlite3: create"
 	pids=()
 	for w in 1 2; do
-		python3 "$UF_TMP/wal.py" "$mnt/db" "$w" 200 >"$UF_TMP/wal.$w" 2>"$UF_TMP/wal.err.$w" &
+		m=$mnt
+		[ "$w" = 2 ] && m=$mnt2
+		python3 "$UF_TMP/wal.py" "$m/db" "$w" 200 >"$UF_TMP/wal.$w" 2>"$UF_TMP/wal.err.$w" &
 		pids+=($!)
 		uf_shim python3 "$UF_TMP/wal.py" /umfs/db "1$w" 200 >"$UF_TMP/wal.1$w" \
 			2>"$UF_TMP/wal.err.1$w" &
@@ -144,12 +168,13 @@ print(n, d, hi, c.execute("pragma integrity_check").fetchone()[0])' "$mnt/db") |
 		uf_fail "sqlite3: read the database back"
 	expect "the commits the writers reported, all in a whole database (rows, values, max, check)" \
 		"$got" "$said $said $said ok"
-	[ "$said" -ge 400 ] || uf_fail "fewer than the two writers of one front end committed: $said"
+	[ "$said" -ge 200 ] || uf_fail "not one writer committed all its rows: $said"
 	uf_log "SQLite WAL: $said commits of 800, all kept"
 else
 	uf_log "python3's sqlite3 is missing: the WAL writers are not run"
 fi
 
+uf_umount "$mnt2" "$pid2"
 uf_umount "$mnt" "$pid"
 uf_fsck_clean "$pool"
 echo "PASS"

@@ -114,6 +114,8 @@ static void test_mem_claims(void **state)
 	struct umfs_file *w1, *w2, *r, *m, *other;
 	struct stat st;
 	uint64_t ino, other_ino;
+	int status;
+	pid_t child;
 	(void)state;
 
 	pool_make("memclaim", 32 << 20);
@@ -121,6 +123,7 @@ static void test_mem_claims(void **state)
 	shim = mount_shared();
 	put_file(fuse, "/f", "x", 1);
 	put_file(fuse, "/g", "y", 1);
+	put_file(fuse, "/h", "z", 1);
 	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &w1), 0);
 	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &w2), 0);
 	assert_int_equal(umfs_open(shim, "/f", O_RDWR, 0, &m), 0);
@@ -138,6 +141,25 @@ static void test_mem_claims(void **state)
 	assert_int_equal(umfs_close(w1), 0);
 	assert_int_equal(umfs_hostmap_claim(shim, ino, true), -EBUSY);
 	assert_int_equal(umfs_close(w2), 0);
+	/* another process's cache is another page cache: refused */
+	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &w1), 0);
+	assert_int_equal(umfs_file_cache_claim(w1), 0);
+	child = fork();
+	if (child == 0) {
+		struct umfs_fs *other_daemon = NULL;
+		struct umfs_file *w;
+		/* another inode nobody claims: its cache is this process's */
+		int ok = umfs_mount(tp.path, UMFS_MOUNT_SHARED, &other_daemon) == 0 &&
+			 umfs_open(other_daemon, "/f", O_RDWR, 0, &w) == 0 &&
+			 umfs_file_cache_claim(w) == -EBUSY && umfs_close(w) == 0 &&
+			 umfs_open(other_daemon, "/h", O_RDWR, 0, &w) == 0 &&
+			 umfs_file_cache_claim(w) == 0 && umfs_close(w) == 0 &&
+			 umfs_unmount(other_daemon) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(umfs_close(w1), 0);
 	assert_int_equal(umfs_hostmap_claim(shim, ino, true), 0);
 	/* the host file's claim refuses the cache, in either mount */
 	assert_int_equal(umfs_open(fuse, "/f", O_RDWR, 0, &r), 0);
