@@ -18,13 +18,17 @@
 
 /* An open for writing lets the client store through a shared mapping in
  * the kernel's page cache, which shares no memory with a libumfs
- * program's mapping of the file: it claims the file's memory for the
- * cache (umfs_file_cache_claim). While libumfs maps the file, the open
- * bypasses the cache instead (direct_io: the kernel then refuses the
- * client a shared mapping, ENODEV), and its reads and writes come here. */
+ * program's mapping of the file nor with another daemon's cache: it
+ * claims the file's memory for this cache (umfs_file_cache_claim). While
+ * another holds it, the open bypasses the cache instead (direct_io: the
+ * kernel then refuses the client a shared mapping, ENODEV), and its reads
+ * and writes come here; so does an open for writing with O_DIRECT, which
+ * asks for no cache and so claims none. */
 static void uf_cache_choose(struct umfs_file *f, struct fuse_file_info *fi)
 {
-	if ((fi->flags & O_ACCMODE) != O_RDONLY && umfs_file_cache_claim(f) != 0)
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+		return;
+	if ((fi->flags & O_DIRECT) || umfs_file_cache_claim(f) != 0)
 		fi->direct_io = 1;
 }
 

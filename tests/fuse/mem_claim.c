@@ -7,6 +7,9 @@
  *                          MAP_SHARED and stores through it, prints
  *                          "holding", and keeps both until its standard
  *                          input ends
+ *   mem_claim direct FILE  opens FILE for writing with O_DIRECT, prints
+ *                          "holding", and keeps it until its standard
+ *                          input ends
  *   mem_claim try FILE     what a second mapper gets: prints one line per
  *                          attempt, "NAME ok" or "NAME ERRNO-NAME":
  *                          shared (O_RDWR, MAP_SHARED, PROT_WRITE),
@@ -82,6 +85,20 @@ int main(int argc, char **argv)
 		close(fd);
 		return 0;
 	}
+	if (!strcmp(argv[1], "direct")) {
+		int fd = open(argv[2], O_WRONLY | O_DIRECT);
+
+		if (fd < 0) {
+			perror("open O_DIRECT");
+			return 1;
+		}
+		printf("holding\n");
+		fflush(stdout);
+		while (read(0, &c, 1) > 0)
+			;
+		close(fd);
+		return 0;
+	}
 	if (!strcmp(argv[1], "try")) {
 		int fd;
 
@@ -95,6 +112,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: mem_claim hold|try FILE\n");
+	fprintf(stderr, "usage: mem_claim hold|direct|try FILE\n");
 	return 2;
 }

@@ -9,7 +9,8 @@
 # cache), and keeps its private mappings, shared mappings through a
 # descriptor open only for reading, which cannot store, and its writes:
 #  - a process holds the file open and mapped through the mount; a
-#    libumfs process is refused a shared mapping of it;
+#    libumfs process is refused a shared mapping of it; not so beside an
+#    open for writing with O_DIRECT, which umfs-fuse serves uncached;
 #  - a libumfs process holds it mapped; a process through the mount is
 #    refused a writable shared mapping, its write lands;
 #  - two umfs-fuse daemons serve the pool, each with a page cache of its
@@ -84,6 +85,15 @@ expect "a libumfs process once the writer through the mount has gone" "$got" \
 private ok
 ro-shared ok
 write ok"
+
+hold_start "$mc" direct "$mnt/f"
+got=$(uf_shim "$mc" try /umfs/f) || uf_fail "mem_claim try beside O_DIRECT"
+expect "a libumfs process beside an O_DIRECT writer through the mount" "$got" \
+	"shared ok
+private ok
+ro-shared ok
+write ok"
+hold_stop
 
 # 2. held through libumfs: the mount serves writers without its cache
 hold_start uf_shim "$mc" hold /umfs/f

@@ -5,7 +5,8 @@
 # busy timeout, in rollback-journal and in WAL mode; then, in
 # rollback-journal mode, one client under the library and one reaching the
 # same database through umfs-fuse (their record locks meet in one table;
-# WAL's shared-memory index is not shared across front ends). Afterwards
+# WAL's shared-memory index cannot be shared across front ends, which
+# fuse-memclaim checks). Afterwards
 # integrity_check is ok and the rows are exactly those whose COMMIT
 # returned (sqlite_client.py check). Then fsck.
 . "$(dirname "$0")/lib.sh"

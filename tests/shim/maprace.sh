@@ -3,8 +3,9 @@
 # through the mapping, msync, unmap and write it, over and over
 # (shim_maprace): every read sees the file's bytes and the latest stores,
 # and no mapping loses a store to a write-back, as on tmpfs; then again
-# with a second counter written through umfs-fuse, which reads must see
-# at once and the mapping from each msync on. 3 seconds each;
+# with a second counter written through umfs-fuse (O_DIRECT, which takes
+# the mount's page cache from no one), which reads must see at once and
+# the mapping from each msync on. 3 seconds each;
 # UMFS_TEST_FULL=1 races 30.
 . "$(dirname "$0")/lib.sh"
 
