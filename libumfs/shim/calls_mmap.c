@@ -1425,6 +1425,10 @@ void mmap_registry_all(int delta)
 		inst = map_slot_add(m->ino, m->gen, delta, &users);
 		if (inst)
 			m->inst = inst;
+		/* a failed exec's mappings, the first again: they claim again,
+		 * as they can (the mappings stand, claimed or not) */
+		if (inst && users == 1 && (umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR)
+			(void)hostmap_claim(m->ino);
 		registry_add(m->ino, delta);
 	}
 	pool_unlock();

@@ -7,6 +7,8 @@
  *                          MAP_SHARED and stores through it, prints
  *                          "holding", and keeps both until its standard
  *                          input ends
+ *   mem_claim hold-exec FILE  as hold, after an execve of a program
+ *                          that is not there, which fails
  *   mem_claim direct FILE  opens FILE for writing with O_DIRECT, prints
  *                          "holding", and keeps it until its standard
  *                          input ends
@@ -63,7 +65,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3)
 		goto usage;
-	if (!strcmp(argv[1], "hold")) {
+	if (!strcmp(argv[1], "hold") || !strcmp(argv[1], "hold-exec")) {
 		int fd = open(argv[2], O_RDWR);
 		char *p;
 
@@ -77,6 +79,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		p[0] = 'H';
+		if (!strcmp(argv[1], "hold-exec")) {
+			char *none[] = { "/nonexistent/mem_claim", NULL };
+
+			execv(none[0], none);
+		}
 		printf("holding\n");
 		fflush(stdout);
 		while (read(0, &c, 1) > 0)
@@ -112,6 +119,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: mem_claim hold|direct|try FILE\n");
+	fprintf(stderr, "usage: mem_claim hold|hold-exec|direct|try FILE\n");
 	return 2;
 }

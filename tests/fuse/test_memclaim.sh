@@ -11,8 +11,9 @@
 #  - a process holds the file open and mapped through the mount; a
 #    libumfs process is refused a shared mapping of it; not so beside an
 #    open for writing with O_DIRECT, which umfs-fuse serves uncached;
-#  - a libumfs process holds it mapped; a process through the mount is
-#    refused a writable shared mapping, its write lands;
+#  - a libumfs process holds it mapped, also after an exec that failed; a
+#    process through the mount is refused a writable shared mapping, its
+#    write lands;
 #  - two umfs-fuse daemons serve the pool, each with a page cache of its
 #    own: a process holds the file mapped through one, a process through
 #    the other is refused a writable shared mapping;
@@ -99,6 +100,15 @@ hold_stop
 hold_start uf_shim "$mc" hold /umfs/f
 got=$("$mc" try "$mnt/f") || uf_fail "mem_claim try through the mount"
 expect "a process through the mount beside a libumfs mapper" "$got" \
+	"shared ENODEV
+private ok
+ro-shared ok
+write ok"
+hold_stop
+# a failed exec lets the mappings go and takes them back: they claim again
+hold_start uf_shim "$mc" hold-exec /umfs/f
+got=$("$mc" try "$mnt/f") || uf_fail "mem_claim try through the mount, a failed exec"
+expect "a process through the mount beside a libumfs mapper whose exec failed" "$got" \
 	"shared ENODEV
 private ok
 ro-shared ok
