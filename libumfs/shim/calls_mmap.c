@@ -1405,8 +1405,81 @@ void mmap_writeback_all(void)
 	pthread_mutex_unlock(&map_lock);
 }
 
+/* /proc/self/maps whole, NUL-terminated (malloc'd), or NULL. */
+static char *proc_maps_read(void)
+{
+	size_t size = 64 << 10, len = 0;
+	char *buf = malloc(size);
+	int fd = sys_open_cloexec("/proc/self/maps", O_RDONLY, 0);
+	ssize_t n = 0;
+
+	while (buf && fd >= 0 && (n = sys_read_full(fd, buf + len, size - len - 1, -1)) > 0) {
+		char *more;
+
+		len += (size_t)n;
+		if (len + 1 < size)
+			break;
+		more = realloc(buf, size * 2);
+		if (!more)
+			n = -ENOMEM;
+		buf = more;
+		size *= 2;
+	}
+	if (fd >= 0)
+		sys_close_quiet(fd);
+	if (!buf || fd < 0 || n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Maps [m->addr, +m->len) anew onto host file instance inst, each piece
+ * with the protection it has now (/proc/self/maps): 0 or -errno. */
+static int umap_remap(struct umap *m, uint64_t inst)
+{
+	bool rdwr = (umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR;
+	uintptr_t lo = (uintptr_t)m->addr, hi = lo + m->len;
+	char name[96], *maps_text, *line, *next;
+	int fd, err = host_name(name, sizeof(name), HOST_FILE, m->ino, m->gen, inst);
+
+	fd = err ? err : shim_helper_open(name, rdwr ? O_RDWR : O_RDONLY, S_IFREG);
+	if (fd < 0)
+		return fd;
+	maps_text = proc_maps_read();
+	if (!maps_text)
+		err = -EIO;
+	for (line = maps_text; !err && line && *line; line = next) {
+		unsigned long a, b;
+		char perms[5];
+		int prot = 0;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : NULL;
+		if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || b <= lo || a >= hi)
+			continue;
+		a = a < lo ? lo : a;
+		b = b > hi ? hi : b;
+		prot |= perms[0] == 'r' ? PROT_READ : 0;
+		prot |= perms[1] == 'w' ? PROT_WRITE : 0;
+		prot |= perms[2] == 'x' ? PROT_EXEC : 0;
+		if (SYS(mmap)((void *)a, b - a, prot, MAP_SHARED | MAP_FIXED, fd,
+			      m->off + (off_t)(a - lo)) == MAP_FAILED)
+			err = -errno;
+	}
+	free(maps_text);
+	SYS(close)(fd);
+	return err;
+}
+
 /* fork (+1: the child maps them too, counted before the fork), exec (-1:
- * the mappings go; +1 if exec failed). */
+ * the mappings go; +1 if exec failed). An exec that held an inode's last
+ * mappings wrote their stores back and removed its host file: if it
+ * fails, the mappings stand on that removed file, so the first counted in
+ * again makes the host file anew (from the file, which has the stores) and
+ * each is mapped onto it, as it was (a store by another thread meanwhile
+ * is lost), and they claim the inode's memory again, as they can. */
 void mmap_registry_all(int delta)
 {
 	uint32_t users;
@@ -1417,18 +1490,30 @@ void mmap_registry_all(int delta)
 	pool_lock();
 	for (struct umap *m = maps; m; m = m->next) {
 		uint64_t inst;
+		int err = 0;
 
 		if (delta < 0) {
 			map_release(m);
 			continue;
 		}
+		map_seq_bump(); /* odd while a host file may be made anew: readers wait */
 		inst = map_slot_add(m->ino, m->gen, delta, &users);
+		if (inst && inst != m->inst) {
+			if ((umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR)
+				(void)hostmap_claim(m->ino);
+			if (users == 1)
+				err = host_create(m->ino, m->gen, inst, m->uf, m->stores);
+			else if (m->stores)
+				err = host_base_make(m->ino, m->gen, inst);
+			err = err ? err : umap_remap(m, inst);
+			if (err)
+				SHIM_LOG(LOG_ERROR, "a shared mapping of inode %llu after a failed "
+					 "exec: %s; its stores from now on may not reach the file",
+					 (unsigned long long)m->ino, strerror(-err));
+		}
+		map_seq_bump();
 		if (inst)
 			m->inst = inst;
-		/* a failed exec's mappings, the first again: they claim again,
-		 * as they can (the mappings stand, claimed or not) */
-		if (inst && users == 1 && (umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR)
-			(void)hostmap_claim(m->ino);
 		registry_add(m->ino, delta);
 	}
 	pool_unlock();

@@ -7,8 +7,9 @@
  *                          MAP_SHARED and stores through it, prints
  *                          "holding", and keeps both until its standard
  *                          input ends
- *   mem_claim hold-exec FILE  as hold, after an execve of a program
- *                          that is not there, which fails
+ *   mem_claim hold-exec FILE  as hold, but before it prints, an execve
+ *                          of a program that is not there fails, and it
+ *                          stores 'E' at byte 1
  *   mem_claim direct FILE  opens FILE for writing with O_DIRECT, prints
  *                          "holding", and keeps it until its standard
  *                          input ends
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 			char *none[] = { "/nonexistent/mem_claim", NULL };
 
 			execv(none[0], none);
+			p[1] = 'E'; /* the mapping outlived the exec that failed */
 		}
 		printf("holding\n");
 		fflush(stdout);
