@@ -756,18 +756,15 @@ static uint32_t held_home(uint64_t ino)
 	return (uint32_t)(ino % SHARE_HELD_CAP);
 }
 
-/* Where ino's entry is (>= 0), or where its probe run ended: -1 at an
- * empty entry (nobody holds it), -2 with the table full. */
+/* Where ino's probe run ends: its entry, or the empty one after the run
+ * (nobody holds it; h[i].ino is 0); -1 with the table full. */
 static int64_t held_slot(const struct share_held *h, uint64_t ino)
 {
 	for (uint32_t n = 0, i = held_home(ino); n < SHARE_HELD_CAP;
-	     n++, i = (i + 1) % SHARE_HELD_CAP) {
-		if (h[i].ino == ino)
+	     n++, i = (i + 1) % SHARE_HELD_CAP)
+		if (h[i].ino == ino || h[i].ino == 0)
 			return i;
-		if (h[i].ino == 0)
-			return -1;
-	}
-	return -2;
+	return -1;
 }
 
 bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
@@ -775,7 +772,7 @@ bool umfs_share_held(const struct umfs_fs *fs, uint64_t ino)
 	int64_t i = held_slot(fs->share->held, ino);
 
 	/* full and not found: never free under a holder */
-	return i >= 0 ? fs->share->held[i].count > 0 : i == -2;
+	return i < 0 || fs->share->held[i].count > 0;
 }
 
 /* Removes entry i: later members of its probe run move back. */
@@ -831,16 +828,13 @@ size_t umfs_share_settle_take(struct umfs_fs *fs, uint64_t *ino, uint32_t *gen, 
 void umfs_share_hold(struct umfs_fs *fs, uint64_t ino, int delta)
 {
 	struct share_held *h = fs->share->held;
-	uint32_t n, i = held_home(ino);
+	int64_t i = held_slot(h, ino);
 
-	for (n = 0; n < SHARE_HELD_CAP; n++, i = (i + 1) % SHARE_HELD_CAP)
-		if (h[i].ino == ino || h[i].ino == 0)
-			break;
-	if (n == SHARE_HELD_CAP || (h[i].ino == 0 && delta <= 0))
+	if (i < 0 || (h[i].ino == 0 && delta <= 0))
 		return;
 	h[i].ino = ino;
 	if (delta < 0 && h[i].count <= (uint32_t)-delta)
-		held_remove(h, i);
+		held_remove(h, (uint32_t)i);
 	else
 		h[i].count += (uint32_t)delta;
 }
@@ -849,7 +843,7 @@ int umfs_share_mem_claim(struct umfs_fs *fs, uint64_t ino, enum umfs_mem kind, i
 {
 	uint32_t me = kind == UMFS_MEM_CACHE ? (uint32_t)OS(getpid)() : 0;
 	int64_t i = held_slot(fs->share->held, ino);
-	struct share_held *e = i >= 0 ? &fs->share->held[i] : NULL;
+	struct share_held *e = i >= 0 && fs->share->held[i].ino ? &fs->share->held[i] : NULL;
 
 	if (!e) /* a claim needs the entry its caller's hold made */
 		return delta > 0 ? -ENOMEM : 0;

@@ -929,18 +929,20 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 /* Shared mappings                                                       */
 /* ------------------------------------------------------------------ */
 
-/* A mapping that could store (its host file open for writing) claims the
- * inode's memory for the host file (umfs_hostmap_claim; the first such
- * across the pool's processes, the others find it claimed): refused, as
- * the kernel refuses a shared mapping of a umfs-fuse file it serves
- * without its cache, while a process has the file open for writing
- * through umfs-fuse, whose clients store into the kernel's page cache,
- * memory this mapping cannot share. Said once per process. */
-static int hostmap_claim(uint64_t ino)
+/* A mapping through uf, its own open of the inode, that could store (uf
+ * open for writing) claims the inode's memory for the host file
+ * (umfs_hostmap_claim; the first such across the pool's processes, the
+ * others find it claimed): refused, as the kernel refuses a shared mapping
+ * of a umfs-fuse file it serves without its cache, while a process has the
+ * file open for writing through umfs-fuse, whose clients store into the
+ * kernel's page cache, memory this mapping cannot share. Said once per
+ * process. */
+static int hostmap_claim(uint64_t ino, struct umfs_file *uf)
 {
 	static _Atomic bool said;
 	struct umfs_fs *fs = shim_fs_peek();
-	int err = fs ? umfs_hostmap_claim(fs, ino, true) : 0;
+	int err = fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDWR ?
+			  umfs_hostmap_claim(fs, ino, true) : 0;
 
 	if (err == -EBUSY) {
 		if (!atomic_exchange(&said, true))
@@ -960,6 +962,20 @@ static void hostmap_unclaim(uint64_t ino)
 
 	if (fs)
 		umfs_hostmap_claim(fs, ino, false);
+}
+
+/* A mapping through uf counted in as one of users: the first makes the
+ * host file, a later one that can store (writable) its base (pool lock
+ * held). */
+static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+		     uint32_t users, bool writable)
+{
+	if (users > 1)
+		return writable ? host_base_make(ino, gen, inst) : 0;
+	/* writes that did not see the slot end before the copy; those after
+	 * see it and come back for the pool lock (ofd_write) */
+	umfs_file_writers_drain(uf);
+	return host_create(ino, gen, inst, uf, writable);
 }
 
 /* Counts one more mapping of the inode, making the host file for the
@@ -983,16 +999,8 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 	if (!inst) {
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
 	} else {
-		if ((umfs_file_flags(uf) & O_ACCMODE) == O_RDWR)
-			*err = hostmap_claim(ino);
-		/* writes that did not see the slot end before the copy; those
-		 * after see it and come back for the pool lock (ofd_write) */
-		if (!*err && users == 1) {
-			umfs_file_writers_drain(uf);
-			*err = host_create(ino, gen, inst, uf, writable);
-		} else if (!*err && writable) {
-			*err = host_base_make(ino, gen, inst);
-		}
+		*err = hostmap_claim(ino, uf);
+		*err = *err ? *err : host_join(ino, gen, inst, uf, users, writable);
 	}
 	if (*err == -ENOSPC)
 		*err = -ENOMEM; /* mmap's word for it */
@@ -1499,12 +1507,8 @@ void mmap_registry_all(int delta)
 		map_seq_bump(); /* odd while a host file may be made anew: readers wait */
 		inst = map_slot_add(m->ino, m->gen, delta, &users);
 		if (inst && inst != m->inst) {
-			if ((umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR)
-				(void)hostmap_claim(m->ino);
-			if (users == 1)
-				err = host_create(m->ino, m->gen, inst, m->uf, m->stores);
-			else if (m->stores)
-				err = host_base_make(m->ino, m->gen, inst);
+			(void)hostmap_claim(m->ino, m->uf);
+			err = host_join(m->ino, m->gen, inst, m->uf, users, m->stores);
 			err = err ? err : umap_remap(m, inst);
 			if (err)
 				SHIM_LOG(LOG_ERROR, "a shared mapping of inode %llu after a failed "
