@@ -656,8 +656,14 @@ int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
 			}
 		}
 		if (q->wait && q->owner.kind == UMFS_LOCK_POSIX && c.kind == UMFS_LOCK_POSIX) {
-			lk_wait_note(t, &wt, &q->owner, &c);
+			/* A wait that would close a cycle is never shown: the
+			 * other waiter's next look must not find it and hear
+			 * EDEADLK too. */
 			cycle = lk_cycle(t, &q->owner, &c, chain, &n);
+			if (cycle)
+				lk_wait_clear(t, &wt);
+			else
+				lk_wait_note(t, &wt, &q->owner, &c);
 		} else {
 			lk_wait_clear(t, &wt); /* blocked by no process: in no chain */
 		}
@@ -690,9 +696,6 @@ int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
 			atomic_fetch_sub(&b->waiters, 1);
 			if (dead)
 				continue;
-			lk_lock(t);
-			lk_wait_clear(t, &wt);
-			lk_unlock(t);
 			return -EDEADLK;
 		}
 		{

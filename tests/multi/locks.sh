@@ -69,16 +69,24 @@ fcntl.$kind(f, fcntl.LOCK_UN)" &
 		check "$kind: 16 FUSE clients waiting at once all got the lock" 16 "$got"
 		mountpoint -q "$mnt" || break
 	done
-	# A cycle of F_SETLKW waits across front ends: the second to wait
-	# hears EDEADLK, whichever side it is on; the first then gets its lock.
+	# A cycle of F_SETLKW waits across front ends: one side hears EDEADLK
+	# (the second to wait, whichever front end it is on) and the other then
+	# gets its lock. Each side takes its first byte, says so in a marker
+	# file and waits for the other's marker before asking for the other
+	# byte, so that the cycle forms however late a side starts.
 	echo xx >"$mnt/cycle"
 	cycle='
-import errno, fcntl, sys, time
+import errno, fcntl, os, sys, time
 f = open(sys.argv[1], "r+")
-fcntl.lockf(f, fcntl.LOCK_EX, 1, int(sys.argv[2]))
-time.sleep(float(sys.argv[3]))
+me = int(sys.argv[2])
+fcntl.lockf(f, fcntl.LOCK_EX, 1, me)
+open(sys.argv[3] + str(me), "w").close()
+end = time.monotonic() + 30
+while not os.path.exists(sys.argv[3] + str(1 - me)) and time.monotonic() < end:
+    time.sleep(0.01)
+time.sleep(0.2 * me)
 try:
-    fcntl.lockf(f, fcntl.LOCK_EX, 1, 1 - int(sys.argv[2]))
+    fcntl.lockf(f, fcntl.LOCK_EX, 1, 1 - me)
     print("got")
 except OSError as e:
     print("EDEADLK" if e.errno == errno.EDEADLK else errno.errorcode[e.errno])
@@ -87,13 +95,14 @@ time.sleep(0.3)'
 		lib=(env LD_PRELOAD="$SHIM_LIB") fuse=(env)
 		if [ "$first" = library ]; then a=("${lib[@]}") b=("${fuse[@]}") pa=/umfs pb=$mnt
 		else a=("${fuse[@]}") b=("${lib[@]}") pa=$mnt pb=/umfs; fi
-		$T "${a[@]}" python3 -c "$cycle" "$pa/cycle" 0 0.5 >"$work/cycle.a" 2>&1 &
+		rm -f "$work/cycle-ready"*
+		$T "${a[@]}" python3 -c "$cycle" "$pa/cycle" 0 "$work/cycle-ready" >"$work/cycle.a" 2>&1 &
 		pid=$!
-		sleep 0.2
-		$T "${b[@]}" python3 -c "$cycle" "$pb/cycle" 1 1.0 >"$work/cycle.b" 2>&1 || true
+		$T "${b[@]}" python3 -c "$cycle" "$pb/cycle" 1 "$work/cycle-ready" >"$work/cycle.b" 2>&1 || true
 		wait "$pid" || true
-		check "a cycle of waits, $first first: the first gets the lock, the second EDEADLK" \
-			"got EDEADLK" "$(cat "$work/cycle.a") $(cat "$work/cycle.b")"
+		got=$(sort "$work/cycle.a" "$work/cycle.b" | tr '\n' ' ')
+		check "a cycle of waits, $first asking first: one gets the lock, the other EDEADLK" \
+			"EDEADLK got " "$got"
 	done
 	unmount_fuse
 else

@@ -6,8 +6,9 @@
  * process probes; a second one (this binary executed again, so a fresh
  * program under the library) takes locks on command through a pipe.
  * Conflicts must be seen by the other process, waits must end when the
- * holder releases, and every lock must go at close, at exit and at kill -9
- * of its holder, as the kernel does. Expected values follow Linux on tmpfs:
+ * holder releases, a cycle of waits must answer EDEADLK to one side only,
+ * and every lock must go at close, at exit and at kill -9 of its holder,
+ * as the kernel does. Expected values follow Linux on tmpfs:
  * run with FILE on tmpfs without the library it passes too.
  *
  *   LD_PRELOAD=libumfs.so multi_locks [FILE]     (default /umfs/locks)
@@ -314,6 +315,80 @@ static void ofd_flock_tests(void)
 }
 
 /* The holder takes all three kinds, then exits or is killed. */
+/* ------------------------------------------------------------------ */
+/* Cycles of waits                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Rounds of a two-process cycle of F_SETLKW waits, while a third process
+ * takes and drops a range of its own, so that the waiter wakes and looks
+ * at the table again all the time. Whichever waits second hears EDEADLK
+ * and the other gets its lock, as the kernel does: never both EDEADLK,
+ * never both stuck (the waiter's alarm). */
+static void cycle_tests(void)
+{
+	enum { ROUNDS = 150 };
+	char path[4096];
+	volatile int *stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int both_deadlk = 0, stuck = 0, waiter_deadlk = 0, fd;
+
+	snprintf(path, sizeof(path), "%s-cycle", file);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || stop == MAP_FAILED) {
+		CHECK(false, "cycle: open %s: %s", path, strerror(errno));
+		return;
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		int p[2], st = 0, r;
+		pid_t waiter, churner;
+		char c;
+
+		*stop = 0;
+		if (pipe(p) < 0 || lock_cmd(fd, F_SETLK, 'W', 0, 1) < 0)
+			break;
+		waiter = fork();
+		if (waiter == 0) {
+			alarm(10);
+			lock_cmd(fd, F_SETLK, 'W', 1, 1);
+			(void)!write(p[1], "x", 1);
+			_exit(lock_cmd(fd, F_SETLKW, 'W', 0, 1) == 0 ? 0 : errno);
+		}
+		churner = fork();
+		if (churner == 0) {
+			while (!*stop) {
+				lock_cmd(fd, F_SETLK, 'W', 100, 1);
+				lock_cmd(fd, F_SETLK, 'U', 100, 1);
+			}
+			_exit(0);
+		}
+		(void)!read(p[0], &c, 1);
+		usleep(2000); /* the waiter is most likely asleep by now */
+		alarm(10);
+		r = lock_cmd(fd, F_SETLKW, 'W', 1, 1) == 0 ? 0 : errno;
+		alarm(0);
+		lock_cmd(fd, F_SETLK, 'U', 0, 2);
+		waitpid(waiter, &st, 0);
+		*stop = 1;
+		waitpid(churner, NULL, 0);
+		close(p[0]);
+		close(p[1]);
+		if (!WIFEXITED(st))
+			stuck++;
+		else if (r == EDEADLK && WEXITSTATUS(st) == EDEADLK)
+			both_deadlk++;
+		else if (!((r == EDEADLK && WEXITSTATUS(st) == 0) || (r == 0 && WEXITSTATUS(st) == EDEADLK)))
+			stuck++;
+		else if (r == 0)
+			waiter_deadlk++;
+	}
+	CHECK(both_deadlk == 0 && stuck == 0,
+	      "cycle of waits, %d rounds with a third process churning: both EDEADLK %d, "
+	      "other outcomes %d (the forked waiter, slower, heard EDEADLK in %d)",
+	      ROUNDS, both_deadlk, stuck, waiter_deadlk);
+	close(fd);
+	unlink(path);
+	munmap((void *)stop, 4096);
+}
+
 static void end_tests(bool kill9)
 {
 	const char *how = kill9 ? "kill -9 of the holder" : "the holder's exit";
@@ -355,6 +430,8 @@ int main(int argc, char **argv)
 	}
 	posix_tests();
 	ofd_flock_tests();
+	if (!holder_file)
+		cycle_tests();
 	end_tests(false);
 	end_tests(true);
 	printf("%d failure(s)\n", failures);
