@@ -3,9 +3,9 @@
 # locks.sh - multi-locks: fcntl record locks, OFD locks and flock between
 # two processes (multi_locks.c): first on tmpfs without the library (the
 # kernel is the reference: the program's expectations must hold there),
-# then on /umfs under it, then across front ends: a program under the
-# library against one reaching the same file through umfs-fuse, each way
-# round. Then fsck.
+# then on /umfs under it, then through umfs-fuse, then across front ends:
+# a program under the library against one reaching the same file through
+# umfs-fuse, each way round. Then fsck.
 . "$(dirname "$0")/lib.sh"
 
 make_pool 64M
@@ -20,6 +20,11 @@ sed 's/^/  /' "$work/umfs.out"
 if [ "$rc" = 0 ]; then pass "locks between processes on /umfs"
 else fail "locks between processes on /umfs (exit $rc$([ "$rc" = 137 ] && echo ', killed after 60 s: a wait never ended'))"; fi
 if fuse_usable && mount_fuse; then
+	rc=0
+	$T "$MULTI_BIN/multi_locks" "$mnt/locks" >"$work/fuse.out" 2>&1 || rc=$?
+	sed 's/^/  /' "$work/fuse.out"
+	if [ "$rc" = 0 ]; then pass "locks between processes through umfs-fuse"
+	else fail "locks between processes through umfs-fuse (exit $rc)"; fi
 	for prober in library fuse; do
 		holder=fuse
 		[ "$prober" = fuse ] && holder=library

@@ -6,7 +6,8 @@
  * process probes; a second one (this binary executed again, so a fresh
  * program under the library) takes locks on command through a pipe.
  * Conflicts must be seen by the other process, waits must end when the
- * holder releases, a cycle of waits must answer EDEADLK to one side only,
+ * holder releases, a cycle of waits must answer EDEADLK to one side only
+ * (and a wait a release ended must take no part in one),
  * and every lock must go at close, at exit and at kill -9 of its holder,
  * as the kernel does. Expected values follow Linux on tmpfs:
  * run with FILE on tmpfs without the library it passes too.
@@ -319,6 +320,33 @@ static void ofd_flock_tests(void)
 /* Cycles of waits                                                      */
 /* ------------------------------------------------------------------ */
 
+/* Byte 0 held by this process: a child that takes byte 1, then waits for
+ * byte 0 and holds both hold_us. Returns its pid once it has byte 1; it
+ * exits 0 when its wait got the lock, else with the wait's errno. */
+static pid_t fork_waiter(int fd, unsigned hold_us)
+{
+	int p[2], r;
+	pid_t pid;
+	char c;
+
+	if (lock_cmd(fd, F_SETLK, 'W', 0, 1) < 0 || pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);
+		lock_cmd(fd, F_SETLK, 'W', 1, 1);
+		(void)!write(p[1], "x", 1);
+		r = lock_cmd(fd, F_SETLKW, 'W', 0, 1) == 0 ? 0 : errno;
+		usleep(hold_us);
+		_exit(r);
+	}
+	if (pid > 0)
+		(void)!read(p[0], &c, 1);
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
 /* Rounds of a two-process cycle of F_SETLKW waits, while a third process
  * takes and drops a range of its own, so that the waiter wakes and looks
  * at the table again all the time. Whichever waits second hears EDEADLK
@@ -338,20 +366,13 @@ static void cycle_tests(void)
 		return;
 	}
 	for (int round = 0; round < ROUNDS; round++) {
-		int p[2], st = 0, r;
+		int st = 0, r;
 		pid_t waiter, churner;
-		char c;
 
 		*stop = 0;
-		if (pipe(p) < 0 || lock_cmd(fd, F_SETLK, 'W', 0, 1) < 0)
+		waiter = fork_waiter(fd, 0);
+		if (waiter < 0)
 			break;
-		waiter = fork();
-		if (waiter == 0) {
-			alarm(10);
-			lock_cmd(fd, F_SETLK, 'W', 1, 1);
-			(void)!write(p[1], "x", 1);
-			_exit(lock_cmd(fd, F_SETLKW, 'W', 0, 1) == 0 ? 0 : errno);
-		}
 		churner = fork();
 		if (churner == 0) {
 			while (!*stop) {
@@ -360,7 +381,6 @@ static void cycle_tests(void)
 			}
 			_exit(0);
 		}
-		(void)!read(p[0], &c, 1);
 		usleep(2000); /* the waiter is most likely asleep by now */
 		alarm(10);
 		r = lock_cmd(fd, F_SETLKW, 'W', 1, 1) == 0 ? 0 : errno;
@@ -369,8 +389,6 @@ static void cycle_tests(void)
 		waitpid(waiter, &st, 0);
 		*stop = 1;
 		waitpid(churner, NULL, 0);
-		close(p[0]);
-		close(p[1]);
 		if (!WIFEXITED(st))
 			stuck++;
 		else if (r == EDEADLK && WEXITSTATUS(st) == EDEADLK)
@@ -387,6 +405,47 @@ static void cycle_tests(void)
 	close(fd);
 	unlink(path);
 	munmap((void *)stop, 4096);
+}
+
+/* A release ends the wait it let go at once: a process that unlocks the
+ * range another waits for, then waits for that waiter's own lock, must
+ * wait, not hear EDEADLK (the waiter, woken but not yet run, no longer
+ * waits for it). Rounds, as the waiter may or may not have run. */
+static void release_tests(void)
+{
+	enum { ROUNDS = 30 };
+	char path[4096];
+	int deadlk = 0, other = 0, fd;
+
+	snprintf(path, sizeof(path), "%s-release", file);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		CHECK(false, "release: open %s: %s", path, strerror(errno));
+		return;
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		int st = 0, r;
+		pid_t waiter = fork_waiter(fd, 5000);
+
+		if (waiter < 0)
+			break;
+		usleep(20000); /* the waiter is asleep */
+		lock_cmd(fd, F_SETLK, 'U', 0, 1);
+		alarm(10);
+		r = lock_cmd(fd, F_SETLKW, 'W', 1, 1) == 0 ? 0 : errno;
+		alarm(0);
+		lock_cmd(fd, F_SETLK, 'U', 0, 2);
+		waitpid(waiter, &st, 0);
+		if (r == EDEADLK)
+			deadlk++;
+		else if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			other++;
+	}
+	CHECK(deadlk == 0 && other == 0,
+	      "a release ends the wait it lets go, %d rounds: EDEADLK %d, other outcomes %d",
+	      ROUNDS, deadlk, other);
+	close(fd);
+	unlink(path);
 }
 
 static void end_tests(bool kill9)
@@ -430,8 +489,10 @@ int main(int argc, char **argv)
 	}
 	posix_tests();
 	ofd_flock_tests();
-	if (!holder_file)
+	if (!holder_file) {
 		cycle_tests();
+		release_tests();
+	}
 	end_tests(false);
 	end_tests(true);
 	printf("%d failure(s)\n", failures);
