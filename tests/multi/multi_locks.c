@@ -7,9 +7,9 @@
  * program under the library) takes locks on command through a pipe.
  * Conflicts must be seen by the other process, waits must end when the
  * holder releases, a cycle of waits must answer EDEADLK to one side only
- * (and a wait a release ended must take no part in one),
- * and every lock must go at close, at exit and at kill -9 of its holder,
- * as the kernel does. Expected values follow Linux on tmpfs:
+ * (and a wait that a release ended must take no part in one), and every
+ * lock must go at close, at exit and at kill -9 of its holder, as the
+ * kernel does. Expected values follow Linux on tmpfs:
  * run with FILE on tmpfs without the library it passes too.
  *
  *   LD_PRELOAD=libumfs.so multi_locks [FILE]     (default /umfs/locks)
@@ -315,7 +315,6 @@ static void ofd_flock_tests(void)
 	stop_holder(false);
 }
 
-/* The holder takes all three kinds, then exits or is killed. */
 /* ------------------------------------------------------------------ */
 /* Cycles of waits                                                      */
 /* ------------------------------------------------------------------ */
@@ -448,6 +447,7 @@ static void release_tests(void)
 	unlink(path);
 }
 
+/* The holder takes all three kinds, then exits or is killed. */
 static void end_tests(bool kill9)
 {
 	const char *how = kill9 ? "kill -9 of the holder" : "the holder's exit";
