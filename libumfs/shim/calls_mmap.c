@@ -118,14 +118,22 @@ static struct hfd hcache[16];
 static unsigned hnext;
 static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 
-static int host_open(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst)
+/* The host file (kind) of (ino, gen, inst) opened with access mode
+ * accmode: the descriptor, or -errno. */
+static int host_open_as(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst, int accmode)
 {
 	char name[96];
-	int fd;
+	int err = host_name(name, sizeof(name), kind, ino, gen, inst);
 
-	if (host_name(name, sizeof(name), kind, ino, gen, inst))
-		return -1;
-	fd = shim_helper_open(name, O_RDWR, S_IFREG);
+	return err ? err : shim_helper_open(name, accmode, S_IFREG);
+}
+
+/* The same for the cache, open for writing and kept as the library's own:
+ * the descriptor, or -1. */
+static int host_open(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	int fd = host_open_as(kind, ino, gen, inst, O_RDWR);
+
 	if (fd < 0)
 		return -1;
 	uinfo_mark_internal(fd);
@@ -929,6 +937,13 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 /* Shared mappings                                                       */
 /* ------------------------------------------------------------------ */
 
+/* Whether uf, a mapping's own open of its inode, is open for writing: the
+ * mapping may then store (now or after mprotect). */
+static bool map_file_rdwr(struct umfs_file *uf)
+{
+	return (umfs_file_flags(uf) & O_ACCMODE) == O_RDWR;
+}
+
 /* A mapping through uf, its own open of the inode, that could store (uf
  * open for writing) claims the inode's memory for the host file
  * (umfs_hostmap_claim; the first such across the pool's processes, the
@@ -941,8 +956,7 @@ static int hostmap_claim(uint64_t ino, struct umfs_file *uf)
 {
 	static _Atomic bool said;
 	struct umfs_fs *fs = shim_fs_peek();
-	int err = fs && (umfs_file_flags(uf) & O_ACCMODE) == O_RDWR ?
-			  umfs_hostmap_claim(fs, ino, true) : 0;
+	int err = fs && map_file_rdwr(uf) ? umfs_hostmap_claim(fs, ino, true) : 0;
 
 	if (err == -EBUSY) {
 		if (!atomic_exchange(&said, true))
@@ -1112,7 +1126,6 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 {
 	int accmode = atomic_load(&o->sh->flags) & O_ACCMODE;
 	struct umfs_fs *fs = shim_fs(err);
-	char name[96];
 	struct umfs_file *uf = NULL;
 	struct umap *m;
 	uint64_t inst = 0;
@@ -1141,8 +1154,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 		goto fail;
 	/* the host file is opened as the description is, so that the kernel
 	 * refuses PROT_WRITE (now or by mprotect) on a read-only open */
-	*err = host_name(name, sizeof(name), HOST_FILE, o->ino, o->gen, inst);
-	fd = *err ? *err : shim_helper_open(name, accmode == O_RDWR ? O_RDWR : O_RDONLY, S_IFREG);
+	fd = host_open_as(HOST_FILE, o->ino, o->gen, inst, accmode == O_RDWR ? O_RDWR : O_RDONLY);
 	if (fd < 0) {
 		*err = fd;
 		goto fail_release;
@@ -1317,7 +1329,7 @@ static int map_may_store(char *addr, size_t len)
 	pthread_mutex_lock(&map_lock);
 	for (struct umap *m = maps; m && !err; m = m->next) {
 		if (m->addr >= end || m->addr + m->len <= addr || m->stores ||
-		    (umfs_file_flags(m->uf) & O_ACCMODE) != O_RDWR)
+		    !map_file_rdwr(m->uf))
 			continue;
 		pool_lock();
 		map_seq_bump();
@@ -1447,12 +1459,11 @@ static char *proc_maps_read(void)
  * with the protection it has now (/proc/self/maps): 0 or -errno. */
 static int umap_remap(struct umap *m, uint64_t inst)
 {
-	bool rdwr = (umfs_file_flags(m->uf) & O_ACCMODE) == O_RDWR;
 	uintptr_t lo = (uintptr_t)m->addr, hi = lo + m->len;
-	char name[96], *maps_text, *line, *next;
-	int fd, err = host_name(name, sizeof(name), HOST_FILE, m->ino, m->gen, inst);
+	char *maps_text, *line, *next;
+	int fd = host_open_as(HOST_FILE, m->ino, m->gen, inst,
+			      map_file_rdwr(m->uf) ? O_RDWR : O_RDONLY), err = 0;
 
-	fd = err ? err : shim_helper_open(name, rdwr ? O_RDWR : O_RDONLY, S_IFREG);
 	if (fd < 0)
 		return fd;
 	maps_text = proc_maps_read();
@@ -1496,6 +1507,8 @@ void mmap_registry_all(int delta)
 		return;
 	pthread_mutex_lock(&map_lock);
 	pool_lock();
+	if (delta > 0)
+		map_seq_bump(); /* odd while a host file may be made anew: readers wait */
 	for (struct umap *m = maps; m; m = m->next) {
 		uint64_t inst;
 		int err = 0;
@@ -1504,7 +1517,6 @@ void mmap_registry_all(int delta)
 			map_release(m);
 			continue;
 		}
-		map_seq_bump(); /* odd while a host file may be made anew: readers wait */
 		inst = map_slot_add(m->ino, m->gen, delta, &users);
 		if (inst && inst != m->inst) {
 			(void)hostmap_claim(m->ino, m->uf);
@@ -1515,11 +1527,12 @@ void mmap_registry_all(int delta)
 					 "exec: %s; its stores from now on may not reach the file",
 					 (unsigned long long)m->ino, strerror(-err));
 		}
-		map_seq_bump();
 		if (inst)
 			m->inst = inst;
 		registry_add(m->ino, delta);
 	}
+	if (delta > 0)
+		map_seq_bump();
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
 }
