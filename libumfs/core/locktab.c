@@ -310,13 +310,14 @@ static long lk_conflict(tab_t *t, bucket_t *b, const struct umfs_lock_req *q, in
  * w may be over, and must not stand in a chain until its waiter, woken,
  * looks again and records what still blocks it. The kernel takes a waiter
  * off its blocker at the release in the same way; kept, the old record
- * gave EDEADLK to w's next wait for its waiter's lock. Only a waiter in
- * bucket b can have waited for a range that went, so a bucket nobody
- * waits in costs no walk; another bucket's waiter cleared with them
- * records its blocker again at its next look (LK_CHECK_NS). */
-static void lk_unblock(tab_t *t, bucket_t *b, const owner_t *w)
+ * gave EDEADLK to w's next wait for its waiter's lock. Every entry is
+ * looked at: a woken waiter has left its bucket's count of waiters before
+ * it takes the table's lock again, its entry still standing. Another
+ * bucket's waiter cleared with them records its blocker again at its next
+ * look (LK_CHECK_NS). */
+static void lk_unblock(tab_t *t, const owner_t *w)
 {
-	if (w->kind != UMFS_LOCK_POSIX || !atomic_load(&b->waiters))
+	if (w->kind != UMFS_LOCK_POSIX)
 		return;
 	for (uint32_t i = 0; i < UMFS_LK_WAITERS; i++)
 		if (t->waiters[i].owner && t->waiters[i].blocker == w->id &&
@@ -352,7 +353,7 @@ static void lk_purge(tab_t *t, bucket_t *b, const owner_t *w, const uint64_t *in
 				t->waiters[i].owner = 0;
 	if (any) {
 		atomic_fetch_add(&b->wake, 1);
-		lk_unblock(t, b, w);
+		lk_unblock(t, w);
 	}
 }
 
@@ -432,7 +433,7 @@ static int lk_posix_set(tab_t *t, bucket_t *b, const struct umfs_lock_req *q, ui
 			ne = r->end > ne ? r->end : ne;
 		} else if (lk_overlap(r, s, e)) {
 			atomic_fetch_add(&b->wake, 1); /* a range goes or changes type */
-			lk_unblock(t, b, &q->owner);
+			lk_unblock(t, &q->owner);
 			/* one range at most holds the new one inside it (a
 			 * damaged table may have two: the second is cut short) */
 			if (r->start < s && r->end > e && used == 0) {
@@ -805,7 +806,7 @@ bool umfs_lock_exec_done(struct umfs_fs *fs)
 					*link = r->next;
 					lk_free(t, idx);
 					atomic_fetch_add(&b->wake, 1);
-					lk_unblock(t, b, &(owner_t){ .kind = UMFS_LOCK_POSIX, .id = me });
+					lk_unblock(t, &(owner_t){ .kind = UMFS_LOCK_POSIX, .id = me });
 					continue;
 				}
 				held = true;
