@@ -37,20 +37,39 @@
 #include "procfs.h"
 #include "verify.h"
 
-/* Made at a thread's first walk out of the pool (most never leave it):
- * not in every thread's TLS block, which each thread's start zeroes. */
-static __thread char *external_path;
-static pthread_key_t external_key;
-static pthread_once_t external_once = PTHREAD_ONCE_INIT;
+/* What a thread's walks need beyond struct umfs_walk, made at its first
+ * walk out of the pool or first link (most do neither): not in every
+ * thread's TLS block, which each thread's start zeroes, nor in every walk. */
+struct walk_thread {
+	char external[PATH_MAX]; /* the host path a walk out of the pool left for */
+	char buf[2 * (UMFS_SYMLINK_MAX + 1) + 4096]; /* the path with links expanded */
+	char tmp[2 * (UMFS_SYMLINK_MAX + 1) + 4096];
+};
+static __thread struct walk_thread *walk_thread;
+static pthread_key_t walk_thread_key;
+static pthread_once_t walk_thread_once = PTHREAD_ONCE_INIT;
 
-static void external_key_init(void)
+static void walk_thread_key_init(void)
 {
-	pthread_key_create(&external_key, free);
+	pthread_key_create(&walk_thread_key, free);
+}
+
+static struct walk_thread *walk_thread_get(void)
+{
+	if (!walk_thread) {
+		pthread_once(&walk_thread_once, walk_thread_key_init);
+		walk_thread = malloc(sizeof(*walk_thread));
+		if (!walk_thread)
+			return NULL;
+		walk_thread->external[0] = '\0';
+		pthread_setspecific(walk_thread_key, walk_thread);
+	}
+	return walk_thread;
 }
 
 const char *umfs_external_path(void)
 {
-	return external_path ? external_path : "";
+	return walk_thread ? walk_thread->external : "";
 }
 
 /* Leaves the pool: the host path is head + "/" + rest (rest may be empty;
@@ -59,6 +78,7 @@ static int walk_external(const char *head, const char *rest, bool trailing_slash
 {
 	size_t hlen = strlen(head), rlen = strlen(rest);
 	bool sep = hlen == 0 || head[hlen - 1] != '/';
+	struct walk_thread *t;
 	size_t need;
 
 	if (rlen == 0 && !trailing_slash)
@@ -66,17 +86,13 @@ static int walk_external(const char *head, const char *rest, bool trailing_slash
 	need = hlen + (sep ? 1 : 0) + rlen + 1;
 	if (need > PATH_MAX)
 		return -ENAMETOOLONG;
-	if (!external_path) {
-		pthread_once(&external_once, external_key_init);
-		external_path = malloc(PATH_MAX);
-		if (!external_path)
-			return -ENOMEM;
-		pthread_setspecific(external_key, external_path);
-	}
-	memcpy(external_path, head, hlen);
+	t = walk_thread_get();
+	if (!t)
+		return -ENOMEM;
+	memcpy(t->external, head, hlen);
 	if (sep)
-		external_path[hlen++] = '/';
-	memcpy(external_path + hlen, rest, rlen + 1);
+		t->external[hlen++] = '/';
+	memcpy(t->external + hlen, rest, rlen + 1);
 	return -UMFS_EXTERNAL;
 }
 
@@ -102,8 +118,8 @@ static int walk_leave(struct umfs_fs *fs, bool dotdot, const char *target, const
 	return walk_external(target, "", false);
 }
 
-/* A walk is too big for every thread's stack (16 KiB) and costs a malloc
- * and a free per path call: each thread keeps one spare. */
+/* A walk would cost a malloc and a free per path call: each thread keeps
+ * one spare. */
 static pthread_key_t walk_key;
 static pthread_once_t walk_once = PTHREAD_ONCE_INIT;
 
@@ -172,31 +188,34 @@ static int walk_start(struct umfs_fs *fs, const char *path, unsigned flags, uint
 	return 0;
 }
 
-/* Replaces the consumed part of the walk with the link target:
- * new path = target + "/" + rest (no "/" when rest is empty, unless the
- * original path ended in one: keep_slash). */
-static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, struct umfs_walk *w,
-		       bool keep_slash)
+/* Replaces the consumed part of the walk with the link target, in the
+ * thread's buffer: new path = target + "/" + rest (no "/" when rest is
+ * empty, unless the original path ended in one: keep_slash). */
+static int splice_link(struct umfs_fs *fs, uint64_t link, const char *rest, bool keep_slash)
 {
 	const struct umfs_inode *in = umfs_inode(fs, link);
 	size_t tlen = (size_t)in->size, rlen = strlen(rest);
+	struct walk_thread *t;
 	ssize_t got;
 
 	if (tlen == 0 || tlen > UMFS_SYMLINK_MAX)
 		return -EUCLEAN;
-	if (tlen + 1 + rlen + 1 > sizeof(w->tmp))
+	t = walk_thread_get();
+	if (!t)
+		return -ENOMEM;
+	if (tlen + 1 + rlen + 1 > sizeof(t->tmp))
 		return -ENAMETOOLONG;
-	got = umfs_file_read(fs, link, w->tmp, tlen, 0);
+	got = umfs_file_read(fs, link, t->tmp, tlen, 0);
 	if (got != (ssize_t)tlen)
 		return got < 0 ? (int)got : -EIO;
 	if (rlen == 0 && !keep_slash) {
-		w->tmp[tlen] = '\0';
-		memcpy(w->buf, w->tmp, tlen + 1);
+		t->tmp[tlen] = '\0';
+		memcpy(t->buf, t->tmp, tlen + 1);
 		return 0;
 	}
-	w->tmp[tlen] = '/';
-	memcpy(w->tmp + tlen + 1, rest, rlen + 1);
-	memcpy(w->buf, w->tmp, tlen + 1 + rlen + 1);
+	t->tmp[tlen] = '/';
+	memcpy(t->tmp + tlen + 1, rest, rlen + 1); /* rest may be in t->buf */
+	memcpy(t->buf, t->tmp, tlen + 1 + rlen + 1);
 	return 0;
 }
 
@@ -220,8 +239,8 @@ static int walk_follow_allowed(const struct umfs_fs *fs, uint64_t dir, uint64_t 
  * (".." there fails with EXDEV, or stays for IN_ROOT, where absolute link
  * targets restart at start); NO_XDEV fails where the walk would leave the
  * pool; NO_SYMLINKS fails where it would follow a link. */
-static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsigned flags,
-		     unsigned resolve, struct umfs_walk *w)
+static int walk_steps(struct umfs_fs *fs, uint64_t start, const char *path, unsigned flags,
+		      unsigned resolve, struct umfs_walk *w)
 {
 	struct umfs_ucred cred;
 	gid_t groups[NGROUPS_MAX_SMALL];
@@ -324,10 +343,10 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 				return err;
 			if (resolve & UMFS_RESOLVE_NO_SYMLINKS)
 				return -ELOOP;
-			err = splice_link(fs, next, p, w, last && w->trailing_slash);
+			err = splice_link(fs, next, p, last && w->trailing_slash);
 			if (err)
 				return err;
-			p = w->buf;
+			p = walk_thread->buf;
 			if (*p != '/')
 				continue; /* relative target: resolve from the link's directory */
 			if (resolve & (UMFS_RESOLVE_BENEATH | UMFS_RESOLVE_NO_XDEV))
@@ -336,7 +355,7 @@ static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsig
 				cur = start; /* the root is start */
 				continue;
 			}
-			err = walk_leave(fs, false, w->buf, "", false, &p);
+			err = walk_leave(fs, false, walk_thread->buf, "", false, &p);
 			if (err)
 				return err;
 			cur = UMFS_ROOT_INO;
@@ -352,6 +371,23 @@ step:
 			return 0;
 		}
 	}
+}
+
+/* walk_steps, its last name copied into the walk when it lies in the
+ * thread's buffer, which the thread's next walk reuses. */
+static int walk_from(struct umfs_fs *fs, uint64_t start, const char *path, unsigned flags,
+		     unsigned resolve, struct umfs_walk *w)
+{
+	int err = walk_steps(fs, start, path, flags, resolve, w);
+	const struct walk_thread *t = walk_thread;
+	uintptr_t at = (uintptr_t)w->name;
+
+	if (t && at >= (uintptr_t)t->buf && at < (uintptr_t)t->buf + sizeof(t->buf)) {
+		memcpy(w->last, w->name, w->name_len);
+		w->last[w->name_len] = '\0';
+		w->name = w->last;
+	}
+	return err;
 }
 
 int umfs_walk(struct umfs_fs *fs, const char *path, unsigned flags, struct umfs_walk *w)

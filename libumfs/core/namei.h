@@ -21,12 +21,13 @@ struct umfs_walk {
 	const char *name;           /* last component (in path or buf); "" for the root */
 	size_t name_len;
 	bool trailing_slash;        /* the path ended in '/': must be a directory */
-	char buf[2 * (UMFS_SYMLINK_MAX + 1) + 4096]; /* expanded symlinks */
-	char tmp[2 * (UMFS_SYMLINK_MAX + 1) + 4096];
+	char last[UMFS_NAME_MAX + 1]; /* name, when it came from a link's target */
 };
 
 /* A walk for one call (a per-thread spare: no malloc); give it back with
- * umfs_walk_put (NULL is fine). */
+ * umfs_walk_put (NULL is fine). Links are expanded in a buffer of the
+ * thread's, made at its first link: a walk stays small, and so does the
+ * heap of a process that follows none. */
 struct umfs_walk *umfs_walk_get(void);
 void umfs_walk_put(struct umfs_walk *w);
 

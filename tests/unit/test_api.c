@@ -1424,6 +1424,18 @@ static void test_symlink_readlink(void **state)
 	CHECK(open_err(fs, "dangling", O_CREAT | O_WRONLY), 0);
 	assert_true(S_ISREG(stat_ok(fs, "nowhere").st_mode));
 
+	/* two walks at once whose last names lie in expanded links: each
+	 * keeps its own */
+	CHECK(umfs_symlink(fs, "d", "ld"), 0);
+	put_str(fs, "dirlink/ra", "moved");
+	CHECK(umfs_rename(fs, "dirlink/ra", "ld/rb", 0), 0);
+	expect_str(fs, "d/rb", "moved");
+	CHECK(umfs_stat(fs, "d/e/ra", &st, 0), -ENOENT);
+	CHECK(umfs_stat(fs, "d/e/rb", &st, 0), -ENOENT);
+	CHECK(umfs_link(fs, "ld/rb", "dirlink/rc"), 0);
+	expect_str(fs, "d/e/rc", "moved");
+	CHECK(umfs_stat(fs, "d/rc", &st, 0), -ENOENT);
+
 	/* persistence */
 	CHECK(test_pool_remount(pool_of(state)), 0);
 	fs = pool_fs(state);
