@@ -58,6 +58,33 @@ void umfs_os_zfree(void *p, size_t len)
 	errno = saved;
 }
 
+#define OS_PAGE 4096u /* x86-64's base page: mmap's granule */
+
+void *umfs_os_mmap_aligned(size_t len, size_t align, int prot, int flags, int fd)
+{
+	size_t span = (len + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+	uint8_t *res, *at, *addr;
+	int saved;
+
+	res = OS(mmap)(NULL, span + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	at = (uint8_t *)(((uintptr_t)res + align - 1) & ~(uintptr_t)(align - 1));
+	addr = OS(mmap)(at, len, prot, flags | MAP_FIXED, fd, 0);
+	if (addr == MAP_FAILED) {
+		saved = errno;
+		OS(munmap)(res, span + align);
+		errno = saved;
+		return MAP_FAILED;
+	}
+	if (at > res)
+		OS(munmap)(res, (size_t)(at - res));
+	if (res + span + align > at + span)
+		OS(munmap)(at + span, (size_t)(res + span + align - (at + span)));
+	return addr;
+}
+
 int umfs_os_ftruncate_own(int fd, off_t len)
 {
 	struct rlimit rl, raised;

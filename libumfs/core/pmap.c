@@ -19,6 +19,7 @@
 #include "cpuflush.h"
 #include "os.h"
 #include "procfs.h"
+#include "umfs_frontend.h"
 #include "umfs_tools.h"
 
 #define PMAP_2M (2ull << 20)
@@ -43,34 +44,17 @@ static uint64_t pmap_align(const struct stat *st, uint64_t size)
 	return size >= 2 * PMAP_1G ? PMAP_1G : size >= 2 * PMAP_2M ? PMAP_2M : UMFS_PAGE_SIZE;
 }
 
-/* Maps fd whole at an aligned address inside a reservation of size +
- * align; the reservation's ends are given back. */
+/* Maps fd whole at an aligned address, with MAP_SYNC where the file
+ * system offers it. */
 static void *pmap_aligned(int fd, uint64_t size, uint64_t align, bool *sync)
 {
 	const int prot = PROT_READ | PROT_WRITE;
-	uint64_t span = UMFS_ALIGN_UP(size, UMFS_PAGE_SIZE);
-	uint8_t *res, *at, *addr;
-	int saved;
+	void *addr;
 
-	res = OS(mmap)(NULL, span + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (res == MAP_FAILED)
-		return MAP_FAILED;
-	at = (uint8_t *)UMFS_ALIGN_UP((uintptr_t)res, align);
-	addr = OS(mmap)(at, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, fd, 0);
+	addr = umfs_os_mmap_aligned(size, align, prot, MAP_SHARED_VALIDATE | MAP_SYNC, fd);
 	*sync = addr != MAP_FAILED;
 	if (addr == MAP_FAILED && (errno == EOPNOTSUPP || errno == EINVAL))
-		addr = OS(mmap)(at, size, prot, MAP_SHARED | MAP_FIXED, fd, 0);
-	if (addr == MAP_FAILED) {
-		saved = errno;
-		OS(munmap)(res, span + align);
-		errno = saved;
-		return MAP_FAILED;
-	}
-	if (at > res)
-		OS(munmap)(res, (size_t)(at - res));
-	if (res + span + align > at + span)
-		OS(munmap)(at + span, (size_t)(res + span + align - (at + span)));
+		addr = umfs_os_mmap_aligned(size, align, prot, MAP_SHARED, fd);
 	return addr;
 }
 

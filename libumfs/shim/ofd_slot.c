@@ -211,6 +211,14 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 	return 0;
 }
 
+/* Maps the arena on a 2 MiB boundary: its header and first slots, which
+ * every process that opens a UMFS file touches, share a page table page. */
+static struct arena_hdr *arena_mmap(int fd)
+{
+	return umfs_os_mmap_aligned(ARENA_SIZE, 2u << 20, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_NORESERVE, fd);
+}
+
 /* Maps the arena fd, of size st (known valid: no lock), or under its lock
  * (made, sized, checked or rebuilt): 0 or -errno, *ap the map. */
 static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hdr **ap)
@@ -223,8 +231,7 @@ static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hd
 	/* one made and sized before is only ever rebuilt when its header is
 	 * not valid: such a one is used as it is */
 	if (opened && opened->st_size == (off_t)ARENA_SIZE) {
-		a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			      fd, 0);
+		a = arena_mmap(fd);
 		if (a == MAP_FAILED)
 			return -errno;
 		if (arena_valid(a)) {
@@ -243,7 +250,7 @@ static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hd
 	if (st.st_size < (off_t)ARENA_SIZE &&
 	    (err = umfs_os_ftruncate_own(fd, (off_t)ARENA_SIZE)) < 0)
 		return err;
-	a = SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	a = arena_mmap(fd);
 	if (a == MAP_FAILED)
 		return -errno; /* closing the only descriptor drops the lock */
 	err = arena_check(fd, dfd, a);
