@@ -910,7 +910,9 @@ int umfs_dir_init(struct umfs_fs *fs, uint64_t dir)
  * A page is read only once a hint was stored on it (a load first would
  * fault in the zero page, and the store a copy), and once a process has
  * stored on LOOKUP_HINT_SPREAD pages (a walk of many directories, not a
- * short process's few lookups) the rest are populated with one call.
+ * short process's few lookups) the rest are populated with one call, and
+ * kept from its children: a child starts with no hints, and the parent's
+ * stores after a fork (find -exec, make) do not fault on copy-on-write.
  * A process stores no hint before its LOOKUP_HINT_AFTER-th full lookup:
  * one that looks up a few names (a cat, a compiler pass) would pay a page
  * fault for each hint and never use it.
@@ -961,8 +963,10 @@ static void lookup_hint_put(uint64_t dir, uint32_t hash, uint32_t pos1)
 	}
 	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
 		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
-		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD)
+		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD) {
+			umfs_mem_wipe_on_fork(lookup_hint, sizeof(lookup_hint));
 			umfs_mem_populate(lookup_hint, sizeof(lookup_hint));
+		}
 	}
 	atomic_store_explicit(&lookup_hint[i], pos1, memory_order_relaxed);
 }

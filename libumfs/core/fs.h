@@ -114,6 +114,7 @@ struct umfs_fs {
 	bool vnode_holds_handed;    /* an exec under way hands them on */
 	bool exec_left;             /* counted as left for an exec under way */
 	bool exec_noted;            /* and noted the pool clean for it (umfs_exec_last) */
+	_Atomic uint64_t stripe_pages; /* the lock region's stripe pages this process wrote */
 
 	/* crash consistency */
 	bool relaxed;               /* overwrites in place, without undo */

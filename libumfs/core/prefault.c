@@ -175,8 +175,19 @@ void umfs_pmem_prefault_end(struct umfs_pmem *pm)
 
 void umfs_mem_populate(void *addr, size_t len)
 {
+	uintptr_t from = (uintptr_t)addr & ~(uintptr_t)(UMFS_PAGE_SIZE - 1);
+	uintptr_t to = ((uintptr_t)addr + len + UMFS_PAGE_SIZE - 1) & ~(uintptr_t)(UMFS_PAGE_SIZE - 1);
 	int saved = errno;
 
-	OS(madvise)(addr, len, MADV_POPULATE_WRITE); /* where it fails, the pages fault */
+	/* where it fails, the pages fault */
+	OS(madvise)((void *)from, to - from, MADV_POPULATE_WRITE);
+	errno = saved;
+}
+
+void umfs_mem_wipe_on_fork(void *addr, size_t len)
+{
+	int saved = errno;
+
+	OS(madvise)(addr, len, MADV_WIPEONFORK); /* where it fails, forks copy it */
 	errno = saved;
 }

@@ -19,9 +19,15 @@ void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len);
  * (populated here or by coldio.c); and recording that it is. */
 bool umfs_pmem_present(struct umfs_pmem *pm, uint64_t off, uint64_t len);
 void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len);
-/* Makes this process's memory [addr, addr + len) present for stores in
- * one call (a table of its own it is about to fill): a hint too. */
+/* Makes this process's memory [addr, addr + len), widened to whole pages,
+ * present for stores in one call (a table it is about to fill): a hint
+ * too. */
 void umfs_mem_populate(void *addr, size_t len);
+/* A private anonymous table of this process's, page-aligned, that a
+ * child needs not inherit (hints it may rebuild): a fork gives the child
+ * zeros, and leaves the parent's pages writable instead of copy-on-write,
+ * where each store after every fork would be a page fault. A hint too. */
+void umfs_mem_wipe_on_fork(void *addr, size_t len);
 /* Forgets what was prefaulted (the map goes away). */
 void umfs_pmem_prefault_end(struct umfs_pmem *pm);
 

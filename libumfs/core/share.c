@@ -48,6 +48,7 @@
 #include "locktab.h"
 #include "log.h"
 #include "os.h"
+#include "prefault.h"
 #include "rundir.h"
 #include "ulog.h"
 
@@ -631,6 +632,28 @@ static struct share_stripe *share_stripe(const struct umfs_fs *fs, uint64_t ino)
 	return &fs->share->stripes[ino % SHARE_STRIPES];
 }
 
+/* A process that writes stripes on many pages (a walk that opens and
+ * closes thousands of files: every close takes its inode's stripe) would
+ * fault on each page, as a write fault maps one page, not the 64 KiB a
+ * read maps around it. Once it wrote on SHARE_STRIPE_SPREAD pages, the
+ * rest are made present with one call; a short process writes on one or
+ * two, and pays nothing for the others. */
+#define SHARE_STRIPE_SPREAD 4
+#define SHARE_STRIPES_PER_PAGE (UMFS_PAGE_SIZE / sizeof(struct share_stripe))
+static_assert(SHARE_STRIPES / SHARE_STRIPES_PER_PAGE <= 64, "a bit per page of the stripes");
+
+static void share_stripe_spread(struct umfs_fs *fs, const struct share_stripe *st)
+{
+	size_t i = (size_t)(st - fs->share->stripes);
+	uint64_t bit = 1ull << (i / SHARE_STRIPES_PER_PAGE), was;
+
+	if (atomic_load_explicit(&fs->stripe_pages, memory_order_relaxed) & bit)
+		return;
+	was = atomic_fetch_or_explicit(&fs->stripe_pages, bit, memory_order_relaxed);
+	if (!(was & bit) && __builtin_popcountll(was | bit) == SHARE_STRIPE_SPREAD)
+		umfs_mem_populate(fs->share->stripes, sizeof(fs->share->stripes));
+}
+
 /* A writer died holding the stripe: put its inode back as it was. */
 static void share_stripe_repair(struct umfs_fs *fs, struct share_stripe *st)
 {
@@ -651,6 +674,7 @@ void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino)
 {
 	struct share_stripe *st = share_stripe(fs, ino);
 
+	share_stripe_spread(fs, st);
 	if (umfs_plock_lock(&st->wlock, "an inode lock of the pool") == -EOWNERDEAD)
 		share_stripe_repair(fs, st);
 	if (fs->exec_noted)
