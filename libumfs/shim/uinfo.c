@@ -8,9 +8,11 @@
  * RLIMIT_NOFILE may be unless an administrator raised it; more, read from
  * /proc/sys/fs/nr_open, only for a process whose hard limit is already
  * past that (reading it cost every joining process 9 us). It is reserved,
- * not committed: only the pages of numbers in use are ever touched. It is reserved when the first entry is
- * set: until then every number reads as not UMFS's. Entries point to open file descriptions
- * (ofd.c), shared by dup() as the kernel shares its own. A call takes a
+ * not committed (the default's in the library's BSS, a larger one mapped):
+ * only the pages of numbers in use are ever touched. It is taken when the
+ * first entry is set: until then every number reads as not UMFS's. Entries
+ * point to open file descriptions (ofd.c), shared by dup() as the kernel
+ * shares its own. A call takes a
  * reference for its duration (fd_get), so that a concurrent close() cannot
  * free the description under it; descriptions are type-stable (never given
  * back to malloc), which makes the take-then-check in fd_get safe.
@@ -30,7 +32,14 @@ _Atomic int uinfo_count;
 _Atomic int uinfo_window = -1;
 _Atomic uint64_t uinfo_window_bits;
 
-/* Racing first setters each map a table; one is kept, and the others wait
+/* The table of up to the kernel's default nr_open lies in the library's
+ * large BSS, reserved with its other data at load: its first page (the
+ * numbers 0-511) then shares their page table page, where a mapping of its
+ * own cost every process that opens a UMFS file a page table page and a
+ * fault. Its untouched pages cost nothing, as the mapping's did. */
+UMFS_BSS_LARGE static struct ofd *_Atomic uinfo_default[UINFO_NR_OPEN_DEFAULT];
+
+/* Racing first setters each take a table; one is kept, and the others wait
  * until its size is published (a setter must not find the table absent). */
 static void uinfo_reserve(void)
 {
@@ -57,13 +66,18 @@ static void uinfo_reserve(void)
 	}
 	if (n < 1024)
 		n = 1024;
-	p = SYS(mmap)(NULL, n * sizeof(*uinfo), PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return; /* no UMFS descriptors then: every call passes through */
+	if (n <= UINFO_NR_OPEN_DEFAULT) {
+		p = uinfo_default;
+	} else {
+		p = SYS(mmap)(NULL, n * sizeof(*uinfo), PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return; /* no UMFS descriptors then: every call passes through */
+	}
 	if (!__atomic_compare_exchange_n(&uinfo, &none, p, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
-		SYS(munmap)(p, n * sizeof(*uinfo));
+		if (p != (void *)uinfo_default)
+			SYS(munmap)(p, n * sizeof(*uinfo));
 		while (!__atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE))
 			sched_yield();
 		return;

@@ -133,6 +133,18 @@ print(" ".join(res))
 ' 2>&1) || true
 		check "past 2^20 descriptors: no UMFS file there, a kernel one as without the library" \
 			"dup2 EMFILE F_DUPFD EMFILE /dev/null free kept" "$out"
+		# A process whose hard limit was already past 2^20 at its start
+		# has a table of fs.nr_open's numbers (the default one lies in
+		# the library's BSS, a larger one is mapped): a UMFS file goes
+		# past 2^20 there, and reads as itself.
+		out=$(shim prlimit --nofile=1050000:1050000 python3 -c '
+import os
+fd = os.open("/umfs/past", os.O_RDWR)
+os.dup2(fd, 1048600)
+os.close(fd)
+print(os.pread(1048600, 4, 0).decode(), os.fstat(1048600).st_size)
+' 2>&1) || true
+		check "a hard limit past 2^20 at the start: a UMFS file past 2^20" "kept 4" "$out"
 	else
 		echo "skip descriptors past 2^20: raising the hard RLIMIT_NOFILE needs CAP_SYS_RESOURCE"
 	fi
