@@ -954,19 +954,16 @@ static uint32_t lookup_hint_get(uint64_t dir, uint32_t hash)
 static void lookup_hint_put(uint64_t dir, uint32_t hash, uint32_t pos1)
 {
 	size_t i = lookup_hint_index(dir, hash);
-	uint64_t bit = lookup_hint_page_bit(i), was;
 
 	if (UMFS_UNLIKELY(atomic_load_explicit(&lookup_full, memory_order_relaxed) <
 			  LOOKUP_HINT_AFTER)) {
 		atomic_fetch_add_explicit(&lookup_full, 1, memory_order_relaxed);
 		return;
 	}
-	if (UMFS_UNLIKELY(!(atomic_load_explicit(&lookup_hint_pages, memory_order_relaxed) & bit))) {
-		was = atomic_fetch_or_explicit(&lookup_hint_pages, bit, memory_order_relaxed);
-		if (!(was & bit) && __builtin_popcountll(was | bit) == LOOKUP_HINT_SPREAD) {
-			umfs_mem_wipe_on_fork(lookup_hint, sizeof(lookup_hint));
-			umfs_mem_populate(lookup_hint, sizeof(lookup_hint));
-		}
+	if (UMFS_UNLIKELY(umfs_mem_spread(&lookup_hint_pages, lookup_hint_page_bit(i),
+					  LOOKUP_HINT_SPREAD))) {
+		umfs_mem_wipe_on_fork(lookup_hint, sizeof(lookup_hint));
+		umfs_mem_populate(lookup_hint, sizeof(lookup_hint));
 	}
 	atomic_store_explicit(&lookup_hint[i], pos1, memory_order_relaxed);
 }

@@ -5,6 +5,7 @@
 #ifndef UMFS_CORE_PREFAULT_H
 #define UMFS_CORE_PREFAULT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,20 @@ void umfs_pmem_prefault(struct umfs_pmem *pm, uint64_t off, uint64_t len);
  * (populated here or by coldio.c); and recording that it is. */
 bool umfs_pmem_present(struct umfs_pmem *pm, uint64_t off, uint64_t len);
 void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len);
+/* A table of this process's that a short process touches on a page or
+ * two, and a walk of many names on all of them: *seen has a bit per page
+ * stored on (at most 64 pages). Records bit; true exactly once, for the
+ * store that makes the spread-th page, when the caller populates the rest
+ * with one call rather than fault on each (umfs_mem_populate). */
+static inline bool umfs_mem_spread(_Atomic uint64_t *seen, uint64_t bit, unsigned spread)
+{
+	uint64_t was;
+
+	if (atomic_load_explicit(seen, memory_order_relaxed) & bit)
+		return false;
+	was = atomic_fetch_or_explicit(seen, bit, memory_order_relaxed);
+	return !(was & bit) && (unsigned)__builtin_popcountll(was | bit) == spread;
+}
 /* Makes this process's memory [addr, addr + len), widened to whole pages,
  * present for stores in one call (a table it is about to fill): a hint
  * too. */

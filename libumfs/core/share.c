@@ -645,12 +645,9 @@ static_assert(SHARE_STRIPES / SHARE_STRIPES_PER_PAGE <= 64, "a bit per page of t
 static void share_stripe_spread(struct umfs_fs *fs, const struct share_stripe *st)
 {
 	size_t i = (size_t)(st - fs->share->stripes);
-	uint64_t bit = 1ull << (i / SHARE_STRIPES_PER_PAGE), was;
 
-	if (atomic_load_explicit(&fs->stripe_pages, memory_order_relaxed) & bit)
-		return;
-	was = atomic_fetch_or_explicit(&fs->stripe_pages, bit, memory_order_relaxed);
-	if (!(was & bit) && __builtin_popcountll(was | bit) == SHARE_STRIPE_SPREAD)
+	if (umfs_mem_spread(&fs->stripe_pages, 1ull << (i / SHARE_STRIPES_PER_PAGE),
+			    SHARE_STRIPE_SPREAD))
 		umfs_mem_populate(fs->share->stripes, sizeof(fs->share->stripes));
 }
 
