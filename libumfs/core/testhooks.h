@@ -32,7 +32,8 @@ enum umfs_fault {
 	UMFS_FAULT_TX_NO_SEAL,      /* journal: a batch of records left unfenced */
 	UMFS_FAULT_PAGE_NO_FENCE,   /* page swap: leaf stored with its record */
 	UMFS_FAULT_META_READ_TRUST, /* reads without the metadata lock kept,
-				     * whatever holders came or were in */
+				     * whatever holders came or were in; a
+				     * stat sleeps between walk and inode */
 };
 /* Events the test variant counts (umfs_test_count). */
 enum umfs_test_event {

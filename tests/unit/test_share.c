@@ -1199,7 +1199,9 @@ static void test_page_swap_readers(void **state)
  * checked. Readers in another process of a shared mount, then beside the
  * writer in one process on a private mount. With the count's check taken
  * out (UMFS_FAULT_META_READ_TRUST) readers are handed what half-made
- * changes look like, and the test sees it.
+ * changes look like, and the test sees it: a stat then sleeps between its
+ * walk and the inode, so that the writer frees and reuses that inode in the
+ * first rounds, on a busy machine too, rather than by chance.
  */
 #define RACE_FIXED 24
 #define RACE_SWAPPED 8
