@@ -27,12 +27,20 @@ void umfs_pmem_present_mark(struct umfs_pmem *pm, uint64_t off, uint64_t len);
  * with one call rather than fault on each (umfs_mem_populate). */
 static inline bool umfs_mem_spread(_Atomic uint64_t *seen, uint64_t bit, unsigned spread)
 {
-	uint64_t was;
+	uint64_t was, left;
+	unsigned n = 0;
 
 	if (atomic_load_explicit(seen, memory_order_relaxed) & bit)
 		return false;
 	was = atomic_fetch_or_explicit(seen, bit, memory_order_relaxed);
-	return !(was & bit) && (unsigned)__builtin_popcountll(was | bit) == spread;
+	if (was & bit)
+		return false;
+	/* Counted here: __builtin_popcountll calls libgcc's __popcountdi2
+	 * (x86-64's baseline has no popcnt), a page of code of its own that
+	 * every short process would fault in at its first close. */
+	for (left = was | bit; left && n <= spread; n++)
+		left &= left - 1;
+	return n == spread;
 }
 /* Makes this process's memory [addr, addr + len), widened to whole pages,
  * present for stores in one call (a table it is about to fill): a hint

@@ -1351,6 +1351,36 @@ static void stat_race(bool in_child, bool trust)
 	munmap(r, sizeof(*r));
 }
 
+/* The spread test the stripes and the lookup hints share: true exactly
+ * once, at the spread-th distinct page stored on, never for a page seen
+ * before; against a model that counts the distinct pages. */
+static void test_mem_spread(void **state)
+{
+	static const unsigned spreads[] = { 1, 2, 4, 8, 63, 64 };
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(spreads) / sizeof(spreads[0]); s++) {
+		for (int trial = 0; trial < 50; trial++) {
+			_Atomic uint64_t seen = 0;
+			bool model[64] = { false };
+			unsigned distinct = 0, hits = 0;
+
+			for (int i = 0; i < 400; i++) {
+				unsigned page = (unsigned)rand_r(&seed) % 64;
+				bool got = umfs_mem_spread(&seen, 1ull << page, spreads[s]);
+				bool fresh = !model[page];
+
+				model[page] = true;
+				distinct += fresh;
+				assert_int_equal(got, fresh && distinct == spreads[s]);
+				hits += got;
+			}
+			assert_int_equal(hits, distinct >= spreads[s]);
+		}
+	}
+}
+
 static void test_stat_readers_processes(void **state)
 {
 	(void)state;
@@ -1731,6 +1761,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_rundir_planted, teardown),
 		cmocka_unit_test(test_names_without_printf),
 		cmocka_unit_test_teardown(test_page_swap_readers, teardown),
+		cmocka_unit_test(test_mem_spread),
 		cmocka_unit_test_teardown(test_stat_readers_processes, teardown),
 		cmocka_unit_test_teardown(test_stat_readers_threads, teardown),
 		cmocka_unit_test_teardown(test_stat_readers_unchecked, teardown),
