@@ -225,10 +225,17 @@ static void fork_child_calls_bind(void)
 	(void)SYS(open);
 	(void)SYS(fstat);
 	(void)SYS(pread);
+	/* a child's chdir before its exec (find -exec, xargs), and execvp's
+	 * search of PATH */
+	(void)SYS(fchdir);
+	(void)SYS(chdir);
+	(void)SYS(stat);
+	(void)SYS(access);
 	__asm__("" : "+r"(n), "+r"(none), "+r"(empty));
 	memset(buf, 0, n);
 	sink = memmem(buf, n, buf, n);
 	sink = strcpy(buf, empty);
+	sink = strchr(empty, (int)n);
 	(void)sink;
 	snprintf(none, 0, "%zu", n);
 }
