@@ -102,27 +102,34 @@ rmdir "$mnt/dir"
 check "rmdir through FUSE, listed by the library" "clog hold log" \
 	"$($T env LD_PRELOAD="$SHIM_LIB" ls /umfs | tr '\n' ' ' | sed 's/ $//')"
 # flock is one table for both sides: a library process and a FUSE client
-# see each other's locks, and a holder killed with SIGKILL releases them
+# see each other's locks, and a holder killed with SIGKILL releases them.
+# Each holder says when it holds (a file it makes under the lock), so that
+# the checks meet a held lock on a loaded machine too.
+held() { # held FILE: until the holder made FILE, at most 10 s
+	for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
 : >"$mnt/lk"
-$T env LD_PRELOAD="$SHIM_LIB" flock -x /umfs/lk sleep 1.5 &
+$T env LD_PRELOAD="$SHIM_LIB" flock -x /umfs/lk sh -c ': >"$1"; sleep 3' sh "$work/held1" &
 p=$!
-sleep 0.5
+held "$work/held1"
 check "flock held by the library, seen through FUSE" "busy" \
 	"$(flock -n -x "$mnt/lk" true && echo free || echo busy)"
 check "flock through FUSE waits for the library's holder" "got it" \
 	"$(timeout 10 flock -x "$mnt/lk" echo got it)"
 wait $p || true
-flock -x "$mnt/lk" sleep 1.5 &
+flock -x "$mnt/lk" sh -c ': >"$1"; sleep 3' sh "$work/held2" &
 p=$!
-sleep 0.5
+held "$work/held2"
 check "flock held through FUSE, seen by the library" "busy" \
 	"$($T env LD_PRELOAD="$SHIM_LIB" bash -c 'flock -n -x /umfs/lk true && echo free || echo busy')"
 check "the library waits for the FUSE client's flock" "got it" \
 	"$($T env LD_PRELOAD="$SHIM_LIB" timeout 10 flock -x /umfs/lk echo got it)"
 wait $p || true
-env LD_PRELOAD="$SHIM_LIB" flock -o -x /umfs/lk sleep 60 & # -o: sleep holds nothing
+# -o: the command holds nothing; the shell it runs says the lock is held
+env LD_PRELOAD="$SHIM_LIB" flock -o -x /umfs/lk sh -c ': >"$1"; exec sleep 60' sh "$work/held3" &
 p=$!
-sleep 0.5
+held "$work/held3"
 pkill -9 -P "$p" 2>/dev/null || true
 kill -9 "$p" 2>/dev/null || true # gone already when its child was
 wait $p 2>/dev/null || true

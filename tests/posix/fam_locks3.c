@@ -203,6 +203,27 @@ static void t_fork(void)
 
 /* ------------------------------------------------------------------ */
 
+/* Until pid sleeps (state S in /proc), for at most 10 s: after its last
+ * step before a wait, that is the wait, on a loaded machine too. */
+static void sleeping(pid_t pid)
+{
+	char path[64], buf[256], *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		s = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+		if (s && s[1] == ' ' && s[2] == 'S')
+			return;
+		usleep(10000);
+	}
+}
+
 static void t_deadlock(void)
 {
 	int fd = fresh(), p[2], q[2];
@@ -225,7 +246,8 @@ static void t_deadlock(void)
 		_exit(r == 0 ? 0 : 3);
 	}
 	read(p[0], &c, 1);
-	usleep(300000); /* the child is waiting */
+	sleeping(pid); /* the child is waiting */
+	usleep(50000);
 	alarm(10);
 	R("locks3/dl-cycle", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1));
 	R("locks3/dl-nonblocking", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1));

@@ -195,7 +195,8 @@ static void test_zombie_holder(void **state)
 
 	(void)state;
 	kill(pid, SIGKILL);
-	usleep(100000);
+	/* until it is a zombie, left unreaped */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &(siginfo_t){ 0 }, WEXITED | WNOWAIT), 0);
 	assert_int_equal(umfs_plock_trylock(l, "test lock"), -EOWNERDEAD);
 	umfs_plock_unlock(l);
 	waitpid(pid, NULL, 0);
