@@ -225,8 +225,8 @@ static void fork_child_calls_bind(void)
 	(void)SYS(open);
 	(void)SYS(fstat);
 	(void)SYS(pread);
-	/* a child's chdir before its exec (find -exec, xargs), and execvp's
-	 * search of PATH */
+	/* a child's chdir before its exec (find -exec), and execvp's search
+	 * of PATH (xargs) */
 	(void)SYS(fchdir);
 	(void)SYS(chdir);
 	(void)SYS(stat);

@@ -1360,7 +1360,7 @@ static void test_mem_spread(void **state)
 	unsigned seed = 7;
 
 	(void)state;
-	for (size_t s = 0; s < sizeof(spreads) / sizeof(spreads[0]); s++) {
+	for (size_t s = 0; s < UMFS_ARRAY_SIZE(spreads); s++) {
 		for (int trial = 0; trial < 50; trial++) {
 			_Atomic uint64_t seen = 0;
 			bool model[64] = { false };
