@@ -29,10 +29,12 @@
  *    populated alone and mapped from then on;
  *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
  *    write warms its chunk at once: populating it is one page, cheaper
- *    than a few system calls; so does a read of COLD_COPY_UNIT or more of
- *    the chunk, whose copy from the mapping beats the kernel's copy to
- *    user memory by more than that (1 GiB in 1 MiB reads: 47-49 ms of
- *    CPU against 57-60);
+ *    than a few system calls. Reads count as on 4 KiB pages: the first
+ *    touch of each 4 KiB of a populated 2 MiB page still costs the
+ *    hypervisor's translation, so a single pass through the mapping
+ *    costs more than the kernel's copy (1 GiB in 1 MiB reads: 58-65 ms
+ *    of CPU against 52-53), and only later passes gain (33-38 ms
+ *    against 40-47);
  *  - pages known present (prefault.c populated them, as a strict
  *    overwrite's undo copy does) use the mapping whatever their chunk's
  *    state. On 4 KiB pages populating a page alone costs far more than a
@@ -92,10 +94,9 @@
  * costs more than its system call (reads: about 0.55 ms per 2 MiB against
  * 0.19 ms through a warm mapping), so a process that comes back to a
  * chunk again and again in large calls maps it as one that does in small
- * calls does. On 4 KiB pages any stream in calls of 64 KiB or more counts
- * 256 per pass over a chunk: a single pass (dd, cp, cat) never maps it, a
- * fourth pass does (on 2 MiB pages such a read maps it at once,
- * chunk_path). */
+ * calls does. Any stream in calls of 64 KiB or more counts 256 per pass
+ * over a chunk: a single pass (dd, cp, cat) never maps it, a fourth pass
+ * does. */
 #define COLD_COPY_UNIT (64u << 10)
 /* A strict overwrite loads its page's old bytes through the mapping (the
  * undo record), so a cold page is populated alone: 11-25 us with its first
@@ -286,14 +287,12 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 /* How chunk i is reached for a read or write of len bytes, part of them
  * in the chunk: a copy through the kernel counts COLD_COPY (a read or an
  * overwrite, that per COLD_COPY_UNIT of part; a write of fresh pages on
- * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write, and a read of
- * COLD_COPY_UNIT or more of the chunk, populate it at once. */
+ * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write populates it at
+ * once. */
 static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
 				  size_t len, uint64_t part)
 {
 	if (how != MEDIA_READ && fs->cold->huge && len <= COLD_SMALL_WRITE)
-		return chunk_charge(fs, i, how, COLD_WARM_AT);
-	if (how == MEDIA_READ && fs->cold->huge && part >= COLD_COPY_UNIT)
 		return chunk_charge(fs, i, how, COLD_WARM_AT);
 	if (how == MEDIA_FRESH)
 		return chunk_charge(fs, i, how, fs->cold->huge ? COLD_COPY : COLD_FRESH);

@@ -9,7 +9,8 @@
 # holes, fill holes below EOF and end mid-page; small ones make a chunk
 # warm. Bad buffers get EFAULT or a short transfer, as on tmpfs, whichever
 # path the read takes. The same steps again with the pool on 2 MiB pages (a
-# tmpfs mounted huge=always, where writes map their chunk at once), and
+# tmpfs mounted huge=always, where small writes map their chunk at once
+# and a stream of reads stays on the descriptor as on 4 KiB pages), and
 # under an RLIMIT_FSIZE below the pool offsets, set before the process
 # starts and by the process itself: the kernel must never see a write to
 # the pool file past it. Then the page faults of a new process reading or writing
@@ -107,6 +108,28 @@ for i, l in enumerate(lines):
         break
 ' 2>&1)
 	check "the pool is mapped on a 2 MiB boundary, with 2 MiB pages" "True True" "$got"
+	# a stream in 1 MiB reads: one pass maps none of a file written in
+	# one stream, the fourth maps its chunks (MiB of the pool mapped with
+	# 2 MiB pages; the chunks at either end hold less of the file, and
+	# count less)
+	UMFS_POOL=$hmnt/pool shim "$SHIM_BIGIO" write /umfs/seq 0 $((16 * M)) $M 12
+	got=$(UMFS_POOL=$hmnt/pool shim python3 -c '
+import os
+def mapped():
+    lines = open("/proc/self/smaps").read().split("\n")
+    i = next(i for i, l in enumerate(lines) if l.endswith("'"$hmnt/pool"'"))
+    return next(int(x.split()[1]) for x in lines[i:] if x.startswith("ShmemPmdMapped:")) >> 10
+fd = os.open("/umfs/seq", os.O_RDONLY)
+size, seen = os.fstat(fd).st_size, [mapped()]
+for p in range(4):
+    off = 0
+    while off < size:
+        off += len(os.pread(fd, 1 << 20, off))
+    seen.append(mapped())
+print(seen[1] - seen[0] <= 2, seen[4] - seen[0] >= (size >> 20) - 4, seen)
+' 2>&1)
+	check "one pass of 1 MiB reads stays on the descriptor, a fourth maps the file" \
+		"True True" "${got% \[*}"
 	UMFS_POOL=$hmnt/pool shim "$SHIM_BIGIO" write /umfs/app 0 $((16 * M)) 4096 11
 	"$SHIM_BIGIO" write "$ref/app" 0 $((16 * M)) 4096 11
 	check "a 4 KiB-write append on 2 MiB pages reads back" \

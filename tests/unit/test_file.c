@@ -851,7 +851,7 @@ static void append_orders_data_before_size(void **state)
  * holding one file of ref's len bytes, remounted so that nothing of it is
  * mapped: the file's inode. */
 static uint64_t cold_file_make(struct test_pool *tp, const char *name, uint8_t *ref, size_t len,
-			       uint64_t seed)
+			       uint64_t seed, long page)
 {
 	struct stat st;
 	struct statfs sf;
@@ -859,9 +859,9 @@ static uint64_t cold_file_make(struct test_pool *tp, const char *name, uint8_t *
 
 	assert_int_equal(test_pool_make(tp, name, 32 << 20, 0), 0);
 	if (statfs(tp->path, &sf) || sf.f_type != TMPFS_MAGIC || stat(tp->path, &st) ||
-	    st.st_blksize != PGSZ || !tp->fs->cold) {
+	    st.st_blksize != page || !tp->fs->cold) {
 		pool_teardown(NULL);
-		skip(); /* the rules are for pool files on 4 KiB pages */
+		skip(); /* the rules are for pool files on pages of that size */
 	}
 	ino = test_inode_make(tp->fs, S_IFREG | 0644);
 	test_fill(ref, len, seed);
@@ -893,7 +893,7 @@ static void strict_overwrites_populate_their_chunk(void **state)
 	unsigned before = 0;
 
 	setenv("UMFS_CONSISTENCY", "strict", 1);
-	ino = cold_file_make(tp, "fcold", ref, sizeof(ref), 21);
+	ino = cold_file_make(tp, "fcold", ref, sizeof(ref), 21, PGSZ);
 	tp->fs->page_swap = false; /* the rule is the undo copy's */
 
 	/* the file pages that lie in the pool chunk of file page 600 */
@@ -984,22 +984,63 @@ static void chunk_counters_off(void)
 	umfs_os.pwrite = real_pwrite;
 }
 
-/* On 4 KiB pages a process reading a file in large calls, or overwriting
- * it in place (relaxed), moves the bytes of chunks it has not mapped
- * through the pool's descriptor: one pass, or three, maps nothing (a
- * stream such as cp or dd), and a process that keeps coming back to the
- * same chunks maps each once, by the fourth pass, then moves their bytes
- * with no system call. The bytes are the file's throughout. */
-static void large_calls_map_chunks(bool overwrite)
+/* A tmpfs mounted huge=always for a test's pool (root only). */
+static char huge_dir[] = "/tmp/umfs-test-huge-XXXXXX";
+static bool huge_mounted;
+
+static int huge_teardown(void **state)
+{
+	pool_teardown(state);
+	if (huge_mounted)
+		umount(huge_dir);
+	huge_mounted = false;
+	rmdir(huge_dir);
+	return 0;
+}
+
+/* cold_file_make in a pool on 2 MiB pages, or a skip where none can be had. */
+static uint64_t cold_file_make_huge(struct test_pool *tp, const char *name, uint8_t *ref,
+				    size_t len, uint64_t seed)
+{
+	const char *was = getenv("UMFS_TEST_DIR");
+	char *saved = was ? strdup(was) : NULL;
+	uint64_t ino;
+
+	if (!mkdtemp(huge_dir))
+		skip();
+	if (mount("umfs-test", huge_dir, "tmpfs", 0, "huge=always,size=40m,mode=700"))
+		skip(); /* not root */
+	huge_mounted = true;
+	setenv("UMFS_TEST_DIR", huge_dir, 1);
+	ino = cold_file_make(tp, name, ref, len, seed, HUGE);
+	if (saved)
+		setenv("UMFS_TEST_DIR", saved, 1);
+	else
+		unsetenv("UMFS_TEST_DIR");
+	free(saved);
+	return ino;
+}
+
+/* A process reading a file in large calls, or overwriting it in place
+ * (relaxed), moves the bytes of chunks it has not mapped through the
+ * pool's descriptor: one pass, or three, maps nothing (a stream such as
+ * cp or dd), and a process that keeps coming back to the same chunks maps
+ * each once, by the fourth pass, then moves their bytes with no system
+ * call. On 2 MiB pages too: mapping a chunk there is one translation, but
+ * the first touch of each 4 KiB of it still costs. The bytes are the
+ * file's throughout. */
+static void large_calls_map_chunks(bool overwrite, bool huge)
 {
 	struct test_pool *tp = &the_pool;
 	static uint8_t ref[8 * MIB], out[8 * MIB];
+	const char *name = overwrite ? "fover" : "fread";
 	uint64_t ino, in_chunk[64] = { 0 };
 	unsigned big = 0, pass;
 
 	if (overwrite)
 		setenv("UMFS_CONSISTENCY", "relaxed", 1);
-	ino = cold_file_make(tp, overwrite ? "fover" : "fread", ref, sizeof(ref), 33);
+	ino = huge ? cold_file_make_huge(tp, name, ref, sizeof(ref), 33)
+		   : cold_file_make(tp, name, ref, sizeof(ref), 33, PGSZ);
 	for (uint64_t pg = 0; pg < sizeof(ref) / PGSZ; pg++)
 		in_chunk[umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE] += PGSZ;
 	for (unsigned i = 0; i < 64; i++)
@@ -1037,107 +1078,17 @@ static void large_calls_map_chunks(bool overwrite)
 
 static void large_reads_map_chunks_they_come_back_to(void **state)
 {
-	large_calls_map_chunks(false);
+	large_calls_map_chunks(false, false);
 }
 
 static void large_overwrites_map_chunks_they_come_back_to(void **state)
 {
-	large_calls_map_chunks(true);
+	large_calls_map_chunks(true, false);
 }
 
-/* A tmpfs mounted huge=always for a test's pool (root only). */
-static char huge_dir[] = "/tmp/umfs-test-huge-XXXXXX";
-static bool huge_mounted;
-
-static int huge_teardown(void **state)
+static void large_reads_on_huge_pages_map_chunks_they_come_back_to(void **state)
 {
-	pool_teardown(state);
-	if (huge_mounted)
-		umount(huge_dir);
-	huge_mounted = false;
-	rmdir(huge_dir);
-	return 0;
-}
-
-/* On 2 MiB pages a read that moves 64 KiB or more of a chunk populates
- * the chunk at once (one translation: cheaper than the kernel's copy of
- * those bytes to user memory), and moves its bytes with no system call;
- * smaller reads still count towards it, through the pool's descriptor.
- * The bytes are the file's throughout. */
-static void large_reads_map_huge_chunks_at_once(void **state)
-{
-	struct test_pool *tp = &the_pool;
-	static uint8_t ref[8 * MIB], out[8 * MIB];
-	const char *was = getenv("UMFS_TEST_DIR");
-	char *saved = was ? strdup(was) : NULL;
-	uint64_t ino, big_parts[16], nbig = 0, small_parts = 0;
-	struct stat st;
-	int made;
-
-	if (!mkdtemp(huge_dir))
-		skip();
-	if (mount("umfs-test", huge_dir, "tmpfs", 0, "huge=always,size=40m,mode=700"))
-		skip(); /* not root */
-	huge_mounted = true;
-	setenv("UMFS_TEST_DIR", huge_dir, 1);
-	made = test_pool_make(tp, "fhuge", 32 << 20, 0);
-	if (saved)
-		setenv("UMFS_TEST_DIR", saved, 1);
-	else
-		unsetenv("UMFS_TEST_DIR");
-	free(saved);
-	assert_int_equal(made, 0);
-	if (stat(tp->path, &st) || st.st_blksize < HUGE || !tp->fs->cold)
-		skip(); /* the kernel gave this tmpfs no 2 MiB pages */
-	ino = test_inode_make(tp->fs, S_IFREG | 0644);
-	test_fill(ref, sizeof(ref), 55);
-	write_all(tp->fs, ino, ref, sizeof(ref), 0);
-	assert_int_equal(test_pool_remount(tp), 0); /* nothing mapped any more */
-	/* each 1 MiB read's part in each chunk: 64 KiB or more, or less */
-	for (uint64_t off = 0; off < sizeof(ref); off += MIB) {
-		uint64_t part[64] = { 0 };
-
-		for (uint64_t pg = off / PGSZ; pg < (off + MIB) / PGSZ; pg++)
-			part[umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE] += PGSZ;
-		for (unsigned c = 0; c < 64; c++) {
-			bool seen = false;
-
-			if (!part[c])
-				continue;
-			for (uint64_t i = 0; i < nbig; i++)
-				seen |= big_parts[i] == c;
-			if (part[c] < 64 * 1024)
-				small_parts++;
-			else if (!seen && nbig < 16)
-				big_parts[nbig++] = c;
-		}
-	}
-	assert_true(nbig >= 3);
-
-	chunk_counters_on(MADV_POPULATE_READ);
-	/* 4 KiB reads, 16 in each MiB: through the kernel, nothing mapped */
-	for (uint64_t off = 0; off < sizeof(ref); off += 64 * 1024)
-		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, PGSZ, off), (ssize_t)PGSZ);
-	assert_int_equal(chunk_populates, 0);
-	assert_int_equal(pool_copies, sizeof(ref) / (64 * 1024));
-	/* 1 MiB reads: each chunk such a read moves 64 KiB or more of is
-	 * populated by the first one, and only the small parts take a call */
-	pool_copies = 0;
-	memset(out, 0, sizeof(out));
-	for (uint64_t off = 0; off < sizeof(out); off += MIB)
-		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, MIB, off), (ssize_t)MIB);
-	chunk_counters_off();
-	assert_int_equal(chunk_populates, nbig);
-	for (uint64_t i = 0; i < nbig; i++) {
-		bool populated = false;
-
-		for (unsigned j = 0; j < chunk_populates; j++)
-			populated |= chunks_populated[j] ==
-				     (uintptr_t)(tp->fs->base + big_parts[i] * HUGE);
-		assert_true(populated);
-	}
-	assert_true(pool_copies <= small_parts);
-	assert_memory_equal(out, ref, sizeof(out));
+	large_calls_map_chunks(false, true);
 }
 
 /* Free pages of the pool, as statfs counts them. */
@@ -1303,7 +1254,8 @@ int main(void)
 		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, pool_teardown),
 		cmocka_unit_test_teardown(large_reads_map_chunks_they_come_back_to, pool_teardown),
 		cmocka_unit_test_teardown(large_overwrites_map_chunks_they_come_back_to, pool_teardown),
-		cmocka_unit_test_teardown(large_reads_map_huge_chunks_at_once, huge_teardown),
+		cmocka_unit_test_teardown(large_reads_on_huge_pages_map_chunks_they_come_back_to,
+					  huge_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swaps_match_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swap_fallbacks, pool_teardown),
