@@ -29,12 +29,11 @@
  *    populated alone and mapped from then on;
  *  - on a pool the kernel maps with 2 MiB pages (st_blksize), a small
  *    write warms its chunk at once: populating it is one page, cheaper
- *    than a few system calls. Reads count as on 4 KiB pages: the first
- *    touch of each 4 KiB of a populated 2 MiB page still costs the
- *    hypervisor's translation, so a single pass through the mapping
- *    costs more than the kernel's copy (1 GiB in 1 MiB reads: 58-65 ms
- *    of CPU against 52-53), and only later passes gain (33-38 ms
- *    against 40-47);
+ *    than a few system calls; so does a read that moves COLD_COPY_UNIT
+ *    or more of the chunk in a run shorter than COLD_LARGE_READ. Longer
+ *    runs count as on 4 KiB pages: the first touch of each 4 KiB of a
+ *    2 MiB page just mapped still costs (about 20 us a chunk), which
+ *    the kernel's copy saves where a few calls cover a chunk;
  *  - pages known present (prefault.c populated them, as a strict
  *    overwrite's undo copy does) use the mapping whatever their chunk's
  *    state. On 4 KiB pages populating a page alone costs far more than a
@@ -94,9 +93,10 @@
  * costs more than its system call (reads: about 0.55 ms per 2 MiB against
  * 0.19 ms through a warm mapping), so a process that comes back to a
  * chunk again and again in large calls maps it as one that does in small
- * calls does. Any stream in calls of 64 KiB or more counts 256 per pass
- * over a chunk: a single pass (dd, cp, cat) never maps it, a fourth pass
- * does. */
+ * calls does. On 4 KiB pages any stream in calls of 64 KiB or more
+ * counts 256 per pass over a chunk: a single pass (dd, cp, cat) never
+ * maps it, a fourth pass does (on 2 MiB pages, calls under
+ * COLD_LARGE_READ map it at once, chunk_path). */
 #define COLD_COPY_UNIT (64u << 10)
 /* A strict overwrite loads its page's old bytes through the mapping (the
  * undo record), so a cold page is populated alone: 11-25 us with its first
@@ -111,6 +111,13 @@ static_assert(COLD_WARM_AT < COLD_READ_WARM, "the counter must stay below the wa
  * this size populates its chunk at once, a larger one counts as a copy,
  * the system call being small beside its copy. */
 #define COLD_SMALL_WRITE (64u << 10)
+/* On 2 MiB pages a read of a run this long or longer counts as a copy:
+ * the kernel's copy pays a system call per run (about 1.7 us more than
+ * a copy from the mapping), the mapping about 20 us per chunk at its
+ * first touch. A new process reading 1 GiB, CPU time, through the
+ * mapping against the kernel, by call size: 128 KiB 48 / 62 ms, 256 KiB
+ * 49 / 53, 512 KiB 64 / 57, 1 MiB 55 / 49, 2 MiB 74 / 59 (docs/design.md). */
+#define COLD_LARGE_READ (512u << 10)
 
 enum media_access { MEDIA_READ, MEDIA_OVERWRITE, MEDIA_FRESH };
 /* How a chunk is reached for an access (media_span). */
@@ -287,12 +294,15 @@ static enum media_path chunk_charge(struct umfs_fs *fs, uint64_t i, enum media_a
 /* How chunk i is reached for a read or write of len bytes, part of them
  * in the chunk: a copy through the kernel counts COLD_COPY (a read or an
  * overwrite, that per COLD_COPY_UNIT of part; a write of fresh pages on
- * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write populates it at
- * once. */
+ * 4 KiB pages, COLD_FRESH); on 2 MiB pages a small write, and a read
+ * that moves COLD_COPY_UNIT or more of the chunk in a run shorter than
+ * COLD_LARGE_READ, populate it at once. */
 static enum media_path chunk_path(struct umfs_fs *fs, uint64_t i, enum media_access how,
 				  size_t len, uint64_t part)
 {
 	if (how != MEDIA_READ && fs->cold->huge && len <= COLD_SMALL_WRITE)
+		return chunk_charge(fs, i, how, COLD_WARM_AT);
+	if (how == MEDIA_READ && fs->cold->huge && part >= COLD_COPY_UNIT && len < COLD_LARGE_READ)
 		return chunk_charge(fs, i, how, COLD_WARM_AT);
 	if (how == MEDIA_FRESH)
 		return chunk_charge(fs, i, how, fs->cold->huge ? COLD_COPY : COLD_FRESH);

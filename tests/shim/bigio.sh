@@ -10,7 +10,8 @@
 # warm. Bad buffers get EFAULT or a short transfer, as on tmpfs, whichever
 # path the read takes. The same steps again with the pool on 2 MiB pages (a
 # tmpfs mounted huge=always, where small writes map their chunk at once
-# and a stream of reads stays on the descriptor as on 4 KiB pages), and
+# and a stream of reads of 512 KiB or more stays on the descriptor as on
+# 4 KiB pages), and
 # under an RLIMIT_FSIZE below the pool offsets, set before the process
 # starts and by the process itself: the kernel must never see a write to
 # the pool file past it. Then the page faults of a new process reading or writing

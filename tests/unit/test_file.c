@@ -985,40 +985,44 @@ static void chunk_counters_off(void)
 }
 
 /* A tmpfs mounted huge=always for a test's pool (root only). */
-static char huge_dir[] = "/tmp/umfs-test-huge-XXXXXX";
+#define HUGE_DIR_TEMPLATE "/tmp/umfs-test-huge-XXXXXX"
+static char huge_dir[sizeof(HUGE_DIR_TEMPLATE)];
 static bool huge_mounted;
+static char *huge_saved_test_dir; /* UMFS_TEST_DIR before, or NULL */
 
 static int huge_teardown(void **state)
 {
 	pool_teardown(state);
-	if (huge_mounted)
+	if (huge_mounted) {
+		if (huge_saved_test_dir)
+			setenv("UMFS_TEST_DIR", huge_saved_test_dir, 1);
+		else
+			unsetenv("UMFS_TEST_DIR");
+		free(huge_saved_test_dir);
+		huge_saved_test_dir = NULL;
 		umount(huge_dir);
+	}
 	huge_mounted = false;
 	rmdir(huge_dir);
 	return 0;
 }
 
-/* cold_file_make in a pool on 2 MiB pages, or a skip where none can be had. */
+/* cold_file_make in a pool on 2 MiB pages, or a skip where none can be
+ * had; the teardown puts UMFS_TEST_DIR back, a skip being a long jump. */
 static uint64_t cold_file_make_huge(struct test_pool *tp, const char *name, uint8_t *ref,
 				    size_t len, uint64_t seed)
 {
 	const char *was = getenv("UMFS_TEST_DIR");
-	char *saved = was ? strdup(was) : NULL;
-	uint64_t ino;
 
+	memcpy(huge_dir, HUGE_DIR_TEMPLATE, sizeof(huge_dir)); /* a test before took the last */
 	if (!mkdtemp(huge_dir))
 		skip();
 	if (mount("umfs-test", huge_dir, "tmpfs", 0, "huge=always,size=40m,mode=700"))
 		skip(); /* not root */
 	huge_mounted = true;
+	huge_saved_test_dir = was ? strdup(was) : NULL;
 	setenv("UMFS_TEST_DIR", huge_dir, 1);
-	ino = cold_file_make(tp, name, ref, len, seed, HUGE);
-	if (saved)
-		setenv("UMFS_TEST_DIR", saved, 1);
-	else
-		unsetenv("UMFS_TEST_DIR");
-	free(saved);
-	return ino;
+	return cold_file_make(tp, name, ref, len, seed, HUGE);
 }
 
 /* A process reading a file in large calls, or overwriting it in place
@@ -1026,9 +1030,9 @@ static uint64_t cold_file_make_huge(struct test_pool *tp, const char *name, uint
  * pool's descriptor: one pass, or three, maps nothing (a stream such as
  * cp or dd), and a process that keeps coming back to the same chunks maps
  * each once, by the fourth pass, then moves their bytes with no system
- * call. On 2 MiB pages too: mapping a chunk there is one translation, but
- * the first touch of each 4 KiB of it still costs. The bytes are the
- * file's throughout. */
+ * call. On 2 MiB pages too, for calls of 512 KiB or more: mapping a chunk
+ * there is one translation, but the first touch of each 4 KiB of it
+ * still costs. The bytes are the file's throughout. */
 static void large_calls_map_chunks(bool overwrite, bool huge)
 {
 	struct test_pool *tp = &the_pool;
@@ -1089,6 +1093,66 @@ static void large_overwrites_map_chunks_they_come_back_to(void **state)
 static void large_reads_on_huge_pages_map_chunks_they_come_back_to(void **state)
 {
 	large_calls_map_chunks(false, true);
+}
+
+/* On 2 MiB pages a read that moves 64 KiB or more of a chunk in a run
+ * shorter than 512 KiB populates the chunk at once (one translation:
+ * cheaper than the kernel's copies of a chunk in such calls), and moves
+ * its bytes with no system call; smaller reads still count towards it,
+ * through the pool's descriptor. The bytes are the file's throughout. */
+static void mid_reads_map_huge_chunks_at_once(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t ref[8 * MIB], out[8 * MIB];
+	const uint64_t call = 256 * 1024;
+	uint64_t ino, big_parts[64], nbig = 0, small_parts = 0;
+
+	ino = cold_file_make_huge(tp, "fmid", ref, sizeof(ref), 55);
+	/* each call's part in each chunk: 64 KiB or more, or less */
+	for (uint64_t off = 0; off < sizeof(ref); off += call) {
+		uint64_t part[64] = { 0 };
+
+		for (uint64_t pg = off / PGSZ; pg < (off + call) / PGSZ; pg++)
+			part[umfs_pt_offset(tp->fs, umfs_inode(tp->fs, ino), pg, NULL) / HUGE] += PGSZ;
+		for (unsigned c = 0; c < 64; c++) {
+			bool seen = false;
+
+			if (!part[c])
+				continue;
+			for (uint64_t i = 0; i < nbig; i++)
+				seen |= big_parts[i] == c;
+			if (part[c] < 64 * 1024)
+				small_parts++;
+			else if (!seen)
+				big_parts[nbig++] = c;
+		}
+	}
+	assert_true(nbig >= 3);
+
+	chunk_counters_on(MADV_POPULATE_READ);
+	/* 4 KiB reads, 16 in each MiB: through the kernel, nothing mapped */
+	for (uint64_t off = 0; off < sizeof(ref); off += 64 * 1024)
+		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, PGSZ, off), (ssize_t)PGSZ);
+	assert_int_equal(chunk_populates, 0);
+	assert_int_equal(pool_copies, sizeof(ref) / (64 * 1024));
+	/* 256 KiB reads: each chunk such a read moves 64 KiB or more of is
+	 * populated by the first one, and only the small parts take a call */
+	pool_copies = 0;
+	memset(out, 0, sizeof(out));
+	for (uint64_t off = 0; off < sizeof(out); off += call)
+		assert_int_equal(umfs_file_read(tp->fs, ino, out + off, call, off), (ssize_t)call);
+	chunk_counters_off();
+	assert_int_equal(chunk_populates, nbig);
+	for (uint64_t i = 0; i < nbig; i++) {
+		bool populated = false;
+
+		for (unsigned j = 0; j < chunk_populates; j++)
+			populated |= chunks_populated[j] ==
+				     (uintptr_t)(tp->fs->base + big_parts[i] * HUGE);
+		assert_true(populated);
+	}
+	assert_true(pool_copies <= small_parts);
+	assert_memory_equal(out, ref, sizeof(out));
 }
 
 /* Free pages of the pool, as statfs counts them. */
@@ -1256,6 +1320,7 @@ int main(void)
 		cmocka_unit_test_teardown(large_overwrites_map_chunks_they_come_back_to, pool_teardown),
 		cmocka_unit_test_teardown(large_reads_on_huge_pages_map_chunks_they_come_back_to,
 					  huge_teardown),
+		cmocka_unit_test_teardown(mid_reads_map_huge_chunks_at_once, huge_teardown),
 		cmocka_unit_test_teardown(random_against_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swaps_match_reference, pool_teardown),
 		cmocka_unit_test_teardown(page_swap_fallbacks, pool_teardown),
