@@ -96,7 +96,7 @@
  * chunk again and again in large calls maps it as one that does in small
  * calls does. On 4 KiB pages any stream in calls of 64 KiB or more
  * counts 256 per pass over a chunk: a single pass (dd, cp, cat) never
- * maps it, a fourth pass does (on 2 MiB pages, calls under
+ * maps it, a fourth pass does (on 2 MiB pages, runs under
  * COLD_LARGE_READ map it at once, chunk_path). */
 #define COLD_COPY_UNIT (64u << 10)
 /* A strict overwrite loads its page's old bytes through the mapping (the

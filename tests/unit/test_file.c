@@ -977,17 +977,9 @@ static void chunk_counters_on(int advice)
 	chunk_populates = pool_copies = 0;
 }
 
+/* Puts back what a counter replaced (strict_overwrites_populate_their_chunk
+ * replaces madvise alone). */
 static void chunk_counters_off(void)
-{
-	umfs_os.madvise = real_madvise;
-	umfs_os.pread = real_pread;
-	umfs_os.pwrite = real_pwrite;
-}
-
-/* A test that fails with its counters on would leave them to the next,
- * whose first populate then fails inside the core, its locks held: the
- * teardown puts the kernel's calls back. */
-static int counters_teardown(void **state)
 {
 	if (real_madvise)
 		umfs_os.madvise = real_madvise;
@@ -995,6 +987,14 @@ static int counters_teardown(void **state)
 		umfs_os.pread = real_pread;
 	if (real_pwrite)
 		umfs_os.pwrite = real_pwrite;
+}
+
+/* A test that fails with its counters on would leave them to the next,
+ * whose first populate then fails inside the core, its locks held: the
+ * teardown puts the kernel's calls back. */
+static int counters_teardown(void **state)
+{
+	chunk_counters_off();
 	return pool_teardown(state);
 }
 
