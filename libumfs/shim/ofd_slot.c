@@ -211,12 +211,14 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 	return 0;
 }
 
-/* Maps the arena on a 2 MiB boundary: its header and first slots, which
- * every process that opens a UMFS file touches, share a page table page. */
+/* Maps the arena where the kernel places it. Aligning it to 2 MiB, so
+ * that its header and first slots share a page table page wherever the
+ * kernel would have put it, took a reservation around the map and two
+ * unmaps: 10-20 us of a joined cat's CPU, more than the page table page
+ * and the fault it saves at worst (docs/shim.md). */
 static struct arena_hdr *arena_mmap(int fd)
 {
-	return umfs_os_mmap_aligned(ARENA_SIZE, 2u << 20, PROT_READ | PROT_WRITE,
-				    MAP_SHARED | MAP_NORESERVE, fd);
+	return SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 }
 
 /* Maps the arena fd, of size st (known valid: no lock), or under its lock
