@@ -615,13 +615,6 @@ int umfs_os_ftruncate_own(int fd, off_t len);
  * RLIMIT_NOFILE (a front end's own descriptors): the soft limit is raised
  * for the instant of the dup. 0 or -errno; the caller's errno is kept. */
 int umfs_os_dup_onto(int fd, int to);
-/* Maps [0, len) of fd (flags: MAP_SHARED and the like, never MAP_FIXED)
- * at an address aligned to align, a power of two, inside a reservation of
- * len + align whose ends are given back: MAP_FAILED and errno on failure.
- * A region whose first pages every user touches is best mapped on a 2 MiB
- * boundary: they then share one page table page, and the kernel's
- * fault-around (64 KiB) maps them together. */
-void *umfs_os_mmap_aligned(size_t len, size_t align, int prot, int flags, int fd);
 
 #ifdef __cplusplus
 }

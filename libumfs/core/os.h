@@ -151,4 +151,12 @@ void umfs_os_fork_bind(void);
  * short process (os.c); use it, not OS(clock_gettime). */
 int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts);
 
+/* Maps [0, len) of fd (flags: MAP_SHARED and the like, never MAP_FIXED)
+ * at an address aligned to align, a power of two, inside a reservation of
+ * len + align whose ends are given back: MAP_FAILED and errno on failure.
+ * For a pool the kernel maps with large pages only on their boundary
+ * (pmap.c); the reservation and the unmaps cost three system calls more
+ * than a plain mmap, more than a page table page saves. */
+void *umfs_os_mmap_aligned(size_t len, size_t align, int prot, int flags, int fd);
+
 #endif
