@@ -214,7 +214,7 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 /* Maps the arena where the kernel places it, not on a 2 MiB boundary:
  * the header and the first slots then share a page table page wherever
  * the kernel puts them, but the reservation and unmaps that takes cost a
- * joined cat 10-22 us of CPU, more than that page and a fault at worst
+ * joined cat 10-27 us of CPU, more than that page and a fault at worst
  * (docs/shim.md). */
 static struct arena_hdr *arena_mmap(int fd)
 {
