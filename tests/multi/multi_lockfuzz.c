@@ -13,14 +13,23 @@
  * With FILE2, the second and third processes reach the file by that path:
  * the same file through another front end (umfs-fuse beside the library).
  *
+ * A description reached through FUSE drops its OFD locks and its flock
+ * with explicit unlocks before a reopen closes it: the kernel sends the
+ * file's release, which drops them in umfs-fuse, after close returns
+ * (docs/sharing.md), so the next step could still meet them, and the
+ * transcript would depend on the daemon's pace. On the kernel's own file
+ * systems the unlocks change nothing that the close does not.
+ *
  * Each line: the step, the worker and descriptor, the call, its answer
  * (0 or the errno's name) and, for a GETLK, what it reports: the type,
  * the range and whose lock (a worker's number for a POSIX lock, "ofd"
  * for l_pid -1, "?" for another pid).
  */
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/file.h>
+#include <sys/vfs.h>
 
 #include "multi_common.h"
 
@@ -73,6 +82,13 @@ static void owner_name(pid_t pid, char *buf, size_t n)
 	snprintf(buf, n, "?%d", (int)pid);
 }
 
+static bool on_fuse(int fd)
+{
+	struct statfs sfs;
+
+	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
+}
+
 /* One call in the worker; the answer line goes back through out. */
 static void worker_do(const char *file, int fds[FDS], const struct op *o, FILE *out)
 {
@@ -101,6 +117,12 @@ static void worker_do(const char *file, int fds[FDS], const struct op *o, FILE *
 		fprintf(out, "%s\n", err_name(r));
 		break;
 	case OP_REOPEN:
+		if (on_fuse(fd)) {
+			struct flock all = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+			fcntl(fd, F_OFD_SETLK, &all);
+			flock(fd, LOCK_UN);
+		}
 		close(fd);
 		fds[o->fd] = open(file, O_RDWR);
 		fprintf(out, "%s\n", fds[o->fd] < 0 ? strerror(errno) : "0");
