@@ -155,8 +155,8 @@ int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts);
  * at an address aligned to align, a power of two, inside a reservation of
  * len + align whose ends are given back: MAP_FAILED and errno on failure.
  * For a pool the kernel maps with large pages only on their boundary
- * (pmap.c); the reservation and the unmaps cost three system calls more
- * than a plain mmap, more than a page table page saves. */
+ * (pmap.c): the reservation and the unmaps cost three system calls more
+ * than a plain mmap, worth it for large pages, not for a page table page. */
 void *umfs_os_mmap_aligned(size_t len, size_t align, int prot, int flags, int fd);
 
 #endif

@@ -211,11 +211,10 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
 	return 0;
 }
 
-/* Maps the arena where the kernel places it, not on a 2 MiB boundary:
- * the header and the first slots then share a page table page wherever
- * the kernel puts them, but the reservation and unmaps that takes cost a
- * joined cat 10-27 us of CPU, more than that page and a fault at worst
- * (docs/shim.md). */
+/* Maps the arena where the kernel places it. On a 2 MiB boundary its
+ * header and first slots would always share a page table page, but the
+ * reservation and unmaps that takes cost a joined cat 10-27 us of CPU,
+ * more than that page and a fault save at worst (docs/shim.md). */
 static struct arena_hdr *arena_mmap(int fd)
 {
 	return SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
