@@ -39,7 +39,9 @@ struct cookie {
 	struct cookie *next;
 };
 
-static pthread_mutex_t cookie_lock;
+/* recursive, and made at compile time: four calls of the C library fewer,
+ * each a lazy binding, in every process that starts with the library */
+static pthread_mutex_t cookie_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct cookie *cookies;
 static FILE *native_std[3];
 static struct cookie *std_cookie[3]; /* installed, or spare (detached) */
@@ -468,12 +470,6 @@ void stdio_fd_changed(int fd)
 
 void stdio_init(void)
 {
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&cookie_lock, &a);
-	pthread_mutexattr_destroy(&a);
 	native_std[0] = stdin;
 	native_std[1] = stdout;
 	native_std[2] = stderr;
