@@ -14,6 +14,10 @@
  *   readdir  opendir + readdir to the end + closedir, repeated for >= 0.2 s
  *            (per entry)
  *   unlink   unlink() of each
+ *   lock     fcntl(F_SETLK) on one file, N rounds of the cycle SQLite's
+ *            WAL makes for each transaction on its shared-memory file:
+ *            read-lock a byte, write-lock another, unlock both; per call,
+ *            the fastest of passes repeated for >= 0.2 s (at least 3)
  * create and unlink then repeat as rounds (create all, unlink all) until
  * at least 3 rounds and 0.2 s, and the fastest round of each counts, as
  * for stat: one pass of a quick run lasts 50-150 ms, within reach of a
@@ -95,6 +99,51 @@ static double create_pass(const char *dir, unsigned n)
 			fail("create", path);
 	}
 	return now_s() - t0;
+}
+
+static int setlk(int fd, short type, off_t start)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = 1 };
+
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+/* What an open file description's lock on bytes 120-123 would meet: the
+ * type of the lock in the way, F_UNLCK for none. */
+static short ofd_meets(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 120, .l_len = 4 };
+
+	return fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -1 : fl.l_type;
+}
+
+/* n rounds of the lock cycle on fd: the seconds it took. The locks are
+ * checked once around the timed rounds: held, they are in the way of an
+ * OFD lock (the process's own POSIX locks are not, for F_GETLK); released,
+ * nothing is. */
+static double lock_pass(int fd, const char *path, unsigned n)
+{
+	double t0;
+
+	if (setlk(fd, F_RDLCK, 123) < 0 || setlk(fd, F_WRLCK, 120) < 0)
+		fail("fcntl F_SETLK", path);
+	if (ofd_meets(fd) != F_WRLCK) {
+		errno = EINVAL;
+		fail("F_OFD_GETLK: no lock in the way of", path);
+	}
+	if (setlk(fd, F_UNLCK, 120) < 0 || setlk(fd, F_UNLCK, 123) < 0)
+		fail("fcntl F_SETLK", path);
+	t0 = now_s();
+	for (unsigned i = 0; i < n; i++)
+		if (setlk(fd, F_RDLCK, 123) < 0 || setlk(fd, F_WRLCK, 120) < 0 ||
+		    setlk(fd, F_UNLCK, 120) < 0 || setlk(fd, F_UNLCK, 123) < 0)
+			fail("fcntl F_SETLK", path);
+	t0 = now_s() - t0;
+	if (ofd_meets(fd) != F_UNLCK) {
+		errno = EINVAL;
+		fail("F_OFD_GETLK: a lock left in the way of", path);
+	}
+	return t0;
 }
 
 /* unlink() of the n files: the seconds it took. */
@@ -182,6 +231,28 @@ int main(int argc, char **argv)
 	}
 	report(argv[2], "create", n, best_create);
 	report(argv[2], "unlink", n, best_unlink);
+
+	{
+		char path[4200];
+		double best = 0;
+		unsigned passes = 0;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/locks", dir);
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0644);
+		if (fd < 0)
+			fail("create", path);
+		t0 = now_s();
+		do {
+			double s = lock_pass(fd, path, n);
+
+			if (!passes++ || s < best)
+				best = s;
+		} while (passes < 3 || now_s() - t0 < 0.2);
+		report(argv[2], "lock", 4ul * n, best);
+		if (close(fd) < 0 || unlink(path) < 0)
+			fail("close or unlink", path);
+	}
 	if (rmdir(dir) < 0)
 		fail("rmdir (not empty after unlink?)", dir);
 	return 0;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # meta.sh - measurement 6a: create+close, stat, readdir and unlink of META_N
-# files in one directory (bench/meta), on every system.
+# files in one directory, then record locks on one file (bench/meta), on
+# every system.
 # Output: $BENCH_OUT/meta/meta.csv
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -306,6 +306,14 @@ static long lk_conflict(tab_t *t, bucket_t *b, const struct umfs_lock_req *q, in
 	return -1;
 }
 
+/* The waiter entries in use lie below this mark, which only grows while the
+ * table lives: most tables never have a waiter, and each unlock would
+ * otherwise read all of them. */
+static uint32_t lk_waiters_span(const tab_t *t)
+{
+	return t->waiters_high < UMFS_LK_WAITERS ? t->waiters_high : UMFS_LK_WAITERS;
+}
+
 /* Owner w's POSIX locks in bucket b shrank: a wait recorded as blocked by
  * w may be over, and must not stand in a chain until its waiter, woken,
  * looks again and records what still blocks it. The kernel takes a waiter
@@ -319,7 +327,7 @@ static void lk_unblock(tab_t *t, const owner_t *w)
 {
 	if (w->kind != UMFS_LOCK_POSIX)
 		return;
-	for (uint32_t i = 0; i < UMFS_LK_WAITERS; i++)
+	for (uint32_t i = 0; i < lk_waiters_span(t); i++)
 		if (t->waiters[i].owner && t->waiters[i].blocker == w->id &&
 		    t->waiters[i].blocker_host == w->host) {
 			t->waiters[i].blocker = 0;
@@ -348,7 +356,7 @@ static void lk_purge(tab_t *t, bucket_t *b, const owner_t *w, const uint64_t *in
 		link = &r->next;
 	}
 	if (w->kind == UMFS_LOCK_POSIX && !ino)
-		for (uint32_t i = 0; i < UMFS_LK_WAITERS; i++)
+		for (uint32_t i = 0; i < lk_waiters_span(t); i++)
 			if (t->waiters[i].owner == w->id && t->waiters[i].host == w->host)
 				t->waiters[i].owner = 0;
 	if (any) {
@@ -543,7 +551,7 @@ static bool lk_cycle(tab_t *t, const owner_t *w, const owner_t *blocker, owner_t
 		const struct umfs_lk_waiter *found = NULL;
 
 		chain[(*n)++] = x;
-		for (uint32_t i = 0; i < UMFS_LK_WAITERS && !found; i++)
+		for (uint32_t i = 0; i < lk_waiters_span(t) && !found; i++)
 			if (t->waiters[i].owner == x.id && t->waiters[i].host == x.host)
 				found = &t->waiters[i];
 		if (!found || !found->blocker)
@@ -599,12 +607,18 @@ static void lk_wait_clear(tab_t *t, struct lk_wait *wt)
  * the kernel's deadlock detection sees only those). */
 static void lk_wait_note(tab_t *t, struct lk_wait *wt, const owner_t *w, const owner_t *blocker)
 {
+	uint32_t span = lk_waiters_span(t);
+
 	if (wt->wi < 0)
-		for (uint32_t i = 0; i < UMFS_LK_WAITERS; i++)
+		for (uint32_t i = 0; i < span; i++)
 			if (t->waiters[i].owner == 0) {
 				wt->wi = (int)i;
 				break;
 			}
+	if (wt->wi < 0 && span < UMFS_LK_WAITERS) {
+		wt->wi = (int)span;
+		t->waiters_high = span + 1;
+	}
 	if (wt->wi < 0)
 		return; /* full: this wait takes no part in detection */
 	t->waiters[wt->wi].blocker = blocker->id;

@@ -52,6 +52,8 @@ struct umfs_locktab {
 	uint32_t free_head;       /* freed records, index + 1 */
 	uint32_t high;            /* records ever handed out */
 	_Atomic uint64_t next_id; /* description ids handed out */
+	uint32_t waiters_high;    /* waiter entries ever claimed: where scans end */
+	uint32_t pad;
 	struct umfs_lk_bucket buckets[UMFS_LK_BUCKETS];
 	struct umfs_lk_waiter waiters[UMFS_LK_WAITERS];
 	struct umfs_lk_rec recs[UMFS_LK_RECS];

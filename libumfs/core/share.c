@@ -53,9 +53,10 @@
 #include "ulog.h"
 
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
-/* the layout below, share_stripe()'s and held_home()'s rules, the kind of
- * task stamp, who counts unmirrored changes, its pages reserved */
-#define SHARE_VERSION 16
+/* the layout below and the lock table's, share_stripe()'s and held_home()'s
+ * rules, the kind of task stamp, who counts unmirrored changes, its pages
+ * reserved */
+#define SHARE_VERSION 17
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */

@@ -447,6 +447,73 @@ static void release_tests(void)
 	unlink(path);
 }
 
+/* Waits recorded behind others': BYSTANDERS processes first wait for byte
+ * 50, held here, so that the waits below are recorded after theirs. A
+ * cycle must still be found (one side hears EDEADLK), and a release must
+ * still end the wait it lets go (the next wait waits). */
+static void behind_tests(void)
+{
+	enum { BYSTANDERS = 6 };
+	char path[4096];
+	pid_t by[BYSTANDERS];
+	int st = 0, r1, r2, fd, n = 0, ok = 0;
+	pid_t waiter;
+
+	snprintf(path, sizeof(path), "%s-behind", file);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || lock_cmd(fd, F_SETLK, 'W', 50, 1) < 0) {
+		CHECK(false, "behind: open or lock %s: %s", path, strerror(errno));
+		return;
+	}
+	for (; n < BYSTANDERS; n++) {
+		by[n] = fork();
+		if (by[n] == 0) {
+			alarm(20);
+			_exit(lock_cmd(fd, F_SETLKW, 'W', 50, 1) == 0 ? 0 : errno);
+		}
+		if (by[n] < 0)
+			break;
+	}
+	usleep(50000); /* the bystanders are asleep */
+
+	waiter = fork_waiter(fd, 0);
+	usleep(20000);
+	alarm(10);
+	r1 = lock_cmd(fd, F_SETLKW, 'W', 1, 1) == 0 ? 0 : errno;
+	alarm(0);
+	lock_cmd(fd, F_SETLK, 'U', 0, 2);
+	if (waiter > 0)
+		waitpid(waiter, &st, 0);
+	CHECK(waiter > 0 && r1 == EDEADLK && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "behind %d waits: a cycle hears EDEADLK on the second side (got %s), "
+	      "the first gets its lock (status %#x)", n, r1 ? strerror(r1) : "the lock", st);
+
+	waiter = fork_waiter(fd, 5000);
+	usleep(20000);
+	lock_cmd(fd, F_SETLK, 'U', 0, 1);
+	alarm(10);
+	r2 = lock_cmd(fd, F_SETLKW, 'W', 1, 1) == 0 ? 0 : errno;
+	alarm(0);
+	lock_cmd(fd, F_SETLK, 'U', 0, 2);
+	st = 0;
+	if (waiter > 0)
+		waitpid(waiter, &st, 0);
+	CHECK(waiter > 0 && r2 == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "behind %d waits: a release ends the wait it lets go (the next wait got %s)", n,
+	      r2 ? strerror(r2) : "the lock");
+
+	lock_cmd(fd, F_SETLK, 'U', 50, 1);
+	for (int i = 0; i < n; i++) {
+		st = 0;
+		waitpid(by[i], &st, 0);
+		ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	CHECK(ok == n && n == BYSTANDERS, "behind: %d of %d bystanders got byte 50 in turn", ok,
+	      BYSTANDERS);
+	close(fd);
+	unlink(path);
+}
+
 /* The holder takes all three kinds, then exits or is killed. */
 static void end_tests(bool kill9)
 {
@@ -492,6 +559,7 @@ int main(int argc, char **argv)
 	if (!holder_file) {
 		cycle_tests();
 		release_tests();
+		behind_tests();
 	}
 	end_tests(false);
 	end_tests(true);
