@@ -848,12 +848,43 @@ static double mono_sec(void)
 /* Two users of a region someone wrote garbage into go on: b makes name,
  * which a then sees; a overwrites the first byte of "/before" ("before")
  * and reads it back; a removes name. */
+static bool desc_alive_always(uint32_t slot, uint64_t id)
+{
+	(void)slot;
+	(void)id;
+	return true;
+}
+
+/* A record lock of a (this process, a POSIX owner) on file number ino is
+ * seen by b's test (a description's OFD owner), and gone after its
+ * release: the lock table, whatever was in it, still serves. */
+static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b, uint64_t ino)
+{
+	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
+	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
+						.id = umfs_lock_process_id(), .pid = getpid() },
+				     .ino = ino, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
+	struct umfs_lock_req probe = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(b),
+						  .pid = -1 },
+				       .ino = ino, .gen = 1, .type = F_WRLCK, .start = 5, .end = 5,
+				       .test = true };
+	struct umfs_lock_req seen;
+
+	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(seen.owner.id, set.owner.id);
+	set.type = F_UNLCK;
+	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+}
+
 static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
 {
 	struct umfs_file *f;
 	struct stat st;
 	char buf[16];
 
+	locks_go_on(a, b, 0x5EED0000ull + (uint64_t)strlen(name));
 	put_file(b, name, "after", 5);
 	assert_int_equal(umfs_stat(a, name, &st, 0), 0);
 	assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
@@ -864,8 +895,8 @@ static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
 	assert_int_equal(umfs_unlink(a, name), 0);
 }
 
-/* Garbage in the body of a region in use (every lock word, count, holder
- * and sequence number), and a metadata lock whose holder was forged by a
+/* Garbage in the body of a region in use (every lock word, count, holder,
+ * sequence number and record lock), and a metadata lock whose holder was forged by a
  * process now gone: the users go on, within a bound, taking every lock
  * over; nothing they had is lost. */
 static void test_region_garbage_in_use(void **state)
