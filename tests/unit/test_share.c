@@ -845,9 +845,6 @@ static double mono_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Two users of a region someone wrote garbage into go on: b makes name,
- * which a then sees; a overwrites the first byte of "/before" ("before")
- * and reads it back; a removes name. */
 static bool desc_alive_always(uint32_t slot, uint64_t id)
 {
 	(void)slot;
@@ -878,6 +875,10 @@ static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b, uint64_t ino)
 	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
 }
 
+/* Two users of a region someone wrote garbage into go on: a's record lock
+ * is seen by b and then released (locks_go_on); b makes name, which a then
+ * sees; a overwrites the first byte of "/before" ("before") and reads it
+ * back; a removes name. */
 static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
 {
 	struct umfs_file *f;
