@@ -3,14 +3,16 @@
  * multi_common.h - small helpers shared by the multi-process test programs:
  * a hash and a random generator for self-describing records, a shared
  * memory area on /dev/shm (outside UMFS) that survives SIGKILL of the
- * processes using it, and starting this same binary again under the
- * LD_PRELOAD library.
+ * processes using it, starting this same binary again under the
+ * LD_PRELOAD library, and whether a descriptor is on a FUSE mount.
  */
 #ifndef MULTI_COMMON_H
 #define MULTI_COMMON_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +60,16 @@ static inline void mfill(void *p, size_t n, uint64_t seed)
 			v = mrand(&s);
 		b[i] = (uint8_t)(v >> ((i & 7) * 8));
 	}
+}
+
+/* Whether fd is a file of a FUSE mount, where the kernel sends a file's
+ * release (and with it its OFD locks and flocks) after the last close has
+ * returned. */
+static inline bool on_fuse(int fd)
+{
+	struct statfs sfs;
+
+	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
 }
 
 static inline uint64_t now_ns(void)

@@ -25,11 +25,9 @@
  * the range and whose lock (a worker's number for a POSIX lock, "ofd"
  * for l_pid -1, "?" for another pid).
  */
-#include <linux/magic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/file.h>
-#include <sys/vfs.h>
 
 #include "multi_common.h"
 
@@ -80,13 +78,6 @@ static void owner_name(pid_t pid, char *buf, size_t n)
 			return;
 		}
 	snprintf(buf, n, "?%d", (int)pid);
-}
-
-static bool on_fuse(int fd)
-{
-	struct statfs sfs;
-
-	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
 }
 
 /* One call in the worker; the answer line goes back through out. */

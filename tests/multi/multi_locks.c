@@ -21,7 +21,8 @@
  * docs/sharing.md says: an OFD lock taken through FUSE is reported with
  * its taker's pid (the kernel does not tell FUSE which kind a record lock
  * is), and it goes with the file's release, which the kernel sends after
- * the last close returns.
+ * the last close returns. So wherever the holder's file is on a FUSE mount
+ * (either form), the prober waits for the OFD lock to go after the close.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -279,7 +280,7 @@ static void ofd_flock_tests(void)
 	CHECK(fl.l_type == F_WRLCK && (fl.l_pid == -1 || (holder_file && fl.l_pid == holder)),
 	      "OFD: F_OFD_GETLK shows it (type %d, pid %d)", fl.l_type, fl.l_pid);
 	CHECK(cmd("close"), "holder: close");
-	if (holder_file) {
+	if (holder_file || on_fuse(pfd)) {
 		long ms = eventually(F_OFD_SETLK, 'W', 0, 10);
 
 		CHECK(ms >= 0, "OFD: granted after the holder closed its description (%ld ms)", ms);
