@@ -852,11 +852,13 @@ static bool desc_alive_always(uint32_t slot, uint64_t id)
 	return true;
 }
 
-/* A record lock of a (this process, a POSIX owner) on file number ino is
- * seen by b's test (a description's OFD owner), and gone after its
- * release: the lock table, whatever was in it, still serves. */
-static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b, uint64_t ino)
+/* A record lock of a (this process, a POSIX owner) on a file number no
+ * test uses otherwise is seen by b's test (a description's OFD owner), and
+ * gone after its release: the lock table, whatever was in it, still
+ * serves. */
+static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b)
 {
+	const uint64_t ino = 0x5EED0000ull;
 	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
 	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
 						.id = umfs_lock_process_id(), .pid = getpid() },
@@ -885,7 +887,7 @@ static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
 	struct stat st;
 	char buf[16];
 
-	locks_go_on(a, b, 0x5EED0000ull + (uint64_t)strlen(name));
+	locks_go_on(a, b);
 	put_file(b, name, "after", 5);
 	assert_int_equal(umfs_stat(a, name, &st, 0), 0);
 	assert_int_equal(umfs_open(a, "/before", O_RDWR, 0, &f), 0);
@@ -897,9 +899,9 @@ static void users_go_on(struct umfs_fs *a, struct umfs_fs *b, const char *name)
 }
 
 /* Garbage in the body of a region in use (every lock word, count, holder,
- * sequence number and record lock), and a metadata lock whose holder was forged by a
- * process now gone: the users go on, within a bound, taking every lock
- * over; nothing they had is lost. */
+ * sequence number and record lock), and a metadata lock whose holder was
+ * forged by a process now gone: the users go on, within a bound, taking
+ * every lock over; nothing they had is lost. */
 static void test_region_garbage_in_use(void **state)
 {
 	struct umfs_fs *a, *b;
