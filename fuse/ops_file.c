@@ -111,6 +111,7 @@ void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off
 		n = umfs_write_stores(f, buf, size, off);
 		goto out;
 	}
+	uf_cred_enter(req); /* the set-id bits a write drops depend on the writer */
 	/* With O_APPEND the core appends at its own end of file, whatever the
 	 * kernel's idea of the size. The write carries the description's flags
 	 * as they are now: F_SETFL, which the kernel keeps to itself, may have
@@ -153,6 +154,7 @@ void uf_fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t off, off_t le
 		  struct fuse_file_info *fi)
 {
 	(void)node;
+	uf_cred_enter(req); /* as a write: the set-id bits it drops */
 	uf_reply_err(req, umfs_fallocate(uf_file(fi), mode, off, len));
 }
 

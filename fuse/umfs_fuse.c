@@ -22,8 +22,9 @@ static void uf_init(void *userdata, struct fuse_conn_info *conn)
 {
 	const struct umfs_fuse *uf = userdata;
 
-	/* The core does not clear setuid/setgid on write or truncate: let
-	 * the kernel do it with a chmod, as for other file systems. A read
+	/* The kernel clears setuid/setgid on write or truncate with a chmod
+	 * in the writer's name, as for other file systems; the core clears
+	 * them too, by the credentials each write hands it. A read
 	 * revalidates the size and mtime first, which drops cached pages
 	 * another process's write made stale (auto_inval_data, libfuse's
 	 * default). */
