@@ -53,9 +53,10 @@ one_case() {
 	mkfifo -m 666 "$UF_TMP/ready" "$UF_TMP/go"
 	"$who" "$py" "$actor" "$f" "$op" "$UF_TMP/ready" "$UF_TMP/go" &
 	pid=$!
-	cat "$UF_TMP/ready" >/dev/null
+	# bounded: an actor that failed to open never opens the FIFOs
+	timeout 30 cat "$UF_TMP/ready" >/dev/null || uf_fail "$name: the actor did not open $f"
 	"$between" stat -c %a "$dir" >/dev/null
-	echo go >"$UF_TMP/go"
+	timeout 30 sh -c 'echo go >"$1"' sh "$UF_TMP/go" || uf_fail "$name: the actor went away"
 	wait "$pid" || uf_fail "$name: the actor failed"
 	echo "$name: $(stat -c '%a %u:%g' "$f")"
 }
