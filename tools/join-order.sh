@@ -81,9 +81,10 @@ profile() {
 # A preloaded shell's children on their way to exec: each execs a program
 # that is not there, so that it exits under valgrind (which makes every
 # vfork a fork). profile_child FN SCRIPT takes the profiles of the
-# processes that ran FN, with costs from there on. Their functions go
-# first: a child then finds them, and the carried ones it runs too, in
-# one window.
+# processes that ran FN, with costs from there on. Their functions come
+# after a carried and a joined cat's: a vfork child faults pages of its
+# parent's memory, once for all the shell's children, where every joined
+# process faults its own.
 profile_child() {
 	local f found=
 	callgrind "$dir/cg.$((n + 1)).%p" --zero-before="$1" -- sh -c "$2"
@@ -95,14 +96,14 @@ profile_child() {
 	[ -n "$found" ] || { cat "$dir/err.$n" >&2; echo "join-order: no $1 profiled" >&2; exit 1; }
 }
 profiles="" who=() dir=$work/me
+profile cat "$dir/plain"
+profile true
+profile cat /umfs/f
 # a shell keeps its vforks (the child and the parent from the vfork on),
 # joined or not; a child that redirects into the pool forks
 profile_child vfork "$work/none/umfs-join-order 2>/dev/null; :"
 profile_child vfork "cd /umfs && $work/none/umfs-join-order 2>/dev/null; :"
 profile_child shim_fork_child "cd /umfs && $work/none/umfs-join-order >/umfs/jo 2>/dev/null; :"
-profile cat "$dir/plain"
-profile true
-profile cat /umfs/f
 profile cp /umfs/f "$dir/copy"
 profile cp /umfs/f /umfs/f2
 profile ls -l /umfs /umfs/d
@@ -181,8 +182,8 @@ fi
  * functions of libumfs.so that short preloaded processes run (carried,
  * joined, reading, writing, listing) first in .text, so that they share
  * a few pages: each page of code a process touches is a fault. The
- * commonest come first: a preloaded shell's fork child's on its way to
- * exec, a carried process's, then a joined cat's.
+ * commonest come first: a carried process's, a joined cat's, then a
+ * preloaded shell's fork child's on its way to exec.
  * crc32c's and the flushes' code goes whole (valgrind's CPU takes other
  * paths than the machine's); so do the probe's and what crt and
  * libc_nonshared add. .fini, which every process runs as it exits, moves
