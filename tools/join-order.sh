@@ -83,8 +83,8 @@ profile() {
 # vfork a fork). profile_child FN SCRIPT takes the profiles of the
 # processes that ran FN, with costs from there on. Their functions come
 # after a carried and a joined cat's: a vfork child faults pages of its
-# parent's memory, once for all the shell's children, where every joined
-# process faults its own.
+# parent's memory, once for all of a shell's children, while every joined
+# process faults its own (a fork child does too, and is the rarer).
 profile_child() {
 	local f found=
 	callgrind "$dir/cg.$((n + 1)).%p" --zero-before="$1" -- sh -c "$2"
