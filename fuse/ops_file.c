@@ -100,11 +100,10 @@ void uf_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, struct fus
 /* A write or fallocate drops set-user-ID and set-group-ID by the
  * writer's credentials (root keeps them; a writer outside the file's group
  * drops set-group-ID): the core gets the caller's when the file has either
- * bit. Not for every write: another user's groups cost a read of /proc,
- * which a writer of many threads would pay at each change of thread (4
- * threads of nobody writing 4 KiB: 39-49k IOPS against 86-100k). A
- * chmod that adds a bit between this look and the write races it as it
- * would race the kernel's own look at the mode before the write. */
+ * bit, and only then, as another user's groups may cost a read of /proc
+ * (cred.c). A chmod that adds a bit between this look and the write races
+ * it as it would race the kernel's own look at the mode before the
+ * write. */
 static void uf_cred_for_privs(fuse_req_t req, struct umfs_file *f)
 {
 	struct stat st;
