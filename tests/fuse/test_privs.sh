@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test_privs.sh BUILD_ROOT - a write or fallocate through umfs-fuse keeps
-# or drops set-user-ID and set-group-ID by the writer's credentials, as on
-# tmpfs, whoever the serving thread served before.
+# test_privs.sh BUILD_ROOT - a write, fallocate or ftruncate through
+# umfs-fuse keeps or drops set-user-ID and set-group-ID by the writer's
+# credentials, as on tmpfs, whoever the serving thread served before.
 #
 # Each case: one user opens a set-id file, another user's request is
-# served, then the first writes to or fallocates the open file. The daemon
-# serves with one thread (-s), so the request between is always the last
-# that thread served before the write: a write served with a stale
-# caller's credentials shows here every time. Then once more on a mount
-# served by many threads. Each transcript must equal tmpfs's.
+# served, then the first writes to, fallocates or truncates the open file.
+# The daemon serves with one thread (-s), so the request between is always
+# the last that thread served before the change: a change served with a
+# stale caller's credentials shows here every time. Then once more on a
+# mount served by many threads. Each transcript must equal tmpfs's.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +26,7 @@ as_member() { setpriv --reuid=65534 --regid=65534 --groups=$GRP -- "$@"; }
 as_root() { "$@"; }
 
 # The actor: opens the file, says so on the ready FIFO, waits on the go
-# FIFO, then writes one byte at 0 or fallocates 8 KiB.
+# FIFO, then writes one byte at 0, fallocates 8 KiB or truncates to 1.
 actor=$UF_TMP/actor.py
 cat >"$actor" <<'EOF'
 import os, sys
@@ -38,6 +38,8 @@ with open(go) as f:
     f.read()
 if op == "write":
     os.pwrite(fd, b"w", 0)
+elif op == "truncate":
+    os.ftruncate(fd, 1)
 else:
     os.posix_fallocate(fd, 0, 8192)
 EOF
@@ -66,6 +68,8 @@ transcript() {
 	one_case "$d" nobody-write-sgid root:root 2767 as_nobody write as_root
 	one_case "$d" nobody-fallocate-sgid root:root 2767 as_nobody fallocate as_root
 	one_case "$d" nobody-write-suid root:root 4767 as_nobody write as_root
+	one_case "$d" nobody-truncate-sgid root:root 2767 as_nobody truncate as_root
+	one_case "$d" root-truncate-sgid root:root 2767 as_root truncate as_nobody
 	one_case "$d" root-write-sgid root:root 2767 as_root write as_nobody
 	one_case "$d" root-fallocate-sgid root:root 2767 as_root fallocate as_nobody
 	one_case "$d" member-write-sgid root:$GRP 2767 as_member write as_root
