@@ -4,13 +4,12 @@
  *
  * The daemon runs as one user (usually root) but serves requests from many.
  * Before an operation that checks permissions, creates an inode or may drop
- * set-user-ID and set-group-ID bits (a write or fallocate of a file with
- * either bit: by whether the writer is root or in the file's group), the
- * serving thread hands the caller's ids to the core, so that new files get
- * the caller's owner and group and the core decides as the kernel would.
- * The ids stay with the thread until its next such request: an operation
- * that skips this (read, fsync, release, a write of another file...) must
- * not depend on them.
+ * set-user-ID and set-group-ID bits (a write, a fallocate: by whether the
+ * writer is root or in the file's group), the serving thread hands the
+ * caller's ids to the core, so that new files get the caller's owner and
+ * group and the core decides as the kernel would. The ids stay with the
+ * thread until its next such request: an operation that skips this (read,
+ * fsync, release...) must not depend on them.
  */
 #include <time.h>
 

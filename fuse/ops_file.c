@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "umfs_fuse.h"
 
@@ -97,21 +96,6 @@ void uf_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, struct fus
 	free(buf);
 }
 
-/* A write or fallocate drops set-user-ID and set-group-ID by the
- * writer's credentials (root keeps them; a writer outside the file's group
- * drops set-group-ID): the core gets the caller's when the file has either
- * bit, and only then, as another user's groups may cost a read of /proc
- * (cred.c). A chmod that adds a bit between this look and the write races
- * it as it would race the kernel's own look at the mode before the
- * write. */
-static void uf_cred_for_privs(fuse_req_t req, struct umfs_file *f)
-{
-	struct stat st;
-
-	if (umfs_fstat(f, &st) != 0 || (st.st_mode & (S_ISUID | S_ISGID)))
-		uf_cred_enter(req);
-}
-
 void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
@@ -127,7 +111,7 @@ void uf_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off
 		n = umfs_write_stores(f, buf, size, off);
 		goto out;
 	}
-	uf_cred_for_privs(req, f);
+	uf_cred_enter(req); /* the set-id bits a write drops depend on the writer */
 	/* With O_APPEND the core appends at its own end of file, whatever the
 	 * kernel's idea of the size. The write carries the description's flags
 	 * as they are now: F_SETFL, which the kernel keeps to itself, may have
@@ -170,7 +154,7 @@ void uf_fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t off, off_t le
 		  struct fuse_file_info *fi)
 {
 	(void)node;
-	uf_cred_for_privs(req, uf_file(fi));
+	uf_cred_enter(req); /* as a write: the set-id bits it drops */
 	uf_reply_err(req, umfs_fallocate(uf_file(fi), mode, off, len));
 }
 
