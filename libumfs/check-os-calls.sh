@@ -23,8 +23,9 @@ trap 'rm -rf "$tmp"' EXIT
 rc=0
 
 sed -n 's/^    \([A-Za-z_0-9]*\);$/\1/p' "$map" | sort -u >"$tmp/intercepted"
-# X(name, "sym") or X(name, OS_LFS(plain, lfs)): every name and symbol
-sed -n 's/^[[:space:]]*X(\([a-z_0-9]*\), *\(.*\)).*/\1 \2/p' "$os_h" |
+# X(name, "sym"), X(name, OS_LFS(plain, lfs)) or K(name): every name and symbol
+sed -n -e 's/^[[:space:]]*X(\([a-z_0-9]*\), *\(.*\)).*/\1 \2/p' \
+	-e 's/^[[:space:]]*K(\([a-z_0-9]*\)).*/\1/p' "$os_h" |
 	tr -c 'A-Za-z_0-9\n' ' ' | tr ' ' '\n' | grep -v -e '^$' -e '^OS_LFS$' >"$tmp/table"
 [ -s "$tmp/table" ] || { echo "FAIL no OS_CALLS entries found in $os_h" >&2; exit 1; }
 sort -u "$tmp/intercepted" "$tmp/table" >"$tmp/forbidden"

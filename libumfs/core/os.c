@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os.c - the core's table of kernel calls (os.h), and the resolution the
- * shim's table (shim/sys.c) is built on: one dlsym(RTLD_NEXT) per entry,
- * at the entry's first call.
+ * os.c - the core's table of kernel calls (os.h): each entry set at its
+ * first call, to os_kernel.c's system call or to the C library's function
+ * (dlsym(RTLD_NEXT)), the resolution the shim's table (shim/sys.c) is
+ * built on as well.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,11 +31,16 @@ void *umfs_os_resolve(void **slot, const char *symbol)
 void *umfs_os_resolve_entry(enum umfs_os_entry entry)
 {
 	switch (entry) {
-#define OS_CASE(name, sym)                                                 \
+#define OS_CASE_LIBC(name, sym)                                            \
 	case UMFS_OS_##name:                                               \
 		return umfs_os_resolve((void **)&umfs_os.name, sym);
-		OS_CALLS(OS_CASE)
-#undef OS_CASE
+#define OS_CASE_KERNEL(name)                                               \
+	case UMFS_OS_##name:                                               \
+		__atomic_store_n(&umfs_os.name, umfs_kernel_##name, __ATOMIC_RELEASE); \
+		return (void *)umfs_kernel_##name;
+		OS_CALLS(OS_CASE_LIBC, OS_CASE_KERNEL)
+#undef OS_CASE_KERNEL
+#undef OS_CASE_LIBC
 	}
 	return NULL;
 }
@@ -143,8 +149,8 @@ int umfs_os_dup_onto(int fd, int to)
 
 void umfs_os_init(void)
 {
-#define OS_RESOLVE(name, sym) OS(name);
-	OS_CALLS(OS_RESOLVE)
+#define OS_RESOLVE(name, ...) OS(name);
+	OS_CALLS(OS_RESOLVE, OS_RESOLVE)
 #undef OS_RESOLVE
 }
 

@@ -5,15 +5,25 @@
  * Rule: the core calls the kernel only through OS(fn). In libumfs.so the
  * core shares the library with the shim's interposers and is linked with
  * -Bsymbolic-functions, so a direct open() or close() would bind to the
- * shim's own open() and close(); the table holds the real functions,
- * resolved with dlsym(RTLD_NEXT) (what follows this object in the lookup
- * order: the C library). libumfs/check-os-calls.sh fails the build when a
- * core object names one of these functions, or anything libumfs.so
- * intercepts, directly.
+ * shim's own open() and close(). libumfs/check-os-calls.sh fails the
+ * build when a core object names one of these functions, or anything
+ * libumfs.so intercepts, directly.
  *
- * OS_CALLS lists each entry as X(name, symbol): name is the function as
- * the headers declare it (its type is the entry's type), symbol the one
- * those headers bind it to (with _FILE_OFFSET_BITS=64, open is open64).
+ * OS_CALLS lists each entry as one of two kinds. K(name): a system call
+ * and nothing more, made by os_kernel.c as the kernel's own (through the
+ * C library's syscall(), which is no cancellation point): a thread that
+ * pthread_cancel() reaches inside the library does not unwind from the
+ * middle of a mount or a lock, and no symbol is searched for it. X(name,
+ * symbol): a C-library function that does more than one system call (the
+ * vDSO's clock, directory streams, signal handlers with their restorer,
+ * posix_fallocate's fallback), resolved with dlsym(RTLD_NEXT) at its first
+ * call; symbol is the one the headers bind name to (with
+ * _FILE_OFFSET_BITS=64, posix_fallocate is posix_fallocate64). In both,
+ * name is the function as the headers declare it: its type is the entry's.
+ *
+ * The shim makes its calls on the library's own files through this table
+ * too. It is built without _FILE_OFFSET_BITS, where each entry's type has
+ * the layout it has here (LP64: shim/twins64.c asserts it).
  */
 #ifndef UMFS_OS_H
 #define UMFS_OS_H
@@ -38,43 +48,44 @@
 /* In the C library, without a header of its own. */
 extern int capget(cap_user_header_t header, cap_user_data_t data);
 
+#define OS_IGNORE(...)
 #ifdef __USE_FILE_OFFSET64
 #define OS_LFS(plain, lfs) #lfs
 #else
 #define OS_LFS(plain, lfs) #plain
 #endif
 
-#define OS_CALLS(X)                                          \
+#define OS_CALLS(X, K)                                       \
 	/* descriptors and files */                          \
-	X(open, OS_LFS(open, open64))                        \
-	X(openat, OS_LFS(openat, openat64))                  \
-	X(close, "close")                                    \
-	X(dup3, "dup3")                                      \
-	X(fcntl, OS_LFS(fcntl, fcntl64))                     \
-	X(flock, "flock")                                    \
-	X(ioctl, "ioctl")                                    \
-	X(read, "read")                                      \
-	X(write, "write")                                    \
-	X(pread, OS_LFS(pread, pread64))                     \
-	X(pwrite, OS_LFS(pwrite, pwrite64))                  \
-	X(ftruncate, OS_LFS(ftruncate, ftruncate64))         \
+	K(open)                                              \
+	K(openat)                                            \
+	K(close)                                             \
+	K(dup3)                                              \
+	K(fcntl)                                             \
+	K(flock)                                             \
+	K(ioctl)                                             \
+	K(read)                                              \
+	K(write)                                             \
+	K(pread)                                             \
+	K(pwrite)                                            \
+	K(ftruncate)                                         \
 	X(posix_fallocate, OS_LFS(posix_fallocate, posix_fallocate64)) \
-	X(fsync, "fsync")                                    \
-	X(stat, OS_LFS(stat, stat64))                        \
-	X(fstat, OS_LFS(fstat, fstat64))                     \
-	X(fstatat, OS_LFS(fstatat, fstatat64))               \
-	X(fstatfs, OS_LFS(fstatfs, fstatfs64))               \
-	X(statx, "statx")                                    \
-	X(access, "access")                                  \
-	X(fchmod, "fchmod")                                  \
-	X(fchown, "fchown")                                  \
-	X(readlink, "readlink")                              \
+	K(fsync)                                             \
+	K(stat)                                              \
+	K(fstat)                                             \
+	K(fstatat)                                           \
+	K(fstatfs)                                           \
+	K(statx)                                             \
+	K(access)                                            \
+	K(fchmod)                                            \
+	K(fchown)                                            \
+	K(readlink)                                          \
 	/* names */                                          \
-	X(mkdir, "mkdir")                                    \
-	X(mkdirat, "mkdirat")                                \
-	X(mkfifoat, "mkfifoat")                              \
-	X(rmdir, "rmdir")                                    \
-	X(unlinkat, "unlinkat")                              \
+	K(mkdir)                                             \
+	K(mkdirat)                                           \
+	K(mkfifoat)                                          \
+	K(rmdir)                                             \
+	K(unlinkat)                                          \
 	/* directories */                                    \
 	X(opendir, "opendir")                                \
 	X(fdopendir, "fdopendir")                            \
@@ -82,45 +93,51 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(closedir, "closedir")                              \
 	X(dirfd, "dirfd")                                    \
 	/* memory */                                         \
-	X(mmap, OS_LFS(mmap, mmap64))                        \
-	X(munmap, "munmap")                                  \
-	X(msync, "msync")                                    \
-	X(madvise, "madvise")                                \
+	K(mmap)                                              \
+	K(munmap)                                            \
+	K(msync)                                             \
+	K(madvise)                                           \
 	/* credentials and processes */                      \
-	X(getuid, "getuid")                                  \
-	X(geteuid, "geteuid")                                \
-	X(getgid, "getgid")                                  \
-	X(getegid, "getegid")                                \
-	X(getgroups, "getgroups")                            \
-	X(setfsuid, "setfsuid")                              \
-	X(setfsgid, "setfsgid")                              \
-	X(capget, "capget")                                  \
-	X(getpid, "getpid")                                  \
-	X(gettid, "gettid")                                  \
-	X(kill, "kill")                                      \
+	K(getuid)                                            \
+	K(geteuid)                                           \
+	K(getgid)                                            \
+	K(getegid)                                           \
+	K(getgroups)                                         \
+	K(setfsuid)                                          \
+	K(setfsgid)                                          \
+	K(capget)                                            \
+	K(getpid)                                            \
+	K(gettid)                                            \
+	K(kill)                                              \
+	K(umask)                                             \
 	X(raise, "raise")                                    \
 	X(signal, "signal")                                  \
 	X(sigaction, "sigaction")                            \
 	X(syscall, "syscall")                                \
 	/* time and randomness */                            \
 	X(clock_gettime, "clock_gettime")                    \
-	X(nanosleep, "nanosleep")                            \
-	X(usleep, "usleep")                                  \
-	X(getrandom, "getrandom")                            \
-	X(getrlimit, "getrlimit")                            \
-	X(setrlimit, "setrlimit")
+	K(nanosleep)                                         \
+	K(usleep)                                            \
+	K(getrandom)                                         \
+	K(getrlimit)                                         \
+	K(setrlimit)
 
 struct umfs_os {
-#define OS_FIELD(name, sym) __typeof__(name) *name;
-	OS_CALLS(OS_FIELD)
+#define OS_FIELD(name, ...) __typeof__(name) *name;
+	OS_CALLS(OS_FIELD, OS_FIELD)
 #undef OS_FIELD
 };
 
 enum umfs_os_entry {
-#define OS_ENTRY(name, sym) UMFS_OS_##name,
-	OS_CALLS(OS_ENTRY)
+#define OS_ENTRY(name, ...) UMFS_OS_##name,
+	OS_CALLS(OS_ENTRY, OS_ENTRY)
 #undef OS_ENTRY
 };
+
+/* The K entries, in os_kernel.c: each of the type the headers give name. */
+#define OS_KERNEL_DECL(name) extern __typeof__(name) umfs_kernel_##name;
+OS_CALLS(OS_IGNORE, OS_KERNEL_DECL)
+#undef OS_KERNEL_DECL
 
 extern struct umfs_os umfs_os;
 /* Resolves every entry now (a test that swaps one keeps the others real). */

@@ -119,7 +119,7 @@ SHIM_API int dup(int fd)
 		return -1;
 	}
 	if (!uinfo_set(nfd, o)) { /* the call's reference becomes the slot's */
-		SYS(close)(nfd);
+		OS(close)(nfd);
 		TRACE_SERVED(dup, -EMFILE, 0, "%d", fd);
 		errno = EMFILE;
 		return -1;
@@ -246,9 +246,12 @@ SHIM_API int flock(int fd, int op)
 SHIM_API int lockf(int fd, int cmd, off_t len)
 {
 	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	int r;
 
+	if (cmd == F_LOCK) /* a wait: the C library's cancellation point */
+		SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(flock, "%d (lockf)", fd);
 		return SYS(lockf)(fd, cmd, len);
@@ -327,7 +330,7 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 			return -errno;
 		ofd_get(o);
 		if (!uinfo_set(nfd, o)) {
-			SYS(close)(nfd);
+			OS(close)(nfd);
 			return -EMFILE;
 		}
 		if (nfd <= 2)
@@ -392,9 +395,12 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 
 static int fcntl_common(int fd, int cmd, void *arg)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	long r;
 
+	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* the C library's cancellation points */
+		SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	/* the other descriptor, not the program's when the library's own
 	 * (a parked one is closed for real here, as the program closed it) */
 	if (unlikely(cmd == F_DUPFD_QUERY) && uinfo_peek((int)(intptr_t)arg) == UINFO_INTERNAL) {

@@ -489,6 +489,7 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 			fd_note_alloc(fd, frees);
 		return fd;
 	}
+	SHIM_CANCEL_POINT();
 	SHIM_SERVE();
 	t0 = stats_t0();
 	fd = shim_open(dirfd, path, flags, mode);
@@ -571,10 +572,12 @@ int shim_close(int fd)
 
 SHIM_API int close(int fd)
 {
-	struct ofd *p = uinfo_peek(fd);
+	struct ofd *p;
 	uint64_t t0;
 	int r;
 
+	SHIM_CANCEL_POINT();
+	p = uinfo_peek(fd);
 	if (likely(p == NULL)) {
 		TRACE_PASS(close, "%d", fd);
 		fd_note_free(fd);
@@ -854,10 +857,12 @@ ssize_t shim_write(int fd, const void *buf, size_t len)
 
 SHIM_API ssize_t read(int fd, void *buf, size_t len)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(read, "%d, %zu", fd, len);
 		return SYS(read)(fd, buf, len);
@@ -879,10 +884,12 @@ SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(write, "%d, %zu", fd, len);
 		return SYS(write)(fd, buf, len);
@@ -897,10 +904,12 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 
 SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pread, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pread)(fd, buf, len, off);
@@ -922,10 +931,12 @@ SHIM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t bu
 
 SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pwrite, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pwrite)(fd, buf, len, off);
@@ -1171,10 +1182,12 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 
 SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(readv, "%d, %d", fd, cnt);
 		return SYS(readv)(fd, iov, cnt);
@@ -1189,10 +1202,12 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(writev, "%d, %d", fd, cnt);
 		return SYS(writev)(fd, iov, cnt);
@@ -1227,10 +1242,12 @@ ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
 			     bool v2)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(preadv, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(preadv2)(fd, iov, cnt, off, flags) : SYS(preadv)(fd, iov, cnt, off);
@@ -1249,10 +1266,12 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
 			      bool v2)
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	ssize_t n;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pwritev, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(pwritev2)(fd, iov, cnt, off, flags)
@@ -1587,10 +1606,12 @@ int shim_ofd_fsync(struct ofd *o, int datasync)
 
 static int fd_sync(int fd, int datasync, int (*real)(int))
 {
-	struct ofd *o = fd_get_fast(fd);
+	struct ofd *o;
 	uint64_t t0;
 	int r;
 
+	SHIM_CANCEL_POINT();
+	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(fsync, "%d", fd);
 		return real(fd);
@@ -1716,8 +1737,8 @@ static int pipe_wait(int fd, short ev, bool nb)
  * a pipe read gives what the pipe holds, a pipe written takes one pipe
  * buffer (PIPE_BUF) at a time while it has room for one; -EAGAIN when
  * nothing could move without waiting. */
-static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
-			 struct copy_pipe pipe)
+static ssize_t copy_loop_run(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+			     struct copy_pipe pipe)
 {
 	bool in_pipe = pipe.fd == in, out_pipe = pipe.fd == out;
 	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
@@ -1771,6 +1792,22 @@ static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_
 	}
 	free(buf);
 	return total;
+}
+
+/* The loop's reads, writes and waits go through the interposers, which are
+ * cancellation points: none may end it with its buffer held and the
+ * offsets half moved. A call that is one acts on a cancellation as it
+ * starts. */
+static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
+			 struct copy_pipe pipe)
+{
+	ssize_t r;
+	int cs;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = copy_loop_run(in, inoff, out, outoff, len, pipe);
+	pthread_setcancelstate(cs, NULL);
+	return r;
 }
 
 static bool fd_is_umfs(int fd)

@@ -298,7 +298,7 @@ static void stores_write_back(int bfd, struct umfs_file *uf, const char *h, cons
 	size_t lo = diff_first(h, b, n), hi = lo < n ? diff_last(h, b, n) : lo;
 
 	if (lo < hi && umfs_write_changed(uf, h + lo, b + lo, hi - lo, off + (off_t)lo) >= 0)
-		SYS(pwrite)(bfd, h + lo, hi - lo, off + (off_t)lo);
+		OS(pwrite)(bfd, h + lo, hi - lo, off + (off_t)lo);
 }
 
 /* Reads n bytes of the base at off into b; the bytes of a base cut short
@@ -372,7 +372,7 @@ static int host_make(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst
 		return fd;
 	err = umfs_os_ftruncate_own(fd, size);
 	if (err < 0) {
-		SYS(close)(fd);
+		OS(close)(fd);
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
 		return err;
 	}
@@ -480,7 +480,7 @@ static void host_missed(uint64_t ino, int fd, int bfd, off_t off, off_t len)
 			if (n < 0)
 				break;
 			memset(buf + n, 0, want - (size_t)n);
-			SYS(pwrite)(fd, buf, want, off);
+			OS(pwrite)(fd, buf, want, off);
 			off += (off_t)want;
 		}
 	}
@@ -1167,7 +1167,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 	mem = SYS(mmap)(addr, len, prot, flags, fd, off);
 	if (mem == MAP_FAILED)
 		*err = -errno;
-	SYS(close)(fd);
+	OS(close)(fd);
 	if (mem == MAP_FAILED)
 		goto fail_release;
 	m->addr = mem;
@@ -1279,6 +1279,7 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 	char *a = addr, *end = a + len;
 	bool found = false;
 
+	SHIM_CANCEL_POINT();
 	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
 		return SYS(msync)(addr, len, flags);
 	SHIM_SERVE();
@@ -1488,7 +1489,7 @@ static int umap_remap(struct umap *m, uint64_t inst)
 			err = -errno;
 	}
 	free(maps_text);
-	SYS(close)(fd);
+	OS(close)(fd);
 	return err;
 }
 

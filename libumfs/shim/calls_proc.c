@@ -203,7 +203,7 @@ static void exec_prepare_unseen(void)
 
 	ofd_spawn_mark();
 	if (parked >= 0 && SYS(unshare)(CLONE_FILES) == 0)
-		SYS(close)(parked);
+		OS(close)(parked);
 	if (shim_vfork_child())
 		nofile_exec_prepare(); /* as a forked child's exec: the program's limit */
 }

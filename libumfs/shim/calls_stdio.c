@@ -119,8 +119,14 @@ static int ck_close(void *c)
 			*std_var(k->std) = native_std[k->std];
 	}
 	pthread_mutex_unlock(&cookie_lock);
-	if (!detached)
+	if (!detached) {
+		int cs;
+
+		/* no cancellation point, as the C library's fclose closes */
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 		r = close(k->fd);
+		pthread_setcancelstate(cs, NULL);
+	}
 	free(k);
 	return r;
 }

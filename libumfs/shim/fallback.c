@@ -93,13 +93,13 @@ static int mount_open(struct ofd *o)
 	if (nfd < 0)
 		return nfd;
 	if (SYS(fstat)(nfd, &st) < 0 || (uint64_t)st.st_ino != o->ino) {
-		SYS(close)(nfd);
+		OS(close)(nfd);
 		return -ESTALE;
 	}
 	if (o->type == S_IFREG && !(f & O_PATH) &&
 	    SYS(lseek)(nfd, (off_t)o->sh->pos, SEEK_SET) < 0) {
 		err = -errno;
-		SYS(close)(nfd);
+		OS(close)(nfd);
 		return err;
 	}
 	return nfd;
@@ -148,7 +148,7 @@ static void swap_add(struct fallback_swap *sw, size_t *cap, int fd, bool all)
 		struct fallback_moved *t = realloc(sw->moved, c * sizeof(*t));
 
 		if (!t) {
-			SYS(close)(nfd);
+			OS(close)(nfd);
 			return;
 		}
 		sw->moved = t;
@@ -157,12 +157,12 @@ static void swap_add(struct fallback_swap *sw, size_t *cap, int fd, bool all)
 	saved = shim_fd_dup_high(fd);
 	if (saved < 0 || SYS(dup3)(nfd, fd, fl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
 		if (saved >= 0)
-			SYS(close)(saved);
-		SYS(close)(nfd);
+			OS(close)(saved);
+		OS(close)(nfd);
 		say_not_moved(fd, saved < 0 ? saved : -errno);
 		return;
 	}
-	SYS(close)(nfd);
+	OS(close)(nfd);
 	sw->moved[sw->n++] = (struct fallback_moved){ fd, saved, fl & FD_CLOEXEC };
 }
 
@@ -195,7 +195,7 @@ void fallback_exec_restore(struct fallback_swap *sw)
 		struct fallback_moved *m = &sw->moved[i];
 
 		SYS(dup3)(m->saved, m->fd, m->cloexec ? O_CLOEXEC : 0); /* the token again */
-		SYS(close)(m->saved);
+		OS(close)(m->saved);
 	}
 	free(sw->moved);
 	if (sw->locked) {
@@ -305,7 +305,7 @@ void fallback_rights_drop(struct fallback_rights *fr)
 	int saved = errno;
 
 	for (size_t i = 0; i < fr->n; i++)
-		SYS(close)(fr->opened[i]);
+		OS(close)(fr->opened[i]);
 	free(fr->control);
 	free(fr->opened);
 	*fr = (struct fallback_rights){ 0 };

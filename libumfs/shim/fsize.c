@@ -20,7 +20,7 @@ void fsize_init(void)
 {
 	struct rlimit rl;
 
-	if (SYS(getrlimit)(RLIMIT_FSIZE, &rl) == 0)
+	if (OS(getrlimit)(RLIMIT_FSIZE, &rl) == 0)
 		atomic_store_explicit(&shim_fsize_max, (uint64_t)rl.rlim_cur, memory_order_relaxed);
 }
 

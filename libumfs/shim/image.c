@@ -86,7 +86,7 @@ static int image_loads(const char *path, int fd, int depth)
 		}
 	}
 	if (path)
-		SYS(close)(f);
+		OS(close)(f);
 	return loads;
 }
 

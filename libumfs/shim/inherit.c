@@ -401,9 +401,9 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 				p->fd[INH_SHARED] = p->fresh[1] = sh;
 		} else {
 			if (lock >= 0)
-				SYS(close)(lock);
+				OS(close)(lock);
 			if (sh >= 0)
-				SYS(close)(sh);
+				OS(close)(sh);
 			gates_now_shared();
 			shared = true;
 		}
@@ -475,7 +475,7 @@ void inherit_pass_close(struct inherit_pass *p)
 	}
 	for (int i = 0; i < 2; i++)
 		if (p->fresh[i] >= 0)
-			SYS(close)(p->fresh[i]);
+			OS(close)(p->fresh[i]);
 	p->fresh[0] = p->fresh[1] = -1;
 	p->active = false;
 }

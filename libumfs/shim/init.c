@@ -325,8 +325,8 @@ __attribute__((constructor)) static void shim_init(void)
 	log_init();
 	fsize_init();
 	stats_init();
-	m = SYS(umask)(022);
-	SYS(umask)(m);
+	m = OS(umask)(022);
+	OS(umask)(m);
 	atomic_store(&shim_umask, m);
 	adopt = getenv(SHIM_ADOPT_ENV) != NULL;
 	if (adopt)

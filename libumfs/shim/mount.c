@@ -468,7 +468,7 @@ entered:
 		err = -EPROTO;
 		goto err_restart;
 	}
-	p = SYS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = OS(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		err = -errno;
 		goto err_close;
@@ -498,7 +498,7 @@ entered:
 		bool parked = shared->magic == UMFS_GATE_PARKED;
 
 		umfs_fault_unwatch(p);
-		SYS(munmap)(p, len);
+		OS(munmap)(p, len);
 		shared = NULL;
 		shim_maps_active = NULL;
 		err = -EPROTO;
@@ -783,7 +783,7 @@ static void mount_undo(bool alone)
 		mount_gate_open();
 	if (shared) {
 		umfs_fault_unwatch(shared);
-		SYS(munmap)(shared, shared_len);
+		OS(munmap)(shared, shared_len);
 	}
 	shared = NULL;
 	shim_maps_active = NULL;
@@ -999,7 +999,7 @@ void mount_fork_prepare(void)
 void mount_fork_parent(void)
 {
 	if (fork_shared_fd >= 0)
-		SYS(close)(fork_shared_fd);
+		OS(close)(fork_shared_fd);
 	fork_shared_fd = -1;
 }
 

@@ -112,7 +112,7 @@ int mounts_open(const char *path, int flags)
 	ssize_t n;
 
 	SHIM_SERVE(); /* the first use may mount the pool */
-	src = SYS(open)(path, flags, 0);
+	src = OS(open)(path, flags, 0);
 	if (src < 0 || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)))
 		return src;
 	err = mounts_line(kind, line, sizeof(line));
@@ -121,7 +121,7 @@ int mounts_open(const char *path, int flags)
 		errno = saved;
 		return src;
 	}
-	while (len < MOUNTS_MAX && (n = SYS(read)(src, buf + len, MOUNTS_MAX - len)) > 0)
+	while (len < MOUNTS_MAX && (n = OS(read)(src, buf + len, MOUNTS_MAX - len)) > 0)
 		len += (size_t)n;
 	if (len + strlen(line) > MOUNTS_MAX) {
 		free(buf);

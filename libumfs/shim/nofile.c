@@ -67,12 +67,12 @@ void nofile_init(void)
 	bool top;
 	int b;
 
-	if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0)
+	if (OS(getrlimit)(RLIMIT_NOFILE, &rl) != 0)
 		return;
 	b = base_for(&rl, true, &top);
 	if (top && rl.rlim_cur > (rlim_t)b) {
 		rl.rlim_cur = (rlim_t)b;
-		if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) != 0)
+		if (OS(setrlimit)(RLIMIT_NOFILE, &rl) != 0)
 			b = base_for(&rl, false, &top);
 	}
 	if (top)
@@ -88,7 +88,7 @@ int shim_high_fd(void)
 		struct rlimit rl = { 1024, 1024 };
 		bool top;
 
-		SYS(getrlimit)(RLIMIT_NOFILE, &rl);
+		OS(getrlimit)(RLIMIT_NOFILE, &rl);
 		b = base_store(base_for(&rl, false, &top), rl.rlim_cur);
 	}
 	return b;
@@ -124,7 +124,7 @@ int nofile_set(const struct rlimit *want)
 	real = *want;
 
 	if (v == RLIM_INFINITY && (want->rlim_max == RLIM_INFINITY || want->rlim_max >= top))
-		return SYS(setrlimit)(RLIMIT_NOFILE, want) == 0 ? 0 : -errno;
+		return OS(setrlimit)(RLIMIT_NOFILE, want) == 0 ? 0 : -errno;
 	/* the program's limit is under the library's numbers: hidden from now on */
 	if (want->rlim_cur > want->rlim_max)
 		return -EINVAL;
@@ -133,7 +133,7 @@ int nofile_set(const struct rlimit *want)
 					? RLIM_INFINITY : want->rlim_max + HIGH_ROOM;
 	if (real.rlim_max < top)
 		real.rlim_max = top;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &real) != 0)
+	if (OS(setrlimit)(RLIMIT_NOFILE, &real) != 0)
 		return -errno;
 	atomic_store(&view_max, want->rlim_max);
 	return 0;
@@ -149,12 +149,12 @@ void nofile_exec_prepare(void)
 	struct rlimit rl;
 
 	if (v == RLIM_INFINITY || v > RLIM_INFINITY - HIGH_ROOM ||
-	    SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max <= v + HIGH_ROOM)
+	    OS(getrlimit)(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max <= v + HIGH_ROOM)
 		return;
 	rl.rlim_max = v + HIGH_ROOM;
 	if (rl.rlim_cur > v)
 		rl.rlim_cur = v;
-	if (SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && !shim_vfork_child() &&
+	if (OS(setrlimit)(RLIMIT_NOFILE, &rl) == 0 && !shim_vfork_child() &&
 	    (rlim_t)shim_high_fd() > v)
 		base_store((int)v < 10 ? 10 : (int)v, rl.rlim_cur); /* at or over the soft limit */
 }
@@ -172,12 +172,12 @@ bool sys_nofile_raise(struct nofile_raise *r)
 	rlim_t want = (rlim_t)shim_high_fd() + HIGH_ROOM;
 
 	r->raised = false;
-	if (raise_held || SYS(getrlimit)(RLIMIT_NOFILE, &r->saved) != 0 ||
+	if (raise_held || OS(getrlimit)(RLIMIT_NOFILE, &r->saved) != 0 ||
 	    r->saved.rlim_cur >= want)
 		return false;
 	rl = r->saved;
 	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	raise_held = rl.rlim_cur > r->saved.rlim_cur && SYS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
+	raise_held = rl.rlim_cur > r->saved.rlim_cur && OS(setrlimit)(RLIMIT_NOFILE, &rl) == 0;
 	r->raised = raise_held;
 	return r->raised;
 }
@@ -189,7 +189,7 @@ void sys_nofile_restore(const struct nofile_raise *r)
 
 	if (!r->raised)
 		return;
-	SYS(setrlimit)(RLIMIT_NOFILE, &r->saved);
+	OS(setrlimit)(RLIMIT_NOFILE, &r->saved);
 	raise_held = false;
 	errno = saved_errno;
 }
@@ -215,9 +215,9 @@ int shim_fd_dup_high(int fd)
 	struct nofile_raise r;
 
 	sys_nofile_raise_high(&r);
-	nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+	nfd = OS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
 	if (nfd < 0 && !r.raised && (errno == EINVAL || errno == EMFILE) && sys_nofile_raise(&r))
-		nfd = SYS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
+		nfd = OS(fcntl)(fd, F_DUPFD_CLOEXEC, shim_high_fd());
 	e = nfd < 0 ? -errno : nfd;
 	sys_nofile_restore(&r);
 	errno = saved_errno;
@@ -235,6 +235,6 @@ int shim_fd_move_high(int fd)
 	nfd = shim_fd_dup_high(fd);
 	if (nfd < 0)
 		return fd;
-	SYS(close)(fd);
+	OS(close)(fd);
 	return nfd;
 }

@@ -150,7 +150,7 @@ int ofd_claim(int flags, struct ofd_claim *c)
 	if (c->fd >= 0 && !uinfo_covers(c->fd)) {
 		/* a number U-info has no entry for (uinfo_covers): the process
 		 * holds more descriptors than UMFS serves */
-		SYS(close)(c->fd);
+		OS(close)(c->fd);
 		fd_note_closed(c->fd);
 		ofd_slot_release(c->slot, c->anchor, c->born);
 		c->fd = -EMFILE;
@@ -445,7 +445,7 @@ int ofd_adopt_inherited(void)
 {
 	struct adopt_scan sc = { .nseen = 0 };
 
-	sc.scan_fd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sc.scan_fd = OS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sc.scan_fd < 0)
 		return 0;
 	(void)sys_dir_each(sc.scan_fd, adopt_entry, &sc);

@@ -156,11 +156,11 @@ static int token_held(int dfd, const char *name, void *arg)
 
 	if (name[0] < '0' || name[0] > '9')
 		return 0;
-	fd = SYS(openat)(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = OS(openat)(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	held = SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	SYS(close)(fd);
+	held = OS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	OS(close)(fd);
 	return held;
 }
 
@@ -217,7 +217,7 @@ static int arena_check(int fd, int dfd, struct arena_hdr *a)
  * more than that page and a fault save at worst (docs/shim.md). */
 static struct arena_hdr *arena_mmap(int fd)
 {
-	return SYS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	return OS(mmap)(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 }
 
 /* Maps the arena fd, of size st (known valid: no lock), or under its lock
@@ -239,7 +239,7 @@ static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hd
 			*ap = a;
 			return 0;
 		}
-		SYS(munmap)(a, ARENA_SIZE);
+		OS(munmap)(a, ARENA_SIZE);
 	}
 	/* the lock on the arena file orders its creation and any rebuild */
 	umfs_str_join(what, sizeof(what), shim_helper_dir(), "/" SUBDIR "/" ARENA_NAME, NULL);
@@ -256,7 +256,7 @@ static int arena_map(int fd, int dfd, const struct stat *opened, struct arena_hd
 		return -errno; /* closing the only descriptor drops the lock */
 	err = arena_check(fd, dfd, a);
 	if (err) {
-		SYS(munmap)(a, ARENA_SIZE);
+		OS(munmap)(a, ARENA_SIZE);
 		return err;
 	}
 	/* explicitly: the mapping keeps the description, and so its lock */
@@ -359,7 +359,7 @@ static int token_take(uint32_t i, int cloexec, bool create)
 
 	token_name(name, i);
 	for (int tries = 0;; tries++) {
-		fd = SYS(openat)(ofd_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | cloexec);
+		fd = OS(openat)(ofd_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | cloexec);
 		if (fd >= 0 || errno != ENOENT || tries || !create)
 			break;
 		/* first use of this slot: its token appears once, and stays */
@@ -374,7 +374,7 @@ static int token_take(uint32_t i, int cloexec, bool create)
 			return -errno;
 		return -EIO;
 	}
-	if (SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (OS(flock)(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
 
 		sys_close_quiet(fd);
@@ -609,7 +609,7 @@ int ofd_slot_claim(int flags, uint32_t *slotp, struct ofd_shared **shp, int *anc
 static void anchor_close(int afd)
 {
 	uinfo_unmark_internal(afd);
-	SYS(close)(afd);
+	OS(close)(afd);
 	pthread_mutex_lock(&anchor_lock);
 	anchor_total--;
 	pthread_mutex_unlock(&anchor_lock);
@@ -774,7 +774,7 @@ static void anchor_purge(void)
 	pthread_mutex_lock(&anchor_lock);
 	for (int i = 0; i < anchor_cached; i++) {
 		uinfo_unmark_internal(anchor_cache[i].fd);
-		SYS(close)(anchor_cache[i].fd);
+		OS(close)(anchor_cache[i].fd);
 	}
 	anchor_total -= anchor_cached;
 	anchor_cached = 0;
@@ -871,7 +871,7 @@ static int token_let_go(int dfd, const char *name, void *arg)
 	link[n] = '\0';
 	if (!ofd_slot_of_link(link, &slot) || (flags = SYS(fcntl)(fd, F_GETFD)) < 0)
 		return 0;
-	fresh = SYS(openat)(ofd_dfd, strrchr(link, '/') + 1,
+	fresh = OS(openat)(ofd_dfd, strrchr(link, '/') + 1,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fresh < 0)
 		return 0;
@@ -882,7 +882,7 @@ static int token_let_go(int dfd, const char *name, void *arg)
 
 static void tokens_let_go(void)
 {
-	int pfd = SYS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int pfd = OS(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct nofile_raise r;
 
 	if (pfd < 0)

@@ -68,6 +68,7 @@
 #include <utime.h>
 
 #include "decls.h"
+#include "os.h"
 #include "umfs_frontend.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -430,6 +431,14 @@ static inline void shim_serve_end(int *unused)
 	(void)unused;
 	shim_busy_leave();
 }
+
+/* First in an interposer of a call the C library makes a cancellation
+ * point: a pending pthread_cancel() is acted on here, before the call has
+ * taken anything of the library. Nothing inside the library is one
+ * (core/os_kernel.c), so no thread is unwound from the middle of its
+ * work; a thread waiting inside it (for a record lock) is cancelled at its
+ * next cancellation point once the wait is over. */
+#define SHIM_CANCEL_POINT() pthread_testcancel()
 
 /* The rest of the enclosing block serves the call: signals wait until it
  * is left (by any return). */

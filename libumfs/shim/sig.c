@@ -342,14 +342,14 @@ static struct sig_deferred *sig_queue(void)
 
 	if (d)
 		return d;
-	mine = SYS(mmap)(NULL, sizeof(*mine), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	mine = OS(mmap)(NULL, sizeof(*mine), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			 -1, 0);
 	if (mine == MAP_FAILED)
 		return NULL;
 	if (__atomic_compare_exchange_n(&sig_deferred, &d, mine, false, __ATOMIC_RELAXED,
 					__ATOMIC_RELAXED))
 		return mine;
-	SYS(munmap)(mine, sizeof(*mine));
+	OS(munmap)(mine, sizeof(*mine));
 	return d;
 }
 
@@ -360,7 +360,7 @@ static void sig_queue_drop(void)
 
 	sig_deferred = NULL;
 	if (d)
-		SYS(munmap)(d, sizeof(*d));
+		OS(munmap)(d, sizeof(*d));
 }
 
 static void sig_defer(const siginfo_t *si)

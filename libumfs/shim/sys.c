@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sys.c - the shim's table of real functions. Every pass-through and every
- * kernel call the shim makes for itself goes through it (SYS(fn)), as the
- * core's go through its own (core/os.c, OS(fn)); each entry is resolved at
- * its first call with dlsym(RTLD_NEXT) by os.c, i.e. to the definition
- * libc (or whatever follows us in the lookup order) provides.
+ * kernel call the shim makes for itself goes through it (SYS(fn)); each
+ * entry is resolved at its first call with dlsym(RTLD_NEXT) by os.c, i.e.
+ * to the definition libc (or whatever follows us in the lookup order)
+ * provides. The calls on the library's own files that the C library makes
+ * cancellation points (open, read, write, close and their kin) go through
+ * the core's table instead (OS(fn), core/os.h), as the kernel's: no
+ * pthread_cancel() may unwind a thread from the middle of the library's
+ * work. The helpers below are for those files.
  */
 #include <dirent.h>
 #include <string.h>
@@ -20,7 +24,7 @@ int sys_open_cloexec(const char *path, int flags, mode_t mode)
 	int fd;
 
 	do
-		fd = SYS(open)(path, flags | O_CLOEXEC, mode);
+		fd = OS(open)(path, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
 	return fd < 0 ? -errno : fd;
 }
@@ -33,7 +37,7 @@ int sys_open_cloexec(const char *path, int flags, mode_t mode)
 int sys_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *arg), void *arg)
 {
 	char buf[2048] __attribute__((aligned(8)));
-	int fd = SYS(openat)(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	int fd = OS(openat)(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 	ssize_t n;
 
 	if (fd < 0)
@@ -58,8 +62,8 @@ ssize_t sys_read_full(int fd, void *buf, size_t len, off_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = off < 0 ? SYS(read)(fd, (char *)buf + done, len - done)
-				    : SYS(pread)(fd, (char *)buf + done, len - done,
+		ssize_t n = off < 0 ? OS(read)(fd, (char *)buf + done, len - done)
+				    : OS(pread)(fd, (char *)buf + done, len - done,
 						 off + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -79,8 +83,8 @@ ssize_t sys_write_full(int fd, const void *buf, size_t len, off_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = off < 0 ? SYS(write)(fd, (const char *)buf + done, len - done)
-				    : SYS(pwrite)(fd, (const char *)buf + done, len - done,
+		ssize_t n = off < 0 ? OS(write)(fd, (const char *)buf + done, len - done)
+				    : OS(pwrite)(fd, (const char *)buf + done, len - done,
 						  off + (off_t)done);
 
 		if (n < 0 && errno == EINTR)
@@ -97,6 +101,6 @@ void sys_close_quiet(int fd)
 	int saved = errno;
 
 	if (fd >= 0)
-		SYS(close)(fd);
+		OS(close)(fd);
 	errno = saved;
 }

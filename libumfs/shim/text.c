@@ -35,7 +35,7 @@ int text_hold(uint64_t ino, uint32_t gen)
 	fd = shim_helper_open(name, O_RDONLY | O_CREAT, S_IFREG);
 	if (fd < 0)
 		return fd;
-	while (SYS(flock)(fd, LOCK_SH) < 0) {
+	while (OS(flock)(fd, LOCK_SH) < 0) {
 		if (errno != EINTR) {
 			err = -errno;
 			sys_close_quiet(fd);
@@ -71,7 +71,7 @@ int text_busy(uint64_t ino, uint32_t gen)
 		errno = saved;
 		return 0;
 	}
-	err = SYS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? -ETXTBSY : 0;
+	err = OS(flock)(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? -ETXTBSY : 0;
 	sys_close_quiet(fd); /* drops the try's lock, if it got it */
 	errno = saved;
 	return err;

@@ -50,11 +50,11 @@ static void uinfo_reserve(void)
 	void *p;
 	int fd = -1;
 
-	if (SYS(getrlimit)(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max > UINFO_NR_OPEN_DEFAULT)
+	if (OS(getrlimit)(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max > UINFO_NR_OPEN_DEFAULT)
 		fd = sys_open_cloexec("/proc/sys/fs/nr_open", O_RDONLY, 0);
 	if (fd >= 0) {
 		/* one read: the kernel hands a sysctl's value whole */
-		ssize_t len = SYS(pread)(fd, buf, sizeof(buf) - 1, 0);
+		ssize_t len = OS(pread)(fd, buf, sizeof(buf) - 1, 0);
 
 		if (len > 0) {
 			/* by hand: strtoul's locale table is a page fault */
@@ -69,7 +69,7 @@ static void uinfo_reserve(void)
 	if (n <= UINFO_NR_OPEN_DEFAULT) {
 		p = uinfo_default;
 	} else {
-		p = SYS(mmap)(NULL, n * sizeof(*uinfo), PROT_READ | PROT_WRITE,
+		p = OS(mmap)(NULL, n * sizeof(*uinfo), PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return; /* no UMFS descriptors then: every call passes through */
@@ -77,7 +77,7 @@ static void uinfo_reserve(void)
 	if (!__atomic_compare_exchange_n(&uinfo, &none, p, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
 		if (p != (void *)uinfo_default)
-			SYS(munmap)(p, n * sizeof(*uinfo));
+			OS(munmap)(p, n * sizeof(*uinfo));
 		while (!__atomic_load_n(&uinfo_size, __ATOMIC_ACQUIRE))
 			sched_yield();
 		return;

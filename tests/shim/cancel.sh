@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# cancel.sh - threads cancelled with pthread_cancel() in the middle of
+# file calls on UMFS (shim_cancel.c): in the call that mounts the pool,
+# and at random moments in loops of creates, writes, reads, syncs, record
+# locks and closes. The process must go on working, no wait may hang,
+# and the pool must be clean after. The same program on tmpfs, without
+# the library, checks the test itself.
+. "$(dirname "$0")/lib.sh"
+
+rounds=${CANCEL_ROUNDS:-200}
+: "${SHIM_CANCEL:=$BUILDDIR/tests/shim/shim_cancel}"
+mkdir "$work/ref"
+for mode in mount busy; do
+	out=$(timeout 120 "$SHIM_CANCEL" "$work/ref" "$mode" "$rounds" 2>&1) || true
+	check "tmpfs: cancelled threads ($mode)" "ok" "$(printf '%s\n' "$out" | tail -n 1)"
+done
+
+shim mkdir /umfs/cancel
+# a process of its own each time: the first call mounts the pool
+for i in 1 2 3 4 5 6 7 8; do
+	rc=0
+	out=$(timeout 120 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel mount 2>&1) || rc=$?
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 142 ] && out="timed out (hang)"
+	check "a thread cancelled in the call that mounts the pool, run $i" \
+		"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+done
+rc=0
+out=$(timeout 300 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel busy "$rounds" 2>&1) || rc=$?
+[ "$rc" -eq 124 ] || [ "$rc" -eq 142 ] && out="timed out (hang)"
+check "$rounds busy threads cancelled at random moments: the process goes on" \
+	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+check "the pool is clean after (fsck.umfs -n -f)" "0" "$("$FSCK" -n -f "$pool" >/dev/null 2>&1; echo $?)"
+finish
