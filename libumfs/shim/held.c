@@ -177,7 +177,7 @@ static bool held_parse(const char *s, long *pid, uint64_t *region, struct umfs_h
 
 void held_take_over(void)
 {
-	const char *env = getenv(HELD_ENV);
+	const char *env = shim_env(SHIM_ENV_HELD);
 	long pid;
 
 	if (!env)

@@ -51,8 +51,6 @@
 
 #include "shim.h"
 
-#define FDS_ENV "UMFS_FDS"
-
 static const char *const kind_name[INH_COUNT] = {
 	[INH_POOL] = "pool",     [INH_LOCK] = "lock", [INH_RUN] = "run",     [INH_HELPER] = "shim",
 	[INH_SHARED] = "shared", [INH_OFD] = "ofd",   [INH_ARENA] = "arena", [INH_FIFO] = "fifo", [INH_SOCK] = "sock",
@@ -208,14 +206,14 @@ static void parse(const char *v, int fds[INH_COUNT], bool *shared)
 
 void inherit_init(void)
 {
-	const char *v = getenv(FDS_ENV);
+	const char *v = shim_env(SHIM_ENV_FDS);
 	int fds[INH_COUNT];
 	bool shared, own;
 
 	if (!v)
 		return;
 	parse(v, fds, &shared);
-	unsetenv(FDS_ENV); /* children get their own */
+	unsetenv(SHIM_FDS_ENV); /* children get their own */
 	/* one who may open the pool mounts it by name, as every process does */
 	own = SYS(faccessat)(AT_FDCWD, cfg.pool, cfg.readonly ? R_OK : R_OK | W_OK,
 			     AT_EACCESS) == 0;
@@ -413,7 +411,7 @@ void inherit_pass_prepare(struct inherit_pass *p, bool spawn)
 
 int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "%s=", FDS_ENV);
+	size_t n = (size_t)snprintf(buf, size, "%s=", SHIM_FDS_ENV);
 
 	for (int k = 0; k < INH_COUNT && n < size; k++)
 		if (p->fd[k] >= 0)

@@ -111,6 +111,53 @@ static bool config_pool(const char *pool)
 	return true;
 }
 
+/* The names of enum shim_env_var, in its order. */
+static const char env_names[SHIM_ENV_COUNT][24] = {
+	[SHIM_ENV_LOG] = "UMFS_LOG",
+	[SHIM_ENV_LOG_FILE] = "UMFS_LOG_FILE",
+	[SHIM_ENV_STATS] = "UMFS_STATS",
+	[SHIM_ENV_RDONLY] = "UMFS_RDONLY",
+	[SHIM_ENV_POOL] = "UMFS_POOL",
+	[SHIM_ENV_MOUNT] = "UMFS_MOUNT",
+	[SHIM_ENV_ADOPT] = SHIM_ADOPT_ENV,
+	[SHIM_ENV_NO_POOL_SAID] = NO_POOL_SAID_ENV,
+	[SHIM_ENV_FDS] = SHIM_FDS_ENV,
+	[SHIM_ENV_HELD] = SHIM_HELD_ENV,
+	[SHIM_ENV_CWD] = "UMFS_CWD",
+};
+static const char *env_values[SHIM_ENV_COUNT];
+
+/* The value of entry e ("NAME=value") when NAME is name, else NULL. */
+static const char *env_match(const char *e, const char *name)
+{
+	while (*name && *e == *name)
+		e++, name++;
+	return !*name && *e == '=' ? e + 1 : NULL;
+}
+
+/* Every name of env_names, its first entry as getenv finds it. */
+static void env_scan(void)
+{
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "UMFS_", 5) != 0)
+			continue;
+		for (int v = 0; v < SHIM_ENV_COUNT; v++) {
+			const char *val = env_match(*e, env_names[v]);
+
+			if (val) {
+				if (!env_values[v])
+					env_values[v] = val;
+				break;
+			}
+		}
+	}
+}
+
+const char *shim_env(enum shim_env_var v)
+{
+	return env_values[v];
+}
+
 void shim_config_init(void)
 {
 	int expected = 0;
@@ -121,20 +168,21 @@ void shim_config_init(void)
 		 * caller sees the defaults, i.e. nothing is UMFS's yet) */
 		return;
 	}
+	env_scan();
 	cfg.base = "";
 	cfg.pool = "";
-	cfg.log_level = parse_level(getenv("UMFS_LOG"));
-	s = getenv("UMFS_LOG_FILE");
+	cfg.log_level = parse_level(shim_env(SHIM_ENV_LOG));
+	s = shim_env(SHIM_ENV_LOG_FILE);
 	if (s && *s && strlen(s) < PATH_MAX) {
 		strcpy(cfg.log_file, s);
 		cfg.log_to_file = true;
 	}
-	s = getenv("UMFS_STATS");
+	s = shim_env(SHIM_ENV_STATS);
 	cfg.stats = s && *s && strcmp(s, "0") != 0;
-	s = getenv("UMFS_RDONLY");
+	s = shim_env(SHIM_ENV_RDONLY);
 	cfg.readonly = s && *s && strcmp(s, "0") != 0;
-	pool = getenv("UMFS_POOL");
-	mount = getenv("UMFS_MOUNT");
+	pool = shim_env(SHIM_ENV_POOL);
+	mount = shim_env(SHIM_ENV_MOUNT);
 	cfg.no_pool = (!pool || !*pool) && mount && *mount;
 	if (!mount || !*mount)
 		mount = "/umfs";
@@ -328,7 +376,7 @@ __attribute__((constructor)) static void shim_init(void)
 	m = OS(umask)(022);
 	OS(umask)(m);
 	atomic_store(&shim_umask, m);
-	adopt = getenv(SHIM_ADOPT_ENV) != NULL;
+	adopt = shim_env(SHIM_ENV_ADOPT) != NULL;
 	if (adopt)
 		unsetenv(SHIM_ADOPT_ENV); /* the library says it again to whom it concerns */
 	if (cfg.enabled) {
@@ -348,11 +396,11 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	if (cfg.bad_mount)
 		SHIM_LOG(LOG_ERROR, "UMFS_MOUNT=%s: the prefix must be an absolute path other "
-			 "than / without \"..\"; UMFS serves no path", getenv("UMFS_MOUNT"));
-	if (cfg.no_pool && !getenv(NO_POOL_SAID_ENV)) {
+			 "than / without \"..\"; UMFS serves no path", shim_env(SHIM_ENV_MOUNT));
+	if (cfg.no_pool && !shim_env(SHIM_ENV_NO_POOL_SAID)) {
 		SHIM_LOG(LOG_WARN, "UMFS_MOUNT=%s is set but UMFS_POOL is not: UMFS serves no path "
 			 "(set UMFS_POOL to the pool, or run the program with umfs-run --pool POOL)",
-			 getenv("UMFS_MOUNT"));
+			 shim_env(SHIM_ENV_MOUNT));
 		setenv(NO_POOL_SAID_ENV, "1", 1); /* once for the children too */
 	}
 	stdio_init();

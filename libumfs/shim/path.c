@@ -791,7 +791,7 @@ void cwd_exec(int delta)
 
 void cwd_from_env(void)
 {
-	const char *s = getenv("UMFS_CWD");
+	const char *s = shim_env(SHIM_ENV_CWD);
 	char rest[PATH_MAX];
 
 	if (!s || !cfg.enabled)

@@ -360,6 +360,8 @@ extern struct shim_sys sys;
 /* Set by the library for a new image that may inherit UMFS descriptors:
  * only then does it look through /proc/self/fd for them as it starts. */
 #define SHIM_ADOPT_ENV "UMFS_ADOPT"
+/* The UMFS descriptors an exec passes on, by kind (inherit.c). */
+#define SHIM_FDS_ENV "UMFS_FDS"
 /* Real function fn (the C library's, of the same name), resolved at its
  * first call. */
 #define SYS(fn)                  \
@@ -557,6 +559,24 @@ struct shim_config {
 };
 extern struct shim_config cfg;
 void shim_config_init(void);
+/* The variables the library reads as it starts, taken in one pass over the
+ * environment as the configuration is first read (a getenv each would walk
+ * it once a name): each as it was then, NULL when unset. */
+enum shim_env_var {
+	SHIM_ENV_LOG,
+	SHIM_ENV_LOG_FILE,
+	SHIM_ENV_STATS,
+	SHIM_ENV_RDONLY,
+	SHIM_ENV_POOL,
+	SHIM_ENV_MOUNT,
+	SHIM_ENV_ADOPT,
+	SHIM_ENV_NO_POOL_SAID,
+	SHIM_ENV_FDS,
+	SHIM_ENV_HELD,
+	SHIM_ENV_CWD,
+	SHIM_ENV_COUNT
+};
+const char *shim_env(enum shim_env_var v);
 static inline void shim_config_ready(void)
 {
 	if (unlikely(atomic_load_explicit(&cfg.state, memory_order_acquire) != 2))
