@@ -82,16 +82,8 @@ static long syscall_clone3(const long *a)
 	return syscall_clone(SYS_clone3, a, h->flags, h->stack);
 }
 
-SHIM_API long syscall(long number, ...)
+static long syscall_route(long number, const long *a)
 {
-	long a[6];
-	va_list ap;
-
-	va_start(ap, number);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-
 #define I(n) ((int)a[n])
 #define P(n) ((void *)a[n])
 #define S(n) ((const char *)a[n])
@@ -331,4 +323,23 @@ SHIM_API long syscall(long number, ...)
 #undef S
 #undef Z
 #undef O
+}
+
+/* The C library's syscall() is no cancellation point, whatever the number:
+ * the interposers a call is routed to, some of which are, must not act on
+ * one here. */
+SHIM_API long syscall(long number, ...)
+{
+	long a[6], r;
+	va_list ap;
+	int cs;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = syscall_route(number, a);
+	pthread_setcancelstate(cs, NULL);
+	return r;
 }

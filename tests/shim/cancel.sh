@@ -4,7 +4,8 @@
 # and at random moments in loops of creates, writes, reads, syncs, record
 # locks and closes. The process must go on working, no wait may hang,
 # and the pool must be clean after. The same program on tmpfs, without
-# the library, checks the test itself.
+# the library, checks the test itself. And which of 24 calls on a UMFS
+# file act on a pending cancellation must be those that do on tmpfs.
 . "$(dirname "$0")/lib.sh"
 
 rounds=${CANCEL_ROUNDS:-200}
@@ -24,6 +25,11 @@ for i in 1 2 3 4 5 6 7 8; do
 	check "a thread cancelled in the call that mounts the pool, run $i" \
 		"ok" "$(printf '%s\n' "$out" | tail -n 1)"
 done
+want=$(timeout 60 "$SHIM_CANCEL" "$work/ref" points 2>&1) || true
+got=$(timeout 60 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel points 2>&1) || true
+check "tmpfs: open, read, close and the others are cancellation points, fstat is not" \
+	"open point|fstat not" "$(printf '%s\n' "$want" | grep -E '^(open|fstat) ' | paste -sd'|')"
+check "the calls that act on a pending cancellation, as on tmpfs" "$want" "$got"
 rc=0
 out=$(timeout 300 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel busy "$rounds" 2>&1) || rc=$?
 [ "$rc" -eq 124 ] || [ "$rc" -eq 142 ] && out="timed out (hang)"

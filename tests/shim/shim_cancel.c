@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shim_cancel DIR mount|busy ROUNDS - threads cancelled with
+ * shim_cancel DIR mount|busy|points [ROUNDS] - threads cancelled with
  * pthread_cancel() while they make file calls in DIR; the process must go
  * on working.
+ *
+ * points: for each of a list of calls on a file of DIR, a thread with a
+ * cancellation pending (it cancels itself) makes the call: a line
+ * "NAME point" when the call acted on it, "NAME not" when it returned.
+ * The lines are compared with the same program on tmpfs (cancel.sh): the
+ * C library's cancellation points and no others.
  *
  * mount: the process's first call in DIR is made by a thread cancelled as
  * it starts (on UMFS: the call that mounts the pool); the main thread then
@@ -32,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +125,100 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The calls of points mode, each on a file of DIR opened read-write
+ * (fd), a second descriptor of it (fd2), a pipe, and a mapping of it. */
+enum point_call {
+	PC_OPEN, PC_OPENAT, PC_CREAT, PC_READ, PC_WRITE, PC_PREAD, PC_PWRITE, PC_READV,
+	PC_WRITEV, PC_FSYNC, PC_FDATASYNC, PC_CLOSE, PC_SETLKW, PC_SETLK, PC_GETFL, PC_LOCKF,
+	PC_TLOCK, PC_MSYNC, PC_FSTAT, PC_LSEEK, PC_FTRUNCATE, PC_STAT, PC_RENAME, PC_SYSCALL_READ,
+	PC_COUNT
+};
+static const char *const point_name[PC_COUNT] = {
+	"open", "openat", "creat", "read", "write", "pread", "pwrite", "readv", "writev",
+	"fsync", "fdatasync", "close", "fcntl F_SETLKW", "fcntl F_SETLK", "fcntl F_GETFL",
+	"lockf F_LOCK", "lockf F_TLOCK", "msync", "fstat", "lseek", "ftruncate", "stat",
+	"rename", "syscall(SYS_read)",
+};
+static int point_fd, point_fd2;
+static char *point_map;
+static char point_path[4096], point_path2[4096];
+static _Atomic int point_stage;
+
+static void *point_thread(void *arg)
+{
+	enum point_call c = (enum point_call)(intptr_t)arg;
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+	struct iovec iov;
+	struct stat st;
+	char buf[16];
+
+	iov = (struct iovec){ .iov_base = buf, .iov_len = 1 };
+	pthread_cancel(pthread_self());
+	atomic_store(&point_stage, 1);
+	switch (c) {
+	case PC_OPEN: close(open(point_path, O_RDONLY)); break;
+	case PC_OPENAT: close(openat(AT_FDCWD, point_path, O_RDONLY)); break;
+	case PC_CREAT: close(creat(point_path2, 0644)); break;
+	case PC_READ: (void)read(point_fd, buf, 1); break;
+	case PC_WRITE: (void)write(point_fd, "x", 1); break;
+	case PC_PREAD: (void)pread(point_fd, buf, 1, 0); break;
+	case PC_PWRITE: (void)pwrite(point_fd, "x", 1, 0); break;
+	case PC_READV: (void)readv(point_fd, &iov, 1); break;
+	case PC_WRITEV: (void)writev(point_fd, &iov, 1); break;
+	case PC_FSYNC: (void)fsync(point_fd); break;
+	case PC_FDATASYNC: (void)fdatasync(point_fd); break;
+	case PC_CLOSE: (void)close(point_fd2); break;
+	case PC_SETLKW: (void)fcntl(point_fd, F_SETLKW, &l); break;
+	case PC_SETLK: (void)fcntl(point_fd, F_SETLK, &l); break;
+	case PC_GETFL: (void)fcntl(point_fd, F_GETFL); break;
+	case PC_LOCKF: (void)lockf(point_fd, F_LOCK, 1); break;
+	case PC_TLOCK: (void)lockf(point_fd, F_TLOCK, 1); break;
+	case PC_MSYNC: (void)msync(point_map, 4096, MS_SYNC); break;
+	case PC_FSTAT: (void)fstat(point_fd, &st); break;
+	case PC_LSEEK: (void)lseek(point_fd, 0, SEEK_SET); break;
+	case PC_FTRUNCATE: (void)ftruncate(point_fd, 4096); break;
+	case PC_STAT: (void)stat(point_path, &st); break;
+	case PC_RENAME: (void)rename(point_path2, point_path2); break;
+	case PC_SYSCALL_READ: (void)syscall(SYS_read, point_fd, buf, 1); break;
+	case PC_COUNT: break;
+	}
+	atomic_store(&point_stage, 2);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* Which calls act on a pending cancellation: one line each. */
+static int run_points(void)
+{
+	snprintf(point_path, sizeof(point_path), "%s/points.%d", dir, (int)getpid());
+	snprintf(point_path2, sizeof(point_path2), "%s/points2.%d", dir, (int)getpid());
+	point_fd = open(point_path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (point_fd < 0 || ftruncate(point_fd, 4096) != 0)
+		fail("the file of points");
+	point_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, point_fd, 0);
+	if (point_map == MAP_FAILED)
+		fail("mmap");
+	for (int c = 0; c < PC_COUNT; c++) {
+		pthread_t t;
+		void *res;
+
+		point_fd2 = dup(point_fd);
+		atomic_store(&point_stage, 0);
+		if (pthread_create(&t, NULL, point_thread, (void *)(intptr_t)c) != 0)
+			fail("pthread_create");
+		pthread_join(t, &res);
+		printf("%s %s\n", point_name[c],
+		       atomic_load(&point_stage) == 1 && res == PTHREAD_CANCELED ? "point" : "not");
+		if (c != PC_CLOSE)
+			close(point_fd2);
+	}
+	munmap(point_map, 4096);
+	close(point_fd);
+	unlink(point_path);
+	unlink(point_path2);
+	return 0;
+}
+
 static int run_busy(int rounds)
 {
 	pthread_t t[WORKERS];
@@ -157,7 +260,7 @@ static int run_busy(int rounds)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_cancel DIR mount|busy [ROUNDS]\n");
+		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points [ROUNDS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -170,6 +273,8 @@ int main(int argc, char **argv)
 			fail("pthread_create");
 		pthread_cancel(t);
 		pthread_join(t, NULL);
+	} else if (strcmp(argv[2], "points") == 0) {
+		return run_points();
 	} else if (run_busy(argc > 3 ? atoi(argv[3]) : 100) != 0) {
 		return 1;
 	}
