@@ -246,12 +246,10 @@ SHIM_API int flock(int fd, int op)
 SHIM_API int lockf(int fd, int cmd, off_t len)
 {
 	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
-	struct ofd *o;
+	/* F_LOCK waits: the C library's cancellation point */
+	struct ofd *o = cmd == F_LOCK ? fd_get_cancel_point(fd) : fd_get_fast(fd);
 	int r;
 
-	if (cmd == F_LOCK) /* a wait: the C library's cancellation point */
-		SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(flock, "%d (lockf)", fd);
 		return SYS(lockf)(fd, cmd, len);
@@ -395,12 +393,11 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 
 static int fcntl_common(int fd, int cmd, void *arg)
 {
-	struct ofd *o;
+	/* the waiting commands are the C library's cancellation points */
+	struct ofd *o = cmd == F_SETLKW || cmd == F_OFD_SETLKW ? fd_get_cancel_point(fd)
+							       : fd_get_fast(fd);
 	long r;
 
-	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* the C library's cancellation points */
-		SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	/* the other descriptor, not the program's when the library's own
 	 * (a parked one is closed for real here, as the program closed it) */
 	if (unlikely(cmd == F_DUPFD_QUERY) && uinfo_peek((int)(intptr_t)arg) == UINFO_INTERNAL) {

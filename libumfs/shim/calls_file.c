@@ -572,12 +572,10 @@ int shim_close(int fd)
 
 SHIM_API int close(int fd)
 {
-	struct ofd *p;
+	struct ofd *p = uinfo_peek(fd);
 	uint64_t t0;
 	int r;
 
-	SHIM_CANCEL_POINT();
-	p = uinfo_peek(fd);
 	if (likely(p == NULL)) {
 		TRACE_PASS(close, "%d", fd);
 		fd_note_free(fd);
@@ -588,6 +586,7 @@ SHIM_API int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	SHIM_CANCEL_POINT();
 	SHIM_SERVE();
 	t0 = stats_t0();
 	r = close_umfs(fd, true);
@@ -857,12 +856,10 @@ ssize_t shim_write(int fd, const void *buf, size_t len)
 
 SHIM_API ssize_t read(int fd, void *buf, size_t len)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(read, "%d, %zu", fd, len);
 		return SYS(read)(fd, buf, len);
@@ -884,12 +881,10 @@ SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(write, "%d, %zu", fd, len);
 		return SYS(write)(fd, buf, len);
@@ -904,12 +899,10 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 
 SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pread, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pread)(fd, buf, len, off);
@@ -931,12 +924,10 @@ SHIM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t bu
 
 SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pwrite, "%d, %zu, %lld", fd, len, (long long)off);
 		return SYS(pwrite)(fd, buf, len, off);
@@ -1182,12 +1173,10 @@ static ssize_t ofd_writev(struct ofd *o, const struct iovec *iov, int cnt, off_t
 
 SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(readv, "%d, %d", fd, cnt);
 		return SYS(readv)(fd, iov, cnt);
@@ -1202,12 +1191,10 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(writev, "%d, %d", fd, cnt);
 		return SYS(writev)(fd, iov, cnt);
@@ -1242,12 +1229,10 @@ ssize_t shim_ofd_pwritev(struct ofd *o, const struct iovec *iov, int cnt, off_t 
 static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
 			     bool v2)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(preadv, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(preadv2)(fd, iov, cnt, off, flags) : SYS(preadv)(fd, iov, cnt, off);
@@ -1266,12 +1251,10 @@ static ssize_t preadv_common(int fd, const struct iovec *iov, int cnt, off_t off
 static ssize_t pwritev_common(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
 			      bool v2)
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	ssize_t n;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(pwritev, "%d, %d, %lld", fd, cnt, (long long)off);
 		return v2 ? SYS(pwritev2)(fd, iov, cnt, off, flags)
@@ -1606,12 +1589,10 @@ int shim_ofd_fsync(struct ofd *o, int datasync)
 
 static int fd_sync(int fd, int datasync, int (*real)(int))
 {
-	struct ofd *o;
+	struct ofd *o = fd_get_cancel_point(fd);
 	uint64_t t0;
 	int r;
 
-	SHIM_CANCEL_POINT();
-	o = fd_get_fast(fd);
 	if (likely(o == NULL)) {
 		TRACE_PASS(fsync, "%d", fd);
 		return real(fd);

@@ -1279,9 +1279,9 @@ SHIM_API int msync(void *addr, size_t len, int flags)
 	char *a = addr, *end = a + len;
 	bool found = false;
 
-	SHIM_CANCEL_POINT();
 	if (likely(atomic_load_explicit(&mmap_shared_count, memory_order_relaxed) == 0))
 		return SYS(msync)(addr, len, flags);
+	SHIM_CANCEL_POINT();
 	SHIM_SERVE();
 	if (((uintptr_t)addr & (page_size() - 1)) ||
 	    (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||

@@ -434,9 +434,11 @@ static inline void shim_serve_end(int *unused)
 	shim_busy_leave();
 }
 
-/* First in an interposer of a call the C library makes a cancellation
- * point: a pending pthread_cancel() is acted on here, before the call has
- * taken anything of the library. Nothing inside the library is one
+/* In an interposer of a call the C library makes a cancellation point,
+ * as it starts to serve a UMFS file: a pending pthread_cancel() is acted on
+ * here, before the call has taken anything of the library (a call passed
+ * on reaches the C library's function, a cancellation point itself; see
+ * fd_get_cancel_point). Nothing inside the library is one
  * (core/os_kernel.c), so no thread is unwound from the middle of its
  * work; a thread waiting inside it (for a record lock) is cancelled at its
  * next cancellation point once the wait is over. */
@@ -1152,6 +1154,19 @@ static inline struct ofd *fd_get_fast(int fd)
 
 	if (likely(o == NULL) || o == UINFO_INTERNAL)
 		return NULL;
+	return fd_get(fd);
+}
+/* fd_get_fast in an interposer of a cancellation point: for a UMFS
+ * descriptor, a pending cancellation is acted on before the reference is
+ * taken (SHIM_CANCEL_POINT); a kernel descriptor's call is the C library's,
+ * a cancellation point already. */
+static inline struct ofd *fd_get_cancel_point(int fd)
+{
+	struct ofd *o = uinfo_peek(fd);
+
+	if (likely(o == NULL) || o == UINFO_INTERNAL)
+		return NULL;
+	SHIM_CANCEL_POINT();
 	return fd_get(fd);
 }
 /* 0 when the kernel's fdget would find fd (an open descriptor; a UMFS one
