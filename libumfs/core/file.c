@@ -663,7 +663,6 @@ static int file_guard_end(struct umfs_fs *fs, struct umfs_inode *in, struct file
 			  const uint8_t *src, uint64_t size)
 {
 	struct umfs_ulog *u = g->kind == GUARD_BYTES ? g->u : g->cow.u;
-	uint64_t now = (uint64_t)umfs_now_ns();
 
 	if (g->kind == GUARD_JOURNAL)
 		return file_guard_journal(fs, in, g, src, size);
@@ -679,7 +678,7 @@ static int file_guard_end(struct umfs_fs *fs, struct umfs_inode *in, struct file
 		umfs_drain(); /* the size before the record goes */
 	}
 	umfs_ulog_retire(u);
-	file_times_store(in, now);
+	file_times_store(in, (uint64_t)umfs_now_ns());
 	umfs_drain(); /* fence 3: retired; the change is durable */
 	if (g->kind == GUARD_SWAP)
 		umfs_cow_end(fs, &g->cow);
