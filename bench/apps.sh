@@ -19,9 +19,16 @@
 #             library preloaded in every process (preload_floor.c), as
 #             system tmpfs-preloaded: what carrying any LD_PRELOAD library
 #             costs the build, the floor of the target
-# All systems are up at once and the APPS_REPS repetitions go round them in
-# turn; every run is checked (row counts, db_bench's "found" count (over half the reads), the
-# built program's output). (git status, tar -x and find + stat are fresh.sh's.)
+#   tmpfs-bound db_bench once more on tmpfs with the file calls of its timed
+#             phases taken out: fillrandom without its WAL (RocksDB's
+#             --disable_wal: no write per key) and readrandom with a block
+#             cache that holds the whole table (a block is read from the
+#             file once at most). What a file system whose calls cost
+#             nothing could reach at most: the bound of the db_bench targets
+# All systems are up at once; in each of the APPS_REPS repetitions every
+# application runs on every system back to back. Every run is checked (row
+# counts, db_bench's "found" count (over half the reads), the built
+# program's output). (git status, tar -x and find + stat are fresh.sh's.)
 # Output: $BENCH_OUT/apps/apps.csv  system,app,metric,rep,value
 #         and the tools' output beside it
 # shellcheck source=bench/lib.sh
@@ -129,45 +136,67 @@ make_timed() { # LABEL SYS REP [NAME=VALUE...]
 	sys_run_t 300 "$sys" make -s -C "$dir/proj" clean || die "make clean failed on $label"
 }
 
+# SQLite on SYS, run REP: its commits/s and selects/s to the table.
+sqlite_timed() { # SYS REP
+	local sys=$1 rep=$2 dir res m v
+	dir=$(sys_dir "$sys") res=$out/sqlite-$sys.$rep.txt
+	sys_run_t 600 "$sys" python3 "$BENCH_SRC/bench/sqlite_bench.py" \
+		"$dir/sql$rep.db" "$APPS_SQL_N" >"$res" 2>&1 || die "sqlite failed on $sys: $(tail -n 3 "$res")"
+	for m in commits selects; do
+		v=$(sed -n "s/^$m,//p" "$res")
+		[ -n "$v" ] || die "no $m figure from sqlite on $sys"
+		echo "$sys,sqlite,$m/s,$rep,$v" >>"$csv"
+	done
+	sys_run_t 300 "$sys" rm -f "$dir/sql$rep.db" "$dir/sql$rep.db-wal" "$dir/sql$rep.db-shm"
+}
+
+# db_bench on SYS, run REP, with the options added; its fillrandom and
+# readrandom ops/s go to the table as LABEL's, once readrandom found over
+# half its keys.
+db_bench_timed() { # LABEL SYS REP [OPTION...]
+	local label=$1 sys=$2 rep=$3 dir res found b v
+	shift 3
+	dir=$(sys_dir "$sys") res=$out/db_bench-$label.$rep.txt
+	sys_run_t 900 "$sys" db_bench --db="$dir/rocks$rep" \
+		--benchmarks=fillrandom,flush,compactall,readrandom --num="$APPS_DB_KEYS" \
+		--reads="$APPS_DB_READS" --value_size=100 --compression_type=none \
+		--threads=1 --histogram=0 "$@" >"$res" 2>&1 ||
+		die "db_bench failed on $label: $(tail -n 3 "$res")"
+	# fillrandom draws its keys at random: about 63% of them are
+	# distinct, and readrandom finds as many
+	found=$(sed -n "s/.*(\([0-9]*\) of $APPS_DB_READS found).*/\1/p" "$res")
+	if [ -z "$found" ] || [ "$found" -le $((APPS_DB_READS / 2)) ]; then
+		die "db_bench readrandom on $label found ${found:-no} keys (see $res)"
+	fi
+	for b in fillrandom readrandom; do
+		v=$(awk -v b="$b" '$1 == b && $2 == ":" { for (i = 3; i < NF; i++)
+			if ($(i + 1) == "ops/sec;" || $(i + 1) == "ops/sec") print $i }' "$res")
+		[ -n "$v" ] || die "no $b figure from db_bench on $label (see $res)"
+		echo "$label,db_bench,$b ops/s,$rep,$v" >>"$csv"
+	done
+	sys_run_t 300 "$sys" rm -rf "$dir/rocks$rep"
+}
+
+# Each application runs on every system back to back, so that a slow
+# spell of the shared machine (they last seconds) falls on all of them.
 for rep in $(seq "$APPS_REPS"); do
 	for sys in $systems; do
-		dir=$(sys_dir "$sys")
-		# SQLite
-		res=$out/sqlite-$sys.$rep.txt
-		sys_run_t 600 "$sys" python3 "$BENCH_SRC/bench/sqlite_bench.py" \
-			"$dir/sql$rep.db" "$APPS_SQL_N" >"$res" 2>&1 || die "sqlite failed on $sys: $(tail -n 3 "$res")"
-		for m in commits selects; do
-			v=$(sed -n "s/^$m,//p" "$res")
-			[ -n "$v" ] || die "no $m figure from sqlite on $sys"
-			echo "$sys,sqlite,$m/s,$rep,$v" >>"$csv"
+		sqlite_timed "$sys" "$rep"
+	done
+	if [ $have_db_bench -eq 1 ]; then
+		for sys in $systems; do
+			db_bench_timed "$sys" "$sys" "$rep"
 		done
-		sys_run_t 300 "$sys" rm -f "$dir/sql$rep.db" "$dir/sql$rep.db-wal" "$dir/sql$rep.db-shm"
-		# RocksDB
-		if [ $have_db_bench -eq 1 ]; then
-			res=$out/db_bench-$sys.$rep.txt
-			sys_run_t 900 "$sys" db_bench --db="$dir/rocks$rep" \
-				--benchmarks=fillrandom,flush,compactall,readrandom --num="$APPS_DB_KEYS" \
-				--reads="$APPS_DB_READS" --value_size=100 --compression_type=none \
-				--threads=1 --histogram=0 >"$res" 2>&1 ||
-				die "db_bench failed on $sys: $(tail -n 3 "$res")"
-			# fillrandom draws its keys at random: about 63% of them are
-			# distinct, and readrandom finds as many
-			found=$(sed -n "s/.*(\([0-9]*\) of $APPS_DB_READS found).*/\1/p" "$res")
-			if [ -z "$found" ] || [ "$found" -le $((APPS_DB_READS / 2)) ]; then
-				die "db_bench readrandom on $sys found ${found:-no} keys (see $res)"
-			fi
-			for b in fillrandom readrandom; do
-				v=$(awk -v b="$b" '$1 == b && $2 == ":" { for (i = 3; i < NF; i++)
-					if ($(i + 1) == "ops/sec;" || $(i + 1) == "ops/sec") print $i }' "$res")
-				[ -n "$v" ] || die "no $b figure from db_bench on $sys (see $res)"
-				echo "$sys,db_bench,$b ops/s,$rep,$v" >>"$csv"
-			done
-			sys_run_t 300 "$sys" rm -rf "$dir/rocks$rep"
-		fi
+		# tmpfs-bound: the same on tmpfs with the timed phases' file calls
+		# taken out (no WAL; a block cache that holds the whole table):
+		# what a file system whose calls cost nothing could reach at most
+		db_bench_timed tmpfs-bound tmpfs "$rep" --disable_wal=1 --cache_size=1073741824
+	fi
+	for sys in $systems; do
 		make_timed "$sys" "$sys" "$rep"
-		log "apps: $sys, run $rep done"
 	done
 	make_timed tmpfs-preloaded tmpfs "$rep" LD_PRELOAD="$floor_lib"
+	log "apps: run $rep done"
 done
 for sys in $systems; do
 	sys_down "$sys"
