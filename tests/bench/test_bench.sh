@@ -21,7 +21,7 @@ ok() { # NAME COMMAND...
 		sed 's/^/# /' "$tmp/out"
 	fi
 }
-echo "1..9"
+echo "1..10"
 
 for f in fio.sh floor.sh process.sh apps.sh fallback.sh run.sh; do
 	bash -n "$src/bench/$f" || { echo "Bail out! $f does not parse"; exit 1; }
