@@ -61,10 +61,11 @@ void umfs_lock_forked(void)
 }
 
 /* For programs that fork without umfs_fork_child(), which, when it ran
- * first, made the child's id already: only a parent's is let go. */
+ * first, made the child's id already: only a parent's is let go. A
+ * process that never locked has none (no call in its children). */
 static void lk_atfork_child(void)
 {
-	if ((uint32_t)lk_self != (uint32_t)OS(getpid)())
+	if (lk_self != 0 && (uint32_t)lk_self != (uint32_t)OS(getpid)())
 		umfs_lock_forked();
 }
 

@@ -83,10 +83,13 @@ void umfs_plock_forked(void)
 
 /* umfs_fork_child() may have run first and made the child's id already:
  * only a parent's is let go, so that the child makes its stamp (a pidfd)
- * once. */
+ * once. A thread that never took a lock has no id to let go: the child
+ * of a process that never mounted asks nothing (this handler runs in
+ * every child of every process that loads the core). */
 static void plock_atfork_child(void)
 {
-	if ((plock_me & PLOCK_TID_MASK) != ((uint64_t)OS(gettid)() & PLOCK_TID_MASK))
+	if (plock_me != 0 &&
+	    (plock_me & PLOCK_TID_MASK) != ((uint64_t)OS(gettid)() & PLOCK_TID_MASK))
 		umfs_plock_forked();
 }
 

@@ -257,6 +257,7 @@ bool shim_one_thread(void)
 static void fork_child_calls_bind(void)
 {
 	static bool bound;
+	static pthread_mutex_t unused;
 	char buf[4], *none = NULL;
 	const char *empty = "";
 	void *volatile sink;
@@ -286,8 +287,11 @@ static void fork_child_calls_bind(void)
 	sink = memmem(buf, n, buf, n);
 	sink = strcpy(buf, empty);
 	sink = strchr(empty, (int)n);
+	/* the exec's look at the environment, the handlers' fresh locks */
+	sink = getenv(empty);
 	(void)sink;
 	snprintf(none, 0, "%zu", n);
+	pthread_mutex_init(&unused, NULL);
 }
 
 void shim_fork_prepare(void)

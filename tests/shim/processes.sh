@@ -431,6 +431,25 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
 here" "$out"
 	check "... and check what they inherit without /proc" "0 2" \
 		"$(grep -c 'readlink' "$work/indir.trace") $(grep -c 'pread64([0-9]*, "UMFSPOOL' "$work/indir.trace")"
+
+	# A shell that carries the library (the pool named, never mounted)
+	# forks each command: its children make, between the fork and the
+	# exec, the calls they make without the library, and at most a
+	# getpid or a look at RLIMIT_NOFILE of the library's; nothing of a
+	# pool (no thread id, stamp, descriptor or lock) in any of them.
+	child_calls() { # TRACE: the names of the first child's calls up to its exec
+		local pid
+		pid=$(awk '/^[0-9]+ +clone\(/ { print $NF; exit }' "$1")
+		awk -v p="$pid" '$1 == p { sub(/\(.*/, "", $2); if ($2 != "<...") print $2;
+			if ($2 == "execve") exit }' "$1" | sort -u
+	}
+	strace -f -qq -o "$work/carried-bare.trace" bash -c "cd '$work' && /bin/true && /bin/true"
+	strace -f -qq -E LD_PRELOAD="$SHIM_LIB" -o "$work/carried.trace" \
+		bash -c "cd '$work' && /bin/true && /bin/true"
+	extra=$(comm -13 <(child_calls "$work/carried-bare.trace") <(child_calls "$work/carried.trace") |
+		grep -vx -e getpid -e prlimit64 | tr '\n' ' ')
+	check "a carried shell's forked children ask nothing of a pool before their exec" "" "$extra"
+	check "... and the trace saw them" "execve" "$(child_calls "$work/carried.trace" | grep -x execve)"
 fi
 
 finish
