@@ -89,7 +89,7 @@ static bool fd_link(int fd, char *buf, size_t size)
 	ssize_t n;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = SYS(readlink)(proc, buf, size - 1);
+	n = OS(readlink)(proc, buf, size - 1);
 	if (n <= 0 || (size_t)n >= size - 1)
 		return false;
 	buf[n] = '\0';
@@ -120,9 +120,9 @@ static bool is_pool(int fd)
 	char link[PATH_MAX + 32];
 	struct stat a, b;
 
-	if (SYS(fstat)(fd, &a) < 0 || !(S_ISREG(a.st_mode) || S_ISBLK(a.st_mode)))
+	if (OS(fstat)(fd, &a) < 0 || !(S_ISREG(a.st_mode) || S_ISBLK(a.st_mode)))
 		return false;
-	if (SYS(stat)(cfg.pool, &b) == 0)
+	if (OS(stat)(cfg.pool, &b) == 0)
 		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 	return fd_link(fd, link, sizeof(link)) && strcmp(link, cfg.pool) == 0;
 }
@@ -135,8 +135,8 @@ static bool is_pools_rundir(int fd, int pool, char *run, size_t size)
 	struct stat a, b;
 
 	return umfs_rundir_path_of(pool, run, size) == 0 && is_rundir_name(run) &&
-	       SYS(fstat)(fd, &a) == 0 && S_ISDIR(a.st_mode) &&
-	       SYS(fstatat)(AT_FDCWD, run, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       OS(fstat)(fd, &a) == 0 && S_ISDIR(a.st_mode) &&
+	       OS(fstatat)(AT_FDCWD, run, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -150,8 +150,8 @@ static bool is_at_place(int fd, int run_fd, const char *run, const char *place)
 	char link[PATH_MAX + 32];
 	struct stat a, b;
 
-	if (SYS(fstat)(fd, &a) == 0 &&
-	    SYS(fstatat)(run_fd, place + 1, &b, AT_SYMLINK_NOFOLLOW) == 0)
+	if (OS(fstat)(fd, &a) == 0 &&
+	    OS(fstatat)(run_fd, place + 1, &b, AT_SYMLINK_NOFOLLOW) == 0)
 		return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 	return fd_link(fd, link, sizeof(link)) && strncmp(link, run, strlen(run)) == 0 &&
 	       strcmp(link + strlen(run), place) == 0;
@@ -227,7 +227,7 @@ void inherit_init(void)
 
 			if (keep && !shared) {
 				*keep = shim_fd_move_high(fd);
-				SYS(fcntl)(*keep, F_SETFD, FD_CLOEXEC);
+				OS(fcntl)(*keep, F_SETFD, FD_CLOEXEC);
 				uinfo_mark_internal(*keep);
 			} else {
 				sys_close_quiet(fd);
@@ -235,7 +235,7 @@ void inherit_init(void)
 			continue;
 		}
 		fd = shim_fd_move_high(fd);
-		SYS(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+		OS(fcntl)(fd, F_SETFD, FD_CLOEXEC);
 		uinfo_mark_internal(fd);
 		pending[k] = fd;
 	}
@@ -425,7 +425,7 @@ int inherit_pass_env(const struct inherit_pass *p, char *buf, size_t size)
 /* FD_CLOEXEC is the only descriptor flag: set without reading it first. */
 static void set_cloexec(int fd, bool on)
 {
-	SYS(fcntl)(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+	OS(fcntl)(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
 /* Made inheritable for the exec (counted, see opened[]). */
