@@ -175,7 +175,7 @@ ok "report.py renders the fallback section against tmpfs and the fast path" fall
 # UMFS 110,000 and 240,000, tmpfs with the file calls taken out 150,000
 # and 300,000.
 db_bench_bound() {
-	local r3=$tmp/results-db
+	local r3=$tmp/results-db sv sys fill rd
 	mkdir -p "$r3/apps"
 	{
 		echo "system,app,metric,rep,value"
