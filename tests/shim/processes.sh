@@ -437,11 +437,11 @@ here" "$out"
 	# exec, the calls they make without the library, and at most a
 	# getpid or a look at RLIMIT_NOFILE of the library's; nothing of a
 	# pool (no thread id, stamp, descriptor or lock) in any of them.
+	# (the first pid after the shell's, whose clone line strace may split)
 	child_calls() { # TRACE: the names of the first child's calls up to its exec
-		local pid
-		pid=$(awk '/^[0-9]+ +clone\(/ { print $NF; exit }' "$1")
-		awk -v p="$pid" '$1 == p { sub(/\(.*/, "", $2); if ($2 != "<...") print $2;
-			if ($2 == "execve") exit }' "$1" | sort -u
+		awk 'NR == 1 { root = $1 } $1 != root && !child { child = $1 }
+			child && $1 == child { n = $2; sub(/\(.*/, "", n); if (n != "<...") print n
+				if (n == "execve") exit }' "$1" | sort -u
 	}
 	strace -f -qq -o "$work/carried-bare.trace" bash -c "cd '$work' && /bin/true && /bin/true"
 	strace -f -qq -E LD_PRELOAD="$SHIM_LIB" -o "$work/carried.trace" \
