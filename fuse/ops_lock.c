@@ -73,15 +73,15 @@ static atomic_bool waits_stop;
 /* A client's blocking flock or F_SETLKW interrupted by a signal
  * (FUSE_INTERRUPT): the kernel restarts it if the handler asked for
  * SA_RESTART. */
-static int uf_wait_end(int token)
+static int uf_wait_look(void *arg)
 {
-	(void)token;
+	(void)arg;
 	return fuse_req_interrupted(lock_req) || atomic_load(&waits_stop) ? -EINTR : 0;
 }
 
 static const struct umfs_lock_ops uf_lock_ops = {
 	.desc_alive = uf_desc_alive,
-	.wait_end = uf_wait_end,
+	.wait_look = uf_wait_look,
 };
 
 /* The owner the kernel names for a request on fi, of kind (the flock of

@@ -506,11 +506,15 @@ struct umfs_lock_ops {
 	/* whether the description (slot, id) is still open somewhere; NULL:
 	 * descriptions own no locks here */
 	bool (*desc_alive)(uint32_t slot, uint64_t id);
-	/* around each bounded sleep of a wait: end returns 0 to wait on, or
-	 * -EINTR (a signal handler without SA_RESTART ran, the request was
-	 * interrupted) */
-	int (*wait_begin)(void);
-	int (*wait_end)(int token);
+	/* before each bounded sleep of a wait: 0 to sleep, or what ends the
+	 * wait (-EINTR: the request was interrupted; any other error). It may
+	 * not return, the thread cancelled in it: the core then lets go of
+	 * the wait and calls wait_abandon(arg) as the thread unwinds. It runs
+	 * no signal handler: a longjmp out of one would skip that, and leave
+	 * the thread's record of the cleanup (pthread_cleanup_push) behind. */
+	int (*wait_look)(void *arg);
+	void (*wait_abandon)(void *arg);
+	void *arg; /* the wait hooks' */
 };
 
 /* Sets, removes or tests a lock: 0; -EAGAIN (conflict, no wait; with

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,6 +629,29 @@ static void lk_wait_note(tab_t *t, struct lk_wait *wt, const owner_t *w, const o
 	t->waiters[wt->wi].owner = w->id;
 }
 
+/* A front end's wait_look may not return: the thread is cancelled there
+ * (umfs_frontend.h). Its place among the bucket's waiters and its note go
+ * with it, or a later request would find a chain through a thread that
+ * waits for nothing and answer EDEADLK. */
+struct lk_leaving {
+	tab_t *t;
+	bucket_t *b;
+	struct lk_wait *wt;
+	const struct umfs_lock_ops *ops;
+};
+
+static void lk_wait_abandon(void *arg)
+{
+	struct lk_leaving *l = arg;
+
+	atomic_fetch_sub(&l->b->waiters, 1);
+	lk_lock(l->t);
+	lk_wait_clear(l->t, l->wt);
+	lk_unlock(l->t);
+	if (l->ops->wait_abandon)
+		l->ops->wait_abandon(l->ops->arg);
+}
+
 /* Purges a dead owner from the bucket; the caller tries again. */
 static void lk_bury(tab_t *t, bucket_t *b, const owner_t *dead)
 {
@@ -739,11 +763,17 @@ int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
 		}
 		{
 			struct timespec tick = { 0, LK_CHECK_NS };
-			int token = ops->wait_begin ? ops->wait_begin() : 0, saved = errno, end;
+			struct lk_leaving leaving = { t, b, &wt, ops };
+			int saved = errno, end = 0;
 
-			OS(syscall)(SYS_futex, &b->wake, FUTEX_WAIT, seq, &tick, NULL, 0);
+			if (ops->wait_look) {
+				pthread_cleanup_push(lk_wait_abandon, &leaving);
+				end = ops->wait_look(ops->arg);
+				pthread_cleanup_pop(0);
+			}
+			if (!end)
+				OS(syscall)(SYS_futex, &b->wake, FUTEX_WAIT, seq, &tick, NULL, 0);
 			errno = saved;
-			end = ops->wait_end ? ops->wait_end(token) : 0;
 			atomic_fetch_sub(&b->waiters, 1);
 			if (end) {
 				lk_lock(t);

@@ -221,63 +221,92 @@ void fd_closed_hook(int fd, struct ofd *o)
 	reclock_fd_closed(o); /* any descriptor of the file: POSIX locks go */
 }
 
-/* F_SETLKW's wait runs the program's handlers (reclock.c). */
 static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
 {
 	return reclock_fcntl(o, cmd, user);
 }
 
+/* After a lock call served (its SHIM_SERVE left, the handlers deferred in
+ * its wait run): whether it starts again. A wait a signal ended does, as
+ * the kernel restarts F_SETLKW and flock, unless a handler without
+ * SA_RESTART ran since the call began (counted from seen): EINTR. */
+static bool lock_restarts(long *r, unsigned seen)
+{
+	if (likely(*r != -SHIM_ERESTART))
+		return false;
+	if (sig_interrupts == seen)
+		return true;
+	*r = -EINTR;
+	return false;
+}
+
 SHIM_API int flock(int fd, int op)
 {
-	struct ofd *o = fd_get_fast(fd);
-	int r;
+	unsigned seen = sig_interrupts;
+	struct ofd *o;
+	long r;
 
-	if (likely(o == NULL)) {
-		TRACE_PASS(flock, "%d, %d", fd, op);
-		return SYS(flock)(fd, op);
-	}
-	SHIM_SERVE();
-	r = reclock_flock(o, op);
-	ofd_put(o);
+	do {
+		o = fd_get_fast(fd);
+		if (likely(o == NULL)) {
+			TRACE_PASS(flock, "%d, %d", fd, op);
+			return SYS(flock)(fd, op);
+		}
+		{
+			SHIM_SERVE();
+			r = reclock_flock(o, op);
+			ofd_put(o);
+		}
+	} while (unlikely(lock_restarts(&r, seen)));
 	TRACE_SERVED(flock, r, 0, "%d, %d", fd, op);
 	return (int)shim_ret(r);
 }
 
-SHIM_API int lockf(int fd, int cmd, off_t len)
+static long lockf_served(struct ofd *o, int cmd, off_t len)
 {
 	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
-	/* F_LOCK waits: the C library's cancellation point */
-	struct ofd *o = cmd == F_LOCK ? fd_get_cancel_point(fd) : fd_get_fast(fd);
-	int r;
+	long r;
 
-	if (likely(o == NULL)) {
-		TRACE_PASS(flock, "%d (lockf)", fd);
-		return SYS(lockf)(fd, cmd, len);
-	}
-	SHIM_SERVE();
 	switch (cmd) {
 	case F_TEST:
 		fl.l_type = F_RDLCK;
 		r = ofd_lock_cmd(o, F_GETLK, &fl);
 		if (!r && fl.l_type != F_UNLCK && fl.l_pid != getpid())
 			r = -EACCES;
-		break;
+		return r;
 	case F_ULOCK:
 		fl.l_type = F_UNLCK;
-		r = ofd_lock_cmd(o, F_SETLK, &fl);
-		break;
+		return ofd_lock_cmd(o, F_SETLK, &fl);
 	case F_LOCK:
 		fl.l_type = F_WRLCK;
-		r = ofd_lock_cmd(o, F_SETLKW, &fl);
-		break;
+		return ofd_lock_cmd(o, F_SETLKW, &fl);
 	case F_TLOCK:
 		fl.l_type = F_WRLCK;
-		r = ofd_lock_cmd(o, F_SETLK, &fl);
-		break;
+		return ofd_lock_cmd(o, F_SETLK, &fl);
 	default:
-		r = -EINVAL;
+		return -EINVAL;
 	}
-	ofd_put(o);
+}
+
+SHIM_API int lockf(int fd, int cmd, off_t len)
+{
+	unsigned seen = sig_interrupts;
+	struct ofd *o;
+	long r;
+
+	do {
+		/* F_LOCK waits: the C library's cancellation point */
+		o = cmd == F_LOCK ? fd_get_cancel_point(fd) : fd_get_fast(fd);
+		if (likely(o == NULL)) {
+			TRACE_PASS(flock, "%d (lockf)", fd);
+			return SYS(lockf)(fd, cmd, len);
+		}
+		{
+			SHIM_SERVE();
+			r = lockf_served(o, cmd, len);
+			ofd_put(o);
+		}
+	} while (unlikely(lock_restarts(&r, seen)));
 	TRACE_SERVED(flock, r, 0, "%d, %d (lockf)", fd, cmd);
 	return (int)shim_ret(r);
 }
@@ -393,10 +422,13 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 
 static int fcntl_common(int fd, int cmd, void *arg)
 {
-	/* the waiting commands are the C library's cancellation points */
-	struct ofd *o = cmd == F_SETLKW || cmd == F_OFD_SETLKW ? fd_get_cancel_point(fd)
-							       : fd_get_fast(fd);
+	unsigned seen = sig_interrupts;
+	struct ofd *o;
 	long r;
+
+restart:
+	/* the waiting commands are the C library's cancellation points */
+	o = cmd == F_SETLKW || cmd == F_OFD_SETLKW ? fd_get_cancel_point(fd) : fd_get_fast(fd);
 
 	/* the other descriptor, not the program's when the library's own
 	 * (a parked one is closed for real here, as the program closed it) */
@@ -418,9 +450,13 @@ static int fcntl_common(int fd, int cmd, void *arg)
 		}
 		return SYS(fcntl)(fd, cmd, arg);
 	}
-	SHIM_SERVE();
-	r = ofd_fcntl(fd, o, cmd, arg);
-	ofd_put(o);
+	{
+		SHIM_SERVE();
+		r = ofd_fcntl(fd, o, cmd, arg);
+		ofd_put(o);
+	}
+	if (unlikely(lock_restarts(&r, seen)))
+		goto restart;
 	TRACE_SERVED(fcntl, r, 0, "%d, %d", fd, cmd);
 	return (int)shim_ret(r);
 }

@@ -7,9 +7,9 @@
  *
  * What only the library knows is said here: a POSIX owner is this process;
  * an OFD or flock owner is a description, named by the lock id in its arena
- * slot, alive while its token is locked (ofd_slot_alive); a wait ends with
- * EINTR when a handler without SA_RESTART ran in it (the kernel restarts
- * F_SETLKW and flock after one with SA_RESTART); closing any descriptor of
+ * slot, alive while its token is locked (ofd_slot_alive); a signal ends a
+ * wait to run its handler outside the library, and F_SETLKW's acts on a
+ * pending thread cancellation at each look; closing any descriptor of
  * a file drops the process's POSIX locks on it; an exec drops those on
  * files whose descriptors it closes (close-on-exec), and keeps the rest.
  */
@@ -25,34 +25,55 @@ void reclock_fork_child(void)
 	rl_posix_taken = false; /* POSIX locks are not inherited */
 }
 
-static __thread int rl_depth; /* the served depth, while a wait sleeps */
-
-/* Each sleep of a wait runs the program's handlers at once (depth 0; the
- * table's lock is not held then); those deferred since the call began run
- * first, and count: the kernel's wait would have seen them pending. */
-static int rl_wait_begin(void)
-{
-	unsigned before = sig_interrupts;
-
-	rl_depth = sig_allow_begin();
-	return (int)before;
-}
-
-static int rl_wait_end(int before)
-{
-	sig_allow_end(rl_depth);
-	return sig_interrupts != (unsigned)before ? -EINTR : 0;
-}
-
-static const struct umfs_lock_ops rl_ops = {
-	.desc_alive = ofd_slot_alive,
-	.wait_begin = rl_wait_begin,
-	.wait_end = rl_wait_end,
+/* A waiting request: its hooks' state, on the stack of its interposer. */
+struct rl_wait {
+	struct umfs_lock_ops ops;
+	struct ofd *o;	  /* the interposer's reference to the description */
+	int depth;	  /* the served depth, the interposer's SHIM_SERVE included */
+	bool cancellable; /* F_SETLKW's wait, the C library's cancellation
+			   * point (flock's is none) */
 };
 
-static int rl_request(struct umfs_fs *fs, struct umfs_lock_req *q, struct umfs_lock_req *got)
+/* Before each sleep. A signal the wait deferred ends it: the interposer
+ * lets go of everything, its handlers run as the call leaves the library,
+ * and the call starts again (SHIM_ERESTART), as the kernel's wait returns
+ * to run them and is restarted. Nested in another served call, the wait
+ * goes on and they run when that call leaves. A cancellable wait acts on
+ * a pending cancellation, as the kernel's wait ends at one. */
+static int rl_wait_look(void *arg)
 {
-	return umfs_lock_request(fs, q, &rl_ops, got);
+	struct rl_wait *w = arg;
+
+	if (w->cancellable)
+		pthread_testcancel();
+	return shim_sig_pending && w->depth == 1 ? -SHIM_ERESTART : 0;
+}
+
+/* Cancelled at a look: what the interposer would have let go of. */
+static void rl_wait_abandon(void *arg)
+{
+	struct rl_wait *w = arg;
+
+	ofd_put(w->o);
+	shim_busy_leave();
+}
+
+static int rl_request(struct umfs_fs *fs, struct umfs_lock_req *q, struct umfs_lock_req *got,
+		      struct ofd *o, bool cancellable)
+{
+	static const struct umfs_lock_ops no_wait = { .desc_alive = ofd_slot_alive };
+
+	if (!q->wait)
+		return umfs_lock_request(fs, q, &no_wait, got);
+
+	struct rl_wait w = {
+		.ops = { ofd_slot_alive, rl_wait_look, rl_wait_abandon, &w },
+		.o = o,
+		.depth = shim_busy,
+		.cancellable = cancellable,
+	};
+
+	return umfs_lock_request(fs, q, &w.ops, got);
 }
 
 static void rl_owner_of(struct umfs_fs *fs, struct ofd *o, uint8_t kind, struct umfs_lock_owner *w)
@@ -145,7 +166,7 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 	q.wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
 	if (!ofd && !get && q.type != F_UNLCK)
 		rl_posix_taken = true;
-	r = rl_request(fs, &q, &got);
+	r = rl_request(fs, &q, &got, o, true);
 	if (!get)
 		return r;
 	/* with nothing in the way only l_type changes, as the kernel's */
@@ -183,7 +204,7 @@ int reclock_flock(struct ofd *o, int op)
 	q.gen = o->gen;
 	q.end = INT64_MAX;
 	q.wait = !(op & LOCK_NB);
-	r = rl_request(fs, &q, NULL);
+	r = rl_request(fs, &q, NULL, o, false);
 	return r == -EAGAIN ? -EWOULDBLOCK : r;
 }
 

@@ -444,6 +444,10 @@ static inline void shim_serve_end(int *unused)
  * next cancellation point once the wait is over. */
 #define SHIM_CANCEL_POINT() pthread_testcancel()
 
+/* A wait that a signal ended, having let go of everything: the call
+ * starts again once the handlers ran (reclock.c). Not an errno. */
+#define SHIM_ERESTART 512
+
 /* The rest of the enclosing block serves the call: signals wait until it
  * is left (by any return). */
 #define SHIM_SERVE()                                                      \
@@ -1419,7 +1423,10 @@ void fd_closed_hook(int fd, struct ofd *o);
 /* reclock.c: fcntl record locks, OFD locks and flock, in user space    */
 /* ------------------------------------------------------------------ */
 
-/* fcntl F_GETLK, F_SETLK(W), F_OFD_*; flock(2) */
+/* fcntl F_GETLK, F_SETLK(W), F_OFD_*; flock(2). Called from an
+ * interposer that holds a reference to o and serves the call (one
+ * SHIM_SERVE): a thread cancelled in a wait lets go of both. A wait a
+ * signal ended returns -SHIM_ERESTART (lock_restarts). */
 int reclock_fcntl(struct ofd *o, int cmd, struct flock *user);
 int reclock_flock(struct ofd *o, int op);
 /* A descriptor of o's file closed: the process's POSIX locks on it go. */

@@ -25,8 +25,9 @@
  *     or of its shared areas fails the mount (umfs_fault_absorb: the
  *     calls answer EIO), anything else goes to the program's handler, or
  *     to the default action, at once;
- *   - blocking waits a signal must interrupt (record locks, flock, FIFO
- *     opens) run with the depth at 0 (sig_allow_begin/end).
+ *   - a record-lock or flock wait ends at a deferred signal, and the call
+ *     restarts after the handler ran (reclock.c); a FIFO open waits with
+ *     the depth at 0 (sig_allow_begin/end).
  *
  * SIGSEGV and SIGBUS always carry the wrapper (for the probes and the
  * pool's faults), unless the program ignores them (SIG_IGN stays the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shim_cancel DIR mount|busy|points [ROUNDS] - threads cancelled with
+ * shim_cancel DIR mount|busy|points|waiting [ROUNDS] - threads cancelled with
  * pthread_cancel() while they make file calls in DIR; the process must go
  * on working.
  *
@@ -22,6 +22,19 @@
  * the rounds must cancel a worker that had. Then the main thread does the
  * same checks as in mount.
  *
+ * waiting: a thread waits for a lock another process holds, by fcntl
+ * F_SETLKW, F_OFD_SETLKW and lockf F_LOCK in turn, and is cancelled in the
+ * wait; then by flock, no cancellation point, and is cancelled by a signal
+ * handler that acts on the pending cancellation in the wait; then by
+ * F_SETLKW left by a handler's siglongjmp, after which the thread exits
+ * with pthread_exit. Each must end so within WAIT_SECONDS (the kernel's
+ * wait ends at once), its own
+ * cleanup handler must get a signal it raises (no
+ * call left half served), its description must go when its descriptor is
+ * closed (its OFD lock then given to the other process), and the other
+ * process must then wait for a lock of this one, not hear EDEADLK (the
+ * cancelled wait is in no chain).
+ *
  * Each cancellation is deferred, so it is acted on only at a cancellation
  * point: the calls open, read, write, pread, pwrite, fsync, fcntl F_SETLKW
  * and close are such points, as in the C library. Every wait is bounded
@@ -34,19 +47,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WORKERS 3
 #define HANG_SECONDS 60
+#define WAIT_SECONDS 2
 
 static const char *dir;
 static _Atomic unsigned long done[WORKERS];
@@ -257,10 +275,220 @@ static int run_busy(int rounds)
 	return 0;
 }
 
+/* waiting mode: the other process takes lock requests over a pipe. */
+#define HOLD_FLOCK (-1) /* a request of flock(), not of fcntl() */
+
+struct hold_req {
+	int cmd;
+	short type;
+	off_t start;
+};
+
+static int to_holder[2], from_holder[2];
+
+static void holder_serve(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	struct hold_req q;
+
+	while (fd >= 0 && read(to_holder[0], &q, sizeof(q)) == (ssize_t)sizeof(q)) {
+		struct flock l = { .l_type = q.type, .l_whence = SEEK_SET, .l_start = q.start,
+				   .l_len = 1 };
+		int r = q.cmd == HOLD_FLOCK ? flock(fd, q.type == F_UNLCK ? LOCK_UN : LOCK_EX)
+					    : fcntl(fd, q.cmd, &l);
+		int err = r == 0 ? 0 : errno;
+
+		if (write(from_holder[1], &err, sizeof(err)) != (ssize_t)sizeof(err))
+			break;
+	}
+	_exit(0);
+}
+
+static void holder_send(int cmd, short type, off_t start)
+{
+	struct hold_req q = { cmd, type, start };
+
+	if (write(to_holder[1], &q, sizeof(q)) != (ssize_t)sizeof(q))
+		fail("a request to the other process");
+}
+
+static int holder_answer(void)
+{
+	int err;
+
+	if (read(from_holder[0], &err, sizeof(err)) != (ssize_t)sizeof(err))
+		fail("the other process's answer");
+	return err;
+}
+
+static int holder_ask(int cmd, short type, off_t start)
+{
+	holder_send(cmd, type, start);
+	return holder_answer();
+}
+
+enum { WAIT_SETLKW, WAIT_OFD_SETLKW, WAIT_LOCKF, WAIT_FLOCK, WAIT_LONGJMP, WAIT_KINDS };
+static const char *const wait_name[WAIT_KINDS] = {
+	"F_SETLKW", "F_OFD_SETLKW", "lockf F_LOCK", "flock, a handler's cancellation point",
+	"F_SETLKW, left by a handler's siglongjmp"
+};
+#define WAIT_JUMPED ((void *)2) /* how the siglongjmp's thread ends */
+static int wait_fd;
+static sigjmp_buf wait_env;
+static _Atomic int wait_returned;
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	pthread_testcancel();
+}
+
+static void on_urg(int sig)
+{
+	(void)sig;
+	siglongjmp(wait_env, 1);
+}
+
+static void wait_cleanup(void *arg)
+{
+	(void)arg;
+	raise(SIGUSR1); /* delivered before raise returns, as for any call */
+}
+
+static void *lock_waiter(void *arg)
+{
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	pthread_cleanup_push(wait_cleanup, NULL);
+	switch ((int)(intptr_t)arg) {
+	case WAIT_SETLKW: (void)fcntl(wait_fd, F_SETLKW, &l); break;
+	case WAIT_OFD_SETLKW: (void)fcntl(wait_fd, F_OFD_SETLKW, &l); break;
+	case WAIT_LOCKF: (void)lockf(wait_fd, F_LOCK, 1); break;
+	case WAIT_FLOCK: (void)flock(wait_fd, LOCK_EX); break;
+	default:
+		if (sigsetjmp(wait_env, 1) == 0)
+			(void)fcntl(wait_fd, F_SETLKW, &l);
+		else
+			pthread_exit(WAIT_JUMPED); /* unwinds past no record of the library */
+		break;
+	}
+	atomic_store(&wait_returned, 1);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+static int wait_fails(const char *kind, const char *what)
+{
+	printf("FAIL %s: %s\n", kind, what);
+	return 1;
+}
+
+/* One kind of wait, cancelled; the other process holds byte 0. */
+static int wait_cancelled(const char *path, int kind)
+{
+	const char *name = wait_name[kind];
+	struct flock mine = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+	struct timespec settle = { 0, 100 * 1000 * 1000 }, deadline, t0, t1;
+	pthread_t t;
+	void *res;
+	int fd2, err;
+
+	wait_fd = open(path, O_RDWR);
+	mine.l_start = 100;
+	if (wait_fd < 0 || fcntl(wait_fd, F_OFD_SETLK, &mine) != 0)
+		fail("an OFD lock of this process");
+	atomic_store(&wait_returned, 0);
+	usr1_seen = 0;
+	if (pthread_create(&t, NULL, lock_waiter, (void *)(intptr_t)kind) != 0)
+		fail("pthread_create");
+	nanosleep(&settle, NULL);
+	if (atomic_load(&wait_returned))
+		return wait_fails(name, "the lock was given while another process held it");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (kind == WAIT_LONGJMP)
+		pthread_kill(t, SIGURG);
+	else
+		pthread_cancel(t);
+	if (kind == WAIT_FLOCK)
+		pthread_kill(t, SIGUSR2);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WAIT_SECONDS;
+	if (pthread_timedjoin_np(t, &res, &deadline) != 0)
+		return wait_fails(name, "the waiting thread did not end in the wait");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (res != (kind == WAIT_LONGJMP ? WAIT_JUMPED : PTHREAD_CANCELED) ||
+	    atomic_load(&wait_returned))
+		return wait_fails(name, "the wait returned instead of ending");
+	printf("%s: ended in the wait after %.1f ms\n", name,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (!usr1_seen)
+		return wait_fails(name, "a signal raised in the thread's cleanup was not delivered");
+	/* the description had only this descriptor: its lock goes with it */
+	close(wait_fd);
+	err = holder_ask(F_OFD_SETLK, F_WRLCK, 100);
+	if (err != 0)
+		return wait_fails(name, "the ended wait's description outlived its last descriptor");
+	holder_ask(F_OFD_SETLK, F_UNLCK, 100);
+	/* the other process waits for this one, which waits for nothing */
+	fd2 = open(path, O_RDWR);
+	mine.l_start = 200;
+	if (fd2 < 0 || fcntl(fd2, F_SETLK, &mine) != 0)
+		fail("a POSIX lock of this process");
+	holder_send(F_SETLKW, F_WRLCK, 200);
+	nanosleep(&settle, NULL);
+	close(fd2); /* lets go of byte 200 */
+	err = holder_answer();
+	if (err != 0)
+		return wait_fails(name, err == EDEADLK ? "a later wait heard EDEADLK through the ended one"
+						       : "a later wait failed");
+	holder_ask(F_SETLK, F_UNLCK, 200);
+	return 0;
+}
+
+static int run_waiting(void)
+{
+	char path[4096];
+	struct sigaction sa = { .sa_handler = on_usr1 }, sa2 = { .sa_handler = on_usr2 },
+			 sa3 = { .sa_handler = on_urg };
+	pid_t pid;
+	int fd, failed = 0;
+
+	snprintf(path, sizeof(path), "%s/waiting.%d", dir, (int)getpid());
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0 || sigaction(SIGUSR1, &sa, NULL) != 0 || sigaction(SIGUSR2, &sa2, NULL) != 0 ||
+	    sigaction(SIGURG, &sa3, NULL) != 0 || pipe(to_holder) != 0 || pipe(from_holder) != 0)
+		fail("the file and pipes of waiting");
+	close(fd);
+	pid = fork();
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		close(to_holder[1]); /* the parent's close ends the loop */
+		holder_serve(path);
+	}
+	close(to_holder[0]);
+	close(from_holder[1]);
+	if (holder_ask(F_SETLK, F_WRLCK, 0) != 0 || holder_ask(HOLD_FLOCK, F_WRLCK, 0) != 0)
+		fail("the other process's locks");
+	for (int kind = 0; kind < WAIT_KINDS && !failed; kind++)
+		failed = wait_cancelled(path, kind);
+	close(to_holder[1]);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points [ROUNDS]\n");
+		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting [ROUNDS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -275,6 +503,9 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 	} else if (strcmp(argv[2], "points") == 0) {
 		return run_points();
+	} else if (strcmp(argv[2], "waiting") == 0) {
+		if (run_waiting() != 0)
+			return 1;
 	} else if (run_busy(argc > 3 ? atoi(argv[3]) : 100) != 0) {
 		return 1;
 	}
