@@ -4,6 +4,9 @@
 # process with exit() or _exit() (shim_signals.c): no process may hang,
 # every handler's line must be in its log, the pool must be clean after.
 # The same program on tmpfs, without the library, checks the test itself.
+# And signals at random moments into processes waiting for POSIX, OFD and
+# flock locks that others take and drop (shim_lockstorm.c): no two
+# holders at once, EINTR only where a handler without SA_RESTART ran.
 . "$(dirname "$0")/lib.sh"
 
 rounds=${SIGNALS_ROUNDS:-40}
@@ -17,6 +20,15 @@ out=$(timeout 600 env LD_PRELOAD="$SHIM_LIB" "$SHIM_SIGNALS" /umfs/sig "$rounds"
 printf '%s\n' "$out" | sed 's/^/# /'
 [ "$rc" -eq 124 ] && out="timed out (hang)"
 check "$rounds rounds of signals into busy processes: no hang, every handler's work done" \
+	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+
+out=$(timeout 120 "$SHIM_LOCKSTORM" "$work/ref/storm" 3 2>&1) || true
+check "tmpfs: signals into lock waits" "ok" "$(printf '%s\n' "$out" | tail -n 1)"
+rc=0
+out=$(timeout 120 env LD_PRELOAD="$SHIM_LIB" "$SHIM_LOCKSTORM" /umfs/sig/storm 3 2>&1) || rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+[ "$rc" -eq 124 ] && out="timed out (hang)"
+check "signals into lock waits: one holder at a time, EINTR only after a handler without SA_RESTART" \
 	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
 
 # SIGSEGV and SIGBUS ignored from the start stay ignored, for the kernel
