@@ -408,7 +408,8 @@ extern __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
 void sig_init(void);
 void sig_flush(void);
 void sig_fork_child(void);
-/* Around a blocking wait a signal must interrupt: the depth at 0. */
+/* Around a wait in the kernel a signal must interrupt (a FIFO's open):
+ * the depth at 0. */
 int sig_allow_begin(void);
 void sig_allow_end(int depth);
 /* Handlers without SA_RESTART run on this thread: a wait that saw it move
@@ -440,8 +441,8 @@ static inline void shim_serve_end(int *unused)
  * on reaches the C library's function, a cancellation point itself; see
  * fd_get_cancel_point). Nothing inside the library is one
  * (core/os_kernel.c), so no thread is unwound from the middle of its
- * work; a thread waiting inside it (for a record lock) is cancelled at its
- * next cancellation point once the wait is over. */
+ * work; a record-lock wait acts on one at each look, where it can let go
+ * of everything (reclock.c). */
 #define SHIM_CANCEL_POINT() pthread_testcancel()
 
 /* A wait that a signal ended, having let go of everything: the call
