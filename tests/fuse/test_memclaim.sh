@@ -48,6 +48,9 @@ expect() {
 # hold_start CMD...: a holder, mapped once it printed "holding"; its input
 # is a pipe this shell keeps open until hold_stop
 hold_start() {
+	# the last holder's "holding" must not pass for this one's: the
+	# holder's shell makes the file anew only once it runs
+	rm -f "$UF_TMP/hold.out"
 	exec {hold_in}> >("$@" >"$UF_TMP/hold.out" 2>&1)
 	hold_pid=$!
 	for _ in $(seq 200); do
