@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # cancel.sh - threads cancelled with pthread_cancel() in the middle of
 # file calls on UMFS (shim_cancel.c): in the call that mounts the pool,
-# and at random moments in loops of creates, writes, reads, syncs, record
+# at random moments in loops of creates, writes, reads, syncs, record
 # locks and closes, and while they wait for a lock another process holds
-# (or leave that wait by siglongjmp from a handler). The process must go on working, no wait may hang, and the pool
-# must be clean after. The same program on tmpfs, without
-# the library, checks the test itself. And which of 24 calls on a UMFS
-# file act on a pending cancellation must be those that do on tmpfs.
+# (or leave that wait by siglongjmp from a handler). The process must go
+# on working, no wait may hang, and the pool must be clean after. The
+# same program on tmpfs, without the library, checks the test itself.
+# And which of 24 calls on a UMFS file act on a pending cancellation must
+# be those that do on tmpfs.
 . "$(dirname "$0")/lib.sh"
 
 rounds=${CANCEL_ROUNDS:-200}
