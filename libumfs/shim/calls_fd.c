@@ -221,15 +221,10 @@ void fd_closed_hook(int fd, struct ofd *o)
 	reclock_fd_closed(o); /* any descriptor of the file: POSIX locks go */
 }
 
-static int ofd_lock_cmd(struct ofd *o, int cmd, struct flock *user)
-{
-	return reclock_fcntl(o, cmd, user);
-}
-
 /* After a lock call served (its SHIM_SERVE left, the handlers deferred in
  * its wait run): whether it starts again. A wait a signal ended does, as
  * the kernel restarts F_SETLKW and flock, unless a handler without
- * SA_RESTART ran since the call began (counted from seen): EINTR. */
+ * SA_RESTART ran as it left (seen: the count as it was served): EINTR. */
 static bool lock_restarts(long *r, unsigned seen)
 {
 	if (likely(*r != -SHIM_ERESTART))
@@ -242,7 +237,7 @@ static bool lock_restarts(long *r, unsigned seen)
 
 SHIM_API int flock(int fd, int op)
 {
-	unsigned seen = sig_interrupts;
+	unsigned seen;
 	struct ofd *o;
 	long r;
 
@@ -254,6 +249,7 @@ SHIM_API int flock(int fd, int op)
 		}
 		{
 			SHIM_SERVE();
+			seen = sig_interrupts;
 			r = reclock_flock(o, op);
 			ofd_put(o);
 		}
@@ -270,19 +266,19 @@ static long lockf_served(struct ofd *o, int cmd, off_t len)
 	switch (cmd) {
 	case F_TEST:
 		fl.l_type = F_RDLCK;
-		r = ofd_lock_cmd(o, F_GETLK, &fl);
+		r = reclock_fcntl(o, F_GETLK, &fl);
 		if (!r && fl.l_type != F_UNLCK && fl.l_pid != getpid())
 			r = -EACCES;
 		return r;
 	case F_ULOCK:
 		fl.l_type = F_UNLCK;
-		return ofd_lock_cmd(o, F_SETLK, &fl);
+		return reclock_fcntl(o, F_SETLK, &fl);
 	case F_LOCK:
 		fl.l_type = F_WRLCK;
-		return ofd_lock_cmd(o, F_SETLKW, &fl);
+		return reclock_fcntl(o, F_SETLKW, &fl);
 	case F_TLOCK:
 		fl.l_type = F_WRLCK;
-		return ofd_lock_cmd(o, F_SETLK, &fl);
+		return reclock_fcntl(o, F_SETLK, &fl);
 	default:
 		return -EINVAL;
 	}
@@ -290,7 +286,7 @@ static long lockf_served(struct ofd *o, int cmd, off_t len)
 
 SHIM_API int lockf(int fd, int cmd, off_t len)
 {
-	unsigned seen = sig_interrupts;
+	unsigned seen;
 	struct ofd *o;
 	long r;
 
@@ -303,6 +299,7 @@ SHIM_API int lockf(int fd, int cmd, off_t len)
 		}
 		{
 			SHIM_SERVE();
+			seen = sig_interrupts;
 			r = lockf_served(o, cmd, len);
 			ofd_put(o);
 		}
@@ -391,7 +388,7 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 	case F_OFD_GETLK:
 	case F_OFD_SETLK:
 	case F_OFD_SETLKW:
-		return ofd_lock_cmd(o, cmd, arg);
+		return reclock_fcntl(o, cmd, arg);
 	case F_GETOWN:
 	case F_SETOWN:
 	case F_GETOWN_EX:
@@ -422,7 +419,7 @@ static long ofd_fcntl(int fd, struct ofd *o, int cmd, void *arg)
 
 static int fcntl_common(int fd, int cmd, void *arg)
 {
-	unsigned seen = sig_interrupts;
+	unsigned seen;
 	struct ofd *o;
 	long r;
 
@@ -452,6 +449,7 @@ restart:
 	}
 	{
 		SHIM_SERVE();
+		seen = sig_interrupts;
 		r = ofd_fcntl(fd, o, cmd, arg);
 		ofd_put(o);
 	}
