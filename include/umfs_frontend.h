@@ -533,7 +533,7 @@ uint64_t umfs_lock_process_id(void);
 /* In a forked child, before any lock: the process is another owner
  * (umfs_fork_child does it). */
 void umfs_lock_forked(void);
-uint64_t umfs_lock_new_id(struct umfs_fs *fs);
+uint64_t umfs_lock_new_id(void);
 /* exec: this process's POSIX locks on the file are marked (set) to go
  * with a successful exec, or unmarked; the new image drops the marked. */
 void umfs_lock_exec_mark(struct umfs_fs *fs, uint64_t ino, uint32_t gen, bool set);

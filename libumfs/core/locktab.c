@@ -55,10 +55,22 @@ typedef struct umfs_locktab tab_t;
 typedef struct umfs_lock_owner owner_t;
 
 static uint64_t lk_self; /* this process as a POSIX owner; 0 until known */
+/* Where this process's description ids start (random; 0 until drawn), and
+ * how many it handed out. */
+static _Atomic uint64_t lk_desc_base, lk_desc_count;
+
+/* A forked child draws description ids of its own: its parent's next
+ * ones are its parent's. */
+static void lk_desc_ids_forget(void)
+{
+	atomic_store(&lk_desc_base, 0);
+	atomic_store(&lk_desc_count, 0);
+}
 
 void umfs_lock_forked(void)
 {
 	lk_self = 0; /* the child is another owner: POSIX locks are not inherited */
+	lk_desc_ids_forget();
 }
 
 /* For programs that fork without umfs_fork_child(), which, when it ran
@@ -68,6 +80,8 @@ static void lk_atfork_child(void)
 {
 	if (lk_self != 0 && (uint32_t)lk_self != (uint32_t)OS(getpid)())
 		umfs_lock_forked();
+	if (atomic_load(&lk_desc_base) != 0) /* the page stays shared when unused */
+		lk_desc_ids_forget();
 }
 
 __attribute__((constructor)) static void lk_setup(void)
@@ -584,13 +598,36 @@ int umfs_lock_flock_type(int op)
 	}
 }
 
-uint64_t umfs_lock_new_id(struct umfs_fs *fs)
+/* A random 64-bit start for this process's ids, never 0. */
+static uint64_t lk_desc_base_draw(void)
 {
-	tab_t *t = lk_tab(fs);
-	static _Atomic uint64_t own;
+	uint64_t base = 0;
+	int saved = errno;
 
-	/* unique across the processes sharing the table */
-	return t ? atomic_fetch_add(&t->next_id, 1) + 1 : atomic_fetch_add(&own, 1) + 1;
+	if (OS(getrandom)(&base, sizeof(base), GRND_NONBLOCK) != (ssize_t)sizeof(base))
+		base = umfs_lock_process_id() * 0x9E3779B97F4A7C15ull ^ (uint64_t)umfs_now_ns();
+	errno = saved;
+	return base ? base : 1;
+}
+
+/* Ids are drawn by each process, not counted in the table: they must
+ * stay unique across the table's rebuilds, since a description's slot
+ * keeps its id (a claim of the slot drops that id's locks), and whatever
+ * a user of the pool writes into the table. Two processes' runs of ids
+ * meet only if their random starts lie closer than the ids they use. */
+uint64_t umfs_lock_new_id(void)
+{
+	uint64_t base = atomic_load(&lk_desc_base), id;
+
+	if (!base) {
+		uint64_t none = 0, drawn = lk_desc_base_draw();
+
+		base = atomic_compare_exchange_strong(&lk_desc_base, &none, drawn) ? drawn : none;
+	}
+	do
+		id = base + atomic_fetch_add(&lk_desc_count, 1);
+	while (!id);
+	return id;
 }
 
 /* Where this wait stands in the table: its waiter entry (-1: none). */

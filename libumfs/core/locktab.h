@@ -51,7 +51,7 @@ struct umfs_locktab {
 	struct umfs_plock lock;   /* every look and every change */
 	uint32_t free_head;       /* freed records, index + 1 */
 	uint32_t high;            /* records ever handed out */
-	_Atomic uint64_t next_id; /* description ids handed out */
+	uint64_t unused;          /* 0 */
 	uint32_t waiters_high;    /* waiter entries ever claimed: where scans end */
 	uint32_t pad;
 	struct umfs_lk_bucket buckets[UMFS_LK_BUCKETS];

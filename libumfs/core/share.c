@@ -55,8 +55,8 @@
 #define SHARE_MAGIC 0x4B434F4C53464D55ull /* "UMFSLOCK" */
 /* the layout below and the lock table's, share_stripe()'s and held_home()'s
  * rules, the kind of task stamp, who counts unmirrored changes, its pages
- * reserved */
-#define SHARE_VERSION 17
+ * reserved, who draws descriptions' lock ids */
+#define SHARE_VERSION 18
 #define SHARE_STRIPES 4096u
 #define SHARE_SPINS 2000 /* reader spins on an odd count before checking the writer */
 #define SHARE_HELD_CAP 65536u /* open inodes counted across processes */

@@ -76,7 +76,7 @@ static int rl_request(struct umfs_fs *fs, struct umfs_lock_req *q, struct umfs_l
 	return umfs_lock_request(fs, q, &w.ops, got);
 }
 
-static void rl_owner_of(struct umfs_fs *fs, struct ofd *o, uint8_t kind, struct umfs_lock_owner *w)
+static void rl_owner_of(struct ofd *o, uint8_t kind, struct umfs_lock_owner *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->kind = kind;
@@ -87,7 +87,7 @@ static void rl_owner_of(struct umfs_fs *fs, struct ofd *o, uint8_t kind, struct 
 	}
 	w->id = atomic_load_explicit(&o->sh->lock_id, memory_order_acquire);
 	if (!w->id) {
-		uint64_t want = 0, id = umfs_lock_new_id(fs);
+		uint64_t want = 0, id = umfs_lock_new_id();
 
 		/* another holder of the description may name it first */
 		w->id = atomic_compare_exchange_strong(&o->sh->lock_id, &want, id) ? id : want;
@@ -158,7 +158,7 @@ int reclock_fcntl(struct ofd *o, int cmd, struct flock *user)
 		return r;
 	if (!fs)
 		return -ENOLCK;
-	rl_owner_of(fs, o, ofd ? UMFS_LOCK_OFD : UMFS_LOCK_POSIX, &q.owner);
+	rl_owner_of(o, ofd ? UMFS_LOCK_OFD : UMFS_LOCK_POSIX, &q.owner);
 	q.ino = o->ino;
 	q.gen = o->gen;
 	q.type = fl.l_type;
@@ -199,7 +199,7 @@ int reclock_flock(struct ofd *o, int op)
 		return -EBADF;
 	if (!fs)
 		return -ENOLCK;
-	rl_owner_of(fs, o, UMFS_LOCK_FLOCK, &q.owner);
+	rl_owner_of(o, UMFS_LOCK_FLOCK, &q.owner);
 	q.ino = o->ino;
 	q.gen = o->gen;
 	q.end = INT64_MAX;
@@ -222,7 +222,7 @@ void reclock_fd_closed(struct ofd *o)
 
 	if (!fs || !rl_posix_taken || rl_path_only(o))
 		return;
-	rl_owner_of(fs, o, UMFS_LOCK_POSIX, &w);
+	rl_owner_of(o, UMFS_LOCK_POSIX, &w);
 	umfs_lock_release(fs, o->ino, o->gen, &w);
 	errno = saved;
 }

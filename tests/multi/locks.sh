@@ -44,6 +44,44 @@ lockfuzz() { # lockfuzz NAME PREFIX_CMD FILE SEED [FILE2]: compares with tmpfs
 for seed in 1 2 3 4; do
 	lockfuzz library "env LD_PRELOAD=$SHIM_LIB" /umfs/lockfuzz "$seed"
 done
+# Descriptions a forked child opens are owners apart from those its parent
+# opens after the fork, for flock and for OFD locks: the child does not go
+# on with its parent's ids. As on tmpfs.
+forked='
+import fcntl, os, struct, sys, time
+path, kind = sys.argv[1], sys.argv[2]
+def lock(fd, op):
+    if kind == "flock":
+        fcntl.flock(fd, op)
+    else: # F_OFD_SETLK 37
+        t = {fcntl.LOCK_SH: fcntl.F_RDLCK, fcntl.LOCK_UN: fcntl.F_UNLCK}.get(op & ~fcntl.LOCK_NB, fcntl.F_WRLCK)
+        fcntl.fcntl(fd, 37, struct.pack("hhqqi", t, 0, 0, 0, 0))
+a = os.open(path, os.O_RDWR)
+lock(a, fcntl.LOCK_SH)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    b = os.open(path, os.O_RDWR)
+    lock(b, fcntl.LOCK_SH)
+    os.write(w, b"x")
+    time.sleep(2)
+    os._exit(0)
+os.read(r, 1)
+lock(a, fcntl.LOCK_UN)
+c = os.open(path, os.O_RDWR)
+try:
+    lock(c, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print(kind, "granted beside the child")
+except OSError as e:
+    print(kind, "refused beside the child:", e.errno)
+os.waitpid(pid, 0)'
+for kind in flock ofd; do
+	echo x >"$work/forked"
+	shim_sh 'echo x >/umfs/forked'
+	want=$($T python3 -c "$forked" "$work/forked" "$kind" 2>&1)
+	got=$($T env LD_PRELOAD="$SHIM_LIB" python3 -c "$forked" /umfs/forked "$kind" 2>&1)
+	check "$kind: a forked child's new description is an owner apart from its parent's, as on tmpfs" "$want" "$got"
+done
 if fuse_usable && mount_fuse; then
 	for seed in 5 6; do
 		lockfuzz fuse "" "$mnt/lockfuzz" "$seed"

@@ -11,7 +11,10 @@
 #     stale and rebuilds it, the data intact;
 #  3. while a library process holds the pool open, mkfs.umfs refuses to
 #     format it and fsck.umfs refuses to repair it (or only checks,
-#     read-only), with a clear message and the pool's bytes unchanged.
+#     read-only), with a clear message and the pool's bytes unchanged;
+#  4. a region rebuilt after its last user was killed, while the slots of
+#     descriptions closed before keep the lock ids they had: a new
+#     description's flock and OFD lock still shut out another's.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$FULL" = 1 ]; then rounds=60; else rounds=8; fi
@@ -170,5 +173,48 @@ wait "$holder" || true
 bg_pids=()
 check "the holder still reads its file" "1" "$(cat "$work/holder.out")"
 verify "after mkfs and fsck were refused" && pass "data intact after the refusals"
+
+# 4. ids of a rebuilt region against ids left in description slots, each
+# kind on a pool of its own, whose region starts afresh
+lockpy='import fcntl, os, struct, sys, time
+kind, what = sys.argv[1], sys.argv[2]
+def lock(fd, op):
+    if kind == "flock":
+        fcntl.flock(fd, {"sh": fcntl.LOCK_SH, "ex": fcntl.LOCK_EX, "try": fcntl.LOCK_EX | fcntl.LOCK_NB}[op])
+    else: # F_OFD_SETLK 37, F_OFD_SETLKW 38
+        fcntl.fcntl(fd, 37 if op != "ex" else 38,
+                    struct.pack("hhqqi", fcntl.F_RDLCK if op == "sh" else fcntl.F_WRLCK, 0, 0, 0, 0))
+if what == "keep":   # keeps the pool in use until killed
+    os.close(os.open("/umfs/g", os.O_RDWR | os.O_CREAT, 0o644)); time.sleep(60)
+elif what == "leave":  # two descriptions, the second locked, closed at exit
+    os.open("/umfs/g", os.O_RDWR); lock(os.open("/umfs/g", os.O_RDWR), "sh")
+elif what == "hold":
+    lock(os.open("/umfs/g", os.O_RDWR), "ex"); open(sys.argv[3], "w").close(); time.sleep(3)
+else:
+    try: lock(os.open("/umfs/g", os.O_RDWR), "try"); print("granted")
+    except OSError as e: print("refused", e.errno)'
+for kind in flock ofd; do
+	kpool=$work/ids-$kind.pool
+	"$MKFS" -q -s 64M "$kpool" || fail "mkfs.umfs $kpool"
+	UMFS_POOL=$kpool LD_PRELOAD=$SHIM_LIB python3 -c "$lockpy" "$kind" keep &
+	keeper=$!
+	bg_pids=($keeper)
+	sleep 0.5
+	$T env UMFS_POOL="$kpool" LD_PRELOAD="$SHIM_LIB" python3 -c "$lockpy" "$kind" leave
+	kill -9 "$keeper"
+	wait "$keeper" 2>/dev/null || true
+	rm -f "$work/held"
+	UMFS_POOL=$kpool LD_PRELOAD=$SHIM_LIB python3 -c "$lockpy" "$kind" hold "$work/held" &
+	holder=$!
+	bg_pids=($holder)
+	for _ in $(seq 100); do [ -e "$work/held" ] && break; sleep 0.05; done
+	got=$($T env UMFS_POOL="$kpool" LD_PRELOAD="$SHIM_LIB" python3 -c "$lockpy" "$kind" try 2>&1)
+	wait "$holder" || true
+	bg_pids=()
+	check "$kind: a rebuilt region's lock shuts out another description" "refused 11" "$got"
+	rc=0
+	$T "$FSCK" -n -f "$kpool" >"$work/fsck-ids.out" 2>&1 || rc=$?
+	check "$kind: fsck.umfs -n -f of its pool" 0 "$rc"
+done
 check_fsck
 finish

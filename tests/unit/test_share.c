@@ -863,7 +863,7 @@ static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b)
 	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
 						.id = umfs_lock_process_id(), .pid = getpid() },
 				     .ino = ino, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
-	struct umfs_lock_req probe = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(b),
+	struct umfs_lock_req probe = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
 						  .pid = -1 },
 				       .ino = ino, .gen = 1, .type = F_WRLCK, .start = 5, .end = 5,
 				       .test = true };
