@@ -167,11 +167,17 @@ static rec_t *lk_at(tab_t *t, uint32_t idx)
 	return idx >= 1 && idx <= UMFS_LK_RECS ? &t->recs[idx - 1] : NULL;
 }
 
+/* A record that could be a lock, of whichever bucket. */
+static bool lk_whole(const rec_t *r)
+{
+	/* no owner's id is 0 (umfs_lock_process_id, umfs_lock_new_id) */
+	return r->kind >= UMFS_LOCK_POSIX && r->kind <= UMFS_LOCK_FLOCK && r->owner != 0 &&
+	       (r->type == F_RDLCK || r->type == F_WRLCK) && r->start >= 0 && r->end >= r->start;
+}
+
 static bool lk_sound(const rec_t *r, uint32_t bucket)
 {
-	return r->kind >= UMFS_LOCK_POSIX && r->kind <= UMFS_LOCK_FLOCK &&
-	       (r->type == F_RDLCK || r->type == F_WRLCK) && r->start >= 0 && r->end >= r->start &&
-	       lk_hash(r->ino, r->gen) == bucket;
+	return lk_whole(r) && lk_hash(r->ino, r->gen) == bucket;
 }
 
 static bool lk_seen(const uint8_t *seen, uint32_t idx)
@@ -182,12 +188,17 @@ static bool lk_seen(const uint8_t *seen, uint32_t idx)
 /* Rebuilds the lists from the records still consistent (after a holder of
  * the table's lock died, or damage): a list is cut at an index out of
  * range or seen before, unsound records are dropped, and every record no
- * list holds is free. */
+ * list holds is free. A list that leads into another bucket's records
+ * (a damaged link, or a record handed out while still linked) is cut
+ * there: they stay their own list's. The count of records handed out is
+ * not believed below the last one a list holds, and records past it are
+ * cleared: none is handed out twice. */
 static void lk_repair(tab_t *t)
 {
 	/* under the table's lock; apart from the small variables every
 	 * process touches, as a recovery's alone */
 	UMFS_BSS_LARGE static uint8_t seen[UMFS_LK_RECS / 8];
+	uint32_t last = 0;
 
 	memset(seen, 0, sizeof(seen));
 	for (uint32_t b = 0; b < UMFS_LK_BUCKETS; b++) {
@@ -197,7 +208,8 @@ static void lk_repair(tab_t *t)
 			uint32_t idx = *link;
 			rec_t *r = lk_at(t, idx);
 
-			if (!r || lk_seen(seen, idx)) {
+			if (!r || lk_seen(seen, idx) ||
+			    (lk_whole(r) && lk_hash(r->ino, r->gen) != b)) {
 				*link = 0;
 				break;
 			}
@@ -207,12 +219,18 @@ static void lk_repair(tab_t *t)
 				*link = r->next;
 				continue;
 			}
+			if (idx > last)
+				last = idx;
 			link = &r->next;
 		}
 		atomic_fetch_add(&t->buckets[b].wake, 1);
 	}
 	if (t->high > UMFS_LK_RECS)
 		t->high = UMFS_LK_RECS;
+	if (t->high < last)
+		t->high = last;
+	for (uint32_t idx = t->high + 1; idx <= UMFS_LK_RECS; idx++)
+		t->recs[idx - 1].kind = 0;
 	t->free_head = 0;
 	for (uint32_t idx = t->high; idx >= 1; idx--) {
 		rec_t *r = &t->recs[idx - 1];
@@ -238,26 +256,47 @@ static void lk_unlock(tab_t *t)
 	umfs_plock_unlock(&t->lock);
 }
 
-static uint32_t lk_alloc(tab_t *t)
-{
-	uint32_t idx = t->free_head;
-	rec_t *r;
+static void lk_free(tab_t *t, uint32_t idx);
 
-	if (idx) {
-		r = lk_at(t, idx);
-		if (!r || r->kind) {
-			lk_repair(t); /* the free list was damaged: rebuilt, once */
-			idx = t->free_head;
-			r = lk_at(t, idx);
-			if (!r || r->kind)
-				return 0;
+/* n (1 or 2) free records, each another, into idx[]: 0, or -ENOLCK when
+ * the table is full. A record found in use, or one handed out twice (the
+ * free list or the count of records handed out damaged), has the table
+ * rebuilt, once, which frees what was taken here too: no list holds it. */
+static int lk_alloc(tab_t *t, uint32_t idx[], int n)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		bool damaged = false;
+		int got = 0;
+
+		while (got < n) {
+			uint32_t i = t->free_head;
+			rec_t *r;
+
+			if (!i) {
+				if (t->high >= UMFS_LK_RECS)
+					break;
+				i = t->high + 1;
+			}
+			r = lk_at(t, i);
+			damaged = !r || r->kind || (got && i == idx[0]);
+			if (damaged)
+				break;
+			if (i == t->free_head)
+				t->free_head = r->next;
+			else
+				t->high = i;
+			idx[got++] = i;
 		}
-		t->free_head = r->next;
-		return idx;
+		if (got == n)
+			return 0;
+		if (!damaged || pass == 1) {
+			while (got)
+				lk_free(t, idx[--got]);
+			return -ENOLCK;
+		}
+		lk_repair(t);
 	}
-	if (t->high >= UMFS_LK_RECS)
-		return 0;
-	return ++t->high;
+	return -ENOLCK;
 }
 
 static void lk_free(tab_t *t, uint32_t idx)
@@ -433,14 +472,8 @@ static int lk_posix_set(tab_t *t, bucket_t *b, const struct umfs_lock_req *q, ui
 	}
 	/* at most a new range and one cut in two: taken first, so that
 	 * running out (ENOLCK) changes nothing */
-	for (int i = 0; i < 2; i++) {
-		spare[i] = lk_alloc(t);
-		if (!spare[i]) {
-			if (i)
-				lk_free(t, spare[0]);
-			return -ENOLCK;
-		}
-	}
+	if (lk_alloc(t, spare, 2))
+		return -ENOLCK;
 	LK_FOREACH(t, b, link, r, steps) {
 		uint32_t idx = *link;
 		bool absorbed;
@@ -544,8 +577,7 @@ static int lk_flock_set(tab_t *t, bucket_t *b, const struct umfs_lock_req *q, ui
 		*conflict = (uint32_t)c;
 		return -EAGAIN;
 	}
-	idx = lk_alloc(t);
-	if (!idx)
+	if (lk_alloc(t, &idx, 1))
 		return -ENOLCK;
 	LK_FOREACH(t, b, link, r, steps)
 		link = &r->next;
@@ -654,9 +686,16 @@ static void lk_wait_note(tab_t *t, struct lk_wait *wt, const owner_t *w, const o
 				wt->wi = (int)i;
 				break;
 			}
-	if (wt->wi < 0 && span < UMFS_LK_WAITERS) {
-		wt->wi = (int)span;
-		t->waiters_high = span + 1;
+	if (wt->wi < 0) {
+		uint32_t i = span;
+
+		/* past a count someone lowered, entries may still be in use */
+		while (i < UMFS_LK_WAITERS && t->waiters[i].owner != 0)
+			i++;
+		if (i < UMFS_LK_WAITERS) {
+			wt->wi = (int)i;
+			t->waiters_high = i + 1;
+		}
 	}
 	if (wt->wi < 0)
 		return; /* full: this wait takes no part in detection */

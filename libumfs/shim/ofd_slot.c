@@ -725,6 +725,8 @@ bool ofd_slot_alive(uint32_t slot, uint64_t lock_id)
 	struct arena_hdr *a = arena_get(&err);
 	int fd;
 
+	if (!lock_id)
+		return false; /* no description's: ids are never 0 */
 	if (!a)
 		return true; /* cannot tell: a lock is kept rather than stolen */
 	if (slot >= OFD_SLOTS ||

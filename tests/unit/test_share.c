@@ -945,6 +945,150 @@ static void test_region_garbage_in_use(void **state)
 	assert_int_equal(umfs_unmount(a), 0);
 }
 
+/* The record of tab's lock on file ino, or NULL. */
+static struct umfs_lk_rec *lock_rec_of(struct umfs_locktab *t, uint64_t ino)
+{
+	for (uint32_t i = 0; i < UMFS_LK_RECS; i++)
+		if (t->recs[i].kind && t->recs[i].ino == ino)
+			return &t->recs[i];
+	return NULL;
+}
+
+/* The bucket whose list starts at record idx (index + 1), or -1. */
+static long lock_bucket_of(struct umfs_locktab *t, uint32_t idx)
+{
+	for (uint32_t b = 0; b < UMFS_LK_BUCKETS; b++)
+		if (t->buckets[b].head == idx)
+			return b;
+	return -1;
+}
+
+/* A list damaged to lead into another bucket's records is cut there when
+ * the table is rebuilt: those records stay their own list's. x's lock is
+ * the only one of its bucket; w's, in a bucket walked before x's, is made
+ * to link to it; a request on w that w's lock does not stop meets x's
+ * record in w's list, and the rebuild it causes must leave x's lock as it
+ * was. */
+static void test_locktab_crosslinked(void **state)
+{
+	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
+	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
+						.id = umfs_lock_process_id(), .pid = getpid() },
+				     .ino = 0x5EED4000ull, .gen = 1, .type = F_WRLCK, .start = 0,
+				     .end = 9 };
+	struct umfs_lock_req other = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
+						  .pid = -1 },
+				       .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
+	struct umfs_lock_req probe, seen;
+	struct umfs_locktab *t;
+	struct umfs_lk_rec *rx, *rw = NULL;
+	long bx, bw = -1;
+	struct umfs_fs *a, *b;
+
+	(void)state;
+	pool_make("sharexl", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	t = umfs_share_locktab(a);
+	assert_non_null(t);
+	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	rx = lock_rec_of(t, set.ino);
+	assert_non_null(rx);
+	bx = lock_bucket_of(t, (uint32_t)(rx - t->recs) + 1);
+	assert_true(bx > 0);
+	/* a file of a bucket before x's, alone in it */
+	for (uint64_t w = 1; bw < 0 && w < 100000; w++) {
+		long bb;
+
+		other.ino = 0x6EED0000ull + w;
+		other.type = F_WRLCK;
+		assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+		rw = lock_rec_of(t, other.ino);
+		bb = lock_bucket_of(t, (uint32_t)(rw - t->recs) + 1);
+		if (bb >= 0 && bb < bx && rw->next == 0) {
+			bw = bb;
+			break;
+		}
+		other.type = F_UNLCK;
+		assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+	}
+	assert_true(bw >= 0);
+	rw->next = (uint32_t)(rx - t->recs) + 1;
+	probe = other;
+	probe.owner.id = umfs_lock_new_id();
+	probe.test = true;
+	probe.start = probe.end = 50; /* past w's lock: the walk goes on to x's */
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+	probe.start = 0;
+	probe.end = 9;
+	probe.ino = set.ino;
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(seen.owner.id, set.owner.id);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
+/* What another user of the pool writes into the record lock table loses
+ * no live lock its record: with the count of records handed out and the
+ * free list forged empty, a new lock takes no record a live lock holds
+ * (a's lock is still seen); with the free list forged into a loop, a lock
+ * does not get one record twice (its record freed as an unused spare). A
+ * record forged to name owner 0, which no owner has, is dropped, not
+ * waited for. */
+static void test_locktab_forged(void **state)
+{
+	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
+	const uint64_t x = 0x5EED1000ull, y = 0x5EED2000ull, z = 0x5EED3000ull;
+	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
+						.id = umfs_lock_process_id(), .pid = getpid() },
+				     .ino = x, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
+	struct umfs_lock_req other = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
+						  .pid = -1 },
+				       .ino = y, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
+	struct umfs_lock_req probe = other, seen;
+	struct umfs_locktab *t;
+	struct umfs_lk_rec *r;
+	struct umfs_fs *a, *b;
+
+	(void)state;
+	pool_make("sharelk", 64ull << 20);
+	a = mount_shared();
+	b = mount_shared();
+	t = umfs_share_locktab(a);
+	assert_non_null(t);
+	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	t->high = 0;
+	t->free_head = 0;
+	assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+	probe.ino = x;
+	probe.test = true;
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(seen.owner.id, set.owner.id);
+	assert_ptr_not_equal(lock_rec_of(t, x), lock_rec_of(t, y));
+
+	assert_int_not_equal(t->high, UMFS_LK_RECS);
+	t->recs[t->high].kind = 0; /* the next record, its next itself */
+	t->recs[t->high].next = t->high + 1;
+	t->free_head = t->high + 1;
+	set.ino = z;
+	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	probe.ino = z;
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(seen.owner.id, set.owner.id);
+
+	r = lock_rec_of(t, y);
+	assert_non_null(r);
+	r->owner = 0;
+	probe.owner.id = umfs_lock_new_id();
+	probe.ino = y;
+	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+	assert_null(lock_rec_of(t, y));
+	assert_int_not_equal(probe.owner.id, other.owner.id);
+	assert_int_not_equal(probe.owner.id, 0);
+	assert_int_equal(umfs_unmount(b), 0);
+	assert_int_equal(umfs_unmount(a), 0);
+}
+
 /* A parked region is taken as it is, and so is one its last user left
  * noted for an exec (exec_noted: a child that holds nothing executes a
  * program that never mounts), so what another user of the pool wrote into
@@ -1790,6 +1934,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_exec_last, teardown),
 		cmocka_unit_test_teardown(test_stale_region, teardown),
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
+		cmocka_unit_test_teardown(test_locktab_forged, teardown),
+		cmocka_unit_test_teardown(test_locktab_crosslinked, teardown),
 		cmocka_unit_test_teardown(test_parked_region_garbage, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
 		cmocka_unit_test_teardown(test_rundir_planted, teardown),
