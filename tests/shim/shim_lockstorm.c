@@ -6,10 +6,10 @@
  * Three domains of mutual exclusion on FILE, each between two processes:
  * byte 0 by POSIX locks (one with F_SETLKW, one with lockf(F_LOCK) and
  * F_SETLKW in turn), byte 1 by OFD locks (F_OFD_SETLKW), the whole file
- * by flock. Each party is a process of its own, holding one kind of lock
- * (with a thread taking POSIX locks and another OFD locks of the file in
- * one process, another process's POSIX lock overlapped the first one's
- * here on tmpfs too, Linux 6.18: not what this tests). Whoever holds a
+ * by flock. Each party is a process of its own, holding one kind of lock:
+ * a thread of the POSIX party's process that closed a descriptor of FILE
+ * of its own would end that process's POSIX locks, as the kernel's close
+ * does, and another process's lock would overlap them. Whoever holds a
  * domain's lock checks that the domain's word in the file is 0, writes
  * its own number there, sleeps a moment, checks the number is still its
  * own and writes 0 back: two holders at once show.
