@@ -214,7 +214,7 @@ static void lk_repair(tab_t *t)
 				break;
 			}
 			seen[(idx - 1) / 8] |= (uint8_t)(1u << ((idx - 1) % 8));
-			if (!lk_sound(r, b)) {
+			if (!lk_whole(r)) { /* a whole one here is this bucket's */
 				r->kind = 0;
 				*link = r->next;
 				continue;
@@ -256,7 +256,16 @@ static void lk_unlock(tab_t *t)
 	umfs_plock_unlock(&t->lock);
 }
 
-static void lk_free(tab_t *t, uint32_t idx);
+static void lk_free(tab_t *t, uint32_t idx)
+{
+	rec_t *r = lk_at(t, idx);
+
+	if (!r)
+		return;
+	r->kind = 0;
+	r->next = t->free_head;
+	t->free_head = idx;
+}
 
 /* n (1 or 2) free records, each another, into idx[]: 0, or -ENOLCK when
  * the table is full. A record found in use, or one handed out twice (the
@@ -297,17 +306,6 @@ static int lk_alloc(tab_t *t, uint32_t idx[], int n)
 		lk_repair(t);
 	}
 	return -ENOLCK;
-}
-
-static void lk_free(tab_t *t, uint32_t idx)
-{
-	rec_t *r = lk_at(t, idx);
-
-	if (!r)
-		return;
-	r->kind = 0;
-	r->next = t->free_head;
-	t->free_head = idx;
 }
 
 /* A bucket's records; every index checked, at most UMFS_LK_RECS steps. */
@@ -678,25 +676,16 @@ static void lk_wait_clear(tab_t *t, struct lk_wait *wt)
  * the kernel's deadlock detection sees only those). */
 static void lk_wait_note(tab_t *t, struct lk_wait *wt, const owner_t *w, const owner_t *blocker)
 {
-	uint32_t span = lk_waiters_span(t);
-
+	/* the first free entry: past a count someone lowered, entries may
+	 * still be in use */
 	if (wt->wi < 0)
-		for (uint32_t i = 0; i < span; i++)
+		for (uint32_t i = 0; i < UMFS_LK_WAITERS; i++)
 			if (t->waiters[i].owner == 0) {
 				wt->wi = (int)i;
+				if (i >= lk_waiters_span(t))
+					t->waiters_high = i + 1;
 				break;
 			}
-	if (wt->wi < 0) {
-		uint32_t i = span;
-
-		/* past a count someone lowered, entries may still be in use */
-		while (i < UMFS_LK_WAITERS && t->waiters[i].owner != 0)
-			i++;
-		if (i < UMFS_LK_WAITERS) {
-			wt->wi = (int)i;
-			t->waiters_high = i + 1;
-		}
-	}
 	if (wt->wi < 0)
 		return; /* full: this wait takes no part in detection */
 	t->waiters[wt->wi].blocker = blocker->id;
