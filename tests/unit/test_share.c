@@ -852,6 +852,25 @@ static bool desc_alive_always(uint32_t slot, uint64_t id)
 	return true;
 }
 
+static const struct umfs_lock_ops ops_alive = { .desc_alive = desc_alive_always };
+
+/* A write lock on [0, 9] of file number ino: of this process (a POSIX
+ * owner), or of a new description (an OFD owner). */
+static struct umfs_lock_req wrlock_req(enum umfs_lock_kind kind, uint64_t ino)
+{
+	struct umfs_lock_req q = { .owner = { .kind = (uint8_t)kind }, .ino = ino, .gen = 1,
+				   .type = F_WRLCK, .start = 0, .end = 9 };
+
+	if (kind == UMFS_LOCK_POSIX) {
+		q.owner.id = umfs_lock_process_id();
+		q.owner.pid = getpid();
+	} else {
+		q.owner.id = umfs_lock_new_id();
+		q.owner.pid = -1;
+	}
+	return q;
+}
+
 /* A record lock of a (this process, a POSIX owner) on a file number no
  * test uses otherwise is seen by b's test (a description's OFD owner), and
  * gone after its release: the lock table, whatever was in it, still
@@ -859,22 +878,18 @@ static bool desc_alive_always(uint32_t slot, uint64_t id)
 static void locks_go_on(struct umfs_fs *a, struct umfs_fs *b)
 {
 	const uint64_t ino = 0x5EED0000ull;
-	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
-	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
-						.id = umfs_lock_process_id(), .pid = getpid() },
-				     .ino = ino, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
-	struct umfs_lock_req probe = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
-						  .pid = -1 },
-				       .ino = ino, .gen = 1, .type = F_WRLCK, .start = 5, .end = 5,
-				       .test = true };
-	struct umfs_lock_req seen;
+	struct umfs_lock_req set = wrlock_req(UMFS_LOCK_POSIX, ino);
+	struct umfs_lock_req probe = wrlock_req(UMFS_LOCK_OFD, ino), seen;
 
-	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	probe.start = probe.end = 5;
+	probe.test = true;
+
+	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), -EAGAIN);
 	assert_int_equal(seen.owner.id, set.owner.id);
 	set.type = F_UNLCK;
-	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), 0);
 }
 
 /* Two users of a region someone wrote garbage into go on: a's record lock
@@ -971,15 +986,8 @@ static long lock_bucket_of(struct umfs_locktab *t, uint32_t idx)
  * was. */
 static void test_locktab_crosslinked(void **state)
 {
-	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
-	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
-						.id = umfs_lock_process_id(), .pid = getpid() },
-				     .ino = 0x5EED4000ull, .gen = 1, .type = F_WRLCK, .start = 0,
-				     .end = 9 };
-	struct umfs_lock_req other = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
-						  .pid = -1 },
-				       .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
-	struct umfs_lock_req probe, seen;
+	struct umfs_lock_req set = wrlock_req(UMFS_LOCK_POSIX, 0x5EED4000ull);
+	struct umfs_lock_req other = wrlock_req(UMFS_LOCK_OFD, 0), probe, seen;
 	struct umfs_locktab *t;
 	struct umfs_lk_rec *rx, *rw = NULL;
 	long bx, bw = -1;
@@ -991,7 +999,7 @@ static void test_locktab_crosslinked(void **state)
 	b = mount_shared();
 	t = umfs_share_locktab(a);
 	assert_non_null(t);
-	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
 	rx = lock_rec_of(t, set.ino);
 	assert_non_null(rx);
 	bx = lock_bucket_of(t, (uint32_t)(rx - t->recs) + 1);
@@ -1002,7 +1010,7 @@ static void test_locktab_crosslinked(void **state)
 
 		other.ino = 0x6EED0000ull + w;
 		other.type = F_WRLCK;
-		assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+		assert_int_equal(umfs_lock_request(b, &other, &ops_alive, NULL), 0);
 		rw = lock_rec_of(t, other.ino);
 		bb = lock_bucket_of(t, (uint32_t)(rw - t->recs) + 1);
 		if (bb >= 0 && bb < bx && rw->next == 0) {
@@ -1010,7 +1018,7 @@ static void test_locktab_crosslinked(void **state)
 			break;
 		}
 		other.type = F_UNLCK;
-		assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+		assert_int_equal(umfs_lock_request(b, &other, &ops_alive, NULL), 0);
 	}
 	assert_true(bw >= 0);
 	rw->next = (uint32_t)(rx - t->recs) + 1;
@@ -1018,11 +1026,11 @@ static void test_locktab_crosslinked(void **state)
 	probe.owner.id = umfs_lock_new_id();
 	probe.test = true;
 	probe.start = probe.end = 50; /* past w's lock: the walk goes on to x's */
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), 0);
 	probe.start = 0;
 	probe.end = 9;
 	probe.ino = set.ino;
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), -EAGAIN);
 	assert_int_equal(seen.owner.id, set.owner.id);
 	assert_int_equal(umfs_unmount(b), 0);
 	assert_int_equal(umfs_unmount(a), 0);
@@ -1037,14 +1045,9 @@ static void test_locktab_crosslinked(void **state)
  * waited for. */
 static void test_locktab_forged(void **state)
 {
-	static const struct umfs_lock_ops ops = { .desc_alive = desc_alive_always };
 	const uint64_t x = 0x5EED1000ull, y = 0x5EED2000ull, z = 0x5EED3000ull;
-	struct umfs_lock_req set = { .owner = { .kind = UMFS_LOCK_POSIX,
-						.id = umfs_lock_process_id(), .pid = getpid() },
-				     .ino = x, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
-	struct umfs_lock_req other = { .owner = { .kind = UMFS_LOCK_OFD, .id = umfs_lock_new_id(),
-						  .pid = -1 },
-				       .ino = y, .gen = 1, .type = F_WRLCK, .start = 0, .end = 9 };
+	struct umfs_lock_req set = wrlock_req(UMFS_LOCK_POSIX, x);
+	struct umfs_lock_req other = wrlock_req(UMFS_LOCK_OFD, y);
 	struct umfs_lock_req probe = other, seen;
 	struct umfs_locktab *t;
 	struct umfs_lk_rec *r;
@@ -1056,13 +1059,13 @@ static void test_locktab_forged(void **state)
 	b = mount_shared();
 	t = umfs_share_locktab(a);
 	assert_non_null(t);
-	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
 	t->high = 0;
 	t->free_head = 0;
-	assert_int_equal(umfs_lock_request(b, &other, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(b, &other, &ops_alive, NULL), 0);
 	probe.ino = x;
 	probe.test = true;
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), -EAGAIN);
 	assert_int_equal(seen.owner.id, set.owner.id);
 	assert_ptr_not_equal(lock_rec_of(t, x), lock_rec_of(t, y));
 
@@ -1071,9 +1074,9 @@ static void test_locktab_forged(void **state)
 	t->recs[t->high].next = t->high + 1;
 	t->free_head = t->high + 1;
 	set.ino = z;
-	assert_int_equal(umfs_lock_request(a, &set, &ops, NULL), 0);
+	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
 	probe.ino = z;
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), -EAGAIN);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), -EAGAIN);
 	assert_int_equal(seen.owner.id, set.owner.id);
 
 	r = lock_rec_of(t, y);
@@ -1081,7 +1084,7 @@ static void test_locktab_forged(void **state)
 	r->owner = 0;
 	probe.owner.id = umfs_lock_new_id();
 	probe.ino = y;
-	assert_int_equal(umfs_lock_request(b, &probe, &ops, &seen), 0);
+	assert_int_equal(umfs_lock_request(b, &probe, &ops_alive, &seen), 0);
 	assert_null(lock_rec_of(t, y));
 	assert_int_not_equal(probe.owner.id, other.owner.id);
 	assert_int_not_equal(probe.owner.id, 0);
