@@ -1092,6 +1092,121 @@ static void test_locktab_forged(void **state)
 	assert_int_equal(umfs_unmount(a), 0);
 }
 
+/* A waiting lock request, made in a thread of its own. */
+struct lock_waiter {
+	struct umfs_fs *fs;
+	struct umfs_lock_req q;
+	const struct umfs_lock_ops *ops;
+	pthread_t thread;
+	_Atomic bool done;
+	int ret;
+};
+
+static void *lock_waiter_run(void *arg)
+{
+	struct lock_waiter *w = arg;
+
+	w->ret = umfs_lock_request(w->fs, &w->q, w->ops, NULL);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+static void lock_waiter_start(struct lock_waiter *w)
+{
+	w->q.wait = true;
+	assert_int_equal(pthread_create(&w->thread, NULL, lock_waiter_run, w), 0);
+}
+
+/* Whether flag is set within sec seconds. */
+static bool flag_within(_Atomic bool *flag, double sec)
+{
+	double end = mono_sec() + sec;
+
+	while (!atomic_load(flag) && mono_sec() < end)
+		usleep(1000);
+	return atomic_load(flag);
+}
+
+/* A wait_look that holds its wait until let go: the parked waiter neither
+ * looks at the table (where it could find a cycle itself) nor changes its
+ * entry meanwhile. */
+struct park {
+	_Atomic bool parked, go;
+};
+
+static int park_look(void *arg)
+{
+	struct park *p = arg;
+
+	atomic_store(&p->parked, true);
+	while (!atomic_load(&p->go))
+		usleep(1000);
+	return 0;
+}
+
+/* A waiter entry in use above a count of entries someone lowered is not
+ * taken again. A (parked) waits for B's lock, recorded in entry 0; with the
+ * count forged to 0, B's wait for A's lock must take another entry and
+ * raise the count past it, so that its next look follows A's entry and
+ * answers EDEADLK. Had B taken entry 0, A's record would be gone and B
+ * would wait for ever. B is a POSIX owner of a umfs-fuse daemon (this
+ * process): alive, and another owner than A. */
+static void test_locktab_waiter_lowered(void **state)
+{
+	const uint64_t ino = 0x5EED5000ull;
+	struct park park = { false, false };
+	const struct umfs_lock_ops ops_park = { .desc_alive = desc_alive_always,
+						.wait_look = park_look, .arg = &park };
+	struct lock_waiter wa = { .q = wrlock_req(UMFS_LOCK_POSIX, ino), .ops = &ops_park };
+	struct lock_waiter wb = { .q = wa.q, .ops = &ops_alive };
+	struct umfs_lk_waiter entry0;
+	struct umfs_locktab *t;
+	uint32_t high;
+	bool b_ended;
+
+	(void)state;
+	pool_make("sharewl", 64ull << 20);
+	wa.fs = mount_shared();
+	wb.fs = mount_shared();
+	t = umfs_share_locktab(wa.fs);
+	assert_non_null(t);
+	wb.q.owner.id = umfs_lock_new_id();
+	wb.q.owner.host = umfs_lock_process_id();
+	wa.q.start = wa.q.end = 0;
+	assert_int_equal(umfs_lock_request(wa.fs, &wa.q, &ops_alive, NULL), 0);
+	wb.q.start = wb.q.end = 10;
+	assert_int_equal(umfs_lock_request(wb.fs, &wb.q, &ops_alive, NULL), 0);
+
+	wa.q.start = wa.q.end = 10;
+	lock_waiter_start(&wa);
+	assert_true(flag_within(&park.parked, 5.0));
+	assert_int_equal(t->waiters[0].owner, wa.q.owner.id);
+	t->waiters_high = 0;
+	wb.q.start = wb.q.end = 0;
+	lock_waiter_start(&wb);
+	b_ended = flag_within(&wb.done, 2.0);
+	entry0 = t->waiters[0];
+	high = t->waiters_high;
+	if (!b_ended) /* B waits for a cycle it cannot see: A's lock lets it go */
+		umfs_lock_release(wa.fs, ino, wa.q.gen, &wa.q.owner);
+	assert_int_equal(pthread_join(wb.thread, NULL), 0);
+	umfs_lock_release(wb.fs, ino, wb.q.gen, &wb.q.owner); /* A's wait gets [10, 10] */
+	atomic_store(&park.go, true);
+	assert_int_equal(pthread_join(wa.thread, NULL), 0);
+
+	assert_true(b_ended);
+	assert_int_equal(wb.ret, -EDEADLK);
+	assert_int_equal(entry0.owner, wa.q.owner.id);
+	assert_int_equal(entry0.host, 0);
+	assert_int_equal(entry0.blocker, wb.q.owner.id);
+	assert_int_equal(entry0.blocker_host, wb.q.owner.host);
+	assert_true(high >= 2);
+	assert_int_equal(wa.ret, 0);
+	umfs_lock_release(wa.fs, ino, wa.q.gen, &wa.q.owner);
+	assert_int_equal(umfs_unmount(wb.fs), 0);
+	assert_int_equal(umfs_unmount(wa.fs), 0);
+}
+
 /* A parked region is taken as it is, and so is one its last user left
  * noted for an exec (exec_noted: a child that holds nothing executes a
  * program that never mounts), so what another user of the pool wrote into
@@ -1938,6 +2053,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stale_region, teardown),
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_locktab_forged, teardown),
+		cmocka_unit_test_teardown(test_locktab_waiter_lowered, teardown),
 		cmocka_unit_test_teardown(test_locktab_crosslinked, teardown),
 		cmocka_unit_test_teardown(test_parked_region_garbage, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
