@@ -515,6 +515,9 @@ struct umfs_lock_ops {
 	int (*wait_look)(void *arg);
 	void (*wait_abandon)(void *arg);
 	void *arg; /* the wait hooks' */
+	/* the wait is a cancellation point (F_SETLKW): a cancellation sent
+	 * while it sleeps ends it at once, through the same unwinding */
+	bool cancellable;
 };
 
 /* Sets, removes or tests a lock: 0; -EAGAIN (conflict, no wait; with

@@ -42,6 +42,7 @@
 #include "os.h"
 #include "procfs.h"
 #include "share.h"
+#include "testhooks.h"
 
 #define LK_EOF INT64_MAX
 #define LK_CHECK_NS 20000000l /* a waiter looks at the holder this often */
@@ -694,7 +695,7 @@ static void lk_wait_note(tab_t *t, struct lk_wait *wt, const owner_t *w, const o
 	t->waiters[wt->wi].owner = w->id;
 }
 
-/* A front end's wait_look may not return: the thread is cancelled there
+/* A wait may end in its look or its sleep, the thread cancelled there
  * (umfs_frontend.h). Its place among the bucket's waiters and its note go
  * with it, or a later request would find a chain through a thread that
  * waits for nothing and answer EDEADLK. */
@@ -724,6 +725,27 @@ static void lk_bury(tab_t *t, bucket_t *b, const owner_t *dead)
 	lk_purge(t, b, dead, NULL, NULL);
 	lk_unlock(t);
 	lk_wake(b);
+}
+
+/* One bounded sleep of a wait, until a release bumps the bucket's word or
+ * the look interval passes. A cancellable wait sleeps in asynchronous
+ * cancellation mode, as the C library's own cancellation points make their
+ * system call: the C library signals a thread cancelled meanwhile only in
+ * that mode, which ends the sleep at once and unwinds through the caller's
+ * cleanup, which lets go of all that the wait holds here: its count, its
+ * note and the front end's part (lk_wait_abandon). */
+static void lk_sleep(bucket_t *b, uint32_t seq, bool cancellable)
+{
+	long long ns = UMFS_LOCK_LOOK_NS(LK_CHECK_NS);
+	struct timespec tick = { (time_t)(ns / 1000000000ll), (long)(ns % 1000000000ll) };
+	int saved = errno, type = PTHREAD_CANCEL_DEFERRED;
+
+	if (cancellable)
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	OS(syscall)(SYS_futex, &b->wake, FUTEX_WAIT, seq, &tick, NULL, 0);
+	if (cancellable)
+		pthread_setcanceltype(type, NULL);
+	errno = saved;
 }
 
 int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
@@ -827,18 +849,15 @@ int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
 			return -EDEADLK;
 		}
 		{
-			struct timespec tick = { 0, LK_CHECK_NS };
 			struct lk_leaving leaving = { t, b, &wt, ops };
-			int saved = errno, end = 0;
+			int end = 0;
 
-			if (ops->wait_look) {
-				pthread_cleanup_push(lk_wait_abandon, &leaving);
+			pthread_cleanup_push(lk_wait_abandon, &leaving);
+			if (ops->wait_look)
 				end = ops->wait_look(ops->arg);
-				pthread_cleanup_pop(0);
-			}
 			if (!end)
-				OS(syscall)(SYS_futex, &b->wake, FUTEX_WAIT, seq, &tick, NULL, 0);
-			errno = saved;
+				lk_sleep(b, seq, ops->cancellable);
+			pthread_cleanup_pop(0);
 			atomic_fetch_sub(&b->waiters, 1);
 			if (end) {
 				lk_lock(t);

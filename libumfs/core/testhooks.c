@@ -14,6 +14,7 @@ enum umfs_fault umfs_fault;
 uint64_t umfs_test_count[UMFS_TEST_EVENTS];
 bool umfs_test_stamp_proc;
 unsigned umfs_test_gate_timeout_ms;
+unsigned umfs_test_lock_look_ms;
 
 void umfs_persist_hook_set(const struct umfs_persist_hook *hook)
 {

@@ -59,12 +59,18 @@ extern bool umfs_test_stamp_proc;
  * of a holder that never lets go then ends in a moment. */
 extern unsigned umfs_test_gate_timeout_ms;
 #define UMFS_GATE_TIMEOUT(ms) (umfs_test_gate_timeout_ms ? umfs_test_gate_timeout_ms : (ms))
+/* How long a lock wait sleeps between looks at its holder (locktab.c), in
+ * ms; 0: as built. A test lengthens it, so that only a wake, never a look,
+ * can end a wait in time. */
+extern unsigned umfs_test_lock_look_ms;
+#define UMFS_LOCK_LOOK_NS(ns) (umfs_test_lock_look_ms ? umfs_test_lock_look_ms * 1000000ll : (ns))
 #else
 #define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
 #define UMFS_FAULT(f) 0
 #define UMFS_TEST_COUNT(e) ((void)0)
 #define UMFS_TEST_STAMP_PROC 0
 #define UMFS_GATE_TIMEOUT(ms) (ms)
+#define UMFS_LOCK_LOOK_NS(ns) (ns)
 #endif
 
 #endif /* UMFS_CORE_TESTHOOKS_H */

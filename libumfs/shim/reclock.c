@@ -30,8 +30,6 @@ struct rl_wait {
 	struct umfs_lock_ops ops;
 	struct ofd *o;	  /* the interposer's reference to the description */
 	int depth;	  /* the served depth, the interposer's SHIM_SERVE included */
-	bool cancellable; /* F_SETLKW's wait, the C library's cancellation
-			   * point (flock's is none) */
 };
 
 /* Before each sleep. A signal the wait deferred ends it: the interposer
@@ -44,7 +42,7 @@ static int rl_wait_look(void *arg)
 {
 	struct rl_wait *w = arg;
 
-	if (w->cancellable)
+	if (w->ops.cancellable)
 		pthread_testcancel();
 	return shim_sig_pending && w->depth == 1 ? -SHIM_ERESTART : 0;
 }
@@ -67,10 +65,15 @@ static int rl_request(struct umfs_fs *fs, struct umfs_lock_req *q, struct umfs_l
 		return umfs_lock_request(fs, q, &no_wait, got);
 
 	struct rl_wait w = {
-		.ops = { ofd_slot_alive, rl_wait_look, rl_wait_abandon, &w },
+		.ops = { .desc_alive = ofd_slot_alive,
+			 .wait_look = rl_wait_look,
+			 .wait_abandon = rl_wait_abandon,
+			 .arg = &w,
+			 /* F_SETLKW's wait, the C library's
+			  * cancellation point (flock's is none) */
+			 .cancellable = cancellable },
 		.o = o,
 		.depth = shim_busy,
-		.cancellable = cancellable,
 	};
 
 	return umfs_lock_request(fs, q, &w.ops, got);

@@ -27,8 +27,11 @@
  * wait; then by flock, no cancellation point, and is cancelled by a signal
  * handler that acts on the pending cancellation in the wait; then by
  * F_SETLKW left by a handler's siglongjmp, after which the thread exits
- * with pthread_exit. Each must end so within WAIT_SECONDS (the kernel's
- * wait ends at once), its own
+ * with pthread_exit. Each must end so within WAIT_SECONDS, and the three
+ * cancelled at a cancellation point within WAIT_PROMPT_MS together: the
+ * kernel's wait ends at once, where one that acted on the cancellation
+ * only at a periodic look at the holder (20 ms apart) would take 10 ms
+ * on average. Its own
  * cleanup handler must get a signal it raises (no
  * call left half served), its description must go when its descriptor is
  * closed (its OFD lock then given to the other process), and the other
@@ -65,6 +68,7 @@
 #define WORKERS 3
 #define HANG_SECONDS 60
 #define WAIT_SECONDS 2
+#define WAIT_PROMPT_MS 10.0 /* the three cancellation points' waits, together */
 
 static const char *dir;
 static _Atomic unsigned long done[WORKERS];
@@ -390,12 +394,16 @@ static int wait_fails(const char *kind, const char *what)
 	return 1;
 }
 
-/* One kind of wait, cancelled; the other process holds byte 0. */
-static int wait_cancelled(const char *path, int kind)
+/* One kind of wait, cancelled; the other process holds byte 0. *ms: from
+ * the cancellation (or signal) to the thread's end. */
+static int wait_cancelled(const char *path, int kind, double *ms)
 {
 	const char *name = wait_name[kind];
 	struct flock mine = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
-	struct timespec settle = { 0, 100 * 1000 * 1000 }, deadline, t0, t1;
+	/* 110 ms into the wait: half way between two of the looks of a wait
+	 * that looks every 20 ms, which would act on the cancellation only
+	 * there */
+	struct timespec settle = { 0, 110 * 1000 * 1000 }, deadline, t0, t1;
 	pthread_t t;
 	void *res;
 	int fd2, err;
@@ -426,8 +434,8 @@ static int wait_cancelled(const char *path, int kind)
 	if (res != (kind == WAIT_LONGJMP ? WAIT_JUMPED : PTHREAD_CANCELED) ||
 	    atomic_load(&wait_returned))
 		return wait_fails(name, "the wait returned instead of ending");
-	printf("%s: ended in the wait after %.1f ms\n", name,
-	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("%s: ended in the wait after %.1f ms\n", name, *ms);
 	if (!usr1_seen)
 		return wait_fails(name, "a signal raised in the thread's cleanup was not delivered");
 	/* the description had only this descriptor: its lock goes with it */
@@ -459,6 +467,7 @@ static int run_waiting(void)
 			 sa3 = { .sa_handler = on_urg };
 	pid_t pid;
 	int fd, failed = 0;
+	double ms = 0, points_ms = 0;
 
 	snprintf(path, sizeof(path), "%s/waiting.%d", dir, (int)getpid());
 	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
@@ -477,8 +486,14 @@ static int run_waiting(void)
 	close(from_holder[1]);
 	if (holder_ask(F_SETLK, F_WRLCK, 0) != 0 || holder_ask(HOLD_FLOCK, F_WRLCK, 0) != 0)
 		fail("the other process's locks");
-	for (int kind = 0; kind < WAIT_KINDS && !failed; kind++)
-		failed = wait_cancelled(path, kind);
+	for (int kind = 0; kind < WAIT_KINDS && !failed; kind++) {
+		failed = wait_cancelled(path, kind, &ms);
+		if (kind <= WAIT_LOCKF)
+			points_ms += ms;
+	}
+	if (!failed && points_ms >= WAIT_PROMPT_MS)
+		failed = wait_fails("cancellation points",
+				    "the cancelled waits did not end at once");
 	close(to_holder[1]);
 	waitpid(pid, NULL, 0);
 	unlink(path);

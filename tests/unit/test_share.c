@@ -1207,6 +1207,63 @@ static void test_locktab_waiter_lowered(void **state)
 	assert_int_equal(umfs_unmount(wa.fs), 0);
 }
 
+static void count_abandon(void *arg)
+{
+	atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
+/* A cancellable wait (F_SETLKW's) ends at a cancellation sent while it
+ * sleeps, as the kernel's wait does, not at its next look at the holder:
+ * with looks an hour apart the thread is gone in moments, and has let go
+ * of its note and, through wait_abandon, of the front end's part. */
+static void test_locktab_wait_cancelled(void **state)
+{
+	const uint64_t ino = 0x5EED6000ull;
+	_Atomic int abandoned = 0;
+	const struct umfs_lock_ops ops_cancel = { .desc_alive = desc_alive_always,
+						  .wait_abandon = count_abandon,
+						  .arg = &abandoned,
+						  .cancellable = true };
+	struct lock_waiter w = { .q = wrlock_req(UMFS_LOCK_POSIX, ino), .ops = &ops_cancel };
+	struct umfs_lock_req holder = w.q;
+	struct umfs_locktab *t;
+	struct timespec end;
+	void *ret = NULL;
+	bool ended;
+
+	(void)state;
+	pool_make("sharewc", 64ull << 20);
+	w.fs = mount_shared();
+	t = umfs_share_locktab(w.fs);
+	assert_non_null(t);
+	holder.owner.id = umfs_lock_new_id(); /* another owner: a daemon's client */
+	holder.owner.host = umfs_lock_process_id();
+	assert_int_equal(umfs_lock_request(w.fs, &holder, &ops_alive, NULL), 0);
+
+	umfs_test_lock_look_ms = 3600 * 1000;
+	lock_waiter_start(&w);
+	for (int i = 0; i < 5000 && t->waiters[0].owner != w.q.owner.id; i++)
+		usleep(1000);
+	assert_int_equal(t->waiters[0].owner, w.q.owner.id);
+	usleep(50 * 1000); /* into its sleep */
+	assert_int_equal(pthread_cancel(w.thread), 0);
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 5;
+	ended = pthread_timedjoin_np(w.thread, &ret, &end) == 0;
+	umfs_test_lock_look_ms = 0;
+	if (!ended) { /* asleep for the hour: the holder's release wakes it */
+		umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
+		assert_int_equal(pthread_join(w.thread, &ret), 0);
+	}
+	assert_true(ended);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	assert_false(atomic_load(&w.done));
+	assert_int_equal(atomic_load(&abandoned), 1);
+	assert_int_equal(t->waiters[0].owner, 0);
+	umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
+	assert_int_equal(umfs_unmount(w.fs), 0);
+}
+
 /* A parked region is taken as it is, and so is one its last user left
  * noted for an exec (exec_noted: a child that holds nothing executes a
  * program that never mounts), so what another user of the pool wrote into
@@ -2054,6 +2111,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_region_garbage_in_use, teardown),
 		cmocka_unit_test_teardown(test_locktab_forged, teardown),
 		cmocka_unit_test_teardown(test_locktab_waiter_lowered, teardown),
+		cmocka_unit_test_teardown(test_locktab_wait_cancelled, teardown),
 		cmocka_unit_test_teardown(test_locktab_crosslinked, teardown),
 		cmocka_unit_test_teardown(test_parked_region_garbage, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),
