@@ -596,6 +596,23 @@ SHIM_API char *getwd(char *buf)
 typedef int (*scan_filter)(const struct dirent *);
 typedef int (*scan_compar)(const struct dirent **, const struct dirent **);
 
+/*
+ * Program code that a walk calls back (scandir's filter and comparison,
+ * nftw's and ftw's function) runs as between two of the program's own
+ * calls: with the depth at 0, so that its signals' handlers run at once
+ * and a lock wait in it ends at a signal, as in the C library's walks.
+ * Nothing of the library is held across a callback, only the walk's own
+ * memory and directory stream, which a handler that leaves by longjmp
+ * strands as it would the C library's.
+ */
+static int scan_filter_call(scan_filter filter, const struct dirent *e)
+{
+	int depth = sig_allow_begin(), r = filter(e);
+
+	sig_allow_end(depth);
+	return r;
+}
+
 static int scan_dir(DIR *d, struct dirent ***list, scan_filter filter, scan_compar compar)
 {
 	struct dirent **v = NULL, *e;
@@ -606,8 +623,13 @@ static int scan_dir(DIR *d, struct dirent ***list, scan_filter filter, scan_comp
 	while ((e = shim_readdir(d)) != NULL) {
 		struct dirent *copy;
 
-		if (filter && !filter(e))
-			continue;
+		if (filter) {
+			int keep = scan_filter_call(filter, e);
+
+			errno = 0; /* what the filter left: the end shows as 0 */
+			if (!keep)
+				continue;
+		}
 		if (n == cap) {
 			struct dirent **nv;
 
@@ -626,8 +648,12 @@ static int scan_dir(DIR *d, struct dirent ***list, scan_filter filter, scan_comp
 	}
 	if (errno)
 		goto fail;
-	if (compar && n > 1)
+	if (compar && n > 1) {
+		int depth = sig_allow_begin(); /* qsort calls only compar back */
+
 		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))compar);
+		sig_allow_end(depth);
+	}
 	*list = v;
 	errno = saved;
 	return (int)n;
@@ -761,18 +787,22 @@ struct walk {
 	char path[PATH_MAX];
 };
 
+/* The program's function, at depth 0 (scan_filter_call). */
 static int walk_call(struct walk *w, const struct stat *st, int type, int base, int level)
 {
 	struct FTW f = { .base = base, .level = level };
+	int depth, r;
 
 	if (w->old_fn) {
 		if (type == FTW_DP)
 			type = FTW_D;
 		if (type == FTW_SLN)
 			type = FTW_NS;
-		return w->old_fn(w->path, st, type);
 	}
-	return w->fn(w->path, st, type, &f);
+	depth = sig_allow_begin();
+	r = w->old_fn ? w->old_fn(w->path, st, type) : w->fn(w->path, st, type, &f);
+	sig_allow_end(depth);
+	return r;
 }
 
 #define ACT(flags, r) (((flags) & FTW_ACTIONRETVAL) ? (r) : ((r) ? (r) : FTW_CONTINUE))
