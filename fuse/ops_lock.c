@@ -103,6 +103,17 @@ struct lock_wait {
 	int busy; /* the answer to a conflict: EAGAIN, or EWOULDBLOCK for flock */
 };
 
+/* libfuse, on the kernel's FUSE_INTERRUPT for a waiting request (from the
+ * thread that read it): the wait wakes at once, and its look answers
+ * EINTR, rather than at its next look. */
+static void uf_wait_interrupted(fuse_req_t req, void *data)
+{
+	struct lock_wait *w = data;
+
+	(void)req;
+	umfs_lock_wake(w->fs, w->q.ino, w->q.gen);
+}
+
 static void *lock_wait_main(void *arg)
 {
 	struct lock_wait *w = arg;
@@ -110,7 +121,11 @@ static void *lock_wait_main(void *arg)
 
 	lock_req = w->req;
 	lock_fs = w->fs;
+	fuse_req_interrupt_func(w->req, uf_wait_interrupted, w);
 	r = umfs_lock_request(w->fs, &w->q, &uf_lock_ops, NULL);
+	/* libfuse calls it under the request's lock, which this takes: none
+	 * runs once w goes */
+	fuse_req_interrupt_func(w->req, NULL, NULL);
 	uf_reply_err(w->req, r == -EAGAIN ? w->busy : r);
 	free(w);
 	atomic_fetch_sub(&waits_running, 1);

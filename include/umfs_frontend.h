@@ -530,6 +530,11 @@ int umfs_lock_request(struct umfs_fs *fs, const struct umfs_lock_req *q,
 /* Removes owner's locks of its kind on the file (a close). */
 void umfs_lock_release(struct umfs_fs *fs, uint64_t ino, uint32_t gen,
 		       const struct umfs_lock_owner *owner);
+/* Wakes every wait for a lock of the file to look again at once, from
+ * another thread: a front end's request was interrupted, which its
+ * wait_look then tells. A wake between a wait's look and its sleep is not
+ * lost. The others find their conflict still there and sleep again. */
+void umfs_lock_wake(struct umfs_fs *fs, uint64_t ino, uint32_t gen);
 /* This process as a POSIX owner (its pid and start time; a forked child
  * is another), and a new id for a description. */
 uint64_t umfs_lock_process_id(void);

@@ -886,6 +886,20 @@ void umfs_lock_release(struct umfs_fs *fs, uint64_t ino, uint32_t gen, const own
 		lk_wake(b);
 }
 
+void umfs_lock_wake(struct umfs_fs *fs, uint64_t ino, uint32_t gen)
+{
+	tab_t *t = lk_tab(fs);
+	bucket_t *b;
+
+	if (!t)
+		return;
+	b = &t->buckets[lk_hash(ino, gen)];
+	/* a wait that took the word before its look sleeps on the old value,
+	 * which the futex then refuses */
+	atomic_fetch_add(&b->wake, 1);
+	lk_wake(b);
+}
+
 /* ------------------------------------------------------------------ */
 /* exec                                                                 */
 /* ------------------------------------------------------------------ */

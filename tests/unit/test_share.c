@@ -1127,6 +1127,14 @@ static bool flag_within(_Atomic bool *flag, double sec)
 	return atomic_load(flag);
 }
 
+/* q made another POSIX owner than this process's own: a client of a
+ * umfs-fuse daemon (this process), alive as its host is. */
+static void as_daemon_client(struct umfs_lock_req *q)
+{
+	q->owner.id = umfs_lock_new_id();
+	q->owner.host = umfs_lock_process_id();
+}
+
 /* A wait_look that holds its wait until let go: the parked waiter neither
  * looks at the table (where it could find a cycle itself) nor changes its
  * entry meanwhile. */
@@ -1170,8 +1178,7 @@ static void test_locktab_waiter_lowered(void **state)
 	wb.fs = mount_shared();
 	t = umfs_share_locktab(wa.fs);
 	assert_non_null(t);
-	wb.q.owner.id = umfs_lock_new_id();
-	wb.q.owner.host = umfs_lock_process_id();
+	as_daemon_client(&wb.q);
 	wa.q.start = wa.q.end = 0;
 	assert_int_equal(umfs_lock_request(wa.fs, &wa.q, &ops_alive, NULL), 0);
 	wb.q.start = wb.q.end = 10;
@@ -1207,6 +1214,29 @@ static void test_locktab_waiter_lowered(void **state)
 	assert_int_equal(umfs_unmount(wa.fs), 0);
 }
 
+/* On a new pool: holder (another owner) takes w's range, and w waits for
+ * it in a thread, its looks an hour apart (the caller puts the interval
+ * back); returns once w sleeps, with the table. */
+static struct umfs_locktab *sleeping_waiter(const char *pool, struct lock_waiter *w,
+					    struct umfs_lock_req *holder)
+{
+	struct umfs_locktab *t;
+
+	pool_make(pool, 64ull << 20);
+	w->fs = mount_shared();
+	t = umfs_share_locktab(w->fs);
+	assert_non_null(t);
+	as_daemon_client(holder);
+	assert_int_equal(umfs_lock_request(w->fs, holder, &ops_alive, NULL), 0);
+	umfs_test_lock_look_ms = 3600 * 1000;
+	lock_waiter_start(w);
+	for (int i = 0; i < 5000 && t->waiters[0].owner != w->q.owner.id; i++)
+		usleep(1000);
+	assert_int_equal(t->waiters[0].owner, w->q.owner.id);
+	usleep(50 * 1000); /* into its sleep */
+	return t;
+}
+
 static void count_abandon(void *arg)
 {
 	atomic_fetch_add((_Atomic int *)arg, 1);
@@ -1232,20 +1262,7 @@ static void test_locktab_wait_cancelled(void **state)
 	bool ended;
 
 	(void)state;
-	pool_make("sharewc", 64ull << 20);
-	w.fs = mount_shared();
-	t = umfs_share_locktab(w.fs);
-	assert_non_null(t);
-	holder.owner.id = umfs_lock_new_id(); /* another owner: a daemon's client */
-	holder.owner.host = umfs_lock_process_id();
-	assert_int_equal(umfs_lock_request(w.fs, &holder, &ops_alive, NULL), 0);
-
-	umfs_test_lock_look_ms = 3600 * 1000;
-	lock_waiter_start(&w);
-	for (int i = 0; i < 5000 && t->waiters[0].owner != w.q.owner.id; i++)
-		usleep(1000);
-	assert_int_equal(t->waiters[0].owner, w.q.owner.id);
-	usleep(50 * 1000); /* into its sleep */
+	t = sleeping_waiter("sharewc", &w, &holder);
 	assert_int_equal(pthread_cancel(w.thread), 0);
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += 5;
@@ -1260,6 +1277,79 @@ static void test_locktab_wait_cancelled(void **state)
 	assert_false(atomic_load(&w.done));
 	assert_int_equal(atomic_load(&abandoned), 1);
 	assert_int_equal(t->waiters[0].owner, 0);
+	umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
+	assert_int_equal(umfs_unmount(w.fs), 0);
+}
+
+static int interrupted_look(void *arg)
+{
+	return atomic_load((_Atomic bool *)arg) ? -EINTR : 0;
+}
+
+/* An interrupt that comes just after a look, before the wait sleeps. */
+struct late_interrupt {
+	struct umfs_fs *fs;
+	uint64_t ino;
+	uint32_t gen;
+	_Atomic bool interrupted;
+};
+
+static int late_interrupt_look(void *arg)
+{
+	struct late_interrupt *l = arg;
+
+	if (atomic_exchange(&l->interrupted, true))
+		return -EINTR;
+	umfs_lock_wake(l->fs, l->ino, l->gen);
+	return 0;
+}
+
+/* A front end's interrupt (umfs-fuse's, of a request the kernel gave up)
+ * wakes the file's waits through umfs_lock_wake: with looks an hour apart,
+ * a sleeping wait looks at once and ends with the front end's -EINTR, its
+ * note cleared; and a wake that comes between a wait's look and its sleep
+ * is not lost. */
+static void test_locktab_wait_woken(void **state)
+{
+	const uint64_t ino = 0x5EED7000ull;
+	_Atomic bool interrupted = false;
+	const struct umfs_lock_ops ops_intr = { .desc_alive = desc_alive_always,
+						.wait_look = interrupted_look,
+						.arg = &interrupted };
+	struct lock_waiter w = { .q = wrlock_req(UMFS_LOCK_POSIX, ino), .ops = &ops_intr };
+	struct umfs_lock_req holder = w.q;
+	struct umfs_locktab *t;
+	bool woke;
+
+	(void)state;
+	t = sleeping_waiter("sharewk", &w, &holder);
+	atomic_store(&interrupted, true);
+	umfs_lock_wake(w.fs, ino, w.q.gen);
+	woke = flag_within(&w.done, 5.0);
+	umfs_test_lock_look_ms = 0;
+	if (!woke) /* asleep for the hour: the holder's release wakes it */
+		umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
+	assert_int_equal(pthread_join(w.thread, NULL), 0);
+	assert_true(woke);
+	assert_int_equal(w.ret, -EINTR);
+	assert_int_equal(t->waiters[0].owner, 0);
+
+	struct late_interrupt late = { .fs = w.fs, .ino = ino, .gen = w.q.gen };
+	const struct umfs_lock_ops ops_late = { .desc_alive = desc_alive_always,
+						.wait_look = late_interrupt_look,
+						.arg = &late };
+
+	w.ops = &ops_late;
+	atomic_store(&w.done, false);
+	umfs_test_lock_look_ms = 3600 * 1000;
+	lock_waiter_start(&w);
+	woke = flag_within(&w.done, 5.0);
+	umfs_test_lock_look_ms = 0;
+	if (!woke)
+		umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
+	assert_int_equal(pthread_join(w.thread, NULL), 0);
+	assert_true(woke);
+	assert_int_equal(w.ret, -EINTR);
 	umfs_lock_release(w.fs, ino, holder.gen, &holder.owner);
 	assert_int_equal(umfs_unmount(w.fs), 0);
 }
@@ -2112,6 +2202,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_locktab_forged, teardown),
 		cmocka_unit_test_teardown(test_locktab_waiter_lowered, teardown),
 		cmocka_unit_test_teardown(test_locktab_wait_cancelled, teardown),
+		cmocka_unit_test_teardown(test_locktab_wait_woken, teardown),
 		cmocka_unit_test_teardown(test_locktab_crosslinked, teardown),
 		cmocka_unit_test_teardown(test_parked_region_garbage, teardown),
 		cmocka_unit_test_teardown(test_region_header_in_use, teardown),

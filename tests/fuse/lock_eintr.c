@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lock_eintr FILE - a signal ends a lock wait on FILE at once. Another
+ * process holds a POSIX lock on byte 0 and a flock on FILE; this one waits
+ * for each, by F_SETLKW and by flock(LOCK_EX), twice, ended each time by a
+ * SIGALRM 110 ms in whose handler has no SA_RESTART: every wait must end
+ * with EINTR, and the four within PROMPT_MS together of their timers. With
+ * the kernel's locks (tmpfs) a wait ends as the signal comes. A FUSE
+ * daemon that noticed the kernel's interrupt only at a periodic look,
+ * 20 ms apart, would take about 10 ms a wait: 110 ms lies half way
+ * between two such looks. Prints each wait's lateness and "ok", or FAIL
+ * and what went wrong; exits 1 then.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TIMER_MS 110
+#define PROMPT_MS 10.0
+#define WAITS 4
+
+static void fail(const char *what)
+{
+	printf("FAIL %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int lock_byte0(int fd, int cmd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	return fcntl(fd, cmd, &fl);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct itimerval timer = { .it_value = { 0, TIMER_MS * 1000 } };
+	double late_sum = 0;
+	int fd, p[2], failed = 0;
+	pid_t holder;
+	char c;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: lock_eintr FILE\n");
+		return 2;
+	}
+	fd = open(argv[1], O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || pipe(p) != 0)
+		fail("open FILE");
+	holder = fork();
+	if (holder < 0)
+		fail("fork");
+	if (holder == 0) { /* a description of its own: its flock conflicts */
+		int hfd = open(argv[1], O_RDWR);
+
+		alarm(60); /* should the parent vanish */
+		if (hfd < 0 || lock_byte0(hfd, F_SETLK) != 0 || flock(hfd, LOCK_EX | LOCK_NB) != 0 ||
+		    write(p[1], "x", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		fail("the holder's locks");
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		fail("sigaction");
+	for (int i = 0; i < WAITS; i++) {
+		const char *how = i % 2 ? "flock" : "F_SETLKW";
+		double due, late;
+		int r, e;
+
+		due = now_ms() + TIMER_MS;
+		if (setitimer(ITIMER_REAL, &timer, NULL) != 0)
+			fail("setitimer");
+		r = i % 2 ? flock(fd, LOCK_EX) : lock_byte0(fd, F_SETLKW);
+		e = errno;
+		late = now_ms() - due;
+		late_sum += late;
+		if (r != -1 || e != EINTR) {
+			printf("FAIL wait %d (%s): %d, %s, not -1 EINTR\n", i, how, r, strerror(e));
+			failed = 1;
+			break;
+		}
+		printf("wait %d (%s): EINTR %.2f ms after its timer\n", i, how, late);
+	}
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	if (!failed && late_sum >= PROMPT_MS) {
+		printf("FAIL the waits ended %.1f ms after their timers together, not at once\n",
+		       late_sum);
+		failed = 1;
+	}
+	if (!failed)
+		printf("ok\n");
+	return failed;
+}
