@@ -2,14 +2,15 @@
 /*
  * lock_eintr FILE - a signal ends a lock wait on FILE at once. Another
  * process holds a POSIX lock on byte 0 and a flock on FILE; this one waits
- * for each, by F_SETLKW and by flock(LOCK_EX), twice, ended each time by a
- * SIGALRM 110 ms in whose handler has no SA_RESTART: every wait must end
- * with EINTR, and the four within PROMPT_MS together of their timers. With
+ * for each, by F_SETLKW and by flock(LOCK_EX), three times, ended each time
+ * by a SIGALRM 110 ms in whose handler has no SA_RESTART: every wait must
+ * end with EINTR, and the median wait within PROMPT_MS of its timer. With
  * the kernel's locks (tmpfs) a wait ends as the signal comes. A FUSE
  * daemon that noticed the kernel's interrupt only at a periodic look,
  * 20 ms apart, would take about 10 ms a wait: 110 ms lies half way
- * between two such looks. Prints each wait's lateness and "ok", or FAIL
- * and what went wrong; exits 1 then.
+ * between two such looks. The median, not the sum: on a loaded machine
+ * one wait may meet a scheduling delay of as much. Prints each wait's
+ * lateness and "ok", or FAIL and what went wrong; exits 1 then.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,8 +28,8 @@
 #include <unistd.h>
 
 #define TIMER_MS 110
-#define PROMPT_MS 10.0
-#define WAITS 4
+#define PROMPT_MS 5.0
+#define WAITS 6
 
 static void fail(const char *what)
 {
@@ -49,6 +50,13 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int lock_byte0(int fd, int cmd)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
@@ -60,7 +68,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
 	struct itimerval timer = { .it_value = { 0, TIMER_MS * 1000 } };
-	double late_sum = 0;
+	double late[WAITS];
 	int fd, p[2], failed = 0;
 	pid_t holder;
 	char c;
@@ -93,7 +101,7 @@ int main(int argc, char **argv)
 		fail("sigaction");
 	for (int i = 0; i < WAITS; i++) {
 		const char *how = i % 2 ? "flock" : "F_SETLKW";
-		double due, late;
+		double due;
 		int r, e;
 
 		due = now_ms() + TIMER_MS;
@@ -101,21 +109,23 @@ int main(int argc, char **argv)
 			fail("setitimer");
 		r = i % 2 ? flock(fd, LOCK_EX) : lock_byte0(fd, F_SETLKW);
 		e = errno;
-		late = now_ms() - due;
-		late_sum += late;
+		late[i] = now_ms() - due;
 		if (r != -1 || e != EINTR) {
 			printf("FAIL wait %d (%s): %d, %s, not -1 EINTR\n", i, how, r, strerror(e));
 			failed = 1;
 			break;
 		}
-		printf("wait %d (%s): EINTR %.2f ms after its timer\n", i, how, late);
+		printf("wait %d (%s): EINTR %.2f ms after its timer\n", i, how, late[i]);
 	}
 	kill(holder, SIGKILL);
 	waitpid(holder, NULL, 0);
-	if (!failed && late_sum >= PROMPT_MS) {
-		printf("FAIL the waits ended %.1f ms after their timers together, not at once\n",
-		       late_sum);
-		failed = 1;
+	if (!failed) {
+		qsort(late, WAITS, sizeof(late[0]), by_value);
+		if (late[WAITS / 2] >= PROMPT_MS) {
+			printf("FAIL the median wait ended %.1f ms after its timer, not at once\n",
+			       late[WAITS / 2]);
+			failed = 1;
+		}
 	}
 	if (!failed)
 		printf("ok\n");

@@ -27,11 +27,12 @@
  * wait; then by flock, no cancellation point, and is cancelled by a signal
  * handler that acts on the pending cancellation in the wait; then by
  * F_SETLKW left by a handler's siglongjmp, after which the thread exits
- * with pthread_exit. Each must end so within WAIT_SECONDS, and the three
- * cancelled at a cancellation point within WAIT_PROMPT_MS together: the
+ * with pthread_exit. Each must end so within WAIT_SECONDS, and the median
+ * of the three cancelled at a cancellation point within WAIT_PROMPT_MS: the
  * kernel's wait ends at once, where one that acted on the cancellation
- * only at a periodic look at the holder (20 ms apart) would take 10 ms
- * on average. Its own
+ * only at a periodic look at the holder (20 ms apart) would take about
+ * 10 ms (the median: on a loaded machine one wait may meet a scheduling
+ * delay of as much). Its own
  * cleanup handler must get a signal it raises (no
  * call left half served), its description must go when its descriptor is
  * closed (its OFD lock then given to the other process), and the other
@@ -68,7 +69,7 @@
 #define WORKERS 3
 #define HANG_SECONDS 60
 #define WAIT_SECONDS 2
-#define WAIT_PROMPT_MS 10.0 /* the three cancellation points' waits, together */
+#define WAIT_PROMPT_MS 5.0 /* the median of the three cancellation points' waits */
 
 static const char *dir;
 static _Atomic unsigned long done[WORKERS];
@@ -460,6 +461,13 @@ static int wait_cancelled(const char *path, int kind, double *ms)
 	return 0;
 }
 
+static double median3(const double v[3])
+{
+	double lo = v[0] < v[1] ? v[0] : v[1], hi = v[0] < v[1] ? v[1] : v[0];
+
+	return v[2] < lo ? lo : v[2] > hi ? hi : v[2];
+}
+
 static int run_waiting(void)
 {
 	char path[4096];
@@ -467,7 +475,7 @@ static int run_waiting(void)
 			 sa3 = { .sa_handler = on_urg };
 	pid_t pid;
 	int fd, failed = 0;
-	double ms = 0, points_ms = 0;
+	double ms = 0, points_ms[WAIT_LOCKF + 1];
 
 	snprintf(path, sizeof(path), "%s/waiting.%d", dir, (int)getpid());
 	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
@@ -489,9 +497,9 @@ static int run_waiting(void)
 	for (int kind = 0; kind < WAIT_KINDS && !failed; kind++) {
 		failed = wait_cancelled(path, kind, &ms);
 		if (kind <= WAIT_LOCKF)
-			points_ms += ms;
+			points_ms[kind] = ms;
 	}
-	if (!failed && points_ms >= WAIT_PROMPT_MS)
+	if (!failed && median3(points_ms) >= WAIT_PROMPT_MS)
 		failed = wait_fails("cancellation points",
 				    "the cancelled waits did not end at once");
 	close(to_holder[1]);
