@@ -12,7 +12,8 @@
  * in use, whose users it names from /proc/locks. label and uuid take the pool's exclusive lock,
  * as a repair does, and refuse a pool in use, damaged or not cleanly
  * unmounted; they rewrite the primary superblock, then the backup, each
- * resealed and made durable before the next. clean removes the runtime
+ * resealed and made durable before the next; uuid then sweeps the old
+ * UUID's runtime directories, as clean does. clean removes the runtime
  * directories of the pool's UUID that no process uses (the core's
  * rundir_sweep.c decides, as the pool's users do among themselves).
  * grow takes the lock and refuses as label does, then extends the pool
@@ -399,16 +400,20 @@ static int change_write(struct umfs_pmem *pm, struct umfs_superblock *sb)
 	return umfs_pmem_sync(pm);
 }
 
+static void clean_seen(void *arg, const char *path, int result);
+
 static int change(const char *path, const char *label, const uint8_t *uuid)
 {
 	struct umfs_pmem pm;
 	struct umfs_superblock sb;
+	uint8_t old_uuid[16];
 	char text[37];
 	int rc = change_open(path, &pm), err;
 
 	if (rc)
 		return rc;
 	memcpy(&sb, pm.base, sizeof(sb));
+	memcpy(old_uuid, sb.uuid, sizeof(old_uuid));
 	if (label) {
 		memset(sb.label, 0, sizeof(sb.label));
 		memcpy(sb.label, label, strlen(label));
@@ -416,15 +421,21 @@ static int change(const char *path, const char *label, const uint8_t *uuid)
 	if (uuid)
 		memcpy(sb.uuid, uuid, sizeof(sb.uuid));
 	err = change_write(&pm, &sb);
+	if (!err && uuid) {
+		umfs_cli_uuid(text, uuid);
+		printf("%s: %s: UUID %s\n", prog, path, text);
+		/* the old UUID's runtime directories would outlive it: nobody
+		 * uses them while this holds the pool alone (a copy's in use
+		 * are kept, as clean keeps them) */
+		if (memcmp(old_uuid, uuid, sizeof(old_uuid)))
+			umfs_rundir_sweep(old_uuid, 0, clean_seen, NULL);
+	}
 	umfs_pmem_unmap(&pm);
 	if (err) {
 		fprintf(stderr, "%s: %s: writing the superblock: %s\n", prog, path, strerror(-err));
 		return EXIT_FAIL;
 	}
-	if (uuid) {
-		umfs_cli_uuid(text, uuid);
-		printf("%s: %s: UUID %s\n", prog, path, text);
-	} else {
+	if (!uuid) {
 		printf("%s: %s: label %s%s%s\n", prog, path, label[0] ? "'" : "",
 		       label[0] ? label : "cleared", label[0] ? "'" : "");
 	}

@@ -66,10 +66,17 @@ grep -q "pid $HOLDER" "$D/err" || fail "the refusal does not name pid $HOLDER: $
 cmp -s "$D/sb.before" <(head -c 4096 "$P") || fail "a refused label change wrote the superblock"
 echo >"$D/go2"; echo >"$D/go"; wait "$HOLDER" || fail "the holder"; HOLDER=
 
-# label and UUID changes: shown, fsck clean, the files as they were
+# label and UUID changes: shown, fsck clean, the files as they were; the
+# old UUID's runtime directory, which the users left idle, goes with it
 "$POOLT" label "$P" second >/dev/null || fail "label"
 [ "$(field label)" = second ] || fail "label after the change: '$(field label)'"
-"$POOLT" uuid "$P" >/dev/null || fail "uuid random"
+old_hex=$(tr -d - <<<"$uuid")
+old_dirs() { ls -d /dev/shm/umfs-"$old_hex"-* /tmp/umfs-"$old_hex"-* 2>/dev/null; }
+[ -n "$(old_dirs)" ] || fail "no runtime directory of the first UUID after its users left"
+"$POOLT" uuid "$P" >"$D/out" || fail "uuid random"
+[ -z "$(old_dirs)" ] || fail "the old UUID's runtime directory outlived it: $(old_dirs)"
+grep -q "removed /dev/shm/umfs-$old_hex-" "$D/out" ||
+	fail "uuid did not say it removed the old runtime directory: $(cat "$D/out")"
 new=$(field UUID)
 [ "$new" != "$uuid" ] || fail "uuid random kept the UUID"
 [[ $new =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] ||
