@@ -38,7 +38,8 @@ command -v valgrind >/dev/null || { echo "join-order: valgrind is missing" >&2; 
 export PMEM_IS_PMEM_FORCE=1 UMFS_KMOD=0 LC_ALL=C
 unset LD_PRELOAD UMFS_POOL UMFS_MOUNT UMFS_LOG UMFS_STATS
 work=$(mktemp -d "${TMPDIR:-/tmp}/umfs-join-order.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# the pools' runtime directories outlive their users (sharing.md)
+trap '"$here"/../tests/pool/forget_rundirs.sh "$work"; rm -rf "$work"' EXIT
 # Root runs the programs as itself, then as another user (a user's first
 # join takes other paths: its own runtime directory, no capabilities), in
 # a directory of that user's, with a pool of its own.

@@ -46,6 +46,7 @@ cleanup() {
 	fuse_mounted && fusermount3 -u -z "$mnt" 2>/dev/null
 	[ -n "$DAEMON" ] && kill -9 "$DAEMON" 2>/dev/null
 	mountpoint -q "$work/ref" && umount -l "$work/ref"
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$pool"
 	rm -f "$pool"
 	rm -rf "$work"
 }

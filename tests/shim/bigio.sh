@@ -139,6 +139,7 @@ print(seen[1] - seen[0] <= 2, seen[4] - seen[0] >= (size >> 20) - 4, seen)
 	"$FSCK" -n -f "$hmnt/pool" >"$work/fsck-huge.out" 2>&1 &&
 		tail -n 1 "$work/fsck-huge.out" | grep -q ': clean$' ||
 		{ echo "FAIL fsck of the 2 MiB-page pool"; cat "$work/fsck-huge.out"; failures=$((failures + 1)); }
+	"$(dirname "$0")"/../pool/forget_rundirs.sh "$hmnt"
 	rm -f "$hmnt/pool"
 	umount "$hmnt"
 else
