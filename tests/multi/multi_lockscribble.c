@@ -91,23 +91,14 @@ static void say(const char *fmt, ...)
 #define PASSED(...) (printf("ok   %s", phase), say(__VA_ARGS__))
 #define NOTE(...) (printf("# %s", phase), say(__VA_ARGS__))
 
+/* The error's name (the C library knows them), or its number. */
 static const char *err_name(int e)
 {
 	static char buf[16];
+	const char *name = strerrorname_np(e);
 
-	switch (e) {
-	case EDEADLK: return "EDEADLK";
-	case ENOLCK: return "ENOLCK";
-	case EIO: return "EIO";
-	case EPROTO: return "EPROTO";
-	case EINTR: return "EINTR";
-	case EAGAIN: return "EAGAIN";
-	case EACCES: return "EACCES";
-	case EINVAL: return "EINVAL";
-	case EBADF: return "EBADF";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EUCLEAN: return "EUCLEAN";
-	}
+	if (name)
+		return name;
 	snprintf(buf, sizeof(buf), "errno %d", e);
 	return buf;
 }

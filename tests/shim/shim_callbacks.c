@@ -229,23 +229,6 @@ static int ftw_fn(const char *path, const struct stat *st, int flag)
 	return 0;
 }
 
-static const char *errno_name(int e)
-{
-	static char num[16];
-
-	switch (e) {
-	case EINTR: return "EINTR";
-	case EAGAIN: return "EAGAIN";
-	case EACCES: return "EACCES";
-	case EDEADLK: return "EDEADLK";
-	case ENOLCK: return "ENOLCK";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	}
-	snprintf(num, sizeof(num), "errno %d", e);
-	return num;
-}
-
 static void print_site(enum site s)
 {
 	const struct outcome *o = &out[s];
@@ -259,7 +242,7 @@ static void print_site(enum site s)
 	if (o->rc == 0)
 		printf("0 (granted)");
 	else
-		printf("%d %s", o->rc, errno_name(o->err));
+		printf("%d %s", o->rc, strerrorname_np(o->err) ?: "(an unknown errno)");
 	printf(", handler %s\n", o->alrm_ran ? "ran" : "not run");
 }
 

@@ -978,6 +978,22 @@ static long lock_bucket_of(struct umfs_locktab *t, uint32_t idx)
 	return -1;
 }
 
+/* A new pool of the name, mounted shared as *a and, if b, *b: its record
+ * lock table. */
+static struct umfs_locktab *locktab_mounted(const char *name, struct umfs_fs **a,
+					    struct umfs_fs **b)
+{
+	struct umfs_locktab *t;
+
+	pool_make(name, 64ull << 20);
+	*a = mount_shared();
+	if (b)
+		*b = mount_shared();
+	t = umfs_share_locktab(*a);
+	assert_non_null(t);
+	return t;
+}
+
 /* A list damaged to lead into another bucket's records is cut there when
  * the table is rebuilt: those records stay their own list's. x's lock is
  * the only one of its bucket; w's, in a bucket walked before x's, is made
@@ -994,11 +1010,7 @@ static void test_locktab_crosslinked(void **state)
 	struct umfs_fs *a, *b;
 
 	(void)state;
-	pool_make("sharexl", 64ull << 20);
-	a = mount_shared();
-	b = mount_shared();
-	t = umfs_share_locktab(a);
-	assert_non_null(t);
+	t = locktab_mounted("sharexl", &a, &b);
 	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
 	rx = lock_rec_of(t, set.ino);
 	assert_non_null(rx);
@@ -1054,11 +1066,7 @@ static void test_locktab_forged(void **state)
 	struct umfs_fs *a, *b;
 
 	(void)state;
-	pool_make("sharelk", 64ull << 20);
-	a = mount_shared();
-	b = mount_shared();
-	t = umfs_share_locktab(a);
-	assert_non_null(t);
+	t = locktab_mounted("sharelk", &a, &b);
 	assert_int_equal(umfs_lock_request(a, &set, &ops_alive, NULL), 0);
 	t->high = 0;
 	t->free_head = 0;
@@ -1173,11 +1181,7 @@ static void test_locktab_waiter_lowered(void **state)
 	bool b_ended;
 
 	(void)state;
-	pool_make("sharewl", 64ull << 20);
-	wa.fs = mount_shared();
-	wb.fs = mount_shared();
-	t = umfs_share_locktab(wa.fs);
-	assert_non_null(t);
+	t = locktab_mounted("sharewl", &wa.fs, &wb.fs);
 	as_daemon_client(&wb.q);
 	wa.q.start = wa.q.end = 0;
 	assert_int_equal(umfs_lock_request(wa.fs, &wa.q, &ops_alive, NULL), 0);
@@ -1222,10 +1226,7 @@ static struct umfs_locktab *sleeping_waiter(const char *pool, struct lock_waiter
 {
 	struct umfs_locktab *t;
 
-	pool_make(pool, 64ull << 20);
-	w->fs = mount_shared();
-	t = umfs_share_locktab(w->fs);
-	assert_non_null(t);
+	t = locktab_mounted(pool, &w->fs, NULL);
 	as_daemon_client(holder);
 	assert_int_equal(umfs_lock_request(w->fs, holder, &ops_alive, NULL), 0);
 	umfs_test_lock_look_ms = 3600 * 1000;
@@ -1262,7 +1263,7 @@ static void test_locktab_wait_cancelled(void **state)
 	bool ended;
 
 	(void)state;
-	t = sleeping_waiter("sharewc", &w, &holder);
+	t = sleeping_waiter("sharecn", &w, &holder);
 	assert_int_equal(pthread_cancel(w.thread), 0);
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += 5;
