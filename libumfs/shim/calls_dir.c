@@ -607,9 +607,10 @@ typedef int (*scan_compar)(const struct dirent **, const struct dirent **);
  */
 static int scan_filter_call(scan_filter filter, const struct dirent *e)
 {
-	int depth = sig_allow_begin(), r = filter(e);
+	struct sig_allowed allowed = sig_allow_begin();
+	int r = filter(e);
 
-	sig_allow_end(depth);
+	sig_allow_end(allowed);
 	return r;
 }
 
@@ -649,10 +650,11 @@ static int scan_dir(DIR *d, struct dirent ***list, scan_filter filter, scan_comp
 	if (errno)
 		goto fail;
 	if (compar && n > 1) {
-		int depth = sig_allow_begin(); /* qsort calls only compar back */
+		/* qsort calls only compar back */
+		struct sig_allowed allowed = sig_allow_begin();
 
 		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))compar);
-		sig_allow_end(depth);
+		sig_allow_end(allowed);
 	}
 	*list = v;
 	errno = saved;
@@ -791,7 +793,8 @@ struct walk {
 static int walk_call(struct walk *w, const struct stat *st, int type, int base, int level)
 {
 	struct FTW f = { .base = base, .level = level };
-	int depth, r;
+	struct sig_allowed allowed;
+	int r;
 
 	if (w->old_fn) {
 		if (type == FTW_DP)
@@ -799,9 +802,9 @@ static int walk_call(struct walk *w, const struct stat *st, int type, int base, 
 		if (type == FTW_SLN)
 			type = FTW_NS;
 	}
-	depth = sig_allow_begin();
+	allowed = sig_allow_begin();
 	r = w->old_fn ? w->old_fn(w->path, st, type) : w->fn(w->path, st, type, &f);
-	sig_allow_end(depth);
+	sig_allow_end(allowed);
 	return r;
 }
 

@@ -41,17 +41,18 @@ int shim_open_special_access(struct umfs_fs *fs, const char *path, int flags)
  * permissions first, then the host FIFO with the program's access mode. */
 static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const struct stat *st)
 {
-	int err, fd, depth;
+	struct sig_allowed allowed;
+	int err, fd;
 
 	err = shim_open_special_access(fs, path, flags);
 	if (err)
 		return err;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
 	fd_unpark_all();
-	depth = sig_allow_begin(); /* opening a FIFO waits for its other end */
+	allowed = sig_allow_begin(); /* opening a FIFO waits for its other end */
 	fd = fifo_host_open(fs, (uint64_t)st->st_ino,
 			    flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY));
-	sig_allow_end(depth);
+	sig_allow_end(allowed);
 	if (fd >= 0 && !(flags & O_CLOEXEC))
 		SYS(fcntl)(fd, F_SETFD, 0);
 	return fd;

@@ -408,16 +408,30 @@ extern __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
 void sig_init(void);
 void sig_flush(void);
 void sig_fork_child(void);
-/* Around a wait in the kernel a signal must interrupt (a FIFO's open):
- * the depth at 0. */
-int sig_allow_begin(void);
-void sig_allow_end(int depth);
+/* Around a wait in the kernel a signal must interrupt (a FIFO's open), or
+ * program code a walk calls back: the depth at 0. A cancellation held off
+ * stays so until the served call ends. */
+struct sig_allowed {
+	int depth, held; /* what sig_allow_end puts back */
+};
+struct sig_allowed sig_allow_begin(void);
+void sig_allow_end(struct sig_allowed was);
 /* Handlers without SA_RESTART run on this thread: a wait that saw it move
  * ends with EINTR, one that did not goes on, as the kernel restarts it. */
 extern __thread unsigned sig_interrupts __attribute__((tls_model("initial-exec")));
+/* Where the wrapper's frame is while it runs a program's handler in
+ * asynchronous cancellation mode (0: none): served calls of that handler
+ * hold the cancellation off (sig_cancel_hold), and sig_flush lets it go
+ * (sig_cancel_held) as the depth drops to 0, as the kernel acts on one at
+ * a system call's end, never inside it. */
+extern __thread uintptr_t sig_async_frame __attribute__((tls_model("initial-exec")));
+extern __thread int sig_cancel_held __attribute__((tls_model("initial-exec")));
+void sig_cancel_hold(void);
 
 static inline void shim_busy_enter(void)
 {
+	if (unlikely(sig_async_frame) && shim_busy == 0)
+		sig_cancel_hold();
 	shim_busy++;
 	atomic_signal_fence(memory_order_seq_cst);
 }
@@ -425,7 +439,7 @@ static inline void shim_busy_enter(void)
 static inline void shim_busy_leave(void)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	if (--shim_busy == 0 && unlikely(shim_sig_pending))
+	if (--shim_busy == 0 && unlikely(shim_sig_pending | sig_cancel_held))
 		sig_flush();
 }
 

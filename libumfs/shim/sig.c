@@ -27,7 +27,16 @@
  *     to the default action, at once;
  *   - a record-lock or flock wait ends at a deferred signal, and the call
  *     restarts after the handler ran (reclock.c); a FIFO open waits with
- *     the depth at 0 (sig_allow_begin/end).
+ *     the depth at 0 (sig_allow_begin/end);
+ *   - a thread in asynchronous cancellation mode (the program's choice, or
+ *     the C library's inside each cancellation point) is never unwound
+ *     from the library's own steps: the wrapper does them in deferred mode
+ *     and gives the handler the mode it found, and a served call that
+ *     handler makes holds the cancellation off until the call ends, as the
+ *     kernel acts on one only as a system call returns. Unwound in the
+ *     middle, a thread would leave the signal table's lock taken (every
+ *     later sigaction of the process would spin), or a descriptor, a lock
+ *     of the core, a reference of the library.
  *
  * SIGSEGV and SIGBUS always carry the wrapper (for the probes and the
  * pool's faults), unless the program ignores them (SIG_IGN stays the
@@ -43,6 +52,8 @@
 
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
 __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
+__thread uintptr_t sig_async_frame __attribute__((tls_model("initial-exec")));
+__thread int sig_cancel_held __attribute__((tls_model("initial-exec")));
 
 #define SIG_QUEUE 32 /* signals deferred per thread; more are dropped */
 
@@ -299,8 +310,9 @@ static void sig_reset_hand(int sig, const struct sigaction *was)
 	sig_set(sig, &dfl, NULL);
 }
 
-/* Runs the program's action for a signal the kernel delivered now. */
-static void sig_run(int sig, siginfo_t *si, void *ctx)
+/* Runs the program's action for a signal the kernel delivered now; type:
+ * the cancellation mode the signal found, which the handler runs in. */
+static void sig_run(int sig, siginfo_t *si, void *ctx, int type)
 {
 	struct sigaction act;
 	bool fault = sig_is_fault(sig, si);
@@ -327,6 +339,10 @@ static void sig_run(int sig, siginfo_t *si, void *ctx)
 		sig_reset_hand(sig, &act);
 	if (!(act.sa_flags & SA_RESTART))
 		sig_interrupts++;
+	if (type == PTHREAD_CANCEL_ASYNCHRONOUS) {
+		sig_async_frame = (uintptr_t)__builtin_frame_address(0);
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	}
 	if (act.sa_flags & SA_SIGINFO)
 		act.sa_sigaction(sig, si, ctx);
 	else
@@ -379,25 +395,53 @@ static void sig_defer(const siginfo_t *si)
 	shim_sig_pending = 1;
 }
 
+/* The library's steps run in deferred cancellation mode; what the thread
+ * it interrupted had for sig_cancel_hold is kept aside for the handler's
+ * own calls and put back, so that a handler's served call never lets go of
+ * a hold it did not take. A cancellation that came meanwhile is acted on
+ * as the mode is given back, before the handler or as the wrapper ends. */
 static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
 {
-	int saved = errno;
+	uintptr_t frame = sig_async_frame;
+	int saved = errno, held = sig_cancel_held, type;
 
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+	sig_cancel_held = 0;
 	if (sig_is_fault(sig, si)) {
 		if (!shim_probe_fixup(ctx) && !umfs_fault_absorb(sig, si) && !shim_copy_fixup(ctx, si))
-			sig_run(sig, si, ctx);
+			sig_run(sig, si, ctx, type);
 	} else if (shim_busy > 0 && !shim_vfork_child()) {
 		/* (a vfork child's queue would be its parent's) */
 		sig_defer(si);
 	} else {
-		sig_run(sig, si, ctx);
+		sig_run(sig, si, ctx, type);
 	}
+	sig_async_frame = frame;
+	sig_cancel_held = held;
 	errno = saved;
+	if (type == PTHREAD_CANCEL_ASYNCHRONOUS)
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+}
+
+/* A served call, at depth 0, of a handler the wrapper runs in asynchronous
+ * mode: deferred mode until the call ends (sig_flush). A frame above the
+ * wrapper's is past a handler left by longjmp, which holds nothing. */
+void sig_cancel_hold(void)
+{
+	int type;
+
+	if ((uintptr_t)__builtin_frame_address(0) > sig_async_frame) {
+		sig_async_frame = 0;
+		return;
+	}
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+	if (type == PTHREAD_CANCEL_ASYNCHRONOUS)
+		sig_cancel_held = 1;
 }
 
 /* The depth dropped to 0 with signals recorded: send them again, in the
  * order they came. The handlers run as the kernel returns from each send. */
-void sig_flush(void)
+static void sig_resend_deferred(void)
 {
 	struct sig_deferred *d;
 	int saved = errno;
@@ -422,6 +466,18 @@ void sig_flush(void)
 	errno = saved;
 }
 
+/* The depth dropped to 0: the signals deferred run, then a cancellation
+ * held off is let go of (and acted on, if one came meanwhile). */
+void sig_flush(void)
+{
+	if (shim_sig_pending)
+		sig_resend_deferred();
+	if (sig_cancel_held) {
+		sig_cancel_held = 0;
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	}
+}
+
 /* Signals the parent deferred are not the child's. Without a queue there
  * is nothing to drop, and nothing pending (sig_defer sets it only after
  * queueing; sig_flush clears it before it unmaps): a fork then costs no
@@ -440,21 +496,23 @@ void sig_fork_child(void)
 
 __thread unsigned sig_interrupts __attribute__((tls_model("initial-exec")));
 
-int sig_allow_begin(void)
+struct sig_allowed sig_allow_begin(void)
 {
-	int depth = shim_busy;
+	struct sig_allowed was = { .depth = shim_busy, .held = sig_cancel_held };
 
+	sig_cancel_held = 0;
 	shim_busy = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (unlikely(shim_sig_pending))
 		sig_flush();
-	return depth;
+	return was;
 }
 
-void sig_allow_end(int depth)
+void sig_allow_end(struct sig_allowed was)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	shim_busy = depth;
+	shim_busy = was.depth;
+	sig_cancel_held = was.held;
 }
 
 /* The wrapper on SIGSEGV and SIGBUS from the start, with the program's

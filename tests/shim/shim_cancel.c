@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shim_cancel DIR mount|busy|points|waiting [ROUNDS] - threads cancelled with
+ * shim_cancel DIR mount|busy|points|waiting|async [ROUNDS] - threads cancelled with
  * pthread_cancel() while they make file calls in DIR; the process must go
  * on working.
  *
@@ -39,7 +39,17 @@
  * process must then wait for a lock of this one, not hear EDEADLK (the
  * cancelled wait is in no chain).
  *
- * Each cancellation is deferred, so it is acted on only at a cancellation
+ * async: a thread in asynchronous cancellation mode gets a signal and is
+ * cancelled a moment later, ASYNC_ROUNDS times with each of two handlers:
+ * one set with SA_RESETHAND (the library sets the disposition back as the
+ * handler starts), one that writes a file of DIR. The cancellation comes
+ * anywhere in the handler, where the C library acts on it at once. As on
+ * tmpfs, where each of the kernel's calls is whole, the process must go
+ * on: every later sigaction answers (a lock left taken would hang it), no
+ * descriptor is left behind (the entries of /proc/self/fd as many after
+ * the rounds as before), and the file reads back.
+ *
+ * Other than in async, each cancellation is deferred, so it is acted on only at a cancellation
  * point: the calls open, read, write, pread, pwrite, fsync, fcntl F_SETLKW
  * and close are such points, as in the C library. Every wait is bounded
  * (alarm): a thread unwound inside the library with one of its locks held
@@ -48,12 +58,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +82,7 @@
 #define HANG_SECONDS 60
 #define WAIT_SECONDS 2
 #define WAIT_PROMPT_MS 5.0 /* the median of the three cancellation points' waits */
+#define ASYNC_ROUNDS 2000
 
 static const char *dir;
 static _Atomic unsigned long done[WORKERS];
@@ -508,10 +521,98 @@ static int run_waiting(void)
 	return failed;
 }
 
+/* async mode */
+static int async_fd;
+static atomic_int async_ready;
+static const char async_record[512] = "written by a handler";
+
+static void async_reset_handler(int sig)
+{
+	(void)sig;
+}
+
+static void async_write_handler(int sig)
+{
+	(void)sig;
+	(void)pwrite(async_fd, async_record, sizeof(async_record), 0);
+}
+
+static void *async_spinner(void *arg)
+{
+	(void)arg;
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	atomic_store(&async_ready, 1);
+	for (;;)
+		;
+	return NULL;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		fail("opendir /proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The cancellation comes 0 to about 20 us after the signal is sent. */
+static void async_round(unsigned i, bool reset)
+{
+	struct sigaction sa = { .sa_handler = reset ? async_reset_handler : async_write_handler,
+				.sa_flags = reset ? SA_RESETHAND : 0 };
+	pthread_t t;
+
+	if (sigaction(SIGUSR1, &sa, NULL) != 0)
+		fail("sigaction");
+	atomic_store(&async_ready, 0);
+	if (pthread_create(&t, NULL, async_spinner, NULL) != 0)
+		fail("pthread_create");
+	while (!atomic_load(&async_ready))
+		;
+	pthread_kill(t, SIGUSR1);
+	for (volatile unsigned k = 0; k < (i * 7919u) % 20000; k++)
+		;
+	pthread_cancel(t);
+	pthread_join(t, NULL);
+}
+
+static int run_async(void)
+{
+	char name[4096], back[sizeof(async_record)];
+	int before, after;
+
+	snprintf(name, sizeof(name), "%s/async.%d", dir, (int)getpid());
+	async_fd = open(name, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (async_fd < 0 || pwrite(async_fd, async_record, sizeof(async_record), 0) < 0)
+		fail("open and write the handler's file");
+	before = count_fds();
+	for (unsigned i = 0; i < ASYNC_ROUNDS; i++)
+		async_round(i, true);
+	for (unsigned i = 0; i < ASYNC_ROUNDS; i++)
+		async_round(i, false);
+	after = count_fds();
+	if (after != before) {
+		printf("FAIL %d descriptors open before the cancelled handlers, %d after\n", before,
+		       after);
+		return 1;
+	}
+	if (pread(async_fd, back, sizeof(back), 0) != (ssize_t)sizeof(back) ||
+	    memcmp(back, async_record, sizeof(back)) != 0)
+		fail("read back the handlers' record");
+	if (close(async_fd) != 0 || unlink(name) != 0)
+		fail("close and unlink the handlers' file");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting [ROUNDS]\n");
+		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting|async [ROUNDS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -528,6 +629,9 @@ int main(int argc, char **argv)
 		return run_points();
 	} else if (strcmp(argv[2], "waiting") == 0) {
 		if (run_waiting() != 0)
+			return 1;
+	} else if (strcmp(argv[2], "async") == 0) {
+		if (run_async() != 0)
 			return 1;
 	} else if (run_busy(argc > 3 ? atoi(argv[3]) : 100) != 0) {
 		return 1;
