@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "umfs_fuse.h"
@@ -65,9 +66,8 @@ static bool uf_desc_alive(uint32_t slot, uint64_t id)
 	return held;
 }
 
-/* Waits under way in threads of their own, and whether the daemon is
- * going: they then end (EINTR) before the pool goes. */
-static atomic_int waits_running;
+/* Whether the daemon is going: the waits then end (EINTR) before the
+ * pool goes. */
 static atomic_bool waits_stop;
 
 /* A client's blocking flock or F_SETLKW interrupted by a signal
@@ -101,7 +101,39 @@ struct lock_wait {
 	struct umfs_fs *fs;
 	struct umfs_lock_req q;
 	int busy; /* the answer to a conflict: EAGAIN, or EWOULDBLOCK for flock */
+	struct lock_wait *prev, *next; /* among the waits under way */
 };
+
+/* The waits under way in threads of their own, which uf_locks_stop wakes
+ * and waits for; each leaves the list as it has answered. */
+static pthread_mutex_t waits_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t waits_gone = PTHREAD_COND_INITIALIZER;
+static struct lock_wait *waits;
+
+static void waits_add(struct lock_wait *w)
+{
+	pthread_mutex_lock(&waits_lock);
+	w->prev = NULL;
+	w->next = waits;
+	if (waits)
+		waits->prev = w;
+	waits = w;
+	pthread_mutex_unlock(&waits_lock);
+}
+
+static void waits_remove(struct lock_wait *w)
+{
+	pthread_mutex_lock(&waits_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		waits = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	if (!waits)
+		pthread_cond_broadcast(&waits_gone);
+	pthread_mutex_unlock(&waits_lock);
+}
 
 /* libfuse, on the kernel's FUSE_INTERRUPT for a waiting request (from the
  * thread that read it): the wait wakes at once, and its look answers
@@ -127,8 +159,8 @@ static void *lock_wait_main(void *arg)
 	 * runs once w goes */
 	fuse_req_interrupt_func(w->req, NULL, NULL);
 	uf_reply_err(w->req, r == -EAGAIN ? w->busy : r);
+	waits_remove(w);
 	free(w);
-	atomic_fetch_sub(&waits_running, 1);
 	return NULL;
 }
 
@@ -148,26 +180,35 @@ static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int bus
 	r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
 	if (q->wait && r == -EAGAIN && (w = malloc(sizeof(*w)))) {
 		*w = (struct lock_wait){ .req = req, .fs = lock_fs, .q = *q, .busy = busy };
-		atomic_fetch_add(&waits_running, 1);
+		waits_add(w);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		r = pthread_create(&t, &attr, lock_wait_main, w);
 		pthread_attr_destroy(&attr);
 		if (r == 0)
 			return;
-		atomic_fetch_sub(&waits_running, 1);
+		waits_remove(w);
 		free(w);
 		r = umfs_lock_request(lock_fs, q, &uf_lock_ops, NULL);
 	}
 	uf_reply_err(req, r == -EAGAIN ? busy : r);
 }
 
+/* Every wait is woken, looks at the flag and ends; the daemon waits for
+ * them 5 s at most (a wait that cannot end holds only its request). */
 void uf_locks_stop(void)
 {
+	struct timespec until;
+
 	atomic_store(&waits_stop, true);
-	/* each wait looks at the flag after every sleep (20 ms at most) */
-	for (int i = 0; i < 5000 && atomic_load(&waits_running) > 0; i++)
-		usleep(1000);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&waits_lock);
+	for (struct lock_wait *w = waits; w; w = w->next)
+		umfs_lock_wake(w->fs, w->q.ino, w->q.gen);
+	while (waits && pthread_cond_timedwait(&waits_gone, &waits_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&waits_lock);
 }
 
 /* ------------------------------------------------------------------ */

@@ -11,6 +11,14 @@
  * between two such looks. The median, not the sum: on a loaded machine
  * one wait may meet a scheduling delay of as much. Prints each wait's
  * lateness and "ok", or FAIL and what went wrong; exits 1 then.
+ *
+ * lock_eintr FILE stop DAEMON [idle] - sends the umfs-fuse daemon DAEMON
+ * SIGTERM while another process waits by F_SETLKW in FILE for the lock
+ * a third holds (with idle: while nothing waits), and prints the ms from
+ * the signal to the daemon's end. Its clients' waits must end before it
+ * lets the pool go; one that looked at the daemon's going only after each
+ * sleep, 20 ms apart, would add 10 ms on average (test_lockwake.sh
+ * compares the two).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,27 +75,21 @@ static int lock_byte0(int fd, int cmd)
 	return fcntl(fd, cmd, &fl);
 }
 
-int main(int argc, char **argv)
+/* A process that holds a POSIX lock on byte 0 of file and a flock of it
+ * until it is killed. */
+static pid_t start_holder(const char *file)
 {
-	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
-	struct itimerval timer = { .it_value = { 0, TIMER_MS * 1000 } };
-	double late[WAITS];
-	int fd, p[2], failed = 0;
+	int p[2];
 	pid_t holder;
 	char c;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: lock_eintr FILE\n");
-		return 2;
-	}
-	fd = open(argv[1], O_RDWR | O_CREAT, 0644);
-	if (fd < 0 || pipe(p) != 0)
-		fail("open FILE");
+	if (pipe(p) != 0)
+		fail("pipe");
 	holder = fork();
 	if (holder < 0)
 		fail("fork");
 	if (holder == 0) { /* a description of its own: its flock conflicts */
-		int hfd = open(argv[1], O_RDWR);
+		int hfd = open(file, O_RDWR);
 
 		alarm(60); /* should the parent vanish */
 		if (hfd < 0 || lock_byte0(hfd, F_SETLK) != 0 || flock(hfd, LOCK_EX | LOCK_NB) != 0 ||
@@ -96,6 +101,66 @@ int main(int argc, char **argv)
 	close(p[1]);
 	if (read(p[0], &c, 1) != 1)
 		fail("the holder's locks");
+	close(p[0]);
+	return holder;
+}
+
+static int run_stop(const char *file, pid_t daemon, bool wait)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, daemon, 0), status;
+	struct pollfd end = { .fd = pfd, .events = POLLIN };
+	pid_t holder = -1, waiter = -1;
+	double sent;
+
+	if (pfd < 0)
+		fail("pidfd_open of the daemon");
+	if (wait) {
+		holder = start_holder(file);
+		waiter = fork();
+		if (waiter < 0)
+			fail("fork");
+		if (waiter == 0) {
+			int wfd = open(file, O_RDWR);
+
+			alarm(60);
+			_exit(wfd >= 0 && lock_byte0(wfd, F_SETLKW) == 0 ? 0 : 1);
+		}
+		usleep(TIMER_MS * 1000);
+		if (waitpid(waiter, &status, WNOHANG) != 0)
+			fail("the waiter was not waiting");
+	}
+	sent = now_ms();
+	if (kill(daemon, SIGTERM) != 0)
+		fail("kill the daemon");
+	if (poll(&end, 1, 10000) != 1)
+		fail("the daemon's end, within 10 s");
+	printf("%.2f\n", now_ms() - sent);
+	if (wait) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		waitpid(waiter, NULL, 0);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct itimerval timer = { .it_value = { 0, TIMER_MS * 1000 } };
+	double late[WAITS];
+	int fd, failed = 0;
+	pid_t holder;
+
+	if (argc >= 4 && strcmp(argv[2], "stop") == 0)
+		return run_stop(argv[1], (pid_t)atoi(argv[3]), argc == 4);
+	if (argc != 2) {
+		fprintf(stderr, "usage: lock_eintr FILE [stop DAEMON [idle]]\n");
+		return 2;
+	}
+	fd = open(argv[1], O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		fail("open FILE");
+	holder = start_holder(argv[1]);
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL) != 0)
 		fail("sigaction");
