@@ -29,6 +29,11 @@ unset LD_PRELOAD UMFS_POOL UMFS_MOUNT UMFS_LOG UMFS_STATS
 D=$(mktemp -d /dev/shm/umfs-join.XXXXXX)
 P=$D
 cleanup() {
+	local pool
+	# the pools' runtime directories outlive their users (sharing.md)
+	for pool in "$P"/*.pool; do
+		[ -e "$pool" ] && "$BUILD/pool/umfs-pool" clean "$pool" >/dev/null 2>&1
+	done
 	[ -n "$HUGE" ] && umount "$P" 2>/dev/null
 	rm -rf "$D"
 }
