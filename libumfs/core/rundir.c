@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -212,6 +213,21 @@ int umfs_rundir_openat(const struct umfs_fs *fs, int dfd, const char *name, int 
 	return umfs_rundir_openat_stat(fs, dfd, name, flags, type, extra, &st);
 }
 
+/* A FIFO's open that waits for its other end does as the kernel's open
+ * through the C library: a signal's handler without SA_RESTART ends it
+ * with EINTR (one with SA_RESTART, the kernel restarts), and it is a
+ * cancellation point, in asynchronous mode for the system call alone:
+ * nothing is held around it here, and its caller holds nothing either. */
+static int rundir_fifo_wait_open(int dfd, const char *name, int flags)
+{
+	int type, fd;
+
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	fd = OS(openat)(dfd, name, flags);
+	pthread_setcanceltype(type, NULL);
+	return fd;
+}
+
 int umfs_rundir_openat_stat(const struct umfs_fs *fs, int dfd, const char *name, int flags,
 			    mode_t type, mode_t extra, struct stat *st)
 {
@@ -246,6 +262,10 @@ int umfs_rundir_openat_stat(const struct umfs_fs *fs, int dfd, const char *name,
 	}
 	/* a file that is there is opened; one that is not, made (and one
 	 * made meanwhile by another user of the pool, opened) */
+	if (type == S_IFIFO && !(flags & O_NONBLOCK)) {
+		fd = rundir_fifo_wait_open(dfd, name, flags);
+		goto opened;
+	}
 	for (int tries = 0; tries < RUNDIR_TRIES; tries++) {
 		fd = OS(openat)(dfd, name, flags);
 		if (fd < 0 && errno == ENOENT && type == S_IFREG && create) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shim_cancel DIR mount|busy|points|waiting|async [ROUNDS] - threads cancelled with
+ * shim_cancel DIR mount|busy|points|waiting|async|fifo [ROUNDS] - threads cancelled with
  * pthread_cancel() while they make file calls in DIR; the process must go
  * on working.
  *
@@ -49,6 +49,14 @@
  * descriptor is left behind (the entries of /proc/self/fd as many after
  * the rounds as before), and the file reads back.
  *
+ * fifo: a thread opening a FIFO of DIR for reading, with no writer, waits,
+ * as the kernel's open does; cancelled 110 ms in, it must end cancelled
+ * within WAIT_SECONDS (the C library's open is a cancellation point).
+ * Then the main thread opens it, with a SIGALRM handler without
+ * SA_RESTART every 20 ms: the open must end with EINTR at the first
+ * signal, as the kernel's (a library that tried again would wait on,
+ * and a program's alarm() would never end its wait).
+ *
  * Other than in async, each cancellation is deferred, so it is acted on only at a cancellation
  * point: the calls open, read, write, pread, pwrite, fsync, fcntl F_SETLKW
  * and close are such points, as in the C library. Every wait is bounded
@@ -73,6 +81,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -609,10 +618,74 @@ static int run_async(void)
 	return 0;
 }
 
+/* fifo mode */
+static volatile sig_atomic_t fifo_alarms;
+
+static void fifo_on_alarm(int sig)
+{
+	(void)sig;
+	fifo_alarms++;
+}
+
+static void *fifo_opener(void *arg)
+{
+	int fd = open((const char *)arg, O_RDONLY);
+
+	if (fd >= 0)
+		close(fd);
+	return NULL; /* opened: nobody writes, so never */
+}
+
+static int run_fifo(void)
+{
+	struct sigaction sa = { .sa_handler = fifo_on_alarm }; /* no SA_RESTART */
+	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
+	struct timespec settle = { 0, 110 * 1000 * 1000 }, deadline;
+	char name[4096];
+	pthread_t t;
+	void *res;
+	int fd, e;
+
+	snprintf(name, sizeof(name), "%s/fifo.%d", dir, (int)getpid());
+	if (mkfifo(name, 0600) != 0)
+		fail("mkfifo");
+	if (pthread_create(&t, NULL, fifo_opener, name) != 0)
+		fail("pthread_create");
+	nanosleep(&settle, NULL);
+	pthread_cancel(t);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WAIT_SECONDS;
+	if (pthread_timedjoin_np(t, &res, &deadline) != 0) {
+		printf("FAIL a thread cancelled in a FIFO's open did not end\n");
+		return 1;
+	}
+	if (res != PTHREAD_CANCELED) {
+		printf("FAIL a thread cancelled in a FIFO's open returned from it\n");
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &every, NULL) != 0)
+		fail("the interval timer");
+	fd = open(name, O_RDONLY);
+	e = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	alarm(HANG_SECONDS);
+	if (fd >= 0 || e != EINTR || fifo_alarms != 1) {
+		printf("FAIL a FIFO's open with signals every 20 ms: %d (%s) after %d signals, "
+		       "not EINTR after the first\n",
+		       fd, fd >= 0 ? "opened" : strerror(e), (int)fifo_alarms);
+		return 1;
+	}
+	if (unlink(name) != 0)
+		fail("unlink the FIFO");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting|async [ROUNDS]\n");
+		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting|async|fifo [ROUNDS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -632,6 +705,9 @@ int main(int argc, char **argv)
 			return 1;
 	} else if (strcmp(argv[2], "async") == 0) {
 		if (run_async() != 0)
+			return 1;
+	} else if (strcmp(argv[2], "fifo") == 0) {
+		if (run_fifo() != 0)
 			return 1;
 	} else if (run_busy(argc > 3 ? atoi(argv[3]) : 100) != 0) {
 		return 1;
