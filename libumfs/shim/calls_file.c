@@ -1695,17 +1695,32 @@ static struct copy_pipe copy_pipe_of(int fd, bool splice_nonblock)
 }
 
 /* Waits, unless nb, until the pipe fd can take part in a transfer (ev as
- * pipe_ready's): the kernel's wait before a splice moves anything. 0;
- * -EAGAIN when nb and it cannot; -EINTR when a signal's handler ran, as
- * a splice the kernel does not restart. */
-static int pipe_wait(int fd, short ev, bool nb)
+ * pipe_ready's): the kernel's wait before a splice moves anything, where
+ * nothing of the library is held. So it waits as the kernel's does: with
+ * the depth at 0, a signal's handler runs at once; after one without
+ * SA_RESTART the call ends with EINTR, after others the wait goes on (the
+ * kernel restarts the call; poll, which is never restarted, is called
+ * again). A cancellation point for splice (cancel_point): the C library's
+ * poll is one; sendfile's wait is none. 0; -EAGAIN when nb and it cannot;
+ * -EINTR. */
+static int pipe_wait(int fd, short ev, bool nb, bool cancel_point)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
-	int saved = errno, r;
+	struct sig_allowed allowed;
+	unsigned seen = sig_interrupts;
+	int saved = errno, cs, r;
 
 	if (nb)
 		return pipe_ready(fd, ev) ? 0 : -EAGAIN;
-	r = SYS(poll)(&p, 1, -1) < 0 ? -errno : 0;
+	allowed = sig_allow_begin();
+	if (!cancel_point)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	do
+		r = SYS(poll)(&p, 1, -1) < 0 ? -errno : 0;
+	while (r == -EINTR && sig_interrupts == seen);
+	if (!cancel_point)
+		pthread_setcancelstate(cs, NULL);
+	sig_allow_end(allowed);
 	errno = saved;
 	return r == -EINTR ? r : 0;
 }
@@ -1726,15 +1741,9 @@ static ssize_t copy_loop_run(int in, off64_t *inoff, int out, off64_t *outoff, s
 	size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
 	ssize_t total = 0;
 	char *buf;
-	int err;
 
-	if (len == 0)
-		return 0;
 	if (out_pipe)
 		chunk = chunk < PIPE_BUF ? chunk : PIPE_BUF; /* one buffer: a write that cannot wait */
-	err = pipe.fd < 0 ? 0 : pipe_wait(pipe.fd, out_pipe ? POLLOUT : POLLIN, pipe.nonblock);
-	if (err)
-		return err;
 	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
@@ -1779,13 +1788,19 @@ static ssize_t copy_loop_run(int in, off64_t *inoff, int out, off64_t *outoff, s
 /* The loop's reads, writes and waits go through the interposers, which are
  * cancellation points: none may end it with its buffer held and the
  * offsets half moved. A call that is one acts on a cancellation as it
- * starts. */
+ * starts, and in the wait for its pipe (cancel_point), before the loop. */
 static ssize_t copy_loop(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,
-			 struct copy_pipe pipe)
+			 struct copy_pipe pipe, bool cancel_point)
 {
-	ssize_t r;
+	ssize_t r = 0;
 	int cs;
 
+	if (len == 0)
+		return 0;
+	if (pipe.fd >= 0)
+		r = pipe_wait(pipe.fd, pipe.fd == out ? POLLOUT : POLLIN, pipe.nonblock, cancel_point);
+	if (r)
+		return r;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	r = copy_loop_run(in, inoff, out, outoff, len, pipe);
 	pthread_setcancelstate(cs, NULL);
@@ -1959,7 +1974,7 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *inoff, int out, off64_t *outof
 		r = copy_clamp(in, ip, out, op, &len);
 	if (!r) {
 		shim_depth++;
-		r = copy_loop(in, ip, out, op, len, no_pipe);
+		r = copy_loop(in, ip, out, op, len, no_pipe, false);
 		shim_depth--;
 	}
 	if (r > 0)
@@ -2043,7 +2058,7 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		 * the same description, written at that same offset) */
 		shim_depth++;
 		r = copy_loop(in, &pos, out, NULL, count,
-			      fd_is_pipe(out) ? copy_pipe_of(out, false) : no_pipe);
+			      fd_is_pipe(out) ? copy_pipe_of(out, false) : no_pipe, false);
 		if (!off && r > 0)
 			lseek(in, pos, SEEK_SET);
 		shim_depth--;
@@ -2118,7 +2133,7 @@ SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t
 	if (!r && len) {
 		shim_depth++;
 		r = copy_loop(in, inoff ? &ipos : NULL, out, outoff ? &opos : NULL, len,
-			      copy_pipe_of(pipe_fd, flags & SPLICE_F_NONBLOCK));
+			      copy_pipe_of(pipe_fd, flags & SPLICE_F_NONBLOCK), true);
 		shim_depth--;
 		if (r >= 0) /* the kernel stores the offset back after any transfer */
 			r = copy_offs_put(r, inoff, ipos, outoff, opos);

@@ -4,7 +4,8 @@
 # at random moments in loops of creates, writes, reads, syncs, record
 # locks and closes, while they wait for a lock another process holds
 # (or leave that wait by siglongjmp from a handler), in asynchronous
-# mode inside signal handlers the library runs, and in a FIFO's open. The process must go on
+# mode inside signal handlers the library runs, and in a FIFO's open or
+# a splice's wait for its pipe. The process must go on
 # working, no wait may hang, and the pool must be clean after. The
 # same program on tmpfs, without the library, checks the test itself.
 # And which of 24 calls on a UMFS file act on a pending cancellation must
@@ -14,7 +15,7 @@
 rounds=${CANCEL_ROUNDS:-200}
 : "${SHIM_CANCEL:=$BUILDDIR/tests/shim/shim_cancel}"
 mkdir "$work/ref"
-for mode in mount busy waiting async fifo; do
+for mode in mount busy waiting async fifo splice; do
 	out=$(timeout 120 "$SHIM_CANCEL" "$work/ref" "$mode" "$rounds" 2>&1) || true
 	check "tmpfs: cancelled threads ($mode)" "ok" "$(printf '%s\n' "$out" | tail -n 1)"
 done
@@ -53,6 +54,11 @@ rc=0
 out=$(timeout 120 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel fifo 2>&1) || rc=$?
 [ "$rc" -eq 124 ] || [ "$rc" -eq 142 ] && out="timed out (hang)"
 check "a FIFO's open: a cancellation point, and ended by a signal without SA_RESTART" \
+	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+rc=0
+out=$(timeout 120 env LD_PRELOAD="$SHIM_LIB" "$SHIM_CANCEL" /umfs/cancel splice 2>&1) || rc=$?
+[ "$rc" -eq 124 ] || [ "$rc" -eq 142 ] && out="timed out (hang)"
+check "splice's and sendfile's pipe waits: cancellation points and signals as the kernel's" \
 	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
 check "the pool is clean after (fsck.umfs -n -f)" "0" "$("$FSCK" -n -f "$pool" >/dev/null 2>&1; echo $?)"
 finish

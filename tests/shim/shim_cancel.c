@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shim_cancel DIR mount|busy|points|waiting|async|fifo [ROUNDS] - threads cancelled with
+ * shim_cancel DIR mount|busy|points|waiting|async|fifo|splice [ROUNDS] - threads cancelled with
  * pthread_cancel() while they make file calls in DIR; the process must go
  * on working.
  *
@@ -57,6 +57,15 @@
  * signal, as the kernel's (a library that tried again would wait on,
  * and a program's alarm() would never end its wait).
  *
+ * splice: the waits of a transfer between a file of DIR and a pipe, as
+ * the kernel's. A thread waiting in splice from an empty pipe, or into a
+ * full one, is cancelled 110 ms in and must end cancelled within
+ * WAIT_SECONDS; one waiting in sendfile into a full pipe must not (the C
+ * library's sendfile is no cancellation point): it returns once the pipe
+ * is drained. A splice from an empty pipe that a process fills 300 ms in
+ * gets a SIGALRM 100 ms in: with SA_RESTART its handler runs then and the
+ * splice goes on and moves the bytes; without, it ends with EINTR.
+ *
  * Other than in async, each cancellation is deferred, so it is acted on only at a cancellation
  * point: the calls open, read, write, pread, pwrite, fsync, fcntl F_SETLKW
  * and close are such points, as in the C library. Every wait is bounded
@@ -79,6 +88,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -618,6 +628,21 @@ static int run_async(void)
 	return 0;
 }
 
+/* A thread running fn(arg), cancelled 110 ms in: whether it ended within
+ * WAIT_SECONDS (*res: its result), or goes on (t: it). */
+static bool cancelled_in_wait(void *(*fn)(void *), void *arg, pthread_t *t, void **res)
+{
+	struct timespec settle = { 0, 110 * 1000 * 1000 }, deadline;
+
+	if (pthread_create(t, NULL, fn, arg) != 0)
+		fail("pthread_create");
+	nanosleep(&settle, NULL);
+	pthread_cancel(*t);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WAIT_SECONDS;
+	return pthread_timedjoin_np(*t, res, &deadline) == 0;
+}
+
 /* fifo mode */
 static volatile sig_atomic_t fifo_alarms;
 
@@ -640,7 +665,6 @@ static int run_fifo(void)
 {
 	struct sigaction sa = { .sa_handler = fifo_on_alarm }; /* no SA_RESTART */
 	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
-	struct timespec settle = { 0, 110 * 1000 * 1000 }, deadline;
 	char name[4096];
 	pthread_t t;
 	void *res;
@@ -649,13 +673,7 @@ static int run_fifo(void)
 	snprintf(name, sizeof(name), "%s/fifo.%d", dir, (int)getpid());
 	if (mkfifo(name, 0600) != 0)
 		fail("mkfifo");
-	if (pthread_create(&t, NULL, fifo_opener, name) != 0)
-		fail("pthread_create");
-	nanosleep(&settle, NULL);
-	pthread_cancel(t);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += WAIT_SECONDS;
-	if (pthread_timedjoin_np(t, &res, &deadline) != 0) {
+	if (!cancelled_in_wait(fifo_opener, name, &t, &res)) {
 		printf("FAIL a thread cancelled in a FIFO's open did not end\n");
 		return 1;
 	}
@@ -682,10 +700,153 @@ static int run_fifo(void)
 	return 0;
 }
 
+/* splice mode */
+enum { XFER_SPLICE_IN, XFER_SPLICE_OUT, XFER_SENDFILE };
+static int xfer_pipe[2], xfer_fd;
+static volatile sig_atomic_t xfer_alarms;
+static char xfer_returned; /* the thread's result when the call returned */
+
+static void *xfer_thread(void *arg)
+{
+	off_t at = 0;
+
+	switch ((int)(intptr_t)arg) {
+	case XFER_SPLICE_IN:
+		(void)splice(xfer_pipe[0], NULL, xfer_fd, NULL, 5, 0);
+		break;
+	case XFER_SPLICE_OUT:
+		(void)splice(xfer_fd, NULL, xfer_pipe[1], NULL, 5, 0);
+		break;
+	default:
+		(void)sendfile(xfer_pipe[1], xfer_fd, &at, 5);
+	}
+	return &xfer_returned;
+}
+
+static void xfer_pipe_fill(void)
+{
+	char b[4096];
+
+	memset(b, 'p', sizeof(b));
+	fcntl(xfer_pipe[1], F_SETFL, O_NONBLOCK);
+	while (write(xfer_pipe[1], b, sizeof(b)) > 0)
+		;
+	fcntl(xfer_pipe[1], F_SETFL, 0);
+}
+
+static void xfer_pipe_drain(void)
+{
+	char b[4096];
+
+	fcntl(xfer_pipe[0], F_SETFL, O_NONBLOCK);
+	while (read(xfer_pipe[0], b, sizeof(b)) > 0)
+		;
+	fcntl(xfer_pipe[0], F_SETFL, 0);
+}
+
+/* One transfer waiting in a thread, cancelled: whether it ended so. */
+static int xfer_cancelled(int kind, const char *name)
+{
+	bool point = kind != XFER_SENDFILE;
+	pthread_t t;
+	void *res;
+
+	if (pipe(xfer_pipe) != 0)
+		fail("pipe");
+	if (kind != XFER_SPLICE_IN)
+		xfer_pipe_fill();
+	if (!cancelled_in_wait(xfer_thread, (void *)(intptr_t)kind, &t, &res)) {
+		if (point) {
+			printf("FAIL %s: a thread cancelled in its wait did not end\n", name);
+			return 1;
+		}
+		xfer_pipe_drain(); /* what it waits for */
+		pthread_join(t, &res);
+	}
+	close(xfer_pipe[0]);
+	close(xfer_pipe[1]);
+	if (res != (point ? PTHREAD_CANCELED : (void *)&xfer_returned)) {
+		printf("FAIL %s: cancelled in its wait, the thread %s\n", name,
+		       point ? "returned" : "ended cancelled (no cancellation point)");
+		return 1;
+	}
+	return 0;
+}
+
+static void xfer_on_alarm(int sig)
+{
+	(void)sig;
+	xfer_alarms++;
+}
+
+/* A splice from an empty pipe that a child fills 300 ms in, with a
+ * SIGALRM 100 ms in: its result and errno. */
+static ssize_t xfer_interrupted(int flags, int *err)
+{
+	struct sigaction sa = { .sa_handler = xfer_on_alarm, .sa_flags = flags };
+	struct itimerval once = { .it_value = { 0, 100 * 1000 } };
+	pid_t filler;
+	ssize_t r;
+
+	if (pipe(xfer_pipe) != 0)
+		fail("pipe");
+	filler = fork();
+	if (filler < 0)
+		fail("fork");
+	if (filler == 0) {
+		usleep(300 * 1000);
+		_exit(write(xfer_pipe[1], "hello", 5) == 5 ? 0 : 1);
+	}
+	xfer_alarms = 0;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &once, NULL) != 0)
+		fail("the timer");
+	r = splice(xfer_pipe[0], NULL, xfer_fd, NULL, 5, 0);
+	*err = errno;
+	waitpid(filler, NULL, 0);
+	signal(SIGALRM, SIG_DFL);
+	alarm(HANG_SECONDS);
+	close(xfer_pipe[0]);
+	close(xfer_pipe[1]);
+	return r;
+}
+
+static int run_splice(void)
+{
+	char name[4096];
+	ssize_t r;
+	int e;
+
+	snprintf(name, sizeof(name), "%s/splice.%d", dir, (int)getpid());
+	xfer_fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (xfer_fd < 0 || write(xfer_fd, "hello", 5) != 5)
+		fail("open and write the file");
+	if (xfer_cancelled(XFER_SPLICE_IN, "splice from an empty pipe") ||
+	    xfer_cancelled(XFER_SPLICE_OUT, "splice into a full pipe") ||
+	    xfer_cancelled(XFER_SENDFILE, "sendfile into a full pipe"))
+		return 1;
+	r = xfer_interrupted(SA_RESTART, &e);
+	if (r != 5 || xfer_alarms != 1) {
+		printf("FAIL a splice with an SA_RESTART handler run in its wait: %zd (%s), "
+		       "%d handler runs\n", r, r < 0 ? strerror(e) : "moved", (int)xfer_alarms);
+		return 1;
+	}
+	r = xfer_interrupted(0, &e);
+	if (r != -1 || e != EINTR || xfer_alarms != 1) {
+		printf("FAIL a splice with a handler without SA_RESTART run in its wait: %zd (%s), "
+		       "%d handler runs\n", r, r < 0 ? strerror(e) : "moved", (int)xfer_alarms);
+		return 1;
+	}
+	if (close(xfer_fd) != 0 || unlink(name) != 0)
+		fail("close and unlink the file");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_cancel DIR mount|busy|points|waiting|async|fifo [ROUNDS]\n");
+		fprintf(stderr,
+			"usage: shim_cancel DIR mount|busy|points|waiting|async|fifo|splice [ROUNDS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -708,6 +869,9 @@ int main(int argc, char **argv)
 			return 1;
 	} else if (strcmp(argv[2], "fifo") == 0) {
 		if (run_fifo() != 0)
+			return 1;
+	} else if (strcmp(argv[2], "splice") == 0) {
+		if (run_splice() != 0)
 			return 1;
 	} else if (run_busy(argc > 3 ? atoi(argv[3]) : 100) != 0) {
 		return 1;
