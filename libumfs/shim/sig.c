@@ -55,18 +55,27 @@ __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
 __thread uintptr_t sig_async_frame __attribute__((tls_model("initial-exec")));
 __thread int sig_cancel_held __attribute__((tls_model("initial-exec")));
 
-#define SIG_QUEUE 32 /* signals deferred per thread; more are dropped */
-
+/* The signals deferred on a thread: q[head, n) wait to be sent again, in
+ * the order they came; room for cap. Real-time signals are queued, as the
+ * kernel queues them (a storm of them during one call keeps every one and
+ * its value), up to the kernel's own bound on a user's queued signals
+ * (RLIMIT_SIGPENDING); standard ones merge. */
 struct sig_deferred {
-	int n;
-	siginfo_t q[SIG_QUEUE];
+	size_t size; /* of the mapping */
+	unsigned head, n, cap;
+	siginfo_t q[];
 };
 /* Only the two counters above are on the fast path (initial-exec: no call
- * to find them). The queue is mapped at a thread's first deferral and
- * unmapped when flushed empty: in TLS its 4 KiB would be cleared, and
- * faulted in, for every thread of every process that loads the library,
- * while a signal deferred is rare. */
+ * to find them). The queue is mapped (a page, 31 signals) at a thread's
+ * first deferral, doubled when full, and unmapped when flushed empty: in
+ * TLS it would be cleared, and faulted in, for every thread of every
+ * process that loads the library, while a signal deferred is rare. */
 static __thread struct sig_deferred *sig_deferred;
+
+static unsigned sig_queue_cap(size_t size)
+{
+	return (unsigned)((size - sizeof(struct sig_deferred)) / sizeof(siginfo_t));
+}
 
 /* The program's dispositions. known: act holds what the program set (or
  * what the kernel had when first looked at). */
@@ -349,27 +358,6 @@ static void sig_run(int sig, siginfo_t *si, void *ctx, int type)
 		act.sa_handler(sig);
 }
 
-/* This thread's queue, mapped if it has none; NULL when no memory is
- * left, and the signal is dropped as one past a full queue is. mmap is
- * safe in a handler; a handler that interrupted this one between the
- * load and the exchange may have mapped one first, which is then kept. */
-static struct sig_deferred *sig_queue(void)
-{
-	struct sig_deferred *d = __atomic_load_n(&sig_deferred, __ATOMIC_RELAXED), *mine;
-
-	if (d)
-		return d;
-	mine = OS(mmap)(NULL, sizeof(*mine), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
-	if (mine == MAP_FAILED)
-		return NULL;
-	if (__atomic_compare_exchange_n(&sig_deferred, &d, mine, false, __ATOMIC_RELAXED,
-					__ATOMIC_RELAXED))
-		return mine;
-	OS(munmap)(mine, sizeof(*mine));
-	return d;
-}
-
 /* Unmaps this thread's queue; call with every signal blocked. */
 static void sig_queue_drop(void)
 {
@@ -377,22 +365,64 @@ static void sig_queue_drop(void)
 
 	sig_deferred = NULL;
 	if (d)
-		OS(munmap)(d, sizeof(*d));
+		OS(munmap)(d, d->size);
 }
 
+/* This thread's queue with room for one more signal: mapped if it has
+ * none, moved to a mapping twice as large if full; NULL when no memory is
+ * left or the bound is reached, and the signal is dropped. Call with
+ * every signal blocked (the core's table makes system calls alone: safe
+ * in a handler). */
+static struct sig_deferred *sig_queue_room(void)
+{
+	struct sig_deferred *d = sig_deferred, *p;
+	size_t size = d ? 2 * d->size : (size_t)getpagesize();
+	struct rlimit lim;
+
+	if (d && d->n < d->cap)
+		return d;
+	if (d && d->head > 0) { /* what was sent again makes room first */
+		memmove(&d->q[0], &d->q[d->head], (size_t)(d->n - d->head) * sizeof(d->q[0]));
+		d->n -= d->head;
+		d->head = 0;
+		return d;
+	}
+	if (d && (OS(getrlimit)(RLIMIT_SIGPENDING, &lim) != 0 || d->n >= lim.rlim_cur))
+		return NULL;
+	p = OS(mmap)(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (d) {
+		memcpy(p, d, d->size);
+		OS(munmap)(d, d->size);
+	}
+	p->size = size;
+	p->cap = sig_queue_cap(size);
+	sig_deferred = p;
+	return p;
+}
+
+/* Records si. Every signal is blocked meanwhile, as another handler that
+ * deferred its signal in the middle would write the same slot, or find
+ * the queue moved. */
 static void sig_defer(const siginfo_t *si)
 {
-	struct sig_deferred *d = sig_queue();
+	struct sig_deferred *d;
+	sigset_t mask;
 
-	if (!d)
-		return;
-	if (si->si_signo < SIGRTMIN)
-		for (int i = 0; i < d->n; i++)
+	sig_block_all(&mask);
+	d = sig_deferred;
+	if (d && si->si_signo < SIGRTMIN)
+		for (unsigned i = d->head; i < d->n; i++)
 			if (d->q[i].si_signo == si->si_signo)
-				return; /* pending standard signals merge, as in the kernel */
-	if (d->n < SIG_QUEUE)
+				goto out; /* pending standard signals merge, as in the kernel */
+	d = sig_queue_room();
+	if (d) {
 		d->q[d->n++] = *si;
-	shim_sig_pending = 1;
+		shim_sig_pending = 1;
+	}
+out:
+	sig_restore_mask(&mask);
 }
 
 /* The library's steps run in deferred cancellation mode; what the thread
@@ -439,30 +469,35 @@ void sig_cancel_hold(void)
 		sig_cancel_held = 1;
 }
 
-/* The depth dropped to 0 with signals recorded: send them again, in the
- * order they came. The handlers run as the kernel returns from each send. */
+/* The depth dropped to 0 with signals recorded: each is sent again to the
+ * thread, in the order they came, with every signal blocked, so that all
+ * are pending at once and the kernel delivers them as it would have (by
+ * number, a real-time signal's in the order sent) as the mask is put back,
+ * before any that comes later. Where the kernel's bound on a user's queued
+ * signals refuses one, those sent go first, and it is tried once more. */
 static void sig_resend_deferred(void)
 {
 	struct sig_deferred *d;
 	int saved = errno;
+	bool again = false;
 	sigset_t mask;
-	siginfo_t si;
 
-	for (;;) {
-		sig_block_all(&mask); /* the wrapper appends to the queue */
-		d = sig_deferred;
-		if (!d || d->n == 0) {
-			shim_sig_pending = 0;
-			sig_queue_drop();
-			sig_restore_mask(&mask);
-			break;
+	sig_block_all(&mask);
+	while ((d = sig_deferred) != NULL && d->head < d->n) {
+		if (sig_resend(&d->q[d->head]) == 0 || errno != EAGAIN || again) {
+			d->head++;
+			again = false;
+			continue;
 		}
-		si = d->q[0];
-		memmove(&d->q[0], &d->q[1], (size_t)(d->n - 1) * sizeof(d->q[0]));
-		d->n--;
+		/* their handlers may defer signals of their own to the queue,
+		 * or send it all: it is looked at again */
 		sig_restore_mask(&mask);
-		sig_resend(&si);
+		sig_block_all(&mask);
+		again = true;
 	}
+	shim_sig_pending = 0;
+	sig_queue_drop();
+	sig_restore_mask(&mask);
 	errno = saved;
 }
 
