@@ -201,12 +201,13 @@ void uf_locks_stop(void)
 	struct timespec until;
 
 	atomic_store(&waits_stop, true);
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += 5;
 	pthread_mutex_lock(&waits_lock);
 	for (struct lock_wait *w = waits; w; w = w->next)
 		umfs_lock_wake(w->fs, w->q.ino, w->q.gen);
-	while (waits && pthread_cond_timedwait(&waits_gone, &waits_lock, &until) == 0)
+	while (waits &&
+	       pthread_cond_clockwait(&waits_gone, &waits_lock, CLOCK_MONOTONIC, &until) == 0)
 		;
 	pthread_mutex_unlock(&waits_lock);
 }
