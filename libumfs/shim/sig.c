@@ -560,6 +560,9 @@ void sig_init(void)
 	static const int wrapped[] = { SIGSEGV, SIGBUS };
 
 	umfs_fault_routed();
+	/* the wrapper's own calls, resolved (dlsym) here and not in a handler */
+	(void)SYS(pthread_sigmask);
+	(void)SYS(syscall);
 	sig_table_enter();
 	/* written before it is read: a first read would map the zero page,
 	 * and the kernel's write of the action a copy, two faults for one */
