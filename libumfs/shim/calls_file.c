@@ -477,7 +477,9 @@ static int open_common(enum shim_call c, int dirfd, const char *path, int flags,
 	uint64_t t0;
 	int fd;
 
-	if (likely(!path_maybe_umfs(dirfd, path))) {
+	/* a table of mounts is the kernel's path however /proc paths are
+	 * classed (they may name a UMFS descriptor's link) */
+	if (likely(!path_maybe_umfs(dirfd, path)) || unlikely(mounts_is_table(path))) {
 		unsigned frees = atomic_load(&fd_frees);
 
 		if (unlikely(shim_observe))

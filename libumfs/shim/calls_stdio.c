@@ -227,7 +227,8 @@ SHIM_API FILE *fopen(const char *path, const char *mode)
 	FILE *fp;
 	int flags, fd, err;
 
-	if (likely(!path_maybe_umfs(AT_FDCWD, path))) {
+	/* a table of mounts: as in open_common */
+	if (likely(!path_maybe_umfs(AT_FDCWD, path)) || unlikely(mounts_is_table(path))) {
 		TRACE_PASS(fopen, "\"%s\"", path ? path : "(null)");
 		if (unlikely(mounts_is_table(path)) && mode && mode[0] == 'r' &&
 		    !strchr(mode, '+'))

@@ -7,6 +7,15 @@
 shim mkdir -p /umfs/d
 check "df -T: the prefix, type umfs, the pool as source" \
 	"$pool umfs /umfs" "$(shim df -T /umfs/d | awk 'NR == 2 {print $1, $2, $7}')"
+# the same with a UMFS file open (a /proc path may then be a UMFS
+# descriptor's link, and is looked at as one), and after it is closed
+shim_sh 'echo x > /umfs/d/f'
+check "df -T and mountinfo with a UMFS descriptor open, then after it closed" \
+	"$pool umfs /umfs 1 $pool umfs /umfs 1" \
+	"$(shim_sh 'exec 3</umfs/d/f; df -T /umfs/d | awk "NR == 2 {print \$1, \$2, \$7}"
+		grep -c " /umfs " /proc/self/mountinfo; exec 3<&-
+		df -T /umfs/d | awk "NR == 2 {print \$1, \$2, \$7}"
+		grep -c " /umfs " /proc/self/mountinfo' | tr '\n' ' ' | sed 's/ $//')"
 check "df lists the prefix among all file systems" \
 	"1" "$(shim df -a -T 2>/dev/null | awk '$2 == "umfs" && $7 == "/umfs"' | wc -l)"
 if command -v findmnt >/dev/null; then
