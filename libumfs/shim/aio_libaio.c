@@ -287,7 +287,7 @@ static int io_submit_mixed(aio_context_t ctx, long nr, struct iocb **ios,
 static int io_submit_with(aio_context_t ctx, long nr, struct iocb **ios,
 			  int (*real_submit)(unsigned long, long, struct iocb **))
 {
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nr <= 0 ||
+	if (likely(!uinfo_tokens()) || nr <= 0 ||
 	    ios == NULL)
 		return real_submit(ctx, nr, ios);
 	for (long i = 0; i < nr; i++)

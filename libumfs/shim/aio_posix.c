@@ -167,9 +167,16 @@ static int lio_listio_mixed(int mode, struct aiocb *const list[], int nent,
 	return 0;
 }
 
+/* glibc answers for every request (a UMFS one has finished); the number
+ * is settled first, so that a closed one says EBADF. */
+SHIM_API int aio_cancel(int fd, struct aiocb *cb)
+{
+	return fd_pass_ok(fd) ? SYS(aio_cancel)(fd, cb) : -1;
+}
+
 SHIM_API int lio_listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
 {
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) ||
+	if (likely(!uinfo_tokens()) ||
 	    (mode != LIO_WAIT && mode != LIO_NOWAIT) || nent <= 0 || list == NULL)
 		return SYS(lio_listio)(mode, list, nent, sig);
 	for (int i = 0; i < nent; i++)

@@ -333,7 +333,7 @@ static void uring_prepare(struct io_uring *ring)
 	struct uring_state *s = NULL;
 	int shift;
 
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 &&
+	if (likely(!uinfo_tokens() &&
 		   atomic_load_explicit(&uring_fixed_umfs, memory_order_relaxed) == 0) ||
 	    ring == NULL)
 		return;
@@ -461,7 +461,7 @@ static void fixed_grow(struct uring_state *s, unsigned size)
 
 static bool fixed_any(const int *files, unsigned n)
 {
-	if (atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0 || !files)
+	if (!uinfo_tokens() || !files)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		struct ofd *o = uinfo_peek(files[i]);

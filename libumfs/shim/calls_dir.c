@@ -589,6 +589,17 @@ SHIM_API char *getwd(char *buf)
 	return NULL;
 }
 
+/* A _FORTIFY_SOURCE build's getwd: the room is known, as getcwd's; a
+ * directory past it is an overflow the C library stops at. */
+SHIM_API char *__getwd_chk(char *buf, size_t buflen)
+{
+	char *r = getcwd(buf, buflen);
+
+	if (!r && errno == ERANGE)
+		__chk_fail();
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* scandir                                                              */
 /* ------------------------------------------------------------------ */

@@ -644,7 +644,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms,
 	int ready = 0, r;
 	bool any = false;
 
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0))
+	if (likely(!uinfo_tokens()))
 		goto pass;
 	if (user_writable(fds, n * sizeof(*fds)))
 		goto pass; /* the kernel answers EFAULT */
@@ -709,7 +709,7 @@ static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct ti
 	struct timespec szero = { 0, 0 };
 	int ready = 0, r;
 
-	if (likely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) == 0) || nfds <= 0)
+	if (likely(!uinfo_tokens()) || nfds <= 0)
 		goto pass;
 	if ((rd && user_writable(rd, sizeof(*rd))) || (wr && user_writable(wr, sizeof(*wr))) ||
 	    (ex && user_writable(ex, sizeof(*ex))))
@@ -717,7 +717,11 @@ static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct ti
 	FD_ZERO(&ur);
 	FD_ZERO(&uw);
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
-		if (!is_umfs_fd(fd))
+		/* only the numbers asked about: a parked one is settled then */
+		bool asked = (rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) ||
+			     (ex && FD_ISSET(fd, ex));
+
+		if (!asked || !is_umfs_fd(fd))
 			continue;
 		if (rd && FD_ISSET(fd, rd)) {
 			FD_SET(fd, &ur);
@@ -765,6 +769,8 @@ SHIM_API int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct 
 
 SHIM_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
+	if (!fd_pass_ok(epfd))
+		return -1;
 	if (likely(!is_umfs_fd(fd)))
 		return SYS(epoll_ctl)(epfd, op, fd, event);
 	errno = op == EPOLL_CTL_DEL ? ENOENT : EPERM; /* as for any regular file */

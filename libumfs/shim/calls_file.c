@@ -2071,6 +2071,9 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	return shim_ret(r);
 }
 
+/* The flags splice and tee know. */
+#define SPLICE_FLAGS (unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT)
+
 /* splice's checks in the kernel's order: the flags, that the descriptors
  * exist, no offset on a pipe's side (ESPIPE), the offsets read (EFAULT),
  * what each description allows (a directory has no splice read: EINVAL),
@@ -2084,7 +2087,7 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 	bool in_pipe, out_pipe;
 	int r, room;
 
-	if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+	if (flags & ~SPLICE_FLAGS)
 		return -EINVAL;
 	r = copy_fds_exist(in, out);
 	if (r)
@@ -2114,6 +2117,26 @@ static int splice_check(int in, const off64_t *inoff, off64_t *ipos, int out,
 	room = SYS(fcntl)(out, F_GETPIPE_SZ); /* a read takes no more than the pipe holds */
 	return copy_span_check(in, inoff ? ipos : NULL,
 				room > 0 && (size_t)room < len ? (size_t)room : len);
+}
+
+/* tee moves between two pipes only: a UMFS side is refused as a file is,
+ * after the modes (EBADF), which are its description's, not its token's. */
+SHIM_API ssize_t tee(int in, int out, size_t len, unsigned int flags)
+{
+	int r;
+
+	if (!fd_pass_ok(in) || !fd_pass_ok(out))
+		return -1;
+	if (likely(uinfo_peek(in) == NULL && uinfo_peek(out) == NULL))
+		return SYS(tee)(in, out, len, flags);
+	if (flags & ~SPLICE_FLAGS)
+		return shim_ret(-EINVAL);
+	if (!len)
+		return 0;
+	r = copy_fds_exist(in, out);
+	if (!r)
+		r = copy_side(in, true).bad || copy_side(out, false).bad ? -EBADF : -EINVAL;
+	return shim_ret(r);
 }
 
 SHIM_API ssize_t splice(int in, off64_t *inoff, int out, off64_t *outoff, size_t len,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * calls_proc.c - processes: _Fork and clone (the fork handlers run
- * around them), the exec family, posix_spawn, daemon, umask, and the odd
- * calls that cannot reach UMFS (chroot, inotify). vfork is vfork.c's.
+ * around them), the exec family, posix_spawn, daemon, umask, and what
+ * only the kernel does (chroot, inotify and fanotify marks). vfork is
+ * vfork.c's.
  *
  * exec: the cwd inside UMFS travels in UMFS_CWD (the kernel's cwd is
  * elsewhere); shared mappings are written back; the open-inode registry
@@ -12,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -488,6 +490,61 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	return -1;
 }
 
+/* The kernel names a script to its interpreter as /dev/fd/N/PATH: with N
+ * close-on-exec the interpreter could not open that, and the exec says
+ * ENOENT. */
+static bool exec_script_unreachable(int dirfd, const char *path)
+{
+	int saved = errno, fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char head[2];
+	bool script;
+
+	if (fd < 0) {
+		errno = saved;
+		return false; /* the exec says why */
+	}
+	script = read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+	close(fd);
+	errno = saved;
+	return script;
+}
+
+/* Relative to a directory descriptor, the program is named as the kernel
+ * names it then, /dev/fd/N/PATH: the library's lookup of that reaches a
+ * UMFS directory, the kernel's a kernel one. */
+SHIM_API int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		      int flags)
+{
+	char full[PATH_MAX];
+	struct stat st;
+	int fdflags = 0;
+
+	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (dirfd != AT_FDCWD && (fdflags = fcntl(dirfd, F_GETFD)) < 0)
+		return -1; /* EBADF, a parked number too */
+	if ((flags & AT_EMPTY_PATH) && path && path[0] == '\0')
+		return fexecve(dirfd, argv, envp);
+	if ((flags & AT_SYMLINK_NOFOLLOW) && fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	if (dirfd == AT_FDCWD || !path || path[0] == '/')
+		return execve(path, argv, envp);
+	if ((fdflags & FD_CLOEXEC) && exec_script_unreachable(dirfd, path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (snprintf(full, sizeof(full), "/dev/fd/%d/%s", dirfd, path) >= (int)sizeof(full)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return execve(full, argv, envp);
+}
+
 /* ------------------------------------------------------------------ */
 /* PATH search                                                          */
 /* ------------------------------------------------------------------ */
@@ -917,18 +974,117 @@ SHIM_API mode_t umask(mode_t mask)
 	return old;
 }
 
+/* ------------------------------------------------------------------ */
+/* What only the kernel does: watches (inotify, fanotify), chroot        */
+/* ------------------------------------------------------------------ */
+
+/* A UMFS name is looked up as the kernel would look it up, then refused:
+ * UMFS changes do not pass through the kernel, and the kernel cannot make
+ * a UMFS directory its root. */
+enum kernel_only_call { KO_INOTIFY, KO_FANOTIFY, KO_CHROOT };
+
+struct kernel_only_arg {
+	enum kernel_only_call call;
+	int fd;          /* the inotify or fanotify instance */
+	unsigned flags;  /* fanotify_mark's */
+	uint64_t mask;
+	bool nofollow, onlydir;
+};
+
+static long kernel_only_umfs(struct umfs_fs *fs, const char *path, void *arg)
+{
+	struct kernel_only_arg *a = arg;
+	struct stat st;
+	int err = umfs_stat(fs, path, &st, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+
+	if (err)
+		return err;
+	return a->onlydir && !S_ISDIR(st.st_mode) ? -ENOTDIR : -EOPNOTSUPP;
+}
+
+/* Only fanotify_mark takes a directory: the others get the path as given
+ * (relative to the kernel's cwd) or the absolute host path a UMFS one led
+ * to. */
+static long kernel_only_kernel(int dirfd, const char *path, void *arg)
+{
+	struct kernel_only_arg *a = arg;
+	long r;
+
+	switch (a->call) {
+	case KO_INOTIFY:
+		r = SYS(inotify_add_watch)(a->fd, path, (uint32_t)a->mask);
+		break;
+	case KO_FANOTIFY:
+		r = SYS(fanotify_mark)(a->fd, a->flags, a->mask, dirfd, path);
+		break;
+	default:
+		r = SYS(chroot)(path);
+		break;
+	}
+	return r < 0 ? -errno : r;
+}
+
+/* /proc/self/fd/N of a UMFS descriptor: followed, it is a UMFS file; not
+ * followed, the kernel's own link. */
+static long kernel_only_byfd(int fd, void *arg)
+{
+	(void)fd;
+	return ((struct kernel_only_arg *)arg)->nofollow ? PATH_RUN_KERNEL : -EOPNOTSUPP;
+}
+
+static const struct path_ops kernel_only_ops = { kernel_only_umfs, kernel_only_kernel,
+						 kernel_only_byfd, false, true };
+
+static int kernel_only_run(int dirfd, const char *path, struct kernel_only_arg *a)
+{
+	SHIM_SERVE();
+	return (int)shim_ret(path_run(dirfd, path, &kernel_only_ops, a));
+}
+
 SHIM_API int chroot(const char *path)
 {
+	struct kernel_only_arg a = { .call = KO_CHROOT, .onlydir = true };
+
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(chroot)(path);
-	errno = EOPNOTSUPP; /* the kernel cannot make a UMFS directory its root */
-	return -1;
+	return kernel_only_run(AT_FDCWD, path, &a);
 }
 
 SHIM_API int inotify_add_watch(int fd, const char *path, uint32_t mask)
 {
+	struct kernel_only_arg a = { .call = KO_INOTIFY, .fd = fd, .mask = mask,
+				     .nofollow = mask & IN_DONT_FOLLOW, .onlydir = mask & IN_ONLYDIR };
+
+	if (!fd_pass_ok(fd))
+		return -1;
 	if (likely(!path_maybe_umfs(AT_FDCWD, path)))
 		return SYS(inotify_add_watch)(fd, path, mask);
-	errno = ENOTSUP; /* UMFS changes do not pass through the kernel */
-	return -1;
+	return kernel_only_run(AT_FDCWD, path, &a);
+}
+
+/* Without a path the mark is on dirfd's file itself. A flush names no
+ * file. */
+SHIM_API int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd, const char *path)
+{
+	struct kernel_only_arg a = { .call = KO_FANOTIFY, .fd = fd, .flags = flags, .mask = mask,
+				     .nofollow = flags & FAN_MARK_DONT_FOLLOW,
+				     .onlydir = flags & FAN_MARK_ONLYDIR };
+	bool umfs_file;
+
+	if (!fd_pass_ok(fd))
+		return -1;
+	if (flags & FAN_MARK_FLUSH)
+		return SYS(fanotify_mark)(fd, flags, mask, dirfd, path);
+	if (path == NULL) {
+		if (!fd_pass_ok(dirfd))
+			return -1;
+		umfs_file = dirfd == AT_FDCWD ? atomic_load(&cwd_in_umfs) : uinfo_peek(dirfd) != NULL;
+		if (likely(!umfs_file))
+			return SYS(fanotify_mark)(fd, flags, mask, dirfd, path);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (likely(!path_maybe_umfs(dirfd, path)))
+		return SYS(fanotify_mark)(fd, flags, mask, dirfd, path);
+	return kernel_only_run(dirfd, path, &a);
 }

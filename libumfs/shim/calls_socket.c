@@ -278,7 +278,7 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	ssize_t sent;
 
 	if (likely(r == 0))
-		return unlikely(atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0) &&
+		return unlikely(uinfo_tokens()) &&
 				       fallback_rights_carry_umfs(msg)
 			       ? fallback_sendmsg(fd, msg, flags)
 			       : SYS(sendmsg)(fd, msg, flags);
@@ -287,7 +287,7 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	m = *msg;
 	m.msg_name = &a.host;
 	m.msg_namelen = a.host_len;
-	sent = atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
+	sent = uinfo_tokens() &&
 		       fallback_rights_carry_umfs(&m)
 		       ? fallback_sendmsg(fd, &m, flags)
 		       : SYS(sendmsg)(fd, &m, flags);
@@ -339,7 +339,7 @@ static int mmsg_one(int fd, struct mmsghdr *vec, unsigned int vlen, unsigned int
 {
 	struct msghdr *h = &vec[i].msg_hdr;
 	struct sock_arg a = { .fd = fd };
-	bool rights = atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
+	bool rights = uinfo_tokens() &&
 		      fallback_rights_carry_umfs(h);
 	int dest = sock_dest(fd, h->msg_name, h->msg_namelen, &a), err;
 

@@ -365,16 +365,16 @@ SHIM_API FILE *freopen(const char *path, const char *mode, FILE *fp)
 	return NULL;
 }
 
-SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)
+/* The formatted text written to a UMFS file by the library's write; flag:
+ * _FORTIFY_SOURCE's checks of the format (__vasprintf_chk's), 0 for none. */
+static int vdprintf_umfs(int fd, int flag, const char *fmt, va_list ap)
 {
 	char *s;
 	int n;
 	ssize_t w = 0;
 
-	if (likely(uinfo_peek(fd) == NULL))
-		return SYS(vdprintf)(fd, fmt, ap);
 	SHIM_SERVE();
-	n = vasprintf(&s, fmt, ap);
+	n = flag > 0 ? __vasprintf_chk(&s, flag, fmt, ap) : vasprintf(&s, fmt, ap);
 	if (n < 0)
 		return -1;
 	for (size_t done = 0; done < (size_t)n; done += (size_t)w) {
@@ -385,6 +385,32 @@ SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)
 		}
 	}
 	free(s);
+	return n;
+}
+
+SHIM_API int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	if (likely(uinfo_peek(fd) == NULL))
+		return SYS(vdprintf)(fd, fmt, ap);
+	return vdprintf_umfs(fd, 0, fmt, ap);
+}
+
+/* What a _FORTIFY_SOURCE build's dprintf and vdprintf call. */
+SHIM_API int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	if (likely(uinfo_peek(fd) == NULL))
+		return SYS(__vdprintf_chk)(fd, flag, fmt, ap);
+	return vdprintf_umfs(fd, flag, fmt, ap);
+}
+
+SHIM_API int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = __vdprintf_chk(fd, flag, fmt, ap);
+	va_end(ap);
 	return n;
 }
 

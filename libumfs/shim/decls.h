@@ -34,6 +34,17 @@ int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 		       struct sockaddr *addr, socklen_t *lenp);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+int __ttyname_r_chk(int fd, char *buf, size_t len, size_t buflen);
+int __ptsname_r_chk(int fd, char *buf, size_t len, size_t buflen);
+struct pollfd;
+int __poll_chk(struct pollfd *fds, unsigned long n, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, unsigned long n, const struct timespec *ts,
+		const sigset_t *mask, size_t fdslen);
+int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+char *__getwd_chk(char *buf, size_t buflen);
 void __chk_fail(void) __attribute__((noreturn));
 int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
 int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);

@@ -243,11 +243,14 @@ static size_t rights_count(const struct cmsghdr *c)
 bool fallback_rights_carry_umfs(const struct msghdr *msg)
 {
 	struct cmsghdr *c;
+	bool umfs = false;
 
 	if (!msg || user_readable(msg, sizeof(*msg)) || /* the kernel's EFAULT */
 	    !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr) ||
-	    user_readable(msg->msg_control, msg->msg_controllen) || !fallback_mounted())
+	    user_readable(msg->msg_control, msg->msg_controllen))
 		return false;
+	/* every number looked at, with or without the fallback: a parked one
+	 * is settled, and the kernel refuses it as closed (not the token) */
 	for (c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
 		size_t n = rights_count(c);
 		const int *fds = (const int *)CMSG_DATA(c);
@@ -255,11 +258,10 @@ bool fallback_rights_carry_umfs(const struct msghdr *msg)
 		for (size_t i = 0; i < n; i++) {
 			struct ofd *o = uinfo_peek(fds[i]);
 
-			if (o != NULL && o != UINFO_INTERNAL)
-				return true;
+			umfs |= o != NULL && o != UINFO_INTERNAL;
 		}
 	}
-	return false;
+	return umfs && fallback_mounted();
 }
 
 int fallback_rights_take(struct msghdr *msg, struct fallback_rights *fr)

@@ -114,6 +114,9 @@ struct io_event;
 struct io_uring;       /* liburing's */
 struct io_uring_cqe;
 struct __kernel_timespec;
+struct termios;
+struct winsize;
+struct itimerspec;
 
 struct shim_sys {
 	int (*open)(const char *, int, ...);
@@ -354,6 +357,58 @@ struct shim_sys {
 	int (*io_uring_register_files_update_tag)(struct io_uring *, unsigned, const int *,
 						  const unsigned long long *, unsigned);
 	int (*io_uring_unregister_files)(struct io_uring *);
+
+	/* calls_fdpass.c */
+	int (*tcgetattr)(int, struct termios *);
+	int (*tcsetattr)(int, int, const struct termios *);
+	pid_t (*tcgetpgrp)(int);
+	int (*tcsetpgrp)(int, pid_t);
+	pid_t (*tcgetsid)(int);
+	int (*tcflush)(int, int);
+	int (*tcdrain)(int);
+	int (*tcflow)(int, int);
+	int (*tcsendbreak)(int, int);
+	char *(*ttyname)(int);
+	int (*ttyname_r)(int, char *, size_t);
+	int (*__ttyname_r_chk)(int, char *, size_t, size_t);
+	char *(*ptsname)(int);
+	int (*ptsname_r)(int, char *, size_t);
+	int (*__ptsname_r_chk)(int, char *, size_t, size_t);
+	int (*grantpt)(int);
+	int (*unlockpt)(int);
+	int (*openpty)(int *, int *, char *, const struct termios *, const struct winsize *);
+	int (*posix_openpt)(int);
+	int (*getpt)(void);
+	pid_t (*setsid)(void);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*__recv_chk)(int, void *, size_t, size_t, int);
+	int (*shutdown)(int, int);
+	int (*listen)(int, int);
+	int (*sockatmark)(int);
+	ssize_t (*tee)(int, int, size_t, unsigned int);
+	ssize_t (*vmsplice)(int, const struct iovec *, size_t, unsigned int);
+	int (*setns)(int, int);
+	int (*timerfd_settime)(int, int, const struct itimerspec *, struct itimerspec *);
+	int (*timerfd_gettime)(int, struct itimerspec *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			    const sigset_t *);
+	int (*inotify_rm_watch)(int, int);
+	int (*eventfd_read)(int, uint64_t *);
+	int (*eventfd_write)(int, uint64_t);
+	ssize_t (*getdirentries)(int, char *, size_t, off_t *);
+	int (*mq_close)(int);
+	int (*__poll_chk)(struct pollfd *, nfds_t, int, size_t);
+	int (*__ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *,
+			   size_t);
+	int (*fanotify_mark)(int, unsigned int, uint64_t, int, const char *);
+	int (*isfdtype)(int, int);
+	int (*aio_cancel)(int, struct aiocb *);
+	int (*__vdprintf_chk)(int, int, const char *, va_list);
 };
 
 extern struct shim_sys sys;
@@ -938,7 +993,8 @@ void fallback_fork_prepare(void);
 void fallback_fork_parent(void);
 void fallback_fork_child(void);
 /* Whether msg's SCM_RIGHTS carry UMFS descriptors to give as the mount's
- * files; fallback_sendmsg sends it so. */
+ * files (under the fallback); fallback_sendmsg sends it so. Each number is
+ * looked at: a parked one is settled. */
 bool fallback_rights_carry_umfs(const struct msghdr *msg);
 ssize_t fallback_sendmsg(int fd, const struct msghdr *msg, int flags);
 /* For one message of several (sendmmsg): msg made to point to a copy of
@@ -1209,6 +1265,24 @@ static inline bool uinfo_is_internal(int fd)
 {
 	return uinfo_peek(fd) == UINFO_INTERNAL;
 }
+/* Whether a number the program names may go to the kernel: a parked one
+ * is closed for real first (uinfo_peek), so that the kernel answers as
+ * for any closed number; the library's own are not the program's (EBADF). */
+static inline bool fd_pass_ok(int fd)
+{
+	if (likely(uinfo_peek(fd) != UINFO_INTERNAL))
+		return true;
+	errno = EBADF;
+	return false;
+}
+/* Whether some number of the program's is a token: a UMFS descriptor, or
+ * a parked number. A call that hands the kernel numbers unseen when
+ * neither is must look at each otherwise (uinfo_peek settles a parked one). */
+static inline bool uinfo_tokens(void)
+{
+	return atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 ||
+	       atomic_load_explicit(&ofd_parked_fd, memory_order_relaxed) >= 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* path.c                                                               */
@@ -1246,8 +1320,7 @@ static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 		    (path[cfg.prefix_len] == '/' || path[cfg.prefix_len] == '\0'))
 			return true;
 		/* /dev/fd/N, /proc/self/fd/N and /dev/std* naming UMFS descriptors */
-		return atomic_load_explicit(&uinfo_count, memory_order_relaxed) > 0 &&
-		       (path[1] == 'd' || path[1] == 'p');
+		return uinfo_tokens() && (path[1] == 'd' || path[1] == 'p');
 	}
 	/* "umfs/..." relative to the prefix's parent directory (checked later) */
 	if (unlikely(__builtin_memcmp(path, cfg.base, cfg.base_len) == 0 &&
