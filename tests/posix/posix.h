@@ -189,5 +189,7 @@ void t_ident(void);
 int ident_exec(const char *dir, const char *tag); /* posix_test --ident-exec DIR TAG */
 void t_nodes(void);
 int nodes_exec(const char *dir, const char *tag); /* posix_test --nodes-exec DIR TAG */
+void t_fdcalls(void);
+void t_fortify(void);
 
 #endif

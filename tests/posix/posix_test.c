@@ -4826,6 +4826,8 @@ static const struct family {
 	{ .name = "ident", .fn = t_ident },
 	{ .name = "fdsem", .fn = t_fdsem },
 	{ .name = "nodes", .fn = t_nodes },
+	{ .name = "fdcalls", .fn = t_fdcalls },
+	{ .name = "fortify", .fn = t_fortify },
 };
 
 static void run_family(const struct family *f)

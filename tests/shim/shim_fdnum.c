@@ -19,30 +19,45 @@
  * The library may keep the number of a closed UMFS descriptor open for the
  * next open (docs/shim.md, "Parked numbers"); these steps close a UMFS
  * descriptor and then make descriptors every way a program can, use the
- * closed number, fork, exec and lower RLIMIT_NOFILE.
+ * closed number (also through C library functions that make their system
+ * calls themselves: termios, sockets, poll, mq_close...), fork, exec and
+ * lower RLIMIT_NOFILE.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <utmp.h>
+
+/* The _FORTIFY_SOURCE entries, called as a fortified poll() would. */
+extern int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+extern int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+		       const sigset_t *ss, size_t fdslen);
 
 static const char *dir;
 static char self[4096];
@@ -53,6 +68,21 @@ static void say(const char *what, long r)
 		printf("%s: %s\n", what, strerrorname_np(errno));
 	else
 		printf("%s: %ld\n", what, r);
+}
+
+/* A call that returns an error number (0 for success). */
+static void say_errnum(const char *what, int e)
+{
+	printf("%s: %s\n", what, e ? strerrorname_np(e) : "0");
+}
+
+/* A call that returns a pointer, NULL with errno. */
+static void say_ptr(const char *what, const void *p)
+{
+	if (p)
+		printf("%s: a pointer\n", what);
+	else
+		printf("%s: %s\n", what, strerrorname_np(errno));
 }
 
 #define PATH_IN_MAX 4200
@@ -192,8 +222,232 @@ static void refused_claims(void)
 	unlink(in_dir("exists", (char[PATH_IN_MAX]){ 0 }));
 }
 
+/* fcntl(F_GETFD) straight to the kernel, past the library. */
+static long kernel_getfd(int fd)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_fcntl), "D"((long)fd), "S"((long)F_GETFD)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* The terminal and pty calls, which glibc makes with its own ioctl. */
+static void stale_tty(void)
+{
+	struct termios tio;
+	char buf[64];
+
+	memset(&tio, 0, sizeof(tio));
+	say("isatty of the closed number (1: a tty)", isatty(closed_one()) ? 1 : -1);
+	say("tcgetattr of the closed number", tcgetattr(closed_one(), &tio));
+	say("tcsetattr of the closed number", tcsetattr(closed_one(), TCSANOW, &tio));
+	say("tcgetpgrp of the closed number", tcgetpgrp(closed_one()));
+	say("tcsetpgrp of the closed number", tcsetpgrp(closed_one(), getpgrp()));
+	say("tcgetsid of the closed number", tcgetsid(closed_one()));
+	say("tcflush of the closed number", tcflush(closed_one(), TCIFLUSH));
+	say("tcdrain of the closed number", tcdrain(closed_one()));
+	say("tcflow of the closed number", tcflow(closed_one(), TCOON));
+	say("tcsendbreak of the closed number", tcsendbreak(closed_one(), 0));
+	say_ptr("ttyname of the closed number", ttyname(closed_one()));
+	say_errnum("ttyname_r of the closed number", ttyname_r(closed_one(), buf, sizeof(buf)));
+	say_ptr("ptsname of the closed number", ptsname(closed_one()));
+	say_errnum("ptsname_r of the closed number", ptsname_r(closed_one(), buf, sizeof(buf)));
+	say("grantpt of the closed number", grantpt(closed_one()));
+	say("unlockpt of the closed number", unlockpt(closed_one()));
+}
+
+static void stale_sockets(void)
+{
+	socklen_t len = sizeof(int);
+	int v = 1;
+	char b[4];
+
+	say("getsockopt of the closed number",
+	    getsockopt(closed_one(), SOL_SOCKET, SO_TYPE, &v, &len));
+	say("setsockopt of the closed number",
+	    setsockopt(closed_one(), SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)));
+	say("send on the closed number", send(closed_one(), "x", 1, MSG_DONTWAIT));
+	say("recv on the closed number", recv(closed_one(), b, sizeof(b), MSG_DONTWAIT));
+	say("shutdown of the closed number", shutdown(closed_one(), SHUT_RDWR));
+	say("listen on the closed number", listen(closed_one(), 1));
+	say("sockatmark of the closed number", sockatmark(closed_one()));
+}
+
+/* The pipe is made first: a descriptor made after the close would take
+ * the closed number. */
+static void stale_pipes_and_timers(void)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct itimerspec its;
+	int p[2];
+
+	memset(&its, 0, sizeof(its));
+	if (pipe(p)) {
+		say("pipe", -1);
+		return;
+	}
+	say("tee from the closed number", tee(closed_one(), p[1], 1, SPLICE_F_NONBLOCK));
+	say("tee to the closed number", tee(p[0], closed_one(), 1, SPLICE_F_NONBLOCK));
+	say("vmsplice to the closed number", vmsplice(closed_one(), &iov, 1, SPLICE_F_NONBLOCK));
+	close(p[0]);
+	close(p[1]);
+	say("setns to the closed number", setns(closed_one(), 0));
+	say("timerfd_settime of the closed number", timerfd_settime(closed_one(), 0, &its, NULL));
+	say("timerfd_gettime of the closed number", timerfd_gettime(closed_one(), &its));
+}
+
+static void stale_events_and_dirents(void)
+{
+	eventfd_t v = 0;
+	char buf[256];
+	off_t base;
+
+	say("eventfd_read of the closed number", eventfd_read(closed_one(), &v));
+	say("eventfd_write of the closed number", eventfd_write(closed_one(), 1));
+	say("getdirentries of the closed number",
+	    getdirentries(closed_one(), buf, sizeof(buf), &base));
+}
+
+/* The closed number given as an inotify, fanotify or epoll descriptor. */
+static void stale_notify(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int p[2];
+
+	say("inotify_rm_watch of the closed number", inotify_rm_watch(closed_one(), 1));
+	say("inotify_add_watch on the closed number",
+	    inotify_add_watch(closed_one(), "/tmp", IN_MODIFY));
+	say("fanotify_mark on the closed number",
+	    fanotify_mark(closed_one(), FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, "/tmp"));
+	say("epoll_wait on the closed number", epoll_wait(closed_one(), &ev, 1, 0));
+	say("epoll_pwait on the closed number", epoll_pwait(closed_one(), &ev, 1, 0, NULL));
+	if (pipe(p)) {
+		say("pipe", -1);
+		return;
+	}
+	say("epoll_ctl on the closed number", epoll_ctl(closed_one(), EPOLL_CTL_ADD, p[0], &ev));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* poll answers a closed number with POLLNVAL in revents, not an error. */
+static void say_poll(const char *what, int r, short revents)
+{
+	if (r < 0)
+		say(what, r);
+	else
+		printf("%s: %d, revents %#x\n", what, r, (unsigned int)revents);
+}
+
+static void stale_poll(void)
+{
+	const struct timespec zero = { 0, 0 };
+	struct pollfd p = { .events = POLLIN };
+	int r;
+
+	p.fd = closed_one();
+	r = poll(&p, 1, 0);
+	say_poll("poll of the closed number", r, p.revents);
+	p.fd = closed_one();
+	p.revents = 0;
+	r = ppoll(&p, 1, &zero, NULL);
+	say_poll("ppoll of the closed number", r, p.revents);
+	p.fd = closed_one();
+	p.revents = 0;
+	r = __poll_chk(&p, 1, 0, sizeof(p));
+	say_poll("__poll_chk of the closed number", r, p.revents);
+	p.fd = closed_one();
+	p.revents = 0;
+	r = __ppoll_chk(&p, 1, &zero, NULL, sizeof(p));
+	say_poll("__ppoll_chk of the closed number", r, p.revents);
+}
+
+/* No other UMFS file is open here: select must still see the number closed. */
+static void stale_select(void)
+{
+	const struct timespec zero_ts = { 0, 0 };
+	struct timeval zero = { 0, 0 };
+	fd_set rs;
+	int fd;
+
+	FD_ZERO(&rs);
+	fd = closed_one();
+	FD_SET(fd, &rs);
+	say("select of the closed number", select(fd + 1, &rs, NULL, NULL, &zero));
+	FD_ZERO(&rs);
+	fd = closed_one();
+	FD_SET(fd, &rs);
+	say("pselect of the closed number", pselect(fd + 1, &rs, NULL, NULL, &zero_ts, NULL));
+}
+
+/* Passing the closed number on: SCM_RIGHTS (over a pair made before the
+ * close) and a reopen through /dev/fd. */
+static void stale_passing(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = "r", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	char devfd[32];
+	int sp[2], fd;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp)) {
+		say("socketpair", -1);
+		return;
+	}
+	fd = closed_one();
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	say("sendmsg of the closed number (SCM_RIGHTS)", sendmsg(sp[0], &mh, MSG_DONTWAIT));
+	close(sp[0]);
+	close(sp[1]);
+	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", closed_one());
+	say("open /dev/fd/N of the closed number", fd = open(devfd, O_RDONLY));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* login_tty makes the caller a session leader: in a child, which parks a
+ * number of its own (a fork closes the parent's). */
+static void stale_login_tty(void)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		say("login_tty of the closed number, in a child", login_tty(closed_one()));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+}
+
+/* mq_close is glibc's own close system call: EBADF on the closed number,
+ * and the next open's number must be open in the kernel. Last: it would
+ * close a parked number behind the library's back. */
+static void stale_mq_close(void)
+{
+	int fd;
+
+	say("mq_close of the closed number", mq_close(closed_one()));
+	say("then an open", fd = open_in("a", O_RDWR));
+	say("its number is open in the kernel", kernel_getfd(fd) >= 0);
+	close(fd);
+}
+
 /* The closed number answers as closed to every call, each made right
- * after a close. */
+ * after a close, also through C library functions that make their
+ * system calls themselves. */
 static void stale_uses(void)
 {
 	struct stat st;
@@ -236,6 +490,16 @@ static void stale_uses(void)
 	closed_one();
 	say("memfd_create after a close", r = memfd_create("fdnum", 0));
 	close(r);
+	stale_tty();
+	stale_sockets();
+	stale_pipes_and_timers();
+	stale_events_and_dirents();
+	stale_notify();
+	stale_poll();
+	stale_select();
+	stale_passing();
+	stale_login_tty();
+	stale_mq_close();
 }
 
 /* A kernel and a UMFS descriptor, the kernel's opened first or second and
@@ -424,18 +688,6 @@ static void nofile_limit(void)
 	say("socket at the limit", k = socket(AF_UNIX, SOCK_DGRAM, 0));
 	close(k);
 	setrlimit(RLIMIT_NOFILE, &old);
-}
-
-/* fcntl(F_GETFD) straight to the kernel, past the library. */
-static long kernel_getfd(int fd)
-{
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"((long)SYS_fcntl), "D"((long)fd), "S"((long)F_GETFD)
-			 : "rcx", "r11", "memory");
-	return r;
 }
 
 /* Under UMFS: the number of a closed file stays open in the kernel
