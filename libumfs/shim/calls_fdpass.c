@@ -179,7 +179,7 @@ SHIM_API pid_t forkpty(int *master, char *name, const struct termios *t, const s
 }
 
 /* ------------------------------------------------------------------ */
-/* Sockets: the calls that name no address (those that do: sock.c)     */
+/* Sockets: the calls naming no address (those that do: calls_socket.c) */
 /* ------------------------------------------------------------------ */
 
 SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
@@ -223,7 +223,7 @@ SHIM_API int sockatmark(int fd)
 }
 
 /* ------------------------------------------------------------------ */
-/* vmsplice, namespaces, timers, epoll and inotify instances           */
+/* vmsplice, namespaces, timers, epoll and inotify instances            */
 /* ------------------------------------------------------------------ */
 
 SHIM_API ssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned int flags)
@@ -269,7 +269,7 @@ SHIM_API int inotify_rm_watch(int fd, int wd)
 }
 
 /* ------------------------------------------------------------------ */
-/* Served: the calls that read, write, list or close the file          */
+/* Served: the calls that read, write, list or close the file           */
 /* ------------------------------------------------------------------ */
 
 /* Eight bytes of a UMFS file, as the C library reads an event counter. */

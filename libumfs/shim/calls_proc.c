@@ -405,6 +405,29 @@ static const char *exec_held(void)
 	return shim_state_ours() ? held_hand() : NULL;
 }
 
+/* Where an exec of path goes: its kind (UP_*, or -errno) once followed
+ * out of the pool as often as a UMFS symlink leads there (up.kpath then
+ * names the host's file). */
+static int exec_follow(const char *path, struct upath *up)
+{
+	int kind = path_resolve(AT_FDCWD, path, up), e;
+
+	for (int hops = 0; kind == UP_UMFS && hops < 40; hops++) {
+		struct umfs_fs *fs = shim_fs(&e);
+		struct stat st;
+
+		if (!fs)
+			return e;
+		pool_lock();
+		e = umfs_stat(fs, up->buf, &st, 0);
+		pool_unlock_ro();
+		if (e != -UMFS_EXTERNAL)
+			break;
+		kind = path_external(up);
+	}
+	return kind;
+}
+
 /* An exec of a path that may be in UMFS: followed to where it really is
  * (maybe out of the pool), then run from a copy or passed on; errno or 0.
  * Not in do_execve, whose frame every child on its way to exec pays for:
@@ -414,23 +437,8 @@ static __attribute__((noinline)) int exec_resolved(const char *path, char *const
 						   const char *held)
 {
 	struct upath up;
-	int kind = path_resolve(AT_FDCWD, path, &up), mfd, e;
+	int kind = exec_follow(path, &up), mfd;
 
-	for (int hops = 0; kind == UP_UMFS && hops < 40; hops++) {
-		struct umfs_fs *fs = shim_fs(&e);
-		struct stat st;
-
-		if (!fs) {
-			kind = e;
-			break;
-		}
-		pool_lock();
-		e = umfs_stat(fs, up.buf, &st, 0);
-		pool_unlock_ro();
-		if (e != -UMFS_EXTERNAL)
-			break;
-		kind = path_external(&up);
-	}
 	if (kind < 0)
 		return -kind;
 	if (kind == UP_UMFS || kind == UP_FD) {
@@ -798,8 +806,9 @@ SHIM_API int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
 }
 
 /* The image posix_spawnp will execute for file: the first executable
- * regular file of the PATH search, into full; file itself when none is
- * (the spawn fails, or the kernel is left to tell). */
+ * regular file of the PATH search, into full, a UMFS one too (the
+ * library's stat and access look); file itself when none is (the spawn
+ * fails, or the kernel is left to tell). */
 static const char *spawn_image(const char *file, char *full, size_t size)
 {
 	const char *path = search_path();
@@ -807,8 +816,7 @@ static const char *spawn_image(const char *file, char *full, size_t size)
 	int saved = errno;
 
 	while (path_next(&path, file, full, size))
-		if (SYS(stat)(full, &st) == 0 && S_ISREG(st.st_mode) &&
-		    SYS(access)(full, X_OK) == 0) {
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
 			errno = saved;
 			return full;
 		}
@@ -823,6 +831,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	const char *named = path;
 	struct inherit_pass pass;
 	struct fallback_swap sw;
+	struct upath up;
 	char *const *env;
 	char **alloc, proc[64], full[PATH_MAX];
 	int r, mfd = -1;
@@ -830,10 +839,16 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	shim_vfork_own_memory(); /* what it allocates would stay in the parent */
 	inherit_pass_prepare(&pass, true);
 	mmap_writeback_all();
+	/* the C library's search looks in the kernel's directories alone: one
+	 * that leads into UMFS is the library's to search */
+	if (search && !strchr(path, '/') && spawn_image(path, full, sizeof(full)) == full &&
+	    path_maybe_umfs(AT_FDCWD, full)) {
+		path = full;
+		search = false;
+	}
 	if (!search || strchr(path, '/')) {
-		struct upath up;
-		int kind = path_maybe_umfs(AT_FDCWD, path) ? path_resolve(AT_FDCWD, path, &up)
-							   : UP_KERNEL;
+		bool maybe = path_maybe_umfs(AT_FDCWD, path);
+		int kind = maybe ? exec_follow(path, &up) : UP_KERNEL;
 
 		if (kind == UP_UMFS || kind == UP_FD) {
 			/* the child execs a copy, through /proc/self/fd */
@@ -848,6 +863,8 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 		} else if (kind < 0) {
 			inherit_pass_close(&pass);
 			return -kind;
+		} else if (maybe) {
+			path = up.kpath; /* the host path a UMFS one led to */
 		}
 	}
 	/* the child's exec does not pass through execve above: what it passes
@@ -975,7 +992,7 @@ SHIM_API mode_t umask(mode_t mask)
 }
 
 /* ------------------------------------------------------------------ */
-/* What only the kernel does: watches (inotify, fanotify), chroot        */
+/* What only the kernel does: watches (inotify, fanotify), chroot       */
 /* ------------------------------------------------------------------ */
 
 /* A UMFS name is looked up as the kernel would look it up, then refused:

@@ -12,7 +12,8 @@
  * aio_cancel. Each runs on a regular file and on a directory of DIR and
  * must answer as the kernel does for that file. A child of forkpty, and
  * one of openpty and login_tty, whose 1 was a file of DIR, must write to
- * the terminal; execveat runs a script of DIR every way it names one.
+ * the terminal; execveat runs a script of DIR every way it names one,
+ * and posix_spawnp finds programs in a directory of DIR on PATH.
  *
  * Then the calls that hand a path to the kernel's notification and root:
  * inotify_add_watch, fanotify_mark and chroot (in a child each) on DIR's
@@ -24,6 +25,8 @@
 #include <aio.h>
 #include <mqueue.h>
 #include <pty.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -633,6 +636,53 @@ static void execveat_calls(void)
 	close(dir);
 }
 
+/* posix_spawnp's PATH search, which the C library makes in the child
+ * with its own execs: a directory of DIR first on PATH, holding a script,
+ * a symlink out of DIR to a host program, and a file that is not
+ * executable (passed over for the host's program of that name). */
+static void spawn_in(const char *name, const char *path, bool search)
+{
+	char *argv[] = { "x", NULL }, *envp[] = { NULL };
+	pid_t pid;
+	int r, st;
+
+	fflush(stdout);
+	r = search ? posix_spawnp(&pid, path, NULL, NULL, argv, envp)
+		   : posix_spawn(&pid, path, NULL, NULL, argv, envp);
+	if (r) {
+		emit(name, "= %s", ename(r));
+		return;
+	}
+	waitpid(pid, &st, 0);
+	emit(name, "the child %s", how_ended(st));
+}
+
+static void spawn_calls(void)
+{
+	const char *old = getenv("PATH");
+	char *saved = old ? strdup(old) : NULL, path[PATH_MAX + 32];
+
+	mk("fdcalls/bin");
+	putn("fdcalls/bin/five", "#!/bin/sh\nexit 5\n", 18);
+	chmod(P("fdcalls/bin/five"), 0755);
+	sl("/bin/true", "fdcalls/bin/true-link");
+	put("fdcalls/bin/false", "not a program\n");
+	snprintf(path, sizeof(path), "%s:/usr/bin:/bin", P("fdcalls/bin"));
+	setenv("PATH", path, 1);
+	spawn_in("fdcalls/spawnp-script", "five", true);
+	spawn_in("fdcalls/spawnp-link-out", "true-link", true);
+	spawn_in("fdcalls/spawnp-not-executable-first", "false", true);
+	spawn_in("fdcalls/spawnp-host", "true", true);
+	spawn_in("fdcalls/spawnp-missing", "no-such-program", true);
+	spawn_in("fdcalls/spawn-link-out", P("fdcalls/bin/true-link"), false);
+	spawn_in("fdcalls/spawnp-with-slash", P("fdcalls/bin/five"), true);
+	if (saved)
+		setenv("PATH", saved, 1);
+	else
+		unsetenv("PATH");
+	free(saved);
+}
+
 void t_fdcalls(void)
 {
 	int fd, held;
@@ -660,4 +710,5 @@ void t_fdcalls(void)
 	close(held);
 	pty_logins();
 	execveat_calls();
+	spawn_calls();
 }
