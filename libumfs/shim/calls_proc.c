@@ -824,6 +824,18 @@ static const char *spawn_image(const char *file, char *full, size_t size)
 	return file;
 }
 
+/* Whether a PATH search for file may look into UMFS: one string test a
+ * directory, no lookup. */
+static bool spawn_search_reaches_umfs(const char *file, char *full, size_t size)
+{
+	const char *path = search_path();
+
+	while (path_next(&path, file, full, size))
+		if (path_maybe_umfs(AT_FDCWD, full))
+			return true;
+	return false;
+}
+
 static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
 			bool search)
@@ -841,8 +853,8 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	mmap_writeback_all();
 	/* the C library's search looks in the kernel's directories alone: one
 	 * that leads into UMFS is the library's to search */
-	if (search && !strchr(path, '/') && spawn_image(path, full, sizeof(full)) == full &&
-	    path_maybe_umfs(AT_FDCWD, full)) {
+	if (search && !strchr(path, '/') && spawn_search_reaches_umfs(path, full, sizeof(full)) &&
+	    spawn_image(path, full, sizeof(full)) == full && path_maybe_umfs(AT_FDCWD, full)) {
 		path = full;
 		search = false;
 	}
