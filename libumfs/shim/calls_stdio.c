@@ -14,6 +14,7 @@
  * had and any bytes it held; when the descriptor stops being a UMFS file,
  * they point back at glibc's own streams.
  */
+#include <mntent.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,4 +531,33 @@ SHIM_API int fclose(FILE *fp)
 SHIM_API int pclose(FILE *fp)
 {
 	return stream_close(SYS(pclose), fp);
+}
+
+/* setmntent and endmntent open and close their stream inside the C
+ * library, unseen: a table of mounts is the library's (with the prefix's
+ * line), a UMFS file a cookie stream. As glibc's, the mode gets "ce" (no
+ * cancellation in the stream's calls, close-on-exec) and the caller does
+ * the stream's locking. */
+SHIM_API FILE *setmntent(const char *file, const char *mode)
+{
+	char m[32];
+	FILE *fp;
+
+	if (likely(!path_maybe_umfs(AT_FDCWD, file) && !mounts_is_table(file))) {
+		fd_unpark_all();
+		return SYS(setmntent)(file, mode);
+	}
+	if (mode && snprintf(m, sizeof(m), "%sce", mode) < (int)sizeof(m))
+		mode = m;
+	fp = fopen(file, mode);
+	if (fp)
+		__fsetlocking(fp, FSETLOCKING_BYCALLER);
+	return fp;
+}
+
+SHIM_API int endmntent(FILE *fp)
+{
+	if (fp)
+		stream_close(SYS(fclose), fp);
+	return 1; /* always, as the C library's */
 }

@@ -406,6 +406,7 @@ struct shim_sys {
 	int (*__ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *,
 			   size_t);
 	int (*fanotify_mark)(int, unsigned int, uint64_t, int, const char *);
+	FILE *(*setmntent)(const char *, const char *);
 	int (*isfdtype)(int, int);
 	int (*aio_cancel)(int, struct aiocb *);
 	int (*__vdprintf_chk)(int, int, const char *, va_list);

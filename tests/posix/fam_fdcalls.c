@@ -13,7 +13,9 @@
  * must answer as the kernel does for that file. A child of forkpty, and
  * one of openpty and login_tty, whose 1 was a file of DIR, must write to
  * the terminal; execveat runs a script of DIR every way it names one,
- * and posix_spawnp finds programs in a directory of DIR on PATH.
+ * posix_spawnp finds programs in a directory of DIR on PATH, and
+ * setmntent reads a table stored in DIR and finds DIR's file system in
+ * the kernel's.
  *
  * Then the calls that hand a path to the kernel's notification and root:
  * inotify_add_watch, fanotify_mark and chroot (in a child each) on DIR's
@@ -23,6 +25,7 @@
  * without it only fanotify_init's refusal is printed.
  */
 #include <aio.h>
+#include <mntent.h>
 #include <mqueue.h>
 #include <pty.h>
 #include <spawn.h>
@@ -683,6 +686,38 @@ static void spawn_calls(void)
 	free(saved);
 }
 
+/* setmntent and getmntent, whose fopen is the C library's own: a table
+ * stored in DIR, and the kernel's table, which must name the file system
+ * DIR is on (its mount point a prefix of DIR's real path). */
+static void mntent_calls(void)
+{
+	struct mntent *m;
+	size_t best = 0;
+	FILE *f;
+
+	put("fdcalls/fstab", "src /mnt/x ext4 rw,noatime 0 2\n");
+	f = RP("fdcalls/setmntent-file", setmntent(P("fdcalls/fstab"), "r"));
+	if (f) {
+		m = getmntent(f);
+		emit("fdcalls/getmntent-file", "%s %s %s %s %d %d", m ? m->mnt_fsname : "-",
+		     m ? m->mnt_dir : "-", m ? m->mnt_type : "-", m ? m->mnt_opts : "-",
+		     m ? m->mnt_freq : -1, m ? m->mnt_passno : -1);
+		R("fdcalls/endmntent-file", endmntent(f));
+	}
+	f = RP("fdcalls/setmntent-proc", setmntent("/proc/self/mounts", "r"));
+	if (!f)
+		return;
+	while ((m = getmntent(f)) != NULL) {
+		size_t n = strlen(m->mnt_dir);
+
+		if (n > best && strncmp(toprp, m->mnt_dir, n) == 0 &&
+		    (toprp[n] == '/' || toprp[n] == '\0' || n == 1))
+			best = n;
+	}
+	endmntent(f);
+	emit("fdcalls/getmntent-proc", "a mount other than / holds DIR: %s", best > 1 ? "yes" : "no");
+}
+
 void t_fdcalls(void)
 {
 	int fd, held;
@@ -711,4 +746,5 @@ void t_fdcalls(void)
 	pty_logins();
 	execveat_calls();
 	spawn_calls();
+	mntent_calls();
 }
