@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -1020,6 +1021,20 @@ struct kernel_only_arg {
 	bool nofollow, onlydir;
 };
 
+/* Whether this thread has CAP_SYS_CHROOT, which chroot asks once the
+ * directory is found and searchable. */
+static bool may_chroot(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int saved = errno;
+	bool may = SYS(capget)(&h, d) == 0 &&
+		   (d[CAP_SYS_CHROOT / 32].effective >> (CAP_SYS_CHROOT % 32) & 1);
+
+	errno = saved;
+	return may;
+}
+
 static long kernel_only_umfs(struct umfs_fs *fs, const char *path, void *arg)
 {
 	struct kernel_only_arg *a = arg;
@@ -1028,7 +1043,16 @@ static long kernel_only_umfs(struct umfs_fs *fs, const char *path, void *arg)
 
 	if (err)
 		return err;
-	return a->onlydir && !S_ISDIR(st.st_mode) ? -ENOTDIR : -EOPNOTSUPP;
+	if (a->onlydir && !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (a->call == KO_CHROOT) {
+		err = umfs_access(fs, path, X_OK);
+		if (err)
+			return err;
+		if (!may_chroot())
+			return -EPERM;
+	}
+	return -EOPNOTSUPP;
 }
 
 /* Only fanotify_mark takes a directory: the others get the path as given

@@ -116,6 +116,8 @@ struct io_uring_cqe;
 struct __kernel_timespec;
 struct termios;
 struct winsize;
+struct __user_cap_header_struct;
+struct __user_cap_data_struct;
 struct itimerspec;
 
 struct shim_sys {
@@ -407,6 +409,7 @@ struct shim_sys {
 			   size_t);
 	int (*fanotify_mark)(int, unsigned int, uint64_t, int, const char *);
 	FILE *(*setmntent)(const char *, const char *);
+	int (*capget)(struct __user_cap_header_struct *, struct __user_cap_data_struct *);
 	int (*isfdtype)(int, int);
 	int (*aio_cancel)(int, struct aiocb *);
 	int (*__vdprintf_chk)(int, int, const char *, va_list);

@@ -492,6 +492,13 @@ static void chroot_in_child(const char *name, const char *call, const char *path
 		emit(name, "child ended with %s", how_ended(st));
 }
 
+/* Without CAP_SYS_CHROOT: EPERM once the name is found and searchable. */
+static void chroot_unprivileged(void)
+{
+	R("fdcalls/chroot-dir-unprivileged", chroot(P("fdcalls/dir")));
+	R("fdcalls/chroot-missing-unprivileged", chroot(P("fdcalls/missing")));
+}
+
 static void chroot_paths(void)
 {
 	CHROOT_IN_CHILD("fdcalls/chroot-missing", P("fdcalls/missing"));
@@ -501,6 +508,10 @@ static void chroot_paths(void)
 	CHROOT_IN_CHILD("fdcalls/chroot-dot-file", P_spelled("/.", "fdcalls/file"));
 	/* granted by tmpfs, refused by UMFS (known-shim.txt) */
 	CHROOT_IN_CHILD("fdcalls/chroot-dir", P("fdcalls/dir"));
+	if (geteuid() == 0)
+		as_user(NOBODY, NOBODY, NULL, 0, chroot_unprivileged);
+	else
+		chroot_unprivileged();
 	/* host names, the kernel's whatever is open */
 	CHROOT_IN_CHILD("fdcalls/chroot-dev-null", "/dev/null");
 	CHROOT_IN_CHILD("fdcalls/chroot-proc-self", "/proc/self");
