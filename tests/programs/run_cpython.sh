@@ -26,7 +26,7 @@
 # fsck.umfs -n -f must find it clean. Last "cpython: N passed, M failed, K
 # skipped". Exits 1 when M > 0, 77 when MODE or the Python test package
 # (Debian: libpython3.11-testsuite) is missing here. On 2 cores: about
-# 2.5 minutes for shim (tmpfs 1 min, shim 1.5), 3.5 for fuse.
+# 4 minutes for shim (tmpfs 1.75 min, shim 2.25), 4.5 for fuse.
 #
 # CPYTHON_ONLY=test_os,test_glob runs only those modules.
 # CPYTHON_SABOTAGE=CASE (test.test_x.Class.test_y) makes that case fail on
@@ -39,10 +39,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 fe_require
 
 # The modules: the os, posix, io and file layers, paths, temporary files,
-# locking and mapping, and the formats and caches that live in files.
+# locking and mapping, and the formats and caches that live in files;
+# processes (subprocess, readiness, scripts run from files), whose
+# children inherit descriptors and directories in the file system.
 # test_sqlite3 is not in Debian's test package (run_programs.sh drives
-# sqlite3); test_subprocess and test_logging are left out for their time
-# (half a minute each on tmpfs).
+# sqlite3); test_logging and test_signal are left out for their time (half
+# a minute and more each on tmpfs, mostly sleeps), test_socketserver as
+# regrtest runs it without its network resource.
 MODULES=(
 	test_os test_posix test_shutil test_tempfile test_fileio test_io test_file
 	test_largefile test_fcntl test_mmap test_pty test_stat
@@ -50,7 +53,9 @@ MODULES=(
 	test_dbm test_dbm_dumb test_dbm_ndbm test_shelve test_mailbox
 	test_py_compile test_compileall test_import test_importlib test_zipimport
 	test_pkgutil test_linecache
-	test_zipfile test_tarfile test_gzip test_zipapp test_sqlite3
+	test_zipfile test_tarfile test_gzip test_zipapp test_sqlite3 test_bz2 test_lzma
+	test_subprocess test_select test_poll test_epoll test_popen test_cmd_line_script
+	test_runpy test_unicode_file test_unicode_file_functions
 )
 py=/usr/bin/python3
 known=${CPYTHON_KNOWN:-$here/known-cpython.txt}
