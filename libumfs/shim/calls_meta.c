@@ -499,8 +499,7 @@ SHIM_API int name_to_handle_at(int dirfd, const char *path, struct file_handle *
 {
 	bool by_fd = (flags & AT_EMPTY_PATH) && path_empty(path_as_given(path));
 	struct handle_arg a = { h, mount_id, flags };
-	bool umfs_fd = by_fd && (dirfd == AT_FDCWD ? atomic_load(&cwd_in_umfs)
-						   : uinfo_peek(dirfd) != NULL);
+	bool umfs_fd = by_fd && dirfd_in_umfs(dirfd);
 	int r;
 
 	if (likely(!umfs_fd && (by_fd || !path_maybe_umfs(dirfd, path)))) {

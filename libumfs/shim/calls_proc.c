@@ -845,6 +845,7 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	struct inherit_pass pass;
 	struct fallback_swap sw;
 	struct upath up;
+	const char *image = NULL; /* what the PATH search finds, once made */
 	char *const *env;
 	char **alloc, proc[64], full[PATH_MAX];
 	int r, mfd = -1;
@@ -854,10 +855,12 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	mmap_writeback_all();
 	/* the C library's search looks in the kernel's directories alone: one
 	 * that leads into UMFS is the library's to search */
-	if (search && !strchr(path, '/') && spawn_search_reaches_umfs(path, full, sizeof(full)) &&
-	    spawn_image(path, full, sizeof(full)) == full && path_maybe_umfs(AT_FDCWD, full)) {
-		path = full;
-		search = false;
+	if (search && !strchr(path, '/') && spawn_search_reaches_umfs(path, full, sizeof(full))) {
+		image = spawn_image(path, full, sizeof(full));
+		if (image == full && path_maybe_umfs(AT_FDCWD, full)) {
+			path = full;
+			search = false;
+		}
 	}
 	if (!search || strchr(path, '/')) {
 		bool maybe = path_maybe_umfs(AT_FDCWD, path);
@@ -884,8 +887,9 @@ static int spawn_common(pid_t *pid, const char *path, const posix_spawn_file_act
 	 * depends on the image it will run, told here */
 	if (inherit_pass_needs_image(&pass))
 		inherit_pass_image(&pass,
-				   search && !strchr(path, '/') ? spawn_image(path, full, sizeof(full))
-								: path,
+				   !search || strchr(path, '/') ? path
+				   : image			 ? image
+								 : spawn_image(path, full, sizeof(full)),
 				   -1, envp);
 	env = env_for_child(envp, &alloc, &pass, named, NULL, &(struct env_room){ 0 });
 	TRACE_PASS(spawn, "\"%s\"", path);
@@ -1122,7 +1126,6 @@ SHIM_API int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd,
 	struct kernel_only_arg a = { .call = KO_FANOTIFY, .fd = fd, .flags = flags, .mask = mask,
 				     .nofollow = flags & FAN_MARK_DONT_FOLLOW,
 				     .onlydir = flags & FAN_MARK_ONLYDIR };
-	bool umfs_file;
 
 	if (!fd_pass_ok(fd))
 		return -1;
@@ -1131,8 +1134,7 @@ SHIM_API int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd,
 	if (path == NULL) {
 		if (!fd_pass_ok(dirfd))
 			return -1;
-		umfs_file = dirfd == AT_FDCWD ? atomic_load(&cwd_in_umfs) : uinfo_peek(dirfd) != NULL;
-		if (likely(!umfs_file))
+		if (likely(!dirfd_in_umfs(dirfd)))
 			return SYS(fanotify_mark)(fd, flags, mask, dirfd, path);
 		errno = EOPNOTSUPP;
 		return -1;

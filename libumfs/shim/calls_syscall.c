@@ -27,8 +27,7 @@ static bool openat2_maybe_umfs(int dirfd, const char *path)
 		return true;
 	if (!path || path[0] != '/' || !cfg.enabled)
 		return false;
-	return dirfd == AT_FDCWD ? atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed)
-				 : uinfo_peek(dirfd) != NULL;
+	return dirfd_in_umfs(dirfd);
 }
 
 static long openat2_call(int dirfd, const char *path, const void *how, size_t size)

@@ -1315,6 +1315,15 @@ struct upath {
 extern _Atomic bool cwd_in_umfs;
 
 /* The test below on a path whose first prefix_len + 1 bytes are readable. */
+/* Whether dirfd (AT_FDCWD: the cwd) is one of UMFS's, or a number of
+ * U-info's at all (a parked one is settled). */
+static inline bool dirfd_in_umfs(int dirfd)
+{
+	if (dirfd == AT_FDCWD)
+		return atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed);
+	return uinfo_peek(dirfd) != NULL;
+}
+
 static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 {
 	if (path[0] == '/') {
@@ -1330,9 +1339,7 @@ static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 	if (unlikely(__builtin_memcmp(path, cfg.base, cfg.base_len) == 0 &&
 		     (path[cfg.base_len] == '/' || path[cfg.base_len] == '\0')))
 		return true;
-	if (dirfd == AT_FDCWD)
-		return atomic_load_explicit(&cwd_in_umfs, memory_order_relaxed);
-	return uinfo_peek(dirfd) != NULL;
+	return dirfd_in_umfs(dirfd);
 }
 
 /* A path that starts within prefix_len + 1 bytes of its page's end: its
