@@ -182,19 +182,21 @@ ssize_t umfs_pread_out(struct umfs_file *file, void *buf, size_t len, off_t off,
  * of umfs_pwrite, and -EAGAIN from a gate (below).
  *
  * A front end that keeps copies of files outside the pool (the shim's
- * shared mappings) updates them under a lock of its own, and writes
- * without it while it has none. A gate closes the window between its look
- * and the write: a write given one (non-NULL) loads it under the file's
- * write lock and, when it is nonzero, writes nothing and returns -EAGAIN,
- * for the caller to write again under its lock. The maker of a copy makes
- * the gate nonzero, then waits out the writes already past it
+ * shared mappings) updates them under a lock of its own, and writes a
+ * file without it while the file has none. A gate closes the window
+ * between its look and the write: a write given one (non-NULL) asks it,
+ * under the file's write lock, whether the file (its inode number) has a
+ * copy now and, when it has, writes nothing and returns -EAGAIN, for the
+ * caller to write again under its lock. The maker of a copy makes the
+ * gate say so for the file, then waits out the writes already past it
  * (umfs_file_writers_drain), then copies. */
+typedef bool (*umfs_write_gate)(uint64_t ino);
 ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t off,
-		      off_t *end, const _Atomic uint32_t *gate);
+		      off_t *end, umfs_write_gate gate);
 /* The same for a vector, written as one write: no other writer comes
  * between its parts. -EINVAL also for a negative cnt. */
 ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt, off_t off,
-		       off_t *end, const _Atomic uint32_t *gate);
+		       off_t *end, umfs_write_gate gate);
 /* Writes back a front end's copy of part of the file (the shim's host
  * file behind a shared mapping): in one write of [off, off + len), buf's
  * bytes where they differ from base's (what the copy was made from) and
@@ -466,6 +468,12 @@ void umfs_plock_init(struct umfs_plock *l);
 int umfs_plock_lock(struct umfs_plock *l, const char *what);
 int umfs_plock_trylock(struct umfs_plock *l, const char *what);
 void umfs_plock_unlock(struct umfs_plock *l);
+/* Whether a thread sleeps waiting for the lock. A holder between two steps
+ * of a long job lets go when one does, then calls umfs_plock_let_in before
+ * it takes the lock again: that waits (at most 0.2 ms) until another
+ * thread holds it, which the woken waiter would otherwise lose to it. */
+bool umfs_plock_waited(const struct umfs_plock *l);
+void umfs_plock_let_in(const struct umfs_plock *l);
 /* Leaves a lock this thread holds as a dead holder's: the next to take it
  * hears -EOWNERDEAD and repairs, as after a crash (a mount that lost its
  * pool, umfs_fault_absorb). */

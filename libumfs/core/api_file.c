@@ -474,7 +474,7 @@ static ssize_t file_merge_locked(struct umfs_file *f, const unsigned char *buf, 
  * file's bytes first. stores: the bytes are a mapping's stores, which keep
  * set-user-ID and set-group-ID, as the kernel's page faults do. */
 static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cnt, int64_t off,
-			    uint64_t *end, const _Atomic uint32_t *gate,
+			    uint64_t *end, umfs_write_gate gate,
 			    const struct write_merge *mg, bool stores)
 {
 	struct iovec merged;
@@ -488,8 +488,8 @@ static ssize_t file_pwritev(struct umfs_file *f, const struct iovec *iov, int cn
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
-	if (gate && atomic_load_explicit(gate, memory_order_relaxed)) {
-		/* the lock orders this load after a drain's (umfs_file_writers_drain) */
+	if (gate && gate(f->ino)) {
+		/* the lock orders its look after a drain's (umfs_file_writers_drain) */
 		umfs_vnode_wrunlock(f->fs, f->vn);
 		return -EAGAIN;
 	}
@@ -569,7 +569,7 @@ ssize_t umfs_pwrite(struct umfs_file *f, const void *buf, size_t len, off_t off)
 }
 
 ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t off, off_t *end,
-		      const _Atomic uint32_t *gate)
+		      umfs_write_gate gate)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
@@ -577,7 +577,7 @@ ssize_t umfs_write_at(struct umfs_file *f, const void *buf, size_t len, off_t of
 }
 
 ssize_t umfs_writev_at(struct umfs_file *f, const struct iovec *iov, int cnt, off_t off,
-		       off_t *end, const _Atomic uint32_t *gate)
+		       off_t *end, umfs_write_gate gate)
 {
 	uint64_t e = 0;
 	ssize_t n;

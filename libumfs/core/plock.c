@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,9 @@
  * a few microseconds, longer than the calls that take the lock for a walk
  * or a stat hold it, shorter than a futex sleep and wake-up. */
 #define PLOCK_SPINS 200
+/* How long a holder that let go for waiters gives them to take the lock
+ * (umfs_plock_let_in): a woken waiter's wake-up, with room. */
+#define PLOCK_LET_IN_NS 200000ll
 /* Held by nobody (thread id 0): taken over at once (umfs_plock_abandon). */
 #define PLOCK_ABANDONED (1ull << 32)
 
@@ -278,6 +282,19 @@ void umfs_plock_abandon(struct umfs_plock *l)
 			return;
 		}
 	}
+}
+
+bool umfs_plock_waited(const struct umfs_plock *l)
+{
+	return __atomic_load_n(&l->word, __ATOMIC_RELAXED) & PLOCK_WAITERS;
+}
+
+void umfs_plock_let_in(const struct umfs_plock *l)
+{
+	uint64_t until = plock_now_ns() + PLOCK_LET_IN_NS;
+
+	while (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && plock_now_ns() < until)
+		sched_yield();
 }
 
 void umfs_plock_unlock(struct umfs_plock *l)

@@ -768,17 +768,18 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 
 /* The core's write of iov at off. The file's own lock (in the core) orders
  * writers; the pool lock is only for mappings, whose copies must agree
- * with the file: taken while any file of the pool is mapped, or when a
- * mapping made after the look sends the write back (the gate), and then
- * returned held (*mapped), for the caller to bring the mappings along. */
+ * with the file: taken while some process maps this file (or lets go of
+ * its last mapping), or when a mapping made after the look sends the
+ * write back (the gate), and then returned held (*mapped), for the caller
+ * to bring the mappings along. Writes of other files take no part. */
 static ssize_t ofd_core_write(struct ofd *o, const struct iovec *iov, int cnt, off_t off,
 			      off_t *end, bool *mapped)
 {
 	ssize_t n = -EAGAIN;
 
-	*mapped = unlikely(mmap_any());
+	*mapped = unlikely(mmap_any()) && map_slot_held(o->ino);
 	if (!*mapped) {
-		n = umfs_writev_at(o->uf, iov, cnt, off, end, shim_maps_active);
+		n = umfs_writev_at(o->uf, iov, cnt, off, end, shim_maps_active ? map_slot_held : NULL);
 		*mapped = unlikely(n == -EAGAIN);
 	}
 	if (*mapped) {

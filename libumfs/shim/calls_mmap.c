@@ -236,7 +236,8 @@ static int host_write(int fd, const void *buf, size_t n, off_t off)
 
 /* Copies [off, off+len) of the UMFS file into the host file and its base
  * if it has one: every page of them, so that no store to the mapping
- * meets a hole on a full file system (pool lock held). 0 or -errno. */
+ * meets a hole on a full file system (pool lock held). 0 or -errno; a
+ * file cut short meanwhile ends the copy early. */
 static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	char *buf = malloc(COPY_CHUNK);
@@ -249,7 +250,7 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 		ssize_t n = umfs_pread(uf, buf, want, off);
 
 		if (n <= 0) {
-			err = n < 0 ? (int)n : -EIO;
+			err = n < 0 ? (int)n : 0;
 			break;
 		}
 		err = host_write(fd, buf, (size_t)n, off);
@@ -380,21 +381,64 @@ static int host_make(const char *kind, uint64_t ino, uint32_t gen, uint64_t inst
 }
 
 /* The first mapper makes the host file, and its base if the mapping can
- * store (pool lock held). */
+ * store, of the file's size, to be filled (host_fill_rest; pool lock
+ * held). */
 static int host_create(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 		       bool writable)
 {
 	off_t size = file_size(uf);
-	int bfd = writable ? host_make(HOST_BASE, ino, gen, inst, size) : -1, fd, err;
+	int bfd = writable ? host_make(HOST_BASE, ino, gen, inst, size) : -1, fd;
 
 	if (writable && bfd < 0)
 		return bfd;
 	fd = host_make(HOST_FILE, ino, gen, inst, size);
-	err = fd < 0 ? fd : host_fill(fd, bfd, uf, 0, size);
-	sys_close_quiet(fd);
 	sys_close_quiet(bfd);
-	if (err)
+	if (fd < 0) {
 		host_remove(ino, gen, inst);
+		return fd;
+	}
+	sys_close_quiet(fd);
+	return 0;
+}
+
+/*
+ * Copies the file into the host file instance inst (and its base) from
+ * where its slot says the copy is, a chunk at a time under the pool lock,
+ * which may be let go of between two (yield): other processes' calls do
+ * not wait for the whole of a large file. Each chunk is the file's bytes
+ * at that moment, and a write of the file meanwhile (under the pool lock,
+ * the inode being mapped) goes into the copy as well, wherever it lands:
+ * copied, or still to be copied from the file, which has it. Whoever maps
+ * the inode while it is being copied copies the rest too, one chunk after
+ * another's, and maps it only once all is there; so does one that finds a
+ * copy a dead process left half done. Readers of the inode meanwhile take
+ * the pool lock (mmap_read), under which the copy and its base agree.
+ * Pool lock held. 0 or -errno.
+ */
+static int host_fill_rest(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			  bool yield)
+{
+	uint64_t at;
+	int err = 0;
+
+	while (!err && (at = map_slot_filled(ino, gen, inst)) != MAP_FILLED) {
+		off_t size = file_size(uf);
+		off_t len = size - (off_t)at < (off_t)COPY_CHUNK ? size - (off_t)at : COPY_CHUNK;
+		int fd, bfd;
+
+		if ((off_t)at >= size) {
+			map_slot_fill(ino, gen, inst, MAP_FILLED);
+			break;
+		}
+		pthread_mutex_lock(&hlock);
+		fd = host_fd_locked(ino, gen, inst, &bfd, true);
+		err = fd < 0 ? -ENOENT : host_fill(fd, bfd, uf, (off_t)at, len);
+		pthread_mutex_unlock(&hlock);
+		if (!err)
+			map_slot_fill(ino, gen, inst, at + (uint64_t)len);
+		if (yield)
+			pool_lock_yield();
+	}
 	return err;
 }
 
@@ -738,7 +782,12 @@ static bool mmap_read_hook(uint64_t ino, uint32_t gen, void *buf, size_t len, of
  * and removes it) or writing stores back (the file's bytes read before,
  * host file and base after) may have read either half wrong: such a
  * read, told by the mappings' sequence, is done again under the pool
- * lock, which all of those hold throughout.
+ * lock, which all of those hold throughout; so is a read while the host
+ * file is still being copied (host_fill_rest), which lets the lock go
+ * between its steps. A file nobody maps, nor lets go of, has every store
+ * in it: its read is the pool's bytes alone, whatever other files'
+ * mappings do meanwhile (one mapped after the look is as if mapped after
+ * the read).
  */
 ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, size_t len,
 		  off_t off, const struct umfs_out *out)
@@ -746,7 +795,9 @@ ssize_t mmap_read(uint64_t ino, uint32_t gen, struct umfs_file *uf, void *buf, s
 	uint32_t seq = map_seq_read();
 	ssize_t n;
 
-	if (!(seq & 1)) {
+	if (!map_slot_held(ino))
+		return umfs_pread_out(uf, buf, len, off, out);
+	if (!(seq & 1) && map_slot_filled(ino, gen, 0) == MAP_FILLED) {
 		n = umfs_pread_out(uf, buf, len, off, out);
 		if (n <= 0 || (mmap_read_hook(ino, gen, buf, (size_t)n, off, false) &&
 			       map_seq_read() == seq))
@@ -992,6 +1043,19 @@ static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file
 	return host_create(ino, gen, inst, uf, writable);
 }
 
+/* The mapping's undoing of map_hold's count, after a failure (pool lock
+ * held): the last takes the host file away. */
+static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	uint32_t users;
+
+	if (map_slot_add(ino, gen, -1, &users) && users == 0) {
+		host_remove(ino, gen, inst);
+		hostmap_unclaim(ino);
+		map_slot_gone(ino, gen);
+	}
+}
+
 /* Counts one more mapping of the inode, making the host file for the
  * first, and its base for the first that can store (writable: the host
  * file opened for writing; pool lock held). Returns the instance, or 0
@@ -1015,19 +1079,25 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 	} else {
 		*err = hostmap_claim(ino, uf);
 		*err = *err ? *err : host_join(ino, gen, inst, uf, users, writable);
+		if (*err)
+			map_hold_undo(ino, gen, inst);
+	}
+	map_seq_bump();
+	if (inst && !*err) {
+		/* the copy, in steps with the lock let go between them: the
+		 * sequence is even again, readers look at the slot's fill */
+		*err = host_fill_rest(ino, gen, inst, uf, true);
+		if (*err) {
+			map_seq_bump();
+			map_hold_undo(ino, gen, inst);
+			map_seq_bump();
+		}
 	}
 	if (*err == -ENOSPC)
 		*err = -ENOMEM; /* mmap's word for it */
-	if (inst && *err) {
-		if (map_slot_add(ino, gen, -1, &users) && users == 0) {
-			hostmap_unclaim(ino);
-			map_slot_gone();
-		}
-		inst = 0;
-	}
-	map_seq_bump();
-	if (inst)
-		registry_add(ino, 1);
+	if (*err)
+		return 0;
+	registry_add(ino, 1);
 	return inst;
 }
 
@@ -1043,7 +1113,7 @@ static void map_release(struct umap *m)
 	if (inst && users == 0) {
 		host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
 		hostmap_unclaim(m->ino);
-		map_slot_gone();
+		map_slot_gone(m->ino, m->gen);
 	}
 	map_seq_bump();
 	registry_add(m->ino, -1);
@@ -1522,6 +1592,7 @@ void mmap_registry_all(int delta)
 		if (inst && inst != m->inst) {
 			(void)hostmap_claim(m->ino, m->uf);
 			err = host_join(m->ino, m->gen, inst, m->uf, users, m->stores);
+			err = err ? err : host_fill_rest(m->ino, m->gen, inst, m->uf, false);
 			err = err ? err : umap_remap(m, inst);
 			if (err)
 				SHIM_LOG(LOG_ERROR, "a shared mapping of inode %llu after a failed "

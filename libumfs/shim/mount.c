@@ -38,7 +38,8 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 10
+#define SHARED_VERSION 11
+#define SHARED_VERSION_BASES 10 /* the first whose host files have bases */
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
 /* The helper directory and the host files in it are open to whoever holds
@@ -57,8 +58,9 @@
 struct map_slot {
 	_Atomic uint64_t ino; /* 0: never used since the table was empty; MAP_GONE: freed */
 	uint32_t gen;
-	uint32_t users;       /* mappings, across processes */
+	uint32_t users;       /* mappings, across processes; 0: being let go */
 	_Atomic uint64_t inst; /* which host file: a new one each time users goes 0 -> 1 */
+	_Atomic uint64_t filled; /* bytes of it copied from the file; MAP_FILLED: all */
 };
 
 struct shim_shared {
@@ -482,7 +484,7 @@ entered:
 
 		if ((size_t)was == len) {
 			*orphans = shared->magic != UMFS_GATE_PARKED;
-			*baseless = shared->version < SHARED_VERSION;
+			*baseless = shared->version < SHARED_VERSION_BASES;
 			if (!*orphans && shared->version == SHARED_VERSION)
 				arena_used = shared->arena_used != 0;
 			memset(p, 0, len);
@@ -636,25 +638,44 @@ void map_seq_bump(void)
 		atomic_fetch_add(&shared->map_seq, 1);
 }
 
-/* The host file instance of a mapped inode, or 0 when nobody maps it
- * (no lock needed: a stale answer is caught by the instance number). */
-uint64_t map_slot_find(uint64_t ino, uint32_t gen)
+/* The slot of inode ino (of generation gen, or any: gen_any), or NULL. */
+static struct map_slot *map_slot_at(uint64_t ino, uint32_t gen, bool gen_any)
 {
 	uint32_t i;
 
 	if (!shared || atomic_load_explicit(&shared->maps_active, memory_order_acquire) == 0)
-		return 0;
+		return NULL;
 	i = map_slot_home(ino);
 	for (uint32_t n = 0; n < MAP_CAP; n++, i = (i + 1) & (MAP_CAP - 1)) {
 		struct map_slot *m = &shared->maps[i];
 		uint64_t at = atomic_load_explicit(&m->ino, memory_order_acquire);
 
 		if (at == 0)
-			return 0;
-		if (at == ino && m->gen == gen)
-			return atomic_load(&m->inst);
+			return NULL;
+		if (at == ino && (gen_any || m->gen == gen))
+			return m;
 	}
-	return 0;
+	return NULL;
+}
+
+/* The host file instance of a mapped inode, or 0 when nobody maps it
+ * (no lock needed: a stale answer is caught by the instance number). An
+ * inode whose last mapping is being let go is still found, until its
+ * stores are back in the file (map_slot_gone). */
+uint64_t map_slot_find(uint64_t ino, uint32_t gen)
+{
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	return m ? atomic_load(&m->inst) : 0;
+}
+
+/* The write gate (umfs_writev_at): whether a write of inode ino must keep
+ * a host file in step, under the pool lock. Only a mapped inode's writes
+ * take it: an inode's number is not reused while a mapping holds it open,
+ * so its generation need not be looked at. */
+bool map_slot_held(uint64_t ino)
+{
+	return map_slot_at(ino, 0, true) != NULL;
 }
 
 /* Counts a mapping more (delta 1) or less (-1), with the pool lock held.
@@ -683,10 +704,21 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 		if (at != ino || m->gen != gen)
 			continue;
 		inst = atomic_load(&m->inst);
+		if (m->users == 0) {
+			/* let go of by a process that died before its stores were
+			 * back (it held the pool lock): still counted, it starts
+			 * over with a host file of its own */
+			if (delta <= 0)
+				return 0;
+			m->users = (uint32_t)delta;
+			atomic_store(&m->filled, 0);
+			atomic_store(&m->inst, ++shared->map_inst);
+			*users = m->users;
+			return shared->map_inst;
+		}
 		if (delta < 0 && m->users <= (uint32_t)-delta) {
-			atomic_store(&m->ino, MAP_GONE);
 			m->users = 0;
-			return inst; /* counted until map_slot_gone */
+			return inst; /* found and counted until map_slot_gone */
 		}
 		m->users += (uint32_t)delta;
 		*users = m->users;
@@ -696,6 +728,7 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 		return 0; /* unknown, or full: the caller falls back */
 	free_slot->gen = gen;
 	free_slot->users = (uint32_t)delta;
+	atomic_store(&free_slot->filled, 0);
 	atomic_store(&free_slot->inst, ++shared->map_inst);
 	atomic_store(&free_slot->ino, ino);
 	atomic_fetch_add(&shared->maps_active, 1);
@@ -703,13 +736,38 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 	return shared->map_inst;
 }
 
-/* The inode map_slot_add let go of (no users left) has had its host file
- * written back: only now does it stop counting, so that a reader that
- * finds nothing mapped finds every store in the file (pool lock held).
- * The last one empties the table. */
-void map_slot_gone(void)
+/* How much of the host file instance inst of a mapped inode is copied
+ * from the file: MAP_FILLED (all) when it is not mapped, or not by inst. */
+uint64_t map_slot_filled(uint64_t ino, uint32_t gen, uint64_t inst)
 {
-	if (shared && atomic_fetch_sub(&shared->maps_active, 1) == 1)
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	if (!m || (inst && atomic_load(&m->inst) != inst))
+		return MAP_FILLED;
+	return atomic_load_explicit(&m->filled, memory_order_acquire);
+}
+
+/* The host file instance inst is copied up to filled (pool lock held). */
+void map_slot_fill(uint64_t ino, uint32_t gen, uint64_t inst, uint64_t filled)
+{
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	if (m && atomic_load(&m->inst) == inst)
+		atomic_store_explicit(&m->filled, filled, memory_order_release);
+}
+
+/* The inode map_slot_add let go of (no users left) has had its host file
+ * written back: only now is its slot freed and does it stop counting, so
+ * that a reader or writer that finds the inode not mapped finds every
+ * store in the file (pool lock held). The last one empties the table. */
+void map_slot_gone(uint64_t ino, uint32_t gen)
+{
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	if (!m || m->users != 0)
+		return;
+	atomic_store(&m->ino, MAP_GONE);
+	if (atomic_fetch_sub(&shared->maps_active, 1) == 1)
 		for (uint32_t j = 0; j < MAP_CAP; j++)
 			atomic_store(&shared->maps[j].ino, 0);
 }
@@ -775,6 +833,16 @@ void pool_unlock(void)
 void pool_unlock_ro(void)
 {
 	pool_unlock_changed(false);
+}
+
+void pool_lock_yield(void)
+{
+	/* not when a caller further up holds it across this step too */
+	if (lock_depth != 1 || !shared || !umfs_plock_waited(&shared->lock))
+		return;
+	pool_unlock_ro();
+	umfs_plock_let_in(&shared->lock);
+	pool_lock();
 }
 
 static void mount_undo(bool alone)

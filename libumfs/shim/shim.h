@@ -790,6 +790,9 @@ long shim_cred_after_change(long r);
 void pool_lock(void);
 void pool_unlock(void);
 void pool_unlock_ro(void); /* nothing changed: others need not recount */
+/* Between two steps of a long hold (a host file's copy): lets the pool's
+ * other users in, unless a caller further up holds the lock too. */
+void pool_lock_yield(void);
 /* mounts.c: the mount table with the UMFS prefix in it (for df, findmnt) */
 bool mounts_is_table(const char *path);
 int mounts_open(const char *path, int flags);
@@ -837,8 +840,12 @@ static inline bool mmap_any(void)
 	return p && atomic_load_explicit(p, memory_order_relaxed) != 0;
 }
 uint64_t map_slot_find(uint64_t ino, uint32_t gen);
+bool map_slot_held(uint64_t ino);
 uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users);
-void map_slot_gone(void);
+void map_slot_gone(uint64_t ino, uint32_t gen);
+#define MAP_FILLED UINT64_MAX
+uint64_t map_slot_filled(uint64_t ino, uint32_t gen, uint64_t inst);
+void map_slot_fill(uint64_t ino, uint32_t gen, uint64_t inst, uint64_t filled);
 /* The mappings' sequence: bumped before and after a host file is made or a
  * mapping let go of (pool lock held); readers compare it (mmap_read). */
 uint32_t map_seq_read(void);

@@ -5,11 +5,14 @@
 # and no mapping loses a store to a write-back, as on tmpfs; then again
 # with a second counter written through umfs-fuse (O_DIRECT, which takes
 # the mount's page cache from no one), which reads must see at once and
-# the mapping from each msync on. 3 seconds each;
-# UMFS_TEST_FULL=1 races 30.
+# the mapping from each msync on. Then a write that follows a store
+# through a mapping, while the mapping's last unmap writes the store back
+# (shim_mapwrite): the write wins, as on tmpfs, and a file nobody maps is
+# written beside it throughout. 3 seconds each; UMFS_TEST_FULL=1 races 30.
 . "$(dirname "$0")/lib.sh"
 
 : "${SHIM_MAPRACE:=$BUILDDIR/tests/shim/shim_maprace}"
+: "${SHIM_MAPWRITE:=$BUILDDIR/tests/shim/shim_mapwrite}"
 secs=3
 [ -n "${UMFS_TEST_FULL:-}" ] && secs=30
 
@@ -23,6 +26,8 @@ run() { # run WHERE CMD...: the race's verdict and its last lines
 
 run tmpfs "$SHIM_MAPRACE" "$work/ref" "$secs"
 run UMFS shim "$SHIM_MAPRACE" /umfs/race "$secs"
+run "tmpfs, a write after a store" "$SHIM_MAPWRITE" "$work/mapwrite" "$secs"
+run "UMFS, a write after a store" shim "$SHIM_MAPWRITE" /umfs/mapwrite "$secs"
 
 # and with a second counter written through umfs-fuse on the same pool
 # (on tmpfs: through the same file)

@@ -1959,8 +1959,9 @@ static void test_names_without_printf(void **state)
  * A gated write and a drain, the seam of a front end that keeps copies of
  * files outside the pool: a writer held in its write (the persistence
  * hook stops its first flush) holds up a drain in another mount until it
- * is done; a write past a nonzero gate writes nothing (-EAGAIN), and one
- * past a zero gate writes.
+ * is done; a write past a gate that says the file has a copy writes
+ * nothing (-EAGAIN), and one past a gate that says so of another file, or
+ * of none, writes.
  */
 static __thread bool gw_is_writer;
 static struct {
@@ -1969,6 +1970,12 @@ static struct {
 	int state; /* 0: writer not yet in; 1: held in its write; 2: let go */
 } gw = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 static _Atomic int gw_drained;
+static _Atomic uint64_t gw_copied; /* the inode with a copy; 0: none */
+
+static bool gw_gate(uint64_t ino)
+{
+	return ino == atomic_load(&gw_copied);
+}
 
 static void gw_flush(void *arg, const void *addr, size_t len)
 {
@@ -2017,7 +2024,7 @@ static void test_gated_write(void **state)
 {
 	static const struct umfs_persist_hook hook = { gw_flush, gw_fence, NULL };
 	struct timespec until;
-	_Atomic uint32_t gate = 0;
+	struct stat st;
 	struct umfs_fs *a, *b;
 	struct umfs_file *fa, *fb;
 	pthread_t w, d;
@@ -2043,7 +2050,8 @@ static void test_gated_write(void **state)
 	pthread_mutex_unlock(&gw.mu);
 	assert_int_equal(gw.state, 1);
 
-	atomic_store(&gate, 1);
+	assert_int_equal(umfs_fstat(fb, &st), 0);
+	atomic_store(&gw_copied, (uint64_t)st.st_ino);
 	assert_int_equal(pthread_create(&d, NULL, gw_drain_thread, fa), 0);
 	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
 	assert_int_equal(atomic_load(&gw_drained), 0); /* the writer is in */
@@ -2057,15 +2065,18 @@ static void test_gated_write(void **state)
 	assert_int_equal((intptr_t)wret, 3);
 	gw_expect(fa, "new"); /* over before the drain returned */
 
-	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, &gate), -EAGAIN);
+	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, gw_gate), -EAGAIN);
 	gw_expect(fa, "new");
-	assert_int_equal(umfs_writev_at(fb, &(struct iovec){ "xyz", 3 }, 1, 0, &end, &gate),
+	assert_int_equal(umfs_writev_at(fb, &(struct iovec){ "xyz", 3 }, 1, 0, &end, gw_gate),
 			 -EAGAIN);
 	gw_expect(fa, "new");
-	atomic_store(&gate, 0);
-	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, &gate), 3);
+	atomic_store(&gw_copied, (uint64_t)st.st_ino + 1); /* another file's copy */
+	assert_int_equal(umfs_write_at(fb, "xyz", 3, 0, &end, gw_gate), 3);
 	assert_int_equal(end, 3);
 	gw_expect(fa, "xyz");
+	atomic_store(&gw_copied, 0);
+	assert_int_equal(umfs_write_at(fb, "abc", 3, 0, &end, gw_gate), 3);
+	gw_expect(fa, "abc");
 
 	assert_int_equal(umfs_close(fa), 0);
 	assert_int_equal(umfs_close(fb), 0);
