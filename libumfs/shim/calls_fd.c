@@ -17,6 +17,8 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <linux/capability.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <unistd.h>
@@ -540,6 +542,30 @@ static int ofd_ioctl(int fd, struct ofd *o, unsigned long req, void *arg)
 	case FIGETBSZ:
 		v = 4096;
 		return user_copy_out(arg, &v, sizeof(v));
+	case FIOQSIZE: {
+		/* the VFS's: the bytes the file takes (directories and links too) */
+		struct stat st;
+		loff_t bytes;
+
+		r = umfs_fstat(o->uf, &st);
+		bytes = (loff_t)st.st_blocks * 512;
+		return r ? r : user_copy_out(arg, &bytes, sizeof(bytes));
+	}
+	case FIFREEZE: /* the VFS's, for a file system that cannot freeze */
+		return shim_capable(CAP_SYS_ADMIN) ? -EOPNOTSUPP : -EPERM;
+	case FITHAW: /* nothing is frozen */
+		return shim_capable(CAP_SYS_ADMIN) ? -EINVAL : -EPERM;
+	case FS_IOC_FIEMAP: /* no fiemap: refused before the argument is read */
+		return -EOPNOTSUPP;
+	case FIBMAP:
+		/* regular files only, a block number asked for, and no map of
+		 * blocks: UMFS's pages are no device's */
+		if (o->type != S_IFREG)
+			return -ENOTTY;
+		if (!shim_capable(CAP_SYS_RAWIO))
+			return -EPERM;
+		r = ioctl_int_get(arg, &v);
+		return r ? r : -EINVAL;
 	case FICLONE:
 		return ioctl_clone_source((int)(intptr_t)arg);
 	case FICLONERANGE:

@@ -1025,15 +1025,13 @@ struct kernel_only_arg {
 	bool nofollow, onlydir;
 };
 
-/* Whether this thread has CAP_SYS_CHROOT, which chroot asks once the
- * directory is found and searchable. */
-static bool may_chroot(void)
+bool shim_capable(int cap)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	int saved = errno;
-	bool may = SYS(capget)(&h, d) == 0 &&
-		   (d[CAP_SYS_CHROOT / 32].effective >> (CAP_SYS_CHROOT % 32) & 1);
+	bool may = cap >= 0 && cap < 64 && SYS(capget)(&h, d) == 0 &&
+		   (d[cap / 32].effective >> (cap % 32) & 1);
 
 	errno = saved;
 	return may;
@@ -1053,7 +1051,8 @@ static long kernel_only_umfs(struct umfs_fs *fs, const char *path, void *arg)
 		err = umfs_access(fs, path, X_OK);
 		if (err)
 			return err;
-		if (!may_chroot())
+		/* asked once the directory is found and searchable */
+		if (!shim_capable(CAP_SYS_CHROOT))
 			return -EPERM;
 	}
 	return -EOPNOTSUPP;

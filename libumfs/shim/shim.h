@@ -1513,6 +1513,8 @@ long shim_aio_syscall(long number, const long *a);
 int shim_close(int fd);
 ssize_t shim_write(int fd, const void *buf, size_t len);
 int shim_fd_stat(int fd, struct stat *st);
+/* Whether this thread has capability cap (effective), errno kept. */
+bool shim_capable(int cap);
 /* devnode.c: a device node in UMFS opened as the kernel would: the node's
  * permissions checked, then the device's host node opened; a kernel
  * descriptor, or -errno (-ENXIO: no such device). */

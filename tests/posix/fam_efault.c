@@ -228,6 +228,9 @@ static void struct_calls(void)
 	R("efault/ioctl-fionbio-bad", ioctl(efd, FIONBIO, bad));
 	R("efault/ioctl-fioasync-bad", ioctl(efd, FIOASYNC, bad));
 	R("efault/ioctl-figetbsz-bad", ioctl(efd, FIGETBSZ, bad));
+	R("efault/ioctl-fioqsize-bad", ioctl(efd, FIOQSIZE, bad));
+	R("efault/ioctl-fibmap-bad", ioctl(efd, FIBMAP, bad));
+	R("efault/ioctl-fiemap-bad", ioctl(efd, FS_IOC_FIEMAP, bad));
 	R("efault/ioctl-ficlonerange-bad", ioctl(efd, FICLONERANGE, bad));
 	R("efault/ioctl-ficlonerange-null", ioctl(efd, FICLONERANGE, NUL));
 	R("efault/statfs-buf-bad", statfs(P("efault/f"), (struct statfs *)bad));

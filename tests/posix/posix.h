@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <dlfcn.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h> /* FS_IOC_FIEMAP */
 #include <linux/fs.h> /* FIGETBSZ, FICLONE */
 #include <poll.h>
 #include <pthread.h>

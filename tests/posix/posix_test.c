@@ -2999,6 +2999,28 @@ static void t_fd(void)
 
 			R("fd/ficlonerange-badfd", ioctl(fd, FICLONERANGE, &cr));
 		}
+		/* the VFS's own: the bytes the file takes, a freeze the file
+		 * system cannot make (EPERM first without CAP_SYS_ADMIN), no
+		 * extent map, no block map (EPERM without CAP_SYS_RAWIO) */
+		{
+			struct stat qs;
+			loff_t q = -1;
+			int blk = 0, dfd = openp("fd", O_RDONLY | O_DIRECTORY);
+
+			R("fd/fioqsize", ioctl(fd, FIOQSIZE, &q));
+			emit("fd/fioqsize-value", "FIOQSIZE %s st_blocks * 512",
+			     fstat(fd, &qs) == 0 && q == (loff_t)qs.st_blocks * 512 ? "==" : "!=");
+			R("fd/fioqsize-dir", ioctl(dfd, FIOQSIZE, &q));
+			emit("fd/fioqsize-dir-value", "FIOQSIZE %s st_blocks * 512",
+			     fstat(dfd, &qs) == 0 && q == (loff_t)qs.st_blocks * 512 ? "==" : "!=");
+			R("fd/fifreeze", ioctl(fd, FIFREEZE, 0));
+			R("fd/fithaw", ioctl(fd, FITHAW, 0));
+			R("fd/fiemap", ioctl(fd, FS_IOC_FIEMAP, b));
+			R("fd/fibmap", ioctl(fd, FIBMAP, &blk));
+			R("fd/fibmap-dir", ioctl(dfd, FIBMAP, &blk));
+			R("fd/fiemap-dir", ioctl(dfd, FS_IOC_FIEMAP, b));
+			close(dfd);
+		}
 	}
 	R("fd/ioctl-unknown", ioctl(fd, 0x5401 + 0x7000, b));
 	close(fd);
