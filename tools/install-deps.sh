@@ -15,10 +15,11 @@ set -eu
 # libc6-i386: the 32-bit ld.so a 32-bit test program names, busybox-static:
 # the static program the kernel fallback serves (suite 'shim'); valgrind:
 # what short processes run of libumfs.so (tools/join-order.sh);
-# libpython3.11-testsuite: CPython's own tests, run on UMFS (cpython-shim)
+# libpython3.11-testsuite: CPython's own tests, run on UMFS (cpython-shim);
+# stress-ng: its file-system stressors, run on UMFS (stressng-shim)
 PACKAGES="build-essential meson ninja-build pkg-config libpmem-dev libfuse3-dev fuse3
 libcmocka-dev libblkid-dev fio clang libclang-rt-14-dev libc6-i386 busybox-static e2fsprogs strace valgrind
-sqlite3 git rsync python3 libpython3.11-testsuite gzip tar util-linux libaio-dev liburing-dev
+sqlite3 git rsync python3 libpython3.11-testsuite stress-ng gzip tar util-linux libaio-dev liburing-dev
 man-db groff-base dpkg-dev debhelper dh-dkms dkms lintian kmod"
 [ $# -gt 0 ] && PACKAGES="$*"
 

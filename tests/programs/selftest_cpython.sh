@@ -10,41 +10,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: $0 BUILDDIR}
-out=$(mktemp)
-known=$(mktemp)
-trap 'rm -f "$out" "$known"' EXIT
-failed=0
-passed=0
+. "$here/selftest_lib.sh"
 case=test.test_filecmp.FileCompareTestCase.test_matching
 export CPYTHON_ONLY=test_genericpath,test_filecmp
-
-# expect NAME STATUS -- COMMAND... : the run's status, then its lines are
-# checked with has
-expect() {
-	local name=$1 want=$2 rc=0
-	shift 3
-	"$@" >"$out" 2>&1 || rc=$?
-	if [ "$rc" = 77 ]; then
-		cat "$out"
-		exit 77
-	fi
-	check "$name (exit $rc, wanted $want)" test "$rc" = "$want"
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $name"
-		sed 's/^/#   /' "$out" | tail -n 20
-		failed=$((failed + 1))
-	fi
-}
-
-has() { grep -q -- "$1" "$out"; }
 
 expect "tmpfs against tmpfs agrees" 0 -- bash "$here/run_cpython.sh" tmpfs "$build"
 check "both modules pass" has "^cpython: 2 passed, 0 failed, 0 skipped$"
@@ -75,5 +43,4 @@ expect "a known case that differs otherwise fails" 1 -- \
 	env CPYTHON_SABOTAGE=$case CPYTHON_KNOWN="$known" bash "$here/run_cpython.sh" tmpfs "$build"
 check "the case is named" has "^#   $case: tmpfs ok, tmpfs failure"
 
-echo "cpython-selftest: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+selftest_end cpython-selftest
