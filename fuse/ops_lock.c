@@ -15,9 +15,10 @@
  * which the kernel sends as a flush naming the process. An OFD lock with
  * its open file, for whose release the kernel sends no unlock: so each open
  * file remembers the record-lock owners that locked through it since their
- * last flush of it, and its release drops what they still hold. A process
- * that locked through the file has flushed it by then (every close does),
- * so only the open file's own locks are left to drop.
+ * last flush of it, and its release drops what they still hold, but for
+ * an owner that has locked through another open file since (owners_take).
+ * A process that locked through the file has flushed it by then (every
+ * close does), so only the open file's own locks are left to drop.
  *
  * A request that must wait (F_SETLKW, a blocking flock) waits in a thread
  * of its own, not in one of libfuse's workers: those are few (max_threads),
@@ -261,15 +262,30 @@ static void owners_forget(uint64_t fh, uint64_t owner)
 }
 
 /* Takes one owner remembered for fh, if any is left, into *owner. */
+/* Takes an owner recorded on fh whose locks go with fh's release: true,
+ * with it in *owner. One also recorded on another open file is only
+ * forgotten here: the kernel names an OFD owner by its open file's
+ * address, which a file opened after this one's last close may have
+ * again, and the release of this one, which the kernel sends late, must
+ * not take that file's locks. */
 static bool owners_take(uint64_t fh, uint64_t *owner)
 {
 	bool found = false;
 
 	pthread_mutex_lock(&owners_lock);
-	for (size_t i = 0; i < owners_n && !found; i++) {
-		if (owners[i].fh == fh) {
-			*owner = owners[i].owner;
-			owners[i] = owners[--owners_n];
+	for (size_t i = 0; i < owners_n && !found;) {
+		uint64_t o = owners[i].owner;
+		bool elsewhere = false;
+
+		if (owners[i].fh != fh) {
+			i++;
+			continue;
+		}
+		owners[i] = owners[--owners_n];
+		for (size_t j = 0; j < owners_n && !elsewhere; j++)
+			elsewhere = owners[j].owner == o && owners[j].fh != fh;
+		if (!elsewhere) {
+			*owner = o;
 			found = true;
 		}
 	}
