@@ -261,7 +261,6 @@ static void owners_forget(uint64_t fh, uint64_t owner)
 	pthread_mutex_unlock(&owners_lock);
 }
 
-/* Takes one owner remembered for fh, if any is left, into *owner. */
 /* Takes an owner recorded on fh whose locks go with fh's release: true,
  * with it in *owner. One also recorded on another open file is only
  * forgotten here: the kernel names an OFD owner by its open file's

@@ -1059,9 +1059,10 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst)
 /* Counts one more mapping of the inode, making the host file for the
  * first, and its base for the first that can store (writable: the host
  * file opened for writing; pool lock held). Returns the instance, or 0
- * with *err. The slot is found by readers before its host file is whole:
+ * with *err. The slot is found by readers before its host file is made:
  * the mappings' sequence, odd meanwhile, sends such a reader to read
- * again, locked. A mapping that joins others brings in nothing that
+ * again, locked; then, while the copy goes on in steps, the slot's fill
+ * mark does (host_fill_rest). A mapping that joins others brings in nothing that
  * reached the file another way (msync does): that would cost every
  * process that maps a large file (a database's readers) a comparison of
  * all of it, where joining costs nothing. */

@@ -1321,7 +1321,6 @@ struct upath {
 
 extern _Atomic bool cwd_in_umfs;
 
-/* The test below on a path whose first prefix_len + 1 bytes are readable. */
 /* Whether dirfd (AT_FDCWD: the cwd) is one of UMFS's, or a number of
  * U-info's at all (a parked one is settled). */
 static inline bool dirfd_in_umfs(int dirfd)
@@ -1331,6 +1330,7 @@ static inline bool dirfd_in_umfs(int dirfd)
 	return uinfo_peek(dirfd) != NULL;
 }
 
+/* The test below on a path whose first prefix_len + 1 bytes are readable. */
 static inline bool path_maybe_umfs_at(int dirfd, const char *path)
 {
 	if (path[0] == '/') {
