@@ -14,11 +14,13 @@
  *     program's mask and flags (SA_SIGINFO added, SA_RESETHAND emulated:
  *     a deferred signal must still find its handler);
  *   - a served call raises a per-thread depth (shim_busy, no system call);
- *     the wrapper, finding it above 0, records the signal and its siginfo
- *     and returns; when the depth drops back to 0, what was recorded is
- *     sent again to the thread with its siginfo (rt_tgsigqueueinfo), so the
- *     kernel builds a real frame and the handler runs with it, as the call
- *     returns to the program;
+ *     the wrapper, finding it above 0, records the signal and its siginfo,
+ *     and returns with the signal's number blocked (in the mask its frame
+ *     gives back), so that more of that number wait in the kernel's queue,
+ *     in the order sent; when the depth drops back to 0, the program's
+ *     handler runs for each recorded, in the order they came, with the
+ *     mask the kernel would have given it, and the numbers are unblocked:
+ *     the kernel delivers the rest after them, as the call returns;
  *   - faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS with
  *     si_code > 0) are never deferred: a fault in a probe of the caller's
  *     memory becomes EFAULT (probe.c), a SIGBUS on the memory of the pool
@@ -46,6 +48,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -55,11 +58,12 @@ __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
 __thread uintptr_t sig_async_frame __attribute__((tls_model("initial-exec")));
 __thread int sig_cancel_held __attribute__((tls_model("initial-exec")));
 
-/* The signals deferred on a thread: q[head, n) wait to be sent again, in
- * the order they came; room for cap. Real-time signals are queued, as the
- * kernel queues them (a storm of them during one call keeps every one and
- * its value), up to the kernel's own bound on a user's queued signals
- * (RLIMIT_SIGPENDING); standard ones merge. */
+/* The signals deferred on a thread: q[head, n) wait for their handlers,
+ * in the order they came; room for cap. Standard ones merge; real-time
+ * ones are each kept, as the kernel queues them, up to the kernel's own
+ * bound on a user's queued signals (RLIMIT_SIGPENDING). Its number held,
+ * a second signal of one is recorded only where the library put back a
+ * mask from before the first. */
 struct sig_deferred {
 	size_t size; /* of the mapping */
 	unsigned head, n, cap;
@@ -71,6 +75,26 @@ struct sig_deferred {
  * TLS it would be cleared, and faulted in, for every thread of every
  * process that loads the library, while a signal deferred is rare. */
 static __thread struct sig_deferred *sig_deferred;
+/* The numbers the library blocked as it recorded a signal of theirs
+ * (bit sig - 1), while one waits in the queue: not the program's. */
+static __thread uint64_t sig_held;
+
+static uint64_t sig_bit(int sig)
+{
+	return sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
+}
+
+static void sig_mask_bits(sigset_t *set, uint64_t bits, bool add)
+{
+	for (; bits; bits &= bits - 1) {
+		int sig = __builtin_ctzll(bits) + 1;
+
+		if (add)
+			sigaddset(set, sig);
+		else
+			sigdelset(set, sig);
+	}
+}
 
 static unsigned sig_queue_cap(size_t size)
 {
@@ -402,10 +426,12 @@ static struct sig_deferred *sig_queue_room(void)
 	return p;
 }
 
-/* Records si. Every signal is blocked meanwhile, as another handler that
- * deferred its signal in the middle would write the same slot, or find
- * the queue moved. */
-static void sig_defer(const siginfo_t *si)
+/* Records si, and blocks its number as the wrapper returns (uc's mask is
+ * what the kernel puts back): the next of that number waits in the
+ * kernel's queue behind it. Every signal is blocked meanwhile, as another
+ * handler that deferred its signal in the middle would write the same
+ * slot, or find the queue moved. */
+static void sig_defer(const siginfo_t *si, ucontext_t *uc)
 {
 	struct sig_deferred *d;
 	sigset_t mask;
@@ -415,12 +441,15 @@ static void sig_defer(const siginfo_t *si)
 	if (d && si->si_signo < SIGRTMIN)
 		for (unsigned i = d->head; i < d->n; i++)
 			if (d->q[i].si_signo == si->si_signo)
-				goto out; /* pending standard signals merge, as in the kernel */
+				goto hold; /* pending standard signals merge, as in the kernel */
 	d = sig_queue_room();
-	if (d) {
-		d->q[d->n++] = *si;
-		shim_sig_pending = 1;
-	}
+	if (!d)
+		goto out;
+	d->q[d->n++] = *si;
+	shim_sig_pending = 1;
+hold:
+	sig_held |= sig_bit(si->si_signo);
+	sigaddset(&uc->uc_sigmask, si->si_signo);
 out:
 	sig_restore_mask(&mask);
 }
@@ -442,7 +471,7 @@ static void sig_wrapper(int sig, siginfo_t *si, void *ctx)
 			sig_run(sig, si, ctx, type);
 	} else if (shim_busy > 0 && !shim_vfork_child()) {
 		/* (a vfork child's queue would be its parent's) */
-		sig_defer(si);
+		sig_defer(si, ctx);
 	} else {
 		sig_run(sig, si, ctx, type);
 	}
@@ -469,34 +498,100 @@ void sig_cancel_hold(void)
 		sig_cancel_held = 1;
 }
 
-/* The depth dropped to 0 with signals recorded: each is sent again to the
- * thread, in the order they came, with every signal blocked, so that all
- * are pending at once and the kernel delivers them as it would have (by
- * number, a real-time signal's in the order sent) as the mask is put back,
- * before any that comes later. Where the kernel's bound on a user's queued
- * signals refuses one, those sent go first, and it is tried once more. */
-static void sig_resend_deferred(void)
+/* The first signal recorded, taken off the queue (unmapped once empty);
+ * false when none is. Its number stays held while another of it waits.
+ * Call with every signal blocked: a handler's served call may record
+ * signals meanwhile, and move the queue. */
+static bool sig_queue_pop(siginfo_t *si)
 {
-	struct sig_deferred *d;
-	int saved = errno;
-	bool again = false;
-	sigset_t mask;
+	struct sig_deferred *d = sig_deferred;
+	bool more = false;
 
-	sig_block_all(&mask);
-	while ((d = sig_deferred) != NULL && d->head < d->n) {
-		if (sig_resend(&d->q[d->head]) == 0 || errno != EAGAIN || again) {
-			d->head++;
-			again = false;
-			continue;
-		}
-		/* their handlers may defer signals of their own to the queue,
-		 * or send it all: it is looked at again */
-		sig_restore_mask(&mask);
-		sig_block_all(&mask);
-		again = true;
+	if (!d || d->head >= d->n)
+		return false;
+	*si = d->q[d->head++];
+	for (unsigned i = d->head; i < d->n && !more; i++)
+		more = d->q[i].si_signo == si->si_signo;
+	if (!more)
+		sig_held &= ~sig_bit(si->si_signo);
+	if (d->head == d->n) {
+		shim_sig_pending = 0;
+		sig_queue_drop();
 	}
-	shim_sig_pending = 0;
-	sig_queue_drop();
+	return true;
+}
+
+/* What sig_onstack_start runs: set just before the switch to it. */
+static __thread struct sig_onstack {
+	siginfo_t *si;
+	ucontext_t *uc;
+} *sig_onstack_arg;
+
+static void sig_onstack_start(void)
+{
+	struct sig_onstack *a = sig_onstack_arg;
+
+	sig_wrapper(a->si->si_signo, a->si, a->uc);
+}
+
+/* Runs a recorded signal's action: for SA_ONSTACK on the thread's
+ * alternate stack, as the kernel would, if it has one and is not on it
+ * already. */
+static void sig_run_recorded(siginfo_t *si, ucontext_t *uc, int flags)
+{
+	struct sig_onstack arg = { si, uc };
+	ucontext_t back, alt;
+	stack_t ss;
+
+	if (!(flags & SA_ONSTACK) || SYS(syscall)(SYS_sigaltstack, NULL, &ss) != 0 ||
+	    (ss.ss_flags & (SS_DISABLE | SS_ONSTACK)) || getcontext(&alt) != 0) {
+		sig_wrapper(si->si_signo, si, uc);
+		return;
+	}
+	alt.uc_stack.ss_sp = ss.ss_sp;
+	alt.uc_stack.ss_size = ss.ss_size;
+	alt.uc_link = &back;
+	sig_onstack_arg = &arg;
+	makecontext(&alt, sig_onstack_start, 0);
+	swapcontext(&back, &alt);
+}
+
+/* The depth dropped to 0 with signals recorded: the program's handler
+ * runs for each, in the order they came, here (sent again, a signal would
+ * queue behind those of its number the kernel holds, sent after it). Each
+ * with the mask the kernel would give it (the thread's, the handler's
+ * sa_mask, the signal itself), the numbers still held kept blocked, on
+ * the stack it asks for, and the context of this point; then the mask is the program's again, less
+ * what was held: the kernel delivers what waited. A handler's served call
+ * that records signals of its own runs them as it returns, nested here. */
+static void sig_run_deferred(void)
+{
+	int saved = errno;
+	ucontext_t uc;
+	sigset_t mask;
+	siginfo_t si;
+
+	getcontext(&uc); /* the handlers' context, and the thread's mask */
+	mask = uc.uc_sigmask;
+	for (;;) {
+		struct sigaction act;
+		sigset_t run = mask;
+		uint64_t held;
+
+		sig_block_all(NULL);
+		if (!sig_queue_pop(&si))
+			break;
+		held = sig_held | sig_bit(si.si_signo);
+		sig_action_get(si.si_signo, &act);
+		sig_mask_bits(&run, held, true);
+		sigorset(&run, &run, &act.sa_mask);
+		if ((act.sa_flags & SA_NODEFER) && !(sig_held & sig_bit(si.si_signo)))
+			sigdelset(&run, si.si_signo);
+		sig_restore_mask(&run);
+		sig_run_recorded(&si, &uc, act.sa_flags);
+		/* what this handler's signal, or a nested run, let go of */
+		sig_mask_bits(&mask, held & ~sig_held, false);
+	}
 	sig_restore_mask(&mask);
 	errno = saved;
 }
@@ -506,7 +601,7 @@ static void sig_resend_deferred(void)
 void sig_flush(void)
 {
 	if (shim_sig_pending)
-		sig_resend_deferred();
+		sig_run_deferred();
 	if (sig_cancel_held) {
 		sig_cancel_held = 0;
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
@@ -526,6 +621,8 @@ void sig_fork_child(void)
 	sig_block_all(&mask);
 	sig_queue_drop();
 	shim_sig_pending = 0;
+	sig_mask_bits(&mask, sig_held, false); /* the parent's holds */
+	sig_held = 0;
 	sig_restore_mask(&mask);
 }
 

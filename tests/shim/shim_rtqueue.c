@@ -5,13 +5,20 @@
  * order sent, as the kernel queues them.
  *
  * Another thread queues COUNT SIGRTMIN signals to the main thread
- * (pthread_sigqueue), the values 1 to COUNT, in bursts, while the main thread writes
- * 1 MiB at a time to a file of DIR. On UMFS most of them come while a
- * write is being served, where the library defers them and sends them
- * again as the write returns; a library that kept a fixed number per
- * call lost most of them. The handler counts them and checks that each
- * value follows the last. Prints the counts and "ok", or what went wrong;
- * exits 1 then.
+ * (pthread_sigqueue), the values 1 to COUNT, in bursts, while the main
+ * thread writes 1 MiB and 64 KiB in turn to a file of DIR. On UMFS many of them
+ * come while a write is being served, where the library records one and
+ * runs its handler as the write returns, the later ones waiting in the
+ * kernel's queue meanwhile; a library that kept a fixed number per call
+ * lost most of them, one that sent them again put some behind later
+ * ones. The handler counts them and checks that each
+ * value follows the last, and that it runs with the mask the kernel gives
+ * a handler (its own signal and its sa_mask's SIGUSR2 blocked), on the
+ * alternate stack its SA_ONSTACK asks for; after the
+ * storm the thread's mask is what it was. Then the same storm while the
+ * thread forks: no child starts with a signal blocked that its parent had
+ * not (the library blocks a number while a signal of it waits in its
+ * queue). Prints the counts and "ok", or what went wrong; exits 1 then.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,17 +41,24 @@
 
 static pthread_t target;
 static atomic_int sent;
-static atomic_bool sending = true;
-static volatile sig_atomic_t got, last, out_of_order;
+static atomic_bool sending;
+static volatile sig_atomic_t got, last, out_of_order, bad_mask, off_stack;
 
 static void on_rt(int sig, siginfo_t *si, void *ctx)
 {
-	(void)sig;
+	sigset_t now;
+	stack_t ss;
+
 	(void)ctx;
 	if (si->si_value.sival_int != last + 1)
 		out_of_order++;
 	last = si->si_value.sival_int;
 	got++;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &now) != 0 || !sigismember(&now, sig) ||
+	    !sigismember(&now, SIGUSR2))
+		bad_mask++;
+	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+		off_stack++;
 }
 
 /* Bursts of BURST, a pause between: many of them while writes are being
@@ -51,9 +66,9 @@ static void on_rt(int sig, siginfo_t *si, void *ctx)
 static void *sender(void *arg)
 {
 	struct timespec pause = { 0, 100 * 1000 };
+	int from = *(int *)arg;
 
-	(void)arg;
-	for (int v = 1; v <= COUNT;) {
+	for (int v = from; v < from + COUNT;) {
 		union sigval val = { .sival_int = v };
 
 		if (pthread_sigqueue(target, SIGRTMIN, val) == 0) {
@@ -66,14 +81,58 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+static bool storm_start(pthread_t *t, int from)
+{
+	static int first;
+
+	first = from;
+	atomic_store(&sending, true);
+	return pthread_create(t, NULL, sender, &first) == 0;
+}
+
+static void storm_end(pthread_t t, int want)
+{
+	struct timespec nap = { 0, 1000 * 1000 };
+
+	pthread_join(t, NULL);
+	for (int i = 0; i < 1000 && got < want; i++)
+		nanosleep(&nap, NULL);
+}
+
+/* Forks until the storm ends; the children that started with SIGRTMIN
+ * blocked, or -1 when a fork failed. */
+static int fork_storm(void)
+{
+	int held = 0, status;
+
+	while (atomic_load(&sending)) {
+		pid_t pid = fork();
+		sigset_t now;
+
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			pthread_sigmask(SIG_BLOCK, NULL, &now);
+			_exit(sigismember(&now, SIGRTMIN) ? 3 : 0);
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+			held++;
+	}
+	return held;
+}
+
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_sigaction = on_rt, .sa_flags = SA_SIGINFO | SA_RESTART };
-	struct timespec nap = { 0, 1000 * 1000 };
+	struct sigaction sa = { .sa_sigaction = on_rt,
+				.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK };
+	stack_t alt = { .ss_size = 1 << 16 };
 	char name[4096], *buf;
 	unsigned writes = 0;
+	sigset_t before, after;
+	int fd, held;
 	pthread_t t;
-	int fd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_rtqueue DIR\n");
@@ -89,31 +148,63 @@ int main(int argc, char **argv)
 	}
 	memset(buf, 'q', CHUNK);
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	alt.ss_sp = malloc(alt.ss_size);
+	if (!alt.ss_sp || sigaltstack(&alt, NULL) != 0) {
+		perror("sigaltstack");
+		return 1;
+	}
 	if (sigaction(SIGRTMIN, &sa, NULL) != 0) {
 		perror("sigaction");
 		return 1;
 	}
 	target = pthread_self();
-	if (pthread_create(&t, NULL, sender, NULL) != 0) {
+	pthread_sigmask(SIG_BLOCK, NULL, &before);
+	if (!storm_start(&t, 1)) {
 		perror("pthread_create");
 		return 1;
 	}
 	while (atomic_load(&sending)) {
-		if (pwrite(fd, buf, CHUNK, (off_t)(writes % 8) * CHUNK) != CHUNK) {
+		size_t len = writes % 2 ? CHUNK : CHUNK / 16;
+
+		if (pwrite(fd, buf, len, (off_t)(writes % 8) * CHUNK) != (ssize_t)len) {
 			perror("pwrite");
 			return 1;
 		}
 		writes++;
 	}
-	pthread_join(t, NULL);
-	for (int i = 0; i < 1000 && got < COUNT; i++)
-		nanosleep(&nap, NULL);
-	printf("%d sent, %d delivered, %d out of order, during %u writes\n", atomic_load(&sent),
-	       (int)got, (int)out_of_order, writes);
+	storm_end(t, COUNT);
+	pthread_sigmask(SIG_BLOCK, NULL, &after);
+	printf("%d sent, %d delivered, %d out of order, %d with a wrong mask, %d off the "
+	       "alternate stack, during %u writes\n",
+	       atomic_load(&sent), (int)got, (int)out_of_order, (int)bad_mask, (int)off_stack,
+	       writes);
 	close(fd);
 	unlink(name);
 	if (got != COUNT || out_of_order) {
 		printf("FAIL real-time signals lost or reordered\n");
+		return 1;
+	}
+	if (bad_mask || off_stack || sigismember(&after, SIGRTMIN) != sigismember(&before, SIGRTMIN) ||
+	    sigismember(&after, SIGUSR2) != sigismember(&before, SIGUSR2)) {
+		printf("FAIL a handler's mask or stack, or the thread's mask after it, not "
+		       "the kernel's\n");
+		return 1;
+	}
+	if (!storm_start(&t, COUNT + 1)) {
+		perror("pthread_create");
+		return 1;
+	}
+	held = fork_storm();
+	storm_end(t, 2 * COUNT);
+	printf("%d delivered, %d out of order, %d children with SIGRTMIN blocked, while forking\n",
+	       (int)got - COUNT, (int)out_of_order, held);
+	if (held < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (got != 2 * COUNT || out_of_order || held) {
+		printf("FAIL signals lost or reordered, or held in a child, across fork\n");
 		return 1;
 	}
 	printf("ok\n");
