@@ -78,7 +78,11 @@ void umfs_cred_changed(void);
 #define UMFS_CAP_FOWNER 0x08u
 #define UMFS_CAP_FSETID 0x10u
 #define UMFS_CAP_MKNOD 0x20u
+#define UMFS_CAP_LEASE 0x40u
 bool umfs_cred_capable(unsigned cap);
+/* Whether the caller's file-system uid is owner, or it has every
+ * capability in cap (the kernel's "owner or capable" rules). */
+bool umfs_cred_owns(uid_t owner, unsigned cap);
 
 /* ---- Paths: a host prefix, openat2's rules, a start directory ---- */
 

@@ -7,7 +7,8 @@
  * The kernel checks file access with the thread's file-system uid and gid
  * (which follow the effective ids unless setfsuid/setfsgid moved them), its
  * supplementary groups, and its effective capabilities: CAP_DAC_OVERRIDE,
- * CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN, CAP_FSETID, CAP_MKNOD. The
+ * CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN, CAP_FSETID, CAP_MKNOD,
+ * CAP_LEASE. The
  * capabilities are read from the kernel (capget), not guessed from the
  * uid: root whose fsuid moved to another user has lost them, a root
  * process that dropped some has lost those, a program given one has it.
@@ -35,7 +36,7 @@
 
 #define CAPS_ALL                                                                          \
 	(UMFS_CAP_CHOWN | UMFS_CAP_DAC_OVERRIDE | UMFS_CAP_DAC_READ_SEARCH | UMFS_CAP_FOWNER | \
-	 UMFS_CAP_FSETID | UMFS_CAP_MKNOD)
+	 UMFS_CAP_FSETID | UMFS_CAP_MKNOD | UMFS_CAP_LEASE)
 
 /* Credentials a front end set for this thread (copied: the caller's
  * struct may go out of scope). */
@@ -95,6 +96,7 @@ static unsigned caps_of(uint32_t set)
 	caps |= set & (1u << CAP_FOWNER) ? UMFS_CAP_FOWNER : 0;
 	caps |= set & (1u << CAP_FSETID) ? UMFS_CAP_FSETID : 0;
 	caps |= set & (1u << CAP_MKNOD) ? UMFS_CAP_MKNOD : 0;
+	caps |= set & (1u << CAP_LEASE) ? UMFS_CAP_LEASE : 0;
 	return caps;
 }
 
@@ -208,13 +210,18 @@ int umfs_permission(const struct umfs_fs *fs, uint64_t ino, int mask)
 	return umfs_cred_permission(umfs_inode(fs, ino), &c, mask);
 }
 
-bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino)
+bool umfs_cred_owns(uid_t owner, unsigned cap)
 {
 	struct umfs_ucred c;
 	gid_t groups[NGROUPS_MAX_SMALL];
 
 	umfs_cred_current(&c, groups);
-	return c.uid == umfs_inode(fs, ino)->uid || (c.caps & UMFS_CAP_FOWNER);
+	return c.uid == owner || (c.caps & cap) == cap;
+}
+
+bool umfs_cred_owner_or_capable(const struct umfs_fs *fs, uint64_t ino)
+{
+	return umfs_cred_owns(umfs_inode(fs, ino)->uid, UMFS_CAP_FOWNER);
 }
 
 bool umfs_cred_capable(unsigned cap)

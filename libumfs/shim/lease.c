@@ -11,8 +11,6 @@
  * the kernel to see the directory change, which it does not: F_NOTIFY
  * answers EINVAL, as the kernel does with dnotify disabled.
  */
-#include <unistd.h>
-
 #include "shim.h"
 
 static int lease_set(int fd, struct ofd *o, int arg)
@@ -25,8 +23,8 @@ static int lease_set(int fd, struct ofd *o, int arg)
 	err = shim_fd_stat(fd, &st);
 	if (err)
 		return err;
-	if (arg != F_UNLCK && st.st_uid != geteuid() && geteuid() != 0)
-		return -EACCES; /* neither the owner nor CAP_LEASE */
+	if (!umfs_cred_owns(st.st_uid, UMFS_CAP_LEASE))
+		return -EACCES; /* removing one too */
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	/* F_UNLCK: no lease is held to remove; others: see above */

@@ -7,6 +7,8 @@
  * Other processes' views are taken by forked children that print their
  * own check lines (probes with F_SETLK/F_GETLK, never a wait).
  */
+#include <linux/capability.h>
+
 #include "posix.h"
 
 #define LK "locks2/f"
@@ -361,6 +363,17 @@ static void lease_nobody(void)
 
 	R("locks2/lease-not-owner", fcntl(fd, F_SETLEASE, F_RDLCK));
 	R("locks2/lease-not-owner-get", fcntl(fd, F_GETLEASE));
+	R("locks2/lease-not-owner-unlock", fcntl(fd, F_SETLEASE, F_UNLCK));
+	close(fd);
+}
+
+/* Root without CAP_LEASE, on a file of another user's */
+static void lease_uncapable(void)
+{
+	int fd = open(P("locks2/lease"), O_RDONLY);
+
+	R("locks2/lease-no-cap", fcntl(fd, F_SETLEASE, F_RDLCK));
+	R("locks2/lease-no-cap-unlock", fcntl(fd, F_SETLEASE, F_UNLCK));
 	close(fd);
 }
 
@@ -401,6 +414,10 @@ static void t_lease(void)
 	R("locks2/lease-dir-get", fcntl(dir, F_GETLEASE));
 	close(dir);
 	as_user(NOBODY, NOBODY, NULL, 0, lease_nobody);
+	if (geteuid() == 0 && chown(P("locks2/lease"), NOBODY, NOBODY) == 0) {
+		without_cap(CAP_LEASE, lease_uncapable);
+		chown(P("locks2/lease"), 0, 0);
+	}
 
 	/* directory notification */
 	dir = open(P("locks2"), O_RDONLY | O_DIRECTORY);

@@ -167,6 +167,7 @@ void list(const char *name, const char *rel);
 void same_ino(const char *name, const char *a, const char *b);
 void cwd_is(const char *name);
 void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(void));
+void without_cap(int cap, void (*fn)(void));
 const char *how_ended(int st);
 void in_child(const char *name, const char *what, void (*fn)(void));
 

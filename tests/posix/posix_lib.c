@@ -3,9 +3,14 @@
  * posix_lib.c - check lines and preparation helpers shared by the families
  * of posix_test (declared in posix.h).
  */
+#include <linux/capability.h>
 #include <stdatomic.h>
 
 #include "posix.h"
+
+/* In the C library, without a header of its own. */
+extern int capget(cap_user_header_t header, cap_user_data_t data);
+extern int capset(cap_user_header_t header, const cap_user_data_t data);
 
 const char *top;
 int topfd = -1;
@@ -523,9 +528,12 @@ void cwd_is(const char *name)
 		emit(name, "getcwd() = NULL %s", ename(errno));
 }
 
-/* Runs fn in a child with the given credentials; the child prints. */
-void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(void))
+/* Runs fn in a child that become() made someone else first (NULL, or
+ * the name of the call that failed); the child prints. */
+static void child_as(const char *(*become)(const void *how), const void *how,
+		     void (*fn)(void))
 {
+	const char *failed;
 	pid_t pid;
 	int st;
 
@@ -536,8 +544,9 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 		return;
 	}
 	if (pid == 0) {
-		if (setgroups((size_t)ngroups, groups) || setgid(gid) || setuid(uid)) {
-			setup_fail("setuid", "", errno);
+		failed = become(how);
+		if (failed) {
+			setup_fail(failed, "", errno);
 			fflush(stdout);
 			_exit(1);
 		}
@@ -546,6 +555,49 @@ void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(
 		_exit(0);
 	}
 	waitpid(pid, &st, 0);
+}
+
+struct user_ids {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int ngroups;
+};
+
+static const char *become_user(const void *how)
+{
+	const struct user_ids *u = how;
+
+	return setgroups((size_t)u->ngroups, u->groups) || setgid(u->gid) || setuid(u->uid)
+		       ? "setuid"
+		       : NULL;
+}
+
+/* Runs fn in a child with the given credentials. */
+void as_user(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, void (*fn)(void))
+{
+	struct user_ids u = { uid, gid, groups, ngroups };
+
+	child_as(become_user, &u, fn);
+}
+
+static const char *become_uncapable(const void *how)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int cap = *(const int *)how;
+
+	if (capget(&h, d))
+		return "capget";
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	return capset(&h, d) ? "capset" : NULL;
+}
+
+/* Runs fn in a child whose effective set lacks cap, the ids kept: root
+ * without one capability. */
+void without_cap(int cap, void (*fn)(void))
+{
+	child_as(become_uncapable, &cap, fn);
 }
 
 /* How a child ended: "exit 0", "SIGBUS"... */
