@@ -7,11 +7,11 @@
  * The kernel checks file access with the thread's file-system uid and gid
  * (which follow the effective ids unless setfsuid/setfsgid moved them), its
  * supplementary groups, and its effective capabilities: CAP_DAC_OVERRIDE,
- * CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN, CAP_FSETID, CAP_MKNOD,
- * CAP_LEASE. The
- * capabilities are read from the kernel (capget), not guessed from the
- * uid: root whose fsuid moved to another user has lost them, a root
- * process that dropped some has lost those, a program given one has it.
+ * CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN, CAP_FSETID, CAP_MKNOD and,
+ * for leases, CAP_LEASE. The capabilities are read from the kernel
+ * (capget), not guessed from the uid: root whose fsuid moved to another
+ * user has lost them, a root process that dropped some has lost those, a
+ * program given one has it.
  * access(2) (without AT_EACCESS) checks with the real ids instead, and
  * with root's permitted capabilities only when the real uid is 0.
  *

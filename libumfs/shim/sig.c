@@ -561,9 +561,10 @@ static void sig_run_recorded(siginfo_t *si, ucontext_t *uc, int flags)
  * queue behind those of its number the kernel holds, sent after it). Each
  * with the mask the kernel would give it (the thread's, the handler's
  * sa_mask, the signal itself), the numbers still held kept blocked, on
- * the stack it asks for, and the context of this point; then the mask is the program's again, less
- * what was held: the kernel delivers what waited. A handler's served call
- * that records signals of its own runs them as it returns, nested here. */
+ * the stack it asks for, and the context of this point; then the mask is
+ * the program's again, less what was held: the kernel delivers what
+ * waited. A handler's served call that records signals of its own runs
+ * them as it returns, nested here. */
 static void sig_run_deferred(void)
 {
 	int saved = errno;
