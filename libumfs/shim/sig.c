@@ -198,7 +198,7 @@ static void sig_kernel_action(int sig, const struct sigaction *prog, struct siga
 }
 
 /* The table is changed with this thread's signals deferred (the wrapper
- * records them while shim_busy is up, and they are sent again as it drops),
+ * records them while shim_busy is up, and their handlers run as it drops),
  * not blocked: no handler of this thread waits for the lock it holds, and
  * no system call is spent on the mask. */
 static void sig_table_enter(void)
@@ -405,7 +405,7 @@ static struct sig_deferred *sig_queue_room(void)
 
 	if (d && d->n < d->cap)
 		return d;
-	if (d && d->head > 0) { /* what was sent again makes room first */
+	if (d && d->head > 0) { /* what was run makes room first */
 		memmove(&d->q[0], &d->q[d->head], (size_t)(d->n - d->head) * sizeof(d->q[0]));
 		d->n -= d->head;
 		d->head = 0;
