@@ -61,7 +61,7 @@ void umfs_gate_holder(int fd, char *buf, size_t size)
 		return;
 	snprintf(id, sizeof(id), "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
 		 (unsigned long)st.st_ino);
-	procs = OS(opendir)("/proc");
+	procs = umfs_os_opendir("/proc");
 	if (!procs)
 		return;
 	while ((p = OS(readdir)(procs)) != NULL) {
@@ -71,7 +71,7 @@ void umfs_gate_holder(int fd, char *buf, size_t size)
 		if (pid <= 0 || pid == OS(getpid)())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
-		fds = OS(opendir)(path);
+		fds = umfs_os_opendir(path);
 		if (!fds)
 			continue;
 		while (!found && (f = OS(readdir)(fds)) != NULL)

@@ -740,6 +740,7 @@ static void lk_sleep(bucket_t *b, uint32_t seq, bool cancellable)
 	struct timespec tick = { (time_t)(ns / 1000000000ll), (long)(ns % 1000000000ll) };
 	int saved = errno, type = PTHREAD_CANCEL_DEFERRED;
 
+	umfs_os_before_wait();
 	if (cancellable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 	OS(syscall)(SYS_futex, &b->wake, FUTEX_WAIT, seq, &tick, NULL, 0);

@@ -147,6 +147,22 @@ int umfs_os_dup_onto(int fd, int to)
 	return r;
 }
 
+DIR *umfs_os_opendir(const char *path)
+{
+	int fd = OS(open)(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC), saved;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = OS(fdopendir)(fd);
+	if (!d) {
+		saved = errno;
+		OS(close)(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 void umfs_os_init(void)
 {
 #define OS_RESOLVE(name, ...) OS(name);

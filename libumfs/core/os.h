@@ -87,7 +87,6 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	K(rmdir)                                             \
 	K(unlinkat)                                          \
 	/* directories */                                    \
-	X(opendir, "opendir")                                \
 	X(fdopendir, "fdopendir")                            \
 	X(readdir, OS_LFS(readdir, readdir64))               \
 	X(closedir, "closedir")                              \
@@ -153,6 +152,26 @@ void *umfs_os_resolve_entry(enum umfs_os_entry entry);
 		 : (__typeof__(umfs_os.fn))umfs_os_resolve_entry(UMFS_OS_##fn))
 
 /* umfs_os_resolve, which the shim's table shares, is in umfs_frontend.h. */
+
+/* Set once, before any use, by a front end whose descriptor table a
+ * program shares (the shim keeps the program's dup2 off the numbers of the
+ * core's new descriptors, shim/fdguard.c): before_fd runs before each
+ * descriptor the core makes at a number the kernel chooses (the table's
+ * open and openat call it; anything else, such as a pidfd, calls
+ * umfs_os_before_fd first), before_wait before each sleep of the core on
+ * another thread or process (umfs_os_before_wait). NULL: nothing. */
+struct umfs_os_hooks {
+	void (*before_fd)(void);
+	void (*before_wait)(void);
+};
+extern struct umfs_os_hooks umfs_os_hooks;
+void umfs_os_before_fd(void);
+void umfs_os_before_wait(void);
+
+/* A directory stream of path, opened through the table's open (not the C
+ * library's opendir, which would open it unseen by the hook above): NULL
+ * and errno on failure. */
+DIR *umfs_os_opendir(const char *path);
 
 /* len bytes of zeros that cost a page only where written (a fresh
  * anonymous map, not calloc's memset of heap pages), or NULL. */

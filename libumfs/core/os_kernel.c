@@ -42,14 +42,34 @@ _Static_assert(sizeof(off_t) == 8, "off_t is the kernel's loff_t");
 #define K_MODE(flags) \
 	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE ? K_VARG(mode_t, flags) : 0)
 
+struct umfs_os_hooks umfs_os_hooks;
+
+void umfs_os_before_fd(void)
+{
+	if (umfs_os_hooks.before_fd)
+		umfs_os_hooks.before_fd();
+}
+
+void umfs_os_before_wait(void)
+{
+	if (umfs_os_hooks.before_wait)
+		umfs_os_hooks.before_wait();
+}
+
 int umfs_kernel_open(const char *path, int flags, ...)
 {
-	return (int)K(SYS_openat, AT_FDCWD, path, flags, K_MODE(flags));
+	mode_t mode = K_MODE(flags);
+
+	umfs_os_before_fd();
+	return (int)K(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
 int umfs_kernel_openat(int dfd, const char *path, int flags, ...)
 {
-	return (int)K(SYS_openat, dfd, path, flags, K_MODE(flags));
+	mode_t mode = K_MODE(flags);
+
+	umfs_os_before_fd();
+	return (int)K(SYS_openat, dfd, path, flags, mode);
 }
 
 int umfs_kernel_close(int fd)

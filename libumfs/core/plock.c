@@ -238,6 +238,7 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 		    !__atomic_compare_exchange_n(&l->word, &w, w | PLOCK_WAITERS, false,
 						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
+		umfs_os_before_wait();
 		plock_futex(&l->word, FUTEX_WAIT, (uint32_t)(w | PLOCK_WAITERS), &tick);
 		if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) != (w | PLOCK_WAITERS))
 			continue; /* released or changed hands: try again */

@@ -105,13 +105,14 @@ static int stamp_pidfs;
  * no pidfs (or no pidfds of threads). */
 static uint32_t stamp_from_pidfd(pid_t tid, bool *kernel_lacks)
 {
-	int saved = errno;
-	int fd = (int)OS(syscall)(SYS_pidfd_open, tid, PIDFD_THREAD);
+	int saved = errno, fd;
 	struct statfs sfs;
 	struct stat st;
 	uint32_t stamp = 0;
 
 	*kernel_lacks = false;
+	umfs_os_before_fd();
+	fd = (int)OS(syscall)(SYS_pidfd_open, tid, PIDFD_THREAD);
 	if (fd < 0) {
 		*kernel_lacks = errno == ENOSYS || errno == EINVAL;
 	} else {

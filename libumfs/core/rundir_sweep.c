@@ -139,7 +139,7 @@ int umfs_rundir_sweep(const uint8_t uuid[16], uint64_t keep,
 	snprintf(prefix, sizeof(prefix), "%s", strrchr(path, '/') + 1);
 	prefix[strlen(prefix) - 16] = '\0';
 	for (size_t b = 0; b < UMFS_ARRAY_SIZE(bases); b++) {
-		DIR *d = OS(opendir)(bases[b]);
+		DIR *d = umfs_os_opendir(bases[b]);
 		struct dirent *e;
 
 		if (!d)

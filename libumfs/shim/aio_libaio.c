@@ -63,6 +63,7 @@ static int proxy_init_locked(void)
 		proxies = p;
 	}
 	if (proxy_efd < 0) {
+		shim_fdguard_own();
 		fd = SYS(eventfd)(1, EFD_CLOEXEC);
 		if (fd < 0)
 			return -errno;

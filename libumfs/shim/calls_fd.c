@@ -151,6 +151,24 @@ static int dup_to_internal_errno(int old, int new, int flags, bool is_dup3)
 	return e;
 }
 
+/* The kernel's dup2 or dup3, never while the library holds a descriptor
+ * of its own at a number the kernel chose (fdguard.c): new may be it. The
+ * program's handlers wait for its end, so that none runs the library
+ * while this thread's dup holds the library's new descriptors off. */
+static int dup_to_kernel(int old, int new, int flags, bool is_dup3)
+{
+	SHIM_SERVE();
+	int r = shim_fdguard_dup_begin();
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+	shim_fdguard_dup_end();
+	return r;
+}
+
 static int dup_to(int old, int new, int flags, bool is_dup3)
 {
 	struct ofd *o, *at_new;
@@ -160,7 +178,7 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 	at_new = uinfo_peek(new);
 	if (likely(o == NULL && at_new == NULL)) {
 		TRACE_PASS(dup, "%d, %d", old, new);
-		r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+		r = dup_to_kernel(old, new, flags, is_dup3);
 		if (r >= 0 && old != new)
 			devnode_dup(old, r);
 		return r;
@@ -186,7 +204,7 @@ static int dup_to(int old, int new, int flags, bool is_dup3)
 		errno = EMFILE;
 		return -1;
 	}
-	r = is_dup3 ? SYS(dup3)(old, new, flags) : SYS(dup2)(old, new);
+	r = dup_to_kernel(old, new, flags, is_dup3);
 	if (r < 0) {
 		int e = errno;
 

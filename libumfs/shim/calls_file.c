@@ -47,6 +47,11 @@ static int fifo_open(struct umfs_fs *fs, const char *path, int flags, const stru
 	err = shim_open_special_access(fs, path, flags);
 	if (err)
 		return err;
+	/* the helper directory opened while the program's dup2 is held off
+	 * (fdguard.c), which the wait below lets go of */
+	fd = fifo_dir_get(fs);
+	if (fd < 0)
+		return fd;
 	/* the program's own descriptor: the lowest number, its close-on-exec */
 	fd_unpark_all();
 	allowed = sig_allow_begin(); /* opening a FIFO waits for its other end */

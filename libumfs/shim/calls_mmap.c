@@ -934,8 +934,10 @@ static void map_sigbus(char *addr, size_t len, int prot)
 		return;
 	pthread_mutex_lock(&sigbus_lock);
 	if (sigbus_fd < 0) {
-		int fd = SYS(memfd_create)("umfs-sigbus", MFD_CLOEXEC);
+		int fd;
 
+		shim_fdguard_own();
+		fd = SYS(memfd_create)("umfs-sigbus", MFD_CLOEXEC);
 		sigbus_fd = shim_fd_move_high(fd);
 		uinfo_mark_internal(sigbus_fd);
 	}

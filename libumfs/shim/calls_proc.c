@@ -292,6 +292,7 @@ static int program_memfd(const char *path, int fd)
 		}
 		if (off == 0) {
 			script = n >= 2 && buf[0] == '#' && buf[1] == '!';
+			shim_fdguard_own();
 			mfd = SYS(memfd_create)("umfs-exec", script ? 0 : MFD_CLOEXEC);
 			if (mfd < 0) {
 				err = -errno;

@@ -256,6 +256,7 @@ int envpath_open(const char *path, int flags, mode_t mode, struct envpath *ep)
 	char cur[PATH_MAX];
 	int fd, err, hops = 0;
 
+	shim_fdguard_own(); /* the walk's descriptors sit low while it runs */
 	ep->dfd = -1;
 	ep->copy_of = -1;
 	ep->why[0] = '\0';

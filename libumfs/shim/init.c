@@ -344,6 +344,7 @@ void shim_fork_child(void)
 	struct nofile_raise r = { .raised = false };
 
 	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
+	shim_fdguard_fork_child(); /* before the opens below wait on other threads' */
 	devnode_fork_child();
 	/* The lock region's and the shared area's new descriptions take the
 	 * numbers of the parent's, in the library's range: one raise of the
@@ -374,6 +375,7 @@ __attribute__((constructor)) static void shim_init(void)
 	bool adopt;
 
 	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
+	umfs_os_hooks = (struct umfs_os_hooks){ shim_fdguard_own, shim_fdguard_call_end };
 	sig_init();
 	shim_config_init();
 	log_init();

@@ -951,9 +951,11 @@ static int do_mount(bool adoption)
 	struct nofile_raise r;
 	int err;
 
+	shim_fdguard_enter(); /* the pool's descriptors sit low until the end */
 	sys_nofile_raise(&r);
 	err = do_mount_raised(adoption);
 	sys_nofile_restore(&r);
+	shim_fdguard_leave();
 	inherit_bridge_close(); /* the mount holds the gates now, or failed */
 	return err;
 }

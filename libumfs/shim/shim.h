@@ -487,6 +487,21 @@ extern __thread uintptr_t sig_async_frame __attribute__((tls_model("initial-exec
 extern __thread int sig_cancel_held __attribute__((tls_model("initial-exec")));
 void sig_cancel_hold(void);
 
+/* fdguard.c: the library's descriptors at low numbers against the
+ * program's dup2 and dup3. enter/leave bracket a stretch (nested); own
+ * comes before each descriptor the library makes for itself in a served
+ * call, and holds to the call's end (call_end); a dup holds dup_begin
+ * (0 or -EBUSY) to dup_end around its system call. */
+extern __thread bool shim_fdguard_call __attribute__((tls_model("initial-exec")));
+void shim_fdguard_enter(void);
+void shim_fdguard_leave(void);
+void shim_fdguard_own(void);
+void shim_fdguard_call_end(void);
+int shim_fdguard_dup_begin(void);
+void shim_fdguard_dup_end(void);
+void shim_fdguard_fork_child(void);
+void shim_fdguard_vfork_parent(void);
+
 static inline void shim_busy_enter(void)
 {
 	if (unlikely(sig_async_frame) && shim_busy == 0)
@@ -498,7 +513,7 @@ static inline void shim_busy_enter(void)
 static inline void shim_busy_leave(void)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	if (--shim_busy == 0 && unlikely(shim_sig_pending | sig_cancel_held))
+	if (--shim_busy == 0 && unlikely(shim_sig_pending | sig_cancel_held | shim_fdguard_call))
 		sig_flush();
 }
 

@@ -601,6 +601,7 @@ static void sig_run_deferred(void)
  * held off is let go of (and acted on, if one came meanwhile). */
 void sig_flush(void)
 {
+	shim_fdguard_call_end(); /* before handlers, which may dup2 */
 	if (shim_sig_pending)
 		sig_run_deferred();
 	if (sig_cancel_held) {
@@ -636,7 +637,7 @@ struct sig_allowed sig_allow_begin(void)
 	sig_cancel_held = 0;
 	shim_busy = 0;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (unlikely(shim_sig_pending))
+	if (unlikely(shim_sig_pending | shim_fdguard_call))
 		sig_flush();
 	return was;
 }

@@ -35,6 +35,7 @@ int text_hold(uint64_t ino, uint32_t gen)
 	fd = shim_helper_open(name, O_RDONLY | O_CREAT, S_IFREG);
 	if (fd < 0)
 		return fd;
+	shim_fdguard_call_end(); /* a writer's exclusive lock may hold this wait */
 	while (OS(flock)(fd, LOCK_SH) < 0) {
 		if (errno != EINTR) {
 			err = -errno;

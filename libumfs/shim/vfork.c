@@ -114,6 +114,7 @@ __attribute__((used)) pid_t shim_vfork_end(pid_t r)
 	shim_busy = vfork_now.busy;
 	shim_depth = vfork_now.depth;
 	atomic_store(&fd_open_below, vfork_now.open_below);
+	shim_fdguard_vfork_parent();
 	if (r > 0 && atomic_load(&vfork_now.retry)) {
 		/* it has ended: the wait does not block (ECHILD when the
 		 * program ignores SIGCHLD and the kernel reaped it) */
