@@ -13,12 +13,21 @@
 
 #define MAGIC_FD 100 /* a fixed number, so that /proc/self/fd/100 prints the same */
 
-/* openat2 with a how of the usual size */
+/* openat2 with a how of the usual size. With RESOLVE_BENEATH or
+ * RESOLVE_IN_ROOT and "..", the kernel says EAGAIN when a rename or a
+ * mount anywhere on the machine raced the lookup (other tests run
+ * beside this one): asked again, as openat2(2) tells callers to. */
 static long o2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
 {
 	struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
+	long r;
 
-	return syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	for (int tries = 0;; tries++) {
+		r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (r >= 0 || errno != EAGAIN || tries == 100 ||
+		    !(resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+			return r;
+	}
 }
 
 /* openat2 with a how of size bytes; tail is written past struct open_how */
