@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shim_dupguard.c - a thread that dup2s onto numbers the program does not
- * hold, while the process joins the pool and opens a file.
+ * hold, while the process joins the pool; threads that wait in the
+ * library while the program dup2s.
  *
  *   shim_dupguard OWN FILE DELAY_US
  *
@@ -23,10 +24,10 @@
  * Threads wait in the library on what another process holds: an F_SETLKW
  * on a byte of DIR/locked a child holds for WAIT_MS, and an open of the
  * FIFO DIR/fifo (the child's, the first FIFO this process opens) that the
- * child opens for writing as it lets go. Meanwhile the
- * main thread dup2s a file of its own onto a number it holds: no dup2 may
- * fail or take longer than DUP_MAX_MS (the library's waits do not hold the
- * program's dup2 off). Exits 0, or prints what went wrong and exits 1.
+ * child opens for writing as it lets go. Meanwhile the main thread dup2s
+ * a file of its own onto a number it holds: no dup2 may fail or take
+ * longer than DUP_MAX_MS (the library's waits do not hold the program's
+ * dup2 off). Exits 0, or prints what went wrong and exits 1.
  */
 #include <errno.h>
 #include <fcntl.h>
