@@ -67,6 +67,15 @@ void umfs_meta_unlock(struct umfs_fs *fs)
 	pthread_mutex_unlock(&fs->meta_lock);
 }
 
+void umfs_meta_unlock_step(struct umfs_fs *fs)
+{
+	bool waited = fs->share && umfs_share_meta_waited(fs);
+
+	umfs_meta_unlock(fs);
+	if (waited)
+		umfs_share_meta_let_in(fs);
+}
+
 __thread unsigned umfs_meta_unlocked;
 
 int umfs_meta_read(struct umfs_fs *fs, int (*look)(struct umfs_fs *fs, void *arg), void *arg)

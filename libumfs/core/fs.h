@@ -163,6 +163,10 @@ struct umfs_fs {
  * free space after other processes' changes). */
 void umfs_meta_lock(struct umfs_fs *fs);
 void umfs_meta_unlock(struct umfs_fs *fs);
+/* The unlock between two transactions of one long change (a fallocate of
+ * gigabytes, a truncation): a process that waits for the lock meanwhile
+ * takes it before this one takes it back. */
+void umfs_meta_unlock_step(struct umfs_fs *fs);
 
 /*
  * Reads of the namespace and of attributes without the metadata lock, so

@@ -345,7 +345,7 @@ int umfs_tx_loop(struct umfs_fs *fs, int (*step)(struct umfs_fs *fs, void *arg),
 			return more;
 		}
 		err = umfs_tx_commit(fs);
-		umfs_meta_unlock(fs);
+		umfs_meta_unlock_step(fs);
 		if (err)
 			return err;
 	} while (more);

@@ -605,6 +605,16 @@ void umfs_share_meta_enter(struct umfs_fs *fs)
 	fs->share_changed = false;
 }
 
+bool umfs_share_meta_waited(struct umfs_fs *fs)
+{
+	return umfs_plock_waited(&fs->share->meta);
+}
+
+void umfs_share_meta_let_in(struct umfs_fs *fs)
+{
+	umfs_plock_let_in(&fs->share->meta);
+}
+
 void umfs_share_meta_exit(struct umfs_fs *fs)
 {
 	struct umfs_share *s = fs->share;

@@ -48,6 +48,10 @@ void umfs_share_fork_parent(struct umfs_fs *fs);
 void umfs_share_fork_child(struct umfs_fs *fs);
 void umfs_share_meta_enter(struct umfs_fs *fs);
 void umfs_share_meta_exit(struct umfs_fs *fs);
+/* Whether another process waits for the lock region's metadata lock, and,
+ * once it is let go, a pause until that process has it (or briefly). */
+bool umfs_share_meta_waited(struct umfs_fs *fs);
+void umfs_share_meta_let_in(struct umfs_fs *fs);
 void umfs_share_wrlock(struct umfs_fs *fs, uint64_t ino);
 void umfs_share_wrunlock(struct umfs_fs *fs, uint64_t ino);
 /* Changes to the bytes or size of ino by a process that does not mirror
