@@ -182,6 +182,14 @@ void umfs_os_init(void)
  */
 #define OS_CLOCK_SYSCALLS 16
 
+uint64_t umfs_os_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	umfs_os_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts)
 {
 	static _Atomic unsigned reads; /* a race only moves the switch by a read */

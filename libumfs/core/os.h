@@ -186,6 +186,8 @@ void umfs_os_fork_bind(void);
 /* The clock without the pages the C library's clock_gettime touches in a
  * short process (os.c); use it, not OS(clock_gettime). */
 int umfs_os_clock_gettime(clockid_t clock, struct timespec *ts);
+/* CLOCK_MONOTONIC in nanoseconds, for the bounds of waits. */
+uint64_t umfs_os_monotonic_ns(void);
 
 /* Maps [0, len) of fd (flags: MAP_SHARED and the like, never MAP_FIXED)
  * at an address aligned to align, a power of two, inside a reservation of

@@ -55,14 +55,6 @@
 /* This thread's lock value: (stamp << 32) | tid; 0 until first needed. */
 static __thread uint64_t plock_me;
 
-static uint64_t plock_now_ns(void)
-{
-	struct timespec ts;
-
-	umfs_os_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t plock_self(void)
 {
 	if (UMFS_LIKELY(plock_me != 0))
@@ -247,8 +239,8 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 			return r;
 		if (holder != (w & ~PLOCK_WAITERS)) {
 			holder = w & ~PLOCK_WAITERS; /* a new holder: its own time */
-			t0 = plock_now_ns();
-		} else if (!named && plock_now_ns() - t0 > PLOCK_REPORT_NS) {
+			t0 = umfs_os_monotonic_ns();
+		} else if (!named && umfs_os_monotonic_ns() - t0 > PLOCK_REPORT_NS) {
 			char name[96];
 
 			plock_holder_name(w, name, sizeof(name));
@@ -292,9 +284,9 @@ bool umfs_plock_waited(const struct umfs_plock *l)
 
 void umfs_plock_let_in(const struct umfs_plock *l)
 {
-	uint64_t until = plock_now_ns() + PLOCK_LET_IN_NS;
+	uint64_t until = umfs_os_monotonic_ns() + PLOCK_LET_IN_NS;
 
-	while (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && plock_now_ns() < until)
+	while (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && umfs_os_monotonic_ns() < until)
 		sched_yield();
 }
 

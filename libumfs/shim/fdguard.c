@@ -34,7 +34,7 @@
 
 #define FDGUARD_LIB 1ull
 #define FDGUARD_DUP (1ull << 32)
-#define FDGUARD_WAIT_NS 1000000000ll
+#define FDGUARD_WAIT_NS 1000000000ull
 #define FDGUARD_NAP_NS 20000l
 
 /* Low half: threads in library sections. High half: program dups in
@@ -49,20 +49,12 @@ static bool lib_held(void)
 	return fdguard_depth || shim_fdguard_call;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	umfs_os_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 /* Adds add to the word once the other side's count is 0: true, or false
  * when FDGUARD_WAIT_NS passed first. */
 static bool fdguard_take(uint64_t add, int other_shift)
 {
 	uint64_t w = atomic_load(&fdguard_word);
-	int64_t deadline = 0;
+	uint64_t deadline = 0;
 	int saved = errno;
 	bool took = true;
 
@@ -73,8 +65,8 @@ static bool fdguard_take(uint64_t add, int other_shift)
 			continue;
 		}
 		if (!deadline) {
-			deadline = now_ns() + FDGUARD_WAIT_NS;
-		} else if (now_ns() > deadline) {
+			deadline = umfs_os_monotonic_ns() + FDGUARD_WAIT_NS;
+		} else if (umfs_os_monotonic_ns() > deadline) {
 			took = false;
 			break;
 		}
