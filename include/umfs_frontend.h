@@ -201,6 +201,12 @@ ssize_t umfs_write_at(struct umfs_file *file, const void *buf, size_t len, off_t
  * between its parts. -EINVAL also for a negative cnt. */
 ssize_t umfs_writev_at(struct umfs_file *file, const struct iovec *iov, int cnt, off_t off,
 		       off_t *end, umfs_write_gate gate);
+/* umfs_fallocate with a gate, as umfs_write_at's: -EAGAIN, nothing
+ * changed, when the file has a copy by the time its write lock is held.
+ * The front end then calls again under its lock and brings the copy
+ * along. */
+int umfs_fallocate_gated(struct umfs_file *file, int mode, off_t off, off_t len,
+			 umfs_write_gate gate);
 /* Writes back a front end's copy of part of the file (the shim's host
  * file behind a shared mapping): in one write of [off, off + len), buf's
  * bytes where they differ from base's (what the copy was made from) and

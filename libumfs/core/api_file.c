@@ -736,6 +736,12 @@ int umfs_ftruncate(struct umfs_file *f, off_t size)
 
 int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 {
+	return umfs_fallocate_gated(f, mode, off, len, NULL);
+}
+
+int umfs_fallocate_gated(struct umfs_file *f, int mode, off_t off, off_t len,
+			 umfs_write_gate gate)
+{
 	int err;
 
 	const int punch_zero = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
@@ -760,6 +766,10 @@ int umfs_fallocate(struct umfs_file *f, int mode, off_t off, off_t len)
 	if (umfs_fs_failed(f->fs))
 		return umfs_fs_eio(f->fs);
 	umfs_vnode_wrlock(f->fs, f->vn);
+	if (gate && gate(f->ino)) {
+		umfs_vnode_wrunlock(f->fs, f->vn); /* as a write's gate */
+		return -EAGAIN;
+	}
 	err = umfs_file_fallocate(f->fs, f->ino, mode, (uint64_t)off, (uint64_t)len);
 	if (!err)
 		file_kill_privs(f); /* as a write: Linux's file_modified() */

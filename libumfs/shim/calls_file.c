@@ -1488,6 +1488,15 @@ static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 		if (r)
 			return r;
 	}
+	/* As a write (ofd_core_write): the pool lock only while the file is
+	 * mapped, so that a fallocate's seconds of zeroing keep no other
+	 * file's open or mapping waiting. */
+	if (likely(!mmap_any() || !map_slot_held(o->ino))) {
+		r = umfs_fallocate_gated(o->uf, mode, off, len,
+					 shim_maps_active ? map_slot_held : NULL);
+		if (r != -EAGAIN)
+			return r;
+	}
 	pool_lock();
 	r = umfs_fallocate(o->uf, mode, off, len);
 	if (!r && unlikely(mmap_any())) {

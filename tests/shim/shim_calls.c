@@ -1035,9 +1035,12 @@ static void t_mmap_stress(void)
  * writer goes on. Every write it finished before its pause must be in the
  * file after the unmap has written the mapping back: a write that was on
  * its way when the mapping copied the file, and landed after, must reach
- * the copy too. The writer writes value v at slot v % MF_SLOTS, so that a
+ * the copy too; and while the writer is paused the mapping must hold the
+ * file's bytes. The writer writes value v at slot v % MF_SLOTS, so that a
  * lost write stays visible until that slot is written again. Writes go
- * as one buffer and as a vector in turn.
+ * as one buffer and as a vector in turn. In the second run every third
+ * value is a fallocate instead, which punches a hole at its slot: it
+ * changes the bytes as a write does, without write(2).
  */
 #define MF_ROUNDS 2000
 #define MF_SLOTS 512
@@ -1055,7 +1058,13 @@ struct mf_map {
 	_Atomic uint64_t mapped;
 };
 
-static void mf_writer(struct mf_shared *sh, int fd)
+/* What slot v % MF_SLOTS holds once value v went to it. */
+static uint64_t mf_expect(uint64_t v, bool punch)
+{
+	return punch && v % 3 == 0 ? 0 : v;
+}
+
+static void mf_writer(struct mf_shared *sh, int fd, bool punch)
 {
 	for (uint64_t v = 1;; v++) {
 		uint64_t p = atomic_load(&sh->pause);
@@ -1070,9 +1079,14 @@ static void mf_writer(struct mf_shared *sh, int fd)
 		off_t at = (off_t)(sizeof(v) * (v % MF_SLOTS));
 		struct iovec halves[2] = { { &v, 4 }, { (char *)&v + 4, 4 } };
 
-		/* both ways a write goes: one buffer and a vector */
-		if ((v & 1 ? pwritev(fd, halves, 2, at) : pwrite(fd, &v, sizeof(v), at)) != sizeof(v))
+		if (mf_expect(v, punch) == 0) {
+			/* tmpfs, the reference, has no FALLOC_FL_ZERO_RANGE */
+			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, sizeof(v)))
+				_exit(1);
+		} else if ((v & 1 ? pwritev(fd, halves, 2, at) : pwrite(fd, &v, sizeof(v), at)) !=
+			   sizeof(v)) { /* both ways a write goes: one buffer and a vector */
 			_exit(1);
+		}
 		atomic_store(&sh->done, v);
 	}
 }
@@ -1103,7 +1117,7 @@ static bool mf_reached(_Atomic uint64_t *p, uint64_t want, long ms)
 
 /* Values in (from, to] missing from the file once the mapping was
  * written back (to - from <= MF_SLOTS). */
-static unsigned mf_missing(int fd, uint64_t from, uint64_t to)
+static unsigned mf_missing(int fd, uint64_t from, uint64_t to, bool punch)
 {
 	uint64_t slot[MF_SLOTS];
 	unsigned n = 0;
@@ -1111,26 +1125,36 @@ static unsigned mf_missing(int fd, uint64_t from, uint64_t to)
 	if (pread(fd, slot, sizeof(slot), 0) != (ssize_t)sizeof(slot))
 		return 1;
 	for (uint64_t v = from + 1; v <= to; v++)
-		n += slot[v % MF_SLOTS] != v;
+		n += slot[v % MF_SLOTS] != mf_expect(v, punch);
 	return n;
 }
 
-static void t_mmap_first(void)
+/* Whether the mapping m holds the file's first page. */
+static bool mf_coherent(int fd, const char *m)
+{
+	char page[4096];
+
+	return pread(fd, page, sizeof(page), 0) == (ssize_t)sizeof(page) &&
+	       memcmp(page, m, sizeof(page)) == 0;
+}
+
+static void t_mmap_first(bool punch)
 {
 	struct mf_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	unsigned lost = 0, failed = 0;
+	unsigned lost = 0, stale = 0, failed = 0;
 	uint64_t checked = 0;
 	int fd = open(P("mfirst"), O_RDWR | O_CREAT | O_TRUNC, 0644), st;
+	const char *what = punch ? "mmap under a writer and fallocate" : "mmap under a writer";
 	pid_t w;
 
 	if (sh == MAP_FAILED || fd < 0 || ftruncate(fd, 4096) < 0) {
-		out("mmap under a writer: setup failed");
+		out("%s: setup failed", what);
 		return;
 	}
 	w = fork();
 	if (w == 0)
-		mf_writer(sh, fd);
+		mf_writer(sh, fd, punch);
 	for (uint64_t r = 1; r <= MF_ROUNDS; r++) {
 		struct mf_map a = { .fd = fd, .m = MAP_FAILED };
 		pthread_t t;
@@ -1161,10 +1185,11 @@ static void t_mmap_first(void)
 			break;
 		}
 		d = atomic_load(&sh->done);
+		stale += !mf_coherent(fd, a.m);
 		munmap(a.m, 4096);
 		if (d - checked > MF_SLOTS)
 			checked = d - MF_SLOTS;
-		lost += mf_missing(fd, checked, d);
+		lost += mf_missing(fd, checked, d, punch);
 		checked = d;
 		atomic_store(&sh->pause, 0);
 	}
@@ -1175,7 +1200,8 @@ static void t_mmap_first(void)
 		failed++;
 	close(fd);
 	munmap(sh, sizeof(*sh));
-	out("mmap under a writer: %u writes lost, %u failed", lost, failed);
+	out("%s: %u writes lost, %u pauses with the mapping unlike the file, %u failed", what,
+	    lost, stale, failed);
 }
 
 /* The last process to let go of a mapping of the file has it open
@@ -1307,7 +1333,8 @@ int main(int argc, char **argv)
 	t_mmap();
 	t_mmap_many();
 	t_mmap_stress();
-	t_mmap_first();
+	t_mmap_first(false);
+	t_mmap_first(true);
 	t_mmap_ro_last();
 	t_temp();
 	t_fifo();
