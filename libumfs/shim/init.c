@@ -376,6 +376,8 @@ __attribute__((constructor)) static void shim_init(void)
 
 	atomic_store_explicit(&shim_owner, getpid(), memory_order_relaxed);
 	umfs_os_hooks = (struct umfs_os_hooks){ shim_fdguard_own, shim_fdguard_call_end };
+	/* a thread another library's constructor started may dup2 already */
+	shim_fdguard_enter();
 	sig_init();
 	shim_config_init();
 	log_init();
@@ -413,6 +415,7 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	stdio_init();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
+	shim_fdguard_leave();
 	errno = saved;
 }
 
@@ -424,6 +427,7 @@ static void shim_leave(void)
 	/* handlers wait from here on, for good: one must not find the pool
 	 * half let go, nor mount it again as the process ends */
 	shim_busy_enter();
+	shim_fdguard_enter(); /* also for good: its descriptors stay low */
 	mmap_shutdown(); /* mapped stores back to the files; mappings counted out */
 	stats_report();
 	cwd_exit();
@@ -437,7 +441,9 @@ __attribute__((destructor)) static void shim_fini(void)
 	int saved = errno;
 
 	if (!cfg.enabled) {
+		shim_fdguard_enter();
 		stats_report();
+		shim_fdguard_leave();
 		return;
 	}
 	if (!shim_state_ours())
