@@ -628,8 +628,23 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
  * commit (LMDB) is not read whole at each. The mappings' sequence is odd
  * meanwhile, as for a last unmap: a reader that read the file before a
  * store went into it, and the host file and base after, would miss the
- * store.
+ * store. Between two chunks another process waiting for the pool lock
+ * gets it (sync_yield): each chunk is whole under the lock, and readers,
+ * finding the sequence odd, read under the lock too.
  */
+/* Lets a process that waits for the pool lock in between two chunks of a
+ * host_sync (hlock held, let go of for the time, as it comes after the
+ * pool lock): the host file's entry, looked up again (NULL: gone). */
+static struct hfd *sync_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct hfd *e)
+{
+	if (!pool_lock_wanted())
+		return e;
+	pthread_mutex_unlock(&hlock);
+	pool_lock_yield();
+	pthread_mutex_lock(&hlock);
+	return host_entry_locked(ino, gen, inst, true);
+}
+
 static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
 		      off_t len)
 {
@@ -681,6 +696,16 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 		if (bfd >= 0)
 			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;
+		if (off >= end)
+			break;
+		e = sync_yield(ino, gen, inst, e);
+		if (!e)
+			break; /* its last mapping went meanwhile, written back */
+		/* a mapping that can store may have made a base meanwhile */
+		fd = e->fd;
+		bfd = e->bfd;
+		if (bfd >= 0 && !wf)
+			uf = host_writer(ino, gen, uf, &wf);
 	}
 	free(p);
 	if (e && whole && off >= end && !missed) { /* every byte went through */

@@ -835,10 +835,15 @@ void pool_unlock_ro(void)
 	pool_unlock_changed(false);
 }
 
-void pool_lock_yield(void)
+bool pool_lock_wanted(void)
 {
 	/* not when a caller further up holds it across this step too */
-	if (lock_depth != 1 || !shared || !umfs_plock_waited(&shared->lock))
+	return lock_depth == 1 && shared && umfs_plock_waited(&shared->lock);
+}
+
+void pool_lock_yield(void)
+{
+	if (!pool_lock_wanted())
 		return;
 	pool_unlock_ro();
 	umfs_plock_let_in(&shared->lock);

@@ -805,8 +805,11 @@ long shim_cred_after_change(long r);
 void pool_lock(void);
 void pool_unlock(void);
 void pool_unlock_ro(void); /* nothing changed: others need not recount */
-/* Between two steps of a long hold (a host file's copy): lets the pool's
- * other users in, unless a caller further up holds the lock too. */
+/* Between two steps of a long hold (a host file's copy, a write-back):
+ * whether another user of the pool waits for the lock and this thread
+ * may let it go (no caller further up holds it too); pool_lock_yield
+ * lets that user in. */
+bool pool_lock_wanted(void);
 void pool_lock_yield(void);
 /* mounts.c: the mount table with the UMFS prefix in it (for df, findmnt) */
 bool mounts_is_table(const char *path);
