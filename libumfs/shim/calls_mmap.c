@@ -616,6 +616,19 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	}
 }
 
+/* Lets a process that waits for the pool lock in between two chunks of a
+ * host_sync (hlock held, let go of for the time, as it comes after the
+ * pool lock): the host file's entry, looked up again (NULL: gone). */
+static struct hfd *sync_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct hfd *e)
+{
+	if (!pool_lock_wanted())
+		return e;
+	pthread_mutex_unlock(&hlock);
+	pool_lock_yield();
+	pthread_mutex_lock(&hlock);
+	return host_entry_locked(ino, gen, inst, true);
+}
+
 /*
  * msync and fsync (pool lock held): chunk by chunk, what reached the file
  * another way comes into the host file (host_refresh), then the stores go
@@ -632,19 +645,6 @@ static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
  * gets it (sync_yield): each chunk is whole under the lock, and readers,
  * finding the sequence odd, read under the lock too.
  */
-/* Lets a process that waits for the pool lock in between two chunks of a
- * host_sync (hlock held, let go of for the time, as it comes after the
- * pool lock): the host file's entry, looked up again (NULL: gone). */
-static struct hfd *sync_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct hfd *e)
-{
-	if (!pool_lock_wanted())
-		return e;
-	pthread_mutex_unlock(&hlock);
-	pool_lock_yield();
-	pthread_mutex_lock(&hlock);
-	return host_entry_locked(ino, gen, inst, true);
-}
-
 static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
 		      off_t len)
 {
