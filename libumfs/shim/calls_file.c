@@ -771,6 +771,21 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return total;
 }
 
+/* Whether some process maps o's file now: its writes and fallocates then
+ * take the pool lock, and bring the mappings along. */
+static bool ofd_mapped(const struct ofd *o)
+{
+	return unlikely(mmap_any()) && map_slot_held(o->ino);
+}
+
+/* The gate the core asks, under the file's own lock, for a change made
+ * without the pool lock: a mapping made after ofd_mapped looked sends the
+ * change back (-EAGAIN), to be made under the pool lock. */
+static umfs_write_gate map_gate(void)
+{
+	return shim_maps_active ? map_slot_held : NULL;
+}
+
 /* The core's write of iov at off. The file's own lock (in the core) orders
  * writers; the pool lock is only for mappings, whose copies must agree
  * with the file: taken while some process maps this file (or lets go of
@@ -782,9 +797,9 @@ static ssize_t ofd_core_write(struct ofd *o, const struct iovec *iov, int cnt, o
 {
 	ssize_t n = -EAGAIN;
 
-	*mapped = unlikely(mmap_any()) && map_slot_held(o->ino);
+	*mapped = ofd_mapped(o);
 	if (!*mapped) {
-		n = umfs_writev_at(o->uf, iov, cnt, off, end, shim_maps_active ? map_slot_held : NULL);
+		n = umfs_writev_at(o->uf, iov, cnt, off, end, map_gate());
 		*mapped = unlikely(n == -EAGAIN);
 	}
 	if (*mapped) {
@@ -1491,9 +1506,8 @@ static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 	/* As a write (ofd_core_write): the pool lock only while the file is
 	 * mapped, so that a fallocate's seconds of zeroing keep no other
 	 * file's open or mapping waiting. */
-	if (likely(!mmap_any() || !map_slot_held(o->ino))) {
-		r = umfs_fallocate_gated(o->uf, mode, off, len,
-					 shim_maps_active ? map_slot_held : NULL);
+	if (!ofd_mapped(o)) {
+		r = umfs_fallocate_gated(o->uf, mode, off, len, map_gate());
 		if (r != -EAGAIN)
 			return r;
 	}

@@ -9,8 +9,8 @@
 # of the right size, and the pool must check clean. A third process
 # creates and unlinks a file meanwhile, which takes the library's pool
 # lock: a fallocate of a file nobody maps leaves that lock alone, so no
-# create may wait half as long as the fallocate takes (20-30 ms here; the
-# whole fallocate, 1.2-1.5 s, when it held the pool lock).
+# create may wait half as long as the fallocate takes (22-48 ms here; the
+# whole fallocate, 1.1-1.6 s, when it held the pool lock).
 POOL_SIZE=3G
 . "$(dirname "$0")/lib.sh"
 
