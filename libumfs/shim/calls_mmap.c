@@ -316,13 +316,28 @@ static bool base_read(int bfd, char *b, const char *h, ssize_t hm, size_t n, off
 	return true;
 }
 
+/* A write-back's place between two chunks, where it lets a process that
+ * waits for the pool lock in (host_turn_take): the host file instance and
+ * its cache entry e; last: the inode's last mapping went, and a new one
+ * may take the host file over meanwhile (host_take_over), the rest of
+ * the write-back with it. */
+struct host_turn {
+	uint64_t ino, inst;
+	uint32_t gen;
+	bool last;
+	struct hfd *e;
+};
+
+static bool host_turn_take(struct host_turn *t);
+
 /*
  * Writes [off, off+len) of the host file back into the UMFS file
  * (stores_write_back) and brings the base along (pool lock held). bfd < 0:
  * all of it goes back (a host file an older library left, which made no
- * base).
+ * base). With turn, other processes get the pool lock between chunks.
  */
-static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
+static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len,
+			   struct host_turn *turn)
 {
 	char *h = malloc(2 * (size_t)COPY_CHUNK), *b;
 
@@ -341,6 +356,14 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 			stores_write_back(bfd, uf, h, b, (size_t)n, off);
 		off += n;
 		len -= n;
+		if (turn && len > 0) {
+			/* a base goes only with its host file: none now would
+			 * send the rest back whole */
+			if (!host_turn_take(turn) || turn->e->bfd < 0)
+				break;
+			fd = turn->e->fd;
+			bfd = turn->e->bfd;
+		}
 	}
 	free(h);
 }
@@ -351,6 +374,18 @@ static void host_unlink(const char *kind, uint64_t ino, uint32_t gen, uint64_t i
 
 	if (!host_name(name, sizeof(name), kind, ino, gen, inst))
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
+}
+
+/* Renames a host file or base of instance from to instance to. */
+static int host_rename(const char *kind, uint64_t ino, uint32_t gen, uint64_t from, uint64_t to)
+{
+	char a[96], b[96];
+	int dfd = shim_helper_dfd();
+
+	if (host_name(a, sizeof(a), kind, ino, gen, from) ||
+	    host_name(b, sizeof(b), kind, ino, gen, to))
+		return -ENAMETOOLONG;
+	return SYS(renameat)(dfd, a, dfd, b) < 0 ? -errno : 0;
 }
 
 /* Removes the host file of (ino, gen, inst) and its base. */
@@ -589,44 +624,61 @@ static struct umfs_file *host_writer(uint64_t ino, uint32_t gen, struct umfs_fil
 	return uf;
 }
 
-/* Writes the host file back into the file (host_writer) and, with last,
- * removes it (pool lock held). */
-static void host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
-			   off_t off, off_t len, bool last)
-{
-	struct umfs_file *wf = NULL;
-	off_t size;
-	int fd, bfd;
-
-	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd, true);
-	/* no base: no mapping of the inode could store, nothing goes back */
-	if (fd >= 0 && bfd >= 0 && uf) {
-		uf = host_writer(ino, gen, uf, &wf);
-		size = file_size(uf);
-		if (off < size)
-			host_copy_back(fd, bfd, uf, off, len < size - off ? len : size - off);
-	}
-	pthread_mutex_unlock(&hlock);
-	if (wf)
-		umfs_close(wf);
-	if (last) {
-		host_forget(ino, gen);
-		host_remove(ino, gen, inst);
-	}
-}
-
 /* Lets a process that waits for the pool lock in between two chunks of a
- * host_sync (hlock held, let go of for the time, as it comes after the
- * pool lock): the host file's entry, looked up again (NULL: gone). */
-static struct hfd *sync_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct hfd *e)
+ * write-back or msync (hlock held, let go of for the time, as it comes
+ * after the pool lock): the host file's entry, looked up again (NULL:
+ * gone). The mappings' sequence, odd while the caller changes the files,
+ * is even for the pause and moves again after it, so that a read that
+ * spans the pause is done again, and one in it takes no lock. */
+static struct hfd *host_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct hfd *e)
 {
 	if (!pool_lock_wanted())
 		return e;
 	pthread_mutex_unlock(&hlock);
+	map_seq_bump();
 	pool_lock_yield();
+	map_seq_bump();
 	pthread_mutex_lock(&hlock);
 	return host_entry_locked(ino, gen, inst, true);
+}
+
+/* host_yield for a write-back (hlock held): false when it is to stop, its
+ * host file gone or, for a last mapping's, taken over by a new mapping. */
+static bool host_turn_take(struct host_turn *t)
+{
+	t->e = host_yield(t->ino, t->gen, t->inst, t->e);
+	return t->e && (!t->last || map_slot_idle(t->ino, t->gen, t->inst));
+}
+
+/* Writes the host file back into the file (host_writer), letting a process
+ * that waits for the pool lock in between chunks (yield). Whether, for
+ * the inode's last mapping (last), the host file is still this
+ * write-back's to remove: not when a new mapping took it over meanwhile,
+ * with what is not back yet (pool lock held). */
+static bool host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			   off_t off, off_t len, bool last, bool yield)
+{
+	struct host_turn turn = { .ino = ino, .inst = inst, .gen = gen, .last = last };
+	struct umfs_file *wf = NULL;
+	off_t size;
+
+	pthread_mutex_lock(&hlock);
+	turn.e = host_entry_locked(ino, gen, inst, true);
+	/* no base: no mapping of the inode could store, nothing goes back */
+	if (turn.e && turn.e->bfd >= 0 && uf) {
+		uf = host_writer(ino, gen, uf, &wf);
+		size = file_size(uf);
+		if (off < size)
+			host_copy_back(turn.e->fd, turn.e->bfd, uf, off,
+				       len < size - off ? len : size - off, yield ? &turn : NULL);
+	}
+	pthread_mutex_unlock(&hlock);
+	if (wf)
+		umfs_close(wf);
+	if (!last)
+		return true;
+	host_forget(ino, gen);
+	return map_slot_idle(ino, gen, inst);
 }
 
 /*
@@ -642,8 +694,7 @@ static struct hfd *sync_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct 
  * meanwhile, as for a last unmap: a reader that read the file before a
  * store went into it, and the host file and base after, would miss the
  * store. Between two chunks another process waiting for the pool lock
- * gets it (sync_yield): each chunk is whole under the lock, and readers,
- * finding the sequence odd, read under the lock too.
+ * gets it (host_yield): each chunk is whole under the lock.
  */
 static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf, off_t off,
 		      off_t len)
@@ -698,7 +749,7 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 		off += n;
 		if (off >= end)
 			break;
-		e = sync_yield(ino, gen, inst, e);
+		e = host_yield(ino, gen, inst, e);
 		if (!e)
 			break; /* its last mapping went meanwhile, written back */
 		/* a mapping that can store may have made a base meanwhile */
@@ -1056,13 +1107,12 @@ static void hostmap_unclaim(uint64_t ino)
 		umfs_hostmap_claim(fs, ino, false);
 }
 
-/* A mapping through uf counted in as one of users: the first makes the
- * host file, a later one that can store (writable) its base (pool lock
- * held). */
+/* A mapping through uf counted in: the first makes the host file, a
+ * later one that can store (writable) its base (pool lock held). */
 static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
-		     uint32_t users, bool writable)
+		     bool first, bool writable)
 {
-	if (users > 1)
+	if (!first)
 		return writable ? host_base_make(ino, gen, inst) : 0;
 	/* writes that did not see the slot end before the copy; those after
 	 * see it and come back for the pool lock (ofd_write) */
@@ -1070,17 +1120,68 @@ static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file
 	return host_create(ino, gen, inst, uf, writable);
 }
 
+/*
+ * A mapping came while the last one's write-back was not done (it lets
+ * the pool lock go between chunks, or its process died): the stores not
+ * yet back are in that host file, of instance was, so the new instance
+ * inst takes it and its base over, renamed, as they are, and the
+ * write-back, finding the instance changed, leaves them (pool lock
+ * held). -errno when the host file is gone (removed, its write-back
+ * done): a new one is made and filled.
+ */
+static int host_take_over(uint64_t ino, uint32_t gen, uint64_t was, uint64_t inst)
+{
+	int err = host_rename(HOST_FILE, ino, gen, was, inst);
+
+	if (err) {
+		host_unlink(HOST_BASE, ino, gen, was);
+		map_slot_fill(ino, gen, inst, 0);
+		return err;
+	}
+	(void)host_rename(HOST_BASE, ino, gen, was, inst); /* none: nothing could store */
+	return 0;
+}
+
+/* Counts delta mappings of the inode in (map_slot_add; pool lock held):
+ * the instance, or 0 when the shared area has no room. *first: they make
+ * its host file, which nobody maps, nor leaves to take over (*taken). */
+static uint64_t map_count_in(uint64_t ino, uint32_t gen, int delta, bool *first, bool *taken)
+{
+	uint32_t users;
+	uint64_t was, inst = map_slot_add(ino, gen, delta, &users, &was);
+
+	*taken = inst && was && host_take_over(ino, gen, was, inst) == 0;
+	*first = inst && users == (uint32_t)delta && !*taken;
+	return inst;
+}
+
+/* The inode's last mapping went (pool lock held): its stores go back,
+ * then its claim and slot, unless a new mapping took the host file over
+ * meanwhile (yield: other processes get the lock between chunks). Whether
+ * the host file (instance inst) is the caller's to remove: nobody finds
+ * it once the slot is gone, so that may wait until the lock is let go,
+ * as freeing its pages takes a while (60-80 ms for 512 MiB here). */
+static bool map_last_gone(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			  bool yield)
+{
+	if (!host_writeback(ino, gen, inst, uf, 0, INT64_MAX, true, yield))
+		return false;
+	hostmap_unclaim(ino);
+	map_slot_gone(ino, gen);
+	return true;
+}
+
 /* The mapping's undoing of map_hold's count, after a failure (pool lock
- * held): the last takes the host file away. */
-static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst)
+ * held): the last takes the host file away, with the stores in it that a
+ * host file taken over (taken) may hold. */
+static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
+			  bool taken)
 {
 	uint32_t users;
 
-	if (map_slot_add(ino, gen, -1, &users) && users == 0) {
+	if (map_slot_add(ino, gen, -1, &users, NULL) && users == 0 &&
+	    map_last_gone(ino, gen, inst, taken ? uf : NULL, false))
 		host_remove(ino, gen, inst);
-		hostmap_unclaim(ino);
-		map_slot_gone(ino, gen);
-	}
 }
 
 /* Counts one more mapping of the inode, making the host file for the
@@ -1096,19 +1197,19 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst)
 static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool writable,
 			 int *err)
 {
-	uint32_t users;
+	bool first, taken;
 	uint64_t inst;
 
 	*err = 0;
 	map_seq_bump();
-	inst = map_slot_add(ino, gen, 1, &users);
+	inst = map_count_in(ino, gen, 1, &first, &taken);
 	if (!inst) {
 		*err = -ENOMEM; /* more inodes mapped at once than the shared area holds */
 	} else {
 		*err = hostmap_claim(ino, uf);
-		*err = *err ? *err : host_join(ino, gen, inst, uf, users, writable);
+		*err = *err ? *err : host_join(ino, gen, inst, uf, first, writable);
 		if (*err)
-			map_hold_undo(ino, gen, inst);
+			map_hold_undo(ino, gen, inst, uf, taken);
 	}
 	map_seq_bump();
 	if (inst && !*err) {
@@ -1117,7 +1218,7 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 		*err = host_fill_rest(ino, gen, inst, uf, true);
 		if (*err) {
 			map_seq_bump();
-			map_hold_undo(ino, gen, inst);
+			map_hold_undo(ino, gen, inst, uf, taken);
 			map_seq_bump();
 		}
 	}
@@ -1129,30 +1230,33 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 	return inst;
 }
 
-/* One mapping less (pool lock held): the last writes back and removes the
- * host file. */
-static void map_release(struct umap *m)
+/* One mapping less (pool lock held): the last writes back, letting
+ * waiting processes in between chunks. The instance of the host file
+ * left for the caller to remove once it lets the lock go (0: none). */
+static uint64_t map_release(struct umap *m)
 {
 	uint32_t users;
-	uint64_t inst;
+	uint64_t inst, gone = 0;
 
 	map_seq_bump();
-	inst = map_slot_add(m->ino, m->gen, -1, &users);
-	if (inst && users == 0) {
-		host_writeback(m->ino, m->gen, inst, m->uf, 0, INT64_MAX, true);
-		hostmap_unclaim(m->ino);
-		map_slot_gone(m->ino, m->gen);
-	}
+	inst = map_slot_add(m->ino, m->gen, -1, &users, NULL);
+	if (inst && users == 0 && map_last_gone(m->ino, m->gen, inst, m->uf, true))
+		gone = inst;
 	map_seq_bump();
 	registry_add(m->ino, -1);
+	return gone;
 }
 
 static void umap_free(struct umap *m)
 {
+	uint64_t gone;
+
 	pool_lock();
-	map_release(m);
+	gone = map_release(m);
 	umfs_close(m->uf);
 	pool_unlock();
+	if (gone)
+		host_remove(m->ino, m->gen, gone);
 	free(m);
 	atomic_fetch_sub(&mmap_shared_count, 1);
 }
@@ -1288,8 +1392,10 @@ fail_release:
 	m->gen = o->gen;
 	m->uf = uf;
 	pool_lock();
-	map_release(m);
+	inst = map_release(m);
 	pool_unlock();
+	if (inst)
+		host_remove(m->ino, m->gen, inst);
 fail:
 	if (uf) {
 		pool_lock();
@@ -1518,7 +1624,8 @@ void mmap_writeback_all(void)
 	pool_lock();
 	map_seq_bump(); /* as host_sync */
 	for (struct umap *m = maps; m; m = m->next)
-		host_writeback(m->ino, m->gen, m->inst, m->uf, m->off, (off_t)m->len, false);
+		(void)host_writeback(m->ino, m->gen, m->inst, m->uf, m->off, (off_t)m->len, false,
+				     true);
 	map_seq_bump();
 	pool_unlock();
 	pthread_mutex_unlock(&map_lock);
@@ -1600,8 +1707,6 @@ static int umap_remap(struct umap *m, uint64_t inst)
  * is lost), and they claim the inode's memory again, as they can. */
 void mmap_registry_all(int delta)
 {
-	uint32_t users;
-
 	if (atomic_load(&mmap_shared_count) == 0)
 		return;
 	pthread_mutex_lock(&map_lock);
@@ -1609,17 +1714,21 @@ void mmap_registry_all(int delta)
 	if (delta > 0)
 		map_seq_bump(); /* odd while a host file may be made anew: readers wait */
 	for (struct umap *m = maps; m; m = m->next) {
+		bool first, taken;
 		uint64_t inst;
 		int err = 0;
 
 		if (delta < 0) {
-			map_release(m);
+			uint64_t gone = map_release(m);
+
+			if (gone)
+				host_remove(m->ino, m->gen, gone);
 			continue;
 		}
-		inst = map_slot_add(m->ino, m->gen, delta, &users);
+		inst = map_count_in(m->ino, m->gen, delta, &first, &taken);
 		if (inst && inst != m->inst) {
 			(void)hostmap_claim(m->ino, m->uf);
-			err = host_join(m->ino, m->gen, inst, m->uf, users, m->stores);
+			err = host_join(m->ino, m->gen, inst, m->uf, first, m->stores);
 			err = err ? err : host_fill_rest(m->ino, m->gen, inst, m->uf, false);
 			err = err ? err : umap_remap(m, inst);
 			if (err)
@@ -1681,7 +1790,7 @@ void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name, bool bas
 	bfd = host_open(HOST_BASE, ino, gen, inst);
 	if (fd >= 0 && (bfd >= 0 || baseless_stores) &&
 	    umfs_open_id(fs, ino, gen, O_RDWR, UMFS_OPEN_ID_NOCHECK, &uf) == 0) {
-		host_copy_back(fd, bfd, uf, 0, file_size(uf));
+		host_copy_back(fd, bfd, uf, 0, file_size(uf), NULL);
 		umfs_close(uf);
 		SHIM_LOG(LOG_INFO, "wrote back the mapped stores of inode %llu", ino);
 	}

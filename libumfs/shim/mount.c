@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 11
+#define SHARED_VERSION 12 /* 12: a last unmap's write-back lets the lock go */
 #define SHARED_VERSION_BASES 10 /* the first whose host files have bases */
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
@@ -680,13 +680,18 @@ bool map_slot_held(uint64_t ino)
 
 /* Counts a mapping more (delta 1) or less (-1), with the pool lock held.
  * Returns the host file instance and the users left (0: the last went,
- * and map_slot_gone follows its write-back). */
-uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
+ * and map_slot_gone follows its write-back). A count in that finds the
+ * last one's write-back not done (it lets the lock go between chunks, or
+ * its process died) gets a new instance, and in *was the one written
+ * back, whose host file it may take over (0: none). */
+uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, uint64_t *was)
 {
 	struct map_slot *free_slot = NULL;
 	uint32_t i;
 
 	*users = 0;
+	if (was)
+		*was = 0;
 	if (!shared)
 		return 0;
 	i = map_slot_home(ino);
@@ -705,13 +710,13 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 			continue;
 		inst = atomic_load(&m->inst);
 		if (m->users == 0) {
-			/* let go of by a process that died before its stores were
-			 * back (it held the pool lock): still counted, it starts
-			 * over with a host file of its own */
+			/* let go of, its stores not all back yet: the write-back
+			 * stops when it finds a new instance (map_slot_idle) */
 			if (delta <= 0)
 				return 0;
 			m->users = (uint32_t)delta;
-			atomic_store(&m->filled, 0);
+			if (was)
+				*was = inst;
 			atomic_store(&m->inst, ++shared->map_inst);
 			*users = m->users;
 			return shared->map_inst;
@@ -734,6 +739,16 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users)
 	atomic_fetch_add(&shared->maps_active, 1);
 	*users = (uint32_t)delta;
 	return shared->map_inst;
+}
+
+/* Whether the last mapping of the inode let go of instance inst and no
+ * mapping came since: the write-back is still that unmap's to finish
+ * (pool lock held). */
+bool map_slot_idle(uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	return m && m->users == 0 && atomic_load(&m->inst) == inst;
 }
 
 /* How much of the host file instance inst of a mapped inode is copied

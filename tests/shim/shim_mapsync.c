@@ -31,35 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096u
-#define VALUE_AT 8u
+#include "shim_marks.h"
+
 
 struct shared {
 	_Atomic int stop;
 	_Atomic uint32_t round; /* the round whose marks are being stored */
 	_Atomic uint32_t last[]; /* per page: the writer's last value written */
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static uint32_t mark(uint32_t round, uint32_t page)
-{
-	return round << 20 | page;
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void writer(int fd, struct shared *sh, uint32_t pages)
 {
@@ -75,38 +54,9 @@ static void writer(int fd, struct shared *sh, uint32_t pages)
 	_exit(0);
 }
 
-/* Reads random pages: the mark and the value of each may only grow, and
- * the mark is one stored there (round 0: nothing yet). */
-static int read_pages(int fd, struct shared *sh, uint32_t pages)
-{
-	uint32_t *seen = calloc(pages, 2 * sizeof(uint32_t));
-	uint64_t seed = 0x2545f4914f6cdd1dull;
-	uint32_t word[3];
-
-	if (!seen)
-		return 2;
-	while (!atomic_load(&sh->stop)) {
-		uint32_t p = (uint32_t)(next_rand(&seed) % pages), top;
-
-		if (pread(fd, word, sizeof(word), (off_t)p * PAGE) != sizeof(word))
-			return 2;
-		top = atomic_load(&sh->round); /* after: the round may move on */
-		if ((word[0] && ((word[0] & 0xfffff) != p || word[0] >> 20 > top)) ||
-		    word[0] < seen[2 * p] || word[2] < seen[2 * p + 1]) {
-			fprintf(stderr, "page %u went back: mark %#x after %#x, value %u after %u\n",
-				p, word[0], seen[2 * p], word[2], seen[2 * p + 1]);
-			return 1;
-		}
-		seen[2 * p] = word[0];
-		seen[2 * p + 1] = word[2];
-	}
-	free(seen);
-	return 0;
-}
-
 static void reader(int fd, struct shared *sh, uint32_t pages)
 {
-	_exit(read_pages(fd, sh, pages));
+	_exit(marks_read(fd, &sh->stop, &sh->round, pages));
 }
 
 struct reading {
@@ -119,7 +69,7 @@ static void *read_thread(void *arg)
 {
 	struct reading *r = arg;
 
-	r->rc = read_pages(r->fd, r->sh, r->pages);
+	r->rc = marks_read(r->fd, &r->sh->stop, &r->sh->round, r->pages);
 	return NULL;
 }
 
