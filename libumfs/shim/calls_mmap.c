@@ -1127,19 +1127,25 @@ static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file
  * inst takes it and its base over, renamed, as they are, and the
  * write-back, finding the instance changed, leaves them (pool lock
  * held). -errno when the host file is gone (removed, its write-back
- * done): a new one is made and filled.
+ * done), or either cannot be renamed (then they stay, for the next lone
+ * mount): a new one is made and filled.
  */
 static int host_take_over(uint64_t ino, uint32_t gen, uint64_t was, uint64_t inst)
 {
 	int err = host_rename(HOST_FILE, ino, gen, was, inst);
 
-	if (err) {
-		host_unlink(HOST_BASE, ino, gen, was);
-		map_slot_fill(ino, gen, inst, 0);
-		return err;
+	if (err == -ENOENT) {
+		host_unlink(HOST_BASE, ino, gen, was); /* its host file is gone */
+	} else if (!err) {
+		err = host_rename(HOST_BASE, ino, gen, was, inst);
+		if (!err || err == -ENOENT) /* none: no mapping could store */
+			return 0;
+		/* the host file without its base would look stored to by
+		 * nobody: it goes back to stand beside it, as it was */
+		(void)host_rename(HOST_FILE, ino, gen, inst, was);
 	}
-	(void)host_rename(HOST_BASE, ino, gen, was, inst); /* none: nothing could store */
-	return 0;
+	map_slot_fill(ino, gen, inst, 0);
+	return err;
 }
 
 /* Counts delta mappings of the inode in (map_slot_add; pool lock held):
