@@ -1166,7 +1166,7 @@ static uint64_t map_count_in(uint64_t ino, uint32_t gen, int delta, bool *first,
  * meanwhile (yield: other processes get the lock between chunks). Whether
  * the host file (instance inst) is the caller's to remove: nobody finds
  * it once the slot is gone, so that may wait until the lock is let go,
- * as freeing its pages takes a while (60-80 ms for 512 MiB here). */
+ * as freeing its pages takes a while (a tenth of a second for 512 MiB). */
 static bool map_last_gone(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 			  bool yield)
 {
