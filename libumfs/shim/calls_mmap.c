@@ -663,9 +663,10 @@ static bool host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	off_t size;
 
 	pthread_mutex_lock(&hlock);
-	turn.e = host_entry_locked(ino, gen, inst, true);
-	/* no base: no mapping of the inode could store, nothing goes back */
-	if (turn.e && turn.e->bfd >= 0 && uf) {
+	/* no base: no mapping of the inode could store, nothing goes back;
+	 * nothing to write through (a failed mapping's undo): no lookup */
+	turn.e = uf ? host_entry_locked(ino, gen, inst, true) : NULL;
+	if (turn.e && turn.e->bfd >= 0) {
 		uf = host_writer(ino, gen, uf, &wf);
 		size = file_size(uf);
 		if (off < size)
