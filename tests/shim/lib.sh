@@ -83,6 +83,13 @@ check() { # check NAME EXPECTED ACTUAL
 	fi
 }
 
+# check_half_wait NAME WAIT LONGEST: the longest wait another process had
+# (ms) beside a long step must be under half the step's longest (ms), as
+# it is when the step lets the pool lock go between its chunks
+check_half_wait() {
+	check "$1" yes "$([ $(($2 * 2)) -lt "$3" ] && echo yes || echo "no: $2 of $3 ms")"
+}
+
 # fsck the pool; adds a failure unless it is clean (exit 0 and, since crash
 # state alone exits 0 too, a clean verdict)
 check_fsck() {

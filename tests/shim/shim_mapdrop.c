@@ -169,7 +169,6 @@ static void joiner(int fd, struct shared *sh, uint32_t pages, size_t len, bool s
 	_exit(0);
 }
 
-
 int main(int argc, char **argv)
 {
 	uint32_t pages, rounds, bad = 0;
@@ -183,16 +182,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s FILE MIB ROUNDS [stop]\n", argv[0]);
 		return 2;
 	}
-	len = (size_t)atoi(argv[2]) << 20;
-	pages = (uint32_t)(len / PAGE);
 	rounds = (uint32_t)atoi(argv[3]);
-	sh = mmap(NULL, sizeof(*sh) + pages * sizeof(sh->last[0]), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (sh == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t)len) != 0) {
-		perror(argv[1]);
+	fd = marks_setup(argv[1], argv[2], sizeof(*sh), &len, &pages, (void **)&sh);
+	if (fd < 0)
 		return 2;
-	}
 	for (int k = 0; k < 2; k++) {
 		kid[k] = fork();
 		if (kid[k] == 0) {

@@ -7,10 +7,12 @@
 #ifndef SHIM_MARKS_H
 #define SHIM_MARKS_H
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,26 @@ static inline uint64_t next_rand(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
+}
+
+/* The test's start: FILE made MIB MiB long (*len, *pages), and an
+ * anonymous area shared with its children, of head bytes and a 32-bit
+ * counter per page, in *sh. The file's descriptor, or -1 (said). */
+static inline int marks_setup(const char *file, const char *mib, size_t head, size_t *len,
+			      uint32_t *pages, void **sh)
+{
+	int fd;
+
+	*len = (size_t)atoi(mib) << 20;
+	*pages = (uint32_t)(*len / PAGE);
+	*sh = mmap(NULL, head + *pages * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (*sh == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t)*len) != 0) {
+		perror(file);
+		return -1;
+	}
+	return fd;
 }
 
 /* Reads random pages of fd until *stop: the mark and the value of each
