@@ -320,9 +320,9 @@ static bool base_read(int bfd, char *b, const char *h, ssize_t hm, size_t n, off
  * waits for the pool lock in (host_turn_take): the host file instance and
  * its cache entry e; last: the inode's last mapping went, and a new one
  * may take the host file over meanwhile (host_take_over), the rest of
- * the write-back with it. */
+ * the write-back with it, which ends the slot's turn this one holds. */
 struct host_turn {
-	uint64_t ino, inst;
+	uint64_t ino, inst, turn;
 	uint32_t gen;
 	bool last;
 	struct hfd *e;
@@ -374,18 +374,6 @@ static void host_unlink(const char *kind, uint64_t ino, uint32_t gen, uint64_t i
 
 	if (!host_name(name, sizeof(name), kind, ino, gen, inst))
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
-}
-
-/* Renames a host file or base of instance from to instance to. */
-static int host_rename(const char *kind, uint64_t ino, uint32_t gen, uint64_t from, uint64_t to)
-{
-	char a[96], b[96];
-	int dfd = shim_helper_dfd();
-
-	if (host_name(a, sizeof(a), kind, ino, gen, from) ||
-	    host_name(b, sizeof(b), kind, ino, gen, to))
-		return -ENAMETOOLONG;
-	return SYS(renameat)(dfd, a, dfd, b) < 0 ? -errno : 0;
 }
 
 /* Removes the host file of (ino, gen, inst) and its base. */
@@ -647,7 +635,7 @@ static struct hfd *host_yield(uint64_t ino, uint32_t gen, uint64_t inst, struct 
 static bool host_turn_take(struct host_turn *t)
 {
 	t->e = host_yield(t->ino, t->gen, t->inst, t->e);
-	return t->e && (!t->last || map_slot_idle(t->ino, t->gen, t->inst));
+	return t->e && (!t->last || map_slot_idle(t->ino, t->gen, t->turn));
 }
 
 /* Writes the host file back into the file (host_writer), letting a process
@@ -658,7 +646,8 @@ static bool host_turn_take(struct host_turn *t)
 static bool host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file *uf,
 			   off_t off, off_t len, bool last, bool yield)
 {
-	struct host_turn turn = { .ino = ino, .inst = inst, .gen = gen, .last = last };
+	struct host_turn turn = { .ino = ino, .inst = inst, .gen = gen, .last = last,
+				  .turn = last ? map_slot_turn(ino, gen) : 0 };
 	struct umfs_file *wf = NULL;
 	off_t size;
 
@@ -679,7 +668,7 @@ static bool host_writeback(uint64_t ino, uint32_t gen, uint64_t inst, struct umf
 	if (!last)
 		return true;
 	host_forget(ino, gen);
-	return map_slot_idle(ino, gen, inst);
+	return map_slot_idle(ino, gen, turn.turn);
 }
 
 /*
@@ -1124,27 +1113,21 @@ static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file
 /*
  * A mapping came while the last one's write-back was not done (it lets
  * the pool lock go between chunks, or its process died): the stores not
- * yet back are in that host file, of instance was, so the new instance
- * inst takes it and its base over, renamed, as they are, and the
- * write-back, finding the instance changed, leaves them (pool lock
- * held). -errno when the host file is gone (removed, its write-back
- * done), or either cannot be renamed (then they stay, for the next lone
- * mount): a new one is made and filled.
+ * yet back are in the host file of instance inst, which the new mapping
+ * takes over as it is, with its base, and the write-back leaves to it
+ * (pool lock held). -ENOENT when the host file is gone: a new one is made
+ * and filled.
  */
-static int host_take_over(uint64_t ino, uint32_t gen, uint64_t was, uint64_t inst)
+static int host_take_over(uint64_t ino, uint32_t gen, uint64_t inst)
 {
-	int err = host_rename(HOST_FILE, ino, gen, was, inst);
+	char name[96];
+	int err = host_name(name, sizeof(name), HOST_FILE, ino, gen, inst);
 
-	if (err == -ENOENT) {
-		host_unlink(HOST_BASE, ino, gen, was); /* its host file is gone */
-	} else if (!err) {
-		err = host_rename(HOST_BASE, ino, gen, was, inst);
-		if (!err || err == -ENOENT) /* none: no mapping could store */
-			return 0;
-		/* the host file without its base would look stored to by
-		 * nobody: it goes back to stand beside it, as it was */
-		(void)host_rename(HOST_FILE, ino, gen, inst, was);
-	}
+	if (!err && SYS(faccessat)(shim_helper_dfd(), name, F_OK, AT_EACCESS) < 0)
+		err = -errno;
+	if (!err)
+		return 0;
+	host_unlink(HOST_BASE, ino, gen, inst); /* its host file is gone */
 	map_slot_fill(ino, gen, inst, 0);
 	return err;
 }
@@ -1155,9 +1138,9 @@ static int host_take_over(uint64_t ino, uint32_t gen, uint64_t was, uint64_t ins
 static uint64_t map_count_in(uint64_t ino, uint32_t gen, int delta, bool *first, bool *taken)
 {
 	uint32_t users;
-	uint64_t was, inst = map_slot_add(ino, gen, delta, &users, &was);
+	uint64_t inst = map_slot_add(ino, gen, delta, &users, taken);
 
-	*taken = inst && was && host_take_over(ino, gen, was, inst) == 0;
+	*taken = *taken && host_take_over(ino, gen, inst) == 0;
 	*first = inst && users == (uint32_t)delta && !*taken;
 	return inst;
 }

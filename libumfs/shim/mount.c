@@ -38,7 +38,7 @@
 #include "shim.h"
 
 #define SHARED_MAGIC 0x444552414853534Dull /* "MSSHARED" */
-#define SHARED_VERSION 12 /* 12: a last unmap's write-back lets the lock go */
+#define SHARED_VERSION 13 /* 13: a take-over keeps the host file's name */
 #define SHARED_VERSION_BASES 10 /* the first whose host files have bases */
 #define MAP_CAP 256u /* inodes mapped MAP_SHARED at once, across processes */
 #define HELPER_NAME "shim"
@@ -59,8 +59,9 @@ struct map_slot {
 	_Atomic uint64_t ino; /* 0: never used since the table was empty; MAP_GONE: freed */
 	uint32_t gen;
 	uint32_t users;       /* mappings, across processes; 0: being let go */
-	_Atomic uint64_t inst; /* which host file: a new one each time users goes 0 -> 1 */
+	_Atomic uint64_t inst; /* which host file: a new one when the slot is taken */
 	_Atomic uint64_t filled; /* bytes of it copied from the file; MAP_FILLED: all */
+	uint64_t turn;        /* whose write-back it is: new at each take-over */
 };
 
 struct shim_shared {
@@ -86,7 +87,7 @@ struct shim_shared {
 	 * found them all free, kept across parking. While it is 0, a last
 	 * user that never mapped the arena has nothing there to clean. */
 	_Atomic uint32_t arena_used;
-	uint64_t map_inst;     /* last host file instance handed out */
+	uint64_t map_inst;     /* last host file instance or turn handed out */
 	struct map_slot maps[MAP_CAP];
 };
 
@@ -682,16 +683,18 @@ bool map_slot_held(uint64_t ino)
  * Returns the host file instance and the users left (0: the last went,
  * and map_slot_gone follows its write-back). A count in that finds the
  * last one's write-back not done (it lets the lock go between chunks, or
- * its process died) gets a new instance, and in *was the one written
- * back, whose host file it may take over (0: none). */
-uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, uint64_t *was)
+ * its process died) takes the host file over (*taken), as it is, with the
+ * stores not yet back: only the slot's turn changes, so that the
+ * write-back stops (map_slot_idle), and no name moves, which a process
+ * killed meanwhile could leave half moved. */
+uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, bool *taken)
 {
 	struct map_slot *free_slot = NULL;
 	uint32_t i;
 
 	*users = 0;
-	if (was)
-		*was = 0;
+	if (taken)
+		*taken = false;
 	if (!shared)
 		return 0;
 	i = map_slot_home(ino);
@@ -710,16 +713,14 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, ui
 			continue;
 		inst = atomic_load(&m->inst);
 		if (m->users == 0) {
-			/* let go of, its stores not all back yet: the write-back
-			 * stops when it finds a new instance (map_slot_idle) */
 			if (delta <= 0)
 				return 0;
 			m->users = (uint32_t)delta;
-			if (was)
-				*was = inst;
-			atomic_store(&m->inst, ++shared->map_inst);
+			m->turn = ++shared->map_inst;
+			if (taken)
+				*taken = true;
 			*users = m->users;
-			return shared->map_inst;
+			return inst;
 		}
 		if (delta < 0 && m->users <= (uint32_t)-delta) {
 			m->users = 0;
@@ -733,22 +734,33 @@ uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, ui
 		return 0; /* unknown, or full: the caller falls back */
 	free_slot->gen = gen;
 	free_slot->users = (uint32_t)delta;
+	free_slot->turn = ++shared->map_inst;
 	atomic_store(&free_slot->filled, 0);
-	atomic_store(&free_slot->inst, ++shared->map_inst);
+	atomic_store(&free_slot->inst, free_slot->turn);
 	atomic_store(&free_slot->ino, ino);
 	atomic_fetch_add(&shared->maps_active, 1);
 	*users = (uint32_t)delta;
-	return shared->map_inst;
+	return free_slot->turn;
 }
 
-/* Whether the last mapping of the inode let go of instance inst and no
- * mapping came since: the write-back is still that unmap's to finish
- * (pool lock held). */
-bool map_slot_idle(uint64_t ino, uint32_t gen, uint64_t inst)
+/* The turn of the inode's slot (pool lock held), 0 when it has none: its
+ * last mapping's write-back holds it until a mapping takes over. */
+uint64_t map_slot_turn(uint64_t ino, uint32_t gen)
 {
 	struct map_slot *m = map_slot_at(ino, gen, false);
 
-	return m && m->users == 0 && atomic_load(&m->inst) == inst;
+	return m ? m->turn : 0;
+}
+
+/* Whether the last mapping of the inode let go of it in turn and no
+ * mapping came since: the write-back is still that unmap's to finish
+ * (pool lock held). Turns are never handed out twice, so a slot freed
+ * and taken anew meanwhile is not mistaken for it. */
+bool map_slot_idle(uint64_t ino, uint32_t gen, uint64_t turn)
+{
+	struct map_slot *m = map_slot_at(ino, gen, false);
+
+	return m && m->users == 0 && m->turn == turn;
 }
 
 /* How much of the host file instance inst of a mapped inode is copied

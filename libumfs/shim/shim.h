@@ -859,8 +859,9 @@ static inline bool mmap_any(void)
 }
 uint64_t map_slot_find(uint64_t ino, uint32_t gen);
 bool map_slot_held(uint64_t ino);
-uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, uint64_t *was);
-bool map_slot_idle(uint64_t ino, uint32_t gen, uint64_t inst);
+uint64_t map_slot_add(uint64_t ino, uint32_t gen, int delta, uint32_t *users, bool *taken);
+uint64_t map_slot_turn(uint64_t ino, uint32_t gen);
+bool map_slot_idle(uint64_t ino, uint32_t gen, uint64_t turn);
 void map_slot_gone(uint64_t ino, uint32_t gen);
 #define MAP_FILLED UINT64_MAX
 uint64_t map_slot_filled(uint64_t ino, uint32_t gen, uint64_t inst);
