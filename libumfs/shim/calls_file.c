@@ -1491,6 +1491,60 @@ SHIM_API int truncate(const char *path, off_t len)
 	return (int)shim_ret(r);
 }
 
+/* One fallocate of a mapped file's range, and the host file brought along
+ * (pool lock held). */
+static int ofd_fallocate_hooked(struct ofd *o, int mode, off_t off, off_t len)
+{
+	int r = umfs_fallocate(o->uf, mode, off, len);
+
+	if (!r && unlikely(mmap_any())) {
+		if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+			mmap_punch_hook(o->ino, o->gen, off, len);
+		mmap_size_hook(o->ino, o->gen, ofd_size(o));
+	}
+	return r;
+}
+
+#define FALLOC_STEP ((off_t)16 << 20) /* one transaction of the core's */
+
+/*
+ * A fallocate of a mapped file (pool lock held, which keeps its host file
+ * in step). Allocating a large range (mode 0, KEEP_SIZE) zeroes its pages
+ * durably, seconds for gigabytes: it goes a step at a time from the
+ * range's end down, and a process waiting for the lock gets it between
+ * two. The first step checks what the whole call would (EFBIG) and makes
+ * the new size, over holes that read as zeros: each state between steps
+ * is the file after the call, as its bytes and size go. The steps below
+ * keep the size, so that a truncate or write that comes between two
+ * stands, as one after the call would. A later step that fails (ENOSPC)
+ * takes back the size the first made, if it is still there. A punch or
+ * zeroed range goes whole, failure-atomic in one call.
+ */
+static int ofd_fallocate_mapped(struct ofd *o, int mode, off_t off, off_t len)
+{
+	off_t old = ofd_size(o), end, at;
+	int r;
+
+	if ((mode & ~FALLOC_FL_KEEP_SIZE) || off < 0 || len <= FALLOC_STEP ||
+	    off > INT64_MAX - len)
+		return ofd_fallocate_hooked(o, mode, off, len);
+	end = off + len;
+	at = (end - 1) & ~(FALLOC_STEP - 1);
+	at = at > off ? at : off;
+	r = ofd_fallocate_hooked(o, mode, at, end - at);
+	while (!r && at > off) {
+		off_t top = at;
+
+		pool_lock_yield();
+		at = top - FALLOC_STEP > off ? top - FALLOC_STEP : off;
+		r = ofd_fallocate_hooked(o, mode | FALLOC_FL_KEEP_SIZE, at, top - at);
+		if (r && old < off + len && ofd_size(o) == off + len &&
+		    umfs_ftruncate(o->uf, old) == 0)
+			mmap_size_hook(o->ino, o->gen, old);
+	}
+	return r;
+}
+
 static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 {
 	int r = ofd_not_path(o);
@@ -1512,12 +1566,7 @@ static int ofd_fallocate(struct ofd *o, int mode, off_t off, off_t len)
 			return r;
 	}
 	pool_lock();
-	r = umfs_fallocate(o->uf, mode, off, len);
-	if (!r && unlikely(mmap_any())) {
-		if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
-			mmap_punch_hook(o->ino, o->gen, off, len);
-		mmap_size_hook(o->ino, o->gen, ofd_size(o));
-	}
+	r = ofd_fallocate_mapped(o, mode, off, len);
 	pool_unlock();
 	return r;
 }

@@ -10,7 +10,9 @@
 # creates and unlinks a file meanwhile, which takes the library's pool
 # lock: a fallocate of a file nobody maps leaves that lock alone, so no
 # create may wait half as long as the fallocate takes (22-48 ms here; the
-# whole fallocate, 1.1-1.6 s, when it held the pool lock).
+# whole fallocate, 1.1-1.6 s, when it held the pool lock). Then again with
+# the file mapped by another process: the fallocate then takes the pool
+# lock, and lets it go between 16 MiB steps.
 POOL_SIZE=3G
 . "$(dirname "$0")/lib.sh"
 
@@ -36,4 +38,80 @@ check "the creates went on meanwhile" yes "$([ "$ccalls" -gt 100 ] && echo yes |
 check "the fallocated file's size" 2147483648 "$(shim stat -c %s /umfs/big)"
 check "its bytes are zeros" "$(head -c 4096 /dev/zero | md5sum)" \
 	"$(shim dd if=/umfs/big bs=4096 skip=300000 count=1 status=none | md5sum)"
+shim rm /umfs/big
+
+# Again with the file mapped MAP_SHARED by another process: its fallocate
+# then takes the pool lock, to keep the host file in step, and lets it go
+# between 16 MiB steps, so that no create waits half the fallocate (the
+# whole of it when it held the lock throughout). The mapping keeps its
+# store, and the file reads as zeros past it, at the new size.
+printf 'STORE' | shim dd of=/umfs/m status=none
+shim python3 -c '
+import mmap, os, sys, time
+fd = os.open("/umfs/m", os.O_RDWR)
+m = mmap.mmap(fd, 0)
+m[0:5] = b"MAPPD"
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.01)
+print(m[0:5].decode())' "$work/mapped" "$work/unmap" >"$work/mapper" &
+mapper=$!
+while [ ! -e "$work/mapped" ] && kill -0 "$mapper" 2>/dev/null; do sleep 0.01; done
+shim "$SHIM_STATLAT" /umfs/c 4 create >"$work/clat" &
+clat=$!
+sleep 0.5
+# Killed (SIGKILL) 100 to 310 ms after it starts (its start and a
+# fallocate of 256 MiB take 200-300 ms here), a fallocate leaves the file
+# as before it or as after it: the size old or new, the store, and zeros
+# past it; how much it allocated shows how far it got.
+kills=
+for i in 0 1 2 3 4 5 6 7; do
+	LD_PRELOAD=$SHIM_LIB python3 -c '
+import os
+fd = os.open("/umfs/m", os.O_RDWR)
+os.posix_fallocate(fd, 0, 256 << 20)' &
+	falloc=$!
+	sleep "0.$((10 + i * 3))"
+	kill -9 "$falloc" 2>/dev/null || true
+	wait "$falloc" 2>/dev/null || true
+	got=$(shim stat -c %s:%b /umfs/m)
+	kills="$kills ${got%:*}:$(shim head -c 5 /umfs/m):$(shim tail -c +6 /umfs/m | tr -d '\0' | wc -c)"
+	echo "  killed after $((100 + i * 30)) ms: size ${got%:*}, $((${got#*:} / 2048)) MiB allocated"
+	shim truncate -s 5 /umfs/m
+done
+check "a fallocate killed amid its steps leaves before or after" "" \
+	"$(tr ' ' '\n' <<<"$kills" | grep -vE '^$|^(5|268435456):MAPPD:0$' || true)"
+# A truncate that comes between two steps stands, as one after the call
+# would: the steps below the first keep the size.
+truncs=
+for i in 1 2 3; do
+	LD_PRELOAD=$SHIM_LIB python3 -c '
+import os
+fd = os.open("/umfs/m", os.O_RDWR)
+os.posix_fallocate(fd, 0, 256 << 20)' &
+	falloc=$!
+	until [ "$(shim stat -c %s /umfs/m)" = 268435456 ]; do :; done
+	shim truncate -s 5 /umfs/m
+	wait "$falloc"
+	got=$(shim stat -c %s:%b /umfs/m)
+	truncs="$truncs ${got%:*}"
+	echo "  truncated amid a fallocate: size ${got%:*}, $((${got#*:} / 2048)) MiB allocated"
+done
+check "a truncate amid a fallocate's steps stands" " 5 5 5" "$truncs"
+took=$(shim python3 -c '
+import os, time
+fd = os.open("/umfs/m", os.O_RDWR)
+t = time.monotonic()
+os.posix_fallocate(fd, 0, 1 << 30)
+print(int((time.monotonic() - t) * 1000))')
+wait "$clat"
+touch "$work/unmap"
+wait "$mapper"
+read -r ccalls cworst <"$work/clat"
+echo "  fallocate of a mapped file $took ms; $ccalls creates, the longest $cworst ms"
+check_half_wait "no create waits half the fallocate of a mapped file" "$cworst" "$took"
+check "the mapping kept its store" MAPPD "$(cat "$work/mapper")"
+check "the mapped file's size and bytes" "1073741824 MAPPD $(head -c 4096 /dev/zero | md5sum)" \
+	"$(shim stat -c %s /umfs/m) $(shim head -c 5 /umfs/m) \
+$(shim dd if=/umfs/m bs=4096 skip=200000 count=1 status=none | md5sum)"
 finish
