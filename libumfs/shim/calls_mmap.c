@@ -1221,9 +1221,12 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 }
 
 /* One mapping less (pool lock held): the last writes back, letting
- * waiting processes in between chunks. The instance of the host file
- * left for the caller to remove once it lets the lock go (0: none). */
-static uint64_t map_release(struct umap *m)
+ * waiting processes in between chunks; with own_range (an exec's, for
+ * the image it runs, which may read the file without the library) one
+ * that others still map writes back its own range. Either way each store
+ * goes back once. The instance of the host file left for the caller to
+ * remove once it lets the lock go (0: none). */
+static uint64_t map_release(struct umap *m, bool own_range)
 {
 	uint32_t users;
 	uint64_t inst, gone = 0;
@@ -1232,6 +1235,9 @@ static uint64_t map_release(struct umap *m)
 	inst = map_slot_add(m->ino, m->gen, -1, &users, NULL);
 	if (inst && users == 0 && map_last_gone(m->ino, m->gen, inst, m->uf, true))
 		gone = inst;
+	else if (inst && users > 0 && own_range)
+		(void)host_writeback(m->ino, m->gen, inst, m->uf, m->off, (off_t)m->len, false,
+				     true);
 	map_seq_bump();
 	registry_add(m->ino, -1);
 	return gone;
@@ -1242,7 +1248,7 @@ static void umap_free(struct umap *m)
 	uint64_t gone;
 
 	pool_lock();
-	gone = map_release(m);
+	gone = map_release(m, false);
 	umfs_close(m->uf);
 	pool_unlock();
 	if (gone)
@@ -1382,7 +1388,7 @@ fail_release:
 	m->gen = o->gen;
 	m->uf = uf;
 	pool_lock();
-	inst = map_release(m);
+	inst = map_release(m, false);
 	pool_unlock();
 	if (inst)
 		host_remove(m->ino, m->gen, inst);
@@ -1605,7 +1611,9 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 /* fork, exec, exit, recovery                                            */
 /* ------------------------------------------------------------------ */
 
-/* exec and exit: the mapped stores go back to the files. */
+/* posix_spawn: the mapped stores go back to the files, which the image
+ * it runs may read without the library (an exec's go as its mappings are
+ * counted out, mmap_registry_all). */
 void mmap_writeback_all(void)
 {
 	if (atomic_load(&mmap_shared_count) == 0)
@@ -1689,8 +1697,8 @@ static int umap_remap(struct umap *m, uint64_t inst)
 }
 
 /* fork (+1: the child maps them too, counted before the fork), exec (-1:
- * the mappings go; +1 if exec failed). An exec that held an inode's last
- * mappings wrote their stores back and removed its host file: if it
+ * the mappings go, their stores back in the files; +1 if exec failed).
+ * An exec that held an inode's last mappings removed its host file: if it
  * fails, the mappings stand on that removed file, so the first counted in
  * again makes the host file anew (from the file, which has the stores) and
  * each is mapped onto it, as it was (a store by another thread meanwhile
@@ -1709,7 +1717,7 @@ void mmap_registry_all(int delta)
 		int err = 0;
 
 		if (delta < 0) {
-			uint64_t gone = map_release(m);
+			uint64_t gone = map_release(m, true);
 
 			if (gone)
 				host_remove(m->ino, m->gen, gone);

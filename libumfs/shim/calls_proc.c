@@ -181,8 +181,7 @@ static char *const *env_for_child(char *const envp[], char ***alloc, struct inhe
 static void exec_prepare(struct inherit_pass *pass, struct fallback_swap *sw)
 {
 	fallback_exec_prepare(sw, pass, false);
-	mmap_writeback_all();
-	mmap_registry_all(-1);
+	mmap_registry_all(-1); /* the mapped stores back to the files */
 	cwd_exec(-1);
 	reclock_exec_prepare();
 	ofd_exec_prepare();

@@ -61,21 +61,11 @@ check "truncate to 0 frees it all" 0 "$(shim du -B4096 /umfs/sparse | cut -f1)"
 check "fsck after the shrink to nothing" 0 "$fsck_rc"
 
 # the same commands through umfs-fuse
-: "${UMFS_FUSE:=$BUILDDIR/fuse/umfs-fuse}"
 mkdir "$work/mnt"
 "$MKFS" -q -f -s "$POOL_SIZE" "$work/pool3"
-# in the foreground, so that fsck runs after the daemon has closed the pool
-[ -x "$UMFS_FUSE" ] && "$UMFS_FUSE" -f "$work/pool3" "$work/mnt" 2>/dev/null &
-fuse_pid=$!
-for _ in $(seq 50); do
-	mountpoint -q "$work/mnt" && break
-	kill -0 "$fuse_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if mountpoint -q "$work/mnt"; then
+if fuse_mount "$work/pool3" "$work/mnt"; then
 	bash -c "$steps" sh "$work/mnt" "$work/data" >"$work/fuse.out" 2>&1 || true
-	fusermount3 -u "$work/mnt" 2>/dev/null || umount "$work/mnt"
-	wait "$fuse_pid" || true
+	fuse_umount "$work/mnt"
 	check "through umfs-fuse: past 512 GiB as tmpfs" "$(cat "$work/tmpfs.out")" \
 		"$(cat "$work/fuse.out")"
 	"$FSCK" -n -f "$work/pool3" >/dev/null 2>&1 && fsck_rc=0 || fsck_rc=$?

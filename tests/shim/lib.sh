@@ -65,6 +65,24 @@ shim_sh() {
 	LD_PRELOAD=$SHIM_LIB bash -c "$1"
 }
 
+# fuse_mount POOL DIR: the pool mounted through umfs-fuse on DIR, in the
+# foreground in fuse_pid (so that the pool is closed once fuse_umount
+# returns); fails when it does not mount here
+fuse_mount() {
+	"${UMFS_FUSE:-$BUILDDIR/fuse/umfs-fuse}" -f "$1" "$2" 2>/dev/null &
+	fuse_pid=$!
+	for _ in $(seq 50); do
+		mountpoint -q "$2" && return 0
+		kill -0 "$fuse_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	mountpoint -q "$2"
+}
+fuse_umount() { # fuse_umount DIR
+	fusermount3 -u "$1" 2>/dev/null || umount "$1"
+	wait "$fuse_pid" || true
+}
+
 failures=0
 check() { # check NAME EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then

@@ -206,6 +206,41 @@ check "a spawned child that inherits nothing is given no pool descriptors" "0 0 
 out=$(shim "$SHIM_FORK" mapshare /umfs/map 2>&1) || true
 check "MAP_SHARED coherent between two programs" "mapshare: ok" "$out"
 
+# An exec writes back the stores of its mappings, each once: a mapping of
+# a file another process still maps, its own range, which a reader of the
+# pool without the library (through umfs-fuse) then finds; the last
+# mapping, the whole file, and its host file goes.
+mkdir "$work/mnt"
+fuse_mount "$pool" "$work/mnt" && mounted=yes || mounted=no
+check "umfs-fuse mounts the pool beside the library" yes "$mounted"
+shim dd if=/dev/zero of=/umfs/ex bs=1M count=4 status=none
+map_exec() { # map_exec TEXT: maps /umfs/ex, stores TEXT at 3000000, execs
+	shim python3 -c '
+import mmap, os, sys
+fd = os.open("/umfs/ex", os.O_RDWR)
+m = mmap.mmap(fd, 0)
+m[3000000:3000000 + len(sys.argv[1])] = sys.argv[1].encode()
+os.execv("/bin/true", ["true"])' "$1"
+}
+at3m() { dd if="$1" bs=1 skip=3000000 count=4 status=none; }
+rm -f "$work/unmap"
+shim python3 -c '
+import mmap, os, sys, time
+m = mmap.mmap(os.open("/umfs/ex", os.O_RDONLY), 0, prot=mmap.PROT_READ)
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.01)' "$work/mapped" "$work/unmap" &
+holder=$!
+while [ ! -e "$work/mapped" ] && kill -0 "$holder" 2>/dev/null; do sleep 0.01; done
+map_exec EXEC
+ours=$(at3m "$work/mnt/ex")
+touch "$work/unmap"
+wait "$holder"
+map_exec LAST
+check "an exec writes its stores back, mapped elsewhere too, and last" \
+	"EXEC LAST " "$ours $(at3m "$work/mnt/ex") $(ls "$(pool_rundir)/shim" | grep -E '^mapb?-' || true)"
+fuse_umount "$work/mnt"
+
 out=$(shim_sh "echo secret > /umfs/s; exec 3</umfs/s; env -u LD_PRELOAD $SHIM_FORK ebadf 3" 2>&1) || true
 check "without the shim: EBADF" "ebadf: ok" "$out"
 
