@@ -3,6 +3,8 @@
 # without the shim gets EBADF, threads, and unlinked files held by children.
 . "$(dirname "$0")/lib.sh"
 
+: "${SHIM_STATIC:=$BUILDDIR/tests/shim/shim_static}"
+
 out=$(shim "$SHIM_FORK" offset /umfs/off 2>&1) || true
 check "fork shares the offset" "offset: ok" "$out"
 

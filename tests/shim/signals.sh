@@ -10,6 +10,9 @@
 # And a storm of real-time signals into a thread writing: none lost.
 . "$(dirname "$0")/lib.sh"
 
+: "${SHIM_LOCKSTORM:=$BUILDDIR/tests/shim/shim_lockstorm}"
+: "${SHIM_RTQUEUE:=$BUILDDIR/tests/shim/shim_rtqueue}"
+
 rounds=${SIGNALS_ROUNDS:-40}
 mkdir "$work/ref"
 out=$(timeout 300 "$SHIM_SIGNALS" "$work/ref" 5 2>&1) || true
