@@ -1538,7 +1538,7 @@ static int ofd_fallocate_mapped(struct ofd *o, int mode, off_t off, off_t len)
 		pool_lock_yield();
 		at = top - FALLOC_STEP > off ? top - FALLOC_STEP : off;
 		r = ofd_fallocate_hooked(o, mode | FALLOC_FL_KEEP_SIZE, at, top - at);
-		if (r && old < off + len && ofd_size(o) == off + len &&
+		if (r && old < end && ofd_size(o) == end &&
 		    umfs_ftruncate(o->uf, old) == 0)
 			mmap_size_hook(o->ino, o->gen, old);
 	}

@@ -376,6 +376,18 @@ static void host_unlink(const char *kind, uint64_t ino, uint32_t gen, uint64_t i
 		SYS(unlinkat)(shim_helper_dfd(), name, 0);
 }
 
+/* Whether the host file of (ino, gen, inst) is in the helper directory
+ * dfd: 0, or -errno (-ENOENT: it is gone). */
+static int host_there(int dfd, uint64_t ino, uint32_t gen, uint64_t inst)
+{
+	char name[96];
+	int err = host_name(name, sizeof(name), HOST_FILE, ino, gen, inst);
+
+	if (!err && SYS(faccessat)(dfd, name, F_OK, AT_EACCESS) < 0)
+		err = -errno;
+	return err;
+}
+
 /* Removes the host file of (ino, gen, inst) and its base. */
 static void host_remove(uint64_t ino, uint32_t gen, uint64_t inst)
 {
@@ -1120,11 +1132,8 @@ static int host_join(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_file
  */
 static int host_take_over(uint64_t ino, uint32_t gen, uint64_t inst)
 {
-	char name[96];
-	int err = host_name(name, sizeof(name), HOST_FILE, ino, gen, inst);
+	int err = host_there(shim_helper_dfd(), ino, gen, inst);
 
-	if (!err && SYS(faccessat)(shim_helper_dfd(), name, F_OK, AT_EACCESS) < 0)
-		err = -errno;
 	if (!err)
 		return 0;
 	host_unlink(HOST_BASE, ino, gen, inst); /* its host file is gone */
@@ -1772,13 +1781,11 @@ void mmap_recover_orphan(struct umfs_fs *fs, int dfd, const char *name, bool bas
 {
 	unsigned long long ino, inst;
 	struct umfs_file *uf;
-	char host[96];
 	unsigned gen;
 	int fd, bfd;
 
 	if (sscanf(name, HOST_BASE "-%llu-%u-%llu", &ino, &gen, &inst) == 3) {
-		if (host_name(host, sizeof(host), HOST_FILE, ino, gen, inst) ||
-		    SYS(faccessat)(dfd, host, F_OK, AT_EACCESS) < 0)
+		if (host_there(dfd, ino, gen, inst))
 			SYS(unlinkat)(dfd, name, 0);
 		return;
 	}

@@ -60,6 +60,21 @@ while [ ! -e "$work/mapped" ] && kill -0 "$mapper" 2>/dev/null; do sleep 0.01; d
 shim "$SHIM_STATLAT" /umfs/c 4 create >"$work/clat" &
 clat=$!
 sleep 0.5
+took=$(shim python3 -c '
+import os, time
+fd = os.open("/umfs/m", os.O_RDWR)
+t = time.monotonic()
+os.posix_fallocate(fd, 0, 1 << 30)
+print(int((time.monotonic() - t) * 1000))')
+wait "$clat"
+read -r ccalls cworst <"$work/clat"
+echo "  fallocate of a mapped file $took ms; $ccalls creates, the longest $cworst ms"
+check_half_wait "no create waits half the fallocate of a mapped file" "$cworst" "$took"
+check "the mapped file's size and bytes" "1073741824 MAPPD $(head -c 4096 /dev/zero | md5sum)" \
+	"$(shim stat -c %s /umfs/m) $(shim head -c 5 /umfs/m) \
+$(shim dd if=/umfs/m bs=4096 skip=200000 count=1 status=none | md5sum)"
+shim truncate -s 5 /umfs/m
+
 # Killed (SIGKILL) 100 to 310 ms after it starts (its start and a
 # fallocate of 256 MiB take 200-300 ms here), a fallocate leaves the file
 # as before it or as after it: the size old or new, the store, and zeros
@@ -81,6 +96,7 @@ os.posix_fallocate(fd, 0, 256 << 20)' &
 done
 check "a fallocate killed amid its steps leaves before or after" "" \
 	"$(tr ' ' '\n' <<<"$kills" | grep -vE '^$|^(5|268435456):MAPPD:0$' || true)"
+
 # A truncate that comes between two steps stands, as one after the call
 # would: the steps below the first keep the size.
 truncs=
@@ -98,20 +114,7 @@ os.posix_fallocate(fd, 0, 256 << 20)' &
 	echo "  truncated amid a fallocate: size ${got%:*}, $((${got#*:} / 2048)) MiB allocated"
 done
 check "a truncate amid a fallocate's steps stands" " 5 5 5" "$truncs"
-took=$(shim python3 -c '
-import os, time
-fd = os.open("/umfs/m", os.O_RDWR)
-t = time.monotonic()
-os.posix_fallocate(fd, 0, 1 << 30)
-print(int((time.monotonic() - t) * 1000))')
-wait "$clat"
 touch "$work/unmap"
 wait "$mapper"
-read -r ccalls cworst <"$work/clat"
-echo "  fallocate of a mapped file $took ms; $ccalls creates, the longest $cworst ms"
-check_half_wait "no create waits half the fallocate of a mapped file" "$cworst" "$took"
 check "the mapping kept its store" MAPPD "$(cat "$work/mapper")"
-check "the mapped file's size and bytes" "1073741824 MAPPD $(head -c 4096 /dev/zero | md5sum)" \
-	"$(shim stat -c %s /umfs/m) $(shim head -c 5 /umfs/m) \
-$(shim dd if=/umfs/m bs=4096 skip=200000 count=1 status=none | md5sum)"
 finish
