@@ -389,6 +389,10 @@ int main(int argc, char *argv[])
 			"installed?)\n", prog, o.pool, co.mountpoint);
 		goto out_session;
 	}
+	if (uf_releases_install(se, co.singlethread)) {
+		fprintf(stderr, "%s: cannot set up reading the kernel's requests\n", prog);
+		goto out_unmount;
+	}
 	if (fuse_daemonize(co.foreground)) {
 		fprintf(stderr, "%s: cannot become a daemon\n", prog);
 		goto out_unmount;

@@ -98,8 +98,13 @@ void uf_reply_entry_counted(fuse_req_t req, const struct fuse_entry_param *e,
 			    const struct fuse_file_info *fi)
 {
 	uf_nodes_add(e->ino, 1);
-	if (fi ? fuse_reply_create(req, e, fi) : fuse_reply_entry(req, e))
+	if (fi)
+		uf_nodes_open(e->ino, 1);
+	if (fi ? fuse_reply_create(req, e, fi) : fuse_reply_entry(req, e)) {
+		if (fi)
+			uf_nodes_open(e->ino, -1);
 		uf_nodes_forget(e->ino, 1);
+	}
 }
 
 /* The entry name has now in directory parent (a lookup, or the object a

@@ -12,11 +12,18 @@
  * kernel forgets it, so that open("."), fstat and the permission checks
  * on it succeed as on a local file system. The core frees it at that
  * last close (or at the next mount after a crash, as any orphan).
+ *
+ * The kernel also counts its opens of a node: at the release of the last
+ * one of a removed node it drops the inode once it has the answer, and
+ * sends the forget then. Until that forget is served the node's space is
+ * not free, so statfs waits for it while it is due (releases.c).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "umfs_fuse.h"
 
@@ -25,12 +32,38 @@ struct uf_node {
 	fuse_ino_t node;
 	uint64_t nlookup;
 	struct umfs_file *held; /* removed, kept until forgotten */
+	uint32_t opens;	/* the kernel's open files of it */
+	bool due;	/* removed and closed: its forget is coming */
 };
+
+/* A forget due comes within microseconds of the release's answer, unless
+ * the kernel keeps the inode for something else (a current directory, an
+ * O_PATH descriptor, a mapping): then no forget comes, and after this
+ * long nothing waits for it. */
+#define UF_FORGET_DUE_NS (100 * 1000000LL)
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uf_node **buckets;
 static size_t nbuckets, nnodes;
 static uint64_t underflows; /* forgets of lookups never counted: a bug */
+static atomic_uint forgets_due;
+static atomic_llong due_since; /* CLOCK_MONOTONIC ns of the latest */
+
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void due_clear(struct uf_node *e)
+{
+	if (e->due) {
+		e->due = false;
+		atomic_fetch_sub(&forgets_due, 1);
+	}
+}
 
 static size_t slot_of(fuse_ino_t node, size_t n)
 {
@@ -122,6 +155,7 @@ void uf_nodes_forget(fuse_ino_t node, uint64_t n)
 	if (p) {
 		e = *p;
 		e->nlookup -= n;
+		due_clear(e);
 		if (!e->nlookup) {
 			*p = e->next;
 			held = e->held;
@@ -132,6 +166,29 @@ void uf_nodes_forget(fuse_ino_t node, uint64_t n)
 	pthread_mutex_unlock(&tab_lock);
 	if (held)
 		umfs_close(held); /* the last close frees the removed inode */
+}
+
+void uf_nodes_open(fuse_ino_t node, int delta)
+{
+	struct uf_node **p, *e;
+
+	pthread_mutex_lock(&tab_lock);
+	p = find(node);
+	if (p) {
+		e = *p;
+		e->opens = delta < 0 && !e->opens ? 0 : e->opens + delta;
+		if (!e->opens && e->held && !e->due) {
+			e->due = true;
+			atomic_store(&due_since, now_ns());
+			atomic_fetch_add(&forgets_due, 1);
+		}
+	}
+	pthread_mutex_unlock(&tab_lock);
+}
+
+bool uf_nodes_forgets_due(void)
+{
+	return atomic_load(&forgets_due) && now_ns() - atomic_load(&due_since) < UF_FORGET_DUE_NS;
 }
 
 void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f)
@@ -178,6 +235,7 @@ void uf_nodes_release(bool report)
 	free(buckets);
 	buckets = NULL;
 	nbuckets = nnodes = 0;
+	atomic_store(&forgets_due, 0);
 	pthread_mutex_unlock(&tab_lock);
 	if (report || underflows || held)
 		fprintf(stderr,

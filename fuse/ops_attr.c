@@ -148,9 +148,11 @@ void uf_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
 void uf_statfs(fuse_req_t req, fuse_ino_t node)
 {
 	struct statvfs sv;
-	int err = umfs_statfs(uf_fs(req), &sv);
+	int err;
 
 	(void)node;
+	uf_releases_wait(); /* the space of unlinked files closed before */
+	err = umfs_statfs(uf_fs(req), &sv);
 	if (err)
 		uf_reply_err(req, err);
 	else

@@ -39,7 +39,9 @@ void uf_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
+	uf_nodes_open(node, 1);
 	if (fuse_reply_open(req, fi)) {
+		uf_nodes_open(node, -1);
 		umfs_closedir(h->d);
 		umfs_close(h->f);
 		free(h);
@@ -166,9 +168,10 @@ void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 	struct uf_dir *h = uf_dirh(fi);
 	int err = umfs_closedir(h->d);
 
-	(void)node;
 	umfs_close(h->f);
 	free(h);
+	uf_nodes_open(node, -1);
+	uf_release_served();
 	uf_reply_err(req, err);
 }
 

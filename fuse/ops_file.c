@@ -50,8 +50,11 @@ void uf_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)f;
 	uf_cache_choose(f, fi);
-	if (fuse_reply_open(req, fi))
+	uf_nodes_open(node, 1);
+	if (fuse_reply_open(req, fi)) {
+		uf_nodes_open(node, -1);
 		umfs_close(f); /* the opener was interrupted: no release will come */
+	}
 }
 
 void uf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -135,11 +138,14 @@ void uf_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 
 void uf_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	(void)node;
+	int err;
+
 	uf_flock_release(req, fi); /* the file's flock lock goes with it */
 	uf_records_release(req, fi); /* and its OFD locks */
-	/* The last close of an unlinked file frees it in the core. */
-	uf_reply_err(req, umfs_close(uf_file(fi)));
+	err = umfs_close(uf_file(fi)); /* the last close of an unlinked file frees it */
+	uf_nodes_open(node, -1);
+	uf_release_served();
+	uf_reply_err(req, err);
 }
 
 void uf_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi)

@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,12 +37,6 @@
 #include <unistd.h>
 
 #include "umfs_fuse.h"
-
-/* The kernel drops a file's flock lock with its release, which it sends
- * without waiting at the last close: another thread may serve the
- * closing program's next flock first. Releases of locked files begun and
- * ended, so that a flock that meets a conflict waits for those begun. */
-static atomic_ulong releases_begun, releases_done;
 
 /* The request this thread serves, for the callbacks below. */
 static __thread fuse_req_t lock_req;
@@ -179,6 +172,8 @@ static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int bus
 	lock_fs = uf_fs(req);
 	now.wait = false;
 	r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
+	if (r == -EAGAIN && uf_releases_wait())
+		r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
 	if (q->wait && r == -EAGAIN && (w = malloc(sizeof(*w)))) {
 		*w = (struct lock_wait){ .req = req, .fs = lock_fs, .q = *q, .busy = busy };
 		waits_add(w);
@@ -328,6 +323,8 @@ void uf_getlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct
 	lock_req = req;
 	lock_fs = uf_fs(req);
 	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
+	if (r == -EAGAIN && uf_releases_wait())
+		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
 	if (r && r != -EAGAIN) {
 		uf_reply_err(req, r);
 		return;
@@ -400,7 +397,6 @@ void uf_records_release(fuse_req_t req, struct fuse_file_info *fi)
 void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op)
 {
 	struct umfs_lock_req q = { 0 };
-	int r;
 
 	(void)node;
 	q.type = umfs_lock_flock_type(op);
@@ -411,25 +407,7 @@ void uf_flock(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, int op
 	uf_lock_owner(fi, UMFS_LOCK_FLOCK, fuse_req_ctx(req)->pid, &q);
 	q.end = INT64_MAX;
 	q.wait = !(op & LOCK_NB);
-	if (q.wait) {
-		uf_lock_serve(req, &q, -EWOULDBLOCK);
-		return;
-	}
-	lock_req = req;
-	lock_fs = uf_fs(req);
-	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
-	if (r == -EAGAIN) {
-		/* a release read just before this request may hold the
-		 * conflict: give its thread a few turns to begin, then wait
-		 * for the releases begun (microseconds each; a second at most) */
-		for (int i = 0; i < 100000; i++) {
-			if (i >= 16 && atomic_load(&releases_done) >= atomic_load(&releases_begun))
-				break;
-			sched_yield();
-		}
-		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, NULL);
-	}
-	uf_reply_err(req, r == -EAGAIN ? -EWOULDBLOCK : r);
+	uf_lock_serve(req, &q, -EWOULDBLOCK);
 }
 
 /* The last close of an open file that took a flock lock (release says so
@@ -440,8 +418,6 @@ void uf_flock_release(fuse_req_t req, struct fuse_file_info *fi)
 
 	if (!fi->flock_release)
 		return;
-	atomic_fetch_add(&releases_begun, 1);
 	uf_lock_owner(fi, UMFS_LOCK_FLOCK, 0, &q);
 	umfs_lock_release(uf_fs(req), q.ino, q.gen, &q.owner);
-	atomic_fetch_add(&releases_done, 1);
 }

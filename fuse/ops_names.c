@@ -25,6 +25,7 @@ void uf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 void uf_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
 {
 	uf_nodes_forget(node, nlookup);
+	uf_release_served();
 	fuse_reply_none(req);
 }
 
@@ -32,6 +33,7 @@ void uf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forg
 {
 	for (size_t i = 0; i < count; i++)
 		uf_nodes_forget(forgets[i].ino, forgets[i].nlookup);
+	uf_release_served();
 	fuse_reply_none(req);
 }
 
@@ -100,7 +102,9 @@ void uf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const cha
  * (a current directory, an O_PATH descriptor: neither opens it here), so
  * it is opened first, from the directory the walk starts in (NULL when it
  * cannot be), and, if the removal took its last name, held until the
- * kernel forgets its node (nodetab.c). */
+ * kernel forgets its node (nodetab.c). The hold comes before the answer:
+ * the kernel may drop the inode and send the forget as soon as it has it,
+ * and the space must be free once that forget is served (releases.c). */
 static struct umfs_file *victim_open(fuse_req_t req, const char *name)
 {
 	struct umfs_file *f;
@@ -138,8 +142,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	f = victim_open(req, name);
 	err = remove(uf_fs(req), name);
 	uf_walk_done();
+	victim_settle(f, err); /* held before the kernel can forget it */
 	uf_reply_err(req, err);
-	victim_settle(f, err);
 }
 
 void uf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -170,8 +174,8 @@ void uf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	uf_walk_in(req, parent, newparent);
 	err = umfs_rename(uf_fs(req), name, newname, flags);
 	uf_walk_done();
+	victim_settle(f, err); /* held before the kernel can forget it */
 	uf_reply_err(req, err);
-	victim_settle(f, err);
 }
 
 /* The node keeps its id: one kernel inode for all the names of a file. */

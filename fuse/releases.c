@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * releases.c - the kernel's releases and forgets, made to come before
+ * the requests that follow them.
+ *
+ * At the last close of a file the kernel sends RELEASE, and FORGET once it
+ * drops the inode, and returns to the program without waiting for either
+ * (but on a fuseblk mount). A release drops the file's flock and OFD
+ * locks; the forget of a removed file frees it (nodetab.c holds it until
+ * then). So the program's next lock or statfs, served by another worker,
+ * could run first and find the lock still held or the space still used.
+ *
+ * The kernel hands out requests in the order they were made (a forget
+ * before a request, unless a long run of forgets is queued), so these
+ * come before the request that follows. Each worker counts such a request
+ * as soon as its read returns, and says while it is inside a read. A
+ * request that must see them done first waits until every other worker
+ * that was inside a read has left it (so has counted what it read), then
+ * for the count to drop to zero. A worker idle in its read is nudged out
+ * of it by a signal (EINTR), and reads again. Reads go on in parallel: a
+ * mutex around them cost a third of the mount's throughput (a hand-off
+ * of the read between two threads at every request).
+ *
+ * Every wait is bounded: a stream of closes made later may keep the count
+ * up, and waiting for those is harmless. The kernel may hand out a request
+ * before a FORGET queued earlier (it gives requests a turn among a run of
+ * forgets); another thread then serves the FORGET while the request waits.
+ * With one thread (-s) nothing waits: what it read before is served, and
+ * nothing else could serve the rest.
+ */
+#include <errno.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umfs_fuse.h"
+
+/* How long a request waits for those read before it (each takes
+ * microseconds; freeing a large file takes longer). */
+#define UF_RELEASE_WAIT_NS (2 * 1000000000LL)
+#define UF_RELEASE_SLICE_NS (10 * 1000000L)
+/* How often an idle reader is nudged again: a nudge that lands just
+ * before its read begins is lost. */
+#define UF_NUDGE_EVERY_NS (50 * 1000L)
+
+/* A worker's reading, shared with the others. Slots are never freed; a
+ * thread's slot is free again when it ends (tid 0). */
+struct uf_reader {
+	struct uf_reader *next;
+	atomic_int tid;
+	atomic_uint seq;	/* reads begun */
+	atomic_bool inside;	/* in a read, or what it read not yet counted */
+};
+
+static struct uf_reader *_Atomic readers;
+static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t reader_key;
+static int nudge_sig;
+static struct fuse_session *session;
+static bool single;
+static sigset_t nudge_set;
+
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t count_drop = PTHREAD_COND_INITIALIZER;
+static atomic_uint releases_read; /* read and not yet served */
+
+/* This worker read a release or forget it has not served yet. */
+static __thread bool release_held;
+static __thread struct uf_reader *self;
+
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void release_count_drop(void)
+{
+	pthread_mutex_lock(&count_lock);
+	atomic_fetch_sub(&releases_read, 1);
+	pthread_cond_broadcast(&count_drop);
+	pthread_mutex_unlock(&count_lock);
+}
+
+void uf_release_served(void)
+{
+	if (!release_held)
+		return;
+	release_held = false;
+	release_count_drop();
+}
+
+static void reader_end(void *arg)
+{
+	struct uf_reader *r = arg;
+
+	atomic_store(&r->inside, false);
+	atomic_store(&r->tid, 0);
+}
+
+/* This thread's slot, taken at its first read; NULL without memory (the
+ * thread then reads unseen, as a worker did before this order). */
+static struct uf_reader *reader_self(void)
+{
+	struct uf_reader *r;
+
+	if (self)
+		return self;
+	pthread_mutex_lock(&readers_lock);
+	for (r = atomic_load(&readers); r; r = r->next)
+		if (!atomic_load(&r->tid))
+			break;
+	if (!r && (r = calloc(1, sizeof(*r)))) {
+		r->next = atomic_load(&readers);
+		atomic_store(&readers, r);
+	}
+	if (r)
+		atomic_store(&r->tid, (int)syscall(SYS_gettid));
+	pthread_mutex_unlock(&readers_lock);
+	if (r)
+		pthread_setspecific(reader_key, r);
+	self = r;
+	return r;
+}
+
+/* Every other reader inside a read has left it: what it read is counted.
+ * Readers that start later read what the kernel queued later. */
+static void readers_settle(void)
+{
+	struct uf_reader *head = atomic_load(&readers), *r;
+	long long end = now_ns() + UF_RELEASE_WAIT_NS;
+	struct timespec nap = { 0, UF_NUDGE_EVERY_NS };
+	size_t n = 0, i;
+	bool waiting;
+
+	for (r = head; r; r = r->next)
+		n++;
+	if (!n)
+		return;
+	int tids[n];
+	unsigned int seqs[n];
+
+	for (r = head, i = 0; r; r = r->next, i++) {
+		tids[i] = r == self || !atomic_load(&r->inside) ? 0 : atomic_load(&r->tid);
+		seqs[i] = atomic_load(&r->seq);
+	}
+	do {
+		waiting = false;
+		for (r = head, i = 0; r; r = r->next, i++) {
+			if (!tids[i])
+				continue;
+			if (!atomic_load(&r->inside) || atomic_load(&r->seq) != seqs[i] ||
+			    atomic_load(&r->tid) != tids[i]) {
+				tids[i] = 0;
+				continue;
+			}
+			waiting = true;
+			syscall(SYS_tgkill, getpid(), tids[i], nudge_sig);
+		}
+	} while (waiting && !nanosleep(&nap, NULL) && now_ns() < end);
+}
+
+static bool releases_pending(void)
+{
+	return atomic_load(&releases_read) || uf_nodes_forgets_due();
+}
+
+bool uf_releases_wait(void)
+{
+	struct timespec now, until, slice;
+
+	if (single)
+		return false;
+	readers_settle();
+	if (!releases_pending())
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	until = now;
+	until.tv_sec += UF_RELEASE_WAIT_NS / 1000000000LL;
+	pthread_mutex_lock(&count_lock);
+	while (releases_pending() && (now.tv_sec < until.tv_sec ||
+	       (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))) {
+		/* a forget due ends with a wake-up too, or is given up on
+		 * by the clock: look again every few milliseconds */
+		slice = now;
+		slice.tv_nsec += UF_RELEASE_SLICE_NS;
+		if (slice.tv_nsec >= 1000000000L) {
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_clockwait(&count_drop, &count_lock, CLOCK_MONOTONIC, &slice);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	}
+	pthread_mutex_unlock(&count_lock);
+	return true;
+}
+
+static void nudged(int sig)
+{
+	(void)sig; /* only ends the read (no SA_RESTART) */
+}
+
+static ssize_t uf_io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	const struct fuse_in_header *in = buf;
+	struct uf_reader *r = reader_self();
+	ssize_t n;
+	int err;
+
+	(void)userdata;
+	/* One libfuse answered without calling the handler (no memory for
+	 * the request) is served by now. */
+	uf_release_served();
+	if (r)
+		atomic_store(&r->inside, true);
+	do {
+		if (r)
+			atomic_fetch_add(&r->seq, 1);
+		/* the nudge may end only this read, never a call of the core */
+		pthread_sigmask(SIG_UNBLOCK, &nudge_set, NULL);
+		n = read(fd, buf, len);
+		err = errno;
+		pthread_sigmask(SIG_BLOCK, &nudge_set, NULL);
+	} while (n < 0 && err == EINTR && !fuse_session_exited(session));
+	if (n >= (ssize_t)sizeof(*in) &&
+	    (in->opcode == FUSE_RELEASE || in->opcode == FUSE_RELEASEDIR ||
+	     in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET)) {
+		atomic_fetch_add(&releases_read, 1);
+		release_held = true;
+	}
+	if (r)
+		atomic_store(&r->inside, false);
+	errno = err;
+	return n;
+}
+
+static ssize_t uf_io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	(void)userdata;
+	return writev(fd, iov, count);
+}
+
+int uf_releases_install(struct fuse_session *se, bool one_thread)
+{
+	static const struct fuse_custom_io io = {
+		.read = uf_io_read,
+		.writev = uf_io_writev,
+	};
+	struct sigaction sa = { .sa_handler = nudged };
+
+	session = se;
+	single = one_thread;
+	nudge_sig = SIGRTMIN + 1;
+	sigemptyset(&nudge_set);
+	sigaddset(&nudge_set, nudge_sig);
+	if (pthread_key_create(&reader_key, reader_end) || sigaction(nudge_sig, &sa, NULL))
+		return -1;
+	/* blocked but in reads, in this thread and the workers it starts */
+	pthread_sigmask(SIG_BLOCK, &nudge_set, NULL);
+	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
+}
