@@ -389,7 +389,7 @@ int main(int argc, char *argv[])
 			"installed?)\n", prog, o.pool, co.mountpoint);
 		goto out_session;
 	}
-	if (uf_releases_install(se, co.singlethread)) {
+	if (uf_releases_install(se, co.singlethread || co.max_threads == 1)) {
 		fprintf(stderr, "%s: cannot set up reading the kernel's requests\n", prog);
 		goto out_unmount;
 	}

@@ -13,10 +13,11 @@
  * on it succeed as on a local file system. The core frees it at that
  * last close (or at the next mount after a crash, as any orphan).
  *
- * The kernel also counts its opens of a node: at the release of the last
- * one of a removed node it drops the inode once it has the answer, and
- * sends the forget then. Until that forget is served the node's space is
- * not free, so statfs waits for it while it is due (releases.c).
+ * The daemon also counts the kernel's opens of a node. The kernel drops a
+ * removed inode that nothing else holds, and sends its forget, when it
+ * has the answer to the removal, or to the release of its last open file.
+ * Until that forget is served the node's space is not free, so statfs
+ * waits for it while it is due (releases.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -55,6 +56,17 @@ static long long now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* A removed node the kernel has no open file of: it drops the inode as
+ * soon as nothing else holds it, and its forget is coming. */
+static void due_mark(struct uf_node *e)
+{
+	if (e->held && !e->opens && !e->due) {
+		e->due = true;
+		atomic_store(&due_since, now_ns());
+		atomic_fetch_add(&forgets_due, 1);
+	}
 }
 
 static void due_clear(struct uf_node *e)
@@ -177,11 +189,7 @@ void uf_nodes_open(fuse_ino_t node, int delta)
 	if (p) {
 		e = *p;
 		e->opens = delta < 0 && !e->opens ? 0 : e->opens + delta;
-		if (!e->opens && e->held && !e->due) {
-			e->due = true;
-			atomic_store(&due_since, now_ns());
-			atomic_fetch_add(&forgets_due, 1);
-		}
+		due_mark(e);
 	}
 	pthread_mutex_unlock(&tab_lock);
 }
@@ -200,6 +208,7 @@ void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f)
 	if (p && !(*p)->held) {
 		(*p)->held = f;
 		f = NULL;
+		due_mark(*p); /* removed while not open: forgotten at once */
 	}
 	pthread_mutex_unlock(&tab_lock);
 	if (f)

@@ -25,8 +25,8 @@
  * up, and waiting for those is harmless. The kernel may hand out a request
  * before a FORGET queued earlier (it gives requests a turn among a run of
  * forgets); another thread then serves the FORGET while the request waits.
- * With one thread (-s) nothing waits: what it read before is served, and
- * nothing else could serve the rest.
+ * With one thread (-s, or max_threads=1) nothing waits: what it read
+ * before is served, and nothing else could serve the rest.
  */
 #include <errno.h>
 #include <linux/fuse.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * close_order DIR ROUNDS - what a close has done by the time it returns:
- * the space and inode of a file or directory removed while open are free
- * at the next statfs, and the flock and OFD locks of the file are gone for
+ * close_order DIR ROUNDS - what a close or unlink has done by the time it
+ * returns: the space and inode of a file removed, and of a file or
+ * directory removed while open and then closed, are free at the next
+ * statfs, and the flock and OFD locks of the file are gone for
  * the next lock. An O_PATH descriptor keeps a removed file's space until
  * it is closed. Prints a line per kind of round, with how many rounds
  * found what a local file system shows; test_closes.sh runs it on tmpfs
@@ -49,6 +50,21 @@ static char *at(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return path;
+}
+
+/* A file written and closed, then unlinked: back to what was free. */
+static int round_unlink(void)
+{
+	unsigned long b0, i0, b2, i2;
+	int fd;
+
+	fs_free(&b0, &i0);
+	fd = must(open(at("u"), O_CREAT | O_RDWR | O_TRUNC, 0644), "create u");
+	must((int)write(fd, buf, sizeof(buf)), "write u");
+	close(fd);
+	must(unlink(at("u")), "unlink u");
+	fs_free(&b2, &i2);
+	return b2 == b0 && i2 == i0;
 }
 
 /* A file written, unlinked while open, closed: back to what was free. */
@@ -129,6 +145,10 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	rounds = atoi(argv[2]);
 	memset(buf, 0x5a, sizeof(buf));
+	ok = 0;
+	for (int i = 0; i < rounds; i++)
+		ok += round_unlink();
+	printf("file unlinked: space and inode free: %d of %d\n", ok, rounds);
 	ok = 0;
 	for (int i = 0; i < rounds; i++)
 		ok += round_file();

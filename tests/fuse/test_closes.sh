@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test_closes.sh BUILD_ROOT - what a close on the umfs-fuse mount has done
-# by the time it returns, as on tmpfs. The kernel sends the release of a
-# file, and the forget of a removed one, without waiting for either, so
-# the daemon must serve them before the requests that follow: close_order
-# counts, over 300 rounds each, a file and a directory removed while open
-# whose space and inode are free at the next statfs, and flock and OFD
-# locks that the next open takes at once; and an O_PATH descriptor that
-# keeps a removed file's space until its own close. Its transcript on the
-# mount must be the same as on tmpfs.
+# test_closes.sh BUILD_ROOT - what a close or unlink on the umfs-fuse mount
+# has done by the time it returns, as on tmpfs. The kernel sends the
+# release of a file, and the forget of a removed one, without waiting for
+# either, so the daemon must serve them before the requests that follow:
+# close_order counts, over 300 rounds each, a file removed, and a file and
+# a directory removed while open, whose space and inode are free at the
+# next statfs, and flock and OFD locks that the next open takes at once;
+# and an O_PATH descriptor that keeps a removed file's space until its own
+# close. Its transcript on the mount must be the same as on tmpfs.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +23,7 @@ mkdir -p "$ref"
 
 # every line of a transcript must say N of N: what close_order expects
 all_rounds() {
-	awk '$(NF-2) != $NF { bad = 1 } END { exit bad || NR != 5 }' "$1"
+	awk '$(NF-2) != $NF { bad = 1 } END { exit bad || NR != 6 }' "$1"
 }
 
 # The reference runs on a tmpfs of its own: statfs of a shared one (as
