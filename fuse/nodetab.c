@@ -16,12 +16,11 @@
  * The daemon also counts the kernel's opens of a node. The kernel drops a
  * removed inode that nothing else holds, and sends its forget, when it
  * has the answer to the removal, or to the release of its last open file.
- * Until that forget is served the node's space is not free, so statfs
- * waits for it while it is due (releases.c).
+ * Until that forget is served the node's space is not free, so a statfs
+ * waits for the forgets due when it came (releases.c).
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -34,21 +33,24 @@ struct uf_node {
 	uint64_t nlookup;
 	struct umfs_file *held; /* removed, kept until forgotten */
 	uint32_t opens;	/* the kernel's open files of it */
-	bool due;	/* removed and closed: its forget is coming */
+	bool due;	/* removed and not open: its forget is coming */
+	struct uf_node *due_next;
+	uint64_t due_seq;
+	long long due_at; /* CLOCK_MONOTONIC ns */
 };
 
-/* A forget due comes within microseconds of the release's answer, unless
- * the kernel keeps the inode for something else (a current directory, an
- * O_PATH descriptor, a mapping): then no forget comes, and after this
- * long nothing waits for it. */
+/* A forget due comes within microseconds of the answer that made it due,
+ * unless the kernel keeps the inode for something else (a current
+ * directory, an O_PATH descriptor, a mapping): then no forget comes, and
+ * after this long nothing waits for it. */
 #define UF_FORGET_DUE_NS (100 * 1000000LL)
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uf_node **buckets;
 static size_t nbuckets, nnodes;
 static uint64_t underflows; /* forgets of lookups never counted: a bug */
-static atomic_uint forgets_due;
-static atomic_llong due_since; /* CLOCK_MONOTONIC ns of the latest */
+static struct uf_node *due_list; /* the nodes due, newest first */
+static uint64_t due_seq;	  /* of the latest made due */
 
 static long long now_ns(void)
 {
@@ -64,17 +66,24 @@ static void due_mark(struct uf_node *e)
 {
 	if (e->held && !e->opens && !e->due) {
 		e->due = true;
-		atomic_store(&due_since, now_ns());
-		atomic_fetch_add(&forgets_due, 1);
+		e->due_seq = ++due_seq;
+		e->due_at = now_ns();
+		e->due_next = due_list;
+		due_list = e;
 	}
 }
 
 static void due_clear(struct uf_node *e)
 {
-	if (e->due) {
-		e->due = false;
-		atomic_fetch_sub(&forgets_due, 1);
-	}
+	struct uf_node **p;
+
+	if (!e->due)
+		return;
+	for (p = &due_list; *p && *p != e; p = &(*p)->due_next)
+		;
+	if (*p)
+		*p = e->due_next;
+	e->due = false;
 }
 
 static size_t slot_of(fuse_ino_t node, size_t n)
@@ -194,9 +203,34 @@ void uf_nodes_open(fuse_ino_t node, int delta)
 	pthread_mutex_unlock(&tab_lock);
 }
 
-bool uf_nodes_forgets_due(void)
+uint64_t uf_nodes_due_now(void)
 {
-	return atomic_load(&forgets_due) && now_ns() - atomic_load(&due_since) < UF_FORGET_DUE_NS;
+	uint64_t seq;
+
+	pthread_mutex_lock(&tab_lock);
+	seq = due_seq;
+	pthread_mutex_unlock(&tab_lock);
+	return seq;
+}
+
+bool uf_nodes_due_before(uint64_t seq)
+{
+	long long now = now_ns();
+	struct uf_node **p = &due_list, *e;
+	bool due = false;
+
+	pthread_mutex_lock(&tab_lock);
+	while ((e = *p)) {
+		if (now - e->due_at >= UF_FORGET_DUE_NS) {
+			*p = e->due_next; /* the kernel keeps it: no forget comes */
+			e->due = false;
+			continue;
+		}
+		due |= e->due_seq <= seq;
+		p = &e->due_next;
+	}
+	pthread_mutex_unlock(&tab_lock);
+	return due;
 }
 
 void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f)
@@ -244,7 +278,7 @@ void uf_nodes_release(bool report)
 	free(buckets);
 	buckets = NULL;
 	nbuckets = nnodes = 0;
-	atomic_store(&forgets_due, 0);
+	due_list = NULL;
 	pthread_mutex_unlock(&tab_lock);
 	if (report || underflows || held)
 		fprintf(stderr,

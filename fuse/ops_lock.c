@@ -172,8 +172,10 @@ static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int bus
 	lock_fs = uf_fs(req);
 	now.wait = false;
 	r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
-	if (r == -EAGAIN && uf_releases_wait())
+	if (r == -EAGAIN) { /* a release read before may drop the conflict */
+		uf_releases_wait();
 		r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
+	}
 	if (q->wait && r == -EAGAIN && (w = malloc(sizeof(*w)))) {
 		*w = (struct lock_wait){ .req = req, .fs = lock_fs, .q = *q, .busy = busy };
 		waits_add(w);
@@ -323,8 +325,10 @@ void uf_getlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct
 	lock_req = req;
 	lock_fs = uf_fs(req);
 	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
-	if (r == -EAGAIN && uf_releases_wait())
+	if (r == -EAGAIN) {
+		uf_releases_wait();
 		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
+	}
 	if (r && r != -EAGAIN) {
 		uf_reply_err(req, r);
 		return;

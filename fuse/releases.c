@@ -10,23 +10,25 @@
  * then). So the program's next lock or statfs, served by another worker,
  * could run first and find the lock still held or the space still used.
  *
- * The kernel hands out requests in the order they were made (a forget
- * before a request, unless a long run of forgets is queued), so these
- * come before the request that follows. Each worker counts such a request
- * as soon as its read returns, and says while it is inside a read. A
- * request that must see them done first waits until every other worker
- * that was inside a read has left it (so has counted what it read), then
- * for the count to drop to zero. A worker idle in its read is nudged out
- * of it by a signal (EINTR), and reads again. Reads go on in parallel: a
- * mutex around them cost a third of the mount's throughput (a hand-off
- * of the read between two threads at every request).
+ * The kernel hands out requests in the order they were made, so these
+ * come before the request that follows. Each worker says while it is
+ * inside a read, and marks a release or forget it read, before it leaves
+ * the read, until it has served it. A request that must come after them
+ * waits until every other worker that was inside a read or held one when
+ * it came has left that read and served what it held. A worker idle in
+ * its read is nudged out of it by a signal (EINTR), and reads again.
+ * Reads go on in parallel: a mutex around them cost a third of the
+ * mount's throughput (a hand-off of the read between two threads at every
+ * request).
  *
- * Every wait is bounded: a stream of closes made later may keep the count
- * up, and waiting for those is harmless. The kernel may hand out a request
- * before a FORGET queued earlier (it gives requests a turn among a run of
- * forgets); another thread then serves the FORGET while the request waits.
+ * The forget the kernel sends once it has the answer to a release or an
+ * unlink is made later than the request, and may also be handed out after
+ * it (the kernel gives queued requests a turn among a run of forgets):
+ * the request waits for the forgets due when it came too (nodetab.c).
  * With one thread (-s, or max_threads=1) nothing waits: what it read
  * before is served, and nothing else could serve the rest.
+ *
+ * Every wait is bounded (2 s), and none waits for what came after it.
  */
 #include <errno.h>
 #include <linux/fuse.h>
@@ -44,10 +46,9 @@
 /* How long a request waits for those read before it (each takes
  * microseconds; freeing a large file takes longer). */
 #define UF_RELEASE_WAIT_NS (2 * 1000000000LL)
-#define UF_RELEASE_SLICE_NS (10 * 1000000L)
-/* How often an idle reader is nudged again: a nudge that lands just
- * before its read begins is lost. */
-#define UF_NUDGE_EVERY_NS (50 * 1000L)
+/* How often a waiting request looks again, and nudges idle readers again
+ * (a nudge that lands just before a read begins is lost). */
+#define UF_LOOK_EVERY_NS (50 * 1000L)
 
 /* A worker's reading, shared with the others. Slots are never freed; a
  * thread's slot is free again when it ends (tid 0). */
@@ -55,23 +56,18 @@ struct uf_reader {
 	struct uf_reader *next;
 	atomic_int tid;
 	atomic_uint seq;	/* reads begun */
-	atomic_bool inside;	/* in a read, or what it read not yet counted */
+	atomic_bool inside;	/* in a read, or what it read not yet marked */
+	atomic_bool held;	/* read a release or forget, not yet served */
 };
 
 static struct uf_reader *_Atomic readers;
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t reader_key;
 static int nudge_sig;
+static sigset_t nudge_set;
 static struct fuse_session *session;
 static bool single;
-static sigset_t nudge_set;
 
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t count_drop = PTHREAD_COND_INITIALIZER;
-static atomic_uint releases_read; /* read and not yet served */
-
-/* This worker read a release or forget it has not served yet. */
-static __thread bool release_held;
 static __thread struct uf_reader *self;
 
 static long long now_ns(void)
@@ -82,20 +78,10 @@ static long long now_ns(void)
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void release_count_drop(void)
-{
-	pthread_mutex_lock(&count_lock);
-	atomic_fetch_sub(&releases_read, 1);
-	pthread_cond_broadcast(&count_drop);
-	pthread_mutex_unlock(&count_lock);
-}
-
 void uf_release_served(void)
 {
-	if (!release_held)
-		return;
-	release_held = false;
-	release_count_drop();
+	if (self)
+		atomic_store(&self->held, false);
 }
 
 static void reader_end(void *arg)
@@ -103,11 +89,12 @@ static void reader_end(void *arg)
 	struct uf_reader *r = arg;
 
 	atomic_store(&r->inside, false);
+	atomic_store(&r->held, false);
 	atomic_store(&r->tid, 0);
 }
 
 /* This thread's slot, taken at its first read; NULL without memory (the
- * thread then reads unseen, as a worker did before this order). */
+ * thread then reads unseen, and what follows its releases may pass them). */
 static struct uf_reader *reader_self(void)
 {
 	struct uf_reader *r;
@@ -131,13 +118,13 @@ static struct uf_reader *reader_self(void)
 	return r;
 }
 
-/* Every other reader inside a read has left it: what it read is counted.
- * Readers that start later read what the kernel queued later. */
-static void readers_settle(void)
+/* Every other reader that was inside a read or held a release when this
+ * began has left that read and served what it held. Readers that read
+ * again read what the kernel queued later. */
+static void readers_settle(long long end)
 {
 	struct uf_reader *head = atomic_load(&readers), *r;
-	long long end = now_ns() + UF_RELEASE_WAIT_NS;
-	struct timespec nap = { 0, UF_NUDGE_EVERY_NS };
+	struct timespec nap = { 0, UF_LOOK_EVERY_NS };
 	size_t n = 0, i;
 	bool waiting;
 
@@ -149,58 +136,39 @@ static void readers_settle(void)
 	unsigned int seqs[n];
 
 	for (r = head, i = 0; r; r = r->next, i++) {
-		tids[i] = r == self || !atomic_load(&r->inside) ? 0 : atomic_load(&r->tid);
 		seqs[i] = atomic_load(&r->seq);
+		tids[i] = r == self || (!atomic_load(&r->inside) && !atomic_load(&r->held))
+				  ? 0 : atomic_load(&r->tid);
 	}
 	do {
 		waiting = false;
 		for (r = head, i = 0; r; r = r->next, i++) {
 			if (!tids[i])
 				continue;
-			if (!atomic_load(&r->inside) || atomic_load(&r->seq) != seqs[i] ||
-			    atomic_load(&r->tid) != tids[i]) {
+			if (atomic_load(&r->tid) != tids[i] || atomic_load(&r->seq) != seqs[i] ||
+			    (!atomic_load(&r->inside) && !atomic_load(&r->held))) {
 				tids[i] = 0;
 				continue;
 			}
 			waiting = true;
-			syscall(SYS_tgkill, getpid(), tids[i], nudge_sig);
+			if (atomic_load(&r->inside))
+				syscall(SYS_tgkill, getpid(), tids[i], nudge_sig);
 		}
 	} while (waiting && !nanosleep(&nap, NULL) && now_ns() < end);
 }
 
-static bool releases_pending(void)
+void uf_releases_wait(void)
 {
-	return atomic_load(&releases_read) || uf_nodes_forgets_due();
-}
-
-bool uf_releases_wait(void)
-{
-	struct timespec now, until, slice;
+	struct timespec nap = { 0, UF_LOOK_EVERY_NS };
+	long long end = now_ns() + UF_RELEASE_WAIT_NS;
+	uint64_t due;
 
 	if (single)
-		return false;
-	readers_settle();
-	if (!releases_pending())
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	until = now;
-	until.tv_sec += UF_RELEASE_WAIT_NS / 1000000000LL;
-	pthread_mutex_lock(&count_lock);
-	while (releases_pending() && (now.tv_sec < until.tv_sec ||
-	       (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))) {
-		/* a forget due ends with a wake-up too, or is given up on
-		 * by the clock: look again every few milliseconds */
-		slice = now;
-		slice.tv_nsec += UF_RELEASE_SLICE_NS;
-		if (slice.tv_nsec >= 1000000000L) {
-			slice.tv_sec++;
-			slice.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_clockwait(&count_drop, &count_lock, CLOCK_MONOTONIC, &slice);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	}
-	pthread_mutex_unlock(&count_lock);
-	return true;
+		return;
+	readers_settle(end);
+	due = uf_nodes_due_now();
+	while (uf_nodes_due_before(due) && now_ns() < end)
+		nanosleep(&nap, NULL);
 }
 
 static void nudged(int sig)
@@ -230,14 +198,13 @@ static ssize_t uf_io_read(int fd, void *buf, size_t len, void *userdata)
 		err = errno;
 		pthread_sigmask(SIG_BLOCK, &nudge_set, NULL);
 	} while (n < 0 && err == EINTR && !fuse_session_exited(session));
-	if (n >= (ssize_t)sizeof(*in) &&
-	    (in->opcode == FUSE_RELEASE || in->opcode == FUSE_RELEASEDIR ||
-	     in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET)) {
-		atomic_fetch_add(&releases_read, 1);
-		release_held = true;
-	}
-	if (r)
+	if (r) {
+		if (n >= (ssize_t)sizeof(*in) &&
+		    (in->opcode == FUSE_RELEASE || in->opcode == FUSE_RELEASEDIR ||
+		     in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET))
+			atomic_store(&r->held, true);
 		atomic_store(&r->inside, false);
+	}
 	errno = err;
 	return n;
 }

@@ -93,7 +93,8 @@ int uf_nodes_add(fuse_ino_t node, uint64_t n);
 void uf_nodes_forget(fuse_ino_t node, uint64_t n);
 void uf_nodes_hold(fuse_ino_t node, struct umfs_file *f);
 void uf_nodes_open(fuse_ino_t node, int delta);
-bool uf_nodes_forgets_due(void);
+uint64_t uf_nodes_due_now(void);
+bool uf_nodes_due_before(uint64_t seq);
 void uf_nodes_release(bool report);
 
 /* cred.c */
@@ -101,10 +102,10 @@ void uf_cred_enter(fuse_req_t req);
 void uf_cred_root(void);
 
 /* releases.c: requests that must come after the releases and forgets
- * read before them wait for those (uf_releases_wait: whether any were) */
+ * read before them wait for those */
 int uf_releases_install(struct fuse_session *se, bool one_thread);
 void uf_release_served(void);
-bool uf_releases_wait(void);
+void uf_releases_wait(void);
 
 /* umfs_fuse.c */
 extern const struct fuse_lowlevel_ops umfs_fuse_ops;
