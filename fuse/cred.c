@@ -42,18 +42,10 @@ struct uf_groups {
 static __thread struct uf_groups kept[UF_GROUPS_KEPT];
 static __thread unsigned kept_next; /* the entry to fill next, round robin */
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The caller's groups, as kept or read now. */
 static const struct uf_groups *groups_of(fuse_req_t req, const struct fuse_ctx *ctx)
 {
-	long long now = now_ns();
+	long long now = uf_clock_ns(CLOCK_MONOTONIC_COARSE);
 	struct uf_groups *g;
 	int n;
 

@@ -23,7 +23,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "umfs_fuse.h"
 
@@ -52,14 +51,6 @@ static uint64_t underflows; /* forgets of lookups never counted: a bug */
 static struct uf_node *due_list; /* the nodes due, newest first */
 static uint64_t due_seq;	  /* of the latest made due */
 
-static long long now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 /* A removed node the kernel has no open file of: it drops the inode as
  * soon as nothing else holds it, and its forget is coming. */
 static void due_mark(struct uf_node *e)
@@ -67,7 +58,7 @@ static void due_mark(struct uf_node *e)
 	if (e->held && !e->opens && !e->due) {
 		e->due = true;
 		e->due_seq = ++due_seq;
-		e->due_at = now_ns();
+		e->due_at = uf_clock_ns(CLOCK_MONOTONIC);
 		e->due_next = due_list;
 		due_list = e;
 	}
@@ -215,7 +206,7 @@ uint64_t uf_nodes_due_now(void)
 
 bool uf_nodes_due_before(uint64_t seq)
 {
-	long long now = now_ns();
+	long long now = uf_clock_ns(CLOCK_MONOTONIC);
 	struct uf_node **p = &due_list, *e;
 	bool due = false;
 

@@ -158,6 +158,19 @@ static void *lock_wait_main(void *arg)
 	return NULL;
 }
 
+/* Asks for q without waiting; at a conflict once more after the releases
+ * read before it are served, since one of them may drop it. */
+static int uf_lock_try(const struct umfs_lock_req *q, struct umfs_lock_req *conflict)
+{
+	int r = umfs_lock_request(lock_fs, q, &uf_lock_ops, conflict);
+
+	if (r == -EAGAIN) {
+		uf_releases_wait();
+		r = umfs_lock_request(lock_fs, q, &uf_lock_ops, conflict);
+	}
+	return r;
+}
+
 /* Serves q, answering a conflict with busy: at once unless it must wait,
  * then in a thread of its own (in this worker if none can be had). */
 static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int busy)
@@ -171,11 +184,7 @@ static void uf_lock_serve(fuse_req_t req, const struct umfs_lock_req *q, int bus
 	lock_req = req;
 	lock_fs = uf_fs(req);
 	now.wait = false;
-	r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
-	if (r == -EAGAIN) { /* a release read before may drop the conflict */
-		uf_releases_wait();
-		r = umfs_lock_request(lock_fs, &now, &uf_lock_ops, NULL);
-	}
+	r = uf_lock_try(&now, NULL);
 	if (q->wait && r == -EAGAIN && (w = malloc(sizeof(*w)))) {
 		*w = (struct lock_wait){ .req = req, .fs = lock_fs, .q = *q, .busy = busy };
 		waits_add(w);
@@ -324,11 +333,7 @@ void uf_getlk(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi, struct
 	uf_lock_owner(fi, UMFS_LOCK_POSIX, fuse_req_ctx(req)->pid, &q);
 	lock_req = req;
 	lock_fs = uf_fs(req);
-	r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
-	if (r == -EAGAIN) {
-		uf_releases_wait();
-		r = umfs_lock_request(lock_fs, &q, &uf_lock_ops, &c);
-	}
+	r = uf_lock_try(&q, &c);
 	if (r && r != -EAGAIN) {
 		uf_reply_err(req, r);
 		return;

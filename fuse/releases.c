@@ -70,14 +70,6 @@ static bool single;
 
 static __thread struct uf_reader *self;
 
-static long long now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 void uf_release_served(void)
 {
 	if (self)
@@ -154,20 +146,20 @@ static void readers_settle(long long end)
 			if (atomic_load(&r->inside))
 				syscall(SYS_tgkill, getpid(), tids[i], nudge_sig);
 		}
-	} while (waiting && !nanosleep(&nap, NULL) && now_ns() < end);
+	} while (waiting && !nanosleep(&nap, NULL) && uf_clock_ns(CLOCK_MONOTONIC) < end);
 }
 
 void uf_releases_wait(void)
 {
 	struct timespec nap = { 0, UF_LOOK_EVERY_NS };
-	long long end = now_ns() + UF_RELEASE_WAIT_NS;
+	long long end = uf_clock_ns(CLOCK_MONOTONIC) + UF_RELEASE_WAIT_NS;
 	uint64_t due;
 
 	if (single)
 		return;
 	readers_settle(end);
 	due = uf_nodes_due_now();
-	while (uf_nodes_due_before(due) && now_ns() < end)
+	while (uf_nodes_due_before(due) && uf_clock_ns(CLOCK_MONOTONIC) < end)
 		nanosleep(&nap, NULL);
 }
 

@@ -19,6 +19,7 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "umfs_frontend.h"
 
@@ -49,6 +50,15 @@ struct uf_dir {
 	struct umfs_dir *d;
 	struct umfs_file *f;
 };
+
+/* Nanoseconds of clock c (a CLOCK_MONOTONIC one), for timeouts. */
+static inline long long uf_clock_ns(clockid_t c)
+{
+	struct timespec t;
+
+	clock_gettime(c, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 static inline struct umfs_fuse *uf_ctx(fuse_req_t req)
 {

@@ -53,11 +53,12 @@ static char *at(const char *name)
 }
 
 /* A file written and closed, then unlinked: back to what was free. */
-static int round_unlink(void)
+static int round_unlink(int unused)
 {
 	unsigned long b0, i0, b2, i2;
 	int fd;
 
+	(void)unused;
 	fs_free(&b0, &i0);
 	fd = must(open(at("u"), O_CREAT | O_RDWR | O_TRUNC, 0644), "create u");
 	must((int)write(fd, buf, sizeof(buf)), "write u");
@@ -68,11 +69,12 @@ static int round_unlink(void)
 }
 
 /* A file written, unlinked while open, closed: back to what was free. */
-static int round_file(void)
+static int round_file(int unused)
 {
 	unsigned long b0, i0, b1, i1, b2, i2;
 	int fd;
 
+	(void)unused;
 	fs_free(&b0, &i0);
 	fd = must(open(at("f"), O_CREAT | O_RDWR | O_TRUNC, 0644), "create f");
 	must((int)write(fd, buf, sizeof(buf)), "write f");
@@ -84,11 +86,12 @@ static int round_file(void)
 }
 
 /* A directory removed while open, closed: its inode is free again. */
-static int round_dir(void)
+static int round_dir(int unused)
 {
 	unsigned long b0, i0, b2, i2;
 	DIR *d;
 
+	(void)unused;
 	fs_free(&b0, &i0);
 	must(mkdir(at("d"), 0755), "mkdir d");
 	d = opendir(at("d"));
@@ -117,11 +120,12 @@ static int round_lock(int ofd)
 
 /* An O_PATH descriptor of the file, kept past its unlink and last close,
  * keeps its space; its own close frees it. */
-static int round_opath(void)
+static int round_opath(int unused)
 {
 	unsigned long b0, i0, b1, i1, b2, i2;
 	int fd, p;
 
+	(void)unused;
 	fs_free(&b0, &i0);
 	fd = must(open(at("p"), O_CREAT | O_RDWR | O_TRUNC, 0644), "create p");
 	must((int)write(fd, buf, sizeof(buf)), "write p");
@@ -134,9 +138,23 @@ static int round_opath(void)
 	return b1 < b0 && i1 < i0 && b2 == b0 && i2 == i0;
 }
 
+/* Each kind of round, in order: rounds 0 runs ROUNDS of it. */
+static const struct {
+	const char *what;
+	int (*round)(int arg);
+	int arg, rounds;
+} kinds[] = {
+	{ "file unlinked: space and inode free", round_unlink, 0, 0 },
+	{ "file removed while open, closed: space and inode free", round_file, 0, 0 },
+	{ "directory removed while open, closed: inode free", round_dir, 0, 0 },
+	{ "flock of a closed file: taken by the next open", round_lock, 0, 0 },
+	{ "OFD lock of a closed file: taken by the next open", round_lock, 1, 0 },
+	{ "O_PATH of a removed file: space kept, then free", round_opath, 0, 3 },
+};
+
 int main(int argc, char **argv)
 {
-	int rounds, ok;
+	int rounds;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: close_order DIR ROUNDS\n");
@@ -145,30 +163,13 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	rounds = atoi(argv[2]);
 	memset(buf, 0x5a, sizeof(buf));
-	ok = 0;
-	for (int i = 0; i < rounds; i++)
-		ok += round_unlink();
-	printf("file unlinked: space and inode free: %d of %d\n", ok, rounds);
-	ok = 0;
-	for (int i = 0; i < rounds; i++)
-		ok += round_file();
-	printf("file removed while open, closed: space and inode free: %d of %d\n", ok, rounds);
-	ok = 0;
-	for (int i = 0; i < rounds; i++)
-		ok += round_dir();
-	printf("directory removed while open, closed: inode free: %d of %d\n", ok, rounds);
-	ok = 0;
-	for (int i = 0; i < rounds; i++)
-		ok += round_lock(0);
-	printf("flock of a closed file: taken by the next open: %d of %d\n", ok, rounds);
-	ok = 0;
-	for (int i = 0; i < rounds; i++)
-		ok += round_lock(1);
-	printf("OFD lock of a closed file: taken by the next open: %d of %d\n", ok, rounds);
-	ok = 0;
-	for (int i = 0; i < 3; i++)
-		ok += round_opath();
-	printf("O_PATH of a removed file: space kept, then free: %d of 3\n", ok);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		int n = kinds[k].rounds ? kinds[k].rounds : rounds, ok = 0;
+
+		for (int i = 0; i < n; i++)
+			ok += kinds[k].round(kinds[k].arg);
+		printf("%s: %d of %d\n", kinds[k].what, ok, n);
+	}
 	unlink(at("l"));
 	return 0;
 }
