@@ -110,7 +110,7 @@ static void kmod_sigbus(int sig, siginfo_t *si, void *ctx)
 
 	if (jb) {
 		kmod_jmp = NULL;
-		siglongjmp(*jb, 1);
+		OS(siglongjmp)(*jb, 1);
 	}
 	if ((kmod_old_bus.sa_flags & SA_SIGINFO) && kmod_old_bus.sa_sigaction) {
 		kmod_old_bus.sa_sigaction(sig, si, ctx);
@@ -136,6 +136,7 @@ static void kmod_setup(void)
 	/* NODEFER: siglongjmp leaves the handler without restoring a mask */
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	(void)OS(siglongjmp); /* resolved here, not in the handler */
 	OS(sigaction)(SIGBUS, &sa, &kmod_old_bus);
 }
 

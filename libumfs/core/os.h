@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/file.h>
@@ -112,6 +113,7 @@ extern int capget(cap_user_header_t header, cap_user_data_t data);
 	X(raise, "raise")                                    \
 	X(signal, "signal")                                  \
 	X(sigaction, "sigaction")                            \
+	X(siglongjmp, "siglongjmp")                          \
 	X(syscall, "syscall")                                \
 	/* time and randomness */                            \
 	X(clock_gettime, "clock_gettime")                    \

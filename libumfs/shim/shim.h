@@ -119,6 +119,7 @@ struct winsize;
 struct __user_cap_header_struct;
 struct __user_cap_data_struct;
 struct itimerspec;
+struct __jmp_buf_tag;  /* <setjmp.h>'s */
 
 struct shim_sys {
 	int (*open)(const char *, int, ...);
@@ -326,6 +327,11 @@ struct shim_sys {
 	int (*prlimit)(pid_t, int, const struct rlimit *, struct rlimit *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+	/* the jumps (calls_jump.c): the C library's, each by its name */
+	void (*longjmp)(struct __jmp_buf_tag *, int);
+	void (*_longjmp)(struct __jmp_buf_tag *, int);
+	void (*siglongjmp)(struct __jmp_buf_tag *, int);
+	void (*__longjmp_chk)(struct __jmp_buf_tag *, int);
 	int (*prctl)(int, ...);
 	int (*system)(const char *);
 	FILE *(*popen)(const char *, const char *);
@@ -466,6 +472,11 @@ extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
 extern __thread int shim_sig_pending __attribute__((tls_model("initial-exec")));
 void sig_init(void);
 void sig_flush(void);
+/* A jump at depth 0 with signals recorded; to: the mask it puts back, or
+ * NULL when it keeps the thread's (calls_jump.c). */
+void sig_jump(const sigset_t *to);
+/* The C library's jumps resolved, outside any handler that may call one. */
+void jump_resolve(void);
 void sig_fork_child(void);
 /* Around a wait in the kernel a signal must interrupt (a FIFO's open), or
  * program code a walk calls back: the depth at 0. A cancellation held off

@@ -78,6 +78,10 @@ static __thread struct sig_deferred *sig_deferred;
 /* The numbers the library blocked as it recorded a signal of theirs
  * (bit sig - 1), while one waits in the queue: not the program's. */
 static __thread uint64_t sig_held;
+/* What the kernel would block in the recorded signal's handler running
+ * now: the program's mask, the handler's sa_mask, its own number; not the
+ * library's holds. The mask a jump out of it that keeps the mask leaves. */
+static __thread uint64_t sig_handler_bits;
 
 static uint64_t sig_bit(int sig)
 {
@@ -94,6 +98,16 @@ static void sig_mask_bits(sigset_t *set, uint64_t bits, bool add)
 		else
 			sigdelset(set, sig);
 	}
+}
+
+static uint64_t sig_set_bits(const sigset_t *set)
+{
+	uint64_t bits = 0;
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(set, sig) == 1)
+			bits |= sig_bit(sig);
+	return bits;
 }
 
 static unsigned sig_queue_cap(size_t size)
@@ -328,6 +342,8 @@ static int sig_set(int sig, const struct sigaction *act, struct sigaction *old)
 		sig_slot_store(s, &now);
 	}
 	sig_table_leave();
+	if (r == 0 && now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN)
+		jump_resolve(); /* the handler may leave by one */
 	if (old && r == 0)
 		*old = was;
 	return r;
@@ -521,6 +537,15 @@ static bool sig_queue_pop(siginfo_t *si)
 	return true;
 }
 
+/* Whether the first signal recorded is one of set's: it waits, as the
+ * kernel keeps a signal the mask blocks. Call with every signal blocked. */
+static bool sig_queue_head_in(const sigset_t *set)
+{
+	struct sig_deferred *d = sig_deferred;
+
+	return d && d->head < d->n && sigismember(set, d->q[d->head].si_signo) == 1;
+}
+
 /* What sig_onstack_start runs: set just before the switch to it. */
 static __thread struct sig_onstack {
 	siginfo_t *si;
@@ -564,37 +589,70 @@ static void sig_run_recorded(siginfo_t *si, ucontext_t *uc, int flags)
  * the stack it asks for, and the context of this point; then the mask is
  * the program's again, less what was held: the kernel delivers what
  * waited. A handler's served call that records signals of its own runs
- * them as it returns, nested here. */
-static void sig_run_deferred(void)
+ * them as it returns, nested here. to: for a jump (sig_jump), the mask it
+ * leaves, in place of the thread's; a signal it blocks stops the run. */
+static void sig_run_deferred(const sigset_t *to)
 {
+	uint64_t handler_was = sig_handler_bits, program;
 	int saved = errno;
 	ucontext_t uc;
 	sigset_t mask;
 	siginfo_t si;
 
 	getcontext(&uc); /* the handlers' context, and the thread's mask */
+	if (to) {
+		uc.uc_sigmask = *to;
+		sig_mask_bits(&uc.uc_sigmask, sig_held, true);
+	}
 	mask = uc.uc_sigmask;
+	program = sig_set_bits(&mask) & ~sig_held;
 	for (;;) {
 		struct sigaction act;
 		sigset_t run = mask;
 		uint64_t held;
 
 		sig_block_all(NULL);
-		if (!sig_queue_pop(&si))
+		if ((to && sig_queue_head_in(to)) || !sig_queue_pop(&si))
 			break;
 		held = sig_held | sig_bit(si.si_signo);
 		sig_action_get(si.si_signo, &act);
 		sig_mask_bits(&run, held, true);
 		sigorset(&run, &run, &act.sa_mask);
-		if ((act.sa_flags & SA_NODEFER) && !(sig_held & sig_bit(si.si_signo)))
+		sig_handler_bits = program | sig_set_bits(&act.sa_mask) | sig_bit(si.si_signo);
+		if ((act.sa_flags & SA_NODEFER) && !(sig_held & sig_bit(si.si_signo))) {
 			sigdelset(&run, si.si_signo);
+			sig_handler_bits &= ~sig_bit(si.si_signo);
+		}
 		sig_restore_mask(&run);
 		sig_run_recorded(&si, &uc, act.sa_flags);
 		/* what this handler's signal, or a nested run, let go of */
 		sig_mask_bits(&mask, held & ~sig_held, false);
 	}
+	sig_handler_bits = handler_was;
 	sig_restore_mask(&mask);
 	errno = saved;
+}
+
+/* A jump at depth 0 while signals wait in the queue (calls_jump.c): a
+ * handler run for one of them may be leaving the loop above. Those the
+ * mask the jump leaves lets through run now, as the kernel delivers a
+ * pending signal once the mask lets it, before the jump's own mask change
+ * lets later signals of their numbers in. A jump that keeps the mask
+ * leaves the kernel's one for the handler it is in (not the library's
+ * holds). */
+void sig_jump(const sigset_t *to)
+{
+	sigset_t keep;
+
+	if (shim_vfork_child())
+		return;
+	if (!to) {
+		SYS(pthread_sigmask)(SIG_BLOCK, NULL, &keep);
+		sig_mask_bits(&keep, sig_held, false);
+		sig_mask_bits(&keep, sig_handler_bits, true);
+		to = &keep;
+	}
+	sig_run_deferred(to);
 }
 
 /* The depth dropped to 0: the signals deferred run, then a cancellation
@@ -603,7 +661,7 @@ void sig_flush(void)
 {
 	shim_fdguard_call_end(); /* before handlers, which may dup2 */
 	if (shim_sig_pending)
-		sig_run_deferred();
+		sig_run_deferred(NULL);
 	if (sig_cancel_held) {
 		sig_cancel_held = 0;
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);

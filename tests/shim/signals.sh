@@ -8,10 +8,12 @@
 # flock locks that others take and drop (shim_lockstorm.c): no two
 # holders at once, EINTR only where a handler without SA_RESTART ran.
 # And a storm of real-time signals into a thread writing: none lost.
+# And a handler that leaves by a jump with a signal recorded behind it.
 . "$(dirname "$0")/lib.sh"
 
 : "${SHIM_LOCKSTORM:=$BUILDDIR/tests/shim/shim_lockstorm}"
 : "${SHIM_RTQUEUE:=$BUILDDIR/tests/shim/shim_rtqueue}"
+: "${SHIM_JUMPS:=$BUILDDIR/tests/shim/shim_jumps}"
 
 rounds=${SIGNALS_ROUNDS:-40}
 mkdir "$work/ref"
@@ -45,6 +47,17 @@ printf '%s\n' "$out" | sed 's/^/# /'
 [ "$rc" -eq 124 ] && out="timed out (hang)"
 check "20,000 real-time signals into a thread writing on UMFS: all delivered, in order" \
 	"ok" "$(printf '%s\n' "$out" | tail -n 1)"
+
+# A handler that leaves by each of the C library's jumps while another
+# signal waits behind it: that one's handler runs before the thread waits
+# in the kernel, and the mask after the jump is the kernel's
+# (shim_jumps.c), as on tmpfs without the library.
+want=$(timeout 120 "$SHIM_JUMPS" "$work/ref" 2>&1) || true
+rc=0
+got=$(timeout 120 env LD_PRELOAD="$SHIM_LIB" "$SHIM_JUMPS" /umfs/sig 2>&1) || rc=$?
+[ "$rc" -eq 124 ] && got="timed out (hang)"
+check "a handler left by a jump, a signal behind it: that one runs, the mask as the kernel's" \
+	"$want" "$got"
 
 # SIGSEGV and SIGBUS ignored from the start stay ignored, for the kernel
 # and as the program asks, as without the library; taken by default, the
