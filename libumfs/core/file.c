@@ -972,6 +972,83 @@ static int file_punch(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint64_t e
 	return err;
 }
 
+/* The holes a fallocate fills, kept so that one that fails (ENOSPC) gives
+ * its pages back, as tmpfs does: a failed call would otherwise leave the
+ * pool full for every other writer. Past FILE_HOLES_MAX extents (a range
+ * of scattered holes) the pages it mapped stay, as ext4 keeps them, in
+ * the file past its size or in its holes, freed by a truncate or unlink. */
+#define FILE_HOLES_MAX 32
+
+struct file_holes {
+	unsigned n;
+	bool all; /* every hole of the range is in ext */
+	struct {
+		uint64_t first, last;
+	} ext[FILE_HOLES_MAX];
+};
+
+static void file_holes_find(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t first,
+			    uint64_t last, struct file_holes *h)
+{
+	uint64_t pg = first;
+
+	h->n = 0;
+	h->all = false;
+	while (pg <= last) {
+		uint64_t off, run;
+
+		if (umfs_pt_lookup_upto(fs, in, pg, last - pg + 1, &off, &run))
+			return; /* damaged: nothing is given back */
+		run = UMFS_MIN(run, last - pg + 1);
+		if (!off) {
+			if (h->n && h->ext[h->n - 1].last == pg - 1) {
+				h->ext[h->n - 1].last += run;
+			} else if (h->n == FILE_HOLES_MAX) {
+				return;
+			} else {
+				h->ext[h->n].first = pg;
+				h->ext[h->n].last = pg + run - 1;
+				h->n++;
+			}
+		}
+		pg += run;
+	}
+	h->all = true;
+}
+
+/* Allocates zeroed pages over the holes of [first, last]; on failure the
+ * pages it mapped are freed again (the first error is what returns). More
+ * holes than free pages fail at once, as on tmpfs, not after zeroing the
+ * whole pool; the count is this process's as of its last turn at the
+ * metadata lock, so it is asked for under the lock, and only where the
+ * zeroing would take more than one transaction's step. */
+static int file_alloc_or_back(struct umfs_fs *fs, uint64_t ino, uint64_t first, uint64_t last)
+{
+	struct umfs_inode *in = umfs_inode(fs, ino);
+	struct file_holes h;
+	uint64_t want = 0;
+	int err;
+
+	file_holes_find(fs, in, first, last, &h);
+	for (unsigned i = 0; h.all && i < h.n; i++)
+		want += h.ext[i].last - h.ext[i].first + 1;
+	if (want > FILE_ALLOC_STEP_PAGES) {
+		bool room;
+
+		umfs_meta_lock(fs);
+		room = want <= fs->free_pages;
+		umfs_meta_unlock(fs);
+		if (!room)
+			return -ENOSPC;
+	}
+	err = file_alloc_zeroed(fs, in, first, last);
+	if (err && h.all)
+		for (unsigned i = 0; i < h.n; i++)
+			if (file_unmap(fs, ino, h.ext[i].first, h.ext[i].last))
+				break;
+	return err;
+}
+
 /* Strict-mode zero range: what lies past EOF is prepared first (invisible),
  * then the bytes in the file are zeroed and the new size published as one
  * guarded change. */
@@ -989,7 +1066,7 @@ static int file_zero_range(struct umfs_fs *fs, uint64_t ino, uint64_t off, uint6
 		 * left in the old last page must read as zeros */
 		err = file_zero_present(fs, in, grow ? old : from, end);
 		if (!err)
-			err = file_alloc_zeroed(fs, in, UMFS_PG(from), UMFS_PG(end - 1));
+			err = file_alloc_or_back(fs, ino, UMFS_PG(from), UMFS_PG(end - 1));
 		if (err)
 			return err;
 	}
@@ -1043,7 +1120,7 @@ int umfs_file_fallocate(struct umfs_fs *fs, uint64_t ino, int mode, uint64_t off
 	else if (grow)
 		err = file_zero_present(fs, in, old, end);
 	if (!err)
-		err = file_alloc_zeroed(fs, in, UMFS_PG(off), UMFS_PG(end - 1));
+		err = file_alloc_or_back(fs, ino, UMFS_PG(off), UMFS_PG(end - 1));
 	if (err)
 		return err;
 	if (grow || (mode & FALLOC_FL_ZERO_RANGE))

@@ -2175,6 +2175,82 @@ static void test_enospc_data(void **state)
 	free(buf);
 }
 
+/* A fallocate the pool cannot hold fails with ENOSPC and leaves the pool
+ * and its files as it found them, as on tmpfs: every page free before is
+ * free after, the sizes, the blocks and the bytes are what they were.
+ * Past the free count it fails before it maps a page; with the data pages
+ * free but not the page-table pages they need, it fails after mapping
+ * and gives them back. */
+static void test_enospc_fallocate(void **state)
+{
+	struct test_pool *tp = pool_of(state);
+	struct umfs_fs *fs = tp->fs;
+	const off_t data_len = 64 * 1024, far = 8 * MiB;
+	uint8_t *data = malloc(data_len);
+	struct umfs_file *big, *sparse, *keep;
+	struct stat st_sparse, st_keep;
+	uint64_t free0;
+	off_t room;
+
+	assert_non_null(data);
+	test_fill(data, data_len, 7);
+	keep = open_ok(fs, "keep", O_CREAT | O_RDWR, 0644);
+	CHECK(umfs_fallocate(keep, FALLOC_FL_KEEP_SIZE, 0, 256 * 1024), 0);
+	sparse = open_ok(fs, "sparse", O_CREAT | O_RDWR, 0644);
+	CHECK(umfs_pwrite(sparse, data, data_len, 0), data_len);
+	CHECK(umfs_pwrite(sparse, data, data_len, far), data_len);
+	big = open_ok(fs, "big", O_CREAT | O_RDWR, 0644);
+	st_sparse = stat_ok(fs, "sparse");
+	st_keep = stat_ok(fs, "keep");
+	free0 = statfs_ok(fs).f_bfree;
+	room = (off_t)free0 * 4096;
+
+	struct {
+		struct umfs_file *f;
+		int mode;
+		off_t off, len;
+	} calls[] = {
+		{ big, 0, 0, 2 * room },                     /* past the free count */
+		{ big, 0, 0, room },                         /* the tables do not fit */
+		{ big, FALLOC_FL_KEEP_SIZE, 0, room },
+		{ big, FALLOC_FL_ZERO_RANGE, 0, room },
+		{ sparse, 0, 0, far + room },                /* over data and holes */
+		{ sparse, FALLOC_FL_ZERO_RANGE, data_len, far + room },
+		{ keep, 0, 0, room + 256 * 1024 },           /* over its own pages */
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		CHECK(umfs_fallocate(calls[i].f, calls[i].mode, calls[i].off, calls[i].len),
+		      -ENOSPC);
+		if (statfs_ok(fs).f_bfree != free0)
+			fail_msg("call %zu: %llu pages free after, %llu before", i,
+				 (unsigned long long)statfs_ok(fs).f_bfree,
+				 (unsigned long long)free0);
+		CHECK(stat_ok(fs, "big").st_size, 0);
+		CHECK(stat_ok(fs, "big").st_blocks, 0);
+		CHECK(stat_ok(fs, "sparse").st_size, st_sparse.st_size);
+		CHECK(stat_ok(fs, "sparse").st_blocks, st_sparse.st_blocks);
+		CHECK(stat_ok(fs, "keep").st_size, 0);
+		CHECK(stat_ok(fs, "keep").st_blocks, st_keep.st_blocks);
+	}
+	{
+		uint8_t *got = malloc(data_len);
+
+		assert_non_null(got);
+		CHECK(umfs_pread(sparse, got, data_len, 0), data_len);
+		assert_memory_equal(got, data, data_len);
+		CHECK(umfs_pread(sparse, got, data_len, far), data_len);
+		assert_memory_equal(got, data, data_len);
+		free(got);
+	}
+	/* what fits still goes */
+	CHECK(umfs_fallocate(big, 0, 0, room / 2), 0);
+	CHECK(stat_ok(fs, "big").st_size, room / 2);
+	CHECK(umfs_close(big), 0);
+	CHECK(umfs_close(sparse), 0);
+	CHECK(umfs_close(keep), 0);
+	free(data);
+}
+
 static void test_enospc_inodes(void **state)
 {
 	struct test_pool *tp = pool_of(state);
@@ -2528,6 +2604,8 @@ int main(int argc, char **argv)
 		T(test_readdir_cookies),
 		T(test_persistence),
 		cmocka_unit_test_setup_teardown(test_enospc_data, small_pool_setup, pool_teardown),
+		cmocka_unit_test_setup_teardown(test_enospc_fallocate, small_pool_setup,
+						pool_teardown),
 		cmocka_unit_test_setup_teardown(test_enospc_inodes, few_inodes_setup,
 						pool_teardown),
 		cmocka_unit_test_setup_teardown(test_big_file, big_pool_setup, pool_teardown),
