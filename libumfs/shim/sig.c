@@ -618,11 +618,10 @@ static void sig_run_deferred(const sigset_t *to)
 		sig_action_get(si.si_signo, &act);
 		sig_mask_bits(&run, held, true);
 		sigorset(&run, &run, &act.sa_mask);
-		sig_handler_bits = program | sig_set_bits(&act.sa_mask) | sig_bit(si.si_signo);
-		if ((act.sa_flags & SA_NODEFER) && !(sig_held & sig_bit(si.si_signo))) {
+		if ((act.sa_flags & SA_NODEFER) && !(sig_held & sig_bit(si.si_signo)))
 			sigdelset(&run, si.si_signo);
-			sig_handler_bits &= ~sig_bit(si.si_signo);
-		}
+		sig_handler_bits = program | sig_set_bits(&act.sa_mask) |
+				   (act.sa_flags & SA_NODEFER ? 0 : sig_bit(si.si_signo));
 		sig_restore_mask(&run);
 		sig_run_recorded(&si, &uc, act.sa_flags);
 		/* what this handler's signal, or a nested run, let go of */
