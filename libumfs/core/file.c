@@ -1016,8 +1016,9 @@ static void file_holes_find(const struct umfs_fs *fs, const struct umfs_inode *i
 	h->all = true;
 }
 
-/* Allocates zeroed pages over the holes of [first, last]; on failure the
- * pages it mapped are freed again (the first error is what returns). More
+/* Allocates zeroed pages over the holes of [first, last]; out of space,
+ * the pages it mapped are freed again (any other error, a damaged tree or
+ * a failed pool, leaves them to fsck and the next truncate). More
  * holes than free pages fail at once, as on tmpfs, not after zeroing the
  * whole pool; the count is this process's as of its last turn at the
  * metadata lock, so it is asked for under the lock, and only where the
@@ -1042,7 +1043,7 @@ static int file_alloc_or_back(struct umfs_fs *fs, uint64_t ino, uint64_t first, 
 			return -ENOSPC;
 	}
 	err = file_alloc_zeroed(fs, in, first, last);
-	if (err && h.all)
+	if (err == -ENOSPC && h.all)
 		for (unsigned i = 0; i < h.n; i++)
 			if (file_unmap(fs, ino, h.ext[i].first, h.ext[i].last))
 				break;
