@@ -41,7 +41,8 @@ os.fsync(dfd)
 os.close(dfd)
 PY
 	# In flight at the kill: a stream of writes and a churn of names.
-	dd if=/dev/urandom of="$mnt/round$round/inflight" bs=64k count=100000 status=none 2>/dev/null &
+	dd if=/dev/urandom of="$mnt/round$round/inflight" bs=64k count=100000 status=none \
+		2>"$UF_TMP/dd.err" &
 	writer=$!
 	(
 		cd "$mnt/round$round" || exit
@@ -50,6 +51,14 @@ PY
 		done
 	) 2>/dev/null &
 	churn=$!
+	# the stream under way before the kill is timed (a loaded machine may
+	# take a while to start dd): its first bytes written, 5 s at most
+	for _ in $(seq 200); do
+		[ -s "$mnt/round$round/inflight" ] && break
+		sleep 0.025
+	done
+	[ -s "$mnt/round$round/inflight" ] ||
+		uf_fail "round $round: the stream wrote nothing in 5 s: $(cat "$UF_TMP/dd.err")"
 	sleep 0.4
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
