@@ -356,10 +356,6 @@ class Results:
         v = self.meta_vals(s, op)
         return statistics.median(v) if v else None
 
-    def meta_best(self, s, op):
-        v = self.meta_vals(s, op)
-        return min(v) if v else None
-
     def small_vals(self, s, tool):
         return [float(r["value"]) for r in self.small if r["system"] == s and r["tool"] == tool]
 
@@ -367,10 +363,6 @@ class Results:
         """The median of the system's runs of the tool, or None."""
         v = self.small_vals(s, tool)
         return statistics.median(v) if v else None
-
-    def small_best(self, s, tool, lower):
-        v = self.small_vals(s, tool)
-        return (min(v) if lower else max(v)) if v else None
 
     def pread_ns(self, s, iface, pattern, col="overhead_ns"):
         for r in self.pread:
@@ -625,22 +617,29 @@ def targets(R):
             ("4 KiB random read", "umfs-strict", "randread", 3.0)):
         r, how = fio_how(s, wl)
         at_least(name, "fio", r, need, how, fio_how(s + "-huge", wl))
+    def runs_ratio(mine, ref, lower):
+        """The ratio of the medians of two systems' runs, and its text, with
+        the ratio of the best runs when there were several."""
+        def median(v):
+            return statistics.median(v) if v else None
+
+        def best(v):
+            return (min(v) if lower else max(v)) if v else None
+
+        r = ratio(median(mine), median(ref), lower)
+        how = rtxt(r)
+        if len(mine) > 1:
+            how += " (best runs: %s)" % rtxt(ratio(best(mine), best(ref), lower))
+        return r, how
+
     for op, what, need in (("create", "create (open O_CREAT and O_EXCL, close), per file", 1.5),
                            ("unlink", "unlink, per file", 2.0),
                            ("stat", "stat, per file", 5.0)):
-        r = ratio(R.meta_ns("umfs-strict", op), R.meta_ns(REF, op), True)
-        how = rtxt(r)
-        if len(R.meta_vals("umfs-strict", op)) > 1:
-            how += " (best runs: %s)" % rtxt(ratio(R.meta_best("umfs-strict", op),
-                                                   R.meta_best(REF, op), True))
+        r, how = runs_ratio(R.meta_vals("umfs-strict", op), R.meta_vals(REF, op), True)
         at_least(what, "meta", r, need, how)
     for tool, what, lower in (("postmark", "postmark, time of the whole run", True),
                               ("dbench", "dbench, 1 client, MB/s", False)):
-        r = ratio(R.small_val("umfs-strict", tool), R.small_val(REF, tool), lower)
-        how = rtxt(r)
-        if len(R.small_vals("umfs-strict", tool)) > 1:
-            how += " (best runs: %s)" % rtxt(ratio(R.small_best("umfs-strict", tool, lower),
-                                                   R.small_best(REF, tool, lower), lower))
+        r, how = runs_ratio(R.small_vals("umfs-strict", tool), R.small_vals(REF, tool), lower)
         at_least(what, "smallfile", r, 1.5, how)
     # the process section (process.sh): one join of a short process
     def over_bare(placement):
