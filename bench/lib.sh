@@ -45,6 +45,7 @@ SHIM_LIB=$BENCH_BUILD/libumfs/libumfs.so
 MKFS=$BENCH_BUILD/mkfs/mkfs.umfs
 FUSE=$BENCH_BUILD/fuse/umfs-fuse
 FLOOR=$BENCH_BUILD/bench/floor
+OVERWRITE=$BENCH_BUILD/bench/overwrite_bench
 
 # Every system (teardown goes over all of them) and the ones a step runs
 # unless it names its own (fio.sh and fresh.sh add the 2 MiB placements).
@@ -61,7 +62,7 @@ log() {
 	printf '[%s] %s\n' "$(date +%T)" "$*" >&2
 }
 
-for f in "$SHIM_LIB" "$MKFS" "$FUSE" "$FLOOR"; do
+for f in "$SHIM_LIB" "$MKFS" "$FUSE" "$FLOOR" "$OVERWRITE"; do
 	[ -e "$f" ] || die "missing $f: build first (ninja -C $BENCH_BUILD)"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (tmpfs and loop mounts)"
