@@ -36,9 +36,12 @@ BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
 export BENCH_BUILD BENCH_MODE BENCH_OUT
 export PMEM_IS_PMEM_FORCE=1
 
-# Private scratch: mount points here, images and pools in /dev/shm (DRAM).
+# Private scratch: mount points here, images and pools in a directory of
+# /dev/shm (DRAM) made for this run, mode 0700: no other user plants a
+# file or link at a name the bench is about to create.
 BENCH_TMP=$(mktemp -d /tmp/umfs-bench.XXXXXX)
-BENCH_SHM=/dev/shm/umfs-bench-$$
+BENCH_SHM_DIR=$(mktemp -d /dev/shm/umfs-bench.XXXXXX)
+BENCH_SHM=$BENCH_SHM_DIR/b # a prefix: $BENCH_SHM-NAME
 BENCH_PREFIX=/umfs-bench-$$ # UMFS_MOUNT for the shim systems; never exists on the host
 
 SHIM_LIB=$BENCH_BUILD/libumfs/libumfs.so
@@ -138,8 +141,8 @@ umfs_pool_make() { # NAME SIZE DIR [mkfs options...]
 sys_up() { # NAME [SIZE]
 	local name=$1 size=${2:-$POOL_SIZE} mnt=$BENCH_TMP/mnt-$1
 	case $name in
-	umfs-strict) umfs_pool_make "$name" "$size" /dev/shm ;;
-	umfs-relaxed) umfs_pool_make "$name" "$size" /dev/shm -O relaxed ;;
+	umfs-strict) umfs_pool_make "$name" "$size" "$BENCH_SHM_DIR" ;;
+	umfs-relaxed) umfs_pool_make "$name" "$size" "$BENCH_SHM_DIR" -O relaxed ;;
 	umfs-strict-huge | umfs-relaxed-huge)
 		SYS_POOLMNT[$name]=$(huge_mount "$name" "$size")
 		if [ "$name" = umfs-relaxed-huge ]; then
@@ -149,7 +152,7 @@ sys_up() { # NAME [SIZE]
 		fi
 		;;
 	umfs-fuse)
-		umfs_pool_make "$name" "$size" /dev/shm
+		umfs_pool_make "$name" "$size" "$BENCH_SHM_DIR"
 		mkdir -p "$mnt"
 		# In the foreground, in the background of this shell: its pid is ours to wait for.
 		"$FUSE" -f "${SYS_POOL[$name]}" "$mnt" 2>"$BENCH_TMP/$name/fuse.err" &
@@ -265,7 +268,7 @@ bench_cleanup() {
 		umount "$mnt" || umount -l "$mnt"
 	done < <(awk -v t="$BENCH_TMP/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts)
 	rm -rf "$BENCH_TMP"
-	rm -f "$BENCH_SHM"-*
+	rm -rf "$BENCH_SHM_DIR"
 	[ $rc -ne 0 ] && echo "bench: $(basename "$0") failed (exit $rc); systems torn down" >&2
 	exit $rc
 }
