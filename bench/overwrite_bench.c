@@ -66,11 +66,11 @@ static void overwrite(struct umfs_file *f, const uint8_t *buf, size_t len, unsig
 /* Mean nanoseconds per overwrite of len bytes, in steady state: on pages
  * this process has written to, as the floors' are. A page's first store
  * in a process costs more than the copy where the VM's host maps it (1-3
- * us here; stores made before the floors' files were touched were slow
- * again after them), and 200,000 overwrites of a 256 MiB file meet 62,000
- * of its 65,536 pages. So the pool stays mapped across runs and each run
- * first stores to every page of it, then makes a tenth as many overwrites
- * as it times, untimed. */
+ * us here; pages made present with MADV_POPULATE_WRITE, or stored to
+ * before the floors' files were touched, were as slow), and 200,000
+ * overwrites of a 256 MiB file meet 62,000 of its 65,536 pages. So the
+ * pool stays mapped across runs and each run first stores to every page
+ * of it, then makes a tenth as many overwrites as it times, untimed. */
 static double run(struct umfs_pmem *pm, unsigned flags, size_t len, unsigned n, uint64_t seed,
 		  bool swap)
 {
