@@ -508,6 +508,14 @@ void umfs_media_prefault(struct umfs_fs *fs, uint64_t off, size_t len)
 	umfs_pmem_prefault(&fs->pm, off, len); /* what is still absent */
 }
 
+void umfs_media_zero(struct umfs_fs *fs, uint64_t off, size_t len)
+{
+	if (fs->cold && !fs->cold->huge)
+		umfs_media_write(fs, off, NULL, len, false);
+	else
+		umfs_memset_nodrain(fs->base + off, 0, len);
+}
+
 void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len, bool fresh)
 {
 	const uint8_t *s = src;

@@ -36,5 +36,12 @@ void umfs_media_prefault(struct umfs_fs *fs, uint64_t off, size_t len);
  * fresh: the pages were allocated for this write (past the old end of the
  * file, a copy-on-write shadow), so this is likely their only write. */
 void umfs_media_write(struct umfs_fs *fs, uint64_t off, const void *src, size_t len, bool fresh);
+/* Zeroes the pool bytes [off, off + len) of data pages just allocated:
+ * durable after the next umfs_drain(). On a pool of 4 KiB pages, as an
+ * overwrite by umfs_media_write (the descriptor for chunks this process
+ * has not warmed: a first touch of each page in the VM of
+ * docs/performance.md costs more than zeroing it); on 2 MiB pages, through
+ * the mapping, where the descriptor's copy is the slower. */
+void umfs_media_zero(struct umfs_fs *fs, uint64_t off, size_t len);
 
 #endif /* UMFS_COLDIO_H */

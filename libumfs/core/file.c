@@ -306,10 +306,12 @@ static int file_alloc_zeroed(struct umfs_fs *fs, struct umfs_inode *in, uint64_t
 
 /* Pages one transaction of alloc_zeroed maps at most, in aligned blocks
  * (a power of two, whole 2 MiB regions): zeroing them holds the metadata
- * lock, which every other change of every process waits for. With 16 MiB
- * a stat beside a fallocate of 4 GiB waited 20 ms at most; unbounded,
- * one transaction held the lock 1.6 s (docs/sharing.md). */
-#define FILE_ALLOC_STEP_PAGES (8 * UMFS_PAGES_PER_HUGE)
+ * lock, which every other change of every process waits for, each small
+ * fallocate or allocating write of another file once per step. One 2 MiB
+ * region: with 16 MiB steps, two processes fallocating 64 MiB files in a
+ * loop left a third's punches and small fallocates a few turns a second
+ * (docs/sharing.md). */
+#define FILE_ALLOC_STEP_PAGES UMFS_PAGES_PER_HUGE
 
 /* The software backend's alloc_zeroed: in as many transactions as it
  * takes. */

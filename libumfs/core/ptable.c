@@ -28,6 +28,7 @@
 
 #include "ptable.h"
 #include "alloc.h"
+#include "coldio.h"
 #include "fs.h"
 #include "journal.h"
 #include "persist.h"
@@ -410,11 +411,18 @@ static int pt_fill_alloc(struct umfs_fs *fs, const struct umfs_inode *in, uint64
 		size_t len = f->huge ? UMFS_HUGE_SIZE : UMFS_PAGE_SIZE;
 		void *p = umfs_page_ptr(fs, f->leaf);
 
-		umfs_memset_nodrain(p, 0, len);
-		err = umfs_tx_dirty(fs, p, len);
-		if (err) {
-			pt_fill_release(fs, f, 0);
-			return err;
+		if (flags & UMFS_PTMAP_META) {
+			/* the caller stores into it in this transaction */
+			umfs_memset_nodrain(p, 0, len);
+			err = umfs_tx_dirty(fs, p, len);
+			if (err) {
+				pt_fill_release(fs, f, 0);
+				return err;
+			}
+		} else {
+			/* data: durable at the commit's fence, with no
+			 * write-back of its own (coldio.c) */
+			umfs_media_zero(fs, umfs_page_off(fs, f->leaf), len);
 		}
 	}
 	for (k = 0; k < f->ntables; k++) {
