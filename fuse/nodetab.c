@@ -40,9 +40,13 @@ struct uf_node {
 
 /* A forget due comes within microseconds of the answer that made it due,
  * unless the kernel keeps the inode for something else (a current
- * directory, an O_PATH descriptor, a mapping): then no forget comes, and
- * after this long nothing waits for it. */
-#define UF_FORGET_DUE_NS (100 * 1000000LL)
+ * directory, an O_PATH descriptor): then no forget comes, and after this
+ * long nothing waits for it. Long beside microseconds: on a loaded machine
+ * the worker that reads the forget may wait a hundred milliseconds for a
+ * core, and a statfs that stopped waiting then would count the space of a
+ * file already gone; the wait is paid only by a statfs that comes this
+ * soon after such a removal. */
+#define UF_FORGET_DUE_NS (1000 * 1000000LL)
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uf_node **buckets;

@@ -151,7 +151,7 @@ void uf_statfs(fuse_req_t req, fuse_ino_t node)
 	int err;
 
 	(void)node;
-	uf_releases_wait(); /* the space of unlinked files closed before */
+	uf_releases_wait(true); /* the space of unlinked files closed before */
 	err = umfs_statfs(uf_fs(req), &sv);
 	if (err)
 		uf_reply_err(req, err);

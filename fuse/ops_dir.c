@@ -170,9 +170,9 @@ void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 
 	umfs_close(h->f);
 	free(h);
+	uf_reply_err(req, err); /* then due, as at a file's release */
 	uf_nodes_open(node, -1);
 	uf_release_served();
-	uf_reply_err(req, err);
 }
 
 /* Metadata is persistent when an operation returns; only a pool on a disk

@@ -143,9 +143,11 @@ void uf_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 	uf_flock_release(req, fi); /* the file's flock lock goes with it */
 	uf_records_release(req, fi); /* and its OFD locks */
 	err = umfs_close(uf_file(fi)); /* the last close of an unlinked file frees it */
+	/* The kernel queues the forget of a removed file as it takes this
+	 * answer: it is due, and this release served, only once answered. */
+	uf_reply_err(req, err);
 	uf_nodes_open(node, -1);
 	uf_release_served();
-	uf_reply_err(req, err);
 }
 
 void uf_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi)

@@ -165,7 +165,7 @@ static int uf_lock_try(const struct umfs_lock_req *q, struct umfs_lock_req *conf
 	int r = umfs_lock_request(lock_fs, q, &uf_lock_ops, conflict);
 
 	if (r == -EAGAIN) {
-		uf_releases_wait();
+		uf_releases_wait(false);
 		r = umfs_lock_request(lock_fs, q, &uf_lock_ops, conflict);
 	}
 	return r;

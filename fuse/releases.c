@@ -24,7 +24,8 @@
  * The forget the kernel sends once it has the answer to a release or an
  * unlink is made later than the request, and may also be handed out after
  * it (the kernel gives queued requests a turn among a run of forgets):
- * the request waits for the forgets due when it came too (nodetab.c).
+ * a statfs waits for the forgets due when it came too (nodetab.c); a lock
+ * does not, since a forget drops no lock.
  * With one thread (-s, or max_threads=1) nothing waits: what it read
  * before is served, and nothing else could serve the rest.
  *
@@ -149,7 +150,7 @@ static void readers_settle(long long end)
 	} while (waiting && !nanosleep(&nap, NULL) && uf_clock_ns(CLOCK_MONOTONIC) < end);
 }
 
-void uf_releases_wait(void)
+void uf_releases_wait(bool forgets_due)
 {
 	struct timespec nap = { 0, UF_LOOK_EVERY_NS };
 	long long end = uf_clock_ns(CLOCK_MONOTONIC) + UF_RELEASE_WAIT_NS;
@@ -158,6 +159,8 @@ void uf_releases_wait(void)
 	if (single)
 		return;
 	readers_settle(end);
+	if (!forgets_due)
+		return;
 	due = uf_nodes_due_now();
 	while (uf_nodes_due_before(due) && uf_clock_ns(CLOCK_MONOTONIC) < end)
 		nanosleep(&nap, NULL);

@@ -112,10 +112,11 @@ void uf_cred_enter(fuse_req_t req);
 void uf_cred_root(void);
 
 /* releases.c: requests that must come after the releases and forgets
- * read before them wait for those */
+ * read before them wait for those (and with forgets_due, for the forgets
+ * due when they came) */
 int uf_releases_install(struct fuse_session *se, bool one_thread);
 void uf_release_served(void);
-void uf_releases_wait(void);
+void uf_releases_wait(bool forgets_due);
 
 /* umfs_fuse.c */
 extern const struct fuse_lowlevel_ops umfs_fuse_ops;
