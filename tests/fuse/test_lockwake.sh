@@ -4,13 +4,20 @@
 # umfs-fuse mount at once, as on tmpfs: lock_eintr waits by F_SETLKW and by
 # flock for locks another process holds, ended by SIGALRM without
 # SA_RESTART 110 ms in; each wait must end with EINTR, and the median of
-# the six within 5 ms of its timer. The kernel sends the daemon an interrupt
-# for each, which must wake the waiting thread, not wait for its next look
-# at the holder. And a daemon sent SIGTERM while a client waits must end
-# as soon as one with no wait: it wakes its waits to end them before it
-# lets the pool go (the medians of five of each, within 5 ms).
+# the six within a second of its timer. The kernel sends the daemon an
+# interrupt for each, which must wake the waiting thread, not wait for its
+# next look at the holder. And a daemon sent SIGTERM while a client waits
+# must end as soon as one with no wait: it wakes its waits to end them
+# before it lets the pool go (the medians of five of each, within a
+# second; a wait it did not wake would hold it the 5 s it gives them).
+#
+# The daemon is umfs-fuse-slowlook, umfs-fuse whose waits look at their
+# holder once a minute, not every 20 ms: then only a wake ends a wait in
+# time, and the bounds are far from a loaded machine's delays.
 set -u
 . "$(dirname "$0")/lib.sh"
+UF_FUSE=$UF_BUILD/tests/fuse/umfs-fuse-slowlook
+export UF_TEST_LOCK_LOOK_MS=60000
 
 uf_require_fuse
 probe=$UF_BUILD/tests/fuse/lock_eintr
@@ -53,7 +60,7 @@ for i in 1 2 3 4 5; do
 done
 uf_log "SIGTERM to the daemon's end, ms: with a client waiting ${waited[*]}; with none ${idle[*]}"
 median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
-awk -v w="$(median "${waited[@]}")" -v i="$(median "${idle[@]}")" 'BEGIN { exit !(w - i < 5) }' ||
+awk -v w="$(median "${waited[@]}")" -v i="$(median "${idle[@]}")" 'BEGIN { exit !(w - i < 1000) }' ||
 	uf_fail "a daemon with a client waiting ended $(median "${waited[@]}") ms after SIGTERM, against $(median "${idle[@]}") with none"
 uf_log "a daemon going down ends its clients' waits at once"
 uf_fsck_clean "$pool"
