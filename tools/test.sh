@@ -35,12 +35,14 @@ second_run() {
 second_run &
 second=$!
 # a background job ignores SIGINT: an interrupted run ends it too
-trap 'pkill -TERM -P "$second" 2>/dev/null; kill -TERM "$second" 2>/dev/null; wait "$second"; exit 130' INT TERM
+# (its meson with it, in one kill: once the subshell is gone its meson is
+# no longer its child to be found, and it must not start the next run)
+trap 'kill -TERM "$second" $(pgrep -P "$second") 2>/dev/null; wait "$second"; exit 130' INT TERM
 rc=0
 "$meson" test -C "$build" --no-rebuild --print-errorlogs --no-suite kmod --no-suite beside \
 	--logbase testlog || rc=$?
 wait "$second"
-src=$?
+second_rc=$?
 echo
 echo "=== the kmod suite's own run (also in $out):"
 cat "$out"
@@ -48,4 +50,4 @@ echo
 echo "=== the beside suite's own run, after kmod's (also in $bout):"
 cat "$bout"
 [ $rc -ne 0 ] && exit $rc
-exit $src
+exit $second_rc
