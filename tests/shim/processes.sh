@@ -181,7 +181,10 @@ r, w = os.pipe()
 pid = os.posix_spawn("/bin/sh", ["sh", "-c", "tr \"\\0\" \"\\n\" < /proc/$$/environ"],
                      dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
 os.close(w)
-env = os.read(r, 1 << 16).decode()
+env = b""
+while chunk := os.read(r, 1 << 16):  # tr writes 4 KiB at a time
+    env += chunk
+env = env.decode()
 os.waitpid(pid, 0)
 fds = dict(kv.split("=") for kv in [l for l in env.split("\n") if l.startswith("UMFS_FDS=")][0][9:].split(","))
 print("high" if min(int(fds["lock"]), int(fds["shared"])) >= int(fds["pool"]) - 64 else "low: %s" % fds)
