@@ -116,6 +116,11 @@ static int kind_run(const struct kind *k, int fd, const char *buf, char *blocked
 	sigemptyset(&none);
 	blocked[0] = '\0';
 	for (int r = 0; r < ROUNDS; r++) {
+		/* the sender clears go after its SIGUSR2; a go set before that
+		 * would be lost, and the round would wait for a SIGUSR1 that
+		 * never comes */
+		while (atomic_load(&go))
+			nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
 		usr2_ran = 0;
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		if (sigsetjmp(jump, k->savemask) == 0) {
