@@ -181,10 +181,7 @@ r, w = os.pipe()
 pid = os.posix_spawn("/bin/sh", ["sh", "-c", "tr \"\\0\" \"\\n\" < /proc/$$/environ"],
                      dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
 os.close(w)
-env = b""
-while chunk := os.read(r, 1 << 16):  # tr writes 4 KiB at a time
-    env += chunk
-env = env.decode()
+env = open(r, "rb").read().decode()  # to its end: tr writes 4 KiB at a time
 os.waitpid(pid, 0)
 fds = dict(kv.split("=") for kv in [l for l in env.split("\n") if l.startswith("UMFS_FDS=")][0][9:].split(","))
 print("high" if min(int(fds["lock"]), int(fds["shared"])) >= int(fds["pool"]) - 64 else "low: %s" % fds)
@@ -201,9 +198,7 @@ r, w = os.pipe()
 pid = os.posix_spawn("/bin/sh", ["sh", "-c", "grep -c ^UMFS_FDS= /proc/$$/environ; cat only"],
                      dict(os.environ), file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
 os.close(w)
-out = b""
-while chunk := os.read(r, 1 << 16):
-    out += chunk
+out = open(r, "rb").read()
 print(os.waitpid(pid, 0)[1], out.decode().replace("\n", " "))
 ' 2>&1) || true
 check "a spawned child that inherits nothing is given no pool descriptors" "0 0 hi " "$out"

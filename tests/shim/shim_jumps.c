@@ -91,6 +91,16 @@ static void *sender(void *arg)
 	}
 }
 
+/* Until the sender has sent both signals of the last go and cleared it.
+ * A go set before that clear would be lost, and the round would wait for
+ * a SIGUSR1 that never comes; a jump changed before it would be taken by
+ * the last round's late SIGUSR1. */
+static void sender_wait_idle(void)
+{
+	while (atomic_load(&go))
+		nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
+}
+
 /* Up to a second in the kernel alone for SIGUSR2's handler. */
 static int usr2_wait(void)
 {
@@ -116,11 +126,7 @@ static int kind_run(const struct kind *k, int fd, const char *buf, char *blocked
 	sigemptyset(&none);
 	blocked[0] = '\0';
 	for (int r = 0; r < ROUNDS; r++) {
-		/* the sender clears go after its SIGUSR2; a go set before that
-		 * would be lost, and the round would wait for a SIGUSR1 that
-		 * never comes */
-		while (atomic_load(&go))
-			nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
+		sender_wait_idle();
 		usr2_ran = 0;
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		if (sigsetjmp(jump, k->savemask) == 0) {
@@ -138,8 +144,7 @@ static int kind_run(const struct kind *k, int fd, const char *buf, char *blocked
 			break;
 		ran++;
 	}
-	while (atomic_load(&go))
-		nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
+	sender_wait_idle();
 	return ran;
 }
 
