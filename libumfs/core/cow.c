@@ -368,17 +368,18 @@ int umfs_cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 	return err;
 }
 
-/* Copies the file's current bytes [a, b) (zeros for holes) to dst. */
-static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_t *dst,
+/* Copies the file's current bytes [a, b) (zeros for holes) to the pool
+ * offset dst. */
+static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t dst,
 			 uint64_t a, uint64_t b)
 {
 	while (a < b) {
 		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
 
 		if (!umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src)
-			umfs_memcpy_nodrain(dst, fs->base + src + (a & COW_PAGE_MASK), m);
+			umfs_memcpy_nodrain(fs->base + dst, fs->base + src + (a & COW_PAGE_MASK), m);
 		else
-			umfs_memset_nodrain(dst, 0, m);
+			umfs_media_zero(fs, dst, m);
 		dst += m;
 		a += m;
 	}
@@ -392,11 +393,9 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 	for (uint64_t p = c->pa; p <= c->pb;) {
 		uint64_t run, off, end;
 		uint64_t pa, pb, ca, cb;
-		uint8_t *dst;
 
 		if (umfs_pt_lookup(fs, sh, p, &off, &run))
 			off = 0; /* the shadow is this call's own: never damaged */
-		dst = fs->base + off;
 
 		run = UMFS_MIN(run, c->pb + 1 - p);
 		end = p + run;
@@ -408,8 +407,8 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 			ca = UMFS_MIN(UMFS_MAX(pa, c->a), pb);
 			cb = UMFS_MAX(UMFS_MIN(pb, c->b), ca);
 			/* the old bytes around the replaced ones (edge pages only) */
-			cow_copy_old(fs, in, dst, pa, ca);
-			cow_copy_old(fs, in, dst + (cb - pa), cb, pb);
+			cow_copy_old(fs, in, off, pa, ca);
+			cow_copy_old(fs, in, off + (cb - pa), cb, pb);
 			umfs_media_write(fs, off + (ca - pa), c->buf ? c->buf + (ca - c->a) : NULL,
 					 cb - ca, true);
 		}

@@ -62,8 +62,7 @@ static int file_zero_present(struct umfs_fs *fs, const struct umfs_inode *in, ui
 			return err;
 		n = UMFS_MIN(b, pg_off(pg + run)) - a;
 		if (off)
-			umfs_memset_nodrain((uint8_t *)umfs_off_ptr(fs, off) + (a & FILE_PAGE_MASK),
-					    0, n);
+			umfs_media_zero(fs, off + (a & FILE_PAGE_MASK), n);
 		a += n;
 	}
 	return 0;
