@@ -1,12 +1,13 @@
 #!/bin/bash
 # meson-test.sh BUILDDIR - the meson test `kmod`: every guest test at
-# -smp 2; again at -smp 4 with page-table isolation on, the tests whose
-# work PTI changes: the page tables spliced into a process and taken out
-# again (kmod-basic, kmod-stress with 20,000 attach/detach cycles instead
-# of 100,000) and the library's I/O through them (kmod-shim); the
-# metadata ioctls (create, exchange, extend, meta, rebase) run once, as
-# do the measurements (kmod-bench) and the device DAX run (kmod-devdax:
-# only its MOUNT differs from the rest); then the power-cut test, in
+# -smp 2 (but those run by name only: kmod-fio and the measurements,
+# kmod-bench, which bench/kmod.sh runs); again at -smp 4 with page-table
+# isolation on, the tests whose work PTI changes: the page tables spliced
+# into a process and taken out again (kmod-basic, kmod-stress with 20,000
+# attach/detach cycles instead of 30,000) and the library's I/O through
+# them (kmod-shim); the metadata ioctls (create, exchange, extend, meta,
+# rebase) run once, as does the device DAX run (kmod-devdax: only its
+# MOUNT differs from the rest); then the power-cut test, in
 # software mode (pool on ext4 -o dax, 2 cuts) and in module mode (pool
 # on /dev/pmemN, 2 cuts); a new seed each run.
 # Skips (77) as a whole when qemu or the kernel is missing; the module-mode

@@ -3,13 +3,13 @@
 # files of 4 KiB to 5 GiB (sparse) made through the C API, MOUNT (with the
 # rebase from phys_base 0), every attach behaviour (kmod-func check), then
 # attach/detach cycles with PageTables flat and counters back at zero
-# (umfs.cycles=N on the kernel command line, default 100000), UNMOUNT, and
+# (umfs.cycles=N on the kernel command line, default 30000), UNMOUNT, and
 # a clean fsck. Needs the module in the initramfs (skip otherwise).
 set -eu
 . "$(dirname "$0")/common.sh"
 
 dev=${UMFS_POOL_DEV:-/dev/pmem0}
-cycles=${UMFS_OPT_CYCLES:-100000}
+cycles=${UMFS_OPT_CYCLES:-30000}
 fail() { kmod-func unmount "$dev" 2>/dev/null || true; echo "kmod-basic: $*" >&2; exit 1; }
 kt_module kmod-basic
 echo "kmod-basic: $(ls -l /dev/umfs); / is $(stat -c %a /)"

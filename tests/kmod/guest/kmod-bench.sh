@@ -5,6 +5,9 @@
 # NVDIMM (tmpfs when there is no DAX: the output says which), and 4 KiB
 # random reads and writes through an attachment against the user-space
 # path. Prints UMFS-MEASURE lines; fails only if something does not work.
+# kmod-test: by name only
+# (bench/kmod.sh names it: its figures are the bench's, and attaching files
+# of every size is kmod-basic's check.)
 set -eu
 . "$(dirname "$0")/common.sh"
 
