@@ -159,8 +159,7 @@ int uf_nodes_add(fuse_ino_t node, uint64_t n)
 
 void uf_nodes_forget(fuse_ino_t node, uint64_t n)
 {
-	struct umfs_file *held = NULL;
-	struct uf_node **p, *e;
+	struct uf_node **p, *e, *gone = NULL;
 
 	pthread_mutex_lock(&tab_lock);
 	p = find(node);
@@ -171,17 +170,25 @@ void uf_nodes_forget(fuse_ino_t node, uint64_t n)
 	if (p) {
 		e = *p;
 		e->nlookup -= n;
-		due_clear(e);
-		if (!e->nlookup) {
+		if (e->nlookup) {
+			due_clear(e);
+		} else {
 			*p = e->next;
-			held = e->held;
-			free(e);
 			nnodes--;
+			gone = e;
 		}
 	}
 	pthread_mutex_unlock(&tab_lock);
-	if (held)
-		umfs_close(held); /* the last close frees the removed inode */
+	if (!gone)
+		return;
+	/* The last close frees the removed inode. The node stays due until
+	 * then: a statfs waiting for it must count that space free. */
+	if (gone->held)
+		umfs_close(gone->held);
+	pthread_mutex_lock(&tab_lock);
+	due_clear(gone);
+	pthread_mutex_unlock(&tab_lock);
+	free(gone);
 }
 
 void uf_nodes_open(fuse_ino_t node, int delta)

@@ -170,8 +170,8 @@ void uf_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 
 	umfs_close(h->f);
 	free(h);
-	uf_reply_err(req, err); /* then due, as at a file's release */
-	uf_nodes_open(node, -1);
+	uf_nodes_open(node, -1); /* due before the answer, as at a file's release */
+	uf_reply_err(req, err);
 	uf_release_served();
 }
 

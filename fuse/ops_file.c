@@ -144,9 +144,11 @@ void uf_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 	uf_records_release(req, fi); /* and its OFD locks */
 	err = umfs_close(uf_file(fi)); /* the last close of an unlinked file frees it */
 	/* The kernel queues the forget of a removed file as it takes this
-	 * answer: it is due, and this release served, only once answered. */
-	uf_reply_err(req, err);
+	 * answer: the node is due before the answer (a forget served first
+	 * would find it not due, and a statfs would not wait for its free),
+	 * this release served only after it. */
 	uf_nodes_open(node, -1);
+	uf_reply_err(req, err);
 	uf_release_served();
 }
 

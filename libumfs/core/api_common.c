@@ -14,6 +14,7 @@
 #include "journal.h"
 #include "namei.h"
 #include "share.h"
+#include "testhooks.h"
 
 const char *umfs_strerror(int err)
 {
@@ -224,8 +225,10 @@ int api_vnode_release(struct umfs_fs *fs, struct umfs_vnode *vn, uint64_t ino, b
 	umfs_meta_unlock(fs);
 	if (fs->share)
 		umfs_share_wrunlock(fs, ino);
-	if (orphan && !fs->pm.rdonly)
+	if (orphan && !fs->pm.rdonly) {
+		UMFS_TEST_RECLAIM_DELAY();
 		return umfs_inode_reclaim(fs, ino, gen);
+	}
 	return 0;
 }
 

@@ -64,6 +64,12 @@ extern unsigned umfs_test_gate_timeout_ms;
  * can end a wait in time. */
 extern unsigned umfs_test_lock_look_ms;
 #define UMFS_LOCK_LOOK_NS(ns) (umfs_test_lock_look_ms ? umfs_test_lock_look_ms * 1000000ll : (ns))
+/* How long the last close of a removed file sleeps before it frees the
+ * file (api_common.c), in us; 0: not at all. A test widens the moment in
+ * which the file is closed but its space not yet free. */
+extern unsigned umfs_test_reclaim_delay_us;
+void umfs_test_reclaim_delay(void);
+#define UMFS_TEST_RECLAIM_DELAY() umfs_test_reclaim_delay()
 #else
 #define UMFS_PERSIST_HOOK ((const struct umfs_persist_hook *)NULL)
 #define UMFS_FAULT(f) 0
@@ -71,6 +77,7 @@ extern unsigned umfs_test_lock_look_ms;
 #define UMFS_TEST_STAMP_PROC 0
 #define UMFS_GATE_TIMEOUT(ms) (ms)
 #define UMFS_LOCK_LOOK_NS(ns) (ns)
+#define UMFS_TEST_RECLAIM_DELAY() ((void)0)
 #endif
 
 #endif /* UMFS_CORE_TESTHOOKS_H */
