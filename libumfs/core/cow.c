@@ -25,7 +25,6 @@
 #include "coldio.h"
 #include "inode.h"
 #include "journal.h"
-#include "persist.h"
 #include "ptable.h"
 #include "ulog.h"
 
@@ -368,21 +367,57 @@ int umfs_cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 	return err;
 }
 
-/* Copies the file's current bytes [a, b) (zeros for holes) to the pool
- * offset dst. */
+/* Copies the file's current bytes [a, b) (zeros for holes), whole pages,
+ * to the shadow's pages at the pool offset dst. */
 static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t dst,
+			 uint64_t a, uint64_t b)
+{
+	while (a < b) {
+		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
+		bool data = !umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src;
+
+		umfs_media_write(fs, dst, data ? fs->base + src + (a & COW_PAGE_MASK) : NULL, m,
+				 true);
+		dst += m;
+		a += m;
+	}
+}
+
+/* Reads the file's current bytes [a, b) (zeros for holes) into buf. */
+static void cow_read_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_t *buf,
 			 uint64_t a, uint64_t b)
 {
 	while (a < b) {
 		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
 
 		if (!umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src)
-			umfs_memcpy_nodrain(fs->base + dst, fs->base + src + (a & COW_PAGE_MASK), m);
+			umfs_media_read(fs, buf, src + (a & COW_PAGE_MASK), m, NULL);
 		else
-			umfs_media_zero(fs, dst, m);
-		dst += m;
+			memset(buf, 0, m);
+		buf += m;
 		a += m;
 	}
+}
+
+/* Writes the shadow's page at dst, which holds the file's bytes from pa:
+ * the new ones of [ca, cb), the old ones around them, in one write (the
+ * media layer maps a page once it is written a third time). */
+static void cow_fill_page(struct umfs_fs *fs, const struct umfs_inode *in,
+			  const struct umfs_cow *c, uint64_t dst, uint64_t pa, uint64_t ca,
+			  uint64_t cb)
+{
+	uint8_t page[UMFS_PAGE_SIZE];
+	uint64_t pb = pa + UMFS_PAGE_SIZE;
+
+	ca = UMFS_MAX(ca, pa);
+	cb = UMFS_MIN(cb, pb);
+	cow_read_old(fs, in, page, pa, ca);
+	if (c->buf)
+		memcpy(page + (ca - pa), c->buf + (ca - c->a), cb - ca);
+	else
+		memset(page + (ca - pa), 0, cb - ca);
+	cow_read_old(fs, in, page + (cb - pa), cb, pb);
+	umfs_media_write(fs, dst, page, UMFS_PAGE_SIZE, true);
 }
 
 /* Writes the shadow's pages: the new bytes, the old ones around them. */
@@ -392,7 +427,7 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 
 	for (uint64_t p = c->pa; p <= c->pb;) {
 		uint64_t run, off, end;
-		uint64_t pa, pb, ca, cb;
+		uint64_t pa, pb, ca, cb, ha, hb, na, nb;
 
 		if (umfs_pt_lookup(fs, sh, p, &off, &run))
 			off = 0; /* the shadow is this call's own: never damaged */
@@ -406,11 +441,26 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 			 * 2 MiB regions, so a run may lie wholly outside [a, b) */
 			ca = UMFS_MIN(UMFS_MAX(pa, c->a), pb);
 			cb = UMFS_MAX(UMFS_MIN(pb, c->b), ca);
-			/* the old bytes around the replaced ones (edge pages only) */
-			cow_copy_old(fs, in, off, pa, ca);
-			cow_copy_old(fs, in, off + (cb - pa), cb, pb);
-			umfs_media_write(fs, off + (ca - pa), c->buf ? c->buf + (ca - c->a) : NULL,
-					 cb - ca, true);
+			/* pages of old bytes only [pa, ha) and [hb, pb), of new
+			 * bytes only [na, nb), of both the one or two between */
+			ha = ca & ~COW_PAGE_MASK;
+			hb = (cb + COW_PAGE_MASK) & ~COW_PAGE_MASK;
+			na = (ca + COW_PAGE_MASK) & ~COW_PAGE_MASK;
+			nb = cb & ~COW_PAGE_MASK;
+			cow_copy_old(fs, in, off, pa, ha);
+			cow_copy_old(fs, in, off + (hb - pa), hb, pb);
+			if (na > nb) {
+				cow_fill_page(fs, in, c, off + (ha - pa), ha, ca, cb);
+			} else {
+				if (ha < na)
+					cow_fill_page(fs, in, c, off + (ha - pa), ha, ca, cb);
+				if (nb < hb)
+					cow_fill_page(fs, in, c, off + (nb - pa), nb, ca, cb);
+				if (na < nb)
+					umfs_media_write(fs, off + (na - pa),
+							 c->buf ? c->buf + (na - c->a) : NULL,
+							 nb - na, true);
+			}
 		}
 		p = end;
 	}

@@ -603,6 +603,7 @@ static int file_guard_begin(struct umfs_fs *fs, uint64_t ino, uint64_t a, uint64
 		};
 		err = umfs_cow_begin(fs, &g->cow);
 		if (!err) {
+			UMFS_TEST_COUNT(UMFS_TEST_COW);
 			g->kind = GUARD_SWAP;
 			*done = cow_b;
 			return 0;

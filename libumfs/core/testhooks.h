@@ -39,6 +39,7 @@ enum umfs_fault {
 enum umfs_test_event {
 	UMFS_TEST_PAGE_SWAP,   /* an overwrite took the spare page */
 	UMFS_TEST_UNDO_BYTES,  /* an overwrite saved its old bytes */
+	UMFS_TEST_COW,         /* an overwrite was built in a shadow */
 	UMFS_TEST_META_READ_KEPT,  /* a read without the metadata lock stood */
 	UMFS_TEST_META_READ_AGAIN, /* and one ran again under the lock */
 	UMFS_TEST_EVENTS

@@ -998,6 +998,99 @@ static int counters_teardown(void **state)
 	return pool_teardown(state);
 }
 
+/* The pool pages the kernel's copies wrote (a bit each), and how many of
+ * them it wrote again; the reads it copied. */
+static uint64_t pages_written[4096];
+static unsigned pages_again, pool_reads;
+
+static ssize_t count_page_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	for (uint64_t pg = (uint64_t)off / PGSZ; len && pg <= ((uint64_t)off + len - 1) / PGSZ; pg++) {
+		assert_true(pg / 64 < UMFS_ARRAY_SIZE(pages_written));
+		if (pages_written[pg / 64] & (1ull << (pg % 64)))
+			pages_again++;
+		pages_written[pg / 64] |= 1ull << (pg % 64);
+	}
+	return count_pwrite(fd, buf, len, off);
+}
+
+static ssize_t count_pool_pread(int fd, void *buf, size_t len, off_t off)
+{
+	pool_reads++;
+	return count_pread(fd, buf, len, off);
+}
+
+/* A copy-on-write overwrite builds its shadow through the media layer: on
+ * a pool the process has not mapped, the old bytes around the new ones are
+ * read through the pool's descriptor, and each page of the shadow is
+ * written there once, the new bytes and the old (or a hole's zeros) around
+ * them together; over free pages full of garbage, the file reads as the
+ * writes left it, before and after a remount. */
+static void cow_shadows_fill_through_the_media_layer(void **state)
+{
+	struct test_pool *tp = &the_pool;
+	static uint8_t ref[56 * PGSZ], out[56 * PGSZ], b[48 * PGSZ];
+	static const struct {
+		uint64_t a, b;    /* the bytes written */
+		bool data;        /* old bytes at its edges, else holes */
+	} writes[] = {
+		{ 10 * PGSZ + 1000, 40 * PGSZ + 500, true },
+		{ 4 * PGSZ + 100, 51 * PGSZ + 3000, false },
+	};
+	uint64_t cow0 = umfs_test_count[UMFS_TEST_COW], ino, garbage[PGSZ / 8];
+	int fd;
+
+	setenv("UMFS_CONSISTENCY", "strict", 1);
+	ino = cold_file_make(tp, "fcowfill", ref, sizeof(ref), 31, PGSZ);
+	for (uint64_t pg = 4; pg <= 51; pg += 47) {
+		assert_int_equal(umfs_file_fallocate(tp->fs, ino,
+						     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						     pg * PGSZ, PGSZ), 0);
+		memset(ref + pg * PGSZ, 0, PGSZ);
+	}
+	/* garbage in the free pages, through the descriptor: nothing mapped */
+	memset(garbage, 0xEE, sizeof(garbage));
+	fd = open(tp->path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (uint64_t p = 0; p < tp->fs->data_pages; p++)
+		if (!umfs_page_is_used(tp->fs, p))
+			assert_int_equal(pwrite(fd, garbage, PGSZ,
+						(off_t)umfs_page_off(tp->fs, p)), PGSZ);
+	close(fd);
+
+	chunk_counters_on(MADV_POPULATE_WRITE);
+	umfs_os.pwrite = count_page_pwrite;
+	umfs_os.pread = count_pool_pread;
+	for (size_t i = 0; i < UMFS_ARRAY_SIZE(writes); i++) {
+		uint64_t n = writes[i].b - writes[i].a;
+
+		assert_true(n > tp->fs->ulog_max && n <= sizeof(b));
+		memset(pages_written, 0, sizeof(pages_written));
+		pages_again = pool_reads = 0;
+		test_fill(b, n, 200 + i);
+		write_all(tp->fs, ino, b, n, writes[i].a);
+		memcpy(ref + writes[i].a, b, n);
+		assert_int_equal(umfs_test_count[UMFS_TEST_COW] - cow0, i + 1);
+		assert_int_equal(pages_again, 0);
+		/* two old pages; one the process has mapped meanwhile (the
+		 * allocator maps a window beside the table pages it takes)
+		 * is read there */
+		if (writes[i].data)
+			assert_in_range(pool_reads, 1, 2);
+		else
+			assert_int_equal(pool_reads, 0);
+		assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0),
+				 (ssize_t)sizeof(out));
+		assert_memory_equal(out, ref, sizeof(out));
+	}
+	chunk_counters_off();
+	assert_true(pool_copies > 0);
+	assert_int_equal(test_pool_remount(tp), 0);
+	assert_int_equal(umfs_file_read(tp->fs, ino, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	assert_memory_equal(out, ref, sizeof(out));
+	pool_teardown(NULL);
+}
+
 /* A tmpfs mounted huge=always for a test's pool (root only). */
 #define HUGE_DIR_TEMPLATE "/tmp/umfs-test-huge-XXXXXX"
 static char huge_dir[sizeof(HUGE_DIR_TEMPLATE)];
@@ -1362,6 +1455,7 @@ int main(void)
 		cmocka_unit_test_teardown(strict_overwrites_populate_their_chunk, counters_teardown),
 		cmocka_unit_test_teardown(large_reads_map_chunks_they_come_back_to, counters_teardown),
 		cmocka_unit_test_teardown(large_overwrites_map_chunks_they_come_back_to, counters_teardown),
+		cmocka_unit_test_teardown(cow_shadows_fill_through_the_media_layer, counters_teardown),
 		cmocka_unit_test_teardown(large_reads_on_huge_pages_map_chunks_they_come_back_to,
 					  huge_teardown),
 		cmocka_unit_test_teardown(mid_reads_map_huge_chunks_at_once, huge_teardown),
