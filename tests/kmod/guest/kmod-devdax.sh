@@ -55,7 +55,7 @@ rm -rf "$T" && mkdir -p "$T"
 # The whole module-mode and software-mode workload of kmod-shim (it runs
 # mkfs, both modes, the counters' checks and fsck -n).
 before=$(dmesg | grep -c "umfs: mounted $dax" || true)
-UMFS_POOL_DEV=$dax UMFS_SHIM_LABEL=kmod-devdax UMFS_OPT_SHIM_OPS=${UMFS_OPT_SHIM_OPS:-5000} "$UMFS_TESTS/kmod-shim.sh" ||
+UMFS_POOL_DEV=$dax UMFS_SHIM_LABEL=kmod-devdax "$UMFS_TESTS/kmod-shim.sh" ||
 	fail "the kmod-shim workload failed on $dax"
 after=$(dmesg | grep -c "umfs: mounted $dax" || true)
 [ "$after" -gt "$before" ] || fail "the module never mounted $dax"
