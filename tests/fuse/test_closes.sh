@@ -55,7 +55,7 @@ closes_on() {
 	all_rounds "$UF_TMP/fuse.out" || uf_fail "a close had not freed what it frees on $name"
 	uf_umount "$mnt" "$UF_PID"
 	uf_fsck_clean "$pool"
-	rm -f "$pool"
+	uf_pool_remove "$pool" # with its runtime directories
 }
 
 closes_on umfs-fuse
