@@ -443,24 +443,19 @@ static void cow_fill(struct umfs_fs *fs, struct umfs_cow *c)
 			cb = UMFS_MAX(UMFS_MIN(pb, c->b), ca);
 			/* pages of old bytes only [pa, ha) and [hb, pb), of new
 			 * bytes only [na, nb), of both the one or two between */
-			ha = ca & ~COW_PAGE_MASK;
-			hb = (cb + COW_PAGE_MASK) & ~COW_PAGE_MASK;
-			na = (ca + COW_PAGE_MASK) & ~COW_PAGE_MASK;
-			nb = cb & ~COW_PAGE_MASK;
+			ha = UMFS_ALIGN_DOWN(ca, UMFS_PAGE_SIZE);
+			hb = UMFS_ALIGN_UP(cb, UMFS_PAGE_SIZE);
+			na = UMFS_ALIGN_UP(ca, UMFS_PAGE_SIZE);
+			nb = UMFS_ALIGN_DOWN(cb, UMFS_PAGE_SIZE);
 			cow_copy_old(fs, in, off, pa, ha);
 			cow_copy_old(fs, in, off + (hb - pa), hb, pb);
-			if (na > nb) {
+			if (ha < na)
 				cow_fill_page(fs, in, c, off + (ha - pa), ha, ca, cb);
-			} else {
-				if (ha < na)
-					cow_fill_page(fs, in, c, off + (ha - pa), ha, ca, cb);
-				if (nb < hb)
-					cow_fill_page(fs, in, c, off + (nb - pa), nb, ca, cb);
-				if (na < nb)
-					umfs_media_write(fs, off + (na - pa),
-							 c->buf ? c->buf + (na - c->a) : NULL,
-							 nb - na, true);
-			}
+			if (nb < hb && nb >= na) /* else the same page as ha's */
+				cow_fill_page(fs, in, c, off + (nb - pa), nb, ca, cb);
+			if (na < nb)
+				umfs_media_write(fs, off + (na - pa), c->buf ? c->buf + (na - c->a) : NULL,
+						 nb - na, true);
 		}
 		p = end;
 	}
