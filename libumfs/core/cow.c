@@ -367,19 +367,27 @@ int umfs_cow_prepare(struct umfs_fs *fs, struct umfs_cow *c)
 	return err;
 }
 
+/* Where the file's current byte a lies in the pool (0: in a hole; the
+ * range was checked whole by umfs_cow_begin), and in *m how many of
+ * [a, b) follow it in the same page. */
+static uint64_t cow_old_at(const struct umfs_fs *fs, const struct umfs_inode *in, uint64_t a,
+			   uint64_t b, uint64_t *m)
+{
+	uint64_t src = umfs_pt_offset(fs, in, UMFS_PG(a), NULL);
+
+	*m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
+	return src ? src + (a & COW_PAGE_MASK) : 0;
+}
+
 /* Copies the file's current bytes [a, b) (zeros for holes), whole pages,
  * to the shadow's pages at the pool offset dst. */
 static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint64_t dst,
 			 uint64_t a, uint64_t b)
 {
-	while (a < b) {
-		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
-		bool data = !umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src;
+	for (uint64_t m; a < b; a += m, dst += m) {
+		uint64_t src = cow_old_at(fs, in, a, b, &m);
 
-		umfs_media_write(fs, dst, data ? fs->base + src + (a & COW_PAGE_MASK) : NULL, m,
-				 true);
-		dst += m;
-		a += m;
+		umfs_media_write(fs, dst, src ? fs->base + src : NULL, m, true);
 	}
 }
 
@@ -387,15 +395,13 @@ static void cow_copy_old(struct umfs_fs *fs, const struct umfs_inode *in, uint64
 static void cow_read_old(struct umfs_fs *fs, const struct umfs_inode *in, uint8_t *buf,
 			 uint64_t a, uint64_t b)
 {
-	while (a < b) {
-		uint64_t src, m = UMFS_MIN(b, (UMFS_PG(a) + 1) << UMFS_PAGE_SHIFT) - a;
+	for (uint64_t m; a < b; a += m, buf += m) {
+		uint64_t src = cow_old_at(fs, in, a, b, &m);
 
-		if (!umfs_pt_lookup(fs, in, UMFS_PG(a), &src, NULL) && src)
-			umfs_media_read(fs, buf, src + (a & COW_PAGE_MASK), m, NULL);
+		if (src)
+			umfs_media_read(fs, buf, src, m, NULL);
 		else
 			memset(buf, 0, m);
-		buf += m;
-		a += m;
 	}
 }
 
