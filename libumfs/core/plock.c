@@ -3,10 +3,20 @@
  * plock.c - a lock shared by processes that no process can wedge.
  *
  * The lock is one 64-bit word in shared memory: the holder's thread id in
- * the low 30 bits, a "waiters" bit, and the low 32 bits of the holder
- * thread's start time (clock ticks after boot) in the high half; 0 is free.
- * One compare-and-swap takes it, so the word always names its holder, and
- * the low half is the futex waiters sleep on.
+ * the low 30 bits, a "waiters" bit, a "hand-off" bit, and the low 32 bits
+ * of the holder thread's start time (clock ticks after boot) in the high
+ * half; 0 is free. One compare-and-swap takes it, so the word always names
+ * its holder, and the low half is the futex waiters sleep on.
+ *
+ * Taking a free lock passes its sleepers: a woken waiter finds it taken
+ * again by a thread that never slept (the holder's own next call, on a
+ * loaded machine, before the waiter gets a CPU), sleeps again, and may
+ * lose for long. So a waiter that has waited PLOCK_HANDOFF_NS asks for the
+ * lock with the hand-off bit; the holder's unlock then leaves the word
+ * "handed" (that bit, no holder) instead of free, and only a thread that
+ * has slept for the lock takes a handed one. A handed word waits for
+ * nobody in particular: if the asker died, the next waiter to wake (its
+ * tick at most) takes it.
  *
  * A waiter never sleeps without bound: it wakes every PLOCK_CHECK_NS and
  * asks whether the holder still lives (kill(tid, 0), and, when the word
@@ -40,6 +50,9 @@
 
 #define PLOCK_TID_MASK 0x3FFFFFFFull
 #define PLOCK_WAITERS 0x80000000ull
+#define PLOCK_HANDOFF 0x40000000ull
+/* A waiter asks for the lock to be handed to the waiters after this long. */
+#define PLOCK_HANDOFF_NS 2000000ll
 #define PLOCK_CHECK_NS 20000000ll     /* a waiter checks the holder this often */
 #define PLOCK_REPORT_NS 5000000000ll  /* and names a live one after this long */
 /* Looks at a held word this many times (a pause between) before sleeping:
@@ -115,9 +128,16 @@ static bool plock_holder_dead(uint64_t w)
 {
 	uint64_t tid = w & PLOCK_TID_MASK;
 
-	if (tid == 0 || (w & ~(PLOCK_TID_MASK | PLOCK_WAITERS | 0xFFFFFFFF00000000ull)))
+	if (tid == 0 ||
+	    (w & ~(PLOCK_TID_MASK | PLOCK_WAITERS | PLOCK_HANDOFF | 0xFFFFFFFF00000000ull)))
 		return true; /* bits no holder writes */
 	return umfs_task_gone((pid_t)tid, (uint32_t)(w >> 32));
+}
+
+/* Let go for the waiters (PLOCK_HANDOFF): only one that slept takes it. */
+static bool plock_handed(uint64_t w)
+{
+	return (w & ~PLOCK_WAITERS) == PLOCK_HANDOFF;
 }
 
 /* "process 1234 (name)" of a holder thread, for the log. */
@@ -162,10 +182,13 @@ int umfs_plock_trylock(struct umfs_plock *l, const char *what)
 	int r;
 
 	for (;;) {
-		if (__atomic_compare_exchange_n(&l->word, &w, me, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+		/* free, or handed: a try-lock (rare: a reader that checks a
+		 * writer) takes a handed word too, which another process might
+		 * otherwise leave for it to spin on */
+		if (__atomic_compare_exchange_n(&l->word, &w, w ? me | (w & PLOCK_WAITERS) : me,
+						false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return 0;
-		if (w == 0)
+		if (w == 0 || plock_handed(w))
 			continue;
 		if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
 			return -EDEADLK;
@@ -202,7 +225,8 @@ static bool plock_spin(struct umfs_plock *l, uint64_t me)
 static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 {
 	const struct timespec tick = { 0, PLOCK_CHECK_NS };
-	uint64_t t0 = 0, w, holder = 0;
+	uint64_t t0 = 0, w, want, holder = 0;
+	int64_t first_sleep = 0; /* 0: this thread has not slept yet */
 	bool named = false;
 	int r;
 
@@ -217,33 +241,46 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 				return 0;
 			continue;
 		}
-		if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK))
+		if (plock_handed(w)) {
+			if (first_sleep &&
+			    __atomic_compare_exchange_n(&l->word, &w, me | (w & PLOCK_WAITERS), false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return 0;
+			if (first_sleep)
+				continue;
+			/* a newcomer: after the waiters, a tick at most */
+		} else if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK)) {
 			return -EDEADLK; /* this thread holds it: waiting would never end */
-		if ((w & PLOCK_TID_MASK) == 0) {
+		} else if ((w & PLOCK_TID_MASK) == 0) {
 			/* abandoned, or a word no holder writes: no need to wait */
 			r = plock_take_dead(l, w, me, what);
 			if (r != -EAGAIN)
 				return r;
 			continue;
 		}
-		if (!(w & PLOCK_WAITERS) &&
-		    !__atomic_compare_exchange_n(&l->word, &w, w | PLOCK_WAITERS, false,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		want = w | PLOCK_WAITERS;
+		if (first_sleep && !plock_handed(w) &&
+		    umfs_os_monotonic_ns() - first_sleep > PLOCK_HANDOFF_NS)
+			want |= PLOCK_HANDOFF;
+		if (want != w && !__atomic_compare_exchange_n(&l->word, &w, want, false,
+							     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
+		if (!first_sleep)
+			first_sleep = umfs_os_monotonic_ns();
 		umfs_os_before_wait();
-		plock_futex(&l->word, FUTEX_WAIT, (uint32_t)(w | PLOCK_WAITERS), &tick);
-		if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) != (w | PLOCK_WAITERS))
-			continue; /* released or changed hands: try again */
-		r = plock_take_dead(l, w | PLOCK_WAITERS, me, what);
+		plock_futex(&l->word, FUTEX_WAIT, (uint32_t)want, &tick);
+		if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) != want || plock_handed(want))
+			continue; /* released, handed or changed hands: try again */
+		r = plock_take_dead(l, want, me, what);
 		if (r != -EBUSY && r != -EAGAIN)
 			return r;
-		if (holder != (w & ~PLOCK_WAITERS)) {
-			holder = w & ~PLOCK_WAITERS; /* a new holder: its own time */
+		if (holder != (want & ~(PLOCK_WAITERS | PLOCK_HANDOFF))) {
+			holder = want & ~(PLOCK_WAITERS | PLOCK_HANDOFF); /* a new holder: its own time */
 			t0 = umfs_os_monotonic_ns();
 		} else if (!named && umfs_os_monotonic_ns() - t0 > PLOCK_REPORT_NS) {
 			char name[96];
 
-			plock_holder_name(w, name, sizeof(name));
+			plock_holder_name(want, name, sizeof(name));
 			umfs_log(UMFS_LOG_WARN, "%s: waiting for %s, which has held it for %llds",
 				 what, name, PLOCK_REPORT_NS / 1000000000ll);
 			named = true;
@@ -267,7 +304,7 @@ void umfs_plock_abandon(struct umfs_plock *l)
 	uint64_t me = plock_self();
 	uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 
-	while ((w & ~PLOCK_WAITERS) == me) {
+	while ((w & ~(PLOCK_WAITERS | PLOCK_HANDOFF)) == me) {
 		if (__atomic_compare_exchange_n(&l->word, &w, PLOCK_ABANDONED, false,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
 			if (w & PLOCK_WAITERS)
@@ -297,8 +334,12 @@ void umfs_plock_unlock(struct umfs_plock *l)
 
 	/* never release what another thread holds (a region rebuilt under
 	 * us, or a takeover that thought us dead) */
-	while ((w & ~PLOCK_WAITERS) == me) {
-		if (__atomic_compare_exchange_n(&l->word, &w, 0, false, __ATOMIC_RELEASE,
+	while ((w & ~(PLOCK_WAITERS | PLOCK_HANDOFF)) == me) {
+		/* asked for by a waiter that sleeps: handed, not free */
+		uint64_t next = (w & PLOCK_HANDOFF) && (w & PLOCK_WAITERS) ?
+					PLOCK_HANDOFF | PLOCK_WAITERS : 0;
+
+		if (__atomic_compare_exchange_n(&l->word, &w, next, false, __ATOMIC_RELEASE,
 						__ATOMIC_RELAXED)) {
 			if (w & PLOCK_WAITERS)
 				plock_futex(&l->word, FUTEX_WAKE, 1, NULL);

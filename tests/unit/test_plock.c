@@ -5,7 +5,8 @@
  * garbage lock word, a reused thread id, are taken over within a bound
  * and reported as -EOWNERDEAD; a live holder is waited for and then
  * released normally; a lock its holder abandons is taken over at once; a
- * thread never waits for itself; whoever holds an OFD lock is named; and
+ * waiter that slept for long is handed the lock, not passed; a thread
+ * never waits for itself; whoever holds an OFD lock is named; and
  * joiners that find a gate's area parked all come in, in turn.
  */
 #include <errno.h>
@@ -360,6 +361,79 @@ static void test_abandoned(void **state)
 	munmap(l, 4096);
 }
 
+/* The hand-off bit of a lock word (plock.c), asked for by a waiter that
+ * has waited 2 ms. */
+#define TEST_HANDOFF 0x40000000ull
+
+/* A child that waits for l, which this thread holds, long enough to ask
+ * for a hand-off; once it has the lock it sets *got and lets go. */
+static pid_t handoff_asker(struct umfs_plock *l, _Atomic uint32_t *got)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		umfs_plock_forked();
+		if (write(p[1], "w", 1) != 1 || umfs_plock_lock(l, "handoff") != 0)
+			_exit(1);
+		atomic_store(got, 1);
+		usleep(10 * 1000);
+		umfs_plock_unlock(l);
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	usleep(100 * 1000); /* it slept a tick (20 ms) and asked */
+	assert_true(l->word & TEST_HANDOFF);
+	return pid;
+}
+
+/* A waiter that slept for long is not passed: once it asked, the holder's
+ * unlock hands it the lock, and the holder's own next lock waits behind
+ * it. A handed word whose asker died is taken by the next taker within a
+ * tick, by a lock or a try-lock, as a free lock (0, not -EOWNERDEAD). */
+static void test_handoff(void **state)
+{
+	struct umfs_plock *l = shared_lock();
+	_Atomic uint32_t *got = (_Atomic uint32_t *)(l + 1);
+	double t0;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(umfs_plock_lock(l, "handoff"), 0);
+	pid = handoff_asker(l, got);
+	umfs_plock_unlock(l);
+	assert_int_equal(umfs_plock_lock(l, "handoff"), 0);
+	assert_int_equal(atomic_load(got), 1); /* the child had it first */
+	umfs_plock_unlock(l);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* the asker killed while it waits: its hand-off goes to others */
+	assert_int_equal(umfs_plock_lock(l, "handoff"), 0);
+	pid = handoff_asker(l, got);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	umfs_plock_unlock(l);
+	assert_int_equal(l->word & ~0x80000000ull, TEST_HANDOFF); /* handed to nobody */
+	t0 = now_sec();
+	assert_int_equal(umfs_plock_lock(l, "handoff"), 0);
+	assert_true(now_sec() - t0 < 1.0);
+	umfs_plock_unlock(l);
+	assert_int_equal(l->word, 0);
+	l->word = TEST_HANDOFF | 0x80000000ull;
+	assert_int_equal(umfs_plock_trylock(l, "handoff"), 0);
+	umfs_plock_unlock(l);
+	assert_int_equal(l->word, 0);
+	munmap(l, 4096);
+}
+
 /* A forked child is another holder and another POSIX owner, whether the
  * front end's fork handler (umfs_fork_child: the resets, then a lock)
  * runs or only the core's own: never its parent, which had made its ids. */
@@ -668,6 +742,7 @@ static int plock_tests(void)
 		cmocka_unit_test(test_garbage_words),
 		cmocka_unit_test(test_forged_live_owner),
 		cmocka_unit_test(test_abandoned),
+		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_fork_identity),
 		cmocka_unit_test(test_gate_holder),
 		cmocka_unit_test(test_gate_stopped_leaver),
