@@ -25,10 +25,11 @@
 # reported without failing. On UMFS the pool is then unmounted and
 # fsck.umfs -n -f must find it clean. Last "cpython: N passed, M failed, K
 # skipped". Exits 1 when M > 0, 77 when MODE or the Python test package
-# (Debian: libpython3.11-testsuite) is missing here. On 2 cores: about
-# 4 minutes for shim (tmpfs 1.75 min, shim 2.25), 4.5 for fuse.
+# (Debian: libpython3.11-testsuite) is missing here. On 2 cores beside
+# other tests, the sides at once: about 4 minutes for shim (tmpfs's side
+# 2.6, the shim's 3.7), more for fuse.
 #
-# CPYTHON_ONLY=test_os,test_glob runs only those modules.
+# CPYTHON_ONLY=test_os,test_glob runs only those modules (BY_HAND's too).
 # CPYTHON_SABOTAGE=CASE (test.test_x.Class.test_y) makes that case fail on
 # the side under test, so that the comparison can be seen to catch it;
 # CPYTHON_KNOWN=FILE reads the known differences from FILE.
@@ -45,18 +46,25 @@ fe_require
 # test_sqlite3 is not in Debian's test package (run_programs.sh drives
 # sqlite3); test_logging and test_signal are left out for their time (half
 # a minute and more each on tmpfs, mostly sleeps), test_socketserver as
-# regrtest runs it without its network resource.
+# regrtest runs it without its network resource. BY_HAND are left out
+# for CI's time, each with a module above that makes the same calls, and
+# run when CPYTHON_ONLY names them: test_compileall (35 s under the shim:
+# py_compile's and import's files, in many processes), test_bz2 and
+# test_lzma (whole-file reads and writes, as gzip, zipfile and tarfile
+# make), test_poll (pipes and sockets, as select and epoll; 12 s of
+# sleeps).
 MODULES=(
 	test_os test_posix test_shutil test_tempfile test_fileio test_io test_file
 	test_largefile test_fcntl test_mmap test_pty test_stat
 	test_glob test_pathlib test_genericpath test_posixpath test_filecmp test_fileinput
 	test_dbm test_dbm_dumb test_dbm_ndbm test_shelve test_mailbox
-	test_py_compile test_compileall test_import test_importlib test_zipimport
+	test_py_compile test_import test_importlib test_zipimport
 	test_pkgutil test_linecache
-	test_zipfile test_tarfile test_gzip test_zipapp test_sqlite3 test_bz2 test_lzma
-	test_subprocess test_select test_poll test_epoll test_popen test_cmd_line_script
+	test_zipfile test_tarfile test_gzip test_zipapp test_sqlite3
+	test_subprocess test_select test_epoll test_popen test_cmd_line_script
 	test_runpy test_unicode_file test_unicode_file_functions
 )
+BY_HAND=(test_compileall test_bz2 test_lzma test_poll)
 py=/usr/bin/python3
 known=${CPYTHON_KNOWN:-$here/known-cpython.txt}
 
@@ -67,7 +75,7 @@ pyver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # Modules this Python's test package has; the others are reported skipped.
 mods=()
-for m in "${MODULES[@]}"; do
+for m in "${MODULES[@]}" ${CPYTHON_ONLY:+"${BY_HAND[@]}"}; do
 	[ -n "${CPYTHON_ONLY:-}" ] && [[ ",$CPYTHON_ONLY," != *",$m,"* ]] && continue
 	mods+=("$m")
 done
