@@ -18,10 +18,11 @@
 # skipped (it found the file system without the feature), idle (passed
 # with no work counted: no bogo operation) or passed; idle on tmpfs too
 # counts as passed on both sides. A stressor idle on the side under test
-# alone has its group run there once more, for twice the time, and that
-# run's verdicts count: on a loaded machine a stressor can spend its 2 s
-# setting up (readahead writing its file) and count nothing, as it can on
-# tmpfs; the line says so. A verdict that differs from tmpfs's
+# alone has its group run there once more, for twice the time, and takes
+# its verdict from that run (the others keep their first): on a loaded
+# machine a stressor can spend its 2 s setting up (readahead writing its
+# file) and count nothing, as it can on tmpfs; the output says so. A
+# verdict that differs from tmpfs's
 # fails its line unless known-stressng.txt lists it for MODE. Then the pool
 # is unmounted and fsck.umfs -n -f must find it clean. Last "stressng: N
 # passed, M failed". Exits 1 when M > 0, 77 when stress-ng
@@ -31,8 +32,9 @@
 # STRESSNG_KNOWN=FILE reads the known differences from FILE;
 # STRESSNG_SABOTAGE=STRESSOR makes that stressor fail on the side under
 # test (a wrapper run there in stress-ng's place says it failed), so that
-# the comparison can be seen to catch it; STRESSNG_IDLE=STRESSOR:N makes
-# the wrapper report no work of that stressor in its first N runs.
+# the comparison can be seen to catch it (STRESSOR:N: in its first N runs
+# only); STRESSNG_IDLE=STRESSOR:N makes the wrapper report no work of that
+# stressor in its first N runs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -136,17 +138,23 @@ if [ -n "${STRESSNG_SABOTAGE:-}${STRESSNG_IDLE:-}" ]; then
 	# reports no work of the idle one ("--/" is no stressor)
 	sut_sng=$FE_TMP/sabotage/stress-ng
 	sabotage=${STRESSNG_SABOTAGE:-/} idle=${STRESSNG_IDLE:-/}
+	[[ $sabotage == *:* ]] || sabotage=$sabotage:999999
 	mkdir -p "$FE_TMP/sabotage"
 	cat >"$sut_sng" <<EOF
 #!/bin/sh
-case " \$* " in *" --$sabotage "*)
-	echo "stress-ng: fail:  [0] $sabotage: verification failed (sabotaged)"
-	echo "stress-ng: error: [0] process [0] ($sabotage) terminated with an error, exit status=2 (stressor failed)" ;;
+# the N-th run of the stressor NAME of NAME:COUNT, or none past COUNT
+nth() {
+	n=\$(cat "$FE_TMP/sabotage/\$1" 2>/dev/null || echo 0)
+	[ "\$n" -lt "\$2" ] && echo \$((n + 1)) >"$FE_TMP/sabotage/\$1"
+}
+case " \$* " in *" --${sabotage%%:*} "*)
+	if nth sabotage "${sabotage#*:}"; then
+		echo "stress-ng: fail:  [0] ${sabotage%%:*}: verification failed (sabotaged)"
+		echo "stress-ng: error: [0] process [0] (${sabotage%%:*}) terminated with an error, exit status=2 (stressor failed)"
+	fi ;;
 esac
 case " \$* " in *" --${idle%%:*} "*)
-	n=\$(cat "$FE_TMP/sabotage/idle-runs" 2>/dev/null || echo 0)
-	if [ "\$n" -lt "${idle#*:}" ]; then
-		echo \$((n + 1)) >"$FE_TMP/sabotage/idle-runs"
+	if nth idle "${idle#*:}"; then
 		$sng "\$@" 2>&1 | sed -E 's/^(stress-ng: metrc: \[[0-9]+\] ${idle%%:*} +)[0-9]+/\10/'
 		exit
 	fi ;;
@@ -174,30 +182,38 @@ mapfile -t knowns < <(known_for_mode)
 seen_known=()
 
 # A group with a stressor idle on the side under test alone, and not known
-# to be, runs there once more for twice the time; its first output stays
-# in sut.I.first.log.
+# to be, runs there once more for twice the time (again[I]: those
+# stressors); its first output moves to sut.first.I.log.
+declare -A again=()
 for i in "${sel[@]}"; do
 	mapfile -t ref < <(verdicts ref "$i")
 	mapfile -t sut < <(verdicts sut "$i")
-	idle=()
 	for k in "${!ref[@]}"; do
 		read -r s rv _ <<<"${ref[$k]}"
 		read -r _ sv _ <<<"${sut[$k]}"
 		[ "$rv" = passed ] && [ "$sv" = idle ] &&
-			[[ " ${knowns[*]/%/,} " != *" $s idle, "* ]] && idle+=("$s")
+			[[ " ${knowns[*]/%/,} " != *" $s idle, "* ]] && again[$i]+=" $s"
 	done
-	[ "${#idle[@]}" -gt 0 ] || continue
-	echo "# group $i: ${idle[*]} counted no work on $FE_MODE in $secs s: the group runs again for $((secs * 2)) s"
-	mv "$FE_TMP/sut.$i.log" "$FE_TMP/sut.$i.first.log"
+	[ -n "${again[$i]:-}" ] || continue
+	echo "# group $i:${again[$i]} counted no work on $FE_MODE in $secs s: the group runs again for $((secs * 2)) s"
+	mv "$FE_TMP/sut.$i.log" "$FE_TMP/sut.first.$i.log"
 	run_secs=$((secs * 2)) run_group "$sut_sng" sut "$FE_ROOT" "$i" "${FE_RUN[@]}"
 done
 
 for i in "${sel[@]}"; do
 	mapfile -t ref < <(verdicts ref "$i")
 	mapfile -t sut < <(verdicts sut "$i")
+	first=()
+	[ -z "${again[$i]:-}" ] || mapfile -t first < <(verdicts sut.first "$i")
 	for k in "${!ref[@]}"; do
 		read -r s rv rops <<<"${ref[$k]}"
 		read -r _ sv sops <<<"${sut[$k]}"
+		log=$FE_TMP/sut.$i.log
+		# a stressor not idle at first keeps its first verdict
+		if [ -n "${first[$k]:-}" ] && [[ "${again[$i]} " != *" $s "* ]]; then
+			read -r _ sv sops <<<"${first[$k]}"
+			log=$FE_TMP/sut.first.$i.log
+		fi
 		# idle on tmpfs too (nothing it counts in the time) is passed
 		if [ "$rv" = idle ]; then
 			rv=passed
@@ -216,7 +232,7 @@ for i in "${sel[@]}"; do
 			fe_result 0 "$s (group $i): tmpfs $rv, $FE_MODE $sv$why; bogo ops $rops / $sops"
 		else
 			fe_result 1 "$s (group $i): tmpfs $rv, $FE_MODE $sv; bogo ops $rops / $sops"
-			grep -E "\b$s\b|\($s\)" "$FE_TMP/sut.$i.log" | head -n 8 | sed 's/^/#   /'
+			grep -E "\b$s\b|\($s\)" "$log" | head -n 8 | sed 's/^/#   /'
 		fi
 	done
 done
