@@ -9,7 +9,7 @@
 # tree), its error output empty, every append there; fsck clean after.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$FULL" = 1 ]; then rounds=600; else rounds=120; fi
+if [ "$FULL" = 1 ]; then rounds=600; else rounds=80; fi
 nw=8
 make_pool 64M
 shim_sh 'mkdir /umfs/d && printf "hello\n" >/umfs/d/a' || { fail "setup"; finish; }

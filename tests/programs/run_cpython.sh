@@ -26,8 +26,8 @@
 # fsck.umfs -n -f must find it clean. Last "cpython: N passed, M failed, K
 # skipped". Exits 1 when M > 0, 77 when MODE or the Python test package
 # (Debian: libpython3.11-testsuite) is missing here. On 2 cores beside
-# other tests, the sides at once: about 4 minutes for shim (tmpfs's side
-# 2.6, the shim's 3.7), more for fuse.
+# other tests, the sides at once: about 2.5 minutes for shim (tmpfs's
+# side 1.8, the shim's 2.2), more for fuse.
 #
 # CPYTHON_ONLY=test_os,test_glob runs only those modules (BY_HAND's too).
 # CPYTHON_SABOTAGE=CASE (test.test_x.Class.test_y) makes that case fail on
@@ -48,11 +48,16 @@ fe_require
 # a minute and more each on tmpfs, mostly sleeps), test_socketserver as
 # regrtest runs it without its network resource. BY_HAND are left out
 # for CI's time, each with a module above that makes the same calls, and
-# run when CPYTHON_ONLY names them: test_compileall (35 s under the shim:
-# py_compile's and import's files, in many processes), test_bz2 and
-# test_lzma (whole-file reads and writes, as gzip, zipfile and tarfile
-# make), test_poll (pipes and sockets, as select and epoll; 12 s of
-# sleeps).
+# run when CPYTHON_ONLY names them:
+# - test_subprocess (91 s under the shim, 45 on tmpfs: hundreds of Python
+#   processes): its descriptors and working directories are test_os's and
+#   test_popen's calls; shim-processes, shim-vfork and shim-ofd test
+#   posix_spawn, vfork and close_range in the children;
+# - test_compileall (35 s: py_compile's and import's files, in many
+#   processes);
+# - test_bz2 and test_lzma: whole-file reads and writes, as gzip, zipfile
+#   and tarfile make;
+# - test_poll: pipes and sockets, as select and epoll; 12 s of sleeps.
 MODULES=(
 	test_os test_posix test_shutil test_tempfile test_fileio test_io test_file
 	test_largefile test_fcntl test_mmap test_pty test_stat
@@ -61,10 +66,10 @@ MODULES=(
 	test_py_compile test_import test_importlib test_zipimport
 	test_pkgutil test_linecache
 	test_zipfile test_tarfile test_gzip test_zipapp test_sqlite3
-	test_subprocess test_select test_epoll test_popen test_cmd_line_script
+	test_select test_epoll test_popen test_cmd_line_script
 	test_runpy test_unicode_file test_unicode_file_functions
 )
-BY_HAND=(test_compileall test_bz2 test_lzma test_poll)
+BY_HAND=(test_subprocess test_compileall test_bz2 test_lzma test_poll)
 py=/usr/bin/python3
 known=${CPYTHON_KNOWN:-$here/known-cpython.txt}
 
