@@ -140,6 +140,13 @@ static bool plock_handed(uint64_t w)
 	return (w & ~PLOCK_WAITERS) == PLOCK_HANDOFF;
 }
 
+/* The holder a word names (its thread id and stamp), without the bits
+ * waiters set in it. */
+static uint64_t plock_holder(uint64_t w)
+{
+	return w & ~(PLOCK_WAITERS | PLOCK_HANDOFF);
+}
+
 /* "process 1234 (name)" of a holder thread, for the log. */
 static void plock_holder_name(uint64_t w, char *buf, size_t size)
 {
@@ -242,12 +249,13 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 			continue;
 		}
 		if (plock_handed(w)) {
-			if (first_sleep &&
-			    __atomic_compare_exchange_n(&l->word, &w, me | (w & PLOCK_WAITERS), false,
-							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-				return 0;
-			if (first_sleep)
+			if (first_sleep) {
+				if (__atomic_compare_exchange_n(&l->word, &w, me | (w & PLOCK_WAITERS),
+								false, __ATOMIC_ACQUIRE,
+								__ATOMIC_RELAXED))
+					return 0;
 				continue;
+			}
 			/* a newcomer: after the waiters, a tick at most */
 		} else if ((w & PLOCK_TID_MASK) == (me & PLOCK_TID_MASK)) {
 			return -EDEADLK; /* this thread holds it: waiting would never end */
@@ -258,9 +266,9 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 				return r;
 			continue;
 		}
+		/* a handed word is here only for a newcomer, which asks nothing */
 		want = w | PLOCK_WAITERS;
-		if (first_sleep && !plock_handed(w) &&
-		    umfs_os_monotonic_ns() - first_sleep > PLOCK_HANDOFF_NS)
+		if (first_sleep && umfs_os_monotonic_ns() - first_sleep > PLOCK_HANDOFF_NS)
 			want |= PLOCK_HANDOFF;
 		if (want != w && !__atomic_compare_exchange_n(&l->word, &w, want, false,
 							     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -274,8 +282,8 @@ static int plock_lock_slow(struct umfs_plock *l, uint64_t me, const char *what)
 		r = plock_take_dead(l, want, me, what);
 		if (r != -EBUSY && r != -EAGAIN)
 			return r;
-		if (holder != (want & ~(PLOCK_WAITERS | PLOCK_HANDOFF))) {
-			holder = want & ~(PLOCK_WAITERS | PLOCK_HANDOFF); /* a new holder: its own time */
+		if (holder != plock_holder(want)) {
+			holder = plock_holder(want); /* a new holder: its own time */
 			t0 = umfs_os_monotonic_ns();
 		} else if (!named && umfs_os_monotonic_ns() - t0 > PLOCK_REPORT_NS) {
 			char name[96];
@@ -304,7 +312,7 @@ void umfs_plock_abandon(struct umfs_plock *l)
 	uint64_t me = plock_self();
 	uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 
-	while ((w & ~(PLOCK_WAITERS | PLOCK_HANDOFF)) == me) {
+	while (plock_holder(w) == me) {
 		if (__atomic_compare_exchange_n(&l->word, &w, PLOCK_ABANDONED, false,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
 			if (w & PLOCK_WAITERS)
@@ -334,7 +342,7 @@ void umfs_plock_unlock(struct umfs_plock *l)
 
 	/* never release what another thread holds (a region rebuilt under
 	 * us, or a takeover that thought us dead) */
-	while ((w & ~(PLOCK_WAITERS | PLOCK_HANDOFF)) == me) {
+	while (plock_holder(w) == me) {
 		/* asked for by a waiter that sleeps: handed, not free */
 		uint64_t next = (w & PLOCK_HANDOFF) && (w & PLOCK_WAITERS) ?
 					PLOCK_HANDOFF | PLOCK_WAITERS : 0;
