@@ -234,21 +234,53 @@ static int host_write(int fd, const void *buf, size_t n, off_t off)
 	return r < 0 ? (int)r : 0;
 }
 
+/* The file's next data at or after off, within [off, end): end when
+ * there is none (SEEK_DATA of the mapping's own file, whose offset only
+ * this copy uses). */
+static off_t file_data_next(struct umfs_file *uf, off_t off, off_t end)
+{
+	off_t at = umfs_lseek(uf, off, SEEK_DATA);
+
+	return at == -ENXIO || at > end ? end : at;
+}
+
 /* Copies [off, off+len) of the UMFS file into the host file and its base
- * if it has one: every page of them, so that no store to the mapping
- * meets a hole on a full file system (pool lock held). 0 or -errno; a
+ * if it has one (pool lock held). Only chunks with data are copied. The
+ * host file's holes get their pages all the same (fallocate, which the
+ * kernel zeroes at the first touch, far cheaper than a copy of zeros):
+ * tmpfs takes a page at a fault on a hole, a read's as a store's, and on
+ * a full file system the mapping would fault with SIGBUS. The base is
+ * only read and written with calls, and keeps its holes. 0 or -errno; a
  * file cut short meanwhile ends the copy early. */
 static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
-	char *buf = malloc(COPY_CHUNK);
+	off_t end = off + len;
+	char *buf = NULL;
 	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	while (len > 0 && !err) {
-		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-		ssize_t n = umfs_pread(uf, buf, want, off);
+	while (off < end && !err) {
+		off_t data = file_data_next(uf, off, end);
+		size_t want;
+		ssize_t n;
 
+		if (data < 0) {
+			err = (int)data;
+			break;
+		}
+		if (data > off) {
+			if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, data - off) < 0)
+				err = -errno;
+			off = data;
+			continue;
+		}
+		/* a chunk from data on: holes within it are copied as zeros
+		 * (a hole's search runs to the hole, the whole file at worst) */
+		want = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+		if (!buf && !(buf = malloc(COPY_CHUNK))) {
+			err = -ENOMEM;
+			break;
+		}
+		n = umfs_pread(uf, buf, want, off);
 		if (n <= 0) {
 			err = n < 0 ? (int)n : 0;
 			break;
@@ -257,7 +289,6 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 		if (!err && bfd >= 0)
 			err = host_write(bfd, buf, (size_t)n, off);
 		off += n;
-		len -= n;
 	}
 	free(buf);
 	return host_full(err);
@@ -477,8 +508,9 @@ static int host_fill_rest(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
 	return err;
 }
 
-/* A mapping that can store joins one made read-only: the base, a copy of
- * the host file, which nothing has stored to (pool lock held). */
+/* A mapping that can store joins one made read-only: the base, a copy
+ * of the host file's data, which nothing has stored to; what reads as a
+ * hole there (SEEK_DATA) stays one in the base (pool lock held). */
 static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 {
 	struct stat st;
@@ -497,12 +529,16 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	if (bfd >= 0 && st.st_size > 0 && !(buf = malloc(COPY_CHUNK)))
 		err = -ENOMEM;
 	while (buf && off < st.st_size) {
-		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
+		off_t data = SYS(lseek)(fd, off, SEEK_DATA);
+		ssize_t n;
 
-		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, off);
+		if (data < 0) /* ENXIO: no more data */
+			break;
+		n = sys_read_full(fd, buf, COPY_CHUNK, data);
+		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, data);
 		if (err)
 			break;
-		off += n;
+		off = data + n;
 	}
 	free(buf);
 	if (bfd < 0)

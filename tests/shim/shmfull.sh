@@ -131,6 +131,56 @@ check "the file through umfs-fuse" "$(md5sum <"$out/m.want")" "$(md5sum <"$mnt/m
 check "the file through the library" "$(md5sum <"$out/m.want")" \
 	"$(shim sh -c 'md5sum </umfs/m')"
 
+# A sparse file mapped: its holes read as zeros and take a store. tmpfs
+# takes a page at the first fault on a hole, a read's too, so the mapping
+# needs its holes' pages: with 256 KiB left in /dev/shm a 4 MiB sparse
+# file is refused (ENOMEM), even read-only, rather than faulting later.
+# With room it is mapped read-only, a mapping that can store joins it and
+# stores into a hole, and the file has the store.
+shim python3 -c '
+import mmap, os, subprocess, sys
+fill, unfill = sys.argv[1:]
+env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+def sh(cmd):
+    subprocess.run(["sh", "-c", cmd], env=env, check=True)
+def attempt(what, f):
+    try:
+        f().close()
+        print(what, "done")
+    except OSError as e:
+        print(what, os.strerror(e.errno))
+size = 4 << 20
+fd = os.open("/umfs/sparse", os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd, b"head", 0)
+os.pwrite(fd, b"mid", size // 2)
+os.pwrite(fd, b"tail", size - 4)
+r = os.open("/umfs/sparse", os.O_RDONLY)
+sh(fill + "; truncate -s -256K /dev/shm/fill")
+attempt("read-only, nearly full", lambda: mmap.mmap(r, 0, prot=mmap.PROT_READ))
+attempt("for stores, nearly full", lambda: mmap.mmap(fd, 0))
+sh(unfill)
+m = mmap.mmap(r, 0, prot=mmap.PROT_READ)
+print("read-only", m[0:4], m[size // 2:size // 2 + 3], m[size - 4:],
+      m[:].count(0) == size - 11)
+w = mmap.mmap(fd, 0)
+w[size // 4:size // 4 + 5] = b"store"
+w.close()
+print("the read-only mapping shows the store", m[size // 4:size // 4 + 5])
+m.close()
+' "$(declare -f fill); fill" "rm -f /dev/shm/fill" >"$out/sparse" 2>"$out/sparse.err" ||
+	echo "mapper exit $?" >>"$out/sparse"
+check "a sparse file mapped" "read-only, nearly full Cannot allocate memory
+for stores, nearly full Cannot allocate memory
+read-only b'head' b'mid' b'tail' True
+the read-only mapping shows the store b'store'" "$(cat "$out/sparse")"
+python3 -c '
+import sys
+b = bytearray(4 << 20)
+b[0:4] = b"head"; b[2 << 20:(2 << 20) + 3] = b"mid"; b[-4:] = b"tail"
+b[1 << 20:(1 << 20) + 5] = b"store"
+sys.stdout.buffer.write(b)' >"$out/sparse.want"
+check "the sparse file through umfs-fuse" "$(md5sum <"$out/sparse.want")" "$(md5sum <"$mnt/sparse")"
+
 # twice: what the first left must not fault the second
 fill
 for n in first second; do
