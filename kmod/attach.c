@@ -309,7 +309,7 @@ int umfs_km_attach(struct file *file, struct umfs_km_ctx *ctx, struct umfs_kmod_
 	att->owner = current;
 	atomic64_inc(&umfs_km_cnt.live);
 
-	seq = READ_ONCE(umfs_km_revoke_seq);
+	seq = READ_ONCE(*umfs_km_revoke_seq(att->ino));
 	smp_rmb(); /* a REVOKE after this read makes the splice fail */
 	down_read(&umfs_km_pool_rwsem);
 	err = umfs_km_att_prepare(req, att);

@@ -9,7 +9,7 @@
  * the module's journal slot (the inode's first 128 bytes saved); every
  * attachment made under the old permissions is revoked after the commit.
  * ATTACH reads the inode under the alloc_lock held here, and a REVOKE makes
- * any ATTACH that read it earlier fail its splice (umfs_km_revoke_seq).
+ * any ATTACH of it that read it earlier fail its splice (umfs_km_revoke_seq).
  */
 #include <linux/capability.h>
 #include <linux/cred.h>

@@ -20,7 +20,7 @@
 
 #include "umfs_km.h"
 
-u64 umfs_km_revoke_seq;
+u64 umfs_km_revoke_seqs[1u << UMFS_KM_REVOKE_SEQ_BITS];
 
 /* A zeroed user page-table page, allocated the way the kernel does for a
  * user mm (the inline pud_alloc_one() would pull in init_mm, which is not
@@ -116,7 +116,7 @@ int umfs_km_splice(struct umfs_km_att *att, u64 seq)
 	if (err)
 		return err;
 	spin_lock(&umfs_km_att_lock);
-	if (READ_ONCE(umfs_km_revoke_seq) != seq) {
+	if (READ_ONCE(*umfs_km_revoke_seq(att->ino)) != seq) {
 		err = -EAGAIN;
 		goto out_unlock;
 	}

@@ -10,6 +10,7 @@
 #define UMFS_KM_H
 
 #include <linux/atomic.h>
+#include <linux/hash.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
@@ -376,14 +377,23 @@ void umfs_km_promote_refresh(const struct umfs_km_pool *p, u64 ino,
 
 /* splice.c: edits of a process's page table (att_lock and the mm's
  * page_table_lock are taken inside, in that order, unless noted). */
-/* Splices att (caller holds mmap_lock); -EAGAIN if a REVOKE ran since the
- * caller read umfs_km_revoke_seq as seq. */
+/* Splices att (caller holds mmap_lock); -EAGAIN if a REVOKE of its inode
+ * ran since the caller read umfs_km_revoke_seq(att->ino) as seq. */
 int umfs_km_splice(struct umfs_km_att *att, u64 seq);
 /* Caller holds umfs_km_att_lock and flushes TLBs (umfs_km_tlb_flush_all)
  * before dropping it when this returns true. */
 bool umfs_km_unsplice_locked(struct umfs_km_att *att);
 void umfs_km_tlb_flush_all(void);
-extern u64 umfs_km_revoke_seq; /* bumped under umfs_km_att_lock by REVOKE */
+/* REVOKE's sequence numbers, one per hash of the inode number, bumped
+ * under umfs_km_att_lock: a REVOKE sends back the ATTACHes in flight of
+ * its inode, and of the inodes that share its slot (1 in 256), not every
+ * ATTACH of the pool. */
+#define UMFS_KM_REVOKE_SEQ_BITS 8
+extern u64 umfs_km_revoke_seqs[1u << UMFS_KM_REVOKE_SEQ_BITS];
+static inline u64 *umfs_km_revoke_seq(u64 ino)
+{
+	return &umfs_km_revoke_seqs[hash_64(ino, UMFS_KM_REVOKE_SEQ_BITS)];
+}
 
 /* revoke.c */
 int umfs_km_revoke(u64 ino, u64 *count);

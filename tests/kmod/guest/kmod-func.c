@@ -612,12 +612,36 @@ static int kt_cycles(long n)
 #define KT_STRESS_LEN (64 * KT_KIB)
 #define KT_STRESS_TAG(i) (40u + (unsigned)(i))
 
+/* The kernel's hash_64(ino, 8), which picks the inode's revoke sequence
+ * (umfs_km_revoke_seq). */
+static unsigned kt_revoke_slot(uint64_t ino)
+{
+	return (unsigned)((ino * 0x61C8864680B583EBull) >> 56);
+}
+
+/* One ATTACH call, without the client's retries: 0 or -errno. */
+static int kt_attach_once(int fd, const struct kt_id *id, void **addr, size_t *len)
+{
+	struct umfs_kmod_attach req = { .ino = id->ino, .generation = id->gen,
+					.open_flags = O_RDONLY };
+	int err = umfs_kmod_call(fd, UMFS_KMOD_IOC_ATTACH, &req);
+
+	*addr = (void *)(uintptr_t)req.addr;
+	*len = (size_t)req.len;
+	return err;
+}
+
 /* One worker: writes its region of /big through fresh attachments and
- * reads it back; a revoke in between is SIGBUS, and the round starts over. */
+ * reads it back; a revoke in between is SIGBUS, and the round starts over.
+ * Every other round attaches /sparse, which no one revokes, with one call:
+ * a REVOKE of /big must never send it back (EAGAIN), unless the two share
+ * a revoke sequence. */
 static void kt_stress_worker(int i, uint64_t deadline, const struct kt_id *big,
 			     const struct kt_id *sparse)
 {
 	volatile uint64_t x = 0x2545F4914F6CDD1Dull ^ (uint64_t)i, rounds = 0, bus = 0, lost = 0;
+	volatile uint64_t sparse_sent_back = 0;
+	bool shared = kt_revoke_slot(big->ino) == kt_revoke_slot(sparse->ino);
 	int fd;
 
 	kt_probe_setup();
@@ -650,9 +674,14 @@ static void kt_stress_worker(int i, uint64_t deadline, const struct kt_id *big,
 			waitpid(pid, NULL, 0);
 			continue;
 		}
-		err = umfs_kmod_attach(fd, x % 2 ? big->ino : sparse->ino,
-				       x % 2 ? big->gen : sparse->gen, x % 2 ? O_RDWR : O_RDONLY,
-				       0, &addr, &len, NULL);
+		if (x % 2)
+			err = umfs_kmod_attach(fd, big->ino, big->gen, O_RDWR, 0, &addr, &len, NULL);
+		else
+			err = kt_attach_once(fd, sparse, &addr, &len);
+		if (err == -EAGAIN && !(x % 2)) {
+			sparse_sent_back++;
+			continue;
+		}
 		if (err == -EAGAIN) {
 			/* every try of the client raced a REVOKE (the revoker's
 			 * come every 2 ms): the round is lost, as to a SIGBUS */
@@ -682,8 +711,12 @@ static void kt_stress_worker(int i, uint64_t deadline, const struct kt_id *big,
 			KT_EXPECT(umfs_kmod_detach(fd, addr), 0);
 	}
 	printf("kmod-func: stress worker %d: %" PRIu64 " rounds, %" PRIu64 " revoked mid-way, %" PRIu64
-	       " attaches lost to revokes\n", i, rounds, bus, lost);
+	       " attaches lost to revokes, %" PRIu64 " of /sparse sent back%s\n", i, rounds, bus,
+	       lost, sparse_sent_back, shared ? " (it shares /big's revoke sequence)" : "");
 	KT_CHECK(rounds > lost, "stress worker %d: more attaches lost than made", i);
+	KT_CHECK(shared || !sparse_sent_back,
+		 "stress worker %d: %" PRIu64 " attaches of /sparse sent back by revokes of /big", i,
+		 sparse_sent_back);
 	exit(0);
 }
 

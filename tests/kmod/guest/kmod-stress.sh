@@ -2,7 +2,8 @@
 # kmod-stress.sh (guest) - concurrency: N processes (umfs.workers=N, default
 # 4) attach, write through, read back, detach or munmap, and fork children
 # that attach and are killed -9, while the parent REVOKEs the file every
-# 2 ms, for umfs.secs=S seconds (default 20). Then: counters at zero, every
+# 2 ms, for umfs.secs=S seconds (default 20); their attaches of a second
+# file, never revoked, are never sent back. Then: counters at zero, every
 # worker's data intact through the user-space path, fsck clean, dmesg quiet.
 #
 # Power cut with the module in use (umfs.kmodpc=, driven from the host by

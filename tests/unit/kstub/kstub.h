@@ -60,5 +60,10 @@ static inline void mutex_lock(struct mutex *m) { m->held = 1; }
 static inline void mutex_unlock(struct mutex *m) { m->held = 0; }
 static inline bool capable(int cap) { (void)cap; return true; }
 static inline long atomic64_read(const atomic64_t *a) { return a->v; }
+/* the kernel's multiplicative hash: the top bits of val times 2^64/phi */
+static inline uint32_t hash_64(uint64_t val, unsigned bits)
+{
+	return (uint32_t)((val * 0x61C8864680B583EBull) >> (64 - bits));
+}
 
 #endif /* UMFS_KSTUB_H */
