@@ -294,6 +294,22 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 	return host_full(err);
 }
 
+/* Where the next store to host file fd may be, at or after off: its next
+ * data. tmpfs makes a page data at its first touch, a fault's (read or
+ * store) or a write's; a page host_fill only allocated stays a hole until
+ * then, and a hole holds no store. end when there is none before it; off
+ * when the kernel cannot say. */
+static off_t host_data_next(int fd, off_t off, off_t end)
+{
+	int saved = errno;
+	off_t at = SYS(lseek)(fd, off, SEEK_DATA);
+
+	if (at < 0)
+		at = errno == ENXIO ? end : off;
+	errno = saved;
+	return at < end ? at : end;
+}
+
 /* The first of the n bytes where h and b differ (n if none). */
 static size_t diff_first(const char *h, const char *b, size_t n)
 {
@@ -376,8 +392,16 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 		return;
 	b = h + COPY_CHUNK;
 	while (len > 0) {
-		size_t want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-		ssize_t n = sys_read_full(fd, h, want, off);
+		off_t at = host_data_next(fd, off, off + len);
+		size_t want;
+		ssize_t n;
+
+		len -= at - off;
+		off = at;
+		if (len <= 0)
+			break;
+		want = len < (off_t)COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		n = sys_read_full(fd, h, want, off);
 
 		if (n <= 0)
 			break;
@@ -769,9 +793,15 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 	if (fd >= 0 && chunk && (refresh || bfd >= 0))
 		p = malloc(3 * chunk);
 	for (; p && off < end;) {
-		size_t want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk;
+		size_t want;
 		char *h = p + chunk, *b = bfd >= 0 ? h + chunk : h;
-		ssize_t n = refresh ? umfs_pread(uf, p, want, off) : (ssize_t)want, hm;
+		ssize_t n, hm;
+
+		/* with nothing to bring in, only stores are looked for */
+		if (!refresh && (off = host_data_next(fd, off, end)) >= end)
+			break;
+		want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk;
+		n = refresh ? umfs_pread(uf, p, want, off) : (ssize_t)want;
 
 		if (n <= 0 || (hm = sys_read_full(fd, h, (size_t)n, off)) < 0)
 			break;

@@ -136,10 +136,11 @@ check "the file through the library" "$(md5sum <"$out/m.want")" \
 # needs its holes' pages: with 256 KiB left in /dev/shm a 4 MiB sparse
 # file is refused (ENOMEM), even read-only, rather than faulting later.
 # With room it is mapped read-only, a mapping that can store joins it and
-# stores into a hole, and the file has the store.
+# stores into two holes, with an msync after each, and umfs-fuse reads
+# the second store before the unmap.
 shim python3 -c '
 import mmap, os, subprocess, sys
-fill, unfill = sys.argv[1:]
+mnt, fill, unfill = sys.argv[1:]
 env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 def sh(cmd):
     subprocess.run(["sh", "-c", cmd], env=env, check=True)
@@ -164,20 +165,27 @@ print("read-only", m[0:4], m[size // 2:size // 2 + 3], m[size - 4:],
       m[:].count(0) == size - 11)
 w = mmap.mmap(fd, 0)
 w[size // 4:size // 4 + 5] = b"store"
+w.flush()
+w[3 * size // 4:3 * size // 4 + 6] = b"second"
+w.flush()
+with open(mnt + "/sparse", "rb") as g:
+    g.seek(3 * size // 4)
+    print("umfs-fuse reads after the msync", g.read(6))
 w.close()
 print("the read-only mapping shows the store", m[size // 4:size // 4 + 5])
 m.close()
-' "$(declare -f fill); fill" "rm -f /dev/shm/fill" >"$out/sparse" 2>"$out/sparse.err" ||
+' "$mnt" "$(declare -f fill); fill" "rm -f /dev/shm/fill" >"$out/sparse" 2>"$out/sparse.err" ||
 	echo "mapper exit $?" >>"$out/sparse"
 check "a sparse file mapped" "read-only, nearly full Cannot allocate memory
 for stores, nearly full Cannot allocate memory
 read-only b'head' b'mid' b'tail' True
+umfs-fuse reads after the msync b'second'
 the read-only mapping shows the store b'store'" "$(cat "$out/sparse")"
 python3 -c '
 import sys
 b = bytearray(4 << 20)
 b[0:4] = b"head"; b[2 << 20:(2 << 20) + 3] = b"mid"; b[-4:] = b"tail"
-b[1 << 20:(1 << 20) + 5] = b"store"
+b[1 << 20:(1 << 20) + 5] = b"store"; b[3 << 20:(3 << 20) + 6] = b"second"
 sys.stdout.buffer.write(b)' >"$out/sparse.want"
 check "the sparse file through umfs-fuse" "$(md5sum <"$out/sparse.want")" "$(md5sum <"$mnt/sparse")"
 
