@@ -181,6 +181,10 @@ struct umfs_out {
  * something to read and not one byte could be stored. */
 ssize_t umfs_pread_out(struct umfs_file *file, void *buf, size_t len, off_t off,
 		       const struct umfs_out *out);
+/* umfs_lseek's SEEK_DATA or SEEK_HOLE from off, without moving the
+ * file's offset: for a front end's own walk of a file the program opened
+ * (the shim's fill of a private mapping). Its errors. */
+off_t umfs_seek_data(struct umfs_file *file, off_t off, int whence);
 /* pwrite that also honours O_APPEND and says where the write ended (the new
  * file offset): for front ends that keep the offset themselves. The errors
  * of umfs_pwrite, and -EAGAIN from a gate (below).

@@ -667,6 +667,22 @@ ssize_t umfs_write(struct umfs_file *f, const void *buf, size_t len)
 	return n;
 }
 
+off_t umfs_seek_data(struct umfs_file *f, off_t off, int whence)
+{
+	int64_t res;
+
+	if (umfs_fs_failed(f->fs))
+		return umfs_fs_eio(f->fs);
+	do {
+		uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
+
+		res = umfs_file_seek(f->fs, f->ino, off, whence);
+		if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
+			break;
+	} while (1);
+	return file_result(f, res);
+}
+
 off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
 {
 	int64_t base, res;
@@ -686,14 +702,7 @@ off_t umfs_lseek(struct umfs_file *f, off_t off, int whence)
 		break;
 	case SEEK_DATA:
 	case SEEK_HOLE:
-		do {
-			uint64_t seq = umfs_vnode_read_begin(f->fs, f->vn);
-
-			res = umfs_file_seek(f->fs, f->ino, off, whence);
-			if (!umfs_vnode_read_retry(f->fs, f->vn, seq))
-				break;
-		} while (1);
-		res = file_result(f, res);
+		res = umfs_seek_data(f, off, whence);
 		goto done;
 	default:
 		res = -EINVAL;

@@ -45,6 +45,7 @@
 
 #define COPY_CHUNK (1u << 20)
 #define READ_CHUNK (32u << 10)
+#define PRIVATE_STEP (64u << 10)
 
 struct umap {
 	char *addr;
@@ -235,11 +236,10 @@ static int host_write(int fd, const void *buf, size_t n, off_t off)
 }
 
 /* The file's next data at or after off, within [off, end): end when
- * there is none (SEEK_DATA of the mapping's own file, whose offset only
- * this copy uses). */
+ * there is none. */
 static off_t file_data_next(struct umfs_file *uf, off_t off, off_t end)
 {
-	off_t at = umfs_lseek(uf, off, SEEK_DATA);
+	off_t at = umfs_seek_data(uf, off, SEEK_DATA);
 
 	return at == -ENXIO || at > end ? end : at;
 }
@@ -1090,6 +1090,57 @@ static void map_sigbus(char *addr, size_t len, int prot)
 		SYS(mmap)(addr, len, prot, MAP_SHARED | MAP_FIXED, sigbus_fd, 0);
 }
 
+/* Reads len bytes of the file at off into mem, fresh anonymous memory,
+ * 64 KiB from each data found on (holes within it read as zeros; a hole's
+ * own search would run to the hole, the whole file at worst): other holes
+ * stay untouched pages, which take no memory until touched, as in the
+ * kernel's private mapping of a sparse file. Each step's pages are made
+ * present in one call rather than a fault each (a hint: where it fails,
+ * they fault). A file mapped shared
+ * too, whose stores read() takes as well (mmap_read), is read whole. A
+ * file with no data there is read for nothing, which its atime records as
+ * the kernel's mmap does. The count read, or -errno. */
+static ssize_t private_fill(struct ofd *o, char *mem, size_t len, off_t off)
+{
+	off_t end = off + (off_t)len, at = off;
+	int saved = errno;
+	bool read_any = false;
+
+	if (mmap_any() && map_slot_held(o->ino)) {
+		SYS(madvise)(mem, len, MADV_POPULATE_WRITE);
+		errno = saved;
+		return mmap_read(o->ino, o->gen, o->uf, mem, len, off, NULL);
+	}
+	while (at < end) {
+		off_t data = file_data_next(o->uf, at, end);
+		size_t want;
+		ssize_t n;
+
+		if (data < 0)
+			return data;
+		if (data >= end)
+			break;
+		want = end - data < (off_t)PRIVATE_STEP ? (size_t)(end - data) : PRIVATE_STEP;
+		SYS(madvise)(mem + (data - off), want, MADV_POPULATE_WRITE);
+		errno = saved;
+		n = umfs_pread(o->uf, mem + (data - off), want, data);
+		read_any = true;
+		if (n <= 0) {
+			if (n < 0)
+				return n;
+			break;
+		}
+		at = data + n;
+	}
+	if (!read_any) {
+		ssize_t n = umfs_pread(o->uf, mem, 0, off);
+
+		if (n < 0)
+			return n;
+	}
+	return (ssize_t)len;
+}
+
 static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int flags, off_t off,
 			 int *err)
 {
@@ -1108,15 +1159,8 @@ static void *map_private(struct ofd *o, void *addr, size_t len, int prot, int fl
 	}
 	if (off < size) {
 		size_t want = (size_t)(size - off) < len ? (size_t)(size - off) : len;
-		int saved = errno;
-		ssize_t n;
+		ssize_t n = private_fill(o, mem, want, off);
 
-		/* the copy writes every page: made present in one call rather
-		 * than a fault each (a hint; where it fails, they fault) */
-		SYS(madvise)(mem, want, MADV_POPULATE_WRITE);
-		errno = saved;
-		n = mmap_any() ? mmap_read(o->ino, o->gen, o->uf, mem, want, off, NULL)
-			       : umfs_pread(o->uf, mem, want, off);
 		if (n < 0) {
 			SYS(munmap)(mem, len);
 			*err = (int)n;

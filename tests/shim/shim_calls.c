@@ -863,6 +863,85 @@ static void t_mmap(void)
 	out("after munmap: %s", slurp(P("mm")));
 }
 
+/* The process's anonymous resident memory, in KiB (-1 if unknown). */
+static long rss_anon_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* A sparse file of 32 MiB mapped MAP_PRIVATE: its data where it was
+ * written, zeros elsewhere, a store that stays private. Mapping it takes
+ * no memory for its holes until they are touched, as the kernel's (a copy
+ * of the whole file would take 32 MiB). */
+static void t_mmap_sparse_private(void)
+{
+	const size_t size = 32u << 20;
+	uint64_t sum = 1469598103934665603ull;
+	size_t nonzero = 0;
+	long before, grew;
+	unsigned char *p;
+	int fd = open(P("sparse"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+
+	R("pwrite head", pwrite(fd, "head", 4, 0));
+	R("pwrite mid", pwrite(fd, "middle", 6, (5u << 20) + 100));
+	R("pwrite tail", pwrite(fd, "tail", 4, size - 4));
+	before = rss_anon_kib();
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	R("mmap private sparse", p != MAP_FAILED);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	grew = rss_anon_kib() - before;
+	out("private sparse: holes took memory: %s", before < 0 ? "unknown" :
+	    grew < 1024 ? "no" : "yes");
+	if (grew >= 1024)
+		fprintf(stderr, "RssAnon grew %ld KiB\n", grew);
+	for (size_t i = 0; i < size; i++) {
+		sum = (sum ^ p[i]) * 1099511628211ull;
+		nonzero += p[i] != 0;
+	}
+	out("private sparse: %zu bytes not zero, sum %016llx, %.6s", nonzero,
+	    (unsigned long long)sum, (const char *)p + (5u << 20) + 100);
+	memcpy(p + (9u << 20), "private", 7);
+	R("munmap private sparse", munmap(p, size));
+	{
+		char b[8] = { 0 };
+
+		pread(fd, b, 7, 9u << 20);
+		out("private sparse store not in the file: %d", b[0] == 0);
+	}
+	close(fd);
+	unlink(P("sparse"));
+	/* no data at all: the map still reads it, for its atime */
+	{
+		struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+		struct stat st;
+
+		fd = open(P("hollow"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+		R("ftruncate hollow", ftruncate(fd, 1 << 20));
+		R("futimens hollow", futimens(fd, old));
+		p = mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE, fd, 0);
+		R("mmap private hollow", p != MAP_FAILED);
+		if (p != MAP_FAILED)
+			munmap(p, 1 << 20);
+		fstat(fd, &st);
+		out("private hollow: atime moved %d, mtime moved %d", st.st_atime != old[0].tv_sec,
+		    st.st_mtime != old[1].tv_sec);
+		close(fd);
+		unlink(P("hollow"));
+	}
+}
+
 /*
  * Nearly as many files mapped shared at once as UMFS's registry of mapped
  * inodes holds (256), which every process's reads and writes consult, and
@@ -1331,6 +1410,7 @@ int main(int argc, char **argv)
 	t_fd();
 	t_stdio();
 	t_mmap();
+	t_mmap_sparse_private();
 	t_mmap_many();
 	t_mmap_stress();
 	t_mmap_first(false);
