@@ -267,15 +267,23 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 			err = (int)data;
 			break;
 		}
+		want = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
 		if (data > off) {
-			if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, data - off) < 0)
+			if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, data - off) == 0) {
+				off = data;
+				continue;
+			}
+			if (errno != EOPNOTSUPP) {
 				err = -errno;
-			off = data;
-			continue;
+				break;
+			}
+			/* a file system without it (the runtime directory in
+			 * /tmp, on NFSv3): the hole is written as zeros */
+			if (data - off < (off_t)want)
+				want = (size_t)(data - off);
 		}
 		/* a chunk from data on: holes within it are copied as zeros
 		 * (a hole's search runs to the hole, the whole file at worst) */
-		want = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
 		if (!buf && !(buf = malloc(COPY_CHUNK))) {
 			err = -ENOMEM;
 			break;

@@ -189,6 +189,34 @@ b[1 << 20:(1 << 20) + 5] = b"store"; b[3 << 20:(3 << 20) + 6] = b"second"
 sys.stdout.buffer.write(b)' >"$out/sparse.want"
 check "the sparse file through umfs-fuse" "$(md5sum <"$out/sparse.want")" "$(md5sum <"$mnt/sparse")"
 
+# A helper directory on a file system without fallocate (strace makes
+# every fallocate fail with EOPNOTSUPP): the holes are written as zeros
+# instead; the mapping shows the file and its store reaches it.
+if strace -qq -o /dev/null true 2>/dev/null; then
+	strace -f -qq -o /dev/null -e inject=fallocate:error=EOPNOTSUPP -E LD_PRELOAD="$SHIM_LIB" \
+		python3 -c '
+import mmap, os
+size = 4 << 20
+fd = os.open("/umfs/nofalloc", os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd, b"head", 0)
+os.pwrite(fd, b"tail", size - 4)
+m = mmap.mmap(fd, 0)
+print("mapped", m[0:4], m[size - 4:], m[:].count(0) == size - 8)
+m[size // 2:size // 2 + 5] = b"store"
+m.close()
+os.close(fd)
+' >"$out/nofalloc" 2>&1 || echo "mapper exit $?" >>"$out/nofalloc"
+	check "a helper directory without fallocate" "mapped b'head' b'tail' True" "$(cat "$out/nofalloc")"
+	python3 -c '
+import sys
+b = bytearray(4 << 20)
+b[0:4] = b"head"; b[-4:] = b"tail"; b[2 << 20:(2 << 20) + 5] = b"store"
+sys.stdout.buffer.write(b)' >"$out/nofalloc.want"
+	check "its file through umfs-fuse" "$(md5sum <"$out/nofalloc.want")" "$(md5sum <"$mnt/nofalloc")"
+else
+	echo "skip: strace does not run here (a helper directory without fallocate)"
+fi
+
 # twice: what the first left must not fault the second
 fill
 for n in first second; do
