@@ -560,17 +560,13 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	bfd = SYS(fstat)(fd, &st) < 0 ? -errno : host_make(HOST_BASE, ino, gen, inst, st.st_size);
 	if (bfd >= 0 && st.st_size > 0 && !(buf = malloc(COPY_CHUNK)))
 		err = -ENOMEM;
-	while (buf && off < st.st_size) {
-		off_t data = SYS(lseek)(fd, off, SEEK_DATA);
-		ssize_t n;
+	while (buf && (off = host_data_next(fd, off, st.st_size)) < st.st_size) {
+		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
 
-		if (data < 0) /* ENXIO: no more data */
-			break;
-		n = sys_read_full(fd, buf, COPY_CHUNK, data);
-		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, data);
+		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, off);
 		if (err)
 			break;
-		off = data + n;
+		off += n;
 	}
 	free(buf);
 	if (bfd < 0)
@@ -1104,10 +1100,10 @@ static void map_sigbus(char *addr, size_t len, int prot)
  * stay untouched pages, which take no memory until touched, as in the
  * kernel's private mapping of a sparse file. Each step's pages are made
  * present in one call rather than a fault each (a hint: where it fails,
- * they fault). A file mapped shared
- * too, whose stores read() takes as well (mmap_read), is read whole. A
- * file with no data there is read for nothing, which its atime records as
- * the kernel's mmap does. The count read, or -errno. */
+ * they fault). A file mapped shared too, whose stores read() takes as
+ * well (mmap_read), is read whole. A file with no data there is read for
+ * nothing, which its atime records as the kernel's mmap does. The count
+ * read, or -errno. */
 static ssize_t private_fill(struct ofd *o, char *mem, size_t len, off_t off)
 {
 	off_t end = off + (off_t)len, at = off;
