@@ -76,9 +76,10 @@ check "named what was full" "yes" "$said"
 unfill
 check "and all 300 once there is room" "opened 300" "$(open_many)"
 
-# A file mapped MAP_SHARED, its host file grown past what it holds, while
-# another user fills /dev/shm and umfs-fuse writes into the grown part.
-shim python3 -c '
+# What the mappers below begin with: their arguments (the umfs-fuse
+# mount, the commands that fill /dev/shm and empty it again), sh() to run
+# one without the library, attempt() to print what a call gave.
+py_mapper='
 import mmap, os, subprocess, sys
 mnt, fill, unfill = sys.argv[1:]
 env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
@@ -90,6 +91,11 @@ def attempt(what, f):
         print(what, "done")
     except OSError as e:
         print(what, os.strerror(e.errno))
+'
+
+# A file mapped MAP_SHARED, its host file grown past what it holds, while
+# another user fills /dev/shm and umfs-fuse writes into the grown part.
+shim python3 -c "$py_mapper"'
 fd = os.open("/umfs/m", os.O_CREAT | os.O_RDWR, 0o644)
 os.pwrite(fd, b"a" * 65536, 0)
 os.ftruncate(fd, 131072)
@@ -133,36 +139,27 @@ check "the file through the library" "$(md5sum <"$out/m.want")" \
 
 # A sparse file mapped: its holes read as zeros and take a store. tmpfs
 # takes a page at the first fault on a hole, a read's too, so the mapping
-# needs its holes' pages: with 256 KiB left in /dev/shm a 4 MiB sparse
-# file is refused (ENOMEM), even read-only, rather than faulting later.
+# needs its holes' pages: with 2 MiB left in /dev/shm a 6 MiB sparse
+# file is refused (ENOMEM), even read-only, rather than faulting later;
+# its data alone (the two 1 MiB steps of the copy that hold some) would
+# fit.
 # With room it is mapped read-only, a mapping that can store joins it and
 # stores into two holes, with an msync after each, and umfs-fuse reads
 # the second store before the unmap.
-shim python3 -c '
-import mmap, os, subprocess, sys
-mnt, fill, unfill = sys.argv[1:]
-env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-def sh(cmd):
-    subprocess.run(["sh", "-c", cmd], env=env, check=True)
-def attempt(what, f):
-    try:
-        f().close()
-        print(what, "done")
-    except OSError as e:
-        print(what, os.strerror(e.errno))
-size = 4 << 20
+shim python3 -c "$py_mapper"'
+size = 6 << 20
+mid = 512 << 10
 fd = os.open("/umfs/sparse", os.O_CREAT | os.O_RDWR, 0o644)
 os.pwrite(fd, b"head", 0)
-os.pwrite(fd, b"mid", size // 2)
+os.pwrite(fd, b"mid", mid)
 os.pwrite(fd, b"tail", size - 4)
 r = os.open("/umfs/sparse", os.O_RDONLY)
-sh(fill + "; truncate -s -256K /dev/shm/fill")
-attempt("read-only, nearly full", lambda: mmap.mmap(r, 0, prot=mmap.PROT_READ))
-attempt("for stores, nearly full", lambda: mmap.mmap(fd, 0))
+sh(fill + "; truncate -s -2M /dev/shm/fill")
+attempt("read-only, nearly full", lambda: mmap.mmap(r, 0, prot=mmap.PROT_READ).close())
+attempt("for stores, nearly full", lambda: mmap.mmap(fd, 0).close())
 sh(unfill)
 m = mmap.mmap(r, 0, prot=mmap.PROT_READ)
-print("read-only", m[0:4], m[size // 2:size // 2 + 3], m[size - 4:],
-      m[:].count(0) == size - 11)
+print("read-only", m[0:4], m[mid:mid + 3], m[size - 4:])
 w = mmap.mmap(fd, 0)
 w[size // 4:size // 4 + 5] = b"store"
 w.flush()
@@ -172,20 +169,23 @@ with open(mnt + "/sparse", "rb") as g:
     g.seek(3 * size // 4)
     print("umfs-fuse reads after the msync", g.read(6))
 w.close()
-print("the read-only mapping shows the store", m[size // 4:size // 4 + 5])
+# zeros elsewhere: read only now, as each page read becomes data the base
+# of a mapping that can store would copy
+print("the read-only mapping shows the store", m[size // 4:size // 4 + 5],
+      m[:].count(0) == size - 22)
 m.close()
 ' "$mnt" "$(declare -f fill); fill" "rm -f /dev/shm/fill" >"$out/sparse" 2>"$out/sparse.err" ||
 	echo "mapper exit $?" >>"$out/sparse"
 check "a sparse file mapped" "read-only, nearly full Cannot allocate memory
 for stores, nearly full Cannot allocate memory
-read-only b'head' b'mid' b'tail' True
+read-only b'head' b'mid' b'tail'
 umfs-fuse reads after the msync b'second'
-the read-only mapping shows the store b'store'" "$(cat "$out/sparse")"
+the read-only mapping shows the store b'store' True" "$(cat "$out/sparse")"
 python3 -c '
 import sys
-b = bytearray(4 << 20)
-b[0:4] = b"head"; b[2 << 20:(2 << 20) + 3] = b"mid"; b[-4:] = b"tail"
-b[1 << 20:(1 << 20) + 5] = b"store"; b[3 << 20:(3 << 20) + 6] = b"second"
+b = bytearray(6 << 20)
+b[0:4] = b"head"; b[512 << 10:(512 << 10) + 3] = b"mid"; b[-4:] = b"tail"
+s = (6 << 20) // 4; b[s:s + 5] = b"store"; b[3 * s:3 * s + 6] = b"second"
 sys.stdout.buffer.write(b)' >"$out/sparse.want"
 check "the sparse file through umfs-fuse" "$(md5sum <"$out/sparse.want")" "$(md5sum <"$mnt/sparse")"
 
