@@ -678,14 +678,14 @@ static void kt_stress_worker(int i, uint64_t deadline, const struct kt_id *big,
 			err = umfs_kmod_attach(fd, big->ino, big->gen, O_RDWR, 0, &addr, &len, NULL);
 		else
 			err = kt_attach_once(fd, sparse, &addr, &len);
-		if (err == -EAGAIN && !(x % 2)) {
-			sparse_sent_back++;
-			continue;
-		}
 		if (err == -EAGAIN) {
-			/* every try of the client raced a REVOKE (the revoker's
-			 * come every 2 ms): the round is lost, as to a SIGBUS */
-			lost++;
+			/* /big: every try of the client raced a REVOKE (the
+			 * revoker's come every 2 ms), the round is lost, as to a
+			 * SIGBUS; /sparse: sent back by a REVOKE of another inode */
+			if (x % 2)
+				lost++;
+			else
+				sparse_sent_back++;
 			continue;
 		}
 		KT_CHECK(!err, "stress attach: %s", strerror(-err));
