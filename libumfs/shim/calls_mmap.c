@@ -7,7 +7,8 @@
  *
  * MAP_SHARED maps a host file standing for the inode, map-INO-GEN-INST in
  * the helper directory (tmpfs), which the first mapper (across processes)
- * fills with the file's contents. Every process that maps the inode maps
+ * fills with the file's data; each mapping takes the pages of its own
+ * range's holes (host_reserve). Every process that maps the inode maps
  * that one host file, so stores are seen by all of them at once, as with
  * the kernel's page cache; pages past the end of the file fault with SIGBUS
  * because the host file has the file's size. While any process maps the
@@ -46,6 +47,7 @@
 #define COPY_CHUNK (1u << 20)
 #define READ_CHUNK (32u << 10)
 #define PRIVATE_STEP (64u << 10)
+#define HOLE_COPY (64u << 10)
 
 struct umap {
 	char *addr;
@@ -245,13 +247,11 @@ static off_t file_data_next(struct umfs_file *uf, off_t off, off_t end)
 }
 
 /* Copies [off, off+len) of the UMFS file into the host file and its base
- * if it has one (pool lock held). Only chunks with data are copied. The
- * host file's holes get their pages all the same (fallocate, which the
- * kernel zeroes at the first touch, far cheaper than a copy of zeros):
- * tmpfs takes a page at a fault on a hole, a read's as a store's, and on
- * a full file system the mapping would fault with SIGBUS. The base is
- * only read and written with calls, and keeps its holes. 0 or -errno; a
- * file cut short meanwhile ends the copy early. */
+ * if it has one (pool lock held). Only the file's data is copied, at most
+ * a chunk at a time, and the holes shorter than HOLE_COPY within it as
+ * zeros; the others stay holes, whose pages each mapping takes for its
+ * own range (host_reserve). 0 or -errno; a file cut short meanwhile
+ * ends the copy early. */
 static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len)
 {
 	off_t end = off + len;
@@ -259,7 +259,7 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 	int err = 0;
 
 	while (off < end && !err) {
-		off_t data = file_data_next(uf, off, end);
+		off_t data = file_data_next(uf, off, end), hole;
 		size_t want;
 		ssize_t n;
 
@@ -267,23 +267,23 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 			err = (int)data;
 			break;
 		}
+		if (data >= end)
+			break;
+		off = data;
 		want = end - off < (off_t)COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
-		if (data > off) {
-			if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, data - off) == 0) {
-				off = data;
-				continue;
-			}
-			if (errno != EOPNOTSUPP) {
-				err = -errno;
+		/* up to the next hole of HOLE_COPY or more: the shorter ones
+		 * go as zeros, a copy for a run of small extents, not two
+		 * calls and a search each */
+		hole = umfs_seek_data(uf, off, SEEK_HOLE);
+		while (hole > off && hole < off + (off_t)want) {
+			off_t next = file_data_next(uf, hole, off + (off_t)want);
+
+			if (next < 0 || next - hole >= (off_t)HOLE_COPY || next >= off + (off_t)want)
 				break;
-			}
-			/* a file system without it (the runtime directory in
-			 * /tmp, on NFSv3): the hole is written as zeros */
-			if (data - off < (off_t)want)
-				want = (size_t)(data - off);
+			hole = umfs_seek_data(uf, next, SEEK_HOLE);
 		}
-		/* a chunk from data on: holes within it are copied as zeros
-		 * (a hole's search runs to the hole, the whole file at worst) */
+		if (hole > off && hole - off < (off_t)want)
+			want = (size_t)(hole - off);
 		if (!buf && !(buf = malloc(COPY_CHUNK))) {
 			err = -ENOMEM;
 			break;
@@ -302,20 +302,70 @@ static int host_fill(int fd, int bfd, struct umfs_file *uf, off_t off, off_t len
 	return host_full(err);
 }
 
-/* Where the next store to host file fd may be, at or after off: its next
- * data. tmpfs makes a page data at its first touch, a fault's (read or
- * store) or a write's; a page host_fill only allocated stays a hole until
- * then, and a hole holds no store. end when there is none before it; off
- * when the kernel cannot say. */
-static off_t host_data_next(int fd, off_t off, off_t end)
+/* The next data (whence SEEK_DATA) or hole (SEEK_HOLE) of host file fd
+ * at or after off, within [off, end): end when there is none; off when the
+ * kernel cannot say. Data is where the next store may be: tmpfs makes a
+ * page data at its first touch, a fault's (read or store) or a write's; a
+ * page host_reserve only allocated stays a hole until then, and a hole
+ * holds no store. */
+static off_t host_seek(int fd, off_t off, off_t end, int whence)
 {
 	int saved = errno;
-	off_t at = SYS(lseek)(fd, off, SEEK_DATA);
+	off_t at = SYS(lseek)(fd, off, whence);
 
 	if (at < 0)
 		at = errno == ENXIO ? end : off;
 	errno = saved;
 	return at < end ? at : end;
+}
+
+/* The next run of host file fd within [*off, end) that is data (whence
+ * SEEK_DATA) or holes (SEEK_HOLE): true with its start in *off and its
+ * end in *stop, or false when there is none. */
+static bool host_run_next(int fd, off_t *off, off_t end, int whence, off_t *stop)
+{
+	off_t at = host_seek(fd, *off, end, whence);
+
+	if (at >= end)
+		return false;
+	*stop = host_seek(fd, at, end, whence == SEEK_DATA ? SEEK_HOLE : SEEK_DATA);
+	if (*stop <= at)
+		*stop = end; /* the kernel cannot say: all of it */
+	*off = at;
+	return true;
+}
+
+/* Gives the holes of host file fd within [off, off + len) and the file's
+ * size their pages (pool lock held): tmpfs takes a page at the first fault
+ * on a hole, a read's as a store's, so a mapping of a hole on a full file
+ * system would fault with SIGBUS. Each mapping takes the pages of its own
+ * range as it is made, and fails (ENOMEM) when there is no room: a window
+ * onto a large sparse file takes the window's pages, not the file's. The
+ * kernel allocates them without writing them (fallocate), far cheaper
+ * than a copy of zeros. A file system without fallocate (the runtime
+ * directory on NFSv3) takes a page at its first touch, as the kernel's
+ * own mappings of files there do. 0 or -errno. */
+static int host_reserve(int fd, off_t off, off_t len)
+{
+	struct stat st;
+	off_t end;
+
+	if (len <= 0)
+		return 0;
+	if (SYS(fstat)(fd, &st) < 0)
+		return -errno;
+	/* every page of the file has its own already: all of it was mapped
+	 * (each of a database's readers maps the whole file), and the walk
+	 * below would find the pages only allocated to be holes and allocate
+	 * them again (65 ms a GiB). Pages past the end count too, which only
+	 * a write that failed after its reserve leaves (mmap_write_reserve) */
+	if ((uint64_t)st.st_blocks * 512 >= page_up((size_t)st.st_size))
+		return 0;
+	end = len < st.st_size - off ? off + len : st.st_size;
+	for (off_t stop; off < end && host_run_next(fd, &off, end, SEEK_HOLE, &stop); off = stop)
+		if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, stop - off) < 0)
+			return errno == EOPNOTSUPP ? 0 : host_full(-errno);
+	return 0;
 }
 
 /* The first of the n bytes where h and b differ (n if none). */
@@ -400,7 +450,7 @@ static void host_copy_back(int fd, int bfd, struct umfs_file *uf, off_t off, off
 		return;
 	b = h + COPY_CHUNK;
 	while (len > 0) {
-		off_t at = host_data_next(fd, off, off + len);
+		off_t at = host_seek(fd, off, off + len, SEEK_DATA);
 		size_t want;
 		ssize_t n;
 
@@ -520,14 +570,19 @@ static int host_fill_rest(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
 	int err = 0;
 
 	while (!err && (at = map_slot_filled(ino, gen, inst)) != MAP_FILLED) {
-		off_t size = file_size(uf);
-		off_t len = size - (off_t)at < (off_t)COPY_CHUNK ? size - (off_t)at : COPY_CHUNK;
+		off_t size = file_size(uf), len, data;
 		int fd, bfd;
 
-		if ((off_t)at >= size) {
+		/* a hole is in the host file as it is: the mark passes it */
+		data = (off_t)at < size ? file_data_next(uf, (off_t)at, size) : size;
+		if (data < 0)
+			return (int)data;
+		if (data >= size) {
 			map_slot_fill(ino, gen, inst, MAP_FILLED);
 			break;
 		}
+		at = (uint64_t)data & ~(uint64_t)(COPY_CHUNK - 1);
+		len = size - (off_t)at < (off_t)COPY_CHUNK ? size - (off_t)at : COPY_CHUNK;
 		pthread_mutex_lock(&hlock);
 		fd = host_fd_locked(ino, gen, inst, &bfd, true);
 		err = fd < 0 ? -ENOENT : host_fill(fd, bfd, uf, (off_t)at, len);
@@ -560,7 +615,7 @@ static int host_base_make(uint64_t ino, uint32_t gen, uint64_t inst)
 	bfd = SYS(fstat)(fd, &st) < 0 ? -errno : host_make(HOST_BASE, ino, gen, inst, st.st_size);
 	if (bfd >= 0 && st.st_size > 0 && !(buf = malloc(COPY_CHUNK)))
 		err = -ENOMEM;
-	while (buf && (off = host_data_next(fd, off, st.st_size)) < st.st_size) {
+	while (buf && (off = host_seek(fd, off, st.st_size, SEEK_DATA)) < st.st_size) {
 		ssize_t n = sys_read_full(fd, buf, COPY_CHUNK, off);
 
 		err = n <= 0 ? -EIO : host_write(bfd, buf, (size_t)n, off);
@@ -802,7 +857,7 @@ static void host_sync(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs_fil
 		ssize_t n, hm;
 
 		/* with nothing to bring in, only stores are looked for */
-		if (!refresh && (off = host_data_next(fd, off, end)) >= end)
+		if (!refresh && (off = host_seek(fd, off, end, SEEK_DATA)) >= end)
 			break;
 		want = end - off < (off_t)chunk ? (size_t)(end - off) : chunk;
 		n = refresh ? umfs_pread(uf, p, want, off) : (ssize_t)want;
@@ -1021,13 +1076,38 @@ void mmap_size_hook(uint64_t ino, uint32_t gen, off_t size)
 	errno = saved;
 }
 
-/* A hole was punched, or a range zeroed (pool lock held): its pages are
- * taken again at once, so that a store there does not meet a full file
- * system (SIGBUS) while the pool has room. */
+/* A hole was punched, or a range zeroed (pool lock held): the data of the
+ * range goes, and its pages are taken again at once, so that a store
+ * there does not meet a full file system (SIGBUS) while the pool has room.
+ * Only the data: a page that holds none reads as zeros already, and one no
+ * mapping took (host_reserve) is not taken now. */
+static int host_punch(int fd, off_t off, off_t len)
+{
+	off_t end = off + len;
+	struct stat st;
+
+	if (SYS(fstat)(fd, &st) < 0)
+		return -errno;
+	if (end > st.st_size) {
+		/* past the end no data is seen, yet the last page may hold
+		 * bytes a mapping stored past it, which a growth would show */
+		off_t from = off > st.st_size ? off : st.st_size;
+
+		if (SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, end - from) < 0)
+			return -errno;
+		end = st.st_size;
+	}
+	for (off_t stop; off < end && host_run_next(fd, &off, end, SEEK_DATA, &stop); off = stop) {
+		if (SYS(fallocate)(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, stop - off) < 0)
+			return -errno;
+		SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, stop - off);
+	}
+	return 0;
+}
+
 void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 {
 	uint64_t inst = map_slot_find(ino, gen);
-	struct stat st;
 	int fd[2], err, saved = errno;
 
 	if (!inst)
@@ -1035,13 +1115,8 @@ void mmap_punch_hook(uint64_t ino, uint32_t gen, off_t off, off_t len)
 	pthread_mutex_lock(&hlock);
 	fd[0] = host_fd_locked(ino, gen, inst, &fd[1], true);
 	err = fd[0] < 0 ? -EBADF : 0;
-	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++) {
-		if (SYS(fallocate)(fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0)
-			err = -errno;
-		else if (SYS(fstat)(fd[i], &st) == 0 && off < st.st_size)
-			SYS(fallocate)(fd[i], FALLOC_FL_KEEP_SIZE, off,
-				       len < st.st_size - off ? len : st.st_size - off);
-	}
+	for (int i = 0; i < 2 && !err && fd[i] >= 0; i++)
+		err = host_punch(fd[i], off, len);
 	if (err)
 		host_missed(ino, fd[0], fd[1], off, len);
 	pthread_mutex_unlock(&hlock);
@@ -1297,18 +1372,32 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
 		host_remove(ino, gen, inst);
 }
 
+/* host_reserve of the host file of (ino, gen, inst) (pool lock held). */
+static int host_reserve_range(uint64_t ino, uint32_t gen, uint64_t inst, off_t off, off_t len)
+{
+	int fd, bfd, err;
+
+	pthread_mutex_lock(&hlock);
+	fd = host_fd_locked(ino, gen, inst, &bfd, true);
+	err = fd < 0 ? -ENOENT : host_reserve(fd, off, len);
+	pthread_mutex_unlock(&hlock);
+	return err;
+}
+
 /* Counts one more mapping of the inode, making the host file for the
  * first, and its base for the first that can store (writable: the host
- * file opened for writing; pool lock held). Returns the instance, or 0
- * with *err. The slot is found by readers before its host file is made:
- * the mappings' sequence, odd meanwhile, sends such a reader to read
- * again, locked; then, while the copy goes on in steps, the slot's fill
- * mark does (host_fill_rest). A mapping that joins others brings in nothing that
- * reached the file another way (msync does): that would cost every
- * process that maps a large file (a database's readers) a comparison of
- * all of it, where joining costs nothing. */
+ * file opened for writing), and takes the pages of the file's range
+ * [off, off + len) in the host file (pool lock held). Returns the
+ * instance, or 0 with *err. The slot is found by readers before its host
+ * file is made: the mappings' sequence, odd meanwhile, sends such a
+ * reader to read again, locked; then, while the copy goes on in steps,
+ * the slot's fill mark does (host_fill_rest). A mapping that joins
+ * others brings in nothing that reached the file another way (msync
+ * does): that would cost every process that maps a large file (a
+ * database's readers) a comparison of all of it, where joining costs
+ * nothing. */
 static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool writable,
-			 int *err)
+			 off_t off, off_t len, int *err)
 {
 	bool first, taken;
 	uint64_t inst;
@@ -1329,6 +1418,7 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 		/* the copy, in steps with the lock let go between them: the
 		 * sequence is even again, readers look at the slot's fill */
 		*err = host_fill_rest(ino, gen, inst, uf, true);
+		*err = *err ? *err : host_reserve_range(ino, gen, inst, off, len);
 		if (*err) {
 			map_seq_bump();
 			map_hold_undo(ino, gen, inst, uf, taken);
@@ -1421,7 +1511,7 @@ static void umap_remove_range(char *a, size_t len)
 				    umfs_open_id(fs, m->ino, m->gen, O_RDONLY, UMFS_OPEN_ID_NOCHECK, &t->uf))
 					t->uf = NULL;
 				/* the same kernel mapping, cut in two: its base is there */
-				if (t->uf && !map_hold(m->ino, m->gen, t->uf, false, &err)) {
+				if (t->uf && !map_hold(m->ino, m->gen, t->uf, false, 0, 0, &err)) {
 					umfs_close(t->uf);
 					t->uf = NULL;
 				}
@@ -1469,7 +1559,7 @@ static void *map_shared(struct ofd *o, void *addr, size_t len, int prot, int fla
 	*err = umfs_open_id(fs, o->ino, o->gen, accmode == O_RDWR ? O_RDWR : O_RDONLY,
 			    UMFS_OPEN_ID_NOCHECK, &uf);
 	if (!*err)
-		inst = map_hold(o->ino, o->gen, uf, stores, err);
+		inst = map_hold(o->ino, o->gen, uf, stores, off, (off_t)len, err);
 	pool_unlock();
 	if (!inst)
 		goto fail;
@@ -1721,6 +1811,20 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 		errno = EINVAL; /* only a whole UMFS mapping moves or resizes */
 		return MAP_FAILED;
 	}
+	if (page_up(newlen) > m->len) {
+		/* the pages of the range it grows into, as mmap takes them */
+		int err;
+
+		pool_lock();
+		err = host_reserve_range(m->ino, m->gen, m->inst, m->off + (off_t)m->len,
+					 (off_t)(page_up(newlen) - m->len));
+		pool_unlock();
+		if (err) {
+			pthread_mutex_unlock(&map_lock);
+			errno = err == -ENOSPC ? ENOMEM : -err;
+			return MAP_FAILED;
+		}
+	}
 	mem = SYS(mremap)(old, oldlen, newlen, flags, want); /* a host file mapping */
 	if (mem != MAP_FAILED) {
 		m->addr = mem;
@@ -1851,6 +1955,8 @@ void mmap_registry_all(int delta)
 			(void)hostmap_claim(m->ino, m->uf);
 			err = host_join(m->ino, m->gen, inst, m->uf, first, m->stores);
 			err = err ? err : host_fill_rest(m->ino, m->gen, inst, m->uf, false);
+			err = err ? err : host_reserve_range(m->ino, m->gen, inst, m->off,
+							     (off_t)m->len);
 			err = err ? err : umap_remap(m, inst);
 			if (err)
 				SHIM_LOG(LOG_ERROR, "a shared mapping of inode %llu after a failed "

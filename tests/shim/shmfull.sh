@@ -80,7 +80,7 @@ check "and all 300 once there is room" "opened 300" "$(open_many)"
 # mount, the commands that fill /dev/shm and empty it again), sh() to run
 # one without the library, attempt() to print what a call gave.
 py_mapper='
-import mmap, os, subprocess, sys
+import ctypes, mmap, os, subprocess, sys
 mnt, fill, unfill = sys.argv[1:]
 env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 def sh(cmd):
@@ -138,11 +138,13 @@ check "the file through the library" "$(md5sum <"$out/m.want")" \
 	"$(shim sh -c 'md5sum </umfs/m')"
 
 # A sparse file mapped: its holes read as zeros and take a store. tmpfs
-# takes a page at the first fault on a hole, a read's too, so the mapping
-# needs its holes' pages: with 2 MiB left in /dev/shm a 6 MiB sparse
-# file is refused (ENOMEM), even read-only, rather than faulting later;
-# its data alone (the two 1 MiB steps of the copy that hold some) would
-# fit.
+# takes a page at the first fault on a hole, a read's too, so a mapping
+# needs its range's pages: with 2 MiB left in /dev/shm the whole of a
+# 6 MiB sparse file is refused (ENOMEM), even read-only, rather than
+# faulting later; its data alone (three pages) would fit. A 1 MiB window
+# of it fits, and reads as zeros; grown by mremap to 4 MiB it would not
+# (ENOMEM), and stays as it was. A hole punched in 640 KiB of the file no
+# mapping shows takes no room: a second window fits.
 # With room it is mapped read-only, a mapping that can store joins it and
 # stores into two holes, with an msync after each, and umfs-fuse reads
 # the second store before the unmap.
@@ -157,6 +159,27 @@ r = os.open("/umfs/sparse", os.O_RDONLY)
 sh(fill + "; truncate -s -2M /dev/shm/fill")
 attempt("read-only, nearly full", lambda: mmap.mmap(r, 0, prot=mmap.PROT_READ).close())
 attempt("for stores, nearly full", lambda: mmap.mmap(fd, 0).close())
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = libc.mremap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_long]
+libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+failed = ctypes.c_void_p(-1).value
+def zeros(a, n):
+    return a != failed and ctypes.string_at(a, n).count(0) == n
+win = libc.mmap(None, 1 << 20, mmap.PROT_READ, mmap.MAP_SHARED, r, 1 << 20)
+print("a 1 MiB window, nearly full, reads zeros", zeros(win, 1 << 20))
+grown = libc.mremap(win, 1 << 20, 4 << 20, 1)  # MREMAP_MAYMOVE
+if grown != failed:
+    print("grown to 4 MiB done")
+    win = grown
+else:
+    print("grown to 4 MiB", os.strerror(ctypes.get_errno()), zeros(win, 1 << 20))
+# a hole punched where no mapping is takes no room there
+print("punch", libc.fallocate(fd, 3, ctypes.c_long(2 << 20), ctypes.c_long(640 << 10)))
+attempt("a second window", lambda: mmap.mmap(r, 640 << 10, prot=mmap.PROT_READ).close())
+libc.munmap(win, 1 << 20)
 sh(unfill)
 m = mmap.mmap(r, 0, prot=mmap.PROT_READ)
 print("read-only", m[0:4], m[mid:mid + 3], m[size - 4:])
@@ -178,6 +201,10 @@ m.close()
 	echo "mapper exit $?" >>"$out/sparse"
 check "a sparse file mapped" "read-only, nearly full Cannot allocate memory
 for stores, nearly full Cannot allocate memory
+a 1 MiB window, nearly full, reads zeros True
+grown to 4 MiB Cannot allocate memory True
+punch 0
+a second window done
 read-only b'head' b'mid' b'tail'
 umfs-fuse reads after the msync b'second'
 the read-only mapping shows the store b'store' True" "$(cat "$out/sparse")"
@@ -190,8 +217,9 @@ sys.stdout.buffer.write(b)' >"$out/sparse.want"
 check "the sparse file through umfs-fuse" "$(md5sum <"$out/sparse.want")" "$(md5sum <"$mnt/sparse")"
 
 # A helper directory on a file system without fallocate (strace makes
-# every fallocate fail with EOPNOTSUPP): the holes are written as zeros
-# instead; the mapping shows the file and its store reaches it.
+# every fallocate fail with EOPNOTSUPP): the holes take their pages at the
+# first touch instead; the mapping shows the file and its store reaches
+# it.
 if strace -qq -o /dev/null true 2>/dev/null; then
 	strace -f -qq -o /dev/null -e inject=fallocate:error=EOPNOTSUPP -E LD_PRELOAD="$SHIM_LIB" \
 		python3 -c '
