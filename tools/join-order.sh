@@ -63,7 +63,9 @@ done
 # joined, reading, writing, listing, naming. Each writes its own profile.
 n=0
 # callgrind OUT [OPTION...] -- CMD...: CMD preloaded under callgrind (the
-# options go to valgrind), its profile in OUT.
+# options go to valgrind), its profile in OUT. Its output goes through a
+# pipe, as a pipeline's or a command substitution's does: into a file cat
+# would copy (copy_file_range) rather than write.
 callgrind() {
 	local out=$1 opts=()
 	shift
@@ -72,7 +74,7 @@ callgrind() {
 	n=$((n + 1))
 	"${who[@]}" env UMFS_POOL="$dir/pool" UMFS_MOUNT=/umfs LD_PRELOAD="$lib" \
 		valgrind -q --tool=callgrind "${opts[@]}" --callgrind-out-file="$out" "$@" \
-		>"$dir/out.$n" 2>"$dir/err.$n" </dev/null ||
+		2>"$dir/err.$n" </dev/null | cat >"$dir/out.$n" ||
 		{ cat "$dir/err.$n" >&2; echo "join-order: $* failed under valgrind" >&2; exit 1; }
 }
 profile() {
