@@ -350,8 +350,6 @@ static int host_reserve(int fd, off_t off, off_t len)
 	struct stat st;
 	off_t end;
 
-	if (len <= 0)
-		return 0;
 	if (SYS(fstat)(fd, &st) < 0)
 		return -errno;
 	/* every page of the file has its own already: all of it was mapped
@@ -1372,11 +1370,15 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
 		host_remove(ino, gen, inst);
 }
 
-/* host_reserve of the host file of (ino, gen, inst) (pool lock held). */
+/* host_reserve of the host file of (ino, gen, inst) (pool lock held);
+ * nothing for an empty range (a mapping cut in two, whose pages are
+ * taken), not even a look for the host file. */
 static int host_reserve_range(uint64_t ino, uint32_t gen, uint64_t inst, off_t off, off_t len)
 {
 	int fd, bfd, err;
 
+	if (len <= 0)
+		return 0;
 	pthread_mutex_lock(&hlock);
 	fd = host_fd_locked(ino, gen, inst, &bfd, true);
 	err = fd < 0 ? -ENOENT : host_reserve(fd, off, len);
