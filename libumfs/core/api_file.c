@@ -350,8 +350,10 @@ int umfs_file_set_flags(struct umfs_file *f, int flags)
 }
 
 /* relatime, as Linux mounts by default: a read updates atime when it is
- * not newer than mtime or ctime, or more than a day old. One 8-byte store,
- * like the other hot fields; durability comes with the next persist. */
+ * not newer than mtime or ctime, or more than a day old. The age is asked
+ * of the coarse clock: every read asks it, and a few ms do not move a
+ * day. One 8-byte store, like the other hot fields; durability comes with
+ * the next persist. */
 static void file_touch_atime(struct umfs_file *f)
 {
 	struct umfs_inode *in = umfs_inode(f->fs, f->ino);
@@ -360,7 +362,7 @@ static void file_touch_atime(struct umfs_file *f)
 	if (!f->relatime || (f->flags & O_NOATIME) || f->fs->pm.rdonly)
 		return;
 	if (atime > in->mtime_ns && atime > in->ctime_ns &&
-	    atime + 24ull * 3600 * 1000000000 > (uint64_t)umfs_now_ns())
+	    atime + 24ull * 3600 * 1000000000 > (uint64_t)umfs_now_coarse_ns())
 		return;
 	now = (uint64_t)umfs_now_ns();
 	umfs_store64_nodrain(&in->atime_ns, now);

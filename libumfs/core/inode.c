@@ -67,12 +67,22 @@ void umfs_inode_seal(struct umfs_inode *in)
 	in->csum = umfs_inode_csum(in);
 }
 
-int64_t umfs_now_ns(void)
+static int64_t now_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	umfs_os_clock_gettime(CLOCK_REALTIME, &ts);
+	umfs_os_clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t umfs_now_ns(void)
+{
+	return now_ns(CLOCK_REALTIME);
+}
+
+int64_t umfs_now_coarse_ns(void)
+{
+	return now_ns(CLOCK_REALTIME_COARSE);
 }
 
 int umfs_inode_create(struct umfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
