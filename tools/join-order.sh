@@ -13,9 +13,11 @@
 # run, under valgrind's callgrind, first in .text.
 #
 # --check writes nothing: it fails, naming them, when the programs run a
-# function that join.ld does not place, and when the library has more
-# than one .text or executable read-only data (the meson test
-# shim-join-order). Exit 77 (skip) without valgrind.
+# function that join.ld does not place, when the library has more than
+# one .text or executable read-only data, and when its .bss (the small
+# variables, written as a process joins) reaches more than one page past
+# .data's last (the meson test shim-join-order). Exit 77 (skip) without
+# valgrind.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -167,6 +169,15 @@ maps = re.findall(r"^\s+(\d\d)\s+(.*)$", out.split("Section to Segment mapping")
 ro = [heads[int(i)] for i, secs in maps if ".rodata" in secs.split() and int(i) < len(heads)]
 if len(texts) != 1 or len(ro) != 1 or "E" in ro[0][6:-1]:
     sys.exit("join-order: FAIL: %s must have one .text and .rodata in a segment that is not executable" % sys.argv[1])
+sec = {m[0]: (int(m[1], 16), int(m[2], 16))
+       for m in re.findall(r"\] (\.data|\.bss)\s+\w+\s+([0-9a-f]+) [0-9a-f]+ ([0-9a-f]+)", out)}
+if ".data" in sec and ".bss" in sec:
+    data_last = (sum(sec[".data"]) - 1) // 4096
+    bss_last = (sum(sec[".bss"]) - 1) // 4096
+    if bss_last > data_last + 1:
+        sys.exit("join-order: FAIL: %s: .bss (%d bytes) reaches %d pages past .data: each is a fault "
+                 "for a process that writes a variable there; move large or rarely used ones to "
+                 "UMFS_BSS_LARGE" % (sys.argv[1], sec[".bss"][1], bss_last - data_last))
 ' "$lib" || exit 1
 	missing=$(sed -n 's/^    \*(\.text\.\([^ ]*\) .*/\1/p' "$script" | sort | comm -23 <(sort "$work/ran") -)
 	if [ -n "$missing" ]; then

@@ -77,7 +77,7 @@ static pthread_once_t kmod_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t kmod_fd_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kmod_child_fd = -1;  /* a forked child's own /dev/umfs */
 static uint64_t kmod_child_gen; /* the fork generation it was opened in */
-static struct sigaction kmod_old_bus;
+UMFS_BSS_LARGE static struct sigaction kmod_old_bus; /* apart: the module's alone */
 static __thread sigjmp_buf *volatile kmod_jmp;
 
 static int umfs_kmod_inode_release(struct umfs_fs *fs, uint64_t ino);

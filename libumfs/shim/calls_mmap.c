@@ -117,7 +117,10 @@ struct hfd {
 	uint64_t step; /* ...with the file at this umfs_unmirrored_writes count */
 };
 
-static struct hfd hcache[16];
+/* Apart from the small variables: only a process that maps a UMFS file
+ * uses it, and in .bss it would push the ones every joining process
+ * writes onto a page more (an anonymous fault each). */
+UMFS_BSS_LARGE static struct hfd hcache[16];
 static unsigned hnext;
 static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 
