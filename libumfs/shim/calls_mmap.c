@@ -232,6 +232,13 @@ static int host_full(int err)
 	return err;
 }
 
+/* A host file that finds its file system full (-ENOSPC) fails a mapping
+ * with mmap's word for it, -ENOMEM; other errors stay. */
+static int map_err(int err)
+{
+	return err == -ENOSPC ? -ENOMEM : err;
+}
+
 /* Writes n bytes at off of a host file or base: 0 or -errno. */
 static int host_write(int fd, const void *buf, size_t n, off_t off)
 {
@@ -1430,8 +1437,7 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 			map_seq_bump();
 		}
 	}
-	if (*err == -ENOSPC)
-		*err = -ENOMEM; /* mmap's word for it */
+	*err = map_err(*err);
 	if (*err)
 		return 0;
 	registry_add(ino, 1);
@@ -1758,7 +1764,7 @@ static int map_may_store(char *addr, size_t len)
 		m->stores = !err;
 	}
 	pthread_mutex_unlock(&map_lock);
-	return err == -ENOSPC ? -ENOMEM : err;
+	return map_err(err);
 }
 
 /* Before mprotect or pkey_mprotect gives [addr, addr+len) prot: 0, or -1
@@ -1826,7 +1832,7 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 		pool_unlock();
 		if (err) {
 			pthread_mutex_unlock(&map_lock);
-			errno = err == -ENOSPC ? ENOMEM : -err;
+			errno = -map_err(err);
 			return MAP_FAILED;
 		}
 	}
