@@ -48,6 +48,10 @@
 #define READ_CHUNK (32u << 10)
 #define PRIVATE_STEP (64u << 10)
 #define HOLE_COPY (64u << 10)
+/* The pages a mapping's reserve takes at a time (host_reserve_range): a
+ * millisecond or two of the kernel's allocation, where a GiB of holes
+ * took 80-100 ms whole. */
+#define RESERVE_STEP (16u << 20)
 
 struct umap {
 	char *addr;
@@ -1382,17 +1386,27 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
 
 /* host_reserve of the host file of (ino, gen, inst) (pool lock held);
  * nothing for an empty range (a mapping cut in two, whose pages are
- * taken), not even a look for the host file. */
-static int host_reserve_range(uint64_t ino, uint32_t gen, uint64_t inst, off_t off, off_t len)
+ * taken), not even a look for the host file. A step at a time, and with
+ * yield another process that waits for the pool lock gets it between two:
+ * the caller's mapping is counted already, so the host file stays, and a
+ * size changed meanwhile is found again at the next step. */
+static int host_reserve_range(uint64_t ino, uint32_t gen, uint64_t inst, off_t off, off_t len,
+			      bool yield)
 {
-	int fd, bfd, err;
+	int fd, bfd, err = 0;
 
-	if (len <= 0)
-		return 0;
-	pthread_mutex_lock(&hlock);
-	fd = host_fd_locked(ino, gen, inst, &bfd, true);
-	err = fd < 0 ? -ENOENT : host_reserve(fd, off, len);
-	pthread_mutex_unlock(&hlock);
+	while (len > 0 && !err) {
+		off_t step = len < (off_t)RESERVE_STEP ? len : (off_t)RESERVE_STEP;
+
+		pthread_mutex_lock(&hlock);
+		fd = host_fd_locked(ino, gen, inst, &bfd, true);
+		err = fd < 0 ? -ENOENT : host_reserve(fd, off, step);
+		pthread_mutex_unlock(&hlock);
+		off += step;
+		len -= step;
+		if (yield && len > 0)
+			pool_lock_yield();
+	}
 	return err;
 }
 
@@ -1430,7 +1444,7 @@ static uint64_t map_hold(uint64_t ino, uint32_t gen, struct umfs_file *uf, bool 
 		/* the copy, in steps with the lock let go between them: the
 		 * sequence is even again, readers look at the slot's fill */
 		*err = host_fill_rest(ino, gen, inst, uf, true);
-		*err = *err ? *err : host_reserve_range(ino, gen, inst, off, len);
+		*err = *err ? *err : host_reserve_range(ino, gen, inst, off, len, true);
 		if (*err) {
 			map_seq_bump();
 			map_hold_undo(ino, gen, inst, uf, taken);
@@ -1828,7 +1842,7 @@ SHIM_API void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 
 		pool_lock();
 		err = host_reserve_range(m->ino, m->gen, m->inst, m->off + (off_t)m->len,
-					 (off_t)(page_up(newlen) - m->len));
+					 (off_t)(page_up(newlen) - m->len), false);
 		pool_unlock();
 		if (err) {
 			pthread_mutex_unlock(&map_lock);
@@ -1967,7 +1981,7 @@ void mmap_registry_all(int delta)
 			err = host_join(m->ino, m->gen, inst, m->uf, first, m->stores);
 			err = err ? err : host_fill_rest(m->ino, m->gen, inst, m->uf, false);
 			err = err ? err : host_reserve_range(m->ino, m->gen, inst, m->off,
-							     (off_t)m->len);
+							     (off_t)m->len, false);
 			err = err ? err : umap_remap(m, inst);
 			if (err)
 				SHIM_LOG(LOG_ERROR, "a shared mapping of inode %llu after a failed "
