@@ -358,12 +358,15 @@ static bool host_run_next(int fd, off_t *off, off_t end, int whence, off_t *stop
  * kernel allocates them without writing them (fallocate), far cheaper
  * than a copy of zeros. A file system without fallocate (the runtime
  * directory on NFSv3) takes a page at its first touch, as the kernel's
- * own mappings of files there do. 0 or -errno. */
-static int host_reserve(int fd, off_t off, off_t len)
+ * own mappings of files there do. *more: whether the file past the range
+ * may still want pages (not when it ends within it, or has them all).
+ * 0 or -errno. */
+static int host_reserve(int fd, off_t off, off_t len, bool *more)
 {
 	struct stat st;
 	off_t end;
 
+	*more = false;
 	if (SYS(fstat)(fd, &st) < 0)
 		return -errno;
 	/* every page of the file has its own already: all of it was mapped
@@ -373,7 +376,8 @@ static int host_reserve(int fd, off_t off, off_t len)
 	 * a write that failed after its reserve leaves (mmap_write_reserve) */
 	if ((uint64_t)st.st_blocks * 512 >= page_up((size_t)st.st_size))
 		return 0;
-	end = len < st.st_size - off ? off + len : st.st_size;
+	*more = len < st.st_size - off;
+	end = *more ? off + len : st.st_size;
 	for (off_t stop; off < end && host_run_next(fd, &off, end, SEEK_HOLE, &stop); off = stop)
 		if (SYS(fallocate)(fd, FALLOC_FL_KEEP_SIZE, off, stop - off) < 0)
 			return errno == EOPNOTSUPP ? 0 : host_full(-errno);
@@ -1389,22 +1393,26 @@ static void map_hold_undo(uint64_t ino, uint32_t gen, uint64_t inst, struct umfs
  * taken), not even a look for the host file. A step at a time, and with
  * yield another process that waits for the pool lock gets it between two:
  * the caller's mapping is counted already, so the host file stays, and a
- * size changed meanwhile is found again at the next step. */
+ * size changed meanwhile is found again at the next step. It stops where
+ * the host file ends, or at once when it has all its pages: a second
+ * process's mapping of a whole file looks once, not once a step. */
 static int host_reserve_range(uint64_t ino, uint32_t gen, uint64_t inst, off_t off, off_t len,
 			      bool yield)
 {
+	bool more = len > 0;
 	int fd, bfd, err = 0;
 
-	while (len > 0 && !err) {
+	while (more) {
 		off_t step = len < (off_t)RESERVE_STEP ? len : (off_t)RESERVE_STEP;
 
 		pthread_mutex_lock(&hlock);
 		fd = host_fd_locked(ino, gen, inst, &bfd, true);
-		err = fd < 0 ? -ENOENT : host_reserve(fd, off, step);
+		err = fd < 0 ? -ENOENT : host_reserve(fd, off, step, &more);
 		pthread_mutex_unlock(&hlock);
 		off += step;
 		len -= step;
-		if (yield && len > 0)
+		more = more && !err && len > 0;
+		if (more && yield)
 			pool_lock_yield();
 	}
 	return err;
